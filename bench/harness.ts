@@ -1,0 +1,175 @@
+/**
+ * The benchmark harness. Every `bench/<module>/<topic>.bench.ts` exports a `suite`; `bench/run.ts`
+ * finds them, runs each (weft and its peers side by side in one run, so ratios are fair on a
+ * shared machine), and writes `bench/results/<suite>.json` and the table `bench/results/README.md`.
+ *
+ * Timing uses tinybench: a measured function is one *round* that does `n` operations; tinybench
+ * runs rounds until its time budget is spent and reports the mean round time, and a figure is
+ * `n / mean` operations per second, with the relative margin of error tinybench computes.
+ * Peers written in other languages (Python) print their own JSON lines, recorded as they come.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { Bench } from 'tinybench';
+
+export interface Figure {
+  /** What was measured, e.g. `weft Lock acquire+release (uncontended)`. */
+  name: string;
+  /** Who did the work: `weft` or a peer's name (`python asyncio`, `async-mutex`, `bare await`). */
+  impl: string;
+  /** The scenario the figure belongs to, shared by weft and its peers: rows are compared in it. */
+  scenario: string;
+  rate: number;
+  unit: string;
+  /** Operations per round, and the mean seconds per round. */
+  n: number;
+  seconds: number;
+  /** Relative margin of error (percent), when tinybench measured it. */
+  rme?: number;
+  note?: string;
+}
+
+export interface MeasureOptions {
+  scenario: string;
+  impl: string;
+  /** Operations one call of `fn` performs. */
+  n: number;
+  unit?: string;
+  fn: () => unknown | Promise<unknown>;
+  /** Time budget in ms (default 1500, or 300 in quick mode). */
+  time?: number;
+  note?: string;
+}
+
+export interface Harness {
+  readonly quick: boolean;
+  measure(options: MeasureOptions): Promise<Figure>;
+  /** Records a figure measured by other means (a whole-run timing, a peer process). */
+  record(figure: Figure): void;
+  /**
+   * Runs a Python peer (`../shared/peers/...`) with Debian's python3 and records every JSON line
+   * `{name, n, seconds, rate, unit}` it prints, under `scenarioOf(name)`. Returns false (with a
+   * note) when the peer cannot run here.
+   */
+  python(
+    script: string,
+    args: string[],
+    scenarioOf: (peerName: string) => string | null,
+    impl: string,
+  ): Promise<boolean>;
+  note(text: string): void;
+  readonly figures: Figure[];
+  readonly notes: string[];
+}
+
+export interface BenchSuite {
+  /** File-safe name, used for `bench/results/<name>.json`. */
+  name: string;
+  title: string;
+  run(h: Harness): Promise<void>;
+}
+
+export const PEERS_DIR = new URL('../../shared/peers/', import.meta.url).pathname;
+export const PYTHON = '/usr/bin/python3';
+
+export function createHarness(quick: boolean, onFigure?: (f: Figure) => void): Harness {
+  const figures: Figure[] = [];
+  const notes: string[] = [];
+  const record = (f: Figure): void => {
+    figures.push(f);
+    onFigure?.(f);
+  };
+  return {
+    quick,
+    figures,
+    notes,
+    record,
+    note(text) {
+      notes.push(text);
+    },
+    async measure(o) {
+      const bench = new Bench({
+        time: o.time ?? (quick ? 300 : 1500),
+        warmupTime: quick ? 50 : 200,
+        iterations: 3,
+        warmupIterations: 1,
+      });
+      bench.add(o.impl, o.fn);
+      await bench.run();
+      const task = bench.tasks[0];
+      const r = task?.result as
+        | { state?: string; latency?: { mean: number; rme: number }; error?: unknown }
+        | undefined;
+      if (!r || !r.latency) {
+        throw new Error(
+          `benchmark ${o.impl} / ${o.scenario} failed: ${String(r?.error ?? 'no result')}`,
+        );
+      }
+      const seconds = r.latency.mean / 1000;
+      const f: Figure = {
+        name: `${o.impl}: ${o.scenario}`,
+        impl: o.impl,
+        scenario: o.scenario,
+        n: o.n,
+        seconds,
+        rate: o.n / seconds,
+        unit: o.unit ?? 'ops/s',
+        rme: r.latency.rme,
+        ...(o.note ? { note: o.note } : {}),
+      };
+      record(f);
+      return f;
+    },
+    async python(script, args, scenarioOf, impl) {
+      const path = PEERS_DIR + script;
+      if (!existsSync(PYTHON) || !existsSync(path)) {
+        notes.push(
+          `skipped ${impl} (${script}): ${existsSync(PYTHON) ? 'peer file missing' : 'no /usr/bin/python3'}`,
+        );
+        return false;
+      }
+      const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
+        (resolve) => {
+          const child = spawn(PYTHON, [path, ...args], {
+            cwd: PEERS_DIR,
+            stdio: ['ignore', 'pipe', 'pipe'],
+          });
+          let stdout = '';
+          let stderr = '';
+          child.stdout.on('data', (d) => (stdout += d));
+          child.stderr.on('data', (d) => (stderr += d));
+          child.on('close', (code) => resolve({ code, stdout, stderr }));
+        },
+      );
+      if (out.code !== 0) {
+        notes.push(
+          `skipped ${impl} (${script} ${args.join(' ')}): exit ${out.code}: ${out.stderr.trim().split('\n').pop()}`,
+        );
+        return false;
+      }
+      for (const line of out.stdout.split('\n')) {
+        if (!line.startsWith('{')) continue;
+        const d = JSON.parse(line) as {
+          name: string;
+          n: number;
+          seconds: number;
+          rate: number;
+          unit: string;
+        };
+        const scenario = scenarioOf(d.name);
+        if (scenario === null) continue;
+        record({
+          name: `${impl}: ${scenario}`,
+          impl,
+          scenario,
+          n: d.n,
+          seconds: d.seconds,
+          rate: d.rate,
+          unit: d.unit,
+          note: d.name,
+        });
+      }
+      return true;
+    },
+  };
+}

@@ -1,0 +1,262 @@
+import { currentContext } from '../internal/context.js';
+import { CancelledError, InvalidStateError } from '../internal/errors.js';
+import { beginStep, callSoon, stepEnded } from '../internal/scheduler.js';
+
+const PENDING = 0;
+const CANCELLED = 1;
+const FINISHED = 2;
+
+export type DoneCallback<T> = (future: Future<T>) => void;
+
+/** What a future needs of the task that awaits it (implemented by Task). */
+export interface AwaitingTask {
+  _fut: Future<any> | null;
+  _pendingCancel: Error | null;
+  /** An error that replaces the CancelledError of the awaited future (a timeout scope's). */
+  _cancelReason: Error | null;
+  _mustCancelAwaited(): string | undefined;
+}
+
+/** A task awaiting a future: resumed through the ready queue when the future is done. */
+class Awaiter<T> {
+  constructor(
+    readonly task: AwaitingTask | null,
+    readonly resolve: (v: T) => void,
+    readonly reject: (e: unknown) => void,
+  ) {}
+}
+
+type Entry<T> = DoneCallback<T> | Awaiter<T>;
+
+/**
+ * An asyncio Future: a result that will exist later, set by `setResult`/`setException` or
+ * `cancel`led.
+ *
+ * Done-callbacks are scheduled on the ready queue when the future completes, in registration
+ * order, never called synchronously; one that throws is reported and does not stop the others.
+ * A future is awaitable (a thenable): awaiting a done future gives its result without
+ * suspending; awaiting a pending one suspends the task until it is done.
+ *
+ * **Cancellation:** `cancel(msg)` on a pending future marks it cancelled and schedules its
+ * callbacks; awaiting it then raises `CancelledError(msg)`. A task blocked on a future that it
+ * awaits is cancelled through it: `task.cancel()` cancels the awaited future too.
+ */
+export class Future<T = unknown> implements PromiseLike<T> {
+  /** @internal */ _state: 0 | 1 | 2 = PENDING;
+  /** @internal */ _result: T | undefined = undefined;
+  /** @internal */ _exception: unknown = undefined;
+  /** @internal */ _hasException = false;
+  /** @internal */ _cancelMessage: string | undefined = undefined;
+  /** @internal */ _cancelledError: CancelledError | null = null;
+  private entries: Entry<T>[] | null = null;
+
+  /** True once the future has a result, an exception, or was cancelled. */
+  done(): boolean {
+    return this._state !== PENDING;
+  }
+
+  cancelled(): boolean {
+    return this._state === CANCELLED;
+  }
+
+  /**
+   * The result. @throws CancelledError if cancelled; the exception if one was set;
+   * InvalidStateError if not done yet.
+   */
+  result(): T {
+    if (this._state === CANCELLED) throw this._makeCancelledError();
+    if (this._state === PENDING)
+      throw new InvalidStateError('Result is not ready: the future is still pending');
+    if (this._hasException) throw this._exception;
+    return this._result as T;
+  }
+
+  /** The exception set, or null. @throws CancelledError if cancelled; InvalidStateError if pending. */
+  exception(): unknown {
+    if (this._state === CANCELLED) throw this._makeCancelledError();
+    if (this._state === PENDING)
+      throw new InvalidStateError('Exception is not set: the future is still pending');
+    return this._hasException ? this._exception : null;
+  }
+
+  setResult(result: T): void {
+    if (this._state !== PENDING)
+      throw new InvalidStateError(
+        `Cannot set the result: the future is already ${this.stateName()}`,
+      );
+    this._result = result;
+    this._state = FINISHED;
+    this.scheduleCallbacks();
+  }
+
+  setException(exception: unknown): void {
+    if (this._state !== PENDING)
+      throw new InvalidStateError(
+        `Cannot set the exception: the future is already ${this.stateName()}`,
+      );
+    if (exception instanceof CancelledError) {
+      throw new TypeError('A CancelledError cannot be set as an exception: call cancel() instead');
+    }
+    this._exception = exception;
+    this._hasException = true;
+    this._state = FINISHED;
+    this.scheduleCallbacks();
+  }
+
+  /** Cancels a pending future. Returns false when it is already done. */
+  cancel(msg?: string): boolean {
+    if (this._state !== PENDING) return false;
+    this._setCancelled(msg, null);
+    return true;
+  }
+
+  /** @internal marks the future cancelled; `error` is the CancelledError to raise, if known. */
+  _setCancelled(msg: string | undefined, error: CancelledError | null): void {
+    this._state = CANCELLED;
+    this._cancelMessage = msg;
+    this._cancelledError = error;
+    this.scheduleCallbacks();
+  }
+
+  /** @internal sets the outcome of a pending future without the public checks (Task). */
+  _settle(ok: boolean, value: unknown): void {
+    if (ok) this._result = value as T;
+    else {
+      this._exception = value;
+      this._hasException = true;
+    }
+    this._state = FINISHED;
+    this.scheduleCallbacks();
+  }
+
+  /** Runs `cb(future)` when the future is done (scheduled at once if it is done already). */
+  addDoneCallback(cb: DoneCallback<T>): void {
+    if (typeof cb !== 'function')
+      throw new TypeError(`addDoneCallback expects a function: received ${typeof cb}`);
+    if (this._state !== PENDING) {
+      callSoon(runCallback, cb, this);
+      return;
+    }
+    (this.entries ??= []).push(cb);
+  }
+
+  /** Removes every registration of `cb`; returns how many were removed. */
+  removeDoneCallback(cb: DoneCallback<T>): number {
+    if (this.entries === null) return 0;
+    const before = this.entries.length;
+    this.entries = this.entries.filter((e) => e !== cb);
+    return before - this.entries.length;
+  }
+
+  then<R1 = T, R2 = never>(
+    onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onRejected?: ((reason: any) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    const p = new Promise<T>((resolve, reject) => this.awaitInto(resolve, reject));
+    return onFulfilled || onRejected ? p.then(onFulfilled, onRejected) : (p as Promise<any>);
+  }
+
+  catch<R = never>(onRejected?: ((reason: any) => R | PromiseLike<R>) | null): Promise<T | R> {
+    return this.then(undefined, onRejected);
+  }
+
+  finally(onFinally?: (() => void) | null): Promise<T> {
+    return this.then().finally(onFinally);
+  }
+
+  get [Symbol.toStringTag](): string {
+    return 'Future';
+  }
+
+  /** @internal the error a cancelled future raises when its result is asked for. */
+  _makeCancelledError(): CancelledError {
+    return this._cancelledError ?? new CancelledError(this._cancelMessage ?? '');
+  }
+
+  /** @internal */
+  stateName(): string {
+    return this._state === PENDING
+      ? 'pending'
+      : this._state === CANCELLED
+        ? 'cancelled'
+        : 'finished';
+  }
+
+  /** @internal called by `then`: settle now if done, else wait, suspending the current task. */
+  private awaitInto(resolve: (v: T) => void, reject: (e: unknown) => void): void {
+    if (this._state !== PENDING) {
+      settleAwaiter(this, resolve, reject, null);
+      return;
+    }
+    const task = currentContext() as AwaitingTask | null;
+    (this.entries ??= []).push(new Awaiter(task, resolve, reject));
+    if (task !== null && typeof task._mustCancelAwaited === 'function') {
+      task._fut = this;
+      // A cancel requested while the task ran is delivered at this suspension, by cancelling
+      // the future it suspends on (CPython's Task.__step does the same).
+      const msg = task._mustCancelAwaited();
+      if (msg !== undefined) this.cancel(msg);
+      stepEnded(task);
+    }
+  }
+
+  private scheduleCallbacks(): void {
+    const entries = this.entries;
+    if (entries === null) return;
+    this.entries = null;
+    for (const e of entries) {
+      if (e instanceof Awaiter) callSoon(resumeAwaiter, e, this);
+      else callSoon(runCallback, e, this);
+    }
+  }
+}
+
+function runCallback<T>(cb: DoneCallback<T>, fut: Future<T>): void {
+  cb(fut);
+}
+
+function resumeAwaiter<T>(a: Awaiter<T>, fut: Future<T>): void {
+  const task = a.task;
+  if (task !== null && typeof task._mustCancelAwaited === 'function') {
+    if (task._fut === fut) task._fut = null;
+    beginStep(task);
+    const pending = task._pendingCancel;
+    if (pending !== null) {
+      // Cancelled after the future completed but before the task resumed: the cancellation
+      // wins, as in CPython (the task's next step throws CancelledError).
+      task._pendingCancel = null;
+      a.reject(pending);
+      return;
+    }
+  }
+  let reason: Error | null = null;
+  if (task !== null) {
+    reason = task._cancelReason;
+    task._cancelReason = null;
+  }
+  settleAwaiter(fut, a.resolve, a.reject, reason);
+}
+
+/** `reason` replaces the CancelledError of a cancelled future (a timeout scope's TimeoutError). */
+function settleAwaiter<T>(
+  fut: Future<T>,
+  resolve: (v: T) => void,
+  reject: (e: unknown) => void,
+  reason: Error | null,
+): void {
+  if (fut._state === CANCELLED) reject(reason ?? fut._makeCancelledError());
+  else if (fut._hasException) reject(fut._exception);
+  else resolve(fut._result as T);
+}
+
+/** True for weft futures and tasks (and anything future-like from another copy of weft). */
+export function isFuture(x: unknown): x is Future<unknown> {
+  return (
+    x instanceof Future ||
+    (typeof x === 'object' &&
+      x !== null &&
+      typeof (x as Future).addDoneCallback === 'function' &&
+      typeof (x as Future).cancel === 'function' &&
+      typeof (x as Future).done === 'function')
+  );
+}

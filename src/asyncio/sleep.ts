@@ -1,0 +1,28 @@
+import { Waiter } from '../internal/waiter.js';
+
+/**
+ * Suspends the current task for `ms` milliseconds and resolves to `value` (`asyncio.sleep`).
+ *
+ * `sleep(0)` (or any `ms <= 0`) yields once: every task already ready runs before this one
+ * resumes, as in Python. Timers keep the process alive while they run.
+ *
+ * **Cancellation:** cancelling the task (or aborting `signal`) ends the sleep at once with the
+ * `CancelledError` (or the signal's reason); the timer is cleared.
+ */
+export function sleep<T = undefined>(
+  ms = 0,
+  value?: T,
+  options: { signal?: AbortSignal } = {},
+): Promise<T> {
+  if (typeof ms !== 'number' || Number.isNaN(ms)) {
+    throw new TypeError(`sleep() expects a number of milliseconds: received ${String(ms)}`);
+  }
+  const signal = options.signal;
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  const w = new Waiter<T>(null);
+  if (signal) w.setSignal(signal);
+  const p = w.block();
+  if (ms <= 0) w.wake(value as T);
+  else w.setTimeout(ms, (x) => x.wake(value as T));
+  return p;
+}

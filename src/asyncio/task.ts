@@ -1,0 +1,263 @@
+import {
+  currentContext,
+  enterContext,
+  releaseContext,
+  restoreContext,
+  retainContext,
+} from '../internal/context.js';
+import { CancelledError, describeValue } from '../internal/errors.js';
+import { handleClosed, handleOpened } from '../internal/live-handles.js';
+import { beginStep, callSoon, stepEnded } from '../internal/scheduler.js';
+import type { Waiter, WaitingTask } from '../internal/waiter.js';
+import { type AwaitingTask, Future } from './future.js';
+
+/** The body of a task: a function run inside it (preferred), or a promise already under way. */
+export type TaskBody<T> = (() => T | PromiseLike<T>) | PromiseLike<T>;
+
+export interface TaskOptions {
+  /** Defaults to `Task-N`. */
+  name?: string;
+}
+
+let taskCounter = 0;
+const live = new Set<Task<any>>();
+
+/**
+ * An asyncio Task: runs a function as a concurrently scheduled unit, and is the Future of its
+ * result.
+ *
+ * The body runs on the ready queue, not inside `createTask`: the task starts when the creating
+ * code next suspends, as in Python. Inside the body, `currentTask()` is the task, across every
+ * `await`. A task is awaitable; awaiting it gives the body's result or raises its error.
+ *
+ * **Cancellation:** `cancel(msg)` requests cancellation. If the task is blocked on a weft
+ * awaitable (a lock, a queue, a sleep, a future, another task) the `CancelledError(msg)` is
+ * raised there at once, and that awaitable is cancelled too. If the task is running, or waiting
+ * on something weft does not know (a native promise of `fs` or `fetch`), the error is raised at
+ * its next weft await; pass `task.signal` to such calls to interrupt them as well. The task
+ * ends cancelled if the error propagates out of the body; it may catch it and carry on, as in
+ * Python. `cancel()` returns false when the task is already done.
+ */
+export class Task<T = unknown> extends Future<T> implements WaitingTask, AwaitingTask {
+  /** @internal */ _waiter: Waiter<any> | null = null;
+  /** @internal */ _fut: Future<any> | null = null;
+  /** @internal */ _pendingCancel: Error | null = null;
+  /** @internal */ _cancelReason: Error | null = null;
+  private _name: string;
+  private body: TaskBody<T> | null;
+  private cancelRequests = 0;
+  private controller: AbortController | null = null;
+
+  constructor(body: TaskBody<T>, options: TaskOptions = {}) {
+    super();
+    if (typeof body !== 'function' && !isThenable(body)) {
+      throw new TypeError(
+        `A task needs a function to run or a promise to await: received ${describeValue(body)}`,
+      );
+    }
+    const name = options.name;
+    if (name !== undefined && typeof name !== 'string') {
+      throw new TypeError(`Task name must be a string: received ${describeValue(name)}`);
+    }
+    this._name = name ?? `Task-${++taskCounter}`;
+    this.body = body;
+    live.add(this);
+    retainContext();
+    handleOpened('task');
+    callSoon(startTask, this);
+  }
+
+  get name(): string {
+    return this._name;
+  }
+
+  set name(value: string) {
+    this.setName(value);
+  }
+
+  getName(): string {
+    return this._name;
+  }
+
+  setName(value: string): void {
+    this._name = String(value);
+  }
+
+  /**
+   * An AbortSignal aborted when cancellation of this task is requested (weft's own): pass it to
+   * calls weft cannot cancel by itself (`fetch`, `fs.promises`, timers of other libraries).
+   */
+  get signal(): AbortSignal {
+    this.controller ??= new AbortController();
+    if (this.cancelRequests > 0 && !this.controller.signal.aborted)
+      this.controller.abort(new CancelledError());
+    return this.controller.signal;
+  }
+
+  override cancel(msg?: string): boolean {
+    if (msg !== undefined && typeof msg !== 'string') {
+      throw new TypeError(`Cancel message must be a string: received ${describeValue(msg)}`);
+    }
+    return this._requestCancel(new CancelledError(msg ?? ''));
+  }
+
+  /** Number of cancellation requests not yet matched by `uncancel()` (Python 3.11). */
+  cancelling(): number {
+    return this.cancelRequests;
+  }
+
+  /** Takes back one cancellation request; returns the number left (Python 3.11). */
+  uncancel(): number {
+    if (this.cancelRequests > 0) this.cancelRequests--;
+    if (this.cancelRequests === 0) this._pendingCancel = null;
+    return this.cancelRequests;
+  }
+
+  override setResult(_result: T): never {
+    throw new Error('Task does not support setResult(): its result is what its body returns');
+  }
+
+  override setException(_exception: unknown): never {
+    throw new Error('Task does not support setException(): its exception is what its body throws');
+  }
+
+  override get [Symbol.toStringTag](): string {
+    return 'Task';
+  }
+
+  /** "Task 'name'" — how deadlock reports and errors refer to the task. */
+  describe(): string {
+    return `Task '${this._name}'`;
+  }
+
+  /** What the task is blocked on, for deadlock reports. */
+  describeWait(): string {
+    if (this._waiter !== null) return describeOwner(this._waiter.owner);
+    if (this._fut !== null) return this._fut instanceof Task ? this._fut.describe() : 'a Future';
+    return 'something outside weft (a native promise)';
+  }
+
+  /**
+   * @internal Requests cancellation delivering `error` (a CancelledError, or a timeout scope's
+   * TimeoutError, or a TaskGroup's ExceptionGroup) at the task's current or next weft await.
+   */
+  _requestCancel(error: Error): boolean {
+    if (this.done()) return false;
+    this.cancelRequests++;
+    this.controller?.abort(error);
+    const w = this._waiter;
+    if (w !== null && w.cancel(error)) return true;
+    const f = this._fut;
+    if (f !== null && !f.done()) {
+      if (!(error instanceof CancelledError)) this._cancelReason = error;
+      if (f.cancel(error.message)) return true;
+      this._cancelReason = null;
+    }
+    this._pendingCancel = error;
+    return true;
+  }
+
+  /** @internal A cancel that found no waiter is delivered when the task awaits a future. */
+  _mustCancelAwaited(): string | undefined {
+    const e = this._pendingCancel;
+    if (e === null) return undefined;
+    this._pendingCancel = null;
+    if (!(e instanceof CancelledError)) this._cancelReason = e;
+    return e.message;
+  }
+
+  /** @internal */
+  _start(): void {
+    const body = this.body;
+    this.body = null;
+    if (body === null || this.done()) return;
+    const pending = this._pendingCancel;
+    if (pending !== null) {
+      // Cancelled before its first step: the body never runs (Python throws into the
+      // coroutine before its first line).
+      this._pendingCancel = null;
+      this._finish(false, pending);
+      return;
+    }
+    beginStep(this);
+    let r: T | PromiseLike<T>;
+    if (typeof body === 'function') {
+      const prev = enterContext(this);
+      try {
+        r = body();
+      } catch (e) {
+        restoreContext(prev);
+        this._finish(false, e);
+        return;
+      } finally {
+        restoreContext(prev);
+      }
+    } else r = body;
+    if (isThenable(r)) {
+      const prev = enterContext(this);
+      try {
+        r.then(
+          (v) => this._finish(true, v),
+          (e) => this._finish(false, e),
+        );
+      } finally {
+        restoreContext(prev);
+      }
+    } else this._finish(true, r);
+  }
+
+  /** @internal */
+  _finish(ok: boolean, value: unknown): void {
+    if (this.done()) return;
+    this._waiter = null;
+    this._fut = null;
+    const pending = this._pendingCancel;
+    this._pendingCancel = null;
+    if (ok && pending !== null) {
+      // Cancellation requested but never delivered before the body returned: the task is
+      // cancelled all the same (CPython's _must_cancel at StopIteration).
+      ok = false;
+      value = pending;
+    }
+    if (!ok && value instanceof CancelledError) this._setCancelled(value.message, value);
+    else this._settle(ok, value);
+    live.delete(this);
+    releaseContext();
+    handleClosed('task');
+    stepEnded(this);
+  }
+}
+
+function startTask(t: Task<any>): void {
+  t._start();
+}
+
+function isThenable(x: unknown): x is PromiseLike<unknown> {
+  return (
+    (typeof x === 'object' || typeof x === 'function') &&
+    x !== null &&
+    typeof (x as PromiseLike<unknown>).then === 'function'
+  );
+}
+
+function describeOwner(owner: object | null): string {
+  if (owner === null) return 'a sleep';
+  const d = (owner as { describe?: () => string }).describe;
+  return typeof d === 'function' ? d.call(owner) : (owner.constructor?.name ?? 'an object');
+}
+
+/** Creates a task running `body` (`asyncio.create_task`). */
+export function createTask<T>(body: TaskBody<T>, options?: TaskOptions): Task<Awaited<T>> {
+  return new Task(body as TaskBody<Awaited<T>>, options);
+}
+
+/** The task whose code is running, or null outside every task. */
+export function currentTask(): Task<unknown> | null {
+  const c = currentContext();
+  return c instanceof Task ? c : null;
+}
+
+/** The tasks not yet done. */
+export function allTasks(): Set<Task<unknown>> {
+  return new Set(live);
+}

@@ -1,0 +1,160 @@
+/**
+ * Error classes shared by every weft module (asyncio, threading, queue, futures, …).
+ *
+ * Python's names, a stable `code`, and an `instanceof` that survives two copies of weft in one
+ * process (the sources under tsx beside the built `dist/`, or two installed versions): every
+ * instance carries the names of the classes in its chain under a registered symbol, and each
+ * class answers `instanceof` from that list rather than from prototype identity (undici brands
+ * its errors the same way). Errors that cross a thread or process boundary are rebuilt from
+ * `name`, `code` and `message`, with the remote stack as `cause` (see src/internal/serialize.ts).
+ */
+
+const KINDS = Symbol.for('weft.error.kinds');
+
+type Branded = { [KINDS]?: readonly string[] };
+
+function brand(target: object, ctor: Function): void {
+  const kinds: string[] = [];
+  for (
+    let c: any = ctor;
+    c && c !== Error && c !== AggregateError && c !== Function.prototype;
+    c = Object.getPrototypeOf(c)
+  ) {
+    if (typeof c.kind === 'string') kinds.push(c.kind);
+  }
+  Object.defineProperty(target, KINDS, { value: kinds, enumerable: false });
+}
+
+function hasKind(x: unknown, kind: string): boolean {
+  if (typeof x !== 'object' || x === null) return false;
+  const kinds = (x as Branded)[KINDS];
+  return kinds !== undefined && kinds.includes(kind);
+}
+
+/** Base class of every weft error. */
+export class WeftError extends Error {
+  static readonly kind: string = 'WeftError';
+  readonly code: string;
+
+  constructor(message: string, code = 'ERR_WEFT', options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+    this.name = (new.target as typeof WeftError).kind;
+    brand(this, new.target);
+  }
+
+  static override [Symbol.hasInstance](x: unknown): boolean {
+    return hasKind(x, this.kind);
+  }
+}
+
+/**
+ * The operation was cancelled: `task.cancel(msg)`, an executor shutting down with
+ * `cancelFutures`, a future cancelled before it ran. The message is the one given to `cancel`.
+ */
+export class CancelledError extends WeftError {
+  static override readonly kind: string = 'CancelledError';
+  constructor(message = '', options?: ErrorOptions) {
+    super(message, 'ERR_WEFT_CANCELLED', options);
+  }
+}
+
+/**
+ * A deadline passed: `waitFor`, `timeout()` scopes, `result({ timeout })`. weft's own class (not
+ * the DOM's `TimeoutError` DOMException that `AbortSignal.timeout` uses).
+ */
+export class TimeoutError extends WeftError {
+  static override readonly kind: string = 'TimeoutError';
+  constructor(message = 'The operation timed out', options?: ErrorOptions) {
+    super(message, 'ERR_WEFT_TIMEOUT', options);
+  }
+}
+
+/** A future's result or exception was asked for before it was done, or it was set twice. */
+export class InvalidStateError extends WeftError {
+  static override readonly kind: string = 'InvalidStateError';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, 'ERR_WEFT_INVALID_STATE', options);
+  }
+}
+
+/** A barrier was reset or aborted while parties waited on it, or it timed out. */
+export class BrokenBarrierError extends WeftError {
+  static override readonly kind: string = 'BrokenBarrierError';
+  constructor(message = 'The barrier is broken', options?: ErrorOptions) {
+    super(message, 'ERR_WEFT_BROKEN_BARRIER', options);
+  }
+}
+
+/** One link of a wait-for cycle: `waiter` waits for `resource`, which `holder` holds. */
+export interface DeadlockEdge {
+  waiter: string;
+  resource: string;
+  holder: string;
+}
+
+/**
+ * weft's own: a wait that could never end. Raised instead of hanging when a task or thread would
+ * wait for a lock held (transitively) by itself, or when every task of `run()` is blocked with
+ * nothing left that could wake one. `cycle` lists the wait-for edges that close the loop.
+ */
+export class DeadlockError extends WeftError {
+  static override readonly kind: string = 'DeadlockError';
+  readonly cycle: readonly DeadlockEdge[];
+  constructor(message: string, cycle: readonly DeadlockEdge[] = [], options?: ErrorOptions) {
+    super(message, 'ERR_WEFT_DEADLOCK', options);
+    this.cycle = cycle;
+  }
+}
+
+/** Describes a cycle as one sentence: "Task 'a' waits for Lock 'L1' held by Task 'b', which …". */
+export function describeCycle(cycle: readonly DeadlockEdge[]): string {
+  return cycle
+    .map((e, i) => `${i === 0 ? e.waiter : 'which'} waits for ${e.resource} held by ${e.holder}`)
+    .join(', ');
+}
+
+/**
+ * Python's `ExceptionGroup`: several errors raised together (a `TaskGroup` whose children
+ * failed). An `AggregateError`, so `errors` holds the same list as `exceptions`.
+ */
+export class ExceptionGroup extends AggregateError {
+  static readonly kind: string = 'ExceptionGroup';
+  readonly code = 'ERR_WEFT_EXCEPTION_GROUP';
+
+  constructor(message: string, exceptions: unknown[]) {
+    super(exceptions, message);
+    this.name = 'ExceptionGroup';
+    brand(this, new.target);
+  }
+
+  /** The errors of the group, in the order they were raised. */
+  get exceptions(): unknown[] {
+    return this.errors;
+  }
+
+  static override [Symbol.hasInstance](x: unknown): boolean {
+    return hasKind(x, this.kind);
+  }
+}
+
+/** `TypeError` with a message in weft's house style: what was wrong and what was received. */
+export function argumentError(what: string, received: unknown): TypeError {
+  return new TypeError(`${what}: received ${describeValue(received)}`);
+}
+
+/** `RangeError` (Python's ValueError) for a value of the right type but out of range. */
+export function rangeError(what: string, received: unknown): RangeError {
+  return new RangeError(`${what}: received ${describeValue(received)}`);
+}
+
+export function describeValue(v: unknown): string {
+  if (v === null) return 'null';
+  if (v === undefined) return 'undefined';
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  if (typeof v === 'function') return `function ${v.name || '(anonymous)'}`;
+  if (Array.isArray(v)) return `an array of length ${v.length}`;
+  const ctor = (v as object).constructor?.name;
+  return ctor && ctor !== 'Object' ? `an instance of ${ctor}` : 'an object';
+}

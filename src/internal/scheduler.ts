@@ -1,0 +1,183 @@
+/**
+ * The ready queue: CPython's `call_soon` queue, driven by microtasks.
+ *
+ * Implementation notes
+ * --------------------
+ * CPython runs one callback of its ready queue at a time; a task's step is such a callback, and
+ * it runs until the coroutine suspends on a pending future. So when a release wakes B and then C,
+ * B runs until its next real suspension before C resumes — and awaiting something that is
+ * already done does not suspend at all. Native promises do not behave like that: every `await`
+ * yields, and every resolved promise's continuation is queued at once, so B and C would
+ * interleave at each of their awaits. The classic lessons (Barrier draining, Condition
+ * wake-ups, FIFO semaphores) then come out in another order than Python's.
+ *
+ * weft keeps its own FIFO of ready callbacks and lets at most one *task step* be in flight:
+ *
+ *   wake(B), wake(C) ──► [ resume B | resume C ]          ready queue (ring buffer)
+ *                             │
+ *                   drain ────┘ pops "resume B": inFlight = B, resolves B's promise
+ *                             B runs (microtasks) … until it blocks on a weft waiter or a
+ *                             pending future, or finishes ──► stepEnded(B) ──► drain again
+ *
+ * A step also ends when B waits on something weft does not know (a native promise of fs,
+ * fetch, …): nothing tells weft, so a watchdog `setImmediate` — which Node runs only after the
+ * microtask queue is empty, i.e. once every task has suspended — ends the step in flight. The
+ * watchdog is armed only while callbacks wait behind a step, at most one at a time.
+ *
+ * Everything runs in microtasks, so a wake-up costs no macrotask. To keep timers and I/O from
+ * starving behind tasks that wake each other forever, at most BUDGET callbacks run per
+ * macrotask turn; the rest wait for the next turn (the same effect as CPython polling for I/O
+ * between loop iterations). Drains run from a microtask, never inside the caller's stack, so a
+ * done-callback is never called synchronously by `setResult` or `release`.
+ *
+ * Ready callbacks run with no task current (a task's own resume makes it current through the
+ * promise hooks of src/internal/context.ts). A callback that throws is reported to the
+ * exception handler and the queue goes on.
+ */
+import { enterContext, restoreContext } from './context.js';
+
+/** A ready callback: `fn(a, b)`. Two slots avoid a closure per wake-up. */
+type Callback = (a: any, b: any) => void;
+
+/** Tuning: callbacks per macrotask turn before timers and I/O get a turn. Trades throughput of
+ * task ping-pong (one `setImmediate` per BUDGET wake-ups) against I/O latency under load. */
+const BUDGET = 4096;
+
+let fns: (Callback | undefined)[] = new Array(1024);
+let as: unknown[] = new Array(1024);
+let bs: unknown[] = new Array(1024);
+let head = 0;
+let size = 0;
+
+let inFlight: object | null = null;
+let drainQueued = false;
+let immediateArmed = false;
+let ranThisTurn = 0;
+
+export type ExceptionHandler = (context: { message: string; exception: unknown }) => void;
+
+let exceptionHandler: ExceptionHandler | null = null;
+
+function grow(): void {
+  const cap = fns.length;
+  const nf: (Callback | undefined)[] = new Array(cap * 2);
+  const na: unknown[] = new Array(cap * 2);
+  const nb: unknown[] = new Array(cap * 2);
+  for (let i = 0; i < size; i++) {
+    const j = (head + i) & (cap - 1);
+    nf[i] = fns[j];
+    na[i] = as[j];
+    nb[i] = bs[j];
+  }
+  fns = nf;
+  as = na;
+  bs = nb;
+  head = 0;
+}
+
+/** Queues `fn(a, b)` behind everything already ready (CPython's `call_soon`). */
+export function callSoon(fn: Callback, a?: unknown, b?: unknown): void {
+  if (size === fns.length) grow();
+  const i = (head + size) & (fns.length - 1);
+  fns[i] = fn;
+  as[i] = a;
+  bs[i] = b;
+  size++;
+  if (inFlight === null) queueDrain();
+  else armImmediate();
+}
+
+/** Marks `task`'s step as in flight: nothing else is resumed until it ends. */
+export function beginStep(task: object): void {
+  inFlight = task;
+}
+
+/** `task` suspended (or finished): if its step was the one in flight, the queue moves on. */
+export function stepEnded(task: object): void {
+  if (inFlight !== task) return;
+  inFlight = null;
+  if (size > 0) queueDrain();
+}
+
+/** The task whose step is in flight, if any. */
+export function taskInFlight(): object | null {
+  return inFlight;
+}
+
+/** Callbacks ready and not yet run (for deadlock reports and tests). */
+export function readyCount(): number {
+  return size;
+}
+
+function queueDrain(): void {
+  if (drainQueued) return;
+  drainQueued = true;
+  queueMicrotask(drain);
+}
+
+function drain(): void {
+  drainQueued = false;
+  const prev = enterContext(null);
+  try {
+    while (inFlight === null && size > 0) {
+      if (ranThisTurn >= BUDGET) break;
+      ranThisTurn++;
+      const i = head;
+      const fn = fns[i] as Callback;
+      const a = as[i];
+      const b = bs[i];
+      fns[i] = undefined;
+      as[i] = undefined;
+      bs[i] = undefined;
+      head = (head + 1) & (fns.length - 1);
+      size--;
+      try {
+        fn(a, b);
+      } catch (exception) {
+        reportException('Exception in callback', exception);
+      }
+    }
+  } finally {
+    restoreContext(prev);
+  }
+  if (size > 0) armImmediate();
+}
+
+function armImmediate(): void {
+  if (immediateArmed) return;
+  immediateArmed = true;
+  setImmediate(onImmediate);
+}
+
+function onImmediate(): void {
+  immediateArmed = false;
+  ranThisTurn = 0;
+  // The microtask queue is empty now: a step still in flight is waiting on something weft does
+  // not know (a native promise), so it no longer holds the queue up.
+  inFlight = null;
+  if (size > 0) drain();
+}
+
+/** Reports an exception raised by a callback (CPython's `call_exception_handler`). */
+export function reportException(message: string, exception: unknown): void {
+  if (exceptionHandler !== null) {
+    try {
+      exceptionHandler({ message, exception });
+      return;
+    } catch (e) {
+      exception = e;
+      message = 'Exception in the exception handler';
+    }
+  }
+  const detail =
+    exception instanceof Error ? (exception.stack ?? String(exception)) : String(exception);
+  process.stderr.write(`weft: ${message}\n${detail}\n`);
+}
+
+export function setExceptionHandler(handler: ExceptionHandler | null): void {
+  exceptionHandler = handler;
+}
+
+export function getExceptionHandler(): ExceptionHandler | null {
+  return exceptionHandler;
+}

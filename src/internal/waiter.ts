@@ -1,0 +1,251 @@
+/**
+ * The cancellation-aware waiter queue under every async primitive (tokio's `batch_semaphore`
+ * plays this part for its Mutex, RwLock and Semaphore).
+ *
+ * Implementation notes
+ * --------------------
+ * A `Waiter` is one blocked call: a native promise the caller awaits, the task that awaits it,
+ * and the primitive it waits on. Its life:
+ *
+ *   PENDING ──wake/withdraw──► SCHEDULED ──(ready queue runs it)──► DONE
+ *      │                          │
+ *      └── cancel: unlink,        └── cancel: the primitive's `onRevoke` takes the grant back
+ *          outcome = error            (passes it to the next waiter), outcome = error
+ *
+ * A wake-up is not delivered on the spot: it goes through the ready queue
+ * (src/internal/scheduler.ts), so that woken tasks resume one step at a time, in FIFO order. In
+ * between, the waiting task may be cancelled; the primitive then gets its grant back through
+ * `onRevoke` and hands it on, so no wake-up is lost and no permit leaks (the bug class that both
+ * CPython — bpo-45390, gh-90155 — and Effect had to fix).
+ *
+ * `WaiterList` is an intrusive doubly linked FIFO: O(1) push, shift and removal of a cancelled
+ * waiter from the middle, no allocation beyond the waiter itself.
+ *
+ * Blocking: `block()` records the waiter on its task (so `task.cancel()` finds it) and ends the
+ * task's step in the scheduler. A cancellation requested while the task was not blocked on a
+ * weft waiter is delivered here, at its next blocking call, as CPython delivers it at the next
+ * suspension.
+ */
+import { currentContext } from './context.js';
+import { beginStep, callSoon, stepEnded } from './scheduler.js';
+
+/** What the waiter machinery needs from a task (implemented by asyncio's Task). */
+export interface WaitingTask {
+  /** The waiter the task is blocked on, if any. */
+  _waiter: Waiter<any> | null;
+  /** An error to deliver at the task's next blocking call (a cancel that found no waiter). */
+  _pendingCancel: Error | null;
+  /** A label for deadlock reports: "Task 'worker-1'". */
+  describe(): string;
+}
+
+/** The longest delay Node's timers take (2^31 - 1 ms). */
+const MAX_TIMER = 2_147_483_647;
+
+const PENDING = 0;
+const SCHEDULED = 1;
+const DONE = 2;
+
+export class Waiter<V> {
+  /** The task blocked here (null when the caller runs outside every task). */
+  readonly task: WaitingTask | null;
+  /** The primitive waited on (for deadlock walks and reports). */
+  readonly owner: object | null;
+  state: 0 | 1 | 2 = PENDING;
+  readonly promise: Promise<V>;
+  resolve!: (value: V) => void;
+  reject!: (error: unknown) => void;
+  ok = true;
+  outcome: unknown = undefined;
+  /** Called when a granted wake-up is refused (the task was cancelled before it resumed). */
+  onRevoke: ((w: Waiter<V>) => void) | null = null;
+  /** Free slot for the primitive (a Condition's lock, a queue item, a barrier generation). */
+  data: unknown = undefined;
+  list: WaiterList | null = null;
+  prev: Waiter<any> | null = null;
+  next: Waiter<any> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private signal: AbortSignal | null = null;
+  private onAbort: (() => void) | null = null;
+
+  constructor(owner: object | null) {
+    this.owner = owner;
+    this.task = currentContext() as WaitingTask | null;
+    this.promise = new Promise<V>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+
+  get pending(): boolean {
+    return this.state === PENDING;
+  }
+
+  /**
+   * The caller is about to await `promise`: record the wait on the task and end its step. A
+   * cancellation already requested for the task is delivered now.
+   */
+  block(): Promise<V> {
+    const t = this.task;
+    if (t !== null) {
+      t._waiter = this;
+      const pending = t._pendingCancel;
+      if (pending !== null) {
+        t._pendingCancel = null;
+        this.cancel(pending);
+      }
+      stepEnded(t);
+    }
+    return this.promise;
+  }
+
+  /** Grants the wait: the caller's promise will resolve with `value`, in ready-queue order. */
+  wake(value: V): boolean {
+    if (this.state !== PENDING) return false;
+    this.settle(true, value);
+    return true;
+  }
+
+  /** Ends the wait with an error (a broken barrier, a shut-down queue). */
+  fail(error: unknown): boolean {
+    if (this.state !== PENDING) return false;
+    this.settle(false, error);
+    return true;
+  }
+
+  /**
+   * Ends the wait without a grant: a timeout or abort. Unlike `cancel` it does nothing to a
+   * waiter already woken (the grant stands).
+   */
+  withdraw(ok: boolean, outcome: unknown): boolean {
+    if (this.state !== PENDING) return false;
+    this.settle(ok, outcome);
+    return true;
+  }
+
+  /**
+   * Cancels the wait with `error`. A waiter already woken but not yet resumed gives its grant
+   * back through `onRevoke` first. Returns false when the wait is over already.
+   */
+  cancel(error: unknown): boolean {
+    if (this.state === DONE) return false;
+    if (this.state === SCHEDULED) {
+      if (this.ok) {
+        const revoke = this.onRevoke;
+        this.onRevoke = null;
+        this.ok = false;
+        this.outcome = error;
+        revoke?.(this);
+      } else {
+        this.outcome = error;
+      }
+      return true;
+    }
+    this.settle(false, error);
+    return true;
+  }
+
+  /** Ends the wait after `ms` with `onTimeout()` (which usually calls `withdraw`). */
+  setTimeout(ms: number, onTimeout: (w: Waiter<V>) => void): void {
+    if (ms > MAX_TIMER) {
+      // Node clamps longer delays to 1 ms; wait in chunks instead.
+      this.timer = setTimeout(() => this.setTimeout(ms - MAX_TIMER, onTimeout), MAX_TIMER);
+      return;
+    }
+    this.timer = setTimeout(onTimeout, ms, this);
+  }
+
+  /** An aborted `signal` cancels the wait with `signal.reason`. */
+  setSignal(signal: AbortSignal): void {
+    this.signal = signal;
+    this.onAbort = () => this.cancel(signal.reason);
+    signal.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  private settle(ok: boolean, outcome: unknown): void {
+    this.list?.remove(this);
+    this.state = SCHEDULED;
+    this.ok = ok;
+    this.outcome = outcome;
+    callSoon(resumeWaiter, this);
+  }
+
+  cleanup(): void {
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.onAbort !== null) {
+      this.signal!.removeEventListener('abort', this.onAbort);
+      this.onAbort = null;
+      this.signal = null;
+    }
+  }
+}
+
+function resumeWaiter(w: Waiter<any>): void {
+  if (w.state !== SCHEDULED) return;
+  w.state = DONE;
+  w.cleanup();
+  const t = w.task;
+  if (t !== null) {
+    if (t._waiter === w) t._waiter = null;
+    beginStep(t);
+  }
+  if (w.ok) w.resolve(w.outcome);
+  else w.reject(w.outcome);
+}
+
+/** Intrusive FIFO of pending waiters. */
+export class WaiterList {
+  head: Waiter<any> | null = null;
+  tail: Waiter<any> | null = null;
+  size = 0;
+
+  push(w: Waiter<any>): void {
+    w.list = this;
+    w.prev = this.tail;
+    w.next = null;
+    if (this.tail === null) this.head = w;
+    else this.tail.next = w;
+    this.tail = w;
+    this.size++;
+  }
+
+  shift(): Waiter<any> | null {
+    const w = this.head;
+    if (w !== null) this.remove(w);
+    return w;
+  }
+
+  remove(w: Waiter<any>): void {
+    if (w.list !== this) return;
+    if (w.prev === null) this.head = w.next;
+    else w.prev.next = w.next;
+    if (w.next === null) this.tail = w.prev;
+    else w.next.prev = w.prev;
+    w.prev = null;
+    w.next = null;
+    w.list = null;
+    this.size--;
+  }
+
+  get empty(): boolean {
+    return this.size === 0;
+  }
+
+  *[Symbol.iterator](): IterableIterator<Waiter<any>> {
+    for (let w = this.head; w !== null; w = w.next) yield w;
+  }
+}
+
+/** Validates the common `{ timeout, signal }` of a waiting call; returns the timeout or null. */
+export function checkTimeout(timeout: unknown, what: string): number | null {
+  if (timeout === undefined || timeout === null) return null;
+  if (typeof timeout !== 'number' || Number.isNaN(timeout)) {
+    throw new TypeError(
+      `${what}: timeout must be a number of milliseconds: received ${String(timeout)}`,
+    );
+  }
+  return timeout < 0 ? 0 : timeout;
+}

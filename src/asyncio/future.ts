@@ -148,6 +148,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     return before - this.entries.length;
   }
 
+  // biome-ignore lint/suspicious/noThenProperty: a future is awaitable by design (Python's __await__)
   then<R1 = T, R2 = never>(
     onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
     onRejected?: ((reason: any) => R2 | PromiseLike<R2>) | null,

@@ -146,7 +146,7 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
     this.cancelRequests++;
     this.controller?.abort(error);
     const w = this._waiter;
-    if (w !== null && w.cancel(error)) return true;
+    if (w?.cancel(error)) return true;
     const f = this._fut;
     if (f !== null && !f.done()) {
       if (!(error instanceof CancelledError)) this._cancelReason = error;

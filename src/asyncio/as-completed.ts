@@ -1,0 +1,72 @@
+import { describeValue, TimeoutError } from '../internal/errors.js';
+import { type Awaitable, ensureFuture } from './ensure-future.js';
+import type { Future } from './future.js';
+import { Queue } from './queue.js';
+
+/**
+ * What `asCompleted` returns: iterate it for promises in completion order (`for (const p of
+ * asCompleted(aws)) await p`), or `for await` it for the results in completion order.
+ */
+export interface AsCompleted<T> extends Iterable<Promise<T>>, AsyncIterable<T> {}
+
+/**
+ * Yields the awaitables' outcomes in the order they complete (`asyncio.as_completed`). Each
+ * step raises the error of the awaitable it stands for; with `timeout` (ms), the steps not
+ * reached by then raise TimeoutError. The awaitables themselves are never cancelled.
+ */
+export function asCompleted<T>(
+  aws: Iterable<Awaitable<T>>,
+  options: { timeout?: number | null } = {},
+): AsCompleted<T> {
+  if (aws === null || typeof (aws as Iterable<unknown>)?.[Symbol.iterator] !== 'function') {
+    throw new TypeError(
+      `asCompleted() expects an iterable of awaitables: received ${describeValue(aws)}`,
+    );
+  }
+  const timeout = options.timeout;
+  if (
+    timeout !== undefined &&
+    timeout !== null &&
+    (typeof timeout !== 'number' || Number.isNaN(timeout))
+  ) {
+    throw new TypeError(
+      `asCompleted() timeout must be a number of milliseconds: received ${describeValue(timeout)}`,
+    );
+  }
+  const todo = new Set<Future<T>>([...aws].map((a) => ensureFuture(a)));
+  const total = todo.size;
+  // Boxed: a future is a thenable, and a promise resolved with a thenable adopts its outcome.
+  const done = new Queue<{ f: Future<T> } | null>();
+  let timer: NodeJS.Timeout | null = null;
+  const onCompletion = (f: Future<T>): void => {
+    if (!todo.delete(f)) return;
+    done.putNowait({ f });
+    if (todo.size === 0 && timer !== null) clearTimeout(timer);
+  };
+  for (const f of todo) f.addDoneCallback(onCompletion);
+  if (total > 0 && timeout !== undefined && timeout !== null) {
+    timer = setTimeout(
+      () => {
+        for (const f of todo) {
+          f.removeDoneCallback(onCompletion);
+          done.putNowait(null);
+        }
+        todo.clear();
+      },
+      Math.max(0, timeout),
+    );
+  }
+  const waitForOne = async (): Promise<T> => {
+    const box = await done.get();
+    if (box === null) throw new TimeoutError(`asCompleted() timed out after ${timeout} ms`);
+    return box.f.result();
+  };
+  return {
+    *[Symbol.iterator]() {
+      for (let i = 0; i < total; i++) yield waitForOne();
+    },
+    async *[Symbol.asyncIterator]() {
+      for (let i = 0; i < total; i++) yield await waitForOne();
+    },
+  };
+}

@@ -1,0 +1,141 @@
+import { BrokenBarrierError, describeValue } from '../internal/errors.js';
+import { Condition } from './condition.js';
+import { Lock } from './lock.js';
+
+export interface BarrierOptions {
+  /** Called by the last task to arrive, before the others are released (threading's
+   * semantics). If it throws, the barrier breaks and that task raises the error. */
+  action?: () => unknown | PromiseLike<unknown>;
+  /** Default timeout (ms) of `wait()`; a wait that times out breaks the barrier. */
+  timeout?: number;
+}
+
+const FILLING = 0;
+const DRAINING = 1;
+const RESETTING = 2;
+const BROKEN = 3;
+
+/**
+ * An asyncio Barrier: `parties` tasks wait until all of them have called `wait()`, then all
+ * proceed; it then fills again for the next round.
+ *
+ * The state machine is CPython's (filling → draining → filling, resetting, broken): tasks that
+ * arrive while the previous round drains wait for it to finish, so rounds never mix. `wait()`
+ * resolves to the arrival index (0 … parties-1).
+ *
+ * **Cancellation:** a task cancelled while waiting leaves the barrier, as in CPython (the count
+ * goes down; the others keep waiting). `abort()` or a timeout breaks it: every waiter raises
+ * `BrokenBarrierError`, and so does every later `wait()` until `reset()`.
+ */
+export class Barrier {
+  private readonly cond = new Condition(
+    new Lock({ name: 'Barrier.lock', deadlockDetection: false }),
+  );
+  private state = FILLING;
+  private count = 0;
+  readonly parties: number;
+  private readonly action: (() => unknown) | null;
+  private readonly timeout: number | null;
+
+  constructor(parties: number, options: BarrierOptions = {}) {
+    if (typeof parties !== 'number' || !Number.isInteger(parties)) {
+      throw new TypeError(`Barrier parties must be an integer: received ${describeValue(parties)}`);
+    }
+    if (parties < 1) throw new RangeError(`Barrier parties must be > 0: received ${parties}`);
+    if (options.action !== undefined && typeof options.action !== 'function') {
+      throw new TypeError(
+        `Barrier action must be a function: received ${describeValue(options.action)}`,
+      );
+    }
+    if (
+      options.timeout !== undefined &&
+      (typeof options.timeout !== 'number' || Number.isNaN(options.timeout))
+    ) {
+      throw new TypeError(
+        `Barrier timeout must be a number of milliseconds: received ${describeValue(options.timeout)}`,
+      );
+    }
+    this.parties = parties;
+    this.action = options.action ?? null;
+    this.timeout = options.timeout ?? null;
+  }
+
+  /**
+   * Waits for all parties; resolves to this task's arrival index.
+   * @throws BrokenBarrierError if the barrier is or becomes broken (abort, reset, timeout).
+   */
+  async wait(options: { timeout?: number } = {}): Promise<number> {
+    const timeout = options.timeout ?? this.timeout;
+    await this.cond.acquire();
+    try {
+      // Block while the previous round drains or a reset completes.
+      await this.cond.waitFor(() => this.state !== DRAINING && this.state !== RESETTING);
+      if (this.state === BROKEN) throw new BrokenBarrierError('Barrier aborted');
+      const index = this.count;
+      this.count++;
+      try {
+        if (index + 1 === this.parties) {
+          if (this.action !== null) {
+            try {
+              await this.action();
+            } catch (e) {
+              this.breakBarrier();
+              throw e;
+            }
+          }
+          this.state = DRAINING;
+          this.cond.notifyAll();
+        } else {
+          const ok = await this.cond.waitFor(
+            () => this.state !== FILLING,
+            timeout === null ? {} : { timeout },
+          );
+          if (!ok) {
+            this.breakBarrier();
+            throw new BrokenBarrierError(`Barrier timed out after ${timeout} ms`);
+          }
+          if (this.state === BROKEN || this.state === RESETTING)
+            throw new BrokenBarrierError('Barrier aborted or reset while waiting');
+        }
+        return index;
+      } finally {
+        this.count--;
+        // The last task out ends the draining (or the reset) and lets the next round in.
+        if (this.count === 0) {
+          if (this.state === RESETTING || this.state === DRAINING) this.state = FILLING;
+          this.cond.notifyAll();
+        }
+      }
+    } finally {
+      this.cond.release();
+    }
+  }
+
+  /** Returns the barrier to its empty state; tasks waiting in it raise BrokenBarrierError. */
+  async reset(): Promise<void> {
+    await this.cond.run(() => {
+      if (this.count > 0) this.state = RESETTING;
+      else this.state = FILLING;
+      this.cond.notifyAll();
+    });
+  }
+
+  /** Breaks the barrier: current and future waiters raise BrokenBarrierError until `reset()`. */
+  async abort(): Promise<void> {
+    await this.cond.run(() => this.breakBarrier());
+  }
+
+  private breakBarrier(): void {
+    this.state = BROKEN;
+    this.cond.notifyAll();
+  }
+
+  /** Tasks waiting for the barrier to fill (a snapshot). */
+  get nWaiting(): number {
+    return this.state === FILLING ? this.count : 0;
+  }
+
+  get broken(): boolean {
+    return this.state === BROKEN;
+  }
+}

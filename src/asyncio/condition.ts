@@ -1,0 +1,141 @@
+import { CancelledError, describeValue } from '../internal/errors.js';
+import { parseWait, type WaitOptions } from '../internal/wait-options.js';
+import { Waiter, WaiterList } from '../internal/waiter.js';
+import { RuntimeError } from './errors.js';
+import { type AcquireOptions, Lock } from './lock.js';
+
+/**
+ * An asyncio Condition: lets tasks wait, holding a lock, until another task notifies them.
+ *
+ * `wait()` releases the lock, waits for `notify`, and re-acquires the lock before returning —
+ * even when the wait is cancelled (the CancelledError is raised once the lock is held again,
+ * as in CPython). Waiters are notified FIFO.
+ *
+ * **Cancellation:** a waiter cancelled after `notify` chose it passes the notification to the
+ * next waiter, so `notify(1)` is never lost.
+ */
+export class Condition {
+  readonly lock: Lock;
+  private readonly waiters = new WaiterList();
+
+  constructor(lock?: Lock) {
+    if (lock !== undefined && !(lock instanceof Lock)) {
+      throw new TypeError(`Condition expects an asyncio Lock: received ${describeValue(lock)}`);
+    }
+    this.lock = lock ?? new Lock({ name: 'Condition.lock' });
+  }
+
+  locked(): boolean {
+    return this.lock.locked();
+  }
+
+  acquire(options?: AcquireOptions): Promise<boolean> {
+    return this.lock.acquire(options);
+  }
+
+  release(): void {
+    this.lock.release();
+  }
+
+  run<R>(fn: () => R | PromiseLike<R>, options?: AcquireOptions): Promise<Awaited<R>> {
+    return this.lock.run(fn, options);
+  }
+
+  hold(options?: AcquireOptions): Promise<Disposable & AsyncDisposable> {
+    return this.lock.hold(options);
+  }
+
+  /**
+   * Releases the lock, waits to be notified, re-acquires the lock. Resolves true when notified,
+   * false when `timeout` (ms) expired first.
+   * @throws RuntimeError if the lock is not held.
+   */
+  async wait(options?: WaitOptions): Promise<boolean> {
+    const { timeout, signal } = parseWait('Condition.wait', options);
+    if (!this.lock.locked())
+      throw new RuntimeError(
+        'Cannot wait on a condition whose lock is not acquired',
+        'ERR_WEFT_CONDITION_NOT_HELD',
+      );
+    if (signal?.aborted) throw signal.reason;
+    this.lock.release();
+    let notified = false;
+    let failure: { error: unknown } | null = null;
+    try {
+      const w = new Waiter<boolean>(this);
+      w.onRevoke = () => this.wake(1);
+      this.waiters.push(w);
+      if (timeout !== null) w.setTimeout(timeout, (x) => x.withdraw(true, false));
+      if (signal !== null) w.setSignal(signal);
+      notified = await w.block();
+    } catch (error) {
+      failure = { error };
+    }
+    // Must hold the lock again before returning or raising, even if cancelled meanwhile; a
+    // cancellation that arrives while re-acquiring is raised once the lock is held.
+    for (;;) {
+      try {
+        await this.lock.acquire();
+        break;
+      } catch (e) {
+        if (!(e instanceof CancelledError)) throw e;
+        failure = { error: e };
+      }
+    }
+    if (failure !== null) throw failure.error;
+    return notified;
+  }
+
+  /**
+   * Waits until `predicate()` is truthy, re-checking after each notification; returns its last
+   * value (falsy only if `timeout` expired).
+   */
+  async waitFor<R>(predicate: () => R, options?: WaitOptions): Promise<R> {
+    if (typeof predicate !== 'function')
+      throw new TypeError(
+        `Condition.waitFor expects a function: received ${describeValue(predicate)}`,
+      );
+    const { timeout, signal } = parseWait('Condition.waitFor', options);
+    const deadline = timeout === null ? null : performance.now() + timeout;
+    let result = predicate();
+    while (!result) {
+      const left = deadline === null ? undefined : deadline - performance.now();
+      if (left !== undefined && left <= 0) return result;
+      await this.wait({ timeout: left, ...(signal ? { signal } : {}) });
+      result = predicate();
+    }
+    return result;
+  }
+
+  /**
+   * Wakes up to `n` waiting tasks (default 1).
+   * @throws RuntimeError if the lock is not held.
+   */
+  notify(n = 1): void {
+    if (!this.lock.locked())
+      throw new RuntimeError(
+        'Cannot notify on a condition whose lock is not acquired',
+        'ERR_WEFT_CONDITION_NOT_HELD',
+      );
+    if (typeof n !== 'number' || Number.isNaN(n) || n < 0)
+      throw new RangeError(`Condition.notify(n) needs n >= 0: received ${describeValue(n)}`);
+    this.wake(n);
+  }
+
+  /** Wakes up to `n` waiters; also passes on the notification of a waiter cancelled after it. */
+  private wake(n: number): void {
+    for (let i = 0; i < n; i++) {
+      const w = this.waiters.shift();
+      if (w === null) break;
+      w.wake(true);
+    }
+  }
+
+  notifyAll(): void {
+    this.notify(Number.POSITIVE_INFINITY);
+  }
+
+  describe(): string {
+    return 'a Condition';
+  }
+}

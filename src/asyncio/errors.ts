@@ -1,0 +1,44 @@
+import { WeftError } from '../internal/errors.js';
+
+export {
+  BrokenBarrierError,
+  CancelledError,
+  DeadlockError,
+  ExceptionGroup,
+  InvalidStateError,
+  TimeoutError,
+  WeftError,
+} from '../internal/errors.js';
+
+/** `getNowait()` on an empty queue, or `get({ timeout })` that timed out. */
+export class QueueEmpty extends WeftError {
+  static override readonly kind: string = 'QueueEmpty';
+  constructor(message = 'The queue is empty') {
+    super(message, 'ERR_WEFT_QUEUE_EMPTY');
+  }
+}
+
+/** `putNowait()` on a full queue, or `put({ timeout })` that timed out. */
+export class QueueFull extends WeftError {
+  static override readonly kind: string = 'QueueFull';
+  constructor(message = 'The queue is full') {
+    super(message, 'ERR_WEFT_QUEUE_FULL');
+  }
+}
+
+/** `put` on a queue that was shut down, or `get` on one shut down and empty (Python 3.13). */
+export class QueueShutDown extends WeftError {
+  static override readonly kind: string = 'QueueShutDown';
+  constructor(message = 'The queue is shut down') {
+    super(message, 'ERR_WEFT_QUEUE_SHUTDOWN');
+  }
+}
+
+/** Misuse of a primitive (Python's RuntimeError): releasing an unheld lock, waiting on an
+ * un-acquired condition. */
+export class RuntimeError extends WeftError {
+  static override readonly kind: string = 'RuntimeError';
+  constructor(message: string, code = 'ERR_WEFT_RUNTIME') {
+    super(message, code);
+  }
+}

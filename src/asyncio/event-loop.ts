@@ -1,0 +1,285 @@
+import { currentContext } from '../internal/context.js';
+import { describeValue } from '../internal/errors.js';
+import {
+  callSoon,
+  type ExceptionHandler,
+  getExceptionHandler,
+  reportException,
+  setExceptionHandler,
+} from '../internal/scheduler.js';
+import { type Awaitable, ensureFuture } from './ensure-future.js';
+import { RuntimeError } from './errors.js';
+import { Future } from './future.js';
+import { createTask, type Task, type TaskBody, type TaskOptions } from './task.js';
+import { wrapFuture } from './wrap-future.js';
+
+/** A callback scheduled with `callSoon` (`asyncio.Handle`). */
+export class Handle {
+  private _cancelled = false;
+  /** @internal */
+  constructor(
+    private readonly fn: (...args: any[]) => unknown,
+    private readonly args: unknown[],
+  ) {}
+  cancel(): void {
+    this._cancelled = true;
+  }
+  cancelled(): boolean {
+    return this._cancelled;
+  }
+  /** @internal */
+  _run(): void {
+    if (!this._cancelled) this.fn(...this.args);
+  }
+}
+
+/** A callback scheduled for a time (`asyncio.TimerHandle`). */
+export class TimerHandle extends Handle {
+  /** @internal */ _timer: NodeJS.Timeout | null = null;
+  constructor(
+    fn: (...args: any[]) => unknown,
+    args: unknown[],
+    private readonly _when: number,
+  ) {
+    super(fn, args);
+  }
+  /** The scheduled time, in loop time (ms). */
+  when(): number {
+    return this._when;
+  }
+  override cancel(): void {
+    super.cancel();
+    if (this._timer !== null) {
+      clearTimeout(this._timer);
+      this._timer = null;
+    }
+  }
+}
+
+function runHandle(h: Handle): void {
+  h._run();
+}
+
+/** Anything with `submit(fn, ...args)` returning a concurrent future (weft/futures executors). */
+export interface ExecutorLike {
+  submit(fn: (...args: any[]) => unknown, ...args: unknown[]): unknown;
+  shutdown?(options?: { wait?: boolean }): unknown;
+}
+
+/**
+ * The EventLoop facade (`asyncio.AbstractEventLoop`'s everyday part). Node has one event loop
+ * per thread and it is always there; this object gives it Python's verbs. Callbacks go on weft's
+ * ready queue (`callSoon`) or Node's timers (`callLater`, `callAt`); `time()` is
+ * `performance.now()` in milliseconds. `runUntilComplete` and `runForever` resolve when done
+ * instead of blocking the thread.
+ */
+export class EventLoop {
+  private running = false;
+  private closed = false;
+  private stopWaiter: Future<void> | null = null;
+  private defaultExecutor: ExecutorLike | null = null;
+
+  /** Loop time in milliseconds (monotonic). */
+  time(): number {
+    return performance.now();
+  }
+
+  isRunning(): boolean {
+    return this.running;
+  }
+
+  isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Schedules `fn(...args)` on the ready queue, after everything already ready. */
+  callSoon<A extends unknown[]>(fn: (...args: A) => unknown, ...args: A): Handle {
+    this.checkOpen();
+    checkCallback(fn, 'callSoon');
+    const h = new Handle(fn as (...a: unknown[]) => unknown, args);
+    callSoon(runHandle, h);
+    return h;
+  }
+
+  /** Schedules `fn(...args)` in `delay` milliseconds. */
+  callLater<A extends unknown[]>(
+    delay: number,
+    fn: (...args: A) => unknown,
+    ...args: A
+  ): TimerHandle {
+    if (typeof delay !== 'number' || Number.isNaN(delay)) {
+      throw new TypeError(
+        `callLater delay must be a number of milliseconds: received ${describeValue(delay)}`,
+      );
+    }
+    return this.callAt(this.time() + delay, fn, ...args);
+  }
+
+  /** Schedules `fn(...args)` at loop time `when` (ms). */
+  callAt<A extends unknown[]>(when: number, fn: (...args: A) => unknown, ...args: A): TimerHandle {
+    this.checkOpen();
+    checkCallback(fn, 'callAt');
+    if (typeof when !== 'number' || Number.isNaN(when)) {
+      throw new TypeError(
+        `callAt time must be a number (loop time in ms): received ${describeValue(when)}`,
+      );
+    }
+    const h = new TimerHandle(fn as (...a: unknown[]) => unknown, args, when);
+    h._timer = setTimeout(
+      () => {
+        h._timer = null;
+        callSoon(runHandle, h);
+      },
+      Math.max(0, when - this.time()),
+    );
+    return h;
+  }
+
+  createTask<T>(body: TaskBody<T>, options?: TaskOptions): Task<Awaited<T>> {
+    this.checkOpen();
+    return createTask(body, options);
+  }
+
+  createFuture<T = unknown>(): Future<T> {
+    return new Future<T>();
+  }
+
+  /** Runs until `aw` is done and resolves to its result. @throws RuntimeError if running. */
+  async runUntilComplete<T>(aw: Awaitable<T>): Promise<T> {
+    this.checkOpen();
+    if (this.running)
+      throw new RuntimeError('This event loop is already running', 'ERR_WEFT_LOOP_RUNNING');
+    this.running = true;
+    try {
+      return await ensureFuture(aw);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** Runs until `stop()` is called; resolves then. @throws RuntimeError if running. */
+  async runForever(): Promise<void> {
+    this.checkOpen();
+    if (this.running)
+      throw new RuntimeError('This event loop is already running', 'ERR_WEFT_LOOP_RUNNING');
+    this.running = true;
+    this.stopWaiter = new Future<void>();
+    // A pending future keeps nothing alive in Node: hold the process open as Python's loop does.
+    const keepAlive = setInterval(() => {}, 1 << 30);
+    try {
+      await this.stopWaiter;
+    } finally {
+      clearInterval(keepAlive);
+      this.stopWaiter = null;
+      this.running = false;
+    }
+  }
+
+  /** Makes `runForever` return (after the callbacks already ready have run). */
+  stop(): void {
+    const w = this.stopWaiter;
+    if (w !== null) callSoon(() => w.done() || w.setResult(undefined));
+  }
+
+  /** Closes the loop and shuts its default executor down. @throws RuntimeError if running. */
+  close(): void {
+    if (this.running)
+      throw new RuntimeError('Cannot close a running event loop', 'ERR_WEFT_LOOP_RUNNING');
+    if (this.closed) return;
+    this.closed = true;
+    const ex = this.defaultExecutor;
+    this.defaultExecutor = null;
+    ex?.shutdown?.({ wait: false });
+  }
+
+  /**
+   * Runs `fn(...args)` in `executor` (a weft/futures executor, or anything with `submit`) and
+   * resolves to its result. With `null`, a default `ThreadPoolExecutor` from `weft/futures` is
+   * created on first use and shut down by `close()`.
+   */
+  async runInExecutor<A extends unknown[], R>(
+    executor: ExecutorLike | null,
+    fn: (...args: A) => R,
+    ...args: A
+  ): Promise<Awaited<R>> {
+    this.checkOpen();
+    checkCallback(fn, 'runInExecutor');
+    let ex = executor;
+    if (ex === null) {
+      ex = this.defaultExecutor ??= await createDefaultExecutor();
+    } else if (typeof ex !== 'object' || typeof (ex as ExecutorLike).submit !== 'function') {
+      throw new TypeError(
+        `runInExecutor expects an executor with submit() or null: received ${describeValue(ex)}`,
+      );
+    }
+    const cf = ex.submit(fn as (...a: unknown[]) => unknown, ...args);
+    return (await wrapFuture(cf as never)) as Awaited<R>;
+  }
+
+  setExceptionHandler(handler: ExceptionHandler | null): void {
+    if (handler !== null && typeof handler !== 'function') {
+      throw new TypeError(
+        `setExceptionHandler expects a function or null: received ${describeValue(handler)}`,
+      );
+    }
+    setExceptionHandler(handler);
+  }
+
+  getExceptionHandler(): ExceptionHandler | null {
+    return getExceptionHandler();
+  }
+
+  callExceptionHandler(context: { message: string; exception?: unknown }): void {
+    reportException(context.message, context.exception);
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new RuntimeError('Event loop is closed', 'ERR_WEFT_LOOP_CLOSED');
+  }
+}
+
+async function createDefaultExecutor(): Promise<ExecutorLike> {
+  const path = '../futures/index.js';
+  let mod: { ThreadPoolExecutor?: new () => ExecutorLike };
+  try {
+    mod = (await import(path)) as typeof mod;
+  } catch (e) {
+    throw new RuntimeError(
+      `runInExecutor(null, …) uses weft/futures' ThreadPoolExecutor, which could not be loaded (${(e as Error).message}): pass an executor`,
+      'ERR_WEFT_NO_DEFAULT_EXECUTOR',
+    );
+  }
+  if (typeof mod.ThreadPoolExecutor !== 'function') {
+    throw new RuntimeError(
+      "runInExecutor(null, …) needs weft/futures' ThreadPoolExecutor: pass an executor",
+      'ERR_WEFT_NO_DEFAULT_EXECUTOR',
+    );
+  }
+  return new mod.ThreadPoolExecutor();
+}
+
+function checkCallback(fn: unknown, what: string): void {
+  if (typeof fn !== 'function')
+    throw new TypeError(`${what} expects a function: received ${describeValue(fn)}`);
+}
+
+let runningLoop: EventLoop | null = null;
+const defaultLoop = new EventLoop();
+
+/** @internal run() installs the loop of the current run. */
+export function setRunningLoop(loop: EventLoop | null): void {
+  runningLoop = loop;
+}
+
+/**
+ * The running event loop. @throws RuntimeError outside a task (as Python raises outside a
+ * coroutine run by a loop) unless `run()` or `runForever()` is in progress.
+ */
+export function getRunningLoop(): EventLoop {
+  if (runningLoop !== null) return runningLoop;
+  if (currentContext() !== null) return defaultLoop;
+  throw new RuntimeError(
+    'no running event loop: call getRunningLoop() inside a task or inside run()',
+    'ERR_WEFT_NO_RUNNING_LOOP',
+  );
+}

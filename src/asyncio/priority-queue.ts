@@ -1,0 +1,36 @@
+import { describeValue } from '../internal/errors.js';
+import { type Compare, Heap, pythonCompare } from '../internal/heap.js';
+import { Queue } from './queue.js';
+
+export interface PriorityQueueOptions<T> {
+  /** Orders items (negative: `a` first). Default: Python's ordering of numbers, strings and
+   * `[priority, item]` arrays. Equal items come out in insertion order. */
+  compare?: Compare<T>;
+}
+
+/** A Queue that returns the smallest item first (`[priority, item]` pairs, or any order given
+ * by `compare`). */
+export class PriorityQueue<T = unknown> extends Queue<T> {
+  private heap!: Heap<T>;
+
+  constructor(maxsize = 0, options: PriorityQueueOptions<T> = {}) {
+    super(maxsize);
+    if (options.compare !== undefined && typeof options.compare !== 'function') {
+      throw new TypeError(
+        `PriorityQueue compare must be a function: received ${describeValue(options.compare)}`,
+      );
+    }
+    this.heap = new Heap<T>(options.compare ?? (pythonCompare as Compare<T>));
+  }
+
+  protected override _init(): void {}
+  protected override _put(item: T): void {
+    this.heap.push(item);
+  }
+  protected override _get(): T {
+    return this.heap.pop() as T;
+  }
+  protected override _size(): number {
+    return this.heap?.length ?? 0;
+  }
+}

@@ -1,0 +1,229 @@
+import { Deque } from '../internal/deque.js';
+import { describeValue } from '../internal/errors.js';
+import { parseBlocking, parseWait, type WaitOptions } from '../internal/wait-options.js';
+import { Waiter, WaiterList } from '../internal/waiter.js';
+import { QueueEmpty, QueueFull, QueueShutDown } from './errors.js';
+import { Event } from './event.js';
+
+export interface QueueWaitOptions extends WaitOptions {
+  /** `false`: do not wait; behave like `putNowait`/`getNowait` (but still return a Promise). */
+  block?: boolean;
+}
+
+const VOID = Promise.resolve();
+
+/**
+ * An asyncio Queue: FIFO between tasks, bounded by `maxsize` items (0: unbounded).
+ *
+ * `put` waits while the queue is full, `get` while it is empty; waiters are served FIFO. A woken
+ * getter re-checks the queue (as in CPython), so an item is never handed to a task that was
+ * cancelled meanwhile: it stays in the queue for the next getter. `taskDone`/`join` count
+ * unfinished items; `shutdown` (Python 3.13) makes `put` raise `QueueShutDown`, and `get` raise
+ * it once the queue is empty (at once with `immediate`, which also drops the items).
+ *
+ * A queue is an async iterable: `for await (const item of q)` gets items until the queue is
+ * shut down and empty (it does not call `taskDone`).
+ *
+ * Subclasses change the order through `_init`, `_put`, `_get` and `_size` (CPython's hooks):
+ * see LifoQueue and PriorityQueue.
+ *
+ * **Cancellation:** a cancelled or aborted `put`/`get` leaves no waiter and loses no item; the
+ * wake-up it was given passes to the next waiter.
+ */
+export class Queue<T = unknown> implements AsyncIterable<T> {
+  readonly maxsize: number;
+  private readonly getters = new WaiterList();
+  private readonly putters = new WaiterList();
+  private unfinished = 0;
+  private readonly finished = new Event();
+  private isShutdown = false;
+
+  constructor(maxsize = 0) {
+    if (typeof maxsize !== 'number' || !Number.isInteger(maxsize)) {
+      throw new TypeError(`Queue maxsize must be an integer: received ${describeValue(maxsize)}`);
+    }
+    if (maxsize < 0)
+      throw new RangeError(`Queue maxsize must be >= 0 (0 for unbounded): received ${maxsize}`);
+    this.maxsize = maxsize;
+    this.finished.set();
+    this._init(maxsize);
+  }
+
+  // --- CPython's template hooks -------------------------------------------------------------
+  protected items!: Deque<T>;
+  protected _init(_maxsize: number): void {
+    this.items = new Deque<T>();
+  }
+  protected _put(item: T): void {
+    this.items.push(item);
+  }
+  protected _get(): T {
+    return this.items.shift() as T;
+  }
+  protected _size(): number {
+    return this.items.length;
+  }
+  protected _clear(): void {
+    this.items.clear();
+  }
+  // -------------------------------------------------------------------------------------------
+
+  /** Items in the queue now. */
+  qsize(): number {
+    return this._size();
+  }
+
+  empty(): boolean {
+    return this._size() === 0;
+  }
+
+  full(): boolean {
+    return this.maxsize > 0 && this._size() >= this.maxsize;
+  }
+
+  /**
+   * Puts `item`, waiting while the queue is full.
+   * @throws QueueShutDown if the queue is shut down; QueueFull with `block: false` or on `timeout`.
+   */
+  put(item: T, options?: QueueWaitOptions): Promise<void> {
+    if (options === undefined && !this.isShutdown && !this.full()) {
+      this.putNowait(item);
+      return VOID;
+    }
+    return this.putSlow(item, options);
+  }
+
+  private async putSlow(item: T, options: QueueWaitOptions | undefined): Promise<void> {
+    const { timeout, signal } = parseWait('Queue.put', options);
+    const block = parseBlocking('Queue.put', options?.block, 'block');
+    const deadline = timeout === null ? null : performance.now() + timeout;
+    for (;;) {
+      if (this.isShutdown) throw new QueueShutDown();
+      if (!this.full()) break;
+      signal?.throwIfAborted();
+      const left = deadline === null ? null : deadline - performance.now();
+      if (!block || (left !== null && left <= 0)) throw new QueueFull();
+      await this.waitIn(this.putters, left, signal, () => !this.full());
+    }
+    this.putNowait(item);
+  }
+
+  /**
+   * Puts `item` without waiting.
+   * @throws QueueFull if the queue is full; QueueShutDown if it is shut down.
+   */
+  putNowait(item: T): void {
+    if (this.isShutdown) throw new QueueShutDown();
+    if (this.full()) throw new QueueFull();
+    this._put(item);
+    this.unfinished++;
+    this.finished.clear();
+    this.getters.shift()?.wake(true);
+  }
+
+  /**
+   * Removes and returns an item, waiting while the queue is empty.
+   * @throws QueueShutDown once the queue is shut down and empty; QueueEmpty with `block: false`
+   * or on `timeout`.
+   */
+  get(options?: QueueWaitOptions): Promise<T> {
+    if (options === undefined && this._size() > 0) return Promise.resolve(this.getNowait());
+    return this.getSlow(options);
+  }
+
+  private async getSlow(options: QueueWaitOptions | undefined): Promise<T> {
+    const { timeout, signal } = parseWait('Queue.get', options);
+    const block = parseBlocking('Queue.get', options?.block, 'block');
+    const deadline = timeout === null ? null : performance.now() + timeout;
+    while (this._size() === 0) {
+      if (this.isShutdown) throw new QueueShutDown();
+      signal?.throwIfAborted();
+      const left = deadline === null ? null : deadline - performance.now();
+      if (!block || (left !== null && left <= 0)) throw new QueueEmpty();
+      await this.waitIn(this.getters, left, signal, () => this._size() > 0);
+    }
+    return this.getNowait();
+  }
+
+  /**
+   * Removes and returns an item without waiting.
+   * @throws QueueEmpty if the queue is empty; QueueShutDown if it is also shut down.
+   */
+  getNowait(): T {
+    if (this._size() === 0) {
+      if (this.isShutdown) throw new QueueShutDown();
+      throw new QueueEmpty();
+    }
+    const item = this._get();
+    this.putters.shift()?.wake(true);
+    return item;
+  }
+
+  /**
+   * Marks one item got earlier as processed (for `join`).
+   * @throws RangeError (Python's ValueError) if called more times than items were put.
+   */
+  taskDone(): void {
+    if (this.unfinished <= 0)
+      throw new RangeError('taskDone() called too many times: no unfinished items are left');
+    this.unfinished--;
+    if (this.unfinished === 0) this.finished.set();
+  }
+
+  /** Waits until every item put has been marked done with `taskDone()`. */
+  async join(options?: WaitOptions): Promise<void> {
+    if (this.unfinished === 0) return;
+    const ok = await this.finished.wait(options);
+    if (!ok) throw new QueueFull(`join() timed out with ${this.unfinished} unfinished items`);
+  }
+
+  /**
+   * Shuts the queue down: `put` raises QueueShutDown from now on, `get` once the queue is
+   * empty. With `immediate`, the items left are dropped (and counted done for `join`).
+   */
+  shutdown(immediate = false): void {
+    this.isShutdown = true;
+    if (immediate) {
+      while (this._size() > 0) {
+        this._get();
+        if (this.unfinished > 0) this.unfinished--;
+      }
+      if (this.unfinished === 0) this.finished.set();
+    }
+    for (let w = this.getters.shift(); w !== null; w = this.getters.shift()) w.wake(true);
+    for (let w = this.putters.shift(); w !== null; w = this.putters.shift()) w.wake(true);
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<T> {
+    for (;;) {
+      try {
+        yield await this.get();
+      } catch (e) {
+        if (e instanceof QueueShutDown) return;
+        throw e;
+      }
+    }
+  }
+
+  describe(): string {
+    return `a ${this.constructor.name}`;
+  }
+
+  /** Waits for a wake-up in `list`; a wake-up refused by cancellation passes to the next waiter
+   * if `stillReady()` says the condition it signalled still holds. */
+  private waitIn(
+    list: WaiterList,
+    timeout: number | null,
+    signal: AbortSignal | null,
+    stillReady: () => boolean,
+  ): Promise<boolean> {
+    const w = new Waiter<boolean>(this);
+    w.onRevoke = () => {
+      if (stillReady()) list.shift()?.wake(true);
+    };
+    list.push(w);
+    if (timeout !== null) w.setTimeout(timeout, (x) => x.withdraw(true, false));
+    if (signal !== null) w.setSignal(signal);
+    return w.block();
+  }
+}

@@ -1,0 +1,115 @@
+import { describeValue } from '../internal/errors.js';
+import { parseBlocking, parseWait } from '../internal/wait-options.js';
+import { Waiter, WaiterList } from '../internal/waiter.js';
+import { RuntimeError } from './errors.js';
+import { type AcquireOptions, releaser } from './lock.js';
+
+const TRUE = Promise.resolve(true);
+const FALSE = Promise.resolve(false);
+
+/**
+ * An asyncio Semaphore: a counter of permits; `acquire` takes one (waiting while none is
+ * free), `release(n)` gives `n` back.
+ *
+ * Waiters are served FIFO and a release hands its permit straight to the first waiter, so a
+ * newcomer never overtakes a task that was already waiting.
+ *
+ * **Cancellation:** a cancelled or aborted `acquire` leaves no waiter; a permit already handed to
+ * the cancelled task goes to the next waiter (no leaked permit).
+ */
+export class Semaphore {
+  /** @internal */ _value: number;
+  private readonly waiters = new WaiterList();
+
+  constructor(value = 1) {
+    if (typeof value !== 'number' || !Number.isInteger(value)) {
+      throw new TypeError(`Semaphore value must be an integer: received ${describeValue(value)}`);
+    }
+    if (value < 0) throw new RangeError(`Semaphore value must be >= 0: received ${value}`);
+    this._value = value;
+  }
+
+  /** True when no permit is free now (a snapshot). */
+  locked(): boolean {
+    return this._value === 0;
+  }
+
+  /** Free permits now (a snapshot). */
+  get value(): number {
+    return this._value;
+  }
+
+  acquire(options?: AcquireOptions): Promise<boolean> {
+    if (options === undefined && this._value > 0) {
+      this._value--;
+      return TRUE;
+    }
+    const { timeout, signal } = parseWait('Semaphore.acquire', options);
+    const blocking = parseBlocking('Semaphore.acquire', options?.blocking, 'blocking');
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this._value > 0) {
+      this._value--;
+      return TRUE;
+    }
+    if (!blocking || timeout === 0) return FALSE;
+    const w = new Waiter<boolean>(this);
+    w.onRevoke = () => this.give(1);
+    this.waiters.push(w);
+    if (timeout !== null) w.setTimeout(timeout, (x) => x.withdraw(true, false));
+    if (signal !== null) w.setSignal(signal);
+    return w.block();
+  }
+
+  /** Gives back `n` permits (default 1), waking up to `n` waiters. */
+  release(n = 1): void {
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) {
+      throw new RangeError(
+        `Semaphore.release(n) needs an integer n >= 1: received ${describeValue(n)}`,
+      );
+    }
+    this.checkRelease(n);
+    this.give(n);
+  }
+
+  /** @internal BoundedSemaphore checks here that it is not released too often. */
+  protected checkRelease(_n: number): void {}
+
+  private give(n: number): void {
+    for (; n > 0; n--) {
+      const w = this.waiters.shift();
+      if (w === null) this._value++;
+      else {
+        w.onRevoke = () => this.give(1);
+        w.wake(true);
+      }
+    }
+  }
+
+  /** Holds one permit around `fn` (Python's `async with sem:`). */
+  async run<R>(fn: () => R | PromiseLike<R>, options?: AcquireOptions): Promise<Awaited<R>> {
+    if (!(await this.acquire(options)))
+      throw new RuntimeError(
+        'Could not acquire the semaphore before the timeout',
+        'ERR_WEFT_SEMAPHORE_TIMEOUT',
+      );
+    try {
+      return await fn();
+    } finally {
+      this.release();
+    }
+  }
+
+  /** Takes a permit and returns a handle whose disposal gives it back: `using _ = await sem.hold()`. */
+  async hold(options?: AcquireOptions): Promise<Disposable & AsyncDisposable> {
+    if (!(await this.acquire(options)))
+      throw new RuntimeError(
+        'Could not acquire the semaphore before the timeout',
+        'ERR_WEFT_SEMAPHORE_TIMEOUT',
+      );
+    return releaser(() => this.release());
+  }
+
+  describe(): string {
+    return `a ${this.constructor.name}`;
+  }
+}

@@ -1,0 +1,119 @@
+import { describeValue, TimeoutError } from '../internal/errors.js';
+import { RuntimeError } from './errors.js';
+import { currentTask, type Task } from './task.js';
+
+const CREATED = 0;
+const ACTIVE = 1;
+const EXPIRED = 2;
+const EXITED = 3;
+
+/**
+ * A deadline on the code of one task (`asyncio.timeout`): entered on construction, left by
+ * `await using` (or `using`, or `[Symbol.asyncDispose]()`).
+ *
+ * When the deadline passes, the weft await the task is blocked on raises `TimeoutError` — and
+ * the awaitable is cancelled, as CPython cancels it. CPython raises CancelledError inside the
+ * block and converts it to TimeoutError on exit; JavaScript's `using` cannot replace the error
+ * leaving a block, so weft raises TimeoutError at the await itself: `finally` blocks run the
+ * same, and code inside that catches CancelledError to clean up should catch TimeoutError too
+ * (or use `finally`). Scopes nest; `expired()` tells which one fired. A deadline that passes
+ * while the task waits on something weft does not know (a native promise) is raised at its
+ * next weft await (pass `currentTask().signal` to such calls to interrupt them).
+ *
+ * @example
+ * await using t = timeout(500);
+ * await fetchAll();              // TimeoutError after 500 ms
+ */
+export class Timeout implements AsyncDisposable, Disposable {
+  private state = CREATED;
+  private deadline: number | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly task: Task<unknown>;
+  private error: TimeoutError | null = null;
+
+  /** @param when absolute deadline in `loop.time()` milliseconds, or null for none. */
+  constructor(when: number | null) {
+    const task = currentTask();
+    if (task === null)
+      throw new RuntimeError(
+        'timeout() must be used inside a task (it cancels the task that entered it)',
+        'ERR_WEFT_NO_TASK',
+      );
+    this.task = task;
+    this.state = ACTIVE;
+    this.reschedule(when);
+  }
+
+  /** The deadline (loop time, ms), or null. */
+  when(): number | null {
+    return this.deadline;
+  }
+
+  /** Moves the deadline (loop time, ms; null: none). */
+  reschedule(when: number | null): void {
+    if (when !== null && (typeof when !== 'number' || Number.isNaN(when))) {
+      throw new TypeError(
+        `Timeout deadline must be a number (loop time in ms) or null: received ${describeValue(when)}`,
+      );
+    }
+    if (this.state !== ACTIVE)
+      throw new RuntimeError(
+        `Cannot reschedule a timeout that is ${this.state === EXPIRED ? 'expired' : 'finished'}`,
+      );
+    this.deadline = when;
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (when === null) return;
+    const delay = when - performance.now();
+    if (delay <= 0) this.expire();
+    else this.timer = setTimeout(() => this.expire(), delay);
+  }
+
+  /** True once the deadline has passed. */
+  expired(): boolean {
+    return this.state === EXPIRED || (this.state === EXITED && this.error !== null);
+  }
+
+  private expire(): void {
+    this.timer = null;
+    if (this.state !== ACTIVE) return;
+    this.state = EXPIRED;
+    this.error = new TimeoutError(`Timed out after the deadline of a timeout() scope`);
+    this.task._requestCancel(this.error);
+  }
+
+  [Symbol.dispose](): void {
+    if (this.state === EXITED) return;
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.state === EXPIRED) {
+      // Our request is spent (delivered, or dropped now if the block ended before an await).
+      if (this.task._pendingCancel === this.error) this.task._pendingCancel = null;
+      this.task.uncancel();
+    }
+    this.state = EXITED;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this[Symbol.dispose]();
+  }
+}
+
+/** A timeout scope `ms` milliseconds from now (null: none yet; see `reschedule`). */
+export function timeout(ms: number | null): Timeout {
+  if (ms !== null && (typeof ms !== 'number' || Number.isNaN(ms))) {
+    throw new TypeError(
+      `timeout() expects a number of milliseconds or null: received ${describeValue(ms)}`,
+    );
+  }
+  return new Timeout(ms === null ? null : performance.now() + ms);
+}
+
+/** A timeout scope with an absolute deadline in loop time (`asyncio.timeout_at`). */
+export function timeoutAt(when: number | null): Timeout {
+  return new Timeout(when);
+}

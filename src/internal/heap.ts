@@ -1,0 +1,101 @@
+/**
+ * A binary min-heap ordered by a comparator; ties keep insertion order (a sequence number
+ * breaks them), so equal priorities come out FIFO — which Python's heapq does not promise, but
+ * which users of a priority queue expect.
+ */
+export type Compare<T> = (a: T, b: T) => number;
+
+export class Heap<T> {
+  private items: T[] = [];
+  private seqs: number[] = [];
+  private seq = 0;
+
+  constructor(private readonly compare: Compare<T>) {}
+
+  get length(): number {
+    return this.items.length;
+  }
+
+  push(item: T): void {
+    const items = this.items;
+    const seqs = this.seqs;
+    let i = items.length;
+    items.push(item);
+    seqs.push(this.seq++);
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (this.less(i, p)) {
+        this.swap(i, p);
+        i = p;
+      } else break;
+    }
+  }
+
+  pop(): T | undefined {
+    const items = this.items;
+    if (items.length === 0) return undefined;
+    const top = items[0];
+    const last = items.pop() as T;
+    const lastSeq = this.seqs.pop() as number;
+    if (items.length > 0) {
+      items[0] = last;
+      this.seqs[0] = lastSeq;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < items.length && this.less(l, m)) m = l;
+        if (r < items.length && this.less(r, m)) m = r;
+        if (m === i) break;
+        this.swap(i, m);
+        i = m;
+      }
+    }
+    return top;
+  }
+
+  clear(): void {
+    this.items = [];
+    this.seqs = [];
+  }
+
+  private less(i: number, j: number): boolean {
+    const c = this.compare(this.items[i] as T, this.items[j] as T);
+    return c < 0 || (c === 0 && (this.seqs[i] as number) < (this.seqs[j] as number));
+  }
+
+  private swap(i: number, j: number): void {
+    const t = this.items[i] as T;
+    this.items[i] = this.items[j] as T;
+    this.items[j] = t;
+    const s = this.seqs[i] as number;
+    this.seqs[i] = this.seqs[j] as number;
+    this.seqs[j] = s;
+  }
+}
+
+/**
+ * Python's ordering for the values a priority queue usually holds: numbers, bigints, strings,
+ * and arrays compared element by element (tuples like `[priority, item]`).
+ * @throws TypeError for values Python could not compare either (objects, mixed kinds).
+ */
+export function pythonCompare(a: unknown, b: unknown): number {
+  if (Array.isArray(a) && Array.isArray(b)) {
+    const n = Math.min(a.length, b.length);
+    for (let i = 0; i < n; i++) {
+      const c = pythonCompare(a[i], b[i]);
+      if (c !== 0) return c;
+    }
+    return a.length - b.length;
+  }
+  const ta = typeof a;
+  const tb = typeof b;
+  const numeric = (t: string) => t === 'number' || t === 'bigint' || t === 'boolean';
+  if ((numeric(ta) && numeric(tb)) || (ta === 'string' && tb === 'string')) {
+    return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
+  }
+  throw new TypeError(
+    `PriorityQueue cannot order ${ta === 'object' ? 'an object' : ta} against ${tb === 'object' ? 'an object' : tb}: use numbers, strings, [priority, item] arrays, or pass { compare }`,
+  );
+}

@@ -187,7 +187,7 @@ export class Lock {
 function deadlock(cycle: DeadlockEdge[]): DeadlockError {
   const msg =
     cycle.length === 1
-      ? `Deadlock: ${cycle[0]!.waiter} tried to acquire ${cycle[0]!.resource}, which it already holds (use an RLock to re-enter)`
+      ? `Deadlock: ${cycle[0]!.waiter} tried to acquire ${cycle[0]!.resource}, which it already holds (asyncio locks are not reentrant)`
       : `Deadlock: ${describeCycle(cycle)}`;
   return new DeadlockError(msg, cycle);
 }

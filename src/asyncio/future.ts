@@ -246,7 +246,8 @@ function settleAwaiter<T>(
   reason: Error | null,
 ): void {
   if (fut._state === CANCELLED) reject(reason ?? fut._makeCancelledError());
-  else if (fut._hasException) reject(fut._exception);
+  else if (fut._hasException)
+    reject(reason !== null && fut._exception instanceof CancelledError ? reason : fut._exception);
   else resolve(fut._result as T);
 }
 

@@ -105,7 +105,8 @@ export class Lock {
     }
     if (!blocking || timeout === 0) return FALSE;
     const w = new Waiter<boolean>(this);
-    if (this._detect && w.task !== null) {
+    // A wait with a timeout ends by itself: only a wait that could last for ever is a deadlock.
+    if (this._detect && w.task !== null && timeout === null) {
       const cycle = this.findCycle(w.task);
       if (cycle !== null) return Promise.reject(deadlock(cycle));
     }

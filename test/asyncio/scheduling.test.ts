@@ -1,0 +1,109 @@
+/**
+ * The ready queue behaves as CPython's: a woken task runs until its next real suspension before
+ * the next woken task resumes, and tasks that wake each other for ever cannot starve timers.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  createTask,
+  Event,
+  Future,
+  gather,
+  run,
+  Semaphore,
+  sleep,
+} from '../../src/asyncio/index.js';
+import { checkLeaks } from '../support/leaks.js';
+
+checkLeaks();
+
+describe('scheduling', () => {
+  test('woken tasks run one step each, in wake order, across non-suspending awaits', async () => {
+    await run(async () => {
+      const ev = new Event();
+      const done = new Future<void>();
+      done.setResult(undefined);
+      const log: string[] = [];
+      const waiter = (name: string) => async () => {
+        await ev.wait();
+        log.push(`${name}1`);
+        await done; // already done: does not suspend in Python
+        await Promise.resolve(); // a native await that settles at once
+        log.push(`${name}2`);
+        await sleep(0);
+        log.push(`${name}3`);
+      };
+      const tasks = ['a', 'b', 'c'].map((n) => createTask(waiter(n)));
+      await sleep(0);
+      ev.set();
+      await gather(...tasks);
+      assert.deepEqual(log, ['a1', 'a2', 'b1', 'b2', 'c1', 'c2', 'a3', 'b3', 'c3']);
+    });
+  });
+
+  test('a releasing task keeps running until it suspends (no preemption at release)', async () => {
+    await run(async () => {
+      const sem = new Semaphore(0);
+      const log: string[] = [];
+      const t = createTask(async () => {
+        await sem.acquire();
+        log.push('waiter resumed');
+      });
+      await sleep(0);
+      sem.release();
+      log.push('releaser continues');
+      await Promise.resolve();
+      log.push('releaser still running');
+      await sleep(0);
+      await t;
+      assert.deepEqual(log, ['releaser continues', 'releaser still running', 'waiter resumed']);
+    });
+  });
+
+  test('tasks ping-ponging through sleep(0) do not starve a timer', async () => {
+    await run(async () => {
+      let stop = false;
+      setTimeout(() => {
+        stop = true;
+      }, 5);
+      const spin = async () => {
+        let n = 0;
+        while (!stop) {
+          await sleep(0);
+          n++;
+        }
+        return n;
+      };
+      const [a, b] = await gather(spin, spin);
+      assert.ok(a > 0 && b > 0);
+    });
+  });
+
+  test('create order is start order', async () => {
+    await run(async () => {
+      const log: number[] = [];
+      const tasks = Array.from({ length: 20 }, (_, i) => createTask(async () => log.push(i)));
+      await gather(...tasks);
+      assert.deepEqual(
+        log,
+        Array.from({ length: 20 }, (_, i) => i),
+      );
+    });
+  });
+
+  test('a task waiting on a native promise does not hold the others up', async () => {
+    await run(async () => {
+      const log: string[] = [];
+      const slow = createTask(async () => {
+        await new Promise((r) => setTimeout(r, 20));
+        log.push('slow');
+      });
+      const fast = createTask(async () => {
+        await sleep(1);
+        log.push('fast');
+      });
+      await gather(slow, fast);
+      assert.deepEqual(log, ['fast', 'slow']);
+    });
+  });
+});

@@ -1,0 +1,252 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  allTasks,
+  CancelledError,
+  createTask,
+  currentTask,
+  Event,
+  Future,
+  Lock,
+  Queue,
+  run,
+  sleep,
+  type Task,
+} from '../../src/asyncio/index.js';
+import { checkLeaks } from '../support/leaks.js';
+
+checkLeaks();
+
+describe('Task', () => {
+  test('createTask gives default names Task-N and keeps a given name', async () => {
+    await run(async () => {
+      const a = createTask(async () => 1);
+      const b = createTask(async () => 2, { name: 'worker' });
+      assert.match(a.name, /^Task-\d+$/);
+      assert.equal(b.getName(), 'worker');
+      b.setName('renamed');
+      assert.equal(b.name, 'renamed');
+      assert.deepEqual(await Promise.all([a, b]), [1, 2]);
+    });
+  });
+
+  test('the body starts when the creator suspends, not inside createTask', async () => {
+    await run(async () => {
+      const log: string[] = [];
+      const t = createTask(async () => log.push('body'));
+      log.push('after createTask');
+      await sleep(0);
+      assert.deepEqual(log, ['after createTask', 'body']);
+      await t;
+    });
+  });
+
+  test('currentTask is the task across native awaits, timers and weft waits', async () => {
+    await run(async () => {
+      const seen: string[] = [];
+      const body = (name: string) => async () => {
+        seen.push(`${name}:${currentTask()?.name}`);
+        await Promise.resolve();
+        seen.push(`${name}:${currentTask()?.name}`);
+        await new Promise((r) => setTimeout(r, 2));
+        seen.push(`${name}:${currentTask()?.name}`);
+        await sleep(1);
+        seen.push(`${name}:${currentTask()?.name}`);
+      };
+      await Promise.all([
+        createTask(body('x'), { name: 'X' }),
+        createTask(body('y'), { name: 'Y' }),
+      ]);
+      for (const s of seen) {
+        const [who, task] = s.split(':');
+        assert.equal(task, who!.toUpperCase(), `wrong current task in ${s}`);
+      }
+      assert.equal(seen.length, 8);
+    });
+    assert.equal(currentTask(), null);
+  });
+
+  test('cancel delivers CancelledError with the message at the awaited sleep', async () => {
+    await run(async () => {
+      const log: string[] = [];
+      const t = createTask(async () => {
+        try {
+          await sleep(10_000);
+        } catch (e) {
+          log.push(`caught ${(e as Error).name}: ${(e as Error).message}`);
+          throw e;
+        }
+      });
+      await sleep(1);
+      assert.equal(t.cancel('enough'), true);
+      await assert.rejects(t, CancelledError);
+      assert.equal(t.cancelled(), true);
+      assert.deepEqual(log, ['caught CancelledError: enough']);
+      assert.equal(t.cancel(), false);
+    });
+  });
+
+  test('cancel cancels the awaited task too', async () => {
+    await run(async () => {
+      const inner = createTask(() => sleep(10_000));
+      const outer = createTask(() => inner);
+      await sleep(1);
+      outer.cancel();
+      await assert.rejects(outer, CancelledError);
+      assert.equal(inner.cancelled(), true);
+    });
+  });
+
+  test('cancel before the first step never runs the body', async () => {
+    await run(async () => {
+      let ran = false;
+      const t = createTask(async () => {
+        ran = true;
+      });
+      t.cancel();
+      await assert.rejects(t, CancelledError);
+      assert.equal(ran, false);
+    });
+  });
+
+  test('a task may catch CancelledError and finish with a result', async () => {
+    await run(async () => {
+      const t = createTask(async () => {
+        try {
+          await sleep(10_000);
+        } catch {
+          return 'cleaned up';
+        }
+        return 'not cancelled';
+      });
+      await sleep(1);
+      t.cancel();
+      assert.equal(await t, 'cleaned up');
+      assert.equal(t.cancelled(), false);
+    });
+  });
+
+  test('cancel while waiting on a native promise is raised at the next weft await', async () => {
+    await run(async () => {
+      const log: string[] = [];
+      const t = createTask(async () => {
+        await new Promise((r) => setTimeout(r, 5));
+        log.push('native wait over');
+        await sleep(0);
+        log.push('not reached');
+      });
+      await sleep(1);
+      t.cancel();
+      await assert.rejects(t, CancelledError);
+      assert.deepEqual(log, ['native wait over']);
+    });
+  });
+
+  test('signal aborts when cancellation is requested', async () => {
+    await run(async () => {
+      const t = createTask(async () => {
+        const signal = currentTask()!.signal;
+        await new Promise((_, reject) =>
+          signal.addEventListener('abort', () => reject(signal.reason)),
+        );
+      });
+      await sleep(1);
+      t.cancel();
+      await assert.rejects(t, CancelledError);
+    });
+  });
+
+  test('cancelling and uncancel count requests', async () => {
+    await run(async () => {
+      const t = createTask(() => sleep(10_000));
+      await sleep(0);
+      t.cancel();
+      t.cancel();
+      assert.equal(t.cancelling(), 2);
+      assert.equal(t.uncancel(), 1);
+      await assert.rejects(t, CancelledError);
+    });
+  });
+
+  test('an error thrown by the body fails the task with it', async () => {
+    await run(async () => {
+      const t = createTask(async () => {
+        await sleep(0);
+        throw new RangeError('bad value');
+      });
+      await assert.rejects(t, RangeError);
+      assert.ok(t.exception() instanceof RangeError);
+      const sync = createTask(() => {
+        throw new TypeError('sync throw');
+      });
+      await assert.rejects(sync, TypeError);
+    });
+  });
+
+  test('allTasks lists the tasks not done', async () => {
+    await run(async () => {
+      const t = createTask(() => sleep(10_000));
+      assert.ok(allTasks().has(t as Task<unknown>));
+      assert.ok(allTasks().has(currentTask()!));
+      t.cancel();
+      await assert.rejects(t);
+      assert.equal(allTasks().has(t as Task<unknown>), false);
+    });
+  });
+
+  test('setResult and setException are refused on a task', async () => {
+    await run(async () => {
+      const t = createTask(async () => 1);
+      assert.throws(() => t.setResult(2), /does not support setResult/);
+      assert.throws(() => t.setException(new Error()), /does not support setException/);
+      await t;
+    });
+  });
+
+  test('bad input to createTask and cancel raises TypeError', async () => {
+    assert.throws(
+      () => createTask(42 as never),
+      /needs a function to run or a promise to await: received 42/,
+    );
+    assert.throws(() => createTask(async () => 1, { name: 7 as never }), /name must be a string/);
+    await run(async () => {
+      const t = createTask(async () => 1);
+      assert.throws(() => t.cancel(5 as never), /Cancel message must be a string/);
+      await t;
+    });
+  });
+
+  test('a task awaiting a future resumes with the future cancelled from elsewhere', async () => {
+    await run(async () => {
+      const f = new Future<number>();
+      const t = createTask(() => f);
+      await sleep(0);
+      f.cancel('elsewhere');
+      await assert.rejects(
+        t,
+        (e: unknown) => e instanceof CancelledError && e.message === 'elsewhere',
+      );
+    });
+  });
+
+  test('cancelling a task blocked on a lock, queue or event leaves no waiter behind', async () => {
+    await run(async () => {
+      const lock = new Lock();
+      const q = new Queue<number>();
+      const ev = new Event();
+      await lock.acquire();
+      const waiters = [
+        createTask(() => lock.acquire()),
+        createTask(() => q.get()),
+        createTask(() => ev.wait()),
+      ];
+      await sleep(0);
+      for (const w of waiters) w.cancel();
+      for (const w of waiters) await assert.rejects(w, CancelledError);
+      lock.release();
+      assert.equal(lock.locked(), false, 'the lock went to a cancelled waiter');
+      q.putNowait(1);
+      assert.equal(q.qsize(), 1, 'an item went to a cancelled getter');
+    });
+  });
+});

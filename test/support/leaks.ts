@@ -59,7 +59,7 @@ export function checkLeaks(options: LeakCheckOptions = {}): void {
       left = excess(before, census());
       if (left.length === 0) return;
       if (Date.now() >= deadline) break;
-      await new Promise<void>((r) => setTimeout(r, 10).unref());
+      await new Promise<void>((r) => setTimeout(r, 10));
     }
     throw new Error(`test left resources behind: ${left.join(', ')}`);
   });

@@ -1,0 +1,307 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  ALL_COMPLETED,
+  asCompleted,
+  CancelledError,
+  createTask,
+  FIRST_COMPLETED,
+  FIRST_EXCEPTION,
+  Future,
+  gather,
+  run,
+  shield,
+  sleep,
+  TimeoutError,
+  timeout,
+  wait,
+  waitFor,
+} from '../../src/asyncio/index.js';
+import { checkLeaks } from '../support/leaks.js';
+
+checkLeaks();
+
+describe('gather', () => {
+  test('results come in argument order whatever the completion order', async () => {
+    const r = await run(() => gather(sleep(6, 'a'), sleep(1, 'b'), async () => 'c'));
+    assert.deepEqual(r, ['a', 'b', 'c']);
+  });
+
+  test('the first error settles the result and the other children keep running', async () => {
+    await run(async () => {
+      const slow = createTask(() => sleep(10, 'slow'));
+      const g = gather(slow, async () => {
+        throw new Error('first');
+      });
+      await assert.rejects(g, /first/);
+      assert.equal(slow.done(), false);
+      assert.equal(await slow, 'slow');
+    });
+  });
+
+  test('returnExceptions returns errors and CancelledErrors in place', async () => {
+    await run(async () => {
+      const c = createTask(() => sleep(1000));
+      const g = gather(
+        async () => 1,
+        async () => {
+          throw new RangeError('r');
+        },
+        c,
+        { returnExceptions: true },
+      );
+      await sleep(0);
+      c.cancel('stop');
+      const [one, err, cancelled] = await g;
+      assert.equal(one, 1);
+      assert.ok(err instanceof RangeError);
+      assert.ok(cancelled instanceof CancelledError);
+      assert.equal((cancelled as Error).message, 'stop');
+    });
+  });
+
+  test('cancelling the gather cancels the children', async () => {
+    await run(async () => {
+      const kids = [createTask(() => sleep(1000)), createTask(() => sleep(1000))];
+      const g = gather(...kids);
+      await sleep(0);
+      assert.equal(g.cancel(), true);
+      await assert.rejects(g, CancelledError);
+      assert.ok(kids.every((k) => k.cancelled()));
+    });
+  });
+
+  test('cancelling the task awaiting a gather cancels the children', async () => {
+    await run(async () => {
+      const kids = [createTask(() => sleep(1000)), createTask(() => sleep(1000))];
+      const waiter = createTask(() => gather(...kids));
+      await sleep(0);
+      waiter.cancel();
+      await assert.rejects(waiter, CancelledError);
+      assert.ok(kids.every((k) => k.cancelled()));
+    });
+  });
+
+  test('a child cancelled without returnExceptions fails the gather with CancelledError', async () => {
+    await run(async () => {
+      const k = createTask(() => sleep(1000));
+      const g = gather(k, sleep(1));
+      await sleep(0);
+      k.cancel();
+      await assert.rejects(g, CancelledError);
+    });
+  });
+
+  test('no awaitables gives an empty list; the same awaitable twice is awaited once', async () => {
+    await run(async () => {
+      assert.deepEqual(await gather(), []);
+      let runs = 0;
+      const t = createTask(async () => ++runs);
+      assert.deepEqual(await gather(t, t), [1, 1]);
+      assert.equal(runs, 1);
+    });
+  });
+
+  test('100,000 trivial tasks gather', async () => {
+    const n = 100_000;
+    const r = await run(() =>
+      gather(...Array.from({ length: n }, (_, i) => createTask(async () => i))),
+    );
+    assert.equal(r.length, n);
+    assert.equal(r[n - 1], n - 1);
+  });
+});
+
+describe('wait', () => {
+  test('FIRST_COMPLETED returns as soon as one is done and leaves the rest pending', async () => {
+    await run(async () => {
+      const fast = createTask(() => sleep(1, 'fast'));
+      const slow = createTask(() => sleep(1000, 'slow'));
+      const { done, pending } = await wait([fast, slow], { returnWhen: FIRST_COMPLETED });
+      assert.deepEqual([...done], [fast]);
+      assert.deepEqual([...pending], [slow]);
+      slow.cancel();
+      await assert.rejects(slow, CancelledError);
+    });
+  });
+
+  test('FIRST_EXCEPTION returns at the first error', async () => {
+    await run(async () => {
+      const bad = createTask(async () => {
+        await sleep(1);
+        throw new Error('x');
+      });
+      const slow = createTask(() => sleep(1000));
+      const { done, pending } = await wait([bad, slow], { returnWhen: FIRST_EXCEPTION });
+      assert.ok(done.has(bad) && pending.has(slow));
+      slow.cancel();
+      await assert.rejects(slow);
+    });
+  });
+
+  test('timeout returns what is done and cancels nothing', async () => {
+    await run(async () => {
+      const slow = createTask(() => sleep(1000));
+      const { done, pending } = await wait([slow], { timeout: 5, returnWhen: ALL_COMPLETED });
+      assert.equal(done.size, 0);
+      assert.ok(pending.has(slow) && !slow.cancelled());
+      slow.cancel();
+      await assert.rejects(slow);
+    });
+  });
+
+  test('bad input is refused with a clear error', async () => {
+    await assert.rejects(wait([] as never), /at least one awaitable/);
+    await assert.rejects(
+      wait([sleep(0)], { returnWhen: 'SOMETIMES' as never }),
+      /Invalid returnWhen value: received "SOMETIMES"/,
+    );
+    await assert.rejects(wait(5 as never), /expects an iterable/);
+  });
+});
+
+describe('asCompleted', () => {
+  test('async iteration gives results in completion order', async () => {
+    const out = await run(async () => {
+      const r: string[] = [];
+      for await (const v of asCompleted([sleep(15, 'c'), sleep(1, 'a'), sleep(8, 'b')])) r.push(v);
+      return r;
+    });
+    assert.deepEqual(out, ['a', 'b', 'c']);
+  });
+
+  test('sync iteration gives promises in completion order; errors come at their step', async () => {
+    await run(async () => {
+      const r: string[] = [];
+      const fail = async () => {
+        await sleep(5);
+        throw new Error('second');
+      };
+      for (const p of asCompleted<string>([fail, sleep(1, 'first')])) {
+        try {
+          r.push(await p);
+        } catch (e) {
+          r.push(`error: ${(e as Error).message}`);
+        }
+      }
+      assert.deepEqual(r, ['first', 'error: second']);
+    });
+  });
+
+  test('timeout raises TimeoutError for the steps not reached', async () => {
+    await run(async () => {
+      const slow = createTask(() => sleep(1000, 'slow'));
+      const it = asCompleted([sleep(1, 'quick'), slow], { timeout: 20 })[Symbol.iterator]();
+      assert.equal(await it.next().value, 'quick');
+      await assert.rejects(it.next().value as Promise<string>, TimeoutError);
+      assert.equal(slow.cancelled(), false);
+      slow.cancel();
+      await assert.rejects(slow);
+    });
+  });
+});
+
+describe('waitFor and timeout', () => {
+  test('waitFor returns the result in time', async () => {
+    assert.equal(await run(() => waitFor(sleep(1, 'ok'), 1000)), 'ok');
+  });
+
+  test('waitFor cancels the inner task on timeout and waits for it to finish', async () => {
+    await run(async () => {
+      const log: string[] = [];
+      const inner = createTask(async () => {
+        try {
+          await sleep(1000);
+        } finally {
+          await sleep(1);
+          log.push('inner cleaned up');
+        }
+      });
+      await assert.rejects(waitFor(inner, 5), TimeoutError);
+      assert.deepEqual(log, ['inner cleaned up']);
+      assert.equal(inner.cancelled(), true);
+    });
+  });
+
+  test('waitFor works outside a task too', async () => {
+    await assert.rejects(waitFor(new Promise(() => {}), 5), TimeoutError);
+  });
+
+  test('timeout() raises TimeoutError at the blocked await and expired() tells', async () => {
+    await run(async () => {
+      const t = timeout(5);
+      try {
+        await using _ = t;
+        await sleep(1000);
+        assert.fail('not reached');
+      } catch (e) {
+        assert.ok(e instanceof TimeoutError);
+      }
+      assert.equal(t.expired(), true);
+      await sleep(0); // no stray cancellation left behind
+    });
+  });
+
+  test('nested timeouts: the inner one fires first and the outer one stays unexpired', async () => {
+    await run(async () => {
+      const outer = timeout(1000);
+      try {
+        await using _o = outer;
+        const inner = timeout(5);
+        try {
+          await using _i = inner;
+          await sleep(1000);
+        } catch (e) {
+          assert.ok(e instanceof TimeoutError);
+          assert.equal(inner.expired(), true);
+        }
+        assert.equal(await sleep(1, 'after'), 'after');
+      } finally {
+        assert.equal(outer.expired(), false);
+      }
+    });
+  });
+
+  test('reschedule moves the deadline', async () => {
+    await run(async () => {
+      await using t = timeout(5);
+      t.reschedule(null);
+      assert.equal(await sleep(15, 'survived'), 'survived');
+      t.reschedule(performance.now() + 1);
+      await assert.rejects(sleep(1000), TimeoutError);
+    });
+  });
+
+  test('a block that finishes before its deadline is not interrupted later', async () => {
+    await run(async () => {
+      {
+        await using _ = timeout(5);
+        await sleep(1);
+      }
+      assert.equal(await sleep(10, 'fine'), 'fine');
+    });
+  });
+
+  test('timeout() outside a task is a RuntimeError', () => {
+    assert.throws(() => timeout(5), /must be used inside a task/);
+  });
+});
+
+describe('shield', () => {
+  test('cancelling the waiter does not cancel the shielded task', async () => {
+    await run(async () => {
+      const inner = createTask(() => sleep(10, 'inner done'));
+      const waiter = createTask(() => shield(inner));
+      await sleep(0);
+      waiter.cancel();
+      await assert.rejects(waiter, CancelledError);
+      assert.equal(await inner, 'inner done');
+    });
+  });
+
+  test('shield of a done future is the future itself', () => {
+    const f = new Future<number>();
+    f.setResult(3);
+    assert.equal(shield(f), f);
+  });
+});

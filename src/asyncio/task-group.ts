@@ -97,7 +97,8 @@ export class TaskGroup implements AsyncDisposable {
       if (!(bodyError instanceof CancelledError) && !this.deliveredToParent) this.record(bodyError);
       this.abort();
     }
-    if (bodyError instanceof CancelledError) propagateCancel = bodyError;
+    // A cancellation that interrupted the block is already the error leaving it: only one
+    // that arrives while we wait for the children is raised from here.
     while (this.tasks.size > 0) {
       this.exitWaiter = new Future<void>();
       try {

@@ -28,7 +28,7 @@ function brand(target: object, ctor: Function): void {
 function hasKind(x: unknown, kind: string): boolean {
   if (typeof x !== 'object' || x === null) return false;
   const kinds = (x as Branded)[KINDS];
-  return kinds?.includes(kind);
+  return kinds?.includes(kind) === true;
 }
 
 /** Base class of every weft error. */

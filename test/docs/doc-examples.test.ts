@@ -1,0 +1,43 @@
+/**
+ * Every code block opened with ```ts run in docs/*.md is a test: it is written to a scratch
+ * file, run with the tsx loader (so `weft/<module>` resolves to the sources), and must exit 0.
+ * Blocks throw when what they show does not happen.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+
+const root = new URL('../../', import.meta.url).pathname;
+const docsDir = join(root, 'docs');
+const scratch = join(root, '.tmp', 'doc-examples');
+mkdirSync(scratch, { recursive: true });
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+for (const file of readdirSync(docsDir)
+  .filter((f) => f.endsWith('.md'))
+  .sort()) {
+  const text = readFileSync(join(docsDir, file), 'utf8');
+  const blocks = [...text.matchAll(/```ts run\n([\s\S]*?)```/g)].map((m) => m[1] as string);
+  if (blocks.length === 0) continue;
+  describe(`docs/${file}`, () => {
+    blocks.forEach((code, i) => {
+      const line = text.slice(0, text.indexOf(code)).split('\n').length;
+      test(`example ${i + 1} (line ${line}) runs`, () => {
+        const path = join(scratch, `${file.replace(/\W/g, '_')}-${i + 1}.ts`);
+        writeFileSync(path, code);
+        const r = spawnSync(process.execPath, ['--import', 'tsx', path], {
+          cwd: root,
+          encoding: 'utf8',
+          timeout: 60_000,
+        });
+        assert.equal(
+          r.status,
+          0,
+          `docs/${file} example at line ${line} failed:\n${r.stderr}${r.stdout}`,
+        );
+      });
+    });
+  });
+}

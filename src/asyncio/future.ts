@@ -48,7 +48,12 @@ export class Future<T = unknown> implements PromiseLike<T> {
   /** @internal */ _hasException = false;
   /** @internal */ _cancelMessage: string | undefined = undefined;
   /** @internal */ _cancelledError: CancelledError | null = null;
-  private entries: Entry<T>[] | null = null;
+  /** @internal which gather() call saw this future last (duplicate detection). */
+  _gatherStamp = 0;
+  // The first callback lives in a field of its own: most futures (every task in a gather) get
+  // exactly one, and an array per future is garbage the collector then has to chase.
+  private first: Entry<T> | null = null;
+  private rest: Entry<T>[] | null = null;
 
   /** True once the future has a result, an exception, or was cancelled. */
   done(): boolean {
@@ -137,15 +142,28 @@ export class Future<T = unknown> implements PromiseLike<T> {
       callSoon(runCallback, cb, this);
       return;
     }
-    (this.entries ??= []).push(cb);
+    this.addEntry(cb);
+  }
+
+  private addEntry(e: Entry<T>): void {
+    if (this.first === null) this.first = e;
+    else (this.rest ??= []).push(e);
   }
 
   /** Removes every registration of `cb`; returns how many were removed. */
   removeDoneCallback(cb: DoneCallback<T>): number {
-    if (this.entries === null) return 0;
-    const before = this.entries.length;
-    this.entries = this.entries.filter((e) => e !== cb);
-    return before - this.entries.length;
+    let removed = 0;
+    if (this.rest !== null) {
+      const before = this.rest.length;
+      this.rest = this.rest.filter((e) => e !== cb);
+      removed = before - this.rest.length;
+    }
+    if (this.first === cb) {
+      removed++;
+      this.first =
+        this.rest !== null && this.rest.length > 0 ? (this.rest.shift() as Entry<T>) : null;
+    }
+    return removed;
   }
 
   // biome-ignore lint/suspicious/noThenProperty: a future is awaitable by design (Python's __await__)
@@ -190,7 +208,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
       return;
     }
     const task = currentContext() as AwaitingTask | null;
-    (this.entries ??= []).push(new Awaiter(task, resolve, reject));
+    this.addEntry(new Awaiter(task, resolve, reject));
     if (task !== null && typeof task._mustCancelAwaited === 'function') {
       task._fut = this;
       // A cancel requested while the task ran is delivered at this suspension, by cancelling
@@ -202,13 +220,18 @@ export class Future<T = unknown> implements PromiseLike<T> {
   }
 
   private scheduleCallbacks(): void {
-    const entries = this.entries;
-    if (entries === null) return;
-    this.entries = null;
-    for (const e of entries) {
-      if (e instanceof Awaiter) callSoon(resumeAwaiter, e, this);
-      else callSoon(runCallback, e, this);
-    }
+    const first = this.first;
+    if (first === null) return;
+    const rest = this.rest;
+    this.first = null;
+    this.rest = null;
+    this.scheduleEntry(first);
+    if (rest !== null) for (const e of rest) this.scheduleEntry(e);
+  }
+
+  private scheduleEntry(e: Entry<T>): void {
+    if (e instanceof Awaiter) callSoon(resumeAwaiter, e, this);
+    else callSoon(runCallback, e, this);
   }
 }
 

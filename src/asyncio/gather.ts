@@ -7,6 +7,8 @@ export interface GatherOptions {
   returnExceptions?: boolean;
 }
 
+let gatherStamp = 0;
+
 type Results<A extends readonly unknown[]> = {
   -readonly [K in keyof A]: A[K] extends Awaitable<infer R> ? Awaited<R> : never;
 };
@@ -61,19 +63,34 @@ export function gather(...args: unknown[]): GatheringFuture<unknown[]> {
   let options: GatherOptions = {};
   if (args.length > 0 && isOptions(args[args.length - 1])) options = args.pop() as GatherOptions;
   const returnExceptions = options.returnExceptions === true;
-  const seen = new Map<unknown, Future<unknown>>();
-  const children: Future<unknown>[] = [];
-  for (const a of args) {
-    let f = seen.get(a);
-    if (f === undefined) {
-      f = ensureFuture(a as Awaitable<unknown>);
-      seen.set(a, f);
+  // A child given twice is waited for once (CPython's arg_to_fut). Futures are recognised by a
+  // stamp of this call rather than a Map: a gather of 100,000 tasks should not hash 100,000 keys.
+  const stamp = ++gatherStamp;
+  let others: Map<unknown, Future<unknown>> | null = null;
+  const unique: Future<unknown>[] = [];
+  const children: Future<unknown>[] = new Array(args.length);
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    let f: Future<unknown> | undefined;
+    if (a instanceof Future) {
+      f = a;
+      if (f._gatherStamp !== stamp) {
+        f._gatherStamp = stamp;
+        unique.push(f);
+      }
+    } else {
+      others ??= new Map();
+      f = others.get(a);
+      if (f === undefined) {
+        f = ensureFuture(a as Awaitable<unknown>);
+        others.set(a, f);
+        unique.push(f);
+      }
     }
-    children.push(f);
+    children[i] = f;
   }
   const outer = new GatheringFuture<unknown[]>(children);
-  // A child given twice is waited for once (CPython's arg_to_fut).
-  const total = seen.size;
+  const total = unique.length;
   if (total === 0) {
     outer.setResult([]);
     return outer;
@@ -104,6 +121,6 @@ export function gather(...args: unknown[]): GatheringFuture<unknown[]> {
       outer.setResult(results);
     }
   };
-  for (const c of seen.values()) c.addDoneCallback(onChildDone);
+  for (const c of unique) c.addDoneCallback(onChildDone);
   return outer;
 }

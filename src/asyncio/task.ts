@@ -6,7 +6,7 @@ import {
   retainContext,
 } from '../internal/context.js';
 import { CancelledError, describeValue } from '../internal/errors.js';
-import { handleClosed, handleOpened } from '../internal/live-handles.js';
+import { registerLiveCounter } from '../internal/live-handles.js';
 import { beginStep, callSoon, stepEnded } from '../internal/scheduler.js';
 import type { Waiter, WaitingTask } from '../internal/waiter.js';
 import { type AwaitingTask, Future } from './future.js';
@@ -20,7 +20,12 @@ export interface TaskOptions {
 }
 
 let taskCounter = 0;
-const live = new Set<Task<any>>();
+
+// The tasks not yet done, as an intrusive doubly linked list: O(1) insertion and removal with
+// no hashing, which matters when a gather creates 100,000 tasks.
+let liveHead: Task<any> | null = null;
+let liveCount = 0;
+registerLiveCounter('task', () => liveCount);
 
 /**
  * An asyncio Task: runs a function as a concurrently scheduled unit, and is the Future of its
@@ -43,10 +48,13 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
   /** @internal */ _fut: Future<any> | null = null;
   /** @internal */ _pendingCancel: Error | null = null;
   /** @internal */ _cancelReason: Error | null = null;
-  private _name: string;
+  private _name: string | null;
+  private readonly number: number;
   private body: TaskBody<T> | null;
   private cancelRequests = 0;
   private controller: AbortController | null = null;
+  /** @internal */ livePrev: Task<any> | null = null;
+  /** @internal */ liveNext: Task<any> | null = null;
 
   constructor(body: TaskBody<T>, options: TaskOptions = {}) {
     super();
@@ -59,16 +67,21 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
     if (name !== undefined && typeof name !== 'string') {
       throw new TypeError(`Task name must be a string: received ${describeValue(name)}`);
     }
-    this._name = name ?? `Task-${++taskCounter}`;
+    // The default name is built when first asked for: a string per task is garbage in a gather
+    // of 100,000.
+    this._name = name ?? null;
+    this.number = ++taskCounter;
     this.body = body;
-    live.add(this);
+    this.liveNext = liveHead;
+    if (liveHead !== null) liveHead.livePrev = this;
+    liveHead = this;
+    liveCount++;
     retainContext();
-    handleOpened('task');
     callSoon(startTask, this);
   }
 
   get name(): string {
-    return this._name;
+    return (this._name ??= `Task-${this.number}`);
   }
 
   set name(value: string) {
@@ -76,7 +89,7 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
   }
 
   getName(): string {
-    return this._name;
+    return this.name;
   }
 
   setName(value: string): void {
@@ -127,7 +140,7 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
 
   /** "Task 'name'" — how deadlock reports and errors refer to the task. */
   describe(): string {
-    return `Task '${this._name}'`;
+    return `Task '${this.name}'`;
   }
 
   /** What the task is blocked on, for deadlock reports. */
@@ -180,30 +193,21 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
       return;
     }
     beginStep(this);
-    let r: T | PromiseLike<T>;
-    if (typeof body === 'function') {
-      const prev = enterContext(this);
-      try {
-        r = body();
-      } catch (e) {
-        restoreContext(prev);
-        this._finish(false, e);
-        return;
-      } finally {
-        restoreContext(prev);
-      }
-    } else r = body;
-    if (isThenable(r)) {
-      const prev = enterContext(this);
-      try {
+    const prev = enterContext(this);
+    try {
+      const r = typeof body === 'function' ? body() : body;
+      if (r instanceof Promise) settleFrom(this, r);
+      else if (isThenable(r)) {
         r.then(
           (v) => this._finish(true, v),
           (e) => this._finish(false, e),
         );
-      } finally {
-        restoreContext(prev);
-      }
-    } else this._finish(true, r);
+      } else this._finish(true, r);
+    } catch (e) {
+      this._finish(false, e);
+    } finally {
+      restoreContext(prev);
+    }
   }
 
   /** @internal */
@@ -221,11 +225,27 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
     }
     if (!ok && value instanceof CancelledError) this._setCancelled(value.message, value);
     else this._settle(ok, value);
-    live.delete(this);
+    if (this.livePrev !== null) this.livePrev.liveNext = this.liveNext;
+    else liveHead = this.liveNext;
+    if (this.liveNext !== null) this.liveNext.livePrev = this.livePrev;
+    this.livePrev = this.liveNext = null;
+    liveCount--;
     releaseContext();
-    handleClosed('task');
     stepEnded(this);
   }
+}
+
+/** Settles `t` from its body's promise; an async function costs less than two closures and a
+ * derived promise per task. */
+async function settleFrom(t: Task<any>, p: Promise<unknown>): Promise<void> {
+  let v: unknown;
+  try {
+    v = await p;
+  } catch (e) {
+    t._finish(false, e);
+    return;
+  }
+  t._finish(true, v);
 }
 
 function startTask(t: Task<any>): void {
@@ -259,5 +279,7 @@ export function currentTask(): Task<unknown> | null {
 
 /** The tasks not yet done. */
 export function allTasks(): Set<Task<unknown>> {
-  return new Set(live);
+  const all = new Set<Task<unknown>>();
+  for (let t = liveHead; t !== null; t = t.liveNext) all.add(t);
+  return all;
 }

@@ -20,7 +20,25 @@ export function handleClosed(kind: string): void {
   else counts.set(kind, n);
 }
 
+const COUNTERS = Symbol.for('weft.liveHandleCounters');
+const cstore = globalThis as unknown as { [COUNTERS]?: Map<string, () => number> };
+cstore[COUNTERS] ??= new Map<string, () => number>();
+const counters: Map<string, () => number> = cstore[COUNTERS];
+
+/**
+ * Registers a kind whose live count its owner keeps itself (the tasks, on their hot path, keep
+ * a count rather than call handleOpened/handleClosed for each task).
+ */
+export function registerLiveCounter(kind: string, count: () => number): void {
+  counters.set(kind, count);
+}
+
 /** A snapshot of the live handles, by kind. */
 export function liveHandles(): Map<string, number> {
-  return new Map(counts);
+  const snapshot = new Map(counts);
+  for (const [kind, count] of counters) {
+    const n = count();
+    if (n > 0) snapshot.set(kind, (snapshot.get(kind) ?? 0) + n);
+  }
+  return snapshot;
 }

@@ -1,0 +1,120 @@
+/**
+ * Python's `OSError` family for weft's sockets, streams and sendfile.
+ *
+ * Node reports a failed system call as an `Error` with `code: 'ECONNRESET'` and `errno: -104`;
+ * Python raises a class per condition (`ConnectionResetError`, `BrokenPipeError`, …) that
+ * callers catch by type. `fromSystemError` turns the first into the second, keeping Node's error
+ * as `cause` and the positive errno and its symbol (`errnoName`) on the instance.
+ */
+import { constants } from 'node:os';
+import { WeftError } from '../internal/errors.js';
+
+const ERRNO = constants.errno as Record<string, number>;
+
+/** Python's `OSError`: a system call failed. `errno` is the positive C errno (0 if unknown). */
+export class OSError extends WeftError {
+  static override readonly kind: string = 'OSError';
+  readonly errno: number;
+  /** The errno's symbol (`ECONNRESET`), or '' when not known. */
+  readonly errnoName: string;
+
+  constructor(message: string, errnoName = '', code = 'ERR_WEFT_OS', options?: ErrorOptions) {
+    super(message, code, options);
+    this.errnoName = errnoName;
+    this.errno = errnoName === '' ? 0 : (ERRNO[errnoName] ?? 0);
+  }
+
+  /** Python's `strerror`: the message without the errno prefix. */
+  get strerror(): string {
+    return this.message;
+  }
+}
+
+/** A non-blocking call would have waited (`EAGAIN`): no data to read, no room to write. */
+export class BlockingIOError extends OSError {
+  static override readonly kind: string = 'BlockingIOError';
+  constructor(message = 'Resource temporarily unavailable', options?: ErrorOptions) {
+    super(message, 'EAGAIN', 'ERR_WEFT_BLOCKING_IO', options);
+  }
+}
+
+/** Base of the connection errors (Python's `ConnectionError`). */
+export class ConnectionError extends OSError {
+  static override readonly kind: string = 'ConnectionError';
+}
+
+/** The peer reset the connection (`ECONNRESET`), or the connection was lost mid-operation. */
+export class ConnectionResetError extends ConnectionError {
+  static override readonly kind: string = 'ConnectionResetError';
+  constructor(message = 'Connection reset by peer', options?: ErrorOptions) {
+    super(message, 'ECONNRESET', 'ERR_WEFT_CONNECTION_RESET', options);
+  }
+}
+
+/** Nothing listens at the address (`ECONNREFUSED`). */
+export class ConnectionRefusedError extends ConnectionError {
+  static override readonly kind: string = 'ConnectionRefusedError';
+  constructor(message = 'Connection refused', options?: ErrorOptions) {
+    super(message, 'ECONNREFUSED', 'ERR_WEFT_CONNECTION_REFUSED', options);
+  }
+}
+
+/** The connection was aborted on this side (`ECONNABORTED`). */
+export class ConnectionAbortedError extends ConnectionError {
+  static override readonly kind: string = 'ConnectionAbortedError';
+  constructor(message = 'Connection aborted', options?: ErrorOptions) {
+    super(message, 'ECONNABORTED', 'ERR_WEFT_CONNECTION_ABORTED', options);
+  }
+}
+
+/** Writing to a socket that is closed, or whose peer has gone (`EPIPE`). */
+export class BrokenPipeError extends ConnectionError {
+  static override readonly kind: string = 'BrokenPipeError';
+  constructor(message = 'Broken pipe', options?: ErrorOptions) {
+    super(message, 'EPIPE', 'ERR_WEFT_BROKEN_PIPE', options);
+  }
+}
+
+/** `getaddrinfo` failed (Python's `socket.gaierror`). */
+export class GaiError extends OSError {
+  static override readonly kind: string = 'gaierror';
+}
+
+const SYSCALL_CODE = /^(E[A-Z0-9]+|EAI_[A-Z]+)$/;
+/** Node's own codes for a write to a stream that is gone: Python says EPIPE. */
+const STREAM_GONE = new Set(['ERR_STREAM_DESTROYED', 'ERR_STREAM_WRITE_AFTER_END']);
+
+/**
+ * Turns an error of Node's `net`/`fs` into Python's class for it. Errors that are not system
+ * errors (no string `code` starting with `E`) are returned unchanged.
+ */
+export function fromSystemError(err: unknown, what?: string): unknown {
+  if (err instanceof OSError) return err;
+  if (!(err instanceof Error)) return err;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (typeof code !== 'string' || !(SYSCALL_CODE.test(code) || STREAM_GONE.has(code))) return err;
+  const detail = what ? `${what}: ${err.message}` : err.message;
+  const options = { cause: err };
+  switch (code) {
+    case 'ECONNRESET':
+      return new ConnectionResetError(`Connection reset by peer (${detail})`, options);
+    case 'EPIPE':
+    case 'ERR_STREAM_DESTROYED':
+    case 'ERR_STREAM_WRITE_AFTER_END':
+      return new BrokenPipeError(`Broken pipe (${detail})`, options);
+    case 'ECONNREFUSED':
+      return new ConnectionRefusedError(`Connection refused (${detail})`, options);
+    case 'ECONNABORTED':
+      return new ConnectionAbortedError(`Connection aborted (${detail})`, options);
+    case 'EAGAIN':
+    case 'EWOULDBLOCK':
+      return new BlockingIOError(detail, options);
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_FAIL':
+    case 'EAI_NONAME':
+      return new GaiError(detail, code, 'ERR_WEFT_GAI', options);
+    default:
+      return new OSError(detail, code, `ERR_WEFT_OS_${code}`, options);
+  }
+}

@@ -1,0 +1,92 @@
+import { connect as netConnect, type Socket as NetSocket } from 'node:net';
+import { argumentError } from '../internal/errors.js';
+import { Waiter } from '../internal/waiter.js';
+import { fromSystemError } from '../socket/errors.js';
+import { type ConnectionOptions, wireStreams } from './protocol.js';
+import type { StreamReader } from './stream-reader.js';
+import type { StreamWriter } from './stream-writer.js';
+
+export interface OpenConnectionOptions extends ConnectionOptions {
+  signal?: AbortSignal;
+  /** Local address to bind before connecting. */
+  localAddress?: string;
+}
+
+/**
+ * Connects to `host:port` over TCP and resolves to a `[reader, writer]` pair
+ * (`asyncio.open_connection`).
+ *
+ * **Cancellation:** cancelling the task (or aborting `signal`) while connecting destroys the
+ * half-made connection.
+ * @throws {ConnectionRefusedError} nothing listens there. {OSError} other failures.
+ * @example
+ * const [reader, writer] = await openConnection('127.0.0.1', port);
+ * await using _ = writer;
+ * writer.write('hello\n');
+ * const line = await reader.readline();
+ */
+export function openConnection(
+  host: string,
+  port: number,
+  options: OpenConnectionOptions = {},
+): Promise<[StreamReader, StreamWriter]> {
+  if (typeof host !== 'string') throw argumentError('openConnection: host must be a string', host);
+  if (!Number.isInteger(port) || port <= 0 || port > 65535) {
+    throw new RangeError(`openConnection: port must be an integer in 1..65535: received ${port}`);
+  }
+  return connectWith(
+    () =>
+      netConnect({
+        host,
+        port,
+        allowHalfOpen: true,
+        ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+      }),
+    options,
+    undefined,
+  );
+}
+
+/** `openConnection` over a Unix domain socket at `path` (`asyncio.open_unix_connection`). */
+export function openUnixConnection(
+  path: string,
+  options: OpenConnectionOptions = {},
+): Promise<[StreamReader, StreamWriter]> {
+  if (typeof path !== 'string' || path === '') {
+    throw argumentError('openUnixConnection: path must be a non-empty string', path);
+  }
+  return connectWith(() => netConnect({ path, allowHalfOpen: true }), options, {
+    peername: path,
+    sockname: '',
+  });
+}
+
+async function connectWith(
+  make: () => NetSocket,
+  options: OpenConnectionOptions,
+  unix: { peername: string; sockname: string } | undefined,
+): Promise<[StreamReader, StreamWriter]> {
+  const signal = options.signal;
+  if (signal?.aborted) throw signal.reason;
+  const sock = make();
+  const w = new Waiter<void>(null);
+  const onConnect = (): void => {
+    w.wake(undefined);
+  };
+  const onError = (err: Error): void => {
+    w.fail(fromSystemError(err, 'connect'));
+  };
+  sock.once('connect', onConnect);
+  sock.once('error', onError);
+  if (signal) w.setSignal(signal);
+  try {
+    await w.block();
+  } catch (e) {
+    sock.destroy();
+    throw e;
+  } finally {
+    sock.off('connect', onConnect);
+    sock.off('error', onError);
+  }
+  return wireStreams(sock, options, unix);
+}

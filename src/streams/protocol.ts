@@ -1,0 +1,54 @@
+/**
+ * Wires one Node `net.Socket` to a StreamReader/StreamWriter pair (asyncio's
+ * `StreamReaderProtocol`): data and EOF feed the reader, a socket error fails both sides with
+ * Python's error class, pausing the reader pauses the socket.
+ *
+ *   net.Socket ──data──► reader._feedOwned ──(2×limit)──► socket.pause()
+ *              ──end───► reader.feedEof            (half-open: the writer still writes)
+ *              ──error─► reader.setException(ConnectionResetError …), writer._lost
+ *              ──close─► reader.feedEof if nothing else ended it; writer wakes drain/waitClosed
+ */
+import type { Socket as NetSocket } from 'node:net';
+import { TimeoutError } from '../internal/errors.js';
+import { fromSystemError } from '../socket/errors.js';
+import { StreamReader, type StreamReaderOptions } from './stream-reader.js';
+import { StreamWriter } from './stream-writer.js';
+
+export interface ConnectionOptions extends StreamReaderOptions {
+  /** Close a connection that neither reads nor writes for this many ms (TimeoutError). */
+  idleTimeout?: number | null;
+}
+
+export function wireStreams(
+  sock: NetSocket,
+  options: ConnectionOptions,
+  unix?: { peername: string; sockname: string },
+): [StreamReader, StreamWriter] {
+  const reader = new StreamReader(options);
+  const writer = new StreamWriter(sock, reader, unix);
+  reader._setTransport({
+    pauseReading: () => sock.pause(),
+    resumeReading: () => sock.resume(),
+  });
+  sock.setNoDelay(true);
+  sock.on('data', (chunk: Buffer) => reader._feedOwned(chunk));
+  sock.on('end', () => reader.feedEof());
+  sock.on('error', (err) => {
+    const exc = fromSystemError(err);
+    if (reader.exception() === null) reader.setException(exc);
+    writer._lost(exc);
+  });
+  sock.on('close', () => {
+    if (reader.exception() === null) reader.feedEof();
+  });
+  const idle = options.idleTimeout ?? null;
+  if (idle !== null) {
+    if (typeof idle !== 'number' || Number.isNaN(idle) || idle <= 0) {
+      throw new RangeError(`idleTimeout must be a number of ms > 0: received ${String(idle)}`);
+    }
+    sock.setTimeout(idle, () => {
+      sock.destroy(new TimeoutError(`Connection idle for more than ${idle} ms (idleTimeout)`));
+    });
+  }
+  return [reader, writer];
+}

@@ -1,0 +1,266 @@
+/**
+ * asyncio's `start_server` and `Server` on Node's `net.Server`.
+ *
+ * Each accepted connection gets a reader/writer pair (src/streams/protocol.ts) and its handler
+ * runs as a weft Task, as asyncio runs `client_connected_cb` in a task of its own: the handler
+ * can be cancelled, and its reads wait through the waiter engine.
+ */
+import { createServer, type Server as NetServer, type Socket as NetSocket } from 'node:net';
+import { createTask, type Task } from '../asyncio/task.js';
+import { argumentError, describeValue } from '../internal/errors.js';
+import { handleClosed, handleOpened } from '../internal/live-handles.js';
+import { reportException } from '../internal/scheduler.js';
+import { Waiter, WaiterList } from '../internal/waiter.js';
+import { fromSystemError } from '../socket/errors.js';
+import { type ConnectionOptions, wireStreams } from './protocol.js';
+import type { ReadOptions, StreamReader } from './stream-reader.js';
+import type { Address, StreamWriter } from './stream-writer.js';
+
+export type ClientConnectedHandler = (
+  reader: StreamReader,
+  writer: StreamWriter,
+) => void | Promise<void>;
+
+export interface StartServerOptions extends ConnectionOptions {
+  /** Listen backlog (default 100, as asyncio). */
+  backlog?: number;
+  signal?: AbortSignal;
+}
+
+/** A listening socket of a Server (asyncio's `TransportSocket`, reduced to what it tells). */
+export interface ServerSocket {
+  readonly family: 'IPv4' | 'IPv6' | 'unix';
+  getsockname(): Address;
+}
+
+/**
+ * A listening server (`asyncio.Server`). It accepts connections from the moment it exists.
+ * `close()` stops accepting (open connections go on); `waitClosed()` waits until the server is
+ * closed *and* every connection has ended (asyncio ≥ 3.12); `serveForever()` waits until the
+ * server is closed.
+ *
+ * **Cancellation:** cancelling `serveForever()` closes the server and re-raises.
+ */
+export class Server {
+  private readonly net: NetServer;
+  private readonly handler: ClientConnectedHandler;
+  private readonly options: ConnectionOptions;
+  private readonly unixPath: string | null;
+  private readonly writers = new Set<StreamWriter>();
+  private readonly tasks = new Set<Task<void>>();
+  private readonly closeWaiters = new WaiterList();
+  private readonly serveWaiters = new WaiterList();
+  private serving = true;
+  private fullyClosed = false;
+
+  /** @internal Use `startServer`. */
+  constructor(
+    net: NetServer,
+    handler: ClientConnectedHandler,
+    options: ConnectionOptions,
+    unixPath: string | null,
+  ) {
+    this.net = net;
+    this.handler = handler;
+    this.options = options;
+    this.unixPath = unixPath;
+    handleOpened('server');
+    net.on('connection', (sock) => this.onConnection(sock));
+    net.once('close', () => {
+      this.serving = false;
+      this.fullyClosed = true;
+      handleClosed('server');
+      for (let w = this.closeWaiters.shift(); w !== null; w = this.closeWaiters.shift()) {
+        w.wake(undefined);
+      }
+    });
+  }
+
+  private onConnection(sock: NetSocket): void {
+    let reader: StreamReader;
+    let writer: StreamWriter;
+    try {
+      [reader, writer] = wireStreams(
+        sock,
+        this.options,
+        this.unixPath === null ? undefined : { peername: '', sockname: this.unixPath },
+      );
+    } catch (e) {
+      sock.destroy();
+      reportException('Cannot set up a client connection', e);
+      return;
+    }
+    this.writers.add(writer);
+    sock.once('close', () => this.writers.delete(writer));
+    const task = createTask(() => this.handler(reader, writer));
+    this.tasks.add(task);
+    task.addDoneCallback((t) => {
+      this.tasks.delete(task);
+      if (t.cancelled()) return;
+      const exc = t.exception();
+      if (exc !== null && exc !== undefined) {
+        reportException('Unhandled exception in client_connected_cb', exc);
+        writer.abort();
+      }
+    });
+  }
+
+  /** The listening sockets. */
+  get sockets(): ServerSocket[] {
+    const a = this.net.address();
+    if (a === null) return [];
+    if (typeof a === 'string') return [{ family: 'unix', getsockname: () => a }];
+    return [
+      {
+        family: a.family === 'IPv6' ? 'IPv6' : 'IPv4',
+        getsockname: () => [a.address, a.port],
+      },
+    ];
+  }
+
+  /** True while the server accepts connections. */
+  isServing(): boolean {
+    return this.serving;
+  }
+
+  /** Stops accepting connections; the ones open go on. Idempotent. */
+  close(): void {
+    if (!this.serving) return;
+    this.serving = false;
+    this.net.close();
+    for (let w = this.serveWaiters.shift(); w !== null; w = this.serveWaiters.shift()) {
+      w.wake(undefined);
+    }
+  }
+
+  /** Closes every client connection after flushing what it has queued (Python 3.13). */
+  closeClients(): void {
+    for (const w of this.writers) w.close();
+  }
+
+  /** Closes every client connection at once (Python 3.13). */
+  abortClients(): void {
+    for (const w of this.writers) w.abort();
+  }
+
+  /** Waits until the server is closed and all its connections have ended. */
+  async waitClosed(options?: ReadOptions): Promise<void> {
+    if (this.fullyClosed) return;
+    const signal = options?.signal;
+    if (signal?.aborted) throw signal.reason;
+    const w = new Waiter<void>(this);
+    this.closeWaiters.push(w);
+    if (signal) w.setSignal(signal);
+    await w.block();
+  }
+
+  /**
+   * Serves until the server is closed (by `close()` elsewhere, or by cancelling this call).
+   * @throws {Error} when the server is already closed.
+   */
+  async serveForever(options?: ReadOptions): Promise<void> {
+    if (!this.serving) throw new Error('serveForever(): the server is closed');
+    const signal = options?.signal;
+    const w = new Waiter<void>(this);
+    this.serveWaiters.push(w);
+    if (signal) w.setSignal(signal);
+    try {
+      await w.block();
+    } catch (e) {
+      this.close();
+      throw e;
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    await this.waitClosed();
+  }
+
+  describe(): string {
+    return 'Server';
+  }
+}
+
+/**
+ * Starts a TCP server on `host:port` and resolves once it listens (`asyncio.start_server`).
+ * `handler(reader, writer)` runs as a task for each connection. `port` 0 picks a free port
+ * (see `server.sockets[0].getsockname()`); `host` null listens on every interface.
+ *
+ * @throws {OSError} the address is in use or cannot be bound.
+ * @example
+ * await using server = await startServer(async (reader, writer) => {
+ *   for await (const line of reader) writer.write(line.toString().toUpperCase());
+ *   writer.close();
+ * }, '127.0.0.1', 0);
+ */
+export function startServer(
+  handler: ClientConnectedHandler,
+  host: string | null,
+  port: number,
+  options: StartServerOptions = {},
+): Promise<Server> {
+  checkHandler(handler);
+  if (host !== null && typeof host !== 'string') {
+    throw argumentError('startServer: host must be a string or null', host);
+  }
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RangeError(`startServer: port must be an integer in 0..65535: received ${port}`);
+  }
+  return listen(handler, options, null, (s, backlog) =>
+    s.listen({ port, backlog, ...(host === null ? {} : { host }) }),
+  );
+}
+
+/** `startServer` on a Unix domain socket at `path` (`asyncio.start_unix_server`). */
+export function startUnixServer(
+  handler: ClientConnectedHandler,
+  path: string,
+  options: StartServerOptions = {},
+): Promise<Server> {
+  checkHandler(handler);
+  if (typeof path !== 'string' || path === '') {
+    throw argumentError('startUnixServer: path must be a non-empty string', path);
+  }
+  return listen(handler, options, path, (s, backlog) => s.listen({ path, backlog }));
+}
+
+function checkHandler(handler: unknown): void {
+  if (typeof handler !== 'function') {
+    throw new TypeError(
+      `startServer: handler must be a function (reader, writer): received ${describeValue(handler)}`,
+    );
+  }
+}
+
+async function listen(
+  handler: ClientConnectedHandler,
+  options: StartServerOptions,
+  unixPath: string | null,
+  start: (s: NetServer, backlog: number) => void,
+): Promise<Server> {
+  const backlog = options.backlog ?? 100;
+  if (!Number.isInteger(backlog) || backlog < 0) {
+    throw new RangeError(`startServer: backlog must be an integer >= 0: received ${backlog}`);
+  }
+  const signal = options.signal;
+  if (signal?.aborted) throw signal.reason;
+  const net = createServer({ allowHalfOpen: true, noDelay: true });
+  const w = new Waiter<void>(null);
+  const onError = (err: Error): void => {
+    w.fail(fromSystemError(err, 'listen'));
+  };
+  net.once('error', onError);
+  net.once('listening', () => w.wake(undefined));
+  if (signal) w.setSignal(signal);
+  start(net, backlog);
+  try {
+    await w.block();
+  } catch (e) {
+    net.close();
+    throw e;
+  } finally {
+    net.off('error', onError);
+  }
+  return new Server(net, handler, options, unixPath);
+}

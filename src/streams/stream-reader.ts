@@ -1,0 +1,368 @@
+/**
+ * StreamReader: asyncio's buffered byte reader, fed by a connection (or by `feedData`).
+ *
+ * Implementation notes
+ * --------------------
+ * The buffer is a list of chunks as they arrived (Node hands each `data` chunk over owned, so
+ * nothing is copied on arrival); `read(n)` of a whole chunk returns it as it is, and only a read
+ * that spans chunks, or a separator search, joins them. At most one call waits at a time (as in
+ * asyncio, a second concurrent read is a usage error), through one `Waiter` of the waiter
+ * engine: cancelling the task (or aborting `signal`) ends the wait and leaves every buffered
+ * byte in place, so a cancelled read loses nothing.
+ *
+ * Back pressure: past `2 × limit` buffered bytes the transport is paused (Node stops reading the
+ * socket, the kernel's receive window fills, the peer's writes block); it resumes when a read
+ * brings the buffer down to `limit` — asyncio's `_maybe_resume_transport`.
+ */
+import { TimeoutError } from '../internal/errors.js';
+import { Waiter } from '../internal/waiter.js';
+import { IncompleteReadError, LimitOverrunError } from './errors.js';
+
+/** asyncio's `_DEFAULT_LIMIT`: 64 KiB. */
+export const DEFAULT_LIMIT = 2 ** 16;
+
+const EMPTY = Buffer.alloc(0);
+
+/** What a reader needs of the connection that feeds it. */
+export interface ReadTransport {
+  pauseReading(): void;
+  resumeReading(): void;
+}
+
+export interface ReadOptions {
+  signal?: AbortSignal;
+}
+
+export interface StreamReaderOptions {
+  /** Buffer limit in bytes for `readuntil`/`readline` and for back pressure (default 64 KiB). */
+  limit?: number;
+  /** Fail any single wait for data longer than this many ms with a `TimeoutError`. */
+  readTimeout?: number | null;
+}
+
+type Separator = string | Uint8Array;
+
+/**
+ * Reads bytes from a stream: `read(n)`, `readexactly(n)`, `readuntil(sep)`, `readline()`, and
+ * line by line with `for await`.
+ *
+ * Every read returns a Promise, even when the buffer can answer at once. A read waits until data
+ * or EOF arrives; at EOF `read` gives an empty buffer, `readexactly`/`readuntil` raise
+ * `IncompleteReadError` carrying the bytes that did arrive. Once the connection failed (a reset),
+ * reads raise its error (`ConnectionResetError`).
+ *
+ * **Cancellation:** a cancelled read consumes nothing; the bytes stay buffered for the next read.
+ *
+ * @example
+ * const r = new StreamReader();
+ * r.feedData(Buffer.from('hello\nworld'));
+ * r.feedEof();
+ * await r.readline(); // <Buffer 'hello\n'>
+ * await r.read();     // <Buffer 'world'>
+ */
+export class StreamReader {
+  readonly limit: number;
+  private chunks: (Buffer | undefined)[] = [];
+  private first = 0;
+  private size = 0;
+  private eof = false;
+  private exc: unknown = null;
+  private waiter: Waiter<void> | null = null;
+  private transport: ReadTransport | null = null;
+  private paused = false;
+  private readonly readTimeout: number | null;
+
+  constructor(options: StreamReaderOptions = {}) {
+    const limit = options.limit ?? DEFAULT_LIMIT;
+    if (!Number.isInteger(limit) || limit <= 0) {
+      throw new RangeError(`StreamReader limit must be a positive integer: received ${limit}`);
+    }
+    this.limit = limit;
+    const t = options.readTimeout ?? null;
+    if (t !== null && (typeof t !== 'number' || Number.isNaN(t) || t < 0)) {
+      throw new RangeError(`readTimeout must be a number of ms >= 0: received ${String(t)}`);
+    }
+    this.readTimeout = t;
+  }
+
+  /** @internal Connects the reader to the transport it may pause. */
+  _setTransport(transport: ReadTransport): void {
+    this.transport = transport;
+  }
+
+  /** The error the stream failed with, or null. */
+  exception(): unknown {
+    return this.exc;
+  }
+
+  /** Fails the stream: the waiting read and every later one raise `exc`. */
+  setException(exc: unknown): void {
+    this.exc = exc;
+    const w = this.waiter;
+    if (w !== null) w.fail(exc);
+  }
+
+  /** Appends bytes to the buffer (copied: the caller may reuse `data`). */
+  feedData(data: Uint8Array | string): void {
+    if (this.eof) throw new Error('feedData() called after feedEof()');
+    const buf = typeof data === 'string' ? Buffer.from(data) : Buffer.from(data);
+    this._feedOwned(buf);
+  }
+
+  /** @internal Appends a buffer that nobody else will touch (a `data` chunk of Node's). */
+  _feedOwned(buf: Buffer): void {
+    if (buf.length === 0) return;
+    this.chunks.push(buf);
+    this.size += buf.length;
+    const w = this.waiter;
+    if (w !== null) w.wake(undefined);
+    if (this.transport !== null && !this.paused && this.size > 2 * this.limit) {
+      this.paused = true;
+      this.transport.pauseReading();
+    }
+  }
+
+  /** Marks the end of the stream: reads return what is buffered, then EOF. */
+  feedEof(): void {
+    this.eof = true;
+    const w = this.waiter;
+    if (w !== null) w.wake(undefined);
+  }
+
+  /** True when the stream ended and the buffer is empty. */
+  atEof(): boolean {
+    return this.eof && this.size === 0;
+  }
+
+  /** Bytes buffered and not yet read (a snapshot). */
+  get buffered(): number {
+    return this.size;
+  }
+
+  /**
+   * Reads up to `n` bytes (`n < 0`: everything until EOF). Waits when the buffer is empty;
+   * resolves to an empty buffer at EOF.
+   */
+  async read(n = -1, options?: ReadOptions): Promise<Buffer> {
+    checkCount('read', n);
+    if (this.exc !== null) throw this.exc;
+    if (n === 0) return EMPTY;
+    if (n < 0) {
+      const blocks: Buffer[] = [];
+      for (;;) {
+        const block = await this.read(this.limit, options);
+        if (block.length === 0) break;
+        blocks.push(block);
+      }
+      return blocks.length === 1 ? (blocks[0] as Buffer) : Buffer.concat(blocks);
+    }
+    if (this.size === 0 && !this.eof) await this.waitForData('read', options);
+    return this.take(Math.min(n, this.size));
+  }
+
+  /**
+   * Reads exactly `n` bytes. At EOF first, raises `IncompleteReadError` whose `partial` holds the
+   * bytes that did arrive (consumed from the buffer).
+   * @throws {IncompleteReadError}
+   */
+  async readexactly(n: number, options?: ReadOptions): Promise<Buffer> {
+    checkCount('readexactly', n);
+    if (n < 0) throw new RangeError(`readexactly size can not be less than zero: received ${n}`);
+    if (this.exc !== null) throw this.exc;
+    if (n === 0) return EMPTY;
+    while (this.size < n) {
+      if (this.eof) throw new IncompleteReadError(this.take(this.size), n);
+      await this.waitForData('readexactly', options);
+    }
+    return this.take(n);
+  }
+
+  /**
+   * Reads up to and including `separator` (or the first-ending of several separators).
+   * @throws {IncompleteReadError} at EOF before a separator (`partial` = everything, consumed).
+   * @throws {LimitOverrunError} when no separator is found within `limit` bytes (nothing is
+   *   consumed; `consumed` tells how many bytes may be skipped).
+   */
+  async readuntil(
+    separator: Separator | readonly Separator[] = '\n',
+    options?: ReadOptions,
+  ): Promise<Buffer> {
+    const seps = normalizeSeparators(separator);
+    let minLen = Number.POSITIVE_INFINITY;
+    let maxLen = 0;
+    for (const s of seps) {
+      minLen = Math.min(minLen, s.length);
+      maxLen = Math.max(maxLen, s.length);
+    }
+    if (this.exc !== null) throw this.exc;
+    let offset = 0;
+    let matchStart = -1;
+    let matchEnd = -1;
+    for (;;) {
+      const buf = this.coalesce();
+      if (buf.length - offset >= minLen) {
+        for (const s of seps) {
+          const i = buf.indexOf(s, offset);
+          if (i !== -1 && (matchEnd === -1 || i + s.length < matchEnd)) {
+            matchStart = i;
+            matchEnd = i + s.length;
+          }
+        }
+        if (matchEnd !== -1) break;
+        offset = Math.max(0, buf.length + 1 - maxLen);
+        if (offset > this.limit) {
+          throw new LimitOverrunError(
+            `Separator is not found, and chunk exceed the limit (${this.limit} bytes)`,
+            offset,
+          );
+        }
+      }
+      if (this.eof) throw new IncompleteReadError(this.take(this.size), null);
+      await this.waitForData('readuntil', options);
+    }
+    if (matchStart > this.limit) {
+      throw new LimitOverrunError(
+        `Separator is found, but chunk is longer than limit (${this.limit} bytes)`,
+        matchStart,
+      );
+    }
+    return this.take(matchEnd);
+  }
+
+  /**
+   * Reads one line, ending with `\n`. At EOF returns what is left (possibly empty). A line longer
+   * than `limit` is dropped and raises a `RangeError` (Python's ValueError).
+   */
+  async readline(options?: ReadOptions): Promise<Buffer> {
+    try {
+      return await this.readuntil(NEWLINE, options);
+    } catch (e) {
+      if (e instanceof IncompleteReadError) return e.partial;
+      if (e instanceof LimitOverrunError) {
+        const buf = this.coalesce();
+        if (buf.indexOf(NEWLINE, e.consumed) === e.consumed) this.take(e.consumed + 1);
+        else this.take(this.size);
+        throw new RangeError(e.message, { cause: e });
+      }
+      throw e;
+    }
+  }
+
+  /** Iterates the stream line by line until EOF. */
+  async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
+    for (;;) {
+      const line = await this.readline();
+      if (line.length === 0) return;
+      yield line;
+    }
+  }
+
+  /** For deadlock reports. */
+  describe(): string {
+    return 'StreamReader';
+  }
+
+  private async waitForData(what: string, options: ReadOptions | undefined): Promise<void> {
+    if (this.waiter !== null) {
+      throw new Error(`${what}() called while another task is already waiting for incoming data`);
+    }
+    const signal = options?.signal;
+    if (signal?.aborted) throw signal.reason;
+    // A paused transport must read again, or nothing could wake us.
+    if (this.paused) {
+      this.paused = false;
+      this.transport?.resumeReading();
+    }
+    const w = new Waiter<void>(this);
+    this.waiter = w;
+    if (signal) w.setSignal(signal);
+    const t = this.readTimeout;
+    if (t !== null) {
+      w.setTimeout(t, (x) =>
+        x.withdraw(false, new TimeoutError(`${what}() got no data for ${t} ms (readTimeout)`)),
+      );
+    }
+    try {
+      await w.block();
+    } finally {
+      this.waiter = null;
+    }
+  }
+
+  /** Joins the buffered chunks into one (for separator search) and returns it. */
+  private coalesce(): Buffer {
+    const live = this.chunks.length - this.first;
+    if (live === 0) return EMPTY;
+    if (live === 1) return this.chunks[this.first] as Buffer;
+    const joined = Buffer.concat(this.chunks.slice(this.first) as Buffer[], this.size);
+    this.chunks = [joined];
+    this.first = 0;
+    return joined;
+  }
+
+  /** Removes and returns the first `k` buffered bytes (`k <= size`). */
+  private take(k: number): Buffer {
+    if (k === 0) return EMPTY;
+    const head = this.chunks[this.first] as Buffer;
+    let out: Buffer;
+    if (head.length === k) {
+      out = head;
+      this.chunks[this.first++] = undefined;
+    } else if (head.length > k) {
+      out = head.subarray(0, k);
+      this.chunks[this.first] = head.subarray(k);
+    } else {
+      out = Buffer.allocUnsafe(k);
+      let filled = 0;
+      while (filled < k) {
+        const c = this.chunks[this.first] as Buffer;
+        const want = k - filled;
+        if (c.length <= want) {
+          c.copy(out, filled);
+          filled += c.length;
+          this.chunks[this.first++] = undefined;
+        } else {
+          c.copy(out, filled, 0, want);
+          this.chunks[this.first] = c.subarray(want);
+          filled = k;
+        }
+      }
+    }
+    this.size -= k;
+    if (this.first === this.chunks.length) {
+      this.chunks.length = 0;
+      this.first = 0;
+    } else if (this.first > 64 && this.first * 2 > this.chunks.length) {
+      this.chunks = this.chunks.slice(this.first);
+      this.first = 0;
+    }
+    if (this.paused && this.size <= this.limit) {
+      this.paused = false;
+      this.transport?.resumeReading();
+    }
+    return out;
+  }
+}
+
+const NEWLINE = Buffer.from('\n');
+
+function normalizeSeparators(separator: Separator | readonly Separator[]): Buffer[] {
+  const list = Array.isArray(separator) ? separator : [separator as Separator];
+  if (list.length === 0) throw new RangeError('readuntil: separator list must not be empty');
+  return list.map((s) => {
+    if (typeof s !== 'string' && !(s instanceof Uint8Array)) {
+      throw new TypeError(
+        `readuntil: separator must be a string or bytes: received ${typeof s === 'object' ? 'an object' : String(s)}`,
+      );
+    }
+    const b = Buffer.from(s as string);
+    if (b.length === 0) throw new RangeError('readuntil: separator should be at least one-byte');
+    return b;
+  });
+}
+
+function checkCount(what: string, n: unknown): void {
+  if (typeof n !== 'number' || !Number.isInteger(n)) {
+    throw new TypeError(`${what}: size must be an integer: received ${String(n)}`);
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * StreamWriter: asyncio's writer over one Node `net.Socket`.
+ *
+ * Implementation notes
+ * --------------------
+ * `write` hands the bytes to the socket at once (Node queues them in user space when the kernel
+ * buffer is full); `drain` is where back pressure is applied: it waits while the socket's queue
+ * is above its high-water mark (`writableNeedDrain`), through a `WaiterList` woken by the
+ * socket's `drain` event, or failed when the connection is lost. As in asyncio, a write after
+ * the connection is lost is dropped and the loss surfaces at the next `drain`.
+ */
+import type { Socket as NetSocket } from 'node:net';
+import { Waiter, WaiterList } from '../internal/waiter.js';
+import { ConnectionResetError } from '../socket/errors.js';
+import type { ReadOptions, StreamReader } from './stream-reader.js';
+
+export type Address = [host: string, port: number] | string;
+
+/**
+ * Writes bytes to a stream. `write` never waits; `await drain()` after writing applies back
+ * pressure. `close()` flushes what is queued, then closes; `writeEof()` half-closes (sends FIN)
+ * and keeps reading.
+ *
+ * **Cancellation:** a cancelled `drain`/`waitClosed` gives up waiting; the bytes already written
+ * stay queued and are still sent.
+ *
+ * @example
+ * const [reader, writer] = await openConnection('127.0.0.1', port);
+ * writer.write('ping\n');
+ * await writer.drain();
+ */
+export class StreamWriter {
+  private readonly sock: NetSocket;
+  private readonly reader: StreamReader | null;
+  private readonly drainers = new WaiterList();
+  private readonly closeWaiters = new WaiterList();
+  private closing = false;
+  private eofWritten = false;
+  private closed = false;
+  private lostError: unknown = null;
+  private readonly peername: Address | null;
+  private readonly sockname: Address | null;
+
+  /** @internal Built by `openConnection`/`startServer`. */
+  constructor(sock: NetSocket, reader: StreamReader | null, unix?: { peername: string; sockname: string }) {
+    this.sock = sock;
+    this.reader = reader;
+    // Kept now: Node forgets the addresses once the socket is closed.
+    this.peername = unix ? unix.peername : addressOf(sock.remoteAddress, sock.remotePort);
+    this.sockname = unix ? unix.sockname : addressOf(sock.localAddress, sock.localPort);
+    sock.on('drain', () => this.wakeDrainers(null));
+    sock.once('close', () => this.onClose());
+  }
+
+  /** @internal The connection failed with `exc` (already Python-typed). */
+  _lost(exc: unknown): void {
+    if (this.lostError === null) this.lostError = exc;
+  }
+
+  private onClose(): void {
+    this.closed = true;
+    this.closing = true;
+    if (this.lostError === null) this.lostError = new ConnectionResetError('Connection lost');
+    this.wakeDrainers(this.lostError);
+    for (let w = this.closeWaiters.shift(); w !== null; w = this.closeWaiters.shift()) {
+      w.wake(undefined);
+    }
+  }
+
+  private wakeDrainers(exc: unknown): void {
+    for (let w = this.drainers.shift(); w !== null; w = this.drainers.shift()) {
+      if (exc === null) w.wake(undefined);
+      else w.fail(exc);
+    }
+  }
+
+  /** Queues `data` for sending (a string is sent as UTF-8). Never waits. */
+  write(data: Uint8Array | string): void {
+    if (typeof data !== 'string' && !(data instanceof Uint8Array)) {
+      throw new TypeError(
+        `StreamWriter.write() expects bytes or a string: received ${data === null ? 'null' : typeof data}`,
+      );
+    }
+    if (this.eofWritten) throw new Error('Cannot call write() after writeEof()');
+    if (this.closed || this.closing || this.sock.destroyed) return;
+    this.sock.write(data);
+  }
+
+  /** Queues every buffer of `data`, in order. */
+  writelines(data: Iterable<Uint8Array | string>): void {
+    this.sock.cork();
+    try {
+      for (const d of data) this.write(d);
+    } finally {
+      this.sock.uncork();
+    }
+  }
+
+  /**
+   * Waits until the socket's send queue is below its high-water mark. Resolves at once when it
+   * is. Raises the connection's error (`ConnectionResetError('Connection lost')` when it simply
+   * closed) if the connection is gone.
+   */
+  async drain(options?: ReadOptions): Promise<void> {
+    const exc = this.reader?.exception() ?? null;
+    if (exc !== null) throw exc;
+    if (this.closed) throw this.lostError;
+    if (!this.sock.writableNeedDrain) return;
+    const signal = options?.signal;
+    if (signal?.aborted) throw signal.reason;
+    const w = new Waiter<void>(this);
+    this.drainers.push(w);
+    if (signal) w.setSignal(signal);
+    await w.block();
+  }
+
+  /** Flushes what is queued, then closes the connection. */
+  close(): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.sock.destroySoon();
+  }
+
+  /** Closes at once, dropping whatever is still queued (asyncio's `transport.abort()`). */
+  abort(): void {
+    this.closing = true;
+    this.sock.destroy();
+  }
+
+  /** True once `close()` was called or the connection is gone. */
+  isClosing(): boolean {
+    return this.closing || this.closed;
+  }
+
+  /** Waits until the connection is closed. */
+  async waitClosed(options?: ReadOptions): Promise<void> {
+    if (this.closed) return;
+    const signal = options?.signal;
+    if (signal?.aborted) throw signal.reason;
+    const w = new Waiter<void>(this);
+    this.closeWaiters.push(w);
+    if (signal) w.setSignal(signal);
+    await w.block();
+  }
+
+  /** TCP and Unix streams can be half-closed. */
+  canWriteEof(): boolean {
+    return true;
+  }
+
+  /** Half-closes: flushes and sends EOF; the reader keeps reading what the peer sends. */
+  writeEof(): void {
+    if (this.eofWritten || this.closed) return;
+    this.eofWritten = true;
+    this.sock.end();
+  }
+
+  /**
+   * Information about the connection: `'peername'` and `'sockname'` (`[host, port]`, or the path
+   * of a Unix socket), `'socket'` (Node's `net.Socket`). Unknown names give `defaultValue`.
+   */
+  getExtraInfo(name: 'peername' | 'sockname'): Address | null;
+  getExtraInfo(name: 'socket'): NetSocket;
+  getExtraInfo<D = undefined>(name: string, defaultValue?: D): unknown;
+  getExtraInfo(name: string, defaultValue?: unknown): unknown {
+    switch (name) {
+      case 'peername':
+        return this.peername ?? defaultValue ?? null;
+      case 'sockname':
+        return this.sockname ?? defaultValue ?? null;
+      case 'socket':
+        return this.sock;
+      default:
+        return defaultValue;
+    }
+  }
+
+  /** `await using writer`: closes and waits until closed. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    await this.waitClosed();
+  }
+
+  describe(): string {
+    return 'StreamWriter';
+  }
+}
+
+function addressOf(host: string | undefined, port: number | undefined): Address | null {
+  return host !== undefined && port !== undefined ? [host, port] : null;
+}

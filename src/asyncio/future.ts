@@ -1,6 +1,16 @@
 import { currentContext } from '../internal/context.js';
 import { CancelledError, InvalidStateError } from '../internal/errors.js';
-import { beginStep, callSoon, stepEnded } from '../internal/scheduler.js';
+import { beginStep, callSoon, reportException, stepEnded } from '../internal/scheduler.js';
+
+/**
+ * Python logs "Task exception was never retrieved" when a failed future is collected without
+ * anyone having looked at its exception; an error otherwise vanishes without a trace. weft does
+ * the same through a FinalizationRegistry: a failed future is registered, and unregistered as
+ * soon as its exception is awaited, asked for, or gathered.
+ */
+const unretrieved = new FinalizationRegistry<{ what: string; error: unknown }>((held) => {
+  reportException(`${held.what} exception was never retrieved`, held.error);
+});
 
 const PENDING = 0;
 const CANCELLED = 1;
@@ -72,7 +82,10 @@ export class Future<T = unknown> implements PromiseLike<T> {
     if (this._state === CANCELLED) throw this._makeCancelledError();
     if (this._state === PENDING)
       throw new InvalidStateError('Result is not ready: the future is still pending');
-    if (this._hasException) throw this._exception;
+    if (this._hasException) {
+      this._markRetrieved();
+      throw this._exception;
+    }
     return this._result as T;
   }
 
@@ -81,7 +94,9 @@ export class Future<T = unknown> implements PromiseLike<T> {
     if (this._state === CANCELLED) throw this._makeCancelledError();
     if (this._state === PENDING)
       throw new InvalidStateError('Exception is not set: the future is still pending');
-    return this._hasException ? this._exception : null;
+    if (!this._hasException) return null;
+    this._markRetrieved();
+    return this._exception;
   }
 
   setResult(result: T): void {
@@ -102,8 +117,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     if (exception instanceof CancelledError) {
       throw new TypeError('A CancelledError cannot be set as an exception: call cancel() instead');
     }
-    this._exception = exception;
-    this._hasException = true;
+    this._fail(exception);
     this._state = FINISHED;
     this.scheduleCallbacks();
   }
@@ -123,13 +137,31 @@ export class Future<T = unknown> implements PromiseLike<T> {
     this.scheduleCallbacks();
   }
 
+  private _fail(exception: unknown): void {
+    this._exception = exception;
+    this._hasException = true;
+    if (!(exception instanceof CancelledError)) {
+      // Reading the stack makes V8 format it now and drop the call sites it kept, which hold
+      // the receivers of every frame — this future among them, which would never be collected.
+      if (exception instanceof Error) void exception.stack;
+      unretrieved.register(this, { what: this.describeForLog(), error: exception }, this);
+    }
+  }
+
+  /** @internal the exception has been seen by someone (awaited, asked for, gathered). */
+  _markRetrieved(): void {
+    unretrieved.unregister(this);
+  }
+
+  /** @internal how "never retrieved" reports name this future. */
+  describeForLog(): string {
+    return 'Future';
+  }
+
   /** @internal sets the outcome of a pending future without the public checks (Task). */
   _settle(ok: boolean, value: unknown): void {
     if (ok) this._result = value as T;
-    else {
-      this._exception = value;
-      this._hasException = true;
-    }
+    else this._fail(value);
     this._state = FINISHED;
     this.scheduleCallbacks();
   }
@@ -203,6 +235,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /** @internal called by `then`: settle now if done, else wait, suspending the current task. */
   private awaitInto(resolve: (v: T) => void, reject: (e: unknown) => void): void {
+    if (this._hasException) this._markRetrieved();
     if (this._state !== PENDING) {
       settleAwaiter(this, resolve, reject, null);
       return;
@@ -253,6 +286,7 @@ function resumeAwaiter<T>(a: Awaiter<T>, fut: Future<T>): void {
       return;
     }
   }
+  if (fut._hasException) fut._markRetrieved();
   let reason: Error | null = null;
   if (task !== null) {
     reason = task._cancelReason;

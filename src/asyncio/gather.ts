@@ -98,6 +98,8 @@ export function gather(...args: unknown[]): GatheringFuture<unknown[]> {
   let finished = 0;
   const onChildDone = (fut: Future<unknown>): void => {
     finished++;
+    // gather takes responsibility for the error: it raises it or returns it.
+    if (fut._hasException) fut._markRetrieved();
     if (outer.done()) return;
     if (!returnExceptions) {
       if (fut.cancelled()) {

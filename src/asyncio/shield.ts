@@ -10,6 +10,7 @@ export function shield<T>(aw: Awaitable<T>): Future<T> {
   if (inner.done()) return inner;
   const outer = new Future<T>();
   const onInnerDone = (f: Future<T>): void => {
+    if (f._hasException) f._markRetrieved();
     if (outer.cancelled()) return;
     if (f.cancelled()) outer.cancel();
     else if (f._hasException) outer.setException(f._exception);

@@ -138,6 +138,10 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
     return 'Task';
   }
 
+  override describeForLog(): string {
+    return this.describe();
+  }
+
   /** "Task 'name'" — how deadlock reports and errors refer to the task. */
   describe(): string {
     return `Task '${this.name}'`;

@@ -1,4 +1,4 @@
-import { connect as netConnect, type Socket as NetSocket } from 'node:net';
+import { type Socket as NetSocket, connect as netConnect } from 'node:net';
 import { argumentError } from '../internal/errors.js';
 import { Waiter } from '../internal/waiter.js';
 import { fromSystemError } from '../socket/errors.js';

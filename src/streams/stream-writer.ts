@@ -42,7 +42,11 @@ export class StreamWriter {
   private readonly sockname: Address | null;
 
   /** @internal Built by `openConnection`/`startServer`. */
-  constructor(sock: NetSocket, reader: StreamReader | null, unix?: { peername: string; sockname: string }) {
+  constructor(
+    sock: NetSocket,
+    reader: StreamReader | null,
+    unix?: { peername: string; sockname: string },
+  ) {
     this.sock = sock;
     this.reader = reader;
     // Kept now: Node forgets the addresses once the socket is closed.

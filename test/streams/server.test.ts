@@ -1,0 +1,324 @@
+import assert from 'node:assert/strict';
+import { type Socket as NetSocket, connect as netConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { CancelledError, createTask, sleep } from '../../src/asyncio/index.js';
+import { TimeoutError } from '../../src/internal/errors.js';
+import {
+  ConnectionRefusedError,
+  ConnectionResetError,
+  IncompleteReadError,
+  openConnection,
+  openUnixConnection,
+  type Server,
+  type StreamReader,
+  type StreamWriter,
+  startServer,
+  startUnixServer,
+} from '../../src/streams/index.js';
+import { checkLeaks } from '../support/leaks.js';
+
+checkLeaks();
+
+const HOST = '127.0.0.1';
+
+function portOf(server: Server): number {
+  const name = server.sockets[0]?.getsockname();
+  assert.ok(Array.isArray(name));
+  return name[1];
+}
+
+async function upperEcho(reader: StreamReader, writer: StreamWriter): Promise<void> {
+  try {
+    for (;;) {
+      const data = await reader.read(1024);
+      if (data.length === 0) break;
+      writer.write(data.toString('latin1').toUpperCase());
+      await writer.drain();
+    }
+  } catch (e) {
+    if (!(e instanceof ConnectionResetError)) throw e;
+  } finally {
+    writer.close();
+  }
+}
+
+describe('streams over TCP', () => {
+  test('an echo round trip returns the upper-cased bytes and reports peer and sock names', async () => {
+    await using server = await startServer(upperEcho, HOST, 0);
+    const port = portOf(server);
+    const [reader, writer] = await openConnection(HOST, port);
+    writer.write('hello\n');
+    await writer.drain();
+    assert.equal((await reader.readline()).toString(), 'HELLO\n');
+    assert.deepEqual(writer.getExtraInfo('peername'), [HOST, port]);
+    const sockname = writer.getExtraInfo('sockname');
+    assert.ok(Array.isArray(sockname) && sockname[0] === HOST);
+    assert.equal(writer.getExtraInfo('nonsense', 'dflt'), 'dflt');
+    writer.close();
+    await writer.waitClosed();
+    assert.ok(writer.isClosing());
+  });
+
+  test('bytes written in many small pieces are read back whole by readexactly', async () => {
+    let got: Buffer | null = null;
+    await using server = await startServer(
+      async (reader, writer) => {
+        got = await reader.readexactly(10_000);
+        writer.write(got);
+        await writer.drain();
+        writer.close();
+      },
+      HOST,
+      0,
+    );
+    const sock = netConnect({ host: HOST, port: portOf(server) });
+    sock.setNoDelay(true);
+    const payload = Buffer.alloc(10_000);
+    for (let i = 0; i < payload.length; i++) payload[i] = i % 251;
+    for (let off = 0; off < payload.length; off += 997) {
+      sock.write(payload.subarray(off, off + 997));
+      await sleep(0);
+    }
+    const back: Buffer[] = [];
+    for await (const chunk of sock) back.push(chunk as Buffer);
+    assert.ok(Buffer.concat(back).equals(payload));
+    assert.ok(got !== null && (got as Buffer).equals(payload));
+  });
+
+  test('half-close: writeEof lets the server read EOF and still answer', async () => {
+    await using server = await startServer(
+      async (reader, writer) => {
+        const all = await reader.read();
+        assert.ok(reader.atEof());
+        writer.write(`got ${all.length} bytes`);
+        writer.close();
+      },
+      HOST,
+      0,
+    );
+    const [reader, writer] = await openConnection(HOST, portOf(server));
+    assert.ok(writer.canWriteEof());
+    writer.write('abc');
+    writer.write('defg');
+    writer.writeEof();
+    assert.throws(() => writer.write('more'), /after writeEof/);
+    assert.equal((await reader.read()).toString(), 'got 7 bytes');
+    assert.ok(reader.atEof());
+    await writer.waitClosed();
+  });
+
+  test('a peer reset makes the waiting read raise ConnectionResetError and drain too', async () => {
+    const accepted: NetSocket[] = [];
+    const { createServer } = await import('node:net');
+    const raw = createServer((s) => accepted.push(s));
+    await new Promise<void>((r) => raw.listen(0, HOST, r));
+    const port = (raw.address() as { port: number }).port;
+    try {
+      const [reader, writer] = await openConnection(HOST, port);
+      while (accepted.length === 0) await sleep(1);
+      const pending = reader.read(10);
+      accepted[0]!.resetAndDestroy();
+      await assert.rejects(pending, (e: unknown) => {
+        assert.ok(e instanceof ConnectionResetError);
+        assert.equal(e.errno > 0, true);
+        return true;
+      });
+      await assert.rejects(writer.drain(), ConnectionResetError);
+      writer.write('dropped after loss');
+      await writer.waitClosed();
+    } finally {
+      await new Promise<void>((r) => raw.close(() => r()));
+    }
+  });
+
+  test('drain blocks while a slow reader leaves the send queue full, then resumes', async () => {
+    let serverWriter: StreamWriter | null = null;
+    let drained = false;
+    const chunk = Buffer.alloc(64 * 1024, 120);
+    let written = 0;
+    await using server = await startServer(
+      async (_reader, writer) => {
+        serverWriter = writer;
+        for (;;) {
+          writer.write(chunk);
+          written += chunk.length;
+          await writer.drain();
+          if (written >= 64 * 1024 * 64) break;
+        }
+        drained = true;
+        writer.close();
+      },
+      HOST,
+      0,
+    );
+    const [reader, writer] = await openConnection(HOST, portOf(server), { limit: 1024 });
+    // The client does not read: the kernel buffers fill, then the server's drain must wait.
+    let before = -1;
+    for (let i = 0; i < 200; i++) {
+      await sleep(5);
+      if (written === before) break;
+      before = written;
+    }
+    assert.ok(serverWriter !== null);
+    assert.equal(drained, false, 'drain must block while nobody reads');
+    assert.ok(written < 64 * 1024 * 64, `writer stalled after ${written} bytes`);
+    let total = 0;
+    for (;;) {
+      const d = await reader.read(65536);
+      if (d.length === 0) break;
+      total += d.length;
+    }
+    assert.equal(total, 64 * 1024 * 64);
+    assert.equal(drained, true);
+    writer.close();
+    await writer.waitClosed();
+  });
+
+  test('1000 concurrent connections each get their own answer', async () => {
+    await using server = await startServer(upperEcho, HOST, 0, { backlog: 1024 });
+    const port = portOf(server);
+    const N = 1000;
+    const clients = await Promise.all(
+      Array.from({ length: N }, async (_, i) => {
+        const [reader, writer] = await openConnection(HOST, port);
+        return { i, reader, writer };
+      }),
+    );
+    const answers = await Promise.all(
+      clients.map(async ({ i, reader, writer }) => {
+        writer.write(`client-${i}\n`);
+        const line = (await reader.readline()).toString();
+        writer.close();
+        await writer.waitClosed();
+        return line;
+      }),
+    );
+    for (let i = 0; i < N; i++) assert.equal(answers[i], `CLIENT-${i}\n`);
+  });
+
+  test('openConnection to a closed port raises ConnectionRefusedError', async () => {
+    const server = await startServer(upperEcho, HOST, 0);
+    const port = portOf(server);
+    server.close();
+    await server.waitClosed();
+    await assert.rejects(openConnection(HOST, port), (e: unknown) => {
+      assert.ok(e instanceof ConnectionRefusedError);
+      assert.equal(e.code, 'ERR_WEFT_CONNECTION_REFUSED');
+      return true;
+    });
+  });
+
+  test('a handler cancelled mid-read stops and the server stays usable', async () => {
+    const handlerTasks: string[] = [];
+    let blocked: Promise<unknown> | null = null;
+    await using server = await startServer(
+      async (reader, writer) => {
+        const t = createTask(() => reader.readexactly(100));
+        blocked = t;
+        await sleep(5);
+        t.cancel();
+        try {
+          await t;
+        } catch (e) {
+          handlerTasks.push(e instanceof CancelledError ? 'cancelled' : String(e));
+        }
+        writer.write('after');
+        writer.close();
+      },
+      HOST,
+      0,
+    );
+    const [reader, writer] = await openConnection(HOST, portOf(server));
+    writer.write('only a few bytes');
+    assert.equal((await reader.read()).toString(), 'after');
+    assert.ok(blocked !== null);
+    assert.deepEqual(handlerTasks, ['cancelled']);
+    writer.close();
+  });
+
+  test('readexactly on a connection closed early gives the partial bytes', async () => {
+    await using server = await startServer(
+      async (_r, writer) => {
+        writer.write('12345');
+        writer.close();
+      },
+      HOST,
+      0,
+    );
+    const [reader, writer] = await openConnection(HOST, portOf(server));
+    await assert.rejects(reader.readexactly(10), (e: unknown) => {
+      assert.ok(e instanceof IncompleteReadError);
+      assert.equal(e.partial.toString(), '12345');
+      return true;
+    });
+    writer.close();
+  });
+
+  test('idleTimeout closes a silent connection with TimeoutError on the server side', async () => {
+    let seen: unknown = null;
+    await using server = await startServer(
+      async (reader, writer) => {
+        try {
+          await reader.read(10);
+        } catch (e) {
+          seen = e;
+        }
+        writer.close();
+      },
+      HOST,
+      0,
+      { idleTimeout: 30 },
+    );
+    const [reader, writer] = await openConnection(HOST, portOf(server));
+    assert.equal((await reader.read()).length, 0);
+    assert.ok(seen instanceof TimeoutError);
+    writer.close();
+  });
+
+  test('serveForever ends when cancelled and closes the server', async () => {
+    const server = await startServer(upperEcho, HOST, 0);
+    const t = createTask(() => server.serveForever());
+    await sleep(5);
+    assert.ok(server.isServing());
+    t.cancel();
+    await assert.rejects(t, CancelledError);
+    assert.equal(server.isServing(), false);
+    await server.waitClosed();
+    await assert.rejects(server.serveForever(), /closed/);
+  });
+
+  test('closeClients closes open connections so waitClosed can finish', async () => {
+    const server = await startServer(upperEcho, HOST, 0);
+    const [reader, writer] = await openConnection(HOST, portOf(server));
+    writer.write('x');
+    assert.equal((await reader.read(1)).toString(), 'X');
+    server.close();
+    server.closeClients();
+    assert.equal((await reader.read()).length, 0);
+    await server.waitClosed();
+    writer.close();
+  });
+
+  test('bad arguments raise typed errors at once', async () => {
+    assert.throws(() => startServer('nope' as never, HOST, 0), TypeError);
+    assert.throws(() => startServer(upperEcho, HOST, 70000), RangeError);
+    assert.throws(() => openConnection(HOST, 0), RangeError);
+    assert.throws(() => openConnection(42 as never, 80), TypeError);
+  });
+});
+
+describe('streams over Unix sockets', () => {
+  test('a Unix server answers and names its path', async () => {
+    const path = join(tmpdir(), `weft-streams-${process.pid}-${Date.now()}.sock`);
+    await using server = await startUnixServer(upperEcho, path);
+    assert.equal(server.sockets[0]?.getsockname(), path);
+    const [reader, writer] = await openUnixConnection(path);
+    assert.equal(writer.getExtraInfo('peername'), path);
+    writer.write('unix\n');
+    assert.equal((await reader.readline()).toString(), 'UNIX\n');
+    writer.close();
+    await writer.waitClosed();
+  });
+});

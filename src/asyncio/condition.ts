@@ -82,7 +82,12 @@ export class Condition {
         failure = { error: e };
       }
     }
-    if (failure !== null) throw failure.error;
+    if (failure !== null) {
+      // Notified, then cancelled while re-acquiring: the notification was consumed but will
+      // not be acted on, so hand it to the next waiter (CPython gh-112202), or it is lost.
+      if (notified) this.wake(1);
+      throw failure.error;
+    }
     return notified;
   }
 

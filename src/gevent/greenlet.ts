@@ -1,0 +1,329 @@
+/**
+ * `Greenlet`, `spawn` and `getcurrent`: gevent's unit of work as a thin layer on an asyncio Task.
+ *
+ * Implementation notes
+ * --------------------
+ * A greenlet owns one asyncio Task, created by `start()`. The ready queue, cancellation and the
+ * current-task slot are the Task's: gevent here has no scheduler of its own, so greenlets,
+ * asyncio tasks and every weft primitive interleave in one FIFO. What this layer adds is
+ * gevent's view of the outcome:
+ *
+ *   spawn(fn) ──► Task ──(body runs on the ready queue)──► done ──► died(): wake joiners,
+ *                  ▲                                                        run links
+ *   kill() ────────┘ task cancelled with a GreenletExit (a CancelledError)
+ *
+ *   - a greenlet that ends with GreenletExit is *successful*, and the GreenletExit is its
+ *     `value` (gevent's rule: killing is not a failure);
+ *   - a greenlet killed before its first step never runs and is dead at once (gevent ≥ 1.1);
+ *   - `join()` never throws the greenlet's error, `get()` does;
+ *   - link callbacks run on the ready queue after the task is done, in registration order.
+ */
+import { currentTask, Task } from '../asyncio/task.js';
+import { DeadlockError, describeValue } from '../internal/errors.js';
+import { callSoon, reportException } from '../internal/scheduler.js';
+import { parseWait, type WaitOptions } from '../internal/wait-options.js';
+import { Waiter, WaiterList } from '../internal/waiter.js';
+import { GreenletExit } from './errors.js';
+import { Timeout } from './timeout.js';
+
+export type LinkCallback<T> = (greenlet: Greenlet<T>) => void;
+
+export interface GetOptions extends WaitOptions {
+  /** `false`: answer now; a greenlet still running raises `Timeout` at once. */
+  block?: boolean;
+}
+
+export interface KillOptions {
+  /** The error raised inside the greenlet (default: a new `GreenletExit`). */
+  exception?: Error;
+  /** Wait for the greenlet to die (default true, as in gevent). */
+  block?: boolean;
+  /** With `block`: wait at most this many milliseconds. */
+  timeout?: number | null;
+}
+
+const NOT_KILLED: unique symbol = Symbol('not killed');
+const RESOLVED: Promise<void> = Promise.resolve();
+const byTask = new WeakMap<Task<any>, Greenlet<any>>();
+let greenletCounter = 0;
+
+/**
+ * A greenlet: a function running concurrently with the others, cooperatively, on weft's one
+ * ready queue (gevent's `Greenlet`). Create and start one with `spawn(fn, ...args)`, or
+ * `new Greenlet(fn, ...args)` and `start()`.
+ *
+ * Its outcome: `ready()`/`dead` once it has finished; `successful()` when it returned or was
+ * killed with `GreenletExit`; `value` (the return value, or the GreenletExit that killed it)
+ * and `exception` (the error it raised), both `null` until then. `join()` waits without
+ * raising; `get()` waits and returns the value or raises the error.
+ *
+ * **Cancellation:** `kill()` raises `GreenletExit` (a `CancelledError`) at the weft await the
+ * greenlet is blocked on, as `task.cancel()` does; the greenlet may catch it to clean up. A
+ * greenlet killed before its first step never runs. Cancelling a task blocked in `join()` or
+ * `get()` ends that wait and leaves the greenlet alone.
+ *
+ * @example
+ * const g = spawn(async (ms: number) => { await sleep(ms); return 'slept'; }, 100);
+ * await g.join();
+ * g.value; // 'slept'
+ */
+export class Greenlet<T = unknown> {
+  private _name: string;
+  private readonly fn: (...args: any[]) => unknown;
+  private readonly args: unknown[];
+  private _task: Task<any> | null = null;
+  /** The body has begun: a kill from now on is delivered inside it. */
+  private ran = false;
+  /** The error a kill before the first step ended the greenlet with. */
+  private killedEarly: unknown = NOT_KILLED;
+  private notified = false;
+  private links: LinkCallback<any>[] | null = null;
+  private readonly joiners = new WaiterList();
+
+  constructor(fn: (...args: any[]) => T | PromiseLike<T>, ...args: unknown[]) {
+    if (typeof fn !== 'function') {
+      throw new TypeError(`A greenlet needs a function to run: received ${describeValue(fn)}`);
+    }
+    this.fn = fn;
+    this.args = args;
+    this._name = `Greenlet-${++greenletCounter}`;
+  }
+
+  /** Creates a greenlet running `fn(...args)` and starts it (`gevent.spawn`). */
+  static spawn<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Greenlet<Awaited<R>> {
+    const g = new Greenlet<Awaited<R>>(fn as (...a: any[]) => Awaited<R>, ...args);
+    g.start();
+    return g;
+  }
+
+  /** Defaults to `Greenlet-N`; also the name of its task. */
+  get name(): string {
+    return this._name;
+  }
+
+  set name(value: string) {
+    this._name = String(value);
+    this._task?.setName(this._name);
+  }
+
+  /**
+   * The asyncio Task running the greenlet (null before `start()`), for use with asyncio APIs
+   * (`wait`, `gather`). Typed `Task<any>` so that a `Greenlet<never>` (a function that only
+   * throws) stays assignable to `Greenlet<any>`.
+   */
+  get task(): Task<any> | null {
+    return this._task;
+  }
+
+  /** Scheduled or running, and not dead yet (gevent's `bool(greenlet)`). */
+  get started(): boolean {
+    return this._task !== null && !this.dead;
+  }
+
+  /** Finished, or killed before it ran: it will not run again. */
+  get dead(): boolean {
+    return this.killedEarly !== NOT_KILLED || (this._task?.done() ?? false);
+  }
+
+  /** True once the greenlet has finished (the same as `dead`). */
+  ready(): boolean {
+    return this.dead;
+  }
+
+  /** True once the greenlet has finished without an error (a kill is not an error). */
+  successful(): boolean {
+    return this.outcome()?.ok ?? false;
+  }
+
+  /** What the function returned, or the GreenletExit that killed it; null until then. */
+  get value(): T | GreenletExit | null {
+    const o = this.outcome();
+    return o?.ok ? (o.value as T | GreenletExit) : null;
+  }
+
+  /** The error the greenlet raised; null while it runs or when it was successful. */
+  get exception(): unknown {
+    const o = this.outcome();
+    return o !== null && !o.ok ? o.value : null;
+  }
+
+  /** Schedules the greenlet to run (it starts when the caller next suspends). Idempotent. */
+  start(): void {
+    if (this._task !== null || this.killedEarly !== NOT_KILLED) return;
+    const task = new Task<unknown>(
+      () => {
+        this.ran = true;
+        return this.fn(...this.args);
+      },
+      { name: this._name },
+    );
+    byTask.set(task, this);
+    this._task = task;
+    task.addDoneCallback(() => this._died());
+  }
+
+  /**
+   * Waits until the greenlet is dead, or `timeout` ms have passed; never raises the greenlet's
+   * error. Resolves true when it is dead, false on timeout.
+   *
+   * **Cancellation:** cancelling the waiting task (or aborting `signal`) ends the wait only.
+   * @throws DeadlockError when a greenlet joins itself.
+   */
+  join(options?: WaitOptions): Promise<boolean> {
+    const { timeout, signal } = parseWait('Greenlet.join', options);
+    if (this.dead) return Promise.resolve(true);
+    if (getcurrent() === this) {
+      return Promise.reject(
+        new DeadlockError(`${this.describe()} cannot join itself: it would wait for ever`),
+      );
+    }
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const w = new Waiter<boolean>(this);
+    this.joiners.push(w);
+    if (signal) w.setSignal(signal);
+    if (timeout !== null) w.setTimeout(timeout, (x) => x.withdraw(true, false));
+    return w.block();
+  }
+
+  /**
+   * Waits for the greenlet and returns its value, or raises its error.
+   * @throws Timeout when `timeout` passes first, or at once with `block: false` while it runs.
+   */
+  async get(options: GetOptions = {}): Promise<T | GreenletExit> {
+    const block = options?.block ?? true;
+    if (typeof block !== 'boolean') {
+      throw new TypeError(
+        `Greenlet.get: block must be a boolean: received ${describeValue(block)}`,
+      );
+    }
+    if (!this.dead) {
+      if (!block) throw new Timeout(0);
+      const { timeout } = parseWait('Greenlet.get', options);
+      if (!(await this.join(options))) throw new Timeout(timeout);
+    }
+    const o = this.outcome()!;
+    if (o.ok) return o.value as T | GreenletExit;
+    throw o.value;
+  }
+
+  /**
+   * Raises `exception` (a new `GreenletExit` by default) inside the greenlet. With `block`
+   * (the default) the promise resolves once the greenlet is dead or `timeout` ms have passed;
+   * it never rejects. Killing a dead greenlet does nothing; killing one that has not run yet
+   * means it never will.
+   *
+   * **Cancellation:** the blocking wait is a plain promise, not a cancellation point: a
+   * cancelled caller gets its CancelledError at its next weft await.
+   */
+  kill(options: KillOptions = {}): Promise<void> {
+    if (typeof options !== 'object' || options === null) {
+      throw new TypeError(
+        `Greenlet.kill: options must be an object: received ${describeValue(options)}`,
+      );
+    }
+    const exception = options.exception ?? new GreenletExit();
+    if (!(exception instanceof Error)) {
+      throw new TypeError(
+        `Greenlet.kill: exception must be an Error: received ${describeValue(exception)}`,
+      );
+    }
+    const block = options.block ?? true;
+    const { timeout } = parseWait('Greenlet.kill', { timeout: options.timeout });
+    if (this.dead) return RESOLVED;
+    const task = this._task;
+    if (task === null || !this.ran) {
+      this.killedEarly = exception;
+      if (task === null) callSoon(runDied, this);
+      else task._requestCancel(exception);
+      return RESOLVED;
+    }
+    task._requestCancel(exception);
+    if (!block || getcurrent() === this) return RESOLVED;
+    return new Promise<void>((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const onDeath = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.link(onDeath);
+      if (timeout !== null) {
+        timer = setTimeout(() => {
+          this.unlink(onDeath);
+          resolve();
+        }, timeout);
+      }
+    });
+  }
+
+  /** Calls `cb(greenlet)` once the greenlet is dead (at once, on the ready queue, if it is). */
+  link(cb: LinkCallback<T>): void {
+    if (typeof cb !== 'function') {
+      throw new TypeError(`Greenlet.link expects a function: received ${describeValue(cb)}`);
+    }
+    if (this.notified) callSoon(runLink, cb, this);
+    else (this.links ??= []).push(cb);
+  }
+
+  /** Removes every registration of `cb`. */
+  unlink(cb: LinkCallback<T>): void {
+    if (this.links !== null) this.links = this.links.filter((x) => x !== cb);
+  }
+
+  /** "Greenlet 'name'" — how errors and deadlock reports refer to it. */
+  describe(): string {
+    return `Greenlet '${this._name}'`;
+  }
+
+  get [Symbol.toStringTag](): string {
+    return 'Greenlet';
+  }
+
+  /** @internal wakes the joiners and runs the links, once. */
+  _died(): void {
+    if (this.notified) return;
+    this.notified = true;
+    for (let w = this.joiners.shift(); w !== null; w = this.joiners.shift()) w.wake(true);
+    const links = this.links;
+    this.links = null;
+    if (links !== null) for (const cb of links) runLink(cb, this);
+  }
+
+  private outcome(): { ok: boolean; value: unknown } | null {
+    if (this.killedEarly !== NOT_KILLED) {
+      return { ok: this.killedEarly instanceof GreenletExit, value: this.killedEarly };
+    }
+    const t = this._task;
+    if (t === null || !t.done()) return null;
+    try {
+      return { ok: true, value: t.result() };
+    } catch (e) {
+      return { ok: e instanceof GreenletExit, value: e };
+    }
+  }
+}
+
+function runDied(g: Greenlet<any>): void {
+  g._died();
+}
+
+function runLink<T>(cb: LinkCallback<T>, g: Greenlet<T>): void {
+  try {
+    cb(g);
+  } catch (e) {
+    reportException(`Exception in a link callback of ${g.describe()}`, e);
+  }
+}
+
+/** Creates a greenlet running `fn(...args)` and starts it (`gevent.spawn`). */
+export function spawn<A extends unknown[], R>(
+  fn: (...args: A) => R,
+  ...args: A
+): Greenlet<Awaited<R>> {
+  return Greenlet.spawn(fn, ...args);
+}
+
+/** The greenlet whose code is running, or null outside every greenlet (`gevent.getcurrent`). */
+export function getcurrent(): Greenlet<unknown> | null {
+  const t = currentTask();
+  return t === null ? null : (byTask.get(t) ?? null);
+}

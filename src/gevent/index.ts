@@ -1,0 +1,14 @@
+export { sleep } from '../asyncio/sleep.js';
+export { GreenletExit } from './errors.js';
+export {
+  type GetOptions,
+  Greenlet,
+  getcurrent,
+  type KillOptions,
+  type LinkCallback,
+  spawn,
+} from './greenlet.js';
+export { type JoinallOptions, joinall } from './joinall.js';
+export { killall } from './killall.js';
+export { Pool, type PoolJoinOptions } from './pool.js';
+export { Timeout, type TimeoutOptions } from './timeout.js';

@@ -1,0 +1,76 @@
+import { describeValue } from '../internal/errors.js';
+import { parseWait, type WaitOptions } from '../internal/wait-options.js';
+import { Waiter } from '../internal/waiter.js';
+import { Greenlet } from './greenlet.js';
+
+export interface JoinallOptions extends WaitOptions {
+  /** Raise the error of the first greenlet that fails (in completion order), at once. */
+  raiseError?: boolean;
+  /** Return as soon as this many greenlets are dead (default: all of them). */
+  count?: number;
+}
+
+/**
+ * Waits for the greenlets to die (gevent's `joinall`), at most `timeout` ms; resolves to those
+ * dead by then, the already-dead first (in the order given), then in the order they died.
+ *
+ * With `raiseError`, the first error raised by one of them is raised here as soon as it is
+ * known; the others go on running.
+ *
+ * **Cancellation:** cancelling the waiting task (or aborting `signal`) ends the wait only: the
+ * greenlets go on.
+ * @throws the first greenlet's error with `raiseError`.
+ */
+export function joinall<G extends Greenlet<any>>(
+  greenlets: Iterable<G>,
+  options?: JoinallOptions,
+): Promise<G[]> {
+  const list = checkGreenlets('joinall', greenlets);
+  const { timeout, signal } = parseWait('joinall', options);
+  const raiseError = options?.raiseError ?? false;
+  const count = options?.count ?? list.length;
+  if (typeof count !== 'number' || !Number.isInteger(count) || count < 0) {
+    return Promise.reject(
+      new TypeError(`joinall: count must be an integer >= 0: received ${describeValue(count)}`),
+    );
+  }
+  const target = Math.min(count, list.length);
+  const done: G[] = [];
+  const pending: G[] = [];
+  for (const g of list) (g.dead ? done : pending).push(g);
+  if (raiseError) {
+    const failed = done.find((g) => !g.successful());
+    if (failed) return Promise.reject(failed.exception);
+  }
+  if (done.length >= target) return Promise.resolve(done);
+  if (signal?.aborted) return Promise.reject(signal.reason);
+
+  const w = new Waiter<G[]>(null);
+  const onDeath = (g: Greenlet<any>): void => {
+    if (!w.pending) return;
+    done.push(g as G);
+    if (raiseError && !g.successful()) w.fail(g.exception);
+    else if (done.length >= target) w.wake(done);
+  };
+  for (const g of pending) g.link(onDeath);
+  if (signal) w.setSignal(signal);
+  if (timeout !== null) w.setTimeout(timeout, (x) => x.withdraw(true, done));
+  return w.block().finally(() => {
+    for (const g of pending) g.unlink(onDeath);
+  });
+}
+
+export function checkGreenlets<G>(what: string, greenlets: Iterable<G>): G[] {
+  if (greenlets === null || typeof (greenlets as any)?.[Symbol.iterator] !== 'function') {
+    throw new TypeError(
+      `${what} expects an iterable of greenlets: received ${describeValue(greenlets)}`,
+    );
+  }
+  const list = [...greenlets];
+  for (const g of list) {
+    if (!(g instanceof Greenlet)) {
+      throw new TypeError(`${what} expects greenlets: received ${describeValue(g)}`);
+    }
+  }
+  return list;
+}

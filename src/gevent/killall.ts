@@ -1,0 +1,17 @@
+import type { Greenlet, KillOptions } from './greenlet.js';
+import { checkGreenlets } from './joinall.js';
+
+/**
+ * Kills every greenlet (gevent's `killall`): raises `exception` (a new `GreenletExit` for each
+ * by default) in each of them, in the order given. With `block` (the default) the promise
+ * resolves once all are dead or `timeout` ms have passed; it never rejects.
+ *
+ * **Cancellation:** as for `Greenlet.kill`, the blocking wait is not a cancellation point.
+ */
+export function killall(
+  greenlets: Iterable<Greenlet<any>>,
+  options: KillOptions = {},
+): Promise<void> {
+  const list = checkGreenlets('killall', greenlets);
+  return Promise.all(list.map((g) => g.kill(options))).then(() => undefined);
+}

@@ -1,0 +1,294 @@
+/**
+ * gevent's `Pool`: a group of greenlets with at most `size` alive at once.
+ *
+ * Implementation notes
+ * --------------------
+ * A slot is a permit. `spawn` takes one (waiting, FIFO, when none is free) and the greenlet's
+ * death gives it back through a link callback. Between the moment a slot is handed to a waiting
+ * `spawn` and the moment that `spawn` resumes, the slot is *reserved*, so it cannot be handed
+ * twice; if the waiting task is cancelled in between, the waiter's `onRevoke` returns the
+ * reservation and the slot goes to the next waiter (no lost wake-up, no leaked slot).
+ *
+ *   free = size − alive greenlets − reserved slots
+ *
+ * `map` and `imapUnordered` run a feeder greenlet that spawns one greenlet per item (so the
+ * pool bounds them like any other) while the caller collects results as the greenlets die;
+ * when the caller stops early or an item fails, the feeder and the item greenlets still
+ * running are killed before the error or the `return` goes on.
+ */
+import { describeValue } from '../internal/errors.js';
+import { parseWait, type WaitOptions } from '../internal/wait-options.js';
+import { Waiter, WaiterList } from '../internal/waiter.js';
+import { Greenlet, type KillOptions, spawn } from './greenlet.js';
+import { killall } from './killall.js';
+
+export interface PoolJoinOptions extends WaitOptions {
+  /** After waiting, raise the error of the first greenlet (of those present) that failed. */
+  raiseError?: boolean;
+}
+
+const RESOLVED: Promise<void> = Promise.resolve();
+let poolCounter = 0;
+
+/**
+ * A pool of greenlets, at most `size` of them alive at once (gevent's `gevent.pool.Pool`);
+ * `new Pool()` (or a size of null) has no limit.
+ *
+ * `spawn` waits for a free slot, in FIFO order; `map` and `imapUnordered` run a function over
+ * the items of an iterable, one greenlet per item, never more than `size` at a time. `join`
+ * waits for the pool to be empty. `freeCount()`, `full()` and `length` are snapshots.
+ *
+ * **Cancellation:** a cancelled `spawn` (or `waitAvailable`) takes no slot, and a slot granted
+ * to it at that moment passes to the next waiter. Stopping a `map`/`imapUnordered` early (a
+ * cancelled caller, a `break`, an item that failed) kills its greenlets still running.
+ *
+ * @throws RangeError for a size that is not a positive integer.
+ * @example
+ * const pool = new Pool(2);
+ * const pages = await pool.map(async (url: string) => fetchPage(url), urls);
+ */
+export class Pool {
+  /** The most greenlets alive at once; null for no limit. */
+  readonly size: number | null;
+  private readonly greenlets = new Set<Greenlet<any>>();
+  private reserved = 0;
+  private readonly slotWaiters = new WaiterList();
+  private readonly emptyWaiters = new WaiterList();
+  private readonly id = ++poolCounter;
+  private readonly onDeath = (g: Greenlet<any>): void => this.discard(g);
+
+  constructor(size?: number | null) {
+    if (size !== undefined && size !== null) {
+      if (typeof size !== 'number' || !Number.isInteger(size) || size < 1) {
+        throw new RangeError(
+          `Pool size must be an integer >= 1 (or null for no limit): received ${describeValue(size)}`,
+        );
+      }
+    }
+    this.size = size ?? null;
+  }
+
+  /** How many greenlets of the pool are alive (a snapshot). */
+  get length(): number {
+    return this.greenlets.size;
+  }
+
+  /** How many greenlets could be spawned now without waiting (Infinity with no limit). */
+  freeCount(): number {
+    if (this.size === null) return Number.POSITIVE_INFINITY;
+    return Math.max(0, this.size - this.greenlets.size - this.reserved);
+  }
+
+  /** True when a `spawn` would have to wait. */
+  full(): boolean {
+    return this.freeCount() === 0;
+  }
+
+  /** True if `greenlet` belongs to the pool and is alive. */
+  has(greenlet: Greenlet<any>): boolean {
+    return this.greenlets.has(greenlet);
+  }
+
+  /** The live greenlets of the pool (a snapshot). */
+  [Symbol.iterator](): IterableIterator<Greenlet<any>> {
+    return [...this.greenlets][Symbol.iterator]();
+  }
+
+  /**
+   * Starts `fn(...args)` in a new greenlet of the pool, once a slot is free; resolves to the
+   * greenlet (gevent's `Pool.spawn`, which blocks while the pool is full).
+   */
+  spawn<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Promise<Greenlet<Awaited<R>>> {
+    const g = new Greenlet<Awaited<R>>(fn as (...a: any[]) => Awaited<R>, ...args);
+    if (this.slotWaiters.empty && this.freeCount() > 0) {
+      this.track(g);
+      return Promise.resolve(g);
+    }
+    return this.acquireSlot(undefined).then(() => {
+      this.reserved--;
+      this.track(g);
+      return g;
+    });
+  }
+
+  /** Runs `fn(...args)` in the pool and resolves to its value (or raises its error). */
+  async apply<A extends unknown[], R>(fn: (...args: A) => R, args?: A): Promise<Awaited<R>> {
+    const g = await this.spawn(fn, ...((args ?? []) as A));
+    return (await g.get()) as Awaited<R>;
+  }
+
+  /**
+   * Waits until a greenlet could be spawned, or `timeout` ms; resolves to `freeCount()` (0 when
+   * the timeout passed first). Takes no slot: a `spawn` racing it may take the one it saw.
+   */
+  async waitAvailable(options?: WaitOptions): Promise<number> {
+    if (await this.acquireSlot(options)) {
+      this.reserved--;
+      this.grantSlots();
+    }
+    return this.freeCount();
+  }
+
+  /**
+   * Runs `fn(item)` for every item in its own greenlet of the pool and resolves to the results
+   * in the order of the items. The first error is raised once known; the other greenlets
+   * still running are killed first.
+   */
+  async map<T, R>(fn: (item: T) => R, items: Iterable<T>): Promise<Awaited<R>[]> {
+    const out: Awaited<R>[] = [];
+    for await (const [i, v] of this.runEach(fn, items)) out[i] = v;
+    return out;
+  }
+
+  /**
+   * Runs `fn(item)` for every item in its own greenlet of the pool and yields the results as
+   * the greenlets finish. An item's error is raised at the point it would have been yielded.
+   */
+  async *imapUnordered<T, R>(fn: (item: T) => R, items: Iterable<T>): AsyncGenerator<Awaited<R>> {
+    for await (const [, v] of this.runEach(fn, items)) yield v;
+  }
+
+  /**
+   * Waits until the pool is empty, or `timeout` ms; resolves true when it became empty. With
+   * `raiseError`, then raises the error of the first greenlet, of those in the pool when the
+   * call was made, that failed.
+   */
+  async join(options?: PoolJoinOptions): Promise<boolean> {
+    const { timeout, signal } = parseWait('Pool.join', options);
+    const raiseError = options?.raiseError ?? false;
+    const present = [...this.greenlets];
+    let emptied = true;
+    if (this.greenlets.size > 0) {
+      if (signal?.aborted) throw signal.reason;
+      const w = new Waiter<boolean>(this);
+      this.emptyWaiters.push(w);
+      if (signal) w.setSignal(signal);
+      if (timeout !== null) w.setTimeout(timeout, (x) => x.withdraw(true, false));
+      emptied = await w.block();
+    }
+    if (raiseError) {
+      const failed = present.find((g) => g.dead && !g.successful());
+      if (failed) throw failed.exception;
+    }
+    return emptied;
+  }
+
+  /** Kills every greenlet of the pool (see `killall`). */
+  kill(options?: KillOptions): Promise<void> {
+    return killall([...this.greenlets], options);
+  }
+
+  /** "Pool-N (size S)" — how waits on the pool are reported. */
+  describe(): string {
+    return `Pool-${this.id} (size ${this.size ?? 'unlimited'})`;
+  }
+
+  /** Resolves true when a slot was reserved for the caller, false on timeout. */
+  private acquireSlot(options: WaitOptions | undefined): Promise<boolean> {
+    const { timeout, signal } = parseWait('Pool.spawn', options);
+    if (this.slotWaiters.empty && this.freeCount() > 0) {
+      this.reserved++;
+      return RESOLVED.then(() => true);
+    }
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const w = new Waiter<boolean>(this);
+    // Granted, then cancelled before it resumed: the slot goes to the next in line.
+    w.onRevoke = () => {
+      this.reserved--;
+      this.grantSlots();
+    };
+    this.slotWaiters.push(w);
+    if (signal) w.setSignal(signal);
+    if (timeout !== null) w.setTimeout(timeout, (x) => x.withdraw(true, false));
+    return w.block();
+  }
+
+  private grantSlots(): void {
+    while (this.freeCount() > 0) {
+      const w = this.slotWaiters.shift();
+      if (w === null) return;
+      this.reserved++;
+      w.wake(true);
+    }
+  }
+
+  private track(g: Greenlet<any>): void {
+    this.greenlets.add(g);
+    g.link(this.onDeath);
+    g.start();
+  }
+
+  private discard(g: Greenlet<any>): void {
+    if (!this.greenlets.delete(g)) return;
+    this.grantSlots();
+    if (this.greenlets.size === 0) {
+      for (let w = this.emptyWaiters.shift(); w !== null; w = this.emptyWaiters.shift()) {
+        w.wake(true);
+      }
+    }
+  }
+
+  /** Yields `[index, value]` as the item greenlets die; kills what is left when stopped. */
+  private async *runEach<T, R>(
+    fn: (item: T) => R,
+    items: Iterable<T>,
+  ): AsyncGenerator<[number, Awaited<R>]> {
+    if (typeof fn !== 'function') {
+      throw new TypeError(`Pool: expected a function to map: received ${describeValue(fn)}`);
+    }
+    if (items === null || typeof (items as any)?.[Symbol.iterator] !== 'function') {
+      throw new TypeError(`Pool: expected an iterable of items: received ${describeValue(items)}`);
+    }
+    const finished: Greenlet<Awaited<R>>[] = [];
+    const started: Greenlet<Awaited<R>>[] = [];
+    const index = new Map<Greenlet<any>, number>();
+    let running = 0;
+    let feeding = true;
+    let wake: Waiter<void> | null = null;
+    const notify = (): void => {
+      const w = wake;
+      wake = null;
+      w?.wake(undefined);
+    };
+    const onItemDone = (g: Greenlet<Awaited<R>>): void => {
+      running--;
+      finished.push(g);
+      notify();
+    };
+    const feeder = spawn(async () => {
+      let i = 0;
+      for (const item of items) {
+        const g = await this.spawn(fn, item);
+        index.set(g, i++);
+        running++;
+        started.push(g);
+        g.link(onItemDone);
+      }
+    });
+    feeder.name = `${feeder.name} (feeder of ${this.describe()})`;
+    feeder.link(() => {
+      feeding = false;
+      notify();
+    });
+    try {
+      for (;;) {
+        const g = finished.shift();
+        if (g !== undefined) {
+          if (!g.successful()) throw g.exception;
+          yield [index.get(g)!, g.value as Awaited<R>];
+          continue;
+        }
+        if (!feeding && running === 0) {
+          if (!feeder.successful()) throw feeder.exception;
+          return;
+        }
+        const w = new Waiter<void>(this);
+        wake = w;
+        await w.block();
+      }
+    } finally {
+      const alive = [feeder, ...started].filter((x) => !x.dead);
+      if (alive.length > 0) await killall(alive);
+    }
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * gevent's `Timeout`: a timer that, when it expires, raises an error in the greenlet (or task)
+ * that started it — and is itself that error, so `catch (e) { if (e === t) … }` tells one's own
+ * timeout apart from a nested one.
+ *
+ * Implementation notes
+ * --------------------
+ * Expiry is a cancellation request on the task that called `start()`, carrying the Timeout
+ * instead of a CancelledError — the same mechanism asyncio's `timeout()` scope uses — so the
+ * error surfaces at the weft await the task is blocked on, and that awaitable is cancelled. As in
+ * CPython's scope, leaving the scope (`cancel()`, `using`) after an expiry takes the request
+ * back (`uncancel`), so a Timeout that expired while the task was busy and was cancelled before
+ * its next await is never raised outside its scope. The timer also stops when its task ends,
+ * so a forgotten `cancel()` does not keep the process alive.
+ */
+import { RuntimeError } from '../asyncio/errors.js';
+import { currentTask, type Task } from '../asyncio/task.js';
+import { describeValue, InvalidStateError, TimeoutError } from '../internal/errors.js';
+
+export interface TimeoutOptions {
+  /** Raised instead of the Timeout itself when it expires. */
+  exception?: Error;
+}
+
+/** The longest delay Node's timers take (2^31 - 1 ms). */
+const MAX_TIMER = 2_147_483_647;
+
+function messageFor(ms: unknown): string {
+  if (ms === null || ms === undefined) return 'Timeout that never expires';
+  if (typeof ms !== 'number' || Number.isNaN(ms) || ms < 0) {
+    throw new TypeError(
+      `Timeout expects a number of milliseconds >= 0 (or null): received ${describeValue(ms)}`,
+    );
+  }
+  if (ms > MAX_TIMER) {
+    throw new RangeError(`Timeout longer than ${MAX_TIMER} ms is not supported: received ${ms}`);
+  }
+  return `Timed out after ${ms} ms`;
+}
+
+/**
+ * A deadline for the code of one greenlet or task (gevent's `Timeout`): `new Timeout(ms)` makes
+ * it, `start()` arms it for the current greenlet, `cancel()` (or leaving a `using` block)
+ * disarms it. When it expires first, the Timeout — an error, a `TimeoutError` subclass — is
+ * raised in that greenlet at the weft await it is blocked on (a sleep, a join, a lock, a
+ * queue), or at its next one if it is busy. `ms` of null never expires.
+ *
+ * **Cancellation:** the expiry is a cancellation of the awaited operation: a lock not yet
+ * acquired stays free, a sleep ends, a joined greenlet goes on running.
+ *
+ * @throws RuntimeError from `start()` outside every greenlet and task (nothing to interrupt).
+ * @example
+ * spawn(async () => {
+ *   using t = new Timeout(100).start();
+ *   await sleep(1000); // raises t after 100 ms
+ * });
+ */
+export class Timeout extends TimeoutError {
+  static override readonly kind: string = 'Timeout';
+  /** The delay, in milliseconds; null never expires. */
+  readonly ms: number | null;
+  private readonly raise: Error | null;
+  private timer: NodeJS.Timeout | null = null;
+  private target: Task<unknown> | null = null;
+  private expired = false;
+  private readonly onTargetDone = (): void => this.cancel();
+
+  constructor(ms?: number | null, options: TimeoutOptions = {}) {
+    super(messageFor(ms));
+    this.ms = ms ?? null;
+    const exception = options?.exception;
+    if (exception !== undefined && !(exception instanceof Error)) {
+      throw new TypeError(
+        `Timeout: exception must be an Error: received ${describeValue(exception)}`,
+      );
+    }
+    this.raise = exception ?? null;
+  }
+
+  /** Makes a Timeout and starts it (gevent's `Timeout.start_new`). */
+  static startNew(ms?: number | null, options?: TimeoutOptions): Timeout {
+    return new Timeout(ms, options).start();
+  }
+
+  /** True while the timer runs (started, neither expired nor cancelled). */
+  get pending(): boolean {
+    return this.timer !== null;
+  }
+
+  /**
+   * Arms the timer for the current greenlet or task; returns the Timeout, so that
+   * `using t = new Timeout(ms).start()` reads as gevent's `with Timeout(ms):`.
+   * @throws InvalidStateError if it is already pending; RuntimeError outside every task.
+   */
+  start(): this {
+    if (this.timer !== null) {
+      throw new InvalidStateError(
+        `${this.message}: this Timeout is already started; cancel it before starting it again`,
+      );
+    }
+    if (this.ms === null) return this;
+    const task = currentTask();
+    if (task === null) {
+      throw new RuntimeError(
+        'A Timeout must be started inside a greenlet or a task: none is running here',
+      );
+    }
+    this.cancel();
+    this.expired = false;
+    this.target = task;
+    task.addDoneCallback(this.onTargetDone);
+    this.timer = setTimeout(() => this.expire(), this.ms);
+    return this;
+  }
+
+  /** Disarms the timer; after an expiry, takes back its cancellation request. Idempotent. */
+  cancel(): void {
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    const t = this.target;
+    if (t === null) return;
+    this.target = null;
+    t.removeDoneCallback(this.onTargetDone);
+    if (this.expired && !t.done()) t.uncancel();
+  }
+
+  /** The same as `cancel()` (gevent's `close`). */
+  close(): void {
+    this.cancel();
+  }
+
+  [Symbol.dispose](): void {
+    this.cancel();
+  }
+
+  private expire(): void {
+    this.timer = null;
+    const t = this.target;
+    if (t === null || t.done()) return;
+    this.expired = true;
+    t._requestCancel(this.raise ?? this);
+  }
+}

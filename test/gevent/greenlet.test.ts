@@ -1,0 +1,227 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  Greenlet,
+  GreenletExit,
+  getcurrent,
+  killall,
+  sleep,
+  spawn,
+  Timeout,
+} from '../../src/gevent/index.js';
+import { CancelledError, DeadlockError } from '../../src/internal/errors.js';
+import { checkLeaks } from '../support/leaks.js';
+
+checkLeaks();
+
+describe('Greenlet', () => {
+  test('spawn runs the function with its arguments and keeps the value', async () => {
+    const g = spawn(
+      async (a: number, b: number) => {
+        await sleep(1);
+        return a + b;
+      },
+      2,
+      3,
+    );
+    assert.equal(g.started, true);
+    assert.equal(g.ready(), false);
+    assert.equal(g.value, null);
+    assert.equal(await g.join(), true);
+    assert.equal(g.dead, true);
+    assert.equal(g.started, false);
+    assert.equal(g.successful(), true);
+    assert.equal(g.value, 5);
+    assert.equal(g.exception, null);
+    assert.equal(await g.get(), 5);
+  });
+
+  test('join with a timeout on a running greenlet resolves false and leaves it running', async () => {
+    const g = spawn(() => sleep(200, 'late'));
+    assert.equal(await g.join({ timeout: 5 }), false);
+    assert.equal(g.dead, false);
+    assert.equal(g.value, null);
+    await g.kill();
+  });
+
+  test('join on a failed greenlet does not raise; get raises its error', async () => {
+    const boom = new Error('boom');
+    const g = spawn(async () => {
+      await sleep(1);
+      throw boom;
+    });
+    assert.equal(await g.join(), true);
+    assert.equal(g.successful(), false);
+    assert.equal(g.exception, boom);
+    assert.equal(g.value, null);
+    await assert.rejects(g.get(), (e) => e === boom);
+  });
+
+  test('get with a timeout on a running greenlet raises Timeout', async () => {
+    const g = spawn(() => sleep(200));
+    await assert.rejects(g.get({ timeout: 5 }), (e) => e instanceof Timeout && e.ms === 5);
+    await assert.rejects(g.get({ block: false }), Timeout);
+    await g.kill();
+  });
+
+  test('kill while sleeping raises GreenletExit inside and counts as successful', async () => {
+    const seen: string[] = [];
+    const g = spawn(async () => {
+      try {
+        await sleep(10_000);
+        seen.push('woke');
+      } catch (e) {
+        seen.push(e instanceof GreenletExit ? 'GreenletExit' : 'other');
+        seen.push(e instanceof CancelledError ? 'is CancelledError' : 'not CancelledError');
+        throw e;
+      }
+    });
+    await sleep(1);
+    await g.kill();
+    assert.deepEqual(seen, ['GreenletExit', 'is CancelledError']);
+    assert.equal(g.dead, true);
+    assert.equal(g.successful(), true);
+    assert.ok(g.value instanceof GreenletExit);
+    assert.equal(g.exception, null);
+  });
+
+  test('kill with a custom exception makes the greenlet fail with it', async () => {
+    const err = new Error('stop');
+    const g = spawn(() => sleep(10_000));
+    await sleep(1);
+    await g.kill({ exception: err });
+    assert.equal(g.successful(), false);
+    assert.equal(g.exception, err);
+  });
+
+  test('kill before the first step means the body never runs and it is dead at once', async () => {
+    let ran = false;
+    const g = spawn(() => {
+      ran = true;
+    });
+    const p = g.kill({ block: false });
+    assert.equal(g.dead, true);
+    await p;
+    await sleep(1);
+    assert.equal(ran, false);
+    assert.ok(g.value instanceof GreenletExit);
+  });
+
+  test('kill of an unstarted greenlet prevents start and still runs links', async () => {
+    const g = new Greenlet(() => 'never');
+    const linked: unknown[] = [];
+    g.link((x) => linked.push(x));
+    await g.kill();
+    g.start();
+    assert.equal(g.task, null);
+    await sleep(0);
+    assert.deepEqual(linked, [g]);
+    assert.equal(await g.join(), true);
+  });
+
+  test('kill of a dead greenlet does nothing', async () => {
+    const g = spawn(() => 7);
+    await g.join();
+    await g.kill();
+    assert.equal(g.value, 7);
+  });
+
+  test('kill with block false returns before the greenlet has died', async () => {
+    const order: string[] = [];
+    const g = spawn(async () => {
+      try {
+        await sleep(10_000);
+      } finally {
+        order.push('cleanup');
+      }
+    });
+    await sleep(1);
+    await g.kill({ block: false });
+    order.push('kill returned');
+    await g.join();
+    assert.deepEqual(order, ['kill returned', 'cleanup']);
+  });
+
+  test('kill with a timeout gives up waiting on a greenlet that ignores it', async () => {
+    let stop = false;
+    const g = spawn(async () => {
+      for (;;) {
+        try {
+          await sleep(2);
+        } catch {
+          // ignores the kill
+        }
+        if (stop) return 'done';
+      }
+    });
+    await sleep(1);
+    await g.kill({ timeout: 20 });
+    assert.equal(g.dead, false);
+    stop = true;
+    await g.join();
+    assert.equal(g.value, 'done');
+  });
+
+  test('cancelling a task blocked in join ends the wait and leaves the greenlet running', async () => {
+    const target = spawn(() => sleep(10_000));
+    const joiner = spawn(() => target.join());
+    await sleep(1);
+    await joiner.kill();
+    assert.equal(joiner.successful(), true);
+    assert.equal(target.dead, false);
+    await target.kill();
+  });
+
+  test('join of itself raises DeadlockError', async () => {
+    const g = spawn(async () => {
+      await getcurrent()!.join();
+    });
+    await g.join();
+    assert.ok(g.exception instanceof DeadlockError);
+  });
+
+  test('getcurrent is the greenlet running, null outside', async () => {
+    const g = spawn(async () => {
+      await sleep(0);
+      return getcurrent();
+    });
+    assert.equal(getcurrent(), null);
+    assert.equal(await g.get(), g);
+  });
+
+  test('name defaults to Greenlet-N and names the task', async () => {
+    const g = spawn(() => undefined);
+    assert.match(g.name, /^Greenlet-\d+$/);
+    g.name = 'worker';
+    assert.equal(g.task?.getName(), 'worker');
+    await g.join();
+  });
+
+  test('link callbacks run once in registration order after death; unlink removes one', async () => {
+    const order: string[] = [];
+    const g = spawn(() => sleep(1));
+    const b = () => order.push('b');
+    g.link(() => order.push('a'));
+    g.link(b);
+    g.link(() => order.push('c'));
+    g.unlink(b);
+    await g.join();
+    await sleep(0);
+    g.link(() => order.push('late'));
+    await sleep(0);
+    assert.deepEqual(order, ['a', 'c', 'late']);
+  });
+
+  test('killall kills every greenlet and waits for them', async () => {
+    const gs = [1, 2, 3].map(() => spawn(() => sleep(10_000)));
+    await sleep(1);
+    await killall(gs);
+    assert.ok(gs.every((g) => g.dead && g.value instanceof GreenletExit));
+  });
+
+  test('bad input raises TypeError', () => {
+    assert.throws(() => spawn(42 as any), TypeError);
+    assert.throws(() => new Greenlet(() => 1).join({ timeout: 'x' as any }), TypeError);
+    assert.throws(() => new Greenlet(() => 1).kill({ exception: 'x' as any }), TypeError);
+  });
+});

@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { joinall, killall, sleep, spawn } from '../../src/gevent/index.js';
+import { checkLeaks } from '../support/leaks.js';
+
+checkLeaks();
+
+describe('joinall', () => {
+  test('resolves to every greenlet in the order they died', async () => {
+    const a = spawn(() => sleep(15, 'a'));
+    const b = spawn(() => sleep(1, 'b'));
+    const c = spawn(() => sleep(8, 'c'));
+    const done = await joinall([a, b, c]);
+    assert.deepEqual(
+      done.map((g) => g.value),
+      ['b', 'c', 'a'],
+    );
+  });
+
+  test('with a timeout resolves to those dead by then and leaves the rest running', async () => {
+    const fast = spawn(() => 'fast');
+    const slow = spawn(() => sleep(10_000));
+    const done = await joinall([fast, slow], { timeout: 10 });
+    assert.deepEqual(done, [fast]);
+    assert.equal(slow.dead, false);
+    await slow.kill();
+  });
+
+  test('raiseError raises the first failure at once while the others run on', async () => {
+    const err = new Error('failed');
+    const slow = spawn(() => sleep(10_000));
+    const bad = spawn(async () => {
+      await sleep(1);
+      throw err;
+    });
+    await assert.rejects(joinall([slow, bad], { raiseError: true }), (e) => e === err);
+    assert.equal(slow.dead, false);
+    await slow.kill();
+  });
+
+  test('without raiseError a failure is just one of the dead', async () => {
+    const bad = spawn(() => {
+      throw new Error('x');
+    });
+    const good = spawn(() => 1);
+    const done = await joinall([bad, good]);
+    assert.equal(done.length, 2);
+    assert.equal(bad.successful(), false);
+  });
+
+  test('raiseError on an already-dead failed greenlet raises at once', async () => {
+    const err = new Error('early');
+    const bad = spawn(() => {
+      throw err;
+    });
+    await bad.join();
+    await assert.rejects(joinall([bad], { raiseError: true }), (e) => e === err);
+  });
+
+  test('count returns once that many are dead', async () => {
+    const gs = [1, 2, 3].map((n) => spawn(() => sleep(n === 1 ? 1 : 10_000, n)));
+    const done = await joinall(gs, { count: 1 });
+    assert.deepEqual(
+      done.map((g) => g.value),
+      [1],
+    );
+    await killall(gs);
+  });
+
+  test('an empty list resolves at once', async () => {
+    assert.deepEqual(await joinall([]), []);
+  });
+
+  test('bad input raises TypeError', () => {
+    assert.throws(() => joinall(3 as any), TypeError);
+    assert.throws(() => joinall([1] as any), TypeError);
+  });
+});

@@ -1,0 +1,354 @@
+/**
+ * How values cross a thread boundary. Two carriers:
+ *
+ * - **message** (`postMessage`, `workerData`): structured clone, which shares SharedArrayBuffers
+ *   but forgets classes. Shared weft objects become descriptors `{ [TAG]: kind, s: state }`
+ *   (state holding their buffers) and are revived, connected to the same memory, on arrival.
+ * - **bytes** (queue items): `v8.serialize`, which cannot carry a SharedArrayBuffer at all; a
+ *   descriptor's buffers become registry ids (see shm/sab-registry.ts).
+ *
+ * Errors are descriptors too, so that they keep their class name, `code` and message, with the
+ * remote stack kept as `cause` (CPython's `_RemoteTraceback`).
+ *
+ * A shared class opts in by implementing `[kShared]()` and registering its kind with
+ * `registerSharedKind` from its own module; the module URL is remembered so that a worker can
+ * import it (and so register the reviver) before it decodes anything.
+ */
+import v8 from 'node:v8';
+import {
+  BrokenBarrierError,
+  CancelledError,
+  DeadlockError,
+  InvalidStateError,
+  TimeoutError,
+  WeftError,
+} from './errors.js';
+import { lookup, share } from './shm/sab-registry.js';
+
+export const TAG = '__weft$';
+/** Implemented by every object that must arrive connected rather than copied. */
+export const kShared = Symbol.for('weft.shared');
+
+export interface SharedState {
+  kind: string;
+  state: Record<string, unknown>;
+}
+
+export interface Shareable {
+  [kShared](): SharedState;
+}
+
+type Reviver = (state: Record<string, unknown>) => object;
+
+interface Kinds {
+  revivers: Map<string, Reviver>;
+  modules: Set<string>;
+  errors: Map<string, new (message: string) => Error>;
+}
+const KEY = Symbol.for('weft.sharedKinds');
+const holder = globalThis as unknown as { [KEY]?: Kinds };
+const kinds: Kinds = (holder[KEY] ??= {
+  revivers: new Map(),
+  modules: new Set(),
+  errors: new Map(),
+});
+
+for (const cls of [
+  WeftError,
+  CancelledError,
+  TimeoutError,
+  InvalidStateError,
+  BrokenBarrierError,
+  DeadlockError,
+]) {
+  registerErrorClass(cls as unknown as new (message: string) => Error);
+}
+
+export function registerSharedKind(kind: string, revive: Reviver, moduleUrl: string): void {
+  if (!kinds.revivers.has(kind)) kinds.revivers.set(kind, revive);
+  kinds.modules.add(moduleUrl);
+}
+
+/** Lets an error class be rebuilt by name on the other side (weft's own classes register). */
+export function registerErrorClass(cls: new (message: string) => Error, moduleUrl?: string): void {
+  const name = (cls as unknown as { kind?: string }).kind ?? cls.name;
+  if (!kinds.errors.has(name)) kinds.errors.set(name, cls);
+  if (moduleUrl) kinds.modules.add(moduleUrl);
+}
+
+/** Modules a worker imports before decoding, so that every kind it may meet has a reviver. */
+export function sharedModules(): string[] {
+  return [...kinds.modules];
+}
+
+export type Carrier = 'message' | 'bytes';
+
+function isShareable(v: object): v is Shareable {
+  return typeof (v as Partial<Shareable>)[kShared] === 'function';
+}
+
+function isPlain(v: object): boolean {
+  const p = Object.getPrototypeOf(v);
+  return p === Object.prototype || p === null;
+}
+
+/**
+ * Replaces shared objects and errors inside `value` with descriptors. Copy-on-write: containers
+ * holding none are returned as they are, so plain data costs one walk and no allocation.
+ */
+export function encode(value: unknown, carrier: Carrier): unknown {
+  return walkEncode(value, carrier, new Map());
+}
+
+function walkEncode(v: unknown, carrier: Carrier, seen: Map<object, unknown>): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  const prior = seen.get(v);
+  if (prior !== undefined) return prior;
+  if (v instanceof SharedArrayBuffer) return carrier === 'bytes' ? { $sab: share(v) } : v;
+  if (isShareable(v)) {
+    const { kind, state } = v[kShared]();
+    const d = { [TAG]: kind, s: walkEncode(state, carrier, seen) };
+    seen.set(v, d);
+    return d;
+  }
+  if (v instanceof Error) {
+    const d = encodeError(v);
+    seen.set(v, d);
+    return d;
+  }
+  if (Array.isArray(v)) {
+    seen.set(v, v);
+    let out: unknown[] | null = null;
+    for (let i = 0; i < v.length; i++) {
+      const e = walkEncode(v[i], carrier, seen);
+      if (e !== v[i]) {
+        out ??= v.slice();
+        out[i] = e;
+      }
+    }
+    if (out) seen.set(v, out);
+    return out ?? v;
+  }
+  if (v instanceof Map) {
+    seen.set(v, v);
+    let changed = false;
+    const entries: Array<[unknown, unknown]> = [];
+    for (const [k, x] of v) {
+      const ek = walkEncode(k, carrier, seen);
+      const ex = walkEncode(x, carrier, seen);
+      if (ek !== k || ex !== x) changed = true;
+      entries.push([ek, ex]);
+    }
+    return changed ? new Map(entries) : v;
+  }
+  if (v instanceof Set) {
+    seen.set(v, v);
+    let changed = false;
+    const items: unknown[] = [];
+    for (const x of v) {
+      const ex = walkEncode(x, carrier, seen);
+      if (ex !== x) changed = true;
+      items.push(ex);
+    }
+    return changed ? new Set(items) : v;
+  }
+  if (!isPlain(v)) return v;
+  seen.set(v, v);
+  let out: Record<string, unknown> | null = null;
+  for (const k of Object.keys(v)) {
+    const x = (v as Record<string, unknown>)[k];
+    const e = walkEncode(x, carrier, seen);
+    if (e !== x) {
+      out ??= { ...(v as Record<string, unknown>) };
+      out[k] = e;
+    }
+  }
+  if (out) seen.set(v, out);
+  return out ?? v;
+}
+
+/** Revives descriptors in a freshly cloned value (in place where it can). */
+export function decode(value: unknown): unknown {
+  return walkDecode(value, new Set());
+}
+
+function walkDecode(v: unknown, seen: Set<object>): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (seen.has(v)) return v;
+  seen.add(v);
+  const tag = (v as Record<string, unknown>)[TAG];
+  if (typeof tag === 'string') {
+    if (tag === 'Error') return decodeError(v as EncodedError);
+    const revive = kinds.revivers.get(tag);
+    if (!revive) {
+      throw new TypeError(
+        `Cannot revive a shared ${tag} in this thread: its module was not loaded. Import it (for example weft/threading) in the module that receives it.`,
+      );
+    }
+    return revive(walkDecode((v as { s: unknown }).s, seen) as Record<string, unknown>);
+  }
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) v[i] = walkDecode(v[i], seen);
+    return v;
+  }
+  if (v instanceof Map) {
+    const entries = [...v].map(([k, x]) => [walkDecode(k, seen), walkDecode(x, seen)] as const);
+    v.clear();
+    for (const [k, x] of entries) v.set(k, x);
+    return v;
+  }
+  if (v instanceof Set) {
+    const items = [...v].map((x) => walkDecode(x, seen));
+    v.clear();
+    for (const x of items) v.add(x);
+    return v;
+  }
+  if (!isPlain(v)) return v;
+  const id = (v as { $sab?: unknown }).$sab;
+  if (typeof id === 'number' && Object.keys(v).length === 1) return lookup(id);
+  for (const k of Object.keys(v)) {
+    (v as Record<string, unknown>)[k] = walkDecode((v as Record<string, unknown>)[k], seen);
+  }
+  return v;
+}
+
+export interface EncodedError {
+  [TAG]: 'Error';
+  name: string;
+  message: string;
+  stack: string;
+  code?: unknown;
+  props?: Record<string, unknown>;
+  cause?: unknown;
+}
+
+const BUILTIN_ERRORS: Record<string, new (message: string) => Error> = {
+  Error,
+  TypeError,
+  RangeError,
+  SyntaxError,
+  ReferenceError,
+  EvalError,
+  URIError,
+};
+
+export function encodeError(err: unknown): EncodedError {
+  if (!(err instanceof Error)) {
+    return {
+      [TAG]: 'Error',
+      name: 'Error',
+      message: `Non-error value thrown: ${safeString(err)}`,
+      stack: '',
+      props: { thrown: cloneable(err) ? err : safeString(err) },
+    };
+  }
+  const props: Record<string, unknown> = {};
+  for (const k of Object.keys(err)) {
+    if (k === 'code' || k === 'cause' || k === 'name' || k === 'message' || k === 'stack') continue;
+    const x = (err as unknown as Record<string, unknown>)[k];
+    if (cloneable(x)) props[k] = x;
+  }
+  const e: EncodedError = {
+    [TAG]: 'Error',
+    name: err.name,
+    message: err.message,
+    stack: err.stack ?? `${err.name}: ${err.message}`,
+    props,
+  };
+  const code = (err as { code?: unknown }).code;
+  if (code !== undefined) e.code = code;
+  if (err.cause !== undefined)
+    e.cause = err.cause instanceof Error ? encodeError(err.cause) : safeString(err.cause);
+  return e;
+}
+
+/** The remote half of an error that crossed a thread: its stack as it was over there. */
+export class RemoteStack extends Error {
+  constructor(stack: string, options?: ErrorOptions) {
+    super('remote stack', options);
+    this.name = 'RemoteStack';
+    this.stack = stack;
+  }
+}
+
+export function decodeError(e: EncodedError): Error {
+  const cls = kinds.errors.get(e.name) ?? BUILTIN_ERRORS[e.name] ?? Error;
+  let err: Error;
+  try {
+    err = new cls(e.message);
+  } catch {
+    err = new Error(e.message);
+  }
+  if (err.name !== e.name)
+    Object.defineProperty(err, 'name', { value: e.name, configurable: true, writable: true });
+  if (e.code !== undefined && !(err instanceof WeftError && err.code === e.code)) {
+    Object.defineProperty(err, 'code', {
+      value: e.code,
+      configurable: true,
+      writable: true,
+      enumerable: true,
+    });
+  }
+  for (const [k, x] of Object.entries(e.props ?? {})) {
+    try {
+      (err as unknown as Record<string, unknown>)[k] = x;
+    } catch {
+      // A read-only property of the class keeps its local value.
+    }
+  }
+  const innerCause =
+    e.cause === undefined
+      ? undefined
+      : typeof e.cause === 'object' && e.cause !== null
+        ? decodeError(e.cause as EncodedError)
+        : e.cause;
+  const remote = new RemoteStack(
+    e.stack,
+    innerCause === undefined ? undefined : { cause: innerCause },
+  );
+  Object.defineProperty(err, 'cause', { value: remote, configurable: true, writable: true });
+  return err;
+}
+
+function safeString(x: unknown): string {
+  try {
+    return String(x);
+  } catch {
+    return Object.prototype.toString.call(x);
+  }
+}
+
+function cloneable(x: unknown): boolean {
+  if (x === null || typeof x !== 'object') return typeof x !== 'function' && typeof x !== 'symbol';
+  try {
+    structuredClone(x);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A value that structured clone cannot carry; `code` ERR_WEFT_NOT_CLONEABLE. */
+export class NotCloneableError extends WeftError {
+  static override readonly kind: string = 'NotCloneableError';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, 'ERR_WEFT_NOT_CLONEABLE', options);
+  }
+}
+
+/** `value` as bytes for a shared buffer (queue items). */
+export function toBytes(value: unknown, what: string): Buffer {
+  try {
+    return v8.serialize(encode(value, 'bytes'));
+  } catch (err) {
+    if (err instanceof WeftError) throw err;
+    throw new NotCloneableError(
+      `${what}: the item cannot be structured-cloned (${(err as Error).message}); send plain data, typed arrays, Maps/Sets, Errors or weft shared objects`,
+      { cause: err },
+    );
+  }
+}
+
+export function fromBytes(bytes: Uint8Array): unknown {
+  return decode(v8.deserialize(bytes));
+}

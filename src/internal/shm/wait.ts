@@ -1,0 +1,124 @@
+/**
+ * The shared-memory wait/notify engine under every cross-thread primitive (locks, semaphores,
+ * events, conditions, barriers, queues, thread joins).
+ *
+ * A primitive describes one wait as a `Parkable`: a futex word to park on, an optional waiter
+ * counter, and `attempt()`, which either completes the operation or answers AGAIN. The engine
+ * runs the same loop for the blocking (`waitSync`, Atomics.wait) and the async (`waitAsync`,
+ * Atomics.waitAsync, never blocking the event loop) flavours:
+ *
+ *     attempt ─ok─▶ done
+ *        │AGAIN
+ *     spin SPIN × attempt ─ok─▶ done
+ *        │
+ *     waiters++ ──▶ seen = load(word) ──▶ attempt ─ok─▶ waiters--, done
+ *                        ▲                  │AGAIN
+ *                        └── park(word, seen, time left) ◀┘   (timeout ▶ timedOut(), abort ▶ reason)
+ *
+ * Why no wake-up is lost: a waker changes the state (and so, for every primitive, the parked-on
+ * word) before it reads the waiter counter; a waiter counts itself before it reads the word. With
+ * sequentially consistent atomics one of them sees the other: either the waker notifies, or the
+ * waiter's park returns at once with 'not-equal'.
+ *
+ * Fairness: none promised (as with Python's locks); a woken waiter competes with newcomers. What
+ * can starve: a waiter on a lock taken again and again by a thread that never parks.
+ */
+import { add, load, parkAsync, parkSync, sub } from '../atomics.js';
+
+/** Trade-off: attempts spent spinning before parking. Spinning wins when the holder is running
+ * on another core and releases within a microsecond; parking costs a system call each way. */
+const SPIN = 100;
+
+export const AGAIN: unique symbol = Symbol('again');
+export type Attempt<T> = T | typeof AGAIN;
+
+export interface Parkable<T> {
+  /** The futex word. */
+  readonly a: Int32Array;
+  readonly i: number;
+  /** Index of the waiter counter in `a`, or -1 when the primitive keeps none. */
+  readonly w: number;
+  attempt(): Attempt<T>;
+  /** What a wait that ran out of time gives (or throws). */
+  timedOut(): T;
+  /** Called once, just before the first park (deadlock detection); may throw. */
+  beforePark?(): void;
+  /** Called once after a wait that called `beforePark`, however it ended. */
+  afterWait?(): void;
+}
+
+const now = (): number => performance.now();
+
+function deadlineOf(timeout: number | null): number {
+  return timeout === null ? Number.POSITIVE_INFINITY : now() + timeout;
+}
+
+export function waitSync<T>(p: Parkable<T>, timeout: number | null, signal: AbortSignal | null): T {
+  let r = p.attempt();
+  if (r !== AGAIN) return r;
+  if (signal?.aborted) throw signal.reason;
+  if (timeout === 0) return p.timedOut();
+  for (let k = 0; k < SPIN; k++) {
+    r = p.attempt();
+    if (r !== AGAIN) return r;
+  }
+  const deadline = deadlineOf(timeout);
+  if (p.w >= 0) add(p.a, p.w, 1);
+  let prepared = false;
+  try {
+    for (;;) {
+      // Read before attempting: a change after this read makes the park return at once.
+      const seen = load(p.a, p.i);
+      r = p.attempt();
+      if (r !== AGAIN) return r;
+      if (!prepared) {
+        prepared = true;
+        p.beforePark?.();
+      }
+      const left = deadline - now();
+      if (left <= 0) return p.timedOut();
+      parkSync(p.a, p.i, seen, left);
+    }
+  } finally {
+    if (p.w >= 0) sub(p.a, p.w, 1);
+    if (prepared) p.afterWait?.();
+  }
+}
+
+export async function waitAsync<T>(
+  p: Parkable<T>,
+  timeout: number | null,
+  signal: AbortSignal | null,
+): Promise<T> {
+  let r = p.attempt();
+  if (r !== AGAIN) return r;
+  if (signal?.aborted) throw signal.reason;
+  if (timeout === 0) return p.timedOut();
+  // A short spin, synchronously: it costs the event loop at most a few microseconds.
+  for (let k = 0; k < SPIN; k++) {
+    r = p.attempt();
+    if (r !== AGAIN) return r;
+  }
+  const deadline = deadlineOf(timeout);
+  if (p.w >= 0) add(p.a, p.w, 1);
+  let prepared = false;
+  try {
+    for (;;) {
+      const seen = load(p.a, p.i);
+      r = p.attempt();
+      if (r !== AGAIN) return r;
+      if (!prepared) {
+        prepared = true;
+        p.beforePark?.();
+      }
+      const left = deadline - now();
+      if (left <= 0) return p.timedOut();
+      let res = parkAsync(p.a, p.i, seen, left, signal);
+      if (typeof res !== 'string') res = await res;
+      if (res === 'aborted') throw (signal as AbortSignal).reason;
+    }
+  } finally {
+    if (p.w >= 0) sub(p.a, p.w, 1);
+    if (prepared) p.afterWait?.();
+  }
+}

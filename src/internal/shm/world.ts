@@ -1,0 +1,183 @@
+/**
+ * The world: one SharedArrayBuffer shared by every weft thread of a process, created by the main
+ * thread and handed to each worker at spawn. It holds what any thread must be able to read about
+ * any other thread or lock without having been given that object: the thread table (liveness,
+ * names, what each thread waits for) and the lock cells (Lock and RLock state words), so that
+ * deadlock detection can walk "thread → lock it waits for → thread holding it → …" from anywhere.
+ *
+ * Header
+ * | idx | name           | writer        | readers | meaning                                     |
+ * |  0  | MAGIC          | creator       | any     | 0x57454654 ("WEFT") once initialised        |
+ * |  1  | NEXT_CELL      | any (add)     | any     | lock cells handed out so far                |
+ * |  2  | NEXT_SAB_ID    | any (add)     | any     | ids given to shared buffers so far          |
+ * |  3  | THREAD_COUNTER | any (add)     | any     | N of the last default name `Thread-N`       |
+ *
+ * Thread slot (SLOT_WORDS words at THREADS + (tid mod THREAD_CAP) × SLOT_WORDS)
+ * | idx | name        | writer              | readers | meaning                                    |
+ * |  0  | TID         | spawner, thread     | any     | tid owning the slot (threadId + 1)         |
+ * |  1  | STATE       | spawner, thread     | any     | 0 free, 1 alive, 2 finished (futex word)   |
+ * |  2  | WAITING_FOR | the thread          | any     | lock cell + 1 it is parked on, 0 if none   |
+ * |  3  | DAEMON      | spawner             | any     | 1 for a daemon thread                      |
+ * |  4  | NATIVE_ID   | the thread          | any     | OS thread id, 0 until the thread booted    |
+ * |  5  | NAME_LEN    | spawner             | any     | UTF-16 length of the name (≤ NAME_CHARS)   |
+ * | 6…  | NAME        | spawner             | any     | the name, two UTF-16 code units a word     |
+ *
+ * Lock cell (CELL_WORDS words at CELLS + cell × CELL_WORDS)
+ * | idx | name    | writer          | readers | meaning                                           |
+ * |  0  | STATE   | any (cas)       | any     | 0 free; owner tid; OWNER_DIED after a dead holder |
+ * |  1  | COUNT   | the owner       | owner   | RLock recursion depth                             |
+ * |  2  | WAITERS | waiters (add)   | wakers  | threads/tasks parked or about to park on STATE    |
+ * |  3  | KIND    | creator         | any     | 1 Lock, 2 RLock (for names in deadlock reports)   |
+ *
+ * Invariants: a tid is below 2^30 and never 0, so STATE fits a tid or the OWNER_DIED marker; a
+ * slot's STATE only grows (0 → 1 → 2) for one tid; cells are never freed, so a cell index names
+ * the same lock for the life of the process. When the cells run out, locks fall back to private
+ * memory and are left out of deadlock detection (see `allocCell`).
+ */
+import { isMainThread, threadId, workerData } from 'node:worker_threads';
+import { add, load, store } from '../atomics.js';
+
+export const MAGIC = 0x57454654;
+const H_MAGIC = 0;
+const H_NEXT_CELL = 1;
+const H_NEXT_SAB_ID = 2;
+const H_THREAD_COUNTER = 3;
+const HEADER_WORDS = 16;
+
+export const THREAD_CAP = 1024;
+export const SLOT_WORDS = 32;
+export const T_TID = 0;
+export const T_STATE = 1;
+export const T_WAITING_FOR = 2;
+export const T_DAEMON = 3;
+export const T_NATIVE_ID = 4;
+const T_NAME_LEN = 5;
+const T_NAME = 6;
+const NAME_CHARS = (SLOT_WORDS - T_NAME) * 2;
+export const THREAD_FREE = 0;
+export const THREAD_ALIVE = 1;
+export const THREAD_FINISHED = 2;
+
+export const CELL_CAP = 65536;
+export const CELL_WORDS = 4;
+export const C_STATE = 0;
+export const C_COUNT = 1;
+export const C_WAITERS = 2;
+export const C_KIND = 3;
+/** STATE of a lock whose holder died holding it: the next waiter learns it, then it is free. */
+export const OWNER_DIED = 0x40000000;
+
+const THREADS = HEADER_WORDS;
+const CELLS = THREADS + THREAD_CAP * SLOT_WORDS;
+const TOTAL_WORDS = CELLS + CELL_CAP * CELL_WORDS;
+
+/** Name of the workerData field that carries the world to a worker. */
+export const WORLD_KEY = '__weftWorld';
+
+interface World {
+  sab: SharedArrayBuffer;
+  i32: Int32Array;
+  u16: Uint16Array;
+}
+
+function createWorld(): World {
+  const sab = new SharedArrayBuffer(TOTAL_WORDS * 4);
+  const w = { sab, i32: new Int32Array(sab), u16: new Uint16Array(sab) };
+  const main = slotOf(1);
+  store(w.i32, main + T_TID, 1);
+  store(w.i32, main + T_STATE, THREAD_ALIVE);
+  writeName(w, main, 'MainThread');
+  // Published last: a reader that sees MAGIC sees the main thread's slot too.
+  store(w.i32, H_MAGIC, MAGIC);
+  return w;
+}
+
+function adopt(sab: SharedArrayBuffer): World {
+  return { sab, i32: new Int32Array(sab), u16: new Uint16Array(sab) };
+}
+
+// Kept on globalThis under a registered symbol: two copies of weft in one thread (sources under
+// tsx and dist/) must see one world, or their locks could not detect each other's deadlocks.
+const KEY = Symbol.for('weft.world');
+const holder = globalThis as unknown as { [KEY]?: World };
+if (holder[KEY] === undefined) {
+  const given = (workerData as Record<string, unknown> | null)?.[WORLD_KEY];
+  holder[KEY] = !isMainThread && given instanceof SharedArrayBuffer ? adopt(given) : createWorld();
+}
+const world: World = holder[KEY];
+
+export const worldBuffer = (): SharedArrayBuffer => world.sab;
+export const worldWords = (): Int32Array => world.i32;
+
+/** This thread's id in lock words and the thread table (Node's threadId + 1: never 0). */
+export const selfTid = threadId + 1;
+
+export function slotOf(tid: number): number {
+  return THREADS + (tid % THREAD_CAP) * SLOT_WORDS;
+}
+
+export function cellOffset(cell: number): number {
+  return CELLS + cell * CELL_WORDS;
+}
+
+/** A fresh lock cell of `kind` (1 Lock, 2 RLock), or -1 when all are taken (the lock then
+ * lives in its own buffer). */
+export function allocCell(kind: number): number {
+  const cell = add(world.i32, H_NEXT_CELL, 1);
+  if (cell >= CELL_CAP) return -1;
+  store(world.i32, cellOffset(cell) + C_KIND, kind);
+  return cell;
+}
+
+/** The name deadlock reports give a lock cell, the same in every thread. */
+export function cellName(cell: number): string {
+  return `${load(world.i32, cellOffset(cell) + C_KIND) === 2 ? 'RLock' : 'Lock'}-${cell + 1}`;
+}
+
+export function nextSabId(): number {
+  return add(world.i32, H_NEXT_SAB_ID, 1) + 1;
+}
+
+export function nextThreadNumber(): number {
+  return add(world.i32, H_THREAD_COUNTER, 1) + 1;
+}
+
+function writeName(w: World, slot: number, name: string): void {
+  const n = Math.min(name.length, NAME_CHARS);
+  const base = (slot + T_NAME) * 2;
+  for (let k = 0; k < n; k++) w.u16[base + k] = name.charCodeAt(k);
+  store(w.i32, slot + T_NAME_LEN, n);
+}
+
+/** Claims the slot of `tid` for a new thread (the spawner calls it, the thread repeats it). */
+export function registerThread(tid: number, name: string, daemon: boolean): void {
+  const slot = slotOf(tid);
+  store(world.i32, slot + T_TID, tid);
+  store(world.i32, slot + T_DAEMON, daemon ? 1 : 0);
+  store(world.i32, slot + T_WAITING_FOR, 0);
+  writeName(world, slot, name);
+  store(world.i32, slot + T_STATE, THREAD_ALIVE);
+}
+
+export function threadName(tid: number): string {
+  const slot = slotOf(tid);
+  if (load(world.i32, slot + T_TID) !== tid) return `thread ${tid}`;
+  const n = load(world.i32, slot + T_NAME_LEN);
+  const base = (slot + T_NAME) * 2;
+  return String.fromCharCode(...world.u16.subarray(base, base + n));
+}
+
+export function threadState(tid: number): number {
+  const slot = slotOf(tid);
+  return load(world.i32, slot + T_TID) === tid ? load(world.i32, slot + T_STATE) : THREAD_FINISHED;
+}
+
+/** Tids of every thread the table knows alive, in slot order (the main thread first). */
+export function aliveTids(): number[] {
+  const out: number[] = [];
+  for (let k = 0; k < THREAD_CAP; k++) {
+    const slot = THREADS + k * SLOT_WORDS;
+    if (load(world.i32, slot + T_STATE) === THREAD_ALIVE) out.push(load(world.i32, slot + T_TID));
+  }
+  return out.sort((a, b) => a - b);
+}

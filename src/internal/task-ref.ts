@@ -1,0 +1,170 @@
+/**
+ * Task references: how a function (or a class, for the subclass style) of the parent is found
+ * again inside a worker, which has its own copy of every module and shares no heap.
+ *
+ * - `task(import.meta, fn)` records the module URL and the position of the call among that
+ *   module's `task` calls. A worker imports the module; evaluating it makes the same calls in the
+ *   same order, so position k names the same function there, exported or not. The function's name
+ *   is checked too, so a conditional `task` call that shifts positions fails loudly.
+ * - An unmarked function travels as its source text and is rebuilt with `new Function`. That
+ *   works for a self-contained function; one that uses its closure fails when it runs, with an
+ *   error saying which name was missing and how to fix it.
+ *
+ * Thread targets, executor tasks and process targets all go through `toTaskRef`/`resolveTaskRef`.
+ */
+import { pathToFileURL } from 'node:url';
+import { WeftError } from './errors.js';
+
+export type TaskRef =
+  | { kind: 'module'; url: string; index: number; name: string }
+  | { kind: 'inline'; source: string; name: string };
+
+const kRef = Symbol.for('weft.taskRef');
+type Marked = { [kRef]?: TaskRef };
+
+interface Modules {
+  byUrl: Map<string, Function[]>;
+}
+const KEY = Symbol.for('weft.taskModules');
+const holder = globalThis as unknown as { [KEY]?: Modules };
+const modules: Modules = (holder[KEY] ??= { byUrl: new Map() });
+
+/** The function or class cannot be found or rebuilt in a worker; `code` ERR_WEFT_TASK. */
+export class TaskReferenceError extends WeftError {
+  static override readonly kind: string = 'TaskReferenceError';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, 'ERR_WEFT_TASK', options);
+  }
+}
+
+/**
+ * Marks `fn` (a function or a class) so that a worker can find it; returns `fn` itself.
+ * Call it at the top level of the module that defines `fn`:
+ * `export const work = task(import.meta, (n: number) => n * 2);`
+ */
+export function task<F extends Function>(meta: ImportMeta | { url: string }, fn: F): F {
+  if (typeof fn !== 'function') {
+    throw new TypeError(
+      `task(import.meta, fn): fn must be a function or a class: received ${typeof fn}`,
+    );
+  }
+  const url = meta?.url;
+  if (typeof url !== 'string') {
+    throw new TypeError('task(import.meta, fn): the first argument must be import.meta');
+  }
+  let list = modules.byUrl.get(url);
+  if (!list) modules.byUrl.set(url, (list = []));
+  const existing = (fn as Marked)[kRef];
+  if (existing && existing.kind === 'module' && existing.url === url) return fn;
+  const ref: TaskRef = { kind: 'module', url, index: list.length, name: fn.name };
+  list.push(fn);
+  Object.defineProperty(fn, kRef, { value: ref, configurable: true });
+  return fn;
+}
+
+export function isMarked(fn: Function): boolean {
+  return (fn as Marked)[kRef] !== undefined;
+}
+
+/** How `fn` will be found in a worker. `what` names the caller's role in error messages. */
+export function toTaskRef(fn: Function, what: string): TaskRef {
+  const marked = (fn as Marked)[kRef];
+  if (marked) return marked;
+  const source = Function.prototype.toString.call(fn);
+  if (/^class[\s{]/.test(source)) {
+    throw new TaskReferenceError(
+      `${what}: class ${fn.name || '(anonymous)'} cannot be found in a worker. Mark it where it is defined: task(import.meta, ${fn.name || 'TheClass'})`,
+    );
+  }
+  if (/\{\s*\[native code\]\s*\}\s*$/.test(source)) {
+    throw new TaskReferenceError(
+      `${what}: ${fn.name || 'the function'} is a built-in or bound function and cannot be sent to a worker; wrap it in a function of your own marked with task(import.meta, fn)`,
+    );
+  }
+  return { kind: 'inline', source, name: fn.name };
+}
+
+const loading: string[] = [];
+
+/**
+ * The task module a worker is evaluating to find a task, or null. A module's top-level code runs
+ * again in every worker that needs one of its tasks (as Python's `spawn` re-imports `__main__`);
+ * code that starts threads there would start them again in each worker, without end. Starters
+ * call this to refuse.
+ */
+export function loadingTaskModule(): string | null {
+  return loading.length ? (loading[loading.length - 1] ?? null) : null;
+}
+
+/** The worker-side half: the function (or class) a reference names. */
+export async function resolveTaskRef(ref: TaskRef): Promise<Function> {
+  if (ref.kind === 'inline') return rebuildInline(ref);
+  const url =
+    ref.url.startsWith('file:') || ref.url.includes(':') ? ref.url : pathToFileURL(ref.url).href;
+  loading.push(url);
+  try {
+    await import(url);
+  } catch (err) {
+    throw new TaskReferenceError(
+      `Cannot load the module of task ${ref.name || '(anonymous)'} in a worker: ${url}`,
+      {
+        cause: err,
+      },
+    );
+  } finally {
+    loading.pop();
+  }
+  const fn = modules.byUrl.get(url)?.[ref.index];
+  if (!fn || fn.name !== ref.name) {
+    throw new TaskReferenceError(
+      `Task ${ref.name || '(anonymous)'} was not found in ${url} inside the worker (task() call #${ref.index} there is ${fn ? fn.name || '(anonymous)' : 'missing'}). Call task(import.meta, fn) unconditionally at the top level of the module.`,
+    );
+  }
+  return fn;
+}
+
+function rebuildInline(ref: Extract<TaskRef, { kind: 'inline' }>): Function {
+  let src = ref.source.trim();
+  // Method shorthand (`run() {}` / `async run() {}`) is not an expression on its own.
+  const m = /^(async\s+)?(\*\s*)?([A-Za-z_$][\w$]*)\s*\(/.exec(src);
+  if (m && m[3] !== 'function') {
+    const head = (m[1] ?? '').length + (m[2] ?? '').length;
+    src = `${m[1] ?? ''}function${m[2] ? '*' : ''} ${src.slice(head)}`;
+  }
+  let fn: Function;
+  try {
+    // `__name` is the helper esbuild (tsx) inserts to keep function names.
+    fn = new Function('__name', `"use strict"; return (${src});`)((f: Function) => f);
+  } catch (err) {
+    throw new TaskReferenceError(
+      `Cannot rebuild inline function ${ref.name || '(anonymous)'} in the worker from its source; define it at the top level of a module and mark it: task(import.meta, ${ref.name || 'fn'})`,
+      { cause: err },
+    );
+  }
+  const name = ref.name || '(anonymous)';
+  const wrapped = function (this: unknown, ...args: unknown[]): unknown {
+    try {
+      const r = fn.apply(this, args);
+      if (r && typeof (r as Promise<unknown>).then === 'function') {
+        return (r as Promise<unknown>).then(undefined, (e: unknown) => {
+          throw explainClosure(e, name);
+        });
+      }
+      return r;
+    } catch (e) {
+      throw explainClosure(e, name);
+    }
+  };
+  Object.defineProperty(wrapped, 'name', { value: fn.name });
+  return wrapped;
+}
+
+function explainClosure(e: unknown, name: string): unknown {
+  if (!(e instanceof ReferenceError)) return e;
+  const missing = /^(\S+) is not defined/.exec(e.message)?.[1];
+  if (!missing) return e;
+  return new TaskReferenceError(
+    `Function ${name} uses \`${missing}\` from its closure, which does not exist in the worker: an inline function runs as a copy of its source. Pass \`${missing}\` through args (or kwargs), or define the function at the top level of a module and mark it with task(import.meta, ${name === '(anonymous)' ? 'fn' : name}).`,
+    { cause: e },
+  );
+}

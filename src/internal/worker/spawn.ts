@@ -1,0 +1,88 @@
+/**
+ * Starting a weft worker: the parent side of protocol.ts.
+ *
+ * The worker's first code is a tiny evaluated script, not a file, so that it can register a
+ * TypeScript loader before anything else is imported: on Node 20 a Worker does not inherit
+ * tsx's hooks (not even with `execArgv: process.execArgv`), and its entry file would be loaded
+ * before an `--import` could take effect. When the parent runs TypeScript (weft's own sources,
+ * or a task module ending in .ts), the script registers tsx's ESM API first; compiled JavaScript
+ * needs nothing.
+ */
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { WeftError } from '../errors.js';
+import { sharedModules } from '../serialize.js';
+import { snapshot } from '../shm/sab-registry.js';
+import { WORLD_KEY, worldBuffer } from '../shm/world.js';
+import type { BootData } from './protocol.js';
+
+const bootstrapUrl = new URL(
+  `./bootstrap${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`,
+  import.meta.url,
+).href;
+
+const TS = /\.(c|m)?tsx?$/;
+
+let tsxApi: string | null | undefined;
+
+function findTsx(): string | null {
+  if (tsxApi !== undefined) return tsxApi;
+  tsxApi = null;
+  try {
+    tsxApi = import.meta.resolve('tsx/esm/api');
+  } catch {
+    try {
+      tsxApi = pathToFileURL(createRequire(`${process.cwd()}/`).resolve('tsx/esm/api')).href;
+    } catch {
+      tsxApi = null;
+    }
+  }
+  return tsxApi;
+}
+
+export interface SpawnOptions {
+  /** URL of the role module (exports `main(payload)`). */
+  role: string;
+  /** Encoded for the message carrier (serialize.ts `encode(…, 'message')`). */
+  payload: unknown;
+  /** Module URLs the worker will import (task modules): a .ts one needs the TypeScript loader. */
+  modules?: string[];
+  name?: string;
+}
+
+export function spawnWorker(o: SpawnOptions): Worker {
+  const preload = sharedModules();
+  const needsTs = [bootstrapUrl, o.role, ...preload, ...(o.modules ?? [])].some((u) => TS.test(u));
+  let tsx: string | null = null;
+  if (needsTs) {
+    tsx = findTsx();
+    if (tsx === null) {
+      throw new WeftError(
+        'A worker must load TypeScript modules, but tsx cannot be found: install it (npm i -D tsx) or run the compiled JavaScript',
+        'ERR_WEFT_NO_TS_LOADER',
+      );
+    }
+  }
+  const data: BootData = {
+    [WORLD_KEY]: worldBuffer(),
+    sabs: snapshot(),
+    preload,
+    role: o.role,
+    payload: o.payload,
+  };
+  const script = [
+    'const { workerData } = require("node:worker_threads");',
+    tsx
+      ? `import(${JSON.stringify(tsx)}).then((m) => (m.register ?? m.default.register)()).then(() => import(${JSON.stringify(bootstrapUrl)}))`
+      : `import(${JSON.stringify(bootstrapUrl)})`,
+    '.then((b) => b.boot(workerData));',
+  ].join('\n');
+  return new Worker(script, {
+    eval: true,
+    workerData: data,
+    // The parent's loader flags would load tsx twice (and fail on Node 20): the script does it.
+    execArgv: [],
+    ...(o.name ? { name: o.name } : {}),
+  });
+}

@@ -1,0 +1,201 @@
+/**
+ * | idx | name       | writer           | readers | meaning                                        |
+ * |  0  | GEN        | last arrival, break | waiters | generation; bumped when it passes or breaks (futex word) |
+ * |  1  | COUNT      | arrivals (add)   | any     | parties arrived in the current generation      |
+ * |  2  | BROKEN     | abort/reset      | any     | 1 while the barrier is broken                  |
+ * |  3  | BROKE_GEN  | abort/reset      | waiters | generation + 1 that broke (0: none yet)        |
+ * |  4  | PARTIES    | creator          | any     | number of parties                              |
+ * |  5  | WAITERS    | waiters (add)    | wakers  | parked or about to park on GEN                 |
+ *
+ * Invariants: COUNT < PARTIES between generations. The last arrival resets COUNT before it bumps
+ * GEN, so a party of the next generation never counts into the old one; a waiter reads BROKE_GEN
+ * before GEN's change to tell "passed" from "broken".
+ */
+import { add, cas, load, notify, store } from '../internal/atomics.js';
+import { BrokenBarrierError, describeValue } from '../internal/errors.js';
+import { kShared, registerSharedKind, type SharedState } from '../internal/serialize.js';
+import { AGAIN, type Attempt, type Parkable, waitAsync, waitSync } from '../internal/shm/wait.js';
+import { resolveTaskRef, type TaskRef, toTaskRef } from '../internal/task-ref.js';
+import { parseWait, type WaitOptions } from '../internal/wait-options.js';
+
+const GEN = 0;
+const COUNT = 1;
+const BROKEN = 2;
+const BROKE_GEN = 3;
+const PARTIES = 4;
+const WAITERS = 5;
+
+export interface BarrierOptions {
+  /** Called by one party (the last to arrive) when the barrier passes, before the others go on. */
+  action?: () => void;
+  /** Default timeout (ms) of `wait`. */
+  timeout?: number | null;
+}
+
+/**
+ * Python's `threading.Barrier` across threads: `parties` threads wait until all have arrived,
+ * then all go on. `wait()` resolves to a distinct index 0…parties−1 for each.
+ *
+ * A wait that times out or is aborted breaks the barrier (as in Python: the others would wait
+ * for a party that is not coming): every waiter, and every later `wait` until `reset()`, gets a
+ * `BrokenBarrierError`.
+ *
+ * The `action` runs in the thread that arrives last; in a worker, a marked function
+ * (`task(import.meta, fn)`) or a self-contained one is rebuilt there.
+ */
+export class Barrier {
+  /** @internal */ readonly _a: Int32Array;
+  private _action: (() => void) | null = null;
+  private _actionRef: TaskRef | null = null;
+  private _timeout: number | null = null;
+
+  constructor(parties: number, options: BarrierOptions = {}) {
+    if (typeof parties !== 'number' || !Number.isInteger(parties)) {
+      throw new TypeError(`Barrier parties must be an integer: received ${describeValue(parties)}`);
+    }
+    if (parties < 1) throw new RangeError(`Barrier parties must be >= 1: received ${parties}`);
+    const { action, timeout } = options;
+    if (action !== undefined && typeof action !== 'function') {
+      throw new TypeError(`Barrier action must be a function: received ${describeValue(action)}`);
+    }
+    this._timeout = parseWait('Barrier', { timeout }).timeout;
+    this._a = new Int32Array(new SharedArrayBuffer(24));
+    store(this._a, PARTIES, parties);
+    if (action) {
+      this._action = action;
+      this._actionRef = toTaskRef(action, 'Barrier action');
+    }
+  }
+
+  get parties(): number {
+    return load(this._a, PARTIES);
+  }
+
+  /** Parties waiting now — a snapshot. */
+  get nWaiting(): number {
+    return load(this._a, COUNT);
+  }
+
+  get broken(): boolean {
+    return load(this._a, BROKEN) === 1;
+  }
+
+  private arrive(): { index: number; gen: number } | number {
+    const a = this._a;
+    if (load(a, BROKEN) === 1) throw new BrokenBarrierError();
+    const gen = load(a, GEN);
+    const index = add(a, COUNT, 1);
+    const parties = load(a, PARTIES);
+    if (index < parties - 1) return { index, gen };
+    if (this._action) {
+      try {
+        this._action();
+      } catch (err) {
+        this.abort();
+        throw err;
+      }
+    } else if (this._actionRef) {
+      this.abort();
+      throw new BrokenBarrierError('The barrier action is not loaded in this thread yet');
+    }
+    store(a, COUNT, 0);
+    add(a, GEN, 1);
+    // After GEN: a waiter counts itself before re-reading GEN.
+    if (load(a, WAITERS) > 0) notify(a, GEN);
+    return index;
+  }
+
+  private parkable(gen: number, index: number): Parkable<number> {
+    const a = this._a;
+    const attempt = (): Attempt<number> => {
+      if (load(a, BROKE_GEN) === gen + 1) throw new BrokenBarrierError();
+      return load(a, GEN) !== gen ? index : AGAIN;
+    };
+    return {
+      a,
+      i: GEN,
+      w: WAITERS,
+      attempt,
+      timedOut: () => {
+        this.abort();
+        throw new BrokenBarrierError('The barrier timed out');
+      },
+    };
+  }
+
+  /**
+   * Waits for all parties; resolves to this party's index.
+   * @throws BrokenBarrierError when the barrier is or becomes broken (or this wait times out).
+   */
+  async wait(options?: WaitOptions): Promise<number> {
+    const { timeout, signal } = parseWait('Barrier.wait', options);
+    if (signal?.aborted) throw signal.reason;
+    const r = this.arrive();
+    if (typeof r === 'number') return r;
+    try {
+      return await waitAsync(this.parkable(r.gen, r.index), timeout ?? this._timeout, signal);
+    } catch (err) {
+      if (signal?.aborted && err === signal.reason) this.abort();
+      throw err;
+    }
+  }
+
+  /** Blocking twin of `wait`. **Blocking:** parks the thread; not on a server's main thread. */
+  waitSync(options?: WaitOptions): number {
+    const { timeout } = parseWait('Barrier.waitSync', options);
+    const r = this.arrive();
+    if (typeof r === 'number') return r;
+    return waitSync(this.parkable(r.gen, r.index), timeout ?? this._timeout, null);
+  }
+
+  /** Breaks the barrier: current and future waiters get BrokenBarrierError until `reset()`. */
+  abort(): void {
+    const a = this._a;
+    const gen = load(a, GEN);
+    store(a, BROKEN, 1);
+    store(a, BROKE_GEN, gen + 1);
+    store(a, COUNT, 0);
+    cas(a, GEN, gen, gen + 1);
+    notify(a, GEN);
+  }
+
+  /** Back to the initial state; parties waiting now get BrokenBarrierError. */
+  reset(): void {
+    const a = this._a;
+    const gen = load(a, GEN);
+    if (load(a, COUNT) > 0) store(a, BROKE_GEN, gen + 1);
+    store(a, COUNT, 0);
+    store(a, BROKEN, 0);
+    cas(a, GEN, gen, gen + 1);
+    notify(a, GEN);
+  }
+
+  /** @internal */
+  [kShared](): SharedState {
+    return {
+      kind: 'threading.Barrier',
+      state: { sab: this._a.buffer, action: this._actionRef, timeout: this._timeout },
+    };
+  }
+
+  /** @internal */
+  static _revive(s: Record<string, unknown>): Barrier {
+    const b = Object.create(Barrier.prototype) as Barrier;
+    (b as { _a: Int32Array })._a = new Int32Array(s.sab as SharedArrayBuffer);
+    b._timeout = (s.timeout as number | null) ?? null;
+    b._action = null;
+    b._actionRef = (s.action as TaskRef | null) ?? null;
+    if (b._actionRef) {
+      // Rebuilt in the background: by the time the barrier passes, the module is loaded.
+      resolveTaskRef(b._actionRef).then(
+        (fn) => {
+          b._action = fn as () => void;
+        },
+        () => {},
+      );
+    }
+    return b;
+  }
+}
+
+registerSharedKind('threading.Barrier', (s) => Barrier._revive(s), import.meta.url);

@@ -1,0 +1,236 @@
+/**
+ * | idx | name    | writer                  | readers  | meaning                                  |
+ * |  0  | SEQ     | notifiers (add)         | waiters  | bumped by every notify (the futex word)  |
+ * |  1  | PARKED  | waiters (add)           | notify   | waiters parked or about to park on SEQ   |
+ * |  2  | REG     | waiters (add/sub)       | notify   | waiters registered and not yet woken     |
+ * |  3  | TOKENS  | notify (add), waiters   | waiters  | wake-ups granted and not yet taken       |
+ *
+ * Algorithm: a waiter registers (REG++) while it still holds the lock, releases the lock, and
+ * waits for a token; `notify(n)` (called with the lock held, so every registered waiter is
+ * counted) grants min(n, REG − TOKENS) tokens, bumps SEQ and wakes the parked waiters, which race
+ * for the tokens. Invariant: TOKENS ≤ REG. A waiter that times out unregisters, and if that leaves
+ * TOKENS > REG a token was meant for it: it takes it and reports itself notified, so no
+ * notification is lost. Order among the woken is not FIFO (Python's is); no waiter starves a
+ * notify, since the tokens are counted.
+ */
+import { add, cas, load, notify, sub } from '../internal/atomics.js';
+import { describeValue } from '../internal/errors.js';
+import { kShared, registerSharedKind, type SharedState } from '../internal/serialize.js';
+import { AGAIN, type Attempt, type Parkable, waitAsync, waitSync } from '../internal/shm/wait.js';
+import { parseWait, type WaitOptions } from '../internal/wait-options.js';
+import { RuntimeError } from './errors.js';
+import { LockBase } from './lock-base.js';
+import { RLock } from './rlock.js';
+
+const SEQ = 0;
+const PARKED = 1;
+const REG = 2;
+const TOKENS = 3;
+
+/**
+ * Python's `threading.Condition` across threads: `wait()` releases the lock, waits for a
+ * `notify`, and re-acquires the lock before it returns. The lock is an `RLock` unless one is
+ * given.
+ *
+ * **Cancellation:** an aborted `wait` re-acquires the lock, then rejects with the reason.
+ *
+ * @example
+ * const cond = new Condition();
+ * await cond.run(async () => { while (!ready.value) await cond.wait(); });
+ */
+export class Condition {
+  /** @internal */ readonly _a: Int32Array;
+  readonly lock: LockBase;
+
+  constructor(lock?: LockBase) {
+    if (lock !== undefined && !(lock instanceof LockBase)) {
+      throw new TypeError(
+        `Condition lock must be a threading Lock or RLock: received ${describeValue(lock)}`,
+      );
+    }
+    this.lock = lock ?? new RLock();
+    this._a = new Int32Array(new SharedArrayBuffer(16));
+  }
+
+  acquire(options?: Parameters<LockBase['acquire']>[0]): Promise<boolean> {
+    return this.lock.acquire(options);
+  }
+  acquireSync(options?: Parameters<LockBase['acquireSync']>[0]): boolean {
+    return this.lock.acquireSync(options);
+  }
+  release(): void {
+    this.lock.release();
+  }
+  run<R>(fn: () => R | PromiseLike<R>): Promise<Awaited<R>> {
+    return this.lock.run(fn);
+  }
+  runSync<R>(fn: () => R): R {
+    return this.lock.runSync(fn);
+  }
+  hold(): Promise<Disposable & AsyncDisposable> {
+    return this.lock.hold();
+  }
+  holdSync(): Disposable & AsyncDisposable {
+    return this.lock.holdSync();
+  }
+
+  private checkOwned(what: string): void {
+    if (!this.lock._core.isOwned()) {
+      throw new RuntimeError(
+        `Cannot ${what}: the condition's lock is not held by this thread`,
+        'ERR_WEFT_LOCK_NOT_HELD',
+      );
+    }
+  }
+
+  private take(): Attempt<true> {
+    const a = this._a;
+    for (let t = load(a, TOKENS); t > 0; t = load(a, TOKENS)) {
+      if (cas(a, TOKENS, t, t - 1) === t) {
+        sub(a, REG, 1);
+        return true;
+      }
+    }
+    return AGAIN;
+  }
+
+  private giveUp(): boolean {
+    const a = this._a;
+    sub(a, REG, 1);
+    // A token granted to us while we were leaving: take it, or it would wake nobody.
+    for (let t = load(a, TOKENS); t > load(a, REG); t = load(a, TOKENS)) {
+      if (cas(a, TOKENS, t, t - 1) === t) return true;
+    }
+    return false;
+  }
+
+  private parkable(): Parkable<boolean> {
+    return {
+      a: this._a,
+      i: SEQ,
+      w: PARKED,
+      attempt: () => this.take(),
+      timedOut: () => this.giveUp(),
+    };
+  }
+
+  /**
+   * Releases the lock, waits until notified (true) or until `timeout` passes (false), and
+   * re-acquires the lock before it settles.
+   * @throws RuntimeError when the calling thread does not hold the lock.
+   */
+  async wait(options?: WaitOptions): Promise<boolean> {
+    const { timeout, signal } = parseWait('Condition.wait', options);
+    this.checkOwned('wait on a condition');
+    if (signal?.aborted) throw signal.reason;
+    add(this._a, REG, 1);
+    const depth = this.lock._core.releaseAll();
+    let failure: unknown = null;
+    let notified = false;
+    try {
+      notified = await waitAsync(this.parkable(), timeout, signal);
+    } catch (err) {
+      failure = err;
+      // A notification that reached us as we left counts: report it rather than lose it.
+      if (this.giveUp()) {
+        failure = null;
+        notified = true;
+      }
+    }
+    await this.lock._core.acquireAsync(null, null);
+    this.lock._core.restoreDepth(depth);
+    if (failure !== null) throw failure;
+    return notified;
+  }
+
+  /** Blocking twin of `wait`. **Blocking:** parks the thread; not on a server's main thread. */
+  waitSync(options?: WaitOptions): boolean {
+    const { timeout, signal } = parseWait('Condition.waitSync', options);
+    this.checkOwned('wait on a condition');
+    if (signal?.aborted) throw signal.reason;
+    add(this._a, REG, 1);
+    const depth = this.lock._core.releaseAll();
+    try {
+      return waitSync(this.parkable(), timeout, null);
+    } finally {
+      this.lock._core.acquireSync(null, null);
+      this.lock._core.restoreDepth(depth);
+    }
+  }
+
+  /**
+   * Waits until `predicate()` is truthy (checked under the lock, first before any wait);
+   * resolves to its last value, falsy if `timeout` ran out.
+   */
+  async waitFor<T>(predicate: () => T | PromiseLike<T>, options?: WaitOptions): Promise<T> {
+    const { timeout, signal } = parseWait('Condition.waitFor', options);
+    const deadline = timeout === null ? null : performance.now() + timeout;
+    let result = await predicate();
+    while (!result) {
+      let left: number | null = null;
+      if (deadline !== null) {
+        left = deadline - performance.now();
+        if (left <= 0) break;
+      }
+      await this.wait({ timeout: left, ...(signal ? { signal } : {}) });
+      result = await predicate();
+    }
+    return result;
+  }
+
+  waitForSync<T>(predicate: () => T, options?: WaitOptions): T {
+    const { timeout } = parseWait('Condition.waitForSync', options);
+    const deadline = timeout === null ? null : performance.now() + timeout;
+    let result = predicate();
+    while (!result) {
+      let left: number | null = null;
+      if (deadline !== null) {
+        left = deadline - performance.now();
+        if (left <= 0) break;
+      }
+      this.waitSync({ timeout: left });
+      result = predicate();
+    }
+    return result;
+  }
+
+  /**
+   * Wakes up to `n` waiters (default 1). Call it holding the lock.
+   * @throws RuntimeError when the calling thread does not hold the lock.
+   */
+  notify(n = 1): void {
+    if (typeof n !== 'number' || !(n >= 0)) {
+      throw new RangeError(
+        `Condition.notify(n): n must be a number >= 0: received ${describeValue(n)}`,
+      );
+    }
+    this.checkOwned('notify on a condition');
+    const a = this._a;
+    const want = Math.min(n, load(a, REG) - load(a, TOKENS));
+    if (want <= 0) return;
+    add(a, TOKENS, want);
+    add(a, SEQ, 1);
+    // Tokens and SEQ first: a waiter counts itself in PARKED before re-reading SEQ.
+    if (load(a, PARKED) > 0) notify(a, SEQ);
+  }
+
+  notifyAll(): void {
+    this.notify(Number.POSITIVE_INFINITY);
+  }
+
+  /** @internal */
+  [kShared](): SharedState {
+    return { kind: 'threading.Condition', state: { sab: this._a.buffer, lock: this.lock } };
+  }
+}
+
+registerSharedKind(
+  'threading.Condition',
+  (s) => {
+    const c = Object.create(Condition.prototype) as Condition;
+    (c as { _a: Int32Array })._a = new Int32Array(s.sab as SharedArrayBuffer);
+    (c as { lock: LockBase }).lock = s.lock as LockBase;
+    return c;
+  },
+  import.meta.url,
+);

@@ -1,0 +1,71 @@
+/**
+ * Python's `threading.excepthook`: what happens to an exception that escapes a thread's `run()`.
+ * By default the name of the thread and the stack are written to stderr (as CPython prints
+ * "Exception in thread NAME:" and the traceback); `setExcepthook` installs another handler.
+ * `join()` never throws the thread's exception.
+ *
+ * The hook runs in the thread that started the failing thread (the error crosses back to it with
+ * its class name, message and remote stack), so install it where threads are started.
+ */
+import type { Thread } from './thread.js';
+
+export interface ExceptHookArgs {
+  /** Class name of the exception (`excValue.name`). */
+  excType: string;
+  excValue: unknown;
+  /** The stack as it was inside the thread, or null. */
+  excTraceback: string | null;
+  thread: Thread | null;
+}
+
+export type ExceptHook = (args: ExceptHookArgs) => void;
+
+/** The default hook (Python's `threading.__excepthook__`): name and stack to stderr. */
+export function __excepthook__(args: ExceptHookArgs): void {
+  const name = args.thread?.name ?? 'unknown thread';
+  const value = args.excValue;
+  const stack =
+    args.excTraceback ??
+    (value instanceof Error ? (value.stack ?? `${value.name}: ${value.message}`) : String(value));
+  process.stderr.write(`Exception in thread ${name}:\n${stack}\n`);
+}
+
+let installed: ExceptHook = __excepthook__;
+
+/** Calls the installed hook (what `threading.excepthook(args)` does in Python). */
+export function excepthook(args: ExceptHookArgs): void {
+  installed(args);
+}
+
+/** Installs `hook` (null: the default again) and returns the previous one. */
+export function setExcepthook(hook: ExceptHook | null): ExceptHook {
+  if (hook !== null && typeof hook !== 'function') {
+    throw new TypeError(`setExcepthook expects a function or null: received ${typeof hook}`);
+  }
+  const previous = installed;
+  installed = hook ?? __excepthook__;
+  return previous;
+}
+
+export function getExcepthook(): ExceptHook {
+  return installed;
+}
+
+/** Runs the hook; an error thrown by the hook itself is reported by the default one. */
+export function reportThreadException(thread: Thread | null, error: unknown): void {
+  const remote =
+    error instanceof Error && error.cause instanceof Error && error.cause.name === 'RemoteStack'
+      ? (error.cause.stack ?? null)
+      : null;
+  const args: ExceptHookArgs = {
+    excType: error instanceof Error ? error.name : typeof error,
+    excValue: error,
+    excTraceback: remote,
+    thread,
+  };
+  try {
+    installed(args);
+  } catch (hookError) {
+    __excepthook__({ ...args, excValue: hookError, excTraceback: null, excType: 'HookError' });
+  }
+}

@@ -1,0 +1,242 @@
+/**
+ * The engine of `Lock` and `RLock`: a lock word holding its owner's tid, in a cell of the world
+ * (src/internal/shm/world.ts) so that any thread can see who holds it for deadlock detection.
+ *
+ * Cell words (see the world's layout table): STATE (0 free, owner tid, or OWNER_DIED), COUNT
+ * (RLock depth, touched only by the owner), WAITERS (parked or about to park).
+ *
+ * Fast path: one compare-and-swap to acquire, one to release, and a load of WAITERS to decide
+ * whether to notify. Contended path: spin, then park on STATE (src/internal/shm/wait.ts); before
+ * the first untimed park the thread records the cell it waits for and walks the wait-for graph
+ * (thread → lock → holder → the lock that holder waits for → …): a walk that comes back to this
+ * thread would never end, and rejects with `DeadlockError`. Timed waits end by themselves and are
+ * neither recorded nor reported. When both threads of a cycle start waiting at the same moment,
+ * both may get the error (each sees the other's record): a false "no" is impossible, two reports
+ * are possible.
+ */
+
+import { cas, load, notify, store } from '../internal/atomics.js';
+import { type DeadlockEdge, DeadlockError, describeCycle } from '../internal/errors.js';
+import { AGAIN, type Attempt, type Parkable, waitAsync, waitSync } from '../internal/shm/wait.js';
+import {
+  allocCell,
+  C_COUNT,
+  C_STATE,
+  C_WAITERS,
+  CELL_WORDS,
+  cellName,
+  cellOffset,
+  OWNER_DIED,
+  selfTid,
+  slotOf,
+  T_TID,
+  T_WAITING_FOR,
+  threadName,
+  worldWords,
+} from '../internal/shm/world.js';
+import { OwnerDiedError, RuntimeError } from './errors.js';
+import { type Recoverable, track } from './owner-death.js';
+
+/** Bound on the wait-for walk: a chain longer than any real cycle of threads. */
+const MAX_WALK = 1024;
+
+export type LockState = { cell: number } | { sab: SharedArrayBuffer };
+
+export class LockCore implements Recoverable {
+  readonly a: Int32Array;
+  readonly st: number;
+  readonly cell: number;
+
+  constructor(
+    readonly kind: 'Lock' | 'RLock',
+    state?: LockState,
+  ) {
+    let cell =
+      state === undefined ? allocCell(kind === 'Lock' ? 1 : 2) : 'cell' in state ? state.cell : -1;
+    if (state !== undefined && 'sab' in state) {
+      this.a = new Int32Array(state.sab);
+      this.st = 0;
+    } else if (cell >= 0) {
+      this.a = worldWords();
+      this.st = cellOffset(cell);
+    } else {
+      // Out of world cells: private memory, outside deadlock detection.
+      cell = -1;
+      this.a = new Int32Array(new SharedArrayBuffer(CELL_WORDS * 4));
+      this.st = 0;
+    }
+    this.cell = cell;
+    track(this);
+  }
+
+  state(): LockState {
+    return this.cell >= 0 ? { cell: this.cell } : { sab: this.a.buffer as SharedArrayBuffer };
+  }
+
+  get label(): string {
+    return this.cell >= 0 ? cellName(this.cell) : `${this.kind} (untracked)`;
+  }
+
+  owner(): number {
+    const s = load(this.a, this.st);
+    return s === OWNER_DIED ? 0 : s;
+  }
+
+  /** One attempt; throws OwnerDiedError once after a holder died. */
+  attempt(): Attempt<true> {
+    const s = cas(this.a, this.st, 0, selfTid);
+    if (s === 0) return true;
+    if (s === selfTid && this.kind === 'RLock') {
+      this.a[this.st + C_COUNT] = this.a[this.st + C_COUNT]! + 1;
+      return true;
+    }
+    if (s === OWNER_DIED && cas(this.a, this.st, OWNER_DIED, 0) === OWNER_DIED) {
+      // Wake the others: the lock is free again and one of them may take it.
+      notify(this.a, this.st);
+      throw new OwnerDiedError(
+        `Cannot acquire ${this.kind}: the thread holding it ended without releasing it; the ${this.kind} is free again`,
+      );
+    }
+    return AGAIN;
+  }
+
+  private parkable(detect: boolean): Parkable<boolean> {
+    return {
+      a: this.a,
+      i: this.st,
+      w: this.st + C_WAITERS,
+      attempt: () => this.attempt(),
+      timedOut: () => false,
+      beforePark: detect ? () => this.enterWait() : undefined,
+      afterWait: detect ? () => this.leaveWait() : undefined,
+    };
+  }
+
+  private checkSelf(detect: boolean): void {
+    if (detect && this.kind === 'Lock' && load(this.a, this.st) === selfTid) {
+      throw new DeadlockError(
+        `${threadLabel(selfTid)} would wait for ever for ${this.label}, which it holds itself (a Lock is not reentrant: use an RLock)`,
+        [{ waiter: threadLabel(selfTid), resource: this.label, holder: threadLabel(selfTid) }],
+      );
+    }
+  }
+
+  acquireSync(timeout: number | null, signal: AbortSignal | null): boolean {
+    const detect = timeout === null;
+    this.checkSelf(detect);
+    return waitSync(this.parkable(detect), timeout, signal);
+  }
+
+  acquireAsync(timeout: number | null, signal: AbortSignal | null): Promise<boolean> {
+    const detect = timeout === null;
+    this.checkSelf(detect);
+    return waitAsync(this.parkable(detect), timeout, signal);
+  }
+
+  release(): void {
+    const s = load(this.a, this.st);
+    if (this.kind === 'RLock') {
+      if (s !== selfTid) {
+        throw new RuntimeError(
+          s === 0 || s === OWNER_DIED
+            ? 'Cannot release RLock: it is not held'
+            : `Cannot release RLock: it is held by ${threadLabel(s)}, not by ${threadLabel(selfTid)}`,
+          'ERR_WEFT_LOCK_NOT_HELD',
+        );
+      }
+      const depth = this.a[this.st + C_COUNT]!;
+      if (depth > 0) {
+        this.a[this.st + C_COUNT] = depth - 1;
+        return;
+      }
+      store(this.a, this.st, 0);
+    } else {
+      // Python lets any thread release a Lock; the CAS keeps a racing second release an error.
+      if (s === 0 || s === OWNER_DIED || cas(this.a, this.st, s, 0) !== s) {
+        throw new RuntimeError('Cannot release Lock: it is not held', 'ERR_WEFT_LOCK_NOT_HELD');
+      }
+    }
+    // Read after the release: a waiter counts itself before it re-reads STATE (see wait.ts).
+    if (load(this.a, this.st + C_WAITERS) > 0) notify(this.a, this.st, 1);
+  }
+
+  recoverFromDeath(): void {
+    if (load(this.a, this.st) !== selfTid) return;
+    this.a[this.st + C_COUNT] = 0;
+    store(this.a, this.st, OWNER_DIED);
+    notify(this.a, this.st);
+  }
+
+  private enterWait(): void {
+    if (this.cell < 0) return;
+    const w = worldWords();
+    const mine = slotOf(selfTid) + T_WAITING_FOR;
+    // Published before the walk: a thread closing the cycle at the same moment sees it (Dekker).
+    store(w, mine, this.cell + 1);
+    const edges: DeadlockEdge[] = [];
+    let cell = this.cell;
+    let holder = ownerOfCell(w, cell);
+    let waiter = selfTid;
+    for (let step = 0; step < MAX_WALK && holder !== 0; step++) {
+      edges.push({
+        waiter: threadLabel(waiter),
+        resource: cellLabel(cell, this),
+        holder: threadLabel(holder),
+      });
+      if (holder === selfTid) {
+        store(w, mine, 0);
+        throw new DeadlockError(`Deadlock: ${describeCycle(edges)}`, edges);
+      }
+      const slot = slotOf(holder);
+      if (load(w, slot + T_TID) !== holder) return;
+      const next = load(w, slot + T_WAITING_FOR);
+      if (next === 0) return;
+      waiter = holder;
+      cell = next - 1;
+      holder = ownerOfCell(w, cell);
+    }
+  }
+
+  private leaveWait(): void {
+    if (this.cell < 0) return;
+    const w = worldWords();
+    const mine = slotOf(selfTid) + T_WAITING_FOR;
+    // Only our own record: another async wait of this thread may have replaced it.
+    cas(w, mine, this.cell + 1, 0);
+  }
+
+  /** Snapshot: the lock may change hands right after. */
+  locked(): boolean {
+    const s = load(this.a, this.st);
+    return s !== 0 && s !== OWNER_DIED;
+  }
+
+  isOwned(): boolean {
+    return load(this.a, this.st) === selfTid;
+  }
+
+  /** For Condition: give the lock up entirely, remembering the depth. */
+  releaseAll(): number {
+    const depth = this.kind === 'RLock' ? this.a[this.st + C_COUNT]! : 0;
+    if (this.kind === 'RLock') this.a[this.st + C_COUNT] = 0;
+    this.release();
+    return depth;
+  }
+
+  restoreDepth(depth: number): void {
+    if (this.kind === 'RLock') this.a[this.st + C_COUNT] = depth;
+  }
+}
+
+function ownerOfCell(w: Int32Array, cell: number): number {
+  const s = load(w, cellOffset(cell) + C_STATE);
+  return s === OWNER_DIED ? 0 : s;
+}
+
+function cellLabel(cell: number, self: LockCore): string {
+  return cell === self.cell ? self.label : cellName(cell);
+}
+
+export function threadLabel(tid: number): string {
+  return `thread '${threadName(tid)}'`;
+}

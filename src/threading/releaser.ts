@@ -1,0 +1,10 @@
+/** A handle whose disposal runs `release` once: `using _ = await lock.hold()`. */
+export function releaser(release: () => void): Disposable & AsyncDisposable {
+  let done = false;
+  const dispose = (): void => {
+    if (done) return;
+    done = true;
+    release();
+  };
+  return { [Symbol.dispose]: dispose, [Symbol.asyncDispose]: async () => dispose() };
+}

@@ -1,0 +1,229 @@
+/**
+ * Semaphore and BoundedSemaphore share this engine.
+ *
+ * | idx | name    | writer              | readers | meaning                                       |
+ * |  0  | VALUE   | any (cas/add)       | any     | permits available (the futex word)            |
+ * |  1  | WAITERS | waiters (add)       | release | threads/tasks parked or about to park         |
+ * |  2  | INITIAL | creator             | any     | the value given at construction               |
+ * |  3  | DIED    | dying thread, taker | any     | owner-death notices not yet delivered         |
+ * |  4  | BOUNDED | creator             | any     | 1 for a BoundedSemaphore                      |
+ *
+ * Invariants: VALUE ≥ 0; for a bounded one VALUE ≤ INITIAL. A release adds to VALUE before it
+ * reads WAITERS (see src/internal/shm/wait.ts for why no wake-up is lost).
+ */
+import { add, cas, load, notify, store } from '../internal/atomics.js';
+import { describeValue } from '../internal/errors.js';
+import { kShared, registerSharedKind, type SharedState } from '../internal/serialize.js';
+import { AGAIN, type Attempt, type Parkable, waitAsync, waitSync } from '../internal/shm/wait.js';
+import { parseBlocking, parseWait } from '../internal/wait-options.js';
+import { OwnerDiedError, RuntimeError } from './errors.js';
+import type { AcquireOptions } from './lock-base.js';
+import { type Recoverable, track, tracking } from './owner-death.js';
+import { releaser } from './releaser.js';
+
+const VALUE = 0;
+const WAITERS = 1;
+const INITIAL = 2;
+const DIED = 3;
+const BOUNDED = 4;
+const WORDS = 5;
+const TRUE = Promise.resolve(true);
+
+/**
+ * Python's `threading.Semaphore` across threads: a counter of permits in shared memory.
+ * `acquire` takes one (waiting while there are none), `release(n)` gives back n.
+ *
+ * Owner death (weft's own): permits a worker thread still holds when it ends are given back (up
+ * to the initial value) and the next waiter gets `OwnerDiedError` once.
+ *
+ * @example
+ * const parking = new Semaphore(5);
+ * await parking.run(async () => park());
+ */
+export class Semaphore implements Recoverable {
+  /** @internal */ readonly _a: Int32Array;
+  /** @internal */ static readonly bounded: boolean = false;
+  private _held = 0;
+
+  constructor(value = 1) {
+    if (typeof value !== 'number' || !Number.isInteger(value)) {
+      throw new TypeError(`Semaphore value must be an integer: received ${describeValue(value)}`);
+    }
+    if (value < 0) throw new RangeError(`Semaphore value must be >= 0: received ${value}`);
+    if (value > 0x7fffffff)
+      throw new RangeError(`Semaphore value must be < 2^31: received ${value}`);
+    this._a = new Int32Array(new SharedArrayBuffer(WORDS * 4));
+    store(this._a, VALUE, value);
+    store(this._a, INITIAL, value);
+    store(this._a, BOUNDED, (new.target as typeof Semaphore).bounded ? 1 : 0);
+    track(this);
+  }
+
+  /** @internal */
+  static _revive<T extends Semaphore>(this: { prototype: T }, sab: SharedArrayBuffer): T {
+    const s = Object.create(this.prototype) as T;
+    (s as { _a: Int32Array })._a = new Int32Array(sab);
+    s._held = 0;
+    track(s);
+    return s;
+  }
+
+  /** Permits available now — a snapshot. */
+  get value(): number {
+    return load(this._a, VALUE);
+  }
+
+  private attempt(): Attempt<true> {
+    const a = this._a;
+    if (load(a, DIED) > 0) {
+      const d = load(a, DIED);
+      if (d > 0 && cas(a, DIED, d, d - 1) === d) {
+        throw new OwnerDiedError(
+          'Cannot acquire Semaphore: a thread ended holding a permit; its permit was given back',
+        );
+      }
+    }
+    for (let v = load(a, VALUE); v > 0; v = load(a, VALUE)) {
+      if (cas(a, VALUE, v, v - 1) === v) {
+        if (tracking) this._held++;
+        return true;
+      }
+    }
+    return AGAIN;
+  }
+
+  private parkable(): Parkable<boolean> {
+    return {
+      a: this._a,
+      i: VALUE,
+      w: WAITERS,
+      attempt: () => this.attempt(),
+      timedOut: () => false,
+    };
+  }
+
+  /**
+   * Takes a permit; resolves true, or false if `blocking: false`/`timeout` found none.
+   * **Cancellation:** an aborted `signal` rejects with its reason and takes no permit.
+   * @throws OwnerDiedError once after a thread ended holding a permit.
+   */
+  acquire(options?: AcquireOptions): Promise<boolean> {
+    try {
+      if (options === undefined && this.attempt() === true) return TRUE;
+      const { blocking, timeout, signal } = parse('Semaphore.acquire', options);
+      if (signal?.aborted) return Promise.reject(signal.reason);
+      if (!blocking) return Promise.resolve(this.attempt() === true);
+      return waitAsync(this.parkable(), timeout, signal);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * Blocking twin of `acquire`. **Blocking:** parks the whole thread; not on a server's main
+   * thread. A `signal` counts only if already aborted.
+   */
+  acquireSync(options?: AcquireOptions): boolean {
+    if (options === undefined && this.attempt() === true) return true;
+    const { blocking, timeout, signal } = parse('Semaphore.acquireSync', options);
+    if (signal?.aborted) throw signal.reason;
+    if (!blocking) return this.attempt() === true;
+    return waitSync(this.parkable(), timeout, signal);
+  }
+
+  /**
+   * Gives back `n` permits, waking up to `n` waiters.
+   * @throws RangeError for a BoundedSemaphore released above its initial value.
+   */
+  release(n = 1): void {
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) {
+      throw new RangeError(
+        `Semaphore.release(n): n must be an integer >= 1: received ${describeValue(n)}`,
+      );
+    }
+    const a = this._a;
+    if (load(a, BOUNDED) === 1) {
+      const initial = load(a, INITIAL);
+      for (;;) {
+        const v = load(a, VALUE);
+        if (v + n > initial) {
+          throw new RangeError(
+            `BoundedSemaphore released too many times: value would be ${v + n}, above its initial value ${initial}`,
+          );
+        }
+        if (cas(a, VALUE, v, v + n) === v) break;
+      }
+    } else {
+      add(a, VALUE, n);
+    }
+    if (tracking) this._held = Math.max(0, this._held - n);
+    // After publishing the permits: a waiter counts itself before re-reading VALUE.
+    if (load(a, WAITERS) > 0) notify(a, VALUE, n);
+  }
+
+  async run<R>(fn: () => R | PromiseLike<R>, options?: AcquireOptions): Promise<Awaited<R>> {
+    if (!(await this.acquire(options))) throw timedOut();
+    try {
+      return await fn();
+    } finally {
+      this.release();
+    }
+  }
+
+  runSync<R>(fn: () => R, options?: AcquireOptions): R {
+    if (!this.acquireSync(options)) throw timedOut();
+    try {
+      return fn();
+    } finally {
+      this.release();
+    }
+  }
+
+  async hold(options?: AcquireOptions): Promise<Disposable & AsyncDisposable> {
+    if (!(await this.acquire(options))) throw timedOut();
+    return releaser(() => this.release());
+  }
+
+  holdSync(options?: AcquireOptions): Disposable & AsyncDisposable {
+    if (!this.acquireSync(options)) throw timedOut();
+    return releaser(() => this.release());
+  }
+
+  /** @internal */
+  recoverFromDeath(): void {
+    if (this._held <= 0) return;
+    const a = this._a;
+    const room = load(a, INITIAL) - load(a, VALUE);
+    const k = Math.min(this._held, Math.max(0, room));
+    this._held = 0;
+    if (k > 0) add(a, VALUE, k);
+    add(a, DIED, 1);
+    notify(a, VALUE);
+  }
+
+  /** @internal */
+  [kShared](): SharedState {
+    const kind =
+      load(this._a, BOUNDED) === 1 ? 'threading.BoundedSemaphore' : 'threading.Semaphore';
+    return { kind, state: { sab: this._a.buffer } };
+  }
+}
+
+function parse(what: string, options: AcquireOptions | undefined) {
+  const { timeout, signal } = parseWait(what, options);
+  const blocking = parseBlocking(what, options?.blocking, 'blocking');
+  return { blocking, timeout, signal };
+}
+
+function timedOut(): RuntimeError {
+  return new RuntimeError(
+    'Could not acquire the semaphore before the timeout',
+    'ERR_WEFT_LOCK_TIMEOUT',
+  );
+}
+
+registerSharedKind(
+  'threading.Semaphore',
+  (s) => Semaphore._revive(s.sab as SharedArrayBuffer),
+  import.meta.url,
+);

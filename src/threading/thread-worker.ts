@@ -1,0 +1,61 @@
+/**
+ * The worker side of `Thread` (the role module src/internal/worker/bootstrap.ts hands over to).
+ * It never imports the parent-side spawning path beyond the Thread class itself.
+ *
+ * Order of the end of a thread: run() settles → an escaping exception is posted to the parent →
+ * the non-daemon threads this thread started are joined → what it still holds is recovered
+ * (owner death) → its slot is marked finished (joiners wake) → the worker exits.
+ */
+import { parentPort } from 'node:worker_threads';
+import { store } from '../internal/atomics.js';
+import { decode, encodeError } from '../internal/serialize.js';
+import { registerThread, selfTid, slotOf, T_NATIVE_ID, worldWords } from '../internal/shm/world.js';
+import { resolveTaskRef } from '../internal/task-ref.js';
+import type { WorkerMessage } from '../internal/worker/protocol.js';
+import { getNativeId } from './native-id.js';
+import { recoverAll } from './owner-death.js';
+import { _markFinished, _setCurrentThread, Thread, type ThreadPayload } from './thread.js';
+
+let ended = false;
+
+function end(): void {
+  if (ended) return;
+  ended = true;
+  recoverAll();
+  _markFinished(selfTid);
+}
+
+export async function main(encoded: unknown): Promise<void> {
+  const p = decode(encoded) as ThreadPayload;
+  registerThread(selfTid, p.name, p.daemon);
+  store(worldWords(), slotOf(selfTid) + T_NATIVE_ID, getNativeId());
+  // A target that calls process.exit() still hands back what it holds.
+  process.once('exit', end);
+  let self: Thread | null = null;
+  try {
+    if (p.cls) {
+      const cls = await resolveTaskRef(p.cls);
+      self = Thread._adopt(cls, selfTid, { name: p.name, daemon: p.daemon });
+      Object.assign(self, p.fields ?? {});
+    } else {
+      const target = p.target
+        ? ((await resolveTaskRef(p.target)) as (...a: unknown[]) => unknown)
+        : null;
+      self = Thread._adopt(Thread, selfTid, {
+        name: p.name,
+        daemon: p.daemon,
+        target,
+        args: p.args,
+        kwargs: p.kwargs,
+      });
+    }
+    _setCurrentThread(self);
+    await self.run();
+  } catch (err) {
+    parentPort?.postMessage({ type: 'exception', error: encodeError(err) } satisfies WorkerMessage);
+  }
+  await Thread._joinStarted();
+  end();
+  // Python's thread ends when run() returns, whatever timers it left behind.
+  setImmediate(() => process.exit(0));
+}

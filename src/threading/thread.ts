@@ -1,0 +1,422 @@
+/**
+ * `Thread`: Python's threading.Thread on a Node worker thread.
+ *
+ * Parent side: `start()` turns the target (or the subclass) into a task reference, encodes the
+ * arguments (shared primitives arrive connected), spawns a weft worker (src/internal/worker/) with
+ * the role module thread-worker.ts, and claims the thread's slot in the world's thread table.
+ * The worker side marks the slot finished when `run()` settles; `join` waits on that word (so any
+ * thread can join any thread, sync or async), and the starting thread also waits for the worker's
+ * 'exit' so that nothing is left behind.
+ *
+ * Liveness: a non-daemon thread keeps the process alive (its Worker is ref'd), a daemon one does
+ * not (unref'd), as in Python.
+ */
+import type { Worker } from 'node:worker_threads';
+import { load, notify, store } from '../internal/atomics.js';
+import { describeValue } from '../internal/errors.js';
+import { handleClosed, handleOpened } from '../internal/live-handles.js';
+import { decodeError, type EncodedError, encode } from '../internal/serialize.js';
+import { AGAIN, type Parkable, waitAsync, waitSync } from '../internal/shm/wait.js';
+import {
+  nextThreadNumber,
+  registerThread,
+  selfTid,
+  slotOf,
+  T_DAEMON,
+  T_NATIVE_ID,
+  T_STATE,
+  T_TID,
+  THREAD_ALIVE,
+  THREAD_FINISHED,
+  threadName,
+  threadState,
+  worldWords,
+} from '../internal/shm/world.js';
+import { loadingTaskModule, type TaskRef, toTaskRef } from '../internal/task-ref.js';
+import { parseWait, type WaitOptions } from '../internal/wait-options.js';
+import { isWorkerMessage } from '../internal/worker/protocol.js';
+import { spawnWorker } from '../internal/worker/spawn.js';
+import { RuntimeError } from './errors.js';
+import { reportThreadException } from './excepthook.js';
+
+export interface ThreadOptions {
+  /** The function `run()` calls; a marked function (`task(import.meta, fn)`) or a self-contained one. */
+  target?: ((...args: any[]) => unknown) | null;
+  args?: readonly unknown[];
+  /** Reaches the target as one trailing object after `args`. */
+  kwargs?: Record<string, unknown> | null;
+  /** Default `Thread-N`. */
+  name?: string;
+  /** Default: the daemon flag of the thread creating it. */
+  daemon?: boolean | null;
+}
+
+/** What the worker side needs to rebuild the thread (encoded for postMessage). */
+export interface ThreadPayload {
+  name: string;
+  daemon: boolean;
+  target: TaskRef | null;
+  cls: TaskRef | null;
+  fields: Record<string, unknown> | null;
+  args: unknown[];
+  kwargs: Record<string, unknown> | null;
+}
+
+const roleUrl = new URL(
+  `./thread-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`,
+  import.meta.url,
+).href;
+
+/** Threads this thread started, by tid, while they may be alive (for enumerate/currentThread). */
+const startedHere = new Map<number, Thread>();
+/** Handles for threads started elsewhere, by tid. */
+const handles = new Map<number, Thread>();
+let current: Thread | null = null;
+
+/**
+ * A thread of control running on its own worker (with its own event loop and module instances,
+ * in parallel with the others — no GIL). Two styles, as in Python:
+ *
+ * ```ts
+ * new Thread({ target: work, args: [1, 2], kwargs: { verbose: true } }).start();
+ *
+ * class Worker extends Thread { override run() { … } }
+ * task(import.meta, Worker);      // lets the worker find the subclass
+ * new Worker().start();
+ * ```
+ *
+ * The target runs in the worker: it must be a marked function or a self-contained one (an
+ * inline function that uses its closure fails with an error saying so). Data is shared through
+ * weft's shared objects passed in `args` (Value, Array, locks, queues), not through module
+ * variables: each worker evaluates its modules afresh.
+ *
+ * An exception escaping `run()` goes to `threading.excepthook` (stderr by default); `join()`
+ * does not throw it.
+ */
+export class Thread {
+  #name: string;
+  #daemon: boolean;
+  #target: ((...args: any[]) => unknown) | null;
+  #args: unknown[];
+  #kwargs: Record<string, unknown> | null;
+  #tid: number | null = null;
+  #started = false;
+  #exited: Promise<void> | null = null;
+
+  constructor(options: ThreadOptions = {}) {
+    if (typeof options !== 'object' || options === null) {
+      throw new TypeError(`Thread options must be an object: received ${describeValue(options)}`);
+    }
+    const { target, args, kwargs, name, daemon } = options;
+    if (target !== undefined && target !== null && typeof target !== 'function') {
+      throw new TypeError(`Thread target must be a function: received ${describeValue(target)}`);
+    }
+    if (args !== undefined && !Array.isArray(args)) {
+      throw new TypeError(`Thread args must be an array: received ${describeValue(args)}`);
+    }
+    if (
+      kwargs !== undefined &&
+      kwargs !== null &&
+      (typeof kwargs !== 'object' || Array.isArray(kwargs))
+    ) {
+      throw new TypeError(`Thread kwargs must be an object: received ${describeValue(kwargs)}`);
+    }
+    if (name !== undefined && typeof name !== 'string') {
+      throw new TypeError(`Thread name must be a string: received ${describeValue(name)}`);
+    }
+    if (daemon !== undefined && daemon !== null && typeof daemon !== 'boolean') {
+      throw new TypeError(`Thread daemon must be a boolean: received ${describeValue(daemon)}`);
+    }
+    this.#target = target ?? null;
+    this.#args = args ? [...args] : [];
+    this.#kwargs = kwargs ?? null;
+    this.#name = name ?? `Thread-${nextThreadNumber()}`;
+    this.#daemon = daemon ?? currentThread().daemon;
+  }
+
+  get name(): string {
+    return this.#name;
+  }
+  set name(v: string) {
+    if (typeof v !== 'string')
+      throw new TypeError(`Thread name must be a string: received ${describeValue(v)}`);
+    this.#name = v;
+  }
+  getName(): string {
+    return this.#name;
+  }
+  setName(v: string): void {
+    this.name = v;
+  }
+
+  /** The thread's identifier (`getIdent()` inside it), null before `start()`. */
+  get ident(): number | null {
+    return this.#tid;
+  }
+
+  /** The operating system's id of the thread, null until it has booted. */
+  get nativeId(): number | null {
+    if (this.#tid === null) return null;
+    const w = worldWords();
+    const slot = slotOf(this.#tid);
+    if (load(w, slot + T_TID) !== this.#tid) return null;
+    return load(w, slot + T_NATIVE_ID) || null;
+  }
+
+  get daemon(): boolean {
+    return this.#daemon;
+  }
+  set daemon(v: boolean) {
+    if (typeof v !== 'boolean')
+      throw new TypeError(`Thread daemon must be a boolean: received ${describeValue(v)}`);
+    if (this.#started)
+      throw new RuntimeError(
+        'Cannot set daemon status of an active thread',
+        'ERR_WEFT_THREAD_STARTED',
+      );
+    this.#daemon = v;
+  }
+  isDaemon(): boolean {
+    return this.#daemon;
+  }
+  setDaemon(v: boolean): void {
+    this.daemon = v;
+  }
+
+  /**
+   * Starts the thread: `run()` will execute in a new worker. Synchronous, like Python's; the
+   * thread is alive (`isAlive()`) as soon as it returns.
+   * @throws RuntimeError when started twice; TaskReferenceError when the target or subclass
+   *   cannot be found from a worker; TypeError when an argument cannot be cloned.
+   */
+  start(): void {
+    if (this.#started)
+      throw new RuntimeError('Threads can only be started once', 'ERR_WEFT_THREAD_STARTED');
+    const loading = loadingTaskModule();
+    if (loading !== null) {
+      throw new RuntimeError(
+        `Thread.start() was called by the top-level code of ${loading} while a worker loaded that module to find a task in it. A task module is evaluated again in every worker: start threads from a function, or guard top-level code with \`if (isMainThread)\` (node:worker_threads).`,
+        'ERR_WEFT_START_IN_TASK_MODULE',
+      );
+    }
+    const subclassed = this.run !== Thread.prototype.run;
+    let target: TaskRef | null = null;
+    let cls: TaskRef | null = null;
+    let fields: Record<string, unknown> | null = null;
+    const modules: string[] = [];
+    if (subclassed) {
+      cls = toTaskRef(this.constructor, `Thread subclass ${this.constructor.name}`);
+      fields = { ...(this as unknown as Record<string, unknown>) };
+    } else if (this.#target) {
+      target = toTaskRef(this.#target, `Thread target ${this.#target.name || '(anonymous)'}`);
+    }
+    for (const ref of [target, cls]) if (ref?.kind === 'module') modules.push(ref.url);
+    const payload: ThreadPayload = {
+      name: this.#name,
+      daemon: this.#daemon,
+      target,
+      cls,
+      fields,
+      args: this.#args,
+      kwargs: this.#kwargs,
+    };
+    let worker: Worker;
+    try {
+      worker = spawnWorker({
+        role: roleUrl,
+        payload: encode(payload, 'message'),
+        modules,
+        name: this.#name,
+      });
+    } catch (err) {
+      if ((err as Error)?.name === 'DataCloneError') {
+        throw new TypeError(
+          `Thread ${this.#name}: its args, kwargs or fields cannot be sent to a worker (${(err as Error).message}); send plain data and weft shared objects`,
+          { cause: err },
+        );
+      }
+      throw err;
+    }
+    this.#started = true;
+    const tid = worker.threadId + 1;
+    this.#tid = tid;
+    registerThread(tid, this.#name, this.#daemon);
+    startedHere.set(tid, this);
+    handleOpened('thread');
+    worker.on('message', (m: unknown) => {
+      if (isWorkerMessage(m) && m.type === 'exception') {
+        reportThreadException(this, decodeError(m.error as EncodedError));
+      }
+    });
+    worker.on('error', (err) => reportThreadException(this, err));
+    this.#exited = new Promise<void>((resolve) => {
+      worker.once('exit', () => {
+        markFinished(tid);
+        startedHere.delete(tid);
+        handleClosed('thread');
+        resolve();
+      });
+    });
+    if (this.#daemon) worker.unref();
+  }
+
+  /**
+   * What the thread does; runs inside the thread. The default calls the target with `args` and
+   * then `kwargs` (when given) as one trailing object. Override it in a subclass.
+   */
+  run(): unknown {
+    const target = this.#target;
+    if (!target) return undefined;
+    return this.#kwargs ? target(...this.#args, this.#kwargs) : target(...this.#args);
+  }
+
+  /** Whether `run()` has started and not yet finished. */
+  isAlive(): boolean {
+    return this.#tid !== null && threadState(this.#tid) === THREAD_ALIVE;
+  }
+
+  private joinable(): Parkable<true> {
+    const tid = this.#tid as number;
+    return {
+      a: worldWords(),
+      i: slotOf(tid) + T_STATE,
+      w: -1,
+      attempt: () => (threadState(tid) === THREAD_FINISHED ? true : AGAIN),
+      timedOut: () => true,
+    };
+  }
+
+  private checkJoin(): void {
+    if (!this.#started && this.#tid === null) {
+      throw new RuntimeError(
+        'Cannot join a thread before it is started',
+        'ERR_WEFT_THREAD_NOT_STARTED',
+      );
+    }
+    if (this.#tid === selfTid)
+      throw new RuntimeError('Cannot join the current thread', 'ERR_WEFT_JOIN_SELF');
+  }
+
+  /**
+   * Waits until the thread ends, or until `timeout` (ms) passes — then check `isAlive()`. Never
+   * rejects with the thread's own exception (that went to the excepthook).
+   *
+   * **Cancellation:** an aborted `signal` rejects with its reason; the thread runs on.
+   */
+  async join(options?: WaitOptions): Promise<void> {
+    const { timeout, signal } = parseWait('Thread.join', options);
+    this.checkJoin();
+    const start = performance.now();
+    await waitAsync(this.joinable(), timeout, signal);
+    if (this.#exited && threadState(this.#tid as number) === THREAD_FINISHED) {
+      // The worker exits right after `run()`: wait for it, so no handle outlives join().
+      const left = timeout === null ? null : Math.max(0, timeout - (performance.now() - start));
+      await raceTimeout(this.#exited, left, signal);
+    }
+  }
+
+  /**
+   * Blocking twin of `join`. **Blocking:** parks the calling thread, event loop included — never
+   * on a server's main thread.
+   */
+  joinSync(options?: WaitOptions): void {
+    const { timeout, signal } = parseWait('Thread.joinSync', options);
+    this.checkJoin();
+    waitSync(this.joinable(), timeout, signal);
+  }
+
+  toString(): string {
+    const state = this.#tid === null ? 'initial' : this.isAlive() ? 'started' : 'stopped';
+    return `<Thread(${this.#name}, ${state}${this.#daemon ? ' daemon' : ''} ${this.#tid ?? ''})>`;
+  }
+
+  /**
+   * @internal A Thread object standing for a thread that already runs: the main thread, the
+   * current worker, or a thread started elsewhere. `cls` is Thread or the user's subclass (whose
+   * constructor is not run: its fields come from the parent).
+   */
+  static _adopt(
+    cls: Function,
+    tid: number,
+    init: ThreadOptions & { name: string; daemon: boolean },
+  ): Thread {
+    const t = Reflect.construct(Thread, [{ name: init.name, daemon: init.daemon }], cls) as Thread;
+    t.#tid = tid;
+    t.#started = true;
+    t.#target = init.target ?? null;
+    t.#args = init.args ? [...init.args] : [];
+    t.#kwargs = init.kwargs ?? null;
+    return t;
+  }
+
+  /** @internal Waits for the non-daemon threads this one started (a worker ends after them). */
+  static async _joinStarted(): Promise<void> {
+    for (const t of [...startedHere.values()]) if (!t.daemon) await t.join();
+  }
+}
+
+function markFinished(tid: number): void {
+  const w = worldWords();
+  const slot = slotOf(tid);
+  if (load(w, slot + T_TID) !== tid) return;
+  store(w, slot + T_STATE, THREAD_FINISHED);
+  // Joiners park on STATE without a waiter count: always wake them.
+  notify(w, slot + T_STATE);
+}
+
+export { markFinished as _markFinished };
+
+function raceTimeout(
+  p: Promise<void>,
+  ms: number | null,
+  signal: AbortSignal | null,
+): Promise<void> {
+  if (ms === null && signal === null) return p;
+  return new Promise<void>((resolve, reject) => {
+    const timer = ms === null ? null : setTimeout(resolve, ms);
+    const onAbort = (): void => {
+      if (timer) clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    p.then(() => {
+      if (timer) clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    });
+  });
+}
+
+/** The Thread object of the calling thread (correct inside workers too). */
+export function currentThread(): Thread {
+  if (current) return current;
+  current = handleFor(selfTid);
+  return current;
+}
+
+/** @internal The worker side sets the object `run()` is called on. */
+export function _setCurrentThread(t: Thread): void {
+  current = t;
+}
+
+/** A Thread object for `tid`: the one started here, the current one, or a handle. */
+export function handleFor(tid: number): Thread {
+  if (current && current.ident === tid) return current;
+  const mine = startedHere.get(tid);
+  if (mine) return mine;
+  let h = handles.get(tid);
+  if (!h) {
+    const w = worldWords();
+    h = Thread._adopt(Thread, tid, {
+      name: threadName(tid),
+      daemon: load(w, slotOf(tid) + T_DAEMON) === 1,
+    });
+    handles.set(tid, h);
+  }
+  return h;
+}
+
+/** Forgets handles of threads that ended (enumerate calls it). */
+export function pruneHandles(alive: ReadonlySet<number>): void {
+  for (const tid of handles.keys()) if (!alive.has(tid)) handles.delete(tid);
+}

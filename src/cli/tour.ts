@@ -15,12 +15,17 @@ export const tourCommand: CliCommand = {
       .argument('[lessons...]', 'only these lessons: a number (10) or part of a name (gevent)')
       .option('--full', 'real sleeps and sizes instead of the shortened ones')
       .action(async (filters: string[], opts: { full?: boolean }) => {
-        await tour(filters, opts.full === true, context);
+        if (!(await tour(filters, opts.full === true, context))) process.exitCode = 1;
       });
   },
 };
 
-async function tour(filters: string[], full: boolean, context: CliContext): Promise<void> {
+/** Runs the tour; resolves false when a lesson failed. */
+export async function tour(
+  filters: string[],
+  full: boolean,
+  context: CliContext,
+): Promise<boolean> {
   requireTypeScript(context, 'weft tour');
   const lessons = selectLessons(listLessonFiles(context), filters);
   const mode = full ? 'full size' : 'quick: sleeps and sizes shortened, --full for real ones';
@@ -37,5 +42,5 @@ async function tour(filters: string[], full: boolean, context: CliContext): Prom
     `\n${passed} of ${lessons.length} lessons ran in ${(total / 1000).toFixed(1)} s` +
       (failed.length ? `; failed: ${failed.join(', ')}\n` : '.\n'),
   );
-  if (failed.length) process.exitCode = 1;
+  return failed.length === 0;
 }

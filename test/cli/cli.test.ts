@@ -1,0 +1,128 @@
+/**
+ * The `weft` command, spawned as a user runs it (node bin/weft.js …), plus the tour's
+ * keep-going behaviour on a scratch examples/ directory.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import type { CliContext } from '../../src/cli/command.js';
+import { tour } from '../../src/cli/tour.js';
+import { checkLeaks } from '../support/leaks.js';
+
+checkLeaks();
+
+const root = new URL('../../', import.meta.url).pathname;
+const run = promisify(execFile);
+
+async function weft(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await run(process.execPath, [join(root, 'bin', 'weft.js'), ...args], {
+      cwd: root,
+      timeout: 90_000,
+    });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const x = e as { code?: number; stdout: string; stderr: string };
+    if (typeof x.code !== 'number') throw e;
+    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
+  }
+}
+
+describe('weft CLI', () => {
+  test('--help lists every command', async () => {
+    const r = await weft('--help');
+    assert.equal(r.code, 0);
+    for (const c of ['tour', 'lessons', 'run', 'bench'])
+      assert.match(r.stdout, new RegExp(`\\b${c}\\b`));
+  });
+
+  test('lessons lists the lessons with number, module and title, in order', async () => {
+    const r = await weft('lessons');
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /^01\s+generators\s+Two generator functions/m);
+    assert.match(r.stdout, /^10\s+gevent\s+Three greenlets/m);
+    assert.ok(r.stdout.indexOf('\n04') < r.stdout.indexOf('\n10'));
+  });
+
+  test('tour with a filter runs only that lesson, with its heading and what it shows', async () => {
+    const r = await weft('tour', '04');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /weft tour — 1 lesson \(quick/);
+    assert.match(r.stdout, /━━ 04 · asCompleted\(\) yields results in completion order/);
+    assert.match(r.stdout, /Three downloads start/);
+    assert.match(r.stdout, /Completion order: fast, medium, slow/);
+    assert.match(r.stdout, /1 of 1 lessons ran/);
+    assert.doesNotMatch(r.stdout, /━━ 01/);
+  });
+
+  test('tour with a name filter picks the lesson by part of its file name', async () => {
+    const r = await weft('tour', 'gevent');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /━━ 10 ·/);
+    assert.match(r.stdout, /sum of sleeps 7 s/);
+  });
+
+  test('an unknown lesson is a clear error with a non-zero exit', async () => {
+    const r = await weft('run', 'no-such-lesson');
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /no lesson matches "no-such-lesson"/);
+    assert.match(r.stderr, /01-generators-round-robin/);
+    const t = await weft('tour', '99');
+    assert.notEqual(t.code, 0);
+    assert.match(t.stderr, /no lesson matches "99"/);
+  });
+
+  test('an unknown command is a usage error with a non-zero exit', async () => {
+    const r = await weft('frobnicate');
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /unknown command/);
+  });
+});
+
+describe('weft tour', () => {
+  test('a failing lesson is reported, the tour goes on, and the result says it failed', async () => {
+    const scratch = mkdtempSync(join(tmpdir(), 'weft-tour-'));
+    try {
+      mkdirSync(join(scratch, 'examples'));
+      const lesson = (n: string, body: string) =>
+        writeFileSync(
+          join(scratch, 'examples', `${n}.ts`),
+          `export default { title: 'lesson ${n}', shows: 'what ${n} shows', module: 'test',
+             async main({ log }: { log: (...p: unknown[]) => void }) { ${body} } };\n`,
+        );
+      lesson('01-first', "log('first ran');");
+      lesson('02-broken', "log('about to fail'); throw new Error('lesson 02 broke');");
+      lesson('03-last', "log('last ran');");
+      const out: string[] = [];
+      const err: string[] = [];
+      const context: CliContext = {
+        root: scratch,
+        typescript: true,
+        out: (t) => out.push(t),
+        err: (t) => err.push(t),
+      };
+      assert.equal(await tour([], false, context), false);
+      const stdout = out.join('');
+      assert.ok(stdout.indexOf('first ran') < stdout.indexOf('last ran'));
+      assert.match(err.join(''), /02-broken failed: Error: lesson 02 broke/);
+      assert.match(stdout, /2 of 3 lessons ran .*; failed: 02-broken/);
+      assert.equal(await tour(['1', '3'], false, context), true);
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  });
+
+  test('without TypeScript support the tour says that it needs tsx', async () => {
+    const context: CliContext = {
+      root,
+      typescript: false,
+      out: () => {},
+      err: () => {},
+    };
+    await assert.rejects(tour([], false, context), /needs tsx/);
+  });
+});

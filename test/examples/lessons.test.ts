@@ -1,0 +1,96 @@
+/**
+ * Every lesson of examples/ runs in quick mode, and its narration shows the point of the lesson.
+ * The checks are about order and state, never speed: where a lesson prints a time, the bound
+ * is far from the expected value.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import { format } from 'node:util';
+import type { Lesson } from '../../examples/lesson.js';
+import { checkLeaks } from '../support/leaks.js';
+
+checkLeaks();
+
+const dir = new URL('../../examples/', import.meta.url).pathname;
+const files = readdirSync(dir)
+  .filter((n) => /^\d{2,}-[\w-]+\.ts$/.test(n))
+  .sort();
+
+/** What each lesson's narration must show (lessons without an entry: that it runs and talks). */
+const expectations: Record<string, (out: string) => void> = {
+  '01-generators-round-robin': (out) => {
+    assert.match(out, /The turns went: A B A B A B\b/);
+    assert.ok(out.indexOf('A is done') < out.indexOf('B is done'));
+  },
+  '02-asyncio-wait': (out) => {
+    assert.match(out, /FIRST_COMPLETED: done = job-1; pending = job-2, job-3/);
+    assert.match(out, /ALL_COMPLETED: done = job-1, job-2, job-3; pending = none/);
+    assert.match(out, /Results: job 1, job 2, job 3/);
+  },
+  '03-create-task-names': (out) => {
+    assert.match(out, /downloader: round 1 of 2/);
+    assert.match(out, /parser: round 2 of 2/);
+    assert.match(out, /an unnamed one, Task-\d+/);
+    assert.match(
+      out,
+      /gather\(\) collected: downloader finished; parser finished; Task-\d+ finished/,
+    );
+    // The tasks interleave: the parser starts before the downloader's second round.
+    assert.ok(out.indexOf('parser: round 1') < out.indexOf('downloader: round 2'));
+    assert.match(out, /currentTask\(\) is null/);
+  },
+  '04-as-completed': (out) => {
+    assert.match(out, /Started in this order: slow .*, fast .*, medium/);
+    assert.match(out, /Completion order: fast, medium, slow/);
+  },
+  '05-future-set-by-another-task': (out) => {
+    assert.match(out, /A new Future: done\(\) = false/);
+    assert.ok(out.indexOf('awaiting the future') < out.indexOf('producer: setResult(42)'));
+    assert.match(out, /consumer: got 42; done\(\) = true/);
+  },
+  '06-cancel-sleeping-task': (out) => {
+    assert.match(out, /caught CancelledError\("time to wake up"\)/);
+    assert.match(out, /awaiting it raised CancelledError\("time to wake up"\)/);
+    assert.match(out, /sleeper.cancelled\(\) = true/);
+    assert.doesNotMatch(out, /woke up naturally/);
+  },
+  '07-async-iterator-countdown': (out) => {
+    assert.match(out, /Counted: 5 4 3 2 1/);
+    assert.match(out, /An async generator from 3: 3 2 1/);
+  },
+  '10-gevent-sleep': (out) => {
+    const m = out.match(/Elapsed ([\d.]+) s < sum of sleeps (\d+) s/);
+    assert.ok(m, 'the lesson prints the elapsed time');
+    const [elapsed, sum] = [Number(m[1]), Number(m[2])];
+    assert.equal(sum, 7);
+    // About 3 s (scaled); sequential sleeps would be 7. Generous: a loaded machine adds delay.
+    assert.ok(elapsed >= 2.9 && elapsed < 6.5, `elapsed ${elapsed} s`);
+    // The two 2-second greenlets wake before the 3-second one.
+    assert.ok(out.indexOf('greenlet 3: awake') > out.indexOf('greenlet 1: awake'));
+    assert.ok(out.indexOf('greenlet 3: awake') > out.indexOf('greenlet 2: awake'));
+  },
+};
+
+describe('lessons', () => {
+  test('the lessons 01-07 and 10 exist', () => {
+    for (const id of Object.keys(expectations)) assert.ok(files.includes(`${id}.ts`), id);
+  });
+
+  for (const name of files) {
+    const id = name.replace(/\.ts$/, '');
+    test(`${id} runs in quick mode and shows its point`, async () => {
+      const mod = (await import(pathToFileURL(join(dir, name)).href)) as { default: Lesson };
+      const lesson = mod.default;
+      assert.equal(typeof lesson.title, 'string');
+      assert.ok(lesson.shows.length > 20, 'the lesson says what it shows');
+      const lines: string[] = [];
+      await lesson.main({ quick: true, log: (...parts) => lines.push(format(...parts)) });
+      const out = lines.join('\n');
+      assert.ok(lines.length >= 3, 'the lesson explains itself through log lines');
+      expectations[id]?.(out);
+    });
+  }
+});

@@ -12,7 +12,9 @@ const FALSE = Promise.resolve(false);
  * free), `release(n)` gives `n` back.
  *
  * Waiters are served FIFO and a release hands its permit straight to the first waiter, so a
- * newcomer never overtakes a task that was already waiting.
+ * newcomer never overtakes a task that was already waiting. As in CPython, a newcomer also
+ * waits while a woken waiter has not resumed yet, even if permits are free: the woken task then
+ * wakes as many waiters as the free permits allow, so tasks run in the order they asked.
  *
  * **Cancellation:** a cancelled or aborted `acquire` leaves no waiter; a permit already handed to
  * the cancelled task goes to the next waiter (no leaked permit).
@@ -20,6 +22,8 @@ const FALSE = Promise.resolve(false);
 export class Semaphore {
   /** @internal */ _value: number;
   private readonly waiters = new WaiterList();
+  /** Waiters handed a permit that have not resumed yet (CPython's done-but-queued futures). */
+  private woken = 0;
 
   constructor(value = 1) {
     if (typeof value !== 'number' || !Number.isInteger(value)) {
@@ -29,9 +33,10 @@ export class Semaphore {
     this._value = value;
   }
 
-  /** True when no permit is free now (a snapshot). */
+  /** True when `acquire` would wait now: no permit is free, or tasks are ahead in the queue
+   * (a snapshot). */
   locked(): boolean {
-    return this._value === 0;
+    return this._value === 0 || this.woken > 0 || this.waiters.size > 0;
   }
 
   /** Free permits now (a snapshot). */
@@ -40,24 +45,37 @@ export class Semaphore {
   }
 
   acquire(options?: AcquireOptions): Promise<boolean> {
-    if (options === undefined && this._value > 0) {
+    if (options === undefined && !this.locked()) {
       this._value--;
       return TRUE;
     }
     const { timeout, signal } = parseWait('Semaphore.acquire', options);
     const blocking = parseBlocking('Semaphore.acquire', options?.blocking, 'blocking');
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this._value > 0) {
+    if (!this.locked()) {
       this._value--;
       return TRUE;
     }
     if (!blocking || timeout === 0) return FALSE;
+    // No onRevoke yet: only a waiter handed a permit (in `give`) has one to pass on. A wait that
+    // timed out and is then cancelled before it resumes must not create a permit.
     const w = new Waiter<boolean>(this);
-    w.onRevoke = () => this.give(1);
     this.waiters.push(w);
     if (timeout !== null) w.setTimeout(timeout, (x) => x.withdraw(true, false));
     if (signal !== null) w.setSignal(signal);
-    return w.block();
+    return w.block().then((granted) => {
+      if (granted) this.resumed();
+      return granted;
+    });
+  }
+
+  /** A woken waiter runs: newcomers that queued behind it while permits were free go now. */
+  private resumed(): void {
+    this.woken--;
+    while (this._value > 0 && this.waiters.size > 0) {
+      this._value--;
+      this.give(1);
+    }
   }
 
   /** Gives back `n` permits (default 1), waking up to `n` waiters. */
@@ -79,7 +97,11 @@ export class Semaphore {
       const w = this.waiters.shift();
       if (w === null) this._value++;
       else {
-        w.onRevoke = () => this.give(1);
+        this.woken++;
+        w.onRevoke = () => {
+          this.woken--;
+          this.give(1);
+        };
         w.wake(true);
       }
     }

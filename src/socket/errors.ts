@@ -33,8 +33,12 @@ export class OSError extends WeftError {
 /** A non-blocking call would have waited (`EAGAIN`): no data to read, no room to write. */
 export class BlockingIOError extends OSError {
   static override readonly kind: string = 'BlockingIOError';
-  constructor(message = 'Resource temporarily unavailable', options?: ErrorOptions) {
-    super(message, 'EAGAIN', 'ERR_WEFT_BLOCKING_IO', options);
+  constructor(
+    message = 'Resource temporarily unavailable',
+    errnoName = 'EAGAIN',
+    options?: ErrorOptions,
+  ) {
+    super(message, errnoName, 'ERR_WEFT_BLOCKING_IO', options);
   }
 }
 
@@ -108,7 +112,7 @@ export function fromSystemError(err: unknown, what?: string): unknown {
       return new ConnectionAbortedError(`Connection aborted (${detail})`, options);
     case 'EAGAIN':
     case 'EWOULDBLOCK':
-      return new BlockingIOError(detail, options);
+      return new BlockingIOError(detail, code, options);
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
     case 'EAI_FAIL':

@@ -23,6 +23,7 @@ export function wireStreams(
   sock: NetSocket,
   options: ConnectionOptions,
   unix?: { peername: string; sockname: string },
+  noDelay = true,
 ): [StreamReader, StreamWriter] {
   const reader = new StreamReader(options);
   const writer = new StreamWriter(sock, reader, unix);
@@ -30,7 +31,8 @@ export function wireStreams(
     pauseReading: () => sock.pause(),
     resumeReading: () => sock.resume(),
   });
-  sock.setNoDelay(true);
+  // asyncio sets TCP_NODELAY on its transports; a plain weft socket leaves it to setsockopt.
+  if (noDelay) sock.setNoDelay(true);
   sock.on('data', (chunk: Buffer) => reader._feedOwned(chunk));
   sock.on('end', () => reader.feedEof());
   sock.on('error', (err) => {

@@ -31,6 +31,8 @@ export interface ReadTransport {
 
 export interface ReadOptions {
   signal?: AbortSignal;
+  /** Fail this wait after this many ms with a `TimeoutError` (overrides `readTimeout`). */
+  timeout?: number | null;
 }
 
 export interface StreamReaderOptions {
@@ -71,6 +73,8 @@ export class StreamReader {
   private transport: ReadTransport | null = null;
   private paused = false;
   private readonly readTimeout: number | null;
+  /** @internal Called when the reader may have become readable (weft/selectors listens). */
+  _onActivity: (() => void) | null = null;
 
   constructor(options: StreamReaderOptions = {}) {
     const limit = options.limit ?? DEFAULT_LIMIT;
@@ -100,6 +104,7 @@ export class StreamReader {
     this.exc = exc;
     const w = this.waiter;
     if (w !== null) w.fail(exc);
+    this._onActivity?.();
   }
 
   /** Appends bytes to the buffer (copied: the caller may reuse `data`). */
@@ -120,6 +125,7 @@ export class StreamReader {
       this.paused = true;
       this.transport.pauseReading();
     }
+    this._onActivity?.();
   }
 
   /** Marks the end of the stream: reads return what is buffered, then EOF. */
@@ -127,6 +133,27 @@ export class StreamReader {
     this.eof = true;
     const w = this.waiter;
     if (w !== null) w.wake(undefined);
+    this._onActivity?.();
+  }
+
+  /** @internal True when a read would not wait (data, EOF or an error). */
+  _ready(): boolean {
+    return this.size > 0 || this.eof || this.exc !== null;
+  }
+
+  /** @internal `read(n)` that never waits: null when it would have to. */
+  _readNowait(n: number): Buffer | null {
+    if (this.exc !== null) throw this.exc;
+    if (this.size === 0) {
+      if (this.eof) return EMPTY;
+      // A paused transport must read again, or the caller's selector would never wake.
+      if (this.paused) {
+        this.paused = false;
+        this.transport?.resumeReading();
+      }
+      return null;
+    }
+    return this.take(Math.min(n, this.size));
   }
 
   /** True when the stream ended and the buffer is empty. */
@@ -276,10 +303,10 @@ export class StreamReader {
     const w = new Waiter<void>(this);
     this.waiter = w;
     if (signal) w.setSignal(signal);
-    const t = this.readTimeout;
+    const t = options?.timeout ?? this.readTimeout;
     if (t !== null) {
       w.setTimeout(t, (x) =>
-        x.withdraw(false, new TimeoutError(`${what}() got no data for ${t} ms (readTimeout)`)),
+        x.withdraw(false, new TimeoutError(`${what}() got no data for ${t} ms`)),
       );
     }
     try {

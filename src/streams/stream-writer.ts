@@ -10,6 +10,7 @@
  * the connection is lost is dropped and the loss surfaces at the next `drain`.
  */
 import type { Socket as NetSocket } from 'node:net';
+import { TimeoutError } from '../internal/errors.js';
 import { Waiter, WaiterList } from '../internal/waiter.js';
 import { ConnectionResetError } from '../socket/errors.js';
 import type { ReadOptions, StreamReader } from './stream-reader.js';
@@ -54,6 +55,18 @@ export class StreamWriter {
     this.sockname = unix ? unix.sockname : addressOf(sock.localAddress, sock.localPort);
     sock.on('drain', () => this.wakeDrainers(null));
     sock.once('close', () => this.onClose());
+  }
+
+  /** @internal True when the send queue is below its high-water mark (weft/selectors). */
+  _writable(): boolean {
+    return !this.sock.writableNeedDrain;
+  }
+
+  /** @internal The error a write must raise now (the connection is gone), or null. */
+  _failure(): unknown {
+    if (this.closed || this.sock.destroyed)
+      return this.lostError ?? new ConnectionResetError('Connection lost');
+    return this.lostError;
   }
 
   /** @internal The connection failed with `exc` (already Python-typed). */
@@ -115,6 +128,12 @@ export class StreamWriter {
     const w = new Waiter<void>(this);
     this.drainers.push(w);
     if (signal) w.setSignal(signal);
+    const t = options?.timeout ?? null;
+    if (t !== null) {
+      w.setTimeout(t, (x) =>
+        x.withdraw(false, new TimeoutError(`drain() found no room to write for ${t} ms`)),
+      );
+    }
     await w.block();
   }
 

@@ -1,0 +1,727 @@
+/**
+ * `socket.socket`: an async socket with Python's verbs, on Node's `net`.
+ *
+ * Implementation notes
+ * --------------------
+ * Node owns the file descriptor and its readiness (libuv's epoll/kqueue): it reads whatever
+ * arrives into user space and queues whatever is written. A weft socket therefore keeps the
+ * bytes Node read in a `StreamReader` (recv(n) takes up to n of them, in order, nothing lost
+ * between calls) and writes through a `StreamWriter` (its `drain` is the back pressure of
+ * `sendall`). Python's modes map onto that:
+ *
+ *   blocking (default)   recv/accept/connect/send wait (Promises), through the waiter engine,
+ *                        so cancelling the task interrupts them
+ *   settimeout(ms)       the same, failing with TimeoutError after ms
+ *   setblocking(false)   nothing waits: a call that would raises BlockingIOError
+ *   …Nowait twins        synchronous, never wait (the selectors callbacks use them)
+ *
+ * "Readable" means Node has bytes, EOF or an error for us; "writable" means Node's send queue
+ * is below its high-water mark. `weft/selectors` watches both through `_watch`.
+ *
+ * A connection Node accepted waits in `pending` (insertion-ordered) until `accept()` takes it; one
+ * that dies there is dropped, since no user code saw it.
+ */
+import {
+  createServer,
+  type Server as NetServer,
+  type Socket as NetSocket,
+  connect as netConnect,
+} from 'node:net';
+import { describeValue, TimeoutError } from '../internal/errors.js';
+import { Waiter, WaiterList } from '../internal/waiter.js';
+import { wireStreams } from '../streams/protocol.js';
+import type { StreamReader } from '../streams/stream-reader.js';
+import type { StreamWriter } from '../streams/stream-writer.js';
+import {
+  AF_INET,
+  AF_INET6,
+  AF_UNIX,
+  IPPROTO_TCP,
+  SHUT_RD,
+  SHUT_RDWR,
+  SHUT_WR,
+  SO_KEEPALIVE,
+  SO_REUSEADDR,
+  SOCK_STREAM,
+  SOL_SOCKET,
+  TCP_NODELAY,
+} from './constants.js';
+import { BlockingIOError, BrokenPipeError, fromSystemError, OSError } from './errors.js';
+
+/** `[host, port]` for AF_INET/AF_INET6, a filesystem path for AF_UNIX. */
+export type SocketAddress = [host: string, port: number] | string;
+
+export interface SocketWaitOptions {
+  signal?: AbortSignal;
+}
+
+const FRESH = 0;
+const CONNECTING = 1;
+const CONNECTED = 2;
+const LISTENING = 3;
+const FAILED = 4;
+const CLOSED = 5;
+type State = 0 | 1 | 2 | 3 | 4 | 5;
+
+/** How a verb treats the socket's blocking mode: Python's methods obey it, loop verbs wait. */
+const OBEY = 0;
+/** @internal Mode of the loop verbs (src/socket/loop-verbs.ts). */
+export const WAIT = 1;
+
+const EMPTY = Buffer.alloc(0);
+const noop = (): void => {};
+
+/**
+ * A TCP (IPv4/IPv6) or Unix stream socket with Python's verbs: `bind`, `listen`, `accept`,
+ * `connect`, `recv(n)`, `send`, `sendall`, `shutdown`, `close`, `setblocking`, `settimeout`,
+ * `setsockopt`, `getpeername`, `getsockname`, `fileno`.
+ *
+ * Calls that can wait return Promises; `recv` resolves to an empty buffer at EOF. Errors are
+ * Python's: `ConnectionResetError` on a reset, `BrokenPipeError` when sending on a closed
+ * connection, `ConnectionRefusedError`, `BlockingIOError` in non-blocking mode,
+ * `TimeoutError` after `settimeout(ms)`.
+ *
+ * Differences from CPython, by necessity: `bind` only records the address and `listen()` binds
+ * and listens in one step (Node has no bind-without-listen), so errors such as `EADDRINUSE`
+ * come from `await listen()`; only stream sockets exist.
+ *
+ * **Cancellation:** a cancelled `recv` consumes nothing; a cancelled `accept` leaves the
+ * connection queued for the next `accept`; a cancelled `connect` closes the socket.
+ *
+ * @example
+ * using srv = new Socket(AF_INET, SOCK_STREAM);
+ * srv.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
+ * srv.bind(['127.0.0.1', 0]);
+ * await srv.listen();
+ * const [conn] = await srv.accept();
+ */
+export class Socket {
+  readonly family: number;
+  readonly type: number;
+  readonly proto: number;
+  private state: State = FRESH;
+  private failure: unknown = null;
+  private timeoutMs: number | null = null;
+  private bound: SocketAddress | null = null;
+  private readonly opts = { reuseAddr: 0, noDelay: 0, keepAlive: 0 };
+  private netSock: NetSocket | null = null;
+  private server: NetServer | null = null;
+  private reader: StreamReader | null = null;
+  private writer: StreamWriter | null = null;
+  private readonly pending = new Set<NetSocket>();
+  private readonly acceptWaiters = new WaiterList();
+  private readonly stateWaiters = new WaiterList();
+  private watchers: Set<() => void> | null = null;
+  private fd = -1;
+  private peer: SocketAddress | null = null;
+  private local: SocketAddress | null = null;
+  private readShut = false;
+
+  constructor(family: number = AF_INET, type: number = SOCK_STREAM, proto = 0) {
+    if (family !== AF_INET && family !== AF_INET6 && family !== AF_UNIX) {
+      throw new OSError(
+        `Address family not supported: received ${describeValue(family)} (AF_INET, AF_INET6 or AF_UNIX)`,
+        'EAFNOSUPPORT',
+      );
+    }
+    if (type !== SOCK_STREAM) {
+      throw new OSError(
+        `Only SOCK_STREAM sockets are supported: received type ${describeValue(type)}`,
+        'ESOCKTNOSUPPORT',
+      );
+    }
+    this.family = family;
+    this.type = type;
+    this.proto = proto;
+  }
+
+  // ── modes ────────────────────────────────────────────────────────────────────────────────
+
+  /** `setblocking(false)` makes every verb raise `BlockingIOError` instead of waiting. */
+  setblocking(flag: boolean): void {
+    this.timeoutMs = flag ? null : 0;
+  }
+
+  getblocking(): boolean {
+    return this.timeoutMs !== 0;
+  }
+
+  /** Milliseconds a verb may wait before `TimeoutError`; 0 is non-blocking, null waits for ever. */
+  settimeout(ms: number | null): void {
+    if (ms !== null && (typeof ms !== 'number' || Number.isNaN(ms) || ms < 0)) {
+      throw new RangeError(`Timeout value must be null or a number of ms >= 0: received ${ms}`);
+    }
+    this.timeoutMs = ms;
+  }
+
+  gettimeout(): number | null {
+    return this.timeoutMs;
+  }
+
+  /**
+   * Sets an option. Supported: `SOL_SOCKET/SO_REUSEADDR` (always on for listening sockets under
+   * Node; recorded), `SOL_SOCKET/SO_KEEPALIVE`, `IPPROTO_TCP/TCP_NODELAY`.
+   * @throws {OSError} ENOPROTOOPT for any other option.
+   */
+  setsockopt(level: number, optname: number, value: number | boolean): void {
+    const v = Number(value) ? 1 : 0;
+    const key = optionKey(level, optname);
+    this.opts[key] = v;
+    const s = this.netSock;
+    if (s !== null) {
+      if (key === 'noDelay') s.setNoDelay(v === 1);
+      else if (key === 'keepAlive') s.setKeepAlive(v === 1);
+    }
+  }
+
+  getsockopt(level: number, optname: number): number {
+    return this.opts[optionKey(level, optname)];
+  }
+
+  // ── addresses ────────────────────────────────────────────────────────────────────────────
+
+  /** Records the local address; `listen()` or `connect()` binds it. */
+  bind(address: SocketAddress): void {
+    this.checkOpen();
+    if (this.state !== FRESH || this.bound !== null) {
+      throw new OSError('Invalid argument: the socket is already bound', 'EINVAL');
+    }
+    this.bound = checkAddress(this.family, address, 'bind');
+  }
+
+  /** The remote address. @throws {OSError} ENOTCONN when not connected. */
+  getpeername(): SocketAddress {
+    this.checkOpen();
+    if (this.peer === null) throw new OSError('Transport endpoint is not connected', 'ENOTCONN');
+    return this.peer;
+  }
+
+  /** The local address (`['0.0.0.0', 0]` before it is bound). */
+  getsockname(): SocketAddress {
+    this.checkOpen();
+    if (this.local !== null) return this.local;
+    if (this.bound !== null) return this.bound;
+    return this.family === AF_UNIX ? '' : [this.family === AF_INET6 ? '::' : '0.0.0.0', 0];
+  }
+
+  /**
+   * The operating system's descriptor number, or -1 before it exists and after `close()`. For
+   * display and as a key; Node owns the descriptor, so do not read or write it yourself.
+   */
+  fileno(): number {
+    return this.state === CLOSED ? -1 : this.fd;
+  }
+
+  // ── server side ──────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Binds (to the address given to `bind`, or any address and a free port) and listens. Await
+   * it: binding errors such as `EADDRINUSE` arrive here. Connections arriving before `accept`
+   * wait in a queue.
+   */
+  listen(backlog = 128): Promise<void> {
+    this.checkOpen();
+    if (this.state === LISTENING) return Promise.resolve();
+    if (this.state !== FRESH) {
+      return Promise.reject(new OSError('Invalid argument: the socket is connected', 'EINVAL'));
+    }
+    if (!Number.isInteger(backlog) || backlog < 0) {
+      throw new RangeError(`listen backlog must be an integer >= 0: received ${backlog}`);
+    }
+    const server = createServer({ allowHalfOpen: true });
+    this.server = server;
+    this.state = LISTENING;
+    server.on('connection', (ns) => this.onConnection(ns));
+    const w = new Waiter<void>(this);
+    const onError = (err: Error): void => {
+      const exc = fromSystemError(err, 'listen');
+      this.fail(exc);
+      w.fail(exc);
+    };
+    server.once('error', onError);
+    server.once('listening', () => {
+      server.off('error', onError);
+      server.on('error', (err) => this.fail(fromSystemError(err, 'accept')));
+      const a = server.address();
+      this.local =
+        typeof a === 'string' ? a : a === null ? this.getsockname() : [a.address, a.port];
+      this.fd = handleFd(server);
+      w.wake(undefined);
+    });
+    const addr = this.bound;
+    if (this.family === AF_UNIX) {
+      if (typeof addr !== 'string') {
+        this.fail(new OSError('An AF_UNIX socket must be bound to a path first', 'EINVAL'));
+        return Promise.reject(this.failure);
+      }
+      server.listen({ path: addr, backlog });
+    } else {
+      const [host, port] = (addr as [string, number] | null) ?? [
+        this.family === AF_INET6 ? '::' : '0.0.0.0',
+        0,
+      ];
+      server.listen({
+        host: host === '' ? (this.family === AF_INET6 ? '::' : '0.0.0.0') : host,
+        port,
+        backlog,
+        ipv6Only: this.family === AF_INET6,
+      });
+    }
+    return w.block();
+  }
+
+  private onConnection(ns: NetSocket): void {
+    if (this.state !== LISTENING) {
+      ns.destroy();
+      return;
+    }
+    // Until accept() wires it, a connection that fails is dropped, not an uncaught error.
+    ns.on('error', noop);
+    ns.once('close', () => this.pending.delete(ns));
+    this.pending.add(ns);
+    this.acceptWaiters.shift()?.wake(undefined);
+    this.notify();
+  }
+
+  /**
+   * Waits for a connection and resolves to `[conn, address]`. The new socket is blocking.
+   * @throws {BlockingIOError} non-blocking and no connection is waiting.
+   */
+  accept(options?: SocketWaitOptions): Promise<[Socket, SocketAddress]> {
+    return this._accept(OBEY, options);
+  }
+
+  /** `accept()` that never waits. @throws {BlockingIOError} when no connection is waiting. */
+  acceptNowait(): [Socket, SocketAddress] {
+    this.needState(LISTENING, 'accept');
+    const ns = this.takePending();
+    if (ns === null) throw new BlockingIOError();
+    return this.wrapAccepted(ns);
+  }
+
+  /** @internal */
+  async _accept(mode: number, options?: SocketWaitOptions): Promise<[Socket, SocketAddress]> {
+    for (;;) {
+      this.needState(LISTENING, 'accept');
+      const ns = this.takePending();
+      if (ns !== null) return this.wrapAccepted(ns);
+      if (mode === OBEY && this.timeoutMs === 0) throw new BlockingIOError();
+      const w = new Waiter<void>(this);
+      this.acceptWaiters.push(w);
+      // A wake-up refused by a cancelled task goes to the next acceptor.
+      w.onRevoke = () => this.acceptWaiters.shift()?.wake(undefined);
+      await this.block(w, mode, options, 'accept');
+    }
+  }
+
+  private takePending(): NetSocket | null {
+    for (const ns of this.pending) {
+      this.pending.delete(ns);
+      ns.off('error', noop);
+      return ns;
+    }
+    return null;
+  }
+
+  private wrapAccepted(ns: NetSocket): [Socket, SocketAddress] {
+    const s = new Socket(this.family, SOCK_STREAM, this.proto);
+    s.attach(ns, this.family === AF_UNIX ? { peername: '', sockname: this.local as string } : null);
+    return [s, s.peer ?? ''];
+  }
+
+  // ── client side ──────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Connects to `address`. Non-blocking: starts connecting and raises `BlockingIOError`
+   * (EINPROGRESS); the socket turns writable when the connection is made.
+   * @throws {ConnectionRefusedError} nothing listens there.
+   */
+  connect(address: SocketAddress, options?: SocketWaitOptions): Promise<void> {
+    return this._connect(address, OBEY, options);
+  }
+
+  /** @internal */
+  async _connect(address: SocketAddress, mode: number, options?: SocketWaitOptions): Promise<void> {
+    this.checkOpen();
+    if (this.state === CONNECTED || this.state === LISTENING) {
+      throw new OSError('Transport endpoint is already connected', 'EISCONN');
+    }
+    if (this.state === FRESH) this.startConnect(checkAddress(this.family, address, 'connect'));
+    else if (this.state !== CONNECTING) throw this.failure;
+    if (mode === OBEY && this.timeoutMs === 0) {
+      throw new BlockingIOError('Operation now in progress', 'EINPROGRESS');
+    }
+    while (this.state === CONNECTING) {
+      const w = new Waiter<void>(this);
+      this.stateWaiters.push(w);
+      try {
+        await this.block(w, mode, options, 'connect');
+      } catch (e) {
+        this.close();
+        throw e;
+      }
+    }
+    // State changes behind TypeScript's back (in event handlers) while we wait.
+    if ((this.state as State) !== CONNECTED) throw this.failure;
+  }
+
+  private startConnect(address: SocketAddress): void {
+    let ns: NetSocket;
+    if (typeof address === 'string') {
+      ns = netConnect({ path: address, allowHalfOpen: true });
+    } else {
+      const local = this.bound as [string, number] | null;
+      ns = netConnect({
+        host: address[0],
+        port: address[1],
+        allowHalfOpen: true,
+        ...(local !== null ? { localAddress: local[0], localPort: local[1] } : {}),
+      });
+    }
+    this.state = CONNECTING;
+    this.netSock = ns;
+    const onError = (err: Error): void => {
+      this.fail(fromSystemError(err, 'connect'));
+      ns.destroy();
+    };
+    ns.once('error', onError);
+    ns.once('connect', () => {
+      ns.off('error', onError);
+      if (this.state !== CONNECTING) {
+        ns.destroy();
+        return;
+      }
+      this.attach(ns, typeof address === 'string' ? { peername: address, sockname: '' } : null);
+      for (let w = this.stateWaiters.shift(); w !== null; w = this.stateWaiters.shift()) {
+        w.wake(undefined);
+      }
+      this.notify();
+    });
+  }
+
+  private attach(ns: NetSocket, unix: { peername: string; sockname: string } | null): void {
+    this.netSock = ns;
+    this.state = CONNECTED;
+    const [reader, writer] = wireStreams(ns, {}, unix ?? undefined, false);
+    this.reader = reader;
+    this.writer = writer;
+    reader._onActivity = () => this.notify();
+    ns.on('drain', () => this.notify());
+    ns.on('close', () => this.notify());
+    if (this.opts.noDelay) ns.setNoDelay(true);
+    if (this.opts.keepAlive) ns.setKeepAlive(true);
+    const peer = writer.getExtraInfo('peername');
+    const local = writer.getExtraInfo('sockname');
+    this.peer = peer;
+    this.local = local;
+    this.fd = handleFd(ns);
+  }
+
+  // ── data ─────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Resolves to up to `bufsize` bytes: what has arrived, waiting if nothing has; an empty
+   * buffer at EOF. Bytes are never lost or reordered between calls.
+   * @throws {ConnectionResetError} the peer reset the connection.
+   * @throws {BlockingIOError} non-blocking and nothing has arrived.
+   */
+  recv(bufsize: number, options?: SocketWaitOptions): Promise<Buffer> {
+    return this._recv(bufsize, OBEY, options);
+  }
+
+  /** `recv` that never waits. @throws {BlockingIOError} when nothing has arrived. */
+  recvNowait(bufsize: number): Buffer {
+    checkSize('recv', bufsize);
+    const r = this.connected('recv');
+    if (this.readShut || bufsize === 0) return EMPTY;
+    const got = r._readNowait(bufsize);
+    if (got === null) throw new BlockingIOError();
+    return got;
+  }
+
+  /** @internal */
+  async _recv(bufsize: number, mode: number, options?: SocketWaitOptions): Promise<Buffer> {
+    checkSize('recv', bufsize);
+    const r = this.connected('recv');
+    if (this.readShut || bufsize === 0) return EMPTY;
+    const got = r._readNowait(bufsize);
+    if (got !== null) return got;
+    const t = mode === OBEY ? this.timeoutMs : null;
+    if (t === 0) throw new BlockingIOError();
+    try {
+      return await r.read(bufsize, {
+        ...(options?.signal ? { signal: options.signal } : {}),
+        timeout: t,
+      });
+    } catch (e) {
+      if (e instanceof TimeoutError && t !== null) throw new TimeoutError('timed out');
+      throw e;
+    }
+  }
+
+  /**
+   * Sends `data` and resolves to the number of bytes taken (all of them: Node queues what the
+   * kernel cannot take yet). Waits first while the send queue is full.
+   * @throws {BrokenPipeError} the connection is closed.
+   */
+  async send(data: Uint8Array | string, options?: SocketWaitOptions): Promise<number> {
+    const w = this.writable('send', data);
+    if (!w._writable()) {
+      if (this.timeoutMs === 0) throw new BlockingIOError();
+      await this.drain(w, OBEY, options);
+      this.writable('send', data);
+    }
+    w.write(data);
+    return byteLength(data);
+  }
+
+  /** `send` that never waits. @throws {BlockingIOError} while the send queue is full. */
+  sendNowait(data: Uint8Array | string): number {
+    const w = this.writable('send', data);
+    if (!w._writable()) throw new BlockingIOError();
+    w.write(data);
+    return byteLength(data);
+  }
+
+  /**
+   * Sends all of `data`, then waits while the send queue is above its high-water mark (back
+   * pressure: a peer that does not read makes `sendall` wait).
+   * @throws {BrokenPipeError} the connection is closed.
+   */
+  sendall(data: Uint8Array | string, options?: SocketWaitOptions): Promise<void> {
+    return this._sendall(data, OBEY, options);
+  }
+
+  /** @internal */
+  async _sendall(
+    data: Uint8Array | string,
+    mode: number,
+    options?: SocketWaitOptions,
+  ): Promise<void> {
+    const w = this.writable('sendall', data);
+    if (mode === OBEY && this.timeoutMs === 0) {
+      if (!w._writable()) throw new BlockingIOError();
+      w.write(data);
+      return;
+    }
+    w.write(data);
+    if (!w._writable()) await this.drain(w, mode, options);
+  }
+
+  private async drain(w: StreamWriter, mode: number, options?: SocketWaitOptions): Promise<void> {
+    const t = mode === OBEY ? this.timeoutMs : null;
+    try {
+      await w.drain({ ...(options?.signal ? { signal: options.signal } : {}), timeout: t });
+    } catch (e) {
+      if (e instanceof TimeoutError && t !== null) throw new TimeoutError('timed out');
+      throw e;
+    }
+  }
+
+  /** Shuts down reading (`SHUT_RD`), writing (`SHUT_WR`: sends EOF) or both. */
+  shutdown(how: number): void {
+    if (how !== SHUT_RD && how !== SHUT_WR && how !== SHUT_RDWR) {
+      throw new RangeError(`shutdown: how must be SHUT_RD, SHUT_WR or SHUT_RDWR: received ${how}`);
+    }
+    this.connected('shutdown');
+    if (how !== SHUT_WR) this.readShut = true;
+    if (how !== SHUT_RD) this.writer?.writeEof();
+  }
+
+  /**
+   * Closes the socket. Queued bytes are still sent (as the kernel does after `close(2)`);
+   * calls waiting on the socket fail with `OSError` (EBADF). Idempotent.
+   */
+  close(): void {
+    if (this.state === CLOSED) return;
+    const prev = this.state;
+    this.state = CLOSED;
+    const exc = new OSError('Bad file descriptor: the socket was closed', 'EBADF');
+    this.failure = exc;
+    if (prev === LISTENING) {
+      this.server?.close();
+      for (const ns of this.pending) ns.destroy();
+      this.pending.clear();
+    }
+    if (this.reader !== null && this.reader.exception() === null) this.reader.setException(exc);
+    if (this.writer !== null) this.writer.close();
+    else this.netSock?.destroy();
+    this.failWaiters(exc);
+    this.notify();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  describe(): string {
+    return `socket (fd ${this.fd})`;
+  }
+
+  // ── readiness (weft/selectors) ───────────────────────────────────────────────────────────
+
+  /** @internal Calls `fn` whenever readiness may have changed; returns the unsubscribe. */
+  _watch(fn: () => void): () => void {
+    this.watchers ??= new Set();
+    this.watchers.add(fn);
+    return () => this.watchers?.delete(fn);
+  }
+
+  /** @internal A read (or accept) would not wait. */
+  _readable(): boolean {
+    switch (this.state) {
+      case LISTENING:
+        return this.pending.size > 0;
+      case CONNECTED:
+        return this.readShut || (this.reader as StreamReader)._ready();
+      case CONNECTING:
+        return false;
+      default:
+        return true;
+    }
+  }
+
+  /** @internal A send would not wait (or would fail at once). */
+  _writable(): boolean {
+    switch (this.state) {
+      case CONNECTED: {
+        const w = this.writer as StreamWriter;
+        return w._writable() || w._failure() !== null;
+      }
+      case CONNECTING:
+      case LISTENING:
+        return false;
+      default:
+        return true;
+    }
+  }
+
+  private notify(): void {
+    const ws = this.watchers;
+    if (ws === null) return;
+    for (const fn of ws) fn();
+  }
+
+  // ── helpers ──────────────────────────────────────────────────────────────────────────────
+
+  private fail(exc: unknown): void {
+    if (this.state === CLOSED) return;
+    this.state = FAILED;
+    this.failure = exc;
+    this.failWaiters(exc);
+    this.notify();
+  }
+
+  private failWaiters(exc: unknown): void {
+    for (let w = this.acceptWaiters.shift(); w !== null; w = this.acceptWaiters.shift())
+      w.fail(exc);
+    for (let w = this.stateWaiters.shift(); w !== null; w = this.stateWaiters.shift()) w.fail(exc);
+  }
+
+  private async block(
+    w: Waiter<void>,
+    mode: number,
+    options: SocketWaitOptions | undefined,
+    what: string,
+  ): Promise<void> {
+    const signal = options?.signal;
+    if (signal) {
+      if (signal.aborted) w.cancel(signal.reason);
+      else w.setSignal(signal);
+    }
+    const t = mode === OBEY ? this.timeoutMs : null;
+    if (t !== null)
+      w.setTimeout(t, (x) => x.withdraw(false, new TimeoutError(`${what}: timed out`)));
+    await w.block();
+  }
+
+  private checkOpen(): void {
+    if (this.state === CLOSED)
+      throw new OSError('Bad file descriptor: the socket is closed', 'EBADF');
+  }
+
+  private needState(state: State, what: string): void {
+    if (this.state === state) return;
+    if (this.state === CLOSED || this.state === FAILED) throw this.failure;
+    throw new OSError(
+      `Invalid argument: ${what}() needs a ${state === LISTENING ? 'listening' : 'connected'} socket`,
+      'EINVAL',
+    );
+  }
+
+  private connected(what: string): StreamReader {
+    if (this.state === CONNECTED) return this.reader as StreamReader;
+    if (this.state === CLOSED || this.state === FAILED) throw this.failure;
+    throw new OSError(`Transport endpoint is not connected (${what})`, 'ENOTCONN');
+  }
+
+  private writable(what: string, data: unknown): StreamWriter {
+    if (typeof data !== 'string' && !(data instanceof Uint8Array)) {
+      throw new TypeError(`${what}() expects bytes or a string: received ${describeValue(data)}`);
+    }
+    if (this.state === CLOSED)
+      throw new BrokenPipeError(`Broken pipe: ${what}() on a closed socket`);
+    if (this.state !== CONNECTED) {
+      if (this.state === FAILED) throw this.failure;
+      throw new OSError(`Transport endpoint is not connected (${what})`, 'ENOTCONN');
+    }
+    const w = this.writer as StreamWriter;
+    const failure = w._failure();
+    if (failure !== null) {
+      throw new BrokenPipeError(`Broken pipe: ${what}() on a closed connection`, {
+        cause: failure,
+      });
+    }
+    return w;
+  }
+}
+
+/** Python's lower-case class name: `new socket(AF_INET, SOCK_STREAM)`. */
+export { Socket as socket };
+
+function optionKey(level: number, optname: number): 'reuseAddr' | 'noDelay' | 'keepAlive' {
+  if (level === SOL_SOCKET && optname === SO_REUSEADDR) return 'reuseAddr';
+  if (level === SOL_SOCKET && optname === SO_KEEPALIVE) return 'keepAlive';
+  if (level === IPPROTO_TCP && optname === TCP_NODELAY) return 'noDelay';
+  throw new OSError(
+    `Protocol not available: option ${optname} at level ${level} is not supported (SO_REUSEADDR, SO_KEEPALIVE, TCP_NODELAY are)`,
+    'ENOPROTOOPT',
+  );
+}
+
+function checkAddress(family: number, address: unknown, what: string): SocketAddress {
+  if (family === AF_UNIX) {
+    if (typeof address !== 'string' || address === '') {
+      throw new TypeError(
+        `${what}(): an AF_UNIX address must be a path: received ${describeValue(address)}`,
+      );
+    }
+    return address;
+  }
+  if (!Array.isArray(address) || address.length < 2 || typeof address[0] !== 'string') {
+    throw new TypeError(
+      `${what}(): an AF_INET address must be a [host, port] pair: received ${describeValue(address)}`,
+    );
+  }
+  const port = address[1];
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RangeError(`${what}(): port must be 0-65535: received ${describeValue(port)}`);
+  }
+  return [address[0], port as number];
+}
+
+function checkSize(what: string, n: unknown): void {
+  if (!Number.isInteger(n) || (n as number) < 0) {
+    throw new RangeError(`negative buffersize in ${what}: received ${describeValue(n)}`);
+  }
+}
+
+function byteLength(data: Uint8Array | string): number {
+  return typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
+}
+
+/** The descriptor of a Node handle (libuv exposes it on Unix; -1 where it does not). */
+function handleFd(x: NetSocket | NetServer): number {
+  const fd = (x as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  return typeof fd === 'number' ? fd : -1;
+}

@@ -1,0 +1,379 @@
+import assert from 'node:assert/strict';
+import { type Socket as NetSocket, createServer as netCreateServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { CancelledError, createTask, gather, sleep } from '../../src/asyncio/index.js';
+import { TimeoutError } from '../../src/internal/errors.js';
+import {
+  AF_INET,
+  AF_INET6,
+  AF_UNIX,
+  BlockingIOError,
+  BrokenPipeError,
+  ConnectionRefusedError,
+  ConnectionResetError,
+  createConnection,
+  createServer,
+  IPPROTO_TCP,
+  OSError,
+  SHUT_WR,
+  SO_REUSEADDR,
+  SOCK_STREAM,
+  SOL_SOCKET,
+  Socket,
+  sockAccept,
+  sockConnect,
+  socket,
+  sockRecv,
+  sockSendall,
+  TCP_NODELAY,
+} from '../../src/socket/index.js';
+import { checkLeaks } from '../support/leaks.js';
+
+checkLeaks();
+
+const HOST = '127.0.0.1';
+
+function portOf(s: Socket): number {
+  const a = s.getsockname();
+  assert.ok(Array.isArray(a));
+  return a[1];
+}
+
+async function pair(): Promise<{ srv: Socket; client: Socket; conn: Socket }> {
+  const srv = await createServer([HOST, 0]);
+  const client = await createConnection([HOST, portOf(srv)]);
+  const [conn] = await srv.accept();
+  return { srv, client, conn };
+}
+
+function closeAll(...socks: Socket[]): void {
+  for (const s of socks) s.close();
+}
+
+describe('socket', () => {
+  test('bind/listen/accept/connect with Python verbs echoes upper-cased bytes', async () => {
+    const srv = new socket(AF_INET, SOCK_STREAM);
+    srv.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
+    assert.equal(srv.getsockopt(SOL_SOCKET, SO_REUSEADDR), 1);
+    srv.bind([HOST, 0]);
+    await srv.listen(16);
+    assert.ok(srv.fileno() > 0);
+    const client = new Socket(AF_INET, SOCK_STREAM);
+    await client.connect([HOST, portOf(srv)]);
+    const [conn, addr] = await srv.accept();
+    assert.deepEqual(addr, client.getsockname());
+    assert.deepEqual(client.getpeername(), [HOST, portOf(srv)]);
+    conn.setsockopt(IPPROTO_TCP, TCP_NODELAY, 1);
+    await client.sendall('hello');
+    const data = await conn.recv(1024);
+    await conn.sendall(data.toString().toUpperCase());
+    assert.equal((await client.recv(1024)).toString(), 'HELLO');
+    closeAll(client, conn, srv);
+    assert.equal(srv.fileno(), -1);
+  });
+
+  test('recv returns an empty buffer at EOF after the buffered bytes', async () => {
+    const { srv, client, conn } = await pair();
+    await client.sendall('last words');
+    client.close();
+    let got = '';
+    for (;;) {
+      const d = await conn.recv(3);
+      if (d.length === 0) break;
+      assert.ok(d.length <= 3);
+      got += d.toString();
+    }
+    assert.equal(got, 'last words');
+    closeAll(conn, srv);
+  });
+
+  test('no data is lost or reordered across many small recv calls', async () => {
+    const { srv, client, conn } = await pair();
+    const payload = Buffer.alloc(200_000);
+    for (let i = 0; i < payload.length; i++) payload[i] = (i * 7) % 256;
+    const sender = (async () => {
+      for (let off = 0; off < payload.length; off += 1500) {
+        await client.sendall(payload.subarray(off, off + 1500));
+      }
+      client.shutdown(SHUT_WR);
+    })();
+    const parts: Buffer[] = [];
+    for (;;) {
+      const d = await conn.recv(777);
+      if (d.length === 0) break;
+      parts.push(d);
+    }
+    await sender;
+    assert.ok(Buffer.concat(parts).equals(payload));
+    closeAll(client, conn, srv);
+  });
+
+  test('a reset by the peer makes recv raise ConnectionResetError', async () => {
+    const accepted: NetSocket[] = [];
+    const raw = netCreateServer((s) => accepted.push(s));
+    await new Promise<void>((r) => raw.listen(0, HOST, r));
+    const port = (raw.address() as { port: number }).port;
+    try {
+      const s = await createConnection([HOST, port]);
+      while (accepted.length === 0) await sleep(1);
+      const pending = s.recv(10);
+      accepted[0]!.resetAndDestroy();
+      await assert.rejects(pending, ConnectionResetError);
+      await assert.rejects(s.send('x'), BrokenPipeError);
+      s.close();
+    } finally {
+      await new Promise<void>((r) => raw.close(() => r()));
+    }
+  });
+
+  test('send on a closed socket raises BrokenPipeError; recv raises OSError EBADF', async () => {
+    const { srv, client, conn } = await pair();
+    client.close();
+    await assert.rejects(client.send('x'), BrokenPipeError);
+    await assert.rejects(client.sendall('x'), BrokenPipeError);
+    assert.throws(() => client.sendNowait('x'), BrokenPipeError);
+    await assert.rejects(
+      client.recv(1),
+      (e: unknown) => e instanceof OSError && e.errnoName === 'EBADF',
+    );
+    closeAll(conn, srv);
+  });
+
+  test('a recv pending when the socket is closed fails with OSError', async () => {
+    const { srv, client, conn } = await pair();
+    const pending = conn.recv(10);
+    await sleep(1);
+    conn.close();
+    await assert.rejects(pending, OSError);
+    closeAll(client, srv);
+  });
+
+  test('non-blocking mode raises BlockingIOError instead of waiting', async () => {
+    const { srv, client, conn } = await pair();
+    conn.setblocking(false);
+    assert.equal(conn.getblocking(), false);
+    await assert.rejects(conn.recv(10), BlockingIOError);
+    assert.throws(() => conn.recvNowait(10), BlockingIOError);
+    srv.setblocking(false);
+    await assert.rejects(srv.accept(), BlockingIOError);
+    assert.throws(() => srv.acceptNowait(), BlockingIOError);
+    await client.sendall('ready');
+    while (true) {
+      try {
+        assert.equal(conn.recvNowait(10).toString(), 'ready');
+        break;
+      } catch (e) {
+        assert.ok(e instanceof BlockingIOError);
+        await sleep(1);
+      }
+    }
+    closeAll(client, conn, srv);
+  });
+
+  test('a non-blocking connect raises BlockingIOError EINPROGRESS and completes later', async () => {
+    const srv = await createServer([HOST, 0]);
+    const s = new Socket();
+    s.setblocking(false);
+    await assert.rejects(s.connect([HOST, portOf(srv)]), (e: unknown) => {
+      return e instanceof BlockingIOError && e.errnoName === 'EINPROGRESS';
+    });
+    await sockConnect(s, [HOST, portOf(srv)]);
+    assert.deepEqual(s.getpeername(), [HOST, portOf(srv)]);
+    const [conn] = await srv.accept();
+    closeAll(s, conn, srv);
+  });
+
+  test('settimeout makes recv raise TimeoutError', async () => {
+    const { srv, client, conn } = await pair();
+    conn.settimeout(20);
+    await assert.rejects(
+      conn.recv(10),
+      (e: unknown) => e instanceof TimeoutError && e.message === 'timed out',
+    );
+    await client.sendall('x');
+    assert.equal((await conn.recv(10)).toString(), 'x');
+    srv.settimeout(10);
+    await assert.rejects(srv.accept(), TimeoutError);
+    closeAll(client, conn, srv);
+  });
+
+  test('cancelling a task blocked in accept leaves the next connection for the next accept', async () => {
+    const srv = await createServer([HOST, 0]);
+    const t = createTask(() => srv.accept());
+    await sleep(2);
+    t.cancel();
+    await assert.rejects(t, CancelledError);
+    const client = await createConnection([HOST, portOf(srv)]);
+    const [conn, addr] = await srv.accept();
+    assert.deepEqual(addr, client.getsockname());
+    closeAll(client, conn, srv);
+  });
+
+  test('cancelling a task blocked in recv consumes nothing', async () => {
+    const { srv, client, conn } = await pair();
+    const t = createTask(() => conn.recv(100));
+    await sleep(2);
+    t.cancel();
+    await assert.rejects(t, CancelledError);
+    await client.sendall('kept');
+    assert.equal((await conn.recv(100)).toString(), 'kept');
+    closeAll(client, conn, srv);
+  });
+
+  test('connect to a port nobody listens on raises ConnectionRefusedError', async () => {
+    const srv = await createServer([HOST, 0]);
+    const port = portOf(srv);
+    srv.close();
+    await sleep(5);
+    await assert.rejects(createConnection([HOST, port]), ConnectionRefusedError);
+  });
+
+  test('listen on an address in use raises OSError EADDRINUSE', async () => {
+    const srv = await createServer([HOST, 0]);
+    const other = new Socket();
+    other.bind([HOST, portOf(srv)]);
+    await assert.rejects(
+      other.listen(),
+      (e: unknown) => e instanceof OSError && e.errnoName === 'EADDRINUSE',
+    );
+    other.close();
+    srv.close();
+  });
+
+  test('sendall waits while a peer that does not read leaves the send queue full', async () => {
+    const { srv, client, conn } = await pair();
+    const chunk = Buffer.alloc(256 * 1024, 1);
+    let sent = 0;
+    let done = false;
+    const writer = (async () => {
+      for (let i = 0; i < 64; i++) {
+        await client.sendall(chunk);
+        sent += chunk.length;
+      }
+      done = true;
+      client.close();
+    })();
+    let last = -1;
+    while (sent !== last) {
+      last = sent;
+      await sleep(20);
+    }
+    assert.equal(done, false);
+    assert.ok(sent < 64 * chunk.length);
+    let total = 0;
+    for (;;) {
+      const d = await conn.recv(1 << 20);
+      if (d.length === 0) break;
+      total += d.length;
+    }
+    await writer;
+    assert.equal(total, 64 * chunk.length);
+    closeAll(conn, srv);
+  });
+
+  test('loop verbs wait even on non-blocking sockets', async () => {
+    const srv = await createServer([HOST, 0]);
+    srv.setblocking(false);
+    const client = new Socket();
+    client.setblocking(false);
+    const [accepted] = await gather(sockAccept(srv), sockConnect(client, [HOST, portOf(srv)]));
+    const [conn] = accepted as [Socket, unknown];
+    conn.setblocking(false);
+    const r = sockRecv(conn, 100);
+    await sockSendall(client, 'abc');
+    assert.equal((await r).toString(), 'abc');
+    closeAll(client, conn, srv);
+  });
+
+  test('shutdown(SHUT_WR) half-closes: the peer reads EOF and can still answer', async () => {
+    const { srv, client, conn } = await pair();
+    await client.sendall('question');
+    client.shutdown(SHUT_WR);
+    let q = '';
+    for (let d = await conn.recv(100); d.length > 0; d = await conn.recv(100)) q += d;
+    await conn.sendall(`answer to ${q}`);
+    conn.close();
+    assert.equal((await client.recv(100)).toString(), 'answer to question');
+    closeAll(client, srv);
+  });
+
+  test('1000 concurrent connections over loopback each get their bytes back', async () => {
+    const srv = await createServer([HOST, 0], { backlog: 1024 });
+    const port = portOf(srv);
+    const N = 1000;
+    const serve = (async () => {
+      const handlers: Promise<void>[] = [];
+      for (let i = 0; i < N; i++) {
+        const [conn] = await srv.accept();
+        handlers.push(
+          (async () => {
+            for (let d = await conn.recv(1024); d.length > 0; d = await conn.recv(1024)) {
+              await conn.sendall(d.toString().toUpperCase());
+            }
+            conn.close();
+          })(),
+        );
+      }
+      await Promise.all(handlers);
+    })();
+    const replies = await Promise.all(
+      Array.from({ length: N }, async (_, i) => {
+        const c = await createConnection([HOST, port]);
+        await c.sendall(`conn-${i}`);
+        let got = '';
+        while (got.length < `conn-${i}`.length) got += (await c.recv(100)).toString();
+        c.close();
+        return got;
+      }),
+    );
+    await serve;
+    srv.close();
+    for (let i = 0; i < N; i++) assert.equal(replies[i], `CONN-${i}`);
+  });
+
+  test('IPv6 loopback and Unix sockets work', async () => {
+    const srv6 = await createServer(['::1', 0]);
+    assert.equal(srv6.family, AF_INET6);
+    const c6 = await createConnection(['::1', portOf(srv6)]);
+    const [s6] = await srv6.accept();
+    await c6.sendall('v6');
+    assert.equal((await s6.recv(10)).toString(), 'v6');
+    closeAll(c6, s6, srv6);
+
+    const path = join(tmpdir(), `weft-sock-${process.pid}-${Date.now()}.sock`);
+    const us = new Socket(AF_UNIX, SOCK_STREAM);
+    us.bind(path);
+    await us.listen();
+    assert.equal(us.getsockname(), path);
+    const uc = new Socket(AF_UNIX, SOCK_STREAM);
+    await uc.connect(path);
+    const [uconn] = await us.accept();
+    assert.equal(uc.getpeername(), path);
+    await uc.sendall('unix');
+    assert.equal((await uconn.recv(10)).toString(), 'unix');
+    closeAll(uc, uconn, us);
+  });
+
+  test('bad arguments raise typed errors', async () => {
+    assert.throws(() => new Socket(99), OSError);
+    assert.throws(() => new Socket(AF_INET, 2), OSError);
+    const s = new Socket();
+    assert.throws(() => s.bind(['127.0.0.1', 70000]), RangeError);
+    assert.throws(() => s.bind('nope' as never), TypeError);
+    assert.throws(
+      () => s.setsockopt(SOL_SOCKET, 12345, 1),
+      (e: unknown) => e instanceof OSError && e.errnoName === 'ENOPROTOOPT',
+    );
+    assert.throws(
+      () => s.getpeername(),
+      (e: unknown) => e instanceof OSError && e.errnoName === 'ENOTCONN',
+    );
+    await assert.rejects(s.recv(1), OSError);
+    await assert.rejects(s.recv(-1), RangeError);
+    assert.throws(() => s.settimeout(-1), RangeError);
+    s.close();
+    assert.throws(() => s.bind([HOST, 0]), OSError);
+  });
+});

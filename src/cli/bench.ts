@@ -5,7 +5,6 @@
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { MultiBar, Presets } from 'cli-progress';
 import { type CliCommand, type CliContext, CliError } from './command.js';
 import { requireTypeScript } from './lesson-catalog.js';
 
@@ -51,6 +50,8 @@ async function bench(filters: string[], quick: boolean, context: CliContext): Pr
   if (total === 0) throw new CliError(`no benchmark suite matches ${filters.join(' ')}`);
 
   const tty = process.stderr.isTTY === true;
+  // Loaded here, not at the top: `weft --help` and the tour need no progress bars.
+  const { MultiBar, Presets } = await import('cli-progress');
   const bars = tty
     ? new MultiBar(
         {

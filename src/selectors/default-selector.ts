@@ -1,0 +1,220 @@
+/**
+ * `selectors.DefaultSelector` over weft sockets.
+ *
+ * Implementation notes
+ * --------------------
+ * This is not a second event loop. Node's own loop (libuv: epoll on Linux, kqueue, IOCP) already
+ * waits for readiness on every socket and reads what arrives into user space; a weft socket
+ * tells its watchers whenever its state may have changed (bytes or EOF arrived, a connection
+ * was queued, the send queue drained, it closed). The selector turns those notifications into
+ * Python's level-triggered answer:
+ *
+ *   socket event ──_watch──► candidates.add(sock) ──► wake the waiting select()
+ *   select(): for each candidate, mask = events ∩ (readable? | writable?)
+ *             ready → reported (and stays a candidate: still ready next time unless drained)
+ *             not ready → dropped until its next notification
+ *
+ * So `select()` costs O(sockets that had activity), not O(registered sockets), and a callback
+ * that leaves bytes unread sees its key again at the next `select()`, as with epoll in
+ * level-triggered mode. "Readable" means a `recvNowait`/`acceptNowait` will not raise
+ * `BlockingIOError`; "writable" that `sendNowait` will not.
+ */
+import { Waiter } from '../internal/waiter.js';
+import { Socket } from '../socket/socket.js';
+import { KeyError } from './errors.js';
+import { EVENT_READ, EVENT_WRITE, SelectorKey } from './selector-key.js';
+
+export interface SelectOptions {
+  /** Milliseconds; null/undefined waits until a socket is ready; <= 0 only polls. */
+  timeout?: number | null;
+  signal?: AbortSignal;
+}
+
+interface Entry {
+  key: SelectorKey;
+  unwatch: () => void;
+}
+
+/**
+ * Waits for readiness of several weft sockets at once: `register(sock, EVENT_READ, data)`, then
+ * `for (const [key, mask] of await sel.select()) …`.
+ *
+ * **Cancellation:** a cancelled `select()` reports nothing and loses nothing: the ready sockets
+ * are reported by the next call.
+ *
+ * @example
+ * const sel = new DefaultSelector();
+ * sel.register(srv, EVENT_READ, accept);
+ * for (;;) for (const [key, mask] of await sel.select()) key.data(key.fileobj, mask);
+ */
+export class DefaultSelector {
+  private readonly entries = new Map<Socket, Entry>();
+  private readonly candidates = new Set<Socket>();
+  private waiter: Waiter<void> | null = null;
+  private closed = false;
+
+  /**
+   * Starts watching `fileobj` for `events` (`EVENT_READ | EVENT_WRITE`), with `data` attached.
+   * @throws {KeyError} already registered. {RangeError} bad events. {TypeError} not a weft socket.
+   */
+  register<D>(fileobj: Socket, events: number, data?: D): SelectorKey<D | undefined> {
+    this.checkOpen();
+    checkSocket(fileobj);
+    checkEvents(events);
+    if (this.entries.has(fileobj)) {
+      throw new KeyError(`${fileobj.describe()} is already registered`);
+    }
+    const key = new SelectorKey(fileobj, fileobj.fileno(), events, data);
+    const unwatch = fileobj._watch(() => this.onActivity(fileobj));
+    this.entries.set(fileobj, { key, unwatch });
+    this.candidates.add(fileobj);
+    this.waiter?.wake(undefined);
+    return key;
+  }
+
+  /** Stops watching `fileobj`; returns its key. @throws {KeyError} not registered. */
+  unregister(fileobj: Socket): SelectorKey {
+    const e = this.entries.get(fileobj);
+    if (e === undefined) throw new KeyError(`${describeObj(fileobj)} is not registered`);
+    e.unwatch();
+    this.entries.delete(fileobj);
+    this.candidates.delete(fileobj);
+    return e.key;
+  }
+
+  /** Changes the events and data of a registered socket. @throws {KeyError} not registered. */
+  modify<D>(fileobj: Socket, events: number, data?: D): SelectorKey<D | undefined> {
+    this.checkOpen();
+    checkEvents(events);
+    const e = this.entries.get(fileobj);
+    if (e === undefined) throw new KeyError(`${describeObj(fileobj)} is not registered`);
+    const key = new SelectorKey(fileobj, fileobj.fileno(), events, data);
+    e.key = key;
+    this.candidates.add(fileobj);
+    this.waiter?.wake(undefined);
+    return key;
+  }
+
+  /**
+   * Waits until at least one registered socket is ready (or `timeout` passes) and resolves to
+   * `[key, mask]` pairs, `mask` being the ready subset of the key's events. Resolves to `[]` on
+   * timeout.
+   */
+  async select(options: SelectOptions = {}): Promise<[SelectorKey, number][]> {
+    this.checkOpen();
+    const timeout = options.timeout ?? null;
+    if (timeout !== null && (typeof timeout !== 'number' || Number.isNaN(timeout))) {
+      throw new TypeError(`select: timeout must be a number of ms or null: received ${timeout}`);
+    }
+    if (this.waiter !== null) throw new Error('select() is already waiting in another task');
+    const deadline = timeout === null ? null : performance.now() + Math.max(0, timeout);
+    for (;;) {
+      const ready = this.collect();
+      if (ready.length > 0) return ready;
+      if (deadline === null) {
+        await this.wait(null, options.signal);
+        continue;
+      }
+      const left = deadline - performance.now();
+      if (left <= 0) return ready;
+      await this.wait(left, options.signal);
+    }
+  }
+
+  /** The registered sockets and their keys. */
+  getMap(): ReadonlyMap<Socket, SelectorKey> {
+    const m = new Map<Socket, SelectorKey>();
+    for (const [s, e] of this.entries) m.set(s, e.key);
+    return m;
+  }
+
+  /** The key of `fileobj`. @throws {KeyError} not registered. */
+  getKey(fileobj: Socket): SelectorKey {
+    const e = this.entries.get(fileobj);
+    if (e === undefined) throw new KeyError(`${describeObj(fileobj)} is not registered`);
+    return e.key;
+  }
+
+  /** Unregisters everything; a waiting `select()` raises. The sockets stay open. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const e of this.entries.values()) e.unwatch();
+    this.entries.clear();
+    this.candidates.clear();
+    this.waiter?.fail(new Error('The selector was closed'));
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  describe(): string {
+    return 'DefaultSelector';
+  }
+
+  private onActivity(sock: Socket): void {
+    this.candidates.add(sock);
+    const w = this.waiter;
+    if (w !== null) w.wake(undefined);
+  }
+
+  private collect(): [SelectorKey, number][] {
+    const ready: [SelectorKey, number][] = [];
+    for (const sock of this.candidates) {
+      const e = this.entries.get(sock);
+      if (e === undefined) {
+        this.candidates.delete(sock);
+        continue;
+      }
+      const ev = e.key.events;
+      let mask = 0;
+      if (ev & EVENT_READ && sock._readable()) mask |= EVENT_READ;
+      if (ev & EVENT_WRITE && sock._writable()) mask |= EVENT_WRITE;
+      if (mask !== 0) ready.push([e.key, mask]);
+      else this.candidates.delete(sock);
+    }
+    return ready;
+  }
+
+  private async wait(ms: number | null, signal: AbortSignal | undefined): Promise<void> {
+    if (signal?.aborted) throw signal.reason;
+    const w = new Waiter<void>(this);
+    this.waiter = w;
+    if (signal) w.setSignal(signal);
+    if (ms !== null) w.setTimeout(ms, (x) => x.withdraw(true, undefined));
+    try {
+      await w.block();
+    } finally {
+      this.waiter = null;
+    }
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new Error('The selector is closed');
+  }
+}
+
+function checkSocket(x: unknown): void {
+  if (!(x instanceof Socket)) {
+    throw new TypeError(
+      `DefaultSelector watches weft sockets (weft/socket) only: received ${describeObj(x)}`,
+    );
+  }
+}
+
+function checkEvents(events: unknown): void {
+  if (
+    typeof events !== 'number' ||
+    !Number.isInteger(events) ||
+    events === 0 ||
+    (events & ~(EVENT_READ | EVENT_WRITE)) !== 0
+  ) {
+    throw new RangeError(`Invalid events: ${String(events)} (EVENT_READ, EVENT_WRITE or both)`);
+  }
+}
+
+function describeObj(x: unknown): string {
+  if (x instanceof Socket) return x.describe();
+  return typeof x === 'object' && x !== null ? (x.constructor?.name ?? 'an object') : String(x);
+}

@@ -1,0 +1,3 @@
+export { DefaultSelector, type SelectOptions } from './default-selector.js';
+export { KeyError } from './errors.js';
+export { EVENT_READ, EVENT_WRITE, SelectorKey } from './selector-key.js';

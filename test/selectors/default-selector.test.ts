@@ -1,0 +1,237 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { CancelledError, createTask, sleep } from '../../src/asyncio/index.js';
+import {
+  DefaultSelector,
+  EVENT_READ,
+  EVENT_WRITE,
+  KeyError,
+  type SelectorKey,
+} from '../../src/selectors/index.js';
+import {
+  BlockingIOError,
+  BrokenPipeError,
+  ConnectionResetError,
+  createConnection,
+  createServer,
+  OSError,
+  type Socket,
+} from '../../src/socket/index.js';
+import { checkLeaks } from '../support/leaks.js';
+
+checkLeaks();
+
+const HOST = '127.0.0.1';
+const portOf = (s: Socket): number => (s.getsockname() as [string, number])[1];
+
+describe('DefaultSelector', () => {
+  test('a listening socket becomes readable when a connection waits to be accepted', async () => {
+    using sel = new DefaultSelector();
+    const srv = await createServer([HOST, 0]);
+    srv.setblocking(false);
+    const key = sel.register(srv, EVENT_READ, 'acceptor');
+    assert.equal(key.fd, srv.fileno());
+    assert.deepEqual(await sel.select({ timeout: 0 }), []);
+    const client = await createConnection([HOST, portOf(srv)]);
+    const ready = await sel.select({ timeout: 2000 });
+    assert.equal(ready.length, 1);
+    assert.equal(ready[0]![0].data, 'acceptor');
+    assert.equal(ready[0]![1], EVENT_READ);
+    const [conn] = srv.acceptNowait();
+    assert.deepEqual(await sel.select({ timeout: 0 }), []);
+    conn.close();
+    client.close();
+    srv.close();
+  });
+
+  test('readiness is level-triggered: unread bytes are reported again', async () => {
+    using sel = new DefaultSelector();
+    const srv = await createServer([HOST, 0]);
+    const client = await createConnection([HOST, portOf(srv)]);
+    const [conn] = await srv.accept();
+    conn.setblocking(false);
+    sel.register(conn, EVENT_READ);
+    await client.sendall('abcdef');
+    assert.equal((await sel.select()).length, 1);
+    assert.equal(conn.recvNowait(2).toString(), 'ab');
+    assert.equal((await sel.select({ timeout: 0 })).length, 1, 'still readable');
+    assert.equal(conn.recvNowait(100).toString(), 'cdef');
+    assert.deepEqual(await sel.select({ timeout: 0 }), []);
+    client.close();
+    const eof = await sel.select({ timeout: 2000 });
+    assert.equal(eof.length, 1, 'EOF makes the socket readable');
+    assert.equal(conn.recvNowait(10).length, 0);
+    conn.close();
+    srv.close();
+  });
+
+  test('EVENT_WRITE reports a connected socket writable; modify switches events and data', async () => {
+    using sel = new DefaultSelector();
+    const srv = await createServer([HOST, 0]);
+    const client = await createConnection([HOST, portOf(srv)]);
+    const [conn] = await srv.accept();
+    sel.register(client, EVENT_READ, 'r');
+    assert.deepEqual(await sel.select({ timeout: 0 }), []);
+    const k = sel.modify(client, EVENT_READ | EVENT_WRITE, 'rw');
+    const ready = await sel.select({ timeout: 0 });
+    assert.equal(ready.length, 1);
+    assert.equal(ready[0]![0], k);
+    assert.equal(ready[0]![1], EVENT_WRITE);
+    assert.equal(sel.getKey(client).data, 'rw');
+    assert.equal(sel.getMap().size, 1);
+    conn.close();
+    client.close();
+    srv.close();
+  });
+
+  test('select with a timeout and nothing ready resolves to an empty list', async () => {
+    using sel = new DefaultSelector();
+    const srv = await createServer([HOST, 0]);
+    sel.register(srv, EVENT_READ);
+    const t0 = performance.now();
+    assert.deepEqual(await sel.select({ timeout: 30 }), []);
+    assert.ok(performance.now() - t0 >= 25);
+    srv.close();
+  });
+
+  test('cancelling a task blocked in select loses no readiness', async () => {
+    const sel = new DefaultSelector();
+    const srv = await createServer([HOST, 0]);
+    sel.register(srv, EVENT_READ);
+    const t = createTask(() => sel.select());
+    await sleep(2);
+    t.cancel();
+    await assert.rejects(t, CancelledError);
+    const client = await createConnection([HOST, portOf(srv)]);
+    const ready = await sel.select({ timeout: 2000 });
+    assert.equal(ready.length, 1);
+    const [conn] = srv.acceptNowait();
+    sel.close();
+    conn.close();
+    client.close();
+    srv.close();
+  });
+
+  test('register twice, unregister unknown and bad events raise', async () => {
+    using sel = new DefaultSelector();
+    const srv = await createServer([HOST, 0]);
+    sel.register(srv, EVENT_READ);
+    assert.throws(() => sel.register(srv, EVENT_READ), KeyError);
+    assert.throws(() => sel.modify(srv, 0), RangeError);
+    assert.throws(() => sel.register({} as never, EVENT_READ), TypeError);
+    sel.unregister(srv);
+    assert.throws(() => sel.unregister(srv), KeyError);
+    assert.throws(() => sel.getKey(srv), KeyError);
+    assert.throws(() => sel.register(srv, 4), RangeError);
+    srv.close();
+  });
+
+  test("the seeds' selectors echo server ports line by line and serves 200 clients", async () => {
+    // echo_selectors.py, callback in key.data, non-blocking sockets.
+    const sel = new DefaultSelector();
+    const pending = new Map<Socket, Buffer>();
+    type Callback = (conn: Socket, mask: number) => void;
+
+    function close(conn: Socket): void {
+      pending.delete(conn);
+      try {
+        sel.unregister(conn);
+      } catch (e) {
+        if (!(e instanceof KeyError)) throw e;
+      }
+      conn.close();
+    }
+    function accept(srv: Socket, _mask: number): void {
+      let conn: Socket;
+      try {
+        [conn] = srv.acceptNowait();
+      } catch (e) {
+        if (e instanceof BlockingIOError) return;
+        throw e;
+      }
+      conn.setblocking(false);
+      sel.register(conn, EVENT_READ, read);
+    }
+    function read(conn: Socket, _mask: number): void {
+      let data: Buffer;
+      try {
+        data = conn.recvNowait(1024);
+      } catch (e) {
+        if (e instanceof BlockingIOError) return;
+        if (e instanceof ConnectionResetError || e instanceof OSError) return close(conn);
+        throw e;
+      }
+      if (data.length === 0) return close(conn);
+      const out = Buffer.from(data.toString('latin1').toUpperCase(), 'latin1');
+      let n: number;
+      try {
+        n = conn.sendNowait(out);
+      } catch (e) {
+        if (e instanceof BlockingIOError) n = 0;
+        else if (e instanceof BrokenPipeError || e instanceof OSError) return close(conn);
+        else throw e;
+      }
+      if (n < out.length) {
+        pending.set(conn, out.subarray(n));
+        sel.modify(conn, EVENT_WRITE, write);
+      }
+    }
+    function write(conn: Socket, _mask: number): void {
+      const buf = pending.get(conn) as Buffer;
+      let n: number;
+      try {
+        n = conn.sendNowait(buf);
+      } catch (e) {
+        if (e instanceof BlockingIOError) return;
+        return close(conn);
+      }
+      if (n < buf.length) pending.set(conn, buf.subarray(n));
+      else {
+        pending.delete(conn);
+        sel.modify(conn, EVENT_READ, read);
+      }
+    }
+
+    const srv = await createServer([HOST, 0], { backlog: 1024 });
+    srv.setblocking(false);
+    sel.register(srv, EVENT_READ, accept);
+    let stop = false;
+    const loop = (async () => {
+      while (!stop) {
+        for (const [key, mask] of await sel.select({ timeout: 50 })) {
+          (key as SelectorKey<Callback>).data(key.fileobj, mask);
+        }
+      }
+    })();
+
+    const N = 200;
+    const replies = await Promise.all(
+      Array.from({ length: N }, async (_, i) => {
+        const c = await createConnection([HOST, portOf(srv)]);
+        const msgs: string[] = [];
+        for (let round = 0; round < 3; round++) {
+          const m = `c${i}r${round}-payload`;
+          await c.sendall(m);
+          let got = '';
+          while (got.length < m.length) got += (await c.recv(1024)).toString();
+          msgs.push(got);
+        }
+        c.close();
+        return msgs;
+      }),
+    );
+    stop = true;
+    await loop;
+    for (let i = 0; i < N; i++) {
+      assert.deepEqual(
+        replies[i],
+        [0, 1, 2].map((r) => `C${i}R${r}-PAYLOAD`),
+      );
+    }
+    for (const s of [...sel.getMap().keys()]) {
+      sel.unregister(s);
+      s.close();
+    }
+    sel.close();
+  });
+});

@@ -41,6 +41,8 @@ export interface Parkable<T> {
   attempt(): Attempt<T>;
   /** What a wait that ran out of time gives (or throws). */
   timedOut(): T;
+  /** Longest single park (ms): for a primitive whose state can change without its word. */
+  readonly maxPark?: number;
   /** Called once, just before the first park (deadlock detection); may throw. */
   beforePark?(): void;
   /** Called once after a wait that called `beforePark`, however it ended. */
@@ -77,7 +79,7 @@ export function waitSync<T>(p: Parkable<T>, timeout: number | null, signal: Abor
       }
       const left = deadline - now();
       if (left <= 0) return p.timedOut();
-      parkSync(p.a, p.i, seen, left);
+      parkSync(p.a, p.i, seen, p.maxPark !== undefined && p.maxPark < left ? p.maxPark : left);
     }
   } finally {
     if (p.w >= 0) sub(p.a, p.w, 1);
@@ -113,7 +115,13 @@ export async function waitAsync<T>(
       }
       const left = deadline - now();
       if (left <= 0) return p.timedOut();
-      let res = parkAsync(p.a, p.i, seen, left, signal);
+      let res = parkAsync(
+        p.a,
+        p.i,
+        seen,
+        p.maxPark !== undefined && p.maxPark < left ? p.maxPark : left,
+        signal,
+      );
       if (typeof res !== 'string') res = await res;
       if (res === 'aborted') throw (signal as AbortSignal).reason;
     }

@@ -1,0 +1,513 @@
+/**
+ * The engine of every weft/queue class: items as bytes in one SharedArrayBuffer, so that any
+ * thread holding the queue puts and gets without a message per item.
+ *
+ *   producers ──putSync/put──▶ [PLOCK] encode ▶ bytes ▶ TAIL, PUTS++ ──notify if GET_WAITERS──┐
+ *                                                                                             ▼
+ *   consumers ◀──getSync/get── [CLOCK] read at HEAD ▶ decode ▶ HEAD, GETS++ ◀── park on PUTS ─┘
+ *                                          └──notify if PUT_WAITERS──▶ producers park on GETS
+ *
+ * Two stores share the header, the waiting and the counting (CPython's `_put`/`_get` hooks):
+ * - FIFO (`Queue`, `SimpleQueue`, `JoinableQueue`): a byte ring. Producers serialise among
+ *   themselves on PLOCK and consumers on CLOCK, so one producer and one consumer never contend
+ *   for a lock; they meet only through TAIL/HEAD and the counters.
+ * - LIFO and priority: an index of entries (a stack, or a binary heap on (priority, arrival))
+ *   over a byte arena that is compacted when it runs out of room. One lock (PLOCK) for both sides.
+ *
+ * Header (Int32 words; one 64-byte line per writer side, against false sharing)
+ * | idx | name         | writer             | readers    | meaning                                       |
+ * |  0  | PLOCK        | producers          | producers  | mutex: 0 free, 1 held, 2 held + parked        |
+ * |  1  | TAIL         | producers          | producers  | ring: bytes ever written (wraps at 2^32)      |
+ * |  2  | PUTS         | producers          | any        | items ever put; getters park on it            |
+ * |  3  | ARENA_TOP    | lock holder        | lock holder| arena: first free byte                        |
+ * |  4  | NENTRIES     | lock holder        | lock holder| arena: entries in the index                   |
+ * |  5  | SEQ          | lock holder        | lock holder| arena: arrival counter (priority ties: FIFO)  |
+ * |  6  | DEAD         | lock holder        | lock holder| arena: bytes of consumed records below TOP    |
+ * | 16  | CLOCK        | consumers          | consumers  | mutex of the ring's consumers                 |
+ * | 17  | HEAD         | consumers          | producers  | ring: bytes ever consumed                     |
+ * | 18  | GETS         | consumers          | any        | items ever got; putters park on it            |
+ * | 19  | DONE         | taskDone           | join       | tasks ever marked done; joiners park on it    |
+ * | 32  | GET_WAITERS  | getters (add)      | producers  | getters parked or about to park               |
+ * | 33  | PUT_WAITERS  | putters (add)      | consumers  | putters parked or about to park               |
+ * | 34  | JOIN_WAITERS | joiners (add)      | taskDone   | joiners parked or about to park               |
+ * | 35  | LOCK_PARKED  | —                  | —          | (reserved)                                    |
+ * | 48  | KIND         | creator            | any        | 0 FIFO, 1 LIFO, 2 priority, 3 simple, 4 joinable |
+ * | 49  | MAXSIZE      | creator            | any        | 0 unbounded (by count)                        |
+ * | 50  | CAPACITY     | creator            | any        | bytes of the data area                        |
+ * | 51  | SHUTDOWN     | shutdown           | any        | 0 open, 1 shut down, 2 shut down immediately  |
+ * | 52  | ENTRY_CAP    | creator            | any        | arena: entries the index can hold             |
+ *
+ * Invariants: PUTS − GETS (32-bit wrapping) is the number of items stored, and a record is
+ * complete before PUTS counts it (its bytes are written before the seq-cst add that publishes
+ * it). TAIL − HEAD ≤ CAPACITY. The largest item is half the ring, so a wrap can always fit.
+ * Every count-changing step happens before the waiter counter is read (wait.ts's handshake).
+ * Shutdown changes no futex word, so queue waits park in slices of SHUTDOWN_POLL_MS.
+ *
+ * Fairness: none among producers or among consumers. qsize/empty/full are snapshots.
+ */
+import { add, cas, exchange, load, notify, parkSync, store } from '../internal/atomics.js';
+import { AGAIN, type Attempt, type Parkable, waitAsync, waitSync } from '../internal/shm/wait.js';
+import { Empty, Full, ItemTooLargeError, ShutDown } from './errors.js';
+import {
+  align4,
+  HEADER_BYTES,
+  headerLen,
+  headerTag,
+  type Measured,
+  measure,
+  readPayload,
+  T_WRAP,
+  writeHeader,
+  writePayload,
+} from './item-codec.js';
+
+const PLOCK = 0;
+const TAIL = 1;
+const PUTS = 2;
+const ARENA_TOP = 3;
+const NENTRIES = 4;
+const SEQ = 5;
+const DEAD = 6;
+const CLOCK = 16;
+const HEAD = 17;
+const GETS = 18;
+const DONE = 19;
+const GET_WAITERS = 32;
+const PUT_WAITERS = 33;
+const JOIN_WAITERS = 34;
+const KIND = 48;
+const MAXSIZE = 49;
+const CAPACITY = 50;
+const SHUTDOWN = 51;
+const ENTRY_CAP = 52;
+const HEADER_WORDS = 64;
+
+export const KIND_FIFO = 0;
+export const KIND_LIFO = 1;
+export const KIND_PRIORITY = 2;
+export const KIND_SIMPLE = 3;
+export const KIND_JOINABLE = 4;
+
+/** Trade-off: how late a waiter parked at the moment of a shutdown may notice it. */
+const SHUTDOWN_POLL_MS = 50;
+/** Trade-off: spins on the queue's internal mutex before parking (it guards one copy). */
+const MUTEX_SPIN = 200;
+/** Bytes per arena entry: f64 priority, then i32 seq, offset, length, tag. */
+const ENTRY_BYTES = 24;
+
+export const DEFAULT_MAXBYTES = 1 << 20;
+
+function lockMutex(a: Int32Array, i: number): void {
+  if (cas(a, i, 0, 1) === 0) return;
+  for (let k = 0; k < MUTEX_SPIN; k++) {
+    if (load(a, i) === 0 && cas(a, i, 0, 1) === 0) return;
+  }
+  // Drepper's mutex: 2 marks "someone may be parked", so the unlocker knows to notify.
+  while (exchange(a, i, 2) !== 0) parkSync(a, i, 2, Number.POSITIVE_INFINITY);
+}
+
+function unlockMutex(a: Int32Array, i: number): void {
+  if (exchange(a, i, 0) === 2) notify(a, i, 1);
+}
+
+const FULL = 1;
+const NO_ROOM = 2;
+
+export interface CoreConfig {
+  kind: number;
+  maxsize: number;
+  maxbytes: number;
+}
+
+export class QueueCore {
+  readonly sab: SharedArrayBuffer;
+  readonly a: Int32Array;
+  readonly buf: Buffer;
+  readonly dv: DataView;
+  readonly f64: Float64Array;
+  readonly kind: number;
+  readonly maxsize: number;
+  readonly cap: number;
+  private readonly dataOff: number;
+  private readonly entriesOff: number;
+  private readonly entryCap: number;
+  /** Largest payload that can ever fit. */
+  private readonly maxItem: number;
+  /** Lower bound of HEAD seen by this thread's producers (saves a shared read per put). */
+  private headSeen = 0;
+  keyOf: ((item: unknown) => number) | null = null;
+
+  constructor(config: CoreConfig | SharedArrayBuffer) {
+    if (config instanceof SharedArrayBuffer) {
+      this.sab = config;
+      this.a = new Int32Array(config);
+      this.kind = load(this.a, KIND);
+      this.maxsize = load(this.a, MAXSIZE);
+      this.cap = load(this.a, CAPACITY);
+      this.entryCap = load(this.a, ENTRY_CAP);
+    } else {
+      this.kind = config.kind;
+      this.maxsize = config.maxsize;
+      const ring = config.kind !== KIND_LIFO && config.kind !== KIND_PRIORITY;
+      // The ring's positions are counters masked by CAPACITY − 1: a power of two.
+      this.cap = ring ? 2 ** Math.ceil(Math.log2(config.maxbytes)) : align8(config.maxbytes);
+      this.entryCap = ring
+        ? 0
+        : config.maxsize > 0
+          ? config.maxsize
+          : Math.max(1024, this.cap >> 5);
+      const bytes = HEADER_WORDS * 4 + this.entryCap * ENTRY_BYTES + this.cap;
+      this.sab = new SharedArrayBuffer(bytes);
+      this.a = new Int32Array(this.sab);
+      store(this.a, KIND, this.kind);
+      store(this.a, MAXSIZE, this.maxsize);
+      store(this.a, CAPACITY, this.cap);
+      store(this.a, ENTRY_CAP, this.entryCap);
+    }
+    this.entriesOff = HEADER_WORDS * 4;
+    this.dataOff = this.entriesOff + this.entryCap * ENTRY_BYTES;
+    this.buf = Buffer.from(this.sab);
+    this.dv = new DataView(this.sab);
+    this.f64 = new Float64Array(this.sab);
+    this.maxItem = this.isRing() ? (this.cap >> 1) - HEADER_BYTES : this.cap;
+  }
+
+  isRing(): boolean {
+    return this.kind !== KIND_LIFO && this.kind !== KIND_PRIORITY;
+  }
+
+  qsize(): number {
+    return (load(this.a, PUTS) - load(this.a, GETS)) | 0;
+  }
+
+  isShutdown(): boolean {
+    return load(this.a, SHUTDOWN) !== 0;
+  }
+
+  // ── put ─────────────────────────────────────────────────────────────────────────────────
+
+  /** Measures and checks an item before any waiting (errors here are the caller's, not the queue's). */
+  prepare(item: unknown, what: string): Measured {
+    const key = this.keyOf ? this.keyOf(item) : 0;
+    const m = measure(item, what);
+    m.key = key;
+    if (m.size > this.maxItem) {
+      // A string's size is a bound: measure it exactly before refusing.
+      if (typeof item === 'string') m.size = Buffer.byteLength(item);
+      if (m.size > this.maxItem) {
+        throw new ItemTooLargeError(
+          `${what}: the item takes ${m.size} bytes, more than this queue can ever hold (${this.maxItem}); create the queue with a larger maxbytes (now ${this.cap})`,
+        );
+      }
+    }
+    return m;
+  }
+
+  /** One put attempt; true when stored. Throws ShutDown. */
+  tryPut(m: Measured): boolean {
+    const a = this.a;
+    if (load(a, SHUTDOWN) !== 0) throw new ShutDown('Cannot put: the queue is shut down');
+    lockMutex(a, PLOCK);
+    let r: number;
+    try {
+      r = this.isRing() ? this.ringPut(m) : this.arenaPut(m);
+    } finally {
+      unlockMutex(a, PLOCK);
+    }
+    if (r !== 0) return false;
+    // After PUTS moved (inside the store): a getter counts itself before re-reading PUTS.
+    if (load(a, GET_WAITERS) > 0) notify(a, PUTS, 1);
+    return true;
+  }
+
+  private ringPut(m: Measured): number {
+    const a = this.a;
+    const puts = load(a, PUTS);
+    if (this.maxsize > 0 && ((puts - load(a, GETS)) | 0) >= this.maxsize) return FULL;
+    const cap = this.cap;
+    let tail = load(a, TAIL);
+    let pos = tail & (cap - 1);
+    const need = HEADER_BYTES + align4(m.size);
+    const pad = pos + need > cap ? cap - pos : 0;
+    // The cached head is a lower bound of the real one: if it shows room, there is room.
+    if (((tail - this.headSeen) >>> 0) + pad + need > cap) {
+      this.headSeen = load(a, HEAD);
+      if (((tail - this.headSeen) >>> 0) + pad + need > cap) return NO_ROOM;
+    }
+    const base = this.dataOff;
+    if (pad > 0) {
+      writeHeader(this.dv, base + pos, T_WRAP, 0);
+      tail = (tail + pad) | 0;
+      pos = 0;
+    }
+    const len = writePayload(this.buf, this.dv, base + pos + HEADER_BYTES, m);
+    writeHeader(this.dv, base + pos, m.tag, len);
+    store(a, TAIL, (tail + HEADER_BYTES + align4(len)) | 0);
+    // Publishes the record: its bytes were written before this seq-cst add.
+    add(a, PUTS, 1);
+    return 0;
+  }
+
+  // ── get ─────────────────────────────────────────────────────────────────────────────────
+
+  private readonly box = { value: undefined as unknown };
+
+  /** One get attempt: the item in `box`, true; false when empty. Throws ShutDown. */
+  tryGet(): boolean {
+    const a = this.a;
+    if (((load(a, PUTS) - load(a, GETS)) | 0) <= 0) {
+      if (load(a, SHUTDOWN) !== 0)
+        throw new ShutDown('Cannot get: the queue is shut down and empty');
+      return false;
+    }
+    const lock = this.isRing() ? CLOCK : PLOCK;
+    lockMutex(a, lock);
+    let got: boolean;
+    try {
+      got = this.isRing() ? this.ringGet() : this.arenaGet();
+    } finally {
+      unlockMutex(a, lock);
+    }
+    if (!got) return false;
+    // After GETS moved: a putter counts itself before re-reading GETS.
+    if (load(a, PUT_WAITERS) > 0) notify(a, GETS, 1);
+    return true;
+  }
+
+  take(): unknown {
+    const v = this.box.value;
+    this.box.value = undefined;
+    return v;
+  }
+
+  private ringGet(): boolean {
+    const a = this.a;
+    const gets = load(a, GETS);
+    if (((load(a, PUTS) - gets) | 0) <= 0) return false;
+    const cap = this.cap;
+    const base = this.dataOff;
+    let head = load(a, HEAD);
+    let pos = head & (cap - 1);
+    let tag = headerTag(this.dv, base + pos);
+    if (tag === T_WRAP) {
+      head = (head + cap - pos) | 0;
+      pos = 0;
+      tag = headerTag(this.dv, base);
+    }
+    const len = headerLen(this.dv, base + pos);
+    this.box.value = readPayload(this.buf, this.dv, base + pos + HEADER_BYTES, tag, len);
+    // Bytes are free for producers only after they were read.
+    store(a, HEAD, (head + HEADER_BYTES + align4(len)) | 0);
+    add(a, GETS, 1);
+    return true;
+  }
+
+  // ── arena (LIFO / priority) ─────────────────────────────────────────────────────────────
+
+  private entryI32(i: number): number {
+    return (this.entriesOff + i * ENTRY_BYTES + 8) >> 2;
+  }
+
+  private entryKey(i: number): number {
+    return this.f64[(this.entriesOff + i * ENTRY_BYTES) >> 3]!;
+  }
+
+  private less(i: number, j: number): boolean {
+    const ki = this.entryKey(i);
+    const kj = this.entryKey(j);
+    if (ki !== kj) return ki < kj;
+    // Equal priorities leave in arrival order (32-bit wrapping compare).
+    return ((this.a[this.entryI32(i)]! - this.a[this.entryI32(j)]!) | 0) < 0;
+  }
+
+  private swap(i: number, j: number): void {
+    const bi = this.entriesOff + i * ENTRY_BYTES;
+    const bj = this.entriesOff + j * ENTRY_BYTES;
+    const tmp = Buffer.from(this.buf.subarray(bi, bi + ENTRY_BYTES));
+    this.buf.copy(this.buf, bi, bj, bj + ENTRY_BYTES);
+    tmp.copy(this.buf, bj);
+  }
+
+  private arenaPut(m: Measured): number {
+    const a = this.a;
+    const n = a[NENTRIES]!;
+    if (n >= this.entryCap) return FULL;
+    if (this.maxsize > 0 && ((a[PUTS]! - load(a, GETS)) | 0) >= this.maxsize) return FULL;
+    let top = a[ARENA_TOP]!;
+    const need = align4(m.size);
+    if (top + need > this.cap) {
+      if (top - a[DEAD]! + need > this.cap) return NO_ROOM;
+      top = this.compact(n);
+    }
+    const len = writePayload(this.buf, this.dv, this.dataOff + top, m);
+    const e = this.entryI32(n);
+    this.f64[(this.entriesOff + n * ENTRY_BYTES) >> 3] = m.key;
+    a[e] = a[SEQ]!;
+    a[SEQ] = (a[SEQ]! + 1) | 0;
+    a[e + 1] = top;
+    a[e + 2] = len;
+    a[e + 3] = m.tag;
+    a[ARENA_TOP] = top + align4(len);
+    a[NENTRIES] = n + 1;
+    if (this.kind === KIND_PRIORITY) {
+      for (let i = n; i > 0; ) {
+        const parent = (i - 1) >> 1;
+        if (!this.less(i, parent)) break;
+        this.swap(i, parent);
+        i = parent;
+      }
+    }
+    add(a, PUTS, 1);
+    return 0;
+  }
+
+  private arenaGet(): boolean {
+    const a = this.a;
+    const n = a[NENTRIES]!;
+    if (n === 0) return false;
+    const at = this.kind === KIND_PRIORITY ? 0 : n - 1;
+    const e = this.entryI32(at);
+    const off = a[e + 1]!;
+    const len = a[e + 2]!;
+    this.box.value = readPayload(this.buf, this.dv, this.dataOff + off, a[e + 3]!, len);
+    if (this.kind === KIND_PRIORITY && n > 1) {
+      this.swap(0, n - 1);
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < n - 1 && this.less(l, m)) m = l;
+        if (r < n - 1 && this.less(r, m)) m = r;
+        if (m === i) break;
+        this.swap(i, m);
+        i = m;
+      }
+    }
+    a[NENTRIES] = n - 1;
+    if (n - 1 === 0) {
+      a[ARENA_TOP] = 0;
+      a[DEAD] = 0;
+    } else if (off + align4(len) === a[ARENA_TOP]) {
+      a[ARENA_TOP] = off;
+    } else {
+      a[DEAD] = a[DEAD]! + align4(len);
+    }
+    add(a, GETS, 1);
+    return true;
+  }
+
+  /** Moves live records down to the start of the arena; returns the new top. */
+  private compact(n: number): number {
+    const a = this.a;
+    const order: number[] = [];
+    for (let i = 0; i < n; i++) order.push(i);
+    order.sort((x, y) => a[this.entryI32(x) + 1]! - a[this.entryI32(y) + 1]!);
+    let top = 0;
+    for (const i of order) {
+      const e = this.entryI32(i);
+      const off = a[e + 1]!;
+      const size = align4(a[e + 2]!);
+      if (off !== top)
+        this.buf.copy(this.buf, this.dataOff + top, this.dataOff + off, this.dataOff + off + size);
+      a[e + 1] = top;
+      top += size;
+    }
+    a[ARENA_TOP] = top;
+    a[DEAD] = 0;
+    return top;
+  }
+
+  // ── waiting ─────────────────────────────────────────────────────────────────────────────
+
+  putParkable(m: Measured): Parkable<void> {
+    return {
+      a: this.a,
+      i: GETS,
+      w: PUT_WAITERS,
+      maxPark: SHUTDOWN_POLL_MS,
+      attempt: () => (this.tryPut(m) ? undefined : AGAIN),
+      timedOut: () => {
+        throw new Full('Cannot put: the queue stayed full until the timeout');
+      },
+    };
+  }
+
+  getParkable(): Parkable<unknown> {
+    return {
+      a: this.a,
+      i: PUTS,
+      w: GET_WAITERS,
+      maxPark: SHUTDOWN_POLL_MS,
+      attempt: (): Attempt<unknown> => (this.tryGet() ? this.take() : AGAIN),
+      timedOut: () => {
+        throw new Empty('Cannot get: the queue stayed empty until the timeout');
+      },
+    };
+  }
+
+  // ── tasks and shutdown ──────────────────────────────────────────────────────────────────
+
+  unfinished(): number {
+    return (load(this.a, PUTS) - load(this.a, DONE)) | 0;
+  }
+
+  taskDone(): void {
+    const a = this.a;
+    for (;;) {
+      const done = load(a, DONE);
+      if (((load(a, PUTS) - done) | 0) <= 0) {
+        throw new RangeError('taskDone() called more times than there were items put in the queue');
+      }
+      if (cas(a, DONE, done, (done + 1) | 0) === done) break;
+    }
+    if (load(a, JOIN_WAITERS) > 0) notify(a, DONE);
+  }
+
+  joinParkable(): Parkable<void> {
+    return {
+      a: this.a,
+      i: DONE,
+      w: JOIN_WAITERS,
+      attempt: () => (this.unfinished() <= 0 ? undefined : AGAIN),
+      timedOut: () => {
+        throw new Full('Queue.join timed out with unfinished tasks');
+      },
+    };
+  }
+
+  shutdown(immediate: boolean): void {
+    const a = this.a;
+    store(a, SHUTDOWN, immediate ? 2 : 1);
+    if (immediate) {
+      // Drain: the items are dropped and count as done, so join() returns.
+      while (this.tryGetQuiet()) {
+        add(a, DONE, 1);
+      }
+    }
+    notify(a, PUTS);
+    notify(a, GETS);
+    notify(a, DONE);
+  }
+
+  private tryGetQuiet(): boolean {
+    try {
+      const got = this.tryGet();
+      this.box.value = undefined;
+      return got;
+    } catch {
+      return false;
+    }
+  }
+
+  waitSync<T>(p: Parkable<T>, timeout: number | null, signal: AbortSignal | null): T {
+    return waitSync(p, timeout, signal);
+  }
+
+  waitAsync<T>(p: Parkable<T>, timeout: number | null, signal: AbortSignal | null): Promise<T> {
+    return waitAsync(p, timeout, signal);
+  }
+}
+
+function align8(n: number): number {
+  return (n + 7) & ~7;
+}

@@ -1,4 +1,5 @@
 import { BrokenBarrierError, describeValue } from '../internal/errors.js';
+import { parseWait } from '../internal/wait-options.js';
 import { Condition } from './condition.js';
 import { Lock } from './lock.js';
 
@@ -62,14 +63,23 @@ export class Barrier {
 
   /**
    * Waits for all parties; resolves to this task's arrival index.
+   *
+   * An aborted `signal` rejects the wait with its reason and the task leaves the barrier, as a
+   * cancelled task does (the others keep waiting).
    * @throws BrokenBarrierError if the barrier is or becomes broken (abort, reset, timeout).
    */
-  async wait(options: { timeout?: number } = {}): Promise<number> {
-    const timeout = options.timeout ?? this.timeout;
-    await this.cond.acquire();
+  async wait(options: { timeout?: number; signal?: AbortSignal } = {}): Promise<number> {
+    // Validated before entering, so bad input cannot leave the barrier half-entered. Every
+    // waiting call takes a signal (API.md); it reaches the lock and both condition waits.
+    const parsed = parseWait('Barrier.wait', options);
+    const timeout = parsed.timeout ?? this.timeout;
+    const signal = parsed.signal;
+    signal?.throwIfAborted();
+    const sig = signal === null ? {} : { signal };
+    await this.cond.acquire(signal === null ? undefined : sig);
     try {
       // Block while the previous round drains or a reset completes.
-      await this.cond.waitFor(() => this.state !== DRAINING && this.state !== RESETTING);
+      await this.cond.waitFor(() => this.state !== DRAINING && this.state !== RESETTING, sig);
       if (this.state === BROKEN) throw new BrokenBarrierError('Barrier aborted');
       const index = this.count;
       this.count++;
@@ -88,7 +98,7 @@ export class Barrier {
         } else {
           const ok = await this.cond.waitFor(
             () => this.state !== FILLING,
-            timeout === null ? {} : { timeout },
+            timeout === null ? sig : { timeout, ...sig },
           );
           if (!ok) {
             this.breakBarrier();

@@ -82,6 +82,7 @@ describe('Greenlet', () => {
     assert.equal(g.dead, true);
     assert.equal(g.successful(), true);
     assert.ok(g.value instanceof GreenletExit);
+    assert.equal((g.value as GreenletExit).code, 'ERR_WEFT_GREENLET_EXIT');
     assert.equal(g.exception, null);
   });
 

@@ -1,0 +1,239 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import fc from 'fast-check';
+import { C_WAITERS } from '../../src/internal/shm/world.js';
+import { Queue } from '../../src/queue/index.js';
+import {
+  Barrier,
+  DeadlockError,
+  Event,
+  Lock,
+  OwnerDiedError,
+  RLock,
+  RuntimeError,
+  Thread,
+  Value,
+} from '../../src/threading/index.js';
+import { checkLeaks } from '../support/leaks.js';
+import {
+  acquireAndDie,
+  holdFor,
+  incrementAsync,
+  incrementSync,
+  lockInOrderUntimed,
+  releaseFromOtherThread,
+} from './fixtures/tasks.js';
+
+checkLeaks();
+
+function waiters(lock: Lock | RLock): number {
+  const c = lock._core;
+  return Atomics.load(c.a, c.st + C_WAITERS);
+}
+
+async function runThreads(threads: Thread[]): Promise<void> {
+  for (const t of threads) t.start();
+  for (const t of threads) await t.join();
+}
+
+for (const Kind of [Lock, RLock]) {
+  describe(`${Kind.name} on one thread`, () => {
+    test('acquire then release leaves it free', async () => {
+      const l = new Kind();
+      assert.equal(await l.acquire(), true);
+      assert.equal(l.locked(), true);
+      l.release();
+      assert.equal(l.locked(), false);
+      assert.equal(l.acquireSync(), true);
+      l.release();
+    });
+
+    test('release when not held throws RuntimeError with a code', () => {
+      const l = new Kind();
+      assert.throws(
+        () => l.release(),
+        (e: unknown) =>
+          e instanceof RuntimeError && (e as RuntimeError).code === 'ERR_WEFT_LOCK_NOT_HELD',
+      );
+    });
+
+    test('bad options are typed errors', async () => {
+      const l = new Kind();
+      await assert.rejects(l.acquire({ timeout: 'soon' as never }), TypeError);
+      await assert.rejects(l.acquire({ blocking: 1 as never }), TypeError);
+      assert.throws(() => l.acquireSync({ signal: {} as never }), TypeError);
+      await assert.rejects(l.acquire({ blocking: false, timeout: 5 }), RangeError);
+    });
+
+    test('run and hold release on exit, also when fn throws', async () => {
+      const l = new Kind();
+      assert.equal(await l.run(() => 7), 7);
+      await assert.rejects(
+        l.run(() => Promise.reject(new Error('x'))),
+        /x/,
+      );
+      assert.equal(l.locked(), false);
+      {
+        using _ = await l.hold();
+        assert.equal(l.locked(), true);
+      }
+      assert.equal(l.locked(), false);
+      assert.equal(
+        l.runSync(() => 3),
+        3,
+      );
+    });
+  });
+}
+
+describe('Lock', () => {
+  test('acquire of a held lock from the same thread untimed is a DeadlockError', async () => {
+    const l = new Lock();
+    await l.acquire();
+    await assert.rejects(
+      l.acquire(),
+      (e: unknown) => e instanceof DeadlockError && /RLock/.test((e as Error).message),
+    );
+    assert.throws(() => l.acquireSync(), DeadlockError);
+    // Timed and non-blocking waits are not deadlocks: they end by themselves.
+    assert.equal(await l.acquire({ timeout: 20 }), false);
+    assert.equal(l.acquireSync({ blocking: false }), false);
+    l.release();
+    assert.equal(waiters(l), 0);
+  });
+
+  test('an aborted acquire rejects with the reason and leaves no waiter', async () => {
+    const l = new Lock();
+    const held = new Event();
+    const t = new Thread({ target: holdFor, args: [l, held, 300] });
+    t.start();
+    assert.equal(await held.wait({ timeout: 10000 }), true);
+    const ac = new AbortController();
+    const p = l.acquire({ signal: ac.signal });
+    setTimeout(() => ac.abort(new Error('no longer needed')), 20);
+    await assert.rejects(p, /no longer needed/);
+    assert.equal(waiters(l), 0);
+    const already = AbortSignal.abort(new Error('before'));
+    await assert.rejects(l.acquire({ signal: already }), /before/);
+    assert.throws(() => l.acquireSync({ signal: already }), /before/);
+    await t.join();
+    assert.equal(await l.acquire(), true);
+    l.release();
+  });
+
+  test('a timed acquire of a lock held by another thread resolves false', async () => {
+    const l = new Lock();
+    const held = new Event();
+    const t = new Thread({ target: holdFor, args: [l, held, 400] });
+    t.start();
+    await held.wait();
+    assert.equal(await l.acquire({ timeout: 30 }), false);
+    assert.equal(l.acquireSync({ timeout: 30 }), false);
+    assert.equal(waiters(l), 0);
+    // Untimed: waits until the holder lets go.
+    assert.equal(await l.acquire(), true);
+    l.release();
+    await t.join();
+  });
+
+  test('4 threads incrementing under the lock lose no update (sync and async)', async () => {
+    const l = new Lock();
+    const counter = Value('i', 0);
+    const n = 5000;
+    await runThreads([
+      new Thread({ target: incrementSync, args: [l, counter, n] }),
+      new Thread({ target: incrementSync, args: [l, counter, n] }),
+      new Thread({ target: incrementAsync, args: [l, counter, n] }),
+      new Thread({ target: incrementAsync, args: [l, counter, n] }),
+    ]);
+    assert.equal(counter.value, 4 * n);
+    assert.equal(l.locked(), false);
+  });
+
+  test('property: any split of increments over 1-3 threads keeps mutual exclusion', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 0, max: 2000 }), { minLength: 1, maxLength: 3 }),
+        async (ns) => {
+          const l = new Lock();
+          const counter = Value('i', 0);
+          await runThreads(
+            ns.map((n) => new Thread({ target: incrementSync, args: [l, counter, n] })),
+          );
+          return counter.value === ns.reduce((a, b) => a + b, 0);
+        },
+      ),
+      { numRuns: 4 },
+    );
+  });
+
+  test('two threads taking two locks in opposite order get a DeadlockError naming both', async () => {
+    const a = new Lock();
+    const b = new Lock();
+    const ready = new Barrier(2);
+    const out = new Queue<string>();
+    const t1 = new Thread({ target: lockInOrderUntimed, args: [a, b, ready, out], name: 'alpha' });
+    const t2 = new Thread({ target: lockInOrderUntimed, args: [b, a, ready, out], name: 'beta' });
+    t1.start();
+    t2.start();
+    const first = await out.get({ timeout: 20000 });
+    const second = await out.get({ timeout: 20000 });
+    await t1.join();
+    await t2.join();
+    const results = [first, second];
+    const deadlocks = results.filter((r) => r.startsWith('DeadlockError'));
+    assert.ok(deadlocks.length >= 1, `expected a DeadlockError, got ${results.join(' | ')}`);
+    assert.match(deadlocks[0]!, /alpha/);
+    assert.match(deadlocks[0]!, /beta/);
+    assert.match(deadlocks[0]!, new RegExp(a.name));
+    assert.match(deadlocks[0]!, new RegExp(b.name));
+    assert.equal(a.locked(), false);
+    assert.equal(b.locked(), false);
+  });
+
+  test('a thread ending while holding the lock gives the next waiter OwnerDiedError, then the lock is free', async () => {
+    const l = new Lock();
+    const t = new Thread({ target: acquireAndDie, args: [l] });
+    t.start();
+    await t.join();
+    await assert.rejects(l.acquire(), OwnerDiedError);
+    assert.equal(l.locked(), false);
+    assert.equal(await l.acquire(), true);
+    l.release();
+  });
+});
+
+describe('RLock', () => {
+  test('the owner re-enters; it is free after as many releases', () => {
+    const r = new RLock();
+    r.acquireSync();
+    r.acquireSync();
+    assert.equal(r.isOwned(), true);
+    r.release();
+    assert.equal(r.locked(), true);
+    r.release();
+    assert.equal(r.locked(), false);
+    assert.throws(() => r.release(), RuntimeError);
+  });
+
+  test('release from a thread that does not own it is a RuntimeError', async () => {
+    const r = new RLock();
+    await r.acquire();
+    const out = new Queue<string>();
+    const t = new Thread({ target: releaseFromOtherThread, args: [r, out] });
+    t.start();
+    assert.equal(await out.get(), 'RuntimeError');
+    await t.join();
+    r.release();
+  });
+
+  test('owner death of an RLock is reported once', async () => {
+    const r = new RLock();
+    const t = new Thread({ target: acquireAndDie, args: [r] });
+    t.start();
+    await t.join();
+    assert.throws(() => r.acquireSync(), OwnerDiedError);
+    assert.equal(r.acquireSync(), true);
+    r.release();
+  });
+});

@@ -1,0 +1,258 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Queue } from '../../src/queue/index.js';
+import {
+  Barrier,
+  BoundedSemaphore,
+  BrokenBarrierError,
+  Condition,
+  Event,
+  Lock,
+  OwnerDiedError,
+  RuntimeError,
+  Semaphore,
+  Array as SharedArrayOf,
+  Thread,
+  Value,
+} from '../../src/threading/index.js';
+import { checkLeaks } from '../support/leaks.js';
+import {
+  acquirePermitAndThrow,
+  barrierParty,
+  semaphoreHammer,
+  waitCondition,
+  waitEvent,
+} from './fixtures/tasks.js';
+
+checkLeaks();
+
+describe('Semaphore', () => {
+  test('bad values are typed errors with what was received', () => {
+    assert.throws(() => new Semaphore(-1), {
+      name: 'RangeError',
+      message: 'Semaphore value must be >= 0: received -1',
+    });
+    assert.throws(() => new Semaphore(1.5), TypeError);
+    assert.throws(() => new Semaphore('2' as never), TypeError);
+    assert.throws(() => new Semaphore(1).release(0), RangeError);
+  });
+
+  test('counts permits; non-blocking and timed acquires fail when none are left', async () => {
+    const s = new Semaphore(2);
+    assert.equal(await s.acquire(), true);
+    assert.equal(s.acquireSync(), true);
+    assert.equal(await s.acquire({ blocking: false }), false);
+    assert.equal(await s.acquire({ timeout: 20 }), false);
+    s.release(2);
+    assert.equal(s.value, 2);
+  });
+
+  test('release(n) wakes n waiters', async () => {
+    const s = new Semaphore(0);
+    const order: number[] = [];
+    const ps = [1, 2, 3].map((i) => s.acquire().then(() => order.push(i)));
+    await new Promise((r) => setTimeout(r, 20));
+    s.release(2);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(order.length, 2);
+    s.release();
+    await Promise.all(ps);
+    assert.equal(order.length, 3);
+  });
+
+  test('an aborted acquire takes no permit', async () => {
+    const s = new Semaphore(0);
+    const ac = new AbortController();
+    const p = s.acquire({ signal: ac.signal });
+    ac.abort(new Error('cancelled'));
+    await assert.rejects(p, /cancelled/);
+    s.release();
+    assert.equal(s.value, 1);
+  });
+
+  test('Semaphore(3) hammered by 4 threads never lets more than 3 in', async () => {
+    const s = new Semaphore(3);
+    const inside = Value('i', 0);
+    const maxSeen = Value('i', 0);
+    const lock = new Lock();
+    const ts = [0, 1, 2, 3].map(
+      () => new Thread({ target: semaphoreHammer, args: [s, inside, maxSeen, lock, 3000] }),
+    );
+    for (const t of ts) t.start();
+    for (const t of ts) await t.join();
+    assert.ok(maxSeen.value <= 3 && maxSeen.value >= 1, `max inside: ${maxSeen.value}`);
+    assert.equal(s.value, 3);
+  });
+
+  test('a thread dying with a permit gives it back and the next waiter gets OwnerDiedError', async () => {
+    const s = new Semaphore(1);
+    const seen: string[] = [];
+    const { setExcepthook } = await import('../../src/threading/index.js');
+    const prev = setExcepthook((a) => seen.push((a.excValue as Error).message));
+    try {
+      const t = new Thread({ target: acquirePermitAndThrow, args: [s] });
+      t.start();
+      await t.join();
+    } finally {
+      setExcepthook(prev);
+    }
+    assert.deepEqual(seen, ['dies holding a permit']);
+    await assert.rejects(s.acquire(), OwnerDiedError);
+    assert.equal(await s.acquire(), true);
+  });
+});
+
+describe('BoundedSemaphore', () => {
+  test('release above the initial value is a RangeError', () => {
+    const b = new BoundedSemaphore(1);
+    assert.throws(() => b.release(), /released too many times/);
+    b.acquireSync();
+    b.release();
+    assert.equal(b.value, 1);
+  });
+
+  test('stays bounded after crossing to a thread (revived as BoundedSemaphore)', async () => {
+    const q = new Queue<unknown>();
+    const b = new BoundedSemaphore(2);
+    await q.put(b);
+    const back = (await q.get()) as BoundedSemaphore;
+    assert.ok(back instanceof BoundedSemaphore);
+    assert.throws(() => back.release(), RangeError);
+  });
+});
+
+describe('Event', () => {
+  test('wait resolves true once set, false on timeout; clear lowers the flag', async () => {
+    const e = new Event();
+    assert.equal(await e.wait({ timeout: 10 }), false);
+    assert.equal(e.waitSync({ timeout: 10 }), false);
+    e.set();
+    assert.equal(e.isSet(), true);
+    assert.equal(await e.wait(), true);
+    e.clear();
+    assert.equal(e.isSet(), false);
+  });
+
+  test('set wakes every waiting thread', async () => {
+    const e = new Event();
+    const out = new Queue<string>();
+    const ts = ['a', 'b', 'c'].map((n) => new Thread({ target: waitEvent, args: [e, out, n] }));
+    for (const t of ts) t.start();
+    await new Promise((r) => setTimeout(r, 100));
+    e.set();
+    const got = [await out.get(), await out.get(), await out.get()].sort();
+    assert.deepEqual(got, ['a:true', 'b:true', 'c:true']);
+    for (const t of ts) await t.join();
+  });
+
+  test('an aborted wait rejects and leaves no waiter', async () => {
+    const e = new Event();
+    await assert.rejects(e.wait({ signal: AbortSignal.timeout(20) }), { name: 'TimeoutError' });
+    assert.equal(Atomics.load(e._a, 1), 0);
+  });
+});
+
+describe('Condition', () => {
+  test('wait or notify without the lock is a RuntimeError', async () => {
+    const c = new Condition();
+    await assert.rejects(c.wait(), RuntimeError);
+    assert.throws(() => c.notify(), RuntimeError);
+    assert.throws(() => new Condition({} as never), TypeError);
+  });
+
+  test('wait times out false and holds the lock again', async () => {
+    const c = new Condition(new Lock());
+    await c.acquire();
+    assert.equal(await c.wait({ timeout: 20 }), false);
+    assert.equal(c.lock.locked(), true);
+    c.release();
+  });
+
+  test('notify(1) wakes one thread, notifyAll the rest', async () => {
+    const c = new Condition();
+    const out = new Queue<string>();
+    const ready = new Semaphore(0);
+    const ts = [0, 1, 2].map(() => new Thread({ target: waitCondition, args: [c, out, ready] }));
+    for (const t of ts) t.start();
+    for (let i = 0; i < 3; i++) await ready.acquire();
+    await c.run(() => c.notify(1));
+    assert.equal(await out.get({ timeout: 10000 }), 'woken:true');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(out.qsize(), 0);
+    await c.run(() => c.notifyAll());
+    assert.deepEqual([await out.get(), await out.get()], ['woken:true', 'woken:true']);
+    for (const t of ts) await t.join();
+  });
+
+  test('waitFor returns the predicate value once true', async () => {
+    const c = new Condition();
+    const flag = Value('i', 0);
+    await c.acquire();
+    setTimeout(() => {
+      void c.run(() => {
+        flag.value = 1;
+        c.notifyAll();
+      });
+    }, 20);
+    assert.equal(await c.waitFor(() => flag.value === 1, { timeout: 5000 }), true);
+    c.release();
+  });
+});
+
+describe('Barrier', () => {
+  test('bad parties are typed errors', () => {
+    assert.throws(() => new Barrier(0), RangeError);
+    assert.throws(() => new Barrier('3' as never), TypeError);
+  });
+
+  test('3 threads get distinct indices and the action runs once', async () => {
+    const b = new Barrier(3);
+    const out = new Queue<number>();
+    const ts = [0, 1, 2].map(() => new Thread({ target: barrierParty, args: [b, out] }));
+    for (const t of ts) t.start();
+    const got = [await out.get(), await out.get(), await out.get()].sort();
+    assert.deepEqual(got, [0, 1, 2]);
+    for (const t of ts) await t.join();
+    let ran = 0;
+    const local = new Barrier(2, { action: () => ran++ });
+    await Promise.all([local.wait(), local.wait()]);
+    assert.equal(ran, 1);
+  });
+
+  test('a timed-out wait breaks the barrier for everyone until reset', async () => {
+    const b = new Barrier(3);
+    const other = b.wait();
+    await assert.rejects(b.wait({ timeout: 20 }), BrokenBarrierError);
+    await assert.rejects(other, BrokenBarrierError);
+    assert.equal(b.broken, true);
+    await assert.rejects(b.wait(), BrokenBarrierError);
+    b.reset();
+    assert.equal(b.broken, false);
+    const b2 = new Barrier(1);
+    assert.equal(await b2.wait(), 0);
+  });
+});
+
+describe('Value and Array', () => {
+  test('type codes are checked and values round-trip', () => {
+    assert.throws(() => Value('x' as never, 1), TypeError);
+    assert.throws(() => Value('i', 'a' as never), TypeError);
+    const v = Value('d', 1.5);
+    v.value += 1;
+    assert.equal(v.value, 2.5);
+    const big = Value<bigint>('q', 2n ** 40n);
+    assert.equal(big.value, 2n ** 40n);
+    assert.throws(() => Value('i', 0, { lock: false }).getLock(), TypeError);
+  });
+
+  test('Array from a size or items; indexes are checked', () => {
+    const a = SharedArrayOf('i', [1, 2, 3]);
+    assert.deepEqual(a.toArray(), [1, 2, 3]);
+    a.set(-1, 9);
+    assert.equal(a.get(2), 9);
+    assert.throws(() => a.get(3), RangeError);
+    assert.throws(() => SharedArrayOf('i', -1), RangeError);
+    assert.equal(SharedArrayOf('B', 5).length, 5);
+    assert.ok(a.getLock());
+  });
+});

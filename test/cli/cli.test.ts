@@ -76,6 +76,19 @@ describe('weft CLI', () => {
     assert.match(t.stderr, /no lesson matches "99"/);
   });
 
+  test('run runs one lesson at full size', async () => {
+    const r = await weft('run', '01');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Two countdowns from 5/);
+    assert.match(r.stdout, /✔ 01-generators-round-robin/);
+  });
+
+  test('bench with a filter that names no suite is a clear error', async () => {
+    const r = await weft('bench', '--quick', 'no-such-suite');
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /no benchmark suite matches no-such-suite/);
+  });
+
   test('an unknown command is a usage error with a non-zero exit', async () => {
     const r = await weft('frobnicate');
     assert.notEqual(r.code, 0);

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { createTask, Lock, Task } from '../../src/asyncio/index.js';
 import {
   Greenlet,
   GreenletExit,
   getcurrent,
+  joinall,
   killall,
   sleep,
   spawn,
@@ -211,6 +213,21 @@ describe('Greenlet', () => {
     g.link(() => order.push('late'));
     await sleep(0);
     assert.deepEqual(order, ['a', 'c', 'late']);
+  });
+
+  test('greenlets and asyncio tasks share one ready queue: a lock serves them in FIFO order', async () => {
+    const lock = new Lock();
+    const order: string[] = [];
+    await lock.acquire();
+    const g1 = spawn(() => lock.run(() => order.push('greenlet 1')));
+    const t = createTask(() => lock.run(() => order.push('task')));
+    const g2 = spawn(() => lock.run(() => order.push('greenlet 2')));
+    await sleep(1);
+    lock.release();
+    await joinall([g1, g2]);
+    await t;
+    assert.deepEqual(order, ['greenlet 1', 'task', 'greenlet 2']);
+    assert.ok(g1.task instanceof Task);
   });
 
   test('killall kills every greenlet and waits for them', async () => {

@@ -132,6 +132,21 @@ describe('Pool', () => {
     assert.equal(pool.freeCount(), 1);
   });
 
+  test('spawns waiting for a slot are served in FIFO order', async () => {
+    const pool = new Pool(1);
+    const order: string[] = [];
+    const first = await pool.spawn(() => sleep(5));
+    const waiters = ['a', 'b', 'c'].map((name) =>
+      spawn(async () => {
+        const g = await pool.spawn(() => order.push(name));
+        await g.join();
+      }),
+    );
+    await first.join();
+    for (const w of waiters) await w.join();
+    assert.deepEqual(order, ['a', 'b', 'c']);
+  });
+
   test('waitAvailable waits for a slot without taking it', async () => {
     const pool = new Pool(1);
     await pool.spawn(() => sleep(3));

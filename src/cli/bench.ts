@@ -36,12 +36,17 @@ export const benchCommand: CliCommand = {
       .argument('[filters...]', 'only the suites whose path contains one of these')
       .option('--quick', 'short runs, to check that the benchmarks work')
       .action(async (filters: string[], opts: { quick?: boolean }) => {
-        await bench(filters, opts.quick === true, context);
+        await runBench(filters, opts.quick === true, context);
       });
   },
 };
 
-async function bench(filters: string[], quick: boolean, context: CliContext): Promise<void> {
+/** Runs the suites matching `filters` from `<root>/bench/run.ts`, showing progress. */
+export async function runBench(
+  filters: string[],
+  quick: boolean,
+  context: CliContext,
+): Promise<void> {
   requireTypeScript(context, 'weft bench');
   const runner = join(context.root, 'bench', 'run.ts');
   if (!existsSync(runner)) throw new CliError(`no benchmarks here: ${runner} does not exist`);

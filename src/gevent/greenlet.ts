@@ -233,8 +233,10 @@ export class Greenlet<T = unknown> {
     const task = this._task;
     if (task === null || !this.ran) {
       this.killedEarly = exception;
+      // The task never runs its body: it ends cancelled, quietly (an exception there would be
+      // reported as never retrieved); the greenlet's outcome is `exception`.
       if (task === null) callSoon(runDied, this);
-      else task._requestCancel(exception);
+      else task._requestCancel(new GreenletExit());
       return RESOLVED;
     }
     task._requestCancel(exception);

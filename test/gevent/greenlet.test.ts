@@ -110,6 +110,16 @@ describe('Greenlet', () => {
     assert.ok(g.value instanceof GreenletExit);
   });
 
+  test('kill before the first step with a custom exception fails the greenlet with it', async () => {
+    const err = new Error('never ran');
+    const g = spawn(() => 'body');
+    g.kill({ exception: err });
+    await sleep(1);
+    assert.equal(g.exception, err);
+    assert.equal(g.successful(), false);
+    assert.equal(g.task?.cancelled(), true);
+  });
+
   test('kill of an unstarted greenlet prevents start and still runs links', async () => {
     const g = new Greenlet(() => 'never');
     const linked: unknown[] = [];

@@ -336,6 +336,8 @@ export class NotCloneableError extends WeftError {
   }
 }
 
+registerErrorClass(NotCloneableError);
+
 /** `value` as bytes for a shared buffer (queue items). */
 export function toBytes(value: unknown, what: string): Buffer {
   try {

@@ -14,6 +14,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { WeftError } from './errors.js';
+import { registerErrorClass } from './serialize.js';
 
 export type TaskRef =
   | { kind: 'module'; url: string; index: number; name: string }
@@ -36,6 +37,8 @@ export class TaskReferenceError extends WeftError {
     super(message, 'ERR_WEFT_TASK', options);
   }
 }
+
+registerErrorClass(TaskReferenceError);
 
 /**
  * Marks `fn` (a function or a class) so that a worker can find it; returns `fn` itself.

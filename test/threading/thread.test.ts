@@ -1,0 +1,174 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { Queue } from '../../src/queue/index.js';
+import {
+  activeCount,
+  currentThread,
+  enumerate,
+  getIdent,
+  mainThread,
+  RuntimeError,
+  setExcepthook,
+  Thread,
+  TaskReferenceError,
+  type ExceptHookArgs,
+} from '../../src/threading/index.js';
+import { checkLeaks } from '../support/leaks.js';
+import { boom, nested, Reporter, report, sleepFor } from './fixtures/tasks.js';
+
+checkLeaks();
+
+async function capture(fn: () => Promise<void>): Promise<ExceptHookArgs[]> {
+  const seen: ExceptHookArgs[] = [];
+  const prev = setExcepthook((a) => seen.push(a));
+  try {
+    await fn();
+  } finally {
+    setExcepthook(prev);
+  }
+  return seen;
+}
+
+describe('Thread', () => {
+  test('target style: args then kwargs reach the target; currentThread is right inside', async () => {
+    const out = new Queue<any>();
+    const t = new Thread({ target: report, args: [out], kwargs: { k: 1 }, name: 'reporter' });
+    assert.equal(t.ident, null);
+    assert.equal(t.isAlive(), false);
+    t.start();
+    assert.equal(t.isAlive(), true);
+    const r = await out.get();
+    await t.join();
+    assert.equal(t.isAlive(), false);
+    assert.deepEqual(r, {
+      name: 'reporter',
+      ident: t.ident,
+      getIdent: t.ident,
+      daemon: false,
+      main: 'MainThread',
+      kw: { k: 1 },
+      alive: true,
+    });
+    assert.ok((t.nativeId ?? 0) > 0);
+  });
+
+  test('subclass style: run() runs in the thread with the fields set in the parent', async () => {
+    const out = new Queue<any>();
+    const t = new Reporter();
+    t.label = 'from parent';
+    t.out = out;
+    t.start();
+    assert.deepEqual(await out.get(), { label: 'from parent', name: t.name, isSelf: true });
+    await t.join();
+  });
+
+  test('default names are Thread-N with increasing N', () => {
+    const a = new Thread();
+    const b = new Thread();
+    const n = (t: Thread) => Number(/^Thread-(\d+)$/.exec(t.name)?.[1]);
+    assert.ok(n(b) > n(a));
+  });
+
+  test('join with a timeout returns while the thread is still alive', async () => {
+    const t = new Thread({ target: sleepFor, args: [300] });
+    t.start();
+    await t.join({ timeout: 20 });
+    assert.equal(t.isAlive(), true);
+    t.joinSync({ timeout: 10 });
+    assert.equal(t.isAlive(), true);
+    await t.join();
+    assert.equal(t.isAlive(), false);
+  });
+
+  test('misuse is a RuntimeError: join before start, start twice, join self', async () => {
+    const t = new Thread({ target: sleepFor, args: [1] });
+    await assert.rejects(t.join(), RuntimeError);
+    t.start();
+    assert.throws(() => t.start(), RuntimeError);
+    await t.join();
+    await assert.rejects(currentThread().join(), RuntimeError);
+    assert.throws(() => new Thread({ target: 5 as never }), TypeError);
+    assert.throws(() => new Thread({ args: 'x' as never }), TypeError);
+  });
+
+  test('an exception in the thread goes to the excepthook with its class, message and remote stack; join does not throw', async () => {
+    const t = new Thread({ target: boom, name: 'boomer' });
+    const seen = await capture(async () => {
+      t.start();
+      await t.join();
+    });
+    assert.equal(seen.length, 1);
+    const a = seen[0]!;
+    assert.equal(a.excType, 'RangeError');
+    assert.ok(a.excValue instanceof RangeError);
+    assert.equal((a.excValue as Error).message, 'boom in a thread');
+    assert.match(a.excTraceback ?? '', /tasks\.ts/);
+    assert.equal(a.thread, t);
+  });
+
+  test('an inline function that uses its closure fails with an error saying how to fix it', async () => {
+    const outside = 41;
+    const seen = await capture(async () => {
+      const t = new Thread({ target: () => outside + 1 });
+      t.start();
+      await t.join();
+    });
+    assert.equal(seen.length, 1);
+    assert.ok(seen[0]!.excValue instanceof TaskReferenceError);
+    assert.match((seen[0]!.excValue as Error).message, /`outside`.*closure.*task\(import\.meta/);
+  });
+
+  test('a self-contained inline function works', async () => {
+    const out = new Queue<number>();
+    const t = new Thread({ target: (q: Queue<number>, x: number) => q.putSync(x * 2), args: [out, 21] });
+    t.start();
+    assert.equal(await out.get(), 42);
+    await t.join();
+  });
+
+  test('an unmarked subclass and an uncloneable argument fail at start()', () => {
+    class Unmarked extends Thread {
+      override run() {}
+    }
+    assert.throws(() => new Unmarked().start(), TaskReferenceError);
+    const t = new Thread({ target: sleepFor, args: [() => 1] });
+    assert.throws(() => t.start(), TypeError);
+  });
+
+  test('enumerate, activeCount, mainThread and getIdent see every live thread', async () => {
+    assert.equal(mainThread().name, 'MainThread');
+    assert.equal(currentThread(), mainThread());
+    assert.equal(getIdent(), mainThread().ident);
+    const before = activeCount();
+    const t = new Thread({ target: sleepFor, args: [300] });
+    t.start();
+    assert.equal(activeCount(), before + 1);
+    assert.ok(enumerate().includes(t));
+    await t.join();
+    assert.equal(activeCount(), before);
+  });
+
+  test('a thread started inside a thread reports itself', async () => {
+    const out = new Queue<any>();
+    const t = new Thread({ target: nested, args: [out] });
+    t.start();
+    const r = await out.get();
+    await t.join();
+    assert.match(r.name, /^Thread-\d+$/);
+    assert.notEqual(r.ident, t.ident);
+  });
+
+  test('a daemon thread does not keep the process alive; a non-daemon one does', () => {
+    const script = fileURLToPath(new URL('./fixtures/daemon-main.ts', import.meta.url));
+    const run = (kind: string) =>
+      spawnSync(process.execPath, ['--import', 'tsx', script, kind], { encoding: 'utf8', timeout: 30000 });
+    const d = run('daemon');
+    assert.equal(d.status, 0, d.stderr);
+    assert.match(d.stdout, /exit alive=true/);
+    const n = run('normal');
+    assert.equal(n.status, 0, n.stderr);
+    assert.match(n.stdout, /exit alive=false/);
+  });
+});

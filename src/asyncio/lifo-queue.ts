@@ -2,17 +2,10 @@ import { Queue } from './queue.js';
 
 /** A Queue that returns the most recently added item first (a stack). */
 export class LifoQueue<T = unknown> extends Queue<T> {
-  private stack!: T[];
-  protected override _init(): void {
-    this.stack = [];
-  }
-  protected override _put(item: T): void {
-    this.stack.push(item);
-  }
+  // Takes from the tail of Queue's own deque. A stack field of this subclass, set in `_init`
+  // (called from Queue's constructor), was reset to undefined by the field's initializer, which
+  // runs after `super()` returns under ES2022 class fields: every LifoQueue threw on first use.
   protected override _get(): T {
-    return this.stack.pop() as T;
-  }
-  protected override _size(): number {
-    return this.stack.length;
+    return this.items.pop() as T;
   }
 }

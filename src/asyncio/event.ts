@@ -31,9 +31,12 @@ export class Event {
   }
 
   wait(options?: WaitOptions): Promise<boolean> {
-    if (this.flag) return TRUE;
+    if (this.flag && options === undefined) return TRUE;
+    // Options are checked, and an already aborted signal refuses the wait, even when the flag
+    // is set: the same answer as Lock.acquire, Semaphore.acquire and Queue.get/put give.
     const { timeout, signal } = parseWait('Event.wait', options);
     if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.flag) return TRUE;
     if (timeout === 0) return Promise.resolve(false);
     const w = new Waiter<boolean>(this);
     this.waiters.push(w);

@@ -96,6 +96,9 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
   private async putSlow(item: T, options: QueueWaitOptions | undefined): Promise<void> {
     const { timeout, signal } = parseWait('Queue.put', options);
     const block = parseBlocking('Queue.put', options?.block, 'block');
+    // An already aborted signal refuses the call even when it could complete at once, as
+    // Lock.acquire and Semaphore.acquire do.
+    signal?.throwIfAborted();
     const deadline = timeout === null ? null : performance.now() + timeout;
     for (;;) {
       if (this.isShutdown) throw new QueueShutDown();
@@ -134,6 +137,7 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
   private async getSlow(options: QueueWaitOptions | undefined): Promise<T> {
     const { timeout, signal } = parseWait('Queue.get', options);
     const block = parseBlocking('Queue.get', options?.block, 'block');
+    signal?.throwIfAborted(); // even with items ready: see putSlow
     const deadline = timeout === null ? null : performance.now() + timeout;
     while (this._size() === 0) {
       if (this.isShutdown) throw new QueueShutDown();

@@ -232,12 +232,15 @@ describe('Event', () => {
     });
   });
 
-  test('wait after set ignores an aborted signal: the flag answers first', async () => {
+  test('wait on a set event still refuses an aborted signal and checks its options', async () => {
     await run(async () => {
       const ev = new Event();
       ev.set();
-      // As CPython: wait() on a set event returns at once, before any cancellation point.
-      assert.equal(await ev.wait({ signal: AbortSignal.abort() }), true);
+      const reason = new Error('aborted');
+      await assert.rejects(ev.wait({ signal: AbortSignal.abort(reason) }), (e) => e === reason);
+      assert.throws(() => ev.wait({ timeout: 'x' as unknown as number }), TypeError);
+      assert.equal(await ev.wait({ signal: new AbortController().signal }), true);
+      assert.equal(await ev.wait({ timeout: 0 }), true, 'a set flag answers before the timeout');
     });
   });
 

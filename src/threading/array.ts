@@ -86,7 +86,7 @@ export class SharedArray<T extends Scalar = number> implements Iterable<T> {
 /** Python's `Array(typecode, size_or_initializer)`: a shared array with a lock. */
 function sharedArray<T extends Scalar = number>(
   type: TypeCode,
-  sizeOrItems: number | Iterable<T>,
+  sizeOrItems: number | Iterable<NoInfer<T>>,
   options: SharedOptions = {},
 ): SharedArray<T> {
   const ctor = ctorOf('Array', type);

@@ -90,7 +90,7 @@ export function lockOf(
 /** Python's `Value(typecode, value)`: a shared scalar with a lock. */
 export function Value<T extends Scalar = number>(
   type: TypeCode,
-  init?: T,
+  init?: NoInfer<T>,
   options: SharedOptions = {},
 ): SharedValue<T> {
   const ctor = ctorOf('Value', type);

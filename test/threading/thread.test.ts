@@ -6,14 +6,14 @@ import { Queue } from '../../src/queue/index.js';
 import {
   activeCount,
   currentThread,
+  type ExceptHookArgs,
   enumerate,
   getIdent,
   mainThread,
   RuntimeError,
   setExcepthook,
-  Thread,
   TaskReferenceError,
-  type ExceptHookArgs,
+  Thread,
 } from '../../src/threading/index.js';
 import { checkLeaks } from '../support/leaks.js';
 import { boom, nested, Reporter, report, sleepFor } from './fixtures/tasks.js';
@@ -122,7 +122,10 @@ describe('Thread', () => {
 
   test('a self-contained inline function works', async () => {
     const out = new Queue<number>();
-    const t = new Thread({ target: (q: Queue<number>, x: number) => q.putSync(x * 2), args: [out, 21] });
+    const t = new Thread({
+      target: (q: Queue<number>, x: number) => q.putSync(x * 2),
+      args: [out, 21],
+    });
     t.start();
     assert.equal(await out.get(), 42);
     await t.join();
@@ -163,7 +166,10 @@ describe('Thread', () => {
   test('a daemon thread does not keep the process alive; a non-daemon one does', () => {
     const script = fileURLToPath(new URL('./fixtures/daemon-main.ts', import.meta.url));
     const run = (kind: string) =>
-      spawnSync(process.execPath, ['--import', 'tsx', script, kind], { encoding: 'utf8', timeout: 30000 });
+      spawnSync(process.execPath, ['--import', 'tsx', script, kind], {
+        encoding: 'utf8',
+        timeout: 30000,
+      });
     const d = run('daemon');
     assert.equal(d.status, 0, d.stderr);
     assert.match(d.stdout, /exit alive=true/);

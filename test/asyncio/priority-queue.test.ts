@@ -1,0 +1,133 @@
+/**
+ * asyncio PriorityQueue: smallest first (CPython's PriorityQueueTests), Python's ordering of
+ * numbers, strings and [priority, item] arrays, FIFO among equals, a custom compare, and bad
+ * input. Waiting, join and shutdown run in queue.test.ts's shared suites.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import fc from 'fast-check';
+import { createTask, gather, PriorityQueue, Queue, run, sleep } from '../../src/asyncio/index.js';
+import { checkLeaks } from '../support/leaks.js';
+
+checkLeaks();
+
+function drain<T>(q: PriorityQueue<T>): T[] {
+  const out: T[] = [];
+  while (!q.empty()) out.push(q.getNowait());
+  return out;
+}
+
+describe('PriorityQueue', () => {
+  test('items come out smallest first', async () => {
+    // CPython PriorityQueueTests.test_order.
+    await run(async () => {
+      const q = new PriorityQueue<number>();
+      for (const i of [1, 3, 2]) await q.put(i);
+      assert.deepEqual([await q.get(), await q.get(), await q.get()], [1, 2, 3]);
+      assert.ok(q instanceof Queue);
+    });
+  });
+
+  test('[priority, item] arrays compare element by element, as Python tuples', () => {
+    const q = new PriorityQueue<[number, string]>();
+    for (const e of [
+      [2, 'b'],
+      [1, 'z'],
+      [2, 'a'],
+      [0, 'x'],
+    ] as [number, string][])
+      q.putNowait(e);
+    assert.deepEqual(drain(q), [
+      [0, 'x'],
+      [1, 'z'],
+      [2, 'a'],
+      [2, 'b'],
+    ]);
+  });
+
+  test('strings order by code unit and a shorter prefix array comes first', () => {
+    const s = new PriorityQueue<string>();
+    for (const x of ['pear', 'apple', 'Banana', 'app']) s.putNowait(x);
+    assert.deepEqual(drain(s), ['Banana', 'app', 'apple', 'pear']);
+    const a = new PriorityQueue<number[]>();
+    for (const x of [[1, 2], [1], [0, 9, 9]]) a.putNowait(x);
+    assert.deepEqual(drain(a), [[0, 9, 9], [1], [1, 2]]);
+  });
+
+  test('equal priorities come out first in, first out', () => {
+    const q = new PriorityQueue<{ p: number; id: string }>(0, { compare: (a, b) => a.p - b.p });
+    for (const [p, id] of [
+      [1, 'a'],
+      [0, 'b'],
+      [1, 'c'],
+      [0, 'd'],
+      [1, 'e'],
+    ] as [number, string][])
+      q.putNowait({ p, id });
+    assert.deepEqual(
+      drain(q).map((x) => x.id),
+      ['b', 'd', 'a', 'c', 'e'],
+    );
+  });
+
+  test('a custom compare reverses the order', () => {
+    const q = new PriorityQueue<number>(0, { compare: (a, b) => b - a });
+    for (const x of [3, 1, 4, 1, 5]) q.putNowait(x);
+    assert.deepEqual(drain(q), [5, 4, 3, 1, 1]);
+  });
+
+  test('getters waiting when several items arrive get them smallest first, in getter order', async () => {
+    await run(async () => {
+      const q = new PriorityQueue<number>();
+      const log: string[] = [];
+      const getters = ['g1', 'g2', 'g3'].map((name) =>
+        createTask(async () => log.push(`${name}:${await q.get()}`)),
+      );
+      await sleep(0);
+      q.putNowait(30);
+      q.putNowait(10);
+      q.putNowait(20);
+      await gather(...getters);
+      assert.deepEqual(log, ['g1:10', 'g2:20', 'g3:30']);
+    });
+  });
+
+  test('random items come out as a stable sort by the comparator', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 5 }), fc.nat()), { maxLength: 50 }),
+        (pairs) => {
+          const q = new PriorityQueue<[number, number]>(0, { compare: (a, b) => a[0] - b[0] });
+          for (const p of pairs) q.putNowait(p);
+          const expected = pairs
+            .map((p, i) => ({ p, i }))
+            .sort((a, b) => a.p[0] - b.p[0] || a.i - b.i)
+            .map((x) => x.p);
+          assert.deepEqual(drain(q), expected);
+        },
+      ),
+    );
+  });
+
+  test('bad input throws TypeError naming what was received', () => {
+    assert.throws(
+      () => new PriorityQueue(0, { compare: 'asc' as never }),
+      (e: unknown) =>
+        e instanceof TypeError && /compare must be a function: received/.test(e.message),
+    );
+    assert.throws(() => new PriorityQueue(-1), RangeError);
+    const q = new PriorityQueue<unknown>();
+    q.putNowait(1);
+    assert.throws(
+      () => q.putNowait('one'),
+      (e: unknown) =>
+        e instanceof TypeError && /cannot order string against number/.test(e.message),
+    );
+    const objects = new PriorityQueue<unknown>();
+    objects.putNowait({ a: 1 });
+    assert.throws(
+      () => objects.putNowait({ b: 2 }),
+      (e: unknown) => e instanceof TypeError && /pass \{ compare \}/.test(e.message),
+    );
+  });
+});

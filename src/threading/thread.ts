@@ -366,24 +366,28 @@ function markFinished(tid: number): void {
 
 export { markFinished as _markFinished };
 
+/** Waits for `p`, at most `ms`; keeps the loop alive meanwhile (a daemon's worker is unref'd). */
 function raceTimeout(
   p: Promise<void>,
   ms: number | null,
   signal: AbortSignal | null,
 ): Promise<void> {
-  if (ms === null && signal === null) return p;
   return new Promise<void>((resolve, reject) => {
-    const timer = ms === null ? null : setTimeout(resolve, ms);
-    const onAbort = (): void => {
-      if (timer) clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    p.then(() => {
+    const keepAlive = setInterval(() => {}, 0x7fffffff);
+    const timer = ms === null ? null : setTimeout(done, ms);
+    function done(): void {
+      clearInterval(keepAlive);
       if (timer) clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
       resolve();
-    });
+    }
+    function onAbort(): void {
+      clearInterval(keepAlive);
+      if (timer) clearTimeout(timer);
+      reject(signal?.reason);
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+    p.then(done);
   });
 }
 

@@ -122,3 +122,17 @@ export function fromSystemError(err: unknown, what?: string): unknown {
       return new OSError(detail, code, `ERR_WEFT_OS_${code}`, options);
   }
 }
+
+/** Python's class for a C errno number (as the sendfile addon reports it). */
+export function fromErrno(errno: number, what: string): OSError {
+  let name = '';
+  for (const [k, v] of Object.entries(ERRNO)) {
+    if (v === errno) {
+      name = k;
+      break;
+    }
+  }
+  const e = Object.assign(new Error(`${name || `errno ${errno}`} (${what})`), { code: name });
+  const mapped = fromSystemError(e, what);
+  return mapped instanceof OSError ? mapped : new OSError(e.message, name);
+}

@@ -560,6 +560,11 @@ export class Socket {
 
   // ── readiness (weft/selectors) ───────────────────────────────────────────────────────────
 
+  /** @internal The Node socket of a connected socket (weft/sendfile writes through it). */
+  _net(): NetSocket | null {
+    return this.state === CONNECTED ? this.netSock : null;
+  }
+
   /** @internal Calls `fn` whenever readiness may have changed; returns the unsubscribe. */
   _watch(fn: () => void): () => void {
     this.watchers ??= new Set();

@@ -1,0 +1,6 @@
+export {
+  type SendfileFile,
+  type SendfileOptions,
+  type SendfileSocket,
+  sendfile,
+} from './sendfile.js';

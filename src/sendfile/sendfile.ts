@@ -1,0 +1,271 @@
+/**
+ * `sendfile(socket, file, { offset, count })`: sends part of a file over a connected socket,
+ * with the kernel's `sendfile(2)` (zero copy) when the addon is built, an ordinary copy loop
+ * otherwise. See docs/sendfile.md for what the kernel path saves.
+ *
+ * Implementation notes
+ * --------------------
+ *   holdWrites(socket)          at the call, before any await: other writes are queued from
+ *                               now on; transfers on one socket take turns
+ *   flush Node's send queue     so the file's bytes follow everything written before
+ *   kernel: slices on the libuv pool (native/sendfile.c): partial sends and EAGAIN are handled
+ *           there with a private poll(2); the event loop never blocks
+ *   copy:   read 256 KiB at an offset ─► socket.write ─► wait for 'drain' when Node's queue is
+ *           full (back pressure) ─► … ─► wait until the last chunk reached the kernel
+ *   release                     queued writes go out, in order, after the file
+ *
+ * Each step is awaited through a Waiter, so cancelling the task (or aborting `signal`) stops
+ * the transfer between two slices/chunks: the one in flight is allowed to finish first, as its
+ * descriptors are in use.
+ */
+import { read as fsRead, fstat } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
+import type { Socket as NetSocket } from 'node:net';
+import { constants } from 'node:os';
+import { describeValue } from '../internal/errors.js';
+import { Waiter } from '../internal/waiter.js';
+import { BrokenPipeError, fromErrno, fromSystemError } from '../socket/errors.js';
+import { Socket } from '../socket/socket.js';
+import { StreamWriter } from '../streams/stream-writer.js';
+import { binding } from './native-binding.js';
+import { holdWrites, rawWrite } from './write-hold.js';
+
+/** A connected socket: weft's `Socket`, a streams `StreamWriter`, or Node's `net.Socket`. */
+export type SendfileSocket = Socket | StreamWriter | NetSocket;
+/** A path, an open descriptor, or a `FileHandle` (the file's own position is not used). */
+export type SendfileFile = string | number | FileHandle;
+
+export interface SendfileOptions {
+  /** Where in the file to start (default 0). */
+  offset?: number;
+  /** How many bytes to send (default: to the end of the file). */
+  count?: number | null;
+  signal?: AbortSignal;
+}
+
+const COPY_CHUNK = 256 * 1024;
+const EAGAIN = constants.errno.EAGAIN;
+const EMPTY = Buffer.alloc(0);
+const OWNER = { describe: () => 'sendfile' };
+
+/**
+ * Sends `count` bytes of `file` from `offset` over `socket` and resolves to the number of bytes
+ * sent — fewer than `count` when the file is shorter. The file's bytes come after everything
+ * written to the socket before the call and before anything written during it.
+ *
+ * **Cancellation:** stops between two slices (the kernel path) or chunks (the copy loop); bytes
+ * already sent stay sent, so the connection should then be closed.
+ * @throws {BrokenPipeError} the socket is closed or the peer went away.
+ * @throws {ConnectionResetError} the peer reset the connection mid-transfer.
+ * @example
+ * const sent = await sendfile(writer, '/var/www/big.iso', { offset: 0 });
+ */
+export async function sendfile(
+  socket: SendfileSocket,
+  file: SendfileFile,
+  options: SendfileOptions = {},
+): Promise<number> {
+  const ns = netSocketOf(socket);
+  const offset = options.offset ?? 0;
+  if (!Number.isSafeInteger(offset) || offset < 0) {
+    throw new RangeError(
+      `sendfile: offset must be an integer >= 0: received ${describeValue(offset)}`,
+    );
+  }
+  const count = options.count ?? null;
+  if (count !== null && (!Number.isSafeInteger(count) || count < 0)) {
+    throw new RangeError(
+      `sendfile: count must be an integer >= 0: received ${describeValue(count)}`,
+    );
+  }
+  const signal = options.signal;
+  const fileOk =
+    typeof file === 'string' ||
+    (typeof file === 'number' && Number.isInteger(file) && file >= 0) ||
+    (typeof file === 'object' && file !== null && typeof (file as FileHandle).fd === 'number');
+  if (!fileOk) {
+    throw new TypeError(
+      `sendfile: file must be a path, a descriptor or a FileHandle: received ${describeValue(file)}`,
+    );
+  }
+  // Taken before the first await: a write made after this call comes after the file.
+  const hold = holdWrites(ns);
+  let opened: FileHandle | null = null;
+  try {
+    let fd: number;
+    if (typeof file === 'string') {
+      opened = await open(file, 'r');
+      fd = opened.fd;
+    } else fd = typeof file === 'number' ? file : file.fd;
+    const size = await new Promise<number>((res, rej) =>
+      fstat(fd, (err, st) => (err ? rej(err) : res(st.size))),
+    );
+    const want = Math.min(count ?? Number.POSITIVE_INFINITY, Math.max(0, size - offset));
+    await hold.ready;
+    if (signal?.aborted) throw signal.reason;
+    if (want === 0) return 0;
+    await flush(ns, signal);
+    const sockFd = handleFd(ns);
+    if (binding !== null && sockFd >= 0 && !copyOnly) {
+      return await kernelTransfer(ns, sockFd, fd, offset, want, signal);
+    }
+    return await copyTransfer(ns, fd, offset, want, signal);
+  } finally {
+    hold.release();
+    await opened?.close();
+  }
+}
+
+let copyOnly = false;
+
+/** @internal For tests: run the copy loop even where the addon is loaded. */
+export function _forceCopyLoop(on: boolean): void {
+  copyOnly = on;
+}
+
+/** True when `sendfile` uses the kernel's `sendfile(2)`; false when it copies. */
+sendfile.native = binding !== null;
+
+async function kernelTransfer(
+  ns: NetSocket,
+  sockFd: number,
+  fd: number,
+  offset: number,
+  want: number,
+  signal: AbortSignal | undefined,
+): Promise<number> {
+  const b = binding as NonNullable<typeof binding>;
+  let sent = 0;
+  while (sent < want) {
+    if (ns.destroyed) throw new BrokenPipeError('Broken pipe: the socket closed during sendfile');
+    const r = await settle(
+      new Promise<{ errno: number; n: number; eof: boolean }>((res) =>
+        b.sendfileSlice(sockFd, fd, offset + sent, want - sent, (errno, n, eof) =>
+          res({ errno, n, eof }),
+        ),
+      ),
+      signal,
+    );
+    sent += r.n;
+    if (r.errno === EAGAIN) continue;
+    if (r.errno !== 0) throw fromErrno(r.errno, 'sendfile');
+    if (r.eof) break;
+  }
+  return sent;
+}
+
+async function copyTransfer(
+  ns: NetSocket,
+  fd: number,
+  offset: number,
+  want: number,
+  signal: AbortSignal | undefined,
+): Promise<number> {
+  let sent = 0;
+  while (sent < want) {
+    if (ns.destroyed) throw new BrokenPipeError('Broken pipe: the socket closed during sendfile');
+    const n = Math.min(COPY_CHUNK, want - sent);
+    // A fresh buffer per chunk: Node may still hold the previous one in its send queue.
+    const buf = Buffer.allocUnsafe(n);
+    const got = await settle(
+      new Promise<number>((res, rej) =>
+        fsRead(fd, buf, 0, n, offset + sent, (err, k) => (err ? rej(err) : res(k))),
+      ),
+      signal,
+    );
+    if (got === 0) break;
+    sent += got;
+    if (!rawWrite(ns, got < n ? buf.subarray(0, got) : buf)) await settle(drained(ns), signal);
+  }
+  // Only a chunk that reached the kernel counts as sent: a reset shows up here.
+  await flush(ns, signal);
+  return sent;
+}
+
+/** Waits until everything queued on `ns` was handed to the kernel. */
+function flush(ns: NetSocket, signal: AbortSignal | undefined): Promise<void> {
+  if (ns.destroyed) return Promise.reject(new BrokenPipeError('Broken pipe: the socket is closed'));
+  if (ns.writableLength === 0 && !ns.connecting) return Promise.resolve();
+  return settle(
+    new Promise<void>((res, rej) =>
+      rawWrite(ns, EMPTY, (err) => (err ? rej(fromSystemError(err, 'sendfile')) : res())),
+    ),
+    signal,
+  );
+}
+
+function drained(ns: NetSocket): Promise<void> {
+  return new Promise<void>((res, rej) => {
+    const done = (): void => {
+      ns.off('drain', onDrain);
+      ns.off('error', onError);
+      ns.off('close', onClose);
+    };
+    const onDrain = (): void => {
+      done();
+      res();
+    };
+    const onError = (err: Error): void => {
+      done();
+      rej(fromSystemError(err, 'sendfile'));
+    };
+    const onClose = (): void => {
+      done();
+      rej(new BrokenPipeError('Broken pipe: the socket closed during sendfile'));
+    };
+    ns.on('drain', onDrain);
+    ns.on('error', onError);
+    ns.on('close', onClose);
+  });
+}
+
+/**
+ * Awaits `p` through a Waiter, so task cancellation and `signal` reach the transfer; a cancel
+ * is raised only once `p` settled (its descriptors and buffer are in use until then).
+ */
+async function settle<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  const w = new Waiter<T>(OWNER);
+  p.then(
+    (v) => w.wake(v),
+    (e) => w.fail(e),
+  );
+  if (signal) {
+    if (signal.aborted) w.cancel(signal.reason);
+    else w.setSignal(signal);
+  }
+  try {
+    return await w.block();
+  } catch (e) {
+    await p.catch(() => undefined);
+    throw fromSystemError(e, 'sendfile');
+  }
+}
+
+function netSocketOf(socket: unknown): NetSocket {
+  let ns: NetSocket | null = null;
+  if (socket instanceof Socket) ns = socket._net();
+  else if (socket instanceof StreamWriter) ns = socket.getExtraInfo('socket');
+  else if (
+    typeof socket === 'object' &&
+    socket !== null &&
+    typeof (socket as NetSocket).write === 'function' &&
+    '_handle' in socket
+  ) {
+    ns = socket as unknown as NetSocket;
+  } else {
+    throw new TypeError(
+      `sendfile: socket must be a weft Socket, a StreamWriter or a net.Socket: received ${describeValue(socket)}`,
+    );
+  }
+  if (ns === null || ns.destroyed || !ns.writable) {
+    throw new BrokenPipeError(
+      'Broken pipe: sendfile() on a socket that is not connected or closed',
+    );
+  }
+  return ns;
+}
+
+function handleFd(ns: NetSocket): number {
+  const fd = (ns as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  return typeof fd === 'number' ? fd : -1;
+}

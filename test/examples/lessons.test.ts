@@ -72,10 +72,22 @@ const expectations: Record<string, (out: string) => void> = {
     assert.ok(out.indexOf('greenlet 3: awake') > out.indexOf('greenlet 1: awake'));
     assert.ok(out.indexOf('greenlet 3: awake') > out.indexOf('greenlet 2: awake'));
   },
+  '11-gevent-pool': (out) => {
+    assert.match(out, /At most 2 downloads ran at once/);
+    assert.match(out, /Results, in the order of the pages: a:970 bytes, b:980 bytes, c:990 bytes/);
+    // c starts only after a slot frees: after a and b, never before.
+    assert.ok(out.indexOf('start c') > out.indexOf('start b'));
+  },
+  '12-gevent-timeout': (out) => {
+    assert.match(out, /my 2 s Timeout expired during the 5 s call/);
+    assert.match(out, /patient returned: fallback answer/);
+    assert.ok(out.indexOf('killing the worker') < out.indexOf('GreenletExit arrived'));
+    assert.match(out, /dead=true, successful\(\)=true, value is GreenletExit: true/);
+  },
 };
 
 describe('lessons', () => {
-  test('the lessons 01-07 and 10 exist', () => {
+  test('the lessons 01-07 and 10-12 exist', () => {
     for (const id of Object.keys(expectations)) assert.ok(files.includes(`${id}.ts`), id);
   });
 

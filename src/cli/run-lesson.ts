@@ -69,3 +69,15 @@ function wrap(text: string, prefix: string): string {
   if (line) lines.push(line);
   return lines.map((l) => prefix + l).join('\n');
 }
+
+/**
+ * Ends the process once stdout and stderr are flushed. A lesson that leaves something running
+ * (a server, a worker, a timer) must not keep `weft tour` from returning; such leaks are caught
+ * by test/examples, which runs every lesson under the leak checker.
+ */
+export async function exitAfterLessons(ok: boolean): Promise<never> {
+  for (const stream of [process.stdout, process.stderr]) {
+    await new Promise<void>((resolve) => stream.write('', () => resolve()));
+  }
+  process.exit(ok ? 0 : 1);
+}

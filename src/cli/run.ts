@@ -1,6 +1,6 @@
 import type { CliCommand } from './command.js';
 import { listLessonFiles, requireTypeScript, selectLessons } from './lesson-catalog.js';
-import { runLesson } from './run-lesson.js';
+import { exitAfterLessons, runLesson } from './run-lesson.js';
 
 /** `weft run <lesson> [--quick]`: one lesson, at full size unless `--quick`. */
 export const runCommand: CliCommand = {
@@ -13,10 +13,11 @@ export const runCommand: CliCommand = {
       .action(async (filter: string, opts: { quick?: boolean }) => {
         requireTypeScript(context, 'weft run');
         const files = selectLessons(listLessonFiles(context), [filter]);
+        let ok = true;
         for (const file of files) {
-          const r = await runLesson(file, opts.quick === true, context);
-          if (!r.ok) process.exitCode = 1;
+          if (!(await runLesson(file, opts.quick === true, context)).ok) ok = false;
         }
+        await exitAfterLessons(ok);
       });
   },
 };

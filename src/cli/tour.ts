@@ -1,6 +1,6 @@
 import type { CliCommand, CliContext } from './command.js';
 import { listLessonFiles, requireTypeScript, selectLessons } from './lesson-catalog.js';
-import { runLesson } from './run-lesson.js';
+import { exitAfterLessons, runLesson } from './run-lesson.js';
 
 /**
  * `weft tour [--full] [lesson…]`: every lesson of examples/ in order, each under a heading with
@@ -15,7 +15,7 @@ export const tourCommand: CliCommand = {
       .argument('[lessons...]', 'only these lessons: a number (10) or part of a name (gevent)')
       .option('--full', 'real sleeps and sizes instead of the shortened ones')
       .action(async (filters: string[], opts: { full?: boolean }) => {
-        if (!(await tour(filters, opts.full === true, context))) process.exitCode = 1;
+        await exitAfterLessons(await tour(filters, opts.full === true, context));
       });
   },
 };

@@ -65,18 +65,26 @@ function read(conn: Socket, _mask: number): void {
     data = conn.recvNowait(1024);
   } catch (e) {
     if (e instanceof BlockingIOError) return;
-    if (e instanceof ConnectionResetError || e instanceof OSError) return close(conn);
+    if (e instanceof ConnectionResetError || e instanceof OSError) {
+      close(conn);
+      return;
+    }
     throw e;
   }
-  if (data.length === 0) return close(conn);
+  if (data.length === 0) {
+    close(conn);
+    return;
+  }
   const out = upper(data);
   let n: number;
   try {
     n = conn.sendNowait(out);
   } catch (e) {
     if (e instanceof BlockingIOError) n = 0;
-    else if (e instanceof BrokenPipeError || e instanceof OSError) return close(conn);
-    else throw e;
+    else if (e instanceof BrokenPipeError || e instanceof OSError) {
+      close(conn);
+      return;
+    } else throw e;
   }
   if (n < out.length) {
     // rare: the send queue is full -> finish when writable
@@ -92,7 +100,8 @@ function write(conn: Socket, _mask: number): void {
     n = conn.sendNowait(buf);
   } catch (e) {
     if (e instanceof BlockingIOError) return;
-    return close(conn);
+    close(conn);
+    return;
   }
   if (n < buf.length) pending.set(conn, buf.subarray(n));
   else {

@@ -158,18 +158,26 @@ describe('DefaultSelector', () => {
         data = conn.recvNowait(1024);
       } catch (e) {
         if (e instanceof BlockingIOError) return;
-        if (e instanceof ConnectionResetError || e instanceof OSError) return close(conn);
+        if (e instanceof ConnectionResetError || e instanceof OSError) {
+          close(conn);
+          return;
+        }
         throw e;
       }
-      if (data.length === 0) return close(conn);
+      if (data.length === 0) {
+        close(conn);
+        return;
+      }
       const out = Buffer.from(data.toString('latin1').toUpperCase(), 'latin1');
       let n: number;
       try {
         n = conn.sendNowait(out);
       } catch (e) {
         if (e instanceof BlockingIOError) n = 0;
-        else if (e instanceof BrokenPipeError || e instanceof OSError) return close(conn);
-        else throw e;
+        else if (e instanceof BrokenPipeError || e instanceof OSError) {
+          close(conn);
+          return;
+        } else throw e;
       }
       if (n < out.length) {
         pending.set(conn, out.subarray(n));
@@ -183,7 +191,8 @@ describe('DefaultSelector', () => {
         n = conn.sendNowait(buf);
       } catch (e) {
         if (e instanceof BlockingIOError) return;
-        return close(conn);
+        close(conn);
+        return;
       }
       if (n < buf.length) pending.set(conn, buf.subarray(n));
       else {

@@ -1,0 +1,73 @@
+/**
+ * Lesson 23: daemon threads.
+ *
+ * A non-daemon thread keeps the program alive until it finishes; a daemon thread does not —
+ * when only daemons are left, the program ends and they are stopped. weft follows Python: a
+ * daemon thread's worker does not keep Node's event loop alive.
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { isMainThread } from 'node:worker_threads';
+import { Thread, task } from 'weft/threading';
+import { defineLesson, runIfMain } from './lesson.js';
+
+export const heartbeat = task(import.meta, async (beats: number, ms: number) => {
+  for (let i = 1; i <= beats; i++) {
+    await new Promise((r) => setTimeout(r, ms));
+    process.stdout.write(`    heartbeat ${i}\n`);
+  }
+});
+
+/** The program the lesson runs twice: starts one thread and returns at once. */
+function program(daemon: boolean, ms: number): void {
+  // The daemon would beat for ever; the non-daemon beats 3 times and ends.
+  const t = new Thread({
+    target: heartbeat,
+    args: [daemon ? 1e9 : 3, ms],
+    daemon,
+    name: daemon ? 'daemon' : 'worker',
+  });
+  t.start();
+  process.stdout.write(`    main: started ${t.name} (daemon=${t.daemon}); main code ends now\n`);
+}
+
+const lesson = defineLesson({
+  title: 'Daemon threads do not keep the program alive',
+  shows:
+    'The same program runs twice in a child process: with a non-daemon thread it lives on ' +
+    'while the thread beats; with a daemon thread it ends as soon as the main code does.',
+  module: 'threading',
+  async main({ quick, log }) {
+    const ms = quick ? 100 : 500;
+    const self = fileURLToPath(import.meta.url);
+    const elapsed: Record<string, number> = {};
+    for (const kind of ['daemon', 'worker']) {
+      log(`Program with a ${kind === 'daemon' ? 'daemon' : 'non-daemon'} thread:`);
+      const t0 = Date.now();
+      const r = spawnSync(
+        process.execPath,
+        ['--import', 'tsx', self, '--program', kind, String(ms)],
+        {
+          encoding: 'utf8',
+          timeout: 30_000,
+        },
+      );
+      elapsed[kind] = Date.now() - t0;
+      log(r.stdout.trimEnd());
+      log(
+        `  the program ended (exit ${r.status}) ${/heartbeat/.test(r.stdout) ? 'after the thread finished' : 'without waiting for its thread'}`,
+      );
+    }
+    log(
+      `The non-daemon program lived ${(elapsed.worker ?? 0) - (elapsed.daemon ?? 0)} ms longer: its thread's three beats.`,
+    );
+  },
+});
+export default lesson;
+
+const at = process.argv.indexOf('--program');
+if (isMainThread && at > 0) {
+  program(process.argv[at + 1] === 'daemon', Number(process.argv[at + 2]));
+} else {
+  await runIfMain(import.meta, lesson);
+}

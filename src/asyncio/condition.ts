@@ -65,7 +65,15 @@ export class Condition {
       const w = new Waiter<boolean>(this);
       w.onRevoke = () => this.wake(1);
       this.waiters.push(w);
-      if (timeout !== null) w.setTimeout(timeout, (x) => x.withdraw(true, false));
+      // A wait that timed out took no notification: if it is cancelled before it resumes, it
+      // has nothing to pass on (onRevoke would wake another waiter spuriously). A wait already
+      // notified keeps its onRevoke: the timeout then changes nothing.
+      if (timeout !== null)
+        w.setTimeout(timeout, (x) => {
+          if (!x.pending) return;
+          x.onRevoke = null;
+          x.withdraw(true, false);
+        });
       if (signal !== null) w.setSignal(signal);
       notified = await w.block();
     } catch (error) {

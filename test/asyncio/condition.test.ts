@@ -4,7 +4,7 @@
  * and bad input.
  */
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, mock, test } from 'node:test';
 import {
   CancelledError,
   Condition,
@@ -497,6 +497,59 @@ describe('Condition', () => {
       await cond.run(() => cond.notify(1));
       await gather(timed, patient);
       assert.deepEqual(log, ['timed false', 'patient true']);
+    });
+  });
+
+  // The next two tests fire a wait's timer between its wake-up (or timeout) and its resumption,
+  // which real timers cannot do deterministically: mock timers run it on `tick`.
+  test('a timed-out wait cancelled before it resumes notifies nobody', async () => {
+    await run(async () => {
+      mock.timers.enable({ apis: ['setTimeout'] });
+      try {
+        const cond = new Condition();
+        const log: string[] = [];
+        const t = createTask(() => cond.run(() => cond.wait({ timeout: 5 })));
+        const other = createTask(() =>
+          cond.run(async () => log.push(`other ${await cond.wait()}`)),
+        );
+        await sleep(0);
+        mock.timers.tick(5); // t times out; its resumption waits on the ready queue …
+        t.cancel(); // … and it is cancelled before it runs
+        await assert.rejects(t, CancelledError);
+        await sleep(0);
+        assert.deepEqual(log, [], 'the timed-out waiter passed on no notification');
+        await cond.run(() => cond.notify());
+        await other;
+        assert.deepEqual(log, ['other true']);
+      } finally {
+        mock.timers.reset();
+      }
+    });
+  });
+
+  test('a notified wait whose timer fires before it resumes still passes the notification on when cancelled', async () => {
+    await run(async () => {
+      mock.timers.enable({ apis: ['setTimeout'] });
+      try {
+        const cond = new Condition();
+        const log: string[] = [];
+        const t = createTask(() => cond.run(() => cond.wait({ timeout: 5 })));
+        const other = createTask(() =>
+          cond.run(async () => log.push(`other ${await cond.wait()}`)),
+        );
+        await sleep(0);
+        await cond.run(() => {
+          cond.notify(1); // chooses t; its resumption waits on the ready queue
+          mock.timers.tick(5); // t's timer fires: too late, the notification stands
+          t.cancel(); // cancelled before it runs: the notification goes to `other`
+        });
+        await assert.rejects(t, CancelledError);
+        for (let i = 0; i < 5 && log.length === 0; i++) await sleep(0);
+        assert.deepEqual(log, ['other true'], 'other got the notification t gave back');
+        await other;
+      } finally {
+        mock.timers.reset();
+      }
     });
   });
 

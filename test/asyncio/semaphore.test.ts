@@ -4,7 +4,7 @@
  * test that the number of holders never exceeds the value and no permit leaks.
  */
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, mock, test } from 'node:test';
 import fc from 'fast-check';
 import {
   CancelledError,
@@ -329,23 +329,24 @@ describe('Semaphore', () => {
 
   test('a timed-out waiter cancelled before it resumes creates no permit', async () => {
     await run(async () => {
-      const sem = new Semaphore(0);
-      const t = createTask(async () => {
-        await sleep(1);
-        return sem.acquire({ timeout: 5 });
-      });
-      const x = createTask(async () => {
-        await sleep(1); // resumes right after t blocked, in the same loop turn
-        // Due in the same timers phase as t's timeout, and run after it: t has timed out but
-        // not resumed, because x's step is still in flight (it waits on a native promise).
-        setTimeout(() => t.cancel(), 5);
-        const until = performance.now() + 10;
-        while (performance.now() < until);
-        await new Promise((r) => setTimeout(r, 10));
-      });
-      await gather(t, x, { returnExceptions: true });
-      assert.equal(sem.value, 0, 'nobody released, so no permit may appear');
-      assert.equal(sem.locked(), true);
+      // Mock timers fire the timeout between the wait's end and its resumption, which real
+      // timers cannot do deterministically.
+      mock.timers.enable({ apis: ['setTimeout'] });
+      try {
+        const sem = new Semaphore(0);
+        const t = createTask(() => sem.acquire({ timeout: 5 }));
+        const next = createTask(() => sem.acquire());
+        await sleep(0);
+        mock.timers.tick(5); // t times out; its resumption waits on the ready queue …
+        t.cancel(); // … and it is cancelled before it runs
+        await gather(t, { returnExceptions: true });
+        assert.equal(sem.value, 0, 'nobody released, so no permit may appear');
+        assert.equal(next.done(), false, 'and nobody was handed one');
+        sem.release();
+        assert.equal(await next, true);
+      } finally {
+        mock.timers.reset();
+      }
     });
   });
 

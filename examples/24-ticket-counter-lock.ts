@@ -9,17 +9,23 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Lock, type SharedValue, Thread, task, Value } from 'weft/threading';
+import { Barrier, Lock, type SharedValue, Thread, task, Value } from 'weft/threading';
 import { defineLesson, runIfMain } from './lesson.js';
 
 export const sell = task(
   import.meta,
-  (file: string, lock: Lock | null, sold: SharedValue, pauseMs: number) => {
+  (file: string, lock: Lock | null, sold: SharedValue, pauseMs: number, open: Barrier) => {
     const pause = new Int32Array(new SharedArrayBuffer(4));
+    open.waitSync(); // the counter opens: every seller starts at once
     for (;;) {
       lock?.acquireSync();
       try {
-        const { left } = JSON.parse(readFileSync(file, 'utf8')) as { left: number };
+        let left: number;
+        try {
+          left = (JSON.parse(readFileSync(file, 'utf8')) as { left: number }).left;
+        } catch {
+          continue; // without the lock, another seller may be half-way through writing the file
+        }
         if (left <= 0) return;
         Atomics.wait(pause, 0, 0, pauseMs); // serving the customer
         writeFileSync(file, JSON.stringify({ left: left - 1 }));
@@ -41,10 +47,15 @@ async function sale(
   writeFileSync(file, JSON.stringify({ left: tickets }));
   const sold = Value('i', 0);
   const lock = withLock ? new Lock() : null;
+  const open = new Barrier(8);
   const sellers = Array.from(
     { length: 8 },
     (_, i) =>
-      new Thread({ target: sell, args: [file, lock, sold, pauseMs], name: `seller-${i + 1}` }),
+      new Thread({
+        target: sell,
+        args: [file, lock, sold, pauseMs, open],
+        name: `seller-${i + 1}`,
+      }),
   );
   for (const t of sellers) t.start();
   for (const t of sellers) await t.join();

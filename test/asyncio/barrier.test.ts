@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
 import {
   Barrier,
   BrokenBarrierError,
@@ -657,6 +658,45 @@ describe('Barrier', () => {
       const r = await gather(...makeTasks(2, () => b.wait()));
       assert.deepEqual([...r].sort(), [0, 1]);
     });
+  });
+
+  test('random parties, rounds and sleeps: each round hands out every index once, rounds never mix', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 16, maxLength: 16 }),
+        async (parties, rounds, sleeps) => {
+          await run(async () => {
+            const b = new Barrier(parties);
+            const indices: number[][] = Array.from({ length: rounds }, () => []);
+            let passed = 0; // tasks that have passed the current round so far
+            await gather(
+              ...Array.from({ length: parties }, (_, p) =>
+                createTask(async () => {
+                  for (let r = 0; r < rounds; r++) {
+                    await sleep(sleeps[(p * rounds + r) % sleeps.length]);
+                    const i = await b.wait();
+                    // Nobody passes round r+1 before everyone has passed round r.
+                    assert.ok(passed >= r * parties, `round ${r} entered early`);
+                    passed++;
+                    indices[r]!.push(i);
+                  }
+                }),
+              ),
+            );
+            for (const round of indices)
+              assert.deepEqual(
+                [...round].sort(),
+                Array.from({ length: parties }, (_, i) => i),
+              );
+            assert.equal(b.nWaiting, 0);
+            assert.equal(b.broken, false);
+          });
+        },
+      ),
+      { numRuns: 40 },
+    );
   });
 
   test('wait with a bad timeout or signal throws TypeError before entering', async () => {

@@ -9,10 +9,19 @@ import { Command, CommanderError } from 'commander';
 import { benchCommand } from './bench.js';
 import { type CliCommand, type CliContext, CliError } from './command.js';
 import { lessonsCommand } from './lessons.js';
+import { loadCommand } from './load.js';
 import { runCommand } from './run.js';
+import { serveCommand } from './serve.js';
 import { tourCommand } from './tour.js';
 
-const COMMANDS: readonly CliCommand[] = [tourCommand, lessonsCommand, runCommand, benchCommand];
+const COMMANDS: readonly CliCommand[] = [
+  tourCommand,
+  lessonsCommand,
+  runCommand,
+  benchCommand,
+  serveCommand,
+  loadCommand,
+];
 
 export interface MainOptions {
   /** True when bin/weft.js registered tsx, so the .ts lessons and benchmarks can be imported. */

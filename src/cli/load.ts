@@ -1,0 +1,264 @@
+/**
+ * `weft load echo --conns N --seconds S`: a closed-loop load generator for the echo-uppercase
+ * servers, with a live progress line and a summary (req/s, p50, p99).
+ *
+ * Each connection sends a `size`-byte lower-case message, waits for the whole upper-cased reply,
+ * checks every byte, and sends the next (closed loop, as ../shared/bench/echo-load.c, the
+ * reference generator of the benchmarks). Connections are opened at most 64 at a time and each
+ * makes one round trip before the clock starts. It uses Node's `net` directly: the generator
+ * should cost as little as it can, since it shares the machine with the server.
+ */
+import { connect, type Socket as NetSocket } from 'node:net';
+import { type CliCommand, CliError } from './command.js';
+
+export interface LoadOptions {
+  host: string;
+  port: number;
+  conns: number;
+  seconds: number;
+  size: number;
+  /** Called about twice a second while measuring. */
+  onProgress?: (requests: number, elapsedS: number) => void;
+}
+
+export interface LoadResult {
+  conns: number;
+  seconds: number;
+  requests: number;
+  reqPerS: number;
+  errors: number;
+  p50Us: number;
+  p99Us: number;
+  maxUs: number;
+}
+
+const FINE = 100_000; // 1 µs buckets up to 100 ms, then 1 ms buckets
+
+class Histogram {
+  private fine = new Uint32Array(FINE);
+  private coarse = new Map<number, number>();
+  count = 0;
+  max = 0;
+
+  add(us: number): void {
+    const u = Math.floor(us);
+    this.count++;
+    if (u > this.max) this.max = u;
+    if (u < FINE) this.fine[u]!++;
+    else {
+      const ms = Math.floor(u / 1000);
+      this.coarse.set(ms, (this.coarse.get(ms) ?? 0) + 1);
+    }
+  }
+
+  percentile(p: number): number {
+    if (this.count === 0) return 0;
+    const rank = Math.max(1, Math.ceil(p * this.count));
+    let acc = 0;
+    for (let i = 0; i < FINE; i++) {
+      acc += this.fine[i]!;
+      if (acc >= rank) return i;
+    }
+    for (const ms of [...this.coarse.keys()].sort((a, b) => a - b)) {
+      acc += this.coarse.get(ms)!;
+      if (acc >= rank) return ms * 1000;
+    }
+    return this.max;
+  }
+}
+
+/** Runs the load and resolves to its summary. */
+export async function runEchoLoad(o: LoadOptions): Promise<LoadResult> {
+  const pattern = Buffer.alloc(o.size + 26);
+  for (let i = 0; i < pattern.length; i++) pattern[i] = 97 + (i % 26);
+  const hist = new Histogram();
+  let measuring = false;
+  let deadline = Number.POSITIVE_INFINITY;
+  let requests = 0;
+  let errors = 0;
+
+  const conns: Conn[] = [];
+  class Conn {
+    sock!: NetSocket;
+    seq = 0;
+    got = 0;
+    ok = true;
+    t0 = 0;
+    warm: { resolve: () => void; reject: (e: Error) => void } | null = null;
+
+    open(): Promise<void> {
+      return new Promise<void>((resolve, reject) => {
+        const s = connect({ host: o.host, port: o.port, noDelay: true });
+        this.sock = s;
+        s.once('connect', () => {
+          s.off('error', reject);
+          s.on('error', () => this.fail());
+          s.on('close', () => this.fail());
+          s.on('data', (d: Buffer) => this.onData(d));
+          this.warm = { resolve, reject };
+          this.send();
+        });
+        s.once('error', reject);
+      });
+    }
+
+    send(): void {
+      this.seq++;
+      this.got = 0;
+      this.ok = true;
+      this.t0 = performance.now();
+      const off = this.seq % 26;
+      this.sock.write(pattern.subarray(off, off + o.size));
+    }
+
+    onData(d: Buffer): void {
+      const off = this.seq % 26;
+      for (let i = 0; i < d.length; i++) {
+        if (d[i] !== (pattern[off + this.got + i] as number) - 32) this.ok = false;
+      }
+      this.got += d.length;
+      if (this.got < o.size) return;
+      const now = performance.now();
+      if (this.got > o.size) this.ok = false;
+      if (this.warm !== null) {
+        const w = this.warm;
+        this.warm = null;
+        if (this.ok) w.resolve();
+        else w.reject(new CliError('the server does not answer with the upper-cased bytes'));
+        return;
+      }
+      if (!measuring) return;
+      if (now <= deadline) {
+        if (this.ok) {
+          requests++;
+          hist.add((now - this.t0) * 1000);
+        } else errors++;
+        this.send();
+      }
+    }
+
+    fail(): void {
+      if (measuring && performance.now() < deadline) errors++;
+    }
+  }
+
+  // Warm-up: connect (64 in flight at most) and one verified round trip each.
+  const queue = Array.from({ length: o.conns }, () => new Conn());
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < queue.length) {
+      const c = queue[next++] as Conn;
+      await c.open();
+      conns.push(c);
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(64, o.conns) }, worker));
+  } catch (e) {
+    for (const c of conns) c.sock.destroy();
+    for (const c of queue) c.sock?.destroy();
+    if (e instanceof CliError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new CliError(`cannot connect to ${o.host}:${o.port}: ${code ?? (e as Error).message}`);
+  }
+
+  const t0 = performance.now();
+  deadline = t0 + o.seconds * 1000;
+  measuring = true;
+  for (const c of conns) c.send();
+  await new Promise<void>((resolve) => {
+    const tick = setInterval(() => {
+      const now = performance.now();
+      o.onProgress?.(requests, (now - t0) / 1000);
+      if (now >= deadline) {
+        clearInterval(tick);
+        resolve();
+      }
+    }, 500);
+  });
+  measuring = false;
+  for (const c of conns) {
+    c.sock.removeAllListeners('close');
+    c.sock.destroy();
+  }
+  const elapsed = o.seconds;
+  return {
+    conns: o.conns,
+    seconds: elapsed,
+    requests,
+    reqPerS: requests / elapsed,
+    errors,
+    p50Us: hist.percentile(0.5),
+    p99Us: hist.percentile(0.99),
+    maxUs: hist.max,
+  };
+}
+
+function positiveInt(name: string, v: string, max: number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > max) {
+    throw new CliError(`weft load: --${name} must be an integer 1-${max}: received ${v}`);
+  }
+  return n;
+}
+
+export const loadCommand: CliCommand = {
+  register(program, context) {
+    program
+      .command('load')
+      .description('hammer an echo-uppercase server with N closed-loop connections')
+      .argument('<what>', 'the protocol: echo')
+      .option('--conns <n>', 'concurrent connections', '100')
+      .option('--seconds <s>', 'how long to measure', '5')
+      .option('--size <bytes>', 'message size', '64')
+      .option('--host <host>', 'server address', '127.0.0.1')
+      .option('--port <port>', 'server port', '8888')
+      .option('--json', 'print the summary as one JSON line')
+      .action(
+        async (
+          what: string,
+          opts: {
+            conns: string;
+            seconds: string;
+            size: string;
+            host: string;
+            port: string;
+            json?: boolean;
+          },
+        ) => {
+          if (what !== 'echo')
+            throw new CliError(`weft load: unknown protocol "${what}" (try: echo)`);
+          const seconds = Number(opts.seconds);
+          if (!(seconds > 0 && seconds <= 3600)) {
+            throw new CliError(
+              `weft load: --seconds must be in (0, 3600]: received ${opts.seconds}`,
+            );
+          }
+          const tty = process.stderr.isTTY === true;
+          const r = await runEchoLoad({
+            host: opts.host,
+            port: positiveInt('port', opts.port, 65535),
+            conns: positiveInt('conns', opts.conns, 60_000),
+            seconds,
+            size: positiveInt('size', opts.size, 1 << 24),
+            onProgress(requests, elapsed) {
+              const line = `  ${elapsed.toFixed(1)} s  ${requests} requests  ${(requests / Math.max(elapsed, 1e-9)).toFixed(0)} req/s`;
+              if (tty) context.err(`\r${line}   `);
+              else if (Math.abs(elapsed - Math.round(elapsed)) < 0.26) context.err(`${line}\n`);
+            },
+          });
+          if (tty) context.err('\n');
+          if (opts.json) {
+            context.out(`${JSON.stringify(r)}\n`);
+            return;
+          }
+          context.out(
+            `${r.conns} connections, ${r.seconds} s: ${r.requests} requests, ` +
+              `${r.reqPerS.toFixed(0)} req/s, p50 ${r.p50Us} µs, p99 ${r.p99Us} µs, ` +
+              `max ${r.maxUs} µs, ${r.errors} errors\n`,
+          );
+          if (r.errors > 0) process.exitCode = 1;
+        },
+      );
+  },
+};

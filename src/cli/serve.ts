@@ -1,0 +1,352 @@
+/**
+ * `weft serve echo --model <model> --port N`: the echo-uppercase server of the lessons, in any
+ * of weft's IO models, until SIGINT/SIGTERM. Prints one line `listening on HOST:PORT` (to
+ * stdout) once it accepts connections, so scripts and benchmarks can wait for it.
+ *
+ * Every model reads up to 1024 bytes and answers the same bytes upper-cased (ASCII, like
+ * Python's `bytes.upper()`), as ../shared/peers/python/echo_*.py do.
+ */
+import { type Socket as NetSocket, createServer as netCreateServer } from 'node:net';
+import { createTask, type Task } from '../asyncio/task.js';
+import { spawn } from '../gevent/greenlet.js';
+import { DefaultSelector } from '../selectors/default-selector.js';
+import { KeyError } from '../selectors/errors.js';
+import { EVENT_READ, EVENT_WRITE, type SelectorKey } from '../selectors/selector-key.js';
+import { IPPROTO_TCP, SO_REUSEADDR, SOL_SOCKET, TCP_NODELAY } from '../socket/constants.js';
+import { BlockingIOError } from '../socket/errors.js';
+import { sockAccept, sockRecv, sockSendall } from '../socket/loop-verbs.js';
+import { Socket } from '../socket/socket.js';
+import { startServer } from '../streams/server.js';
+import { type CliCommand, CliError } from './command.js';
+
+/** A running server: `close()` stops it. */
+interface Running {
+  port: number;
+  close(): Promise<void>;
+}
+
+interface Model {
+  summary: string;
+  start(host: string, port: number): Promise<Running>;
+}
+
+/** ASCII upper-case in place (the buffer is ours). */
+function upperInPlace(b: Buffer): Buffer {
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i] as number;
+    if (c >= 97 && c <= 122) b[i] = c - 32;
+  }
+  return b;
+}
+
+async function listening(host: string, port: number): Promise<Socket> {
+  const srv = new Socket(host.includes(':') ? 10 : 2);
+  srv.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
+  srv.bind([host, port]);
+  await srv.listen(1024);
+  return srv;
+}
+
+const portOf = (s: Socket): number => (s.getsockname() as [string, number])[1];
+
+export const MODELS: Record<string, Model> = {
+  streams: {
+    summary: 'weft/streams: startServer, a task per connection, read(1024) / write / drain',
+    async start(host, port) {
+      const server = await startServer(
+        async (reader, writer) => {
+          try {
+            for (;;) {
+              const data = await reader.read(1024);
+              if (data.length === 0) break;
+              // read() hands over a buffer nobody else holds: upper-case it in place.
+              writer.write(upperInPlace(data));
+              await writer.drain();
+            }
+          } catch {
+            // a reset ends the connection
+          } finally {
+            writer.close();
+          }
+        },
+        host,
+        port,
+        { backlog: 1024 },
+      );
+      return {
+        port: (server.sockets[0]?.getsockname() as [string, number])[1],
+        async close() {
+          server.close();
+          server.abortClients();
+          await server.waitClosed();
+        },
+      };
+    },
+  },
+  sockets: {
+    summary: 'weft/socket loop verbs: sockAccept / sockRecv / sockSendall, a task per connection',
+    async start(host, port) {
+      const srv = await listening(host, port);
+      srv.setblocking(false);
+      const conns = new Set<Socket>();
+      const acceptor: Task<void> = createTask(async (): Promise<void> => {
+        for (;;) {
+          const [conn] = await sockAccept(srv);
+          conn.setblocking(false);
+          conn.setsockopt(IPPROTO_TCP, TCP_NODELAY, 1);
+          conns.add(conn);
+          createTask(async () => {
+            try {
+              for (;;) {
+                const data = await sockRecv(conn, 1024);
+                if (data.length === 0) break;
+                await sockSendall(conn, upperInPlace(data));
+              }
+            } catch {
+              // reset or closed
+            } finally {
+              conns.delete(conn);
+              conn.close();
+            }
+          });
+        }
+      });
+      return {
+        port: portOf(srv),
+        async close() {
+          acceptor.cancel();
+          await acceptor.then(
+            () => {},
+            () => {},
+          );
+          srv.close();
+          for (const c of conns) c.close();
+        },
+      };
+    },
+  },
+  selectors: {
+    summary: 'weft/selectors: DefaultSelector, callbacks in key.data, non-blocking Nowait verbs',
+    async start(host, port) {
+      const sel = new DefaultSelector();
+      const pending = new Map<Socket, Buffer>();
+      type Callback = (s: Socket) => void;
+      const close = (conn: Socket): void => {
+        pending.delete(conn);
+        try {
+          sel.unregister(conn);
+        } catch (e) {
+          if (!(e instanceof KeyError)) throw e;
+        }
+        conn.close();
+      };
+      const send = (conn: Socket, out: Buffer): void => {
+        let n = 0;
+        try {
+          n = conn.sendNowait(out);
+        } catch (e) {
+          if (!(e instanceof BlockingIOError)) {
+            close(conn);
+            return;
+          }
+        }
+        if (n < out.length) {
+          pending.set(conn, out.subarray(n));
+          sel.modify(conn, EVENT_WRITE, write);
+        }
+      };
+      const read: Callback = (conn) => {
+        let data: Buffer;
+        try {
+          data = conn.recvNowait(1024);
+        } catch (e) {
+          if (!(e instanceof BlockingIOError)) close(conn);
+          return;
+        }
+        if (data.length === 0) close(conn);
+        else send(conn, upperInPlace(data));
+      };
+      const write: Callback = (conn) => {
+        const buf = pending.get(conn) as Buffer;
+        pending.delete(conn);
+        sel.modify(conn, EVENT_READ, read);
+        send(conn, buf);
+      };
+      const srv = await listening(host, port);
+      srv.setblocking(false);
+      const accept: Callback = () => {
+        for (;;) {
+          let conn: Socket;
+          try {
+            [conn] = srv.acceptNowait();
+          } catch {
+            return;
+          }
+          conn.setblocking(false);
+          conn.setsockopt(IPPROTO_TCP, TCP_NODELAY, 1);
+          sel.register(conn, EVENT_READ, read);
+        }
+      };
+      sel.register(srv, EVENT_READ, accept);
+      let stop = false;
+      const loop = (async () => {
+        while (!stop) {
+          for (const [key, _mask] of await sel.select({ timeout: 200 })) {
+            (key as SelectorKey<Callback>).data(key.fileobj);
+          }
+        }
+      })();
+      return {
+        port: portOf(srv),
+        async close() {
+          stop = true;
+          await loop;
+          for (const s of [...sel.getMap().keys()]) s.close();
+          sel.close();
+        },
+      };
+    },
+  },
+  greenlets: {
+    summary: 'weft/gevent: a greenlet per connection, blocking-style recv / sendall',
+    async start(host, port) {
+      const srv = await listening(host, port);
+      const conns = new Set<Socket>();
+      const acceptor = spawn(async () => {
+        for (;;) {
+          const [conn] = await srv.accept();
+          conn.setsockopt(IPPROTO_TCP, TCP_NODELAY, 1);
+          conns.add(conn);
+          spawn(async () => {
+            try {
+              for (;;) {
+                const data = await conn.recv(1024);
+                if (data.length === 0) break;
+                await conn.sendall(upperInPlace(data));
+              }
+            } catch {
+              // reset or closed
+            } finally {
+              conns.delete(conn);
+              conn.close();
+            }
+          });
+        }
+      });
+      return {
+        port: portOf(srv),
+        async close() {
+          await acceptor.kill();
+          srv.close();
+          for (const c of conns) c.close();
+        },
+      };
+    },
+  },
+  polling: {
+    summary: 'non-blocking polling: one loop asks every socket in turn (spins a core when idle)',
+    async start(host, port) {
+      const srv = await listening(host, port);
+      srv.setblocking(false);
+      const conns: Socket[] = [];
+      let stop = false;
+      const loop = (async () => {
+        while (!stop) {
+          try {
+            const [c] = srv.acceptNowait();
+            c.setblocking(false);
+            c.setsockopt(IPPROTO_TCP, TCP_NODELAY, 1);
+            conns.push(c);
+          } catch {
+            // nothing to accept
+          }
+          for (let i = conns.length - 1; i >= 0; i--) {
+            const c = conns[i] as Socket;
+            try {
+              const data = c.recvNowait(1024);
+              if (data.length === 0) throw new Error('eof');
+              c.sendNowait(upperInPlace(data));
+            } catch (e) {
+              if (e instanceof BlockingIOError) continue;
+              c.close();
+              conns.splice(i, 1);
+            }
+          }
+          await new Promise<void>((r) => setImmediate(r));
+        }
+      })();
+      return {
+        port: portOf(srv),
+        async close() {
+          stop = true;
+          await loop;
+          srv.close();
+          for (const c of conns) c.close();
+        },
+      };
+    },
+  },
+  node: {
+    summary: "raw Node net (no weft): 'data' → write, for comparison",
+    async start(host, port) {
+      const open = new Set<NetSocket>();
+      const server = netCreateServer({ noDelay: true }, (s) => {
+        open.add(s);
+        s.on('data', (d: Buffer) => s.write(upperInPlace(d)));
+        s.on('error', () => s.destroy());
+        s.on('close', () => open.delete(s));
+      });
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ host, port, backlog: 1024 }, resolve);
+      });
+      return {
+        port: (server.address() as { port: number }).port,
+        close: () =>
+          new Promise<void>((r) => {
+            server.close(() => r());
+            for (const s of open) s.destroy();
+          }),
+      };
+    },
+  },
+};
+
+export const serveCommand: CliCommand = {
+  register(program, context) {
+    program
+      .command('serve')
+      .description('run the echo-uppercase server in one of the IO models (until Ctrl-C)')
+      .argument('<what>', 'the server to run: echo')
+      .option('--model <model>', `one of: ${Object.keys(MODELS).join(', ')}`, 'streams')
+      .option('--host <host>', 'address to listen on (loopback by default)', '127.0.0.1')
+      .option('--port <port>', 'port (0 picks a free one)', '8888')
+      .action(async (what: string, opts: { model: string; host: string; port: string }) => {
+        if (what !== 'echo') throw new CliError(`weft serve: unknown server "${what}" (try: echo)`);
+        const model = MODELS[opts.model];
+        if (model === undefined) {
+          throw new CliError(
+            `weft serve: unknown model "${opts.model}" (one of: ${Object.keys(MODELS).join(', ')})`,
+          );
+        }
+        const port = Number(opts.port);
+        if (!Number.isInteger(port) || port < 0 || port > 65535) {
+          throw new CliError(`weft serve: --port must be 0-65535: received ${opts.port}`);
+        }
+        const running = await model.start(opts.host, port);
+        context.out(
+          `listening on ${opts.host}:${running.port} (model ${opts.model}: ${model.summary})\n`,
+        );
+        await new Promise<void>((resolve) => {
+          const stop = (): void => {
+            process.off('SIGINT', stop);
+            process.off('SIGTERM', stop);
+            resolve();
+          };
+          process.on('SIGINT', stop);
+          process.on('SIGTERM', stop);
+        });
+        await running.close();
+      });
+  },
+};

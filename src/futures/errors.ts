@@ -1,0 +1,45 @@
+/**
+ * Errors of `weft/futures` (Python's `concurrent.futures` names). `CancelledError`,
+ * `TimeoutError` and `InvalidStateError` are weft's shared classes, re-exported here.
+ */
+
+import { WeftError } from '../internal/errors.js';
+import { registerErrorClass } from '../internal/serialize.js';
+
+export { CancelledError, InvalidStateError, TimeoutError } from '../internal/errors.js';
+
+/** An executor can no longer run work: a worker died, or an initializer failed. */
+export class BrokenExecutor extends WeftError {
+  static override readonly kind: string = 'BrokenExecutor';
+  constructor(message: string, options?: ErrorOptions, code = 'ERR_WEFT_BROKEN_EXECUTOR') {
+    super(message, code, options);
+  }
+}
+
+/** A `ThreadPoolExecutor` worker died (exit, uncaught error, out of memory) or its initializer failed. */
+export class BrokenThreadPool extends BrokenExecutor {
+  static override readonly kind: string = 'BrokenThreadPool';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options, 'ERR_WEFT_BROKEN_THREAD_POOL');
+  }
+}
+
+/** A `ProcessPoolExecutor` child died (exit, signal, uncaught error) or its initializer failed. */
+export class BrokenProcessPool extends BrokenExecutor {
+  static override readonly kind: string = 'BrokenProcessPool';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options, 'ERR_WEFT_BROKEN_PROCESS_POOL');
+  }
+}
+
+/** Python's RuntimeError for executor misuse (submit after shutdown). */
+export class RuntimeError extends WeftError {
+  static override readonly kind: string = 'RuntimeError';
+  constructor(message: string, code = 'ERR_WEFT_RUNTIME') {
+    super(message, code);
+  }
+}
+
+for (const cls of [BrokenExecutor, BrokenThreadPool, BrokenProcessPool]) {
+  registerErrorClass(cls as unknown as new (message: string) => Error);
+}

@@ -1,0 +1,183 @@
+import { Deque } from '../internal/deque.js';
+import { describeValue, TimeoutError } from '../internal/errors.js';
+import type { Future } from './future.js';
+
+export interface MapOptions {
+  /** Milliseconds from the call of `map`; a result not ready by then throws TimeoutError. */
+  timeout?: number | null;
+  /** Calls sent to a worker as one task (fewer messages; a whole chunk fails together). */
+  chunksize?: number;
+  /** Calls submitted ahead of the one being read (default: enough to keep every worker fed). */
+  buffersize?: number;
+}
+
+export interface ShutdownOptions {
+  /** Wait until every pending call has finished and every worker has exited (default true). */
+  wait?: boolean;
+  /** Cancel the calls no worker has started (default false). */
+  cancelFutures?: boolean;
+}
+
+type Fn = (...args: any[]) => unknown;
+
+/**
+ * Python's `concurrent.futures.Executor`: runs calls asynchronously. Subclasses provide
+ * `submit` and `shutdown`; `map` and `await using` come from here.
+ */
+export abstract class Executor {
+  /** Schedules `fn(...args)`; returns its Future. @throws RuntimeError after shutdown. */
+  abstract submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Future<Awaited<R>>;
+
+  /** Stops accepting calls; see ShutdownOptions. Calling it again is harmless. */
+  abstract shutdown(options?: ShutdownOptions): Promise<void>;
+
+  /** @internal Runs `fn` over each argument list as one task; subclasses with workers override. */
+  protected _submitChunk(fn: Fn, lists: unknown[][]): Future<unknown[]> {
+    return this.submit(
+      async (f: Fn, ls: unknown[][]) => {
+        const out: unknown[] = [];
+        for (const a of ls) out.push(await f(...a));
+        return out;
+      },
+      fn,
+      lists,
+    ) as Future<unknown[]>;
+  }
+
+  /** @internal How many calls `map` keeps in flight by default. */
+  protected _mapWindow(chunksize: number): number {
+    return Math.max(8, Math.ceil(4096 / chunksize));
+  }
+
+  /**
+   * `fn` applied to the items of `iterables` zipped together (Python's `map(fn, *iterables)`),
+   * as an async iterable of results in input order. Calls are submitted at once up to a window
+   * and then as results are read, so an endless or huge iterable is fine.
+   *
+   * **Cancellation:** leaving the loop early (break, throw) cancels the calls not yet started.
+   * @throws (from the iteration) the first call's exception in order, TimeoutError after `timeout`.
+   */
+  map<R>(
+    fn: Fn & ((...args: any[]) => R),
+    iterables: Iterable<unknown>[],
+    options: MapOptions = {},
+  ): AsyncIterableIterator<Awaited<R>> {
+    if (typeof fn !== 'function')
+      throw new TypeError(`Executor.map expects a function: received ${describeValue(fn)}`);
+    if (
+      !Array.isArray(iterables) ||
+      iterables.some(
+        (it) => it === null || typeof (it as Iterable<unknown>)?.[Symbol.iterator] !== 'function',
+      )
+    ) {
+      throw new TypeError(
+        `Executor.map expects an array of iterables (Python's *iterables): received ${describeValue(iterables)}`,
+      );
+    }
+    const chunksize = options.chunksize ?? 1;
+    if (!Number.isInteger(chunksize) || chunksize < 1) {
+      throw new RangeError(
+        `Executor.map: chunksize must be an integer >= 1: received ${describeValue(chunksize)}`,
+      );
+    }
+    const timeout = options.timeout ?? null;
+    if (timeout !== null && (typeof timeout !== 'number' || Number.isNaN(timeout))) {
+      throw new TypeError(
+        `Executor.map: timeout must be a number of milliseconds: received ${describeValue(timeout)}`,
+      );
+    }
+    const window = options.buffersize ?? this._mapWindow(chunksize);
+    if (!Number.isInteger(window) || window < 1) {
+      throw new RangeError(
+        `Executor.map: buffersize must be an integer >= 1: received ${describeValue(window)}`,
+      );
+    }
+    const deadline = timeout === null ? null : performance.now() + timeout;
+    const its = iterables.map((it) => it[Symbol.iterator]());
+    const inflight = new Deque<Future<unknown>>(64);
+    let exhausted = iterables.length === 0;
+    let buffer: unknown[] = [];
+    let bufferAt = 0;
+    let closed = false;
+
+    const nextArgs = (): unknown[] | null => {
+      const args = new Array(its.length);
+      for (let j = 0; j < its.length; j++) {
+        const r = (its[j] as Iterator<unknown>).next();
+        if (r.done) return null;
+        args[j] = r.value;
+      }
+      return args;
+    };
+    const fill = (): void => {
+      while (!exhausted && inflight.length < window) {
+        if (chunksize === 1) {
+          const args = nextArgs();
+          if (args === null) exhausted = true;
+          else inflight.push(this.submit(fn, ...args) as Future<unknown>);
+          continue;
+        }
+        const lists: unknown[][] = [];
+        while (lists.length < chunksize) {
+          const args = nextArgs();
+          if (args === null) {
+            exhausted = true;
+            break;
+          }
+          lists.push(args);
+        }
+        if (lists.length > 0) inflight.push(this._submitChunk(fn, lists) as Future<unknown>);
+      }
+    };
+    const cancelRest = (): void => {
+      closed = true;
+      exhausted = true;
+      while (inflight.length > 0) (inflight.shift() as Future<unknown>).cancel();
+    };
+    fill();
+
+    const it: AsyncIterableIterator<Awaited<R>> = {
+      [Symbol.asyncIterator]() {
+        return it;
+      },
+      async next(): Promise<IteratorResult<Awaited<R>>> {
+        if (bufferAt < buffer.length)
+          return { done: false, value: buffer[bufferAt++] as Awaited<R> };
+        if (closed || inflight.length === 0) {
+          closed = true;
+          return { done: true, value: undefined };
+        }
+        const f = inflight.shift() as Future<unknown>;
+        let v: unknown;
+        try {
+          fill();
+          if (f.done()) v = await f.result();
+          else {
+            const left = deadline === null ? null : Math.max(0, deadline - performance.now());
+            v = await f.result({ timeout: left });
+          }
+        } catch (e) {
+          f.cancel();
+          cancelRest();
+          if (e instanceof TimeoutError)
+            throw new TimeoutError(`Executor.map: results not ready within ${timeout} ms`);
+          throw e;
+        }
+        if (chunksize === 1) return { done: false, value: v as Awaited<R> };
+        buffer = v as unknown[];
+        bufferAt = 0;
+        return it.next();
+      },
+      async return(): Promise<IteratorResult<Awaited<R>>> {
+        cancelRest();
+        return { done: true, value: undefined };
+      },
+    };
+    return it;
+  }
+
+  /** `await using executor = new ThreadPoolExecutor()`: shuts down, waiting, at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.shutdown({ wait: true });
+  }
+}

@@ -1,0 +1,343 @@
+/**
+ * `Future`: Python's `concurrent.futures.Future`, the handle an executor returns for one call.
+ *
+ * Implementation notes
+ * - States as CPython: PENDING → RUNNING → FINISHED, or PENDING → CANCELLED. Done-callbacks run
+ *   synchronously, in registration order, on the code path that completes the future (the
+ *   executor's result dispatch, or `setResult`/`setException`/`cancel`); a callback added to a
+ *   done future runs at once. A callback that throws is logged to stderr, never rethrown — one bad
+ *   callback must not keep the others (or the executor) from running.
+ * - An executor's future carries a private link (`kLink`) to the pool engine: `running()` asks it
+ *   whether a worker has claimed the task (the pool learns that from shared memory, not a
+ *   message), and `cancel()` asks it to withdraw the task or, with `{ interrupt }`/`{ force }`,
+ *   to signal or end the worker running it.
+ * - Awaiting (`then`) and `result()` share one lazily created promise, so a future nobody awaits
+ *   costs no promise at all (the executor's hot path creates many).
+ */
+import {
+  CancelledError,
+  describeValue,
+  InvalidStateError,
+  TimeoutError,
+} from '../internal/errors.js';
+
+export type FutureState = 'PENDING' | 'RUNNING' | 'CANCELLED' | 'FINISHED';
+
+/** How a running task is cancelled: cooperatively (its `taskSignal()` aborts) or by ending its worker. */
+export interface CancelOptions {
+  /** Abort the task's `taskSignal()` even if it is already running; the future is cancelled at once. */
+  interrupt?: boolean;
+  /** End the worker running the task (and only that worker; it is replaced); implies `interrupt`. */
+  force?: boolean;
+}
+
+/** @internal The executor's side of a future. */
+export interface FutureLink {
+  /** True once a worker has started the task. */
+  started(): boolean;
+  /** Withdraws a task no worker has claimed; false when one has. */
+  withdraw(): boolean;
+  /** Signals (or, with force, ends) the worker running the task. */
+  interrupt(force: boolean): void;
+}
+
+export const kLink = Symbol('weft.futures.link');
+
+type Callback<T> = (f: Future<T>) => void;
+
+/**
+ * The eventual result of a call run by an executor (or of any work: create one and complete it
+ * with `setResult`/`setException`).
+ *
+ * ```ts
+ * const f = executor.submit(work, 21);
+ * f.addDoneCallback((f) => log(f.done()));
+ * console.log(await f.result({ timeout: 1000 }));   // or: await f
+ * ```
+ *
+ * **Cancellation:** `cancel()` succeeds only while the call has not started (as in Python);
+ * `cancel({ interrupt: true })` also reaches a running call through its `taskSignal()`, and
+ * `cancel({ force: true })` ends the worker running it.
+ */
+export class Future<T = unknown> implements PromiseLike<T> {
+  #state: FutureState = 'PENDING';
+  #value: T | undefined = undefined;
+  #error: unknown = undefined;
+  #hasError = false;
+  #cancelMessage = '';
+  #callbacks: Callback<T>[] | null = null;
+  #promise: Promise<T> | null = null;
+  #settle: ((ok: boolean) => void) | null = null;
+  /** @internal */
+  [kLink]: FutureLink | null = null;
+
+  #refresh(): FutureState {
+    if (this.#state === 'PENDING' && this[kLink]?.started()) this.#state = 'RUNNING';
+    return this.#state;
+  }
+
+  /** Whether the call was cancelled. */
+  cancelled(): boolean {
+    return this.#state === 'CANCELLED';
+  }
+
+  /** Whether the call is running now (a worker has started it and it has not finished). */
+  running(): boolean {
+    return this.#refresh() === 'RUNNING';
+  }
+
+  /** Whether the call finished or was cancelled. */
+  done(): boolean {
+    return this.#state === 'CANCELLED' || this.#state === 'FINISHED';
+  }
+
+  /**
+   * Cancels the call if it has not started, and returns whether the future is now cancelled
+   * (false for a running or finished call, as in Python). With `{ interrupt: true }` a running
+   * call is cancelled too: its `taskSignal()` aborts; with `{ force: true }` its worker is ended
+   * and replaced (other tasks of that worker are run elsewhere).
+   */
+  cancel(options?: CancelOptions): boolean {
+    if (options !== undefined && (typeof options !== 'object' || options === null)) {
+      throw new TypeError(
+        `Future.cancel: options must be an object: received ${describeValue(options)}`,
+      );
+    }
+    const force = options?.force === true;
+    const interrupt = force || options?.interrupt === true;
+    if (this.#state === 'CANCELLED') return true;
+    if (this.#state === 'FINISHED') return false;
+    const link = this[kLink];
+    if (this.#refresh() === 'PENDING' && (link === null || link.withdraw())) {
+      this.#finish('CANCELLED');
+      return true;
+    }
+    // RUNNING (or claimed while we looked).
+    this.#state = 'RUNNING';
+    if (!interrupt || link === null) return false;
+    this.#finish('CANCELLED');
+    link.interrupt(force);
+    return true;
+  }
+
+  /**
+   * Resolves to the call's return value; rejects with its exception, with `CancelledError` if it
+   * was cancelled, or with `TimeoutError` if it is not done within `timeout` ms.
+   *
+   * **Cancellation:** an aborted `signal` rejects the wait; the call itself runs on.
+   * @throws CancelledError, TimeoutError, or the call's own exception.
+   */
+  result(options?: { timeout?: number | null; signal?: AbortSignal }): Promise<T> {
+    return this.#wait(options, 'Future.result').then(() => this.#outcome());
+  }
+
+  /**
+   * Resolves to the call's exception (undefined when it succeeded); rejects with
+   * `CancelledError` if it was cancelled, `TimeoutError` after `timeout` ms.
+   */
+  exception(options?: { timeout?: number | null; signal?: AbortSignal }): Promise<unknown> {
+    return this.#wait(options, 'Future.exception').then(() => {
+      if (this.#state === 'CANCELLED') throw new CancelledError(this.#cancelMessage);
+      return this.#hasError ? this.#error : undefined;
+    });
+  }
+
+  #outcome(): T {
+    if (this.#state === 'CANCELLED') throw new CancelledError(this.#cancelMessage);
+    if (this.#hasError) throw this.#error;
+    return this.#value as T;
+  }
+
+  #wait(
+    options: { timeout?: number | null; signal?: AbortSignal } | undefined,
+    what: string,
+  ): Promise<void> {
+    const timeout = options?.timeout ?? null;
+    const signal = options?.signal ?? null;
+    if (timeout !== null && (typeof timeout !== 'number' || Number.isNaN(timeout))) {
+      return Promise.reject(
+        new TypeError(
+          `${what}: timeout must be a number of milliseconds: received ${describeValue(timeout)}`,
+        ),
+      );
+    }
+    if (this.done()) return Promise.resolve();
+    const settled = this.#ensurePromise().then(
+      () => undefined,
+      () => undefined,
+    );
+    if (timeout === null && signal === null) return settled;
+    return new Promise<void>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | null = null;
+      const cleanup = (): void => {
+        if (timer !== null) clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const onAbort = (): void => {
+        cleanup();
+        reject(signal?.reason);
+      };
+      if (signal?.aborted) return reject(signal.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (timeout !== null) {
+        timer = setTimeout(() => {
+          cleanup();
+          reject(new TimeoutError(`${what}: the future was not done within ${timeout} ms`));
+        }, timeout);
+      }
+      settled.then(() => {
+        cleanup();
+        resolve();
+      });
+    });
+  }
+
+  #ensurePromise(): Promise<T> {
+    if (this.#promise === null) {
+      if (this.done()) {
+        try {
+          this.#promise = Promise.resolve(this.#outcome());
+        } catch (e) {
+          this.#promise = Promise.reject(e);
+        }
+      } else {
+        this.#promise = new Promise<T>((resolve, reject) => {
+          this.#settle = (ok) => {
+            if (ok) resolve(this.#value as T);
+            else {
+              try {
+                this.#outcome();
+              } catch (e) {
+                reject(e);
+              }
+            }
+          };
+        });
+      }
+    }
+    return this.#promise;
+  }
+
+  // biome-ignore lint/suspicious/noThenProperty: a Future is awaitable by design.
+  then<R1 = T, R2 = never>(
+    onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    return this.#ensurePromise().then(onFulfilled, onRejected);
+  }
+
+  /**
+   * Calls `fn(future)` when the future is done (at once if it already is), synchronously and in
+   * registration order. An exception thrown by `fn` is logged, not thrown.
+   */
+  addDoneCallback(fn: Callback<T>): void {
+    if (typeof fn !== 'function') {
+      throw new TypeError(
+        `Future.addDoneCallback expects a function: received ${describeValue(fn)}`,
+      );
+    }
+    if (this.done()) {
+      invoke(fn, this);
+      return;
+    }
+    (this.#callbacks ??= []).push(fn);
+  }
+
+  /** @internal Removes a callback (wait/asCompleted clean up after themselves). */
+  _removeDoneCallback(fn: Callback<T>): void {
+    const cbs = this.#callbacks;
+    if (cbs === null) return;
+    const k = cbs.indexOf(fn);
+    if (k >= 0) cbs.splice(k, 1);
+  }
+
+  /**
+   * Executor side: marks the future running, or — if it was cancelled — reports that, so the
+   * executor skips the call. Returns false when cancelled.
+   * @throws InvalidStateError when the future is already running or finished.
+   */
+  setRunningOrNotifyCancel(): boolean {
+    if (this.#state === 'CANCELLED') return false;
+    if (this.#state === 'PENDING') {
+      this.#state = 'RUNNING';
+      return true;
+    }
+    throw new InvalidStateError(`Future in unexpected state: ${this.#state}`);
+  }
+
+  /** Executor side: completes the future with `value`. @throws InvalidStateError when done. */
+  setResult(value: T): void {
+    if (this.done())
+      throw new InvalidStateError(`Cannot set the result of a future that is ${this.#state}`);
+    this.#value = value;
+    this.#finish('FINISHED');
+  }
+
+  /** Executor side: completes the future with `error`. @throws InvalidStateError when done. */
+  setException(error: unknown): void {
+    if (this.done())
+      throw new InvalidStateError(`Cannot set the exception of a future that is ${this.#state}`);
+    this.#error = error;
+    this.#hasError = true;
+    this.#finish('FINISHED');
+  }
+
+  /** @internal Completes without the done-check (the executor's hot path). */
+  _complete(ok: boolean, v: unknown): void {
+    if (this.done()) return;
+    if (ok) this.#value = v as T;
+    else {
+      this.#error = v;
+      this.#hasError = true;
+    }
+    this.#finish('FINISHED');
+  }
+
+  /** @internal The exception of a finished future (undefined otherwise), without a promise. */
+  _errorOf(): unknown {
+    return this.#state === 'FINISHED' && this.#hasError ? this.#error : undefined;
+  }
+
+  /** @internal Cancels with a message (shutdown with cancelFutures). */
+  _cancel(message: string): void {
+    if (this.done()) return;
+    this.#cancelMessage = message;
+    this.#finish('CANCELLED');
+  }
+
+  #finish(state: 'FINISHED' | 'CANCELLED'): void {
+    this.#state = state;
+    this[kLink] = null;
+    const settle = this.#settle;
+    if (settle !== null) {
+      this.#settle = null;
+      settle(state === 'FINISHED' && !this.#hasError);
+    }
+    const cbs = this.#callbacks;
+    if (cbs === null) return;
+    this.#callbacks = null;
+    for (const cb of cbs) invoke(cb, this);
+  }
+
+  toString(): string {
+    const s = this.#refresh();
+    if (s !== 'FINISHED') return `<Future state=${s.toLowerCase()}>`;
+    return this.#hasError
+      ? `<Future state=finished raised ${(this.#error as Error)?.name ?? typeof this.#error}>`
+      : `<Future state=finished returned ${describeValue(this.#value)}>`;
+  }
+}
+
+function invoke<T>(fn: Callback<T>, f: Future<T>): void {
+  try {
+    fn(f);
+  } catch (e) {
+    // CPython logs "exception calling callback for <Future …>" and carries on.
+    const detail = e instanceof Error ? (e.stack ?? String(e)) : String(e);
+    process.stderr.write(`weft: exception calling callback for ${f}\n${detail}\n`);
+  }
+}
+
+export function isFuture(x: unknown): x is Future {
+  return x instanceof Future;
+}

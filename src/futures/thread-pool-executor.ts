@@ -1,0 +1,90 @@
+import { availableParallelism } from 'node:os';
+import { describeValue } from '../internal/errors.js';
+import { BrokenThreadPool } from './errors.js';
+import { PoolExecutor } from './pool-executor.js';
+
+export interface ThreadPoolExecutorOptions {
+  /** Default `min(32, cpuCount + 4)`. */
+  maxWorkers?: number;
+  /** Worker names are `${prefix}_${n}` (default `ThreadPoolExecutor-${k}`). */
+  threadNamePrefix?: string;
+  /** Called in each worker before its first task (a marked or self-contained function). */
+  initializer?: ((...args: any[]) => unknown) | null;
+  initargs?: unknown[];
+}
+
+let counter = 0;
+
+export function checkCommon(
+  what: string,
+  o: { maxWorkers?: number; initializer?: unknown; initargs?: unknown },
+  defaultMax: number,
+): number {
+  if (typeof o !== 'object' || o === null)
+    throw new TypeError(`${what}: options must be an object: received ${describeValue(o)}`);
+  const max = o.maxWorkers ?? defaultMax;
+  if (typeof max !== 'number' || !Number.isInteger(max)) {
+    throw new TypeError(`${what}: maxWorkers must be an integer: received ${describeValue(max)}`);
+  }
+  if (max <= 0) throw new RangeError(`${what}: maxWorkers must be greater than 0: received ${max}`);
+  if (
+    o.initializer !== undefined &&
+    o.initializer !== null &&
+    typeof o.initializer !== 'function'
+  ) {
+    throw new TypeError(
+      `${what}: initializer must be a function: received ${describeValue(o.initializer)}`,
+    );
+  }
+  if (o.initargs !== undefined && !Array.isArray(o.initargs)) {
+    throw new TypeError(
+      `${what}: initargs must be an array: received ${describeValue(o.initargs)}`,
+    );
+  }
+  return max;
+}
+
+/**
+ * Python's `ThreadPoolExecutor` on worker threads — real parallelism, no GIL. Workers start on
+ * demand (a call that finds none free starts one, up to `maxWorkers`) and are reused; calls
+ * travel in batches, so many small calls cost few messages.
+ *
+ * Each worker has its own module instances: a call reaches it as a marked function
+ * (`task(import.meta, fn)`) or a self-contained one, with structured-cloned arguments; weft's
+ * shared primitives (`weft/threading`, `weft/queue`) in the arguments arrive connected.
+ *
+ * ```ts
+ * await using ex = new ThreadPoolExecutor({ maxWorkers: 2 });
+ * const f = ex.submit(square, 7);
+ * console.log(await f.result());
+ * ```
+ */
+export class ThreadPoolExecutor extends PoolExecutor {
+  constructor(options: ThreadPoolExecutorOptions = {}) {
+    const maxWorkers = checkCommon(
+      'ThreadPoolExecutor',
+      options,
+      Math.min(32, availableParallelism() + 4),
+    );
+    const prefix = options.threadNamePrefix ?? `ThreadPoolExecutor-${counter++}`;
+    if (typeof prefix !== 'string') {
+      throw new TypeError(
+        `ThreadPoolExecutor: threadNamePrefix must be a string: received ${describeValue(prefix)}`,
+      );
+    }
+    super({
+      kind: 'thread',
+      maxWorkers,
+      namePrefix: prefix,
+      initializer: options.initializer ?? null,
+      initargs: options.initargs ?? [],
+      maxTasksPerWorker: 0,
+      broken: (message, cause) => new BrokenThreadPool(message, { cause }),
+    });
+  }
+
+  /** The maximum number of worker threads. */
+  get maxWorkers(): number {
+    return this.engine.o.maxWorkers;
+  }
+}

@@ -1,0 +1,106 @@
+import { describeValue } from '../internal/errors.js';
+import { ALL_COMPLETED, FIRST_COMPLETED, FIRST_EXCEPTION, type ReturnWhen } from './constants.js';
+import { Future } from './future.js';
+
+export interface WaitResult<T> {
+  done: Set<Future<T>>;
+  notDone: Set<Future<T>>;
+}
+
+export function checkFutures(what: string, fs: unknown): Future<unknown>[] {
+  if (
+    fs === null ||
+    typeof fs !== 'object' ||
+    typeof (fs as Iterable<unknown>)[Symbol.iterator] !== 'function'
+  ) {
+    throw new TypeError(`${what} expects an iterable of futures: received ${describeValue(fs)}`);
+  }
+  const out: Future<unknown>[] = [];
+  for (const f of fs as Iterable<unknown>) {
+    if (!(f instanceof Future))
+      throw new TypeError(`${what} expects futures: received ${describeValue(f)}`);
+    out.push(f);
+  }
+  return out;
+}
+
+/**
+ * Waits for the futures `fs` (from any executors) until `returnWhen` holds or `timeout` ms
+ * pass; resolves to the futures that are done and those that are not. Never rejects because a
+ * future failed, and never cancels anything.
+ */
+export function wait<T>(
+  fs: Iterable<Future<T>>,
+  options: { timeout?: number | null; returnWhen?: ReturnWhen } = {},
+): Promise<WaitResult<T>> {
+  const list = [...new Set(checkFutures('wait', fs))] as Future<T>[];
+  const returnWhen = options.returnWhen ?? ALL_COMPLETED;
+  if (
+    returnWhen !== ALL_COMPLETED &&
+    returnWhen !== FIRST_COMPLETED &&
+    returnWhen !== FIRST_EXCEPTION
+  ) {
+    throw new RangeError(
+      `wait: returnWhen must be FIRST_COMPLETED, FIRST_EXCEPTION or ALL_COMPLETED: received ${describeValue(returnWhen)}`,
+    );
+  }
+  const timeout = options.timeout ?? null;
+  if (timeout !== null && (typeof timeout !== 'number' || Number.isNaN(timeout))) {
+    throw new TypeError(
+      `wait: timeout must be a number of milliseconds: received ${describeValue(timeout)}`,
+    );
+  }
+  const split = (): WaitResult<T> => {
+    const done = new Set<Future<T>>();
+    const notDone = new Set<Future<T>>();
+    for (const f of list) (f.done() ? done : notDone).add(f);
+    return { done, notDone };
+  };
+  const satisfied = (): boolean => {
+    let doneCount = 0;
+    for (const f of list) {
+      if (!f.done()) continue;
+      doneCount++;
+      if (returnWhen === FIRST_COMPLETED) return true;
+      if (returnWhen === FIRST_EXCEPTION && errorOf(f) !== undefined) return true;
+    }
+    return doneCount === list.length;
+  };
+  if (satisfied() || timeout === 0) return Promise.resolve(split());
+  return new Promise((resolve) => {
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const finish = (): void => {
+      if (timer !== null) clearTimeout(timer);
+      for (const f of list) f._removeDoneCallback(onDone);
+      resolve(split());
+    };
+    let finished = false;
+    let left = 0;
+    for (const f of list) if (!f.done()) left++;
+    const onDone = (f: Future<T>): void => {
+      if (finished) return;
+      left--;
+      const hit =
+        returnWhen === FIRST_COMPLETED ||
+        (returnWhen === FIRST_EXCEPTION && errorOf(f) !== undefined) ||
+        left === 0;
+      if (!hit) return;
+      finished = true;
+      // Let the completing code path finish its own callbacks before we remove ours.
+      queueMicrotask(finish);
+    };
+    for (const f of list) f.addDoneCallback(onDone);
+    if (timeout !== null) {
+      timer = setTimeout(() => {
+        if (finished) return;
+        finished = true;
+        finish();
+      }, timeout);
+    }
+  });
+}
+
+/** The exception of a done future, undefined when it succeeded or was cancelled. */
+export function errorOf<T>(f: Future<T>): unknown {
+  return f._errorOf();
+}

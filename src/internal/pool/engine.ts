@@ -1,0 +1,630 @@
+/**
+ * The executor engine under ThreadPoolExecutor, ProcessPoolExecutor and multiprocessing's Pool:
+ * a queue of work items in the parent, workers started on demand, batches out and outcomes
+ * back (protocol.ts), cancellation, stealing, crash handling.
+ *
+ *   submit ─▶ items (FIFO) ─dispatch─▶ worker 0: [slot 0 batch][slot 1 batch] ─┐
+ *      ▲                     (batched)  worker 1: [slot 0 batch][slot 1 batch] ─┤ 'res' (batched)
+ *      └─ Future ◀─ _complete ◀── inflight (id → item) ◀────────────────────────┘
+ *
+ * Implementation notes
+ * - Dispatch spreads the queue evenly over the workers with a free slot, up to BATCH_CAP a
+ *   batch; when the queue is short (≤ SPARSE tasks per worker) each batch carries one task, so a
+ *   few long tasks are never queued behind each other while a worker idles.
+ * - Threads: a worker left with nothing to do steals the unclaimed tail of the other workers'
+ *   batches (compare-and-swap PENDING → TAKEN on each state word, from the end, until one is
+ *   already claimed). A pending future is cancelled the same way, so `cancel()` keeps Python's
+ *   meaning — it succeeds exactly when no worker has started the call. Processes share no
+ *   memory: a task sent to a child counts as running (CPython's process pool does the same
+ *   for its call queue).
+ * - Workers start on demand (a flush finding more queued tasks than free workers starts one,
+ *   up to maxWorkers) and are reused. Idle workers are unref'd, so an executor nobody shut
+ *   down does not keep the process alive; a busy one is ref'd.
+ * - Forced cancellation ends only the worker running that task; its other tasks go back to the
+ *   front of the queue (the ones it finished within its last FLUSH_MS may run twice — see
+ *   runner.ts) and a replacement starts on demand. Any other death of a worker — an exit, an
+ *   uncaught error, an out-of-memory kill, a failed initializer — breaks the executor, as in
+ *   CPython: every unfinished future fails with the Broken… error carrying the cause, and
+ *   later submissions throw it.
+ * - What can starve: nothing in the queue (FIFO); a worker stuck in a task that never ends
+ *   holds its own batch's tail until another worker steals it (threads) — for processes, until
+ *   that task ends.
+ */
+import type { Worker } from 'node:worker_threads';
+import { cas, load, store } from '../atomics.js';
+import { Deque } from '../deque.js';
+import { handleClosed, handleOpened } from '../live-handles.js';
+import { ChildHandle } from '../process/spawn.js';
+import { decode, decodeError, type EncodedError, encode } from '../serialize.js';
+import { type TaskRef, toTaskRef } from '../task-ref.js';
+import { spawnWorker } from '../worker/spawn.js';
+import {
+  BATCH_CAP,
+  type FromRunner,
+  PENDING,
+  type RunnerBoot,
+  SLOTS,
+  STATES_WORDS,
+  stateIndex,
+  TAKEN,
+  type ToRunner,
+  W_CANCEL,
+  type WireTask,
+} from './protocol.js';
+
+/** Trade-off: below this many queued tasks per worker, batches carry one task each (latency
+ * and fairness for long tasks); above it, full batches (throughput for many short ones). */
+const SPARSE = 4;
+
+const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+const threadRole = new URL(`./thread-role${ext}`, import.meta.url).href;
+const processRole = new URL(`./process-role${ext}`, import.meta.url).href;
+
+/** What the engine needs of a future (the public Future class implements it). */
+export interface EngineFuture {
+  _complete(ok: boolean, v: unknown): void;
+  _cancel(message: string): void;
+  done(): boolean;
+}
+
+export interface Item {
+  id: number;
+  fnId: number;
+  args: unknown[];
+  chunk: 0 | 1;
+  future: EngineFuture;
+  w: PoolWorker | null;
+  slot: number;
+  k: number;
+  withdrawn: boolean;
+}
+
+export interface EngineOptions {
+  kind: 'thread' | 'process';
+  maxWorkers: number;
+  namePrefix: string;
+  initializer: Function | null;
+  initargs: unknown[];
+  /** Tasks a worker runs before it is replaced (0: no limit). */
+  maxTasksPerWorker: number;
+  /** Builds the error that breaks the executor. */
+  broken(message: string, cause: unknown): Error;
+}
+
+interface Channel {
+  post(m: ToRunner): void;
+  terminate(): void;
+  ref(): void;
+  unref(): void;
+  pid: number | null;
+}
+
+class PoolWorker {
+  ready = false;
+  stopping = false;
+  stopSent = false;
+  forced = false;
+  exited = false;
+  refd = true;
+  readonly slots: (Item[] | null)[] = new Array(SLOTS).fill(null);
+  readonly known = new Set<number>();
+  assigned = 0;
+  lastError: unknown = null;
+  readonly exit: Promise<void>;
+  resolveExit!: () => void;
+  ch!: Channel;
+  constructor(
+    readonly index: number,
+    readonly name: string,
+    readonly states: Int32Array | null,
+  ) {
+    this.exit = new Promise((r) => {
+      this.resolveExit = r;
+    });
+  }
+  busy(): boolean {
+    for (const s of this.slots) if (s !== null) return true;
+    return false;
+  }
+  freeSlot(): number {
+    for (let s = 0; s < SLOTS; s++) if (this.slots[s] === null) return s;
+    return -1;
+  }
+}
+
+export class PoolEngine {
+  readonly o: EngineOptions;
+  #queue = new Deque<Item>(1024);
+  #inflight = new Map<number, Item>();
+  #workers: PoolWorker[] = [];
+  #fnIds = new WeakMap<Function, { id: number; ref: TaskRef }>();
+  #bySource = new Map<string, { id: number; ref: TaskRef }>();
+  /** Task references by id − 1. */
+  #refs: TaskRef[] = [];
+  #nextId = 1;
+  #nextWorker = 0;
+  #flushQueued = false;
+  #shutdown = false;
+  #broken: Error | null = null;
+  #initializer: TaskRef | null;
+  #idleWaiters: Array<() => void> = [];
+
+  constructor(o: EngineOptions) {
+    this.o = o;
+    this.#initializer = o.initializer
+      ? toTaskRef(o.initializer, `${o.namePrefix} initializer`)
+      : null;
+  }
+
+  get broken(): Error | null {
+    return this.#broken;
+  }
+  get isShutdown(): boolean {
+    return this.#shutdown;
+  }
+  /** Pids (processes) or thread names of the live workers. */
+  workerIds(): Array<number | string> {
+    return this.#workers.filter((w) => !w.exited).map((w) => w.ch.pid ?? w.name);
+  }
+
+  /** Queues `fn(...args)` (or, as a chunk, `fn(...a)` for each `a` of `args`). */
+  submit(fn: Function, args: unknown[], chunk: 0 | 1, future: EngineFuture): Item {
+    let f = this.#fnIds.get(fn);
+    if (f === undefined) {
+      const ref = toTaskRef(fn, `${this.o.namePrefix}: ${fn.name || '(anonymous)'}`);
+      // An inline function created afresh for each call (a lambda in a loop) is one function.
+      f = ref.kind === 'inline' ? this.#bySource.get(ref.source) : undefined;
+      if (f === undefined) {
+        f = { id: this.#refs.length + 1, ref };
+        this.#refs.push(ref);
+        if (ref.kind === 'inline') this.#bySource.set(ref.source, f);
+      }
+      this.#fnIds.set(fn, f);
+    }
+    const item: Item = {
+      id: this.#nextId++,
+      fnId: f.id,
+      args,
+      chunk,
+      future,
+      w: null,
+      slot: 0,
+      k: 0,
+      withdrawn: false,
+    };
+    this.#queue.push(item);
+    this.#scheduleFlush();
+    return item;
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushQueued) return;
+    this.#flushQueued = true;
+    queueMicrotask(() => {
+      this.#flushQueued = false;
+      this.#dispatch();
+    });
+  }
+
+  // ── cancellation (the futures' link) ──────────────────────────────────────────────────────
+
+  started(item: Item): boolean {
+    const w = item.w;
+    if (w === null) return false;
+    if (w.states === null) return true;
+    return load(w.states, stateIndex(item.slot, item.k)) !== PENDING;
+  }
+
+  withdraw(item: Item): boolean {
+    const w = item.w;
+    if (w === null) {
+      item.withdrawn = true;
+      return true;
+    }
+    if (w.states === null) return false;
+    if (cas(w.states, stateIndex(item.slot, item.k), PENDING, TAKEN) !== PENDING) return false;
+    this.#inflight.delete(item.id);
+    return true;
+  }
+
+  interrupt(item: Item, force: boolean): void {
+    const w = item.w;
+    if (w === null || w.exited) return;
+    this.#inflight.delete(item.id);
+    if (force) {
+      w.forced = true;
+      w.ch.terminate();
+      return;
+    }
+    // The word is for a synchronous task polling taskSignal(); the message for an async one.
+    if (w.states !== null) store(w.states, W_CANCEL, item.id);
+    if (w.ready) w.ch.post({ t: 'cancel', id: item.id });
+  }
+
+  // ── dispatch ──────────────────────────────────────────────────────────────────────────────
+
+  #dispatch(): void {
+    if (this.#broken !== null) return;
+    let queued = this.#queue.length;
+    if (queued > 0) {
+      for (;;) {
+        let eligible = this.#workers.filter((w) => this.#canTake(w));
+        // Few tasks: never queue one behind a busy worker's task — an idle worker, one still
+        // booting, or one started below takes it (as CPython's workers pull from one queue).
+        if (this.#queue.length <= SPARSE * Math.max(1, eligible.length)) {
+          eligible = eligible.filter((w) => !w.busy());
+        }
+        if (eligible.length === 0 || this.#queue.length === 0) break;
+        let progressed = false;
+        for (const w of eligible) {
+          if (this.#queue.length === 0) break;
+          const slot = w.freeSlot();
+          if (slot < 0) continue;
+          const per =
+            this.#queue.length <= SPARSE * eligible.length
+              ? 1
+              : Math.ceil(this.#queue.length / eligible.length);
+          let n = Math.min(BATCH_CAP, per);
+          if (this.o.maxTasksPerWorker > 0) n = Math.min(n, this.o.maxTasksPerWorker - w.assigned);
+          if (n <= 0) continue;
+          if (this.#sendBatch(w, slot, n)) progressed = true;
+        }
+        if (!progressed) break;
+      }
+      queued = this.#liveQueued();
+    }
+    if (queued === 0 && this.#workers.length > 0 && this.o.kind === 'thread') this.#steal();
+    this.#grow();
+    this.#retire();
+    this.#checkIdle();
+  }
+
+  #canTake(w: PoolWorker): boolean {
+    if (!w.ready || w.stopping || w.exited || w.forced) return false;
+    if (this.o.maxTasksPerWorker > 0 && w.assigned >= this.o.maxTasksPerWorker) return false;
+    return w.freeSlot() >= 0;
+  }
+
+  #liveQueued(): number {
+    // Drop withdrawn items at the head so the count is honest for the common case.
+    while (this.#queue.length > 0 && (this.#queue.peek() as Item).withdrawn) this.#queue.shift();
+    return this.#queue.length;
+  }
+
+  #sendBatch(w: PoolWorker, slot: number, n: number): boolean {
+    const items: Item[] = [];
+    while (items.length < n && this.#queue.length > 0) {
+      const it = this.#queue.shift() as Item;
+      if (it.withdrawn || it.future.done()) continue;
+      items.push(it);
+    }
+    if (items.length === 0) return false;
+    let defs: Array<[number, TaskRef]> | null = null;
+    for (const it of items) {
+      if (!w.known.has(it.fnId)) {
+        (defs ??= []).push([it.fnId, this.#refs[it.fnId - 1] as TaskRef]);
+        w.known.add(it.fnId);
+      }
+    }
+    let good = items;
+    for (;;) {
+      const tasks: WireTask[] = new Array(good.length);
+      for (let k = 0; k < good.length; k++) {
+        const it = good[k] as Item;
+        tasks[k] = [it.id, it.fnId, it.args, it.chunk];
+        if (w.states !== null) store(w.states, stateIndex(slot, k), PENDING);
+      }
+      try {
+        w.ch.post({ t: 'batch', slot, defs, tasks: encode(tasks, 'message') as WireTask[] });
+        break;
+      } catch (err) {
+        // Some arguments cannot be cloned: fail those futures, send the others.
+        const ok: Item[] = [];
+        for (const it of good) {
+          try {
+            structuredClone(encode(it.args, 'message'));
+            ok.push(it);
+          } catch (e) {
+            it.future._complete(
+              false,
+              new TypeError(
+                `${this.o.namePrefix}: the arguments of task #${it.id} cannot be sent to a worker (${(e as Error).message}); send plain data, typed arrays, Maps/Sets or Errors`,
+                { cause: e },
+              ),
+            );
+          }
+        }
+        if (ok.length === good.length) throw err;
+        good = ok;
+        if (good.length === 0) return true;
+      }
+    }
+    for (let k = 0; k < good.length; k++) {
+      const it = good[k] as Item;
+      it.w = w;
+      it.slot = slot;
+      it.k = k;
+      this.#inflight.set(it.id, it);
+    }
+    w.slots[slot] = good;
+    w.assigned += good.length;
+    if (!w.refd) {
+      w.refd = true;
+      w.ch.ref();
+    }
+    return true;
+  }
+
+  #steal(): void {
+    const idle = this.#workers.filter(
+      (w) => w.ready && !w.stopping && !w.busy() && this.#canTake(w),
+    );
+    if (idle.length === 0) return;
+    const stolen: Item[] = [];
+    for (const v of this.#workers) {
+      if (v.states === null || !v.busy()) continue;
+      for (let s = 0; s < SLOTS; s++) {
+        const batch = v.slots[s];
+        if (!batch) continue;
+        const taken: Item[] = [];
+        // Half of the unclaimed tail (a snapshot; the CAS below is what counts), so two workers
+        // do not hand the same tasks back and forth.
+        let tail = 0;
+        while (
+          tail < batch.length &&
+          load(v.states, stateIndex(s, batch.length - 1 - tail)) === PENDING
+        )
+          tail++;
+        const limit = batch.length - Math.ceil(tail / 2);
+        for (let k = batch.length - 1; k >= limit; k--) {
+          // From the end: the runner claims from the front, so the first refusal ends the tail.
+          if (cas(v.states, stateIndex(s, k), PENDING, TAKEN) !== PENDING) break;
+          const it = batch[k] as Item;
+          if (!this.#inflight.delete(it.id)) continue;
+          it.w = null;
+          taken.push(it);
+        }
+        for (let j = taken.length - 1; j >= 0; j--) stolen.push(taken[j] as Item);
+      }
+    }
+    if (stolen.length === 0) return;
+    for (let j = stolen.length - 1; j >= 0; j--) this.#queue.unshift(stolen[j] as Item);
+    this.#dispatch();
+  }
+
+  #grow(): void {
+    if (this.#shutdown && this.#queue.length === 0) return;
+    const queued = this.#liveQueued();
+    if (queued === 0) return;
+    const live = this.#workers.filter((w) => !w.stopping && !w.exited && !w.forced);
+    const free = live.filter((w) => !w.busy() && this.#canTakeLater(w)).length;
+    let want = Math.min(this.o.maxWorkers - live.length, queued - free);
+    while (want-- > 0) this.#spawn();
+  }
+
+  #canTakeLater(w: PoolWorker): boolean {
+    return !(this.o.maxTasksPerWorker > 0 && w.assigned >= this.o.maxTasksPerWorker);
+  }
+
+  /** Stops workers that are done: the executor is shutting down, or they ran their quota. */
+  #retire(): void {
+    for (const w of this.#workers) {
+      if (w.stopSent || w.exited || w.busy()) continue;
+      const quota = this.o.maxTasksPerWorker > 0 && w.assigned >= this.o.maxTasksPerWorker;
+      if (quota || (this.#shutdown && this.#queue.length === 0)) {
+        w.stopping = true;
+        // Ref'd until it exits, so that shutdown({ wait }) is not cut short by an empty loop.
+        if (!w.refd) {
+          w.refd = true;
+          w.ch.ref();
+        }
+        if (w.ready) {
+          w.stopSent = true;
+          w.ch.post({ t: 'stop' });
+        }
+      } else if (w.refd && w.ready) {
+        w.refd = false;
+        w.ch.unref();
+      }
+    }
+  }
+
+  #checkIdle(): void {
+    if (this.#idleWaiters.length === 0) return;
+    if (this.#workers.some((w) => !w.exited)) return;
+    for (const r of this.#idleWaiters.splice(0)) r();
+  }
+
+  // ── workers ───────────────────────────────────────────────────────────────────────────────
+
+  #spawn(): void {
+    const index = this.#nextWorker++;
+    const name = `${this.o.namePrefix}_${index}`;
+    const states =
+      this.o.kind === 'thread' ? new Int32Array(new SharedArrayBuffer(STATES_WORDS * 4)) : null;
+    const w = new PoolWorker(index, name, states);
+    const boot: RunnerBoot = {
+      kind: this.o.kind,
+      name,
+      initializer: this.#initializer,
+      initargs: this.o.initargs,
+      states: states ? (states.buffer as SharedArrayBuffer) : null,
+    };
+    const modules = this.#refs.flatMap((r) => (r.kind === 'module' ? [r.url] : []));
+    if (this.#initializer?.kind === 'module') modules.push(this.#initializer.url);
+    try {
+      w.ch =
+        this.o.kind === 'thread'
+          ? this.#threadChannel(w, boot, modules)
+          : this.#processChannel(w, boot, modules);
+    } catch (err) {
+      this.#break(`Could not start a worker for ${this.o.namePrefix}`, err);
+      return;
+    }
+    handleOpened(this.o.kind === 'thread' ? 'pool-thread' : 'pool-process');
+    this.#workers.push(w);
+  }
+
+  #threadChannel(w: PoolWorker, boot: RunnerBoot, modules: string[]): Channel {
+    const worker: Worker = spawnWorker({
+      role: threadRole,
+      payload: encode(boot, 'message'),
+      modules,
+      name: w.name,
+    });
+    worker.on('message', (m: FromRunner) => this.#onMessage(w, m));
+    worker.on('error', (e) => {
+      w.lastError = e;
+    });
+    worker.on('exit', (code) => this.#onExit(w, code === 0 ? null : `exit code ${code}`));
+    return {
+      post: (m) => worker.postMessage(m),
+      terminate: () => void worker.terminate(),
+      ref: () => worker.ref(),
+      unref: () => worker.unref(),
+      pid: null,
+    };
+  }
+
+  #processChannel(w: PoolWorker, boot: RunnerBoot, modules: string[]): Channel {
+    const child = new ChildHandle({
+      role: processRole,
+      payload: encode(boot, 'message'),
+      modules,
+      name: w.name,
+      daemon: true,
+    });
+    const p = child.process;
+    p.on('message', (m: FromRunner | { t: 'hello' }) => {
+      if (m.t !== 'hello') this.#onMessage(w, m);
+    });
+    p.on('error', (e) => {
+      w.lastError = e;
+    });
+    p.on('exit', (code, signal) =>
+      this.#onExit(w, code === 0 ? null : signal ? `killed by ${signal}` : `exit code ${code}`),
+    );
+    return {
+      post: (m) => child.send(m),
+      terminate: () => void p.kill('SIGKILL'),
+      ref: () => child.ref(),
+      unref: () => child.unref(),
+      pid: p.pid ?? null,
+    };
+  }
+
+  #onMessage(w: PoolWorker, m: FromRunner): void {
+    switch (m.t) {
+      case 'ready':
+        w.ready = true;
+        this.#dispatch();
+        return;
+      case 'initError': {
+        const cause = decodeError(m.error as EncodedError);
+        this.#break(
+          `A ${this.o.kind === 'thread' ? 'thread' : 'process'} initializer failed, the pool is not usable anymore`,
+          cause,
+        );
+        return;
+      }
+      case 'res': {
+        const r = decode(m.r) as unknown[];
+        for (let k = 0; k < r.length; k += 3) {
+          const it = this.#inflight.get(r[k] as number);
+          if (it === undefined) continue;
+          this.#inflight.delete(it.id);
+          it.w = null;
+          it.future._complete(r[k + 1] === 1, r[k + 2]);
+        }
+        if (m.end >= 0) w.slots[m.end] = null;
+        if (m.end >= 0 || r.length > 0) this.#dispatch();
+        return;
+      }
+      default:
+        m satisfies never;
+    }
+  }
+
+  #onExit(w: PoolWorker, why: string | null): void {
+    if (w.exited) return;
+    w.exited = true;
+    handleClosed(this.o.kind === 'thread' ? 'pool-thread' : 'pool-process');
+    this.#workers = this.#workers.filter((x) => x !== w);
+    const mine = [...this.#inflight.values()].filter((it) => it.w === w);
+    if (w.forced || (w.stopSent && mine.length === 0)) {
+      // A forced cancellation: the worker's other tasks run elsewhere.
+      for (let j = mine.length - 1; j >= 0; j--) {
+        const it = mine[j] as Item;
+        this.#inflight.delete(it.id);
+        it.w = null;
+        this.#queue.unshift(it);
+      }
+      w.resolveExit();
+      this.#dispatch();
+      return;
+    }
+    w.resolveExit();
+    if (this.#broken === null && (why !== null || mine.length > 0 || !w.stopSent)) {
+      const cause =
+        w.lastError ?? new Error(`${w.name} ended unexpectedly (${why ?? 'exit code 0'})`);
+      this.#break(
+        `A ${this.o.kind === 'thread' ? 'worker thread' : 'child process'} of the pool (${w.name}) terminated abruptly while the future was running or pending`,
+        cause,
+      );
+    }
+    this.#checkIdle();
+  }
+
+  #break(message: string, cause: unknown): void {
+    if (this.#broken !== null) return;
+    const err = this.o.broken(message, cause);
+    this.#broken = err;
+    const items = [...this.#inflight.values()];
+    this.#inflight.clear();
+    while (this.#queue.length > 0) items.push(this.#queue.shift() as Item);
+    for (const it of items) {
+      if (!it.withdrawn) it.future._complete(false, this.o.broken(message, cause));
+    }
+    for (const w of this.#workers) {
+      w.stopping = true;
+      w.ch.terminate();
+    }
+    this.#checkIdle();
+  }
+
+  /** Marks the engine shut down; cancels queued (unclaimed) work with `cancelFutures`. */
+  shutdown(cancelFutures: boolean): void {
+    this.#shutdown = true;
+    if (cancelFutures) {
+      while (this.#queue.length > 0) {
+        const it = this.#queue.shift() as Item;
+        if (!it.withdrawn) it.future._cancel('The executor was shut down');
+      }
+      for (const it of [...this.#inflight.values()]) {
+        if (it.w?.states && this.withdraw(it)) it.future._cancel('The executor was shut down');
+      }
+    }
+    this.#dispatch();
+  }
+
+  /** Resolves once every worker has exited (after shutdown, or after the engine broke). */
+  whenIdle(): Promise<void> {
+    if (!this.#workers.some((w) => !w.exited)) return Promise.resolve();
+    return new Promise((r) => this.#idleWaiters.push(r));
+  }
+
+  /** Ends every worker now (Pool.terminate); unfinished futures fail with `error`. */
+  terminate(error: Error): void {
+    this.#shutdown = true;
+    const items = [...this.#inflight.values()];
+    this.#inflight.clear();
+    while (this.#queue.length > 0) items.push(this.#queue.shift() as Item);
+    for (const it of items) if (!it.withdrawn) it.future._complete(false, error);
+    for (const w of this.#workers) {
+      w.stopping = true;
+      w.forced = true;
+      w.ch.terminate();
+    }
+    this.#checkIdle();
+  }
+}

@@ -1,0 +1,21 @@
+/** An executor worker in a child process: the runner over the IPC channel. */
+import { onParentMessage, postToParent, sendToParent } from '../process/channel.js';
+import type { RunnerBoot, ToRunner } from './protocol.js';
+import { runRunner } from './runner.js';
+
+export async function main(payload: unknown): Promise<void> {
+  const boot = payload as RunnerBoot;
+  // The parent going away ends a pool child whatever it was doing (it is a daemon).
+  process.on('disconnect', () => process.exit(0));
+  await runRunner(boot, {
+    post: (m) => postToParent(m),
+    onMessage: (fn) => onParentMessage((m) => fn(m as ToRunner)),
+    exit: () => {
+      // Every earlier send is queued before this one: once it is written, all are.
+      sendToParent({ t: 'res', r: [], end: -1 }).then(
+        () => process.exit(0),
+        () => process.exit(0),
+      );
+    },
+  });
+}

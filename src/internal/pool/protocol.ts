@@ -1,0 +1,67 @@
+/**
+ * The messages between an executor's engine (engine.ts, parent side) and its workers
+ * (runner.ts, worker side: a worker thread or a child process). Neither side imports the other.
+ *
+ *   engine                                            runner (one per worker)
+ *   ──────                                            ──────
+ *   spawn(payload: RunnerBoot) ───────────────────▶  resolve initializer, run it
+ *          ◀────────── { t: 'ready' } | { t: 'initError', error }
+ *   { t: 'batch', slot, defs, tasks } ────────────▶  for each task: claim it (states word,
+ *                                                    threads only), run it, buffer the outcome
+ *          ◀────────── { t: 'res', r: [id, ok, value, …], end: slot | -1 }   (batched)
+ *   { t: 'cancel', id } ──────────────────────────▶  abort that task's taskSignal()
+ *   { t: 'stop' } ────────────────────────────────▶  finish outstanding batches, exit
+ *
+ * Batching is the point: one message carries up to BATCH_CAP tasks one way and every outcome
+ * the worker has buffered the other way, so 100,000 trivial tasks cost a few hundred messages,
+ * not 200,000 (per-task postMessage is what caps piscina and tinypool near 25k tasks/s).
+ *
+ * Task states (threads only: a SharedArrayBuffer per worker, STATES_WORDS words)
+ * | idx                     | name    | writer          | readers | meaning                            |
+ * |  0                      | CANCEL  | engine          | runner  | id of the task to interrupt, 0 none |
+ * |  HEADER + s×CAP + k     | STATE   | engine, runner  | both    | task k of batch slot s: PENDING,   |
+ * |                         |         |  (cas)          |         |  RUNNING (claimed), TAKEN (withdrawn)|
+ *
+ * Invariants: the engine resets a slot's words to PENDING only while that slot has no batch in
+ * flight (after the runner's `end` for it); from then on each word changes at most once, by a
+ * compare-and-swap from PENDING, so "claimed by the runner" and "withdrawn by the engine"
+ * (cancelled, or stolen for an idle worker) exclude each other without a lock.
+ */
+import type { EncodedError } from '../serialize.js';
+import type { TaskRef } from '../task-ref.js';
+
+/** Trade-off: tasks per batch message. Larger amortises messages further; smaller lets an
+ * idle worker find work sooner (stealing reclaims the unclaimed tail anyway, threads only). */
+export const BATCH_CAP = 1024;
+/** Batches in flight per worker: two, so a worker never idles waiting for the next one. */
+export const SLOTS = 2;
+export const HEADER = 8;
+export const W_CANCEL = 0;
+export const STATES_WORDS = HEADER + SLOTS * BATCH_CAP;
+export const PENDING = 0;
+export const RUNNING = 1;
+export const TAKEN = 2;
+
+export const stateIndex = (slot: number, k: number): number => HEADER + slot * BATCH_CAP + k;
+
+export interface RunnerBoot {
+  kind: 'thread' | 'process';
+  name: string;
+  initializer: TaskRef | null;
+  initargs: unknown[];
+  states: SharedArrayBuffer | null;
+}
+
+/** One task: [id, fnId, args, chunk]. A chunk's args is a list of argument lists. */
+export type WireTask = [number, number, unknown[], 0 | 1];
+
+export type ToRunner =
+  | { t: 'batch'; slot: number; defs: Array<[number, TaskRef]> | null; tasks: WireTask[] }
+  | { t: 'cancel'; id: number }
+  | { t: 'stop' };
+
+export type FromRunner =
+  | { t: 'ready' }
+  | { t: 'initError'; error: EncodedError }
+  /** Flat triples [id, ok (1|0), value or encoded error]; `end` is a finished slot or -1. */
+  | { t: 'res'; r: unknown[]; end: number };

@@ -1,0 +1,224 @@
+/**
+ * The worker side of an executor (protocol.ts): runs batches of tasks one at a time, in order,
+ * and sends their outcomes back in batches. Transport-agnostic: thread-role.ts (a worker
+ * thread) and process-role.ts (a child process) give it a port.
+ *
+ * Implementation notes
+ * - One task at a time, as a Python worker thread: an async task is awaited before the next
+ *   starts, so `maxWorkers` bounds concurrency whatever the tasks are.
+ * - Threads claim each task with a compare-and-swap on its state word before running it; a
+ *   task the engine withdrew (cancelled, or stolen for an idle worker) is skipped silently.
+ * - Outcomes are buffered and flushed at the end of a batch, before awaiting an async task, and
+ *   before starting a task once FLUSH_MS have passed since the last flush — so a long task is
+ *   never started with finished outcomes held back for long (if the worker is then ended by a
+ *   forced cancellation, only outcomes of the last FLUSH_MS can be lost; the engine re-runs
+ *   those tasks elsewhere).
+ * - `taskSignal()` is created lazily (most tasks never ask) and aborted by the engine's
+ *   `cancel` message, or — for a synchronous task that cannot see messages — by the CANCEL word
+ *   it reads each time it is asked.
+ */
+import { cas, load } from '../atomics.js';
+import { CancelledError } from '../errors.js';
+import { decode, encode, encodeError } from '../serialize.js';
+import { resolveTaskRef, type TaskRef } from '../task-ref.js';
+import {
+  type FromRunner,
+  PENDING,
+  RUNNING,
+  type RunnerBoot,
+  stateIndex,
+  type ToRunner,
+  W_CANCEL,
+  type WireTask,
+} from './protocol.js';
+import { setCurrentTaskContext } from './task-context.js';
+
+/** Trade-off: how long finished outcomes may wait in the worker for company before being sent. */
+const FLUSH_MS = 1;
+
+export interface RunnerPort {
+  post(m: FromRunner): void;
+  onMessage(fn: (m: ToRunner) => void): void;
+  /** Ends the worker (after the last post has been handed to the transport). */
+  exit(): void;
+}
+
+interface Batch {
+  slot: number;
+  defs: Array<[number, TaskRef]> | null;
+  tasks: WireTask[];
+}
+
+export async function runRunner(boot: RunnerBoot, port: RunnerPort): Promise<void> {
+  const states = boot.states ? new Int32Array(boot.states) : null;
+  const fns = new Map<number, Function | { error: unknown }>();
+  const batches: Batch[] = [];
+  const interrupted = new Set<number>();
+  let out: unknown[] = [];
+  let lastFlush = performance.now();
+  let pumping = false;
+  let stopping = false;
+  let current = 0;
+  let controller: AbortController | null = null;
+
+  const signal = (): AbortSignal => {
+    controller ??= new AbortController();
+    if (!controller.signal.aborted && current !== 0) {
+      if (interrupted.has(current) || (states !== null && load(states, W_CANCEL) === current)) {
+        controller.abort(new CancelledError('The task was cancelled'));
+      }
+    }
+    return controller.signal;
+  };
+  setCurrentTaskContext({ signal });
+
+  const flush = (end: number): void => {
+    if (out.length === 0 && end < 0) return;
+    const r = out;
+    out = [];
+    lastFlush = performance.now();
+    try {
+      port.post({ t: 'res', r, end });
+    } catch (err) {
+      // One outcome that cannot be cloned must not take the others down with it.
+      const safe: unknown[] = [];
+      for (let k = 0; k < r.length; k += 3) {
+        try {
+          structuredClone(r[k + 2]);
+          safe.push(r[k], r[k + 1], r[k + 2]);
+        } catch (e) {
+          safe.push(
+            r[k],
+            0,
+            encodeError(
+              new TypeError(
+                `The task's result cannot be sent back from the worker: ${(e as Error).message}`,
+                {
+                  cause: err,
+                },
+              ),
+            ),
+          );
+        }
+      }
+      port.post({ t: 'res', r: safe, end });
+    }
+  };
+
+  const record = (id: number, ok: boolean, v: unknown): void => {
+    if (ok) {
+      try {
+        out.push(id, 1, encode(v, 'message'));
+      } catch (e) {
+        out.push(id, 0, encodeError(e));
+      }
+    } else out.push(id, 0, encodeError(v));
+  };
+
+  const define = async (defs: Array<[number, TaskRef]>): Promise<void> => {
+    for (const [id, ref] of defs) {
+      try {
+        fns.set(id, await resolveTaskRef(ref));
+      } catch (error) {
+        fns.set(id, { error });
+      }
+    }
+  };
+
+  const runBatch = async (b: Batch): Promise<void> => {
+    if (b.defs) await define(b.defs);
+    const tasks = b.tasks;
+    for (let k = 0; k < tasks.length; k++) {
+      const [id, fnId, args, chunk] = tasks[k] as WireTask;
+      if (states !== null) {
+        // Claim: the engine may have withdrawn the task (cancel, steal) a moment ago.
+        if (cas(states, stateIndex(b.slot, k), PENDING, RUNNING) !== PENDING) continue;
+      } else if (interrupted.delete(id)) continue;
+      if (out.length > 0 && performance.now() - lastFlush >= FLUSH_MS) flush(-1);
+      const fn = fns.get(fnId);
+      if (fn === undefined || typeof fn !== 'function') {
+        record(id, false, fn?.error ?? new Error(`weft pool: unknown function #${fnId}`));
+        continue;
+      }
+      current = id;
+      controller = null;
+      try {
+        let r: unknown;
+        if (chunk === 1) {
+          const list = args as unknown[][];
+          const results = new Array(list.length);
+          for (let j = 0; j < list.length; j++) {
+            let v = fn(...(list[j] as unknown[]));
+            if (isThenable(v)) {
+              flush(-1);
+              v = await v;
+            }
+            results[j] = v;
+          }
+          r = results;
+        } else {
+          r = fn(...args);
+          if (isThenable(r)) {
+            flush(-1);
+            r = await r;
+          }
+        }
+        record(id, true, r);
+      } catch (e) {
+        record(id, false, e);
+      } finally {
+        interrupted.delete(id);
+        current = 0;
+        controller = null;
+      }
+    }
+    flush(b.slot);
+  };
+
+  const pump = async (): Promise<void> => {
+    if (pumping) return;
+    pumping = true;
+    while (batches.length > 0) await runBatch(batches.shift() as Batch);
+    pumping = false;
+    if (stopping) port.exit();
+  };
+
+  port.onMessage((m) => {
+    switch (m.t) {
+      case 'batch':
+        batches.push({ slot: m.slot, defs: m.defs, tasks: decode(m.tasks) as WireTask[] });
+        void pump();
+        return;
+      case 'cancel':
+        interrupted.add(m.id);
+        if (m.id === current) signal();
+        return;
+      case 'stop':
+        stopping = true;
+        if (!pumping) port.exit();
+        return;
+      default:
+        m satisfies never;
+    }
+  });
+
+  if (boot.initializer) {
+    try {
+      const init = await resolveTaskRef(boot.initializer);
+      const r = init(...((decode(boot.initargs) as unknown[]) ?? []));
+      if (isThenable(r)) await r;
+    } catch (error) {
+      port.post({ t: 'initError', error: encodeError(error) });
+      return;
+    }
+  }
+  port.post({ t: 'ready' });
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return (
+    v !== null &&
+    (typeof v === 'object' || typeof v === 'function') &&
+    typeof (v as PromiseLike<unknown>).then === 'function'
+  );
+}

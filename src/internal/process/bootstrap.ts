@@ -1,0 +1,39 @@
+/**
+ * The first module a weft child process runs (protocol.ts). It says hello, takes the boot
+ * message, guards against becoming an orphan, then hands over to the role module.
+ *
+ * No orphans: a daemon child must end when its parent ends, however the parent ends. The IPC
+ * channel closing ('disconnect') tells a child whose event loop is free; a child busy in
+ * synchronous code never sees that event, so a tiny watchdog thread polls `process.ppid`
+ * (which changes when the parent dies and the child is re-parented) and SIGKILLs its own
+ * process — a signal reaches the process however busy its main thread is.
+ */
+import { Worker } from 'node:worker_threads';
+import { onBoot, postToParent } from './channel.js';
+import type { BootMessage } from './protocol.js';
+
+/** Trade-off: how often the watchdog looks for its parent (latency of orphan clean-up vs. wake-ups). */
+const WATCH_MS = 100;
+
+function watchParent(parentPid: number): void {
+  const w = new Worker(
+    `setInterval(() => { if (process.ppid !== ${parentPid}) process.kill(${process.pid}, 'SIGKILL'); }, ${WATCH_MS});`,
+    { eval: true, execArgv: [], stdout: false, stderr: false },
+  );
+  w.unref();
+}
+
+onBoot((m) => {
+  const boot = m as BootMessage;
+  process.title = boot.name;
+  if (boot.daemon) {
+    watchParent(boot.parentPid);
+    process.on('disconnect', () => process.exit(1));
+  }
+  void (async () => {
+    for (const url of boot.preload) await import(url);
+    const role = (await import(boot.role)) as { main(payload: unknown): Promise<void> };
+    await role.main(boot.payload);
+  })();
+});
+postToParent({ t: 'hello' });

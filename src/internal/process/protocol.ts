@@ -1,0 +1,33 @@
+/**
+ * How a weft child process starts: the parent side (spawn.ts) and the child side
+ * (bootstrap.ts, channel.ts) share these shapes and never import each other.
+ *
+ *   parent                                           child (fork of bootstrap.ts)
+ *   ──────                                           ─────
+ *   fork(bootstrap, serialization: 'advanced') ──▶  channel.ts listens on the IPC channel
+ *          ◀──────────── { t: 'hello' }               (buffering until the role listens)
+ *   { t: 'boot', role, payload, preload, daemon } ▶  import preload, import role,
+ *   (the role's own messages, both ways)              role.main(payload)
+ *
+ * The hello round trip exists because a message that reaches a child before anything listens
+ * for it is dropped by Node: the parent speaks only after the child said it is listening.
+ */
+export interface BootMessage {
+  t: 'boot';
+  /** URL of the role module; it exports `main(payload)`. */
+  role: string;
+  payload: unknown;
+  /** Modules that register shared kinds (error classes), imported before the payload is decoded. */
+  preload: string[];
+  /** A daemon child ends when its parent ends, however the parent ends. */
+  daemon: boolean;
+  /** The parent's pid, watched by a daemon child. */
+  parentPid: number;
+  /** The child's name (multiprocessing's Process.name). */
+  name: string;
+}
+
+export type HelloMessage = { t: 'hello' };
+
+/** Environment variable a child reads to know it is a weft child (and its parent's name). */
+export const ENV_PARENT = 'WEFT_PARENT';

@@ -1,0 +1,110 @@
+/**
+ * Starting a weft child process: the parent side of protocol.ts. A fork of bootstrap.ts with
+ * the v8 serializer on its IPC channel (structured-clone semantics: Maps, typed arrays, Errors
+ * survive); when the parent runs TypeScript the child gets tsx's loader through `--import`.
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { WeftError } from '../errors.js';
+import { sharedModules } from '../serialize.js';
+import type { BootMessage } from './protocol.js';
+import { ENV_PARENT } from './protocol.js';
+
+const TS = /\.(c|m)?tsx?$/;
+const bootstrapUrl = new URL(
+  `./bootstrap${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`,
+  import.meta.url,
+);
+
+let tsxLoader: string | null | undefined;
+function findTsx(): string | null {
+  if (tsxLoader !== undefined) return tsxLoader;
+  try {
+    tsxLoader = import.meta.resolve('tsx');
+  } catch {
+    tsxLoader = null;
+  }
+  return tsxLoader;
+}
+
+export interface ChildSpawnOptions {
+  role: string;
+  /** Any value the v8 serializer can carry. */
+  payload: unknown;
+  /** Module URLs the child will import (task modules): a .ts one needs the TypeScript loader. */
+  modules?: string[];
+  name: string;
+  daemon: boolean;
+}
+
+/** A child process and its channel; sends made before the child said hello are queued. */
+export class ChildHandle {
+  readonly process: ChildProcess;
+  #queue: unknown[] | null = [];
+
+  constructor(o: ChildSpawnOptions) {
+    const preload = sharedModules();
+    const needsTs = [bootstrapUrl.href, o.role, ...preload, ...(o.modules ?? [])].some((u) =>
+      TS.test(u),
+    );
+    const execArgv: string[] = [];
+    if (needsTs) {
+      const tsx = findTsx();
+      if (tsx === null) {
+        throw new WeftError(
+          'A child process must load TypeScript modules, but tsx cannot be found: install it (npm i -D tsx) or run the compiled JavaScript',
+          'ERR_WEFT_NO_TS_LOADER',
+        );
+      }
+      execArgv.push('--import', tsx);
+    }
+    this.process = fork(fileURLToPath(bootstrapUrl), [], {
+      execArgv,
+      serialization: 'advanced',
+      stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+      env: { ...process.env, [ENV_PARENT]: String(process.pid) },
+    });
+    const boot: BootMessage = {
+      t: 'boot',
+      role: o.role,
+      payload: o.payload,
+      preload,
+      daemon: o.daemon,
+      parentPid: process.pid,
+      name: o.name,
+    };
+    const onHello = (m: unknown): void => {
+      if ((m as { t?: unknown })?.t !== 'hello') return;
+      this.process.off('message', onHello);
+      const queued = this.#queue ?? [];
+      this.#queue = null;
+      this.#send(boot);
+      for (const q of queued) this.#send(q);
+    };
+    this.process.on('message', onHello);
+  }
+
+  #send(m: unknown): void {
+    if (this.process.connected) this.process.send(m as never);
+  }
+
+  /** Sends `m` to the child's role. @throws DataCloneError-like errors for uncloneable data. */
+  send(m: unknown): void {
+    if (this.#queue !== null) {
+      // Fail now, not at hello time, when `m` cannot be serialized.
+      structuredClone(m);
+      this.#queue.push(m);
+    } else this.#send(m);
+  }
+
+  /** Lets the parent exit while the child lives (the channel and the process handle). */
+  unref(): void {
+    this.process.unref();
+    (this.process.channel as { unref?: () => void } | undefined)?.unref?.();
+  }
+
+  ref(): void {
+    this.process.ref();
+    (this.process.channel as { ref?: () => void } | undefined)?.ref?.();
+  }
+}

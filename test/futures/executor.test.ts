@@ -1,0 +1,344 @@
+/**
+ * One behavioural suite run against both executors (as CPython runs its executor tests against
+ * thread and process pools). Pools are shared within a describe where a test leaves them
+ * usable: child processes are slow to start.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { getRunningLoop, run } from '../../src/asyncio/index.js';
+import {
+  type BrokenExecutor,
+  BrokenProcessPool,
+  BrokenThreadPool,
+  CancelledError,
+  type Executor,
+  ProcessPoolExecutor,
+  RuntimeError,
+  TaskReferenceError,
+  ThreadPoolExecutor,
+  TimeoutError,
+  wait,
+} from '../../src/futures/index.js';
+import { checkLeaks } from '../support/leaks.js';
+import {
+  add,
+  exitWith,
+  failInit,
+  forever,
+  inc,
+  init,
+  readInit,
+  returnsFunction,
+  sleepThen,
+  spinUntilAborted,
+  throwRange,
+  untilAborted,
+  whoAmI,
+} from './fixtures/tasks.js';
+
+checkLeaks({ graceMs: 3000 });
+
+async function until(cond: () => boolean, ms = 10000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+type Kind = {
+  name: string;
+  make(o?: Record<string, unknown>): Executor & { shutdown: Executor['shutdown'] };
+  Broken: typeof BrokenExecutor;
+};
+
+const kinds: Kind[] = [
+  {
+    name: 'ThreadPoolExecutor',
+    make: (o = {}) => new ThreadPoolExecutor(o),
+    Broken: BrokenThreadPool,
+  },
+  {
+    name: 'ProcessPoolExecutor',
+    make: (o = {}) => new ProcessPoolExecutor(o),
+    Broken: BrokenProcessPool,
+  },
+];
+
+for (const k of kinds) {
+  describe(`${k.name}`, () => {
+    let ex: Executor;
+    before(async () => {
+      ex = k.make({ maxWorkers: 2 });
+      // Start both workers now, so that no test sees one appear (the leak check counts them).
+      await Promise.all([ex.submit(sleepThen, 100, 0), ex.submit(sleepThen, 100, 0)]);
+    });
+    after(async () => {
+      await ex.shutdown();
+    });
+
+    test('submit runs a marked function with cloned arguments', async () => {
+      assert.equal(await ex.submit(add, 2, 3).result(), 5);
+      const arr = [1, 2];
+      assert.equal(await ex.submit((xs: number[]) => xs.push(3), arr), 3);
+      assert.deepEqual(arr, [1, 2]);
+    });
+
+    test('submit of a self-contained inline function runs it', async () => {
+      assert.equal(await ex.submit((s: string) => s.toUpperCase(), 'ab'), 'AB');
+    });
+
+    test('an inline function using its closure fails with a clear TaskReferenceError', async () => {
+      const secret = 41;
+      const f = ex.submit(() => secret + 1);
+      await assert.rejects(
+        f.result(),
+        (e: Error) => e instanceof TaskReferenceError && /secret/.test(e.message),
+      );
+    });
+
+    test('an error keeps its class and message, with the remote stack as cause', async () => {
+      const err = await ex.submit(throwRange, 'out of range').exception();
+      assert.ok(err instanceof RangeError);
+      assert.equal((err as Error).message, 'out of range');
+      const cause = (err as Error).cause as Error;
+      assert.equal(cause.name, 'RemoteStack');
+      assert.match(cause.stack ?? '', /tasks\.ts/);
+    });
+
+    test('map yields results in input order over zipped iterables', async () => {
+      const out: number[] = [];
+      for await (const v of ex.map(add, [
+        [1, 2, 3, 4],
+        [10, 20, 30],
+      ]))
+        out.push(v);
+      assert.deepEqual(out, [11, 22, 33]);
+    });
+
+    test('map with a chunksize keeps order over a large lazy iterable', async () => {
+      function* gen(): Generator<number> {
+        for (let i = 0; i < 5000; i++) yield i;
+      }
+      let i = 0;
+      for await (const v of ex.map(inc, [gen()], { chunksize: 64 })) {
+        assert.equal(v, i + 1);
+        i++;
+      }
+      assert.equal(i, 5000);
+    });
+
+    test('map rethrows the first failure in order', async () => {
+      const it = ex.map(
+        (x: number) => {
+          if (x === 2) throw new TypeError(`bad ${x}`);
+          return x;
+        },
+        [[0, 1, 2, 3]],
+      );
+      const got: number[] = [];
+      await assert.rejects(async () => {
+        for await (const v of it) got.push(v);
+      }, /bad 2/);
+      assert.deepEqual(got, [0, 1]);
+    });
+
+    test('map with a timeout throws TimeoutError and cancels the rest', async () => {
+      await assert.rejects(async () => {
+        for await (const _ of ex.map(
+          sleepThen,
+          [
+            [5, 400],
+            [1, 2],
+          ],
+          { timeout: 100 },
+        )) {
+          // the second result is not ready in time
+        }
+      }, TimeoutError);
+    });
+
+    test('workers are reused: two workers serve many calls', async () => {
+      const fs = Array.from({ length: 12 }, () => ex.submit(whoAmI, 5));
+      const ids = new Set(await Promise.all(fs.map((f) => f.result())));
+      assert.ok(ids.size >= 1 && ids.size <= 2, `ids: ${[...ids]}`);
+      const again = new Set(
+        await Promise.all(Array.from({ length: 6 }, () => ex.submit(whoAmI, 5).result())),
+      );
+      for (const id of again) assert.ok(ids.has(id), `a new worker ${id} appeared`);
+    });
+
+    test('cancel of a queued call succeeds and it never runs', async () => {
+      const busy = [ex.submit(sleepThen, 150, 'a'), ex.submit(sleepThen, 150, 'b')];
+      // Let both workers claim their call before queueing more.
+      await new Promise((r) => setTimeout(r, 60));
+      const queued = ex.submit(sleepThen, 1, 'queued');
+      assert.equal(queued.cancel(), true);
+      assert.equal(queued.cancelled(), true);
+      await assert.rejects(queued.result(), CancelledError);
+      assert.deepEqual(await Promise.all(busy.map((f) => f.result())), ['a', 'b']);
+    });
+
+    test('cancel of a running call returns false without interrupt', async () => {
+      const f = ex.submit(sleepThen, 100, 'done');
+      await new Promise((r) => setTimeout(r, 40));
+      assert.equal(f.running(), true);
+      assert.equal(f.cancel(), false);
+      assert.equal(await f.result(), 'done');
+    });
+
+    test('cancel with interrupt aborts the taskSignal of an async call', async () => {
+      const f = ex.submit(untilAborted);
+      await new Promise((r) => setTimeout(r, 60));
+      assert.equal(f.cancel({ interrupt: true }), true);
+      await assert.rejects(f.result(), CancelledError);
+      // The worker is free again: a new call is served.
+      assert.equal(await ex.submit(add, 1, 1).result({ timeout: 10000 }), 2);
+    });
+
+    test('a synchronous call polling taskSignal sees an interrupt (threads)', {
+      skip: k.name !== 'ThreadPoolExecutor',
+    }, async () => {
+      // A child process has no shared memory: only an async call can see the interrupt there.
+      const f = ex.submit(spinUntilAborted, 3000);
+      await until(() => f.running());
+      const t0 = Date.now();
+      f.cancel({ interrupt: true });
+      await assert.rejects(f.result(), CancelledError);
+      await ex.submit(add, 0, 0).result();
+      assert.ok(Date.now() - t0 < 2500, 'the loop did not stop');
+    });
+
+    test('bad input: non-cloneable arguments fail that future only', async () => {
+      const bad = ex.submit(add, (() => 1) as never, 2);
+      const good = ex.submit(add, 1, 2);
+      await assert.rejects(
+        bad.result(),
+        (e: Error) => e instanceof TypeError && /cannot be sent/.test(e.message),
+      );
+      assert.equal(await good.result(), 3);
+    });
+
+    test('bad input: a result that cannot be cloned fails with TypeError', async () => {
+      await assert.rejects(ex.submit(returnsFunction).result(), TypeError);
+    });
+
+    test('bad input: unknown targets throw at submit', () => {
+      assert.throws(() => ex.submit(42 as never), TypeError);
+      class Nope {}
+      assert.throws(() => ex.submit(Nope as never), TaskReferenceError);
+      assert.throws(() => ex.submit(Math.max), TaskReferenceError);
+    });
+  });
+
+  describe(`${k.name} lifecycle and faults`, () => {
+    test('bad input: maxWorkers 0 is a RangeError', () => {
+      assert.throws(() => k.make({ maxWorkers: 0 }), RangeError);
+      assert.throws(() => k.make({ maxWorkers: 1.5 }), TypeError);
+    });
+
+    test('submit after shutdown throws RuntimeError at once', async () => {
+      const ex = k.make({ maxWorkers: 1 });
+      await ex.shutdown();
+      assert.throws(() => ex.submit(add, 1, 2), RuntimeError);
+    });
+
+    test('initializer runs in each worker with initargs; a failing one breaks the pool', async () => {
+      {
+        await using ex = k.make({ maxWorkers: 1, initializer: init, initargs: ['ready'] });
+        assert.equal(await ex.submit(readInit).result(), 'ready');
+      }
+      const ex = k.make({ maxWorkers: 1, initializer: failInit });
+      const f = ex.submit(add, 1, 2);
+      const err = await f.exception();
+      assert.ok(err instanceof k.Broken, String(err));
+      assert.ok((err as Error).cause instanceof TypeError);
+      assert.throws(() => ex.submit(add, 1, 2), k.Broken);
+      await ex.shutdown();
+    });
+
+    test('shutdown with cancelFutures cancels the calls not started', async () => {
+      const ex = k.make({ maxWorkers: 1 });
+      const first = ex.submit(sleepThen, 100, 'first');
+      await until(() => first.running());
+      const rest = Array.from({ length: 3 }, (_, i) => ex.submit(sleepThen, 1, i));
+      await ex.shutdown({ cancelFutures: true });
+      if (k.name === 'ThreadPoolExecutor') for (const f of rest) assert.equal(f.cancelled(), true);
+      assert.equal(await first.result(), 'first');
+      const { notDone } = await wait(rest);
+      assert.equal(notDone.size, 0);
+    });
+
+    test('a worker that exits mid-call breaks the pool with the cause; shutdown does not hang', async () => {
+      const ex = k.make({ maxWorkers: 2 });
+      const slow = ex.submit(sleepThen, 2000, 'slow');
+      const f = ex.submit(exitWith, 3);
+      const err = await f.exception();
+      assert.ok(err instanceof k.Broken, String(err));
+      assert.match(String(((err as Error).cause as Error)?.message), /exit code 3/);
+      await assert.rejects(slow.result(), k.Broken);
+      await ex.shutdown();
+    });
+
+    test('force-cancelling a call that never ends replaces only its worker', async () => {
+      const ex = k.make({ maxWorkers: 2 });
+      const stuck = ex.submit(forever);
+      const other = ex.submit(sleepThen, 300, 'other');
+      try {
+        await until(() => stuck.running() && other.running());
+        assert.equal(stuck.cancel({ force: true }), true);
+        await assert.rejects(stuck.result(), CancelledError);
+        assert.equal(await other.result(), 'other');
+        assert.equal(await ex.submit(add, 20, 22).result(), 42);
+      } finally {
+        stuck.cancel({ force: true });
+        await ex.shutdown();
+      }
+    });
+
+    test('await using shuts the executor down at the end of the scope', async () => {
+      let kept: Executor;
+      {
+        await using ex = k.make({ maxWorkers: 1 });
+        kept = ex;
+        assert.equal(await ex.submit(inc, 1).result(), 2);
+      }
+      assert.throws(() => kept.submit(inc, 1), RuntimeError);
+    });
+  });
+}
+
+describe('ProcessPoolExecutor only', () => {
+  test('a child killed with SIGKILL mid-call breaks the pool', async () => {
+    const ex = new ProcessPoolExecutor({ maxWorkers: 1 });
+    const pid = Number((await ex.submit(whoAmI).result()).split(':')[0]);
+    const f = ex.submit(sleepThen, 5000, 'never');
+    await new Promise((r) => setTimeout(r, 50));
+    process.kill(pid, 'SIGKILL');
+    const err = await f.exception();
+    assert.ok(err instanceof BrokenProcessPool);
+    assert.match(String(((err as Error).cause as Error).message), /SIGKILL/);
+    await ex.shutdown();
+  });
+
+  test('maxTasksPerChild replaces a child after its quota', async () => {
+    await using ex = new ProcessPoolExecutor({ maxWorkers: 1, maxTasksPerChild: 2 });
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) ids.push(await ex.submit(whoAmI).result());
+    assert.equal(ids[0], ids[1]);
+    assert.equal(ids[2], ids[3]);
+    assert.notEqual(ids[0], ids[2]);
+  });
+});
+
+describe('asyncio integration', () => {
+  test('runInExecutor(null, …) uses a default ThreadPoolExecutor', async () => {
+    const r = await run(async () => {
+      const loop = getRunningLoop();
+      const v = await loop.runInExecutor(null, add, 40, 2);
+      loop.close();
+      return v;
+    });
+    assert.equal(r, 42);
+  });
+});

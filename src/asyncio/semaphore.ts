@@ -95,8 +95,11 @@ export class Semaphore {
   private give(n: number): void {
     for (; n > 0; n--) {
       const w = this.waiters.shift();
-      if (w === null) this._value++;
-      else {
+      if (w === null) {
+        // The rest at once: counting up one by one made `release(2 ** 40)` hang.
+        this._value += n;
+        return;
+      } else {
         this.woken++;
         w.onRevoke = () => {
           this.woken--;

@@ -168,6 +168,8 @@ describe('Semaphore', () => {
     sem.release();
     sem.release(3);
     assert.equal(sem.value, 5);
+    sem.release(2 ** 40); // counted at once, not one by one
+    assert.equal(sem.value, 5 + 2 ** 40);
   });
 
   test('release(n) wakes n waiters in FIFO order', async () => {

@@ -100,7 +100,7 @@ export function createHarness(quick: boolean, onFigure?: (f: Figure) => void): H
       const r = task?.result as
         | { state?: string; latency?: { mean: number; rme: number }; error?: unknown }
         | undefined;
-      if (!r || !r.latency) {
+      if (!r?.latency) {
         throw new Error(
           `benchmark ${o.impl} / ${o.scenario} failed: ${String(r?.error ?? 'no result')}`,
         );

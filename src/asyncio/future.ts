@@ -62,8 +62,8 @@ export class Future<T = unknown> implements PromiseLike<T> {
   _gatherStamp = 0;
   // The first callback lives in a field of its own: most futures (every task in a gather) get
   // exactly one, and an array per future is garbage the collector then has to chase.
-  private first: Entry<T> | null = null;
-  private rest: Entry<T>[] | null = null;
+  private first: Entry<any> | null = null;
+  private rest: Entry<any>[] | null = null;
 
   /** True once the future has a result, an exception, or was cancelled. */
   done(): boolean {

@@ -28,7 +28,7 @@ export function parseWait(what: string, options: WaitOptions | undefined): Parse
         `${what}: timeout must be a number of milliseconds: received ${describeValue(timeout)}`,
       );
     }
-    t = timeout < 0 ? 0 : timeout;
+    t = Math.max(timeout, 0);
   }
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new TypeError(

@@ -190,6 +190,7 @@ describe('coroutine checks', () => {
       false,
     );
     assert.equal(iscoroutine(Promise.resolve(1)), true);
-    assert.equal(iscoroutine({ then() {} }), false);
+    const thenable = Object.fromEntries([['then', () => {}]]);
+    assert.equal(iscoroutine(thenable), false);
   });
 });

@@ -8,22 +8,6 @@ import { RuntimeError } from './errors.js';
 import { Executor, type ShutdownOptions } from './executor.js';
 import { Future, type FutureLink, kLink } from './future.js';
 
-class Link implements FutureLink {
-  constructor(
-    private readonly engine: PoolEngine,
-    private readonly item: Item,
-  ) {}
-  started(): boolean {
-    return this.engine.started(this.item);
-  }
-  withdraw(): boolean {
-    return this.engine.withdraw(this.item);
-  }
-  interrupt(force: boolean): void {
-    this.engine.interrupt(this.item, force);
-  }
-}
-
 type Fn = (...args: any[]) => unknown;
 
 export abstract class PoolExecutor extends Executor {
@@ -64,16 +48,14 @@ export abstract class PoolExecutor extends Executor {
   submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Future<Awaited<R>> {
     this.#check(fn);
     const f = new Future<Awaited<R>>();
-    const item = this.engine.submit(fn, args, 0, f);
-    f[kLink] = new Link(this.engine, item);
+    f[kLink] = this.engine.submit(fn, args, 0, f) satisfies FutureLink;
     return f;
   }
 
   protected override _submitChunk(fn: Fn, lists: unknown[][]): Future<unknown[]> {
     this.#check(fn);
     const f = new Future<unknown[]>();
-    const item = this.engine.submit(fn, lists, 1, f);
-    f[kLink] = new Link(this.engine, item);
+    f[kLink] = this.engine.submit(fn, lists, 1, f) satisfies FutureLink;
     return f;
   }
 

@@ -40,6 +40,7 @@ import { type TaskRef, toTaskRef } from '../task-ref.js';
 import { spawnWorker } from '../worker/spawn.js';
 import {
   BATCH_CAP,
+  CHUNK,
   type FromRunner,
   PENDING,
   type RunnerBoot,
@@ -49,7 +50,7 @@ import {
   TAKEN,
   type ToRunner,
   W_CANCEL,
-  type WireTask,
+  type WireBatch,
 } from './protocol.js';
 
 /** Trade-off: below this many queued tasks per worker, batches carry one task each (latency
@@ -67,16 +68,29 @@ export interface EngineFuture {
   done(): boolean;
 }
 
-export interface Item {
-  id: number;
-  fnId: number;
-  args: unknown[];
-  chunk: 0 | 1;
-  future: EngineFuture;
-  w: PoolWorker | null;
-  slot: number;
-  k: number;
-  withdrawn: boolean;
+/** One queued call; it is also its future's link to the engine (one object per call). */
+export class Item {
+  w: PoolWorker | null = null;
+  slot = 0;
+  k = 0;
+  withdrawn = false;
+  constructor(
+    readonly engine: PoolEngine,
+    readonly id: number,
+    readonly fnId: number,
+    readonly args: unknown[],
+    readonly chunk: 0 | 1,
+    readonly future: EngineFuture,
+  ) {}
+  started(): boolean {
+    return this.engine.started(this);
+  }
+  withdraw(): boolean {
+    return this.engine.withdraw(this);
+  }
+  interrupt(force: boolean): void {
+    this.engine.interrupt(this, force);
+  }
 }
 
 export interface EngineOptions {
@@ -181,17 +195,7 @@ export class PoolEngine {
       }
       this.#fnIds.set(fn, f);
     }
-    const item: Item = {
-      id: this.#nextId++,
-      fnId: f.id,
-      args,
-      chunk,
-      future,
-      w: null,
-      slot: 0,
-      k: 0,
-      withdrawn: false,
-    };
+    const item = new Item(this, this.#nextId++, f.id, args, chunk, future);
     this.#queue.push(item);
     this.#scheduleFlush();
     return item;
@@ -308,14 +312,31 @@ export class PoolEngine {
     }
     let good = items;
     for (;;) {
-      const tasks: WireTask[] = new Array(good.length);
-      for (let k = 0; k < good.length; k++) {
+      const n = good.length;
+      const tasks: WireBatch = {
+        ids: new Int32Array(n),
+        fns: new Int32Array(n),
+        argc: new Int32Array(n),
+        argv: [],
+      };
+      const argv = tasks.argv;
+      for (let k = 0; k < n; k++) {
         const it = good[k] as Item;
-        tasks[k] = [it.id, it.fnId, it.args, it.chunk];
+        tasks.ids[k] = it.id;
+        tasks.fns[k] = it.fnId;
+        if (it.chunk === 1) {
+          tasks.argc[k] = CHUNK;
+          argv.push(it.args);
+        } else {
+          const a = it.args;
+          tasks.argc[k] = a.length;
+          for (let j = 0; j < a.length; j++) argv.push(a[j]);
+        }
         if (w.states !== null) store(w.states, stateIndex(slot, k), PENDING);
       }
+      tasks.argv = encode(argv, 'message') as unknown[];
       try {
-        w.ch.post({ t: 'batch', slot, defs, tasks: encode(tasks, 'message') as WireTask[] });
+        w.ch.post({ t: 'batch', slot, defs, tasks });
         break;
       } catch (err) {
         // Some arguments cannot be cloned: fail those futures, send the others.

@@ -52,11 +52,21 @@ export interface RunnerBoot {
   states: SharedArrayBuffer | null;
 }
 
-/** One task: [id, fnId, args, chunk]. A chunk's args is a list of argument lists. */
-export type WireTask = [number, number, unknown[], 0 | 1];
+/**
+ * A batch of n tasks, flat (typed arrays clone as one copy; nested arrays cost a clone each):
+ * task k is `ids[k]`, function `fns[k]`, and its `argc[k]` arguments are the next ones of
+ * `argv` — or, when `argc[k]` is CHUNK, the next entry of `argv` is a list of argument lists.
+ */
+export interface WireBatch {
+  ids: Int32Array;
+  fns: Int32Array;
+  argc: Int32Array;
+  argv: unknown[];
+}
+export const CHUNK = -1;
 
 export type ToRunner =
-  | { t: 'batch'; slot: number; defs: Array<[number, TaskRef]> | null; tasks: WireTask[] }
+  | { t: 'batch'; slot: number; defs: Array<[number, TaskRef]> | null; tasks: WireBatch }
   | { t: 'cancel'; id: number }
   | { t: 'stop' };
 

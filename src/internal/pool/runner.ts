@@ -22,6 +22,7 @@ import { CancelledError } from '../errors.js';
 import { decode, encode, encodeError } from '../serialize.js';
 import { resolveTaskRef, type TaskRef } from '../task-ref.js';
 import {
+  CHUNK,
   type FromRunner,
   PENDING,
   RUNNING,
@@ -29,7 +30,7 @@ import {
   stateIndex,
   type ToRunner,
   W_CANCEL,
-  type WireTask,
+  type WireBatch,
 } from './protocol.js';
 import { setCurrentTaskContext } from './task-context.js';
 
@@ -46,7 +47,7 @@ export interface RunnerPort {
 interface Batch {
   slot: number;
   defs: Array<[number, TaskRef]> | null;
-  tasks: WireTask[];
+  tasks: WireBatch;
 }
 
 export async function runRunner(boot: RunnerBoot, port: RunnerPort): Promise<void> {
@@ -127,14 +128,21 @@ export async function runRunner(boot: RunnerBoot, port: RunnerPort): Promise<voi
 
   const runBatch = async (b: Batch): Promise<void> => {
     if (b.defs) await define(b.defs);
-    const tasks = b.tasks;
-    for (let k = 0; k < tasks.length; k++) {
-      const [id, fnId, args, chunk] = tasks[k] as WireTask;
+    const { ids, fns: fnOf, argc, argv } = b.tasks;
+    let at = 0;
+    for (let k = 0; k < ids.length; k++) {
+      const id = ids[k] as number;
+      const fnId = fnOf[k] as number;
+      const n = argc[k] as number;
+      const chunk = n === CHUNK;
+      const first = at;
+      at += chunk ? 1 : n;
       if (states !== null) {
         // Claim: the engine may have withdrawn the task (cancel, steal) a moment ago.
         if (cas(states, stateIndex(b.slot, k), PENDING, RUNNING) !== PENDING) continue;
       } else if (interrupted.delete(id)) continue;
       if (out.length > 0 && performance.now() - lastFlush >= FLUSH_MS) flush(-1);
+      const args = chunk ? (argv[first] as unknown[][]) : argv.slice(first, at);
       const fn = fns.get(fnId);
       if (fn === undefined || typeof fn !== 'function') {
         record(id, false, fn?.error ?? new Error(`weft pool: unknown function #${fnId}`));
@@ -144,7 +152,7 @@ export async function runRunner(boot: RunnerBoot, port: RunnerPort): Promise<voi
       controller = null;
       try {
         let r: unknown;
-        if (chunk === 1) {
+        if (chunk) {
           const list = args as unknown[][];
           const results = new Array(list.length);
           for (let j = 0; j < list.length; j++) {
@@ -186,7 +194,8 @@ export async function runRunner(boot: RunnerBoot, port: RunnerPort): Promise<voi
   port.onMessage((m) => {
     switch (m.t) {
       case 'batch':
-        batches.push({ slot: m.slot, defs: m.defs, tasks: decode(m.tasks) as WireTask[] });
+        m.tasks.argv = decode(m.tasks.argv) as unknown[];
+        batches.push({ slot: m.slot, defs: m.defs, tasks: m.tasks });
         void pump();
         return;
       case 'cancel':

@@ -986,5 +986,82 @@ describe('Queue property tests', () => {
         { numRuns: 40 },
       );
     });
+
+    test(`${Q.name}: producers and consumers giving up by timeout and abort lose and duplicate nothing`, async () => {
+      const stepArb = fc.record({
+        sleep: fc.integer({ min: 0, max: 2 }),
+        timeout: fc.option(fc.integer({ min: 0, max: 3 })),
+        abortAfter: fc.option(fc.integer({ min: 0, max: 3 })),
+      });
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 1, max: 3 }),
+          fc.array(fc.array(stepArb, { maxLength: 6 }), { minLength: 1, maxLength: 3 }),
+          fc.array(stepArb, { minLength: 1, maxLength: 3 }),
+          async (maxsize, producers, consumerSteps) => {
+            await run(async () => {
+              const q = new Q<number>(maxsize);
+              const putOrder: number[] = [];
+              const getOrder: number[] = [];
+              const timers: Promise<void>[] = [];
+              /** Options for one call: maybe a timeout, maybe a signal aborted a bit later. */
+              const optionsFor = (s: { timeout: number | null; abortAfter: number | null }) => {
+                const o: { timeout?: number; signal?: AbortSignal } = {};
+                if (s.timeout !== null) o.timeout = s.timeout;
+                if (s.abortAfter !== null) {
+                  const ac = new AbortController();
+                  o.signal = ac.signal;
+                  timers.push(sleep(s.abortAfter).then(() => ac.abort(new Error('abort'))));
+                }
+                return o;
+              };
+              const producerTasks = producers.map((steps, p) =>
+                createTask(async () => {
+                  for (const [k, step] of steps.entries()) {
+                    await sleep(step.sleep);
+                    const item = p * 100 + k;
+                    try {
+                      await q.put(item, optionsFor(step));
+                      putOrder.push(item);
+                    } catch (e) {
+                      // Gave up: the item must not be in the queue.
+                      if (!(e instanceof QueueFull) && (e as Error).message !== 'abort') throw e;
+                    }
+                  }
+                }),
+              );
+              const consumers = consumerSteps.map((step) =>
+                createTask(async () => {
+                  for (;;) {
+                    try {
+                      getOrder.push(await q.get(optionsFor(step)));
+                      q.taskDone();
+                    } catch (e) {
+                      if (e instanceof QueueShutDown) return;
+                      if (!(e instanceof QueueEmpty) && (e as Error).message !== 'abort') throw e;
+                    }
+                    await sleep(step.sleep);
+                  }
+                }),
+              );
+              await gather(...producerTasks);
+              await q.join();
+              q.shutdown();
+              await gather(...consumers);
+              await Promise.all(timers);
+              const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+              assert.deepEqual(
+                sorted(getOrder),
+                sorted(putOrder),
+                'every item put got exactly once',
+              );
+              if (Q === Queue) assert.deepEqual(getOrder, putOrder, 'FIFO');
+              assert.deepEqual(waiters(q as Queue<unknown>), { getters: 0, putters: 0 });
+            });
+          },
+        ),
+        { numRuns: 40 },
+      );
+    });
   }
 });

@@ -294,6 +294,29 @@ describe('Barrier', () => {
     });
   });
 
+  test('a task cancelled after the round released it raises CancelledError; the round completes', async () => {
+    await run(async () => {
+      const b = new Barrier(3);
+      const a = createTask(() => b.wait());
+      const c = createTask(() => b.wait());
+      await sleep(0);
+      const last = createTask(async () => {
+        const i = await b.wait(); // releases a and c …
+        a.cancel(); // … and a is cancelled before it resumes
+        return i;
+      });
+      const [ra, rc, rl] = await gather(a, c, last, { returnExceptions: true });
+      assert.ok(ra instanceof CancelledError);
+      assert.equal(rc, 1);
+      assert.equal(rl, 2);
+      assert.equal(countOf(b), 0);
+      assert.equal(stateOf(b), 'filling');
+      assert.equal(b.broken, false);
+      const again = await gather(...makeTasks(3, () => b.wait()));
+      assert.deepEqual([...again].sort(), [0, 1, 2]);
+    });
+  });
+
   test('reset of an empty barrier keeps it usable', async () => {
     // CPython test_reset_barrier.
     await run(async () => {

@@ -1,0 +1,194 @@
+/**
+ * Echo-uppercase servers under the same closed-loop load: weft's IO models against the Python
+ * peers (../shared/peers/python), a raw Node `net` server and the C epoll server (the
+ * syscall-bound limit). Load: ../shared/bench/echo-load.c, built here with gcc. Each server is
+ * its own process pinned to core 1, the load generator to core 0 (where there are two cores);
+ * each figure is the median of several runs; the server's CPU time per request comes from
+ * /proc around each run.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BenchSuite, Harness } from '../harness.js';
+import { PEERS_DIR, PYTHON } from '../harness.js';
+import {
+  buildC,
+  canPin,
+  cpuSeconds,
+  freePort,
+  median,
+  runPinned,
+  type Started,
+  startServer,
+  WEFT_BIN,
+} from './processes.js';
+
+interface ServerSpec {
+  impl: string;
+  command: (port: number) => [string, string[]] | null;
+}
+
+interface Scenario {
+  name: string;
+  conns: number;
+  size: number;
+  spin?: boolean;
+}
+
+const weft = (model: string): ServerSpec => ({
+  impl: `weft ${model}`,
+  command: (port) => [
+    process.execPath,
+    [WEFT_BIN, 'serve', 'echo', '--model', model, '--port', String(port)],
+  ],
+});
+
+const python = (impl: string, file: string): ServerSpec => ({
+  impl,
+  command: (port) => {
+    const path = join(PEERS_DIR, 'python', file);
+    return existsSync(PYTHON) && existsSync(path) ? [PYTHON, [path, String(port)]] : null;
+  },
+});
+
+function servers(tools: Record<string, string>): ServerSpec[] {
+  return [
+    weft('streams'),
+    weft('selectors'),
+    weft('sockets'),
+    weft('greenlets'),
+    {
+      impl: 'node net (raw)',
+      command: (port) => [
+        process.execPath,
+        [WEFT_BIN, 'serve', 'echo', '--model', 'node', '--port', String(port)],
+      ],
+    },
+    {
+      impl: 'C epoll (limit)',
+      command: (port) => [tools['echo-server-c'] as string, [String(port)]],
+    },
+    python('python threads', 'echo_threads.py'),
+    python('python selectors', 'echo_selectors.py'),
+    python('python asyncio sock_*', 'echo_asyncio_sock.py'),
+    python('python asyncio streams', 'echo_asyncio_streams.py'),
+    python('python uvloop streams', 'echo_asyncio_uvloop.py'),
+    python('python gevent', 'echo_gevent.py'),
+  ];
+}
+
+async function measure(
+  h: Harness,
+  load: string,
+  server: Started,
+  port: number,
+  impl: string,
+  sc: Scenario,
+  seconds: number,
+  runs: number,
+): Promise<void> {
+  const env = { ...process.env, ...(sc.spin ? { ECHO_LOAD_SPIN: '1' } : {}) };
+  const args = ['127.0.0.1', String(port), String(sc.conns)];
+  // Warm-up (not recorded): connections opened, caches and JITs warm.
+  await runPinned(load, [...args, '1', String(sc.size)], env);
+  const results: { rps: number; p99: number; p50: number; cpuUs: number; errors: number }[] = [];
+  for (let i = 0; i < runs; i++) {
+    const pid = server.child.pid as number;
+    const c0 = cpuSeconds(pid);
+    const r = await runPinned(load, [...args, String(seconds), String(sc.size)], env);
+    const c1 = cpuSeconds(pid);
+    const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
+    if (r.code !== 0 || line === undefined) {
+      h.note(
+        `${impl} / ${sc.name}: echo-load failed (exit ${r.code}): ${r.stderr.trim().split('\n').pop()}`,
+      );
+      return;
+    }
+    const d = JSON.parse(line) as {
+      requests: number;
+      req_per_s: number;
+      p50_us: number;
+      p99_us: number;
+      errors: number;
+    };
+    results.push({
+      rps: d.req_per_s,
+      p50: d.p50_us,
+      p99: d.p99_us,
+      errors: d.errors,
+      cpuUs: d.requests > 0 ? ((c1 - c0) * 1e6) / d.requests : Number.NaN,
+    });
+  }
+  results.sort((a, b) => a.rps - b.rps);
+  const m = results[Math.floor(results.length / 2)]!;
+  const cpu = median(results.map((x) => x.cpuUs));
+  h.record({
+    name: `${impl}: ${sc.name}`,
+    impl,
+    scenario: sc.name,
+    rate: m.rps,
+    unit: 'req/s',
+    n: 1,
+    seconds,
+    note: `p50 ${m.p50} µs, p99 ${m.p99} µs, server CPU ${cpu.toFixed(1)} µs/req, errors ${m.errors}, median of ${runs}`,
+  });
+  if (Number.isFinite(cpu) && cpu > 0) {
+    h.record({
+      name: `${impl}: ${sc.name} (server CPU)`,
+      impl,
+      scenario: `${sc.name} · requests per server CPU-second`,
+      rate: 1e6 / cpu,
+      unit: 'req/CPU-s',
+      n: 1,
+      seconds,
+      note: `${cpu.toFixed(1)} µs of server CPU per request`,
+    });
+  }
+}
+
+export const suite: BenchSuite = {
+  name: 'io-echo',
+  title: 'Echo-uppercase servers: weft IO models vs Python, Node net and C epoll',
+  async run(h) {
+    if (process.platform !== 'linux') {
+      h.note('skipped: needs Linux (/proc, the C tools)');
+      return;
+    }
+    const tools = buildC(['bench/echo-load.c', 'bench/echo-server-c.c']);
+    if (tools === null) {
+      h.note('skipped: gcc could not build ../shared/bench/echo-load.c (no compiler?)');
+      return;
+    }
+    const load = tools['echo-load'] as string;
+    if (!canPin()) h.note('servers not pinned: taskset or a second core is missing');
+    else h.note('server pinned to core 1, echo-load to core 0 (taskset)');
+    const scenarios: Scenario[] = h.quick
+      ? [{ name: 'echo 100 conns × 64 B', conns: 100, size: 64 }]
+      : [
+          { name: 'echo 1 conn × 64 B', conns: 1, size: 64, spin: true },
+          { name: 'echo 100 conns × 64 B', conns: 100, size: 64 },
+          { name: 'echo 1000 conns × 64 B', conns: 1000, size: 64 },
+          { name: 'echo 1000 conns × 1 KiB', conns: 1000, size: 1024 },
+        ];
+    const seconds = h.quick ? 1 : 3;
+    const runs = h.quick ? 1 : 3;
+    for (const spec of servers(tools)) {
+      const port = await freePort();
+      const cmd = spec.command(port);
+      if (cmd === null) {
+        h.note(`skipped ${spec.impl}: peer or /usr/bin/python3 missing`);
+        continue;
+      }
+      const started = await startServer(cmd[0], cmd[1], port);
+      if (typeof started === 'string') {
+        h.note(`skipped ${spec.impl}: ${started}`);
+        continue;
+      }
+      try {
+        for (const sc of scenarios)
+          await measure(h, load, started, port, spec.impl, sc, seconds, runs);
+      } finally {
+        await started.stop();
+      }
+    }
+  },
+};

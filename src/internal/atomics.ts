@@ -26,6 +26,22 @@ export const or = (a: Int32Array, i: number, v: number): number => Atomics.or(a,
 export const notify = (a: Int32Array, i: number, count = Number.POSITIVE_INFINITY): number =>
   Atomics.notify(a, i, count);
 
+/** Integer typed arrays of any width (Value and Array elements). */
+export type IntegerArray =
+  | Int8Array
+  | Uint8Array
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | BigInt64Array
+  | BigUint64Array;
+export const loadElement = (a: IntegerArray, i: number): number | bigint =>
+  Atomics.load(a as Int32Array, i);
+export const storeElement = (a: IntegerArray, i: number, v: number | bigint): void => {
+  Atomics.store(a as Int32Array, i, v as number);
+};
+
 export type ParkResult = 'ok' | 'not-equal' | 'timed-out';
 export type AsyncParkResult = ParkResult | 'aborted';
 

@@ -46,6 +46,7 @@
  * Fairness: none among producers or among consumers. qsize/empty/full are snapshots.
  */
 import { add, cas, exchange, load, notify, parkSync, store } from '../internal/atomics.js';
+import { TimeoutError } from '../internal/errors.js';
 import { AGAIN, type Attempt, type Parkable, waitAsync, waitSync } from '../internal/shm/wait.js';
 import { Empty, Full, ItemTooLargeError, ShutDown } from './errors.js';
 import {
@@ -470,7 +471,7 @@ export class QueueCore {
       w: JOIN_WAITERS,
       attempt: () => (this.unfinished() <= 0 ? undefined : AGAIN),
       timedOut: () => {
-        throw new Full('Queue.join timed out with unfinished tasks');
+        throw new TimeoutError(`Queue.join timed out with ${this.unfinished()} unfinished tasks`);
       },
     };
   }

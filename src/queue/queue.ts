@@ -194,7 +194,8 @@ export class Queue<T = unknown> {
   }
 
   /**
-   * Resolves once every item put has been marked done with `taskDone`.
+   * Resolves once every item put has been marked done with `taskDone`; with `timeout`, rejects
+   * with `TimeoutError` if some are still unfinished then.
    * **Cancellation:** an aborted `signal` rejects with its reason.
    */
   join(options?: WaitOptions): Promise<void> {

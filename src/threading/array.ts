@@ -1,3 +1,4 @@
+import { type IntegerArray, loadElement, storeElement } from '../internal/atomics.js';
 import { describeValue } from '../internal/errors.js';
 import { kShared, registerSharedKind, type SharedState } from '../internal/serialize.js';
 import type { Lock } from './lock.js';
@@ -45,13 +46,15 @@ export class SharedArray<T extends Scalar = number> implements Iterable<T> {
 
   get(i: number): T {
     const k = this.index(i);
-    return (isAtomic(this.typecode) ? Atomics.load(this.view as Int32Array, k) : this.view[k]) as T;
+    return (
+      isAtomic(this.typecode) ? loadElement(this.view as IntegerArray, k) : this.view[k]
+    ) as T;
   }
 
   set(i: number, x: T): void {
     const k = this.index(i);
     checkElement('Array', this.typecode, x);
-    if (isAtomic(this.typecode)) Atomics.store(this.view as Int32Array, k, x as number);
+    if (isAtomic(this.typecode)) storeElement(this.view as IntegerArray, k, x);
     else this.view[k] = x as number;
   }
 

@@ -11,6 +11,7 @@
  * Liveness: a non-daemon thread keeps the process alive (its Worker is ref'd), a daemon one does
  * not (unref'd), as in Python.
  */
+import { debuglog } from 'node:util';
 import type { Worker } from 'node:worker_threads';
 import { load, notify, store } from '../internal/atomics.js';
 import { describeValue } from '../internal/errors.js';
@@ -61,6 +62,8 @@ export interface ThreadPayload {
   args: unknown[];
   kwargs: Record<string, unknown> | null;
 }
+
+const debug = debuglog('weft');
 
 const roleUrl = new URL(
   `./thread-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`,
@@ -243,6 +246,7 @@ export class Thread {
     registerThread(tid, this.#name, this.#daemon);
     startedHere.set(tid, this);
     handleOpened('thread');
+    debug('thread %s started: ident %d, daemon %s', this.#name, tid, this.#daemon);
     worker.on('message', (m: unknown) => {
       if (isWorkerMessage(m) && m.type === 'exception') {
         reportThreadException(this, decodeError(m.error as EncodedError));
@@ -250,7 +254,8 @@ export class Thread {
     });
     worker.on('error', (err) => reportThreadException(this, err));
     this.#exited = new Promise<void>((resolve) => {
-      worker.once('exit', () => {
+      worker.once('exit', (code) => {
+        debug('thread %s exited (worker exit code %d)', this.#name, code);
         markFinished(tid);
         startedHere.delete(tid);
         handleClosed('thread');

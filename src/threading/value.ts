@@ -1,3 +1,4 @@
+import { type IntegerArray, loadElement, storeElement } from '../internal/atomics.js';
 import { describeValue } from '../internal/errors.js';
 import { kShared, registerSharedKind, type SharedState } from '../internal/serialize.js';
 import { RLock } from './rlock.js';
@@ -36,13 +37,13 @@ export class SharedValue<T extends Scalar = number> {
 
   get value(): T {
     const v = this._view;
-    return (isAtomic(this.typecode) ? Atomics.load(v as Int32Array, 0) : v[0]) as T;
+    return (isAtomic(this.typecode) ? loadElement(v as IntegerArray, 0) : v[0]) as T;
   }
 
   set value(x: T) {
     const v = this._view;
     checkElement('Value', this.typecode, x);
-    if (isAtomic(this.typecode)) Atomics.store(v as Int32Array, 0, x as number);
+    if (isAtomic(this.typecode)) storeElement(v as IntegerArray, 0, x);
     else v[0] = x as number;
   }
 

@@ -86,6 +86,8 @@ function createWorld(): World {
   const main = slotOf(1);
   store(w.i32, main + T_TID, 1);
   store(w.i32, main + T_STATE, THREAD_ALIVE);
+  // On Linux the main thread's id is the process id.
+  store(w.i32, main + T_NATIVE_ID, process.pid);
   writeName(w, main, 'MainThread');
   // Published last: a reader that sees MAGIC sees the main thread's slot too.
   store(w.i32, H_MAGIC, MAGIC);

@@ -3,7 +3,7 @@
  * cancellation and AbortSignal leave no waiter behind.
  */
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, mock, test } from 'node:test';
 import {
   CancelledError,
   createTask,
@@ -185,14 +185,18 @@ describe('Event', () => {
 
   test('set wins over a timeout that fires before the woken waiter resumes', async () => {
     await run(async () => {
-      const ev = new Event();
-      const t = createTask(() => ev.wait({ timeout: 1 }));
-      await sleep(0);
-      ev.set();
-      // Block the thread past the timeout before the waiter gets to run.
-      const until = performance.now() + 5;
-      while (performance.now() < until);
-      assert.equal(await t, true);
+      // Mock timers fire the timeout between set() and the waiter's resumption.
+      mock.timers.enable({ apis: ['setTimeout'] });
+      try {
+        const ev = new Event();
+        const t = createTask(() => ev.wait({ timeout: 5 }));
+        await sleep(0);
+        ev.set(); // t's resumption waits on the ready queue …
+        mock.timers.tick(5); // … when its timer fires: too late
+        assert.equal(await t, true);
+      } finally {
+        mock.timers.reset();
+      }
     });
   });
 

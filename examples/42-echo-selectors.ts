@@ -24,7 +24,7 @@ import { defineLesson, runIfMain } from './lesson.js';
 
 type Callback = (sock: Socket, mask: number) => void;
 
-const sel = new DefaultSelector();
+let sel = new DefaultSelector();
 const pending = new Map<Socket, Buffer>(); // unsent bytes, only when a send was partial
 
 function upper(data: Buffer): Buffer {
@@ -118,6 +118,7 @@ const lesson = defineLesson({
     "Node's own event loop (epoll on Linux); the Nowait verbs never wait.",
   module: 'selectors',
   async main({ quick, log }) {
+    sel = new DefaultSelector();
     const srv = new Socket();
     srv.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
     srv.bind(['127.0.0.1', 0]);

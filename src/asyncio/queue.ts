@@ -25,7 +25,9 @@ const VOID = Promise.resolve();
  * shut down and empty (it does not call `taskDone`).
  *
  * Subclasses change the order through `_init`, `_put`, `_get` and `_size` (CPython's hooks):
- * see LifoQueue and PriorityQueue.
+ * see LifoQueue and PriorityQueue. `_init` runs inside Queue's constructor, before a subclass's
+ * own field initializers, which then overwrite what it set: declare such fields with `declare`
+ * (or assign them in the subclass constructor, as PriorityQueue does).
  *
  * **Cancellation:** a cancelled or aborted `put`/`get` leaves no waiter and loses no item; the
  * wake-up it was given passes to the next waiter.

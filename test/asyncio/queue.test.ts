@@ -106,6 +106,42 @@ describe('Queue basics', () => {
   });
 });
 
+describe('Queue subclass hooks', () => {
+  test('a subclass overriding _init/_put/_get/_size changes the order and keeps the rest', async () => {
+    // CPython's template hooks; the state is `declare`d because _init runs in Queue's
+    // constructor, before a subclass's field initializers.
+    class EvensFirst extends Queue<number> {
+      declare private evens: number[];
+      declare private odds: number[];
+      protected override _init(): void {
+        this.evens = [];
+        this.odds = [];
+      }
+      protected override _put(item: number): void {
+        (item % 2 === 0 ? this.evens : this.odds).push(item);
+      }
+      protected override _get(): number {
+        return (this.evens.length > 0 ? this.evens : this.odds).shift() as number;
+      }
+      protected override _size(): number {
+        return this.evens.length + this.odds.length;
+      }
+    }
+    await run(async () => {
+      const q = new EvensFirst(3);
+      for (const i of [1, 2, 3]) await q.put(i);
+      assert.equal(q.full(), true);
+      const putter = createTask(() => q.put(4));
+      await sleep(0);
+      assert.equal(await q.get(), 2);
+      await putter;
+      assert.deepEqual([q.getNowait(), q.getNowait(), q.getNowait()], [4, 1, 3]);
+      q.shutdown();
+      await assert.rejects(q.get(), QueueShutDown);
+    });
+  });
+});
+
 describe('Queue.get', () => {
   test('get waits for a put and the putter wakes it', async () => {
     // CPython test_blocking_get_wait / test_put_with_waiting_getters.

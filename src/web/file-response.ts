@@ -1,0 +1,190 @@
+/**
+ * FileResponse: sends a file (aiohttp's `web.FileResponse`), with what browsers and download
+ * tools expect of a static file server:
+ *
+ * - `Content-Type` from the extension (or the one given), `Content-Length`, `Accept-Ranges`;
+ * - validators `ETag` (`"<mtime ns hex>-<size hex>"`, aiohttp's form) and `Last-Modified`, and
+ *   the conditional requests that use them: `If-None-Match`/`If-Modified-Since` → 304,
+ *   `If-Match`/`If-Unmodified-Since` → 412;
+ * - one byte range (`Range: bytes=a-b`, `a-`, `-n`, guarded by `If-Range`) → 206 with
+ *   `Content-Range`; an unsatisfiable range → 416. A multi-range request gets the whole file
+ *   (RFC 9110 lets a server ignore `Range`).
+ *
+ * The file is opened once and the same descriptor is stat'ed and sent, so a file replaced in
+ * between cannot be sent with the other file's length.
+ */
+import { constants } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
+import { sendFileBody } from './file-sender.js';
+import { HTTPForbidden, HTTPNotFound } from './http-exceptions.js';
+import { contentTypeFor } from './mime-types.js';
+import type { Request } from './request.js';
+import { StreamResponse, type StreamResponseOptions } from './stream-response.js';
+
+export interface FileResponseOptions extends StreamResponseOptions {
+  /** Overrides the type guessed from the extension. */
+  contentType?: string;
+  /** @internal refuse to follow a symlink at the last path component (static files). */
+  noFollow?: boolean;
+}
+
+interface Range {
+  start: number;
+  count: number;
+}
+
+export class FileResponse extends StreamResponse {
+  readonly path: string;
+  private readonly type: string | undefined;
+  private readonly noFollow: boolean;
+
+  constructor(path: string, options: FileResponseOptions = {}) {
+    super(options);
+    if (typeof path !== 'string' || path === '') {
+      throw new TypeError(`FileResponse needs a file path: received ${String(path)}`);
+    }
+    this.path = path;
+    this.type = options.contentType;
+    this.noFollow = options.noFollow ?? false;
+  }
+
+  override async prepare(request: Request): Promise<void> {
+    await this._send(request);
+  }
+
+  /** @internal */
+  override async _send(request: Request): Promise<void> {
+    if (this.prepared) return;
+    let fh: FileHandle;
+    try {
+      fh = await open(this.path, constants.O_RDONLY | (this.noFollow ? constants.O_NOFOLLOW : 0));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') throw new HTTPNotFound();
+      if (code === 'EACCES' || code === 'ELOOP' || code === 'EISDIR') throw new HTTPForbidden();
+      throw e;
+    }
+    try {
+      const st = await fh.stat({ bigint: true });
+      if (!st.isFile()) throw new HTTPForbidden();
+      const size = Number(st.size);
+      const etag = `"${st.mtimeNs.toString(16)}-${st.size.toString(16)}"`;
+      const mtimeSec = Math.floor(Number(st.mtimeMs) / 1000);
+      const lastModified = new Date(mtimeSec * 1000).toUTCString();
+      const h = request.headers;
+      const res = request._res;
+      const validators = ['etag', etag, 'last-modified', lastModified];
+
+      const ifMatch = h['if-match'];
+      const ifUnmodified = parseDate(h['if-unmodified-since']);
+      if (
+        (ifMatch !== undefined && !etagMatches(ifMatch, etag, true)) ||
+        (ifMatch === undefined && ifUnmodified !== null && mtimeSec > ifUnmodified)
+      ) {
+        this._res = res;
+        res.writeHead(412, ['content-length', '0', ...validators]);
+        res.end();
+        return;
+      }
+      const ifNoneMatch = h['if-none-match'];
+      const ifModified = parseDate(h['if-modified-since']);
+      if (
+        (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, etag, false)) ||
+        (ifNoneMatch === undefined && ifModified !== null && mtimeSec <= ifModified)
+      ) {
+        this._res = res;
+        this.status = 304;
+        this._writeHead(res, validators);
+        res.end();
+        return;
+      }
+
+      let range: Range | 'unsatisfiable' | null = null;
+      const rangeHeader = h.range;
+      if (
+        rangeHeader !== undefined &&
+        ifRangeHolds(h['if-range'] as string | undefined, etag, mtimeSec)
+      ) {
+        range = parseRange(rangeHeader, size);
+      }
+      const type = this.type ?? this._headers?.get('content-type') ?? contentTypeFor(this.path);
+      this._headers?.delete('content-type');
+      this._headers?.delete('content-length');
+      this._res = res;
+      if (range === 'unsatisfiable') {
+        this.status = 416;
+        this._writeHead(res, ['content-range', `bytes */${size}`, 'content-length', '0']);
+        res.end();
+        return;
+      }
+      let start = 0;
+      let count = size;
+      const head = ['content-type', type, 'accept-ranges', 'bytes', ...validators];
+      if (range !== null) {
+        start = range.start;
+        count = range.count;
+        this.status = 206;
+        head.push('content-range', `bytes ${start}-${start + count - 1}/${size}`);
+      }
+      head.push('content-length', String(count));
+      this._writeHead(res, head);
+      if (request.method === 'HEAD') {
+        res.end();
+        return;
+      }
+      await sendFileBody(res, fh, start, count);
+    } finally {
+      await fh.close();
+    }
+  }
+}
+
+function parseDate(v: string | undefined): number | null {
+  if (v === undefined) return null;
+  const t = Date.parse(v);
+  return Number.isNaN(t) ? null : Math.floor(t / 1000);
+}
+
+/** `If-Match` uses strong comparison, `If-None-Match` weak (RFC 9110 §13.1). */
+function etagMatches(header: string, etag: string, strong: boolean): boolean {
+  if (header.trim() === '*') return true;
+  for (let tag of header.split(',')) {
+    tag = tag.trim();
+    if (tag.startsWith('W/')) {
+      if (strong) continue;
+      tag = tag.slice(2);
+    }
+    if (tag === etag) return true;
+  }
+  return false;
+}
+
+function ifRangeHolds(v: string | undefined, etag: string, mtimeSec: number): boolean {
+  if (v === undefined) return true;
+  const t = v.trim();
+  if (t.startsWith('"') || t.startsWith('W/')) return t === etag;
+  const d = parseDate(t);
+  return d !== null && d === mtimeSec;
+}
+
+/** One `bytes=` range; null for anything to ignore (malformed, several ranges). */
+function parseRange(header: string, size: number): Range | 'unsatisfiable' | null {
+  const m = /^bytes=\s*(\d*)\s*-\s*(\d*)\s*$/.exec(header);
+  if (m === null) return null;
+  const a = m[1] as string;
+  const b = m[2] as string;
+  if (a === '' && b === '') return null;
+  if (a === '') {
+    const n = Number(b);
+    if (n === 0) return 'unsatisfiable';
+    const count = Math.min(n, size);
+    if (count === 0) return 'unsatisfiable';
+    return { start: size - count, count };
+  }
+  const start = Number(a);
+  if (start >= size) return 'unsatisfiable';
+  let end = b === '' ? size - 1 : Number(b);
+  if (end < start) return null;
+  if (end > size - 1) end = size - 1;
+  return { start, count: end - start + 1 };
+}

@@ -1,0 +1,270 @@
+/**
+ * HTTP errors as throwable classes, as in aiohttp: `throw new HTTPNotFound()` inside a handler
+ * (or a middleware) answers 404; `throw new HTTPFound('/login')` redirects.
+ *
+ * In aiohttp an HTTPException is both an exception and a Response. A TypeScript class cannot
+ * extend both `Error` and `Response`, so these are errors that carry what the response needs
+ * (`status`, `reason`, `text`, `headers`, `contentType`); the server turns a thrown one into a
+ * response. Every class has a stable `code` (`ERR_WEFT_HTTP_404`) and an `instanceof` that
+ * survives two copies of weft (see src/internal/errors.ts).
+ */
+import { STATUS_CODES } from 'node:http';
+import { WeftError } from '../internal/errors.js';
+
+/** Headers as a `Headers`, an object or a list of pairs. */
+export type HeadersInput = ConstructorParameters<typeof Headers>[0];
+
+export interface HTTPExceptionOptions {
+  /** Body text; defaults to "<status>: <reason>" for errors, empty for 2xx/3xx. */
+  text?: string;
+  /** Status line reason; defaults to the standard phrase. */
+  reason?: string;
+  headers?: HeadersInput;
+  /** Defaults to `text/plain` when there is a body. */
+  contentType?: string;
+  cause?: unknown;
+}
+
+/** Base class: any HTTP status answered by throwing. */
+export class HTTPException extends WeftError {
+  static override readonly kind: string = 'HTTPException';
+  /** The status code of the class (0 on the abstract bases). */
+  static readonly status: number = 0;
+  /** Statuses that must not carry a body. */
+  static readonly emptyBody: boolean = false;
+  readonly status: number;
+  readonly reason: string;
+  readonly text: string;
+  readonly contentType: string;
+  readonly headers: Headers;
+
+  constructor(options: HTTPExceptionOptions = {}) {
+    const ctor = new.target as typeof HTTPException;
+    const status = ctor.status;
+    if (status === 0) {
+      throw new TypeError(
+        `${ctor.kind} is an abstract base: throw one of its subclasses (HTTPNotFound, …)`,
+      );
+    }
+    const reason = options.reason ?? STATUS_CODES[status] ?? 'Unknown';
+    const text = options.text ?? (status >= 400 && !ctor.emptyBody ? `${status}: ${reason}` : '');
+    super(
+      `${status} ${reason}`,
+      `ERR_WEFT_HTTP_${status}`,
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
+    this.status = status;
+    this.reason = reason;
+    this.text = ctor.emptyBody ? '' : text;
+    this.contentType = options.contentType ?? 'text/plain';
+    this.headers = new Headers(options.headers);
+  }
+}
+
+/** 2xx. */
+export class HTTPSuccessful extends HTTPException {
+  static override readonly kind: string = 'HTTPSuccessful';
+}
+/** 3xx that carry a `Location`. */
+export class HTTPRedirection extends HTTPException {
+  static override readonly kind: string = 'HTTPRedirection';
+}
+/** 4xx and 5xx. */
+export class HTTPError extends HTTPException {
+  static override readonly kind: string = 'HTTPError';
+}
+export class HTTPClientError extends HTTPError {
+  static override readonly kind: string = 'HTTPClientError';
+}
+export class HTTPServerError extends HTTPError {
+  static override readonly kind: string = 'HTTPServerError';
+}
+
+export class HTTPOk extends HTTPSuccessful {
+  static override readonly kind: string = 'HTTPOk';
+  static override readonly status: number = 200;
+}
+export class HTTPCreated extends HTTPSuccessful {
+  static override readonly kind: string = 'HTTPCreated';
+  static override readonly status: number = 201;
+}
+export class HTTPAccepted extends HTTPSuccessful {
+  static override readonly kind: string = 'HTTPAccepted';
+  static override readonly status: number = 202;
+}
+export class HTTPNoContent extends HTTPSuccessful {
+  static override readonly kind: string = 'HTTPNoContent';
+  static override readonly status: number = 204;
+  static override readonly emptyBody: boolean = true;
+}
+
+/** Base of the redirects: `new HTTPFound(location)`. */
+export class HTTPMove extends HTTPRedirection {
+  static override readonly kind: string = 'HTTPMove';
+  readonly location: string;
+  constructor(location: string, options: HTTPExceptionOptions = {}) {
+    if (typeof location !== 'string' || location === '') {
+      throw new TypeError(`A redirect needs a non-empty location: received ${String(location)}`);
+    }
+    super(options);
+    this.location = location;
+    this.headers.set('Location', location);
+  }
+}
+export class HTTPMultipleChoices extends HTTPMove {
+  static override readonly kind: string = 'HTTPMultipleChoices';
+  static override readonly status: number = 300;
+}
+export class HTTPMovedPermanently extends HTTPMove {
+  static override readonly kind: string = 'HTTPMovedPermanently';
+  static override readonly status: number = 301;
+}
+export class HTTPFound extends HTTPMove {
+  static override readonly kind: string = 'HTTPFound';
+  static override readonly status: number = 302;
+}
+export class HTTPSeeOther extends HTTPMove {
+  static override readonly kind: string = 'HTTPSeeOther';
+  static override readonly status: number = 303;
+}
+export class HTTPNotModified extends HTTPRedirection {
+  static override readonly kind: string = 'HTTPNotModified';
+  static override readonly status: number = 304;
+  static override readonly emptyBody: boolean = true;
+}
+export class HTTPTemporaryRedirect extends HTTPMove {
+  static override readonly kind: string = 'HTTPTemporaryRedirect';
+  static override readonly status: number = 307;
+}
+export class HTTPPermanentRedirect extends HTTPMove {
+  static override readonly kind: string = 'HTTPPermanentRedirect';
+  static override readonly status: number = 308;
+}
+
+export class HTTPBadRequest extends HTTPClientError {
+  static override readonly kind: string = 'HTTPBadRequest';
+  static override readonly status: number = 400;
+}
+export class HTTPUnauthorized extends HTTPClientError {
+  static override readonly kind: string = 'HTTPUnauthorized';
+  static override readonly status: number = 401;
+}
+export class HTTPPaymentRequired extends HTTPClientError {
+  static override readonly kind: string = 'HTTPPaymentRequired';
+  static override readonly status: number = 402;
+}
+export class HTTPForbidden extends HTTPClientError {
+  static override readonly kind: string = 'HTTPForbidden';
+  static override readonly status: number = 403;
+}
+export class HTTPNotFound extends HTTPClientError {
+  static override readonly kind: string = 'HTTPNotFound';
+  static override readonly status: number = 404;
+}
+/** 405, with the `Allow` header listing `allowedMethods`. */
+export class HTTPMethodNotAllowed extends HTTPClientError {
+  static override readonly kind: string = 'HTTPMethodNotAllowed';
+  static override readonly status: number = 405;
+  readonly method: string;
+  readonly allowedMethods: readonly string[];
+  constructor(
+    method: string,
+    allowedMethods: Iterable<string>,
+    options: HTTPExceptionOptions = {},
+  ) {
+    super(options);
+    this.method = method.toUpperCase();
+    this.allowedMethods = [...allowedMethods].sort();
+    this.headers.set('Allow', this.allowedMethods.join(','));
+  }
+}
+export class HTTPNotAcceptable extends HTTPClientError {
+  static override readonly kind: string = 'HTTPNotAcceptable';
+  static override readonly status: number = 406;
+}
+export class HTTPRequestTimeout extends HTTPClientError {
+  static override readonly kind: string = 'HTTPRequestTimeout';
+  static override readonly status: number = 408;
+}
+export class HTTPConflict extends HTTPClientError {
+  static override readonly kind: string = 'HTTPConflict';
+  static override readonly status: number = 409;
+}
+export class HTTPGone extends HTTPClientError {
+  static override readonly kind: string = 'HTTPGone';
+  static override readonly status: number = 410;
+}
+export class HTTPLengthRequired extends HTTPClientError {
+  static override readonly kind: string = 'HTTPLengthRequired';
+  static override readonly status: number = 411;
+}
+export class HTTPPreconditionFailed extends HTTPClientError {
+  static override readonly kind: string = 'HTTPPreconditionFailed';
+  static override readonly status: number = 412;
+}
+/** 413: the request body exceeds the application's `clientMaxSize`. */
+export class HTTPRequestEntityTooLarge extends HTTPClientError {
+  static override readonly kind: string = 'HTTPRequestEntityTooLarge';
+  static override readonly status: number = 413;
+  readonly maxSize: number;
+  readonly actualSize: number | null;
+  constructor(maxSize: number, actualSize: number | null, options: HTTPExceptionOptions = {}) {
+    super({
+      text: `Request body too large: the limit is ${maxSize} bytes, received ${
+        actualSize === null ? 'more' : actualSize
+      }`,
+      ...options,
+    });
+    this.maxSize = maxSize;
+    this.actualSize = actualSize;
+  }
+}
+export class HTTPRequestURITooLong extends HTTPClientError {
+  static override readonly kind: string = 'HTTPRequestURITooLong';
+  static override readonly status: number = 414;
+}
+export class HTTPUnsupportedMediaType extends HTTPClientError {
+  static override readonly kind: string = 'HTTPUnsupportedMediaType';
+  static override readonly status: number = 415;
+}
+export class HTTPRequestRangeNotSatisfiable extends HTTPClientError {
+  static override readonly kind: string = 'HTTPRequestRangeNotSatisfiable';
+  static override readonly status: number = 416;
+}
+export class HTTPExpectationFailed extends HTTPClientError {
+  static override readonly kind: string = 'HTTPExpectationFailed';
+  static override readonly status: number = 417;
+}
+export class HTTPUnprocessableEntity extends HTTPClientError {
+  static override readonly kind: string = 'HTTPUnprocessableEntity';
+  static override readonly status: number = 422;
+}
+export class HTTPTooManyRequests extends HTTPClientError {
+  static override readonly kind: string = 'HTTPTooManyRequests';
+  static override readonly status: number = 429;
+}
+export class HTTPRequestHeaderFieldsTooLarge extends HTTPClientError {
+  static override readonly kind: string = 'HTTPRequestHeaderFieldsTooLarge';
+  static override readonly status: number = 431;
+}
+
+export class HTTPInternalServerError extends HTTPServerError {
+  static override readonly kind: string = 'HTTPInternalServerError';
+  static override readonly status: number = 500;
+}
+export class HTTPNotImplemented extends HTTPServerError {
+  static override readonly kind: string = 'HTTPNotImplemented';
+  static override readonly status: number = 501;
+}
+export class HTTPBadGateway extends HTTPServerError {
+  static override readonly kind: string = 'HTTPBadGateway';
+  static override readonly status: number = 502;
+}
+export class HTTPServiceUnavailable extends HTTPServerError {
+  static override readonly kind: string = 'HTTPServiceUnavailable';
+  static override readonly status: number = 503;
+}
+export class HTTPGatewayTimeout extends HTTPServerError {
+  static override readonly kind: string = 'HTTPGatewayTimeout';
+  static override readonly status: number = 504;
+}

@@ -1,0 +1,313 @@
+/**
+ * The request engine: Node's `http` server (llhttp parses; weft never parses HTTP itself)
+ * wired to an AppRunner.
+ *
+ * Implementation notes
+ * --------------------
+ * Per request, on the hot path:
+ *
+ *   'request' ─► new Request (lazy: nothing parsed yet) ─► Task(handle) ─► ready queue
+ *        handle: router._resolve (Map lookup / precompiled RegExp) ─► compiled handler
+ *                (middlewares wrapped at freeze) ─► response._send (one writeHead + end)
+ *
+ * Each handler runs as a weft asyncio Task, so `currentTask()`, cancellation and the
+ * primitives of `weft/asyncio` work inside it. The task is remembered on its socket; the socket
+ * closing before the task ends (the client went away) cancels it, as aiohttp does.
+ *
+ * Safety limits are Node's own, configured here, answered with a status and a closed
+ * connection on the socket (there is no response object yet): a malformed request → 400
+ * (llhttp), a head larger than `maxHeaderSize` → 431, more than `maxHeaders` fields → 431, a
+ * client slower than `headersTimeout` to send its head or `requestTimeout` to send the whole
+ * request → 408 (the slowloris defence: Node's connection checker runs every
+ * `checkInterval` ms). A body over `clientMaxSize` → 413 when read (Request). A handler's
+ * error → 500 with a fixed text: the stack goes to `onError` (stderr by default), never to the
+ * client.
+ */
+import {
+  createServer,
+  type IncomingMessage,
+  type Server,
+  ServerResponse,
+  STATUS_CODES,
+} from 'node:http';
+import type { Duplex } from 'node:stream';
+import { Task } from '../asyncio/task.js';
+import { CancelledError } from '../internal/errors.js';
+import { reportException } from '../internal/scheduler.js';
+import { HTTPException } from './http-exceptions.js';
+import { Request } from './request.js';
+import { StreamResponse } from './stream-response.js';
+
+/** Limits and timeouts of the server; every one has a safe default. */
+export interface ServerOptions {
+  /** Largest request head (request line + headers) in bytes (default 16 KiB): 431 above. */
+  maxHeaderSize?: number;
+  /** Most header fields in a request (default 100): 431 above. */
+  maxHeaders?: number;
+  /** Time a client has to send the whole request head, ms (default 10 000): 408 after. */
+  headersTimeout?: number;
+  /** Time a client has to send the whole request, body included, ms (default 60 000). */
+  requestTimeout?: number;
+  /** How long an idle keep-alive connection stays open, ms (default 5 000). */
+  keepAliveTimeout?: number;
+  /** How long shutdown waits for in-flight requests before cancelling them, ms (default 60 000). */
+  shutdownTimeout?: number;
+}
+
+/** What the engine needs of its runner (AppRunner implements it). */
+export interface RequestHost {
+  readonly _app: import('./application.js').Application;
+  _closing: boolean;
+  readonly _inflight: Set<Request>;
+  _requestDone(request: Request): void;
+  readonly _maxHeaderValues: number;
+}
+
+const kHost = Symbol('weft.web.host');
+const kTasks = Symbol('weft.web.tasks');
+const kHead = Symbol('weft.web.upgradeHead');
+
+type HostedServer = Server & { [kHost]: RequestHost };
+type TrackedSocket = Duplex & { [kTasks]?: Task<unknown> | Task<unknown>[] | null };
+
+function checkMs(name: string, v: unknown, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+    throw new RangeError(`${name} must be a number of milliseconds >= 0: received ${String(v)}`);
+  }
+  return v;
+}
+
+export interface ResolvedServerOptions {
+  maxHeaderSize: number;
+  maxHeaders: number;
+  headersTimeout: number;
+  requestTimeout: number;
+  keepAliveTimeout: number;
+  shutdownTimeout: number;
+}
+
+export function resolveServerOptions(o: ServerOptions): ResolvedServerOptions {
+  const maxHeaderSize = o.maxHeaderSize ?? 16 * 1024;
+  if (!Number.isInteger(maxHeaderSize) || maxHeaderSize < 256) {
+    throw new RangeError(
+      `maxHeaderSize must be an integer >= 256: received ${String(maxHeaderSize)}`,
+    );
+  }
+  const maxHeaders = o.maxHeaders ?? 100;
+  if (!Number.isInteger(maxHeaders) || maxHeaders < 1) {
+    throw new RangeError(`maxHeaders must be an integer >= 1: received ${String(maxHeaders)}`);
+  }
+  const requestTimeout = checkMs('requestTimeout', o.requestTimeout, 60_000);
+  let headersTimeout = checkMs('headersTimeout', o.headersTimeout, 10_000);
+  if (requestTimeout > 0 && headersTimeout > requestTimeout) headersTimeout = requestTimeout;
+  return {
+    maxHeaderSize,
+    maxHeaders,
+    headersTimeout,
+    requestTimeout,
+    keepAliveTimeout: checkMs('keepAliveTimeout', o.keepAliveTimeout, 5_000),
+    shutdownTimeout: checkMs('shutdownTimeout', o.shutdownTimeout, 60_000),
+  };
+}
+
+/** A Node http server that answers requests for `host`'s application. */
+export function createHttpServer(host: RequestHost, o: ResolvedServerOptions): Server {
+  const smallest = Math.min(
+    o.headersTimeout || Number.MAX_SAFE_INTEGER,
+    o.requestTimeout || Number.MAX_SAFE_INTEGER,
+  );
+  const server = createServer(
+    {
+      maxHeaderSize: o.maxHeaderSize,
+      headersTimeout: o.headersTimeout,
+      requestTimeout: o.requestTimeout,
+      keepAliveTimeout: o.keepAliveTimeout,
+      // Tuning: how often Node looks for clients past their deadline. Finer checks cost a timer
+      // walk over every connection; a quarter of the shortest timeout keeps the overshoot small.
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(smallest / 4))),
+      noDelay: true,
+    },
+    onRequest,
+  ) as HostedServer;
+  server[kHost] = host;
+  // One more than the limit, so that "too many" is visible (Node drops the extra ones silently).
+  server.maxHeadersCount = o.maxHeaders + 1;
+  server.on('connection', onConnection);
+  server.on('clientError', onClientError);
+  server.on('upgrade', onUpgrade);
+  return server;
+}
+
+function onConnection(socket: TrackedSocket): void {
+  socket[kTasks] = null;
+  socket.once('close', onSocketClose);
+}
+
+function onSocketClose(this: TrackedSocket): void {
+  const t = this[kTasks];
+  if (t === null || t === undefined) return;
+  this[kTasks] = null;
+  if (Array.isArray(t)) {
+    for (const x of t) x.cancel('The client closed the connection');
+  } else t.cancel('The client closed the connection');
+}
+
+function onRequest(this: HostedServer, req: IncomingMessage, res: ServerResponse): void {
+  dispatch(this[kHost], req, res, true);
+}
+
+function onUpgrade(this: HostedServer, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  // No ServerResponse exists for an upgrade request; one on the raw socket lets an ordinary
+  // response (a 404, a 400 for a bad handshake) be sent, and WebSocketResponse takes the socket.
+  (req as IncomingMessage & { [kHead]?: Buffer })[kHead] = head;
+  const res = new ServerResponse(req);
+  res.shouldKeepAlive = false;
+  res.assignSocket(socket as import('node:net').Socket);
+  res.once('finish', () => {
+    res.detachSocket(socket as import('node:net').Socket);
+    socket.end();
+  });
+  dispatch(this[kHost], req, res, false);
+}
+
+/** @internal the bytes that followed an upgrade request's head. */
+export function upgradeHead(req: IncomingMessage): Buffer | undefined {
+  return (req as IncomingMessage & { [kHead]?: Buffer })[kHead];
+}
+
+function dispatch(
+  host: RequestHost,
+  req: IncomingMessage,
+  res: ServerResponse,
+  cancelOnClose: boolean,
+): void {
+  if (host._closing) res.shouldKeepAlive = false;
+  if (req.rawHeaders.length > host._maxHeaderValues) {
+    sendPlain(res, 431, 'Too many header fields');
+    return;
+  }
+  const request = new Request(req, res, host._app, host._app.clientMaxSize);
+  host._inflight.add(request);
+  const task = new Task(() => handle(host, request));
+  request._task = task;
+  if (cancelOnClose) {
+    const socket = req.socket as TrackedSocket;
+    const cur = socket[kTasks];
+    if (cur === null || cur === undefined) socket[kTasks] = task;
+    else if (Array.isArray(cur)) cur.push(task);
+    else socket[kTasks] = [cur, task];
+  }
+}
+
+function untrack(request: Request): void {
+  const socket = request._req.socket as TrackedSocket;
+  const cur = socket[kTasks];
+  const task = request._task;
+  if (cur === task) socket[kTasks] = null;
+  else if (Array.isArray(cur)) {
+    const i = cur.indexOf(task as Task<unknown>);
+    if (i !== -1) cur.splice(i, 1);
+  }
+}
+
+async function handle(host: RequestHost, request: Request): Promise<void> {
+  try {
+    const h = request.app.router._resolve(request, request.rawPath);
+    let resp = h(request);
+    if (!(resp instanceof StreamResponse)) resp = await resp;
+    if (!(resp instanceof StreamResponse)) {
+      throw new TypeError(
+        `A handler must return a Response (or StreamResponse): received ${describe(resp)}`,
+      );
+    }
+    if (request._closeAfter) request._res.shouldKeepAlive = false;
+    const p = resp._send(request);
+    if (p !== undefined) await p;
+  } catch (e) {
+    handleError(host, request, e);
+  } finally {
+    untrack(request);
+    host._requestDone(request);
+  }
+}
+
+function describe(v: unknown): string {
+  if (v === null || v === undefined) return String(v);
+  return typeof v === 'object' ? (v.constructor?.name ?? 'an object') : typeof v;
+}
+
+function handleError(host: RequestHost, request: Request, e: unknown): void {
+  const res = request._res;
+  if (e instanceof CancelledError) {
+    if (!res.writableFinished) res.destroy();
+    throw e;
+  }
+  if (e instanceof HTTPException) {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    if (request._closeAfter) res.shouldKeepAlive = false;
+    const flat: string[] = [];
+    for (const [k, v] of e.headers) if (k !== 'set-cookie') flat.push(k, v);
+    for (const c of e.headers.getSetCookie()) flat.push('set-cookie', c);
+    const noBody = e.status === 204 || e.status === 304;
+    if (!noBody) {
+      flat.push(
+        'content-type',
+        `${e.contentType}; charset=utf-8`,
+        'content-length',
+        String(Buffer.byteLength(e.text)),
+      );
+    }
+    res.writeHead(e.status, e.reason, flat);
+    res.end(noBody ? undefined : e.text);
+    return;
+  }
+  const onError = request.app._onError ?? host._app._onError;
+  try {
+    if (onError !== null) onError(e, request);
+    else reportException(`Error handling request ${request.method} ${request.rawPath}`, e);
+  } catch (e2) {
+    reportException('Error in the onError hook', e2);
+  }
+  if (res.headersSent) res.destroy();
+  else sendPlain(res, 500, 'Internal Server Error');
+}
+
+function sendPlain(res: ServerResponse, status: number, text: string): void {
+  const body = `${status}: ${text}`;
+  res.writeHead(status, [
+    'content-type',
+    'text/plain; charset=utf-8',
+    'content-length',
+    String(Buffer.byteLength(body)),
+  ]);
+  res.end(body);
+}
+
+function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  const code = err.code;
+  const busy = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (code === 'ECONNRESET' || !socket.writable || (busy && busy.headersSent)) {
+    socket.destroy();
+    return;
+  }
+  const status =
+    code === 'HPE_HEADER_OVERFLOW'
+      ? 431
+      : code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? 408
+        : code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW'
+          ? 413
+          : 400;
+  const body = `${status}: ${STATUS_CODES[status]}`;
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\n` +
+      `Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+  );
+  // A client that never reads its answer must not hold the socket either.
+  const t = setTimeout(() => socket.destroy(), 1000);
+  socket.once('close', () => clearTimeout(t));
+}

@@ -1,0 +1,23 @@
+export { AppRunner, type AppRunnerOptions } from './app-runner.js';
+export {
+  type AppHook,
+  Application,
+  type ApplicationOptions,
+  type CleanupContext,
+  type Middleware,
+} from './application.js';
+export { FileResponse, type FileResponseOptions } from './file-response.js';
+export * from './http-exceptions.js';
+export type { ServerOptions } from './http-server.js';
+export { type MatchInfo, Request } from './request.js';
+export { type Handler, Resource, type UrlForOptions } from './resource.js';
+export { jsonResponse, Response, type ResponseOptions } from './response.js';
+export { type RunAppOptions, runApp } from './run-app.js';
+export { type StaticOptions, StaticResource } from './static-resource.js';
+export {
+  type CookieOptions,
+  StreamResponse,
+  type StreamResponseOptions,
+} from './stream-response.js';
+export { TCPSite, type TCPSiteOptions } from './tcp-site.js';
+export { type GetRouteOptions, type RouteOptions, UrlDispatcher } from './url-dispatcher.js';

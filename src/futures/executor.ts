@@ -31,16 +31,21 @@ export abstract class Executor {
   /** Stops accepting calls; see ShutdownOptions. Calling it again is harmless. */
   abstract shutdown(options?: ShutdownOptions): Promise<void>;
 
-  /** @internal Runs `fn` over each argument list as one task; subclasses with workers override. */
-  protected _submitChunk(fn: Fn, lists: unknown[][]): Future<unknown[]> {
+  /**
+   * @internal Runs `fn` over consecutive argument lists of `stride` values each, packed in
+   * `flat` (one array, not one per call: cheaper to clone), as one task. Subclasses with
+   * workers override it.
+   */
+  protected _submitChunk(fn: Fn, stride: number, flat: unknown[]): Future<unknown[]> {
     return this.submit(
-      async (f: Fn, ls: unknown[][]) => {
+      async (f: Fn, st: number, xs: unknown[]) => {
         const out: unknown[] = [];
-        for (const a of ls) out.push(await f(...a));
+        for (let i = 0; i < xs.length; i += st) out.push(await f(...xs.slice(i, i + st)));
         return out;
       },
       fn,
-      lists,
+      stride,
+      flat,
     ) as Future<unknown[]>;
   }
 
@@ -117,16 +122,22 @@ export abstract class Executor {
           else inflight.push(this.submit(fn, ...args) as Future<unknown>);
           continue;
         }
-        const lists: unknown[][] = [];
-        while (lists.length < chunksize) {
-          const args = nextArgs();
-          if (args === null) {
-            exhausted = true;
-            break;
+        const flat: unknown[] = [];
+        const stride = its.length;
+        let count = 0;
+        outer: while (count < chunksize) {
+          for (let j = 0; j < stride; j++) {
+            const r = (its[j] as Iterator<unknown>).next();
+            if (r.done) {
+              flat.length = count * stride;
+              exhausted = true;
+              break outer;
+            }
+            flat.push(r.value);
           }
-          lists.push(args);
+          count++;
         }
-        if (lists.length > 0) inflight.push(this._submitChunk(fn, lists) as Future<unknown>);
+        if (count > 0) inflight.push(this._submitChunk(fn, stride, flat) as Future<unknown>);
       }
     };
     const cancelRest = (): void => {

@@ -3,7 +3,7 @@
  * (src/internal/pool/engine.ts) and the Future links into it.
  */
 import { describeValue } from '../internal/errors.js';
-import { type EngineOptions, type Item, PoolEngine } from '../internal/pool/engine.js';
+import { type EngineOptions, PoolEngine } from '../internal/pool/engine.js';
 import { RuntimeError } from './errors.js';
 import { Executor, type ShutdownOptions } from './executor.js';
 import { Future, type FutureLink, kLink } from './future.js';
@@ -52,15 +52,16 @@ export abstract class PoolExecutor extends Executor {
     return f;
   }
 
-  protected override _submitChunk(fn: Fn, lists: unknown[][]): Future<unknown[]> {
+  protected override _submitChunk(fn: Fn, stride: number, flat: unknown[]): Future<unknown[]> {
     this.#check(fn);
     const f = new Future<unknown[]>();
-    f[kLink] = this.engine.submit(fn, lists, 1, f) satisfies FutureLink;
+    flat.unshift(stride);
+    f[kLink] = this.engine.submit(fn, flat, 1, f) satisfies FutureLink;
     return f;
   }
 
   protected override _mapWindow(chunksize: number): number {
-    return Math.max(4 * this.engine.o.maxWorkers, Math.ceil(8192 / chunksize));
+    return 4 * this.engine.o.maxWorkers + Math.ceil(8192 / chunksize);
   }
 
   /**

@@ -181,7 +181,7 @@ export class PoolEngine {
     return this.#workers.filter((w) => !w.exited).map((w) => w.ch.pid ?? w.name);
   }
 
-  /** Queues `fn(...args)` (or, as a chunk, `fn(...a)` for each `a` of `args`). */
+  /** Queues `fn(...args)` (or, as a chunk, `args` = [stride, ...values]: see protocol.ts). */
   submit(fn: Function, args: unknown[], chunk: 0 | 1, future: EngineFuture): Item {
     let f = this.#fnIds.get(fn);
     if (f === undefined) {
@@ -255,7 +255,11 @@ export class PoolEngine {
         let eligible = this.#workers.filter((w) => this.#canTake(w));
         // Few tasks: never queue one behind a busy worker's task — an idle worker, one still
         // booting, or one started below takes it (as CPython's workers pull from one queue).
-        if (this.#queue.length <= SPARSE * Math.max(1, eligible.length)) {
+        // (A chunk is many calls: never sparse.)
+        if (
+          this.#queue.length <= SPARSE * Math.max(1, eligible.length) &&
+          this.#queue.peek()?.chunk !== 1
+        ) {
           eligible = eligible.filter((w) => !w.busy());
         }
         if (eligible.length === 0 || this.#queue.length === 0) break;

@@ -55,7 +55,8 @@ export interface RunnerBoot {
 /**
  * A batch of n tasks, flat (typed arrays clone as one copy; nested arrays cost a clone each):
  * task k is `ids[k]`, function `fns[k]`, and its `argc[k]` arguments are the next ones of
- * `argv` — or, when `argc[k]` is CHUNK, the next entry of `argv` is a list of argument lists.
+ * `argv` — or, when `argc[k]` is CHUNK, the next entry of `argv` is `[stride, ...values]`: the
+ * chunk's argument lists, `stride` values each, back to back.
  */
 export interface WireBatch {
   ids: Int32Array;

@@ -142,7 +142,7 @@ export async function runRunner(boot: RunnerBoot, port: RunnerPort): Promise<voi
         if (cas(states, stateIndex(b.slot, k), PENDING, RUNNING) !== PENDING) continue;
       } else if (interrupted.delete(id)) continue;
       if (out.length > 0 && performance.now() - lastFlush >= FLUSH_MS) flush(-1);
-      const args = chunk ? (argv[first] as unknown[][]) : argv.slice(first, at);
+      const args = chunk ? (argv[first] as unknown[]) : argv.slice(first, at);
       const fn = fns.get(fnId);
       if (fn === undefined || typeof fn !== 'function') {
         record(id, false, fn?.error ?? new Error(`weft pool: unknown function #${fnId}`));
@@ -153,10 +153,12 @@ export async function runRunner(boot: RunnerBoot, port: RunnerPort): Promise<voi
       try {
         let r: unknown;
         if (chunk) {
-          const list = args as unknown[][];
-          const results = new Array(list.length);
-          for (let j = 0; j < list.length; j++) {
-            let v = fn(...(list[j] as unknown[]));
+          // [stride, ...values]: consecutive argument lists of `stride` values.
+          const list = args as unknown[];
+          const stride = list[0] as number;
+          const results = new Array((list.length - 1) / stride);
+          for (let j = 0, at = 1; at < list.length; j++, at += stride) {
+            let v = stride === 1 ? fn(list[at]) : fn(...list.slice(at, at + stride));
             if (isThenable(v)) {
               flush(-1);
               v = await v;

@@ -196,6 +196,47 @@ describe('Queue on one thread', () => {
     );
   });
 
+  test('property: the priority arena keeps every item intact through compaction and Full', () => {
+    const op = fc.oneof(
+      fc.tuple(fc.integer({ min: 0, max: 9 }), fc.string({ maxLength: 120 })),
+      fc.constant(null),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 300 }), (ops) => {
+        const pq = new PriorityQueue<[number, number, string]>(0, { maxbytes: 512 });
+        const lifo = new LifoQueue<string>(0, { maxbytes: 512 });
+        const heap: Array<[number, number, string]> = [];
+        const stack: string[] = [];
+        let seq = 0;
+        for (const o of ops) {
+          if (o === null) {
+            heap.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+            if (heap.length) assert.deepEqual(pq.getNowait(), heap.shift());
+            else assert.throws(() => pq.getNowait(), Empty);
+            if (stack.length) assert.equal(lifo.getNowait(), stack.pop());
+            continue;
+          }
+          const item: [number, number, string] = [o[0], seq++, o[1]];
+          try {
+            pq.putNowait(item);
+            heap.push(item);
+          } catch (e) {
+            assert.ok(e instanceof Full);
+          }
+          try {
+            lifo.putNowait(o[1]);
+            stack.push(o[1]);
+          } catch (e) {
+            assert.ok(e instanceof Full);
+          }
+        }
+        assert.equal(pq.qsize(), heap.length);
+        assert.equal(lifo.qsize(), stack.length);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   test('taskDone and join; taskDone too often is a RangeError', async () => {
     const q = new JoinableQueue<number>();
     assert.throws(() => q.taskDone(), RangeError);

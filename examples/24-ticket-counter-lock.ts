@@ -41,15 +41,16 @@ async function sale(
   withLock: boolean,
   tickets: number,
   pauseMs: number,
+  sellersCount: number,
 ): Promise<{ sold: number; left: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'weft-tickets-'));
   const file = join(dir, 'tickets.json');
   writeFileSync(file, JSON.stringify({ left: tickets }));
   const sold = Value('i', 0);
   const lock = withLock ? new Lock() : null;
-  const open = new Barrier(8);
+  const open = new Barrier(sellersCount);
   const sellers = Array.from(
-    { length: 8 },
+    { length: sellersCount },
     (_, i) =>
       new Thread({
         target: sell,
@@ -71,14 +72,15 @@ const lesson = defineLesson({
     'makes each sale atomic, so sold + left equals the tickets there were.',
   module: 'threading',
   async main({ quick, log }) {
-    const tickets = quick ? 20 : 100;
+    const tickets = quick ? 12 : 100;
+    const sellers = quick ? 4 : 8;
     const pauseMs = quick ? 2 : 5;
-    log(`${tickets} tickets, 8 sellers.`);
-    const racy = await sale(false, tickets, pauseMs);
+    log(`${tickets} tickets, ${sellers} sellers.`);
+    const racy = await sale(false, tickets, pauseMs, sellers);
     log(
       `Without a lock: sold ${racy.sold}, file says ${racy.left} left — ${racy.sold > tickets ? `oversold by ${racy.sold - tickets}` : 'lucky this time'}`,
     );
-    const safe = await sale(true, tickets, pauseMs);
+    const safe = await sale(true, tickets, pauseMs, sellers);
     log(
       `With a Lock:    sold ${safe.sold}, file says ${safe.left} left — ${safe.sold === tickets && safe.left === 0 ? 'exact' : 'WRONG'}`,
     );

@@ -39,7 +39,7 @@ const lesson = defineLesson({
   module: 'threading',
   async main({ quick, log }) {
     const spaces = quick ? 3 : 5;
-    const cars = quick ? 8 : 25;
+    const cars = quick ? 6 : 25;
     const lot = new Semaphore(spaces);
     const inside = Value('i', 0);
     const most = Value('i', 0);

@@ -35,7 +35,7 @@ const lesson = defineLesson({
     for (const t of passengers) t.start();
     const d = new Thread({
       target: driver,
-      args: [bus, events, quick ? 600 : 2000],
+      args: [bus, events, quick ? 400 : 2000],
       name: 'driver',
     });
     d.start();

@@ -35,8 +35,8 @@ const lesson = defineLesson({
     "across the cores — the speed-up Python's threads cannot give.",
   module: 'threading',
   async main({ quick, log }) {
-    const tasks = 8;
-    const n = quick ? 20_000_000 : 100_000_000;
+    const tasks = quick ? 4 : 8;
+    const n = quick ? 10_000_000 : 100_000_000;
     log(
       `${tasks} tasks, each counting to ${n.toLocaleString('en')}, on ${availableParallelism()} cores.`,
     );

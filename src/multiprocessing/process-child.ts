@@ -1,0 +1,54 @@
+/**
+ * The child side of `Process` (the role module src/internal/process/bootstrap.ts hands over to):
+ * takes the identity the parent gave, rebuilds the Process (target or subclass), runs it, and
+ * exits — 0 after `run()` returns, 1 after an uncaught error, whose stack goes to stderr as
+ * Python prints "Process NAME:" and the traceback.
+ */
+import { decode } from '../internal/serialize.js';
+import { resolveTaskRef } from '../internal/task-ref.js';
+import { _setCurrentProcess } from './current-process.js';
+import { flushBeforeExit } from './exit-hooks.js';
+import { Process, type ProcessPayload } from './process.js';
+import { setIdentity } from './process-identity.js';
+
+export async function main(encoded: unknown): Promise<void> {
+  const p = decode(encoded) as ProcessPayload;
+  setIdentity({
+    name: p.name,
+    daemon: p.daemon,
+    parentPid: process.ppid,
+    parentName: p.parentName,
+    childPrefix: `${p.name}:`,
+  });
+  let code = 0;
+  try {
+    let self: Process;
+    if (p.cls) {
+      const cls = await resolveTaskRef(p.cls);
+      self = Process._adopt(cls, { name: p.name, daemon: p.daemon, pid: process.pid });
+      Object.assign(self, p.fields ?? {});
+    } else {
+      const target = p.target
+        ? ((await resolveTaskRef(p.target)) as (...a: unknown[]) => unknown)
+        : null;
+      self = Process._adopt(Process, {
+        name: p.name,
+        daemon: p.daemon,
+        pid: process.pid,
+        target,
+        args: p.args,
+        kwargs: p.kwargs,
+      });
+    }
+    _setCurrentProcess(self);
+    await self.run();
+  } catch (err) {
+    code = 1;
+    const stack = err instanceof Error ? (err.stack ?? `${err.name}: ${err.message}`) : String(err);
+    process.stderr.write(`Process ${p.name}:\n${stack}\n`);
+  }
+  // Python's child ends when run() returns, whatever timers it left — after its queues have
+  // handed their items over, and after its own non-daemon children.
+  await flushBeforeExit();
+  process.exit(code === 0 ? (Number(process.exitCode) || 0) : code);
+}

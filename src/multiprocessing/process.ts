@@ -1,0 +1,366 @@
+/**
+ * `Process`: Python's multiprocessing.Process on a Node child process.
+ *
+ * Parent side: `start()` turns the target (or the subclass) into a task reference, encodes the
+ * arguments (weft's multiprocessing primitives arrive connected), and forks a weft child
+ * (src/internal/process/) whose role, process-child.ts, rebuilds the Process there and calls
+ * `run()`. The child exits when `run()` settles: 0, or 1 after an uncaught error (its stack is
+ * printed to stderr there, as Python prints the traceback); `exitcode` is minus the signal
+ * number when a signal ended it.
+ *
+ * Liveness, as in Python: a non-daemon child keeps the parent alive until it ends (the parent is
+ * "joined" at exit); a daemon child does not, is terminated when the parent exits, and — through
+ * a watchdog in the child — ends by itself if the parent dies without exiting (SIGKILL).
+ */
+import { availableParallelism, constants } from 'node:os';
+import { describeValue } from '../internal/errors.js';
+import { handleClosed, handleOpened } from '../internal/live-handles.js';
+import { ChildHandle } from '../internal/process/spawn.js';
+import { encode } from '../internal/serialize.js';
+import { type TaskRef, toTaskRef } from '../internal/task-ref.js';
+import { RuntimeError } from './errors.js';
+import { identity } from './process-identity.js';
+
+export interface ProcessOptions {
+  target?: ((...args: any[]) => unknown) | null;
+  args?: readonly unknown[];
+  /** Reaches the target as one trailing object after `args`. */
+  kwargs?: Record<string, unknown> | null;
+  /** Default `Process-N`. */
+  name?: string;
+  /** Default: the daemon flag of the current process. */
+  daemon?: boolean | null;
+}
+
+/** @internal What the child needs to rebuild the process. */
+export interface ProcessPayload {
+  name: string;
+  daemon: boolean;
+  parentName: string;
+  target: TaskRef | null;
+  cls: TaskRef | null;
+  fields: Record<string, unknown> | null;
+  args: unknown[];
+  kwargs: Record<string, unknown> | null;
+}
+
+const roleUrl = new URL(
+  `./process-child${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`,
+  import.meta.url,
+).href;
+
+let counter = 0;
+const active = new Set<Process>();
+
+// Python terminates daemon children when the parent exits normally.
+process.once('exit', () => {
+  for (const p of active) if (p.daemon) p.terminate();
+});
+
+const SIGNALS = constants.signals as Record<string, number>;
+
+/**
+ * A process running `run()` in a child (its own heap, modules and event loop). Two styles:
+ *
+ * ```ts
+ * const p = new Process({ target: work, args: [1], kwargs: { verbose: true } });
+ * p.start();
+ * await p.join();
+ *
+ * class Worker extends Process { override run() { … } }
+ * task(import.meta, Worker);     // lets the child find the subclass
+ * ```
+ *
+ * The target must be a marked function (`task(import.meta, fn)`) or a self-contained one. A
+ * module variable changed in the child is not changed in the parent: share state through
+ * `Queue`, `Value`, `Manager()`… passed in `args`.
+ */
+export class Process {
+  #name: string;
+  #daemon: boolean;
+  #target: ((...args: any[]) => unknown) | null;
+  #args: unknown[];
+  #kwargs: Record<string, unknown> | null;
+  #child: ChildHandle | null = null;
+  #pid: number | null = null;
+  #exitcode: number | null = null;
+  #exited: Promise<void> | null = null;
+  #started = false;
+  #closed = false;
+  #self = false;
+
+  constructor(options: ProcessOptions = {}) {
+    if (typeof options !== 'object' || options === null) {
+      throw new TypeError(`Process options must be an object: received ${describeValue(options)}`);
+    }
+    const { target, args, kwargs, name, daemon } = options;
+    if (target !== undefined && target !== null && typeof target !== 'function') {
+      throw new TypeError(`Process target must be a function: received ${describeValue(target)}`);
+    }
+    if (args !== undefined && !Array.isArray(args)) {
+      throw new TypeError(`Process args must be an array: received ${describeValue(args)}`);
+    }
+    if (
+      kwargs !== undefined &&
+      kwargs !== null &&
+      (typeof kwargs !== 'object' || Array.isArray(kwargs))
+    ) {
+      throw new TypeError(`Process kwargs must be an object: received ${describeValue(kwargs)}`);
+    }
+    if (name !== undefined && typeof name !== 'string') {
+      throw new TypeError(`Process name must be a string: received ${describeValue(name)}`);
+    }
+    if (daemon !== undefined && daemon !== null && typeof daemon !== 'boolean') {
+      throw new TypeError(`Process daemon must be a boolean: received ${describeValue(daemon)}`);
+    }
+    this.#target = target ?? null;
+    this.#args = args ? [...args] : [];
+    this.#kwargs = kwargs ?? null;
+    this.#name = name ?? `${identity().childPrefix}${++counter}`;
+    this.#daemon = daemon ?? identity().daemon;
+  }
+
+  get name(): string {
+    return this.#name;
+  }
+  set name(v: string) {
+    if (typeof v !== 'string')
+      throw new TypeError(`Process name must be a string: received ${describeValue(v)}`);
+    this.#name = v;
+  }
+
+  get daemon(): boolean {
+    return this.#daemon;
+  }
+  set daemon(v: boolean) {
+    if (typeof v !== 'boolean')
+      throw new TypeError(`Process daemon must be a boolean: received ${describeValue(v)}`);
+    if (this.#started)
+      throw new RuntimeError(
+        'Cannot set daemon status of an active process',
+        'ERR_WEFT_PROCESS_STARTED',
+      );
+    this.#daemon = v;
+  }
+
+  /** The child's process id, null before `start()`. */
+  get pid(): number | null {
+    return this.#pid;
+  }
+  /** Python's `ident` is the pid. */
+  get ident(): number | null {
+    return this.#pid;
+  }
+
+  /** null while running (or before start); 0, the exit code, or minus the signal number. */
+  get exitcode(): number | null {
+    return this.#exitcode;
+  }
+
+  /**
+   * Starts the child; `run()` will execute there. Synchronous, like Python's.
+   * @throws RuntimeError when started twice or closed; TaskReferenceError when the target or
+   *   subclass cannot be found from a child; TypeError when an argument cannot be sent.
+   */
+  start(): void {
+    if (this.#closed) throw new RuntimeError('Process object is closed', 'ERR_WEFT_PROCESS_CLOSED');
+    if (this.#started || this.#self)
+      throw new RuntimeError('Processes can only be started once', 'ERR_WEFT_PROCESS_STARTED');
+    const subclassed = this.run !== Process.prototype.run;
+    let target: TaskRef | null = null;
+    let cls: TaskRef | null = null;
+    let fields: Record<string, unknown> | null = null;
+    const modules: string[] = [];
+    if (subclassed) {
+      cls = toTaskRef(this.constructor, `Process subclass ${this.constructor.name}`);
+      fields = { ...(this as unknown as Record<string, unknown>) };
+    } else if (this.#target) {
+      target = toTaskRef(this.#target, `Process target ${this.#target.name || '(anonymous)'}`);
+    }
+    for (const ref of [target, cls]) if (ref?.kind === 'module') modules.push(ref.url);
+    const payload: ProcessPayload = {
+      name: this.#name,
+      daemon: this.#daemon,
+      parentName: identity().name,
+      target,
+      cls,
+      fields,
+      args: this.#args,
+      kwargs: this.#kwargs,
+    };
+    let encoded: unknown;
+    try {
+      encoded = encode(payload, 'message');
+      structuredClone(encoded);
+    } catch (err) {
+      throw new TypeError(
+        `Process ${this.#name}: its args, kwargs or fields cannot be sent to a child process (${(err as Error).message}); send plain data and weft/multiprocessing objects`,
+        { cause: err },
+      );
+    }
+    const child = new ChildHandle({
+      role: roleUrl,
+      payload: encoded,
+      modules,
+      name: this.#name,
+      daemon: this.#daemon,
+    });
+    this.#started = true;
+    this.#child = child;
+    this.#pid = child.process.pid ?? null;
+    active.add(this);
+    handleOpened('process');
+    // The IPC channel must not keep the parent alive on its own: the process handle does that
+    // (for non-daemon children), as Python joins them at exit.
+    (child.process.channel as { unref?: () => void } | undefined)?.unref?.();
+    if (this.#daemon) child.process.unref();
+    this.#exited = new Promise((resolve) => {
+      child.process.once('exit', (code, signal) => {
+        this.#exitcode = signal ? -(SIGNALS[signal] ?? 1) : (code ?? 1);
+        active.delete(this);
+        handleClosed('process');
+        resolve();
+      });
+    });
+  }
+
+  /**
+   * What the process does; runs in the child. The default calls the target with `args` and then
+   * `kwargs` (when given) as one trailing object. Override it in a subclass.
+   */
+  run(): unknown {
+    const target = this.#target;
+    if (!target) return undefined;
+    return this.#kwargs ? target(...this.#args, this.#kwargs) : target(...this.#args);
+  }
+
+  /** Whether the child has started and not yet ended. */
+  isAlive(): boolean {
+    if (this.#self) return true;
+    return this.#started && this.#exitcode === null;
+  }
+
+  /**
+   * Waits until the child ends or `timeout` ms pass (then check `exitcode`/`isAlive()`). Never
+   * rejects because the child failed.
+   *
+   * **Cancellation:** an aborted `signal` rejects with its reason; the child runs on.
+   * @throws RuntimeError before start, or when joining the current process.
+   */
+  async join(options: { timeout?: number | null; signal?: AbortSignal } = {}): Promise<void> {
+    if (this.#self) throw new RuntimeError('Cannot join the current process', 'ERR_WEFT_JOIN_SELF');
+    if (!this.#started || this.#exited === null) {
+      throw new RuntimeError(
+        'Cannot join a process that was not started',
+        'ERR_WEFT_PROCESS_NOT_STARTED',
+      );
+    }
+    const timeout = options.timeout ?? null;
+    if (timeout !== null && (typeof timeout !== 'number' || Number.isNaN(timeout))) {
+      throw new TypeError(
+        `Process.join: timeout must be a number of milliseconds: received ${describeValue(timeout)}`,
+      );
+    }
+    const signal = options.signal ?? null;
+    if (this.#exitcode !== null) return;
+    if (timeout === null && signal === null) return this.#exited;
+    await new Promise<void>((resolve, reject) => {
+      const timer = timeout === null ? null : setTimeout(done, timeout);
+      function done(): void {
+        if (timer) clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }
+      function onAbort(): void {
+        if (timer) clearTimeout(timer);
+        reject(signal?.reason);
+      }
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#exited?.then(done);
+    });
+  }
+
+  /** Sends SIGTERM (`exitcode` becomes −15). */
+  terminate(): void {
+    this.#signal('SIGTERM');
+  }
+
+  /** Sends SIGKILL (`exitcode` becomes −9). */
+  kill(): void {
+    this.#signal('SIGKILL');
+  }
+
+  #signal(sig: NodeJS.Signals): void {
+    if (this.#self) {
+      process.kill(process.pid, sig);
+      return;
+    }
+    if (this.#closed) throw new RuntimeError('Process object is closed', 'ERR_WEFT_PROCESS_CLOSED');
+    if (this.#child && this.#exitcode === null) this.#child.process.kill(sig);
+  }
+
+  /**
+   * Releases the resources of a finished process; most methods throw afterwards.
+   * @throws RuntimeError while the process is still running.
+   */
+  close(): void {
+    if (this.#closed) return;
+    if (this.#started && this.#exitcode === null) {
+      throw new RuntimeError(
+        `Cannot close a process while it is still running: ${this.#name}`,
+        'ERR_WEFT_PROCESS_ALIVE',
+      );
+    }
+    this.#closed = true;
+    this.#child = null;
+  }
+
+  toString(): string {
+    const state = this.#self
+      ? 'started'
+      : !this.#started
+        ? 'initial'
+        : this.#exitcode === null
+          ? 'started'
+          : `stopped exitcode=${this.#exitcode}`;
+    return `<Process name='${this.#name}' pid=${this.#pid ?? 'None'} ${state}${this.#daemon ? ' daemon' : ''}>`;
+  }
+
+  /** @internal The Process object for the running process itself (MainProcess, or the child's own). */
+  static _adopt(
+    cls: Function,
+    init: { name: string; daemon: boolean; pid: number } & ProcessOptions,
+  ): Process {
+    const p = Reflect.construct(
+      Process,
+      [{ name: init.name, daemon: init.daemon }],
+      cls,
+    ) as Process;
+    p.#self = true;
+    p.#started = true;
+    p.#pid = init.pid;
+    p.#target = init.target ?? null;
+    p.#args = init.args ? [...init.args] : [];
+    p.#kwargs = init.kwargs ?? null;
+    return p;
+  }
+
+  /** @internal A handle for another process known only by pid and name (the parent). */
+  static _handle(name: string, pid: number): Process {
+    const p = new Process({ name, daemon: false });
+    p.#pid = pid;
+    p.#started = true;
+    return p;
+  }
+
+  /** @internal Children started here and still running. */
+  static _active(): Process[] {
+    return [...active];
+  }
+}
+
+/** The number of CPUs usable by this process. */
+export function cpuCount(): number {
+  return availableParallelism();
+}

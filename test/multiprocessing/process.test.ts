@@ -1,0 +1,162 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import {
+  activeChildren,
+  cpuCount,
+  currentProcess,
+  Process,
+  parentProcess,
+  RuntimeError,
+  TaskReferenceError,
+} from '../../src/multiprocessing/index.js';
+import { checkLeaks } from '../support/leaks.js';
+import {
+  bump,
+  checkIdentity,
+  counter,
+  exitWith,
+  fail,
+  Squarer,
+  sleepMs,
+  spin,
+} from './fixtures/targets.js';
+
+checkLeaks({ graceMs: 3000 });
+
+describe('Process', () => {
+  test('target style: the child sees its name, pid, parent and kwargs; exitcode 0', async () => {
+    const p = new Process({
+      target: checkIdentity,
+      args: ['worker-a', process.pid],
+      kwargs: { extra: 7 },
+      name: 'worker-a',
+    });
+    assert.equal(p.exitcode, null);
+    assert.equal(p.pid, null);
+    p.start();
+    assert.equal(typeof p.pid, 'number');
+    assert.equal(p.isAlive(), true);
+    await p.join();
+    assert.equal(p.exitcode, 0);
+    assert.equal(p.isAlive(), false);
+  });
+
+  test('subclass style runs the overridden run() with the fields set in the parent', async () => {
+    const p = new Squarer();
+    p.n = 5;
+    p.start();
+    await p.join();
+    assert.equal(p.exitcode, 25);
+  });
+
+  test('default names are Process-N, increasing', () => {
+    const a = new Process();
+    const b = new Process();
+    assert.match(a.name, /^Process-\d+$/);
+    assert.equal(Number(b.name.split('-')[1]), Number(a.name.split('-')[1]) + 1);
+  });
+
+  test('a child changing a module variable does not change the parent', async () => {
+    const p = new Process({ target: bump });
+    p.start();
+    await p.join();
+    assert.equal(p.exitcode, 0);
+    assert.equal(counter, 0);
+  });
+
+  test('exitcode is n after process.exit(n), 1 after an uncaught error', async () => {
+    const a = new Process({ target: exitWith, args: [3] });
+    const b = new Process({ target: fail, args: ['bad input'] });
+    a.start();
+    b.start();
+    await Promise.all([a.join(), b.join()]);
+    assert.equal(a.exitcode, 3);
+    assert.equal(b.exitcode, 1);
+  });
+
+  test('terminate gives −15 and kill gives −9; isAlive turns false', async () => {
+    const a = new Process({ target: spin });
+    const b = new Process({ target: spin });
+    a.start();
+    b.start();
+    assert.equal(a.isAlive(), true);
+    a.terminate();
+    b.kill();
+    await Promise.all([a.join(), b.join()]);
+    assert.equal(a.exitcode, -15);
+    assert.equal(b.exitcode, -9);
+    assert.equal(a.isAlive(), false);
+  });
+
+  test('join with a timeout returns while the child still runs', async () => {
+    const p = new Process({ target: sleepMs, args: [400] });
+    p.start();
+    await p.join({ timeout: 30 });
+    assert.equal(p.isAlive(), true);
+    assert.equal(p.exitcode, null);
+    assert.deepEqual(activeChildren(), [p]);
+    await p.join();
+    assert.equal(p.exitcode, 0);
+    assert.deepEqual(activeChildren(), []);
+  });
+
+  test('misuse: start twice, join before start, close while alive are RuntimeErrors', async () => {
+    const p = new Process({ target: sleepMs, args: [50] });
+    await assert.rejects(p.join(), RuntimeError);
+    p.start();
+    assert.throws(() => p.start(), RuntimeError);
+    assert.throws(() => p.close(), RuntimeError);
+    await p.join();
+    p.close();
+    assert.throws(() => p.start(), RuntimeError);
+  });
+
+  test('bad input: non-cloneable args, unknown targets, wrong option types', () => {
+    assert.throws(() => new Process({ target: sleepMs, args: [() => 1] }).start(), TypeError);
+    assert.throws(() => new Process({ target: 42 as never }), TypeError);
+    class Local {}
+    assert.throws(() => new Process({ target: Local as never }).start(), TaskReferenceError);
+    assert.throws(() => new Process({ daemon: 'yes' as never }), TypeError);
+  });
+
+  test('currentProcess is MainProcess with no parent; cpuCount is positive', () => {
+    assert.equal(currentProcess().name, 'MainProcess');
+    assert.equal(currentProcess().pid, process.pid);
+    assert.equal(parentProcess(), null);
+    assert.ok(cpuCount() >= 1);
+  });
+
+  test('no orphans: killing a busy parent with SIGKILL ends its busy daemon child', async () => {
+    const here = fileURLToPath(new URL('./fixtures/orphan-parent.ts', import.meta.url));
+    const parent = spawn(process.execPath, ['--import', 'tsx', here], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const grandchild = await new Promise<number>((resolve, reject) => {
+      let out = '';
+      parent.stdout.on('data', (d) => {
+        out += d;
+        const m = /daemon (\d+)/.exec(out);
+        if (m) resolve(Number(m[1]));
+      });
+      parent.on('exit', () => reject(new Error(`parent exited early: ${out}`)));
+    });
+    assert.equal(isRunning(grandchild), true);
+    parent.kill('SIGKILL');
+    await new Promise((r) => parent.once('exit', r));
+    const deadline = Date.now() + 5000;
+    while (isRunning(grandchild) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    assert.equal(isRunning(grandchild), false, `daemon child ${grandchild} outlived its parent`);
+  });
+});
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -27,7 +27,8 @@ interface Running {
 
 interface Model {
   summary: string;
-  start(host: string, port: number): Promise<Running>;
+  /** `workers` > 1: serve from that many processes sharing the port (streams only). */
+  start(host: string, port: number, workers?: number): Promise<Running>;
 }
 
 /** ASCII upper-case in place (the buffer is ours). */
@@ -52,7 +53,7 @@ const portOf = (s: Socket): number => (s.getsockname() as [string, number])[1];
 export const MODELS: Record<string, Model> = {
   streams: {
     summary: 'weft/streams: startServer, a task per connection, read(1024) / write / drain',
-    async start(host, port) {
+    async start(host, port, workers = 1) {
       const server = await startServer(
         async (reader, writer) => {
           try {
@@ -71,7 +72,7 @@ export const MODELS: Record<string, Model> = {
         },
         host,
         port,
-        { backlog: 1024 },
+        { backlog: 1024, workers, workerScheduling: 'os' },
       );
       return {
         port: (server.sockets[0]?.getsockname() as [string, number])[1],
@@ -321,32 +322,49 @@ export const serveCommand: CliCommand = {
       .option('--model <model>', `one of: ${Object.keys(MODELS).join(', ')}`, 'streams')
       .option('--host <host>', 'address to listen on (loopback by default)', '127.0.0.1')
       .option('--port <port>', 'port (0 picks a free one)', '8888')
-      .action(async (what: string, opts: { model: string; host: string; port: string }) => {
-        if (what !== 'echo') throw new CliError(`weft serve: unknown server "${what}" (try: echo)`);
-        const model = MODELS[opts.model];
-        if (model === undefined) {
-          throw new CliError(
-            `weft serve: unknown model "${opts.model}" (one of: ${Object.keys(MODELS).join(', ')})`,
+      .option('--workers <n>', 'worker processes sharing the port (streams model)', '1')
+      .action(
+        async (
+          what: string,
+          opts: { model: string; host: string; port: string; workers: string },
+        ) => {
+          if (what !== 'echo')
+            throw new CliError(`weft serve: unknown server "${what}" (try: echo)`);
+          const model = MODELS[opts.model];
+          if (model === undefined) {
+            throw new CliError(
+              `weft serve: unknown model "${opts.model}" (one of: ${Object.keys(MODELS).join(', ')})`,
+            );
+          }
+          const port = Number(opts.port);
+          if (!Number.isInteger(port) || port < 0 || port > 65535) {
+            throw new CliError(`weft serve: --port must be 0-65535: received ${opts.port}`);
+          }
+          const workers = Number(opts.workers);
+          if (
+            !Number.isInteger(workers) ||
+            workers < 1 ||
+            (workers > 1 && opts.model !== 'streams')
+          ) {
+            throw new CliError(
+              `weft serve: --workers must be an integer >= 1 (above 1 only with --model streams): received ${opts.workers}`,
+            );
+          }
+          const running = await model.start(opts.host, port, workers);
+          context.out(
+            `listening on ${opts.host}:${running.port} (model ${opts.model}: ${model.summary})\n`,
           );
-        }
-        const port = Number(opts.port);
-        if (!Number.isInteger(port) || port < 0 || port > 65535) {
-          throw new CliError(`weft serve: --port must be 0-65535: received ${opts.port}`);
-        }
-        const running = await model.start(opts.host, port);
-        context.out(
-          `listening on ${opts.host}:${running.port} (model ${opts.model}: ${model.summary})\n`,
-        );
-        await new Promise<void>((resolve) => {
-          const stop = (): void => {
-            process.off('SIGINT', stop);
-            process.off('SIGTERM', stop);
-            resolve();
-          };
-          process.on('SIGINT', stop);
-          process.on('SIGTERM', stop);
-        });
-        await running.close();
-      });
+          await new Promise<void>((resolve) => {
+            const stop = (): void => {
+              process.off('SIGINT', stop);
+              process.off('SIGTERM', stop);
+              resolve();
+            };
+            process.on('SIGINT', stop);
+            process.on('SIGTERM', stop);
+          });
+          await running.close();
+        },
+      );
   },
 };

@@ -15,6 +15,7 @@ import { fromSystemError } from '../socket/errors.js';
 import { type ConnectionOptions, wireStreams } from './protocol.js';
 import type { ReadOptions, StreamReader } from './stream-reader.js';
 import type { Address, StreamWriter } from './stream-writer.js';
+import { isWeftWorker, type Listener, WorkerGroup, type WorkerMessage } from './worker-group.js';
 
 export type ClientConnectedHandler = (
   reader: StreamReader,
@@ -25,6 +26,14 @@ export interface StartServerOptions extends ConnectionOptions {
   /** Listen backlog (default 100, as asyncio). */
   backlog?: number;
   signal?: AbortSignal;
+  /**
+   * Serve from this many worker processes sharing the port (default 1: this process serves).
+   * The program is re-run in each worker, where the same `startServer` call listens; in this
+   * process it resolves to a Server standing for the group.
+   */
+  workers?: number;
+  /** How workers share connections: `'rr'` round robin by this process (default), `'os'` the kernel. */
+  workerScheduling?: 'rr' | 'os';
 }
 
 /** A listening socket of a Server (asyncio's `TransportSocket`, reduced to what it tells). */
@@ -42,7 +51,7 @@ export interface ServerSocket {
  * **Cancellation:** cancelling `serveForever()` closes the server and re-raises.
  */
 export class Server {
-  private readonly net: NetServer;
+  private readonly net: Listener;
   private readonly handler: ClientConnectedHandler;
   private readonly options: ConnectionOptions;
   private readonly unixPath: string | null;
@@ -55,7 +64,7 @@ export class Server {
 
   /** @internal Use `startServer`. */
   constructor(
-    net: NetServer,
+    net: Listener,
     handler: ClientConnectedHandler,
     options: ConnectionOptions,
     unixPath: string | null,
@@ -65,7 +74,7 @@ export class Server {
     this.options = options;
     this.unixPath = unixPath;
     handleOpened('server');
-    net.on('connection', (sock) => this.onConnection(sock));
+    net.on('connection', (sock: NetSocket) => this.onConnection(sock));
     net.once('close', () => {
       this.serving = false;
       this.fullyClosed = true;
@@ -135,12 +144,19 @@ export class Server {
 
   /** Closes every client connection after flushing what it has queued (Python 3.13). */
   closeClients(): void {
+    if (this.net instanceof WorkerGroup) this.net.send('closeClients');
     for (const w of this.writers) w.close();
   }
 
   /** Closes every client connection at once (Python 3.13). */
   abortClients(): void {
+    if (this.net instanceof WorkerGroup) this.net.send('abortClients');
     for (const w of this.writers) w.abort();
+  }
+
+  /** Worker processes serving for this server (0 when this process serves). */
+  get workers(): number {
+    return this.net instanceof WorkerGroup ? this.net.size : 0;
   }
 
   /** Waits until the server is closed and all its connections have ended. */
@@ -245,6 +261,14 @@ async function listen(
   }
   const signal = options.signal;
   if (signal?.aborted) throw signal.reason;
+  const workers = options.workers ?? 1;
+  if (!Number.isInteger(workers) || workers < 1) {
+    throw new RangeError(`startServer: workers must be an integer >= 1: received ${workers}`);
+  }
+  if (workers > 1 && !isWeftWorker()) {
+    const group = await WorkerGroup.start(workers, options.workerScheduling ?? 'rr');
+    return new Server(group, handler, options, unixPath);
+  }
   const net = createServer({ allowHalfOpen: true, noDelay: true });
   const w = new Waiter<void>(null);
   const onError = (err: Error): void => {
@@ -262,5 +286,15 @@ async function listen(
   } finally {
     net.off('error', onError);
   }
-  return new Server(net, handler, options, unixPath);
+  const server = new Server(net, handler, options, unixPath);
+  if (isWeftWorker()) {
+    const onMessage = (m: WorkerMessage): void => {
+      if (m?.weft !== 'streams') return;
+      if (m.op === 'closeClients') server.closeClients();
+      else server.abortClients();
+    };
+    process.on('message', onMessage);
+    net.once('close', () => process.off('message', onMessage));
+  }
+  return server;
 }

@@ -134,8 +134,11 @@ export class QueueCore {
   private readonly entryCap: number;
   /** Largest payload that can ever fit. */
   private readonly maxItem: number;
-  /** Lower bound of HEAD seen by this thread's producers (saves a shared read per put). */
+  /** Lower bounds of HEAD, GETS and PUTS last read by this thread: each saves reading a cache
+   * line the other side writes, and a stale one only makes a check conservative (re-read then). */
   private headSeen = 0;
+  private getsSeen = 0;
+  private putsSeen = 0;
   keyOf: ((item: unknown) => number) | null = null;
 
   constructor(config: CoreConfig | SharedArrayBuffer) {
@@ -223,8 +226,13 @@ export class QueueCore {
 
   private ringPut(m: Measured): number {
     const a = this.a;
-    const puts = load(a, PUTS);
-    if (this.maxsize > 0 && ((puts - load(a, GETS)) | 0) >= this.maxsize) return FULL;
+    if (this.maxsize > 0) {
+      const puts = load(a, PUTS);
+      if (((puts - this.getsSeen) | 0) >= this.maxsize) {
+        this.getsSeen = load(a, GETS);
+        if (((puts - this.getsSeen) | 0) >= this.maxsize) return FULL;
+      }
+    }
     const cap = this.cap;
     let tail = load(a, TAIL);
     let pos = tail & (cap - 1);
@@ -256,10 +264,14 @@ export class QueueCore {
   /** One get attempt: the item in `box`, true; false when empty. Throws ShutDown. */
   tryGet(): boolean {
     const a = this.a;
-    if (((load(a, PUTS) - load(a, GETS)) | 0) <= 0) {
-      if (load(a, SHUTDOWN) !== 0)
-        throw new ShutDown('Cannot get: the queue is shut down and empty');
-      return false;
+    const gets = load(a, GETS);
+    if (((this.putsSeen - gets) | 0) <= 0) {
+      this.putsSeen = load(a, PUTS);
+      if (((this.putsSeen - gets) | 0) <= 0) {
+        if (load(a, SHUTDOWN) !== 0)
+          throw new ShutDown('Cannot get: the queue is shut down and empty');
+        return false;
+      }
     }
     const lock = this.isRing() ? CLOCK : PLOCK;
     lockMutex(a, lock);
@@ -284,7 +296,11 @@ export class QueueCore {
   private ringGet(): boolean {
     const a = this.a;
     const gets = load(a, GETS);
-    if (((load(a, PUTS) - gets) | 0) <= 0) return false;
+    // Another consumer may have taken the item seen before the lock: check again under it.
+    if (((this.putsSeen - gets) | 0) <= 0) {
+      this.putsSeen = load(a, PUTS);
+      if (((this.putsSeen - gets) | 0) <= 0) return false;
+    }
     const cap = this.cap;
     const base = this.dataOff;
     let head = load(a, HEAD);

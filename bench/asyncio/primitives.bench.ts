@@ -1,0 +1,629 @@
+/**
+ * weft/asyncio primitives side by side with every peer, in one run: a bare `await` loop (the
+ * physical limit of one await per operation), async-mutex, async-sema, p-limit, p-queue, a
+ * hand-written plain-JS queue, native `Promise.all`, and Python's asyncio and uvloop.
+ *
+ * weft runs as a user runs it: inside `run()`, its primitives awaited by tasks, so every weft row
+ * pays what a weft program pays (the promise hooks that carry the current task while tasks are
+ * alive, the ready queue). The JavaScript peers run outside any weft task, as their own users run
+ * them. Every round checks its answer (the count of critical sections, the consumer's sum, the
+ * gathered results), so a broken primitive fails the suite instead of posting a figure.
+ *
+ * Python numbers come from one timed pass of the same work in the Python process (the shared
+ * peer asyncio_prims.py, and bench/peers/python/asyncio_semaphore.py for Semaphore).
+ */
+import { Mutex, Semaphore as MutexSemaphore } from 'async-mutex';
+import { Sema } from 'async-sema';
+import pLimit from 'p-limit';
+import PQueue from 'p-queue';
+import { createTask, gather, Lock, Queue, run, Semaphore, sleep } from 'weft/asyncio';
+import { contextHooksInstalled } from '../../src/internal/context.js';
+import type { BenchSuite, Figure, Harness, MeasureOptions } from '../harness.js';
+import { PlainQueue } from '../peers/plain-queue.js';
+import { runLocalPython } from '../peers/python.js';
+
+export const SCENARIOS = {
+  bare: 'bare await: `await undefined` (one await per operation)',
+  bareResolved: 'bare await: `await` of a resolved promise',
+  lock: 'Lock acquire+release (uncontended)',
+  lockContended: 'Lock contended by 2 tasks (sleep(0) inside)',
+  semaphore: 'Semaphore acquire+release (uncontended)',
+  queueBounded: 'Queue put+get producer→consumer maxsize=1024',
+  queueUnbounded: 'Queue put+get producer→consumer unbounded',
+  gather: 'createTask+gather of 100,000 trivial tasks',
+} as const;
+
+/** Operations per measured round (tinybench repeats rounds until its time budget is spent). */
+const N = 100_000;
+/** Permits of the uncontended Semaphore (the same in every implementation and in Python). */
+const PERMITS = 8;
+const GATHER_TASKS = 100_000;
+/** A round that has not finished after this long is a hang (a lost wake-up), not a figure. */
+const ROUND_DEADLINE_MS = 60_000;
+
+const IMPL_BARE_OUTSIDE = 'no task';
+const IMPL_BARE_IN_TASK = 'weft: inside a task';
+const RESOLVED = Promise.resolve();
+/**
+ * Floors, not libraries: what the same work costs in bare promises with no tasks, no scheduling
+ * and no cancellation. They are shown beside weft but are not among the peers weft must beat.
+ */
+const IMPL_PLAIN_QUEUE = 'plain-JS queue';
+const IMPL_PROMISE_ALL = 'Promise.all (no tasks)';
+const BASELINES: ReadonlySet<string> = new Set([IMPL_PLAIN_QUEUE, IMPL_PROMISE_ALL]);
+
+export const suite: BenchSuite = {
+  name: 'asyncio-primitives',
+  title:
+    'weft/asyncio primitives vs async-mutex, async-sema, p-limit, p-queue, Python asyncio, uvloop',
+  async run(h) {
+    const failures: string[] = [];
+    const m = async (o: MeasureOptions & { weft?: boolean }): Promise<void> => {
+      if (!o.weft) await outsideEveryTask(h);
+      try {
+        // An async function: tinybench calls any other kind once, unawaited, to see whether it
+        // returns a promise — which would overlap that call with the first measured round.
+        const what = `${o.impl} / ${o.scenario}`;
+        await h.measure({ ...o, fn: async () => withDeadline(o.fn, what) });
+      } catch (e) {
+        const msg = `${o.impl} / ${o.scenario}: FAILED, no figure: ${e instanceof Error ? e.message : String(e)}`;
+        failures.push(msg);
+        h.note(msg);
+        console.error(`  ${msg}`);
+      }
+    };
+
+    h.note(
+      'weft rows run inside `run()` (tasks alive, so weft’s promise hooks are installed); the ' +
+        'JavaScript peers run outside any weft task, as their users run them.',
+    );
+
+    // ── bare await: the physical limit ──────────────────────────────────────────────────────────
+    // `await undefined` wraps its operand in a new promise; awaiting a promise already resolved
+    // (what an uncontended weft acquire returns) does not, so both limits are shown. Inside a
+    // weft task every await also runs weft's promise hooks.
+    await m({
+      scenario: SCENARIOS.bare,
+      impl: IMPL_BARE_IN_TASK,
+      n: N,
+      weft: true,
+      fn: () => run(() => bareAwaits(N)),
+    });
+    await m({ scenario: SCENARIOS.bare, impl: IMPL_BARE_OUTSIDE, n: N, fn: () => bareAwaits(N) });
+    await m({
+      scenario: SCENARIOS.bareResolved,
+      impl: IMPL_BARE_IN_TASK,
+      n: N,
+      weft: true,
+      fn: () => run(() => resolvedAwaits(N)),
+    });
+    await m({
+      scenario: SCENARIOS.bareResolved,
+      impl: IMPL_BARE_OUTSIDE,
+      n: N,
+      fn: () => resolvedAwaits(N),
+    });
+
+    // ── Lock, uncontended ───────────────────────────────────────────────────────────────────────
+    await m({
+      scenario: SCENARIOS.lock,
+      impl: 'weft',
+      n: N,
+      weft: true,
+      fn: () => run(() => weftLockLoop(new Lock(), N)),
+    });
+    await m({
+      scenario: SCENARIOS.lock,
+      impl: 'weft lock.run(fn)',
+      n: N,
+      weft: true,
+      fn: () => run(() => weftLockRunLoop(new Lock(), N)),
+    });
+    await m({
+      scenario: SCENARIOS.lock,
+      impl: 'async-mutex Mutex',
+      n: N,
+      fn: () => releaserLoop(new Mutex(), N),
+    });
+    await m({
+      scenario: SCENARIOS.lock,
+      impl: 'async-sema Sema(1)',
+      n: N,
+      fn: () => semaLoop(new Sema(1), N),
+    });
+    await m({
+      scenario: SCENARIOS.lock,
+      impl: 'p-limit(1)',
+      n: N,
+      fn: () => limitLoop(pLimit(1), N),
+    });
+    await m({
+      scenario: SCENARIOS.lock,
+      impl: 'p-queue concurrency 1',
+      n: N,
+      fn: () => pqueueLoop(new PQueue({ concurrency: 1 }), N),
+    });
+
+    // ── Lock, contended by 2 tasks that hold it across a yield ──────────────────────────────────
+    const half = N / 2;
+    await m({
+      scenario: SCENARIOS.lockContended,
+      impl: 'weft',
+      n: 2 * half,
+      weft: true,
+      fn: () => run(() => weftContended(half)),
+    });
+    await m({
+      scenario: SCENARIOS.lockContended,
+      impl: 'async-mutex Mutex',
+      n: 2 * half,
+      fn: () => peerContended(half, mutexSection(new Mutex())),
+    });
+    await m({
+      scenario: SCENARIOS.lockContended,
+      impl: 'async-sema Sema(1)',
+      n: 2 * half,
+      fn: () => peerContended(half, semaSection(new Sema(1))),
+    });
+    await m({
+      scenario: SCENARIOS.lockContended,
+      impl: 'p-limit(1)',
+      n: 2 * half,
+      fn: () => peerContended(half, limitSection(pLimit(1))),
+    });
+    h.note(
+      'Lock contended: weft (like Python) yields with `sleep(0)` while holding the lock; the ' +
+        'JavaScript peers yield with `await undefined`, their way of letting everything ready run.',
+    );
+
+    // ── Semaphore, uncontended ──────────────────────────────────────────────────────────────────
+    await m({
+      scenario: SCENARIOS.semaphore,
+      impl: 'weft',
+      n: N,
+      weft: true,
+      fn: () => run(() => weftLockLoop(new Semaphore(PERMITS), N)),
+    });
+    await m({
+      scenario: SCENARIOS.semaphore,
+      impl: 'async-mutex Semaphore',
+      n: N,
+      fn: () => mutexSemaphoreLoop(new MutexSemaphore(PERMITS), N),
+    });
+    await m({
+      scenario: SCENARIOS.semaphore,
+      impl: `async-sema Sema(${PERMITS})`,
+      n: N,
+      fn: () => semaLoop(new Sema(PERMITS), N),
+    });
+    await m({
+      scenario: SCENARIOS.semaphore,
+      impl: `p-limit(${PERMITS})`,
+      n: N,
+      fn: () => limitLoop(pLimit(PERMITS), N),
+    });
+    await m({
+      scenario: SCENARIOS.semaphore,
+      impl: `p-queue concurrency ${PERMITS}`,
+      n: N,
+      fn: () => pqueueLoop(new PQueue({ concurrency: PERMITS }), N),
+    });
+    h.note(`Semaphore: ${PERMITS} permits in every implementation, one holder at a time.`);
+
+    // ── Queue, producer task → consumer task ────────────────────────────────────────────────────
+    for (const [scenario, maxsize] of [
+      [SCENARIOS.queueBounded, 1024],
+      [SCENARIOS.queueUnbounded, 0],
+    ] as const) {
+      await m({
+        scenario,
+        impl: 'weft',
+        n: N,
+        unit: 'items/s',
+        weft: true,
+        fn: () => run(() => weftQueue(maxsize, N)),
+      });
+      await m({
+        scenario,
+        impl: IMPL_PLAIN_QUEUE,
+        n: N,
+        unit: 'items/s',
+        fn: () => plainQueue(maxsize, N),
+      });
+    }
+
+    // ── createTask + gather ─────────────────────────────────────────────────────────────────────
+    await m({
+      scenario: SCENARIOS.gather,
+      impl: 'weft',
+      n: GATHER_TASKS,
+      unit: 'tasks/s',
+      weft: true,
+      fn: () => run(() => weftGather(GATHER_TASKS)),
+    });
+    await m({
+      scenario: SCENARIOS.gather,
+      impl: IMPL_PROMISE_ALL,
+      n: GATHER_TASKS,
+      unit: 'tasks/s',
+      fn: () => promiseAll(GATHER_TASKS),
+    });
+
+    // ── Python ──────────────────────────────────────────────────────────────────────────────────
+    const pyN = h.quick ? ['200000'] : [];
+    await h.python('python/prims/asyncio_prims.py', pyN, pythonScenario, 'python asyncio');
+    await h.python(
+      'python/prims/asyncio_prims.py',
+      ['--uvloop', ...pyN],
+      pythonScenario,
+      'python uvloop',
+    );
+    await runLocalPython(h, 'asyncio_semaphore.py', pyN, pythonScenario, 'python asyncio');
+    await runLocalPython(
+      h,
+      'asyncio_semaphore.py',
+      ['--uvloop', ...pyN],
+      pythonScenario,
+      'python uvloop',
+    );
+
+    for (const line of goals(h.figures)) h.note(line);
+    if (failures.length > 0) process.exitCode = 1;
+  },
+};
+
+/** Maps a Python peer's figure name (`py.asyncio.Lock.uncontended`) onto a scenario. */
+export function pythonScenario(name: string): string | null {
+  const what = name.replace(/^py\.(asyncio|uvloop)\./, '');
+  if (what === 'Lock.uncontended') return SCENARIOS.lock;
+  if (what.startsWith('Lock.contended-2-tasks')) return SCENARIOS.lockContended;
+  if (what === 'Queue.put/get.maxsize=1024') return SCENARIOS.queueBounded;
+  if (what === 'Queue.put/get.maxsize=inf') return SCENARIOS.queueUnbounded;
+  if (what === 'create_task+gather') return SCENARIOS.gather;
+  if (/^Semaphore\(\d+\)\.uncontended$/.test(what)) return SCENARIOS.semaphore;
+  return null;
+}
+
+// ── the measured work ───────────────────────────────────────────────────────────────────────────
+
+async function bareAwaits(n: number): Promise<void> {
+  let i = 0;
+  for (; i < n; i++) await undefined;
+  check(i === n, `bare await loop ran ${i} of ${n} awaits`);
+}
+
+async function resolvedAwaits(n: number): Promise<void> {
+  let i = 0;
+  for (; i < n; i++) await RESOLVED;
+  check(i === n, `await loop ran ${i} of ${n} awaits`);
+}
+
+/** `async with lock:` for anything with `acquire(): Promise` and `release()` (weft Lock/Semaphore). */
+async function weftLockLoop(
+  lock: { acquire(): Promise<boolean>; release(): void },
+  n: number,
+): Promise<void> {
+  let count = 0;
+  for (let i = 0; i < n; i++) {
+    check(await lock.acquire(), 'acquire() resolved false without a timeout');
+    try {
+      count++;
+    } finally {
+      lock.release();
+    }
+  }
+  check(count === n, `ran ${count} of ${n} critical sections`);
+  check(!(lock instanceof Lock) || !lock.locked(), 'the lock is still held after the loop');
+}
+
+async function weftLockRunLoop(lock: Lock, n: number): Promise<void> {
+  let count = 0;
+  const section = (): void => {
+    count++;
+  };
+  for (let i = 0; i < n; i++) await lock.run(section);
+  check(count === n, `ran ${count} of ${n} critical sections`);
+  check(!lock.locked(), 'the lock is still held after the loop');
+}
+
+async function releaserLoop(mutex: Mutex, n: number): Promise<void> {
+  let count = 0;
+  for (let i = 0; i < n; i++) {
+    const release = await mutex.acquire();
+    try {
+      count++;
+    } finally {
+      release();
+    }
+  }
+  check(count === n, `ran ${count} of ${n} critical sections`);
+}
+
+async function mutexSemaphoreLoop(sem: MutexSemaphore, n: number): Promise<void> {
+  let count = 0;
+  for (let i = 0; i < n; i++) {
+    const [, release] = await sem.acquire();
+    try {
+      count++;
+    } finally {
+      release();
+    }
+  }
+  check(count === n, `ran ${count} of ${n} critical sections`);
+}
+
+async function semaLoop(sema: Sema, n: number): Promise<void> {
+  let count = 0;
+  for (let i = 0; i < n; i++) {
+    await sema.acquire();
+    try {
+      count++;
+    } finally {
+      sema.release();
+    }
+  }
+  check(count === n, `ran ${count} of ${n} critical sections`);
+}
+
+async function limitLoop(limit: ReturnType<typeof pLimit>, n: number): Promise<void> {
+  let count = 0;
+  const section = (): void => {
+    count++;
+  };
+  for (let i = 0; i < n; i++) await limit(section);
+  check(count === n, `ran ${count} of ${n} critical sections`);
+}
+
+async function pqueueLoop(queue: PQueue, n: number): Promise<void> {
+  let count = 0;
+  const section = (): void => {
+    count++;
+  };
+  for (let i = 0; i < n; i++) await queue.add(section);
+  check(count === n, `ran ${count} of ${n} critical sections`);
+}
+
+/** Shared state of a contended run: `inside` catches two holders at once. */
+interface Contention {
+  count: number;
+  inside: boolean;
+}
+
+function enter(st: Contention): void {
+  check(!st.inside, 'two tasks inside the critical section at once');
+  st.inside = true;
+  st.count++;
+}
+
+async function weftContended(perTask: number): Promise<void> {
+  const lock = new Lock();
+  const st: Contention = { count: 0, inside: false };
+  const worker = async (): Promise<void> => {
+    for (let i = 0; i < perTask; i++) {
+      await lock.acquire();
+      try {
+        enter(st);
+        await sleep(0);
+        st.inside = false;
+      } finally {
+        lock.release();
+      }
+    }
+  };
+  await gather(createTask(worker), createTask(worker));
+  check(st.count === 2 * perTask, `ran ${st.count} of ${2 * perTask} critical sections`);
+}
+
+/** A peer's critical section: runs `body` under its lock. */
+type Section = (body: () => Promise<void>) => Promise<void>;
+
+const mutexSection =
+  (mutex: Mutex): Section =>
+  async (body) => {
+    const release = await mutex.acquire();
+    try {
+      await body();
+    } finally {
+      release();
+    }
+  };
+
+const semaSection =
+  (sema: Sema): Section =>
+  async (body) => {
+    await sema.acquire();
+    try {
+      await body();
+    } finally {
+      sema.release();
+    }
+  };
+
+const limitSection =
+  (limit: ReturnType<typeof pLimit>): Section =>
+  (body) =>
+    limit(body);
+
+async function peerContended(perTask: number, section: Section): Promise<void> {
+  const st: Contention = { count: 0, inside: false };
+  const body = async (): Promise<void> => {
+    enter(st);
+    await undefined;
+    st.inside = false;
+  };
+  const worker = async (): Promise<void> => {
+    for (let i = 0; i < perTask; i++) await section(body);
+  };
+  await Promise.all([worker(), worker()]);
+  check(st.count === 2 * perTask, `ran ${st.count} of ${2 * perTask} critical sections`);
+}
+
+/** The producer puts 0..n-1 then a `null` end mark; the consumer sums until the mark. */
+async function weftQueue(maxsize: number, n: number): Promise<void> {
+  const q = new Queue<number | null>(maxsize);
+  const producer = createTask(async () => {
+    for (let i = 0; i < n; i++) await q.put(i);
+    await q.put(null);
+  });
+  const consumer = createTask(async () => {
+    let sum = 0;
+    for (;;) {
+      const x = await q.get();
+      if (x === null) return sum;
+      sum += x;
+    }
+  });
+  const [, sum] = await gather(producer, consumer);
+  checkSum(sum, n);
+  check(q.empty(), `${q.qsize()} items left in the queue`);
+}
+
+async function plainQueue(maxsize: number, n: number): Promise<void> {
+  const q = new PlainQueue<number | null>(maxsize);
+  const producer = async (): Promise<void> => {
+    for (let i = 0; i < n; i++) await q.put(i);
+    await q.put(null);
+  };
+  const consumer = async (): Promise<number> => {
+    let sum = 0;
+    for (;;) {
+      const x = await q.get();
+      if (x === null) return sum;
+      sum += x;
+    }
+  };
+  const [, sum] = await Promise.all([producer(), consumer()]);
+  checkSum(sum, n);
+  check(q.size === 0, `${q.size} items left in the queue`);
+}
+
+function checkSum(sum: unknown, n: number): void {
+  const expected = (n * (n - 1)) / 2;
+  check(sum === expected, `consumer summed ${String(sum)}, expected ${expected}`);
+}
+
+async function trivial(i: number): Promise<number> {
+  return i;
+}
+
+async function weftGather(count: number): Promise<void> {
+  const tasks = new Array(count);
+  for (let i = 0; i < count; i++) tasks[i] = createTask(() => trivial(i));
+  const results = (await gather(...tasks)) as number[];
+  checkResults(results, count);
+}
+
+async function promiseAll(count: number): Promise<void> {
+  const calls = new Array<Promise<number>>(count);
+  for (let i = 0; i < count; i++) calls[i] = trivial(i);
+  checkResults(await Promise.all(calls), count);
+}
+
+function checkResults(results: readonly number[], count: number): void {
+  check(results.length === count, `gathered ${results.length} results, expected ${count}`);
+  for (let i = 0; i < count; i++) {
+    if (results[i] !== i) check(false, `result ${i} is ${String(results[i])}`);
+  }
+}
+
+// ── plumbing ────────────────────────────────────────────────────────────────────────────────────
+
+function check(ok: boolean, what: string): asserts ok {
+  if (!ok) throw new Error(`wrong answer: ${what}`);
+}
+
+async function withDeadline(fn: () => unknown, what: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const hang = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`${what}: a round did not finish within ${ROUND_DEADLINE_MS} ms`)),
+      ROUND_DEADLINE_MS,
+    );
+  });
+  try {
+    await Promise.race([fn(), hang]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * weft removes its promise hooks at the macrotask boundary after its last task finished; a peer
+ * is measured only once they are gone, so it pays nothing for weft having run before it.
+ */
+async function outsideEveryTask(h: Harness): Promise<void> {
+  for (let i = 0; i < 3 && contextHooksInstalled(); i++) {
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  if (contextHooksInstalled()) {
+    h.note('weft’s promise hooks were still installed when a peer was measured (a task leaked?)');
+  }
+}
+
+function rateOf(figures: Figure[], scenario: string, impl: string): number | undefined {
+  return figures.find((f) => f.scenario === scenario && f.impl === impl)?.rate;
+}
+
+/** The goals of issue 2, computed from this run's figures (never typed by hand). */
+export function goals(figures: Figure[]): string[] {
+  const out: string[] = [];
+  const x = (a: number, b: number): string => `${(a / b).toFixed(2)}×`;
+  const verdict = (ok: boolean): string => (ok ? 'met' : 'MISSED');
+  const bareOut = rateOf(figures, SCENARIOS.bare, IMPL_BARE_OUTSIDE);
+  const lock = rateOf(figures, SCENARIOS.lock, 'weft');
+  if (lock !== undefined && bareOut !== undefined) {
+    const others = [
+      [SCENARIOS.bare, IMPL_BARE_IN_TASK, '`await undefined` inside a weft task'],
+      [
+        SCENARIOS.bareResolved,
+        IMPL_BARE_OUTSIDE,
+        'an await of a resolved promise outside any task',
+      ],
+      [
+        SCENARIOS.bareResolved,
+        IMPL_BARE_IN_TASK,
+        'an await of a resolved promise inside a weft task',
+      ],
+    ]
+      .map(([sc, impl, what]) => {
+        const r = rateOf(figures, sc as string, impl as string);
+        return r === undefined ? null : `${x(lock, r)} ${what}`;
+      })
+      .filter((t) => t !== null);
+    out.push(
+      `goal Lock ≥ 0.75× the bare-await limit: ${verdict(lock >= 0.75 * bareOut)} — weft Lock is ` +
+        `${x(lock, bareOut)} \`await undefined\` outside any task` +
+        (others.length > 0 ? `; ${others.join(', ')}` : ''),
+    );
+  }
+  for (const sc of Object.values(SCENARIOS)) {
+    const w = rateOf(figures, sc, 'weft');
+    if (w === undefined || sc === SCENARIOS.bare || sc === SCENARIOS.bareResolved) continue;
+    const js = figures.filter(
+      (f) => f.scenario === sc && !f.impl.startsWith('weft') && !f.impl.startsWith('python'),
+    );
+    for (const b of js.filter((f) => BASELINES.has(f.impl))) {
+      out.push(`${sc}: weft is ${x(w, b.rate)} the ${b.impl} floor (no tasks, no cancellation)`);
+    }
+    const peers = js.filter((f) => !BASELINES.has(f.impl));
+    if (peers.length > 0) {
+      const best = peers.reduce((a, b) => (b.rate > a.rate ? b : a));
+      out.push(
+        `goal ${sc} ahead of every JavaScript peer: ${verdict(w > best.rate)} — weft is ` +
+          `${x(w, best.rate)} the fastest, ${best.impl}`,
+      );
+    }
+  }
+  const py = (sc: string, need: number, what: string): void => {
+    const w = rateOf(figures, sc, 'weft');
+    for (const impl of ['python asyncio', 'python uvloop']) {
+      const p = rateOf(figures, sc, impl);
+      if (w === undefined || p === undefined) continue;
+      out.push(`goal ${what} ≥ ${need}× ${impl}: ${verdict(w >= need * p)} — ${x(w, p)}`);
+    }
+  };
+  py(SCENARIOS.queueBounded, 3, 'Queue maxsize=1024');
+  py(SCENARIOS.queueUnbounded, 3, 'Queue unbounded');
+  py(SCENARIOS.gather, 10, 'createTask+gather');
+  return out;
+}

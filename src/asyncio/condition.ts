@@ -83,7 +83,9 @@ export class Condition {
     // cancellation that arrives while re-acquiring is raised once the lock is held.
     for (;;) {
       try {
-        await this.lock.acquire();
+        // Without deadlock detection: the wait must end holding the lock, and a cycle through
+        // this condition is reported where it closes, at the other task's acquire (lock.ts).
+        await this.lock._acquireUnchecked();
         break;
       } catch (e) {
         if (!(e instanceof CancelledError)) throw e;
@@ -150,5 +152,10 @@ export class Condition {
 
   describe(): string {
     return 'a Condition';
+  }
+
+  /** @internal A task waiting here will need this lock to return (deadlock detection). */
+  get _relockTarget(): Lock {
+    return this.lock;
   }
 }

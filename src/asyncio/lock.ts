@@ -94,6 +94,15 @@ export class Lock {
     return this.acquireSlow(options);
   }
 
+  /** @internal An acquire that never reports a deadlock (Condition.wait's re-acquire). */
+  _acquireUnchecked(): Promise<boolean> {
+    if (!this._locked) return this.acquire();
+    const w = new Waiter<boolean>(this);
+    w.onRevoke = () => this.release();
+    this.waiters.push(w);
+    return w.block();
+  }
+
   private acquireSlow(options: AcquireOptions | undefined): Promise<boolean> {
     const { timeout, signal } = parseWait('Lock.acquire', options);
     const blocking = parseBlocking('Lock.acquire', options?.blocking, 'blocking');
@@ -174,10 +183,17 @@ export class Lock {
     for (let h: WaitingTask | null = first; h !== null && !seen.has(h); ) {
       seen.add(h);
       const w: Waiter<unknown> | null = h._waiter;
-      if (w === null || !w.pending || !(w.owner instanceof Lock) || !w.owner._detect) return null;
-      const next: WaitingTask | null = w.owner._holder;
+      if (w === null) return null;
+      // A task waiting on a Lock needs that lock (unless it was just handed it); one waiting in
+      // Condition.wait — even one already notified — needs the condition's lock back before it
+      // can return.
+      let target: unknown = null;
+      if (w.owner instanceof Lock) target = w.pending ? w.owner : null;
+      else if (w.state !== 2) target = (w.owner as { _relockTarget?: unknown } | null)?._relockTarget;
+      if (!(target instanceof Lock) || !target._detect) return null;
+      const next: WaitingTask | null = target._holder;
       if (next === null) return null;
-      edges.push({ waiter: h.describe(), resource: w.owner.describe(), holder: next.describe() });
+      edges.push({ waiter: h.describe(), resource: target.describe(), holder: next.describe() });
       if (next === task) return edges;
       h = next;
     }

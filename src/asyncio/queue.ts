@@ -2,7 +2,7 @@ import { Deque } from '../internal/deque.js';
 import { describeValue } from '../internal/errors.js';
 import { parseBlocking, parseWait, type WaitOptions } from '../internal/wait-options.js';
 import { Waiter, WaiterList } from '../internal/waiter.js';
-import { QueueEmpty, QueueFull, QueueShutDown } from './errors.js';
+import { QueueEmpty, QueueFull, QueueShutDown, TimeoutError } from './errors.js';
 import { Event } from './event.js';
 
 export interface QueueWaitOptions extends WaitOptions {
@@ -180,7 +180,7 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
   async join(options?: WaitOptions): Promise<void> {
     if (this.unfinished === 0) return;
     const ok = await this.finished.wait(options);
-    if (!ok) throw new QueueFull(`join() timed out with ${this.unfinished} unfinished items`);
+    if (!ok) throw new TimeoutError(`join() timed out with ${this.unfinished} unfinished items`);
   }
 
   /**

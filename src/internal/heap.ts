@@ -16,18 +16,33 @@ export class Heap<T> {
     return this.items.length;
   }
 
+  /** Adds `item`. If the comparator throws, the heap is left as it was and the error raised. */
   push(item: T): void {
     const items = this.items;
     const seqs = this.seqs;
-    let i = items.length;
+    const start = items.length;
+    let i = start;
     items.push(item);
     seqs.push(this.seq++);
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (this.less(i, p)) {
-        this.swap(i, p);
-        i = p;
-      } else break;
+    try {
+      while (i > 0) {
+        const p = (i - 1) >> 1;
+        if (this.less(i, p)) {
+          this.swap(i, p);
+          i = p;
+        } else break;
+      }
+    } catch (e) {
+      // Undo the sift: walk the item back down the chain of parents it climbed, then drop it.
+      const path: number[] = [];
+      for (let j = start; j > i; j = (j - 1) >> 1) path.push(j);
+      for (let k = path.length - 1; k >= 0; k--) {
+        const child = path[k] as number;
+        this.swap((child - 1) >> 1, child);
+      }
+      items.pop();
+      seqs.pop();
+      throw e;
     }
   }
 

@@ -119,6 +119,8 @@ export class Waiter<V> {
    */
   withdraw(ok: boolean, outcome: unknown): boolean {
     if (this.state !== PENDING) return false;
+    // Nothing was granted, so a cancel that comes before the resume has nothing to give back.
+    this.onRevoke = null;
     this.settle(ok, outcome);
     return true;
   }

@@ -172,7 +172,7 @@ describe('EventLoop', () => {
         cancel: () => false,
         result: async () => 'from the pool',
       };
-      const f = wrapFuture(cf);
+      const f = wrapFuture<string>(cf as never);
       setTimeout(() => done!(cf), 1);
       assert.equal(await f, 'from the pool');
     });

@@ -290,7 +290,7 @@ function sendPlain(res: ServerResponse, status: number, text: string): void {
 function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
   const code = err.code;
   const busy = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
-  if (code === 'ECONNRESET' || !socket.writable || (busy && busy.headersSent)) {
+  if (code === 'ECONNRESET' || !socket.writable || busy?.headersSent) {
     socket.destroy();
     return;
   }

@@ -6,6 +6,16 @@ export {
   type CleanupContext,
   type Middleware,
 } from './application.js';
+export { ClientResponse } from './client-response.js';
+export {
+  ClientSession,
+  type ClientSessionOptions,
+  type ClientTimeout,
+  type RequestData,
+  type RequestOptions,
+} from './client-session.js';
+export { type Cookie, CookieJar, type CookieJarOptions } from './cookie-jar.js';
+export * from './errors.js';
 export { FileResponse, type FileResponseOptions } from './file-response.js';
 export * from './http-exceptions.js';
 export type { ServerOptions } from './http-server.js';

@@ -5,7 +5,6 @@
  * body reader — so a handler that reads only `matchInfo` pays for nothing else.
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { Response as UndiciResponse } from 'undici';
 import { StreamReader } from '../streams/stream-reader.js';
 import type { Application } from './application.js';
 import { HTTPBadRequest, HTTPRequestEntityTooLarge } from './http-exceptions.js';
@@ -285,10 +284,10 @@ export class Request {
     }
     const body = await this.read();
     try {
-      const r = new UndiciResponse(body, {
+      const r = new globalThis.Response(body, {
         headers: { 'content-type': this._req.headers['content-type'] as string },
       });
-      return (await r.formData()) as unknown as FormData;
+      return await r.formData();
     } catch (e) {
       throw new HTTPBadRequest({ text: 'Malformed form data', cause: e });
     }

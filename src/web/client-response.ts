@@ -1,0 +1,185 @@
+/**
+ * ClientResponse: what `ClientSession.get()` and friends resolve to (aiohttp's
+ * `ClientResponse`): status and headers at once, the body on demand — `text()`, `json()`,
+ * `read()`, or `content` as a `StreamReader` for streaming.
+ *
+ * The connection (and the session's `limit` slot) is held until the body has been read to the
+ * end or the response is released: read it, or `release()` it, or `await using` it.
+ */
+import { STATUS_CODES } from 'node:http';
+import type { Readable } from 'node:stream';
+import { StreamReader } from '../streams/stream-reader.js';
+import { ClientResponseError } from './errors.js';
+
+/** @internal how the session learns that a response is finished with. */
+export interface ResponseOwner {
+  _released(response: ClientResponse): void;
+  _mapError(e: unknown): unknown;
+}
+
+export class ClientResponse implements AsyncDisposable {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly method: string;
+  /** The final URL (after redirects). */
+  readonly url: URL;
+  /** The redirect responses that led here, oldest first. */
+  readonly history: readonly ClientResponse[];
+  private readonly body: Readable;
+  private readonly owner: ResponseOwner;
+  private _content: StreamReader | null = null;
+  private _bytes: Buffer | null = null;
+  private released = false;
+
+  /** @internal */
+  constructor(
+    init: {
+      status: number;
+      headers: Headers;
+      method: string;
+      url: URL;
+      history: ClientResponse[];
+      body: Readable;
+    },
+    owner: ResponseOwner,
+  ) {
+    this.status = init.status;
+    this.headers = init.headers;
+    this.method = init.method;
+    this.url = init.url;
+    this.history = init.history;
+    this.body = init.body;
+    this.owner = owner;
+    this.body.once('end', () => this.release());
+  }
+
+  /** The standard reason phrase of the status. */
+  get reason(): string {
+    return STATUS_CODES[this.status] ?? '';
+  }
+
+  /** True for a status below 400. */
+  get ok(): boolean {
+    return this.status < 400;
+  }
+
+  /** The media type without parameters (`application/json`). */
+  get contentType(): string {
+    const ct = this.headers.get('content-type');
+    if (ct === null) return 'application/octet-stream';
+    return (ct.split(';')[0] as string).trim().toLowerCase();
+  }
+
+  get charset(): string | null {
+    const m = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(this.headers.get('content-type') ?? '');
+    return m ? (m[1] as string).toLowerCase() : null;
+  }
+
+  get contentLength(): number | null {
+    const v = this.headers.get('content-length');
+    return v === null ? null : Number(v);
+  }
+
+  /** @throws {ClientResponseError} the status is 400 or more (the body is released). */
+  raiseForStatus(): void {
+    if (this.status < 400) return;
+    this.release();
+    throw new ClientResponseError({
+      status: this.status,
+      message: this.reason,
+      headers: this.headers,
+      url: this.url.href,
+      method: this.method,
+    });
+  }
+
+  /**
+   * The body as a `StreamReader` (`read(n)`, `readline()`, `readexactly(n)`, line
+   * iteration), for bodies too large to hold at once.
+   */
+  get content(): StreamReader {
+    if (this._content === null) {
+      const reader = new StreamReader();
+      this._content = reader;
+      const body = this.body;
+      reader._setTransport({
+        pauseReading: () => body.pause(),
+        resumeReading: () => body.resume(),
+      });
+      body.on('data', (chunk: Buffer) => reader._feedOwned(chunk));
+      body.once('end', () => reader.feedEof());
+      body.once('error', (e) => reader.setException(this.owner._mapError(e)));
+    }
+    return this._content;
+  }
+
+  /** The whole body as bytes (cached: later calls give the same bytes). */
+  async read(): Promise<Buffer> {
+    if (this._bytes !== null) return this._bytes;
+    if (this._content !== null) {
+      this._bytes = await this._content.read();
+      return this._bytes;
+    }
+    if (this.released && this.body.readableEnded === false) {
+      throw new Error('Cannot read the body: the response was released');
+    }
+    const chunks: Buffer[] = [];
+    try {
+      for await (const c of this.body) chunks.push(c as Buffer);
+    } catch (e) {
+      throw this.owner._mapError(e);
+    } finally {
+      this.release();
+    }
+    this._bytes = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+    return this._bytes;
+  }
+
+  /** The body decoded as text (`encoding`, else the charset of the response, else UTF-8). */
+  async text(encoding?: string): Promise<string> {
+    const b = await this.read();
+    const cs = encoding ?? this.charset ?? 'utf-8';
+    return new TextDecoder(cs).decode(b);
+  }
+
+  /** The body parsed as JSON. */
+  async json<T = unknown>(loads: (text: string) => T = JSON.parse): Promise<T> {
+    return loads(await this.text());
+  }
+
+  /**
+   * Gives the connection back without reading the rest of the body (the connection is closed
+   * if bytes were left). Idempotent.
+   */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    const body = this.body as Readable & { dump?: (o: { limit: number }) => Promise<void> };
+    if (!body.readableEnded) {
+      body.on('error', ignore);
+      // undici's dump() reads a small rest to keep the connection reusable, else closes it.
+      if (typeof body.dump === 'function') body.dump({ limit: 64 * 1024 }).catch(ignore);
+      else body.destroy();
+    }
+    this.owner._released(this);
+  }
+
+  /** Same as `release()` (aiohttp's `close()`). */
+  close(): void {
+    this.release();
+  }
+
+  get closed(): boolean {
+    return this.released;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.release();
+  }
+
+  get [Symbol.toStringTag](): string {
+    return 'ClientResponse';
+  }
+}
+
+function ignore(): void {}

@@ -1,0 +1,449 @@
+/**
+ * ClientSession: an HTTP client with a connection pool, default headers, a base URL, a cookie
+ * jar and timeouts (aiohttp's `ClientSession`), on undici's `Agent`.
+ *
+ * Implementation notes
+ * --------------------
+ * undici does the HTTP (parsing, keep-alive pools per origin; `limitPerHost` is its
+ * `connections`). Two things are weft's: the session-wide `limit` on concurrent requests
+ * (aiohttp's connector `limit`, default 100), a `Semaphore` whose slot is held from the request
+ * until the response body is read or released — so `limit` bounds open connections as in
+ * aiohttp; and redirects, followed here (not by undici) so that every hop's `Set-Cookie` reaches
+ * the jar and the history is kept.
+ *
+ * Cancellation: a request made inside a weft task is aborted when the task is cancelled (the
+ * task's `signal` is passed to undici), raising `CancelledError`; `timeout.total` aborts it
+ * with weft's `TimeoutError`. Both cover the whole exchange, body included.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import { Agent, type Dispatcher, errors as undiciErrors } from 'undici';
+import { Semaphore } from '../asyncio/semaphore.js';
+import { currentTask } from '../asyncio/task.js';
+import { CancelledError, TimeoutError } from '../internal/errors.js';
+import { ClientResponse, type ResponseOwner } from './client-response.js';
+import { CookieJar } from './cookie-jar.js';
+import {
+  ClientConnectorError,
+  ClientError,
+  ClientPayloadError,
+  InvalidURL,
+  ServerDisconnectedError,
+  ServerTimeoutError,
+  TooManyRedirects,
+} from './errors.js';
+
+export interface ClientTimeout {
+  /** The whole exchange, body included, ms (default 300 000, aiohttp's 5 minutes). */
+  total?: number | null;
+  /** Establishing the connection, ms. */
+  connect?: number | null;
+  /** Longest wait for data from the server (head or body), ms. */
+  sockRead?: number | null;
+}
+
+export interface ClientSessionOptions {
+  /** Relative request URLs resolve against it. */
+  baseUrl?: string | URL;
+  /** Sent with every request (a request's own headers win). */
+  headers?: Record<string, string>;
+  /** Initial cookies (name → value), for the base URL's host. */
+  cookies?: Record<string, string>;
+  cookieJar?: CookieJar;
+  /** Concurrent requests (open connections) in the whole session; 0 = no limit (default 100). */
+  limit?: number;
+  /** Connections per host; 0 = no limit (default 0). */
+  limitPerHost?: number;
+  timeout?: ClientTimeout;
+  /** Call `raiseForStatus()` on every response (default false). */
+  raiseForStatus?: boolean;
+}
+
+export type RequestData =
+  | string
+  | Uint8Array
+  | URLSearchParams
+  | FormData
+  | Record<string, string | number>
+  | AsyncIterable<Uint8Array>
+  | null;
+
+export interface RequestOptions {
+  /** Query parameters added to the URL. */
+  params?: Record<string, string | number> | URLSearchParams | [string, string][];
+  headers?: Record<string, string>;
+  /** A body: text, bytes, form fields (an object or URLSearchParams: urlencoded), FormData. */
+  data?: RequestData;
+  /** A body serialised as JSON. */
+  json?: unknown;
+  /** Follow redirects (default true), at most `maxRedirects` (default 10). */
+  allowRedirects?: boolean;
+  maxRedirects?: number;
+  timeout?: ClientTimeout;
+  raiseForStatus?: boolean;
+  signal?: AbortSignal;
+}
+
+function ms(v: number | null | undefined, name: string): number | null {
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'number' || Number.isNaN(v) || v < 0) {
+    throw new RangeError(`timeout.${name} must be a number of ms >= 0: received ${String(v)}`);
+  }
+  return v;
+}
+
+class TotalTimeout extends Error {}
+
+export class ClientSession implements AsyncDisposable, ResponseOwner {
+  readonly cookieJar: CookieJar;
+  readonly headers: Record<string, string>;
+  readonly baseUrl: URL | null;
+  private readonly agent: Agent;
+  private readonly limiter: Semaphore | null;
+  private readonly timeout: ClientTimeout;
+  private readonly raise: boolean;
+  private readonly open = new Map<ClientResponse, () => void>();
+  private _closed = false;
+
+  constructor(options: ClientSessionOptions = {}) {
+    const limit = options.limit ?? 100;
+    const perHost = options.limitPerHost ?? 0;
+    for (const [n, v] of [
+      ['limit', limit],
+      ['limitPerHost', perHost],
+    ] as const) {
+      if (!Number.isInteger(v) || v < 0) {
+        throw new RangeError(`${n} must be an integer >= 0: received ${String(v)}`);
+      }
+    }
+    try {
+      this.baseUrl = options.baseUrl === undefined ? null : new URL(options.baseUrl);
+    } catch (e) {
+      throw new InvalidURL(String(options.baseUrl), { cause: e });
+    }
+    this.headers = {};
+    for (const [k, v] of Object.entries(options.headers ?? {})) this.headers[k.toLowerCase()] = v;
+    this.cookieJar = options.cookieJar ?? new CookieJar();
+    this.timeout = { total: 300_000, ...(options.timeout ?? {}) };
+    ms(this.timeout.total, 'total');
+    const connect = ms(this.timeout.connect, 'connect');
+    const sockRead = ms(this.timeout.sockRead, 'sockRead');
+    this.raise = options.raiseForStatus ?? false;
+    this.limiter = limit === 0 ? null : new Semaphore(limit);
+    this.agent = new Agent({
+      connections: perHost === 0 ? null : perHost,
+      connect: connect === null ? {} : { timeout: connect },
+      // undici's defaults (300 s) would cut a long `total`; weft's own timers bound the wait.
+      headersTimeout: sockRead ?? 0,
+      bodyTimeout: sockRead ?? 0,
+    });
+    if (options.cookies && this.baseUrl)
+      this.cookieJar.updateCookies(options.cookies, this.baseUrl);
+  }
+
+  get closed(): boolean {
+    return this._closed;
+  }
+
+  get(url: string | URL, options?: RequestOptions): Promise<ClientResponse> {
+    return this.request('GET', url, options);
+  }
+  post(url: string | URL, options?: RequestOptions): Promise<ClientResponse> {
+    return this.request('POST', url, options);
+  }
+  put(url: string | URL, options?: RequestOptions): Promise<ClientResponse> {
+    return this.request('PUT', url, options);
+  }
+  patch(url: string | URL, options?: RequestOptions): Promise<ClientResponse> {
+    return this.request('PATCH', url, options);
+  }
+  delete(url: string | URL, options?: RequestOptions): Promise<ClientResponse> {
+    return this.request('DELETE', url, options);
+  }
+  head(url: string | URL, options?: RequestOptions): Promise<ClientResponse> {
+    return this.request('HEAD', url, { allowRedirects: false, ...options });
+  }
+
+  /**
+   * Sends a request; resolves once the status and headers arrived.
+   *
+   * **Cancellation:** cancelling the calling task, aborting `signal`, or `timeout.total`
+   * passing aborts the request and closes its connection.
+   * @throws {ClientConnectorError} cannot connect. {ServerTimeoutError} `sockRead` passed.
+   *   {TimeoutError} `total` passed. {ClientResponseError} with `raiseForStatus`.
+   *   {TooManyRedirects} {InvalidURL} {CancelledError}
+   */
+  async request(
+    method: string,
+    url: string | URL,
+    options: RequestOptions = {},
+  ): Promise<ClientResponse> {
+    if (this._closed) throw new ClientError('Session is closed', 'ERR_WEFT_SESSION_CLOSED');
+    method = method.toUpperCase();
+    let target = this.resolveUrl(url, options.params);
+    const timeout = { ...this.timeout, ...(options.timeout ?? {}) };
+    const total = ms(timeout.total, 'total');
+    const sockRead = ms(timeout.sockRead, 'sockRead');
+    const signals: AbortSignal[] = [];
+    const controller = new AbortController();
+    signals.push(controller.signal);
+    if (options.signal) signals.push(options.signal);
+    const task = currentTask();
+    if (task !== null) signals.push(task.signal);
+    const signal = signals.length === 1 ? controller.signal : AbortSignal.any(signals);
+    let timer: NodeJS.Timeout | null = null;
+    if (total !== null && total > 0) {
+      timer = setTimeout(() => controller.abort(new TotalTimeout()), total);
+    }
+    const clear = (): void => {
+      if (timer !== null) clearTimeout(timer);
+      timer = null;
+    };
+    if (this.limiter !== null) {
+      try {
+        await this.limiter.acquire({ signal });
+      } catch (e) {
+        clear();
+        throw this._mapError(signal.aborted ? signal.reason : e);
+      }
+    }
+    let holding = this.limiter !== null;
+    const releaseSlot = (): void => {
+      clear();
+      if (holding) {
+        holding = false;
+        this.limiter?.release();
+      }
+    };
+    try {
+      let { headers, body } = await this.buildBody(options);
+      const history: ClientResponse[] = [];
+      const maxRedirects = options.maxRedirects ?? 10;
+      for (;;) {
+        const h: Record<string, string> = { ...this.headers };
+        for (const [k, v] of Object.entries(options.headers ?? {})) h[k.toLowerCase()] = v;
+        Object.assign(h, headers);
+        const cookies = this.cookieJar.filterCookies(target);
+        if (cookies.size > 0 && !('cookie' in h)) {
+          h.cookie = [...cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+        }
+        let r: Dispatcher.ResponseData;
+        try {
+          r = await this.agent.request({
+            origin: target.origin,
+            path: target.pathname + target.search,
+            method: method as Dispatcher.HttpMethod,
+            headers: h,
+            body: body as Dispatcher.DispatchOptions['body'],
+            signal,
+            ...(sockRead !== null ? { headersTimeout: sockRead, bodyTimeout: sockRead } : {}),
+          });
+        } catch (e) {
+          throw this._mapError(signal.aborted ? signal.reason : e);
+        }
+        const resHeaders = toHeaders(r.headers);
+        const setCookies = resHeaders.getSetCookie();
+        if (setCookies.length > 0) this.cookieJar.updateCookies(setCookies, target);
+        const status = r.statusCode;
+        const location = resHeaders.get('location');
+        const isRedirect =
+          (status === 301 ||
+            status === 302 ||
+            status === 303 ||
+            status === 307 ||
+            status === 308) &&
+          location !== null;
+        const replayable = !(
+          body !== null &&
+          typeof body === 'object' &&
+          Symbol.asyncIterator in body
+        );
+        if (isRedirect && options.allowRedirects !== false && replayable) {
+          const resp = new ClientResponse(
+            { status, headers: resHeaders, method, url: target, history: [], body: r.body },
+            noOwner,
+          );
+          resp.release();
+          history.push(resp);
+          if (history.length > maxRedirects) {
+            throw new TooManyRedirects({
+              status,
+              message: 'Too many redirects',
+              headers: resHeaders,
+              url: target.href,
+              method,
+            });
+          }
+          const next = new URL(location as string, target);
+          if (next.protocol !== 'http:' && next.protocol !== 'https:') {
+            throw new InvalidURL(next.href);
+          }
+          if (
+            (status === 303 && method !== 'HEAD') ||
+            ((status === 301 || status === 302) && method === 'POST')
+          ) {
+            method = 'GET';
+            body = null;
+            headers = {};
+          }
+          if (next.origin !== target.origin && options.headers?.authorization !== undefined) {
+            // Credentials are not forwarded to another origin.
+            options = { ...options, headers: { ...options.headers } };
+            delete options.headers?.authorization;
+          }
+          target = next;
+          continue;
+        }
+        const resp = new ClientResponse(
+          { status, headers: resHeaders, method, url: target, history, body: r.body as Readable },
+          this,
+        );
+        this.open.set(resp, releaseSlot);
+        signal.addEventListener('abort', () => resp.release(), { once: true });
+        const noBody =
+          method === 'HEAD' ||
+          status === 204 ||
+          status === 304 ||
+          resHeaders.get('content-length') === '0';
+        if (noBody) resp.release();
+        if (options.raiseForStatus ?? this.raise) resp.raiseForStatus();
+        return resp;
+      }
+    } catch (e) {
+      releaseSlot();
+      throw e;
+    }
+  }
+
+  /** @internal */
+  _released(response: ClientResponse): void {
+    const release = this.open.get(response);
+    if (release === undefined) return;
+    this.open.delete(response);
+    release();
+  }
+
+  /** @internal undici's errors, aborts and timeouts → aiohttp's classes. */
+  _mapError(e: unknown): unknown {
+    if (e instanceof TotalTimeout) return new TimeoutError('The request exceeded timeout.total');
+    if (e instanceof CancelledError || e instanceof ClientError || e instanceof TimeoutError)
+      return e;
+    if (
+      e instanceof undiciErrors.HeadersTimeoutError ||
+      e instanceof undiciErrors.BodyTimeoutError
+    ) {
+      return new ServerTimeoutError('Timeout on reading data from socket', { cause: e });
+    }
+    if (e instanceof undiciErrors.ConnectTimeoutError) {
+      return new ClientConnectorError('Timeout connecting to the server', { cause: e });
+    }
+    if (e instanceof undiciErrors.RequestAbortedError || (e as Error)?.name === 'AbortError') {
+      return e;
+    }
+    const code = (e as NodeJS.ErrnoException)?.code;
+    if (
+      code === 'ECONNREFUSED' ||
+      code === 'ENOTFOUND' ||
+      code === 'EAI_AGAIN' ||
+      code === 'EHOSTUNREACH' ||
+      code === 'ENETUNREACH'
+    ) {
+      return new ClientConnectorError(`Cannot connect: ${(e as Error).message}`, { cause: e });
+    }
+    if (e instanceof undiciErrors.SocketError || code === 'ECONNRESET' || code === 'EPIPE') {
+      return new ServerDisconnectedError(`Server disconnected: ${(e as Error).message}`, {
+        cause: e,
+      });
+    }
+    if (e instanceof undiciErrors.ResponseContentLengthMismatchError) {
+      return new ClientPayloadError('The response body ended early', { cause: e });
+    }
+    return e;
+  }
+
+  /** Releases open responses and closes every pooled connection. Idempotent. */
+  async close(): Promise<void> {
+    if (this._closed) return;
+    this._closed = true;
+    for (const r of [...this.open.keys()]) r.release();
+    await this.agent.destroy();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  private resolveUrl(url: string | URL, params: RequestOptions['params']): URL {
+    let u: URL;
+    try {
+      u = this.baseUrl !== null ? new URL(url, this.baseUrl) : new URL(url);
+    } catch (e) {
+      throw new InvalidURL(String(url), { cause: e });
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new InvalidURL(u.href);
+    if (params !== undefined) {
+      const extra = new URLSearchParams(
+        params instanceof URLSearchParams || Array.isArray(params)
+          ? params
+          : Object.entries(params).map(([k, v]): [string, string] => [k, String(v)]),
+      );
+      for (const [k, v] of extra) u.searchParams.append(k, v);
+    }
+    return u;
+  }
+
+  private async buildBody(o: RequestOptions): Promise<{
+    headers: Record<string, string>;
+    body: string | Uint8Array | AsyncIterable<Uint8Array> | null;
+  }> {
+    if (o.json !== undefined && o.data !== undefined) {
+      throw new TypeError('A request takes either data or json, not both');
+    }
+    if (o.json !== undefined) {
+      return { headers: { 'content-type': 'application/json' }, body: JSON.stringify(o.json) };
+    }
+    const d = o.data;
+    if (d === undefined || d === null) return { headers: {}, body: null };
+    if (typeof d === 'string') {
+      return { headers: { 'content-type': 'text/plain; charset=utf-8' }, body: d };
+    }
+    if (d instanceof Uint8Array) {
+      return { headers: { 'content-type': 'application/octet-stream' }, body: d };
+    }
+    if (d instanceof URLSearchParams) {
+      return {
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: d.toString(),
+      };
+    }
+    if (d instanceof FormData) {
+      // The platform encodes multipart (boundary and all); the bytes are then replayable.
+      const r = new globalThis.Response(d);
+      const type = r.headers.get('content-type') as string;
+      return { headers: { 'content-type': type }, body: Buffer.from(await r.arrayBuffer()) };
+    }
+    if (Symbol.asyncIterator in d) return { headers: {}, body: d as AsyncIterable<Uint8Array> };
+    const form = new URLSearchParams(
+      Object.entries(d).map(([k, v]): [string, string] => [k, String(v)]),
+    );
+    return {
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: form.toString(),
+    };
+  }
+}
+
+const noOwner: ResponseOwner = {
+  _released() {},
+  _mapError: (e) => e,
+};
+
+function toHeaders(raw: IncomingHttpHeaders): Headers {
+  const h = new Headers();
+  for (const [k, v] of Object.entries(raw)) {
+    if (v === undefined) continue;
+    if (Array.isArray(v)) for (const x of v) h.append(k, x);
+    else h.append(k, String(v));
+  }
+  return h;
+}

@@ -1,0 +1,166 @@
+/**
+ * CookieJar: the client's cookie store (aiohttp's `CookieJar`): keeps the cookies responses set
+ * and sends back the ones that match a request's host, path and scheme (RFC 6265, §5.1.3
+ * domain matching and §5.1.4 path matching, `Max-Age` over `Expires`, host-only cookies when
+ * no `Domain` is given). Like aiohttp's default (`unsafe=False`) it refuses cookies from hosts
+ * that are IP addresses unless `unsafe: true`.
+ */
+import { isIP } from 'node:net';
+
+export interface Cookie {
+  name: string;
+  value: string;
+  domain: string;
+  path: string;
+  /** ms since the epoch, or null for a session cookie. */
+  expires: number | null;
+  secure: boolean;
+  httpOnly: boolean;
+  hostOnly: boolean;
+}
+
+export interface CookieJarOptions {
+  /** Accept cookies from IP-address hosts (default false, as aiohttp). */
+  unsafe?: boolean;
+}
+
+export class CookieJar {
+  private readonly cookies = new Map<string, Cookie>();
+  private readonly unsafe: boolean;
+
+  constructor(options: CookieJarOptions = {}) {
+    this.unsafe = options.unsafe ?? false;
+  }
+
+  /** Number of cookies held (expired ones included until the next lookup). */
+  get size(): number {
+    return this.cookies.size;
+  }
+
+  /** Stores cookies: `Set-Cookie` header values, or a name → value map, for `url`. */
+  updateCookies(cookies: string[] | Record<string, string>, url: URL | string): void {
+    const u = typeof url === 'string' ? new URL(url) : url;
+    const host = u.hostname.toLowerCase();
+    if (!this.unsafe && isIP(host.replace(/^\[|\]$/g, '')) !== 0) return;
+    if (!Array.isArray(cookies)) {
+      for (const [name, value] of Object.entries(cookies)) {
+        this.store({
+          name,
+          value: String(value),
+          domain: host,
+          path: '/',
+          expires: null,
+          secure: false,
+          httpOnly: false,
+          hostOnly: false,
+        });
+      }
+      return;
+    }
+    for (const line of cookies) {
+      const c = parseSetCookie(line, u);
+      if (c !== null) this.store(c);
+    }
+  }
+
+  /** The cookies to send to `url`, by name. */
+  filterCookies(url: URL | string): Map<string, string> {
+    const u = typeof url === 'string' ? new URL(url) : url;
+    const host = u.hostname.toLowerCase();
+    const path = u.pathname || '/';
+    const secure = u.protocol === 'https:' || u.protocol === 'wss:';
+    const now = Date.now();
+    const out = new Map<string, string>();
+    const matched: Cookie[] = [];
+    for (const [key, c] of this.cookies) {
+      if (c.expires !== null && c.expires <= now) {
+        this.cookies.delete(key);
+        continue;
+      }
+      if (c.secure && !secure) continue;
+      if (c.hostOnly ? host !== c.domain : !domainMatch(host, c.domain)) continue;
+      if (!pathMatch(path, c.path)) continue;
+      matched.push(c);
+    }
+    // Longer paths first (RFC 6265 §5.4), so the most specific value wins a name clash.
+    matched.sort((a, b) => b.path.length - a.path.length);
+    for (const c of matched) if (!out.has(c.name)) out.set(c.name, c.value);
+    return out;
+  }
+
+  /** Removes every cookie (or those `predicate` selects). */
+  clear(predicate?: (cookie: Cookie) => boolean): void {
+    if (predicate === undefined) this.cookies.clear();
+    else for (const [k, c] of this.cookies) if (predicate(c)) this.cookies.delete(k);
+  }
+
+  *[Symbol.iterator](): IterableIterator<Cookie> {
+    yield* this.cookies.values();
+  }
+
+  private store(c: Cookie): void {
+    const key = `${c.domain};${c.path};${c.name}`;
+    if (c.expires !== null && c.expires <= Date.now()) this.cookies.delete(key);
+    else this.cookies.set(key, c);
+  }
+}
+
+function domainMatch(host: string, domain: string): boolean {
+  return host === domain || (host.endsWith(`.${domain}`) && isIP(host) === 0);
+}
+
+function pathMatch(reqPath: string, cookiePath: string): boolean {
+  if (reqPath === cookiePath) return true;
+  if (!reqPath.startsWith(cookiePath)) return false;
+  return cookiePath.endsWith('/') || reqPath[cookiePath.length] === '/';
+}
+
+function defaultPath(u: URL): string {
+  const p = u.pathname;
+  if (!p.startsWith('/')) return '/';
+  const i = p.lastIndexOf('/');
+  return i <= 0 ? '/' : p.slice(0, i);
+}
+
+/** One `Set-Cookie` value; null when it must be ignored. */
+export function parseSetCookie(line: string, u: URL): Cookie | null {
+  const parts = line.split(';');
+  const first = parts[0] as string;
+  const eq = first.indexOf('=');
+  if (eq <= 0) return null;
+  const name = first.slice(0, eq).trim();
+  let value = first.slice(eq + 1).trim();
+  if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+  const host = u.hostname.toLowerCase();
+  const c: Cookie = {
+    name,
+    value,
+    domain: host,
+    path: defaultPath(u),
+    expires: null,
+    secure: false,
+    httpOnly: false,
+    hostOnly: true,
+  };
+  let maxAge: number | null = null;
+  for (const attr of parts.slice(1)) {
+    const i = attr.indexOf('=');
+    const k = (i === -1 ? attr : attr.slice(0, i)).trim().toLowerCase();
+    const v = i === -1 ? '' : attr.slice(i + 1).trim();
+    if (k === 'domain' && v !== '') {
+      const d = v.replace(/^\./, '').toLowerCase();
+      // A server may set cookies for itself or a parent domain, never for another site.
+      if (!domainMatch(host, d)) return null;
+      c.domain = d;
+      c.hostOnly = false;
+    } else if (k === 'path' && v.startsWith('/')) c.path = v;
+    else if (k === 'max-age' && /^-?\d+$/.test(v)) maxAge = Number(v);
+    else if (k === 'expires') {
+      const t = Date.parse(v);
+      if (!Number.isNaN(t)) c.expires = t;
+    } else if (k === 'secure') c.secure = true;
+    else if (k === 'httponly') c.httpOnly = true;
+  }
+  if (maxAge !== null) c.expires = maxAge <= 0 ? 0 : Date.now() + maxAge * 1000;
+  return c;
+}

@@ -1,0 +1,99 @@
+/**
+ * Client errors, with aiohttp's names and hierarchy:
+ *
+ *   ClientError
+ *   ├── ClientConnectionError
+ *   │   ├── ClientConnectorError        cannot connect (refused, unresolvable, connect timeout)
+ *   │   └── ServerConnectionError
+ *   │       ├── ServerDisconnectedError the server closed the connection mid-exchange
+ *   │       └── ServerTimeoutError      no data for `sockRead` ms
+ *   ├── ClientResponseError             raiseForStatus(): status >= 400
+ *   │   └── TooManyRedirects
+ *   ├── ClientPayloadError              the body could not be read completely
+ *   └── InvalidURL
+ *
+ * A `timeout.total` that passes raises weft's `TimeoutError` (aiohttp raises asyncio's), and a
+ * cancelled task's request raises `CancelledError`.
+ */
+import { WeftError } from '../internal/errors.js';
+
+export class ClientError extends WeftError {
+  static override readonly kind: string = 'ClientError';
+  constructor(message: string, code = 'ERR_WEFT_CLIENT', options?: ErrorOptions) {
+    super(message, code, options);
+  }
+}
+export class ClientConnectionError extends ClientError {
+  static override readonly kind: string = 'ClientConnectionError';
+  constructor(message: string, code = 'ERR_WEFT_CLIENT_CONNECTION', options?: ErrorOptions) {
+    super(message, code, options);
+  }
+}
+export class ClientConnectorError extends ClientConnectionError {
+  static override readonly kind: string = 'ClientConnectorError';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, 'ERR_WEFT_CLIENT_CONNECTOR', options);
+  }
+}
+export class ServerConnectionError extends ClientConnectionError {
+  static override readonly kind: string = 'ServerConnectionError';
+  constructor(message: string, code = 'ERR_WEFT_SERVER_CONNECTION', options?: ErrorOptions) {
+    super(message, code, options);
+  }
+}
+export class ServerDisconnectedError extends ServerConnectionError {
+  static override readonly kind: string = 'ServerDisconnectedError';
+  constructor(message = 'Server disconnected', options?: ErrorOptions) {
+    super(message, 'ERR_WEFT_SERVER_DISCONNECTED', options);
+  }
+}
+export class ServerTimeoutError extends ServerConnectionError {
+  static override readonly kind: string = 'ServerTimeoutError';
+  constructor(message = 'Timeout on reading data from socket', options?: ErrorOptions) {
+    super(message, 'ERR_WEFT_SERVER_TIMEOUT', options);
+  }
+}
+
+export interface ResponseErrorInfo {
+  status: number;
+  message: string;
+  headers: Headers | null;
+  url: string;
+  method: string;
+}
+
+/** The response had an error status (`raiseForStatus()`), or redirects went on too long. */
+export class ClientResponseError extends ClientError {
+  static override readonly kind: string = 'ClientResponseError';
+  readonly status: number;
+  readonly headers: Headers | null;
+  readonly url: string;
+  readonly method: string;
+  constructor(info: ResponseErrorInfo, code = 'ERR_WEFT_CLIENT_RESPONSE') {
+    super(`${info.status}, message='${info.message}', url='${info.url}'`, code);
+    this.status = info.status;
+    this.headers = info.headers;
+    this.url = info.url;
+    this.method = info.method;
+  }
+}
+export class TooManyRedirects extends ClientResponseError {
+  static override readonly kind: string = 'TooManyRedirects';
+  constructor(info: ResponseErrorInfo) {
+    super(info, 'ERR_WEFT_TOO_MANY_REDIRECTS');
+  }
+}
+export class ClientPayloadError extends ClientError {
+  static override readonly kind: string = 'ClientPayloadError';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, 'ERR_WEFT_CLIENT_PAYLOAD', options);
+  }
+}
+export class InvalidURL extends ClientError {
+  static override readonly kind: string = 'InvalidURL';
+  readonly url: string;
+  constructor(url: string, options?: ErrorOptions) {
+    super(`Invalid URL: received ${JSON.stringify(url)}`, 'ERR_WEFT_INVALID_URL', options);
+    this.url = url;
+  }
+}

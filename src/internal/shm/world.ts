@@ -12,10 +12,11 @@
  * |  2  | NEXT_SAB_ID    | any (add)     | any     | ids given to shared buffers so far          |
  * |  3  | THREAD_COUNTER | any (add)     | any     | N of the last default name `Thread-N`       |
  *
- * Thread slot (SLOT_WORDS words at THREADS + (tid mod THREAD_CAP) × SLOT_WORDS)
+ * Thread slot (SLOT_WORDS words; a thread claims the first free or finished slot from
+ * THREADS + (tid mod THREAD_CAP) × SLOT_WORDS on, see `claimSlot`)
  * | idx | name        | writer              | readers | meaning                                    |
  * |  0  | TID         | spawner, thread     | any     | tid owning the slot (threadId + 1)         |
- * |  1  | STATE       | spawner, thread     | any     | 0 free, 1 alive, 2 finished (futex word)   |
+ * |  1  | STATE       | spawner, thread     | any     | 0 free, 1 alive, 2 finished, 3 claimed     |
  * |  2  | WAITING_FOR | the thread          | any     | lock cell + 1 it is parked on, 0 if none   |
  * |  3  | DAEMON      | spawner             | any     | 1 for a daemon thread                      |
  * |  4  | NATIVE_ID   | the thread          | any     | OS thread id, 0 until the thread booted    |
@@ -29,13 +30,13 @@
  * |  2  | WAITERS | waiters (add)   | wakers  | threads/tasks parked or about to park on STATE    |
  * |  3  | KIND    | creator         | any     | 1 Lock, 2 RLock (for names in deadlock reports)   |
  *
- * Invariants: a tid is below 2^30 and never 0, so STATE fits a tid or the OWNER_DIED marker; a
- * slot's STATE only grows (0 → 1 → 2) for one tid; cells are never freed, so a cell index names
+ * Invariants: a tid is below 2^30 and never 0, so STATE fits a tid or the OWNER_DIED marker; for
+ * one tid a slot's STATE only goes 3 → 1 → 2 (a finished slot may then be claimed again); cells are never freed, so a cell index names
  * the same lock for the life of the process. When the cells run out, locks fall back to private
  * memory and are left out of deadlock detection (see `allocCell`).
  */
 import { isMainThread, threadId, workerData } from 'node:worker_threads';
-import { add, load, store } from '../atomics.js';
+import { add, cas, load, store } from '../atomics.js';
 
 export const MAGIC = 0x57454654;
 const H_MAGIC = 0;
@@ -57,6 +58,8 @@ const NAME_CHARS = (SLOT_WORDS - T_NAME) * 2;
 export const THREAD_FREE = 0;
 export const THREAD_ALIVE = 1;
 export const THREAD_FINISHED = 2;
+/** A spawner has taken the slot and is filling it in. */
+const THREAD_CLAIMED = 3;
 
 export const CELL_CAP = 65536;
 export const CELL_WORDS = 4;
@@ -83,7 +86,7 @@ interface World {
 function createWorld(): World {
   const sab = new SharedArrayBuffer(TOTAL_WORDS * 4);
   const w = { sab, i32: new Int32Array(sab), u16: new Uint16Array(sab) };
-  const main = slotOf(1);
+  const main = THREADS + 1 * SLOT_WORDS; // the main thread (tid 1) in its home slot
   store(w.i32, main + T_TID, 1);
   store(w.i32, main + T_STATE, THREAD_ALIVE);
   // On Linux the main thread's id is the process id.
@@ -114,8 +117,48 @@ export const worldWords = (): Int32Array => world.i32;
 /** This thread's id in lock words and the thread table (Node's threadId + 1: never 0). */
 export const selfTid = threadId + 1;
 
+// Where each tid's slot is, as this thread last found it.
+const slots = new Map<number, number>();
+
+/**
+ * The slot of `tid`, or its home slot (tid mod THREAD_CAP) when the table has none for it:
+ * callers compare the slot's TID before trusting it.
+ */
 export function slotOf(tid: number): number {
+  const known = slots.get(tid);
+  if (known !== undefined && load(world.i32, known + T_TID) === tid) return known;
+  for (let k = 0; k < THREAD_CAP; k++) {
+    const slot = THREADS + ((tid + k) % THREAD_CAP) * SLOT_WORDS;
+    if (load(world.i32, slot + T_TID) === tid) {
+      if (slots.size > 4 * THREAD_CAP) slots.clear();
+      slots.set(tid, slot);
+      return slot;
+    }
+  }
   return THREADS + (tid % THREAD_CAP) * SLOT_WORDS;
+}
+
+/**
+ * Claims a slot for `tid`: its own if it has one, else the first free or finished one from its
+ * home slot on. Slots are reused, so a long-lived thread never collides with later ones.
+ */
+function claimSlot(tid: number): number {
+  const own = slotOf(tid);
+  if (load(world.i32, own + T_TID) === tid) return own;
+  for (let k = 0; k < THREAD_CAP; k++) {
+    const slot = THREADS + ((tid + k) % THREAD_CAP) * SLOT_WORDS;
+    const state = load(world.i32, slot + T_STATE);
+    // CAS on STATE: two spawners racing for one slot, one wins.
+    if (
+      (state === THREAD_FREE || state === THREAD_FINISHED) &&
+      cas(world.i32, slot + T_STATE, state, THREAD_CLAIMED) === state
+    ) {
+      store(world.i32, slot + T_TID, tid);
+      slots.set(tid, slot);
+      return slot;
+    }
+  }
+  throw new RangeError(`weft: more than ${THREAD_CAP} threads alive at once`);
 }
 
 export function cellOffset(cell: number): number {
@@ -153,8 +196,7 @@ function writeName(w: World, slot: number, name: string): void {
 
 /** Claims the slot of `tid` for a new thread (the spawner calls it, the thread repeats it). */
 export function registerThread(tid: number, name: string, daemon: boolean): void {
-  const slot = slotOf(tid);
-  store(world.i32, slot + T_TID, tid);
+  const slot = claimSlot(tid);
   store(world.i32, slot + T_DAEMON, daemon ? 1 : 0);
   store(world.i32, slot + T_WAITING_FOR, 0);
   writeName(world, slot, name);

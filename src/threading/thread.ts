@@ -248,8 +248,16 @@ export class Thread {
     handleOpened('thread');
     debug('thread %s started: ident %d, daemon %s', this.#name, tid, this.#daemon);
     worker.on('message', (m: unknown) => {
-      if (isWorkerMessage(m) && m.type === 'exception') {
-        reportThreadException(this, decodeError(m.error as EncodedError));
+      if (!isWorkerMessage(m)) return;
+      switch (m.type) {
+        case 'exception':
+          reportThreadException(this, decodeError(m.error as EncodedError));
+          return;
+        case 'result':
+          // A thread's return value is dropped, as in Python (executors use it).
+          return;
+        default:
+          m satisfies never;
       }
     });
     worker.on('error', (err) => reportThreadException(this, err));

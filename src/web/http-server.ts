@@ -184,6 +184,7 @@ function dispatch(
 ): void {
   if (host._closing) res.shouldKeepAlive = false;
   if (req.rawHeaders.length > host._maxHeaderValues) {
+    res.shouldKeepAlive = false;
     sendPlain(res, 431, 'Too many header fields');
     return;
   }

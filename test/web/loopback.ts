@@ -1,0 +1,83 @@
+/**
+ * Test support for weft/web: an application served on 127.0.0.1 (port 0), and a raw TCP client
+ * that sends exact bytes — for the requests a well-behaved client library would refuse to send.
+ */
+import { connect } from 'node:net';
+import { AppRunner, type AppRunnerOptions } from '../../src/web/app-runner.js';
+import type { Application } from '../../src/web/application.js';
+import { TCPSite } from '../../src/web/tcp-site.js';
+
+export interface Served extends AsyncDisposable {
+  url: string;
+  port: number;
+  runner: AppRunner;
+}
+
+export async function serve(app: Application, options: AppRunnerOptions = {}): Promise<Served> {
+  const runner = new AppRunner(app, options);
+  await runner.setup();
+  const site = new TCPSite(runner, '127.0.0.1', 0);
+  await site.start();
+  return {
+    url: site.name,
+    port: site.port,
+    runner,
+    [Symbol.asyncDispose]: () => runner.cleanup(),
+  };
+}
+
+export interface RawResult {
+  /** Everything the server sent until it closed (or until `timeout`). */
+  text: string;
+  /** The status of the first response, or 0. */
+  status: number;
+  /** True when the server closed the connection. */
+  closed: boolean;
+}
+
+/**
+ * Writes `parts` to a fresh connection (with `gap` ms between parts) and collects what comes
+ * back until the server closes or `timeout` ms pass.
+ */
+export function raw(
+  port: number,
+  parts: (string | Buffer)[] | string,
+  options: { gap?: number; timeout?: number; endAfter?: boolean } = {},
+): Promise<RawResult> {
+  const list = typeof parts === 'string' ? [parts] : parts;
+  const timeout = options.timeout ?? 5000;
+  return new Promise((resolve) => {
+    const sock = connect(port, '127.0.0.1');
+    let text = '';
+    let closed = false;
+    const timers: NodeJS.Timeout[] = [];
+    const finish = (): void => {
+      for (const t of timers) clearTimeout(t);
+      sock.destroy();
+      const m = /^HTTP\/1\.[01] (\d{3})/.exec(text);
+      resolve({ text, status: m ? Number(m[1]) : 0, closed });
+    };
+    sock.on('data', (d) => (text += d.toString('latin1')));
+    sock.on('error', () => {});
+    sock.on('close', () => {
+      closed = true;
+      finish();
+    });
+    timers.push(setTimeout(finish, timeout));
+    sock.once('connect', () => {
+      let i = 0;
+      const next = (): void => {
+        if (sock.destroyed) return;
+        const p = list[i++];
+        if (p === undefined) {
+          if (options.endAfter) sock.end();
+          return;
+        }
+        sock.write(p);
+        if (options.gap) timers.push(setTimeout(next, options.gap));
+        else next();
+      };
+      next();
+    });
+  });
+}

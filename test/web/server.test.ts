@@ -1,0 +1,368 @@
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { describe, it } from 'node:test';
+import { sleep } from '../../src/asyncio/sleep.js';
+import { currentTask } from '../../src/asyncio/task.js';
+import { CancelledError } from '../../src/internal/errors.js';
+import { AppRunner } from '../../src/web/app-runner.js';
+import { Application } from '../../src/web/application.js';
+import { HTTPFound, HTTPNotFound, HTTPTooManyRequests } from '../../src/web/http-exceptions.js';
+import { jsonResponse, Response } from '../../src/web/response.js';
+import { runApp } from '../../src/web/run-app.js';
+import { StreamResponse } from '../../src/web/stream-response.js';
+import { TCPSite } from '../../src/web/tcp-site.js';
+import { checkLeaks } from '../support/leaks.js';
+import { raw, serve } from './loopback.js';
+
+checkLeaks();
+
+describe('request', () => {
+  it('request exposes query, headers, cookies, url and remote', async () => {
+    const app = new Application();
+    app.router.addGet('/q', (r) =>
+      jsonResponse({
+        qs: r.queryString,
+        a: r.query.getAll('a'),
+        h: r.headers['x-test'],
+        c: r.cookies,
+        url: r.url.href,
+        path: r.path,
+        remote: r.remote,
+      }),
+    );
+    await using s = await serve(app);
+    const res = await fetch(`${s.url}/q?a=1&a=2&b=x%20y`, {
+      headers: { 'x-test': 'yes', cookie: 'k=v; e=%20sp' },
+    });
+    const j = (await res.json()) as Record<string, unknown>;
+    assert.equal(res.headers.get('content-type'), 'application/json; charset=utf-8');
+    assert.deepEqual(j, {
+      qs: 'a=1&a=2&b=x%20y',
+      a: ['1', '2'],
+      h: 'yes',
+      c: { k: 'v', e: ' sp' },
+      url: `${s.url}/q?a=1&a=2&b=x%20y`,
+      path: '/q',
+      remote: '127.0.0.1',
+    });
+  });
+
+  it('text, json and read give the body; bad JSON answers 400', async () => {
+    const app = new Application();
+    app.router.addPost('/t', async (r) => new Response({ text: `[${await r.text()}]` }));
+    app.router.addPost('/j', async (r) => jsonResponse(await r.json()));
+    app.router.addPost('/b', async (r) => new Response({ body: await r.read() }));
+    await using s = await serve(app);
+    assert.equal(
+      await (await fetch(`${s.url}/t`, { method: 'POST', body: 'héllo' })).text(),
+      '[héllo]',
+    );
+    assert.deepEqual(
+      await (await fetch(`${s.url}/j`, { method: 'POST', body: '{"a":[1]}' })).json(),
+      {
+        a: [1],
+      },
+    );
+    const bad = await fetch(`${s.url}/j`, { method: 'POST', body: '{nope' });
+    assert.equal(bad.status, 400);
+    assert.match(await bad.text(), /not valid JSON/);
+    const b = await fetch(`${s.url}/b`, { method: 'POST', body: new Uint8Array([0, 1, 255]) });
+    assert.equal(b.headers.get('content-type'), 'application/octet-stream');
+    assert.deepEqual([...new Uint8Array(await b.arrayBuffer())], [0, 1, 255]);
+  });
+
+  it('post parses urlencoded and multipart forms', async () => {
+    const app = new Application();
+    app.router.addPost('/f', async (r) => {
+      const f = await r.post();
+      const out: string[] = [];
+      for (const [k, v] of f)
+        out.push(`${k}=${typeof v === 'string' ? v : `${v.name}:${await v.text()}`}`);
+      return new Response({ text: out.join('&') });
+    });
+    await using s = await serve(app);
+    const u = await fetch(`${s.url}/f`, { method: 'POST', body: new URLSearchParams('a=1&b=two') });
+    assert.equal(await u.text(), 'a=1&b=two');
+    const fd = new FormData();
+    fd.append('x', 'y');
+    fd.append('up', new Blob(['file body']), 'n.txt');
+    const m = await fetch(`${s.url}/f`, { method: 'POST', body: fd });
+    assert.equal(await m.text(), 'x=y&up=n.txt:file body');
+  });
+
+  it('content reads the body line by line as a StreamReader', async () => {
+    const app = new Application();
+    app.router.addPost('/lines', async (r) => {
+      const lines: string[] = [];
+      for await (const line of r.content) lines.push(line.toString().trim());
+      return jsonResponse(lines);
+    });
+    await using s = await serve(app);
+    const r = await fetch(`${s.url}/lines`, { method: 'POST', body: 'a\nbb\nccc' });
+    assert.deepEqual(await r.json(), ['a', 'bb', 'ccc']);
+  });
+});
+
+describe('responses', () => {
+  it('thrown HTTP errors become their responses with headers', async () => {
+    const app = new Application();
+    app.router.addGet('/go', () => {
+      throw new HTTPFound('/there');
+    });
+    app.router.addGet('/slow', () => {
+      throw new HTTPTooManyRequests({ text: 'later', headers: { 'retry-after': '5' } });
+    });
+    await using s = await serve(app);
+    const a = await fetch(`${s.url}/go`, { redirect: 'manual' });
+    assert.equal(a.status, 302);
+    assert.equal(a.headers.get('location'), '/there');
+    await a.text();
+    const b = await fetch(`${s.url}/slow`);
+    assert.equal(b.status, 429);
+    assert.equal(b.headers.get('retry-after'), '5');
+    assert.equal(await b.text(), 'later');
+  });
+
+  it('setCookie and custom headers reach the client', async () => {
+    const app = new Application();
+    app.router.addGet('/', () => {
+      const r = new Response({ text: 'ok', headers: { 'x-a': '1' }, reason: 'Fine' });
+      r.setCookie('s', 'abc', { httpOnly: true, maxAge: 60 });
+      r.setCookie('t', 'def');
+      return r;
+    });
+    await using s = await serve(app);
+    const r = await fetch(`${s.url}/`);
+    assert.equal(r.headers.get('x-a'), '1');
+    assert.equal(r.statusText, 'Fine');
+    assert.deepEqual(r.headers.getSetCookie(), [
+      's=abc; Path=/; Max-Age=60; HttpOnly',
+      't=def; Path=/',
+    ]);
+    assert.equal(await r.text(), 'ok');
+  });
+
+  it('StreamResponse writes chunks in order', async () => {
+    const app = new Application();
+    app.router.addGet('/s', async (req) => {
+      const r = new StreamResponse();
+      r.contentType = 'text/plain';
+      await r.prepare(req);
+      for (let i = 0; i < 3; i++) {
+        await r.write(`part${i};`);
+        await sleep(5);
+      }
+      await r.writeEof('end');
+      return r;
+    });
+    await using s = await serve(app);
+    assert.equal(await (await fetch(`${s.url}/s`)).text(), 'part0;part1;part2;end');
+  });
+
+  it('a handler error answers 500 without the stack and reaches onError', async () => {
+    const seen: unknown[] = [];
+    const app = new Application({ onError: (e) => seen.push(e) });
+    app.router.addGet('/boom', () => {
+      throw new Error('secret detail at /srv/app.ts:12');
+    });
+    app.router.addGet('/bad', () => 'not a response' as never);
+    await using s = await serve(app);
+    const r = await fetch(`${s.url}/boom`);
+    assert.equal(r.status, 500);
+    const body = await r.text();
+    assert.equal(body, '500: Internal Server Error');
+    assert.doesNotMatch(body, /secret|app\.ts/);
+    assert.equal((seen[0] as Error).message, 'secret detail at /srv/app.ts:12');
+    const r2 = await fetch(`${s.url}/bad`);
+    assert.equal(r2.status, 500);
+    await r2.text();
+    assert.ok(seen[1] instanceof TypeError);
+  });
+
+  it('Response with bad input throws typed errors', () => {
+    assert.throws(() => new Response({ status: 42 }), RangeError);
+    assert.throws(() => new Response({ text: 'a', body: 'b' }), TypeError);
+    assert.throws(() => new Response({ text: 5 as never }), TypeError);
+    assert.throws(() => new Response().setCookie('bad name', 'v'), TypeError);
+    assert.throws(() => new HTTPFound(''), TypeError);
+  });
+});
+
+describe('application', () => {
+  it('middlewares wrap handlers outermost first and may catch HTTP errors', async () => {
+    const order: string[] = [];
+    const app = new Application({
+      middlewares: [
+        async (req, handler) => {
+          order.push('outer in');
+          try {
+            return await handler(req);
+          } catch (e) {
+            if (e instanceof HTTPNotFound) return new Response({ text: 'custom 404', status: 404 });
+            throw e;
+          } finally {
+            order.push('outer out');
+          }
+        },
+        async (req, handler) => {
+          order.push('inner');
+          const r = await handler(req);
+          r.headers.set('x-mw', '1');
+          return r;
+        },
+      ],
+    });
+    app.router.addGet('/', () => {
+      order.push('handler');
+      return new Response({ text: 'hi' });
+    });
+    await using s = await serve(app);
+    const r = await fetch(`${s.url}/`);
+    assert.equal(r.headers.get('x-mw'), '1');
+    assert.equal(await r.text(), 'hi');
+    assert.deepEqual(order, ['outer in', 'inner', 'handler', 'outer out']);
+    const nf = await fetch(`${s.url}/missing`);
+    assert.equal(await nf.text(), 'custom 404');
+  });
+
+  it('lifecycle hooks run in order and state is shared', async () => {
+    const log: string[] = [];
+    const app = new Application();
+    app.onStartup.push((a) => {
+      a.state.set('db', 'connected');
+      log.push('startup');
+    });
+    app.cleanupCtx.push(async function* () {
+      log.push('ctx up');
+      yield;
+      log.push('ctx down');
+    });
+    app.onShutdown.push(() => {
+      log.push('shutdown');
+    });
+    app.onCleanup.push(() => {
+      log.push('cleanup');
+    });
+    app.router.addGet('/', (r) => new Response({ text: String(r.app.state.get('db')) }));
+    {
+      await using s = await serve(app);
+      assert.equal(await (await fetch(`${s.url}/`)).text(), 'connected');
+    }
+    assert.deepEqual(log, ['startup', 'ctx up', 'shutdown', 'cleanup', 'ctx down']);
+  });
+
+  it('handlers run as weft tasks: currentTask is set inside', async () => {
+    const app = new Application();
+    app.router.addGet('/', async () => {
+      await sleep(1);
+      return new Response({ text: String(currentTask() !== null) });
+    });
+    await using s = await serve(app);
+    assert.equal(await (await fetch(`${s.url}/`)).text(), 'true');
+  });
+
+  it('client disconnect cancels the handler task', async () => {
+    let resolveSeen!: (e: unknown) => void;
+    const seen = new Promise<unknown>((r) => (resolveSeen = r));
+    let started!: () => void;
+    const began = new Promise<void>((r) => (started = r));
+    const app = new Application();
+    app.router.addGet('/wait', async () => {
+      started();
+      try {
+        await sleep(30_000);
+      } catch (e) {
+        resolveSeen(e);
+        throw e;
+      }
+      return new Response({ text: 'late' });
+    });
+    await using s = await serve(app);
+    const client = connect(s.port, '127.0.0.1');
+    client.on('error', () => {});
+    client.write('GET /wait HTTP/1.1\r\nHost: x\r\n\r\n');
+    await began;
+    client.destroy();
+    const e = await seen;
+    assert.ok(e instanceof CancelledError);
+  });
+
+  it('cleanup waits for in-flight requests, then refuses new connections', async () => {
+    const app = new Application();
+    let started!: () => void;
+    const began = new Promise<void>((r) => (started = r));
+    app.router.addGet('/slow', async () => {
+      started();
+      await sleep(100);
+      return new Response({ text: 'finished' });
+    });
+    const s = await serve(app);
+    const res = fetch(`${s.url}/slow`).then((r) => r.text());
+    await began;
+    await s.runner.cleanup();
+    assert.equal(await res, 'finished');
+    await assert.rejects(fetch(`${s.url}/slow`));
+  });
+
+  it('cleanup cancels handlers still running after shutdownTimeout', async () => {
+    const app = new Application();
+    let started!: () => void;
+    const began = new Promise<void>((r) => (started = r));
+    let cancelled = false;
+    app.router.addGet('/stuck', async () => {
+      started();
+      try {
+        await sleep(60_000);
+      } catch (e) {
+        cancelled = e instanceof CancelledError;
+        throw e;
+      }
+      return new Response({ text: 'never' });
+    });
+    const s = await serve(app, { shutdownTimeout: 50 });
+    const res = fetch(`${s.url}/stuck`).then(
+      (r) => r.status,
+      () => 'failed',
+    );
+    await began;
+    await s.runner.cleanup();
+    assert.equal(cancelled, true);
+    assert.equal(await res, 'failed');
+  });
+
+  it('runApp serves until its signal aborts, then cleans up', async () => {
+    const app = new Application();
+    const log: string[] = [];
+    app.onCleanup.push(() => {
+      log.push('cleanup');
+    });
+    app.router.addGet('/', () => new Response({ text: 'up' }));
+    const ac = new AbortController();
+    let url = '';
+    const done = runApp(app, {
+      port: 0,
+      signal: ac.signal,
+      handleSignals: false,
+      onReady: (site) => {
+        url = site.name;
+      },
+    });
+    while (url === '') await sleep(5);
+    assert.equal(await (await fetch(url)).text(), 'up');
+    ac.abort();
+    await done;
+    assert.deepEqual(log, ['cleanup']);
+  });
+
+  it('TCPSite before setup and a busy port fail with clear errors', async () => {
+    const app = new Application();
+    const runner = new AppRunner(app);
+    await assert.rejects(new TCPSite(runner, '127.0.0.1', 0).start(), /setup/);
+    await runner.setup();
+    const a = new TCPSite(runner, '127.0.0.1', 0);
+    await a.start();
+    await assert.rejects(new TCPSite(runner, '127.0.0.1', a.port).start(), /EADDRINUSE/);
+    await runner.cleanup();
+    assert.throws(() => new TCPSite(runner, '127.0.0.1', 70000), RangeError);
+  });
+});

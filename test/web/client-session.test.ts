@@ -1,0 +1,205 @@
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { describe, it } from 'node:test';
+import { sleep } from '../../src/asyncio/sleep.js';
+import { createTask } from '../../src/asyncio/task.js';
+import { CancelledError, TimeoutError } from '../../src/internal/errors.js';
+import { Application } from '../../src/web/application.js';
+import { ClientSession } from '../../src/web/client-session.js';
+import { CookieJar } from '../../src/web/cookie-jar.js';
+import {
+  ClientConnectorError,
+  ClientResponseError,
+  InvalidURL,
+  ServerDisconnectedError,
+  ServerTimeoutError,
+  TooManyRedirects,
+} from '../../src/web/errors.js';
+import { HTTPFound } from '../../src/web/http-exceptions.js';
+import { jsonResponse, Response } from '../../src/web/response.js';
+import { StreamResponse } from '../../src/web/stream-response.js';
+import { checkLeaks } from '../support/leaks.js';
+import { serve } from './loopback.js';
+
+checkLeaks();
+
+function app(): Application {
+  const a = new Application();
+  a.router.addRoute('*', '/echo', async (r) =>
+    jsonResponse({
+      method: r.method,
+      query: r.queryString,
+      ua: r.headers['x-default'] ?? null,
+      ct: r.headers['content-type'] ?? null,
+      body: await r.text(),
+      cookie: r.headers.cookie ?? null,
+    }),
+  );
+  a.router.addGet('/login', () => {
+    const r = new HTTPFound('/echo');
+    r.headers.append('set-cookie', 'sid=abc; Path=/');
+    throw r;
+  });
+  a.router.addGet('/loop', () => {
+    throw new HTTPFound('/loop');
+  });
+  a.router.addGet('/status/{n}', (r) => new Response({ status: Number(r.matchInfo.n), text: 'x' }));
+  a.router.addGet('/slow', async () => {
+    await sleep(2000);
+    return new Response({ text: 'slow' });
+  });
+  a.router.addGet('/stream', async (req) => {
+    const r = new StreamResponse();
+    await r.prepare(req);
+    for (let i = 0; i < 3; i++) await r.write(`line${i}\n`);
+    await r.writeEof();
+    return r;
+  });
+  return a;
+}
+
+describe('ClientSession', () => {
+  it('get/post/put/patch/delete send the method, body and default headers', async () => {
+    await using s = await serve(app());
+    await using session = new ClientSession({ baseUrl: s.url, headers: { 'X-Default': 'd' } });
+    for (const m of ['get', 'post', 'put', 'patch', 'delete'] as const) {
+      const r = await session[m]('/echo', { params: { a: 1 } });
+      const j = (await r.json()) as { method: string; query: string; ua: string };
+      assert.equal(j.method, m.toUpperCase());
+      assert.equal(j.query, 'a=1');
+      assert.equal(j.ua, 'd');
+    }
+    const p = await session.post('/echo', { json: { k: [1] } });
+    const j = (await p.json()) as { ct: string; body: string };
+    assert.equal(j.ct, 'application/json');
+    assert.equal(j.body, '{"k":[1]}');
+    const f = await session.post('/echo', { data: { a: 'b c' } });
+    assert.equal(((await f.json()) as { body: string }).body, 'a=b+c');
+  });
+
+  it('redirects are followed, cookies stored in the jar and sent back', async () => {
+    await using s = await serve(app());
+    const jar = new CookieJar({ unsafe: true });
+    await using session = new ClientSession({ baseUrl: s.url, cookieJar: jar });
+    const r = await session.get('/login');
+    assert.equal(r.status, 200);
+    assert.equal(r.history.length, 1);
+    assert.equal(r.history[0]?.status, 302);
+    assert.equal(r.url.pathname, '/echo');
+    assert.equal(((await r.json()) as { cookie: string }).cookie, 'sid=abc');
+    assert.equal(jar.filterCookies(`${s.url}/`).get('sid'), 'abc');
+    const noFollow = await session.get('/login', { allowRedirects: false });
+    assert.equal(noFollow.status, 302);
+    noFollow.release();
+    await assert.rejects(session.get('/loop', { maxRedirects: 3 }), TooManyRedirects);
+  });
+
+  it('raiseForStatus throws ClientResponseError for 4xx/5xx', async () => {
+    await using s = await serve(app());
+    await using session = new ClientSession({ baseUrl: s.url });
+    const r = await session.get('/status/404');
+    assert.equal(r.ok, false);
+    assert.throws(
+      () => r.raiseForStatus(),
+      (e) => e instanceof ClientResponseError && e.status === 404,
+    );
+    await assert.rejects(session.get('/status/503', { raiseForStatus: true }), ClientResponseError);
+    const ok = await session.get('/status/201');
+    ok.raiseForStatus();
+    assert.equal(await ok.text(), 'x');
+  });
+
+  it('content streams the body line by line', async () => {
+    await using s = await serve(app());
+    await using session = new ClientSession({ baseUrl: s.url });
+    await using r = await session.get('/stream');
+    const lines: string[] = [];
+    for await (const l of r.content) lines.push(l.toString());
+    assert.deepEqual(lines, ['line0\n', 'line1\n', 'line2\n']);
+  });
+
+  it('limit holds requests beyond it until a response is released', async () => {
+    await using s = await serve(app());
+    await using session = new ClientSession({ baseUrl: s.url, limit: 1 });
+    const first = await session.get('/status/200');
+    let secondDone = false;
+    const second = session.get('/status/200').then((r) => {
+      secondDone = true;
+      return r;
+    });
+    await sleep(50);
+    assert.equal(secondDone, false);
+    first.release();
+    const r2 = await second;
+    assert.equal(await r2.text(), 'x');
+  });
+
+  it('timeout.total raises TimeoutError; sockRead raises ServerTimeoutError', async () => {
+    await using s = await serve(app());
+    await using session = new ClientSession({ baseUrl: s.url });
+    await assert.rejects(session.get('/slow', { timeout: { total: 100 } }), TimeoutError);
+    await assert.rejects(session.get('/slow', { timeout: { sockRead: 100 } }), ServerTimeoutError);
+  });
+
+  it('cancelling the task aborts its request with CancelledError', async () => {
+    await using s = await serve(app());
+    await using session = new ClientSession({ baseUrl: s.url });
+    const t = createTask(() => session.get('/slow'));
+    await sleep(50);
+    t.cancel();
+    await assert.rejects(
+      (async () => {
+        await t;
+      })(),
+      CancelledError,
+    );
+  });
+
+  it('connection errors map to aiohttp classes', async () => {
+    const srv = createServer((sock) => sock.destroy());
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const port = (srv.address() as { port: number }).port;
+    await using session = new ClientSession();
+    await assert.rejects(session.get(`http://127.0.0.1:${port}/`), ServerDisconnectedError);
+    await new Promise<void>((r) => srv.close(() => r()));
+    await assert.rejects(session.get(`http://127.0.0.1:${port}/`), ClientConnectorError);
+    await assert.rejects(session.get('not a url'), InvalidURL);
+    await assert.rejects(session.get('ftp://127.0.0.1/'), InvalidURL);
+  });
+
+  it('a closed session refuses requests; bad options throw', async () => {
+    const session = new ClientSession();
+    await session.close();
+    await assert.rejects(session.get('http://127.0.0.1:1/'), /closed/);
+    assert.throws(() => new ClientSession({ limit: -1 }), RangeError);
+    assert.throws(() => new ClientSession({ timeout: { total: -5 } }), RangeError);
+  });
+});
+
+describe('CookieJar', () => {
+  it('matches domain, path, secure and expiry', () => {
+    const jar = new CookieJar();
+    const u = new URL('http://a.example.com/app/page');
+    jar.updateCookies(
+      [
+        'host=1',
+        'dom=2; Domain=example.com',
+        'p=3; Path=/other',
+        's=4; Secure',
+        'old=5; Max-Age=0',
+        'evil=6; Domain=other.com',
+      ],
+      u,
+    );
+    assert.deepEqual([...jar.filterCookies('http://a.example.com/app/x')].sort(), [
+      ['dom', '2'],
+      ['host', '1'],
+    ]);
+    assert.deepEqual([...jar.filterCookies('http://b.example.com/app/y')], [['dom', '2']]);
+    assert.equal(jar.filterCookies('https://a.example.com/app/').get('s'), '4');
+    assert.equal(jar.filterCookies('http://a.example.com/other/x').get('p'), '3');
+    const ipJar = new CookieJar();
+    ipJar.updateCookies(['x=1'], 'http://127.0.0.1/');
+    assert.equal(ipJar.size, 0);
+  });
+});

@@ -1,28 +1,66 @@
 /**
- * Sends a byte range of an open file as the body of a response whose head is already written.
+ * Sends a byte range of an open file as the body of a response whose head is already set.
  *
- * This is the one place that knows how file bytes reach the socket. `weft/sendfile` (zero-copy
- * `sendfile(2)`) is being built beside this module; until it lands, the range is streamed with
- * a `createReadStream` pipe (a read into user space and a write per chunk, with back pressure).
- * The chunk size trades syscalls against memory per in-flight download.
+ * This is the one place that knows how file bytes reach the socket. Over plain TCP the head is
+ * flushed and the range goes out with `weft/sendfile` — the kernel's zero-copy `sendfile(2)`
+ * when its addon is built, its copy loop otherwise — straight to the connection's socket, after
+ * which the response is ended with no further bytes (the length was in the head). Where the
+ * socket is not ours alone — TLS (the kernel would bypass encryption) or a pipelined response
+ * still queued behind an earlier one — the range is streamed with a `createReadStream` pipe.
  */
 import type { FileHandle } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { sendfile } from '../sendfile/index.js';
 
-/** Tuning: bytes per read. 256 KiB quarters the syscalls of the 64 KiB default. */
+/** Tuning: bytes per read of the fallback pipe; 256 KiB quarters the syscalls of 64 KiB. */
 const CHUNK = 256 * 1024;
 
-export function sendFileBody(
+/** For the benchmark and tests: force the stream pipe even where sendfile could be used. */
+let pipeOnly = false;
+
+/** @internal */
+export function _usePipeOnly(on: boolean): void {
+  pipeOnly = on;
+}
+
+export async function sendFileBody(
+  res: ServerResponse,
+  fh: FileHandle,
+  offset: number,
+  count: number,
+): Promise<void> {
+  if (count === 0) {
+    await new Promise<void>((resolve) => res.end(resolve));
+    return;
+  }
+  const socket = res.socket as (Socket & { encrypted?: boolean; _httpMessage?: unknown }) | null;
+  if (pipeOnly || socket === null || socket.encrypted || socket._httpMessage !== res) {
+    return pipeRange(res, fh, offset, count);
+  }
+  res.flushHeaders();
+  let sent: number;
+  try {
+    sent = await sendfile(socket, fh, { offset, count });
+  } catch (e) {
+    res.destroy();
+    throw e;
+  }
+  if (sent !== count) {
+    // The file shrank under us: the promised length cannot be kept, so the connection goes.
+    res.destroy();
+    return;
+  }
+  await new Promise<void>((resolve) => res.end(resolve));
+}
+
+function pipeRange(
   res: ServerResponse,
   fh: FileHandle,
   offset: number,
   count: number,
 ): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    if (count === 0) {
-      res.end(resolve);
-      return;
-    }
     const rs = fh.createReadStream({
       start: offset,
       end: offset + count - 1,

@@ -7,7 +7,7 @@
  * over in the order they arrive. The site is served by the lesson itself on 127.0.0.1, with a
  * different delay per page so that completion order differs from start order.
  */
-import { asCompleted, createTask, Semaphore, sleep, type Task } from 'weft/asyncio';
+import { asCompleted, createTask, type Future, Semaphore, sleep } from 'weft/asyncio';
 import { Application, ClientSession, Response, runApp } from 'weft/web';
 import { defineLesson, runIfMain } from './lesson.js';
 
@@ -61,7 +61,7 @@ const lesson = defineLesson({
     const found: string[] = [];
 
     /** The done callback: runs when a fetch task finishes, and parses its page for links. */
-    const parse = (task: Task<Page>): void => {
+    const parse = (task: Future<Page>): void => {
       if (task.cancelled() || task.exception()) return;
       const page = task.result();
       for (const m of page.html.matchAll(/href="([^"]+)"/g)) {

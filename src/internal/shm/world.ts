@@ -62,7 +62,9 @@ export const THREAD_FINISHED = 2;
 const THREAD_CLAIMED = 3;
 
 export const CELL_CAP = 65536;
-export const CELL_WORDS = 4;
+/** Trade-off: one 64-byte cache line per lock (4 MiB of address space for all cells, committed
+ * only as touched) so that two locks used by two threads never share a line. */
+export const CELL_WORDS = 16;
 export const C_STATE = 0;
 export const C_COUNT = 1;
 export const C_WAITERS = 2;

@@ -1,0 +1,249 @@
+/**
+ * weft/web against the engine under it and its peers, each server a separate process pinned to
+ * core 1, the load generator pinned to core 0, all on 127.0.0.1:
+ *
+ * - hello-world (`GET /`) and the seeds' route (`GET /{id}`, asked as `/12345`), `wrk -t1 -c100`:
+ *   weft, Node's bare `http` server (the limit: weft runs on it), Fastify, aiohttp with and
+ *   without uvloop (../shared/peers/http/);
+ * - a 1 GiB file over loopback, downloaded by curl: throughput and the sender's CPU time, for
+ *   weft's FileResponse (sendfile), the same with a stream pipe, a bare `createReadStream` pipe,
+ *   and aiohttp's FileResponse.
+ *
+ * `wrk` comes from Debian's packages (scripts/install-bench-deps.sh; installed here with
+ * apt-get when missing and possible, else those figures are skipped with a note).
+ */
+import { execFileSync } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { BenchSuite, Harness } from '../harness.js';
+import { cpuSeconds, freePort, median, runPinned, SHARED, startServer } from '../io/processes.js';
+
+const SERVERS = new URL('./servers.ts', import.meta.url).pathname;
+const AIOHTTP_FILE = new URL('./aiohttp_file.py', import.meta.url).pathname;
+const PY = '/usr/bin/python3';
+
+function has(cmd: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function ensureWrk(h: Harness): boolean {
+  if (has('wrk')) return true;
+  try {
+    execFileSync('apt-get', ['install', '-y', '-qq', 'wrk'], { stdio: 'ignore', timeout: 300_000 });
+  } catch {
+    // fall through to the note
+  }
+  if (has('wrk')) return true;
+  h.note('wrk is not installed and apt-get could not install it: HTTP throughput figures skipped');
+  return false;
+}
+
+interface ServerSpec {
+  impl: string;
+  cmd: string;
+  args: (mode: string, port: number) => string[];
+  available: () => string | null;
+}
+
+const node = (impl: string, label: string): ServerSpec => ({
+  impl: label,
+  cmd: process.execPath,
+  args: (mode, port) => ['--import', 'tsx', SERVERS, impl, mode, String(port)],
+  available: () => null,
+});
+
+function aiohttp(uvloop: boolean): ServerSpec {
+  return {
+    impl: uvloop ? 'aiohttp + uvloop' : 'aiohttp',
+    cmd: PY,
+    args: (mode, port) => [
+      join(SHARED, 'peers', 'http', mode === 'hello' ? 'aiohttp_hello.py' : 'aiohttp_route.py'),
+      String(port),
+      ...(uvloop ? ['--uvloop'] : []),
+    ],
+    available: () => {
+      if (!existsSync(PY)) return 'no /usr/bin/python3';
+      try {
+        execFileSync(PY, ['-c', uvloop ? 'import aiohttp, uvloop' : 'import aiohttp'], {
+          stdio: 'ignore',
+        });
+        return null;
+      } catch {
+        return `python3 lacks ${uvloop ? 'aiohttp/uvloop' : 'aiohttp'} (Debian python3-aiohttp python3-uvloop)`;
+      }
+    },
+  };
+}
+
+async function throughput(h: Harness): Promise<void> {
+  if (!ensureWrk(h)) return;
+  const seconds = h.quick ? 2 : 10;
+  const specs = [
+    node('weft', 'weft'),
+    node('http', 'node http'),
+    node('fastify', 'fastify'),
+    aiohttp(false),
+    aiohttp(true),
+  ];
+  for (const [mode, path, scenario] of [
+    ['hello', '/', 'hello-world, wrk -t1 -c100'],
+    ['route', '/12345', 'route /{id}, wrk -t1 -c100'],
+  ] as const) {
+    for (const spec of specs) {
+      const why = spec.available();
+      if (why !== null) {
+        h.note(`skipped ${spec.impl} (${scenario}): ${why}`);
+        continue;
+      }
+      const port = await freePort();
+      const server = await startServer(spec.cmd, spec.args(mode, port), port);
+      if (typeof server === 'string') {
+        h.note(`skipped ${spec.impl} (${scenario}): ${server}`);
+        continue;
+      }
+      try {
+        const url = `http://127.0.0.1:${port}${path}`;
+        await runPinned('wrk', ['-t1', '-c100', '-d1s', url]);
+        const cpu0 = cpuSeconds(server.child.pid as number);
+        const r = await runPinned('wrk', ['-t1', '-c100', `-d${seconds}s`, url]);
+        const cpu = cpuSeconds(server.child.pid as number) - cpu0;
+        const rate = Number(/Requests\/sec:\s+([\d.]+)/.exec(r.stdout)?.[1]);
+        const total = Number(/(\d+) requests in/.exec(r.stdout)?.[1]);
+        if (!Number.isFinite(rate) || !Number.isFinite(total)) {
+          h.note(`${spec.impl} (${scenario}): wrk gave no figure: ${r.stderr.trim() || r.stdout}`);
+          continue;
+        }
+        const errors = /Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)/.exec(r.stdout);
+        h.record({
+          name: `${spec.impl}: ${scenario}`,
+          impl: spec.impl,
+          scenario,
+          n: total,
+          seconds: total / rate,
+          rate,
+          unit: 'req/s',
+          note: `${Math.round(total / cpu)} req per server CPU-second${errors ? `; ${errors[0]}` : ''}`,
+        });
+      } finally {
+        await server.stop();
+      }
+    }
+  }
+}
+
+function makeFile(bytes: number): string {
+  const dir = mkdtempSync(join(tmpdir(), 'weft-bench-web-'));
+  const path = join(dir, 'big.bin');
+  const chunk = Buffer.alloc(1024 * 1024);
+  for (let i = 0; i < chunk.length; i++) chunk[i] = (i * 131 + 7) & 255;
+  const fd = openSync(path, 'w');
+  try {
+    for (let done = 0; done < bytes; done += chunk.length) writeSync(fd, chunk);
+  } finally {
+    closeSync(fd);
+  }
+  return path;
+}
+
+async function fileTransfer(h: Harness): Promise<void> {
+  if (!has('curl')) {
+    h.note('curl is not installed: FileResponse figures skipped');
+    return;
+  }
+  const gib = 1024 ** 3;
+  const size = h.quick ? 128 * 1024 ** 2 : gib;
+  const label = h.quick ? '128 MiB' : '1 GiB';
+  const path = makeFile(size);
+  const rounds = h.quick ? 1 : 3;
+  const specs: ServerSpec[] = [
+    { ...node('weft', 'weft FileResponse (sendfile)') },
+    { ...node('weft-pipe', 'weft FileResponse (stream pipe)') },
+    { ...node('http', 'node http + createReadStream pipe') },
+    {
+      impl: 'aiohttp FileResponse',
+      cmd: PY,
+      args: (_mode, port) => [AIOHTTP_FILE, String(port), path],
+      available: aiohttp(false).available,
+    },
+  ];
+  try {
+    for (const spec of specs) {
+      const why = spec.available();
+      if (why !== null) {
+        h.note(`skipped ${spec.impl} (file): ${why}`);
+        continue;
+      }
+      const port = await freePort();
+      const args = spec.cmd === PY ? spec.args('file', port) : [...spec.args('file', port), path];
+      const server = await startServer(spec.cmd, args, port);
+      if (typeof server === 'string') {
+        h.note(`skipped ${spec.impl} (file): ${server}`);
+        continue;
+      }
+      try {
+        const rates: number[] = [];
+        const cpus: number[] = [];
+        for (let i = 0; i < rounds; i++) {
+          const cpu0 = cpuSeconds(server.child.pid as number);
+          const r = await runPinned('curl', [
+            '-s',
+            '-o',
+            '/dev/null',
+            '-w',
+            '%{size_download} %{time_total}',
+            `http://127.0.0.1:${port}/file`,
+          ]);
+          const cpu = cpuSeconds(server.child.pid as number) - cpu0;
+          const [got, secs] = r.stdout.trim().split(' ').map(Number) as [number, number];
+          if (got !== size) {
+            h.note(`${spec.impl}: downloaded ${got} of ${size} bytes`);
+            break;
+          }
+          rates.push(size / 1024 ** 2 / secs);
+          cpus.push(cpu);
+        }
+        if (rates.length === 0) continue;
+        const rate = median(rates);
+        h.record({
+          name: `${spec.impl}: ${label} over loopback, throughput`,
+          impl: spec.impl,
+          scenario: `${label} FileResponse over loopback: throughput`,
+          n: size,
+          seconds: size / 1024 ** 2 / rate,
+          rate,
+          unit: 'MiB/s',
+        });
+        const cpu = median(cpus);
+        h.record({
+          name: `${spec.impl}: ${label} over loopback, sender CPU`,
+          impl: spec.impl,
+          scenario: `${label} FileResponse over loopback: sender CPU seconds per GiB (lower is better)`,
+          n: 1,
+          seconds: cpu,
+          rate: (cpu * gib) / size,
+          unit: 'cpu-s/GiB',
+        });
+      } finally {
+        await server.stop();
+      }
+    }
+  } finally {
+    rmSync(path, { force: true });
+  }
+}
+
+export const suite: BenchSuite = {
+  name: 'web-http',
+  title: 'weft/web: HTTP server throughput (wrk) and FileResponse over loopback',
+  async run(h) {
+    h.note('servers pinned to core 1, wrk/curl to core 0 (taskset), 127.0.0.1 only');
+    await throughput(h);
+    await fileTransfer(h);
+  },
+};

@@ -241,7 +241,11 @@ function describe(v: unknown): string {
 function handleError(host: RequestHost, request: Request, e: unknown): void {
   const res = request._res;
   if (e instanceof CancelledError) {
-    if (!res.writableFinished) res.destroy();
+    if (!res.writableFinished) {
+      res.destroy();
+      // An upgraded connection (WebSocket) is no longer the response's socket.
+      request._req.socket.destroy();
+    }
     throw e;
   }
   if (e instanceof HTTPException) {

@@ -31,3 +31,9 @@ export {
 } from './stream-response.js';
 export { TCPSite, type TCPSiteOptions } from './tcp-site.js';
 export { type GetRouteOptions, type RouteOptions, UrlDispatcher } from './url-dispatcher.js';
+export {
+  WebSocketResponse,
+  type WebSocketResponseOptions,
+  type WSMessage,
+  WSMsgType,
+} from './web-socket-response.js';

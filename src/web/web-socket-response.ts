@@ -1,0 +1,268 @@
+/**
+ * WebSocketResponse: a WebSocket endpoint as a handler's response (aiohttp's
+ * `web.WebSocketResponse`).
+ *
+ *   app.router.addGet('/ws', async (request) => {
+ *     const ws = new WebSocketResponse();
+ *     await ws.prepare(request);              // the handshake (101 Switching Protocols)
+ *     for await (const msg of ws) {           // until the peer closes
+ *       if (msg.type === WSMsgType.TEXT) await ws.sendStr(`echo ${msg.data}`);
+ *     }
+ *     return ws;
+ *   });
+ *
+ * Node 20 has a WebSocket client behind a flag and no server; the framing (masking,
+ * fragmentation, control frames, close handshake, UTF-8 validation, payload limits) is the
+ * `ws` package's, the de facto standard server implementation, used in `noServer` mode: weft's
+ * http server hands it the upgraded socket of the request. Messages are queued on a weft
+ * asyncio `Queue`, so `receive()` is cancellable like any weft wait.
+ */
+import type { Socket } from 'node:net';
+import { type RawData, type WebSocket, WebSocketServer } from 'ws';
+import { Queue } from '../asyncio/queue.js';
+import { HTTPBadRequest } from './http-exceptions.js';
+import { upgradeHead } from './http-server.js';
+import type { Request } from './request.js';
+import { StreamResponse } from './stream-response.js';
+
+/** Message kinds, as aiohttp's `WSMsgType`. */
+export const WSMsgType = {
+  TEXT: 'text',
+  BINARY: 'binary',
+  PING: 'ping',
+  PONG: 'pong',
+  CLOSE: 'close',
+  CLOSED: 'closed',
+  ERROR: 'error',
+} as const;
+export type WSMsgType = (typeof WSMsgType)[keyof typeof WSMsgType];
+
+export type WSMessage =
+  | { type: 'text'; data: string; extra: null }
+  | { type: 'binary'; data: Buffer; extra: null }
+  | { type: 'close'; data: number; extra: string }
+  | { type: 'closed'; data: null; extra: null }
+  | { type: 'error'; data: Error; extra: null };
+
+export interface WebSocketResponseOptions {
+  /** Subprotocols the server speaks; the first one the client offers is chosen. */
+  protocols?: string[];
+  /** Largest message accepted, bytes (default 4 MiB, aiohttp's); larger closes with 1009. */
+  maxMsgSize?: number;
+  /** Ping every `heartbeat` ms and drop a peer that does not answer before the next one. */
+  heartbeat?: number | null;
+}
+
+const CLOSED_MSG: WSMessage = { type: 'closed', data: null, extra: null };
+
+export class WebSocketResponse extends StreamResponse implements AsyncIterable<WSMessage> {
+  private readonly options: WebSocketResponseOptions;
+  private ws: WebSocket | null = null;
+  private readonly inbox = new Queue<WSMessage>();
+  private _closeCode: number | null = null;
+  private _exception: Error | null = null;
+  private _protocol: string | null = null;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private closedPromise: Promise<void> | null = null;
+
+  constructor(options: WebSocketResponseOptions = {}) {
+    super({ status: 101 });
+    this.options = options;
+  }
+
+  /** The subprotocol chosen in the handshake, or null. */
+  get protocol(): string | null {
+    return this._protocol;
+  }
+
+  get closed(): boolean {
+    return this._closeCode !== null;
+  }
+
+  /** The close code once the connection closed (1000 normal, 1006 dropped, …). */
+  get closeCode(): number | null {
+    return this._closeCode;
+  }
+
+  exception(): Error | null {
+    return this._exception;
+  }
+
+  /** Whether `request` is a WebSocket handshake this response could accept. */
+  canPrepare(request: Request): boolean {
+    const h = request.headers;
+    return (
+      request.method === 'GET' &&
+      String(h.upgrade ?? '').toLowerCase() === 'websocket' &&
+      h['sec-websocket-key'] !== undefined &&
+      upgradeHead(request._req) !== undefined
+    );
+  }
+
+  /**
+   * Completes the handshake.
+   * @throws {HTTPBadRequest} the request is not a WebSocket upgrade (answered 400).
+   */
+  override async prepare(request: Request): Promise<void> {
+    if (this.ws !== null) return;
+    if (!this.canPrepare(request)) {
+      throw new HTTPBadRequest({ text: 'Expected a WebSocket upgrade request' });
+    }
+    const req = request._req;
+    const res = request._res;
+    const socket = req.socket as Socket;
+    const offered = new Set(
+      String(req.headers['sec-websocket-protocol'] ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    );
+    const wss = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      maxPayload: this.options.maxMsgSize ?? 4 * 1024 * 1024,
+      handleProtocols: () => this.options.protocols?.find((p) => offered.has(p)) ?? false,
+    });
+    // The socket now belongs to the WebSocket, not to the placeholder ServerResponse.
+    res.detachSocket(socket);
+    this._res = res;
+    const ws = await new Promise<WebSocket>((resolve, reject) => {
+      socket.once('close', () => reject(new Error('The client closed during the handshake')));
+      wss.handleUpgrade(req, socket, upgradeHead(req) as Buffer, resolve);
+    });
+    wss.close();
+    this.ws = ws;
+    this._protocol = ws.protocol || null;
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+      this.inbox.putNowait(
+        isBinary
+          ? { type: 'binary', data: buf, extra: null }
+          : { type: 'text', data: buf.toString('utf8'), extra: null },
+      );
+    });
+    ws.on('error', (e) => {
+      this._exception = e;
+    });
+    let alive = true;
+    ws.on('pong', () => {
+      alive = true;
+    });
+    this.closedPromise = new Promise<void>((resolve) => {
+      ws.once('close', (code: number, reason: Buffer) => {
+        this._closeCode = code;
+        if (this.heartbeatTimer !== null) clearInterval(this.heartbeatTimer);
+        this.inbox.putNowait({ type: 'close', data: code, extra: reason.toString() });
+        this.inbox.shutdown();
+        resolve();
+      });
+    });
+    const hb = this.options.heartbeat;
+    if (hb) {
+      this.heartbeatTimer = setInterval(() => {
+        if (!alive) {
+          ws.terminate();
+          return;
+        }
+        alive = false;
+        ws.ping();
+      }, hb);
+    }
+  }
+
+  /**
+   * The next message; `{ type: 'closed' }` once the connection is closed and drained.
+   *
+   * **Cancellation:** cancelling the task (or aborting `signal`) ends the wait; no message is
+   * lost. @throws {TimeoutError} no message within `timeout` ms.
+   */
+  async receive(options: { timeout?: number; signal?: AbortSignal } = {}): Promise<WSMessage> {
+    this.checkOpen('receive');
+    try {
+      return await this.inbox.get(options);
+    } catch (e) {
+      if ((e as Error)?.name === 'QueueShutDown') return CLOSED_MSG;
+      throw e;
+    }
+  }
+
+  /** The next message's text. @throws {TypeError} the message is not text. */
+  async receiveStr(options?: { timeout?: number }): Promise<string> {
+    const m = await this.receive(options);
+    if (m.type !== 'text') throw new TypeError(`Expected a text message: received ${m.type}`);
+    return m.data;
+  }
+
+  async receiveBytes(options?: { timeout?: number }): Promise<Buffer> {
+    const m = await this.receive(options);
+    if (m.type !== 'binary') throw new TypeError(`Expected a binary message: received ${m.type}`);
+    return m.data;
+  }
+
+  async receiveJson<T = unknown>(options?: { timeout?: number }): Promise<T> {
+    return JSON.parse(await this.receiveStr(options)) as T;
+  }
+
+  sendStr(data: string): Promise<void> {
+    if (typeof data !== 'string') throw new TypeError('sendStr() expects a string');
+    return this.send(data, false);
+  }
+
+  sendBytes(data: Uint8Array): Promise<void> {
+    if (!(data instanceof Uint8Array)) throw new TypeError('sendBytes() expects bytes');
+    return this.send(data, true);
+  }
+
+  sendJson(data: unknown): Promise<void> {
+    return this.send(JSON.stringify(data), false);
+  }
+
+  ping(data?: string | Uint8Array): void {
+    this.checkOpen('ping');
+    this.ws?.ping(data);
+  }
+
+  /** Starts the close handshake and resolves when the connection is closed. */
+  async close(options: { code?: number; message?: string } = {}): Promise<void> {
+    const ws = this.ws;
+    if (ws === null) throw new Error('Cannot close: call prepare(request) first');
+    if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) {
+      ws.close(options.code ?? 1000, options.message);
+      // A peer that never answers the close frame must not hold the handler.
+      const t = setTimeout(() => ws.terminate(), 5000);
+      await this.closedPromise;
+      clearTimeout(t);
+    } else await this.closedPromise;
+  }
+
+  /** Messages until the connection closes (the close message itself is not yielded). */
+  async *[Symbol.asyncIterator](): AsyncIterator<WSMessage> {
+    for (;;) {
+      const m = await this.receive();
+      if (m.type === 'close' || m.type === 'closed') return;
+      yield m;
+    }
+  }
+
+  /** @internal the handler returned: close the connection if it is still open. */
+  override _send(_request: Request): Promise<void> | undefined {
+    if (this.ws === null) throw new Error('A WebSocketResponse was returned without prepare()');
+    return this.close();
+  }
+
+  private send(data: string | Uint8Array, binary: boolean): Promise<void> {
+    const ws = this.checkOpen('send');
+    return new Promise<void>((resolve, reject) => {
+      ws.send(data, { binary }, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  private checkOpen(what: string): WebSocket {
+    const ws = this.ws;
+    if (ws === null) throw new Error(`Cannot ${what}: call prepare(request) first`);
+    if (what !== 'receive' && ws.readyState !== ws.OPEN) {
+      throw new Error(`Cannot ${what}: the WebSocket is closed`);
+    }
+    return ws;
+  }
+}

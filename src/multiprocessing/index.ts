@@ -1,8 +1,14 @@
 /**
- * `weft/multiprocessing` — Python's multiprocessing on Node child processes.
+ * `weft/multiprocessing` — Python's multiprocessing on Node child processes. Shared objects live
+ * in a broker thread of the root process (see src/internal/process/broker.ts).
  */
 
 export { TaskReferenceError, task } from '../internal/task-ref.js';
+export { Array, SharedArray } from './array.js';
+export { Barrier, type BarrierOptions } from './barrier.js';
+export { BoundedSemaphore } from './bounded-semaphore.js';
+export { Condition } from './condition.js';
+export { Connection, Pipe } from './connection.js';
 export { activeChildren, currentProcess, parentProcess } from './current-process.js';
 export {
   BrokenBarrierError,
@@ -12,4 +18,13 @@ export {
   RuntimeError,
   TimeoutError,
 } from './errors.js';
+export { Event } from './event.js';
+export { JoinableQueue } from './joinable-queue.js';
+export { type AcquireOptions, Lock } from './lock.js';
+export { DictProxy, ListProxy, Manager, NamespaceProxy, SyncManager } from './manager.js';
 export { cpuCount, Process, type ProcessOptions } from './process.js';
+export { type GetOptions, type PutOptions, Queue, type QueueOptions } from './queue.js';
+export { RLock } from './rlock.js';
+export { Semaphore } from './semaphore.js';
+export { SimpleQueue } from './simple-queue.js';
+export { SharedValue, Value } from './value.js';

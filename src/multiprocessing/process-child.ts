@@ -4,6 +4,7 @@
  * exits — 0 after `run()` returns, 1 after an uncaught error, whose stack goes to stderr as
  * Python prints "Process NAME:" and the traceback.
  */
+import { BrokerClient } from '../internal/process/broker-client.js';
 import { decode } from '../internal/serialize.js';
 import { resolveTaskRef } from '../internal/task-ref.js';
 import { _setCurrentProcess } from './current-process.js';
@@ -12,6 +13,8 @@ import { Process, type ProcessPayload } from './process.js';
 import { setIdentity } from './process-identity.js';
 
 export async function main(encoded: unknown): Promise<void> {
+  // Named before anything connects to the broker, so that its reports name this process.
+  BrokerClient.processName = (encoded as { name?: string })?.name ?? 'Process';
   const p = decode(encoded) as ProcessPayload;
   setIdentity({
     name: p.name,
@@ -50,5 +53,5 @@ export async function main(encoded: unknown): Promise<void> {
   // Python's child ends when run() returns, whatever timers it left — after its queues have
   // handed their items over, and after its own non-daemon children.
   await flushBeforeExit();
-  process.exit(code === 0 ? (Number(process.exitCode) || 0) : code);
+  process.exit(code === 0 ? Number(process.exitCode) || 0 : code);
 }

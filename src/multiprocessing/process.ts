@@ -263,8 +263,19 @@ export class Process {
     }
     const signal = options.signal ?? null;
     if (this.#exitcode !== null) return;
-    if (timeout === null && signal === null) return this.#exited;
-    await new Promise<void>((resolve, reject) => {
+    // A joiner keeps the parent alive while it waits, even for a daemon child (unref'd).
+    const child = this.#child?.process;
+    child?.ref();
+    try {
+      await this.#joinWait(timeout, signal);
+    } finally {
+      if (this.#daemon && this.#exitcode === null) child?.unref();
+    }
+  }
+
+  #joinWait(timeout: number | null, signal: AbortSignal | null): Promise<void> {
+    if (timeout === null && signal === null) return this.#exited as Promise<void>;
+    return new Promise<void>((resolve, reject) => {
       const timer = timeout === null ? null : setTimeout(done, timeout);
       function done(): void {
         if (timer) clearTimeout(timer);

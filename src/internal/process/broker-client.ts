@@ -1,0 +1,258 @@
+/**
+ * A process's (a thread's) connection to the broker (broker.ts). The root process starts the
+ * broker on first use, on a worker thread, and publishes its socket path in the environment
+ * (WEFT_BROKER), so that every child and grandchild it starts afterwards connects to the same one.
+ *
+ * Implementation notes
+ * - Requests made before the socket is connected wait in the out-buffer; everything sent within
+ *   one event-loop turn travels in one frame (flushed from setImmediate).
+ * - The socket is ref'd only while a reply is awaited: an idle connection never keeps a process
+ *   alive.
+ * - `post` (request number −1) is fire-and-forget: no reply, in order with everything else.
+ */
+import { unlinkSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { threadId } from 'node:worker_threads';
+import { decodeError, type EncodedError } from '../serialize.js';
+import { spawnWorker } from '../worker/spawn.js';
+import { FrameReader, frame, type Reply } from './broker-wire.js';
+
+export const ENV_BROKER = 'WEFT_BROKER';
+
+/** Trade-off: how long a child keeps retrying a broker that is still starting. */
+const CONNECT_RETRY_MS = 10_000;
+
+/** Trade-off: messages (and items per putMany) sent in one frame before a synchronous flush:
+ * bounds memory and latency of a producer that never yields, at the cost of more frames. */
+const FLUSH_AT = 256;
+const PUT_BATCH = 4096;
+
+const brokerRole = new URL(
+  `./broker-thread${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`,
+  import.meta.url,
+).href;
+
+function brokerPath(): string {
+  let path = process.env[ENV_BROKER];
+  if (path) return path;
+  path = join(tmpdir(), `weft-${process.pid}-${Math.random().toString(36).slice(2, 8)}.sock`);
+  process.env[ENV_BROKER] = path;
+  const w = spawnWorker({ role: brokerRole, payload: { path }, name: 'weft-broker' });
+  w.unref();
+  const socketPath = path;
+  process.once('exit', () => {
+    try {
+      unlinkSync(socketPath);
+    } catch {
+      // already gone
+    }
+  });
+  return path;
+}
+
+interface Pending {
+  resolve(v: unknown): void;
+  reject(e: unknown): void;
+}
+
+export class BrokerClient {
+  #socket: Socket | null = null;
+  #connected = false;
+  #out: unknown[] = [];
+  #scheduled = false;
+  #next = 1;
+  #pending = new Map<number, Pending>();
+  #path: string;
+  #failed: Error | null = null;
+  #started = Date.now();
+  /** Identity sent at connect; multiprocessing sets the process name. */
+  static processName = 'MainProcess';
+
+  constructor() {
+    this.#path = brokerPath();
+    this.#connect();
+  }
+
+  get owner(): string {
+    return `${process.pid}:${threadId}`;
+  }
+
+  #connect(): void {
+    const s = connect(this.#path);
+    this.#socket = s;
+    const reader = new FrameReader((ms) => {
+      for (const m of ms) this.#onReply(m as Reply);
+    });
+    s.on('connect', () => {
+      this.#connected = true;
+      this.#out.unshift({ r: -1, o: 'hello', a: [process.pid, BrokerClient.processName] });
+      this.#flush();
+    });
+    s.on('data', (d) => reader.push(d));
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      if (
+        !this.#connected &&
+        (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') &&
+        Date.now() - this.#started < CONNECT_RETRY_MS
+      ) {
+        s.destroy();
+        setTimeout(() => this.#connect(), 20).unref();
+        return;
+      }
+      this.#fail(
+        new Error(`The multiprocessing broker at ${this.#path} is unreachable: ${e.message}`, {
+          cause: e,
+        }),
+      );
+    });
+    s.on('close', () => {
+      if (this.#connected)
+        this.#fail(
+          new Error('The multiprocessing broker closed the connection (its process ended)'),
+        );
+    });
+    this.#updateRef();
+  }
+
+  #fail(e: Error): void {
+    this.#failed = e;
+    for (const p of this.#pending.values()) p.reject(e);
+    this.#pending.clear();
+  }
+
+  #onReply(m: Reply): void {
+    const p = this.#pending.get(m.r);
+    if (!p) return;
+    this.#pending.delete(m.r);
+    this.#updateRef();
+    if (m.e !== undefined) p.reject(decodeError(m.e as EncodedError));
+    else if (m.c === 1) p.reject(kCancelled);
+    else p.resolve(m.v);
+  }
+
+  #updateRef(): void {
+    const s = this.#socket;
+    if (!s) return;
+    if (this.#pending.size > 0 || !this.#connected) s.ref();
+    else s.unref();
+  }
+
+  #send(m: unknown): void {
+    this.#out.push(m);
+    // A long synchronous run of sends (a producer's loop) goes out in pieces, not one huge frame.
+    if (this.#out.length >= FLUSH_AT && this.#connected) {
+      this.#flush();
+      return;
+    }
+    if (this.#scheduled || !this.#connected) return;
+    this.#scheduled = true;
+    setImmediate(() => this.#flush());
+  }
+
+  #flush(): void {
+    this.#scheduled = false;
+    if (!this.#connected || this.#out.length === 0) return;
+    const ms = this.#out;
+    this.#out = [];
+    this.#socket?.write(frame(ms));
+  }
+
+  /** Resolves once everything sent so far has been handed to the socket (a child before exit). */
+  drain(): Promise<void> {
+    if (this.#failed) return Promise.resolve();
+    return this.request('ping-never-fails', undefined, []).then(
+      () => undefined,
+      () => undefined,
+    );
+  }
+
+  /** A fire-and-forget operation (no reply). */
+  post(o: string, id: string | undefined, a: unknown[]): void {
+    if (this.#failed) throw this.#failed;
+    this.#send({ r: -1, o, id, a });
+  }
+
+  /**
+   * Appends `item` to an unbounded queue without waiting: consecutive puts to one queue travel
+   * as one `putMany` message (order with every other message is kept: only the last message
+   * is ever extended).
+   */
+  postPut(id: string, item: unknown): void {
+    if (this.#failed) throw this.#failed;
+    const last = this.#out[this.#out.length - 1] as
+      | { o?: string; id?: string; a?: unknown[] }
+      | undefined;
+    if (
+      last !== undefined &&
+      last.o === 'putMany' &&
+      last.id === id &&
+      (last.a as unknown[]).length < PUT_BATCH
+    ) {
+      (last.a as unknown[]).push(item);
+      return;
+    }
+    this.#send({ r: -1, o: 'putMany', id, a: [item] });
+  }
+
+  /**
+   * An operation answered by the broker. With `signal`, an abort withdraws the waiting request;
+   * `onLateGrant` receives a value that was granted before the withdrawal arrived (so the caller
+   * can give it back).
+   */
+  request(
+    o: string,
+    id: string | undefined,
+    a: unknown[],
+    signal?: AbortSignal | null,
+    onLateGrant?: (v: unknown) => void,
+  ): Promise<unknown> {
+    if (this.#failed) return Promise.reject(this.#failed);
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const r = this.#next++;
+    const p = new Promise<unknown>((resolve, reject) => {
+      this.#pending.set(r, { resolve, reject });
+    });
+    this.#send({ r, o, id, a });
+    this.#updateRef();
+    if (!signal) return p;
+    return new Promise((resolve, reject) => {
+      let aborted = false;
+      const onAbort = (): void => {
+        aborted = true;
+        this.#send({ r: -1, o: 'cancel', a: [r] });
+        reject(signal.reason);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      p.then(
+        (v) => {
+          signal.removeEventListener('abort', onAbort);
+          if (aborted) onLateGrant?.(v);
+          else resolve(v);
+        },
+        (e) => {
+          signal.removeEventListener('abort', onAbort);
+          if (!aborted) reject(e);
+        },
+      );
+    });
+  }
+}
+
+/** The rejection of a request withdrawn by `cancel` (internal: the caller rejects with its reason). */
+const kCancelled = Symbol('weft.broker.cancelled');
+
+const KEY = Symbol.for('weft.brokerClient');
+const holder = globalThis as unknown as { [KEY]?: BrokerClient };
+
+/** This thread's connection to the broker (started, and the broker too, on first use). */
+export function broker(): BrokerClient {
+  holder[KEY] ??= new BrokerClient();
+  return holder[KEY];
+}
+
+/** Whether this thread has talked to the broker (so a child must flush before exit). */
+export function hasBroker(): boolean {
+  return holder[KEY] !== undefined;
+}

@@ -1,0 +1,721 @@
+/**
+ * The broker: the one place where multiprocessing's shared objects live (queues, locks,
+ * semaphores, events, conditions, barriers, values, arrays, manager dicts/lists/namespaces).
+ *
+ * Why a broker: Node child processes cannot share a SharedArrayBuffer, and a file-backed
+ * shared mapping would need a native addon. So the root process runs this broker on a worker
+ * thread — it keeps answering while the root's main thread is busy — listening on a Unix
+ * socket; every process of the tree (children, grandchildren) connects to it directly.
+ *
+ *   process A ──socket──┐                         ┌── objects by id: state + waiter lists
+ *   process B ──socket──┼──▶ broker thread (root) ─┤
+ *   root main ──socket──┘                         └── per connection: locks held, items taken
+ *
+ * Implementation notes
+ * - Every operation is a request answered once; a blocking one (get on an empty queue, acquire
+ *   of a held lock, wait) parks a waiter in the object until it can be answered, its timeout
+ *   fires, or the client withdraws it (`cancel`: an aborted signal). Waiters are FIFO.
+ * - Cost: a blocking call is one round trip over the socket (tens of µs); `put` on an unbounded
+ *   queue, `taskDone`, `release` and `set` are not waited for by the client, and clients and
+ *   the broker coalesce messages per event-loop turn, so a stream of puts costs a few frames.
+ * - A process that disconnects (exits, is killed) releases what it holds: its locks and
+ *   semaphore permits go to the next waiter, and items it took from a JoinableQueue without
+ *   `taskDone` make `join()` fail naming it, instead of hanging for ever.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { Deque } from '../deque.js';
+import { encodeError } from '../serialize.js';
+import { FrameReader, frame, type Reply, type Request } from './broker-wire.js';
+
+class Conn {
+  pid = 0;
+  name = '?';
+  out: unknown[] = [];
+  scheduled = false;
+  readonly waiters = new Map<number, Waiter>();
+  constructor(readonly socket: Socket) {}
+  send(m: Reply): void {
+    this.out.push(m);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      const ms = this.out;
+      this.out = [];
+      if (!this.socket.destroyed) this.socket.write(frame(ms));
+    });
+  }
+}
+
+interface Waiter {
+  conn: Conn;
+  r: number;
+  timer: ReturnType<typeof setTimeout> | null;
+  /** Tries to complete; returns true when it answered. */
+  attempt(): boolean;
+  timedOut(): void;
+  list: Waiter[];
+}
+
+class Failure extends Error {
+  constructor(
+    readonly kind: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = kind;
+  }
+}
+
+type Obj =
+  | {
+      k: 'queue';
+      items: Deque<unknown>;
+      maxsize: number;
+      getters: Waiter[];
+      putters: Waiter[];
+      joinable: boolean;
+      unfinished: number;
+      joiners: Waiter[];
+      taken: Map<Conn, number>;
+      dead: string | null;
+      closed: boolean;
+    }
+  | {
+      k: 'lock';
+      recursive: boolean;
+      owner: string | null;
+      conn: Conn | null;
+      count: number;
+      waiters: Waiter[];
+    }
+  | { k: 'sem'; value: number; bound: number | null; waiters: Waiter[]; held: Map<Conn, number> }
+  | { k: 'event'; flag: boolean; waiters: Waiter[] }
+  | { k: 'cond'; lock: string; waiters: Waiter[] }
+  | {
+      k: 'barrier';
+      parties: number;
+      count: number;
+      generation: number;
+      broken: boolean;
+      waiters: Waiter[];
+    }
+  | { k: 'data'; data: unknown };
+
+const objects = new Map<string, Obj>();
+
+function create(id: string, kind: string, p: Record<string, unknown>): Obj {
+  let o = objects.get(id);
+  if (o) return o;
+  switch (kind) {
+    case 'queue':
+      o = {
+        k: 'queue',
+        items: new Deque(64),
+        maxsize: (p.maxsize as number) ?? 0,
+        getters: [],
+        putters: [],
+        joinable: p.joinable === true,
+        unfinished: 0,
+        joiners: [],
+        taken: new Map(),
+        dead: null,
+        closed: false,
+      };
+      break;
+    case 'lock':
+      o = {
+        k: 'lock',
+        recursive: p.recursive === true,
+        owner: null,
+        conn: null,
+        count: 0,
+        waiters: [],
+      };
+      break;
+    case 'sem':
+      o = {
+        k: 'sem',
+        value: p.value as number,
+        bound: (p.bound as number | null) ?? null,
+        waiters: [],
+        held: new Map(),
+      };
+      break;
+    case 'event':
+      o = { k: 'event', flag: false, waiters: [] };
+      break;
+    case 'cond':
+      o = { k: 'cond', lock: p.lock as string, waiters: [] };
+      break;
+    case 'barrier':
+      o = {
+        k: 'barrier',
+        parties: p.parties as number,
+        count: 0,
+        generation: 0,
+        broken: false,
+        waiters: [],
+      };
+      break;
+    case 'data':
+      o = { k: 'data', data: p.init };
+      break;
+    default:
+      throw new Failure('TypeError', `unknown shared object kind ${kind}`);
+  }
+  objects.set(id, o);
+  return o;
+}
+
+function get<K extends Obj['k']>(id: string | undefined, k: K): Extract<Obj, { k: K }> {
+  const o = objects.get(id ?? '');
+  if (!o || o.k !== k) throw new Failure('RuntimeError', `unknown shared object ${id} (${k})`);
+  return o as Extract<Obj, { k: K }>;
+}
+
+/** Parks a waiter, or answers at once if `attempt` succeeds; timeout in ms or null. */
+function park(
+  conn: Conn,
+  r: number,
+  list: Waiter[],
+  timeout: number | null,
+  attempt: () => boolean,
+  timedOut: () => void,
+): void {
+  if (attempt()) return;
+  if (timeout !== null && timeout <= 0) {
+    timedOut();
+    return;
+  }
+  const w: Waiter = { conn, r, timer: null, attempt, timedOut, list };
+  if (timeout !== null) {
+    w.timer = setTimeout(() => {
+      remove(w);
+      w.timedOut();
+    }, timeout);
+  }
+  list.push(w);
+  conn.waiters.set(r, w);
+}
+
+function remove(w: Waiter): void {
+  const k = w.list.indexOf(w);
+  if (k >= 0) w.list.splice(k, 1);
+  if (w.timer) clearTimeout(w.timer);
+  w.conn.waiters.delete(w.r);
+}
+
+/** Wakes waiters of `list` in FIFO order while they can complete. */
+function pump(list: Waiter[]): void {
+  for (let i = 0; i < list.length; ) {
+    const w = list[i] as Waiter;
+    if (w.conn.socket.destroyed) {
+      remove(w);
+      continue;
+    }
+    if (w.attempt()) {
+      remove(w);
+    } else i++;
+  }
+}
+
+const ok = (c: Conn, r: number, v?: unknown): void => c.send({ r, v });
+const fail = (c: Conn, r: number, kind: string, message: string): void =>
+  c.send({ r, e: encodeError(new Failure(kind, message)) });
+
+function lockAcquire(o: Extract<Obj, { k: 'lock' }>, owner: string, conn: Conn): boolean {
+  if (o.owner === null) {
+    o.owner = owner;
+    o.conn = conn;
+    o.count = 1;
+    return true;
+  }
+  if (o.recursive && o.owner === owner) {
+    o.count++;
+    return true;
+  }
+  return false;
+}
+
+function lockRelease(o: Extract<Obj, { k: 'lock' }>, owner: string | null): string | null {
+  if (o.owner === null) return 'Cannot release an un-acquired lock';
+  if (o.recursive && owner !== null && o.owner !== owner)
+    return 'Cannot release an RLock owned by another thread or process';
+  if (o.recursive && --o.count > 0) return null;
+  o.owner = null;
+  o.conn = null;
+  o.count = 0;
+  pump(o.waiters);
+  return null;
+}
+
+function handle(c: Conn, m: Request): void {
+  const { r, o: op, id } = m;
+  const a = m.a ?? [];
+  switch (op) {
+    case 'hello':
+      c.pid = a[0] as number;
+      c.name = a[1] as string;
+      return;
+    case 'create':
+      create(id as string, a[0] as string, a[1] as Record<string, unknown>);
+      return;
+    case 'ping-never-fails':
+      ok(c, r);
+      return;
+    case 'cancel': {
+      const w = c.waiters.get(a[0] as number);
+      if (w) {
+        remove(w);
+        c.send({ r: a[0] as number, c: 1 });
+      }
+      return;
+    }
+    // ── queues ──
+    case 'put': {
+      const q = get(id, 'queue');
+      const [item, block, timeout] = a as [unknown, boolean, number | null];
+      if (q.closed) {
+        fail(c, r, 'ValueError', 'Queue is closed');
+        return;
+      }
+      park(
+        c,
+        r,
+        q.putters,
+        block ? timeout : 0,
+        () => {
+          if (q.maxsize > 0 && q.items.length >= q.maxsize) return false;
+          q.items.push(item);
+          if (q.joinable) q.unfinished++;
+          if (r >= 0) ok(c, r);
+          pump(q.getters);
+          return true;
+        },
+        () => fail(c, r, 'Full', 'The queue is full'),
+      );
+      return;
+    }
+    case 'putMany': {
+      // Unbounded queues only (the client sends these for maxsize 0): never blocks.
+      const q = get(id, 'queue');
+      if (q.closed) return;
+      for (const item of a) q.items.push(item);
+      if (q.joinable) q.unfinished += a.length;
+      pump(q.getters);
+      return;
+    }
+    case 'get': {
+      const q = get(id, 'queue');
+      const [block, timeout, max] = a as [boolean, number | null, number];
+      park(
+        c,
+        r,
+        q.getters,
+        block ? timeout : 0,
+        () => {
+          if (q.items.length === 0) return false;
+          // A batch for a client that asked for several (its local buffer), never more than there are.
+          const n = Math.min(max ?? 1, q.items.length);
+          const out = new Array(n);
+          for (let i = 0; i < n; i++) out[i] = q.items.shift();
+          if (q.joinable) q.taken.set(c, (q.taken.get(c) ?? 0) + n);
+          ok(c, r, out);
+          pump(q.putters);
+          return true;
+        },
+        () => fail(c, r, 'Empty', 'The queue is empty'),
+      );
+      return;
+    }
+    case 'unget': {
+      // Items a client took but will not use (an aborted get, a closing buffer): back in front.
+      const q = get(id, 'queue');
+      const items = a[0] as unknown[];
+      for (let i = items.length - 1; i >= 0; i--) q.items.unshift(items[i]);
+      if (q.joinable) q.taken.set(c, Math.max(0, (q.taken.get(c) ?? 0) - items.length));
+      pump(q.getters);
+      return;
+    }
+    case 'qsize':
+      ok(c, r, get(id, 'queue').items.length);
+      return;
+    case 'taskDone': {
+      const q = get(id, 'queue');
+      const n = (a[0] as number) ?? 1;
+      q.unfinished -= n;
+      q.taken.set(c, Math.max(0, (q.taken.get(c) ?? 0) - n));
+      if (q.unfinished < 0) q.unfinished = 0;
+      if (q.unfinished === 0) pump(q.joiners);
+      return;
+    }
+    case 'join': {
+      const q = get(id, 'queue');
+      park(
+        c,
+        r,
+        q.joiners,
+        a[0] as number | null,
+        () => {
+          if (q.dead !== null) {
+            fail(c, r, 'ProcessError', q.dead);
+            return true;
+          }
+          if (q.unfinished > 0) return false;
+          ok(c, r);
+          return true;
+        },
+        () => ok(c, r, false),
+      );
+      return;
+    }
+    case 'close':
+      get(id, 'queue').closed = true;
+      return;
+    // ── locks ──
+    case 'acquire': {
+      const l = get(id, 'lock');
+      const [owner, block, timeout] = a as [string, boolean, number | null];
+      park(
+        c,
+        r,
+        l.waiters,
+        block ? timeout : 0,
+        () => {
+          if (!lockAcquire(l, owner, c)) return false;
+          ok(c, r, true);
+          return true;
+        },
+        () => ok(c, r, false),
+      );
+      return;
+    }
+    case 'release': {
+      const err = lockRelease(get(id, 'lock'), (a[0] as string) ?? null);
+      if (r >= 0) {
+        if (err) fail(c, r, 'RuntimeError', err);
+        else ok(c, r);
+      }
+      return;
+    }
+    case 'locked':
+      ok(c, r, get(id, 'lock').owner !== null);
+      return;
+    // ── semaphores ──
+    case 'semAcquire': {
+      const s = get(id, 'sem');
+      const [block, timeout] = a as [boolean, number | null];
+      park(
+        c,
+        r,
+        s.waiters,
+        block ? timeout : 0,
+        () => {
+          if (s.value <= 0) return false;
+          s.value--;
+          s.held.set(c, (s.held.get(c) ?? 0) + 1);
+          ok(c, r, true);
+          return true;
+        },
+        () => ok(c, r, false),
+      );
+      return;
+    }
+    case 'semRelease': {
+      const s = get(id, 'sem');
+      const n = (a[0] as number) ?? 1;
+      if (s.bound !== null && s.value + n > s.bound) {
+        if (r >= 0) fail(c, r, 'ValueError', 'Semaphore released too many times');
+        return;
+      }
+      s.value += n;
+      const h = s.held.get(c) ?? 0;
+      if (h > 0) s.held.set(c, Math.max(0, h - n));
+      if (r >= 0) ok(c, r);
+      pump(s.waiters);
+      return;
+    }
+    case 'semValue':
+      ok(c, r, get(id, 'sem').value);
+      return;
+    // ── events ──
+    case 'set': {
+      const e = get(id, 'event');
+      e.flag = true;
+      pump(e.waiters);
+      return;
+    }
+    case 'clear':
+      get(id, 'event').flag = false;
+      return;
+    case 'isSet':
+      ok(c, r, get(id, 'event').flag);
+      return;
+    case 'wait': {
+      const e = get(id, 'event');
+      park(
+        c,
+        r,
+        e.waiters,
+        a[0] as number | null,
+        () => {
+          if (!e.flag) return false;
+          ok(c, r, true);
+          return true;
+        },
+        () => ok(c, r, false),
+      );
+      return;
+    }
+    // ── conditions: the broker owns the lock, so wait releases and re-acquires it here ──
+    case 'condWait': {
+      const cv = get(id, 'cond');
+      const l = get(cv.lock, 'lock');
+      const [owner, timeout] = a as [string, number | null];
+      if (l.owner !== owner) {
+        fail(c, r, 'RuntimeError', 'cannot wait on un-acquired lock');
+        return;
+      }
+      const depth = l.count;
+      l.count = 1;
+      lockRelease(l, owner);
+      let notified = false;
+      const reacquire = (result: boolean): void => {
+        park(
+          c,
+          r,
+          l.waiters,
+          null,
+          () => {
+            if (!lockAcquire(l, owner, c)) return false;
+            l.count = depth;
+            ok(c, r, result);
+            return true;
+          },
+          () => {},
+        );
+      };
+      const w: Waiter = {
+        conn: c,
+        r,
+        timer: null,
+        list: cv.waiters,
+        attempt: () => {
+          if (!notified) return false;
+          reacquire(true);
+          return true;
+        },
+        timedOut: () => reacquire(false),
+      };
+      const timeout0 = timeout;
+      if (timeout0 !== null) {
+        w.timer = setTimeout(
+          () => {
+            remove(w);
+            w.timedOut();
+          },
+          Math.max(0, timeout0),
+        );
+      }
+      (w as Waiter & { notify?: () => void }).notify = () => {
+        notified = true;
+      };
+      cv.waiters.push(w);
+      c.waiters.set(r, w);
+      return;
+    }
+    case 'notify': {
+      const cv = get(id, 'cond');
+      let n = (a[0] as number) ?? 1;
+      const woken: Waiter[] = [];
+      while (n-- > 0 && cv.waiters.length > 0) woken.push(cv.waiters.shift() as Waiter);
+      for (const w of woken) {
+        if (w.timer) clearTimeout(w.timer);
+        w.conn.waiters.delete(w.r);
+        (w as Waiter & { notify: () => void }).notify();
+        w.attempt();
+      }
+      if (r >= 0) ok(c, r);
+      return;
+    }
+    // ── barriers ──
+    case 'barrierWait': {
+      const b = get(id, 'barrier');
+      if (b.broken) {
+        fail(c, r, 'BrokenBarrierError', 'The barrier is broken');
+        return;
+      }
+      const gen = b.generation;
+      const index = b.count++;
+      if (b.count === b.parties) {
+        b.count = 0;
+        b.generation++;
+        ok(c, r, b.parties - 1 - index);
+        for (const w of b.waiters.splice(0)) {
+          if (w.timer) clearTimeout(w.timer);
+          w.conn.waiters.delete(w.r);
+          w.attempt();
+        }
+        return;
+      }
+      const me = b.parties - 1 - index;
+      park(
+        c,
+        r,
+        b.waiters,
+        a[0] as number | null,
+        () => {
+          if (b.generation === gen && !b.broken) return false;
+          if (b.broken && b.generation === gen)
+            fail(c, r, 'BrokenBarrierError', 'The barrier is broken');
+          else ok(c, r, me);
+          return true;
+        },
+        () => {
+          b.broken = true;
+          fail(c, r, 'BrokenBarrierError', 'The barrier timed out');
+          pump(b.waiters);
+        },
+      );
+      return;
+    }
+    case 'barrierAbort': {
+      const b = get(id, 'barrier');
+      b.broken = true;
+      pump(b.waiters);
+      return;
+    }
+    case 'barrierReset': {
+      const b = get(id, 'barrier');
+      if (b.count > 0) {
+        b.broken = true;
+        pump(b.waiters);
+      }
+      b.broken = false;
+      b.count = 0;
+      b.generation++;
+      if (r >= 0) ok(c, r);
+      return;
+    }
+    case 'barrierState': {
+      const b = get(id, 'barrier');
+      ok(c, r, [b.count, b.broken]);
+      return;
+    }
+    // ── plain data (Value, Array, Manager proxies): one operation at a time, so each is atomic ──
+    case 'dataGet':
+      ok(c, r, get(id, 'data').data);
+      return;
+    case 'dataSet':
+      get(id, 'data').data = a[0];
+      if (r >= 0) ok(c, r);
+      return;
+    case 'dataOp': {
+      const d = get(id, 'data');
+      try {
+        ok(c, r, dataOp(d, a[0] as string, a.slice(1)));
+      } catch (e) {
+        c.send({ r, e: encodeError(e) });
+      }
+      return;
+    }
+    default:
+      fail(c, r, 'RuntimeError', `unknown broker operation ${op}`);
+  }
+}
+
+/** Operations of Manager proxies and Arrays, run where the data lives. */
+function dataOp(d: { data: unknown }, op: string, a: unknown[]): unknown {
+  const x = d.data as Record<string, unknown> & unknown[] & Map<unknown, unknown>;
+  switch (op) {
+    case 'add': {
+      const [k, v] = a as [string | number, number];
+      const cur = x instanceof Map ? x.get(k) : (x as Record<string | number, unknown>)[k];
+      const next = (cur as number) + v;
+      if (x instanceof Map) x.set(k, next);
+      else (x as Record<string | number, unknown>)[k] = next;
+      return next;
+    }
+    case 'incr':
+      d.data = (d.data as number) + (a[0] as number);
+      return d.data;
+    case 'getItem':
+      return x instanceof Map
+        ? x.get(a[0])
+        : (x as Record<string | number, unknown>)[a[0] as string];
+    case 'setItem':
+      if (x instanceof Map) x.set(a[0], a[1]);
+      else (x as Record<string | number, unknown>)[a[0] as string] = a[1];
+      return undefined;
+    case 'delItem':
+      if (x instanceof Map) return x.delete(a[0]);
+      return delete (x as Record<string, unknown>)[a[0] as string];
+    case 'has':
+      return x instanceof Map ? x.has(a[0]) : Object.hasOwn(x, a[0] as string);
+    case 'keys':
+      return x instanceof Map ? [...x.keys()] : Object.keys(x);
+    case 'size':
+      return x instanceof Map ? x.size : (x as unknown[]).length;
+    case 'push':
+      return (x as unknown[]).push(...a);
+    case 'pop':
+      return (x as unknown[]).pop();
+    case 'splice':
+      return (x as unknown[]).splice(a[0] as number, a[1] as number, ...(a.slice(2) as unknown[]));
+    case 'clear':
+      if (x instanceof Map) x.clear();
+      else (x as unknown[]).length = 0;
+      return undefined;
+    default:
+      throw new TypeError(`unknown data operation ${op}`);
+  }
+}
+
+function onClose(c: Conn): void {
+  for (const w of [...c.waiters.values()]) remove(w);
+  for (const [, o] of objects) {
+    if (o.k === 'lock' && o.conn === c) {
+      o.count = 1;
+      lockRelease(o, null);
+    } else if (o.k === 'sem') {
+      // Permits a dead process held come back (else every waiter would hang for ever).
+      const h = o.held.get(c) ?? 0;
+      o.held.delete(c);
+      if (h > 0) {
+        o.value += h;
+        pump(o.waiters);
+      }
+    } else if (o.k === 'queue' && o.joinable) {
+      const n = o.taken.get(c) ?? 0;
+      o.taken.delete(c);
+      if (n > 0 && o.dead === null) {
+        o.dead = `A consumer died with ${n} item(s) taken from the JoinableQueue and not marked done: ${c.name} (pid ${c.pid})`;
+        pump(o.joiners);
+      }
+    }
+  }
+}
+
+export function startBroker(path: string): Promise<Server> {
+  const server = createServer((socket) => {
+    const c = new Conn(socket);
+    const reader = new FrameReader((ms) => {
+      for (const m of ms) {
+        try {
+          handle(c, m as Request);
+        } catch (e) {
+          const r = (m as Request).r;
+          if (typeof r === 'number' && r >= 0) c.send({ r, e: encodeError(e) });
+        }
+      }
+    });
+    socket.on('data', (d) => reader.push(d));
+    socket.on('error', () => {});
+    socket.on('close', () => onClose(c));
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(path, () => resolve(server));
+  });
+}

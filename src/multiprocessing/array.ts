@@ -1,0 +1,107 @@
+import { describeValue } from '../internal/errors.js';
+import { broker } from '../internal/process/broker-client.js';
+import { RLock } from './rlock.js';
+import { registerKind, type SharedInit, SharedObject } from './shared-object.js';
+import { coercer } from './value.js';
+
+/**
+ * Python's `multiprocessing.Array`: a fixed-length array of numbers shared by processes, with a
+ * lock. Lives in the broker: element access returns Promises; `toArray()` reads all at once.
+ */
+export class SharedArray extends SharedObject {
+  readonly typecode: string;
+  readonly length: number;
+  readonly #lock: RLock | null;
+
+  constructor(
+    typecode: string,
+    sizeOrItems: number | ArrayLike<number>,
+    options: { lock?: boolean | RLock } = {},
+    shared?: SharedInit & { lock: RLock | null },
+  ) {
+    let items: number[] = [];
+    if (!shared) {
+      const c = coercer(typecode);
+      if (typeof sizeOrItems === 'number') {
+        if (!Number.isInteger(sizeOrItems) || sizeOrItems < 0)
+          throw new RangeError(
+            `Array size must be an integer >= 0: received ${describeValue(sizeOrItems)}`,
+          );
+        items = new globalThis.Array(sizeOrItems).fill(0);
+      } else if (
+        sizeOrItems &&
+        typeof sizeOrItems === 'object' &&
+        typeof sizeOrItems.length === 'number'
+      ) {
+        items = globalThis.Array.from(sizeOrItems, (v) => c(Number(v)));
+      } else {
+        throw new TypeError(
+          `Array expects a size or a list of numbers: received ${describeValue(sizeOrItems)}`,
+        );
+      }
+    }
+    const lock = shared
+      ? shared.lock
+      : options.lock === false
+        ? null
+        : options.lock instanceof RLock
+          ? options.lock
+          : new RLock();
+    super('data', { typecode, init: items, length: items.length, lock }, shared);
+    this.typecode = this._params.typecode as string;
+    this.length = this._params.length as number;
+    this.#lock = lock;
+  }
+  protected _kind(): string {
+    return 'mp:Array';
+  }
+  #check(i: number): void {
+    if (!Number.isInteger(i) || i < 0 || i >= this.length)
+      throw new RangeError(
+        `Array index out of range: received ${describeValue(i)} (length ${this.length})`,
+      );
+  }
+  async get(i: number): Promise<number> {
+    this.#check(i);
+    return (await broker().request('dataOp', this._id, ['getItem', i])) as number;
+  }
+  async set(i: number, v: number): Promise<void> {
+    this.#check(i);
+    await broker().request('dataOp', this._id, ['setItem', i, coercer(this.typecode)(v)]);
+  }
+  /** Adds `n` to element `i` atomically; resolves to the new value. */
+  async add(i: number, n: number): Promise<number> {
+    this.#check(i);
+    return (await broker().request('dataOp', this._id, ['add', i, n])) as number;
+  }
+  async toArray(): Promise<number[]> {
+    return (await broker().request('dataGet', this._id, [])) as number[];
+  }
+  getLock(): RLock {
+    if (!this.#lock)
+      throw new TypeError('This Array was created with { lock: false }: it has no lock');
+    return this.#lock;
+  }
+  /** @internal */
+  static _revive(init: SharedInit): SharedArray {
+    return new SharedArray(
+      '',
+      0,
+      {},
+      { ...init, lock: (init.params.lock as RLock | null) ?? null },
+    );
+  }
+}
+
+registerKind('mp:Array', (s) => SharedArray._revive(s), import.meta.url);
+
+/** Python's `multiprocessing.Array(typecode, sizeOrItems)` (exported as `Array`). */
+export function sharedArray(
+  typecode: string,
+  sizeOrItems: number | ArrayLike<number>,
+  options: { lock?: boolean | RLock } = {},
+): SharedArray {
+  return new SharedArray(typecode, sizeOrItems, options);
+}
+
+export { sharedArray as Array };

@@ -1,0 +1,72 @@
+import { describeValue } from '../internal/errors.js';
+import { broker } from '../internal/process/broker-client.js';
+import { BrokenBarrierError } from './errors.js';
+import { checkTimeout, registerKind, type SharedInit, SharedObject } from './shared-object.js';
+
+export interface BarrierOptions {
+  /** Run by the party that gets index 0 when the barrier trips (in that party's process). */
+  action?: (() => unknown) | null;
+  /** Default timeout of `wait`, in ms. */
+  timeout?: number | null;
+}
+
+/**
+ * Python's `multiprocessing.Barrier` across processes: `parties` callers of `wait` are released
+ * together, each with a distinct index in 0…parties−1. A timeout breaks the barrier
+ * (BrokenBarrierError for every waiter), as in Python. Unlike Python, `action` runs in the
+ * process of the party with index 0, as that party is released.
+ */
+export class Barrier extends SharedObject {
+  readonly parties: number;
+  readonly #action: (() => unknown) | null;
+  readonly #timeout: number | null;
+
+  constructor(parties: number, options: BarrierOptions = {}, init?: SharedInit) {
+    if (init === undefined && (!Number.isInteger(parties) || parties < 1)) {
+      throw new RangeError(
+        `Barrier parties must be an integer >= 1: received ${describeValue(parties)}`,
+      );
+    }
+    super('barrier', { parties }, init);
+    this.parties = this._params.parties as number;
+    this.#action = options.action ?? null;
+    this.#timeout = checkTimeout('Barrier', options.timeout);
+  }
+  protected _kind(): string {
+    return 'mp:Barrier';
+  }
+  /** Waits for all parties; resolves to this party's index. @throws BrokenBarrierError. */
+  async wait(options: { timeout?: number | null } = {}): Promise<number> {
+    const timeout =
+      options.timeout === undefined ? this.#timeout : checkTimeout('Barrier.wait', options.timeout);
+    let index: number;
+    try {
+      index = (await broker().request('barrierWait', this._id, [timeout])) as number;
+    } catch (e) {
+      if ((e as Error)?.name === 'BrokenBarrierError')
+        throw new BrokenBarrierError((e as Error).message);
+      throw e;
+    }
+    if (index === 0 && this.#action) await this.#action();
+    return index;
+  }
+  /** Breaks the barrier: current and future waiters get BrokenBarrierError until `reset`. */
+  abort(): void {
+    broker().post('barrierAbort', this._id, []);
+  }
+  async reset(): Promise<void> {
+    await broker().request('barrierReset', this._id, []);
+  }
+  async nWaiting(): Promise<number> {
+    return ((await broker().request('barrierState', this._id, [])) as [number, boolean])[0];
+  }
+  async broken(): Promise<boolean> {
+    return ((await broker().request('barrierState', this._id, [])) as [number, boolean])[1];
+  }
+  /** @internal */
+  static _revive(init: SharedInit): Barrier {
+    return new Barrier(0, {}, init);
+  }
+}
+
+registerKind('mp:Barrier', (s) => Barrier._revive(s), import.meta.url);

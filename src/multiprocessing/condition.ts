@@ -1,0 +1,69 @@
+import { describeValue } from '../internal/errors.js';
+import { broker } from '../internal/process/broker-client.js';
+import { Lock } from './lock.js';
+import { RLock } from './rlock.js';
+import { checkTimeout, registerKind, type SharedInit, SharedObject } from './shared-object.js';
+
+/**
+ * Python's `multiprocessing.Condition` across processes. The broker holds the lock too, so
+ * `wait` releases it and re-acquires it there, atomically with the notification.
+ */
+export class Condition extends SharedObject {
+  readonly lock: Lock;
+
+  constructor(lock?: Lock | null, init?: SharedInit & { lock: Lock }) {
+    const l = init?.lock ?? lock ?? new RLock();
+    if (!(l instanceof Lock))
+      throw new TypeError(
+        `Condition expects a multiprocessing Lock or RLock: received ${describeValue(l)}`,
+      );
+    super('cond', { lock: l._id, lockObj: l }, init);
+    this.lock = l;
+  }
+  protected _kind(): string {
+    return 'mp:Condition';
+  }
+  acquire(options?: Parameters<Lock['acquire']>[0]): Promise<boolean> {
+    return this.lock.acquire(options);
+  }
+  release(): void {
+    this.lock.release();
+  }
+  /** Releases the lock, waits for a notify (or `timeout`), re-acquires; resolves false on timeout. */
+  async wait(options: { timeout?: number | null } = {}): Promise<boolean> {
+    return (await broker().request('condWait', this._id, [
+      broker().owner,
+      checkTimeout('Condition.wait', options.timeout),
+    ])) as boolean;
+  }
+  async waitFor(
+    predicate: () => unknown | Promise<unknown>,
+    options: { timeout?: number | null } = {},
+  ): Promise<unknown> {
+    const timeout = checkTimeout('Condition.waitFor', options.timeout);
+    const end = timeout === null ? null : performance.now() + timeout;
+    let r = await predicate();
+    while (!r) {
+      const left = end === null ? null : end - performance.now();
+      if (left !== null && left <= 0) break;
+      await this.wait({ timeout: left });
+      r = await predicate();
+    }
+    return r;
+  }
+  notify(n = 1): void {
+    broker().post('notify', this._id, [n]);
+  }
+  notifyAll(): void {
+    broker().post('notify', this._id, [Number.MAX_SAFE_INTEGER]);
+  }
+  async run<R>(fn: () => R | Promise<R>): Promise<R> {
+    return this.lock.run(fn);
+  }
+  /** @internal */
+  static _revive(init: SharedInit): Condition {
+    return new Condition(null, { ...init, lock: init.params.lockObj as Lock });
+  }
+}
+
+registerKind('mp:Condition', (s) => Condition._revive(s), import.meta.url);

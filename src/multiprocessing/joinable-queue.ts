@@ -1,0 +1,74 @@
+import { broker } from '../internal/process/broker-client.js';
+import { ProcessError, RuntimeError } from './errors.js';
+import { Queue, type QueueOptions } from './queue.js';
+import { checkTimeout, registerKind, type SharedInit } from './shared-object.js';
+
+/**
+ * Python's `multiprocessing.JoinableQueue`: a Queue that counts unfinished items; consumers call
+ * `taskDone()` per item, and `join()` waits until every item put has been marked done.
+ *
+ * A consumer process that dies holding items it took without `taskDone` makes `join()` reject
+ * with a ProcessError naming it (pid and name), instead of waiting for ever.
+ */
+export class JoinableQueue<T = unknown> extends Queue<T> {
+  /** @internal Tells Queue's constructor to count unfinished items. */
+  static _joinable = true;
+  #taken = 0;
+
+  constructor(maxsize = 0, options: QueueOptions = {}, init?: SharedInit) {
+    super(maxsize, options, init);
+  }
+
+  protected override _kind(): string {
+    return 'mp:JoinableQueue';
+  }
+
+  override async get(options?: Parameters<Queue<T>['get']>[0]): Promise<T> {
+    const v = await super.get(options);
+    this.#taken++;
+    return v;
+  }
+
+  override getNowait(): T {
+    const v = super.getNowait();
+    this.#taken++;
+    return v;
+  }
+
+  /**
+   * Marks one item taken by this process as done.
+   * @throws RuntimeError (Python's ValueError) when this process has no item left to mark.
+   */
+  taskDone(): void {
+    if (this.#taken === 0) {
+      throw new RuntimeError(
+        'taskDone() called more times than there were items taken by this process',
+        'ERR_WEFT_TASK_DONE',
+      );
+    }
+    this.#taken--;
+    broker().post('taskDone', this._id, [1]);
+  }
+
+  /**
+   * Waits until every item put has been marked done; with `timeout`, resolves false if not.
+   * @throws ProcessError when a consumer died with items not marked done.
+   */
+  async join(options: { timeout?: number | null } = {}): Promise<boolean> {
+    const timeout = checkTimeout('JoinableQueue.join', options.timeout);
+    try {
+      return (await broker().request('join', this._id, [timeout])) !== false;
+    } catch (e) {
+      if ((e as Error)?.name === 'ProcessError')
+        throw new ProcessError((e as Error).message, 'ERR_WEFT_CONSUMER_DIED');
+      throw e;
+    }
+  }
+
+  /** @internal */
+  static override _revive(init: SharedInit): JoinableQueue {
+    return new JoinableQueue(0, {}, init);
+  }
+}
+
+registerKind('mp:JoinableQueue', (s) => JoinableQueue._revive(s), import.meta.url);

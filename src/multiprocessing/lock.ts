@@ -1,0 +1,92 @@
+import { broker } from '../internal/process/broker-client.js';
+import { RuntimeError } from './errors.js';
+import {
+  checkSignal,
+  checkTimeout,
+  registerKind,
+  type SharedInit,
+  SharedObject,
+} from './shared-object.js';
+
+export interface AcquireOptions {
+  blocking?: boolean;
+  timeout?: number | null;
+  signal?: AbortSignal;
+}
+
+/**
+ * Python's `multiprocessing.Lock` across processes (held in the broker). A process that dies
+ * holding it releases it (the next waiter gets it) rather than leaving every waiter hung.
+ *
+ * **Cancellation:** an aborted `signal` rejects the wait and leaves no waiter; a lock granted in
+ * the same instant is released again.
+ */
+export class Lock extends SharedObject {
+  /** Acquisitions this process holds (release() checks it: the broker answers asynchronously). */
+  #held = 0;
+
+  constructor(init?: SharedInit) {
+    super(
+      'lock',
+      { recursive: (new.target as unknown as { _recursive?: boolean })._recursive === true },
+      init,
+    );
+  }
+
+  protected _kind(): string {
+    return 'mp:Lock';
+  }
+
+  /** Resolves true once acquired, false when `blocking: false` or `timeout` could not get it. */
+  async acquire(options: AcquireOptions = {}): Promise<boolean> {
+    const block = options.blocking ?? true;
+    const timeout = checkTimeout(`${this.constructor.name}.acquire`, options.timeout);
+    const signal = checkSignal(`${this.constructor.name}.acquire`, options.signal);
+    const owner = broker().owner;
+    const got = (await broker().request(
+      'acquire',
+      this._id,
+      [owner, block, timeout],
+      signal,
+      (late) => {
+        if (late === true) broker().post('release', this._id, [owner]);
+      },
+    )) as boolean;
+    if (got) this.#held++;
+    return got;
+  }
+
+  /** Releases. @throws RuntimeError when this process does not hold it. */
+  release(): void {
+    if (this.#held === 0) {
+      throw new RuntimeError(
+        `Cannot release ${this.constructor.name}: it is not held by this process`,
+        'ERR_WEFT_NOT_HELD',
+      );
+    }
+    this.#held--;
+    broker().post('release', this._id, [broker().owner]);
+  }
+
+  /** Whether some process holds it (a snapshot). */
+  async locked(): Promise<boolean> {
+    return (await broker().request('locked', this._id, [])) as boolean;
+  }
+
+  /** Python's `with lock:` — holds the lock around `fn` (sync or async). */
+  async run<R>(fn: () => R | Promise<R>): Promise<R> {
+    await this.acquire();
+    try {
+      return await fn();
+    } finally {
+      this.release();
+    }
+  }
+
+  /** @internal */
+  static _revive(init: SharedInit): Lock {
+    return new Lock(init);
+  }
+}
+
+registerKind('mp:Lock', (s) => Lock._revive(s), import.meta.url);

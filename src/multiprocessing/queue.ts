@@ -1,0 +1,189 @@
+import { describeValue } from '../internal/errors.js';
+import { broker } from '../internal/process/broker-client.js';
+import { decode, encode } from '../internal/serialize.js';
+import { Empty, Full, RuntimeError } from './errors.js';
+import { onBeforeExit } from './exit-hooks.js';
+import {
+  checkSignal,
+  checkTimeout,
+  registerKind,
+  type SharedInit,
+  SharedObject,
+} from './shared-object.js';
+
+export interface QueueOptions {
+  /**
+   * Items a `get` may take from the broker at once and keep for the next `get`s of this process
+   * (default 256; 1 for JoinableQueue). Larger streams faster; 1 hands every item to whichever
+   * consumer asks first — what a work queue of slow tasks wants.
+   */
+  prefetch?: number;
+}
+
+export interface PutOptions {
+  block?: boolean;
+  timeout?: number | null;
+  signal?: AbortSignal;
+}
+
+export type GetOptions = PutOptions;
+
+let flushHooked = false;
+
+/**
+ * Python's `multiprocessing.Queue`: a FIFO shared by every process it is passed to (in `args`,
+ * or inside another queue's item). Items are structured-cloned.
+ *
+ * `put` on an unbounded queue does not wait for the broker (Python's feeder thread does the
+ * same): items are sent in batches; a child flushes them before it exits. `qsize`, `empty` and
+ * `full` ask the broker, so they return Promises — and, as in Python, they are snapshots.
+ *
+ * **Cancellation:** an aborted `signal` rejects a waiting `get`/`put` and leaves no waiter; an
+ * item granted in the same instant is put back at the front of the queue.
+ */
+export class Queue<T = unknown> extends SharedObject {
+  readonly maxsize: number;
+  #buffer: unknown[] = [];
+  #at = 0;
+  #closed = false;
+  readonly #prefetch: number;
+
+  constructor(maxsize = 0, options: QueueOptions = {}, init?: SharedInit) {
+    if (init === undefined && (typeof maxsize !== 'number' || !Number.isInteger(maxsize))) {
+      throw new TypeError(`Queue maxsize must be an integer: received ${describeValue(maxsize)}`);
+    }
+    const joinable = (new.target as unknown as { _joinable?: boolean })._joinable === true;
+    const prefetch = options.prefetch ?? (joinable ? 1 : 256);
+    if (!Number.isInteger(prefetch) || prefetch < 1) {
+      throw new RangeError(
+        `Queue prefetch must be an integer >= 1: received ${describeValue(prefetch)}`,
+      );
+    }
+    super('queue', { maxsize: Math.max(0, maxsize), joinable, prefetch }, init);
+    this.maxsize = this._params.maxsize as number;
+    this.#prefetch = this._params.prefetch as number;
+    if (!flushHooked) {
+      flushHooked = true;
+      onBeforeExit(() => broker().drain());
+    }
+  }
+
+  protected _kind(): string {
+    return 'mp:Queue';
+  }
+
+  /** Puts `item`; waits for room when the queue is bounded and full. @throws Full (no room in time). */
+  async put(item: T, options: PutOptions = {}): Promise<void> {
+    this.#checkOpen();
+    const block = options.block ?? true;
+    const timeout = checkTimeout('Queue.put', options.timeout);
+    const signal = checkSignal('Queue.put', options.signal);
+    const value = encode(item, 'message');
+    if (this.maxsize === 0) {
+      broker().postPut(this._id, value);
+      return;
+    }
+    await broker().request('put', this._id, [value, block, timeout], signal);
+  }
+
+  /** Puts without waiting. Only for unbounded queues (a bounded one needs the broker's answer:
+   * use `put(item, { block: false })`). */
+  putNowait(item: T): void {
+    this.#checkOpen();
+    if (this.maxsize !== 0) {
+      throw new RuntimeError(
+        'putNowait on a bounded multiprocessing queue cannot know synchronously whether it is full: use await put(item, { block: false })',
+      );
+    }
+    broker().postPut(this._id, encode(item, 'message'));
+  }
+
+  /**
+   * Removes and returns the next item; waits while the queue is empty (up to `timeout` ms).
+   * @throws Empty when none arrives in time (or at once with `block: false`).
+   */
+  async get(options: GetOptions = {}): Promise<T> {
+    if (this.#at < this.#buffer.length) return this.#take();
+    const block = options.block ?? true;
+    const timeout = checkTimeout('Queue.get', options.timeout);
+    const signal = checkSignal('Queue.get', options.signal);
+    try {
+      const items = (await broker().request(
+        'get',
+        this._id,
+        [block, timeout, this.#prefetch],
+        signal,
+        (late) => broker().post('unget', this._id, [late]),
+      )) as unknown[];
+      this.#buffer = items;
+      this.#at = 0;
+      return this.#take();
+    } catch (e) {
+      if ((e as Error)?.name === 'Empty') throw new Empty();
+      throw e;
+    }
+  }
+
+  #take(): T {
+    const v = this.#buffer[this.#at];
+    this.#buffer[this.#at++] = undefined;
+    if (this.#at === this.#buffer.length) {
+      this.#buffer = [];
+      this.#at = 0;
+    }
+    return decode(v) as T;
+  }
+
+  /** An item already fetched by this process, without waiting. @throws Empty otherwise. */
+  getNowait(): T {
+    if (this.#at < this.#buffer.length) return this.#take();
+    throw new Empty(
+      'No item is at hand in this process: use await get({ block: false }) to ask the broker',
+    );
+  }
+
+  /** Approximate number of items (a snapshot: other processes change it at any time). */
+  async qsize(): Promise<number> {
+    return (
+      ((await broker().request('qsize', this._id, [])) as number) + (this.#buffer.length - this.#at)
+    );
+  }
+
+  async empty(): Promise<boolean> {
+    return (await this.qsize()) === 0;
+  }
+
+  async full(): Promise<boolean> {
+    return this.maxsize > 0 && (await this.qsize()) >= this.maxsize;
+  }
+
+  /** No more puts from this process; items already put are still delivered. */
+  close(): void {
+    this.#closed = true;
+    if (this.#at < this.#buffer.length) {
+      broker().post('unget', this._id, [this.#buffer.slice(this.#at)]);
+      this.#buffer = [];
+      this.#at = 0;
+    }
+  }
+
+  /** Resolves once this process's puts have reached the broker (Python's join_thread). */
+  joinThread(): Promise<void> {
+    return broker().drain();
+  }
+
+  /** Python's cancel_join_thread: a no-op here (a child always flushes before it exits). */
+  cancelJoinThread(): void {}
+
+  #checkOpen(): void {
+    if (this.#closed) throw new RuntimeError('Queue is closed', 'ERR_WEFT_QUEUE_CLOSED');
+  }
+
+  /** @internal */
+  static _revive(init: SharedInit): Queue {
+    return new Queue(0, {}, init);
+  }
+}
+
+void Full;
+registerKind('mp:Queue', (s) => Queue._revive(s), import.meta.url);

@@ -1,0 +1,72 @@
+import { describeValue } from '../internal/errors.js';
+import { broker } from '../internal/process/broker-client.js';
+import type { AcquireOptions } from './lock.js';
+import {
+  checkSignal,
+  checkTimeout,
+  registerKind,
+  type SharedInit,
+  SharedObject,
+} from './shared-object.js';
+
+/**
+ * Python's `multiprocessing.Semaphore` across processes. Permits held by a process that dies
+ * come back to the semaphore.
+ */
+export class Semaphore extends SharedObject {
+  constructor(value = 1, init?: SharedInit) {
+    if (
+      init === undefined &&
+      (typeof value !== 'number' || !Number.isInteger(value) || value < 0)
+    ) {
+      throw new RangeError(
+        `Semaphore value must be an integer >= 0: received ${describeValue(value)}`,
+      );
+    }
+    const bounded = (new.target as unknown as { _bounded?: boolean })._bounded === true;
+    super('sem', { value, bound: bounded ? value : null }, init);
+  }
+
+  protected _kind(): string {
+    return 'mp:Semaphore';
+  }
+
+  async acquire(options: AcquireOptions = {}): Promise<boolean> {
+    const block = options.blocking ?? true;
+    const timeout = checkTimeout('Semaphore.acquire', options.timeout);
+    const signal = checkSignal('Semaphore.acquire', options.signal);
+    return (await broker().request('semAcquire', this._id, [block, timeout], signal, (late) => {
+      if (late === true) broker().post('semRelease', this._id, [1]);
+    })) as boolean;
+  }
+
+  /** Returns `n` permits. */
+  release(n = 1): void {
+    if (!Number.isInteger(n) || n < 1)
+      throw new RangeError(
+        `Semaphore.release(n): n must be an integer >= 1: received ${describeValue(n)}`,
+      );
+    broker().post('semRelease', this._id, [n]);
+  }
+
+  /** The current value (a snapshot). */
+  async getValue(): Promise<number> {
+    return (await broker().request('semValue', this._id, [])) as number;
+  }
+
+  async run<R>(fn: () => R | Promise<R>): Promise<R> {
+    await this.acquire();
+    try {
+      return await fn();
+    } finally {
+      this.release();
+    }
+  }
+
+  /** @internal */
+  static _revive(init: SharedInit): Semaphore {
+    return new Semaphore(0, init);
+  }
+}
+
+registerKind('mp:Semaphore', (s) => Semaphore._revive(s), import.meta.url);

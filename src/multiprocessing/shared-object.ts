@@ -1,0 +1,63 @@
+/**
+ * The parent-of-all of multiprocessing's shared objects: a handle (an id) on state that lives in
+ * the broker (src/internal/process/broker.ts). A handle crosses to a child inside `args` (or a
+ * queue item) as a descriptor and is revived there as a handle on the same id — connected, not
+ * copied. Creation is idempotent and travels with every revival, so a handle works in any
+ * process whatever reached the broker first.
+ */
+import { threadId } from 'node:worker_threads';
+import { broker } from '../internal/process/broker-client.js';
+import { kShared, registerSharedKind, type SharedState } from '../internal/serialize.js';
+
+let counter = 0;
+
+export interface SharedInit {
+  id: string;
+  params: Record<string, unknown>;
+}
+
+export abstract class SharedObject {
+  /** @internal */
+  readonly _id: string;
+  /** @internal */
+  readonly _params: Record<string, unknown>;
+
+  protected constructor(kind: string, params: Record<string, unknown>, init?: SharedInit) {
+    this._id = init?.id ?? `${process.pid}.${threadId}.${++counter}`;
+    this._params = init?.params ?? params;
+    broker().post('create', this._id, [kind, this._params]);
+  }
+
+  /** @internal */
+  protected abstract _kind(): string;
+
+  [kShared](): SharedState {
+    return { kind: this._kind(), state: { id: this._id, params: this._params } };
+  }
+}
+
+/** Registers how a kind is revived in the process that receives it. */
+export function registerKind(
+  kind: string,
+  revive: (init: SharedInit) => object,
+  moduleUrl: string,
+): void {
+  registerSharedKind(kind, (s) => revive(s as unknown as SharedInit), moduleUrl);
+}
+
+export function checkTimeout(what: string, timeout: unknown): number | null {
+  if (timeout === undefined || timeout === null) return null;
+  if (typeof timeout !== 'number' || Number.isNaN(timeout)) {
+    throw new TypeError(
+      `${what}: timeout must be a number of milliseconds: received ${String(timeout)}`,
+    );
+  }
+  return Math.max(0, timeout);
+}
+
+export function checkSignal(what: string, signal: unknown): AbortSignal | null {
+  if (signal === undefined || signal === null) return null;
+  if (!(signal instanceof AbortSignal))
+    throw new TypeError(`${what}: signal must be an AbortSignal`);
+  return signal;
+}

@@ -1,0 +1,28 @@
+import { kShared, type SharedState } from '../internal/serialize.js';
+import { Queue } from './queue.js';
+import { registerKind } from './shared-object.js';
+
+/** Python's `multiprocessing.SimpleQueue`: an unbounded queue with `put`, `get`, `empty`, `close`. */
+export class SimpleQueue<T = unknown> {
+  readonly #q: Queue<T>;
+  constructor(queue?: Queue<T>) {
+    this.#q = queue ?? new Queue<T>(0);
+  }
+  put(item: T): Promise<void> {
+    return this.#q.put(item);
+  }
+  get(): Promise<T> {
+    return this.#q.get();
+  }
+  empty(): Promise<boolean> {
+    return this.#q.empty();
+  }
+  close(): void {
+    this.#q.close();
+  }
+  [kShared](): SharedState {
+    return { kind: 'mp:SimpleQueue', state: this.#q[kShared]().state };
+  }
+}
+
+registerKind('mp:SimpleQueue', (s) => new SimpleQueue(Queue._revive(s)), import.meta.url);

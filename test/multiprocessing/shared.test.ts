@@ -1,0 +1,217 @@
+/**
+ * multiprocessing's shared objects across real processes (children and a grandchild). Children
+ * are slow to start, so each test starts as few as its behaviour needs.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  Barrier,
+  BoundedSemaphore,
+  BrokenBarrierError,
+  Condition,
+  Empty,
+  Event,
+  Full,
+  JoinableQueue,
+  Lock,
+  Manager,
+  Pipe,
+  Process,
+  ProcessError,
+  Queue,
+  RLock,
+  RuntimeError,
+  Semaphore,
+  Array as SharedArrayOf,
+  SimpleQueue,
+  Value,
+} from '../../src/multiprocessing/index.js';
+import { checkLeaks } from '../support/leaks.js';
+import {
+  consumeSum,
+  coordinate,
+  joinableConsumer,
+  produce,
+  spawnGrandchild,
+  takeTickets,
+  useManager,
+} from './fixtures/targets.js';
+
+checkLeaks({ graceMs: 3000 });
+
+describe('multiprocessing shared objects', () => {
+  test('Queue carries items from a producer process to a consumer process in order', async () => {
+    const q = new Queue<number>();
+    const out = new Queue<number>();
+    const n = 20000;
+    const c = new Process({ target: consumeSum, args: [q, out, n] });
+    const p = new Process({ target: produce, args: [q, n] });
+    c.start();
+    p.start();
+    assert.equal(await out.get({ timeout: 30000 }), (n * (n - 1)) / 2);
+    await Promise.all([p.join(), c.join()]);
+    assert.deepEqual([p.exitcode, c.exitcode], [0, 0]);
+  });
+
+  test('Queue.get times out with Empty; a bounded put times out with Full', async () => {
+    const q = new Queue<number>(1);
+    await assert.rejects(q.get({ timeout: 20 }), Empty);
+    await assert.rejects(q.get({ block: false }), Empty);
+    await q.put(1);
+    await assert.rejects(q.put(2, { timeout: 20 }), Full);
+    assert.equal(await q.qsize(), 1);
+    assert.equal(await q.get(), 1);
+    assert.throws(() => q.putNowait(3), RuntimeError);
+  });
+
+  test('an aborted get rejects and leaves no waiter behind', async () => {
+    const q = new Queue<string>(0, { prefetch: 1 });
+    const ac = new AbortController();
+    const p = q.get({ signal: ac.signal });
+    ac.abort(new Error('stop'));
+    await assert.rejects(p, /stop/);
+    await q.put('x');
+    assert.equal(await q.get({ timeout: 2000 }), 'x');
+  });
+
+  test('JoinableQueue.join waits for taskDone of every item from consumer processes', async () => {
+    const q = new JoinableQueue<number | null>();
+    const cs = [0, 1].map(() => new Process({ target: joinableConsumer, args: [q], daemon: true }));
+    for (const c of cs) c.start();
+    for (let i = 0; i < 200; i++) await q.put(i);
+    await q.join();
+    for (const _ of cs) await q.put(null);
+    await Promise.all(cs.map((c) => c.join()));
+    assert.deepEqual(
+      cs.map((c) => c.exitcode),
+      [0, 0],
+    );
+  });
+
+  test('a consumer that dies mid-task makes join fail naming it (issue 4)', async () => {
+    const q = new JoinableQueue<string>();
+    const c = new Process({ target: joinableConsumer, args: [q], name: 'doomed-consumer' });
+    c.start();
+    await q.put('die');
+    await assert.rejects(
+      q.join({ timeout: 20000 }),
+      (e: Error) =>
+        e instanceof ProcessError &&
+        /doomed-consumer/.test(e.message) &&
+        e.message.includes(String(c.pid)),
+    );
+    await c.join();
+    assert.equal(c.exitcode, 9);
+  });
+
+  test('taskDone without a taken item is an error', () => {
+    assert.throws(() => new JoinableQueue().taskDone(), RuntimeError);
+  });
+
+  test('a Lock makes read-modify-write on a Value exact across processes', async () => {
+    const v = Value('i', 0);
+    const lock = new Lock();
+    const ps = [0, 1].map(() => new Process({ target: takeTickets, args: [v, lock, 50] }));
+    for (const p of ps) p.start();
+    await Promise.all(ps.map((p) => p.join()));
+    assert.equal(await v.get(), 100);
+  });
+
+  test('Lock and RLock: release without holding throws; RLock re-enters; timeouts answer false', async () => {
+    const l = new Lock();
+    assert.throws(() => l.release(), RuntimeError);
+    assert.equal(await l.acquire(), true);
+    assert.equal(await l.locked(), true);
+    assert.equal(await l.acquire({ timeout: 10 }), false);
+    l.release();
+    const r = new RLock();
+    assert.equal(await r.acquire(), true);
+    assert.equal(await r.acquire({ blocking: false }), true);
+    r.release();
+    r.release();
+    assert.equal(await r.locked(), false);
+  });
+
+  test('Semaphore counts permits; BoundedSemaphore refuses an extra release', async () => {
+    const s = new Semaphore(2);
+    assert.equal(await s.acquire(), true);
+    assert.equal(await s.acquire(), true);
+    assert.equal(await s.acquire({ blocking: false }), false);
+    s.release(2);
+    assert.equal(await s.getValue(), 2);
+    const b = new BoundedSemaphore(1);
+    await assert.rejects(b.release(), RangeError);
+    assert.throws(() => new Semaphore(-1), RangeError);
+  });
+
+  test('Event, Condition and Barrier coordinate a child with the parent', async () => {
+    const ev = new Event();
+    const cond = new Condition();
+    const flag = Value('i', 0);
+    const barrier = new Barrier(2);
+    const out = new Queue<[string, number]>();
+    const p = new Process({ target: coordinate, args: [ev, cond, flag, barrier, out] });
+    p.start();
+    assert.equal(await ev.wait({ timeout: 10 }), false);
+    ev.set();
+    assert.equal(await ev.isSet(), true);
+    await cond.run(async () => {
+      await flag.set(1);
+      cond.notifyAll();
+    });
+    const mine = await barrier.wait({ timeout: 20000 });
+    const [, theirs] = await out.get({ timeout: 20000 });
+    assert.deepEqual([mine, theirs].sort(), [0, 1]);
+    await p.join();
+    assert.equal(p.exitcode, 0);
+  });
+
+  test('a Barrier wait that times out breaks the barrier', async () => {
+    const b = new Barrier(2);
+    await assert.rejects(b.wait({ timeout: 20 }), BrokenBarrierError);
+    await assert.rejects(b.wait(), BrokenBarrierError);
+    await b.reset();
+    assert.equal(await b.broken(), false);
+  });
+
+  test('Value and Array: typed coercion, atomic add, bad input', async () => {
+    const v = Value('b', 0);
+    await v.set(130);
+    assert.equal(await v.get(), -126);
+    assert.equal(await v.add(6), -120);
+    const a = SharedArrayOf('d', [1.5, 2.5]);
+    assert.equal(a.length, 2);
+    await a.set(1, 4);
+    assert.equal(await a.add(0, 1), 2.5);
+    assert.deepEqual(await a.toArray(), [2.5, 4]);
+    await assert.rejects(a.get(5), RangeError);
+    assert.throws(() => Value('z', 0), TypeError);
+    assert.throws(() => Value('i', 0, { lock: false }).getLock(), TypeError);
+  });
+
+  test('Manager dict, list and Namespace, and a Pipe, are shared with a child', async () => {
+    using m = Manager();
+    const d = m.dict<string, number>();
+    const l = m.list<number>();
+    const ns = m.Namespace();
+    const [mine, theirs] = Pipe();
+    const p = new Process({ target: useManager, args: [d, l, ns, theirs] });
+    p.start();
+    mine.send('hello');
+    assert.equal(await mine.recv(), 'got hello');
+    await p.join();
+    assert.equal(await d.get('child'), p.pid);
+    assert.deepEqual(await l.toArray(), [1, 2, 3]);
+    assert.equal(await ns.get('answer'), 42);
+    assert.equal(await d.add('n', 0).catch(() => 'NaN'), Number.NaN);
+  });
+
+  test('a queue passed to a child reaches a grandchild, connected', async () => {
+    const q = new SimpleQueue<string>();
+    const p = new Process({ target: spawnGrandchild, args: [q] });
+    p.start();
+    const msg = await q.get();
+    assert.match(msg, new RegExp(`^grandchild \\d+ of ${p.pid}$`));
+    await p.join();
+  });
+});

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Builds the sendfile addon at install time. It must never fail an install: without a compiler
+// Builds the native addons (sendfile.c, io.c) at install time. It must never fail an install: without a compiler
 // (or off Linux) weft/sendfile uses its copy loop and `sendfile.native` is false.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -7,7 +7,9 @@ import { dirname, join } from 'node:path';
 
 const here = dirname(new URL(import.meta.url).pathname);
 if (process.platform !== 'linux') {
-  console.log('weft: sendfile addon skipped (Linux only); weft/sendfile uses a copy loop');
+  console.log(
+    'weft: native addons skipped (Linux only): weft/sendfile copies, no RawSocket/EpollSelector',
+  );
   process.exit(0);
 }
 const candidates = [
@@ -26,6 +28,8 @@ const r =
     ? spawnSync(process.execPath, [candidates[0], ...args], { stdio: 'inherit' })
     : spawnSync('node-gyp', args, { stdio: 'inherit', shell: false });
 if (r.status !== 0) {
-  console.log('weft: sendfile addon not built (no compiler?); weft/sendfile uses a copy loop');
+  console.log(
+    'weft: native addons not built (no compiler?): weft/sendfile copies, no RawSocket/EpollSelector',
+  );
 }
 process.exit(0);

@@ -52,6 +52,7 @@ const python = (impl: string, file: string): ServerSpec => ({
 
 function servers(tools: Record<string, string>): ServerSpec[] {
   return [
+    weft('epoll'),
     weft('streams'),
     weft('selectors'),
     weft('sockets'),

@@ -10,11 +10,13 @@ import { type Socket as NetSocket, createServer as netCreateServer } from 'node:
 import { createTask, type Task } from '../asyncio/task.js';
 import { spawn } from '../gevent/greenlet.js';
 import { DefaultSelector } from '../selectors/default-selector.js';
+import { EpollSelector } from '../selectors/epoll-selector.js';
 import { KeyError } from '../selectors/errors.js';
 import { EVENT_READ, EVENT_WRITE, type SelectorKey } from '../selectors/selector-key.js';
 import { IPPROTO_TCP, SO_REUSEADDR, SOL_SOCKET, TCP_NODELAY } from '../socket/constants.js';
 import { BlockingIOError } from '../socket/errors.js';
 import { sockAccept, sockRecv, sockSendall } from '../socket/loop-verbs.js';
+import { RawSocket } from '../socket/raw-socket.js';
 import { Socket } from '../socket/socket.js';
 import { startServer } from '../streams/server.js';
 import { type CliCommand, CliError } from './command.js';
@@ -75,7 +77,7 @@ export const MODELS: Record<string, Model> = {
         { backlog: 1024, workers, workerScheduling: 'os' },
       );
       return {
-        port: (server.sockets[0]?.getsockname() as [string, number])[1],
+        port: (server.sockets[0]!.getsockname() as [string, number])[1],
         async close() {
           server.close();
           server.abortClients();
@@ -283,6 +285,79 @@ export const MODELS: Record<string, Model> = {
           await loop;
           srv.close();
           for (const c of conns) c.close();
+        },
+      };
+    },
+  },
+  epoll: {
+    summary:
+      'weft/selectors EpollSelector over RawSockets: epoll readiness, recv/send into a reused buffer',
+    async start(host, port) {
+      const sel = new EpollSelector();
+      const srv = RawSocket.listen([host, port], { backlog: 1024 });
+      const buf = Buffer.allocUnsafe(1024);
+      const pending = new Map<RawSocket, Buffer>();
+      const close = (c: RawSocket): void => {
+        pending.delete(c);
+        sel.unregister(c);
+        c.close();
+      };
+      const send = (c: RawSocket, data: Buffer): void => {
+        let n = 0;
+        try {
+          n = c.sendNowait(data);
+        } catch (e) {
+          if (!(e instanceof BlockingIOError)) {
+            close(c);
+            return;
+          }
+        }
+        if (n < data.length) {
+          // Rare: the kernel buffer is full; keep a copy (buf is reused) and wait for room.
+          pending.set(c, Buffer.from(data.subarray(n)));
+          sel.modify(c, EVENT_WRITE);
+        }
+      };
+      sel.register(srv, EVENT_READ);
+      let stop = false;
+      const loop = (async () => {
+        while (!stop) {
+          for (const [key, mask] of await sel.select({ timeout: 200 })) {
+            const s = key.fileobj;
+            if (s === srv) {
+              for (;;) {
+                try {
+                  sel.register(srv.acceptNowait()[0], EVENT_READ);
+                } catch {
+                  break;
+                }
+              }
+            } else if (mask & EVENT_WRITE) {
+              const rest = pending.get(s) as Buffer;
+              pending.delete(s);
+              sel.modify(s, EVENT_READ);
+              send(s, rest);
+            } else {
+              let n: number;
+              try {
+                n = s.recvInto(buf);
+              } catch (e) {
+                if (!(e instanceof BlockingIOError)) close(s);
+                continue;
+              }
+              if (n === 0) close(s);
+              else send(s, upperInPlace(buf.subarray(0, n)));
+            }
+          }
+        }
+      })();
+      return {
+        port: (srv.getsockname() as [string, number])[1],
+        async close() {
+          stop = true;
+          await loop;
+          for (const s of [...sel.getMap().keys()]) s.close();
+          sel.close();
         },
       };
     },

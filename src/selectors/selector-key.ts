@@ -7,9 +7,9 @@ export const EVENT_READ = 1;
 export const EVENT_WRITE = 2;
 
 /** What a selector keeps for one registered socket (Python's `SelectorKey` named tuple). */
-export class SelectorKey<D = unknown> {
+export class SelectorKey<D = unknown, F = Socket> {
   constructor(
-    readonly fileobj: Socket,
+    readonly fileobj: F,
     readonly fd: number,
     readonly events: number,
     readonly data: D,

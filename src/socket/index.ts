@@ -27,4 +27,5 @@ export {
   OSError,
 } from './errors.js';
 export { sockAccept, sockConnect, sockRecv, sockSendall } from './loop-verbs.js';
+export { RawSocket } from './raw-socket.js';
 export { Socket, type SocketAddress, type SocketWaitOptions, socket } from './socket.js';

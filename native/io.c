@@ -1,0 +1,358 @@
+/*
+ * weft_io: raw non-blocking sockets and an epoll readiness loop for weft/selectors'
+ * EpollSelector and weft/socket's RawSocket — the lean path below Node's net.Socket.
+ *
+ * Implementation notes
+ * --------------------
+ * Node's sockets read every arriving byte into a fresh Buffer and push it through its stream
+ * machinery; that costs a few microseconds a request above the two system calls an echo needs.
+ * Here the descriptors belong to weft, not to libuv: JavaScript calls recv(2)/send(2) itself,
+ * into and from buffers it reuses, and readiness comes from an epoll set of our own. That set
+ * is one more descriptor, itself pollable, so libuv watches it with a uv_poll_t: when any
+ * registered socket is ready, libuv wakes, and JavaScript drains the set with
+ * epoll_wait(timeout 0).
+ *
+ *   libuv loop ── uv_poll(epoll fd) readable ──► JS onReady() ──► epollWait(out) ──► [fd, events]…
+ *                                                                  recv / send on each fd
+ *
+ * Every call returns a number: >= 0 on success, -errno on failure (no exceptions on the hot
+ * path). Level-triggered epoll: a socket left readable is reported again, as selectors expects.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <node_api.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+
+#define CHECK(call)                                                                                \
+  do {                                                                                             \
+    if ((call) != napi_ok) return NULL;                                                            \
+  } while (0)
+
+static napi_value num(napi_env env, double v) {
+  napi_value r;
+  napi_create_double(env, v, &r);
+  return r;
+}
+
+static int arg_int(napi_env env, napi_value v, int32_t *out) {
+  return napi_get_value_int32(env, v, out) == napi_ok;
+}
+
+/* listen(host, port, backlog) -> fd | -errno   (IPv4 or IPv6 literal) */
+static napi_value io_listen(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char host[64];
+  size_t len;
+  int32_t port, backlog;
+  if (argc < 3 || napi_get_value_string_utf8(env, argv[0], host, sizeof host, &len) != napi_ok ||
+      !arg_int(env, argv[1], &port) || !arg_int(env, argv[2], &backlog))
+    return num(env, -EINVAL);
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
+  socklen_t sl;
+  int family;
+  struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+  struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+  if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+    family = AF_INET;
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons((uint16_t)port);
+    sl = sizeof *a4;
+  } else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+    family = AF_INET6;
+    a6->sin6_family = AF_INET6;
+    a6->sin6_port = htons((uint16_t)port);
+    sl = sizeof *a6;
+  } else {
+    return num(env, -EAFNOSUPPORT);
+  }
+  int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return num(env, -errno);
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, backlog) < 0) {
+    int e = errno;
+    close(fd);
+    return num(env, -e);
+  }
+  return num(env, fd);
+}
+
+/* localPort(fd) -> port | -errno */
+static napi_value io_local_port(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || !arg_int(env, argv[0], &fd)) return num(env, -EINVAL);
+  struct sockaddr_storage ss;
+  socklen_t sl = sizeof ss;
+  if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) return num(env, -errno);
+  if (ss.ss_family == AF_INET) return num(env, ntohs(((struct sockaddr_in *)&ss)->sin_port));
+  return num(env, ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
+}
+
+/* accept(fd) -> fd | -errno ; the new socket is non-blocking with TCP_NODELAY */
+static napi_value io_accept(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || !arg_int(env, argv[0], &fd)) return num(env, -EINVAL);
+  int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  if (c < 0) return num(env, -errno);
+  int one = 1;
+  setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return num(env, c);
+}
+
+static int buffer_arg(napi_env env, napi_value v, uint8_t **data, size_t *len) {
+  napi_typedarray_type t;
+  size_t n, off;
+  void *d;
+  napi_value ab;
+  if (napi_get_typedarray_info(env, v, &t, &n, &d, &ab, &off) != napi_ok || t != napi_uint8_array)
+    return 0;
+  *data = d;
+  *len = n;
+  return 1;
+}
+
+/* recv(fd, u8, offset, length) -> n | 0 at EOF | -errno */
+static napi_value io_recv(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  int32_t fd, off, n;
+  uint8_t *data;
+  size_t len;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 4 || !arg_int(env, argv[0], &fd) || !buffer_arg(env, argv[1], &data, &len) ||
+      !arg_int(env, argv[2], &off) || !arg_int(env, argv[3], &n) || off < 0 || n < 0 ||
+      (size_t)off + (size_t)n > len)
+    return num(env, -EINVAL);
+  ssize_t r;
+  do r = recv(fd, data + off, (size_t)n, 0);
+  while (r < 0 && errno == EINTR);
+  return num(env, r < 0 ? -errno : (double)r);
+}
+
+/* send(fd, u8, offset, length) -> n | -errno   (MSG_NOSIGNAL: EPIPE, never SIGPIPE) */
+static napi_value io_send(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  int32_t fd, off, n;
+  uint8_t *data;
+  size_t len;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 4 || !arg_int(env, argv[0], &fd) || !buffer_arg(env, argv[1], &data, &len) ||
+      !arg_int(env, argv[2], &off) || !arg_int(env, argv[3], &n) || off < 0 || n < 0 ||
+      (size_t)off + (size_t)n > len)
+    return num(env, -EINVAL);
+  ssize_t r;
+  do r = send(fd, data + off, (size_t)n, MSG_NOSIGNAL);
+  while (r < 0 && errno == EINTR);
+  return num(env, r < 0 ? -errno : (double)r);
+}
+
+/* shutdown(fd, how) -> 0 | -errno */
+static napi_value io_shutdown(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t fd, how;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2 || !arg_int(env, argv[0], &fd) || !arg_int(env, argv[1], &how))
+    return num(env, -EINVAL);
+  return num(env, shutdown(fd, how) < 0 ? -errno : 0);
+}
+
+/* close(fd) -> 0 | -errno */
+static napi_value io_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || !arg_int(env, argv[0], &fd)) return num(env, -EINVAL);
+  return num(env, close(fd) < 0 ? -errno : 0);
+}
+
+/* ── the epoll set, watched by libuv ─────────────────────────────────────────────────────── */
+
+typedef struct {
+  uv_poll_t poll;
+  int epfd;
+  int watching;
+  napi_env env;
+  napi_ref cb;
+  napi_async_context ctx;
+} poller_t;
+
+static void on_poll(uv_poll_t *h, int status, int events) {
+  (void)status;
+  (void)events;
+  poller_t *p = (poller_t *)h;
+  napi_handle_scope scope;
+  napi_open_handle_scope(p->env, &scope);
+  napi_value cb, recv;
+  napi_get_reference_value(p->env, p->cb, &cb);
+  napi_get_global(p->env, &recv);
+  /* make_callback, so that microtasks (the waiter engine's wake-ups) run after it, as after
+   * any I/O callback of Node's. */
+  napi_make_callback(p->env, p->ctx, recv, cb, 0, NULL, NULL);
+  napi_close_handle_scope(p->env, scope);
+}
+
+static void on_closed(uv_handle_t *h) { free(h); }
+
+static void poller_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)data;
+  (void)hint;
+  /* Closed explicitly by epollClose; an abandoned poller leaks its small struct rather than
+   * racing libuv from a finalizer. */
+}
+
+/* epollCreate(onReady) -> external poller | -errno (not watching yet: see epollWatch). */
+static napi_value io_epoll_create(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  napi_valuetype t;
+  if (argc < 1 || napi_typeof(env, argv[0], &t) != napi_ok || t != napi_function)
+    return num(env, -EINVAL);
+  uv_loop_t *loop;
+  CHECK(napi_get_uv_event_loop(env, &loop));
+  poller_t *p = calloc(1, sizeof *p);
+  if (p == NULL) return num(env, -ENOMEM);
+  p->epfd = epoll_create1(EPOLL_CLOEXEC);
+  if (p->epfd < 0) {
+    int e = errno;
+    free(p);
+    return num(env, -e);
+  }
+  if (uv_poll_init(loop, &p->poll, p->epfd) != 0) {
+    close(p->epfd);
+    free(p);
+    return num(env, -EIO);
+  }
+  p->env = env;
+  napi_create_reference(env, argv[0], 1, &p->cb);
+  napi_value name;
+  napi_create_string_utf8(env, "weft:epoll", NAPI_AUTO_LENGTH, &name);
+  napi_async_init(env, NULL, name, &p->ctx);
+  napi_value ext;
+  napi_create_external(env, p, poller_finalize, NULL, &ext);
+  return ext;
+}
+
+static poller_t *poller_arg(napi_env env, napi_value v) {
+  void *p = NULL;
+  if (napi_get_value_external(env, v, &p) != napi_ok) return NULL;
+  return p;
+}
+
+/* epollCtl(poller, op 1 add | 2 del | 3 mod, fd, events 1 read | 4 write) -> 0 | -errno */
+static napi_value io_epoll_ctl(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  int32_t op, fd, events;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  poller_t *p = argc == 4 ? poller_arg(env, argv[0]) : NULL;
+  if (p == NULL || p->epfd < 0 || !arg_int(env, argv[1], &op) || !arg_int(env, argv[2], &fd) ||
+      !arg_int(env, argv[3], &events))
+    return num(env, -EINVAL);
+  struct epoll_event ev = {.events = (uint32_t)events, .data.fd = fd};
+  return num(env, epoll_ctl(p->epfd, op, fd, &ev) < 0 ? -errno : 0);
+}
+
+/* epollWait(poller, Int32Array out) -> n (pairs fd, events written to out) | -errno */
+static napi_value io_epoll_wait(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  poller_t *p = argc == 2 ? poller_arg(env, argv[0]) : NULL;
+  napi_typedarray_type t;
+  size_t n, off;
+  void *d;
+  napi_value ab;
+  if (p == NULL || p->epfd < 0 ||
+      napi_get_typedarray_info(env, argv[1], &t, &n, &d, &ab, &off) != napi_ok ||
+      t != napi_int32_array || n < 2)
+    return num(env, -EINVAL);
+  int32_t *out = d;
+  struct epoll_event evs[512];
+  int max = (int)(n / 2) < 512 ? (int)(n / 2) : 512;
+  int r;
+  do r = epoll_wait(p->epfd, evs, max, 0);
+  while (r < 0 && errno == EINTR);
+  if (r < 0) return num(env, -errno);
+  for (int i = 0; i < r; i++) {
+    out[2 * i] = evs[i].data.fd;
+    out[2 * i + 1] = (int32_t)evs[i].events;
+  }
+  return num(env, r);
+}
+
+/* epollWatch(poller, on) -> 0: while on, libuv calls onReady when the set has events (and
+ * keeps the loop alive). weft watches only while a select() waits, so a ready set nobody is
+ * selecting on does not make libuv call back on every turn. */
+static napi_value io_epoll_watch(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  bool on;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  poller_t *p = argc == 2 ? poller_arg(env, argv[0]) : NULL;
+  if (p == NULL || p->epfd < 0 || napi_get_value_bool(env, argv[1], &on) != napi_ok)
+    return num(env, -EINVAL);
+  if (on && !p->watching) uv_poll_start(&p->poll, UV_READABLE, on_poll);
+  if (!on && p->watching) uv_poll_stop(&p->poll);
+  p->watching = on;
+  return num(env, 0);
+}
+
+/* epollClose(poller) -> 0 */
+static napi_value io_epoll_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  poller_t *p = argc == 1 ? poller_arg(env, argv[0]) : NULL;
+  if (p == NULL || p->epfd < 0) return num(env, -EINVAL);
+  uv_poll_stop(&p->poll);
+  close(p->epfd);
+  p->epfd = -1;
+  napi_delete_reference(env, p->cb);
+  napi_async_destroy(env, p->ctx);
+  uv_close((uv_handle_t *)&p->poll, on_closed);
+  return num(env, 0);
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  const struct {
+    const char *name;
+    napi_callback fn;
+  } fns[] = {
+      {"listen", io_listen},         {"localPort", io_local_port}, {"accept", io_accept},
+      {"recv", io_recv},             {"send", io_send},            {"shutdown", io_shutdown},
+      {"close", io_close},           {"epollCreate", io_epoll_create},
+      {"epollCtl", io_epoll_ctl},    {"epollWait", io_epoll_wait}, {"epollClose", io_epoll_close},
+      {"epollWatch", io_epoll_watch},
+  };
+  for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+    napi_value f;
+    napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f);
+    napi_set_named_property(env, exports, fns[i].name, f);
+  }
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,159 @@
+import assert from 'node:assert/strict';
+import { connect, type Socket as NetSocket } from 'node:net';
+import { describe, test } from 'node:test';
+import { CancelledError, createTask, sleep } from '../../src/asyncio/index.js';
+import { EpollSelector, EVENT_READ, EVENT_WRITE, KeyError } from '../../src/selectors/index.js';
+import {
+  BlockingIOError,
+  BrokenPipeError,
+  ConnectionResetError,
+  OSError,
+  RawSocket,
+  SHUT_WR,
+} from '../../src/socket/index.js';
+import { checkLeaks } from '../support/leaks.js';
+
+checkLeaks();
+
+const HOST = '127.0.0.1';
+
+async function client(port: number): Promise<NetSocket> {
+  const s = connect({ host: HOST, port });
+  await new Promise<void>((r, j) => {
+    s.once('connect', r);
+    s.once('error', j);
+  });
+  return s;
+}
+
+async function acceptOne(sel: EpollSelector, srv: RawSocket): Promise<RawSocket> {
+  for (;;) {
+    try {
+      return srv.acceptNowait()[0];
+    } catch (e) {
+      if (!(e instanceof BlockingIOError)) throw e;
+      await sel.select({ timeout: 2000 });
+    }
+  }
+}
+
+const maybe = RawSocket.native ? describe : describe.skip;
+
+maybe('EpollSelector and RawSocket (native readiness)', () => {
+  test('a listening RawSocket is readable when a connection waits; recvInto reads what was sent', async () => {
+    using sel = new EpollSelector();
+    using srv = RawSocket.listen([HOST, 0]);
+    const port = (srv.getsockname() as [string, number])[1];
+    assert.ok(port > 0);
+    sel.register(srv, EVENT_READ, 'srv');
+    assert.deepEqual(await sel.select({ timeout: 0 }), []);
+    assert.throws(() => srv.acceptNowait(), BlockingIOError);
+    const c = await client(port);
+    const ready = await sel.select({ timeout: 2000 });
+    assert.equal(ready.length, 1);
+    assert.equal(ready[0]![0].data, 'srv');
+    using conn = srv.acceptNowait()[0];
+    const buf = Buffer.alloc(16);
+    assert.throws(() => conn.recvInto(buf), BlockingIOError);
+    sel.register(conn, EVENT_READ);
+    c.write('hello raw world!!!');
+    await sel.select({ timeout: 2000 });
+    // recvInto takes at most the buffer; the rest stays readable (level-triggered).
+    assert.equal(conn.recvInto(buf), 16);
+    assert.equal(buf.toString(), 'hello raw world!');
+    const again = await sel.select({ timeout: 0 });
+    assert.equal(again.length, 1);
+    assert.equal(conn.recvNowait(100).toString(), '!!');
+    assert.equal(conn.sendNowait(Buffer.from('pong')), 4);
+    const got = await new Promise<string>((r) => c.once('data', (d) => r(d.toString())));
+    assert.equal(got, 'pong');
+    c.end();
+    await sel.select({ timeout: 2000 });
+    assert.equal(conn.recvInto(buf), 0, 'EOF');
+    sel.unregister(conn);
+    c.destroy();
+  });
+
+  test('a reset peer raises ConnectionResetError, a send to a closed peer BrokenPipeError', async () => {
+    using sel = new EpollSelector();
+    using srv = RawSocket.listen([HOST, 0]);
+    sel.register(srv, EVENT_READ);
+    const c = await client((srv.getsockname() as [string, number])[1]);
+    using conn = await acceptOne(sel, srv);
+    sel.unregister(srv);
+    sel.register(conn, EVENT_READ);
+    c.resetAndDestroy();
+    await sel.select({ timeout: 2000 });
+    assert.throws(
+      () => conn.recvNowait(10),
+      (e: unknown) => {
+        return e instanceof ConnectionResetError || e instanceof BrokenPipeError;
+      },
+    );
+    assert.throws(
+      () => {
+        for (let i = 0; i < 10; i++) conn.sendNowait(Buffer.alloc(1000));
+      },
+      (e: unknown) => e instanceof BrokenPipeError || e instanceof ConnectionResetError,
+    );
+    sel.unregister(conn);
+  });
+
+  test('EVENT_WRITE: a full send buffer blocks, and a reading peer makes it writable again', async () => {
+    using sel = new EpollSelector();
+    using srv = RawSocket.listen([HOST, 0]);
+    sel.register(srv, EVENT_READ);
+    const c = await client((srv.getsockname() as [string, number])[1]);
+    c.pause();
+    using conn = await acceptOne(sel, srv);
+    const chunk = Buffer.alloc(1 << 16, 7);
+    let sent = 0;
+    for (;;) {
+      try {
+        sent += conn.sendNowait(chunk);
+      } catch (e) {
+        assert.ok(e instanceof BlockingIOError);
+        break;
+      }
+    }
+    sel.register(conn, EVENT_WRITE);
+    assert.deepEqual(await sel.select({ timeout: 20 }), [], 'not writable while nobody reads');
+    let received = 0;
+    c.on('data', (d: Buffer) => (received += d.length));
+    c.resume();
+    const ready = await sel.select({ timeout: 5000 });
+    assert.equal(ready[0]![1], EVENT_WRITE);
+    conn.shutdown(SHUT_WR);
+    await new Promise<void>((r) => c.once('end', () => r()));
+    assert.equal(received, sent);
+    sel.unregister(conn);
+    c.destroy();
+  });
+
+  test('cancelling a task blocked in select loses nothing; bad calls raise', async () => {
+    const sel = new EpollSelector();
+    using srv = RawSocket.listen([HOST, 0]);
+    sel.register(srv, EVENT_READ);
+    assert.throws(() => sel.register(srv, EVENT_READ), KeyError);
+    assert.throws(() => sel.modify(srv, 0), RangeError);
+    assert.throws(() => sel.register({} as never, EVENT_READ), TypeError);
+    const t = createTask(() => sel.select());
+    await sleep(2);
+    t.cancel();
+    await assert.rejects(t, CancelledError);
+    const c = await client((srv.getsockname() as [string, number])[1]);
+    assert.equal((await sel.select({ timeout: 2000 })).length, 1);
+    srv.acceptNowait()[0].close();
+    sel.close();
+    assert.throws(() => sel.register(srv, EVENT_READ), /closed/);
+    c.destroy();
+    const closed = RawSocket.listen([HOST, 0]);
+    closed.close();
+    assert.throws(
+      () => closed.acceptNowait(),
+      (e: unknown) => e instanceof OSError && e.errnoName === 'EBADF',
+    );
+    assert.throws(() => RawSocket.listen(['not-an-ip', 0]), OSError);
+    assert.throws(() => RawSocket.listen([HOST, 70000]), RangeError);
+  });
+});

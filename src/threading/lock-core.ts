@@ -26,6 +26,7 @@ import {
   CELL_WORDS,
   cellName,
   cellOffset,
+  freeCell,
   OWNER_DIED,
   selfTid,
   slotOf,
@@ -41,6 +42,15 @@ import { type Recoverable, track } from './owner-death.js';
 const MAX_WALK = 1024;
 
 export type LockState = { cell: number } | { sab: SharedArrayBuffer };
+
+/** Whether a lock's cell was ever handed to another thread (then it is never freed). */
+interface CellToken {
+  cell: number;
+  escaped: boolean;
+}
+const cells = new FinalizationRegistry<CellToken>((t) => {
+  if (!t.escaped) freeCell(t.cell);
+});
 
 export class LockCore implements Recoverable {
   readonly a: Int32Array;
@@ -66,10 +76,18 @@ export class LockCore implements Recoverable {
       this.st = 0;
     }
     this.cell = cell;
+    if (state === undefined && cell >= 0) {
+      this.token = { cell, escaped: false };
+      cells.register(this, this.token);
+    }
     track(this);
   }
 
+  private readonly token: CellToken | null = null;
+
+  /** The state another thread needs; from now on the cell is shared for good. */
   state(): LockState {
+    if (this.token) this.token.escaped = true;
     return this.cell >= 0 ? { cell: this.cell } : { sab: this.a.buffer as SharedArrayBuffer };
   }
 

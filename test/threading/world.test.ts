@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { store } from '../../src/internal/atomics.js';
 import {
   registerThread,
@@ -35,4 +37,31 @@ test('thread slots: tids with the same home slot do not collide, and finished sl
   } finally {
     store(worldWords(), slotOf(a) + T_STATE, THREAD_FINISHED);
   }
+});
+
+test('a garbage-collected lock that never left its thread gives its cell back; a shared one does not', async () => {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const { Lock } = await import('../../src/threading/index.js');
+  const { kShared } = await import('../../src/internal/serialize.js');
+  const collect = async (): Promise<void> => {
+    for (let i = 0; i < 5; i++) {
+      gc();
+      await new Promise((r) => setImmediate(r));
+    }
+  };
+  let local: InstanceType<typeof Lock> | null = new Lock();
+  const localName = local.name;
+  local = null;
+  await collect();
+  const names = new Set(Array.from({ length: 4 }, () => new Lock().name));
+  assert.ok(names.has(localName), `${localName} was not reused: ${[...names].join(', ')}`);
+
+  let shared: InstanceType<typeof Lock> | null = new Lock();
+  const sharedName = shared.name;
+  (shared as unknown as { [kShared](): unknown })[kShared]();
+  shared = null;
+  await collect();
+  const later = new Set(Array.from({ length: 4 }, () => new Lock().name));
+  assert.ok(!later.has(sharedName), `${sharedName} was reused after it was shared`);
 });

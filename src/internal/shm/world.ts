@@ -11,6 +11,8 @@
  * |  1  | NEXT_CELL      | any (add)     | any     | lock cells handed out so far                |
  * |  2  | NEXT_SAB_ID    | any (add)     | any     | ids given to shared buffers so far          |
  * |  3  | THREAD_COUNTER | any (add)     | any     | N of the last default name `Thread-N`       |
+ * |  4  | FREE_LOCK      | any (cas)     | any     | spin lock of the free-cell stack            |
+ * |  5  | FREE_COUNT     | lock holder   | any     | cells on the free-cell stack (at FREE)      |
  *
  * Thread slot (SLOT_WORDS words; a thread claims the first free or finished slot from
  * THREADS + (tid mod THREAD_CAP) × SLOT_WORDS on, see `claimSlot`)
@@ -32,8 +34,9 @@
  *
  * Invariants: a tid is below 2^30 and never 0, so STATE fits a tid or the OWNER_DIED marker; for
  * one tid a slot's STATE only goes 3 → 1 → 2 (a finished slot may then be claimed again); cells are never freed, so a cell index names
- * the same lock for the life of the process. When the cells run out, locks fall back to private
- * memory and are left out of deadlock detection (see `allocCell`).
+ * the same lock while any thread may hold it: only a lock that never left its thread goes back to
+ * the free-cell stack when it is garbage-collected (`freeCell`). When the cells run out, locks
+ * fall back to private memory and are left out of deadlock detection (see `allocCell`).
  */
 import { isMainThread, threadId, workerData } from 'node:worker_threads';
 import { add, cas, load, store } from '../atomics.js';
@@ -43,6 +46,8 @@ const H_MAGIC = 0;
 const H_NEXT_CELL = 1;
 const H_NEXT_SAB_ID = 2;
 const H_THREAD_COUNTER = 3;
+const H_FREE_LOCK = 4;
+const H_FREE_COUNT = 5;
 const HEADER_WORDS = 16;
 
 export const THREAD_CAP = 1024;
@@ -74,7 +79,8 @@ export const OWNER_DIED = 0x40000000;
 
 const THREADS = HEADER_WORDS;
 const CELLS = THREADS + THREAD_CAP * SLOT_WORDS;
-const TOTAL_WORDS = CELLS + CELL_CAP * CELL_WORDS;
+const FREE = CELLS + CELL_CAP * CELL_WORDS;
+const TOTAL_WORDS = FREE + CELL_CAP;
 
 /** Name of the workerData field that carries the world to a worker. */
 export const WORLD_KEY = '__weftWorld';
@@ -167,13 +173,47 @@ export function cellOffset(cell: number): number {
   return CELLS + cell * CELL_WORDS;
 }
 
+function lockFreeList(): void {
+  // Held for one push or pop: a few instructions, so spinning beats parking.
+  while (cas(world.i32, H_FREE_LOCK, 0, 1) !== 0) {}
+}
+
+function unlockFreeList(): void {
+  store(world.i32, H_FREE_LOCK, 0);
+}
+
 /** A fresh lock cell of `kind` (1 Lock, 2 RLock), or -1 when all are taken (the lock then
  * lives in its own buffer). */
 export function allocCell(kind: number): number {
-  const cell = add(world.i32, H_NEXT_CELL, 1);
-  if (cell >= CELL_CAP) return -1;
+  let cell = -1;
+  if (load(world.i32, H_FREE_COUNT) > 0) {
+    lockFreeList();
+    const n = load(world.i32, H_FREE_COUNT);
+    if (n > 0) {
+      cell = load(world.i32, FREE + n - 1);
+      store(world.i32, H_FREE_COUNT, n - 1);
+    }
+    unlockFreeList();
+  }
+  if (cell < 0) {
+    cell = add(world.i32, H_NEXT_CELL, 1);
+    if (cell >= CELL_CAP) return -1;
+  }
   store(world.i32, cellOffset(cell) + C_KIND, kind);
   return cell;
+}
+
+/** Gives back the cell of a garbage-collected lock that no other thread ever saw. */
+export function freeCell(cell: number): void {
+  const at = cellOffset(cell);
+  store(world.i32, at + C_STATE, 0);
+  store(world.i32, at + C_COUNT, 0);
+  store(world.i32, at + C_WAITERS, 0);
+  lockFreeList();
+  const n = load(world.i32, H_FREE_COUNT);
+  store(world.i32, FREE + n, cell);
+  store(world.i32, H_FREE_COUNT, n + 1);
+  unlockFreeList();
 }
 
 /** The name deadlock reports give a lock cell, the same in every thread. */

@@ -324,8 +324,21 @@ describe('Queue across threads', () => {
     const e = new Event();
     const t = new Thread({ target: echo, args: [inbox, outbox] });
     t.start();
-    await inbox.put({ lock, v, e, q: inbox });
-    const back = (await outbox.get()) as { lock: Lock; v: typeof v; e: Event; q: Queue<unknown> };
+    const lifo = new LifoQueue<number>();
+    const prio = new PriorityQueue<number>();
+    await inbox.put({ lock, v, e, q: inbox, lifo, prio });
+    const back = (await outbox.get()) as {
+      lock: Lock;
+      v: typeof v;
+      e: Event;
+      q: Queue<unknown>;
+      lifo: LifoQueue<number>;
+      prio: PriorityQueue<number>;
+    };
+    assert.ok(back.lifo instanceof LifoQueue && back.prio instanceof PriorityQueue);
+    back.prio.putNowait(3);
+    back.prio.putNowait(1);
+    assert.equal(prio.getNowait(), 1);
     await t.join();
     back.v.value = 9;
     assert.equal(v.value, 9);

@@ -56,7 +56,7 @@ test('threads and queues work from compiled JavaScript without a loader', () => 
     writeFileSync(
       join(out, 'tasks.mjs'),
       "import { task, currentThread } from './src/threading/index.js';\n" +
-        'export const work = task(import.meta, (q, n) => q.putSync(`${currentThread().name}:${n * 2}`));\n',
+        "export const work = task(import.meta, (q, n) => q.putSync(currentThread().name + ':' + n * 2));\n",
     );
     writeFileSync(
       join(out, 'main.mjs'),

@@ -298,6 +298,11 @@ export class Future<T = unknown> implements PromiseLike<T> {
     return this.#state === 'FINISHED' && this.#hasError ? this.#error : undefined;
   }
 
+  /** @internal The result of a future that finished successfully (undefined otherwise). */
+  _resultNow(): T | undefined {
+    return this.#state === 'FINISHED' && !this.#hasError ? this.#value : undefined;
+  }
+
   /** @internal Cancels with a message (shutdown with cancelFutures). */
   _cancel(message: string): void {
     if (this.done()) return;

@@ -4,7 +4,7 @@
  */
 import { describeValue } from '../internal/errors.js';
 import { type EngineOptions, PoolEngine } from '../internal/pool/engine.js';
-import { RuntimeError } from './errors.js';
+import { CancelledError, RuntimeError } from './errors.js';
 import { Executor, type ShutdownOptions } from './executor.js';
 import { Future, type FutureLink, kLink } from './future.js';
 
@@ -58,6 +58,32 @@ export abstract class PoolExecutor extends Executor {
     flat.unshift(stride);
     f[kLink] = this.engine.submit(fn, flat, 1, f) satisfies FutureLink;
     return f;
+  }
+
+  /** @internal `fn(...a)` for each argument list `a` of `lists`, as one task (Pool's chunks). */
+  _chunk(fn: Fn, lists: unknown[][]): Future<unknown[]> {
+    const stride = lists[0]?.length ?? 0;
+    if (stride > 0 && lists.every((a) => a.length === stride))
+      return this._submitChunk(fn, stride, lists.flat(1));
+    // Argument lists of different lengths cannot share a stride: one task each, gathered.
+    const parts = lists.map((a) => this.submit(fn, ...a));
+    const all = new Future<unknown[]>();
+    let left = parts.length;
+    if (left === 0) all.setResult([]);
+    for (const p of parts) {
+      p.addDoneCallback(() => {
+        if (all.done()) return;
+        const e = p._errorOf();
+        if (e !== undefined) all.setException(e);
+        else if (--left === 0) all.setResult(parts.map((x) => x._resultNow()));
+      });
+    }
+    return all;
+  }
+
+  /** @internal Ends every worker now; unfinished calls fail with CancelledError (Pool.terminate). */
+  _terminate(): void {
+    this.engine.terminate(new CancelledError('The pool was terminated'));
   }
 
   protected override _mapWindow(chunksize: number): number {

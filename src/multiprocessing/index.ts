@@ -5,6 +5,7 @@
 
 export { TaskReferenceError, task } from '../internal/task-ref.js';
 export { Array, SharedArray } from './array.js';
+export { AsyncResult } from './async-result.js';
 export { Barrier, type BarrierOptions } from './barrier.js';
 export { BoundedSemaphore } from './bounded-semaphore.js';
 export { Condition } from './condition.js';
@@ -22,6 +23,7 @@ export { Event } from './event.js';
 export { JoinableQueue } from './joinable-queue.js';
 export { type AcquireOptions, Lock } from './lock.js';
 export { DictProxy, ListProxy, Manager, NamespaceProxy, SyncManager } from './manager.js';
+export { type ApplyAsyncOptions, Pool, type PoolOptions } from './pool.js';
 export { cpuCount, Process, type ProcessOptions } from './process.js';
 export { type GetOptions, type PutOptions, Queue, type QueueOptions } from './queue.js';
 export { RLock } from './rlock.js';

@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { CancelledError } from '../../src/futures/index.js';
+import { Pool, RuntimeError, TimeoutError } from '../../src/multiprocessing/index.js';
+import { checkLeaks } from '../support/leaks.js';
+import { boom, mul, pidAfter, sleepMs, square } from './fixtures/targets.js';
+
+checkLeaks({ graceMs: 3000 });
+
+describe('Pool', () => {
+  let pool: Pool;
+  before(async () => {
+    pool = new Pool(2);
+    // Start both children before the tests (the leak check counts them).
+    await Promise.all([pool.apply(pidAfter, [100]), pool.apply(pidAfter, [100])]);
+  });
+  after(async () => {
+    pool.close();
+    await pool.join();
+  });
+
+  test('apply, map, starmap return results in order', async () => {
+    assert.equal(await pool.apply(mul, [6, 7]), 42);
+    assert.deepEqual(await pool.map(square, [1, 2, 3, 4, 5]), [1, 4, 9, 16, 25]);
+    assert.deepEqual(await pool.map(square, [1, 2, 3, 4, 5], 2), [1, 4, 9, 16, 25]);
+    assert.deepEqual(
+      await pool.starmap(mul, [
+        [1, 2],
+        [3, 4],
+      ]),
+      [2, 12],
+    );
+    assert.deepEqual(await pool.map(square, []), []);
+  });
+
+  test('applyAsync calls callback or errorCallback in this process', async () => {
+    const seen: unknown[] = [];
+    const ok = pool.applyAsync(square, [9], null, { callback: (v) => seen.push(v) });
+    const bad = pool.applyAsync(boom, [3], null, {
+      errorCallback: (e) => seen.push((e as Error).message),
+    });
+    assert.equal(await ok.get(), 81);
+    await bad.wait();
+    assert.equal(bad.ready(), true);
+    assert.equal(bad.successful(), false);
+    await assert.rejects(bad.get(), TypeError);
+    assert.deepEqual(seen.sort(), [81, 'no 3'].sort());
+  });
+
+  test('AsyncResult.get times out; successful() before ready throws', async () => {
+    const r = pool.applyAsync(sleepMs, [200]);
+    assert.throws(() => r.successful(), RuntimeError);
+    await assert.rejects(r.get({ timeout: 10 }), TimeoutError);
+    await r.get();
+  });
+
+  test('map fails with the first error', async () => {
+    await assert.rejects(pool.map(boom, [1, 2, 3, 4]), /no 3/);
+  });
+
+  test('imap keeps order; imapUnordered yields every result', async () => {
+    const ordered: number[] = [];
+    for await (const v of pool.imap(square, [3, 1, 2])) ordered.push(v);
+    assert.deepEqual(ordered, [9, 1, 4]);
+    const any: number[] = [];
+    for await (const v of pool.imapUnordered(square, [1, 2, 3, 4], 2)) any.push(v);
+    assert.deepEqual(
+      any.sort((a, b) => a - b),
+      [1, 4, 9, 16],
+    );
+  });
+
+  test('the same children serve many calls', async () => {
+    const pids = new Set(await pool.map(pidAfter, [5, 5, 5, 5, 5, 5], 1));
+    for (const pid of pids) assert.ok(pool.pids().includes(pid));
+    assert.ok(pids.size <= 2);
+  });
+});
+
+describe('Pool lifecycle', () => {
+  test('join before close is an error; calls after close are refused', async () => {
+    const p = new Pool(1);
+    await assert.rejects(p.join(), RuntimeError);
+    p.close();
+    assert.throws(() => p.applyAsync(square, [1]), RuntimeError);
+    await p.join();
+  });
+
+  test('terminate ends running calls; await using terminates', async () => {
+    let r: ReturnType<Pool['applyAsync']>;
+    {
+      await using p = new Pool(1);
+      r = p.applyAsync(sleepMs, [5000]);
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    await assert.rejects(r.get(), CancelledError);
+  });
+
+  test('bad input: zero processes', () => {
+    assert.throws(() => new Pool(0), RangeError);
+  });
+});

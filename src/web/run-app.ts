@@ -68,6 +68,8 @@ export async function runApp(
   } finally {
     stop.dispose();
     await runner.cleanup();
+    // A cluster worker stays alive through its IPC channel to the supervisor: let it go.
+    if (cluster.isWorker) cluster.worker?.disconnect();
   }
 }
 

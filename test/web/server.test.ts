@@ -12,7 +12,7 @@ import { runApp } from '../../src/web/run-app.js';
 import { StreamResponse } from '../../src/web/stream-response.js';
 import { TCPSite } from '../../src/web/tcp-site.js';
 import { checkLeaks } from '../support/leaks.js';
-import { raw, serve } from './loopback.js';
+import { serve } from './loopback.js';
 
 checkLeaks();
 

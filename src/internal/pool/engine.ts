@@ -263,15 +263,16 @@ export class PoolEngine {
           eligible = eligible.filter((w) => !w.busy());
         }
         if (eligible.length === 0 || this.#queue.length === 0) break;
+        const booting = this.#workers.filter((w) => !w.ready && !w.stopping && !w.exited).length;
         let progressed = false;
         for (const w of eligible) {
           if (this.#queue.length === 0) break;
           const slot = w.freeSlot();
           if (slot < 0) continue;
+          // Workers still booting get their share when they are ready (processes cannot steal).
+          const sharers = eligible.length + booting;
           const per =
-            this.#queue.length <= SPARSE * eligible.length
-              ? 1
-              : Math.ceil(this.#queue.length / eligible.length);
+            this.#queue.length <= SPARSE * sharers ? 1 : Math.ceil(this.#queue.length / sharers);
           let n = Math.min(BATCH_CAP, per);
           if (this.o.maxTasksPerWorker > 0) n = Math.min(n, this.o.maxTasksPerWorker - w.assigned);
           if (n <= 0) continue;

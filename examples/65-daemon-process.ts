@@ -1,0 +1,66 @@
+/**
+ * Lesson 65: daemon processes. A daemon child does not keep its parent alive, and it ends when
+ * its parent ends — even when the parent is killed with SIGKILL while both are busy (a watchdog
+ * in the child notices). The lesson starts an intermediate parent, which starts a daemon child,
+ * then kills the intermediate parent and checks that no orphan is left.
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Process, task } from 'weft/multiprocessing';
+import { defineLesson, runIfMain } from './lesson.js';
+
+export const spin = task(import.meta, () => {
+  for (;;) {
+    // busy: it never looks at its event loop
+  }
+});
+
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const lesson = defineLesson({
+  title: 'A daemon child dies with its parent (even a parent killed by SIGKILL)',
+  shows: 'No orphans: the busy daemon child of a busy parent ends when that parent is killed.',
+  module: 'multiprocessing',
+  async main({ log }) {
+    const self = fileURLToPath(import.meta.url);
+    const parent = spawn(process.execPath, [...process.execArgv, self, '--as-parent'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const child = await new Promise<number>((resolve) => {
+      let out = '';
+      parent.stdout.on('data', (d) => {
+        out += d;
+        const m = /daemon (\d+)/.exec(out);
+        if (m) resolve(Number(m[1]));
+      });
+    });
+    log(`Parent ${parent.pid} started daemon child ${child}: child running = ${running(child)}`);
+    parent.kill('SIGKILL');
+    await new Promise((r) => parent.once('exit', r));
+    log(`Parent killed with SIGKILL.`);
+    const deadline = Date.now() + 5000;
+    while (running(child) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    log(`Daemon child running = ${running(child)}`);
+  },
+});
+export default lesson;
+
+if (process.argv.includes('--as-parent')) {
+  const p = new Process({ target: spin, daemon: true });
+  p.start();
+  setTimeout(() => {
+    process.stdout.write(`daemon ${p.pid}\n`);
+    for (;;) {
+      // the parent is busy too
+    }
+  }, 1000);
+} else {
+  await runIfMain(import.meta, lesson);
+}

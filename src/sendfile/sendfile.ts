@@ -174,6 +174,8 @@ async function copyTransfer(
       signal,
     );
     if (got === 0) break;
+    // The socket may have died while the file was read: its 'close' would not come again.
+    if (ns.destroyed) throw closedError(ns);
     sent += got;
     if (!rawWrite(ns, got < n ? buf.subarray(0, got) : buf)) await settle(drained(ns), signal);
   }
@@ -194,7 +196,15 @@ function flush(ns: NetSocket, signal: AbortSignal | undefined): Promise<void> {
   );
 }
 
+function closedError(ns: NetSocket): Error {
+  const err = (ns as unknown as { errored?: Error | null }).errored;
+  return err
+    ? (fromSystemError(err, 'sendfile') as Error)
+    : new BrokenPipeError('Broken pipe: the socket closed during sendfile');
+}
+
 function drained(ns: NetSocket): Promise<void> {
+  if (ns.destroyed) return Promise.reject(closedError(ns));
   return new Promise<void>((res, rej) => {
     const done = (): void => {
       ns.off('drain', onDrain);

@@ -41,6 +41,28 @@ function findTsx(): string | null {
   return tsxApi;
 }
 
+const LOADER_FLAGS = new Set(['--import', '--loader', '--experimental-loader', '--require', '-r']);
+
+/**
+ * The parent's Node flags for the worker, minus loader registrations: those would load tsx a
+ * second time (and fail on Node 20); the boot script registers it itself when needed.
+ */
+function workerExecArgv(): string[] {
+  const out: string[] = [];
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    const eq = a.indexOf('=');
+    const flag = eq > 0 ? a.slice(0, eq) : a;
+    if (LOADER_FLAGS.has(flag)) {
+      if (eq < 0) i++;
+      continue;
+    }
+    out.push(a);
+  }
+  return out;
+}
+
 export interface SpawnOptions {
   /** URL of the role module (exports `main(payload)`). */
   role: string;
@@ -78,11 +100,12 @@ export function spawnWorker(o: SpawnOptions): Worker {
       : `import(${JSON.stringify(bootstrapUrl)})`,
     '.then((b) => b.boot(workerData));',
   ].join('\n');
-  return new Worker(script, {
-    eval: true,
-    workerData: data,
-    // The parent's loader flags would load tsx twice (and fail on Node 20): the script does it.
-    execArgv: [],
-    ...(o.name ? { name: o.name } : {}),
-  });
+  const options = { eval: true, workerData: data, ...(o.name ? { name: o.name } : {}) };
+  try {
+    return new Worker(script, { ...options, execArgv: workerExecArgv() });
+  } catch (err) {
+    // Process-wide flags (--expose-gc, --max-old-space-size, …) are refused in a worker.
+    if ((err as { code?: string }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw err;
+    return new Worker(script, { ...options, execArgv: [] });
+  }
 }

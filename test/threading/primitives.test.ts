@@ -53,8 +53,11 @@ describe('Semaphore', () => {
     const ps = [1, 2, 3].map((i) => s.acquire().then(() => order.push(i)));
     await new Promise((r) => setTimeout(r, 20));
     s.release(2);
-    await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 500 && order.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 30));
+    // Two permits, two waiters through; the third still waits.
     assert.equal(order.length, 2);
+    assert.equal(s.value, 0);
     s.release();
     await Promise.all(ps);
     assert.equal(order.length, 3);

@@ -212,25 +212,66 @@ function untrack(request: Request): void {
   }
 }
 
-async function handle(host: RequestHost, request: Request): Promise<void> {
+/**
+ * Runs inside the request's task: resolve, call the handler, send. It stays synchronous while
+ * the handler and the response are, so a sync handler costs no promise at all, and an async
+ * one costs one `then`.
+ */
+function handle(host: RequestHost, request: Request): Promise<void> | undefined {
+  let resp: StreamResponse | Promise<StreamResponse>;
   try {
-    const h = request.app.router._resolve(request, request.rawPath);
-    let resp = h(request);
-    if (!(resp instanceof StreamResponse)) resp = await resp;
-    if (!(resp instanceof StreamResponse)) {
-      throw new TypeError(
-        `A handler must return a Response (or StreamResponse): received ${describe(resp)}`,
-      );
-    }
-    if (request._closeAfter) request._res.shouldKeepAlive = false;
-    const p = resp._send(request);
-    if (p !== undefined) await p;
+    resp = request.app.router._resolve(request, request.rawPath)(request);
   } catch (e) {
+    return fail(host, request, e);
+  }
+  if (resp instanceof StreamResponse) return send(host, request, resp);
+  if (resp === null || typeof (resp as Promise<unknown>)?.then !== 'function') {
+    return fail(host, request, notAResponse(resp));
+  }
+  return resp.then(
+    (r) => send(host, request, r),
+    (e) => fail(host, request, e),
+  );
+}
+
+function send(host: RequestHost, request: Request, resp: unknown): Promise<void> | undefined {
+  if (!(resp instanceof StreamResponse)) return fail(host, request, notAResponse(resp));
+  if (request._closeAfter) request._res.shouldKeepAlive = false;
+  let p: Promise<void> | undefined;
+  try {
+    p = resp._send(request);
+  } catch (e) {
+    return fail(host, request, e);
+  }
+  if (p === undefined) {
+    done(host, request);
+    return undefined;
+  }
+  return p.then(
+    () => done(host, request),
+    (e) => fail(host, request, e),
+  );
+}
+
+/** Answers the error (or rethrows a cancellation, so the task ends cancelled). */
+function fail(host: RequestHost, request: Request, e: unknown): undefined {
+  try {
     handleError(host, request, e);
   } finally {
-    untrack(request);
-    host._requestDone(request);
+    done(host, request);
   }
+  return undefined;
+}
+
+function done(host: RequestHost, request: Request): void {
+  untrack(request);
+  host._requestDone(request);
+}
+
+function notAResponse(v: unknown): TypeError {
+  return new TypeError(
+    `A handler must return a Response (or StreamResponse): received ${describe(v)}`,
+  );
 }
 
 function describe(v: unknown): string {

@@ -7,6 +7,8 @@ import { argumentError } from '../internal/errors.js';
 import type { Request } from './request.js';
 import { StreamResponse, type StreamResponseOptions } from './stream-response.js';
 
+const TEXT_PLAIN = 'text/plain; charset=utf-8';
+
 export interface ResponseOptions extends StreamResponseOptions {
   /** A text body, sent as UTF-8 (`contentType` defaults to `text/plain`). */
   text?: string;
@@ -42,7 +44,10 @@ export class Response extends StreamResponse {
     let type: string;
     if (text !== undefined) {
       if (typeof text !== 'string') throw argumentError('Response text must be a string', text);
-      type = `${options.contentType ?? 'text/plain'}; charset=${options.charset ?? 'utf-8'}`;
+      type =
+        options.contentType === undefined && options.charset === undefined
+          ? TEXT_PLAIN
+          : `${options.contentType ?? 'text/plain'}; charset=${options.charset ?? 'utf-8'}`;
       this.setBody(text);
     } else {
       type = options.contentType ?? 'application/octet-stream';

@@ -105,12 +105,12 @@ describe('Lock', () => {
   test('an aborted acquire rejects with the reason and leaves no waiter', async () => {
     const l = new Lock();
     const held = new Event();
-    const t = new Thread({ target: holdFor, args: [l, held, 300] });
+    const t = new Thread({ target: holdFor, args: [l, held, 1000] });
     t.start();
     assert.equal(await held.wait({ timeout: 10000 }), true);
     const ac = new AbortController();
     const p = l.acquire({ signal: ac.signal });
-    setTimeout(() => ac.abort(new Error('no longer needed')), 20);
+    setImmediate(() => ac.abort(new Error('no longer needed')));
     await assert.rejects(p, /no longer needed/);
     assert.equal(waiters(l), 0);
     const already = AbortSignal.abort(new Error('before'));
@@ -124,7 +124,7 @@ describe('Lock', () => {
   test('a timed acquire of a lock held by another thread resolves false', async () => {
     const l = new Lock();
     const held = new Event();
-    const t = new Thread({ target: holdFor, args: [l, held, 400] });
+    const t = new Thread({ target: holdFor, args: [l, held, 1500] });
     t.start();
     await held.wait();
     assert.equal(await l.acquire({ timeout: 30 }), false);

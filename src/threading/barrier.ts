@@ -142,7 +142,9 @@ export class Barrier {
 
   /** Blocking twin of `wait`. **Blocking:** parks the thread; not on a server's main thread. */
   waitSync(options?: WaitOptions): number {
-    const { timeout } = parseWait('Barrier.waitSync', options);
+    const { timeout, signal } = parseWait('Barrier.waitSync', options);
+    // A parked thread cannot see an abort: only one that already happened counts.
+    if (signal?.aborted) throw signal.reason;
     const r = this.arrive();
     if (typeof r === 'number') return r;
     return waitSync(this.parkable(r.gen, r.index), timeout ?? this._timeout, null);

@@ -233,6 +233,10 @@ describe('Barrier', () => {
     assert.equal(b.broken, false);
     const b2 = new Barrier(1);
     assert.equal(await b2.wait(), 0);
+    const gone = AbortSignal.abort(new Error('never mind'));
+    assert.throws(() => b2.waitSync({ signal: gone }), /never mind/);
+    await assert.rejects(b2.wait({ signal: gone }), /never mind/);
+    assert.equal(b2.waitSync(), 0);
   });
 });
 

@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <node_api.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,6 +164,90 @@ static napi_value io_send(napi_env env, napi_callback_info info) {
   do r = send(fd, data + off, (size_t)n, MSG_NOSIGNAL);
   while (r < 0 && errno == EINTR);
   return num(env, r < 0 ? -errno : (double)r);
+}
+
+/* Waits (parking the calling thread) until fd is ready for `events` or timeout_ms passes
+ * (-1: no limit). 1 ready, 0 timed out, -errno. For the ...Sync verbs of worker threads. */
+static int wait_fd(int fd, short events, int timeout_ms) {
+  struct pollfd p = {.fd = fd, .events = events};
+  int r;
+  do r = poll(&p, 1, timeout_ms);
+  while (r < 0 && errno == EINTR);
+  return r < 0 ? -errno : r;
+}
+
+/* recvBlocking(fd, u8, offset, length, timeoutMs) -> n | 0 at EOF | -errno (-EAGAIN: timed out) */
+static napi_value io_recv_blocking(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  int32_t fd, off, n, tmo;
+  uint8_t *data;
+  size_t len;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 5 || !arg_int(env, argv[0], &fd) || !buffer_arg(env, argv[1], &data, &len) ||
+      !arg_int(env, argv[2], &off) || !arg_int(env, argv[3], &n) || !arg_int(env, argv[4], &tmo) ||
+      off < 0 || n < 0 || (size_t)off + (size_t)n > len)
+    return num(env, -EINVAL);
+  for (;;) {
+    ssize_t r = recv(fd, data + off, (size_t)n, 0);
+    if (r >= 0) return num(env, (double)r);
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) return num(env, -errno);
+    int w = wait_fd(fd, POLLIN, tmo);
+    if (w < 0) return num(env, w);
+    if (w == 0) return num(env, -EAGAIN);
+  }
+}
+
+/* sendallBlocking(fd, u8, offset, length, timeoutMs) -> length | -errno (-EAGAIN: timed out) */
+static napi_value io_sendall_blocking(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  int32_t fd, off, n, tmo;
+  uint8_t *data;
+  size_t len;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 5 || !arg_int(env, argv[0], &fd) || !buffer_arg(env, argv[1], &data, &len) ||
+      !arg_int(env, argv[2], &off) || !arg_int(env, argv[3], &n) || !arg_int(env, argv[4], &tmo) ||
+      off < 0 || n < 0 || (size_t)off + (size_t)n > len)
+    return num(env, -EINVAL);
+  size_t done = 0;
+  while (done < (size_t)n) {
+    ssize_t r = send(fd, data + off + done, (size_t)n - done, MSG_NOSIGNAL);
+    if (r > 0) {
+      done += (size_t)r;
+      continue;
+    }
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return num(env, -errno);
+    int w = wait_fd(fd, POLLOUT, tmo);
+    if (w < 0) return num(env, w);
+    if (w == 0) return num(env, -EAGAIN);
+  }
+  return num(env, (double)done);
+}
+
+/* acceptBlocking(fd, timeoutMs) -> fd | -errno (-EAGAIN: timed out) */
+static napi_value io_accept_blocking(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t fd, tmo;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2 || !arg_int(env, argv[0], &fd) || !arg_int(env, argv[1], &tmo))
+    return num(env, -EINVAL);
+  for (;;) {
+    int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (c >= 0) {
+      int one = 1;
+      setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      return num(env, c);
+    }
+    if (errno == EINTR || errno == ECONNABORTED) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) return num(env, -errno);
+    int w = wait_fd(fd, POLLIN, tmo);
+    if (w < 0) return num(env, w);
+    if (w == 0) return num(env, -EAGAIN);
+  }
 }
 
 /* shutdown(fd, how) -> 0 | -errno */
@@ -346,6 +431,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"close", io_close},           {"epollCreate", io_epoll_create},
       {"epollCtl", io_epoll_ctl},    {"epollWait", io_epoll_wait}, {"epollClose", io_epoll_close},
       {"epollWatch", io_epoll_watch},
+      {"recvBlocking", io_recv_blocking}, {"sendallBlocking", io_sendall_blocking},
+      {"acceptBlocking", io_accept_blocking},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

@@ -10,6 +10,21 @@ export interface IoBinding {
   accept(fd: number): number;
   recv(fd: number, buf: Uint8Array, offset: number, length: number): number;
   send(fd: number, buf: Uint8Array, offset: number, length: number): number;
+  recvBlocking(
+    fd: number,
+    buf: Uint8Array,
+    offset: number,
+    length: number,
+    timeoutMs: number,
+  ): number;
+  sendallBlocking(
+    fd: number,
+    buf: Uint8Array,
+    offset: number,
+    length: number,
+    timeoutMs: number,
+  ): number;
+  acceptBlocking(fd: number, timeoutMs: number): number;
   shutdown(fd: number, how: number): number;
   close(fd: number): number;
   epollCreate(onReady: () => void): object | number;

@@ -9,7 +9,7 @@
  * non-blocking contract in full — every call returns at once or raises `BlockingIOError`, and a
  * selector says when to call again — and Linux only (`RawSocket.native` tells).
  */
-import { describeValue } from '../internal/errors.js';
+import { describeValue, TimeoutError } from '../internal/errors.js';
 import { SHUT_RD, SHUT_RDWR, SHUT_WR } from './constants.js';
 import { BlockingIOError, fromErrno, OSError } from './errors.js';
 import { io } from './native-io.js';
@@ -22,6 +22,21 @@ function check(r: number, what: string): number {
   if (r >= 0) return r;
   if (-r === EAGAIN) throw new BlockingIOError();
   throw fromErrno(-r, what);
+}
+
+/** A …Sync verb's result: -EAGAIN there means the timeout passed. */
+function checkSync(r: number, what: string): number {
+  if (r === -EAGAIN) throw new TimeoutError(`${what}: timed out`);
+  return check(r, what);
+}
+
+function timeoutArg(options: { timeout?: number | null } | undefined): number {
+  const t = options?.timeout ?? null;
+  if (t === null) return -1;
+  if (typeof t !== 'number' || Number.isNaN(t) || t < 0) {
+    throw new RangeError(`timeout must be a number of ms >= 0 or null: received ${String(t)}`);
+  }
+  return Math.min(Math.ceil(t), 2 ** 31 - 1);
 }
 
 function binding(): NonNullable<typeof io> {
@@ -68,6 +83,75 @@ export class RawSocket {
       throw new RangeError(`RawSocket.listen: port must be 0-65535: received ${port}`);
     const backlog = options.backlog ?? 128;
     return new RawSocket(check(b.listen(address[0], port, backlog), 'listen'), true);
+  }
+
+  /**
+   * Adopts a descriptor handed over by `detach()` — typically in a worker thread, which shares
+   * the process's descriptors (a thread per connection).
+   */
+  static fromFd(fd: number): RawSocket {
+    binding();
+    if (!Number.isInteger(fd) || fd < 0) {
+      throw new RangeError(
+        `RawSocket.fromFd: fd must be an integer >= 0: received ${describeValue(fd)}`,
+      );
+    }
+    return new RawSocket(fd, false);
+  }
+
+  /** Gives up the descriptor without closing it and returns it (Python's `detach()`). */
+  detach(): number {
+    const fd = this.open('detach');
+    this.fd = -1;
+    return fd;
+  }
+
+  /**
+   * `accept()` that parks the calling thread until a connection arrives.
+   *
+   * **Blocking:** for worker threads; never on the main thread of a server.
+   * @throws {TimeoutError} `timeout` ms passed.
+   */
+  acceptSync(options?: { timeout?: number | null }): [RawSocket, SocketAddress | null] {
+    const fd = checkSync(
+      binding().acceptBlocking(this.open('accept'), timeoutArg(options)),
+      'accept',
+    );
+    return [new RawSocket(fd, false), null];
+  }
+
+  /**
+   * `recv_into` that parks the calling thread until bytes (or EOF) arrive: the count, 0 at EOF.
+   *
+   * **Blocking:** for worker threads; never on the main thread of a server.
+   * @throws {TimeoutError} `timeout` ms passed. {ConnectionResetError} the peer reset.
+   */
+  recvIntoSync(buf: Uint8Array, options?: { nbytes?: number; timeout?: number | null }): number {
+    const n = Math.min(options?.nbytes ?? buf.length, buf.length);
+    return checkSync(
+      binding().recvBlocking(this.open('recv'), buf, 0, n, timeoutArg(options)),
+      'recv',
+    );
+  }
+
+  /** `recv(n)` that parks the calling thread (see `recvIntoSync`). */
+  recvSync(bufsize: number, options?: { timeout?: number | null }): Buffer {
+    const buf = Buffer.allocUnsafe(bufsize);
+    const n = this.recvIntoSync(buf, { nbytes: bufsize, ...(options ?? {}) });
+    return n === 0 ? EMPTY : buf.subarray(0, n);
+  }
+
+  /**
+   * `sendall` that parks the calling thread until the kernel took every byte.
+   *
+   * **Blocking:** for worker threads; never on the main thread of a server.
+   * @throws {TimeoutError} `timeout` ms passed. {BrokenPipeError} the peer is gone.
+   */
+  sendallSync(data: Uint8Array, options?: { timeout?: number | null }): void {
+    checkSync(
+      binding().sendallBlocking(this.open('sendall'), data, 0, data.length, timeoutArg(options)),
+      'sendall',
+    );
   }
 
   /** Takes a waiting connection. @throws {BlockingIOError} none is waiting. */

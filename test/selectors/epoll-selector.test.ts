@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { connect, type Socket as NetSocket } from 'node:net';
 import { describe, test } from 'node:test';
 import { CancelledError, createTask, sleep } from '../../src/asyncio/index.js';
+import { TimeoutError } from '../../src/internal/errors.js';
 import { EpollSelector, EVENT_READ, EVENT_WRITE, KeyError } from '../../src/selectors/index.js';
 import {
   BlockingIOError,
@@ -155,5 +156,26 @@ maybe('EpollSelector and RawSocket (native readiness)', () => {
     );
     assert.throws(() => RawSocket.listen(['not-an-ip', 0]), OSError);
     assert.throws(() => RawSocket.listen([HOST, 70000]), RangeError);
+  });
+
+  test('the …Sync verbs park until ready, time out with TimeoutError, and detach/fromFd hand over', async () => {
+    using srv = RawSocket.listen([HOST, 0]);
+    assert.throws(() => srv.acceptSync({ timeout: 10 }), TimeoutError);
+    const c = await client((srv.getsockname() as [string, number])[1]);
+    await sleep(5);
+    const [conn] = srv.acceptSync({ timeout: 2000 });
+    const buf = Buffer.alloc(8);
+    assert.throws(() => conn.recvIntoSync(buf, { timeout: 10 }), TimeoutError);
+    const adopted = RawSocket.fromFd(conn.detach());
+    assert.equal(conn.fileno(), -1);
+    c.write('sync!');
+    await sleep(5);
+    assert.equal(adopted.recvSync(100, { timeout: 2000 }).toString(), 'sync!');
+    adopted.sendallSync(Buffer.from('back'));
+    assert.equal(await new Promise<string>((r) => c.once('data', (d) => r(d.toString()))), 'back');
+    adopted.close();
+    c.destroy();
+    assert.throws(() => RawSocket.fromFd(-1), RangeError);
+    assert.throws(() => srv.acceptSync({ timeout: -1 }), RangeError);
   });
 });

@@ -120,10 +120,14 @@ export class Queue<T = unknown> {
     try {
       const core = this._core;
       const m = core.prepare(item, `${this.constructor.name}.put`);
-      if (core.tryPut(m)) return DONE;
+      if (options === undefined) {
+        if (core.tryPut(m)) return DONE;
+        return core.waitAsync(core.putParkable({ ...m }), null, null);
+      }
       const { block, timeout, signal } = parseQueueWait(`${this.constructor.name}.put`, options);
-      if (!block) throw new Full();
       if (signal?.aborted) return Promise.reject(signal.reason);
+      if (core.tryPut(m)) return DONE;
+      if (!block) throw new Full();
       return core.waitAsync(core.putParkable({ ...m }), timeout, signal);
     } catch (err) {
       return Promise.reject(err);
@@ -137,8 +141,13 @@ export class Queue<T = unknown> {
   putSync(item: T, options?: QueueWaitOptions): void {
     const core = this._core;
     const m = core.prepare(item, `${this.constructor.name}.putSync`);
-    if (core.tryPut(m)) return;
+    if (options === undefined) {
+      if (!core.tryPut(m)) core.waitSync(core.putParkable(m), null, null);
+      return;
+    }
     const { block, timeout, signal } = parseQueueWait(`${this.constructor.name}.putSync`, options);
+    if (signal?.aborted) throw signal.reason;
+    if (core.tryPut(m)) return;
     if (!block) throw new Full();
     core.waitSync(core.putParkable(m), timeout, signal);
   }
@@ -159,10 +168,14 @@ export class Queue<T = unknown> {
   get(options?: QueueWaitOptions): Promise<T> {
     try {
       const core = this._core;
-      if (core.tryGet()) return Promise.resolve(core.take() as T);
+      if (options === undefined) {
+        if (core.tryGet()) return Promise.resolve(core.take() as T);
+        return core.waitAsync(core.getParkable(), null, null) as Promise<T>;
+      }
       const { block, timeout, signal } = parseQueueWait(`${this.constructor.name}.get`, options);
-      if (!block) throw new Empty();
       if (signal?.aborted) return Promise.reject(signal.reason);
+      if (core.tryGet()) return Promise.resolve(core.take() as T);
+      if (!block) throw new Empty();
       return core.waitAsync(core.getParkable(), timeout, signal) as Promise<T>;
     } catch (err) {
       return Promise.reject(err);
@@ -172,8 +185,13 @@ export class Queue<T = unknown> {
   /** Blocking twin of `get`. **Blocking:** parks the thread; never a server's main thread. */
   getSync(options?: QueueWaitOptions): T {
     const core = this._core;
-    if (core.tryGet()) return core.take() as T;
+    if (options === undefined) {
+      if (core.tryGet()) return core.take() as T;
+      return core.waitSync(core.getParkable(), null, null) as T;
+    }
     const { block, timeout, signal } = parseQueueWait(`${this.constructor.name}.getSync`, options);
+    if (signal?.aborted) throw signal.reason;
+    if (core.tryGet()) return core.take() as T;
     if (!block) throw new Empty();
     return core.waitSync(core.getParkable(), timeout, signal) as T;
   }

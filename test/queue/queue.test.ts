@@ -115,7 +115,13 @@ describe('Queue on one thread', () => {
     await assert.rejects(g, /stop/);
     q.putNowait(1);
     await assert.rejects(q.put(2, { signal: AbortSignal.timeout(10) }), { name: 'TimeoutError' });
+    // An aborted signal wins even when the answer is there at once.
+    const gone = AbortSignal.abort(new Error('gone'));
+    await assert.rejects(q.get({ signal: gone }), /gone/);
+    assert.throws(() => q.getSync({ signal: gone }), /gone/);
     assert.equal(q.getNowait(), 1);
+    await assert.rejects(q.put(5, { signal: gone }), /gone/);
+    assert.equal(q.qsize(), 0);
     assert.equal(Atomics.load(q._core.a, 32), 0);
     assert.equal(Atomics.load(q._core.a, 33), 0);
   });

@@ -152,6 +152,8 @@ describe('Event', () => {
     const e = new Event();
     await assert.rejects(e.wait({ signal: AbortSignal.timeout(20) }), { name: 'TimeoutError' });
     assert.equal(Atomics.load(e._a, 1), 0);
+    e.set();
+    await assert.rejects(e.wait({ signal: AbortSignal.abort(new Error('late')) }), /late/);
   });
 });
 

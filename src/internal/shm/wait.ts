@@ -56,9 +56,10 @@ function deadlineOf(timeout: number | null): number {
 }
 
 export function waitSync<T>(p: Parkable<T>, timeout: number | null, signal: AbortSignal | null): T {
+  // An aborted signal wins even over an answer available at once (AbortSignal's convention).
+  if (signal?.aborted) throw signal.reason;
   let r = p.attempt();
   if (r !== AGAIN) return r;
-  if (signal?.aborted) throw signal.reason;
   if (timeout === 0) return p.timedOut();
   for (let k = 0; k < SPIN; k++) {
     r = p.attempt();
@@ -92,9 +93,9 @@ export async function waitAsync<T>(
   timeout: number | null,
   signal: AbortSignal | null,
 ): Promise<T> {
+  if (signal?.aborted) throw signal.reason;
   let r = p.attempt();
   if (r !== AGAIN) return r;
-  if (signal?.aborted) throw signal.reason;
   if (timeout === 0) return p.timedOut();
   // A short spin, synchronously: it costs the event loop at most a few microseconds.
   for (let k = 0; k < SPIN; k++) {

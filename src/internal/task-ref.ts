@@ -130,7 +130,10 @@ function rebuildInline(ref: Extract<TaskRef, { kind: 'inline' }>): Function {
   let src = ref.source.trim();
   // Method shorthand (`run() {}` / `async run() {}`) is not an expression on its own.
   const m = /^(async\s+)?(\*\s*)?([A-Za-z_$][\w$]*)\s*\(/.exec(src);
-  if (m && m[3] !== 'function') {
+  // …but `async (x) => …` is an arrow whose first word happens to match (futures engineer's fix).
+  const asyncArrow =
+    m?.[1] === undefined && m?.[3] === 'async' && /^async\s*\([^)]*\)\s*=>/.test(src);
+  if (m && m[3] !== 'function' && !asyncArrow) {
     const head = (m[1] ?? '').length + (m[2] ?? '').length;
     src = `${m[1] ?? ''}function${m[2] ? '*' : ''} ${src.slice(head)}`;
   }

@@ -86,6 +86,13 @@ for (const k of kinds) {
 
     test('submit of a self-contained inline function runs it', async () => {
       assert.equal(await ex.submit((s: string) => s.toUpperCase(), 'ab'), 'AB');
+      assert.equal(await ex.submit(async (x: number) => x * 2, 21), 42);
+      assert.equal(
+        await ex.submit(async function twice(x: number) {
+          return x * 2;
+        }, 4),
+        8,
+      );
     });
 
     test('an inline function using its closure fails with a clear TaskReferenceError', async () => {

@@ -98,7 +98,7 @@ export class BrokerClient {
         Date.now() - this.#started < CONNECT_RETRY_MS
       ) {
         s.destroy();
-        setTimeout(() => this.#connect(), 20).unref();
+        setTimeout(() => this.#connect(), 20);
         return;
       }
       this.#fail(

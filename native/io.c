@@ -104,6 +104,36 @@ static napi_value io_local_port(napi_env env, napi_callback_info info) {
   return num(env, ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
 }
 
+/* addressOf(fd, peer) -> [host, port] of the peer (peer true) or of the socket | -errno */
+static napi_value io_address_of(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t fd;
+  bool peer;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2 || !arg_int(env, argv[0], &fd) || napi_get_value_bool(env, argv[1], &peer) != napi_ok)
+    return num(env, -EINVAL);
+  struct sockaddr_storage ss;
+  socklen_t sl = sizeof ss;
+  int r = peer ? getpeername(fd, (struct sockaddr *)&ss, &sl) : getsockname(fd, (struct sockaddr *)&ss, &sl);
+  if (r < 0) return num(env, -errno);
+  char host[INET6_ADDRSTRLEN] = "";
+  int port;
+  if (ss.ss_family == AF_INET) {
+    inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof host);
+    port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+  } else {
+    inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof host);
+    port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+  }
+  napi_value arr, h;
+  napi_create_array_with_length(env, 2, &arr);
+  napi_create_string_utf8(env, host, NAPI_AUTO_LENGTH, &h);
+  napi_set_element(env, arr, 0, h);
+  napi_set_element(env, arr, 1, num(env, port));
+  return arr;
+}
+
 /* accept(fd) -> fd | -errno ; the new socket is non-blocking with TCP_NODELAY */
 static napi_value io_accept(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -432,7 +462,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"epollCtl", io_epoll_ctl},    {"epollWait", io_epoll_wait}, {"epollClose", io_epoll_close},
       {"epollWatch", io_epoll_watch},
       {"recvBlocking", io_recv_blocking}, {"sendallBlocking", io_sendall_blocking},
-      {"acceptBlocking", io_accept_blocking},
+      {"acceptBlocking", io_accept_blocking}, {"addressOf", io_address_of},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

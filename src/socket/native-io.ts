@@ -7,6 +7,7 @@ import { debuglog } from 'node:util';
 export interface IoBinding {
   listen(host: string, port: number, backlog: number): number;
   localPort(fd: number): number;
+  addressOf(fd: number, peer: boolean): [string, number] | number;
   accept(fd: number): number;
   recv(fd: number, buf: Uint8Array, offset: number, length: number): number;
   send(fd: number, buf: Uint8Array, offset: number, length: number): number;

@@ -5,14 +5,16 @@
  * runs as a weft Task, as asyncio runs `client_connected_cb` in a task of its own: the handler
  * can be cancelled, and its reads wait through the waiter engine.
  */
-import { createServer, type Server as NetServer, type Socket as NetSocket } from 'node:net';
+import { createServer, isIP, type Server as NetServer, type Socket as NetSocket } from 'node:net';
 import { createTask, type Task } from '../asyncio/task.js';
 import { argumentError, describeValue } from '../internal/errors.js';
 import { handleClosed, handleOpened } from '../internal/live-handles.js';
 import { reportException } from '../internal/scheduler.js';
 import { Waiter, WaiterList } from '../internal/waiter.js';
-import { fromSystemError } from '../socket/errors.js';
+import { fromErrno, fromSystemError } from '../socket/errors.js';
+import { io } from '../socket/native-io.js';
 import { type ConnectionOptions, wireStreams } from './protocol.js';
+import { RawListener } from './raw-transport.js';
 import type { ReadOptions, StreamReader } from './stream-reader.js';
 import type { Address, StreamWriter } from './stream-writer.js';
 import { isWeftWorker, type Listener, WorkerGroup, type WorkerMessage } from './worker-group.js';
@@ -34,6 +36,13 @@ export interface StartServerOptions extends ConnectionOptions {
   workers?: number;
   /** How workers share connections: `'rr'` round robin by this process (default), `'os'` the kernel. */
   workerScheduling?: 'rr' | 'os';
+  /**
+   * `'raw'`: connections on descriptors weft owns, read and written by weft's epoll loop
+   * (the weft_io addon) — the lean path; `'net'`: Node's `net.Server`. `'auto'` (default) takes
+   * raw for an IP-literal host when the addon is built, net otherwise (and for workers and Unix
+   * sockets). `WEFT_STREAMS_TRANSPORT=net` makes `'auto'` take net.
+   */
+  transport?: 'auto' | 'net' | 'raw';
 }
 
 /** A listening socket of a Server (asyncio's `TransportSocket`, reduced to what it tells). */
@@ -223,9 +232,39 @@ export function startServer(
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new RangeError(`startServer: port must be an integer in 0..65535: received ${port}`);
   }
+  if (useRaw(host, options)) {
+    const backlog = options.backlog ?? 100;
+    if (!Number.isInteger(backlog) || backlog < 0) {
+      throw new RangeError(`startServer: backlog must be an integer >= 0: received ${backlog}`);
+    }
+    const bindHost = host === null || host === '' ? '0.0.0.0' : host;
+    const fd = (io as NonNullable<typeof io>).listen(bindHost, port, backlog);
+    if (fd < 0) return Promise.reject(fromErrno(-fd, 'listen'));
+    return Promise.resolve(new Server(new RawListener(fd, bindHost), handler, options, null));
+  }
   return listen(handler, options, null, (s, backlog) =>
     s.listen({ port, backlog, ...(host === null ? {} : { host }) }),
   );
+}
+
+function useRaw(host: string | null, options: StartServerOptions): boolean {
+  let t = options.transport ?? 'auto';
+  if (t !== 'auto' && t !== 'net' && t !== 'raw') {
+    throw new RangeError(
+      `startServer: transport must be 'auto', 'net' or 'raw': received ${String(t)}`,
+    );
+  }
+  // The environment only chooses among what is possible: 'raw' there means "raw where it can".
+  if (t === 'auto' && process.env.WEFT_STREAMS_TRANSPORT === 'net') t = 'net';
+  if (t === 'net') return false;
+  const literal = host === null || host === '' || isIP(host) !== 0;
+  const possible = io !== null && literal && (options.workers ?? 1) === 1;
+  if (t === 'raw' && !possible) {
+    throw new RangeError(
+      'startServer: the raw transport needs the weft_io addon, an IP-literal host and no workers',
+    );
+  }
+  return possible;
 }
 
 /** `startServer` on a Unix domain socket at `path` (`asyncio.start_unix_server`). */

@@ -15,6 +15,8 @@ import { Waiter, WaiterList } from '../internal/waiter.js';
 import { ConnectionResetError } from '../socket/errors.js';
 import type { ReadOptions, StreamReader } from './stream-reader.js';
 
+const RESOLVED = Promise.resolve();
+
 export type Address = [host: string, port: number] | string;
 
 /**
@@ -118,11 +120,16 @@ export class StreamWriter {
    * is. Raises the connection's error (`ConnectionResetError('Connection lost')` when it simply
    * closed) if the connection is gone.
    */
-  async drain(options?: ReadOptions): Promise<void> {
+  drain(options?: ReadOptions): Promise<void> {
+    // Not an async function: the common answer (room in the queue) is one shared promise.
     const exc = this.reader?.exception() ?? null;
-    if (exc !== null) throw exc;
-    if (this.closed) throw this.lostError;
-    if (!this.sock.writableNeedDrain) return;
+    if (exc !== null) return Promise.reject(exc);
+    if (this.closed) return Promise.reject(this.lostError);
+    if (!this.sock.writableNeedDrain) return RESOLVED;
+    return this.drainWaiting(options);
+  }
+
+  private async drainWaiting(options: ReadOptions | undefined): Promise<void> {
     const signal = options?.signal;
     if (signal?.aborted) throw signal.reason;
     const w = new Waiter<void>(this);

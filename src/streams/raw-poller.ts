@@ -1,0 +1,63 @@
+/**
+ * One epoll set per thread for the raw transport of weft/streams (src/streams/raw-transport.ts),
+ * watched by libuv through the weft_io addon while anything is registered in it.
+ *
+ * When libuv reports the set readable, every ready descriptor's handler runs in one callback;
+ * the waiter engine's wake-ups they cause run as microtasks after it, together. Handlers must
+ * consume what made them ready (or change their events): the set is level-triggered.
+ */
+import { io } from '../socket/native-io.js';
+
+export const EPOLLIN = 0x001;
+export const EPOLLOUT = 0x004;
+export const EPOLLERR = 0x008;
+export const EPOLLHUP = 0x010;
+
+const ADD = 1;
+const DEL = 2;
+const MOD = 3;
+/** Tuning: events per epoll_wait; a full batch is followed by another wait at once. */
+const BATCH = 512;
+
+type Handler = (events: number) => void;
+
+const handlers = new Map<number, Handler>();
+const out = new Int32Array(BATCH * 2);
+let poller: object | null = null;
+
+function onReady(): void {
+  const b = io as NonNullable<typeof io>;
+  for (;;) {
+    const n = b.epollWait(poller as object, out);
+    if (n <= 0) return;
+    for (let i = 0; i < n; i++) handlers.get(out[2 * i] as number)?.(out[2 * i + 1] as number);
+    if (n < BATCH) return;
+  }
+}
+
+/** Registers `fd` for `events`; the process stays alive while anything is registered. */
+export function watch(fd: number, events: number, handler: Handler): void {
+  const b = io as NonNullable<typeof io>;
+  if (poller === null) {
+    const p = b.epollCreate(onReady);
+    if (typeof p === 'number') throw new Error(`epoll_create1 failed (errno ${-p})`);
+    poller = p;
+  }
+  const r = b.epollCtl(poller, ADD, fd, events);
+  if (r < 0) throw new Error(`epoll_ctl(ADD, ${fd}) failed (errno ${-r})`);
+  handlers.set(fd, handler);
+  if (handlers.size === 1) b.epollWatch(poller, true);
+}
+
+export function modify(fd: number, events: number): void {
+  if (poller !== null && handlers.has(fd))
+    (io as NonNullable<typeof io>).epollCtl(poller, MOD, fd, events);
+}
+
+/** Unregisters `fd` (before it is closed). */
+export function unwatch(fd: number): void {
+  if (poller === null || !handlers.delete(fd)) return;
+  const b = io as NonNullable<typeof io>;
+  b.epollCtl(poller, DEL, fd, 0);
+  if (handlers.size === 0) b.epollWatch(poller, false);
+}

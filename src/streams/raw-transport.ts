@@ -1,0 +1,316 @@
+/**
+ * The raw transport of weft/streams: a TCP connection on a descriptor weft owns (weft_io addon),
+ * shaped like the part of Node's `net.Socket` that src/streams/protocol.ts and StreamWriter
+ * use, so a server can hand it to them unchanged. It is the leaner path the echo benchmark asks
+ * for: readiness from weft's epoll set (src/streams/raw-poller.ts), `recv(2)` into one reused
+ * 64 KiB buffer (each chunk then copied out at its exact size: the reader keeps it), `send(2)`
+ * straight from the caller's buffer, and a queue only for what the kernel did not take.
+ *
+ *   readable ──► recv ──► 'data' (copy) ──► StreamReader     pause(): EPOLLIN off
+ *   write(b) ──► send now ── partial? ──► queue, EPOLLOUT on ── writable ──► flush ──► 'drain'
+ *   EOF ──► 'end' (half-open: writing goes on)    error ──► 'error', 'close'
+ *
+ * `RawListener` accepts on a listening descriptor and emits 'connection' with RawTransports;
+ * like `net.Server` it emits 'close' once closed and every connection it made has closed.
+ */
+import { EventEmitter } from 'node:events';
+import { SHUT_WR } from '../socket/constants.js';
+import { fromErrno } from '../socket/errors.js';
+import { io } from '../socket/native-io.js';
+import { EPOLLIN, EPOLLOUT, modify, unwatch, watch } from './raw-poller.js';
+
+const EAGAIN = 11;
+/** Tuning: past this many queued bytes `write` returns false and `drain` waits (net's is 16 KiB;
+ * asyncio's 64 KiB). */
+const HIGH_WATER = 64 * 1024;
+const RBUF = Buffer.allocUnsafe(64 * 1024);
+
+type WriteCb = (err?: Error | null) => void;
+
+function b(): NonNullable<typeof io> {
+  return io as NonNullable<typeof io>;
+}
+
+export class RawTransport extends EventEmitter {
+  /** For weft/sendfile, which writes to the descriptor itself. */
+  _handle: { fd: number } | null;
+  readonly remoteAddress: string | undefined;
+  readonly remotePort: number | undefined;
+  readonly localAddress: string | undefined;
+  readonly localPort: number | undefined;
+  readonly connecting = false;
+  destroyed = false;
+  writable = true;
+  private readonly fd: number;
+  private queue: { buf: Buffer; cb: WriteCb | undefined }[] = [];
+  private queued = 0;
+  private needDrain = false;
+  private events = EPOLLIN;
+  private reading = true;
+  private readEnded = false;
+  private endPending = false;
+  private writeShut = false;
+  private closeAfterFlush = false;
+  private idle: NodeJS.Timeout | null = null;
+
+  constructor(fd: number) {
+    super();
+    this.fd = fd;
+    this._handle = { fd };
+    const peer = b().addressOf(fd, true);
+    const local = b().addressOf(fd, false);
+    if (Array.isArray(peer)) [this.remoteAddress, this.remotePort] = peer;
+    if (Array.isArray(local)) [this.localAddress, this.localPort] = local;
+    watch(fd, this.events, (ev) => this.onEvents(ev));
+  }
+
+  get writableNeedDrain(): boolean {
+    return this.needDrain;
+  }
+
+  get writableLength(): number {
+    return this.queued;
+  }
+
+  get writableFinished(): boolean {
+    return this.writeShut && this.queued === 0;
+  }
+
+  get closed(): boolean {
+    return this.destroyed;
+  }
+
+  get errored(): Error | null {
+    return null;
+  }
+
+  setNoDelay(): this {
+    return this; // accept() set TCP_NODELAY already
+  }
+
+  setKeepAlive(): this {
+    return this;
+  }
+
+  cork(): void {}
+
+  uncork(): void {}
+
+  /** Idle timeout: 'timeout' after `ms` without reads or writes (as net's). */
+  setTimeout(ms: number, cb?: () => void): this {
+    if (cb) this.once('timeout', cb);
+    if (this.idle !== null) clearTimeout(this.idle);
+    this.idle = ms > 0 ? setTimeout(() => this.emit('timeout'), ms) : null;
+    return this;
+  }
+
+  pause(): this {
+    this.reading = false;
+    this.setEvents();
+    return this;
+  }
+
+  resume(): this {
+    this.reading = true;
+    this.setEvents();
+    return this;
+  }
+
+  isPaused(): boolean {
+    return !this.reading;
+  }
+
+  write(data: Uint8Array | string, cb?: WriteCb | BufferEncoding, cb2?: WriteCb): boolean {
+    const done = typeof cb === 'function' ? cb : cb2;
+    const buf =
+      typeof data === 'string'
+        ? Buffer.from(data)
+        : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    if (this.destroyed || this.writeShut || this.endPending || this.closeAfterFlush) {
+      const err = Object.assign(new Error('write after end or destroy'), {
+        code: 'ERR_STREAM_DESTROYED',
+      });
+      if (done) process.nextTick(done, err);
+      return false;
+    }
+    this.activity();
+    if (this.queued === 0) {
+      const n = buf.length === 0 ? 0 : b().send(this.fd, buf, 0, buf.length);
+      if (n === buf.length) {
+        if (done) process.nextTick(done);
+        return true;
+      }
+      if (n < 0 && n !== -EAGAIN) {
+        this.destroy(fromErrno(-n, 'send'));
+        if (done) process.nextTick(done, new Error('connection lost'));
+        return false;
+      }
+      const rest = n > 0 ? buf.subarray(n) : buf;
+      this.queue.push({ buf: rest, cb: done });
+      this.queued += rest.length;
+      this.setEvents();
+    } else {
+      this.queue.push({ buf, cb: done });
+      this.queued += buf.length;
+    }
+    if (this.queued >= HIGH_WATER) this.needDrain = true;
+    return !this.needDrain;
+  }
+
+  /** Half-close once the queue is flushed. */
+  end(): this {
+    if (this.destroyed || this.writeShut) return this;
+    if (this.queued === 0) this.shutWrite();
+    else this.endPending = true;
+    return this;
+  }
+
+  /** Close once the queue is flushed (net's destroySoon). */
+  destroySoon(): void {
+    if (this.queued === 0) this.destroy();
+    else this.closeAfterFlush = true;
+  }
+
+  destroy(err?: Error): this {
+    if (this.destroyed) return this;
+    this.destroyed = true;
+    this.writable = false;
+    if (this.idle !== null) clearTimeout(this.idle);
+    unwatch(this.fd);
+    b().close(this.fd);
+    this._handle = null;
+    const lost = err ?? Object.assign(new Error('socket closed'), { code: 'ERR_STREAM_DESTROYED' });
+    for (const q of this.queue) if (q.cb) process.nextTick(q.cb, lost);
+    this.queue = [];
+    this.queued = 0;
+    process.nextTick(() => {
+      if (err) this.emit('error', err);
+      this.emit('close', err !== undefined);
+    });
+    return this;
+  }
+
+  private activity(): void {
+    this.idle?.refresh();
+  }
+
+  private shutWrite(): void {
+    this.writeShut = true;
+    this.endPending = false;
+    b().shutdown(this.fd, SHUT_WR);
+    if (this.readEnded) this.destroy();
+  }
+
+  private setEvents(): void {
+    if (this.destroyed) return;
+    const ev = (this.reading && !this.readEnded ? EPOLLIN : 0) | (this.queued > 0 ? EPOLLOUT : 0);
+    if (ev !== this.events) {
+      this.events = ev;
+      modify(this.fd, ev);
+    }
+  }
+
+  private onEvents(ev: number): void {
+    if (ev & ~EPOLLIN && this.queued > 0) this.flush();
+    if (this.destroyed) return;
+    if (this.reading && !this.readEnded && ev & ~EPOLLOUT) this.onReadable();
+  }
+
+  private onReadable(): void {
+    const n = b().recv(this.fd, RBUF, 0, RBUF.length);
+    if (n > 0) {
+      this.activity();
+      const chunk = Buffer.allocUnsafe(n);
+      RBUF.copy(chunk, 0, 0, n);
+      this.emit('data', chunk);
+      return;
+    }
+    if (n === -EAGAIN) return;
+    if (n === 0) {
+      this.readEnded = true;
+      this.setEvents();
+      this.emit('end');
+      if (this.writeShut && !this.destroyed) this.destroy();
+      return;
+    }
+    this.destroy(fromErrno(-n, 'recv'));
+  }
+
+  private flush(): void {
+    while (this.queue.length > 0) {
+      const head = this.queue[0] as { buf: Buffer; cb: WriteCb | undefined };
+      const n = b().send(this.fd, head.buf, 0, head.buf.length);
+      if (n === -EAGAIN) break;
+      if (n < 0) {
+        this.destroy(fromErrno(-n, 'send'));
+        return;
+      }
+      this.queued -= n;
+      if (n < head.buf.length) {
+        head.buf = head.buf.subarray(n);
+        break;
+      }
+      this.queue.shift();
+      head.cb?.();
+    }
+    this.activity();
+    this.setEvents();
+    if (this.needDrain && this.queued < HIGH_WATER) {
+      this.needDrain = false;
+      this.emit('drain');
+    }
+    if (this.queued === 0) {
+      if (this.endPending) this.shutWrite();
+      if (this.closeAfterFlush) this.destroy();
+    }
+  }
+}
+
+export class RawListener extends EventEmitter {
+  private fd: number;
+  private readonly conns = new Set<RawTransport>();
+  private closing = false;
+  private readonly family: 'IPv4' | 'IPv6';
+  private readonly port: number;
+  private readonly host: string;
+
+  constructor(fd: number, host: string) {
+    super();
+    this.fd = fd;
+    this.host = host;
+    this.family = host.includes(':') ? 'IPv6' : 'IPv4';
+    this.port = b().localPort(fd);
+    watch(fd, EPOLLIN, () => this.onAcceptable());
+  }
+
+  address(): { address: string; port: number; family: string } | null {
+    return this.closing ? null : { address: this.host, port: this.port, family: this.family };
+  }
+
+  close(): void {
+    if (this.closing) return;
+    this.closing = true;
+    unwatch(this.fd);
+    b().close(this.fd);
+    this.fd = -1;
+    this.maybeClosed();
+  }
+
+  private onAcceptable(): void {
+    for (;;) {
+      const c = b().accept(this.fd);
+      if (c < 0) return; // EAGAIN; or EMFILE and the like: the backlog keeps it for later
+      const t = new RawTransport(c);
+      this.conns.add(t);
+      t.once('close', () => {
+        this.conns.delete(t);
+        this.maybeClosed();
+      });
+      this.emit('connection', t);
+    }
+  }
+
+  private maybeClosed(): void {
+    if (this.closing && this.conns.size === 0) process.nextTick(() => this.emit('close'));
+  }
+}

@@ -133,6 +133,67 @@ describe('streams over TCP', () => {
     }
   });
 
+  test("a client reset makes the server handler's waiting read raise ConnectionResetError", async () => {
+    let seen: unknown = null;
+    let waiting = false;
+    let done!: () => void;
+    const finished = new Promise<void>((r) => (done = r));
+    await using server = await startServer(
+      async (reader, writer) => {
+        try {
+          waiting = true;
+          await reader.read(10);
+        } catch (e) {
+          seen = e;
+        } finally {
+          writer.close();
+          done();
+        }
+      },
+      HOST,
+      0,
+    );
+    const sock = netConnect({ host: HOST, port: portOf(server) });
+    await new Promise<void>((r) => sock.once('connect', () => r()));
+    while (!waiting) await sleep(1);
+    await sleep(5);
+    sock.resetAndDestroy();
+    await finished;
+    assert.ok(seen instanceof ConnectionResetError, String(seen));
+  });
+
+  test('sendfile through a server-side StreamWriter sends the file after earlier writes', async () => {
+    const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+    const { sendfile } = await import('../../src/sendfile/index.js');
+    const dir = mkdtempSync(join(tmpdir(), 'weft-streams-sf-'));
+    const path = join(dir, 'f.bin');
+    const data = Buffer.alloc(300_000);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 7) % 256;
+    writeFileSync(path, data);
+    try {
+      await using server = await startServer(
+        async (_reader, writer) => {
+          writer.write('HEAD');
+          const p = sendfile(writer, path, { offset: 1000 });
+          writer.write('TAIL');
+          await p;
+          writer.close();
+        },
+        HOST,
+        0,
+      );
+      const [reader, writer] = await openConnection(HOST, portOf(server));
+      const got = await reader.read();
+      assert.equal(got.length, 8 + data.length - 1000);
+      assert.equal(got.subarray(0, 4).toString(), 'HEAD');
+      assert.ok(got.subarray(4, got.length - 4).equals(data.subarray(1000)));
+      assert.equal(got.subarray(got.length - 4).toString(), 'TAIL');
+      writer.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('drain blocks while a slow reader leaves the send queue full, then resumes', async () => {
     let serverWriter: StreamWriter | null = null;
     let drained = false;

@@ -2,9 +2,10 @@
  * One epoll set per thread for the raw transport of weft/streams (src/streams/raw-transport.ts),
  * watched by libuv through the weft_io addon while anything is registered in it.
  *
- * When libuv reports the set readable, every ready descriptor's handler runs in one callback;
- * the waiter engine's wake-ups they cause run as microtasks after it, together. Handlers must
- * consume what made them ready (or change their events): the set is level-triggered.
+ * When libuv reports the set readable, the ready descriptors' handlers run in one callback (one
+ * batch); the waiter engine's wake-ups they cause run as microtasks after it, together. The set
+ * is level-triggered: a handler that cannot consume what made it ready must change its events
+ * (0 takes the descriptor out of the set until it has something to wait for).
  */
 import { io } from '../socket/native-io.js';
 
@@ -16,23 +17,25 @@ export const EPOLLHUP = 0x010;
 const ADD = 1;
 const DEL = 2;
 const MOD = 3;
-/** Tuning: events per epoll_wait; a full batch is followed by another wait at once. */
+/** Tuning: events per epoll_wait (per libuv callback). */
 const BATCH = 512;
 
 type Handler = (events: number) => void;
 
 const handlers = new Map<number, Handler>();
+/** Descriptors registered with no events are taken out of the epoll set: epoll reports hang-ups
+ * and errors whatever the mask, and one that nobody can act on yet would be reported on every
+ * turn of the loop. */
+const parked = new Set<number>();
 const out = new Int32Array(BATCH * 2);
 let poller: object | null = null;
 
 function onReady(): void {
-  const b = io as NonNullable<typeof io>;
-  for (;;) {
-    const n = b.epollWait(poller as object, out);
-    if (n <= 0) return;
-    for (let i = 0; i < n; i++) handlers.get(out[2 * i] as number)?.(out[2 * i + 1] as number);
-    if (n < BATCH) return;
-  }
+  // One batch per callback, never a loop: the handlers' consequences (a task closing its
+  // connection) run as microtasks after this callback returns; libuv calls again at once if the
+  // set is still ready.
+  const n = (io as NonNullable<typeof io>).epollWait(poller as object, out);
+  for (let i = 0; i < n; i++) handlers.get(out[2 * i] as number)?.(out[2 * i + 1] as number);
 }
 
 /** Registers `fd` for `events`; the process stays alive while anything is registered. */
@@ -58,6 +61,6 @@ export function modify(fd: number, events: number): void {
 export function unwatch(fd: number): void {
   if (poller === null || !handlers.delete(fd)) return;
   const b = io as NonNullable<typeof io>;
-  b.epollCtl(poller, DEL, fd, 0);
+  if (!parked.delete(fd)) b.epollCtl(poller, DEL, fd, 0);
   if (handlers.size === 0) b.epollWatch(poller, false);
 }

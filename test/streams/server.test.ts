@@ -259,6 +259,27 @@ describe('streams over TCP', () => {
     for (let i = 0; i < N; i++) assert.equal(answers[i], `CLIENT-${i}\n`);
   });
 
+  test('700 clients hanging up at once all get closed and the server keeps answering', async () => {
+    const server = await startServer(upperEcho, HOST, 0, { backlog: 1024 });
+    const port = portOf(server);
+    const socks = await Promise.all(
+      Array.from({ length: 700 }, async () => {
+        const s = netConnect({ host: HOST, port });
+        await new Promise<void>((r) => s.once('connect', () => r()));
+        s.write('x');
+        await new Promise<void>((r) => s.once('data', () => r()));
+        return s;
+      }),
+    );
+    for (const s of socks) s.destroy();
+    const [reader, writer] = await openConnection(HOST, port);
+    writer.write('still there\n');
+    assert.equal((await reader.readline()).toString(), 'STILL THERE\n');
+    writer.close();
+    server.close();
+    await server.waitClosed({ signal: AbortSignal.timeout(20_000) });
+  });
+
   test('openConnection to a closed port raises ConnectionRefusedError', async () => {
     const server = await startServer(upperEcho, HOST, 0);
     const port = portOf(server);

@@ -47,7 +47,7 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
       );
     }
     this.#taken--;
-    broker().post('taskDone', this._id, [1]);
+    broker().postTaskDone(this._id, 1);
   }
 
   /**

@@ -29,6 +29,8 @@ export interface PutOptions {
 export type GetOptions = PutOptions;
 
 let flushHooked = false;
+/** Queues holding prefetched items in this process: a child hands them back before it exits. */
+const holding = new Set<Queue<unknown>>();
 
 /**
  * Python's `multiprocessing.Queue`: a FIFO shared by every process it is passed to (in `args`,
@@ -64,7 +66,10 @@ export class Queue<T = unknown> extends SharedObject {
     this.#prefetch = this._params.prefetch as number;
     if (!flushHooked) {
       flushHooked = true;
-      onBeforeExit(() => broker().drain());
+      onBeforeExit(() => {
+        for (const q of holding) q._returnHeld();
+        return broker().drain();
+      });
     }
   }
 
@@ -117,6 +122,7 @@ export class Queue<T = unknown> extends SharedObject {
       )) as unknown[];
       this.#buffer = items;
       this.#at = 0;
+      if (items.length > 1) holding.add(this as Queue<unknown>);
       return this.#take();
     } catch (e) {
       if ((e as Error)?.name === 'Empty') throw new Empty();
@@ -130,6 +136,7 @@ export class Queue<T = unknown> extends SharedObject {
     if (this.#at === this.#buffer.length) {
       this.#buffer = [];
       this.#at = 0;
+      holding.delete(this as Queue<unknown>);
     }
     return decode(v) as T;
   }
@@ -160,11 +167,17 @@ export class Queue<T = unknown> extends SharedObject {
   /** No more puts from this process; items already put are still delivered. */
   close(): void {
     this.#closed = true;
+    this._returnHeld();
+  }
+
+  /** @internal Hands prefetched items back to the front of the queue (close, exit). */
+  _returnHeld(): void {
     if (this.#at < this.#buffer.length) {
       broker().post('unget', this._id, [this.#buffer.slice(this.#at)]);
-      this.#buffer = [];
-      this.#at = 0;
     }
+    this.#buffer = [];
+    this.#at = 0;
+    holding.delete(this as Queue<unknown>);
   }
 
   /** Resolves once this process's puts have reached the broker (Python's join_thread). */

@@ -33,6 +33,7 @@ import {
   joinableConsumer,
   produce,
   spawnGrandchild,
+  takeOne,
   takeTickets,
   useManager,
 } from './fixtures/targets.js';
@@ -72,6 +73,19 @@ describe('multiprocessing shared objects', () => {
     await assert.rejects(p, /stop/);
     await q.put('x');
     assert.equal(await q.get({ timeout: 2000 }), 'x');
+  });
+
+  test('items a child prefetched but did not use go back to the queue when it exits', async () => {
+    const q = new Queue<number>(0, { prefetch: 64 });
+    const out = new Queue<number>();
+    for (let i = 0; i < 10; i++) q.putNowait(i);
+    const p = new Process({ target: takeOne, args: [q, out] });
+    p.start();
+    assert.equal(await out.get(), 0);
+    await p.join();
+    const rest: number[] = [];
+    for (let i = 1; i < 10; i++) rest.push(await q.get({ timeout: 5000 }));
+    assert.deepEqual(rest, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 
   test('JoinableQueue.join waits for taskDone of every item from consumer processes', async () => {

@@ -174,6 +174,19 @@ export class BrokerClient {
     this.#send({ r: -1, o, id, a });
   }
 
+  /** `taskDone` for `n` items; consecutive ones for one queue travel as one message. */
+  postTaskDone(id: string, n: number): void {
+    if (this.#failed) throw this.#failed;
+    const last = this.#out[this.#out.length - 1] as
+      | { o?: string; id?: string; a?: number[] }
+      | undefined;
+    if (last !== undefined && last.o === 'taskDone' && last.id === id) {
+      (last.a as number[])[0] = ((last.a as number[])[0] as number) + n;
+      return;
+    }
+    this.#send({ r: -1, o: 'taskDone', id, a: [n] });
+  }
+
   /**
    * Appends `item` to an unbounded queue without waiting: consecutive puts to one queue travel
    * as one `putMany` message (order with every other message is kept: only the last message

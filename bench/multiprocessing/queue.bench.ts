@@ -1,0 +1,162 @@
+/**
+ * multiprocessing across real processes, against Python's multiprocessing (shared peers
+ * mp_queue.py and mp_joinable.py, and process_start.py here):
+ *
+ * - Queue producer process → consumer process: N small ints, and N 1 KiB buffers. Both
+ *   processes are running and waiting on an Event; the clock starts at `go.set()` and stops when
+ *   the consumer reports it has received all N (Python's peer does the same).
+ * - JoinableQueue: the parent puts N small ints, two consumer processes get + taskDone, the
+ *   parent's `join()` returns.
+ * - Process start to first message: `start()` to the parent's `get()` of the child's first put.
+ *
+ * A process round cannot be repeated cheaply inside one tinybench task, so each figure is the
+ * best of a few whole runs, recorded with `h.record`; every run checks its count.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Event, JoinableQueue, Process, Queue, SimpleQueue } from 'weft/multiprocessing';
+import { type BenchSuite, type Harness, PYTHON } from '../harness.js';
+import { consumer, hello, joinableConsumer, producer } from './targets.js';
+
+export const SCENARIOS = {
+  ints: 'Queue proc→proc: small ints',
+  bytes: 'Queue proc→proc: 1 KiB buffers',
+  joinable: 'JoinableQueue parent→2 consumer processes',
+  start: 'Process start → first message',
+} as const;
+
+async function queueRun(n: number, kind: 'int' | 'bytes'): Promise<number> {
+  const q = new Queue();
+  const go = new Event();
+  const done = new SimpleQueue<number>();
+  const c = new Process({ target: consumer, args: [q, done, n], daemon: true });
+  const p = new Process({ target: producer, args: [q, go, n, kind], daemon: true });
+  c.start();
+  p.start();
+  // Both children connected and waiting: a round trip through each is not needed, the Event is.
+  await new Promise((r) => setTimeout(r, 1500));
+  const t = performance.now();
+  go.set();
+  const got = await done.get();
+  const seconds = (performance.now() - t) / 1000;
+  await Promise.all([p.join(), c.join()]);
+  if (got !== n) throw new Error(`consumer got ${got} of ${n}`);
+  return seconds;
+}
+
+async function joinableRun(n: number): Promise<number> {
+  const q = new JoinableQueue<number | null>(0, { prefetch: 256 });
+  const cs = [0, 1].map(() => new Process({ target: joinableConsumer, args: [q], daemon: true }));
+  for (const c of cs) c.start();
+  for (let i = 0; i < 2; i++) q.putNowait(-1);
+  await q.join();
+  const t = performance.now();
+  for (let i = 0; i < n; i++) q.putNowait(i);
+  await q.join();
+  const seconds = (performance.now() - t) / 1000;
+  for (const _ of cs) q.putNowait(null);
+  for (const c of cs) await c.join();
+  return seconds;
+}
+
+async function startRun(): Promise<number> {
+  const q = new SimpleQueue<number>();
+  const t = performance.now();
+  const p = new Process({ target: hello, args: [q] });
+  p.start();
+  await q.get();
+  const seconds = (performance.now() - t) / 1000;
+  await p.join();
+  return seconds;
+}
+
+async function best(runs: number, fn: () => Promise<number>): Promise<number> {
+  let b = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < runs; i++) b = Math.min(b, await fn());
+  return b;
+}
+
+function record(h: Harness, scenario: string, n: number, seconds: number, unit: string): void {
+  h.record({
+    name: `weft: ${scenario}`,
+    impl: 'weft',
+    scenario,
+    n,
+    seconds,
+    rate: n / seconds,
+    unit,
+  });
+}
+
+async function localPython(h: Harness, args: string[]): Promise<void> {
+  const script = fileURLToPath(new URL('./process_start.py', import.meta.url));
+  if (!existsSync(PYTHON)) {
+    h.note('skipped python process_start.py: no python3');
+    return;
+  }
+  const out = await new Promise<string>((resolve) => {
+    const child = spawn(PYTHON, [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let s = '';
+    child.stdout.on('data', (d) => (s += d));
+    child.on('close', () => resolve(s));
+    child.on('error', () => resolve(''));
+  });
+  for (const line of out.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const d = JSON.parse(line) as { name: string; n: number; seconds: number; unit: string };
+    h.record({
+      name: `python: ${SCENARIOS.start}`,
+      impl: 'python',
+      scenario: SCENARIOS.start,
+      n: d.n,
+      seconds: d.seconds,
+      rate: d.n / d.seconds,
+      unit: d.unit,
+      note: d.name,
+    });
+  }
+}
+
+export const suite: BenchSuite = {
+  name: 'multiprocessing-queue',
+  title: 'weft/multiprocessing queues and process start vs Python multiprocessing',
+  async run(h) {
+    const nInts = h.quick ? 100_000 : 1_000_000;
+    const nBytes = h.quick ? 10_000 : 100_000;
+    const nJoin = h.quick ? 20_000 : 200_000;
+    const runs = h.quick ? 1 : 3;
+    record(h, SCENARIOS.ints, nInts, await best(runs, () => queueRun(nInts, 'int')), 'items/s');
+    record(
+      h,
+      SCENARIOS.bytes,
+      nBytes,
+      await best(runs, () => queueRun(nBytes, 'bytes')),
+      'items/s',
+    );
+    record(h, SCENARIOS.joinable, nJoin, await best(runs, () => joinableRun(nJoin)), 'items/s');
+    const starts = h.quick ? 3 : 10;
+    let total = 0;
+    for (let i = 0; i < starts; i++) total += await startRun();
+    record(h, SCENARIOS.start, starts, total, 'starts/s');
+
+    await h.python(
+      'python/prims/mp_queue.py',
+      [String(nInts), String(nBytes)],
+      (name) =>
+        name.endsWith('small-int')
+          ? SCENARIOS.ints
+          : name.endsWith('1KiB-bytes')
+            ? SCENARIOS.bytes
+            : null,
+      'python',
+    );
+    await h.python(
+      'python/prims/mp_joinable.py',
+      [String(nJoin)],
+      () => SCENARIOS.joinable,
+      'python',
+    );
+    await localPython(h, [String(starts)]);
+  },
+};

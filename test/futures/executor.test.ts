@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { getRunningLoop, run } from '../../src/asyncio/index.js';
+import { gather, getRunningLoop, run, wrapFuture } from '../../src/asyncio/index.js';
 import {
   type BrokenExecutor,
   BrokenProcessPool,
@@ -31,6 +31,7 @@ import {
   returnsFunction,
   sleepThen,
   spinUntilAborted,
+  throwLater,
   throwRange,
   untilAborted,
   whoAmI,
@@ -287,6 +288,18 @@ for (const k of kinds) {
       await ex.shutdown();
     });
 
+    test('an uncaught error in a worker breaks the pool with that error as the cause', async () => {
+      const ex = k.make({ maxWorkers: 1 });
+      try {
+        const err = await ex.submit(throwLater).exception();
+        assert.ok(err instanceof k.Broken, String(err));
+        const cause = (err as Error).cause as Error;
+        assert.match(String(cause?.message ?? cause), /uncaught in a timer|exit code 1/);
+      } finally {
+        await ex.shutdown();
+      }
+    });
+
     test('force-cancelling a call that never ends replaces only its worker', async () => {
       const ex = k.make({ maxWorkers: 2 });
       const stuck = ex.submit(forever);
@@ -339,6 +352,14 @@ describe('ProcessPoolExecutor only', () => {
 });
 
 describe('asyncio integration', () => {
+  test('wrapFuture lets a concurrent future be gathered beside asyncio tasks', async () => {
+    await using ex = new ThreadPoolExecutor({ maxWorkers: 1 });
+    const r = await run(async () =>
+      gather(wrapFuture(ex.submit(add, 1, 2)), wrapFuture(ex.submit(inc, 9))),
+    );
+    assert.deepEqual(r, [3, 10]);
+  });
+
   test('runInExecutor(null, …) uses a default ThreadPoolExecutor', async () => {
     const r = await run(async () => {
       const loop = getRunningLoop();

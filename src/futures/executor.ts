@@ -9,6 +9,11 @@ export interface MapOptions {
   chunksize?: number;
   /** Calls submitted ahead of the one being read (default: enough to keep every worker fed). */
   buffersize?: number;
+  /**
+   * Called as calls finish (in completion order, synchronously, like a done-callback) with the
+   * number finished and the number submitted so far — for a progress bar over a long map.
+   */
+  onProgress?: ((completed: number, submitted: number) => void) | null;
 }
 
 export interface ShutdownOptions {
@@ -97,6 +102,25 @@ export abstract class Executor {
         `Executor.map: buffersize must be an integer >= 1: received ${describeValue(window)}`,
       );
     }
+    const onProgress = options.onProgress ?? null;
+    if (onProgress !== null && typeof onProgress !== 'function') {
+      throw new TypeError(
+        `Executor.map: onProgress must be a function: received ${describeValue(onProgress)}`,
+      );
+    }
+    let submitted = 0;
+    let completed = 0;
+    const track = (f: Future<unknown>, calls: number): Future<unknown> => {
+      submitted += calls;
+      if (onProgress !== null) {
+        f.addDoneCallback((x) => {
+          if (x.cancelled()) return;
+          completed += calls;
+          onProgress(completed, submitted);
+        });
+      }
+      return f;
+    };
     const deadline = timeout === null ? null : performance.now() + timeout;
     const its = iterables.map((it) => it[Symbol.iterator]());
     const inflight = new Deque<Future<unknown>>(64);
@@ -119,7 +143,7 @@ export abstract class Executor {
         if (chunksize === 1) {
           const args = nextArgs();
           if (args === null) exhausted = true;
-          else inflight.push(this.submit(fn, ...args) as Future<unknown>);
+          else inflight.push(track(this.submit(fn, ...args) as Future<unknown>, 1));
           continue;
         }
         const flat: unknown[] = [];
@@ -137,7 +161,8 @@ export abstract class Executor {
           }
           count++;
         }
-        if (count > 0) inflight.push(this._submitChunk(fn, stride, flat) as Future<unknown>);
+        if (count > 0)
+          inflight.push(track(this._submitChunk(fn, stride, flat) as Future<unknown>, count));
       }
     };
     const cancelRest = (): void => {

@@ -136,6 +136,20 @@ for (const k of kinds) {
       assert.equal(i, 5000);
     });
 
+    test('map reports progress as calls finish', async () => {
+      const seen: Array<[number, number]> = [];
+      const out: number[] = [];
+      for await (const v of ex.map(inc, [[1, 2, 3, 4, 5]], {
+        chunksize: 2,
+        onProgress: (c, s) => seen.push([c, s]),
+      })) {
+        out.push(v);
+      }
+      assert.deepEqual(out, [2, 3, 4, 5, 6]);
+      assert.equal(seen.at(-1)?.[0], 5);
+      assert.ok(seen.every(([c, s]) => c <= s && s === 5));
+    });
+
     test('map rethrows the first failure in order', async () => {
       const it = ex.map(
         (x: number) => {

@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import type { ResourceLimits } from 'node:worker_threads';
 import { describeValue } from '../internal/errors.js';
 import { BrokenThreadPool } from './errors.js';
 import { PoolExecutor } from './pool-executor.js';
@@ -11,6 +12,11 @@ export interface ThreadPoolExecutorOptions {
   /** Called in each worker before its first task (a marked or self-contained function). */
   initializer?: ((...args: any[]) => unknown) | null;
   initargs?: unknown[];
+  /**
+   * Memory limits of each worker thread (Node's `resourceLimits`). A worker that runs out of
+   * memory ends, and the pool breaks with a BrokenThreadPool whose cause says so.
+   */
+  resourceLimits?: ResourceLimits;
 }
 
 let counter = 0;
@@ -79,6 +85,7 @@ export class ThreadPoolExecutor extends PoolExecutor {
       initializer: options.initializer ?? null,
       initargs: options.initargs ?? [],
       maxTasksPerWorker: 0,
+      ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
       broken: (message, cause) => new BrokenThreadPool(message, { cause }),
     });
   }

@@ -25,6 +25,7 @@ import {
   exitWith,
   failInit,
   forever,
+  hog,
   inc,
   init,
   readInit,
@@ -341,6 +342,22 @@ for (const k of kinds) {
     });
   });
 }
+
+describe('ThreadPoolExecutor only', () => {
+  test('a worker out of memory (resourceLimits) breaks the pool with the cause', async () => {
+    const ex = new ThreadPoolExecutor({
+      maxWorkers: 1,
+      resourceLimits: { maxOldGenerationSizeMb: 32 },
+    });
+    try {
+      const err = await ex.submit(hog).exception();
+      assert.ok(err instanceof BrokenThreadPool, String(err));
+      assert.match(String(((err as Error).cause as Error)?.message), /memory|exit code/i);
+    } finally {
+      await ex.shutdown();
+    }
+  });
+});
 
 describe('ProcessPoolExecutor only', () => {
   test('a child killed with SIGKILL mid-call breaks the pool', async () => {

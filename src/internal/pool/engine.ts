@@ -30,7 +30,7 @@
  *   holds its own batch's tail until another worker steals it (threads) — for processes, until
  *   that task ends.
  */
-import type { Worker } from 'node:worker_threads';
+import type { ResourceLimits, Worker } from 'node:worker_threads';
 import { cas, load, store } from '../atomics.js';
 import { Deque } from '../deque.js';
 import { handleClosed, handleOpened } from '../live-handles.js';
@@ -101,6 +101,8 @@ export interface EngineOptions {
   initargs: unknown[];
   /** Tasks a worker runs before it is replaced (0: no limit). */
   maxTasksPerWorker: number;
+  /** Memory limits of each worker thread (threads only). */
+  resourceLimits?: ResourceLimits;
   /** Builds the error that breaks the executor. */
   broken(message: string, cause: unknown): Error;
 }
@@ -497,6 +499,7 @@ export class PoolEngine {
       payload: encode(boot, 'message'),
       modules,
       name: w.name,
+      ...(this.o.resourceLimits ? { resourceLimits: this.o.resourceLimits } : {}),
     });
     worker.on('message', (m: FromRunner) => this.#onMessage(w, m));
     worker.on('error', (e) => {

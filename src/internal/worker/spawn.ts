@@ -10,7 +10,7 @@
  */
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { type ResourceLimits, Worker } from 'node:worker_threads';
 import { WeftError } from '../errors.js';
 import { sharedModules } from '../serialize.js';
 import { snapshot } from '../shm/sab-registry.js';
@@ -71,6 +71,8 @@ export interface SpawnOptions {
   /** Module URLs the worker will import (task modules): a .ts one needs the TypeScript loader. */
   modules?: string[];
   name?: string;
+  /** Memory limits of the worker (an executor's `resourceLimits`; exceeding them ends it). */
+  resourceLimits?: ResourceLimits;
 }
 
 export function spawnWorker(o: SpawnOptions): Worker {
@@ -100,7 +102,12 @@ export function spawnWorker(o: SpawnOptions): Worker {
       : `import(${JSON.stringify(bootstrapUrl)})`,
     '.then((b) => b.boot(workerData));',
   ].join('\n');
-  const options = { eval: true, workerData: data, ...(o.name ? { name: o.name } : {}) };
+  const options = {
+    eval: true,
+    workerData: data,
+    ...(o.name ? { name: o.name } : {}),
+    ...(o.resourceLimits ? { resourceLimits: o.resourceLimits } : {}),
+  };
   try {
     return new Worker(script, { ...options, execArgv: workerExecArgv() });
   } catch (err) {

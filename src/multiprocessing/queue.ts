@@ -14,7 +14,7 @@ import {
 export interface QueueOptions {
   /**
    * Items a `get` may take from the broker at once and keep for the next `get`s of this process
-   * (default 256; 1 for JoinableQueue). Larger streams faster; 1 hands every item to whichever
+   * (default 1024; 1 for JoinableQueue). Larger streams faster; 1 hands every item to whichever
    * consumer asks first — what a work queue of slow tasks wants.
    */
   prefetch?: number;
@@ -55,7 +55,7 @@ export class Queue<T = unknown> extends SharedObject {
       throw new TypeError(`Queue maxsize must be an integer: received ${describeValue(maxsize)}`);
     }
     const joinable = (new.target as unknown as { _joinable?: boolean })._joinable === true;
-    const prefetch = options.prefetch ?? (joinable ? 1 : 256);
+    const prefetch = options.prefetch ?? (joinable ? 1 : 1024);
     if (!Number.isInteger(prefetch) || prefetch < 1) {
       throw new RangeError(
         `Queue prefetch must be an integer >= 1: received ${describeValue(prefetch)}`,

@@ -27,7 +27,7 @@ const CONNECT_RETRY_MS = 10_000;
 /** Trade-off: messages (and items per putMany) sent in one frame before a synchronous flush:
  * bounds memory and latency of a producer that never yields, at the cost of more frames. */
 const FLUSH_AT = 256;
-const PUT_BATCH = 4096;
+const PUT_BATCH = 1024;
 
 const brokerRole = new URL(
   `./broker-thread${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`,
@@ -197,14 +197,14 @@ export class BrokerClient {
     const last = this.#out[this.#out.length - 1] as
       | { o?: string; id?: string; a?: unknown[] }
       | undefined;
-    if (
-      last !== undefined &&
-      last.o === 'putMany' &&
-      last.id === id &&
-      (last.a as unknown[]).length < PUT_BATCH
-    ) {
-      (last.a as unknown[]).push(item);
-      return;
+    if (last !== undefined && last.o === 'putMany' && last.id === id) {
+      const items = last.a as unknown[];
+      if (items.length < PUT_BATCH) {
+        items.push(item);
+        return;
+      }
+      // A full batch goes out now, so that the consumer works while the producer still puts.
+      if (this.#connected) this.#flush();
     }
     this.#send({ r: -1, o: 'putMany', id, a: [item] });
   }

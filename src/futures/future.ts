@@ -161,6 +161,8 @@ export class Future<T = unknown> implements PromiseLike<T> {
         ),
       );
     }
+    // An aborted signal rejects every wait, even one that could answer at once (weft-wide).
+    if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.done()) return Promise.resolve();
     const settled = this.#ensurePromise().then(
       () => undefined,

@@ -115,6 +115,8 @@ describe('Future', () => {
     const p = f.result({ signal: ac.signal });
     ac.abort(new Error('gave up'));
     await assert.rejects(p, /gave up/);
+    f.setResult(1);
+    await assert.rejects(f.result({ signal: ac.signal }), /gave up/);
   });
 
   test('awaiting a future gives its result or throws its exception', async () => {

@@ -262,6 +262,7 @@ export class Process {
       );
     }
     const signal = options.signal ?? null;
+    if (signal?.aborted) throw signal.reason;
     if (this.#exitcode !== null) return;
     // A joiner keeps the parent alive while it waits, even for a daemon child (unref'd).
     const child = this.#child?.process;

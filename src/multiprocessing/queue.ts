@@ -108,10 +108,11 @@ export class Queue<T = unknown> extends SharedObject {
    * @throws Empty when none arrives in time (or at once with `block: false`).
    */
   async get(options: GetOptions = {}): Promise<T> {
-    if (this.#at < this.#buffer.length) return this.#take();
     const block = options.block ?? true;
     const timeout = checkTimeout('Queue.get', options.timeout);
     const signal = checkSignal('Queue.get', options.signal);
+    if (signal?.aborted) throw signal.reason;
+    if (this.#at < this.#buffer.length) return this.#take();
     try {
       const items = (await broker().request(
         'get',

@@ -94,7 +94,9 @@ export function createHarness(quick: boolean, onFigure?: (f: Figure) => void): H
         iterations: 3,
         warmupIterations: 1,
       });
-      bench.add(o.impl, o.fn);
+      // `async: true`: otherwise tinybench calls fn once, unawaited, to find out whether it is async,
+      // and that call overlaps the first measured round.
+      bench.add(o.impl, o.fn, { async: true });
       await bench.run();
       const task = bench.tasks[0];
       const r = task?.result as

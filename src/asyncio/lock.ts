@@ -144,7 +144,44 @@ export class Lock {
   }
 
   /** Holds the lock around `fn` (Python's `async with lock:`); returns what `fn` returns. */
-  async run<R>(fn: () => R | PromiseLike<R>, options?: AcquireOptions): Promise<Awaited<R>> {
+  run<R>(fn: () => R | PromiseLike<R>, options?: AcquireOptions): Promise<Awaited<R>> {
+    if (options === undefined && !this._locked) {
+      // Free lock: take it and call fn now, as `async with` on a free lock does not suspend;
+      // only an fn that returns a promise costs an await.
+      this._locked = true;
+      this._holder = currentContext() as WaitingTask | null;
+      let r: R | PromiseLike<R>;
+      try {
+        r = fn();
+      } catch (e) {
+        this.release();
+        return Promise.reject(e);
+      }
+      if (
+        r === null ||
+        (typeof r !== 'object' && typeof r !== 'function') ||
+        typeof (r as PromiseLike<R>).then !== 'function'
+      ) {
+        this.release();
+        return Promise.resolve(r as Awaited<R>);
+      }
+      return this.releaseAfter(r as PromiseLike<R>);
+    }
+    return this.runSlow(fn, options);
+  }
+
+  private async releaseAfter<R>(p: PromiseLike<R>): Promise<Awaited<R>> {
+    try {
+      return await p;
+    } finally {
+      this.release();
+    }
+  }
+
+  private async runSlow<R>(
+    fn: () => R | PromiseLike<R>,
+    options: AcquireOptions | undefined,
+  ): Promise<Awaited<R>> {
     if (!(await this.acquire(options)))
       throw new RuntimeError(
         `Could not acquire ${this.describe()} before the timeout`,
@@ -175,13 +212,11 @@ export class Lock {
   private findCycle(task: WaitingTask): DeadlockEdge[] | null {
     const first = this._holder;
     if (first === null) return null;
-    const edges: DeadlockEdge[] = [
-      { waiter: task.describe(), resource: this.describe(), holder: first.describe() },
-    ];
-    if (first === task) return edges;
-    const seen = new Set<WaitingTask>();
-    for (let h: WaitingTask | null = first; h !== null && !seen.has(h); ) {
-      seen.add(h);
+    // Walk the chain of holders first, without building strings: a cycle is the rare case, and
+    // this runs on every contended acquire. Chains are short, so an array beats a Set.
+    const holders: WaitingTask[] = [first];
+    const locks: Lock[] = [this];
+    for (let h: WaitingTask = first; h !== task; ) {
       const w: Waiter<unknown> | null = h._waiter;
       if (w === null) return null;
       // A task waiting on a Lock needs that lock (unless it was just handed it); one waiting in
@@ -189,15 +224,27 @@ export class Lock {
       // can return.
       let target: unknown = null;
       if (w.owner instanceof Lock) target = w.pending ? w.owner : null;
-      else if (w.state !== 2) target = (w.owner as { _relockTarget?: unknown } | null)?._relockTarget;
+      else if (w.state !== 2)
+        target = (w.owner as { _relockTarget?: unknown } | null)?._relockTarget;
       if (!(target instanceof Lock) || !target._detect) return null;
       const next: WaitingTask | null = target._holder;
-      if (next === null) return null;
-      edges.push({ waiter: h.describe(), resource: target.describe(), holder: next.describe() });
-      if (next === task) return edges;
+      if (next === null || (next !== task && holders.includes(next))) return null;
+      holders.push(next);
+      locks.push(target);
       h = next;
     }
-    return null;
+    const edges: DeadlockEdge[] = [];
+    let waiter: WaitingTask = task;
+    for (let i = 0; i < locks.length; i++) {
+      const holder = holders[i] as WaitingTask;
+      edges.push({
+        waiter: waiter.describe(),
+        resource: (locks[i] as Lock).describe(),
+        holder: holder.describe(),
+      });
+      waiter = holder;
+    }
+    return edges;
   }
 }
 

@@ -13,7 +13,7 @@
  *   init(promise)   — a promise created while task T runs remembers T
  *   before(promise) — a reaction job of that promise (an `await` continuation, a `then`
  *                     callback, the job that calls a thenable's `then`) runs with T current
- *   after(promise)  — and restores what was current before it
+ *   after(promise)  — and leaves no task current (jobs do not nest)
  *
  * That costs about 1.8× on a bare await loop, and only while weft tasks are alive: the hooks are
  * installed when the first task is created and removed (at a macrotask boundary, where no
@@ -29,7 +29,6 @@ const SLOT = Symbol('weft.context');
 type Tagged = { [SLOT]?: object | null };
 
 let current: object | null = null;
-const saved: (object | null)[] = [];
 let users = 0;
 let stopHooks: Function[] | null = null;
 let stopPending = false;
@@ -39,12 +38,14 @@ function onInit(promise: Promise<unknown>): void {
 }
 
 function onBefore(promise: Promise<unknown>): void {
-  saved.push(current);
   current = (promise as Tagged)[SLOT] ?? null;
 }
 
+// Reaction jobs run one at a time from the microtask queue, never inside one another, and
+// between jobs no task code runs: so after a job nothing is current. (A stack of saved values
+// cost about 4% on every await.)
 function onAfter(): void {
-  current = saved.length > 0 ? (saved.pop() as object | null) : null;
+  current = null;
 }
 
 /** The object (task) whose code is running now, or null outside every task. */
@@ -92,8 +93,6 @@ function removeHooksIfUnused(): void {
   if (users !== 0 || stopHooks === null) return;
   for (const stop of stopHooks) stop();
   stopHooks = null;
-  // Between macrotasks no reaction job is running, so nothing is left to restore.
-  saved.length = 0;
   current = null;
 }
 

@@ -109,10 +109,14 @@ export function readyCount(): number {
   return size;
 }
 
+// queueMicrotask wraps each callback in an AsyncResource in Node; a reaction on a resolved
+// promise is the same microtask without it (about 12% of a createTask+gather profile).
+const RESOLVED = Promise.resolve();
+
 function queueDrain(): void {
   if (drainQueued) return;
   drainQueued = true;
-  queueMicrotask(drain);
+  RESOLVED.then(drain);
 }
 
 function drain(): void {

@@ -198,6 +198,8 @@ describe('streams over TCP', () => {
     let serverWriter: StreamWriter | null = null;
     let drained = false;
     const chunk = Buffer.alloc(64 * 1024, 120);
+    // Far more than loopback socket buffers can hold (tcp_rmem may autotune to 32 MiB or more).
+    const TOTAL = 64 * 1024 * 1024;
     let written = 0;
     await using server = await startServer(
       async (_reader, writer) => {
@@ -206,7 +208,7 @@ describe('streams over TCP', () => {
           writer.write(chunk);
           written += chunk.length;
           await writer.drain();
-          if (written >= 64 * 1024 * 64) break;
+          if (written >= TOTAL) break;
         }
         drained = true;
         writer.close();
@@ -224,14 +226,14 @@ describe('streams over TCP', () => {
     }
     assert.ok(serverWriter !== null);
     assert.equal(drained, false, 'drain must block while nobody reads');
-    assert.ok(written < 64 * 1024 * 64, `writer stalled after ${written} bytes`);
+    assert.ok(written < TOTAL, `writer stalled after ${written} bytes`);
     let total = 0;
     for (;;) {
       const d = await reader.read(65536);
       if (d.length === 0) break;
       total += d.length;
     }
-    assert.equal(total, 64 * 1024 * 64);
+    assert.equal(total, TOTAL);
     assert.equal(drained, true);
     writer.close();
     await writer.waitClosed();

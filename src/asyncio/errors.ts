@@ -6,6 +6,7 @@ export {
   DeadlockError,
   ExceptionGroup,
   InvalidStateError,
+  RuntimeError,
   TimeoutError,
   WeftError,
 } from '../internal/errors.js';
@@ -31,14 +32,5 @@ export class QueueShutDown extends WeftError {
   static override readonly kind: string = 'QueueShutDown';
   constructor(message = 'The queue is shut down') {
     super(message, 'ERR_WEFT_QUEUE_SHUTDOWN');
-  }
-}
-
-/** Misuse of a primitive (Python's RuntimeError): releasing an unheld lock, waiting on an
- * un-acquired condition. */
-export class RuntimeError extends WeftError {
-  static override readonly kind: string = 'RuntimeError';
-  constructor(message: string, code = 'ERR_WEFT_RUNTIME') {
-    super(message, code);
   }
 }

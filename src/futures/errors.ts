@@ -6,7 +6,12 @@
 import { WeftError } from '../internal/errors.js';
 import { registerErrorClass } from '../internal/serialize.js';
 
-export { CancelledError, InvalidStateError, TimeoutError } from '../internal/errors.js';
+export {
+  CancelledError,
+  InvalidStateError,
+  RuntimeError,
+  TimeoutError,
+} from '../internal/errors.js';
 
 /** An executor can no longer run work: a worker died, or an initializer failed. */
 export class BrokenExecutor extends WeftError {
@@ -29,14 +34,6 @@ export class BrokenProcessPool extends BrokenExecutor {
   static override readonly kind: string = 'BrokenProcessPool';
   constructor(message: string, options?: ErrorOptions) {
     super(message, options, 'ERR_WEFT_BROKEN_PROCESS_POOL');
-  }
-}
-
-/** Python's RuntimeError for executor misuse (submit after shutdown). */
-export class RuntimeError extends WeftError {
-  static override readonly kind: string = 'RuntimeError';
-  constructor(message: string, code = 'ERR_WEFT_RUNTIME') {
-    super(message, code);
   }
 }
 

@@ -70,6 +70,18 @@ export class TimeoutError extends WeftError {
   }
 }
 
+/**
+ * Python's RuntimeError: misuse of a primitive or an object in the wrong state (releasing an
+ * unheld lock, waiting on an un-acquired condition, submitting to a closed pool). One class for
+ * every module; `code` says which misuse.
+ */
+export class RuntimeError extends WeftError {
+  static override readonly kind: string = 'RuntimeError';
+  constructor(message: string, code = 'ERR_WEFT_RUNTIME', options?: ErrorOptions) {
+    super(message, code, options);
+  }
+}
+
 /** A future's result or exception was asked for before it was done, or it was set twice. */
 export class InvalidStateError extends WeftError {
   static override readonly kind: string = 'InvalidStateError';

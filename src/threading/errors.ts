@@ -3,10 +3,15 @@
  * `TimeoutError`) come from src/internal/errors.ts and are re-exported here, as Python's
  * `threading` module re-exports `BrokenBarrierError`.
  */
-import { WeftError } from '../internal/errors.js';
+import { RuntimeError, WeftError } from '../internal/errors.js';
 import { registerErrorClass } from '../internal/serialize.js';
 
-export { BrokenBarrierError, DeadlockError, TimeoutError } from '../internal/errors.js';
+export {
+  BrokenBarrierError,
+  DeadlockError,
+  RuntimeError,
+  TimeoutError,
+} from '../internal/errors.js';
 
 /**
  * The thread holding a lock (or a semaphore permit) ended without releasing it. Like a POSIX
@@ -20,17 +25,6 @@ export class OwnerDiedError extends WeftError {
     options?: ErrorOptions,
   ) {
     super(message, 'ERR_WEFT_OWNER_DIED', options);
-  }
-}
-
-/**
- * Python's `RuntimeError` as `threading` raises it: releasing a lock that is not held, starting a
- * thread twice, joining a thread that was never started, a `Condition` used without its lock.
- */
-export class RuntimeError extends WeftError {
-  static override readonly kind: string = 'RuntimeError';
-  constructor(message: string, code = 'ERR_WEFT_RUNTIME', options?: ErrorOptions) {
-    super(message, code, options);
   }
 }
 

@@ -45,4 +45,17 @@ describe('errors', () => {
     assert.equal(g.exceptions.length, 2);
     assert.equal(g.exceptions, g.errors);
   });
+
+  test('modules share one RuntimeError, and multiprocessing raises queue.Empty/Full', async () => {
+    const internal = await import('../../src/internal/errors.js');
+    const asyncio = await import('../../src/asyncio/errors.js');
+    const threading = await import('../../src/threading/errors.js');
+    const futures = await import('../../src/futures/errors.js');
+    const mp = await import('../../src/multiprocessing/errors.js');
+    const queue = await import('../../src/queue/errors.js');
+    for (const m of [asyncio, threading, futures, mp])
+      assert.equal(m.RuntimeError, internal.RuntimeError);
+    assert.equal(mp.Empty, queue.Empty);
+    assert.equal(mp.Full, queue.Full);
+  });
 });

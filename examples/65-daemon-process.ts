@@ -30,16 +30,26 @@ const lesson = defineLesson({
   module: 'multiprocessing',
   async main({ log }) {
     const self = fileURLToPath(import.meta.url);
-    const parent = spawn(process.execPath, [...process.execArgv, self, '--as-parent'], {
+    // The intermediate parent runs this very file. Node does not hand a loader registered through
+    // tsx's API (as `weft tour` does) to a spawned process, so a .ts lesson names it itself.
+    const loader = self.endsWith('.ts') ? ['--import', import.meta.resolve('tsx')] : [];
+    const parent = spawn(process.execPath, [...loader, self, '--as-parent'], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
-    const child = await new Promise<number>((resolve) => {
+    const child = await new Promise<number>((resolve, reject) => {
       let out = '';
       parent.stdout.on('data', (d) => {
         out += d;
         const m = /daemon (\d+)/.exec(out);
         if (m) resolve(Number(m[1]));
       });
+      parent.once('exit', (code, signal) =>
+        reject(
+          new Error(
+            `the intermediate parent ended (${signal ?? `exit code ${code}`}) before starting its daemon child`,
+          ),
+        ),
+      );
     });
     log(`Parent ${parent.pid} started daemon child ${child}: child running = ${running(child)}`);
     parent.kill('SIGKILL');

@@ -66,6 +66,16 @@ describe('weft CLI', () => {
     assert.match(r.stdout, /sum of sleeps 7 s/);
   });
 
+  test('tour runs the process lessons as a user starts it (tsx registered through its API)', async () => {
+    // Regression: lesson 65 spawned its intermediate parent with process.execArgv, which carries
+    // no loader under bin/weft.js, so the parent died on the .ts file and the lesson hung.
+    const r = await weft('tour', '60', '65');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /greeter \(pid \d+\) greets the world/);
+    assert.match(r.stdout, /Daemon child running = false/);
+    assert.match(r.stdout, /2 of 2 lessons ran/);
+  });
+
   test('an unknown lesson is a clear error with a non-zero exit', async () => {
     const r = await weft('run', 'no-such-lesson');
     assert.notEqual(r.code, 0);

@@ -15,6 +15,11 @@
 import { availableParallelism, constants } from 'node:os';
 import { describeValue } from '../internal/errors.js';
 import { handleClosed, handleOpened } from '../internal/live-handles.js';
+import {
+  collectHandoffs,
+  type Handoff,
+  prepareHandoffs,
+} from '../internal/process/fd-handoff.js';
 import { ChildHandle } from '../internal/process/spawn.js';
 import { encode } from '../internal/serialize.js';
 import { type TaskRef, toTaskRef } from '../internal/task-ref.js';
@@ -160,7 +165,8 @@ export class Process {
   /**
    * Starts the child; `run()` will execute there. Synchronous, like Python's.
    * @throws RuntimeError when started twice or closed; TaskReferenceError when the target or
-   *   subclass cannot be found from a child; TypeError when an argument cannot be sent.
+   *   subclass cannot be found from a child; TypeError when an argument cannot be sent; OSError
+   *   when a socket in the args is closed or not connected.
    */
   start(): void {
     if (this.#closed) throw new RuntimeError('Process object is closed', 'ERR_WEFT_PROCESS_CLOSED');
@@ -189,22 +195,34 @@ export class Process {
       kwargs: this.#kwargs,
     };
     let encoded: unknown;
+    let handoffs: Handoff[];
     try {
-      encoded = encode(payload, 'message');
+      [encoded, handoffs] = collectHandoffs(() => encode(payload, 'message'));
       structuredClone(encoded);
     } catch (err) {
       throw new TypeError(
-        `Process ${this.#name}: its args, kwargs or fields cannot be sent to a child process (${(err as Error).message}); send plain data and weft/multiprocessing objects`,
+        `Process ${this.#name}: its args, kwargs or fields cannot be sent to a child process (${(err as Error).message}); send plain data, sockets and weft/multiprocessing objects`,
         { cause: err },
       );
     }
-    const child = new ChildHandle({
-      role: roleUrl,
-      payload: encoded,
-      modules,
-      name: this.#name,
-      daemon: this.#daemon,
-    });
+    // Sockets in the args: their descriptors go to the child at fork (fd-handoff.ts); the
+    // bytes the parent already read travel in `encoded`, filled in by prepare().
+    const fds = prepareHandoffs(handoffs);
+    let child: ChildHandle;
+    try {
+      child = new ChildHandle({
+        role: roleUrl,
+        payload: encoded,
+        modules,
+        name: this.#name,
+        daemon: this.#daemon,
+        fds,
+      });
+    } catch (err) {
+      for (const h of handoffs) h.abort();
+      throw err;
+    }
+    for (const h of handoffs) h.commit();
     this.#started = true;
     this.#child = child;
     this.#pid = child.process.pid ?? null;

@@ -24,10 +24,12 @@
 import {
   createServer,
   type Server as NetServer,
-  type Socket as NetSocket,
+  Socket as NetSocket,
   connect as netConnect,
 } from 'node:net';
 import { describeValue, TimeoutError } from '../internal/errors.js';
+import { claimFdSlot, passedFd } from '../internal/process/fd-handoff.js';
+import { kShared, registerSharedKind, type SharedState } from '../internal/serialize.js';
 import { Waiter, WaiterList } from '../internal/waiter.js';
 import { wireStreams } from '../streams/protocol.js';
 import type { StreamReader } from '../streams/stream-reader.js';
@@ -47,6 +49,13 @@ import {
   TCP_NODELAY,
 } from './constants.js';
 import { BlockingIOError, BrokenPipeError, fromSystemError, OSError } from './errors.js';
+import {
+  type DetachedConnection,
+  detachConnection,
+  type PassedSocket,
+  reattachConnection,
+  SOCKET_KIND,
+} from './socket-handoff.js';
 
 /** `[host, port]` for AF_INET/AF_INET6, a filesystem path for AF_UNIX. */
 export type SocketAddress = [host: string, port: number] | string;
@@ -116,6 +125,10 @@ export class Socket {
   private peer: SocketAddress | null = null;
   private local: SocketAddress | null = null;
   private readShut = false;
+  private backlog = 128;
+  /** A connection being handed to a child process (between prepare and commit). */
+  private detached: DetachedConnection | null = null;
+  private releasing = false;
 
   constructor(family: number = AF_INET, type: number = SOCK_STREAM, proto = 0) {
     if (family !== AF_INET && family !== AF_INET6 && family !== AF_UNIX) {
@@ -228,26 +241,9 @@ export class Socket {
     if (!Number.isInteger(backlog) || backlog < 0) {
       throw new RangeError(`listen backlog must be an integer >= 0: received ${backlog}`);
     }
-    const server = createServer({ allowHalfOpen: true });
-    this.server = server;
-    this.state = LISTENING;
-    server.on('connection', (ns) => this.onConnection(ns));
     const w = new Waiter<void>(this);
-    const onError = (err: Error): void => {
-      const exc = fromSystemError(err, 'listen');
-      this.fail(exc);
-      w.fail(exc);
-    };
-    server.once('error', onError);
-    server.once('listening', () => {
-      server.off('error', onError);
-      server.on('error', (err) => this.fail(fromSystemError(err, 'accept')));
-      const a = server.address();
-      this.local =
-        typeof a === 'string' ? a : a === null ? this.getsockname() : [a.address, a.port];
-      this.fd = handleFd(server);
-      w.wake(undefined);
-    });
+    const server = this.serve(w);
+    this.backlog = backlog;
     const addr = this.bound;
     if (this.family === AF_UNIX) {
       if (typeof addr !== 'string') {
@@ -268,6 +264,30 @@ export class Socket {
       });
     }
     return w.block();
+  }
+
+  /** A Node server feeding this socket's accept queue; `w` learns how listening went. */
+  private serve(w: Waiter<void> | null): NetServer {
+    const server = createServer({ allowHalfOpen: true });
+    this.server = server;
+    this.state = LISTENING;
+    server.on('connection', (ns) => this.onConnection(ns));
+    const onError = (err: Error): void => {
+      const exc = fromSystemError(err, 'listen');
+      this.fail(exc);
+      w?.fail(exc);
+    };
+    server.once('error', onError);
+    server.once('listening', () => {
+      server.off('error', onError);
+      server.on('error', (err) => this.fail(fromSystemError(err, 'accept')));
+      const a = server.address();
+      this.local =
+        typeof a === 'string' ? a : a === null ? this.getsockname() : [a.address, a.port];
+      this.fd = handleFd(server);
+      w?.wake(undefined);
+    });
+    return server;
   }
 
   private onConnection(ns: NetSocket): void {
@@ -533,10 +553,17 @@ export class Socket {
    * calls waiting on the socket fail with `OSError` (EBADF). Idempotent.
    */
   close(): void {
+    this.shut('closed', true);
+  }
+
+  /** Closes this copy; `flush` sends what is queued and then FIN, else the descriptor just goes. */
+  private shut(why: string, flush: boolean): void {
     if (this.state === CLOSED) return;
     const prev = this.state;
     this.state = CLOSED;
-    const exc = new OSError('Bad file descriptor: the socket was closed', 'EBADF');
+    const exc = new OSError(`Bad file descriptor: the socket was ${why}`, 'EBADF');
+    // (A listening socket handed to children: later Process.start() calls get this error too;
+    // every child must be started in the step that handed it over.)
     this.failure = exc;
     if (prev === LISTENING) {
       this.server?.close();
@@ -544,10 +571,114 @@ export class Socket {
       this.pending.clear();
     }
     if (this.reader !== null && this.reader.exception() === null) this.reader.setException(exc);
-    if (this.writer !== null) this.writer.close();
+    if (this.writer !== null && flush) this.writer.close();
     else this.netSock?.destroy();
     this.failWaiters(exc);
     this.notify();
+  }
+
+  // ── hand-off to a child process (socket-handoff.ts) ──────────────────────────────────────
+
+  /**
+   * @internal How a socket in a Process's args reaches the child: its descriptor is passed at
+   * fork and this copy is released here. Anywhere else (pool tasks, queues, threads) this throws
+   * NotCloneableError.
+   */
+  [kShared](): SharedState {
+    const out: PassedSocket = {
+      slot: -1,
+      family: this.family,
+      proto: this.proto,
+      listening: false,
+      backlog: this.backlog,
+      peer: this.peer,
+      local: this.local,
+      buffered: null,
+      error: null,
+      readShut: this.readShut,
+    };
+    out.slot = claimFdSlot(
+      {
+        prepare: () => this.prepareHandoff(out),
+        commit: () => this.commitHandoff(),
+        abort: () => this.abortHandoff(out),
+      },
+      'socket',
+    );
+    return { kind: SOCKET_KIND, state: out as unknown as Record<string, unknown> };
+  }
+
+  private prepareHandoff(out: PassedSocket): number {
+    if (this.state === LISTENING) {
+      const fd = handleFd(this.server as NetServer);
+      if (fd < 0) {
+        throw new OSError(
+          'Bad file descriptor: the socket is not listening yet: await listen() before handing it to a child process',
+          'EBADF',
+        );
+      }
+      out.listening = true;
+      return fd;
+    }
+    if (this.state !== CONNECTED) {
+      if (this.state === CLOSED || this.state === FAILED) throw this.failure;
+      throw new OSError(
+        'Transport endpoint is not connected: only a connected or listening socket can be handed to a child process',
+        'ENOTCONN',
+      );
+    }
+    const d = detachConnection(this.netSock as NetSocket, this.reader as StreamReader, out);
+    this.detached = d;
+    return d.handle.fd;
+  }
+
+  private commitHandoff(): void {
+    const d = this.detached;
+    if (d !== null) {
+      this.detached = null;
+      d.handle.close();
+      this.shut('handed to a child process', false);
+      return;
+    }
+    // A listening socket: the children accept now. The parent's copy goes once the current
+    // synchronous code is done, so that every child started in the same step gets it, and
+    // before the event loop can accept a connection here that a child should have had.
+    if (this.releasing) return;
+    this.releasing = true;
+    queueMicrotask(() => this.shut('handed to child processes', false));
+  }
+
+  private abortHandoff(out: PassedSocket): void {
+    const d = this.detached;
+    if (d === null) return;
+    this.detached = null;
+    reattachConnection(this.netSock as NetSocket, this.reader as StreamReader, d, out);
+  }
+
+  /** @internal The child's side: adopts the descriptor the parent passed at fork. */
+  static _adoptPassed(p: PassedSocket): Socket {
+    const s = new Socket(p.family, SOCK_STREAM, p.proto);
+    const fd = passedFd(p.slot);
+    s.local = p.local;
+    if (p.listening) {
+      s.backlog = p.backlog;
+      s.fd = fd;
+      s.serve(null).listen({ fd, backlog: p.backlog });
+      return s;
+    }
+    const ns = new NetSocket({ fd, readable: true, writable: true, allowHalfOpen: true });
+    s.attach(
+      ns,
+      p.family === AF_UNIX ? { peername: String(p.peer ?? ''), sockname: String(p.local ?? '') } : null,
+    );
+    const r = s.reader as StreamReader;
+    // Older than anything the descriptor will give: fed before the first read can happen.
+    if (p.error !== null) r.setException(p.error);
+    else if (p.buffered !== null) {
+      r._feedOwned(Buffer.from(p.buffered.buffer, p.buffered.byteOffset, p.buffered.byteLength));
+    }
+    s.readShut = p.readShut;
+    return s;
   }
 
   [Symbol.dispose](): void {
@@ -683,6 +814,12 @@ export class Socket {
 
 /** Python's lower-case class name: `new socket(AF_INET, SOCK_STREAM)`. */
 export { Socket as socket };
+
+registerSharedKind(
+  SOCKET_KIND,
+  (state) => Socket._adoptPassed(state as unknown as PassedSocket),
+  import.meta.url,
+);
 
 function optionKey(level: number, optname: number): 'reuseAddr' | 'noDelay' | 'keepAlive' {
   if (level === SOL_SOCKET && optname === SO_REUSEADDR) return 'reuseAddr';

@@ -29,5 +29,11 @@ export interface BootMessage {
 
 export type HelloMessage = { t: 'hello' };
 
+/**
+ * The child's first descriptor passed at fork (fd-handoff.ts): after stdin, stdout, stderr and
+ * the IPC channel (3). `ChildSpawnOptions.fds[k]` becomes descriptor PASSED_FD_BASE + k.
+ */
+export const PASSED_FD_BASE = 4;
+
 /** Environment variable a child reads to know it is a weft child (and its parent's name). */
 export const ENV_PARENT = 'WEFT_PARENT';

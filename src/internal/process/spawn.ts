@@ -35,6 +35,11 @@ export interface ChildSpawnOptions {
   modules?: string[];
   name: string;
   daemon: boolean;
+  /**
+   * Parent descriptors duplicated into the child at fork, `fds[k]` as PASSED_FD_BASE + k
+   * (fd-handoff.ts). The child holds them once the constructor returns.
+   */
+  fds?: readonly number[];
 }
 
 /** A child process and its channel; sends made before the child said hello are queued. */
@@ -61,7 +66,8 @@ export class ChildHandle {
     this.process = fork(fileURLToPath(bootstrapUrl), [], {
       execArgv,
       serialization: 'advanced',
-      stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+      // Slots 0-3 are stdio and the channel; fds[k] lands at PASSED_FD_BASE (4) + k.
+      stdio: ['inherit', 'inherit', 'inherit', 'ipc', ...(o.fds ?? [])],
       env: { ...process.env, [ENV_PARENT]: String(process.pid) },
     });
     const boot: BootMessage = {

@@ -15,11 +15,7 @@
 import { availableParallelism, constants } from 'node:os';
 import { describeValue } from '../internal/errors.js';
 import { handleClosed, handleOpened } from '../internal/live-handles.js';
-import {
-  collectHandoffs,
-  type Handoff,
-  prepareHandoffs,
-} from '../internal/process/fd-handoff.js';
+import { collectHandoffs, type Handoff, prepareHandoffs } from '../internal/process/fd-handoff.js';
 import { ChildHandle } from '../internal/process/spawn.js';
 import { encode } from '../internal/serialize.js';
 import { type TaskRef, toTaskRef } from '../internal/task-ref.js';

@@ -669,7 +669,9 @@ export class Socket {
     const ns = new NetSocket({ fd, readable: true, writable: true, allowHalfOpen: true });
     s.attach(
       ns,
-      p.family === AF_UNIX ? { peername: String(p.peer ?? ''), sockname: String(p.local ?? '') } : null,
+      p.family === AF_UNIX
+        ? { peername: String(p.peer ?? ''), sockname: String(p.local ?? '') }
+        : null,
     );
     const r = s.reader as StreamReader;
     // Older than anything the descriptor will give: fed before the first read can happen.

@@ -33,6 +33,7 @@
 import type { ResourceLimits, Worker } from 'node:worker_threads';
 import { cas, load, store } from '../atomics.js';
 import { Deque } from '../deque.js';
+import { WeftError } from '../errors.js';
 import { handleClosed, handleOpened } from '../live-handles.js';
 import { ChildHandle } from '../process/spawn.js';
 import { decode, decodeError, type EncodedError, encode } from '../serialize.js';
@@ -341,8 +342,9 @@ export class PoolEngine {
         }
         if (w.states !== null) store(w.states, stateIndex(slot, k), PENDING);
       }
-      tasks.argv = encode(argv, 'message') as unknown[];
       try {
+        // Inside the try: encode refuses some objects (a socket: NotCloneableError).
+        tasks.argv = encode(argv, 'message') as unknown[];
         w.ch.post({ t: 'batch', slot, defs, tasks });
         break;
       } catch (err) {
@@ -355,16 +357,22 @@ export class PoolEngine {
           } catch (e) {
             it.future._complete(
               false,
-              new TypeError(
-                `${this.o.namePrefix}: the arguments of task #${it.id} cannot be sent to a worker (${(e as Error).message}); send plain data, typed arrays, Maps/Sets or Errors`,
-                { cause: e },
-              ),
+              e instanceof WeftError
+                ? e
+                : new TypeError(
+                    `${this.o.namePrefix}: the arguments of task #${it.id} cannot be sent to a worker (${(e as Error).message}); send plain data, typed arrays, Maps/Sets or Errors`,
+                    { cause: e },
+                  ),
             );
           }
         }
         if (ok.length === good.length) throw err;
         good = ok;
-        if (good.length === 0) return true;
+        if (good.length === 0) {
+          // Nothing went: the worker has not learnt the functions this batch would have defined.
+          for (const [id] of defs ?? []) w.known.delete(id);
+          return true;
+        }
       }
     }
     for (let k = 0; k < good.length; k++) {

@@ -9,6 +9,7 @@
 import { type Socket as NetSocket, createServer as netCreateServer } from 'node:net';
 import { createTask, type Task } from '../asyncio/task.js';
 import { spawn } from '../gevent/greenlet.js';
+import { Process } from '../multiprocessing/process.js';
 import { DefaultSelector } from '../selectors/default-selector.js';
 import { EpollSelector } from '../selectors/epoll-selector.js';
 import { KeyError } from '../selectors/errors.js';
@@ -20,6 +21,7 @@ import { RawSocket } from '../socket/raw-socket.js';
 import { Socket } from '../socket/socket.js';
 import { startServer } from '../streams/server.js';
 import { type CliCommand, CliError } from './command.js';
+import { echoConnection, upperInPlace } from './echo-connection.js';
 
 /** A running server: `close()` stops it. */
 interface Running {
@@ -31,15 +33,6 @@ interface Model {
   summary: string;
   /** `workers` > 1: serve from that many processes sharing the port (streams only). */
   start(host: string, port: number, workers?: number): Promise<Running>;
-}
-
-/** ASCII upper-case in place (the buffer is ours). */
-function upperInPlace(b: Buffer): Buffer {
-  for (let i = 0; i < b.length; i++) {
-    const c = b[i] as number;
-    if (c >= 97 && c <= 122) b[i] = c - 32;
-  }
-  return b;
 }
 
 async function listening(host: string, port: number): Promise<Socket> {
@@ -242,6 +235,48 @@ export const MODELS: Record<string, Model> = {
           await acceptor.kill();
           srv.close();
           for (const c of conns) c.close();
+        },
+      };
+    },
+  },
+  process: {
+    summary:
+      'multiprocessing: the parent accepts, a child Process per connection serves it (recv / sendall)',
+    async start(host, port) {
+      const srv = await listening(host, port);
+      const children = new Set<Process>();
+      const acceptor = (async (): Promise<void> => {
+        for (;;) {
+          let conn: Socket;
+          try {
+            [conn] = await srv.accept();
+          } catch {
+            return; // the server was closed
+          }
+          conn.setsockopt(IPPROTO_TCP, TCP_NODELAY, 1);
+          // Daemon: a child never outlives this server, however it ends.
+          const p = new Process({ target: echoConnection, args: [conn], daemon: true });
+          try {
+            p.start();
+          } catch {
+            conn.close();
+            continue;
+          }
+          conn.close(); // the parent's copy: the child holds the connection now
+          children.add(p);
+          void p.join().then(() => {
+            children.delete(p);
+            p.close();
+          });
+        }
+      })();
+      return {
+        port: portOf(srv),
+        async close() {
+          srv.close();
+          await acceptor;
+          for (const p of children) p.terminate();
+          await Promise.all([...children].map((p) => p.join()));
         },
       };
     },

@@ -3,7 +3,7 @@
  * keep-going behaviour on a scratch examples/ directory.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import type { CliContext } from '../../src/cli/command.js';
 import { tour } from '../../src/cli/tour.js';
+import { createConnection } from '../../src/socket/index.js';
 import { checkLeaks } from '../support/leaks.js';
 
 checkLeaks();
@@ -91,6 +92,44 @@ describe('weft CLI', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /Two countdowns from 5/);
     assert.match(r.stdout, /✔ 01-generators-round-robin/);
+  });
+
+  test('serve echo --model process: a child per connection answers; SIGTERM ends all of it', async () => {
+    const server = spawn(
+      process.execPath,
+      [join(root, 'bin', 'weft.js'), 'serve', 'echo', '--model', 'process', '--port', '0'],
+      { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const exited = new Promise<number | null>((r) => server.once('exit', (code) => r(code)));
+    try {
+      let out = '';
+      const port = await new Promise<number>((resolve, reject) => {
+        server.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /listening on 127\.0\.0\.1:(\d+) \(model process/.exec(out);
+          if (m) resolve(Number(m[1]));
+        });
+        server.once('exit', () => reject(new Error(`weft serve exited early: ${out}`)));
+      });
+      const clients = ['first', 'second'].map(async (word) => {
+        using c = await createConnection(['127.0.0.1', port]);
+        const replies: string[] = [];
+        for (const msg of [`${word} hello`, `${word} again`]) {
+          await c.sendall(msg);
+          let got = '';
+          while (got.length < msg.length) got += (await c.recv(1024)).toString();
+          replies.push(got);
+        }
+        return replies.join(' / ');
+      });
+      assert.deepEqual(await Promise.all(clients), [
+        'FIRST HELLO / FIRST AGAIN',
+        'SECOND HELLO / SECOND AGAIN',
+      ]);
+    } finally {
+      server.kill('SIGTERM');
+    }
+    assert.equal(await exited, 0);
   });
 
   test('bench with a filter that names no suite is a clear error', async () => {

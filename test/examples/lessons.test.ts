@@ -84,6 +84,15 @@ const expectations: Record<string, (out: string) => void> = {
     assert.ok(out.indexOf('killing the worker') < out.indexOf('GreenletExit arrived'));
     assert.match(out, /dead=true, successful\(\)=true, value is GreenletExit: true/);
   },
+  '48-echo-process-per-connection': (out) => {
+    assert.match(out, /CLIENT-0 ROUND 2 \| CLIENT-1 ROUND 2/);
+    const m = out.match(
+      /(\d+) connections, served by (\d+) child processes \(pids ([\d, ]+); this one is (\d+)\), each exited with 0\./,
+    );
+    assert.ok(m, 'the lesson names the children');
+    assert.equal(m[1], m[2], 'one child per connection');
+    assert.ok(!m[3]!.split(', ').includes(m[4]!), 'served by children, not the parent');
+  },
 };
 
 describe('lessons', () => {

@@ -1,0 +1,31 @@
+/**
+ * The echo-uppercase work shared by `weft serve echo`'s models, and the child side of its
+ * `process` model: one connection, handed over in a Process's args, served until EOF. Kept
+ * apart from serve.ts so that each child imports this small module only.
+ */
+import { task } from '../internal/task-ref.js';
+import type { Socket } from '../socket/socket.js';
+
+/** ASCII upper-case in place (the buffer is ours), like Python's `bytes.upper()`. */
+export function upperInPlace(b: Buffer): Buffer {
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i] as number;
+    if (c >= 97 && c <= 122) b[i] = c - 32;
+  }
+  return b;
+}
+
+/** Runs in a child process: recv up to 1024 bytes, send them back upper-cased, until EOF. */
+export const echoConnection = task(import.meta, async (conn: Socket): Promise<void> => {
+  try {
+    for (;;) {
+      const data = await conn.recv(1024);
+      if (data.length === 0) break;
+      await conn.sendall(upperInPlace(data));
+    }
+  } catch {
+    // A reset ends the connection, and with it this process.
+  } finally {
+    conn.close();
+  }
+});

@@ -25,6 +25,9 @@ import {
 interface ServerSpec {
   impl: string;
   command: (port: number) => [string, string[]] | null;
+  /** Scenarios above this many connections are not run for this server (see its note). */
+  maxConns?: number;
+  note?: string;
 }
 
 interface Scenario {
@@ -57,6 +60,14 @@ function servers(tools: Record<string, string>): ServerSpec[] {
     weft('selectors'),
     weft('sockets'),
     weft('greenlets'),
+    {
+      ...weft('process'),
+      // Every connection of every echo-load run starts a Node process (its own heap, modules
+      // and loader): 100 at once is tens of CPU-seconds of start-up on two cores before the
+      // first reply, and 1000 would not finish echo-load's 60-s warm-up.
+      maxConns: 100,
+      note: "weft process (a child process per connection): measured at 1 and 100 connections only — each connection starts a Node process, so 1000 connections would mean 1000 processes starting at once (beyond echo-load's 60-s warm-up on two cores); its server CPU figure counts the accepting parent only, not the children",
+    },
     {
       impl: 'node net (raw)',
       command: (port) => [
@@ -179,14 +190,22 @@ export const suite: BenchSuite = {
         h.note(`skipped ${spec.impl}: peer or /usr/bin/python3 missing`);
         continue;
       }
+      if (spec.maxConns !== undefined && h.quick) {
+        // The quick run's one scenario is 100 connections: 100 process start-ups, not quick.
+        h.note(`skipped ${spec.impl} in a quick run (a process per connection starts slowly)`);
+        continue;
+      }
+      if (spec.note) h.note(spec.note);
       const started = await startServer(cmd[0], cmd[1], port);
       if (typeof started === 'string') {
         h.note(`skipped ${spec.impl}: ${started}`);
         continue;
       }
       try {
-        for (const sc of scenarios)
+        for (const sc of scenarios) {
+          if (spec.maxConns !== undefined && sc.conns > spec.maxConns) continue;
           await measure(h, load, started, port, spec.impl, sc, seconds, runs);
+        }
       } finally {
         await started.stop();
       }

@@ -376,17 +376,20 @@ static poller_t *poller_arg(napi_env env, napi_value v) {
   return p;
 }
 
-/* epollCtl(poller, op 1 add | 2 del | 3 mod, fd, events 1 read | 4 write) -> 0 | -errno */
+/* epollCtl(poller, op 1 add | 2 del | 3 mod, fd, events 1 read | 4 write[, tag]) -> 0 | -errno
+ * `tag` (default 0) rides in the upper half of the event's data: TAG_READAHEAD lets
+ * epollWaitRecv recv(2) on the descriptor when it is reported readable. */
 static napi_value io_epoll_ctl(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  int32_t op, fd, events;
+  size_t argc = 5;
+  napi_value argv[5];
+  int32_t op, fd, events, tag = 0;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  poller_t *p = argc == 4 ? poller_arg(env, argv[0]) : NULL;
+  poller_t *p = argc >= 4 ? poller_arg(env, argv[0]) : NULL;
   if (p == NULL || p->epfd < 0 || !arg_int(env, argv[1], &op) || !arg_int(env, argv[2], &fd) ||
-      !arg_int(env, argv[3], &events))
+      !arg_int(env, argv[3], &events) || (argc >= 5 && !arg_int(env, argv[4], &tag)))
     return num(env, -EINVAL);
-  struct epoll_event ev = {.events = (uint32_t)events, .data.fd = fd};
+  struct epoll_event ev = {.events = (uint32_t)events,
+                           .data.u64 = (uint64_t)(uint32_t)fd | ((uint64_t)(uint32_t)tag << 32)};
   return num(env, epoll_ctl(p->epfd, op, fd, &ev) < 0 ? -errno : 0);
 }
 
@@ -412,26 +415,101 @@ static napi_value io_epoll_wait(napi_env env, napi_callback_info info) {
   while (r < 0 && errno == EINTR);
   if (r < 0) return num(env, -errno);
   for (int i = 0; i < r; i++) {
-    out[2 * i] = evs[i].data.fd;
+    out[2 * i] = (int32_t)(uint32_t)evs[i].data.u64;
     out[2 * i + 1] = (int32_t)evs[i].events;
   }
   return num(env, r);
 }
 
-/* epollWatch(poller, on) -> 0: while on, libuv calls onReady when the set has events (and
- * keeps the loop alive). weft watches only while a select() waits, so a ready set nobody is
- * selecting on does not make libuv call back on every turn. */
+/* The batch read: one crossing for a whole turn of a busy server instead of one per socket.
+ *
+ * epollWaitRecv(poller, Int32Array out, Uint8Array buf) -> n | -errno
+ *
+ *   out, 4 ints per ready descriptor:  [ fd | events | offset | result ] × n
+ *   result:  > 0  bytes recv(2)'d into buf[offset, offset + result)
+ *              0  EOF            -errno  recv failed (ECONNRESET…; never EAGAIN, see below)
+ *           NOREAD  not read: no TAG_READAHEAD, not readable, or buf is full
+ *
+ * Only descriptors tagged TAG_READAHEAD and reported readable (or in error / hung up) are
+ * read, each at most READ_CAP bytes, one after the other into buf; a descriptor whose recv
+ * says EAGAIN (a stale report) is left NOREAD for its owner to try. Every other event is
+ * passed through as epollWait does. */
+#define TAG_READAHEAD 1
+#define NOREAD (-0x10000)
+#define READ_CAP 65536
+#define READ_MIN 1024
+
+static napi_value io_epoll_wait_recv(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  poller_t *p = argc == 3 ? poller_arg(env, argv[0]) : NULL;
+  napi_typedarray_type t;
+  size_t n, off;
+  void *d;
+  napi_value ab;
+  uint8_t *buf;
+  size_t blen;
+  if (p == NULL || p->epfd < 0 ||
+      napi_get_typedarray_info(env, argv[1], &t, &n, &d, &ab, &off) != napi_ok ||
+      t != napi_int32_array || n < 4 || !buffer_arg(env, argv[2], &buf, &blen))
+    return num(env, -EINVAL);
+  int32_t *out = d;
+  struct epoll_event evs[512];
+  int max = (int)(n / 4) < 512 ? (int)(n / 4) : 512;
+  int r;
+  do r = epoll_wait(p->epfd, evs, max, 0);
+  while (r < 0 && errno == EINTR);
+  if (r < 0) return num(env, -errno);
+  size_t used = 0;
+  for (int i = 0; i < r; i++) {
+    int fd = (int)(uint32_t)evs[i].data.u64;
+    uint32_t tag = (uint32_t)(evs[i].data.u64 >> 32);
+    uint32_t e = evs[i].events;
+    int32_t *o = out + 4 * i;
+    o[0] = fd;
+    o[1] = (int32_t)e;
+    o[2] = 0;
+    o[3] = NOREAD;
+    if (!(tag & TAG_READAHEAD) || !(e & (EPOLLIN | EPOLLERR | EPOLLHUP)) || blen - used < READ_MIN)
+      continue;
+    size_t want = blen - used < READ_CAP ? blen - used : READ_CAP;
+    ssize_t k;
+    do k = recv(fd, buf + used, want, 0);
+    while (k < 0 && errno == EINTR);
+    if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) continue;
+    o[2] = (int32_t)used;
+    o[3] = k < 0 ? -errno : (int32_t)k;
+    if (k > 0) used += (size_t)k;
+  }
+  return num(env, r);
+}
+
+/* epollWatch(poller, mode) -> 0. Modes: false/0 stop; true/1 watch and keep the loop alive;
+ * 2 go on watching but let the loop exit (uv_unref).
+ * While watched, libuv calls onReady when the set has events. Stopping is a system call on
+ * libuv's own epoll set (and starting again another), so a selector between two select()s of
+ * a busy loop only unrefs (mode 2), and stops once onReady finds nobody selecting: a ready set
+ * nobody selects on must not make libuv call back on every turn. */
 static napi_value io_epoll_watch(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   bool on;
+  int32_t mode;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   poller_t *p = argc == 2 ? poller_arg(env, argv[0]) : NULL;
-  if (p == NULL || p->epfd < 0 || napi_get_value_bool(env, argv[1], &on) != napi_ok)
-    return num(env, -EINVAL);
-  if (on && !p->watching) uv_poll_start(&p->poll, UV_READABLE, on_poll);
-  if (!on && p->watching) uv_poll_stop(&p->poll);
-  p->watching = on;
+  if (p == NULL || p->epfd < 0) return num(env, -EINVAL);
+  if (napi_get_value_bool(env, argv[1], &on) == napi_ok) mode = on ? 1 : 0;
+  else if (!arg_int(env, argv[1], &mode) || mode < 0 || mode > 2) return num(env, -EINVAL);
+  if (mode == 0) {
+    if (p->watching) uv_poll_stop(&p->poll);
+    p->watching = 0;
+    return num(env, 0);
+  }
+  if (!p->watching) uv_poll_start(&p->poll, UV_READABLE, on_poll);
+  p->watching = 1;
+  if (mode == 1) uv_ref((uv_handle_t *)&p->poll);
+  else uv_unref((uv_handle_t *)&p->poll);
   return num(env, 0);
 }
 
@@ -459,7 +537,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"listen", io_listen},         {"localPort", io_local_port}, {"accept", io_accept},
       {"recv", io_recv},             {"send", io_send},            {"shutdown", io_shutdown},
       {"close", io_close},           {"epollCreate", io_epoll_create},
-      {"epollCtl", io_epoll_ctl},    {"epollWait", io_epoll_wait}, {"epollClose", io_epoll_close},
+      {"epollCtl", io_epoll_ctl},    {"epollWait", io_epoll_wait},
+      {"epollWaitRecv", io_epoll_wait_recv}, {"epollClose", io_epoll_close},
       {"epollWatch", io_epoll_watch},
       {"recvBlocking", io_recv_blocking}, {"sendallBlocking", io_sendall_blocking},
       {"acceptBlocking", io_accept_blocking}, {"addressOf", io_address_of},

@@ -35,6 +35,15 @@ interface Model {
   start(host: string, port: number, workers?: number): Promise<Running>;
 }
 
+/** ASCII upper-case of b[0, n) in place; returns b. */
+function upperRange(b: Buffer, n: number): Buffer {
+  for (let i = 0; i < n; i++) {
+    const c = b[i] as number;
+    if (c >= 97 && c <= 122) b[i] = c - 32;
+  }
+  return b;
+}
+
 async function listening(host: string, port: number): Promise<Socket> {
   const srv = new Socket(host.includes(':') ? 10 : 2);
   srv.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
@@ -337,19 +346,20 @@ export const MODELS: Record<string, Model> = {
         sel.unregister(c);
         c.close();
       };
-      const send = (c: RawSocket, data: Buffer): void => {
+      /** Sends data[0, len) (data may be the reused buffer). */
+      const send = (c: RawSocket, data: Buffer, len: number): void => {
         let n = 0;
         try {
-          n = c.sendNowait(data);
+          n = c.sendNowait(data, 0, len);
         } catch (e) {
           if (!(e instanceof BlockingIOError)) {
             close(c);
             return;
           }
         }
-        if (n < data.length) {
+        if (n < len) {
           // Rare: the kernel buffer is full; keep a copy (buf is reused) and wait for room.
-          pending.set(c, Buffer.from(data.subarray(n)));
+          pending.set(c, Buffer.from(data.subarray(n, len)));
           sel.modify(c, EVENT_WRITE);
         }
       };
@@ -371,7 +381,7 @@ export const MODELS: Record<string, Model> = {
               const rest = pending.get(s) as Buffer;
               pending.delete(s);
               sel.modify(s, EVENT_READ);
-              send(s, rest);
+              send(s, rest, rest.length);
             } else {
               let n: number;
               try {
@@ -381,7 +391,7 @@ export const MODELS: Record<string, Model> = {
                 continue;
               }
               if (n === 0) close(s);
-              else send(s, upperInPlace(buf.subarray(0, n)));
+              else send(s, upperRange(buf, n), n);
             }
           }
         }

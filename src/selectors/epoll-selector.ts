@@ -4,20 +4,40 @@
  *
  * Implementation notes
  * --------------------
- *   select(): epoll_wait(timeout 0) ── events? ──► [key, mask][]
+ *   select(): epollWaitRecv(timeout 0) ── events? ──► [key, mask][]
  *                 │ none
  *                 ▼
- *             watch the epoll fd in libuv (uv_poll) and wait (a Waiter: cancellable, timeout)
- *                 │ libuv: the set has events ──► stop watching, wake ──► epoll_wait again
+ *             wait (a Waiter: cancellable, timeout) while libuv watches the epoll fd (uv_poll)
+ *                 │ libuv: the set has events ──► wake ──► epollWaitRecv again
+ *
+ * Read-ahead. A server's turn is "which sockets are readable?", then recv on each of them. The
+ * native call that drains the epoll set also calls recv(2) on every readable connected socket,
+ * into one buffer of the selector's (`rbuf`), and hands the bytes (or the EOF or error) to the
+ * socket (the `_ra*` fields of src/socket/raw-socket.ts): the socket's next `recvInto` copies
+ * them out without a system call or a crossing into native code. A turn of k ready sockets then
+ * costs one crossing for the reads instead of k. The semantics stay Python's: a socket is
+ * reported readable exactly when a recv would not raise `BlockingIOError`.
+ *
+ *   | state of a socket's read-ahead              | what poll() does                          |
+ *   | ------------------------------------------- | ----------------------------------------- |
+ *   | none                                        | tag READAHEAD: the native call may read   |
+ *   | in rbuf, from the last poll (`lent`)        | copies it out of rbuf (rbuf is reused),   |
+ *   |                                             | moves the socket to `holding`             |
+ *   | held (owned copy, or an EOF/error pending)  | tag off (no more read-ahead: memory stays |
+ *   |                                             | bounded); reported readable every poll    |
+ *   | received by the caller (`_drained`)         | tag READAHEAD again                       |
+ *
+ * A busy loop copies nothing: a server receives what a select reported before it selects again.
  *
  * The set is level-triggered, so a socket that stays ready is reported by every select(), as
- * Python's selectors do. libuv watches the set only while a select() waits: a ready set that
- * nobody selects on costs nothing and does not keep the process alive.
+ * Python's selectors do. libuv watches the set while a select() waits; between two select()s it
+ * goes on watching without keeping the process alive (stopping and starting again would cost two
+ * system calls per turn), and it stops when the set turns ready with nobody selecting.
  */
 import { Waiter } from '../internal/waiter.js';
 import { OSError } from '../socket/errors.js';
-import { io } from '../socket/native-io.js';
-import { RawSocket } from '../socket/raw-socket.js';
+import { io, NOREAD, TAG_READAHEAD } from '../socket/native-io.js';
+import { RA_EOF, RawSocket, type ReadaheadOwner } from '../socket/raw-socket.js';
 import type { SelectOptions } from './default-selector.js';
 import { KeyError } from './errors.js';
 import { EVENT_READ, EVENT_WRITE, SelectorKey } from './selector-key.js';
@@ -31,6 +51,9 @@ const EPOLLERR = 0x008;
 const EPOLLHUP = 0x010;
 /** Tuning: events taken per epoll_wait (the native side caps at 512). */
 const MAX_EVENTS = 512;
+/** Tuning: the read-ahead buffer of a selector. The native side reads at most 64 KiB a socket
+ * and stops reading ahead below 1 KiB of room (those sockets are reported, not read). */
+const RBUF_SIZE = 256 * 1024;
 
 function toEpoll(events: number): number {
   return (events & EVENT_READ ? EPOLLIN : 0) | (events & EVENT_WRITE ? EPOLLOUT : 0);
@@ -44,12 +67,18 @@ function toEpoll(events: number): number {
  * **Cancellation:** a cancelled `select()` reports nothing and loses nothing.
  * @throws {OSError} ENOSYS where the addon is not built (see `EpollSelector.native`).
  */
-export class EpollSelector {
+export class EpollSelector implements ReadaheadOwner {
   /** True when the addon is loaded and EpollSelector works here. */
   static readonly native: boolean = io !== null;
   private readonly poller: object;
   private readonly byFd = new Map<number, SelectorKey<any, RawSocket>>();
-  private readonly out = new Int32Array(MAX_EVENTS * 2);
+  private readonly out = new Int32Array(MAX_EVENTS * 4);
+  private readonly rbuf = Buffer.allocUnsafeSlow(RBUF_SIZE);
+  /** Sockets given bytes (or an EOF/error) in rbuf by the last poll. */
+  private lent: RawSocket[] = [];
+  /** Sockets whose read-ahead outlived a poll: reported readable until received. */
+  private readonly holding = new Set<RawSocket>();
+  private mark = 0;
   private waiter: Waiter<void> | null = null;
   private closed = false;
 
@@ -73,13 +102,20 @@ export class EpollSelector {
     checkEvents(events);
     const fd = fileobj.fileno();
     if (this.byFd.has(fd)) throw new KeyError(`${fileobj.describe()} is already registered`);
+    if (pending(fileobj)) this.hold(fileobj);
+    const tag = this.tagFor(fileobj, events);
     const r = (io as NonNullable<typeof io>).epollCtl(
       this.poller,
       EPOLL_CTL_ADD,
       fd,
       toEpoll(events),
+      tag,
     );
-    if (r < 0) throw new OSError(`epoll_ctl(ADD) failed for fd ${fd} (errno ${-r})`, '');
+    if (r < 0) {
+      this.holding.delete(fileobj);
+      throw new OSError(`epoll_ctl(ADD) failed for fd ${fd} (errno ${-r})`, '');
+    }
+    fileobj._raTag = tag;
     const key = new SelectorKey(fileobj, fd, events, data);
     this.byFd.set(fd, key);
     return key;
@@ -93,6 +129,11 @@ export class EpollSelector {
     }
     this.byFd.delete(fd);
     (io as NonNullable<typeof io>).epollCtl(this.poller, EPOLL_CTL_DEL, fd, 0);
+    // What was read ahead stays the socket's: out of rbuf, which the next poll reuses.
+    this.keepAhead(fileobj);
+    this.holding.delete(fileobj);
+    fileobj._raOwner = null;
+    fileobj._raTag = 0;
     return key;
   }
 
@@ -102,11 +143,9 @@ export class EpollSelector {
     const fd = fileobj.fileno();
     const old = this.byFd.get(fd);
     if (old === undefined) throw new KeyError(`${fileobj.describe()} is not registered`);
-    if (old.events !== events) {
-      (io as NonNullable<typeof io>).epollCtl(this.poller, EPOLL_CTL_MOD, fd, toEpoll(events));
-    }
     const key = new SelectorKey(fileobj, fd, events, data);
     this.byFd.set(fd, key);
+    if (old.events !== events) this.setTag(key, true);
     return key;
   }
 
@@ -147,6 +186,10 @@ export class EpollSelector {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    for (const s of this.lent) this.keepAhead(s);
+    for (const s of this.holding) s._raOwner = null;
+    this.lent = [];
+    this.holding.clear();
     this.byFd.clear();
     (io as NonNullable<typeof io>).epollClose(this.poller);
     this.waiter?.fail(new Error('The selector was closed'));
@@ -160,27 +203,115 @@ export class EpollSelector {
     return 'EpollSelector';
   }
 
+  /** The epoll tag a socket should have: read ahead for connected sockets registered for
+   * reading that hold nothing. */
+  private tagFor(sock: RawSocket, events: number): number {
+    return events & EVENT_READ && !sock.isListening && !pending(sock) ? TAG_READAHEAD : 0;
+  }
+
+  /** Brings the socket's epoll registration in line with its key (`force`: the events changed). */
+  private setTag(key: SelectorKey<unknown, RawSocket>, force: boolean): void {
+    const s = key.fileobj;
+    const tag = this.tagFor(s, key.events);
+    if (!force && tag === s._raTag) return;
+    s._raTag = tag;
+    (io as NonNullable<typeof io>).epollCtl(
+      this.poller,
+      EPOLL_CTL_MOD,
+      key.fd,
+      toEpoll(key.events),
+      tag,
+    );
+  }
+
+  private hold(s: RawSocket): void {
+    this.holding.add(s);
+    s._raOwner = this;
+  }
+
+  /** Moves a socket's read-ahead out of rbuf (which the next poll reuses) into its own buffer. */
+  private keepAhead(s: RawSocket): void {
+    if (s._ra !== this.rbuf) return;
+    s._ra = Buffer.from(this.rbuf.subarray(s._raPos, s._raEnd));
+    s._raPos = 0;
+    s._raEnd = s._ra.length;
+  }
+
   private poll(): [SelectorKey<any, RawSocket>, number][] {
-    const n = (io as NonNullable<typeof io>).epollWait(this.poller, this.out);
+    const b = io as NonNullable<typeof io>;
+    // Read-ahead the caller did not receive since the last poll: keep it, read no more for it.
+    const lent = this.lent;
+    if (lent.length > 0) {
+      for (let i = 0; i < lent.length; i++) {
+        const s = lent[i] as RawSocket;
+        if (!pending(s)) continue;
+        this.keepAhead(s);
+        const key = this.byFd.get(s.fileno());
+        if (key === undefined || key.fileobj !== s) continue;
+        this.hold(s);
+        this.setTag(key, false);
+      }
+      this.lent = [];
+    }
+    const n = b.epollWaitRecv(this.poller, this.out, this.rbuf);
     if (n < 0) throw new OSError(`epoll_wait failed (errno ${-n})`, '');
+    const mark = ++this.mark;
     const ready: [SelectorKey<any, RawSocket>, number][] = [];
     const out = this.out;
     for (let i = 0; i < n; i++) {
-      const key = this.byFd.get(out[2 * i] as number);
+      const key = this.byFd.get(out[4 * i] as number);
       if (key === undefined) continue;
-      const ev = out[2 * i + 1] as number;
+      const ev = out[4 * i + 1] as number;
+      const res = out[4 * i + 3] as number;
       let mask = 0;
       if (ev & (EPOLLIN | EPOLLERR | EPOLLHUP)) mask |= EVENT_READ;
       if (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)) mask |= EVENT_WRITE;
+      if (res !== NOREAD) {
+        const s = key.fileobj;
+        if (res > 0) {
+          const off = out[4 * i + 2] as number;
+          s._ra = this.rbuf;
+          s._raPos = off;
+          s._raEnd = off + res;
+        } else {
+          s._raTail = res === 0 ? RA_EOF : res;
+        }
+        this.lent.push(s);
+      }
       mask &= key.events;
-      if (mask !== 0) ready.push([key, mask]);
+      if (mask !== 0) {
+        key.fileobj._seen = mark;
+        ready.push([key, mask]);
+      }
+    }
+    // Held read-ahead is readable whether or not the kernel has more.
+    if (this.holding.size > 0) {
+      for (const s of this.holding) {
+        if (s._seen === mark) continue;
+        const key = this.byFd.get(s.fileno());
+        if (key !== undefined && key.events & EVENT_READ) ready.push([key, EVENT_READ]);
+      }
     }
     return ready;
   }
 
+  /** @internal The caller received everything `sock` held: read ahead for it again. */
+  _drained(sock: RawSocket): void {
+    sock._raOwner = null;
+    if (!this.holding.delete(sock) || this.closed) return;
+    const key = this.byFd.get(sock.fileno());
+    if (key !== undefined && key.fileobj === sock) this.setTag(key, false);
+  }
+
+  /** @internal `sock` closed. */
+  _forget(sock: RawSocket): void {
+    this.holding.delete(sock);
+  }
+
   private onReady(): void {
-    (io as NonNullable<typeof io>).epollWatch(this.poller, false);
-    this.waiter?.wake(undefined);
+    const b = io as NonNullable<typeof io>;
+    if (this.waiter !== null) this.waiter.wake(undefined);
+    else b.epollWatch(this.poller, 0); // ready, and nobody selecting: stop until select() waits
   }
 
   private async wait(ms: number | null, signal: AbortSignal | undefined): Promise<void> {
@@ -189,18 +320,24 @@ export class EpollSelector {
     this.waiter = w;
     if (signal) w.setSignal(signal);
     if (ms !== null) w.setTimeout(ms, (x) => x.withdraw(true, undefined));
-    (io as NonNullable<typeof io>).epollWatch(this.poller, true);
+    (io as NonNullable<typeof io>).epollWatch(this.poller, 1);
     try {
       await w.block();
     } finally {
       this.waiter = null;
-      if (!this.closed) (io as NonNullable<typeof io>).epollWatch(this.poller, false);
+      // Go on watching (a busy loop selects again at once) but let the process exit.
+      if (!this.closed) (io as NonNullable<typeof io>).epollWatch(this.poller, 2);
     }
   }
 
   private checkOpen(): void {
     if (this.closed) throw new Error('The selector is closed');
   }
+}
+
+/** True when the socket holds read-ahead bytes or an EOF/error not yet received. */
+function pending(s: RawSocket): boolean {
+  return s._ra !== null || s._raTail !== 0;
 }
 
 function checkEvents(events: unknown): void {

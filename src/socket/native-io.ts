@@ -29,11 +29,20 @@ export interface IoBinding {
   shutdown(fd: number, how: number): number;
   close(fd: number): number;
   epollCreate(onReady: () => void): object | number;
-  epollCtl(poller: object, op: number, fd: number, events: number): number;
+  epollCtl(poller: object, op: number, fd: number, events: number, tag?: number): number;
   epollWait(poller: object, out: Int32Array): number;
-  epollWatch(poller: object, on: boolean): number;
+  /** epoll_wait(0) plus recv(2) on each readable descriptor tagged TAG_READAHEAD, into `buf`:
+   * `out` gets [fd, events, offset, result] per event (result NOREAD: not read). */
+  epollWaitRecv(poller: object, out: Int32Array, buf: Uint8Array): number;
+  /** 0/false stop, 1/true watch (keeps the loop alive), 2 watch without keeping it alive. */
+  epollWatch(poller: object, mode: boolean | 0 | 1 | 2): number;
   epollClose(poller: object): number;
 }
+
+/** epollCtl tag: epollWaitRecv may recv(2) on this descriptor when it is readable. */
+export const TAG_READAHEAD = 1;
+/** epollWaitRecv result: the descriptor was not read. */
+export const NOREAD = -0x10000;
 
 const debug = debuglog('weft');
 

@@ -8,6 +8,24 @@
  * of its own: two system calls and no allocation per echoed message. The price is Python's
  * non-blocking contract in full — every call returns at once or raises `BlockingIOError`, and a
  * selector says when to call again — and Linux only (`RawSocket.native` tells).
+ *
+ * Read-ahead: an `EpollSelector` that finds this socket readable may already have called
+ * recv(2) for it, in the one native call that drained its epoll set (see
+ * src/selectors/epoll-selector.ts). Those bytes — or the EOF or error that recv returned —
+ * wait in the fields below, and every recv verb takes them first, so the stream the caller
+ * sees is exactly the kernel's, in order:
+ *
+ *   | field     | meaning                                                                  |
+ *   | --------- | ------------------------------------------------------------------------ |
+ *   | _ra       | buffer holding the bytes read ahead (the selector's, or an owned copy)   |
+ *   | _raPos    | first byte not yet received; _ra[_raPos, _raEnd) is pending             |
+ *   | _raEnd    | end of the pending bytes                                                 |
+ *   | _raTail   | what recv said after them: 0 nothing, RA_EOF, or -errno (a reset…)       |
+ *   | _raOwner  | the selector to tell once all of it was received (it reads ahead again)  |
+ *
+ * Invariants: `_ra === null` exactly when no byte is pending; a tail is delivered only after
+ * every pending byte; a selector reads ahead only for a socket with nothing pending (`_raTag`:
+ * the tag it set in its epoll set).
  */
 import { describeValue, TimeoutError } from '../internal/errors.js';
 import { SHUT_RD, SHUT_RDWR, SHUT_WR } from './constants.js';
@@ -17,6 +35,18 @@ import type { SocketAddress } from './socket.js';
 
 const EAGAIN = 11;
 const EMPTY = Buffer.alloc(0);
+/** `_raTail`: the read-ahead hit EOF. */
+export const RA_EOF = 1;
+/** Copies at or below this size are a JavaScript loop (Node 20's Buffer#copy allocates a view). */
+const SMALL_COPY = 256;
+
+/** @internal What a RawSocket tells the selector that read ahead for it. */
+export interface ReadaheadOwner {
+  /** Everything read ahead was received: the selector may read ahead again. */
+  _drained(sock: RawSocket): void;
+  /** The socket closed with read-ahead state: forget it. */
+  _forget(sock: RawSocket): void;
+}
 
 function check(r: number, what: string): number {
   if (r >= 0) return r;
@@ -60,6 +90,20 @@ export class RawSocket {
   static readonly native: boolean = io !== null;
   private fd: number;
   private readonly listening: boolean;
+  /** @internal Read-ahead state: see the table at the top of this file. */
+  _ra: Buffer | null = null;
+  /** @internal */
+  _raPos = 0;
+  /** @internal */
+  _raEnd = 0;
+  /** @internal */
+  _raTail = 0;
+  /** @internal */
+  _raOwner: ReadaheadOwner | null = null;
+  /** @internal A selector's mark (which poll last reported this socket). */
+  _seen = 0;
+  /** @internal The epoll tag its selector last set (TAG_READAHEAD or 0). */
+  _raTag = 0;
 
   private constructor(fd: number, listening: boolean) {
     this.fd = fd;
@@ -102,6 +146,12 @@ export class RawSocket {
   /** Gives up the descriptor without closing it and returns it (Python's `detach()`). */
   detach(): number {
     const fd = this.open('detach');
+    if (this._ra !== null || this._raTail !== 0) {
+      throw new OSError(
+        `detach: an EpollSelector already read ${this._raEnd - this._raPos} bytes (or EOF) of this socket ahead; receive them (recvInto) before detaching`,
+        'EBUSY',
+      );
+    }
     this.fd = -1;
     return fd;
   }
@@ -128,6 +178,7 @@ export class RawSocket {
    */
   recvIntoSync(buf: Uint8Array, options?: { nbytes?: number; timeout?: number | null }): number {
     const n = Math.min(options?.nbytes ?? buf.length, buf.length);
+    if (this._ra !== null || this._raTail !== 0) return this.takeAhead(buf, n);
     return checkSync(
       binding().recvBlocking(this.open('recv'), buf, 0, n, timeoutArg(options)),
       'recv',
@@ -165,7 +216,37 @@ export class RawSocket {
    * @throws {BlockingIOError} nothing has arrived. {ConnectionResetError} the peer reset.
    */
   recvInto(buf: Uint8Array, nbytes: number = buf.length): number {
-    return check(binding().recv(this.open('recv'), buf, 0, Math.min(nbytes, buf.length)), 'recv');
+    const n = Math.min(nbytes, buf.length);
+    if (this._ra !== null || this._raTail !== 0) {
+      this.open('recv');
+      return this.takeAhead(buf, n);
+    }
+    return check(binding().recv(this.open('recv'), buf, 0, n), 'recv');
+  }
+
+  /** Receives from the read-ahead state (see the top of this file) instead of the kernel. */
+  private takeAhead(buf: Uint8Array, n: number): number {
+    const ra = this._ra;
+    if (ra !== null) {
+      const pos = this._raPos;
+      const k = Math.min(n, this._raEnd - pos);
+      if (k <= SMALL_COPY) {
+        for (let i = 0; i < k; i++) buf[i] = ra[pos + i] as number;
+      } else {
+        ra.copy(buf, 0, pos, pos + k);
+      }
+      this._raPos = pos + k;
+      if (this._raPos === this._raEnd) {
+        this._ra = null;
+        if (this._raTail === 0) this._raOwner?._drained(this);
+      }
+      return k;
+    }
+    const tail = this._raTail;
+    this._raTail = 0;
+    this._raOwner?._drained(this);
+    if (tail === RA_EOF) return 0;
+    throw fromErrno(-tail, 'recv');
   }
 
   /** Reads up to `bufsize` bytes into a new buffer (empty at EOF). */
@@ -205,6 +286,10 @@ export class RawSocket {
     if (this.fd < 0) return;
     binding().close(this.fd);
     this.fd = -1;
+    this._ra = null;
+    this._raTail = 0;
+    this._raOwner?._forget(this);
+    this._raOwner = null;
   }
 
   [Symbol.dispose](): void {

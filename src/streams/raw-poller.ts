@@ -6,8 +6,15 @@
  * batch); the waiter engine's wake-ups they cause run as microtasks after it, together. The set
  * is level-triggered: a handler that cannot consume what made it ready must change its events
  * (0 takes the descriptor out of the set until it has something to wait for).
+ *
+ * Read-ahead: a descriptor registered with `readahead` is read in the same native call that
+ * drains the set (epollWaitRecv, native/io.c), into one shared buffer: its handler gets the
+ * bytes' place in `RBUF` (or the EOF / error recv returned) instead of calling recv itself — one
+ * crossing into native code per turn for the reads instead of one per socket. `RBUF` is reused
+ * by the next turn: a handler copies what it keeps. A descriptor is read ahead only while its
+ * owner wants to read (it registers with `readahead` false while paused).
  */
-import { io } from '../socket/native-io.js';
+import { io, NOREAD, TAG_READAHEAD } from '../socket/native-io.js';
 
 export const EPOLLIN = 0x001;
 export const EPOLLOUT = 0x004;
@@ -19,42 +26,58 @@ const DEL = 2;
 const MOD = 3;
 /** Tuning: events per epoll_wait (per libuv callback). */
 const BATCH = 512;
+/** Tuning: the shared read-ahead buffer (the native side reads at most 64 KiB a descriptor and
+ * stops reading ahead below 1 KiB of room: those handlers get NOREAD and recv themselves). */
+const RBUF_SIZE = 256 * 1024;
 
-type Handler = (events: number) => void;
+export { NOREAD };
+/** Where read-ahead bytes are, for the handler of the current turn only. */
+export const RBUF = Buffer.allocUnsafeSlow(RBUF_SIZE);
+
+/** `result`: bytes read ahead into RBUF[offset, offset + result), 0 EOF, -errno, or NOREAD. */
+type Handler = (events: number, offset: number, result: number) => void;
 
 const handlers = new Map<number, Handler>();
 /** Descriptors registered with no events are taken out of the epoll set: epoll reports hang-ups
  * and errors whatever the mask, and one that nobody can act on yet would be reported on every
  * turn of the loop. */
 const parked = new Set<number>();
-const out = new Int32Array(BATCH * 2);
+const out = new Int32Array(BATCH * 4);
 let poller: object | null = null;
 
 function onReady(): void {
   // One batch per callback, never a loop: the handlers' consequences (a task closing its
   // connection) run as microtasks after this callback returns; libuv calls again at once if the
   // set is still ready.
-  const n = (io as NonNullable<typeof io>).epollWait(poller as object, out);
-  for (let i = 0; i < n; i++) handlers.get(out[2 * i] as number)?.(out[2 * i + 1] as number);
+  const n = (io as NonNullable<typeof io>).epollWaitRecv(poller as object, out, RBUF);
+  for (let i = 0; i < n; i++) {
+    const j = 4 * i;
+    handlers.get(out[j] as number)?.(
+      out[j + 1] as number,
+      out[j + 2] as number,
+      out[j + 3] as number,
+    );
+  }
 }
 
-/** Registers `fd` for `events`; the process stays alive while anything is registered. */
-export function watch(fd: number, events: number, handler: Handler): void {
+/** Registers `fd` for `events` (`readahead`: see the top of this file); the process stays alive
+ * while anything is registered. */
+export function watch(fd: number, events: number, handler: Handler, readahead = false): void {
   const b = io as NonNullable<typeof io>;
   if (poller === null) {
     const p = b.epollCreate(onReady);
     if (typeof p === 'number') throw new Error(`epoll_create1 failed (errno ${-p})`);
     poller = p;
   }
-  const r = b.epollCtl(poller, ADD, fd, events);
+  const r = b.epollCtl(poller, ADD, fd, events, readahead ? TAG_READAHEAD : 0);
   if (r < 0) throw new Error(`epoll_ctl(ADD, ${fd}) failed (errno ${-r})`);
   handlers.set(fd, handler);
   if (handlers.size === 1) b.epollWatch(poller, true);
 }
 
-export function modify(fd: number, events: number): void {
+export function modify(fd: number, events: number, readahead = false): void {
   if (poller !== null && handlers.has(fd))
-    (io as NonNullable<typeof io>).epollCtl(poller, MOD, fd, events);
+    (io as NonNullable<typeof io>).epollCtl(poller, MOD, fd, events, readahead ? TAG_READAHEAD : 0);
 }
 
 /** Unregisters `fd` (before it is closed). */

@@ -2,9 +2,10 @@
  * The raw transport of weft/streams: a TCP connection on a descriptor weft owns (weft_io addon),
  * shaped like the part of Node's `net.Socket` that src/streams/protocol.ts and StreamWriter
  * use, so a server can hand it to them unchanged. It is the leaner path the echo benchmark asks
- * for: readiness from weft's epoll set (src/streams/raw-poller.ts), `recv(2)` into one reused
- * 64 KiB buffer (each chunk then copied out at its exact size: the reader keeps it), `send(2)`
- * straight from the caller's buffer, and a queue only for what the kernel did not take.
+ * for: readiness from weft's epoll set (src/streams/raw-poller.ts), whose native call also
+ * reads every readable connection into one shared buffer (each chunk then copied out at its
+ * exact size: the reader keeps it), `send(2)` straight from the caller's buffer, and a queue
+ * only for what the kernel did not take.
  *
  *   readable ──► recv ──► 'data' (copy) ──► StreamReader     pause(): EPOLLIN off
  *   write(b) ──► send now ── partial? ──► queue, EPOLLOUT on ── writable ──► flush ──► 'drain'
@@ -17,13 +18,12 @@ import { EventEmitter } from 'node:events';
 import { SHUT_WR } from '../socket/constants.js';
 import { fromErrno } from '../socket/errors.js';
 import { io } from '../socket/native-io.js';
-import { EPOLLIN, EPOLLOUT, modify, unwatch, watch } from './raw-poller.js';
+import { EPOLLIN, EPOLLOUT, modify, NOREAD, RBUF, unwatch, watch } from './raw-poller.js';
 
 const EAGAIN = 11;
 /** Tuning: past this many queued bytes `write` returns false and `drain` waits (net's is 16 KiB;
  * asyncio's 64 KiB). */
 const HIGH_WATER = 64 * 1024;
-const RBUF = Buffer.allocUnsafe(64 * 1024);
 
 type WriteCb = (err?: Error | null) => void;
 
@@ -61,7 +61,7 @@ export class RawTransport extends EventEmitter {
     const local = b().addressOf(fd, false);
     if (Array.isArray(peer)) [this.remoteAddress, this.remotePort] = peer;
     if (Array.isArray(local)) [this.localAddress, this.localPort] = local;
-    watch(fd, this.events, (ev) => this.onEvents(ev));
+    watch(fd, this.events, (ev, off, res) => this.onEvents(ev, off, res), true);
   }
 
   get writableNeedDrain(): boolean {
@@ -206,22 +206,26 @@ export class RawTransport extends EventEmitter {
     const ev = (this.reading && !this.readEnded ? EPOLLIN : 0) | (this.queued > 0 ? EPOLLOUT : 0);
     if (ev !== this.events) {
       this.events = ev;
-      modify(this.fd, ev);
+      modify(this.fd, ev, (ev & EPOLLIN) !== 0);
     }
   }
 
-  private onEvents(ev: number): void {
+  /** `res`: what the poller read ahead (RBUF[off, off + res), 0 EOF, -errno) or NOREAD. */
+  private onEvents(ev: number, off: number, res: number): void {
     if (ev & ~EPOLLIN && this.queued > 0) this.flush();
     if (this.destroyed) return;
-    if (this.reading && !this.readEnded && ev & ~EPOLLOUT) this.onReadable();
+    if (res !== NOREAD) this.onRead(off, res);
+    else if (this.reading && !this.readEnded && ev & ~EPOLLOUT) {
+      this.onRead(0, b().recv(this.fd, RBUF, 0, RBUF.length));
+    }
   }
 
-  private onReadable(): void {
-    const n = b().recv(this.fd, RBUF, 0, RBUF.length);
+  /** Handles a recv's result `n` (bytes at RBUF[off, off + n), 0 EOF, -errno). */
+  private onRead(off: number, n: number): void {
     if (n > 0) {
       this.activity();
       const chunk = Buffer.allocUnsafe(n);
-      RBUF.copy(chunk, 0, 0, n);
+      RBUF.copy(chunk, 0, off, off + n);
       this.emit('data', chunk);
       return;
     }

@@ -178,4 +178,120 @@ maybe('EpollSelector and RawSocket (native readiness)', () => {
     assert.throws(() => RawSocket.fromFd(-1), RangeError);
     assert.throws(() => srv.acceptSync({ timeout: -1 }), RangeError);
   });
+
+  test('one select reads ahead for every ready socket: bytes, EOF after bytes and a reset, each delivered in order', async () => {
+    using sel = new EpollSelector();
+    using srv = RawSocket.listen([HOST, 0]);
+    sel.register(srv, EVENT_READ);
+    const port = (srv.getsockname() as [string, number])[1];
+    const clients = [await client(port), await client(port), await client(port)];
+    const conns: RawSocket[] = [];
+    while (conns.length < 3) conns.push(await acceptOne(sel, srv));
+    sel.unregister(srv);
+    for (const [i, c] of conns.entries()) sel.register(c, EVENT_READ, i);
+    // Which client is which connection: each says its index.
+    const order = new Map<number, RawSocket>();
+    for (const [i, c] of clients.entries()) c.write(String(i));
+    const buf = Buffer.alloc(64);
+    while (order.size < 3) {
+      for (const [key] of await sel.select({ timeout: 2000 })) {
+        const n = key.fileobj.recvInto(buf);
+        order.set(Number(buf.toString('latin1', 0, n)), key.fileobj);
+      }
+    }
+    const [c0, c1, c2] = clients as [NetSocket, NetSocket, NetSocket];
+    c0.write('bytes');
+    c1.end('last words');
+    c2.resetAndDestroy();
+    // Wait until all three are in the kernel, then take them in one select.
+    await sleep(50);
+    const ready = await sel.select({ timeout: 2000 });
+    assert.equal(ready.length, 3, 'the three sockets in one select');
+    const a0 = order.get(0) as RawSocket;
+    const a1 = order.get(1) as RawSocket;
+    const a2 = order.get(2) as RawSocket;
+    assert.equal(a0.recvNowait(64).toString(), 'bytes');
+    assert.throws(() => a0.recvNowait(64), BlockingIOError);
+    assert.equal(a1.recvNowait(64).toString(), 'last words');
+    assert.equal(a1.recvNowait(64).length, 0, 'EOF after the bytes');
+    assert.throws(() => a2.recvNowait(64), ConnectionResetError);
+    for (const c of conns) {
+      sel.unregister(c);
+      c.close();
+    }
+    c0.destroy();
+    c1.destroy();
+  });
+
+  test('read-ahead not received before the next select stays, in order, reported readable; unregister keeps it; detach refuses to drop it', async () => {
+    using sel = new EpollSelector();
+    using srv = RawSocket.listen([HOST, 0]);
+    sel.register(srv, EVENT_READ);
+    const port = (srv.getsockname() as [string, number])[1];
+    const ca = await client(port);
+    const cb = await client(port);
+    using a = await acceptOne(sel, srv);
+    using b = await acceptOne(sel, srv);
+    sel.unregister(srv);
+    sel.register(a, EVENT_READ, 'a');
+    sel.register(b, EVENT_READ, 'b');
+    ca.write('abcdef');
+    await sleep(20);
+    assert.deepEqual(
+      (await sel.select({ timeout: 2000 })).map(([k]) => k.data),
+      ['a'],
+    );
+    const two = Buffer.alloc(2);
+    assert.equal(a.recvInto(two), 2);
+    assert.equal(two.toString(), 'ab');
+    // a still holds 'cdef'; b's bytes are read ahead into the same selector buffer.
+    cb.write('0123456789');
+    ca.write('ghi');
+    await sleep(20);
+    const again = await sel.select({ timeout: 2000 });
+    assert.deepEqual(again.map(([k]) => k.data).sort(), ['a', 'b']);
+    let got = '';
+    for (;;) {
+      try {
+        const d = a.recvNowait(100);
+        got += d.toString();
+      } catch (e) {
+        assert.ok(e instanceof BlockingIOError);
+        break;
+      }
+    }
+    assert.equal(got, 'cdefghi', 'held bytes first, then the kernel, nothing lost or reordered');
+    assert.equal(b.recvNowait(4).toString(), '0123');
+    // Held past a select and then unregistered: the bytes stay the socket's.
+    await sel.select({ timeout: 0 });
+    sel.unregister(b);
+    assert.equal(b.recvNowait(100).toString(), '456789');
+    // detach() would drop bytes read ahead: it refuses until they are received.
+    ca.write('q');
+    await sleep(20);
+    await sel.select({ timeout: 2000 });
+    sel.unregister(a);
+    assert.throws(
+      () => a.detach(),
+      (e: unknown) => e instanceof OSError && e.errnoName === 'EBUSY',
+    );
+    assert.equal(a.recvNowait(10).toString(), 'q');
+    const fd = a.detach();
+    RawSocket.fromFd(fd).close();
+    ca.destroy();
+    cb.destroy();
+  });
+
+  test('sendNowait returns a partial count when the kernel takes only part', async () => {
+    using sel = new EpollSelector();
+    using srv = RawSocket.listen([HOST, 0]);
+    sel.register(srv, EVENT_READ);
+    const c = await client((srv.getsockname() as [string, number])[1]);
+    c.pause();
+    using conn = await acceptOne(sel, srv);
+    const big = Buffer.alloc(64 << 20, 1);
+    const n = conn.sendNowait(big);
+    assert.ok(n > 0 && n < big.length, `partial: ${n} of ${big.length}`);
+    c.destroy();
+  });
 });

@@ -125,7 +125,9 @@ export class RawTransport extends EventEmitter {
     const buf =
       typeof data === 'string'
         ? Buffer.from(data)
-        : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+        : Buffer.isBuffer(data)
+          ? data
+          : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     if (this.destroyed || this.writeShut || this.endPending || this.closeAfterFlush) {
       const err = Object.assign(new Error('write after end or destroy'), {
         code: 'ERR_STREAM_DESTROYED',

@@ -72,6 +72,8 @@ export class StreamReader {
   private waiter: Waiter<void> | null = null;
   private transport: ReadTransport | null = null;
   private paused = false;
+  /** The `n` of the read waiting now. */
+  private readWant = 0;
   private readonly readTimeout: number | null;
   /** @internal Called when the reader may have become readable (weft/selectors listens). */
   _onActivity: (() => void) | null = null;
@@ -182,10 +184,27 @@ export class StreamReader {
     return this.readWaiting(n, options);
   }
 
-  private async readWaiting(n: number, options: ReadOptions | undefined): Promise<Buffer> {
-    await this.waitForData('read', options);
-    return this.take(Math.min(n, this.size));
+  /**
+   * `read(n)` that must wait: one Waiter and one `then` — no async frame, no closure per call
+   * (the callbacks are the reader's own; `readWant` carries `n`). A wait that ends in error or
+   * cancellation takes nothing.
+   */
+  private readWaiting(n: number, options: ReadOptions | undefined): Promise<Buffer> {
+    const w = this.startWait('read', options);
+    if (!(w instanceof Waiter)) return w;
+    this.readWant = n;
+    return w.block().then(this.readWoken, this.waitFailed);
   }
+
+  private readonly readWoken = (): Buffer => {
+    this.waiter = null;
+    return this.take(Math.min(this.readWant, this.size));
+  };
+
+  private readonly waitFailed = (e: unknown): never => {
+    this.waiter = null;
+    throw e;
+  };
 
   private async readAll(options: ReadOptions | undefined): Promise<Buffer> {
     const blocks: Buffer[] = [];
@@ -304,6 +323,22 @@ export class StreamReader {
    * frame less on the hot path). `this.waiter` is cleared when the wait ends, however it ends.
    */
   private waitForData(what: string, options: ReadOptions | undefined): Promise<void> {
+    const w = this.startWait(what, options);
+    if (!(w instanceof Waiter)) return w;
+    return w.block().then(
+      () => {
+        if (this.waiter === w) this.waiter = null;
+      },
+      (e: unknown) => {
+        if (this.waiter === w) this.waiter = null;
+        throw e;
+      },
+    );
+  }
+
+  /** Starts the one wait for data: its Waiter (not yet blocked on), or a rejected promise when
+   * the wait cannot start. */
+  private startWait(what: string, options: ReadOptions | undefined): Waiter<void> | Promise<never> {
     if (this.waiter !== null) {
       return Promise.reject(
         new Error(`${what}() called while another task is already waiting for incoming data`),
@@ -325,15 +360,7 @@ export class StreamReader {
         x.withdraw(false, new TimeoutError(`${what}() got no data for ${t} ms`)),
       );
     }
-    return w.block().then(
-      () => {
-        if (this.waiter === w) this.waiter = null;
-      },
-      (e: unknown) => {
-        if (this.waiter === w) this.waiter = null;
-        throw e;
-      },
-    );
+    return w;
   }
 
   /** Joins the buffered chunks into one (for separator search) and returns it. */

@@ -12,8 +12,13 @@
  * registered socket is ready, libuv wakes, and JavaScript drains the set with
  * epoll_wait(timeout 0).
  *
- *   libuv loop ── uv_poll(epoll fd) readable ──► JS onReady() ──► epollWait(out) ──► [fd, events]…
- *                                                                  recv / send on each fd
+ *   libuv loop ── uv_poll(epoll fd) readable ──► JS onReady() ──► epollWaitRecv(out, buf)
+ *        ──► [fd, events, offset, result]…  (the recv(2) of each readable fd already done, into buf)
+ *        ──► JS: each socket's bytes from buf; send on each fd
+ *
+ * The batch read (epollWaitRecv) is the lean part: a busy server's turn is "which sockets are
+ * readable, then read each", and doing both in one call replaces k crossings JS->native (each
+ * a few hundred instructions of N-API on top of the system call) by one.
  *
  * Every call returns a number: >= 0 on success, -errno on failure (no exceptions on the hot
  * path). Level-triggered epoll: a socket left readable is reported again, as selectors expects.

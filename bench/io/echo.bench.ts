@@ -4,11 +4,15 @@
  * syscall-bound limit). Load: ../shared/bench/echo-load.c, built here with gcc. Each server is
  * its own process pinned to core 1, the load generator to core 0 (where there are two cores);
  * each figure is the median of several runs; the server's CPU time per request comes from
- * /proc around each run.
+ * /proc around each run. The goals of issue 5 are computed from the run's figures and written as
+ * notes (met/MISSED).
+ *
+ * `WEFT_ECHO_ONLY=epoll,C epoll` runs only the servers whose name contains one of the
+ * comma-separated words (for A/B iterations; a full run leaves it unset).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BenchSuite, Harness } from '../harness.js';
+import type { BenchSuite, Figure, Harness } from '../harness.js';
 import { PEERS_DIR, PYTHON } from '../harness.js';
 import {
   buildC,
@@ -76,7 +80,7 @@ function servers(tools: Record<string, string>): ServerSpec[] {
       ],
     },
     {
-      impl: 'C epoll (limit)',
+      impl: C_EPOLL,
       command: (port) => [tools['echo-server-c'] as string, [String(port)]],
     },
     python('python threads', 'echo_threads.py'),
@@ -157,6 +161,43 @@ async function measure(
   }
 }
 
+const C_EPOLL = 'C epoll (limit)';
+const STREAMS = 'weft streams';
+
+/** The goals of issue 5, computed from this run's figures (never typed by hand). */
+export function goals(figures: Figure[]): string[] {
+  const out: string[] = [];
+  const x = (a: number, b: number): string => `${(a / b).toFixed(2)}×`;
+  const verdict = (ok: boolean): string => (ok ? 'met' : 'MISSED');
+  const rps = figures.filter((f) => f.unit === 'req/s');
+  const rate = (sc: string, impl: string): number | undefined =>
+    rps.find((f) => f.scenario === sc && f.impl === impl)?.rate;
+  for (const sc of [...new Set(rps.map((f) => f.scenario))]) {
+    if (!/^echo (100|1000) conns × 64 B$/.test(sc)) continue;
+    const c = rate(sc, C_EPOLL);
+    const wefts = rps.filter((f) => f.scenario === sc && f.impl.startsWith('weft '));
+    if (c !== undefined && wefts.length > 0) {
+      const best = wefts.reduce((a, b) => (b.rate > a.rate ? b : a));
+      out.push(
+        `goal ${sc}: weft's fastest model ≥ 0.9× C epoll: ${verdict(best.rate >= 0.9 * c)} — ${best.impl} is ${x(best.rate, c)}`,
+      );
+    }
+    const st = rate(sc, STREAMS);
+    if (st === undefined) continue;
+    const asy = rate(sc, 'python asyncio streams');
+    if (asy !== undefined) {
+      out.push(
+        `goal ${sc}: weft streams ≥ 1.5× python asyncio streams: ${verdict(st >= 1.5 * asy)} — ${x(st, asy)}`,
+      );
+    }
+    const node = rate(sc, 'node net (raw)');
+    if (node !== undefined) {
+      out.push(`goal ${sc}: weft streams ≥ raw node net: ${verdict(st >= node)} — ${x(st, node)}`);
+    }
+  }
+  return out;
+}
+
 export const suite: BenchSuite = {
   name: 'io-echo',
   title: 'Echo-uppercase servers: weft IO models vs Python, Node net and C epoll',
@@ -183,7 +224,13 @@ export const suite: BenchSuite = {
         ];
     const seconds = h.quick ? 1 : 3;
     const runs = h.quick ? 1 : 3;
+    const only = (process.env.WEFT_ECHO_ONLY ?? '')
+      .split(',')
+      .map((w) => w.trim())
+      .filter((w) => w !== '');
+    if (only.length > 0) h.note(`only the servers matching WEFT_ECHO_ONLY=${only.join(',')}`);
     for (const spec of servers(tools)) {
+      if (only.length > 0 && !only.some((w) => spec.impl.includes(w))) continue;
       const port = await freePort();
       const cmd = spec.command(port);
       if (cmd === null) {
@@ -210,5 +257,6 @@ export const suite: BenchSuite = {
         await started.stop();
       }
     }
+    for (const line of goals(h.figures)) h.note(line);
   },
 };

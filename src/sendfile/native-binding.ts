@@ -5,14 +5,24 @@
 import { createRequire } from 'node:module';
 import { debuglog } from 'node:util';
 
+/** A transfer in progress in the addon (an opaque handle). */
+export type SendfileTransfer = { readonly __brand: 'weft:sendfile' };
+
 export interface SendfileBinding {
-  sendfileSlice(
+  /**
+   * Starts sending `count` bytes of `fileFd` from `offset` (both descriptors are duplicated at
+   * once); `cb` runs exactly once, when the transfer ended: `errno` 0, ECANCELED after
+   * `sendfileCancel`, or the failing call's errno; `eof` when the file ended before `count`.
+   */
+  sendfileStart(
     sockFd: number,
     fileFd: number,
     offset: number,
     count: number,
     cb: (errno: number, sent: number, eof: boolean) => void,
-  ): void;
+  ): SendfileTransfer;
+  /** Stops a transfer soon (between two sendfile calls or out of a wait); no-op once ended. */
+  sendfileCancel(transfer: SendfileTransfer): void;
 }
 
 const debug = debuglog('weft');
@@ -27,7 +37,13 @@ function load(): SendfileBinding | null {
   // src/sendfile/ and dist/sendfile/ are both two levels below the package root.
   for (const rel of ['../../native/build/Release/weft_sendfile.node']) {
     try {
-      return require(rel) as SendfileBinding;
+      const b = require(rel) as Partial<SendfileBinding>;
+      // An addon built from an older native/sendfile.c: rebuild with `node native/build.mjs`.
+      if (typeof b.sendfileStart !== 'function' || typeof b.sendfileCancel !== 'function') {
+        debug('sendfile: the addon at %s is out of date, using the copy loop', rel);
+        return null;
+      }
+      return b as SendfileBinding;
     } catch (e) {
       debug('sendfile: addon not loaded from %s: %s', rel, (e as Error).message);
     }

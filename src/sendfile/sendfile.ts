@@ -8,15 +8,18 @@
  *   holdWrites(socket)          at the call, before any await: other writes are queued from
  *                               now on; transfers on one socket take turns
  *   flush Node's send queue     so the file's bytes follow everything written before
- *   kernel: slices on the libuv pool (native/sendfile.c): partial sends and EAGAIN are handled
- *           there with a private poll(2); the event loop never blocks
+ *   kernel: one native transfer (native/sendfile.c): sendfile(2) loops on the libuv pool,
+ *           partial sends and EAGAIN are handled there (poll(2) in the pool thread, or a wait
+ *           on the event loop for a slow reader); one callback at the end. The event loop never
+ *           blocks; the socket closing or a cancel stops it through sendfileCancel
  *   copy:   read 256 KiB at an offset ─► socket.write ─► wait for 'drain' when Node's queue is
  *           full (back pressure) ─► … ─► wait until the last chunk reached the kernel
  *   release                     queued writes go out, in order, after the file
  *
  * Each step is awaited through a Waiter, so cancelling the task (or aborting `signal`) stops
- * the transfer between two slices/chunks: the one in flight is allowed to finish first, as its
- * descriptors are in use.
+ * the transfer: the kernel path between two sendfile(2) calls or out of a wait for room, the
+ * copy loop between two chunks; the call in flight finishes first, as its descriptors and
+ * buffer are in use.
  */
 import { read as fsRead, fstat } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
@@ -27,7 +30,7 @@ import { Waiter } from '../internal/waiter.js';
 import { BrokenPipeError, fromErrno, fromSystemError } from '../socket/errors.js';
 import { Socket } from '../socket/socket.js';
 import { StreamWriter } from '../streams/stream-writer.js';
-import { binding } from './native-binding.js';
+import { binding, type SendfileTransfer } from './native-binding.js';
 import { holdWrites, rawWrite } from './write-hold.js';
 
 /** A connected socket: weft's `Socket`, a streams `StreamWriter`, or Node's `net.Socket`. */
@@ -44,7 +47,7 @@ export interface SendfileOptions {
 }
 
 const COPY_CHUNK = 256 * 1024;
-const EAGAIN = constants.errno.EAGAIN;
+const ECANCELED = constants.errno.ECANCELED;
 const EMPTY = Buffer.alloc(0);
 const OWNER = { describe: () => 'sendfile' };
 
@@ -53,8 +56,9 @@ const OWNER = { describe: () => 'sendfile' };
  * sent — fewer than `count` when the file is shorter. The file's bytes come after everything
  * written to the socket before the call and before anything written during it.
  *
- * **Cancellation:** stops between two slices (the kernel path) or chunks (the copy loop); bytes
- * already sent stay sent, so the connection should then be closed.
+ * **Cancellation:** stops between two sendfile(2) calls (the kernel path) or chunks (the copy
+ * loop); bytes already sent stay sent, so the connection should then be closed. Closing the
+ * socket during the transfer stops it with `BrokenPipeError`.
  * @throws {BrokenPipeError} the socket is closed or the peer went away.
  * @throws {ConnectionResetError} the peer reset the connection mid-transfer.
  * @example
@@ -135,23 +139,28 @@ async function kernelTransfer(
   signal: AbortSignal | undefined,
 ): Promise<number> {
   const b = binding as NonNullable<typeof binding>;
-  let sent = 0;
-  while (sent < want) {
-    if (ns.destroyed) throw new BrokenPipeError('Broken pipe: the socket closed during sendfile');
-    const r = await settle(
-      new Promise<{ errno: number; n: number; eof: boolean }>((res) =>
-        b.sendfileSlice(sockFd, fd, offset + sent, want - sent, (errno, n, eof) =>
-          res({ errno, n, eof }),
-        ),
-      ),
-      signal,
-    );
-    sent += r.n;
-    if (r.errno === EAGAIN) continue;
-    if (r.errno !== 0) throw fromErrno(r.errno, 'sendfile');
-    if (r.eof) break;
+  // Checked in the same turn as the descriptor is read and duplicated by the addon: the
+  // number still names this socket (after a close it could name anything).
+  if (ns.destroyed || handleFd(ns) !== sockFd) throw closedError(ns);
+  let transfer: SendfileTransfer | null = null;
+  const done = new Promise<{ errno: number; n: number; eof: boolean }>((res) => {
+    transfer = b.sendfileStart(sockFd, fd, offset, want, (errno, n, eof) => res({ errno, n, eof }));
+  });
+  // The addon sends through its duplicate of the descriptor, which keeps the connection open:
+  // when the socket closes (JS destroyed it, or Node saw a reset) the transfer must stop too.
+  const stop = (): void => {
+    if (transfer !== null) b.sendfileCancel(transfer);
+  };
+  ns.once('close', stop);
+  let r: { errno: number; n: number; eof: boolean };
+  try {
+    r = await settle(done, signal, stop);
+  } finally {
+    ns.off('close', stop);
   }
-  return sent;
+  if (r.errno === ECANCELED) throw closedError(ns);
+  if (r.errno !== 0) throw fromErrno(r.errno, 'sendfile');
+  return r.n;
 }
 
 async function copyTransfer(
@@ -230,10 +239,15 @@ function drained(ns: NetSocket): Promise<void> {
 }
 
 /**
- * Awaits `p` through a Waiter, so task cancellation and `signal` reach the transfer; a cancel
- * is raised only once `p` settled (its descriptors and buffer are in use until then).
+ * Awaits `p` through a Waiter, so task cancellation and `signal` reach the transfer
+ * (`onCancel` tells the work behind `p` to stop); a cancel is raised only once `p` settled
+ * (its descriptors and buffer are in use until then).
  */
-async function settle<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+async function settle<T>(
+  p: Promise<T>,
+  signal: AbortSignal | undefined,
+  onCancel?: () => void,
+): Promise<T> {
   const w = new Waiter<T>(OWNER);
   p.then(
     (v) => w.wake(v),
@@ -246,6 +260,7 @@ async function settle<T>(p: Promise<T>, signal: AbortSignal | undefined): Promis
   try {
     return await w.block();
   } catch (e) {
+    onCancel?.();
     await p.catch(() => undefined);
     throw fromSystemError(e, 'sendfile');
   }

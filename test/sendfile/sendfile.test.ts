@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
-import { type Socket as NetSocket, createServer as netCreateServer } from 'node:net';
+import { open, readFile } from 'node:fs/promises';
+import {
+  type Socket as NetSocket,
+  connect as netConnect,
+  createServer as netCreateServer,
+} from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -47,30 +52,65 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+interface SinkOptions {
+  /** Read nothing for 300 ms, so the sender's socket buffer fills (partial sends, EAGAIN). */
+  slow?: boolean;
+  /** Reset the connection after this many bytes. */
+  reset?: number;
+  /** Read nothing until this resolves. */
+  pausedUntil?: Promise<void>;
+  /** A slow, steady reader: after every `bytes` received, stop reading for `ms`. */
+  throttle?: { bytes: number; ms: number };
+  /** Called with the running total after every read. */
+  onBytes?: (total: number) => void;
+  /** Keep only a SHA-256 of the bytes: `received` is the digest. */
+  digest?: boolean;
+}
+
+const sha256 = (b: Buffer): Buffer => createHash('sha256').update(b).digest();
+
 /** A sink on loopback: collects everything one connection sends until EOF. */
-async function sink(opts: { slow?: boolean; reset?: number } = {}): Promise<{
+async function sink(opts: SinkOptions = {}): Promise<{
   port: number;
   received: Promise<Buffer>;
   close: () => Promise<void>;
 }> {
   let resolve!: (b: Buffer) => void;
   const received = new Promise<Buffer>((r) => (resolve = r));
+  const timers = new Set<NodeJS.Timeout>();
   const server = netCreateServer((s: NetSocket) => {
     const parts: Buffer[] = [];
+    const hash = opts.digest ? createHash('sha256') : null;
     let total = 0;
+    let quota = opts.throttle?.bytes ?? 0;
     s.on('error', () => resolve(Buffer.concat(parts)));
     if (opts.slow) {
-      // Read nothing for a while so the sender's socket buffer fills (partial sends, EAGAIN).
       s.pause();
-      setTimeout(() => s.resume(), 300);
+      const t = setTimeout(() => s.resume(), 300);
+      timers.add(t);
+    }
+    if (opts.pausedUntil) {
+      s.pause();
+      void opts.pausedUntil.then(() => s.resume());
     }
     s.on('data', (d: Buffer) => {
-      parts.push(d);
+      if (hash) hash.update(d);
+      else parts.push(d);
       total += d.length;
+      opts.onBytes?.(total);
       if (opts.reset !== undefined && total >= opts.reset) s.resetAndDestroy();
+      if (opts.throttle && (quota -= d.length) <= 0) {
+        quota = opts.throttle.bytes;
+        s.pause();
+        const t = setTimeout(() => {
+          timers.delete(t);
+          s.resume();
+        }, opts.throttle.ms);
+        timers.add(t);
+      }
     });
     s.on('end', () => {
-      resolve(Buffer.concat(parts));
+      resolve(hash ? hash.digest() : Buffer.concat(parts));
       s.end();
     });
   });
@@ -79,8 +119,26 @@ async function sink(opts: { slow?: boolean; reset?: number } = {}): Promise<{
   return {
     port,
     received,
-    close: () => new Promise<void>((r) => server.close(() => r())),
+    close: () => {
+      for (const t of timers) clearTimeout(t);
+      return new Promise<void>((r) => server.close(() => r()));
+    },
   };
+}
+
+/** A connected net.Socket (its destroy() is the abrupt close). */
+async function connectNet(port: number): Promise<NetSocket> {
+  const ns = netConnect({ host: HOST, port });
+  await new Promise<void>((resolve, reject) => {
+    ns.once('connect', resolve);
+    ns.once('error', reject);
+  });
+  return ns;
+}
+
+/** The descriptor under a connected net.Socket (to see whether a new socket reused it). */
+function fdOf(ns: NetSocket): number {
+  return (ns as unknown as { _handle: { fd: number } })._handle.fd;
 }
 
 for (const backend of ['kernel', 'copy'] as const) {
@@ -115,6 +173,47 @@ for (const backend of ['kernel', 'copy'] as const) {
         );
         await s.close();
       }
+    });
+
+    test('offsets and counts on a large file are byte-exact across call and job boundaries', async () => {
+      const M = 1024 * 1024;
+      const cases: [number, number][] = [
+        [16 * M - 3, 20 * M + 7],
+        [1, big.length - 2],
+      ];
+      for (const [offset, count] of cases) {
+        const s = await sink();
+        const sock = await createConnection([HOST, s.port]);
+        assert.equal(await sendfile(sock, bigPath, { offset, count }), count);
+        sock.close();
+        const got = await s.received;
+        assert.equal(got.length, count, `${offset}+${count}`);
+        assert.ok(got.equals(big.subarray(offset, offset + count)), `${offset}+${count}`);
+        await s.close();
+      }
+    });
+
+    test('a reader that stops and starts many times gets every byte in order', async () => {
+      // Each pause outlasts the addon's wait in the pool thread, so the transfer parks on the
+      // event loop and resumes many times.
+      const s = await sink({ throttle: { bytes: 4 * 1024 * 1024, ms: 40 } });
+      const sock = await createConnection([HOST, s.port]);
+      assert.equal(await sendfile(sock, bigPath, { offset: 3 }), big.length - 3);
+      sock.close();
+      assert.ok((await s.received).equals(big.subarray(3)));
+      await s.close();
+    });
+
+    test('a count larger than the file sends to its end, also past waits for a slow reader', async () => {
+      const s = await sink({ slow: true });
+      const sock = await createConnection([HOST, s.port]);
+      assert.equal(
+        await sendfile(sock, bigPath, { offset: 5, count: big.length * 2 }),
+        big.length - 5,
+      );
+      sock.close();
+      assert.ok((await s.received).equals(big.subarray(5)));
+      await s.close();
     });
 
     test('a slow reader forces partial sends; the bytes still arrive exact and the loop keeps running', async () => {
@@ -190,6 +289,79 @@ for (const backend of ['kernel', 'copy'] as const) {
       await s.close();
     });
 
+    test('destroying the socket during the transfer stops it with BrokenPipeError; the peer gets a prefix and EOF', async () => {
+      let release!: () => void;
+      const s = await sink({ pausedUntil: new Promise<void>((r) => (release = r)) });
+      const ns = await connectNet(s.port);
+      const failed = assert.rejects(sendfile(ns, bigPath), BrokenPipeError);
+      await sleep(100); // the reader does not read: the transfer waits for room
+      ns.destroy();
+      await failed;
+      release();
+      const got = await s.received;
+      assert.ok(got.length < big.length, `${got.length} bytes of ${big.length} arrived`);
+      assert.ok(got.equals(big.subarray(0, got.length)), 'what arrived is a prefix of the file');
+      await s.close();
+    });
+
+    test('destroying the socket stops the transfer even while the peer keeps reading', async () => {
+      // The kernel path sends through a duplicate of the descriptor; if it went on after the
+      // destroy, this steady reader would get the whole file before its EOF.
+      let destroyNow!: () => void;
+      const reached = new Promise<void>((r) => (destroyNow = r));
+      const s = await sink({
+        throttle: { bytes: 1024 * 1024, ms: 20 },
+        onBytes: (n) => n >= 4 * 1024 * 1024 && destroyNow(),
+      });
+      const ns = await connectNet(s.port);
+      const failed = assert.rejects(sendfile(ns, bigPath), BrokenPipeError);
+      await reached;
+      ns.destroy();
+      await failed;
+      const got = await s.received;
+      assert.ok(got.length < big.length, `${got.length} bytes of ${big.length} arrived`);
+      assert.ok(got.equals(big.subarray(0, got.length)), 'what arrived is a prefix of the file');
+      await s.close();
+    });
+
+    test('a socket opened after a destroy mid-transfer (same descriptor number) gets none of the file', async () => {
+      let release!: () => void;
+      const a = await sink({ pausedUntil: new Promise<void>((r) => (release = r)) });
+      const b = await sink();
+      const nsA = await connectNet(a.port);
+      const fdA = fdOf(nsA);
+      const failed = assert.rejects(sendfile(nsA, bigPath), BrokenPipeError);
+      await sleep(100);
+      nsA.destroy();
+      // The lowest free descriptor: usually the one nsA just gave back.
+      const nsB = await connectNet(b.port);
+      const reused = fdOf(nsB) === fdA;
+      nsB.write('only this');
+      await failed;
+      await sleep(50);
+      await new Promise<void>((r) => nsB.end(r));
+      release();
+      assert.equal((await b.received).toString(), 'only this', `descriptor reused: ${reused}`);
+      const got = await a.received;
+      assert.ok(got.equals(big.subarray(0, got.length)));
+      nsB.destroy();
+      await a.close();
+      await b.close();
+    });
+
+    test("a weft socket's close() during the transfer closes it after the file", async () => {
+      // close() is graceful (it ends the stream once queued writes went out), and the file
+      // counts as queued: the peer gets all of it, then EOF.
+      const s = await sink({ slow: true });
+      const sock = await createConnection([HOST, s.port]);
+      const p = sendfile(sock, bigPath, { count: 10_000_000 });
+      await sleep(20);
+      sock.close();
+      assert.equal(await p, 10_000_000);
+      assert.ok((await s.received).equals(big.subarray(0, 10_000_000)));
+      await s.close();
+    });
+
     test('an aborted signal stops the transfer with its reason', async () => {
       const s = await sink({ slow: true });
       const sock = await createConnection([HOST, s.port]);
@@ -218,6 +390,47 @@ for (const backend of ['kernel', 'copy'] as const) {
     });
   });
 }
+
+describe('sendfile and the thread pool', () => {
+  test('transfers waiting for stalled readers leave the pool free for file work', async () => {
+    _forceCopyLoop(false);
+    // More stalled transfers than libuv has pool threads (4 unless UV_THREADPOOL_SIZE says).
+    const n = Number(process.env.UV_THREADPOOL_SIZE ?? 4) + 2;
+    let release!: () => void;
+    const paused = new Promise<void>((r) => (release = r));
+    const sinks = await Promise.all(
+      Array.from({ length: n }, () => sink({ pausedUntil: paused, digest: true })),
+    );
+    const socks = await Promise.all(sinks.map((s) => createConnection([HOST, s.port])));
+    const transfers = socks.map((sock) => sendfile(sock, bigPath));
+    await sleep(200);
+    const order: string[] = [];
+    const read = readFile(path).then((b) => {
+      order.push('readFile');
+      return b;
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((r) => {
+      timer = setTimeout(() => {
+        order.push('10 s passed');
+        r();
+      }, 10_000);
+    });
+    await Promise.race([read, timeout]);
+    clearTimeout(timer);
+    assert.deepEqual(order, ['readFile'], 'file work ran while every reader was stalled');
+    assert.ok((await read).equals(content));
+    release();
+    assert.deepEqual(
+      await Promise.all(transfers),
+      socks.map(() => big.length),
+    );
+    for (const sock of socks) sock.close();
+    const want = sha256(big);
+    for (const s of sinks) assert.ok((await s.received).equals(want));
+    for (const s of sinks) await s.close();
+  });
+});
 
 describe('sendfile arguments', () => {
   test('a closed socket raises BrokenPipeError; bad arguments raise typed errors', async () => {

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BenchSuite, Harness } from '../harness.js';
+import type { BenchSuite, Figure, Harness } from '../harness.js';
 import { PEERS_DIR, PYTHON } from '../harness.js';
 import { buildC, canPin, freePort, median, pinned, ROOT, runPinned } from './processes.js';
 
@@ -83,51 +83,105 @@ async function once(sink: string, cmd: [string, string[]], port: number): Promis
   return { gbps: k.GB_per_s, cpuPerGB: (s.cpu_user_s + s.cpu_sys_s) / (s.bytes / 1e9) };
 }
 
-async function measure(
+/**
+ * Runs every sender `runs` times, round-robin (one run of each, then the next round), so a
+ * change in the machine's load during the suite falls on every sender alike, and records the
+ * medians. A sender that fails once is dropped with a note.
+ */
+async function measureAll(
   h: Harness,
   sink: string,
-  sender: Sender,
+  senders: Sender[],
   file: string,
   size: string,
   runs: number,
 ): Promise<void> {
-  const runsOk: Run[] = [];
+  const results = new Map<Sender, Run[]>(senders.map((s) => [s, []]));
   for (let i = 0; i < runs; i++) {
-    const port = await freePort();
-    const cmd = sender.command(port, file);
-    if (cmd === null) {
-      h.note(`skipped ${sender.impl}: peer or /usr/bin/python3 missing`);
-      return;
+    for (const sender of senders) {
+      const ok = results.get(sender);
+      if (ok === undefined) continue;
+      const port = await freePort();
+      const cmd = sender.command(port, file);
+      if (cmd === null) {
+        h.note(`skipped ${sender.impl}: peer or /usr/bin/python3 missing`);
+        results.delete(sender);
+        continue;
+      }
+      const r = await once(sink, cmd, port);
+      if (typeof r === 'string') {
+        h.note(`skipped ${sender.impl}: ${r}`);
+        results.delete(sender);
+        continue;
+      }
+      ok.push(r);
     }
-    const r = await once(sink, cmd, port);
-    if (typeof r === 'string') {
-      h.note(`skipped ${sender.impl}: ${r}`);
-      return;
-    }
-    runsOk.push(r);
   }
-  const gbps = median(runsOk.map((r) => r.gbps));
-  const cpu = median(runsOk.map((r) => r.cpuPerGB));
-  h.record({
-    name: `${sender.impl}: send ${size} throughput`,
-    impl: sender.impl,
-    scenario: `send ${size} over loopback · throughput`,
-    rate: gbps,
-    unit: 'GB/s',
-    n: 1,
-    seconds: 0,
-    note: `median of ${runs}; sender CPU ${cpu.toFixed(2)} s/GB`,
-  });
-  h.record({
-    name: `${sender.impl}: send ${size} sender CPU`,
-    impl: sender.impl,
-    scenario: `send ${size} over loopback · GB per sender CPU-second`,
-    rate: 1 / cpu,
-    unit: 'GB/CPU-s',
-    n: 1,
-    seconds: 0,
-    note: `${cpu.toFixed(2)} s of sender CPU per GB`,
-  });
+  for (const [sender, runsOk] of results) {
+    const gbps = median(runsOk.map((r) => r.gbps));
+    const cpu = median(runsOk.map((r) => r.cpuPerGB));
+    h.record({
+      name: `${sender.impl}: send ${size} throughput`,
+      impl: sender.impl,
+      scenario: `send ${size} over loopback · throughput`,
+      rate: gbps,
+      unit: 'GB/s',
+      n: 1,
+      seconds: 0,
+      note: `median of ${runs}; sender CPU ${cpu.toFixed(2)} s/GB`,
+    });
+    h.record({
+      name: `${sender.impl}: send ${size} sender CPU`,
+      impl: sender.impl,
+      scenario: `send ${size} over loopback · GB per sender CPU-second`,
+      rate: 1 / cpu,
+      unit: 'GB/CPU-s',
+      n: 1,
+      seconds: 0,
+      note: `${cpu.toFixed(2)} s of sender CPU per GB`,
+    });
+  }
+}
+
+const WEFT = 'weft sendfile';
+const PY_SENDFILE = 'python socket.sendfile';
+const NODE_PIPELINE = 'node pipeline(createReadStream, socket)';
+const C_SENDFILE = 'C sendfile(2) (limit)';
+
+/** The goals of issue 5 for weft/sendfile, computed from this run's figures (never typed by hand). */
+export function goals(figures: Figure[], size: string): string[] {
+  const rate = (impl: string, what: 'throughput' | 'sender CPU'): number | undefined =>
+    figures.find((f) => f.name === `${impl}: send ${size} ${what}`)?.rate;
+  const x = (v: number): string => `${v.toFixed(2)}×`;
+  const verdict = (ok: boolean): string => (ok ? 'met' : 'MISSED');
+  const out: string[] = [];
+  const w = rate(WEFT, 'throughput');
+  const py = rate(PY_SENDFILE, 'throughput');
+  const c = rate(C_SENDFILE, 'throughput');
+  if (w !== undefined && py !== undefined) {
+    out.push(
+      `goal throughput ≥ 0.9× python socket.sendfile: ${verdict(w >= 0.9 * py)} — weft is ` +
+        `${x(w / py)}` +
+        (c !== undefined ? `; C sendfile(2) is ${x(c / py)}, weft ${x(w / c)} C` : ''),
+    );
+  }
+  // Rates are GB per CPU-second: the CPU ratio is their inverse.
+  const wc = rate(WEFT, 'sender CPU');
+  const np = rate(NODE_PIPELINE, 'sender CPU');
+  const cc = rate(C_SENDFILE, 'sender CPU');
+  const pc = rate(PY_SENDFILE, 'sender CPU');
+  if (wc !== undefined && np !== undefined) {
+    const floor = [
+      cc !== undefined ? `C sendfile(2) ${x(np / cc)}` : null,
+      pc !== undefined ? `python socket.sendfile ${x(np / pc)}` : null,
+    ].filter((t) => t !== null);
+    out.push(
+      `goal sender CPU ≤ 0.35× node pipeline: ${verdict(np / wc <= 0.35)} — weft uses ` +
+        `${x(np / wc)} of its CPU per GB` +
+        (floor.length > 0 ? ` (${floor.join(', ')})` : ''),
+    );
+  }
+  return out;
 }
 
 export const suite: BenchSuite = {
@@ -151,18 +205,19 @@ export const suite: BenchSuite = {
     const file = makeFile(bytes);
     try {
       const senders: Sender[] = [
-        nodeSender('weft sendfile', 'weft'),
+        nodeSender(WEFT, 'weft'),
         nodeSender('weft sendfile (copy loop)', 'weft-copy'),
-        nodeSender('node pipeline(createReadStream, socket)', 'node-pipeline'),
+        nodeSender(NODE_PIPELINE, 'node-pipeline'),
         nodeSender('node createReadStream.pipe(socket)', 'node-pipe'),
-        pySender('python socket.sendfile', 'sendfile'),
+        pySender(PY_SENDFILE, 'sendfile'),
         pySender('python read/write loop', 'rw'),
         {
-          impl: 'C sendfile(2) (limit)',
+          impl: C_SENDFILE,
           command: (port, f) => [tools['send-c-sendfile'] as string, [String(port), f]],
         },
       ];
-      for (const s of senders) await measure(h, tools.sink as string, s, file, size, runs);
+      await measureAll(h, tools.sink as string, senders, file, size, runs);
+      for (const line of goals(h.figures, size)) h.note(line);
     } finally {
       rmSync(file, { force: true });
     }

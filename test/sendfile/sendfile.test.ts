@@ -452,7 +452,11 @@ describe('sendfile arguments', () => {
       new URL('../../native/build/Release/weft_sendfile.node', import.meta.url),
     );
     if (process.platform === 'linux' && process.env.WEFT_NO_NATIVE !== '1') {
-      assert.equal(sendfile.native, built);
+      assert.equal(
+        sendfile.native,
+        built,
+        'an addon built but not loaded is out of date: rebuild it with `node native/build.mjs`',
+      );
     }
   });
 });

@@ -1,6 +1,12 @@
 import { currentContext } from '../internal/context.js';
 import { CancelledError, InvalidStateError } from '../internal/errors.js';
-import { beginStep, callSoon, reportException, stepEnded } from '../internal/scheduler.js';
+import {
+  beginStep,
+  callSoon,
+  callSoonResume,
+  reportException,
+  stepEnded,
+} from '../internal/scheduler.js';
 
 /**
  * Python logs "Task exception was never retrieved" when a failed future is collected without
@@ -263,7 +269,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
   }
 
   private scheduleEntry(e: Entry<T>): void {
-    if (e instanceof Awaiter) callSoon(resumeAwaiter, e, this);
+    if (e instanceof Awaiter) callSoonResume(resumeAwaiter, e, this);
     else callSoon(runCallback, e, this);
   }
 }

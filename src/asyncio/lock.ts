@@ -86,19 +86,28 @@ export class Lock {
    * @throws DeadlockError when the wait would close a wait-for cycle.
    */
   acquire(options?: AcquireOptions): Promise<boolean> {
-    if (options === undefined && !this._locked) {
+    if (options !== undefined) return this.acquireSlow(options);
+    if (!this._locked) {
       this._locked = true;
       this._holder = currentContext() as WaitingTask | null;
       return TRUE;
     }
-    return this.acquireSlow(options);
+    // Contended, no options: nothing to parse, no timer, no signal.
+    const w = new Waiter<boolean>(this);
+    if (this._detect && w.task !== null) {
+      const cycle = this.findCycle(w.task);
+      if (cycle !== null) return Promise.reject(deadlock(cycle));
+    }
+    w.onRevoke = revokeGrant;
+    this.waiters.push(w);
+    return w.block();
   }
 
   /** @internal An acquire that never reports a deadlock (Condition.wait's re-acquire). */
   _acquireUnchecked(): Promise<boolean> {
     if (!this._locked) return this.acquire();
     const w = new Waiter<boolean>(this);
-    w.onRevoke = () => this.release();
+    w.onRevoke = revokeGrant;
     this.waiters.push(w);
     return w.block();
   }
@@ -119,7 +128,7 @@ export class Lock {
       const cycle = this.findCycle(w.task);
       if (cycle !== null) return Promise.reject(deadlock(cycle));
     }
-    w.onRevoke = () => this.release();
+    w.onRevoke = revokeGrant;
     this.waiters.push(w);
     if (timeout !== null) w.setTimeout(timeout, (x) => x.withdraw(true, false));
     if (signal !== null) w.setSignal(signal);
@@ -212,21 +221,29 @@ export class Lock {
   private findCycle(task: WaitingTask): DeadlockEdge[] | null {
     const first = this._holder;
     if (first === null) return null;
-    // Walk the chain of holders first, without building strings: a cycle is the rare case, and
-    // this runs on every contended acquire. Chains are short, so an array beats a Set.
+    // This runs on every contended acquire and a cycle is the rare case: walk the chain of
+    // holders first with nothing allocated. A chain longer than SHORT_CHAIN may loop without
+    // `task` in it, so it is walked again with the holders remembered.
+    let h: WaitingTask = first;
+    for (let steps = 0; h !== task; steps++) {
+      if (steps === SHORT_CHAIN) return this.findCycleLong(task);
+      const target = lockNeeded(h);
+      if (target === null) return null;
+      const next: WaitingTask | null = target._holder;
+      if (next === null) return null;
+      h = next;
+    }
+    return this.findCycleLong(task);
+  }
+
+  /** `findCycle`, remembering the holders seen (chains are short, so an array beats a Set). */
+  private findCycleLong(task: WaitingTask): DeadlockEdge[] | null {
+    const first = this._holder as WaitingTask;
     const holders: WaitingTask[] = [first];
     const locks: Lock[] = [this];
     for (let h: WaitingTask = first; h !== task; ) {
-      const w: Waiter<unknown> | null = h._waiter;
-      if (w === null) return null;
-      // A task waiting on a Lock needs that lock (unless it was just handed it); one waiting in
-      // Condition.wait — even one already notified — needs the condition's lock back before it
-      // can return.
-      let target: unknown = null;
-      if (w.owner instanceof Lock) target = w.pending ? w.owner : null;
-      else if (w.state !== 2)
-        target = (w.owner as { _relockTarget?: unknown } | null)?._relockTarget;
-      if (!(target instanceof Lock) || !target._detect) return null;
+      const target = lockNeeded(h);
+      if (target === null) return null;
       const next: WaitingTask | null = target._holder;
       if (next === null || (next !== task && holders.includes(next))) return null;
       holders.push(next);
@@ -246,6 +263,27 @@ export class Lock {
     }
     return edges;
   }
+}
+
+/** Holders walked by `findCycle` before it starts remembering them. */
+const SHORT_CHAIN = 16;
+
+/** The detecting Lock that task `h` cannot go on without, or null (it needs none, or we cannot tell). */
+function lockNeeded(h: WaitingTask): Lock | null {
+  const w: Waiter<unknown> | null = h._waiter;
+  if (w === null) return null;
+  // A task waiting on a Lock needs that lock (unless it was just handed it); one waiting in
+  // Condition.wait — even one already notified — needs the condition's lock back before it
+  // can return.
+  let target: unknown = null;
+  if (w.owner instanceof Lock) target = w.pending ? w.owner : null;
+  else if (w.state !== 2) target = (w.owner as { _relockTarget?: unknown } | null)?._relockTarget;
+  return target instanceof Lock && target._detect ? target : null;
+}
+
+/** A waiter handed the lock was cancelled before it resumed: the lock goes to the next one. */
+function revokeGrant(w: Waiter<boolean>): void {
+  (w.owner as Lock).release();
 }
 
 function deadlock(cycle: DeadlockEdge[]): DeadlockError {

@@ -1,4 +1,5 @@
 import { Waiter } from '../internal/waiter.js';
+import { yieldCurrentTask } from './task.js';
 
 /**
  * Suspends the current task for `ms` milliseconds and resolves to `value` (`asyncio.sleep`).
@@ -12,12 +13,17 @@ import { Waiter } from '../internal/waiter.js';
 export function sleep<T = undefined>(
   ms = 0,
   value?: T,
-  options: { signal?: AbortSignal } = {},
+  options?: { signal?: AbortSignal },
 ): Promise<T> {
   if (typeof ms !== 'number' || Number.isNaN(ms)) {
     throw new TypeError(`sleep() expects a number of milliseconds: received ${String(ms)}`);
   }
-  const signal = options.signal;
+  const signal = options?.signal;
+  if (ms <= 0 && signal === undefined) {
+    // The common yield of a task: no timer, no signal, no Waiter (src/internal/yield.ts).
+    const p = yieldCurrentTask(value as T);
+    if (p !== null) return p;
+  }
   if (signal?.aborted) return Promise.reject(signal.reason);
   const w = new Waiter<T>(null);
   if (signal) w.setSignal(signal);

@@ -9,6 +9,7 @@ import { CancelledError, describeValue } from '../internal/errors.js';
 import { registerLiveCounter } from '../internal/live-handles.js';
 import { beginStep, callSoon, stepEnded } from '../internal/scheduler.js';
 import type { Waiter, WaitingTask } from '../internal/waiter.js';
+import { TaskYield } from '../internal/yield.js';
 import { type AwaitingTask, Future } from './future.js';
 
 /** The body of a task: a function run inside it (preferred), or a promise already under way. */
@@ -47,6 +48,8 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
   /** @internal */ _waiter: Waiter<any> | null = null;
   /** @internal */ _fut: Future<any> | null = null;
   /** @internal */ _pendingCancel: Error | null = null;
+  /** @internal the task's `sleep(0)`, made at its first one and reused (src/internal/yield.ts) */
+  _yield: TaskYield | null = null;
   /** @internal */ _cancelReason: Error | null = null;
   private _name: string | null;
   private readonly number: number;
@@ -150,6 +153,7 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
   /** What the task is blocked on, for deadlock reports. */
   describeWait(): string {
     if (this._waiter !== null) return describeOwner(this._waiter.owner);
+    if (this._yield?.active) return 'a sleep';
     if (this._fut !== null) return this._fut instanceof Task ? this._fut.describe() : 'a Future';
     return 'something outside weft (a native promise)';
   }
@@ -164,6 +168,11 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
     this.controller?.abort(error);
     const w = this._waiter;
     if (w?.cancel(error)) return true;
+    const y = this._yield;
+    if (y?.active) {
+      y.cancel(error);
+      return true;
+    }
     const f = this._fut;
     if (f !== null && !f.done()) {
       if (!(error instanceof CancelledError)) this._cancelReason = error;
@@ -268,6 +277,17 @@ function describeOwner(owner: object | null): string {
   if (owner === null) return 'a sleep';
   const d = (owner as { describe?: () => string }).describe;
   return typeof d === 'function' ? d.call(owner) : (owner.constructor?.name ?? 'an object');
+}
+
+/**
+ * @internal `sleep(0)` of the running task through its reusable yield, or null when it cannot
+ * take that path (no task is running, or the task has a yield in flight already).
+ */
+export function yieldCurrentTask<V>(value: V): Promise<V> | null {
+  const t = currentContext();
+  if (!(t instanceof Task)) return null;
+  const y = (t._yield ??= new TaskYield(t));
+  return y.active ? null : y.start(value);
 }
 
 /** Creates a task running `body` (`asyncio.create_task`). */

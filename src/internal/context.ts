@@ -67,6 +67,31 @@ export function restoreContext(prev: object | null): void {
   current = prev;
 }
 
+/**
+ * `new Promise(executor)` with no task current, so that the promise carries no task: for weft's
+ * own promises (a waiter's, a yield's). Tagging one costs a property store that allocates, and
+ * none needs the tag: an `await` or `then` on it runs its continuation with the task that was
+ * current when the `await` or `then` happened, because V8 reports the continuation on the
+ * promise that the `await` or `then` itself creates. `executor` must not throw.
+ */
+export function untaggedPromise<V>(
+  executor: (resolve: (value: V) => void, reject: (error: unknown) => void) => void,
+): Promise<V> {
+  const prev = current;
+  current = null;
+  const p = new Promise<V>(executor);
+  current = prev;
+  return p;
+}
+
+/** `p.then(fn)` with no task current (see `untaggedPromise`): weft's own microtasks. */
+export function untaggedThen(p: Promise<unknown>, fn: () => void): void {
+  const prev = current;
+  current = null;
+  p.then(fn);
+  current = prev;
+}
+
 /** One more user of the hooks (a task was created): installs them if they are not. */
 export function retainContext(): void {
   users++;

@@ -24,6 +24,14 @@
  * microtask queue is empty, i.e. once every task has suspended — ends the step in flight. The
  * watchdog is armed only while callbacks wait behind a step, at most one at a time.
  *
+ * A *resume* — a callback that only begins a task's step and settles the promise the task
+ * awaits (`callSoonResume`: a waiter's, a future's awaiter, a `sleep(0)`) — runs no code of the
+ * user's: settling a promise only queues the continuation. So when a step ends with a resume at
+ * the head of the queue, the resume runs right there instead of from a drain microtask; the
+ * queue's order is the same, one microtask hop per hand-off fewer. A lock passed between two
+ * tasks, or a lone task's `sleep(0)`, then costs no drain at all. Other callbacks (a task's
+ * first step, done-callbacks, `callSoon`) always run from a drain.
+ *
  * Everything runs in microtasks, so a wake-up costs no macrotask. To keep timers and I/O from
  * starving behind tasks that wake each other forever, at most BUDGET callbacks run per
  * macrotask turn; the rest wait for the next turn (the same effect as CPython polling for I/O
@@ -34,7 +42,7 @@
  * promise hooks of src/internal/context.ts). A callback that throws is reported to the
  * exception handler and the queue goes on.
  */
-import { enterContext, restoreContext } from './context.js';
+import { enterContext, restoreContext, untaggedThen } from './context.js';
 
 /** A ready callback: `fn(a, b)`. Two slots avoid a closure per wake-up. */
 type Callback = (a: any, b: any) => void;
@@ -46,6 +54,8 @@ const BUDGET = 4096;
 let fns: (Callback | undefined)[] = new Array(1024);
 let as: unknown[] = new Array(1024);
 let bs: unknown[] = new Array(1024);
+/** 1 where the callback is a resume (see `callSoonResume`). */
+let resumes = new Uint8Array(1024);
 let head = 0;
 let size = 0;
 
@@ -63,28 +73,53 @@ function grow(): void {
   const nf: (Callback | undefined)[] = new Array(cap * 2);
   const na: unknown[] = new Array(cap * 2);
   const nb: unknown[] = new Array(cap * 2);
+  const nr = new Uint8Array(cap * 2);
   for (let i = 0; i < size; i++) {
     const j = (head + i) & (cap - 1);
     nf[i] = fns[j];
     na[i] = as[j];
     nb[i] = bs[j];
+    nr[i] = resumes[j] as number;
   }
   fns = nf;
   as = na;
   bs = nb;
+  resumes = nr;
   head = 0;
 }
 
-/** Queues `fn(a, b)` behind everything already ready (CPython's `call_soon`). */
-export function callSoon(fn: Callback, a?: unknown, b?: unknown): void {
+function push(fn: Callback, a: unknown, b: unknown, resume: 0 | 1): void {
   if (size === fns.length) grow();
   const i = (head + size) & (fns.length - 1);
   fns[i] = fn;
   as[i] = a;
   bs[i] = b;
+  resumes[i] = resume;
   size++;
+}
+
+/** Something was queued: a drain runs it when no step is in flight. */
+function kick(): void {
   if (inFlight === null) queueDrain();
   else armImmediate();
+}
+
+/** Queues `fn(a, b)` behind everything already ready (CPython's `call_soon`). */
+export function callSoon(fn: Callback, a?: unknown, b?: unknown): void {
+  push(fn, a, b, 0);
+  kick();
+}
+
+/**
+ * Queues a *resume*: a callback that only begins a task's step (or none) and settles promises,
+ * running no code of the user's. When a step ends with a resume at the head of the queue, the
+ * resume runs at once instead of from a drain microtask: settling a promise only queues its
+ * continuation, so the caller's stack sees nothing of it, and the order of the ready queue is
+ * kept (see `stepEnded`).
+ */
+export function callSoonResume(fn: Callback, a?: unknown, b?: unknown): void {
+  push(fn, a, b, 1);
+  kick();
 }
 
 /** Marks `task`'s step as in flight: nothing else is resumed until it ends. */
@@ -96,7 +131,57 @@ export function beginStep(task: object): void {
 export function stepEnded(task: object): void {
   if (inFlight !== task) return;
   inFlight = null;
+  if (size > 0) moveOn();
+}
+
+/**
+ * `task`'s step ends by queueing its own resume `fn(a)` behind everything ready (a `sleep(0)`):
+ * `callSoonResume` then `stepEnded`, without arming the watchdog for the moment in between.
+ */
+export function endStepWithResume(task: object, fn: Callback, a: unknown): void {
+  push(fn, a, undefined, 1);
+  if (inFlight === task) inFlight = null;
+  if (inFlight === null) moveOn();
+  else armImmediate();
+}
+
+/**
+ * No step in flight and callbacks ready: resumes at the head run now (each one that begins a
+ * step stops this), anything else is left to a drain, which runs it outside the caller's stack.
+ * Resumes count against the turn's budget like any callback.
+ */
+function moveOn(): void {
+  while (size > 0 && resumes[head] === 1) {
+    if (ranThisTurn >= BUDGET) break;
+    ranThisTurn++;
+    const prev = enterContext(null);
+    try {
+      runHead();
+    } catch (exception) {
+      reportException('Exception in callback', exception);
+    } finally {
+      restoreContext(prev);
+    }
+    if (inFlight !== null) {
+      if (size > 0) armImmediate();
+      return;
+    }
+  }
   if (size > 0) queueDrain();
+}
+
+/** Takes the head callback off the queue and runs it. */
+function runHead(): void {
+  const i = head;
+  const fn = fns[i] as Callback;
+  const a = as[i];
+  const b = bs[i];
+  fns[i] = undefined;
+  as[i] = undefined;
+  bs[i] = undefined;
+  head = (head + 1) & (fns.length - 1);
+  size--;
+  fn(a, b);
 }
 
 /** The task whose step is in flight, if any. */
@@ -116,7 +201,7 @@ const RESOLVED = Promise.resolve();
 function queueDrain(): void {
   if (drainQueued) return;
   drainQueued = true;
-  RESOLVED.then(drain);
+  untaggedThen(RESOLVED, drain);
 }
 
 function drain(): void {
@@ -126,17 +211,8 @@ function drain(): void {
     while (inFlight === null && size > 0) {
       if (ranThisTurn >= BUDGET) break;
       ranThisTurn++;
-      const i = head;
-      const fn = fns[i] as Callback;
-      const a = as[i];
-      const b = bs[i];
-      fns[i] = undefined;
-      as[i] = undefined;
-      bs[i] = undefined;
-      head = (head + 1) & (fns.length - 1);
-      size--;
       try {
-        fn(a, b);
+        runHead();
       } catch (exception) {
         reportException('Exception in callback', exception);
       }

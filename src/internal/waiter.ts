@@ -26,8 +26,8 @@
  * weft waiter is delivered here, at its next blocking call, as CPython delivers it at the next
  * suspension.
  */
-import { currentContext } from './context.js';
-import { beginStep, callSoon, stepEnded } from './scheduler.js';
+import { currentContext, untaggedPromise } from './context.js';
+import { beginStep, callSoonResume, stepEnded } from './scheduler.js';
 
 /** What the waiter machinery needs from a task (implemented by asyncio's Task). */
 export interface WaitingTask {
@@ -46,6 +46,18 @@ const PENDING = 0;
 const SCHEDULED = 1;
 const DONE = 2;
 
+/** Where `capture` leaves a new promise's resolving functions (read at once by the creator). */
+export const captured: { resolve: (value: any) => void; reject: (error: unknown) => void } = {
+  resolve: () => {},
+  reject: () => {},
+};
+
+/** A promise executor shared by every creator: `new Promise(capture)`, then read `captured`. */
+export function capture(resolve: (value: any) => void, reject: (error: unknown) => void): void {
+  captured.resolve = resolve;
+  captured.reject = reject;
+}
+
 export class Waiter<V> {
   /** The task blocked here (null when the caller runs outside every task). */
   readonly task: WaitingTask | null;
@@ -53,8 +65,8 @@ export class Waiter<V> {
   readonly owner: object | null;
   state: 0 | 1 | 2 = PENDING;
   readonly promise: Promise<V>;
-  resolve!: (value: V) => void;
-  reject!: (error: unknown) => void;
+  resolve: (value: V) => void;
+  reject: (error: unknown) => void;
   ok = true;
   outcome: unknown = undefined;
   /** Called when a granted wake-up is refused (the task was cancelled before it resumed). */
@@ -71,10 +83,10 @@ export class Waiter<V> {
   constructor(owner: object | null) {
     this.owner = owner;
     this.task = currentContext() as WaitingTask | null;
-    this.promise = new Promise<V>((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
+    // One shared executor instead of a closure per waiter (contended paths make one per wait).
+    this.promise = untaggedPromise<V>(capture);
+    this.resolve = captured.resolve as (value: V) => void;
+    this.reject = captured.reject;
   }
 
   get pending(): boolean {
@@ -169,7 +181,7 @@ export class Waiter<V> {
     this.state = SCHEDULED;
     this.ok = ok;
     this.outcome = outcome;
-    callSoon(resumeWaiter, this);
+    callSoonResume(resumeWaiter, this);
   }
 
   cleanup(): void {

@@ -1,0 +1,86 @@
+/**
+ * `sleep(0)` inside a task: a yield to every task already ready, without the general `Waiter`.
+ *
+ * Implementation notes
+ * --------------------
+ * `sleep(0)` is how a task lets the others run (CPython's bare `yield` in `__sleep0`); loops
+ * that hold a lock across it do one per iteration, so it is a hot path. A `Waiter` carries what
+ * a yield never needs — a list link, a timer, a signal, a revoke hook, an owner — and is garbage
+ * after one use. A task instead owns one `TaskYield`, made at its first `sleep(0)` and reused by
+ * every later one; a yield then costs one native promise (the caller must await a fresh one: a
+ * thenable would cost extra microtask ticks) and one ready-queue entry.
+ *
+ *   sleep(0) ──► active = true, promise made ──► callSoon(resumeYield) ──► the task's step ends
+ *                  │                                  │
+ *                  │ task.cancel(): ok = false,       └─ ready queue reaches it: active = false,
+ *                  │ outcome = the CancelledError        beginStep(task), settle the promise
+ *
+ * The semantics are a `Waiter` woken at once: the resume waits its turn in the ready queue (so
+ * every task ready before it runs one step first), a cancellation before the resume makes the
+ * promise reject with the error (nothing was granted, so nothing is passed on), and a
+ * cancellation requested while the task ran is delivered here, through the same queue.
+ *
+ * A task has one yield in flight at a time; a second `sleep(0)` before the first one resumed
+ * (only possible without awaiting it) takes the general `Waiter` path.
+ */
+import { untaggedPromise } from './context.js';
+import { beginStep, endStepWithResume } from './scheduler.js';
+import { capture, captured, type WaitingTask } from './waiter.js';
+
+function noop(): void {}
+
+export class TaskYield {
+  /** True from `sleep(0)` until the ready queue resumes the task. */
+  active = false;
+  ok = true;
+  outcome: unknown = undefined;
+  private resolve: (value: any) => void = noop;
+  private reject: (error: unknown) => void = noop;
+
+  constructor(readonly task: WaitingTask) {}
+
+  /** Starts a yield of the task (which is running now); the promise resolves to `value`. */
+  start<V>(value: V): Promise<V> {
+    const t = this.task;
+    const p = untaggedPromise<V>(capture);
+    this.resolve = captured.resolve;
+    this.reject = captured.reject;
+    this.active = true;
+    const pending = t._pendingCancel;
+    if (pending === null) {
+      this.ok = true;
+      this.outcome = value;
+    } else {
+      // A cancel requested while the task ran is delivered at this suspension.
+      t._pendingCancel = null;
+      this.ok = false;
+      this.outcome = pending;
+    }
+    endStepWithResume(t, resumeYield, this);
+    return p;
+  }
+
+  /** The task is cancelled while its yield waits in the ready queue: it resumes with `error`. */
+  cancel(error: unknown): void {
+    this.ok = false;
+    this.outcome = error;
+  }
+
+  /** Its turn in the ready queue: the task's step begins and its `sleep(0)` settles. */
+  resume(): void {
+    const resolve = this.resolve;
+    const reject = this.reject;
+    const outcome = this.outcome;
+    this.active = false;
+    this.outcome = undefined;
+    this.resolve = noop;
+    this.reject = noop;
+    beginStep(this.task);
+    if (this.ok) resolve(outcome);
+    else reject(outcome);
+  }
+}
+
+function resumeYield(y: TaskYield): void {
+  y.resume();
+}

@@ -2,6 +2,19 @@ import { Deque } from '../internal/deque.js';
 import { describeValue, TimeoutError } from '../internal/errors.js';
 import type { Future } from './future.js';
 
+const arrayValues = Array.prototype[Symbol.iterator];
+const arrayIteratorProto = Object.getPrototypeOf([][Symbol.iterator]()) as Iterator<unknown>;
+const arrayIteratorNext = arrayIteratorProto.next;
+
+/** Whether iterating `x` is walking a plain array's indices (nobody replaced the iterator). */
+function isPlainArrayIteration(x: unknown): boolean {
+  return (
+    Array.isArray(x) &&
+    (x as unknown[])[Symbol.iterator] === arrayValues &&
+    arrayIteratorProto.next === arrayIteratorNext
+  );
+}
+
 export interface MapOptions {
   /** Milliseconds from the call of `map`; a result not ready by then throws TimeoutError. */
   timeout?: number | null;
@@ -38,11 +51,12 @@ export abstract class Executor {
 
   /**
    * @internal Runs `fn` over consecutive argument lists of `stride` values each, packed in
-   * `flat` (one array, not one per call: cheaper to clone), as one task. Subclasses with
+   * `flat` (one array, not one per call: cheaper to clone), as one task; resolves to the
+   * results, indexable in order (an array, or a typed array of numbers). Subclasses with
    * workers override it.
    */
-  protected _submitChunk(fn: Fn, stride: number, flat: unknown[]): Future<unknown[]> {
-    return this.submit(
+  protected _submitChunk(fn: Fn, stride: number, flat: unknown[]): Future<ArrayLike<unknown>> {
+    return this.submit<[Fn, number, unknown[]], Promise<ArrayLike<unknown>>>(
       async (f: Fn, st: number, xs: unknown[]) => {
         const out: unknown[] = [];
         for (let i = 0; i < xs.length; i += st) out.push(await f(...xs.slice(i, i + st)));
@@ -51,7 +65,7 @@ export abstract class Executor {
       fn,
       stride,
       flat,
-    ) as Future<unknown[]>;
+    );
   }
 
   /** @internal How many calls `map` keeps in flight by default. */
@@ -122,14 +136,20 @@ export abstract class Executor {
       return f;
     };
     const deadline = timeout === null ? null : performance.now() + timeout;
-    const its = iterables.map((it) => it[Symbol.iterator]());
+    // One plain array (the common case) is read by index in slices: what its own iterator would
+    // yield, element for element, at the same moments, without a call per element.
+    const only = iterables.length === 1 ? iterables[0] : null;
+    const direct = isPlainArrayIteration(only) ? (only as unknown[]) : null;
+    let directAt = 0;
+    const its = direct === null ? iterables.map((it) => it[Symbol.iterator]()) : [];
     const inflight = new Deque<Future<unknown>>(64);
     let exhausted = iterables.length === 0;
-    let buffer: unknown[] = [];
+    let buffer: ArrayLike<unknown> = [];
     let bufferAt = 0;
     let closed = false;
 
     const nextArgs = (): unknown[] | null => {
+      if (direct !== null) return directAt < direct.length ? [direct[directAt++]] : null;
       const args = new Array(its.length);
       for (let j = 0; j < its.length; j++) {
         const r = (its[j] as Iterator<unknown>).next();
@@ -144,6 +164,14 @@ export abstract class Executor {
           const args = nextArgs();
           if (args === null) exhausted = true;
           else inflight.push(track(this.submit(fn, ...args) as Future<unknown>, 1));
+          continue;
+        }
+        if (direct !== null) {
+          const flat = direct.slice(directAt, directAt + chunksize);
+          directAt += flat.length;
+          if (flat.length < chunksize) exhausted = true;
+          if (flat.length > 0)
+            inflight.push(track(this._submitChunk(fn, 1, flat) as Future<unknown>, flat.length));
           continue;
         }
         const flat: unknown[] = [];
@@ -176,38 +204,42 @@ export abstract class Executor {
       [Symbol.asyncIterator]() {
         return it;
       },
-      async next(): Promise<IteratorResult<Awaited<R>>> {
+      next(): Promise<IteratorResult<Awaited<R>>> {
+        // The hot path of a chunked map: no async function frame per result.
         if (bufferAt < buffer.length)
-          return { done: false, value: buffer[bufferAt++] as Awaited<R> };
-        if (closed || inflight.length === 0) {
-          closed = true;
-          return { done: true, value: undefined };
-        }
-        const f = inflight.shift() as Future<unknown>;
-        let v: unknown;
-        try {
-          fill();
-          if (f.done()) v = await f.result();
-          else {
-            const left = deadline === null ? null : Math.max(0, deadline - performance.now());
-            v = await f.result({ timeout: left });
-          }
-        } catch (e) {
-          f.cancel();
-          cancelRest();
-          if (e instanceof TimeoutError)
-            throw new TimeoutError(`Executor.map: results not ready within ${timeout} ms`);
-          throw e;
-        }
-        if (chunksize === 1) return { done: false, value: v as Awaited<R> };
-        buffer = v as unknown[];
-        bufferAt = 0;
-        return it.next();
+          return Promise.resolve({ done: false, value: buffer[bufferAt++] as Awaited<R> });
+        return refill();
       },
       async return(): Promise<IteratorResult<Awaited<R>>> {
         cancelRest();
         return { done: true, value: undefined };
       },
+    };
+    const refill = async (): Promise<IteratorResult<Awaited<R>>> => {
+      if (closed || inflight.length === 0) {
+        closed = true;
+        return { done: true, value: undefined };
+      }
+      const f = inflight.shift() as Future<unknown>;
+      let v: unknown;
+      try {
+        fill();
+        if (f.done()) v = await f.result();
+        else {
+          const left = deadline === null ? null : Math.max(0, deadline - performance.now());
+          v = await f.result({ timeout: left });
+        }
+      } catch (e) {
+        f.cancel();
+        cancelRest();
+        if (e instanceof TimeoutError)
+          throw new TimeoutError(`Executor.map: results not ready within ${timeout} ms`);
+        throw e;
+      }
+      if (chunksize === 1) return { done: false, value: v as Awaited<R> };
+      buffer = v as ArrayLike<unknown>;
+      bufferAt = 0;
+      return it.next();
     };
     return it;
   }

@@ -52,19 +52,27 @@ export abstract class PoolExecutor extends Executor {
     return f;
   }
 
-  protected override _submitChunk(fn: Fn, stride: number, flat: unknown[]): Future<unknown[]> {
+  protected override _submitChunk(
+    fn: Fn,
+    stride: number,
+    flat: unknown[],
+  ): Future<ArrayLike<unknown>> {
     this.#check(fn);
-    const f = new Future<unknown[]>();
-    flat.unshift(stride);
-    f[kLink] = this.engine.submit(fn, flat, 1, f) satisfies FutureLink;
+    const f = new Future<ArrayLike<unknown>>();
+    // map only indexes the results: numbers may stay in the typed array they came back in.
+    f[kLink] = this.engine.submit(fn, flat, stride, f, true) satisfies FutureLink;
     return f;
   }
 
   /** @internal `fn(...a)` for each argument list `a` of `lists`, as one task (Pool's chunks). */
   _chunk(fn: Fn, lists: unknown[][]): Future<unknown[]> {
     const stride = lists[0]?.length ?? 0;
-    if (stride > 0 && lists.every((a) => a.length === stride))
-      return this._submitChunk(fn, stride, lists.flat(1));
+    if (stride > 0 && lists.every((a) => a.length === stride)) {
+      this.#check(fn);
+      const f = new Future<unknown[]>();
+      f[kLink] = this.engine.submit(fn, lists.flat(1), stride, f) satisfies FutureLink;
+      return f;
+    }
     // Argument lists of different lengths cannot share a stride: one task each, gathered.
     const parts = lists.map((a) => this.submit(fn, ...a));
     const all = new Future<unknown[]>();

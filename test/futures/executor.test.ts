@@ -137,6 +137,52 @@ for (const k of kinds) {
       assert.equal(i, 5000);
     });
 
+    test('chunked map carries every kind of number exactly, and mixed values too', async () => {
+      // Chunks of numbers travel as typed arrays (src/internal/pool/pack.ts): nothing may change.
+      const edge = [0, -0, 1.5, -1e308, 2 ** 31 - 1, -(2 ** 31), 2 ** 31, NaN, Infinity, -Infinity];
+      const nums = Array.from({ length: 200 }, (_, i) => edge[i % edge.length] as number);
+      const out: number[] = [];
+      for await (const v of ex.map((x: number) => x, [nums], { chunksize: 50 })) out.push(v);
+      assert.equal(out.length, nums.length);
+      for (let i = 0; i < nums.length; i++) assert.ok(Object.is(out[i], nums[i]), `item ${i}`);
+      // A function returning numbers for some items and strings for others, and a chunk mixing
+      // numbers with other values: the generic path, same results.
+      const mixed = Array.from({ length: 100 }, (_, i) => (i === 77 ? 'seven' : i));
+      const back: unknown[] = [];
+      for await (const v of ex.map((x: unknown) => (x === 40 ? 'forty' : x), [mixed], {
+        chunksize: 30,
+      }))
+        back.push(v);
+      assert.deepEqual(
+        back,
+        mixed.map((x) => (x === 40 ? 'forty' : x)),
+      );
+    });
+
+    test('chunked map over a holey or mutated array reads it as its iterator would', async () => {
+      const holey: Array<number | undefined> = new Array(40);
+      for (let i = 0; i < 40; i += 2) holey[i] = i;
+      const out: unknown[] = [];
+      for await (const v of ex.map((x: unknown) => x ?? 'hole', [holey], { chunksize: 16 }))
+        out.push(v);
+      assert.deepEqual(
+        out,
+        Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? i : 'hole')),
+      );
+      // Items appended before map reads that far are seen, as by an array iterator.
+      const grow = Array.from({ length: 10 }, (_, i) => i);
+      const it = ex.map(inc, [grow], { chunksize: 4, buffersize: 1 });
+      const got: number[] = [];
+      for await (const v of it) {
+        got.push(v);
+        if (got.length === 1) grow.push(10, 11);
+      }
+      assert.deepEqual(
+        got,
+        Array.from({ length: 12 }, (_, i) => i + 1),
+      );
+    });
+
     test('map reports progress as calls finish', async () => {
       const seen: Array<[number, number]> = [];
       const out: number[] = [];

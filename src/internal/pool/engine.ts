@@ -39,11 +39,14 @@ import { ChildHandle } from '../process/spawn.js';
 import { decode, decodeError, type EncodedError, encode } from '../serialize.js';
 import { type TaskRef, toTaskRef } from '../task-ref.js';
 import { spawnWorker } from '../worker/spawn.js';
+import { packNumbers, unpack } from './pack.js';
 import {
   BATCH_CAP,
   CHUNK,
   type FromRunner,
   PENDING,
+  RES_ERROR,
+  RES_PACKED,
   type RunnerBoot,
   SLOTS,
   STATES_WORDS,
@@ -79,8 +82,11 @@ export class Item {
     readonly engine: PoolEngine,
     readonly id: number,
     readonly fnId: number,
-    readonly args: unknown[],
-    readonly chunk: 0 | 1,
+    readonly args: ArrayLike<unknown>,
+    /** 0: one call `fn(...args)`; n > 0: a chunk, `fn` over consecutive lists of n of `args`. */
+    readonly stride: number,
+    /** A chunk's results, when all numbers, may complete the future as a typed array. */
+    readonly packedOk: boolean,
     readonly future: EngineFuture,
   ) {}
   started(): boolean {
@@ -184,8 +190,18 @@ export class PoolEngine {
     return this.#workers.filter((w) => !w.exited).map((w) => w.ch.pid ?? w.name);
   }
 
-  /** Queues `fn(...args)` (or, as a chunk, `args` = [stride, ...values]: see protocol.ts). */
-  submit(fn: Function, args: unknown[], chunk: 0 | 1, future: EngineFuture): Item {
+  /**
+   * Queues `fn(...args)` (`stride` 0), or a chunk of calls: `fn` over consecutive argument lists
+   * of `stride` values of `args` (see protocol.ts), completing with the array of their results —
+   * or, with `packedOk` and all of them numbers, with a typed array of them (pack.ts).
+   */
+  submit(
+    fn: Function,
+    args: ArrayLike<unknown>,
+    stride: number,
+    future: EngineFuture,
+    packedOk = false,
+  ): Item {
     let f = this.#fnIds.get(fn);
     if (f === undefined) {
       const ref = toTaskRef(fn, `${this.o.namePrefix}: ${fn.name || '(anonymous)'}`);
@@ -198,7 +214,7 @@ export class PoolEngine {
       }
       this.#fnIds.set(fn, f);
     }
-    const item = new Item(this, this.#nextId++, f.id, args, chunk, future);
+    const item = new Item(this, this.#nextId++, f.id, args, stride, packedOk, future);
     this.#queue.push(item);
     this.#scheduleFlush();
     return item;
@@ -261,7 +277,7 @@ export class PoolEngine {
         // (A chunk is many calls: never sparse.)
         if (
           this.#queue.length <= SPARSE * Math.max(1, eligible.length) &&
-          this.#queue.peek()?.chunk !== 1
+          (this.#queue.peek()?.stride ?? 0) === 0
         ) {
           eligible = eligible.filter((w) => !w.busy());
         }
@@ -332,9 +348,9 @@ export class PoolEngine {
         const it = good[k] as Item;
         tasks.ids[k] = it.id;
         tasks.fns[k] = it.fnId;
-        if (it.chunk === 1) {
+        if (it.stride > 0) {
           tasks.argc[k] = CHUNK;
-          argv.push(it.args);
+          argv.push(it.stride, packNumbers(it.args) ?? it.args);
         } else {
           const a = it.args;
           tasks.argc[k] = a.length;
@@ -571,7 +587,10 @@ export class PoolEngine {
           if (it === undefined) continue;
           this.#inflight.delete(it.id);
           it.w = null;
-          it.future._complete(r[k + 1] === 1, r[k + 2]);
+          const ok = r[k + 1];
+          let v = r[k + 2];
+          if (ok === RES_PACKED && !it.packedOk) v = unpack(v as Int32Array | Float64Array);
+          it.future._complete(ok !== RES_ERROR, v);
         }
         if (m.end >= 0) w.slots[m.end] = null;
         if (m.end >= 0 || r.length > 0) this.#dispatch();

@@ -55,8 +55,9 @@ export interface RunnerBoot {
 /**
  * A batch of n tasks, flat (typed arrays clone as one copy; nested arrays cost a clone each):
  * task k is `ids[k]`, function `fns[k]`, and its `argc[k]` arguments are the next ones of
- * `argv` — or, when `argc[k]` is CHUNK, the next entry of `argv` is `[stride, ...values]`: the
- * chunk's argument lists, `stride` values each, back to back.
+ * `argv` — or, when `argc[k]` is CHUNK, the next two entries of `argv` are `stride` and the
+ * chunk's values: its argument lists, `stride` values each, back to back, in one array (or, all
+ * numbers, one typed array: pack.ts).
  */
 export interface WireBatch {
   ids: Int32Array;
@@ -71,8 +72,15 @@ export type ToRunner =
   | { t: 'cancel'; id: number }
   | { t: 'stop' };
 
+export const RES_ERROR = 0;
+export const RES_OK = 1;
+export const RES_PACKED = 2;
+
 export type FromRunner =
   | { t: 'ready' }
   | { t: 'initError'; error: EncodedError }
-  /** Flat triples [id, ok (1|0), value or encoded error]; `end` is a finished slot or -1. */
+  /**
+   * Flat triples [id, ok, value or encoded error], ok being RES_OK, RES_ERROR or RES_PACKED (a
+   * chunk's results, all numbers, as one typed array: pack.ts); `end` is a finished slot or -1.
+   */
   | { t: 'res'; r: unknown[]; end: number };

@@ -21,10 +21,14 @@ import { cas, load } from '../atomics.js';
 import { CancelledError } from '../errors.js';
 import { decode, encode, encodeError } from '../serialize.js';
 import { resolveTaskRef, type TaskRef } from '../task-ref.js';
+import { packNumbers } from './pack.js';
 import {
   CHUNK,
   type FromRunner,
   PENDING,
+  RES_ERROR,
+  RES_OK,
+  RES_PACKED,
   RUNNING,
   type RunnerBoot,
   stateIndex,
@@ -90,7 +94,7 @@ export async function runRunner(boot: RunnerBoot, port: RunnerPort): Promise<voi
         } catch (e) {
           safe.push(
             r[k],
-            0,
+            RES_ERROR,
             encodeError(
               new TypeError(
                 `The task's result cannot be sent back from the worker: ${(e as Error).message}`,
@@ -109,11 +113,11 @@ export async function runRunner(boot: RunnerBoot, port: RunnerPort): Promise<voi
   const record = (id: number, ok: boolean, v: unknown): void => {
     if (ok) {
       try {
-        out.push(id, 1, encode(v, 'message'));
+        out.push(id, RES_OK, encode(v, 'message'));
       } catch (e) {
-        out.push(id, 0, encodeError(e));
+        out.push(id, RES_ERROR, encodeError(e));
       }
-    } else out.push(id, 0, encodeError(v));
+    } else out.push(id, RES_ERROR, encodeError(v));
   };
 
   const define = async (defs: Array<[number, TaskRef]>): Promise<void> => {
@@ -136,13 +140,12 @@ export async function runRunner(boot: RunnerBoot, port: RunnerPort): Promise<voi
       const n = argc[k] as number;
       const chunk = n === CHUNK;
       const first = at;
-      at += chunk ? 1 : n;
+      at += chunk ? 2 : n;
       if (states !== null) {
         // Claim: the engine may have withdrawn the task (cancel, steal) a moment ago.
         if (cas(states, stateIndex(b.slot, k), PENDING, RUNNING) !== PENDING) continue;
       } else if (interrupted.delete(id)) continue;
       if (out.length > 0 && performance.now() - lastFlush >= FLUSH_MS) flush(-1);
-      const args = chunk ? (argv[first] as unknown[]) : argv.slice(first, at);
       const fn = fns.get(fnId);
       if (fn === undefined || typeof fn !== 'function') {
         record(id, false, fn?.error ?? new Error(`weft pool: unknown function #${fnId}`));
@@ -151,29 +154,34 @@ export async function runRunner(boot: RunnerBoot, port: RunnerPort): Promise<voi
       current = id;
       controller = null;
       try {
-        let r: unknown;
         if (chunk) {
-          // [stride, ...values]: consecutive argument lists of `stride` values.
-          const list = args as unknown[];
-          const stride = list[0] as number;
-          const results = new Array((list.length - 1) / stride);
-          for (let j = 0, at = 1; at < list.length; j++, at += stride) {
-            let v = stride === 1 ? fn(list[at]) : fn(...list.slice(at, at + stride));
+          // Consecutive argument lists of `stride` values, in an array or a typed array.
+          const stride = argv[first] as number;
+          const list = argv[first + 1] as ArrayLike<unknown>;
+          // Pushed, not preallocated: a holey array is serialized element by element with its
+          // index, and packNumbers below wants a dense one anyway.
+          const results: unknown[] = [];
+          let numbers = true;
+          for (let at = 0; at < list.length; at += stride) {
+            let v = stride === 1 ? fn(list[at]) : fn(...argsAt(list, at, stride));
             if (isThenable(v)) {
               flush(-1);
               v = await v;
             }
-            results[j] = v;
+            if (typeof v !== 'number') numbers = false;
+            results.push(v);
           }
-          r = results;
+          const packed = numbers ? packNumbers(results) : null;
+          if (packed !== null) out.push(id, RES_PACKED, packed);
+          else record(id, true, results);
         } else {
-          r = fn(...args);
+          let r = fn(...argv.slice(first, at));
           if (isThenable(r)) {
             flush(-1);
             r = await r;
           }
+          record(id, true, r);
         }
-        record(id, true, r);
       } catch (e) {
         record(id, false, e);
       } finally {
@@ -224,6 +232,12 @@ export async function runRunner(boot: RunnerBoot, port: RunnerPort): Promise<voi
     }
   }
   port.post({ t: 'ready' });
+}
+
+function argsAt(list: ArrayLike<unknown>, at: number, stride: number): unknown[] {
+  const a = new Array<unknown>(stride);
+  for (let j = 0; j < stride; j++) a[j] = list[at + j];
+  return a;
 }
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {

@@ -1,6 +1,13 @@
 import { Deque } from '../internal/deque.js';
 import { describeValue, TimeoutError } from '../internal/errors.js';
 import type { Future } from './future.js';
+import {
+  knownLength,
+  type ProgressOptions,
+  type ProgressSink,
+  progressOption,
+  startProgressBar,
+} from './progress-bar.js';
 
 const arrayValues = Array.prototype[Symbol.iterator];
 const arrayIteratorProto = Object.getPrototypeOf([][Symbol.iterator]()) as Iterator<unknown>;
@@ -27,6 +34,11 @@ export interface MapOptions {
    * number finished and the number submitted so far — for a progress bar over a long map.
    */
   onProgress?: ((completed: number, submitted: number) => void) | null;
+  /**
+   * Draws a progress bar (cli-progress) on stderr, or on `stream`, while the map runs — only
+   * when that stream is a terminal; elsewhere nothing is printed. Stopped however the map ends.
+   */
+  progress?: boolean | ProgressOptions | null;
 }
 
 export interface ShutdownOptions {
@@ -122,15 +134,18 @@ export abstract class Executor {
         `Executor.map: onProgress must be a function: received ${describeValue(onProgress)}`,
       );
     }
+    const progress = progressOption(options.progress, 'Executor.map');
     let submitted = 0;
     let completed = 0;
+    let bar: ProgressSink | null = null;
     const track = (f: Future<unknown>, calls: number): Future<unknown> => {
       submitted += calls;
-      if (onProgress !== null) {
+      if (onProgress !== null || bar !== null) {
         f.addDoneCallback((x) => {
           if (x.cancelled()) return;
           completed += calls;
-          onProgress(completed, submitted);
+          bar?.update(completed, submitted);
+          onProgress?.(completed, submitted);
         });
       }
       return f;
@@ -196,9 +211,16 @@ export abstract class Executor {
     const cancelRest = (): void => {
       closed = true;
       exhausted = true;
+      bar?.stop();
       while (inflight.length > 0) (inflight.shift() as Future<unknown>).cancel();
     };
-    fill();
+    if (progress !== null) bar = startProgressBar(progress, knownLength(iterables));
+    try {
+      fill();
+    } catch (e) {
+      cancelRest();
+      throw e;
+    }
 
     const it: AsyncIterableIterator<Awaited<R>> = {
       [Symbol.asyncIterator]() {
@@ -218,6 +240,7 @@ export abstract class Executor {
     const refill = async (): Promise<IteratorResult<Awaited<R>>> => {
       if (closed || inflight.length === 0) {
         closed = true;
+        bar?.stop();
         return { done: true, value: undefined };
       }
       const f = inflight.shift() as Future<unknown>;

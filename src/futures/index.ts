@@ -17,6 +17,7 @@ export {
 export { Executor, type MapOptions, type ShutdownOptions } from './executor.js';
 export { type CancelOptions, Future, type FutureState } from './future.js';
 export { ProcessPoolExecutor, type ProcessPoolExecutorOptions } from './process-pool-executor.js';
+export type { ProgressOptions, ProgressStream } from './progress-bar.js';
 export { taskSignal } from './task-signal.js';
 export { ThreadPoolExecutor, type ThreadPoolExecutorOptions } from './thread-pool-executor.js';
 export { type WaitResult, wait } from './wait.js';

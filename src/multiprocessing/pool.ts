@@ -8,6 +8,7 @@
 import { asCompleted } from '../futures/as-completed.js';
 import { Future } from '../futures/future.js';
 import { ProcessPoolExecutor } from '../futures/process-pool-executor.js';
+import { type ProgressOptions, progressOption, startProgressBar } from '../futures/progress-bar.js';
 import { describeValue } from '../internal/errors.js';
 import { AsyncResult } from './async-result.js';
 import { RuntimeError } from './errors.js';
@@ -25,6 +26,11 @@ export interface PoolOptions {
 export interface ApplyAsyncOptions<R> {
   callback?: ((result: R) => void) | null;
   errorCallback?: ((error: unknown) => void) | null;
+}
+
+export interface PoolMapOptions {
+  /** A progress bar on stderr (or `stream`) while the calls run, only on a terminal. */
+  progress?: boolean | ProgressOptions | null;
 }
 
 /**
@@ -93,15 +99,16 @@ export class Pool {
     fn: (x: any) => R,
     iterable: Iterable<unknown>,
     chunksize?: number,
+    options: PoolMapOptions = {},
   ): Promise<Awaited<R>[]> {
-    return this.mapAsync(fn, iterable, chunksize).get();
+    return this.mapAsync(fn, iterable, chunksize, options).get();
   }
 
   mapAsync<R>(
     fn: (x: any) => R,
     iterable: Iterable<unknown>,
     chunksize?: number,
-    options: ApplyAsyncOptions<Awaited<R>[]> = {},
+    options: ApplyAsyncOptions<Awaited<R>[]> & PoolMapOptions = {},
   ): AsyncResult<Awaited<R>[]> {
     return this.#mapAsync(
       fn as Fn,
@@ -116,15 +123,16 @@ export class Pool {
     fn: (...args: any[]) => R,
     iterable: Iterable<unknown[]>,
     chunksize?: number,
+    options: PoolMapOptions = {},
   ): Promise<Awaited<R>[]> {
-    return this.starmapAsync(fn, iterable, chunksize).get();
+    return this.starmapAsync(fn, iterable, chunksize, options).get();
   }
 
   starmapAsync<R>(
     fn: (...args: any[]) => R,
     iterable: Iterable<unknown[]>,
     chunksize?: number,
-    options: ApplyAsyncOptions<Awaited<R>[]> = {},
+    options: ApplyAsyncOptions<Awaited<R>[]> & PoolMapOptions = {},
   ): AsyncResult<Awaited<R>[]> {
     return this.#mapAsync(
       fn as Fn,
@@ -138,13 +146,29 @@ export class Pool {
     fn: Fn,
     lists: unknown[][],
     chunksize: number | undefined,
-    options: ApplyAsyncOptions<any[]>,
+    options: ApplyAsyncOptions<any[]> & PoolMapOptions,
   ): AsyncResult<unknown[]> {
     this.#check();
+    const progress = progressOption(options?.progress, 'Pool.map');
     const cs = chunksize ?? Math.max(1, Math.ceil(lists.length / (this.#ex.maxWorkers * 4)));
     const chunks: Future<unknown[]>[] = [];
     for (let i = 0; i < lists.length; i += cs) chunks.push(this.#chunk(fn, lists.slice(i, i + cs)));
     const all = new Future<unknown[]>();
+    if (progress !== null) {
+      const bar = startProgressBar(progress, lists.length);
+      if (bar !== null) {
+        let completed = 0;
+        for (const [i, c] of chunks.entries()) {
+          const calls = Math.min(cs, lists.length - i * cs);
+          c.addDoneCallback((x) => {
+            if (x._errorOf() !== undefined || x.cancelled()) return;
+            completed += calls;
+            bar.update(completed, lists.length);
+          });
+        }
+        all.addDoneCallback(() => bar.stop());
+      }
+    }
     let left = chunks.length;
     const finish = (): void => {
       if (all.done()) return;
@@ -180,11 +204,13 @@ export class Pool {
     fn: (x: any) => R,
     iterable: Iterable<unknown>,
     chunksize = 1,
+    options: PoolMapOptions = {},
   ): AsyncGenerator<Awaited<R>> {
     this.#check();
-    yield* this.#ex.map(fn as Fn, [checkIterable(iterable)], { chunksize }) as AsyncIterable<
-      Awaited<R>
-    >;
+    yield* this.#ex.map(fn as Fn, [checkIterable(iterable)], {
+      chunksize,
+      progress: options?.progress ?? null,
+    }) as AsyncIterable<Awaited<R>>;
   }
 
   /** Results in completion order (Python's imap_unordered). */

@@ -40,6 +40,27 @@ import {
 
 checkLeaks({ graceMs: 3000 });
 
+/** A writable that records what it is given and claims to be a terminal (or not). */
+function fakeStream(isTTY: boolean): {
+  isTTY: boolean;
+  columns: number;
+  write(s: string): boolean;
+  text(): string;
+  writes(): number;
+} {
+  const chunks: string[] = [];
+  return {
+    isTTY,
+    columns: 100,
+    write(s: string) {
+      chunks.push(String(s));
+      return true;
+    },
+    text: () => chunks.join(''),
+    writes: () => chunks.length,
+  };
+}
+
 async function until(cond: () => boolean, ms = 10000): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
@@ -195,6 +216,57 @@ for (const k of kinds) {
       assert.deepEqual(out, [2, 3, 4, 5, 6]);
       assert.equal(seen.at(-1)?.[0], 5);
       assert.ok(seen.every(([c, s]) => c <= s && s === 5));
+    });
+
+    test('map with progress draws a bar on a terminal stream and stops it at the end', async () => {
+      const tty = fakeStream(true);
+      const out: number[] = [];
+      for await (const v of ex.map(inc, [Array.from({ length: 300 }, (_, i) => i)], {
+        chunksize: 50,
+        progress: { stream: tty, label: 'inc' },
+      }))
+        out.push(v);
+      assert.equal(out.length, 300);
+      const text = tty.text();
+      assert.match(text, /300\/300 \| inc/);
+      assert.match(text, /100%/);
+      assert.ok(text.endsWith('\n'), 'stopped: the bar ends its line');
+      // A stream that is not a terminal gets nothing at all.
+      const pipe = fakeStream(false);
+      for await (const _ of ex.map(inc, [[1, 2, 3]], { progress: { stream: pipe } })) {
+      }
+      assert.equal(pipe.text(), '');
+    });
+
+    test('map with progress stops the bar on an error and when the loop is left early', async () => {
+      const failing = fakeStream(true);
+      await assert.rejects(async () => {
+        for await (const _ of ex.map(
+          (x: number) => {
+            if (x === 3) throw new TypeError('no 3');
+            return x;
+          },
+          [[0, 1, 2, 3, 4]],
+          { progress: { stream: failing } },
+        )) {
+        }
+      }, /no 3/);
+      assert.ok(failing.text().endsWith('\n'));
+      const writes = failing.writes();
+      await new Promise((r) => setTimeout(r, 250));
+      assert.equal(failing.writes(), writes, 'no redraw after stop');
+
+      const early = fakeStream(true);
+      function* endless(): Generator<number> {
+        for (let i = 0; ; i++) yield i;
+      }
+      for await (const v of ex.map(inc, [endless()], { chunksize: 8, progress: { stream: early } }))
+        if (v > 20) break;
+      assert.ok(early.text().endsWith('\n'));
+      const n = early.writes();
+      await new Promise((r) => setTimeout(r, 250));
+      assert.equal(early.writes(), n, 'no redraw after stop');
+      assert.throws(() => ex.map(inc, [[1]], { progress: 'yes' as never }), TypeError);
     });
 
     test('map rethrows the first failure in order', async () => {

@@ -33,6 +33,31 @@ describe('Pool', () => {
     assert.deepEqual(await pool.map(square, []), []);
   });
 
+  test('map and imap with progress draw a bar on a terminal stream only', async () => {
+    const chunks: string[] = [];
+    const tty = { isTTY: true, columns: 100, write: (s: string) => chunks.push(String(s)) > 0 };
+    const xs = Array.from({ length: 40 }, (_, i) => i);
+    assert.deepEqual(
+      await pool.map(square, xs, 7, { progress: { stream: tty } }),
+      xs.map((x) => x * x),
+    );
+    assert.match(chunks.join(''), /40\/40/);
+    assert.ok(chunks.join('').endsWith('\n'), 'the bar was stopped');
+    chunks.length = 0;
+    const got: number[] = [];
+    for await (const v of pool.imap(square, xs, 5, { progress: { stream: tty } })) got.push(v);
+    assert.deepEqual(
+      got,
+      xs.map((x) => x * x),
+    );
+    assert.match(chunks.join(''), /40\/40/);
+    const pipe: string[] = [];
+    await pool.map(square, xs, 7, {
+      progress: { stream: { isTTY: false, write: (s: string) => pipe.push(s) > 0 } },
+    });
+    assert.deepEqual(pipe, []);
+  });
+
   test('applyAsync calls callback or errorCallback in this process', async () => {
     const seen: unknown[] = [];
     const ok = pool.applyAsync(square, [9], null, { callback: (v) => seen.push(v) });

@@ -5,6 +5,7 @@
  * Python prints "Process NAME:" and the traceback.
  */
 import { BrokerClient } from '../internal/process/broker-client.js';
+import { settlePassed } from '../internal/process/fd-handoff.js';
 import { decode } from '../internal/serialize.js';
 import { resolveTaskRef } from '../internal/task-ref.js';
 import { _setCurrentProcess } from './current-process.js';
@@ -53,5 +54,6 @@ export async function main(encoded: unknown): Promise<void> {
   // Python's child ends when run() returns, whatever timers it left — after its queues have
   // handed their items over, and after its own non-daemon children.
   await flushBeforeExit();
+  await settlePassed();
   process.exit(code === 0 ? Number(process.exitCode) || 0 : code);
 }

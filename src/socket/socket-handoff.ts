@@ -115,3 +115,24 @@ export function reattachConnection(
     d.handle.readStart();
   }
 }
+
+/** Resolves once `ns` has no bytes queued in user space (sent to the kernel) or is gone. */
+export async function untilSent(ns: NetSocket): Promise<void> {
+  while (!ns.destroyed && ns.writableLength > 0) {
+    // 'drain' comes only after a write that filled the queue; the timer covers the others.
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        ns.off('drain', done);
+        ns.off('close', done);
+        resolve();
+      };
+      const timer = setTimeout(done, POLL_MS);
+      ns.once('drain', done);
+      ns.once('close', done);
+    });
+  }
+}
+
+/** Trade-off: how late a child notices a queue that emptied without 'drain' vs. wake-ups. */
+const POLL_MS = 20;

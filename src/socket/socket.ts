@@ -28,7 +28,7 @@ import {
   connect as netConnect,
 } from 'node:net';
 import { describeValue, TimeoutError } from '../internal/errors.js';
-import { claimFdSlot, passedFd } from '../internal/process/fd-handoff.js';
+import { claimFdSlot, holdExitUntilSent, passedFd } from '../internal/process/fd-handoff.js';
 import { kShared, registerSharedKind, type SharedState } from '../internal/serialize.js';
 import { Waiter, WaiterList } from '../internal/waiter.js';
 import { wireStreams } from '../streams/protocol.js';
@@ -55,6 +55,7 @@ import {
   type PassedSocket,
   reattachConnection,
   SOCKET_KIND,
+  untilSent,
 } from './socket-handoff.js';
 
 /** `[host, port]` for AF_INET/AF_INET6, a filesystem path for AF_UNIX. */
@@ -667,6 +668,8 @@ export class Socket {
       return s;
     }
     const ns = new NetSocket({ fd, readable: true, writable: true, allowHalfOpen: true });
+    const release = holdExitUntilSent(() => untilSent(ns));
+    ns.once('close', release);
     s.attach(
       ns,
       p.family === AF_UNIX

@@ -17,6 +17,7 @@ import {
   echoUpper,
   expectReset,
   poolEcho,
+  sendAndEnd,
 } from './fixtures/socket-targets.js';
 
 checkLeaks({ graceMs: 3000 });
@@ -92,6 +93,25 @@ describe('Process with a socket in its args', () => {
     await p.join();
     assert.equal(p.exitcode, 0);
     assert.equal((await client.recv(10)).length, 0, 'EOF once the child is gone');
+    srv.close();
+  });
+
+  test('every byte the child queued arrives, though its target returned before they left', async () => {
+    const [srv, port] = await listener();
+    using client = await createConnection(['127.0.0.1', port]);
+    const [conn] = await srv.accept();
+    // Far more than loopback's kernel buffers take at once: most wait in the child's queue.
+    const n = 64 * 1024 * 1024;
+    const p = new Process({ target: sendAndEnd, args: [conn, n] });
+    p.start();
+    conn.close();
+    let got = 0;
+    for (let b = await client.recv(1 << 20); b.length > 0; b = await client.recv(1 << 20)) {
+      got += b.length;
+    }
+    await p.join();
+    assert.equal(got, n);
+    assert.equal(p.exitcode, 0);
     srv.close();
   });
 

@@ -10,7 +10,9 @@
  *   prepare(): stop reading, take buffered bytes          open socket (dup2 at fork);
  *   fork(…, stdio: [0, 1, 2, ipc, fd0, fd1, …])           decode(payload) → revive(k) adopts
  *   commit(): release the parent's copy                   passedFd(k) with the bytes first
- *   (abort(): undo prepare when the fork failed)
+ *   (abort(): undo prepare when the fork failed)          …run() returns…
+ *                                                         settlePassed(): what it queued on
+ *                                                         them has left, then process.exit
  *
  * Why stdio slots and not `child.send(msg, handle)`: the descriptor is duplicated into the child
  * while `fork` runs, synchronously, so the parent can release its copy (and stop its event loop
@@ -77,4 +79,22 @@ export function prepareHandoffs(list: readonly Handoff[]): number[] {
 /** The child's descriptor for slot `k`. */
 export function passedFd(k: number): number {
   return PASSED_FD_BASE + k;
+}
+
+const unsent = new Set<() => Promise<void>>();
+
+/**
+ * Child side: `untilSent` resolves once what the child queued on an adopted descriptor has
+ * been handed to the kernel. A child ends with `process.exit()` as soon as `run()` returns,
+ * which would drop bytes still queued in user space — bytes that Python's `sendall` would
+ * already have given the kernel, which delivers them after close(2). Returns the unregister.
+ */
+export function holdExitUntilSent(untilSent: () => Promise<void>): () => void {
+  unsent.add(untilSent);
+  return () => unsent.delete(untilSent);
+}
+
+/** Child side, before it exits: waits for every adopted descriptor's queued bytes. */
+export async function settlePassed(): Promise<void> {
+  await Promise.all([...unsent].map((f) => f()));
 }

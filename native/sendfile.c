@@ -42,6 +42,10 @@
  * it. Fields the pool thread writes are read on the loop thread only after the job completed
  * (libuv orders the two); `cancelled` is the one field both threads touch during a job.
  *
+ * Teardown. A worker thread may end during a transfer: an async cleanup hook cancels it, and
+ * the environment waits until the transfer's native side is over (its uv_poll handle closed),
+ * as libuv refuses to close a loop with open handles.
+ *
  * On platforms without Linux's sendfile(2) the addon is not built and weft uses its copy loop.
  */
 #define _GNU_SOURCE
@@ -88,6 +92,8 @@ typedef struct {
   int err;
   int eof;
   int stalled; /* the last job ended because the socket stayed full for WAIT_MS */
+  int teardown; /* the environment (a worker thread) is going away: no JavaScript any more */
+  napi_async_cleanup_hook_handle cleanup;
   atomic_int cancelled;
 } transfer_t;
 
@@ -144,10 +150,16 @@ static void run_job(napi_env env, void *data) {
   t->offset = (int64_t)off;
 }
 
+/* The native side is over; a teardown waiting on us may go on. */
+static void release_native(transfer_t *t) {
+  napi_remove_async_cleanup_hook(t->cleanup);
+  unref(t);
+}
+
 static void on_poll_closed(uv_handle_t *h) {
   transfer_t *t = h->data;
   close(t->epfd);
-  unref(t);
+  release_native(t);
 }
 
 /* Loop thread: the transfer is over; report it once. */
@@ -159,17 +171,20 @@ static void finish(napi_env env, transfer_t *t) {
   close(t->sock);
   close(t->file);
   close(t->evfd);
-  napi_value cb, global, argv[3];
-  napi_get_reference_value(env, t->cb, &cb);
-  napi_get_global(env, &global);
-  napi_create_int32(env, err, &argv[0]);
-  napi_create_int64(env, t->sent, &argv[1]);
-  napi_get_boolean(env, t->eof != 0, &argv[2]);
+  napi_value cb = NULL, global, argv[3];
+  int teardown = t->teardown;
+  if (!teardown) { /* in a job's completion: a handle scope is open */
+    napi_get_reference_value(env, t->cb, &cb);
+    napi_get_global(env, &global);
+    napi_create_int32(env, err, &argv[0]);
+    napi_create_int64(env, t->sent, &argv[1]);
+    napi_get_boolean(env, t->eof != 0, &argv[2]);
+  }
   napi_delete_reference(env, t->cb);
   napi_delete_async_work(env, t->work);
   if (t->poll_inited) uv_close((uv_handle_t *)&t->poll, on_poll_closed);
-  else unref(t);
-  napi_call_function(env, global, cb, 3, argv, NULL);
+  else release_native(t);
+  if (!teardown) napi_call_function(env, global, cb, 3, argv, NULL);
 }
 
 static void on_writable(uv_poll_t *h, int status, int events) {
@@ -213,6 +228,24 @@ static void job_done(napi_env env, napi_status status, void *data) {
   }
   /* Parked, or (no epoll set to be had) back to a job that polls in the pool again. */
   if (!t->stalled || park(t) != 0) napi_queue_async_work(env, t->work);
+}
+
+/* The environment is being torn down (a worker thread ends) during the transfer: a parked
+ * transfer ends here (its uv_poll handle must be closed before libuv's loop is); a queued job
+ * is woken, and Node waits for it to complete. Teardown goes on once release_native ran. */
+static void on_teardown(napi_async_cleanup_hook_handle h, void *data) {
+  (void)h;
+  transfer_t *t = data;
+  t->teardown = 1;
+  atomic_store_explicit(&t->cancelled, 1, memory_order_release);
+  if (t->phase == PARKED) {
+    uv_poll_stop(&t->poll);
+    finish(t->env, t);
+  } else {
+    uint64_t one = 1;
+    ssize_t w = write(t->evfd, &one, sizeof one);
+    (void)w;
+  }
 }
 
 static void handle_finalize(napi_env env, void *data, void *hint) {
@@ -270,6 +303,7 @@ static napi_value sendfile_start(napi_env env, napi_callback_info info) {
   napi_create_reference(env, argv[4], 1, &t->cb);
   napi_create_async_work(env, NULL, name, run_job, job_done, t, &t->work);
   napi_create_external(env, t, handle_finalize, NULL, &handle);
+  napi_add_async_cleanup_hook(env, on_teardown, t, &t->cleanup);
   t->phase = QUEUED;
   napi_queue_async_work(env, t->work);
   return handle;

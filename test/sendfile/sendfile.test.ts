@@ -10,6 +10,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { Worker } from 'node:worker_threads';
 import { sleep } from '../../src/asyncio/index.js';
 import { _forceCopyLoop, sendfile } from '../../src/sendfile/sendfile.js';
 import {
@@ -430,6 +431,54 @@ describe('sendfile and the thread pool', () => {
     for (const s of sinks) assert.ok((await s.received).equals(want));
     for (const s of sinks) await s.close();
   });
+});
+
+describe('sendfile in a worker thread', () => {
+  // The worker registers tsx itself (on Node 20 a Worker inherits no loader hooks).
+  const code = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const { connect } = require('node:net');
+    (async () => {
+      (await import(workerData.tsx)).register();
+      const { sendfile } = await import(workerData.mod);
+      const s = connect({ host: workerData.host, port: workerData.port });
+      await new Promise((r) => s.once('connect', r));
+      sendfile(s, workerData.path).catch(() => {});
+      parentPort.postMessage('started');
+    })();`;
+
+  for (const reader of ['stalled', 'reading'] as const) {
+    test(`a worker ended during a transfer to a ${reader} reader closes cleanly`, async () => {
+      _forceCopyLoop(false);
+      let release!: () => void;
+      const received: number[] = [];
+      const s = await sink({
+        pausedUntil: reader === 'stalled' ? new Promise<void>((r) => (release = r)) : undefined,
+        throttle: reader === 'reading' ? { bytes: 1024 * 1024, ms: 5 } : undefined,
+        onBytes: (n) => received.push(n),
+      });
+      const w = new Worker(code, {
+        eval: true,
+        workerData: {
+          tsx: import.meta.resolve('tsx/esm/api'),
+          mod: new URL('../../src/sendfile/index.ts', import.meta.url).href,
+          host: HOST,
+          port: s.port,
+          path: bigPath,
+        },
+      });
+      await new Promise((r) => w.once('message', r));
+      await sleep(200);
+      // Parked on the worker's loop (stalled) or in a pool job (reading): either way the
+      // worker's loop must close without open handles, which would abort the process.
+      assert.equal(await w.terminate(), 1);
+      release?.();
+      const got = await s.received;
+      assert.ok(got.length < big.length, `${got.length} bytes of ${big.length}`);
+      assert.ok(got.equals(big.subarray(0, got.length)), 'what arrived is a prefix of the file');
+      await s.close();
+    });
+  }
 });
 
 describe('sendfile arguments', () => {

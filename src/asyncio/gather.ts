@@ -67,30 +67,32 @@ export function gather(...args: unknown[]): GatheringFuture<unknown[]> {
   // stamp of this call rather than a Map: a gather of 100,000 tasks should not hash 100,000 keys.
   const stamp = ++gatherStamp;
   let others: Map<unknown, Future<unknown>> | null = null;
-  const unique: Future<unknown>[] = [];
+  // `unique` is `children` itself until a duplicate shows up (the usual gather has none).
+  let unique: Future<unknown>[] | null = null;
   const children: Future<unknown>[] = new Array(args.length);
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     let f: Future<unknown> | undefined;
+    let seen = false;
     if (a instanceof Future) {
       f = a;
-      if (f._gatherStamp !== stamp) {
-        f._gatherStamp = stamp;
-        unique.push(f);
-      }
+      if (f._gatherStamp === stamp) seen = true;
+      else f._gatherStamp = stamp;
     } else {
       others ??= new Map();
       f = others.get(a);
       if (f === undefined) {
         f = ensureFuture(a as Awaitable<unknown>);
         others.set(a, f);
-        unique.push(f);
-      }
+      } else seen = true;
     }
+    if (seen) unique ??= children.slice(0, i);
+    else unique?.push(f);
     children[i] = f;
   }
+  const distinct = unique ?? children;
   const outer = new GatheringFuture<unknown[]>(children);
-  const total = unique.length;
+  const total = distinct.length;
   if (total === 0) {
     outer.setResult([]);
     return outer;
@@ -123,6 +125,6 @@ export function gather(...args: unknown[]): GatheringFuture<unknown[]> {
       outer.setResult(results);
     }
   };
-  for (const c of unique) c.addDoneCallback(onChildDone);
+  for (const c of distinct) c.addDoneCallback(onChildDone);
   return outer;
 }

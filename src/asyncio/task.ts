@@ -59,14 +59,14 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
   /** @internal */ livePrev: Task<any> | null = null;
   /** @internal */ liveNext: Task<any> | null = null;
 
-  constructor(body: TaskBody<T>, options: TaskOptions = {}) {
+  constructor(body: TaskBody<T>, options?: TaskOptions) {
     super();
     if (typeof body !== 'function' && !isThenable(body)) {
       throw new TypeError(
         `A task needs a function to run or a promise to await: received ${describeValue(body)}`,
       );
     }
-    const name = options.name;
+    const name = options?.name;
     if (name !== undefined && typeof name !== 'string') {
       throw new TypeError(`Task name must be a string: received ${describeValue(name)}`);
     }
@@ -207,8 +207,25 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
     }
     beginStep(this);
     const prev = enterContext(this);
+    let r: unknown;
     try {
-      const r = typeof body === 'function' ? body() : body;
+      r = typeof body === 'function' ? body() : body;
+    } catch (e) {
+      restoreContext(prev);
+      this._finish(false, e);
+      return;
+    }
+    if (r instanceof Promise && r.constructor === Promise) {
+      // A native promise: its `then` runs none of the user's code. The reaction finds the task
+      // as the current one (the promise `then` makes is tagged with it, and the hooks are
+      // installed while this task lives): no closure, no async function per task.
+      r.then(finishFulfilled, finishRejected);
+      restoreContext(prev);
+      return;
+    }
+    // A thenable's `then` (a weft Future's among them) is called in the task, as an await in
+    // the body would call it.
+    try {
       if (r instanceof Promise) settleFrom(this, r);
       else if (isThenable(r)) {
         r.then(
@@ -248,8 +265,16 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
   }
 }
 
-/** Settles `t` from its body's promise; an async function costs less than two closures and a
- * derived promise per task. */
+/** The body's promise is fulfilled; the current task is the one it belongs to (see `_start`). */
+function finishFulfilled(value: unknown): void {
+  (currentContext() as Task<unknown>)._finish(true, value);
+}
+
+function finishRejected(error: unknown): void {
+  (currentContext() as Task<unknown>)._finish(false, error);
+}
+
+/** Settles `t` from its body's promise (a Promise subclass, whose `then` may be anyone's). */
 async function settleFrom(t: Task<any>, p: Promise<unknown>): Promise<void> {
   let v: unknown;
   try {

@@ -102,6 +102,41 @@ describe('gather', () => {
     });
   });
 
+  test('duplicates anywhere among the awaitables are each awaited once, results in place', async () => {
+    await run(async () => {
+      const runs = [0, 0, 0];
+      const task = (i: number, ms: number) =>
+        createTask(async () => {
+          runs[i] = (runs[i] as number) + 1;
+          await sleep(ms);
+          return i;
+        });
+      const a = task(0, 5);
+      const b = task(1, 1);
+      const c = task(2, 3);
+      const p = Promise.resolve('p');
+      assert.deepEqual(await gather(a, a, b, p, c, b, p, a), [0, 0, 1, 'p', 2, 1, 'p', 0]);
+      assert.deepEqual(runs, [1, 1, 1]);
+      // A later failure is still seen once all distinct children are counted.
+      const bad = createTask(async () => {
+        await sleep(2);
+        throw new Error('late');
+      });
+      await assert.rejects(gather(a, bad, a, bad), /late/);
+    });
+  });
+
+  test('a task body returning a Promise subclass settles the task from it', async () => {
+    class Sub<T> extends Promise<T> {}
+    await run(async () => {
+      assert.equal(await createTask(() => Sub.resolve(5)), 5);
+      await assert.rejects(
+        createTask(() => Sub.reject(new Error('sub'))),
+        /sub/,
+      );
+    });
+  });
+
   test('100,000 trivial tasks gather', async () => {
     const n = 100_000;
     const r = await run(() =>

@@ -10,6 +10,7 @@ import { ProcessPoolExecutor } from '../../src/futures/index.js';
 import { Process, Queue } from '../../src/multiprocessing/index.js';
 import { NotCloneableError } from '../../src/queue/index.js';
 import { createConnection, OSError, Socket, type SocketAddress } from '../../src/socket/index.js';
+import { Thread } from '../../src/threading/index.js';
 import { checkLeaks } from '../support/leaks.js';
 import {
   acceptOne,
@@ -197,6 +198,12 @@ describe('a socket anywhere else than Process args', () => {
     }
     await client.sendall('still here');
     assert.equal((await conn.recv(64)).toString(), 'still here');
+  });
+
+  test('a thread refuses it with NotCloneableError and does not start', () => {
+    const t = new Thread({ target: poolEcho, args: [conn] });
+    assert.throws(() => t.start(), NotCloneableError);
+    assert.equal(t.isAlive(), false);
   });
 
   test('a multiprocessing Queue refuses it with NotCloneableError', async () => {

@@ -1,12 +1,14 @@
 import { describeValue } from '../internal/errors.js';
 import { broker } from '../internal/process/broker-client.js';
+import { brokerSync } from '../internal/process/broker-sync.js';
 import { RLock } from './rlock.js';
 import { registerKind, type SharedInit, SharedObject } from './shared-object.js';
 import { coercer } from './value.js';
 
 /**
  * Python's `multiprocessing.Array`: a fixed-length array of numbers shared by processes, with a
- * lock. Lives in the broker: element access returns Promises; `toArray()` reads all at once.
+ * lock. Lives in the broker: `get`/`set`/`toArray` return Promises (never blocking this
+ * thread); `getSync`/`setSync`/`toArraySync` answer synchronously, as Python's `arr[i]` does.
  */
 export class SharedArray extends SharedObject {
   readonly typecode: string;
@@ -68,6 +70,20 @@ export class SharedArray extends SharedObject {
   async set(i: number, v: number): Promise<void> {
     this.#check(i);
     await broker().request('dataOp', this._id, ['setItem', i, coercer(this.typecode)(v)]);
+  }
+  /** Blocking twin of `get` (Python's `arr[i]`). **Blocking:** a broker round trip. */
+  getSync(i: number): number {
+    this.#check(i);
+    return brokerSync().request('dataOp', this._id, ['getItem', i]) as number;
+  }
+  /** Blocking twin of `set` (Python's `arr[i] = v`). **Blocking:** a broker round trip. */
+  setSync(i: number, v: number): void {
+    this.#check(i);
+    brokerSync().request('dataOp', this._id, ['setItem', i, coercer(this.typecode)(v)]);
+  }
+  /** Blocking twin of `toArray` (Python's `arr[:]`). **Blocking:** a broker round trip. */
+  toArraySync(): number[] {
+    return brokerSync().request('dataGet', this._id, []) as number[];
   }
   /** Adds `n` to element `i` atomically; resolves to the new value. */
   async add(i: number, n: number): Promise<number> {

@@ -1,5 +1,6 @@
 import { describeValue } from '../internal/errors.js';
 import { broker } from '../internal/process/broker-client.js';
+import { brokerSync } from '../internal/process/broker-sync.js';
 import { BrokenBarrierError } from './errors.js';
 import { checkTimeout, registerKind, type SharedInit, SharedObject } from './shared-object.js';
 
@@ -50,6 +51,30 @@ export class Barrier extends SharedObject {
     if (index === 0 && this.#action) await this.#action();
     return index;
   }
+  /**
+   * Blocking twin of `wait`: parks this thread until all parties arrived; returns this party's
+   * index. The action (party 0) runs synchronously; a Promise it returns is not awaited.
+   *
+   * **Blocking:** it stops the whole thread, event loop included — worker or child CPU code,
+   * never the main thread of a server.
+   * @throws BrokenBarrierError when the barrier breaks, is aborted or times out.
+   */
+  waitSync(options: { timeout?: number | null } = {}): number {
+    const timeout =
+      options.timeout === undefined
+        ? this.#timeout
+        : checkTimeout('Barrier.waitSync', options.timeout);
+    let index: number;
+    try {
+      index = brokerSync().request('barrierWait', this._id, [timeout]) as number;
+    } catch (e) {
+      if ((e as Error)?.name === 'BrokenBarrierError')
+        throw new BrokenBarrierError((e as Error).message);
+      throw e;
+    }
+    if (index === 0 && this.#action) this.#action();
+    return index;
+  }
   /** Breaks the barrier: current and future waiters get BrokenBarrierError until `reset`. */
   abort(): void {
     broker().post('barrierAbort', this._id, []);
@@ -57,11 +82,13 @@ export class Barrier extends SharedObject {
   async reset(): Promise<void> {
     await broker().request('barrierReset', this._id, []);
   }
-  async nWaiting(): Promise<number> {
-    return ((await broker().request('barrierState', this._id, [])) as [number, boolean])[0];
+  /** How many parties are waiting now (a snapshot; Python's `n_waiting`). */
+  nWaiting(): number {
+    return (brokerSync().request('barrierState', this._id, []) as [number, boolean])[0];
   }
-  async broken(): Promise<boolean> {
-    return ((await broker().request('barrierState', this._id, [])) as [number, boolean])[1];
+  /** Whether the barrier is broken (a snapshot). */
+  broken(): boolean {
+    return (brokerSync().request('barrierState', this._id, []) as [number, boolean])[1];
   }
   /** @internal */
   static _revive(init: SharedInit): Barrier {

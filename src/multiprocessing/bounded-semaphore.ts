@@ -1,12 +1,12 @@
 import { describeValue } from '../internal/errors.js';
-import { broker } from '../internal/process/broker-client.js';
+import { brokerSync } from '../internal/process/broker-sync.js';
 import { Semaphore } from './semaphore.js';
 import { registerKind, type SharedInit } from './shared-object.js';
 
 /**
  * Python's `multiprocessing.BoundedSemaphore`: releasing above the initial value is an error.
- * Because the count lives in the broker, `release` returns a Promise that rejects with a
- * RangeError (Python's ValueError) in that case.
+ * Because the count lives in the broker, `release` asks it synchronously (a round trip, this
+ * thread parked meanwhile) and throws a RangeError (Python's ValueError) in that case.
  */
 export class BoundedSemaphore extends Semaphore {
   /** @internal */
@@ -14,19 +14,18 @@ export class BoundedSemaphore extends Semaphore {
   protected override _kind(): string {
     return 'mp:BoundedSemaphore';
   }
-  override release(n = 1): Promise<void> {
+  /** Returns `n` permits. @throws RangeError when that would exceed the initial value. */
+  override release(n = 1): void {
     if (!Number.isInteger(n) || n < 1)
       throw new RangeError(
         `Semaphore.release(n): n must be an integer >= 1: received ${describeValue(n)}`,
       );
-    return broker()
-      .request('semRelease', this._id, [n])
-      .then(
-        () => undefined,
-        (e: Error) => {
-          throw new RangeError(e.message);
-        },
-      );
+    try {
+      brokerSync().request('semRelease', this._id, [n]);
+    } catch (e) {
+      if ((e as Error)?.name === 'ValueError') throw new RangeError((e as Error).message);
+      throw e;
+    }
   }
   /** @internal */
   static override _revive(init: SharedInit): BoundedSemaphore {

@@ -1,5 +1,6 @@
 import { describeValue } from '../internal/errors.js';
 import { broker } from '../internal/process/broker-client.js';
+import { brokerSync } from '../internal/process/broker-sync.js';
 import { Lock } from './lock.js';
 import { RLock } from './rlock.js';
 import { checkTimeout, registerKind, type SharedInit, SharedObject } from './shared-object.js';
@@ -26,6 +27,10 @@ export class Condition extends SharedObject {
   acquire(options?: Parameters<Lock['acquire']>[0]): Promise<boolean> {
     return this.lock.acquire(options);
   }
+  /** Blocking twin of `acquire` (the lock's `acquireSync`). **Blocking:** never a server's main thread. */
+  acquireSync(options?: Parameters<Lock['acquireSync']>[0]): boolean {
+    return this.lock.acquireSync(options);
+  }
   release(): void {
     this.lock.release();
   }
@@ -35,6 +40,33 @@ export class Condition extends SharedObject {
       broker().owner,
       checkTimeout('Condition.wait', options.timeout),
     ])) as boolean;
+  }
+  /**
+   * Blocking twin of `wait`: releases the lock, parks this thread until notified or `timeout`
+   * ms pass, and re-acquires the lock; returns false on timeout.
+   *
+   * **Blocking:** it stops the whole thread, event loop included — worker or child CPU code,
+   * never the main thread of a server.
+   * @throws RuntimeError when this thread does not hold the lock.
+   */
+  waitSync(options: { timeout?: number | null } = {}): boolean {
+    return brokerSync().request('condWait', this._id, [
+      broker().owner,
+      checkTimeout('Condition.waitSync', options.timeout),
+    ]) as boolean;
+  }
+  /** Blocking twin of `waitFor`: `waitSync` until `predicate()` is truthy or `timeout` passes. */
+  waitForSync<R>(predicate: () => R, options: { timeout?: number | null } = {}): R {
+    const timeout = checkTimeout('Condition.waitForSync', options.timeout);
+    const end = timeout === null ? null : performance.now() + timeout;
+    let r = predicate();
+    while (!r) {
+      const left = end === null ? null : end - performance.now();
+      if (left !== null && left <= 0) break;
+      this.waitSync({ timeout: left });
+      r = predicate();
+    }
+    return r;
   }
   async waitFor(
     predicate: () => unknown | Promise<unknown>,
@@ -59,6 +91,10 @@ export class Condition extends SharedObject {
   }
   async run<R>(fn: () => R | Promise<R>): Promise<R> {
     return this.lock.run(fn);
+  }
+  /** `run` for synchronous code on a thread that may block. */
+  runSync<R>(fn: () => R): R {
+    return this.lock.runSync(fn);
   }
   /** @internal */
   static _revive(init: SharedInit): Condition {

@@ -54,7 +54,7 @@ export class Connection {
     const t = checkTimeout('Connection.poll', timeout);
     const end = t === null ? null : performance.now() + t;
     for (;;) {
-      if (!(await this.#in.empty())) return true;
+      if ((await this.#in._qsizeAsync()) > 0) return true;
       if (end !== null && performance.now() >= end) return false;
       await new Promise((r) => setTimeout(r, 2));
     }

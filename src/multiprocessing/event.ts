@@ -1,7 +1,11 @@
 import { broker } from '../internal/process/broker-client.js';
+import { brokerSync } from '../internal/process/broker-sync.js';
 import { checkTimeout, registerKind, type SharedInit, SharedObject } from './shared-object.js';
 
-/** Python's `multiprocessing.Event` across processes. `isSet` asks the broker: a Promise. */
+/**
+ * Python's `multiprocessing.Event` across processes. `set` and `clear` are not waited for;
+ * `isSet` asks the broker synchronously and sees this thread's earlier `set`/`clear`.
+ */
 export class Event extends SharedObject {
   constructor(init?: SharedInit) {
     super('event', {}, init);
@@ -15,14 +19,27 @@ export class Event extends SharedObject {
   clear(): void {
     broker().post('clear', this._id, []);
   }
-  async isSet(): Promise<boolean> {
-    return (await broker().request('isSet', this._id, [])) as boolean;
+  /** Whether the flag is set — a snapshot: another process may change it the next instant. */
+  isSet(): boolean {
+    return brokerSync().request('isSet', this._id, []) as boolean;
   }
   /** Resolves true once set, false if `timeout` ms pass first. */
   async wait(options: { timeout?: number | null } = {}): Promise<boolean> {
     return (await broker().request('wait', this._id, [
       checkTimeout('Event.wait', options.timeout),
     ])) as boolean;
+  }
+  /**
+   * Blocking twin of `wait`: parks this thread until the flag is set (true) or `timeout` ms
+   * pass (false).
+   *
+   * **Blocking:** it stops the whole thread, event loop included — worker or child CPU code,
+   * never the main thread of a server.
+   */
+  waitSync(options: { timeout?: number | null } = {}): boolean {
+    return brokerSync().request('wait', this._id, [
+      checkTimeout('Event.waitSync', options.timeout),
+    ]) as boolean;
   }
   /** @internal */
   static _revive(init: SharedInit): Event {

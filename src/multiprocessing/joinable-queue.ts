@@ -1,6 +1,7 @@
 import { broker } from '../internal/process/broker-client.js';
+import { brokerSync } from '../internal/process/broker-sync.js';
 import { ProcessError, RuntimeError } from './errors.js';
-import { Queue, type QueueOptions } from './queue.js';
+import { Queue, type QueueOptions, type SyncGetOptions } from './queue.js';
 import { checkTimeout, registerKind, type SharedInit } from './shared-object.js';
 
 /**
@@ -25,6 +26,12 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
 
   override async get(options?: Parameters<Queue<T>['get']>[0]): Promise<T> {
     const v = await super.get(options);
+    this.#taken++;
+    return v;
+  }
+
+  override getSync(options?: SyncGetOptions): T {
+    const v = super.getSync(options);
     this.#taken++;
     return v;
   }
@@ -58,6 +65,25 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
     const timeout = checkTimeout('JoinableQueue.join', options.timeout);
     try {
       return (await broker().request('join', this._id, [timeout])) !== false;
+    } catch (e) {
+      if ((e as Error)?.name === 'ProcessError')
+        throw new ProcessError((e as Error).message, 'ERR_WEFT_CONSUMER_DIED');
+      throw e;
+    }
+  }
+
+  /**
+   * Blocking twin of `join`: parks this thread until every item put has been marked done;
+   * returns false if `timeout` ms pass first.
+   *
+   * **Blocking:** it stops the whole thread, event loop included — worker or child CPU code,
+   * never the main thread of a server.
+   * @throws ProcessError when a consumer died with items not marked done.
+   */
+  joinSync(options: { timeout?: number | null } = {}): boolean {
+    const timeout = checkTimeout('JoinableQueue.joinSync', options.timeout);
+    try {
+      return brokerSync().request('join', this._id, [timeout]) !== false;
     } catch (e) {
       if ((e as Error)?.name === 'ProcessError')
         throw new ProcessError((e as Error).message, 'ERR_WEFT_CONSUMER_DIED');

@@ -1,4 +1,5 @@
 import { broker } from '../internal/process/broker-client.js';
+import { brokerSync } from '../internal/process/broker-sync.js';
 import { RuntimeError } from './errors.js';
 import {
   checkSignal,
@@ -56,6 +57,28 @@ export class Lock extends SharedObject {
     return got;
   }
 
+  /**
+   * Blocking twin of `acquire`: parks this thread until the lock is taken (true), or returns
+   * false with `blocking: false` or when `timeout` ms pass. A holder that dies releases it, so a
+   * waiter never waits on a dead process.
+   *
+   * **Blocking:** it stops the whole thread, event loop included — worker or child CPU code,
+   * never the main thread of a server. A `signal` counts only if already aborted.
+   */
+  acquireSync(options: AcquireOptions = {}): boolean {
+    const block = options.blocking ?? true;
+    const timeout = checkTimeout(`${this.constructor.name}.acquireSync`, options.timeout);
+    const signal = checkSignal(`${this.constructor.name}.acquireSync`, options.signal);
+    if (signal?.aborted) throw signal.reason;
+    const got = brokerSync().request('acquire', this._id, [
+      broker().owner,
+      block,
+      timeout,
+    ]) as boolean;
+    if (got) this.#held++;
+    return got;
+  }
+
   /** Releases. @throws RuntimeError when this process does not hold it. */
   release(): void {
     if (this.#held === 0) {
@@ -68,9 +91,9 @@ export class Lock extends SharedObject {
     broker().post('release', this._id, [broker().owner]);
   }
 
-  /** Whether some process holds it (a snapshot). */
-  async locked(): Promise<boolean> {
-    return (await broker().request('locked', this._id, [])) as boolean;
+  /** Whether some process holds it — a snapshot: another process may change it the next instant. */
+  locked(): boolean {
+    return brokerSync().request('locked', this._id, []) as boolean;
   }
 
   /** Python's `with lock:` — holds the lock around `fn` (sync or async). */
@@ -78,6 +101,16 @@ export class Lock extends SharedObject {
     await this.acquire();
     try {
       return await fn();
+    } finally {
+      this.release();
+    }
+  }
+
+  /** `run` for synchronous code on a thread that may block (`acquireSync` around `fn`). */
+  runSync<R>(fn: () => R): R {
+    this.acquireSync();
+    try {
+      return fn();
     } finally {
       this.release();
     }

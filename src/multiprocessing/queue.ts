@@ -1,5 +1,6 @@
 import { describeValue } from '../internal/errors.js';
 import { broker } from '../internal/process/broker-client.js';
+import { brokerSync } from '../internal/process/broker-sync.js';
 import { decode, encode } from '../internal/serialize.js';
 import { Empty, Full, RuntimeError } from './errors.js';
 import { onBeforeExit } from './exit-hooks.js';
@@ -28,6 +29,10 @@ export interface PutOptions {
 
 export type GetOptions = PutOptions;
 
+/** Options of the blocking twins: a signal counts only if already aborted (nothing runs while parked). */
+export type SyncPutOptions = PutOptions;
+export type SyncGetOptions = PutOptions;
+
 let flushHooked = false;
 /** Queues holding prefetched items in this process: a child hands them back before it exits. */
 const holding = new Set<Queue<unknown>>();
@@ -37,8 +42,9 @@ const holding = new Set<Queue<unknown>>();
  * or inside another queue's item). Items are structured-cloned.
  *
  * `put` on an unbounded queue does not wait for the broker (Python's feeder thread does the
- * same): items are sent in batches; a child flushes them before it exits. `qsize`, `empty` and
- * `full` ask the broker, so they return Promises — and, as in Python, they are snapshots.
+ * same): items are sent in batches; a child flushes them before it exits. `qsize`, `empty`,
+ * `full`, `getNowait` and `putNowait` on a bounded queue ask the broker synchronously (a few
+ * tens of microseconds, this thread parked meanwhile); as in Python, sizes are snapshots.
  *
  * **Cancellation:** an aborted `signal` rejects a waiting `get`/`put` and leaves no waiter; an
  * item granted in the same instant is put back at the front of the queue.
@@ -91,16 +97,50 @@ export class Queue<T = unknown> extends SharedObject {
     await broker().request('put', this._id, [value, block, timeout], signal);
   }
 
-  /** Puts without waiting. Only for unbounded queues (a bounded one needs the broker's answer:
-   * use `put(item, { block: false })`). */
+  /**
+   * Blocking twin of `put`: parks this thread until there is room (bounded queues) or `timeout`
+   * ms pass. On an unbounded queue it returns at once, as `put` does.
+   *
+   * **Blocking:** it stops the whole thread, event loop included — worker or child CPU code,
+   * never the main thread of a server. A `signal` counts only if already aborted.
+   * @throws Full when there is no room in time (at once with `block: false`).
+   */
+  putSync(item: T, options: SyncPutOptions = {}): void {
+    this.#checkOpen();
+    const block = options.block ?? true;
+    const timeout = checkTimeout('Queue.putSync', options.timeout);
+    const signal = checkSignal('Queue.putSync', options.signal);
+    if (signal?.aborted) throw signal.reason;
+    const value = encode(item, 'message');
+    if (this.maxsize === 0) {
+      broker().postPut(this._id, value);
+      return;
+    }
+    this.#putSync(value, block, timeout);
+  }
+
+  /**
+   * Puts `item` if there is room now. On an unbounded queue it never waits for the broker (the
+   * stream path of `put`); on a bounded one it asks the broker, synchronously.
+   * @throws Full when the queue is full.
+   */
   putNowait(item: T): void {
     this.#checkOpen();
-    if (this.maxsize !== 0) {
-      throw new RuntimeError(
-        'putNowait on a bounded multiprocessing queue cannot know synchronously whether it is full: use await put(item, { block: false })',
-      );
+    const value = encode(item, 'message');
+    if (this.maxsize === 0) {
+      broker().postPut(this._id, value);
+      return;
     }
-    broker().postPut(this._id, encode(item, 'message'));
+    this.#putSync(value, false, 0);
+  }
+
+  #putSync(value: unknown, block: boolean, timeout: number | null): void {
+    try {
+      brokerSync().request('put', this._id, [value, block, timeout]);
+    } catch (e) {
+      if ((e as Error)?.name === 'Full') throw new Full();
+      throw e;
+    }
   }
 
   /**
@@ -142,27 +182,71 @@ export class Queue<T = unknown> extends SharedObject {
     return decode(v) as T;
   }
 
-  /** An item already fetched by this process, without waiting. @throws Empty otherwise. */
+  /**
+   * Blocking twin of `get`: parks this thread until an item comes or `timeout` ms pass.
+   *
+   * **Blocking:** it stops the whole thread, event loop included — worker or child CPU code,
+   * never the main thread of a server. A `signal` counts only if already aborted.
+   * @throws Empty when none arrives in time (at once with `block: false`).
+   */
+  getSync(options: SyncGetOptions = {}): T {
+    const block = options.block ?? true;
+    const timeout = checkTimeout('Queue.getSync', options.timeout);
+    const signal = checkSignal('Queue.getSync', options.signal);
+    if (signal?.aborted) throw signal.reason;
+    return this.#getSync(block, timeout);
+  }
+
+  /**
+   * Removes and returns the next item if the queue has one now (an item this process already
+   * fetched, else one from the broker).
+   * @throws Empty when the queue is empty.
+   */
   getNowait(): T {
+    return this.#getSync(false, 0);
+  }
+
+  #getSync(block: boolean, timeout: number | null): T {
     if (this.#at < this.#buffer.length) return this.#take();
-    throw new Empty(
-      'No item is at hand in this process: use await get({ block: false }) to ask the broker',
+    let items: unknown[];
+    try {
+      items = brokerSync().request('get', this._id, [block, timeout, this.#prefetch]) as unknown[];
+    } catch (e) {
+      if ((e as Error)?.name === 'Empty') throw new Empty();
+      throw e;
+    }
+    this.#buffer = items;
+    this.#at = 0;
+    if (items.length > 1) holding.add(this as Queue<unknown>);
+    return this.#take();
+  }
+
+  /**
+   * Approximate number of items: the broker's count plus the items this process fetched and
+   * has not handed out yet. A snapshot — other processes change it at any time (Python's "not
+   * reliable!"); this thread's own earlier puts are counted.
+   */
+  qsize(): number {
+    return (
+      (brokerSync().request('qsize', this._id, []) as number) + (this.#buffer.length - this.#at)
     );
   }
 
-  /** Approximate number of items (a snapshot: other processes change it at any time). */
-  async qsize(): Promise<number> {
+  /** @internal `qsize` without parking this thread (Connection.poll). */
+  async _qsizeAsync(): Promise<number> {
     return (
       ((await broker().request('qsize', this._id, [])) as number) + (this.#buffer.length - this.#at)
     );
   }
 
-  async empty(): Promise<boolean> {
-    return (await this.qsize()) === 0;
+  /** Whether the queue is empty (a snapshot, as `qsize`). */
+  empty(): boolean {
+    return this.#at >= this.#buffer.length && this.qsize() === 0;
   }
 
-  async full(): Promise<boolean> {
-    return this.maxsize > 0 && (await this.qsize()) >= this.maxsize;
+  /** Whether a bounded queue is full (a snapshot, as `qsize`); never for an unbounded one. */
+  full(): boolean {
+    return this.maxsize > 0 && this.qsize() >= this.maxsize;
   }
 
   /** No more puts from this process; items already put are still delivered. */
@@ -199,5 +283,4 @@ export class Queue<T = unknown> extends SharedObject {
   }
 }
 
-void Full;
 registerKind('mp:Queue', (s) => Queue._revive(s), import.meta.url);

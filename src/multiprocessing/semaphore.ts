@@ -1,5 +1,6 @@
 import { describeValue } from '../internal/errors.js';
 import { broker } from '../internal/process/broker-client.js';
+import { brokerSync } from '../internal/process/broker-sync.js';
 import type { AcquireOptions } from './lock.js';
 import {
   checkSignal,
@@ -40,6 +41,21 @@ export class Semaphore extends SharedObject {
     })) as boolean;
   }
 
+  /**
+   * Blocking twin of `acquire`: parks this thread until a permit is taken (true), or returns
+   * false with `blocking: false` or when `timeout` ms pass.
+   *
+   * **Blocking:** it stops the whole thread, event loop included — worker or child CPU code,
+   * never the main thread of a server. A `signal` counts only if already aborted.
+   */
+  acquireSync(options: AcquireOptions = {}): boolean {
+    const block = options.blocking ?? true;
+    const timeout = checkTimeout(`${this.constructor.name}.acquireSync`, options.timeout);
+    const signal = checkSignal(`${this.constructor.name}.acquireSync`, options.signal);
+    if (signal?.aborted) throw signal.reason;
+    return brokerSync().request('semAcquire', this._id, [block, timeout]) as boolean;
+  }
+
   /** Returns `n` permits. */
   release(n = 1): void {
     if (!Number.isInteger(n) || n < 1)
@@ -49,15 +65,25 @@ export class Semaphore extends SharedObject {
     broker().post('semRelease', this._id, [n]);
   }
 
-  /** The current value (a snapshot). */
-  async getValue(): Promise<number> {
-    return (await broker().request('semValue', this._id, [])) as number;
+  /** The current value — a snapshot (Python's `get_value()`). */
+  getValue(): number {
+    return brokerSync().request('semValue', this._id, []) as number;
   }
 
   async run<R>(fn: () => R | Promise<R>): Promise<R> {
     await this.acquire();
     try {
       return await fn();
+    } finally {
+      this.release();
+    }
+  }
+
+  /** `run` for synchronous code on a thread that may block (`acquireSync` around `fn`). */
+  runSync<R>(fn: () => R): R {
+    this.acquireSync();
+    try {
+      return fn();
     } finally {
       this.release();
     }

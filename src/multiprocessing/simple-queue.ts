@@ -14,7 +14,8 @@ export class SimpleQueue<T = unknown> {
   get(): Promise<T> {
     return this.#q.get();
   }
-  empty(): Promise<boolean> {
+  /** Whether the queue is empty (a snapshot; asks the broker synchronously). */
+  empty(): boolean {
     return this.#q.empty();
   }
   close(): void {

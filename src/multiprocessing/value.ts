@@ -1,5 +1,6 @@
 import { describeValue } from '../internal/errors.js';
 import { broker } from '../internal/process/broker-client.js';
+import { brokerSync } from '../internal/process/broker-sync.js';
 import { RLock } from './rlock.js';
 import { registerKind, type SharedInit, SharedObject } from './shared-object.js';
 
@@ -29,9 +30,11 @@ export function coercer(type: string): (v: number) => number {
 }
 
 /**
- * The object `Value(typecode, init)` returns (Python's `multiprocessing.Value`): a number shared by processes, with a lock (`getLock()`).
- * The value lives in the broker, so reading and writing return Promises; `add(n)` is an atomic
- * read-modify-write (no lock needed), and `getLock()` guards longer sequences as in Python.
+ * The object `Value(typecode, init)` returns (Python's `multiprocessing.Value`): a number shared
+ * by processes, with a lock (`getLock()`). The value lives in the broker: `.value` reads and
+ * writes it synchronously (a round trip, this thread parked meanwhile), `get()`/`set()` without
+ * blocking (Promises). `add(n)` is an atomic read-modify-write (no lock needed); `getLock()`
+ * guards longer sequences as in Python (`v.getLock().runSync(() => { v.value += 1; })`).
  */
 export class SharedValue extends SharedObject {
   readonly typecode: string;
@@ -60,6 +63,19 @@ export class SharedValue extends SharedObject {
   protected _kind(): string {
     return 'mp:Value';
   }
+  /** The value, read synchronously (Python's `.value`). **Blocking:** a broker round trip. */
+  get value(): number {
+    return brokerSync().request('dataGet', this._id, []) as number;
+  }
+
+  /** Writes the value synchronously, coerced to the type code. **Blocking:** a broker round trip. */
+  set value(v: number) {
+    if (typeof v !== 'number')
+      throw new TypeError(`Value.value must be a number: received ${describeValue(v)}`);
+    brokerSync().request('dataSet', this._id, [coercer(this.typecode)(v)]);
+  }
+
+  /** Resolves to the value, without blocking this thread. */
   async get(): Promise<number> {
     return (await broker().request('dataGet', this._id, [])) as number;
   }

@@ -9,6 +9,10 @@
  * - The socket is ref'd only while a reply is awaited: an idle connection never keeps a process
  *   alive.
  * - `post` (request number −1) is fire-and-forget: no reply, in order with everything else.
+ * - Blocking calls go through this thread's sync client (broker-sync.ts) on a socket of its own.
+ *   So that one sees everything this thread did before it, `syncPrelude` hands it what this
+ *   client has not written yet (shipped with the blocking request) and how many messages were
+ *   written (the broker holds the blocking request until it has read that many from us).
  */
 import { unlinkSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -70,12 +74,23 @@ export class BrokerClient {
   #path: string;
   #failed: Error | null = null;
   #started = Date.now();
+  /** Messages written to the socket (hello included): the broker counts the same. */
+  #sent = 0;
+  /** Bytes written to the socket. */
+  #bytes = 0;
+  /** Frames the socket has not fully handed to the kernel yet (see syncPrelude). */
+  #unsettled: Array<{ bytesEnd: number; sentEnd: number; ms: unknown[] }> = [];
   /** Identity sent at connect; multiprocessing sets the process name. */
   static processName = 'MainProcess';
 
   constructor() {
     this.#path = brokerPath();
     this.#connect();
+  }
+
+  /** The broker's socket path. */
+  get path(): string {
+    return this.#path;
   }
 
   get owner(): string {
@@ -90,8 +105,14 @@ export class BrokerClient {
     });
     s.on('connect', () => {
       this.#connected = true;
-      this.#out.unshift({ r: -1, o: 'hello', a: [process.pid, BrokerClient.processName] });
+      this.#out.unshift({
+        r: -1,
+        o: 'hello',
+        a: [process.pid, BrokerClient.processName, this.owner, 'a'],
+      });
       this.#flush();
+      // Connected: the socket holds the process only while a reply is awaited.
+      this.#updateRef();
     });
     s.on('data', (d) => reader.push(d));
     s.on('error', (e: NodeJS.ErrnoException) => {
@@ -159,7 +180,46 @@ export class BrokerClient {
     if (!this.#connected || this.#out.length === 0) return;
     const ms = this.#out;
     this.#out = [];
-    this.#socket?.write(frame(ms));
+    const f = frame(ms);
+    this.#sent += ms.length;
+    this.#bytes += f.length;
+    const s = this.#socket as Socket;
+    s.write(f);
+    // Usually the kernel took the whole frame at once; otherwise remember what is still pending.
+    if (s.writableLength === 0) this.#unsettled.length = 0;
+    else this.#unsettled.push({ bytesEnd: this.#bytes, sentEnd: this.#sent, ms });
+  }
+
+  /**
+   * @internal For a blocking call about to be relayed by the sync client: `ship` is what this
+   * client has not written (it leaves this client and travels with the blocking request), and
+   * `after` how many messages the broker must have read from this socket first.
+   *
+   * Frames still stuck in the socket's buffer (the broker reads slower than this thread writes)
+   * cannot be waited for — this thread is about to park, and only its event loop writes them —
+   * so `after` stops before them, and the `create`s among them (idempotent) are shipped too:
+   * the blocking call may then miss a `put` of those frames, as Python's `empty()` may just
+   * after a `put`, but never an object it uses.
+   */
+  syncPrelude(): { after: number; ship: unknown[] } {
+    if (!this.#connected || this.#failed) {
+      const ship = this.#out;
+      this.#out = [];
+      return { after: this.#sent, ship };
+    }
+    this.#flush();
+    const s = this.#socket as Socket;
+    const written = this.#bytes - s.writableLength;
+    const u = this.#unsettled;
+    let settled = 0;
+    while (settled < u.length && (u[settled] as { bytesEnd: number }).bytesEnd <= written)
+      settled++;
+    u.splice(0, settled);
+    const first = u[0];
+    if (first === undefined) return { after: this.#sent, ship: [] };
+    const ship: unknown[] = [];
+    for (const f of u) for (const m of f.ms) if ((m as { o?: string }).o === 'create') ship.push(m);
+    return { after: first.sentEnd - first.ms.length, ship };
   }
 
   /** Resolves once everything sent so far has been handed to the socket (a child before exit). */

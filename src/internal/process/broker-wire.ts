@@ -3,8 +3,12 @@
  * `u32 length | v8.serialize(array of messages)` on a Unix socket. Many messages share a frame:
  * a client coalesces what it sends within one event-loop turn, the broker what it answers.
  *
- * Client → broker: `{ r, o, id, a }` (request r, operation o on object id, arguments a);
- *                  `{ o: 'hello', a: [pid, name] }`; `{ o: 'cancel', r }` withdraws request r.
+ * Client → broker: first `{ o: 'hello', a: [pid, name, owner, role] }` (role 'a': a thread's
+ *                  async client, 's': its sync client thread); then `{ r, o, id, a }` (request
+ *                  r, operation o on object id, arguments a; r −1: no reply wanted);
+ *                  `{ o: 'cancel', a: [r] }` withdraws request r. A sync client's requests may
+ *                  carry `after` (run once the thread's async socket delivered that many
+ *                  messages) and `ship` (messages its async client had not sent, run first).
  * Broker → client: `{ r, v }` (value), `{ r, e }` (encoded error), `{ r, c: 1 }` (cancelled).
  */
 import v8 from 'node:v8';
@@ -14,6 +18,10 @@ export interface Request {
   o: string;
   id?: string;
   a?: unknown[];
+  /** Sync connection only: run after the async connection of the same thread delivered this many. */
+  after?: number;
+  /** Sync connection only: the async client's unsent messages, handled first as its own. */
+  ship?: Request[];
 }
 
 export interface Reply {
@@ -30,21 +38,37 @@ export function frame(messages: unknown[]): Buffer {
   return Buffer.concat([head, body]);
 }
 
-/** Splits a byte stream into frames and hands each frame's messages to `onMessages`. */
+/**
+ * Splits a byte stream into frames and hands each frame's messages to `onMessages`. Chunks of a
+ * frame are kept apart until the whole frame is there, then joined once: joining at every chunk
+ * would copy a large frame (a burst of big items) quadratically often.
+ */
 export class FrameReader {
-  #buf: Buffer = Buffer.alloc(0);
+  #chunks: Buffer[] = [];
+  #size = 0;
+  /** Bytes needed before parsing can make progress (a header, or the whole next frame). */
+  #need = 4;
   constructor(private readonly onMessages: (ms: unknown[]) => void) {}
 
   push(chunk: Buffer): void {
-    this.#buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk]);
+    this.#chunks.push(chunk);
+    this.#size += chunk.length;
+    if (this.#size < this.#need) return;
+    const buf = this.#chunks.length === 1 ? chunk : Buffer.concat(this.#chunks, this.#size);
     let at = 0;
-    while (this.#buf.length - at >= 4) {
-      const n = this.#buf.readUInt32LE(at);
-      if (this.#buf.length - at - 4 < n) break;
-      const ms = v8.deserialize(this.#buf.subarray(at + 4, at + 4 + n)) as unknown[];
+    this.#need = 4;
+    while (buf.length - at >= 4) {
+      const n = buf.readUInt32LE(at);
+      if (buf.length - at - 4 < n) {
+        this.#need = 4 + n;
+        break;
+      }
+      const ms = v8.deserialize(buf.subarray(at + 4, at + 4 + n)) as unknown[];
       at += 4 + n;
       this.onMessages(ms);
     }
-    this.#buf = at === this.#buf.length ? Buffer.alloc(0) : this.#buf.subarray(at);
+    const rest = buf.subarray(at);
+    this.#chunks = rest.length === 0 ? [] : [rest];
+    this.#size = rest.length;
   }
 }

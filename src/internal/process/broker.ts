@@ -9,7 +9,8 @@
  *
  *   process A ──socket──┐                         ┌── objects by id: state + waiter lists
  *   process B ──socket──┼──▶ broker thread (root) ─┤
- *   root main ──socket──┘                         └── per connection: locks held, items taken
+ *   root main ──socket──┘                         └── per session (a thread of a process):
+ *                                                      locks held, permits, items taken
  *
  * Implementation notes
  * - Every operation is a request answered once; a blocking one (get on an empty queue, acquire
@@ -18,44 +19,26 @@
  * - Cost: a blocking call is one round trip over the socket (tens of µs); `put` on an unbounded
  *   queue, `taskDone`, `release` and `set` are not waited for by the client, and clients and
  *   the broker coalesce messages per event-loop turn, so a stream of puts costs a few frames.
- * - A process that disconnects (exits, is killed) releases what it holds: its locks and
- *   semaphore permits go to the next waiter, and items it took from a JoinableQueue without
- *   `taskDone` make `join()` fail naming it, instead of hanging for ever.
+ * - Blocking calls (`acquireSync`, `qsize()`, …) arrive on a second socket of the same thread,
+ *   its sync connection (broker-conn.ts, sync-client-thread.ts); both sockets act for one
+ *   session, and a sync request runs only after the async messages its thread sent before it.
+ * - A session that ends (its process exits or is killed, its thread ends) releases what it
+ *   holds: its locks and semaphore permits go to the next waiter, and items it took from a
+ *   JoinableQueue without `taskDone` make `join()` fail naming it, instead of hanging for ever.
  */
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { Deque } from '../deque.js';
 import { encodeError } from '../serialize.js';
-import { FrameReader, frame, type Reply, type Request } from './broker-wire.js';
-
-class Conn {
-  pid = 0;
-  name = '?';
-  out: unknown[] = [];
-  scheduled = false;
-  readonly waiters = new Map<number, Waiter>();
-  constructor(readonly socket: Socket) {}
-  send(m: Reply): void {
-    this.out.push(m);
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      const ms = this.out;
-      this.out = [];
-      if (!this.socket.destroyed) this.socket.write(frame(ms));
-    });
-  }
-}
-
-interface Waiter {
-  conn: Conn;
-  r: number;
-  timer: ReturnType<typeof setTimeout> | null;
-  /** Tries to complete; returns true when it answered. */
-  attempt(): boolean;
-  timedOut(): void;
-  list: Waiter[];
-}
+import {
+  attach,
+  type Conn,
+  connOf,
+  detach,
+  type Role,
+  type Session,
+  type Waiter,
+} from './broker-conn.js';
+import { FrameReader, type Request } from './broker-wire.js';
 
 class Failure extends Error {
   constructor(
@@ -77,7 +60,7 @@ type Obj =
       joinable: boolean;
       unfinished: number;
       joiners: Waiter[];
-      taken: Map<Conn, number>;
+      taken: Map<Session, number>;
       dead: string | null;
       closed: boolean;
     }
@@ -85,11 +68,11 @@ type Obj =
       k: 'lock';
       recursive: boolean;
       owner: string | null;
-      conn: Conn | null;
+      session: Session | null;
       count: number;
       waiters: Waiter[];
     }
-  | { k: 'sem'; value: number; bound: number | null; waiters: Waiter[]; held: Map<Conn, number> }
+  | { k: 'sem'; value: number; bound: number | null; waiters: Waiter[]; held: Map<Session, number> }
   | { k: 'event'; flag: boolean; waiters: Waiter[] }
   | { k: 'cond'; lock: string; waiters: Waiter[] }
   | {
@@ -128,7 +111,7 @@ function create(id: string, kind: string, p: Record<string, unknown>): Obj {
         k: 'lock',
         recursive: p.recursive === true,
         owner: null,
-        conn: null,
+        session: null,
         count: 0,
         waiters: [],
       };
@@ -210,7 +193,7 @@ function remove(w: Waiter): void {
 function pump(list: Waiter[]): void {
   for (let i = 0; i < list.length; ) {
     const w = list[i] as Waiter;
-    if (w.conn.socket.destroyed) {
+    if (w.conn.gone) {
       remove(w);
       continue;
     }
@@ -227,7 +210,7 @@ const fail = (c: Conn, r: number, kind: string, message: string): void =>
 function lockAcquire(o: Extract<Obj, { k: 'lock' }>, owner: string, conn: Conn): boolean {
   if (o.owner === null) {
     o.owner = owner;
-    o.conn = conn;
+    o.session = conn.session;
     o.count = 1;
     return true;
   }
@@ -244,7 +227,7 @@ function lockRelease(o: Extract<Obj, { k: 'lock' }>, owner: string | null): stri
     return 'Cannot release an RLock owned by another thread or process';
   if (o.recursive && --o.count > 0) return null;
   o.owner = null;
-  o.conn = null;
+  o.session = null;
   o.count = 0;
   pump(o.waiters);
   return null;
@@ -254,10 +237,6 @@ function handle(c: Conn, m: Request): void {
   const { r, o: op, id } = m;
   const a = m.a ?? [];
   switch (op) {
-    case 'hello':
-      c.pid = a[0] as number;
-      c.name = a[1] as string;
-      return;
     case 'create':
       create(id as string, a[0] as string, a[1] as Record<string, unknown>);
       return;
@@ -320,7 +299,7 @@ function handle(c: Conn, m: Request): void {
           const n = Math.min(max ?? 1, q.items.length);
           const out = new Array(n);
           for (let i = 0; i < n; i++) out[i] = q.items.shift();
-          if (q.joinable) q.taken.set(c, (q.taken.get(c) ?? 0) + n);
+          if (q.joinable) q.taken.set(c.session, (q.taken.get(c.session) ?? 0) + n);
           ok(c, r, out);
           pump(q.putters);
           return true;
@@ -334,7 +313,8 @@ function handle(c: Conn, m: Request): void {
       const q = get(id, 'queue');
       const items = a[0] as unknown[];
       for (let i = items.length - 1; i >= 0; i--) q.items.unshift(items[i]);
-      if (q.joinable) q.taken.set(c, Math.max(0, (q.taken.get(c) ?? 0) - items.length));
+      if (q.joinable)
+        q.taken.set(c.session, Math.max(0, (q.taken.get(c.session) ?? 0) - items.length));
       pump(q.getters);
       return;
     }
@@ -345,7 +325,7 @@ function handle(c: Conn, m: Request): void {
       const q = get(id, 'queue');
       const n = (a[0] as number) ?? 1;
       q.unfinished -= n;
-      q.taken.set(c, Math.max(0, (q.taken.get(c) ?? 0) - n));
+      q.taken.set(c.session, Math.max(0, (q.taken.get(c.session) ?? 0) - n));
       if (q.unfinished < 0) q.unfinished = 0;
       if (q.unfinished === 0) pump(q.joiners);
       return;
@@ -414,7 +394,7 @@ function handle(c: Conn, m: Request): void {
         () => {
           if (s.value <= 0) return false;
           s.value--;
-          s.held.set(c, (s.held.get(c) ?? 0) + 1);
+          s.held.set(c.session, (s.held.get(c.session) ?? 0) + 1);
           ok(c, r, true);
           return true;
         },
@@ -430,8 +410,8 @@ function handle(c: Conn, m: Request): void {
         return;
       }
       s.value += n;
-      const h = s.held.get(c) ?? 0;
-      if (h > 0) s.held.set(c, Math.max(0, h - n));
+      const h = s.held.get(c.session) ?? 0;
+      if (h > 0) s.held.set(c.session, Math.max(0, h - n));
       if (r >= 0) ok(c, r);
       pump(s.waiters);
       return;
@@ -672,47 +652,89 @@ function dataOp(d: { data: unknown }, op: string, a: unknown[]): unknown {
   }
 }
 
-function onClose(c: Conn): void {
-  for (const w of [...c.waiters.values()]) remove(w);
+/** A session ended (its process or thread is gone): what it held goes to the next in line. */
+function onSessionEnd(s: Session): void {
   for (const [, o] of objects) {
-    if (o.k === 'lock' && o.conn === c) {
+    if (o.k === 'lock' && o.session === s) {
       o.count = 1;
       lockRelease(o, null);
     } else if (o.k === 'sem') {
       // Permits a dead process held come back (else every waiter would hang for ever).
-      const h = o.held.get(c) ?? 0;
-      o.held.delete(c);
+      const h = o.held.get(s) ?? 0;
+      o.held.delete(s);
       if (h > 0) {
         o.value += h;
         pump(o.waiters);
       }
     } else if (o.k === 'queue' && o.joinable) {
-      const n = o.taken.get(c) ?? 0;
-      o.taken.delete(c);
+      const n = o.taken.get(s) ?? 0;
+      o.taken.delete(s);
       if (n > 0 && o.dead === null) {
-        o.dead = `A consumer died with ${n} item(s) taken from the JoinableQueue and not marked done: ${c.name} (pid ${c.pid})`;
+        o.dead = `A consumer died with ${n} item(s) taken from the JoinableQueue and not marked done: ${s.name} (pid ${s.pid})`;
         pump(o.joiners);
       }
     }
   }
 }
 
+/** Handles one request; an error it throws is the answer to it. */
+function dispatch(c: Conn, m: Request): void {
+  try {
+    handle(c, m);
+  } catch (e) {
+    if (typeof m.r === 'number' && m.r >= 0) c.send({ r: m.r, e: encodeError(e) });
+  }
+}
+
+/**
+ * A request of a sync connection: the messages it ships (its thread's async client had not
+ * sent them) run first, as that thread's async messages; and it runs only after the async
+ * connection has delivered `after` messages — so a blocking call sees everything its thread
+ * did before it (a `put` then `qsize()` counts the item).
+ */
+function dispatchSync(c: Conn, m: Request): void {
+  const a = connOf(c.session.owner, 'a');
+  const run = (): void => {
+    if (m.ship) for (const x of m.ship) dispatch(a, x);
+    dispatch(c, m);
+  };
+  if ((m.after ?? 0) > a.seen && !a.gone) a.deferred = { after: m.after as number, run };
+  else run();
+}
+
 export function startBroker(path: string): Promise<Server> {
   const server = createServer((socket) => {
-    const c = new Conn(socket);
+    let c: Conn | null = null;
     const reader = new FrameReader((ms) => {
-      for (const m of ms) {
-        try {
-          handle(c, m as Request);
-        } catch (e) {
-          const r = (m as Request).r;
-          if (typeof r === 'number' && r >= 0) c.send({ r, e: encodeError(e) });
+      for (const m of ms as Request[]) {
+        if (c === null) {
+          // Every client speaks first: hello [pid, name, owner, role].
+          const [pid, name, owner, role] = (m.a ?? []) as [number, string, string, Role];
+          if (m.o !== 'hello' || typeof owner !== 'string') {
+            socket.destroy();
+            return;
+          }
+          c = attach(socket, pid, name, owner, role === 's' ? 's' : 'a');
+          c.seen++;
+          continue;
+        }
+        c.seen++;
+        if (c.role === 's') dispatchSync(c, m);
+        else {
+          dispatch(c, m);
+          const d = c.deferred;
+          if (d !== null && c.seen >= d.after) {
+            c.deferred = null;
+            d.run();
+          }
         }
       }
     });
     socket.on('data', (d) => reader.push(d));
     socket.on('error', () => {});
-    socket.on('close', () => onClose(c));
+    socket.on('close', () => {
+      if (c !== null) detach(c, remove, onSessionEnd);
+    });
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);

@@ -1,0 +1,140 @@
+/**
+ * Who the broker (broker.ts) talks to: sessions and their connections.
+ *
+ * A **session** is one thread of one process (its owner string `pid:threadId`). It holds things
+ * — locks, semaphore permits, JoinableQueue items taken — and gives them back when it ends.
+ * A session has up to two **connections**, each a socket of its own:
+ *
+ *   thread T of process P ──async client (broker-client.ts)──▶ Conn(P:T, 'a') ─┐
+ *                        ──sync client thread (sync-client-thread.ts)─▶ Conn(P:T, 's') ─┴▶ Session P:T
+ *
+ * The async connection carries T's ordinary requests; the sync one carries T's blocking calls,
+ * relayed by a helper thread while T is parked. Both act for the same session, so a lock taken
+ * with `acquireSync` and released with `release` (sent on the async connection) is one hold,
+ * and a process that dies releases everything once, whichever connection took it.
+ *
+ * Implementation notes
+ * - A Conn exists before its socket does when a sync request ships messages that T's async
+ *   client had not sent yet (it was still connecting): they are handled as T's async messages
+ *   at once, and their replies wait in the Conn until the async socket says hello.
+ * - A session ends when its last socket closes; its Conns are then gone (their waiters
+ *   dropped) and `onSessionEnd` hands back what it held.
+ * - `seen` counts the messages a socket delivered (hello included); a sync request that must
+ *   follow T's async messages waits (`deferred`) until the async Conn has seen that many.
+ */
+import type { Socket } from 'node:net';
+import { frame, type Reply } from './broker-wire.js';
+
+export type Role = 'a' | 's';
+
+export interface Waiter {
+  conn: Conn;
+  r: number;
+  timer: ReturnType<typeof setTimeout> | null;
+  /** Tries to complete; returns true when it answered. */
+  attempt(): boolean;
+  timedOut(): void;
+  list: Waiter[];
+}
+
+export class Session {
+  pid = 0;
+  name = '?';
+  sockets = 0;
+  readonly conns = new Set<Conn>();
+  constructor(readonly owner: string) {}
+}
+
+export class Conn {
+  socket: Socket | null = null;
+  /** True once the socket closed or the session ended: nothing more is sent or answered. */
+  gone = false;
+  seen = 0;
+  /** A sync request waiting for this (async) Conn to have delivered `after` messages. */
+  deferred: { after: number; run: () => void } | null = null;
+  readonly waiters = new Map<number, Waiter>();
+  #out: Reply[] = [];
+  #scheduled = false;
+
+  constructor(
+    readonly session: Session,
+    readonly role: Role,
+  ) {}
+
+  get pid(): number {
+    return this.session.pid;
+  }
+  get name(): string {
+    return this.session.name;
+  }
+
+  send(m: Reply): void {
+    if (this.gone) return;
+    this.#out.push(m);
+    if (this.#scheduled || this.socket === null) return;
+    this.#scheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  flush(): void {
+    this.#scheduled = false;
+    const s = this.socket;
+    if (s === null || this.#out.length === 0) return;
+    const ms = this.#out;
+    this.#out = [];
+    if (!s.destroyed) s.write(frame(ms));
+  }
+}
+
+const sessions = new Map<string, Session>();
+
+/** The Conn of `owner`'s `role`, made (with its session) if it does not exist yet. */
+export function connOf(owner: string, role: Role): Conn {
+  let s = sessions.get(owner);
+  if (s === undefined) {
+    s = new Session(owner);
+    sessions.set(owner, s);
+  }
+  for (const c of s.conns) if (c.role === role) return c;
+  const c = new Conn(s, role);
+  s.conns.add(c);
+  return c;
+}
+
+/** A socket said hello: it becomes the transport of its Conn (replies waiting go out now). */
+export function attach(socket: Socket, pid: number, name: string, owner: string, role: Role): Conn {
+  const c = connOf(owner, role);
+  c.session.pid = pid;
+  c.session.name = name;
+  c.session.sockets++;
+  c.socket = socket;
+  c.flush();
+  return c;
+}
+
+/**
+ * A socket closed: its Conn is gone; when it was the session's last socket, the session ends
+ * and `onSessionEnd` gets it (after every Conn of it is gone and its waiters are dropped).
+ */
+export function detach(
+  c: Conn,
+  dropWaiter: (w: Waiter) => void,
+  onSessionEnd: (s: Session) => void,
+): void {
+  const s = c.session;
+  goneConn(c, dropWaiter);
+  if (--s.sockets > 0) return;
+  for (const other of s.conns) goneConn(other, dropWaiter);
+  if (sessions.get(s.owner) === s) sessions.delete(s.owner);
+  onSessionEnd(s);
+}
+
+function goneConn(c: Conn, dropWaiter: (w: Waiter) => void): void {
+  if (c.gone) return;
+  c.gone = true;
+  for (const w of [...c.waiters.values()]) dropWaiter(w);
+  // A sync request held back for this Conn's messages runs now: they will never come.
+  const d = c.deferred;
+  c.deferred = null;
+  d?.run();
+}

@@ -1,0 +1,108 @@
+/**
+ * Blocking calls to the broker: `brokerSync().request(…)` parks the calling thread until the
+ * broker answers — what `qsize()`, `putNowait` on a bounded queue, `acquireSync` and the other
+ * synchronous methods of weft/multiprocessing stand on. Any thread of any process can use it:
+ * the root's main thread, a child's, a worker thread's.
+ *
+ *   thread T ── async client (broker-client.ts) ─────────── socket 'a' ──┐
+ *      │ request(): ship + after from the async client                   ├─▶ broker: session T
+ *      └─ mailbox (sync-mailbox.ts) ─▶ sync client thread ── socket 's' ─┘
+ *
+ * Implementation notes
+ * - Each thread that makes a blocking call gets its own sync client thread, started on the
+ *   first call (the caller parks meanwhile) and unref'd (it never keeps a process alive). The
+ *   thread dies with its parent thread, closing its socket; the broker ends the session only
+ *   when both of T's sockets are closed.
+ * - Ordering: before relaying, T's async client hands over what it has not written and how many
+ *   messages it has written (`syncPrelude`); the broker runs the blocking request after those.
+ *   So `q.put(x)` then `q.qsize()` counts `x`, and an object created a line earlier exists.
+ * - The async methods never come here: their fast paths stay on the async client.
+ * - Cost: a blocking call is a thread hop plus a broker round trip, tens of microseconds; the
+ *   first one in a thread also starts that thread.
+ */
+import { MessageChannel, type MessagePort, threadId, Worker } from 'node:worker_threads';
+import { WeftError } from '../errors.js';
+import { decodeError, type EncodedError } from '../serialize.js';
+import { BrokerClient, broker } from './broker-client.js';
+import type { Reply } from './broker-wire.js';
+import { type SyncClientData, type SyncFailure, syncClientThread } from './sync-client-thread.js';
+import { call, LAYOUT, MAILBOX_BYTES } from './sync-mailbox.js';
+
+/** Trade-off: how long the sync client retries a broker that is still starting. */
+const CONNECT_RETRY_MS = 10_000;
+
+const source = [
+  // esbuild (tsx) keeps function names with a `__name` helper the worker does not have.
+  'const __name = (f) => f;',
+  'const wt = require("node:worker_threads");',
+  `(${syncClientThread.toString()})(wt, require("node:net"), require("node:v8"), wt.workerData);`,
+].join('\n');
+
+export class SyncBrokerClient {
+  readonly #a: Int32Array;
+  readonly #port: MessagePort;
+  readonly #worker: Worker;
+  #next = 1;
+  #dead: Error | null = null;
+
+  constructor(path: string) {
+    const sab = new SharedArrayBuffer(MAILBOX_BYTES);
+    this.#a = new Int32Array(sab);
+    const data: SyncClientData = {
+      sab,
+      layout: LAYOUT,
+      path,
+      hello: [process.pid, BrokerClient.processName, `${process.pid}:${threadId}`, 's'],
+      retryMs: CONNECT_RETRY_MS,
+    };
+    this.#worker = new Worker(source, {
+      eval: true,
+      workerData: data,
+      execArgv: [],
+      name: 'weft-broker-sync',
+    });
+    this.#worker.unref();
+    // A Worker's 'error' without a listener would throw in this thread; the next call reports it.
+    this.#worker.on('error', (e) => {
+      this.#dead = e;
+    });
+    this.#worker.on('exit', () => {
+      this.#dead ??= new Error('The multiprocessing sync client thread exited');
+    });
+    const { port1, port2 } = new MessageChannel();
+    this.#port = port1;
+    this.#worker.postMessage({ port: port2 }, [port2]);
+  }
+
+  /** Whether this client's thread has died (the next blocking call starts another). */
+  get dead(): boolean {
+    return this.#dead !== null;
+  }
+
+  /**
+   * Runs operation `o` on object `id` in the broker, parking this thread until it answers.
+   * @throws the broker's error for the operation (`Empty`, `Full`, … by name), or an Error when
+   * the broker is unreachable.
+   */
+  request(o: string, id: string | undefined, a: unknown[]): unknown {
+    const { after, ship } = broker().syncPrelude();
+    const r = this.#next++;
+    const reply = call(this.#a, this.#port, { r, o, id, a, after, ship }) as Reply | SyncFailure;
+    if ('fail' in reply) throw new WeftError(reply.fail, 'ERR_WEFT_BROKER_UNREACHABLE');
+    if (reply.e !== undefined) throw decodeError(reply.e as EncodedError);
+    return reply.v;
+  }
+}
+
+const KEY = Symbol.for('weft.brokerSyncClient');
+const holder = globalThis as unknown as { [KEY]?: SyncBrokerClient };
+
+/** This thread's blocking path to the broker (its sync client thread starts on first use). */
+export function brokerSync(): SyncBrokerClient {
+  let c = holder[KEY];
+  if (c === undefined || c.dead) {
+    c = new SyncBrokerClient(broker().path);
+    holder[KEY] = c;
+  }
+  return c;
+}

@@ -1,0 +1,72 @@
+/**
+ * The mailbox between a thread that makes a blocking broker call and its sync client thread
+ * (sync-client-thread.ts): the synckit technique. Messages travel on a MessagePort; a tiny
+ * SharedArrayBuffer says when a reply is there, so the caller can park on it with Atomics.wait
+ * and then take the reply with `receiveMessageOnPort` — no event loop involved on its side.
+ *
+ *   caller thread                              sync client thread
+ *   ─────────────                              ──────────────────
+ *   seq = SEQ; port.postMessage(req) ───────▶  port 'message' → broker socket
+ *   park while SEQ == seq                       … broker answers …
+ *                               ◀───────────── port.postMessage(reply); SEQ += 1; notify(SEQ)
+ *   receiveMessageOnPort(port) → reply
+ *
+ * Layout (Int32Array over 8 bytes):
+ * | idx | name  | writer        | readers | meaning                                            |
+ * |  0  | SEQ   | client thread | caller  | replies posted so far (wraps; only compared)       |
+ * |  1  | STATE | client thread | caller  | STARTING 0, RUNNING 1, CRASHED 2                   |
+ *
+ * Invariants
+ * - One request at a time per mailbox: the caller is parked until its reply is there, and a
+ *   mailbox belongs to one thread.
+ * - The client thread puts the reply on the port *before* it bumps SEQ, so a caller that sees
+ *   SEQ move always finds the reply with receiveMessageOnPort (postMessage enqueues at once).
+ * - A crashed client thread sets STATE to CRASHED, then bumps SEQ: the caller wakes, finds no
+ *   reply and throws instead of waiting for ever.
+ */
+import { type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
+import { load, parkSync } from '../atomics.js';
+
+export const SEQ = 0;
+export const STATE = 1;
+export const STARTING = 0;
+export const RUNNING = 1;
+export const CRASHED = 2;
+export const MAILBOX_BYTES = 8;
+
+/** What the client thread is told about the layout (it cannot import this module). */
+export const LAYOUT = { SEQ, STATE, RUNNING, CRASHED } as const;
+export type MailboxLayout = typeof LAYOUT;
+
+/**
+ * Trade-off: how long a caller waits for a client thread that has not started to run at all
+ * (a Worker that cannot start reports nothing a parked thread could see) before failing; long,
+ * because a loaded machine can take seconds to start a thread.
+ */
+const START_BUDGET_MS = 60_000;
+/** How often a parked caller looks at STATE (a crash is also notified; this is a backstop). */
+const SLICE_MS = 1000;
+
+export class MailboxCrashed extends Error {}
+
+/** Posts `message` and parks the calling thread until the reply arrives; returns the reply. */
+export function call(a: Int32Array, port: MessagePort, message: unknown): unknown {
+  const seq = load(a, SEQ);
+  port.postMessage(message);
+  const start = performance.now();
+  while (load(a, SEQ) === seq) {
+    const state = load(a, STATE);
+    if (state === CRASHED) break;
+    if (state === STARTING && performance.now() - start > START_BUDGET_MS) {
+      throw new MailboxCrashed(
+        `The multiprocessing sync client thread did not start within ${START_BUDGET_MS} ms`,
+      );
+    }
+    parkSync(a, SEQ, seq, SLICE_MS);
+  }
+  const got = receiveMessageOnPort(port);
+  if (got === undefined) {
+    throw new MailboxCrashed('The multiprocessing sync client thread crashed');
+  }
+  return got.message;
+}

@@ -1,7 +1,7 @@
 import { broker } from '../internal/process/broker-client.js';
 import { brokerSync } from '../internal/process/broker-sync.js';
 import { ProcessError, RuntimeError } from './errors.js';
-import { Queue, type QueueOptions, type SyncGetOptions } from './queue.js';
+import { type GetOptions, Queue, type QueueOptions } from './queue.js';
 import { checkTimeout, registerKind, type SharedInit } from './shared-object.js';
 
 /**
@@ -30,7 +30,7 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
     return v;
   }
 
-  override getSync(options?: SyncGetOptions): T {
+  override getSync(options?: GetOptions): T {
     const v = super.getSync(options);
     this.#taken++;
     return v;

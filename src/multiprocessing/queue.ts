@@ -29,10 +29,6 @@ export interface PutOptions {
 
 export type GetOptions = PutOptions;
 
-/** Options of the blocking twins: a signal counts only if already aborted (nothing runs while parked). */
-export type SyncPutOptions = PutOptions;
-export type SyncGetOptions = PutOptions;
-
 let flushHooked = false;
 /** Queues holding prefetched items in this process: a child hands them back before it exits. */
 const holding = new Set<Queue<unknown>>();
@@ -105,7 +101,7 @@ export class Queue<T = unknown> extends SharedObject {
    * never the main thread of a server. A `signal` counts only if already aborted.
    * @throws Full when there is no room in time (at once with `block: false`).
    */
-  putSync(item: T, options: SyncPutOptions = {}): void {
+  putSync(item: T, options: PutOptions = {}): void {
     this.#checkOpen();
     const block = options.block ?? true;
     const timeout = checkTimeout('Queue.putSync', options.timeout);
@@ -189,7 +185,7 @@ export class Queue<T = unknown> extends SharedObject {
    * never the main thread of a server. A `signal` counts only if already aborted.
    * @throws Empty when none arrives in time (at once with `block: false`).
    */
-  getSync(options: SyncGetOptions = {}): T {
+  getSync(options: GetOptions = {}): T {
     const block = options.block ?? true;
     const timeout = checkTimeout('Queue.getSync', options.timeout);
     const signal = checkSignal('Queue.getSync', options.signal);

@@ -26,7 +26,7 @@ import { decodeError, type EncodedError } from '../serialize.js';
 import { BrokerClient, broker } from './broker-client.js';
 import type { Reply } from './broker-wire.js';
 import { type SyncClientData, type SyncFailure, syncClientThread } from './sync-client-thread.js';
-import { call, LAYOUT, MAILBOX_BYTES } from './sync-mailbox.js';
+import { call, crashed, LAYOUT, MAILBOX_BYTES } from './sync-mailbox.js';
 
 /** Trade-off: how long the sync client retries a broker that is still starting. */
 const CONNECT_RETRY_MS = 10_000;
@@ -76,7 +76,7 @@ export class SyncBrokerClient {
 
   /** Whether this client's thread has died (the next blocking call starts another). */
   get dead(): boolean {
-    return this.#dead !== null;
+    return this.#dead !== null || crashed(this.#a);
   }
 
   /**
@@ -87,7 +87,12 @@ export class SyncBrokerClient {
   request(o: string, id: string | undefined, a: unknown[]): unknown {
     const { after, ship } = broker().syncPrelude();
     const r = this.#next++;
-    const reply = call(this.#a, this.#port, { r, o, id, a, after, ship }) as Reply | SyncFailure;
+    const reply = call(
+      this.#a,
+      this.#port,
+      { r, o, id, a, after, ship },
+      (m) => (m as { r?: unknown }).r === r,
+    ) as Reply | SyncFailure;
     if ('fail' in reply) throw new WeftError(reply.fail, 'ERR_WEFT_BROKER_UNREACHABLE');
     if (reply.e !== undefined) throw decodeError(reply.e as EncodedError);
     return reply.v;

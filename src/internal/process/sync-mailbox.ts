@@ -49,24 +49,40 @@ const SLICE_MS = 1000;
 
 export class MailboxCrashed extends Error {}
 
-/** Posts `message` and parks the calling thread until the reply arrives; returns the reply. */
-export function call(a: Int32Array, port: MessagePort, message: unknown): unknown {
-  const seq = load(a, SEQ);
+/**
+ * Posts `message` and parks the calling thread until a reply for which `isReply` holds arrives;
+ * returns it. Other messages on the port (a late reply to a call that gave up) are dropped.
+ */
+export function call(
+  a: Int32Array,
+  port: MessagePort,
+  message: unknown,
+  isReply: (m: unknown) => boolean,
+): unknown {
+  let seq = load(a, SEQ);
   port.postMessage(message);
   const start = performance.now();
-  while (load(a, SEQ) === seq) {
-    const state = load(a, STATE);
-    if (state === CRASHED) break;
-    if (state === STARTING && performance.now() - start > START_BUDGET_MS) {
-      throw new MailboxCrashed(
-        `The multiprocessing sync client thread did not start within ${START_BUDGET_MS} ms`,
-      );
+  for (;;) {
+    while (load(a, SEQ) === seq) {
+      const state = load(a, STATE);
+      if (state === CRASHED) break;
+      if (state === STARTING && performance.now() - start > START_BUDGET_MS) {
+        throw new MailboxCrashed(
+          `The multiprocessing sync client thread did not start within ${START_BUDGET_MS} ms`,
+        );
+      }
+      parkSync(a, SEQ, seq, SLICE_MS);
     }
-    parkSync(a, SEQ, seq, SLICE_MS);
+    seq = load(a, SEQ);
+    for (let got = receiveMessageOnPort(port); got !== undefined; got = receiveMessageOnPort(port))
+      if (isReply(got.message)) return got.message;
+    if (load(a, STATE) === CRASHED) {
+      throw new MailboxCrashed('The multiprocessing sync client thread crashed');
+    }
   }
-  const got = receiveMessageOnPort(port);
-  if (got === undefined) {
-    throw new MailboxCrashed('The multiprocessing sync client thread crashed');
-  }
-  return got.message;
+}
+
+/** Whether the client thread of this mailbox crashed (a new one must be started). */
+export function crashed(a: Int32Array): boolean {
+  return load(a, STATE) === CRASHED;
 }

@@ -23,6 +23,7 @@ import {
   Array as SharedArrayOf,
   Value,
 } from '../../src/multiprocessing/index.js';
+import { Thread } from '../../src/threading/index.js';
 import { checkLeaks } from '../support/leaks.js';
 import {
   acquireSyncAndReport,
@@ -32,6 +33,7 @@ import {
   type SyncReport,
   syncCalls,
   syncCallsInGrandchild,
+  threadSyncCalls,
 } from './fixtures/blocking-targets.js';
 
 checkLeaks({ graceMs: 3000 });
@@ -187,6 +189,25 @@ describe('multiprocessing blocking calls', () => {
     ac.abort(new Error('stop'));
     assert.throws(() => q.getSync({ signal: ac.signal }), /stop/);
     assert.throws(() => l.acquireSync({ timeout: -1, signal: ac.signal }), /stop/);
+  });
+
+  test('a worker thread blocks on a lock its main thread holds, as its own owner', async () => {
+    const lock = new Lock();
+    const q = new Queue<string>(1);
+    const ev = new Event();
+    assert.equal(lock.acquireSync(), true);
+    q.putNowait('for-the-thread');
+    const out = new Queue<[boolean, number, string, boolean]>();
+    const worker = new Thread({ target: threadSyncCalls, args: [lock, q, ev, out] });
+    worker.start();
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(ev.isSet(), false, 'the thread got past a lock this thread holds');
+    lock.release();
+    assert.deepEqual(await out.get({ timeout: LONG }), [true, 1, 'for-the-thread', true]);
+    await worker.join();
+    assert.equal(ev.isSet(), true);
+    assert.equal(lock.locked(), false);
+    assert.equal(q.empty(), true);
   });
 
   test('every synchronous call works in a child process', async () => {

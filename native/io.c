@@ -16,6 +16,9 @@
  *        ──► [fd, events, offset, result]…  (the recv(2) of each readable fd already done, into buf)
  *        ──► JS: each socket's bytes from buf; send on each fd
  *
+ * The streams raw transport also batches its small writes: sendBatch sends one turn's replies
+ * to every connection in one call.
+ *
  * The batch read (epollWaitRecv) is the lean part: a busy server's turn is "which sockets are
  * readable, then read each", and doing both in one call replaces k crossings JS->native (each
  * a few hundred instructions of N-API on top of the system call) by one.
@@ -199,6 +202,44 @@ static napi_value io_send(napi_env env, napi_callback_info info) {
   do r = send(fd, data + off, (size_t)n, MSG_NOSIGNAL);
   while (r < 0 && errno == EINTR);
   return num(env, r < 0 ? -errno : (double)r);
+}
+
+/* sendBatch(Int32Array spec, Uint8Array buf, count) -> count | -EINVAL
+ *
+ *   spec, 4 ints per send:  [ fd | offset | length | result ] × count
+ *
+ * send(2)s buf[offset, offset + length) to each fd in order (MSG_NOSIGNAL) and writes the
+ * result: bytes taken (possibly fewer than length) or -errno (-EAGAIN: none taken). The batched
+ * write of the streams raw transport: one crossing per turn for every connection's reply. */
+static napi_value io_send_batch(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  int32_t count;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  napi_typedarray_type t;
+  size_t n, aoff;
+  void *d;
+  napi_value ab;
+  uint8_t *buf;
+  size_t blen;
+  if (argc < 3 || napi_get_typedarray_info(env, argv[0], &t, &n, &d, &ab, &aoff) != napi_ok ||
+      t != napi_int32_array || !buffer_arg(env, argv[1], &buf, &blen) ||
+      !arg_int(env, argv[2], &count) || count < 0 || (size_t)count * 4 > n)
+    return num(env, -EINVAL);
+  int32_t *spec = d;
+  for (int32_t i = 0; i < count; i++) {
+    int32_t *e = spec + 4 * i;
+    int32_t off = e[1], len = e[2];
+    if (off < 0 || len < 0 || (size_t)off + (size_t)len > blen) {
+      e[3] = -EINVAL;
+      continue;
+    }
+    ssize_t r;
+    do r = send(e[0], buf + off, (size_t)len, MSG_NOSIGNAL);
+    while (r < 0 && errno == EINTR);
+    e[3] = r < 0 ? -errno : (int32_t)r;
+  }
+  return num(env, count);
 }
 
 /* Waits (parking the calling thread) until fd is ready for `events` or timeout_ms passes
@@ -543,7 +584,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"recv", io_recv},             {"send", io_send},            {"shutdown", io_shutdown},
       {"close", io_close},           {"epollCreate", io_epoll_create},
       {"epollCtl", io_epoll_ctl},    {"epollWait", io_epoll_wait},
-      {"epollWaitRecv", io_epoll_wait_recv}, {"epollClose", io_epoll_close},
+      {"epollWaitRecv", io_epoll_wait_recv}, {"sendBatch", io_send_batch}, {"epollClose", io_epoll_close},
       {"epollWatch", io_epoll_watch},
       {"recvBlocking", io_recv_blocking}, {"sendallBlocking", io_sendall_blocking},
       {"acceptBlocking", io_accept_blocking}, {"addressOf", io_address_of},

@@ -11,6 +11,9 @@ export interface IoBinding {
   accept(fd: number): number;
   recv(fd: number, buf: Uint8Array, offset: number, length: number): number;
   send(fd: number, buf: Uint8Array, offset: number, length: number): number;
+  /** send(2) of buf[offset, offset + length) to each fd of `spec` ([fd, offset, length, result]
+   * × count); each result: bytes taken or -errno. */
+  sendBatch(spec: Int32Array, buf: Uint8Array, count: number): number;
   recvBlocking(
     fd: number,
     buf: Uint8Array,

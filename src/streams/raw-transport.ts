@@ -11,6 +11,20 @@
  *   write(b) ──► send now ── partial? ──► queue, EPOLLOUT on ── writable ──► flush ──► 'drain'
  *   EOF ──► 'end' (half-open: writing goes on)    error ──► 'error', 'close'
  *
+ * Batched sends. A small write (at most SEND_BATCH_MAX bytes) to a connection with nothing
+ * queued is copied into one shared buffer instead of being sent at once; a `setImmediate` —
+ * which runs once every task woken by this turn of the loop has written — sends the whole
+ * turn's writes in one native call (sendBatch). The bytes count as queued until then (for
+ * `writableLength`, `end()` and back pressure); what the kernel did not take goes to the head
+ * of the connection's queue, and a connection destroyed before the flush is skipped (its
+ * descriptor may already be another connection's). A write with a callback is never batched.
+ *
+ *   | batch state (module)  | meaning                                                      |
+ *   | --------------------- | ------------------------------------------------------------ |
+ *   | SBUF[0, sUsed)        | the bytes of this turn's batched writes, back to back        |
+ *   | batch                 | their transports, in write order; each has one entry at most |
+ *   | t.batchOff/batchLen   | where t's entry is in SBUF (batchOff -1: none)               |
+ *
  * `RawListener` accepts on a listening descriptor and emits 'connection' with RawTransports;
  * like `net.Server` it emits 'close' once closed and every connection it made has closed.
  */
@@ -25,7 +39,67 @@ const EAGAIN = 11;
  * asyncio's 64 KiB). */
 const HIGH_WATER = 64 * 1024;
 
+/** Tuning: writes up to this size are batched (larger ones are sent at once, uncopied). */
+const SEND_BATCH_MAX = 16 * 1024;
+/** Tuning: the shared send buffer and the most entries of one batch. */
+const SBUF_SIZE = 256 * 1024;
+const BATCH_ENTRIES = 4096;
+
 type WriteCb = (err?: Error | null) => void;
+
+const SBUF = Buffer.allocUnsafeSlow(SBUF_SIZE);
+const SPEC = new Int32Array(BATCH_ENTRIES * 4);
+let sUsed = 0;
+let batch: RawTransport[] = [];
+let spare: RawTransport[] = [];
+let flushArmed = false;
+
+/** Sends every batched write of this turn in one native call (see the top of this file). */
+function flushBatch(): void {
+  flushArmed = false;
+  const list = batch;
+  batch = spare;
+  let k = 0;
+  for (let i = 0; i < list.length; i++) {
+    const t = list[i] as RawTransport;
+    if (t.destroyed) continue;
+    SPEC[4 * k] = t.fd;
+    SPEC[4 * k + 1] = t.batchOff;
+    SPEC[4 * k + 2] = t.batchLen;
+    k++;
+  }
+  if (k > 0) b().sendBatch(SPEC, SBUF, k);
+  // First every unsent rest out of SBUF, then the transports' reactions (which may write again
+  // and so refill SBUF from 0).
+  const rests: (Buffer | null)[] = [];
+  const results: number[] = [];
+  k = 0;
+  for (let i = 0; i < list.length; i++) {
+    const t = list[i] as RawTransport;
+    if (t.destroyed) {
+      rests.push(null);
+      results.push(0);
+      continue;
+    }
+    const r = SPEC[4 * k + 3] as number;
+    k++;
+    const sent = Math.max(r, 0);
+    rests.push(
+      (r >= 0 || r === -EAGAIN) && sent < t.batchLen
+        ? Buffer.from(SBUF.subarray(t.batchOff + sent, t.batchOff + t.batchLen))
+        : null,
+    );
+    results.push(r);
+  }
+  sUsed = 0;
+  for (let i = 0; i < list.length; i++) {
+    const t = list[i] as RawTransport;
+    t.batchOff = -1;
+    if (!t.destroyed) t._afterBatch(results[i] as number, rests[i] as Buffer | null);
+  }
+  list.length = 0;
+  spare = list;
+}
 
 function b(): NonNullable<typeof io> {
   return io as NonNullable<typeof io>;
@@ -41,7 +115,12 @@ export class RawTransport extends EventEmitter {
   readonly connecting = false;
   destroyed = false;
   writable = true;
-  private readonly fd: number;
+  /** @internal */
+  readonly fd: number;
+  /** @internal This connection's entry in the send batch (see the top of this file). */
+  batchOff = -1;
+  /** @internal */
+  batchLen = 0;
   private queue: { buf: Buffer; cb: WriteCb | undefined }[] = [];
   private queued = 0;
   private needDrain = false;
@@ -137,6 +216,28 @@ export class RawTransport extends EventEmitter {
     }
     this.activity();
     if (this.queued === 0) {
+      const len = buf.length;
+      if (
+        done === undefined &&
+        len > 0 &&
+        len <= SEND_BATCH_MAX &&
+        sUsed + len <= SBUF_SIZE &&
+        batch.length < BATCH_ENTRIES
+      ) {
+        // Batched: sent with the rest of this turn's writes (see the top of this file).
+        if (len <= 256) for (let i = 0; i < len; i++) SBUF[sUsed + i] = buf[i] as number;
+        else buf.copy(SBUF, sUsed);
+        this.batchOff = sUsed;
+        this.batchLen = len;
+        sUsed += len;
+        batch.push(this);
+        this.queued = len;
+        if (!flushArmed) {
+          flushArmed = true;
+          setImmediate(flushBatch);
+        }
+        return true;
+      }
       const n = buf.length === 0 ? 0 : b().send(this.fd, buf, 0, buf.length);
       if (n === buf.length) {
         if (done) process.nextTick(done);
@@ -205,7 +306,9 @@ export class RawTransport extends EventEmitter {
 
   private setEvents(): void {
     if (this.destroyed) return;
-    const ev = (this.reading && !this.readEnded ? EPOLLIN : 0) | (this.queued > 0 ? EPOLLOUT : 0);
+    // EPOLLOUT only for bytes waiting on the kernel (a batched write is not: the batch sends it).
+    const ev =
+      (this.reading && !this.readEnded ? EPOLLIN : 0) | (this.queue.length > 0 ? EPOLLOUT : 0);
     if (ev !== this.events) {
       this.events = ev;
       modify(this.fd, ev, (ev & EPOLLIN) !== 0);
@@ -240,6 +343,19 @@ export class RawTransport extends EventEmitter {
       return;
     }
     this.destroy(fromErrno(-n, 'recv'));
+  }
+
+  /** @internal The batch sent this connection's entry: `r` bytes taken or -errno; `rest` the
+   * bytes not taken (already copied out of the shared buffer). */
+  _afterBatch(r: number, rest: Buffer | null): void {
+    if (r < 0 && r !== -EAGAIN) {
+      this.destroy(fromErrno(-r, 'send'));
+      return;
+    }
+    this.queued -= Math.max(r, 0);
+    if (rest !== null) this.queue.unshift({ buf: rest, cb: undefined });
+    // Sends what was queued behind the entry (or waits for room), then 'drain', end, close.
+    this.flush();
   }
 
   private flush(): void {

@@ -194,6 +194,53 @@ describe('streams over TCP', () => {
     }
   });
 
+  test('small writes sent in batches arrive byte-exact and in order through partial sends to a slow reader', async () => {
+    // Two small writes per turn (the first batched, the second queued behind it), far more in
+    // total than the loopback buffers hold: batch sends come back partial or EAGAIN.
+    const WORDS = 1024; // 4 KiB a write
+    const TOTAL = 24 * 1024 * 1024;
+    let written = 0;
+    await using server = await startServer(
+      async (_reader, writer) => {
+        let word = 0;
+        const next = (): Buffer => {
+          const b = Buffer.allocUnsafe(WORDS * 4);
+          for (let i = 0; i < WORDS; i++) b.writeUInt32LE(word++, i * 4);
+          return b;
+        };
+        while (written < TOTAL) {
+          writer.write(next());
+          writer.write(next());
+          written += WORDS * 8;
+          await writer.drain();
+        }
+        writer.close();
+      },
+      HOST,
+      0,
+    );
+    const [reader, writer] = await openConnection(HOST, portOf(server));
+    await sleep(50); // the reader lags: the kernel buffers fill
+    let word = 0;
+    let carry: Buffer = Buffer.alloc(0);
+    for (;;) {
+      const d = await reader.read(65536);
+      if (d.length === 0) break;
+      const all = carry.length > 0 ? Buffer.concat([carry, d]) : d;
+      const whole = all.length - (all.length % 4);
+      for (let i = 0; i < whole; i += 4) {
+        if (all.readUInt32LE(i) !== word)
+          assert.fail(`word ${word} arrived as ${all.readUInt32LE(i)}`);
+        word++;
+      }
+      carry = all.subarray(whole);
+    }
+    assert.equal(word * 4, TOTAL);
+    assert.equal(carry.length, 0);
+    writer.close();
+    await writer.waitClosed();
+  });
+
   test('drain blocks while a slow reader leaves the send queue full, then resumes', async () => {
     let serverWriter: StreamWriter | null = null;
     let drained = false;

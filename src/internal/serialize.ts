@@ -14,6 +14,7 @@
  * `registerSharedKind` from its own module; the module URL is remembered so that a worker can
  * import it (and so register the reviver) before it decodes anything.
  */
+import { types } from 'node:util';
 import v8 from 'node:v8';
 import {
   BrokenBarrierError,
@@ -337,6 +338,61 @@ export class NotCloneableError extends WeftError {
 }
 
 registerErrorClass(NotCloneableError);
+
+/**
+ * Throws NotCloneableError when `value` holds something the v8 serializer refuses (a function, a
+ * symbol, a promise, a weak collection, a proxy), naming where it sits. For carriers that
+ * serialize later, out of the caller's reach (the broker's batched frames): refusing at the
+ * call keeps the error with the caller instead of losing it, or the process, at the flush.
+ * Primitives return at the first test, so plain data costs one walk.
+ */
+export function assertCloneable(value: unknown, what: string): void {
+  const bad = refusal(value, new Set());
+  if (bad !== null)
+    throw new NotCloneableError(
+      `${what}: the value cannot be structured-cloned (${bad}); send plain data, typed arrays, Maps/Sets, Errors or weft shared objects`,
+    );
+}
+
+function refusal(v: unknown, seen: Set<object>): string | null {
+  if (typeof v === 'function') return `a function${v.name ? ` (${v.name})` : ''}`;
+  if (typeof v === 'symbol') return `a symbol (${String(v.description)})`;
+  if (v === null || typeof v !== 'object' || seen.has(v)) return null;
+  seen.add(v);
+  if (isShareable(v) || v instanceof Error || ArrayBuffer.isView(v)) return null;
+  if (v instanceof ArrayBuffer || v instanceof SharedArrayBuffer) return null;
+  if (types.isPromise(v)) return 'a Promise';
+  if (types.isWeakMap(v) || types.isWeakSet(v) || v instanceof WeakRef) return 'a weak collection';
+  if (types.isProxy(v)) return 'a Proxy';
+  if (v instanceof Map) {
+    for (const [k, x] of v) {
+      const r = refusal(k, seen) ?? refusal(x, seen);
+      if (r !== null) return r;
+    }
+    return null;
+  }
+  if (v instanceof Set) {
+    for (const x of v) {
+      const r = refusal(x, seen);
+      if (r !== null) return r;
+    }
+    return null;
+  }
+  if (!Array.isArray(v) && !isPlain(v) && !(v instanceof Date) && !(v instanceof RegExp)) {
+    // A class instance or a host object: only the serializer knows (rare in items, so affordable).
+    try {
+      v8.serialize(v);
+    } catch (e) {
+      return (e as Error).message;
+    }
+    return null;
+  }
+  for (const k of Object.keys(v)) {
+    const r = refusal((v as Record<string, unknown>)[k], seen);
+    if (r !== null) return r;
+  }
+  return null;
+}
 
 /** `value` as bytes for a shared buffer (queue items). */
 export function toBytes(value: unknown, what: string): Buffer {

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { MessageChannel } from 'node:worker_threads';
 import {
   Barrier,
   BoundedSemaphore,
@@ -26,6 +27,7 @@ import {
   SimpleQueue,
   Value,
 } from '../../src/multiprocessing/index.js';
+import { NotCloneableError } from '../../src/queue/index.js';
 import { checkLeaks } from '../support/leaks.js';
 import {
   consumeSum,
@@ -66,6 +68,27 @@ describe('multiprocessing shared objects', () => {
     assert.equal(await q.get(), 1);
     assert.throws(() => q.getNowait(), Empty);
     assert.equal(q.empty(), true);
+  });
+
+  test('put of a value that cannot be cloned fails at the call, and the queue goes on', async () => {
+    // Regression: the value reached the v8 serializer only when the batched frame was flushed,
+    // and the uncaught error there ended the process.
+    const q = new Queue<unknown>();
+    await assert.rejects(
+      q.put(() => 1),
+      NotCloneableError,
+    );
+    assert.throws(() => q.putNowait({ a: [1, Symbol('s')] }), /a symbol \(s\)/);
+    assert.throws(() => q.putSync(Promise.resolve(1)), /a Promise/);
+    assert.throws(() => new Queue<unknown>(2).putNowait(new WeakMap()), NotCloneableError);
+    // A host object: the serializer itself is asked.
+    const { port1, port2 } = new MessageChannel();
+    await assert.rejects(q.put({ port: port1 }), NotCloneableError);
+    await q.put('after');
+    port1.close();
+    port2.close();
+    assert.equal(await q.get({ timeout: 10_000 }), 'after');
+    assert.equal(q.qsize(), 0);
   });
 
   test('an aborted get rejects and leaves no waiter behind', async () => {

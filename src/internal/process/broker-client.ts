@@ -19,7 +19,12 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
-import { decodeError, type EncodedError } from '../serialize.js';
+import {
+  assertCloneable,
+  decodeError,
+  type EncodedError,
+  NotCloneableError,
+} from '../serialize.js';
 import { spawnWorker } from '../worker/spawn.js';
 import { FrameReader, frame, type Reply } from './broker-wire.js';
 
@@ -178,9 +183,17 @@ export class BrokerClient {
   #flush(): void {
     this.#scheduled = false;
     if (!this.#connected || this.#out.length === 0) return;
-    const ms = this.#out;
+    let ms = this.#out;
     this.#out = [];
-    const f = frame(ms);
+    let f: Buffer;
+    try {
+      f = frame(ms);
+    } catch {
+      // Something assertCloneable let through (a host object): send the others, fail those.
+      ms = ms.filter((m) => this.#serializable(m));
+      if (ms.length === 0) return;
+      f = frame(ms);
+    }
     this.#sent += ms.length;
     this.#bytes += f.length;
     const s = this.#socket as Socket;
@@ -188,6 +201,26 @@ export class BrokerClient {
     // Usually the kernel took the whole frame at once; otherwise remember what is still pending.
     if (s.writableLength === 0) this.#unsettled.length = 0;
     else this.#unsettled.push({ bytesEnd: this.#bytes, sentEnd: this.#sent, ms });
+  }
+
+  /** False (and the request failed, or the loss reported) when `m` cannot be serialized. */
+  #serializable(m: unknown): boolean {
+    try {
+      frame([m]);
+      return true;
+    } catch (e) {
+      const { r, o } = m as { r: number; o: string };
+      const err = new NotCloneableError(
+        `multiprocessing ${o}: a value cannot be serialized for the broker (${(e as Error).message}); send plain data, typed arrays, Maps/Sets, Errors or weft shared objects`,
+        { cause: e },
+      );
+      const p = this.#pending.get(r);
+      if (p !== undefined) {
+        this.#pending.delete(r);
+        p.reject(err);
+      } else process.emitWarning(err);
+      return false;
+    }
   }
 
   /**
@@ -234,6 +267,7 @@ export class BrokerClient {
   /** A fire-and-forget operation (no reply). */
   post(o: string, id: string | undefined, a: unknown[]): void {
     if (this.#failed) throw this.#failed;
+    assertCloneable(a, `multiprocessing ${o}`);
     this.#send({ r: -1, o, id, a });
   }
 
@@ -257,6 +291,7 @@ export class BrokerClient {
    */
   postPut(id: string, item: unknown): void {
     if (this.#failed) throw this.#failed;
+    assertCloneable(item, 'multiprocessing put');
     const last = this.#out[this.#out.length - 1] as
       | { o?: string; id?: string; a?: unknown[] }
       | undefined;
@@ -286,6 +321,11 @@ export class BrokerClient {
   ): Promise<unknown> {
     if (this.#failed) return Promise.reject(this.#failed);
     if (signal?.aborted) return Promise.reject(signal.reason);
+    try {
+      assertCloneable(a, `multiprocessing ${o}`);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const r = this.#next++;
     const p = new Promise<unknown>((resolve, reject) => {
       this.#pending.set(r, { resolve, reject });

@@ -22,7 +22,7 @@
  */
 import { MessageChannel, type MessagePort, threadId, Worker } from 'node:worker_threads';
 import { WeftError } from '../errors.js';
-import { decodeError, type EncodedError } from '../serialize.js';
+import { assertCloneable, decodeError, type EncodedError } from '../serialize.js';
 import { BrokerClient, broker } from './broker-client.js';
 import type { Reply } from './broker-wire.js';
 import { type SyncClientData, type SyncFailure, syncClientThread } from './sync-client-thread.js';
@@ -85,6 +85,7 @@ export class SyncBrokerClient {
    * the broker is unreachable.
    */
   request(o: string, id: string | undefined, a: unknown[]): unknown {
+    assertCloneable(a, `multiprocessing ${o}`);
     const { after, ship } = broker().syncPrelude();
     const r = this.#next++;
     const reply = call(

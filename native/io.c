@@ -350,12 +350,17 @@ static napi_value io_close(napi_env env, napi_callback_info info) {
 /* ── the epoll set, watched by libuv ─────────────────────────────────────────────────────── */
 
 typedef struct {
-  uv_poll_t poll;
+  uv_poll_t poll; /* first: on_closed frees the poller through its handle */
   int epfd;
   int watching;
+  int closing;   /* uv_close called (by epollClose or at teardown); epfd is -1 from then on */
+  int closed_fd; /* the descriptor, closed once the handle is */
+  int closed;    /* on_closed ran */
+  int finalized; /* JavaScript dropped the poller: whichever of the two comes last frees it */
   napi_env env;
   napi_ref cb;
   napi_async_context ctx;
+  napi_async_cleanup_hook_handle cleanup;
 } poller_t;
 
 static void on_poll(uv_poll_t *h, int status, int events) {
@@ -373,14 +378,43 @@ static void on_poll(uv_poll_t *h, int status, int events) {
   napi_close_handle_scope(p->env, scope);
 }
 
-static void on_closed(uv_handle_t *h) { free(h); }
+/* The handle is closed: only now may the descriptor go (libuv must not watch a closed fd), and
+ * a teardown waiting on this poller may go on. */
+static void on_closed(uv_handle_t *h) {
+  poller_t *p = (poller_t *)h;
+  close(p->closed_fd);
+  p->closed = 1;
+  napi_remove_async_cleanup_hook(p->cleanup);
+  if (p->finalized) free(p);
+}
+
+static void poller_close(poller_t *p) {
+  p->closing = 1;
+  p->closed_fd = p->epfd;
+  p->epfd = -1; /* every later call on this poller answers EINVAL */
+  uv_poll_stop(&p->poll);
+  napi_delete_reference(p->env, p->cb);
+  napi_async_destroy(p->env, p->ctx);
+  uv_close((uv_handle_t *)&p->poll, on_closed);
+}
+
+/* A worker thread ends with a selector still open: libuv refuses to close a loop with an open
+ * handle (Node aborts the whole process), so the handle is closed here and Node waits for
+ * on_closed before it closes the loop. */
+static void on_teardown(napi_async_cleanup_hook_handle h, void *data) {
+  (void)h;
+  poller_t *p = data;
+  if (!p->closing) poller_close(p);
+}
 
 static void poller_finalize(napi_env env, void *data, void *hint) {
   (void)env;
-  (void)data;
   (void)hint;
-  /* Closed explicitly by epollClose; an abandoned poller leaks its small struct rather than
-   * racing libuv from a finalizer. */
+  poller_t *p = data;
+  /* A poller abandoned unclosed keeps its handle (closing it from a finalizer would race
+   * libuv); the teardown hook closes it when its thread ends, and on_closed frees it then. */
+  p->finalized = 1;
+  if (p->closed) free(p);
 }
 
 /* epollCreate(onReady) -> external poller | -errno (not watching yet: see epollWatch). */
@@ -411,6 +445,7 @@ static napi_value io_epoll_create(napi_env env, napi_callback_info info) {
   napi_value name;
   napi_create_string_utf8(env, "weft:epoll", NAPI_AUTO_LENGTH, &name);
   napi_async_init(env, NULL, name, &p->ctx);
+  napi_add_async_cleanup_hook(env, on_teardown, p, &p->cleanup);
   napi_value ext;
   napi_create_external(env, p, poller_finalize, NULL, &ext);
   return ext;
@@ -566,12 +601,7 @@ static napi_value io_epoll_close(napi_env env, napi_callback_info info) {
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   poller_t *p = argc == 1 ? poller_arg(env, argv[0]) : NULL;
   if (p == NULL || p->epfd < 0) return num(env, -EINVAL);
-  uv_poll_stop(&p->poll);
-  close(p->epfd);
-  p->epfd = -1;
-  napi_delete_reference(env, p->cb);
-  napi_async_destroy(env, p->ctx);
-  uv_close((uv_handle_t *)&p->poll, on_closed);
+  poller_close(p);
   return num(env, 0);
 }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { connect, type Socket as NetSocket } from 'node:net';
 import { describe, test } from 'node:test';
+import { Worker } from 'node:worker_threads';
 import { CancelledError, createTask, sleep } from '../../src/asyncio/index.js';
 import { TimeoutError } from '../../src/internal/errors.js';
 import { EpollSelector, EVENT_READ, EVENT_WRITE, KeyError } from '../../src/selectors/index.js';
@@ -294,4 +295,42 @@ maybe('EpollSelector and RawSocket (native readiness)', () => {
     assert.ok(n > 0 && n < big.length, `partial: ${n} of ${big.length}`);
     c.destroy();
   });
+});
+
+describe('EpollSelector in a worker thread', () => {
+  // The worker registers tsx itself (on Node 20 a Worker inherits no loader hooks).
+  const code = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    (async () => {
+      (await import(workerData.tsx)).register();
+      const { EpollSelector, EVENT_READ } = await import(workerData.selectors);
+      const { RawSocket } = await import(workerData.socket);
+      const server = RawSocket.listen(['127.0.0.1', 0]);
+      const idle = new EpollSelector(); // created, never selected: its handle is open all the same
+      const sel = new EpollSelector();
+      sel.register(server, EVENT_READ);
+      parentPort.postMessage('selecting');
+      if (workerData.how === 'exit') setTimeout(() => process.exit(3), 20);
+      await sel.select();
+    })();`;
+
+  for (const how of ['terminate', 'exit'] as const) {
+    test(`a worker that ends (${how}) while it selects closes its epoll sets without aborting the process`, async () => {
+      // Regression: libuv refused to close the worker's loop with the selector's poll handle
+      // open, and Node aborted the whole process.
+      const w = new Worker(code, {
+        eval: true,
+        workerData: {
+          how,
+          tsx: import.meta.resolve('tsx/esm/api'),
+          selectors: new URL('../../src/selectors/index.ts', import.meta.url).href,
+          socket: new URL('../../src/socket/index.ts', import.meta.url).href,
+        },
+      });
+      await new Promise((r) => w.once('message', r));
+      const code_ =
+        how === 'terminate' ? await w.terminate() : await new Promise((r) => w.once('exit', r));
+      assert.equal(code_, how === 'terminate' ? 1 : 3);
+    });
+  }
 });

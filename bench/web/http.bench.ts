@@ -16,7 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BenchSuite, Harness } from '../harness.js';
+import type { BenchSuite, Figure, Harness } from '../harness.js';
 import { cpuSeconds, freePort, median, runPinned, SHARED, startServer } from '../io/processes.js';
 
 const SERVERS = new URL('./servers.ts', import.meta.url).pathname;
@@ -92,8 +92,8 @@ async function throughput(h: Harness): Promise<void> {
     aiohttp(true),
   ];
   for (const [mode, path, scenario] of [
-    ['hello', '/', 'hello-world, wrk -t1 -c100'],
-    ['route', '/12345', 'route /{id}, wrk -t1 -c100'],
+    ['hello', '/', HELLO],
+    ['route', '/12345', ROUTE],
   ] as const) {
     for (const spec of specs) {
       const why = spec.available();
@@ -135,6 +135,35 @@ async function throughput(h: Harness): Promise<void> {
       }
     }
   }
+}
+
+const HELLO = 'hello-world, wrk -t1 -c100';
+const ROUTE = 'route /{id}, wrk -t1 -c100';
+
+/** The throughput goals of issue 6, computed from this run's figures (never typed by hand). */
+export function goals(figures: Figure[]): string[] {
+  const out: string[] = [];
+  const rate = (sc: string, impl: string): number | undefined =>
+    figures.find((f) => f.scenario === sc && f.impl === impl)?.rate;
+  const x = (a: number, b: number): string => `${(a / b).toFixed(2)}×`;
+  const verdict = (ok: boolean): string => (ok ? 'met' : 'MISSED');
+  for (const sc of [HELLO, ROUTE]) {
+    const w = rate(sc, 'weft');
+    if (w === undefined) continue;
+    const bare = rate(sc, 'node http');
+    if (bare !== undefined) {
+      out.push(`goal ${sc} ≥ 0.9× node http: ${verdict(w >= 0.9 * bare)} — weft is ${x(w, bare)}`);
+    }
+    const fastify = rate(sc, 'fastify');
+    if (fastify !== undefined) {
+      out.push(`goal ${sc} ahead of fastify: ${verdict(w > fastify)} — weft is ${x(w, fastify)}`);
+    }
+    for (const impl of ['aiohttp', 'aiohttp + uvloop']) {
+      const p = rate(sc, impl);
+      if (p !== undefined) out.push(`${sc}: weft is ${x(w, p)} ${impl}`);
+    }
+  }
+  return out;
 }
 
 function makeFile(bytes: number): string {
@@ -244,6 +273,7 @@ export const suite: BenchSuite = {
   async run(h) {
     h.note('servers pinned to core 1, wrk/curl to core 0 (taskset), 127.0.0.1 only');
     await throughput(h);
+    for (const line of goals(h.figures)) h.note(line);
     await fileTransfer(h);
   },
 };

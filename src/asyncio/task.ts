@@ -7,7 +7,7 @@ import {
 } from '../internal/context.js';
 import { CancelledError, describeValue } from '../internal/errors.js';
 import { registerLiveCounter } from '../internal/live-handles.js';
-import { beginStep, callSoon, stepEnded } from '../internal/scheduler.js';
+import { beginStep, callSoon, stepEnded, taskInFlight } from '../internal/scheduler.js';
 import type { Waiter, WaitingTask } from '../internal/waiter.js';
 import { TaskYield } from '../internal/yield.js';
 import { type AwaitingTask, Future } from './future.js';
@@ -80,7 +80,8 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
     liveHead = this;
     liveCount++;
     retainContext();
-    callSoon(startTask, this);
+    if (body === drivenBody) this.body = null;
+    else callSoon(startTask, this);
   }
 
   get name(): string {
@@ -192,6 +193,23 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
     return e.message;
   }
 
+  /**
+   * @internal Runs `fn(a, b)` now, synchronously, as the first step of a task made by
+   * `drivenTask()`: the task is current inside it and across the awaits of what it starts.
+   * Whoever drives the task ends it with `_finish`. The step holds the ready queue like any
+   * first step, unless another task's step is in flight (an I/O callback runs while a step
+   * waits on a native promise; taking the queue from it would reorder that task's wake-ups).
+   */
+  _runStep<A, B, R>(fn: (a: A, b: B) => R, a: A, b: B): R {
+    if (taskInFlight() === null) beginStep(this);
+    const prev = enterContext(this);
+    try {
+      return fn(a, b);
+    } finally {
+      restoreContext(prev);
+    }
+  }
+
   /** @internal */
   _start(): void {
     const body = this.body;
@@ -284,6 +302,22 @@ async function settleFrom(t: Task<any>, p: Promise<unknown>): Promise<void> {
     return;
   }
   t._finish(true, v);
+}
+
+/** The marker body of a driven task; never called. */
+function drivenBody(): never {
+  throw new Error('A driven task has no body of its own');
+}
+
+/**
+ * @internal A task whose code its creator runs in place with `_runStep` and ends with `_finish`,
+ * instead of a body scheduled on the ready queue: the web server runs each request's handler in
+ * one, from the I/O callback that parsed the request, so a handler costs no ready-queue hop,
+ * no closure and no promise of its own, and `currentTask()`, `cancel()` and every weft await
+ * work inside it as in any task.
+ */
+export function drivenTask(): Task<void> {
+  return new Task<void>(drivenBody);
 }
 
 function startTask(t: Task<any>): void {

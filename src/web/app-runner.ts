@@ -31,7 +31,9 @@ export type AppRunnerOptions = ServerOptions;
 export class AppRunner implements RequestHost, AsyncDisposable {
   /** @internal */ readonly _app: Application;
   /** @internal */ _closing = false;
-  /** @internal */ readonly _inflight = new Set<Request>();
+  /** @internal requests in flight: a doubly linked list through `Request._prev/_next`. */
+  private inflightHead: Request | null = null;
+  private inflightCount = 0;
   /** @internal */ readonly _maxHeaderValues: number;
   /** @internal */ readonly _options: ResolvedServerOptions;
   /** @internal servers of the started sites, with a promise of their 'close' event. */
@@ -64,7 +66,7 @@ export class AppRunner implements RequestHost, AsyncDisposable {
 
   /** Requests being handled now (a snapshot). */
   get inflight(): number {
-    return this._inflight.size;
+    return this.inflightCount;
   }
 
   /** Freezes the application and runs its startup hooks. */
@@ -94,9 +96,30 @@ export class AppRunner implements RequestHost, AsyncDisposable {
   }
 
   /** @internal */
+  _requestStart(request: Request): void {
+    const head = this.inflightHead;
+    request._next = head;
+    if (head !== null) head._prev = request;
+    this.inflightHead = request;
+    this.inflightCount++;
+  }
+
+  /** @internal called once per started request. */
   _requestDone(request: Request): void {
-    this._inflight.delete(request);
-    if (this.drained !== null && this._inflight.size === 0) this.drained();
+    const { _prev: prev, _next: next } = request;
+    if (prev !== null) prev._next = next;
+    else this.inflightHead = next;
+    if (next !== null) next._prev = prev;
+    request._prev = request._next = null;
+    this.inflightCount--;
+    if (this.drained !== null && this.inflightCount === 0) this.drained();
+  }
+
+  /** The requests in flight now (a copy: cancelling one may end it). */
+  private inflightRequests(): Request[] {
+    const out: Request[] = [];
+    for (let r = this.inflightHead; r !== null; r = r._next) out.push(r);
+    return out;
   }
 
   /** Graceful shutdown, then cleanup hooks (see the class notes). Idempotent. */
@@ -114,11 +137,11 @@ export class AppRunner implements RequestHost, AsyncDisposable {
         if (s.listening) s.close();
         s.closeIdleConnections();
       }
-      for (const r of this._inflight) r._res.shouldKeepAlive = false;
+      for (const r of this.inflightRequests()) r._res.shouldKeepAlive = false;
       await this._app._shutdown();
       await this.waitInflight(this._options.shutdownTimeout);
-      if (this._inflight.size > 0) {
-        for (const r of this._inflight) r._task?.cancel('The server is shutting down');
+      if (this.inflightCount > 0) {
+        for (const r of this.inflightRequests()) r._task?.cancel('The server is shutting down');
         await this.waitInflight(1000);
       }
       for (const s of servers) s.closeAllConnections();
@@ -132,7 +155,7 @@ export class AppRunner implements RequestHost, AsyncDisposable {
   }
 
   private waitInflight(ms: number): Promise<void> {
-    if (this._inflight.size === 0) return Promise.resolve();
+    if (this.inflightCount === 0) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const t = setTimeout(done, ms);
       const self = this;

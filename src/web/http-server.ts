@@ -6,13 +6,17 @@
  * --------------------
  * Per request, on the hot path:
  *
- *   'request' ─► new Request (lazy: nothing parsed yet) ─► Task(handle) ─► ready queue
- *        handle: router._resolve (Map lookup / precompiled RegExp) ─► compiled handler
+ *   'request' ─► new Request (lazy: nothing parsed yet) ─► driven Task, first step run now:
+ *        handle: router._resolve (Map lookup / segment matcher / RegExp) ─► compiled handler
  *                (middlewares wrapped at freeze) ─► response._send (one writeHead + end)
+ *                [an async handler: one await between the handler and the send]
  *
  * Each handler runs as a weft asyncio Task, so `currentTask()`, cancellation and the
- * primitives of `weft/asyncio` work inside it. The task is remembered on its socket; the socket
- * closing before the task ends (the client went away) cancels it, as aiohttp does.
+ * primitives of `weft/asyncio` work inside it. It is a *driven* task (`drivenTask`): its first
+ * step runs synchronously in the I/O callback that parsed the request, as a bare `http` handler
+ * would, instead of as a body queued on the ready queue; that saves the queue hop, a closure
+ * and the promises that settle a task from its body. The task is remembered on its socket; the
+ * socket closing before the task ends (the client went away) cancels it, as aiohttp does.
  *
  * Safety limits are Node's own, configured here, answered with a status and a closed
  * connection on the socket (there is no response object yet): a malformed request → 400
@@ -31,7 +35,7 @@ import {
   STATUS_CODES,
 } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { Task } from '../asyncio/task.js';
+import { drivenTask, type Task } from '../asyncio/task.js';
 import { CancelledError } from '../internal/errors.js';
 import { reportException } from '../internal/scheduler.js';
 import { HTTPException } from './http-exceptions.js';
@@ -58,7 +62,7 @@ export interface ServerOptions {
 export interface RequestHost {
   readonly _app: import('./application.js').Application;
   _closing: boolean;
-  readonly _inflight: Set<Request>;
+  _requestStart(request: Request): void;
   _requestDone(request: Request): void;
   readonly _maxHeaderValues: number;
 }
@@ -189,8 +193,8 @@ function dispatch(
     return;
   }
   const request = new Request(req, res, host._app, host._app.clientMaxSize);
-  host._inflight.add(request);
-  const task = new Task(() => handle(host, request));
+  host._requestStart(request);
+  const task = drivenTask();
   request._task = task;
   if (cancelOnClose) {
     const socket = req.socket as TrackedSocket;
@@ -199,6 +203,7 @@ function dispatch(
     else if (Array.isArray(cur)) cur.push(task);
     else socket[kTasks] = [cur, task];
   }
+  task._runStep(handle, host, request);
 }
 
 function untrack(request: Request): void {
@@ -212,60 +217,88 @@ function untrack(request: Request): void {
   }
 }
 
-/**
- * Runs inside the request's task: resolve, call the handler, send. It stays synchronous while
- * the handler and the response are, so a sync handler costs no promise at all, and an async
- * one costs one `then`.
+/*
+ * The request's task runs the steps below; each path ends in exactly one `done`, which ends the
+ * task. None of them throws: an error is answered (fail) or, for one the answer itself raised,
+ * becomes the task's exception. A sync handler returning a Response is answered before
+ * `handle` returns; an async one costs one await (and one more for a response that streams).
  */
-function handle(host: RequestHost, request: Request): Promise<void> | undefined {
-  let resp: StreamResponse | Promise<StreamResponse>;
+
+function handle(host: RequestHost, request: Request): void {
+  let resp: StreamResponse | PromiseLike<StreamResponse>;
   try {
     resp = request.app.router._resolve(request, request.rawPath)(request);
   } catch (e) {
-    return fail(host, request, e);
+    fail(host, request, e);
+    return;
   }
-  if (resp instanceof StreamResponse) return send(host, request, resp);
-  if (resp === null || typeof (resp as Promise<unknown>)?.then !== 'function') {
-    return fail(host, request, notAResponse(resp));
-  }
-  return resp.then(
-    (r) => send(host, request, r),
-    (e) => fail(host, request, e),
-  );
+  if (resp instanceof StreamResponse) send(host, request, resp);
+  else if (resp !== null && typeof (resp as PromiseLike<unknown>)?.then === 'function') {
+    void awaitResponse(host, request, resp);
+  } else fail(host, request, notAResponse(resp));
 }
 
-function send(host: RequestHost, request: Request, resp: unknown): Promise<void> | undefined {
-  if (!(resp instanceof StreamResponse)) return fail(host, request, notAResponse(resp));
+async function awaitResponse(
+  host: RequestHost,
+  request: Request,
+  pending: PromiseLike<unknown>,
+): Promise<void> {
+  let resp: unknown;
+  try {
+    resp = await pending;
+  } catch (e) {
+    fail(host, request, e);
+    return;
+  }
+  send(host, request, resp);
+}
+
+function send(host: RequestHost, request: Request, resp: unknown): void {
+  if (!(resp instanceof StreamResponse)) {
+    fail(host, request, notAResponse(resp));
+    return;
+  }
   if (request._closeAfter) request._res.shouldKeepAlive = false;
   let p: Promise<void> | undefined;
   try {
     p = resp._send(request);
   } catch (e) {
-    return fail(host, request, e);
+    fail(host, request, e);
+    return;
   }
-  if (p === undefined) {
-    done(host, request);
-    return undefined;
-  }
-  return p.then(
-    () => done(host, request),
-    (e) => fail(host, request, e),
-  );
+  if (p === undefined) done(host, request, true, undefined);
+  else void awaitSent(host, request, p);
 }
 
-/** Answers the error (or rethrows a cancellation, so the task ends cancelled). */
-function fail(host: RequestHost, request: Request, e: unknown): undefined {
+async function awaitSent(
+  host: RequestHost,
+  request: Request,
+  sending: Promise<void>,
+): Promise<void> {
+  try {
+    await sending;
+  } catch (e) {
+    fail(host, request, e);
+    return;
+  }
+  done(host, request, true, undefined);
+}
+
+/** Answers the error; a cancellation (rethrown by handleError) ends the task cancelled. */
+function fail(host: RequestHost, request: Request, e: unknown): void {
   try {
     handleError(host, request, e);
-  } finally {
-    done(host, request);
+  } catch (raised) {
+    done(host, request, false, raised);
+    return;
   }
-  return undefined;
+  done(host, request, true, undefined);
 }
 
-function done(host: RequestHost, request: Request): void {
+function done(host: RequestHost, request: Request, ok: boolean, error: unknown): void {
   untrack(request);
   host._requestDone(request);
+  (request._task as Task<void>)._finish(ok, error);
 }
 
 function notAResponse(v: unknown): TypeError {

@@ -25,7 +25,10 @@ export class Request {
   /** @internal ask the server to close the connection after this response. */
   _closeAfter = false;
   /** @internal the task running the handler. */
-  _task: import('../asyncio/task.js').Task<unknown> | null = null;
+  _task: import('../asyncio/task.js').Task<void> | null = null;
+  /** @internal neighbours in the runner's list of requests in flight. */
+  _prev: Request | null = null;
+  /** @internal */ _next: Request | null = null;
   private readonly maxSize: number;
   private _rawPath: string | null = null;
   private _path: string | null = null;

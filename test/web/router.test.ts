@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Application } from '../../src/web/application.js';
+import type { Request } from '../../src/web/request.js';
+import { type Handler, Resource } from '../../src/web/resource.js';
 import { Response } from '../../src/web/response.js';
 import { checkLeaks } from '../support/leaks.js';
 import { serve } from './loopback.js';
@@ -9,7 +11,101 @@ checkLeaks();
 
 const text = (t: string) => () => new Response({ text: t });
 
+/** What the pattern must match: the aiohttp definition, as one RegExp with named groups. */
+function reference(pattern: string): RegExp {
+  let src = '';
+  let i = 0;
+  while (i < pattern.length) {
+    const open = pattern.indexOf('{', i);
+    if (open === -1) {
+      src += pattern.slice(i).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      break;
+    }
+    src += pattern.slice(i, open).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    let depth = 1;
+    let j = open + 1;
+    while (depth > 0) {
+      if (pattern[j] === '{') depth++;
+      else if (pattern[j] === '}') depth--;
+      j++;
+    }
+    const inner = pattern.slice(open + 1, j - 1);
+    const colon = inner.indexOf(':');
+    const name = colon === -1 ? inner : inner.slice(0, colon);
+    src += `(?<${name}>${colon === -1 ? '[^{}/]+' : inner.slice(colon + 1)})`;
+    i = j;
+  }
+  return new RegExp(`^${src}$`);
+}
+
+function resolveAt(pattern: string, path: string): Record<string, string> | null {
+  const r = new Resource(pattern, null);
+  const h: Handler = () => new Response();
+  r._compiled = new Map([['GET', h]]);
+  const request = { method: 'GET', matchInfo: {}, _allowed: null } as unknown as Request;
+  return r._resolve(request, path) === h ? { ...request.matchInfo } : null;
+}
+
 describe('router', () => {
+  it('resolve matches exactly what the pattern RegExp matches, segment matcher or not', () => {
+    const patterns = [
+      '/{id}',
+      '/a/{x}/b/{y}',
+      '/user{id}',
+      '/{a}/{b}',
+      '/x/{name}/',
+      '/{id}.json',
+      '/f/{v:(\\d+)-(\\d+)}/{w}',
+      '/n/{id:\\d{1,3}}/{rest:.*}',
+    ];
+    const paths = [
+      '/',
+      '/42',
+      '/a%20b',
+      '/a/1/b/2',
+      '/a/1/b/',
+      '/a//b/2',
+      '/user',
+      '/user7',
+      '/user7/',
+      '/p/q',
+      '/p/q/r',
+      '/x/n/',
+      '/x/n',
+      '/7.json',
+      '/{x}',
+      '/a{b',
+      '/f/12-34/z',
+      '/f/12-34/',
+      '/n/123/a/b',
+      '/n/1234/a',
+      '/bad%zz',
+    ];
+    for (const pattern of patterns) {
+      const re = reference(pattern);
+      for (const path of paths) {
+        const m = re.exec(path);
+        const want =
+          m === null
+            ? null
+            : Object.fromEntries(
+                Object.entries(m.groups ?? {}).map(([k, v]) => {
+                  try {
+                    return [k, decodeURIComponent(v)];
+                  } catch {
+                    return [k, v];
+                  }
+                }),
+              );
+        assert.deepEqual(resolveAt(pattern, path), want, `${pattern} against ${path}`);
+      }
+    }
+  });
+
+  it('a pattern naming a parameter twice throws RangeError', () => {
+    assert.throws(() => new Resource('/{a}/{a}', null), RangeError);
+  });
+
   it('resolve with a plain and a dynamic route answers each', async () => {
     const app = new Application();
     app.router.addGet('/', (r) => new Response({ text: r.path, status: 201 }));

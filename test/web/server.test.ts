@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { describe, it } from 'node:test';
 import { sleep } from '../../src/asyncio/sleep.js';
-import { currentTask } from '../../src/asyncio/task.js';
+import { currentTask, Task } from '../../src/asyncio/task.js';
 import { CancelledError } from '../../src/internal/errors.js';
 import { AppRunner } from '../../src/web/app-runner.js';
 import { Application } from '../../src/web/application.js';
@@ -259,6 +259,75 @@ describe('application', () => {
     });
     await using s = await serve(app);
     assert.equal(await (await fetch(`${s.url}/`)).text(), 'true');
+  });
+
+  it('a sync handler runs in a task of its own per request, done once answered', async () => {
+    const tasks: (Task<unknown> | null)[] = [];
+    const app = new Application();
+    app.router.addGet('/', () => {
+      tasks.push(currentTask());
+      return new Response({ text: String(currentTask()?.done()) });
+    });
+    await using s = await serve(app);
+    assert.equal(await (await fetch(`${s.url}/`)).text(), 'false');
+    assert.equal(await (await fetch(`${s.url}/`)).text(), 'false');
+    const [a, b] = tasks;
+    assert.ok(a instanceof Task && b instanceof Task);
+    assert.notEqual(a, b);
+    assert.equal(a.done() && !a.cancelled(), true);
+  });
+
+  it('an async handler keeps its task across native and weft awaits', async () => {
+    const seen: (Task<unknown> | null)[] = [];
+    const app = new Application();
+    app.router.addGet('/', async () => {
+      seen.push(currentTask());
+      await new Promise((r) => setTimeout(r, 1));
+      seen.push(currentTask());
+      await sleep(1);
+      seen.push(currentTask());
+      return new Response({ text: 'ok' });
+    });
+    await using s = await serve(app);
+    assert.equal(await (await fetch(`${s.url}/`)).text(), 'ok');
+    assert.ok(seen[0] instanceof Task);
+    assert.deepEqual(seen, [seen[0], seen[0], seen[0]]);
+  });
+
+  it('client disconnect during a native await cancels the handler at its next weft await', async () => {
+    let resolveSeen!: (e: unknown) => void;
+    const seen = new Promise<unknown>((r) => (resolveSeen = r));
+    let started!: () => void;
+    const began = new Promise<void>((r) => (started = r));
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let task: Task<unknown> | null = null;
+    const app = new Application();
+    app.router.addGet('/wait', async () => {
+      task = currentTask();
+      started();
+      await gate;
+      try {
+        await sleep(30_000);
+      } catch (e) {
+        resolveSeen(e);
+        throw e;
+      }
+      return new Response({ text: 'late' });
+    });
+    await using s = await serve(app);
+    const client = connect(s.port, '127.0.0.1');
+    client.on('error', () => {});
+    client.write('GET /wait HTTP/1.1\r\nHost: x\r\n\r\n');
+    await began;
+    const closed = new Promise((r) => client.once('close', r));
+    client.destroy();
+    await closed;
+    while ((task as Task<unknown> | null)?.cancelling() === 0) await sleep(5);
+    release();
+    assert.ok((await seen) instanceof CancelledError);
+    while (!(task as Task<unknown> | null)?.done()) await sleep(5);
+    assert.equal((task as Task<unknown> | null)?.cancelled(), true);
   });
 
   it('client disconnect cancels the handler task', async () => {

@@ -65,14 +65,6 @@ function servers(tools: Record<string, string>): ServerSpec[] {
     weft('sockets'),
     weft('greenlets'),
     {
-      ...weft('process'),
-      // Every connection of every echo-load run starts a Node process (its own heap, modules
-      // and loader): 100 at once is tens of CPU-seconds of start-up on two cores before the
-      // first reply, and 1000 would not finish echo-load's 60-s warm-up.
-      maxConns: 100,
-      note: "weft process (a child process per connection): measured at 1 and 100 connections only — each connection starts a Node process, so 1000 connections would mean 1000 processes starting at once (beyond echo-load's 60-s warm-up on two cores); its server CPU figure counts the accepting parent only, not the children",
-    },
-    {
       impl: 'node net (raw)',
       command: (port) => [
         process.execPath,
@@ -89,6 +81,15 @@ function servers(tools: Record<string, string>): ServerSpec[] {
     python('python asyncio streams', 'echo_asyncio_streams.py'),
     python('python uvloop streams', 'echo_asyncio_uvloop.py'),
     python('python gevent', 'echo_gevent.py'),
+    {
+      ...weft('process'),
+      // Every connection starts a Node process (its own heap, modules and loader), pinned with
+      // the server to one core: 100 at once did not finish echo-load's 60-s warm-up here, and
+      // the children still starting slowed the servers measured after it. So: one connection
+      // only, and last, where nothing else is measured while its children end.
+      maxConns: 1,
+      note: "weft process (a child process per connection): measured at 1 connection only, last — each connection starts a Node process, and 100 at once on the server's core did not finish echo-load's 60-s warm-up (in an earlier run they also slowed the servers measured next); its server CPU figure counts the accepting parent only, not the children",
+    },
   ];
 }
 

@@ -15,8 +15,10 @@ export function upperInPlace(b: Buffer): Buffer {
   return b;
 }
 
-/** Runs in a child process: recv up to 1024 bytes, send them back upper-cased, until EOF. */
-export const echoConnection = task(import.meta, async (conn: Socket): Promise<void> => {
+/** Blocking-style echo on a weft Socket (greenlets, a child process): recv up to 1024 bytes,
+ * send them back upper-cased, until EOF. A reset, or a close by the server's shutdown, just
+ * ends the loop; closing the socket is the caller's. */
+export async function echoUntilEof(conn: Socket): Promise<void> {
   try {
     for (;;) {
       const data = await conn.recv(1024);
@@ -24,7 +26,14 @@ export const echoConnection = task(import.meta, async (conn: Socket): Promise<vo
       await conn.sendall(upperInPlace(data));
     }
   } catch {
-    // A reset ends the connection, and with it this process.
+    // the connection is over either way
+  }
+}
+
+/** Runs in a child process: one connection, served until EOF (then this process ends). */
+export const echoConnection = task(import.meta, async (conn: Socket): Promise<void> => {
+  try {
+    await echoUntilEof(conn);
   } finally {
     conn.close();
   }

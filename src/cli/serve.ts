@@ -21,7 +21,7 @@ import { RawSocket } from '../socket/raw-socket.js';
 import { Socket } from '../socket/socket.js';
 import { startServer } from '../streams/server.js';
 import { type CliCommand, CliError } from './command.js';
-import { echoConnection, upperInPlace } from './echo-connection.js';
+import { echoConnection, echoUntilEof, upperInPlace } from './echo-connection.js';
 
 /** A running server: `close()` stops it. */
 interface Running {
@@ -224,13 +224,7 @@ export const MODELS: Record<string, Model> = {
           conns.add(conn);
           spawn(async () => {
             try {
-              for (;;) {
-                const data = await conn.recv(1024);
-                if (data.length === 0) break;
-                await conn.sendall(upperInPlace(data));
-              }
-            } catch {
-              // reset or closed
+              await echoUntilEof(conn);
             } finally {
               conns.delete(conn);
               conn.close();

@@ -347,12 +347,26 @@ registerErrorClass(NotCloneableError);
  * Primitives return at the first test, so plain data costs one walk.
  */
 export function assertCloneable(value: unknown, what: string): void {
-  const bad = refusal(value, new Set());
+  // No allocation for a primitive (most queue items); one reused Set for anything else (the
+  // walk is synchronous and never re-entered).
+  if (
+    value === null ||
+    (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol')
+  )
+    return;
+  let bad: string | null;
+  try {
+    bad = refusal(value, visited);
+  } finally {
+    visited.clear();
+  }
   if (bad !== null)
     throw new NotCloneableError(
       `${what}: the value cannot be structured-cloned (${bad}); send plain data, typed arrays, Maps/Sets, Errors or weft shared objects`,
     );
 }
+
+const visited = new Set<object>();
 
 function refusal(v: unknown, seen: Set<object>): string | null {
   if (typeof v === 'function') return `a function${v.name ? ` (${v.name})` : ''}`;

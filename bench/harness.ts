@@ -44,6 +44,13 @@ export interface MeasureOptions {
 export interface Harness {
   readonly quick: boolean;
   measure(options: MeasureOptions): Promise<Figure>;
+  /**
+   * Runs `body` `passes` times, its measurements interleaved: every `measure` inside it gets a
+   * time budget of 1/passes of the usual, and each figure recorded is the median of its passes.
+   * On a shared machine whose speed drifts over seconds, measuring weft and a peer once each,
+   * one after the other, lets the drift pick the winner; interleaved passes spread it over all.
+   */
+  interleaved(passes: number, body: () => Promise<void>): Promise<void>;
   /** Records a figure measured by other means (a whole-run timing, a peer process). */
   record(figure: Figure): void;
   /**
@@ -75,7 +82,16 @@ export const PYTHON = '/usr/bin/python3';
 export function createHarness(quick: boolean, onFigure?: (f: Figure) => void): Harness {
   const figures: Figure[] = [];
   const notes: string[] = [];
+  /** While `interleaved` runs: the figures of each name, pass after pass. */
+  let passes: Map<string, Figure[]> | null = null;
+  let passCount = 1;
   const record = (f: Figure): void => {
+    if (passes !== null) {
+      const list = passes.get(f.name);
+      if (list === undefined) passes.set(f.name, [f]);
+      else list.push(f);
+      return;
+    }
     figures.push(f);
     onFigure?.(f);
   };
@@ -87,9 +103,37 @@ export function createHarness(quick: boolean, onFigure?: (f: Figure) => void): H
     note(text) {
       notes.push(text);
     },
+    async interleaved(n, body) {
+      if (passes !== null) throw new Error('interleaved() does not nest');
+      const byName = new Map<string, Figure[]>();
+      passes = byName;
+      passCount = n;
+      try {
+        for (let i = 0; i < n; i++) await body();
+      } finally {
+        passes = null;
+        passCount = 1;
+      }
+      for (const list of byName.values()) {
+        const sorted = [...list].sort((a, b) => a.rate - b.rate);
+        const mid = sorted[Math.floor(sorted.length / 2)] as Figure;
+        const rates = list.map((f) => f.rate);
+        const spread =
+          list.length > 1
+            ? ((Math.max(...rates) - Math.min(...rates)) / 2 / mid.rate) * 100
+            : mid.rme;
+        const each = rates.map((r) => fmt(r)).join(', ');
+        record({
+          ...mid,
+          ...(spread !== undefined ? { rme: spread } : {}),
+          note: `${mid.note ? `${mid.note}; ` : ''}median of ${list.length} interleaved passes (${each})`,
+        });
+      }
+    },
     async measure(o) {
+      const budget = o.time ?? (quick ? 300 : 1500);
       const bench = new Bench({
-        time: o.time ?? (quick ? 300 : 1500),
+        time: Math.max(100, Math.round(budget / passCount)),
         warmupTime: quick ? 50 : 200,
         iterations: 3,
         warmupIterations: 1,
@@ -174,4 +218,11 @@ export function createHarness(quick: boolean, onFigure?: (f: Figure) => void): H
       return true;
     },
   };
+}
+
+/** A rate in 3 significant figures with k/M, for notes. */
+function fmt(r: number): string {
+  if (r >= 1e6) return `${(r / 1e6).toPrecision(3)}M`;
+  if (r >= 1e3) return `${(r / 1e3).toPrecision(3)}k`;
+  return r.toPrecision(3);
 }

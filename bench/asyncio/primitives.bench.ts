@@ -38,6 +38,8 @@ const N = 100_000;
 /** Permits of the uncontended Semaphore (the same in every implementation and in Python). */
 const PERMITS = 8;
 const GATHER_TASKS = 100_000;
+/** Interleaved passes over the JavaScript measurements (a full run). */
+const PASSES = 3;
 /** A round that has not finished after this long is a hang (a lost wake-up), not a figure. */
 const ROUND_DEADLINE_MS = 60_000;
 
@@ -78,175 +80,183 @@ export const suite: BenchSuite = {
         'JavaScript peers run outside any weft task, as their users run them.',
     );
 
-    // ── bare await: the physical limit ──────────────────────────────────────────────────────────
-    // `await undefined` wraps its operand in a new promise; awaiting a promise already resolved
-    // (what an uncontended weft acquire returns) does not, so both limits are shown. Inside a
-    // weft task every await also runs weft's promise hooks.
-    await m({
-      scenario: SCENARIOS.bare,
-      impl: IMPL_BARE_IN_TASK,
-      n: N,
-      weft: true,
-      fn: () => run(() => bareAwaits(N)),
-    });
-    await m({ scenario: SCENARIOS.bare, impl: IMPL_BARE_OUTSIDE, n: N, fn: () => bareAwaits(N) });
-    await m({
-      scenario: SCENARIOS.bareResolved,
-      impl: IMPL_BARE_IN_TASK,
-      n: N,
-      weft: true,
-      fn: () => run(() => resolvedAwaits(N)),
-    });
-    await m({
-      scenario: SCENARIOS.bareResolved,
-      impl: IMPL_BARE_OUTSIDE,
-      n: N,
-      fn: () => resolvedAwaits(N),
-    });
-
-    // ── Lock, uncontended ───────────────────────────────────────────────────────────────────────
-    await m({
-      scenario: SCENARIOS.lock,
-      impl: 'weft',
-      n: N,
-      weft: true,
-      fn: () => run(() => weftLockLoop(new Lock(), N)),
-    });
-    await m({
-      scenario: SCENARIOS.lock,
-      impl: 'weft lock.run(fn)',
-      n: N,
-      weft: true,
-      fn: () => run(() => weftLockRunLoop(new Lock(), N)),
-    });
-    await m({
-      scenario: SCENARIOS.lock,
-      impl: 'async-mutex Mutex',
-      n: N,
-      fn: () => releaserLoop(new Mutex(), N),
-    });
-    await m({
-      scenario: SCENARIOS.lock,
-      impl: 'async-sema Sema(1)',
-      n: N,
-      fn: () => semaLoop(new Sema(1), N),
-    });
-    await m({
-      scenario: SCENARIOS.lock,
-      impl: 'p-limit(1)',
-      n: N,
-      fn: () => limitLoop(pLimit(1), N),
-    });
-    await m({
-      scenario: SCENARIOS.lock,
-      impl: 'p-queue concurrency 1',
-      n: N,
-      fn: () => pqueueLoop(new PQueue({ concurrency: 1 }), N),
-    });
-
-    // ── Lock, contended by 2 tasks that hold it across a yield ──────────────────────────────────
-    const half = N / 2;
-    await m({
-      scenario: SCENARIOS.lockContended,
-      impl: 'weft',
-      n: 2 * half,
-      weft: true,
-      fn: () => run(() => weftContended(half)),
-    });
-    await m({
-      scenario: SCENARIOS.lockContended,
-      impl: 'async-mutex Mutex',
-      n: 2 * half,
-      fn: () => peerContended(half, mutexSection(new Mutex())),
-    });
-    await m({
-      scenario: SCENARIOS.lockContended,
-      impl: 'async-sema Sema(1)',
-      n: 2 * half,
-      fn: () => peerContended(half, semaSection(new Sema(1))),
-    });
-    await m({
-      scenario: SCENARIOS.lockContended,
-      impl: 'p-limit(1)',
-      n: 2 * half,
-      fn: () => peerContended(half, limitSection(pLimit(1))),
-    });
+    // Every JavaScript figure is the median of PASSES interleaved passes over all of them (see
+    // Harness.interleaved): ratios near a goal's line flipped between runs measured one after
+    // the other on this shared machine.
     h.note(
-      'Lock contended: weft (like Python) yields with `sleep(0)` while holding the lock; the ' +
-        'JavaScript peers yield with `await undefined`, their way of letting everything ready run.',
+      `JavaScript figures: the median of ${h.quick ? 1 : PASSES} interleaved passes over every JavaScript row (± is half the range of the passes)`,
     );
-
-    // ── Semaphore, uncontended ──────────────────────────────────────────────────────────────────
-    await m({
-      scenario: SCENARIOS.semaphore,
-      impl: 'weft',
-      n: N,
-      weft: true,
-      fn: () => run(() => weftLockLoop(new Semaphore(PERMITS), N)),
-    });
-    await m({
-      scenario: SCENARIOS.semaphore,
-      impl: 'async-mutex Semaphore',
-      n: N,
-      fn: () => mutexSemaphoreLoop(new MutexSemaphore(PERMITS), N),
-    });
-    await m({
-      scenario: SCENARIOS.semaphore,
-      impl: `async-sema Sema(${PERMITS})`,
-      n: N,
-      fn: () => semaLoop(new Sema(PERMITS), N),
-    });
-    await m({
-      scenario: SCENARIOS.semaphore,
-      impl: `p-limit(${PERMITS})`,
-      n: N,
-      fn: () => limitLoop(pLimit(PERMITS), N),
-    });
-    await m({
-      scenario: SCENARIOS.semaphore,
-      impl: `p-queue concurrency ${PERMITS}`,
-      n: N,
-      fn: () => pqueueLoop(new PQueue({ concurrency: PERMITS }), N),
-    });
-    h.note(`Semaphore: ${PERMITS} permits in every implementation, one holder at a time.`);
-
-    // ── Queue, producer task → consumer task ────────────────────────────────────────────────────
-    for (const [scenario, maxsize] of [
-      [SCENARIOS.queueBounded, 1024],
-      [SCENARIOS.queueUnbounded, 0],
-    ] as const) {
+    await h.interleaved(h.quick ? 1 : PASSES, async () => {
+      // ── bare await: the physical limit ──────────────────────────────────────────────────────────
+      // `await undefined` wraps its operand in a new promise; awaiting a promise already resolved
+      // (what an uncontended weft acquire returns) does not, so both limits are shown. Inside a
+      // weft task every await also runs weft's promise hooks.
       await m({
-        scenario,
+        scenario: SCENARIOS.bare,
+        impl: IMPL_BARE_IN_TASK,
+        n: N,
+        weft: true,
+        fn: () => run(() => bareAwaits(N)),
+      });
+      await m({ scenario: SCENARIOS.bare, impl: IMPL_BARE_OUTSIDE, n: N, fn: () => bareAwaits(N) });
+      await m({
+        scenario: SCENARIOS.bareResolved,
+        impl: IMPL_BARE_IN_TASK,
+        n: N,
+        weft: true,
+        fn: () => run(() => resolvedAwaits(N)),
+      });
+      await m({
+        scenario: SCENARIOS.bareResolved,
+        impl: IMPL_BARE_OUTSIDE,
+        n: N,
+        fn: () => resolvedAwaits(N),
+      });
+
+      // ── Lock, uncontended ───────────────────────────────────────────────────────────────────────
+      await m({
+        scenario: SCENARIOS.lock,
         impl: 'weft',
         n: N,
-        unit: 'items/s',
         weft: true,
-        fn: () => run(() => weftQueue(maxsize, N)),
+        fn: () => run(() => weftLockLoop(new Lock(), N)),
       });
       await m({
-        scenario,
-        impl: IMPL_PLAIN_QUEUE,
+        scenario: SCENARIOS.lock,
+        impl: 'weft lock.run(fn)',
         n: N,
-        unit: 'items/s',
-        fn: () => plainQueue(maxsize, N),
+        weft: true,
+        fn: () => run(() => weftLockRunLoop(new Lock(), N)),
       });
-    }
+      await m({
+        scenario: SCENARIOS.lock,
+        impl: 'async-mutex Mutex',
+        n: N,
+        fn: () => releaserLoop(new Mutex(), N),
+      });
+      await m({
+        scenario: SCENARIOS.lock,
+        impl: 'async-sema Sema(1)',
+        n: N,
+        fn: () => semaLoop(new Sema(1), N),
+      });
+      await m({
+        scenario: SCENARIOS.lock,
+        impl: 'p-limit(1)',
+        n: N,
+        fn: () => limitLoop(pLimit(1), N),
+      });
+      await m({
+        scenario: SCENARIOS.lock,
+        impl: 'p-queue concurrency 1',
+        n: N,
+        fn: () => pqueueLoop(new PQueue({ concurrency: 1 }), N),
+      });
 
-    // ── createTask + gather ─────────────────────────────────────────────────────────────────────
-    await m({
-      scenario: SCENARIOS.gather,
-      impl: 'weft',
-      n: GATHER_TASKS,
-      unit: 'tasks/s',
-      weft: true,
-      fn: () => run(() => weftGather(GATHER_TASKS)),
-    });
-    await m({
-      scenario: SCENARIOS.gather,
-      impl: IMPL_PROMISE_ALL,
-      n: GATHER_TASKS,
-      unit: 'tasks/s',
-      fn: () => promiseAll(GATHER_TASKS),
+      // ── Lock, contended by 2 tasks that hold it across a yield ──────────────────────────────────
+      const half = N / 2;
+      await m({
+        scenario: SCENARIOS.lockContended,
+        impl: 'weft',
+        n: 2 * half,
+        weft: true,
+        fn: () => run(() => weftContended(half)),
+      });
+      await m({
+        scenario: SCENARIOS.lockContended,
+        impl: 'async-mutex Mutex',
+        n: 2 * half,
+        fn: () => peerContended(half, mutexSection(new Mutex())),
+      });
+      await m({
+        scenario: SCENARIOS.lockContended,
+        impl: 'async-sema Sema(1)',
+        n: 2 * half,
+        fn: () => peerContended(half, semaSection(new Sema(1))),
+      });
+      await m({
+        scenario: SCENARIOS.lockContended,
+        impl: 'p-limit(1)',
+        n: 2 * half,
+        fn: () => peerContended(half, limitSection(pLimit(1))),
+      });
+      h.note(
+        'Lock contended: weft (like Python) yields with `sleep(0)` while holding the lock; the ' +
+          'JavaScript peers yield with `await undefined`, their way of letting everything ready run.',
+      );
+
+      // ── Semaphore, uncontended ──────────────────────────────────────────────────────────────────
+      await m({
+        scenario: SCENARIOS.semaphore,
+        impl: 'weft',
+        n: N,
+        weft: true,
+        fn: () => run(() => weftLockLoop(new Semaphore(PERMITS), N)),
+      });
+      await m({
+        scenario: SCENARIOS.semaphore,
+        impl: 'async-mutex Semaphore',
+        n: N,
+        fn: () => mutexSemaphoreLoop(new MutexSemaphore(PERMITS), N),
+      });
+      await m({
+        scenario: SCENARIOS.semaphore,
+        impl: `async-sema Sema(${PERMITS})`,
+        n: N,
+        fn: () => semaLoop(new Sema(PERMITS), N),
+      });
+      await m({
+        scenario: SCENARIOS.semaphore,
+        impl: `p-limit(${PERMITS})`,
+        n: N,
+        fn: () => limitLoop(pLimit(PERMITS), N),
+      });
+      await m({
+        scenario: SCENARIOS.semaphore,
+        impl: `p-queue concurrency ${PERMITS}`,
+        n: N,
+        fn: () => pqueueLoop(new PQueue({ concurrency: PERMITS }), N),
+      });
+      h.note(`Semaphore: ${PERMITS} permits in every implementation, one holder at a time.`);
+
+      // ── Queue, producer task → consumer task ────────────────────────────────────────────────────
+      for (const [scenario, maxsize] of [
+        [SCENARIOS.queueBounded, 1024],
+        [SCENARIOS.queueUnbounded, 0],
+      ] as const) {
+        await m({
+          scenario,
+          impl: 'weft',
+          n: N,
+          unit: 'items/s',
+          weft: true,
+          fn: () => run(() => weftQueue(maxsize, N)),
+        });
+        await m({
+          scenario,
+          impl: IMPL_PLAIN_QUEUE,
+          n: N,
+          unit: 'items/s',
+          fn: () => plainQueue(maxsize, N),
+        });
+      }
+
+      // ── createTask + gather ─────────────────────────────────────────────────────────────────────
+      await m({
+        scenario: SCENARIOS.gather,
+        impl: 'weft',
+        n: GATHER_TASKS,
+        unit: 'tasks/s',
+        weft: true,
+        fn: () => run(() => weftGather(GATHER_TASKS)),
+      });
+      await m({
+        scenario: SCENARIOS.gather,
+        impl: IMPL_PROMISE_ALL,
+        n: GATHER_TASKS,
+        unit: 'tasks/s',
+        fn: () => promiseAll(GATHER_TASKS),
+      });
     });
 
     // ── Python ──────────────────────────────────────────────────────────────────────────────────

@@ -47,15 +47,11 @@ registerLiveCounter('task', () => liveCount);
 export class Task<T = unknown> extends Future<T> implements WaitingTask, AwaitingTask {
   /** @internal */ _waiter: Waiter<any> | null = null;
   /** @internal */ _fut: Future<any> | null = null;
-  /** @internal */ _pendingCancel: Error | null = null;
   /** @internal the task's `sleep(0)`, made at its first one and reused (src/internal/yield.ts) */
   _yield: TaskYield | null = null;
-  /** @internal */ _cancelReason: Error | null = null;
-  private _name: string | null;
-  private readonly number: number;
+  /** The name, or until one is asked for, the number of the default `Task-N` (one field). */
+  private _name: string | number;
   private body: TaskBody<T> | null;
-  private cancelRequests = 0;
-  private controller: AbortController | null = null;
   /** @internal */ livePrev: Task<any> | null = null;
   /** @internal */ liveNext: Task<any> | null = null;
 
@@ -71,9 +67,8 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
       throw new TypeError(`Task name must be a string: received ${describeValue(name)}`);
     }
     // The default name is built when first asked for: a string per task is garbage in a gather
-    // of 100,000.
-    this._name = name ?? null;
-    this.number = ++taskCounter;
+    // of 100,000. As in CPython, only unnamed tasks take a number.
+    this._name = name ?? ++taskCounter;
     this.body = body;
     this.liveNext = liveHead;
     if (liveHead !== null) liveHead.livePrev = this;
@@ -85,7 +80,28 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
   }
 
   get name(): string {
-    return (this._name ??= `Task-${this.number}`);
+    const n = this._name;
+    return typeof n === 'string' ? n : (this._name = `Task-${n}`);
+  }
+
+  /** @internal a cancellation requested and not yet delivered (see `_requestCancel`). */
+  get _pendingCancel(): Error | null {
+    const c = this._cold;
+    return c === null ? null : c.pendingCancel;
+  }
+
+  set _pendingCancel(e: Error | null) {
+    if (e !== null || this._cold !== null) this._coldState().pendingCancel = e;
+  }
+
+  /** @internal an error that replaces the CancelledError of the awaited future (a timeout's). */
+  get _cancelReason(): Error | null {
+    const c = this._cold;
+    return c === null ? null : c.cancelReason;
+  }
+
+  set _cancelReason(e: Error | null) {
+    if (e !== null || this._cold !== null) this._coldState().cancelReason = e;
   }
 
   set name(value: string) {
@@ -105,10 +121,11 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
    * calls weft cannot cancel by itself (`fetch`, `fs.promises`, timers of other libraries).
    */
   get signal(): AbortSignal {
-    this.controller ??= new AbortController();
-    if (this.cancelRequests > 0 && !this.controller.signal.aborted)
-      this.controller.abort(new CancelledError());
-    return this.controller.signal;
+    const c = this._coldState();
+    c.controller ??= new AbortController();
+    if (c.cancelRequests > 0 && !c.controller.signal.aborted)
+      c.controller.abort(new CancelledError());
+    return c.controller.signal;
   }
 
   override cancel(msg?: string): boolean {
@@ -120,14 +137,17 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
 
   /** Number of cancellation requests not yet matched by `uncancel()` (Python 3.11). */
   cancelling(): number {
-    return this.cancelRequests;
+    const c = this._cold;
+    return c === null ? 0 : c.cancelRequests;
   }
 
   /** Takes back one cancellation request; returns the number left (Python 3.11). */
   uncancel(): number {
-    if (this.cancelRequests > 0) this.cancelRequests--;
-    if (this.cancelRequests === 0) this._pendingCancel = null;
-    return this.cancelRequests;
+    const c = this._cold;
+    if (c === null) return 0;
+    if (c.cancelRequests > 0) c.cancelRequests--;
+    if (c.cancelRequests === 0) c.pendingCancel = null;
+    return c.cancelRequests;
   }
 
   override setResult(_result: T): never {
@@ -165,8 +185,9 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
    */
   _requestCancel(error: Error): boolean {
     if (this.done()) return false;
-    this.cancelRequests++;
-    this.controller?.abort(error);
+    const c = this._coldState();
+    c.cancelRequests++;
+    c.controller?.abort(error);
     const w = this._waiter;
     if (w?.cancel(error)) return true;
     const y = this._yield;

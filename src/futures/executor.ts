@@ -157,7 +157,7 @@ export abstract class Executor {
     const direct = isPlainArrayIteration(only) ? (only as unknown[]) : null;
     let directAt = 0;
     const its = direct === null ? iterables.map((it) => it[Symbol.iterator]()) : [];
-    const inflight = new Deque<Future<unknown>>(64);
+    const inflight = new Deque<Future<unknown>>();
     let exhausted = iterables.length === 0;
     let buffer: ArrayLike<unknown> = [];
     let bufferAt = 0;

@@ -157,7 +157,7 @@ class PoolWorker {
 
 export class PoolEngine {
   readonly o: EngineOptions;
-  #queue = new Deque<Item>(1024);
+  #queue = new Deque<Item>();
   #inflight = new Map<number, Item>();
   #workers: PoolWorker[] = [];
   #fnIds = new WeakMap<Function, { id: number; ref: TaskRef }>();

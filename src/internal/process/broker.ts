@@ -94,7 +94,7 @@ function create(id: string, kind: string, p: Record<string, unknown>): Obj {
     case 'queue':
       o = {
         k: 'queue',
-        items: new Deque(64),
+        items: new Deque(),
         maxsize: (p.maxsize as number) ?? 0,
         getters: [],
         putters: [],

@@ -101,7 +101,8 @@ export function createHarness(quick: boolean, onFigure?: (f: Figure) => void): H
     notes,
     record,
     note(text) {
-      notes.push(text);
+      // Interleaved passes say the same thing once per pass.
+      if (!notes.includes(text)) notes.push(text);
     },
     async interleaved(n, body) {
       if (passes !== null) throw new Error('interleaved() does not nest');

@@ -80,11 +80,11 @@ export const suite: BenchSuite = {
         'JavaScript peers run outside any weft task, as their users run them.',
     );
 
-    // Every JavaScript figure is the median of PASSES interleaved passes over all of them (see
-    // Harness.interleaved): ratios near a goal's line flipped between runs measured one after
-    // the other on this shared machine.
+    // Every figure, the Python peers' too, is the median of PASSES interleaved passes over all of
+    // them (see Harness.interleaved): ratios near a goal's line flipped between runs measured
+    // one after the other on this shared machine.
     h.note(
-      `JavaScript figures: the median of ${h.quick ? 1 : PASSES} interleaved passes over every JavaScript row (± is half the range of the passes)`,
+      `every figure is the median of ${h.quick ? 1 : PASSES} interleaved passes over all the rows, Python's included (± is half the range of the passes)`,
     );
     await h.interleaved(h.quick ? 1 : PASSES, async () => {
       // ── bare await: the physical limit ──────────────────────────────────────────────────────────
@@ -257,25 +257,25 @@ export const suite: BenchSuite = {
         unit: 'tasks/s',
         fn: () => promiseAll(GATHER_TASKS),
       });
-    });
 
-    // ── Python ──────────────────────────────────────────────────────────────────────────────────
-    const pyN = h.quick ? ['200000'] : [];
-    await h.python('python/prims/asyncio_prims.py', pyN, pythonScenario, 'python asyncio');
-    await h.python(
-      'python/prims/asyncio_prims.py',
-      ['--uvloop', ...pyN],
-      pythonScenario,
-      'python uvloop',
-    );
-    await runLocalPython(h, 'asyncio_semaphore.py', pyN, pythonScenario, 'python asyncio');
-    await runLocalPython(
-      h,
-      'asyncio_semaphore.py',
-      ['--uvloop', ...pyN],
-      pythonScenario,
-      'python uvloop',
-    );
+      // ── Python ──────────────────────────────────────────────────────────────────────────────────
+      const pyN = h.quick ? ['200000'] : [];
+      await h.python('python/prims/asyncio_prims.py', pyN, pythonScenario, 'python asyncio');
+      await h.python(
+        'python/prims/asyncio_prims.py',
+        ['--uvloop', ...pyN],
+        pythonScenario,
+        'python uvloop',
+      );
+      await runLocalPython(h, 'asyncio_semaphore.py', pyN, pythonScenario, 'python asyncio');
+      await runLocalPython(
+        h,
+        'asyncio_semaphore.py',
+        ['--uvloop', ...pyN],
+        pythonScenario,
+        'python uvloop',
+      );
+    });
 
     for (const line of goals(h.figures)) h.note(line);
     if (failures.length > 0) process.exitCode = 1;

@@ -10,6 +10,7 @@ export class BoundedSemaphore extends Semaphore {
   constructor(value = 1) {
     super(value);
     this.bound = value;
+    this._bound = value;
   }
 
   protected override checkRelease(n: number): void {

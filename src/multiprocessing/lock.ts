@@ -1,6 +1,7 @@
 import { broker } from '../internal/process/broker-client.js';
 import { brokerSync } from '../internal/process/broker-sync.js';
 import { RuntimeError } from './errors.js';
+import { holding, holdingSync } from './hold.js';
 import {
   checkSignal,
   checkTimeout,
@@ -98,22 +99,12 @@ export class Lock extends SharedObject {
 
   /** Python's `with lock:` — holds the lock around `fn` (sync or async). */
   async run<R>(fn: () => R | Promise<R>): Promise<R> {
-    await this.acquire();
-    try {
-      return await fn();
-    } finally {
-      this.release();
-    }
+    return holding(this, fn);
   }
 
   /** `run` for synchronous code on a thread that may block (`acquireSync` around `fn`). */
   runSync<R>(fn: () => R): R {
-    this.acquireSync();
-    try {
-      return fn();
-    } finally {
-      this.release();
-    }
+    return holdingSync(this, fn);
   }
 
   /** @internal */

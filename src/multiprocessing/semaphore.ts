@@ -1,6 +1,7 @@
 import { describeValue } from '../internal/errors.js';
 import { broker } from '../internal/process/broker-client.js';
 import { brokerSync } from '../internal/process/broker-sync.js';
+import { holding, holdingSync } from './hold.js';
 import type { AcquireOptions } from './lock.js';
 import {
   checkSignal,
@@ -71,22 +72,12 @@ export class Semaphore extends SharedObject {
   }
 
   async run<R>(fn: () => R | Promise<R>): Promise<R> {
-    await this.acquire();
-    try {
-      return await fn();
-    } finally {
-      this.release();
-    }
+    return holding(this, fn);
   }
 
   /** `run` for synchronous code on a thread that may block (`acquireSync` around `fn`). */
   runSync<R>(fn: () => R): R {
-    this.acquireSync();
-    try {
-      return fn();
-    } finally {
-      this.release();
-    }
+    return holdingSync(this, fn);
   }
 
   /** @internal */

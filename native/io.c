@@ -168,38 +168,45 @@ static int buffer_arg(napi_env env, napi_value v, uint8_t **data, size_t *len) {
   return 1;
 }
 
-/* recv(fd, u8, offset, length) -> n | 0 at EOF | -errno */
-static napi_value io_recv(napi_env env, napi_callback_info info) {
+/* The arguments of recv and send: (fd, Uint8Array, offset, length) with the span inside the
+ * array. Returns 0 (and the caller answers -EINVAL) when any is missing or out of range. */
+static int fd_span_args(napi_env env, napi_callback_info info, int32_t *fd, uint8_t **at,
+                        size_t *n) {
   size_t argc = 4;
   napi_value argv[4];
-  int32_t fd, off, n;
+  int32_t off, cnt;
   uint8_t *data;
   size_t len;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 4 || !arg_int(env, argv[0], &fd) || !buffer_arg(env, argv[1], &data, &len) ||
-      !arg_int(env, argv[2], &off) || !arg_int(env, argv[3], &n) || off < 0 || n < 0 ||
-      (size_t)off + (size_t)n > len)
-    return num(env, -EINVAL);
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4 ||
+      !arg_int(env, argv[0], fd) || !buffer_arg(env, argv[1], &data, &len) ||
+      !arg_int(env, argv[2], &off) || !arg_int(env, argv[3], &cnt) || off < 0 || cnt < 0 ||
+      (size_t)off + (size_t)cnt > len)
+    return 0;
+  *at = data + off;
+  *n = (size_t)cnt;
+  return 1;
+}
+
+/* recv(fd, u8, offset, length) -> n | 0 at EOF | -errno */
+static napi_value io_recv(napi_env env, napi_callback_info info) {
+  int32_t fd;
+  uint8_t *at;
+  size_t n;
+  if (!fd_span_args(env, info, &fd, &at, &n)) return num(env, -EINVAL);
   ssize_t r;
-  do r = recv(fd, data + off, (size_t)n, 0);
+  do r = recv(fd, at, n, 0);
   while (r < 0 && errno == EINTR);
   return num(env, r < 0 ? -errno : (double)r);
 }
 
 /* send(fd, u8, offset, length) -> n | -errno   (MSG_NOSIGNAL: EPIPE, never SIGPIPE) */
 static napi_value io_send(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  int32_t fd, off, n;
-  uint8_t *data;
-  size_t len;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 4 || !arg_int(env, argv[0], &fd) || !buffer_arg(env, argv[1], &data, &len) ||
-      !arg_int(env, argv[2], &off) || !arg_int(env, argv[3], &n) || off < 0 || n < 0 ||
-      (size_t)off + (size_t)n > len)
-    return num(env, -EINVAL);
+  int32_t fd;
+  uint8_t *at;
+  size_t n;
+  if (!fd_span_args(env, info, &fd, &at, &n)) return num(env, -EINVAL);
   ssize_t r;
-  do r = send(fd, data + off, (size_t)n, MSG_NOSIGNAL);
+  do r = send(fd, at, n, MSG_NOSIGNAL);
   while (r < 0 && errno == EINTR);
   return num(env, r < 0 ? -errno : (double)r);
 }
@@ -474,27 +481,44 @@ static napi_value io_epoll_ctl(napi_env env, napi_callback_info info) {
   return num(env, epoll_ctl(p->epfd, op, fd, &ev) < 0 ? -errno : 0);
 }
 
+/* The (poller, Int32Array out) arguments of the epoll waits: `stride` ints are written per
+ * event, so `max` is how many events fit in out (at most 512, the size of the event array). */
+static int poll_args(napi_env env, napi_value pv, napi_value ov, size_t stride, poller_t **p,
+                     int32_t **out, int *max) {
+  napi_typedarray_type t;
+  size_t n, off;
+  void *d;
+  napi_value ab;
+  *p = poller_arg(env, pv);
+  if (*p == NULL || (*p)->epfd < 0 ||
+      napi_get_typedarray_info(env, ov, &t, &n, &d, &ab, &off) != napi_ok ||
+      t != napi_int32_array || n < stride)
+    return 0;
+  *out = d;
+  *max = (int)(n / stride) < 512 ? (int)(n / stride) : 512;
+  return 1;
+}
+
+/* The events ready now (epoll_wait with timeout 0): their count, or -errno. */
+static int wait_ready(poller_t *p, struct epoll_event *evs, int max) {
+  int r;
+  do r = epoll_wait(p->epfd, evs, max, 0);
+  while (r < 0 && errno == EINTR);
+  return r < 0 ? -errno : r;
+}
+
 /* epollWait(poller, Int32Array out) -> n (pairs fd, events written to out) | -errno */
 static napi_value io_epoll_wait(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  poller_t *p = argc == 2 ? poller_arg(env, argv[0]) : NULL;
-  napi_typedarray_type t;
-  size_t n, off;
-  void *d;
-  napi_value ab;
-  if (p == NULL || p->epfd < 0 ||
-      napi_get_typedarray_info(env, argv[1], &t, &n, &d, &ab, &off) != napi_ok ||
-      t != napi_int32_array || n < 2)
-    return num(env, -EINVAL);
-  int32_t *out = d;
+  poller_t *p;
+  int32_t *out;
+  int max;
+  if (argc != 2 || !poll_args(env, argv[0], argv[1], 2, &p, &out, &max)) return num(env, -EINVAL);
   struct epoll_event evs[512];
-  int max = (int)(n / 2) < 512 ? (int)(n / 2) : 512;
-  int r;
-  do r = epoll_wait(p->epfd, evs, max, 0);
-  while (r < 0 && errno == EINTR);
-  if (r < 0) return num(env, -errno);
+  int r = wait_ready(p, evs, max);
+  if (r < 0) return num(env, r);
   for (int i = 0; i < r; i++) {
     out[2 * i] = (int32_t)(uint32_t)evs[i].data.u64;
     out[2 * i + 1] = (int32_t)evs[i].events;
@@ -524,24 +548,17 @@ static napi_value io_epoll_wait_recv(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  poller_t *p = argc == 3 ? poller_arg(env, argv[0]) : NULL;
-  napi_typedarray_type t;
-  size_t n, off;
-  void *d;
-  napi_value ab;
+  poller_t *p;
+  int32_t *out;
+  int max;
   uint8_t *buf;
   size_t blen;
-  if (p == NULL || p->epfd < 0 ||
-      napi_get_typedarray_info(env, argv[1], &t, &n, &d, &ab, &off) != napi_ok ||
-      t != napi_int32_array || n < 4 || !buffer_arg(env, argv[2], &buf, &blen))
+  if (argc != 3 || !poll_args(env, argv[0], argv[1], 4, &p, &out, &max) ||
+      !buffer_arg(env, argv[2], &buf, &blen))
     return num(env, -EINVAL);
-  int32_t *out = d;
   struct epoll_event evs[512];
-  int max = (int)(n / 4) < 512 ? (int)(n / 4) : 512;
-  int r;
-  do r = epoll_wait(p->epfd, evs, max, 0);
-  while (r < 0 && errno == EINTR);
-  if (r < 0) return num(env, -errno);
+  int r = wait_ready(p, evs, max);
+  if (r < 0) return num(env, r);
   size_t used = 0;
   for (int i = 0; i < r; i++) {
     int fd = (int)(uint32_t)evs[i].data.u64;

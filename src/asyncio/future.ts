@@ -83,8 +83,6 @@ export class Future<T = unknown> implements PromiseLike<T> {
   /** @internal */ _hasException = false;
   /** @internal state few futures need, made on first use (see FutureCold) */
   _cold: FutureCold | null = null;
-  /** @internal which gather() call saw this future last (duplicate detection). */
-  _gatherStamp = 0;
   // One callback is held as it is, more in an array: most futures (every task in a gather) get
   // exactly one, and an array per future is garbage the collector then has to chase.
   private entries: Entry<any> | Entry<any>[] | null = null;
@@ -236,6 +234,12 @@ export class Future<T = unknown> implements PromiseLike<T> {
     if (cur === null) this.entries = e;
     else if (Array.isArray(cur)) cur.push(e);
     else this.entries = [cur, e];
+  }
+
+  /** @internal Whether `cb` is registered and waiting for this pending future. */
+  _hasDoneCallback(cb: DoneCallback<T>): boolean {
+    const cur = this.entries;
+    return cur === cb || (Array.isArray(cur) && cur.includes(cb));
   }
 
   /** Removes every registration of `cb`; returns how many were removed. */

@@ -7,8 +7,6 @@ export interface GatherOptions {
   returnExceptions?: boolean;
 }
 
-let gatherStamp = 0;
-
 type Results<A extends readonly unknown[]> = {
   -readonly [K in keyof A]: A[K] extends Awaitable<infer R> ? Awaited<R> : never;
 };
@@ -63,42 +61,19 @@ export function gather(...args: unknown[]): GatheringFuture<unknown[]> {
   let options: GatherOptions = {};
   if (args.length > 0 && isOptions(args[args.length - 1])) options = args.pop() as GatherOptions;
   const returnExceptions = options.returnExceptions === true;
-  // A child given twice is waited for once (CPython's arg_to_fut). Futures are recognised by a
-  // stamp of this call rather than a Map: a gather of 100,000 tasks should not hash 100,000 keys.
-  const stamp = ++gatherStamp;
-  let others: Map<unknown, Future<unknown>> | null = null;
-  // `unique` is `children` itself until a duplicate shows up (the usual gather has none).
-  let unique: Future<unknown>[] | null = null;
   const children: Future<unknown>[] = new Array(args.length);
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    let f: Future<unknown> | undefined;
-    let seen = false;
-    if (a instanceof Future) {
-      f = a;
-      if (f._gatherStamp === stamp) seen = true;
-      else f._gatherStamp = stamp;
-    } else {
-      others ??= new Map();
-      f = others.get(a);
-      if (f === undefined) {
-        f = ensureFuture(a as Awaitable<unknown>);
-        others.set(a, f);
-      } else seen = true;
-    }
-    if (seen) unique ??= children.slice(0, i);
-    else unique?.push(f);
-    children[i] = f;
-  }
-  const distinct = unique ?? children;
   const outer = new GatheringFuture<unknown[]>(children);
-  const total = distinct.length;
-  if (total === 0) {
+  if (args.length === 0) {
     outer.setResult([]);
     return outer;
   }
+  // The distinct children: callbacks run from the ready queue, after this call has counted them.
+  let total = 0;
   let finished = 0;
+  /** Set when an argument could not be turned into a future: this gather never existed. */
+  let abandoned = false;
   const onChildDone = (fut: Future<unknown>): void => {
+    if (abandoned) return;
     finished++;
     // gather takes responsibility for the error: it raises it or returns it.
     if (fut._hasException) fut._markRetrieved();
@@ -125,6 +100,39 @@ export function gather(...args: unknown[]): GatheringFuture<unknown[]> {
       outer.setResult(results);
     }
   };
-  for (const c of distinct) c.addDoneCallback(onChildDone);
+  // A child given twice is waited for once (CPython's arg_to_fut). A pending future already
+  // carrying this gather's callback is a repeat: no Map or Set of 100,000 keys, and no field
+  // on every future. Done ones (their callbacks are not kept) and other awaitables go through
+  // a Map, made only when one shows up.
+  let seenOther: Map<unknown, Future<unknown>> | null = null;
+  let i = 0;
+  try {
+    for (; i < args.length; i++) {
+      const a = args[i];
+      let f: Future<unknown> | undefined;
+      if (a instanceof Future && !a.done()) {
+        f = a;
+        if (!f._hasDoneCallback(onChildDone)) {
+          total++;
+          f.addDoneCallback(onChildDone);
+        }
+      } else {
+        seenOther ??= new Map();
+        f = seenOther.get(a);
+        if (f === undefined) {
+          f = a instanceof Future ? a : ensureFuture(a as Awaitable<unknown>);
+          seenOther.set(a, f);
+          total++;
+          f.addDoneCallback(onChildDone);
+        }
+      }
+      children[i] = f;
+    }
+  } catch (e) {
+    // A bad argument (ensureFuture throws): the children met so far keep running, without us.
+    abandoned = true;
+    for (let j = 0; j < i; j++) children[j]?.removeDoneCallback(onChildDone);
+    throw e;
+  }
   return outer;
 }

@@ -126,6 +126,25 @@ describe('gather', () => {
     });
   });
 
+  test('a bad argument throws at the call; the children before it run on, unaffected', async () => {
+    await run(async () => {
+      let failed = 0;
+      const t = createTask(async () => {
+        await sleep(1);
+        return 7;
+      });
+      const bad = createTask(async () => {
+        await sleep(1);
+        failed++;
+        throw new Error('boom');
+      });
+      assert.throws(() => gather(t, bad, 42 as never), TypeError);
+      assert.equal(await t, 7);
+      await assert.rejects(bad, /boom/);
+      assert.equal(failed, 1);
+    });
+  });
+
   test('a task body returning a Promise subclass settles the task from it', async () => {
     class Sub<T> extends Promise<T> {}
     await run(async () => {

@@ -26,6 +26,8 @@ export interface Figure {
   seconds: number;
   /** Relative margin of error (percent), when tinybench measured it. */
   rme?: number;
+  /** The rate of each interleaved pass, in pass order (see `Harness.interleaved`). */
+  passes?: number[];
   note?: string;
 }
 
@@ -126,6 +128,7 @@ export function createHarness(quick: boolean, onFigure?: (f: Figure) => void): H
         const each = rates.map((r) => fmt(r)).join(', ');
         record({
           ...mid,
+          passes: rates,
           ...(spread !== undefined ? { rme: spread } : {}),
           note: `${mid.note ? `${mid.note}; ` : ''}median of ${list.length} interleaved passes (${each})`,
         });
@@ -223,7 +226,26 @@ export function createHarness(quick: boolean, onFigure?: (f: Figure) => void): H
 
 /** A rate in 3 significant figures with k/M, for notes. */
 function fmt(r: number): string {
-  if (r >= 1e6) return `${(r / 1e6).toPrecision(3)}M`;
-  if (r >= 1e3) return `${(r / 1e3).toPrecision(3)}k`;
+  if (r >= 999.5e3) return `${(r / 1e6).toPrecision(3)}M`;
+  if (r >= 999.5) return `${(r / 1e3).toPrecision(3)}k`;
   return r.toPrecision(3);
+}
+
+/**
+ * How many times `a`'s rate is `b`'s. For two figures of the same interleaved passes, the
+ * median of the per-pass ratios: each pass measured both within seconds of each other, so a
+ * pass the machine ran slow slows both, where the ratio of the two medians could pair a slow
+ * pass of one with a fast pass of the other.
+ */
+export function ratio(a: Figure, b: Figure): number {
+  const pa = a.passes;
+  const pb = b.passes;
+  if (pa === undefined || pb === undefined || pa.length !== pb.length || pa.length === 0) {
+    return a.rate / b.rate;
+  }
+  const rs = pa.map((x, i) => x / (pb[i] as number)).sort((x, y) => x - y);
+  const mid = Math.floor(rs.length / 2);
+  return rs.length % 2 === 1
+    ? (rs[mid] as number)
+    : ((rs[mid - 1] as number) + (rs[mid] as number)) / 2;
 }

@@ -14,7 +14,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchSuite, Figure, Harness } from '../harness.js';
-import { PEERS_DIR, PYTHON } from '../harness.js';
+import { PEERS_DIR, PYTHON, ratio } from '../harness.js';
 import {
   buildC,
   canPin,
@@ -158,6 +158,8 @@ function record(h: Harness, impl: string, sc: Scenario, seconds: number, runs: R
     impl,
     scenario: sc.name,
     rate: m.rps,
+    // In round order: a goal compares two servers round by round (see `ratio`).
+    passes: runs.map((r) => r.rps),
     unit: 'req/s',
     n: 1,
     seconds,
@@ -185,32 +187,35 @@ const STREAMS = 'weft streams';
 /** The goals of issue 5, computed from this run's figures (never typed by hand). */
 export function goals(figures: Figure[]): string[] {
   const out: string[] = [];
-  const x = (a: number, b: number): string => `${(a / b).toFixed(2)}×`;
+  const x = (r: number): string => `${r.toFixed(2)}×`;
   const verdict = (ok: boolean): string => (ok ? 'met' : 'MISSED');
   const rps = figures.filter((f) => f.unit === 'req/s');
-  const rate = (sc: string, impl: string): number | undefined =>
-    rps.find((f) => f.scenario === sc && f.impl === impl)?.rate;
+  const fig = (sc: string, impl: string): Figure | undefined =>
+    rps.find((f) => f.scenario === sc && f.impl === impl);
   for (const sc of [...new Set(rps.map((f) => f.scenario))]) {
     if (!/^echo (100|1000) conns × 64 B$/.test(sc)) continue;
-    const c = rate(sc, C_EPOLL);
+    const c = fig(sc, C_EPOLL);
     const wefts = rps.filter((f) => f.scenario === sc && f.impl.startsWith('weft '));
     if (c !== undefined && wefts.length > 0) {
-      const best = wefts.reduce((a, b) => (b.rate > a.rate ? b : a));
+      const best = wefts.reduce((a, b) => (ratio(b, c) > ratio(a, c) ? b : a));
+      const r = ratio(best, c);
       out.push(
-        `goal ${sc}: weft's fastest model ≥ 0.9× C epoll: ${verdict(best.rate >= 0.9 * c)} — ${best.impl} is ${x(best.rate, c)}`,
+        `goal ${sc}: weft's fastest model ≥ 0.9× C epoll: ${verdict(r >= 0.9)} — ${best.impl} is ${x(r)}`,
       );
     }
-    const st = rate(sc, STREAMS);
+    const st = fig(sc, STREAMS);
     if (st === undefined) continue;
-    const asy = rate(sc, 'python asyncio streams');
+    const asy = fig(sc, 'python asyncio streams');
     if (asy !== undefined) {
+      const r = ratio(st, asy);
       out.push(
-        `goal ${sc}: weft streams ≥ 1.5× python asyncio streams: ${verdict(st >= 1.5 * asy)} — ${x(st, asy)}`,
+        `goal ${sc}: weft streams ≥ 1.5× python asyncio streams: ${verdict(r >= 1.5)} — ${x(r)}`,
       );
     }
-    const node = rate(sc, 'node net (raw)');
+    const node = fig(sc, 'node net (raw)');
     if (node !== undefined) {
-      out.push(`goal ${sc}: weft streams ≥ raw node net: ${verdict(st >= node)} — ${x(st, node)}`);
+      const r = ratio(st, node);
+      out.push(`goal ${sc}: weft streams ≥ raw node net: ${verdict(r >= 1)} — ${x(r)}`);
     }
   }
   return out;
@@ -247,6 +252,9 @@ export const suite: BenchSuite = {
       .map((w) => w.trim())
       .filter((w) => w !== '');
     if (only.length > 0) h.note(`only the servers matching WEFT_ECHO_ONLY=${only.join(',')}`);
+    h.note(
+      "every server is up at once and visited in interleaved rounds; each figure is the median of its rounds (± half their range), and a goal's ratio the median of the per-round ratios",
+    );
     // Every server is started up front and measured in interleaved rounds: each round visits
     // every server in turn, so a slow minute of the shared machine lands on all of them alike
     // instead of on whichever server ran then (one server after another, the same C server

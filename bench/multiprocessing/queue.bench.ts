@@ -19,7 +19,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Event, JoinableQueue, Process, Queue, SimpleQueue } from 'weft/multiprocessing';
-import { type BenchSuite, type Harness, PYTHON } from '../harness.js';
+import { type BenchSuite, type Figure, type Harness, PYTHON } from '../harness.js';
 import { consumer, hello, joinableConsumer, producer } from './targets.js';
 
 export const SCENARIOS = {
@@ -214,5 +214,20 @@ export const suite: BenchSuite = {
       'python',
     );
     await localPython(h, [String(starts)]);
+    for (const line of goals(h.figures)) h.note(line);
   },
 };
+
+/** The queue goals of issue 4 (≥ 3× Python), computed from this run's figures. */
+export function goals(figures: Figure[]): string[] {
+  const out: string[] = [];
+  const rate = (sc: string, impl: string): number | undefined =>
+    figures.find((f) => f.scenario === sc && f.impl === impl)?.rate;
+  for (const sc of [SCENARIOS.ints, SCENARIOS.bytes, SCENARIOS.joinable]) {
+    const w = rate(sc, 'weft');
+    const p = rate(sc, 'python');
+    if (w === undefined || p === undefined) continue;
+    out.push(`goal ${sc} ≥ 3× python: ${w >= 3 * p ? 'met' : 'MISSED'} — ${(w / p).toFixed(2)}×`);
+  }
+  return out;
+}

@@ -16,7 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BenchSuite, Figure, Harness } from '../harness.js';
+import { type BenchSuite, type Figure, type Harness, ratio } from '../harness.js';
 import {
   cpuSeconds,
   freePort,
@@ -154,6 +154,7 @@ async function throughput(h: Harness): Promise<void> {
         n: total,
         seconds: total / rate,
         rate,
+        passes: rates,
         unit: 'req/s',
         // The spread of the rounds, as ± half the range over the median.
         rme:
@@ -194,24 +195,26 @@ const ROUTE = 'route /{id}, wrk -t1 -c100';
 /** The throughput goals of issue 6, computed from this run's figures (never typed by hand). */
 export function goals(figures: Figure[]): string[] {
   const out: string[] = [];
-  const rate = (sc: string, impl: string): number | undefined =>
-    figures.find((f) => f.scenario === sc && f.impl === impl)?.rate;
-  const x = (a: number, b: number): string => `${(a / b).toFixed(2)}×`;
+  const fig = (sc: string, impl: string): Figure | undefined =>
+    figures.find((f) => f.scenario === sc && f.impl === impl);
+  const x = (r: number): string => `${r.toFixed(2)}×`;
   const verdict = (ok: boolean): string => (ok ? 'met' : 'MISSED');
   for (const sc of [HELLO, ROUTE]) {
-    const w = rate(sc, 'weft');
+    const w = fig(sc, 'weft');
     if (w === undefined) continue;
-    const bare = rate(sc, 'node http');
+    const bare = fig(sc, 'node http');
     if (bare !== undefined) {
-      out.push(`goal ${sc} ≥ 0.9× node http: ${verdict(w >= 0.9 * bare)} — weft is ${x(w, bare)}`);
+      const r = ratio(w, bare);
+      out.push(`goal ${sc} ≥ 0.9× node http: ${verdict(r >= 0.9)} — weft is ${x(r)}`);
     }
-    const fastify = rate(sc, 'fastify');
+    const fastify = fig(sc, 'fastify');
     if (fastify !== undefined) {
-      out.push(`goal ${sc} ahead of fastify: ${verdict(w > fastify)} — weft is ${x(w, fastify)}`);
+      const r = ratio(w, fastify);
+      out.push(`goal ${sc} ahead of fastify: ${verdict(r > 1)} — weft is ${x(r)}`);
     }
     for (const impl of ['aiohttp', 'aiohttp + uvloop']) {
-      const p = rate(sc, impl);
-      if (p !== undefined) out.push(`${sc}: weft is ${x(w, p)} ${impl}`);
+      const p = fig(sc, impl);
+      if (p !== undefined) out.push(`${sc}: weft is ${x(ratio(w, p))} ${impl}`);
     }
   }
   return out;
@@ -324,7 +327,7 @@ export const suite: BenchSuite = {
   async run(h) {
     h.note('servers pinned to core 1, wrk/curl to core 0 (taskset), 127.0.0.1 only');
     h.note(
-      'throughput: every server of a scenario runs at once (idle but for its turn); wrk visits them in turn, round after round, and each figure is the median of its rounds (± is half the range of the rounds)',
+      'throughput: every server of a scenario runs at once (idle but for its turn); wrk visits them in turn, round after round, and each figure is the median of its rounds (± is half the range of the rounds); a goal ratio is the median of the per-round ratios',
     );
     await throughput(h);
     for (const line of goals(h.figures)) h.note(line);

@@ -93,12 +93,13 @@ export class Semaphore {
         `Semaphore.release(n) needs an integer n >= 1: received ${describeValue(n)}`,
       );
     }
-    this.checkRelease(n);
+    if (this._value + n > this._bound) {
+      throw new RangeError(
+        `BoundedSemaphore released too many times: ${this._value} of ${this._bound} permits are free, releasing ${n} more`,
+      );
+    }
     this.give(n);
   }
-
-  /** @internal BoundedSemaphore checks here that it is not released too often. */
-  protected checkRelease(_n: number): void {}
 
   private give(n: number): void {
     for (; n > 0; n--) {

@@ -10,6 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
 import { Bench } from 'tinybench';
 
 export interface Figure {
@@ -56,7 +57,8 @@ export interface Harness {
   /** Records a figure measured by other means (a whole-run timing, a peer process). */
   record(figure: Figure): void;
   /**
-   * Runs a Python peer (`../shared/peers/...`) with Debian's python3 and records every JSON line
+   * Runs a Python peer (`../shared/peers/...`, or an absolute path) with Debian's python3 and
+   * records every JSON line
    * `{name, n, seconds, rate, unit}` it prints, under `scenarioOf(name)`. Returns false (with a
    * note) when the peer cannot run here.
    */
@@ -171,26 +173,14 @@ export function createHarness(quick: boolean, onFigure?: (f: Figure) => void): H
       return f;
     },
     async python(script, args, scenarioOf, impl) {
-      const path = PEERS_DIR + script;
+      const path = isAbsolute(script) ? script : PEERS_DIR + script;
       if (!existsSync(PYTHON) || !existsSync(path)) {
         notes.push(
           `skipped ${impl} (${script}): ${existsSync(PYTHON) ? 'peer file missing' : 'no /usr/bin/python3'}`,
         );
         return false;
       }
-      const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
-        (resolve) => {
-          const child = spawn(PYTHON, [path, ...args], {
-            cwd: PEERS_DIR,
-            stdio: ['ignore', 'pipe', 'pipe'],
-          });
-          let stdout = '';
-          let stderr = '';
-          child.stdout.on('data', (d) => (stdout += d));
-          child.stderr.on('data', (d) => (stderr += d));
-          child.on('close', (code) => resolve({ code, stdout, stderr }));
-        },
-      );
+      const out = await runCaptured(PYTHON, [path, ...args], PEERS_DIR);
       if (out.code !== 0) {
         notes.push(
           `skipped ${impl} (${script} ${args.join(' ')}): exit ${out.code}: ${out.stderr.trim().split('\n').pop()}`,
@@ -248,4 +238,23 @@ export function ratio(a: Figure, b: Figure): number {
   return rs.length % 2 === 1
     ? (rs[mid] as number)
     : ((rs[mid - 1] as number) + (rs[mid] as number)) / 2;
+}
+
+export interface Captured {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command to its end, collecting its output; a command that cannot start exits null. */
+export function runCaptured(cmd: string, args: string[], cwd?: string): Promise<Captured> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', (e) => resolve({ code: null, stdout, stderr: String(e) }));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
 }

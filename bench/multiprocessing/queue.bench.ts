@@ -19,7 +19,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Event, JoinableQueue, Process, Queue, SimpleQueue } from 'weft/multiprocessing';
-import { type BenchSuite, type Figure, type Harness, PYTHON } from '../harness.js';
+import { type BenchSuite, type Figure, type Harness, PYTHON, runCaptured } from '../harness.js';
 import { consumer, hello, joinableConsumer, producer } from './targets.js';
 
 export const SCENARIOS = {
@@ -103,19 +103,7 @@ async function compiledStarts(h: Harness, starts: number): Promise<void> {
     h.note('skipped weft (compiled JavaScript) process start: dist/ is not built (npm run build)');
     return;
   }
-  const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
-    (resolve) => {
-      const child = spawn(process.execPath, [script, String(starts)], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-      child.on('error', (e) => resolve({ code: null, stdout, stderr: String(e) }));
-    },
-  );
+  const out = await runCaptured(process.execPath, [script, String(starts)]);
   const line = out.stdout.split('\n').find((l) => l.startsWith('{'));
   if (out.code !== 0 || line === undefined) {
     h.note(

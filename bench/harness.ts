@@ -258,3 +258,16 @@ export function runCaptured(cmd: string, args: string[], cwd?: string): Promise<
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+/** What every suite's `goals` uses: a row by scenario and implementation, a ratio as text, a verdict. */
+export function goalTools(figures: Figure[]): {
+  fig: (scenario: string, impl: string) => Figure | undefined;
+  x: (r: number) => string;
+  verdict: (ok: boolean) => string;
+} {
+  return {
+    fig: (scenario, impl) => figures.find((f) => f.scenario === scenario && f.impl === impl),
+    x: (r) => `${r.toFixed(2)}×`,
+    verdict: (ok) => (ok ? 'met' : 'MISSED'),
+  };
+}

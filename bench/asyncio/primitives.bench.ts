@@ -21,6 +21,7 @@ import { contextHooksInstalled } from '../../src/internal/context.js';
 import {
   type BenchSuite,
   type Figure,
+  goalTools,
   type Harness,
   type MeasureOptions,
   ratio,
@@ -579,10 +580,7 @@ async function outsideEveryTask(h: Harness): Promise<void> {
 /** The goals of issue 2, computed from this run's figures (never typed by hand). */
 export function goals(figures: Figure[]): string[] {
   const out: string[] = [];
-  const x = (r: number): string => `${r.toFixed(2)}×`;
-  const verdict = (ok: boolean): string => (ok ? 'met' : 'MISSED');
-  const fig = (sc: string, impl: string): Figure | undefined =>
-    figures.find((f) => f.scenario === sc && f.impl === impl);
+  const { fig, x, verdict } = goalTools(figures);
   const bareOut = fig(SCENARIOS.bare, IMPL_BARE_OUTSIDE);
   const lock = fig(SCENARIOS.lock, 'weft');
   if (lock !== undefined && bareOut !== undefined) {

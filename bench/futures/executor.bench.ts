@@ -13,7 +13,7 @@ import { Piscina } from 'piscina';
 import Tinypool from 'tinypool';
 import { type Executor, ProcessPoolExecutor, ThreadPoolExecutor } from 'weft/futures';
 import workerpool from 'workerpool';
-import { type BenchSuite, type Figure, ratio } from '../harness.js';
+import { type BenchSuite, type Figure, goalTools, ratio } from '../harness.js';
 import { inc } from './tasks.js';
 
 export const SCENARIOS = {
@@ -216,10 +216,7 @@ export const suite: BenchSuite = {
 /** The goals of issue 4 for executors, computed from this run's figures (never typed by hand). */
 export function goals(figures: Figure[]): string[] {
   const out: string[] = [];
-  const fig = (sc: string, impl: string): Figure | undefined =>
-    figures.find((f) => f.scenario === sc && f.impl === impl);
-  const x = (r: number): string => `${r.toFixed(2)}×`;
-  const verdict = (ok: boolean): string => (ok ? 'met' : 'MISSED');
+  const { fig, x, verdict } = goalTools(figures);
   const vsPython = (label: string, sc: string, need: number, pySc: string = sc): void => {
     const w = fig(sc, 'weft');
     const p = fig(pySc, 'python');

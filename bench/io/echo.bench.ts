@@ -14,7 +14,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchSuite, Figure, Harness } from '../harness.js';
-import { PEERS_DIR, PYTHON, ratio } from '../harness.js';
+import { goalTools, PEERS_DIR, PYTHON, ratio } from '../harness.js';
 import {
   buildC,
   canPin,
@@ -187,11 +187,8 @@ const STREAMS = 'weft streams';
 /** The goals of issue 5, computed from this run's figures (never typed by hand). */
 export function goals(figures: Figure[]): string[] {
   const out: string[] = [];
-  const x = (r: number): string => `${r.toFixed(2)}×`;
-  const verdict = (ok: boolean): string => (ok ? 'met' : 'MISSED');
   const rps = figures.filter((f) => f.unit === 'req/s');
-  const fig = (sc: string, impl: string): Figure | undefined =>
-    rps.find((f) => f.scenario === sc && f.impl === impl);
+  const { fig, x, verdict } = goalTools(rps);
   for (const sc of [...new Set(rps.map((f) => f.scenario))]) {
     if (!/^echo (100|1000) conns × 64 B$/.test(sc)) continue;
     const c = fig(sc, C_EPOLL);

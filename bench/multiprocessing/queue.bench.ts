@@ -19,7 +19,15 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Event, JoinableQueue, Process, Queue, SimpleQueue } from 'weft/multiprocessing';
-import { type BenchSuite, type Figure, type Harness, PYTHON, runCaptured } from '../harness.js';
+import {
+  type BenchSuite,
+  type Figure,
+  goalTools,
+  type Harness,
+  PYTHON,
+  ratio,
+  runCaptured,
+} from '../harness.js';
 import { consumer, hello, joinableConsumer, producer } from './targets.js';
 
 export const SCENARIOS = {
@@ -209,13 +217,13 @@ export const suite: BenchSuite = {
 /** The queue goals of issue 4 (≥ 3× Python), computed from this run's figures. */
 export function goals(figures: Figure[]): string[] {
   const out: string[] = [];
-  const rate = (sc: string, impl: string): number | undefined =>
-    figures.find((f) => f.scenario === sc && f.impl === impl)?.rate;
+  const { fig, x, verdict } = goalTools(figures);
   for (const sc of [SCENARIOS.ints, SCENARIOS.bytes, SCENARIOS.joinable]) {
-    const w = rate(sc, 'weft');
-    const p = rate(sc, 'python');
+    const w = fig(sc, 'weft');
+    const p = fig(sc, 'python');
     if (w === undefined || p === undefined) continue;
-    out.push(`goal ${sc} ≥ 3× python: ${w >= 3 * p ? 'met' : 'MISSED'} — ${(w / p).toFixed(2)}×`);
+    const r = ratio(w, p);
+    out.push(`goal ${sc} ≥ 3× python: ${verdict(r >= 3)} — ${x(r)}`);
   }
   return out;
 }

@@ -16,7 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BenchSuite, type Figure, type Harness, ratio } from '../harness.js';
+import { type BenchSuite, type Figure, goalTools, type Harness, ratio } from '../harness.js';
 import {
   cpuSeconds,
   freePort,
@@ -195,10 +195,7 @@ const ROUTE = 'route /{id}, wrk -t1 -c100';
 /** The throughput goals of issue 6, computed from this run's figures (never typed by hand). */
 export function goals(figures: Figure[]): string[] {
   const out: string[] = [];
-  const fig = (sc: string, impl: string): Figure | undefined =>
-    figures.find((f) => f.scenario === sc && f.impl === impl);
-  const x = (r: number): string => `${r.toFixed(2)}×`;
-  const verdict = (ok: boolean): string => (ok ? 'met' : 'MISSED');
+  const { fig, x, verdict } = goalTools(figures);
   for (const sc of [HELLO, ROUTE]) {
     const w = fig(sc, 'weft');
     if (w === undefined) continue;

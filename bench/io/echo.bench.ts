@@ -255,7 +255,7 @@ export const suite: BenchSuite = {
     // Every server is started up front and measured in interleaved rounds: each round visits
     // every server in turn, so a slow minute of the shared machine lands on all of them alike
     // instead of on whichever server ran then (one server after another, the same C server
-    // measured 115k and 71k req/s a few minutes apart). Idle servers cost nothing meanwhile.
+    // measured 116k and 85k req/s in two runs of the same day). Idle servers cost nothing meanwhile.
     const up: { spec: ServerSpec; port: number; started: Started; runs: Map<Scenario, Run[]> }[] =
       [];
     const late: ServerSpec[] = [];

@@ -295,64 +295,29 @@ describe('application', () => {
   });
 
   it('client disconnect during a native await cancels the handler at its next weft await', async () => {
-    let resolveSeen!: (e: unknown) => void;
-    const seen = new Promise<unknown>((r) => (resolveSeen = r));
-    let started!: () => void;
-    const began = new Promise<void>((r) => (started = r));
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    let task: Task<unknown> | null = null;
-    const app = new Application();
-    app.router.addGet('/wait', async () => {
-      task = currentTask();
-      started();
-      await gate;
-      try {
-        await sleep(30_000);
-      } catch (e) {
-        resolveSeen(e);
-        throw e;
-      }
-      return new Response({ text: 'late' });
-    });
-    await using s = await serve(app);
-    const client = connect(s.port, '127.0.0.1');
-    client.on('error', () => {});
-    client.write('GET /wait HTTP/1.1\r\nHost: x\r\n\r\n');
-    await began;
+    const w = waitingHandler(() => gate);
+    await using s = await serve(w.app);
+    const client = requestWait(s.port);
+    await w.began;
     const closed = new Promise((r) => client.once('close', r));
     client.destroy();
     await closed;
-    while ((task as Task<unknown> | null)?.cancelling() === 0) await sleep(5);
+    while ((w.task() as Task<unknown> | null)?.cancelling() === 0) await sleep(5);
     release();
-    assert.ok((await seen) instanceof CancelledError);
-    while (!(task as Task<unknown> | null)?.done()) await sleep(5);
-    assert.equal((task as Task<unknown> | null)?.cancelled(), true);
+    assert.ok((await w.seen) instanceof CancelledError);
+    while (!(w.task() as Task<unknown> | null)?.done()) await sleep(5);
+    assert.equal((w.task() as Task<unknown> | null)?.cancelled(), true);
   });
 
   it('client disconnect cancels the handler task', async () => {
-    let resolveSeen!: (e: unknown) => void;
-    const seen = new Promise<unknown>((r) => (resolveSeen = r));
-    let started!: () => void;
-    const began = new Promise<void>((r) => (started = r));
-    const app = new Application();
-    app.router.addGet('/wait', async () => {
-      started();
-      try {
-        await sleep(30_000);
-      } catch (e) {
-        resolveSeen(e);
-        throw e;
-      }
-      return new Response({ text: 'late' });
-    });
-    await using s = await serve(app);
-    const client = connect(s.port, '127.0.0.1');
-    client.on('error', () => {});
-    client.write('GET /wait HTTP/1.1\r\nHost: x\r\n\r\n');
-    await began;
+    const w = waitingHandler(null);
+    await using s = await serve(w.app);
+    const client = requestWait(s.port);
+    await w.began;
     client.destroy();
-    const e = await seen;
+    const e = await w.seen;
     assert.ok(e instanceof CancelledError);
   });
 
@@ -435,3 +400,42 @@ describe('application', () => {
     assert.throws(() => new TCPSite(runner, '127.0.0.1', 70000), RangeError);
   });
 });
+
+/**
+ * An app whose `GET /wait` handler records its task, says it began, awaits `before` if given (a
+ * native promise), then sleeps 30 s; `seen` resolves to the error that sleep raised.
+ */
+function waitingHandler(before: (() => Promise<void>) | null): {
+  app: Application;
+  began: Promise<void>;
+  seen: Promise<unknown>;
+  task: () => Task<unknown> | null;
+} {
+  let resolveSeen!: (e: unknown) => void;
+  const seen = new Promise<unknown>((r) => (resolveSeen = r));
+  let started!: () => void;
+  const began = new Promise<void>((r) => (started = r));
+  let task: Task<unknown> | null = null;
+  const app = new Application();
+  app.router.addGet('/wait', async () => {
+    task = currentTask();
+    started();
+    if (before !== null) await before();
+    try {
+      await sleep(30_000);
+    } catch (e) {
+      resolveSeen(e);
+      throw e;
+    }
+    return new Response({ text: 'late' });
+  });
+  return { app, began, seen, task: () => task };
+}
+
+/** A raw client that sends `GET /wait` and ignores its own errors (the tests destroy it). */
+function requestWait(port: number): import('node:net').Socket {
+  const client = connect(port, '127.0.0.1');
+  client.on('error', () => {});
+  client.write('GET /wait HTTP/1.1\r\nHost: x\r\n\r\n');
+  return client;
+}

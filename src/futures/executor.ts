@@ -230,6 +230,21 @@ export abstract class Executor {
         // The hot path of a chunked map: no async function frame per result.
         if (bufferAt < buffer.length)
           return Promise.resolve({ done: false, value: buffer[bufferAt++] as Awaited<R> });
+        // The hot path of an unchunked map that keeps up: the oldest call has finished, so its
+        // result is handed over with no async function frame and no wait on the future.
+        if (chunksize === 1 && !closed) {
+          const f = inflight.peek();
+          if (f?._succeeded()) {
+            inflight.shift();
+            try {
+              fill();
+            } catch (e) {
+              cancelRest();
+              return Promise.reject(e);
+            }
+            return Promise.resolve({ done: false, value: f._resultNow() as Awaited<R> });
+          }
+        }
         return refill();
       },
       async return(): Promise<IteratorResult<Awaited<R>>> {

@@ -300,6 +300,11 @@ export class Future<T = unknown> implements PromiseLike<T> {
     return this.#state === 'FINISHED' && this.#hasError ? this.#error : undefined;
   }
 
+  /** @internal Whether the future finished without an exception (not cancelled). */
+  _succeeded(): boolean {
+    return this.#state === 'FINISHED' && !this.#hasError;
+  }
+
   /** @internal The result of a future that finished successfully (undefined otherwise). */
   _resultNow(): T | undefined {
     return this.#state === 'FINISHED' && !this.#hasError ? this.#value : undefined;

@@ -284,6 +284,27 @@ for (const k of kinds) {
       assert.deepEqual(got, [0, 1]);
     });
 
+    test('an input that throws ends the map with its error at the read that refills', async () => {
+      function* failing(): Generator<number> {
+        yield 1;
+        yield 2;
+        yield 3;
+        throw new RangeError('input broke');
+      }
+      const it = ex.map(inc, [failing()], { buffersize: 2 });
+      const got: number[] = [];
+      await assert.rejects(async () => {
+        for await (const v of it) {
+          got.push(v);
+          // Reading slower than the pool finishes: the next read finds its call done (the
+          // path that hands a finished result over at once), and refilling meets the throw.
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }, /input broke/);
+      assert.deepEqual(got, [2]);
+      assert.deepEqual(await it.next(), { done: true, value: undefined });
+    });
+
     test('map with a timeout throws TimeoutError and cancels the rest', async () => {
       await assert.rejects(async () => {
         for await (const _ of ex.map(

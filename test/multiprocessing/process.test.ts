@@ -26,7 +26,7 @@ import {
 checkLeaks({ graceMs: 3000 });
 
 describe('Process', () => {
-  test('target style: the child sees its name, pid, parent and kwargs; exitcode 0', async () => {
+  test('target style: the child sees its name, pid, parent and kwargs (and no weft start-up variable); exitcode 0', async () => {
     const p = new Process({
       target: checkIdentity,
       args: ['worker-a', process.pid],

@@ -4,9 +4,10 @@
  *
  *   parent                                           child (fork of bootstrap.ts)
  *   ──────                                           ─────
- *   fork(bootstrap, serialization: 'advanced') ──▶  channel.ts listens on the IPC channel
+ *   fork(bootstrap, serialization: 'advanced',  ──▶  starts importing preload + role (all at
+ *        env ENV_EARLY_MODULES = preload + role)      once); channel.ts listens on the channel
  *          ◀──────────── { t: 'hello' }               (buffering until the role listens)
- *   { t: 'boot', role, payload, preload, daemon } ▶  import preload, import role,
+ *   { t: 'boot', role, payload, preload, daemon } ▶  awaits those imports, then
  *   (the role's own messages, both ways)              role.main(payload)
  *
  * The hello round trip exists because a message that reaches a child before anything listens
@@ -37,3 +38,9 @@ export const PASSED_FD_BASE = 4;
 
 /** Environment variable a child reads to know it is a weft child (and its parent's name). */
 export const ENV_PARENT = 'WEFT_PARENT';
+
+/**
+ * Environment variable carrying the boot message's `preload` and `role` URLs (JSON) at fork, so
+ * the child starts loading them while hello and boot cross; the child removes it at once.
+ */
+export const ENV_EARLY_MODULES = 'WEFT_EARLY_MODULES';

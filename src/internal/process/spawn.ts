@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { WeftError } from '../errors.js';
 import { sharedModules } from '../serialize.js';
 import type { BootMessage } from './protocol.js';
-import { ENV_PARENT } from './protocol.js';
+import { ENV_EARLY_MODULES, ENV_PARENT } from './protocol.js';
 
 const TS = /\.(c|m)?tsx?$/;
 const bootstrapUrl = new URL(
@@ -68,7 +68,11 @@ export class ChildHandle {
       serialization: 'advanced',
       // Slots 0-3 are stdio and the channel; fds[k] lands at PASSED_FD_BASE (4) + k.
       stdio: ['inherit', 'inherit', 'inherit', 'ipc', ...(o.fds ?? [])],
-      env: { ...process.env, [ENV_PARENT]: String(process.pid) },
+      env: {
+        ...process.env,
+        [ENV_PARENT]: String(process.pid),
+        [ENV_EARLY_MODULES]: JSON.stringify([...preload, o.role]),
+      },
     });
     const boot: BootMessage = {
       t: 'boot',

@@ -5,7 +5,9 @@
  * When libuv reports the set readable, the ready descriptors' handlers run in one callback (one
  * batch); the waiter engine's wake-ups they cause run as microtasks after it, together. The set
  * is level-triggered: a handler that cannot consume what made it ready must change its events
- * (0 takes the descriptor out of the set until it has something to wait for).
+ * (0 takes the descriptor out of the set until it has something to wait for: epoll reports a
+ * hang-up or an error whatever the mask, so a paused connection whose peer reset would otherwise
+ * be reported on every turn, a busy loop).
  *
  * Read-ahead: a descriptor registered with `readahead` is read in the same native call that
  * drains the set (epollWaitRecv, native/io.c), into one shared buffer: its handler gets the
@@ -69,15 +71,31 @@ export function watch(fd: number, events: number, handler: Handler, readahead = 
     if (typeof p === 'number') throw new Error(`epoll_create1 failed (errno ${-p})`);
     poller = p;
   }
-  const r = b.epollCtl(poller, ADD, fd, events, readahead ? TAG_READAHEAD : 0);
-  if (r < 0) throw new Error(`epoll_ctl(ADD, ${fd}) failed (errno ${-r})`);
+  if (events === 0) parked.add(fd);
+  else {
+    const r = b.epollCtl(poller, ADD, fd, events, readahead ? TAG_READAHEAD : 0);
+    if (r < 0) throw new Error(`epoll_ctl(ADD, ${fd}) failed (errno ${-r})`);
+  }
   handlers.set(fd, handler);
   if (handlers.size === 1) b.epollWatch(poller, true);
 }
 
+/** Changes what `fd` waits for; 0 parks it out of the set (see `parked`) until events return. */
 export function modify(fd: number, events: number, readahead = false): void {
-  if (poller !== null && handlers.has(fd))
-    (io as NonNullable<typeof io>).epollCtl(poller, MOD, fd, events, readahead ? TAG_READAHEAD : 0);
+  if (poller === null || !handlers.has(fd)) return;
+  const b = io as NonNullable<typeof io>;
+  if (events === 0) {
+    if (!parked.has(fd)) {
+      b.epollCtl(poller, DEL, fd, 0);
+      parked.add(fd);
+    }
+    return;
+  }
+  const tag = readahead ? TAG_READAHEAD : 0;
+  if (parked.delete(fd)) {
+    const r = b.epollCtl(poller, ADD, fd, events, tag);
+    if (r < 0) throw new Error(`epoll_ctl(ADD, ${fd}) failed (errno ${-r})`);
+  } else b.epollCtl(poller, MOD, fd, events, tag);
 }
 
 /** Unregisters `fd` (before it is closed). */

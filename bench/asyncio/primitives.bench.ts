@@ -52,6 +52,12 @@ const ROUND_DEADLINE_MS = 60_000;
 
 const IMPL_BARE_OUTSIDE = 'no task';
 const IMPL_BARE_IN_TASK = 'weft: inside a task';
+/**
+ * A peer measured inside a weft task too, where a weft program would use it: the same promise
+ * hooks run for its awaits as for weft's. Context for the goals, not a peer to beat (the peer
+ * row outside any task is).
+ */
+const IN_TASK = ', inside a weft task';
 const RESOLVED = Promise.resolve();
 /**
  * Floors, not libraries: what the same work costs in bare promises with no tasks, no scheduling
@@ -84,7 +90,9 @@ export const suite: BenchSuite = {
 
     h.note(
       'weft rows run inside `run()` (tasks alive, so weft’s promise hooks are installed); the ' +
-        'JavaScript peers run outside any weft task, as their users run them.',
+        'JavaScript peers run outside any weft task, as their users run them (the goals are judged ' +
+        'against those rows); async-sema, the fastest peer, is also measured inside a weft task, ' +
+        "where a weft program would use it and its awaits pay the same hooks (rows '…, inside a weft task').",
     );
 
     // Every figure, the Python peers' too, is the median of PASSES interleaved passes over all of
@@ -149,6 +157,13 @@ export const suite: BenchSuite = {
       });
       await m({
         scenario: SCENARIOS.lock,
+        impl: `async-sema Sema(1)${IN_TASK}`,
+        n: N,
+        weft: true,
+        fn: () => run(() => semaLoop(new Sema(1), N)),
+      });
+      await m({
+        scenario: SCENARIOS.lock,
         impl: 'p-limit(1)',
         n: N,
         fn: () => limitLoop(pLimit(1), N),
@@ -183,6 +198,13 @@ export const suite: BenchSuite = {
       });
       await m({
         scenario: SCENARIOS.lockContended,
+        impl: `async-sema Sema(1)${IN_TASK}`,
+        n: 2 * half,
+        weft: true,
+        fn: () => run(() => peerContended(half, semaSection(new Sema(1)))),
+      });
+      await m({
+        scenario: SCENARIOS.lockContended,
         impl: 'p-limit(1)',
         n: 2 * half,
         fn: () => peerContended(half, limitSection(pLimit(1))),
@@ -211,6 +233,13 @@ export const suite: BenchSuite = {
         impl: `async-sema Sema(${PERMITS})`,
         n: N,
         fn: () => semaLoop(new Sema(PERMITS), N),
+      });
+      await m({
+        scenario: SCENARIOS.semaphore,
+        impl: `async-sema Sema(${PERMITS})${IN_TASK}`,
+        n: N,
+        weft: true,
+        fn: () => run(() => semaLoop(new Sema(PERMITS), N)),
       });
       await m({
         scenario: SCENARIOS.semaphore,
@@ -618,14 +647,18 @@ export function goals(figures: Figure[]): string[] {
     for (const b of js.filter((f) => BASELINES.has(f.impl))) {
       out.push(`${sc}: weft is ${x(ratio(w, b))} the ${b.impl} floor (no tasks, no cancellation)`);
     }
-    const peers = js.filter((f) => !BASELINES.has(f.impl));
+    const peers = js.filter((f) => !BASELINES.has(f.impl) && !f.impl.endsWith(IN_TASK));
     if (peers.length > 0) {
       // The peer weft compares worst against.
       const best = peers.reduce((a, b) => (ratio(w, b) < ratio(w, a) ? b : a));
       const r = ratio(w, best);
+      const inTask = fig(sc, `${best.impl}${IN_TASK}`);
       out.push(
         `goal ${sc} ahead of every JavaScript peer: ${verdict(r > 1)} — weft is ` +
-          `${x(r)} the fastest, ${best.impl}`,
+          `${x(r)} the fastest, ${best.impl}` +
+          (inTask === undefined
+            ? ''
+            : ` (measured inside a weft task, where its awaits pay the same promise hooks as weft's, ${best.impl} is ${x(ratio(inTask, best))} itself and weft ${x(ratio(w, inTask))} it)`),
       );
     }
   }

@@ -7,7 +7,13 @@ import {
 } from '../internal/context.js';
 import { CancelledError, describeValue } from '../internal/errors.js';
 import { registerLiveCounter } from '../internal/live-handles.js';
-import { beginStep, callSoon, stepEnded, taskInFlight } from '../internal/scheduler.js';
+import {
+  atSafePoint,
+  beginStep,
+  callSoon,
+  stepEnded,
+  taskInFlight,
+} from '../internal/scheduler.js';
 import type { Waiter, WaitingTask } from '../internal/waiter.js';
 import { TaskYield } from '../internal/yield.js';
 import { type AwaitingTask, Future } from './future.js';
@@ -306,11 +312,19 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
 
 /** The body's promise is fulfilled; the current task is the one it belongs to (see `_start`). */
 function finishFulfilled(value: unknown): void {
-  (currentContext() as Task<unknown>)._finish(true, value);
+  atSafePoint(finishOk, currentContext() as Task<unknown>, value);
 }
 
 function finishRejected(error: unknown): void {
-  (currentContext() as Task<unknown>)._finish(false, error);
+  atSafePoint(finishFailed, currentContext() as Task<unknown>, error);
+}
+
+function finishOk(t: Task<unknown>, value: unknown): void {
+  t._finish(true, value);
+}
+
+function finishFailed(t: Task<unknown>, error: unknown): void {
+  t._finish(false, error);
 }
 
 /** Settles `t` from its body's promise (a Promise subclass, whose `then` may be anyone's). */

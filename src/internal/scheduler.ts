@@ -36,7 +36,10 @@
  * starving behind tasks that wake each other forever, at most BUDGET callbacks run per
  * macrotask turn; the rest wait for the next turn (the same effect as CPython polling for I/O
  * between loop iterations). Drains run from a microtask, never inside the caller's stack, so a
- * done-callback is never called synchronously by `setResult` or `release`.
+ * done-callback is never called synchronously by `setResult` or `release`. One exception keeps
+ * that promise: when a task's body settles, the reaction job that finishes the task runs only
+ * weft's code, so a drain it makes necessary runs at the end of that job (`atSafePoint`)
+ * instead of from one more microtask — in a gather of 100,000 tasks, one hop fewer a task.
  *
  * Ready callbacks run with no task current (a task's own resume makes it current through the
  * promise hooks of src/internal/context.ts). A callback that throws is reported to the
@@ -198,10 +201,42 @@ export function readyCount(): number {
 // promise is the same microtask without it (about 12% of a createTask+gather profile).
 const RESOLVED = Promise.resolve();
 
+/** Inside `atSafePoint`: a drain needed is run at its end instead of from a new microtask. */
+let safePoint = false;
+let drainDeferred = false;
+
 function queueDrain(): void {
   if (drainQueued) return;
+  if (safePoint) {
+    drainDeferred = true;
+    return;
+  }
   drainQueued = true;
   untaggedThen(RESOLVED, drain);
+}
+
+/**
+ * Runs `fn(a, b)` — weft's own code, called by a reaction job with nothing of the user's on the
+ * stack (the settlement of a task's body) — and then, if it made the queue move on, drains at
+ * once: the microtask a drain would have waited for would run next to nothing but this job's
+ * end. A task finishing and the next one starting (a gather of many) then cost one microtask
+ * hop fewer each.
+ */
+export function atSafePoint<A, B>(fn: (a: A, b: B) => void, a: A, b: B): void {
+  if (safePoint) {
+    fn(a, b);
+    return;
+  }
+  safePoint = true;
+  try {
+    fn(a, b);
+  } finally {
+    safePoint = false;
+    if (drainDeferred) {
+      drainDeferred = false;
+      drain();
+    }
+  }
 }
 
 function drain(): void {

@@ -8,8 +8,9 @@
  * `n / mean` operations per second, with the relative margin of error tinybench computes.
  * Peers written in other languages (Python) print their own JSON lines, recorded as they come.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { isAbsolute } from 'node:path';
 import { Bench } from 'tinybench';
 
@@ -238,6 +239,41 @@ export function ratio(a: Figure, b: Figure): number {
   return rs.length % 2 === 1
     ? (rs[mid] as number)
     : ((rs[mid - 1] as number) + (rs[mid] as number)) / 2;
+}
+
+/**
+ * Runs `body` with this process's main thread pinned to `core` (taskset), and the processes it
+ * starts meanwhile (they inherit the affinity); afterwards the thread may run on every core
+ * again. Returns whether it was pinned (false without taskset or a second core).
+ *
+ * Why: a single-threaded loop measured here either fast or about 1.6× slower from one process
+ * to the next (the same weft Semaphore loop: ~16 M or ~9.5 M ops/s, about half the runs each),
+ * and pinned to one core nearly always fast (7 of 8) — the main thread moving between the two
+ * cores of this machine costs that much. Pinning measures the code, not where the thread ran.
+ */
+export async function withMainThreadPinned<T>(
+  core: number,
+  body: (pinned: boolean) => Promise<T>,
+): Promise<T> {
+  const n = cpus().length;
+  let pinned = false;
+  if (n >= 2) {
+    try {
+      execFileSync('taskset', ['-p', '-c', String(core), String(process.pid)], { stdio: 'ignore' });
+      pinned = true;
+    } catch {
+      pinned = false;
+    }
+  }
+  try {
+    return await body(pinned);
+  } finally {
+    if (pinned) {
+      execFileSync('taskset', ['-p', '-c', `0-${n - 1}`, String(process.pid)], {
+        stdio: 'ignore',
+      });
+    }
+  }
 }
 
 export interface Captured {

@@ -25,6 +25,7 @@ import {
   type Harness,
   type MeasureOptions,
   ratio,
+  withMainThreadPinned,
 } from '../harness.js';
 import { PlainQueue } from '../peers/plain-queue.js';
 import { runLocalPython } from '../peers/python.js';
@@ -58,6 +59,8 @@ const IMPL_BARE_IN_TASK = 'weft: inside a task';
  * row outside any task is).
  */
 const IN_TASK = ', inside a weft task';
+/** The core the suite's main thread (and its Python peers) run on. */
+const PIN_CORE = 1;
 const RESOLVED = Promise.resolve();
 /**
  * Floors, not libraries: what the same work costs in bare promises with no tasks, no scheduling
@@ -72,251 +75,263 @@ export const suite: BenchSuite = {
   title:
     'weft/asyncio primitives vs async-mutex, async-sema, p-limit, p-queue, Python asyncio, uvloop',
   async run(h) {
-    const failures: string[] = [];
-    const m = async (o: MeasureOptions & { weft?: boolean }): Promise<void> => {
-      if (!o.weft) await outsideEveryTask(h);
-      try {
-        // An async function: tinybench calls any other kind once, unawaited, to see whether it
-        // returns a promise — which would overlap that call with the first measured round.
-        const what = `${o.impl} / ${o.scenario}`;
-        await h.measure({ ...o, fn: async () => withDeadline(o.fn, what) });
-      } catch (e) {
-        const msg = `${o.impl} / ${o.scenario}: FAILED, no figure: ${e instanceof Error ? e.message : String(e)}`;
-        failures.push(msg);
-        h.note(msg);
-        console.error(`  ${msg}`);
-      }
-    };
-
-    h.note(
-      'weft rows run inside `run()` (tasks alive, so weft’s promise hooks are installed); the ' +
-        'JavaScript peers run outside any weft task, as their users run them (the goals are judged ' +
-        'against those rows); async-sema, the fastest peer, is also measured inside a weft task, ' +
-        "where a weft program would use it and its awaits pay the same hooks (rows '…, inside a weft task').",
-    );
-
-    // Every figure, the Python peers' too, is the median of PASSES interleaved passes over all of
-    // them (see Harness.interleaved): ratios near a goal's line flipped between runs measured
-    // one after the other on this shared machine.
-    h.note(
-      `every figure is the median of ${h.quick ? 1 : PASSES} interleaved passes over all the rows, Python's included (± is half the range of the passes); a goal's ratio is the median of the per-pass ratios, both rows measured in the same pass, so it can differ a little from the ratio of the two medians in the tables`,
-    );
-    await h.interleaved(h.quick ? 1 : PASSES, async () => {
-      // ── bare await: the physical limit ──────────────────────────────────────────────────────────
-      // `await undefined` wraps its operand in a new promise; awaiting a promise already resolved
-      // (what an uncontended weft acquire returns) does not, so both limits are shown. Inside a
-      // weft task every await also runs weft's promise hooks.
-      await m({
-        scenario: SCENARIOS.bare,
-        impl: IMPL_BARE_IN_TASK,
-        n: N,
-        weft: true,
-        fn: () => run(() => bareAwaits(N)),
-      });
-      await m({ scenario: SCENARIOS.bare, impl: IMPL_BARE_OUTSIDE, n: N, fn: () => bareAwaits(N) });
-      await m({
-        scenario: SCENARIOS.bareResolved,
-        impl: IMPL_BARE_IN_TASK,
-        n: N,
-        weft: true,
-        fn: () => run(() => resolvedAwaits(N)),
-      });
-      await m({
-        scenario: SCENARIOS.bareResolved,
-        impl: IMPL_BARE_OUTSIDE,
-        n: N,
-        fn: () => resolvedAwaits(N),
-      });
-
-      // ── Lock, uncontended ───────────────────────────────────────────────────────────────────────
-      await m({
-        scenario: SCENARIOS.lock,
-        impl: 'weft',
-        n: N,
-        weft: true,
-        fn: () => run(() => weftLockLoop(new Lock(), N)),
-      });
-      await m({
-        scenario: SCENARIOS.lock,
-        impl: 'weft lock.run(fn)',
-        n: N,
-        weft: true,
-        fn: () => run(() => weftLockRunLoop(new Lock(), N)),
-      });
-      await m({
-        scenario: SCENARIOS.lock,
-        impl: 'async-mutex Mutex',
-        n: N,
-        fn: () => releaserLoop(new Mutex(), N),
-      });
-      await m({
-        scenario: SCENARIOS.lock,
-        impl: 'async-sema Sema(1)',
-        n: N,
-        fn: () => semaLoop(new Sema(1), N),
-      });
-      await m({
-        scenario: SCENARIOS.lock,
-        impl: `async-sema Sema(1)${IN_TASK}`,
-        n: N,
-        weft: true,
-        fn: () => run(() => semaLoop(new Sema(1), N)),
-      });
-      await m({
-        scenario: SCENARIOS.lock,
-        impl: 'p-limit(1)',
-        n: N,
-        fn: () => limitLoop(pLimit(1), N),
-      });
-      await m({
-        scenario: SCENARIOS.lock,
-        impl: 'p-queue concurrency 1',
-        n: N,
-        fn: () => pqueueLoop(new PQueue({ concurrency: 1 }), N),
-      });
-
-      // ── Lock, contended by 2 tasks that hold it across a yield ──────────────────────────────────
-      const half = N / 2;
-      await m({
-        scenario: SCENARIOS.lockContended,
-        impl: 'weft',
-        n: 2 * half,
-        weft: true,
-        fn: () => run(() => weftContended(half)),
-      });
-      await m({
-        scenario: SCENARIOS.lockContended,
-        impl: 'async-mutex Mutex',
-        n: 2 * half,
-        fn: () => peerContended(half, mutexSection(new Mutex())),
-      });
-      await m({
-        scenario: SCENARIOS.lockContended,
-        impl: 'async-sema Sema(1)',
-        n: 2 * half,
-        fn: () => peerContended(half, semaSection(new Sema(1))),
-      });
-      await m({
-        scenario: SCENARIOS.lockContended,
-        impl: `async-sema Sema(1)${IN_TASK}`,
-        n: 2 * half,
-        weft: true,
-        fn: () => run(() => peerContended(half, semaSection(new Sema(1)))),
-      });
-      await m({
-        scenario: SCENARIOS.lockContended,
-        impl: 'p-limit(1)',
-        n: 2 * half,
-        fn: () => peerContended(half, limitSection(pLimit(1))),
-      });
+    await withMainThreadPinned(PIN_CORE, async (pinned) => {
       h.note(
-        'Lock contended: weft (like Python) yields with `sleep(0)` while holding the lock; the ' +
-          'JavaScript peers yield with `await undefined`, their way of letting everything ready run.',
+        pinned
+          ? `the bench's main thread, and the Python peers it starts, pinned to core ${PIN_CORE} (taskset) while this suite runs: unpinned, the same loop measured ~1.6× apart from one process to the next, depending on how the thread moved between the cores`
+          : 'not pinned: taskset or a second core is missing',
       );
-
-      // ── Semaphore, uncontended ──────────────────────────────────────────────────────────────────
-      await m({
-        scenario: SCENARIOS.semaphore,
-        impl: 'weft',
-        n: N,
-        weft: true,
-        fn: () => run(() => weftLockLoop(new Semaphore(PERMITS), N)),
-      });
-      await m({
-        scenario: SCENARIOS.semaphore,
-        impl: 'async-mutex Semaphore',
-        n: N,
-        fn: () => mutexSemaphoreLoop(new MutexSemaphore(PERMITS), N),
-      });
-      await m({
-        scenario: SCENARIOS.semaphore,
-        impl: `async-sema Sema(${PERMITS})`,
-        n: N,
-        fn: () => semaLoop(new Sema(PERMITS), N),
-      });
-      await m({
-        scenario: SCENARIOS.semaphore,
-        impl: `async-sema Sema(${PERMITS})${IN_TASK}`,
-        n: N,
-        weft: true,
-        fn: () => run(() => semaLoop(new Sema(PERMITS), N)),
-      });
-      await m({
-        scenario: SCENARIOS.semaphore,
-        impl: `p-limit(${PERMITS})`,
-        n: N,
-        fn: () => limitLoop(pLimit(PERMITS), N),
-      });
-      await m({
-        scenario: SCENARIOS.semaphore,
-        impl: `p-queue concurrency ${PERMITS}`,
-        n: N,
-        fn: () => pqueueLoop(new PQueue({ concurrency: PERMITS }), N),
-      });
-      h.note(`Semaphore: ${PERMITS} permits in every implementation, one holder at a time.`);
-
-      // ── Queue, producer task → consumer task ────────────────────────────────────────────────────
-      for (const [scenario, maxsize] of [
-        [SCENARIOS.queueBounded, 1024],
-        [SCENARIOS.queueUnbounded, 0],
-      ] as const) {
-        await m({
-          scenario,
-          impl: 'weft',
-          n: N,
-          unit: 'items/s',
-          weft: true,
-          fn: () => run(() => weftQueue(maxsize, N)),
-        });
-        await m({
-          scenario,
-          impl: IMPL_PLAIN_QUEUE,
-          n: N,
-          unit: 'items/s',
-          fn: () => plainQueue(maxsize, N),
-        });
-      }
-
-      // ── createTask + gather ─────────────────────────────────────────────────────────────────────
-      await m({
-        scenario: SCENARIOS.gather,
-        impl: 'weft',
-        n: GATHER_TASKS,
-        unit: 'tasks/s',
-        weft: true,
-        fn: () => run(() => weftGather(GATHER_TASKS)),
-      });
-      await m({
-        scenario: SCENARIOS.gather,
-        impl: IMPL_PROMISE_ALL,
-        n: GATHER_TASKS,
-        unit: 'tasks/s',
-        fn: () => promiseAll(GATHER_TASKS),
-      });
-
-      // ── Python ──────────────────────────────────────────────────────────────────────────────────
-      const pyN = h.quick ? ['200000'] : [];
-      await h.python('python/prims/asyncio_prims.py', pyN, pythonScenario, 'python asyncio');
-      await h.python(
-        'python/prims/asyncio_prims.py',
-        ['--uvloop', ...pyN],
-        pythonScenario,
-        'python uvloop',
-      );
-      await runLocalPython(h, 'asyncio_semaphore.py', pyN, pythonScenario, 'python asyncio');
-      await runLocalPython(
-        h,
-        'asyncio_semaphore.py',
-        ['--uvloop', ...pyN],
-        pythonScenario,
-        'python uvloop',
-      );
+      await measureAll(h);
     });
-
-    for (const line of goals(h.figures)) h.note(line);
-    if (failures.length > 0) process.exitCode = 1;
   },
 };
+
+/** The suite's rows, measured in interleaved passes, and its goal lines. */
+async function measureAll(h: Harness): Promise<void> {
+  const failures: string[] = [];
+  const m = async (o: MeasureOptions & { weft?: boolean }): Promise<void> => {
+    if (!o.weft) await outsideEveryTask(h);
+    try {
+      // An async function: tinybench calls any other kind once, unawaited, to see whether it
+      // returns a promise — which would overlap that call with the first measured round.
+      const what = `${o.impl} / ${o.scenario}`;
+      await h.measure({ ...o, fn: async () => withDeadline(o.fn, what) });
+    } catch (e) {
+      const msg = `${o.impl} / ${o.scenario}: FAILED, no figure: ${e instanceof Error ? e.message : String(e)}`;
+      failures.push(msg);
+      h.note(msg);
+      console.error(`  ${msg}`);
+    }
+  };
+
+  h.note(
+    'weft rows run inside `run()` (tasks alive, so weft’s promise hooks are installed); the ' +
+      'JavaScript peers run outside any weft task, as their users run them (the goals are judged ' +
+      'against those rows); async-sema, the fastest peer, is also measured inside a weft task, ' +
+      "where a weft program would use it and its awaits pay the same hooks (rows '…, inside a weft task').",
+  );
+
+  // Every figure, the Python peers' too, is the median of PASSES interleaved passes over all of
+  // them (see Harness.interleaved): ratios near a goal's line flipped between runs measured
+  // one after the other on this shared machine.
+  h.note(
+    `every figure is the median of ${h.quick ? 1 : PASSES} interleaved passes over all the rows, Python's included (± is half the range of the passes); a goal's ratio is the median of the per-pass ratios, both rows measured in the same pass, so it can differ a little from the ratio of the two medians in the tables`,
+  );
+  await h.interleaved(h.quick ? 1 : PASSES, async () => {
+    // ── bare await: the physical limit ──────────────────────────────────────────────────────────
+    // `await undefined` wraps its operand in a new promise; awaiting a promise already resolved
+    // (what an uncontended weft acquire returns) does not, so both limits are shown. Inside a
+    // weft task every await also runs weft's promise hooks.
+    await m({
+      scenario: SCENARIOS.bare,
+      impl: IMPL_BARE_IN_TASK,
+      n: N,
+      weft: true,
+      fn: () => run(() => bareAwaits(N)),
+    });
+    await m({ scenario: SCENARIOS.bare, impl: IMPL_BARE_OUTSIDE, n: N, fn: () => bareAwaits(N) });
+    await m({
+      scenario: SCENARIOS.bareResolved,
+      impl: IMPL_BARE_IN_TASK,
+      n: N,
+      weft: true,
+      fn: () => run(() => resolvedAwaits(N)),
+    });
+    await m({
+      scenario: SCENARIOS.bareResolved,
+      impl: IMPL_BARE_OUTSIDE,
+      n: N,
+      fn: () => resolvedAwaits(N),
+    });
+
+    // ── Lock, uncontended ───────────────────────────────────────────────────────────────────────
+    await m({
+      scenario: SCENARIOS.lock,
+      impl: 'weft',
+      n: N,
+      weft: true,
+      fn: () => run(() => weftLockLoop(new Lock(), N)),
+    });
+    await m({
+      scenario: SCENARIOS.lock,
+      impl: 'weft lock.run(fn)',
+      n: N,
+      weft: true,
+      fn: () => run(() => weftLockRunLoop(new Lock(), N)),
+    });
+    await m({
+      scenario: SCENARIOS.lock,
+      impl: 'async-mutex Mutex',
+      n: N,
+      fn: () => releaserLoop(new Mutex(), N),
+    });
+    await m({
+      scenario: SCENARIOS.lock,
+      impl: 'async-sema Sema(1)',
+      n: N,
+      fn: () => semaLoop(new Sema(1), N),
+    });
+    await m({
+      scenario: SCENARIOS.lock,
+      impl: `async-sema Sema(1)${IN_TASK}`,
+      n: N,
+      weft: true,
+      fn: () => run(() => semaLoop(new Sema(1), N)),
+    });
+    await m({
+      scenario: SCENARIOS.lock,
+      impl: 'p-limit(1)',
+      n: N,
+      fn: () => limitLoop(pLimit(1), N),
+    });
+    await m({
+      scenario: SCENARIOS.lock,
+      impl: 'p-queue concurrency 1',
+      n: N,
+      fn: () => pqueueLoop(new PQueue({ concurrency: 1 }), N),
+    });
+
+    // ── Lock, contended by 2 tasks that hold it across a yield ──────────────────────────────────
+    const half = N / 2;
+    await m({
+      scenario: SCENARIOS.lockContended,
+      impl: 'weft',
+      n: 2 * half,
+      weft: true,
+      fn: () => run(() => weftContended(half)),
+    });
+    await m({
+      scenario: SCENARIOS.lockContended,
+      impl: 'async-mutex Mutex',
+      n: 2 * half,
+      fn: () => peerContended(half, mutexSection(new Mutex())),
+    });
+    await m({
+      scenario: SCENARIOS.lockContended,
+      impl: 'async-sema Sema(1)',
+      n: 2 * half,
+      fn: () => peerContended(half, semaSection(new Sema(1))),
+    });
+    await m({
+      scenario: SCENARIOS.lockContended,
+      impl: `async-sema Sema(1)${IN_TASK}`,
+      n: 2 * half,
+      weft: true,
+      fn: () => run(() => peerContended(half, semaSection(new Sema(1)))),
+    });
+    await m({
+      scenario: SCENARIOS.lockContended,
+      impl: 'p-limit(1)',
+      n: 2 * half,
+      fn: () => peerContended(half, limitSection(pLimit(1))),
+    });
+    h.note(
+      'Lock contended: weft (like Python) yields with `sleep(0)` while holding the lock; the ' +
+        'JavaScript peers yield with `await undefined`, their way of letting everything ready run.',
+    );
+
+    // ── Semaphore, uncontended ──────────────────────────────────────────────────────────────────
+    await m({
+      scenario: SCENARIOS.semaphore,
+      impl: 'weft',
+      n: N,
+      weft: true,
+      fn: () => run(() => weftLockLoop(new Semaphore(PERMITS), N)),
+    });
+    await m({
+      scenario: SCENARIOS.semaphore,
+      impl: 'async-mutex Semaphore',
+      n: N,
+      fn: () => mutexSemaphoreLoop(new MutexSemaphore(PERMITS), N),
+    });
+    await m({
+      scenario: SCENARIOS.semaphore,
+      impl: `async-sema Sema(${PERMITS})`,
+      n: N,
+      fn: () => semaLoop(new Sema(PERMITS), N),
+    });
+    await m({
+      scenario: SCENARIOS.semaphore,
+      impl: `async-sema Sema(${PERMITS})${IN_TASK}`,
+      n: N,
+      weft: true,
+      fn: () => run(() => semaLoop(new Sema(PERMITS), N)),
+    });
+    await m({
+      scenario: SCENARIOS.semaphore,
+      impl: `p-limit(${PERMITS})`,
+      n: N,
+      fn: () => limitLoop(pLimit(PERMITS), N),
+    });
+    await m({
+      scenario: SCENARIOS.semaphore,
+      impl: `p-queue concurrency ${PERMITS}`,
+      n: N,
+      fn: () => pqueueLoop(new PQueue({ concurrency: PERMITS }), N),
+    });
+    h.note(`Semaphore: ${PERMITS} permits in every implementation, one holder at a time.`);
+
+    // ── Queue, producer task → consumer task ────────────────────────────────────────────────────
+    for (const [scenario, maxsize] of [
+      [SCENARIOS.queueBounded, 1024],
+      [SCENARIOS.queueUnbounded, 0],
+    ] as const) {
+      await m({
+        scenario,
+        impl: 'weft',
+        n: N,
+        unit: 'items/s',
+        weft: true,
+        fn: () => run(() => weftQueue(maxsize, N)),
+      });
+      await m({
+        scenario,
+        impl: IMPL_PLAIN_QUEUE,
+        n: N,
+        unit: 'items/s',
+        fn: () => plainQueue(maxsize, N),
+      });
+    }
+
+    // ── createTask + gather ─────────────────────────────────────────────────────────────────────
+    await m({
+      scenario: SCENARIOS.gather,
+      impl: 'weft',
+      n: GATHER_TASKS,
+      unit: 'tasks/s',
+      weft: true,
+      fn: () => run(() => weftGather(GATHER_TASKS)),
+    });
+    await m({
+      scenario: SCENARIOS.gather,
+      impl: IMPL_PROMISE_ALL,
+      n: GATHER_TASKS,
+      unit: 'tasks/s',
+      fn: () => promiseAll(GATHER_TASKS),
+    });
+
+    // ── Python ──────────────────────────────────────────────────────────────────────────────────
+    const pyN = h.quick ? ['200000'] : [];
+    await h.python('python/prims/asyncio_prims.py', pyN, pythonScenario, 'python asyncio');
+    await h.python(
+      'python/prims/asyncio_prims.py',
+      ['--uvloop', ...pyN],
+      pythonScenario,
+      'python uvloop',
+    );
+    await runLocalPython(h, 'asyncio_semaphore.py', pyN, pythonScenario, 'python asyncio');
+    await runLocalPython(
+      h,
+      'asyncio_semaphore.py',
+      ['--uvloop', ...pyN],
+      pythonScenario,
+      'python uvloop',
+    );
+  });
+
+  for (const line of goals(h.figures)) h.note(line);
+  if (failures.length > 0) process.exitCode = 1;
+}
 
 /** Maps a Python peer's figure name (`py.asyncio.Lock.uncontended`) onto a scenario. */
 export function pythonScenario(name: string): string | null {

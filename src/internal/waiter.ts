@@ -26,6 +26,7 @@
  * weft waiter is delivered here, at its next blocking call, as CPython delivers it at the next
  * suspension.
  */
+import { capture, captured } from './capture.js';
 import { currentContext, untaggedPromise } from './context.js';
 import { beginStep, callSoonResume, stepEnded } from './scheduler.js';
 
@@ -45,18 +46,6 @@ const MAX_TIMER = 2_147_483_647;
 const PENDING = 0;
 const SCHEDULED = 1;
 const DONE = 2;
-
-/** Where `capture` leaves a new promise's resolving functions (read at once by the creator). */
-export const captured: { resolve: (value: any) => void; reject: (error: unknown) => void } = {
-  resolve: () => {},
-  reject: () => {},
-};
-
-/** A promise executor shared by every creator: `new Promise(capture)`, then read `captured`. */
-export function capture(resolve: (value: any) => void, reject: (error: unknown) => void): void {
-  captured.resolve = resolve;
-  captured.reject = reject;
-}
 
 export class Waiter<V> {
   /** The task blocked here (null when the caller runs outside every task). */

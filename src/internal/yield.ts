@@ -23,9 +23,11 @@
  * A task has one yield in flight at a time; a second `sleep(0)` before the first one resumed
  * (only possible without awaiting it) takes the general `Waiter` path.
  */
+
+import { capture, captured } from './capture.js';
 import { untaggedPromise } from './context.js';
 import { beginStep, endStepWithResume } from './scheduler.js';
-import { capture, captured, type WaitingTask } from './waiter.js';
+import type { WaitingTask } from './waiter.js';
 
 function noop(): void {}
 

@@ -275,9 +275,10 @@ function lockNeeded(h: WaitingTask): Lock | null {
   // A task waiting on a Lock needs that lock (unless it was just handed it); one waiting in
   // Condition.wait — even one already notified — needs the condition's lock back before it
   // can return.
-  let target: unknown = null;
-  if (w.owner instanceof Lock) target = w.pending ? w.owner : null;
-  else if (w.state !== 2) target = (w.owner as { _relockTarget?: unknown } | null)?._relockTarget;
+  if (w.state === 2) return null;
+  const owner = w.owner;
+  if (owner instanceof Lock) return w.state === 0 && owner._detect ? owner : null;
+  const target = (owner as { _relockTarget?: unknown } | null)?._relockTarget;
   return target instanceof Lock && target._detect ? target : null;
 }
 

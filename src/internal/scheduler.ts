@@ -218,9 +218,11 @@ function queueDrain(): void {
 /**
  * Runs `fn(a, b)` — weft's own code, called by a reaction job with nothing of the user's on the
  * stack (the settlement of a task's body) — and then, if it made the queue move on, drains at
- * once: the microtask a drain would have waited for would run next to nothing but this job's
- * end. A task finishing and the next one starting (a gather of many) then cost one microtask
- * hop fewer each.
+ * once instead of from a new microtask. A task finishing and the next one starting (a gather of
+ * many) then cost one microtask hop fewer each. The ready queue's own order is unchanged; what
+ * moves is its place among other microtasks: a native promise's continuation queued before the
+ * task finished now runs after the drain instead of before it (an order neither CPython nor
+ * weft promises).
  */
 export function atSafePoint<A, B>(fn: (a: A, b: B) => void, a: A, b: B): void {
   if (safePoint) {

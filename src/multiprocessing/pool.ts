@@ -149,6 +149,7 @@ export class Pool {
     options: ApplyAsyncOptions<any[]> & PoolMapOptions,
   ): AsyncResult<unknown[]> {
     this.#check();
+    checkChunksize(chunksize, 'Pool.map');
     const progress = progressOption(options?.progress, 'Pool.map');
     const cs = chunksize ?? Math.max(1, Math.ceil(lists.length / (this.#ex.maxWorkers * 4)));
     const chunks: Future<unknown[]>[] = [];
@@ -220,6 +221,7 @@ export class Pool {
     chunksize = 1,
   ): AsyncGenerator<Awaited<R>> {
     this.#check();
+    checkChunksize(chunksize, 'Pool.imapUnordered');
     const fs: Future<unknown[]>[] = [];
     let batch: unknown[][] = [];
     for (const x of checkIterable(iterable)) {
@@ -274,6 +276,16 @@ function hook<R>(f: Future<R>, o: ApplyAsyncOptions<R>): void {
     if (e !== undefined) errorCallback?.(e);
     else if (!x.cancelled()) callback?.(x._resultNow() as R);
   });
+}
+
+/** A chunk size must be a whole number of calls, at least one (Python raises ValueError). */
+function checkChunksize(chunksize: unknown, what: string): void {
+  if (chunksize === undefined) return;
+  if (typeof chunksize !== 'number' || !Number.isInteger(chunksize) || chunksize < 1) {
+    throw new RangeError(
+      `${what}: chunksize must be an integer >= 1: received ${describeValue(chunksize)}`,
+    );
+  }
 }
 
 function checkIterable(x: Iterable<unknown>): Iterable<unknown> {

@@ -100,6 +100,26 @@ describe('Pool', () => {
     for (const pid of pids) assert.ok(pool.pids().includes(pid));
     assert.ok(pids.size <= 2);
   });
+
+  test('bad input: a chunksize that is not a whole number >= 1 is a RangeError, at once', async () => {
+    // 0 or a negative chunk size once looped for ever in the parent (out of memory); NaN
+    // returned [] for any input.
+    for (const bad of [0, -1, 1.5, Number.NaN, '2' as unknown as number]) {
+      assert.throws(() => pool.mapAsync(square, [1, 2, 3], bad), RangeError, String(bad));
+      await assert.rejects(pool.map(square, [1, 2, 3], bad), /chunksize must be an integer >= 1/);
+      await assert.rejects(pool.starmap(mul, [[1, 2]], bad), RangeError);
+      await assert.rejects(async () => {
+        for await (const _ of pool.imapUnordered(square, [1, 2, 3], bad)) {
+        }
+      }, RangeError);
+      await assert.rejects(async () => {
+        for await (const _ of pool.imap(square, [1, 2, 3], bad)) {
+        }
+      }, RangeError);
+    }
+    // Still serving afterwards.
+    assert.deepEqual(await pool.map(square, [1, 2, 3], 1), [1, 4, 9]);
+  });
 });
 
 describe('Pool lifecycle', () => {

@@ -1,6 +1,7 @@
 import { describeValue } from '../internal/errors.js';
 import { broker } from '../internal/process/broker-client.js';
 import { brokerSync } from '../internal/process/broker-sync.js';
+import { RuntimeError } from './errors.js';
 import { Lock } from './lock.js';
 import { RLock } from './rlock.js';
 import { checkTimeout, registerKind, type SharedInit, SharedObject } from './shared-object.js';
@@ -83,11 +84,25 @@ export class Condition extends SharedObject {
     }
     return r;
   }
+  /** Wakes up to `n` waiters. @throws RuntimeError when this process does not hold the lock. */
   notify(n = 1): void {
+    this.#checkHeld('notify');
     broker().post('notify', this._id, [n]);
   }
+  /** Wakes every waiter. @throws RuntimeError when this process does not hold the lock. */
   notifyAll(): void {
+    this.#checkHeld('notifyAll');
     broker().post('notify', this._id, [Number.MAX_SAFE_INTEGER]);
+  }
+  // A notify without the lock races the waiter's predicate check and loses wake-ups; Python
+  // refuses it, and weft's notify is not waited for, so only this process can refuse it.
+  #checkHeld(what: string): void {
+    if (!this.lock._heldHere()) {
+      throw new RuntimeError(
+        `Cannot ${what} on un-acquired lock: acquire the Condition's lock first, e.g. await cond.run(() => cond.${what}())`,
+        'ERR_WEFT_NOT_HELD',
+      );
+    }
   }
   async run<R>(fn: () => R | Promise<R>): Promise<R> {
     return this.lock.run(fn);

@@ -92,6 +92,14 @@ export class Lock extends SharedObject {
     broker().post('release', this._id, [broker().owner]);
   }
 
+  /**
+   * @internal Whether this process holds it, known without asking the broker: `Condition.notify`
+   * must refuse synchronously, as Python's does, and is not waited for.
+   */
+  _heldHere(): boolean {
+    return this.#held > 0;
+  }
+
   /** Whether some process holds it — a snapshot: another process may change it the next instant. */
   locked(): boolean {
     return brokerSync().request('locked', this._id, []) as boolean;

@@ -30,6 +30,7 @@ import {
 import { NotCloneableError } from '../../src/queue/index.js';
 import { checkLeaks } from '../support/leaks.js';
 import {
+  acquireOnce,
   consumeSum,
   coordinate,
   joinableConsumer,
@@ -184,6 +185,22 @@ describe('multiprocessing shared objects', () => {
     assert.throws(() => new Semaphore(-1), RangeError);
   });
 
+  test('a permit taken by a process that then ends stays taken (Semaphore(0) as a signal)', async () => {
+    const s = new Semaphore(0);
+    const p = new Process({ target: acquireOnce, args: [s] });
+    p.start();
+    s.release();
+    await p.join();
+    assert.equal(p.exitcode, 0);
+    // The broker learns of the child's end on its own connection, in no order with ours: watch
+    // for a while. Giving the consumed permit back (as weft once did) showed within milliseconds.
+    for (let i = 0; i < 10; i++) {
+      assert.equal(s.getValue(), 0, 'the signal was consumed: no permit may come back');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(await s.acquire({ blocking: false }), false);
+  });
+
   test('Event, Condition and Barrier coordinate a child with the parent', async () => {
     const ev = new Event();
     const cond = new Condition();
@@ -204,6 +221,29 @@ describe('multiprocessing shared objects', () => {
     assert.deepEqual([mine, theirs].sort(), [0, 1]);
     await p.join();
     assert.equal(p.exitcode, 0);
+  });
+
+  test('Condition.notify and notifyAll refuse with RuntimeError unless this process holds the lock', async () => {
+    for (const cond of [new Condition(), new Condition(new Lock())]) {
+      assert.throws(() => cond.notify(), RuntimeError);
+      assert.throws(() => cond.notifyAll(), RuntimeError);
+      await cond.run(() => {
+        cond.notify();
+        cond.notifyAll();
+      });
+      cond.runSync(() => cond.notify(2));
+      // Released again: refused again.
+      assert.throws(() => cond.notify(), /acquire the Condition's lock first/);
+    }
+    // An RLock-based condition still holds the lock after one of two nested releases.
+    const cond = new Condition(new RLock());
+    await cond.acquire();
+    await cond.acquire();
+    cond.release();
+    cond.notify();
+    cond.release();
+    assert.throws(() => cond.notifyAll(), RuntimeError);
+    assert.equal(cond.lock.locked(), false);
   });
 
   test('a Barrier wait that times out breaks the barrier', async () => {

@@ -10,7 +10,7 @@
  *   process A ──socket──┐                         ┌── objects by id: state + waiter lists
  *   process B ──socket──┼──▶ broker thread (root) ─┤
  *   root main ──socket──┘                         └── per session (a thread of a process):
- *                                                      locks held, permits, items taken
+ *                                                      locks held, items taken
  *
  * Implementation notes
  * - Every operation is a request answered once; a blocking one (get on an empty queue, acquire
@@ -72,7 +72,7 @@ type Obj =
       count: number;
       waiters: Waiter[];
     }
-  | { k: 'sem'; value: number; bound: number | null; waiters: Waiter[]; held: Map<Session, number> }
+  | { k: 'sem'; value: number; bound: number | null; waiters: Waiter[] }
   | { k: 'event'; flag: boolean; waiters: Waiter[] }
   | { k: 'cond'; lock: string; waiters: Waiter[] }
   | {
@@ -122,7 +122,6 @@ function create(id: string, kind: string, p: Record<string, unknown>): Obj {
         value: p.value as number,
         bound: (p.bound as number | null) ?? null,
         waiters: [],
-        held: new Map(),
       };
       break;
     case 'event':
@@ -394,7 +393,6 @@ function handle(c: Conn, m: Request): void {
         () => {
           if (s.value <= 0) return false;
           s.value--;
-          s.held.set(c.session, (s.held.get(c.session) ?? 0) + 1);
           ok(c, r, true);
           return true;
         },
@@ -410,8 +408,6 @@ function handle(c: Conn, m: Request): void {
         return;
       }
       s.value += n;
-      const h = s.held.get(c.session) ?? 0;
-      if (h > 0) s.held.set(c.session, Math.max(0, h - n));
       if (r >= 0) ok(c, r);
       pump(s.waiters);
       return;
@@ -652,20 +648,17 @@ function dataOp(d: { data: unknown }, op: string, a: unknown[]): unknown {
   }
 }
 
-/** A session ended (its process or thread is gone): what it held goes to the next in line. */
+/**
+ * A session ended (its process or thread is gone): the locks it held go to the next in line.
+ * Semaphore permits do not come back: a semaphore has no owner (any process may release it), so
+ * a permit a process took may have been the signal it waited for, or one another process
+ * releases — giving it back would invent a permit (Python gives none back either).
+ */
 function onSessionEnd(s: Session): void {
   for (const [, o] of objects) {
     if (o.k === 'lock' && o.session === s) {
       o.count = 1;
       lockRelease(o, null);
-    } else if (o.k === 'sem') {
-      // Permits a dead process held come back (else every waiter would hang for ever).
-      const h = o.held.get(s) ?? 0;
-      o.held.delete(s);
-      if (h > 0) {
-        o.value += h;
-        pump(o.waiters);
-      }
     } else if (o.k === 'queue' && o.joinable) {
       const n = o.taken.get(s) ?? 0;
       o.taken.delete(s);

@@ -33,8 +33,10 @@ import {
   acquireOnce,
   consumeSum,
   coordinate,
+  doneThenExit,
   joinableConsumer,
   produce,
+  putThenExit,
   spawnGrandchild,
   takeOne,
   takeTickets,
@@ -113,6 +115,27 @@ describe('multiprocessing shared objects', () => {
     const rest: number[] = [];
     for (let i = 1; i < 10; i++) rest.push(await q.get({ timeout: 5000 }));
     assert.deepEqual(rest, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  test('a child that ends with process.exit() right after put or taskDone loses neither', async () => {
+    // Python's sys.exit joins the queue's feeder thread; weft sends what the turn queued at exit.
+    const q = new Queue<number>();
+    const p = new Process({ target: putThenExit, args: [q] });
+    p.start();
+    await p.join();
+    assert.equal(p.exitcode, 0);
+    const got: number[] = [];
+    for (let i = 0; i < 3; i++) got.push(await q.get({ timeout: 10_000 }));
+    assert.deepEqual(got, [0, 1, 2]);
+
+    const jq = new JoinableQueue<number>();
+    await jq.put(1);
+    const c = new Process({ target: doneThenExit, args: [jq] });
+    c.start();
+    await c.join();
+    assert.equal(c.exitcode, 0);
+    // Marked done before the exit: join answers, and does not report a consumer that died.
+    assert.equal(await jq.join({ timeout: 10_000 }), true);
   });
 
   test('JoinableQueue.join waits for taskDone of every item from consumer processes', async () => {

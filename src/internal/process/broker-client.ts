@@ -91,6 +91,13 @@ export class BrokerClient {
   constructor() {
     this.#path = brokerPath();
     this.#connect();
+    // `process.exit()` ends the process before the setImmediate that would send what this turn
+    // queued (a child's last puts, its taskDone): hand it to the socket now. A write on a socket
+    // with nothing queued goes to the kernel at once, and the kernel delivers it after the exit,
+    // as Python's feeder thread is joined at exit.
+    process.once('exit', () => {
+      if (this.#connected && !this.#failed && this.#out.length > 0) this.#flush();
+    });
   }
 
   /** The broker's socket path. */

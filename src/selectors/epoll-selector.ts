@@ -278,6 +278,9 @@ export class EpollSelector implements ReadaheadOwner {
         }
         this.lent.push(s);
       }
+      // Held read-ahead is readable whatever the kernel reported now (EPOLLOUT alone, say): a
+      // socket seen here is skipped by the holding loop below, so its READ is added here.
+      if (this.holding.size > 0 && this.holding.has(key.fileobj)) mask |= EVENT_READ;
       mask &= key.events;
       if (mask !== 0) {
         key.fileobj._seen = mark;

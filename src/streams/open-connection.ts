@@ -2,7 +2,7 @@ import { type Socket as NetSocket, connect as netConnect } from 'node:net';
 import { argumentError } from '../internal/errors.js';
 import { Waiter } from '../internal/waiter.js';
 import { fromSystemError } from '../socket/errors.js';
-import { type ConnectionOptions, wireStreams } from './protocol.js';
+import { type ConnectionOptions, checkConnectionOptions, wireStreams } from './protocol.js';
 import type { StreamReader } from './stream-reader.js';
 import type { StreamWriter } from './stream-writer.js';
 
@@ -68,6 +68,8 @@ async function connectWith(
 ): Promise<[StreamReader, StreamWriter]> {
   const signal = options.signal;
   if (signal?.aborted) throw signal.reason;
+  // Before connecting: a connection made for options that cannot be used would be left open.
+  checkConnectionOptions(options);
   const sock = make();
   const w = new Waiter<void>(null);
   const onConnect = (): void => {
@@ -88,5 +90,10 @@ async function connectWith(
     sock.off('connect', onConnect);
     sock.off('error', onError);
   }
-  return wireStreams(sock, options, unix);
+  try {
+    return wireStreams(sock, options, unix);
+  } catch (e) {
+    sock.destroy();
+    throw e;
+  }
 }

@@ -11,12 +11,25 @@
 import type { Socket as NetSocket } from 'node:net';
 import { TimeoutError } from '../internal/errors.js';
 import { fromSystemError } from '../socket/errors.js';
-import { StreamReader, type StreamReaderOptions } from './stream-reader.js';
+import { checkReaderOptions, StreamReader, type StreamReaderOptions } from './stream-reader.js';
 import { StreamWriter } from './stream-writer.js';
 
 export interface ConnectionOptions extends StreamReaderOptions {
   /** Close a connection that neither reads nor writes for this many ms (TimeoutError). */
   idleTimeout?: number | null;
+}
+
+/** Throws RangeError for an option no connection could be wired with: called before connecting
+ * or listening, so that a bad option fails the call instead of every connection. */
+export function checkConnectionOptions(options: ConnectionOptions): void {
+  checkReaderOptions(options);
+  checkIdleTimeout(options.idleTimeout ?? null);
+}
+
+function checkIdleTimeout(idle: unknown): void {
+  if (idle !== null && (typeof idle !== 'number' || Number.isNaN(idle) || idle <= 0)) {
+    throw new RangeError(`idleTimeout must be a number of ms > 0: received ${String(idle)}`);
+  }
 }
 
 export function wireStreams(
@@ -25,6 +38,9 @@ export function wireStreams(
   unix?: { peername: string; sockname: string },
   noDelay = true,
 ): [StreamReader, StreamWriter] {
+  const idle = options.idleTimeout ?? null;
+  // Before any listener is attached: a bad option leaves the socket as it was.
+  checkIdleTimeout(idle);
   const reader = new StreamReader(options);
   const writer = new StreamWriter(sock, reader, unix);
   reader._setTransport({
@@ -43,11 +59,7 @@ export function wireStreams(
   sock.on('close', () => {
     if (reader.exception() === null) reader.feedEof();
   });
-  const idle = options.idleTimeout ?? null;
   if (idle !== null) {
-    if (typeof idle !== 'number' || Number.isNaN(idle) || idle <= 0) {
-      throw new RangeError(`idleTimeout must be a number of ms > 0: received ${String(idle)}`);
-    }
     sock.setTimeout(idle, () => {
       sock.destroy(new TimeoutError(`Connection idle for more than ${idle} ms (idleTimeout)`));
     });

@@ -18,6 +18,9 @@
  * `writableLength`, `end()` and back pressure); what the kernel did not take goes to the head
  * of the connection's queue, and a connection destroyed before the flush is skipped (its
  * descriptor may already be another connection's). A write with a callback is never batched.
+ * A write made while the connection's entry waits in the batch is queued behind it, and the
+ * queue is neither flushed nor watched for EPOLLOUT until the batch has sent the entry
+ * (`_afterBatch` then flushes it): flushing it earlier would put its bytes before the entry's.
  *
  *   | batch state (module)  | meaning                                                      |
  *   | --------------------- | ------------------------------------------------------------ |
@@ -35,6 +38,24 @@ import { io } from '../socket/native-io.js';
 import { EPOLLIN, EPOLLOUT, modify, NOREAD, RBUF, unwatch, watch } from './raw-poller.js';
 
 const EAGAIN = 11;
+/** accept(2) errors that concern one pending connection only (it is gone, or its own network
+ * failed): the next connection in the backlog may be accepted at once. */
+const ACCEPT_SKIP = new Set([
+  4, // EINTR
+  64, // ENONET
+  71, // EPROTO
+  92, // ENOPROTOOPT
+  95, // EOPNOTSUPP
+  100, // ENETDOWN
+  101, // ENETUNREACH
+  103, // ECONNABORTED
+  112, // EHOSTDOWN
+  113, // EHOSTUNREACH
+]);
+/** Tuning: how long a listener whose accept failed otherwise (EMFILE, ENFILE, ENOBUFS, ENOMEM)
+ * stays out of the epoll set. Shorter retries sooner once a descriptor frees, at the cost of
+ * more failed accepts while none does; the connection waits in the backlog meanwhile. */
+const ACCEPT_RETRY_MS = 100;
 /** Tuning: past this many queued bytes `write` returns false and `drain` waits (net's is 16 KiB;
  * asyncio's 64 KiB). */
 const HIGH_WATER = 64 * 1024;
@@ -306,9 +327,11 @@ export class RawTransport extends EventEmitter {
 
   private setEvents(): void {
     if (this.destroyed) return;
-    // EPOLLOUT only for bytes waiting on the kernel (a batched write is not: the batch sends it).
+    // EPOLLOUT only for bytes waiting on the kernel: not for a batched write, nor for the queue
+    // behind it (the batch sends the entry, then flushes the queue: see the top of this file).
     const ev =
-      (this.reading && !this.readEnded ? EPOLLIN : 0) | (this.queue.length > 0 ? EPOLLOUT : 0);
+      (this.reading && !this.readEnded ? EPOLLIN : 0) |
+      (this.queue.length > 0 && this.batchOff < 0 ? EPOLLOUT : 0);
     if (ev !== this.events) {
       this.events = ev;
       modify(this.fd, ev, (ev & EPOLLIN) !== 0);
@@ -317,7 +340,8 @@ export class RawTransport extends EventEmitter {
 
   /** `res`: what the poller read ahead (RBUF[off, off + res), 0 EOF, -errno) or NOREAD. */
   private onEvents(ev: number, off: number, res: number): void {
-    if (ev & ~EPOLLIN && this.queued > 0) this.flush();
+    // While an entry waits in the batch, its queue must wait too (write order: see the top).
+    if (ev & ~EPOLLIN && this.queued > 0 && this.batchOff < 0) this.flush();
     if (this.destroyed) return;
     if (res !== NOREAD) this.onRead(off, res);
     else if (this.reading && !this.readEnded && ev & ~EPOLLOUT) {
@@ -395,6 +419,7 @@ export class RawListener extends EventEmitter {
   private readonly family: 'IPv4' | 'IPv6';
   private readonly port: number;
   private readonly host: string;
+  private retry: NodeJS.Timeout | null = null;
 
   constructor(fd: number, host: string) {
     super();
@@ -412,6 +437,8 @@ export class RawListener extends EventEmitter {
   close(): void {
     if (this.closing) return;
     this.closing = true;
+    if (this.retry !== null) clearTimeout(this.retry);
+    this.retry = null;
     unwatch(this.fd);
     b().close(this.fd);
     this.fd = -1;
@@ -421,7 +448,12 @@ export class RawListener extends EventEmitter {
   private onAcceptable(): void {
     for (;;) {
       const c = b().accept(this.fd);
-      if (c < 0) return; // EAGAIN; or EMFILE and the like: the backlog keeps it for later
+      if (c < 0) {
+        if (c === -EAGAIN) return;
+        if (ACCEPT_SKIP.has(-c)) continue;
+        this.backOff();
+        return;
+      }
       const t = new RawTransport(c);
       this.conns.add(t);
       t.once('close', () => {
@@ -430,6 +462,19 @@ export class RawListener extends EventEmitter {
       });
       this.emit('connection', t);
     }
+  }
+
+  /** accept failed for want of descriptors or memory: the connection stays in the backlog and
+   * the listener readable, and the level-triggered set would report it on every turn (a busy
+   * loop) until something frees. Parked out of the set, it is tried again a little later. */
+  private backOff(): void {
+    if (this.retry !== null) return;
+    modify(this.fd, 0);
+    // Unref'd: the listener's registration in the poller keeps the process alive already.
+    this.retry = setTimeout(() => {
+      this.retry = null;
+      if (!this.closing) modify(this.fd, EPOLLIN);
+    }, ACCEPT_RETRY_MS).unref();
   }
 
   private maybeClosed(): void {

@@ -13,7 +13,7 @@ import { reportException } from '../internal/scheduler.js';
 import { Waiter, WaiterList } from '../internal/waiter.js';
 import { fromErrno, fromSystemError } from '../socket/errors.js';
 import { io } from '../socket/native-io.js';
-import { type ConnectionOptions, wireStreams } from './protocol.js';
+import { type ConnectionOptions, checkConnectionOptions, wireStreams } from './protocol.js';
 import { RawListener } from './raw-transport.js';
 import type { ReadOptions, StreamReader } from './stream-reader.js';
 import type { Address, StreamWriter } from './stream-writer.js';
@@ -237,6 +237,13 @@ export function startServer(
     if (!Number.isInteger(backlog) || backlog < 0) {
       throw new RangeError(`startServer: backlog must be an integer >= 0: received ${backlog}`);
     }
+    // As the net branch does (in listen()): fail now rather than drop every connection later.
+    try {
+      checkConnectionOptions(options);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (options.signal?.aborted) return Promise.reject(options.signal.reason);
     const bindHost = host === null || host === '' ? '0.0.0.0' : host;
     const fd = (io as NonNullable<typeof io>).listen(bindHost, port, backlog);
     if (fd < 0) return Promise.reject(fromErrno(-fd, 'listen'));
@@ -298,6 +305,8 @@ async function listen(
   if (!Number.isInteger(backlog) || backlog < 0) {
     throw new RangeError(`startServer: backlog must be an integer >= 0: received ${backlog}`);
   }
+  // Now, not per connection: a bad option would otherwise drop every connection.
+  checkConnectionOptions(options);
   const signal = options.signal;
   if (signal?.aborted) throw signal.reason;
   const workers = options.workers ?? 1;

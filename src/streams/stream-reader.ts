@@ -44,6 +44,23 @@ export interface StreamReaderOptions {
 
 type Separator = string | Uint8Array;
 
+/** @internal The reader options with their defaults; throws RangeError for a bad one. Exported
+ * so that a connection's options are checked before the connection is made. */
+export function checkReaderOptions(options: StreamReaderOptions): {
+  limit: number;
+  readTimeout: number | null;
+} {
+  const limit = options.limit ?? DEFAULT_LIMIT;
+  if (!Number.isInteger(limit) || limit <= 0) {
+    throw new RangeError(`StreamReader limit must be a positive integer: received ${limit}`);
+  }
+  const t = options.readTimeout ?? null;
+  if (t !== null && (typeof t !== 'number' || Number.isNaN(t) || t < 0)) {
+    throw new RangeError(`readTimeout must be a number of ms >= 0: received ${String(t)}`);
+  }
+  return { limit, readTimeout: t };
+}
+
 /**
  * Reads bytes from a stream: `read(n)`, `readexactly(n)`, `readuntil(sep)`, `readline()`, and
  * line by line with `for await`.
@@ -79,16 +96,9 @@ export class StreamReader {
   _onActivity: (() => void) | null = null;
 
   constructor(options: StreamReaderOptions = {}) {
-    const limit = options.limit ?? DEFAULT_LIMIT;
-    if (!Number.isInteger(limit) || limit <= 0) {
-      throw new RangeError(`StreamReader limit must be a positive integer: received ${limit}`);
-    }
+    const { limit, readTimeout } = checkReaderOptions(options);
     this.limit = limit;
-    const t = options.readTimeout ?? null;
-    if (t !== null && (typeof t !== 'number' || Number.isNaN(t) || t < 0)) {
-      throw new RangeError(`readTimeout must be a number of ms >= 0: received ${String(t)}`);
-    }
-    this.readTimeout = t;
+    this.readTimeout = readTimeout;
   }
 
   /** @internal Connects the reader to the transport it may pause. */

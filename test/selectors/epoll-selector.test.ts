@@ -224,6 +224,39 @@ maybe('EpollSelector and RawSocket (native readiness)', () => {
     c1.destroy();
   });
 
+  test('held read-ahead of a socket registered for READ|WRITE is reported READ|WRITE by every select until received', async () => {
+    using sel = new EpollSelector();
+    using srv = RawSocket.listen([HOST, 0]);
+    sel.register(srv, EVENT_READ);
+    const port = (srv.getsockname() as [string, number])[1];
+    const c = await client(port);
+    using conn = await acceptOne(sel, srv);
+    sel.unregister(srv);
+    sel.register(conn, EVENT_READ | EVENT_WRITE);
+    await new Promise<void>((r) => c.write('hello', () => r()));
+    const maskOf = async (): Promise<number> =>
+      (await sel.select({ timeout: 2000 })).find(([k]) => k.fileobj === conn)?.[1] ?? 0;
+    // Writable at once; readable (and read ahead) once the bytes are in.
+    let first = await maskOf();
+    for (let i = 0; i < 100 && (first & EVENT_READ) === 0; i++) {
+      await sleep(2);
+      first = await maskOf();
+    }
+    assert.equal(first, EVENT_READ | EVENT_WRITE);
+    // Nothing received: the bytes are held (no more read-ahead, the kernel reports EPOLLOUT
+    // only) and must still be reported readable, level-triggered.
+    const masks: number[] = [];
+    for (let i = 0; i < 3; i++) masks.push(await maskOf());
+    assert.deepEqual(
+      masks,
+      [3, 3, 3].map(() => EVENT_READ | EVENT_WRITE),
+    );
+    assert.equal(conn.recvNowait(64).toString(), 'hello');
+    assert.equal(await maskOf(), EVENT_WRITE, 'once received, only writable');
+    sel.unregister(conn);
+    c.destroy();
+  });
+
   test('read-ahead not received before the next select stays, in order, reported readable; unregister keeps it; detach refuses to drop it', async () => {
     using sel = new EpollSelector();
     using srv = RawSocket.listen([HOST, 0]);

@@ -437,6 +437,28 @@ describe('streams over TCP', () => {
     writer.close();
   });
 
+  test('openConnection rejects bad reader and idle options without connecting', async () => {
+    const peers: unknown[] = [];
+    await using server = await startServer(
+      (_reader, writer) => {
+        peers.push(writer.getExtraInfo('peername'));
+        writer.close();
+      },
+      HOST,
+      0,
+    );
+    const port = portOf(server);
+    await assert.rejects(openConnection(HOST, port, { limit: 0 }), RangeError);
+    await assert.rejects(openConnection(HOST, port, { readTimeout: -1 }), RangeError);
+    await assert.rejects(openConnection(HOST, port, { idleTimeout: -1 }), RangeError);
+    // The server serves connections in the order they were made: when the good one has been
+    // served and closed, any connection made for the bad options would have been served before.
+    const [reader, writer] = await openConnection(HOST, port);
+    assert.equal((await reader.read(10, { timeout: 5000 })).length, 0);
+    assert.deepEqual(peers, [writer.getExtraInfo('sockname')]);
+    writer.close();
+  });
+
   test('bad arguments raise typed errors at once', async () => {
     assert.throws(() => startServer('nope' as never, HOST, 0), TypeError);
     assert.throws(() => startServer(upperEcho, HOST, 70000), RangeError);

@@ -122,13 +122,15 @@ export class EpollSelector implements ReadaheadOwner {
   }
 
   unregister(fileobj: RawSocket): SelectorKey<unknown, RawSocket> {
-    const fd = fileobj.fileno();
-    const key = this.byFd.get(fd);
+    const key = this.keyOf(fileobj);
     if (key === undefined || key.fileobj !== fileobj) {
       throw new KeyError(`${fileobj.describe()} is not registered`);
     }
-    this.byFd.delete(fd);
-    (io as NonNullable<typeof io>).epollCtl(this.poller, EPOLL_CTL_DEL, fd, 0);
+    this.byFd.delete(key.fd);
+    // A socket closed first left the epoll set with its descriptor: nothing to delete there.
+    if (fileobj.fileno() >= 0) {
+      (io as NonNullable<typeof io>).epollCtl(this.poller, EPOLL_CTL_DEL, key.fd, 0);
+    }
     // What was read ahead stays the socket's: out of rbuf, which the next poll reuses.
     this.keepAhead(fileobj);
     this.holding.delete(fileobj);
@@ -177,9 +179,21 @@ export class EpollSelector implements ReadaheadOwner {
   }
 
   getKey(fileobj: RawSocket): SelectorKey<unknown, RawSocket> {
-    const key = this.byFd.get(fileobj.fileno());
+    const key = this.keyOf(fileobj);
     if (key === undefined) throw new KeyError(`${fileobj.describe()} is not registered`);
     return key;
+  }
+
+  /**
+   * The key of `fileobj`, by its descriptor — or, once it is closed (fileno -1), by identity,
+   * as Python's selectors search when the descriptor is gone, so that a socket closed before it
+   * was unregistered can still be unregistered (and its descriptor number reused).
+   */
+  private keyOf(fileobj: RawSocket): SelectorKey<unknown, RawSocket> | undefined {
+    const fd = fileobj.fileno();
+    if (fd >= 0) return this.byFd.get(fd);
+    for (const key of this.byFd.values()) if (key.fileobj === fileobj) return key;
+    return undefined;
   }
 
   /** Closes the epoll set; the sockets stay open. A waiting select() raises. */

@@ -101,6 +101,31 @@ maybe('EpollSelector and RawSocket (native readiness)', () => {
     sel.unregister(conn);
   });
 
+  test('a socket closed before it was unregistered can still be unregistered (found by identity, as in Python)', async () => {
+    using sel = new EpollSelector();
+    using srv = RawSocket.listen([HOST, 0]);
+    sel.register(srv, EVENT_READ);
+    const c = await client((srv.getsockname() as [string, number])[1]);
+    const conn = await acceptOne(sel, srv);
+    const fd = conn.fileno();
+    sel.register(conn, EVENT_READ, 'data');
+    conn.close();
+    assert.equal(sel.getKey(conn).fd, fd, 'getKey finds it by identity once its fileno is -1');
+    const key = sel.unregister(conn);
+    assert.equal(key.data, 'data');
+    assert.throws(() => sel.getKey(conn), KeyError);
+    assert.throws(() => sel.unregister(conn), KeyError);
+    assert.equal(sel.getMap().size, 1, 'only the listener is left');
+    // The descriptor number is free in the selector: a new connection that gets it registers.
+    const c2 = await client((srv.getsockname() as [string, number])[1]);
+    using conn2 = await acceptOne(sel, srv);
+    sel.register(conn2, EVENT_READ);
+    sel.unregister(conn2);
+    sel.unregister(srv);
+    c.destroy();
+    c2.destroy();
+  });
+
   test('EVENT_WRITE: a full send buffer blocks, and a reading peer makes it writable again', async () => {
     using sel = new EpollSelector();
     using srv = RawSocket.listen([HOST, 0]);

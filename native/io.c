@@ -507,25 +507,6 @@ static int wait_ready(poller_t *p, struct epoll_event *evs, int max) {
   return r < 0 ? -errno : r;
 }
 
-/* epollWait(poller, Int32Array out) -> n (pairs fd, events written to out) | -errno */
-static napi_value io_epoll_wait(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  poller_t *p;
-  int32_t *out;
-  int max;
-  if (argc != 2 || !poll_args(env, argv[0], argv[1], 2, &p, &out, &max)) return num(env, -EINVAL);
-  struct epoll_event evs[512];
-  int r = wait_ready(p, evs, max);
-  if (r < 0) return num(env, r);
-  for (int i = 0; i < r; i++) {
-    out[2 * i] = (int32_t)(uint32_t)evs[i].data.u64;
-    out[2 * i + 1] = (int32_t)evs[i].events;
-  }
-  return num(env, r);
-}
-
 /* The batch read: one crossing for a whole turn of a busy server instead of one per socket.
  *
  * epollWaitRecv(poller, Int32Array out, Uint8Array buf) -> n | -errno
@@ -538,7 +519,7 @@ static napi_value io_epoll_wait(napi_env env, napi_callback_info info) {
  * Only descriptors tagged TAG_READAHEAD and reported readable (or in error / hung up) are
  * read, each at most READ_CAP bytes, one after the other into buf; a descriptor whose recv
  * says EAGAIN (a stale report) is left NOREAD for its owner to try. Every other event is
- * passed through as epollWait does. */
+ * passed through as it came (fd, events). */
 #define TAG_READAHEAD 1
 #define NOREAD (-0x10000)
 #define READ_CAP 65536
@@ -630,7 +611,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"listen", io_listen},         {"localPort", io_local_port}, {"accept", io_accept},
       {"recv", io_recv},             {"send", io_send},            {"shutdown", io_shutdown},
       {"close", io_close},           {"epollCreate", io_epoll_create},
-      {"epollCtl", io_epoll_ctl},    {"epollWait", io_epoll_wait},
+      {"epollCtl", io_epoll_ctl},
       {"epollWaitRecv", io_epoll_wait_recv}, {"sendBatch", io_send_batch}, {"epollClose", io_epoll_close},
       {"epollWatch", io_epoll_watch},
       {"recvBlocking", io_recv_blocking}, {"sendallBlocking", io_sendall_blocking},

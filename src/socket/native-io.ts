@@ -33,7 +33,6 @@ export interface IoBinding {
   close(fd: number): number;
   epollCreate(onReady: () => void): object | number;
   epollCtl(poller: object, op: number, fd: number, events: number, tag?: number): number;
-  epollWait(poller: object, out: Int32Array): number;
   /** epoll_wait(0) plus recv(2) on each readable descriptor tagged TAG_READAHEAD, into `buf`:
    * `out` gets [fd, events, offset, result] per event (result NOREAD: not read). */
   epollWaitRecv(poller: object, out: Int32Array, buf: Uint8Array): number;

@@ -15,7 +15,6 @@
  * A process round cannot be repeated cheaply inside one tinybench task, so each figure is the
  * best of a few whole runs, recorded with `h.record`; every run checks its count.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Event, JoinableQueue, Process, Queue, SimpleQueue } from 'weft/multiprocessing';
@@ -24,7 +23,6 @@ import {
   type Figure,
   goalTools,
   type Harness,
-  PYTHON,
   ratio,
   runCaptured,
 } from '../harness.js';
@@ -132,35 +130,6 @@ async function compiledStarts(h: Harness, starts: number): Promise<void> {
   });
 }
 
-async function localPython(h: Harness, args: string[]): Promise<void> {
-  const script = fileURLToPath(new URL('./process_start.py', import.meta.url));
-  if (!existsSync(PYTHON)) {
-    h.note('skipped python process_start.py: no python3');
-    return;
-  }
-  const out = await new Promise<string>((resolve) => {
-    const child = spawn(PYTHON, [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let s = '';
-    child.stdout.on('data', (d) => (s += d));
-    child.on('close', () => resolve(s));
-    child.on('error', () => resolve(''));
-  });
-  for (const line of out.split('\n')) {
-    if (!line.startsWith('{')) continue;
-    const d = JSON.parse(line) as { name: string; n: number; seconds: number; unit: string };
-    h.record({
-      name: `python: ${SCENARIOS.start}`,
-      impl: 'python',
-      scenario: SCENARIOS.start,
-      n: d.n,
-      seconds: d.seconds,
-      rate: d.n / d.seconds,
-      unit: d.unit,
-      note: d.name,
-    });
-  }
-}
-
 export const suite: BenchSuite = {
   name: 'multiprocessing-queue',
   title: 'weft/multiprocessing queues and process start vs Python multiprocessing',
@@ -209,7 +178,13 @@ export const suite: BenchSuite = {
       () => SCENARIOS.joinable,
       'python',
     );
-    await localPython(h, [String(starts)]);
+    // This repository's own peer (no shared one measures a process start): same JSON line.
+    await h.python(
+      fileURLToPath(new URL('./process_start.py', import.meta.url)),
+      [String(starts)],
+      () => SCENARIOS.start,
+      'python',
+    );
     for (const line of goals(h.figures)) h.note(line);
   },
 };

@@ -55,7 +55,7 @@ const ACCEPT_SKIP = new Set([
 /** Tuning: how long a listener whose accept failed otherwise (EMFILE, ENFILE, ENOBUFS, ENOMEM)
  * stays out of the epoll set. Shorter retries sooner once a descriptor frees, at the cost of
  * more failed accepts while none does; the connection waits in the backlog meanwhile. */
-const ACCEPT_RETRY_MS = 100;
+export const ACCEPT_RETRY_MS = 100;
 /** Tuning: past this many queued bytes `write` returns false and `drain` waits (net's is 16 KiB;
  * asyncio's 64 KiB). */
 const HIGH_WATER = 64 * 1024;

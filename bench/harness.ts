@@ -246,7 +246,7 @@ export function ratio(a: Figure, b: Figure): number {
  * starts meanwhile (they inherit the affinity); afterwards the thread may run on every core
  * again. Returns whether it was pinned (false without taskset or a second core).
  *
- * Why: for a while this machine ran a single-threaded loop either fast or about 1.6× slower
+ * Why (runs by hand): for a while this machine ran a single-threaded loop either fast or about 1.6× slower
  * from one process to the next (the same weft Semaphore loop: ~16 M or ~9.5 M ops/s, about half
  * the runs each, on 2026-12-02 04:40 UTC), while the same loop pinned to one core ran fast 7
  * times of 8; half an hour later both ran fast 8 of 8. Where a thread runs is one source of

@@ -78,7 +78,7 @@ export const suite: BenchSuite = {
     await withMainThreadPinned(PIN_CORE, async (pinned) => {
       h.note(
         pinned
-          ? `the bench's main thread, and the Python peers it starts, pinned to core ${PIN_CORE} (taskset) while this suite runs: one source of noise fewer (unpinned, the same loop once measured ~1.6× apart from one process to the next)`
+          ? `the bench's main thread, and the Python peers it starts, pinned to core ${PIN_CORE} (taskset) while this suite runs: one source of noise fewer (see docs/benchmarks.md)`
           : 'not pinned: taskset or a second core is missing',
       );
       await measureAll(h);

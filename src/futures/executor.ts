@@ -51,6 +51,19 @@ export interface ShutdownOptions {
 type Fn = (...args: any[]) => unknown;
 
 /**
+ * @internal A chunk size must be a whole number of calls, at least one (Python raises
+ * ValueError); `undefined` means the caller's default. Shared by executors' and Pool's maps.
+ */
+export function checkChunksize(chunksize: unknown, what: string): void {
+  if (chunksize === undefined) return;
+  if (typeof chunksize !== 'number' || !Number.isInteger(chunksize) || chunksize < 1) {
+    throw new RangeError(
+      `${what}: chunksize must be an integer >= 1: received ${describeValue(chunksize)}`,
+    );
+  }
+}
+
+/**
  * Python's `concurrent.futures.Executor`: runs calls asynchronously. Subclasses provide
  * `submit` and `shutdown`; `map` and `await using` come from here.
  */
@@ -111,11 +124,7 @@ export abstract class Executor {
       );
     }
     const chunksize = options.chunksize ?? 1;
-    if (!Number.isInteger(chunksize) || chunksize < 1) {
-      throw new RangeError(
-        `Executor.map: chunksize must be an integer >= 1: received ${describeValue(chunksize)}`,
-      );
-    }
+    checkChunksize(chunksize, 'Executor.map');
     const timeout = options.timeout ?? null;
     if (timeout !== null && (typeof timeout !== 'number' || Number.isNaN(timeout))) {
       throw new TypeError(

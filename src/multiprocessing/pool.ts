@@ -6,6 +6,7 @@
  */
 
 import { asCompleted } from '../futures/as-completed.js';
+import { checkChunksize } from '../futures/executor.js';
 import { Future } from '../futures/future.js';
 import { ProcessPoolExecutor } from '../futures/process-pool-executor.js';
 import { type ProgressOptions, progressOption, startProgressBar } from '../futures/progress-bar.js';
@@ -208,6 +209,7 @@ export class Pool {
     options: PoolMapOptions = {},
   ): AsyncGenerator<Awaited<R>> {
     this.#check();
+    checkChunksize(chunksize, 'Pool.imap');
     yield* this.#ex.map(fn as Fn, [checkIterable(iterable)], {
       chunksize,
       progress: options?.progress ?? null,
@@ -276,16 +278,6 @@ function hook<R>(f: Future<R>, o: ApplyAsyncOptions<R>): void {
     if (e !== undefined) errorCallback?.(e);
     else if (!x.cancelled()) callback?.(x._resultNow() as R);
   });
-}
-
-/** A chunk size must be a whole number of calls, at least one (Python raises ValueError). */
-function checkChunksize(chunksize: unknown, what: string): void {
-  if (chunksize === undefined) return;
-  if (typeof chunksize !== 'number' || !Number.isInteger(chunksize) || chunksize < 1) {
-    throw new RangeError(
-      `${what}: chunksize must be an integer >= 1: received ${describeValue(chunksize)}`,
-    );
-  }
 }
 
 function checkIterable(x: Iterable<unknown>): Iterable<unknown> {

@@ -7,7 +7,7 @@
  *   fork(bootstrap, serialization: 'advanced',  ──▶  starts importing preload + role (all at
  *        env ENV_EARLY_MODULES = preload + role)      once); channel.ts listens on the channel
  *          ◀──────────── { t: 'hello' }               (buffering until the role listens)
- *   { t: 'boot', role, payload, preload, daemon } ▶  awaits those imports, then
+ *   { t: 'boot', role, payload, daemon }        ──▶  awaits those imports, then
  *   (the role's own messages, both ways)              role.main(payload)
  *
  * The hello round trip exists because a message that reaches a child before anything listens
@@ -18,8 +18,6 @@ export interface BootMessage {
   /** URL of the role module; it exports `main(payload)`. */
   role: string;
   payload: unknown;
-  /** Modules that register shared kinds (error classes), imported before the payload is decoded. */
-  preload: string[];
   /** A daemon child ends when its parent ends, however the parent ends. */
   daemon: boolean;
   /** The parent's pid, watched by a daemon child. */
@@ -40,7 +38,9 @@ export const PASSED_FD_BASE = 4;
 export const ENV_PARENT = 'WEFT_PARENT';
 
 /**
- * Environment variable carrying the boot message's `preload` and `role` URLs (JSON) at fork, so
- * the child starts loading them while hello and boot cross; the child removes it at once.
+ * Environment variable carrying, as JSON, the URLs a child imports before its role runs: the
+ * modules that register shared kinds (error classes; imported before the payload is decoded) and
+ * the role module, last. Set at fork, so the child loads them while hello and boot cross; the
+ * child removes it at once.
  */
 export const ENV_EARLY_MODULES = 'WEFT_EARLY_MODULES';

@@ -78,7 +78,6 @@ export class ChildHandle {
       t: 'boot',
       role: o.role,
       payload: o.payload,
-      preload,
       daemon: o.daemon,
       parentPid: process.pid,
       name: o.name,

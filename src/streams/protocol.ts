@@ -23,15 +23,14 @@ export interface ConnectionOptions extends StreamReaderOptions {
  * or listening, so that a bad option fails the call instead of every connection. */
 export function checkConnectionOptions(options: ConnectionOptions): void {
   checkReaderOptions(options);
-  checkIdleTimeout(options.idleTimeout ?? null);
-}
-
-function checkIdleTimeout(idle: unknown): void {
+  const idle = options.idleTimeout ?? null;
   if (idle !== null && (typeof idle !== 'number' || Number.isNaN(idle) || idle <= 0)) {
     throw new RangeError(`idleTimeout must be a number of ms > 0: received ${String(idle)}`);
   }
 }
 
+/** A reader and writer over `sock`; `options` were checked by the caller with
+ * `checkConnectionOptions` once, when it connected or started listening — not per connection. */
 export function wireStreams(
   sock: NetSocket,
   options: ConnectionOptions,
@@ -39,8 +38,6 @@ export function wireStreams(
   noDelay = true,
 ): [StreamReader, StreamWriter] {
   const idle = options.idleTimeout ?? null;
-  // Before any listener is attached: a bad option leaves the socket as it was.
-  checkIdleTimeout(idle);
   const reader = new StreamReader(options);
   const writer = new StreamWriter(sock, reader, unix);
   reader._setTransport({

@@ -1,5 +1,5 @@
 import { describeValue } from '../internal/errors.js';
-import { broker } from '../internal/process/broker-client.js';
+import { broker, type Withdrawable } from '../internal/process/broker-client.js';
 import { brokerSync } from '../internal/process/broker-sync.js';
 import { decode, encode } from '../internal/serialize.js';
 import { Empty, Full, RuntimeError } from './errors.js';
@@ -34,6 +34,36 @@ let flushHooked = false;
 const holding = new Set<Queue<unknown>>();
 
 /**
+ * A batch the broker lent this thread (more than one item): `b` names it to the broker, which
+ * keeps its items until told they were taken, so a process killed outright does not take them
+ * with it. Numbered per thread: two handles on one queue in a thread never share a number.
+ */
+interface Batch {
+  b: number;
+  items: unknown[];
+  at: number;
+}
+let batchSeq = 0;
+
+/** A get waiting at the broker that another get's batch may serve first (then it withdraws). */
+interface LocalWaiter extends Withdrawable {
+  served: boolean;
+  value: unknown;
+}
+const noWithdraw = (): void => {};
+/** The abort reason of a get served from a batch this thread already had. */
+const kServed = Symbol('weft.queue.served');
+
+/** Queues that took items from a lent batch this turn: the broker hears how far, once a turn. */
+const unreported = new Set<Queue<unknown>>();
+let reportScheduled = false;
+function reportTakes(): void {
+  reportScheduled = false;
+  for (const q of unreported) q._reportTaken();
+  unreported.clear();
+}
+
+/**
  * Python's `multiprocessing.Queue`: a FIFO shared by every process it is passed to (in `args`,
  * or inside another queue's item). Items are structured-cloned.
  *
@@ -47,8 +77,15 @@ const holding = new Set<Queue<unknown>>();
  */
 export class Queue<T = unknown> extends SharedObject {
   readonly maxsize: number;
+  /** The batch being handed out: its items, the next index, its lease number (0: not lent). */
   #buffer: unknown[] = [];
   #at = 0;
+  #b = 0;
+  #reported = 0;
+  /** Batches that arrived while #buffer still had items (concurrent gets), in arrival order. */
+  #later: Batch[] = [];
+  /** This thread's gets waiting at the broker (prefetch > 1), in the order they were made. */
+  #waiting: Set<LocalWaiter> | null = null;
   #closed = false;
   readonly #prefetch: number;
 
@@ -71,6 +108,11 @@ export class Queue<T = unknown> extends SharedObject {
       onBeforeExit(() => {
         for (const q of holding) q._returnHeld();
         return broker().drain();
+      });
+      // `process.exit()` or an uncaught error skips the hook above: hand the items back from
+      // 'exit', ahead of the broker client's own 'exit' listener that sends what is queued.
+      process.prependOnceListener('exit', () => {
+        for (const q of holding) q._returnHeld();
       });
     }
   }
@@ -149,33 +191,128 @@ export class Queue<T = unknown> extends SharedObject {
     const signal = checkSignal('Queue.get', options.signal);
     if (signal?.aborted) throw signal.reason;
     if (this.#at < this.#buffer.length) return this.#take();
+    const b = ++batchSeq;
+    // With prefetch, another get of this thread may bring a batch first: this one is then served
+    // from it and withdraws its own request (else it would wait at the broker while items sit
+    // here). With prefetch 1 a batch is one item: nothing to share.
+    let w: LocalWaiter | null = null;
+    if (this.#prefetch > 1) {
+      w = { withdraw: noWithdraw, served: false, value: undefined };
+      (this.#waiting ??= new Set()).add(w);
+    }
     try {
       const items = (await broker().request(
         'get',
         this._id,
-        [block, timeout, this.#prefetch],
+        [block, timeout, this.#prefetch, b],
         signal,
-        (late) => broker().post('unget', this._id, [late]),
+        (late) => {
+          const got = late as unknown[];
+          // Served here meanwhile: keep the batch for this thread's next gets. Aborted by the
+          // caller: it goes back to the front of the queue, for any consumer.
+          if (w?.served) {
+            this.#receive(b, got);
+            this.#serveWaiting();
+          } else broker().post('unget', this._id, [got, got.length > 1 ? [b] : []]);
+        },
+        w ?? undefined,
       )) as unknown[];
-      this.#buffer = items;
-      this.#at = 0;
-      if (items.length > 1) holding.add(this as Queue<unknown>);
-      return this.#take();
+      this.#receive(b, items);
+      if (w !== null) {
+        this.#waiting?.delete(w);
+        // Its batch and a local hand-out crossed: the item it was handed is its answer.
+        if (w.served) {
+          this.#serveWaiting();
+          return w.value as T;
+        }
+      }
+      const v = this.#take();
+      this.#serveWaiting();
+      return v;
     } catch (e) {
+      if (w !== null) {
+        this.#waiting?.delete(w);
+        if (w.served) return w.value as T;
+      }
       if ((e as Error)?.name === 'Empty') throw new Empty();
       throw e;
     }
   }
 
+  /** Hands what this thread holds to its other gets still waiting at the broker, oldest first. */
+  #serveWaiting(): void {
+    const ws = this.#waiting;
+    if (ws === null) return;
+    for (const w of ws) {
+      if (this.#at >= this.#buffer.length) return;
+      ws.delete(w);
+      w.value = this.#take();
+      w.served = true;
+      w.withdraw(kServed);
+    }
+  }
+
+  /**
+   * A batch arrived. It is handed out after what this thread already holds: another `get` of
+   * this thread may have fetched one meanwhile, and both batches' items are still owed, in order.
+   */
+  #receive(b: number, items: unknown[]): void {
+    const lent = items.length > 1 ? b : 0;
+    if (this.#at < this.#buffer.length) this.#later.push({ b: lent, items, at: 0 });
+    else {
+      this.#buffer = items;
+      this.#at = 0;
+      this.#b = lent;
+      this.#reported = 0;
+    }
+    if (items.length > 1) holding.add(this as Queue<unknown>);
+  }
+
   #take(): T {
     const v = this.#buffer[this.#at];
     this.#buffer[this.#at++] = undefined;
-    if (this.#at === this.#buffer.length) {
-      this.#buffer = [];
-      this.#at = 0;
-      holding.delete(this as Queue<unknown>);
+    if (this.#at === this.#buffer.length) this.#nextBatch();
+    else if (this.#b !== 0 && this.#at === this.#reported + 1) {
+      // The first take since the broker last heard: tell it at the end of this turn.
+      unreported.add(this as Queue<unknown>);
+      if (!reportScheduled) {
+        reportScheduled = true;
+        setImmediate(reportTakes);
+      }
     }
     return decode(v) as T;
+  }
+
+  /** The current batch is used up: the broker forgets its lease; the next one (if any) starts. */
+  #nextBatch(): void {
+    if (this.#b !== 0) broker().post('took', this._id, [this.#b, this.#buffer.length]);
+    const next = this.#later.shift();
+    if (next === undefined) {
+      this.#buffer = [];
+      this.#at = 0;
+      this.#b = 0;
+      holding.delete(this as Queue<unknown>);
+    } else {
+      this.#buffer = next.items;
+      this.#at = next.at;
+      this.#b = next.b;
+    }
+    this.#reported = this.#at;
+  }
+
+  /** @internal Tells the broker how many items of the current lent batch were taken. */
+  _reportTaken(): void {
+    if (this.#b !== 0 && this.#at > this.#reported) {
+      this.#reported = this.#at;
+      broker().post('took', this._id, [this.#b, this.#at]);
+    }
+  }
+
+  /** Items fetched and not handed out yet, across batches. */
+  #held(): number {
+    let n = this.#buffer.length - this.#at;
+    for (const x of this.#later) n += x.items.length - x.at;
+    return n;
   }
 
   /**
@@ -204,17 +341,23 @@ export class Queue<T = unknown> extends SharedObject {
 
   #getSync(block: boolean, timeout: number | null): T {
     if (this.#at < this.#buffer.length) return this.#take();
+    const b = ++batchSeq;
     let items: unknown[];
     try {
-      items = brokerSync().request('get', this._id, [block, timeout, this.#prefetch]) as unknown[];
+      items = brokerSync().request('get', this._id, [
+        block,
+        timeout,
+        this.#prefetch,
+        b,
+      ]) as unknown[];
     } catch (e) {
       if ((e as Error)?.name === 'Empty') throw new Empty();
       throw e;
     }
-    this.#buffer = items;
-    this.#at = 0;
-    if (items.length > 1) holding.add(this as Queue<unknown>);
-    return this.#take();
+    this.#receive(b, items);
+    const v = this.#take();
+    this.#serveWaiting();
+    return v;
   }
 
   /**
@@ -223,16 +366,12 @@ export class Queue<T = unknown> extends SharedObject {
    * reliable!"); this thread's own earlier puts are counted.
    */
   qsize(): number {
-    return (
-      (brokerSync().request('qsize', this._id, []) as number) + (this.#buffer.length - this.#at)
-    );
+    return (brokerSync().request('qsize', this._id, []) as number) + this.#held();
   }
 
   /** @internal `qsize` without parking this thread (Connection.poll). */
   async _qsizeAsync(): Promise<number> {
-    return (
-      ((await broker().request('qsize', this._id, [])) as number) + (this.#buffer.length - this.#at)
-    );
+    return ((await broker().request('qsize', this._id, [])) as number) + this.#held();
   }
 
   /** Whether the queue is empty (a snapshot, as `qsize`). */
@@ -253,11 +392,18 @@ export class Queue<T = unknown> extends SharedObject {
 
   /** @internal Hands prefetched items back to the front of the queue (close, exit). */
   _returnHeld(): void {
-    if (this.#at < this.#buffer.length) {
-      broker().post('unget', this._id, [this.#buffer.slice(this.#at)]);
+    const items = this.#buffer.slice(this.#at);
+    const leases = this.#b !== 0 ? [this.#b] : [];
+    for (const x of this.#later) {
+      for (let i = x.at; i < x.items.length; i++) items.push(x.items[i]);
+      if (x.b !== 0) leases.push(x.b);
     }
+    if (items.length > 0 || leases.length > 0) broker().post('unget', this._id, [items, leases]);
     this.#buffer = [];
     this.#at = 0;
+    this.#b = 0;
+    this.#reported = 0;
+    this.#later = [];
     holding.delete(this as Queue<unknown>);
   }
 

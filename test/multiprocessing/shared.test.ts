@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { MessageChannel } from 'node:worker_threads';
+import fc from 'fast-check';
 import {
   Barrier,
   BoundedSemaphore,
@@ -39,6 +40,9 @@ import {
   putThenExit,
   spawnGrandchild,
   takeOne,
+  takeThenExit,
+  takeThenHang,
+  takeThenSpin,
   takeTickets,
   useManager,
 } from './fixtures/targets.js';
@@ -115,6 +119,135 @@ describe('multiprocessing shared objects', () => {
     const rest: number[] = [];
     for (let i = 1; i < 10; i++) rest.push(await q.get({ timeout: 5000 }));
     assert.deepEqual(rest, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  test('gets of one process waiting at once are served from a batch another of them fetched', async () => {
+    // The first get's batch holds every item: the others must not wait at the broker for ever.
+    const q = new Queue<number>(0, { prefetch: 10 });
+    const gets = [0, 1, 2].map(() => q.get({ timeout: 10_000 }));
+    for (let i = 0; i < 3; i++) q.putNowait(i);
+    assert.deepEqual(await Promise.all(gets), [0, 1, 2]);
+    q.putNowait(3);
+    assert.equal(await q.get({ timeout: 5000 }), 3, 'the withdrawn requests left no waiter behind');
+  });
+
+  test('property: any mix of puts, waiting gets and getNowait hands out every item once, in order', async () => {
+    // One process, many batches in flight at once: what the batches' bookkeeping must survive.
+    const op = fc.oneof(
+      fc.record({ put: fc.integer({ min: 1, max: 40 }) }),
+      fc.record({ gets: fc.integer({ min: 1, max: 4 }) }),
+      fc.constant({ nowait: true as const }),
+    );
+    const increasing = (xs: number[]): boolean =>
+      xs.every((x, i) => i === 0 || (xs[i - 1] as number) < x);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 16 }),
+        fc.array(op, { maxLength: 12 }),
+        async (prefetch, ops) => {
+          const q = new Queue<number>(0, { prefetch });
+          const waiting: Promise<number>[] = [];
+          const nowait: number[] = [];
+          let next = 0;
+          const tryNowait = (): boolean => {
+            try {
+              nowait.push(q.getNowait());
+              return true;
+            } catch (e) {
+              assert.ok(e instanceof Empty);
+              return false;
+            }
+          };
+          for (const o of ops) {
+            if ('put' in o) for (let i = 0; i < o.put; i++) q.putNowait(next++);
+            else if ('gets' in o) for (let i = 0; i < o.gets; i++) waiting.push(q.get());
+            else {
+              await q.joinThread();
+              tryNowait();
+            }
+          }
+          // One more item for every get (getNowait took at most the items put before), then drain.
+          for (let i = 0; i < waiting.length; i++) q.putNowait(next++);
+          const got = await Promise.all(waiting);
+          await q.joinThread();
+          const before = nowait.length;
+          while (tryNowait());
+          // Gets take in the order they were made; getNowait too; together, each item once.
+          assert.ok(increasing(got), `gets out of order: ${got}`);
+          assert.ok(increasing(nowait.slice(0, before)), `getNowait out of order: ${nowait}`);
+          const all = [...got, ...nowait].sort((a, b) => a - b);
+          assert.deepEqual(
+            all,
+            Array.from({ length: next }, (_, i) => i),
+          );
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  test('a child ending with process.exit() hands back exactly the items it did not take', async () => {
+    const q = new Queue<number>(0, { prefetch: 64 });
+    const out = new Queue<number>();
+    for (let i = 0; i < 10; i++) q.putNowait(i);
+    const p = new Process({ target: takeThenExit, args: [q, out] });
+    p.start();
+    await p.join();
+    assert.equal(p.exitcode, 0);
+    assert.equal(await out.get({ timeout: 5000 }), 0);
+    q.putNowait(10);
+    const rest: number[] = [];
+    for (let i = 1; i <= 10; i++) rest.push(await q.get({ timeout: 5000 }));
+    assert.deepEqual(rest, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 'item 0 was taken: not handed back');
+  });
+
+  test('items a killed child prefetched and never took go back to the front of the queue', async () => {
+    const q = new Queue<number>(0, { prefetch: 64 });
+    const out = new Queue<number>();
+    for (let i = 0; i < 10; i++) q.putNowait(i);
+    const p = new Process({ target: takeThenHang, args: [q, out] });
+    p.start();
+    assert.equal(await out.get({ timeout: 30_000 }), 0);
+    p.kill();
+    await p.join();
+    assert.equal(p.exitcode, -9);
+    q.putNowait(10);
+    const rest: number[] = [];
+    for (let i = 1; i <= 10; i++) rest.push(await q.get({ timeout: 5000 }));
+    assert.deepEqual(rest, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  });
+
+  test('an item a killed child took in the turn it died in comes back too (a repeat, not a loss)', async () => {
+    const q = new Queue<number>(0, { prefetch: 64 });
+    const out = new Queue<number>(1);
+    for (let i = 0; i < 5; i++) q.putNowait(i);
+    const p = new Process({ target: takeThenSpin, args: [q, out] });
+    p.start();
+    assert.equal(await out.get({ timeout: 30_000 }), 0);
+    p.kill();
+    await p.join();
+    const rest: number[] = [];
+    for (let i = 0; i < 5; i++) rest.push(await q.get({ timeout: 5000 }));
+    assert.deepEqual(rest, [0, 1, 2, 3, 4]);
+  });
+
+  test('two gets of one process waiting at once lose none of the batches they fetch', async () => {
+    const q = new Queue<number>(0, { prefetch: 100 });
+    const first = [q.get(), q.get(), q.get()];
+    for (let i = 0; i < 500; i++) q.putNowait(i);
+    const got = await Promise.all(first);
+    for (;;) {
+      try {
+        got.push(q.getNowait());
+      } catch (e) {
+        assert.ok(e instanceof Empty);
+        break;
+      }
+    }
+    assert.deepEqual(
+      got,
+      Array.from({ length: 500 }, (_, i) => i),
+    );
   });
 
   test('a child that ends with process.exit() right after put or taskDone loses neither', async () => {

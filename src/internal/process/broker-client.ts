@@ -325,6 +325,7 @@ export class BrokerClient {
     a: unknown[],
     signal?: AbortSignal | null,
     onLateGrant?: (v: unknown) => void,
+    control?: Withdrawable,
   ): Promise<unknown> {
     if (this.#failed) return Promise.reject(this.#failed);
     if (signal?.aborted) return Promise.reject(signal.reason);
@@ -339,28 +340,40 @@ export class BrokerClient {
     });
     this.#send({ r, o, id, a });
     this.#updateRef();
-    if (!signal) return p;
+    if (!signal && !control) return p;
     return new Promise((resolve, reject) => {
       let aborted = false;
-      const onAbort = (): void => {
+      const withdraw = (reason: unknown): void => {
+        if (aborted) return;
         aborted = true;
         this.#send({ r: -1, o: 'cancel', a: [r] });
-        reject(signal.reason);
+        reject(reason);
       };
-      signal.addEventListener('abort', onAbort, { once: true });
+      const onAbort = (): void => withdraw(signal?.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (control) control.withdraw = withdraw;
       p.then(
         (v) => {
-          signal.removeEventListener('abort', onAbort);
+          signal?.removeEventListener('abort', onAbort);
           if (aborted) onLateGrant?.(v);
           else resolve(v);
         },
         (e) => {
-          signal.removeEventListener('abort', onAbort);
+          signal?.removeEventListener('abort', onAbort);
           if (!aborted) reject(e);
         },
       );
     });
   }
+}
+
+/**
+ * Filled in by `request`: withdraws it as an aborted signal would (the request rejects with
+ * `reason`; a value granted meanwhile goes to `onLateGrant`). For callers that withdraw for
+ * reasons of their own, without an AbortController per request.
+ */
+export interface Withdrawable {
+  withdraw: (reason: unknown) => void;
 }
 
 /** The rejection of a request withdrawn by `cancel` (internal: the caller rejects with its reason). */

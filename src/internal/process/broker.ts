@@ -23,8 +23,12 @@
  *   its sync connection (broker-conn.ts, sync-client-thread.ts); both sockets act for one
  *   session, and a sync request runs only after the async messages its thread sent before it.
  * - A session that ends (its process exits or is killed, its thread ends) releases what it
- *   holds: its locks and semaphore permits go to the next waiter, and items it took from a
+ *   holds: its locks go to the next waiter, the queue items it was lent in a batch (its
+ *   prefetch) and had not said it took go back to the front, and items it took from a
  *   JoinableQueue without `taskDone` make `join()` fail naming it, instead of hanging for ever.
+ * - Lent batches: a `get` asking for several items names the batch (a number of its thread);
+ *   the broker keeps the batch's items until the client's `took` says it used them all (it
+ *   says how far it got once per event-loop turn) or `unget` hands them back.
  */
 import { createServer, type Server } from 'node:net';
 import { Deque } from '../deque.js';
@@ -61,6 +65,8 @@ type Obj =
       unfinished: number;
       joiners: Waiter[];
       taken: Map<Session, number>;
+      /** Batches lent to each session and not all taken yet: lease number → items, how far. */
+      lent: Map<Session, Map<number, Lease>> | null;
       dead: string | null;
       closed: boolean;
     }
@@ -85,6 +91,12 @@ type Obj =
     }
   | { k: 'data'; data: unknown };
 
+/** Items a client fetched in one batch (its prefetch): `at` of them it has said it took. */
+interface Lease {
+  items: unknown[];
+  at: number;
+}
+
 const objects = new Map<string, Obj>();
 
 function create(id: string, kind: string, p: Record<string, unknown>): Obj {
@@ -102,6 +114,7 @@ function create(id: string, kind: string, p: Record<string, unknown>): Obj {
         unfinished: 0,
         joiners: [],
         taken: new Map(),
+        lent: null,
         dead: null,
         closed: false,
       };
@@ -286,7 +299,7 @@ function handle(c: Conn, m: Request): void {
     }
     case 'get': {
       const q = get(id, 'queue');
-      const [block, timeout, max] = a as [boolean, number | null, number];
+      const [block, timeout, max, lease] = a as [boolean, number | null, number, number?];
       park(
         c,
         r,
@@ -298,6 +311,8 @@ function handle(c: Conn, m: Request): void {
           const n = Math.min(max ?? 1, q.items.length);
           const out = new Array(n);
           for (let i = 0; i < n; i++) out[i] = q.items.shift();
+          // Kept until the client says it took them all: a client killed outright gives back the rest.
+          if (n > 1 && lease !== undefined) lend(q, c.session, lease, out);
           if (q.joinable) q.taken.set(c.session, (q.taken.get(c.session) ?? 0) + n);
           ok(c, r, out);
           pump(q.putters);
@@ -311,10 +326,22 @@ function handle(c: Conn, m: Request): void {
       // Items a client took but will not use (an aborted get, a closing buffer): back in front.
       const q = get(id, 'queue');
       const items = a[0] as unknown[];
+      const m = q.lent?.get(c.session);
+      if (m !== undefined) for (const b of (a[1] as number[] | undefined) ?? []) m.delete(b);
       for (let i = items.length - 1; i >= 0; i--) q.items.unshift(items[i]);
       if (q.joinable)
         q.taken.set(c.session, Math.max(0, (q.taken.get(c.session) ?? 0) - items.length));
       pump(q.getters);
+      return;
+    }
+    case 'took': {
+      // How far a client got through a lent batch; all of it ends the lease.
+      const m = get(id, 'queue').lent?.get(c.session);
+      const [b, at] = a as [number, number];
+      const l = m?.get(b);
+      if (m === undefined || l === undefined) return;
+      if (at >= l.items.length) m.delete(b);
+      else l.at = Math.max(l.at, at);
       return;
     }
     case 'qsize':
@@ -656,6 +683,7 @@ function dataOp(d: { data: unknown }, op: string, a: unknown[]): unknown {
  */
 function onSessionEnd(s: Session): void {
   for (const [, o] of objects) {
+    if (o.k === 'queue') returnLent(o, s);
     if (o.k === 'lock' && o.session === s) {
       o.count = 1;
       lockRelease(o, null);
@@ -668,6 +696,33 @@ function onSessionEnd(s: Session): void {
       }
     }
   }
+}
+
+function lend(q: Extract<Obj, { k: 'queue' }>, s: Session, b: number, items: unknown[]): void {
+  q.lent ??= new Map();
+  let m = q.lent.get(s);
+  if (m === undefined) {
+    m = new Map();
+    q.lent.set(s, m);
+  }
+  m.set(b, { items, at: 0 });
+}
+
+/**
+ * What a session that ended had fetched and not said it took goes back to the front, oldest
+ * batch first. Items it took in its last event-loop turn (not reported yet) come back too:
+ * a consumer killed mid-item may not have finished it, and a repeat is better than a loss.
+ */
+function returnLent(q: Extract<Obj, { k: 'queue' }>, s: Session): void {
+  const m = q.lent?.get(s);
+  if (m === undefined) return;
+  q.lent?.delete(s);
+  const back: unknown[] = [];
+  for (const l of m.values()) for (let i = l.at; i < l.items.length; i++) back.push(l.items[i]);
+  if (back.length === 0) return;
+  for (let i = back.length - 1; i >= 0; i--) q.items.unshift(back[i]);
+  if (q.joinable) q.taken.set(s, Math.max(0, (q.taken.get(s) ?? 0) - back.length));
+  pump(q.getters);
 }
 
 /** Handles one request; an error it throws is the answer to it. */

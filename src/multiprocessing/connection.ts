@@ -1,21 +1,72 @@
+/**
+ * `Pipe()` and its `Connection` ends (Python's multiprocessing.connection.Connection).
+ *
+ * A direction of a pipe is a broker queue (queue.ts, `Queue._pipeDirection`). End-of-file is
+ * Python's: `recv()` raises EOFError once the direction is empty and every handle of the other
+ * end is closed — in every process that holds one. So the broker counts the handles of each end
+ * (the count lives with the direction that end writes into):
+ *
+ *   handle made (Pipe(), or revived in a process/thread) ── 'hold' / 'adopt' ──▶ count + 1
+ *   handle serialised (Process args, a queue item)       ── 'holdToken' ──────▶ count + 1 (token)
+ *     … revived at the other side                         ── 'adopt' token ───▶ token → session
+ *     … its child ended without reviving it               ── 'dropTokens' ────▶ count − 1
+ *   close()                                               ── 'unhold' ────────▶ count − 1
+ *   its process or thread ends                            (broker: session end) count − its holds
+ *
+ * The token is why the classic idiom works: the parent passes `childEnd` to a Process and closes
+ * its own copy at once; the copy travelling to the child still counts until the child holds it,
+ * so the parent does not see EOF before the child has started. As in Python, a parent that keeps
+ * its copy of the child's end open never sees EOF.
+ */
+import { threadId } from 'node:worker_threads';
+import { broker } from '../internal/process/broker-client.js';
 import { kShared, type SharedState } from '../internal/serialize.js';
 import { RuntimeError } from './errors.js';
 import { Queue } from './queue.js';
 import { checkTimeout, registerKind } from './shared-object.js';
 
+let tokenSeq = 0;
+/** Tokens of handles serialised while a collector is active (Process.start's args). */
+let collecting: string[] | null = null;
+
 /**
- * One end of a `Pipe()` (Python's multiprocessing.connection.Connection): `send` an object,
- * `recv` the next one. Ends travel to children in `args` and stay connected.
+ * @internal Runs `encode` and returns, with its result, the tokens of the Connection handles it
+ * serialised: the caller drops them (`dropTransfers`) if the receiver never revives them.
+ */
+export function collectTransfers<T>(encode: () => T): [T, string[]] {
+  const outer = collecting;
+  const list: string[] = [];
+  collecting = list;
+  try {
+    return [encode(), list];
+  } finally {
+    collecting = outer;
+  }
+}
+
+/** @internal Handles that travelled to a process that ended: those it never revived stop counting. */
+export function dropTransfers(tokens: string[]): void {
+  if (tokens.length > 0) broker().post('dropTokens', undefined, [tokens]);
+}
+
+/**
+ * One end of a `Pipe()`: `send` an object, `recv` the next one. Ends travel to children in
+ * `args` (or inside queue items) and stay connected; each copy is a handle of that end, closed
+ * by `close()` or by the end of the process or thread holding it.
  */
 export class Connection {
   readonly #in: Queue | null;
   readonly #out: Queue | null;
   #closed = false;
 
-  /** @internal */
-  constructor(inbound: Queue | null, outbound: Queue | null) {
+  /** @internal `token`: this handle was serialised elsewhere and is revived here. */
+  constructor(inbound: Queue | null, outbound: Queue | null, token?: string) {
     this.#in = inbound;
     this.#out = outbound;
+    if (outbound !== null) {
+      if (token === undefined) broker().post('hold', outbound._id, []);
+      else broker().post('adopt', outbound._id, [token]);
+    }
   }
 
   get readable(): boolean {
@@ -36,44 +87,68 @@ export class Connection {
     this.#out.putNowait(obj);
   }
 
-  /** Resolves to the next object sent from the other end. */
-  recv(): Promise<unknown> {
-    if (this.#closed)
-      return Promise.reject(new RuntimeError('Connection is closed', 'ERR_WEFT_CONNECTION_CLOSED'));
+  /**
+   * Resolves to the next object sent from the other end.
+   * @throws EOFError when nothing is left and every handle of the other end is closed.
+   */
+  async recv(): Promise<unknown> {
+    if (this.#closed) throw new RuntimeError('Connection is closed', 'ERR_WEFT_CONNECTION_CLOSED');
     if (!this.#in)
-      return Promise.reject(
-        new RuntimeError('Connection is write-only', 'ERR_WEFT_CONNECTION_WRITEONLY'),
-      );
+      throw new RuntimeError('Connection is write-only', 'ERR_WEFT_CONNECTION_WRITEONLY');
     return this.#in.get();
   }
 
-  /** Whether an object is ready within `timeout` ms (default 0). The object stays to be recv'd. */
+  /**
+   * Whether `recv()` would answer within `timeout` ms (default 0; null waits for ever): an object
+   * is ready (it stays to be recv'd) or the other end is closed (recv raises EOFError), as in
+   * Python.
+   */
   async poll(timeout: number | null = 0): Promise<boolean> {
+    if (this.#closed) throw new RuntimeError('Connection is closed', 'ERR_WEFT_CONNECTION_CLOSED');
     if (!this.#in)
       throw new RuntimeError('Connection is write-only', 'ERR_WEFT_CONNECTION_WRITEONLY');
     const t = checkTimeout('Connection.poll', timeout);
     const end = t === null ? null : performance.now() + t;
     for (;;) {
-      if ((await this.#in._qsizeAsync()) > 0) return true;
+      const { items, writers } = await this.#in._pipeState();
+      if (items > 0 || writers === 0) return true;
       if (end !== null && performance.now() >= end) return false;
       await new Promise((r) => setTimeout(r, 2));
     }
   }
 
+  /**
+   * Closes this handle: the other end sees EOF once every handle of this end is closed. Objects
+   * this handle had fetched and not received go back for the end's other handles.
+   */
   close(): void {
+    if (this.#closed) return;
     this.#closed = true;
+    if (this.#out !== null) broker().post('unhold', this.#out._id, []);
+    this.#in?._returnHeld();
   }
 
   [kShared](): SharedState {
-    return { kind: 'mp:Connection', state: { in: this.#in, out: this.#out } };
+    if (this.#closed)
+      throw new RuntimeError(
+        'A closed Connection cannot be sent: send an open one',
+        'ERR_WEFT_CONNECTION_CLOSED',
+      );
+    let token: string | null = null;
+    if (this.#out !== null) {
+      token = `${process.pid}.${threadId}.${++tokenSeq}`;
+      broker().post('holdToken', this.#out._id, [token]);
+      collecting?.push(token);
+    }
+    return { kind: 'mp:Connection', state: { in: this.#in, out: this.#out, token } };
   }
 }
 
 registerKind(
   'mp:Connection',
   (s) => {
-    const st = s as unknown as { in: Queue | null; out: Queue | null };
-    return new Connection(st.in, st.out);
+    const st = s as unknown as { in: Queue | null; out: Queue | null; token: string | null };
+    return new Connection(st.in, st.out, st.token ?? undefined);
   },
   import.meta.url,
 );
@@ -83,8 +158,8 @@ registerKind(
  * send and receive; otherwise the first end only receives and the second only sends.
  */
 export function Pipe(duplex = true): [Connection, Connection] {
-  const ab = new Queue(0, { prefetch: 64 });
+  const ab = Queue._pipeDirection();
   if (!duplex) return [new Connection(ab, null), new Connection(null, ab)];
-  const ba = new Queue(0, { prefetch: 64 });
+  const ba = Queue._pipeDirection();
   return [new Connection(ba, ab), new Connection(ab, ba)];
 }

@@ -18,6 +18,21 @@ export class ProcessError extends WeftError {
   }
 }
 
-for (const cls of [Empty, Full, ProcessError, RuntimeError]) {
+/**
+ * Python's `EOFError` from `Connection.recv()`: nothing is left to receive and every handle of the
+ * other end is closed (in every process that had one, or those processes ended).
+ */
+export class EOFError extends WeftError {
+  static override readonly kind: string = 'EOFError';
+  constructor(
+    message = 'The other end of the Pipe is closed',
+    code = 'ERR_WEFT_EOF',
+    options?: ErrorOptions,
+  ) {
+    super(message, code, options);
+  }
+}
+
+for (const cls of [Empty, EOFError, Full, ProcessError, RuntimeError]) {
   registerErrorClass(cls as unknown as new (message: string) => Error);
 }

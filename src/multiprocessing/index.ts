@@ -14,6 +14,7 @@ export { activeChildren, currentProcess, parentProcess } from './current-process
 export {
   BrokenBarrierError,
   Empty,
+  EOFError,
   Full,
   ProcessError,
   RuntimeError,

@@ -19,6 +19,7 @@ import { collectHandoffs, type Handoff, prepareHandoffs } from '../internal/proc
 import { ChildHandle } from '../internal/process/spawn.js';
 import { encode } from '../internal/serialize.js';
 import { type TaskRef, toTaskRef } from '../internal/task-ref.js';
+import { collectTransfers, dropTransfers } from './connection.js';
 import { RuntimeError } from './errors.js';
 import { identity } from './process-identity.js';
 
@@ -192,8 +193,12 @@ export class Process {
     };
     let encoded: unknown;
     let handoffs: Handoff[];
+    // Pipe handles in the args: counted until the child holds them (connection.ts).
+    let transfers: string[] = [];
     try {
-      [encoded, handoffs] = collectHandoffs(() => encode(payload, 'message'));
+      [[encoded, transfers], handoffs] = collectHandoffs(() =>
+        collectTransfers(() => encode(payload, 'message')),
+      );
       structuredClone(encoded);
     } catch (err) {
       throw new TypeError(
@@ -216,6 +221,7 @@ export class Process {
       });
     } catch (err) {
       for (const h of handoffs) h.abort();
+      dropTransfers(transfers);
       throw err;
     }
     for (const h of handoffs) h.commit();
@@ -231,6 +237,7 @@ export class Process {
     this.#exited = new Promise((resolve) => {
       child.process.once('exit', (code, signal) => {
         this.#exitcode = signal ? -(SIGNALS[signal] ?? 1) : (code ?? 1);
+        dropTransfers(transfers);
         active.delete(this);
         handleClosed('process');
         resolve();

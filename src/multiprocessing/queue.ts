@@ -44,6 +44,8 @@ interface Batch {
   at: number;
 }
 let batchSeq = 0;
+/** Set by `Queue._pipeDirection` for the constructor it calls. */
+let pipeNext = false;
 
 /** A get waiting at the broker that another get's batch may serve first (then it withdraws). */
 interface LocalWaiter extends Withdrawable {
@@ -100,7 +102,9 @@ export class Queue<T = unknown> extends SharedObject {
         `Queue prefetch must be an integer >= 1: received ${describeValue(prefetch)}`,
       );
     }
-    super('queue', { maxsize: Math.max(0, maxsize), joinable, prefetch }, init);
+    const params: Record<string, unknown> = { maxsize: Math.max(0, maxsize), joinable, prefetch };
+    if (pipeNext) params.pipe = true;
+    super('queue', params, init);
     this.maxsize = this._params.maxsize as number;
     this.#prefetch = this._params.prefetch as number;
     if (!flushHooked) {
@@ -374,6 +378,15 @@ export class Queue<T = unknown> extends SharedObject {
     return ((await broker().request('qsize', this._id, [])) as number) + this.#held();
   }
 
+  /** @internal What Connection.poll needs: items waiting (here or in the broker), open writers. */
+  async _pipeState(): Promise<{ items: number; writers: number }> {
+    const [items, writers] = (await broker().request('pipeState', this._id, [])) as [
+      number,
+      number,
+    ];
+    return { items: items + this.#held(), writers };
+  }
+
   /** Whether the queue is empty (a snapshot, as `qsize`). */
   empty(): boolean {
     return this.#at >= this.#buffer.length && this.qsize() === 0;
@@ -417,6 +430,19 @@ export class Queue<T = unknown> extends SharedObject {
 
   #checkOpen(): void {
     if (this.#closed) throw new RuntimeError('Queue is closed', 'ERR_WEFT_QUEUE_CLOSED');
+  }
+
+  /**
+   * @internal One direction of a Pipe: the broker counts the handles of the end writing into
+   * it, and a `get` on it answers EOFError once they are all closed and it is empty.
+   */
+  static _pipeDirection(): Queue {
+    pipeNext = true;
+    try {
+      return new Queue(0, { prefetch: 64 });
+    } finally {
+      pipeNext = false;
+    }
   }
 
   /** @internal */

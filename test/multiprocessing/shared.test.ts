@@ -12,6 +12,7 @@ import {
   BrokenBarrierError,
   Condition,
   Empty,
+  EOFError,
   Event,
   Full,
   JoinableQueue,
@@ -35,7 +36,11 @@ import {
   consumeSum,
   coordinate,
   doneThenExit,
+  fail,
   joinableConsumer,
+  pipeFromQueue,
+  pipeHold,
+  pipeSend,
   produce,
   putThenExit,
   spawnGrandchild,
@@ -440,6 +445,103 @@ describe('multiprocessing shared objects', () => {
     assert.deepEqual(await l.toArray(), [1, 2, 3]);
     assert.equal(await ns.get('answer'), 42);
     assert.equal(await d.add('n', 0).catch(() => 'NaN'), Number.NaN);
+  });
+
+  test('Pipe: recv raises EOFError once the child that held the other end has ended', async () => {
+    // Python's idiom: the parent closes its copy of the child's end right after start().
+    const [mine, theirs] = Pipe();
+    const p = new Process({ target: pipeSend, args: [theirs, ['hello', 'bye']] });
+    p.start();
+    theirs.close();
+    assert.equal(await mine.recv(), 'hello');
+    assert.equal(await mine.recv(), 'bye');
+    await assert.rejects(mine.recv(), EOFError);
+    assert.equal(await mine.poll(), true, 'poll answers at EOF: recv would not wait');
+    await p.join();
+    mine.close();
+  });
+
+  test('Pipe: a copy of the other end still open here means no EOF, as in Python', async () => {
+    const [mine, theirs] = Pipe();
+    const p = new Process({ target: pipeSend, args: [theirs, [1]] });
+    p.start();
+    await p.join();
+    assert.equal(await mine.recv(), 1);
+    assert.equal(await mine.poll(200), false, 'our own copy of their end is open');
+    theirs.close();
+    await assert.rejects(mine.recv(), EOFError);
+    mine.close();
+  });
+
+  test('Pipe: a recv waiting when the holder of the other end is killed raises EOFError', async () => {
+    const [mine, theirs] = Pipe();
+    const p = new Process({ target: pipeHold, args: [theirs] });
+    p.start();
+    theirs.close();
+    const waiting = mine.recv();
+    await new Promise((r) => setTimeout(r, 300));
+    p.kill();
+    await assert.rejects(waiting, EOFError);
+    await p.join();
+    mine.close();
+  });
+
+  test('Pipe: a child killed before it could take its end holds nothing', async () => {
+    // The end travelling in the args counts until the child holds it; the child never will.
+    const [mine, theirs] = Pipe();
+    const p = new Process({ target: pipeHold, args: [theirs] });
+    p.start();
+    p.kill();
+    theirs.close();
+    await assert.rejects(mine.recv(), EOFError);
+    await p.join();
+    assert.equal(p.exitcode, -9);
+    mine.close();
+  });
+
+  test('Pipe: a child whose target throws holds nothing afterwards', async () => {
+    const [mine, theirs] = Pipe();
+    const p = new Process({ target: fail, args: ['no run', theirs] });
+    p.start();
+    theirs.close();
+    await assert.rejects(mine.recv(), EOFError);
+    await p.join();
+    assert.equal(p.exitcode, 1);
+    mine.close();
+  });
+
+  test('Pipe: an end sent inside a queue item counts until its receiver ends', async () => {
+    const [mine, theirs] = Pipe();
+    const q = new Queue<unknown>();
+    q.putNowait(theirs);
+    theirs.close();
+    const p = new Process({ target: pipeFromQueue, args: [q] });
+    p.start();
+    assert.equal(await mine.recv(), 'via a queue');
+    await assert.rejects(mine.recv(), EOFError);
+    await p.join();
+    mine.close();
+  });
+
+  test('Pipe in one process: EOF after the writer closes; closed ends refuse use and sending', async () => {
+    const [r, w] = Pipe(false);
+    assert.equal(r.writable, false);
+    assert.equal(w.readable, false);
+    w.send(1);
+    w.send(2);
+    w.close();
+    w.close();
+    assert.throws(() => w.send(3), RuntimeError);
+    assert.equal(await r.recv(), 1);
+    assert.equal(await r.poll(), true);
+    assert.equal(await r.recv(), 2);
+    await assert.rejects(r.recv(), EOFError);
+    const [a, b] = Pipe();
+    b.close();
+    await assert.rejects(b.recv(), RuntimeError);
+    const q = new Queue<unknown>();
+    assert.throws(() => q.putNowait(b), /closed Connection cannot be sent/);
+    a.close();
   });
 
   test('a queue passed to a child reaches a grandchild, connected', async () => {

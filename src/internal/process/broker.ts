@@ -67,6 +67,8 @@ type Obj =
       taken: Map<Session, number>;
       /** Batches lent to each session and not all taken yet: lease number → items, how far. */
       lent: Map<Session, Map<number, Lease>> | null;
+      /** A Pipe direction: the open handles of the end that writes into it (null: a queue). */
+      writers: Writers | null;
       dead: string | null;
       closed: boolean;
     }
@@ -97,7 +99,19 @@ interface Lease {
   at: number;
 }
 
+/**
+ * The open handles of a Pipe end, counted for the direction it writes: `count` is every handle
+ * (those of sessions, plus those travelling to a process that has not revived them yet); when
+ * it reaches 0 and the direction is empty, a `get` answers EOFError, as Python's recv does.
+ */
+interface Writers {
+  count: number;
+  bySession: Map<Session, number>;
+}
+
 const objects = new Map<string, Obj>();
+/** Pipe handles on their way (serialised, not revived yet): token → the direction they write. */
+const transfers = new Map<string, string>();
 
 function create(id: string, kind: string, p: Record<string, unknown>): Obj {
   let o = objects.get(id);
@@ -115,6 +129,7 @@ function create(id: string, kind: string, p: Record<string, unknown>): Obj {
         joiners: [],
         taken: new Map(),
         lent: null,
+        writers: p.pipe === true ? { count: 0, bySession: new Map() } : null,
         dead: null,
         closed: false,
       };
@@ -306,7 +321,11 @@ function handle(c: Conn, m: Request): void {
         q.getters,
         block ? timeout : 0,
         () => {
-          if (q.items.length === 0) return false;
+          if (q.items.length === 0) {
+            if (q.writers === null || q.writers.count > 0) return false;
+            fail(c, r, 'EOFError', 'The other end of the Pipe is closed: nothing more will come');
+            return true;
+          }
           // A batch for a client that asked for several (its local buffer), never more than there are.
           const n = Math.min(max ?? 1, q.items.length);
           const out = new Array(n);
@@ -347,6 +366,45 @@ function handle(c: Conn, m: Request): void {
     case 'qsize':
       ok(c, r, get(id, 'queue').items.length);
       return;
+    // ── Pipe ends: a Connection counts as a handle of the end writing into `id` ──
+    case 'hold':
+      hold(pipe(id), c.session, 1);
+      return;
+    case 'unhold': {
+      const w = pipe(id);
+      if ((w.writers.bySession.get(c.session) ?? 0) > 0) hold(w, c.session, -1);
+      return;
+    }
+    case 'holdToken': {
+      // A handle serialised for another process (or thread): counted until it is revived.
+      pipe(id).writers.count++;
+      transfers.set(a[0] as string, id as string);
+      return;
+    }
+    case 'adopt': {
+      const w = pipe(id);
+      if (transfers.delete(a[0] as string)) w.writers.count--;
+      hold(w, c.session, 1);
+      return;
+    }
+    case 'dropTokens':
+      // A child ended: handles sent to it that it never revived are gone with it.
+      for (const t of a[0] as string[]) {
+        const qid = transfers.get(t);
+        if (qid === undefined) continue;
+        transfers.delete(t);
+        const w = objects.get(qid);
+        if (w?.k === 'queue' && w.writers !== null) {
+          w.writers.count--;
+          if (w.writers.count === 0) pump(w.getters);
+        }
+      }
+      return;
+    case 'pipeState': {
+      const q = pipe(id);
+      ok(c, r, [q.items.length, q.writers.count]);
+      return;
+    }
     case 'taskDone': {
       const q = get(id, 'queue');
       const n = (a[0] as number) ?? 1;
@@ -683,7 +741,11 @@ function dataOp(d: { data: unknown }, op: string, a: unknown[]): unknown {
  */
 function onSessionEnd(s: Session): void {
   for (const [, o] of objects) {
-    if (o.k === 'queue') returnLent(o, s);
+    if (o.k === 'queue') {
+      returnLent(o, s);
+      const mine = o.writers?.bySession.get(s);
+      if (mine !== undefined) hold(o as PipeQueue, s, -mine);
+    }
     if (o.k === 'lock' && o.session === s) {
       o.count = 1;
       lockRelease(o, null);
@@ -696,6 +758,23 @@ function onSessionEnd(s: Session): void {
       }
     }
   }
+}
+
+type PipeQueue = Extract<Obj, { k: 'queue' }> & { writers: Writers };
+
+function pipe(id: string | undefined): PipeQueue {
+  const q = get(id, 'queue');
+  if (q.writers === null) throw new Failure('RuntimeError', `shared object ${id} is not a Pipe`);
+  return q as PipeQueue;
+}
+
+/** `n` more (or fewer) handles of `s`; the last one gone wakes the getters to answer EOFError. */
+function hold(q: PipeQueue, s: Session, n: number): void {
+  const mine = (q.writers.bySession.get(s) ?? 0) + n;
+  if (mine > 0) q.writers.bySession.set(s, mine);
+  else q.writers.bySession.delete(s);
+  q.writers.count += n;
+  if (q.writers.count === 0) pump(q.getters);
 }
 
 function lend(q: Extract<Obj, { k: 'queue' }>, s: Session, b: number, items: unknown[]): void {

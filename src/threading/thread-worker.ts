@@ -11,6 +11,7 @@ import { store } from '../internal/atomics.js';
 import { decode, encodeError } from '../internal/serialize.js';
 import { registerThread, selfTid, slotOf, T_NATIVE_ID, worldWords } from '../internal/shm/world.js';
 import { resolveTaskRef } from '../internal/task-ref.js';
+import { runBeforeThreadExit } from '../internal/thread-exit.js';
 import type { WorkerMessage } from '../internal/worker/protocol.js';
 import { getNativeId } from './native-id.js';
 import { recoverAll } from './owner-death.js';
@@ -55,6 +56,8 @@ export async function main(encoded: unknown): Promise<void> {
     parentPort?.postMessage({ type: 'exception', error: encodeError(err) } satisfies WorkerMessage);
   }
   await Thread._joinStarted();
+  // What it queued elsewhere (multiprocessing's broker: a put, a release) arrives first.
+  await runBeforeThreadExit();
   end();
   // Python's thread ends when run() returns, whatever timers it left behind.
   setImmediate(() => process.exit(0));

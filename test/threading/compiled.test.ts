@@ -34,9 +34,15 @@ test('threads and queues work from compiled JavaScript without a loader', () => 
       ...['shm', 'worker', 'threading', 'queue'].flatMap((d) =>
         sources(join(root, 'src', d === 'shm' || d === 'worker' ? `internal/${d}` : d)),
       ),
-      ...['atomics', 'errors', 'live-handles', 'serialize', 'task-ref', 'wait-options'].map((f) =>
-        join(root, 'src', 'internal', `${f}.ts`),
-      ),
+      ...[
+        'atomics',
+        'errors',
+        'live-handles',
+        'serialize',
+        'task-ref',
+        'thread-exit',
+        'wait-options',
+      ].map((f) => join(root, 'src', 'internal', `${f}.ts`)),
     ];
     const esbuild = join(root, 'node_modules', '.bin', 'esbuild');
     const built = spawnSync(

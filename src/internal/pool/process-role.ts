@@ -1,5 +1,7 @@
 /** An executor worker in a child process: the runner over the IPC channel. */
+
 import { onParentMessage, postToParent, sendToParent } from '../process/channel.js';
+import { runBeforeThreadExit } from '../thread-exit.js';
 import type { RunnerBoot, ToRunner } from './protocol.js';
 import { runRunner } from './runner.js';
 
@@ -11,11 +13,14 @@ export async function main(payload: unknown): Promise<void> {
     post: (m) => postToParent(m),
     onMessage: (fn) => onParentMessage((m) => fn(m as ToRunner)),
     exit: () => {
-      // Every earlier send is queued before this one: once it is written, all are.
-      sendToParent({ t: 'res', r: [], end: -1 }).then(
-        () => process.exit(0),
-        () => process.exit(0),
-      );
+      // What the tasks sent multiprocessing's broker first; then every earlier send to the
+      // parent is queued before this one: once it is written, all are.
+      void runBeforeThreadExit()
+        .then(() => sendToParent({ t: 'res', r: [], end: -1 }))
+        .then(
+          () => process.exit(0),
+          () => process.exit(0),
+        );
     },
   });
 }

@@ -1,6 +1,7 @@
 /** An executor worker on a worker thread: the runner over `parentPort`. */
 import { parentPort } from 'node:worker_threads';
 import { decode } from '../serialize.js';
+import { runBeforeThreadExit } from '../thread-exit.js';
 import type { RunnerBoot, ToRunner } from './protocol.js';
 import { runRunner } from './runner.js';
 
@@ -11,6 +12,7 @@ export async function main(payload: unknown): Promise<void> {
   await runRunner(boot, {
     post: (m) => port.postMessage(m),
     onMessage: (fn) => port.on('message', (m: ToRunner) => fn(m)),
-    exit: () => process.exit(0),
+    // What the tasks sent multiprocessing's broker arrives before the worker is gone.
+    exit: () => void runBeforeThreadExit().then(() => process.exit(0)),
   });
 }

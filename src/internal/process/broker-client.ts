@@ -18,14 +18,16 @@ import { unlinkSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { threadId } from 'node:worker_threads';
+import { BroadcastChannel, isMainThread, threadId } from 'node:worker_threads';
 import {
   assertCloneable,
   decodeError,
   type EncodedError,
   NotCloneableError,
 } from '../serialize.js';
-import { spawnWorker } from '../worker/spawn.js';
+import { claimBroker, takeWantedBroker } from '../shm/world.js';
+import { beforeThreadExit } from '../thread-exit.js';
+import { BROKER_CHANNEL, spawnWorker } from '../worker/spawn.js';
 import { FrameReader, frame, type Reply } from './broker-wire.js';
 
 export const ENV_BROKER = 'WEFT_BROKER';
@@ -46,22 +48,52 @@ const brokerRole = new URL(
   import.meta.url,
 ).href;
 
+function pathOf(nonce: number): string {
+  return join(tmpdir(), `weft-${process.pid}-${nonce.toString(36)}.sock`);
+}
+
+/**
+ * The broker's socket path. A child process inherits it (WEFT_BROKER); the threads of one process
+ * share one broker through the world buffer, whichever thread asks first — a thread started
+ * before the main thread's first use has an older copy of the environment and would otherwise
+ * start a second broker that the others never see.
+ */
 function brokerPath(): string {
   let path = process.env[ENV_BROKER];
   if (path) return path;
-  path = join(tmpdir(), `weft-${process.pid}-${Math.random().toString(36).slice(2, 8)}.sock`);
+  const { nonce, claimed } = claimBroker();
+  path = pathOf(nonce);
   process.env[ENV_BROKER] = path;
+  if (isMainThread) {
+    if (claimed || takeWantedBroker()) startBrokerThread(path);
+  } else if (claimed) {
+    // Started from here it would end with this worker: the main thread starts it (spawn.ts
+    // listens); this client retries connecting meanwhile.
+    const bc = new BroadcastChannel(BROKER_CHANNEL);
+    bc.postMessage('start');
+    bc.close();
+  }
+  return path;
+}
+
+/** Main thread, asked by a worker (spawn.ts): starts the broker that worker claimed. */
+export function startWantedBroker(): void {
+  if (!takeWantedBroker()) return;
+  const path = pathOf(claimBroker().nonce);
+  process.env[ENV_BROKER] ??= path;
+  startBrokerThread(path);
+}
+
+function startBrokerThread(path: string): void {
   const w = spawnWorker({ role: brokerRole, payload: { path }, name: 'weft-broker' });
   w.unref();
-  const socketPath = path;
   process.once('exit', () => {
     try {
-      unlinkSync(socketPath);
+      unlinkSync(path);
     } catch {
       // already gone
     }
   });
-  return path;
 }
 
 interface Pending {
@@ -98,6 +130,9 @@ export class BrokerClient {
     process.once('exit', () => {
       if (this.#connected && !this.#failed && this.#out.length > 0) this.#flush();
     });
+    // A thread or pool worker about to end waits for what it sent to arrive: puts still waiting
+    // for the connection (a broker just starting) would end with it.
+    beforeThreadExit(() => this.drain());
   }
 
   /** The broker's socket path. */

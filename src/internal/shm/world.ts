@@ -13,6 +13,10 @@
  * |  3  | THREAD_COUNTER | any (add)     | any     | N of the last default name `Thread-N`       |
  * |  4  | FREE_LOCK      | any (cas)     | any     | spin lock of the free-cell stack            |
  * |  5  | FREE_COUNT     | lock holder   | any     | cells on the free-cell stack (at FREE)      |
+ * |  6  | BROKER         | any (cas)     | any     | multiprocessing's broker: 0 none, 1 being   |
+ * |     |                |               |         | claimed, 2 started (main), 3 wanted (a      |
+ * |     |                |               |         | worker claimed it; the main thread starts)  |
+ * |  7  | BROKER_NONCE   | the claimer   | any     | names its socket; valid once BROKER ≥ 2     |
  *
  * Thread slot (SLOT_WORDS words; a thread claims the first free or finished slot from
  * THREADS + (tid mod THREAD_CAP) × SLOT_WORDS on, see `claimSlot`)
@@ -48,6 +52,11 @@ const H_NEXT_SAB_ID = 2;
 const H_THREAD_COUNTER = 3;
 const H_FREE_LOCK = 4;
 const H_FREE_COUNT = 5;
+const H_BROKER = 6;
+const H_BROKER_NONCE = 7;
+const BROKER_CLAIMING = 1;
+const BROKER_STARTED = 2;
+const BROKER_WANTED = 3;
 const HEADER_WORDS = 16;
 
 export const THREAD_CAP = 1024;
@@ -223,6 +232,31 @@ export function cellName(cell: number): string {
 
 export function nextSabId(): number {
   return add(world.i32, H_NEXT_SAB_ID, 1) + 1;
+}
+
+/**
+ * The one multiprocessing broker of this process's threads (broker-client.ts). The first caller
+ * of any thread claims it and picks the nonce that names its socket; `claimed` tells it to see to
+ * the start. A worker cannot start it (the broker would end with that worker): it leaves it
+ * WANTED for the main thread.
+ */
+export function claimBroker(): { nonce: number; claimed: boolean } {
+  const w = world.i32;
+  if (cas(w, H_BROKER, 0, BROKER_CLAIMING) === 0) {
+    const nonce = 1 + Math.floor(Math.random() * 0x7ffffffe);
+    store(w, H_BROKER_NONCE, nonce);
+    store(w, H_BROKER, isMainThread ? BROKER_STARTED : BROKER_WANTED);
+    return { nonce, claimed: true };
+  }
+  while (load(w, H_BROKER) === BROKER_CLAIMING) {
+    // The claimer is between its two stores: a few instructions.
+  }
+  return { nonce: load(w, H_BROKER_NONCE), claimed: false };
+}
+
+/** Main thread: takes on a start a worker asked for; true once, for the caller that must start it. */
+export function takeWantedBroker(): boolean {
+  return cas(world.i32, H_BROKER, BROKER_WANTED, BROKER_STARTED) === BROKER_WANTED;
 }
 
 export function nextThreadNumber(): number {

@@ -10,7 +10,7 @@
  */
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { type ResourceLimits, Worker } from 'node:worker_threads';
+import { BroadcastChannel, isMainThread, type ResourceLimits, Worker } from 'node:worker_threads';
 import { WeftError } from '../errors.js';
 import { sharedModules } from '../serialize.js';
 import { snapshot } from '../shm/sab-registry.js';
@@ -75,7 +75,26 @@ export interface SpawnOptions {
   resourceLimits?: ResourceLimits;
 }
 
+/** The channel on which a worker asks the main thread to start multiprocessing's broker. */
+export const BROKER_CHANNEL = 'weft.broker';
+let brokerRequests: BroadcastChannel | null = null;
+
+/**
+ * The main thread answers workers that need multiprocessing's broker started (it must live as
+ * long as the process, so not as a worker of a worker). Listening from the first spawn on: no
+ * worker exists before it.
+ */
+function listenForBrokerRequests(): void {
+  if (brokerRequests !== null || !isMainThread) return;
+  brokerRequests = new BroadcastChannel(BROKER_CHANNEL);
+  brokerRequests.onmessage = () => {
+    void import('../process/broker-client.js').then((m) => m.startWantedBroker());
+  };
+  brokerRequests.unref();
+}
+
 export function spawnWorker(o: SpawnOptions): Worker {
+  listenForBrokerRequests();
   const preload = sharedModules();
   const needsTs = [bootstrapUrl, o.role, ...preload, ...(o.modules ?? [])].some((u) => TS.test(u));
   let tsx: string | null = null;

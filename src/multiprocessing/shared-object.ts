@@ -5,11 +5,19 @@
  * copied. Creation is idempotent and travels with every revival, so a handle works in any
  * process whatever reached the broker first.
  */
-import { threadId } from 'node:worker_threads';
-import { broker } from '../internal/process/broker-client.js';
+import { isMainThread, threadId } from 'node:worker_threads';
+import { broker, ensureBroker } from '../internal/process/broker-client.js';
 import { kShared, registerSharedKind, type SharedState } from '../internal/serialize.js';
+import { beforeWorkerSpawn } from '../internal/worker/spawn.js';
 
 let counter = 0;
+
+// A program using multiprocessing decides its broker before its main thread starts a worker: a
+// thread that used it first would otherwise have to wait for the main thread's event loop to
+// start it (and a main thread parked in joinSync would never do so).
+beforeWorkerSpawn(() => {
+  if (isMainThread) ensureBroker();
+});
 
 export interface SharedInit {
   id: string;

@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ProcessPoolExecutor, ThreadPoolExecutor } from '../../src/futures/index.js';
 import { Queue } from '../../src/multiprocessing/index.js';
-import { Thread } from '../../src/threading/index.js';
 import { checkLeaks } from '../support/leaks.js';
 import { getInThread, makeQueueInThread, putFromThread, ready } from './fixtures/targets.js';
 

@@ -76,6 +76,16 @@ function brokerPath(): string {
   return path;
 }
 
+/**
+ * The broker's path, decided (and the broker started) now if it was not yet. Called where a
+ * thread or child is about to start that may use multiprocessing later than this thread: a
+ * child process gets its environment at fork, and a child forked before the broker existed
+ * would start a broker of its own that no one else sees.
+ */
+export function ensureBroker(): string {
+  return brokerPath();
+}
+
 /** Main thread, asked by a worker (spawn.ts): starts the broker that worker claimed. */
 export function startWantedBroker(): void {
   if (!takeWantedBroker()) return;

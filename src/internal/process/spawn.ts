@@ -7,6 +7,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { WeftError } from '../errors.js';
 import { sharedModules } from '../serialize.js';
+import { ENV_BROKER, ensureBroker } from './broker-client.js';
 import type { BootMessage } from './protocol.js';
 import { ENV_EARLY_MODULES, ENV_PARENT } from './protocol.js';
 
@@ -70,6 +71,8 @@ export class ChildHandle {
       stdio: ['inherit', 'inherit', 'inherit', 'ipc', ...(o.fds ?? [])],
       env: {
         ...process.env,
+        // The tree's one broker, decided before the fork: the child learns it only now.
+        [ENV_BROKER]: ensureBroker(),
         [ENV_PARENT]: String(process.pid),
         [ENV_EARLY_MODULES]: JSON.stringify([...preload, o.role]),
       },

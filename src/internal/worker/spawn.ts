@@ -93,8 +93,19 @@ function listenForBrokerRequests(): void {
   brokerRequests.unref();
 }
 
+const beforeSpawn = new Set<() => void>();
+
+/**
+ * Runs `fn` on this thread before each worker it spawns (multiprocessing registers "decide the
+ * broker", so that a worker's copy of the environment names it).
+ */
+export function beforeWorkerSpawn(fn: () => void): void {
+  beforeSpawn.add(fn);
+}
+
 export function spawnWorker(o: SpawnOptions): Worker {
   listenForBrokerRequests();
+  for (const fn of beforeSpawn) fn();
   const preload = sharedModules();
   const needsTs = [bootstrapUrl, o.role, ...preload, ...(o.modules ?? [])].some((u) => TS.test(u));
   let tsx: string | null = null;

@@ -381,7 +381,14 @@ static void on_poll(uv_poll_t *h, int status, int events) {
   napi_get_global(p->env, &recv);
   /* make_callback, so that microtasks (the waiter engine's wake-ups) run after it, as after
    * any I/O callback of Node's. */
-  napi_make_callback(p->env, p->ctx, recv, cb, 0, NULL, NULL);
+  if (napi_make_callback(p->env, p->ctx, recv, cb, 0, NULL, NULL) == napi_pending_exception) {
+    /* The callback threw. Left pending, the exception would make N-API refuse every later
+     * callback (libuv calling again at once while the set is ready: a busy loop that serves
+     * nothing) and be thrown by the next, unrelated, call into this addon. Reported now, as
+     * Node reports an exception out of any I/O callback: 'uncaughtException'. */
+    napi_value exc;
+    if (napi_get_and_clear_last_exception(p->env, &exc) == napi_ok) napi_fatal_exception(p->env, exc);
+  }
   napi_close_handle_scope(p->env, scope);
 }
 

@@ -30,6 +30,13 @@
  *
  * `RawListener` accepts on a listening descriptor and emits 'connection' with RawTransports;
  * like `net.Server` it emits 'close' once closed and every connection it made has closed.
+ *
+ * epoll_ctl failures (ENOSPC past fs.epoll.max_user_watches, ENOMEM, EBADF) happen inside the
+ * poller's dispatch: a connection accepted, paused, resumed, or waiting for room. They close that
+ * connection with the OSError for the errno ('error', then 'close'), as a failed send or recv
+ * does; an accepted connection that cannot be registered is still handed out, destroyed, so that
+ * its handler sees why, and the listener then backs off as for EMFILE. Nothing throws out of the
+ * dispatch (see src/streams/raw-poller.ts).
  */
 import { EventEmitter } from 'node:events';
 import { SHUT_WR } from '../socket/constants.js';
@@ -161,7 +168,9 @@ export class RawTransport extends EventEmitter {
     const local = b().addressOf(fd, false);
     if (Array.isArray(peer)) [this.remoteAddress, this.remotePort] = peer;
     if (Array.isArray(local)) [this.localAddress, this.localPort] = local;
-    watch(fd, this.events, (ev, off, res) => this.onEvents(ev, off, res), true);
+    const r = watch(fd, this.events, (ev, off, res) => this.onEvents(ev, off, res), true);
+    // Born destroyed: 'error' and 'close' come on the next tick, after the owner has listened.
+    if (r < 0) this.destroy(fromErrno(-r, 'epoll_ctl'));
   }
 
   get writableNeedDrain(): boolean {
@@ -198,6 +207,7 @@ export class RawTransport extends EventEmitter {
 
   /** Idle timeout: 'timeout' after `ms` without reads or writes (as net's). */
   setTimeout(ms: number, cb?: () => void): this {
+    if (this.destroyed) return this; // no timer outliving the connection
     if (cb) this.once('timeout', cb);
     if (this.idle !== null) clearTimeout(this.idle);
     this.idle = ms > 0 ? setTimeout(() => this.emit('timeout'), ms) : null;
@@ -273,6 +283,7 @@ export class RawTransport extends EventEmitter {
       this.queue.push({ buf: rest, cb: done });
       this.queued += rest.length;
       this.setEvents();
+      if (this.destroyed) return false; // epoll refused EPOLLOUT: `done` has the error
     } else {
       this.queue.push({ buf, cb: done });
       this.queued += buf.length;
@@ -334,7 +345,9 @@ export class RawTransport extends EventEmitter {
       (this.queue.length > 0 && this.batchOff < 0 ? EPOLLOUT : 0);
     if (ev !== this.events) {
       this.events = ev;
-      modify(this.fd, ev, (ev & EPOLLIN) !== 0);
+      const r = modify(this.fd, ev, (ev & EPOLLIN) !== 0);
+      // Callers check `destroyed` after this: the descriptor number may be another's by then.
+      if (r < 0) this.destroy(fromErrno(-r, 'epoll_ctl'));
     }
   }
 
@@ -362,6 +375,7 @@ export class RawTransport extends EventEmitter {
     if (n === 0) {
       this.readEnded = true;
       this.setEvents();
+      if (this.destroyed) return;
       this.emit('end');
       if (this.writeShut && !this.destroyed) this.destroy();
       return;
@@ -401,6 +415,7 @@ export class RawTransport extends EventEmitter {
     }
     this.activity();
     this.setEvents();
+    if (this.destroyed) return;
     if (this.needDrain && this.queued < HIGH_WATER) {
       this.needDrain = false;
       this.emit('drain');
@@ -427,7 +442,11 @@ export class RawListener extends EventEmitter {
     this.host = host;
     this.family = host.includes(':') ? 'IPv6' : 'IPv4';
     this.port = b().localPort(fd);
-    watch(fd, EPOLLIN, () => this.onAcceptable());
+    const r = watch(fd, EPOLLIN, () => this.onAcceptable());
+    if (r < 0) {
+      b().close(fd);
+      throw fromErrno(-r, 'epoll_ctl');
+    }
   }
 
   address(): { address: string; port: number; family: string } | null {
@@ -455,25 +474,33 @@ export class RawListener extends EventEmitter {
         return;
       }
       const t = new RawTransport(c);
+      const unregistered = t.destroyed;
       this.conns.add(t);
       t.once('close', () => {
         this.conns.delete(t);
         this.maybeClosed();
       });
       this.emit('connection', t);
+      // Not registered (its 'error' says why): the next ones would fail alike; they wait in the
+      // backlog instead.
+      if (unregistered && !this.closing) {
+        this.backOff();
+        return;
+      }
     }
   }
 
-  /** accept failed for want of descriptors or memory: the connection stays in the backlog and
-   * the listener readable, and the level-triggered set would report it on every turn (a busy
-   * loop) until something frees. Parked out of the set, it is tried again a little later. */
+  /** accept failed for want of descriptors or memory (or a connection could not join the epoll
+   * set): the connection stays in the backlog and the listener readable, and the level-triggered
+   * set would report it on every turn (a busy loop) until something frees. Parked out of the set,
+   * it is tried again a little later — and later again while epoll refuses it back. */
   private backOff(): void {
     if (this.retry !== null) return;
-    modify(this.fd, 0);
+    modify(this.fd, 0); // a failure leaves it in the set: tried on the next turn instead
     // Unref'd: the listener's registration in the poller keeps the process alive already.
     this.retry = setTimeout(() => {
       this.retry = null;
-      if (!this.closing) modify(this.fd, EPOLLIN);
+      if (!this.closing && modify(this.fd, EPOLLIN) < 0) this.backOff();
     }, ACCEPT_RETRY_MS).unref();
   }
 

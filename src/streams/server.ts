@@ -247,7 +247,13 @@ export function startServer(
     const bindHost = host === null || host === '' ? '0.0.0.0' : host;
     const fd = (io as NonNullable<typeof io>).listen(bindHost, port, backlog);
     if (fd < 0) return Promise.reject(fromErrno(-fd, 'listen'));
-    return Promise.resolve(new Server(new RawListener(fd, bindHost), handler, options, null));
+    let listener: RawListener;
+    try {
+      listener = new RawListener(fd, bindHost); // closes fd if epoll refuses it
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return Promise.resolve(new Server(listener, handler, options, null));
   }
   return listen(handler, options, null, (s, backlog) =>
     s.listen({ port, backlog, ...(host === null ? {} : { host }) }),

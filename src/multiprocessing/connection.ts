@@ -6,12 +6,17 @@
  * end is closed — in every process that holds one. So the broker counts the handles of each end
  * (the count lives with the direction that end writes into):
  *
- *   handle made (Pipe(), or revived in a process/thread) ── 'hold' / 'adopt' ──▶ count + 1
+ *   Pipe() makes an end                  (the direction's 'create' names its creator) count = 1
  *   handle serialised (Process args, a queue item)       ── 'holdToken' ──────▶ count + 1 (token)
  *     … revived at the other side                         ── 'adopt' token ───▶ token → session
- *     … its child ended without reviving it               ── 'dropTokens' ────▶ count − 1
+ *     … never revived (child died first, encode failed)   ── 'dropTokens' ────▶ count − 1
  *   close()                                               ── 'unhold' ────────▶ count − 1
  *   its process or thread ends                            (broker: session end) count − its holds
+ *
+ * Messages of different threads reach the broker in any order (a thread sends its own once a
+ * turn, or before it parks), so each step is counted whichever comes first: the first 'create'
+ * of a direction — the creator's, or a reader's revival — counts the creator's handle; an
+ * 'adopt' before its 'holdToken' counts the handle, and the late 'holdToken' then does not.
  *
  * The token is why the classic idiom works: the parent passes `childEnd` to a Process and closes
  * its own copy at once; the copy travelling to the child still counts until the child holds it,
@@ -20,34 +25,13 @@
  */
 import { threadId } from 'node:worker_threads';
 import { broker } from '../internal/process/broker-client.js';
+import { noteTransfer } from '../internal/process/transfers.js';
 import { kShared, type SharedState } from '../internal/serialize.js';
 import { RuntimeError } from './errors.js';
 import { Queue } from './queue.js';
 import { checkTimeout, registerKind } from './shared-object.js';
 
 let tokenSeq = 0;
-/** Tokens of handles serialised while a collector is active (Process.start's args). */
-let collecting: string[] | null = null;
-
-/**
- * @internal Runs `encode` and returns, with its result, the tokens of the Connection handles it
- * serialised: the caller drops them (`dropTransfers`) if the receiver never revives them.
- */
-export function collectTransfers<T>(encode: () => T): [T, string[]] {
-  const outer = collecting;
-  const list: string[] = [];
-  collecting = list;
-  try {
-    return [encode(), list];
-  } finally {
-    collecting = outer;
-  }
-}
-
-/** @internal Handles that travelled to a process that ended: those it never revived stop counting. */
-export function dropTransfers(tokens: string[]): void {
-  if (tokens.length > 0) broker().post('dropTokens', undefined, [tokens]);
-}
 
 /**
  * One end of a `Pipe()`: `send` an object, `recv` the next one. Ends travel to children in
@@ -59,14 +43,14 @@ export class Connection {
   readonly #out: Queue | null;
   #closed = false;
 
-  /** @internal `token`: this handle was serialised elsewhere and is revived here. */
-  constructor(inbound: Queue | null, outbound: Queue | null, token?: string) {
+  /**
+   * @internal `token`: this handle was serialised elsewhere and is revived here; null: a new
+   * Pipe's end, counted by the creation of the direction it writes.
+   */
+  constructor(inbound: Queue | null, outbound: Queue | null, token: string | null) {
     this.#in = inbound;
     this.#out = outbound;
-    if (outbound !== null) {
-      if (token === undefined) broker().post('hold', outbound._id, []);
-      else broker().post('adopt', outbound._id, [token]);
-    }
+    if (outbound !== null && token !== null) broker().post('adopt', outbound._id, [token]);
   }
 
   get readable(): boolean {
@@ -138,7 +122,7 @@ export class Connection {
     if (this.#out !== null) {
       token = `${process.pid}.${threadId}.${++tokenSeq}`;
       broker().post('holdToken', this.#out._id, [token]);
-      collecting?.push(token);
+      noteTransfer(token);
     }
     return { kind: 'mp:Connection', state: { in: this.#in, out: this.#out, token } };
   }
@@ -148,7 +132,8 @@ registerKind(
   'mp:Connection',
   (s) => {
     const st = s as unknown as { in: Queue | null; out: Queue | null; token: string | null };
-    return new Connection(st.in, st.out, st.token ?? undefined);
+    // A read-only end carries no token (it counts for nothing).
+    return new Connection(st.in, st.out, st.token ?? null);
   },
   import.meta.url,
 );
@@ -159,7 +144,7 @@ registerKind(
  */
 export function Pipe(duplex = true): [Connection, Connection] {
   const ab = Queue._pipeDirection();
-  if (!duplex) return [new Connection(ab, null), new Connection(null, ab)];
+  if (!duplex) return [new Connection(ab, null, null), new Connection(null, ab, null)];
   const ba = Queue._pipeDirection();
-  return [new Connection(ba, ab), new Connection(ab, ba)];
+  return [new Connection(ba, ab, null), new Connection(ab, ba, null)];
 }

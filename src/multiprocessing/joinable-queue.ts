@@ -1,7 +1,7 @@
 import { broker } from '../internal/process/broker-client.js';
 import { brokerSync } from '../internal/process/broker-sync.js';
 import { ProcessError, RuntimeError } from './errors.js';
-import { type GetOptions, Queue, type QueueOptions } from './queue.js';
+import { type GetOptions, Queue, type QueueOptions, reviveShared } from './queue.js';
 import { checkTimeout, registerKind, type SharedInit } from './shared-object.js';
 
 /**
@@ -91,9 +91,9 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
     }
   }
 
-  /** @internal */
+  /** @internal This thread's open handle of the queue, or a new one (see queue.ts). */
   static override _revive(init: SharedInit): JoinableQueue {
-    return new JoinableQueue(0, {}, init);
+    return reviveShared(init, JoinableQueue, () => new JoinableQueue(0, {}, init));
   }
 }
 

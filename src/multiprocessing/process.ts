@@ -17,9 +17,9 @@ import { describeValue } from '../internal/errors.js';
 import { handleClosed, handleOpened } from '../internal/live-handles.js';
 import { collectHandoffs, type Handoff, prepareHandoffs } from '../internal/process/fd-handoff.js';
 import { ChildHandle } from '../internal/process/spawn.js';
+import { collectTransfers, dropTransfers } from '../internal/process/transfers.js';
 import { encode } from '../internal/serialize.js';
 import { type TaskRef, toTaskRef } from '../internal/task-ref.js';
-import { collectTransfers, dropTransfers } from './connection.js';
 import { RuntimeError } from './errors.js';
 import { identity } from './process-identity.js';
 
@@ -193,14 +193,15 @@ export class Process {
     };
     let encoded: unknown;
     let handoffs: Handoff[];
-    // Pipe handles in the args: counted until the child holds them (connection.ts).
-    let transfers: string[] = [];
+    // Pipe handles in the args: counted until the child holds them (transfers.ts).
+    const transfers: string[] = [];
     try {
-      [[encoded, transfers], handoffs] = collectHandoffs(() =>
-        collectTransfers(() => encode(payload, 'message')),
+      [encoded, handoffs] = collectHandoffs(() =>
+        collectTransfers(transfers, () => encode(payload, 'message')),
       );
       structuredClone(encoded);
     } catch (err) {
+      dropTransfers(transfers);
       throw new TypeError(
         `Process ${this.#name}: its args, kwargs or fields cannot be sent to a child process (${(err as Error).message}); send plain data, sockets and weft/multiprocessing objects`,
         { cause: err },

@@ -1,5 +1,5 @@
 import { describeValue } from '../internal/errors.js';
-import { broker, type Withdrawable } from '../internal/process/broker-client.js';
+import { beforeBrokerSend, broker, type Withdrawable } from '../internal/process/broker-client.js';
 import { brokerSync } from '../internal/process/broker-sync.js';
 import { decode, encode } from '../internal/serialize.js';
 import { Empty, Full, RuntimeError } from './errors.js';
@@ -47,6 +47,28 @@ let batchSeq = 0;
 /** Set by `Queue._pipeDirection` for the constructor it calls. */
 let pipeNext = false;
 
+/**
+ * This thread's handle of each queue. A queue revived again in a thread where it has a live,
+ * open handle is that handle: every pool task gets its own copy of its arguments, and a second
+ * handle would not see what the first one prefetched — those items would wait, stranded, until
+ * the worker ended (Python's copies share one pipe and have no such buffer).
+ */
+const handles = new Map<string, WeakRef<Queue<unknown>>>();
+const forgetHandle = new FinalizationRegistry<string>((id) => {
+  if (handles.get(id)?.deref() === undefined) handles.delete(id);
+});
+
+/** @internal */
+export function reviveShared<Q extends Queue<unknown>>(
+  init: SharedInit,
+  cls: abstract new (...a: never[]) => Q,
+  make: () => Q,
+): Q {
+  const h = handles.get(init.id)?.deref();
+  if (h !== undefined && !h._closed && h.constructor === cls) return h as Q;
+  return make();
+}
+
 /** A get waiting at the broker that another get's batch may serve first (then it withdraws). */
 interface LocalWaiter extends Withdrawable {
   served: boolean;
@@ -56,14 +78,19 @@ const noWithdraw = (): void => {};
 /** The abort reason of a get served from a batch this thread already had. */
 const kServed = Symbol('weft.queue.served');
 
-/** Queues that took items from a lent batch this turn: the broker hears how far, once a turn. */
+/** Queues that took items from a lent batch since the broker last heard: it hears how far at the
+ * end of the turn, or sooner with whatever this thread sends first. */
 const unreported = new Set<Queue<unknown>>();
 let reportScheduled = false;
 function reportTakes(): void {
   reportScheduled = false;
+  if (unreported.size === 0) return;
   for (const q of unreported) q._reportTaken();
   unreported.clear();
 }
+// Also with every frame and blocking call: a consumer that only makes blocking calls never
+// reaches setImmediate, and a taskDone must never reach the broker before the take it follows.
+beforeBrokerSend(reportTakes);
 
 /**
  * Python's `multiprocessing.Queue`: a FIFO shared by every process it is passed to (in `args`,
@@ -96,17 +123,24 @@ export class Queue<T = unknown> extends SharedObject {
       throw new TypeError(`Queue maxsize must be an integer: received ${describeValue(maxsize)}`);
     }
     const joinable = (new.target as unknown as { _joinable?: boolean })._joinable === true;
-    const prefetch = options.prefetch ?? (joinable ? 1 : 1024);
+    // A bounded queue's room is what the broker holds: items prefetched would leave it early
+    // (a producer could then put maxsize + prefetch), so it takes one at a time by default.
+    const prefetch = options.prefetch ?? (joinable || maxsize > 0 ? 1 : 1024);
     if (!Number.isInteger(prefetch) || prefetch < 1) {
       throw new RangeError(
         `Queue prefetch must be an integer >= 1: received ${describeValue(prefetch)}`,
       );
     }
     const params: Record<string, unknown> = { maxsize: Math.max(0, maxsize), joinable, prefetch };
-    if (pipeNext) params.pipe = true;
+    if (pipeNext) {
+      params.pipe = true;
+      params.creator = broker().owner;
+    }
     super('queue', params, init);
     this.maxsize = this._params.maxsize as number;
     this.#prefetch = this._params.prefetch as number;
+    handles.set(this._id, new WeakRef(this as Queue<unknown>));
+    forgetHandle.register(this, this._id);
     if (!flushHooked) {
       flushHooked = true;
       onBeforeExit(() => {
@@ -194,6 +228,7 @@ export class Queue<T = unknown> extends SharedObject {
     const timeout = checkTimeout('Queue.get', options.timeout);
     const signal = checkSignal('Queue.get', options.signal);
     if (signal?.aborted) throw signal.reason;
+    this.#checkOpen();
     if (this.#at < this.#buffer.length) return this.#take();
     const b = ++batchSeq;
     // With prefetch, another get of this thread may bring a batch first: this one is then served
@@ -261,6 +296,11 @@ export class Queue<T = unknown> extends SharedObject {
    * this thread may have fetched one meanwhile, and both batches' items are still owed, in order.
    */
   #receive(b: number, items: unknown[]): void {
+    if (this.#closed && items.length > 1) {
+      // A get that was waiting when the queue was closed here takes its item; no more is kept.
+      broker().post('unget', this._id, [items.slice(1), [b]]);
+      items = items.slice(0, 1);
+    }
     const lent = items.length > 1 ? b : 0;
     if (this.#at < this.#buffer.length) this.#later.push({ b: lent, items, at: 0 });
     else {
@@ -344,6 +384,7 @@ export class Queue<T = unknown> extends SharedObject {
   }
 
   #getSync(block: boolean, timeout: number | null): T {
+    this.#checkOpen();
     if (this.#at < this.#buffer.length) return this.#take();
     const b = ++batchSeq;
     let items: unknown[];
@@ -434,7 +475,8 @@ export class Queue<T = unknown> extends SharedObject {
 
   /**
    * @internal One direction of a Pipe: the broker counts the handles of the end writing into
-   * it, and a `get` on it answers EOFError once they are all closed and it is empty.
+   * it — from its creation, the one this thread makes now — and a `get` on it answers EOFError
+   * once they are all closed and it is empty.
    */
   static _pipeDirection(): Queue {
     pipeNext = true;
@@ -445,9 +487,14 @@ export class Queue<T = unknown> extends SharedObject {
     }
   }
 
-  /** @internal */
+  /** @internal Whether `close()` was called on this handle. */
+  get _closed(): boolean {
+    return this.#closed;
+  }
+
+  /** @internal This thread's open handle of the queue, or a new one (see `handles`). */
   static _revive(init: SharedInit): Queue {
-    return new Queue(0, {}, init);
+    return reviveShared(init, Queue, () => new Queue(0, {}, init));
   }
 }
 

@@ -3,9 +3,13 @@
  * are slow to start, so each test starts as few as its behaviour needs.
  */
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { MessageChannel } from 'node:worker_threads';
 import fc from 'fast-check';
+import { ProcessPoolExecutor } from '../../src/futures/index.js';
 import {
   Barrier,
   BoundedSemaphore,
@@ -41,9 +45,11 @@ import {
   pipeFromQueue,
   pipeHold,
   pipeSend,
+  pipeSendClose,
   produce,
   putThenExit,
   spawnGrandchild,
+  syncConsumerThenSpin,
   takeOne,
   takeThenExit,
   takeThenHang,
@@ -224,16 +230,76 @@ describe('multiprocessing shared objects', () => {
 
   test('an item a killed child took in the turn it died in comes back too (a repeat, not a loss)', async () => {
     const q = new Queue<number>(0, { prefetch: 64 });
-    const out = new Queue<number>(1);
     for (let i = 0; i < 5; i++) q.putNowait(i);
-    const p = new Process({ target: takeThenSpin, args: [q, out] });
+    const path = join(tmpdir(), `weft-took-${process.pid}-${Date.now()}.json`);
+    const p = new Process({ target: takeThenSpin, args: [q, path] });
     p.start();
-    assert.equal(await out.get({ timeout: 30_000 }), 0);
+    const deadline = Date.now() + 30_000;
+    while (!existsSync(path) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 20)); // the file is written in one call; let it land
+    assert.equal(JSON.parse(readFileSync(path, 'utf8')), 0);
+    rmSync(path);
     p.kill();
     await p.join();
     const rest: number[] = [];
     for (let i = 0; i < 5; i++) rest.push(await q.get({ timeout: 5000 }));
     assert.deepEqual(rest, [0, 1, 2, 3, 4]);
+  });
+
+  test('a killed consumer that only made blocking calls gives back only what it did not take', async () => {
+    // Its "how far I took" travels with each blocking call: the 20 items it reported and marked
+    // done must not come back, and join() must still wait for the 30 others.
+    const q = new JoinableQueue<number>(0, { prefetch: 100 });
+    const out = new Queue<number>(100);
+    for (let i = 0; i < 50; i++) q.putNowait(i);
+    const c = new Process({ target: syncConsumerThenSpin, args: [q, out, 20] });
+    c.start();
+    const reported: number[] = [];
+    while (reported.length < 20) reported.push(await out.get({ timeout: 30_000 }));
+    assert.deepEqual(
+      reported,
+      Array.from({ length: 20 }, (_, i) => i),
+    );
+    c.kill();
+    await c.join();
+    assert.equal(await q.join({ timeout: 300 }), false, 'join waits for the 30 not taken');
+    const rest: number[] = [];
+    for (let i = 20; i < 50; i++) {
+      rest.push(await q.get({ timeout: 5000 }));
+      q.taskDone();
+    }
+    assert.deepEqual(
+      rest,
+      Array.from({ length: 30 }, (_, i) => i + 20),
+    );
+    assert.equal(q.qsize(), 0);
+    assert.equal(await q.join({ timeout: 5000 }), true);
+  });
+
+  test('a closed queue refuses get; a get waiting when it closed takes one item, the rest stays', async () => {
+    const q = new Queue<number>(0, { prefetch: 64 });
+    const waiting = q.get({ timeout: 10_000 });
+    await new Promise((r) => setTimeout(r, 50));
+    q.close();
+    const other = new Queue<number>(0, {}, { id: q._id, params: q._params });
+    for (let i = 0; i < 5; i++) other.putNowait(i);
+    assert.equal(await waiting, 0);
+    await assert.rejects(q.get(), /Queue is closed/);
+    assert.throws(() => q.getNowait(), /Queue is closed/);
+    const rest: number[] = [];
+    for (let i = 1; i < 5; i++) rest.push(await other.get({ timeout: 5000 }));
+    assert.deepEqual(rest, [1, 2, 3, 4], 'the batch the closed handle received went back');
+  });
+
+  test('a bounded queue takes one item per get by default: it never holds more than maxsize', async () => {
+    const q = new Queue<string>(2);
+    q.putNowait('a');
+    q.putNowait('b');
+    assert.equal(await q.get(), 'a');
+    q.putNowait('c');
+    assert.throws(() => q.putNowait('d'), Full);
+    assert.equal(q.qsize(), 2);
+    assert.deepEqual([await q.get(), await q.get()], ['b', 'c']);
   });
 
   test('two gets of one process waiting at once lose none of the batches they fetch', async () => {
@@ -497,6 +563,30 @@ describe('multiprocessing shared objects', () => {
     await p.join();
     assert.equal(p.exitcode, -9);
     mine.close();
+  });
+
+  test('Pipe: an end in args that Process.start refuses stops counting', async () => {
+    const [r, w] = Pipe(false);
+    assert.throws(
+      () => new Process({ target: pipeSend, args: [w, [() => 1]] }).start(),
+      /cannot be sent to a child process/,
+    );
+    w.close();
+    await assert.rejects(r.recv(), EOFError);
+    r.close();
+  });
+
+  test('Pipe: an end in a pool batch sent again without a refused task counts once', async () => {
+    const [r, w] = Pipe(false);
+    await using ex = new ProcessPoolExecutor({ maxWorkers: 1 });
+    const good = ex.submit(pipeSendClose, w, ['x']);
+    const bad = ex.submit(pipeSendClose, w, [() => 1] as unknown as unknown[]);
+    await good.result();
+    await assert.rejects(bad.result(), TypeError);
+    w.close();
+    assert.equal(await r.recv(), 'x');
+    await assert.rejects(r.recv(), EOFError);
+    r.close();
   });
 
   test('Pipe: a child whose target throws holds nothing afterwards', async () => {

@@ -36,6 +36,7 @@ import { Deque } from '../deque.js';
 import { WeftError } from '../errors.js';
 import { handleClosed, handleOpened } from '../live-handles.js';
 import { ChildHandle } from '../process/spawn.js';
+import { collectTransfers, dropTransfers } from '../process/transfers.js';
 import { decode, decodeError, type EncodedError, encode } from '../serialize.js';
 import { type TaskRef, toTaskRef } from '../task-ref.js';
 import { spawnWorker } from '../worker/spawn.js';
@@ -358,17 +359,21 @@ export class PoolEngine {
         }
         if (w.states !== null) store(w.states, stateIndex(slot, k), PENDING);
       }
+      // Pipe handles in the arguments (transfers.ts): an attempt that is not sent drops its own.
+      const tokens: string[] = [];
       try {
         // Inside the try: encode refuses some objects (a socket: NotCloneableError).
-        tasks.argv = encode(argv, 'message') as unknown[];
+        tasks.argv = collectTransfers(tokens, () => encode(argv, 'message')) as unknown[];
         w.ch.post({ t: 'batch', slot, defs, tasks });
         break;
       } catch (err) {
+        dropTransfers(tokens);
         // Some arguments cannot be cloned: fail those futures, send the others.
         const ok: Item[] = [];
         for (const it of good) {
+          const probe: string[] = [];
           try {
-            structuredClone(encode(it.args, 'message'));
+            structuredClone(collectTransfers(probe, () => encode(it.args, 'message')));
             ok.push(it);
           } catch (e) {
             it.future._complete(
@@ -380,6 +385,8 @@ export class PoolEngine {
                     { cause: e },
                   ),
             );
+          } finally {
+            dropTransfers(probe);
           }
         }
         if (ok.length === good.length) throw err;

@@ -25,7 +25,7 @@ import {
   type EncodedError,
   NotCloneableError,
 } from '../serialize.js';
-import { claimBroker, takeWantedBroker } from '../shm/world.js';
+import { claimBroker, selfTid, takeWantedBroker, threadName } from '../shm/world.js';
 import { beforeThreadExit } from '../thread-exit.js';
 import { BROKER_CHANNEL, spawnWorker } from '../worker/spawn.js';
 import { FrameReader, frame, type Reply } from './broker-wire.js';
@@ -106,6 +106,23 @@ function startBrokerThread(path: string): void {
   });
 }
 
+/**
+ * Run before every frame this thread sends (and before a blocking call ships its messages):
+ * state that must travel with whatever goes next — the queue's "how far I took a lent batch",
+ * which must reach the broker no later than a taskDone or put that followed the take.
+ */
+const beforeSend = new Set<() => void>();
+export function beforeBrokerSend(fn: () => void): void {
+  beforeSend.add(fn);
+}
+
+/** How the broker names this thread in its errors: the process, and the thread if not its main. */
+export function sessionName(): string {
+  return isMainThread
+    ? BrokerClient.processName
+    : `${BrokerClient.processName}, thread ${threadName(selfTid)}`;
+}
+
 interface Pending {
   resolve(v: unknown): void;
   reject(e: unknown): void;
@@ -121,6 +138,7 @@ export class BrokerClient {
   #path: string;
   #failed: Error | null = null;
   #started = Date.now();
+  #inHooks = false;
   /** Messages written to the socket (hello included): the broker counts the same. */
   #sent = 0;
   /** Bytes written to the socket. */
@@ -165,7 +183,7 @@ export class BrokerClient {
       this.#out.unshift({
         r: -1,
         o: 'hello',
-        a: [process.pid, BrokerClient.processName, this.owner, 'a'],
+        a: [process.pid, sessionName(), this.owner, 'a'],
       });
       this.#flush();
       // Connected: the socket holds the process only while a reply is awaited.
@@ -232,9 +250,22 @@ export class BrokerClient {
     setImmediate(() => this.#flush());
   }
 
+  /** Runs the beforeSend hooks (their posts join what is about to go out), never re-entered. */
+  #runBeforeSend(): void {
+    if (this.#inHooks || beforeSend.size === 0) return;
+    this.#inHooks = true;
+    try {
+      for (const fn of beforeSend) fn();
+    } finally {
+      this.#inHooks = false;
+    }
+  }
+
   #flush(): void {
     this.#scheduled = false;
-    if (!this.#connected || this.#out.length === 0) return;
+    if (!this.#connected) return;
+    this.#runBeforeSend();
+    if (this.#out.length === 0) return;
     let ms = this.#out;
     this.#out = [];
     let f: Buffer;
@@ -287,6 +318,7 @@ export class BrokerClient {
    * after a `put`, but never an object it uses.
    */
   syncPrelude(): { after: number; ship: unknown[] } {
+    this.#runBeforeSend();
     if (!this.#connected || this.#failed) {
       const ship = this.#out;
       this.#out = [];
@@ -305,6 +337,17 @@ export class BrokerClient {
     const ship: unknown[] = [];
     for (const f of u) for (const m of f.ms) if ((m as { o?: string }).o === 'create') ship.push(m);
     return { after: first.sentEnd - first.ms.length, ship };
+  }
+
+  /**
+   * @internal Before this thread parks (shm/wait.ts, via broker-sync.ts): writes what it queued.
+   * False when that cannot be done from here (not connected yet): the caller ships it instead.
+   */
+  _flushNow(): boolean {
+    if (this.#out.length === 0 || this.#failed) return true;
+    if (!this.#connected) return false;
+    this.#flush();
+    return true;
   }
 
   /** Resolves once everything sent so far has been handed to the socket (a child before exit). */

@@ -23,7 +23,8 @@
 import { MessageChannel, type MessagePort, threadId, Worker } from 'node:worker_threads';
 import { WeftError } from '../errors.js';
 import { assertCloneable, decodeError, type EncodedError } from '../serialize.js';
-import { BrokerClient, broker } from './broker-client.js';
+import { beforeThreadParks } from '../shm/wait.js';
+import { broker, hasBroker, sessionName } from './broker-client.js';
 import type { Reply } from './broker-wire.js';
 import { type SyncClientData, type SyncFailure, syncClientThread } from './sync-client-thread.js';
 import { call, crashed, LAYOUT, MAILBOX_BYTES } from './sync-mailbox.js';
@@ -52,7 +53,7 @@ export class SyncBrokerClient {
       sab,
       layout: LAYOUT,
       path,
-      hello: [process.pid, BrokerClient.processName, `${process.pid}:${threadId}`, 's'],
+      hello: [process.pid, sessionName(), `${process.pid}:${threadId}`, 's'],
       retryMs: CONNECT_RETRY_MS,
     };
     this.#worker = new Worker(source, {
@@ -104,6 +105,19 @@ const KEY = Symbol.for('weft.brokerSyncClient');
 const holder = globalThis as unknown as { [KEY]?: SyncBrokerClient };
 
 /** This thread's blocking path to the broker (its sync client thread starts on first use). */
+// A thread about to park in a blocking wait (a Thread's joinSync, a Lock's acquireSync) first
+// sends what it queued for the broker: parked, its event loop would not (a Pipe's send then
+// joinSync would leave the reading thread waiting for ever). Not connected yet (a broker just
+// started), a blocking ping ships it.
+beforeThreadParks(() => {
+  if (!hasBroker() || broker()._flushNow()) return;
+  try {
+    brokerSync().request('ping-never-fails', undefined, []);
+  } catch {
+    // an unreachable broker fails the thread's next call to it, with its reason
+  }
+});
+
 export function brokerSync(): SyncBrokerClient {
   let c = holder[KEY];
   if (c === undefined || c.dead) {

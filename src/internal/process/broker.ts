@@ -106,12 +106,19 @@ interface Lease {
  */
 interface Writers {
   count: number;
-  bySession: Map<Session, number>;
+  /** Handles per session, by owner (`pid:threadId`): the creator's counts before it connects. */
+  bySession: Map<string, number>;
 }
 
 const objects = new Map<string, Obj>();
 /** Pipe handles on their way (serialised, not revived yet): token → the direction they write. */
 const transfers = new Map<string, string>();
+/**
+ * Tokens revived before their `holdToken` arrived (the sender's thread had not sent its messages
+ * yet: its event loop was busy or parked): the revival counted the handle; the late
+ * `holdToken` must not count it again.
+ */
+const adoptedEarly = new Set<string>();
 
 function create(id: string, kind: string, p: Record<string, unknown>): Obj {
   let o = objects.get(id);
@@ -129,7 +136,10 @@ function create(id: string, kind: string, p: Record<string, unknown>): Obj {
         joiners: [],
         taken: new Map(),
         lent: null,
-        writers: p.pipe === true ? { count: 0, bySession: new Map() } : null,
+        // A Pipe direction counts its writing end's first handle from the start, whichever
+        // process creates it first: the creator's own messages may come later than a reader's.
+        writers:
+          p.pipe === true ? { count: 1, bySession: new Map([[p.creator as string, 1]]) } : null,
         dead: null,
         closed: false,
       };
@@ -367,24 +377,25 @@ function handle(c: Conn, m: Request): void {
       ok(c, r, get(id, 'queue').items.length);
       return;
     // ── Pipe ends: a Connection counts as a handle of the end writing into `id` ──
-    case 'hold':
-      hold(pipe(id), c.session, 1);
-      return;
     case 'unhold': {
       const w = pipe(id);
-      if ((w.writers.bySession.get(c.session) ?? 0) > 0) hold(w, c.session, -1);
+      if ((w.writers.bySession.get(c.session.owner) ?? 0) > 0) hold(w, c.session.owner, -1);
       return;
     }
     case 'holdToken': {
       // A handle serialised for another process (or thread): counted until it is revived.
+      const t = a[0] as string;
+      if (adoptedEarly.delete(t)) return;
       pipe(id).writers.count++;
-      transfers.set(a[0] as string, id as string);
+      transfers.set(t, id as string);
       return;
     }
     case 'adopt': {
       const w = pipe(id);
-      if (transfers.delete(a[0] as string)) w.writers.count--;
-      hold(w, c.session, 1);
+      const t = a[0] as string;
+      if (transfers.delete(t)) w.writers.count--;
+      else adoptedEarly.add(t);
+      hold(w, c.session.owner, 1);
       return;
     }
     case 'dropTokens':
@@ -743,8 +754,8 @@ function onSessionEnd(s: Session): void {
   for (const [, o] of objects) {
     if (o.k === 'queue') {
       returnLent(o, s);
-      const mine = o.writers?.bySession.get(s);
-      if (mine !== undefined) hold(o as PipeQueue, s, -mine);
+      const mine = o.writers?.bySession.get(s.owner);
+      if (mine !== undefined) hold(o as PipeQueue, s.owner, -mine);
     }
     if (o.k === 'lock' && o.session === s) {
       o.count = 1;
@@ -768,8 +779,8 @@ function pipe(id: string | undefined): PipeQueue {
   return q as PipeQueue;
 }
 
-/** `n` more (or fewer) handles of `s`; the last one gone wakes the getters to answer EOFError. */
-function hold(q: PipeQueue, s: Session, n: number): void {
+/** `n` more (or fewer) handles of owner `s`; the last one gone wakes the getters (EOFError). */
+function hold(q: PipeQueue, s: string, n: number): void {
   const mine = (q.writers.bySession.get(s) ?? 0) + n;
   if (mine > 0) q.writers.bySession.set(s, mine);
   else q.writers.bySession.delete(s);

@@ -51,6 +51,20 @@ export interface Parkable<T> {
 
 const now = (): number => performance.now();
 
+// What a thread must hand over before it parks for real (waitSync): its event loop stops, and
+// what it queued elsewhere would wait with it — multiprocessing's client registers "send what I
+// queued for the broker" (a Pipe's send then joinSync: the reader thread must get it). On
+// globalThis: two copies of weft in one thread share the broker client, so they share this.
+const PARK_KEY = Symbol.for('weft.beforeThreadParks');
+const parkHolder = globalThis as unknown as { [PARK_KEY]?: Set<() => void> };
+parkHolder[PARK_KEY] ??= new Set();
+const parkHooks = parkHolder[PARK_KEY];
+
+/** Runs `fn` each time a thread is about to park in a blocking wait. */
+export function beforeThreadParks(fn: () => void): void {
+  parkHooks.add(fn);
+}
+
 function deadlineOf(timeout: number | null): number {
   return timeout === null ? Number.POSITIVE_INFINITY : now() + timeout;
 }
@@ -77,6 +91,7 @@ export function waitSync<T>(p: Parkable<T>, timeout: number | null, signal: Abor
       if (!prepared) {
         prepared = true;
         p.beforePark?.();
+        for (const fn of parkHooks) fn();
       }
       const left = deadline - now();
       if (left <= 0) return p.timedOut();

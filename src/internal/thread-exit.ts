@@ -4,12 +4,9 @@
  * so that the thread's own code does not import that machinery (weft/threading stays free of
  * multiprocessing).
  */
-// On globalThis under a registered symbol: two copies of weft in one thread (sources under tsx
-// and dist/) share the broker client, so they must share its hook too.
-const KEY = Symbol.for('weft.threadExitHooks');
-const holder = globalThis as unknown as { [KEY]?: Set<() => Promise<void>> };
-holder[KEY] ??= new Set();
-const hooks = holder[KEY];
+import { sharedHooks } from './hooks.js';
+
+const hooks = sharedHooks<() => Promise<void>>('beforeThreadExit');
 
 export function beforeThreadExit(fn: () => Promise<void>): void {
   hooks.add(fn);

@@ -414,11 +414,6 @@ export class Queue<T = unknown> extends SharedObject {
     return (brokerSync().request('qsize', this._id, []) as number) + this.#held();
   }
 
-  /** @internal `qsize` without parking this thread (Connection.poll). */
-  async _qsizeAsync(): Promise<number> {
-    return ((await broker().request('qsize', this._id, [])) as number) + this.#held();
-  }
-
   /** @internal What Connection.poll needs: items waiting (here or in the broker), open writers. */
   async _pipeState(): Promise<{ items: number; writers: number }> {
     const [items, writers] = (await broker().request('pipeState', this._id, [])) as [

@@ -236,7 +236,6 @@ describe('multiprocessing shared objects', () => {
     p.start();
     const deadline = Date.now() + 30_000;
     while (!existsSync(path) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    await new Promise((r) => setTimeout(r, 20)); // the file is written in one call; let it land
     assert.equal(JSON.parse(readFileSync(path, 'utf8')), 0);
     rmSync(path);
     p.kill();
@@ -278,8 +277,7 @@ describe('multiprocessing shared objects', () => {
 
   test('a closed queue refuses get; a get waiting when it closed takes one item, the rest stays', async () => {
     const q = new Queue<number>(0, { prefetch: 64 });
-    const waiting = q.get({ timeout: 10_000 });
-    await new Promise((r) => setTimeout(r, 50));
+    const waiting = q.get({ timeout: 10_000 }); // its request leaves before the close
     q.close();
     const other = new Queue<number>(0, {}, { id: q._id, params: q._params });
     for (let i = 0; i < 5; i++) other.putNowait(i);

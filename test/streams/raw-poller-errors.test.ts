@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { closeSync, openSync } from 'node:fs';
-import { type Socket as NetSocket, connect as netConnect } from 'node:net';
+import type { Socket as NetSocket } from 'node:net';
 import { describe, test } from 'node:test';
 import { OSError } from '../../src/socket/errors.js';
 import { io } from '../../src/socket/native-io.js';
@@ -17,6 +17,7 @@ import { RawSocket } from '../../src/socket/raw-socket.js';
 import { type Server, startServer } from '../../src/streams/index.js';
 import { EPOLLIN, RBUF, unwatch, watch } from '../../src/streams/raw-poller.js';
 import { checkLeaks } from '../support/leaks.js';
+import { connected, portOf } from '../support/net.js';
 
 checkLeaks();
 
@@ -42,19 +43,11 @@ async function withCtl(
   }
 }
 
-function portOf(server: Server): number {
-  const name = server.sockets[0]?.getsockname();
-  assert.ok(Array.isArray(name));
-  return name[1];
-}
-
-async function connected(port: number): Promise<NetSocket> {
-  const c = netConnect(port, HOST);
-  await new Promise<void>((r, j) => {
-    c.once('connect', () => r());
-    c.once('error', j);
-  });
-  return c;
+/** Sends `line` on `c` and resolves when the echo server has sent it back. */
+function echoes(c: NetSocket, line: string): Promise<void> {
+  const back = receive(c, line);
+  c.write(line);
+  return back;
 }
 
 /** Resolves when `c` has received `want` (fails after `ms`: a bound, not a speed check). */
@@ -149,9 +142,7 @@ maybe('raw poller: failures during a dispatch', () => {
         const port = portOf(server);
         const c1 = await connected(port);
         clients.push(c1);
-        const echoed1 = receive(c1, 'one\n');
-        c1.write('one\n');
-        await echoed1;
+        await echoes(c1, 'one\n');
 
         failAdds = 1; // the next registration: the connection accepted in the next dispatch
         const c2 = await connected(port);
@@ -164,15 +155,11 @@ maybe('raw poller: failures during a dispatch', () => {
         assert.equal(e.errnoName, 'ENOSPC');
 
         // The poller was not left stuck: the first connection is still served…
-        const echoed2 = receive(c1, 'two\n');
-        c1.write('two\n');
-        await echoed2;
+        await echoes(c1, 'two\n');
         // …and the listener, backed off, accepts again.
         const c3 = await connected(port);
         clients.push(c3);
-        const echoed3 = receive(c3, 'three\n');
-        c3.write('three\n');
-        await echoed3;
+        await echoes(c3, 'three\n');
         assert.equal(errors.length, 1);
       },
     );
@@ -214,9 +201,7 @@ maybe('raw poller: failures during a dispatch', () => {
         const e = errors[0];
         assert.ok(e instanceof OSError, `an OSError, not ${String(e)}`);
         assert.equal(e.errnoName, 'ENOSPC');
-        const echoed = receive(other, 'still here\n');
-        other.write('still here\n');
-        await echoed;
+        await echoes(other, 'still here\n');
       },
     );
   });

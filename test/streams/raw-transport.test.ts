@@ -1,30 +1,16 @@
 import assert from 'node:assert/strict';
-import { type Socket as NetSocket, connect as netConnect } from 'node:net';
+import type { Socket as NetSocket } from 'node:net';
 import { describe, test } from 'node:test';
 import { io } from '../../src/socket/native-io.js';
-import { type Server, startServer } from '../../src/streams/index.js';
+import { startServer } from '../../src/streams/index.js';
 import { ACCEPT_RETRY_MS } from '../../src/streams/raw-transport.js';
 import { checkLeaks } from '../support/leaks.js';
+import { connected, portOf } from '../support/net.js';
 
 checkLeaks();
 
 const HOST = '127.0.0.1';
 const EMFILE = 24;
-
-function portOf(server: Server): number {
-  const name = server.sockets[0]?.getsockname();
-  assert.ok(Array.isArray(name));
-  return name[1];
-}
-
-async function connected(port: number): Promise<NetSocket> {
-  const c = netConnect(port, HOST);
-  await new Promise<void>((r, j) => {
-    c.once('connect', () => r());
-    c.once('error', j);
-  });
-  return c;
-}
 
 /** Everything the peer sends until it closes; fails after `ms` (a bound, not a speed check). */
 function receiveAll(c: NetSocket, ms: number): Promise<string> {

@@ -11,23 +11,17 @@ import {
   IncompleteReadError,
   openConnection,
   openUnixConnection,
-  type Server,
   type StreamReader,
   type StreamWriter,
   startServer,
   startUnixServer,
 } from '../../src/streams/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { portOf } from '../support/net.js';
 
 checkLeaks();
 
 const HOST = '127.0.0.1';
-
-function portOf(server: Server): number {
-  const name = server.sockets[0]?.getsockname();
-  assert.ok(Array.isArray(name));
-  return name[1];
-}
 
 async function upperEcho(reader: StreamReader, writer: StreamWriter): Promise<void> {
   try {

@@ -37,6 +37,7 @@ test('threads and queues work from compiled JavaScript without a loader', () => 
       ...[
         'atomics',
         'errors',
+        'hooks',
         'live-handles',
         'serialize',
         'task-ref',

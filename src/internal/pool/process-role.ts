@@ -1,5 +1,4 @@
 /** An executor worker in a child process: the runner over the IPC channel. */
-
 import { onParentMessage, postToParent, sendToParent } from '../process/channel.js';
 import { runBeforeThreadExit } from '../thread-exit.js';
 import type { RunnerBoot, ToRunner } from './protocol.js';

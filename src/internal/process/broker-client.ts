@@ -19,6 +19,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BroadcastChannel, isMainThread, threadId } from 'node:worker_threads';
+import { sharedHooks } from '../hooks.js';
 import {
   assertCloneable,
   decodeError,
@@ -53,12 +54,14 @@ function pathOf(nonce: number): string {
 }
 
 /**
- * The broker's socket path. A child process inherits it (WEFT_BROKER); the threads of one process
- * share one broker through the world buffer, whichever thread asks first — a thread started
- * before the main thread's first use has an older copy of the environment and would otherwise
- * start a second broker that the others never see.
+ * The broker's socket path, decided (and the broker started) now if it was not yet. A child
+ * process inherits it (WEFT_BROKER); the threads of one process share one broker through the
+ * world buffer, whichever thread asks first — a thread started before the main thread's first
+ * use has an older copy of the environment and would otherwise start a second broker that the
+ * others never see. Called also where a thread or child is about to start that may use
+ * multiprocessing later than this thread (a child learns the path only at its fork).
  */
-function brokerPath(): string {
+export function ensureBroker(): string {
   let path = process.env[ENV_BROKER];
   if (path) return path;
   const { nonce, claimed } = claimBroker();
@@ -74,16 +77,6 @@ function brokerPath(): string {
     bc.close();
   }
   return path;
-}
-
-/**
- * The broker's path, decided (and the broker started) now if it was not yet. Called where a
- * thread or child is about to start that may use multiprocessing later than this thread: a
- * child process gets its environment at fork, and a child forked before the broker existed
- * would start a broker of its own that no one else sees.
- */
-export function ensureBroker(): string {
-  return brokerPath();
 }
 
 /** Main thread, asked by a worker (spawn.ts): starts the broker that worker claimed. */
@@ -111,7 +104,7 @@ function startBrokerThread(path: string): void {
  * state that must travel with whatever goes next — the queue's "how far I took a lent batch",
  * which must reach the broker no later than a taskDone or put that followed the take.
  */
-const beforeSend = new Set<() => void>();
+const beforeSend = sharedHooks<() => void>('beforeBrokerSend');
 export function beforeBrokerSend(fn: () => void): void {
   beforeSend.add(fn);
 }
@@ -149,7 +142,7 @@ export class BrokerClient {
   static processName = 'MainProcess';
 
   constructor() {
-    this.#path = brokerPath();
+    this.#path = ensureBroker();
     this.#connect();
     // `process.exit()` ends the process before the setImmediate that would send what this turn
     // queued (a child's last puts, its taskDone): hand it to the socket now. A write on a socket

@@ -104,7 +104,6 @@ export class SyncBrokerClient {
 const KEY = Symbol.for('weft.brokerSyncClient');
 const holder = globalThis as unknown as { [KEY]?: SyncBrokerClient };
 
-/** This thread's blocking path to the broker (its sync client thread starts on first use). */
 // A thread about to park in a blocking wait (a Thread's joinSync, a Lock's acquireSync) first
 // sends what it queued for the broker: parked, its event loop would not (a Pipe's send then
 // joinSync would leave the reading thread waiting for ever). Not connected yet (a broker just
@@ -118,6 +117,7 @@ beforeThreadParks(() => {
   }
 });
 
+/** This thread's blocking path to the broker (its sync client thread starts on first use). */
 export function brokerSync(): SyncBrokerClient {
   let c = holder[KEY];
   if (c === undefined || c.dead) {

@@ -28,7 +28,8 @@
  *   JoinableQueue without `taskDone` make `join()` fail naming it, instead of hanging for ever.
  * - Lent batches: a `get` asking for several items names the batch (a number of its thread);
  *   the broker keeps the batch's items until the client's `took` says it used them all (it
- *   says how far it got once per event-loop turn) or `unget` hands them back.
+ *   says how far it got with the next thing it sends, or at the end of its event-loop turn) or
+ *   `unget` hands them back.
  */
 import { createServer, type Server } from 'node:net';
 import { Deque } from '../deque.js';
@@ -354,13 +355,9 @@ function handle(c: Conn, m: Request): void {
     case 'unget': {
       // Items a client took but will not use (an aborted get, a closing buffer): back in front.
       const q = get(id, 'queue');
-      const items = a[0] as unknown[];
       const m = q.lent?.get(c.session);
       if (m !== undefined) for (const b of (a[1] as number[] | undefined) ?? []) m.delete(b);
-      for (let i = items.length - 1; i >= 0; i--) q.items.unshift(items[i]);
-      if (q.joinable)
-        q.taken.set(c.session, Math.max(0, (q.taken.get(c.session) ?? 0) - items.length));
-      pump(q.getters);
+      putBack(q, c.session, a[0] as unknown[]);
       return;
     }
     case 'took': {
@@ -386,29 +383,27 @@ function handle(c: Conn, m: Request): void {
       // A handle serialised for another process (or thread): counted until it is revived.
       const t = a[0] as string;
       if (adoptedEarly.delete(t)) return;
-      pipe(id).writers.count++;
+      countWriters(pipe(id), 1);
       transfers.set(t, id as string);
       return;
     }
     case 'adopt': {
+      // The token's count becomes the session's: the session's first, so that the total never
+      // touches 0 in between (that would answer the waiting getters EOFError).
       const w = pipe(id);
       const t = a[0] as string;
-      if (transfers.delete(t)) w.writers.count--;
-      else adoptedEarly.add(t);
       hold(w, c.session.owner, 1);
+      if (transfers.delete(t)) countWriters(w, -1);
+      else adoptedEarly.add(t);
       return;
     }
     case 'dropTokens':
-      // A child ended: handles sent to it that it never revived are gone with it.
+      // Handles sent that will never be revived (their child ended first, their encode failed).
       for (const t of a[0] as string[]) {
         const qid = transfers.get(t);
         if (qid === undefined) continue;
         transfers.delete(t);
-        const w = objects.get(qid);
-        if (w?.k === 'queue' && w.writers !== null) {
-          w.writers.count--;
-          if (w.writers.count === 0) pump(w.getters);
-        }
+        countWriters(pipe(qid), -1);
       }
       return;
     case 'pipeState': {
@@ -779,11 +774,16 @@ function pipe(id: string | undefined): PipeQueue {
   return q as PipeQueue;
 }
 
-/** `n` more (or fewer) handles of owner `s`; the last one gone wakes the getters (EOFError). */
+/** `n` more (or fewer) handles of owner `s`. */
 function hold(q: PipeQueue, s: string, n: number): void {
   const mine = (q.writers.bySession.get(s) ?? 0) + n;
   if (mine > 0) q.writers.bySession.set(s, mine);
   else q.writers.bySession.delete(s);
+  countWriters(q, n);
+}
+
+/** `n` more (or fewer) handles in all; the last one gone wakes the getters (EOFError). */
+function countWriters(q: PipeQueue, n: number): void {
   q.writers.count += n;
   if (q.writers.count === 0) pump(q.getters);
 }
@@ -800,8 +800,8 @@ function lend(q: Extract<Obj, { k: 'queue' }>, s: Session, b: number, items: unk
 
 /**
  * What a session that ended had fetched and not said it took goes back to the front, oldest
- * batch first. Items it took in its last event-loop turn (not reported yet) come back too:
- * a consumer killed mid-item may not have finished it, and a repeat is better than a loss.
+ * batch first. Items it took since it last sent anything come back too: a consumer killed
+ * mid-item may not have finished it, and a repeat is better than a loss.
  */
 function returnLent(q: Extract<Obj, { k: 'queue' }>, s: Session): void {
   const m = q.lent?.get(s);
@@ -809,9 +809,13 @@ function returnLent(q: Extract<Obj, { k: 'queue' }>, s: Session): void {
   q.lent?.delete(s);
   const back: unknown[] = [];
   for (const l of m.values()) for (let i = l.at; i < l.items.length; i++) back.push(l.items[i]);
-  if (back.length === 0) return;
-  for (let i = back.length - 1; i >= 0; i--) q.items.unshift(back[i]);
-  if (q.joinable) q.taken.set(s, Math.max(0, (q.taken.get(s) ?? 0) - back.length));
+  if (back.length > 0) putBack(q, s, back);
+}
+
+/** Items session `s` had and will not use go back to the front of `q`, in their order. */
+function putBack(q: Extract<Obj, { k: 'queue' }>, s: Session, items: unknown[]): void {
+  for (let i = items.length - 1; i >= 0; i--) q.items.unshift(items[i]);
+  if (q.joinable) q.taken.set(s, Math.max(0, (q.taken.get(s) ?? 0) - items.length));
   pump(q.getters);
 }
 

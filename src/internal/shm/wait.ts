@@ -24,6 +24,7 @@
  * can starve: a waiter on a lock taken again and again by a thread that never parks.
  */
 import { add, load, parkAsync, parkSync, sub } from '../atomics.js';
+import { sharedHooks } from '../hooks.js';
 
 /** Trade-off: attempts spent spinning before parking. Spinning wins when the holder is running
  * on another core and releases within a microsecond; parking costs a system call each way. */
@@ -53,12 +54,8 @@ const now = (): number => performance.now();
 
 // What a thread must hand over before it parks for real (waitSync): its event loop stops, and
 // what it queued elsewhere would wait with it — multiprocessing's client registers "send what I
-// queued for the broker" (a Pipe's send then joinSync: the reader thread must get it). On
-// globalThis: two copies of weft in one thread share the broker client, so they share this.
-const PARK_KEY = Symbol.for('weft.beforeThreadParks');
-const parkHolder = globalThis as unknown as { [PARK_KEY]?: Set<() => void> };
-parkHolder[PARK_KEY] ??= new Set();
-const parkHooks = parkHolder[PARK_KEY];
+// queued for the broker" (a Pipe's send then joinSync: the reader thread must get it).
+const parkHooks = sharedHooks<() => void>('beforeThreadParks');
 
 /** Runs `fn` each time a thread is about to park in a blocking wait. */
 export function beforeThreadParks(fn: () => void): void {

@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { BroadcastChannel, isMainThread, type ResourceLimits, Worker } from 'node:worker_threads';
 import { WeftError } from '../errors.js';
+import { sharedHooks } from '../hooks.js';
 import { sharedModules } from '../serialize.js';
 import { snapshot } from '../shm/sab-registry.js';
 import { WORLD_KEY, worldBuffer } from '../shm/world.js';
@@ -93,7 +94,7 @@ function listenForBrokerRequests(): void {
   brokerRequests.unref();
 }
 
-const beforeSpawn = new Set<() => void>();
+const beforeSpawn = sharedHooks<() => void>('beforeWorkerSpawn');
 
 /**
  * Runs `fn` on this thread before each worker it spawns (multiprocessing registers "decide the

@@ -3,12 +3,45 @@
  * (src/internal/pool/engine.ts) and the Future links into it.
  */
 import { describeValue } from '../internal/errors.js';
-import { type EngineOptions, PoolEngine } from '../internal/pool/engine.js';
+import {
+  type EngineOptions,
+  type Item,
+  PoolEngine,
+  type PoolWorker,
+} from '../internal/pool/engine.js';
 import { CancelledError, RuntimeError } from './errors.js';
 import { Executor, type ShutdownOptions } from './executor.js';
 import { Future, type FutureLink, kLink } from './future.js';
 
 type Fn = (...args: any[]) => unknown;
+
+/** A pool's future is also the engine's record of its call (engine.ts, Item): one object each. */
+class PoolFuture<T> extends Future<T> implements Item, FutureLink {
+  id = 0;
+  fnId = 0;
+  w: PoolWorker | null = null;
+  slot = 0;
+  k = 0;
+  withdrawn = false;
+  constructor(
+    readonly engine: PoolEngine,
+    readonly args: ArrayLike<unknown>,
+    readonly stride: number,
+    readonly packedOk: boolean,
+  ) {
+    super();
+    this[kLink] = this;
+  }
+  started(): boolean {
+    return this.engine.started(this);
+  }
+  withdraw(): boolean {
+    return this.engine.withdraw(this);
+  }
+  interrupt(force: boolean): void {
+    this.engine.interrupt(this, force);
+  }
+}
 
 export abstract class PoolExecutor extends Executor {
   /** @internal */
@@ -47,8 +80,8 @@ export abstract class PoolExecutor extends Executor {
    */
   submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Future<Awaited<R>> {
     this.#check(fn);
-    const f = new Future<Awaited<R>>();
-    f[kLink] = this.engine.submit(fn, args, 0, f) satisfies FutureLink;
+    const f = new PoolFuture<Awaited<R>>(this.engine, args, 0, false);
+    this.engine.submit(fn, f);
     return f;
   }
 
@@ -58,9 +91,9 @@ export abstract class PoolExecutor extends Executor {
     flat: unknown[],
   ): Future<ArrayLike<unknown>> {
     this.#check(fn);
-    const f = new Future<ArrayLike<unknown>>();
     // map only indexes the results: numbers may stay in the typed array they came back in.
-    f[kLink] = this.engine.submit(fn, flat, stride, f, true) satisfies FutureLink;
+    const f = new PoolFuture<ArrayLike<unknown>>(this.engine, flat, stride, true);
+    this.engine.submit(fn, f);
     return f;
   }
 
@@ -69,8 +102,8 @@ export abstract class PoolExecutor extends Executor {
     const stride = lists[0]?.length ?? 0;
     if (stride > 0 && lists.every((a) => a.length === stride)) {
       this.#check(fn);
-      const f = new Future<unknown[]>();
-      f[kLink] = this.engine.submit(fn, lists.flat(1), stride, f) satisfies FutureLink;
+      const f = new PoolFuture<unknown[]>(this.engine, lists.flat(1), stride, false);
+      this.engine.submit(fn, f);
       return f;
     }
     // Argument lists of different lengths cannot share a stride: one task each, gathered.

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { inspect } from 'node:util';
 import { gather, getRunningLoop, run, wrapFuture } from '../../src/asyncio/index.js';
 import {
   type BrokenExecutor,
@@ -105,6 +106,29 @@ for (const k of kinds) {
       const arr = [1, 2];
       assert.equal(await ex.submit((xs: number[]) => xs.push(3), arr), 3);
       assert.deepEqual(arr, [1, 2]);
+    });
+
+    test('numbers travel in bulk and come back exact (−0, NaN, fractions, beyond int32)', async () => {
+      // Enough calls for a batch of many: all-number arguments and outcomes go as typed arrays.
+      const xs = [-0, Number.NaN, 0.1, 2 ** 40, -(2 ** 31), 2 ** 31, Infinity, 7];
+      const args = Array.from({ length: 96 }, (_, i) => xs[i % xs.length] as number);
+      const fs = args.map((x) => ex.submit((v: number) => v, x));
+      const back = await Promise.all(fs);
+      for (let i = 0; i < args.length; i++) assert.ok(Object.is(back[i], args[i]), `#${i}`);
+      // One outcome that is not a number among them: the others are unchanged.
+      const mixed = args.map((x, i) =>
+        ex.submit((v: number, j: number) => (j === 40 ? { v } : v), x, i),
+      );
+      const out = await Promise.all(mixed);
+      assert.deepEqual(out[40], { v: args[40] });
+      for (let i = 0; i < args.length; i++) if (i !== 40) assert.ok(Object.is(out[i], args[i]));
+    });
+
+    test('a future shows as its Python repr in util.inspect, not the pool bookkeeping', async () => {
+      const f = ex.submit(add, 1, 2);
+      assert.match(inspect(f), /^<Future state=(pending|running)>$/);
+      await f;
+      assert.equal(inspect(f), '<Future state=finished returned 3>');
     });
 
     test('submit of a self-contained inline function runs it', async () => {

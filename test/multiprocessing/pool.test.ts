@@ -141,6 +141,16 @@ describe('Pool lifecycle', () => {
     await assert.rejects(r.get(), CancelledError);
   });
 
+  test('terminate with calls running and queued: every one fails, no process starts again', async () => {
+    const p = new Pool(2);
+    assert.equal(await p.apply(square, [3]), 9); // the workers are up: the calls below go out
+    const rs = Array.from({ length: 6 }, () => p.applyAsync(sleepMs, [5000]));
+    await new Promise((res) => setTimeout(res, 100));
+    p.terminate();
+    await p.join(); // would wait for ever on a worker started again for a call handed back
+    for (const r of rs) await assert.rejects(r.get(), CancelledError);
+  });
+
   test('bad input: zero processes', () => {
     assert.throws(() => new Pool(0), RangeError);
   });

@@ -5,7 +5,7 @@
  *
  *   submit ─▶ items (FIFO) ─dispatch─▶ worker 0: [slot 0 batch][slot 1 batch] ─┐
  *      ▲                     (batched)  worker 1: [slot 0 batch][slot 1 batch] ─┤ 'res' (batched)
- *      └─ Future ◀─ _complete ◀── inflight (id → item) ◀────────────────────────┘
+ *      └─ Future ◀─ _complete ◀── the worker's batch [slot][k] ◀──────────────────┘
  *
  * Implementation notes
  * - Dispatch spreads the queue evenly over the workers with a free slot, up to BATCH_CAP a
@@ -66,39 +66,27 @@ const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 const threadRole = new URL(`./thread-role${ext}`, import.meta.url).href;
 const processRole = new URL(`./process-role${ext}`, import.meta.url).href;
 
-/** What the engine needs of a future (the public Future class implements it). */
-export interface EngineFuture {
+/**
+ * One queued call, as the engine sees it. The executor's Future is its item (pool-executor.ts):
+ * one object a call, not a future and an item — 100,000 queued calls are 100,000 objects for
+ * every minor GC to copy. The engine assigns `id` and `fnId` and owns the fields below them.
+ */
+export interface Item {
+  id: number;
+  fnId: number;
+  readonly args: ArrayLike<unknown>;
+  /** 0: one call `fn(...args)`; n > 0: a chunk, `fn` over consecutive lists of n of `args`. */
+  readonly stride: number;
+  /** A chunk's results, when all numbers, may complete the future as a typed array. */
+  readonly packedOk: boolean;
+  /** The worker it was sent to, while that worker owes its outcome. */
+  w: PoolWorker | null;
+  slot: number;
+  k: number;
+  withdrawn: boolean;
   _complete(ok: boolean, v: unknown): void;
   _cancel(message: string): void;
   done(): boolean;
-}
-
-/** One queued call; it is also its future's link to the engine (one object per call). */
-export class Item {
-  w: PoolWorker | null = null;
-  slot = 0;
-  k = 0;
-  withdrawn = false;
-  constructor(
-    readonly engine: PoolEngine,
-    readonly id: number,
-    readonly fnId: number,
-    readonly args: ArrayLike<unknown>,
-    /** 0: one call `fn(...args)`; n > 0: a chunk, `fn` over consecutive lists of n of `args`. */
-    readonly stride: number,
-    /** A chunk's results, when all numbers, may complete the future as a typed array. */
-    readonly packedOk: boolean,
-    readonly future: EngineFuture,
-  ) {}
-  started(): boolean {
-    return this.engine.started(this);
-  }
-  withdraw(): boolean {
-    return this.engine.withdraw(this);
-  }
-  interrupt(force: boolean): void {
-    this.engine.interrupt(this, force);
-  }
 }
 
 export interface EngineOptions {
@@ -123,7 +111,7 @@ interface Channel {
   pid: number | null;
 }
 
-class PoolWorker {
+export class PoolWorker {
   ready = false;
   stopping = false;
   stopSent = false;
@@ -159,7 +147,6 @@ class PoolWorker {
 export class PoolEngine {
   readonly o: EngineOptions;
   #queue = new Deque<Item>();
-  #inflight = new Map<number, Item>();
   #workers: PoolWorker[] = [];
   #fnIds = new WeakMap<Function, { id: number; ref: TaskRef }>();
   #bySource = new Map<string, { id: number; ref: TaskRef }>();
@@ -192,17 +179,12 @@ export class PoolEngine {
   }
 
   /**
-   * Queues `fn(...args)` (`stride` 0), or a chunk of calls: `fn` over consecutive argument lists
-   * of `stride` values of `args` (see protocol.ts), completing with the array of their results —
-   * or, with `packedOk` and all of them numbers, with a typed array of them (pack.ts).
+   * Queues the call `item` describes with `fn`: `fn(...args)` (`stride` 0), or a chunk of calls —
+   * `fn` over consecutive argument lists of `stride` values of `args` (see protocol.ts),
+   * completing with the array of their results or, with `packedOk` and all of them numbers,
+   * with a typed array of them (pack.ts).
    */
-  submit(
-    fn: Function,
-    args: ArrayLike<unknown>,
-    stride: number,
-    future: EngineFuture,
-    packedOk = false,
-  ): Item {
+  submit(fn: Function, item: Item): void {
     let f = this.#fnIds.get(fn);
     if (f === undefined) {
       const ref = toTaskRef(fn, `${this.o.namePrefix}: ${fn.name || '(anonymous)'}`);
@@ -215,10 +197,10 @@ export class PoolEngine {
       }
       this.#fnIds.set(fn, f);
     }
-    const item = new Item(this, this.#nextId++, f.id, args, stride, packedOk, future);
+    item.id = this.#nextId++;
+    item.fnId = f.id;
     this.#queue.push(item);
     this.#scheduleFlush();
-    return item;
   }
 
   #scheduleFlush(): void {
@@ -247,14 +229,14 @@ export class PoolEngine {
     }
     if (w.states === null) return false;
     if (cas(w.states, stateIndex(item.slot, item.k), PENDING, TAKEN) !== PENDING) return false;
-    this.#inflight.delete(item.id);
+    item.w = null;
     return true;
   }
 
   interrupt(item: Item, force: boolean): void {
     const w = item.w;
     if (w === null || w.exited) return;
-    this.#inflight.delete(item.id);
+    item.w = null;
     if (force) {
       w.forced = true;
       w.ch.terminate();
@@ -324,7 +306,7 @@ export class PoolEngine {
     const items: Item[] = [];
     while (items.length < n && this.#queue.length > 0) {
       const it = this.#queue.shift() as Item;
-      if (it.withdrawn || it.future.done()) continue;
+      if (it.withdrawn || it.done()) continue;
       items.push(it);
     }
     if (items.length === 0) return false;
@@ -338,13 +320,13 @@ export class PoolEngine {
     let good = items;
     for (;;) {
       const n = good.length;
+      const argv: unknown[] = [];
       const tasks: WireBatch = {
         ids: new Int32Array(n),
         fns: new Int32Array(n),
         argc: new Int32Array(n),
-        argv: [],
+        argv,
       };
-      const argv = tasks.argv;
       for (let k = 0; k < n; k++) {
         const it = good[k] as Item;
         tasks.ids[k] = it.id;
@@ -363,7 +345,10 @@ export class PoolEngine {
       const tokens: string[] = [];
       try {
         // Inside the try: encode refuses some objects (a socket: NotCloneableError).
-        tasks.argv = collectTransfers(tokens, () => encode(argv, 'message')) as unknown[];
+        // All numbers (`x + 1` over a range): one typed array, not an array cloned item by item.
+        tasks.argv =
+          packNumbers(argv) ??
+          (collectTransfers(tokens, () => encode(argv, 'message')) as unknown[]);
         w.ch.post({ t: 'batch', slot, defs, tasks });
         break;
       } catch (err) {
@@ -376,7 +361,7 @@ export class PoolEngine {
             structuredClone(collectTransfers(probe, () => encode(it.args, 'message')));
             ok.push(it);
           } catch (e) {
-            it.future._complete(
+            it._complete(
               false,
               e instanceof WeftError
                 ? e
@@ -403,7 +388,6 @@ export class PoolEngine {
       it.w = w;
       it.slot = slot;
       it.k = k;
-      this.#inflight.set(it.id, it);
     }
     w.slots[slot] = good;
     w.assigned += good.length;
@@ -439,7 +423,7 @@ export class PoolEngine {
           // From the end: the runner claims from the front, so the first refusal ends the tail.
           if (cas(v.states, stateIndex(s, k), PENDING, TAKEN) !== PENDING) break;
           const it = batch[k] as Item;
-          if (!this.#inflight.delete(it.id)) continue;
+          if (it.w !== v) continue;
           it.w = null;
           taken.push(it);
         }
@@ -486,6 +470,21 @@ export class PoolEngine {
         w.ch.unref();
       }
     }
+  }
+
+  /** The calls sent to `w` that it has not finished (nor given up: withdrawn, interrupted, stolen),
+   * in submission order. The batches are the only record: a map by id cost a third of the
+   * engine's time at 100,000 queued tasks. */
+  #sentTo(w: PoolWorker): Item[] {
+    const mine: Item[] = [];
+    for (const batch of w.slots) {
+      if (batch !== null) for (const it of batch) if (it.w === w) mine.push(it);
+    }
+    return mine.sort((a, b) => a.id - b.id);
+  }
+
+  #allSent(): Item[] {
+    return this.#workers.flatMap((w) => this.#sentTo(w));
   }
 
   #checkIdle(): void {
@@ -588,16 +587,17 @@ export class PoolEngine {
         return;
       }
       case 'res': {
-        const r = decode(m.r) as unknown[];
+        const r = ArrayBuffer.isView(m.r) ? m.r : (decode(m.r) as unknown[]);
         for (let k = 0; k < r.length; k += 3) {
-          const it = this.#inflight.get(r[k] as number);
-          if (it === undefined) continue;
-          this.#inflight.delete(it.id);
+          const at = r[k] as number;
+          const it = w.slots[Math.floor(at / BATCH_CAP)]?.[at % BATCH_CAP];
+          // Not this worker's any more: withdrawn, interrupted, or its executor broke.
+          if (it === undefined || it.w !== w) continue;
           it.w = null;
           const ok = r[k + 1];
           let v = r[k + 2];
           if (ok === RES_PACKED && !it.packedOk) v = unpack(v as Int32Array | Float64Array);
-          it.future._complete(ok !== RES_ERROR, v);
+          it._complete(ok !== RES_ERROR, v);
         }
         if (m.end >= 0) w.slots[m.end] = null;
         if (m.end >= 0 || r.length > 0) this.#dispatch();
@@ -613,12 +613,11 @@ export class PoolEngine {
     w.exited = true;
     handleClosed(this.o.kind === 'thread' ? 'pool-thread' : 'pool-process');
     this.#workers = this.#workers.filter((x) => x !== w);
-    const mine = [...this.#inflight.values()].filter((it) => it.w === w);
+    const mine = this.#sentTo(w);
     if (w.forced || (w.stopSent && mine.length === 0)) {
       // A forced cancellation: the worker's other tasks run elsewhere.
       for (let j = mine.length - 1; j >= 0; j--) {
         const it = mine[j] as Item;
-        this.#inflight.delete(it.id);
         it.w = null;
         this.#queue.unshift(it);
       }
@@ -633,20 +632,22 @@ export class PoolEngine {
       this.#break(
         `A ${this.o.kind === 'thread' ? 'worker thread' : 'child process'} of the pool (${w.name}) terminated abruptly while the future was running or pending`,
         cause,
+        mine,
       );
     }
     this.#checkIdle();
   }
 
-  #break(message: string, cause: unknown): void {
+  /** `dead`: the calls of a worker that has just left #workers. */
+  #break(message: string, cause: unknown, dead: Item[] = []): void {
     if (this.#broken !== null) return;
     const err = this.o.broken(message, cause);
     this.#broken = err;
-    const items = [...this.#inflight.values()];
-    this.#inflight.clear();
+    const items = [...dead, ...this.#allSent()];
     while (this.#queue.length > 0) items.push(this.#queue.shift() as Item);
     for (const it of items) {
-      if (!it.withdrawn) it.future._complete(false, this.o.broken(message, cause));
+      it.w = null;
+      if (!it.withdrawn) it._complete(false, this.o.broken(message, cause));
     }
     for (const w of this.#workers) {
       w.stopping = true;
@@ -661,10 +662,10 @@ export class PoolEngine {
     if (cancelFutures) {
       while (this.#queue.length > 0) {
         const it = this.#queue.shift() as Item;
-        if (!it.withdrawn) it.future._cancel('The executor was shut down');
+        if (!it.withdrawn) it._cancel('The executor was shut down');
       }
-      for (const it of [...this.#inflight.values()]) {
-        if (it.w?.states && this.withdraw(it)) it.future._cancel('The executor was shut down');
+      for (const it of this.#allSent()) {
+        if (it.w?.states && this.withdraw(it)) it._cancel('The executor was shut down');
       }
     }
     this.#dispatch();
@@ -679,10 +680,13 @@ export class PoolEngine {
   /** Ends every worker now (Pool.terminate); unfinished futures fail with `error`. */
   terminate(error: Error): void {
     this.#shutdown = true;
-    const items = [...this.#inflight.values()];
-    this.#inflight.clear();
+    const items = this.#allSent();
     while (this.#queue.length > 0) items.push(this.#queue.shift() as Item);
-    for (const it of items) if (!it.withdrawn) it.future._complete(false, error);
+    for (const it of items) {
+      // Detached, so that the workers' exits below do not queue them again.
+      it.w = null;
+      if (!it.withdrawn) it._complete(false, error);
+    }
     for (const w of this.#workers) {
       w.stopping = true;
       w.forced = true;

@@ -25,6 +25,7 @@ import { packNumbers } from './pack.js';
 import {
   CHUNK,
   type FromRunner,
+  outcomeAt,
   PENDING,
   RES_ERROR,
   RES_OK,
@@ -83,7 +84,8 @@ export async function runRunner(boot: RunnerBoot, port: RunnerPort): Promise<voi
     out = [];
     lastFlush = performance.now();
     try {
-      port.post({ t: 'res', r, end });
+      // Every outcome a number (the triples are then all numbers): one typed array (pack.ts).
+      port.post({ t: 'res', r: packNumbers(r) ?? r, end });
     } catch (err) {
       // One outcome that cannot be cloned must not take the others down with it.
       const safe: unknown[] = [];
@@ -110,14 +112,14 @@ export async function runRunner(boot: RunnerBoot, port: RunnerPort): Promise<voi
     }
   };
 
-  const record = (id: number, ok: boolean, v: unknown): void => {
+  const record = (at: number, ok: boolean, v: unknown): void => {
     if (ok) {
       try {
-        out.push(id, RES_OK, encode(v, 'message'));
+        out.push(at, RES_OK, encode(v, 'message'));
       } catch (e) {
-        out.push(id, RES_ERROR, encodeError(e));
+        out.push(at, RES_ERROR, encodeError(e));
       }
-    } else out.push(id, RES_ERROR, encodeError(v));
+    } else out.push(at, RES_ERROR, encodeError(v));
   };
 
   const define = async (defs: Array<[number, TaskRef]>): Promise<void> => {
@@ -146,9 +148,10 @@ export async function runRunner(boot: RunnerBoot, port: RunnerPort): Promise<voi
         if (cas(states, stateIndex(b.slot, k), PENDING, RUNNING) !== PENDING) continue;
       } else if (interrupted.delete(id)) continue;
       if (out.length > 0 && performance.now() - lastFlush >= FLUSH_MS) flush(-1);
+      const pos = outcomeAt(b.slot, k);
       const fn = fns.get(fnId);
       if (fn === undefined || typeof fn !== 'function') {
-        record(id, false, fn?.error ?? new Error(`weft pool: unknown function #${fnId}`));
+        record(pos, false, fn?.error ?? new Error(`weft pool: unknown function #${fnId}`));
         continue;
       }
       current = id;
@@ -172,18 +175,18 @@ export async function runRunner(boot: RunnerBoot, port: RunnerPort): Promise<voi
             results.push(v);
           }
           const packed = numbers ? packNumbers(results) : null;
-          if (packed !== null) out.push(id, RES_PACKED, packed);
-          else record(id, true, results);
+          if (packed !== null) out.push(pos, RES_PACKED, packed);
+          else record(pos, true, results);
         } else {
-          let r = fn(...argv.slice(first, at));
+          let r = at - first === 1 ? fn(argv[first]) : fn(...argv.slice(first, at));
           if (isThenable(r)) {
             flush(-1);
             r = await r;
           }
-          record(id, true, r);
+          record(pos, true, r);
         }
       } catch (e) {
-        record(id, false, e);
+        record(pos, false, e);
       } finally {
         interrupted.delete(id);
         current = 0;
@@ -204,7 +207,7 @@ export async function runRunner(boot: RunnerBoot, port: RunnerPort): Promise<voi
   port.onMessage((m) => {
     switch (m.t) {
       case 'batch':
-        m.tasks.argv = decode(m.tasks.argv) as unknown[];
+        if (!ArrayBuffer.isView(m.tasks.argv)) m.tasks.argv = decode(m.tasks.argv) as unknown[];
         batches.push({ slot: m.slot, defs: m.defs, tasks: m.tasks });
         void pump();
         return;

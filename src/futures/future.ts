@@ -312,9 +312,13 @@ export class Future<T = unknown> implements PromiseLike<T> {
     this.#finish('CANCELLED');
   }
 
+  /** @internal Called once the future is done: a subclass drops what only a pending call needs. */
+  protected _released(): void {}
+
   #finish(state: 'FINISHED' | 'CANCELLED'): void {
     this.#state = state;
     this[kLink] = null;
+    this._released();
     const resolve = this.#resolve;
     if (resolve !== null) {
       const reject = this.#reject as (error: unknown) => void;

@@ -15,6 +15,8 @@ import { Future, type FutureLink, kLink } from './future.js';
 
 type Fn = (...args: any[]) => unknown;
 
+const NO_ARGS: ArrayLike<unknown> = Object.freeze([]);
+
 /** A pool's future is also the engine's record of its call (engine.ts, Item): one object each. */
 class PoolFuture<T> extends Future<T> implements Item, FutureLink {
   id = 0;
@@ -25,12 +27,16 @@ class PoolFuture<T> extends Future<T> implements Item, FutureLink {
   withdrawn = false;
   constructor(
     readonly engine: PoolEngine,
-    readonly args: ArrayLike<unknown>,
+    public args: ArrayLike<unknown>,
     readonly stride: number,
     readonly packedOk: boolean,
   ) {
     super();
     this[kLink] = this;
+  }
+  /** A finished call's arguments are not needed again (a kept future must not keep them). */
+  protected override _released(): void {
+    this.args = NO_ARGS;
   }
   started(): boolean {
     return this.engine.started(this);

@@ -74,6 +74,7 @@ const processRole = new URL(`./process-role${ext}`, import.meta.url).href;
 export interface Item {
   id: number;
   fnId: number;
+  /** Emptied once the call is done (pool-executor.ts). */
   readonly args: ArrayLike<unknown>;
   /** 0: one call `fn(...args)`; n > 0: a chunk, `fn` over consecutive lists of n of `args`. */
   readonly stride: number;
@@ -477,8 +478,15 @@ export class PoolEngine {
    * engine's time at 100,000 queued tasks. */
   #sentTo(w: PoolWorker): Item[] {
     const mine: Item[] = [];
-    for (const batch of w.slots) {
-      if (batch !== null) for (const it of batch) if (it.w === w) mine.push(it);
+    for (let s = 0; s < SLOTS; s++) {
+      const batch = w.slots[s];
+      if (batch === null || batch === undefined) continue;
+      for (let k = 0; k < batch.length; k++) {
+        const it = batch[k] as Item;
+        // At its current place only: a call stolen from this batch may have been sent to this
+        // same worker again, and sits in both of its batches.
+        if (it.w === w && it.slot === s && it.k === k) mine.push(it);
+      }
     }
     return mine.sort((a, b) => a.id - b.id);
   }
@@ -590,9 +598,13 @@ export class PoolEngine {
         const r = ArrayBuffer.isView(m.r) ? m.r : (decode(m.r) as unknown[]);
         for (let k = 0; k < r.length; k += 3) {
           const at = r[k] as number;
-          const it = w.slots[Math.floor(at / BATCH_CAP)]?.[at % BATCH_CAP];
-          // Not this worker's any more: withdrawn, interrupted, or its executor broke.
-          if (it === undefined || it.w !== w) continue;
+          const slot = Math.floor(at / BATCH_CAP);
+          const it = w.slots[slot]?.[at % BATCH_CAP];
+          // Not this worker's any more (withdrawn, interrupted, its executor broke), or no longer
+          // at that place (stolen, then sent to this worker again in its other slot).
+          if (it === undefined || it.w !== w || it.slot !== slot || it.k !== at % BATCH_CAP) {
+            continue;
+          }
           it.w = null;
           const ok = r[k + 1];
           let v = r[k + 2];

@@ -98,7 +98,8 @@ function aiohttp(uvloop: boolean): ServerSpec {
  */
 async function throughput(h: Harness): Promise<void> {
   if (!ensureWrk(h)) return;
-  const rounds = h.quick ? 1 : 5;
+  // An even number of rounds: the order of the servers is reversed every other round (below).
+  const rounds = h.quick ? 1 : 6;
   const seconds = h.quick ? 2 : 4;
   const specs = [
     node('weft', 'weft'),
@@ -131,7 +132,10 @@ async function throughput(h: Harness): Promise<void> {
         await runPinned('wrk', ['-t1', '-c100', '-d2s', url]);
       }
       for (let round = 0; round < rounds; round++) {
-        for (const r of running) {
+        // Forwards, then backwards (A B C, C B A, …): this machine's speed drifts over tens of
+        // seconds, and a fixed order would give the servers measured late a steady advantage
+        // or handicap against those measured early in every round.
+        for (const r of round % 2 === 0 ? running : [...running].reverse()) {
           const run = await wrkRun(r.url, seconds, r.server.child.pid as number);
           if (typeof run === 'string') h.note(`${r.spec.impl} (${scenario}): ${run}`);
           else r.runs.push(run);
@@ -324,7 +328,7 @@ export const suite: BenchSuite = {
   async run(h) {
     h.note('servers pinned to core 1, wrk/curl to core 0 (taskset), 127.0.0.1 only');
     h.note(
-      'throughput: every server of a scenario runs at once (idle but for its turn); wrk visits them in turn, round after round, and each figure is the median of its rounds (± is half the range of the rounds); a goal ratio is the median of the per-round ratios',
+      'throughput: every server of a scenario runs at once (idle but for its turn); wrk visits them in turn, round after round, in reverse order every other round (6 rounds), and each figure is the median of its rounds (± is half the range of the rounds); a goal ratio is the median of the per-round ratios',
     );
     await throughput(h);
     for (const line of goals(h.figures)) h.note(line);

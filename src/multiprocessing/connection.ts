@@ -1,37 +1,99 @@
 /**
  * `Pipe()` and its `Connection` ends (Python's multiprocessing.connection.Connection).
  *
- * A direction of a pipe is a broker queue (queue.ts, `Queue._pipeDirection`). End-of-file is
- * Python's: `recv()` raises EOFError once the direction is empty and every handle of the other
- * end is closed — in every process that holds one. So the broker counts the handles of each end
- * (the count lives with the direction that end writes into):
+ * A direction of a pipe is a broker queue (queue.ts, `Queue._pipeDirection`). Python's two
+ * signals of a closed pipe are counted by the broker, which holds, for each direction, the
+ * handles of the end that writes into it and of the end that reads it (a duplex end is the
+ * writer of one direction and the reader of the other) — in every process that holds one:
  *
- *   Pipe() makes an end                  (the direction's 'create' names its creator) count = 1
+ * - `recv()` raises EOFError once the direction is empty and every handle of its writing end is
+ *   closed;
+ * - `send()` raises BrokenPipeError once every handle of its reading end is closed: the broker
+ *   then drops what the direction holds and what is sent to it later (nobody could receive it),
+ *   and answers the `pipeWatch` each writing handle keeps waiting there (a watch: it does not
+ *   keep the process alive; close() withdraws it).
+ *
+ *   Pipe() makes the ends       (each direction's 'create' names its creator)  1 writer, 1 reader
  *   handle serialised (Process args, a queue item)       ── 'holdToken' ──────▶ count + 1 (token)
  *     … revived at the other side                         ── 'adopt' token ───▶ token → session
  *     … never revived (child died first, encode failed)   ── 'dropTokens' ────▶ count − 1
  *   close()                                               ── 'unhold' ────────▶ count − 1
  *   its process or thread ends                            (broker: session end) count − its holds
  *
+ * Each message names the handle's two directions, [out, in], and counts it in both.
+ *
  * Messages of different threads reach the broker in any order (a thread sends its own once a
  * turn, or before it parks), so each step is counted whichever comes first: the first 'create'
- * of a direction — the creator's, or a reader's revival — counts the creator's handle; an
- * 'adopt' before its 'holdToken' counts the handle, and the late 'holdToken' then does not.
+ * of a direction — the creator's, or a revival's — counts the creator's handle of each end; an
+ * 'adopt' before its 'holdToken' counts the handle, and the late 'holdToken' then does not. So a
+ * count never passes through 0 while a handle is still open somewhere, and 0 is final.
  *
  * The token is why the classic idiom works: the parent passes `childEnd` to a Process and closes
  * its own copy at once; the copy travelling to the child still counts until the child holds it,
- * so the parent does not see EOF before the child has started. As in Python, a parent that keeps
- * its copy of the child's end open never sees EOF.
+ * so the parent does not see EOF (nor a broken pipe) before the child has started. As in
+ * Python, a parent that keeps its copy of the child's end open never sees either.
+ *
+ * `send()` is synchronous and the broker's answer to the watch is read by this thread's event
+ * loop, so a send made after the last reader closed and before that answer arrived is accepted
+ * and dropped (with what was still unread, as Python discards the unread bytes of a pipe). Where
+ * this thread knows for sure — the ends of a `Pipe()` it made, whose reading end never left it
+ * (was never serialised, so no other handle of it can exist) — the send right after that end's
+ * `close()` raises, with no window.
  */
 import { threadId } from 'node:worker_threads';
-import { broker } from '../internal/process/broker-client.js';
+import { broker, type Withdrawable } from '../internal/process/broker-client.js';
 import { noteTransfer } from '../internal/process/transfers.js';
 import { kShared, type SharedState } from '../internal/serialize.js';
-import { RuntimeError } from './errors.js';
+import { BrokenPipeError, RuntimeError } from './errors.js';
 import { Queue } from './queue.js';
 import { checkTimeout, registerKind } from './shared-object.js';
 
 let tokenSeq = 0;
+
+/**
+ * What the thread that made a Pipe knows of the reading end of one of its directions: 'here'
+ * while that end was never serialised (it is then its only handle), 'closed' once that handle is
+ * closed (the pipe is broken, for sure), 'away' once it was serialised (the broker knows).
+ */
+interface ReadEnd {
+  state: 'here' | 'closed' | 'away';
+}
+
+/**
+ * A writing handle's news of its readers, kept apart from the Connection: the watch's callback
+ * holds this, not the handle, so an unclosed handle can still be collected.
+ */
+interface WriteState {
+  broken: boolean;
+  /** Withdraws the broker's watch; null once it answered or failed. */
+  watch: Withdrawable | null;
+}
+
+const kClosed = Symbol('weft.connection.closed');
+
+/** Asks the broker to say when nobody can read `out` any more (at once if nobody can already). */
+function watchReaders(out: Queue): WriteState {
+  const control: Withdrawable = { withdraw: () => {} };
+  const st: WriteState = { broken: false, watch: control };
+  broker()
+    .watch('pipeWatch', out._id, [], control)
+    .then(
+      () => {
+        st.broken = true;
+        st.watch = null;
+      },
+      // Withdrawn by close(), or the broker is gone (then every send fails anyway).
+      () => {
+        st.watch = null;
+      },
+    );
+  return st;
+}
+
+const BROKEN =
+  'Broken pipe: every handle of the receiving end of this Pipe is closed (by close(), or by the ' +
+  'end of the process or thread that held it), so nothing sent now could be received; stop ' +
+  'sending and close this end';
 
 /**
  * One end of a `Pipe()`: `send` an object, `recv` the next one. Ends travel to children in
@@ -42,15 +104,30 @@ export class Connection {
   readonly #in: Queue | null;
   readonly #out: Queue | null;
   #closed = false;
+  /** A Pipe() end of this thread: what it knows of this end's reading side (of `#in`). */
+  readonly #reads: ReadEnd | null;
+  /** A Pipe() end of this thread: what it knows of the other end's reading side (of `#out`). */
+  readonly #peer: ReadEnd | null;
+  readonly #write: WriteState | null;
 
   /**
    * @internal `token`: this handle was serialised elsewhere and is revived here; null: a new
-   * Pipe's end, counted by the creation of the direction it writes.
+   * Pipe's end, counted by the creation of its directions (`reads`, `peer`: see ReadEnd).
    */
-  constructor(inbound: Queue | null, outbound: Queue | null, token: string | null) {
+  constructor(
+    inbound: Queue | null,
+    outbound: Queue | null,
+    token: string | null,
+    reads: ReadEnd | null = null,
+    peer: ReadEnd | null = null,
+  ) {
     this.#in = inbound;
     this.#out = outbound;
-    if (outbound !== null && token !== null) broker().post('adopt', outbound._id, [token]);
+    this.#reads = reads;
+    this.#peer = peer;
+    if (token !== null)
+      broker().post('adopt', undefined, [token, outbound?._id ?? null, inbound?._id ?? null]);
+    this.#write = outbound === null ? null : watchReaders(outbound);
   }
 
   get readable(): boolean {
@@ -63,11 +140,18 @@ export class Connection {
     return this.#closed;
   }
 
-  /** Sends `obj` (structured-cloned) to the other end. */
+  /**
+   * Sends `obj` (structured-cloned) to the other end.
+   * @throws BrokenPipeError once every handle of the other end is closed (in every process) —
+   * known at once within the thread that made the Pipe while the other end never left it,
+   * else from the next turn of this thread's event loop after the broker saw the last close:
+   * what is sent before that is dropped, as the unread rest is.
+   */
   send(obj: unknown): void {
     if (this.#closed) throw new RuntimeError('Connection is closed', 'ERR_WEFT_CONNECTION_CLOSED');
     if (!this.#out)
       throw new RuntimeError('Connection is read-only', 'ERR_WEFT_CONNECTION_READONLY');
+    if (this.#write?.broken || this.#peer?.state === 'closed') throw new BrokenPipeError(BROKEN);
     this.#out.putNowait(obj);
   }
 
@@ -102,14 +186,17 @@ export class Connection {
   }
 
   /**
-   * Closes this handle: the other end sees EOF once every handle of this end is closed. Objects
-   * this handle had fetched and not received go back for the end's other handles.
+   * Closes this handle: the other end sees EOF once every handle of this end is closed, and its
+   * `send` raises BrokenPipeError. Objects this handle had fetched and not received go back for
+   * the end's other handles (or are dropped with the rest when there are none).
    */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#out !== null) broker().post('unhold', this.#out._id, []);
+    this.#write?.watch?.withdraw(kClosed);
+    if (this.#reads?.state === 'here') this.#reads.state = 'closed';
     this.#in?._returnHeld();
+    broker().post('unhold', undefined, [this.#out?._id ?? null, this.#in?._id ?? null]);
   }
 
   [kShared](): SharedState {
@@ -118,12 +205,11 @@ export class Connection {
         'A closed Connection cannot be sent: send an open one',
         'ERR_WEFT_CONNECTION_CLOSED',
       );
-    let token: string | null = null;
-    if (this.#out !== null) {
-      token = `${process.pid}.${threadId}.${++tokenSeq}`;
-      broker().post('holdToken', this.#out._id, [token]);
-      noteTransfer(token);
-    }
+    const token = `${process.pid}.${threadId}.${++tokenSeq}`;
+    broker().post('holdToken', undefined, [token, this.#out?._id ?? null, this.#in?._id ?? null]);
+    noteTransfer(token);
+    // Another handle of this end may now exist: only the broker knows when they are all closed.
+    if (this.#reads !== null) this.#reads.state = 'away';
     return { kind: 'mp:Connection', state: { in: this.#in, out: this.#out, token } };
   }
 }
@@ -131,9 +217,8 @@ export class Connection {
 registerKind(
   'mp:Connection',
   (s) => {
-    const st = s as unknown as { in: Queue | null; out: Queue | null; token: string | null };
-    // A read-only end carries no token (it counts for nothing).
-    return new Connection(st.in, st.out, st.token ?? null);
+    const st = s as unknown as { in: Queue | null; out: Queue | null; token: string };
+    return new Connection(st.in, st.out, st.token);
   },
   import.meta.url,
 );
@@ -144,7 +229,16 @@ registerKind(
  */
 export function Pipe(duplex = true): [Connection, Connection] {
   const ab = Queue._pipeDirection();
-  if (!duplex) return [new Connection(ab, null, null), new Connection(null, ab, null)];
+  const abReader: ReadEnd = { state: 'here' };
+  if (!duplex)
+    return [
+      new Connection(ab, null, null, abReader, null),
+      new Connection(null, ab, null, null, abReader),
+    ];
   const ba = Queue._pipeDirection();
-  return [new Connection(ba, ab, null), new Connection(ab, ba, null)];
+  const baReader: ReadEnd = { state: 'here' };
+  return [
+    new Connection(ba, ab, null, baReader, abReader),
+    new Connection(ab, ba, null, abReader, baReader),
+  ];
 }

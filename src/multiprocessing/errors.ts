@@ -1,14 +1,19 @@
 /**
  * Errors of `weft/multiprocessing`: Python's names. `TimeoutError` and `BrokenBarrierError` are
- * weft's shared classes, re-exported.
+ * weft's shared classes, re-exported; so is `BrokenPipeError`, the one class of weft's `OSError`
+ * family (src/socket/errors.ts) that sockets and `Connection.send` both raise, as Python has one
+ * builtin `BrokenPipeError` for both.
  */
 import { RuntimeError, WeftError } from '../internal/errors.js';
 import { registerErrorClass } from '../internal/serialize.js';
 import { Empty, Full } from '../queue/errors.js';
+import { BrokenPipeError } from '../socket/errors.js';
 
 export { BrokenBarrierError, RuntimeError, TimeoutError } from '../internal/errors.js';
 // multiprocessing's queues raise queue.Empty and queue.Full, as in Python.
 export { Empty, Full } from '../queue/errors.js';
+// `Connection.send` when nobody can receive any more: an `OSError` with errno EPIPE.
+export { BrokenPipeError } from '../socket/errors.js';
 
 /** A process ended while others depended on it (a consumer that died before `taskDone`). */
 export class ProcessError extends WeftError {
@@ -33,6 +38,6 @@ export class EOFError extends WeftError {
   }
 }
 
-for (const cls of [Empty, EOFError, Full, ProcessError, RuntimeError]) {
+for (const cls of [BrokenPipeError, Empty, EOFError, Full, ProcessError, RuntimeError]) {
   registerErrorClass(cls as unknown as new (message: string) => Error);
 }

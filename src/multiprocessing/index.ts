@@ -13,6 +13,7 @@ export { Connection, Pipe } from './connection.js';
 export { activeChildren, currentProcess, parentProcess } from './current-process.js';
 export {
   BrokenBarrierError,
+  BrokenPipeError,
   Empty,
   EOFError,
   Full,

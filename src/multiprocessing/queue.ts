@@ -470,8 +470,9 @@ export class Queue<T = unknown> extends SharedObject {
 
   /**
    * @internal One direction of a Pipe: the broker counts the handles of the end writing into
-   * it — from its creation, the one this thread makes now — and a `get` on it answers EOFError
-   * once they are all closed and it is empty.
+   * it and of the end reading it — from its creation, the one of each this thread makes now. A
+   * `get` on it answers EOFError once the writers are all closed and it is empty; once the
+   * readers are all closed, it drops what it holds and what is put later (see connection.ts).
    */
   static _pipeDirection(): Queue {
     pipeNext = true;

@@ -7,7 +7,8 @@
  * - Requests made before the socket is connected wait in the out-buffer; everything sent within
  *   one event-loop turn travels in one frame (flushed from setImmediate).
  * - The socket is ref'd only while a reply is awaited: an idle connection never keeps a process
- *   alive.
+ *   alive. A `watch` (a request that may wait for ever: a Pipe writer waiting to hear that
+ *   nobody reads any more) does not count.
  * - `post` (request number −1) is fire-and-forget: no reply, in order with everything else.
  * - Blocking calls go through this thread's sync client (broker-sync.ts) on a socket of its own.
  *   So that one sees everything this thread did before it, `syncPrelude` hands it what this
@@ -128,6 +129,8 @@ export class BrokerClient {
   #scheduled = false;
   #next = 1;
   #pending = new Map<number, Pending>();
+  /** Requests of #pending that are watches: they do not keep the process alive. */
+  #weak = new Set<number>();
   #path: string;
   #failed: Error | null = null;
   #started = Date.now();
@@ -212,12 +215,14 @@ export class BrokerClient {
     this.#failed = e;
     for (const p of this.#pending.values()) p.reject(e);
     this.#pending.clear();
+    this.#weak.clear();
   }
 
   #onReply(m: Reply): void {
     const p = this.#pending.get(m.r);
     if (!p) return;
     this.#pending.delete(m.r);
+    if (this.#weak.size > 0) this.#weak.delete(m.r);
     this.#updateRef();
     if (m.e !== undefined) p.reject(decodeError(m.e as EncodedError));
     else if (m.c === 1) p.reject(kCancelled);
@@ -227,7 +232,7 @@ export class BrokerClient {
   #updateRef(): void {
     const s = this.#socket;
     if (!s) return;
-    if (this.#pending.size > 0 || !this.#connected) s.ref();
+    if (this.#pending.size > this.#weak.size || !this.#connected) s.ref();
     else s.unref();
   }
 
@@ -293,6 +298,7 @@ export class BrokerClient {
       const p = this.#pending.get(r);
       if (p !== undefined) {
         this.#pending.delete(r);
+        this.#weak.delete(r);
         p.reject(err);
       } else process.emitWarning(err);
       return false;
@@ -408,6 +414,26 @@ export class BrokerClient {
     onLateGrant?: (v: unknown) => void,
     control?: Withdrawable,
   ): Promise<unknown> {
+    return this.#request(o, id, a, signal, onLateGrant, control, false);
+  }
+
+  /**
+   * A request whose answer may never come, withdrawn with `control` when no longer wanted: unlike
+   * `request`, it does not keep the process alive while it waits.
+   */
+  watch(o: string, id: string | undefined, a: unknown[], control: Withdrawable): Promise<unknown> {
+    return this.#request(o, id, a, null, undefined, control, true);
+  }
+
+  #request(
+    o: string,
+    id: string | undefined,
+    a: unknown[],
+    signal: AbortSignal | null | undefined,
+    onLateGrant: ((v: unknown) => void) | undefined,
+    control: Withdrawable | undefined,
+    weak: boolean,
+  ): Promise<unknown> {
     if (this.#failed) return Promise.reject(this.#failed);
     if (signal?.aborted) return Promise.reject(signal.reason);
     try {
@@ -419,6 +445,7 @@ export class BrokerClient {
     const p = new Promise<unknown>((resolve, reject) => {
       this.#pending.set(r, { resolve, reject });
     });
+    if (weak) this.#weak.add(r);
     this.#send({ r, o, id, a });
     this.#updateRef();
     if (!signal && !control) return p;

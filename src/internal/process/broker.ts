@@ -30,6 +30,10 @@
  *   the broker keeps the batch's items until the client's `took` says it used them all (it
  *   says how far it got with the next thing it sends, or at the end of its event-loop turn) or
  *   `unget` hands them back.
+ * - Pipe directions count the open handles of both their ends, in every session and on their
+ *   way between sessions (src/multiprocessing/connection.ts draws the messages): no writer left
+ *   is EOF for `get`; no reader left drops the direction's items and later puts, and answers
+ *   the writers' `pipeWatch` (their next send raises BrokenPipeError).
  */
 import { createServer, type Server } from 'node:net';
 import { Deque } from '../deque.js';
@@ -68,8 +72,8 @@ type Obj =
       taken: Map<Session, number>;
       /** Batches lent to each session and not all taken yet: lease number → items, how far. */
       lent: Map<Session, Map<number, Lease>> | null;
-      /** A Pipe direction: the open handles of the end that writes into it (null: a queue). */
-      writers: Writers | null;
+      /** A Pipe direction: the open handles of its two ends (null: a queue). */
+      pipe: PipeEnds | null;
       dead: string | null;
       closed: boolean;
     }
@@ -101,19 +105,39 @@ interface Lease {
 }
 
 /**
- * The open handles of a Pipe end, counted for the direction it writes: `count` is every handle
- * (those of sessions, plus those travelling to a process that has not revived them yet); when
- * it reaches 0 and the direction is empty, a `get` answers EOFError, as Python's recv does.
+ * A Pipe direction's two ends: the handles of the end that writes into it and of the end that
+ * reads it (a duplex end is a writer of one direction and a reader of the other).
+ * - No writer left and nothing queued: a `get` answers EOFError, as Python's recv does.
+ * - No reader left: what it holds is dropped, later puts are dropped (the direction is
+ *   `closed`), and the writers' watches are answered — their next `send` raises
+ *   BrokenPipeError, as Python's does. Neither count comes back from 0: a new handle is only
+ *   ever a copy of an open one, counted (its token) before that one can close.
  */
-interface Writers {
+interface PipeEnds {
+  writers: Handles;
+  readers: Handles;
+  /** Writing handles waiting to hear that no reader is left (`pipeWatch`). */
+  watchers: Waiter[];
+}
+
+/**
+ * The open handles of one end of a Pipe direction: `count` is every handle (those of sessions,
+ * plus those travelling to a process that has not revived them yet).
+ */
+interface Handles {
+  q: PipeQueue;
+  reading: boolean;
   count: number;
   /** Handles per session, by owner (`pid:threadId`): the creator's counts before it connects. */
   bySession: Map<string, number>;
 }
 
+/** A handle as its messages name it: the direction it writes, the one it reads (or null). */
+type HandleIds = [out: string | null, inn: string | null];
+
 const objects = new Map<string, Obj>();
-/** Pipe handles on their way (serialised, not revived yet): token → the direction they write. */
-const transfers = new Map<string, string>();
+/** Pipe handles on their way (serialised, not revived yet): token → the directions of the handle. */
+const transfers = new Map<string, HandleIds>();
 /**
  * Tokens revived before their `holdToken` arrived (the sender's thread had not sent its messages
  * yet: its event loop was busy or parked): the revival counted the handle; the late
@@ -137,13 +161,22 @@ function create(id: string, kind: string, p: Record<string, unknown>): Obj {
         joiners: [],
         taken: new Map(),
         lent: null,
-        // A Pipe direction counts its writing end's first handle from the start, whichever
-        // process creates it first: the creator's own messages may come later than a reader's.
-        writers:
-          p.pipe === true ? { count: 1, bySession: new Map([[p.creator as string, 1]]) } : null,
+        pipe: null,
         dead: null,
         closed: false,
       };
+      // A Pipe direction counts the first handle of each end from the start, whichever process
+      // creates it first: the creator's own messages may come later than a revival's.
+      if (p.pipe === true) {
+        const q = o as PipeQueue;
+        const first = (reading: boolean): Handles => ({
+          q,
+          reading,
+          count: 1,
+          bySession: new Map([[p.creator as string, 1]]),
+        });
+        q.pipe = { writers: first(false), readers: first(true), watchers: [] };
+      }
       break;
     case 'lock':
       o = {
@@ -315,7 +348,8 @@ function handle(c: Conn, m: Request): void {
       return;
     }
     case 'putMany': {
-      // Unbounded queues only (the client sends these for maxsize 0): never blocks.
+      // Unbounded queues only (the client sends these for maxsize 0): never blocks. A Pipe
+      // direction nobody can read any more is closed: what is sent to it is dropped.
       const q = get(id, 'queue');
       if (q.closed) return;
       for (const item of a) q.items.push(item);
@@ -333,8 +367,17 @@ function handle(c: Conn, m: Request): void {
         block ? timeout : 0,
         () => {
           if (q.items.length === 0) {
-            if (q.writers === null || q.writers.count > 0) return false;
-            fail(c, r, 'EOFError', 'The other end of the Pipe is closed: nothing more will come');
+            const p = q.pipe;
+            if (p === null || (p.writers.count > 0 && p.readers.count > 0)) return false;
+            fail(
+              c,
+              r,
+              'EOFError',
+              p.writers.count === 0
+                ? 'The other end of the Pipe is closed: nothing more will come'
+                : // No reader left: this get's handle was closed while it waited.
+                  'This end of the Pipe is closed: nothing more will come',
+            );
             return true;
           }
           // A batch for a client that asked for several (its local buffer), never more than there are.
@@ -373,42 +416,61 @@ function handle(c: Conn, m: Request): void {
     case 'qsize':
       ok(c, r, get(id, 'queue').items.length);
       return;
-    // ── Pipe ends: a Connection counts as a handle of the end writing into `id` ──
+    // ── Pipe ends: a Connection is a handle of the end writing into its `out` direction and of
+    // the end reading its `in` direction (a: [out, in], null where it has none) ──
     case 'unhold': {
-      const w = pipe(id);
-      if ((w.writers.bySession.get(c.session.owner) ?? 0) > 0) hold(w, c.session.owner, -1);
+      const s = c.session.owner;
+      for (const h of handlesOf(a as HandleIds)) if ((h.bySession.get(s) ?? 0) > 0) hold(h, s, -1);
       return;
     }
     case 'holdToken': {
       // A handle serialised for another process (or thread): counted until it is revived.
       const t = a[0] as string;
       if (adoptedEarly.delete(t)) return;
-      countWriters(pipe(id), 1);
-      transfers.set(t, id as string);
+      const ids: HandleIds = [a[1] as string | null, a[2] as string | null];
+      for (const h of handlesOf(ids)) count(h, 1);
+      transfers.set(t, ids);
       return;
     }
     case 'adopt': {
-      // The token's count becomes the session's: the session's first, so that the total never
-      // touches 0 in between (that would answer the waiting getters EOFError).
-      const w = pipe(id);
+      // The token's count becomes the session's: the session's first, so that a total never
+      // touches 0 in between (that would answer EOFError, or break the pipe).
       const t = a[0] as string;
-      hold(w, c.session.owner, 1);
-      if (transfers.delete(t)) countWriters(w, -1);
+      const hs = handlesOf([a[1] as string | null, a[2] as string | null]);
+      for (const h of hs) hold(h, c.session.owner, 1);
+      if (transfers.delete(t)) for (const h of hs) count(h, -1);
       else adoptedEarly.add(t);
       return;
     }
     case 'dropTokens':
       // Handles sent that will never be revived (their child ended first, their encode failed).
       for (const t of a[0] as string[]) {
-        const qid = transfers.get(t);
-        if (qid === undefined) continue;
+        const ids = transfers.get(t);
+        if (ids === undefined) continue;
         transfers.delete(t);
-        countWriters(pipe(qid), -1);
+        for (const h of handlesOf(ids)) count(h, -1);
       }
       return;
     case 'pipeState': {
       const q = pipe(id);
-      ok(c, r, [q.items.length, q.writers.count]);
+      ok(c, r, [q.items.length, q.pipe.writers.count]);
+      return;
+    }
+    case 'pipeWatch': {
+      // A writing handle waits to hear that nobody can read the direction any more.
+      const q = pipe(id);
+      park(
+        c,
+        r,
+        q.pipe.watchers,
+        null,
+        () => {
+          if (q.pipe.readers.count > 0) return false;
+          ok(c, r, true);
+          return true;
+        },
+        () => {},
+      );
       return;
     }
     case 'taskDone': {
@@ -749,8 +811,12 @@ function onSessionEnd(s: Session): void {
   for (const [, o] of objects) {
     if (o.k === 'queue') {
       returnLent(o, s);
-      const mine = o.writers?.bySession.get(s.owner);
-      if (mine !== undefined) hold(o as PipeQueue, s.owner, -mine);
+      if (o.pipe !== null) {
+        for (const h of [o.pipe.writers, o.pipe.readers]) {
+          const mine = h.bySession.get(s.owner);
+          if (mine !== undefined) hold(h, s.owner, -mine);
+        }
+      }
     }
     if (o.k === 'lock' && o.session === s) {
       o.count = 1;
@@ -766,26 +832,47 @@ function onSessionEnd(s: Session): void {
   }
 }
 
-type PipeQueue = Extract<Obj, { k: 'queue' }> & { writers: Writers };
+type PipeQueue = Extract<Obj, { k: 'queue' }> & { pipe: PipeEnds };
 
-function pipe(id: string | undefined): PipeQueue {
-  const q = get(id, 'queue');
-  if (q.writers === null) throw new Failure('RuntimeError', `shared object ${id} is not a Pipe`);
+function pipe(id: string | null | undefined): PipeQueue {
+  const q = get(id ?? undefined, 'queue');
+  if (q.pipe === null) throw new Failure('RuntimeError', `shared object ${id} is not a Pipe`);
   return q as PipeQueue;
 }
 
-/** `n` more (or fewer) handles of owner `s`. */
-function hold(q: PipeQueue, s: string, n: number): void {
-  const mine = (q.writers.bySession.get(s) ?? 0) + n;
-  if (mine > 0) q.writers.bySession.set(s, mine);
-  else q.writers.bySession.delete(s);
-  countWriters(q, n);
+/** The counts a handle is part of: of the end writing `out`, and of the end reading `in`. */
+function handlesOf([out, inn]: HandleIds): Handles[] {
+  const hs: Handles[] = [];
+  if (out !== null) hs.push(pipe(out).pipe.writers);
+  if (inn !== null) hs.push(pipe(inn).pipe.readers);
+  return hs;
 }
 
-/** `n` more (or fewer) handles in all; the last one gone wakes the getters (EOFError). */
-function countWriters(q: PipeQueue, n: number): void {
-  q.writers.count += n;
-  if (q.writers.count === 0) pump(q.getters);
+/** `n` more (or fewer) handles of owner `s`. */
+function hold(h: Handles, s: string, n: number): void {
+  const mine = (h.bySession.get(s) ?? 0) + n;
+  if (mine > 0) h.bySession.set(s, mine);
+  else h.bySession.delete(s);
+  count(h, n);
+}
+
+/**
+ * `n` more (or fewer) handles in all. The last writer gone wakes the getters (EOFError); the
+ * last reader gone drops what the direction holds and answers the writers' watches.
+ */
+function count(h: Handles, n: number): void {
+  h.count += n;
+  if (h.count !== 0) return;
+  const q = h.q;
+  if (!h.reading) {
+    pump(q.getters);
+    return;
+  }
+  q.items.clear();
+  q.lent = null;
+  q.closed = true;
+  pump(q.getters);
+  pump(q.pipe.watchers);
 }
 
 function lend(q: Extract<Obj, { k: 'queue' }>, s: Session, b: number, items: unknown[]): void {
@@ -814,6 +901,8 @@ function returnLent(q: Extract<Obj, { k: 'queue' }>, s: Session): void {
 
 /** Items session `s` had and will not use go back to the front of `q`, in their order. */
 function putBack(q: Extract<Obj, { k: 'queue' }>, s: Session, items: unknown[]): void {
+  // Nobody can read a Pipe direction any more: what comes back is dropped with the rest.
+  if (q.pipe !== null && q.pipe.readers.count === 0) return;
   for (let i = items.length - 1; i >= 0; i--) q.items.unshift(items[i]);
   if (q.joinable) q.taken.set(s, Math.max(0, (q.taken.get(s) ?? 0) - items.length));
   pump(q.getters);

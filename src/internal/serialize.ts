@@ -40,9 +40,12 @@ export interface Shareable {
 }
 
 type Reviver = (state: Record<string, unknown>) => object;
+/** Gives up an encoded object that will never be revived (what its encode counted). */
+type Discarder = (state: Record<string, unknown>) => void;
 
 interface Kinds {
   revivers: Map<string, Reviver>;
+  discarders?: Map<string, Discarder>;
   modules: Set<string>;
   errors: Map<string, new (message: string) => Error>;
 }
@@ -65,8 +68,14 @@ for (const cls of [
   registerErrorClass(cls as unknown as new (message: string) => Error);
 }
 
-export function registerSharedKind(kind: string, revive: Reviver, moduleUrl: string): void {
+export function registerSharedKind(
+  kind: string,
+  revive: Reviver,
+  moduleUrl: string,
+  discard?: Discarder,
+): void {
   if (!kinds.revivers.has(kind)) kinds.revivers.set(kind, revive);
+  if (discard !== undefined) (kinds.discarders ??= new Map()).set(kind, discard);
   kinds.modules.add(moduleUrl);
 }
 
@@ -170,23 +179,60 @@ function walkEncode(v: unknown, carrier: Carrier, seen: Map<object, unknown>): u
 
 /** Revives descriptors in a freshly cloned value (in place where it can). */
 export function decode(value: unknown): unknown {
-  return walkDecode(value, new Set());
+  return walkDecode(value, new Map());
 }
 
-function walkDecode(v: unknown, seen: Set<object>): unknown {
-  if (v === null || typeof v !== 'object') return v;
-  if (seen.has(v)) return v;
+/**
+ * Gives up an encoded value that will never be decoded (a pool task withdrawn or stolen after its
+ * batch reached a worker): each shared object in it whose kind registered a discarder releases
+ * what its encode counted (a Pipe end's token), without being revived.
+ */
+export function discard(value: unknown): void {
+  walkDiscard(value, new Set());
+}
+
+function walkDiscard(v: unknown, seen: Set<object>): void {
+  if (v === null || typeof v !== 'object' || seen.has(v)) return;
   seen.add(v);
   const tag = (v as Record<string, unknown>)[TAG];
   if (typeof tag === 'string') {
-    if (tag === 'Error') return decodeError(v as EncodedError);
+    if (tag === 'Error') return;
+    const s = (v as { s: unknown }).s;
+    walkDiscard(s, seen);
+    kinds.discarders?.get(tag)?.(s as Record<string, unknown>);
+    return;
+  }
+  if (Array.isArray(v)) for (const x of v) walkDiscard(x, seen);
+  else if (v instanceof Map) {
+    for (const [k, x] of v) {
+      walkDiscard(k, seen);
+      walkDiscard(x, seen);
+    }
+  } else if (v instanceof Set) for (const x of v) walkDiscard(x, seen);
+  else if (isPlain(v)) for (const x of Object.values(v)) walkDiscard(x, seen);
+}
+
+/** `seen`: what each object met so far decoded to (an object met twice is one revived object). */
+function walkDecode(v: unknown, seen: Map<object, unknown>): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (seen.has(v)) return seen.get(v);
+  seen.set(v, v);
+  const tag = (v as Record<string, unknown>)[TAG];
+  if (typeof tag === 'string') {
+    if (tag === 'Error') {
+      const e = decodeError(v as EncodedError);
+      seen.set(v, e);
+      return e;
+    }
     const revive = kinds.revivers.get(tag);
     if (!revive) {
       throw new TypeError(
         `Cannot revive a shared ${tag} in this thread: its module was not loaded. Import it (for example weft/threading) in the module that receives it.`,
       );
     }
-    return revive(walkDecode((v as { s: unknown }).s, seen) as Record<string, unknown>);
+    const o = revive(walkDecode((v as { s: unknown }).s, seen) as Record<string, unknown>);
+    seen.set(v, o);
+    return o;
   }
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) v[i] = walkDecode(v[i], seen);

@@ -42,9 +42,9 @@
  */
 import { threadId } from 'node:worker_threads';
 import { broker, type Withdrawable } from '../internal/process/broker-client.js';
-import { noteTransfer } from '../internal/process/transfers.js';
+import { dropTransfers, noteTransfer } from '../internal/process/transfers.js';
 import { kShared, type SharedState } from '../internal/serialize.js';
-import { BrokenPipeError, RuntimeError } from './errors.js';
+import { BrokenPipeError, EOFError, RuntimeError } from './errors.js';
 import { Queue } from './queue.js';
 import { checkTimeout, registerKind } from './shared-object.js';
 
@@ -109,6 +109,8 @@ export class Connection {
   /** A Pipe() end of this thread: what it knows of the other end's reading side (of `#out`). */
   readonly #peer: ReadEnd | null;
   readonly #write: WriteState | null;
+  /** Aborts the recv()s of this handle still waiting when it is closed. */
+  #recvAbort: AbortController | null = null;
 
   /**
    * @internal `token`: this handle was serialised elsewhere and is revived here; null: a new
@@ -163,7 +165,10 @@ export class Connection {
     if (this.#closed) throw new RuntimeError('Connection is closed', 'ERR_WEFT_CONNECTION_CLOSED');
     if (!this.#in)
       throw new RuntimeError('Connection is write-only', 'ERR_WEFT_CONNECTION_WRITEONLY');
-    return this.#in.get();
+    // close() withdraws it: a recv left waiting at the broker would take items meant for the
+    // end's other handles (a child's) into this closed one.
+    this.#recvAbort ??= new AbortController();
+    return this.#in.get({ signal: this.#recvAbort.signal });
   }
 
   /**
@@ -193,6 +198,9 @@ export class Connection {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#recvAbort?.abort(
+      new EOFError('This end of the Pipe was closed while recv() waited: nothing more will come'),
+    );
     this.#write?.watch?.withdraw(kClosed);
     if (this.#reads?.state === 'here') this.#reads.state = 'closed';
     this.#in?._returnHeld();
@@ -221,6 +229,9 @@ registerKind(
     return new Connection(st.in, st.out, st.token);
   },
   import.meta.url,
+  // A handle that will never be revived (a pool task withdrawn or stolen after its batch
+  // reached a worker) stops counting: its token goes.
+  (s) => dropTransfers([(s as unknown as { token: string }).token]),
 );
 
 /**

@@ -49,8 +49,14 @@ export function registerKind(
   kind: string,
   revive: (init: SharedInit) => object,
   moduleUrl: string,
+  discard?: (init: SharedInit) => void,
 ): void {
-  registerSharedKind(kind, (s) => revive(s as unknown as SharedInit), moduleUrl);
+  registerSharedKind(
+    kind,
+    (s) => revive(s as unknown as SharedInit),
+    moduleUrl,
+    discard && ((s) => discard(s as unknown as SharedInit)),
+  );
 }
 
 export function checkTimeout(what: string, timeout: unknown): number | null {

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { ThreadPoolExecutor } from '../../src/futures/index.js';
 import {
   BrokenPipeError,
   type Connection,
@@ -16,7 +17,13 @@ import {
 import { OSError } from '../../src/socket/index.js';
 import { Thread } from '../../src/threading/index.js';
 import { checkLeaks } from '../support/leaks.js';
-import { pipeRecvInto, pipeSendUntilBroken, pipeTakeAndEnd } from './fixtures/pipe-targets.js';
+import {
+  pipeCloseThenSpin,
+  pipeReadFor,
+  pipeRecvInto,
+  pipeSendUntilBroken,
+  pipeTakeAndEnd,
+} from './fixtures/pipe-targets.js';
 
 checkLeaks({ graceMs: 3000 });
 
@@ -160,5 +167,52 @@ describe('Pipe: BrokenPipeError', () => {
     await assert.rejects(waiting, EOFError);
     assert.throws(() => w.send(1), BrokenPipeError);
     w.close();
+  });
+
+  test('a reading end given to a thread-pool task cancelled before it ran does not stay open in the worker', async () => {
+    const ex = new ThreadPoolExecutor({ maxWorkers: 1 });
+    try {
+      await ex.submit(pipeCloseThenSpin, null, 1);
+      const [r, w] = Pipe(false);
+      // One batch of 16 tasks reaches the worker, which spends 1.5 s in the first.
+      const fs = [ex.submit(pipeCloseThenSpin, null, 1500)];
+      for (let i = 1; i < 16; i++) fs.push(ex.submit(pipeCloseThenSpin, i === 15 ? r : null, 1));
+      await pause(300);
+      assert.equal(fs[15]?.cancel(), true, 'cancelled before it ran');
+      r.close();
+      const res = await sendUntilBroken(w, 10_000);
+      assert.ok(res?.error instanceof BrokenPipeError, 'nobody can read: send raises');
+      w.close();
+      await Promise.allSettled(fs);
+    } finally {
+      await ex.shutdown();
+    }
+  });
+
+  test("a recv waiting when its handle is closed does not take what the end's other handles get", async () => {
+    const [r, w] = Pipe(false);
+    const out = new Queue<unknown>();
+    const p = new Process({ target: pipeReadFor, args: [r, 2000, out] });
+    p.start();
+    assert.equal(await out.get({ timeout: 30_000 }), 'ready');
+    const pending = r.recv();
+    await pause(100);
+    r.close();
+    await assert.rejects(pending, EOFError);
+    for (let i = 0; i < 10; i++) w.send(i);
+    assert.deepEqual(await out.get({ timeout: 30_000 }), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    await p.join();
+    w.close();
+  });
+
+  test('both ends of one Pipe in one queue item arrive connected', async () => {
+    const [r, w] = Pipe(false);
+    const q = new Queue<[Connection, Connection]>();
+    q.putNowait([r, w]);
+    const [r2, w2] = await q.get();
+    w2.send('x');
+    assert.equal(await r2.recv(), 'x');
+    for (const c of [r, w, r2, w2]) c.close();
+    q.close();
   });
 });

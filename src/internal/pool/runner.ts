@@ -19,7 +19,7 @@
  */
 import { cas, load } from '../atomics.js';
 import { CancelledError } from '../errors.js';
-import { decode, encode, encodeError } from '../serialize.js';
+import { decode, discard, encode, encodeError } from '../serialize.js';
 import { resolveTaskRef, type TaskRef } from '../task-ref.js';
 import { packNumbers } from './pack.js';
 import {
@@ -135,6 +135,10 @@ export async function runRunner(boot: RunnerBoot, port: RunnerPort): Promise<voi
   const runBatch = async (b: Batch): Promise<void> => {
     if (b.defs) await define(b.defs);
     const { ids, fns: fnOf, argc, argv } = b.tasks;
+    // Arguments are revived task by task, when the task runs (a typed array needs nothing): a
+    // task withdrawn or stolen after the batch came must not leave revived objects behind here —
+    // a Pipe end revived in this thread would count as open until the worker ends.
+    const plain = !ArrayBuffer.isView(argv);
     let at = 0;
     for (let k = 0; k < ids.length; k++) {
       const id = ids[k] as number;
@@ -145,12 +149,19 @@ export async function runRunner(boot: RunnerBoot, port: RunnerPort): Promise<voi
       at += chunk ? 2 : n;
       if (states !== null) {
         // Claim: the engine may have withdrawn the task (cancel, steal) a moment ago.
-        if (cas(states, stateIndex(b.slot, k), PENDING, RUNNING) !== PENDING) continue;
-      } else if (interrupted.delete(id)) continue;
+        if (cas(states, stateIndex(b.slot, k), PENDING, RUNNING) !== PENDING) {
+          if (plain) discard(argv.slice(first, at));
+          continue;
+        }
+      } else if (interrupted.delete(id)) {
+        if (plain) discard(argv.slice(first, at));
+        continue;
+      }
       if (out.length > 0 && performance.now() - lastFlush >= FLUSH_MS) flush(-1);
       const pos = outcomeAt(b.slot, k);
       const fn = fns.get(fnId);
       if (fn === undefined || typeof fn !== 'function') {
+        if (plain) discard(argv.slice(first, at));
         record(pos, false, fn?.error ?? new Error(`weft pool: unknown function #${fnId}`));
         continue;
       }
@@ -160,7 +171,8 @@ export async function runRunner(boot: RunnerBoot, port: RunnerPort): Promise<voi
         if (chunk) {
           // Consecutive argument lists of `stride` values, in an array or a typed array.
           const stride = argv[first] as number;
-          const list = argv[first + 1] as ArrayLike<unknown>;
+          let list = argv[first + 1] as ArrayLike<unknown>;
+          if (!ArrayBuffer.isView(list)) list = decode(list) as unknown[];
           // Pushed, not preallocated: a holey array is serialized element by element with its
           // index, and packNumbers below wants a dense one anyway.
           const results: unknown[] = [];
@@ -178,7 +190,14 @@ export async function runRunner(boot: RunnerBoot, port: RunnerPort): Promise<voi
           if (packed !== null) out.push(pos, RES_PACKED, packed);
           else record(pos, true, results);
         } else {
-          let r = at - first === 1 ? fn(argv[first]) : fn(...argv.slice(first, at));
+          let r: unknown;
+          if (at - first === 1) {
+            const x = argv[first];
+            r = fn(plain && typeof x === 'object' && x !== null ? decode(x) : x);
+          } else {
+            const args = argv.slice(first, at);
+            r = fn(...(plain ? (decode(args) as unknown[]) : args));
+          }
           if (isThenable(r)) {
             flush(-1);
             r = await r;
@@ -207,7 +226,6 @@ export async function runRunner(boot: RunnerBoot, port: RunnerPort): Promise<voi
   port.onMessage((m) => {
     switch (m.t) {
       case 'batch':
-        if (!ArrayBuffer.isView(m.tasks.argv)) m.tasks.argv = decode(m.tasks.argv) as unknown[];
         batches.push({ slot: m.slot, defs: m.defs, tasks: m.tasks });
         void pump();
         return;

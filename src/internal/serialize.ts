@@ -252,7 +252,11 @@ function walkDecode(v: unknown, seen: Map<object, unknown>): unknown {
   }
   if (!isPlain(v)) return v;
   const id = (v as { $sab?: unknown }).$sab;
-  if (typeof id === 'number' && Object.keys(v).length === 1) return lookup(id);
+  if (typeof id === 'number' && Object.keys(v).length === 1) {
+    const sab = lookup(id);
+    seen.set(v, sab);
+    return sab;
+  }
   for (const k of Object.keys(v)) {
     (v as Record<string, unknown>)[k] = walkDecode((v as Record<string, unknown>)[k], seen);
   }

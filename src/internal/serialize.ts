@@ -183,6 +183,51 @@ export function decode(value: unknown): unknown {
 }
 
 /**
+ * `decode`, all or nothing: when a shared kind in `value` cannot be revived in this thread (its
+ * module is not loaded here), nothing is revived, `value` is discarded (see `discard`) and the
+ * TypeError is thrown — a half-revived value would leave handles counted that nobody can close.
+ */
+export function decodeOrDiscard(value: unknown): unknown {
+  const missing = firstUnrevivable(value, new Set());
+  if (missing !== null) {
+    discard(value);
+    throw unrevivable(missing);
+  }
+  return decode(value);
+}
+
+function firstUnrevivable(v: unknown, seen: Set<object>): string | null {
+  if (v === null || typeof v !== 'object' || seen.has(v)) return null;
+  seen.add(v);
+  const tag = (v as Record<string, unknown>)[TAG];
+  if (typeof tag === 'string') {
+    if (tag === 'Error') return null;
+    if (!kinds.revivers.has(tag)) return tag;
+    return firstUnrevivable((v as { s: unknown }).s, seen);
+  }
+  const parts: Iterable<unknown> = Array.isArray(v)
+    ? v
+    : v instanceof Map
+      ? [...v.keys(), ...v.values()]
+      : v instanceof Set
+        ? v
+        : isPlain(v)
+          ? Object.values(v)
+          : [];
+  for (const x of parts) {
+    const m = firstUnrevivable(x, seen);
+    if (m !== null) return m;
+  }
+  return null;
+}
+
+function unrevivable(tag: string): TypeError {
+  return new TypeError(
+    `Cannot revive a shared ${tag} in this thread: its module was not loaded. Import it (for example weft/threading) in the module that receives it.`,
+  );
+}
+
+/**
  * Gives up an encoded value that will never be decoded (a pool task withdrawn or stolen after its
  * batch reached a worker): each shared object in it whose kind registered a discarder releases
  * what its encode counted (a Pipe end's token), without being revived.
@@ -225,11 +270,7 @@ function walkDecode(v: unknown, seen: Map<object, unknown>): unknown {
       return e;
     }
     const revive = kinds.revivers.get(tag);
-    if (!revive) {
-      throw new TypeError(
-        `Cannot revive a shared ${tag} in this thread: its module was not loaded. Import it (for example weft/threading) in the module that receives it.`,
-      );
-    }
+    if (!revive) throw unrevivable(tag);
     const o = revive(walkDecode((v as { s: unknown }).s, seen) as Record<string, unknown>);
     seen.set(v, o);
     return o;

@@ -21,6 +21,7 @@ import {
   pipeCloseThenSpin,
   pipeReadFor,
   pipeRecvInto,
+  pipeSendOne,
   pipeSendUntilBroken,
   pipeTakeAndEnd,
 } from './fixtures/pipe-targets.js';
@@ -214,5 +215,30 @@ describe('Pipe: BrokenPipeError', () => {
     assert.equal(await r2.recv(), 'x');
     for (const c of [r, w, r2, w2]) c.close();
     q.close();
+  });
+
+  test('one end given to two pool tasks of one batch is two handles: one closing leaves the other', async () => {
+    const ex = new ThreadPoolExecutor({ maxWorkers: 1 });
+    try {
+      await ex.submit(pipeCloseThenSpin, null, 1); // the worker is up: calls go out at once
+      const [r, w] = Pipe(false);
+      // The worker is busy; the 15 calls queued behind it go out as one batch.
+      const fs: PromiseLike<unknown>[] = [ex.submit(pipeCloseThenSpin, null, 300)];
+      await pause(50);
+      for (let i = 1; i < 16; i++) {
+        if (i === 5) fs.push(ex.submit(pipeCloseThenSpin, w, 1));
+        else if (i === 6) fs.push(ex.submit(pipeSendOne, w, 'hello'));
+        else fs.push(ex.submit(pipeCloseThenSpin, null, 1));
+      }
+      await pause(50); // sent (encoded) before our own handle closes
+      w.close();
+      assert.equal(await r.recv(), 'hello', 'the second task sent on its own handle');
+      assert.equal(await fs[6], 'sent');
+      await assert.rejects(r.recv(), EOFError);
+      r.close();
+      await Promise.all(fs);
+    } finally {
+      await ex.shutdown();
+    }
   });
 });

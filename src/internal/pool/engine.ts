@@ -30,6 +30,7 @@
  *   holds its own batch's tail until another worker steals it (threads) — for processes, until
  *   that task ends.
  */
+import { serialize } from 'node:v8';
 import type { ResourceLimits, Worker } from 'node:worker_threads';
 import { cas, load, store } from '../atomics.js';
 import { Deque } from '../deque.js';
@@ -106,6 +107,8 @@ export interface EngineOptions {
 
 interface Channel {
   post(m: ToRunner): void;
+  /** Throws what `post` would for a message carrying `v`. */
+  probe(v: unknown): void;
   terminate(): void;
   ref(): void;
   unref(): void;
@@ -347,9 +350,7 @@ export class PoolEngine {
       try {
         // Inside the try: encode refuses some objects (a socket: NotCloneableError).
         // All numbers (`x + 1` over a range): one typed array, not an array cloned item by item.
-        tasks.argv =
-          packNumbers(argv) ??
-          (collectTransfers(tokens, () => encode(argv, 'message')) as unknown[]);
+        tasks.argv = packNumbers(argv) ?? collectTransfers(tokens, () => encodeEach(good, argv));
         w.ch.post({ t: 'batch', slot, defs, tasks });
         break;
       } catch (err) {
@@ -359,7 +360,9 @@ export class PoolEngine {
         for (const it of good) {
           const probe: string[] = [];
           try {
-            structuredClone(collectTransfers(probe, () => encode(it.args, 'message')));
+            // Through the channel's own serializer: a child process refuses what a thread takes
+            // (a SharedArrayBuffer, so any threading object).
+            w.ch.probe(collectTransfers(probe, () => encode(it.args, 'message')));
             ok.push(it);
           } catch (e) {
             it._complete(
@@ -367,7 +370,7 @@ export class PoolEngine {
               e instanceof WeftError
                 ? e
                 : new TypeError(
-                    `${this.o.namePrefix}: the arguments of task #${it.id} cannot be sent to a worker (${(e as Error).message}); send plain data, typed arrays, Maps/Sets or Errors`,
+                    `${this.o.namePrefix}: the arguments of task #${it.id} cannot be sent to a worker (${(e as Error).message}); send plain data, typed arrays, Maps/Sets or Errors${this.o.kind === 'process' && /SharedArrayBuffer/.test(String((e as Error)?.message)) ? " — a SharedArrayBuffer, and so weft/threading's objects, live in this process's memory: give a process pool weft/multiprocessing's Lock, Event, Value, Array, … instead" : ''}`,
                     { cause: e },
                   ),
             );
@@ -375,8 +378,20 @@ export class PoolEngine {
             dropTransfers(probe);
           }
         }
-        if (ok.length === good.length) throw err;
-        good = ok;
+        if (ok.length === good.length) {
+          // Not one call's arguments: the batch itself could not go. Its calls fail (thrown
+          // from here, the error would end the process: this runs in a microtask).
+          for (const it of good) {
+            it._complete(
+              false,
+              new TypeError(
+                `${this.o.namePrefix}: task #${it.id} could not be sent to a worker (${(err as Error)?.message})`,
+                { cause: err },
+              ),
+            );
+          }
+          good = [];
+        } else good = ok;
         if (good.length === 0) {
           // Nothing went: the worker has not learnt the functions this batch would have defined.
           for (const [id] of defs ?? []) w.known.delete(id);
@@ -546,6 +561,7 @@ export class PoolEngine {
     worker.on('exit', (code) => this.#onExit(w, code === 0 ? null : `exit code ${code}`));
     return {
       post: (m) => worker.postMessage(m),
+      probe: (v) => void structuredClone(v),
       terminate: () => void worker.terminate(),
       ref: () => worker.ref(),
       unref: () => worker.unref(),
@@ -573,6 +589,7 @@ export class PoolEngine {
     );
     return {
       post: (m) => child.send(m),
+      probe: (v) => void serialize(v),
       terminate: () => void p.kill('SIGKILL'),
       ref: () => child.ref(),
       unref: () => child.unref(),
@@ -706,4 +723,20 @@ export class PoolEngine {
     }
     this.#checkIdle();
   }
+}
+
+/**
+ * The batch's flat arguments, encoded call by call: a Pipe end given to two calls is two handles
+ * (two tokens), as each call revives its own — one encode for the batch would make it one.
+ */
+function encodeEach(items: Item[], argv: unknown[]): unknown[] {
+  const out: unknown[] = [];
+  let at = 0;
+  for (const it of items) {
+    const n = it.stride > 0 ? 2 : it.args.length;
+    const part = encode(argv.slice(at, at + n), 'message') as unknown[];
+    for (let j = 0; j < n; j++) out.push(part[j]);
+    at += n;
+  }
+  return out;
 }

@@ -19,7 +19,7 @@
  */
 import { cas, load } from '../atomics.js';
 import { CancelledError } from '../errors.js';
-import { decode, discard, encode, encodeError } from '../serialize.js';
+import { decode, decodeOrDiscard, discard, encode, encodeError } from '../serialize.js';
 import { resolveTaskRef, type TaskRef } from '../task-ref.js';
 import { packNumbers } from './pack.js';
 import {
@@ -172,7 +172,7 @@ export async function runRunner(boot: RunnerBoot, port: RunnerPort): Promise<voi
           // Consecutive argument lists of `stride` values, in an array or a typed array.
           const stride = argv[first] as number;
           let list = argv[first + 1] as ArrayLike<unknown>;
-          if (!ArrayBuffer.isView(list)) list = decode(list) as unknown[];
+          if (!ArrayBuffer.isView(list)) list = decodeOrDiscard(list) as unknown[];
           // Pushed, not preallocated: a holey array is serialized element by element with its
           // index, and packNumbers below wants a dense one anyway.
           const results: unknown[] = [];
@@ -193,10 +193,10 @@ export async function runRunner(boot: RunnerBoot, port: RunnerPort): Promise<voi
           let r: unknown;
           if (at - first === 1) {
             const x = argv[first];
-            r = fn(plain && typeof x === 'object' && x !== null ? decode(x) : x);
+            r = fn(plain && typeof x === 'object' && x !== null ? decodeOrDiscard(x) : x);
           } else {
             const args = argv.slice(first, at);
-            r = fn(...(plain ? (decode(args) as unknown[]) : args));
+            r = fn(...(plain ? (decodeOrDiscard(args) as unknown[]) : args));
           }
           if (isThenable(r)) {
             flush(-1);

@@ -144,6 +144,12 @@ const transfers = new Map<string, HandleIds>();
  * `holdToken` must not count it again.
  */
 const adoptedEarly = new Set<string>();
+/**
+ * Tokens given up before their `holdToken` arrived: a pool worker thread that skips a task
+ * discards its arguments' tokens over its own connection, which can overtake the encoding
+ * thread's `holdToken`; the late `holdToken` then counts nothing.
+ */
+const droppedEarly = new Set<string>();
 
 function create(id: string, kind: string, p: Record<string, unknown>): Obj {
   let o = objects.get(id);
@@ -426,7 +432,7 @@ function handle(c: Conn, m: Request): void {
     case 'holdToken': {
       // A handle serialised for another process (or thread): counted until it is revived.
       const t = a[0] as string;
-      if (adoptedEarly.delete(t)) return;
+      if (adoptedEarly.delete(t) || droppedEarly.delete(t)) return;
       const ids: HandleIds = [a[1] as string | null, a[2] as string | null];
       for (const h of handlesOf(ids)) count(h, 1);
       transfers.set(t, ids);
@@ -446,7 +452,13 @@ function handle(c: Conn, m: Request): void {
       // Handles sent that will never be revived (their child ended first, their encode failed).
       for (const t of a[0] as string[]) {
         const ids = transfers.get(t);
-        if (ids === undefined) continue;
+        if (ids === undefined) {
+          // Unknown: already revived (the creator dropping the tokens of a child that ended,
+          // its own holdToken being long counted), or — from another thread — not held yet.
+          const creator = t.slice(0, t.lastIndexOf('.')).replace('.', ':');
+          if (creator !== c.session.owner && !adoptedEarly.has(t)) droppedEarly.add(t);
+          continue;
+        }
         transfers.delete(t);
         for (const h of handlesOf(ids)) count(h, -1);
       }

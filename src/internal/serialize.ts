@@ -188,37 +188,17 @@ export function decode(value: unknown): unknown {
  * TypeError is thrown — a half-revived value would leave handles counted that nobody can close.
  */
 export function decodeOrDiscard(value: unknown): unknown {
-  const missing = firstUnrevivable(value, new Set());
+  let missing: string | null = null;
+  eachShared(value, new Set(), (tag) => {
+    if (kinds.revivers.has(tag)) return false;
+    missing = tag;
+    return true;
+  });
   if (missing !== null) {
     discard(value);
     throw unrevivable(missing);
   }
   return decode(value);
-}
-
-function firstUnrevivable(v: unknown, seen: Set<object>): string | null {
-  if (v === null || typeof v !== 'object' || seen.has(v)) return null;
-  seen.add(v);
-  const tag = (v as Record<string, unknown>)[TAG];
-  if (typeof tag === 'string') {
-    if (tag === 'Error') return null;
-    if (!kinds.revivers.has(tag)) return tag;
-    return firstUnrevivable((v as { s: unknown }).s, seen);
-  }
-  const parts: Iterable<unknown> = Array.isArray(v)
-    ? v
-    : v instanceof Map
-      ? [...v.keys(), ...v.values()]
-      : v instanceof Set
-        ? v
-        : isPlain(v)
-          ? Object.values(v)
-          : [];
-  for (const x of parts) {
-    const m = firstUnrevivable(x, seen);
-    if (m !== null) return m;
-  }
-  return null;
 }
 
 function unrevivable(tag: string): TypeError {
@@ -233,28 +213,40 @@ function unrevivable(tag: string): TypeError {
  * what its encode counted (a Pipe end's token), without being revived.
  */
 export function discard(value: unknown): void {
-  walkDiscard(value, new Set());
+  eachShared(value, new Set(), (tag, state) => {
+    kinds.discarders?.get(tag)?.(state);
+    return false;
+  });
 }
 
-function walkDiscard(v: unknown, seen: Set<object>): void {
-  if (v === null || typeof v !== 'object' || seen.has(v)) return;
+/**
+ * Calls `visit` for each shared-object descriptor in an encoded value, inner ones (in a
+ * descriptor's state) first, until it returns true; returns whether one did.
+ */
+function eachShared(
+  v: unknown,
+  seen: Set<object>,
+  visit: (tag: string, state: Record<string, unknown>) => boolean,
+): boolean {
+  if (v === null || typeof v !== 'object' || seen.has(v)) return false;
   seen.add(v);
   const tag = (v as Record<string, unknown>)[TAG];
   if (typeof tag === 'string') {
-    if (tag === 'Error') return;
-    const s = (v as { s: unknown }).s;
-    walkDiscard(s, seen);
-    kinds.discarders?.get(tag)?.(s as Record<string, unknown>);
-    return;
+    if (tag === 'Error') return false;
+    const state = (v as { s: unknown }).s;
+    return eachShared(state, seen, visit) || visit(tag, state as Record<string, unknown>);
   }
-  if (Array.isArray(v)) for (const x of v) walkDiscard(x, seen);
-  else if (v instanceof Map) {
-    for (const [k, x] of v) {
-      walkDiscard(k, seen);
-      walkDiscard(x, seen);
-    }
-  } else if (v instanceof Set) for (const x of v) walkDiscard(x, seen);
-  else if (isPlain(v)) for (const x of Object.values(v)) walkDiscard(x, seen);
+  const parts: Iterable<unknown> = Array.isArray(v)
+    ? v
+    : v instanceof Map
+      ? [...v.keys(), ...v.values()]
+      : v instanceof Set
+        ? v
+        : isPlain(v)
+          ? Object.values(v)
+          : [];
+  for (const x of parts) if (eachShared(x, seen, visit)) return true;
+  return false;
 }
 
 /** `seen`: what each object met so far decoded to (an object met twice is one revived object). */

@@ -40,7 +40,6 @@
  * (was never serialised, so no other handle of it can exist) — the send right after that end's
  * `close()` raises, with no window.
  */
-import { threadId } from 'node:worker_threads';
 import { broker, type Withdrawable } from '../internal/process/broker-client.js';
 import { dropTransfers, noteTransfer } from '../internal/process/transfers.js';
 import { kShared, type SharedState } from '../internal/serialize.js';
@@ -127,9 +126,13 @@ export class Connection {
     this.#out = outbound;
     this.#reads = reads;
     this.#peer = peer;
-    if (token !== null)
-      broker().post('adopt', undefined, [token, outbound?._id ?? null, inbound?._id ?? null]);
+    if (token !== null) broker().post('adopt', undefined, [token, ...this.#ids()]);
     this.#write = outbound === null ? null : watchReaders(outbound);
+  }
+
+  /** The directions this handle counts in, as the broker's messages name them: [out, in]. */
+  #ids(): [string | null, string | null] {
+    return [this.#out?._id ?? null, this.#in?._id ?? null];
   }
 
   get readable(): boolean {
@@ -204,7 +207,7 @@ export class Connection {
     this.#write?.watch?.withdraw(kClosed);
     if (this.#reads?.state === 'here') this.#reads.state = 'closed';
     this.#in?._returnHeld();
-    broker().post('unhold', undefined, [this.#out?._id ?? null, this.#in?._id ?? null]);
+    broker().post('unhold', undefined, this.#ids());
   }
 
   [kShared](): SharedState {
@@ -213,8 +216,9 @@ export class Connection {
         'A closed Connection cannot be sent: send an open one',
         'ERR_WEFT_CONNECTION_CLOSED',
       );
-    const token = `${process.pid}.${threadId}.${++tokenSeq}`;
-    broker().post('holdToken', undefined, [token, this.#out?._id ?? null, this.#in?._id ?? null]);
+    // Its creator's session owner first: the broker tells a drop by another thread by it.
+    const token = `${broker().owner}/${++tokenSeq}`;
+    broker().post('holdToken', undefined, [token, ...this.#ids()]);
     noteTransfer(token);
     // Another handle of this end may now exist: only the broker knows when they are all closed.
     if (this.#reads !== null) this.#reads.state = 'away';

@@ -52,6 +52,16 @@ async function sendUntilBroken(
   return null;
 }
 
+/** Sends until `send` raises, for up to 10 s; asserts it raised BrokenPipeError; closes `w`. */
+async function assertBreaks(w: Connection, why: string): Promise<void> {
+  const res = await sendUntilBroken(w, 10_000);
+  assert.ok(
+    res?.error instanceof BrokenPipeError,
+    `${why}: ${res === null ? 'no error within 10 s' : String(res.error)}`,
+  );
+  w.close();
+}
+
 describe('Pipe: BrokenPipeError', () => {
   test('send after the other end of a duplex Pipe is closed raises BrokenPipeError at once', async () => {
     const [a, b] = Pipe();
@@ -91,10 +101,7 @@ describe('Pipe: BrokenPipeError', () => {
     w.send('before the child ended: kept while its copy is open');
     await p.join();
     assert.equal(p.exitcode, 0);
-    const broken = await sendUntilBroken(w, 10_000);
-    assert.ok(broken !== null, 'send raises within 10 s of the end of the child');
-    assert.ok(broken.error instanceof BrokenPipeError, String(broken.error));
-    w.close();
+    await assertBreaks(w, 'send raises within 10 s of the end of the child');
   });
 
   test('a copy of the reading end still open here means no BrokenPipeError, as in Python', async () => {
@@ -107,9 +114,7 @@ describe('Pipe: BrokenPipeError', () => {
     const first = [await r.recv(), await r.recv(), await r.recv()];
     assert.deepEqual(first, [0, 1, 2]);
     r.close();
-    const broken = await sendUntilBroken(w, 10_000);
-    assert.ok(broken?.error instanceof BrokenPipeError, 'then our close breaks it');
-    w.close();
+    await assertBreaks(w, 'then our close breaks it');
   });
 
   test('a reading end open in a child means no BrokenPipeError, and the child receives all', async () => {
@@ -127,9 +132,7 @@ describe('Pipe: BrokenPipeError', () => {
     assert.deepEqual(await out.get({ timeout: 30_000 }), [...Array(n).keys()]);
     await p.join();
     assert.equal(p.exitcode, 0);
-    const broken = await sendUntilBroken(w, 10_000);
-    assert.ok(broken?.error instanceof BrokenPipeError, 'broken once the child has ended');
-    w.close();
+    await assertBreaks(w, 'broken once the child has ended');
   });
 
   test('a writer in a child raises BrokenPipeError once the parent closes the reading end', async () => {
@@ -155,9 +158,7 @@ describe('Pipe: BrokenPipeError', () => {
     t.start();
     r.close();
     await t.join();
-    const broken = await sendUntilBroken(w, 10_000);
-    assert.ok(broken?.error instanceof BrokenPipeError, String(broken?.error));
-    w.close();
+    await assertBreaks(w, 'broken once the Thread has ended');
   });
 
   test('a recv waiting when its handle is closed rejects instead of waiting for ever', async () => {
@@ -181,9 +182,7 @@ describe('Pipe: BrokenPipeError', () => {
       await pause(300);
       assert.equal(fs[15]?.cancel(), true, 'cancelled before it ran');
       r.close();
-      const res = await sendUntilBroken(w, 10_000);
-      assert.ok(res?.error instanceof BrokenPipeError, 'nobody can read: send raises');
-      w.close();
+      await assertBreaks(w, 'nobody can read: send raises');
       await Promise.allSettled(fs);
     } finally {
       await ex.shutdown();

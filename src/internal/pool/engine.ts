@@ -370,7 +370,7 @@ export class PoolEngine {
               e instanceof WeftError
                 ? e
                 : new TypeError(
-                    `${this.o.namePrefix}: the arguments of task #${it.id} cannot be sent to a worker (${(e as Error).message}); send plain data, typed arrays, Maps/Sets or Errors${this.o.kind === 'process' && /SharedArrayBuffer/.test(String((e as Error)?.message)) ? " — a SharedArrayBuffer, and so weft/threading's objects, live in this process's memory: give a process pool weft/multiprocessing's Lock, Event, Value, Array, … instead" : ''}`,
+                    `${this.o.namePrefix}: the arguments of task #${it.id} cannot be sent to a worker (${(e as Error).message}); send plain data, typed arrays, Maps/Sets or Errors${this.o.kind === 'process' && /SharedArrayBuffer/.test(String((e as Error)?.message)) ? THREADING_TO_PROCESS : ''}`,
                     { cause: e },
                   ),
             );
@@ -494,13 +494,10 @@ export class PoolEngine {
   #sentTo(w: PoolWorker): Item[] {
     const mine: Item[] = [];
     for (let s = 0; s < SLOTS; s++) {
-      const batch = w.slots[s];
-      if (batch === null || batch === undefined) continue;
-      for (let k = 0; k < batch.length; k++) {
-        const it = batch[k] as Item;
-        // At its current place only: a call stolen from this batch may have been sent to this
-        // same worker again, and sits in both of its batches.
-        if (it.w === w && it.slot === s && it.k === k) mine.push(it);
+      const n = w.slots[s]?.length ?? 0;
+      for (let k = 0; k < n; k++) {
+        const it = owedAt(w, s, k);
+        if (it !== undefined) mine.push(it);
       }
     }
     return mine.sort((a, b) => a.id - b.id);
@@ -615,13 +612,8 @@ export class PoolEngine {
         const r = ArrayBuffer.isView(m.r) ? m.r : (decode(m.r) as unknown[]);
         for (let k = 0; k < r.length; k += 3) {
           const at = r[k] as number;
-          const slot = Math.floor(at / BATCH_CAP);
-          const it = w.slots[slot]?.[at % BATCH_CAP];
-          // Not this worker's any more (withdrawn, interrupted, its executor broke), or no longer
-          // at that place (stolen, then sent to this worker again in its other slot).
-          if (it === undefined || it.w !== w || it.slot !== slot || it.k !== at % BATCH_CAP) {
-            continue;
-          }
+          const it = owedAt(w, Math.floor(at / BATCH_CAP), at % BATCH_CAP);
+          if (it === undefined) continue;
           it.w = null;
           const ok = r[k + 1];
           let v = r[k + 2];
@@ -724,6 +716,20 @@ export class PoolEngine {
     this.#checkIdle();
   }
 }
+
+/**
+ * The call task k of `w`'s batch in `slot` is, if `w` still owes its outcome there: not withdrawn,
+ * interrupted or failed by a broken executor (`it.w` is then another worker or null), and not
+ * moved (a call stolen from a batch may be sent to the same worker again, and sit in both of its
+ * batches: only its current place counts).
+ */
+function owedAt(w: PoolWorker, slot: number, k: number): Item | undefined {
+  const it = w.slots[slot]?.[k];
+  return it !== undefined && it.w === w && it.slot === slot && it.k === k ? it : undefined;
+}
+
+const THREADING_TO_PROCESS =
+  " — a SharedArrayBuffer, and so weft/threading's objects, live in this process's memory: give a process pool weft/multiprocessing's Lock, Event, Value, Array, … instead";
 
 /**
  * The batch's flat arguments, encoded call by call: a Pipe end given to two calls is two handles

@@ -139,6 +139,9 @@ export async function runRunner(boot: RunnerBoot, port: RunnerPort): Promise<voi
     // task withdrawn or stolen after the batch came must not leave revived objects behind here —
     // a Pipe end revived in this thread would count as open until the worker ends.
     const plain = !ArrayBuffer.isView(argv);
+    const giveUp = (first: number, end: number): void => {
+      if (plain) discard(argv.slice(first, end));
+    };
     let at = 0;
     for (let k = 0; k < ids.length; k++) {
       const id = ids[k] as number;
@@ -150,18 +153,18 @@ export async function runRunner(boot: RunnerBoot, port: RunnerPort): Promise<voi
       if (states !== null) {
         // Claim: the engine may have withdrawn the task (cancel, steal) a moment ago.
         if (cas(states, stateIndex(b.slot, k), PENDING, RUNNING) !== PENDING) {
-          if (plain) discard(argv.slice(first, at));
+          giveUp(first, at);
           continue;
         }
       } else if (interrupted.delete(id)) {
-        if (plain) discard(argv.slice(first, at));
+        giveUp(first, at);
         continue;
       }
       if (out.length > 0 && performance.now() - lastFlush >= FLUSH_MS) flush(-1);
       const pos = outcomeAt(b.slot, k);
       const fn = fns.get(fnId);
       if (fn === undefined || typeof fn !== 'function') {
-        if (plain) discard(argv.slice(first, at));
+        giveUp(first, at);
         record(pos, false, fn?.error ?? new Error(`weft pool: unknown function #${fnId}`));
         continue;
       }

@@ -455,7 +455,7 @@ function handle(c: Conn, m: Request): void {
         if (ids === undefined) {
           // Unknown: already revived (the creator dropping the tokens of a child that ended,
           // its own holdToken being long counted), or — from another thread — not held yet.
-          const creator = t.slice(0, t.lastIndexOf('.')).replace('.', ':');
+          const creator = t.slice(0, t.lastIndexOf('/')); // `${owner}/${seq}` (connection.ts)
           if (creator !== c.session.owner && !adoptedEarly.has(t)) droppedEarly.add(t);
           continue;
         }

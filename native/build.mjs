@@ -1,6 +1,9 @@
 #!/usr/bin/env node
-// Builds the native addons (sendfile.c, io.c) at install time. It must never fail an install: without a compiler
-// (or off Linux) weft/sendfile uses its copy loop and `sendfile.native` is false.
+// Builds the native addons at install time: native/ (sendfile.c, io.c) and native/context/
+// (context.cc, C++ against V8's own API, so built on its own: if it does not compile, the C
+// addons are still built). It must never fail an install: without a compiler (or off Linux)
+// weft/sendfile uses its copy loop, `sendfile.native` is false, and weft/asyncio carries the
+// current task with promise hooks instead of the context addon.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -16,20 +19,31 @@ const candidates = [
   process.env.npm_config_node_gyp,
   join(dirname(process.execPath), '../lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js'),
 ].filter((p) => p && existsSync(p));
-const args = ['rebuild', '--directory', here];
 // Outside npm (no npm_config_nodedir) point node-gyp at the headers installed beside this node,
 // so it never tries to download them.
 const prefix = join(dirname(process.execPath), '..');
-if (!process.env.npm_config_nodedir && existsSync(join(prefix, 'include/node/node_api.h'))) {
-  args.push(`--nodedir=${prefix}`);
+const nodedir =
+  !process.env.npm_config_nodedir && existsSync(join(prefix, 'include/node/node_api.h'))
+    ? [`--nodedir=${prefix}`]
+    : [];
+
+function build(directory) {
+  const args = ['rebuild', '--directory', directory, ...nodedir];
+  const r =
+    candidates.length > 0
+      ? spawnSync(process.execPath, [candidates[0], ...args], { stdio: 'inherit' })
+      : spawnSync('node-gyp', args, { stdio: 'inherit', shell: false });
+  return r.status === 0;
 }
-const r =
-  candidates.length > 0
-    ? spawnSync(process.execPath, [candidates[0], ...args], { stdio: 'inherit' })
-    : spawnSync('node-gyp', args, { stdio: 'inherit', shell: false });
-if (r.status !== 0) {
+
+if (!build(here)) {
   console.log(
     'weft: native addons not built (no compiler?): weft/sendfile copies, no RawSocket/EpollSelector',
+  );
+}
+if (!build(join(here, 'context'))) {
+  console.log(
+    'weft: context addon not built (no C++ compiler?): weft/asyncio uses promise hooks (slower awaits in tasks)',
   );
 }
 process.exit(0);

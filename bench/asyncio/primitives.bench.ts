@@ -4,8 +4,8 @@
  * hand-written plain-JS queue, native `Promise.all`, and Python's asyncio and uvloop.
  *
  * weft runs as a user runs it: inside `run()`, its primitives awaited by tasks, so every weft row
- * pays what a weft program pays (the promise hooks that carry the current task while tasks are
- * alive, the ready queue). The JavaScript peers run outside any weft task, as their own users run
+ * pays what a weft program pays (carrying the current task across awaits — free with the context
+ * addon, promise hooks without it — and the ready queue). The JavaScript peers run outside any weft task, as their own users run
  * them. Every round checks its answer (the count of critical sections, the consumer's sum, the
  * gathered results), so a broken primitive fails the suite instead of posting a figure.
  *
@@ -17,7 +17,7 @@ import { Sema } from 'async-sema';
 import pLimit from 'p-limit';
 import PQueue from 'p-queue';
 import { createTask, gather, Lock, Queue, run, Semaphore, sleep } from 'weft/asyncio';
-import { contextHooksInstalled } from '../../src/internal/context.js';
+import { contextBackend, contextHooksInstalled } from '../../src/internal/context.js';
 import {
   type BenchSuite,
   type Figure,
@@ -54,9 +54,9 @@ const ROUND_DEADLINE_MS = 60_000;
 const IMPL_BARE_OUTSIDE = 'no task';
 const IMPL_BARE_IN_TASK = 'weft: inside a task';
 /**
- * A peer measured inside a weft task too, where a weft program would use it: the same promise
- * hooks run for its awaits as for weft's. Context for the goals, not a peer to beat (the peer
- * row outside any task is).
+ * A peer measured inside a weft task too, where a weft program would use it: its awaits carry
+ * the current task as weft's do (with promise hooks, they pay for it). Context for the goals, not
+ * a peer to beat (the peer row outside any task is).
  */
 const IN_TASK = ', inside a weft task';
 /** The core the suite's main thread (and its Python peers) run on. */
@@ -105,10 +105,15 @@ async function measureAll(h: Harness): Promise<void> {
   };
 
   h.note(
-    'weft rows run inside `run()` (tasks alive, so weft’s promise hooks are installed); the ' +
+    contextBackend() === 'native'
+      ? 'weft carries the current task across awaits with its context addon (V8 keeps it in each promise reaction: an await costs nothing more inside a task)'
+      : 'weft carries the current task across awaits with promise hooks (the context addon is not loaded here: every await inside a task pays for the hooks)',
+  );
+  h.note(
+    'weft rows run inside `run()`, tasks alive; the ' +
       'JavaScript peers run outside any weft task, as their users run them (the goals are judged ' +
       'against those rows); async-sema, the fastest peer, is also measured inside a weft task, ' +
-      "where a weft program would use it and its awaits pay the same hooks (rows '…, inside a weft task').",
+      "where a weft program would use it (rows '…, inside a weft task').",
   );
 
   // Every figure, the Python peers' too, is the median of PASSES interleaved passes over all of
@@ -121,7 +126,7 @@ async function measureAll(h: Harness): Promise<void> {
     // ── bare await: the physical limit ──────────────────────────────────────────────────────────
     // `await undefined` wraps its operand in a new promise; awaiting a promise already resolved
     // (what an uncontended weft acquire returns) does not, so both limits are shown. Inside a
-    // weft task every await also runs weft's promise hooks.
+    // weft task an await also carries the task (with promise hooks, at a cost).
     await m({
       scenario: SCENARIOS.bare,
       impl: IMPL_BARE_IN_TASK,
@@ -673,7 +678,7 @@ export function goals(figures: Figure[]): string[] {
           `${x(r)} the fastest, ${best.impl}` +
           (inTask === undefined
             ? ''
-            : ` (measured inside a weft task, where its awaits pay the same promise hooks as weft's, ${best.impl} is ${x(ratio(inTask, best))} itself and weft ${x(ratio(w, inTask))} it)`),
+            : ` (measured inside a weft task too, ${best.impl} is ${x(ratio(inTask, best))} itself there and weft ${x(ratio(w, inTask))} it)`),
       );
     }
   }

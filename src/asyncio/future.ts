@@ -256,12 +256,26 @@ export class Future<T = unknown> implements PromiseLike<T> {
     return cur.length - kept.length;
   }
 
+  /**
+   * Awaiting a future suspends the awaiting task on it (Python's `__await__`): a `cancel()` of
+   * the task cancels the future. The awaiting task is noted when `then` is looked up, which an
+   * `await` does at once, in the task; V8 calls the method later, from a job that does not carry
+   * the current task where the context addon carries it (see internal/context.ts).
+   */
   // biome-ignore lint/suspicious/noThenProperty: a future is awaitable by design (Python's __await__)
-  then<R1 = T, R2 = never>(
-    onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
-    onRejected?: ((reason: any) => R2 | PromiseLike<R2>) | null,
+  get then(): ThenMethod<T> {
+    const task = currentContext();
+    if (task === null) return thenOutsideTask as ThenMethod<T>;
+    return (onFulfilled, onRejected) => this._thenIn(task, onFulfilled, onRejected);
+  }
+
+  /** @internal `then` for the task `task` (null: none). */
+  _thenIn<R1, R2>(
+    task: object | null,
+    onFulfilled: ((value: T) => R1 | PromiseLike<R1>) | null | undefined,
+    onRejected: ((reason: any) => R2 | PromiseLike<R2>) | null | undefined,
   ): Promise<R1 | R2> {
-    const p = new Promise<T>((resolve, reject) => this.awaitInto(resolve, reject));
+    const p = new Promise<T>((resolve, reject) => this.awaitInto(task, resolve, reject));
     return onFulfilled || onRejected ? p.then(onFulfilled, onRejected) : (p as Promise<any>);
   }
 
@@ -292,13 +306,17 @@ export class Future<T = unknown> implements PromiseLike<T> {
   }
 
   /** @internal called by `then`: settle now if done, else wait, suspending the current task. */
-  private awaitInto(resolve: (v: T) => void, reject: (e: unknown) => void): void {
+  private awaitInto(
+    awaiting: object | null,
+    resolve: (v: T) => void,
+    reject: (e: unknown) => void,
+  ): void {
     if (this._hasException) this._markRetrieved();
     if (this._state !== PENDING) {
       settleAwaiter(this, resolve, reject, null);
       return;
     }
-    const task = currentContext() as AwaitingTask | null;
+    const task = awaiting as AwaitingTask | null;
     this.addEntry(new Awaiter(task, resolve, reject));
     if (task !== null && typeof task._mustCancelAwaited === 'function') {
       task._fut = this;
@@ -322,6 +340,20 @@ export class Future<T = unknown> implements PromiseLike<T> {
     if (e instanceof Awaiter) callSoonResume(resumeAwaiter, e, this);
     else callSoon(runCallback, e, this);
   }
+}
+
+/** What `then` awaits with: the callbacks of a promise, or of an `await`. */
+type ThenMethod<T> = <R1 = T, R2 = never>(
+  onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+  onRejected?: ((reason: any) => R2 | PromiseLike<R2>) | null,
+) => Promise<R1 | R2>;
+
+function thenOutsideTask<T, R1, R2>(
+  this: Future<T>,
+  onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+  onRejected?: ((reason: any) => R2 | PromiseLike<R2>) | null,
+): Promise<R1 | R2> {
+  return this._thenIn(null, onFulfilled, onRejected);
 }
 
 function runCallback<T>(cb: DoneCallback<T>, fut: Future<T>): void {

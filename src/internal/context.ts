@@ -1,5 +1,6 @@
 /**
- * The current task, carried across `await` by V8's promise hooks.
+ * The current task, carried across `await` — by V8 itself where the context addon is built, by
+ * V8's promise hooks otherwise.
  *
  * Implementation notes
  * --------------------
@@ -7,22 +8,91 @@
  * a `Lock` for deadlock detection, the task a `cancel()` must reach — and native async functions
  * resume in microtasks weft does not start. The same problem is solved in Node by
  * `AsyncLocalStorage`; on Node 20 that costs about 2.5× on every `await` in the process (measured
- * here on a bare await loop), because it maintains async ids for every promise. weft needs only
- * one slot, so it installs the three hooks it needs directly:
+ * here on a bare await loop), because it maintains async ids for every promise. weft needs one
+ * slot, and has two ways to keep it:
  *
- *   init(promise)   — a promise created while task T runs remembers T
- *   before(promise) — a reaction job of that promise (an `await` continuation, a `then`
- *                     callback, the job that calls a thenable's `then`) runs with T current
- *   after(promise)  — and leaves no task current (jobs do not nest)
+ * 1. The context addon (native/context/context.cc), the default. V8 keeps one value per
+ *    context, its "continuation-preserved embedder data", copies it into every promise reaction
+ *    when the reaction is made (an `await`, a `then`) and makes it current again while the
+ *    reaction runs, then clears it. So the task that awaited is current when it resumes, and
+ *    an `await` costs what it costs outside any task: V8 does the carrying, nothing calls into
+ *    JavaScript. Reading or setting the slot is a call into the addon (about 10 ns). Used only
+ *    where Node does not use that value itself (Node 24's AsyncLocalStorage does: checked at
+ *    load, below).
  *
- * That costs about 1.8× on a bare await loop, and only while weft tasks are alive: the hooks are
- * installed when the first task is created and removed (at a macrotask boundary, where no
- * reaction job is running, so `before`/`after` stay paired) when the last one has finished.
- * Code that never creates a weft task pays nothing.
+ * 2. Promise hooks, the fallback (no C++ compiler at install, `WEFT_NO_NATIVE=1`, or
+ *    `WEFT_CONTEXT=hooks`):
+ *
+ *      init(promise)   — a promise created while task T runs remembers T
+ *      before(promise) — a reaction job of that promise runs with T current
+ *      after(promise)  — and leaves no task current (jobs do not nest)
+ *
+ *    That costs about 1.8× on a bare await loop, and only while weft tasks are alive: the hooks
+ *    are installed when the first task is created and removed (at a macrotask boundary, where no
+ *    reaction job is running, so `before`/`after` stay paired) when the last one has finished.
+ *    Code that never creates a weft task pays nothing.
+ *
+ * The two agree on what the current task is in every case weft relies on, with one gap in the
+ * addon's: the job in which V8 calls a thenable's `then` (an `await` of a non-promise) does
+ * not carry the value in Node 20's V8. weft's own awaitables read the task when `then` is
+ * looked up instead, which happens synchronously at the `await` (see asyncio/future.ts).
  *
  * The slot holds an opaque object (a Task); this module knows nothing of tasks.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { createRequire } from 'node:module';
+import { debuglog } from 'node:util';
 import { promiseHooks } from 'node:v8';
+
+interface NativeSlot {
+  /** The slot's value, null when unset. */
+  current(): object | null;
+  /** Sets the slot; returns what it held (null when unset). */
+  swap(ctx: object | null): object | null;
+  set(ctx: object | null): void;
+}
+
+const debug = debuglog('weft');
+
+function loadSlot(): NativeSlot | null {
+  if (process.env.WEFT_NO_NATIVE === '1' || process.env.WEFT_CONTEXT === 'hooks') return null;
+  let slot: NativeSlot;
+  try {
+    // src/internal/ and dist/internal/ are both two levels below the package root.
+    slot = createRequire(import.meta.url)(
+      '../../native/context/build/Release/weft_context.node',
+    ) as NativeSlot;
+  } catch (e) {
+    debug('context: addon not loaded, using promise hooks: %s', (e as Error).message);
+    return null;
+  }
+  const probe = {};
+  const prev = slot.swap(probe);
+  const roundTrip = slot.current() === probe;
+  slot.set(prev);
+  // Where Node keeps AsyncLocalStorage in the same value (Node 24, or 22 with
+  // --experimental-async-context-frame), weft writing it would break every store: a store's
+  // run() shows up in the slot there, and weft keeps out of it.
+  const als = new AsyncLocalStorage<number>();
+  const nodeUsesIt = als.run(1, () => slot.current() !== null);
+  // Node 20's store installs async hooks on first run and keeps them until disabled.
+  als.disable();
+  if (!roundTrip || nodeUsesIt) {
+    debug(
+      'context: addon unusable here (%s), using promise hooks',
+      nodeUsesIt ? 'Node uses it' : 'no round trip',
+    );
+    return null;
+  }
+  return slot;
+}
+
+const slot = loadSlot();
+
+/** Which mechanism carries the current task: the context addon or promise hooks. */
+export function contextBackend(): 'native' | 'hooks' {
+  return slot !== null ? 'native' : 'hooks';
+}
 
 const SLOT = Symbol('weft.context');
 
@@ -50,7 +120,7 @@ function onAfter(): void {
 
 /** The object (task) whose code is running now, or null outside every task. */
 export function currentContext(): object | null {
-  return current;
+  return slot !== null ? slot.current() : current;
 }
 
 /**
@@ -58,13 +128,15 @@ export function currentContext(): object | null {
  * returns what was current, to be given back to `restoreContext`.
  */
 export function enterContext(ctx: object | null): object | null {
+  if (slot !== null) return slot.swap(ctx);
   const prev = current;
   current = ctx;
   return prev;
 }
 
 export function restoreContext(prev: object | null): void {
-  current = prev;
+  if (slot !== null) slot.set(prev);
+  else current = prev;
 }
 
 /**
@@ -77,6 +149,9 @@ export function restoreContext(prev: object | null): void {
 export function untaggedPromise<V>(
   executor: (resolve: (value: V) => void, reject: (error: unknown) => void) => void,
 ): Promise<V> {
+  // The addon's slot is copied into a reaction when `then`/`await` makes it, not when the
+  // promise is made: nothing to untag.
+  if (slot !== null) return new Promise<V>(executor);
   const prev = current;
   current = null;
   const p = new Promise<V>(executor);
@@ -86,6 +161,12 @@ export function untaggedPromise<V>(
 
 /** `p.then(fn)` with no task current (see `untaggedPromise`): weft's own microtasks. */
 export function untaggedThen(p: Promise<unknown>, fn: () => void): void {
+  if (slot !== null) {
+    const prev = slot.swap(null);
+    p.then(fn);
+    slot.set(prev);
+    return;
+  }
   const prev = current;
   current = null;
   p.then(fn);
@@ -94,6 +175,7 @@ export function untaggedThen(p: Promise<unknown>, fn: () => void): void {
 
 /** One more user of the hooks (a task was created): installs them if they are not. */
 export function retainContext(): void {
+  if (slot !== null) return;
   users++;
   if (stopHooks === null) {
     stopHooks = [
@@ -106,6 +188,7 @@ export function retainContext(): void {
 
 /** One user fewer (a task finished). The hooks go at the next macrotask boundary if unused. */
 export function releaseContext(): void {
+  if (slot !== null) return;
   users--;
   if (users === 0 && !stopPending) {
     stopPending = true;

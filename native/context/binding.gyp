@@ -1,0 +1,9 @@
+{
+  "targets": [
+    {
+      "target_name": "weft_context",
+      "sources": ["context.cc"],
+      "cflags_cc": ["-O2", "-Wall", "-Wextra"]
+    }
+  ]
+}

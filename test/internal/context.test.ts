@@ -1,0 +1,151 @@
+/**
+ * The current task across awaits (src/internal/context.ts): by the context addon where it is
+ * built, by promise hooks otherwise. `npm test` runs this file, test/asyncio and test/gevent a
+ * second time with WEFT_CONTEXT=hooks, so both mechanisms pass the same tests.
+ */
+import assert from 'node:assert/strict';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { describe, test } from 'node:test';
+import {
+  CancelledError,
+  createTask,
+  currentTask,
+  Future,
+  gather,
+  run,
+  sleep,
+  type Task,
+} from '../../src/asyncio/index.js';
+import { contextBackend } from '../../src/internal/context.js';
+import { checkLeaks } from '../support/leaks.js';
+
+checkLeaks();
+
+const root = new URL('../..', import.meta.url).pathname;
+const addonBuilt = existsSync(`${root}native/context/build/Release/weft_context.node`);
+
+function backendIn(env: Record<string, string>): string {
+  return execFileSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '-e',
+      "import('./src/internal/context.ts').then((m) => process.stdout.write(m.contextBackend()))",
+    ],
+    { cwd: root, env: { ...process.env, WEFT_CONTEXT: '', WEFT_NO_NATIVE: '', ...env } },
+  ).toString();
+}
+
+describe('context backend', () => {
+  test('the addon is used where it was built; WEFT_CONTEXT=hooks and WEFT_NO_NATIVE=1 choose hooks', () => {
+    assert.equal(backendIn({}), addonBuilt && process.platform === 'linux' ? 'native' : 'hooks');
+    assert.equal(backendIn({ WEFT_CONTEXT: 'hooks' }), 'hooks');
+    assert.equal(backendIn({ WEFT_NO_NATIVE: '1' }), 'hooks');
+  });
+
+  test('this process uses the backend its environment asks for', () => {
+    const forced = process.env.WEFT_CONTEXT === 'hooks' || process.env.WEFT_NO_NATIVE === '1';
+    assert.equal(contextBackend(), !forced && addonBuilt ? 'native' : 'hooks');
+  });
+});
+
+describe('the current task', () => {
+  test('each task is current again after its awaits, interleaved with others', async () => {
+    const seen: string[] = [];
+    await run(async () => {
+      const body = async (tag: string): Promise<void> => {
+        const me = currentTask() as Task<void>;
+        for (let i = 0; i < 3; i++) {
+          await (i === 1 ? sleep(1) : undefined);
+          seen.push(`${tag}:${currentTask() === me}`);
+        }
+      };
+      await gather(createTask(body('a')), createTask(body('b')));
+    });
+    assert.deepEqual(seen.sort(), ['a:true', 'a:true', 'a:true', 'b:true', 'b:true', 'b:true']);
+  });
+
+  test('a then callback runs in the task that called then, not the one that resolved', async () => {
+    let resolveIt!: () => void;
+    const p = new Promise<void>((r) => {
+      resolveIt = r;
+    });
+    let inA: unknown = 'unset';
+    await run(async () => {
+      const a = createTask(async () => {
+        const me = currentTask();
+        await p.then(() => {
+          inA = currentTask() === me;
+        });
+      });
+      const b = createTask(async () => {
+        await sleep(1);
+        resolveIt();
+      });
+      await gather(a, b);
+    });
+    assert.equal(inA, true);
+  });
+
+  test('timers, immediates and queueMicrotask callbacks started in a task run in no task', async () => {
+    const seen: unknown[] = [];
+    await run(async () => {
+      await new Promise<void>((resolve) => {
+        setTimeout(() => {
+          seen.push(currentTask());
+          setImmediate(() => {
+            seen.push(currentTask());
+            queueMicrotask(() => {
+              seen.push(currentTask());
+              resolve();
+            });
+          });
+        }, 1);
+      });
+      seen.push(currentTask() !== null);
+    });
+    assert.deepEqual(seen, [null, null, null, true]);
+    assert.equal(currentTask(), null);
+  });
+
+  test('cancelling a task cancels the weft Future it awaits, through any await form', async () => {
+    await run(async () => {
+      const direct = new Future<number>();
+      const viaPromise = new Future<number>();
+      const t1 = createTask(async () => direct);
+      const t2 = createTask(async () => await Promise.resolve(viaPromise));
+      await sleep(1);
+      t1.cancel('stop');
+      t2.cancel('stop');
+      const [r1, r2] = await gather(t1, t2, { returnExceptions: true });
+      assert.ok(r1 instanceof CancelledError);
+      assert.ok(r2 instanceof CancelledError);
+      assert.equal(direct.cancelled(), true);
+      assert.equal(viaPromise.cancelled(), true);
+    });
+  });
+
+  test('AsyncLocalStorage keeps working inside weft tasks', async () => {
+    const als = new AsyncLocalStorage<string>();
+    const seen: (string | undefined)[] = [];
+    await run(async () => {
+      await als.run('outer', async () => {
+        const t = createTask(async () => {
+          await sleep(1);
+          seen.push(als.getStore());
+          await als.run('inner', async () => {
+            await undefined;
+            seen.push(als.getStore());
+          });
+          seen.push(als.getStore());
+        });
+        await t;
+      });
+    });
+    als.disable();
+    assert.deepEqual(seen, ['outer', 'inner', 'outer']);
+  });
+});

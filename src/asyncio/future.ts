@@ -1,4 +1,4 @@
-import { currentContext } from '../internal/context.js';
+import { currentContext, resolveUntagged } from '../internal/context.js';
 import { CancelledError, InvalidStateError } from '../internal/errors.js';
 import {
   beginStep,
@@ -393,7 +393,7 @@ function settleAwaiter<T>(
   if (fut._state === CANCELLED) reject(reason ?? fut._makeCancelledError());
   else if (fut._hasException)
     reject(reason !== null && fut._exception instanceof CancelledError ? reason : fut._exception);
-  else resolve(fut._result as T);
+  else resolveUntagged(resolve, fut._result as T);
 }
 
 /** True for weft futures and tasks (and anything future-like from another copy of weft). */

@@ -173,6 +173,24 @@ export function untaggedThen(p: Promise<unknown>, fn: () => void): void {
   current = prev;
 }
 
+/**
+ * `resolve(value)` with no task current when that matters. Resolving with an object looks up its
+ * `then` at once, and a weft Future's `then` notes the task current at that moment as its
+ * awaiter; the awaiter here is whoever awaits the promise, never the task that happens to be
+ * current. With any other value resolving runs no code, and the switch (two calls into the
+ * context addon) is skipped: weft's resumes, which run in whatever context a step left, settle
+ * their promises through this.
+ */
+export function resolveUntagged<V>(resolve: (value: V) => void, value: V): void {
+  if ((typeof value !== 'object' || value === null) && typeof value !== 'function') {
+    resolve(value);
+    return;
+  }
+  const prev = enterContext(null);
+  resolve(value);
+  restoreContext(prev);
+}
+
 /** One more user of the hooks (a task was created): installs them if they are not. */
 export function retainContext(): void {
   if (slot !== null) return;

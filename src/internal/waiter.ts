@@ -27,7 +27,7 @@
  * suspension.
  */
 import { capture, captured } from './capture.js';
-import { currentContext, untaggedPromise } from './context.js';
+import { currentContext, resolveUntagged, untaggedPromise } from './context.js';
 import { beginStep, callSoonResume, stepEnded } from './scheduler.js';
 
 /** What the waiter machinery needs from a task (implemented by asyncio's Task). */
@@ -195,7 +195,7 @@ function resumeWaiter(w: Waiter<any>): void {
     if (t._waiter === w) t._waiter = null;
     beginStep(t);
   }
-  if (w.ok) w.resolve(w.outcome);
+  if (w.ok) resolveUntagged(w.resolve, w.outcome);
   else w.reject(w.outcome);
 }
 

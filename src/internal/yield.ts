@@ -25,7 +25,7 @@
  */
 
 import { capture, captured } from './capture.js';
-import { untaggedPromise } from './context.js';
+import { resolveUntagged, untaggedPromise } from './context.js';
 import { beginStep, endStepWithResume } from './scheduler.js';
 import type { WaitingTask } from './waiter.js';
 
@@ -78,7 +78,7 @@ export class TaskYield {
     this.resolve = noop;
     this.reject = noop;
     beginStep(this.task);
-    if (this.ok) resolve(outcome);
+    if (this.ok) resolveUntagged(resolve, outcome);
     else reject(outcome);
   }
 }

@@ -149,3 +149,27 @@ describe('the current task', () => {
     assert.deepEqual(seen, ['outer', 'inner', 'outer']);
   });
 });
+
+describe('resumes settle with no task current', () => {
+  test("a Future set as another Future's result is not awaited by the task that set it", async () => {
+    await run(async () => {
+      const outer = new Future<Future<number>>();
+      const inner = new Future<number>();
+      // The consumer's await adopts inner (a thenable) when outer's result reaches it.
+      const consumer = createTask(async () => (await outer) as unknown as number);
+      await sleep(1); // the consumer waits on outer
+      const producer = createTask(async () => {
+        outer.setResult(inner);
+        await sleep(1); // the consumer's resume runs when this step ends
+        // Blocked on nothing of weft's: a cancel finds no waiter here.
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      });
+      await sleep(20);
+      producer.cancel();
+      await gather(producer, { returnExceptions: true });
+      assert.equal(inner.cancelled(), false, 'cancelling the producer cancelled inner');
+      inner.setResult(5);
+      assert.equal(await consumer, 5);
+    });
+  });
+});

@@ -75,7 +75,10 @@ async function once(sink: string, cmd: [string, string[]], port: number): Promis
   const sl = sender.stdout.split('\n').find((l) => l.startsWith('{'));
   const kl = sinkOut.split('\n').find((l) => l.startsWith('{'));
   if (sender.code !== 0 || !sl || !kl) {
-    return `exit ${sender.code}: ${sender.stderr.trim().split('\n').pop() ?? ''}`;
+    const why =
+      sender.stderr.trim().split('\n').pop() ||
+      (!sl ? 'the sender printed no result line' : 'the sink printed no result line');
+    return `exit ${sender.code}: ${why}`;
   }
   const s = JSON.parse(sl) as { bytes: number; cpu_user_s: number; cpu_sys_s: number };
   const k = JSON.parse(kl) as { bytes: number; GB_per_s: number };
@@ -108,7 +111,15 @@ async function measureAll(
         results.delete(sender);
         continue;
       }
-      const r = await once(sink, cmd, port);
+      let r = await once(sink, cmd, port);
+      if (typeof r === 'string') {
+        // One failed transfer is retried once (on a new port) before the sender is dropped:
+        // a single flaky round cost a whole row, the C limit's among them.
+        h.note(`${sender.impl}: round ${i + 1} failed (${r}); retried once`);
+        const port2 = await freePort();
+        const again = sender.command(port2, file);
+        if (again !== null) r = await once(sink, again, port2);
+      }
       if (typeof r === 'string') {
         h.note(`skipped ${sender.impl}: ${r}`);
         results.delete(sender);

@@ -16,7 +16,8 @@
  *    when the reaction is made (an `await`, a `then`) and makes it current again while the
  *    reaction runs, then clears it. So the task that awaited is current when it resumes, and
  *    an `await` costs what it costs outside any task: V8 does the carrying, nothing calls into
- *    JavaScript. Reading or setting the slot is a call into the addon (about 10 ns). Used only
+ *    JavaScript. Reading or setting the slot is a call into the addon, so weft reads it only
+ *    where it needs the task and switches it only around code that must see none. Used only
  *    where Node does not use that value itself (Node 24's AsyncLocalStorage does: checked at
  *    load, below).
  *

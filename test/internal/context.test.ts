@@ -173,3 +173,22 @@ describe('resumes settle with no task current', () => {
     });
   });
 });
+
+describe('a thenable of the user', () => {
+  test('its then, called by an await, sees no task with the addon and the awaiting task with hooks', async () => {
+    let seen: unknown = 'unset';
+    let me: unknown = 'unset';
+    const thenable = {
+      // biome-ignore lint/suspicious/noThenProperty: the case under test is a thenable
+      then(resolve: (v: number) => void) {
+        seen = currentTask();
+        resolve(1);
+      },
+    };
+    await run(async () => {
+      me = currentTask();
+      assert.equal(await thenable, 1);
+    });
+    assert.equal(seen, contextBackend() === 'native' ? null : me);
+  });
+});

@@ -3,7 +3,7 @@
     {
       "target_name": "weft_context",
       "sources": ["context.cc"],
-      "cflags_cc": ["-O2", "-Wall", "-Wextra"]
+      "cflags_cc": ["-O2", "-Wall", "-Wextra", "-Wno-cast-function-type"]
     }
   ]
 }

@@ -266,7 +266,15 @@ export class Future<T = unknown> implements PromiseLike<T> {
   get then(): ThenMethod<T> {
     const task = currentContext();
     if (task === null) return thenOutsideTask as ThenMethod<T>;
-    return (onFulfilled, onRejected) => this._thenIn(task, onFulfilled, onRejected);
+    // A method, not an arrow: `Future.prototype.then.call(fut, …)` and a `then` read from one
+    // future and applied to another settle from the future they are called on.
+    return function thenInTask<R1, R2>(
+      this: Future<T>,
+      onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+      onRejected?: ((reason: any) => R2 | PromiseLike<R2>) | null,
+    ): Promise<R1 | R2> {
+      return this._thenIn(task, onFulfilled, onRejected);
+    } as ThenMethod<T>;
   }
 
   /** @internal `then` for the task `task` (null: none). */

@@ -33,10 +33,15 @@
  *    reaction job is running, so `before`/`after` stay paired) when the last one has finished.
  *    Code that never creates a weft task pays nothing.
  *
- * The two agree on what the current task is in every case weft relies on, with one gap in the
- * addon's: the job in which V8 calls a thenable's `then` (an `await` of a non-promise) does
- * not carry the value in Node 20's V8. weft's own awaitables read the task when `then` is
- * looked up instead, which happens synchronously at the `await` (see asyncio/future.ts).
+ * The two agree on what the current task is in every case weft relies on, with two gaps in the
+ * addon's, both of Node 20's V8:
+ * - the job in which V8 calls a thenable's `then` (an `await` of a non-promise) does not carry
+ *   the value. weft's own awaitables read the task when `then` is looked up instead, which
+ *   happens synchronously at the `await` (see asyncio/future.ts);
+ * - the value belongs to a context, and a reaction carries the value of the context its code
+ *   was compiled in. Code of another `vm` context run inside a task (`vm.runInNewContext`)
+ *   loses the task after its first `await`. weft's own code is bound to its own context, so
+ *   weft evaluated inside a `vm` context (some test runners do that) works as anywhere.
  *
  * The slot holds an opaque object (a Task); this module knows nothing of tasks.
  */
@@ -60,9 +65,12 @@ function loadSlot(): NativeSlot | null {
   let slot: NativeSlot;
   try {
     // src/internal/ and dist/internal/ are both two levels below the package root.
-    slot = createRequire(import.meta.url)(
+    const addon = createRequire(import.meta.url)(
       '../../native/context/build/Release/weft_context.node',
-    ) as NativeSlot;
+    ) as { bind(): NativeSlot };
+    // Functions for the slot of this module's own context (see context.cc: before V8 12 each
+    // context has its slot, and this code may run in a `vm` context the addon was not loaded in).
+    slot = addon.bind();
   } catch (e) {
     debug('context: addon not loaded, using promise hooks: %s', (e as Error).message);
     return null;

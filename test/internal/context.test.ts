@@ -7,7 +7,10 @@ import assert from 'node:assert/strict';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { describe, test } from 'node:test';
+import vm from 'node:vm';
+import { buildSync } from 'esbuild';
 import {
   CancelledError,
   createTask,
@@ -190,5 +193,83 @@ describe('a thenable of the user', () => {
       assert.equal(await thenable, 1);
     });
     assert.equal(seen, contextBackend() === 'native' ? null : me);
+  });
+});
+
+describe('weft evaluated inside a vm context', () => {
+  test("tasks keep their identity across awaits and finish (the addon binds to weft's context)", async () => {
+    // What a test runner that evaluates modules in a vm context does: weft's code compiled in
+    // another context, the addon loaded with the real require.
+    const entry = `
+      import { run, sleep, createTask, currentTask } from './src/asyncio/index.ts';
+      import { contextBackend } from './src/internal/context.ts';
+      export async function main() {
+        const out = [contextBackend()];
+        await run(async () => {
+          const t = createTask(async () => {
+            const a = currentTask()?.name ?? null;
+            await sleep(0);
+            await Promise.resolve();
+            return [a, currentTask()?.name ?? null];
+          }, { name: 'T' });
+          out.push(await t);
+        });
+        return out;
+      }`;
+    const bundle = buildSync({
+      stdin: { contents: entry, resolveDir: root, loader: 'ts' },
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      write: false,
+      define: { 'import.meta.url': JSON.stringify(`file://${root}src/internal/context.ts`) },
+      logLevel: 'silent',
+    });
+    const module = { exports: {} as { main?: () => Promise<unknown[]> } };
+    const sandbox = {
+      require: createRequire(`${root}src/internal/context.ts`),
+      module,
+      exports: module.exports,
+      process,
+      console,
+      setTimeout,
+      clearTimeout,
+      setImmediate,
+      clearImmediate,
+      queueMicrotask,
+      performance,
+      AbortController,
+      AbortSignal,
+      Buffer,
+      FinalizationRegistry,
+      WeakRef,
+      structuredClone,
+      EventTarget,
+      Event,
+      TextEncoder,
+      TextDecoder,
+    };
+    vm.runInNewContext((bundle.outputFiles[0] as { text: string }).text, sandbox, {
+      filename: 'weft-bundle.js',
+    });
+    const out = (await (module.exports.main as () => Promise<unknown[]>)()) as unknown[];
+    // Arrays of the other realm: compare their JSON.
+    assert.equal(JSON.stringify(out.slice(1)), JSON.stringify([['T', 'T']]));
+    assert.equal(out[0], contextBackend());
+  });
+});
+
+describe('Future.then read off the prototype', () => {
+  test('applied to a future inside a task, it settles from that future', async () => {
+    await run(async () => {
+      const fut = new Future<number>();
+      const t = createTask(async () => {
+        const then = Future.prototype.then;
+        return await new Promise((resolve, reject) => then.call(fut, resolve, reject));
+      });
+      await sleep(1);
+      fut.setResult(42);
+      assert.equal(await t, 42);
+    });
   });
 });

@@ -107,12 +107,25 @@ function isPlain(v: object): boolean {
  * holding none are returned as they are, so plain data costs one walk and no allocation.
  */
 export function encode(value: unknown, carrier: Carrier): unknown {
-  return walkEncode(value, carrier, new Map());
+  const seen = new Map<object, unknown>();
+  const out = walkEncode(value, carrier, seen);
+  // A container met again while its own walk was under way was given back as itself; if it was
+  // copied afterwards, that reference still points at the original, which holds the raw shared
+  // objects. Rare (a cycle and a shared object or error in one value): built again exactly.
+  return out !== value && seen.has(CYCLE) ? encodeCyclic(value, carrier, seen, out) : out;
 }
+
+/** In `walkEncode`'s map: a container whose walk is under way; under CYCLE: one was met again. */
+const WALKING = Symbol('walking');
+const CYCLE: object = {};
 
 function walkEncode(v: unknown, carrier: Carrier, seen: Map<object, unknown>): unknown {
   if (v === null || typeof v !== 'object') return v;
   const prior = seen.get(v);
+  if (prior === WALKING) {
+    seen.set(CYCLE, true);
+    return v;
+  }
   if (prior !== undefined) return prior;
   if (v instanceof SharedArrayBuffer) return carrier === 'bytes' ? { $sab: share(v) } : v;
   if (isShareable(v)) {
@@ -127,7 +140,7 @@ function walkEncode(v: unknown, carrier: Carrier, seen: Map<object, unknown>): u
     return d;
   }
   if (Array.isArray(v)) {
-    seen.set(v, v);
+    seen.set(v, WALKING);
     let out: unknown[] | null = null;
     for (let i = 0; i < v.length; i++) {
       const e = walkEncode(v[i], carrier, seen);
@@ -136,11 +149,11 @@ function walkEncode(v: unknown, carrier: Carrier, seen: Map<object, unknown>): u
         out[i] = e;
       }
     }
-    if (out) seen.set(v, out);
+    seen.set(v, out ?? v);
     return out ?? v;
   }
   if (v instanceof Map) {
-    seen.set(v, v);
+    seen.set(v, WALKING);
     let changed = false;
     const entries: Array<[unknown, unknown]> = [];
     for (const [k, x] of v) {
@@ -149,10 +162,12 @@ function walkEncode(v: unknown, carrier: Carrier, seen: Map<object, unknown>): u
       if (ek !== k || ex !== x) changed = true;
       entries.push([ek, ex]);
     }
-    return changed ? new Map(entries) : v;
+    const out = changed ? new Map(entries) : v;
+    seen.set(v, out);
+    return out;
   }
   if (v instanceof Set) {
-    seen.set(v, v);
+    seen.set(v, WALKING);
     let changed = false;
     const items: unknown[] = [];
     for (const x of v) {
@@ -160,10 +175,12 @@ function walkEncode(v: unknown, carrier: Carrier, seen: Map<object, unknown>): u
       if (ex !== x) changed = true;
       items.push(ex);
     }
-    return changed ? new Set(items) : v;
+    const out = changed ? new Set(items) : v;
+    seen.set(v, out);
+    return out;
   }
   if (!isPlain(v)) return v;
-  seen.set(v, v);
+  seen.set(v, WALKING);
   let out: Record<string, unknown> | null = null;
   for (const k of Object.keys(v)) {
     const x = (v as Record<string, unknown>)[k];
@@ -173,8 +190,103 @@ function walkEncode(v: unknown, carrier: Carrier, seen: Map<object, unknown>): u
       out[k] = e;
     }
   }
-  if (out) seen.set(v, out);
+  seen.set(v, out ?? v);
   return out ?? v;
+}
+
+/** The containers `walkEncode` walks into (it keeps everything else as it is). */
+function isContainer(v: object): boolean {
+  return (
+    !(v instanceof SharedArrayBuffer) &&
+    !isShareable(v) &&
+    !(v instanceof Error) &&
+    (Array.isArray(v) || v instanceof Map || v instanceof Set || isPlain(v))
+  );
+}
+
+function childrenOf(c: object): unknown[] {
+  if (Array.isArray(c)) return c;
+  if (c instanceof Map) return [...c].flat();
+  if (c instanceof Set) return [...c];
+  return Object.values(c);
+}
+
+/**
+ * `encode` of a value with cycles in which something was replaced: which containers must be
+ * copied is a question of reachability (any container from which a replaced object can be
+ * reached), so it is answered on the whole graph first; then every such container is copied
+ * once, empty, and filled, so that references among copies — cycles included — point at copies.
+ * The replacements are the ones the first walk made (`seen`): encoding a shared object again
+ * could count its handles twice.
+ */
+function encodeCyclic(
+  root: unknown,
+  carrier: Carrier,
+  seen: Map<object, unknown>,
+  walked: unknown,
+): unknown {
+  // Only a container can be reached again from inside itself.
+  if (root === null || typeof root !== 'object' || !isContainer(root)) return walked;
+  const holders = new Map<object, object[]>();
+  const copy = new Set<object>();
+  // What the first walk put in place of a non-container: shared objects and errors have their
+  // replacement in `seen`; anything else it kept as it is.
+  const replaced = (x: object): unknown => {
+    if (x instanceof SharedArrayBuffer) return carrier === 'bytes' ? { $sab: share(x) } : x;
+    const r = seen.get(x);
+    return r === undefined ? x : r;
+  };
+  const known = new Set<object>();
+  const walk = (c: object): void => {
+    known.add(c);
+    for (const x of childrenOf(c)) {
+      if (x === null || typeof x !== 'object') continue;
+      if (isContainer(x)) {
+        let hs = holders.get(x);
+        if (hs === undefined) holders.set(x, (hs = []));
+        hs.push(c);
+        if (!known.has(x)) walk(x);
+      } else if (replaced(x) !== x) copy.add(c);
+    }
+  };
+  walk(root);
+  const work = [...copy];
+  for (let c = work.pop(); c !== undefined; c = work.pop()) {
+    for (const h of holders.get(c) ?? []) {
+      if (!copy.has(h)) {
+        copy.add(h);
+        work.push(h);
+      }
+    }
+  }
+  const copies = new Map<object, object>();
+  for (const c of copy) {
+    copies.set(
+      c,
+      Array.isArray(c)
+        ? new Array(c.length)
+        : c instanceof Map
+          ? new Map()
+          : c instanceof Set
+            ? new Set()
+            : {},
+    );
+  }
+  const to = (x: unknown): unknown => {
+    if (x === null || typeof x !== 'object') return x;
+    if (isContainer(x)) return copies.get(x) ?? x;
+    return replaced(x);
+  };
+  for (const [c, out] of copies) {
+    if (Array.isArray(c)) for (let i = 0; i < c.length; i++) (out as unknown[])[i] = to(c[i]);
+    else if (c instanceof Map)
+      for (const [k, x] of c) (out as Map<unknown, unknown>).set(to(k), to(x));
+    else if (c instanceof Set) for (const x of c) (out as Set<unknown>).add(to(x));
+    else
+      for (const k of Object.keys(c))
+        (out as Record<string, unknown>)[k] = to((c as Record<string, unknown>)[k]);
+  }
+  return copies.get(root) ?? root;
 }
 
 /** Revives descriptors in a freshly cloned value (in place where it can). */

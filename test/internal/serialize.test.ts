@@ -1,6 +1,7 @@
 /** encode/decode of values that carry shared objects (src/internal/serialize.ts). */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import v8 from 'node:v8';
 import { decode, encode } from '../../src/internal/serialize.js';
 import { Lock } from '../../src/threading/index.js';
 import { checkLeaks } from '../support/leaks.js';
@@ -23,5 +24,49 @@ describe('serialize', () => {
     const back = decode(structuredClone(encode([e, e], 'message'))) as [Error, Error];
     assert.ok(back[0] instanceof RangeError);
     assert.equal(back[1], back[0]);
+  });
+
+  test('cycles survive, with the shared objects inside them revived (message and bytes)', () => {
+    const lock = new Lock();
+    type Node = {
+      name: string;
+      self?: Node;
+      lock?: Lock;
+      list?: unknown[];
+      map?: Map<string, unknown>;
+    };
+    const before: Node = { name: 'before' };
+    before.self = before; // met again before the lock is: the walk gave the original back
+    before.lock = lock;
+    const after: Node = { name: 'after', lock };
+    after.self = after;
+    const list: unknown[] = [lock];
+    const through: Node = { name: 'through', list };
+    list.push(through);
+    const map = new Map<string, unknown>([['lock', lock]]);
+    const viaMap: Node = { name: 'map', map };
+    map.set('back', viaMap);
+    const carriers: Array<[string, (v: unknown) => unknown]> = [
+      ['message', (v) => decode(structuredClone(encode(v, 'message')))],
+      ['bytes', (v) => decode(v8.deserialize(v8.serialize(encode(v, 'bytes'))))],
+    ];
+    for (const [carrier, trip] of carriers) {
+      const [b, a, t, m] = trip([before, after, through, viaMap]) as Node[];
+      for (const n of [b, a] as Node[]) {
+        assert.equal(n.self, n, `${carrier} ${n.name}: the cycle points at the copy`);
+        assert.ok(n.lock instanceof Lock, `${carrier} ${n.name}: the lock is revived`);
+      }
+      assert.equal(b?.lock, a?.lock, `${carrier}: one lock met in two places is one object`);
+      assert.ok((t?.list?.[0] as unknown) instanceof Lock, `${carrier}: lock in the list`);
+      assert.equal(t?.list?.[1], t, `${carrier}: the list's cycle`);
+      assert.ok(m?.map?.get('lock') instanceof Lock, `${carrier}: lock in the map`);
+      assert.equal(m?.map?.get('back'), m, `${carrier}: the map's cycle`);
+    }
+  });
+
+  test('a cycle with nothing to replace is passed as it is (no copy)', () => {
+    const a: { self?: unknown; when: Date } = { when: new Date(0) };
+    a.self = a;
+    assert.equal(encode(a, 'message'), a);
   });
 });

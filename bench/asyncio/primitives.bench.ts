@@ -106,7 +106,7 @@ async function measureAll(h: Harness): Promise<void> {
 
   h.note(
     contextBackend() === 'native'
-      ? 'weft carries the current task across awaits with its context addon (V8 keeps it in each promise reaction: an await costs nothing more inside a task)'
+      ? 'weft carries the current task across awaits with its context addon (V8 keeps it in each promise reaction: no hooks run; the bare-await rows show what an await inside a task costs)'
       : 'weft carries the current task across awaits with promise hooks (the context addon is not loaded here: every await inside a task pays for the hooks)',
   );
   h.note(

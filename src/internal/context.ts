@@ -15,8 +15,8 @@
  *    context, its "continuation-preserved embedder data", copies it into every promise reaction
  *    when the reaction is made (an `await`, a `then`) and makes it current again while the
  *    reaction runs, then clears it. So the task that awaited is current when it resumes, and
- *    an `await` costs what it costs outside any task: V8 does the carrying, nothing calls into
- *    JavaScript. Reading or setting the slot is a call into the addon, so weft reads it only
+ *    an `await` costs about what it costs outside any task: V8 does the carrying, nothing calls
+ *    into JavaScript. Reading or setting the slot is a call into the addon, so weft reads it only
  *    where it needs the task and switches it only around code that must see none. Used only
  *    where Node does not use that value itself (Node 24's AsyncLocalStorage does: checked at
  *    load, below).

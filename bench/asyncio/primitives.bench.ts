@@ -4,9 +4,9 @@
  * hand-written plain-JS queue, native `Promise.all`, and Python's asyncio and uvloop.
  *
  * weft runs as a user runs it: inside `run()`, its primitives awaited by tasks, so every weft row
- * pays what a weft program pays (carrying the current task across awaits — free with the context
- * addon, promise hooks without it — and the ready queue). The JavaScript peers run outside any weft task, as their own users run
- * them. Every round checks its answer (the count of critical sections, the consumer's sum, the
+ * pays what a weft program pays (carrying the current task across awaits — by V8 with the
+ * context addon, by promise hooks without it — and the ready queue). The JavaScript peers run
+ * outside any weft task, as their own users run them. Every round checks its answer (the count of critical sections, the consumer's sum, the
  * gathered results), so a broken primitive fails the suite instead of posting a figure.
  *
  * Python numbers come from one timed pass of the same work in the Python process (the shared

@@ -265,16 +265,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
   // biome-ignore lint/suspicious/noThenProperty: a future is awaitable by design (Python's __await__)
   get then(): ThenMethod<T> {
     const task = currentContext();
-    if (task === null) return thenOutsideTask as ThenMethod<T>;
-    // A method, not an arrow: `Future.prototype.then.call(fut, …)` and a `then` read from one
-    // future and applied to another settle from the future they are called on.
-    return function thenInTask<R1, R2>(
-      this: Future<T>,
-      onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
-      onRejected?: ((reason: any) => R2 | PromiseLike<R2>) | null,
-    ): Promise<R1 | R2> {
-      return this._thenIn(task, onFulfilled, onRejected);
-    } as ThenMethod<T>;
+    return (task === null ? thenOutsideTask : thenFor(task)) as ThenMethod<T>;
   }
 
   /** @internal `then` for the task `task` (null: none). */
@@ -356,13 +347,22 @@ type ThenMethod<T> = <R1 = T, R2 = never>(
   onRejected?: ((reason: any) => R2 | PromiseLike<R2>) | null,
 ) => Promise<R1 | R2>;
 
-function thenOutsideTask<T, R1, R2>(
-  this: Future<T>,
-  onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
-  onRejected?: ((reason: any) => R2 | PromiseLike<R2>) | null,
-): Promise<R1 | R2> {
-  return this._thenIn(null, onFulfilled, onRejected);
+/**
+ * A `then` awaiting for `task`. A method, not an arrow: `Future.prototype.then.call(fut, …)` and
+ * a `then` read from one future and applied to another settle from the future they are called on.
+ */
+function thenFor(task: object | null) {
+  return function then<T, R1, R2>(
+    this: Future<T>,
+    onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onRejected?: ((reason: any) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    return this._thenIn(task, onFulfilled, onRejected);
+  };
 }
+
+/** Outside every task one `then` serves every future: no function made per lookup. */
+const thenOutsideTask = thenFor(null);
 
 function runCallback<T>(cb: DoneCallback<T>, fut: Future<T>): void {
   cb(fut);

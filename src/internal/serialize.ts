@@ -204,9 +204,10 @@ function isContainer(v: object): boolean {
   );
 }
 
+/** What a container holds: a Map's keys, then its values. */
 function childrenOf(c: object): unknown[] {
   if (Array.isArray(c)) return c;
-  if (c instanceof Map) return [...c].flat();
+  if (c instanceof Map) return [...c.keys(), ...c.values()];
   if (c instanceof Set) return [...c];
   return Object.values(c);
 }
@@ -348,16 +349,8 @@ function eachShared(
     const state = (v as { s: unknown }).s;
     return eachShared(state, seen, visit) || visit(tag, state as Record<string, unknown>);
   }
-  const parts: Iterable<unknown> = Array.isArray(v)
-    ? v
-    : v instanceof Map
-      ? [...v.keys(), ...v.values()]
-      : v instanceof Set
-        ? v
-        : isPlain(v)
-          ? Object.values(v)
-          : [];
-  for (const x of parts) if (eachShared(x, seen, visit)) return true;
+  if (!isContainer(v)) return false;
+  for (const x of childrenOf(v)) if (eachShared(x, seen, visit)) return true;
   return false;
 }
 

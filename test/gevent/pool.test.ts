@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { Event } from '../../src/asyncio/index.js';
 import { type Greenlet, GreenletExit, Pool, sleep, spawn } from '../../src/gevent/index.js';
 import { checkLeaks } from '../support/leaks.js';
 
@@ -53,11 +54,24 @@ describe('Pool', () => {
 
   test('imapUnordered yields in completion order', async () => {
     const pool = new Pool(3);
+    // Each item finishes when its gate opens; each result opens the next gate, so the finishing
+    // order is 1, 2, 0 however slow the machine.
+    const gates = [new Event(), new Event(), new Event()];
+    const next: Record<number, number> = { 1: 2, 2: 0 };
     const got: number[] = [];
-    for await (const v of pool.imapUnordered((ms: number) => sleep(ms, ms), [30, 1, 15])) {
+    gates[1]?.set();
+    for await (const v of pool.imapUnordered(
+      async (i: number) => {
+        await gates[i]?.wait();
+        return i;
+      },
+      [0, 1, 2],
+    )) {
       got.push(v);
+      const n = next[v];
+      if (n !== undefined) gates[n]?.set();
     }
-    assert.deepEqual(got, [1, 15, 30]);
+    assert.deepEqual(got, [1, 2, 0]);
   });
 
   test('map raises the first error and kills the greenlets still running', async () => {
@@ -114,7 +128,8 @@ describe('Pool', () => {
 
   test('a cancelled spawn takes no slot and the next waiter gets it', async () => {
     const pool = new Pool(1);
-    const first = await pool.spawn(() => sleep(5));
+    const gate = new Event();
+    const first = await pool.spawn(() => gate.wait());
     const order: string[] = [];
     const blocked = spawn(async () => {
       await pool.spawn(() => order.push('cancelled one ran'));
@@ -125,6 +140,7 @@ describe('Pool', () => {
     });
     await sleep(1);
     await blocked.kill();
+    gate.set();
     await first.join();
     await next.join();
     assert.deepEqual(order, ['next ran']);
@@ -135,13 +151,16 @@ describe('Pool', () => {
   test('spawns waiting for a slot are served in FIFO order', async () => {
     const pool = new Pool(1);
     const order: string[] = [];
-    const first = await pool.spawn(() => sleep(5));
+    const gate = new Event();
+    const first = await pool.spawn(() => gate.wait());
     const waiters = ['a', 'b', 'c'].map((name) =>
       spawn(async () => {
         const g = await pool.spawn(() => order.push(name));
         await g.join();
       }),
     );
+    await sleep(1);
+    gate.set();
     await first.join();
     for (const w of waiters) await w.join();
     assert.deepEqual(order, ['a', 'b', 'c']);
@@ -149,9 +168,12 @@ describe('Pool', () => {
 
   test('waitAvailable waits for a slot without taking it', async () => {
     const pool = new Pool(1);
-    await pool.spawn(() => sleep(3));
+    const gate = new Event();
+    await pool.spawn(() => gate.wait());
     assert.equal(await pool.waitAvailable({ timeout: 0 }), 0);
-    assert.equal(await pool.waitAvailable(), 1);
+    const available = pool.waitAvailable();
+    gate.set();
+    assert.equal(await available, 1);
     assert.equal(pool.freeCount(), 1);
   });
 

@@ -36,9 +36,13 @@ struct Bound {
 Local<Context> Target(const FunctionCallbackInfo<Value>& info) {
   Isolate* isolate = info.GetIsolate();
   Bound* b = static_cast<Bound*>(info.Data().As<External>()->Value());
+  // The functions run in the context they were made in, which is weft's own unless weft was
+  // evaluated in a `vm` context: then the current context is the one at hand, one handle
+  // fewer than the Global's (this is on the path of every uncontended Lock acquire).
   // Weak: the functions live as long as the code of that context that holds them, so the
-  // context is alive whenever they are called; the fallback is for safety only.
-  if (b->context.IsEmpty()) return isolate->GetCurrentContext();
+  // context is alive whenever they are called; the empty case is for safety only.
+  Local<Context> here = isolate->GetCurrentContext();
+  if (b->context.IsEmpty() || b->context == here) return here;
   return b->context.Get(isolate);
 }
 

@@ -89,7 +89,7 @@ export class Lock {
     if (options !== undefined) return this.acquireSlow(options);
     if (!this._locked) {
       this._locked = true;
-      this._holder = currentContext() as WaitingTask | null;
+      this._holder = this.holderNow();
       return TRUE;
     }
     // Contended, no options: nothing to parse, no timer, no signal.
@@ -118,7 +118,7 @@ export class Lock {
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (!this._locked) {
       this._locked = true;
-      this._holder = currentContext() as WaitingTask | null;
+      this._holder = this.holderNow();
       return TRUE;
     }
     if (!blocking || timeout === 0) return FALSE;
@@ -158,7 +158,7 @@ export class Lock {
       // Free lock: take it and call fn now, as `async with` on a free lock does not suspend;
       // only an fn that returns a promise costs an await.
       this._locked = true;
-      this._holder = currentContext() as WaitingTask | null;
+      this._holder = this.holderNow();
       let r: R | PromiseLike<R>;
       try {
         r = fn();
@@ -215,6 +215,15 @@ export class Lock {
 
   describe(): string {
     return `Lock '${this.name}'`;
+  }
+
+  /**
+   * The task taking the lock now, as its holder. Only deadlock detection reads holders, and a
+   * chain of holders never runs through a lock that does not detect, so such a lock records
+   * none (reading the current task is a call into the context addon).
+   */
+  private holderNow(): WaitingTask | null {
+    return this._detect ? (currentContext() as WaitingTask | null) : null;
   }
 
   /** The wait-for cycle that `task` waiting here would close, or null. */

@@ -493,7 +493,9 @@ describe('Condition', () => {
       const patient = createTask(() =>
         cond.run(async () => log.push(`patient ${await cond.wait()}`)),
       );
-      await sleep(10);
+      // Notify once the timed waiter has timed out and left, not after a sleep(10) that a
+      // loaded machine can let fire before the wait's own 2 ms timer (armed a step later).
+      await timed;
       await cond.run(() => cond.notify(1));
       await gather(timed, patient);
       assert.deepEqual(log, ['timed false', 'patient true']);

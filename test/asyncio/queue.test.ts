@@ -309,7 +309,9 @@ describe('Queue.get', () => {
       const q = new Queue<string>();
       const hasty = createTask(() => q.get({ timeout: 2 }));
       const patient = createTask(() => q.get());
-      await sleep(10);
+      // Put once the hasty getter has timed out, not after a sleep(10) that a loaded machine
+      // can let fire before the getter's own 2 ms timer (armed a step later).
+      await gather(hasty, { returnExceptions: true });
       q.putNowait('x');
       const [h, p] = await gather(hasty, patient, { returnExceptions: true });
       assert.ok(h instanceof QueueEmpty);

@@ -94,15 +94,25 @@ describe('scheduling', () => {
   test('a task waiting on a native promise does not hold the others up', async () => {
     await run(async () => {
       const log: string[] = [];
+      // The native promise settles once 'fast' has run (or, should weft wait for it, after 2 s:
+      // then 'slow' comes first and the test fails instead of hanging). A native timer of
+      // 20 ms raced fast's sleep(1), armed only after the watchdog ended slow's step.
+      let release!: () => void;
+      const native = new Promise<void>((r) => {
+        release = r;
+      });
+      const fallback = setTimeout(() => release(), 2000);
       const slow = createTask(async () => {
-        await new Promise((r) => setTimeout(r, 20));
+        await native;
         log.push('slow');
       });
       const fast = createTask(async () => {
         await sleep(1);
         log.push('fast');
+        release();
       });
       await gather(slow, fast);
+      clearTimeout(fallback);
       assert.deepEqual(log, ['fast', 'slow']);
     });
   });

@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import {
   CancelledError,
   createTask,
+  Event,
   ExceptionGroup,
   run,
   sleep,
@@ -16,15 +17,21 @@ describe('TaskGroup', () => {
   test('leaving the block waits for every child', async () => {
     await run(async () => {
       const log: string[] = [];
+      // 'a' finishes a timer after 'b' has: the order is 'b', 'a' however the two children's
+      // timers are spaced (a sleep(5) and a sleep(1) armed in two steps could fire either way
+      // on a loaded machine), and the block still has a pending child to wait for.
+      const bDone = new Event();
       {
         await using tg = new TaskGroup();
         tg.createTask(async () => {
+          await bDone.wait();
           await sleep(5);
           log.push('a');
         });
         tg.createTask(async () => {
           await sleep(1);
           log.push('b');
+          bDone.set();
         });
       }
       assert.deepEqual(log, ['b', 'a']);

@@ -7,9 +7,17 @@ checkLeaks();
 
 describe('joinall', () => {
   test('resolves to every greenlet in the order they died', async () => {
-    const a = spawn(() => sleep(15, 'a'));
+    // Each dies a timer after the one before it (b, then c, then a): sleeps of 15, 1 and 8 ms
+    // armed in three steps could fire out of that order on a loaded machine.
     const b = spawn(() => sleep(1, 'b'));
-    const c = spawn(() => sleep(8, 'c'));
+    const c = spawn(async () => {
+      await b.join();
+      return sleep(1, 'c');
+    });
+    const a = spawn(async () => {
+      await c.join();
+      return sleep(1, 'a');
+    });
     const done = await joinall([a, b, c]);
     assert.deepEqual(
       done.map((g) => g.value),

@@ -4,6 +4,9 @@
  * usable: child processes are slow to start.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { inspect } from 'node:util';
 import v8 from 'node:v8';
@@ -40,6 +43,7 @@ import {
   throwLater,
   throwRange,
   untilAborted,
+  untilFile,
   whoAmI,
 } from './fixtures/tasks.js';
 
@@ -72,6 +76,20 @@ async function until(cond: () => boolean, ms = 10000): Promise<void> {
     if (Date.now() > end) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+const gateDir = mkdtempSync(join(tmpdir(), 'weft-gates-'));
+after(() => rmSync(gateDir, { recursive: true, force: true }));
+let gates = 0;
+
+/**
+ * A gate for `untilFile`: a path nobody has created yet; `open()` creates it. Disposing opens it
+ * too, so a test that fails before opening it leaves no call running.
+ */
+function fileGate(): { path: string; open(): void; [Symbol.dispose](): void } {
+  const path = join(gateDir, String(++gates));
+  const open = () => writeFileSync(path, '');
+  return { path, open, [Symbol.dispose]: open };
 }
 
 type Kind = {
@@ -370,10 +388,13 @@ for (const k of kinds) {
     });
 
     test('cancel of a running call returns false without interrupt', async () => {
-      const f = ex.submit(sleepThen, 100, 'done');
-      await new Promise((r) => setTimeout(r, 40));
-      assert.equal(f.running(), true);
+      // The call runs until the test opens its gate: a 100 ms call checked after 40 ms was not
+      // yet claimed by a worker, or already over, on a loaded machine.
+      using gate = fileGate();
+      const f = ex.submit(untilFile, gate.path, 'done');
+      await until(() => f.running());
       assert.equal(f.cancel(), false);
+      gate.open();
       assert.equal(await f.result(), 'done');
     });
 
@@ -449,10 +470,15 @@ for (const k of kinds) {
 
     test('shutdown with cancelFutures cancels the calls not started', async () => {
       const ex = k.make({ maxWorkers: 1 });
-      const first = ex.submit(sleepThen, 100, 'first');
+      // The first call runs until the gate opens: a 100 ms one could end before the polling
+      // saw it running (then `until` never succeeds), or before the rest were queued.
+      using gate = fileGate();
+      const first = ex.submit(untilFile, gate.path, 'first');
       await until(() => first.running());
       const rest = Array.from({ length: 3 }, (_, i) => ex.submit(sleepThen, 1, i));
-      await ex.shutdown({ cancelFutures: true });
+      const down = ex.shutdown({ cancelFutures: true });
+      gate.open();
+      await down;
       if (k.name === 'ThreadPoolExecutor') for (const f of rest) assert.equal(f.cancelled(), true);
       assert.equal(await first.result(), 'first');
       const { notDone } = await wait(rest);
@@ -484,16 +510,21 @@ for (const k of kinds) {
 
     test('force-cancelling a call that never ends replaces only its worker', async () => {
       const ex = k.make({ maxWorkers: 2 });
+      // `other` runs until the gate opens: a 300 ms call could end before the polling saw
+      // both running on a loaded machine.
+      using gate = fileGate();
       const stuck = ex.submit(forever);
-      const other = ex.submit(sleepThen, 300, 'other');
+      const other = ex.submit(untilFile, gate.path, 'other');
       try {
         await until(() => stuck.running() && other.running());
         assert.equal(stuck.cancel({ force: true }), true);
         await assert.rejects(stuck.result(), CancelledError);
+        gate.open();
         assert.equal(await other.result(), 'other');
         assert.equal(await ex.submit(add, 20, 22).result(), 42);
       } finally {
         stuck.cancel({ force: true });
+        gate.open();
         await ex.shutdown();
       }
     });

@@ -219,10 +219,18 @@ describe('multiprocessing shared objects', () => {
     const p = new Process({ target: takeThenHang, args: [q, out] });
     p.start();
     assert.equal(await out.get({ timeout: 30_000 }), 0);
+    // Put before the kill: the child holds 1-9, so 10 is the only item the broker has, and the
+    // handed-back items must land in front of it. (Put after join(), 10 raced the hand-back: the
+    // broker learns of the death on the child's connection, in no order with this process's
+    // put, and a loaded machine delivered 10 first.)
+    q.putNowait(10);
     p.kill();
     await p.join();
     assert.equal(p.exitcode, -9);
-    q.putNowait(10);
+    // Take nothing before the broker has handed the nine back.
+    const deadline = Date.now() + 30_000;
+    while (q.qsize() < 10 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(q.qsize(), 10, 'the items the child held came back');
     const rest: number[] = [];
     for (let i = 1; i <= 10; i++) rest.push(await q.get({ timeout: 5000 }));
     assert.deepEqual(rest, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);

@@ -28,8 +28,8 @@ const FALSE = Promise.resolve(false);
 
 /**
  * Switches deadlock detection on or off for locks created afterwards (weft's own; default on).
- * Detection costs nothing on an uncontended acquire; on a contended one it walks the chain of
- * holders, one step per lock in the chain.
+ * A detecting lock records its holder on every acquire (one call into the context addon where
+ * it is built); a contended acquire walks the chain of holders, one step per lock in the chain.
  */
 export function setDeadlockDetection(enabled: boolean): void {
   if (typeof enabled !== 'boolean') {

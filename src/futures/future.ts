@@ -120,8 +120,13 @@ export class Future<T = unknown> implements PromiseLike<T> {
     this.#state = 'RUNNING';
     if (!interrupt || link === null) return false;
     this.#value = '';
-    this.#finish('CANCELLED');
-    link.interrupt(force);
+    // The link goes when the future is done (and a pool's future drops its engine with it), so
+    // the worker is signalled first; the future is cancelled whatever the signal does.
+    try {
+      link.interrupt(force);
+    } finally {
+      this.#finish('CANCELLED');
+    }
     return true;
   }
 

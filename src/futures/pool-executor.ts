@@ -25,27 +25,36 @@ class PoolFuture<T> extends Future<T> implements Item, FutureLink {
   slot = 0;
   k = 0;
   withdrawn = false;
+  /** Null once the call is done: only a pending future asks the engine anything. */
+  private engine: PoolEngine | null;
   constructor(
-    readonly engine: PoolEngine,
+    engine: PoolEngine,
     public args: ArrayLike<unknown>,
     readonly stride: number,
     readonly packedOk: boolean,
   ) {
     super();
+    this.engine = engine;
     this[kLink] = this;
   }
-  /** A finished call's arguments are not needed again (a kept future must not keep them). */
+  /**
+   * A finished call's arguments and its engine are not needed again: a kept future must keep
+   * neither them nor, through the engine, the pool's shared memory and worker records.
+   */
   protected override _released(): void {
     this.args = NO_ARGS;
+    this.engine = null;
   }
+  // The future calls these through its link, which it drops when it is done (future.ts): the
+  // engine is always there when they run.
   started(): boolean {
-    return this.engine.started(this);
+    return (this.engine as PoolEngine).started(this);
   }
   withdraw(): boolean {
-    return this.engine.withdraw(this);
+    return (this.engine as PoolEngine).withdraw(this);
   }
   interrupt(force: boolean): void {
-    this.engine.interrupt(this, force);
+    (this.engine as PoolEngine).interrupt(this, force);
   }
 }
 

@@ -628,6 +628,25 @@ describe('ThreadPoolExecutor only', () => {
     }
   });
 
+  test('finished futures kept after shutdown do not keep the pool alive', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    let ex: ThreadPoolExecutor | null = new ThreadPoolExecutor({ maxWorkers: 1 });
+    // The engine holds the pool's shared-memory rings and its workers' records: a program that
+    // keeps a list of results' futures must not keep those too.
+    const engine = new WeakRef((ex as unknown as { engine: object }).engine);
+    const kept = [ex.submit(add, 1, 2), ex.submit(add, 3, 4)];
+    assert.deepEqual(await Promise.all(kept), [3, 7]);
+    await ex.shutdown();
+    ex = null;
+    for (let i = 0; i < 10 && engine.deref() !== undefined; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      gc();
+    }
+    assert.equal(engine.deref(), undefined, 'a finished future still holds the pool engine');
+    assert.deepEqual(await Promise.all(kept.map((f) => f.result())), [3, 7]);
+  });
+
   test('a worker out of memory (resourceLimits) breaks the pool with the cause', async () => {
     const ex = new ThreadPoolExecutor({
       maxWorkers: 1,

@@ -11,7 +11,9 @@ import { after, describe, test } from 'node:test';
 
 const root = new URL('../../', import.meta.url).pathname;
 const docsDir = join(root, 'docs');
-const scratch = join(root, '.tmp', 'doc-examples');
+// One scratch directory per run: a second run in the same checkout (another npm test, an editor's
+// test runner) would otherwise delete the files of this one in its after().
+const scratch = join(root, '.tmp', `doc-examples-${process.pid}`);
 mkdirSync(scratch, { recursive: true });
 after(() => rmSync(scratch, { recursive: true, force: true }));
 

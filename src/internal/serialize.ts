@@ -115,6 +115,11 @@ export function encode(value: unknown, carrier: Carrier): unknown {
   return out !== value && seen.has(CYCLE) ? encodeCyclic(value, carrier, seen, out) : out;
 }
 
+/** A SharedArrayBuffer as it travels: itself in a message, a registry id in bytes (`share` is idempotent). */
+function encodeSab(sab: SharedArrayBuffer, carrier: Carrier): unknown {
+  return carrier === 'bytes' ? { $sab: share(sab) } : sab;
+}
+
 /** In `walkEncode`'s map: a container whose walk is under way; under CYCLE: one was met again. */
 const WALKING = Symbol('walking');
 const CYCLE: object = {};
@@ -127,7 +132,7 @@ function walkEncode(v: unknown, carrier: Carrier, seen: Map<object, unknown>): u
     return v;
   }
   if (prior !== undefined) return prior;
-  if (v instanceof SharedArrayBuffer) return carrier === 'bytes' ? { $sab: share(v) } : v;
+  if (v instanceof SharedArrayBuffer) return encodeSab(v, carrier);
   if (isShareable(v)) {
     const { kind, state } = v[kShared]();
     const d = { [TAG]: kind, s: walkEncode(state, carrier, seen) };
@@ -233,7 +238,7 @@ function encodeCyclic(
   // What the first walk put in place of a non-container: shared objects and errors have their
   // replacement in `seen`; anything else it kept as it is.
   const replaced = (x: object): unknown => {
-    if (x instanceof SharedArrayBuffer) return carrier === 'bytes' ? { $sab: share(x) } : x;
+    if (x instanceof SharedArrayBuffer) return encodeSab(x, carrier);
     const r = seen.get(x);
     return r === undefined ? x : r;
   };

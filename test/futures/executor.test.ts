@@ -78,6 +78,16 @@ async function until(cond: () => boolean, ms = 10000): Promise<void> {
   }
 }
 
+/** Runs the garbage collector until `ref`'s target is gone, `tries` times at most. */
+async function collect(ref: WeakRef<object>, tries: number): Promise<void> {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  for (let i = 0; i < tries && ref.deref() !== undefined; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    gc();
+  }
+}
+
 const gateDir = mkdtempSync(join(tmpdir(), 'weft-gates-'));
 after(() => rmSync(gateDir, { recursive: true, force: true }));
 let gates = 0;
@@ -608,8 +618,6 @@ describe('ThreadPoolExecutor only', () => {
   });
 
   test("a finished future does not keep its call's arguments alive", async () => {
-    v8.setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as () => void;
     const ex = new ThreadPoolExecutor({ maxWorkers: 1 });
     try {
       let arg: Uint8Array | null = new Uint8Array(1024);
@@ -617,10 +625,7 @@ describe('ThreadPoolExecutor only', () => {
       const f = ex.submit((b: Uint8Array) => b.length, arg);
       arg = null;
       assert.equal(await f, 1024);
-      for (let i = 0; i < 5 && gone.deref() !== undefined; i++) {
-        await new Promise((r) => setTimeout(r, 20));
-        gc();
-      }
+      await collect(gone, 5);
       assert.equal(gone.deref(), undefined, 'the finished future still holds its arguments');
       assert.equal(f.done(), true); // the future itself is still held here
     } finally {
@@ -629,8 +634,6 @@ describe('ThreadPoolExecutor only', () => {
   });
 
   test('finished futures kept after shutdown do not keep the pool alive', async () => {
-    v8.setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as () => void;
     let ex: ThreadPoolExecutor | null = new ThreadPoolExecutor({ maxWorkers: 1 });
     // The engine holds the pool's shared-memory rings and its workers' records: a program that
     // keeps a list of results' futures must not keep those too.
@@ -639,10 +642,7 @@ describe('ThreadPoolExecutor only', () => {
     assert.deepEqual(await Promise.all(kept), [3, 7]);
     await ex.shutdown();
     ex = null;
-    for (let i = 0; i < 10 && engine.deref() !== undefined; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-      gc();
-    }
+    await collect(engine, 10);
     assert.equal(engine.deref(), undefined, 'a finished future still holds the pool engine');
     assert.deepEqual(await Promise.all(kept.map((f) => f.result())), [3, 7]);
   });

@@ -124,6 +124,11 @@ export class LockCore implements Recoverable {
       i: this.st,
       w: this.st + C_WAITERS,
       attempt: () => this.attempt(),
+      // 0 and OWNER_DIED let an attempt through, and so does our own tid for an RLock.
+      blocks:
+        this.kind === 'RLock'
+          ? (v) => v !== 0 && v !== OWNER_DIED && v !== selfTid
+          : (v) => v !== 0 && v !== OWNER_DIED,
       timedOut: () => false,
       beforePark: detect ? () => this.enterWait() : undefined,
       afterWait: detect ? () => this.leaveWait() : undefined,

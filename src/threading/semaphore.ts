@@ -98,6 +98,7 @@ export class Semaphore implements Recoverable {
       i: VALUE,
       w: WAITERS,
       attempt: () => this.attempt(),
+      blocks: (v) => v <= 0,
       timedOut: () => false,
     };
   }

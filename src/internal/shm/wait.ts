@@ -12,13 +12,25 @@
  *     spin SPIN × attempt ─ok─▶ done
  *        │
  *     waiters++ ──▶ seen = load(word) ──▶ attempt ─ok─▶ waiters--, done
- *                        ▲                  │AGAIN
- *                        └── park(word, seen, time left) ◀┘   (timeout ▶ timedOut(), abort ▶ reason)
+ *                        ▲  ▲               │AGAIN
+ *                        │  └──── no ── blocks(seen)?
+ *                        │                  │yes
+ *                        └── park(word, seen, time left)      (timeout ▶ timedOut(), abort ▶ reason)
  *
  * Why no wake-up is lost: a waker changes the state (and so, for every primitive, the parked-on
  * word) before it reads the waiter counter; a waiter counts itself before it reads the word. With
  * sequentially consistent atomics one of them sees the other: either the waker notifies, or the
  * waiter's park returns at once with 'not-equal'.
+ *
+ * That holds only if the waiter parks on a value that blocks it. A word that can come back to
+ * the value the waiter read (a lock's 0 "free", a semaphore's count) breaks it: the waiter reads
+ * 0, another thread takes the lock (the attempt fails), releases it and notifies before the
+ * waiter parks, and the park on 0 finds 0 — the lock is free and nobody is left to wake the
+ * waiter. Such a primitive says which values block (`blocks`); a failed attempt that read a
+ * value that does not block tries again instead of parking. A value that blocks is safe to park
+ * on even if it changed and came back in between (0 → taken → 0 → taken): the word is held
+ * again, and its holder's release notifies. Words that only grow (sequence and generation
+ * counters) need no `blocks`.
  *
  * Fairness: none promised (as with Python's locks); a woken waiter competes with newcomers. What
  * can starve: a waiter on a lock taken again and again by a thread that never parks.
@@ -42,6 +54,12 @@ export interface Parkable<T> {
   attempt(): Attempt<T>;
   /** What a wait that ran out of time gives (or throws). */
   timedOut(): T;
+  /**
+   * Whether the word's value `v` makes `attempt()` fail (the module notes say why this matters).
+   * Required for a word that can return to an earlier value; absent: every value read counts as
+   * blocking, which is right for words that only grow.
+   */
+  blocks?(v: number): boolean;
   /** Longest single park (ms): for a primitive whose state can change without its word. */
   readonly maxPark?: number;
   /** Called once, just before the first park (deadlock detection); may throw. */
@@ -85,6 +103,8 @@ export function waitSync<T>(p: Parkable<T>, timeout: number | null, signal: Abor
       const seen = load(p.a, p.i);
       r = p.attempt();
       if (r !== AGAIN) return r;
+      // Read "free", lost the race: parking on "free" could sleep through the winner's release.
+      if (p.blocks !== undefined && !p.blocks(seen)) continue;
       if (!prepared) {
         prepared = true;
         p.beforePark?.();
@@ -122,6 +142,7 @@ export async function waitAsync<T>(
       const seen = load(p.a, p.i);
       r = p.attempt();
       if (r !== AGAIN) return r;
+      if (p.blocks !== undefined && !p.blocks(seen)) continue;
       if (!prepared) {
         prepared = true;
         p.beforePark?.();

@@ -1,9 +1,16 @@
 /**
- * | idx | name    | writer         | readers | meaning                              |
- * |  0  | FLAG    | set/clear      | any     | 1 set, 0 clear (the futex word)      |
- * |  1  | WAITERS | waiters (add)  | set     | threads/tasks parked or about to     |
+ * | idx | name    | writer         | readers | meaning                                          |
+ * |  0  | FLAG    | set/clear (cas)| any     | transitions so far; odd = set (the futex word)   |
+ * |  1  | WAITERS | waiters (add)  | set     | threads/tasks parked or about to                 |
+ *
+ * FLAG counts every raise and every lowering (wrapping at 2^32, which keeps the parity), so it
+ * only grows: a waiter remembers the value it started with and returns true once the word is
+ * odd *or has moved*. That is Python's semantics for a pulse: a `set()` followed at once by
+ * `clear()` still wakes every thread that was waiting (CPython's waiters are notified by the
+ * set and return true), where a plain 0/1 flag would put them back to sleep. It also keeps the
+ * wait engine's rule (park only on a value that cannot come back) without a `blocks` test.
  */
-import { load, notify, store } from '../internal/atomics.js';
+import { cas, load, notify } from '../internal/atomics.js';
 import { kShared, registerSharedKind, type SharedState } from '../internal/serialize.js';
 import { AGAIN, type Parkable, waitAsync, waitSync } from '../internal/shm/wait.js';
 import { parseWait, type WaitOptions } from '../internal/wait-options.js';
@@ -29,26 +36,39 @@ export class Event {
 
   /** Whether the flag is raised — a snapshot. */
   isSet(): boolean {
-    return load(this._a, FLAG) === 1;
+    return (load(this._a, FLAG) & 1) === 1;
   }
 
   /** Raises the flag and wakes every waiter. */
   set(): void {
-    store(this._a, FLAG, 1);
-    // After the store: a waiter counts itself before re-reading FLAG.
-    if (load(this._a, WAITERS) > 0) notify(this._a, FLAG);
+    const a = this._a;
+    for (let w = load(a, FLAG); (w & 1) === 0; w = load(a, FLAG)) {
+      if (cas(a, FLAG, w, (w + 1) | 0) === w) {
+        // After the raise: a waiter counts itself before re-reading FLAG.
+        if (load(a, WAITERS) > 0) notify(a, FLAG);
+        return;
+      }
+    }
   }
 
   clear(): void {
-    store(this._a, FLAG, 0);
+    const a = this._a;
+    for (let w = load(a, FLAG); (w & 1) === 1; w = load(a, FLAG)) {
+      if (cas(a, FLAG, w, (w + 1) | 0) === w) return;
+    }
   }
 
-  private parkable(): Parkable<boolean> {
+  private parkable(start: number): Parkable<boolean> {
+    const a = this._a;
     return {
-      a: this._a,
+      a,
       i: FLAG,
       w: WAITERS,
-      attempt: () => (load(this._a, FLAG) === 1 ? true : AGAIN),
+      // Set now, or set (and maybe cleared again) since the wait began.
+      attempt: () => {
+        const w = load(a, FLAG);
+        return (w & 1) === 1 || w !== start ? true : AGAIN;
+      },
       timedOut: () => false,
     };
   }
@@ -58,10 +78,11 @@ export class Event {
    * **Cancellation:** an aborted `signal` rejects with its reason and leaves no waiter.
    */
   wait(options?: WaitOptions): Promise<boolean> {
-    if (options === undefined && load(this._a, FLAG) === 1) return TRUE;
+    const start = load(this._a, FLAG);
+    if (options === undefined && (start & 1) === 1) return TRUE;
     try {
       const { timeout, signal } = parseWait('Event.wait', options);
-      return waitAsync(this.parkable(), timeout, signal);
+      return waitAsync(this.parkable(start), timeout, signal);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -69,8 +90,9 @@ export class Event {
 
   /** Blocking twin of `wait`. **Blocking:** parks the thread; not on a server's main thread. */
   waitSync(options?: WaitOptions): boolean {
+    const start = load(this._a, FLAG);
     const { timeout, signal } = parseWait('Event.waitSync', options);
-    return waitSync(this.parkable(), timeout, signal);
+    return waitSync(this.parkable(start), timeout, signal);
   }
 
   /** @internal */

@@ -148,6 +148,51 @@ describe('Event', () => {
     for (const t of ts) await t.join();
   });
 
+  test('a pulse (set then clear at once) wakes a waiter with true, as in Python', async () => {
+    const e = new Event();
+    const waiting = e.wait({ timeout: 5_000 });
+    e.set();
+    e.clear();
+    assert.equal(await waiting, true);
+    assert.equal(e.isSet(), false);
+    // A wait that starts after the pulse waits for the next set.
+    assert.equal(await e.wait({ timeout: 10 }), false);
+    assert.equal(e.waitSync({ timeout: 10 }), false);
+  });
+
+  test('a pulse wakes every thread parked on the event', async () => {
+    const e = new Event();
+    const out = new Queue<string>();
+    const ts = ['a', 'b', 'c'].map((n) => new Thread({ target: waitEvent, args: [e, out, n] }));
+    for (const t of ts) t.start();
+    // All three counted as waiters (parked or about to park) before the pulse.
+    for (const deadline = Date.now() + 30_000; Atomics.load(e._a, 1) < 3; ) {
+      assert.ok(Date.now() < deadline, 'the threads never started waiting');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    e.set();
+    e.clear();
+    const got = [await out.get(), await out.get(), await out.get()].sort();
+    assert.deepEqual(got, ['a:true', 'b:true', 'c:true']);
+    for (const t of ts) await t.join();
+  });
+
+  test('set and clear are idempotent; many pulses keep the flag consistent', () => {
+    const e = new Event();
+    e.clear();
+    assert.equal(e.isSet(), false);
+    e.set();
+    e.set();
+    assert.equal(e.isSet(), true);
+    for (let i = 0; i < 1000; i++) {
+      e.clear();
+      e.clear();
+      assert.equal(e.isSet(), false);
+      e.set();
+      assert.equal(e.isSet(), true);
+    }
+  });
+
   test('an aborted wait rejects and leaves no waiter', async () => {
     const e = new Event();
     await assert.rejects(e.wait({ signal: AbortSignal.timeout(20) }), { name: 'TimeoutError' });

@@ -216,9 +216,20 @@ describe('wait', () => {
 
 describe('asCompleted', () => {
   test('async iteration gives results in completion order', async () => {
+    // The completion order comes from a chain (each task finishes after the one it awaits), not
+    // from timers of different lengths: those gave no order on a loaded machine.
     const out = await run(async () => {
+      const a = createTask(async () => 'a');
+      const b = createTask(async () => {
+        await a;
+        return 'b';
+      });
+      const c = createTask(async () => {
+        await b;
+        return 'c';
+      });
       const r: string[] = [];
-      for await (const v of asCompleted([sleep(15, 'c'), sleep(1, 'a'), sleep(8, 'b')])) r.push(v);
+      for await (const v of asCompleted([c, a, b])) r.push(v);
       return r;
     });
     assert.deepEqual(out, ['a', 'b', 'c']);
@@ -227,11 +238,13 @@ describe('asCompleted', () => {
   test('sync iteration gives promises in completion order; errors come at their step', async () => {
     await run(async () => {
       const r: string[] = [];
+      const first = createTask(async () => 'first');
+      // Fails only once `first` is done: the order is the chain's, not two timers'.
       const fail = async () => {
-        await sleep(5);
+        await first;
         throw new Error('second');
       };
-      for (const p of asCompleted<string>([fail, sleep(1, 'first')])) {
+      for (const p of asCompleted<string>([fail, first])) {
         try {
           r.push(await p);
         } catch (e) {

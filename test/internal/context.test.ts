@@ -161,14 +161,24 @@ describe('resumes settle with no task current', () => {
       // The consumer's await adopts inner (a thenable) when outer's result reaches it.
       const consumer = createTask(async () => (await outer) as unknown as number);
       await sleep(1); // the consumer waits on outer
+      // The producer says when it is blocked on the native promise, and that promise settles
+      // only when this task says so: the cancel below finds the producer there by these
+      // signals, not by a 20 ms sleep here outlasting its steps and falling within a 50 ms timer.
+      let parked!: () => void;
+      const isParked = new Promise<void>((resolve) => (parked = resolve));
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
       const producer = createTask(async () => {
         outer.setResult(inner);
         await sleep(1); // the consumer's resume runs when this step ends
         // Blocked on nothing of weft's: a cancel finds no waiter here.
-        await new Promise((resolve) => setTimeout(resolve, 50));
+        parked();
+        await gate;
       });
-      await sleep(20);
+      await isParked;
+      await sleep(0); // behind the end of the producer's step, as a task blocked there has
       producer.cancel();
+      release();
       await gather(producer, { returnExceptions: true });
       assert.equal(inner.cancelled(), false, 'cancelling the producer cancelled inner');
       inner.setResult(5);

@@ -221,11 +221,15 @@ describe('multiprocessing blocking calls', () => {
   test('acquireSync waits while another process holds the lock and gets it once released', async () => {
     const lock = new Lock();
     const held = new Event();
+    const go = new Event();
     const marker = Value('i', 0);
-    const p = new Process({ target: holdThenRelease, args: [lock, held, marker, 300] });
+    const p = new Process({ target: holdThenRelease, args: [lock, held, go, marker, 100] });
     p.start();
     assert.equal(await held.wait({ timeout: LONG }), true);
+    // The holder keeps the lock until told to go: with a 300 ms hold from its start instead, a
+    // loaded machine could reach this check after the release.
     assert.equal(lock.locked(), true);
+    go.set();
     assert.equal(lock.acquireSync({ timeout: LONG }), true);
     // The holder wrote the marker before releasing: we got the lock after it, not beside it.
     assert.equal(marker.value, 1);

@@ -206,6 +206,11 @@ describe('multiprocessing shared objects', () => {
     await p.join();
     assert.equal(p.exitcode, 0);
     assert.equal(await out.get({ timeout: 5000 }), 0);
+    // The broker learns of the exit on the child's connection, in no order with this process's
+    // put: wait for the hand-back before putting 10, which would otherwise race the nine.
+    const deadline = Date.now() + 30_000;
+    while (q.qsize() < 9 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(q.qsize(), 9, 'the items the child did not take came back');
     q.putNowait(10);
     const rest: number[] = [];
     for (let i = 1; i <= 10; i++) rest.push(await q.get({ timeout: 5000 }));

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import {
   type Socket as NetSocket,
@@ -60,6 +68,8 @@ interface SinkOptions {
   reset?: number;
   /** Read nothing until this resolves. */
   pausedUntil?: Promise<void>;
+  /** With `pausedUntil`: read this many bytes first, then nothing more until it resolves. */
+  holdAfter?: number;
   /** A slow, steady reader: after every `bytes` received, stop reading for `ms`. */
   throttle?: { bytes: number; ms: number };
   /** Called with the running total after every read. */
@@ -84,6 +94,10 @@ async function sink(opts: SinkOptions = {}): Promise<{
     const hash = opts.digest ? createHash('sha256') : null;
     let total = 0;
     let quota = opts.throttle?.bytes ?? 0;
+    let released = false;
+    /** Reading stops here until `pausedUntil` resolves. */
+    const holding = (): boolean =>
+      opts.pausedUntil !== undefined && !released && total >= (opts.holdAfter ?? 0);
     s.on('error', () => resolve(Buffer.concat(parts)));
     if (opts.slow) {
       s.pause();
@@ -91,13 +105,17 @@ async function sink(opts: SinkOptions = {}): Promise<{
       timers.add(t);
     }
     if (opts.pausedUntil) {
-      s.pause();
-      void opts.pausedUntil.then(() => s.resume());
+      if (holding()) s.pause();
+      void opts.pausedUntil.then(() => {
+        released = true;
+        s.resume();
+      });
     }
     s.on('data', (d: Buffer) => {
       if (hash) hash.update(d);
       else parts.push(d);
       total += d.length;
+      if (holding()) s.pause();
       opts.onBytes?.(total);
       if (opts.reset !== undefined && total >= opts.reset) s.resetAndDestroy();
       if (opts.throttle && (quota -= d.length) <= 0) {
@@ -105,7 +123,7 @@ async function sink(opts: SinkOptions = {}): Promise<{
         s.pause();
         const t = setTimeout(() => {
           timers.delete(t);
-          s.resume();
+          if (!holding()) s.resume();
         }, opts.throttle.ms);
         timers.add(t);
       }
@@ -135,6 +153,41 @@ async function connectNet(port: number): Promise<NetSocket> {
     ns.once('error', reject);
   });
   return ns;
+}
+
+/** Polls `cond` until it holds; fails after `ms` (generous: the machine may be loaded). */
+async function until(cond: () => boolean, what: string, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+const EPOLLIN = 0x1;
+const EPOLLOUT = 0x4;
+
+/**
+ * How many transfers of the addon in this process have parked on their event loop: a transfer
+ * parks with an epoll set of its own that watches its socket for EPOLLOUT alone
+ * (native/sendfile.c, park()), and keeps it until it ends; libuv's sets watch for EPOLLIN.
+ */
+function parkedTransfers(): number {
+  let n = 0;
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`) !== 'anon_inode:[eventpoll]') continue;
+      const info = readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8');
+      const masks = [...info.matchAll(/^tfd:\s*\d+\s+events:\s*([0-9a-f]+)/gm)].map((m) =>
+        Number.parseInt(m[1] as string, 16),
+      );
+      const [mask] = masks;
+      if (masks.length === 1 && mask !== undefined && mask & EPOLLOUT && !(mask & EPOLLIN)) n++;
+    } catch {
+      // closed while we looked
+    }
+  }
+  return n;
 }
 
 /** The descriptor under a connected net.Socket (to see whether a new socket reused it). */
@@ -404,7 +457,9 @@ describe('sendfile and the thread pool', () => {
     );
     const socks = await Promise.all(sinks.map((s) => createConnection([HOST, s.port])));
     const transfers = socks.map((sock) => sendfile(sock, bigPath));
-    await sleep(200);
+    // Every transfer waits on the loop for its reader, holding no pool thread (a fixed 200 ms
+    // here left that to chance on a loaded machine). The copy loop never holds one.
+    if (sendfile.native) await until(() => parkedTransfers() >= n, 'every transfer parked');
     const order: string[] = [];
     const read = readFile(path).then((b) => {
       order.push('readFile');
@@ -450,12 +505,18 @@ describe('sendfile in a worker thread', () => {
   for (const reader of ['stalled', 'reading'] as const) {
     test(`a worker ended during a transfer to a ${reader} reader closes cleanly`, async () => {
       _forceCopyLoop(false);
+      const M = 1024 * 1024;
+      // Both readers stop reading at some point until the worker has ended: the stalled one
+      // after 2 MiB, the reading one (1 MiB per 5 ms) half-way, so the file cannot have arrived
+      // in full whenever the terminate lands (after a fixed 200 ms sleep, a loaded machine could
+      // let the reading one take all 48 MiB first).
       let release!: () => void;
-      const received: number[] = [];
+      let received = 0;
       const s = await sink({
-        pausedUntil: reader === 'stalled' ? new Promise<void>((r) => (release = r)) : undefined,
-        throttle: reader === 'reading' ? { bytes: 1024 * 1024, ms: 5 } : undefined,
-        onBytes: (n) => received.push(n),
+        pausedUntil: new Promise<void>((r) => (release = r)),
+        holdAfter: reader === 'stalled' ? 2 * M : big.length / 2,
+        throttle: reader === 'reading' ? { bytes: M, ms: 5 } : undefined,
+        onBytes: (n) => (received = n),
       });
       const w = new Worker(code, {
         eval: true,
@@ -468,11 +529,15 @@ describe('sendfile in a worker thread', () => {
         },
       });
       await new Promise((r) => w.once('message', r));
-      await sleep(200);
+      await until(() => received >= 2 * M, 'the first 2 MiB arrived'); // under way
+      // The stalled reader holds from 2 MiB on: the transfer fills the socket and parks.
+      if (reader === 'stalled' && sendfile.native) {
+        await until(() => parkedTransfers() >= 1, 'the transfer parked on the worker loop');
+      }
       // Parked on the worker's loop (stalled) or in a pool job (reading): either way the
       // worker's loop must close without open handles, which would abort the process.
       assert.equal(await w.terminate(), 1);
-      release?.();
+      release();
       const got = await s.received;
       assert.ok(got.length < big.length, `${got.length} bytes of ${big.length}`);
       assert.ok(got.equals(big.subarray(0, got.length)), 'what arrived is a prefix of the file');

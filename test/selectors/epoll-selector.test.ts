@@ -18,6 +18,13 @@ import { checkLeaks } from '../support/leaks.js';
 checkLeaks();
 
 const HOST = '127.0.0.1';
+/** The deadline of a select or a blocking call that waits for something sure to come. */
+const LONG = 30_000;
+
+/** Resolves once Node handed `data` to the kernel (no sleep standing in for that). */
+function written(c: NetSocket, data: string): Promise<void> {
+  return new Promise<void>((r, j) => c.write(data, (e) => (e ? j(e) : r())));
+}
 
 async function client(port: number): Promise<NetSocket> {
   const s = connect({ host: HOST, port });
@@ -34,7 +41,7 @@ async function acceptOne(sel: EpollSelector, srv: RawSocket): Promise<RawSocket>
       return srv.acceptNowait()[0];
     } catch (e) {
       if (!(e instanceof BlockingIOError)) throw e;
-      await sel.select({ timeout: 2000 });
+      await sel.select({ timeout: LONG });
     }
   }
 }
@@ -51,7 +58,7 @@ maybe('EpollSelector and RawSocket (native readiness)', () => {
     assert.deepEqual(await sel.select({ timeout: 0 }), []);
     assert.throws(() => srv.acceptNowait(), BlockingIOError);
     const c = await client(port);
-    const ready = await sel.select({ timeout: 2000 });
+    const ready = await sel.select({ timeout: LONG });
     assert.equal(ready.length, 1);
     assert.equal(ready[0]![0].data, 'srv');
     using conn = srv.acceptNowait()[0];
@@ -59,7 +66,7 @@ maybe('EpollSelector and RawSocket (native readiness)', () => {
     assert.throws(() => conn.recvInto(buf), BlockingIOError);
     sel.register(conn, EVENT_READ);
     c.write('hello raw world!!!');
-    await sel.select({ timeout: 2000 });
+    await sel.select({ timeout: LONG });
     // recvInto takes at most the buffer; the rest stays readable (level-triggered).
     assert.equal(conn.recvInto(buf), 16);
     assert.equal(buf.toString(), 'hello raw world!');
@@ -70,7 +77,7 @@ maybe('EpollSelector and RawSocket (native readiness)', () => {
     const got = await new Promise<string>((r) => c.once('data', (d) => r(d.toString())));
     assert.equal(got, 'pong');
     c.end();
-    await sel.select({ timeout: 2000 });
+    await sel.select({ timeout: LONG });
     assert.equal(conn.recvInto(buf), 0, 'EOF');
     sel.unregister(conn);
     c.destroy();
@@ -85,7 +92,7 @@ maybe('EpollSelector and RawSocket (native readiness)', () => {
     sel.unregister(srv);
     sel.register(conn, EVENT_READ);
     c.resetAndDestroy();
-    await sel.select({ timeout: 2000 });
+    await sel.select({ timeout: LONG });
     assert.throws(
       () => conn.recvNowait(10),
       (e: unknown) => {
@@ -148,7 +155,7 @@ maybe('EpollSelector and RawSocket (native readiness)', () => {
     let received = 0;
     c.on('data', (d: Buffer) => (received += d.length));
     c.resume();
-    const ready = await sel.select({ timeout: 5000 });
+    const ready = await sel.select({ timeout: LONG });
     assert.equal(ready[0]![1], EVENT_WRITE);
     conn.shutdown(SHUT_WR);
     await new Promise<void>((r) => c.once('end', () => r()));
@@ -169,7 +176,7 @@ maybe('EpollSelector and RawSocket (native readiness)', () => {
     t.cancel();
     await assert.rejects(t, CancelledError);
     const c = await client((srv.getsockname() as [string, number])[1]);
-    assert.equal((await sel.select({ timeout: 2000 })).length, 1);
+    assert.equal((await sel.select({ timeout: LONG })).length, 1);
     srv.acceptNowait()[0].close();
     sel.close();
     assert.throws(() => sel.register(srv, EVENT_READ), /closed/);
@@ -187,16 +194,16 @@ maybe('EpollSelector and RawSocket (native readiness)', () => {
   test('the …Sync verbs park until ready, time out with TimeoutError, and detach/fromFd hand over', async () => {
     using srv = RawSocket.listen([HOST, 0]);
     assert.throws(() => srv.acceptSync({ timeout: 10 }), TimeoutError);
+    // Connected: the kernel holds the connection for accept, whatever this loop does.
     const c = await client((srv.getsockname() as [string, number])[1]);
-    await sleep(5);
-    const [conn] = srv.acceptSync({ timeout: 2000 });
+    const [conn] = srv.acceptSync({ timeout: LONG });
     const buf = Buffer.alloc(8);
     assert.throws(() => conn.recvIntoSync(buf, { timeout: 10 }), TimeoutError);
     const adopted = RawSocket.fromFd(conn.detach());
     assert.equal(conn.fileno(), -1);
-    c.write('sync!');
-    await sleep(5);
-    assert.equal(adopted.recvSync(100, { timeout: 2000 }).toString(), 'sync!');
+    // In the kernel before this thread parks in recvSync (its loop could not send it then).
+    await written(c, 'sync!');
+    assert.equal(adopted.recvSync(100, { timeout: LONG }).toString(), 'sync!');
     adopted.sendallSync(Buffer.from('back'));
     assert.equal(await new Promise<string>((r) => c.once('data', (d) => r(d.toString()))), 'back');
     adopted.close();
@@ -220,18 +227,19 @@ maybe('EpollSelector and RawSocket (native readiness)', () => {
     for (const [i, c] of clients.entries()) c.write(String(i));
     const buf = Buffer.alloc(64);
     while (order.size < 3) {
-      for (const [key] of await sel.select({ timeout: 2000 })) {
+      for (const [key] of await sel.select({ timeout: LONG })) {
         const n = key.fileobj.recvInto(buf);
         order.set(Number(buf.toString('latin1', 0, n)), key.fileobj);
       }
     }
     const [c0, c1, c2] = clients as [NetSocket, NetSocket, NetSocket];
-    c0.write('bytes');
-    c1.end('last words');
-    c2.resetAndDestroy();
-    // Wait until all three are in the kernel, then take them in one select.
-    await sleep(50);
-    const ready = await sel.select({ timeout: 2000 });
+    // All three in the kernel (each one's callback or event says so), then one select.
+    await Promise.all([
+      written(c0, 'bytes'),
+      new Promise<void>((r) => c1.end('last words', () => r())),
+      new Promise<void>((r) => c2.resetAndDestroy().once('close', () => r())),
+    ]);
+    const ready = await sel.select({ timeout: LONG });
     assert.equal(ready.length, 3, 'the three sockets in one select');
     const a0 = order.get(0) as RawSocket;
     const a1 = order.get(1) as RawSocket;
@@ -260,10 +268,11 @@ maybe('EpollSelector and RawSocket (native readiness)', () => {
     sel.register(conn, EVENT_READ | EVENT_WRITE);
     await new Promise<void>((r) => c.write('hello', () => r()));
     const maskOf = async (): Promise<number> =>
-      (await sel.select({ timeout: 2000 })).find(([k]) => k.fileobj === conn)?.[1] ?? 0;
+      (await sel.select({ timeout: LONG })).find(([k]) => k.fileobj === conn)?.[1] ?? 0;
     // Writable at once; readable (and read ahead) once the bytes are in.
     let first = await maskOf();
-    for (let i = 0; i < 100 && (first & EVENT_READ) === 0; i++) {
+    const deadline = Date.now() + LONG;
+    while ((first & EVENT_READ) === 0 && Date.now() < deadline) {
       await sleep(2);
       first = await maskOf();
     }
@@ -294,20 +303,18 @@ maybe('EpollSelector and RawSocket (native readiness)', () => {
     sel.unregister(srv);
     sel.register(a, EVENT_READ, 'a');
     sel.register(b, EVENT_READ, 'b');
-    ca.write('abcdef');
-    await sleep(20);
+    await written(ca, 'abcdef');
     assert.deepEqual(
-      (await sel.select({ timeout: 2000 })).map(([k]) => k.data),
+      (await sel.select({ timeout: LONG })).map(([k]) => k.data),
       ['a'],
     );
     const two = Buffer.alloc(2);
     assert.equal(a.recvInto(two), 2);
     assert.equal(two.toString(), 'ab');
     // a still holds 'cdef'; b's bytes are read ahead into the same selector buffer.
-    cb.write('0123456789');
-    ca.write('ghi');
-    await sleep(20);
-    const again = await sel.select({ timeout: 2000 });
+    // In the kernel before the select: a is ready at once with its held bytes.
+    await Promise.all([written(cb, '0123456789'), written(ca, 'ghi')]);
+    const again = await sel.select({ timeout: LONG });
     assert.deepEqual(again.map(([k]) => k.data).sort(), ['a', 'b']);
     let got = '';
     for (;;) {
@@ -326,9 +333,8 @@ maybe('EpollSelector and RawSocket (native readiness)', () => {
     sel.unregister(b);
     assert.equal(b.recvNowait(100).toString(), '456789');
     // detach() would drop bytes read ahead: it refuses until they are received.
-    ca.write('q');
-    await sleep(20);
-    await sel.select({ timeout: 2000 });
+    await written(ca, 'q');
+    await sel.select({ timeout: LONG });
     sel.unregister(a);
     assert.throws(
       () => a.detach(),

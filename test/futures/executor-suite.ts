@@ -1,7 +1,10 @@
 /**
  * One behavioural suite run against both executors (as CPython runs its executor tests against
- * thread and process pools). Pools are shared within a describe where a test leaves them
- * usable: child processes are slow to start.
+ * thread and process pools): executor-thread.test.ts runs it against ThreadPoolExecutor and
+ * executor-process.test.ts against ProcessPoolExecutor, each beside the tests of its pool alone.
+ * (In one file, the two took too long on a loaded machine for the runner's per-file timeout.)
+ * Pools are shared within a describe where a test leaves them usable: child processes are slow
+ * to start.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,29 +14,20 @@ import { after, before, describe, test } from 'node:test';
 import { inspect } from 'node:util';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { gather, getRunningLoop, run, wrapFuture } from '../../src/asyncio/index.js';
-import { kLink } from '../../src/futures/future.js';
 import {
   type BrokenExecutor,
-  BrokenProcessPool,
-  BrokenThreadPool,
   CancelledError,
   type Executor,
-  type Future,
-  ProcessPoolExecutor,
   RuntimeError,
   TaskReferenceError,
-  ThreadPoolExecutor,
   TimeoutError,
   wait,
 } from '../../src/futures/index.js';
-import { checkLeaks } from '../support/leaks.js';
 import {
   add,
   exitWith,
   failInit,
   forever,
-  hog,
   inc,
   init,
   readInit,
@@ -47,10 +41,8 @@ import {
   whoAmI,
 } from './fixtures/tasks.js';
 
-checkLeaks({ graceMs: 3000 });
-
 /** A writable that records what it is given and claims to be a terminal (or not). */
-function fakeStream(isTTY: boolean): {
+export function fakeStream(isTTY: boolean): {
   isTTY: boolean;
   columns: number;
   write(s: string): boolean;
@@ -70,7 +62,7 @@ function fakeStream(isTTY: boolean): {
   };
 }
 
-async function until(cond: () => boolean, ms = 10000): Promise<void> {
+export async function until(cond: () => boolean, ms = 10000): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > end) throw new Error('condition not met in time');
@@ -79,7 +71,7 @@ async function until(cond: () => boolean, ms = 10000): Promise<void> {
 }
 
 /** Runs the garbage collector until `ref`'s target is gone, `tries` times at most. */
-async function collect(ref: WeakRef<object>, tries: number): Promise<void> {
+export async function collect(ref: WeakRef<object>, tries: number): Promise<void> {
   v8.setFlagsFromString('--expose-gc');
   const gc = runInNewContext('gc') as () => void;
   for (let i = 0; i < tries && ref.deref() !== undefined; i++) {
@@ -88,40 +80,28 @@ async function collect(ref: WeakRef<object>, tries: number): Promise<void> {
   }
 }
 
-const gateDir = mkdtempSync(join(tmpdir(), 'weft-gates-'));
-after(() => rmSync(gateDir, { recursive: true, force: true }));
-let gates = 0;
-
-/**
- * A gate for `untilFile`: a path nobody has created yet; `open()` creates it. Disposing opens it
- * too, so a test that fails before opening it leaves no call running.
- */
-function fileGate(): { path: string; open(): void; [Symbol.dispose](): void } {
-  const path = join(gateDir, String(++gates));
-  const open = () => writeFileSync(path, '');
-  return { path, open, [Symbol.dispose]: open };
-}
-
-type Kind = {
+export type Kind = {
   name: string;
   make(o?: Record<string, unknown>): Executor & { shutdown: Executor['shutdown'] };
   Broken: typeof BrokenExecutor;
 };
 
-const kinds: Kind[] = [
-  {
-    name: 'ThreadPoolExecutor',
-    make: (o = {}) => new ThreadPoolExecutor(o),
-    Broken: BrokenThreadPool,
-  },
-  {
-    name: 'ProcessPoolExecutor',
-    make: (o = {}) => new ProcessPoolExecutor(o),
-    Broken: BrokenProcessPool,
-  },
-];
+/** The suite's tests for the pool `k` makes (call it once, at the top of a test file). */
+export function executorSuite(k: Kind): void {
+  const gateDir = mkdtempSync(join(tmpdir(), 'weft-gates-'));
+  after(() => rmSync(gateDir, { recursive: true, force: true }));
+  let gates = 0;
 
-for (const k of kinds) {
+  /**
+   * A gate for `untilFile`: a path nobody has created yet; `open()` creates it. Disposing opens it
+   * too, so a test that fails before opening it leaves no call running.
+   */
+  function fileGate(): { path: string; open(): void; [Symbol.dispose](): void } {
+    const path = join(gateDir, String(++gates));
+    const open = () => writeFileSync(path, '');
+    return { path, open, [Symbol.dispose]: open };
+  }
+
   describe(`${k.name}`, () => {
     let ex: Executor;
     before(async () => {
@@ -550,157 +530,3 @@ for (const k of kinds) {
     });
   });
 }
-
-describe('ThreadPoolExecutor only', () => {
-  test('a call stolen and handed back to the same worker runs once after a forced cancel', async () => {
-    // Worker A is left in one long gated call with a long pending tail and its other slot free;
-    // worker B goes idle and steals half of that tail, and the dispatch sends part of it back to
-    // A's free slot — so those calls sit in both of A's batches. A forced cancel of A's running
-    // call re-queues A's unfinished calls: each must run exactly once (counted in shared memory).
-    const NT = 40;
-    const NZ = 300;
-    const counts = new Int32Array(new SharedArrayBuffer(4 * (NT + NZ)));
-    const gates = new Int32Array(new SharedArrayBuffer(4 * (NT + NZ)));
-    const release = (idx: number[]): void => {
-      for (const i of idx) {
-        Atomics.store(gates, i, 1);
-        Atomics.notify(gates, i);
-      }
-    };
-    const ex = new ThreadPoolExecutor({ maxWorkers: 2 });
-    const nap = (ms: number) => new Promise((r) => setTimeout(r, ms));
-    try {
-      await Promise.all([0, 1].map(() => ex.submit(sleepThen, 200, 0)));
-      const work = (i: number, gated: boolean, c: Int32Array, g: Int32Array): number => {
-        Atomics.add(c, i, 1);
-        if (gated) Atomics.wait(g, i, 0);
-        return i;
-      };
-      // Where the engine has each call: "<worker>/<slot>", or "-" while queued.
-      const place = (f: unknown): string => {
-        const it = (f as { [kLink]: { w: { name: string } | null; slot: number } | null })[kLink];
-        return it?.w ? `${it.w.name}/${it.slot}` : '-';
-      };
-      const fs = Array.from({ length: NT }, (_, i) => ex.submit(work, i, true, counts, gates));
-      await nap(50);
-      const A = place(fs[0]).split('/')[0];
-      const where = (pred: (p: string) => boolean) =>
-        [...Array(NT).keys()].filter((i) => pred(place(fs[i])));
-      const a0 = where((p) => p === `${A}/0`);
-      const a1 = where((p) => p === `${A}/1`);
-      const b = where((p) => p !== '-' && !p.startsWith(`${A}/`));
-      const queued = where((p) => p === '-');
-      fs.push(
-        ...Array.from({ length: NZ }, (_, j) => ex.submit(work, NT + j, false, counts, gates)),
-      );
-      await nap(50);
-      release(a0); // A's slot 0 ends: A gets the queue's head in slot 0
-      await fs[a0.at(-1) as number];
-      await nap(50);
-      release(a1); // A's slot 1 ends; A waits in the first queued gated call, slot 1 free
-      await fs[a1.at(-1) as number];
-      await nap(50);
-      const long = queued[0] as number;
-      release(b); // B ends and steals half of A's tail; part of it goes back to A's slot 1
-      await nap(500);
-      assert.equal((fs[long] as Future<number>).cancel({ force: true }), true);
-      await nap(300);
-      release([...Array(NT).keys()]);
-      await Promise.all(fs.filter((_, i) => i !== long));
-      const twice = [...Array(NT + NZ).keys()].filter(
-        (i) => i !== long && Atomics.load(counts, i) !== 1,
-      );
-      assert.deepEqual(twice, [], 'calls that did not run exactly once');
-    } finally {
-      release([...Array(NT + NZ).keys()]);
-      await ex.shutdown();
-    }
-  });
-
-  test("a finished future does not keep its call's arguments alive", async () => {
-    const ex = new ThreadPoolExecutor({ maxWorkers: 1 });
-    try {
-      let arg: Uint8Array | null = new Uint8Array(1024);
-      const gone = new WeakRef(arg);
-      const f = ex.submit((b: Uint8Array) => b.length, arg);
-      arg = null;
-      assert.equal(await f, 1024);
-      await collect(gone, 5);
-      assert.equal(gone.deref(), undefined, 'the finished future still holds its arguments');
-      assert.equal(f.done(), true); // the future itself is still held here
-    } finally {
-      await ex.shutdown();
-    }
-  });
-
-  test('finished futures kept after shutdown do not keep the pool alive', async () => {
-    let ex: ThreadPoolExecutor | null = new ThreadPoolExecutor({ maxWorkers: 1 });
-    // The engine holds the pool's shared-memory rings and its workers' records: a program that
-    // keeps a list of results' futures must not keep those too.
-    const engine = new WeakRef((ex as unknown as { engine: object }).engine);
-    const kept = [ex.submit(add, 1, 2), ex.submit(add, 3, 4)];
-    assert.deepEqual(await Promise.all(kept), [3, 7]);
-    await ex.shutdown();
-    ex = null;
-    await collect(engine, 10);
-    assert.equal(engine.deref(), undefined, 'a finished future still holds the pool engine');
-    assert.deepEqual(await Promise.all(kept.map((f) => f.result())), [3, 7]);
-  });
-
-  test('a worker out of memory (resourceLimits) breaks the pool with the cause', async () => {
-    const ex = new ThreadPoolExecutor({
-      maxWorkers: 1,
-      resourceLimits: { maxOldGenerationSizeMb: 32 },
-    });
-    try {
-      const err = await ex.submit(hog).exception();
-      assert.ok(err instanceof BrokenThreadPool, String(err));
-      assert.match(String(((err as Error).cause as Error)?.message), /memory|exit code/i);
-    } finally {
-      await ex.shutdown();
-    }
-  });
-});
-
-describe('ProcessPoolExecutor only', () => {
-  test('a child killed with SIGKILL mid-call breaks the pool', async () => {
-    const ex = new ProcessPoolExecutor({ maxWorkers: 1 });
-    const pid = Number((await ex.submit(whoAmI).result()).split(':')[0]);
-    const f = ex.submit(sleepThen, 5000, 'never');
-    await new Promise((r) => setTimeout(r, 50));
-    process.kill(pid, 'SIGKILL');
-    const err = await f.exception();
-    assert.ok(err instanceof BrokenProcessPool);
-    assert.match(String(((err as Error).cause as Error).message), /SIGKILL/);
-    await ex.shutdown();
-  });
-
-  test('maxTasksPerChild replaces a child after its quota', async () => {
-    await using ex = new ProcessPoolExecutor({ maxWorkers: 1, maxTasksPerChild: 2 });
-    const ids: string[] = [];
-    for (let i = 0; i < 4; i++) ids.push(await ex.submit(whoAmI).result());
-    assert.equal(ids[0], ids[1]);
-    assert.equal(ids[2], ids[3]);
-    assert.notEqual(ids[0], ids[2]);
-  });
-});
-
-describe('asyncio integration', () => {
-  test('wrapFuture lets a concurrent future be gathered beside asyncio tasks', async () => {
-    await using ex = new ThreadPoolExecutor({ maxWorkers: 1 });
-    const r = await run(async () =>
-      gather(wrapFuture(ex.submit(add, 1, 2)), wrapFuture(ex.submit(inc, 9))),
-    );
-    assert.deepEqual(r, [3, 10]);
-  });
-
-  test('runInExecutor(null, …) uses a default ThreadPoolExecutor', async () => {
-    const r = await run(async () => {
-      const loop = getRunningLoop();
-      const v = await loop.runInExecutor(null, add, 40, 2);
-      loop.close();
-      return v;
-    });
-    assert.equal(r, 42);
-  });
-});

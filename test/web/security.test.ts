@@ -138,10 +138,11 @@ describe('request limits', () => {
     await using s = await serve(echoApp(), { headersTimeout: 300, requestTimeout: 600 });
     const parts = ['GET / HTTP/1.1\r\n', 'Host: x\r\n'];
     for (let i = 0; i < 40; i++) parts.push(`X-Slow-${i}: 1\r\n`);
-    const start = Date.now();
     const r = await raw(s.port, parts, { gap: 100, timeout: 8000 });
+    // Closed by the server: when raw() gives up at its own timeout, `closed` is false. (A 7 s
+    // wall-clock bound said the same again, and failed on a loaded machine that took longer
+    // although the server did cut the client off.)
     assert.equal(r.closed, true);
-    assert.ok(Date.now() - start < 7000, 'closed by the server, not by the test timeout');
     assert.equal(r.status, 408);
   });
 

@@ -367,13 +367,16 @@ export function executorSuite(k: Kind): void {
     });
 
     test('cancel of a queued call succeeds and it never runs', async () => {
-      const busy = [ex.submit(sleepThen, 150, 'a'), ex.submit(sleepThen, 150, 'b')];
-      // Let both workers claim their call before queueing more.
-      await new Promise((r) => setTimeout(r, 60));
+      // Both workers stay in a call until the gate opens: after a 60 ms sleep, 150 ms calls
+      // could be over on a loaded machine, and a free worker take the call to be cancelled.
+      using gate = fileGate();
+      const busy = [ex.submit(untilFile, gate.path, 'a'), ex.submit(untilFile, gate.path, 'b')];
+      await until(() => busy.every((f) => f.running()));
       const queued = ex.submit(sleepThen, 1, 'queued');
       assert.equal(queued.cancel(), true);
       assert.equal(queued.cancelled(), true);
       await assert.rejects(queued.result(), CancelledError);
+      gate.open();
       assert.deepEqual(await Promise.all(busy.map((f) => f.result())), ['a', 'b']);
     });
 

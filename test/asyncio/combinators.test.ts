@@ -258,7 +258,12 @@ describe('asCompleted', () => {
   test('timeout raises TimeoutError for the steps not reached', async () => {
     await run(async () => {
       const slow = createTask(() => sleep(1000, 'slow'));
-      const it = asCompleted([sleep(1, 'quick'), slow], { timeout: 20 })[Symbol.iterator]();
+      // 'quick' is done before the deadline is set, in the last step before the awaits: a
+      // sleep(1) set beside it lost to the 20 ms deadline whenever the loop reached its timers
+      // 20 ms late (a loaded machine; a 30 ms stall reproduces it).
+      const quick = createTask(async () => 'quick');
+      await quick;
+      const it = asCompleted([quick, slow], { timeout: 20 })[Symbol.iterator]();
       assert.equal(await it.next().value, 'quick');
       await assert.rejects(it.next().value as Promise<string>, TimeoutError);
       assert.equal(slow.cancelled(), false);

@@ -347,8 +347,12 @@ describe('waitFor and timeout', () => {
   test('a block that finishes before its deadline is not interrupted later', async () => {
     await run(async () => {
       {
+        // The sleep is armed first and the deadline last, right before the await: armed the
+        // other way round, a pause of the process between the two (a loaded machine) put the
+        // sleep's end after the deadline's, and the block was interrupted after all.
+        const done = sleep(1);
         await using _ = timeout(5);
-        await sleep(1);
+        await done;
       }
       assert.equal(await sleep(10, 'fine'), 'fine');
     });

@@ -42,23 +42,42 @@ export interface RunEvents {
   suiteStart?(title: string, index: number, total: number): void;
   figure?(f: Figure): void;
   suiteEnd?(result: SuiteResult): void;
+  /** A suite threw: the run goes on with the next one and rejects at the end. */
+  suiteFailed?(title: string, error: unknown): void;
+}
+
+/** Where the suites come from and where their results go (tests point both elsewhere). */
+export interface RunPlaces {
+  files?: string[];
+  resultsDir?: string;
 }
 
 export async function runBenchmarks(
   filters: string[],
   quick: boolean,
   events: RunEvents = {},
+  places: RunPlaces = {},
 ): Promise<SuiteResult[]> {
-  mkdirSync(resultsDir, { recursive: true });
-  const files = findSuites(filters);
+  const outDir = places.resultsDir ?? resultsDir;
+  mkdirSync(outDir, { recursive: true });
+  const files = places.files ?? findSuites(filters);
   const results: SuiteResult[] = [];
+  const failures: { title: string; error: unknown }[] = [];
   for (const [i, file] of files.entries()) {
     const mod = (await import(pathToFileURL(file).href)) as { suite?: BenchSuite };
     const suite = mod.suite;
     if (!suite) throw new Error(`${relative(benchDir, file)} exports no \`suite\``);
     events.suiteStart?.(suite.title, i, files.length);
     const h = createHarness(quick, events.figure);
-    await suite.run(h);
+    try {
+      await suite.run(h);
+    } catch (err) {
+      // One broken suite (a hang caught by a round deadline, a peer that crashed) must not
+      // cost the others their figures: its previous JSON stays, the run fails at the end.
+      failures.push({ title: suite.title, error: err });
+      events.suiteFailed?.(suite.title, err);
+      continue;
+    }
     const result: SuiteResult = {
       suite: suite.name,
       title: suite.title,
@@ -73,11 +92,19 @@ export async function runBenchmarks(
       figures: h.figures,
       notes: h.notes,
     };
-    writeFileSync(join(resultsDir, `${suite.name}.json`), `${JSON.stringify(result, null, 2)}\n`);
+    writeFileSync(join(outDir, `${suite.name}.json`), `${JSON.stringify(result, null, 2)}\n`);
     results.push(result);
     events.suiteEnd?.(result);
   }
-  writeSummary();
+  writeSummary(outDir);
+  if (failures.length > 0) {
+    throw new AggregateError(
+      failures.map((f) => f.error),
+      `${failures.length} benchmark suite${failures.length === 1 ? '' : 's'} failed (their previous results were kept): ${failures
+        .map((f) => `${f.title}: ${f.error instanceof Error ? f.error.message : String(f.error)}`)
+        .join('; ')}`,
+    );
+  }
   return results;
 }
 
@@ -88,9 +115,9 @@ function fmt(rate: number): string {
 }
 
 /** Rewrites bench/results/README.md from every results JSON present (not only this run's). */
-export function writeSummary(): void {
-  if (!existsSync(resultsDir)) return;
-  const files = readdirSync(resultsDir)
+export function writeSummary(dir: string = resultsDir): void {
+  if (!existsSync(dir)) return;
+  const files = readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
     .sort();
   const out: string[] = [
@@ -101,7 +128,7 @@ export function writeSummary(): void {
     '',
   ];
   for (const f of files) {
-    const r = JSON.parse(readFileSync(join(resultsDir, f), 'utf8')) as SuiteResult;
+    const r = JSON.parse(readFileSync(join(dir, f), 'utf8')) as SuiteResult;
     out.push(
       `## ${r.title}`,
       '',
@@ -128,7 +155,7 @@ export function writeSummary(): void {
     }
     if (r.notes.length) out.push('Notes:', '', ...r.notes.map((n) => `- ${n}`), '');
   }
-  writeFileSync(join(resultsDir, 'README.md'), `${out.join('\n')}\n`);
+  writeFileSync(join(dir, 'README.md'), `${out.join('\n')}\n`);
 }
 
 const isMain = process.argv[1] && pathToFileURL(process.argv[1]).href === import.meta.url;
@@ -138,6 +165,8 @@ if (isMain) {
   const filters = args.filter((a) => !a.startsWith('--'));
   await runBenchmarks(filters, quick, {
     suiteStart: (t, i, n) => console.log(`\n[${i + 1}/${n}] ${t}`),
+    suiteFailed: (t, e) =>
+      console.error(`  FAILED: ${t}: ${e instanceof Error ? e.message : String(e)}`),
     figure: (f) =>
       console.log(
         `  ${f.impl.padEnd(28)} ${f.scenario.padEnd(48)} ${fmt(f.rate).padStart(10)} ${f.unit}`,

@@ -34,12 +34,22 @@ async function weftPair(
     new Thread({ target: consumer, args: [ctl, q, mode], daemon: true }),
   ];
   for (const t of ts) t.start();
+  let finished = false;
   try {
     runRound(ctl, 100, 2);
-    return await h.measure({ scenario, impl, n, unit: 'items/s', fn: () => runRound(ctl, n, 2) });
+    const f = await h.measure({
+      scenario,
+      impl,
+      n,
+      unit: 'items/s',
+      fn: () => runRound(ctl, n, 2),
+    });
+    finished = true;
+    return f;
   } finally {
     stopRounds(ctl);
-    for (const t of ts) await t.join();
+    // A hung round may leave a thread parked for ever (daemons: they end with the process).
+    if (finished) for (const t of ts) await t.join();
   }
 }
 
@@ -121,6 +131,7 @@ export const suite: BenchSuite = {
     const prod = new Thread({ target: joinProducer, args: [ctl, jq], daemon: true });
     const cons = [0, 1].map(() => new Thread({ target: joinConsumer, args: [jq], daemon: true }));
     for (const t of [prod, ...cons]) t.start();
+    let finished = false;
     try {
       runRound(ctl, 100, 1);
       await h.measure({
@@ -130,11 +141,14 @@ export const suite: BenchSuite = {
         unit: 'items/s',
         fn: () => runRound(ctl, n, 1),
       });
+      finished = true;
     } finally {
       stopRounds(ctl);
-      await jq.put(-1);
-      await jq.put(-1);
-      for (const t of [prod, ...cons]) await t.join();
+      if (finished) {
+        await jq.put(-1);
+        await jq.put(-1);
+        for (const t of [prod, ...cons]) await t.join();
+      }
     }
     h.note(
       'Python peer: queue_threads.py (queue.Queue, producer thread → consumer thread, one round of N items, includes thread start).',

@@ -30,14 +30,34 @@ export async function serveRounds(ctl: Int32Array, round: (n: number) => unknown
   }
 }
 
+/**
+ * A round still unfinished after this long is a hang (a lost wake-up, a stuck worker), not a
+ * figure: the bench reports it and goes on instead of waiting for ever (it hung once so, on the
+ * lost wake-up fixed in d894c19).
+ */
+export const ROUND_DEADLINE_MS = 60_000;
+
 /** Main side: one round for `workers` workers, blocking until all are done. */
-export function runRound(ctl: Int32Array, n: number, workers: number): void {
+export function runRound(
+  ctl: Int32Array,
+  n: number,
+  workers: number,
+  deadlineMs: number = ROUND_DEADLINE_MS,
+): void {
   Atomics.store(ctl, DONE, 0);
   Atomics.store(ctl, N, n);
   Atomics.add(ctl, GEN, 1);
   Atomics.notify(ctl, GEN);
-  for (let d = Atomics.load(ctl, DONE); d < workers; d = Atomics.load(ctl, DONE))
-    Atomics.wait(ctl, DONE, d);
+  const deadline = performance.now() + deadlineMs;
+  for (let d = Atomics.load(ctl, DONE); d < workers; d = Atomics.load(ctl, DONE)) {
+    const left = deadline - performance.now();
+    if (left <= 0) {
+      throw new Error(
+        `a round of ${n} operations per worker did not finish within ${deadlineMs / 1000} s (${d} of ${workers} workers done): a lost wake-up or a stuck worker`,
+      );
+    }
+    Atomics.wait(ctl, DONE, d, left);
+  }
 }
 
 export function stopRounds(ctl: Int32Array): void {

@@ -26,13 +26,17 @@ async function contended(
     () => new Thread({ target: target as never, args: args(ctl), daemon: true }),
   );
   for (const t of threads) t.start();
+  let finished = false;
   try {
     runRound(ctl, 10, 2);
     await h.measure({ scenario: CONTENDED, impl, n, fn: () => runRound(ctl, n / 2, 2) });
     check();
+    finished = true;
   } finally {
     stopRounds(ctl);
-    for (const t of threads) await t.join();
+    // After a hung round a thread may be parked for ever: joining it would hang the bench.
+    // The threads are daemons; they end with the process.
+    if (finished) for (const t of threads) await t.join();
   }
 }
 

@@ -24,6 +24,7 @@ interface BenchRunner {
       suiteStart?(title: string, index: number, total: number): void;
       figure?(f: Figure): void;
       suiteEnd?(result: unknown): void;
+      suiteFailed?(title: string, error: unknown): void;
     },
   ): Promise<unknown[]>;
 }
@@ -87,6 +88,11 @@ export async function runBench(
       suiteEnd() {
         done++;
         bar?.update(done, { figures });
+      },
+      suiteFailed(title, error) {
+        const line = `  FAILED: ${title}: ${error instanceof Error ? error.message : String(error)}\n`;
+        if (bars) bars.log(line);
+        else context.err(line);
       },
     });
   } finally {

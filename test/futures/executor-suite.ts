@@ -23,6 +23,7 @@ import {
   TimeoutError,
   wait,
 } from '../../src/futures/index.js';
+import { until } from '../support/until.js';
 import {
   add,
   exitWith,
@@ -60,14 +61,6 @@ export function fakeStream(isTTY: boolean): {
     text: () => chunks.join(''),
     writes: () => chunks.length,
   };
-}
-
-export async function until(cond: () => boolean, ms = 10000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 /** Runs the garbage collector until `ref`'s target is gone, `tries` times at most. */
@@ -371,7 +364,7 @@ export function executorSuite(k: Kind): void {
       // could be over on a loaded machine, and a free worker take the call to be cancelled.
       using gate = fileGate();
       const busy = [ex.submit(untilFile, gate.path, 'a'), ex.submit(untilFile, gate.path, 'b')];
-      await until(() => busy.every((f) => f.running()));
+      await until(() => busy.every((f) => f.running()), 'both workers busy');
       const queued = ex.submit(sleepThen, 1, 'queued');
       assert.equal(queued.cancel(), true);
       assert.equal(queued.cancelled(), true);
@@ -385,7 +378,7 @@ export function executorSuite(k: Kind): void {
       // yet claimed by a worker, or already over, on a loaded machine.
       using gate = fileGate();
       const f = ex.submit(untilFile, gate.path, 'done');
-      await until(() => f.running());
+      await until(() => f.running(), 'the call to start running');
       assert.equal(f.cancel(), false);
       gate.open();
       assert.equal(await f.result(), 'done');
@@ -405,7 +398,7 @@ export function executorSuite(k: Kind): void {
     }, async () => {
       // A child process has no shared memory: only an async call can see the interrupt there.
       const f = ex.submit(spinUntilAborted, 3000);
-      await until(() => f.running());
+      await until(() => f.running(), 'the call to start running');
       const t0 = Date.now();
       f.cancel({ interrupt: true });
       await assert.rejects(f.result(), CancelledError);
@@ -467,7 +460,7 @@ export function executorSuite(k: Kind): void {
       // saw it running (then `until` never succeeds), or before the rest were queued.
       using gate = fileGate();
       const first = ex.submit(untilFile, gate.path, 'first');
-      await until(() => first.running());
+      await until(() => first.running(), 'the first call to start running');
       const rest = Array.from({ length: 3 }, (_, i) => ex.submit(sleepThen, 1, i));
       const down = ex.shutdown({ cancelFutures: true });
       gate.open();
@@ -509,7 +502,7 @@ export function executorSuite(k: Kind): void {
       const stuck = ex.submit(forever);
       const other = ex.submit(untilFile, gate.path, 'other');
       try {
-        await until(() => stuck.running() && other.running());
+        await until(() => stuck.running() && other.running(), 'both calls running');
         assert.equal(stuck.cancel({ force: true }), true);
         await assert.rejects(stuck.result(), CancelledError);
         gate.open();

@@ -29,6 +29,7 @@ import {
 } from '../../src/socket/index.js';
 import { openConnection } from '../../src/streams/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { until } from '../support/until.js';
 
 checkLeaks();
 
@@ -153,15 +154,6 @@ async function connectNet(port: number): Promise<NetSocket> {
     ns.once('error', reject);
   });
   return ns;
-}
-
-/** Polls `cond` until it holds; fails after `ms` (generous: the machine may be loaded). */
-async function until(cond: () => boolean, what: string, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 const EPOLLIN = 0x1;

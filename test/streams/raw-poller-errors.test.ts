@@ -18,6 +18,7 @@ import { type Server, startServer } from '../../src/streams/index.js';
 import { EPOLLIN, RBUF, unwatch, watch } from '../../src/streams/raw-poller.js';
 import { checkLeaks } from '../support/leaks.js';
 import { connected, portOf } from '../support/net.js';
+import { until } from '../support/until.js';
 
 checkLeaks();
 
@@ -91,14 +92,6 @@ async function destroyAll(clients: NetSocket[]): Promise<void> {
   );
 }
 
-async function until(what: string, cond: () => boolean, ms = 5000): Promise<void> {
-  const end = performance.now() + ms;
-  while (!cond()) {
-    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
-
 /** An echo server; each connection's error (if any) goes to `errors`. */
 function echoServer(errors: unknown[], limit?: number): Promise<Server> {
   return startServer(
@@ -149,7 +142,7 @@ maybe('raw poller: failures during a dispatch', () => {
         clients.push(c2);
         await closedWithin(c2, 5000);
         assert.equal(failAdds, 0, 'the refused registration was the new connection');
-        await until('the handler of the refused connection to fail', () => errors.length === 1);
+        await until(() => errors.length === 1, 'the handler of the refused connection to fail');
         const e = errors[0];
         assert.ok(e instanceof OSError, `an OSError, not ${String(e)}`);
         assert.equal(e.errnoName, 'ENOSPC');
@@ -197,7 +190,7 @@ maybe('raw poller: failures during a dispatch', () => {
         await closedWithin(c, 5000);
         armed = false;
         assert.equal(refused, 1, 'the paused connection was refused when it resumed');
-        await until('the handler to fail', () => errors.length === 1);
+        await until(() => errors.length === 1, 'the handler to fail');
         const e = errors[0];
         assert.ok(e instanceof OSError, `an OSError, not ${String(e)}`);
         assert.equal(e.errnoName, 'ENOSPC');
@@ -255,7 +248,7 @@ maybe('raw poller: failures during a dispatch', () => {
       // Both readable before the poll phase: one batch.
       (clients[0] as NetSocket).write('for x');
       (clients[1] as NetSocket).write('for y');
-      await until('the batch', () => swap !== null && got.length >= 1);
+      await until(() => swap !== null && got.length >= 1, 'the batch');
       for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 2));
       const s = swap as unknown as { victim: number; batch: number };
       assert.ok(
@@ -268,7 +261,7 @@ maybe('raw poller: failures during a dispatch', () => {
       );
       // The new connection is served from the next turn on.
       (clients[2] as NetSocket).write('for new');
-      await until('the new connection to read', () => got.includes('new:for new'));
+      await until(() => got.includes('new:for new'), 'the new connection to read');
     } finally {
       native.epollWaitRecv = realWait;
       for (const s of socks) {
@@ -310,12 +303,12 @@ maybe('raw poller: failures during a dispatch', () => {
       watch(y.fileno(), EPOLLIN, handler('y'), true);
       (clients[0] as NetSocket).write('1');
       (clients[1] as NetSocket).write('2');
-      await until('both reads', () => got.length >= 2);
+      await until(() => got.length >= 2, 'both reads');
       assert.deepEqual(got.sort(), ['x:1', 'y:2'], 'the other descriptor of the batch was served');
-      await until('the report', () => uncaught.length >= 1);
+      await until(() => uncaught.length >= 1, 'the report');
       assert.deepEqual(uncaught, [boom]);
       (clients[0] as NetSocket).write('3');
-      await until('a later read', () => got.includes('x:3'));
+      await until(() => got.includes('x:3'), 'a later read');
     } finally {
       process.removeAllListeners('uncaughtException');
       for (const l of runners) process.on('uncaughtException', l);

@@ -17,9 +17,17 @@
 
 import { cas, load, notify, store } from '../internal/atomics.js';
 import { type DeadlockEdge, DeadlockError, describeCycle } from '../internal/errors.js';
-import { AGAIN, type Attempt, type Parkable, waitAsync, waitSync } from '../internal/shm/wait.js';
+import {
+  AGAIN,
+  type Attempt,
+  type Parkable,
+  waitAsync,
+  waitSync,
+  wakeSome,
+} from '../internal/shm/wait.js';
 import {
   allocCell,
+  C_ASYNC_WAITERS,
   C_COUNT,
   C_STATE,
   C_WAITERS,
@@ -123,6 +131,7 @@ export class LockCore implements Recoverable {
       a: this.a,
       i: this.st,
       w: this.st + C_WAITERS,
+      aw: this.st + C_ASYNC_WAITERS,
       attempt: () => this.attempt(),
       // 0 and OWNER_DIED let an attempt through, and so does our own tid for an RLock.
       blocks:
@@ -180,7 +189,8 @@ export class LockCore implements Recoverable {
       }
     }
     // Read after the release: a waiter counts itself before it re-reads STATE (see wait.ts).
-    if (load(this.a, this.st + C_WAITERS) > 0) notify(this.a, this.st, 1);
+    if (load(this.a, this.st + C_WAITERS) > 0)
+      wakeSome(this.a, this.st, this.st + C_ASYNC_WAITERS, 1);
   }
 
   recoverFromDeath(): void {

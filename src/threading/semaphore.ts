@@ -7,6 +7,7 @@
  * |  2  | INITIAL | creator             | any     | the value given at construction               |
  * |  3  | DIED    | dying thread, taker | any     | owner-death notices not yet delivered         |
  * |  4  | BOUNDED | creator             | any     | 1 for a BoundedSemaphore                      |
+ * |  5  | ASYNC   | async waiters (add) | release | the async ones among WAITERS (wait.ts: wakeSome) |
  *
  * Invariants: VALUE ≥ 0; for a bounded one VALUE ≤ INITIAL. A release adds to VALUE before it
  * reads WAITERS (see src/internal/shm/wait.ts for why no wake-up is lost).
@@ -14,7 +15,14 @@
 import { add, cas, load, notify, store } from '../internal/atomics.js';
 import { describeValue } from '../internal/errors.js';
 import { kShared, registerSharedKind, type SharedState } from '../internal/serialize.js';
-import { AGAIN, type Attempt, type Parkable, waitAsync, waitSync } from '../internal/shm/wait.js';
+import {
+  AGAIN,
+  type Attempt,
+  type Parkable,
+  waitAsync,
+  waitSync,
+  wakeSome,
+} from '../internal/shm/wait.js';
 import { parseBlocking, parseWait } from '../internal/wait-options.js';
 import { OwnerDiedError, RuntimeError } from './errors.js';
 import type { AcquireOptions } from './lock-base.js';
@@ -26,7 +34,8 @@ const WAITERS = 1;
 const INITIAL = 2;
 const DIED = 3;
 const BOUNDED = 4;
-const WORDS = 5;
+const ASYNC_WAITERS = 5;
+const WORDS = 6;
 const TRUE = Promise.resolve(true);
 
 /**
@@ -97,6 +106,7 @@ export class Semaphore implements Recoverable {
       a: this._a,
       i: VALUE,
       w: WAITERS,
+      aw: ASYNC_WAITERS,
       attempt: () => this.attempt(),
       blocks: (v) => v <= 0,
       timedOut: () => false,
@@ -159,7 +169,7 @@ export class Semaphore implements Recoverable {
     }
     if (tracking) this._held = Math.max(0, this._held - n);
     // After publishing the permits: a waiter counts itself before re-reading VALUE.
-    if (load(a, WAITERS) > 0) notify(a, VALUE, n);
+    if (load(a, WAITERS) > 0) wakeSome(a, VALUE, ASYNC_WAITERS, n);
   }
 
   async run<R>(fn: () => R | PromiseLike<R>, options?: AcquireOptions): Promise<Awaited<R>> {

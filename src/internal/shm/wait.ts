@@ -32,10 +32,17 @@
  * again, and its holder's release notifies. Words that only grow (sequence and generation
  * counters) need no `blocks`.
  *
+ * A wake-up for some waiters (`notify(word, n)`, a lock's or a semaphore's release) goes to the
+ * first n in V8's list for the word, async waiters included. An async waiter's wake-up runs on
+ * its own thread's event loop: if that thread is blocked in a sync wait, the wake-up is spent on
+ * it and a sync waiter elsewhere sleeps on with the lock free — for ever, when the blocked thread
+ * waits for that one. So a primitive that wakes n counts its async waiters apart (`aw`) and wakes
+ * n more per async waiter (`wakeSome`): at least n of those woken can act on it.
+ *
  * Fairness: none promised (as with Python's locks); a woken waiter competes with newcomers. What
  * can starve: a waiter on a lock taken again and again by a thread that never parks.
  */
-import { add, load, parkAsync, parkSync, sub } from '../atomics.js';
+import { add, load, notify, parkAsync, parkSync, sub } from '../atomics.js';
 import { sharedHooks } from '../hooks.js';
 
 /** Trade-off: attempts spent spinning before parking. Spinning wins when the holder is running
@@ -51,6 +58,8 @@ export interface Parkable<T> {
   readonly i: number;
   /** Index of the waiter counter in `a`, or -1 when the primitive keeps none. */
   readonly w: number;
+  /** Index of a counter of the async waiters alone, for a primitive that uses `wakeSome`. */
+  readonly aw?: number;
   attempt(): Attempt<T>;
   /** What a wait that ran out of time gives (or throws). */
   timedOut(): T;
@@ -78,6 +87,14 @@ const parkHooks = sharedHooks<() => void>('beforeThreadParks');
 /** Runs `fn` each time a thread is about to park in a blocking wait. */
 export function beforeThreadParks(fn: () => void): void {
   parkHooks.add(fn);
+}
+
+/**
+ * Wakes at least `n` waiters parked on a[i] that can act now (or all of them): n plus one per
+ * async waiter counted at a[aw], which may sit in a thread blocked elsewhere (see the notes).
+ */
+export function wakeSome(a: Int32Array, i: number, aw: number, n: number): void {
+  notify(a, i, n + load(a, aw));
 }
 
 function deadlineOf(timeout: number | null): number {
@@ -136,6 +153,7 @@ export async function waitAsync<T>(
   }
   const deadline = deadlineOf(timeout);
   if (p.w >= 0) add(p.a, p.w, 1);
+  if (p.aw !== undefined) add(p.a, p.aw, 1);
   let prepared = false;
   try {
     for (;;) {
@@ -161,6 +179,7 @@ export async function waitAsync<T>(
     }
   } finally {
     if (p.w >= 0) sub(p.a, p.w, 1);
+    if (p.aw !== undefined) sub(p.a, p.aw, 1);
     if (prepared) p.afterWait?.();
   }
 }

@@ -35,6 +35,7 @@
  * |  1  | COUNT   | the owner       | owner   | RLock recursion depth                             |
  * |  2  | WAITERS | waiters (add)   | wakers  | threads/tasks parked or about to park on STATE    |
  * |  3  | KIND    | creator         | any     | 1 Lock, 2 RLock (for names in deadlock reports)   |
+ * |  4  | ASYNC   | async waiters   | wakers  | the async ones among WAITERS (wait.ts: wakeSome)  |
  *
  * Invariants: a tid is below 2^30 and never 0, so STATE fits a tid or the OWNER_DIED marker; for
  * one tid a slot's STATE only goes 3 → 1 → 2 (a finished slot may then be claimed again); cells are never freed, so a cell index names
@@ -83,6 +84,7 @@ export const C_STATE = 0;
 export const C_COUNT = 1;
 export const C_WAITERS = 2;
 export const C_KIND = 3;
+export const C_ASYNC_WAITERS = 4;
 /** STATE of a lock whose holder died holding it: the next waiter learns it, then it is free. */
 export const OWNER_DIED = 0x40000000;
 
@@ -218,6 +220,7 @@ export function freeCell(cell: number): void {
   store(world.i32, at + C_STATE, 0);
   store(world.i32, at + C_COUNT, 0);
   store(world.i32, at + C_WAITERS, 0);
+  store(world.i32, at + C_ASYNC_WAITERS, 0);
   lockFreeList();
   const n = load(world.i32, H_FREE_COUNT);
   store(world.i32, FREE + n, cell);

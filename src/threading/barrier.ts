@@ -1,15 +1,19 @@
 /**
  * | idx | name       | writer           | readers | meaning                                        |
  * |  0  | GEN        | last arrival, break | waiters | generation; bumped when it passes or breaks (futex word) |
- * |  1  | COUNT      | arrivals (add)   | any     | parties arrived in the current generation      |
+ * |  1  | COUNT      | arrivals (cas)   | any     | generation's low 12 bits << 20 | parties arrived |
  * |  2  | BROKEN     | abort/reset      | any     | 1 while the barrier is broken                  |
  * |  3  | BROKE_GEN  | abort/reset      | waiters | generation + 1 that broke (0: none yet)        |
  * |  4  | PARTIES    | creator          | any     | number of parties                              |
  * |  5  | WAITERS    | waiters (add)    | wakers  | parked or about to park on GEN                 |
  *
- * Invariants: COUNT < PARTIES between generations. The last arrival resets COUNT before it bumps
- * GEN, so a party of the next generation never counts into the old one; a waiter reads BROKE_GEN
- * before GEN's change to tell "passed" from "broken".
+ * Invariants: COUNT's arrivals < PARTIES between generations; = PARTIES while the last arrival
+ * runs the action and until it opens the next generation (GEN first, then COUNT, with the new
+ * generation's bits). A party arriving then waits on COUNT for the next generation, as in Python
+ * (`_enter`): counted into the passing one, it would take itself for a second last arrival and go
+ * through alone. Arrivals count themselves with a CAS on COUNT, whose generation bits make a CAS
+ * fail if a generation passed since the read, so a party always knows its generation. A waiter
+ * reads BROKE_GEN before GEN's change to tell "passed" from "broken".
  */
 import { add, cas, load, notify, store } from '../internal/atomics.js';
 import { BrokenBarrierError, describeValue } from '../internal/errors.js';
@@ -24,6 +28,12 @@ const BROKEN = 2;
 const BROKE_GEN = 3;
 const PARTIES = 4;
 const WAITERS = 5;
+/** COUNT: arrivals in the low N_BITS, the generation's low bits above. */
+const N_BITS = 20;
+const N_MASK = (1 << N_BITS) - 1;
+const GEN_MASK = (1 << (32 - N_BITS)) - 1;
+/** COUNT's value opening generation `gen`. */
+const opening = (gen: number): number => ((gen & GEN_MASK) << N_BITS) | 0;
 
 export interface BarrierOptions {
   /** Called by one party (the last to arrive) when the barrier passes, before the others go on. */
@@ -54,6 +64,9 @@ export class Barrier {
       throw new TypeError(`Barrier parties must be an integer: received ${describeValue(parties)}`);
     }
     if (parties < 1) throw new RangeError(`Barrier parties must be >= 1: received ${parties}`);
+    if (parties > N_MASK) {
+      throw new RangeError(`Barrier parties must be <= ${N_MASK}: received ${parties}`);
+    }
     const { action, timeout } = options;
     if (action !== undefined && typeof action !== 'function') {
       throw new TypeError(`Barrier action must be a function: received ${describeValue(action)}`);
@@ -73,19 +86,29 @@ export class Barrier {
 
   /** Parties waiting now — a snapshot. */
   get nWaiting(): number {
-    return load(this._a, COUNT);
+    return Math.min(load(this._a, COUNT) & N_MASK, load(this._a, PARTIES) - 1);
   }
 
   get broken(): boolean {
     return load(this._a, BROKEN) === 1;
   }
 
-  private arrive(): { index: number; gen: number } | number {
+  /** Counts this party in: its index and generation, its index if it was last, null if the
+   * barrier is passing (wait for `draining()`, then arrive again). */
+  private arrive(): { index: number; gen: number } | number | null {
     const a = this._a;
-    if (load(a, BROKEN) === 1) throw new BrokenBarrierError();
-    const gen = load(a, GEN);
-    const index = add(a, COUNT, 1);
     const parties = load(a, PARTIES);
+    let c: number;
+    for (;;) {
+      if (load(a, BROKEN) === 1) throw new BrokenBarrierError();
+      c = load(a, COUNT);
+      if ((c & N_MASK) >= parties) return null;
+      if (cas(a, COUNT, c, c + 1) === c) break;
+    }
+    const index = c & N_MASK;
+    // GEN's low bits were COUNT's when the CAS succeeded; GEN may have moved on since.
+    const now = load(a, GEN);
+    const gen = (now - ((now - (c >>> N_BITS)) & GEN_MASK)) | 0;
     if (index < parties - 1) return { index, gen };
     if (this._action) {
       try {
@@ -98,11 +121,26 @@ export class Barrier {
       this.abort();
       throw new BrokenBarrierError('The barrier action is not loaded in this thread yet');
     }
-    store(a, COUNT, 0);
-    add(a, GEN, 1);
+    // GEN first (this generation's waiters go), then COUNT opens the next one.
+    const next = (add(a, GEN, 1) + 1) | 0;
+    store(a, COUNT, opening(next));
     // After GEN: a waiter counts itself before re-reading GEN.
     if (load(a, WAITERS) > 0) notify(a, GEN);
+    notify(a, COUNT);
     return index;
+  }
+
+  /** A wait for the passing generation to open the next one (or for the barrier to break). */
+  private draining(): Parkable<null> {
+    const a = this._a;
+    const parties = load(a, PARTIES);
+    return {
+      a,
+      i: COUNT,
+      w: -1,
+      attempt: () => ((load(a, COUNT) & N_MASK) < parties || load(a, BROKEN) === 1 ? null : AGAIN),
+      timedOut: () => null,
+    };
   }
 
   private parkable(gen: number, index: number): Parkable<number> {
@@ -130,7 +168,11 @@ export class Barrier {
   async wait(options?: WaitOptions): Promise<number> {
     const { timeout, signal } = parseWait('Barrier.wait', options);
     if (signal?.aborted) throw signal.reason;
-    const r = this.arrive();
+    let r = this.arrive();
+    while (r === null) {
+      await waitAsync(this.draining(), null, signal);
+      r = this.arrive();
+    }
     if (typeof r === 'number') return r;
     try {
       return await waitAsync(this.parkable(r.gen, r.index), timeout ?? this._timeout, signal);
@@ -145,7 +187,11 @@ export class Barrier {
     const { timeout, signal } = parseWait('Barrier.waitSync', options);
     // A parked thread cannot see an abort: only one that already happened counts.
     if (signal?.aborted) throw signal.reason;
-    const r = this.arrive();
+    let r = this.arrive();
+    while (r === null) {
+      waitSync(this.draining(), null, null);
+      r = this.arrive();
+    }
     if (typeof r === 'number') return r;
     return waitSync(this.parkable(r.gen, r.index), timeout ?? this._timeout, null);
   }
@@ -156,20 +202,23 @@ export class Barrier {
     const gen = load(a, GEN);
     store(a, BROKEN, 1);
     store(a, BROKE_GEN, gen + 1);
-    store(a, COUNT, 0);
     cas(a, GEN, gen, gen + 1);
+    // After GEN: whoever counts in from now on reads the generation it joins.
+    store(a, COUNT, opening(load(a, GEN)));
     notify(a, GEN);
+    notify(a, COUNT);
   }
 
   /** Back to the initial state; parties waiting now get BrokenBarrierError. */
   reset(): void {
     const a = this._a;
     const gen = load(a, GEN);
-    if (load(a, COUNT) > 0) store(a, BROKE_GEN, gen + 1);
-    store(a, COUNT, 0);
-    store(a, BROKEN, 0);
+    if ((load(a, COUNT) & N_MASK) > 0) store(a, BROKE_GEN, gen + 1);
     cas(a, GEN, gen, gen + 1);
+    store(a, COUNT, opening(load(a, GEN)));
+    store(a, BROKEN, 0);
     notify(a, GEN);
+    notify(a, COUNT);
   }
 
   /** @internal */

@@ -2,18 +2,22 @@
  * | idx | name    | writer                  | readers  | meaning                                  |
  * |  0  | SEQ     | notifiers (add)         | waiters  | bumped by every notify (the futex word)  |
  * |  1  | PARKED  | waiters (add)           | notify   | waiters parked or about to park on SEQ   |
- * |  2  | REG     | waiters (add/sub)       | notify   | waiters registered and not yet woken     |
+ * |  2  | UNGRANTED | waiters (add, cas), notify (cas) | notify | waiters with no token granted yet |
  * |  3  | TOKENS  | notify (add), waiters   | waiters  | wake-ups granted and not yet taken       |
  *
- * Algorithm: a waiter registers (REG++) while it still holds the lock, releases the lock, and
- * waits for a token; `notify(n)` (called with the lock held, so every registered waiter is
- * counted) grants min(n, REG − TOKENS) tokens, bumps SEQ and wakes the parked waiters, which race
- * for the tokens. Invariant: TOKENS ≤ REG. A waiter that times out unregisters, and if that leaves
- * TOKENS > REG a token was meant for it: it takes it and reports itself notified, so no
- * notification is lost. Order among the woken is not FIFO (Python's is); no waiter starves a
- * notify, since the tokens are counted.
+ * Algorithm: a waiter registers (UNGRANTED++) while it still holds the lock, releases the lock,
+ * and waits for a token; `notify(n)` (called with the lock held, so every registered waiter is
+ * counted) moves min(n, UNGRANTED) waiters from UNGRANTED to TOKENS (the CAS on UNGRANTED first),
+ * bumps SEQ and wakes the parked waiters, which race for the tokens. Each waiting waiter is one
+ * unit of UNGRANTED, of TOKENS, or of a grant in flight; taking a token leaves UNGRANTED alone. A
+ * waiter that times out takes its unit back from UNGRANTED; if that is 0, a token was granted
+ * for it (or is about to be): it takes that and reports itself notified, so no notification is
+ * lost. (A waiter count REG with TOKENS ≤ REG, as before, let a notify racing a waiter's exit
+ * grant a token nobody was waiting for: a later wait returned true with no notify at all.)
+ * Order among the woken is not FIFO (Python's is); no waiter starves a notify, since the tokens
+ * are counted.
  */
-import { add, cas, load, notify, sub } from '../internal/atomics.js';
+import { add, cas, load, notify } from '../internal/atomics.js';
 import { describeValue } from '../internal/errors.js';
 import { kShared, registerSharedKind, type SharedState } from '../internal/serialize.js';
 import { AGAIN, type Attempt, type Parkable, waitAsync, waitSync } from '../internal/shm/wait.js';
@@ -24,7 +28,7 @@ import { RLock } from './rlock.js';
 
 const SEQ = 0;
 const PARKED = 1;
-const REG = 2;
+const UNGRANTED = 2;
 const TOKENS = 3;
 
 /**
@@ -86,22 +90,24 @@ export class Condition {
   private take(): Attempt<true> {
     const a = this._a;
     for (let t = load(a, TOKENS); t > 0; t = load(a, TOKENS)) {
-      if (cas(a, TOKENS, t, t - 1) === t) {
-        sub(a, REG, 1);
-        return true;
-      }
+      if (cas(a, TOKENS, t, t - 1) === t) return true;
     }
     return AGAIN;
   }
 
   private giveUp(): boolean {
     const a = this._a;
-    sub(a, REG, 1);
-    // A token granted to us while we were leaving: take it, or it would wake nobody.
-    for (let t = load(a, TOKENS); t > load(a, REG); t = load(a, TOKENS)) {
-      if (cas(a, TOKENS, t, t - 1) === t) return true;
+    for (;;) {
+      const u = load(a, UNGRANTED);
+      if (u > 0) {
+        if (cas(a, UNGRANTED, u, u - 1) === u) return false;
+        continue;
+      }
+      // Every waiter left was granted a token, us included: take it (a notifier between its
+      // two steps adds it in a moment), or it would wake nobody.
+      const t = load(a, TOKENS);
+      if (t > 0 && cas(a, TOKENS, t, t - 1) === t) return true;
     }
-    return false;
   }
 
   private parkable(): Parkable<boolean> {
@@ -123,7 +129,7 @@ export class Condition {
     const { timeout, signal } = parseWait('Condition.wait', options);
     this.checkOwned('wait on a condition');
     if (signal?.aborted) throw signal.reason;
-    add(this._a, REG, 1);
+    add(this._a, UNGRANTED, 1);
     const depth = this.lock._core.releaseAll();
     let failure: unknown = null;
     let notified = false;
@@ -148,7 +154,7 @@ export class Condition {
     const { timeout, signal } = parseWait('Condition.waitSync', options);
     this.checkOwned('wait on a condition');
     if (signal?.aborted) throw signal.reason;
-    add(this._a, REG, 1);
+    add(this._a, UNGRANTED, 1);
     const depth = this.lock._core.releaseAll();
     try {
       return waitSync(this.parkable(), timeout, null);
@@ -206,8 +212,13 @@ export class Condition {
     }
     this.checkOwned('notify on a condition');
     const a = this._a;
-    const want = Math.min(n, load(a, REG) - load(a, TOKENS));
-    if (want <= 0) return;
+    let want: number;
+    for (;;) {
+      const u = load(a, UNGRANTED);
+      want = Math.min(n, u);
+      if (want <= 0) return;
+      if (cas(a, UNGRANTED, u, u - want) === u) break;
+    }
     add(a, TOKENS, want);
     add(a, SEQ, 1);
     // Tokens and SEQ first: a waiter counts itself in PARKED before re-reading SEQ.

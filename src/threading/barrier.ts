@@ -121,6 +121,11 @@ export class Barrier {
       this.abort();
       throw new BrokenBarrierError('The barrier action is not loaded in this thread yet');
     }
+    // A mark "the next generation broke" can only be 2^32 generations old (BROKE_GEN starts at
+    // 0, "generation -1 broke"): move it half the range away, where no waiter of a recent
+    // generation looks (it is moved on again before it comes round), or the next generation's
+    // waiters would see it.
+    cas(a, BROKE_GEN, (gen + 2) | 0, (gen + 2 + 0x80000000) | 0);
     // GEN first (this generation's waiters go), then COUNT opens the next one.
     const next = (add(a, GEN, 1) + 1) | 0;
     store(a, COUNT, opening(next));
@@ -146,7 +151,7 @@ export class Barrier {
   private parkable(gen: number, index: number): Parkable<number> {
     const a = this._a;
     const attempt = (): Attempt<number> => {
-      if (load(a, BROKE_GEN) === gen + 1) throw new BrokenBarrierError();
+      if (load(a, BROKE_GEN) === ((gen + 1) | 0)) throw new BrokenBarrierError();
       return load(a, GEN) !== gen ? index : AGAIN;
     };
     return {

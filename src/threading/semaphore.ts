@@ -165,7 +165,16 @@ export class Semaphore implements Recoverable {
         if (cas(a, VALUE, v, v + n) === v) break;
       }
     } else {
-      add(a, VALUE, n);
+      // VALUE is an Int32: past 2^31 - 1 it would wrap negative, and every acquire would park.
+      for (;;) {
+        const v = load(a, VALUE);
+        if (v + n > 0x7fffffff) {
+          throw new RangeError(
+            `Semaphore released too many times: value would be ${v + n}, above 2^31 - 1`,
+          );
+        }
+        if (cas(a, VALUE, v, v + n) === v) break;
+      }
     }
     if (tracking) this._held = Math.max(0, this._held - n);
     // After publishing the permits: a waiter counts itself before re-reading VALUE.

@@ -139,6 +139,13 @@ export class QueueCore {
   private headSeen = 0;
   private getsSeen = 0;
   private putsSeen = 0;
+  /** TAIL after this thread's last ring put, GETS after its last ring get. While they are still
+   * the shared values, no other producer (consumer) moved since, so the cached bounds above are
+   * within one queue's worth of the truth. Otherwise other threads may have moved 2^31 items
+   * past them, and the 32-bit differences below would wrap ("room" in a full ring, an item in
+   * an empty one): they are read again. */
+  private tailOwn = 0;
+  private getsOwn = 0;
   keyOf: ((item: unknown) => number) | null = null;
 
   constructor(config: CoreConfig | SharedArrayBuffer) {
@@ -226,6 +233,11 @@ export class QueueCore {
 
   private ringPut(m: Measured): number {
     const a = this.a;
+    let tail = load(a, TAIL);
+    if (tail !== this.tailOwn) {
+      this.getsSeen = load(a, GETS);
+      this.headSeen = load(a, HEAD);
+    }
     if (this.maxsize > 0) {
       const puts = load(a, PUTS);
       if (((puts - this.getsSeen) | 0) >= this.maxsize) {
@@ -234,7 +246,6 @@ export class QueueCore {
       }
     }
     const cap = this.cap;
-    let tail = load(a, TAIL);
     let pos = tail & (cap - 1);
     const need = HEADER_BYTES + align4(m.size);
     const pad = pos + need > cap ? cap - pos : 0;
@@ -251,7 +262,8 @@ export class QueueCore {
     }
     const len = writePayload(this.buf, this.dv, base + pos + HEADER_BYTES, m);
     writeHeader(this.dv, base + pos, m.tag, len);
-    store(a, TAIL, (tail + HEADER_BYTES + align4(len)) | 0);
+    this.tailOwn = (tail + HEADER_BYTES + align4(len)) | 0;
+    store(a, TAIL, this.tailOwn);
     // Publishes the record: its bytes were written before this seq-cst add.
     add(a, PUTS, 1);
     return 0;
@@ -297,8 +309,9 @@ export class QueueCore {
     const a = this.a;
     const gets = load(a, GETS);
     // Another consumer may have taken the item seen before the lock: check again under it.
-    if (((this.putsSeen - gets) | 0) <= 0) {
+    if (gets !== this.getsOwn || ((this.putsSeen - gets) | 0) <= 0) {
       this.putsSeen = load(a, PUTS);
+      this.getsOwn = gets;
       if (((this.putsSeen - gets) | 0) <= 0) return false;
     }
     const cap = this.cap;
@@ -315,7 +328,7 @@ export class QueueCore {
     this.box.value = readPayload(this.buf, this.dv, base + pos + HEADER_BYTES, tag, len);
     // Bytes are free for producers only after they were read.
     store(a, HEAD, (head + HEADER_BYTES + align4(len)) | 0);
-    add(a, GETS, 1);
+    this.getsOwn = (add(a, GETS, 1) + 1) | 0;
     return true;
   }
 

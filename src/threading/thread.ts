@@ -40,6 +40,9 @@ import { spawnWorker } from '../internal/worker/spawn.js';
 import { RuntimeError } from './errors.js';
 import { reportThreadException } from './excepthook.js';
 
+/** Longest single park of a join (see `joinable`). */
+const JOIN_RECHECK_MS = 250;
+
 export interface ThreadOptions {
   /** The function `run()` calls; a marked function (`task(import.meta, fn)`) or a self-contained one. */
   target?: ((...args: any[]) => unknown) | null;
@@ -295,6 +298,11 @@ export class Thread {
       i: slotOf(tid) + T_STATE,
       w: -1,
       attempt: () => (threadState(tid) === THREAD_FINISHED ? true : AGAIN),
+      // The slot of a finished thread can be claimed by a new one (FINISHED → CLAIMED → ALIVE)
+      // between this joiner's read of ALIVE and its park: the word reads ALIVE again and may not
+      // change until the new thread ends. A bounded park looks again (threadState checks the
+      // tid) instead of waiting for a stranger; a parked joiner wakes 4 times a second.
+      maxPark: JOIN_RECHECK_MS,
       timedOut: () => true,
     };
   }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { AGAIN } from '../../src/internal/shm/wait.js';
 import { Queue } from '../../src/queue/index.js';
 import {
   activeCount,
@@ -177,4 +178,43 @@ describe('Thread', () => {
     assert.equal(n.status, 0, n.stderr);
     assert.match(n.stdout, /exit alive=false/);
   });
+});
+
+describe('Thread join and a missed wake-up', () => {
+  // The race: a finished thread's slot is claimed by a new thread between a joiner's read of
+  // ALIVE and its park, so the word reads ALIVE again and nothing wakes the joiner until the new
+  // thread ends. Replayed here: the join's first attempts fail as if the slot still read ALIVE,
+  // while the word holds what it will keep holding. A join must look again by itself.
+  const LOST = 105; // past the engine's first attempt and its spin: a few parks
+
+  function missWakeups(): { restore(): void; left(): number } {
+    type Joinable = { attempt(): unknown };
+    const proto = Thread.prototype as unknown as { joinable(this: Thread): Joinable };
+    const real = proto.joinable;
+    let failing = LOST;
+    proto.joinable = function (this: Thread) {
+      const p = real.call(this);
+      const attempt = p.attempt;
+      return { ...p, attempt: () => (failing-- > 0 ? AGAIN : attempt()) };
+    };
+    return { restore: () => (proto.joinable = real), left: () => failing };
+  }
+
+  for (const how of ['join', 'joinSync'] as const) {
+    test(`${how} looks again after a bounded park instead of waiting for ever`, async () => {
+      const t = new Thread({ target: sleepFor, args: [0] });
+      t.start();
+      await t.join();
+      const m = missWakeups();
+      try {
+        // The timeout only bounds a failure: without the bounded park the join sleeps until it.
+        if (how === 'join') await t.join({ timeout: 20_000 });
+        else t.joinSync({ timeout: 20_000 });
+      } finally {
+        m.restore();
+      }
+      assert.ok(m.left() < 0, `the join gave up with ${m.left()} missed wake-ups left to replay`);
+      assert.equal(t.isAlive(), false);
+    });
+  }
 });

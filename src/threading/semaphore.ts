@@ -153,28 +153,20 @@ export class Semaphore implements Recoverable {
       );
     }
     const a = this._a;
-    if (load(a, BOUNDED) === 1) {
-      const initial = load(a, INITIAL);
-      for (;;) {
-        const v = load(a, VALUE);
-        if (v + n > initial) {
-          throw new RangeError(
-            `BoundedSemaphore released too many times: value would be ${v + n}, above its initial value ${initial}`,
-          );
-        }
-        if (cas(a, VALUE, v, v + n) === v) break;
+    // A bounded one stops at its initial value; any stops at 2^31 - 1, where the Int32 VALUE
+    // would wrap negative and every acquire would park.
+    const bounded = load(a, BOUNDED) === 1;
+    const limit = bounded ? load(a, INITIAL) : 0x7fffffff;
+    for (;;) {
+      const v = load(a, VALUE);
+      if (v + n > limit) {
+        throw new RangeError(
+          bounded
+            ? `BoundedSemaphore released too many times: value would be ${v + n}, above its initial value ${limit}`
+            : `Semaphore released too many times: value would be ${v + n}, above 2^31 - 1`,
+        );
       }
-    } else {
-      // VALUE is an Int32: past 2^31 - 1 it would wrap negative, and every acquire would park.
-      for (;;) {
-        const v = load(a, VALUE);
-        if (v + n > 0x7fffffff) {
-          throw new RangeError(
-            `Semaphore released too many times: value would be ${v + n}, above 2^31 - 1`,
-          );
-        }
-        if (cas(a, VALUE, v, v + n) === v) break;
-      }
+      if (cas(a, VALUE, v, v + n) === v) break;
     }
     if (tracking) this._held = Math.max(0, this._held - n);
     // After publishing the permits: a waiter counts itself before re-reading VALUE.

@@ -10,9 +10,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { AGAIN } from '../../src/internal/shm/wait.js';
 import { BoundedSemaphore, Lock, RLock, Semaphore } from '../../src/threading/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { type Attempting, loseRaces } from '../support/lose-races.js';
 
 checkLeaks();
 
@@ -21,74 +21,33 @@ const LOST_RACES = 500;
 /** Long enough for the buggy park to be obvious, short enough to fail fast. */
 const TIMEOUT = 2_000;
 
-interface Attempting {
-  attempt(): unknown;
-}
+type Primitive = Lock | RLock | Semaphore;
 
-/** Makes the first `n` attempts of `target` fail as if another thread won each race. */
-function loseRaces(target: Attempting, n: number): () => number {
-  const real = target.attempt.bind(target);
-  let lost = 0;
-  target.attempt = () => {
-    if (lost < n) {
-      lost++;
-      return AGAIN;
-    }
-    return real();
-  };
-  return () => lost;
-}
-
-interface Subject {
-  target: Attempting;
-  sync(): boolean;
-  async(): Promise<boolean>;
-}
-
-const makers: (readonly [string, () => Subject])[] = [
-  ...[Lock, RLock].map(
-    (Kind) =>
-      [
-        Kind.name,
-        () => {
-          const l = new Kind();
-          return {
-            target: l._core,
-            sync: () => l.acquireSync({ timeout: TIMEOUT }),
-            async: () => l.acquire({ timeout: TIMEOUT }),
-          };
-        },
-      ] as const,
-  ),
-  ...[Semaphore, BoundedSemaphore].map(
-    (Kind) =>
-      [
-        Kind.name,
-        () => {
-          const s = new Kind(1);
-          return {
-            target: s as unknown as Attempting,
-            sync: () => s.acquireSync({ timeout: TIMEOUT }),
-            async: () => s.acquire({ timeout: TIMEOUT }),
-          };
-        },
-      ] as const,
-  ),
+const makers: [string, () => Primitive][] = [
+  ['Lock', () => new Lock()],
+  ['RLock', () => new RLock()],
+  ['Semaphore', () => new Semaphore(1)],
+  ['BoundedSemaphore', () => new BoundedSemaphore(1)],
 ];
+
+/** What the engine attempts: a lock's core, or the semaphore itself. */
+function attempting(p: Primitive): Attempting {
+  return p instanceof Semaphore ? (p as unknown as Attempting) : p._core;
+}
 
 for (const [name, make] of makers) {
   describe(`${name}: a waiter that lost the race for a free word`, () => {
     test('acquireSync tries again instead of parking on the free value', () => {
-      const m = make();
-      const lost = loseRaces(m.target, LOST_RACES);
-      assert.equal(m.sync(), true);
+      const p = make();
+      const lost = loseRaces(attempting(p), LOST_RACES);
+      assert.equal(p.acquireSync({ timeout: TIMEOUT }), true);
       assert.equal(lost(), LOST_RACES);
     });
 
     test('acquire (async) tries again instead of parking on the free value', async () => {
-      const m = make();
-      const lost = loseRaces(m.target, LOST_RACES);
-      assert.equal(await m.async(), true);
+      const p = make();
+      const lost = loseRaces(attempting(p), LOST_RACES);
+      assert.equal(await p.acquire({ timeout: TIMEOUT }), true);
       assert.equal(lost(), LOST_RACES);
     });
   });

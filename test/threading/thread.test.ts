@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { AGAIN } from '../../src/internal/shm/wait.js';
 import { Queue } from '../../src/queue/index.js';
 import {
   activeCount,
@@ -17,6 +16,7 @@ import {
   Thread,
 } from '../../src/threading/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { type Attempting, loseRaces } from '../support/lose-races.js';
 import { boom, nested, Reporter, report, sleepFor } from './fixtures/tasks.js';
 
 checkLeaks();
@@ -188,16 +188,15 @@ describe('Thread join and a missed wake-up', () => {
   const LOST = 105; // past the engine's first attempt and its spin: a few parks
 
   function missWakeups(): { restore(): void; left(): number } {
-    type Joinable = { attempt(): unknown };
-    const proto = Thread.prototype as unknown as { joinable(this: Thread): Joinable };
+    const proto = Thread.prototype as unknown as { joinable(this: Thread): Attempting };
     const real = proto.joinable;
-    let failing = LOST;
+    let lost = (): number => 0;
     proto.joinable = function (this: Thread) {
       const p = real.call(this);
-      const attempt = p.attempt;
-      return { ...p, attempt: () => (failing-- > 0 ? AGAIN : attempt()) };
+      lost = loseRaces(p, LOST);
+      return p;
     };
-    return { restore: () => (proto.joinable = real), left: () => failing };
+    return { restore: () => (proto.joinable = real), left: () => LOST - lost() };
   }
 
   for (const how of ['join', 'joinSync'] as const) {
@@ -213,7 +212,7 @@ describe('Thread join and a missed wake-up', () => {
       } finally {
         m.restore();
       }
-      assert.ok(m.left() < 0, `the join gave up with ${m.left()} missed wake-ups left to replay`);
+      assert.equal(m.left(), 0, `the join gave up with ${m.left()} missed wake-ups left to replay`);
       assert.equal(t.isAlive(), false);
     });
   }

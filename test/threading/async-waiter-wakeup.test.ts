@@ -20,6 +20,7 @@ import { C_WAITERS } from '../../src/internal/shm/world.js';
 import { Queue } from '../../src/queue/index.js';
 import { Event, Lock, RLock, Semaphore, Thread } from '../../src/threading/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { until } from '../support/until.js';
 import { acquireSyncThenOpen, asyncWaiterThenBlock } from './fixtures/tasks.js';
 
 checkLeaks();
@@ -67,7 +68,7 @@ for (const [name, make] of makers) {
       const y = new Thread({ target: acquireSyncThenOpen, args: [prim, gate, out, 4 * TIMEOUT] });
       y.start();
       try {
-        while (waiters() < 2) await sleep(5);
+        await until(() => waiters() >= 2, 'X and Y to count themselves as waiters');
         // Y counted itself; give it time to reach its park (if it has not, it just gets in).
         await sleep(200);
         prim.release();

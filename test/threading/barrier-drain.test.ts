@@ -12,24 +12,16 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from '../../src/queue/index.js';
 import { Barrier, Thread } from '../../src/threading/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { until } from '../support/until.js';
 import { barrierArriveReport, hookedBarrierAction } from './fixtures/tasks.js';
 
 checkLeaks();
 
 /** Generous for a loaded machine; nothing here waits that long when all is well. */
 const LONG = 30_000;
-
-async function until(what: string, cond: () => boolean): Promise<void> {
-  const deadline = performance.now() + LONG;
-  while (!cond()) {
-    assert.ok(performance.now() < deadline, `timed out waiting until ${what}`);
-    await sleep(5);
-  }
-}
 
 test('a party arriving while the barrier passes waits for the next generation', async () => {
   const b = new Barrier(2, { action: hookedBarrierAction });
@@ -48,12 +40,16 @@ test('a party arriving while the barrier passes waits for the next generation', 
   const c = new Thread({ target: barrierArriveReport, args: [b, out, arriving, 'C', LONG] });
   try {
     a.start();
-    await until('A waits at the barrier', () => b.nWaiting === 1);
+    await until(() => b.nWaiting === 1, 'A to wait at the barrier', LONG);
     c.start();
     assert.equal(b.waitSync({ timeout: LONG }), 1);
     assert.equal(await out.get({ timeout: LONG }), 'A:0');
     // C is the first party of the next generation, not a second last one of this one.
-    await until('C waits in the next generation', () => b.nWaiting === 1 || out.qsize() > 0);
+    await until(
+      () => b.nWaiting === 1 || out.qsize() > 0,
+      'C to wait in the next generation',
+      LONG,
+    );
     assert.equal(out.qsize(), 0, 'C went through without a partner');
     assert.equal(b.waitSync({ timeout: LONG }), 1);
     assert.equal(await out.get({ timeout: LONG }), 'C:0');

@@ -13,9 +13,9 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Condition, Thread } from '../../src/threading/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { until } from '../support/until.js';
 import { conditionTimeoutWaiter } from './fixtures/tasks.js';
 
 checkLeaks();
@@ -27,7 +27,7 @@ test('a wait returns true only for a notify issued while it waited', async () =>
   const a = new Int32Array(new SharedArrayBuffer(32));
   const t = new Thread({ target: conditionTimeoutWaiter, args: [cond, a.buffer, WAITS] });
   t.start();
-  while (Atomics.load(a, 4) === 0) await sleep(5);
+  await until(() => Atomics.load(a, 4) !== 0, 'the waiter thread to start');
   while (Atomics.load(a, 2) === 0) {
     cond.acquireSync();
     Atomics.add(a, 0, 1);

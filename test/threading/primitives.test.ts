@@ -16,6 +16,7 @@ import {
   Value,
 } from '../../src/threading/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { until } from '../support/until.js';
 import {
   acquirePermitAndThrow,
   barrierParty,
@@ -166,10 +167,7 @@ describe('Event', () => {
     const ts = ['a', 'b', 'c'].map((n) => new Thread({ target: waitEvent, args: [e, out, n] }));
     for (const t of ts) t.start();
     // All three counted as waiters (parked or about to park) before the pulse.
-    for (const deadline = Date.now() + 30_000; Atomics.load(e._a, 1) < 3; ) {
-      assert.ok(Date.now() < deadline, 'the threads never started waiting');
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    await until(() => Atomics.load(e._a, 1) >= 3, 'the three threads to wait');
     e.set();
     e.clear();
     const got = [await out.get(), await out.get(), await out.get()].sort();

@@ -61,7 +61,9 @@ export function gather(...args: unknown[]): GatheringFuture<unknown[]> {
   let options: GatherOptions = {};
   if (args.length > 0 && isOptions(args[args.length - 1])) options = args.pop() as GatherOptions;
   const returnExceptions = options.returnExceptions === true;
-  const children: Future<unknown>[] = new Array(args.length);
+  // The children take the places of their awaitables in the rest array, which is ours: no
+  // second array of 100,000 slots for a gather of 100,000 tasks.
+  const children = args as Future<unknown>[];
   const outer = new GatheringFuture<unknown[]>(children);
   if (args.length === 0) {
     outer.setResult([]);

@@ -279,8 +279,8 @@ const SHORT_CHAIN = 16;
 
 /** The detecting Lock that task `h` cannot go on without, or null (it needs none, or we cannot tell). */
 function lockNeeded(h: WaitingTask): Lock | null {
-  const w: Waiter<unknown> | null = h._waiter;
-  if (w === null) return null;
+  const w = h._blocker;
+  if (!(w instanceof Waiter)) return null;
   // A task waiting on a Lock needs that lock (unless it was just handed it); one waiting in
   // Condition.wait — even one already notified — needs the condition's lock back before it
   // can return.

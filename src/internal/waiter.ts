@@ -32,8 +32,10 @@ import { beginStep, callSoonResume, stepEnded } from './scheduler.js';
 
 /** What the waiter machinery needs from a task (implemented by asyncio's Task). */
 export interface WaitingTask {
-  /** The waiter the task is blocked on, if any. */
-  _waiter: Waiter<any> | null;
+  /** What the task is blocked on: a Waiter (set here), or a future it awaits. */
+  _blocker: object | null;
+  /** Keeps a future in `_blocker` where a cancel still finds it, as a Waiter takes the field. */
+  _setAside(): void;
   /** An error to deliver at the task's next blocking call (a cancel that found no waiter). */
   _pendingCancel: Error | null;
   /** A label for deadlock reports: "Task 'worker-1'". */
@@ -89,7 +91,8 @@ export class Waiter<V> {
   block(): Promise<V> {
     const t = this.task;
     if (t !== null) {
-      t._waiter = this;
+      if (t._blocker !== null) t._setAside();
+      t._blocker = this;
       const pending = t._pendingCancel;
       if (pending !== null) {
         t._pendingCancel = null;
@@ -192,7 +195,7 @@ function resumeWaiter(w: Waiter<any>): void {
   w.cleanup();
   const t = w.task;
   if (t !== null) {
-    if (t._waiter === w) t._waiter = null;
+    if (t._blocker === w) t._blocker = null;
     beginStep(t);
   }
   if (w.ok) resolveUntagged(w.resolve, w.outcome);

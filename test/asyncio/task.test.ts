@@ -194,6 +194,26 @@ describe('Task', () => {
     });
   });
 
+  test('allTasks stays exact when tasks finish out of creation order', async () => {
+    // A finishing task takes the last one into its place: every order of finishing must leave
+    // exactly the tasks still running.
+    await run(async () => {
+      const main = currentTask()!;
+      const gates = Array.from({ length: 6 }, () => new Future<void>());
+      const tasks = gates.map((g) => createTask(() => g) as Task<unknown>);
+      const running = new Set<Task<unknown>>(tasks);
+      const others = () => new Set([...allTasks()].filter((t) => t !== main));
+      assert.deepEqual(others(), running);
+      for (const i of [5, 0, 3, 1, 4, 2]) {
+        gates[i]!.setResult();
+        await tasks[i];
+        running.delete(tasks[i]!);
+        assert.deepEqual(others(), running, `after task ${i} finished`);
+      }
+      assert.deepEqual([...allTasks()], [main]);
+    });
+  });
+
   test('setResult and setException are refused on a task', async () => {
     await run(async () => {
       const t = createTask(async () => 1);

@@ -31,6 +31,8 @@
  * | 33  | PUT_WAITERS  | putters (add)      | consumers  | putters parked or about to park               |
  * | 34  | JOIN_WAITERS | joiners (add)      | taskDone   | joiners parked or about to park               |
  * | 35  | LOCK_PARKED  | —                  | —          | (reserved)                                    |
+ * | 36  | ASYNC_GETTERS| async getters (add)| producers  | the async ones among GET_WAITERS (wakeSome)   |
+ * | 37  | ASYNC_PUTTERS| async putters (add)| consumers  | the async ones among PUT_WAITERS (wakeSome)   |
  * | 48  | KIND         | creator            | any        | 0 FIFO, 1 LIFO, 2 priority, 3 simple, 4 joinable |
  * | 49  | MAXSIZE      | creator            | any        | 0 unbounded (by count)                        |
  * | 50  | CAPACITY     | creator            | any        | bytes of the data area                        |
@@ -47,7 +49,14 @@
  */
 import { add, cas, exchange, load, notify, parkSync, store } from '../internal/atomics.js';
 import { TimeoutError } from '../internal/errors.js';
-import { AGAIN, type Attempt, type Parkable, waitAsync, waitSync } from '../internal/shm/wait.js';
+import {
+  AGAIN,
+  type Attempt,
+  type Parkable,
+  waitAsync,
+  waitSync,
+  wakeSome,
+} from '../internal/shm/wait.js';
 import { Empty, Full, ItemTooLargeError, ShutDown } from './errors.js';
 import {
   align4,
@@ -76,6 +85,8 @@ const DONE = 19;
 const GET_WAITERS = 32;
 const PUT_WAITERS = 33;
 const JOIN_WAITERS = 34;
+const ASYNC_GETTERS = 36;
+const ASYNC_PUTTERS = 37;
 const KIND = 48;
 const MAXSIZE = 49;
 const CAPACITY = 50;
@@ -226,8 +237,9 @@ export class QueueCore {
       unlockMutex(a, PLOCK);
     }
     if (r !== 0) return false;
-    // After PUTS moved (inside the store): a getter counts itself before re-reading PUTS.
-    if (load(a, GET_WAITERS) > 0) notify(a, PUTS, 1);
+    // After PUTS moved (inside the store): a getter counts itself before re-reading PUTS. One
+    // more per async getter: its thread may be blocked elsewhere and unable to take the item.
+    if (load(a, GET_WAITERS) > 0) wakeSome(a, PUTS, ASYNC_GETTERS, 1);
     return true;
   }
 
@@ -294,8 +306,8 @@ export class QueueCore {
       unlockMutex(a, lock);
     }
     if (!got) return false;
-    // After GETS moved: a putter counts itself before re-reading GETS.
-    if (load(a, PUT_WAITERS) > 0) notify(a, GETS, 1);
+    // After GETS moved: a putter counts itself before re-reading GETS (and wakeSome: see tryPut).
+    if (load(a, PUT_WAITERS) > 0) wakeSome(a, GETS, ASYNC_PUTTERS, 1);
     return true;
   }
 
@@ -454,6 +466,7 @@ export class QueueCore {
       a: this.a,
       i: GETS,
       w: PUT_WAITERS,
+      aw: ASYNC_PUTTERS,
       maxPark: SHUTDOWN_POLL_MS,
       attempt: () => (this.tryPut(m) ? undefined : AGAIN),
       timedOut: () => {
@@ -467,6 +480,7 @@ export class QueueCore {
       a: this.a,
       i: PUTS,
       w: GET_WAITERS,
+      aw: ASYNC_GETTERS,
       maxPark: SHUTDOWN_POLL_MS,
       attempt: (): Attempt<unknown> => (this.tryGet() ? this.take() : AGAIN),
       timedOut: () => {

@@ -52,8 +52,8 @@ type Entry<T> = DoneCallback<T> | Awaiter<T>;
  * rare double wait use, in a record made the first time one is set. Every field of a future is
  * paid by each of the 100,000 tasks of a gather, all alive at once, and the collector copies
  * live objects: moving six words out of every task made `createTask`+`gather` about 15%
- * faster, and five more (the exception flag folded into the state) about 14% more
- * (measured here, alternating runs of the same 100,000-task gather).
+ * faster, and five more (the exception flag folded into the state) 7-14% more (measured here,
+ * alternating runs of the same 100,000-task gather; see docs/asyncio.md for the bench's view).
  */
 export class FutureCold {
   cancelMessage: string | undefined = undefined;

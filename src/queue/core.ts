@@ -33,6 +33,7 @@
  * | 35  | LOCK_PARKED  | —                  | —          | (reserved)                                    |
  * | 36  | ASYNC_GETTERS| async getters (add)| producers  | the async ones among GET_WAITERS (wakeSome)   |
  * | 37  | ASYNC_PUTTERS| async putters (add)| consumers  | the async ones among PUT_WAITERS (wakeSome)   |
+ * | 38  | ROOM_WANTED  | putters 1, gets 0  | consumers  | too few free bytes for a putter: wake them all |
  * | 48  | KIND         | creator            | any        | 0 FIFO, 1 LIFO, 2 priority, 3 simple, 4 joinable |
  * | 49  | MAXSIZE      | creator            | any        | 0 unbounded (by count)                        |
  * | 50  | CAPACITY     | creator            | any        | bytes of the data area                        |
@@ -87,6 +88,7 @@ const PUT_WAITERS = 33;
 const JOIN_WAITERS = 34;
 const ASYNC_GETTERS = 36;
 const ASYNC_PUTTERS = 37;
+const ROOM_WANTED = 38;
 const KIND = 48;
 const MAXSIZE = 49;
 const CAPACITY = 50;
@@ -236,7 +238,13 @@ export class QueueCore {
     } finally {
       unlockMutex(a, PLOCK);
     }
-    if (r !== 0) return false;
+    if (r !== 0) {
+      // A get wakes one putter, which may be this one, whose item still does not fit where a
+      // smaller one would: ask the next get to wake them all. Set before this putter parks, so
+      // a get that misses the flag moved GETS after the park's value was read (wait.ts).
+      if (r === NO_ROOM && load(a, ROOM_WANTED) === 0) store(a, ROOM_WANTED, 1);
+      return false;
+    }
     // After PUTS moved (inside the store): a getter counts itself before re-reading PUTS. One
     // more per async getter: its thread may be blocked elsewhere and unable to take the item.
     if (load(a, GET_WAITERS) > 0) wakeSome(a, PUTS, ASYNC_GETTERS, 1);
@@ -307,7 +315,10 @@ export class QueueCore {
     }
     if (!got) return false;
     // After GETS moved: a putter counts itself before re-reading GETS (and wakeSome: see tryPut).
-    if (load(a, PUT_WAITERS) > 0) wakeSome(a, GETS, ASYNC_PUTTERS, 1);
+    if (load(a, PUT_WAITERS) > 0) {
+      if (load(a, ROOM_WANTED) !== 0 && exchange(a, ROOM_WANTED, 0) !== 0) notify(a, GETS);
+      else wakeSome(a, GETS, ASYNC_PUTTERS, 1);
+    }
     return true;
   }
 

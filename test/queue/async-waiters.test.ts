@@ -25,6 +25,7 @@ const GET_WAITERS = 32;
 const PUT_WAITERS = 33;
 const ASYNC_GETTERS = 36;
 const ASYNC_PUTTERS = 37;
+const ROOM_WANTED = 38;
 
 const word = (q: Queue<unknown>, i: number): number => Atomics.load(q._core.a, i);
 
@@ -110,4 +111,45 @@ test('async waiters that time out or are aborted are no longer counted', async (
   assert.equal(word(q, ASYNC_PUTTERS), 0);
   assert.equal(word(q, PUT_WAITERS), 0);
   assert.equal(q.getSync(), 1);
+});
+
+test('a putter whose item does not fit makes the next get wake every putter', async () => {
+  // 256 bytes of ring: the largest item is half of it. One record of ~100 bytes and a putter
+  // of a ~100-byte item fill it; another put of that size finds no room for its bytes.
+  const q = new Queue<string>(0, { maxbytes: 256 });
+  q.putSync('a'.repeat(100));
+  q.putSync('b'.repeat(100));
+  const big = q.put('c'.repeat(100));
+  let passed = false;
+  try {
+    await until(() => word(q, PUT_WAITERS) === 1, 'the putter to park');
+    assert.equal(word(q, ROOM_WANTED), 1);
+    // One wake-up could go to a putter whose item still does not fit: all of them are woken.
+    assert.deepEqual(
+      notifiesDuring(q, () => assert.equal(q.getSync(), 'a'.repeat(100))),
+      [[GETS, Number.POSITIVE_INFINITY]],
+    );
+    assert.equal(word(q, ROOM_WANTED), 0);
+    await big;
+    assert.equal(q.getSync(), 'b'.repeat(100));
+    passed = true;
+  } finally {
+    // A failure above leaves the putter parked: shut the queue so that it ends.
+    if (!passed) {
+      q.shutdown(true);
+      await big.catch(() => undefined);
+    }
+  }
+  assert.equal(q.getSync(), 'c'.repeat(100));
+  // With the flag down, a get wakes one putter again (plus one per async putter).
+  Atomics.add(q._core.a, PUT_WAITERS, 1);
+  try {
+    q.putSync('d');
+    assert.deepEqual(
+      notifiesDuring(q, () => q.getSync()),
+      [[GETS, 1]],
+    );
+  } finally {
+    Atomics.sub(q._core.a, PUT_WAITERS, 1);
+  }
 });

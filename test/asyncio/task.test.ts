@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
 import {
   allTasks,
   CancelledError,
@@ -212,6 +213,40 @@ describe('Task', () => {
       }
       assert.deepEqual([...allTasks()], [main]);
     });
+  });
+
+  test('property: allTasks is exactly the tasks not done, whatever the order of creating and finishing', async () => {
+    // A step either creates a task (blocked on its own gate) or finishes the k-th running one
+    // (modulo how many run): any interleaving of the array's swaps must keep the registry exact.
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.oneof(fc.constant(-1), fc.nat(50)), { minLength: 1, maxLength: 40 }),
+        async (steps) => {
+          await run(async () => {
+            const main = currentTask()!;
+            const running: [Task<unknown>, Future<void>][] = [];
+            for (const step of steps) {
+              if (step === -1 || running.length === 0) {
+                const gate = new Future<void>();
+                running.push([createTask(() => gate) as Task<unknown>, gate]);
+              } else {
+                const [t, gate] = running.splice(step % running.length, 1)[0]!;
+                gate.setResult();
+                await t;
+              }
+              const expected = new Set([main, ...running.map(([t]) => t)]);
+              assert.deepEqual(allTasks(), expected);
+            }
+            for (const [t, gate] of running) {
+              gate.setResult();
+              await t;
+            }
+            assert.deepEqual([...allTasks()], [main]);
+          });
+        },
+      ),
+      { numRuns: 80 },
+    );
   });
 
   test('setResult and setException are refused on a task', async () => {

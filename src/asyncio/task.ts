@@ -14,7 +14,7 @@ import {
   stepEnded,
   taskInFlight,
 } from '../internal/scheduler.js';
-import type { Waiter, WaitingTask } from '../internal/waiter.js';
+import { Waiter, type WaitingTask } from '../internal/waiter.js';
 import { TaskYield } from '../internal/yield.js';
 import { type AwaitingTask, Future } from './future.js';
 
@@ -92,7 +92,7 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
   /** @internal the waiter the task is blocked on. */
   get _waiter(): Waiter<any> | null {
     const b = this._blocker;
-    return b === null || b instanceof Future ? null : (b as Waiter<any>);
+    return b instanceof Waiter ? b : null;
   }
 
   /** @internal */

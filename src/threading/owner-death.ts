@@ -7,6 +7,14 @@
  * this thread holds. Tracking costs one Set insertion when an object first reaches a thread, and
  * nothing per acquire for locks (the holder is in the lock word). The main thread does not track:
  * its end is the end of the process.
+ *
+ * Two ends are covered elsewhere or not at all:
+ * - A worker killed without running its exit handlers (`terminate()`: a forced cancellation,
+ *   `Pool.terminate`; out of memory) recovers nothing itself. Its Lock and RLock cells are handed
+ *   back by the thread that sees its 'exit' (`recoverCellsOf` in src/internal/shm/world.ts).
+ *   Semaphore permits cannot be: how many a thread holds is known only to that thread.
+ * - A thread started by a worker that is killed is killed with it, and its 'exit' is seen by no
+ *   one.
  */
 import { isMainThread } from 'node:worker_threads';
 
@@ -19,6 +27,11 @@ const touched = new Set<WeakRef<Recoverable>>();
 const cleanup = new FinalizationRegistry<WeakRef<Recoverable>>((ref) => touched.delete(ref));
 
 export const tracking = !isMainThread;
+
+// An executor's worker thread runs no `Thread` end (thread-worker.ts calls `recoverAll` itself,
+// earlier, before its slot is marked finished): it gives back what its tasks left held when it
+// exits — at shutdown, or by a task's process.exit(). A second call finds nothing left to do.
+if (tracking) process.once('exit', () => recoverAll());
 
 export function track(x: Recoverable): void {
   if (!tracking) return;

@@ -20,6 +20,7 @@ import { decodeError, type EncodedError, encode } from '../internal/serialize.js
 import { AGAIN, type Parkable, waitAsync, waitSync } from '../internal/shm/wait.js';
 import {
   nextThreadNumber,
+  recoverCellsOf,
   registerThread,
   selfTid,
   slotOf,
@@ -267,6 +268,10 @@ export class Thread {
     this.#exited = new Promise<void>((resolve) => {
       worker.once('exit', (code) => {
         debug('thread %s exited (worker exit code %d)', this.#name, code);
+        // A worker ended from outside (out of memory) ran no exit handler: hand back its locks
+        // before joiners wake, so that they find them recovered.
+        const recovered = recoverCellsOf(tid);
+        if (recovered > 0) debug('thread %s: %d lock(s) it held recovered', this.#name, recovered);
         markFinished(tid);
         startedHere.delete(tid);
         handleClosed('thread');

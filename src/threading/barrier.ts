@@ -6,19 +6,28 @@
  * |  3  | BROKE_GEN  | abort/reset      | waiters | generation + 1 that broke (0: none yet)        |
  * |  4  | PARTIES    | creator          | any     | number of parties                              |
  * |  5  | WAITERS    | waiters (add)    | wakers  | parked or about to park on GEN                 |
+ * |  6  | ACTION_TID | last arrival     | abort/reset | tid of the thread running the action, 0 when none |
  *
- * Invariants: COUNT's arrivals < PARTIES between generations; = PARTIES while the last arrival
- * runs the action and until it opens the next generation (GEN first, then COUNT, with the new
- * generation's bits). A party arriving then waits on COUNT for the next generation, as in Python
- * (`_enter`): counted into the passing one, it would take itself for a second last arrival and go
- * through alone. Arrivals count themselves with a CAS on COUNT, whose generation bits make a CAS
- * fail if a generation passed since the read, so a party always knows its generation. A waiter
- * reads BROKE_GEN before GEN's change to tell "passed" from "broken".
+ * Invariants: COUNT's arrivals < PARTIES between generations; ≥ PARTIES while one thread owns
+ * the barrier's state: the last arrival from its CAS (which made it PARTIES) while it runs the
+ * action and until it opens the next generation, or an abort()/reset() from the CAS that set the
+ * arrivals to N_MASK until it opens one. Only that owner writes GEN, BROKEN and BROKE_GEN, so a
+ * pass, an abort and a reset happen one after another, as under Python's lock: an abort that
+ * comes while a generation passes waits for the pass and breaks the next one, and never breaks
+ * a generation whose last party has gone through. The owner opens a generation by writing GEN
+ * first, then COUNT with the new generation's bits. A party arriving while the state is owned
+ * waits on COUNT for the next generation, as in Python (`_enter`): counted into the passing
+ * one, it would take itself for a second last arrival and go through alone. Arrivals count
+ * themselves with a CAS on COUNT, whose generation bits make a CAS fail if a generation passed
+ * since the read, so a party always knows its generation. The owner writes BROKE_GEN before GEN,
+ * and a waiter reads GEN before BROKE_GEN: one that sees its generation end also sees whether
+ * it broke.
  */
 import { add, cas, load, notify, store } from '../internal/atomics.js';
 import { BrokenBarrierError, describeValue } from '../internal/errors.js';
 import { kShared, registerSharedKind, type SharedState } from '../internal/serialize.js';
 import { AGAIN, type Attempt, type Parkable, waitAsync, waitSync } from '../internal/shm/wait.js';
+import { selfTid } from '../internal/shm/world.js';
 import { resolveTaskRef, type TaskRef, toTaskRef } from '../internal/task-ref.js';
 import { parseWait, type WaitOptions } from '../internal/wait-options.js';
 
@@ -28,6 +37,8 @@ const BROKEN = 2;
 const BROKE_GEN = 3;
 const PARTIES = 4;
 const WAITERS = 5;
+const ACTION_TID = 6;
+const WORDS = 7;
 /** COUNT: arrivals in the low N_BITS, the generation's low bits above. */
 const N_BITS = 20;
 const N_MASK = (1 << N_BITS) - 1;
@@ -72,7 +83,7 @@ export class Barrier {
       throw new TypeError(`Barrier action must be a function: received ${describeValue(action)}`);
     }
     this._timeout = parseWait('Barrier', { timeout }).timeout;
-    this._a = new Int32Array(new SharedArrayBuffer(24));
+    this._a = new Int32Array(new SharedArrayBuffer(WORDS * 4));
     store(this._a, PARTIES, parties);
     if (action) {
       this._action = action;
@@ -110,15 +121,25 @@ export class Barrier {
     const now = load(a, GEN);
     const gen = (now - ((now - (c >>> N_BITS)) & GEN_MASK)) | 0;
     if (index < parties - 1) return { index, gen };
+    // The last arrival: this thread owns the state until it opens the next generation.
     if (this._action) {
+      // An abort() or reset() that the action makes (through any copy of this barrier in this
+      // thread) must not wait for the pass it is part of.
+      store(a, ACTION_TID, selfTid);
       try {
         this._action();
       } catch (err) {
-        this.abort();
+        // Unless the action broke or reset the barrier itself (then it is done).
+        if (load(a, GEN) === gen) this.breakOwned();
         throw err;
+      } finally {
+        store(a, ACTION_TID, 0);
       }
+      // The action called abort() or reset(): this generation's parties got BrokenBarrierError,
+      // and so does this one; the barrier is already in its new state.
+      if (load(a, GEN) !== gen) throw new BrokenBarrierError();
     } else if (this._actionRef) {
-      this.abort();
+      this.breakOwned();
       throw new BrokenBarrierError('The barrier action is not loaded in this thread yet');
     }
     // A mark "the next generation broke" can only be 2^32 generations old (BROKE_GEN starts at
@@ -150,20 +171,97 @@ export class Barrier {
 
   private parkable(gen: number, index: number): Parkable<number> {
     const a = this._a;
-    const attempt = (): Attempt<number> => {
-      if (load(a, BROKE_GEN) === ((gen + 1) | 0)) throw new BrokenBarrierError();
-      return load(a, GEN) !== gen ? index : AGAIN;
-    };
+    const attempt = (): Attempt<number> => this.outcome(gen, index);
     return {
       a,
       i: GEN,
       w: WAITERS,
       attempt,
       timedOut: () => {
-        this.abort();
-        throw new BrokenBarrierError('The barrier timed out');
+        // The generation may have passed (or broken) since the wait gave up: then that is the
+        // outcome, and the barrier is left as it is.
+        if (this.abortGeneration(gen)) throw new BrokenBarrierError('The barrier timed out');
+        return this.outcome(gen, index) as number;
       },
     };
+  }
+
+  /** How generation `gen` ended for the party with `index`, or AGAIN while it has not. */
+  private outcome(gen: number, index: number): Attempt<number> {
+    const a = this._a;
+    // GEN first: the owner that ends a generation writes BROKE_GEN before GEN.
+    if (load(a, GEN) === gen) return AGAIN;
+    if (load(a, BROKE_GEN) === ((gen + 1) | 0)) throw new BrokenBarrierError();
+    return index;
+  }
+
+  /**
+   * Takes the barrier's state for an abort or reset (see the invariants): waits while another
+   * thread owns it (a generation passing, its action running). Returns COUNT as it was (the
+   * generation's arrivals in its low bits), or null when this thread owns the state already:
+   * called from the action.
+   */
+  private own(): number | null {
+    const a = this._a;
+    const parties = load(a, PARTIES);
+    for (;;) {
+      const c = load(a, COUNT);
+      if ((c & N_MASK) < parties) {
+        if (cas(a, COUNT, c, c | N_MASK) === c) return c;
+        continue;
+      }
+      if (load(a, ACTION_TID) === selfTid) return null;
+      // Short: the owner is running an action or opening a generation.
+      waitSync(
+        {
+          a,
+          i: COUNT,
+          w: -1,
+          attempt: () => ((load(a, COUNT) & N_MASK) < parties ? null : AGAIN),
+          timedOut: () => null,
+        },
+        null,
+        null,
+      );
+    }
+  }
+
+  /** Opens generation `gen` (the owner's last step) and wakes everyone who waits. */
+  private open(gen: number): void {
+    const a = this._a;
+    store(a, COUNT, opening(gen));
+    notify(a, GEN);
+    notify(a, COUNT);
+  }
+
+  /** Breaks the current generation and the barrier; the caller owns the state. */
+  private breakOwned(): void {
+    const a = this._a;
+    const gen = load(a, GEN);
+    store(a, BROKEN, 1);
+    store(a, BROKE_GEN, (gen + 1) | 0);
+    store(a, GEN, (gen + 1) | 0);
+    this.open((gen + 1) | 0);
+  }
+
+  /**
+   * A waiter of generation `gen` gives up (timeout, abort signal): breaks the barrier if that
+   * generation is still the current one; returns false, leaving the barrier as it is, when the
+   * generation has ended meanwhile.
+   */
+  private abortGeneration(gen: number): boolean {
+    const a = this._a;
+    const c = this.own();
+    if (load(a, GEN) === gen) {
+      this.breakOwned();
+      return true;
+    }
+    // Passed or broken already: give the state back untouched.
+    if (c !== null) {
+      store(a, COUNT, c);
+      notify(a, COUNT);
+    }
+    return false;
   }
 
   /**
@@ -182,7 +280,8 @@ export class Barrier {
     try {
       return await waitAsync(this.parkable(r.gen, r.index), timeout ?? this._timeout, signal);
     } catch (err) {
-      if (signal?.aborted && err === signal.reason) this.abort();
+      // The others would wait for this party for ever, unless its generation ended meanwhile.
+      if (signal?.aborted && err === signal.reason) this.abortGeneration(r.gen);
       throw err;
     }
   }
@@ -201,29 +300,31 @@ export class Barrier {
     return waitSync(this.parkable(r.gen, r.index), timeout ?? this._timeout, null);
   }
 
-  /** Breaks the barrier: current and future waiters get BrokenBarrierError until `reset()`. */
+  /**
+   * Breaks the barrier: current and future waiters get BrokenBarrierError until `reset()`.
+   * A generation passing in another thread (its action running) is let through first: the abort
+   * breaks the next one. Called from the action, it breaks the passing generation: every party
+   * of it, the last one included, gets BrokenBarrierError (Python's would deadlock there).
+   */
   abort(): void {
-    const a = this._a;
-    const gen = load(a, GEN);
-    store(a, BROKEN, 1);
-    store(a, BROKE_GEN, gen + 1);
-    cas(a, GEN, gen, gen + 1);
-    // After GEN: whoever counts in from now on reads the generation it joins.
-    store(a, COUNT, opening(load(a, GEN)));
-    notify(a, GEN);
-    notify(a, COUNT);
+    this.own();
+    this.breakOwned();
   }
 
-  /** Back to the initial state; parties waiting now get BrokenBarrierError. */
+  /**
+   * Back to the initial state; parties waiting now get BrokenBarrierError. Like `abort`, it waits
+   * for a generation passing in another thread; called from the action, the passing generation's
+   * parties get BrokenBarrierError.
+   */
   reset(): void {
     const a = this._a;
+    const c = this.own();
     const gen = load(a, GEN);
-    if ((load(a, COUNT) & N_MASK) > 0) store(a, BROKE_GEN, gen + 1);
-    cas(a, GEN, gen, gen + 1);
-    store(a, COUNT, opening(load(a, GEN)));
+    // Parties to tell (null: the action's own generation, every party of which is waiting).
+    if (c === null || (c & N_MASK) > 0) store(a, BROKE_GEN, (gen + 1) | 0);
     store(a, BROKEN, 0);
-    notify(a, GEN);
-    notify(a, COUNT);
+    store(a, GEN, (gen + 1) | 0);
+    this.open((gen + 1) | 0);
   }
 
   /** @internal */

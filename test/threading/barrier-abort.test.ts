@@ -1,0 +1,121 @@
+/**
+ * Barrier abort() and reset() against a generation that is passing: they happen one after the
+ * other, as under Python's lock, never half-way through each other (see the invariants in
+ * src/threading/barrier.ts).
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Queue } from '../../src/queue/index.js';
+import { Barrier, BrokenBarrierError, Event, Thread } from '../../src/threading/index.js';
+import { checkLeaks } from '../support/leaks.js';
+import { arriveWithSlowAction, slowAction } from './fixtures/tasks.js';
+
+checkLeaks();
+
+const PATIENCE = 15_000;
+const GEN = 0;
+
+const outcome = (p: Promise<number>): Promise<string> =>
+  p.then(
+    (i) => `index ${i}`,
+    (e: Error) => e.name,
+  );
+
+/** The internals these tests reach into. */
+interface BarrierInternals {
+  _a: Int32Array;
+  parkable(gen: number, index: number): { attempt(): unknown; timedOut(): unknown };
+}
+
+describe('Barrier abort and reset against a passing generation', () => {
+  test('abort() from another thread while the action runs lets the generation pass and breaks the next one', async () => {
+    const b = new Barrier(2, { action: slowAction });
+    const started = new Event();
+    const out = new Queue<string>();
+    const mine = outcome(b.wait());
+    const t = new Thread({ target: arriveWithSlowAction, args: [b, started, out] });
+    t.start();
+    try {
+      assert.equal(await started.wait({ timeout: PATIENCE }), true);
+      // The last party is inside the action: this abort waits for its pass to finish.
+      b.abort();
+      assert.equal(await mine, 'index 0');
+      assert.equal(await out.get({ timeout: PATIENCE }), 'index 1');
+      assert.equal(b.broken, true);
+      await assert.rejects(b.wait(), BrokenBarrierError);
+    } finally {
+      await t.join();
+    }
+  });
+
+  test('an action that calls abort() breaks its own generation: every party, the last one too, gets BrokenBarrierError', async () => {
+    const b: Barrier = new Barrier(2, { action: () => b.abort() });
+    const first = outcome(b.wait());
+    const last = outcome(b.wait());
+    assert.deepEqual(await Promise.all([first, last]), [
+      'BrokenBarrierError',
+      'BrokenBarrierError',
+    ]);
+    assert.equal(b.broken, true);
+    assert.equal(b.nWaiting, 0);
+  });
+
+  test('an action that calls reset() sends its generation away broken and leaves the barrier usable', async () => {
+    let resets = 0;
+    const b: Barrier = new Barrier(2, {
+      action: () => {
+        if (resets++ === 0) b.reset();
+      },
+    });
+    const got = await Promise.all([outcome(b.wait()), outcome(b.wait())]);
+    assert.deepEqual(got, ['BrokenBarrierError', 'BrokenBarrierError']);
+    assert.equal(b.broken, false);
+    // The next generation passes (the action does not reset again).
+    assert.deepEqual((await Promise.all([b.wait(), b.wait()])).sort(), [0, 1]);
+  });
+
+  test('a wait that gives up after its generation passed keeps the pass and does not break the barrier', async () => {
+    const b = new Barrier(2);
+    const x = b as unknown as BarrierInternals;
+    const gen = Atomics.load(x._a, GEN);
+    const first = b.wait();
+    assert.equal(await b.wait(), 1);
+    assert.equal(await first, 0);
+    // As if the first party's timeout fired just after the last one arrived.
+    assert.equal(x.parkable(gen, 0).timedOut(), 0);
+    assert.equal(b.broken, false);
+    assert.equal(b.nWaiting, 0);
+    assert.deepEqual((await Promise.all([b.wait(), b.wait()])).sort(), [0, 1]);
+  });
+
+  test('a waiter that looks while an abort is half-way never takes the broken generation for passed', async () => {
+    const b = new Barrier(2);
+    const x = b as unknown as BarrierInternals;
+    const gen = Atomics.load(x._a, GEN);
+    const first = b.wait().catch((e: Error) => e.name);
+    const attempt = x.parkable(gen, 0);
+    // The abort lands between the waiter's first and second read of the barrier's words.
+    const realLoad = Atomics.load;
+    let reads = 0;
+    Atomics.load = ((a: Int32Array, i: number) => {
+      const v = realLoad(a, i);
+      if (a.buffer === x._a.buffer && reads++ === 0) {
+        Atomics.load = realLoad;
+        b.abort();
+      }
+      return v;
+    }) as typeof Atomics.load;
+    let seen: unknown;
+    try {
+      seen = attempt.attempt();
+    } catch (e) {
+      seen = (e as Error).name;
+    } finally {
+      Atomics.load = realLoad;
+    }
+    // Either it has not seen the end yet, or it has seen it broken; never an index.
+    assert.notEqual(seen, 0);
+    assert.equal(await first, 'BrokenBarrierError');
+    assert.throws(() => attempt.attempt(), BrokenBarrierError);
+  });
+});

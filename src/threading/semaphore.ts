@@ -37,6 +37,8 @@ const BOUNDED = 4;
 const ASYNC_WAITERS = 5;
 const WORDS = 6;
 const TRUE = Promise.resolve(true);
+/** Trade-off: how late a waiter of a Semaphore(0) may learn of an owner's death (see parkable). */
+const DIED_RECHECK_MS = 200;
 
 /**
  * Python's `threading.Semaphore` across threads: a counter of permits in shared memory.
@@ -102,14 +104,21 @@ export class Semaphore implements Recoverable {
   }
 
   private parkable(): Parkable<boolean> {
+    const a = this._a;
     return {
-      a: this._a,
+      a,
       i: VALUE,
       w: WAITERS,
       aw: ASYNC_WAITERS,
       attempt: () => this.attempt(),
       blocks: (v) => v <= 0,
       timedOut: () => false,
+      // A thread that dies holding a permit of a semaphore whose initial value is 0 has nothing
+      // to give back: its notice (DIED) leaves VALUE as it is, so a waiter that read DIED just
+      // before the notice and parked just after it would sleep through its notify for ever. Only
+      // such a semaphore can have waiters when that happens (with an initial value above 0 and
+      // no room below it, VALUE is above 0), and only its waiters look again now and then.
+      ...(load(a, INITIAL) === 0 ? { maxPark: DIED_RECHECK_MS } : {}),
     };
   }
 

@@ -203,9 +203,13 @@ export class LockCore implements Recoverable {
   private enterWait(): void {
     if (this.cell < 0) return;
     const w = worldWords();
-    const mine = slotOf(selfTid) + T_WAITING_FOR;
+    const own = slotOf(selfTid);
+    // A thread weft did not start (a plain Worker) has no slot: slotOf gives its home slot,
+    // which may be another thread's, and writing there would make that thread look blocked.
+    // Such a thread walks (it can still close a cycle itself) but records nothing.
+    const mine = load(w, own + T_TID) === selfTid ? own + T_WAITING_FOR : -1;
     // Published before the walk: a thread closing the cycle at the same moment sees it (Dekker).
-    store(w, mine, this.cell + 1);
+    if (mine >= 0) store(w, mine, this.cell + 1);
     const edges: DeadlockEdge[] = [];
     let cell = this.cell;
     let holder = ownerOfCell(w, cell);
@@ -217,7 +221,7 @@ export class LockCore implements Recoverable {
         holder: threadLabel(holder),
       });
       if (holder === selfTid) {
-        store(w, mine, 0);
+        if (mine >= 0) store(w, mine, 0);
         throw new DeadlockError(`Deadlock: ${describeCycle(edges)}`, edges);
       }
       const slot = slotOf(holder);
@@ -233,9 +237,10 @@ export class LockCore implements Recoverable {
   private leaveWait(): void {
     if (this.cell < 0) return;
     const w = worldWords();
-    const mine = slotOf(selfTid) + T_WAITING_FOR;
+    const own = slotOf(selfTid);
+    if (load(w, own + T_TID) !== selfTid) return;
     // Only our own record: another async wait of this thread may have replaced it.
-    cas(w, mine, this.cell + 1, 0);
+    cas(w, own + T_WAITING_FOR, this.cell + 1, 0);
   }
 
   /** Snapshot: the lock may change hands right after. */

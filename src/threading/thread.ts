@@ -19,6 +19,7 @@ import { handleClosed, handleOpened } from '../internal/live-handles.js';
 import { decodeError, type EncodedError, encode } from '../internal/serialize.js';
 import { AGAIN, type Parkable, waitAsync, waitSync } from '../internal/shm/wait.js';
 import {
+  finishThread,
   nextThreadNumber,
   recoverCellsOf,
   registerThread,
@@ -381,14 +382,7 @@ export class Thread {
   }
 }
 
-function markFinished(tid: number): void {
-  const w = worldWords();
-  const slot = slotOf(tid);
-  if (load(w, slot + T_TID) !== tid) return;
-  store(w, slot + T_STATE, THREAD_FINISHED);
-  // Joiners park on STATE without a waiter count: always wake them.
-  notify(w, slot + T_STATE);
-}
+const markFinished = finishThread;
 
 export { markFinished as _markFinished };
 

@@ -39,7 +39,7 @@ import { handleClosed, handleOpened } from '../live-handles.js';
 import { ChildHandle } from '../process/spawn.js';
 import { collectTransfers, dropTransfers } from '../process/transfers.js';
 import { decode, decodeError, type EncodedError, encode } from '../serialize.js';
-import { recoverCellsOf } from '../shm/world.js';
+import { finishThread, recoverCellsOf } from '../shm/world.js';
 import { type TaskRef, toTaskRef } from '../task-ref.js';
 import { spawnWorker } from '../worker/spawn.js';
 import { packNumbers, unpack } from './pack.js';
@@ -562,6 +562,7 @@ export class PoolEngine {
       // cancellation or out of memory could not: its locks are handed back here, marked, before
       // anyone learns that the worker is gone (see recoverCellsOf).
       recoverCellsOf(tid);
+      finishThread(tid);
       this.#onExit(w, code === 0 ? null : `exit code ${code}`);
     });
     return {

@@ -311,6 +311,23 @@ export function registerThread(tid: number, name: string, daemon: boolean): void
   store(world.i32, slot + T_STATE, THREAD_ALIVE);
 }
 
+/**
+ * Marks thread `tid` finished (joiners wake). Called by the thread itself as it ends and by the
+ * thread that sees its worker exit (one that was killed ran no code of its own to do it).
+ */
+export function finishThread(tid: number): void {
+  const slot = slotOf(tid);
+  if (load(world.i32, slot + T_TID) !== tid) return;
+  store(world.i32, slot + T_STATE, THREAD_FINISHED);
+  // Joiners park on STATE without a waiter count: always wake them.
+  notify(world.i32, slot + T_STATE);
+}
+
+/** Whether `tid` has a slot of its own in the thread table (weft's Threads and pool workers do). */
+export function hasSlot(tid: number): boolean {
+  return load(world.i32, slotOf(tid) + T_TID) === tid;
+}
+
 export function threadName(tid: number): string {
   const slot = slotOf(tid);
   if (load(world.i32, slot + T_TID) !== tid) return `thread ${tid}`;

@@ -35,6 +35,7 @@ import {
   cellName,
   cellOffset,
   freeCell,
+  hasSlot,
   OWNER_DIED,
   selfTid,
   slotOf,
@@ -203,11 +204,10 @@ export class LockCore implements Recoverable {
   private enterWait(): void {
     if (this.cell < 0) return;
     const w = worldWords();
-    const own = slotOf(selfTid);
     // A thread weft did not start (a plain Worker) has no slot: slotOf gives its home slot,
     // which may be another thread's, and writing there would make that thread look blocked.
     // Such a thread walks (it can still close a cycle itself) but records nothing.
-    const mine = load(w, own + T_TID) === selfTid ? own + T_WAITING_FOR : -1;
+    const mine = hasSlot(selfTid) ? slotOf(selfTid) + T_WAITING_FOR : -1;
     // Published before the walk: a thread closing the cycle at the same moment sees it (Dekker).
     if (mine >= 0) store(w, mine, this.cell + 1);
     const edges: DeadlockEdge[] = [];
@@ -237,10 +237,9 @@ export class LockCore implements Recoverable {
   private leaveWait(): void {
     if (this.cell < 0) return;
     const w = worldWords();
-    const own = slotOf(selfTid);
-    if (load(w, own + T_TID) !== selfTid) return;
+    if (!hasSlot(selfTid)) return;
     // Only our own record: another async wait of this thread may have replaced it.
-    cas(w, own + T_WAITING_FOR, this.cell + 1, 0);
+    cas(w, slotOf(selfTid) + T_WAITING_FOR, this.cell + 1, 0);
   }
 
   /** Snapshot: the lock may change hands right after. */

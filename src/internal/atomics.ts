@@ -23,6 +23,7 @@ export const exchange = (a: Int32Array, i: number, v: number): number => Atomics
 export const cas = (a: Int32Array, i: number, expected: number, v: number): number =>
   Atomics.compareExchange(a, i, expected, v);
 export const or = (a: Int32Array, i: number, v: number): number => Atomics.or(a, i, v);
+export const and = (a: Int32Array, i: number, v: number): number => Atomics.and(a, i, v);
 export const notify = (a: Int32Array, i: number, count = Number.POSITIVE_INFINITY): number =>
   Atomics.notify(a, i, count);
 

@@ -1,29 +1,36 @@
 /**
- * | idx | name       | writer           | readers | meaning                                        |
- * |  0  | GEN        | last arrival, break | waiters | generation; bumped when it passes or breaks (futex word) |
- * |  1  | COUNT      | arrivals (cas)   | any     | generation's low 12 bits << 20 | parties arrived |
- * |  2  | BROKEN     | abort/reset      | any     | 1 while the barrier is broken                  |
- * |  3  | BROKE_GEN  | abort/reset      | waiters | generation + 1 that broke (0: none yet)        |
- * |  4  | PARTIES    | creator          | any     | number of parties                              |
- * |  5  | WAITERS    | waiters (add)    | wakers  | parked or about to park on GEN                 |
- * |  6  | ACTION_TID | last arrival     | abort/reset | tid of the thread running the action, 0 when none |
+ * | idx   | name       | writer        | readers     | meaning                                   |
+ * |  0    | GEN        | the owner     | waiters     | generation; bumped when it passes or breaks (futex word) |
+ * |  1    | COUNT      | arrivals (cas), the owner | any | generation's low 12 bits << 20 | parties arrived |
+ * |  2    | BROKEN     | the owner     | any         | 1 while the barrier is broken             |
+ * |  3    | PARTIES    | creator       | any         | number of parties                         |
+ * |  4    | WAITERS    | waiters (add) | wakers      | parked or about to park on GEN            |
+ * |  5    | ACTION_TID | last arrival  | abort/reset | tid of the thread running the action, 0 when none |
+ * | 6…37  | OUTCOMES   | the owner     | waiters     | one bit per generation, generation mod 1024: 1 if it broke, 0 if it passed |
  *
  * Invariants: COUNT's arrivals < PARTIES between generations; ≥ PARTIES while one thread owns
  * the barrier's state: the last arrival from its CAS (which made it PARTIES) while it runs the
  * action and until it opens the next generation, or an abort()/reset() from the CAS that set the
- * arrivals to N_MASK until it opens one. Only that owner writes GEN, BROKEN and BROKE_GEN, so a
+ * arrivals to N_MASK until it opens one. Only that owner writes GEN, BROKEN and OUTCOMES, so a
  * pass, an abort and a reset happen one after another, as under Python's lock: an abort that
  * comes while a generation passes waits for the pass and breaks the next one, and never breaks
- * a generation whose last party has gone through. The owner opens a generation by writing GEN
- * first, then COUNT with the new generation's bits. A party arriving while the state is owned
- * waits on COUNT for the next generation, as in Python (`_enter`): counted into the passing
- * one, it would take itself for a second last arrival and go through alone. Arrivals count
- * themselves with a CAS on COUNT, whose generation bits make a CAS fail if a generation passed
- * since the read, so a party always knows its generation. The owner writes BROKE_GEN before GEN,
- * and a waiter reads GEN before BROKE_GEN: one that sees its generation end also sees whether
- * it broke.
+ * a generation whose last party has gone through. The owner ends a generation by writing its
+ * outcome bit, then GEN, then COUNT with the new generation's bits. A party arriving while the
+ * state is owned waits on COUNT for the next generation, as in Python (`_enter`): counted into
+ * the passing one, it would take itself for a second last arrival and go through alone.
+ * Arrivals count themselves with a CAS on COUNT, whose generation bits make a CAS fail if a
+ * generation passed since the read, so a party always knows its generation.
+ *
+ * A waiter reads GEN, then its generation's bit, then GEN again. Once GEN has moved, the bit is
+ * its generation's outcome until generation + 1024 ends; the second read of GEN proves that has
+ * not happened (a party that slept through 1024 generations gets BrokenBarrierError saying so).
+ * One bit per generation, not one "last broken" word: a party that wakes late, after its
+ * generation broke and later ones broke too, would otherwise read the later break and take its
+ * own for a pass. Why Python needs none of this: its reset waits until the parties of a broken
+ * generation have left; here an abort() may come from the thread of such a party, whose own
+ * async wait could then never leave.
  */
-import { add, cas, load, notify, store } from '../internal/atomics.js';
+import { add, and, cas, load, notify, or, store } from '../internal/atomics.js';
 import { BrokenBarrierError, describeValue } from '../internal/errors.js';
 import { kShared, registerSharedKind, type SharedState } from '../internal/serialize.js';
 import { AGAIN, type Attempt, type Parkable, waitAsync, waitSync } from '../internal/shm/wait.js';
@@ -34,11 +41,16 @@ import { parseWait, type WaitOptions } from '../internal/wait-options.js';
 const GEN = 0;
 const COUNT = 1;
 const BROKEN = 2;
-const BROKE_GEN = 3;
-const PARTIES = 4;
-const WAITERS = 5;
-const ACTION_TID = 6;
-const WORDS = 7;
+const PARTIES = 3;
+const WAITERS = 4;
+const ACTION_TID = 5;
+const OUTCOMES = 6;
+/** Generations whose outcome a waiter can still read: 32 words of 32 bits. */
+const WINDOW = 1024;
+const WORDS = OUTCOMES + WINDOW / 32;
+/** The word and bit of generation `gen`'s outcome. */
+const outcomeWord = (gen: number): number => OUTCOMES + ((gen >>> 5) & (WINDOW / 32 - 1));
+const outcomeBit = (gen: number): number => 1 << (gen & 31);
 /** COUNT: arrivals in the low N_BITS, the generation's low bits above. */
 const N_BITS = 20;
 const N_MASK = (1 << N_BITS) - 1;
@@ -142,12 +154,8 @@ export class Barrier {
       this.breakOwned();
       throw new BrokenBarrierError('The barrier action is not loaded in this thread yet');
     }
-    // A mark "the next generation broke" can only be 2^32 generations old (BROKE_GEN starts at
-    // 0, "generation -1 broke"): move it half the range away, where no waiter of a recent
-    // generation looks (it is moved on again before it comes round), or the next generation's
-    // waiters would see it.
-    cas(a, BROKE_GEN, (gen + 2) | 0, (gen + 2 + 0x80000000) | 0);
-    // GEN first (this generation's waiters go), then COUNT opens the next one.
+    // Passed, then GEN (this generation's waiters go), then COUNT opens the next one.
+    and(a, outcomeWord(gen), ~outcomeBit(gen));
     const next = (add(a, GEN, 1) + 1) | 0;
     store(a, COUNT, opening(next));
     // After GEN: a waiter counts itself before re-reading GEN.
@@ -189,9 +197,17 @@ export class Barrier {
   /** How generation `gen` ended for the party with `index`, or AGAIN while it has not. */
   private outcome(gen: number, index: number): Attempt<number> {
     const a = this._a;
-    // GEN first: the owner that ends a generation writes BROKE_GEN before GEN.
+    // GEN first: the owner that ends a generation writes its bit before GEN.
     if (load(a, GEN) === gen) return AGAIN;
-    if (load(a, BROKE_GEN) === ((gen + 1) | 0)) throw new BrokenBarrierError();
+    const broke = (load(a, outcomeWord(gen)) & outcomeBit(gen)) !== 0;
+    // The bit is rewritten only by the owner that ends generation gen + WINDOW, which owns the
+    // state only once GEN has reached that generation.
+    if (((load(a, GEN) - gen) | 0) >>> 0 >= WINDOW) {
+      throw new BrokenBarrierError(
+        `The barrier went through ${WINDOW} generations while this party waited: whether its own passed is no longer known`,
+      );
+    }
+    if (broke) throw new BrokenBarrierError();
     return index;
   }
 
@@ -239,7 +255,7 @@ export class Barrier {
     const a = this._a;
     const gen = load(a, GEN);
     store(a, BROKEN, 1);
-    store(a, BROKE_GEN, (gen + 1) | 0);
+    or(a, outcomeWord(gen), outcomeBit(gen));
     store(a, GEN, (gen + 1) | 0);
     this.open((gen + 1) | 0);
   }
@@ -320,8 +336,10 @@ export class Barrier {
     const a = this._a;
     const c = this.own();
     const gen = load(a, GEN);
-    // Parties to tell (null: the action's own generation, every party of which is waiting).
-    if (c === null || (c & N_MASK) > 0) store(a, BROKE_GEN, (gen + 1) | 0);
+    // Parties to tell (null: the action's own generation, every party of which is waiting);
+    // a generation nobody waits in is recorded as passed (no one reads it).
+    if (c === null || (c & N_MASK) > 0) or(a, outcomeWord(gen), outcomeBit(gen));
+    else and(a, outcomeWord(gen), ~outcomeBit(gen));
     store(a, BROKEN, 0);
     store(a, GEN, (gen + 1) | 0);
     this.open((gen + 1) | 0);

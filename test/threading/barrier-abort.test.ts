@@ -8,7 +8,12 @@ import { describe, test } from 'node:test';
 import { Queue } from '../../src/queue/index.js';
 import { Barrier, BrokenBarrierError, Event, Thread } from '../../src/threading/index.js';
 import { checkLeaks } from '../support/leaks.js';
-import { arriveWithSlowAction, slowAction } from './fixtures/tasks.js';
+import {
+  arriveWithSlowAction,
+  barrierPartyUntil,
+  slowAction,
+  spinAction,
+} from './fixtures/tasks.js';
 
 checkLeaks();
 
@@ -117,5 +122,60 @@ describe('Barrier abort and reset against a passing generation', () => {
     assert.notEqual(seen, 0);
     assert.equal(await first, 'BrokenBarrierError');
     assert.throws(() => attempt.attempt(), BrokenBarrierError);
+  });
+});
+
+test('a party that looks only after later generations broke too still learns that its own broke', async () => {
+  const b = new Barrier(2);
+  // Its wake-up is delivered asynchronously: everything below happens before it looks.
+  const late = outcome(b.wait());
+  b.abort();
+  b.reset();
+  const next = outcome(b.wait());
+  b.abort();
+  assert.deepEqual(await Promise.all([late, next]), ['BrokenBarrierError', 'BrokenBarrierError']);
+  b.reset();
+  assert.deepEqual((await Promise.all([b.wait(), b.wait()])).sort(), [0, 1]);
+});
+
+describe('Barrier: three threads passing while another aborts and resets it at random', () => {
+  test('every generation that passes gives each index once; no party hangs', async () => {
+    const PARTIES = 3;
+    const b = new Barrier(PARTIES, { action: spinAction });
+    const counts = new Int32Array(new SharedArrayBuffer(4 * (PARTIES + 1)));
+    const stop = new Int32Array(new SharedArrayBuffer(4));
+    const threads = Array.from(
+      { length: PARTIES },
+      () => new Thread({ target: barrierPartyUntil, args: [b, counts, stop] }),
+    );
+    for (const t of threads) t.start();
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    try {
+      // Until enough passes and breaks have happened (bounded: a loaded machine is slower).
+      const end = Date.now() + 20_000;
+      let aborts = 0;
+      while (Date.now() < end && (aborts < 200 || Atomics.load(counts, 0) < 50)) {
+        await sleep(Math.random() * 3);
+        b.abort();
+        aborts++;
+        await sleep(Math.random());
+        b.reset();
+      }
+    } finally {
+      Atomics.store(stop, 0, 1);
+      b.abort();
+      for (const t of threads) await t.join();
+    }
+    const passes = Atomics.load(counts, 0);
+    assert.ok(passes > 0, 'no generation passed');
+    assert.ok(Atomics.load(counts, PARTIES) > 0, 'no wait was broken');
+    // A generation broken for some of its parties and passed for others would show here.
+    for (let i = 1; i < PARTIES; i++) {
+      assert.equal(
+        Atomics.load(counts, i),
+        passes,
+        `index ${i} against index 0: ${counts.join(', ')}`,
+      );
+    }
   });
 });

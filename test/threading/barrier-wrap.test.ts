@@ -6,6 +6,9 @@
  * second gets there in 36 minutes.) And BROKE_GEN's initial 0 reads as "generation −1 broke":
  * after 2^32 − 1 passes, every wait of generation −1 threw BrokenBarrierError.
  *
+ * (Since then a waiter reads its generation's own outcome bit instead of BROKE_GEN; the cases
+ * stay, for the generations around the wrap.)
+ *
  * Deterministic: the barrier is put at a generation next to the wrap (GEN, and COUNT's generation
  * bits, as src/threading/barrier.ts lays them out), then aborted while a party waits, or passed.
  */

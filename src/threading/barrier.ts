@@ -5,7 +5,7 @@
  * |  2    | BROKEN     | the owner     | any         | 1 while the barrier is broken             |
  * |  3    | PARTIES    | creator       | any         | number of parties                         |
  * |  4    | WAITERS    | waiters (add) | wakers      | parked or about to park on GEN            |
- * |  5    | ACTION_TID | last arrival  | abort/reset | tid of the thread running the action, 0 when none |
+ * |  5    | OWNER_TID  | the owner     | abort/reset | tid of the thread that owns the state (see below), 0 when none or not yet known |
  * | 6…37  | OUTCOMES   | the owner     | waiters     | one bit per generation, generation mod 1024: 1 if it broke, 0 if it passed |
  *
  * Invariants: COUNT's arrivals < PARTIES between generations; ≥ PARTIES while one thread owns
@@ -19,7 +19,10 @@
  * state is owned waits on COUNT for the next generation, as in Python (`_enter`): counted into
  * the passing one, it would take itself for a second last arrival and go through alone.
  * Arrivals count themselves with a CAS on COUNT, whose generation bits make a CAS fail if a
- * generation passed since the read, so a party always knows its generation.
+ * generation passed since the read, so a party always knows its generation. The owner names
+ * itself in OWNER_TID just after its CAS and clears it just before it opens COUNT; an abort() or
+ * reset() that finds the state owned by a thread that has ended (a worker killed in the action)
+ * takes the owner's place with a CAS on OWNER_TID, instead of waiting for ever.
  *
  * A waiter reads GEN, then its generation's bit, then GEN again. Once GEN has moved, the bit is
  * its generation's outcome until generation + 1024 ends; the second read of GEN proves that has
@@ -34,7 +37,7 @@ import { add, and, cas, load, notify, or, store } from '../internal/atomics.js';
 import { BrokenBarrierError, describeValue } from '../internal/errors.js';
 import { kShared, registerSharedKind, type SharedState } from '../internal/serialize.js';
 import { AGAIN, type Attempt, type Parkable, waitAsync, waitSync } from '../internal/shm/wait.js';
-import { selfTid } from '../internal/shm/world.js';
+import { selfTid, threadEnded } from '../internal/shm/world.js';
 import { resolveTaskRef, type TaskRef, toTaskRef } from '../internal/task-ref.js';
 import { parseWait, type WaitOptions } from '../internal/wait-options.js';
 
@@ -43,8 +46,13 @@ const COUNT = 1;
 const BROKEN = 2;
 const PARTIES = 3;
 const WAITERS = 4;
-const ACTION_TID = 5;
+const OWNER_TID = 5;
 const OUTCOMES = 6;
+/** What `own()` answers besides COUNT. */
+const IN_ACTION = Symbol('in action');
+const RESCUED = Symbol('rescued');
+/** Trade-off: how soon an abort() or reset() notices that the owner was killed. */
+const OWNER_RECHECK_MS = 100;
 /** Generations whose outcome a waiter can still read: 32 words of 32 bits. */
 const WINDOW = 1024;
 const WORDS = OUTCOMES + WINDOW / 32;
@@ -133,19 +141,18 @@ export class Barrier {
     const now = load(a, GEN);
     const gen = (now - ((now - (c >>> N_BITS)) & GEN_MASK)) | 0;
     if (index < parties - 1) return { index, gen };
-    // The last arrival: this thread owns the state until it opens the next generation.
+    // The last arrival: this thread owns the state until it opens the next generation. Said in
+    // OWNER_TID, so that an abort() or reset() the action makes (through any copy of this
+    // barrier in this thread) does not wait for the pass it is part of, and so that one made
+    // elsewhere can take over if this thread is killed meanwhile.
+    store(a, OWNER_TID, selfTid);
     if (this._action) {
-      // An abort() or reset() that the action makes (through any copy of this barrier in this
-      // thread) must not wait for the pass it is part of.
-      store(a, ACTION_TID, selfTid);
       try {
         this._action();
       } catch (err) {
         // Unless the action broke or reset the barrier itself (then it is done).
         if (load(a, GEN) === gen) this.breakOwned();
         throw err;
-      } finally {
-        store(a, ACTION_TID, 0);
       }
       // The action called abort() or reset(): this generation's parties got BrokenBarrierError,
       // and so does this one; the barrier is already in its new state.
@@ -157,6 +164,7 @@ export class Barrier {
     // Passed, then GEN (this generation's waiters go), then COUNT opens the next one.
     and(a, outcomeWord(gen), ~outcomeBit(gen));
     const next = (add(a, GEN, 1) + 1) | 0;
+    store(a, OWNER_TID, 0);
     store(a, COUNT, opening(next));
     // After GEN: a waiter counts itself before re-reading GEN.
     if (load(a, WAITERS) > 0) notify(a, GEN);
@@ -214,20 +222,29 @@ export class Barrier {
   /**
    * Takes the barrier's state for an abort or reset (see the invariants): waits while another
    * thread owns it (a generation passing, its action running). Returns COUNT as it was (the
-   * generation's arrivals in its low bits), or null when this thread owns the state already:
-   * called from the action.
+   * generation's arrivals in its low bits); IN_ACTION when this thread owns the state already
+   * (called from the action); RESCUED when the owner was a thread that has ended (killed while
+   * it owned the state), whose place this thread took: nobody else would ever open the barrier.
    */
-  private own(): number | null {
+  private own(): number | typeof IN_ACTION | typeof RESCUED {
     const a = this._a;
     const parties = load(a, PARTIES);
     for (;;) {
       const c = load(a, COUNT);
       if ((c & N_MASK) < parties) {
-        if (cas(a, COUNT, c, c | N_MASK) === c) return c;
+        if (cas(a, COUNT, c, c | N_MASK) === c) {
+          store(a, OWNER_TID, selfTid);
+          return c;
+        }
         continue;
       }
-      if (load(a, ACTION_TID) === selfTid) return null;
-      // Short: the owner is running an action or opening a generation.
+      const owner = load(a, OWNER_TID);
+      if (owner === selfTid) return IN_ACTION;
+      if (owner !== 0 && threadEnded(owner) && cas(a, OWNER_TID, owner, selfTid) === owner) {
+        return RESCUED;
+      }
+      // Short, unless the owner is killed: it runs an action or opens a generation. A bounded
+      // park looks at the owner again (a killed thread's end is marked by the one that saw it).
       waitSync(
         {
           a,
@@ -235,8 +252,9 @@ export class Barrier {
           w: -1,
           attempt: () => ((load(a, COUNT) & N_MASK) < parties ? null : AGAIN),
           timedOut: () => null,
+          maxPark: OWNER_RECHECK_MS,
         },
-        null,
+        OWNER_RECHECK_MS,
         null,
       );
     }
@@ -245,6 +263,7 @@ export class Barrier {
   /** Opens generation `gen` (the owner's last step) and wakes everyone who waits. */
   private open(gen: number): void {
     const a = this._a;
+    store(a, OWNER_TID, 0);
     store(a, COUNT, opening(gen));
     notify(a, GEN);
     notify(a, COUNT);
@@ -272,8 +291,11 @@ export class Barrier {
       this.breakOwned();
       return true;
     }
-    // Passed or broken already: give the state back untouched.
-    if (c !== null) {
+    // Passed or broken already: give the state back untouched, or open the generation a killed
+    // owner left closed.
+    if (c === RESCUED) this.open(load(a, GEN));
+    else if (c !== IN_ACTION) {
+      store(a, OWNER_TID, 0);
       store(a, COUNT, c);
       notify(a, COUNT);
     }
@@ -336,9 +358,10 @@ export class Barrier {
     const a = this._a;
     const c = this.own();
     const gen = load(a, GEN);
-    // Parties to tell (null: the action's own generation, every party of which is waiting);
-    // a generation nobody waits in is recorded as passed (no one reads it).
-    if (c === null || (c & N_MASK) > 0) or(a, outcomeWord(gen), outcomeBit(gen));
+    // Parties to tell (the action's own generation, or the one a killed owner held: every
+    // party of it is waiting); a generation nobody waits in is recorded as passed (no one reads
+    // it).
+    if (typeof c !== 'number' || (c & N_MASK) > 0) or(a, outcomeWord(gen), outcomeBit(gen));
     else and(a, outcomeWord(gen), ~outcomeBit(gen));
     store(a, BROKEN, 0);
     store(a, GEN, (gen + 1) | 0);

@@ -5,14 +5,18 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { CancelledError, ThreadPoolExecutor } from '../../src/futures/index.js';
 import { Queue } from '../../src/queue/index.js';
 import { Barrier, BrokenBarrierError, Event, Thread } from '../../src/threading/index.js';
 import { checkLeaks } from '../support/leaks.js';
 import {
+  abortAndSay,
   arriveWithSlowAction,
+  arriveWithStuckAction,
   barrierPartyUntil,
   slowAction,
   spinAction,
+  stuckAction,
 } from './fixtures/tasks.js';
 
 checkLeaks();
@@ -178,4 +182,27 @@ describe('Barrier: three threads passing while another aborts and resets it at r
       );
     }
   });
+});
+
+test('abort() takes over from a last party killed in the action, instead of waiting for it for ever', async () => {
+  await using ex = new ThreadPoolExecutor({ maxWorkers: 1 });
+  const b = new Barrier(2, { action: stuckAction });
+  const started = new Event();
+  const mine = outcome(b.wait());
+  const f = ex.submit(arriveWithStuckAction, b, started);
+  assert.equal(await started.wait({ timeout: PATIENCE }), true);
+  f.cancel({ force: true });
+  await assert.rejects(f.result(), CancelledError);
+  // From a thread of its own: an abort() that waited for the dead owner would block its thread.
+  const done = new Event();
+  const t = new Thread({ target: abortAndSay, args: [b, done], daemon: true });
+  t.start();
+  assert.equal(await done.wait({ timeout: PATIENCE }), true, 'abort() returned');
+  await t.join();
+  assert.equal(await mine, 'BrokenBarrierError');
+  assert.equal(b.broken, true);
+  // Usable again (its action would spin here too: no pass is tried).
+  b.reset();
+  assert.equal(b.broken, false);
+  assert.equal(b.nWaiting, 0);
 });

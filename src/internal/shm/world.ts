@@ -323,6 +323,17 @@ export function finishThread(tid: number): void {
   notify(world.i32, slot + T_STATE);
 }
 
+/**
+ * Whether thread `tid` is known to have ended: its slot still names it and says finished. False
+ * for a thread the table never had, or whose slot has been taken by another since.
+ */
+export function threadEnded(tid: number): boolean {
+  const slot = slotOf(tid);
+  return (
+    load(world.i32, slot + T_TID) === tid && load(world.i32, slot + T_STATE) === THREAD_FINISHED
+  );
+}
+
 /** Whether `tid` has a slot of its own in the thread table (weft's Threads and pool workers do). */
 export function hasSlot(tid: number): boolean {
   return load(world.i32, slotOf(tid) + T_TID) === tid;

@@ -1,10 +1,4 @@
-import { readlinkSync } from 'node:fs';
+import { ownNativeId } from '../internal/shm/world.js';
 
 /** The operating system's id of the calling thread (Linux: from /proc; elsewhere the pid). */
-export function getNativeId(): number {
-  try {
-    return Number(readlinkSync('/proc/thread-self').split('/').pop()) || process.pid;
-  } catch {
-    return process.pid;
-  }
-}
+export const getNativeId: () => number = ownNativeId;

@@ -206,3 +206,20 @@ test('abort() takes over from a last party killed in the action, instead of wait
   assert.equal(b.broken, false);
   assert.equal(b.nWaiting, 0);
 });
+
+test('abort() right after the forced cancellation, on the thread that made it, takes over too', async () => {
+  await using ex = new ThreadPoolExecutor({ maxWorkers: 1 });
+  const b = new Barrier(2, { action: stuckAction });
+  const started = new Event();
+  const mine = outcome(b.wait());
+  const f = ex.submit(arriveWithStuckAction, b, started);
+  assert.equal(await started.wait({ timeout: PATIENCE }), true);
+  f.cancel({ force: true });
+  // This thread handles the worker's 'exit' event only after abort() returns: abort() must see
+  // the worker gone by itself.
+  b.abort();
+  assert.equal(await mine, 'BrokenBarrierError');
+  await assert.rejects(f.result(), CancelledError);
+  b.reset();
+  assert.equal(b.broken, false);
+});

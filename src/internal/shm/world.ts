@@ -46,6 +46,7 @@
  * the free-cell stack when it is garbage-collected (`freeCell`). When the cells run out, locks
  * fall back to private memory and are left out of deadlock detection (see `allocCell`).
  */
+import { existsSync, readlinkSync } from 'node:fs';
 import { isMainThread, threadId, workerData } from 'node:worker_threads';
 import { add, cas, load, notify, store } from '../atomics.js';
 
@@ -323,15 +324,29 @@ export function finishThread(tid: number): void {
   notify(world.i32, slot + T_STATE);
 }
 
+/** The operating system's id of the calling thread (Linux: from /proc; elsewhere the pid). */
+export function ownNativeId(): number {
+  try {
+    return Number(readlinkSync('/proc/thread-self').split('/').pop()) || process.pid;
+  } catch {
+    return process.pid;
+  }
+}
+
 /**
- * Whether thread `tid` is known to have ended: its slot still names it and says finished. False
+ * Whether thread `tid` is known to have ended: its slot still names it and says finished, or
+ * (Linux) the operating-system thread its slot names is gone. The second answer needs no other
+ * thread: a worker killed by `terminate()` is marked finished only by the thread that handles
+ * its 'exit' event, which may be the very thread asking (blocked in a synchronous wait). False
  * for a thread the table never had, or whose slot has been taken by another since.
  */
 export function threadEnded(tid: number): boolean {
   const slot = slotOf(tid);
-  return (
-    load(world.i32, slot + T_TID) === tid && load(world.i32, slot + T_STATE) === THREAD_FINISHED
-  );
+  if (load(world.i32, slot + T_TID) !== tid) return false;
+  if (load(world.i32, slot + T_STATE) === THREAD_FINISHED) return true;
+  const native = load(world.i32, slot + T_NATIVE_ID);
+  if (native === 0 || native === process.pid || process.platform !== 'linux') return false;
+  return !existsSync(`/proc/self/task/${native}`);
 }
 
 /** Whether `tid` has a slot of its own in the thread table (weft's Threads and pool workers do). */

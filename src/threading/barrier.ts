@@ -252,7 +252,6 @@ export class Barrier {
           w: -1,
           attempt: () => ((load(a, COUNT) & N_MASK) < parties ? null : AGAIN),
           timedOut: () => null,
-          maxPark: OWNER_RECHECK_MS,
         },
         OWNER_RECHECK_MS,
         null,

@@ -35,8 +35,9 @@ import {
   cellName,
   cellOffset,
   freeCell,
-  hasSlot,
+  markOwnerDied,
   OWNER_DIED,
+  ownSlot,
   selfTid,
   slotOf,
   T_TID,
@@ -195,10 +196,7 @@ export class LockCore implements Recoverable {
   }
 
   recoverFromDeath(): void {
-    if (load(this.a, this.st) !== selfTid) return;
-    this.a[this.st + C_COUNT] = 0;
-    store(this.a, this.st, OWNER_DIED);
-    notify(this.a, this.st);
+    markOwnerDied(this.a, this.st, selfTid);
   }
 
   private enterWait(): void {
@@ -207,7 +205,8 @@ export class LockCore implements Recoverable {
     // A thread weft did not start (a plain Worker) has no slot: slotOf gives its home slot,
     // which may be another thread's, and writing there would make that thread look blocked.
     // Such a thread walks (it can still close a cycle itself) but records nothing.
-    const mine = hasSlot(selfTid) ? slotOf(selfTid) + T_WAITING_FOR : -1;
+    const own = ownSlot(selfTid);
+    const mine = own < 0 ? -1 : own + T_WAITING_FOR;
     // Published before the walk: a thread closing the cycle at the same moment sees it (Dekker).
     if (mine >= 0) store(w, mine, this.cell + 1);
     const edges: DeadlockEdge[] = [];
@@ -237,9 +236,10 @@ export class LockCore implements Recoverable {
   private leaveWait(): void {
     if (this.cell < 0) return;
     const w = worldWords();
-    if (!hasSlot(selfTid)) return;
+    const own = ownSlot(selfTid);
+    if (own < 0) return;
     // Only our own record: another async wait of this thread may have replaced it.
-    cas(w, slotOf(selfTid) + T_WAITING_FOR, this.cell + 1, 0);
+    cas(w, own + T_WAITING_FOR, this.cell + 1, 0);
   }
 
   /** Snapshot: the lock may change hands right after. */

@@ -7,15 +7,13 @@
  * (owner death) → its slot is marked finished (joiners wake) → the worker exits.
  */
 import { parentPort } from 'node:worker_threads';
-import { store } from '../internal/atomics.js';
 import { decode, encodeError } from '../internal/serialize.js';
-import { registerThread, selfTid, slotOf, T_NATIVE_ID, worldWords } from '../internal/shm/world.js';
+import { finishThread, registerSelf, selfTid } from '../internal/shm/world.js';
 import { resolveTaskRef } from '../internal/task-ref.js';
 import { runBeforeThreadExit } from '../internal/thread-exit.js';
 import type { WorkerMessage } from '../internal/worker/protocol.js';
-import { getNativeId } from './native-id.js';
 import { recoverAll } from './owner-death.js';
-import { _markFinished, _setCurrentThread, Thread, type ThreadPayload } from './thread.js';
+import { _setCurrentThread, Thread, type ThreadPayload } from './thread.js';
 
 let ended = false;
 
@@ -23,13 +21,12 @@ function end(): void {
   if (ended) return;
   ended = true;
   recoverAll();
-  _markFinished(selfTid);
+  finishThread(selfTid);
 }
 
 export async function main(encoded: unknown): Promise<void> {
   const p = decode(encoded) as ThreadPayload;
-  registerThread(selfTid, p.name, p.daemon);
-  store(worldWords(), slotOf(selfTid) + T_NATIVE_ID, getNativeId());
+  registerSelf(p.name, p.daemon);
   // A target that calls process.exit() still hands back what it holds.
   process.once('exit', end);
   let self: Thread | null = null;

@@ -13,15 +13,14 @@
  */
 import { debuglog } from 'node:util';
 import type { Worker } from 'node:worker_threads';
-import { load, notify, store } from '../internal/atomics.js';
+import { load } from '../internal/atomics.js';
 import { describeValue } from '../internal/errors.js';
 import { handleClosed, handleOpened } from '../internal/live-handles.js';
 import { decodeError, type EncodedError, encode } from '../internal/serialize.js';
 import { AGAIN, type Parkable, waitAsync, waitSync } from '../internal/shm/wait.js';
 import {
-  finishThread,
   nextThreadNumber,
-  recoverCellsOf,
+  reapThread,
   registerThread,
   selfTid,
   slotOf,
@@ -269,11 +268,10 @@ export class Thread {
     this.#exited = new Promise<void>((resolve) => {
       worker.once('exit', (code) => {
         debug('thread %s exited (worker exit code %d)', this.#name, code);
-        // A worker ended from outside (out of memory) ran no exit handler: hand back its locks
-        // before joiners wake, so that they find them recovered.
-        const recovered = recoverCellsOf(tid);
+        // A worker ended from outside (out of memory) ran no exit handler: its locks are handed
+        // back before joiners wake.
+        const recovered = reapThread(tid);
         if (recovered > 0) debug('thread %s: %d lock(s) it held recovered', this.#name, recovered);
-        markFinished(tid);
         startedHere.delete(tid);
         handleClosed('thread');
         resolve();
@@ -381,10 +379,6 @@ export class Thread {
     for (const t of [...startedHere.values()]) if (!t.daemon) await t.join();
   }
 }
-
-const markFinished = finishThread;
-
-export { markFinished as _markFinished };
 
 /** Waits for `p`, at most `ms`; keeps the loop alive meanwhile (a daemon's worker is unref'd). */
 function raceTimeout(

@@ -184,14 +184,23 @@ describe('Barrier: three threads passing while another aborts and resets it at r
   });
 });
 
-test('abort() takes over from a last party killed in the action, instead of waiting for it for ever', async () => {
-  await using ex = new ThreadPoolExecutor({ maxWorkers: 1 });
+/**
+ * A barrier of 2 whose last party, a call on `ex`, is inside its action when its worker is
+ * killed (the forced cancellation is made, not awaited); this thread is the other party.
+ */
+async function killOwnerInAction(ex: ThreadPoolExecutor) {
   const b = new Barrier(2, { action: stuckAction });
   const started = new Event();
   const mine = outcome(b.wait());
   const f = ex.submit(arriveWithStuckAction, b, started);
   assert.equal(await started.wait({ timeout: PATIENCE }), true);
   f.cancel({ force: true });
+  return { b, mine, f };
+}
+
+test('abort() takes over from a last party killed in the action, instead of waiting for it for ever', async () => {
+  await using ex = new ThreadPoolExecutor({ maxWorkers: 1 });
+  const { b, mine, f } = await killOwnerInAction(ex);
   await assert.rejects(f.result(), CancelledError);
   // From a thread of its own: an abort() that waited for the dead owner would block its thread.
   const done = new Event();
@@ -209,12 +218,7 @@ test('abort() takes over from a last party killed in the action, instead of wait
 
 test('abort() right after the forced cancellation, on the thread that made it, takes over too', async () => {
   await using ex = new ThreadPoolExecutor({ maxWorkers: 1 });
-  const b = new Barrier(2, { action: stuckAction });
-  const started = new Event();
-  const mine = outcome(b.wait());
-  const f = ex.submit(arriveWithStuckAction, b, started);
-  assert.equal(await started.wait({ timeout: PATIENCE }), true);
-  f.cancel({ force: true });
+  const { b, mine, f } = await killOwnerInAction(ex);
   // This thread handles the worker's 'exit' event only after abort() returns: abort() must see
   // the worker gone by itself.
   b.abort();

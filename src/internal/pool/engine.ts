@@ -39,7 +39,7 @@ import { handleClosed, handleOpened } from '../live-handles.js';
 import { ChildHandle } from '../process/spawn.js';
 import { collectTransfers, dropTransfers } from '../process/transfers.js';
 import { decode, decodeError, type EncodedError, encode } from '../serialize.js';
-import { finishThread, recoverCellsOf } from '../shm/world.js';
+import { reapThread } from '../shm/world.js';
 import { type TaskRef, toTaskRef } from '../task-ref.js';
 import { spawnWorker } from '../worker/spawn.js';
 import { packNumbers, unpack } from './pack.js';
@@ -560,9 +560,8 @@ export class PoolEngine {
     worker.on('exit', (code) => {
       // An executor worker does not recover what its tasks left held, and one ended by a forced
       // cancellation or out of memory could not: its locks are handed back here, marked, before
-      // anyone learns that the worker is gone (see recoverCellsOf).
-      recoverCellsOf(tid);
-      finishThread(tid);
+      // anyone learns that the worker is gone (see reapThread).
+      reapThread(tid);
       this.#onExit(w, code === 0 ? null : `exit code ${code}`);
     });
     return {

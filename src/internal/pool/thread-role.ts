@@ -1,16 +1,7 @@
 /** An executor worker on a worker thread: the runner over `parentPort`. */
 import { parentPort } from 'node:worker_threads';
-import { store } from '../atomics.js';
 import { decode } from '../serialize.js';
-import {
-  finishThread,
-  ownNativeId,
-  registerThread,
-  selfTid,
-  slotOf,
-  T_NATIVE_ID,
-  worldWords,
-} from '../shm/world.js';
+import { finishThread, registerSelf, selfTid } from '../shm/world.js';
 import { runBeforeThreadExit } from '../thread-exit.js';
 import type { RunnerBoot, ToRunner } from './protocol.js';
 import { runRunner } from './runner.js';
@@ -21,8 +12,7 @@ export async function main(payload: unknown): Promise<void> {
   const boot = decode(payload) as RunnerBoot;
   // A worker thread like any other (Python's executor threads are threading.Threads): named in
   // deadlock reports and listed by threading.enumerate(); a daemon, as its pool ends it.
-  registerThread(selfTid, boot.name, true);
-  store(worldWords(), slotOf(selfTid) + T_NATIVE_ID, ownNativeId());
+  registerSelf(boot.name, true);
   await runRunner(boot, {
     post: (m) => port.postMessage(m),
     onMessage: (fn) => port.on('message', (m: ToRunner) => fn(m)),

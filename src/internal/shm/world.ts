@@ -246,16 +246,32 @@ export function recoverCellsOf(tid: number): number {
   const w = world.i32;
   const used = Math.min(load(w, H_NEXT_CELL), CELL_CAP);
   let found = 0;
-  for (let cell = 0; cell < used; cell++) {
-    const at = cellOffset(cell);
-    if (load(w, at + C_STATE) !== tid) continue;
-    // COUNT first: the thread that takes OWNER_DIED next starts from a depth of 0.
-    store(w, at + C_COUNT, 0);
-    if (cas(w, at + C_STATE, tid, OWNER_DIED) !== tid) continue;
-    found++;
-    notify(w, at + C_STATE);
-  }
+  for (let cell = 0; cell < used; cell++) if (markOwnerDied(w, cellOffset(cell), tid)) found++;
   return found;
+}
+
+/**
+ * The lock whose STATE word is a[at] (a cell, or a lock in its own buffer) was held by `tid`,
+ * which has ended: marks it OWNER_DIED and wakes its waiters; false if `tid` did not hold it.
+ * COUNT first: the thread that takes OWNER_DIED next starts from a depth of 0.
+ */
+export function markOwnerDied(a: Int32Array, at: number, tid: number): boolean {
+  if (load(a, at + C_STATE) !== tid) return false;
+  store(a, at + C_COUNT, 0);
+  if (cas(a, at + C_STATE, tid, OWNER_DIED) !== tid) return false;
+  notify(a, at + C_STATE);
+  return true;
+}
+
+/**
+ * What the thread that sees worker thread `tid` exit does: hands back the locks it still holds
+ * (`recoverCellsOf`: it may have been killed before it could) and marks it finished, in that
+ * order, so that joiners find them recovered. Returns how many locks it handed back.
+ */
+export function reapThread(tid: number): number {
+  const recovered = recoverCellsOf(tid);
+  finishThread(tid);
+  return recovered;
 }
 
 /** The name deadlock reports give a lock cell, the same in every thread. */
@@ -304,6 +320,12 @@ function writeName(w: World, slot: number, name: string): void {
 }
 
 /** Claims the slot of `tid` for a new thread (the spawner calls it, the thread repeats it). */
+/** The calling worker thread takes its slot (`registerThread`) and records its OS thread id. */
+export function registerSelf(name: string, daemon: boolean): void {
+  registerThread(selfTid, name, daemon);
+  store(world.i32, slotOf(selfTid) + T_NATIVE_ID, ownNativeId());
+}
+
 export function registerThread(tid: number, name: string, daemon: boolean): void {
   const slot = claimSlot(tid);
   store(world.i32, slot + T_DAEMON, daemon ? 1 : 0);
@@ -317,8 +339,8 @@ export function registerThread(tid: number, name: string, daemon: boolean): void
  * thread that sees its worker exit (one that was killed ran no code of its own to do it).
  */
 export function finishThread(tid: number): void {
-  const slot = slotOf(tid);
-  if (load(world.i32, slot + T_TID) !== tid) return;
+  const slot = ownSlot(tid);
+  if (slot < 0) return;
   store(world.i32, slot + T_STATE, THREAD_FINISHED);
   // Joiners park on STATE without a waiter count: always wake them.
   notify(world.i32, slot + T_STATE);
@@ -341,17 +363,21 @@ export function ownNativeId(): number {
  * for a thread the table never had, or whose slot has been taken by another since.
  */
 export function threadEnded(tid: number): boolean {
-  const slot = slotOf(tid);
-  if (load(world.i32, slot + T_TID) !== tid) return false;
+  const slot = ownSlot(tid);
+  if (slot < 0) return false;
   if (load(world.i32, slot + T_STATE) === THREAD_FINISHED) return true;
   const native = load(world.i32, slot + T_NATIVE_ID);
   if (native === 0 || native === process.pid || process.platform !== 'linux') return false;
   return !existsSync(`/proc/self/task/${native}`);
 }
 
-/** Whether `tid` has a slot of its own in the thread table (weft's Threads and pool workers do). */
-export function hasSlot(tid: number): boolean {
-  return load(world.i32, slotOf(tid) + T_TID) === tid;
+/**
+ * The slot `tid` has of its own in the thread table (weft's Threads and pool workers have one),
+ * or -1: `slotOf` alone may answer another thread's slot.
+ */
+export function ownSlot(tid: number): number {
+  const slot = slotOf(tid);
+  return load(world.i32, slot + T_TID) === tid ? slot : -1;
 }
 
 export function threadName(tid: number): string {

@@ -149,6 +149,23 @@ export function endStepWithResume(task: object, fn: Callback, a: unknown): void 
 }
 
 /**
+ * A yield of `task` (its `sleep(0)`) with nothing ready: the task goes on in place, its step
+ * still in flight, and the yield costs one await of a resolved promise. Returns false when the
+ * yield must queue its resume instead: something is ready (it runs first), another task's step
+ * is in flight, or the turn's budget is spent (the queued resume is what gives timers and I/O
+ * their turn, so a task looping on `sleep(0)` cannot starve them).
+ *
+ * Same order as queueing: with the queue empty, `endStepWithResume` would run the resume at
+ * once (`moveOn`), inside the caller's call, and settle the promise there.
+ */
+export function yieldInPlace(task: object): boolean {
+  if (size !== 0 || ranThisTurn >= BUDGET || (inFlight !== null && inFlight !== task)) return false;
+  ranThisTurn++;
+  inFlight = task;
+  return true;
+}
+
+/**
  * No step in flight and callbacks ready: resumes at the head run now (each one that begins a
  * step stops this), anything else is left to a drain, which runs it outside the caller's stack.
  * Resumes count against the turn's budget like any callback.

@@ -20,16 +20,25 @@
  * promise reject with the error (nothing was granted, so nothing is passed on), and a
  * cancellation requested while the task ran is delivered here, through the same queue.
  *
+ * With nothing ready (the queue empty, no other step in flight, the turn's budget not spent)
+ * the resume would run at once, inside `sleep(0)` itself: a lone task yielding, or a lock holder
+ * whose rival is blocked on the lock. Then no promise is made at all: the task's step goes on
+ * and `sleep(0)` returns a promise already resolved (`yieldInPlace` in scheduler.ts). Same
+ * order, half the cost (118 → 60 ns a yield in a micro-run here).
+ *
  * A task has one yield in flight at a time; a second `sleep(0)` before the first one resumed
  * (only possible without awaiting it) takes the general `Waiter` path.
  */
 
 import { capture, captured } from './capture.js';
 import { resolveUntagged, untaggedPromise } from './context.js';
-import { beginStep, endStepWithResume } from './scheduler.js';
+import { beginStep, endStepWithResume, yieldInPlace } from './scheduler.js';
 import type { WaitingTask } from './waiter.js';
 
 function noop(): void {}
+
+/** What a yield taken in place returns: an await of it costs one microtask tick. */
+const DONE: Promise<undefined> = Promise.resolve(undefined);
 
 export class TaskYield {
   /** True from `sleep(0)` until the ready queue resumes the task. */
@@ -44,6 +53,11 @@ export class TaskYield {
   /** Starts a yield of the task (which is running now); the promise resolves to `value`. */
   start<V>(value: V): Promise<V> {
     const t = this.task;
+    // Nothing ready and no cancel to deliver: the resume would run at once anyway (see
+    // `yieldInPlace`); skip making and settling a promise of our own.
+    if (value === undefined && t._pendingCancel === null && yieldInPlace(t)) {
+      return DONE as Promise<V>;
+    }
     const p = untaggedPromise<V>(capture);
     this.resolve = captured.resolve;
     this.reject = captured.reject;

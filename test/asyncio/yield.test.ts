@@ -302,3 +302,63 @@ describe('sleep(0) and lock hand-offs', () => {
     assert.equal(await sleep(0, 42), 42);
   });
 });
+
+// With nothing else ready, a task's sleep(0) goes on in place (scheduler.ts, `yieldInPlace`):
+// no promise of its own, its step still in flight. These pin what that path must keep.
+describe('sleep(0) of a lone task', () => {
+  test('a lone task spinning on sleep(0) still lets a timer fire', async () => {
+    await run(async () => {
+      let fired = false;
+      const timer = setTimeout(() => {
+        fired = true;
+      }, 5);
+      let n = 0;
+      // Bounded, so that a starved timer fails the test instead of hanging it: a turn's budget
+      // is 4,096 callbacks, and 5 ms of yields is far below this bound.
+      while (!fired && n < 20_000_000) {
+        await sleep(0);
+        n++;
+      }
+      clearTimeout(timer);
+      assert.equal(fired, true, `the timer had not fired after ${n} yields`);
+    });
+  });
+
+  test('microtasks queued before a lone sleep(0) run before it resumes', async () => {
+    await run(async () => {
+      const log: string[] = [];
+      void Promise.resolve().then(() => log.push('microtask'));
+      await sleep(0);
+      log.push('resumed');
+      assert.deepEqual(log, ['microtask', 'resumed']);
+    });
+  });
+
+  test('a task created just before sleep(0) runs its first step before the yielder resumes', async () => {
+    await run(async () => {
+      const log: string[] = [];
+      const t = createTask(async () => {
+        log.push('child step 1');
+        await sleep(0);
+        log.push('child step 2');
+      });
+      await sleep(0);
+      log.push('parent resumed');
+      await t;
+      assert.deepEqual(log, ['child step 1', 'parent resumed', 'child step 2']);
+    });
+  });
+
+  test('a lone sleep(0) with a value resolves to it, and a pending cancel still raises there', async () => {
+    await run(async () => {
+      assert.equal(await sleep(0, 'v'), 'v');
+      const t = createTask(async () => {
+        for (let i = 0; i < 3; i++) await sleep(0);
+        currentTask()?.cancel('now');
+        await sleep(0);
+        return 'not cancelled';
+      });
+      await assert.rejects(t, (e: unknown) => e instanceof CancelledError && e.message === 'now');
+    });
+  });
+});

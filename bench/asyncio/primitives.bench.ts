@@ -218,26 +218,26 @@ async function measureAll(h: Harness): Promise<void> {
       scenario: SCENARIOS.lockContended,
       impl: 'async-mutex Mutex',
       n: 2 * half,
-      fn: () => peerContended(half, mutexSection(new Mutex())),
+      fn: () => mutexContended(half, new Mutex()),
     });
     await m({
       scenario: SCENARIOS.lockContended,
       impl: 'async-sema Sema(1)',
       n: 2 * half,
-      fn: () => peerContended(half, semaSection(new Sema(1))),
+      fn: () => semaContended(half, new Sema(1)),
     });
     await m({
       scenario: SCENARIOS.lockContended,
       impl: `async-sema Sema(1)${IN_TASK}`,
       n: 2 * half,
       weft: true,
-      fn: () => run(() => peerContended(half, semaSection(new Sema(1)))),
+      fn: () => run(() => semaContended(half, new Sema(1))),
     });
     await m({
       scenario: SCENARIOS.lockContended,
       impl: 'p-limit(1)',
       n: 2 * half,
-      fn: () => peerContended(half, limitSection(pLimit(1))),
+      fn: () => limitContended(half, pLimit(1)),
     });
     h.note(
       'Lock contended: weft (like Python) yields with `sleep(0)` while holding the lock; the ' +
@@ -489,37 +489,49 @@ async function weftContended(perTask: number): Promise<void> {
   check(st.count === 2 * perTask, `ran ${st.count} of ${2 * perTask} critical sections`);
 }
 
-/** A peer's critical section: runs `body` under its lock. */
-type Section = (body: () => Promise<void>) => Promise<void>;
-
-const mutexSection =
-  (mutex: Mutex): Section =>
-  async (body) => {
-    const release = await mutex.acquire();
-    try {
-      await body();
-    } finally {
-      release();
+/**
+ * The peers' contended loops, each written as its users write it at its fastest: inline
+ * acquire/release like weft's loop above, or the library's own wrapper where it has no other
+ * form (p-limit). A shared `section(body)` wrapper would cost every peer two async calls per
+ * operation that weft's loop does not pay (about 160 ns of 280 for async-sema, measured here).
+ */
+async function mutexContended(perTask: number, mutex: Mutex): Promise<void> {
+  const st: Contention = { count: 0, inside: false };
+  const worker = async (): Promise<void> => {
+    for (let i = 0; i < perTask; i++) {
+      const release = await mutex.acquire();
+      try {
+        enter(st);
+        await undefined;
+        st.inside = false;
+      } finally {
+        release();
+      }
     }
   };
+  await Promise.all([worker(), worker()]);
+  check(st.count === 2 * perTask, `ran ${st.count} of ${2 * perTask} critical sections`);
+}
 
-const semaSection =
-  (sema: Sema): Section =>
-  async (body) => {
-    await sema.acquire();
-    try {
-      await body();
-    } finally {
-      sema.release();
+async function semaContended(perTask: number, sema: Sema): Promise<void> {
+  const st: Contention = { count: 0, inside: false };
+  const worker = async (): Promise<void> => {
+    for (let i = 0; i < perTask; i++) {
+      await sema.acquire();
+      try {
+        enter(st);
+        await undefined;
+        st.inside = false;
+      } finally {
+        sema.release();
+      }
     }
   };
+  await Promise.all([worker(), worker()]);
+  check(st.count === 2 * perTask, `ran ${st.count} of ${2 * perTask} critical sections`);
+}
 
-const limitSection =
-  (limit: ReturnType<typeof pLimit>): Section =>
-  (body) =>
-    limit(body);
-
-async function peerContended(perTask: number, section: Section): Promise<void> {
+async function limitContended(perTask: number, limit: ReturnType<typeof pLimit>): Promise<void> {
   const st: Contention = { count: 0, inside: false };
   const body = async (): Promise<void> => {
     enter(st);
@@ -527,7 +539,7 @@ async function peerContended(perTask: number, section: Section): Promise<void> {
     st.inside = false;
   };
   const worker = async (): Promise<void> => {
-    for (let i = 0; i < perTask; i++) await section(body);
+    for (let i = 0; i < perTask; i++) await limit(body);
   };
   await Promise.all([worker(), worker()]);
   check(st.count === 2 * perTask, `ran ${st.count} of ${2 * perTask} critical sections`);

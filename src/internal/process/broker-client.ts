@@ -15,7 +15,8 @@
  *   client has not written yet (shipped with the blocking request) and how many messages were
  *   written (the broker holds the blocking request until it has read that many from us).
  */
-import { unlinkSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { unlinkSync, writeSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,6 +44,54 @@ const CONNECT_RETRY_MS = 60_000;
 /** Trade-off: messages (and items per putMany) sent in one frame before a synchronous flush:
  * bounds memory and latency of a producer that never yields, at the cost of more frames. */
 const FLUSH_AT = 256;
+/** Tuning: how long an exiting process keeps trying to write what it queued (a full socket). */
+const EXIT_WRITE_MS = 2_000;
+const EAGAIN = 'EAGAIN';
+/** Tuning: how long an exiting process waits for the helper that sends what it queued. */
+const EXIT_HELPER_MS = 10_000;
+/**
+ * The helper of #writeAtExit (plain CommonJS for `node -e`, no weft, no loader): reads its stdin
+ * (one frame: hello, then the messages), connects to the broker at argv[1] — retrying while the
+ * broker is still starting, as the client does — writes the frame and closes.
+ */
+const SEND_AND_CLOSE = `
+const net = require('node:net');
+const chunks = [];
+const started = Date.now();
+function send(frame) {
+  const s = net.connect(process.argv[1], () => s.end(frame));
+  s.on('error', (e) => {
+    if ((e.code === 'ENOENT' || e.code === 'ECONNREFUSED') && Date.now() - started < 5000) {
+      setTimeout(send, 20, frame);
+      return;
+    }
+    process.stderr.write(e.message);
+    process.exitCode = 1;
+  });
+}
+process.stdin.on('data', (c) => chunks.push(c));
+process.stdin.on('end', () => send(Buffer.concat(chunks)));
+`;
+
+/**
+ * Writes all of `buf` to the non-blocking descriptor `fd`, waiting out a full socket buffer for
+ * at most `ms`; returns null, or why it could not.
+ */
+function writeAllSync(fd: number, buf: Buffer, ms: number): string | null {
+  const deadline = Date.now() + ms;
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  let off = 0;
+  while (off < buf.length) {
+    try {
+      off += writeSync(fd, buf, off);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== EAGAIN || Date.now() >= deadline) return code ?? String(e);
+      Atomics.wait(nap, 0, 0, 1);
+    }
+  }
+  return null;
+}
 const PUT_BATCH = 1024;
 
 const brokerRole = new URL(
@@ -152,7 +201,9 @@ export class BrokerClient {
     // with nothing queued goes to the kernel at once, and the kernel delivers it after the exit,
     // as Python's feeder thread is joined at exit.
     process.once('exit', () => {
-      if (this.#connected && !this.#failed && this.#out.length > 0) this.#flush();
+      if (this.#failed || this.#out.length === 0) return;
+      if (this.#connected) this.#flush();
+      else this.#writeAtExit();
     });
     // A thread or pool worker about to end waits for what it sent to arrive: puts still waiting
     // for the connection (a broker just starting) would end with it.
@@ -176,11 +227,7 @@ export class BrokerClient {
     });
     s.on('connect', () => {
       this.#connected = true;
-      this.#out.unshift({
-        r: -1,
-        o: 'hello',
-        a: [process.pid, sessionName(), this.owner, 'a'],
-      });
+      this.#out.unshift(this.#hello());
       this.#flush();
       // Connected: the socket holds the process only while a reply is awaited.
       this.#updateRef();
@@ -209,6 +256,64 @@ export class BrokerClient {
         );
     });
     this.#updateRef();
+  }
+
+  /** The first message of a session: who is on this connection. */
+  #hello(): unknown {
+    return { r: -1, o: 'hello', a: [process.pid, sessionName(), this.owner, 'a'] };
+  }
+
+  /**
+   * `process.exit()` before the socket's 'connect' callback ran: a process that puts and exits
+   * in the turn its client was made in, or the next one (on Node 22 a child's target starts that
+   * soon). An exiting process has no later turn of the loop, so the hello and what is queued are
+   * sent synchronously, as #flush would have sent them on 'connect':
+   *   - connect(2) on a Unix socket completes at once, and libuv only reports it a turn later:
+   *     when the kernel has the connection, the frame is written to the descriptor directly;
+   *   - when libuv has not even called connect(2) yet (it does that on the next tick: ENOTCONN),
+   *     a short-lived `node` connects and writes the frame, and this process waits for it.
+   * What cannot be sent is reported on stderr: an item is never dropped without a word.
+   */
+  #writeAtExit(): void {
+    this.#runBeforeSend();
+    const ms = this.#out;
+    this.#out = [];
+    const lost = (why: string): void => {
+      process.stderr.write(
+        `weft: ${ms.length} multiprocessing message(s) queued at exit did not reach the broker (${why})\n`,
+      );
+    };
+    const framed = this.#frameOf([this.#hello(), ...ms]);
+    if (framed === null) return;
+    const buf = framed[0];
+    const fd = (this.#socket as unknown as { _handle?: { fd?: unknown } } | null)?._handle?.fd;
+    if (typeof fd === 'number' && fd >= 0) {
+      const error = writeAllSync(fd, buf, EXIT_WRITE_MS);
+      if (error === null) return;
+      if (error !== 'ENOTCONN') {
+        lost(error);
+        return;
+      }
+    }
+    const r = spawnSync(process.execPath, ['-e', SEND_AND_CLOSE, this.#path], {
+      input: buf,
+      stdio: ['pipe', 'ignore', 'pipe'],
+      timeout: EXIT_HELPER_MS,
+    });
+    if (r.status !== 0) {
+      lost(r.error?.message ?? (r.stderr.toString().trim() || `helper exited with ${r.status}`));
+    }
+  }
+
+  /** One frame of `ms` and the messages in it: any a host object slipped into is failed. */
+  #frameOf(ms: unknown[]): [Buffer, unknown[]] | null {
+    try {
+      return [frame(ms), ms];
+    } catch {
+      // Something assertCloneable let through (a host object): send the others, fail those.
+      const ok = ms.filter((m) => this.#serializable(m));
+      return ok.length === 0 ? null : [frame(ok), ok];
+    }
   }
 
   #fail(e: Error): void {
@@ -264,17 +369,10 @@ export class BrokerClient {
     if (!this.#connected) return;
     this.#runBeforeSend();
     if (this.#out.length === 0) return;
-    let ms = this.#out;
+    const framed = this.#frameOf(this.#out);
     this.#out = [];
-    let f: Buffer;
-    try {
-      f = frame(ms);
-    } catch {
-      // Something assertCloneable let through (a host object): send the others, fail those.
-      ms = ms.filter((m) => this.#serializable(m));
-      if (ms.length === 0) return;
-      f = frame(ms);
-    }
+    if (framed === null) return;
+    const [f, ms] = framed;
     this.#sent += ms.length;
     this.#bytes += f.length;
     const s = this.#socket as Socket;

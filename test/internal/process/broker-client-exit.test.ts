@@ -1,0 +1,118 @@
+/**
+ * A broker client whose process exits in the turn the client was made in: its socket is
+ * connected in the kernel but libuv has not said so yet, and the process has no later turn.
+ * What it queued must still reach the broker (src/internal/process/broker-client.ts,
+ * `#writeAtExit`). Node 22 starts a child's target in that very turn; here a plain `node`
+ * process plays that child on any Node, deterministically.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { test } from 'node:test';
+import { ENV_BROKER, ensureBroker } from '../../../src/internal/process/broker-client.js';
+import { Queue } from '../../../src/multiprocessing/index.js';
+import { checkLeaks } from '../../support/leaks.js';
+
+checkLeaks();
+
+const brokerClientUrl = new URL('../../../src/internal/process/broker-client.ts', import.meta.url);
+const serializeUrl = new URL('../../../src/internal/serialize.ts', import.meta.url);
+
+/** Runs `body` (an ES module, after the imports) in a fresh `node` with this test's broker. */
+function runChild(body: string): Promise<{ code: number | null; stderr: string }> {
+  const source = `
+    import { broker } from ${JSON.stringify(brokerClientUrl.href)};
+    import { encode } from ${JSON.stringify(serializeUrl.href)};
+    ${body}`;
+  const child = spawn(
+    process.execPath,
+    ['--import', import.meta.resolve('tsx'), '--input-type=module', '-e', source],
+    { env: { ...process.env, [ENV_BROKER]: ensureBroker() }, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (d: string) => {
+    stderr += d;
+  });
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stderr }));
+  });
+}
+
+/** A queue whose broker is up and listening (the child's connect(2) then succeeds at once). */
+async function readyQueue(): Promise<Queue<number>> {
+  const q = new Queue<number>();
+  await q.put(-1);
+  assert.equal(await q.get({ timeout: 10_000 }), -1);
+  return q;
+}
+
+test('puts made in the turn a process exits in, before its client connected, all arrive', async () => {
+  const q = await readyQueue();
+  try {
+    // connect(2) is done, libuv's 'connect' would come on a later turn: the frame goes to the
+    // descriptor directly.
+    const { code, stderr } = await runChild(`
+      const b = broker();
+      for (let i = 0; i < 3; i++) b.postPut(${JSON.stringify(q._id)}, encode(i, 'message'));
+      process.exit(0);`);
+    assert.equal(code, 0, stderr);
+    assert.doesNotMatch(stderr, /did not reach the broker/);
+    const got: number[] = [];
+    for (let i = 0; i < 3; i++) got.push(await q.get({ timeout: 10_000 }));
+    assert.deepEqual(got, [0, 1, 2]);
+    assert.equal(q.empty(), true);
+  } finally {
+    q.close();
+  }
+});
+
+test('when the exiting process cannot write its socket yet, a helper process sends what it queued', async () => {
+  const q = await readyQueue();
+  try {
+    // The descriptor answers ENOTCONN, as before libuv called connect(2): the frame goes through
+    // the short-lived helper instead (fs.writeSync is replaced in the child, and the named
+    // export that broker-client.ts imported is synced to it).
+    const { code, stderr } = await runChild(`
+      import fs from 'node:fs';
+      import { syncBuiltinESMExports } from 'node:module';
+      const real = fs.writeSync;
+      let refused = 0;
+      fs.writeSync = (fd, ...rest) => {
+        if (fd > 2) {
+          refused++;
+          throw Object.assign(new Error('not connected'), { code: 'ENOTCONN' });
+        }
+        return real(fd, ...rest);
+      };
+      syncBuiltinESMExports();
+      const b = broker();
+      for (let i = 0; i < 3; i++) b.postPut(${JSON.stringify(q._id)}, encode(i, 'message'));
+      process.on('exit', () => { if (refused === 0) real(2, 'the descriptor was never tried\\n'); });
+      process.exit(0);`);
+    assert.equal(code, 0, stderr);
+    assert.equal(stderr, '');
+    const got: number[] = [];
+    for (let i = 0; i < 3; i++) got.push(await q.get({ timeout: 10_000 }));
+    assert.deepEqual(got, [0, 1, 2]);
+  } finally {
+    q.close();
+  }
+});
+
+test('what cannot reach the broker at exit is reported on stderr, not dropped silently', async () => {
+  const { code, stderr } = await runChild(`
+    import fs from 'node:fs';
+    import { syncBuiltinESMExports } from 'node:module';
+    fs.writeSync = (fd, ...rest) => {
+      throw Object.assign(new Error('broken'), { code: 'EPIPE' });
+    };
+    syncBuiltinESMExports();
+    broker().postPut('no-such-queue', encode(1, 'message'));
+    process.exit(0);`);
+  assert.equal(code, 0);
+  assert.match(
+    stderr,
+    /weft: 1 multiprocessing message\(s\) queued at exit did not reach the broker \(EPIPE\)/,
+  );
+});

@@ -188,7 +188,7 @@ describe('resumes settle with no task current', () => {
 });
 
 describe('a thenable of the user', () => {
-  test('its then, called by an await, sees no task with the addon and the awaiting task with hooks', async () => {
+  test("its then, called by an await, sees the awaiting task, but not with the addon on Node 20's V8", async () => {
     let seen: unknown = 'unset';
     let me: unknown = 'unset';
     const thenable = {
@@ -202,7 +202,10 @@ describe('a thenable of the user', () => {
       me = currentTask();
       assert.equal(await thenable, 1);
     });
-    assert.equal(seen, contextBackend() === 'native' ? null : me);
+    // V8 11 (Node 20) runs the job that calls a thenable's `then` without the embedder data;
+    // V8 12 and later (Node 22) carry it there too.
+    const v8Major = Number(process.versions.v8.split('.')[0]);
+    assert.equal(seen, contextBackend() === 'native' && v8Major < 12 ? null : me);
   });
 });
 

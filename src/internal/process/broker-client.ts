@@ -73,6 +73,13 @@ process.stdin.on('data', (c) => chunks.push(c));
 process.stdin.on('end', () => send(Buffer.concat(chunks)));
 `;
 
+/** An exiting process could not send `count` messages: said on stderr, never dropped silently. */
+function reportLost(count: number, why: string): void {
+  process.stderr.write(
+    `weft: ${count} multiprocessing message(s) queued at exit did not reach the broker (${why})\n`,
+  );
+}
+
 /**
  * Writes all of `buf` to the non-blocking descriptor `fd`, waiting out a full socket buffer for
  * at most `ms`; returns null, or why it could not.
@@ -201,8 +208,9 @@ export class BrokerClient {
     // with nothing queued goes to the kernel at once, and the kernel delivers it after the exit,
     // as Python's feeder thread is joined at exit.
     process.once('exit', () => {
-      if (this.#failed || this.#out.length === 0) return;
-      if (this.#connected) this.#flush();
+      if (this.#out.length === 0) return;
+      if (this.#failed) reportLost(this.#out.length, this.#failed.message);
+      else if (this.#connected) this.#flush();
       else this.#writeAtExit();
     });
     // A thread or pool worker about to end waits for what it sent to arrive: puts still waiting
@@ -278,11 +286,7 @@ export class BrokerClient {
     this.#runBeforeSend();
     const ms = this.#out;
     this.#out = [];
-    const lost = (why: string): void => {
-      process.stderr.write(
-        `weft: ${ms.length} multiprocessing message(s) queued at exit did not reach the broker (${why})\n`,
-      );
-    };
+    const lost = (why: string): void => reportLost(ms.length, why);
     const framed = this.#frameOf([this.#hello(), ...ms]);
     if (framed === null) return;
     const buf = framed[0];

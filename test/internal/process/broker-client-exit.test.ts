@@ -18,7 +18,10 @@ const brokerClientUrl = new URL('../../../src/internal/process/broker-client.ts'
 const serializeUrl = new URL('../../../src/internal/serialize.ts', import.meta.url);
 
 /** Runs `body` (an ES module, after the imports) in a fresh `node` with this test's broker. */
-function runChild(body: string): Promise<{ code: number | null; stderr: string }> {
+function runChild(
+  body: string,
+  brokerPath: string = ensureBroker(),
+): Promise<{ code: number | null; stderr: string }> {
   const source = `
     import { broker } from ${JSON.stringify(brokerClientUrl.href)};
     import { encode } from ${JSON.stringify(serializeUrl.href)};
@@ -26,7 +29,7 @@ function runChild(body: string): Promise<{ code: number | null; stderr: string }
   const child = spawn(
     process.execPath,
     ['--import', import.meta.resolve('tsx'), '--input-type=module', '-e', source],
-    { env: { ...process.env, [ENV_BROKER]: ensureBroker() }, stdio: ['ignore', 'ignore', 'pipe'] },
+    { env: { ...process.env, [ENV_BROKER]: brokerPath }, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';
   child.stderr.setEncoding('utf8');
@@ -114,5 +117,22 @@ test('what cannot reach the broker at exit is reported on stderr, not dropped si
   assert.match(
     stderr,
     /weft: 1 multiprocessing message\(s\) queued at exit did not reach the broker \(EPIPE\)/,
+  );
+});
+
+test('messages of a process whose broker connection failed are reported at exit', async () => {
+  // A socket path under a file: the connection fails at once with ENOTDIR, for good (no retry
+  // as for a broker still starting), before the process exits with a put still queued.
+  const { code, stderr } = await runChild(
+    `
+    broker().postPut('no-such-queue', encode(1, 'message'));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    process.exit(0);`,
+    '/etc/passwd/broker.sock',
+  );
+  assert.equal(code, 0);
+  assert.match(
+    stderr,
+    /weft: 1 multiprocessing message\(s\) queued at exit did not reach the broker \(.*ENOTDIR/,
   );
 });

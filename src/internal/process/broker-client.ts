@@ -73,6 +73,22 @@ process.stdin.on('data', (c) => chunks.push(c));
 process.stdin.on('end', () => send(Buffer.concat(chunks)));
 `;
 
+/**
+ * Bytes given to `s.write` that the kernel has not taken: what Node's stream holds, less what
+ * libuv already wrote of the chunk in flight. Null where Node's internals differ.
+ */
+function unsentBytes(s: Socket): number | null {
+  if (s.writableLength === 0) return 0;
+  const st = (s as unknown as { _writableState?: { writing?: unknown; writelen?: unknown } })
+    ._writableState;
+  const queued = (s as unknown as { _handle?: { writeQueueSize?: unknown } })._handle
+    ?.writeQueueSize;
+  if (st === undefined || typeof queued !== 'number') return null;
+  if (st.writing !== true) return s.writableLength;
+  if (typeof st.writelen !== 'number') return null;
+  return s.writableLength - st.writelen + queued;
+}
+
 /** An exiting process could not send `count` messages: said on stderr, never dropped silently. */
 function reportLost(count: number, why: string): void {
   process.stderr.write(
@@ -196,7 +212,7 @@ export class BrokerClient {
   /** Bytes written to the socket. */
   #bytes = 0;
   /** Frames the socket has not fully handed to the kernel yet (see syncPrelude). */
-  #unsettled: Array<{ bytesEnd: number; sentEnd: number; ms: unknown[] }> = [];
+  #unsettled: Array<{ bytesEnd: number; sentEnd: number; ms: unknown[]; f: Buffer }> = [];
   /** Identity sent at connect; multiprocessing sets the process name. */
   static processName = 'MainProcess';
 
@@ -208,10 +224,10 @@ export class BrokerClient {
     // with nothing queued goes to the kernel at once, and the kernel delivers it after the exit,
     // as Python's feeder thread is joined at exit.
     process.once('exit', () => {
-      if (this.#out.length === 0) return;
-      if (this.#failed) reportLost(this.#out.length, this.#failed.message);
-      else if (this.#connected) this.#flush();
-      else this.#writeAtExit();
+      if (this.#failed) {
+        if (this.#out.length > 0) reportLost(this.#out.length, this.#failed.message);
+      } else if (this.#connected) this.#finishAtExit();
+      else if (this.#out.length > 0) this.#writeAtExit();
     });
     // A thread or pool worker about to end waits for what it sent to arrive: puts still waiting
     // for the connection (a broker just starting) would end with it.
@@ -309,6 +325,48 @@ export class BrokerClient {
     }
   }
 
+  /**
+   * The 'exit' of a connected client. Node's socket may still hold bytes of an earlier frame (a
+   * large put: the kernel took part of it), which libuv would write on a later turn that an
+   * exiting process does not have; and this turn's messages are not framed yet. Both go to the
+   * descriptor now, synchronously, in order: the unsent tail of the earlier frames, then the new
+   * frame. How much is unsent is Node's own count of what its socket holds (`writableLength`),
+   * less the part of the write in flight that libuv already handed to the kernel
+   * (`writelen - writeQueueSize`). Where those fields are not there (another Node), the socket
+   * gets the frame as before and a pending tail is reported.
+   */
+  #finishAtExit(): void {
+    this.#runBeforeSend();
+    const s = this.#socket as Socket;
+    const framed = this.#out.length > 0 ? this.#frameOf(this.#out) : null;
+    const count = this.#out.length;
+    this.#out = [];
+    const unsent = unsentBytes(s);
+    const fd = (s as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+    if (unsent === null || typeof fd !== 'number' || fd < 0) {
+      if (framed !== null) s.write(framed[0]);
+      if (s.writableLength > 0) reportLost(count, 'the socket still held data at exit');
+      return;
+    }
+    const parts: Buffer[] = [];
+    if (unsent > 0) {
+      const held = Buffer.concat(this.#unsettled.map((u) => u.f));
+      if (held.length < unsent) {
+        reportLost(count, 'the unsent bytes are not all known');
+        return;
+      }
+      parts.push(held.subarray(held.length - unsent));
+    }
+    if (framed !== null) parts.push(framed[0]);
+    if (parts.length === 0) return;
+    const error = writeAllSync(
+      fd,
+      parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts),
+      EXIT_WRITE_MS,
+    );
+    if (error !== null) reportLost(count, error);
+  }
+
   /** One frame of `ms` and the messages in it: any a host object slipped into is failed. */
   #frameOf(ms: unknown[]): [Buffer, unknown[]] | null {
     try {
@@ -382,8 +440,17 @@ export class BrokerClient {
     const s = this.#socket as Socket;
     s.write(f);
     // Usually the kernel took the whole frame at once; otherwise remember what is still pending.
-    if (s.writableLength === 0) this.#unsettled.length = 0;
-    else this.#unsettled.push({ bytesEnd: this.#bytes, sentEnd: this.#sent, ms });
+    const u = this.#unsettled;
+    if (s.writableLength === 0) u.length = 0;
+    else {
+      u.push({ bytesEnd: this.#bytes, sentEnd: this.#sent, ms, f });
+      // Frames the kernel has all of are settled: drop them (they hold their bytes).
+      const written = this.#bytes - s.writableLength;
+      let settled = 0;
+      while (settled < u.length - 1 && (u[settled] as { bytesEnd: number }).bytesEnd <= written)
+        settled++;
+      if (settled > 0) u.splice(0, settled);
+    }
   }
 
   /** False (and the request failed, or the loss reported) when `m` cannot be serialized. */

@@ -136,3 +136,28 @@ test('messages of a process whose broker connection failed are reported at exit'
     /weft: 1 multiprocessing message\(s\) queued at exit did not reach the broker \(.*ENOTDIR/,
   );
 });
+
+test('a put larger than the socket buffer, made just before exit on a connected client, arrives whole', async () => {
+  const q = await readyQueue();
+  try {
+    // The first 6 MiB item is written while the process goes on (the kernel takes part, Node
+    // holds the rest); the second is queued in the turn of the exit. Both must arrive, in order.
+    const { code, stderr } = await runChild(`
+      const b = broker();
+      await new Promise((resolve) => setTimeout(resolve, 100)); // connected
+      b.postPut(${JSON.stringify(q._id)}, encode(new Uint8Array(6 << 20).fill(1), 'message'));
+      await new Promise((resolve) => setTimeout(resolve, 0)); // written in part
+      b.postPut(${JSON.stringify(q._id)}, encode(new Uint8Array(6 << 20).fill(2), 'message'));
+      process.exit(0);`);
+    assert.equal(code, 0, stderr);
+    assert.equal(stderr, '');
+    for (const fill of [1, 2]) {
+      const item = (await q.get({ timeout: 10_000 })) as unknown as Uint8Array;
+      assert.equal(item.length, 6 << 20);
+      assert.equal(item[0], fill);
+      assert.equal(item[item.length - 1], fill);
+    }
+  } finally {
+    q.close();
+  }
+});

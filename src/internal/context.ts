@@ -17,9 +17,17 @@
  *    reaction runs, then clears it. So the task that awaited is current when it resumes, and
  *    an `await` costs about what it costs outside any task: V8 does the carrying, nothing calls
  *    into JavaScript. Reading or setting the slot is a call into the addon, so weft reads it only
- *    where it needs the task and switches it only around code that must see none. Used only
- *    where Node does not use that value itself (Node 24's AsyncLocalStorage does: checked at
- *    load, below).
+ *    where it needs the task and switches it only around code that must see none. Used where
+ *    Node does not use that value itself (Node 20 and 22; checked at load, below).
+ *
+ * 1b. Where Node keeps its AsyncLocalStorage frames in that value (Node 24), the addon keeps the
+ *    task *inside* Node's frame, under a key of weft's (see `frameSlot`). V8 still carries the
+ *    frame across every await. But Node also carries a frame into every callback made under it
+ *    (a timer, an I/O callback, `queueMicrotask`), where Python — and weft — run no task. So a
+ *    callback guard, an async hook on callbacks only (`trackPromises: false`, Node >= 24.14:
+ *    nothing runs per await), counts the Node callbacks being run, and inside one the task in
+ *    the frame is not current. weft's own switches (a task's first step run from a drain inside
+ *    the watchdog's immediate) lift the guard while they run.
  *
  * 2. Promise hooks, the fallback (no C++ compiler at install, `WEFT_NO_NATIVE=1`, or
  *    `WEFT_CONTEXT=hooks`):
@@ -45,7 +53,7 @@
  *
  * The slot holds an opaque object (a Task); this module knows nothing of tasks.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { type AsyncHook, AsyncLocalStorage, createHook } from 'node:async_hooks';
 import { createRequire } from 'node:module';
 import { debuglog } from 'node:util';
 import { promiseHooks } from 'node:v8';
@@ -60,7 +68,95 @@ interface NativeSlot {
 
 const debug = debuglog('weft');
 
-function loadSlot(): NativeSlot | null {
+/** Node's AsyncLocalStorage frame (Node 24): a map from each store to its value. */
+interface NodeFrame {
+  get(key: unknown): unknown;
+}
+type NodeFrameClass = new (key: unknown, value: unknown) => NodeFrame;
+
+/** Node callbacks (timers, immediates, I/O, nextTick, queueMicrotask) being run now. */
+let inCallbacks = 0;
+
+/** What `swap` saves when it lifts the callback guard: the frame and the guard's count. */
+class Saved {
+  constructor(
+    readonly frame: object | null,
+    readonly inCallbacks: number,
+  ) {}
+}
+
+/**
+ * The async hook of the callback guard: `before`/`after` of every Node callback, none for
+ * promises. Its `after` may come without a `before` (enabled inside a callback), hence the clamp.
+ */
+const callbackGuard: AsyncHook = createHook({
+  before() {
+    inCallbacks++;
+  },
+  after() {
+    if (inCallbacks > 0) inCallbacks--;
+  },
+  // @ts-expect-error Node >= 24.14 (checked before use); @types/node 20 does not know it.
+  trackPromises: false,
+});
+
+/** Whether `createHook` takes `trackPromises: false` here (Node 24.14, then 25 and later). */
+function callbackHooksWork(): boolean {
+  const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+  return major > 24 || (major === 24 && minor >= 14);
+}
+
+/**
+ * The slot where Node keeps its frames: weft's task lives in Node's frame, under a key of its
+ * own. A frame is a map, copied on write: Node's constructor copies the frame current now and
+ * sets one key, so every store of the user's keeps its value across weft's switches. Reading the
+ * task is the addon's read plus one map lookup; a switch makes one frame. Null when the frames
+ * are not what this expects (then: promise hooks).
+ */
+function frameSlot(raw: NativeSlot, als: AsyncLocalStorage<number>): NativeSlot | null {
+  const sample = als.run(1, () => raw.current()) as NodeFrame | null;
+  if (sample === null || typeof sample.get !== 'function') return null;
+  const Frame = sample.constructor as NodeFrameClass;
+  const KEY = Object.freeze({ weft: 'the current task' });
+  const probe = {};
+  let ok = false;
+  try {
+    ok = als.run(2, () => {
+      const f = new Frame(KEY, probe);
+      return f.get(KEY) === probe && f.get(als) === 2;
+    });
+  } catch (e) {
+    debug('context: Node frames not as expected: %s', (e as Error).message);
+  }
+  if (!ok) return null;
+  return {
+    current(): object | null {
+      if (inCallbacks > 0) return null;
+      const f = raw.current() as NodeFrame | null;
+      if (f === null) return null;
+      const t = f.get(KEY);
+      return t === undefined ? null : (t as object | null);
+    },
+    // Returns what `set` puts back: the frame before (and the guard's count, if lifted).
+    swap(ctx: object | null): object | null {
+      const prev = raw.current();
+      const saved = inCallbacks === 0 ? prev : new Saved(prev, inCallbacks);
+      inCallbacks = 0;
+      if (prev !== null || ctx !== null) raw.set(new Frame(KEY, ctx) as object);
+      return saved;
+    },
+    set(prev: object | null): void {
+      if (prev instanceof Saved) {
+        raw.set(prev.frame);
+        inCallbacks = prev.inCallbacks;
+      } else raw.set(prev);
+    },
+  };
+}
+
+type Backend = 'native' | 'frame' | 'hooks';
+
+function loadSlot(): { slot: NativeSlot; backend: Backend } | null {
   if (process.env.WEFT_NO_NATIVE === '1' || process.env.WEFT_CONTEXT === 'hooks') return null;
   let slot: NativeSlot;
   try {
@@ -79,28 +175,39 @@ function loadSlot(): NativeSlot | null {
   const prev = slot.swap(probe);
   const roundTrip = slot.current() === probe;
   slot.set(prev);
-  // Where Node keeps AsyncLocalStorage in the same value (Node 24, or 22 with
-  // --experimental-async-context-frame), weft writing it would break every store: a store's
-  // run() shows up in the slot there, and weft keeps out of it.
-  const als = new AsyncLocalStorage<number>();
-  const nodeUsesIt = als.run(1, () => slot.current() !== null);
-  // Node 20's store installs async hooks on first run and keeps them until disabled.
-  als.disable();
-  if (!roundTrip || nodeUsesIt) {
-    debug(
-      'context: addon unusable here (%s), using promise hooks',
-      nodeUsesIt ? 'Node uses it' : 'no round trip',
-    );
+  if (!roundTrip) {
+    debug('context: addon unusable here (no round trip), using promise hooks');
     return null;
   }
-  return slot;
+  // Where Node keeps AsyncLocalStorage in the same value (Node 24, or 22 with
+  // --experimental-async-context-frame), weft owning it would break every store: a store's
+  // run() shows up in the slot there. weft then keeps its task inside Node's frames, if the
+  // callback guard can run there without a hook per promise.
+  const als = new AsyncLocalStorage<number>();
+  const nodeUsesIt = als.run(1, () => slot.current() !== null);
+  const frames = nodeUsesIt && callbackHooksWork() ? frameSlot(slot, als) : null;
+  // Node 20's store installs async hooks on first run and keeps them until disabled.
+  als.disable();
+  if (!nodeUsesIt) return { slot, backend: 'native' };
+  if (frames === null) {
+    debug('context: Node keeps its frames in the slot and no frame backend here: promise hooks');
+    return null;
+  }
+  return { slot: frames, backend: 'frame' };
 }
 
-const slot = loadSlot();
+const loaded = loadSlot();
+const slot = loaded?.slot ?? null;
+/** The frame backend: its callback guard is on while weft tasks are alive. */
+const guarded = loaded?.backend === 'frame';
 
-/** Which mechanism carries the current task: the context addon or promise hooks. */
-export function contextBackend(): 'native' | 'hooks' {
-  return slot !== null ? 'native' : 'hooks';
+/**
+ * Which mechanism carries the current task: the context addon owning V8's slot ('native', Node
+ * 20 and 22), the addon keeping the task in Node's AsyncLocalStorage frames ('frame', Node 24),
+ * or promise hooks.
+ */
+export function contextBackend(): Backend {
+  return loaded?.backend ?? 'hooks';
 }
 
 const SLOT = Symbol('weft.context');
@@ -111,6 +218,8 @@ let current: object | null = null;
 let users = 0;
 let stopHooks: Function[] | null = null;
 let stopPending = false;
+/** The frame backend's callback guard is enabled. */
+let guardOn = false;
 
 function onInit(promise: Promise<unknown>): void {
   if (current !== null) (promise as Tagged)[SLOT] = current;
@@ -204,8 +313,16 @@ export function resolveUntagged<V>(resolve: (value: V) => void, value: V): void 
 
 /** One more user of the hooks (a task was created): installs them if they are not. */
 export function retainContext(): void {
-  if (slot !== null) return;
+  if (slot !== null && !guarded) return;
   users++;
+  if (guarded) {
+    if (!guardOn) {
+      guardOn = true;
+      inCallbacks = 0;
+      callbackGuard.enable();
+    }
+    return;
+  }
   if (stopHooks === null) {
     stopHooks = [
       promiseHooks.onInit(onInit),
@@ -217,7 +334,7 @@ export function retainContext(): void {
 
 /** One user fewer (a task finished). The hooks go at the next macrotask boundary if unused. */
 export function releaseContext(): void {
-  if (slot !== null) return;
+  if (slot !== null && !guarded) return;
   users--;
   if (users === 0 && !stopPending) {
     stopPending = true;
@@ -227,7 +344,14 @@ export function releaseContext(): void {
 
 function removeHooksIfUnused(): void {
   stopPending = false;
-  if (users !== 0 || stopHooks === null) return;
+  if (users !== 0) return;
+  if (guardOn) {
+    guardOn = false;
+    callbackGuard.disable();
+    inCallbacks = 0;
+    return;
+  }
+  if (stopHooks === null) return;
   for (const stop of stopHooks) stop();
   stopHooks = null;
   current = null;

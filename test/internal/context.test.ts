@@ -4,10 +4,13 @@
  * second time with WEFT_CONTEXT=hooks, so both mechanisms pass the same tests.
  */
 import assert from 'node:assert/strict';
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { EventEmitter } from 'node:events';
+import { existsSync, stat } from 'node:fs';
+import { stat as statAsync } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { connect, createServer } from 'node:net';
 import { describe, test } from 'node:test';
 import vm from 'node:vm';
 import { buildSync } from 'esbuild';
@@ -44,16 +47,18 @@ function backendIn(env: Record<string, string>): string {
 
 /**
  * Whether Node keeps AsyncLocalStorage in V8's slot itself: from Node 24 unless turned off, on
- * Node 22 only when turned on. weft then leaves the slot to Node and uses promise hooks.
+ * Node 22 only when turned on. weft then keeps its task in Node's frames where an async hook can
+ * skip promises (Node >= 24.14), and uses promise hooks elsewhere.
  */
-const nodeMajor = Number(process.versions.node.split('.')[0]);
+const [nodeMajor = 0, nodeMinor = 0] = process.versions.node.split('.').map(Number);
 const nodeFrames =
   (nodeMajor >= 24 && !process.execArgv.includes('--no-async-context-frame')) ||
   process.execArgv.includes('--experimental-async-context-frame');
-const addonBackend = nodeFrames ? 'hooks' : 'native';
+const callbackHooks = nodeMajor > 24 || (nodeMajor === 24 && nodeMinor >= 14);
+const addonBackend = !nodeFrames ? 'native' : callbackHooks ? 'frame' : 'hooks';
 
 describe('context backend', () => {
-  test('the addon is used where it was built and Node leaves the slot to it; WEFT_CONTEXT=hooks and WEFT_NO_NATIVE=1 choose hooks', () => {
+  test('the addon is used where it was built (in Node 24, inside its frames); WEFT_CONTEXT=hooks and WEFT_NO_NATIVE=1 choose hooks', () => {
     assert.equal(
       backendIn({}),
       addonBuilt && process.platform === 'linux' ? addonBackend : 'hooks',
@@ -125,6 +130,55 @@ describe('the current task', () => {
     });
     assert.deepEqual(seen, [null, null, null, true]);
     assert.equal(currentTask(), null);
+  });
+
+  test('I/O, nextTick, EventEmitter and AsyncResource callbacks made in a task run in no task; its awaits keep it', async () => {
+    // Node 24 carries its context frame into every callback made under it; weft's task must not
+    // come along (Python runs a callback in no task). Each callback records what it saw.
+    const seen: Record<string, unknown> = {};
+    let me: unknown = 'unset';
+    const server = createServer((c) => c.end('x'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      await run(async () => {
+        me = currentTask();
+        const port = (server.address() as { port: number }).port;
+        await new Promise<void>((resolve) => {
+          let left = 5;
+          const done = (what: string) => {
+            seen[what] = currentTask();
+            if (--left === 0) resolve();
+          };
+          stat('/', () => done('fs callback'));
+          process.nextTick(() => done('nextTick'));
+          const e = new EventEmitter();
+          e.on('go', () => done('listener of an emit from a timer'));
+          setTimeout(() => e.emit('go'), 1);
+          new AsyncResource('weft-test').runInAsyncScope(() => {
+            setImmediate(() => done('immediate made in an AsyncResource scope'));
+          });
+          const c = connect(port, '127.0.0.1');
+          c.on('data', () => {
+            c.destroy();
+            done('socket data');
+          });
+        });
+        seen['after the await'] = currentTask() === me;
+        await statAsync('/');
+        seen['after an fs.promises await'] = currentTask() === me;
+      });
+    } finally {
+      server.close();
+    }
+    assert.deepEqual(seen, {
+      'fs callback': null,
+      nextTick: null,
+      'listener of an emit from a timer': null,
+      'immediate made in an AsyncResource scope': null,
+      'socket data': null,
+      'after the await': true,
+      'after an fs.promises await': true,
+    });
   });
 
   test('cancelling a task cancels the weft Future it awaits, through any await form', async () => {

@@ -106,10 +106,13 @@ async function measureAll(h: Harness): Promise<void> {
     }
   };
 
+  const backend = contextBackend();
   h.note(
-    contextBackend() === 'native'
+    backend === 'native'
       ? 'weft carries the current task across awaits with its context addon (V8 keeps it in each promise reaction: no hooks run; the bare-await rows show what an await inside a task costs)'
-      : 'weft carries the current task across awaits with promise hooks (the context addon is not loaded here: every await inside a task pays for the hooks)',
+      : backend === 'frame'
+        ? "weft carries the current task across awaits inside Node's AsyncLocalStorage frames, with its context addon (V8 keeps the frame in each promise reaction: no hooks run per await; a hook marks Node callbacks)"
+        : 'weft carries the current task across awaits with promise hooks (the context addon is not used here: every await inside a task pays for the hooks)',
   );
   h.note(
     'weft rows run inside `run()`, tasks alive; the ' +

@@ -27,7 +27,8 @@
  *    callback guard, an async hook on callbacks only (`trackPromises: false`, Node >= 24.14:
  *    nothing runs per await), counts the Node callbacks being run, and inside one the task in
  *    the frame is not current. weft's own switches (a task's first step run from a drain inside
- *    the watchdog's immediate) lift the guard while they run.
+ *    the watchdog's immediate) lift the guard while they run. One difference remains from the
+ *    native slot: `asyncResource.runInAsyncScope(fn)` called from a task runs `fn` in no task.
  *
  * 2. Promise hooks, the fallback (no C++ compiler at install, `WEFT_NO_NATIVE=1`, or
  *    `WEFT_CONTEXT=hooks`):
@@ -87,18 +88,20 @@ class Saved {
 
 /**
  * The async hook of the callback guard: `before`/`after` of every Node callback, none for
- * promises. Its `after` may come without a `before` (enabled inside a callback), hence the clamp.
+ * promises (`trackPromises`: Node >= 24.14, checked before use; @types/node 20 does not know the
+ * option, hence the untyped object). Its `after` may come without a `before` (enabled inside a
+ * callback), hence the clamp.
  */
-const callbackGuard: AsyncHook = createHook({
-  before() {
+const guardHooks = {
+  before(): void {
     inCallbacks++;
   },
-  after() {
+  after(): void {
     if (inCallbacks > 0) inCallbacks--;
   },
-  // @ts-expect-error Node >= 24.14 (checked before use); @types/node 20 does not know it.
   trackPromises: false,
-});
+};
+const callbackGuard: AsyncHook = createHook(guardHooks);
 
 /** Whether `createHook` takes `trackPromises: false` here (Node 24.14, then 25 and later). */
 function callbackHooksWork(): boolean {
@@ -198,7 +201,7 @@ function loadSlot(): { slot: NativeSlot; backend: Backend } | null {
 
 const loaded = loadSlot();
 const slot = loaded?.slot ?? null;
-/** The frame backend: its callback guard is on while weft tasks are alive. */
+/** The frame backend: its callback guard is on from the first weft task. */
 const guarded = loaded?.backend === 'frame';
 
 /**
@@ -313,16 +316,18 @@ export function resolveUntagged<V>(resolve: (value: V) => void, value: V): void 
 
 /** One more user of the hooks (a task was created): installs them if they are not. */
 export function retainContext(): void {
-  if (slot !== null && !guarded) return;
-  users++;
-  if (guarded) {
-    if (!guardOn) {
+  if (slot !== null) {
+    // Once on, the frame backend's guard stays on: a callback made under a task's frame may run
+    // long after the last task ended (a timer), and must not see that task. It costs two calls
+    // a Node callback, nothing per await.
+    if (guarded && !guardOn) {
       guardOn = true;
       inCallbacks = 0;
       callbackGuard.enable();
     }
     return;
   }
+  users++;
   if (stopHooks === null) {
     stopHooks = [
       promiseHooks.onInit(onInit),
@@ -334,7 +339,7 @@ export function retainContext(): void {
 
 /** One user fewer (a task finished). The hooks go at the next macrotask boundary if unused. */
 export function releaseContext(): void {
-  if (slot !== null && !guarded) return;
+  if (slot !== null) return;
   users--;
   if (users === 0 && !stopPending) {
     stopPending = true;
@@ -344,14 +349,7 @@ export function releaseContext(): void {
 
 function removeHooksIfUnused(): void {
   stopPending = false;
-  if (users !== 0) return;
-  if (guardOn) {
-    guardOn = false;
-    callbackGuard.disable();
-    inCallbacks = 0;
-    return;
-  }
-  if (stopHooks === null) return;
+  if (users !== 0 || stopHooks === null) return;
   for (const stop of stopHooks) stop();
   stopHooks = null;
   current = null;

@@ -181,6 +181,34 @@ describe('the current task', () => {
     });
   });
 
+  test('a timer made in a task that fires after every task has ended sees no task', async () => {
+    let seen: unknown = 'unset';
+    let fired!: () => void;
+    const done = new Promise<void>((resolve) => {
+      fired = resolve;
+    });
+    await run(async () => {
+      setTimeout(() => {
+        seen = currentTask();
+        fired();
+      }, 30);
+    });
+    await done;
+    assert.equal(seen, null);
+  });
+
+  test('asyncResource.runInAsyncScope(fn) called in a task: fn sees the task, but in no task with the frame backend', async () => {
+    let seen: unknown = 'unset';
+    let me: unknown = 'unset';
+    await run(async () => {
+      me = currentTask();
+      new AsyncResource('weft-test').runInAsyncScope(() => {
+        seen = currentTask();
+      });
+    });
+    assert.equal(seen, contextBackend() === 'frame' ? null : me);
+  });
+
   test('cancelling a task cancels the weft Future it awaits, through any await form', async () => {
     await run(async () => {
       const direct = new Future<number>();

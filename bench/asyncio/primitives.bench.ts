@@ -496,7 +496,8 @@ async function weftContended(perTask: number): Promise<void> {
  * The peers' contended loops, each written as its users write it at its fastest: inline
  * acquire/release like weft's loop above, or the library's own wrapper where it has no other
  * form (p-limit). A shared `section(body)` wrapper would cost every peer two async calls per
- * operation that weft's loop does not pay (about 160 ns of 280 for async-sema, measured here).
+ * operation that weft's loop does not pay: async-sema did 2.99 M operations/s through one
+ * (2026-12-03 10:57 UTC) and 5.13 M/s inline (12:18). The loops repeat on purpose.
  */
 async function mutexContended(perTask: number, mutex: Mutex): Promise<void> {
   const st: Contention = { count: 0, inside: false };

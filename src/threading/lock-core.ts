@@ -39,8 +39,6 @@ import {
   OWNER_DIED,
   ownSlot,
   selfTid,
-  slotOf,
-  T_TID,
   T_WAITING_FOR,
   threadName,
   worldWords,
@@ -223,8 +221,8 @@ export class LockCore implements Recoverable {
         if (mine >= 0) store(w, mine, 0);
         throw new DeadlockError(`Deadlock: ${describeCycle(edges)}`, edges);
       }
-      const slot = slotOf(holder);
-      if (load(w, slot + T_TID) !== holder) return;
+      const slot = ownSlot(holder);
+      if (slot < 0) return;
       const next = load(w, slot + T_WAITING_FOR);
       if (next === 0) return;
       waiter = holder;

@@ -20,6 +20,7 @@ import { decodeError, type EncodedError, encode } from '../internal/serialize.js
 import { AGAIN, type Parkable, waitAsync, waitSync } from '../internal/shm/wait.js';
 import {
   nextThreadNumber,
+  ownSlot,
   reapThread,
   registerThread,
   selfTid,
@@ -27,7 +28,6 @@ import {
   T_DAEMON,
   T_NATIVE_ID,
   T_STATE,
-  T_TID,
   THREAD_ALIVE,
   THREAD_FINISHED,
   threadName,
@@ -164,10 +164,9 @@ export class Thread {
   /** The operating system's id of the thread, null until it has booted. */
   get nativeId(): number | null {
     if (this.#tid === null) return null;
-    const w = worldWords();
-    const slot = slotOf(this.#tid);
-    if (load(w, slot + T_TID) !== this.#tid) return null;
-    return load(w, slot + T_NATIVE_ID) || null;
+    const slot = ownSlot(this.#tid);
+    if (slot < 0) return null;
+    return load(worldWords(), slot + T_NATIVE_ID) || null;
   }
 
   get daemon(): boolean {

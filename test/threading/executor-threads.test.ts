@@ -20,19 +20,12 @@ import {
 } from '../../src/internal/shm/world.js';
 import { DeadlockError, Event, enumerate, Lock } from '../../src/threading/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { until } from '../support/until.js';
 import { holdThenWaitFor } from './fixtures/tasks.js';
 
 checkLeaks({ graceMs: 3000 });
 
 const PATIENCE = 15_000;
-
-async function until(cond: () => boolean, what: string): Promise<void> {
-  const end = Date.now() + PATIENCE;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 describe('executor worker threads in the thread table', () => {
   test('enumerate() lists them by name while they live, and no more after shutdown', async () => {
@@ -41,7 +34,11 @@ describe('executor worker threads in the thread table', () => {
     const names = enumerate().map((t) => t.name);
     assert.ok(names.includes('crew_0'), `expected crew_0 among ${names.join(', ')}`);
     await ex.shutdown();
-    await until(() => !enumerate().some((t) => t.name.startsWith('crew')), 'the workers to go');
+    await until(
+      () => !enumerate().some((t) => t.name.startsWith('crew')),
+      'the workers to go',
+      PATIENCE,
+    );
   });
 
   test('a deadlock between the main thread and an executor worker is reported, naming both', async () => {
@@ -53,7 +50,11 @@ describe('executor worker threads in the thread table', () => {
     // The worker holds b and waits for a, which this thread holds.
     const f = ex.submit(holdThenWaitFor, b, a, ready);
     assert.equal(await ready.wait({ timeout: PATIENCE }), true);
-    await until(() => Atomics.load(a._core.a, a._core.st + C_WAITERS) > 0, 'the worker to park');
+    await until(
+      () => Atomics.load(a._core.a, a._core.st + C_WAITERS) > 0,
+      'the worker to park',
+      PATIENCE,
+    );
     let err: unknown;
     try {
       // Untimed (the signal only keeps a missed deadlock from hanging the test).
@@ -92,7 +93,11 @@ describe('executor worker threads in the thread table', () => {
       assert.equal(slotOf(decoy), slotOf(plain), 'the decoy took the home slot of the worker');
       Atomics.store(new Int32Array(go), 0, 1);
       Atomics.notify(new Int32Array(go), 0);
-      await until(() => Atomics.load(lock._core.a, lock._core.st + C_WAITERS) > 0, 'the park');
+      await until(
+        () => Atomics.load(lock._core.a, lock._core.st + C_WAITERS) > 0,
+        'the park',
+        PATIENCE,
+      );
       assert.equal(Atomics.load(worldWords(), slotOf(decoy) + T_WAITING_FOR), 0);
     } finally {
       lock.release();

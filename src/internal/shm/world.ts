@@ -166,8 +166,8 @@ export function slotOf(tid: number): number {
  * home slot on. Slots are reused, so a long-lived thread never collides with later ones.
  */
 function claimSlot(tid: number): number {
-  const own = slotOf(tid);
-  if (load(world.i32, own + T_TID) === tid) return own;
+  const own = ownSlot(tid);
+  if (own >= 0) return own;
   for (let k = 0; k < THREAD_CAP; k++) {
     const slot = THREADS + ((tid + k) % THREAD_CAP) * SLOT_WORDS;
     const state = load(world.i32, slot + T_STATE);
@@ -319,13 +319,13 @@ function writeName(w: World, slot: number, name: string): void {
   store(w.i32, slot + T_NAME_LEN, n);
 }
 
-/** Claims the slot of `tid` for a new thread (the spawner calls it, the thread repeats it). */
 /** The calling worker thread takes its slot (`registerThread`) and records its OS thread id. */
 export function registerSelf(name: string, daemon: boolean): void {
   registerThread(selfTid, name, daemon);
   store(world.i32, slotOf(selfTid) + T_NATIVE_ID, ownNativeId());
 }
 
+/** Claims the slot of `tid` for a new thread (the spawner calls it, the thread repeats it). */
 export function registerThread(tid: number, name: string, daemon: boolean): void {
   const slot = claimSlot(tid);
   store(world.i32, slot + T_DAEMON, daemon ? 1 : 0);
@@ -381,16 +381,16 @@ export function ownSlot(tid: number): number {
 }
 
 export function threadName(tid: number): string {
-  const slot = slotOf(tid);
-  if (load(world.i32, slot + T_TID) !== tid) return `thread ${tid}`;
+  const slot = ownSlot(tid);
+  if (slot < 0) return `thread ${tid}`;
   const n = load(world.i32, slot + T_NAME_LEN);
   const base = (slot + T_NAME) * 2;
   return String.fromCharCode(...world.u16.subarray(base, base + n));
 }
 
 export function threadState(tid: number): number {
-  const slot = slotOf(tid);
-  return load(world.i32, slot + T_TID) === tid ? load(world.i32, slot + T_STATE) : THREAD_FINISHED;
+  const slot = ownSlot(tid);
+  return slot >= 0 ? load(world.i32, slot + T_STATE) : THREAD_FINISHED;
 }
 
 /** Tids of every thread the table knows alive, in slot order (the main thread first). */

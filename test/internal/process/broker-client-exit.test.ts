@@ -144,9 +144,11 @@ test('a put larger than the socket buffer, made just before exit on a connected 
     // holds the rest); the second is queued in the turn of the exit. Both must arrive, in order.
     const { code, stderr } = await runChild(`
       const b = broker();
-      await new Promise((resolve) => setTimeout(resolve, 100)); // connected
+      await b.drain(); // a round trip with the broker: connected
       b.postPut(${JSON.stringify(q._id)}, encode(new Uint8Array(6 << 20).fill(1), 'message'));
-      await new Promise((resolve) => setTimeout(resolve, 0)); // written in part
+      // The flush this put scheduled runs first: the frame is handed to the socket, which takes
+      // far less than 6 MiB at once.
+      await new Promise((resolve) => setImmediate(resolve));
       b.postPut(${JSON.stringify(q._id)}, encode(new Uint8Array(6 << 20).fill(2), 'message'));
       process.exit(0);`);
     assert.equal(code, 0, stderr);

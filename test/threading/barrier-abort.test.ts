@@ -158,8 +158,15 @@ describe('Barrier: three threads passing while another aborts and resets it at r
       // Until enough passes and breaks have happened (bounded: a loaded machine is slower).
       const end = Date.now() + 20_000;
       let aborts = 0;
+      // Rounds in which no generation passed: the machine is slow, so the next abort waits
+      // longer (up to 50 ms), or a loaded machine could abort every generation before it passes.
+      let stalled = 0;
+      let seen = 0;
       while (Date.now() < end && (aborts < 200 || Atomics.load(counts, 0) < 50)) {
-        await sleep(Math.random() * 3);
+        const passes = Atomics.load(counts, 0);
+        stalled = passes === seen ? stalled + 1 : 0;
+        seen = passes;
+        await sleep(Math.random() * 3 + Math.min(50, stalled * 5));
         b.abort();
         aborts++;
         await sleep(Math.random());

@@ -98,9 +98,13 @@ function reportLost(count: number, why: string): void {
 
 /**
  * Writes all of `buf` to the non-blocking descriptor `fd`, waiting out a full socket buffer for
- * at most `ms`; returns null, or why it could not.
+ * at most `ms`; returns null, or why it could not and how many bytes the kernel took before.
  */
-function writeAllSync(fd: number, buf: Buffer, ms: number): string | null {
+function writeAllSync(
+  fd: number,
+  buf: Buffer,
+  ms: number,
+): { error: string; written: number } | null {
   const deadline = Date.now() + ms;
   const nap = new Int32Array(new SharedArrayBuffer(4));
   let off = 0;
@@ -109,7 +113,8 @@ function writeAllSync(fd: number, buf: Buffer, ms: number): string | null {
       off += writeSync(fd, buf, off);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code !== EAGAIN || Date.now() >= deadline) return code ?? String(e);
+      if (code !== EAGAIN || Date.now() >= deadline)
+        return { error: code ?? String(e), written: off };
       Atomics.wait(nap, 0, 0, 1);
     }
   }
@@ -225,7 +230,16 @@ export class BrokerClient {
     // as Python's feeder thread is joined at exit.
     process.once('exit', () => {
       if (this.#failed) {
-        if (this.#out.length > 0) reportLost(this.#out.length, this.#failed.message);
+        // Frames the socket had not handed to the kernel when the connection failed are lost
+        // with it, as is what was queued since.
+        const unsent = this.#socket === null ? null : unsentBytes(this.#socket);
+        const stuck =
+          unsent === null
+            ? this.#unsettled.reduce((n, u) => n + u.ms.length, 0)
+            : this.#stuck(unsent);
+        if (this.#out.length + stuck > 0) {
+          reportLost(this.#out.length + stuck, this.#failed.message);
+        }
       } else if (this.#connected) this.#finishAtExit();
       else if (this.#out.length > 0) this.#writeAtExit();
     });
@@ -308,10 +322,10 @@ export class BrokerClient {
     const buf = framed[0];
     const fd = (this.#socket as unknown as { _handle?: { fd?: unknown } } | null)?._handle?.fd;
     if (typeof fd === 'number' && fd >= 0) {
-      const error = writeAllSync(fd, buf, EXIT_WRITE_MS);
-      if (error === null) return;
-      if (error !== 'ENOTCONN') {
-        lost(error);
+      const failed = writeAllSync(fd, buf, EXIT_WRITE_MS);
+      if (failed === null) return;
+      if (failed.error !== 'ENOTCONN') {
+        lost(failed.error);
         return;
       }
     }
@@ -339,32 +353,69 @@ export class BrokerClient {
     this.#runBeforeSend();
     const s = this.#socket as Socket;
     const framed = this.#out.length > 0 ? this.#frameOf(this.#out) : null;
-    const count = this.#out.length;
+    const count = framed === null ? 0 : framed[1].length;
     this.#out = [];
     const unsent = unsentBytes(s);
     const fd = (s as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
     if (unsent === null || typeof fd !== 'number' || fd < 0) {
+      // Node's count includes the part of the write in flight that the kernel may have taken:
+      // the frames it touches are counted, so the report errs on the side of too many.
+      const before = s.writableLength;
       if (framed !== null) s.write(framed[0]);
-      if (s.writableLength > 0) reportLost(count, 'the socket still held data at exit');
+      if (s.writableLength > 0) {
+        reportLost(this.#stuck(before) + count, 'the socket still held data at exit');
+      }
       return;
     }
+    // What goes to the descriptor, in order: the unsent tails of earlier frames, then this
+    // turn's frame; `ends` and `counts` say where each frame ends there and how many messages
+    // it carries, so that a failed write reports exactly the messages not wholly written.
     const parts: Buffer[] = [];
+    const ends: number[] = [];
+    const counts: number[] = [];
     if (unsent > 0) {
       const held = Buffer.concat(this.#unsettled.map((u) => u.f));
       if (held.length < unsent) {
-        reportLost(count, 'the unsent bytes are not all known');
+        reportLost(this.#stuck(unsent) + count, 'the unsent bytes are not all known');
         return;
       }
       parts.push(held.subarray(held.length - unsent));
+      const from = this.#bytes - unsent;
+      for (const u of this.#unsettled) {
+        if (u.bytesEnd <= from) continue;
+        ends.push(u.bytesEnd - from);
+        counts.push(u.ms.length);
+      }
     }
-    if (framed !== null) parts.push(framed[0]);
+    if (framed !== null) {
+      parts.push(framed[0]);
+      ends.push(unsent + framed[0].length);
+      counts.push(count);
+    }
     if (parts.length === 0) return;
-    const error = writeAllSync(
+    const failed = writeAllSync(
       fd,
       parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts),
       EXIT_WRITE_MS,
     );
-    if (error !== null) reportLost(count, error);
+    if (failed === null) return;
+    let lost = 0;
+    for (let i = 0; i < ends.length; i++)
+      if ((ends[i] as number) > failed.written) lost += counts[i] as number;
+    reportLost(lost, failed.error);
+  }
+
+  /**
+   * Messages in the frames written to the socket earlier whose bytes are not all with the kernel,
+   * given that the last `unsent` bytes written are not (a frame cut short is lost whole: the
+   * broker cannot read part of one).
+   */
+  #stuck(unsent: number): number {
+    if (unsent <= 0) return 0;
+    const from = this.#bytes - unsent;
+    let n = 0;
+    for (const u of this.#unsettled) if (u.bytesEnd > from) n += u.ms.length;
+    return n;
   }
 
   /** One frame of `ms` and the messages in it: any a host object slipped into is failed. */

@@ -163,3 +163,74 @@ test('a put larger than the socket buffer, made just before exit on a connected 
     q.close();
   }
 });
+
+test('a write that fails at exit reports the messages of an earlier frame it cut short too', async () => {
+  const q = await readyQueue();
+  try {
+    // The first 6 MiB item is partly with Node when the process exits; the exit's write fails
+    // at once, so both items are lost: the report counts the earlier frame's message as well as
+    // the one queued in the turn of the exit.
+    const { code, stderr } = await runChild(`
+      import fs from 'node:fs';
+      import { syncBuiltinESMExports } from 'node:module';
+      const b = broker();
+      await b.drain();
+      b.postPut(${JSON.stringify(q._id)}, encode(new Uint8Array(6 << 20).fill(1), 'message'));
+      await new Promise((resolve) => setImmediate(resolve));
+      b.postPut(${JSON.stringify(q._id)}, encode(new Uint8Array(6 << 20).fill(2), 'message'));
+      const real = fs.writeSync;
+      fs.writeSync = (fd, ...rest) => {
+        if (fd > 2) throw Object.assign(new Error('broken'), { code: 'EPIPE' });
+        return real(fd, ...rest);
+      };
+      syncBuiltinESMExports();
+      process.exit(0);`);
+    assert.equal(code, 0);
+    assert.match(
+      stderr,
+      /weft: 2 multiprocessing message\(s\) queued at exit did not reach the broker \(EPIPE\)/,
+    );
+  } finally {
+    q.close();
+  }
+});
+
+test('a write that fails part-way at exit reports only the messages not wholly written', async () => {
+  const q = await readyQueue();
+  try {
+    // The exit's write takes everything but the last 6 MiB (inside the second item's frame),
+    // then fails: the first item arrives whole, the second is reported.
+    const { code, stderr } = await runChild(`
+      import fs from 'node:fs';
+      import { syncBuiltinESMExports } from 'node:module';
+      const b = broker();
+      await b.drain();
+      b.postPut(${JSON.stringify(q._id)}, encode(new Uint8Array(6 << 20).fill(1), 'message'));
+      await new Promise((resolve) => setImmediate(resolve));
+      b.postPut(${JSON.stringify(q._id)}, encode(new Uint8Array(6 << 20).fill(2), 'message'));
+      const real = fs.writeSync;
+      let allowed = null;
+      fs.writeSync = (fd, buf, off, ...rest) => {
+        if (fd <= 2) return real(fd, buf, off, ...rest);
+        if (allowed === null) allowed = buf.length - off - (6 << 20);
+        if (allowed <= 0) throw Object.assign(new Error('broken'), { code: 'EPIPE' });
+        const n = real(fd, buf, off, Math.min(allowed, buf.length - off));
+        allowed -= n;
+        return n;
+      };
+      syncBuiltinESMExports();
+      process.exit(0);`);
+    assert.equal(code, 0);
+    assert.match(
+      stderr,
+      /weft: 1 multiprocessing message\(s\) queued at exit did not reach the broker \(EPIPE\)/,
+    );
+    const item = (await q.get({ timeout: 10_000 })) as unknown as Uint8Array;
+    assert.equal(item.length, 6 << 20);
+    assert.equal(item[0], 1);
+    assert.equal(item[item.length - 1], 1);
+    await assert.rejects(q.get({ timeout: 300 }), { name: 'Empty' });
+  } finally {
+    q.close();
+  }
+});

@@ -218,6 +218,8 @@ export class BrokerClient {
   #bytes = 0;
   /** Frames the socket has not fully handed to the kernel yet (see syncPrelude). */
   #unsettled: Array<{ bytesEnd: number; sentEnd: number; ms: unknown[]; f: Buffer }> = [];
+  /** Messages the socket still held when the connection failed (lost with it). */
+  #lostAtFail = 0;
   /** Identity sent at connect; multiprocessing sets the process name. */
   static processName = 'MainProcess';
 
@@ -232,14 +234,8 @@ export class BrokerClient {
       if (this.#failed) {
         // Frames the socket had not handed to the kernel when the connection failed are lost
         // with it, as is what was queued since.
-        const unsent = this.#socket === null ? null : unsentBytes(this.#socket);
-        const stuck =
-          unsent === null
-            ? this.#unsettled.reduce((n, u) => n + u.ms.length, 0)
-            : this.#stuck(unsent);
-        if (this.#out.length + stuck > 0) {
-          reportLost(this.#out.length + stuck, this.#failed.message);
-        }
+        const lost = this.#lostAtFail + this.#out.length;
+        if (lost > 0) reportLost(lost, this.#failed.message);
       } else if (this.#connected) this.#finishAtExit();
       else if (this.#out.length > 0) this.#writeAtExit();
     });
@@ -282,9 +278,12 @@ export class BrokerClient {
         return;
       }
       this.#fail(
-        new Error(`The multiprocessing broker at ${this.#path} is unreachable: ${e.message}`, {
-          cause: e,
-        }),
+        new Error(
+          this.#connected
+            ? `The connection to the multiprocessing broker at ${this.#path} broke: ${e.message}`
+            : `The multiprocessing broker at ${this.#path} is unreachable: ${e.message}`,
+          { cause: e },
+        ),
       );
     });
     s.on('close', () => {
@@ -430,7 +429,15 @@ export class BrokerClient {
   }
 
   #fail(e: Error): void {
+    // A broken connection reports an 'error' and then 'close': the first says why.
+    if (this.#failed !== null) return;
     this.#failed = e;
+    // Node empties the socket once it is closed: count now what it still held.
+    const s = this.#socket;
+    const unsent = s === null ? null : unsentBytes(s);
+    this.#lostAtFail =
+      unsent === null ? this.#unsettled.reduce((n, u) => n + u.ms.length, 0) : this.#stuck(unsent);
+    this.#unsettled = [];
     for (const p of this.#pending.values()) p.reject(e);
     this.#pending.clear();
     this.#weak.clear();

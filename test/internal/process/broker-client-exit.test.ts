@@ -7,6 +7,10 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { ENV_BROKER, ensureBroker } from '../../../src/internal/process/broker-client.js';
 import { Queue } from '../../../src/multiprocessing/index.js';
@@ -232,5 +236,40 @@ test('a write that fails part-way at exit reports only the messages not wholly w
     await assert.rejects(q.get({ timeout: 300 }), { name: 'Empty' });
   } finally {
     q.close();
+  }
+});
+
+test('a frame the socket still held when the broker connection closed is reported at exit', async () => {
+  // A stand-in broker that closes the connection once it has read 64 KiB, a part of the
+  // client's 6 MiB frame: the rest is in Node's socket, and is lost with the connection.
+  const dir = mkdtempSync(join(tmpdir(), 'weft-broker-'));
+  const path = join(dir, 'broker.sock');
+  const server = createServer((s) => {
+    let got = 0;
+    s.on('data', (d) => {
+      got += d.length;
+      if (got >= 64 << 10) s.destroy();
+    });
+    s.on('error', () => {});
+  });
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  try {
+    const { code, stderr } = await runChild(
+      `
+      const b = broker();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      b.postPut('no-such-queue', encode(new Uint8Array(6 << 20).fill(1), 'message'));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      process.exit(0);`,
+      path,
+    );
+    assert.equal(code, 0, stderr);
+    assert.match(
+      stderr,
+      /weft: 1 multiprocessing message\(s\) queued at exit did not reach the broker \(The (connection to the multiprocessing broker at .* broke|multiprocessing broker closed the connection)/,
+    );
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -344,6 +344,33 @@ static napi_value io_shutdown(napi_env env, napi_callback_info info) {
   return num(env, shutdown(fd, how) < 0 ? -errno : 0);
 }
 
+/* setsockoptInt(fd, level, name, value) -> 0 | -errno   (an int option: TCP_NODELAY, SO_KEEPALIVE) */
+static napi_value io_setsockopt_int(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  int32_t fd, level, name, value;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 4 || !arg_int(env, argv[0], &fd) || !arg_int(env, argv[1], &level) ||
+      !arg_int(env, argv[2], &name) || !arg_int(env, argv[3], &value))
+    return num(env, -EINVAL);
+  int v = value;
+  return num(env, setsockopt(fd, level, name, &v, sizeof v) < 0 ? -errno : 0);
+}
+
+/* getsockoptInt(fd, level, name) -> value | -errno */
+static napi_value io_getsockopt_int(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  int32_t fd, level, name;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3 || !arg_int(env, argv[0], &fd) || !arg_int(env, argv[1], &level) ||
+      !arg_int(env, argv[2], &name))
+    return num(env, -EINVAL);
+  int v = 0;
+  socklen_t sl = sizeof v;
+  return num(env, getsockopt(fd, level, name, &v, &sl) < 0 ? -errno : v);
+}
+
 /* close(fd) -> 0 | -errno */
 static napi_value io_close(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -623,6 +650,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"epollWatch", io_epoll_watch},
       {"recvBlocking", io_recv_blocking}, {"sendallBlocking", io_sendall_blocking},
       {"acceptBlocking", io_accept_blocking}, {"addressOf", io_address_of},
+      {"setsockoptInt", io_setsockopt_int}, {"getsockoptInt", io_getsockopt_int},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

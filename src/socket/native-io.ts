@@ -30,6 +30,10 @@ export interface IoBinding {
   ): number;
   acceptBlocking(fd: number, timeoutMs: number): number;
   shutdown(fd: number, how: number): number;
+  /** setsockopt(2) of an int option; 0 or -errno. Absent from an addon built before it. */
+  setsockoptInt?(fd: number, level: number, name: number, value: number): number;
+  /** getsockopt(2) of an int option: its value or -errno. Absent from an older build. */
+  getsockoptInt?(fd: number, level: number, name: number): number;
   close(fd: number): number;
   epollCreate(onReady: () => void): object | number;
   epollCtl(poller: object, op: number, fd: number, events: number, tag?: number): number;

@@ -25,6 +25,7 @@
  */
 import type { Socket as NetSocket } from 'node:net';
 import { encodeError } from '../internal/serialize.js';
+import type { RawTransport } from '../streams/raw-transport.js';
 import type { StreamReader } from '../streams/stream-reader.js';
 import { BlockingIOError, OSError } from './errors.js';
 
@@ -64,6 +65,55 @@ interface HandleOwner {
 export interface DetachedConnection {
   handle: StreamHandle;
   wasReading: boolean;
+}
+
+/**
+ * A connection on weft's own descriptor (a RawTransport, see src/streams/raw-transport.ts) taken
+ * away the same way: it has no bytes of its own in user space (each read is emitted at once), so
+ * step 1 is to stop reading it and step 3 takes the StreamReader's bytes only. The hand-off
+ * happens in user code, never inside the poller's dispatch, so no byte read ahead for it is in
+ * flight.
+ */
+export interface DetachedRaw {
+  transport: RawTransport;
+  fd: number;
+  wasReading: boolean;
+}
+
+/** `detachConnection` for a RawTransport. @throws as detachConnection. */
+export function detachRawConnection(
+  t: RawTransport,
+  reader: StreamReader,
+  out: PassedSocket,
+): DetachedRaw {
+  if (t.destroyed || t._handle === null) {
+    throw new OSError('Bad file descriptor: the connection is already closed', 'EBADF');
+  }
+  const queued = t.writableLength;
+  if (queued > 0) {
+    throw new BlockingIOError(
+      `Cannot hand the socket to a child process while ${queued} bytes written to it still wait to be sent: let them go first (for example, await the peer's reply), then start the Process`,
+    );
+  }
+  const wasReading = !t.isPaused();
+  const exc = reader.exception();
+  if (exc !== null) out.error = encodeError(exc);
+  else if (reader.buffered > 0) out.buffered = reader._readNowait(reader.buffered);
+  // After the take: a reader that had paused the transport resumes it as it empties.
+  t.pause();
+  return { transport: t, fd: t.fd, wasReading };
+}
+
+/** `reattachConnection` for a RawTransport. */
+export function reattachRawConnection(
+  reader: StreamReader,
+  d: DetachedRaw,
+  out: PassedSocket,
+): void {
+  if (out.buffered !== null) reader._feedOwned(Buffer.from(out.buffered));
+  out.buffered = null;
+  out.error = null;
+  if (d.wasReading) d.transport.resume();
 }
 
 /**

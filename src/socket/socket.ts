@@ -1,13 +1,24 @@
 /**
- * `socket.socket`: an async socket with Python's verbs, on Node's `net`.
+ * `socket.socket`: an async socket with Python's verbs, on a transport that reads for it.
  *
  * Implementation notes
  * --------------------
- * Node owns the file descriptor and its readiness (libuv's epoll/kqueue): it reads whatever
- * arrives into user space and queues whatever is written. A weft socket therefore keeps the
- * bytes Node read in a `StreamReader` (recv(n) takes up to n of them, in order, nothing lost
- * between calls) and writes through a `StreamWriter` (its `drain` is the back pressure of
- * `sendall`). Python's modes map onto that:
+ * The transport owns the file descriptor and its readiness: it reads whatever arrives into user
+ * space and queues whatever is written. A weft socket therefore keeps the bytes it read in a
+ * `StreamReader` (recv(n) takes up to n of them, in order, nothing lost between calls) and
+ * writes through a `StreamWriter` (its `drain` is the back pressure of `sendall`). Two
+ * transports, one surface:
+ *
+ *   listen() on AF_INET, an IPv4 literal,   weft's own descriptor (src/streams/raw-transport.ts,
+ *   weft_io addon built                     weft/streams' transport): accept(2), recv(2), send(2)
+ *                                           from weft's epoll set, for the listener and every
+ *                                           connection it accepts
+ *   everything else (connect, IPv6, Unix,   Node's `net` (libuv's epoll/kqueue)
+ *   WEFT_SOCKET_TRANSPORT=net, no addon)
+ *
+ * The raw one costs a fraction of Node's streams per message (`weft serve echo`, docs/socket.md).
+ * A raw connection waiting in the accept queue reads nothing: it emits what it reads at once,
+ * and nobody listens until accept() wires its reader. Python's modes map onto the transport:
  *
  *   blocking (default)   recv/accept/connect/send wait (Promises), through the waiter engine,
  *                        so cancelling the task interrupts them
@@ -15,14 +26,15 @@
  *   setblocking(false)   nothing waits: a call that would raises BlockingIOError
  *   …Nowait twins        synchronous, never wait (the selectors callbacks use them)
  *
- * "Readable" means Node has bytes, EOF or an error for us; "writable" means Node's send queue
- * is below its high-water mark. `weft/selectors` watches both through `_watch`.
+ * "Readable" means the transport has bytes, EOF or an error for us; "writable" means its send
+ * queue is below its high-water mark. `weft/selectors` watches both through `_watch`.
  *
- * A connection Node accepted waits in `pending` (insertion-ordered) until `accept()` takes it; one
+ * A connection the transport accepted waits in `pending` (insertion-ordered) until `accept()` takes it; one
  * that dies there is dropped, since no user code saw it.
  */
 import {
   createServer,
+  isIPv4,
   type Server as NetServer,
   Socket as NetSocket,
   connect as netConnect,
@@ -32,6 +44,7 @@ import { claimFdSlot, holdExitUntilSent, passedFd } from '../internal/process/fd
 import { kShared, registerSharedKind, type SharedState } from '../internal/serialize.js';
 import { Waiter, WaiterList } from '../internal/waiter.js';
 import { wireStreams } from '../streams/protocol.js';
+import { RawListener, RawTransport } from '../streams/raw-transport.js';
 import type { StreamReader } from '../streams/stream-reader.js';
 import type { StreamWriter } from '../streams/stream-writer.js';
 import {
@@ -48,12 +61,16 @@ import {
   SOL_SOCKET,
   TCP_NODELAY,
 } from './constants.js';
-import { BlockingIOError, BrokenPipeError, fromSystemError, OSError } from './errors.js';
+import { BlockingIOError, BrokenPipeError, fromErrno, fromSystemError, OSError } from './errors.js';
+import { io } from './native-io.js';
 import {
   type DetachedConnection,
+  type DetachedRaw,
   detachConnection,
+  detachRawConnection,
   type PassedSocket,
   reattachConnection,
+  reattachRawConnection,
   SOCKET_KIND,
   untilSent,
 } from './socket-handoff.js';
@@ -115,7 +132,8 @@ export class Socket {
   private bound: SocketAddress | null = null;
   private readonly opts = { reuseAddr: 0, noDelay: 0, keepAlive: 0 };
   private netSock: NetSocket | null = null;
-  private server: NetServer | null = null;
+  /** Node's server, or a listener on weft's own descriptor (see `listenRaw`). */
+  private server: NetServer | RawListener | null = null;
   private reader: StreamReader | null = null;
   private writer: StreamWriter | null = null;
   private readonly pending = new Set<NetSocket>();
@@ -128,7 +146,7 @@ export class Socket {
   private readShut = false;
   private backlog = 128;
   /** A connection being handed to a child process (between prepare and commit). */
-  private detached: DetachedConnection | null = null;
+  private detached: DetachedConnection | DetachedRaw | null = null;
   private releasing = false;
 
   constructor(family: number = AF_INET, type: number = SOCK_STREAM, proto = 0) {
@@ -220,7 +238,7 @@ export class Socket {
 
   /**
    * The operating system's descriptor number, or -1 before it exists and after `close()`. For
-   * display and as a key; Node owns the descriptor, so do not read or write it yourself.
+   * display and as a key; the transport owns the descriptor, so do not read or write it yourself.
    */
   fileno(): number {
     return this.state === CLOSED ? -1 : this.fd;
@@ -242,9 +260,11 @@ export class Socket {
     if (!Number.isInteger(backlog) || backlog < 0) {
       throw new RangeError(`listen backlog must be an integer >= 0: received ${backlog}`);
     }
+    this.backlog = backlog;
+    const raw = this.rawAddress();
+    if (raw !== null) return this.listenRaw(raw[0], raw[1], backlog);
     const w = new Waiter<void>(this);
     const server = this.serve(w);
-    this.backlog = backlog;
     const addr = this.bound;
     if (this.family === AF_UNIX) {
       if (typeof addr !== 'string') {
@@ -265,6 +285,47 @@ export class Socket {
       });
     }
     return w.block();
+  }
+
+  /**
+   * The IPv4 address to listen on with weft's own descriptor, or null for Node's server: the
+   * weft_io addon is there, the socket is AF_INET and its address an IPv4 literal, and
+   * WEFT_SOCKET_TRANSPORT is not 'net'.
+   */
+  private rawAddress(): [string, number] | null {
+    if (io === null || this.family !== AF_INET) return null;
+    if (process.env.WEFT_SOCKET_TRANSPORT === 'net') return null;
+    const [host, port] = (this.bound as [string, number] | null) ?? ['0.0.0.0', 0];
+    const h = host === '' ? '0.0.0.0' : host;
+    return isIPv4(h) ? [h, port] : null;
+  }
+
+  /**
+   * Listens on a descriptor of weft's own (src/streams/raw-transport.ts, as weft/streams does):
+   * connections are accepted from weft's epoll set and read and written with recv(2)/send(2),
+   * several a system call's worth cheaper than Node's streams per message. Everything above the
+   * transport (the reader, the writer, the verbs) is the same. Binding errors come at once.
+   */
+  private listenRaw(host: string, port: number, backlog: number): Promise<void> {
+    const fd = (io as NonNullable<typeof io>).listen(host, port, backlog);
+    if (fd < 0) {
+      const exc = fromErrno(-fd, 'listen');
+      this.fail(exc);
+      return Promise.reject(exc);
+    }
+    let listener: RawListener;
+    try {
+      listener = new RawListener(fd, host); // closes fd if epoll refuses it
+    } catch (e) {
+      this.fail(e);
+      return Promise.reject(e);
+    }
+    this.server = listener;
+    this.state = LISTENING;
+    listener.on('connection', (t: RawTransport) => this.onConnection(t as unknown as NetSocket));
+    this.local = [host, (listener.address() as { port: number }).port];
+    this.fd = fd;
+    return Promise.resolve();
   }
 
   /** A Node server feeding this socket's accept queue; `w` learns how listening went. */
@@ -298,6 +359,9 @@ export class Socket {
     }
     // Until accept() wires it, a connection that fails is dropped, not an uncaught error.
     ns.on('error', noop);
+    // A raw connection emits what it reads at once, to nobody yet: it reads nothing until
+    // accept() has wired its reader (a net.Socket buffers in its own stream instead).
+    if (ns instanceof RawTransport) ns.pause();
     ns.once('close', () => this.pending.delete(ns));
     this.pending.add(ns);
     this.acceptWaiters.shift()?.wake(undefined);
@@ -345,8 +409,12 @@ export class Socket {
   }
 
   private wrapAccepted(ns: NetSocket): [Socket, SocketAddress] {
+    // weft's accept(2) turns TCP_NODELAY on (weft/streams wants it); a socket's default is
+    // Python's and net's: off until setsockopt says otherwise.
+    if (ns instanceof RawTransport) ns.setNoDelay(false);
     const s = new Socket(this.family, SOCK_STREAM, this.proto);
     s.attach(ns, this.family === AF_UNIX ? { peername: '', sockname: this.local as string } : null);
+    if (ns instanceof RawTransport) ns.resume();
     return [s, s.peer ?? ''];
   }
 
@@ -611,7 +679,8 @@ export class Socket {
 
   private prepareHandoff(out: PassedSocket): number {
     if (this.state === LISTENING) {
-      const fd = handleFd(this.server as NetServer);
+      const server = this.server as NetServer | RawListener;
+      const fd = server instanceof RawListener ? server.fileno() : handleFd(server);
       if (fd < 0) {
         throw new OSError(
           'Bad file descriptor: the socket is not listening yet: await listen() before handing it to a child process',
@@ -628,7 +697,13 @@ export class Socket {
         'ENOTCONN',
       );
     }
-    const d = detachConnection(this.netSock as NetSocket, this.reader as StreamReader, out);
+    const ns = this.netSock as NetSocket;
+    if (ns instanceof RawTransport) {
+      const d = detachRawConnection(ns, this.reader as StreamReader, out);
+      this.detached = d;
+      return d.fd;
+    }
+    const d = detachConnection(ns, this.reader as StreamReader, out);
     this.detached = d;
     return d.handle.fd;
   }
@@ -637,7 +712,8 @@ export class Socket {
     const d = this.detached;
     if (d !== null) {
       this.detached = null;
-      d.handle.close();
+      // close(2) of this copy only (the transport's destroy does that for a raw one).
+      if ('handle' in d) d.handle.close();
       this.shut('handed to a child process', false);
       return;
     }
@@ -653,7 +729,9 @@ export class Socket {
     const d = this.detached;
     if (d === null) return;
     this.detached = null;
-    reattachConnection(this.netSock as NetSocket, this.reader as StreamReader, d, out);
+    if ('handle' in d)
+      reattachConnection(this.netSock as NetSocket, this.reader as StreamReader, d, out);
+    else reattachRawConnection(this.reader as StreamReader, d, out);
   }
 
   /** @internal The child's side: adopts the descriptor the parent passed at fork. */
@@ -692,6 +770,11 @@ export class Socket {
 
   describe(): string {
     return `socket (fd ${this.fd})`;
+  }
+
+  /** @internal True when this socket runs on weft's own descriptor (see `listenRaw`). */
+  _rawTransport(): boolean {
+    return this.server instanceof RawListener || this.netSock instanceof RawTransport;
   }
 
   // ── readiness (weft/selectors) ───────────────────────────────────────────────────────────

@@ -39,7 +39,13 @@
  * dispatch (see src/streams/raw-poller.ts).
  */
 import { EventEmitter } from 'node:events';
-import { SHUT_WR } from '../socket/constants.js';
+import {
+  IPPROTO_TCP,
+  SHUT_WR,
+  SO_KEEPALIVE,
+  SOL_SOCKET,
+  TCP_NODELAY,
+} from '../socket/constants.js';
 import { fromErrno } from '../socket/errors.js';
 import { io } from '../socket/native-io.js';
 import { EPOLLIN, EPOLLOUT, modify, NOREAD, RBUF, unwatch, watch } from './raw-poller.js';
@@ -193,12 +199,23 @@ export class RawTransport extends EventEmitter {
     return null;
   }
 
-  setNoDelay(): this {
-    return this; // accept() set TCP_NODELAY already
+  /** TCP_NODELAY (accept() turned it on already: weft/streams wants it, as asyncio does). */
+  setNoDelay(noDelay = true): this {
+    this.intOption(IPPROTO_TCP, TCP_NODELAY, noDelay);
+    return this;
   }
 
-  setKeepAlive(): this {
+  /** SO_KEEPALIVE (the system's probe timing: `initialDelay` is not applied). */
+  setKeepAlive(enable = false): this {
+    this.intOption(SOL_SOCKET, SO_KEEPALIVE, enable);
     return this;
+  }
+
+  private intOption(level: number, name: number, on: boolean): void {
+    // As net's: an option on a closed connection does nothing. An addon built before the call
+    // existed (no rebuild since) leaves the option as accept() set it.
+    if (this.destroyed) return;
+    b().setsockoptInt?.(this.fd, level, name, on ? 1 : 0);
   }
 
   cork(): void {}
@@ -447,6 +464,11 @@ export class RawListener extends EventEmitter {
       b().close(fd);
       throw fromErrno(-r, 'epoll_ctl');
     }
+  }
+
+  /** The listening descriptor (-1 once closed). */
+  fileno(): number {
+    return this.fd;
   }
 
   address(): { address: string; port: number; family: string } | null {

@@ -18,6 +18,7 @@ import {
   IPPROTO_TCP,
   OSError,
   SHUT_WR,
+  SO_KEEPALIVE,
   SO_REUSEADDR,
   SOCK_STREAM,
   SOL_SOCKET,
@@ -29,6 +30,7 @@ import {
   sockSendall,
   TCP_NODELAY,
 } from '../../src/socket/index.js';
+import { io } from '../../src/socket/native-io.js';
 import { checkLeaks } from '../support/leaks.js';
 
 checkLeaks();
@@ -354,6 +356,44 @@ describe('socket', () => {
     await uc.sendall('unix');
     assert.equal((await uconn.recv(10)).toString(), 'unix');
     closeAll(uc, uconn, us);
+  });
+
+  test('bytes a client sends before the server accepts arrive whole, in order', async () => {
+    const srv = await createServer([HOST, 0]);
+    const client = await createConnection([HOST, portOf(srv)]);
+    await client.sendall('early ');
+    await client.sendall('bytes');
+    // The connection waits in the accept queue meanwhile (a raw one reads nothing until accept).
+    await sleep(100);
+    const [conn] = await srv.accept();
+    conn.settimeout(5000);
+    let got = '';
+    while (got.length < 11) got += (await conn.recv(64)).toString();
+    assert.equal(got, 'early bytes');
+    closeAll(client, conn, srv);
+  });
+
+  test("an IPv4 server runs on weft's own descriptor where the addon is built, else on net", async () => {
+    // WEFT_SOCKET_TRANSPORT=net (the suite's second pass, scripts/run-tests.mjs) forces net.
+    const raw = io !== null && process.env.WEFT_SOCKET_TRANSPORT !== 'net';
+    const { srv, client, conn } = await pair();
+    assert.equal(srv._rawTransport(), raw);
+    assert.equal(conn._rawTransport(), raw);
+    assert.equal(client._rawTransport(), false); // connect() is always net's
+    if (raw) {
+      const kernel = (s: Socket, level: number, name: number): number =>
+        (io as NonNullable<typeof io>).getsockoptInt?.(s.fileno(), level, name) ?? -1;
+      // Nagle on and no keep-alive until asked, as a net (and a Python) accepted socket.
+      assert.equal(kernel(conn, IPPROTO_TCP, TCP_NODELAY), 0);
+      assert.equal(kernel(conn, SOL_SOCKET, SO_KEEPALIVE), 0);
+      conn.setsockopt(IPPROTO_TCP, TCP_NODELAY, 1);
+      conn.setsockopt(SOL_SOCKET, SO_KEEPALIVE, 1);
+      assert.equal(kernel(conn, IPPROTO_TCP, TCP_NODELAY), 1);
+      assert.ok(kernel(conn, SOL_SOCKET, SO_KEEPALIVE) > 0);
+      conn.setsockopt(IPPROTO_TCP, TCP_NODELAY, 0);
+      assert.equal(kernel(conn, IPPROTO_TCP, TCP_NODELAY), 0);
+    }
+    closeAll(client, conn, srv);
   });
 
   test('bad arguments raise typed errors', async () => {

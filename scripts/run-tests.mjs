@@ -39,8 +39,13 @@ if (again.length > 0 && process.env.WEFT_CONTEXT !== 'hooks') {
   status = runner(again, { WEFT_CONTEXT: 'hooks' }) || status;
 }
 // An IPv4 weft socket listens on weft's own descriptor where the weft_io addon is built, and on
-// Node's net otherwise (src/socket/socket.ts): the socket and selector tests run again on net.
-const NET_PASS = ['test/socket/socket.test.ts', 'test/selectors/default-selector.test.ts'];
+// Node's net otherwise (src/socket/socket.ts): the socket, selector and hand-off tests run again
+// on net.
+const NET_PASS = [
+  'test/socket/socket.test.ts',
+  'test/selectors/default-selector.test.ts',
+  'test/multiprocessing/process-socket.test.ts',
+];
 const onNet = chosen.filter((f) => NET_PASS.includes(f));
 if (onNet.length > 0 && process.env.WEFT_SOCKET_TRANSPORT !== 'net') {
   console.log(`\n# again with WEFT_SOCKET_TRANSPORT=net (Node's net): ${onNet.length} files`);

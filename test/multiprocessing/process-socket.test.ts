@@ -161,6 +161,30 @@ describe('Process with a socket in its args', () => {
     assert.throws(() => new Process({ target: acceptOne, args: [srv] }).start(), OSError);
   });
 
+  test('a hand-off undone (another argument refused) leaves the connection as it was', async () => {
+    const [srv, port] = await listener();
+    using client = await createConnection(['127.0.0.1', port]);
+    await client.sendall('abcdef');
+    const [conn] = await srv.accept();
+    using _conn = conn;
+    await untilBuffered(conn);
+    assert.equal((await conn.recv(2)).toString(), 'ab');
+    // `conn` is prepared (its reading stopped, its buffered bytes taken), then the unconnected
+    // socket after it is refused: `conn` must get its bytes back and read again.
+    using unconnected = new Socket();
+    const p = new Process({ target: echoUpper, args: [conn, unconnected] });
+    assert.throws(
+      () => p.start(),
+      (e: unknown) => e instanceof OSError && e.errnoName === 'ENOTCONN',
+    );
+    assert.equal(p.pid, null);
+    await client.sendall('gh');
+    assert.equal(await recvN(conn, 6), 'cdefgh');
+    await conn.sendall('ok');
+    assert.equal(await recvN(client, 2), 'ok');
+    srv.close();
+  });
+
   test('a socket that is neither connected nor listening is refused before the child starts', () => {
     using s = new Socket();
     const p = new Process({ target: echoUpper, args: [s] });

@@ -11,7 +11,8 @@
 # the native addons built against that Node's own headers, as `npm ci` would build them there.
 # Why: package.json says Node >= 20, and CI runs only the Node of its machine. Node 22 and 24
 # take other paths in weft (V8 12's slot is per isolate; Node 24 keeps AsyncLocalStorage in it,
-# and weft then carries the task with promise hooks), and timing differs (see docs/asyncio.md).
+# and weft then keeps its task inside Node's frames, or uses promise hooks before 24.14), and
+# timing differs (see docs/asyncio.md).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)

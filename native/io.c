@@ -56,16 +56,19 @@ static int arg_int(napi_env env, napi_value v, int32_t *out) {
   return napi_get_value_int32(env, v, out) == napi_ok;
 }
 
-/* listen(host, port, backlog) -> fd | -errno   (IPv4 or IPv6 literal) */
+/* listen(host, port, backlog[, v6only]) -> fd | -errno   (IPv4 or IPv6 literal; v6only sets
+ * IPV6_V6ONLY on an IPv6 socket, else the system's default stands) */
 static napi_value io_listen(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   char host[64];
   size_t len;
   int32_t port, backlog;
+  bool v6only = false;
   if (argc < 3 || napi_get_value_string_utf8(env, argv[0], host, sizeof host, &len) != napi_ok ||
-      !arg_int(env, argv[1], &port) || !arg_int(env, argv[2], &backlog))
+      !arg_int(env, argv[1], &port) || !arg_int(env, argv[2], &backlog) ||
+      (argc >= 4 && napi_get_value_bool(env, argv[3], &v6only) != napi_ok))
     return num(env, -EINVAL);
   struct sockaddr_storage ss;
   memset(&ss, 0, sizeof ss);
@@ -90,6 +93,11 @@ static napi_value io_listen(napi_env env, napi_callback_info info) {
   if (fd < 0) return num(env, -errno);
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (family == AF_INET6 && v6only && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0) {
+    int e = errno;
+    close(fd);
+    return num(env, -e);
+  }
   if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, backlog) < 0) {
     int e = errno;
     close(fd);

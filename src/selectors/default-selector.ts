@@ -4,8 +4,8 @@
  * Implementation notes
  * --------------------
  * This is not a second event loop. A weft socket's transport already waits for readiness and
- * reads what arrives into user space (weft's own epoll set for a listening IPv4 socket and the
- * connections it accepts, Node's loop for the others: src/socket/socket.ts); a weft socket
+ * reads what arrives into user space (weft's own epoll set for a TCP socket listening on an IP
+ * address and the connections it accepts, Node's loop for the others: src/socket/socket.ts); a weft socket
  * tells its watchers whenever its state may have changed (bytes or EOF arrived, a connection
  * was queued, the send queue drained, it closed). The selector turns those notifications into
  * Python's level-triggered answer:

@@ -5,7 +5,8 @@ import { createRequire } from 'node:module';
 import { debuglog } from 'node:util';
 
 export interface IoBinding {
-  listen(host: string, port: number, backlog: number): number;
+  /** `v6only`: IPV6_V6ONLY on an IPv6 socket (an addon built before it ignores the argument). */
+  listen(host: string, port: number, backlog: number, v6only?: boolean): number;
   localPort(fd: number): number;
   addressOf(fd: number, peer: boolean): [string, number] | number;
   accept(fd: number): number;

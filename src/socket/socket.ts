@@ -9,12 +9,13 @@
  * writes through a `StreamWriter` (its `drain` is the back pressure of `sendall`). Two
  * transports, one surface:
  *
- *   listen() on AF_INET, an IPv4 literal,   weft's own descriptor (src/streams/raw-transport.ts,
- *   weft_io addon built                     weft/streams' transport): accept(2), recv(2), send(2)
+ *   listen() on an IP literal (AF_INET or    weft's own descriptor (src/streams/raw-transport.ts,
+ *   AF_INET6), weft_io addon built          weft/streams' transport): accept(2), recv(2), send(2)
  *                                           from weft's epoll set, for the listener and every
  *                                           connection it accepts
- *   everything else (connect, IPv6, Unix,   Node's `net` (libuv's epoll/kqueue)
- *   WEFT_SOCKET_TRANSPORT=net, no addon)
+ *   everything else (connect, Unix, a host  Node's `net` (libuv's epoll/kqueue)
+ *   name, WEFT_SOCKET_TRANSPORT=net, no
+ *   addon)
  *
  * The raw one costs about a third of the CPU per message that Node's streams cost (the echo
  * bench of 2026-12-03 15:32 UTC: 9.6 µs a request against 27.3 µs at 10:46; docs/socket.md).
@@ -36,6 +37,7 @@
 import {
   createServer,
   isIPv4,
+  isIPv6,
   type Server as NetServer,
   Socket as NetSocket,
   connect as netConnect,
@@ -289,16 +291,20 @@ export class Socket {
   }
 
   /**
-   * The IPv4 address to listen on with weft's own descriptor, or null for Node's server: the
-   * weft_io addon is there, the socket is AF_INET and its address an IPv4 literal, and
+   * The address to listen on with weft's own descriptor, or null for Node's server: the weft_io
+   * addon is there, the socket is AF_INET with an IPv4 literal or AF_INET6 with an IPv6 one
+   * (IPv6-only, as on net: an addon built before it could say so is not used for IPv6), and
    * WEFT_SOCKET_TRANSPORT is not 'net'.
    */
   private rawAddress(): [string, number] | null {
-    if (io === null || this.family !== AF_INET) return null;
-    if (process.env.WEFT_SOCKET_TRANSPORT === 'net') return null;
-    const [host, port] = (this.bound as [string, number] | null) ?? ['0.0.0.0', 0];
-    const h = host === '' ? '0.0.0.0' : host;
-    return isIPv4(h) ? [h, port] : null;
+    if (io === null || process.env.WEFT_SOCKET_TRANSPORT === 'net') return null;
+    const v6 = this.family === AF_INET6;
+    if (!v6 && this.family !== AF_INET) return null;
+    if (v6 && io.setsockoptInt === undefined) return null;
+    const any = v6 ? '::' : '0.0.0.0';
+    const [host, port] = (this.bound as [string, number] | null) ?? [any, 0];
+    const h = host === '' ? any : host;
+    return (v6 ? isIPv6(h) : isIPv4(h)) ? [h, port] : null;
   }
 
   /**
@@ -308,7 +314,7 @@ export class Socket {
    * the writer, the verbs) is the same. Binding errors come at once.
    */
   private listenRaw(host: string, port: number, backlog: number): Promise<void> {
-    const fd = (io as NonNullable<typeof io>).listen(host, port, backlog);
+    const fd = (io as NonNullable<typeof io>).listen(host, port, backlog, this.family === AF_INET6);
     if (fd < 0) {
       const exc = fromErrno(-fd, 'listen');
       this.fail(exc);

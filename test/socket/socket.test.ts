@@ -339,10 +339,23 @@ describe('socket', () => {
     const srv6 = await createServer(['::1', 0]);
     assert.equal(srv6.family, AF_INET6);
     const c6 = await createConnection(['::1', portOf(srv6)]);
-    const [s6] = await srv6.accept();
+    const [s6, addr6] = await srv6.accept();
+    assert.deepEqual(addr6, c6.getsockname());
+    assert.deepEqual(srv6.getsockname(), ['::1', portOf(srv6)]);
     await c6.sendall('v6');
     assert.equal((await s6.recv(10)).toString(), 'v6');
     closeAll(c6, s6, srv6);
+    // An AF_INET6 socket listens on IPv6 only, on either transport: an IPv4 client is refused.
+    const any6 = new Socket(AF_INET6, SOCK_STREAM);
+    try {
+      any6.bind(['::', 0]);
+      await any6.listen();
+      await assert.rejects(async () => {
+        (await createConnection([HOST, portOf(any6)])).close();
+      }, ConnectionRefusedError);
+    } finally {
+      any6.close();
+    }
 
     const path = join(tmpdir(), `weft-sock-${process.pid}-${Date.now()}.sock`);
     const us = new Socket(AF_UNIX, SOCK_STREAM);
@@ -373,13 +386,21 @@ describe('socket', () => {
     closeAll(client, conn, srv);
   });
 
-  test("an IPv4 server runs on weft's own descriptor where the addon is built, else on net", async () => {
+  test("an IP server (IPv4 or IPv6) runs on weft's own descriptor where the addon is built, else on net", async () => {
     // WEFT_SOCKET_TRANSPORT=net (the suite's second pass, scripts/run-tests.mjs) forces net.
     const raw = io !== null && process.env.WEFT_SOCKET_TRANSPORT !== 'net';
     const { srv, client, conn } = await pair();
     assert.equal(srv._rawTransport(), raw);
     assert.equal(conn._rawTransport(), raw);
     assert.equal(client._rawTransport(), false); // connect() is always net's
+    const srv6 = await createServer(['::1', 0]);
+    assert.equal(srv6._rawTransport(), raw);
+    srv6.close();
+    const unix = new Socket(AF_UNIX, SOCK_STREAM);
+    unix.bind(join(tmpdir(), `weft-sock-${process.pid}-${Date.now()}-t.sock`));
+    await unix.listen();
+    assert.equal(unix._rawTransport(), false); // Unix sockets are always net's
+    unix.close();
     if (raw) {
       const kernel = (s: Socket, level: number, name: number): number =>
         (io as NonNullable<typeof io>).getsockoptInt?.(s.fileno(), level, name) ?? -1;

@@ -56,6 +56,29 @@ static int arg_int(napi_env env, napi_value v, int32_t *out) {
   return napi_get_value_int32(env, v, out) == napi_ok;
 }
 
+/* Fills `ss`/`sl`/`family` for an IPv4 or IPv6 literal; 0, or -EAFNOSUPPORT for anything else. */
+static int literal_addr(const char *host, int32_t port, struct sockaddr_storage *ss, socklen_t *sl,
+                        int *family) {
+  memset(ss, 0, sizeof *ss);
+  struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+  struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+  if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+    *family = AF_INET;
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons((uint16_t)port);
+    *sl = sizeof *a4;
+    return 0;
+  }
+  if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+    *family = AF_INET6;
+    a6->sin6_family = AF_INET6;
+    a6->sin6_port = htons((uint16_t)port);
+    *sl = sizeof *a6;
+    return 0;
+  }
+  return -EAFNOSUPPORT;
+}
+
 /* listen(host, port, backlog[, v6only]) -> fd | -errno   (IPv4 or IPv6 literal; v6only sets
  * IPV6_V6ONLY on an IPv6 socket, else the system's default stands) */
 static napi_value io_listen(napi_env env, napi_callback_info info) {
@@ -71,24 +94,10 @@ static napi_value io_listen(napi_env env, napi_callback_info info) {
       (argc >= 4 && napi_get_value_bool(env, argv[3], &v6only) != napi_ok))
     return num(env, -EINVAL);
   struct sockaddr_storage ss;
-  memset(&ss, 0, sizeof ss);
   socklen_t sl;
   int family;
-  struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
-  struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
-  if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
-    family = AF_INET;
-    a4->sin_family = AF_INET;
-    a4->sin_port = htons((uint16_t)port);
-    sl = sizeof *a4;
-  } else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
-    family = AF_INET6;
-    a6->sin6_family = AF_INET6;
-    a6->sin6_port = htons((uint16_t)port);
-    sl = sizeof *a6;
-  } else {
-    return num(env, -EAFNOSUPPORT);
-  }
+  int a = literal_addr(host, port, &ss, &sl, &family);
+  if (a < 0) return num(env, a);
   int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return num(env, -errno);
   int one = 1;
@@ -99,6 +108,36 @@ static napi_value io_listen(napi_env env, napi_callback_info info) {
     return num(env, -e);
   }
   if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, backlog) < 0) {
+    int e = errno;
+    close(fd);
+    return num(env, -e);
+  }
+  return num(env, fd);
+}
+
+/* connect(host, port) -> fd | -errno: a non-blocking TCP socket connected or connecting to an
+ * IPv4 or IPv6 literal. Connecting: wait until it is writable, then read SO_ERROR. */
+static napi_value io_connect(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char host[64];
+  size_t len;
+  int32_t port;
+  if (argc < 2 || napi_get_value_string_utf8(env, argv[0], host, sizeof host, &len) != napi_ok ||
+      !arg_int(env, argv[1], &port))
+    return num(env, -EINVAL);
+  struct sockaddr_storage ss;
+  socklen_t sl;
+  int family;
+  int a = literal_addr(host, port, &ss, &sl, &family);
+  if (a < 0) return num(env, a);
+  int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return num(env, -errno);
+  int r;
+  do r = connect(fd, (struct sockaddr *)&ss, sl);
+  while (r < 0 && errno == EINTR);
+  if (r < 0 && errno != EINPROGRESS) {
     int e = errno;
     close(fd);
     return num(env, -e);
@@ -659,6 +698,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"recvBlocking", io_recv_blocking}, {"sendallBlocking", io_sendall_blocking},
       {"acceptBlocking", io_accept_blocking}, {"addressOf", io_address_of},
       {"setsockoptInt", io_setsockopt_int}, {"getsockoptInt", io_getsockopt_int},
+      {"connect", io_connect},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

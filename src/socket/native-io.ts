@@ -7,6 +7,9 @@ import { debuglog } from 'node:util';
 export interface IoBinding {
   /** `v6only`: IPV6_V6ONLY on an IPv6 socket (an addon built before it ignores the argument). */
   listen(host: string, port: number, backlog: number, v6only?: boolean): number;
+  /** A non-blocking socket connected or connecting to an IP literal: its fd, or -errno.
+   * Absent from an addon built before it. */
+  connect?(host: string, port: number): number;
   localPort(fd: number): number;
   addressOf(fd: number, peer: boolean): [string, number] | number;
   accept(fd: number): number;

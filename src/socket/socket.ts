@@ -9,13 +9,12 @@
  * writes through a `StreamWriter` (its `drain` is the back pressure of `sendall`). Two
  * transports, one surface:
  *
- *   listen() on an IP literal (AF_INET or    weft's own descriptor (src/streams/raw-transport.ts,
- *   AF_INET6), weft_io addon built          weft/streams' transport): accept(2), recv(2), send(2)
- *                                           from weft's epoll set, for the listener and every
- *                                           connection it accepts
- *   everything else (connect, Unix, a host  Node's `net` (libuv's epoll/kqueue)
- *   name, WEFT_SOCKET_TRANSPORT=net, no
- *   addon)
+ *   listen() on / connect() to an IP        weft's own descriptor (src/streams/raw-transport.ts,
+ *   literal (AF_INET or AF_INET6; connect   weft/streams' transport): accept(2), recv(2), send(2)
+ *   from an unbound socket), weft_io addon  from weft's epoll set, for the listener and every
+ *   built                                   connection it accepts or makes
+ *   everything else (Unix, a host name,     Node's `net` (libuv's epoll/kqueue)
+ *   WEFT_SOCKET_TRANSPORT=net, no addon)
  *
  * The raw one costs about a third of the CPU per message that Node's streams cost (the echo
  * bench of 2026-12-03 15:32 UTC: 9.6 µs a request against 27.3 µs at 10:46; docs/socket.md).
@@ -47,6 +46,7 @@ import { claimFdSlot, holdExitUntilSent, passedFd } from '../internal/process/fd
 import { kShared, registerSharedKind, type SharedState } from '../internal/serialize.js';
 import { Waiter, WaiterList } from '../internal/waiter.js';
 import { wireStreams } from '../streams/protocol.js';
+import { EPOLLOUT, unwatch, watch } from '../streams/raw-poller.js';
 import { RawListener, RawTransport } from '../streams/raw-transport.js';
 import type { StreamReader } from '../streams/stream-reader.js';
 import type { StreamWriter } from '../streams/stream-writer.js';
@@ -99,6 +99,8 @@ const OBEY = 0;
 export const WAIT = 1;
 
 const EMPTY = Buffer.alloc(0);
+/** getsockopt(SOL_SOCKET, SO_ERROR): how a non-blocking connect(2) went (Linux's number). */
+const SO_ERROR = 4;
 const noop = (): void => {};
 
 /**
@@ -151,6 +153,8 @@ export class Socket {
   /** A connection being handed to a child process (between prepare and commit). */
   private detached: DetachedConnection | DetachedRaw | null = null;
   private releasing = false;
+  /** A descriptor of weft's own still connecting (see `startConnectRaw`), or -1. */
+  private connectingFd = -1;
 
   constructor(family: number = AF_INET, type: number = SOCK_STREAM, proto = 0) {
     if (family !== AF_INET && family !== AF_INET6 && family !== AF_UNIX) {
@@ -443,7 +447,9 @@ export class Socket {
       throw new OSError('Transport endpoint is already connected', 'EISCONN');
     }
     if (this.state === FRESH) this.startConnect(checkAddress(this.family, address, 'connect'));
-    else if (this.state !== CONNECTING) throw this.failure;
+    // Failed at once (weft's own descriptor: connect(2) refused it synchronously) or earlier.
+    // (State changes behind TypeScript's back, in startConnect.)
+    if ((this.state as State) !== CONNECTING) throw this.failure;
     if (mode === OBEY && this.timeoutMs === 0) {
       throw new BlockingIOError('Operation now in progress', 'EINPROGRESS');
     }
@@ -462,6 +468,7 @@ export class Socket {
   }
 
   private startConnect(address: SocketAddress): void {
+    if (typeof address !== 'string' && this.startConnectRaw(address[0], address[1])) return;
     let ns: NetSocket;
     if (typeof address === 'string') {
       ns = netConnect({ path: address, allowHalfOpen: true });
@@ -493,6 +500,55 @@ export class Socket {
       }
       this.notify();
     });
+  }
+
+  /**
+   * connect() on weft's own descriptor (as `listenRaw`): an IP literal of the socket's family,
+   * no local address given to `bind`, the addon built with `connect`. The descriptor waits in
+   * weft's epoll set for writability, then SO_ERROR says how connecting went. False when this
+   * does not apply (Node's `net` connects instead).
+   */
+  private startConnectRaw(host: string, port: number): boolean {
+    const b = io;
+    if (b === null || b.connect === undefined || b.getsockoptInt === undefined) return false;
+    if (process.env.WEFT_SOCKET_TRANSPORT === 'net' || this.bound !== null) return false;
+    if (!(this.family === AF_INET ? isIPv4(host) : this.family === AF_INET6 && isIPv6(host))) {
+      return false;
+    }
+    this.state = CONNECTING;
+    const fd = b.connect(host, port);
+    if (fd < 0) {
+      this.fail(fromErrno(-fd, 'connect'));
+      return true;
+    }
+    const r = watch(fd, EPOLLOUT, () => this.onConnectReady(fd));
+    if (r < 0) {
+      b.close(fd);
+      this.fail(fromErrno(-r, 'epoll_ctl'));
+      return true;
+    }
+    this.connectingFd = fd;
+    return true;
+  }
+
+  /** The connecting descriptor turned writable (or failed): connected, or why not. */
+  private onConnectReady(fd: number): void {
+    const b = io as NonNullable<typeof io>;
+    unwatch(fd);
+    this.connectingFd = -1;
+    const err = (b.getsockoptInt as NonNullable<typeof b.getsockoptInt>)(fd, SOL_SOCKET, SO_ERROR);
+    if (err !== 0) {
+      b.close(fd);
+      this.fail(fromErrno(err < 0 ? -err : err, 'connect'));
+      return;
+    }
+    // Its 'error' (epoll refused it) comes on the next tick, to the reader wired here.
+    const t = new RawTransport(fd);
+    this.attach(t as unknown as NetSocket, null);
+    for (let w = this.stateWaiters.shift(); w !== null; w = this.stateWaiters.shift()) {
+      w.wake(undefined);
+    }
+    this.notify();
   }
 
   private attach(ns: NetSocket, unix: { peername: string; sockname: string } | null): void {
@@ -641,6 +697,11 @@ export class Socket {
     // (A listening socket handed to children: later Process.start() calls get this error too;
     // every child must be started in the step that handed it over.)
     this.failure = exc;
+    if (this.connectingFd >= 0) {
+      unwatch(this.connectingFd);
+      io?.close(this.connectingFd);
+      this.connectingFd = -1;
+    }
     if (prev === LISTENING) {
       this.server?.close();
       for (const ns of this.pending) ns.destroy();

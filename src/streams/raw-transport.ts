@@ -163,7 +163,8 @@ export class RawTransport extends EventEmitter {
   private readEnded = false;
   private endPending = false;
   private writeShut = false;
-  private closeAfterFlush = false;
+  /** destroySoon() was called: close once the end (FIN) has gone out. */
+  private destroyAfterEnd = false;
   private idle: NodeJS.Timeout | null = null;
 
   constructor(fd: number) {
@@ -255,7 +256,7 @@ export class RawTransport extends EventEmitter {
         : Buffer.isBuffer(data)
           ? data
           : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    if (this.destroyed || this.writeShut || this.endPending || this.closeAfterFlush) {
+    if (this.destroyed || this.writeShut || this.endPending) {
       const err = Object.assign(new Error('write after end or destroy'), {
         code: 'ERR_STREAM_DESTROYED',
       });
@@ -317,10 +318,15 @@ export class RawTransport extends EventEmitter {
     return this;
   }
 
-  /** Close once the queue is flushed (net's destroySoon). */
+  /**
+   * Close once the queue is flushed (net's destroySoon): end, then close when the end is done.
+   * As net's, through `this.end()`, so that whoever holds this connection's writes (weft/sendfile
+   * while a file goes out: src/sendfile/write-hold.ts) holds the close behind them too.
+   */
   destroySoon(): void {
-    if (this.queued === 0) this.destroy();
-    else this.closeAfterFlush = true;
+    this.destroyAfterEnd = true;
+    if (!this.writeShut && !this.endPending) this.end();
+    if (this.writableFinished) this.destroy();
   }
 
   destroy(err?: Error): this {
@@ -350,7 +356,7 @@ export class RawTransport extends EventEmitter {
     this.writeShut = true;
     this.endPending = false;
     b().shutdown(this.fd, SHUT_WR);
-    if (this.readEnded) this.destroy();
+    if (this.readEnded || this.destroyAfterEnd) this.destroy();
   }
 
   private setEvents(): void {
@@ -437,10 +443,8 @@ export class RawTransport extends EventEmitter {
       this.needDrain = false;
       this.emit('drain');
     }
-    if (this.queued === 0) {
-      if (this.endPending) this.shutWrite();
-      if (this.closeAfterFlush) this.destroy();
-    }
+    // shutWrite closes too after destroySoon().
+    if (this.queued === 0 && this.endPending) this.shutWrite();
   }
 }
 

@@ -79,6 +79,16 @@ static int literal_addr(const char *host, int32_t port, struct sockaddr_storage 
   return -EAFNOSUPPORT;
 }
 
+/* A non-blocking TCP socket of the family of `host` (an IP literal), its address in `ss`/`sl`:
+ * the descriptor, or -errno. */
+static int literal_socket(const char *host, int32_t port, struct sockaddr_storage *ss, socklen_t *sl,
+                          int *family) {
+  int a = literal_addr(host, port, ss, sl, family);
+  if (a < 0) return a;
+  int fd = socket(*family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  return fd < 0 ? -errno : fd;
+}
+
 /* listen(host, port, backlog[, v6only]) -> fd | -errno   (IPv4 or IPv6 literal; v6only sets
  * IPV6_V6ONLY on an IPv6 socket, else the system's default stands) */
 static napi_value io_listen(napi_env env, napi_callback_info info) {
@@ -96,10 +106,8 @@ static napi_value io_listen(napi_env env, napi_callback_info info) {
   struct sockaddr_storage ss;
   socklen_t sl;
   int family;
-  int a = literal_addr(host, port, &ss, &sl, &family);
-  if (a < 0) return num(env, a);
-  int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return num(env, -errno);
+  int fd = literal_socket(host, port, &ss, &sl, &family);
+  if (fd < 0) return num(env, fd);
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (family == AF_INET6 && v6only && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0) {
@@ -130,10 +138,8 @@ static napi_value io_connect(napi_env env, napi_callback_info info) {
   struct sockaddr_storage ss;
   socklen_t sl;
   int family;
-  int a = literal_addr(host, port, &ss, &sl, &family);
-  if (a < 0) return num(env, a);
-  int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return num(env, -errno);
+  int fd = literal_socket(host, port, &ss, &sl, &family);
+  if (fd < 0) return num(env, fd);
   int r;
   do r = connect(fd, (struct sockaddr *)&ss, sl);
   while (r < 0 && errno == EINTR);

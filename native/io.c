@@ -89,6 +89,14 @@ static int literal_socket(const char *host, int32_t port, struct sockaddr_storag
   return fd < 0 ? -errno : fd;
 }
 
+/* The (host, port) that `listen` and `connect` take first: 1, or 0 when either is missing. */
+static int host_port_args(napi_env env, size_t argc, napi_value *argv, char *host, size_t hsize,
+                          int32_t *port) {
+  size_t len;
+  return argc >= 2 && napi_get_value_string_utf8(env, argv[0], host, hsize, &len) == napi_ok &&
+         arg_int(env, argv[1], port);
+}
+
 /* listen(host, port, backlog[, v6only]) -> fd | -errno   (IPv4 or IPv6 literal; v6only sets
  * IPV6_V6ONLY on an IPv6 socket, else the system's default stands) */
 static napi_value io_listen(napi_env env, napi_callback_info info) {
@@ -96,11 +104,10 @@ static napi_value io_listen(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   char host[64];
-  size_t len;
   int32_t port, backlog;
   bool v6only = false;
-  if (argc < 3 || napi_get_value_string_utf8(env, argv[0], host, sizeof host, &len) != napi_ok ||
-      !arg_int(env, argv[1], &port) || !arg_int(env, argv[2], &backlog) ||
+  if (argc < 3 || !host_port_args(env, argc, argv, host, sizeof host, &port) ||
+      !arg_int(env, argv[2], &backlog) ||
       (argc >= 4 && napi_get_value_bool(env, argv[3], &v6only) != napi_ok))
     return num(env, -EINVAL);
   struct sockaddr_storage ss;
@@ -130,11 +137,8 @@ static napi_value io_connect(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   char host[64];
-  size_t len;
   int32_t port;
-  if (argc < 2 || napi_get_value_string_utf8(env, argv[0], host, sizeof host, &len) != napi_ok ||
-      !arg_int(env, argv[1], &port))
-    return num(env, -EINVAL);
+  if (!host_port_args(env, argc, argv, host, sizeof host, &port)) return num(env, -EINVAL);
   struct sockaddr_storage ss;
   socklen_t sl;
   int family;

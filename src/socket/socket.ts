@@ -543,7 +543,7 @@ export class Socket {
       return;
     }
     // Its 'error' (epoll refused it) comes on the next tick, to the reader wired here.
-    const t = new RawTransport(fd);
+    const t = new RawTransport(fd, false); // connect(2) leaves Nagle on
     this.attach(t as unknown as NetSocket, null);
     for (let w = this.stateWaiters.shift(); w !== null; w = this.stateWaiters.shift()) {
       w.wake(undefined);

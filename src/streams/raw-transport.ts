@@ -167,9 +167,14 @@ export class RawTransport extends EventEmitter {
   private destroyAfterEnd = false;
   private idle: NodeJS.Timeout | null = null;
 
-  constructor(fd: number) {
+  /** TCP_NODELAY as the descriptor has it: a call that changes nothing makes no system call. */
+  private noDelay: boolean;
+
+  /** `noDelay`: what the descriptor has (weft's accept(2) turns TCP_NODELAY on). */
+  constructor(fd: number, noDelay = true) {
     super();
     this.fd = fd;
+    this.noDelay = noDelay;
     this._handle = { fd };
     const peer = b().addressOf(fd, true);
     const local = b().addressOf(fd, false);
@@ -202,7 +207,10 @@ export class RawTransport extends EventEmitter {
 
   /** TCP_NODELAY (accept() turned it on already: weft/streams wants it, as asyncio does). */
   setNoDelay(noDelay = true): this {
-    this.intOption(IPPROTO_TCP, TCP_NODELAY, noDelay);
+    if (noDelay !== this.noDelay && !this.destroyed) {
+      this.noDelay = noDelay;
+      this.intOption(IPPROTO_TCP, TCP_NODELAY, noDelay);
+    }
     return this;
   }
 

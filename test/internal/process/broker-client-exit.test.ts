@@ -54,6 +54,21 @@ async function readyQueue(): Promise<Queue<number>> {
   return q;
 }
 
+/**
+ * Child code (after the imports of `runChild`): a round trip with the broker (connected), a
+ * 6 MiB put (filled with 1) whose flush runs before the next line — the kernel takes far less
+ * than 6 MiB at once, Node holds the rest — then a second one (filled with 2) queued in the turn
+ * of whatever comes next: the exit, in the tests below.
+ */
+function twoLargePuts(queueId: string): string {
+  return `
+      const b = broker();
+      await b.drain();
+      b.postPut(${JSON.stringify(queueId)}, encode(new Uint8Array(6 << 20).fill(1), 'message'));
+      await new Promise((resolve) => setImmediate(resolve));
+      b.postPut(${JSON.stringify(queueId)}, encode(new Uint8Array(6 << 20).fill(2), 'message'));`;
+}
+
 test('puts made in the turn a process exits in, before its client connected, all arrive', async () => {
   const q = await readyQueue();
   try {
@@ -147,13 +162,7 @@ test('a put larger than the socket buffer, made just before exit on a connected 
     // The first 6 MiB item is written while the process goes on (the kernel takes part, Node
     // holds the rest); the second is queued in the turn of the exit. Both must arrive, in order.
     const { code, stderr } = await runChild(`
-      const b = broker();
-      await b.drain(); // a round trip with the broker: connected
-      b.postPut(${JSON.stringify(q._id)}, encode(new Uint8Array(6 << 20).fill(1), 'message'));
-      // The flush this put scheduled runs first: the frame is handed to the socket, which takes
-      // far less than 6 MiB at once.
-      await new Promise((resolve) => setImmediate(resolve));
-      b.postPut(${JSON.stringify(q._id)}, encode(new Uint8Array(6 << 20).fill(2), 'message'));
+      ${twoLargePuts(q._id)}
       process.exit(0);`);
     assert.equal(code, 0, stderr);
     assert.equal(stderr, '');
@@ -177,11 +186,7 @@ test('a write that fails at exit reports the messages of an earlier frame it cut
     const { code, stderr } = await runChild(`
       import fs from 'node:fs';
       import { syncBuiltinESMExports } from 'node:module';
-      const b = broker();
-      await b.drain();
-      b.postPut(${JSON.stringify(q._id)}, encode(new Uint8Array(6 << 20).fill(1), 'message'));
-      await new Promise((resolve) => setImmediate(resolve));
-      b.postPut(${JSON.stringify(q._id)}, encode(new Uint8Array(6 << 20).fill(2), 'message'));
+      ${twoLargePuts(q._id)}
       const real = fs.writeSync;
       fs.writeSync = (fd, ...rest) => {
         if (fd > 2) throw Object.assign(new Error('broken'), { code: 'EPIPE' });
@@ -207,11 +212,7 @@ test('a write that fails part-way at exit reports only the messages not wholly w
     const { code, stderr } = await runChild(`
       import fs from 'node:fs';
       import { syncBuiltinESMExports } from 'node:module';
-      const b = broker();
-      await b.drain();
-      b.postPut(${JSON.stringify(q._id)}, encode(new Uint8Array(6 << 20).fill(1), 'message'));
-      await new Promise((resolve) => setImmediate(resolve));
-      b.postPut(${JSON.stringify(q._id)}, encode(new Uint8Array(6 << 20).fill(2), 'message'));
+      ${twoLargePuts(q._id)}
       const real = fs.writeSync;
       let allowed = null;
       fs.writeSync = (fd, buf, off, ...rest) => {

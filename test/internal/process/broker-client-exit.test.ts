@@ -274,3 +274,41 @@ test('a frame the socket still held when the broker connection closed is reporte
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('once the broker closes the connection, every call fails with why: waits reject, posts throw', async () => {
+  // A stand-in broker that ends each connection once the client's first bytes arrive (its
+  // hello), as a child sees it when the root process, and so the broker, is gone. It ends rather
+  // than destroys, and reads on: unread bytes at close would make it a reset, whose message
+  // differs ("broke: read ECONNRESET").
+  const dir = mkdtempSync(join(tmpdir(), 'weft-broker-'));
+  const path = join(dir, 'broker.sock');
+  const server = createServer((s) => {
+    s.on('data', () => s.end());
+    s.on('error', () => {});
+  });
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  try {
+    const { code, stderr } = await runChild(
+      `
+      const b = broker();
+      const why = (p) => p.then(() => 'answered', (e) => e.message);
+      const waiting = await why(b.request('get', 'no-such-queue', []));
+      let posted = 'no throw';
+      try {
+        b.postPut('no-such-queue', encode(1, 'message'));
+      } catch (e) {
+        posted = e.message;
+      }
+      const later = await why(b.request('qsize', 'no-such-queue', []));
+      process.stderr.write(JSON.stringify({ waiting, posted, later }));`,
+      path,
+    );
+    assert.equal(code, 0, stderr);
+    const seen = JSON.parse(stderr) as Record<string, string>;
+    const closed = 'The multiprocessing broker closed the connection (its process ended)';
+    assert.deepEqual(seen, { waiting: closed, posted: closed, later: closed });
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

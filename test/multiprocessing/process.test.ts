@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
@@ -150,12 +151,64 @@ describe('Process', () => {
       await new Promise((r) => setTimeout(r, 50));
     assert.equal(isRunning(grandchild), false, `daemon child ${grandchild} outlived its parent`);
   });
+
+  test('a child whose parent exits before sending its target says so, and ends', async () => {
+    const { code, child, stderr } = await exitAfterStart(false);
+    assert.equal(code, 0);
+    assert.equal(isRunning(child), false);
+    assert.match(
+      stderr,
+      new RegExp(
+        `weft: process ${child}: its parent \\(pid \\d+\\) ended before sending it its target, which did not run`,
+      ),
+    );
+    assert.doesNotMatch(stderr, /the target ran/);
+  });
+
+  test('a daemon child whose parent exits before sending its target ends silently', async () => {
+    const { code, child, stderr } = await exitAfterStart(true);
+    assert.equal(code, 0);
+    assert.equal(isRunning(child), false);
+    assert.equal(stderr, '');
+  });
 });
+
+/** Runs the exit-after-start fixture; resolves once its child has ended too (stderr closed). */
+async function exitAfterStart(
+  daemon: boolean,
+): Promise<{ code: number | null; child: number; stderr: string }> {
+  const here = fileURLToPath(new URL('./fixtures/exit-after-start.ts', import.meta.url));
+  const parent = spawn(process.execPath, ['--import', 'tsx', here, daemon ? 'daemon' : ''], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let stderr = '';
+  parent.stdout.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+  });
+  parent.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
+  const exited = new Promise<number | null>((r) => parent.once('exit', r));
+  // The child inherited the pipe: it closes once the child has ended as well.
+  const closed = new Promise((r) => parent.stderr.once('close', r));
+  const code = await exited;
+  await closed;
+  const m = /child (\d+)/.exec(out);
+  assert.ok(m, `the parent reported no child: ${out} ${stderr}`);
+  return { code, child: Number(m[1]), stderr };
+}
 
 function isRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  // An orphan that ended is a zombie until its new parent reaps it, which a container's init
+  // may never do: ended all the same.
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return false;
   }

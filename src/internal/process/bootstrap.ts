@@ -10,7 +10,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { onBoot, postToParent } from './channel.js';
-import { type BootMessage, ENV_EARLY_MODULES } from './protocol.js';
+import { type BootMessage, ENV_DAEMON, ENV_EARLY_MODULES, ENV_PARENT } from './protocol.js';
 
 /** Trade-off: how often the watchdog looks for its parent (latency of orphan clean-up vs. wake-ups). */
 const WATCH_MS = 100;
@@ -32,7 +32,24 @@ delete process.env[ENV_EARLY_MODULES];
 const early = Promise.all(earlyUrls.map((u) => import(u)));
 // A failed import is reported where it is awaited (after boot), not as an unhandled rejection.
 early.catch(() => {});
+// A parent that ends (process.exit(), a kill) before its boot message left has sent this child
+// nothing to run. A daemon ends silently, as its parent's end would end it anyway; any other child
+// says why it ran nothing instead of vanishing without a word.
+const daemon = process.env[ENV_DAEMON] === '1';
+const parentPid = process.env[ENV_PARENT] ?? String(process.ppid);
+delete process.env[ENV_DAEMON];
+const unborn = (): void => {
+  if (!daemon)
+    process.stderr.write(
+      `weft: process ${process.pid}: its parent (pid ${parentPid}) ended before sending it its target, which did not run\n`,
+    );
+  process.exit(1);
+};
+// The channel may have closed while this module loaded: then 'disconnect' has come and gone.
+if (process.connected) process.once('disconnect', unborn);
+else unborn();
 onBoot((m) => {
+  process.off('disconnect', unborn);
   const boot = m as BootMessage;
   process.title = boot.name;
   if (boot.daemon) {

@@ -38,6 +38,12 @@ export const PASSED_FD_BASE = 4;
 export const ENV_PARENT = 'WEFT_PARENT';
 
 /**
+ * Environment variable: "1" when the child is a daemon. The boot message says so too, but a
+ * child whose parent ended before sending it must know which silence is expected (a daemon's).
+ */
+export const ENV_DAEMON = 'WEFT_DAEMON';
+
+/**
  * Environment variable carrying, as JSON, the URLs a child imports before its role runs: the
  * modules that register shared kinds (error classes; imported before the payload is decoded) and
  * the role module, last. Set at fork, so the child loads them while hello and boot cross; the

@@ -9,7 +9,7 @@ import { WeftError } from '../errors.js';
 import { sharedModules } from '../serialize.js';
 import { ENV_BROKER, ensureBroker } from './broker-client.js';
 import type { BootMessage } from './protocol.js';
-import { ENV_EARLY_MODULES, ENV_PARENT } from './protocol.js';
+import { ENV_DAEMON, ENV_EARLY_MODULES, ENV_PARENT } from './protocol.js';
 
 const TS = /\.(c|m)?tsx?$/;
 const bootstrapUrl = new URL(
@@ -74,6 +74,7 @@ export class ChildHandle {
         // The tree's one broker, decided before the fork: the child learns it only now.
         [ENV_BROKER]: ensureBroker(),
         [ENV_PARENT]: String(process.pid),
+        [ENV_DAEMON]: o.daemon ? '1' : '0',
         [ENV_EARLY_MODULES]: JSON.stringify([...preload, o.role]),
       },
     });

@@ -240,6 +240,14 @@ export class Socket {
     this.checkOpen();
     if (this.local !== null) return this.local;
     if (this.bound !== null) return this.bound;
+    // A raw connect(2) in progress has its local address already (the kernel chose the port).
+    if (this.connectingFd >= 0) {
+      const a = io?.addressOf(this.connectingFd, false);
+      if (Array.isArray(a)) return [a[0], a[1]];
+    } else if (this.state === CONNECTING && this.netSock !== null && this.family !== AF_UNIX) {
+      const a = this.netSock.address();
+      if ('port' in a) return [a.address, a.port];
+    }
     return this.family === AF_UNIX ? '' : [this.family === AF_INET6 ? '::' : '0.0.0.0', 0];
   }
 
@@ -248,7 +256,13 @@ export class Socket {
    * display and as a key; the transport owns the descriptor, so do not read or write it yourself.
    */
   fileno(): number {
-    return this.state === CLOSED ? -1 : this.fd;
+    if (this.state === CLOSED) return -1;
+    if (this.state === CONNECTING) {
+      // Python's descriptor exists from socket(); ours from connect(2) on (raw or net's).
+      if (this.connectingFd >= 0) return this.connectingFd;
+      if (this.netSock !== null) return handleFd(this.netSock);
+    }
+    return this.fd;
   }
 
   // ── server side ──────────────────────────────────────────────────────────────────────────

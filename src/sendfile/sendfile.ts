@@ -18,8 +18,10 @@
  *
  * Each step is awaited through a Waiter, so cancelling the task (or aborting `signal`) stops
  * the transfer: the kernel path between two sendfile(2) calls or out of a wait for room, the
- * copy loop between two chunks; the call in flight finishes first, as its descriptors and
- * buffer are in use.
+ * copy loop between two chunks or out of a wait for 'drain'; a file read or sendfile(2) call in
+ * flight finishes first, as its descriptors and buffer are in use. Either way the socket stays
+ * open and what was handed to it stays: on the copy loop that includes Node's send queue, which
+ * still drains to the peer, before the writes held during the transfer.
  */
 import { read as fsRead, fstat } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
@@ -57,8 +59,11 @@ const OWNER = { describe: () => 'sendfile' };
  * written to the socket before the call and before anything written during it.
  *
  * **Cancellation:** stops between two sendfile(2) calls (the kernel path) or chunks (the copy
- * loop); bytes already sent stay sent, so the connection should then be closed. Closing the
- * socket during the transfer stops it with `BrokenPipeError`.
+ * loop), or out of a wait for the peer to make room, even if the peer never reads. The socket
+ * stays open: bytes already handed to it stay sent (some may still sit in Node's send queue on
+ * the copy loop), and writes held during the transfer follow them, so the peer cannot tell
+ * where the file stopped: close the connection. Closing the socket during the transfer stops
+ * it with `BrokenPipeError`.
  * @throws {BrokenPipeError} the socket is closed or the peer went away.
  * @throws {ConnectionResetError} the peer reset the connection mid-transfer.
  * @example
@@ -186,23 +191,30 @@ async function copyTransfer(
     // The socket may have died while the file was read: its 'close' would not come again.
     if (ns.destroyed) throw closedError(ns);
     sent += got;
-    if (!rawWrite(ns, got < n ? buf.subarray(0, got) : buf)) await settle(drained(ns), signal);
+    if (!rawWrite(ns, got < n ? buf.subarray(0, got) : buf)) {
+      const room = drained(ns);
+      await settle(room.done, signal, room.abandon);
+    }
   }
   // Only a chunk that reached the kernel counts as sent: a reset shows up here.
   await flush(ns, signal);
   return sent;
 }
 
-/** Waits until everything queued on `ns` was handed to the kernel. */
+/**
+ * Waits until everything queued on `ns` was handed to the kernel. A cancel stops the wait at
+ * once: the queued bytes are Node's, and still go out when the peer makes room.
+ */
 function flush(ns: NetSocket, signal: AbortSignal | undefined): Promise<void> {
   if (ns.destroyed) return Promise.reject(new BrokenPipeError('Broken pipe: the socket is closed'));
   if (ns.writableLength === 0 && !ns.connecting) return Promise.resolve();
-  return settle(
-    new Promise<void>((res, rej) =>
-      rawWrite(ns, EMPTY, (err) => (err ? rej(fromSystemError(err, 'sendfile')) : res())),
-    ),
-    signal,
-  );
+  let abandon!: () => void;
+  const done = new Promise<void>((res, rej) => {
+    abandon = res;
+    // The callback cannot be withdrawn; once abandoned, it settles a promise no one awaits.
+    rawWrite(ns, EMPTY, (err) => (err ? rej(fromSystemError(err, 'sendfile')) : res()));
+  });
+  return settle(done, signal, abandon);
 }
 
 function closedError(ns: NetSocket): Error {
@@ -212,36 +224,45 @@ function closedError(ns: NetSocket): Error {
     : new BrokenPipeError('Broken pipe: the socket closed during sendfile');
 }
 
-function drained(ns: NetSocket): Promise<void> {
-  if (ns.destroyed) return Promise.reject(closedError(ns));
-  return new Promise<void>((res, rej) => {
-    const done = (): void => {
+/**
+ * Waits for room in Node's send queue. `abandon()` stops waiting (the chunks queued stay
+ * queued and go out when the peer reads): a peer that reads nothing would otherwise hold a
+ * cancelled transfer forever.
+ */
+function drained(ns: NetSocket): { done: Promise<void>; abandon: () => void } {
+  if (ns.destroyed) return { done: Promise.reject(closedError(ns)), abandon: () => {} };
+  let abandon!: () => void;
+  const done = new Promise<void>((res, rej) => {
+    const off = (): void => {
       ns.off('drain', onDrain);
       ns.off('error', onError);
       ns.off('close', onClose);
     };
     const onDrain = (): void => {
-      done();
+      off();
       res();
     };
     const onError = (err: Error): void => {
-      done();
+      off();
       rej(fromSystemError(err, 'sendfile'));
     };
     const onClose = (): void => {
-      done();
+      off();
       rej(new BrokenPipeError('Broken pipe: the socket closed during sendfile'));
     };
+    abandon = onDrain;
     ns.on('drain', onDrain);
     ns.on('error', onError);
     ns.on('close', onClose);
   });
+  return { done, abandon };
 }
 
 /**
  * Awaits `p` through a Waiter, so task cancellation and `signal` reach the transfer
- * (`onCancel` tells the work behind `p` to stop); a cancel is raised only once `p` settled
- * (its descriptors and buffer are in use until then).
+ * (`onCancel` tells the work behind `p` to stop, or abandons a wait that holds nothing); a
+ * cancel is raised only once `p` settled (a read or a native transfer has its descriptors and
+ * buffer in use until then).
  */
 async function settle<T>(
   p: Promise<T>,

@@ -40,6 +40,8 @@ export class ClientResponse implements AsyncDisposable {
       url: URL;
       history: ClientResponse[];
       body: Readable;
+      /** The exchange carries no body (HEAD, 204, 304, `Content-Length: 0`). */
+      empty?: boolean;
     },
     owner: ResponseOwner,
   ) {
@@ -50,6 +52,9 @@ export class ClientResponse implements AsyncDisposable {
     this.history = init.history;
     this.body = init.body;
     this.owner = owner;
+    // An empty body is known from the head alone: it reads as no bytes even once the
+    // connection has gone back to the pool, which the session does at once for such a response.
+    if (init.empty === true) this._bytes = EMPTY;
     this.body.once('end', () => this.release());
   }
 
@@ -101,6 +106,11 @@ export class ClientResponse implements AsyncDisposable {
     if (this._content === null) {
       const reader = new StreamReader();
       this._content = reader;
+      if (this._bytes !== null) {
+        if (this._bytes.length > 0) reader.feedData(this._bytes);
+        reader.feedEof();
+        return reader;
+      }
       const body = this.body;
       reader._setTransport({
         pauseReading: () => body.pause(),
@@ -142,9 +152,15 @@ export class ClientResponse implements AsyncDisposable {
     return new TextDecoder(cs).decode(b);
   }
 
-  /** The body parsed as JSON. */
-  async json<T = unknown>(loads: (text: string) => T = JSON.parse): Promise<T> {
-    return loads(await this.text());
+  /**
+   * The body parsed as JSON; `null` when the body is empty or only whitespace (aiohttp's
+   * `None`), without calling `loads`.
+   */
+  async json<T = unknown>(loads: (text: string) => T = JSON.parse): Promise<T | null> {
+    const text = await this.text();
+    // Python's bytes.strip(): ASCII whitespace only.
+    if (/^[ \t\n\r\v\f]*$/.test(text)) return null;
+    return loads(text);
   }
 
   /**
@@ -181,5 +197,7 @@ export class ClientResponse implements AsyncDisposable {
     return 'ClientResponse';
   }
 }
+
+const EMPTY = Buffer.alloc(0);
 
 function ignore(): void {}

@@ -32,13 +32,18 @@ import {
   ServerTimeoutError,
   TooManyRedirects,
 } from './errors.js';
+import { SockReadTimeout, withSockRead } from './sock-read-timer.js';
 
 export interface ClientTimeout {
   /** The whole exchange, body included, ms (default 300 000, aiohttp's 5 minutes). */
   total?: number | null;
   /** Establishing the connection, ms. */
   connect?: number | null;
-  /** Longest wait for data from the server (head or body), ms. */
+  /**
+   * Longest silence from the server while the client waits for it, ms (0 or null: none): for
+   * the head once the request has been written, then between body chunks; not while the
+   * caller leaves the body unread (back pressure).
+   */
   sockRead?: number | null;
 }
 
@@ -127,15 +132,16 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
     this.timeout = { total: 300_000, ...(options.timeout ?? {}) };
     ms(this.timeout.total, 'total');
     const connect = ms(this.timeout.connect, 'connect');
-    const sockRead = ms(this.timeout.sockRead, 'sockRead');
+    ms(this.timeout.sockRead, 'sockRead');
     this.raise = options.raiseForStatus ?? false;
     this.limiter = limit === 0 ? null : new Semaphore(limit);
     this.agent = new Agent({
       connections: perHost === 0 ? null : perHost,
       connect: connect === null ? {} : { timeout: connect },
-      // undici's defaults (300 s) would cut a long `total`; weft's own timers bound the wait.
-      headersTimeout: sockRead ?? 0,
-      bodyTimeout: sockRead ?? 0,
+      // Off: undici's defaults (300 s) would cut a long `total`, and its clock is too coarse
+      // for `sockRead` (see sock-read-timer.ts); weft's own timers bound the wait.
+      headersTimeout: 0,
+      bodyTimeout: 0,
     });
     if (options.cookies && this.baseUrl)
       this.cookieJar.updateCookies(options.cookies, this.baseUrl);
@@ -228,15 +234,16 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
           h.cookie = [...cookies].map(([k, v]) => `${k}=${v}`).join('; ');
         }
         let r: Dispatcher.ResponseData;
+        const via =
+          sockRead !== null && sockRead > 0 ? withSockRead(this.agent, sockRead) : this.agent;
         try {
-          r = await this.agent.request({
+          r = await via.request({
             origin: target.origin,
             path: target.pathname + target.search,
             method: method as Dispatcher.HttpMethod,
             headers: h,
             body: body as Dispatcher.DispatchOptions['body'],
             signal,
-            ...(sockRead !== null ? { headersTimeout: sockRead, bodyTimeout: sockRead } : {}),
           });
         } catch (e) {
           throw this._mapError(signal.aborted ? signal.reason : e);
@@ -294,18 +301,30 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
           target = next;
           continue;
         }
-        const resp = new ClientResponse(
-          { status, headers: resHeaders, method, url: target, history, body: r.body as Readable },
-          this,
-        );
-        this.open.set(resp, releaseSlot);
-        signal.addEventListener('abort', () => resp.release(), { once: true });
-        const noBody =
+        // HEAD, 204 and 304 carry no content whatever their headers say (RFC 9110 §6.4.1);
+        // Content-Length: 0 says there is none.
+        const empty =
           method === 'HEAD' ||
           status === 204 ||
           status === 304 ||
           resHeaders.get('content-length') === '0';
-        if (noBody) resp.release();
+        const resp = new ClientResponse(
+          {
+            status,
+            headers: resHeaders,
+            method,
+            url: target,
+            history,
+            body: r.body as Readable,
+            empty,
+          },
+          this,
+        );
+        this.open.set(resp, releaseSlot);
+        signal.addEventListener('abort', () => resp.release(), { once: true });
+        // Nothing is left to read: the connection and the `limit` slot go back now, and the
+        // body still reads as empty.
+        if (empty) resp.release();
         if (options.raiseForStatus ?? this.raise) resp.raiseForStatus();
         return resp;
       }
@@ -328,10 +347,7 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
     if (e instanceof TotalTimeout) return new TimeoutError('The request exceeded timeout.total');
     if (e instanceof CancelledError || e instanceof ClientError || e instanceof TimeoutError)
       return e;
-    if (
-      e instanceof undiciErrors.HeadersTimeoutError ||
-      e instanceof undiciErrors.BodyTimeoutError
-    ) {
+    if (e instanceof SockReadTimeout) {
       return new ServerTimeoutError('Timeout on reading data from socket', { cause: e });
     }
     if (e instanceof undiciErrors.ConnectTimeoutError) {

@@ -23,7 +23,8 @@
  * (llhttp), a head larger than `maxHeaderSize` → 431, more than `maxHeaders` fields → 431, a
  * client slower than `headersTimeout` to send its head or `requestTimeout` to send the whole
  * request → 408 (the slowloris defence: Node's connection checker runs every
- * `checkInterval` ms). A body over `clientMaxSize` → 413 when read (Request). A handler's
+ * `checkInterval` ms). A body over `clientMaxSize` → 413 when read whole (Request's `read()`
+ * and what rests on it; its `content` stream is not capped). A handler's
  * error → 500 with a fixed text: the stack goes to `onError` (stderr by default), never to the
  * client.
  */

@@ -11,6 +11,26 @@ import { HTTPBadRequest, HTTPRequestEntityTooLarge } from './http-exceptions.js'
 
 export type MatchInfo = Record<string, string>;
 
+const SLASH = 0x2f;
+/** `scheme://authority` at the start of an absolute-form target; the rest is path and query. */
+const ABSOLUTE_FORM = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i;
+
+/** `/path?query` of an absolute-form target; any other target (`*`, garbage) as it is. */
+function originForm(target: string): string {
+  const m = ABSOLUTE_FORM.exec(target);
+  if (m === null) return target;
+  const rest = target.slice(m[0].length);
+  return rest.charCodeAt(0) === SLASH ? rest : `/${rest}`;
+}
+
+function authorityOf(target: string): string | null {
+  const m = ABSOLUTE_FORM.exec(target);
+  if (m === null || m[1] === '') return null;
+  // userinfo@ is not part of the host (and is deprecated in http URIs).
+  const at = (m[1] as string).lastIndexOf('@');
+  return at === -1 ? (m[1] as string) : (m[1] as string).slice(at + 1);
+}
+
 const EMPTY_MATCH: MatchInfo = Object.freeze(Object.create(null));
 
 export class Request {
@@ -30,6 +50,7 @@ export class Request {
   _prev: Request | null = null;
   /** @internal */ _next: Request | null = null;
   private readonly maxSize: number;
+  private _rawPathQs: string | null = null;
   private _rawPath: string | null = null;
   private _path: string | null = null;
   private _query: URLSearchParams | null = null;
@@ -37,6 +58,8 @@ export class Request {
   private _url: URL | null = null;
   private _content: StreamReader | null = null;
   private _body: Buffer | null = null;
+  /** Why `read()` failed: a second call raises it again rather than give a partial body. */
+  private _bodyError: unknown = null;
   private _state: Map<unknown, unknown> | null = null;
 
   constructor(req: IncomingMessage, res: ServerResponse, app: Application, maxSize: number) {
@@ -50,15 +73,23 @@ export class Request {
     return this._req.method as string;
   }
 
-  /** The request target as sent: path and query string, undecoded. */
+  /**
+   * The path and query string as sent, undecoded. An absolute-form target
+   * (`GET http://host/a?b HTTP/1.1`, which RFC 9112 §3.2.2 obliges a server to accept) gives its
+   * path and query (`/a?b`): that is what routes.
+   */
   get rawPathQs(): string {
-    return this._req.url as string;
+    if (this._rawPathQs === null) {
+      const u = this._req.url as string;
+      this._rawPathQs = u.charCodeAt(0) === SLASH ? u : originForm(u);
+    }
+    return this._rawPathQs;
   }
 
   /** The path as sent (percent-encoded), without the query string. */
   get rawPath(): string {
     if (this._rawPath === null) {
-      const u = this._req.url as string;
+      const u = this.rawPathQs;
       const q = u.indexOf('?');
       this._rawPath = q === -1 ? u : u.slice(0, q);
     }
@@ -83,7 +114,7 @@ export class Request {
 
   /** The raw query string, without the `?` ('' when there is none). */
   get queryString(): string {
-    const u = this._req.url as string;
+    const u = this.rawPathQs;
     const q = u.indexOf('?');
     return q === -1 ? '' : u.slice(q + 1);
   }
@@ -99,8 +130,16 @@ export class Request {
     return this._req.headers;
   }
 
-  /** The `Host` header (or `localhost`). */
+  /**
+   * The `Host` header (or `localhost`); for an absolute-form target, the target's authority,
+   * which the server must use instead of `Host` (RFC 9112 §3.2.2).
+   */
   get host(): string {
+    const u = this._req.url as string;
+    if (u.charCodeAt(0) !== SLASH) {
+      const authority = authorityOf(u);
+      if (authority !== null) return authority;
+    }
     return this._req.headers.host ?? 'localhost';
   }
 
@@ -112,7 +151,7 @@ export class Request {
   get url(): URL {
     if (this._url === null) {
       try {
-        this._url = new URL(this._req.url as string, `${this.scheme}://${this.host}`);
+        this._url = new URL(this.rawPathQs, `${this.scheme}://${this.host}`);
       } catch {
         throw new HTTPBadRequest({ text: 'Malformed request target or Host header' });
       }
@@ -198,35 +237,17 @@ export class Request {
 
   /**
    * The body as a `StreamReader` (from `weft/streams`): `read(n)`, `readline()`,
-   * `readexactly(n)`, line iteration. Past the application's `clientMaxSize` a read raises
-   * `HTTPRequestEntityTooLarge` (answered 413).
+   * `readexactly(n)`, line iteration, for bodies too large to hold. It is not capped: as in
+   * aiohttp, `clientMaxSize` bounds what `read()`, `text()`, `json()` and `post()` would hold in
+   * memory, and a handler streaming the body decides its own limit.
    */
   get content(): StreamReader {
     if (this._content === null) {
       const reader = new StreamReader();
       this._content = reader;
       const req = this._req;
-      const max = this.maxSize;
-      const declared = this.contentLength;
-      if (declared !== null && declared > max) {
-        this._closeAfter = true;
-        reader.setException(new HTTPRequestEntityTooLarge(max, declared));
-        return reader;
-      }
-      let total = 0;
       reader._setTransport({ pauseReading: () => req.pause(), resumeReading: () => req.resume() });
-      const onData = (chunk: Buffer): void => {
-        total += chunk.length;
-        if (total > max) {
-          this._closeAfter = true;
-          req.off('data', onData);
-          req.pause();
-          reader.setException(new HTTPRequestEntityTooLarge(max, null));
-          return;
-        }
-        reader._feedOwned(chunk);
-      };
-      req.on('data', onData);
+      req.on('data', (chunk: Buffer) => reader._feedOwned(chunk));
       req.once('end', () => reader.feedEof());
       req.once('error', (e) => reader.setException(e));
       req.once('close', () => {
@@ -240,13 +261,50 @@ export class Request {
     return this._content;
   }
 
-  /** The whole body as bytes (read once, then cached). */
+  /**
+   * The whole body as bytes (read once, then cached).
+   * @throws {HTTPRequestEntityTooLarge} the body is larger than the application's
+   *   `clientMaxSize` (answered 413, and the connection closed, if not caught): a declared
+   *   length is refused before any byte is read, a chunked body as soon as it grows past it.
+   */
   async read(): Promise<Buffer> {
+    if (this._bodyError !== null) throw this._bodyError;
     if (this._body === null) {
       if (!this.canReadBody && this._content === null) this._body = Buffer.alloc(0);
-      else this._body = await this.content.read();
+      else {
+        try {
+          this._body = await this.readCapped();
+        } catch (e) {
+          if (e instanceof HTTPRequestEntityTooLarge) this._bodyError = e;
+          throw e;
+        }
+      }
     }
     return this._body;
+  }
+
+  private async readCapped(): Promise<Buffer> {
+    const max = this.maxSize;
+    const declared = this.contentLength;
+    if (declared !== null && declared > max) {
+      this._closeAfter = true;
+      throw new HTTPRequestEntityTooLarge(max, declared);
+    }
+    const reader = this.content;
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = await reader.read(reader.limit);
+      if (chunk.length === 0) break;
+      total += chunk.length;
+      if (total > max) {
+        // The rest of the body is left unread: the connection cannot be reused.
+        this._closeAfter = true;
+        throw new HTTPRequestEntityTooLarge(max, null);
+      }
+      chunks.push(chunk);
+    }
+    return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total);
   }
 
   /** The body decoded as text (the request's charset, UTF-8 by default). */

@@ -420,6 +420,38 @@ for (const backend of ['kernel', 'copy'] as const) {
       await s.close();
     });
 
+    test('an abort while the peer reads nothing rejects at once and leaves the socket open', {
+      timeout: 20_000,
+    }, async () => {
+      let release!: () => void;
+      const s = await sink({ pausedUntil: new Promise<void>((r) => (release = r)) });
+      const ns = await connectNet(s.port);
+      const ac = new AbortController();
+      const p = sendfile(ns, bigPath, { signal: ac.signal });
+      ns.write('after the file');
+      // The abort must find the transfer waiting for room, not between two chunks.
+      await until(
+        () => (backend === 'copy' ? ns.writableNeedDrain : parkedTransfers() === 1),
+        'the transfer to wait for the peer',
+      );
+      ac.abort(new Error('stop now'));
+      await assert.rejects(p, /stop now/);
+      // Nothing was read yet: the rejection did not wait for the peer.
+      assert.equal(ns.destroyed, false);
+      ns.end();
+      release();
+      const got = await s.received;
+      const tail = Buffer.from('after the file');
+      const head = got.subarray(0, got.length - tail.length);
+      assert.ok(got.subarray(head.length).equals(tail), 'the held write comes last');
+      assert.ok(head.length > 0 && head.length < big.length, `${head.length} bytes of the file`);
+      assert.ok(
+        head.equals(big.subarray(0, head.length)),
+        'what came first is a prefix of the file',
+      );
+      await s.close();
+    });
+
     test('a descriptor and a FileHandle work as the file', async () => {
       const s = await sink();
       const sock = await createConnection([HOST, s.port]);

@@ -109,6 +109,54 @@ describe('ClientSession', () => {
     assert.equal(await ok.text(), 'x');
   });
 
+  it('text/read/content of an empty body (HEAD, 204, 304, Content-Length: 0) give nothing', async () => {
+    const a = app();
+    a.router.addGet('/empty/{n}', (r) => new Response({ status: Number(r.matchInfo.n) }));
+    await using s = await serve(a);
+    // limit: 1 also shows that an unread empty response gives its slot back.
+    await using session = new ClientSession({ baseUrl: s.url, limit: 1 });
+    const cases: [string, string, number][] = [
+      ['HEAD', '/status/200', 200],
+      ['GET', '/empty/200', 200],
+      ['GET', '/empty/418', 418],
+      ['GET', '/empty/204', 204],
+      ['GET', '/empty/304', 304],
+    ];
+    for (const [method, path, status] of cases) {
+      const r = await session.request(method, path);
+      assert.equal(r.status, status, `${method} ${path}`);
+      assert.equal(await r.text(), '', `${method} ${path}`);
+      assert.equal((await r.read()).length, 0, `${method} ${path}`);
+      assert.equal(await r.json(), null, `${method} ${path}`);
+      assert.equal((await r.content.read()).length, 0, `${method} ${path}`);
+      assert.equal(r.content.atEof(), true, `${method} ${path}`);
+    }
+    const unread = await session.get('/empty/200');
+    assert.equal(unread.closed, true);
+  });
+
+  it('json of a whitespace-only body is null without calling loads', async () => {
+    const a = app();
+    a.router.addGet('/blank', () => new Response({ text: ' \r\n\t' }));
+    await using s = await serve(a);
+    await using session = new ClientSession({ baseUrl: s.url });
+    const r = await session.get('/blank');
+    assert.equal(
+      await r.json(() => {
+        throw new Error('loads must not run on a blank body');
+      }),
+      null,
+    );
+    assert.deepEqual(await (await session.get('/echo')).json(), {
+      method: 'GET',
+      query: '',
+      ua: null,
+      ct: null,
+      body: '',
+      cookie: null,
+    });
+  });
+
   it('content streams the body line by line', async () => {
     await using s = await serve(app());
     await using session = new ClientSession({ baseUrl: s.url });
@@ -139,6 +187,70 @@ describe('ClientSession', () => {
     await using session = new ClientSession({ baseUrl: s.url });
     await assert.rejects(session.get('/slow', { timeout: { total: 100 } }), TimeoutError);
     await assert.rejects(session.get('/slow', { timeout: { sockRead: 100 } }), ServerTimeoutError);
+  });
+
+  it('sockRead fires while the head is late, before a slower server answers', async () => {
+    const a = app();
+    // The issue: undici's coarse clock let a 100 ms sockRead run to about a second, so this
+    // answer, 600 ms late, arrived first. Both timers run in this process: the client's is
+    // armed first and is shorter, so it fires first however loaded the machine is.
+    a.router.addGet('/late', async () => {
+      await sleep(600);
+      return new Response({ text: 'late' });
+    });
+    await using s = await serve(a);
+    await using session = new ClientSession({ baseUrl: s.url });
+    await assert.rejects(session.get('/late', { timeout: { sockRead: 100 } }), ServerTimeoutError);
+    const r = await session.get('/late', { timeout: { sockRead: 5000 } });
+    assert.equal(await r.text(), 'late');
+  });
+
+  it('sockRead fires between body chunks when the server pauses', async () => {
+    const a = app();
+    a.router.addGet('/pause', async (req) => {
+      const r = new StreamResponse();
+      await r.prepare(req);
+      await r.write('first\n');
+      await sleep(600);
+      await r.write('rest\n');
+      await r.writeEof();
+      return r;
+    });
+    await using s = await serve(a);
+    await using session = new ClientSession({ baseUrl: s.url });
+    const r = await session.get('/pause', { timeout: { sockRead: 100 } });
+    assert.equal((await r.content.readline()).toString(), 'first\n');
+    await assert.rejects(r.content.read(), ServerTimeoutError);
+    const whole = await session.get('/pause', { timeout: { sockRead: 100 } });
+    await assert.rejects(whole.text(), ServerTimeoutError);
+  });
+
+  it('sockRead does not count a slow upload or a caller that is not reading', async () => {
+    const a = app();
+    const size = 4 * 1024 * 1024;
+    a.router.addGet('/big', async (req) => {
+      const r = new StreamResponse();
+      await r.prepare(req);
+      const chunk = Buffer.alloc(64 * 1024, 7);
+      for (let sent = 0; sent < size; sent += chunk.length) await r.write(chunk);
+      await r.writeEof();
+      return r;
+    });
+    await using s = await serve(a);
+    await using session = new ClientSession({ baseUrl: s.url, timeout: { sockRead: 300 } });
+    // The wait for the head starts once the request is written, as in aiohttp.
+    const upload = async function* (): AsyncGenerator<Uint8Array> {
+      for (let i = 0; i < 3; i++) {
+        await sleep(400);
+        yield Buffer.from(`part${i};`);
+      }
+    };
+    const echoed = await session.post('/echo', { data: upload() });
+    assert.equal(((await echoed.json()) as { body: string }).body, 'part0;part1;part2;');
+    // Back pressure pauses the server; the silence is the caller's, not the server's.
+    const r = await session.get('/big');
+    await sleep(1000);
+    assert.equal((await r.read()).length, size);
   });
 
   it('cancelling the task aborts its request with CancelledError', async () => {

@@ -12,7 +12,7 @@ import { runApp } from '../../src/web/run-app.js';
 import { StreamResponse } from '../../src/web/stream-response.js';
 import { TCPSite } from '../../src/web/tcp-site.js';
 import { checkLeaks } from '../support/leaks.js';
-import { serve } from './loopback.js';
+import { raw, serve } from './loopback.js';
 
 checkLeaks();
 
@@ -45,6 +45,40 @@ describe('request', () => {
       path: '/q',
       remote: '127.0.0.1',
     });
+  });
+
+  it('an absolute-form target routes on its path; its authority is the host', async () => {
+    // RFC 9112 §3.2.2: a server must accept `GET http://host/path` and ignore Host then.
+    const app = new Application();
+    app.router.addGet('/', () => new Response({ text: 'root' }));
+    app.router.addGet('/a/{x}', (r) =>
+      jsonResponse({
+        x: r.matchInfo.x,
+        rawPathQs: r.rawPathQs,
+        path: r.path,
+        qs: r.queryString,
+        host: r.host,
+        url: r.url.href,
+      }),
+    );
+    await using s = await serve(app);
+    const r = await raw(
+      s.port,
+      'GET http://example.com:8080/a/b%20c?k=v HTTP/1.1\r\nHost: other\r\nConnection: close\r\n\r\n',
+    );
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(JSON.parse(r.text.slice(r.text.indexOf('\r\n\r\n') + 4)), {
+      x: 'b c',
+      rawPathQs: '/a/b%20c?k=v',
+      path: '/a/b c',
+      qs: 'k=v',
+      host: 'example.com:8080',
+      url: 'http://example.com:8080/a/b%20c?k=v',
+    });
+    // No path at all is the root.
+    const bare = await raw(s.port, 'GET http://x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    assert.equal(bare.status, 200, bare.text);
+    assert.match(bare.text, /root$/);
   });
 
   it('text, json and read give the body; bad JSON answers 400', async () => {

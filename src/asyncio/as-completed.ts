@@ -1,4 +1,5 @@
 import { describeValue, TimeoutError } from '../internal/errors.js';
+import { startTimer, stopTimer, type Timer } from '../internal/waiter.js';
 import { type Awaitable, ensureFuture } from './ensure-future.js';
 import type { Future } from './future.js';
 import { Queue } from './queue.js';
@@ -33,19 +34,21 @@ export function asCompleted<T>(
       `asCompleted() timeout must be a number of milliseconds: received ${describeValue(timeout)}`,
     );
   }
-  const todo = new Set<Future<T>>([...aws].map((a) => ensureFuture(a)));
+  // An awaitable given twice is waited for once, as Python's set(fs).
+  const todo = new Set<Future<T>>([...new Set(aws)].map((a) => ensureFuture(a)));
   const total = todo.size;
   // Boxed: a future is a thenable, and a promise resolved with a thenable adopts its outcome.
   const done = new Queue<{ f: Future<T> } | null>();
-  let timer: NodeJS.Timeout | null = null;
+  let timer: Timer | null = null;
   const onCompletion = (f: Future<T>): void => {
     if (!todo.delete(f)) return;
     done.putNowait({ f });
-    if (todo.size === 0 && timer !== null) clearTimeout(timer);
+    if (todo.size === 0) stopTimer(timer);
   };
   for (const f of todo) f.addDoneCallback(onCompletion);
   if (total > 0 && timeout !== undefined && timeout !== null) {
-    timer = setTimeout(
+    timer = startTimer(
+      Math.max(0, timeout),
       () => {
         for (const f of todo) {
           f.removeDoneCallback(onCompletion);
@@ -53,7 +56,7 @@ export function asCompleted<T>(
         }
         todo.clear();
       },
-      Math.max(0, timeout),
+      undefined,
     );
   }
   const waitForOne = async (): Promise<T> => {

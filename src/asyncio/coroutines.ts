@@ -1,11 +1,10 @@
 /**
- * `inspect.iscoroutinefunction` for JavaScript: true for `async function`s (and async
- * generator functions), which return a promise when called.
+ * `inspect.iscoroutinefunction` for JavaScript: true for `async function`s, which return a
+ * promise when called. False for async generator functions, as Python's is for `async def`
+ * with `yield` (they return an async iterator, not something to await).
  */
 export function iscoroutinefunction(fn: unknown): boolean {
-  if (typeof fn !== 'function') return false;
-  const name = fn.constructor?.name;
-  return name === 'AsyncFunction' || name === 'AsyncGeneratorFunction';
+  return typeof fn === 'function' && fn.constructor?.name === 'AsyncFunction';
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   reportException,
   setExceptionHandler,
 } from '../internal/scheduler.js';
+import { startTimer, stopTimer, type Timer } from '../internal/waiter.js';
 import { type Awaitable, ensureFuture } from './ensure-future.js';
 import { RuntimeError } from './errors.js';
 import { Future } from './future.js';
@@ -16,6 +17,8 @@ import { wrapFuture } from './wrap-future.js';
 /** A callback scheduled with `callSoon` (`asyncio.Handle`). */
 export class Handle {
   private _cancelled = false;
+  /** @internal the pending handles of the loop that scheduled it, until it runs or is cancelled */
+  _pending: Set<Handle> | null = null;
   /** @internal */
   constructor(
     private readonly fn: (...args: any[]) => unknown,
@@ -23,19 +26,23 @@ export class Handle {
   ) {}
   cancel(): void {
     this._cancelled = true;
+    this._pending?.delete(this);
+    this._pending = null;
   }
   cancelled(): boolean {
     return this._cancelled;
   }
   /** @internal */
   _run(): void {
+    this._pending?.delete(this);
+    this._pending = null;
     if (!this._cancelled) this.fn(...this.args);
   }
 }
 
 /** A callback scheduled for a time (`asyncio.TimerHandle`). */
 export class TimerHandle extends Handle {
-  /** @internal */ _timer: NodeJS.Timeout | null = null;
+  /** @internal */ _timer: Timer | null = null;
   constructor(
     fn: (...args: any[]) => unknown,
     args: unknown[],
@@ -49,15 +56,18 @@ export class TimerHandle extends Handle {
   }
   override cancel(): void {
     super.cancel();
-    if (this._timer !== null) {
-      clearTimeout(this._timer);
-      this._timer = null;
-    }
+    stopTimer(this._timer);
+    this._timer = null;
   }
 }
 
 function runHandle(h: Handle): void {
   h._run();
+}
+
+function timerDue(h: TimerHandle): void {
+  h._timer = null;
+  callSoon(runHandle, h);
 }
 
 /** Anything with `submit(fn, ...args)` returning a concurrent future (weft/futures executors). */
@@ -75,7 +85,13 @@ export interface ExecutorLike {
  */
 export class EventLoop {
   private running = false;
+  /** `run()` is running on this loop (its main task and everything it starts). */
+  private runByRun = false;
+  /** `stop()` came before `runForever()`: the next one runs one iteration only. */
+  private stopping = false;
   private closed = false;
+  /** Handles scheduled and not yet run: `close()` drops them, as Python's does. */
+  private readonly pending = new Set<Handle>();
   private stopWaiter: Future<void> | null = null;
   private defaultExecutor: ExecutorLike | null = null;
 
@@ -85,7 +101,12 @@ export class EventLoop {
   }
 
   isRunning(): boolean {
-    return this.running;
+    return this.running || this.runByRun;
+  }
+
+  /** @internal `run()` starts and ends running on this loop. */
+  _setRunByRun(running: boolean): void {
+    this.runByRun = running;
   }
 
   isClosed(): boolean {
@@ -97,6 +118,7 @@ export class EventLoop {
     this.checkOpen();
     checkCallback(fn, 'callSoon');
     const h = new Handle(fn as (...a: unknown[]) => unknown, args);
+    this.track(h);
     callSoon(runHandle, h);
     return h;
   }
@@ -125,13 +147,8 @@ export class EventLoop {
       );
     }
     const h = new TimerHandle(fn as (...a: unknown[]) => unknown, args, when);
-    h._timer = setTimeout(
-      () => {
-        h._timer = null;
-        callSoon(runHandle, h);
-      },
-      Math.max(0, when - this.time()),
-    );
+    this.track(h);
+    h._timer = startTimer(Math.max(0, when - this.time()), timerDue, h);
     return h;
   }
 
@@ -144,10 +161,18 @@ export class EventLoop {
     return new Future<T>();
   }
 
-  /** Runs until `aw` is done and resolves to its result. @throws RuntimeError if running. */
+  private track(h: Handle): void {
+    h._pending = this.pending;
+    this.pending.add(h);
+  }
+
+  /**
+   * Runs until `aw` is done and resolves to its result. @throws RuntimeError if running (inside
+   * `run()` among others: await `aw` there instead).
+   */
   async runUntilComplete<T>(aw: Awaitable<T>): Promise<T> {
     this.checkOpen();
-    if (this.running)
+    if (this.running || this.runByRun)
       throw new RuntimeError('This event loop is already running', 'ERR_WEFT_LOOP_RUNNING');
     this.running = true;
     try {
@@ -157,13 +182,22 @@ export class EventLoop {
     }
   }
 
-  /** Runs until `stop()` is called; resolves then. @throws RuntimeError if running. */
+  /**
+   * Runs until `stop()` is called; resolves then. A `stop()` that came before runs it for one
+   * iteration: the callbacks ready now run, then it returns. Inside `run()` (weft's own: Python
+   * refuses) it waits for `stop()` while the loop goes on running `run()`'s tasks.
+   * @throws RuntimeError if a `runUntilComplete` or `runForever` is running.
+   */
   async runForever(): Promise<void> {
     this.checkOpen();
     if (this.running)
       throw new RuntimeError('This event loop is already running', 'ERR_WEFT_LOOP_RUNNING');
     this.running = true;
     this.stopWaiter = new Future<void>();
+    if (this.stopping) {
+      this.stopping = false;
+      this.stop();
+    }
     // A pending future keeps nothing alive in Node: hold the process open as Python's loop does.
     const keepAlive = setInterval(() => {}, 1 << 30);
     try {
@@ -175,18 +209,27 @@ export class EventLoop {
     }
   }
 
-  /** Makes `runForever` return (after the callbacks already ready have run). */
+  /**
+   * Makes `runForever` return (after the callbacks already ready have run); called before
+   * `runForever`, makes the next one return after one iteration.
+   */
   stop(): void {
     const w = this.stopWaiter;
     if (w !== null) callSoon(() => w.done() || w.setResult(undefined));
+    else this.stopping = true;
   }
 
-  /** Closes the loop and shuts its default executor down. @throws RuntimeError if running. */
+  /**
+   * Closes the loop: callbacks scheduled and not yet run are dropped (a pending `callLater` no
+   * longer keeps the process alive), and the default executor is shut down.
+   * @throws RuntimeError if running (inside `run()` among others).
+   */
   close(): void {
-    if (this.running)
+    if (this.running || this.runByRun)
       throw new RuntimeError('Cannot close a running event loop', 'ERR_WEFT_LOOP_RUNNING');
     if (this.closed) return;
     this.closed = true;
+    for (const h of [...this.pending]) h.cancel();
     const ex = this.defaultExecutor;
     this.defaultExecutor = null;
     ex?.shutdown?.({ wait: false });

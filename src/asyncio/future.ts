@@ -391,11 +391,15 @@ function resumeAwaiter<T>(a: Awaiter<T>, fut: Future<T>): void {
     beginStep(task);
     const pending = task._pendingCancel;
     if (pending !== null) {
-      // Cancelled after the future completed but before the task resumed: the cancellation
-      // wins, as in CPython (the task's next step throws CancelledError).
       task._pendingCancel = null;
-      a.reject(pending);
-      return;
+      // Cancelled after the future completed but before the task resumed: the cancellation
+      // wins, as in CPython (the task's next step throws CancelledError) — unless the future
+      // was itself cancelled by an earlier cancel of the task, whose CancelledError (and
+      // message) CPython raises.
+      if (!(pending instanceof CancelledError && fut.cancelled() && task._cancelReason === null)) {
+        a.reject(pending);
+        return;
+      }
     }
   }
   if (fut._hasException) fut._markRetrieved();

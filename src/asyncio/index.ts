@@ -44,6 +44,6 @@ export {
 } from './task.js';
 export { TaskGroup } from './task-group.js';
 export { Timeout, timeout, timeoutAt } from './timeout.js';
-export { type WaitOptions, wait } from './wait.js';
+export { type Waited, type WaitOptions, wait } from './wait.js';
 export { waitFor } from './wait-for.js';
 export { type ConcurrentFutureLike, wrapFuture } from './wrap-future.js';

@@ -71,7 +71,11 @@ export class Lock {
     if (typeof options !== 'object' || options === null) {
       throw new TypeError(`Lock options must be an object: received ${describeValue(options)}`);
     }
-    this.name = options.name ?? `Lock-${++lockCounter}`;
+    const name = options.name;
+    if (name !== undefined && typeof name !== 'string') {
+      throw new TypeError(`Lock name must be a string: received ${describeValue(name)}`);
+    }
+    this.name = name ?? `Lock-${++lockCounter}`;
     this._detect = options.deadlockDetection ?? detectByDefault;
   }
 

@@ -33,6 +33,7 @@ export async function run<T>(
     );
   active = true;
   const loop = new EventLoop();
+  loop._setRunByRun(true);
   setRunningLoop(loop);
   const task = createTask(main, options.name ? { name: options.name } : {});
   let rejectDeadlock: (e: unknown) => void = () => {};
@@ -57,6 +58,7 @@ export async function run<T>(
   } finally {
     process.off('beforeExit', onBeforeExit);
     await cancelAll();
+    loop._setRunByRun(false);
     loop.close();
     setRunningLoop(null);
     active = false;

@@ -1,3 +1,4 @@
+import { parseWait } from '../internal/wait-options.js';
 import { Waiter } from '../internal/waiter.js';
 import { yieldCurrentTask } from './task.js';
 
@@ -5,7 +6,10 @@ import { yieldCurrentTask } from './task.js';
  * Suspends the current task for `ms` milliseconds and resolves to `value` (`asyncio.sleep`).
  *
  * `sleep(0)` (or any `ms <= 0`) yields once: every task already ready runs before this one
- * resumes, as in Python. Timers keep the process alive while they run.
+ * resumes, as in Python. Timers keep the process alive while they run. Any delay is waited in
+ * full (Node's own timers fire one past 2^31 - 1 ms after 1 ms); `Infinity` arms no timer, so
+ * such a sleep ends only by cancellation, and inside `run()` counts as blocked for deadlock
+ * reports.
  *
  * **Cancellation:** cancelling the task (or aborting `signal`) ends the sleep at once with the
  * `CancelledError` (or the signal's reason); the timer is cleared.
@@ -18,7 +22,9 @@ export function sleep<T = undefined>(
   if (typeof ms !== 'number' || Number.isNaN(ms)) {
     throw new TypeError(`sleep() expects a number of milliseconds: received ${String(ms)}`);
   }
-  const signal = options?.signal;
+  // Validated as every waiting call's options are; the common call passes none.
+  const signal =
+    options === undefined ? undefined : (parseWait('sleep', options).signal ?? undefined);
   if (ms <= 0 && signal === undefined) {
     // The common yield of a task: no timer, no signal, no Waiter (src/internal/yield.ts).
     const p = yieldCurrentTask(value as T);

@@ -21,9 +21,16 @@ import { createTask, currentTask, type Task, type TaskBody, type TaskOptions } f
  * swaps it on exit; JavaScript's `using` cannot swap the error leaving a block), so the error
  * that leaves the block is the group, not a SuppressedError.
  *
- * JavaScript does not tell a disposer that its block threw: with `await using`, an error thrown
- * by the block's own code does not cancel the children (they are awaited). `TaskGroup.run(fn)`
- * has CPython's full semantics — an error in `fn` cancels the children and is raised with theirs.
+ * A block interrupted while it waits on something weft does not know (a native promise of `fs`
+ * or `fetch`) gets the group at its next weft await; if it ends before reaching one, leaving the
+ * group raises it.
+ *
+ * JavaScript does not tell a disposer how its block ended, so with `await using`: an error
+ * thrown by the block's own code does not cancel the children (they are awaited), and a group
+ * delivered at one of the block's awaits is taken to be the error leaving it (a block that
+ * catches it and carries on, or throws something else instead, loses it). `TaskGroup.run(fn)`
+ * has CPython's full semantics: an error in `fn` cancels the children and is raised with
+ * theirs, and a body that catches the interruption and returns still leaves with the group.
  *
  * **Cancellation:** cancelling the task that entered the group cancels every child; leaving the
  * group waits for them and raises the CancelledError (or the group, if children failed).
@@ -36,7 +43,8 @@ export class TaskGroup implements AsyncDisposable {
   private aborting = false;
   private exiting = false;
   private exited = false;
-  private deliveredToParent = false;
+  /** The group asked for the parent's cancellation (CPython's `_parent_cancel_requested`). */
+  private parentCancelRequested = false;
   private readonly baseCancelling: number;
   private exitWaiter: Future<void> | null = null;
 
@@ -50,7 +58,8 @@ export class TaskGroup implements AsyncDisposable {
 
   /**
    * Runs `body` in a new group with CPython's semantics: an error thrown by `body` cancels the
-   * children and joins their errors in the ExceptionGroup.
+   * children and joins their errors in the ExceptionGroup; a body that catches the interruption
+   * and returns still leaves with the group.
    */
   static async run<R>(body: (tg: TaskGroup) => R | PromiseLike<R>): Promise<R> {
     const tg = new TaskGroup();
@@ -58,10 +67,10 @@ export class TaskGroup implements AsyncDisposable {
     try {
       result = await body(tg);
     } catch (e) {
-      await tg.exit(e);
+      await tg.exit(true, e);
       throw e;
     }
-    await tg.exit(null);
+    await tg.exit(false, undefined);
     return result;
   }
 
@@ -84,48 +93,85 @@ export class TaskGroup implements AsyncDisposable {
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
+    // The disposer is not told how the block ended, so it infers it. A group raised at one of
+    // the block's awaits is taken to be the error leaving the block: raising it again here
+    // would wrap it in a SuppressedError.
+    if (this.parentCancelRequested && !this.groupUndelivered()) {
+      await this.exit(true, this.group);
+      return;
+    }
     // A cancellation of the parent that is not ours means the block was cancelled.
     const cancelledFromOutside =
-      this.parent.cancelling() > this.baseCancelling + (this.deliveredToParent ? 1 : 0);
-    await this.exit(cancelledFromOutside ? new CancelledError() : null);
+      this.parent.cancelling() > this.baseCancelling + (this.parentCancelRequested ? 1 : 0);
+    if (cancelledFromOutside) await this.exit(true, new CancelledError());
+    else await this.exit(false, undefined);
   }
 
-  private async exit(bodyError: unknown): Promise<void> {
+  /** The group's interruption of the parent is still waiting for the parent's next weft await. */
+  private groupUndelivered(): boolean {
+    const g = this.group;
+    return g !== null && (this.parent._pendingCancel === g || this.parent._cancelReason === g);
+  }
+
+  /**
+   * CPython's `TaskGroup.__aexit__`. `threw` and `error` say how the block ended. Returning
+   * lets the block's own error (if any) leave; throwing replaces it. The group raised at an
+   * interrupted await stands where CPython has the CancelledError of its own cancel request.
+   */
+  private async exit(threw: boolean, error: unknown): Promise<void> {
     this.exiting = true;
-    let propagateCancel: unknown = null;
-    if (bodyError !== null && !this.aborting) {
-      if (!(bodyError instanceof CancelledError) && !this.deliveredToParent) this.record(bodyError);
-      this.abort();
-    }
-    // A cancellation that interrupted the block is already the error leaving it: only one
-    // that arrives while we wait for the children is raised from here.
+    const interrupted = threw && this.group !== null && error === this.group;
+    let propagateCancel: unknown =
+      threw && (interrupted || error instanceof CancelledError) ? error : NO_ERROR;
+    if (threw && !this.aborting) this.abort();
+    // A cancellation from outside that arrives while the children are being cancelled, when
+    // the group has errors to raise: the parent is cancelled again with it below.
+    let swallowed: Error | null = null;
     while (this.tasks.size > 0) {
       this.exitWaiter = new Future<void>();
       try {
         await this.exitWaiter;
       } catch (e) {
-        if (!(e instanceof CancelledError) && e !== this.group) throw e;
-        if (e instanceof CancelledError) propagateCancel = e;
-        if (!this.aborting) this.abort();
+        // Only a cancellation rejects this future: the parent's own (a CancelledError, or a
+        // timeout scope's TimeoutError) or the group's request, delivered here.
+        if (this.group === null || e !== this.group) {
+          if (!this.aborting) {
+            propagateCancel = e;
+            this.abort();
+          } else if (e instanceof Error) swallowed = e;
+        }
       }
       this.exitWaiter = null;
     }
     this.exited = true;
-    if (this.deliveredToParent) {
-      this.parent.uncancel();
-      const undelivered =
-        this.parent._pendingCancel === this.group || this.parent._cancelReason === this.group;
-      if (this.parent._pendingCancel === this.group) this.parent._pendingCancel = null;
-      if (this.parent._cancelReason === this.group) this.parent._cancelReason = null;
-      // Delivered: the group is already the error leaving the block; raising it again here
-      // would wrap it in a SuppressedError.
-      if (!undelivered && bodyError === null) return;
+    const parent = this.parent;
+    if (this.parentCancelRequested) {
+      // A request the block never reached a weft await to receive is dropped, as CPython's
+      // uncancel() drops a pending cancel once the count is back to zero.
+      if (this.groupUndelivered()) {
+        if (parent._pendingCancel === this.group) parent._pendingCancel = null;
+        if (parent._cancelReason === this.group) parent._cancelReason = null;
+      }
+      if (parent.uncancel() === 0) propagateCancel = NO_ERROR;
     }
-    if (this.errors.length > 0 && this.group !== null) {
-      this.group.message = groupMessage(this.errors.length);
-      throw this.group;
+    if (propagateCancel !== NO_ERROR && this.errors.length === 0) {
+      if (threw && propagateCancel === error) return;
+      throw propagateCancel;
     }
-    if (propagateCancel !== null) throw propagateCancel;
+    if (threw && !interrupted && !(error instanceof CancelledError)) this.record(error);
+    const group = this.group;
+    if (group === null) return;
+    if (parent.cancelling() > 0) {
+      // Cancelled from outside too: the group wins now, and the parent is cancelled again so
+      // that the outside request is delivered at its next await (the count stays as it was).
+      // CPython re-cancels with no message; one not yet delivered is kept instead.
+      const again = swallowed ?? parent._pendingCancel ?? new CancelledError();
+      parent.uncancel();
+      parent._requestCancel(again);
+    }
+    group.message = groupMessage(this.errors.length);
+    if (interrupted) return;
+    throw group;
   }
 
   private record(error: unknown): void {
@@ -156,12 +202,15 @@ export class TaskGroup implements AsyncDisposable {
       this.abort();
       if (!this.exiting && !this.parent.done()) {
         // Interrupt the block: the group is raised at the parent's current await.
-        this.deliveredToParent = true;
+        this.parentCancelRequested = true;
         this.parent._requestCancel(this.group as ExceptionGroup);
       }
     }
   }
 }
+
+/** No error to propagate (an error may be any value, `undefined` and `null` among them). */
+const NO_ERROR: unique symbol = Symbol('no error');
 
 function groupMessage(n: number): string {
   return `unhandled errors in a TaskGroup (${n} sub-exception${n === 1 ? '' : 's'})`;

@@ -1,4 +1,5 @@
 import { describeValue, TimeoutError } from '../internal/errors.js';
+import { startTimer, stopTimer, type Timer } from '../internal/waiter.js';
 import { RuntimeError } from './errors.js';
 import { currentTask, type Task } from './task.js';
 
@@ -27,7 +28,7 @@ const EXITED = 3;
 export class Timeout implements AsyncDisposable, Disposable {
   private state = CREATED;
   private deadline: number | null = null;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: Timer | null = null;
   private readonly task: Task<unknown>;
   private error: TimeoutError | null = null;
 
@@ -61,14 +62,12 @@ export class Timeout implements AsyncDisposable, Disposable {
         `Cannot reschedule a timeout that is ${this.state === EXPIRED ? 'expired' : 'finished'}`,
       );
     this.deadline = when;
-    if (this.timer !== null) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
+    stopTimer(this.timer);
+    this.timer = null;
     if (when === null) return;
     const delay = when - performance.now();
-    if (delay <= 0) this.expire();
-    else this.timer = setTimeout(() => this.expire(), delay);
+    if (delay <= 0) this._expire();
+    else this.timer = startTimer(delay, expireTimeout, this);
   }
 
   /** True once the deadline has passed. */
@@ -76,7 +75,8 @@ export class Timeout implements AsyncDisposable, Disposable {
     return this.state === EXPIRED || (this.state === EXITED && this.error !== null);
   }
 
-  private expire(): void {
+  /** @internal */
+  _expire(): void {
     this.timer = null;
     if (this.state !== ACTIVE) return;
     this.state = EXPIRED;
@@ -86,10 +86,8 @@ export class Timeout implements AsyncDisposable, Disposable {
 
   [Symbol.dispose](): void {
     if (this.state === EXITED) return;
-    if (this.timer !== null) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
+    stopTimer(this.timer);
+    this.timer = null;
     if (this.state === EXPIRED) {
       // Our request is spent (delivered, or dropped now if the block ended before an await).
       if (this.task._pendingCancel === this.error) this.task._pendingCancel = null;
@@ -101,6 +99,10 @@ export class Timeout implements AsyncDisposable, Disposable {
   async [Symbol.asyncDispose](): Promise<void> {
     this[Symbol.dispose]();
   }
+}
+
+function expireTimeout(t: Timeout): void {
+  t._expire();
 }
 
 /** A timeout scope `ms` milliseconds from now (null: none yet; see `reschedule`). */

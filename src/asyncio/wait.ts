@@ -1,7 +1,13 @@
 import { describeValue } from '../internal/errors.js';
+import { startTimer, stopTimer } from '../internal/waiter.js';
 import { ALL_COMPLETED, FIRST_COMPLETED, FIRST_EXCEPTION, type ReturnWhen } from './constants.js';
 import { type Awaitable, ensureFuture } from './ensure-future.js';
 import { Future } from './future.js';
+import type { Task } from './task.js';
+
+/** What stands for an awaitable in the sets `wait` returns: the object given, or the task
+ * running a function given. */
+export type Waited<A> = A extends (...args: never[]) => infer R ? Task<Awaited<R>> : A;
 
 export interface WaitOptions {
   /** Milliseconds; on expiry `wait` returns what is done so far and leaves the rest running. */
@@ -16,10 +22,10 @@ export interface WaitOptions {
  *
  * **Cancellation:** cancelling the waiting task stops the wait; the awaitables keep running.
  */
-export async function wait<T>(
-  aws: Iterable<Awaitable<T>>,
+export async function wait<A extends Awaitable<unknown>>(
+  aws: Iterable<A>,
   options: WaitOptions = {},
-): Promise<{ done: Set<Future<T>>; pending: Set<Future<T>> }> {
+): Promise<{ done: Set<Waited<A>>; pending: Set<Waited<A>> }> {
   if (aws === null || typeof (aws as Iterable<unknown>)?.[Symbol.iterator] !== 'function') {
     throw new TypeError(`wait() expects an iterable of awaitables: received ${describeValue(aws)}`);
   }
@@ -41,13 +47,20 @@ export async function wait<T>(
       `wait() timeout must be a number of milliseconds: received ${describeValue(timeout)}`,
     );
   }
-  const futures = [...new Set([...aws].map((a) => ensureFuture(a)))];
+  // Each future, and what stands for it in the sets returned: the object given (a future, a
+  // promise), or the task running a function given. An awaitable given twice counts once.
+  const given = new Map<Future<unknown>, unknown>();
+  for (const a of new Set(aws)) {
+    const f = ensureFuture(a);
+    if (!given.has(f)) given.set(f, typeof a === 'function' ? f : a);
+  }
+  const futures = [...given.keys()];
   if (futures.length === 0)
     throw new RangeError('wait() needs at least one awaitable: received an empty iterable');
 
   const waiter = new Future<void>();
   let counter = futures.length;
-  const onCompletion = (f: Future<T>): void => {
+  const onCompletion = (f: Future<unknown>): void => {
     counter--;
     if (
       counter <= 0 ||
@@ -61,20 +74,21 @@ export async function wait<T>(
   const timer =
     timeout === undefined || timeout === null
       ? null
-      : setTimeout(
+      : startTimer(
+          Math.max(0, timeout),
           () => {
             if (!waiter.done()) waiter.setResult(undefined);
           },
-          Math.max(0, timeout),
+          undefined,
         );
   try {
     await waiter;
   } finally {
-    if (timer !== null) clearTimeout(timer);
+    stopTimer(timer);
     for (const f of futures) f.removeDoneCallback(onCompletion);
   }
-  const done = new Set<Future<T>>();
-  const pending = new Set<Future<T>>();
-  for (const f of futures) (f.done() ? done : pending).add(f);
+  const done = new Set<Waited<A>>();
+  const pending = new Set<Waited<A>>();
+  for (const [f, item] of given) (f.done() ? done : pending).add(item as Waited<A>);
   return { done, pending };
 }

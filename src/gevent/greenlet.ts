@@ -22,7 +22,7 @@ import { currentTask, Task } from '../asyncio/task.js';
 import { DeadlockError, describeValue } from '../internal/errors.js';
 import { callSoon, reportException } from '../internal/scheduler.js';
 import { parseWait, type WaitOptions } from '../internal/wait-options.js';
-import { Waiter, WaiterList } from '../internal/waiter.js';
+import { startTimer, stopTimer, type Timer, Waiter, WaiterList } from '../internal/waiter.js';
 import { GreenletExit } from './errors.js';
 import { Timeout } from './timeout.js';
 
@@ -242,17 +242,21 @@ export class Greenlet<T = unknown> {
     task._requestCancel(exception);
     if (!block || getcurrent() === this) return RESOLVED;
     return new Promise<void>((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
+      let timer: Timer | null = null;
       const onDeath = (): void => {
-        clearTimeout(timer);
+        stopTimer(timer);
         resolve();
       };
       this.link(onDeath);
       if (timeout !== null) {
-        timer = setTimeout(() => {
-          this.unlink(onDeath);
-          resolve();
-        }, timeout);
+        timer = startTimer(
+          timeout,
+          () => {
+            this.unlink(onDeath);
+            resolve();
+          },
+          undefined,
+        );
       }
     });
   }

@@ -16,14 +16,12 @@
 import { RuntimeError } from '../asyncio/errors.js';
 import { currentTask, type Task } from '../asyncio/task.js';
 import { describeValue, InvalidStateError, TimeoutError } from '../internal/errors.js';
+import { startTimer, stopTimer, type Timer } from '../internal/waiter.js';
 
 export interface TimeoutOptions {
   /** Raised instead of the Timeout itself when it expires. */
   exception?: Error;
 }
-
-/** The longest delay Node's timers take (2^31 - 1 ms). */
-const MAX_TIMER = 2_147_483_647;
 
 function messageFor(ms: unknown): string {
   if (ms === null || ms === undefined) return 'Timeout that never expires';
@@ -31,9 +29,6 @@ function messageFor(ms: unknown): string {
     throw new TypeError(
       `Timeout expects a number of milliseconds >= 0 (or null): received ${describeValue(ms)}`,
     );
-  }
-  if (ms > MAX_TIMER) {
-    throw new RangeError(`Timeout longer than ${MAX_TIMER} ms is not supported: received ${ms}`);
   }
   return `Timed out after ${ms} ms`;
 }
@@ -60,7 +55,7 @@ export class Timeout extends TimeoutError {
   /** The delay, in milliseconds; null never expires. */
   readonly ms: number | null;
   private readonly raise: Error | null;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: Timer | null = null;
   private target: Task<unknown> | null = null;
   private expired = false;
   private readonly onTargetDone = (): void => this.cancel();
@@ -98,7 +93,8 @@ export class Timeout extends TimeoutError {
         `${this.message}: this Timeout is already started; cancel it before starting it again`,
       );
     }
-    if (this.ms === null) return this;
+    // An infinite delay never expires, as null: nothing to arm.
+    if (this.ms === null || this.ms === Number.POSITIVE_INFINITY) return this;
     const task = currentTask();
     if (task === null) {
       throw new RuntimeError(
@@ -109,16 +105,14 @@ export class Timeout extends TimeoutError {
     this.expired = false;
     this.target = task;
     task.addDoneCallback(this.onTargetDone);
-    this.timer = setTimeout(() => this.expire(), this.ms);
+    this.timer = startTimer(this.ms, expireTimeout, this);
     return this;
   }
 
   /** Disarms the timer; after an expiry, takes back its cancellation request. Idempotent. */
   cancel(): void {
-    if (this.timer !== null) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
+    stopTimer(this.timer);
+    this.timer = null;
     const t = this.target;
     if (t === null) return;
     this.target = null;
@@ -135,11 +129,16 @@ export class Timeout extends TimeoutError {
     this.cancel();
   }
 
-  private expire(): void {
+  /** @internal */
+  _expire(): void {
     this.timer = null;
     const t = this.target;
     if (t === null || t.done()) return;
     this.expired = true;
     t._requestCancel(this.raise ?? this);
   }
+}
+
+function expireTimeout(t: Timeout): void {
+  t._expire();
 }

@@ -107,10 +107,33 @@ export function pythonCompare(a: unknown, b: unknown): number {
   const ta = typeof a;
   const tb = typeof b;
   const numeric = (t: string) => t === 'number' || t === 'bigint' || t === 'boolean';
-  if ((numeric(ta) && numeric(tb)) || (ta === 'string' && tb === 'string')) {
+  if (ta === 'string' && tb === 'string') return compareCodePoints(a as string, b as string);
+  if (numeric(ta) && numeric(tb)) {
     return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
   }
   throw new TypeError(
     `PriorityQueue cannot order ${ta === 'object' ? 'an object' : ta} against ${tb === 'object' ? 'an object' : tb}: use numbers, strings, [priority, item] arrays, or pass { compare }`,
   );
+}
+
+/**
+ * Strings in code-point order, as Python orders `str`: JavaScript's `<` orders UTF-16 code units,
+ * which puts a character past U+FFFF (a surrogate pair) before U+E000..U+FFFF.
+ */
+function compareCodePoints(a: string, b: string): number {
+  if (a === b) return 0;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    // The first code units that differ decide. Within a pair (same high surrogate) unit order
+    // is code-point order; across, moving surrogates above U+E000..U+FFFF makes it so.
+    if (x !== y) return codePointRank(x) - codePointRank(y);
+  }
+  return a.length - b.length;
+}
+
+function codePointRank(unit: number): number {
+  if (unit < 0xd800) return unit;
+  return unit >= 0xe000 ? unit - 0x800 : unit + 0x2000;
 }

@@ -41,6 +41,12 @@
  * weft's code, so a drain it makes necessary runs at the end of that job (`atSafePoint`)
  * instead of from one more microtask — in a gather of 100,000 tasks, one hop fewer a task.
  *
+ * Timers: Node runs the microtask queue between two timer callbacks, so a drain queued by one
+ * timer would resume its task before the next timer due at the same moment had fired. Every
+ * timer of weft calls back through `runTimer`, and what it queues is drained by the
+ * `setImmediate` at the end of the turn instead: all timers due now have fired by then, as
+ * CPython moves every due timer to the ready queue before it runs any of it.
+ *
  * Ready callbacks run with no task current (a task's own resume makes it current through
  * src/internal/context.ts); resumes, which read no task, run in whatever context is current.
  * A callback that throws is reported to the exception handler and the queue goes on.
@@ -103,8 +109,28 @@ function push(fn: Callback, a: unknown, b: unknown, resume: 0 | 1): void {
 
 /** Something was queued: a drain runs it when no step is in flight. */
 function kick(): void {
-  if (inFlight === null) queueDrain();
+  if (inTimer) armImmediate();
+  else if (inFlight === null) queueDrain();
   else armImmediate();
+}
+
+/**
+ * Inside a weft timer's callback (`runTimer`). Node runs the microtask queue between two timer
+ * callbacks, so a drain queued by the first would resume its task before the second timer has
+ * fired. CPython moves every timer due to the ready queue before it runs any of it: here what a
+ * timer queues waits for the `setImmediate` that ends the turn (after every timer due now has
+ * fired, and after the I/O callbacks of the poll phase, as CPython's select comes first too).
+ */
+let inTimer = false;
+
+/** Runs the callback of a weft timer: what it makes ready runs after every timer due now. */
+export function runTimer<A>(fn: (a: A) => void, a: A): void {
+  inTimer = true;
+  try {
+    fn(a);
+  } finally {
+    inTimer = false;
+  }
 }
 
 /** Queues `fn(a, b)` behind everything already ready (CPython's `call_soon`). */

@@ -28,7 +28,8 @@
  */
 import { capture, captured } from './capture.js';
 import { currentContext, resolveUntagged, untaggedPromise } from './context.js';
-import { beginStep, callSoonResume, stepEnded } from './scheduler.js';
+import { CancelledError } from './errors.js';
+import { beginStep, callSoonResume, runTimer, stepEnded } from './scheduler.js';
 
 /** What the waiter machinery needs from a task (implemented by asyncio's Task). */
 export interface WaitingTask {
@@ -44,6 +45,50 @@ export interface WaitingTask {
 
 /** The longest delay Node's timers take (2^31 - 1 ms). */
 const MAX_TIMER = 2_147_483_647;
+
+/**
+ * A timer of any delay: Node's own, or for a delay past MAX_TIMER one that waits in chunks
+ * (Node fires a longer `setTimeout` after 1 ms, with a TimeoutOverflowWarning). Python waits
+ * whatever the delay; every deadline of weft/asyncio and weft/gevent is armed through
+ * `startTimer`, so none of them can fire early. The callback runs through the scheduler's
+ * `runTimer`, so that timers due together make their tasks ready in one batch.
+ */
+export type Timer = NodeJS.Timeout | ChunkedTimer<any>;
+
+class ChunkedTimer<A> {
+  current: NodeJS.Timeout;
+  constructor(
+    /** What is left to wait once the current chunk is over (ms). */
+    public left: number,
+    readonly fn: (a: A) => void,
+    readonly a: A,
+  ) {
+    this.current = setTimeout(chunkOver, MAX_TIMER, this);
+    this.left -= MAX_TIMER;
+  }
+}
+
+function chunkOver(t: ChunkedTimer<any>): void {
+  if (t.left > MAX_TIMER) {
+    t.current = setTimeout(chunkOver, MAX_TIMER, t);
+    t.left -= MAX_TIMER;
+  } else t.current = setTimeout(runTimer, t.left, t.fn, t.a);
+}
+
+/**
+ * Calls `fn(a)` after `ms` milliseconds, however long; returns null, arming nothing, when `ms`
+ * is infinite (a deadline that never comes keeps nothing alive). Stop it with `stopTimer`.
+ */
+export function startTimer<A>(ms: number, fn: (a: A) => void, a: A): Timer | null {
+  if (!(ms > MAX_TIMER)) return setTimeout(runTimer, ms, fn, a);
+  if (ms === Number.POSITIVE_INFINITY) return null;
+  return new ChunkedTimer(ms, fn, a);
+}
+
+export function stopTimer(t: Timer | null): void {
+  if (t === null) return;
+  clearTimeout(t instanceof ChunkedTimer ? t.current : t);
+}
 
 const PENDING = 0;
 const SCHEDULED = 1;
@@ -67,7 +112,7 @@ export class Waiter<V> {
   list: WaiterList | null = null;
   prev: Waiter<any> | null = null;
   next: Waiter<any> | null = null;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: Timer | null = null;
   private signal: AbortSignal | null = null;
   private onAbort: (() => void) | null = null;
 
@@ -142,7 +187,9 @@ export class Waiter<V> {
         this.ok = false;
         this.outcome = error;
         revoke?.(this);
-      } else {
+      } else if (!(this.outcome instanceof CancelledError && error instanceof CancelledError)) {
+        // A second cancel before the resume keeps the first one's error (its message), as in
+        // CPython, where the task's step raises the CancelledError its awaited future got.
         this.outcome = error;
       }
       return true;
@@ -151,14 +198,12 @@ export class Waiter<V> {
     return true;
   }
 
-  /** Ends the wait after `ms` with `onTimeout()` (which usually calls `withdraw`). */
+  /**
+   * Ends the wait after `ms` with `onTimeout()` (which usually calls `withdraw`); an infinite
+   * `ms` never ends it.
+   */
   setTimeout(ms: number, onTimeout: (w: Waiter<V>) => void): void {
-    if (ms > MAX_TIMER) {
-      // Node clamps longer delays to 1 ms; wait in chunks instead.
-      this.timer = setTimeout(() => this.setTimeout(ms - MAX_TIMER, onTimeout), MAX_TIMER);
-      return;
-    }
-    this.timer = setTimeout(onTimeout, ms, this);
+    this.timer = startTimer(ms, onTimeout, this);
   }
 
   /** An aborted `signal` cancels the wait with `signal.reason`. */
@@ -178,7 +223,7 @@ export class Waiter<V> {
 
   cleanup(): void {
     if (this.timer !== null) {
-      clearTimeout(this.timer);
+      stopTimer(this.timer);
       this.timer = null;
     }
     if (this.onAbort !== null) {

@@ -204,6 +204,22 @@ describe('wait', () => {
     });
   });
 
+  test('the sets hold the objects given (a promise, a future, the task of a function), each once', async () => {
+    await run(async () => {
+      const promise = sleep(1, 'p');
+      const future = new Future<string>();
+      future.setResult('f');
+      const fn = async () => 'fn';
+      const { done, pending } = await wait([promise, future, fn, promise, future]);
+      assert.equal(pending.size, 0);
+      assert.equal(done.size, 3);
+      assert.ok(done.has(promise), 'the promise itself is in done');
+      assert.ok(done.has(future));
+      const task = [...done].find((x) => x !== promise && x !== future);
+      assert.equal(await task, 'fn');
+    });
+  });
+
   test('bad input is refused with a clear error', async () => {
     await assert.rejects(wait([] as never), /at least one awaitable/);
     await assert.rejects(
@@ -252,6 +268,15 @@ describe('asCompleted', () => {
         }
       }
       assert.deepEqual(r, ['first', 'error: second']);
+    });
+  });
+
+  test('the same awaitable given twice gives one result, as Python dedups', async () => {
+    await run(async () => {
+      const p = sleep(1, 'same');
+      const got: string[] = [];
+      for await (const v of asCompleted([p, p])) got.push(v);
+      assert.deepEqual(got, ['same']);
     });
   });
 

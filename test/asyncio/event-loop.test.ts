@@ -4,12 +4,14 @@ import { describe, test } from 'node:test';
 import {
   createTask,
   currentTask,
+  EventLoop,
   getRunningLoop,
   iscoroutine,
   iscoroutinefunction,
   RuntimeError,
   run,
   sleep,
+  type TimerHandle,
   wrapFuture,
 } from '../../src/asyncio/index.js';
 import { checkLeaks } from '../support/leaks.js';
@@ -120,8 +122,80 @@ describe('EventLoop', () => {
       assert.equal(await inner, loop);
       await loop.runForever();
       assert.deepEqual(log, ['stopping']);
-      assert.equal(loop.isRunning(), false);
+      // runForever is over; run() still runs on the loop.
+      assert.equal(loop.isRunning(), true);
     });
+  });
+
+  test('inside run() the loop is running: runUntilComplete and close raise RuntimeError', async () => {
+    let loop: EventLoop | null = null;
+    await run(async () => {
+      loop = getRunningLoop();
+      assert.equal(loop.isRunning(), true);
+      await assert.rejects(
+        loop.runUntilComplete(sleep(1, 'ran')),
+        (e: unknown) =>
+          e instanceof RuntimeError && e.message === 'This event loop is already running',
+      );
+      assert.throws(
+        () => loop!.close(),
+        (e: unknown) =>
+          e instanceof RuntimeError && e.message === 'Cannot close a running event loop',
+      );
+      assert.equal(loop.isClosed(), false);
+      assert.equal(await sleep(1, 'still usable'), 'still usable');
+    });
+    assert.equal(loop!.isRunning(), false);
+    assert.equal(loop!.isClosed(), true);
+  });
+
+  /**
+   * runForever(), answering 'lost' instead of hanging when no earlier stop() makes it return:
+   * a guard stops it after a while (it measures nothing; it only keeps a failure from hanging).
+   */
+  const runForeverOrLost = async (loop: EventLoop): Promise<string> => {
+    let lost = false;
+    const guard = setTimeout(() => {
+      lost = true;
+      loop.stop();
+    }, 5_000);
+    await loop.runForever();
+    clearTimeout(guard);
+    return lost ? 'lost' : 'returned';
+  };
+
+  test('stop() before runForever() makes it run the ready callbacks once and return', async () => {
+    const loop = new EventLoop();
+    const log: string[] = [];
+    loop.stop();
+    loop.callSoon(() => log.push('ready callback'));
+    log.push(await runForeverOrLost(loop));
+    assert.deepEqual(log, ['ready callback', 'returned']);
+    assert.equal(loop.isRunning(), false);
+    loop.close();
+  });
+
+  test('stop() before runForever() inside run() is not lost', async () => {
+    await run(async () => {
+      const loop = getRunningLoop();
+      loop.stop();
+      assert.equal(await runForeverOrLost(loop), 'returned');
+      // A second runForever waits for a stop() of its own.
+      loop.callLater(1, () => loop.stop());
+      await loop.runForever();
+    });
+  });
+
+  test('closing the loop drops a pending callLater: no timer is left behind', async () => {
+    const timers = (): number =>
+      process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+    const before = timers();
+    let handle: TimerHandle | null = null;
+    await run(async () => {
+      handle = getRunningLoop().callLater(10_000, () => assert.fail('ran on a closed loop'));
+    });
+    assert.equal(timers(), before);
+    assert.equal(handle!.cancelled(), true);
   });
 
   test('runInExecutor uses any executor with submit and awaits its future', async () => {
@@ -187,6 +261,11 @@ describe('coroutine checks', () => {
     );
     assert.equal(
       iscoroutinefunction(() => 1),
+      false,
+    );
+    // Python: an `async def` with `yield` is an async generator function, not a coroutine one.
+    assert.equal(
+      iscoroutinefunction(async function* () {}),
       false,
     );
     assert.equal(iscoroutine(Promise.resolve(1)), true);

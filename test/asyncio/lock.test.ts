@@ -208,6 +208,11 @@ describe('Lock', () => {
     );
     assert.throws(() => lock.acquire({ signal: {} as never }), /signal must be an AbortSignal/);
     assert.throws(() => new Lock(null as never), /options must be an object/);
+    assert.throws(
+      () => new Lock({ name: 5 as never }),
+      (e: unknown) =>
+        e instanceof TypeError && e.message === 'Lock name must be a string: received 5',
+    );
     lock.release();
   });
 

@@ -45,13 +45,46 @@ describe('PriorityQueue', () => {
     ]);
   });
 
-  test('strings order by code unit and a shorter prefix array comes first', () => {
+  test('strings order by code point and a shorter prefix array comes first', () => {
     const s = new PriorityQueue<string>();
     for (const x of ['pear', 'apple', 'Banana', 'app']) s.putNowait(x);
     assert.deepEqual(drain(s), ['Banana', 'app', 'apple', 'pear']);
     const a = new PriorityQueue<number[]>();
     for (const x of [[1, 2], [1], [0, 9, 9]]) a.putNowait(x);
     assert.deepEqual(drain(a), [[0, 9, 9], [1], [1, 2]]);
+  });
+
+  test('strings past U+FFFF order by code point, as Python str, also inside arrays', () => {
+    const s = new PriorityQueue<string>();
+    for (const x of ['\u{1F600}', '\uFFFD', '\uE000', 'z']) s.putNowait(x);
+    assert.deepEqual(drain(s), ['z', '\uE000', '\uFFFD', '\u{1F600}']);
+    const a = new PriorityQueue<[string, number]>();
+    a.putNowait(['\u{1F600}', 1]);
+    a.putNowait(['\uFFFD', 2]);
+    assert.deepEqual(drain(a), [
+      ['\uFFFD', 2],
+      ['\u{1F600}', 1],
+    ]);
+  });
+
+  test('property: random strings come out in code-point order', () => {
+    const byCodePoints = (x: string, y: string): number => {
+      const p = Array.from(x, (c) => c.codePointAt(0) as number);
+      const q = Array.from(y, (c) => c.codePointAt(0) as number);
+      for (let i = 0; i < Math.min(p.length, q.length); i++)
+        if (p[i] !== q[i]) return (p[i] as number) - (q[i] as number);
+      return p.length - q.length;
+    };
+    fc.assert(
+      fc.property(
+        fc.array(fc.string({ unit: 'binary', maxLength: 4 }), { maxLength: 30 }),
+        (xs) => {
+          const q = new PriorityQueue<string>();
+          for (const x of xs) q.putNowait(x);
+          assert.deepEqual(drain(q), [...xs].sort(byCodePoints));
+        },
+      ),
+    );
   });
 
   test('equal priorities come out first in, first out', () => {

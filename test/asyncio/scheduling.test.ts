@@ -7,11 +7,14 @@ import { describe, test } from 'node:test';
 import {
   createTask,
   Event,
+  ExceptionGroup,
   Future,
   gather,
+  getRunningLoop,
   run,
   Semaphore,
   sleep,
+  TaskGroup,
 } from '../../src/asyncio/index.js';
 import { checkLeaks } from '../support/leaks.js';
 
@@ -114,6 +117,57 @@ describe('scheduling', () => {
       await gather(slow, fast);
       clearTimeout(fallback);
       assert.deepEqual(log, ['fast', 'slow']);
+    });
+  });
+
+  // Both sleeps are armed in the same turn of Node's loop, so Node gives them the same start
+  // time and they are due in the same timers phase (its clock is read once per turn).
+  test('sleeps that end together wake their tasks in one iteration, before what either queues', async () => {
+    await run(async () => {
+      const loop = getRunningLoop();
+      const out: string[] = [];
+      const make = (n: string) =>
+        createTask(async () => {
+          await sleep(10);
+          loop.callSoon(() => out.push(`${n} callback`));
+          out.push(`${n} woke`);
+          await sleep(0);
+          out.push(`${n} after yield`);
+        });
+      await gather(make('A'), make('B'));
+      // CPython 3.11 prints the same.
+      assert.deepEqual(out, [
+        'A woke',
+        'B woke',
+        'A callback',
+        'A after yield',
+        'B callback',
+        'B after yield',
+      ]);
+    });
+  });
+
+  test('TaskGroup children failing after sleeps that end together are all in the group', async () => {
+    await run(async () => {
+      await assert.rejects(
+        TaskGroup.run(async (tg) => {
+          for (const n of ['x1', 'x2']) {
+            tg.createTask(async () => {
+              await sleep(2);
+              throw new Error(n);
+            });
+          }
+          await sleep(10_000);
+        }),
+        (e: unknown) => {
+          assert.ok(e instanceof ExceptionGroup, `got ${String(e)}`);
+          assert.deepEqual(
+            e.exceptions.map((x) => (x as Error).message),
+            ['x1', 'x2'],
+          );
+          return true;
+        },
+      );
     });
   });
 });

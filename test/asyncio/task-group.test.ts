@@ -3,10 +3,12 @@ import { describe, test } from 'node:test';
 import {
   CancelledError,
   createTask,
+  currentTask,
   Event,
   ExceptionGroup,
   run,
   sleep,
+  type Task,
   TaskGroup,
 } from '../../src/asyncio/index.js';
 import { checkLeaks } from '../support/leaks.js';
@@ -122,6 +124,146 @@ describe('TaskGroup', () => {
       parent.cancel();
       await assert.rejects(parent, CancelledError);
       assert.ok(kids.every((k) => k.cancelled()));
+    });
+  });
+
+  // A native promise (fs, fetch) that settles only after the child's failure has reached the
+  // group: the group's done-callback is registered first, so it runs before this one.
+  const nativeWaitPast = (t: Task<unknown>): Promise<void> =>
+    new Promise((resolve) => t.addDoneCallback(() => setImmediate(resolve)));
+
+  test('TaskGroup.run: a child failing while the body awaits a native promise raises the group on exit', async () => {
+    await run(async () => {
+      await assert.rejects(
+        TaskGroup.run(async (tg) => {
+          const child = tg.createTask(async () => {
+            throw new RangeError('child failed');
+          });
+          await nativeWaitPast(child);
+          return 'body done';
+        }),
+        (e: unknown) => {
+          assert.ok(e instanceof ExceptionGroup, `got ${String(e)}`);
+          assert.deepEqual(
+            e.exceptions.map((x) => (x as Error).message),
+            ['child failed'],
+          );
+          return true;
+        },
+      );
+      // The undelivered interruption was dropped with the group: the parent is not cancelled.
+      assert.equal(currentTask()!.cancelling(), 0);
+      assert.equal(await sleep(1, 'parent usable'), 'parent usable');
+    });
+  });
+
+  test('await using: a child failing while the block awaits a native promise raises the group on exit', async () => {
+    await run(async () => {
+      const log: string[] = [];
+      try {
+        await using tg = new TaskGroup();
+        const child = tg.createTask(async () => {
+          throw new RangeError('child failed');
+        });
+        await nativeWaitPast(child);
+        log.push('block ended');
+      } catch (e) {
+        assert.ok(e instanceof ExceptionGroup, `got ${String(e)}`);
+        assert.deepEqual(
+          e.exceptions.map((x) => (x as Error).message),
+          ['child failed'],
+        );
+        log.push('group raised');
+      }
+      assert.deepEqual(log, ['block ended', 'group raised']);
+      assert.equal(currentTask()!.cancelling(), 0);
+      assert.equal(await sleep(1, 'parent usable'), 'parent usable');
+    });
+  });
+
+  test('TaskGroup.run: a body that catches the interruption and returns still raises the group', async () => {
+    await run(async () => {
+      const log: string[] = [];
+      await assert.rejects(
+        TaskGroup.run(async (tg) => {
+          tg.createTask(async () => {
+            throw new RangeError('child');
+          });
+          try {
+            await sleep(10_000);
+          } catch (e) {
+            log.push(`body caught ${(e as Error).name}`);
+          }
+          await sleep(1);
+          log.push('body returned');
+          return 'body done';
+        }),
+        (e: unknown) =>
+          e instanceof ExceptionGroup &&
+          e.exceptions.length === 1 &&
+          (e.exceptions[0] as Error).message === 'child',
+      );
+      assert.deepEqual(log, ['body caught ExceptionGroup', 'body returned']);
+      assert.equal(currentTask()!.cancelling(), 0);
+    });
+  });
+
+  test('TaskGroup.run: an error the body raises after the interruption joins the group', async () => {
+    await run(async () => {
+      await assert.rejects(
+        TaskGroup.run(async (tg) => {
+          tg.createTask(async () => {
+            throw new Error('child');
+          });
+          try {
+            await sleep(10_000);
+          } catch {
+            throw new TypeError('body');
+          }
+        }),
+        (e: unknown) => {
+          assert.ok(e instanceof ExceptionGroup, `got ${String(e)}`);
+          assert.deepEqual(
+            e.exceptions.map((x) => `${(x as Error).name}: ${(x as Error).message}`),
+            ['Error: child', 'TypeError: body'],
+          );
+          assert.match(e.message, /\(2 sub-exceptions\)/);
+          return true;
+        },
+      );
+    });
+  });
+
+  test('a cancel from outside while the group fails is raised at the next await after the group', async () => {
+    await run(async () => {
+      const log: string[] = [];
+      let parent: Task<unknown> | null = null;
+      parent = createTask(async () => {
+        try {
+          await TaskGroup.run(async (tg) => {
+            const child = tg.createTask(async () => {
+              throw new RangeError('child');
+            });
+            await nativeWaitPast(child);
+            parent!.cancel('from outside');
+          });
+        } catch (e) {
+          log.push(`group: ${(e as Error).name}`);
+        }
+        log.push(`cancelling ${parent!.cancelling()}`);
+        try {
+          await sleep(10_000);
+        } catch (e) {
+          log.push(`then: ${(e as Error).name} '${(e as Error).message}'`);
+          throw e;
+        }
+      });
+      await assert.rejects(parent, CancelledError);
+      assert.deepEqual(log, [
+        'group: ExceptionGroup',
+        'cancelling 1',
+        "then: CancelledError 'from outside'",
+      ]);
     });
   });
 

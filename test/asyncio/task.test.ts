@@ -87,6 +87,43 @@ describe('Task', () => {
     });
   });
 
+  // CPython: the first cancel cancels the future the task is suspended on and the second finds
+  // it cancelled already, so the task raises the future's CancelledError, the first message.
+  // With no future to cancel (a bare yield, a task not started yet) the last message wins.
+  test('cancel twice with messages raises the first message when the task waits on a future', async () => {
+    await run(async () => {
+      const fut = new Future<void>();
+      const blocked = createTask(() => sleep(10_000));
+      const waits: Record<string, () => Promise<unknown>> = {
+        sleep: () => sleep(10_000),
+        future: async () => await fut,
+        'awaited task': async () => await blocked,
+        'sleep(0)': () => sleep(0),
+        'a task not started': async () => await createTask(() => sleep(10_000)),
+      };
+      const got: string[] = [];
+      for (const [what, wait] of Object.entries(waits)) {
+        const t = createTask(wait);
+        await sleep(0); // t is blocked in its wait (a sleep(0)'s resume waits in the queue)
+        t.cancel('first');
+        t.cancel('second');
+        try {
+          await t;
+          got.push(`${what}: not cancelled`);
+        } catch (e) {
+          got.push(`${what}: ${(e as Error).name}('${(e as Error).message}')`);
+        }
+      }
+      assert.deepEqual(got, [
+        "sleep: CancelledError('first')",
+        "future: CancelledError('first')",
+        "awaited task: CancelledError('first')",
+        "sleep(0): CancelledError('second')",
+        "a task not started: CancelledError('second')",
+      ]);
+    });
+  });
+
   test('cancel cancels the awaited task too', async () => {
     await run(async () => {
       const inner = createTask(() => sleep(10_000));

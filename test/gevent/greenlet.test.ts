@@ -175,6 +175,22 @@ describe('Greenlet', () => {
     assert.equal(g.value, 'done');
   });
 
+  for (const ms of [3e9, Number.POSITIVE_INFINITY]) {
+    test(`kill with a timeout of ${ms} waits for the greenlet's death`, async () => {
+      // Node fires a setTimeout past 2^31 - 1 ms after 1 ms; the kill must not give up early.
+      const g = spawn(async () => {
+        try {
+          await sleep(10_000);
+        } finally {
+          await sleep(20);
+        }
+      });
+      await sleep(1);
+      await g.kill({ timeout: ms });
+      assert.equal(g.dead, true);
+    });
+  }
+
   test('cancelling a task blocked in join ends the wait and leaves the greenlet running', async () => {
     const target = spawn(() => sleep(10_000));
     const joiner = spawn(() => target.join());

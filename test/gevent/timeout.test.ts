@@ -114,6 +114,18 @@ describe('Timeout', () => {
     assert.equal(await g.get(), 'ok');
   });
 
+  test('a Timeout past 2^31 - 1 ms does not expire early; an infinite one never arms', async () => {
+    const g = spawn(async () => {
+      using long = new Timeout(3e9).start();
+      using never = new Timeout(Number.POSITIVE_INFINITY).start();
+      assert.equal(long.pending, true);
+      assert.equal(never.pending, false);
+      await sleep(20);
+      return 'ok';
+    });
+    assert.equal(await g.get(), 'ok');
+  });
+
   test('start twice raises InvalidStateError; start outside a task raises', async () => {
     const g = spawn(async () => {
       using t = new Timeout(50).start();

@@ -1,0 +1,32 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { run, sleep } from '../../src/asyncio/index.js';
+import { checkLeaks } from '../support/leaks.js';
+
+checkLeaks();
+
+describe('sleep', () => {
+  test('resolves to its value after the delay; an aborted signal ends it with the reason', async () => {
+    await run(async () => {
+      assert.equal(await sleep(1, 'v'), 'v');
+      const ac = new AbortController();
+      const p = sleep(10_000, 'never', { signal: ac.signal });
+      ac.abort(new RangeError('stop'));
+      await assert.rejects(p, RangeError);
+    });
+  });
+
+  test('a signal that is not an AbortSignal raises TypeError as every wait does', () => {
+    for (const signal of [{}, 'yes', 1]) {
+      for (const ms of [10, 0]) {
+        assert.throws(
+          () => sleep(ms, 'v', { signal: signal as unknown as AbortSignal }),
+          (e: unknown) =>
+            e instanceof TypeError &&
+            /^sleep: signal must be an AbortSignal: received /.test(e.message),
+        );
+      }
+    }
+    assert.throws(() => sleep(10, 'v', 5 as never), /sleep: options must be an object/);
+  });
+});

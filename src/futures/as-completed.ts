@@ -7,6 +7,7 @@ import type { Future } from './future.js';
  */
 export type CompletedFuture<T> = Omit<Future<T>, 'then'>;
 
+import { startTimer, stopTimer, type Timer } from '../internal/waiter.js';
 import { checkFutures } from './wait.js';
 
 /**
@@ -59,19 +60,20 @@ export function asCompleted<T>(
       if (closed) return { done: true, value: undefined };
       if (finished.length === 0 && yielded < total) {
         await new Promise<void>((resolve, reject) => {
-          let timer: ReturnType<typeof setTimeout> | null = null;
+          let timer: Timer | null = null;
           wake = () => {
-            if (timer !== null) clearTimeout(timer);
+            stopTimer(timer);
             resolve();
           };
           if (deadline !== null) {
-            timer = setTimeout(
+            timer = startTimer(
+              Math.max(0, deadline - performance.now()),
               () => {
                 wake = null;
                 cleanup();
                 reject(new TimeoutError(`${total - yielded} (of ${total}) futures unfinished`));
               },
-              Math.max(0, deadline - performance.now()),
+              null,
             );
           }
         });

@@ -21,6 +21,7 @@ import {
   InvalidStateError,
   TimeoutError,
 } from '../internal/errors.js';
+import { startTimer, stopTimer, type Timer } from '../internal/waiter.js';
 
 export type FutureState = 'PENDING' | 'RUNNING' | 'CANCELLED' | 'FINISHED';
 
@@ -180,9 +181,9 @@ export class Future<T = unknown> implements PromiseLike<T> {
     );
     if (timeout === null && signal === null) return settled;
     return new Promise<void>((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | null = null;
+      let timer: Timer | null = null;
       const cleanup = (): void => {
-        if (timer !== null) clearTimeout(timer);
+        stopTimer(timer);
         signal?.removeEventListener('abort', onAbort);
       };
       const onAbort = (): void => {
@@ -191,11 +192,16 @@ export class Future<T = unknown> implements PromiseLike<T> {
       };
       if (signal?.aborted) return reject(signal.reason);
       signal?.addEventListener('abort', onAbort, { once: true });
+      // Infinity arms nothing; a delay past Node's 2^31 − 1 ms waits in chunks.
       if (timeout !== null) {
-        timer = setTimeout(() => {
-          cleanup();
-          reject(new TimeoutError(`${what}: the future was not done within ${timeout} ms`));
-        }, timeout);
+        timer = startTimer(
+          timeout,
+          () => {
+            cleanup();
+            reject(new TimeoutError(`${what}: the future was not done within ${timeout} ms`));
+          },
+          null,
+        );
       }
       settled.then(() => {
         cleanup();

@@ -15,6 +15,10 @@ export interface ProcessPoolExecutorOptions {
 }
 
 let counter = 0;
+let poolCounter = 0;
+
+/** @internal Set by multiprocessing's Pool, which runs on this executor. */
+export const kPoolNames = Symbol('weft.pool-names');
 
 /**
  * Python's `ProcessPoolExecutor` on child processes (`child_process.fork`, v8 serialization on
@@ -24,7 +28,7 @@ let counter = 0;
  * `{ interrupt }` or `{ force }`), as in CPython.
  */
 export class ProcessPoolExecutor extends PoolExecutor {
-  constructor(options: ProcessPoolExecutorOptions = {}) {
+  constructor(options: ProcessPoolExecutorOptions & { [kPoolNames]?: true } = {}) {
     const maxWorkers = checkCommon('ProcessPoolExecutor', options, availableParallelism());
     const mtpc = options.maxTasksPerChild ?? 0;
     if (
@@ -40,7 +44,11 @@ export class ProcessPoolExecutor extends PoolExecutor {
     super({
       kind: 'process',
       maxWorkers,
-      namePrefix: `ProcessPoolExecutor-${counter++}`,
+      // A worker's name is also its currentProcess().name (`ProcessPoolExecutor-0_1`,
+      // `Pool-0_1`), where Python says SpawnProcess-N and SpawnPoolWorker-N.
+      namePrefix: options[kPoolNames]
+        ? `Pool-${poolCounter++}`
+        : `ProcessPoolExecutor-${counter++}`,
       initializer: options.initializer ?? null,
       initargs: options.initargs ?? [],
       maxTasksPerWorker: mtpc,

@@ -1,4 +1,5 @@
 import { describeValue } from '../internal/errors.js';
+import { startTimer, stopTimer, type Timer } from '../internal/waiter.js';
 import { ALL_COMPLETED, FIRST_COMPLETED, FIRST_EXCEPTION, type ReturnWhen } from './constants.js';
 import { Future } from './future.js';
 
@@ -68,9 +69,9 @@ export function wait<T>(
   };
   if (satisfied() || timeout === 0) return Promise.resolve(split());
   return new Promise((resolve) => {
-    let timer: ReturnType<typeof setTimeout> | null = null;
+    let timer: Timer | null = null;
     const finish = (): void => {
-      if (timer !== null) clearTimeout(timer);
+      stopTimer(timer);
       for (const f of list) f._removeDoneCallback(onDone);
       resolve(split());
     };
@@ -89,13 +90,20 @@ export function wait<T>(
       // Let the completing code path finish its own callbacks before we remove ours.
       queueMicrotask(finish);
     };
-    for (const f of list) f.addDoneCallback(onDone);
+    // Only the pending ones: a done future's callback runs at once, and counted it again (a
+    // future cancelled before the call ended an ALL_COMPLETED or FIRST_EXCEPTION wait early).
+    for (const f of list) if (!f.done()) f.addDoneCallback(onDone);
+    // Infinity arms nothing; a delay past Node's 2^31 − 1 ms waits in chunks.
     if (timeout !== null) {
-      timer = setTimeout(() => {
-        if (finished) return;
-        finished = true;
-        finish();
-      }, timeout);
+      timer = startTimer(
+        timeout,
+        () => {
+          if (finished) return;
+          finished = true;
+          finish();
+        },
+        null,
+      );
     }
   });
 }

@@ -1,9 +1,9 @@
 import { describeValue } from '../internal/errors.js';
 import { broker } from '../internal/process/broker-client.js';
 import { brokerSync } from '../internal/process/broker-sync.js';
+import { coercer } from '../internal/process/typecodes.js';
 import { RLock } from './rlock.js';
 import { registerKind, type SharedInit, SharedObject } from './shared-object.js';
-import { coercer } from './value.js';
 
 /**
  * Python's `multiprocessing.Array`: a fixed-length array of numbers shared by processes, with a
@@ -57,38 +57,45 @@ export class SharedArray extends SharedObject {
   protected _kind(): string {
     return 'mp:Array';
   }
-  #check(i: number): void {
-    if (!Number.isInteger(i) || i < 0 || i >= this.length)
+  /** The index `i` names: a negative one counts from the end, as Python's `a[-1]`. */
+  #at(i: number): number {
+    const k = Number.isInteger(i) && i < 0 ? i + this.length : i;
+    if (!Number.isInteger(k) || k < 0 || k >= this.length)
       throw new RangeError(
         `Array index out of range: received ${describeValue(i)} (length ${this.length})`,
       );
+    return k;
   }
   async get(i: number): Promise<number> {
-    this.#check(i);
-    return (await broker().request('dataOp', this._id, ['getItem', i])) as number;
+    return (await broker().request('dataOp', this._id, ['getItem', this.#at(i)])) as number;
   }
   async set(i: number, v: number): Promise<void> {
-    this.#check(i);
-    await broker().request('dataOp', this._id, ['setItem', i, coercer(this.typecode)(v)]);
+    const k = this.#at(i);
+    await broker().request('dataOp', this._id, ['setItem', k, coercer(this.typecode)(v)]);
   }
   /** Blocking twin of `get` (Python's `arr[i]`). **Blocking:** a broker round trip. */
   getSync(i: number): number {
-    this.#check(i);
-    return brokerSync().request('dataOp', this._id, ['getItem', i]) as number;
+    return brokerSync().request('dataOp', this._id, ['getItem', this.#at(i)]) as number;
   }
   /** Blocking twin of `set` (Python's `arr[i] = v`). **Blocking:** a broker round trip. */
   setSync(i: number, v: number): void {
-    this.#check(i);
-    brokerSync().request('dataOp', this._id, ['setItem', i, coercer(this.typecode)(v)]);
+    const k = this.#at(i);
+    brokerSync().request('dataOp', this._id, ['setItem', k, coercer(this.typecode)(v)]);
   }
   /** Blocking twin of `toArray` (Python's `arr[:]`). **Blocking:** a broker round trip. */
   toArraySync(): number[] {
     return brokerSync().request('dataGet', this._id, []) as number[];
   }
-  /** Adds `n` to element `i` atomically; resolves to the new value. */
+  /**
+   * Adds `n` to element `i` atomically; resolves to the new value, wrapped to the type code as
+   * `set` stores it. @throws TypeError for a non-integer `n` on an integer code.
+   */
   async add(i: number, n: number): Promise<number> {
-    this.#check(i);
-    return (await broker().request('dataOp', this._id, ['add', i, n])) as number;
+    const k = this.#at(i);
+    if (typeof n !== 'number')
+      throw new TypeError(`Array.add expects a number: received ${describeValue(n)}`);
+    coercer(this.typecode)(n);
+    return (await broker().request('dataOp', this._id, ['add', k, n, this.typecode])) as number;
   }
   async toArray(): Promise<number[]> {
     return (await broker().request('dataGet', this._id, [])) as number[];

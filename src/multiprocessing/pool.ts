@@ -8,7 +8,7 @@
 import { asCompleted } from '../futures/as-completed.js';
 import { checkChunksize } from '../futures/executor.js';
 import { Future } from '../futures/future.js';
-import { ProcessPoolExecutor } from '../futures/process-pool-executor.js';
+import { kPoolNames, ProcessPoolExecutor } from '../futures/process-pool-executor.js';
 import { type ProgressOptions, progressOption, startProgressBar } from '../futures/progress-bar.js';
 import { describeValue } from '../internal/errors.js';
 import { AsyncResult } from './async-result.js';
@@ -60,6 +60,7 @@ export class Pool {
       initializer: options.initializer ?? null,
       initargs: options.initargs ?? [],
       maxTasksPerChild: options.maxtasksperchild ?? null,
+      [kPoolNames]: true,
     });
   }
 

@@ -20,6 +20,7 @@ import { ChildHandle } from '../internal/process/spawn.js';
 import { collectTransfers, dropTransfers } from '../internal/process/transfers.js';
 import { encode } from '../internal/serialize.js';
 import { type TaskRef, toTaskRef } from '../internal/task-ref.js';
+import { startTimer, stopTimer } from '../internal/waiter.js';
 import { RuntimeError } from './errors.js';
 import { identity } from './process-identity.js';
 
@@ -145,18 +146,29 @@ export class Process {
     this.#daemon = v;
   }
 
-  /** The child's process id, null before `start()`. */
+  /** The child's process id, null before `start()`. @throws RuntimeError once closed. */
   get pid(): number | null {
+    this.#checkClosed();
     return this.#pid;
   }
-  /** Python's `ident` is the pid. */
+  /** Python's `ident` is the pid. @throws RuntimeError once closed. */
   get ident(): number | null {
+    this.#checkClosed();
     return this.#pid;
   }
 
-  /** null while running (or before start); 0, the exit code, or minus the signal number. */
+  /**
+   * null while running (or before start); 0, the exit code, or minus the signal number.
+   * @throws RuntimeError once closed.
+   */
   get exitcode(): number | null {
+    this.#checkClosed();
     return this.#exitcode;
+  }
+
+  /** Python's ValueError "process object is closed": a closed Process answers nothing more. */
+  #checkClosed(): void {
+    if (this.#closed) throw new RuntimeError('Process object is closed', 'ERR_WEFT_PROCESS_CLOSED');
   }
 
   /**
@@ -256,9 +268,10 @@ export class Process {
     return this.#kwargs ? target(...this.#args, this.#kwargs) : target(...this.#args);
   }
 
-  /** Whether the child has started and not yet ended. */
+  /** Whether the child has started and not yet ended. @throws RuntimeError once closed. */
   isAlive(): boolean {
     if (this.#self) return true;
+    this.#checkClosed();
     return this.#started && this.#exitcode === null;
   }
 
@@ -267,10 +280,11 @@ export class Process {
    * rejects because the child failed.
    *
    * **Cancellation:** an aborted `signal` rejects with its reason; the child runs on.
-   * @throws RuntimeError before start, or when joining the current process.
+   * @throws RuntimeError before start, once closed, or when joining the current process.
    */
   async join(options: { timeout?: number | null; signal?: AbortSignal } = {}): Promise<void> {
     if (this.#self) throw new RuntimeError('Cannot join the current process', 'ERR_WEFT_JOIN_SELF');
+    this.#checkClosed();
     if (!this.#started || this.#exited === null) {
       throw new RuntimeError(
         'Cannot join a process that was not started',
@@ -299,14 +313,15 @@ export class Process {
   #joinWait(timeout: number | null, signal: AbortSignal | null): Promise<void> {
     if (timeout === null && signal === null) return this.#exited as Promise<void>;
     return new Promise<void>((resolve, reject) => {
-      const timer = timeout === null ? null : setTimeout(done, timeout);
+      // Infinity arms nothing; a delay past Node's 2^31 − 1 ms waits in chunks.
+      const timer = timeout === null ? null : startTimer(timeout, done, undefined);
       function done(): void {
-        if (timer) clearTimeout(timer);
+        stopTimer(timer);
         signal?.removeEventListener('abort', onAbort);
         resolve();
       }
       function onAbort(): void {
-        if (timer) clearTimeout(timer);
+        stopTimer(timer);
         reject(signal?.reason);
       }
       if (signal?.aborted) return onAbort();
@@ -330,7 +345,7 @@ export class Process {
       process.kill(process.pid, sig);
       return;
     }
-    if (this.#closed) throw new RuntimeError('Process object is closed', 'ERR_WEFT_PROCESS_CLOSED');
+    this.#checkClosed();
     if (this.#child && this.#exitcode === null) this.#child.process.kill(sig);
   }
 

@@ -66,7 +66,8 @@ export function checkTimeout(what: string, timeout: unknown): number | null {
       `${what}: timeout must be a number of milliseconds: received ${String(timeout)}`,
     );
   }
-  return Math.max(0, timeout);
+  // Infinity waits for ever, as null does: no timer (Node fires one past 2^31 − 1 ms at once).
+  return timeout === Number.POSITIVE_INFINITY ? null : Math.max(0, timeout);
 }
 
 export function checkSignal(what: string, signal: unknown): AbortSignal | null {

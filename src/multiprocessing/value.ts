@@ -1,33 +1,9 @@
 import { describeValue } from '../internal/errors.js';
 import { broker } from '../internal/process/broker-client.js';
 import { brokerSync } from '../internal/process/broker-sync.js';
+import { coercer } from '../internal/process/typecodes.js';
 import { RLock } from './rlock.js';
 import { registerKind, type SharedInit, SharedObject } from './shared-object.js';
-
-/** ctypes-style type codes (Python's array module letters) and how a value is coerced to them. */
-export const TYPECODES: Record<string, (v: number) => number> = {
-  b: (v) => (v << 24) >> 24,
-  B: (v) => v & 0xff,
-  h: (v) => (v << 16) >> 16,
-  H: (v) => v & 0xffff,
-  i: (v) => v | 0,
-  I: (v) => v >>> 0,
-  l: (v) => v | 0,
-  L: (v) => v >>> 0,
-  q: (v) => Math.trunc(v),
-  Q: (v) => Math.trunc(Math.abs(v)),
-  f: (v) => Math.fround(v),
-  d: (v) => v,
-};
-
-export function coercer(type: string): (v: number) => number {
-  const c = TYPECODES[type];
-  if (!c)
-    throw new TypeError(
-      `Unknown type code ${describeValue(type)}: use one of ${Object.keys(TYPECODES).join(' ')}`,
-    );
-  return c;
-}
 
 /**
  * The object `Value(typecode, init)` returns (Python's `multiprocessing.Value`): a number shared
@@ -84,9 +60,15 @@ export class SharedValue extends SharedObject {
       throw new TypeError(`Value.set expects a number: received ${describeValue(v)}`);
     await broker().request('dataSet', this._id, [coercer(this.typecode)(v)]);
   }
-  /** Adds `n` atomically; resolves to the new value. */
+  /**
+   * Adds `n` atomically; resolves to the new value, wrapped to the type code as `.value =`
+   * stores it. @throws TypeError for a non-integer `n` on an integer code.
+   */
   async add(n: number): Promise<number> {
-    return (await broker().request('dataOp', this._id, ['incr', n])) as number;
+    if (typeof n !== 'number')
+      throw new TypeError(`Value.add expects a number: received ${describeValue(n)}`);
+    coercer(this.typecode)(n);
+    return (await broker().request('dataOp', this._id, ['incr', n, this.typecode])) as number;
   }
   /** The lock guarding the value (Python's get_lock()). @throws TypeError when created with lock: false. */
   getLock(): RLock {

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { BrokenProcessPool, ProcessPoolExecutor } from '../../src/futures/index.js';
+import { workerIdentity } from '../multiprocessing/fixtures/targets.js';
 import { checkLeaks } from '../support/leaks.js';
 import { executorSuite } from './executor-suite.js';
 import { sleepThen, whoAmI } from './fixtures/tasks.js';
@@ -28,6 +29,15 @@ describe('ProcessPoolExecutor only', () => {
     assert.ok(err instanceof BrokenProcessPool);
     assert.match(String(((err as Error).cause as Error).message), /SIGKILL/);
     await ex.shutdown();
+  });
+
+  test('a worker is not MainProcess and has the parent as parentProcess()', async () => {
+    await using ex = new ProcessPoolExecutor({ maxWorkers: 1 });
+    const me = await ex.submit(workerIdentity).result();
+    assert.equal(me.guard, false);
+    assert.match(me.name, /^ProcessPoolExecutor-\d+_\d+$/);
+    assert.equal(me.parentPid, process.pid);
+    assert.equal(me.parentName, 'MainProcess');
   });
 
   test('maxTasksPerChild replaces a child after its quota', async () => {

@@ -109,6 +109,28 @@ describe('Future', () => {
     assert.equal(await f.result({ timeout: 10 }), 5);
   });
 
+  test('result, wait and asCompleted with a timeout of Infinity or past 2^31 − 1 ms wait', async () => {
+    // Node fires a timer past 2^31 − 1 ms after 1 ms: these timed out at once.
+    for (const timeout of [Number.POSITIVE_INFINITY, 3e9]) {
+      const f = new Future<number>();
+      const r = f.result({ timeout });
+      const w = wait([f], { timeout });
+      const it = asCompleted([f], { timeout })[Symbol.asyncIterator]().next();
+      let settled = 0;
+      for (const p of [r, w, it])
+        p.then(
+          () => settled++,
+          () => settled++,
+        );
+      await new Promise((res) => setTimeout(res, 100));
+      assert.equal(settled, 0, `timeout ${timeout}`);
+      f.setResult(4);
+      assert.equal(await r, 4);
+      assert.equal((await w).done.size, 1);
+      assert.equal((await it).value, f);
+    }
+  });
+
   test('result with an aborted signal rejects with its reason', async () => {
     const f = new Future<number>();
     const ac = new AbortController();
@@ -166,6 +188,25 @@ describe('wait', () => {
     const { done, notDone } = await wait([a, b], { timeout: 10, returnWhen: ALL_COMPLETED });
     assert.deepEqual([...done], [a]);
     assert.deepEqual([...notDone], [b]);
+  });
+
+  test('a future cancelled before the call is not an exception, nor counted twice', async () => {
+    // FIRST_EXCEPTION and ALL_COMPLETED returned at once, the pending future not done.
+    for (const returnWhen of [FIRST_EXCEPTION, ALL_COMPLETED] as const) {
+      const slow = new Future<number>();
+      const cancelled = new Future<number>();
+      assert.equal(cancelled.cancel(), true);
+      const r = wait([slow, cancelled], { returnWhen });
+      let settled = false;
+      r.then(() => {
+        settled = true;
+      });
+      await new Promise((res) => setTimeout(res, 50));
+      assert.equal(settled, false, returnWhen);
+      slow.setResult(1);
+      const { done, notDone } = await r;
+      assert.deepEqual([done.size, notDone.size], [2, 0]);
+    }
   });
 
   test('a cancelled future counts as done', async () => {

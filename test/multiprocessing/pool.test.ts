@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { CancelledError } from '../../src/futures/index.js';
 import { Pool, RuntimeError, TimeoutError } from '../../src/multiprocessing/index.js';
 import { checkLeaks } from '../support/leaks.js';
-import { boom, mul, pidAfter, sleepMs, square } from './fixtures/targets.js';
+import { boom, mul, pidAfter, sleepMs, square, workerIdentity } from './fixtures/targets.js';
 
 checkLeaks({ graceMs: 3000 });
 
@@ -93,6 +93,16 @@ describe('Pool', () => {
       any.sort((a, b) => a - b),
       [1, 4, 9, 16],
     );
+  });
+
+  test('a worker is not MainProcess: the guard the docs recommend is false there', async () => {
+    // It was true, so a script guarded as the docs say started pools in its workers without end.
+    const me = await pool.apply(workerIdentity, []);
+    assert.equal(me.guard, false);
+    assert.match(me.name, /^Pool-\d+_\d+$/);
+    assert.equal(me.daemon, true);
+    assert.equal(me.parentPid, process.pid);
+    assert.equal(me.parentName, 'MainProcess');
   });
 
   test('the same children serve many calls', async () => {

@@ -103,6 +103,18 @@ describe('Process', () => {
     assert.deepEqual(activeChildren(), []);
   });
 
+  test('join with a timeout of Infinity or past 2^31 − 1 ms waits for the end', async () => {
+    // Node fires a timer past 2^31 − 1 ms after 1 ms: join returned with the child alive.
+    const p = new Process({ target: sleepMs, args: [300] });
+    p.start();
+    await p.join({ timeout: Number.POSITIVE_INFINITY });
+    assert.equal(p.exitcode, 0);
+    const q = new Process({ target: sleepMs, args: [300] });
+    q.start();
+    await q.join({ timeout: 3e9 });
+    assert.equal(q.exitcode, 0);
+  });
+
   test('misuse: start twice, join before start, close while alive are RuntimeErrors', async () => {
     const p = new Process({ target: sleepMs, args: [50] });
     await assert.rejects(p.join(), RuntimeError);
@@ -112,6 +124,21 @@ describe('Process', () => {
     await p.join();
     p.close();
     assert.throws(() => p.start(), RuntimeError);
+  });
+
+  test('a closed process answers nothing more: isAlive, exitcode, pid, join and kill throw', async () => {
+    // They answered as if it were open; Python raises ValueError('process object is closed').
+    const p = new Process({ target: sleepMs, args: [10] });
+    p.start();
+    await p.join();
+    p.close();
+    const closed = { name: 'RuntimeError', code: 'ERR_WEFT_PROCESS_CLOSED' };
+    assert.throws(() => p.isAlive(), closed);
+    assert.throws(() => p.exitcode, closed);
+    assert.throws(() => p.pid, closed);
+    assert.throws(() => p.ident, closed);
+    await assert.rejects(p.join(), closed);
+    assert.throws(() => p.kill(), closed);
   });
 
   test('bad input: non-cloneable args, unknown targets, wrong option types', () => {

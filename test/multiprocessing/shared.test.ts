@@ -3,7 +3,7 @@
  * are slow to start, so each test starts as few as its behaviour needs.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -48,6 +48,7 @@ import {
   pipeSendClose,
   produce,
   putThenExit,
+  signalThenCompute,
   spawnGrandchild,
   syncConsumerThenSpin,
   takeOne,
@@ -396,6 +397,89 @@ describe('multiprocessing shared objects', () => {
     assert.equal(await v.get(), 100);
   });
 
+  test('a release made before synchronous work reaches the parent while the child still computes', async () => {
+    // The release waited for the end of the child's turn: after its 8 s of CPU work.
+    const v = Value('i', 0);
+    const seen = join(tmpdir(), `weft-release-${process.pid}-${Date.now()}`);
+    const p = new Process({
+      target: signalThenCompute,
+      args: ['lock', v, new Event(), new Queue(), seen],
+    });
+    p.start();
+    try {
+      while ((await v.get()) === 0) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(await v.getLock().acquire({ timeout: 20000 }), true);
+      writeFileSync(seen, '');
+      v.getLock().release();
+      await p.join();
+      assert.equal(p.exitcode, 0, 'the child computed until its deadline: the release came late');
+    } finally {
+      rmSync(seen, { force: true });
+    }
+  });
+
+  test('puts then Event.set before synchronous work reach the parent while the child still computes', async () => {
+    const ev = new Event();
+    const q = new Queue<string>();
+    const seen = join(tmpdir(), `weft-set-${process.pid}-${Date.now()}`);
+    const p = new Process({
+      target: signalThenCompute,
+      args: ['event', Value('i', 0), ev, q, seen],
+    });
+    p.start();
+    try {
+      assert.equal(await ev.wait({ timeout: 20000 }), true);
+      // Sent before the set, so already here: order on the connection is kept.
+      assert.deepEqual([q.getNowait(), q.getNowait()], ['a', 'b']);
+      writeFileSync(seen, '');
+      await p.join();
+      assert.equal(p.exitcode, 0, 'the child computed until its deadline: the set came late');
+    } finally {
+      rmSync(seen, { force: true });
+    }
+  });
+
+  test('waits with a timeout of Infinity or past 2^31 − 1 ms wait instead of expiring at once', async () => {
+    // Node fires a timer past 2^31 − 1 ms after 1 ms, in the broker too: these answered Empty,
+    // Full or false at once.
+    for (const timeout of [Number.POSITIVE_INFINITY, 3e9]) {
+      const q = new Queue<number>();
+      const full = new Queue<number>(1);
+      full.putNowait(0);
+      const l = new Lock();
+      await l.acquire();
+      const s = new Semaphore(0);
+      const ev = new Event();
+      const waits: Promise<unknown>[] = [
+        q.get({ timeout }),
+        full.put(1, { timeout }),
+        l.acquire({ timeout }),
+        s.acquire({ timeout }),
+        ev.wait({ timeout }),
+      ];
+      const settled = waits.map(() => false);
+      for (const [i, w] of waits.entries()) {
+        w.then(
+          () => {
+            settled[i] = true;
+          },
+          () => {
+            settled[i] = true;
+          },
+        );
+      }
+      await new Promise((r) => setTimeout(r, 300));
+      assert.deepEqual(settled, [false, false, false, false, false], `timeout ${timeout}`);
+      q.putNowait(7);
+      assert.equal(await full.get(), 0);
+      l.release();
+      s.release();
+      ev.set();
+      assert.deepEqual(await Promise.all(waits), [7, undefined, true, true, true]);
+      l.release();
+    }
+  });
+
   test('Lock and RLock: release without holding throws; RLock re-enters; timeouts answer false', async () => {
     const l = new Lock();
     assert.throws(() => l.release(), RuntimeError);
@@ -505,6 +589,38 @@ describe('multiprocessing shared objects', () => {
     await assert.rejects(a.get(5), RangeError);
     assert.throws(() => Value('z', 0), TypeError);
     assert.throws(() => Value('i', 0, { lock: false }).getLock(), TypeError);
+  });
+
+  test('Value and Array type codes store as Python does: 64-bit longs, wrapping adds, integers only', async () => {
+    // Q wrapped by Math.abs (-1 gave 1), l and L were 32-bit, add did not wrap, 1.7 and NaN were
+    // truncated, and a[-1] was a RangeError.
+    assert.equal(Value('Q', -1).value, 2 ** 64 - 1);
+    assert.equal(Value('q', 2 ** 63).value, -(2 ** 63));
+    assert.equal(Value('l', 2 ** 31).value, 2 ** 31);
+    assert.equal(Value('L', -1).value, 2 ** 64 - 1);
+    assert.equal(await Value('b', 127).add(1), -128);
+    assert.equal(await Value('I', 0).add(-1), 2 ** 32 - 1);
+    const bytes = SharedArrayOf('B', [255, 7]);
+    assert.equal(await bytes.add(0, 1), 0);
+    assert.equal(await bytes.add(-1, 1), 8);
+    const v = Value('i', 0);
+    for (const bad of [1.7, Number.NaN, Number.POSITIVE_INFINITY]) {
+      assert.throws(() => {
+        v.value = bad;
+      }, TypeError);
+      await assert.rejects(v.set(bad), TypeError);
+      await assert.rejects(v.add(bad), TypeError);
+      assert.throws(() => SharedArrayOf('h', [bad]), TypeError);
+    }
+    assert.equal(v.value, 0);
+    assert.equal(Value('d', 0.5).value, 0.5);
+    const a = SharedArrayOf('i', [1, 2, 3]);
+    assert.equal(a.getSync(-1), 3);
+    assert.equal(await a.get(-3), 1);
+    a.setSync(-1, 9);
+    await a.set(-2, 8);
+    assert.deepEqual(a.toArraySync(), [1, 8, 9]);
+    assert.throws(() => a.getSync(-4), RangeError);
   });
 
   test('Manager dict, list and Namespace, and a Pipe, are shared with a child', async () => {

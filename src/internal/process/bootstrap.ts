@@ -9,6 +9,7 @@
  * process — a signal reaches the process however busy its main thread is.
  */
 import { Worker } from 'node:worker_threads';
+import { setIdentity } from '../../multiprocessing/process-identity.js';
 import { onBoot, postToParent } from './channel.js';
 import { type BootMessage, ENV_DAEMON, ENV_EARLY_MODULES, ENV_PARENT } from './protocol.js';
 
@@ -52,6 +53,16 @@ onBoot((m) => {
   process.off('disconnect', unborn);
   const boot = m as BootMessage;
   process.title = boot.name;
+  // Every child is a child, whatever its role: a pool worker that still answered `MainProcess`
+  // ran the top-level code the docs guard with `currentProcess().name === 'MainProcess'`, and
+  // started pools of its own without end. A Process's role refines this (process-child.ts).
+  setIdentity({
+    name: boot.name,
+    daemon: boot.daemon,
+    parentPid: boot.parentPid,
+    parentName: boot.parentName,
+    childPrefix: `${boot.name}:`,
+  });
   if (boot.daemon) {
     watchParent(boot.parentPid);
     process.on('disconnect', () => process.exit(1));

@@ -4,8 +4,14 @@
  * (WEFT_BROKER), so that every child and grandchild it starts afterwards connects to the same one.
  *
  * Implementation notes
- * - Requests made before the socket is connected wait in the out-buffer; everything sent within
- *   one event-loop turn travels in one frame (flushed from setImmediate).
+ * - Requests made before the socket is connected wait in the out-buffer. The first message of
+ *   an event-loop turn is written at once; the ones after it in the same turn travel in one
+ *   frame (flushed from setImmediate), so that consecutive puts cost one write, not one each.
+ *   A message another process may be waiting for (AT_ONCE: a release, an Event's set, a
+ *   notify) is written at once with everything queued before it, in order: the process may go
+ *   on with synchronous work, during which no setImmediate runs (Python's feeder thread and
+ *   direct socket writes send it at once). A write on a connected socket with nothing queued
+ *   goes to the kernel within the call (libuv's uv_write tries at once).
  * - The socket is ref'd only while a reply is awaited: an idle connection never keeps a process
  *   alive. A `watch` (a request that may wait for ever: a Pipe writer waiting to hear that
  *   nobody reads any more) does not count.
@@ -21,6 +27,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BroadcastChannel, isMainThread, threadId } from 'node:worker_threads';
+import { identity } from '../../multiprocessing/process-identity.js';
 import { sharedHooks } from '../hooks.js';
 import {
   assertCloneable,
@@ -44,6 +51,13 @@ const CONNECT_RETRY_MS = 60_000;
 /** Trade-off: messages (and items per putMany) sent in one frame before a synchronous flush:
  * bounds memory and latency of a producer that never yields, at the cost of more frames. */
 const FLUSH_AT = 256;
+
+/**
+ * Fire-and-forget operations another process may be blocked on: written at once, with what was
+ * queued before them, rather than at the end of the turn (which synchronous work may delay for
+ * seconds while the other process waits on a lock already released).
+ */
+const AT_ONCE = new Set(['release', 'semRelease', 'set', 'clear', 'notify', 'barrierAbort']);
 /** Tuning: how long an exiting process keeps trying to write what it queued (a full socket). */
 const EXIT_WRITE_MS = 2_000;
 const EAGAIN = 'EAGAIN';
@@ -189,9 +203,8 @@ export function beforeBrokerSend(fn: () => void): void {
 
 /** How the broker names this thread in its errors: the process, and the thread if not its main. */
 export function sessionName(): string {
-  return isMainThread
-    ? BrokerClient.processName
-    : `${BrokerClient.processName}, thread ${threadName(selfTid)}`;
+  const name = BrokerClient.processName ?? identity().name;
+  return isMainThread ? name : `${name}, thread ${threadName(selfTid)}`;
 }
 
 interface Pending {
@@ -220,8 +233,8 @@ export class BrokerClient {
   #unsettled: Array<{ bytesEnd: number; sentEnd: number; ms: unknown[]; f: Buffer }> = [];
   /** Messages the socket still held when the connection failed (lost with it). */
   #lostAtFail = 0;
-  /** Identity sent at connect; multiprocessing sets the process name. */
-  static processName = 'MainProcess';
+  /** Identity sent at connect: a Process's child sets it early; otherwise the process's identity. */
+  static processName: string | null = null;
 
   constructor() {
     this.#path = ensureBroker();
@@ -461,14 +474,19 @@ export class BrokerClient {
     else s.unref();
   }
 
-  #send(m: unknown): void {
+  #send(m: unknown, atOnce = false): void {
     this.#out.push(m);
+    // A beforeSend hook's post joins the frame the flush running it is about to write.
+    if (!this.#connected || this.#inHooks) return;
     // A long synchronous run of sends (a producer's loop) goes out in pieces, not one huge frame.
-    if (this.#out.length >= FLUSH_AT && this.#connected) {
-      this.#flush();
+    if (atOnce || this.#out.length >= FLUSH_AT) {
+      this.#flush(true);
       return;
     }
-    if (this.#scheduled || !this.#connected) return;
+    if (this.#scheduled) return;
+    // The first of the turn goes now (a process that puts and then computes is not silent for
+    // the whole computation); the turn's later ones wait for the setImmediate, in one frame.
+    this.#flush(true);
     this.#scheduled = true;
     setImmediate(() => this.#flush());
   }
@@ -484,8 +502,9 @@ export class BrokerClient {
     }
   }
 
-  #flush(): void {
-    this.#scheduled = false;
+  /** `inTurn`: a flush within the turn, which leaves the end-of-turn one scheduled. */
+  #flush(inTurn = false): void {
+    if (!inTurn) this.#scheduled = false;
     if (!this.#connected) return;
     this.#runBeforeSend();
     if (this.#out.length === 0) return;
@@ -589,7 +608,7 @@ export class BrokerClient {
   post(o: string, id: string | undefined, a: unknown[]): void {
     if (this.#failed) throw this.#failed;
     assertCloneable(a, `multiprocessing ${o}`);
-    this.#send({ r: -1, o, id, a });
+    this.#send({ r: -1, o, id, a }, AT_ONCE.has(o));
   }
 
   /** `taskDone` for `n` items; consecutive ones for one queue travel as one message. */

@@ -42,12 +42,14 @@ import {
   attach,
   type Conn,
   connOf,
+  deadline,
   detach,
   type Role,
   type Session,
   type Waiter,
 } from './broker-conn.js';
 import { FrameReader, type Request } from './broker-wire.js';
+import { coercer } from './typecodes.js';
 
 class Failure extends Error {
   constructor(
@@ -249,12 +251,10 @@ function park(
     return;
   }
   const w: Waiter = { conn, r, timer: null, attempt, timedOut, list };
-  if (timeout !== null) {
-    w.timer = setTimeout(() => {
-      remove(w);
-      w.timedOut();
-    }, timeout);
-  }
+  w.timer = deadline(timeout, () => {
+    remove(w);
+    w.timedOut();
+  });
   list.push(w);
   conn.waiters.set(r, w);
 }
@@ -262,7 +262,7 @@ function park(
 function remove(w: Waiter): void {
   const k = w.list.indexOf(w);
   if (k >= 0) w.list.splice(k, 1);
-  if (w.timer) clearTimeout(w.timer);
+  w.timer?.clear();
   w.conn.waiters.delete(w.r);
 }
 
@@ -649,16 +649,10 @@ function handle(c: Conn, m: Request): void {
         },
         timedOut: () => reacquire(false),
       };
-      const timeout0 = timeout;
-      if (timeout0 !== null) {
-        w.timer = setTimeout(
-          () => {
-            remove(w);
-            w.timedOut();
-          },
-          Math.max(0, timeout0),
-        );
-      }
+      w.timer = deadline(timeout, () => {
+        remove(w);
+        w.timedOut();
+      });
       (w as Waiter & { notify?: () => void }).notify = () => {
         notified = true;
       };
@@ -672,7 +666,7 @@ function handle(c: Conn, m: Request): void {
       const woken: Waiter[] = [];
       while (n-- > 0 && cv.waiters.length > 0) woken.push(cv.waiters.shift() as Waiter);
       for (const w of woken) {
-        if (w.timer) clearTimeout(w.timer);
+        w.timer?.clear();
         w.conn.waiters.delete(w.r);
         (w as Waiter & { notify: () => void }).notify();
         w.attempt();
@@ -694,7 +688,7 @@ function handle(c: Conn, m: Request): void {
         b.generation++;
         ok(c, r, b.parties - 1 - index);
         for (const w of b.waiters.splice(0)) {
-          if (w.timer) clearTimeout(w.timer);
+          w.timer?.clear();
           w.conn.waiters.delete(w.r);
           w.attempt();
         }
@@ -771,15 +765,18 @@ function dataOp(d: { data: unknown }, op: string, a: unknown[]): unknown {
   const x = d.data as Record<string, unknown> & unknown[] & Map<unknown, unknown>;
   switch (op) {
     case 'add': {
-      const [k, v] = a as [string | number, number];
+      const [k, v, typecode] = a as [string | number, number, string | undefined];
       const cur = x instanceof Map ? x.get(k) : (x as Record<string | number, unknown>)[k];
-      const next = (cur as number) + v;
+      // An Array's element wraps to its type code, as a set would store it.
+      const sum = (cur as number) + v;
+      const next = typecode === undefined ? sum : coercer(typecode)(sum);
       if (x instanceof Map) x.set(k, next);
       else (x as Record<string | number, unknown>)[k] = next;
       return next;
     }
     case 'incr':
-      d.data = (d.data as number) + (a[0] as number);
+      // A Value wraps to its type code (Value('b', 127) + 1 is -128), as `.value =` stores it.
+      d.data = coercer(a[1] as string)((d.data as number) + (a[0] as number));
       return d.data;
     case 'getItem':
       return x instanceof Map

@@ -24,6 +24,8 @@ export interface BootMessage {
   parentPid: number;
   /** The child's name (multiprocessing's Process.name). */
   name: string;
+  /** The parent's name, for the child's `parentProcess()`. */
+  parentName: string;
 }
 
 export type HelloMessage = { t: 'hello' };

@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { identity } from '../../multiprocessing/process-identity.js';
 import { WeftError } from '../errors.js';
 import { sharedModules } from '../serialize.js';
 import { ENV_BROKER, ensureBroker } from './broker-client.js';
@@ -85,6 +86,7 @@ export class ChildHandle {
       daemon: o.daemon,
       parentPid: process.pid,
       name: o.name,
+      parentName: identity().name,
     };
     const onHello = (m: unknown): void => {
       if ((m as { t?: unknown })?.t !== 'hello') return;

@@ -230,7 +230,26 @@ export class BrokerClient {
   /** Bytes written to the socket. */
   #bytes = 0;
   /** Frames the socket has not fully handed to the kernel yet (see syncPrelude). */
-  #unsettled: Array<{ bytesEnd: number; sentEnd: number; ms: unknown[]; f: Buffer }> = [];
+  #unsettled: Array<{
+    bytesEnd: number;
+    sentEnd: number;
+    ms: unknown[];
+    f: Buffer;
+    /** Its number among the frames written (`#framesWritten` then). */
+    n: number;
+  }> = [];
+  /** Frames handed to `socket.write`, and how many of them Node said were written, in order. */
+  #framesWritten = 0;
+  #framesDone = 0;
+  /**
+   * One callback for every frame: Node calls write callbacks in write order, and with an error
+   * from the first that failed on, so the successes are a prefix. When the connection fails,
+   * Node may already have dropped what it held (a destroyed socket's buffer is emptied before
+   * its 'error' is emitted); this count still says which frames never went out.
+   */
+  readonly #onWritten = (err?: Error | null): void => {
+    if (!err) this.#framesDone++;
+  };
   /** Messages the socket still held when the connection failed (lost with it). */
   #lostAtFail = 0;
   /** Identity sent at connect: a Process's child sets it early; otherwise the process's identity. */
@@ -448,8 +467,10 @@ export class BrokerClient {
     // Node empties the socket once it is closed: count now what it still held.
     const s = this.#socket;
     const unsent = s === null ? null : unsentBytes(s);
-    this.#lostAtFail =
-      unsent === null ? this.#unsettled.reduce((n, u) => n + u.ms.length, 0) : this.#stuck(unsent);
+    // Frames whose write Node has not completed: lost, whatever Node's buffer still says.
+    let lost = 0;
+    for (const u of this.#unsettled) if (u.n >= this.#framesDone) lost += u.ms.length;
+    this.#lostAtFail = unsent === null || unsent === 0 ? lost : Math.max(lost, this.#stuck(unsent));
     this.#unsettled = [];
     for (const p of this.#pending.values()) p.reject(e);
     this.#pending.clear();
@@ -515,12 +536,13 @@ export class BrokerClient {
     this.#sent += ms.length;
     this.#bytes += f.length;
     const s = this.#socket as Socket;
-    s.write(f);
+    const n = this.#framesWritten++;
+    s.write(f, this.#onWritten);
     // Usually the kernel took the whole frame at once; otherwise remember what is still pending.
     const u = this.#unsettled;
     if (s.writableLength === 0) u.length = 0;
     else {
-      u.push({ bytesEnd: this.#bytes, sentEnd: this.#sent, ms, f });
+      u.push({ bytesEnd: this.#bytes, sentEnd: this.#sent, ms, f, n });
       // Frames the kernel has all of are settled: drop them (they hold their bytes).
       const written = this.#bytes - s.writableLength;
       let settled = 0;

@@ -20,6 +20,7 @@
  * level-triggered mode. "Readable" means a `recvNowait`/`acceptNowait` will not raise
  * `BlockingIOError`; "writable" that `sendNowait` will not.
  */
+import { argumentError, rangeError } from '../internal/errors.js';
 import { Waiter } from '../internal/waiter.js';
 import { Socket } from '../socket/socket.js';
 import { KeyError } from './errors.js';
@@ -56,7 +57,8 @@ export class DefaultSelector {
 
   /**
    * Starts watching `fileobj` for `events` (`EVENT_READ | EVENT_WRITE`), with `data` attached.
-   * @throws {KeyError} already registered. {RangeError} bad events. {TypeError} not a weft socket.
+   * @throws {KeyError} already registered. {RangeError} a bad events mask. {TypeError} not a weft
+   *   socket, or events not an integer.
    */
   register<D>(fileobj: Socket, events: number, data?: D): SelectorKey<D | undefined> {
     this.checkOpen();
@@ -104,9 +106,10 @@ export class DefaultSelector {
   async select(options: SelectOptions = {}): Promise<[SelectorKey, number][]> {
     this.checkOpen();
     const timeout = options.timeout ?? null;
-    if (timeout !== null && (typeof timeout !== 'number' || Number.isNaN(timeout))) {
-      throw new TypeError(`select: timeout must be a number of ms or null: received ${timeout}`);
+    if (timeout !== null && typeof timeout !== 'number') {
+      throw argumentError('select: timeout must be a number of ms or null', timeout);
     }
+    if (Number.isNaN(timeout)) throw rangeError('select: timeout must not be NaN', timeout);
     if (this.waiter !== null) throw new Error('select() is already waiting in another task');
     const deadline = timeout === null ? null : performance.now() + Math.max(0, timeout);
     for (;;) {
@@ -155,6 +158,9 @@ export class DefaultSelector {
   }
 
   private onActivity(sock: Socket): void {
+    // A key made before the socket had a descriptor takes it now (see SelectorKey), so that it
+    // keeps it after the socket is closed.
+    void this.entries.get(sock)?.key.fd;
     this.candidates.add(sock);
     const w = this.waiter;
     if (w !== null) w.wake(undefined);
@@ -205,13 +211,10 @@ function checkSocket(x: unknown): void {
 }
 
 function checkEvents(events: unknown): void {
-  if (
-    typeof events !== 'number' ||
-    !Number.isInteger(events) ||
-    events === 0 ||
-    (events & ~(EVENT_READ | EVENT_WRITE)) !== 0
-  ) {
-    throw new RangeError(`Invalid events: ${String(events)} (EVENT_READ, EVENT_WRITE or both)`);
+  // Python's selectors: a non-int fails its bit test with TypeError, a bad mask is ValueError.
+  if (!Number.isInteger(events)) throw argumentError('Invalid events: must be an integer', events);
+  if (events === 0 || ((events as number) & ~(EVENT_READ | EVENT_WRITE)) !== 0) {
+    throw rangeError('Invalid events (EVENT_READ, EVENT_WRITE or both)', events);
   }
 }
 

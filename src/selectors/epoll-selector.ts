@@ -34,6 +34,7 @@
  * goes on watching without keeping the process alive (stopping and starting again would cost two
  * system calls per turn), and it stops when the set turns ready with nobody selecting.
  */
+import { argumentError, rangeError } from '../internal/errors.js';
 import { Waiter } from '../internal/waiter.js';
 import { OSError } from '../socket/errors.js';
 import { io, NOREAD, TAG_READAHEAD } from '../socket/native-io.js';
@@ -155,9 +156,10 @@ export class EpollSelector implements ReadaheadOwner {
   async select(options: SelectOptions = {}): Promise<[SelectorKey<any, RawSocket>, number][]> {
     this.checkOpen();
     const timeout = options.timeout ?? null;
-    if (timeout !== null && (typeof timeout !== 'number' || Number.isNaN(timeout))) {
-      throw new TypeError(`select: timeout must be a number of ms or null: received ${timeout}`);
+    if (timeout !== null && typeof timeout !== 'number') {
+      throw argumentError('select: timeout must be a number of ms or null', timeout);
     }
+    if (Number.isNaN(timeout)) throw rangeError('select: timeout must not be NaN', timeout);
     if (this.waiter !== null) throw new Error('select() is already waiting in another task');
     const deadline = timeout === null ? null : performance.now() + Math.max(0, timeout);
     for (;;) {
@@ -358,12 +360,9 @@ function pending(s: RawSocket): boolean {
 }
 
 function checkEvents(events: unknown): void {
-  if (
-    typeof events !== 'number' ||
-    !Number.isInteger(events) ||
-    events === 0 ||
-    (events & ~(EVENT_READ | EVENT_WRITE)) !== 0
-  ) {
-    throw new RangeError(`Invalid events: ${String(events)} (EVENT_READ, EVENT_WRITE or both)`);
+  // Python's selectors: a non-int fails its bit test with TypeError, a bad mask is ValueError.
+  if (!Number.isInteger(events)) throw argumentError('Invalid events: must be an integer', events);
+  if (events === 0 || ((events as number) & ~(EVENT_READ | EVENT_WRITE)) !== 0) {
+    throw rangeError('Invalid events (EVENT_READ, EVENT_WRITE or both)', events);
   }
 }

@@ -22,9 +22,15 @@ export async function createConnection(
   const s = new Socket(family, SOCK_STREAM);
   if (options.timeout !== undefined) s.settimeout(options.timeout);
   if (options.sourceAddress) s.bind(options.sourceAddress);
-  await s.connect(
-    address as SocketAddress,
-    options.signal ? { signal: options.signal } : undefined,
-  );
+  try {
+    await s.connect(
+      address as SocketAddress,
+      options.signal ? { signal: options.signal } : undefined,
+    );
+  } catch (e) {
+    // A failed connect leaves the socket open for another try; nobody else holds this one.
+    s.close();
+    throw e;
+  }
   return s;
 }

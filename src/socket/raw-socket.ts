@@ -27,7 +27,7 @@
  * every pending byte; a selector reads ahead only for a socket with nothing pending (`_raTag`:
  * the tag it set in its epoll set).
  */
-import { describeValue, TimeoutError } from '../internal/errors.js';
+import { argumentError, describeValue, rangeError, TimeoutError } from '../internal/errors.js';
 import { SHUT_RD, SHUT_RDWR, SHUT_WR } from './constants.js';
 import { BlockingIOError, fromErrno, OSError } from './errors.js';
 import { io } from './native-io.js';
@@ -63,10 +63,16 @@ function checkSync(r: number, what: string): number {
 function timeoutArg(options: { timeout?: number | null } | undefined): number {
   const t = options?.timeout ?? null;
   if (t === null) return -1;
-  if (typeof t !== 'number' || Number.isNaN(t) || t < 0) {
-    throw new RangeError(`timeout must be a number of ms >= 0 or null: received ${String(t)}`);
-  }
+  if (typeof t !== 'number') throw argumentError('timeout must be a number of ms or null', t);
+  if (Number.isNaN(t) || t < 0) throw rangeError('timeout must be a number of ms >= 0 or null', t);
   return Math.min(Math.ceil(t), 2 ** 31 - 1);
+}
+
+/** Python's TypeError for a size that is not an int, ValueError (RangeError) for a negative one. */
+function checkSize(what: string, n: unknown): void {
+  if (Number.isInteger(n) && (n as number) >= 0) return;
+  if (!Number.isInteger(n)) throw argumentError(`${what} must be an integer`, n);
+  throw rangeError(`negative buffersize in ${what}`, n);
 }
 
 function binding(): NonNullable<typeof io> {
@@ -126,6 +132,9 @@ export class RawSocket {
     if (port < 0 || port > 65535)
       throw new RangeError(`RawSocket.listen: port must be 0-65535: received ${port}`);
     const backlog = options.backlog ?? 128;
+    if (!Number.isInteger(backlog)) {
+      throw argumentError('RawSocket.listen: backlog must be an integer', backlog);
+    }
     return new RawSocket(check(b.listen(address[0], port, backlog), 'listen'), true);
   }
 
@@ -135,11 +144,8 @@ export class RawSocket {
    */
   static fromFd(fd: number): RawSocket {
     binding();
-    if (!Number.isInteger(fd) || fd < 0) {
-      throw new RangeError(
-        `RawSocket.fromFd: fd must be an integer >= 0: received ${describeValue(fd)}`,
-      );
-    }
+    if (!Number.isInteger(fd)) throw argumentError('RawSocket.fromFd: fd must be an integer', fd);
+    if (fd < 0) throw rangeError('RawSocket.fromFd: fd must be >= 0', fd);
     return new RawSocket(fd, false);
   }
 
@@ -177,7 +183,9 @@ export class RawSocket {
    * @throws {TimeoutError} `timeout` ms passed. {ConnectionResetError} the peer reset.
    */
   recvIntoSync(buf: Uint8Array, options?: { nbytes?: number; timeout?: number | null }): number {
-    const n = Math.min(options?.nbytes ?? buf.length, buf.length);
+    const nbytes = options?.nbytes ?? buf.length;
+    checkSize('recv_into', nbytes);
+    const n = Math.min(nbytes, buf.length);
     if (this._ra !== null || this._raTail !== 0) return this.takeAhead(buf, n);
     return checkSync(
       binding().recvBlocking(this.open('recv'), buf, 0, n, timeoutArg(options)),
@@ -187,6 +195,7 @@ export class RawSocket {
 
   /** `recv(n)` that parks the calling thread (see `recvIntoSync`). */
   recvSync(bufsize: number, options?: { timeout?: number | null }): Buffer {
+    checkSize('recv', bufsize);
     const buf = Buffer.allocUnsafe(bufsize);
     const n = this.recvIntoSync(buf, { nbytes: bufsize, ...(options ?? {}) });
     return n === 0 ? EMPTY : buf.subarray(0, n);
@@ -216,6 +225,7 @@ export class RawSocket {
    * @throws {BlockingIOError} nothing has arrived. {ConnectionResetError} the peer reset.
    */
   recvInto(buf: Uint8Array, nbytes: number = buf.length): number {
+    checkSize('recv_into', nbytes);
     const n = Math.min(nbytes, buf.length);
     if (this._ra !== null || this._raTail !== 0) {
       this.open('recv');
@@ -251,6 +261,7 @@ export class RawSocket {
 
   /** Reads up to `bufsize` bytes into a new buffer (empty at EOF). */
   recvNowait(bufsize: number): Buffer {
+    checkSize('recv', bufsize);
     const buf = Buffer.allocUnsafe(bufsize);
     const n = this.recvInto(buf, bufsize);
     return n === 0 ? EMPTY : buf.subarray(0, n);
@@ -262,6 +273,7 @@ export class RawSocket {
   }
 
   shutdown(how: number): void {
+    if (!Number.isInteger(how)) throw argumentError('shutdown: how must be an integer', how);
     if (how !== SHUT_RD && how !== SHUT_WR && how !== SHUT_RDWR) {
       throw new RangeError(`shutdown: how must be SHUT_RD, SHUT_WR or SHUT_RDWR: received ${how}`);
     }

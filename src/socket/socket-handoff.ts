@@ -43,9 +43,10 @@ export interface PassedSocket {
   local: [string, number] | string | null;
   /** Bytes the parent had read and nobody had received: the child reads them first. */
   buffered: Uint8Array | null;
-  /** A failure the parent had seen (a reset is reported once by the kernel). */
+  /** A failure the parent had seen, after `buffered` (a reset is reported once by the kernel). */
   error: unknown;
   readShut: boolean;
+  writeShut: boolean;
 }
 
 /** The libuv stream handle under a net.Socket (Node's TCPWrap/PipeWrap). */
@@ -96,9 +97,7 @@ export function detachRawConnection(
     );
   }
   const wasReading = !t.isPaused();
-  const exc = reader.exception();
-  if (exc !== null) out.error = encodeError(exc);
-  else if (reader.buffered > 0) out.buffered = reader._readNowait(reader.buffered);
+  takeReader(reader, out);
   // After the take: a reader that had paused the transport resumes it as it empties.
   t.pause();
   return { transport: t, fd: t.fd, wasReading };
@@ -117,7 +116,7 @@ export function reattachRawConnection(
 }
 
 /**
- * Steps 1-3 above. Fills `out.buffered` (or `out.error`) and returns the detached handle.
+ * Steps 1-3 above. Fills `out.buffered` and `out.error` and returns the detached handle.
  * @throws BlockingIOError while written bytes wait to be sent (nothing has changed then).
  */
 export function detachConnection(
@@ -142,9 +141,7 @@ export function detachConnection(
   owner._handle = null;
   // Each chunk read() returns is also emitted as 'data', which feeds the reader.
   while (ns.readableLength > 0 && ns.read() !== null);
-  const exc = reader.exception();
-  if (exc !== null) out.error = encodeError(exc);
-  else if (reader.buffered > 0) out.buffered = reader._readNowait(reader.buffered);
+  takeReader(reader, out);
   return { handle, wasReading };
 }
 
@@ -186,3 +183,11 @@ export async function untilSent(ns: NetSocket): Promise<void> {
 
 /** Trade-off: how late a child notices a queue that emptied without 'drain' vs. wake-ups. */
 const POLL_MS = 20;
+
+/** Moves what nobody has received yet into `out`: the bytes, then the failure behind them (recv
+ * hands out bytes that arrived before a reset first: src/socket/socket.ts). */
+function takeReader(reader: StreamReader, out: PassedSocket): void {
+  if (reader.buffered > 0) out.buffered = reader._recvNowait(reader.buffered);
+  const exc = reader.exception();
+  if (exc !== null) out.error = encodeError(exc);
+}

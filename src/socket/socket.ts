@@ -41,7 +41,7 @@ import {
   Socket as NetSocket,
   connect as netConnect,
 } from 'node:net';
-import { describeValue, TimeoutError } from '../internal/errors.js';
+import { argumentError, describeValue, rangeError, TimeoutError } from '../internal/errors.js';
 import { claimFdSlot, holdExitUntilSent, passedFd } from '../internal/process/fd-handoff.js';
 import { kShared, registerSharedKind, type SharedState } from '../internal/serialize.js';
 import { Waiter, WaiterList } from '../internal/waiter.js';
@@ -102,6 +102,10 @@ const EMPTY = Buffer.alloc(0);
 /** getsockopt(SOL_SOCKET, SO_ERROR): how a non-blocking connect(2) went (Linux's number). */
 const SO_ERROR = 4;
 const noop = (): void => {};
+/** The errors failed connects raised: a socket whose connect failed stays open (`_connect`). */
+const CONNECT_FAILURES = new WeakSet<object>();
+const isConnectFailure = (e: unknown): boolean =>
+  typeof e === 'object' && e !== null && CONNECT_FAILURES.has(e);
 
 /**
  * A TCP (IPv4/IPv6) or Unix stream socket with Python's verbs: `bind`, `listen`, `accept`,
@@ -109,16 +113,19 @@ const noop = (): void => {};
  * `setsockopt`, `getpeername`, `getsockname`, `fileno`.
  *
  * Calls that can wait return Promises; `recv` resolves to an empty buffer at EOF. Errors are
- * Python's: `ConnectionResetError` on a reset, `BrokenPipeError` when sending on a closed
- * connection, `ConnectionRefusedError`, `BlockingIOError` in non-blocking mode,
- * `TimeoutError` after `settimeout(ms)`.
+ * Python's: `ConnectionResetError` on a reset (once the bytes that came before it are read),
+ * `BrokenPipeError` when sending on a closed connection or after `shutdown(SHUT_WR)`,
+ * `ConnectionRefusedError`, `BlockingIOError` in non-blocking mode, `TimeoutError` after
+ * `settimeout(ms)`; `TypeError` for an argument of the wrong type, `RangeError` (Python's
+ * ValueError) for a bad value.
  *
  * Differences from CPython, by necessity: `bind` only records the address and `listen()` binds
  * and listens in one step (Node has no bind-without-listen), so errors such as `EADDRINUSE`
  * come from `await listen()`; only stream sockets exist.
  *
  * **Cancellation:** a cancelled `recv` consumes nothing; a cancelled `accept` leaves the
- * connection queued for the next `accept`; a cancelled `connect` closes the socket.
+ * connection queued for the next `accept`; a cancelled (or timed-out) `connect` closes the
+ * socket, while one that fails (refused, unreachable) leaves it open to connect again.
  *
  * @example
  * using srv = new Socket(AF_INET, SOCK_STREAM);
@@ -149,6 +156,8 @@ export class Socket {
   private peer: SocketAddress | null = null;
   private local: SocketAddress | null = null;
   private readShut = false;
+  /** shutdown(SHUT_WR or SHUT_RDWR) was called: sending raises EPIPE, as send(2) does. */
+  private writeShut = false;
   private backlog = 128;
   /** A connection being handed to a child process (between prepare and commit). */
   private detached: DetachedConnection | DetachedRaw | null = null;
@@ -157,6 +166,9 @@ export class Socket {
   private connectingFd = -1;
 
   constructor(family: number = AF_INET, type: number = SOCK_STREAM, proto = 0) {
+    checkInt('Socket(): family', family);
+    checkInt('Socket(): type', type);
+    checkInt('Socket(): proto', proto);
     if (family !== AF_INET && family !== AF_INET6 && family !== AF_UNIX) {
       throw new OSError(
         `Address family not supported: received ${describeValue(family)} (AF_INET, AF_INET6 or AF_UNIX)`,
@@ -187,8 +199,13 @@ export class Socket {
 
   /** Milliseconds a verb may wait before `TimeoutError`; 0 is non-blocking, null waits for ever. */
   settimeout(ms: number | null): void {
-    if (ms !== null && (typeof ms !== 'number' || Number.isNaN(ms) || ms < 0)) {
-      throw new RangeError(`Timeout value must be null or a number of ms >= 0: received ${ms}`);
+    if (ms !== null) {
+      if (typeof ms !== 'number') {
+        throw argumentError('settimeout(): timeout must be a number of ms or null', ms);
+      }
+      if (Number.isNaN(ms) || ms < 0) {
+        throw rangeError('settimeout(): timeout must be a number of ms >= 0 or null', ms);
+      }
     }
     this.timeoutMs = ms;
   }
@@ -203,6 +220,9 @@ export class Socket {
    * @throws {OSError} ENOPROTOOPT for any other option.
    */
   setsockopt(level: number, optname: number, value: number | boolean): void {
+    if (typeof value !== 'number' && typeof value !== 'boolean') {
+      throw argumentError('setsockopt(): value must be a number or a boolean', value);
+    }
     const v = Number(value) ? 1 : 0;
     const key = optionKey(level, optname);
     this.opts[key] = v;
@@ -278,9 +298,8 @@ export class Socket {
     if (this.state !== FRESH) {
       return Promise.reject(new OSError('Invalid argument: the socket is connected', 'EINVAL'));
     }
-    if (!Number.isInteger(backlog) || backlog < 0) {
-      throw new RangeError(`listen backlog must be an integer >= 0: received ${backlog}`);
-    }
+    checkInt('listen(): backlog', backlog);
+    if (backlog < 0) throw rangeError('listen(): backlog must be >= 0', backlog);
     this.backlog = backlog;
     const raw = this.rawAddress();
     if (raw !== null) return this.listenRaw(raw[0], raw[1], backlog);
@@ -447,7 +466,9 @@ export class Socket {
 
   /**
    * Connects to `address`. Non-blocking: starts connecting and raises `BlockingIOError`
-   * (EINPROGRESS); the socket turns writable when the connection is made.
+   * (EINPROGRESS); the socket turns writable when the connection is made, or when it failed:
+   * the next `connect` then raises that failure. A failed connect leaves the socket open, to
+   * connect again (as on Linux); a cancelled or timed-out one closes it.
    * @throws {ConnectionRefusedError} nothing listens there.
    */
   connect(address: SocketAddress, options?: SocketWaitOptions): Promise<void> {
@@ -460,10 +481,16 @@ export class Socket {
     if (this.state === CONNECTED || this.state === LISTENING) {
       throw new OSError('Transport endpoint is already connected', 'EISCONN');
     }
-    if (this.state === FRESH) this.startConnect(checkAddress(this.family, address, 'connect'));
+    const addr = this.state === CONNECTING ? null : checkAddress(this.family, address, 'connect');
+    // A connect that failed with nobody waiting for it (a non-blocking one): this call reports
+    // the failure, as connect(2) reports the pending SO_ERROR, and the next one starts afresh.
+    if (this.state === FAILED && isConnectFailure(this.failure)) {
+      throw this.afterFailedConnect(this.failure);
+    }
+    if (this.state === FRESH) this.startConnect(addr as SocketAddress);
     // Failed at once (weft's own descriptor: connect(2) refused it synchronously) or earlier.
     // (State changes behind TypeScript's back, in startConnect.)
-    if ((this.state as State) !== CONNECTING) throw this.failure;
+    if ((this.state as State) !== CONNECTING) throw this.afterFailedConnect(this.failure);
     if (mode === OBEY && this.timeoutMs === 0) {
       throw new BlockingIOError('Operation now in progress', 'EINPROGRESS');
     }
@@ -473,12 +500,34 @@ export class Socket {
       try {
         await this.block(w, mode, options, 'connect');
       } catch (e) {
+        if (isConnectFailure(e)) throw this.afterFailedConnect(e);
+        // Cancelled or timed out: the connection may still be made, by nobody's request.
         this.close();
         throw e;
       }
     }
     // State changes behind TypeScript's back (in event handlers) while we wait.
-    if ((this.state as State) !== CONNECTED) throw this.failure;
+    if ((this.state as State) !== CONNECTED) throw this.afterFailedConnect(this.failure);
+  }
+
+  /** A connect failed (refused, unreachable…) and `exc` is being raised for it: as on Linux,
+   * the socket stays open and may connect again. Its descriptor is gone (a failed connection's
+   * socket cannot be reused with Node's net, nor, portably, with connect(2)); the next connect
+   * makes a new one. Returns `exc`. */
+  private afterFailedConnect(exc: unknown): unknown {
+    if (this.state === FAILED && this.failure === exc && isConnectFailure(exc)) {
+      this.state = FRESH;
+      this.failure = null;
+      this.netSock = null;
+      this.fd = -1;
+    }
+    return exc;
+  }
+
+  /** The connect in progress failed with `exc`: its waiters raise it, the socket stays open. */
+  private failConnect(exc: unknown): void {
+    if (typeof exc === 'object' && exc !== null) CONNECT_FAILURES.add(exc);
+    this.fail(exc);
   }
 
   private startConnect(address: SocketAddress): void {
@@ -498,7 +547,7 @@ export class Socket {
     this.state = CONNECTING;
     this.netSock = ns;
     const onError = (err: Error): void => {
-      this.fail(fromSystemError(err, 'connect'));
+      this.failConnect(fromSystemError(err, 'connect'));
       ns.destroy();
     };
     ns.once('error', onError);
@@ -532,13 +581,13 @@ export class Socket {
     this.state = CONNECTING;
     const fd = b.connect(host, port);
     if (fd < 0) {
-      this.fail(fromErrno(-fd, 'connect'));
+      this.failConnect(fromErrno(-fd, 'connect'));
       return true;
     }
     const r = watch(fd, EPOLLOUT, () => this.onConnectReady(fd));
     if (r < 0) {
       b.close(fd);
-      this.fail(fromErrno(-r, 'epoll_ctl'));
+      this.failConnect(fromErrno(-r, 'epoll_ctl'));
       return true;
     }
     this.connectingFd = fd;
@@ -553,7 +602,7 @@ export class Socket {
     const err = (b.getsockoptInt as NonNullable<typeof b.getsockoptInt>)(fd, SOL_SOCKET, SO_ERROR);
     if (err !== 0) {
       b.close(fd);
-      this.fail(fromErrno(err < 0 ? -err : err, 'connect'));
+      this.failConnect(fromErrno(err < 0 ? -err : err, 'connect'));
       return;
     }
     // Its 'error' (epoll refused it) comes on the next tick, to the reader wired here.
@@ -600,7 +649,7 @@ export class Socket {
     checkSize('recv', bufsize);
     const r = this.connected('recv');
     if (this.readShut || bufsize === 0) return EMPTY;
-    const got = r._readNowait(bufsize);
+    const got = r._recvNowait(bufsize);
     if (got === null) throw new BlockingIOError();
     return got;
   }
@@ -610,7 +659,7 @@ export class Socket {
     checkSize('recv', bufsize);
     const r = this.connected('recv');
     if (this.readShut || bufsize === 0) return EMPTY;
-    const got = r._readNowait(bufsize);
+    const got = r._recvNowait(bufsize);
     if (got !== null) return got;
     const t = mode === OBEY ? this.timeoutMs : null;
     if (t === 0) throw new BlockingIOError();
@@ -686,12 +735,16 @@ export class Socket {
 
   /** Shuts down reading (`SHUT_RD`), writing (`SHUT_WR`: sends EOF) or both. */
   shutdown(how: number): void {
+    checkInt('shutdown(): how', how);
     if (how !== SHUT_RD && how !== SHUT_WR && how !== SHUT_RDWR) {
       throw new RangeError(`shutdown: how must be SHUT_RD, SHUT_WR or SHUT_RDWR: received ${how}`);
     }
     this.connected('shutdown');
     if (how !== SHUT_WR) this.readShut = true;
-    if (how !== SHUT_RD) this.writer?.writeEof();
+    if (how !== SHUT_RD) {
+      this.writeShut = true;
+      this.writer?.writeEof();
+    }
   }
 
   /**
@@ -747,6 +800,7 @@ export class Socket {
       buffered: null,
       error: null,
       readShut: this.readShut,
+      writeShut: this.writeShut,
     };
     out.slot = claimFdSlot(
       {
@@ -838,11 +892,12 @@ export class Socket {
     );
     const r = s.reader as StreamReader;
     // Older than anything the descriptor will give: fed before the first read can happen.
-    if (p.error !== null) r.setException(p.error);
-    else if (p.buffered !== null) {
+    if (p.buffered !== null) {
       r._feedOwned(Buffer.from(p.buffered.buffer, p.buffered.byteOffset, p.buffered.byteLength));
     }
+    if (p.error !== null) r.setException(p.error);
     s.readShut = p.readShut;
+    s.writeShut = p.writeShut;
     return s;
   }
 
@@ -971,6 +1026,9 @@ export class Socket {
       if (this.state === FAILED) throw this.failure;
       throw new OSError(`Transport endpoint is not connected (${what})`, 'ENOTCONN');
     }
+    if (this.writeShut) {
+      throw new BrokenPipeError(`Broken pipe: ${what}() after shutdown(SHUT_WR)`);
+    }
     const w = this.writer as StreamWriter;
     const failure = w._failure();
     if (failure !== null) {
@@ -992,6 +1050,8 @@ registerSharedKind(
 );
 
 function optionKey(level: number, optname: number): 'reuseAddr' | 'noDelay' | 'keepAlive' {
+  checkInt('setsockopt()/getsockopt(): level', level);
+  checkInt('setsockopt()/getsockopt(): optname', optname);
   if (level === SOL_SOCKET && optname === SO_REUSEADDR) return 'reuseAddr';
   if (level === SOL_SOCKET && optname === SO_KEEPALIVE) return 'keepAlive';
   if (level === IPPROTO_TCP && optname === TCP_NODELAY) return 'noDelay';
@@ -1016,16 +1076,19 @@ function checkAddress(family: number, address: unknown, what: string): SocketAdd
     );
   }
   const port = address[1];
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new RangeError(`${what}(): port must be 0-65535: received ${describeValue(port)}`);
-  }
-  return [address[0], port as number];
+  checkInt(`${what}(): port`, port);
+  if (port < 0 || port > 65535) throw rangeError(`${what}(): port must be 0-65535`, port);
+  return [address[0], port];
+}
+
+/** Python's TypeError for a value that is not an int (a string, a float, NaN). */
+function checkInt(what: string, n: unknown): asserts n is number {
+  if (!Number.isInteger(n)) throw argumentError(`${what} must be an integer`, n);
 }
 
 function checkSize(what: string, n: unknown): void {
-  if (!Number.isInteger(n) || (n as number) < 0) {
-    throw new RangeError(`negative buffersize in ${what}: received ${describeValue(n)}`);
-  }
+  checkInt(`${what}(): bufsize`, n);
+  if (n < 0) throw rangeError(`negative buffersize in ${what}`, n);
 }
 
 function byteLength(data: Uint8Array | string): number {

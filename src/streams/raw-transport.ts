@@ -342,6 +342,7 @@ export class RawTransport extends EventEmitter {
     this.destroyed = true;
     this.writable = false;
     if (this.idle !== null) clearTimeout(this.idle);
+    this.lastSend();
     unwatch(this.fd);
     b().close(this.fd);
     this._handle = null;
@@ -354,6 +355,28 @@ export class RawTransport extends EventEmitter {
       this.emit('close', err !== undefined);
     });
     return this;
+  }
+
+  /**
+   * On destroy: one non-blocking send of what the batch holds for this connection, then of the
+   * queue behind it. Node's net and asyncio hand a write to the kernel at once; a batched write
+   * only waits for the end of the turn, and `drain()` reported it gone. Destroying (abort) may
+   * drop what the kernel has no room for, as theirs do, but not bytes it was never offered.
+   */
+  private lastSend(): void {
+    if (this.batchOff < 0) return;
+    const n = b().send(this.fd, SBUF, this.batchOff, this.batchLen);
+    // flushBatch skips a destroyed connection; the entry stays in `batch` until then.
+    this.batchOff = -1;
+    if (n !== this.batchLen) return;
+    this.queued -= n;
+    while (this.queue.length > 0) {
+      const head = this.queue[0] as { buf: Buffer; cb: WriteCb | undefined };
+      const m = b().send(this.fd, head.buf, 0, head.buf.length);
+      if (m !== head.buf.length) return;
+      this.queue.shift();
+      if (head.cb) process.nextTick(head.cb);
+    }
   }
 
   private activity(): void {

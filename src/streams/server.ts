@@ -118,7 +118,8 @@ export class Server {
       const exc = t.exception();
       if (exc !== null && exc !== undefined) {
         reportException('Unhandled exception in client_connected_cb', exc);
-        writer.abort();
+        // asyncio's transport.close(): what the handler wrote before failing still goes out.
+        writer.close();
       }
     });
   }

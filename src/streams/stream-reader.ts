@@ -168,6 +168,17 @@ export class StreamReader {
     return this.take(Math.min(n, this.size));
   }
 
+  /**
+   * @internal `_readNowait` for weft/socket, whose recv is Python's socket.recv: the bytes that
+   * arrived before a failure come out first, as recv(2) returns what the kernel holds before
+   * it reports a reset; the failure after them. (asyncio's StreamReader, and `read` here, raise
+   * a stored exception before the buffer.)
+   */
+  _recvNowait(n: number): Buffer | null {
+    if (this.size > 0) return this.take(Math.min(n, this.size));
+    return this._readNowait(n);
+  }
+
   /** True when the stream ended and the buffer is empty. */
   atEof(): boolean {
     return this.eof && this.size === 0;

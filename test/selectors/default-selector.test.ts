@@ -15,7 +15,7 @@ import {
   createConnection,
   createServer,
   OSError,
-  type Socket,
+  Socket,
 } from '../../src/socket/index.js';
 import { checkLeaks } from '../support/leaks.js';
 
@@ -41,6 +41,41 @@ describe('DefaultSelector', () => {
     assert.deepEqual(await sel.select({ timeout: 0 }), []);
     conn.close();
     client.close();
+    srv.close();
+  });
+
+  test('a key registered while its socket connects has the socket fd, and keeps it after close', async () => {
+    using sel = new DefaultSelector();
+    const srv = await createServer([HOST, 0]);
+    const c = new Socket();
+    c.setblocking(false);
+    await assert.rejects(c.connect([HOST, portOf(srv)]), BlockingIOError);
+    const key = sel.register(c, EVENT_WRITE);
+    const [[ready] = []] = await sel.select();
+    assert.equal(ready, key);
+    const fd = c.fileno();
+    assert.ok(fd >= 0);
+    assert.equal(key.fd, fd);
+    assert.equal(sel.getKey(c).fd, fd);
+    const [conn] = await srv.accept();
+    c.close();
+    assert.equal(key.fd, fd);
+    conn.close();
+    srv.close();
+  });
+
+  test('a key registered before the socket has a descriptor takes it once the socket connects', async () => {
+    using sel = new DefaultSelector();
+    const srv = await createServer([HOST, 0]);
+    const c = new Socket();
+    const key = sel.register(c, EVENT_WRITE);
+    await c.connect([HOST, portOf(srv)]);
+    const [conn] = await srv.accept();
+    const fd = c.fileno();
+    c.close();
+    assert.ok(fd >= 0);
+    assert.equal(key.fd, fd, 'the descriptor it had, after close as before');
+    conn.close();
     srv.close();
   });
 
@@ -123,6 +158,19 @@ describe('DefaultSelector', () => {
     assert.throws(() => sel.unregister(srv), KeyError);
     assert.throws(() => sel.getKey(srv), KeyError);
     assert.throws(() => sel.register(srv, 4), RangeError);
+    srv.close();
+  });
+
+  test('a wrong events or timeout type raises TypeError and a bad value RangeError, as Python', async () => {
+    using sel = new DefaultSelector();
+    const srv = await createServer([HOST, 0]);
+    assert.throws(() => sel.register(srv, '1' as never), TypeError);
+    assert.throws(() => sel.register(srv, 1.5), TypeError);
+    assert.throws(() => sel.register(srv, 0), RangeError);
+    sel.register(srv, EVENT_READ);
+    assert.throws(() => sel.modify(srv, Number.NaN), TypeError);
+    await assert.rejects(sel.select({ timeout: '1' as never }), TypeError);
+    await assert.rejects(sel.select({ timeout: Number.NaN }), RangeError);
     srv.close();
   });
 

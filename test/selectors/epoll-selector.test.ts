@@ -209,7 +209,17 @@ maybe('EpollSelector and RawSocket (native readiness)', () => {
     adopted.close();
     c.destroy();
     assert.throws(() => RawSocket.fromFd(-1), RangeError);
+    assert.throws(() => RawSocket.fromFd('3' as never), TypeError);
     assert.throws(() => srv.acceptSync({ timeout: -1 }), RangeError);
+    assert.throws(() => srv.acceptSync({ timeout: '1' as never }), TypeError);
+    assert.throws(() => srv.recvNowait('10' as never), TypeError);
+    assert.throws(() => srv.recvNowait(-1), RangeError);
+    assert.throws(() => srv.recvInto(Buffer.alloc(4), Number.NaN), TypeError);
+    assert.throws(() => srv.shutdown('1' as never), TypeError);
+    const sel = new EpollSelector();
+    assert.throws(() => sel.register(srv, '1' as never), TypeError);
+    await assert.rejects(sel.select({ timeout: Number.NaN }), RangeError);
+    sel.close();
   });
 
   test('one select reads ahead for every ready socket: bytes, EOF after bytes and a reset, each delivered in order', async () => {

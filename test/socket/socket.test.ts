@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { CancelledError, createTask, gather, sleep } from '../../src/asyncio/index.js';
 import { TimeoutError } from '../../src/internal/errors.js';
+import { DefaultSelector, EVENT_READ, EVENT_WRITE } from '../../src/selectors/index.js';
 import {
   AF_INET,
   AF_INET6,
@@ -166,6 +167,34 @@ describe('socket', () => {
     }
   });
 
+  test('recv hands out the bytes that arrived before a peer reset, then raises ConnectionResetError', async () => {
+    const accepted: NetSocket[] = [];
+    const raw = netCreateServer((s) => accepted.push(s));
+    await new Promise<void>((r) => raw.listen(0, HOST, r));
+    const port = (raw.address() as { port: number }).port;
+    try {
+      const s = await createConnection([HOST, port]);
+      while (accepted.length === 0) await sleep(1);
+      const peer = accepted[0]!;
+      peer.write('abc');
+      const sel = new DefaultSelector();
+      sel.register(s, EVENT_READ);
+      await sel.select();
+      sel.close();
+      peer.resetAndDestroy();
+      // The transport is destroyed when it reads the reset; its 'error', which stores the
+      // reset in the reader, follows on the next tick.
+      while (s._net()?.destroyed !== true) await sleep(1);
+      await sleep(1);
+      assert.equal((await s.recv(100)).toString(), 'abc');
+      await assert.rejects(s.recv(100), ConnectionResetError);
+      await assert.rejects(s.send('x'), BrokenPipeError);
+      s.close();
+    } finally {
+      await new Promise<void>((r) => raw.close(() => r()));
+    }
+  });
+
   test('send on a closed socket raises BrokenPipeError; recv raises OSError EBADF', async () => {
     const { srv, client, conn } = await pair();
     client.close();
@@ -298,6 +327,43 @@ describe('socket', () => {
     await assert.rejects(createConnection([HOST, port]), ConnectionRefusedError);
   });
 
+  test('a refused connect leaves the socket open: connect can be tried again and succeed', async () => {
+    const dead = await createServer([HOST, 0]);
+    const deadPort = portOf(dead);
+    dead.close();
+    const srv = await createServer([HOST, 0]);
+    const s = new Socket();
+    const refused = (e: unknown): boolean =>
+      e instanceof ConnectionRefusedError && e.errnoName === 'ECONNREFUSED';
+    await assert.rejects(s.connect([HOST, deadPort]), refused);
+    await assert.rejects(s.connect([HOST, deadPort]), refused);
+    await assert.rejects(sockConnect(s, [HOST, deadPort]), refused);
+    await s.connect([HOST, portOf(srv)]);
+    const [conn] = await srv.accept();
+    await s.sendall('after two refusals');
+    assert.equal((await conn.recv(100)).toString(), 'after two refusals');
+    closeAll(s, conn, srv);
+  });
+
+  test('a non-blocking connect refused in the background is reported by the next connect, which starts afresh after', async () => {
+    const dead = await createServer([HOST, 0]);
+    const deadPort = portOf(dead);
+    dead.close();
+    const s = new Socket();
+    s.setblocking(false);
+    const inProgress = (e: unknown): boolean =>
+      e instanceof BlockingIOError && e.errnoName === 'EINPROGRESS';
+    await assert.rejects(s.connect([HOST, deadPort]), inProgress);
+    const sel = new DefaultSelector();
+    sel.register(s, EVENT_WRITE);
+    assert.equal((await sel.select()).length, 1);
+    sel.close();
+    // As Python's on Linux: the pending error once, then a new attempt.
+    await assert.rejects(s.connect([HOST, deadPort]), ConnectionRefusedError);
+    await assert.rejects(s.connect([HOST, deadPort]), inProgress);
+    s.close();
+  });
+
   test('listen on an address in use raises OSError EADDRINUSE', async () => {
     const srv = await createServer([HOST, 0]);
     const other = new Socket();
@@ -365,6 +431,18 @@ describe('socket', () => {
     conn.close();
     assert.equal((await client.recv(100)).toString(), 'answer to question');
     closeAll(client, srv);
+  });
+
+  test('send, sendall and sendNowait after shutdown(SHUT_WR) raise BrokenPipeError EPIPE', async () => {
+    const { srv, client, conn } = await pair();
+    client.shutdown(SHUT_WR);
+    const epipe = (e: unknown): boolean => e instanceof BrokenPipeError && e.errnoName === 'EPIPE';
+    await assert.rejects(client.send('x'), epipe);
+    await assert.rejects(client.sendall('x'), epipe);
+    assert.throws(() => client.sendNowait('x'), epipe);
+    await assert.rejects(sockSendall(client, 'x'), epipe);
+    assert.equal((await conn.recv(10)).length, 0, 'nothing was sent after the EOF');
+    closeAll(client, conn, srv);
   });
 
   test('1000 concurrent connections over loopback each get their bytes back', async () => {
@@ -509,5 +587,34 @@ describe('socket', () => {
     assert.throws(() => s.settimeout(-1), RangeError);
     s.close();
     assert.throws(() => s.bind([HOST, 0]), OSError);
+  });
+
+  test('a wrong argument type raises TypeError and a bad value RangeError, as Python raises TypeError and ValueError', async () => {
+    const { srv, client, conn } = await pair();
+    await assert.rejects(conn.recv('10' as never), TypeError);
+    await assert.rejects(conn.recv(Number.NaN), TypeError);
+    await assert.rejects(conn.recv(1.5), TypeError);
+    await assert.rejects(conn.recv(-1), /negative buffersize in recv: received -1/);
+    await assert.rejects(sockRecv(conn, '10' as never), TypeError);
+    assert.throws(() => conn.recvNowait('10' as never), TypeError);
+    assert.throws(() => conn.recvNowait(-1), RangeError);
+    assert.throws(() => conn.settimeout('1' as never), TypeError);
+    assert.throws(() => conn.settimeout(Number.NaN), RangeError);
+    assert.throws(() => conn.settimeout(-1), RangeError);
+    assert.equal(conn.gettimeout(), null, 'a rejected timeout changes nothing');
+    assert.throws(() => conn.shutdown('1' as never), TypeError);
+    assert.throws(() => conn.shutdown(7), RangeError);
+    assert.throws(() => conn.setsockopt(SOL_SOCKET, SO_KEEPALIVE, 'yes' as never), TypeError);
+    assert.throws(() => conn.setsockopt('1' as never, SO_KEEPALIVE, 1), TypeError);
+    assert.throws(() => conn.getsockopt(SOL_SOCKET, Number.NaN), TypeError);
+    const fresh = new Socket();
+    assert.throws(() => fresh.bind([HOST, '80' as never]), TypeError);
+    assert.throws(() => fresh.bind([HOST, -1]), RangeError);
+    await assert.rejects(fresh.connect([HOST, Number.NaN]), TypeError);
+    assert.throws(() => fresh.listen('x' as never), TypeError);
+    assert.throws(() => fresh.listen(-1), RangeError);
+    assert.throws(() => new Socket('2' as never), TypeError);
+    fresh.close();
+    closeAll(client, conn, srv);
   });
 });

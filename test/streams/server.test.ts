@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { CancelledError, createTask, sleep } from '../../src/asyncio/index.js';
 import { TimeoutError } from '../../src/internal/errors.js';
+import { setExceptionHandler } from '../../src/internal/scheduler.js';
 import {
   ConnectionRefusedError,
   ConnectionResetError,
@@ -154,6 +155,56 @@ describe('streams over TCP', () => {
     sock.resetAndDestroy();
     await finished;
     assert.ok(seen instanceof ConnectionResetError, String(seen));
+  });
+
+  test('a handler that throws after writing is reported and its connection closes after sending the reply', async () => {
+    const reported: unknown[] = [];
+    setExceptionHandler((ctx) => reported.push(ctx.exception));
+    try {
+      for (const withDrain of [false, true]) {
+        const boom = new Error(`handler boom (drain ${withDrain})`);
+        await using server = await startServer(
+          async (reader, writer) => {
+            await reader.readline();
+            writer.write('reply\n');
+            if (withDrain) await writer.drain();
+            throw boom;
+          },
+          HOST,
+          0,
+        );
+        const [reader, writer] = await openConnection(HOST, portOf(server));
+        writer.write('hi\n');
+        // read() to EOF: a reset instead of a graceful close would raise here.
+        assert.equal((await reader.read()).toString(), 'reply\n', `drain ${withDrain}`);
+        assert.ok(reader.atEof());
+        assert.equal(reported.at(-1), boom);
+        writer.close();
+        await writer.waitClosed();
+      }
+      assert.equal(reported.length, 2);
+    } finally {
+      setExceptionHandler(null);
+    }
+  });
+
+  test('abort after a drained write still sends what drain reported written', async () => {
+    await using server = await startServer(
+      async (reader, writer) => {
+        await reader.readline();
+        writer.write('drained\n');
+        await writer.drain();
+        writer.abort();
+      },
+      HOST,
+      0,
+    );
+    const [reader, writer] = await openConnection(HOST, portOf(server));
+    writer.write('hi\n');
+    assert.equal((await reader.read()).toString(), 'drained\n');
+    assert.ok(reader.atEof());
+    writer.close();
+    await writer.waitClosed();
   });
 
   test('sendfile through a server-side StreamWriter sends the file after earlier writes', async () => {

@@ -191,6 +191,15 @@ describe('StreamReader', () => {
     await assert.rejects(r.readline(), ConnectionResetError);
   });
 
+  test("a stored exception is raised before the buffered bytes, as asyncio's read", async () => {
+    const r = new StreamReader();
+    r.feedData(b('abc'));
+    r.setException(new ConnectionResetError());
+    await assert.rejects(r.read(10), ConnectionResetError);
+    await assert.rejects(r.readexactly(3), ConnectionResetError);
+    assert.equal(r.buffered, 3);
+  });
+
   test('feedData after feedEof throws', () => {
     const r = new StreamReader();
     r.feedEof();

@@ -38,6 +38,44 @@ export class EOFError extends WeftError {
   }
 }
 
-for (const cls of [BrokenPipeError, Empty, EOFError, Full, ProcessError, RuntimeError]) {
+/**
+ * Python's `IndexError` from a Manager list: an index past either end (`get`, `set`), or `pop()`
+ * on an empty list. Negative indexes count from the end first, as Python's `l[-1]`.
+ */
+export class IndexError extends WeftError {
+  static override readonly kind: string = 'IndexError';
+  constructor(message: string, code = 'ERR_WEFT_INDEX', options?: ErrorOptions) {
+    super(message, code, options);
+  }
+}
+
+/** Python's `KeyError` from a Manager dict: `add` on a key the dict does not have. */
+export class KeyError extends WeftError {
+  static override readonly kind: string = 'KeyError';
+  constructor(message: string, code = 'ERR_WEFT_KEY', options?: ErrorOptions) {
+    super(message, code, options);
+  }
+}
+
+/** Python's `AttributeError` from a Manager Namespace: `get` of a name that was never set. */
+export class AttributeError extends WeftError {
+  static override readonly kind: string = 'AttributeError';
+  constructor(message: string, code = 'ERR_WEFT_ATTRIBUTE', options?: ErrorOptions) {
+    super(message, code, options);
+  }
+}
+
+// The broker raises these by name (it imports no public module); the client rebuilds them here.
+for (const cls of [
+  AttributeError,
+  BrokenPipeError,
+  Empty,
+  EOFError,
+  Full,
+  IndexError,
+  KeyError,
+  ProcessError,
+  RuntimeError,
+]) {
   registerErrorClass(cls as unknown as new (message: string) => Error);
 }

@@ -12,11 +12,14 @@ export { Condition } from './condition.js';
 export { Connection, Pipe } from './connection.js';
 export { activeChildren, currentProcess, parentProcess } from './current-process.js';
 export {
+  AttributeError,
   BrokenBarrierError,
   BrokenPipeError,
   Empty,
   EOFError,
   Full,
+  IndexError,
+  KeyError,
   ProcessError,
   RuntimeError,
   TimeoutError,

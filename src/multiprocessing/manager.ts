@@ -1,5 +1,8 @@
 import { describeValue } from '../internal/errors.js';
 import { broker } from '../internal/process/broker-client.js';
+// The broker raises IndexError, KeyError and AttributeError by name: registered there, they
+// decode as their class in any process or thread that has a proxy.
+import './errors.js';
 import { registerKind, type SharedInit, SharedObject } from './shared-object.js';
 
 /**
@@ -23,9 +26,10 @@ export class DictProxy<K = unknown, V = unknown> extends SharedObject {
   #op(op: string, ...a: unknown[]): Promise<unknown> {
     return broker().request('dataOp', this._id, [op, ...a]);
   }
+  /** Python's `d.get(key, fallback)`: the value under `key`, or `fallback` if it has none. */
   async get(key: K, fallback?: V): Promise<V | undefined> {
-    const has = (await this.#op('has', key)) as boolean;
-    return has ? ((await this.#op('getItem', key)) as V) : fallback;
+    const found = (await this.#op('lookup', key)) as [V] | [];
+    return found.length > 0 ? found[0] : fallback;
   }
   async set(key: K, value: V): Promise<void> {
     await this.#op('setItem', key, value);
@@ -42,7 +46,11 @@ export class DictProxy<K = unknown, V = unknown> extends SharedObject {
   async size(): Promise<number> {
     return (await this.#op('size')) as number;
   }
-  /** Adds `n` to the number under `key` atomically; resolves to the new value. */
+  /**
+   * Adds `n` to the number under `key` atomically (Python's `d[key] += n`); resolves to the new
+   * value. @throws KeyError when the dict has no `key`. @throws TypeError when `n` or the value
+   * under `key` is not a number.
+   */
   async add(key: K, n: number): Promise<number> {
     return (await this.#op('add', key, n)) as number;
   }
@@ -60,7 +68,10 @@ export class DictProxy<K = unknown, V = unknown> extends SharedObject {
 }
 registerKind('mp:Dict', (s) => DictProxy._revive(s), import.meta.url);
 
-/** A list living in the manager; every method is one atomic operation there (a Promise). */
+/**
+ * A list living in the manager; every method is one atomic operation there (a Promise). An
+ * index is an integer; a negative one counts from the end, as Python's `l[-1]`.
+ */
 export class ListProxy<T = unknown> extends SharedObject {
   constructor(init?: Iterable<T> | null, shared?: SharedInit) {
     super('data', { init: shared ? null : [...(init ?? [])] }, shared);
@@ -71,9 +82,17 @@ export class ListProxy<T = unknown> extends SharedObject {
   #op(op: string, ...a: unknown[]): Promise<unknown> {
     return broker().request('dataOp', this._id, [op, ...a]);
   }
+  /**
+   * Python's `l[i]`. @throws IndexError when `i` is out of range. @throws TypeError when `i` is
+   * not an integer.
+   */
   async get(i: number): Promise<T> {
     return (await this.#op('getItem', i)) as T;
   }
+  /**
+   * Python's `l[i] = v`: replaces an item, never grows the list (`append` does).
+   * @throws IndexError when `i` is out of range. @throws TypeError when `i` is not an integer.
+   */
   async set(i: number, v: T): Promise<void> {
     await this.#op('setItem', i, v);
   }
@@ -81,8 +100,9 @@ export class ListProxy<T = unknown> extends SharedObject {
   async append(...items: T[]): Promise<number> {
     return (await this.#op('push', ...items)) as number;
   }
-  async pop(): Promise<T | undefined> {
-    return (await this.#op('pop')) as T | undefined;
+  /** Removes and resolves to the last item. @throws IndexError when the list is empty. */
+  async pop(): Promise<T> {
+    return (await this.#op('pop')) as T;
   }
   async length(): Promise<number> {
     return (await this.#op('size')) as number;
@@ -105,6 +125,7 @@ export class NamespaceProxy extends SharedObject {
   protected _kind(): string {
     return 'mp:Namespace';
   }
+  /** Python's `ns.name`. @throws AttributeError when `name` was never set. */
   async get(name: string): Promise<unknown> {
     return broker().request('dataOp', this._id, ['getItem', name]);
   }

@@ -37,6 +37,7 @@
  */
 import { createServer, type Server } from 'node:net';
 import { Deque } from '../deque.js';
+import { describeValue } from '../errors.js';
 import { encodeError } from '../serialize.js';
 import {
   attach,
@@ -760,54 +761,139 @@ function handle(c: Conn, m: Request): void {
   }
 }
 
-/** Operations of Manager proxies and Arrays, run where the data lives. */
+/**
+ * Operations of Manager proxies, Values and Arrays, run where the data lives. The data's shape
+ * says whose it is: a Map is a dict, an array a list (or an Array, whose client already checked
+ * the index), another object a Namespace, a number a Value. A bad index, key or name raises
+ * Python's error for it (IndexError, KeyError, AttributeError, TypeError) and changes nothing:
+ * JavaScript's answer (undefined, a hole, a NaN, a property '1.5') would corrupt shared state
+ * that every process sees.
+ */
 function dataOp(d: { data: unknown }, op: string, a: unknown[]): unknown {
-  const x = d.data as Record<string, unknown> & unknown[] & Map<unknown, unknown>;
+  const x = d.data;
+  if (x instanceof Map) return dictOp(x, op, a);
+  if (Array.isArray(x)) return listOp(x, op, a);
+  if (typeof x === 'object' && x !== null) return namespaceOp(x as Record<string, unknown>, op, a);
+  if (op === 'incr') {
+    // A Value wraps to its type code (Value('b', 127) + 1 is -128), as `.value =` stores it.
+    d.data = coercer(a[1] as string)((x as number) + (a[0] as number));
+    return d.data;
+  }
+  throw new TypeError(`unknown data operation ${op} on a Value`);
+}
+
+function dictOp(x: Map<unknown, unknown>, op: string, a: unknown[]): unknown {
   switch (op) {
-    case 'add': {
-      const [k, v, typecode] = a as [string | number, number, string | undefined];
-      const cur = x instanceof Map ? x.get(k) : (x as Record<string | number, unknown>)[k];
-      // An Array's element wraps to its type code, as a set would store it.
-      const sum = (cur as number) + v;
-      const next = typecode === undefined ? sum : coercer(typecode)(sum);
-      if (x instanceof Map) x.set(k, next);
-      else (x as Record<string | number, unknown>)[k] = next;
-      return next;
-    }
-    case 'incr':
-      // A Value wraps to its type code (Value('b', 127) + 1 is -128), as `.value =` stores it.
-      d.data = coercer(a[1] as string)((d.data as number) + (a[0] as number));
-      return d.data;
-    case 'getItem':
-      return x instanceof Map
-        ? x.get(a[0])
-        : (x as Record<string | number, unknown>)[a[0] as string];
+    case 'lookup':
+      // Present or not in one answer: a `has` then a get would miss a key deleted in between.
+      return x.has(a[0]) ? [x.get(a[0])] : [];
     case 'setItem':
-      if (x instanceof Map) x.set(a[0], a[1]);
-      else (x as Record<string | number, unknown>)[a[0] as string] = a[1];
+      x.set(a[0], a[1]);
       return undefined;
     case 'delItem':
-      if (x instanceof Map) return x.delete(a[0]);
-      return delete (x as Record<string, unknown>)[a[0] as string];
+      return x.delete(a[0]);
     case 'has':
-      return x instanceof Map ? x.has(a[0]) : Object.hasOwn(x, a[0] as string);
+      return x.has(a[0]);
     case 'keys':
-      return x instanceof Map ? [...x.keys()] : Object.keys(x);
+      return [...x.keys()];
     case 'size':
-      return x instanceof Map ? x.size : (x as unknown[]).length;
-    case 'push':
-      return (x as unknown[]).push(...a);
-    case 'pop':
-      return (x as unknown[]).pop();
-    case 'splice':
-      return (x as unknown[]).splice(a[0] as number, a[1] as number, ...(a.slice(2) as unknown[]));
+      return x.size;
+    case 'add': {
+      // Python's `d[k] += n`: KeyError for a missing key before anything about the types.
+      const [k, n] = a;
+      if (!x.has(k))
+        throw new Failure(
+          'KeyError',
+          `Key not found in the dict: received ${describeValue(k)} (size ${x.size})`,
+        );
+      const next = added(x.get(k), n, k);
+      x.set(k, next);
+      return next;
+    }
     case 'clear':
-      if (x instanceof Map) x.clear();
-      else (x as unknown[]).length = 0;
+      x.clear();
       return undefined;
     default:
-      throw new TypeError(`unknown data operation ${op}`);
+      throw new TypeError(`unknown data operation ${op} on a dict`);
   }
+}
+
+function listOp(x: unknown[], op: string, a: unknown[]): unknown {
+  switch (op) {
+    case 'getItem':
+      return x[listIndex(x, a[0], 'list index')];
+    case 'setItem':
+      x[listIndex(x, a[0], 'list assignment index')] = a[1];
+      return undefined;
+    case 'push':
+      return x.push(...a);
+    case 'pop':
+      if (x.length === 0) throw new Failure('IndexError', 'pop from empty list');
+      return x.pop();
+    case 'size':
+      return x.length;
+    case 'add': {
+      // An Array's element (its client checked the index) wraps to its type code, as a set would.
+      const [i, n, typecode] = a as [unknown, unknown, string | undefined];
+      const k = listIndex(x, i, 'list index');
+      const sum = added(x[k], n, i);
+      x[k] = typecode === undefined ? sum : coercer(typecode)(sum);
+      return x[k];
+    }
+    default:
+      throw new TypeError(`unknown data operation ${op} on a list`);
+  }
+}
+
+function namespaceOp(x: Record<string, unknown>, op: string, a: unknown[]): unknown {
+  const name = a[0];
+  if (typeof name !== 'string')
+    throw new TypeError(`Namespace attribute names are strings: received ${describeValue(name)}`);
+  switch (op) {
+    case 'getItem':
+      // Own names only: `toString` or `__proto__` are the object's, not the Namespace's.
+      if (!Object.hasOwn(x, name)) {
+        const names = Object.keys(x);
+        const shown = names.slice(0, 10).join(', ') + (names.length > 10 ? ', …' : '');
+        throw new Failure(
+          'AttributeError',
+          `Namespace has no attribute ${describeValue(name)} (it has ${names.length}${names.length > 0 ? `: ${shown}` : ''})`,
+        );
+      }
+      return x[name];
+    case 'setItem':
+      // Defined, not assigned: assigning `__proto__` would change the object's prototype.
+      Object.defineProperty(x, name, {
+        value: a[1],
+        writable: true,
+        enumerable: true,
+        configurable: true,
+      });
+      return undefined;
+    default:
+      throw new TypeError(`unknown data operation ${op} on a Namespace`);
+  }
+}
+
+/** The position index `i` names in `x`: a negative one counts from the end, as Python's. */
+function listIndex(x: unknown[], i: unknown, what: string): number {
+  if (typeof i !== 'number' || !Number.isInteger(i))
+    throw new TypeError(`list indices must be integers: received ${describeValue(i)}`);
+  const k = i < 0 ? i + x.length : i;
+  if (k < 0 || k >= x.length)
+    throw new Failure('IndexError', `${what} out of range: received ${i} (length ${x.length})`);
+  return k;
+}
+
+/** `cur + n` for an atomic add, where both are numbers (`at` names the element, for the message). */
+function added(cur: unknown, n: unknown, at: unknown): number {
+  if (typeof n !== 'number')
+    throw new TypeError(`add expects a number to add: received ${describeValue(n)}`);
+  if (typeof cur !== 'number')
+    throw new TypeError(
+      `Cannot add to the value under ${describeValue(at)}: it is not a number: received ${describeValue(cur)}`,
+    );
+  return cur + n;
 }
 
 /**

@@ -1,0 +1,129 @@
+/**
+ * Manager proxies (dict, list, Namespace) raise what Python's raise where Python's raise: the
+ * broker answers a bad index, a missing key or name with the error, instead of undefined or a
+ * corrupted object. Sharing with a child is covered in shared.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { AttributeError, IndexError, KeyError, Manager } from '../../src/multiprocessing/index.js';
+import { checkLeaks } from '../support/leaks.js';
+
+checkLeaks({ graceMs: 3000 });
+
+/** Asserts that `p` rejects with an instance of the exported `cls`, its code, and `message`. */
+async function rejectsWith(
+  p: Promise<unknown>,
+  cls: typeof IndexError | typeof KeyError | typeof AttributeError,
+  code: string,
+  message: RegExp,
+): Promise<void> {
+  await assert.rejects(p, (e: unknown) => {
+    assert.ok(e instanceof cls, `expected ${cls.kind}, got ${String(e)}`);
+    assert.ok(e instanceof Error);
+    assert.equal(e.name, cls.kind);
+    assert.equal(e.code, code);
+    assert.match(e.message, message);
+    return true;
+  });
+}
+
+describe('Manager list', () => {
+  test('get beyond the end raises IndexError naming the index and the length', async () => {
+    using m = Manager();
+    const l = m.list(['a', 'b', 'c']);
+    await rejectsWith(l.get(10), IndexError, 'ERR_WEFT_INDEX', /out of range.*10.*length 3/);
+    await rejectsWith(l.get(3), IndexError, 'ERR_WEFT_INDEX', /out of range/);
+    await rejectsWith(m.list().get(0), IndexError, 'ERR_WEFT_INDEX', /length 0/);
+  });
+
+  test('get with a negative index counts from the end, as Python', async () => {
+    using m = Manager();
+    const l = m.list(['a', 'b', 'c']);
+    assert.equal(await l.get(-1), 'c');
+    assert.equal(await l.get(-3), 'a');
+    await rejectsWith(l.get(-4), IndexError, 'ERR_WEFT_INDEX', /-4.*length 3/);
+  });
+
+  test('set beyond the end raises IndexError and leaves the list as it was', async () => {
+    using m = Manager();
+    const l = m.list(['a', 'b', 'c']);
+    await rejectsWith(l.set(6, 'x'), IndexError, 'ERR_WEFT_INDEX', /assignment.*6.*length 3/);
+    await rejectsWith(l.set(3, 'x'), IndexError, 'ERR_WEFT_INDEX', /assignment/);
+    await rejectsWith(l.set(-4, 'x'), IndexError, 'ERR_WEFT_INDEX', /assignment/);
+    assert.deepEqual(await l.toArray(), ['a', 'b', 'c']);
+    assert.equal(await l.length(), 3);
+    await l.set(-1, 'z');
+    assert.deepEqual(await l.toArray(), ['a', 'b', 'z']);
+  });
+
+  test('get or set with a non-integer index raises TypeError and adds nothing', async () => {
+    using m = Manager();
+    const l = m.list(['a', 'b', 'c']);
+    await assert.rejects(l.set(1.5, 'y'), (e: unknown) => {
+      assert.ok(e instanceof TypeError);
+      assert.match(e.message, /integer.*1\.5/);
+      return true;
+    });
+    await assert.rejects(l.get(1.5), TypeError);
+    await assert.rejects(l.get('1' as unknown as number), TypeError);
+    await assert.rejects(l.set(Number.NaN, 'y'), TypeError);
+    const after = await l.toArray();
+    assert.deepEqual(after, ['a', 'b', 'c']);
+    assert.deepEqual(Object.keys(after), ['0', '1', '2']);
+  });
+
+  test('pop on an empty list raises IndexError', async () => {
+    using m = Manager();
+    await rejectsWith(m.list().pop(), IndexError, 'ERR_WEFT_INDEX', /pop from empty list/);
+    const l = m.list([1, 2]);
+    assert.equal(await l.pop(), 2);
+    assert.equal(await l.pop(), 1);
+    await rejectsWith(l.pop(), IndexError, 'ERR_WEFT_INDEX', /empty/);
+  });
+});
+
+describe('Manager dict', () => {
+  test('add on a missing key raises KeyError naming it, and stores nothing', async () => {
+    using m = Manager();
+    const d = m.dict<string, unknown>({ s: 'str' });
+    await rejectsWith(d.add('missing', 2), KeyError, 'ERR_WEFT_KEY', /"missing".*size 1/);
+    assert.equal(await d.has('missing'), false);
+    assert.equal(await d.size(), 1);
+  });
+
+  test('add to a value that is not a number raises TypeError and leaves it', async () => {
+    using m = Manager();
+    const d = m.dict<string, unknown>({ s: 'str', n: 1 });
+    await assert.rejects(d.add('s', 1), (e: unknown) => {
+      assert.ok(e instanceof TypeError);
+      assert.match(e.message, /"s".*not a number.*"str"/);
+      return true;
+    });
+    assert.equal(await d.get('s'), 'str');
+    await assert.rejects(d.add('n', '1' as unknown as number), TypeError);
+    assert.equal(await d.get('n'), 1);
+    assert.equal(await d.add('n', 41), 42);
+  });
+
+  test('get is one operation: a delete sent after it cannot make it miss', async () => {
+    using m = Manager();
+    const d = m.dict<string, number>({ k: 1 });
+    const [got, deleted] = await Promise.all([d.get('k', -1), d.delete('k')]);
+    assert.equal(got, 1);
+    assert.equal(deleted, true);
+    assert.equal(await d.get('k', -1), -1);
+  });
+});
+
+describe('Manager Namespace', () => {
+  test('get of a name never set raises AttributeError naming it', async () => {
+    using m = Manager();
+    const ns = m.Namespace({ x: 1 });
+    await rejectsWith(ns.get('nope'), AttributeError, 'ERR_WEFT_ATTRIBUTE', /"nope".*x/);
+    // Names of Object.prototype are not attributes of a Namespace either.
+    await rejectsWith(ns.get('toString'), AttributeError, 'ERR_WEFT_ATTRIBUTE', /"toString"/);
+    assert.equal(await ns.get('x'), 1);
+    await ns.set('nope', undefined);
+    assert.equal(await ns.get('nope'), undefined);
+  });
+});

@@ -5,7 +5,10 @@
 import { describeValue } from './errors.js';
 
 export interface WaitOptions {
-  /** Milliseconds; `undefined`/`null` waits for ever; a negative timeout is 0. */
+  /**
+   * Milliseconds; `undefined`/`null`/`Infinity` waits for ever. A negative timeout is 0 for most
+   * waits, and a RangeError where Python raises ValueError (see `NegativeTimeout`).
+   */
   timeout?: number | null;
   signal?: AbortSignal;
 }
@@ -15,7 +18,23 @@ export interface ParsedWait {
   signal: AbortSignal | null;
 }
 
-export function parseWait(what: string, options: WaitOptions | undefined): ParsedWait {
+/**
+ * What a negative timeout means, as in Python, which is not uniform:
+ * - `'zero'`: a wait that has already run out. Python's `Event.wait`, `Condition.wait`,
+ *   `Thread.join`, `Semaphore.acquire` and `Barrier.wait` compute a deadline and find it passed;
+ *   asyncio's and gevent's timeouts do the same. The default.
+ * - `'reject'`: `queue.Queue.get`/`put` (blocking) raise ValueError "'timeout' must be a
+ *   non-negative number": a RangeError here.
+ * - `'lock'`: `Lock.acquire`/`RLock.acquire` raise ValueError too, except for -1, their
+ *   documented "wait for ever".
+ */
+export type NegativeTimeout = 'zero' | 'reject' | 'lock';
+
+export function parseWait(
+  what: string,
+  options: WaitOptions | undefined,
+  negative: NegativeTimeout = 'zero',
+): ParsedWait {
   if (options === undefined || options === null) return { timeout: null, signal: null };
   if (typeof options !== 'object') {
     throw new TypeError(`${what}: options must be an object: received ${describeValue(options)}`);
@@ -28,7 +47,14 @@ export function parseWait(what: string, options: WaitOptions | undefined): Parse
         `${what}: timeout must be a number of milliseconds: received ${describeValue(timeout)}`,
       );
     }
-    t = Math.max(timeout, 0);
+    if (timeout >= 0) t = timeout === Number.POSITIVE_INFINITY ? null : timeout;
+    else if (negative === 'zero') t = 0;
+    else if (negative === 'lock' && timeout === -1) t = null;
+    else {
+      throw new RangeError(
+        `${what}: timeout must be a non-negative number of milliseconds: received ${timeout}${negative === 'lock' ? ' (-1, null or no timeout waits for ever)' : ' (null or no timeout waits for ever)'}`,
+      );
+    }
   }
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new TypeError(

@@ -219,12 +219,26 @@ export class QueueCore {
       // A string's size is a bound: measure it exactly before refusing.
       if (typeof item === 'string') m.size = Buffer.byteLength(item);
       if (m.size > this.maxItem) {
+        const need = this.maxbytesFor(m.size);
         throw new ItemTooLargeError(
-          `${what}: the item takes ${m.size} bytes, more than this queue can ever hold (${this.maxItem}); create the queue with a larger maxbytes (now ${this.cap})`,
+          `${what}: the item takes ${m.size} bytes, more than this queue can ever hold (${this.maxItem}); ${
+            need <= 2 ** 30
+              ? `create the queue with maxbytes: ${need} or more (now ${this.cap})`
+              : 'no queue can hold it (maxbytes is at most 2^30): send a smaller item, or share its data in a SharedArrayBuffer'
+          }`,
         );
       }
     }
     return m;
+  }
+
+  /** The smallest maxbytes whose queue of this kind holds an item of `size` bytes. */
+  private maxbytesFor(size: number): number {
+    // A ring rounds maxbytes up to a power of two and takes at most half of it, less a header.
+    return Math.max(
+      64,
+      this.isRing() ? 2 ** Math.ceil(Math.log2(2 * (size + HEADER_BYTES))) : size,
+    );
   }
 
   /** One put attempt; true when stored. Throws ShutDown. */

@@ -255,8 +255,9 @@ export class Queue<T = unknown> {
 }
 
 function parseQueueWait(what: string, options: QueueWaitOptions | undefined) {
-  const { timeout, signal } = parseWait(what, options);
   const block = parseBlocking(what, options?.block, 'block');
+  // Python's queue raises ValueError for a negative timeout, and ignores it when not blocking.
+  const { timeout, signal } = parseWait(what, options, block ? 'reject' : 'zero');
   return { block, timeout, signal };
 }
 

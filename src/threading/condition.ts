@@ -16,20 +16,42 @@
  * grant a token nobody was waiting for: a later wait returned true with no notify at all.)
  * Order among the woken is not FIFO (Python's is); no waiter starves a notify, since the tokens
  * are counted.
+ *
+ * A waiter whose thread ends while its async wait is pending (the thread returned with the wait
+ * unsettled, or called process.exit) would stay counted in UNGRANTED for ever, and a later notify
+ * would store a token for a thread that is gone: the next wait would return true at once. Each
+ * thread keeps its pending async waits per handle (`pending`), and the owner-death machinery
+ * (owner-death.ts) withdraws them as the thread ends, as a timed-out waiter does; the withdrawn
+ * wait never settles, so it cannot take a token or the lock afterwards. A worker killed without
+ * running its exit handlers (`terminate()`) withdraws nothing (see docs/threading.md).
+ *
+ * Re-acquiring the lock after the wait is robust: when the holder died holding it, the waiter
+ * takes it all the same and then throws OwnerDiedError with the lock held (a robust mutex's
+ * EOWNERDEAD), so the caller's `run`/`hold` releases what it holds.
  */
 import { add, cas, load, notify } from '../internal/atomics.js';
 import { describeValue } from '../internal/errors.js';
 import { kShared, registerSharedKind, type SharedState } from '../internal/serialize.js';
 import { AGAIN, type Attempt, type Parkable, waitAsync, waitSync } from '../internal/shm/wait.js';
 import { parseWait, type WaitOptions } from '../internal/wait-options.js';
-import { RuntimeError } from './errors.js';
+import { OwnerDiedError, RuntimeError } from './errors.js';
 import { LockBase } from './lock-base.js';
+import { type Recoverable, track } from './owner-death.js';
+import { inspectCustom } from './repr.js';
 import { RLock } from './rlock.js';
 
 const SEQ = 0;
 const PARKED = 1;
 const UNGRANTED = 2;
 const TOKENS = 3;
+
+/** One async wait of this thread, counted in UNGRANTED (or granted) until it settles. */
+interface PendingWait {
+  /** False once the wait settled or was withdrawn because its thread ended. */
+  live: boolean;
+}
+
+const NEVER = new Promise<never>(() => {});
 
 /**
  * Python's `threading.Condition` across threads: `wait()` releases the lock, waits for a
@@ -42,9 +64,10 @@ const TOKENS = 3;
  * const cond = new Condition();
  * await cond.run(async () => { while (!ready.value) await cond.wait(); });
  */
-export class Condition {
+export class Condition implements Recoverable {
   /** @internal */ readonly _a: Int32Array;
   readonly lock: LockBase;
+  private pending: Set<PendingWait> | undefined;
 
   constructor(lock?: LockBase) {
     if (lock !== undefined && !(lock instanceof LockBase)) {
@@ -54,6 +77,7 @@ export class Condition {
     }
     this.lock = lock ?? new RLock();
     this._a = new Int32Array(new SharedArrayBuffer(16));
+    track(this);
   }
 
   acquire(options?: Parameters<LockBase['acquire']>[0]): Promise<boolean> {
@@ -110,41 +134,66 @@ export class Condition {
     }
   }
 
-  private parkable(): Parkable<boolean> {
+  private parkable(w: PendingWait | null): Parkable<boolean> {
     return {
       a: this._a,
       i: SEQ,
       w: PARKED,
-      attempt: () => this.take(),
-      timedOut: () => this.giveUp(),
+      // A withdrawn wait leaves the loop without touching the counters (wait() then hangs).
+      attempt: () => (w === null || w.live ? this.take() : false),
+      timedOut: () => (w === null || w.live ? this.giveUp() : false),
     };
+  }
+
+  /** @internal The calling thread is ending: its pending waits stop counting as waiters. */
+  recoverFromDeath(): void {
+    if (this.pending === undefined) return;
+    for (const w of this.pending) {
+      w.live = false;
+      // A token granted to it is spent with it: that notify found it waiting.
+      this.giveUp();
+    }
+    this.pending.clear();
+  }
+
+  private async reacquire(depth: number, failure: unknown): Promise<void> {
+    const died = await this.lock._core.reacquireAsync();
+    this.lock._core.restoreDepth(depth);
+    if (died) throw ownerDied(failure);
   }
 
   /**
    * Releases the lock, waits until notified (true) or until `timeout` passes (false), and
-   * re-acquires the lock before it settles.
+   * re-acquires the lock before it settles, whatever the outcome.
    * @throws RuntimeError when the calling thread does not hold the lock.
+   * @throws OwnerDiedError (with the lock held again) when a thread ended holding the lock.
    */
   async wait(options?: WaitOptions): Promise<boolean> {
     const { timeout, signal } = parseWait('Condition.wait', options);
     this.checkOwned('wait on a condition');
     if (signal?.aborted) throw signal.reason;
     add(this._a, UNGRANTED, 1);
+    const w: PendingWait = { live: true };
+    (this.pending ??= new Set()).add(w);
     const depth = this.lock._core.releaseAll();
     let failure: unknown = null;
     let notified = false;
     try {
-      notified = await waitAsync(this.parkable(), timeout, signal);
+      notified = await waitAsync(this.parkable(w), timeout, signal);
     } catch (err) {
       failure = err;
       // A notification that reached us as we left counts: report it rather than lose it.
-      if (this.giveUp()) {
+      if (w.live && this.giveUp()) {
         failure = null;
         notified = true;
       }
     }
-    await this.lock._core.acquireAsync(null, null);
-    this.lock._core.restoreDepth(depth);
+    // Withdrawn as the thread ended: its unit is gone, and taking the lock now would leave it
+    // held by a thread whose recovery has already run.
+    if (!w.live) return NEVER;
+    w.live = false;
+    this.pending.delete(w);
+    await this.reacquire(depth, failure);
     if (failure !== null) throw failure;
     return notified;
   }
@@ -156,12 +205,18 @@ export class Condition {
     if (signal?.aborted) throw signal.reason;
     add(this._a, UNGRANTED, 1);
     const depth = this.lock._core.releaseAll();
+    let failure: unknown = null;
+    let notified = false;
     try {
-      return waitSync(this.parkable(), timeout, null);
-    } finally {
-      this.lock._core.acquireSync(null, null);
-      this.lock._core.restoreDepth(depth);
+      notified = waitSync(this.parkable(null), timeout, null);
+    } catch (err) {
+      failure = err;
     }
+    const died = this.lock._core.reacquireSync();
+    this.lock._core.restoreDepth(depth);
+    if (died) throw ownerDied(failure);
+    if (failure !== null) throw failure;
+    return notified;
   }
 
   /**
@@ -229,10 +284,27 @@ export class Condition {
     this.notify(Number.POSITIVE_INFINITY);
   }
 
+  /** Python's repr: `<weft.threading.Condition(<unlocked … RLock-1 …>, 0)>`, 0 waiters — a snapshot. */
+  toString(): string {
+    return `<weft.threading.Condition(${this.lock}, ${load(this._a, UNGRANTED)})>`;
+  }
+
+  /** util.inspect shows the repr, not the shared words. */
+  [inspectCustom](): string {
+    return this.toString();
+  }
+
   /** @internal */
   [kShared](): SharedState {
     return { kind: 'threading.Condition', state: { sab: this._a.buffer, lock: this.lock } };
   }
+}
+
+function ownerDied(failure: unknown): OwnerDiedError {
+  return new OwnerDiedError(
+    "Condition.wait: a thread ended holding the condition's lock; this thread holds the lock again",
+    failure === null ? undefined : { cause: failure },
+  );
 }
 
 registerSharedKind(
@@ -241,6 +313,7 @@ registerSharedKind(
     const c = Object.create(Condition.prototype) as Condition;
     (c as { _a: Int32Array })._a = new Int32Array(s.sab as SharedArrayBuffer);
     (c as { lock: LockBase }).lock = s.lock as LockBase;
+    track(c);
     return c;
   },
   import.meta.url,

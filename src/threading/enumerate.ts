@@ -8,7 +8,7 @@ import { handleFor, pruneHandles, type Thread } from './thread.js';
 export function enumerate(): Thread[] {
   const tids = aliveTids();
   pruneHandles(new Set(tids));
-  return tids.map(handleFor);
+  return tids.map((tid) => handleFor(tid));
 }
 
 /** How many threads are alive now — a snapshot. */

@@ -14,7 +14,8 @@ export {
 } from '../internal/errors.js';
 
 /**
- * The thread holding a lock (or a semaphore permit) ended without releasing it. Like a POSIX
+ * The thread holding a `Lock` or `RLock` ended without releasing it (semaphores have no owner and
+ * never raise it). Like a POSIX
  * robust mutex's `EOWNERDEAD`: the waiter that learns it gets this error, and the lock is free
  * again afterwards, so the program can repair what the dead thread left half-done and go on.
  */

@@ -14,6 +14,7 @@ import { cas, load, notify } from '../internal/atomics.js';
 import { kShared, registerSharedKind, type SharedState } from '../internal/serialize.js';
 import { AGAIN, type Parkable, waitAsync, waitSync } from '../internal/shm/wait.js';
 import { parseWait, type WaitOptions } from '../internal/wait-options.js';
+import { inspectCustom } from './repr.js';
 
 const FLAG = 0;
 const WAITERS = 1;
@@ -32,6 +33,16 @@ export class Event {
 
   constructor() {
     this._a = new Int32Array(new SharedArrayBuffer(8));
+  }
+
+  /** Python's repr: `<weft.threading.Event: set>` — a snapshot. */
+  toString(): string {
+    return `<weft.threading.Event: ${this.isSet() ? 'set' : 'unset'}>`;
+  }
+
+  /** util.inspect shows the repr, not the shared words. */
+  [inspectCustom](): string {
+    return this.toString();
   }
 
   /** Whether the flag is raised — a snapshot. */

@@ -20,14 +20,48 @@ export interface ExceptHookArgs {
 
 export type ExceptHook = (args: ExceptHookArgs) => void;
 
-/** The default hook (Python's `threading.__excepthook__`): name and stack to stderr. */
+/** Python's separator between a cause and the exception raised from it. */
+const CAUSE_SEPARATOR =
+  '\nThe above exception was the direct cause of the following exception:\n\n';
+/** Bound on the cause chain printed (a cycle of causes would otherwise never end). */
+const MAX_CAUSES = 32;
+
+/**
+ * The default hook (Python's `threading.__excepthook__`): the thread's name, then the error and
+ * its chain of causes, innermost first, joined as Python joins `raise … from …`.
+ */
 export function __excepthook__(args: ExceptHookArgs): void {
   const name = args.thread?.name ?? 'unknown thread';
-  const value = args.excValue;
-  const stack =
-    args.excTraceback ??
-    (value instanceof Error ? (value.stack ?? `${value.name}: ${value.message}`) : String(value));
-  process.stderr.write(`Exception in thread ${name}:\n${stack}\n`);
+  process.stderr.write(`Exception in thread ${name}:\n${formatChain(args)}\n`);
+}
+
+/**
+ * The stack of each error of the chain, outermost first. An error that crossed from a thread
+ * keeps its stack over there in a `RemoteStack` cause, whose own cause is the original cause:
+ * that pair is one link, printed with the remote stack.
+ */
+function formatChain(args: ExceptHookArgs): string {
+  const parts: string[] = [];
+  const seen = new Set<unknown>();
+  let value: unknown = args.excValue;
+  let traceback: string | null = args.excTraceback;
+  while (parts.length < MAX_CAUSES && !seen.has(value)) {
+    seen.add(value);
+    if (!(value instanceof Error)) {
+      parts.push(traceback ?? String(value));
+      break;
+    }
+    let cause: unknown = value.cause;
+    if (cause instanceof Error && cause.name === 'RemoteStack') {
+      traceback ??= cause.stack ?? null;
+      cause = cause.cause;
+    }
+    parts.push(traceback ?? value.stack ?? `${value.name}: ${value.message}`);
+    if (cause === undefined) break;
+    value = cause;
+    traceback = null;
+  }
+  return parts.reverse().join(`\n${CAUSE_SEPARATOR}`);
 }
 
 let installed: ExceptHook = __excepthook__;

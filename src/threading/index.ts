@@ -27,9 +27,11 @@ export {
   getExcepthook,
   setExcepthook,
 } from './excepthook.js';
+export { local } from './local.js';
 export { type AcquireOptions, Lock } from './lock.js';
 export { RLock } from './rlock.js';
 export { Semaphore } from './semaphore.js';
 export { Thread, type ThreadOptions } from './thread.js';
+export { Timer } from './timer.js';
 export type { TypeCode } from './typecodes.js';
 export { type SharedOptions, SharedValue, Value } from './value.js';

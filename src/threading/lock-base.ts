@@ -4,6 +4,7 @@
  */
 
 import { cas } from '../internal/atomics.js';
+import { currentContext } from '../internal/context.js';
 import { describeValue } from '../internal/errors.js';
 import { kShared, type SharedState } from '../internal/serialize.js';
 import { selfTid } from '../internal/shm/world.js';
@@ -11,6 +12,7 @@ import { parseBlocking, parseWait, type WaitOptions } from '../internal/wait-opt
 import { RuntimeError } from './errors.js';
 import { LockCore, type LockState } from './lock-core.js';
 import { releaser } from './releaser.js';
+import { inspectCustom } from './repr.js';
 
 export interface AcquireOptions extends WaitOptions {
   /** `false`: take the lock only if it is free now; resolves/returns false otherwise. */
@@ -36,17 +38,26 @@ export abstract class LockBase {
    * resolves false when the time runs out. Never blocks the event loop.
    *
    * **Cancellation:** an aborted `signal` rejects with its reason and leaves no waiter behind.
-   * @throws DeadlockError when an untimed wait would close a wait-for cycle between threads.
+   * @throws DeadlockError when an untimed wait would close a wait-for cycle between threads, or
+   *   when the asyncio task that holds a Lock acquires it again. Another task of the holding
+   *   thread waits: the holder may release it.
    * @throws OwnerDiedError when the previous holder ended holding it (the lock is free after).
    */
   acquire(options?: AcquireOptions): Promise<boolean> {
     const c = this._core;
     // Fast path: free lock, no options; no promise allocated.
-    if (options === undefined && cas(c.a, c.st, 0, selfTid) === 0) return TRUE;
+    if (options === undefined && cas(c.a, c.st, 0, selfTid) === 0) {
+      if (c.kind === 'Lock') c.noteAcquired(currentContext());
+      return TRUE;
+    }
     try {
       const { blocking, timeout, signal } = this.parse('acquire', options);
       if (signal?.aborted) return Promise.reject(signal.reason);
-      if (!blocking) return Promise.resolve(c.attempt() === true);
+      if (!blocking) {
+        const got = c.attempt() === true;
+        if (got && c.kind === 'Lock') c.noteAcquired(currentContext());
+        return Promise.resolve(got);
+      }
       return c.acquireAsync(timeout, signal);
     } catch (err) {
       return Promise.reject(err);
@@ -63,10 +74,17 @@ export abstract class LockBase {
    */
   acquireSync(options?: AcquireOptions): boolean {
     const c = this._core;
-    if (options === undefined && cas(c.a, c.st, 0, selfTid) === 0) return true;
+    if (options === undefined && cas(c.a, c.st, 0, selfTid) === 0) {
+      c.noteAcquired(null);
+      return true;
+    }
     const { blocking, timeout, signal } = this.parse('acquireSync', options);
     if (signal?.aborted) throw signal.reason;
-    if (!blocking) return c.attempt() === true;
+    if (!blocking) {
+      const got = c.attempt() === true;
+      if (got) c.noteAcquired(null);
+      return got;
+    }
     return c.acquireSync(timeout, signal);
   }
 
@@ -115,6 +133,16 @@ export abstract class LockBase {
     return releaser(() => this.release());
   }
 
+  /** Python's repr: `<unlocked weft.threading.Lock object Lock-1>` — a snapshot. */
+  toString(): string {
+    return this._core.describe();
+  }
+
+  /** util.inspect shows the repr, not the shared table the lock lives in. */
+  [inspectCustom](): string {
+    return this.toString();
+  }
+
   /** @internal */
   [kShared](): SharedState {
     return {
@@ -128,7 +156,8 @@ export abstract class LockBase {
     if (options !== undefined && (typeof options !== 'object' || options === null)) {
       throw new TypeError(`${what}: options must be an object: received ${describeValue(options)}`);
     }
-    const { timeout, signal } = parseWait(what, options);
+    // Python's Lock.acquire: ValueError for a negative timeout other than -1 ("for ever").
+    const { timeout, signal } = parseWait(what, options, 'lock');
     const blocking = parseBlocking(what, options?.blocking, 'blocking');
     if (!blocking && timeout !== null && timeout > 0) {
       throw new RangeError(

@@ -13,9 +13,17 @@
  * neither recorded nor reported. When both threads of a cycle start waiting at the same moment,
  * both may get the error (each sees the other's record): a false "no" is impossible, two reports
  * are possible.
+ *
+ * A thread is not one waiter when it waits asynchronously: while one of its async tasks waits for
+ * a Lock that another task of the same thread holds, that other task may still release it. So an
+ * async acquire of a Lock held by its own thread is reported only when the holder is known to be
+ * the very task that waits (recorded per thread in `asyncHolders` on every acquire by this thread);
+ * otherwise it waits, outside the walk. A sync acquire by the holding thread is always reported:
+ * its thread is parked, so none of its tasks can release.
  */
 
 import { cas, load, notify, store } from '../internal/atomics.js';
+import { currentContext } from '../internal/context.js';
 import { type DeadlockEdge, DeadlockError, describeCycle } from '../internal/errors.js';
 import {
   AGAIN,
@@ -48,6 +56,15 @@ import { type Recoverable, track } from './owner-death.js';
 
 /** Bound on the wait-for walk: a chain longer than any real cycle of threads. */
 const MAX_WALK = 1024;
+
+/**
+ * The asyncio task (context) that acquired each Lock held by this thread, when an async acquire
+ * made in a task took it; keyed by the lock's STATE word (its world offset, or its own buffer).
+ * Every acquire by this thread sets or clears the entry and every release by it clears it, so an
+ * entry is current whenever STATE reads this thread's tid; entries of locks another thread
+ * released are overwritten or cleared when this thread next takes them.
+ */
+const asyncHolders = new Map<number | ArrayBufferLike, object>();
 
 export type LockState = { cell: number } | { sab: SharedArrayBuffer };
 
@@ -108,6 +125,17 @@ export class LockCore implements Recoverable {
     return s === OWNER_DIED ? 0 : s;
   }
 
+  private get key(): number | ArrayBufferLike {
+    return this.cell >= 0 ? this.st : this.a.buffer;
+  }
+
+  /** Records who in this thread took the lock: the current task for an async acquire, else none. */
+  noteAcquired(task: object | null): void {
+    if (this.kind !== 'Lock') return;
+    if (task !== null) asyncHolders.set(this.key, task);
+    else if (asyncHolders.size > 0) asyncHolders.delete(this.key);
+  }
+
   /** One attempt; throws OwnerDiedError once after a holder died. */
   attempt(): Attempt<true> {
     const s = cas(this.a, this.st, 0, selfTid);
@@ -126,43 +154,99 @@ export class LockCore implements Recoverable {
     return AGAIN;
   }
 
-  private parkable(detect: boolean): Parkable<boolean> {
+  /**
+   * Condition's re-acquire: like `attempt`, but it takes a lock whose holder died instead of
+   * freeing it, and answers true for that (a robust mutex's EOWNERDEAD comes with the mutex
+   * held), false for an ordinary take.
+   */
+  private attemptRobust(): Attempt<boolean> {
+    const s = cas(this.a, this.st, 0, selfTid);
+    if (s === 0) return false;
+    if (s === selfTid && this.kind === 'RLock') {
+      this.a[this.st + C_COUNT] = this.a[this.st + C_COUNT]! + 1;
+      return false;
+    }
+    // markOwnerDied reset COUNT before it published OWNER_DIED: we start from depth 0.
+    if (s === OWNER_DIED && cas(this.a, this.st, OWNER_DIED, selfTid) === OWNER_DIED) return true;
+    return AGAIN;
+  }
+
+  private parkable<T>(detect: boolean, attempt: () => Attempt<T>): Parkable<T> {
     return {
       a: this.a,
       i: this.st,
       w: this.st + C_WAITERS,
       aw: this.st + C_ASYNC_WAITERS,
-      attempt: () => this.attempt(),
+      attempt,
       // 0 and OWNER_DIED let an attempt through, and so does our own tid for an RLock.
       blocks:
         this.kind === 'RLock'
           ? (v) => v !== 0 && v !== OWNER_DIED && v !== selfTid
           : (v) => v !== 0 && v !== OWNER_DIED,
-      timedOut: () => false,
+      timedOut: () => false as T,
       beforePark: detect ? () => this.enterWait() : undefined,
       afterWait: detect ? () => this.leaveWait() : undefined,
     };
   }
 
-  private checkSelf(detect: boolean): void {
-    if (detect && this.kind === 'Lock' && load(this.a, this.st) === selfTid) {
-      throw new DeadlockError(
-        `${threadLabel(selfTid)} would wait for ever for ${this.label}, which it holds itself (a Lock is not reentrant: use an RLock)`,
-        [{ waiter: threadLabel(selfTid), resource: this.label, holder: threadLabel(selfTid) }],
-      );
-    }
+  private selfDeadlock(): DeadlockError {
+    return new DeadlockError(
+      `${threadLabel(selfTid)} would wait for ever for ${this.label}, which it holds itself (a Lock is not reentrant: use an RLock)`,
+      [{ waiter: threadLabel(selfTid), resource: this.label, holder: threadLabel(selfTid) }],
+    );
   }
 
   acquireSync(timeout: number | null, signal: AbortSignal | null): boolean {
     const detect = timeout === null;
-    this.checkSelf(detect);
-    return waitSync(this.parkable(detect), timeout, signal);
+    // The whole thread parks: nothing in it can release a Lock it holds.
+    if (detect && this.kind === 'Lock' && load(this.a, this.st) === selfTid) {
+      throw this.selfDeadlock();
+    }
+    const got = waitSync(
+      this.parkable(detect, () => this.attempt()),
+      timeout,
+      signal,
+    );
+    if (got) this.noteAcquired(null);
+    return got;
   }
 
-  acquireAsync(timeout: number | null, signal: AbortSignal | null): Promise<boolean> {
-    const detect = timeout === null;
-    this.checkSelf(detect);
-    return waitAsync(this.parkable(detect), timeout, signal);
+  async acquireAsync(timeout: number | null, signal: AbortSignal | null): Promise<boolean> {
+    let detect = timeout === null;
+    const task = currentContext();
+    if (detect && this.kind === 'Lock' && load(this.a, this.st) === selfTid) {
+      // Held by this thread: a deadlock only if by this very task (see the notes above); any
+      // other task of the thread may release it, and the walk would stop at this thread at once.
+      if (task !== null && asyncHolders.get(this.key) === task) throw this.selfDeadlock();
+      detect = false;
+    }
+    const got = await waitAsync(
+      this.parkable(detect, () => this.attempt()),
+      timeout,
+      signal,
+    );
+    if (got) this.noteAcquired(task);
+    return got;
+  }
+
+  /** Condition's untimed re-acquire; true when the previous holder died (the lock is ours). */
+  reacquireSync(): boolean {
+    return waitSync(
+      this.parkable(true, () => this.attemptRobust()),
+      null,
+      null,
+    );
+  }
+
+  async reacquireAsync(): Promise<boolean> {
+    const task = currentContext();
+    const died = await waitAsync(
+      this.parkable(true, () => this.attemptRobust()),
+      null,
+      null,
+    );
+    this.noteAcquired(task);
+    return died;
   }
 
   release(): void {
@@ -187,6 +271,7 @@ export class LockCore implements Recoverable {
       if (s === 0 || s === OWNER_DIED || cas(this.a, this.st, s, 0) !== s) {
         throw new RuntimeError('Cannot release Lock: it is not held', 'ERR_WEFT_LOCK_NOT_HELD');
       }
+      if (asyncHolders.size > 0) asyncHolders.delete(this.key);
     }
     // Read after the release: a waiter counts itself before it re-reads STATE (see wait.ts).
     if (load(this.a, this.st + C_WAITERS) > 0)
@@ -238,6 +323,17 @@ export class LockCore implements Recoverable {
     if (own < 0) return;
     // Only our own record: another async wait of this thread may have replaced it.
     cas(w, own + T_WAITING_FOR, this.cell + 1, 0);
+  }
+
+  /** Python's repr, a snapshot: `<locked weft.threading.RLock object RLock-2 owner=3 count=1>`. */
+  describe(): string {
+    const owner = this.owner();
+    const state = owner === 0 ? 'unlocked' : 'locked';
+    const base = `<${state} weft.threading.${this.kind} object ${this.label}`;
+    if (this.kind === 'Lock') return `${base}>`;
+    // COUNT is written by the owner alone: from another thread a snapshot that may be stale.
+    const count = owner === 0 ? 0 : this.a[this.st + C_COUNT]! + 1;
+    return `${base} owner=${owner} count=${count}>`;
   }
 
   /** Snapshot: the lock may change hands right after. */

@@ -2,7 +2,7 @@
  * Owner death: what a worker thread still holds when it ends is handed back, marked, so that
  * the next waiter learns it (`OwnerDiedError`) instead of waiting for ever.
  *
- * Each worker thread remembers (weakly) every Lock, RLock and Semaphore it touched; when its run
+ * Each worker thread remembers (weakly) every Lock and RLock it touched; when its run
  * ends — returning, throwing, or the thread exiting — `recoverAll` asks each one to recover what
  * this thread holds. Tracking costs one Set insertion when an object first reaches a thread, and
  * nothing per acquire for locks (the holder is in the lock word). The main thread does not track:
@@ -12,7 +12,9 @@
  * - A worker killed without running its exit handlers (`terminate()`: a forced cancellation,
  *   `Pool.terminate`; out of memory) recovers nothing itself. Its Lock and RLock cells are handed
  *   back by the thread that sees its 'exit' (`recoverCellsOf` in src/internal/shm/world.ts).
- *   Semaphore permits cannot be: how many a thread holds is known only to that thread.
+ * - Semaphores are not covered by design: a semaphore has no owner (any thread may release what
+ *   another took), so a permit a thread took may be a signal it consumed, and giving it back would
+ *   invent one. Python and weft/multiprocessing keep them taken too.
  * - A thread started by a worker that is killed is killed with it, and its 'exit' is seen by no
  *   one.
  */

@@ -5,14 +5,17 @@
  * |  0  | VALUE   | any (cas/add)       | any     | permits available (the futex word)            |
  * |  1  | WAITERS | waiters (add)       | release | threads/tasks parked or about to park         |
  * |  2  | INITIAL | creator             | any     | the value given at construction               |
- * |  3  | DIED    | dying thread, taker | any     | owner-death notices not yet delivered         |
- * |  4  | BOUNDED | creator             | any     | 1 for a BoundedSemaphore                      |
- * |  5  | ASYNC   | async waiters (add) | release | the async ones among WAITERS (wait.ts: wakeSome) |
+ * |  3  | BOUNDED | creator             | any     | 1 for a BoundedSemaphore                      |
+ * |  4  | ASYNC   | async waiters (add) | release | the async ones among WAITERS (wait.ts: wakeSome) |
  *
  * Invariants: VALUE ≥ 0; for a bounded one VALUE ≤ INITIAL. A release adds to VALUE before it
  * reads WAITERS (see src/internal/shm/wait.ts for why no wake-up is lost).
+ *
+ * No owner: as in Python, any thread may release a permit another took, so a permit taken may be
+ * a signal consumed or a hand-off in flight. A thread that ends leaves VALUE as it is (as
+ * weft/multiprocessing does): giving "its" permits back would invent permits or signals.
  */
-import { add, cas, load, notify, store } from '../internal/atomics.js';
+import { cas, load, store } from '../internal/atomics.js';
 import { describeValue } from '../internal/errors.js';
 import { kShared, registerSharedKind, type SharedState } from '../internal/serialize.js';
 import {
@@ -24,37 +27,33 @@ import {
   wakeSome,
 } from '../internal/shm/wait.js';
 import { parseBlocking, parseWait } from '../internal/wait-options.js';
-import { OwnerDiedError, RuntimeError } from './errors.js';
+import { RuntimeError } from './errors.js';
 import type { AcquireOptions } from './lock-base.js';
-import { type Recoverable, track, tracking } from './owner-death.js';
 import { releaser } from './releaser.js';
+import { inspectCustom } from './repr.js';
 
 const VALUE = 0;
 const WAITERS = 1;
 const INITIAL = 2;
-const DIED = 3;
-const BOUNDED = 4;
-const ASYNC_WAITERS = 5;
-const WORDS = 6;
+const BOUNDED = 3;
+const ASYNC_WAITERS = 4;
+const WORDS = 5;
 const TRUE = Promise.resolve(true);
-/** Trade-off: how late a waiter of a Semaphore(0) may learn of an owner's death (see parkable). */
-const DIED_RECHECK_MS = 200;
 
 /**
  * Python's `threading.Semaphore` across threads: a counter of permits in shared memory.
  * `acquire` takes one (waiting while there are none), `release(n)` gives back n.
  *
- * Owner death (weft's own): permits a worker thread still holds when it ends are given back (up
- * to the initial value) and the next waiter gets `OwnerDiedError` once.
+ * A semaphore has no owner, as in Python: any thread may release a permit another one took, and
+ * the permits a thread took stay taken when it ends (no owner-death recovery, unlike `Lock`).
  *
  * @example
  * const parking = new Semaphore(5);
  * await parking.run(async () => park());
  */
-export class Semaphore implements Recoverable {
+export class Semaphore {
   /** @internal */ readonly _a: Int32Array;
   /** @internal */ static readonly bounded: boolean = false;
-  private _held = 0;
 
   constructor(value = 1) {
     if (typeof value !== 'number' || !Number.isInteger(value)) {
@@ -67,15 +66,12 @@ export class Semaphore implements Recoverable {
     store(this._a, VALUE, value);
     store(this._a, INITIAL, value);
     store(this._a, BOUNDED, (new.target as typeof Semaphore).bounded ? 1 : 0);
-    track(this);
   }
 
   /** @internal */
   static _revive<T extends Semaphore>(this: { prototype: T }, sab: SharedArrayBuffer): T {
     const s = Object.create(this.prototype) as T;
     (s as { _a: Int32Array })._a = new Int32Array(sab);
-    s._held = 0;
-    track(s);
     return s;
   }
 
@@ -86,19 +82,8 @@ export class Semaphore implements Recoverable {
 
   private attempt(): Attempt<true> {
     const a = this._a;
-    if (load(a, DIED) > 0) {
-      const d = load(a, DIED);
-      if (d > 0 && cas(a, DIED, d, d - 1) === d) {
-        throw new OwnerDiedError(
-          'Cannot acquire Semaphore: a thread ended holding a permit; its permit was given back',
-        );
-      }
-    }
     for (let v = load(a, VALUE); v > 0; v = load(a, VALUE)) {
-      if (cas(a, VALUE, v, v - 1) === v) {
-        if (tracking) this._held++;
-        return true;
-      }
+      if (cas(a, VALUE, v, v - 1) === v) return true;
     }
     return AGAIN;
   }
@@ -113,19 +98,12 @@ export class Semaphore implements Recoverable {
       attempt: () => this.attempt(),
       blocks: (v) => v <= 0,
       timedOut: () => false,
-      // A thread that dies holding a permit of a semaphore whose initial value is 0 has nothing
-      // to give back: its notice (DIED) leaves VALUE as it is, so a waiter that read DIED just
-      // before the notice and parked just after it would sleep through its notify for ever. Only
-      // such a semaphore can have waiters when that happens (with an initial value above 0 and
-      // no room below it, VALUE is above 0), and only its waiters look again now and then.
-      ...(load(a, INITIAL) === 0 ? { maxPark: DIED_RECHECK_MS } : {}),
     };
   }
 
   /**
    * Takes a permit; resolves true, or false if `blocking: false`/`timeout` found none.
    * **Cancellation:** an aborted `signal` rejects with its reason and takes no permit.
-   * @throws OwnerDiedError once after a thread ended holding a permit.
    */
   acquire(options?: AcquireOptions): Promise<boolean> {
     try {
@@ -177,7 +155,6 @@ export class Semaphore implements Recoverable {
       }
       if (cas(a, VALUE, v, v + n) === v) break;
     }
-    if (tracking) this._held = Math.max(0, this._held - n);
     // After publishing the permits: a waiter counts itself before re-reading VALUE.
     if (load(a, WAITERS) > 0) wakeSome(a, VALUE, ASYNC_WAITERS, n);
   }
@@ -210,16 +187,18 @@ export class Semaphore implements Recoverable {
     return releaser(() => this.release());
   }
 
-  /** @internal */
-  recoverFromDeath(): void {
-    if (this._held <= 0) return;
-    const a = this._a;
-    const room = load(a, INITIAL) - load(a, VALUE);
-    const k = Math.min(this._held, Math.max(0, room));
-    this._held = 0;
-    if (k > 0) add(a, VALUE, k);
-    add(a, DIED, 1);
-    notify(a, VALUE);
+  /** Python's repr: `<weft.threading.BoundedSemaphore: value=1/2>` — a snapshot. */
+  toString(): string {
+    const bounded = load(this._a, BOUNDED) === 1;
+    const value = load(this._a, VALUE);
+    return bounded
+      ? `<weft.threading.BoundedSemaphore: value=${value}/${load(this._a, INITIAL)}>`
+      : `<weft.threading.Semaphore: value=${value}>`;
+  }
+
+  /** util.inspect shows the repr, not the shared words. */
+  [inspectCustom](): string {
+    return this.toString();
   }
 
   /** @internal */

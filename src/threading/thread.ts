@@ -10,13 +10,24 @@
  *
  * Liveness: a non-daemon thread keeps the process alive (its Worker is ref'd), a daemon one does
  * not (unref'd), as in Python.
+ *
+ * A started Thread passed to another thread (in args, a queue item, a result) arrives as that
+ * thread's handle for the same tid (`handleFor`): join, isAlive, name and ident work from the
+ * world's thread table, as for the handles `enumerate()` gives.
  */
 import { debuglog } from 'node:util';
 import type { Worker } from 'node:worker_threads';
 import { load } from '../internal/atomics.js';
 import { describeValue } from '../internal/errors.js';
 import { handleClosed, handleOpened } from '../internal/live-handles.js';
-import { decodeError, type EncodedError, encode } from '../internal/serialize.js';
+import {
+  decodeError,
+  type EncodedError,
+  encode,
+  kShared,
+  registerSharedKind,
+  type SharedState,
+} from '../internal/serialize.js';
 import { AGAIN, type Parkable, waitAsync, waitSync } from '../internal/shm/wait.js';
 import {
   nextThreadNumber,
@@ -355,6 +366,23 @@ export class Thread {
   }
 
   /**
+   * @internal A started thread crosses as its tid; the other side rebuilds a handle. One not yet
+   * started has no tid to name: Python could start it from the other thread, weft cannot (its
+   * target and fields stay here), so it is refused rather than arriving as a lifeless copy.
+   */
+  [kShared](): SharedState {
+    if (this.#tid === null) {
+      throw new TypeError(
+        `Thread ${this.#name} cannot be sent to another thread before it is started: call start() first, then pass it (it arrives as a handle that can be joined)`,
+      );
+    }
+    return {
+      kind: 'threading.Thread',
+      state: { tid: this.#tid, name: this.#name, daemon: this.#daemon },
+    };
+  }
+
+  /**
    * @internal A Thread object standing for a thread that already runs: the main thread, the
    * current worker, or a thread started elsewhere. `cls` is Thread or the user's subclass (whose
    * constructor is not run: its fields come from the parent).
@@ -379,27 +407,46 @@ export class Thread {
   }
 }
 
-/** Waits for `p`, at most `ms`; keeps the loop alive meanwhile (a daemon's worker is unref'd). */
+/** setTimeout's longest delay; a longer one fires at once with a TimeoutOverflowWarning. */
+const MAX_TIMER_MS = 0x7fffffff;
+
+/**
+ * Waits for `p`, at most `ms` (null or Infinity: no timer); keeps the loop alive meanwhile (a
+ * daemon's worker is unref'd). A wait longer than a timer can hold is made of several timers.
+ */
 function raceTimeout(
   p: Promise<void>,
   ms: number | null,
   signal: AbortSignal | null,
 ): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    const keepAlive = setInterval(() => {}, 0x7fffffff);
-    const timer = ms === null ? null : setTimeout(done, ms);
-    function done(): void {
+    const keepAlive = setInterval(() => {}, MAX_TIMER_MS);
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const deadline = ms === null ? Number.POSITIVE_INFINITY : performance.now() + ms;
+    function arm(): void {
+      const left = deadline - performance.now();
+      if (left === Number.POSITIVE_INFINITY) return;
+      if (left <= 0) {
+        done();
+        return;
+      }
+      timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
+    }
+    function settle(): void {
       clearInterval(keepAlive);
       if (timer) clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
+    }
+    function done(): void {
+      settle();
       resolve();
     }
     function onAbort(): void {
-      clearInterval(keepAlive);
-      if (timer) clearTimeout(timer);
+      settle();
       reject(signal?.reason);
     }
     signal?.addEventListener('abort', onAbort, { once: true });
+    arm();
     p.then(done);
   });
 }
@@ -416,18 +463,25 @@ export function _setCurrentThread(t: Thread): void {
   current = t;
 }
 
-/** A Thread object for `tid`: the one started here, the current one, or a handle. */
-export function handleFor(tid: number): Thread {
+/**
+ * A Thread object for `tid`: the one started here, the current one, or a handle (named `known`
+ * when the caller knows the name and flag, else as the thread table says).
+ */
+export function handleFor(tid: number, known?: { name: string; daemon: boolean }): Thread {
   if (current && current.ident === tid) return current;
   const mine = startedHere.get(tid);
   if (mine) return mine;
   let h = handles.get(tid);
   if (!h) {
     const w = worldWords();
-    h = Thread._adopt(Thread, tid, {
-      name: threadName(tid),
-      daemon: load(w, slotOf(tid) + T_DAEMON) === 1,
-    });
+    h = Thread._adopt(
+      Thread,
+      tid,
+      known ?? {
+        name: threadName(tid),
+        daemon: load(w, slotOf(tid) + T_DAEMON) === 1,
+      },
+    );
     handles.set(tid, h);
   }
   return h;
@@ -437,3 +491,13 @@ export function handleFor(tid: number): Thread {
 export function pruneHandles(alive: ReadonlySet<number>): void {
   for (const tid of handles.keys()) if (!alive.has(tid)) handles.delete(tid);
 }
+
+registerSharedKind(
+  'threading.Thread',
+  (s) =>
+    handleFor(s.tid as number, {
+      name: s.name as string,
+      daemon: s.daemon as boolean,
+    }),
+  import.meta.url,
+);

@@ -36,6 +36,7 @@ test('threads and queues work from compiled JavaScript without a loader', () => 
       ),
       ...[
         'atomics',
+        'context',
         'errors',
         'hooks',
         'live-handles',

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
+import { run as asyncioRun, sleep as asyncioSleep, createTask } from '../../src/asyncio/index.js';
 import { C_WAITERS } from '../../src/internal/shm/world.js';
 import { Queue } from '../../src/queue/index.js';
 import {
@@ -87,19 +88,56 @@ for (const Kind of [Lock, RLock]) {
 }
 
 describe('Lock', () => {
-  test('acquire of a held lock from the same thread untimed is a DeadlockError', async () => {
+  test('acquire of a held lock by the same task or a sync acquire by the same thread is a DeadlockError', async () => {
     const l = new Lock();
-    await l.acquire();
-    await assert.rejects(
-      l.acquire(),
-      (e: unknown) => e instanceof DeadlockError && /RLock/.test((e as Error).message),
-    );
+    // Deliberate change (bug bash t40): only the holding asyncio task itself is told; another
+    // task of the thread may release it, so it waits (see the next test).
+    await asyncioRun(async () => {
+      await l.acquire();
+      await assert.rejects(
+        l.acquire(),
+        (e: unknown) => e instanceof DeadlockError && /RLock/.test((e as Error).message),
+      );
+    });
     assert.throws(() => l.acquireSync(), DeadlockError);
     // Timed and non-blocking waits are not deadlocks: they end by themselves.
     assert.equal(await l.acquire({ timeout: 20 }), false);
     assert.equal(l.acquireSync({ blocking: false }), false);
     l.release();
     assert.equal(waiters(l), 0);
+  });
+
+  test('async acquire of a Lock held by another task of the same thread waits for its release (bug bash t40)', async () => {
+    const l = new Lock();
+    const order: string[] = [];
+    let release!: () => void;
+    const released = new Promise<void>((r) => {
+      release = r;
+    });
+    const job = (n: number, hold: Promise<void> | null) =>
+      l.run(async () => {
+        order.push(`in ${n}`);
+        await hold;
+        order.push(`out ${n}`);
+        return n;
+      });
+    const first = job(1, released);
+    const second = job(2, null);
+    // The second waits while the first holds the lock, then gets it.
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(order, ['in 1']);
+    assert.equal(waiters(l), 1);
+    release();
+    assert.deepEqual(await Promise.all([first, second]), [1, 2]);
+    assert.deepEqual(order, ['in 1', 'out 1', 'in 2', 'out 2']);
+    // The same between two asyncio tasks, with the holder task known.
+    const inTasks = await asyncioRun(async () => {
+      const a = createTask(() => job(3, asyncioSleep(20)));
+      const b = createTask(() => job(4, null));
+      return [await a, await b];
+    });
+    assert.deepEqual(inTasks, [3, 4]);
+    assert.equal(l.locked(), false);
   });
 
   test('an aborted acquire rejects with the reason and leaves no waiter', async () => {

@@ -3,12 +3,16 @@
  * alone.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { BrokenProcessPool, ProcessPoolExecutor } from '../../src/futures/index.js';
 import { workerIdentity } from '../multiprocessing/fixtures/targets.js';
 import { checkLeaks } from '../support/leaks.js';
+import { until } from '../support/until.js';
 import { executorSuite } from './executor-suite.js';
-import { sleepThen, whoAmI } from './fixtures/tasks.js';
+import { sleepThen, whoAmI, whoAmIAfterFile } from './fixtures/tasks.js';
 
 checkLeaks({ graceMs: 3000 });
 
@@ -38,6 +42,37 @@ describe('ProcessPoolExecutor only', () => {
     assert.match(me.name, /^ProcessPoolExecutor-\d+_\d+$/);
     assert.equal(me.parentPid, process.pid);
     assert.equal(me.parentName, 'MainProcess');
+  });
+
+  test('a short burst on two idle children: one call each, the next goes to the child that frees', async () => {
+    // A child that finished its call was sent all 6 calls still queued (7 + 1 every round),
+    // which then all counted as running: the other child, freed next, got none.
+    const dir = mkdtempSync(join(tmpdir(), 'weft-burst-'));
+    const gate = (i: number) => join(dir, String(i));
+    const open = (i: number) => writeFileSync(gate(i), '');
+    const ex = new ProcessPoolExecutor({ maxWorkers: 2 });
+    try {
+      await Promise.all([ex.submit(sleepThen, 100, 0), ex.submit(sleepThen, 100, 0)]);
+      const fs = Array.from({ length: 8 }, (_, i) => ex.submit(whoAmIAfterFile, gate(i)));
+      const states = () => fs.map((f) => (f.done() ? 'D' : f.running() ? 'R' : 'P')).join('');
+      await until(() => states() === 'RRPPPPPP', `two running (${states()})`);
+      open(0);
+      const a = await fs[0]?.result();
+      await until(() => states() === 'DRRPPPPP', `the third running (${states()})`);
+      open(1);
+      const b = await fs[1]?.result();
+      assert.notEqual(a, b);
+      await until(() => states() === 'DDRRPPPP', `the fourth running (${states()})`);
+      for (let i = 2; i < 8; i++) open(i);
+      const ids = await Promise.all(fs.map((f) => f.result()));
+      assert.equal(ids[2], a, 'the third call went to the child that freed first');
+      assert.equal(ids[3], b, 'the fourth call went to the child that freed next');
+      assert.deepEqual([...new Set(ids)].sort(), [a, b].sort());
+    } finally {
+      for (let i = 0; i < 8; i++) open(i);
+      await ex.shutdown();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('maxTasksPerChild replaces a child after its quota', async () => {

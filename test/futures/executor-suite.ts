@@ -18,6 +18,7 @@ import {
   type BrokenExecutor,
   CancelledError,
   type Executor,
+  type Future,
   RuntimeError,
   TaskReferenceError,
   TimeoutError,
@@ -40,6 +41,7 @@ import {
   untilAborted,
   untilFile,
   whoAmI,
+  whoAmIAfterFile,
 } from './fixtures/tasks.js';
 
 /** A writable that records what it is given and claims to be a terminal (or not). */
@@ -428,6 +430,56 @@ export function executorSuite(k: Kind): void {
     });
   });
 
+  /** R running, P pending, C cancelled, D done: a burst's futures at a glance. */
+  const states = <T>(fs: Future<T>[]): string =>
+    fs.map((f) => (f.cancelled() ? 'C' : f.done() ? 'D' : f.running() ? 'R' : 'P')).join('');
+
+  describe(`${k.name} dispatch`, () => {
+    test('a burst finding one idle worker starts another: one call runs on each, the rest wait', async () => {
+      // All 8 went to the one idle worker (a batch; in a child process all "running" at once)
+      // and the second worker never started.
+      const ex = k.make({ maxWorkers: 2 });
+      const gates = Array.from({ length: 8 }, () => fileGate());
+      try {
+        const first = await ex.submit(whoAmI).result();
+        const fs = gates.map((g) => ex.submit(whoAmIAfterFile, g.path));
+        await until(() => fs[0]?.running() === true && fs[1]?.running() === true, 'two running');
+        assert.equal(states(fs), 'RRPPPPPP');
+        assert.equal(fs[7]?.cancel(), true);
+        gates[0]?.open();
+        gates[1]?.open();
+        const [a, b] = await Promise.all([fs[0]?.result(), fs[1]?.result()]);
+        assert.equal(a, first);
+        assert.notEqual(b, first);
+        for (const g of gates) g.open();
+        const ids = new Set(await Promise.all(fs.slice(0, 7).map((f) => f.result())));
+        assert.deepEqual([...ids].sort(), [a, b].sort());
+      } finally {
+        for (const g of gates) g.open();
+        await ex.shutdown();
+      }
+    });
+
+    test('shutdown with cancelFutures after a burst cancels every call not running', async () => {
+      // As CPython (DDCCCCCC here): weft had all 8 running in one worker and cancelled none.
+      const ex = k.make({ maxWorkers: 2 });
+      const gates = Array.from({ length: 8 }, () => fileGate());
+      try {
+        await ex.submit(whoAmI).result();
+        const fs = gates.map((g) => ex.submit(whoAmIAfterFile, g.path));
+        await until(() => fs[0]?.running() === true && fs[1]?.running() === true, 'two running');
+        const down = ex.shutdown({ cancelFutures: true });
+        assert.equal(states(fs), 'RRCCCCCC');
+        for (const g of gates) g.open();
+        await down;
+        assert.equal(states(fs), 'DDCCCCCC');
+      } finally {
+        for (const g of gates) g.open();
+        await ex.shutdown();
+      }
+    });
+  });
+
   describe(`${k.name} lifecycle and faults`, () => {
     test('bad input: maxWorkers 0 is a RangeError', () => {
       assert.throws(() => k.make({ maxWorkers: 0 }), RangeError);
@@ -465,7 +517,8 @@ export function executorSuite(k: Kind): void {
       const down = ex.shutdown({ cancelFutures: true });
       gate.open();
       await down;
-      if (k.name === 'ThreadPoolExecutor') for (const f of rest) assert.equal(f.cancelled(), true);
+      // Queued behind a busy worker, never sent: pending in a process pool too, so cancelled.
+      for (const f of rest) assert.equal(f.cancelled(), true);
       assert.equal(await first.result(), 'first');
       const { notDone } = await wait(rest);
       assert.equal(notDone.size, 0);

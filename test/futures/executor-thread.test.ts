@@ -8,6 +8,7 @@ import { gather, getRunningLoop, run, wrapFuture } from '../../src/asyncio/index
 import { kLink } from '../../src/futures/future.js';
 import { BrokenThreadPool, type Future, ThreadPoolExecutor } from '../../src/futures/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { until } from '../support/until.js';
 import { collect, executorSuite } from './executor-suite.js';
 import { add, hog, inc, sleepThen } from './fixtures/tasks.js';
 
@@ -21,14 +22,17 @@ executorSuite({
 
 describe('ThreadPoolExecutor only', () => {
   test('a call stolen and handed back to the same worker runs once after a forced cancel', async () => {
-    // Worker A is left in one long gated call with a long pending tail and its other slot free;
-    // worker B goes idle and steals half of that tail, and the dispatch sends part of it back to
-    // A's free slot — so those calls sit in both of A's batches. A forced cancel of A's running
-    // call re-queues A's unfinished calls: each must run exactly once (counted in shared memory).
-    const NT = 40;
-    const NZ = 300;
-    const counts = new Int32Array(new SharedArrayBuffer(4 * (NT + NZ)));
-    const gates = new Int32Array(new SharedArrayBuffer(4 * (NT + NZ)));
+    // Worker A is left in one long gated call L with a long pending tail and its other slot
+    // free; worker B goes idle and steals half of that tail, and the dispatch sends part of it
+    // back to A's free slot — so those calls sit in both of A's batches. A forced cancel of L
+    // re-queues A's unfinished calls: each must run exactly once (counted in shared memory).
+    // Calls: 0 and 1 hold a worker each; L = 2; then a gated tail for A and an ungated share
+    // for B (an even share each: the queue is long).
+    const L = 2;
+    const TAIL = 150;
+    const N = L + 1 + 2 * TAIL;
+    const counts = new Int32Array(new SharedArrayBuffer(4 * N));
+    const gates = new Int32Array(new SharedArrayBuffer(4 * N));
     const release = (idx: number[]): void => {
       for (const i of idx) {
         Atomics.store(gates, i, 1);
@@ -36,7 +40,6 @@ describe('ThreadPoolExecutor only', () => {
       }
     };
     const ex = new ThreadPoolExecutor({ maxWorkers: 2 });
-    const nap = (ms: number) => new Promise((r) => setTimeout(r, ms));
     try {
       await Promise.all([0, 1].map(() => ex.submit(sleepThen, 200, 0)));
       const work = (i: number, gated: boolean, c: Int32Array, g: Int32Array): number => {
@@ -44,43 +47,41 @@ describe('ThreadPoolExecutor only', () => {
         if (gated) Atomics.wait(g, i, 0);
         return i;
       };
-      // Where the engine has each call: "<worker>/<slot>", or "-" while queued.
+      // Where the engine has each call: "<worker>/<slot>", or "-" while queued or done.
       const place = (f: unknown): string => {
         const it = (f as { [kLink]: { w: { name: string } | null; slot: number } | null })[kLink];
         return it?.w ? `${it.w.name}/${it.slot}` : '-';
       };
-      const fs = Array.from({ length: NT }, (_, i) => ex.submit(work, i, true, counts, gates));
-      await nap(50);
-      const A = place(fs[0]).split('/')[0];
+      const fs: Future<number>[] = [0, 1].map((i) => ex.submit(work, i, true, counts, gates));
+      await until(() => fs.every((f) => f.running()), 'one call running on each worker');
+      for (let i = L; i < N; i++) fs.push(ex.submit(work, i, i <= L + TAIL, counts, gates));
+      await until(() => place(fs[L]) !== '-', 'L sent to a worker');
+      const A = place(fs[L]).split('/')[0] as string;
       const where = (pred: (p: string) => boolean) =>
-        [...Array(NT).keys()].filter((i) => pred(place(fs[i])));
-      const a0 = where((p) => p === `${A}/0`);
-      const a1 = where((p) => p === `${A}/1`);
-      const b = where((p) => p !== '-' && !p.startsWith(`${A}/`));
-      const queued = where((p) => p === '-');
-      fs.push(
-        ...Array.from({ length: NZ }, (_, j) => ex.submit(work, NT + j, false, counts, gates)),
+        [...Array(N).keys()].filter((i) => pred(place(fs[i])));
+      const tailOfA = [...Array(TAIL).keys()].map((j) => L + 1 + j);
+      assert.deepEqual(
+        where((p) => p === `${A}/1`),
+        [L, ...tailOfA],
+        "L and its tail in A's slot 1",
       );
-      await nap(50);
-      release(a0); // A's slot 0 ends: A gets the queue's head in slot 0
-      await fs[a0.at(-1) as number];
-      await nap(50);
-      release(a1); // A's slot 1 ends; A waits in the first queued gated call, slot 1 free
-      await fs[a1.at(-1) as number];
-      await nap(50);
-      const long = queued[0] as number;
-      release(b); // B ends and steals half of A's tail; part of it goes back to A's slot 1
-      await nap(500);
-      assert.equal((fs[long] as Future<number>).cancel({ force: true }), true);
-      await nap(300);
-      release([...Array(NT).keys()]);
-      await Promise.all(fs.filter((_, i) => i !== long));
-      const twice = [...Array(NT + NZ).keys()].filter(
-        (i) => i !== long && Atomics.load(counts, i) !== 1,
+      const holdsA = where((p) => p === `${A}/0`);
+      const holdsB = [0, 1].filter((i) => !holdsA.includes(i));
+      release(holdsA); // A ends its slot 0 and starts L
+      await until(() => fs[L]?.running() === true, 'L running');
+      release(holdsB); // B runs its ungated share, goes idle and steals half of A's tail
+      await until(() => where((p) => p === `${A}/0`).length > 0, "stolen calls back in A's slot 0");
+      await until(
+        () => fs.some((f, i) => i > L + TAIL / 2 && i <= L + TAIL && f.running()),
+        'B in a stolen gated call',
       );
+      assert.equal((fs[L] as Future<number>).cancel({ force: true }), true);
+      release([...Array(N).keys()]);
+      await Promise.all(fs.filter((_, i) => i !== L));
+      const twice = [...Array(N).keys()].filter((i) => i !== L && Atomics.load(counts, i) !== 1);
       assert.deepEqual(twice, [], 'calls that did not run exactly once');
     } finally {
-      release([...Array(NT + NZ).keys()]);
+      release([...Array(N).keys()]);
       await ex.shutdown();
     }
   });

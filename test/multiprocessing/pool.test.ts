@@ -1,9 +1,21 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CancelledError } from '../../src/futures/index.js';
 import { Pool, RuntimeError, TimeoutError } from '../../src/multiprocessing/index.js';
 import { checkLeaks } from '../support/leaks.js';
-import { boom, mul, pidAfter, sleepMs, square, workerIdentity } from './fixtures/targets.js';
+import { until } from '../support/until.js';
+import {
+  boom,
+  mul,
+  pidAfter,
+  pidWhenGo,
+  sleepMs,
+  square,
+  workerIdentity,
+} from './fixtures/targets.js';
 
 checkLeaks({ graceMs: 3000 });
 
@@ -129,6 +141,97 @@ describe('Pool', () => {
     }
     // Still serving afterwards.
     assert.deepEqual(await pool.map(square, [1, 2, 3], 1), [1, 4, 9]);
+  });
+});
+
+/**
+ * A burst of `pidWhenGo` calls: which have started (call → pid of the child running it) and a
+ * way to let each one finish.
+ */
+function burst(): {
+  dir: string;
+  started(): Map<number, number>;
+  go(i: number): void;
+  [Symbol.dispose](): void;
+} {
+  const dir = mkdtempSync(join(tmpdir(), 'weft-pool-burst-'));
+  const go = (i: number) => writeFileSync(join(dir, `go-${i}`), '');
+  return {
+    dir,
+    started: () =>
+      new Map(
+        readdirSync(dir)
+          .filter((f) => f.startsWith('started-'))
+          .map((f) => [Number(f.slice(8)), Number(readFileSync(join(dir, f), 'utf8'))]),
+      ),
+    go,
+    // Disposed after the pool has joined: no child polls the directory any more.
+    [Symbol.dispose]: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+describe('Pool dispatch', () => {
+  for (const how of ['applyAsync', 'starmap with chunksize 1'] as const) {
+    test(`${how}: a burst finding one idle child starts the second, one call on each`, async () => {
+      // The one child up took all 8 calls in a batch; the second never started.
+      const p = new Pool(2);
+      using b = burst();
+      try {
+        const first = await p.apply(pidAfter, [0]);
+        const all =
+          how === 'applyAsync'
+            ? Promise.all(
+                Array.from({ length: 8 }, (_, i) => p.applyAsync(pidWhenGo, [b.dir, i]).get()),
+              )
+            : p.starmap(
+                pidWhenGo,
+                Array.from({ length: 8 }, (_, i) => [b.dir, i]),
+                1,
+              );
+        await until(() => b.started().size >= 2, 'two calls started');
+        const started = b.started();
+        assert.deepEqual([...started.keys()].sort(), [0, 1]);
+        assert.equal(started.get(0), first);
+        assert.notEqual(started.get(1), first);
+        for (let i = 0; i < 8; i++) b.go(i);
+        const pids = await all;
+        assert.deepEqual([...new Set(pids)].sort(), [...new Set(started.values())].sort());
+      } finally {
+        for (let i = 0; i < 8; i++) b.go(i);
+        p.close();
+        await p.join();
+      }
+    });
+  }
+
+  test('both children idle: a child that frees takes the next queued call, not the whole queue', async () => {
+    // The child freed first was sent the 6 calls left (7 + 1): the other child, freed next,
+    // had nothing to run while those waited behind a long call.
+    const p = new Pool(2);
+    using b = burst();
+    try {
+      await Promise.all([p.apply(pidAfter, [100]), p.apply(pidAfter, [100])]);
+      const rs = Array.from({ length: 8 }, (_, i) => p.applyAsync(pidWhenGo, [b.dir, i]));
+      await until(() => b.started().size >= 2, 'two calls started');
+      assert.deepEqual([...b.started().keys()].sort(), [0, 1]);
+      b.go(0);
+      await rs[0]?.get();
+      await until(() => b.started().size >= 3, 'the third call started');
+      b.go(1);
+      await rs[1]?.get();
+      await until(() => b.started().size >= 4, 'the fourth call started');
+      const started = b.started();
+      assert.deepEqual([...started.keys()].sort(), [0, 1, 2, 3]);
+      assert.equal(started.get(2), started.get(0));
+      assert.equal(started.get(3), started.get(1));
+      assert.notEqual(started.get(0), started.get(1));
+      for (let i = 0; i < 8; i++) b.go(i);
+      await Promise.all(rs.map((r) => r.get()));
+    } finally {
+      for (let i = 0; i < 8; i++) b.go(i);
+      p.close();
+      await p.join();
+    }
   });
 });
 

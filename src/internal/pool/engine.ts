@@ -8,18 +8,22 @@
  *      └─ Future ◀─ _complete ◀── the worker's batch [slot][k] ◀──────────────────┘
  *
  * Implementation notes
- * - Dispatch spreads the queue evenly over the workers with a free slot, up to BATCH_CAP a
- *   batch; when the queue is short (≤ SPARSE tasks per worker) each batch carries one task, so a
- *   few long tasks are never queued behind each other while a worker idles.
+ * - Workers start on demand, before anything is sent (CPython's _adjust_process_count): a
+ *   queued call that no idle or booting worker will take starts one, up to maxWorkers. They are
+ *   reused. Idle workers are unref'd, so an executor nobody shut down does not keep the process
+ *   alive; a busy one is ref'd.
+ * - Dispatch: a short queue (≤ SPARSE calls per worker, a chunk counting as its calls) goes one
+ *   call to each idle worker and no further, so a call never waits behind another in a worker
+ *   while a worker idles or boots. A long queue goes in batches of an even share, up to
+ *   BATCH_CAP, two batches in flight a worker (one while a worker boots, so that it finds its
+ *   share left).
  * - Threads: a worker left with nothing to do steals the unclaimed tail of the other workers'
  *   batches (compare-and-swap PENDING → TAKEN on each state word, from the end, until one is
  *   already claimed). A pending future is cancelled the same way, so `cancel()` keeps Python's
  *   meaning — it succeeds exactly when no worker has started the call. Processes share no
- *   memory: a task sent to a child counts as running (CPython's process pool does the same
- *   for its call queue).
- * - Workers start on demand (a flush finding more queued tasks than free workers starts one,
- *   up to maxWorkers) and are reused. Idle workers are unref'd, so an executor nobody shut
- *   down does not keep the process alive; a busy one is ref'd.
+ *   memory: a call sent to a child counts as running (CPython's process pool does the same for
+ *   its call queue). With a short queue that is the one call the child runs now, so the calls
+ *   behind it stay pending and cancellable; a long queue's batches count as running whole.
  * - Forced cancellation ends only the worker running that task; its other tasks go back to the
  *   front of the queue (the ones it finished within its last FLUSH_MS may run twice — see
  *   runner.ts) and a replacement starts on demand. Any other death of a worker — an exit, an
@@ -60,8 +64,9 @@ import {
   type WireBatch,
 } from './protocol.js';
 
-/** Trade-off: below this many queued tasks per worker, batches carry one task each (latency
- * and fairness for long tasks); above it, full batches (throughput for many short ones). */
+/** Trade-off: up to this many queued calls per worker, one call goes to each idle worker
+ * (latency, fairness and Python's cancel() for long calls); above it, batches (throughput for
+ * many short ones). */
 const SPARSE = 4;
 
 const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
@@ -256,43 +261,63 @@ export class PoolEngine {
 
   #dispatch(): void {
     if (this.#broken !== null) return;
-    let queued = this.#queue.length;
-    if (queued > 0) {
-      for (;;) {
-        let eligible = this.#workers.filter((w) => this.#canTake(w));
-        // Few tasks: never queue one behind a busy worker's task — an idle worker, one still
-        // booting, or one started below takes it (as CPython's workers pull from one queue).
-        // (A chunk is many calls: never sparse.)
-        if (
-          this.#queue.length <= SPARSE * Math.max(1, eligible.length) &&
-          (this.#queue.peek()?.stride ?? 0) === 0
-        ) {
-          eligible = eligible.filter((w) => !w.busy());
-        }
-        if (eligible.length === 0 || this.#queue.length === 0) break;
-        const booting = this.#workers.filter((w) => !w.ready && !w.stopping && !w.exited).length;
-        let progressed = false;
-        for (const w of eligible) {
-          if (this.#queue.length === 0) break;
-          const slot = w.freeSlot();
-          if (slot < 0) continue;
-          // Workers still booting get their share when they are ready (processes cannot steal).
-          const sharers = eligible.length + booting;
-          const per =
-            this.#queue.length <= SPARSE * sharers ? 1 : Math.ceil(this.#queue.length / sharers);
-          let n = Math.min(BATCH_CAP, per);
-          if (this.o.maxTasksPerWorker > 0) n = Math.min(n, this.o.maxTasksPerWorker - w.assigned);
-          if (n <= 0) continue;
-          if (this.#sendBatch(w, slot, n)) progressed = true;
-        }
-        if (!progressed) break;
-      }
-      queued = this.#liveQueued();
-    }
-    if (queued === 0 && this.#workers.length > 0 && this.o.kind === 'thread') this.#steal();
+    // Workers first (CPython's _adjust_process_count): a call that finds no idle worker starts
+    // one, so a burst is shared with the workers it needs rather than sent to the one idle now.
     this.#grow();
+    if (this.#broken !== null) return;
+    if (this.#liveQueued() > 0) this.#send();
+    if (this.#liveQueued() === 0 && this.#workers.length > 0 && this.o.kind === 'thread') {
+      this.#steal();
+    }
     this.#retire();
     this.#checkIdle();
+  }
+
+  /**
+   * Sends queued calls (see the notes at the top). A short queue stops at idle workers: a call
+   * sent to a child process cannot be withdrawn, so the rest stay queued, pending and cancellable.
+   * While a worker boots, a long queue's batches go to idle workers only: a child process cannot
+   * steal back the share the booting one should have had.
+   */
+  #send(): void {
+    for (;;) {
+      const queued = this.#liveQueued();
+      if (queued === 0) return;
+      let sharers = 0;
+      let booting = 0;
+      const ready: PoolWorker[] = [];
+      for (const w of this.#workers) {
+        if (w.stopping || w.exited || w.forced || !this.#canTakeLater(w)) continue;
+        sharers++;
+        if (!w.ready) booting++;
+        else if (w.freeSlot() >= 0) ready.push(w);
+      }
+      const sparse = this.#fewCalls(SPARSE * Math.max(1, sharers));
+      const eligible = sparse || booting > 0 ? ready.filter((w) => !w.busy()) : ready;
+      if (eligible.length === 0) return;
+      const per = sparse ? 1 : Math.ceil(queued / sharers);
+      let progressed = false;
+      for (const w of eligible) {
+        if (this.#queue.length === 0) break;
+        let n = Math.min(BATCH_CAP, per);
+        if (this.o.maxTasksPerWorker > 0) n = Math.min(n, this.o.maxTasksPerWorker - w.assigned);
+        if (n <= 0) continue;
+        if (this.#sendBatch(w, w.freeSlot(), n)) progressed = true;
+      }
+      if (!progressed) return;
+    }
+  }
+
+  /** Whether the queue holds at most `limit` calls (a chunk counts as its calls). */
+  #fewCalls(limit: number): boolean {
+    if (this.#queue.length > limit) return false;
+    let calls = 0;
+    for (const it of this.#queue) {
+      if (it.withdrawn) continue;
+      calls += it.stride > 0 ? Math.max(1, Math.ceil(it.args.length / it.stride)) : 1;
+      if (calls > limit) return false;
+    }
+    return true;
   }
 
   #canTake(w: PoolWorker): boolean {
@@ -452,14 +477,20 @@ export class PoolEngine {
     this.#dispatch();
   }
 
+  /** Starts a worker for each queued call that no idle or booting worker will take, up to
+   * maxWorkers (CPython's _adjust_thread_count and _adjust_process_count). */
   #grow(): void {
-    if (this.#shutdown && this.#queue.length === 0) return;
     const queued = this.#liveQueued();
     if (queued === 0) return;
-    const live = this.#workers.filter((w) => !w.stopping && !w.exited && !w.forced);
-    const free = live.filter((w) => !w.busy() && this.#canTakeLater(w)).length;
-    let want = Math.min(this.o.maxWorkers - live.length, queued - free);
-    while (want-- > 0) this.#spawn();
+    let live = 0;
+    let free = 0;
+    for (const w of this.#workers) {
+      if (w.stopping || w.exited || w.forced) continue;
+      live++;
+      if (!w.busy() && this.#canTakeLater(w)) free++;
+    }
+    let want = Math.min(this.o.maxWorkers - live, queued - free);
+    while (want-- > 0 && this.#broken === null) this.#spawn();
   }
 
   #canTakeLater(w: PoolWorker): boolean {

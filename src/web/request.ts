@@ -151,7 +151,13 @@ export class Request {
   get url(): URL {
     if (this._url === null) {
       try {
-        this._url = new URL(this.rawPathQs, `${this.scheme}://${this.host}`);
+        const target = this.rawPathQs;
+        // An origin-form target is appended to the authority, not resolved against it: resolved,
+        // a path starting with `//` (`GET //evil.example/x`) would name another host.
+        this._url =
+          target.charCodeAt(0) === SLASH
+            ? new URL(`${this.scheme}://${this.host}${target}`)
+            : new URL(target, `${this.scheme}://${this.host}`);
       } catch {
         throw new HTTPBadRequest({ text: 'Malformed request target or Host header' });
       }

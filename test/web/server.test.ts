@@ -81,6 +81,24 @@ describe('request', () => {
     assert.match(bare.text, /root$/);
   });
 
+  it('a target starting with // is a path on this host, not another authority', async () => {
+    const app = new Application();
+    app.router.addGet('/{tail:.*}', (r) =>
+      jsonResponse({ host: r.url.host, pathname: r.url.pathname, path: r.path }),
+    );
+    await using s = await serve(app);
+    const r = await raw(
+      s.port,
+      'GET //evil.example/x?y=1 HTTP/1.1\r\nHost: good.example\r\nConnection: close\r\n\r\n',
+    );
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(JSON.parse(r.text.slice(r.text.indexOf('\r\n\r\n') + 4)), {
+      host: 'good.example',
+      pathname: '//evil.example/x',
+      path: '//evil.example/x',
+    });
+  });
+
   it('text, json and read give the body; bad JSON answers 400', async () => {
     const app = new Application();
     app.router.addPost('/t', async (r) => new Response({ text: `[${await r.text()}]` }));

@@ -7,6 +7,7 @@ import {
   reportException,
   setExceptionHandler,
 } from '../internal/scheduler.js';
+import { parseWait } from '../internal/wait-options.js';
 import { startTimer, stopTimer, type Timer } from '../internal/waiter.js';
 import { type Awaitable, ensureFuture } from './ensure-future.js';
 import { RuntimeError } from './errors.js';
@@ -93,7 +94,10 @@ export class EventLoop {
   /** Handles scheduled and not yet run: `close()` drops them, as Python's does. */
   private readonly pending = new Set<Handle>();
   private stopWaiter: Future<void> | null = null;
-  private defaultExecutor: ExecutorLike | null = null;
+  /** Created on the first `runInExecutor(null, …)`; a promise, as weft/futures loads lazily. */
+  private defaultExecutor: Promise<ExecutorLike> | null = null;
+  /** `shutdownDefaultExecutor()` was called: no new default executor (Python's flag too). */
+  private executorShutdownCalled = false;
 
   /** Loop time in milliseconds (monotonic). */
   time(): number {
@@ -232,13 +236,54 @@ export class EventLoop {
     for (const h of [...this.pending]) h.cancel();
     const ex = this.defaultExecutor;
     this.defaultExecutor = null;
-    ex?.shutdown?.({ wait: false });
+    // A default executor that could not be created has nothing to shut down.
+    ex?.then((e) => e.shutdown?.({ wait: false }), noop);
+  }
+
+  /**
+   * Shuts the default executor down and waits until the calls it runs have finished
+   * (`loop.shutdown_default_executor`). `run()` does it before it closes its loop, as
+   * `asyncio.run` does, so a `runInExecutor(null, …)` still running when the main task returns
+   * finishes before `run()` resolves. After it, `runInExecutor(null, …)` raises `RuntimeError`.
+   * With `timeout` (ms), it stops waiting after that long and emits a `RuntimeWarning`; the calls
+   * run on.
+   *
+   * **Cancellation:** none — the wait is a plain promise; the executor's calls are never
+   * cancelled by it.
+   */
+  async shutdownDefaultExecutor(options: { timeout?: number | null } = {}): Promise<void> {
+    const { timeout } = parseWait('EventLoop.shutdownDefaultExecutor', options);
+    this.executorShutdownCalled = true;
+    const pending = this.defaultExecutor;
+    if (pending === null) return;
+    this.defaultExecutor = null;
+    const ex = await pending.catch(() => null);
+    if (ex === null) return;
+    const joined = Promise.resolve(ex.shutdown?.({ wait: true }));
+    if (timeout === null) {
+      await joined;
+      return;
+    }
+    let timer: Timer | null = null;
+    const timedOut = await Promise.race([
+      joined.then(() => false),
+      new Promise<boolean>((resolve) => {
+        timer = startTimer(timeout, resolve, true);
+      }),
+    ]).finally(() => stopTimer(timer));
+    if (timedOut) {
+      process.emitWarning(
+        `The default executor did not finish its calls within ${timeout} ms`,
+        'RuntimeWarning',
+      );
+    }
   }
 
   /**
    * Runs `fn(...args)` in `executor` (a weft/futures executor, or anything with `submit`) and
    * resolves to its result. With `null`, a default `ThreadPoolExecutor` from `weft/futures` is
-   * created on first use and shut down by `close()`.
+   * created on first use; `shutdownDefaultExecutor()` (which `run()` calls) waits for its calls,
+   * and `close()` shuts it down without waiting.
    */
   async runInExecutor<A extends unknown[], R>(
     executor: ExecutorLike | null,
@@ -249,7 +294,12 @@ export class EventLoop {
     checkCallback(fn, 'runInExecutor');
     let ex = executor;
     if (ex === null) {
-      ex = this.defaultExecutor ??= await createDefaultExecutor();
+      if (this.executorShutdownCalled)
+        throw new RuntimeError(
+          'Executor shutdown has been called: runInExecutor(null, …) has no default executor left',
+          'ERR_WEFT_EXECUTOR_SHUTDOWN',
+        );
+      ex = await (this.defaultExecutor ??= createDefaultExecutor());
     } else if (typeof ex !== 'object' || typeof (ex as ExecutorLike).submit !== 'function') {
       throw new TypeError(
         `runInExecutor expects an executor with submit() or null: received ${describeValue(ex)}`,
@@ -300,6 +350,8 @@ async function createDefaultExecutor(): Promise<ExecutorLike> {
   }
   return new mod.ThreadPoolExecutor();
 }
+
+function noop(): void {}
 
 function checkCallback(fn: unknown, what: string): void {
   if (typeof fn !== 'function')

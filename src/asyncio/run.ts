@@ -8,8 +8,16 @@ import { allTasks, createTask, currentTask, type Task, type TaskBody } from './t
 let active = false;
 
 /**
+ * How long `run()` waits for the default executor's calls when it ends (CPython's
+ * `constants.THREAD_JOIN_TIMEOUT`, 300 s): past it, a warning, and `run()` resolves while they go
+ * on — a call that never ends must not hold `run()` for ever.
+ */
+const THREAD_JOIN_TIMEOUT = 300_000;
+
+/**
  * Runs `main` as the main task and resolves to its result (`asyncio.run`). When it is done,
- * every task still alive is cancelled and awaited, as in Python.
+ * every task still alive is cancelled and awaited, and the calls still running in the default
+ * executor (`runInExecutor(null, …)`) are waited for, as in Python.
  *
  * **Deadlocks (weft's own):** if every task is blocked and nothing is left that could wake one
  * (no timer, socket, or other pending work in Node's loop) — where Python would hang for ever —
@@ -58,6 +66,7 @@ export async function run<T>(
   } finally {
     process.off('beforeExit', onBeforeExit);
     await cancelAll();
+    await loop.shutdownDefaultExecutor({ timeout: THREAD_JOIN_TIMEOUT });
     loop._setRunByRun(false);
     loop.close();
     setRunningLoop(null);

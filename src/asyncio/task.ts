@@ -245,7 +245,7 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
     }
     const f = this._fut;
     if (f !== null && !f.done()) {
-      if (!(error instanceof CancelledError)) this._cancelReason = error;
+      if (replacesCancel(error)) this._cancelReason = error;
       if (f.cancel(error.message)) return true;
       this._cancelReason = null;
     }
@@ -258,7 +258,7 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
     const e = this._pendingCancel;
     if (e === null) return undefined;
     this._pendingCancel = null;
-    if (!(e instanceof CancelledError)) this._cancelReason = e;
+    if (replacesCancel(e)) this._cancelReason = e;
     return e.message;
   }
 
@@ -441,4 +441,14 @@ export function currentTask(): Task<unknown> | null {
 /** The tasks not yet done. */
 export function allTasks(): Set<Task<unknown>> {
   return new Set<Task<unknown>>(live);
+}
+
+/**
+ * Whether a cancellation's error must reach the task in place of the awaited future's own
+ * CancelledError: anything but a plain CancelledError — a timeout's TimeoutError, a TaskGroup's
+ * ExceptionGroup, and subclasses such as gevent's GreenletExit, whose class is what a kill
+ * means (a greenlet ended by it is successful, one ended by a CancelledError is not).
+ */
+function replacesCancel(error: Error): boolean {
+  return !(error instanceof CancelledError) || error.constructor !== CancelledError;
 }

@@ -226,6 +226,39 @@ describe('EventLoop', () => {
     });
   });
 
+  test('run waits for a default executor call still running, as asyncio.run does', async () => {
+    const flag = new Int32Array(new SharedArrayBuffer(4));
+    let call: Promise<unknown> | null = null;
+    await run(async () => {
+      call = getRunningLoop().runInExecutor(
+        null,
+        async (f: Int32Array) => {
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          Atomics.store(f, 0, 1);
+        },
+        flag,
+      );
+      await sleep(10);
+    });
+    assert.equal(Atomics.load(flag, 0), 1, 'run() resolved before the call ended');
+    await call;
+  });
+
+  test('runInExecutor(null) after shutdownDefaultExecutor raises RuntimeError', async () => {
+    await run(async () => {
+      const loop = getRunningLoop();
+      assert.equal(await loop.runInExecutor(null, (a: number) => a + 1, 1), 2);
+      await loop.shutdownDefaultExecutor();
+      await assert.rejects(
+        loop.runInExecutor(null, () => 1),
+        {
+          name: 'RuntimeError',
+          code: 'ERR_WEFT_EXECUTOR_SHUTDOWN',
+        },
+      );
+    });
+  });
+
   test('close refuses while running and makes the loop unusable after', async () => {
     let loop: ReturnType<typeof getRunningLoop> | null = null;
     await run(async () => {

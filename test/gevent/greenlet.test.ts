@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { createTask, Lock, Task } from '../../src/asyncio/index.js';
+import { createTask, Future, Lock, Task, wrapFuture } from '../../src/asyncio/index.js';
+import { Future as ConcurrentFuture } from '../../src/futures/index.js';
 import {
   Greenlet,
   GreenletExit,
@@ -86,6 +87,33 @@ describe('Greenlet', () => {
     assert.ok(g.value instanceof GreenletExit);
     assert.equal((g.value as GreenletExit).code, 'ERR_WEFT_GREENLET_EXIT');
     assert.equal(g.exception, null);
+  });
+
+  test("kill while awaiting an asyncio future raises GreenletExit, not the future's CancelledError", async () => {
+    const awaited = [
+      () => new Future<never>(),
+      () => wrapFuture(new ConcurrentFuture<never>()),
+      () => createTask(() => sleep(10_000)),
+    ];
+    for (const make of awaited) {
+      let inner: Future<never> | null = null;
+      let seen: unknown = null;
+      const g = spawn(async () => {
+        inner = make() as Future<never>;
+        try {
+          await inner;
+        } catch (e) {
+          seen = e;
+          throw e;
+        }
+      });
+      await sleep(1);
+      await g.kill();
+      assert.ok(seen instanceof GreenletExit, `raised ${String(seen)}`);
+      assert.equal(g.successful(), true);
+      assert.ok(g.value instanceof GreenletExit);
+      assert.equal(inner!.cancelled(), true);
+    }
   });
 
   test('kill with a custom exception makes the greenlet fail with it', async () => {

@@ -17,6 +17,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { handleClosed, handleOpened } from '../internal/live-handles.js';
+import { reportException } from '../internal/scheduler.js';
 import type { Application } from './application.js';
 import {
   type RequestHost,
@@ -69,17 +70,35 @@ export class AppRunner implements RequestHost, AsyncDisposable {
     return this.inflightCount;
   }
 
-  /** Freezes the application and runs its startup hooks. */
+  /**
+   * Freezes the application and runs its startup hooks.
+   * @throws the first startup hook's error; what had started is cleaned up before (the
+   *   cleanupCtx generators that reached their `yield` finish, the onCleanup hooks run).
+   */
   async setup(): Promise<void> {
     if (this.state !== 'new') throw new Error(`AppRunner.setup() was already called`);
     this.state = 'ready';
     handleOpened('web-runner');
     try {
       this._app._freeze();
+    } catch (e) {
+      this.state = 'closed';
+      handleClosed('web-runner');
+      throw e;
+    }
+    try {
       await this._app._startup();
     } catch (e) {
       this.state = 'closed';
       handleClosed('web-runner');
+      // The runner is unusable, so nobody could call cleanup() later: undo what did start now,
+      // as aiohttp's run_app does — the cleanupCtx generators that reached their `yield` finish
+      // (only those), and the onCleanup hooks run. The startup error is the one raised.
+      try {
+        await this._app._cleanup();
+      } catch (e2) {
+        reportException('Error in cleanup after a failed startup', e2);
+      }
       throw e;
     }
   }

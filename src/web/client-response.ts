@@ -9,7 +9,19 @@
 import { STATUS_CODES } from 'node:http';
 import type { Readable } from 'node:stream';
 import { StreamReader } from '../streams/stream-reader.js';
-import { ClientResponseError } from './errors.js';
+import { ClientConnectionError, ClientResponseError, ContentTypeError } from './errors.js';
+
+export interface JsonOptions<T> {
+  /** Parses the text (default `JSON.parse`). */
+  loads?: (text: string) => T;
+  /**
+   * The media type the response must have (default `application/json`, which also accepts any
+   * `+json` type such as `application/problem+json`); `null` skips the check.
+   */
+  contentType?: string | null;
+  /** Decodes the body (default: the response's charset, else UTF-8). */
+  encoding?: string;
+}
 
 /** @internal how the session learns that a response is finished with. */
 export interface ResponseOwner {
@@ -111,6 +123,10 @@ export class ClientResponse implements AsyncDisposable {
         reader.feedEof();
         return reader;
       }
+      if (this.released) {
+        reader.setException(connectionClosed());
+        return reader;
+      }
       const body = this.body;
       reader._setTransport({
         pauseReading: () => body.pause(),
@@ -123,16 +139,20 @@ export class ClientResponse implements AsyncDisposable {
     return this._content;
   }
 
-  /** The whole body as bytes (cached: later calls give the same bytes). */
+  /**
+   * The whole body as bytes (cached: later calls give the same bytes).
+   * @throws {ClientConnectionError} the response was released before its body was read.
+   *   {ClientPayloadError} the body ended early. {ServerDisconnectedError}
+   */
   async read(): Promise<Buffer> {
     if (this._bytes !== null) return this._bytes;
     if (this._content !== null) {
       this._bytes = await this._content.read();
       return this._bytes;
     }
-    if (this.released && this.body.readableEnded === false) {
-      throw new Error('Cannot read the body: the response was released');
-    }
+    // Released unread, the rest of the body was dumped or the stream destroyed: even when the
+    // dump reached the end, what it read is gone, so an empty result would be a wrong answer.
+    if (this.released) throw connectionClosed();
     const chunks: Buffer[] = [];
     try {
       for await (const c of this.body) chunks.push(c as Buffer);
@@ -153,14 +173,33 @@ export class ClientResponse implements AsyncDisposable {
   }
 
   /**
-   * The body parsed as JSON; `null` when the body is empty or only whitespace (aiohttp's
-   * `None`), without calling `loads`.
+   * The body parsed as JSON (aiohttp's `json()`). The response's media type must be
+   * `contentType` (default `application/json`, or any `+json` type) — checked before the body
+   * is looked at, as aiohttp does; `contentType: null` skips the check. An empty or
+   * whitespace-only body gives `null` (aiohttp's `None`) without calling `loads`.
+   * @throws {ContentTypeError} the media type is not the expected one (the body is read first,
+   *   so the connection is free). {ClientConnectionError} the response was released unread.
+   * @example
+   * const data = await resp.json();                        // application/json or +json only
+   * const any = await resp.json({ contentType: null });    // whatever the server said it is
    */
-  async json<T = unknown>(loads: (text: string) => T = JSON.parse): Promise<T | null> {
-    const text = await this.text();
+  async json<T = unknown>(options: JsonOptions<T> | ((text: string) => T) = {}): Promise<T | null> {
+    const o: JsonOptions<T> = typeof options === 'function' ? { loads: options } : options;
+    const b = await this.read();
+    const expected = o.contentType === undefined ? 'application/json' : o.contentType;
+    if (expected !== null && expected !== '' && !isExpectedType(this.contentType, expected)) {
+      throw new ContentTypeError({
+        status: this.status,
+        message: `Attempt to decode JSON with unexpected mimetype: ${this.contentType}`,
+        headers: this.headers,
+        url: this.url.href,
+        method: this.method,
+      });
+    }
+    const text = new TextDecoder(o.encoding ?? this.charset ?? 'utf-8').decode(b);
     // Python's bytes.strip(): ASCII whitespace only.
     if (/^[ \t\n\r\v\f]*$/.test(text)) return null;
-    return loads(text);
+    return (o.loads ?? (JSON.parse as (text: string) => T))(text);
   }
 
   /**
@@ -199,5 +238,18 @@ export class ClientResponse implements AsyncDisposable {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+function connectionClosed(): ClientConnectionError {
+  return new ClientConnectionError('Connection closed: the response was released unread');
+}
+
+// aiohttp's test: for JSON, `application/json` or any `type/subtype+json`, case-insensitively;
+// for another expected type, a substring of the media type.
+const JSON_TYPE = /^(?:application\/|[\w.-]+\/[\w.+-]+?\+)json$/i;
+
+function isExpectedType(actual: string, expected: string): boolean {
+  if (expected.toLowerCase() === 'application/json') return JSON_TYPE.test(actual);
+  return actual.includes(expected.toLowerCase());
+}
 
 function ignore(): void {}

@@ -24,6 +24,7 @@ import { CancelledError, TimeoutError } from '../internal/errors.js';
 import { ClientResponse, type ResponseOwner } from './client-response.js';
 import { CookieJar } from './cookie-jar.js';
 import {
+  ClientConnectionError,
   ClientConnectorError,
   ClientError,
   ClientPayloadError,
@@ -37,7 +38,11 @@ import { SockReadTimeout, withSockRead } from './sock-read-timer.js';
 export interface ClientTimeout {
   /** The whole exchange, body included, ms (default 300 000, aiohttp's 5 minutes). */
   total?: number | null;
-  /** Establishing the connection, ms. */
+  /**
+   * Getting a connection, ms: waiting for a free slot under `limit`, then establishing the
+   * connection (`ClientConnectorError` when it passes). Given per request, it bounds the wait
+   * for a slot only: establishing uses the session's value (undici's connector is per session).
+   */
   connect?: number | null;
   /**
    * Longest silence from the server while the client waits for it, ms (0 or null: none): for
@@ -98,6 +103,7 @@ function ms(v: number | null | undefined, name: string): number | null {
 }
 
 class TotalTimeout extends Error {}
+class PoolTimeout extends Error {}
 
 export class ClientSession implements AsyncDisposable, ResponseOwner {
   readonly cookieJar: CookieJar;
@@ -105,6 +111,7 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
   readonly baseUrl: URL | null;
   private readonly agent: Agent;
   private readonly limiter: Semaphore | null;
+  private readonly limit: number;
   private readonly timeout: ClientTimeout;
   private readonly raise: boolean;
   private readonly open = new Map<ClientResponse, () => void>();
@@ -134,6 +141,7 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
     const connect = ms(this.timeout.connect, 'connect');
     ms(this.timeout.sockRead, 'sockRead');
     this.raise = options.raiseForStatus ?? false;
+    this.limit = limit;
     this.limiter = limit === 0 ? null : new Semaphore(limit);
     this.agent = new Agent({
       connections: perHost === 0 ? null : perHost,
@@ -206,11 +214,29 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
       timer = null;
     };
     if (this.limiter !== null) {
+      // As in aiohttp, `connect` also bounds the wait for a free slot under `limit`: it is the
+      // time to get a connection, from the pool or a new one.
+      const connect = ms(timeout.connect, 'connect');
+      const bounded = connect !== null && connect > 0 && this.limiter.locked();
+      const waiting = bounded ? new AbortController() : null;
+      const waitTimer =
+        waiting === null
+          ? null
+          : setTimeout(() => waiting.abort(new PoolTimeout()), connect as number);
       try {
-        await this.limiter.acquire({ signal });
+        await this.limiter.acquire({
+          signal: waiting === null ? signal : AbortSignal.any([signal, waiting.signal]),
+        });
       } catch (e) {
         clear();
+        if (waiting?.signal.aborted && !signal.aborted) {
+          throw new ClientConnectorError(
+            `Timeout waiting for a free connection: limit ${this.limit} reached for ${connect} ms`,
+          );
+        }
         throw this._mapError(signal.aborted ? signal.reason : e);
+      } finally {
+        if (waitTimer !== null) clearTimeout(waitTimer);
       }
     }
     let holding = this.limiter !== null;
@@ -370,6 +396,17 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
       return new ServerDisconnectedError(`Server disconnected: ${(e as Error).message}`, {
         cause: e,
       });
+    }
+    if (
+      e instanceof undiciErrors.ClientDestroyedError ||
+      e instanceof undiciErrors.ClientClosedError
+    ) {
+      // close() was called while this exchange was still running.
+      return new ClientConnectionError(
+        'Connection closed: the session was closed',
+        'ERR_WEFT_CLIENT_CONNECTION',
+        { cause: e },
+      );
     }
     if (e instanceof undiciErrors.ResponseContentLengthMismatchError) {
       return new ClientPayloadError('The response body ended early', { cause: e });

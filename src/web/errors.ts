@@ -2,12 +2,13 @@
  * Client errors, with aiohttp's names and hierarchy:
  *
  *   ClientError
- *   ├── ClientConnectionError
+ *   ├── ClientConnectionError           (itself: reading the body of a released response)
  *   │   ├── ClientConnectorError        cannot connect (refused, unresolvable, connect timeout)
  *   │   └── ServerConnectionError
  *   │       ├── ServerDisconnectedError the server closed the connection mid-exchange
  *   │       └── ServerTimeoutError      no data for `sockRead` ms
  *   ├── ClientResponseError             raiseForStatus(): status >= 400
+ *   │   ├── ContentTypeError            json(): the response is not of the expected type
  *   │   └── TooManyRedirects
  *   ├── ClientPayloadError              the body could not be read completely
  *   └── InvalidURL
@@ -75,6 +76,16 @@ export class ClientResponseError extends ClientError {
     this.headers = info.headers;
     this.url = info.url;
     this.method = info.method;
+  }
+}
+/**
+ * `json()` was asked to decode a response whose `Content-Type` is not the expected one
+ * (`application/json` or a `+json` type by default). Pass `contentType: null` to skip the check.
+ */
+export class ContentTypeError extends ClientResponseError {
+  static override readonly kind: string = 'ContentTypeError';
+  constructor(info: ResponseErrorInfo) {
+    super(info, 'ERR_WEFT_CONTENT_TYPE');
   }
 }
 export class TooManyRedirects extends ClientResponseError {

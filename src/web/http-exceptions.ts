@@ -20,7 +20,10 @@ export interface HTTPExceptionOptions {
   /** Status line reason; defaults to the standard phrase. */
   reason?: string;
   headers?: HeadersInput;
-  /** Defaults to `text/plain` when there is a body. */
+  /**
+   * Defaults to `text/plain` when there is a body (sent with `charset=utf-8`); a `Content-Type`
+   * in `headers` is sent as it is instead.
+   */
   contentType?: string;
   cause?: unknown;
 }
@@ -56,8 +59,13 @@ export class HTTPException extends WeftError {
     this.status = status;
     this.reason = reason;
     this.text = ctor.emptyBody ? '' : text;
-    this.contentType = options.contentType ?? 'text/plain';
     this.headers = new Headers(options.headers);
+    const given = this.headers.get('content-type');
+    // One Content-Type: the explicit option wins, else the one among the headers (sent as is).
+    if (options.contentType !== undefined) this.headers.delete('content-type');
+    this.contentType =
+      options.contentType ??
+      (given === null ? 'text/plain' : (given.split(';')[0] as string).trim());
   }
 }
 

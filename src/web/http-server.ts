@@ -26,7 +26,7 @@
  * `checkInterval` ms). A body over `clientMaxSize` → 413 when read whole (Request's `read()`
  * and what rests on it; its `content` stream is not capped). A handler's
  * error → 500 with a fixed text: the stack goes to `onError` (stderr by default), never to the
- * client.
+ * client; a `TimeoutError` nobody caught → 504, as in aiohttp.
  */
 import {
   createServer,
@@ -36,8 +36,9 @@ import {
   STATUS_CODES,
 } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { debuglog } from 'node:util';
 import { drivenTask, type Task } from '../asyncio/task.js';
-import { CancelledError } from '../internal/errors.js';
+import { CancelledError, TimeoutError } from '../internal/errors.js';
 import { reportException } from '../internal/scheduler.js';
 import { HTTPException } from './http-exceptions.js';
 import { Request } from './request.js';
@@ -67,6 +68,8 @@ export interface RequestHost {
   _requestDone(request: Request): void;
   readonly _maxHeaderValues: number;
 }
+
+const debug = debuglog('weft');
 
 const kHost = Symbol('weft.web.host');
 const kTasks = Symbol('weft.web.tasks');
@@ -302,7 +305,13 @@ function done(host: RequestHost, request: Request, ok: boolean, error: unknown):
   (request._task as Task<void>)._finish(ok, error);
 }
 
-function notAResponse(v: unknown): TypeError {
+/**
+ * What a handler returned that is not a response: an HTTPException is answered as if thrown
+ * (aiohttp still answers a returned one, deprecated: there it is also a Response); anything
+ * else is a programming error, answered 500.
+ */
+function notAResponse(v: unknown): unknown {
+  if (v instanceof HTTPException) return v;
   return new TypeError(
     `A handler must return a Response (or StreamResponse): received ${describe(v)}`,
   );
@@ -330,19 +339,29 @@ function handleError(host: RequestHost, request: Request, e: unknown): void {
     }
     if (request._closeAfter) res.shouldKeepAlive = false;
     const flat: string[] = [];
-    for (const [k, v] of e.headers) if (k !== 'set-cookie') flat.push(k, v);
+    for (const [k, v] of e.headers) {
+      if (k !== 'set-cookie' && k !== 'content-type' && k !== 'content-length') flat.push(k, v);
+    }
     for (const c of e.headers.getSetCookie()) flat.push('set-cookie', c);
     const noBody = e.status === 204 || e.status === 304;
     if (!noBody) {
       flat.push(
         'content-type',
-        `${e.contentType}; charset=utf-8`,
+        e.headers.get('content-type') ?? `${e.contentType}; charset=utf-8`,
         'content-length',
         String(Buffer.byteLength(e.text)),
       );
     }
     res.writeHead(e.status, e.reason, flat);
     res.end(noBody ? undefined : e.text);
+    return;
+  }
+  if (e instanceof TimeoutError) {
+    // aiohttp's answer to a timeout nobody caught in the handler (an upstream call that took
+    // too long): 504, logged only as a trace, not as a server error.
+    debug('%s %s timed out: %s', request.method, request.rawPath, (e as Error).message);
+    if (res.headersSent) res.destroy();
+    else sendPlain(res, 504, 'Gateway Timeout');
     return;
   }
   const onError = request.app._onError ?? host._app._onError;

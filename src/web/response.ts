@@ -56,6 +56,9 @@ export class Response extends StreamResponse {
     }
     if (options.contentType === undefined && this._headers?.has('content-type')) {
       type = this._headers.get('content-type') as string;
+    } else if (options.contentType !== undefined) {
+      // The explicit option wins over a Content-Type among the headers given with it.
+      this._headers?.delete('content-type');
     }
     this._type = type;
   }
@@ -84,12 +87,17 @@ export class Response extends StreamResponse {
     this.setBody(value);
   }
 
+  /**
+   * The `Content-Type` that will be sent: a `Content-Type` set on `headers` after the response
+   * was built wins (`resp.headers.set('Content-Type', …)`, as in aiohttp).
+   */
   override get contentType(): string | null {
-    return this._type;
+    return this._headers?.get('content-type') ?? this._type;
   }
 
   override set contentType(value: string) {
     this._type = value;
+    this._headers?.delete('content-type');
   }
 
   private setBody(b: string | Uint8Array): void {
@@ -123,9 +131,10 @@ export class Response extends StreamResponse {
 
   private _writeFullHead(res: ServerResponse): void {
     const noBody = this.status === 204 || this.status === 304 || this.status < 200;
+    const type = this._headers?.get('content-type') ?? this._type;
     const extra: (string | number)[] = noBody
       ? []
-      : ['content-type', this._type, 'content-length', this._length];
+      : ['content-type', type, 'content-length', this._length];
     if (this._headers === null && this._cookies === null) {
       if (this.reason === undefined) res.writeHead(this.status, extra as unknown as string[]);
       else res.writeHead(this.status, this.reason, extra as unknown as string[]);

@@ -8,8 +8,10 @@ import { Application } from '../../src/web/application.js';
 import { ClientSession } from '../../src/web/client-session.js';
 import { CookieJar } from '../../src/web/cookie-jar.js';
 import {
+  ClientConnectionError,
   ClientConnectorError,
   ClientResponseError,
+  ContentTypeError,
   InvalidURL,
   ServerDisconnectedError,
   ServerTimeoutError,
@@ -127,7 +129,9 @@ describe('ClientSession', () => {
       assert.equal(r.status, status, `${method} ${path}`);
       assert.equal(await r.text(), '', `${method} ${path}`);
       assert.equal((await r.read()).length, 0, `${method} ${path}`);
-      assert.equal(await r.json(), null, `${method} ${path}`);
+      // No JSON content type here: aiohttp checks the type before looking at the body.
+      await assert.rejects(r.json(), ContentTypeError, `${method} ${path}`);
+      assert.equal(await r.json({ contentType: null }), null, `${method} ${path}`);
       assert.equal((await r.content.read()).length, 0, `${method} ${path}`);
       assert.equal(r.content.atEof(), true, `${method} ${path}`);
     }
@@ -137,7 +141,10 @@ describe('ClientSession', () => {
 
   it('json of a whitespace-only body is null without calling loads', async () => {
     const a = app();
-    a.router.addGet('/blank', () => new Response({ text: ' \r\n\t' }));
+    a.router.addGet(
+      '/blank',
+      () => new Response({ text: ' \r\n\t', contentType: 'application/json' }),
+    );
     await using s = await serve(a);
     await using session = new ClientSession({ baseUrl: s.url });
     const r = await session.get('/blank');
@@ -155,6 +162,76 @@ describe('ClientSession', () => {
       body: '',
       cookie: null,
     });
+  });
+
+  it('json of a response that is not JSON raises ContentTypeError unless contentType is null', async () => {
+    const a = app();
+    a.router.addGet('/html', () => new Response({ text: '{"a":1}', contentType: 'text/html' }));
+    a.router.addGet(
+      '/problem',
+      () => new Response({ text: '{"title":"x"}', contentType: 'Application/Problem+JSON' }),
+    );
+    a.router.addGet(
+      '/ld',
+      () => new Response({ text: '[1]', contentType: 'application/ld+json', charset: 'utf-8' }),
+    );
+    a.router.addGet(
+      '/not-json',
+      () => new Response({ text: '{}', contentType: 'application/jsonp' }),
+    );
+    await using s = await serve(a);
+    await using session = new ClientSession({ baseUrl: s.url });
+    const html = await session.get('/html');
+    const err = await html.json().then(
+      () => assert.fail('json() accepted text/html'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof ContentTypeError);
+    assert.ok(err instanceof ClientResponseError);
+    assert.equal(err.status, 200);
+    assert.equal(err.code, 'ERR_WEFT_CONTENT_TYPE');
+    assert.equal(err.url, `${s.url}/html`);
+    assert.match(err.message, /unexpected mimetype: text\/html/);
+    // The body was read before the check, so it is still there and the connection is free.
+    assert.equal(html.closed, true);
+    assert.deepEqual(await html.json({ contentType: null }), { a: 1 });
+    assert.deepEqual(await html.json({ contentType: 'text/html' }), { a: 1 });
+    assert.deepEqual(await (await session.get('/problem')).json(), { title: 'x' });
+    assert.deepEqual(await (await session.get('/ld')).json(), [1]);
+    await assert.rejects((await session.get('/not-json')).json(), ContentTypeError);
+    await assert.rejects(
+      (await session.get('/echo')).json({ contentType: 'application/xml' }),
+      ContentTypeError,
+    );
+  });
+
+  it('reading the body of a released response raises ClientConnectionError', async () => {
+    const a = app();
+    a.router.addGet('/small', () => new Response({ text: 'hello' }));
+    a.router.addGet('/big', () => new Response({ body: Buffer.alloc(1 << 20, 97) }));
+    await using s = await serve(a);
+    await using session = new ClientSession({ baseUrl: s.url });
+    for (const path of ['/small', '/big']) {
+      for (const how of ['read', 'text', 'json', 'content'] as const) {
+        const r = await session.get(path);
+        r.release();
+        // Long enough for the release to have dumped the small body to its end: that must not
+        // turn into an empty body.
+        await sleep(20);
+        const reading = how === 'content' ? r.content.read() : r[how]();
+        await assert.rejects(
+          reading,
+          (e) => e instanceof ClientConnectionError && /Connection closed/.test(String(e)),
+          `${how} ${path}`,
+        );
+      }
+    }
+    // What was read before the release stays readable.
+    const r = await session.get('/small');
+    assert.equal(await r.text(), 'hello');
+    r.release();
+    assert.equal(await r.text(), 'hello');
+    assert.equal((await r.content.read()).toString(), 'hello');
   });
 
   it('content streams the body line by line', async () => {
@@ -180,6 +257,20 @@ describe('ClientSession', () => {
     first.release();
     const r2 = await second;
     assert.equal(await r2.text(), 'x');
+  });
+
+  it('timeout.connect bounds the wait for a free slot under limit', async () => {
+    await using s = await serve(app());
+    await using session = new ClientSession({ baseUrl: s.url, limit: 1 });
+    const held = await session.get('/status/200');
+    await assert.rejects(
+      session.get('/status/200', { timeout: { connect: 50, total: 10_000 } }),
+      (e) => e instanceof ClientConnectorError && /limit 1/.test(String(e)),
+    );
+    held.release();
+    // The slot was not lost to the request that gave up.
+    const next = await session.get('/status/200', { timeout: { connect: 50 } });
+    assert.equal(await next.text(), 'x');
   });
 
   it('timeout.total raises TimeoutError; sockRead raises ServerTimeoutError', async () => {
@@ -277,6 +368,25 @@ describe('ClientSession', () => {
     await assert.rejects(session.get(`http://127.0.0.1:${port}/`), ClientConnectorError);
     await assert.rejects(session.get('not a url'), InvalidURL);
     await assert.rejects(session.get('ftp://127.0.0.1/'), InvalidURL);
+  });
+
+  it('closing the session while a body is being read raises ClientConnectionError', async () => {
+    const a = app();
+    a.router.addGet('/hang', async (req) => {
+      const r = new StreamResponse();
+      await r.prepare(req);
+      await r.write('first');
+      await sleep(10_000);
+      await r.writeEof();
+      return r;
+    });
+    await using s = await serve(a);
+    const session = new ClientSession({ baseUrl: s.url });
+    const r = await session.get('/hang');
+    const reading = r.text();
+    await sleep(20);
+    await session.close();
+    await assert.rejects(reading, (e) => e instanceof ClientConnectionError);
   });
 
   it('a closed session refuses requests; bad options throw', async () => {

@@ -3,10 +3,16 @@ import { connect } from 'node:net';
 import { describe, it } from 'node:test';
 import { sleep } from '../../src/asyncio/sleep.js';
 import { currentTask, Task } from '../../src/asyncio/task.js';
+import { waitFor } from '../../src/asyncio/wait-for.js';
 import { CancelledError } from '../../src/internal/errors.js';
 import { AppRunner } from '../../src/web/app-runner.js';
 import { Application } from '../../src/web/application.js';
-import { HTTPFound, HTTPNotFound, HTTPTooManyRequests } from '../../src/web/http-exceptions.js';
+import {
+  HTTPBadRequest,
+  HTTPFound,
+  HTTPNotFound,
+  HTTPTooManyRequests,
+} from '../../src/web/http-exceptions.js';
 import { jsonResponse, Response } from '../../src/web/response.js';
 import { runApp } from '../../src/web/run-app.js';
 import { StreamResponse } from '../../src/web/stream-response.js';
@@ -231,6 +237,70 @@ describe('responses', () => {
     assert.ok(seen[1] instanceof TypeError);
   });
 
+  it('a Content-Type set on headers after the Response was built is the one sent', async () => {
+    const app = new Application();
+    app.router.addGet('/late', () => {
+      const r = new Response({ text: '<a/>' });
+      r.headers.set('Content-Type', 'application/xml');
+      return r;
+    });
+    app.router.addGet('/option', () => {
+      const r = new Response({ text: 'x', headers: { 'Content-Type': 'text/html' } });
+      r.contentType = 'text/csv';
+      return r;
+    });
+    await using s = await serve(app);
+    const late = await fetch(`${s.url}/late`);
+    assert.equal(late.headers.get('content-type'), 'application/xml');
+    assert.equal(await late.text(), '<a/>');
+    const option = await fetch(`${s.url}/option`);
+    assert.equal(option.headers.get('content-type'), 'text/csv');
+    await option.text();
+  });
+
+  it('an HTTP error with a Content-Type header sends that one header', async () => {
+    const app = new Application();
+    app.router.addGet('/e', () => {
+      throw new HTTPBadRequest({
+        text: '{"error":"bad"}',
+        headers: { 'Content-Type': 'application/json' },
+      });
+    });
+    await using s = await serve(app);
+    const r = await raw(s.port, 'GET /e HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    assert.equal(r.status, 400);
+    const types = r.text.split('\r\n').filter((l) => /^content-type:/i.test(l));
+    assert.deepEqual(types, ['content-type: application/json']);
+    assert.ok(r.text.endsWith('{"error":"bad"}'));
+  });
+
+  it('a returned HTTP exception is answered as if thrown', async () => {
+    const seen: unknown[] = [];
+    const app = new Application({ onError: (e) => seen.push(e) });
+    app.router.addGet('/gone', () => new HTTPNotFound({ text: 'nothing here' }) as never);
+    app.router.addGet('/moved', async () => new HTTPFound('/elsewhere') as never);
+    await using s = await serve(app);
+    const gone = await fetch(`${s.url}/gone`);
+    assert.equal(gone.status, 404);
+    assert.equal(await gone.text(), 'nothing here');
+    const moved = await fetch(`${s.url}/moved`, { redirect: 'manual' });
+    assert.equal(moved.status, 302);
+    assert.equal(moved.headers.get('location'), '/elsewhere');
+    await moved.text();
+    assert.deepEqual(seen, []);
+  });
+
+  it('a TimeoutError nobody caught answers 504 and is not a server error', async () => {
+    const seen: unknown[] = [];
+    const app = new Application({ onError: (e) => seen.push(e) });
+    app.router.addGet('/upstream', () => waitFor(sleep(5000), 10));
+    await using s = await serve(app);
+    const r = await fetch(`${s.url}/upstream`);
+    assert.equal(r.status, 504);
+    assert.equal(await r.text(), '504: Gateway Timeout');
+    assert.deepEqual(seen, []);
+  });
+
   it('Response with bad input throws typed errors', () => {
     assert.throws(() => new Response({ status: 42 }), RangeError);
     assert.throws(() => new Response({ text: 'a', body: 'b' }), TypeError);
@@ -301,6 +371,34 @@ describe('application', () => {
       assert.equal(await (await fetch(`${s.url}/`)).text(), 'connected');
     }
     assert.deepEqual(log, ['startup', 'ctx up', 'shutdown', 'cleanup', 'ctx down']);
+  });
+
+  it('a failed startup finishes the cleanup contexts that started, and only those', async () => {
+    const log: string[] = [];
+    const app = new Application();
+    app.cleanupCtx.push(async function* () {
+      log.push('ctx1 up');
+      yield;
+      log.push('ctx1 down');
+    });
+    app.cleanupCtx.push(async function* () {
+      // Fails before its yield, as a resource that cannot be opened does.
+      if (log.length > 0) throw new Error('ctx2 failed');
+      yield;
+    });
+    app.cleanupCtx.push(async function* () {
+      log.push('ctx3 up');
+      yield;
+      log.push('ctx3 down');
+    });
+    app.onCleanup.push(() => {
+      log.push('cleanup');
+    });
+    const runner = new AppRunner(app);
+    await assert.rejects(runner.setup(), /ctx2 failed/);
+    assert.deepEqual(log, ['ctx1 up', 'cleanup', 'ctx1 down']);
+    await runner.cleanup();
+    assert.deepEqual(log, ['ctx1 up', 'cleanup', 'ctx1 down']);
   });
 
   it('handlers run as weft tasks: currentTask is set inside', async () => {

@@ -192,7 +192,12 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
     const c = this._cold;
     if (c === null) return 0;
     if (c.cancelRequests > 0) c.cancelRequests--;
-    if (c.cancelRequests === 0) c.pendingCancel = null;
+    if (c.cancelRequests === 0) {
+      c.pendingCancel = null;
+      // An AbortSignal cannot be un-aborted: the task's next `signal` is a fresh one, or every
+      // later wait that takes it (a timeout() caught, then a queue get) would end at once.
+      if (c.controller?.signal.aborted) c.controller = null;
+    }
     return c.cancelRequests;
   }
 

@@ -247,6 +247,20 @@ function onAfter(): void {
 export const currentContext: () => object | null = slot !== null ? slot.current : () => current;
 
 /**
+ * The current task's cancellation signal (asyncio's `Task.signal`), or null outside every task.
+ * A wait that is not a weft awaitable (a shared-memory park, a broker request) takes it when the
+ * caller gave no `signal`, so that cancelling the task, or a `timeout()` around the call, ends
+ * the wait as it ends a weft one; otherwise the wait would go on and take an item or a permit
+ * for a task that is gone.
+ */
+export function currentTaskSignal(): AbortSignal | null {
+  const t = currentContext() as { signal?: unknown } | null;
+  if (t === null) return null;
+  const s = t.signal;
+  return s instanceof AbortSignal ? s : null;
+}
+
+/**
  * Makes `ctx` current for synchronous code about to run (a task's first step, a callback);
  * returns what was current, to be given back to `restoreContext`.
  */

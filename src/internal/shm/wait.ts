@@ -43,6 +43,7 @@
  * can starve: a waiter on a lock taken again and again by a thread that never parks.
  */
 import { add, load, notify, parkAsync, parkSync, sub } from '../atomics.js';
+import { currentTaskSignal } from '../context.js';
 import { sharedHooks } from '../hooks.js';
 
 /** Trade-off: attempts spent spinning before parking. Spinning wins when the holder is running
@@ -150,6 +151,12 @@ export async function waitAsync<T>(
   for (let k = 0; k < SPIN; k++) {
     r = p.attempt();
     if (r !== AGAIN) return r;
+  }
+  // About to park: inside an asyncio task, its cancellation ends the wait (context.ts). Read
+  // here, still in the caller's synchronous code, where the current task is the caller.
+  if (signal === null) {
+    signal = currentTaskSignal();
+    if (signal?.aborted) throw signal.reason;
   }
   const deadline = deadlineOf(timeout);
   if (p.w >= 0) add(p.a, p.w, 1);

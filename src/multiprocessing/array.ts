@@ -2,6 +2,7 @@ import { describeValue } from '../internal/errors.js';
 import { broker } from '../internal/process/broker-client.js';
 import { brokerSync } from '../internal/process/broker-sync.js';
 import { coercer } from '../internal/process/typecodes.js';
+import { IndexError } from './errors.js';
 import { RLock } from './rlock.js';
 import { registerKind, type SharedInit, SharedObject } from './shared-object.js';
 
@@ -57,11 +58,16 @@ export class SharedArray extends SharedObject {
   protected _kind(): string {
     return 'mp:Array';
   }
-  /** The index `i` names: a negative one counts from the end, as Python's `a[-1]`. */
+  /**
+   * The index `i` names: a negative one counts from the end, as Python's `a[-1]`.
+   * @throws TypeError when `i` is not an integer. @throws IndexError when it is out of range.
+   */
   #at(i: number): number {
-    const k = Number.isInteger(i) && i < 0 ? i + this.length : i;
-    if (!Number.isInteger(k) || k < 0 || k >= this.length)
-      throw new RangeError(
+    if (!Number.isInteger(i))
+      throw new TypeError(`Array indices must be integers: received ${describeValue(i)}`);
+    const k = i < 0 ? i + this.length : i;
+    if (k < 0 || k >= this.length)
+      throw new IndexError(
         `Array index out of range: received ${describeValue(i)} (length ${this.length})`,
       );
     return k;

@@ -38,14 +38,36 @@ export class EOFError extends WeftError {
   }
 }
 
+/** The brand every weft error carries (src/internal/errors.ts): the kinds of its class chain. */
+const KINDS = Symbol.for('weft.error.kinds');
+
 /**
- * Python's `IndexError` from a Manager list: an index past either end (`get`, `set`), or `pop()`
- * on an empty list. Negative indexes count from the end first, as Python's `l[-1]`.
+ * Python's `IndexError`: an index past either end of a shared `Array` or a Manager list (`get`,
+ * `set`), or `pop()` on an empty list. Negative indexes count from the end first, as Python's
+ * `l[-1]`.
+ *
+ * A `RangeError` too, and a `WeftError` by brand: JavaScript's own error for an index out of
+ * range is a `RangeError` (and the shared Array raised one before this class existed), so
+ * `catch (e) { if (e instanceof RangeError) … }` keeps working. Python's `IndexError` is a
+ * `LookupError`, not a `ValueError`, which weft's other `RangeError`s stand for; code that must
+ * tell the two apart tests `instanceof IndexError` first. `instanceof IndexError` and
+ * `instanceof WeftError` answer from the brand, so they hold across two copies of weft.
  */
-export class IndexError extends WeftError {
-  static override readonly kind: string = 'IndexError';
+export class IndexError extends RangeError {
+  static readonly kind: string = 'IndexError';
+  readonly code: string;
   constructor(message: string, code = 'ERR_WEFT_INDEX', options?: ErrorOptions) {
-    super(message, code, options);
+    super(message, options);
+    this.code = code;
+    this.name = 'IndexError';
+    // Not a subclass of WeftError (a class has one parent): it carries WeftError's brand.
+    Object.defineProperty(this, KINDS, { value: ['IndexError', WeftError.kind] });
+  }
+
+  static override [Symbol.hasInstance](x: unknown): boolean {
+    if (typeof x !== 'object' || x === null) return false;
+    const kinds = (x as { [KINDS]?: readonly string[] })[KINDS];
+    return kinds?.includes(IndexError.kind) === true;
   }
 }
 

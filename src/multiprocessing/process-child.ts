@@ -4,6 +4,7 @@
  * exits — 0 after `run()` returns, 1 after an uncaught error, whose stack goes to stderr as
  * Python prints "Process NAME:" and the traceback.
  */
+import { inspect } from 'node:util';
 import { BrokerClient } from '../internal/process/broker-client.js';
 import { settlePassed } from '../internal/process/fd-handoff.js';
 import { decode } from '../internal/serialize.js';
@@ -48,12 +49,25 @@ export async function main(encoded: unknown): Promise<void> {
     await self.run();
   } catch (err) {
     code = 1;
-    const stack = err instanceof Error ? (err.stack ?? `${err.name}: ${err.message}`) : String(err);
-    process.stderr.write(`Process ${p.name}:\n${stack}\n`);
+    process.stderr.write(`Process ${p.name}:\n${describeThrown(err)}\n`);
   }
   // Python's child ends when run() returns, whatever timers it left — after its queues have
   // handed their items over, and after its own non-daemon children.
   await flushBeforeExit();
   await settlePassed();
   process.exit(code === 0 ? Number(process.exitCode) || 0 : code);
+}
+
+/**
+ * What run() threw, for stderr. Never throws itself: a value String() refuses (an object without
+ * a prototype, a toString that throws) escaped the report and ended the child before it flushed
+ * its queues and joined its children. A non-Error is shown as Node shows an uncaught one.
+ */
+function describeThrown(err: unknown): string {
+  try {
+    if (err instanceof Error) return err.stack ?? `${err.name}: ${err.message}`;
+    return `Uncaught ${inspect(err)}`;
+  } catch (e) {
+    return `Uncaught value that cannot be shown (${e instanceof Error ? e.message : typeof e})`;
+  }
 }

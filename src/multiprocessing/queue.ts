@@ -97,7 +97,8 @@ beforeBrokerSend(reportTakes);
  * or inside another queue's item). Items are structured-cloned.
  *
  * `put` on an unbounded queue does not wait for the broker (Python's feeder thread does the
- * same): items are sent in batches; a child flushes them before it exits. `qsize`, `empty`,
+ * same): an item goes to the broker within the call, batched with others only while the
+ * broker reads slower than this process puts; a child flushes what is left before it exits. `qsize`, `empty`,
  * `full`, `getNowait` and `putNowait` on a bounded queue ask the broker synchronously (a few
  * tens of microseconds, this thread parked meanwhile); as in Python, sizes are snapshots.
  *

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { WeftError } from '../../src/internal/errors.js';
 import { AttributeError, IndexError, KeyError, Manager } from '../../src/multiprocessing/index.js';
 import { checkLeaks } from '../support/leaks.js';
 
@@ -34,6 +35,19 @@ describe('Manager list', () => {
     await rejectsWith(l.get(10), IndexError, 'ERR_WEFT_INDEX', /out of range.*10.*length 3/);
     await rejectsWith(l.get(3), IndexError, 'ERR_WEFT_INDEX', /out of range/);
     await rejectsWith(m.list().get(0), IndexError, 'ERR_WEFT_INDEX', /length 0/);
+  });
+
+  test('the IndexError a list raises is a RangeError and a WeftError too, as the Array one', async () => {
+    using m = Manager();
+    const e = await m
+      .list([1])
+      .get(1)
+      .catch((err: unknown) => err);
+    assert.ok(e instanceof IndexError);
+    assert.ok(e instanceof RangeError);
+    assert.ok(e instanceof WeftError);
+    assert.ok(!(new RangeError('x') instanceof IndexError));
+    assert.ok(!(new WeftError('x') instanceof IndexError));
   });
 
   test('get with a negative index counts from the end, as Python', async () => {

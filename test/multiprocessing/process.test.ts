@@ -9,6 +9,7 @@ import {
   currentProcess,
   Process,
   parentProcess,
+  Queue,
   RuntimeError,
   TaskReferenceError,
 } from '../../src/multiprocessing/index.js';
@@ -21,6 +22,7 @@ import {
   fail,
   Squarer,
   sleepMs,
+  spawnThenThrowOdd,
   spin,
 } from './fixtures/targets.js';
 
@@ -75,6 +77,18 @@ describe('Process', () => {
     await Promise.all([a.join(), b.join()]);
     assert.equal(a.exitcode, 3);
     assert.equal(b.exitcode, 1);
+  });
+
+  test('a target throwing a value String() refuses exits 1 after joining its non-daemon children', async () => {
+    // Reporting it threw again from the child's catch: the child died at once (still exit 1),
+    // without waiting for its children or flushing its queues.
+    const q = new Queue<string>();
+    const p = new Process({ target: spawnThenThrowOdd, args: [q] });
+    p.start();
+    await p.join();
+    assert.equal(p.exitcode, 1);
+    // Put by the grandchild, which the child joined before it exited.
+    assert.match(q.getNowait(), /^grandchild \d+ of \d+$/);
   });
 
   test('terminate gives −15 and kill gives −9; isAlive turns false', async () => {

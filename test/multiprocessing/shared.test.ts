@@ -19,6 +19,7 @@ import {
   EOFError,
   Event,
   Full,
+  IndexError,
   JoinableQueue,
   KeyError,
   Lock,
@@ -440,6 +441,28 @@ describe('multiprocessing shared objects', () => {
     }
   });
 
+  test('a burst of puts before synchronous work reaches the consumer while the producer still computes', async () => {
+    // Only the first put went out at once: the others waited for the end of the child's turn,
+    // after its 8 s of CPU work.
+    const q = new Queue<string>();
+    const seen = join(tmpdir(), `weft-puts-${process.pid}-${Date.now()}`);
+    const p = new Process({
+      target: signalThenCompute,
+      args: ['puts', Value('i', 0), new Event(), q, seen],
+    });
+    p.start();
+    try {
+      const got: string[] = [];
+      for (let i = 0; i < 3; i++) got.push(await q.get({ timeout: 20000 }));
+      assert.deepEqual(got, ['a', 'b', 'c']);
+      writeFileSync(seen, '');
+      await p.join();
+      assert.equal(p.exitcode, 0, 'the child computed until its deadline: the puts came late');
+    } finally {
+      rmSync(seen, { force: true });
+    }
+  });
+
   test('waits with a timeout of Infinity or past 2^31 − 1 ms wait instead of expiring at once', async () => {
     // Node fires a timer past 2^31 − 1 ms after 1 ms, in the broker too: these answered Empty,
     // Full or false at once.
@@ -622,6 +645,36 @@ describe('multiprocessing shared objects', () => {
     await a.set(-2, 8);
     assert.deepEqual(a.toArraySync(), [1, 8, 9]);
     assert.throws(() => a.getSync(-4), RangeError);
+  });
+
+  test('Array: an index out of range is an IndexError (a RangeError too), a non-integer one a TypeError', async () => {
+    // Python: a[3] and a[-4] raise IndexError, a[1.5] and a['1'] TypeError; weft raised
+    // RangeError for all of them.
+    const a = SharedArrayOf('i', [1, 2, 3]);
+    const isIndexError = (e: unknown): boolean => {
+      assert.ok(e instanceof IndexError, `expected IndexError, got ${String(e)}`);
+      assert.ok(e instanceof RangeError);
+      assert.equal(e.name, 'IndexError');
+      assert.equal(e.code, 'ERR_WEFT_INDEX');
+      assert.match(e.message, /out of range.*length 3/);
+      return true;
+    };
+    for (const i of [3, -4, 2 ** 53]) {
+      assert.throws(() => a.getSync(i), isIndexError, String(i));
+      assert.throws(() => a.setSync(i, 0), isIndexError, String(i));
+      await assert.rejects(a.get(i), isIndexError, String(i));
+      await assert.rejects(a.set(i, 0), isIndexError, String(i));
+      await assert.rejects(a.add(i, 1), isIndexError, String(i));
+    }
+    for (const i of [1.5, Number.NaN, Number.POSITIVE_INFINITY, '1', null, undefined]) {
+      const bad = i as unknown as number;
+      assert.throws(() => a.getSync(bad), TypeError, String(i));
+      assert.throws(() => a.setSync(bad, 0), TypeError, String(i));
+      await assert.rejects(a.get(bad), TypeError, String(i));
+      await assert.rejects(a.set(bad, 0), TypeError, String(i));
+      await assert.rejects(a.add(bad, 1), TypeError, String(i));
+    }
+    assert.deepEqual(await a.toArray(), [1, 2, 3]);
   });
 
   test('Manager dict, list and Namespace, and a Pipe, are shared with a child', async () => {

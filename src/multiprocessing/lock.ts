@@ -1,3 +1,4 @@
+import { currentTaskSignal } from '../internal/context.js';
 import { broker } from '../internal/process/broker-client.js';
 import { brokerSync } from '../internal/process/broker-sync.js';
 import { RuntimeError } from './errors.js';
@@ -43,7 +44,8 @@ export class Lock extends SharedObject {
   async acquire(options: AcquireOptions = {}): Promise<boolean> {
     const block = options.blocking ?? true;
     const timeout = checkTimeout(`${this.constructor.name}.acquire`, options.timeout);
-    const signal = checkSignal(`${this.constructor.name}.acquire`, options.signal);
+    const signal =
+      checkSignal(`${this.constructor.name}.acquire`, options.signal) ?? currentTaskSignal();
     const owner = broker().owner;
     const got = (await broker().request(
       'acquire',

@@ -1,3 +1,4 @@
+import { currentTaskSignal } from '../internal/context.js';
 import { describeValue } from '../internal/errors.js';
 import { beforeBrokerSend, broker, type Withdrawable } from '../internal/process/broker-client.js';
 import { brokerSync } from '../internal/process/broker-sync.js';
@@ -165,7 +166,7 @@ export class Queue<T = unknown> extends SharedObject {
     this.#checkOpen();
     const block = options.block ?? true;
     const timeout = checkTimeout('Queue.put', options.timeout);
-    const signal = checkSignal('Queue.put', options.signal);
+    const signal = checkSignal('Queue.put', options.signal) ?? currentTaskSignal();
     const value = encode(item, 'message');
     if (this.maxsize === 0) {
       broker().postPut(this._id, value);
@@ -227,7 +228,7 @@ export class Queue<T = unknown> extends SharedObject {
   async get(options: GetOptions = {}): Promise<T> {
     const block = options.block ?? true;
     const timeout = checkTimeout('Queue.get', options.timeout);
-    const signal = checkSignal('Queue.get', options.signal);
+    const signal = checkSignal('Queue.get', options.signal) ?? currentTaskSignal();
     if (signal?.aborted) throw signal.reason;
     this.#checkOpen();
     if (this.#at < this.#buffer.length) return this.#take();

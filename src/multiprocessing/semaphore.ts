@@ -1,3 +1,4 @@
+import { currentTaskSignal } from '../internal/context.js';
 import { describeValue } from '../internal/errors.js';
 import { broker } from '../internal/process/broker-client.js';
 import { brokerSync } from '../internal/process/broker-sync.js';
@@ -36,7 +37,7 @@ export class Semaphore extends SharedObject {
   async acquire(options: AcquireOptions = {}): Promise<boolean> {
     const block = options.blocking ?? true;
     const timeout = checkTimeout('Semaphore.acquire', options.timeout);
-    const signal = checkSignal('Semaphore.acquire', options.signal);
+    const signal = checkSignal('Semaphore.acquire', options.signal) ?? currentTaskSignal();
     return (await broker().request('semAcquire', this._id, [block, timeout], signal, (late) => {
       if (late === true) broker().post('semRelease', this._id, [1]);
     })) as boolean;

@@ -98,8 +98,8 @@ beforeBrokerSend(reportTakes);
  * or inside another queue's item). Items are structured-cloned.
  *
  * `put` on an unbounded queue does not wait for the broker (Python's feeder thread does the
- * same): an item goes to the broker within the call, batched with others only while the
- * broker reads slower than this process puts; a child flushes what is left before it exits. `qsize`, `empty`,
+ * same): items are sent in batches (the first of a turn at once, the rest at its end;
+ * `joinThread()` sends them within the call); a child flushes them before it exits. `qsize`, `empty`,
  * `full`, `getNowait` and `putNowait` on a bounded queue ask the broker synchronously (a few
  * tens of microseconds, this thread parked meanwhile); as in Python, sizes are snapshots.
  *
@@ -458,7 +458,12 @@ export class Queue<T = unknown> extends SharedObject {
     holding.delete(this as Queue<unknown>);
   }
 
-  /** Resolves once this process's puts have reached the broker (Python's join_thread). */
+  /**
+   * Resolves once this process's puts have reached the broker (Python's join_thread). It writes
+   * what is queued within the call, so a producer about to compute synchronously can call it
+   * (without awaiting) to have its items sent before the computation, as Python's feeder thread
+   * would send them during it.
+   */
   joinThread(): Promise<void> {
     return broker().drain();
   }

@@ -441,9 +441,9 @@ describe('multiprocessing shared objects', () => {
     }
   });
 
-  test('a burst of puts before synchronous work reaches the consumer while the producer still computes', async () => {
-    // Only the first put went out at once: the others waited for the end of the child's turn,
-    // after its 8 s of CPU work.
+  test('puts then joinThread() before synchronous work reach the consumer while the producer still computes', async () => {
+    // joinThread() writes what is queued within the call: without it only the first put goes
+    // out at once and the others wait for the end of the child's turn, after its CPU work.
     const q = new Queue<string>();
     const seen = join(tmpdir(), `weft-puts-${process.pid}-${Date.now()}`);
     const p = new Process({

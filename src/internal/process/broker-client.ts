@@ -4,19 +4,19 @@
  * (WEFT_BROKER), so that every child and grandchild it starts afterwards connects to the same one.
  *
  * Implementation notes
- * - Requests made before the socket is connected wait in the out-buffer. Once connected, a
- *   message is written within the call that makes it whenever the socket holds nothing unsent
- *   (libuv's uv_write then hands it to the kernel at once), with whatever was queued before it,
- *   in order. A process may follow its puts with seconds of synchronous work, during which no
- *   later turn runs: Python's feeder thread sends them meanwhile, and so must this client — an
- *   item held for the end of the turn would reach the consumer only when the work is done.
- *   Only while the socket still holds bytes the kernel has not taken (the broker reads slower
- *   than this thread writes) are messages queued here, consecutive puts merged into one
- *   `putMany`: nothing could leave before the event loop runs again anyway, and the queued ones
- *   go out as one frame from setImmediate (or at FLUSH_AT). So a fast producer gets batching
- *   exactly when the broker is behind, and costs a write per message only when it is not.
+ * - Requests made before the socket is connected wait in the out-buffer. The first message of
+ *   an event-loop turn is written at once; the ones after it in the same turn travel in one
+ *   frame (flushed from setImmediate), so that consecutive puts cost one write, not one each.
+ *   (Writing every message at once while the socket is empty was tried: the kernel takes each
+ *   at once, so nothing ever batched, and a JoinableQueue's producer and consumers fell from
+ *   ~500k to ~50k items/s.) The price: puts followed by seconds of synchronous work send the
+ *   first at once and the rest when the turn ends; `drain()` (a Queue's `joinThread()`) writes
+ *   what is queued within the call, for a producer about to compute.
  *   A message another process may be waiting for (AT_ONCE: a release, an Event's set, a
- *   notify) is handed to the socket at once even then, so libuv writes it as soon as it can.
+ *   notify) is written at once with everything queued before it, in order: the process may go
+ *   on with synchronous work, during which no setImmediate runs (Python's feeder thread and
+ *   direct socket writes send it at once). A write on a connected socket with nothing queued
+ *   goes to the kernel within the call (libuv's uv_write tries at once).
  * - The socket is ref'd only while a reply is awaited: an idle connection never keeps a process
  *   alive. A `watch` (a request that may wait for ever: a Pipe writer waiting to hear that
  *   nobody reads any more) does not count.
@@ -53,15 +53,14 @@ export const ENV_BROKER = 'WEFT_BROKER';
  * really is gone fails the child after this long. */
 const CONNECT_RETRY_MS = 60_000;
 
-/** Trade-off: messages queued behind a busy socket (see the notes above) before they are handed
- * to it anyway: bounds the size of one frame, at the cost of more frames. */
+/** Trade-off: messages (and items per putMany) sent in one frame before a synchronous flush:
+ * bounds memory and latency of a producer that never yields, at the cost of more frames. */
 const FLUSH_AT = 256;
 
 /**
- * Fire-and-forget operations another process may be blocked on: handed to the socket at once,
- * with what was queued before them, even while it is busy, rather than at the end of the turn
- * (which synchronous work may delay for seconds while the other process waits on a lock
- * already released): libuv then writes them as soon as the kernel takes more.
+ * Fire-and-forget operations another process may be blocked on: written at once, with what was
+ * queued before them, rather than at the end of the turn (which synchronous work may delay for
+ * seconds while the other process waits on a lock already released).
  */
 const AT_ONCE = new Set(['release', 'semRelease', 'set', 'clear', 'notify', 'barrierAbort']);
 /** Tuning: how long an exiting process keeps trying to write what it queued (a full socket). */
@@ -509,11 +508,14 @@ export class BrokerClient {
     // Messages wait here only behind bytes the socket has not handed to the kernel (see the
     // notes at the top): a message held for the end of the turn could wait out seconds of
     // synchronous work that follows it.
-    if (atOnce || this.#out.length >= FLUSH_AT || (this.#socket as Socket).writableLength === 0) {
+    if (atOnce || this.#out.length >= FLUSH_AT) {
       this.#flush(true);
       return;
     }
     if (this.#scheduled) return;
+    // The first of the turn goes now (a process that puts and then computes is not silent for
+    // the whole computation); the turn's later ones wait for the setImmediate, in one frame.
+    this.#flush(true);
     this.#scheduled = true;
     setImmediate(() => this.#flush());
   }
@@ -626,7 +628,11 @@ export class BrokerClient {
   /** Resolves once everything sent so far has been handed to the socket (a child before exit). */
   drain(): Promise<void> {
     if (this.#failed) return Promise.resolve();
-    return this.request('ping-never-fails', undefined, []).then(
+    // Written within this call, with everything queued: a caller about to compute synchronously
+    // (no turn ends meanwhile) has sent its puts before it starts.
+    const done = this.request('ping-never-fails', undefined, []);
+    if (this.#connected && !this.#inHooks) this.#flush(true);
+    return done.then(
       () => undefined,
       () => undefined,
     );

@@ -126,15 +126,23 @@ describe('scheduling', () => {
     await run(async () => {
       const loop = getRunningLoop();
       const out: string[] = [];
+      // Both sleeps must start in one turn of Node's loop (its clock moves between turns), or
+      // they end at different moments: they start from one wake-up, after a timer has given the
+      // scheduler a fresh turn (a loaded machine could otherwise split the tasks' first steps).
+      const go = new Event();
       const make = (n: string) =>
         createTask(async () => {
+          await go.wait();
           await sleep(10);
           loop.callSoon(() => out.push(`${n} callback`));
           out.push(`${n} woke`);
           await sleep(0);
           out.push(`${n} after yield`);
         });
-      await gather(make('A'), make('B'));
+      const both = gather(make('A'), make('B'));
+      await sleep(5);
+      go.set();
+      await both;
       // CPython 3.11 prints the same.
       assert.deepEqual(out, [
         'A woke',
@@ -151,12 +159,17 @@ describe('scheduling', () => {
     await run(async () => {
       await assert.rejects(
         TaskGroup.run(async (tg) => {
+          // As above: both sleeps start from one wake-up, so they end at the same moment.
+          const go = new Event();
           for (const n of ['x1', 'x2']) {
             tg.createTask(async () => {
+              await go.wait();
               await sleep(2);
               throw new Error(n);
             });
           }
+          await sleep(5);
+          go.set();
           await sleep(10_000);
         }),
         (e: unknown) => {

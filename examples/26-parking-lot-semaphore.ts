@@ -3,10 +3,12 @@
  *
  * Each car is a thread. A Semaphore(5) holds the free spaces: a car acquires a space (waiting
  * while the lot is full), parks for a while, and releases it. A shared Value counts the cars
- * inside; it never goes above 5.
+ * inside; it never goes above 5. The cars wait at a Barrier and reach the gate together: a
+ * thread takes longer to start than a car to park, so without it the cars would come one by one
+ * and the lot would never fill.
  */
 import { Queue } from 'weft/queue';
-import { Semaphore, type SharedValue, Thread, task, Value } from 'weft/threading';
+import { Barrier, Semaphore, type SharedValue, Thread, task, Value } from 'weft/threading';
 import { defineLesson, runIfMain } from './lesson.js';
 
 export const car = task(
@@ -18,8 +20,14 @@ export const car = task(
     log: Queue<string>,
     id: number,
     ms: number,
+    arrive: Barrier,
   ) => {
-    await lot.run(async () => {
+    await arrive.wait();
+    if (!(await lot.acquire({ blocking: false }))) {
+      log.putSync(`car ${String(id).padStart(2)} waits at the gate (the lot is full)`);
+      await lot.acquire();
+    }
+    try {
       const now = Atomics.add(inside._view as Int32Array, 0, 1) + 1;
       for (let m = most.value; now > m; m = most.value)
         if (Atomics.compareExchange(most._view as Int32Array, 0, m, now) === m) break;
@@ -27,7 +35,9 @@ export const car = task(
       await new Promise((r) => setTimeout(r, ms));
       Atomics.sub(inside._view as Int32Array, 0, 1);
       log.putSync(`car ${String(id).padStart(2)} leaves`);
-    });
+    } finally {
+      lot.release();
+    }
   },
 );
 
@@ -45,10 +55,14 @@ const lesson = defineLesson({
     const most = Value('i', 0);
     const events = new Queue<string>();
     log(`${cars} cars, ${spaces} spaces.`);
+    const arrive = new Barrier(cars);
     const threads = Array.from(
       { length: cars },
       (_, i) =>
-        new Thread({ target: car, args: [lot, inside, most, events, i + 1, quick ? 60 : 400] }),
+        new Thread({
+          target: car,
+          args: [lot, inside, most, events, i + 1, quick ? 200 : 400, arrive],
+        }),
     );
     for (const t of threads) t.start();
     for (const t of threads) await t.join();

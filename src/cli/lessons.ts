@@ -1,5 +1,11 @@
 import type { CliCommand } from './command.js';
-import { listLessonFiles, loadLesson, requireTypeScript } from './lesson-catalog.js';
+import {
+  type Lesson,
+  type LessonFile,
+  listLessonFiles,
+  loadLesson,
+  requireTypeScript,
+} from './lesson-catalog.js';
 
 /** `weft lessons`: the lessons of examples/, with their number, module and title. */
 export const lessonsCommand: CliCommand = {
@@ -9,9 +15,13 @@ export const lessonsCommand: CliCommand = {
       .description('list the lessons that `weft tour` runs')
       .action(async () => {
         requireTypeScript(context, 'weft lessons');
-        for (const file of listLessonFiles(context)) {
-          const lesson = await loadLesson(file);
-          context.out(`${file.number.padEnd(4)}${lesson.module.padEnd(16)}${lesson.title}\n`);
+        const rows: [LessonFile, Lesson][] = [];
+        for (const file of listLessonFiles(context)) rows.push([file, await loadLesson(file)]);
+        // The widest module name sets the column, so that `concurrent.futures` does not run
+        // into its title.
+        const width = Math.max(0, ...rows.map(([, l]) => l.module.length)) + 2;
+        for (const [file, lesson] of rows) {
+          context.out(`${file.number.padEnd(4)}${lesson.module.padEnd(width)}${lesson.title}\n`);
         }
         context.out('\nRun them all with `weft tour`, one with `weft run <number>`.\n');
       });

@@ -19,7 +19,16 @@ export interface LoadOptions {
   size: number;
   /** Called about twice a second while measuring. */
   onProgress?: (requests: number, elapsedS: number) => void;
+  /**
+   * How long the warm-up may go without any connection getting its first answer before the
+   * server is declared silent (default WARM_UP_STALL_MS).
+   */
+  stallMs?: number;
 }
+
+/** Tuning: generous, because a process-per-connection server forks a child (about a second
+ * each on a busy machine) before a connection is answered, one connection after another. */
+export const WARM_UP_STALL_MS = 30_000;
 
 export interface LoadResult {
   conns: number;
@@ -93,7 +102,20 @@ export async function runEchoLoad(o: LoadOptions): Promise<LoadResult> {
         s.once('connect', () => {
           s.off('error', reject);
           s.on('error', () => this.fail());
-          s.on('close', () => this.fail());
+          s.on('close', () => {
+            // A server that hangs up before its first answer would otherwise leave the warm-up
+            // waiting for ever.
+            if (this.warm !== null) {
+              const w = this.warm;
+              this.warm = null;
+              w.reject(
+                new CliError(
+                  `${o.host}:${o.port} closed a connection before answering (not an echo server?)`,
+                ),
+              );
+            }
+            this.fail();
+          });
           s.on('data', (d: Buffer) => this.onData(d));
           this.warm = { resolve, reject };
           this.send();
@@ -145,21 +167,51 @@ export async function runEchoLoad(o: LoadOptions): Promise<LoadResult> {
   // Warm-up: connect (64 in flight at most) and one verified round trip each.
   const queue = Array.from({ length: o.conns }, () => new Conn());
   let next = 0;
+  let abandoned = false;
   const worker = async (): Promise<void> => {
-    while (next < queue.length) {
+    while (next < queue.length && !abandoned) {
       const c = queue[next++] as Conn;
       await c.open();
       conns.push(c);
     }
   };
+  const stallMs = o.stallMs ?? WARM_UP_STALL_MS;
+  let lastProgress = performance.now();
+  let lastSeen = 0;
+  let stalled: NodeJS.Timeout | undefined;
+  const silent = new Promise<never>((_, reject) => {
+    stalled = setInterval(
+      () => {
+        if (conns.length > lastSeen) {
+          lastSeen = conns.length;
+          lastProgress = performance.now();
+        } else if (performance.now() - lastProgress >= stallMs) {
+          reject(
+            new CliError(
+              `${o.host}:${o.port} accepts connections but gave none its first answer in ` +
+                `${stallMs / 1000} s (not an echo server?)`,
+            ),
+          );
+        }
+      },
+      Math.min(1000, stallMs / 4),
+    );
+  });
   try {
-    await Promise.all(Array.from({ length: Math.min(64, o.conns) }, worker));
+    await Promise.race([
+      Promise.all(Array.from({ length: Math.min(64, o.conns) }, worker)),
+      silent,
+    ]);
   } catch (e) {
+    // The other openers stop here, or they would go on connecting after the sockets are gone.
+    abandoned = true;
     for (const c of conns) c.sock.destroy();
     for (const c of queue) c.sock?.destroy();
     if (e instanceof CliError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     throw new CliError(`cannot connect to ${o.host}:${o.port}: ${code ?? (e as Error).message}`);
+  } finally {
+    clearInterval(stalled);
   }
 
   const t0 = performance.now();

@@ -1,4 +1,4 @@
-import type { CliCommand } from './command.js';
+import { type CliCommand, CliError } from './command.js';
 import { listLessonFiles, requireTypeScript, selectLessons } from './lesson-catalog.js';
 import { exitAfterLessons, runLesson } from './run-lesson.js';
 
@@ -8,16 +8,21 @@ export const runCommand: CliCommand = {
     program
       .command('run')
       .description('run one lesson at full size')
-      .argument('<lesson>', 'a number (10) or part of a name (gevent)')
+      .argument('<lesson>', 'a number (10) or part of a name (deadlock)')
       .option('--quick', 'shortened sleeps and sizes, as in the tour')
       .action(async (filter: string, opts: { quick?: boolean }) => {
         requireTypeScript(context, 'weft run');
         const files = selectLessons(listLessonFiles(context), [filter]);
-        let ok = true;
-        for (const file of files) {
-          if (!(await runLesson(file, opts.quick === true, context)).ok) ok = false;
+        if (files.length > 1) {
+          // `run` promises one lesson: a part of a name shared by several is the user's to
+          // narrow (`weft tour <filter>` runs them all).
+          throw new CliError(
+            `"${filter}" matches ${files.length} lessons; name one of them, or run them all ` +
+              `with \`weft tour ${filter}\`:\n${files.map((l) => `  ${l.id}`).join('\n')}`,
+          );
         }
-        await exitAfterLessons(ok);
+        const file = files[0]!;
+        await exitAfterLessons((await runLesson(file, opts.quick === true, context)).ok);
       });
   },
 };

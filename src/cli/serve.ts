@@ -6,6 +6,7 @@
  * Every model reads up to 1024 bytes and answers the same bytes upper-cased (ASCII, like
  * Python's `bytes.upper()`), as ../shared/peers/python/echo_*.py do.
  */
+import cluster from 'node:cluster';
 import { type Socket as NetSocket, createServer as netCreateServer } from 'node:net';
 import { createTask, type Task } from '../asyncio/task.js';
 import { spawn } from '../gevent/greenlet.js';
@@ -20,6 +21,7 @@ import { sockAccept, sockRecv, sockSendall } from '../socket/loop-verbs.js';
 import { RawSocket } from '../socket/raw-socket.js';
 import { Socket } from '../socket/socket.js';
 import { startServer } from '../streams/server.js';
+import { isWeftWorker } from '../streams/worker-group.js';
 import { type CliCommand, CliError } from './command.js';
 import { echoConnection, echoUntilEof, upperInPlace } from './echo-connection.js';
 
@@ -427,6 +429,37 @@ export const MODELS: Record<string, Model> = {
   },
 };
 
+/** Why a listen failed, in words, for the system errors a user causes with --host / --port. */
+const LISTEN_ERRORS: Record<string, string> = {
+  EADDRINUSE:
+    'the port is already in use (another server? pick another --port, or 0 for a free one)',
+  EACCES: 'permission denied (ports below 1024 need privileges)',
+  EADDRNOTAVAIL: 'this machine has no such address',
+  ENOTFOUND: 'no such host',
+  EAI_NONAME: 'no such host',
+  EAI_AGAIN: 'the host name could not be resolved',
+  EAFNOSUPPORT: 'address family not supported',
+};
+
+/**
+ * A bad --host or a busy --port is the user's to fix, not a crash: a CliError naming the
+ * address and the reason. Anything else is a bug and keeps its stack.
+ */
+function listenError(e: unknown, host: string, port: number, workerReason?: string): unknown {
+  const x = e as { errnoName?: unknown; code?: unknown; message?: unknown };
+  const name = typeof x?.errnoName === 'string' && x.errnoName ? x.errnoName : x?.code;
+  if (typeof name === 'string' && name in LISTEN_ERRORS) {
+    return new CliError(`weft serve: cannot listen on ${host}:${port}: ${LISTEN_ERRORS[name]}`);
+  }
+  // A --workers child that could not listen has already said why; the group only knows it died.
+  if (e instanceof Error && /^startServer: worker \d+ exited before listening/.test(e.message)) {
+    return new CliError(
+      workerReason ?? `weft serve: cannot listen on ${host}:${port}: ${e.message}`,
+    );
+  }
+  return e;
+}
+
 export const serveCommand: CliCommand = {
   register(program, context) {
     program
@@ -464,10 +497,36 @@ export const serveCommand: CliCommand = {
               `weft serve: --workers must be an integer >= 1 (above 1 only with --model streams): received ${opts.workers}`,
             );
           }
-          const running = await model.start(opts.host, port, workers);
-          context.out(
-            `listening on ${opts.host}:${running.port} (model ${opts.model}: ${model.summary})\n`,
-          );
+          // With --workers each worker listens for itself: the reason a worker could not (a busy
+          // port) reaches the user through the primary, once, instead of once per worker.
+          const workerReasons: string[] = [];
+          const onWorkerMessage = (_w: unknown, m: { weftServeError?: unknown }): void => {
+            if (typeof m?.weftServeError === 'string') workerReasons.push(m.weftServeError);
+          };
+          if (workers > 1 && cluster.isPrimary) cluster.on('message', onWorkerMessage);
+          let running: Running;
+          try {
+            running = await model.start(opts.host, port, workers);
+          } catch (e) {
+            const error = listenError(e, opts.host, port, workerReasons[0]);
+            if (isWeftWorker() && error instanceof CliError) {
+              // Disconnecting ends the worker (the IPC channel is what keeps it alive); the
+              // primary sees it exit before listening and reports the reason sent here.
+              process.exitCode = 1;
+              process.send?.({ weftServeError: error.message }, () => process.disconnect());
+              return;
+            }
+            throw error;
+          } finally {
+            cluster.off('message', onWorkerMessage);
+          }
+          // With --workers, node:cluster re-runs this command in each worker: only the process
+          // the user started announces the shared address, once.
+          if (!isWeftWorker()) {
+            context.out(
+              `listening on ${opts.host}:${running.port} (model ${opts.model}: ${model.summary})\n`,
+            );
+          }
           await new Promise<void>((resolve) => {
             const stop = (): void => {
               process.off('SIGINT', stop);

@@ -5,11 +5,13 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Socket as NetSocket, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import type { CliContext } from '../../src/cli/command.js';
+import { type CliContext, CliError } from '../../src/cli/command.js';
+import { runEchoLoad } from '../../src/cli/load.js';
 import { tour } from '../../src/cli/tour.js';
 import { createConnection } from '../../src/socket/index.js';
 import { checkLeaks } from '../support/leaks.js';
@@ -87,6 +89,24 @@ describe('weft CLI', () => {
     assert.match(t.stderr, /no lesson matches "99"/);
   });
 
+  test('lessons keeps the title clear of a long module name', async () => {
+    // Regression: the module column was 16 wide, so lesson 69 read
+    // "concurrent.futuresThreadPoolExecutor and …".
+    const r = await weft('lessons');
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /^69\s+concurrent\.futures\s+ThreadPoolExecutor/m);
+  });
+
+  test('run with a part of a name shared by several lessons names them and runs none', async () => {
+    // Regression: `weft run gevent` (the example of its own --help) ran lessons 10, 11 and 12.
+    const r = await weft('run', 'gevent', '--quick');
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /"gevent" matches 3 lessons/);
+    for (const id of ['10-gevent-sleep', '11-gevent-pool', '12-gevent-timeout'])
+      assert.match(r.stderr, new RegExp(`^  ${id}$`, 'm'));
+    assert.doesNotMatch(r.stdout, /━━/);
+  });
+
   test('run runs one lesson at full size', async () => {
     const r = await weft('run', '01');
     assert.equal(r.code, 0, r.stderr);
@@ -132,6 +152,76 @@ describe('weft CLI', () => {
     assert.equal(await exited, 0);
   });
 
+  test('serve on a busy port or an address not on this machine: a clear error, no stack', async () => {
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    const port = (busy.address() as { port: number }).port;
+    try {
+      // One weft transport, Node's net, and the --workers group (each worker fails to listen).
+      for (const extra of [[], ['--model', 'node'], ['--workers', '2']]) {
+        const r = await weft('serve', 'echo', '--port', String(port), ...extra);
+        assert.equal(r.code, 1, `${extra.join(' ')}: ${r.stderr}`);
+        assert.equal(
+          r.stderr,
+          `weft: weft serve: cannot listen on 127.0.0.1:${port}: the port is already in use ` +
+            '(another server? pick another --port, or 0 for a free one)\n',
+          extra.join(' '),
+        );
+      }
+    } finally {
+      busy.close();
+    }
+    // 192.0.2.1 is TEST-NET-1 (RFC 5737): never an address of this machine.
+    const r = await weft(
+      'serve',
+      'echo',
+      '--port',
+      '0',
+      '--host',
+      '192.0.2.1',
+      '--model',
+      'sockets',
+    );
+    assert.equal(r.code, 1);
+    assert.equal(
+      r.stderr,
+      'weft: weft serve: cannot listen on 192.0.2.1:0: this machine has no such address\n',
+    );
+  });
+
+  test('serve --workers 2 says where it listens once, not once per process', async () => {
+    // Regression: node:cluster re-runs the command in each worker, and each printed the line.
+    const server = spawn(
+      process.execPath,
+      [join(root, 'bin', 'weft.js'), 'serve', 'echo', '--port', '0', '--workers', '2'],
+      { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    server.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    const exited = new Promise<number | null>((r) => server.once('exit', (code) => r(code)));
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        server.stdout.on('data', () => {
+          const m = /listening on 127\.0\.0\.1:(\d+) \(model streams/.exec(out);
+          if (m) resolve(Number(m[1]));
+        });
+        server.once('exit', () => reject(new Error(`weft serve exited early: ${out}`)));
+      });
+      using c = await createConnection(['127.0.0.1', port]);
+      await c.sendall('two workers');
+      let got = '';
+      while (got.length < 11) got += (await c.recv(1024)).toString();
+      assert.equal(got, 'TWO WORKERS');
+    } finally {
+      server.kill('SIGTERM');
+    }
+    assert.equal(await exited, 0);
+    // Every process has ended, so everything any of them printed is in `out`.
+    assert.equal(out.match(/listening on/g)?.length, 1, out);
+  });
+
   test('bench with a filter that names no suite is a clear error', async () => {
     const r = await weft('bench', '--quick', 'no-such-suite');
     assert.notEqual(r.code, 0);
@@ -142,6 +232,55 @@ describe('weft CLI', () => {
     const r = await weft('frobnicate');
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /unknown command/);
+  });
+});
+
+describe('weft load', () => {
+  async function server(onConnection: (s: NetSocket) => void): Promise<[Server, number]> {
+    const open = new Set<NetSocket>();
+    const srv = createServer((s) => {
+      open.add(s);
+      s.on('close', () => open.delete(s));
+      onConnection(s);
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const close = srv.close.bind(srv);
+    srv.close = (cb?: (err?: Error) => void) => {
+      for (const s of open) s.destroy();
+      return close(cb);
+    };
+    return [srv, (srv.address() as { port: number }).port];
+  }
+
+  test('a server that accepts but never answers is reported, not waited for for ever', async () => {
+    // Regression: the warm-up waited for the first answer of every connection without limit.
+    const [srv, port] = await server(() => {});
+    try {
+      await assert.rejects(
+        runEchoLoad({ host: '127.0.0.1', port, conns: 3, seconds: 1, size: 8, stallMs: 300 }),
+        (e: unknown) =>
+          e instanceof CliError &&
+          e.message ===
+            `127.0.0.1:${port} accepts connections but gave none its first answer in 0.3 s (not an echo server?)`,
+      );
+    } finally {
+      await new Promise((r) => srv.close(r));
+    }
+  });
+
+  test('a server that hangs up before answering is reported at once', async () => {
+    const [srv, port] = await server((s) => s.end());
+    try {
+      await assert.rejects(
+        runEchoLoad({ host: '127.0.0.1', port, conns: 100, seconds: 1, size: 8 }),
+        (e: unknown) =>
+          e instanceof CliError &&
+          e.message ===
+            `127.0.0.1:${port} closed a connection before answering (not an echo server?)`,
+      );
+    } finally {
+      await new Promise((r) => srv.close(r));
+    }
   });
 });
 

@@ -95,6 +95,19 @@ export const expectations: Record<string, (out: string) => void> = {
     assert.ok(out.indexOf('killing the worker') < out.indexOf('GreenletExit arrived'));
     assert.match(out, /dead=true, successful\(\)=true, value is GreenletExit: true/);
   },
+  '26-parking-lot-semaphore': (out) => {
+    const m = out.match(/(\d+) cars, (\d+) spaces\./);
+    assert.ok(m, 'the lesson says how many cars and spaces');
+    const [cars, spaces] = [Number(m[1]), Number(m[2])];
+    const most = Number(out.match(/Most cars inside at once: (\d+) \(spaces: (\d+)\)/)?.[1]);
+    assert.ok(most >= 1 && most <= spaces, `most inside ${most}, spaces ${spaces}`);
+    assert.match(out, new RegExp(`free spaces at the end: ${spaces}$`, 'm'));
+    assert.equal(out.match(/ parks /g)?.length, cars);
+    assert.equal(out.match(/ leaves$/gm)?.length, cars);
+    // The cars reach the gate together (a Barrier): more cars than spaces means some wait.
+    // Before, each thread came alone after its start-up and the lot never filled.
+    assert.match(out, /waits at the gate \(the lot is full\)/);
+  },
   '48-echo-process-per-connection': (out) => {
     assert.match(out, /CLIENT-0 ROUND 2 \| CLIENT-1 ROUND 2/);
     const m = out.match(
@@ -103,6 +116,20 @@ export const expectations: Record<string, (out: string) => void> = {
     assert.ok(m, 'the lesson names the children');
     assert.equal(m[1], m[2], 'one child per connection');
     assert.ok(!m[3]!.split(', ').includes(m[4]!), 'served by children, not the parent');
+  },
+  '66-ticket-counter-processes': (out) => {
+    const expected = Number(out.match(/= (\d+) tickets expected/)?.[1]);
+    assert.ok(expected > 0);
+    // The race itself is likely, not certain (the processes start together at a Barrier), so
+    // the lesson says which happened; the locked round is exact whatever the scheduling.
+    const racy = out.match(
+      /Without a lock: (\d+) tickets counted — (\d+ sales lost|lucky this time)/,
+    );
+    assert.ok(racy, 'the unlocked round says whether sales were lost');
+    const lost = racy[2]!.match(/^(\d+)/);
+    if (lost) assert.equal(Number(racy[1]) + Number(lost[1]), expected);
+    else assert.equal(Number(racy[1]), expected);
+    assert.match(out, new RegExp(`With a Lock: +${expected} tickets counted — exact`));
   },
 };
 

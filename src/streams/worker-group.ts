@@ -106,10 +106,15 @@ export class WorkerGroup extends EventEmitter implements Listener {
 
   send(op: WorkerMessage['op']): void {
     const m: WorkerMessage = { weft: 'streams', op };
-    for (const w of this.workers) if (w.isConnected()) w.send(m);
+    // A worker can go in the meantime (it exits once its server closes): with a callback, a send
+    // that meets its closed channel fails there instead of as an 'error' nobody handles, which
+    // ended the primary with EPIPE. A worker that is gone has nothing left to close or abort.
+    for (const w of this.workers) if (w.isConnected()) w.send(m, undefined, undefined, ignore);
   }
 
   kill(): void {
     for (const w of this.workers) w.process.kill('SIGKILL');
   }
 }
+
+function ignore(): void {}

@@ -10,7 +10,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { setIdentity } from '../../multiprocessing/process-identity.js';
-import { onBoot, postToParent } from './channel.js';
+import { onBoot, sendToParent } from './channel.js';
 import { type BootMessage, ENV_DAEMON, ENV_EARLY_MODULES, ENV_PARENT } from './protocol.js';
 
 /** Trade-off: how often the watchdog looks for its parent (latency of orphan clean-up vs. wake-ups). */
@@ -75,4 +75,6 @@ onBoot((m) => {
   })();
 });
 
-postToParent({ t: 'hello' });
+// With a callback, a channel that closes under the hello (a parent ended at once) fails here,
+// not as an unhandled 'error' (EPIPE) that would end this child before `unborn` could say why.
+sendToParent({ t: 'hello' }).catch(() => {});

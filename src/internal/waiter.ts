@@ -29,6 +29,7 @@
 import { capture, captured } from './capture.js';
 import { currentContext, resolveUntagged, untaggedPromise } from './context.js';
 import { CancelledError } from './errors.js';
+import { clearLongTimeout, type LongTimer, setLongTimeout } from './long-timer.js';
 import { beginStep, callSoonResume, runTimer, stepEnded } from './scheduler.js';
 
 /** What the waiter machinery needs from a task (implemented by asyncio's Task). */
@@ -43,52 +44,22 @@ export interface WaitingTask {
   describe(): string;
 }
 
-/** The longest delay Node's timers take (2^31 - 1 ms). */
-const MAX_TIMER = 2_147_483_647;
-
 /**
- * A timer of any delay: Node's own, or for a delay past MAX_TIMER one that waits in chunks
- * (Node fires a longer `setTimeout` after 1 ms, with a TimeoutOverflowWarning). Python waits
- * whatever the delay; every deadline of weft/asyncio and weft/gevent is armed through
- * `startTimer`, so none of them can fire early. The callback runs through the scheduler's
- * `runTimer`, so that timers due together make their tasks ready in one batch.
+ * A timer of any delay (long-timer.ts): every deadline of weft/asyncio and weft/gevent is armed
+ * through `startTimer`, so none of them can fire early. The callback runs through the
+ * scheduler's `runTimer`, so that timers due together make their tasks ready in one batch.
  */
-export type Timer = NodeJS.Timeout | ChunkedTimer<any>;
-
-class ChunkedTimer<A> {
-  current: NodeJS.Timeout;
-  constructor(
-    /** What is left to wait once the current chunk is over (ms). */
-    public left: number,
-    readonly fn: (a: A) => void,
-    readonly a: A,
-  ) {
-    this.current = setTimeout(chunkOver, MAX_TIMER, this);
-    this.left -= MAX_TIMER;
-  }
-}
-
-function chunkOver(t: ChunkedTimer<any>): void {
-  if (t.left > MAX_TIMER) {
-    t.current = setTimeout(chunkOver, MAX_TIMER, t);
-    t.left -= MAX_TIMER;
-  } else t.current = setTimeout(runTimer, t.left, t.fn, t.a);
-}
+export type Timer = LongTimer;
 
 /**
  * Calls `fn(a)` after `ms` milliseconds, however long; returns null, arming nothing, when `ms`
- * is infinite (a deadline that never comes keeps nothing alive). Stop it with `stopTimer`.
+ * is infinite. Stop it with `stopTimer`.
  */
 export function startTimer<A>(ms: number, fn: (a: A) => void, a: A): Timer | null {
-  if (!(ms > MAX_TIMER)) return setTimeout(runTimer, ms, fn, a);
-  if (ms === Number.POSITIVE_INFINITY) return null;
-  return new ChunkedTimer(ms, fn, a);
+  return setLongTimeout(ms, runTimer<A>, fn, a);
 }
 
-export function stopTimer(t: Timer | null): void {
-  if (t === null) return;
-  clearTimeout(t instanceof ChunkedTimer ? t.current : t);
-}
+export const stopTimer = clearLongTimeout;
 
 const PENDING = 0;
 const SCHEDULED = 1;

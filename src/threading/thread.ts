@@ -20,6 +20,7 @@ import type { Worker } from 'node:worker_threads';
 import { load } from '../internal/atomics.js';
 import { describeValue } from '../internal/errors.js';
 import { handleClosed, handleOpened } from '../internal/live-handles.js';
+import { clearLongTimeout, type LongTimer, setLongTimeout } from '../internal/long-timer.js';
 import {
   decodeError,
   type EncodedError,
@@ -407,12 +408,12 @@ export class Thread {
   }
 }
 
-/** setTimeout's longest delay; a longer one fires at once with a TimeoutOverflowWarning. */
+/** setInterval's longest delay: the keep-alive below never fires. */
 const MAX_TIMER_MS = 0x7fffffff;
 
 /**
- * Waits for `p`, at most `ms` (null or Infinity: no timer); keeps the loop alive meanwhile (a
- * daemon's worker is unref'd). A wait longer than a timer can hold is made of several timers.
+ * Waits for `p`, at most `ms` (null or Infinity: no timer; any finite delay is waited in full,
+ * long-timer.ts); keeps the loop alive meanwhile (a daemon's worker is unref'd).
  */
 function raceTimeout(
   p: Promise<void>,
@@ -421,20 +422,10 @@ function raceTimeout(
 ): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const keepAlive = setInterval(() => {}, MAX_TIMER_MS);
-    let timer: ReturnType<typeof setTimeout> | null = null;
-    const deadline = ms === null ? Number.POSITIVE_INFINITY : performance.now() + ms;
-    function arm(): void {
-      const left = deadline - performance.now();
-      if (left === Number.POSITIVE_INFINITY) return;
-      if (left <= 0) {
-        done();
-        return;
-      }
-      timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
-    }
+    let timer: LongTimer | null = null;
     function settle(): void {
       clearInterval(keepAlive);
-      if (timer) clearTimeout(timer);
+      clearLongTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
     }
     function done(): void {
@@ -446,7 +437,8 @@ function raceTimeout(
       reject(signal?.reason);
     }
     signal?.addEventListener('abort', onAbort, { once: true });
-    arm();
+    if (ms !== null && ms <= 0) done();
+    else if (ms !== null) timer = setLongTimeout(ms, done, undefined, undefined);
     p.then(done);
   });
 }

@@ -40,6 +40,7 @@ test('threads and queues work from compiled JavaScript without a loader', () => 
         'errors',
         'hooks',
         'live-handles',
+        'long-timer',
         'serialize',
         'task-ref',
         'thread-exit',

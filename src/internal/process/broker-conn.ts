@@ -23,46 +23,20 @@
  *   follow T's async messages waits (`deferred`) until the async Conn has seen that many.
  */
 import type { Socket } from 'node:net';
+import { type LongTimer, setLongTimeout } from '../long-timer.js';
 import { frame, type Reply } from './broker-wire.js';
 
 export type Role = 'a' | 's';
 
-/** Node's longest delay (2^31 − 1 ms): a longer one fires after 1 ms (TimeoutOverflowWarning). */
-const MAX_TIMER = 2_147_483_647;
-
-/**
- * A waiter's deadline, however far: a delay past MAX_TIMER waits in chunks, as Python waits
- * whatever the timeout. (The broker thread keeps to its own small imports: src/internal/waiter.ts's
- * startTimer, the same thing, comes with asyncio's context machinery.)
- */
-export class Deadline {
-  #t: ReturnType<typeof setTimeout>;
-  constructor(
-    left: number,
-    private readonly fn: () => void,
-  ) {
-    this.#t = this.#arm(left);
-  }
-  #arm(left: number): ReturnType<typeof setTimeout> {
-    if (left <= MAX_TIMER) return setTimeout(this.fn, left);
-    return setTimeout(() => {
-      this.#t = this.#arm(left - MAX_TIMER);
-    }, MAX_TIMER);
-  }
-  clear(): void {
-    clearTimeout(this.#t);
-  }
-}
-
-/** A deadline in `ms` (null: none, for a null or infinite `ms`). */
-export function deadline(ms: number | null, fn: () => void): Deadline | null {
-  return ms === null || ms === Number.POSITIVE_INFINITY ? null : new Deadline(Math.max(0, ms), fn);
+/** A waiter's deadline in `ms`, however far (long-timer.ts); null for a null or infinite `ms`. */
+export function deadline(ms: number | null, fn: () => void): LongTimer | null {
+  return ms === null ? null : setLongTimeout(Math.max(0, ms), fn, undefined, undefined);
 }
 
 export interface Waiter {
   conn: Conn;
   r: number;
-  timer: Deadline | null;
+  timer: LongTimer | null;
   /** Tries to complete; returns true when it answered. */
   attempt(): boolean;
   timedOut(): void;

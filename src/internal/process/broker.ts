@@ -38,6 +38,7 @@
 import { createServer, type Server } from 'node:net';
 import { Deque } from '../deque.js';
 import { describeValue } from '../errors.js';
+import { clearLongTimeout } from '../long-timer.js';
 import { encodeError } from '../serialize.js';
 import {
   attach,
@@ -263,7 +264,7 @@ function park(
 function remove(w: Waiter): void {
   const k = w.list.indexOf(w);
   if (k >= 0) w.list.splice(k, 1);
-  w.timer?.clear();
+  clearLongTimeout(w.timer);
   w.conn.waiters.delete(w.r);
 }
 
@@ -667,7 +668,7 @@ function handle(c: Conn, m: Request): void {
       const woken: Waiter[] = [];
       while (n-- > 0 && cv.waiters.length > 0) woken.push(cv.waiters.shift() as Waiter);
       for (const w of woken) {
-        w.timer?.clear();
+        clearLongTimeout(w.timer);
         w.conn.waiters.delete(w.r);
         (w as Waiter & { notify: () => void }).notify();
         w.attempt();
@@ -689,7 +690,7 @@ function handle(c: Conn, m: Request): void {
         b.generation++;
         ok(c, r, b.parties - 1 - index);
         for (const w of b.waiters.splice(0)) {
-          w.timer?.clear();
+          clearLongTimeout(w.timer);
           w.conn.waiters.delete(w.r);
           w.attempt();
         }

@@ -2,6 +2,7 @@
  * `weft/futures` — Python's concurrent.futures: executors on worker threads and child processes.
  */
 
+export { registerUserErrorClass as registerErrorClass } from '../internal/serialize.js';
 export { TaskReferenceError, task } from '../internal/task-ref.js';
 export { asCompleted, type CompletedFuture } from './as-completed.js';
 export { ALL_COMPLETED, FIRST_COMPLETED, FIRST_EXCEPTION, type ReturnWhen } from './constants.js';

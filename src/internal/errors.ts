@@ -25,6 +25,12 @@ function brand(target: object, ctor: Function): void {
   Object.defineProperty(target, KINDS, { value: kinds, enumerable: false });
 }
 
+/** Gives `target`, made without running `ctor`, the brand `ctor` would have given it. */
+export function brandAs<T extends object>(target: T, ctor: Function): T {
+  brand(target, ctor);
+  return target;
+}
+
 function hasKind(x: unknown, kind: string): boolean {
   if (typeof x !== 'object' || x === null) return false;
   const kinds = (x as Branded)[KINDS];

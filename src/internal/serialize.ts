@@ -18,8 +18,10 @@ import { types } from 'node:util';
 import v8 from 'node:v8';
 import {
   BrokenBarrierError,
+  brandAs,
   CancelledError,
   DeadlockError,
+  ExceptionGroup,
   InvalidStateError,
   TimeoutError,
   WeftError,
@@ -64,6 +66,7 @@ for (const cls of [
   InvalidStateError,
   BrokenBarrierError,
   DeadlockError,
+  ExceptionGroup,
 ]) {
   registerErrorClass(cls as unknown as new (message: string) => Error);
 }
@@ -81,9 +84,42 @@ export function registerSharedKind(
 
 /** Lets an error class be rebuilt by name on the other side (weft's own classes register). */
 export function registerErrorClass(cls: new (message: string) => Error, moduleUrl?: string): void {
-  const name = (cls as unknown as { kind?: string }).kind ?? cls.name;
+  const name = errorKey(cls);
   if (!kinds.errors.has(name)) kinds.errors.set(name, cls);
   if (moduleUrl) kinds.modules.add(moduleUrl);
+}
+
+/**
+ * The public face of `registerErrorClass`: a user's error class, registered in the module that
+ * defines it, comes back from a thread or a process as itself (`instanceof` holds, its fields
+ * carried) instead of as the nearest built-in class. Python finds a pickled exception's class
+ * by module and name; JavaScript has no such lookup, so the class is found by name, and two
+ * different classes registered under one name would be confused: that is refused.
+ */
+export function registerUserErrorClass(cls: abstract new (...args: never[]) => Error): void {
+  if (typeof cls !== 'function' || !((cls as { prototype?: unknown }).prototype instanceof Error)) {
+    throw new TypeError(
+      `registerErrorClass expects a class extending Error: received ${describeKind(cls)}`,
+    );
+  }
+  const name = errorKey(cls);
+  const known = kinds.errors.get(name) ?? BUILTIN_ERRORS[name];
+  if (known !== undefined && known !== cls) {
+    throw new TypeError(
+      `registerErrorClass: another error class named '${name}' is already registered (errors are matched by class name across threads and processes): rename one of them`,
+    );
+  }
+  kinds.errors.set(name, cls as unknown as new (message: string) => Error);
+}
+
+function errorKey(cls: Function): string {
+  const kind = (cls as { kind?: unknown }).kind;
+  return typeof kind === 'string' ? kind : cls.name;
+}
+
+function describeKind(x: unknown): string {
+  if (typeof x === 'function') return `function ${x.name || '(anonymous)'} (not an Error class)`;
+  return x === null ? 'null' : typeof x;
 }
 
 /** Modules a worker imports before decoding, so that every kind it may meet has a reviver. */
@@ -414,6 +450,14 @@ export interface EncodedError {
   code?: unknown;
   props?: Record<string, unknown>;
   cause?: unknown;
+  /**
+   * The class keys of the error's prototype chain, its own class first, down to Error: the
+   * receiver rebuilds it as the first one it knows (a registered class or a built-in one), so an
+   * unregistered `class E extends TypeError` still arrives a TypeError.
+   */
+  chain?: string[];
+  /** An AggregateError's `errors` (an ExceptionGroup's `exceptions`), each encoded. */
+  errors?: unknown[];
 }
 
 const BUILTIN_ERRORS: Record<string, new (message: string) => Error> = {
@@ -424,7 +468,36 @@ const BUILTIN_ERRORS: Record<string, new (message: string) => Error> = {
   ReferenceError,
   EvalError,
   URIError,
+  AggregateError: AggregateError as unknown as new (message: string) => Error,
 };
+
+/** The keys of `err`'s classes, its own first, stopping at the first built-in one. */
+function classChain(err: Error): string[] {
+  const chain: string[] = [];
+  for (
+    let p = Object.getPrototypeOf(err);
+    p !== null && chain.length < 16;
+    p = Object.getPrototypeOf(p)
+  ) {
+    const ctor = (p as { constructor?: unknown }).constructor;
+    if (typeof ctor !== 'function') continue;
+    const key = errorKey(ctor);
+    chain.push(key);
+    if (BUILTIN_ERRORS[key] === ctor || ctor === Error) break;
+  }
+  return chain;
+}
+
+function encodeItem(x: unknown): unknown {
+  if (x instanceof Error) return encodeError(x);
+  return cloneable(x) ? x : safeString(x);
+}
+
+function decodeItem(x: unknown): unknown {
+  return typeof x === 'object' && x !== null && (x as { [TAG]?: unknown })[TAG] === 'Error'
+    ? decodeError(x as EncodedError)
+    : x;
+}
 
 export function encodeError(err: unknown): EncodedError {
   if (!(err instanceof Error)) {
@@ -453,6 +526,10 @@ export function encodeError(err: unknown): EncodedError {
   if (code !== undefined) e.code = code;
   if (err.cause !== undefined)
     e.cause = err.cause instanceof Error ? encodeError(err.cause) : safeString(err.cause);
+  const chain = classChain(err);
+  if (chain.length > 0 && !(chain.length === 1 && chain[0] === err.name)) e.chain = chain;
+  const errors = (err as { errors?: unknown }).errors;
+  if (err instanceof AggregateError && Array.isArray(errors)) e.errors = errors.map(encodeItem);
   return e;
 }
 
@@ -466,13 +543,17 @@ export class RemoteStack extends Error {
 }
 
 export function decodeError(e: EncodedError): Error {
-  const cls = kinds.errors.get(e.name) ?? BUILTIN_ERRORS[e.name] ?? Error;
-  let err: Error;
-  try {
-    err = new cls(e.message);
-  } catch {
-    err = new Error(e.message);
-  }
+  const cls = errorClass(e);
+  const errors = e.errors?.map(decodeItem);
+  const err = rebuild(cls, e.message, errors);
+  if (err.message !== e.message)
+    Object.defineProperty(err, 'message', {
+      value: e.message,
+      configurable: true,
+      writable: true,
+    });
+  if (errors !== undefined && (err as { errors?: unknown }).errors !== errors)
+    Object.defineProperty(err, 'errors', { value: errors, configurable: true, writable: true });
   if (err.name !== e.name)
     Object.defineProperty(err, 'name', { value: e.name, configurable: true, writable: true });
   if (e.code !== undefined && !(err instanceof WeftError && err.code === e.code)) {
@@ -502,6 +583,71 @@ export function decodeError(e: EncodedError): Error {
   );
   Object.defineProperty(err, 'cause', { value: remote, configurable: true, writable: true });
   return err;
+}
+
+/**
+ * The class to rebuild `e` as: the first registered class of its chain, else the class its name
+ * names (weft's broker reports a kind of failure by name alone), else the built-in class its
+ * chain ends in.
+ */
+function errorClass(e: EncodedError): new (message: string) => Error {
+  const chain = e.chain ?? [];
+  for (const key of chain) {
+    const cls = kinds.errors.get(key);
+    if (cls !== undefined) return cls;
+  }
+  const named = kinds.errors.get(e.name) ?? BUILTIN_ERRORS[e.name];
+  if (named !== undefined) return named;
+  for (const key of chain) {
+    const cls = BUILTIN_ERRORS[key];
+    if (cls !== undefined) return cls;
+  }
+  return Error;
+}
+
+/**
+ * An instance of `cls` with `message`: made by its constructor where it takes a message first
+ * (or, for an AggregateError, the errors and the message in either order), as pickle calls an
+ * exception's class with its args; the caller then overwrites what the constructor got wrong.
+ * A constructor that refuses those arguments is skipped: the instance is then a real error
+ * object of the nearest built-in class with `cls`'s prototype, its constructor not run.
+ */
+function rebuild(
+  cls: new (message: string) => Error,
+  message: string,
+  errors: unknown[] | undefined,
+): Error {
+  const aggregate = cls === AggregateError || cls.prototype instanceof AggregateError;
+  if (aggregate) {
+    const items = errors ?? [];
+    const C = cls as unknown as new (...args: unknown[]) => Error;
+    for (const args of [
+      [items, message],
+      [message, items],
+    ]) {
+      try {
+        const err = new C(...args);
+        const got = (err as { errors?: unknown }).errors;
+        if (
+          Array.isArray(got) &&
+          got.length === items.length &&
+          got.every((x, i) => x === items[i])
+        )
+          return err;
+      } catch {
+        // Not this order.
+      }
+    }
+    return brandAs(Reflect.construct(AggregateError, [items, message], cls) as Error, cls);
+  }
+  try {
+    return new cls(message);
+  } catch {
+    let base: Function = cls;
+    while (base !== Error && !Object.values(BUILTIN_ERRORS).includes(base as never))
+      base = Object.getPrototypeOf(base) as Function;
+    return brandAs(Reflect.construct(base, [message], cls) as Error, cls);
+  }
 }
 
 function safeString(x: unknown): string {

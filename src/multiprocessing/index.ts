@@ -3,6 +3,7 @@
  * in a broker thread of the root process (see src/internal/process/broker.ts).
  */
 
+export { registerUserErrorClass as registerErrorClass } from '../internal/serialize.js';
 export { TaskReferenceError, task } from '../internal/task-ref.js';
 export { Array, SharedArray } from './array.js';
 export { AsyncResult } from './async-result.js';

@@ -4,6 +4,7 @@
  * from the main thread and from every thread they are passed to.
  */
 
+export { registerUserErrorClass as registerErrorClass } from '../internal/serialize.js';
 export { TaskReferenceError, task } from '../internal/task-ref.js';
 export { Array, SharedArray } from './array.js';
 export { Barrier, type BarrierOptions } from './barrier.js';

@@ -14,6 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import { inspect } from 'node:util';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { ExceptionGroup } from '../../src/asyncio/index.js';
 import {
   type BrokenExecutor,
   CancelledError,
@@ -28,6 +29,7 @@ import { until } from '../support/until.js';
 import {
   add,
   exitWith,
+  FieldError,
   failInit,
   forever,
   inc,
@@ -36,8 +38,10 @@ import {
   returnsFunction,
   sleepThen,
   spinUntilAborted,
+  throwKinds,
   throwLater,
   throwRange,
+  UnregisteredError,
   untilAborted,
   untilFile,
   whoAmI,
@@ -165,6 +169,36 @@ export function executorSuite(k: Kind): void {
       const cause = (err as Error).cause as Error;
       assert.equal(cause.name, 'RemoteStack');
       assert.match(cause.stack ?? '', /tasks\.ts/);
+    });
+
+    test('error classes come back: registered ones as themselves, others as the nearest built-in, groups with their errors', async () => {
+      const field = await ex.submit(throwKinds, 'field').exception();
+      assert.ok(field instanceof FieldError, 'a registered class comes back as itself');
+      assert.equal(field.field, 'age');
+      assert.equal(field.message, 'must be positive');
+      assert.equal(field.describe(), 'age: must be positive', 'its methods work');
+      const other = await ex.submit(throwKinds, 'unregistered').exception();
+      assert.ok(other instanceof RangeError && !(other instanceof UnregisteredError));
+      assert.equal(other.message, 'mine');
+      const agg = await ex.submit(throwKinds, 'aggregate').exception();
+      assert.ok(agg instanceof AggregateError);
+      assert.equal(agg.message, 'several');
+      assert.ok(agg.errors[0] instanceof RangeError);
+      assert.equal(agg.errors[0].message, 'r');
+      assert.deepEqual(agg.errors.slice(1), ['text', 7]);
+      const group = await ex.submit(throwKinds, 'group').exception();
+      assert.ok(group instanceof ExceptionGroup);
+      assert.equal(group.message, 'group');
+      assert.equal(group.exceptions.length, 2);
+      assert.ok(group.exceptions[0] instanceof FieldError);
+      const inner = group.exceptions[1];
+      assert.ok(inner instanceof ExceptionGroup);
+      assert.ok(inner.exceptions[0] instanceof TypeError);
+      const outer = await ex.submit(throwKinds, 'cause').exception();
+      const remote = (outer as Error).cause as Error;
+      assert.equal(remote.name, 'RemoteStack');
+      assert.ok(remote.cause instanceof FieldError, 'the cause keeps its class');
+      assert.equal(remote.cause.field, 'b');
     });
 
     test('map yields results in input order over zipped iterables', async () => {

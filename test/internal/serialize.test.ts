@@ -2,7 +2,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import v8 from 'node:v8';
-import { decode, encode } from '../../src/internal/serialize.js';
+import {
+  decode,
+  decodeError,
+  encode,
+  encodeError,
+  registerUserErrorClass,
+} from '../../src/internal/serialize.js';
 import { Lock } from '../../src/threading/index.js';
 import { checkLeaks } from '../support/leaks.js';
 
@@ -68,5 +74,39 @@ describe('serialize', () => {
     const a: { self?: unknown; when: Date } = { when: new Date(0) };
     a.self = a;
     assert.equal(encode(a, 'message'), a);
+  });
+
+  test('registerErrorClass refuses what is not an Error class, and a second class of a known name', () => {
+    // @ts-expect-error: not a class
+    assert.throws(() => registerUserErrorClass('MyError'), TypeError);
+    // @ts-expect-error: a class that does not extend Error
+    assert.throws(() => registerUserErrorClass(class Plain {}), /class extending Error/);
+    class Twice extends Error {}
+    registerUserErrorClass(Twice);
+    registerUserErrorClass(Twice); // the same class again: nothing to refuse
+    const Other = class Twice extends Error {};
+    assert.throws(() => registerUserErrorClass(Other), /another error class named 'Twice'/);
+    assert.throws(
+      () => registerUserErrorClass(class TypeError extends Error {}),
+      /named 'TypeError'/,
+      'nor may a user class take a built-in name',
+    );
+  });
+
+  test('a registered class whose constructor refuses a message still comes back as itself', () => {
+    class Strict extends Error {
+      constructor(readonly n: number) {
+        if (typeof n !== 'number') throw new TypeError('Strict needs a number');
+        super(`n is ${n}`);
+        this.name = 'Strict';
+      }
+    }
+    registerUserErrorClass(Strict);
+    const back = decodeError(structuredClone(encodeError(new Strict(3))));
+    assert.ok(back instanceof Strict);
+    assert.ok(back instanceof Error);
+    assert.equal(back.message, 'n is 3');
+    assert.equal(back.n, 3, 'its fields are carried');
+    assert.equal(back.name, 'Strict');
   });
 });

@@ -96,6 +96,8 @@ export class EventLoop {
   private stopWaiter: Future<void> | null = null;
   /** Created on the first `runInExecutor(null, …)`; a promise, as weft/futures loads lazily. */
   private defaultExecutor: Promise<ExecutorLike> | null = null;
+  /** The default executor once made: calls to it are submitted at once. */
+  private defaultExecutorReady: ExecutorLike | null = null;
   /** `shutdownDefaultExecutor()` was called: no new default executor (Python's flag too). */
   private executorShutdownCalled = false;
 
@@ -236,6 +238,7 @@ export class EventLoop {
     for (const h of [...this.pending]) h.cancel();
     const ex = this.defaultExecutor;
     this.defaultExecutor = null;
+    this.defaultExecutorReady = null;
     // A default executor that could not be created has nothing to shut down.
     ex?.then((e) => e.shutdown?.({ wait: false }), noop);
   }
@@ -257,6 +260,7 @@ export class EventLoop {
     const pending = this.defaultExecutor;
     if (pending === null) return;
     this.defaultExecutor = null;
+    this.defaultExecutorReady = null;
     const ex = await pending.catch(() => null);
     if (ex === null) return;
     const joined = Promise.resolve(ex.shutdown?.({ wait: true }));
@@ -281,32 +285,79 @@ export class EventLoop {
 
   /**
    * Runs `fn(...args)` in `executor` (a weft/futures executor, or anything with `submit`) and
-   * resolves to its result. With `null`, a default `ThreadPoolExecutor` from `weft/futures` is
-   * created on first use; `shutdownDefaultExecutor()` (which `run()` calls) waits for its calls,
-   * and `close()` shuts it down without waiting.
+   * returns an asyncio `Future` of its result, as Python's `run_in_executor` does: a task
+   * awaiting it can be cancelled there (a call not started then never runs; one running goes on
+   * in its worker). With `null`, a default `ThreadPoolExecutor` from `weft/futures` is created
+   * on first use; `shutdownDefaultExecutor()` (which `run()` calls) waits for its calls, and
+   * `close()` shuts it down without waiting. Bad input gives a failed future (`TypeError`;
+   * `RuntimeError` on a closed loop or after `shutdownDefaultExecutor()`).
    */
-  async runInExecutor<A extends unknown[], R>(
+  runInExecutor<A extends unknown[], R>(
     executor: ExecutorLike | null,
     fn: (...args: A) => R,
     ...args: A
-  ): Promise<Awaited<R>> {
-    this.checkOpen();
-    checkCallback(fn, 'runInExecutor');
-    let ex = executor;
-    if (ex === null) {
-      if (this.executorShutdownCalled)
-        throw new RuntimeError(
-          'Executor shutdown has been called: runInExecutor(null, …) has no default executor left',
-          'ERR_WEFT_EXECUTOR_SHUTDOWN',
+  ): Future<Awaited<R>> {
+    try {
+      this.checkOpen();
+      checkCallback(fn, 'runInExecutor');
+      let ex = executor;
+      if (ex === null) {
+        if (this.executorShutdownCalled)
+          throw new RuntimeError(
+            'Executor shutdown has been called: runInExecutor(null, …) has no default executor left',
+            'ERR_WEFT_EXECUTOR_SHUTDOWN',
+          );
+        ex = this.defaultExecutorReady;
+        if (ex === null) return this.submitWhenReady<R>(fn as (...a: never[]) => unknown, args);
+      } else if (typeof ex !== 'object' || typeof (ex as ExecutorLike).submit !== 'function') {
+        throw new TypeError(
+          `runInExecutor expects an executor with submit() or null: received ${describeValue(ex)}`,
         );
-      ex = await (this.defaultExecutor ??= createDefaultExecutor());
-    } else if (typeof ex !== 'object' || typeof (ex as ExecutorLike).submit !== 'function') {
-      throw new TypeError(
-        `runInExecutor expects an executor with submit() or null: received ${describeValue(ex)}`,
-      );
+      }
+      return wrapFuture(ex.submit(fn as (...a: unknown[]) => unknown, ...args) as never);
+    } catch (e) {
+      const failed = new Future<Awaited<R>>();
+      failed.setException(e);
+      return failed;
     }
-    const cf = ex.submit(fn as (...a: unknown[]) => unknown, ...args);
-    return (await wrapFuture(cf as never)) as Awaited<R>;
+  }
+
+  /** The first calls for the default executor, while weft/futures loads: submitted once it has. */
+  private submitWhenReady<R>(fn: (...a: never[]) => unknown, args: unknown[]): Future<Awaited<R>> {
+    const outer = new Future<Awaited<R>>();
+    this.defaultExecutor ??= createDefaultExecutor().then((ex) => {
+      this.defaultExecutorReady = ex;
+      return ex;
+    });
+    this.defaultExecutor.then(
+      (ex) => {
+        // Cancelled while the executor was being made: the call is never submitted.
+        if (outer.done()) return;
+        let inner: Future<Awaited<R>>;
+        try {
+          inner = wrapFuture(ex.submit(fn as (...a: unknown[]) => unknown, ...args) as never);
+        } catch (e) {
+          outer.setException(e);
+          return;
+        }
+        inner.addDoneCallback(() => {
+          if (outer.done()) return;
+          if (inner.cancelled()) outer.cancel();
+          else {
+            try {
+              outer.setResult(inner.result());
+            } catch (e) {
+              outer.setException(e);
+            }
+          }
+        });
+        outer.addDoneCallback(() => {
+          if (outer.cancelled()) inner.cancel();
+        });
+      },
+      (e) => outer.done() || outer.setException(e),
+    );
+    return outer;
   }
 
   setExceptionHandler(handler: ExceptionHandler | null): void {

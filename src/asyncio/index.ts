@@ -44,6 +44,7 @@ export {
 } from './task.js';
 export { TaskGroup } from './task-group.js';
 export { Timeout, timeout, timeoutAt } from './timeout.js';
+export { toThread } from './to-thread.js';
 export { type Waited, type WaitOptions, wait } from './wait.js';
 export { waitFor } from './wait-for.js';
 export { type ConcurrentFutureLike, wrapFuture } from './wrap-future.js';

@@ -13,7 +13,8 @@
  * Thread targets, executor tasks and process targets all go through `toTaskRef`/`resolveTaskRef`.
  */
 import { pathToFileURL } from 'node:url';
-import { WeftError } from './errors.js';
+import { isMainThread } from 'node:worker_threads';
+import { RuntimeError, WeftError } from './errors.js';
 import { registerErrorClass } from './serialize.js';
 
 export type TaskRef =
@@ -97,6 +98,25 @@ const loading: string[] = [];
  */
 export function loadingTaskModule(): string | null {
   return loading.length ? (loading[loading.length - 1] ?? null) : null;
+}
+
+/**
+ * Refuses to start `what` (a thread, a process, a pool's workers) from the top-level code of a
+ * task module being loaded in a worker or child: that code runs again in every worker and child
+ * the start would make, so the starts would never end. Python refuses the same in a `spawn`
+ * child ("An attempt has been made to start a new process before the current process has
+ * finished its bootstrapping phase").
+ */
+export function refuseStartInTaskModule(what: string): void {
+  const url = loadingTaskModule();
+  if (url === null) return;
+  const guard = isMainThread
+    ? "`if (currentProcess().name === 'MainProcess')` (weft/multiprocessing)"
+    : '`if (isMainThread)` (node:worker_threads)';
+  throw new RuntimeError(
+    `${what} came from the top-level code of ${url} while a worker loaded that module to find a task in it. A task module is evaluated again in every worker and child process, so each would start more without end: start them from a function, or guard top-level code with ${guard}.`,
+    'ERR_WEFT_START_IN_TASK_MODULE',
+  );
 }
 
 /** The worker-side half: the function (or class) a reference names. */

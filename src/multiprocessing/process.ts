@@ -19,7 +19,7 @@ import { collectHandoffs, type Handoff, prepareHandoffs } from '../internal/proc
 import { ChildHandle } from '../internal/process/spawn.js';
 import { collectTransfers, dropTransfers } from '../internal/process/transfers.js';
 import { encode } from '../internal/serialize.js';
-import { type TaskRef, toTaskRef } from '../internal/task-ref.js';
+import { refuseStartInTaskModule, type TaskRef, toTaskRef } from '../internal/task-ref.js';
 import { startTimer, stopTimer } from '../internal/waiter.js';
 import { RuntimeError } from './errors.js';
 import { identity } from './process-identity.js';
@@ -181,6 +181,7 @@ export class Process {
     if (this.#closed) throw new RuntimeError('Process object is closed', 'ERR_WEFT_PROCESS_CLOSED');
     if (this.#started || this.#self)
       throw new RuntimeError('Processes can only be started once', 'ERR_WEFT_PROCESS_STARTED');
+    refuseStartInTaskModule('Process.start()');
     const subclassed = this.run !== Process.prototype.run;
     let target: TaskRef | null = null;
     let cls: TaskRef | null = null;

@@ -46,7 +46,7 @@ import {
   threadState,
   worldWords,
 } from '../internal/shm/world.js';
-import { loadingTaskModule, type TaskRef, toTaskRef } from '../internal/task-ref.js';
+import { refuseStartInTaskModule, type TaskRef, toTaskRef } from '../internal/task-ref.js';
 import { parseWait, type WaitOptions } from '../internal/wait-options.js';
 import { isWorkerMessage } from '../internal/worker/protocol.js';
 import { spawnWorker } from '../internal/worker/spawn.js';
@@ -210,13 +210,7 @@ export class Thread {
   start(): void {
     if (this.#started)
       throw new RuntimeError('Threads can only be started once', 'ERR_WEFT_THREAD_STARTED');
-    const loading = loadingTaskModule();
-    if (loading !== null) {
-      throw new RuntimeError(
-        `Thread.start() was called by the top-level code of ${loading} while a worker loaded that module to find a task in it. A task module is evaluated again in every worker: start threads from a function, or guard top-level code with \`if (isMainThread)\` (node:worker_threads).`,
-        'ERR_WEFT_START_IN_TASK_MODULE',
-      );
-    }
+    refuseStartInTaskModule('Thread.start()');
     const subclassed = this.run !== Thread.prototype.run;
     let target: TaskRef | null = null;
     let cls: TaskRef | null = null;

@@ -44,7 +44,7 @@ import { ChildHandle } from '../process/spawn.js';
 import { collectTransfers, dropTransfers } from '../process/transfers.js';
 import { decode, decodeError, type EncodedError, encode } from '../serialize.js';
 import { reapThread } from '../shm/world.js';
-import { type TaskRef, toTaskRef } from '../task-ref.js';
+import { refuseStartInTaskModule, type TaskRef, toTaskRef } from '../task-ref.js';
 import { spawnWorker } from '../worker/spawn.js';
 import { packNumbers, unpack } from './pack.js';
 import {
@@ -195,6 +195,7 @@ export class PoolEngine {
    * with a typed array of them (pack.ts).
    */
   submit(fn: Function, item: Item): void {
+    refuseStartInTaskModule(`A call submitted to ${this.o.namePrefix}`);
     let f = this.#fnIds.get(fn);
     if (f === undefined) {
       const ref = toTaskRef(fn, `${this.o.namePrefix}: ${fn.name || '(anonymous)'}`);

@@ -1,0 +1,34 @@
+import { getRunningLoop } from './event-loop.js';
+import { Future } from './future.js';
+
+/**
+ * Python's `asyncio.to_thread`: runs `fn(...args)` on a worker thread of the running loop's
+ * default executor (a weft/futures `ThreadPoolExecutor`) and returns an asyncio `Future` of its result, so a
+ * blocking or CPU-bound call does not hold up the other tasks. `run()` waits for the calls
+ * still running when its main task returns, as `asyncio.run` does.
+ *
+ * Unlike Python's threads, a worker thread shares no memory with the caller: `fn` must be a
+ * function marked with `task(import.meta, fn)` or a self-contained inline function, and its
+ * arguments and result are copied (weft's shared objects arrive connected).
+ *
+ * Cancelling the awaiting task rejects at once with `CancelledError`; a call not yet started
+ * then never runs, one already running finishes in its thread (Python's threads cannot be
+ * interrupted either).
+ *
+ * Rejects with `RuntimeError` outside a task or `run()` (no running loop), as Python does, and
+ * with `TypeError` when `fn` is not a function.
+ */
+export function toThread<A extends unknown[], R>(
+  fn: (...args: A) => R,
+  ...args: A
+): Future<Awaited<R>> {
+  let loop: ReturnType<typeof getRunningLoop>;
+  try {
+    loop = getRunningLoop();
+  } catch (e) {
+    const failed = new Future<Awaited<R>>();
+    failed.setException(e);
+    return failed;
+  }
+  return loop.runInExecutor(null, fn, ...args);
+}

@@ -488,8 +488,8 @@ function classChain(err: Error): string[] {
   return chain;
 }
 
-function encodeItem(x: unknown): unknown {
-  if (x instanceof Error) return encodeError(x);
+function encodeItem(x: unknown, seen: Set<Error>): unknown {
+  if (x instanceof Error) return encodeErr(x, seen);
   return cloneable(x) ? x : safeString(x);
 }
 
@@ -509,27 +509,49 @@ export function encodeError(err: unknown): EncodedError {
       props: { thrown: cloneable(err) ? err : safeString(err) },
     };
   }
+  return encodeErr(err, new Set());
+}
+
+/**
+ * `err` encoded; `seen` holds the errors above it, so that a cause chain that loops back (an
+ * error that is its own cause's cause) is cut where it loops instead of recursing for ever.
+ */
+function encodeErr(err: Error, seen: Set<Error>): EncodedError {
+  seen.add(err);
   const props: Record<string, unknown> = {};
   for (const k of Object.keys(err)) {
     if (k === 'code' || k === 'cause' || k === 'name' || k === 'message' || k === 'stack') continue;
     const x = (err as unknown as Record<string, unknown>)[k];
     if (cloneable(x)) props[k] = x;
   }
-  const e: EncodedError = {
-    [TAG]: 'Error',
-    name: err.name,
-    message: err.message,
-    stack: err.stack ?? `${err.name}: ${err.message}`,
-    props,
-  };
+  // An error that crossed before carries its first stack in a RemoteStack cause: it goes on
+  // with that stack and that cause, not with a second RemoteStack around the first.
+  let cause = err.cause;
+  let stack = err.stack ?? `${err.name}: ${err.message}`;
+  if (cause instanceof RemoteStack) {
+    stack = cause.stack ?? stack;
+    cause = cause.cause;
+  }
+  const e: EncodedError = { [TAG]: 'Error', name: err.name, message: err.message, stack, props };
   const code = (err as { code?: unknown }).code;
   if (code !== undefined) e.code = code;
-  if (err.cause !== undefined)
-    e.cause = err.cause instanceof Error ? encodeError(err.cause) : safeString(err.cause);
+  if (cause !== undefined) {
+    e.cause =
+      cause instanceof Error
+        ? seen.has(cause)
+          ? `[circular cause: ${safeString(cause)}]`
+          : encodeErr(cause, seen)
+        : safeString(cause);
+  }
   const chain = classChain(err);
   if (chain.length > 0 && !(chain.length === 1 && chain[0] === err.name)) e.chain = chain;
   const errors = (err as { errors?: unknown }).errors;
-  if (err instanceof AggregateError && Array.isArray(errors)) e.errors = errors.map(encodeItem);
+  if (err instanceof AggregateError && Array.isArray(errors)) {
+    e.errors = errors.map((x) =>
+      x instanceof Error && seen.has(x) ? `[circular: ${safeString(x)}]` : encodeItem(x, seen),
+    );
+  }
+  seen.delete(err);
   return e;
 }
 

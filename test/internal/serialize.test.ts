@@ -109,4 +109,33 @@ describe('serialize', () => {
     assert.equal(back.n, 3, 'its fields are carried');
     assert.equal(back.name, 'Strict');
   });
+
+  test('a cause chain that loops back is cut where it loops', () => {
+    const a = new Error('A');
+    const b = new Error('B', { cause: a });
+    (a as { cause?: unknown }).cause = b;
+    const back = decodeError(structuredClone(encodeError(b)));
+    assert.equal(back.message, 'B');
+    const aBack = (back.cause as Error).cause as Error;
+    assert.equal(aBack.message, 'A');
+    const cut = (aBack.cause as Error).cause;
+    assert.match(String(cut), /circular cause: Error: B/);
+    const group = new AggregateError([], 'G');
+    group.errors.push(group);
+    const g = decodeError(structuredClone(encodeError(group))) as AggregateError;
+    assert.match(String(g.errors[0]), /circular/);
+  });
+
+  test('an error crossing twice keeps one RemoteStack, with the first stack', () => {
+    const first = new RangeError('far', { cause: new TypeError('root') });
+    const once = decodeError(structuredClone(encodeError(first)));
+    const twice = decodeError(structuredClone(encodeError(once)));
+    assert.ok(twice instanceof RangeError);
+    const remote = twice.cause as Error;
+    assert.equal(remote.name, 'RemoteStack');
+    assert.equal(remote.stack, first.stack, 'the stack where it was raised');
+    const root = remote.cause as Error;
+    assert.ok(root instanceof TypeError, 'then the original cause, not a second RemoteStack');
+    assert.equal(root.message, 'root');
+  });
 });

@@ -11,6 +11,7 @@
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import Tinypool from 'tinypool';
+import { run as runAsyncio, toThread } from 'weft/asyncio';
 import { type Executor, ProcessPoolExecutor, ThreadPoolExecutor } from 'weft/futures';
 import workerpool from 'workerpool';
 import { type BenchSuite, type Figure, goalTools, ratio } from '../harness.js';
@@ -23,6 +24,7 @@ export const SCENARIOS = {
   processSubmit: 'process pool (2): submit+result of N trivial tasks',
   processMap: 'process pool (2): map chunksize=1 of N trivial tasks',
   processMapChunked: 'process pool (2): map chunksize=1000 of N trivial tasks',
+  toThread: 'to a thread and back, one call at a time (asyncio toThread)',
 } as const;
 
 const peerTask = fileURLToPath(new URL('./peer-task.mjs', import.meta.url));
@@ -170,6 +172,50 @@ export const suite: BenchSuite = {
       );
     });
 
+    // ── one call at a time: the latency of a round trip to a worker thread ──
+    {
+      const seqN = h.quick ? 2_000 : 20_000;
+      h.note(
+        `${SCENARIOS.toThread}: ${seqN} calls, each awaited before the next; python: asyncio.to_thread in one task (bench/futures/to_thread.py); piscina: await pool.run() one at a time`,
+      );
+      await runAsyncio(async () => {
+        await toThread(inc, 0);
+        await h.measure({
+          scenario: SCENARIOS.toThread,
+          impl: 'weft',
+          n: seqN,
+          unit: 'calls/s',
+          fn: async () => {
+            let s = 0;
+            for (let i = 0; i < seqN; i++) s += await toThread(inc, i);
+            check(s, seqN, 'weft toThread');
+          },
+        });
+      });
+      {
+        const pool = new Piscina({ filename: peerTask, minThreads: 1, maxThreads: 1 });
+        await pool.run(0);
+        await h.measure({
+          scenario: SCENARIOS.toThread,
+          impl: 'piscina',
+          n: seqN,
+          unit: 'calls/s',
+          fn: async () => {
+            let s = 0;
+            for (let i = 0; i < seqN; i++) s += (await pool.run(i)) as number;
+            check(s, seqN, 'piscina sequential');
+          },
+        });
+        await pool.destroy();
+      }
+      await h.python(
+        fileURLToPath(new URL('./to_thread.py', import.meta.url)),
+        [String(seqN)],
+        (name) => (name === 'py.asyncio.to_thread.sequential' ? SCENARIOS.toThread : null),
+        'python',
+      );
+    }
+
     // ── processes ──
     {
       await using ex = new ProcessPoolExecutor({ maxWorkers: 2 });
@@ -236,6 +282,17 @@ export function goals(figures: Figure[]): string[] {
   );
   vsPython('process pool submit+result', SCENARIOS.processSubmit, 3);
   vsPython('process pool map chunksize=1000', SCENARIOS.processMapChunked, 1);
+  // Not a goal of the issue: how toThread's round trip compares (a line, never a verdict).
+  const tw = fig(SCENARIOS.toThread, 'weft');
+  const tp = fig(SCENARIOS.toThread, 'python');
+  const tpi = fig(SCENARIOS.toThread, 'piscina');
+  if (tw !== undefined && (tp !== undefined || tpi !== undefined)) {
+    const parts = [
+      tp !== undefined ? `${x(ratio(tw, tp))} python's asyncio.to_thread` : null,
+      tpi !== undefined ? `${x(ratio(tw, tpi))} piscina` : null,
+    ].filter((p) => p !== null);
+    out.push(`toThread one call at a time: weft is ${parts.join(', ')}`);
+  }
   const w = fig(SCENARIOS.threadSubmit, 'weft');
   const js = ['piscina', 'tinypool', 'workerpool']
     .map((impl) => fig(SCENARIOS.threadSubmit, impl))

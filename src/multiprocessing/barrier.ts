@@ -1,8 +1,16 @@
+import { currentTaskSignal } from '../internal/context.js';
 import { describeValue } from '../internal/errors.js';
 import { broker } from '../internal/process/broker-client.js';
 import { brokerSync } from '../internal/process/broker-sync.js';
+import type { WaitOptions } from '../internal/wait-options.js';
 import { BrokenBarrierError } from './errors.js';
-import { checkTimeout, registerKind, type SharedInit, SharedObject } from './shared-object.js';
+import {
+  checkSignal,
+  checkTimeout,
+  registerKind,
+  type SharedInit,
+  SharedObject,
+} from './shared-object.js';
 
 export interface BarrierOptions {
   /** Run by the party that gets index 0 when the barrier trips (in that party's process). */
@@ -16,6 +24,14 @@ export interface BarrierOptions {
  * together, each with a distinct index in 0…parties−1. A timeout breaks the barrier
  * (BrokenBarrierError for every waiter), as in Python. Unlike Python, `action` runs in the
  * process of the party with index 0, as that party is released.
+ *
+ * **Cancellation:** an aborted `signal` rejects a waiting party with its reason and breaks the
+ * barrier, as a timeout does (and as weft's threading Barrier does): the other parties would
+ * wait for it for ever, so they get BrokenBarrierError, and so does every `wait` until `reset()`.
+ * A generation that passed in the same instant stays passed (the barrier is not broken), and if
+ * the withdrawn party was its index 0, its `action` still runs before the rejection. A wait
+ * aborted before its request left this process (in the turn it was made) never arrived, and
+ * breaks nothing.
  */
 export class Barrier extends SharedObject {
   readonly parties: number;
@@ -36,15 +52,26 @@ export class Barrier extends SharedObject {
   protected _kind(): string {
     return 'mp:Barrier';
   }
-  /** Waits for all parties; resolves to this party's index. @throws BrokenBarrierError. */
-  async wait(options: { timeout?: number | null } = {}): Promise<number> {
+  /**
+   * Waits for all parties; resolves to this party's index. Without a `signal`, inside a
+   * `weft/asyncio` task it takes the task's.
+   * @throws BrokenBarrierError when the barrier is or becomes broken (abort, reset, timeout, or
+   * another party's aborted signal).
+   */
+  async wait(options: WaitOptions = {}): Promise<number> {
     const timeout =
       options.timeout === undefined ? this.#timeout : checkTimeout('Barrier.wait', options.timeout);
+    const signal = checkSignal('Barrier.wait', options.signal) ?? currentTaskSignal();
     let index: number;
+    let late: number | null = null;
     try {
-      index = (await broker().request('barrierWait', this._id, [timeout])) as number;
+      index = (await broker().requestSettled('barrierWait', this._id, [timeout], signal, (v) => {
+        late = v as number;
+      })) as number;
     } catch (e) {
-      if ((e as Error)?.name === 'BrokenBarrierError')
+      // Withdrawn as its generation passed: that generation's action is this party's to run.
+      if (late === 0 && this.#action) await this.#action();
+      if (e !== signal?.reason && (e as Error)?.name === 'BrokenBarrierError')
         throw new BrokenBarrierError((e as Error).message);
       throw e;
     }

@@ -1,14 +1,27 @@
+import { currentTaskSignal } from '../internal/context.js';
 import { describeValue } from '../internal/errors.js';
 import { broker } from '../internal/process/broker-client.js';
 import { brokerSync } from '../internal/process/broker-sync.js';
+import type { WaitOptions } from '../internal/wait-options.js';
 import { RuntimeError } from './errors.js';
 import { Lock } from './lock.js';
 import { RLock } from './rlock.js';
-import { checkTimeout, registerKind, type SharedInit, SharedObject } from './shared-object.js';
+import {
+  checkSignal,
+  checkTimeout,
+  registerKind,
+  type SharedInit,
+  SharedObject,
+} from './shared-object.js';
 
 /**
  * Python's `multiprocessing.Condition` across processes. The broker holds the lock too, so
  * `wait` releases it and re-acquires it there, atomically with the notification.
+ *
+ * **Cancellation:** an aborted `signal` withdraws a `wait` from the broker, which re-acquires
+ * the lock for it (waiting for it if another holds it, as Python's wait does when cancelled);
+ * the wait then rejects with the reason, the lock held. A notification that picked it in the
+ * same instant goes to the next waiter, as in Python's asyncio: none is lost.
  */
 export class Condition extends SharedObject {
   readonly lock: Lock;
@@ -35,12 +48,29 @@ export class Condition extends SharedObject {
   release(): void {
     this.lock.release();
   }
-  /** Releases the lock, waits for a notify (or `timeout`), re-acquires; resolves false on timeout. */
-  async wait(options: { timeout?: number | null } = {}): Promise<boolean> {
-    return (await broker().request('condWait', this._id, [
-      broker().owner,
-      checkTimeout('Condition.wait', options.timeout),
-    ])) as boolean;
+  /**
+   * Releases the lock, waits for a notify (or `timeout`), re-acquires; resolves false on
+   * timeout. Without a `signal`, inside a `weft/asyncio` task it takes the task's.
+   * @throws RuntimeError when this thread does not hold the lock.
+   */
+  async wait(options: WaitOptions = {}): Promise<boolean> {
+    const timeout = checkTimeout('Condition.wait', options.timeout);
+    const signal = checkSignal('Condition.wait', options.signal) ?? currentTaskSignal();
+    return this.#wait(timeout, signal);
+  }
+
+  #wait(timeout: number | null, signal: AbortSignal | null): Promise<boolean> {
+    return broker().requestSettled(
+      'condWait',
+      this._id,
+      [broker().owner, timeout],
+      signal,
+      (late) => {
+        // Notified (and the lock re-acquired) before the withdrawal reached the broker: the
+        // notification goes on to the next waiter. This process holds the lock again, so it may.
+        if (late === true) broker().post('notify', this._id, [1]);
+      },
+    ) as Promise<boolean>;
   }
   /**
    * Blocking twin of `wait`: releases the lock, parks this thread until notified or `timeout`
@@ -69,17 +99,24 @@ export class Condition extends SharedObject {
     }
     return r;
   }
+  /**
+   * `wait` until `predicate()` (checked with the lock held, first before any wait) is truthy or
+   * `timeout` passes; resolves to its last value. An aborted `signal` rejects as `wait` does, at
+   * once if it is aborted already.
+   */
   async waitFor(
     predicate: () => unknown | Promise<unknown>,
-    options: { timeout?: number | null } = {},
+    options: WaitOptions = {},
   ): Promise<unknown> {
     const timeout = checkTimeout('Condition.waitFor', options.timeout);
+    const signal = checkSignal('Condition.waitFor', options.signal) ?? currentTaskSignal();
+    if (signal?.aborted) throw signal.reason;
     const end = timeout === null ? null : performance.now() + timeout;
     let r = await predicate();
     while (!r) {
       const left = end === null ? null : end - performance.now();
       if (left !== null && left <= 0) break;
-      await this.wait({ timeout: left });
+      await this.#wait(left, signal);
       r = await predicate();
     }
     return r;

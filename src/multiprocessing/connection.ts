@@ -40,12 +40,17 @@
  * (was never serialised, so no other handle of it can exist) — the send right after that end's
  * `close()` raises, with no window.
  */
+import { currentTaskSignal } from '../internal/context.js';
 import { broker, type Withdrawable } from '../internal/process/broker-client.js';
 import { dropTransfers, noteTransfer } from '../internal/process/transfers.js';
 import { kShared, type SharedState } from '../internal/serialize.js';
 import { BrokenPipeError, EOFError, RuntimeError } from './errors.js';
 import { Queue } from './queue.js';
-import { checkTimeout, registerKind } from './shared-object.js';
+import { checkSignal, checkTimeout, registerKind } from './shared-object.js';
+
+export interface RecvOptions {
+  signal?: AbortSignal;
+}
 
 let tokenSeq = 0;
 
@@ -162,30 +167,54 @@ export class Connection {
 
   /**
    * Resolves to the next object sent from the other end.
+   *
+   * **Cancellation:** an aborted `signal` (by default, inside a `weft/asyncio` task, the task's)
+   * rejects with its reason and withdraws the wait: an object sent later goes to the next
+   * `recv`.
    * @throws EOFError when nothing is left and every handle of the other end is closed.
    */
-  async recv(): Promise<unknown> {
+  async recv(options: RecvOptions = {}): Promise<unknown> {
+    const signal = checkSignal('Connection.recv', options.signal) ?? currentTaskSignal();
     if (this.#closed) throw new RuntimeError('Connection is closed', 'ERR_WEFT_CONNECTION_CLOSED');
     if (!this.#in)
       throw new RuntimeError('Connection is write-only', 'ERR_WEFT_CONNECTION_WRITEONLY');
+    if (signal?.aborted) throw signal.reason;
     // close() withdraws it: a recv left waiting at the broker would take items meant for the
     // end's other handles (a child's) into this closed one.
     this.#recvAbort ??= new AbortController();
-    return this.#in.get({ signal: this.#recvAbort.signal });
+    const closing = this.#recvAbort.signal;
+    if (signal === null) return this.#in.get({ signal: closing });
+    // Either signal ends the wait. One controller per call, its listeners removed when the wait
+    // ends, rather than AbortSignal.any: the handle's closing signal lives as long as the handle
+    // and would gather a dependent signal per recv.
+    const either = new AbortController();
+    const onAbort = (): void => either.abort(signal.reason);
+    const onClose = (): void => either.abort(closing.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    closing.addEventListener('abort', onClose, { once: true });
+    try {
+      return await this.#in.get({ signal: either.signal });
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      closing.removeEventListener('abort', onClose);
+    }
   }
 
   /**
    * Whether `recv()` would answer within `timeout` ms (default 0; null waits for ever): an object
    * is ready (it stays to be recv'd) or the other end is closed (recv raises EOFError), as in
-   * Python.
+   * Python. An aborted `signal` (by default, inside a `weft/asyncio` task, the task's) rejects
+   * with its reason within a few milliseconds.
    */
-  async poll(timeout: number | null = 0): Promise<boolean> {
+  async poll(timeout: number | null = 0, options: RecvOptions = {}): Promise<boolean> {
     if (this.#closed) throw new RuntimeError('Connection is closed', 'ERR_WEFT_CONNECTION_CLOSED');
     if (!this.#in)
       throw new RuntimeError('Connection is write-only', 'ERR_WEFT_CONNECTION_WRITEONLY');
     const t = checkTimeout('Connection.poll', timeout);
+    const signal = checkSignal('Connection.poll', options.signal) ?? currentTaskSignal();
     const end = t === null ? null : performance.now() + t;
     for (;;) {
+      if (signal?.aborted) throw signal.reason;
       const { items, writers } = await this.#in._pipeState();
       if (items > 0 || writers === 0) return true;
       if (end !== null && performance.now() >= end) return false;

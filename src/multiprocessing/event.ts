@@ -1,6 +1,14 @@
+import { currentTaskSignal } from '../internal/context.js';
 import { broker } from '../internal/process/broker-client.js';
 import { brokerSync } from '../internal/process/broker-sync.js';
-import { checkTimeout, registerKind, type SharedInit, SharedObject } from './shared-object.js';
+import type { WaitOptions } from '../internal/wait-options.js';
+import {
+  checkSignal,
+  checkTimeout,
+  registerKind,
+  type SharedInit,
+  SharedObject,
+} from './shared-object.js';
 
 /**
  * Python's `multiprocessing.Event` across processes. `set` and `clear` are not waited for;
@@ -23,11 +31,16 @@ export class Event extends SharedObject {
   isSet(): boolean {
     return brokerSync().request('isSet', this._id, []) as boolean;
   }
-  /** Resolves true once set, false if `timeout` ms pass first. */
-  async wait(options: { timeout?: number | null } = {}): Promise<boolean> {
-    return (await broker().request('wait', this._id, [
-      checkTimeout('Event.wait', options.timeout),
-    ])) as boolean;
+  /**
+   * Resolves true once set, false if `timeout` ms pass first.
+   *
+   * **Cancellation:** an aborted `signal` (by default, inside a `weft/asyncio` task, the task's)
+   * rejects the wait with its reason and withdraws it from the broker.
+   */
+  async wait(options: WaitOptions = {}): Promise<boolean> {
+    const timeout = checkTimeout('Event.wait', options.timeout);
+    const signal = checkSignal('Event.wait', options.signal) ?? currentTaskSignal();
+    return (await broker().request('wait', this._id, [timeout], signal)) as boolean;
   }
   /**
    * Blocking twin of `wait`: parks this thread until the flag is set (true) or `timeout` ms

@@ -10,7 +10,7 @@ export { AsyncResult } from './async-result.js';
 export { Barrier, type BarrierOptions } from './barrier.js';
 export { BoundedSemaphore } from './bounded-semaphore.js';
 export { Condition } from './condition.js';
-export { Connection, Pipe } from './connection.js';
+export { Connection, Pipe, type RecvOptions } from './connection.js';
 export { activeChildren, currentProcess, parentProcess } from './current-process.js';
 export {
   AttributeError,

@@ -1,8 +1,10 @@
+import { currentTaskSignal } from '../internal/context.js';
 import { broker } from '../internal/process/broker-client.js';
 import { brokerSync } from '../internal/process/broker-sync.js';
+import type { WaitOptions } from '../internal/wait-options.js';
 import { ProcessError, RuntimeError } from './errors.js';
 import { type GetOptions, Queue, type QueueOptions, reviveShared } from './queue.js';
-import { checkTimeout, registerKind, type SharedInit } from './shared-object.js';
+import { checkSignal, checkTimeout, registerKind, type SharedInit } from './shared-object.js';
 
 /**
  * Python's `multiprocessing.JoinableQueue`: a Queue that counts unfinished items; consumers call
@@ -59,14 +61,18 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
 
   /**
    * Waits until every item put has been marked done; with `timeout`, resolves false if not.
+   *
+   * **Cancellation:** an aborted `signal` (by default, inside a `weft/asyncio` task, the task's)
+   * rejects the wait with its reason and withdraws it from the broker.
    * @throws ProcessError when a consumer died with items not marked done.
    */
-  async join(options: { timeout?: number | null } = {}): Promise<boolean> {
+  async join(options: WaitOptions = {}): Promise<boolean> {
     const timeout = checkTimeout('JoinableQueue.join', options.timeout);
+    const signal = checkSignal('JoinableQueue.join', options.signal) ?? currentTaskSignal();
     try {
-      return (await broker().request('join', this._id, [timeout])) !== false;
+      return (await broker().request('join', this._id, [timeout], signal)) !== false;
     } catch (e) {
-      if ((e as Error)?.name === 'ProcessError')
+      if (e !== signal?.reason && (e as Error)?.name === 'ProcessError')
         throw new ProcessError((e as Error).message, 'ERR_WEFT_CONSUMER_DIED');
       throw e;
     }

@@ -11,8 +11,14 @@ export class SimpleQueue<T = unknown> {
   put(item: T): Promise<void> {
     return this.#q.put(item);
   }
-  get(): Promise<T> {
-    return this.#q.get();
+  /**
+   * Removes and returns the next item, waiting while there is none.
+   *
+   * **Cancellation:** as `Queue.get`: an aborted `signal` (by default, inside a `weft/asyncio`
+   * task, the task's) rejects with its reason and leaves no waiter.
+   */
+  get(options: { signal?: AbortSignal } = {}): Promise<T> {
+    return this.#q.get({ signal: options.signal });
   }
   /** Whether the queue is empty (a snapshot; asks the broker synchronously). */
   empty(): boolean {

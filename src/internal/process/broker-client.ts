@@ -694,7 +694,25 @@ export class BrokerClient {
     onLateGrant?: (v: unknown) => void,
     control?: Withdrawable,
   ): Promise<unknown> {
-    return this.#request(o, id, a, signal, onLateGrant, control, false);
+    return this.#request(o, id, a, signal, onLateGrant, control, false, false);
+  }
+
+  /**
+   * `request` for a wait whose withdrawal does work at the broker before it is over: an aborted
+   * Condition.wait re-acquires the lock there (Python's wait re-acquires it even when
+   * cancelled), a Barrier party breaks the barrier. An abort rejects with the signal's reason
+   * once the broker has answered the withdrawal — so the caller holds the lock again when it
+   * sees the rejection — and a value the broker granted before the withdrawal reached it goes to
+   * `onLateGrant` first. Another error the broker answered meanwhile is the rejection instead.
+   */
+  requestSettled(
+    o: string,
+    id: string | undefined,
+    a: unknown[],
+    signal: AbortSignal | null,
+    onLateGrant?: (v: unknown) => void,
+  ): Promise<unknown> {
+    return this.#request(o, id, a, signal, onLateGrant, undefined, false, true);
   }
 
   /**
@@ -702,7 +720,7 @@ export class BrokerClient {
    * `request`, it does not keep the process alive while it waits.
    */
   watch(o: string, id: string | undefined, a: unknown[], control: Withdrawable): Promise<unknown> {
-    return this.#request(o, id, a, null, undefined, control, true);
+    return this.#request(o, id, a, null, undefined, control, true, false);
   }
 
   #request(
@@ -713,6 +731,7 @@ export class BrokerClient {
     onLateGrant: ((v: unknown) => void) | undefined,
     control: Withdrawable | undefined,
     weak: boolean,
+    settled: boolean,
   ): Promise<unknown> {
     if (this.#failed) return Promise.reject(this.#failed);
     if (signal?.aborted) return Promise.reject(signal.reason);
@@ -726,16 +745,32 @@ export class BrokerClient {
       this.#pending.set(r, { resolve, reject });
     });
     if (weak) this.#weak.add(r);
-    this.#send({ r, o, id, a });
+    const m = { r, o, id, a };
+    this.#send(m);
     this.#updateRef();
     if (!signal && !control) return p;
     return new Promise((resolve, reject) => {
       let aborted = false;
+      let why: unknown;
       const withdraw = (reason: unknown): void => {
         if (aborted) return;
         aborted = true;
+        // Not written yet (queued for the end of the turn, or the broker is still starting): it
+        // never reaches the broker, and the wait ends now — a settled one too, whose broker
+        // would otherwise have to be up to answer the withdrawal.
+        const k = this.#out.indexOf(m);
+        if (k >= 0) {
+          this.#out.splice(k, 1);
+          this.#pending.delete(r);
+          this.#weak.delete(r);
+          this.#updateRef();
+          signal?.removeEventListener('abort', onAbort);
+          reject(reason);
+          return;
+        }
         this.#send({ r: -1, o: 'cancel', a: [r] });
-        reject(reason);
+        if (settled) why = reason;
+        else reject(reason);
       };
       const onAbort = (): void => withdraw(signal?.reason);
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -743,12 +778,20 @@ export class BrokerClient {
       p.then(
         (v) => {
           signal?.removeEventListener('abort', onAbort);
-          if (aborted) onLateGrant?.(v);
-          else resolve(v);
+          if (!aborted) resolve(v);
+          else if (!settled) onLateGrant?.(v);
+          else {
+            try {
+              onLateGrant?.(v);
+            } finally {
+              reject(why);
+            }
+          }
         },
         (e) => {
           signal?.removeEventListener('abort', onAbort);
           if (!aborted) reject(e);
+          else if (settled) reject(e === kCancelled ? why : e);
         },
       );
     });

@@ -6,9 +6,12 @@
  * Client → broker: first `{ o: 'hello', a: [pid, name, owner, role] }` (role 'a': a thread's
  *                  async client, 's': its sync client thread); then `{ r, o, id, a }` (request
  *                  r, operation o on object id, arguments a; r −1: no reply wanted);
- *                  `{ o: 'cancel', a: [r] }` withdraws request r. A sync client's requests may
- *                  carry `after` (run once the thread's async socket delivered that many
- *                  messages) and `ship` (messages its async client had not sent, run first).
+ *                  `{ o: 'cancel', a: [r] }` withdraws request r if it still waits (it is then
+ *                  answered `{ r, c: 1 }`: at once, or — a Condition wait — once it holds the
+ *                  lock again; a request answered already is not answered twice). A sync
+ *                  client's requests may carry `after` (run once the thread's async socket
+ *                  delivered that many messages) and `ship` (messages its async client had not
+ *                  sent, run first).
  * Broker → client: `{ r, v }` (value), `{ r, e }` (encoded error), `{ r, c: 1 }` (cancelled).
  */
 import v8 from 'node:v8';

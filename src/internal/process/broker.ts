@@ -16,6 +16,9 @@
  * - Every operation is a request answered once; a blocking one (get on an empty queue, acquire
  *   of a held lock, wait) parks a waiter in the object until it can be answered, its timeout
  *   fires, or the client withdraws it (`cancel`: an aborted signal). Waiters are FIFO.
+ *   Withdrawing is dropping the waiter, except where Python's semantics ask for more: a
+ *   Condition waiter re-acquires the lock before it is answered "cancelled" (passing on a
+ *   notification it had taken), and a Barrier party breaks the barrier, as a timeout does.
  * - Cost: a blocking call is one round trip over the socket (tens of µs); `put` on an unbounded
  *   queue, `taskDone`, `release` and `set` are not waited for by the client, and clients and
  *   the broker coalesce messages per event-loop turn, so a stream of puts costs a few frames.
@@ -238,7 +241,20 @@ function get<K extends Obj['k']>(id: string | undefined, k: K): Extract<Obj, { k
   return o as Extract<Obj, { k: K }>;
 }
 
-/** Parks a waiter, or answers at once if `attempt` succeeds; timeout in ms or null. */
+/**
+ * A waiter whose withdrawal (`cancel`, an aborted signal) is more than being dropped and answered
+ * "cancelled": `withdraw` then does all of it, answer included (a Condition waiter re-acquires
+ * the lock first, a Barrier party breaks the barrier).
+ */
+type Withdrawing = Waiter & { withdraw?: (w: Waiter) => void };
+
+/** A Condition waiter: `notify` picks it (it then re-acquires the lock). */
+type CondWaiter = Withdrawing & { notify: () => void };
+
+/**
+ * Parks a waiter, or answers at once if `attempt` succeeds; timeout in ms or null. `withdraw`:
+ * see Withdrawing.
+ */
 function park(
   conn: Conn,
   r: number,
@@ -246,13 +262,15 @@ function park(
   timeout: number | null,
   attempt: () => boolean,
   timedOut: () => void,
+  withdraw?: (w: Waiter) => void,
 ): void {
   if (attempt()) return;
   if (timeout !== null && timeout <= 0) {
     timedOut();
     return;
   }
-  const w: Waiter = { conn, r, timer: null, attempt, timedOut, list };
+  const w: Withdrawing = { conn, r, timer: null, attempt, timedOut, list };
+  if (withdraw !== undefined) w.withdraw = withdraw;
   w.timer = deadline(timeout, () => {
     remove(w);
     w.timedOut();
@@ -312,6 +330,18 @@ function lockRelease(o: Extract<Obj, { k: 'lock' }>, owner: string | null): stri
   return null;
 }
 
+/** Wakes up to `n` waiters of `cv`, oldest first: each goes on to re-acquire the lock. */
+function notifyCond(cv: Extract<Obj, { k: 'cond' }>, n: number): void {
+  const woken: CondWaiter[] = [];
+  while (n-- > 0 && cv.waiters.length > 0) woken.push(cv.waiters.shift() as CondWaiter);
+  for (const w of woken) {
+    clearLongTimeout(w.timer);
+    w.conn.waiters.delete(w.r);
+    w.notify();
+    w.attempt();
+  }
+}
+
 function handle(c: Conn, m: Request): void {
   const { r, o: op, id } = m;
   const a = m.a ?? [];
@@ -323,10 +353,13 @@ function handle(c: Conn, m: Request): void {
       ok(c, r);
       return;
     case 'cancel': {
-      const w = c.waiters.get(a[0] as number);
-      if (w) {
+      // Not found: answered already (the client gives back what it was granted, if anything).
+      const w = c.waiters.get(a[0] as number) as Withdrawing | undefined;
+      if (w === undefined) return;
+      if (w.withdraw !== undefined) w.withdraw(w);
+      else {
         remove(w);
-        c.send({ r: a[0] as number, c: 1 });
+        c.send({ r: w.r, c: 1 });
       }
       return;
     }
@@ -624,6 +657,9 @@ function handle(c: Conn, m: Request): void {
       l.count = 1;
       lockRelease(l, owner);
       let notified = false;
+      // Withdrawn by its client (an aborted signal): it still re-acquires the lock, as Python's
+      // wait does when cancelled, and answers "cancelled" only then.
+      let withdrawn = false;
       const reacquire = (result: boolean): void => {
         park(
           c,
@@ -633,13 +669,23 @@ function handle(c: Conn, m: Request): void {
           () => {
             if (!lockAcquire(l, owner, c)) return false;
             l.count = depth;
-            ok(c, r, result);
+            if (!withdrawn) ok(c, r, result);
+            else {
+              // A notification it took and will not report goes to the next waiter, as in
+              // Python's asyncio: a withdrawn waiter must not swallow a notify meant for one.
+              if (result) notifyCond(cv, 1);
+              c.send({ r, c: 1 });
+            }
             return true;
           },
           () => {},
+          // Withdrawn while re-acquiring: the wait is over once the lock is held again.
+          () => {
+            withdrawn = true;
+          },
         );
       };
-      const w: Waiter = {
+      const w: CondWaiter = {
         conn: c,
         r,
         timer: null,
@@ -650,32 +696,27 @@ function handle(c: Conn, m: Request): void {
           return true;
         },
         timedOut: () => reacquire(false),
+        notify: () => {
+          notified = true;
+        },
+        withdraw: (self) => {
+          remove(self);
+          withdrawn = true;
+          reacquire(false);
+        },
       };
       w.timer = deadline(timeout, () => {
         remove(w);
         w.timedOut();
       });
-      (w as Waiter & { notify?: () => void }).notify = () => {
-        notified = true;
-      };
       cv.waiters.push(w);
       c.waiters.set(r, w);
       return;
     }
-    case 'notify': {
-      const cv = get(id, 'cond');
-      let n = (a[0] as number) ?? 1;
-      const woken: Waiter[] = [];
-      while (n-- > 0 && cv.waiters.length > 0) woken.push(cv.waiters.shift() as Waiter);
-      for (const w of woken) {
-        clearLongTimeout(w.timer);
-        w.conn.waiters.delete(w.r);
-        (w as Waiter & { notify: () => void }).notify();
-        w.attempt();
-      }
+    case 'notify':
+      notifyCond(get(id, 'cond'), (a[0] as number) ?? 1);
       if (r >= 0) ok(c, r);
       return;
-    }
     // ── barriers ──
     case 'barrierWait': {
       const b = get(id, 'barrier');
@@ -712,6 +753,15 @@ function handle(c: Conn, m: Request): void {
         () => {
           b.broken = true;
           fail(c, r, 'BrokenBarrierError', 'The barrier timed out');
+          pump(b.waiters);
+        },
+        // A party withdrawn (an aborted signal) breaks the barrier as a timeout does, as weft's
+        // threading Barrier does: the others would wait for it for ever. Still parked means its
+        // generation is the current one and unbroken (passing or breaking answers every waiter).
+        (w) => {
+          remove(w);
+          c.send({ r, c: 1 });
+          b.broken = true;
           pump(b.waiters);
         },
       );

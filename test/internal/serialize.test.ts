@@ -86,8 +86,10 @@ describe('serialize', () => {
     registerUserErrorClass(Twice); // the same class again: nothing to refuse
     const Other = class Twice extends Error {};
     assert.throws(() => registerUserErrorClass(Other), /another error class named 'Twice'/);
+    const Impostor = class extends Error {};
+    Object.defineProperty(Impostor, 'name', { value: 'TypeError' });
     assert.throws(
-      () => registerUserErrorClass(class TypeError extends Error {}),
+      () => registerUserErrorClass(Impostor),
       /named 'TypeError'/,
       'nor may a user class take a built-in name',
     );

@@ -1,6 +1,6 @@
 import { Deque } from '../internal/deque.js';
 import { describeValue, TimeoutError } from '../internal/errors.js';
-import type { Future } from './future.js';
+import { Future } from './future.js';
 import {
   knownLength,
   type ProgressOptions,
@@ -64,10 +64,31 @@ export function checkChunksize(chunksize: unknown, what: string): void {
 }
 
 /**
+ * @internal A map (Executor.map, Pool.imap, Pool.imapUnordered) still submitting its iterable,
+ * as its executor's shutdown sees it.
+ */
+export interface MapRun {
+  /**
+   * Shutdown without cancelFutures: submit the rest of the iterable as calls finish rather than
+   * as results are read, and call `release` once all of it is submitted (or the map ends).
+   */
+  drain(release: () => void): void;
+  /** Shutdown with cancelFutures, Pool.terminate: submit nothing more. */
+  stop(): void;
+}
+
+/**
  * Python's `concurrent.futures.Executor`: runs calls asynchronously. Subclasses provide
  * `submit` and `shutdown`; `map` and `await using` come from here.
  */
 export abstract class Executor {
+  /**
+   * The maps still submitting, weakly: a map nobody can read any more is not kept for its
+   * executor's shutdown (its calls in flight run on; nothing more is submitted for it).
+   */
+  #maps = new Set<WeakRef<MapRun>>();
+  #pruneAt = 64;
+
   /** Schedules `fn(...args)`; returns its Future. @throws RuntimeError after shutdown. */
   abstract submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Future<Awaited<R>>;
 
@@ -75,12 +96,25 @@ export abstract class Executor {
   abstract shutdown(options?: ShutdownOptions): Promise<void>;
 
   /**
+   * @internal `fn(...args)` for a map: `late` once the executor's shutdown has let the map
+   * finish submitting (see `_settleMaps`). Subclasses with workers override it.
+   */
+  _submitCall(fn: Fn, args: unknown[], _late: boolean): Future<unknown> {
+    return this.submit(fn, ...args);
+  }
+
+  /**
    * @internal Runs `fn` over consecutive argument lists of `stride` values each, packed in
    * `flat` (one array, not one per call: cheaper to clone), as one task; resolves to the
-   * results, indexable in order (an array, or a typed array of numbers). Subclasses with
-   * workers override it.
+   * results, indexable in order (an array, or a typed array of numbers). `late` as for
+   * `_submitCall`. Subclasses with workers override it.
    */
-  protected _submitChunk(fn: Fn, stride: number, flat: unknown[]): Future<ArrayLike<unknown>> {
+  _submitChunk(
+    fn: Fn,
+    stride: number,
+    flat: unknown[],
+    _late: boolean,
+  ): Future<ArrayLike<unknown>> {
     return this.submit<[Fn, number, unknown[]], Promise<ArrayLike<unknown>>>(
       async (f: Fn, st: number, xs: unknown[]) => {
         const out: unknown[] = [];
@@ -94,14 +128,46 @@ export abstract class Executor {
   }
 
   /** @internal How many calls `map` keeps in flight by default. */
-  protected _mapWindow(chunksize: number): number {
+  _mapWindow(chunksize: number): number {
     return Math.max(8, Math.ceil(4096 / chunksize));
+  }
+
+  /** @internal Registers a running map for shutdown; the returned function unregisters it. */
+  _trackMap(run: MapRun): () => void {
+    if (this.#maps.size >= this.#pruneAt) {
+      for (const r of this.#maps) if (r.deref() === undefined) this.#maps.delete(r);
+      this.#pruneAt = Math.max(64, 2 * this.#maps.size);
+    }
+    const ref = new WeakRef(run);
+    this.#maps.add(ref);
+    return () => void this.#maps.delete(ref);
+  }
+
+  /**
+   * @internal For `shutdown`: every map still submitting either finishes (`hold` keeps the
+   * workers until it has submitted everything) or, with `stop`, submits nothing more.
+   */
+  protected _settleMaps(stop: boolean, hold: () => () => void): void {
+    // A draining map stays registered (it unregisters when it ends): a later stop must reach it.
+    for (const ref of [...this.#maps]) {
+      const run = ref.deref();
+      if (run === undefined) this.#maps.delete(ref);
+      else if (stop) run.stop();
+      else run.drain(hold());
+    }
   }
 
   /**
    * `fn` applied to the items of `iterables` zipped together (Python's `map(fn, *iterables)`),
    * as an async iterable of results in input order. Calls are submitted at once up to a window
    * and then as results are read, so an endless or huge iterable is fine.
+   *
+   * Shutdown: Python submits the whole iterable when `map` is called, so `shutdown(wait=True)`
+   * waits for every call of a map made before it. Here a map made before `shutdown()` goes on
+   * submitting its iterable after it, as its calls finish rather than as its results are read,
+   * and `shutdown({ wait: true })` waits until it is all done (results are kept until read); with
+   * `cancelFutures` it submits nothing more, and reading reaches a `CancelledError`. A map made
+   * after shutdown throws RuntimeError.
    *
    * **Cancellation:** leaving the loop early (break, throw) cancels the calls not yet started.
    * @throws (from the iteration) the first call's exception in order, TimeoutError after `timeout`.
@@ -110,6 +176,19 @@ export abstract class Executor {
     fn: Fn & ((...args: any[]) => R),
     iterables: Iterable<unknown>[],
     options: MapOptions = {},
+  ): AsyncIterableIterator<Awaited<R>> {
+    return this._map(fn, iterables, options, true);
+  }
+
+  /**
+   * @internal `map`; with `stopAtError` false and chunksize 1 (Pool.imap, Python's
+   * IMapIterator), a failed call's error is thrown for its item and the iteration goes on.
+   */
+  _map<R>(
+    fn: Fn & ((...args: any[]) => R),
+    iterables: Iterable<unknown>[],
+    options: MapOptions,
+    stopAtError: boolean,
   ): AsyncIterableIterator<Awaited<R>> {
     if (typeof fn !== 'function')
       throw new TypeError(`Executor.map expects a function: received ${describeValue(fn)}`);
@@ -144,11 +223,31 @@ export abstract class Executor {
       );
     }
     const progress = progressOption(options.progress, 'Executor.map');
+    const perItem = !stopAtError && chunksize === 1;
     let submitted = 0;
     let completed = 0;
     let bar: ProgressSink | null = null;
+    // After shutdown (MapRun.drain): the window counts the calls not finished, not the results
+    // not read, and each call that finishes submits the next.
+    let late = false;
+    let unfinished = 0;
+    let filling = false;
+    let release: (() => void) | null = null;
+    let untrack: (() => void) | null = null;
+    // The executor holds its maps weakly: the closures below (the iterator's among them) keep
+    // this one, by naming it in endRun.
+    let run: MapRun | null = null;
+    const onSettled = (): void => {
+      unfinished--;
+      // A future done at once would call back from inside fill, whose loop goes on by itself.
+      if (!filling) lateFill();
+    };
     const track = (f: Future<unknown>, calls: number): Future<unknown> => {
       submitted += calls;
+      if (late) {
+        unfinished++;
+        f.addDoneCallback(onSettled);
+      }
       if (onProgress !== null || bar !== null) {
         f.addDoneCallback((x) => {
           if (x.cancelled()) return;
@@ -182,12 +281,19 @@ export abstract class Executor {
       }
       return args;
     };
+    const endRun = (): void => {
+      untrack?.();
+      untrack = null;
+      run = null;
+      release?.();
+      release = null;
+    };
     const fill = (): void => {
-      while (!exhausted && inflight.length < window) {
+      while (!exhausted && (late ? unfinished : inflight.length) < window) {
         if (chunksize === 1) {
           const args = nextArgs();
           if (args === null) exhausted = true;
-          else inflight.push(track(this.submit(fn, ...args) as Future<unknown>, 1));
+          else inflight.push(track(this._submitCall(fn, args, late), 1));
           continue;
         }
         if (direct !== null) {
@@ -195,7 +301,9 @@ export abstract class Executor {
           directAt += flat.length;
           if (flat.length < chunksize) exhausted = true;
           if (flat.length > 0)
-            inflight.push(track(this._submitChunk(fn, 1, flat) as Future<unknown>, flat.length));
+            inflight.push(
+              track(this._submitChunk(fn, 1, flat, late) as Future<unknown>, flat.length),
+            );
           continue;
         }
         const flat: unknown[] = [];
@@ -214,21 +322,70 @@ export abstract class Executor {
           count++;
         }
         if (count > 0)
-          inflight.push(track(this._submitChunk(fn, stride, flat) as Future<unknown>, count));
+          inflight.push(track(this._submitChunk(fn, stride, flat, late) as Future<unknown>, count));
+      }
+      if (exhausted && untrack !== null) endRun();
+    };
+    /** An error of the iterable (or of submitting) read in its place, after the calls before it. */
+    const failInPlace = (e: unknown): void => {
+      exhausted = true;
+      const f = new Future<unknown>();
+      f.setException(e);
+      inflight.push(f);
+      endRun();
+    };
+    const lateFill = (): void => {
+      filling = true;
+      try {
+        fill();
+      } catch (e) {
+        failInPlace(e);
+      } finally {
+        filling = false;
       }
     };
+    /** Tops the window up as results are read; per item, an error waits for its place. */
+    const topUp = perItem ? lateFill : fill;
     const cancelRest = (): void => {
       closed = true;
       exhausted = true;
       bar?.stop();
       while (inflight.length > 0) (inflight.shift() as Future<unknown>).cancel();
+      endRun();
     };
     if (progress !== null) bar = startProgressBar(progress, knownLength(iterables));
     try {
-      fill();
+      topUp();
     } catch (e) {
       cancelRest();
       throw e;
+    }
+    if (!exhausted) {
+      run = {
+        drain: (r) => {
+          if (late) {
+            r();
+            return;
+          }
+          release = r;
+          if (exhausted) {
+            endRun();
+            return;
+          }
+          late = true;
+          for (const f of inflight) {
+            if (f.done()) continue;
+            unfinished++;
+            f.addDoneCallback(onSettled);
+          }
+          lateFill();
+        },
+        stop: () => {
+          exhausted = true;
+          endRun();
+        },
+      };
+      untrack = this._trackMap(run);
     }
 
     const it: AsyncIterableIterator<Awaited<R>> = {
@@ -246,7 +403,7 @@ export abstract class Executor {
           if (f?._succeeded()) {
             inflight.shift();
             try {
-              fill();
+              topUp();
             } catch (e) {
               cancelRest();
               return Promise.reject(e);
@@ -270,17 +427,23 @@ export abstract class Executor {
       const f = inflight.shift() as Future<unknown>;
       let v: unknown;
       try {
-        fill();
+        topUp();
         if (f.done()) v = await f.result();
         else {
           const left = deadline === null ? null : Math.max(0, deadline - performance.now());
           v = await f.result({ timeout: left });
         }
       } catch (e) {
+        // A call's own TimeoutError is its outcome, not the map's deadline.
+        if (e instanceof TimeoutError && e !== f._errorOf()) {
+          f.cancel();
+          cancelRest();
+          throw new TimeoutError(`Executor.map: results not ready within ${timeout} ms`);
+        }
+        // Pool.imap: this item's error; the next read goes on with the next item.
+        if (perItem && !closed) throw e;
         f.cancel();
         cancelRest();
-        if (e instanceof TimeoutError)
-          throw new TimeoutError(`Executor.map: results not ready within ${timeout} ms`);
         throw e;
       }
       if (chunksize === 1) return { done: false, value: v as Awaited<R> };

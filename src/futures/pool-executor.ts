@@ -68,7 +68,8 @@ export abstract class PoolExecutor extends Executor {
     this.engine = new PoolEngine(o);
   }
 
-  #check(fn: unknown): void {
+  /** `late`: a map made before shutdown, which shutdown lets finish (Executor.map). */
+  #check(fn: unknown, late = false): void {
     if (typeof fn !== 'function') {
       throw new TypeError(
         `${this.constructor.name}.submit expects a function: received ${describeValue(fn)}`,
@@ -78,7 +79,7 @@ export abstract class PoolExecutor extends Executor {
       const b = this.engine.broken;
       throw this.engine.o.broken(b.message, b.cause);
     }
-    if (this.engine.isShutdown) {
+    if (this.engine.isShutdown && !late) {
       throw new RuntimeError(
         'cannot schedule new futures after shutdown',
         'ERR_WEFT_EXECUTOR_SHUTDOWN',
@@ -100,29 +101,47 @@ export abstract class PoolExecutor extends Executor {
     return f;
   }
 
-  protected override _submitChunk(
+  /** @internal */
+  override _submitCall(fn: Fn, args: unknown[], late: boolean): Future<unknown> {
+    this.#check(fn, late);
+    const f = new PoolFuture<unknown>(this.engine, args, 0, false);
+    this.engine.submit(fn, f);
+    return f;
+  }
+
+  /** @internal */
+  override _submitChunk(
     fn: Fn,
     stride: number,
     flat: unknown[],
+    late: boolean,
   ): Future<ArrayLike<unknown>> {
-    this.#check(fn);
+    this.#check(fn, late);
     // map only indexes the results: numbers may stay in the typed array they came back in.
     const f = new PoolFuture<ArrayLike<unknown>>(this.engine, flat, stride, true);
     this.engine.submit(fn, f);
     return f;
   }
 
-  /** @internal `fn(...a)` for each argument list `a` of `lists`, as one task (Pool's chunks). */
-  _chunk(fn: Fn, lists: unknown[][]): Future<unknown[]> {
+  /**
+   * @internal `fn(...a)` for each argument list `a` of `lists`, as one task (Pool's chunks);
+   * `late` as for `_submitCall`.
+   */
+  _chunk(fn: Fn, lists: unknown[][], late = false): Future<unknown[]> {
     const stride = lists[0]?.length ?? 0;
     if (stride > 0 && lists.every((a) => a.length === stride)) {
-      this.#check(fn);
-      const f = new PoolFuture<unknown[]>(this.engine, lists.flat(1), stride, false);
+      this.#check(fn, late);
+      // By index, not lists.flat(1), which skips the holes of a sparse list (`[1, , 3]`).
+      const flat = new Array<unknown>(lists.length * stride);
+      let at = 0;
+      for (const a of lists) for (let j = 0; j < stride; j++) flat[at++] = a[j];
+      const f = new PoolFuture<unknown[]>(this.engine, flat, stride, false);
       this.engine.submit(fn, f);
       return f;
     }
     // Argument lists of different lengths cannot share a stride: one task each, gathered.
-    const parts = lists.map((a) => this.submit(fn, ...a));
+    // A copy each: the list is the caller's (starmap's items), and is encoded only at dispatch.
+    const parts = lists.map((a) => this._submitCall(fn, Array.from(a), late));
     const all = new Future<unknown[]>();
     let left = parts.length;
     if (left === 0) all.setResult([]);
@@ -139,17 +158,21 @@ export abstract class PoolExecutor extends Executor {
 
   /** @internal Ends every worker now; unfinished calls fail with CancelledError (Pool.terminate). */
   _terminate(): void {
+    // Before the engine fails their calls: a running imap submits nothing more.
+    this._settleMaps(true, () => () => {});
     this.engine.terminate(new CancelledError('The pool was terminated'));
   }
 
-  protected override _mapWindow(chunksize: number): number {
+  /** @internal */
+  override _mapWindow(chunksize: number): number {
     return 4 * this.engine.o.maxWorkers + Math.ceil(8192 / chunksize);
   }
 
   /**
    * Stops accepting calls. Workers finish what they were given and exit; with
-   * `cancelFutures`, calls no worker has started are cancelled first. With `wait` (the default)
-   * resolves once every worker has exited.
+   * `cancelFutures`, calls no worker has started are cancelled first. A `map` made before goes on
+   * submitting its iterable (without `cancelFutures`) or submits nothing more (with it): see
+   * Executor.map. With `wait` (the default) resolves once every worker has exited.
    */
   shutdown(options: ShutdownOptions = {}): Promise<void> {
     if (typeof options !== 'object' || options === null) {
@@ -159,6 +182,9 @@ export abstract class PoolExecutor extends Executor {
     }
     const { wait = true, cancelFutures = false } = options;
     if (this.#shutdownDone === null || cancelFutures) {
+      // First: a map that drains holds the workers before the engine retires them; one that
+      // stops submits nothing into the queue the engine is about to cancel.
+      this._settleMaps(cancelFutures, () => this.engine.hold());
       this.engine.shutdown(cancelFutures);
       this.#shutdownDone = this.engine.whenIdle();
     }

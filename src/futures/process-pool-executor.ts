@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { describeValue } from '../internal/errors.js';
+import { checkInitargs } from '../internal/pool/engine.js';
 import { BrokenProcessPool } from './errors.js';
 import { PoolExecutor } from './pool-executor.js';
 import { checkCommon } from './thread-pool-executor.js';
@@ -30,6 +31,11 @@ export const kPoolNames = Symbol('weft.pool-names');
 export class ProcessPoolExecutor extends PoolExecutor {
   constructor(options: ProcessPoolExecutorOptions & { [kPoolNames]?: true } = {}) {
     const maxWorkers = checkCommon('ProcessPoolExecutor', options, availableParallelism());
+    checkInitargs(
+      options[kPoolNames] ? 'Pool' : 'ProcessPoolExecutor',
+      'process',
+      options.initargs ?? [],
+    );
     const mtpc = options.maxTasksPerChild ?? 0;
     if (
       typeof mtpc !== 'number' ||
@@ -44,8 +50,9 @@ export class ProcessPoolExecutor extends PoolExecutor {
     super({
       kind: 'process',
       maxWorkers,
-      // A worker's name is also its currentProcess().name (`ProcessPoolExecutor-0_1`,
-      // `Pool-0_1`), where Python says SpawnProcess-N and SpawnPoolWorker-N.
+      // A worker's name is also its currentProcess().name (`ProcessPoolExecutor-0_0`,
+      // `Pool-0_0`: counted from 0, as ThreadPoolExecutor-0_0 is in Python and here), where
+      // Python says SpawnProcess-N and SpawnPoolWorker-N.
       namePrefix: options[kPoolNames]
         ? `Pool-${poolCounter++}`
         : `ProcessPoolExecutor-${counter++}`,

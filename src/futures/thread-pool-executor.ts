@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import type { ResourceLimits } from 'node:worker_threads';
 import { describeValue } from '../internal/errors.js';
+import { checkInitargs } from '../internal/pool/engine.js';
 import { BrokenThreadPool } from './errors.js';
 import { PoolExecutor } from './pool-executor.js';
 
@@ -78,6 +79,7 @@ export class ThreadPoolExecutor extends PoolExecutor {
         `ThreadPoolExecutor: threadNamePrefix must be a string: received ${describeValue(prefix)}`,
       );
     }
+    checkInitargs('ThreadPoolExecutor', 'thread', options.initargs ?? []);
     super({
       kind: 'thread',
       maxWorkers,

@@ -3,16 +3,21 @@
  * (src/internal/pool/engine.ts): children started on demand and reused, calls in batches, a
  * child is a daemon. Unlike CPython's Pool, a child that dies does not leave its calls hanging:
  * they fail with BrokenProcessPool.
+ *
+ * `imap` and `imapUnordered` are lazy where CPython's submit the whole iterable at the call: a
+ * window of calls is in flight and refilled as results are read (so an endless iterable works).
+ * What CPython's eagerness gives, they keep: the pool's state is checked at the call, and a
+ * `close()` after it does not stop them — they go on submitting as their calls finish, and
+ * `join()` waits for that (Executor.map's rule for shutdown).
  */
 
-import { asCompleted } from '../futures/as-completed.js';
-import { checkChunksize } from '../futures/executor.js';
+import { checkChunksize, type MapRun } from '../futures/executor.js';
 import { Future } from '../futures/future.js';
 import { kPoolNames, ProcessPoolExecutor } from '../futures/process-pool-executor.js';
 import { type ProgressOptions, progressOption, startProgressBar } from '../futures/progress-bar.js';
-import { describeValue } from '../internal/errors.js';
+import { Deque } from '../internal/deque.js';
+import { CancelledError, describeValue } from '../internal/errors.js';
 import { AsyncResult } from './async-result.js';
-import { RuntimeError } from './errors.js';
 import { cpuCount } from './process.js';
 
 type Fn = (...args: any[]) => unknown;
@@ -43,11 +48,18 @@ export interface PoolMapOptions {
  * ```
  *
  * `await using` terminates the pool at the end of the scope, as Python's `with Pool()` does.
+ * Misuse raises what Python's ValueError stands for in weft, a `RangeError` with a `code`:
+ * a call after `close()` or `terminate()` (`ERR_WEFT_POOL_NOT_RUNNING`), `join()` before either
+ * (`ERR_WEFT_POOL_RUNNING`). The calls that return a Promise reject; the others throw.
  */
 export class Pool {
   readonly #ex: ProcessPoolExecutor;
   #state: 'run' | 'close' | 'terminate' = 'run';
 
+  /**
+   * @throws RangeError for a bad `processes` or `maxtasksperchild`; TypeError for other bad
+   *   options, or `initargs` that cannot be sent to a child.
+   */
   constructor(processes?: number | null, options: PoolOptions = {}) {
     const n = processes ?? cpuCount();
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) {
@@ -55,27 +67,57 @@ export class Pool {
         `Number of processes must be at least 1: received ${describeValue(processes)}`,
       );
     }
+    if (typeof options !== 'object' || options === null) {
+      throw new TypeError(`Pool: options must be an object: received ${describeValue(options)}`);
+    }
+    const { initializer = null, initargs = [], maxtasksperchild = null } = options;
+    // Checked here, in the words of Pool's own options (ProcessPoolExecutor names its own).
+    if (initializer !== null && typeof initializer !== 'function') {
+      throw new TypeError(
+        `Pool: initializer must be a function: received ${describeValue(initializer)}`,
+      );
+    }
+    if (!Array.isArray(initargs)) {
+      throw new TypeError(`Pool: initargs must be an array: received ${describeValue(initargs)}`);
+    }
+    if (
+      maxtasksperchild !== null &&
+      (typeof maxtasksperchild !== 'number' ||
+        !Number.isInteger(maxtasksperchild) ||
+        maxtasksperchild < 1)
+    ) {
+      // Python: ValueError "maxtasksperchild must be a positive int or None".
+      throw new RangeError(
+        `Pool: maxtasksperchild must be a positive integer or null: received ${describeValue(maxtasksperchild)}`,
+      );
+    }
     this.#ex = new ProcessPoolExecutor({
       maxWorkers: n,
-      initializer: options.initializer ?? null,
-      initargs: options.initargs ?? [],
-      maxTasksPerChild: options.maxtasksperchild ?? null,
+      initializer,
+      initargs,
+      maxTasksPerChild: maxtasksperchild,
       [kPoolNames]: true,
     });
   }
 
   #check(): void {
-    if (this.#state !== 'run')
-      throw new RuntimeError('Pool not running', 'ERR_WEFT_POOL_NOT_RUNNING');
+    if (this.#state !== 'run') throw valueError('Pool not running', 'ERR_WEFT_POOL_NOT_RUNNING');
   }
 
-  /** `fn(...args)` in a child; resolves to its result. */
+  /**
+   * `fn(...args)` in a child; resolves to its result. `kwds`, when it has keys, reaches `fn` as
+   * one trailing object (as a Process's `kwargs`); `{}` is no keywords, as in Python.
+   */
   apply<R>(
     fn: (...args: any[]) => R,
     args: unknown[] = [],
-    kwds?: Record<string, unknown>,
+    kwds?: Record<string, unknown> | null,
   ): Promise<Awaited<R>> {
-    return this.applyAsync(fn, args, kwds).get();
+    try {
+      return this.applyAsync(fn, args, kwds).get();
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   /** `fn(...args)` in a child; `callback`/`errorCallback` run in this process when it ends. */
@@ -90,7 +132,12 @@ export class Pool {
       throw new TypeError(
         `Pool.applyAsync: args must be an array: received ${describeValue(args)}`,
       );
-    const all = kwds ? [...args, kwds] : args;
+    if (kwds !== undefined && kwds !== null && (typeof kwds !== 'object' || Array.isArray(kwds))) {
+      throw new TypeError(
+        `Pool.applyAsync: kwds must be an object: received ${describeValue(kwds)}`,
+      );
+    }
+    const all = kwds && Object.keys(kwds).length > 0 ? [...args, kwds] : args;
     const f = this.#ex.submit(fn as Fn, ...all) as Future<Awaited<R>>;
     hook(f, options);
     return new AsyncResult(f);
@@ -112,6 +159,7 @@ export class Pool {
     chunksize?: number,
     options: ApplyAsyncOptions<Awaited<R>[]> & PoolMapOptions = {},
   ): AsyncResult<Awaited<R>[]> {
+    this.#check();
     return this.#mapAsync(
       fn as Fn,
       [...checkIterable(iterable)].map((x) => [x]),
@@ -120,10 +168,14 @@ export class Pool {
     ) as AsyncResult<Awaited<R>[]>;
   }
 
-  /** `fn(...args)` for each argument list of `iterable`; resolves to the list of results. */
+  /**
+   * `fn(...args)` for each item `args` of `iterable`, which may be any iterable (an array, a
+   * string, a typed array, a Set, a generator), as Python's `func(*args)`; resolves to the list
+   * of results.
+   */
   async starmap<R>(
     fn: (...args: any[]) => R,
-    iterable: Iterable<unknown[]>,
+    iterable: Iterable<Iterable<unknown>>,
     chunksize?: number,
     options: PoolMapOptions = {},
   ): Promise<Awaited<R>[]> {
@@ -132,16 +184,14 @@ export class Pool {
 
   starmapAsync<R>(
     fn: (...args: any[]) => R,
-    iterable: Iterable<unknown[]>,
+    iterable: Iterable<Iterable<unknown>>,
     chunksize?: number,
     options: ApplyAsyncOptions<Awaited<R>[]> & PoolMapOptions = {},
   ): AsyncResult<Awaited<R>[]> {
-    return this.#mapAsync(
-      fn as Fn,
-      [...checkIterable(iterable)] as unknown[][],
-      chunksize,
-      options,
-    ) as AsyncResult<Awaited<R>[]>;
+    this.#check();
+    const lists: unknown[][] = [];
+    for (const a of checkIterable(iterable)) lists.push(argumentList(a));
+    return this.#mapAsync(fn as Fn, lists, chunksize, options) as AsyncResult<Awaited<R>[]>;
   }
 
   #mapAsync(
@@ -150,12 +200,12 @@ export class Pool {
     chunksize: number | undefined,
     options: ApplyAsyncOptions<any[]> & PoolMapOptions,
   ): AsyncResult<unknown[]> {
-    this.#check();
     checkChunksize(chunksize, 'Pool.map');
     const progress = progressOption(options?.progress, 'Pool.map');
     const cs = chunksize ?? Math.max(1, Math.ceil(lists.length / (this.#ex.maxWorkers * 4)));
     const chunks: Future<unknown[]>[] = [];
-    for (let i = 0; i < lists.length; i += cs) chunks.push(this.#chunk(fn, lists.slice(i, i + cs)));
+    for (let i = 0; i < lists.length; i += cs)
+      chunks.push(this.#ex._chunk(fn, lists.slice(i, i + cs)));
     const all = new Future<unknown[]>();
     if (progress !== null) {
       const bar = startProgressBar(progress, lists.length);
@@ -198,62 +248,74 @@ export class Pool {
     return new AsyncResult(all);
   }
 
-  #chunk(fn: Fn, lists: unknown[][]): Future<unknown[]> {
-    return this.#ex._chunk(fn, lists);
-  }
-
-  /** Results in order, as they become available (Python's imap). */
-  async *imap<R>(
+  /**
+   * Results in order, as they become available (Python's imap). Lazy: a window of calls is in
+   * flight ahead of the result being read. With `chunksize` 1, a failed call throws its error
+   * for its item and the next read goes on with the next item (Python's IMapIterator); with
+   * chunks, a failed chunk ends the iteration (as Python's generator over chunks does).
+   * @throws RangeError (ERR_WEFT_POOL_NOT_RUNNING) at the call when the pool is not running.
+   */
+  imap<R>(
     fn: (x: any) => R,
     iterable: Iterable<unknown>,
     chunksize = 1,
     options: PoolMapOptions = {},
-  ): AsyncGenerator<Awaited<R>> {
+  ): AsyncIterableIterator<Awaited<R>> {
     this.#check();
     checkChunksize(chunksize, 'Pool.imap');
-    yield* this.#ex.map(fn as Fn, [checkIterable(iterable)], {
-      chunksize,
-      progress: options?.progress ?? null,
-    }) as AsyncIterable<Awaited<R>>;
+    if (typeof fn !== 'function') {
+      throw new TypeError(`Pool.imap expects a function: received ${describeValue(fn)}`);
+    }
+    return this.#ex._map(
+      fn as Fn,
+      [checkIterable(iterable)],
+      { chunksize, progress: options?.progress ?? null },
+      false,
+    ) as AsyncIterableIterator<Awaited<R>>;
   }
 
-  /** Results in completion order (Python's imap_unordered). */
-  async *imapUnordered<R>(
+  /**
+   * Results in completion order (Python's imap_unordered). Lazy as `imap`, and a failed call's
+   * error is thrown in its turn the same way.
+   * @throws RangeError (ERR_WEFT_POOL_NOT_RUNNING) at the call when the pool is not running.
+   */
+  imapUnordered<R>(
     fn: (x: any) => R,
     iterable: Iterable<unknown>,
     chunksize = 1,
-  ): AsyncGenerator<Awaited<R>> {
+  ): AsyncIterableIterator<Awaited<R>> {
     this.#check();
     checkChunksize(chunksize, 'Pool.imapUnordered');
-    const fs: Future<unknown[]>[] = [];
-    let batch: unknown[][] = [];
-    for (const x of checkIterable(iterable)) {
-      batch.push([x]);
-      if (batch.length === chunksize) {
-        fs.push(this.#chunk(fn as Fn, batch));
-        batch = [];
-      }
+    if (typeof fn !== 'function') {
+      throw new TypeError(`Pool.imapUnordered expects a function: received ${describeValue(fn)}`);
     }
-    if (batch.length > 0) fs.push(this.#chunk(fn as Fn, batch));
-    for await (const f of asCompleted(fs)) for (const v of await f.result()) yield v as Awaited<R>;
+    const source = checkIterable(iterable)[Symbol.iterator]();
+    return unordered(this.#ex, fn as Fn, source, chunksize) as AsyncIterableIterator<Awaited<R>>;
   }
 
-  /** No more work; children exit once the submitted work is done. */
+  /**
+   * No more work; children exit once the submitted work is done. An `imap` or `imapUnordered`
+   * already made goes on to the end of its iterable.
+   */
   close(): void {
     if (this.#state === 'run') this.#state = 'close';
     void this.#ex.shutdown({ wait: false });
   }
 
-  /** Ends the children now; unfinished calls fail. */
+  /** Ends the children now; unfinished calls fail with CancelledError. */
   terminate(): void {
     this.#state = 'terminate';
     this.#ex._terminate();
   }
 
-  /** Waits for the children to exit. @throws RuntimeError unless close() or terminate() came first. */
+  /**
+   * Waits for the children to exit.
+   * @throws RangeError (Python's ValueError, ERR_WEFT_POOL_RUNNING) unless close() or terminate()
+   *   came first.
+   */
   async join(): Promise<void> {
     if (this.#state === 'run')
-      throw new RuntimeError(
+      throw valueError(
         'Pool is still running: call close() or terminate() first',
         'ERR_WEFT_POOL_RUNNING',
       );
@@ -269,6 +331,170 @@ export class Pool {
     this.terminate();
     await this.join();
   }
+}
+
+/**
+ * imapUnordered's iteration: up to a window of calls unfinished or unread, refilled as results
+ * are read (after the pool's close(): as calls finish, see MapRun), read in completion order.
+ */
+function unordered(
+  ex: ProcessPoolExecutor,
+  fn: Fn,
+  source: Iterator<unknown>,
+  chunksize: number,
+): AsyncIterableIterator<unknown> {
+  const window = ex._mapWindow(chunksize);
+  const live = new Set<Future<unknown[]>>();
+  const finished = new Deque<Future<unknown[]>>();
+  // The next() waiting for a call to finish: next() calls run one after another, as an async
+  // generator's do, so there is at most one.
+  const readers = new Deque<() => void>();
+  let late = false;
+  let exhausted = false;
+  let closed = false;
+  let filling = false;
+  let release: (() => void) | null = null;
+  let untrack: (() => void) | null = null;
+  // The executor holds its maps weakly: named in endRun, this lives as long as the iterator.
+  let run: MapRun | null = null;
+  let buffer: ArrayLike<unknown> = [];
+  let at = 0;
+
+  const wakeAll = (): void => {
+    while (readers.length > 0) (readers.shift() as () => void)();
+  };
+  const endRun = (): void => {
+    untrack?.();
+    untrack = null;
+    run = null;
+    release?.();
+    release = null;
+  };
+  const onDone = (f: Future<unknown[]>): void => {
+    if (!live.delete(f)) return;
+    finished.push(f);
+    if (late && !filling) fill();
+    readers.shift()?.();
+  };
+  const fill = (): void => {
+    filling = true;
+    try {
+      while (!exhausted && live.size + (late ? 0 : finished.length) < window) {
+        const batch: unknown[][] = [];
+        while (batch.length < chunksize) {
+          const r = source.next();
+          if (r.done) {
+            exhausted = true;
+            break;
+          }
+          batch.push([r.value]);
+        }
+        if (batch.length === 0) break;
+        const f = ex._chunk(fn, batch, late);
+        live.add(f);
+        f.addDoneCallback(onDone);
+      }
+    } catch (e) {
+      // The iterable's error (or a broken pool's), read after the results finished before it.
+      exhausted = true;
+      const f = new Future<unknown[]>();
+      f.setException(e);
+      finished.push(f);
+      readers.shift()?.();
+    } finally {
+      filling = false;
+    }
+    if (exhausted) endRun();
+  };
+  const close = (): void => {
+    closed = true;
+    exhausted = true;
+    for (const f of live) f.cancel();
+    live.clear();
+    endRun();
+    wakeAll();
+  };
+  const step = async (): Promise<IteratorResult<unknown>> => {
+    for (;;) {
+      if (at < buffer.length) return { done: false, value: buffer[at++] };
+      if (closed) return { done: true, value: undefined };
+      const f = finished.shift();
+      if (f !== undefined) {
+        if (!late && !exhausted) fill();
+        if (f._succeeded()) {
+          buffer = f._resultNow() as unknown[];
+          at = 0;
+          continue;
+        }
+        const e = f.cancelled() ? new CancelledError('The call was cancelled') : f._errorOf();
+        // Chunks fail whole, and Python's generator over them ends there.
+        if (chunksize > 1) close();
+        throw e;
+      }
+      if (exhausted && live.size === 0) {
+        closed = true;
+        return { done: true, value: undefined };
+      }
+      await new Promise<void>((r) => readers.push(r));
+    }
+  };
+
+  fill();
+  if (!exhausted) {
+    run = {
+      drain: (r) => {
+        if (late) {
+          r();
+          return;
+        }
+        release = r;
+        if (exhausted) {
+          endRun();
+          return;
+        }
+        late = true;
+        fill();
+      },
+      stop: () => {
+        exhausted = true;
+        endRun();
+        wakeAll();
+      },
+    };
+    untrack = ex._trackMap(run);
+  }
+  let turn: Promise<unknown> = Promise.resolve();
+  const it: AsyncIterableIterator<unknown> = {
+    [Symbol.asyncIterator]() {
+      return it;
+    },
+    next(): Promise<IteratorResult<unknown>> {
+      const p = turn.then(step);
+      turn = p.catch(() => undefined);
+      return p;
+    },
+    async return(): Promise<IteratorResult<unknown>> {
+      close();
+      return { done: true, value: undefined };
+    },
+  };
+  return it;
+}
+
+/** Python's ValueError, as weft spells it: a RangeError, with a code saying which misuse. */
+function valueError(message: string, code: string): RangeError {
+  return Object.assign(new RangeError(message), { code });
+}
+
+/** One item of starmap's iterable as the argument list of a call (Python's `func(*args)`). */
+function argumentList(a: unknown): unknown[] {
+  if (Array.isArray(a)) return a;
+  if (a === null || typeof (a as Iterable<unknown>)?.[Symbol.iterator] !== 'function') {
+    throw new TypeError(
+      `Pool.starmap: each item must be an iterable of arguments: received ${describeValue(a)}`,
+    );
+  }
+  return [...(a as Iterable<unknown>)];
 }
 
 function hook<R>(f: Future<R>, o: ApplyAsyncOptions<R>): void {

@@ -169,6 +169,8 @@ export class PoolEngine {
   #broken: Error | null = null;
   #initializer: TaskRef | null;
   #idleWaiters: Array<() => void> = [];
+  /** Maps started before shutdown that still submit (hold()): the workers wait for them. */
+  #holds = 0;
 
   constructor(o: EngineOptions) {
     this.o = o;
@@ -261,7 +263,12 @@ export class PoolEngine {
   // ── dispatch ──────────────────────────────────────────────────────────────────────────────
 
   #dispatch(): void {
-    if (this.#broken !== null) return;
+    // A broken engine sends nothing, but a worker's exit still ends here: whenIdle's waiters
+    // (Pool.join after terminate) must learn of the last one.
+    if (this.#broken !== null) {
+      this.#checkIdle();
+      return;
+    }
     // Workers first (CPython's _adjust_process_count): a call that finds no idle worker starts
     // one, so a burst is shared with the workers it needs rather than sent to the one idle now.
     this.#grow();
@@ -503,7 +510,7 @@ export class PoolEngine {
     for (const w of this.#workers) {
       if (w.stopSent || w.exited || w.busy()) continue;
       const quota = this.o.maxTasksPerWorker > 0 && w.assigned >= this.o.maxTasksPerWorker;
-      if (quota || (this.#shutdown && this.#queue.length === 0)) {
+      if (quota || (this.#shutdown && this.#queue.length === 0 && this.#holds === 0)) {
         w.stopping = true;
         // Ref'd until it exits, so that shutdown({ wait }) is not cut short by an empty loop.
         if (!w.refd) {
@@ -542,6 +549,7 @@ export class PoolEngine {
 
   #checkIdle(): void {
     if (this.#idleWaiters.length === 0) return;
+    if (this.#holds > 0 && this.#broken === null) return;
     if (this.#workers.some((w) => !w.exited)) return;
     for (const r of this.#idleWaiters.splice(0)) r();
   }
@@ -732,10 +740,31 @@ export class PoolEngine {
     this.#dispatch();
   }
 
-  /** Resolves once every worker has exited (after shutdown, or after the engine broke). */
+  /**
+   * Resolves once every worker has exited and nothing holds them (after shutdown, or after the
+   * engine broke).
+   */
   whenIdle(): Promise<void> {
-    if (!this.#workers.some((w) => !w.exited)) return Promise.resolve();
+    const held = this.#holds > 0 && this.#broken === null;
+    if (!held && !this.#workers.some((w) => !w.exited)) return Promise.resolve();
     return new Promise((r) => this.#idleWaiters.push(r));
+  }
+
+  /**
+   * Keeps a shut-down engine's workers, and whenIdle() waiting, until the returned function is
+   * called (once is enough; later calls do nothing): a map started before shutdown goes on
+   * submitting its iterable as its calls finish, and without this each lull would end the
+   * workers and the next call start new ones.
+   */
+  hold(): () => void {
+    this.#holds++;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      this.#holds--;
+      if (this.#holds === 0) this.#dispatch();
+    };
   }
 
   /** Ends every worker now (Pool.terminate); unfinished futures fail with `error`. */
@@ -766,6 +795,30 @@ export class PoolEngine {
 function owedAt(w: PoolWorker, slot: number, k: number): Item | undefined {
   const it = w.slots[slot]?.[k];
   return it !== undefined && it.w === w && it.slot === slot && it.k === k ? it : undefined;
+}
+
+/**
+ * Throws a TypeError naming `what` when `initargs` cannot reach a worker of `kind`: at the
+ * executor's construction, as Python fails at pickling them, rather than at the first worker's
+ * start (a child's boot message is sent from an event handler, where it would crash this
+ * process).
+ */
+export function checkInitargs(what: string, kind: 'thread' | 'process', initargs: unknown[]): void {
+  const tokens: string[] = [];
+  try {
+    const v = collectTransfers(tokens, () => encode(initargs, 'message'));
+    if (kind === 'process') serialize(v);
+    else structuredClone(v);
+  } catch (e) {
+    if (e instanceof WeftError) throw e;
+    throw new TypeError(
+      `${what}: initargs cannot be sent to a worker (${(e as Error)?.message}); send plain data, typed arrays, Maps/Sets or Errors${kind === 'process' && /SharedArrayBuffer/.test(String((e as Error)?.message)) ? THREADING_TO_PROCESS : ''}`,
+      { cause: e },
+    );
+  } finally {
+    // A probe: the pipe handles it serialised will not be revived from it.
+    dropTransfers(tokens);
+  }
 }
 
 const THREADING_TO_PROCESS =

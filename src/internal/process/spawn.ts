@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { DefaultSerializer } from 'node:v8';
 import { identity } from '../../multiprocessing/process-identity.js';
 import { WeftError } from '../errors.js';
 import { sharedModules } from '../serialize.js';
@@ -17,6 +18,31 @@ const bootstrapUrl = new URL(
   `./bootstrap${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`,
   import.meta.url,
 );
+
+/**
+ * Throws what the IPC channel's serializer would for `v`: Node's `ChildProcessSerializer`
+ * (lib/internal/child_process/serialization.js), which writes a host object that is not a
+ * typed array as a copy of its own fields where v8.serialize refuses it.
+ */
+function probeChannel(v: unknown): void {
+  const s = new ChannelSerializer();
+  s.writeHeader();
+  s.writeValue(v);
+}
+// Node's hook for host objects, which @types/node does not declare.
+const writeView = (DefaultSerializer.prototype as unknown as { _writeHostObject(o: object): void })
+  ._writeHostObject;
+class ChannelSerializer extends DefaultSerializer {
+  _writeHostObject(object: object): void {
+    if (ArrayBuffer.isView(object)) {
+      this.writeUint32(0);
+      writeView.call(this, object);
+      return;
+    }
+    this.writeUint32(1);
+    this.writeValue({ ...object });
+  }
+}
 
 let tsxLoader: string | null | undefined;
 function findTsx(): string | null {
@@ -65,6 +91,26 @@ export class ChildHandle {
       }
       execArgv.push('--import', tsx);
     }
+    const boot: BootMessage = {
+      t: 'boot',
+      role: o.role,
+      payload: o.payload,
+      daemon: o.daemon,
+      parentPid: process.pid,
+      name: o.name,
+      parentName: identity().name,
+    };
+    // The boot message goes when the child says hello, from an event handler, where a value the
+    // channel's serializer refuses (a function, a symbol, a SharedArrayBuffer) would be an
+    // uncaught exception that ends this process: refused here, before anything is forked.
+    try {
+      probeChannel(boot);
+    } catch (err) {
+      throw new TypeError(
+        `${o.name}: its start-up data cannot be sent to a child process (${(err as Error)?.message})`,
+        { cause: err },
+      );
+    }
     this.process = fork(fileURLToPath(bootstrapUrl), [], {
       execArgv,
       serialization: 'advanced',
@@ -79,22 +125,20 @@ export class ChildHandle {
         [ENV_EARLY_MODULES]: JSON.stringify([...preload, o.role]),
       },
     });
-    const boot: BootMessage = {
-      t: 'boot',
-      role: o.role,
-      payload: o.payload,
-      daemon: o.daemon,
-      parentPid: process.pid,
-      name: o.name,
-      parentName: identity().name,
-    };
     const onHello = (m: unknown): void => {
       if ((m as { t?: unknown })?.t !== 'hello') return;
       this.process.off('message', onHello);
       const queued = this.#queue ?? [];
       this.#queue = null;
-      this.#send(boot);
-      for (const q of queued) this.#send(q);
+      try {
+        this.#send(boot);
+        for (const q of queued) this.#send(q);
+      } catch (err) {
+        // Checked before (the constructor, send): should it fail anyway, the child cannot start
+        // and its owner learns why from 'error' and 'exit', not from a crash of this process.
+        if (this.process.listenerCount('error') > 0) this.process.emit('error', err);
+        this.process.kill('SIGKILL');
+      }
     };
     this.process.on('message', onHello);
   }
@@ -106,8 +150,9 @@ export class ChildHandle {
   /** Sends `m` to the child's role. @throws DataCloneError-like errors for uncloneable data. */
   send(m: unknown): void {
     if (this.#queue !== null) {
-      // Fail now, not at hello time, when `m` cannot be serialized.
-      structuredClone(m);
+      // Fail now, not at hello time, when `m` cannot be serialized (by the channel's serializer:
+      // structuredClone takes a SharedArrayBuffer, which the channel refuses).
+      probeChannel(m);
       this.#queue.push(m);
     } else this.#send(m);
   }

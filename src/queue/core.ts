@@ -8,41 +8,55 @@
  *                                          └──notify if PUT_WAITERS──▶ producers park on GETS
  *
  * Two stores share the header, the waiting and the counting (CPython's `_put`/`_get` hooks):
- * - FIFO (`Queue`, `SimpleQueue`, `JoinableQueue`): a byte ring. Producers serialise among
- *   themselves on PLOCK and consumers on CLOCK, so one producer and one consumer never contend
- *   for a lock; they meet only through TAIL/HEAD and the counters.
+ * - FIFO (`Queue`, `SimpleQueue`, `JoinableQueue`): a byte ring of records (item-codec.ts).
+ *   Producers serialise among themselves on PLOCK and consumers on CLOCK, so one producer and
+ *   one consumer never contend for a lock; they meet only through TAIL/HEAD and the counters.
  * - LIFO and priority: an index of entries (a stack, or a binary heap on (priority, arrival))
- *   over a byte arena that is compacted when it runs out of room. One lock (PLOCK) for both sides.
+ *   and the items' payloads, in one arena that is compacted when it runs out of room. One lock
+ *   (PLOCK) for both sides.
  *
  * Header (Int32 words; one 64-byte line per writer side, against false sharing)
- * | idx | name         | writer             | readers    | meaning                                       |
- * |  0  | PLOCK        | producers          | producers  | mutex: 0 free, 1 held, 2 held + parked        |
- * |  1  | TAIL         | producers          | producers  | ring: bytes ever written (wraps at 2^32)      |
- * |  2  | PUTS         | producers          | any        | items ever put; getters park on it            |
- * |  3  | ARENA_TOP    | lock holder        | lock holder| arena: first free byte                        |
- * |  4  | NENTRIES     | lock holder        | lock holder| arena: entries in the index                   |
- * |  5  | SEQ          | lock holder        | lock holder| arena: arrival counter (priority ties: FIFO)  |
- * |  6  | DEAD         | lock holder        | lock holder| arena: bytes of consumed records below TOP    |
- * | 16  | CLOCK        | consumers          | consumers  | mutex of the ring's consumers                 |
- * | 17  | HEAD         | consumers          | producers  | ring: bytes ever consumed                     |
- * | 18  | GETS         | consumers          | any        | items ever got; putters park on it            |
- * | 19  | DONE         | taskDone           | join       | tasks ever marked done; joiners park on it    |
- * | 32  | GET_WAITERS  | getters (add)      | producers  | getters parked or about to park               |
- * | 33  | PUT_WAITERS  | putters (add)      | consumers  | putters parked or about to park               |
- * | 34  | JOIN_WAITERS | joiners (add)      | taskDone   | joiners parked or about to park               |
- * | 35  | LOCK_PARKED  | —                  | —          | (reserved)                                    |
- * | 36  | ASYNC_GETTERS| async getters (add)| producers  | the async ones among GET_WAITERS (wakeSome)   |
- * | 37  | ASYNC_PUTTERS| async putters (add)| consumers  | the async ones among PUT_WAITERS (wakeSome)   |
- * | 38  | ROOM_WANTED  | putters 1, gets 0  | consumers  | too few free bytes for a putter: wake them all |
- * | 48  | KIND         | creator            | any        | 0 FIFO, 1 LIFO, 2 priority, 3 simple, 4 joinable |
- * | 49  | MAXSIZE      | creator            | any        | 0 unbounded (by count)                        |
- * | 50  | CAPACITY     | creator            | any        | bytes of the data area                        |
- * | 51  | SHUTDOWN     | shutdown           | any        | 0 open, 1 shut down, 2 shut down immediately  |
- * | 52  | ENTRY_CAP    | creator            | any        | arena: entries the index can hold             |
+ * | idx   | name         | writer             | readers    | meaning                                     |
+ * |  0    | PLOCK        | producers          | producers  | mutex: 0 free, 1 held, 2 held + parked      |
+ * |  1    | TAIL         | producers          | producers  | ring: bytes ever written (wraps at 2^32)    |
+ * |  2    | PUTS         | producers          | any        | items ever put; getters park on it          |
+ * |  3    | ARENA_TOP    | lock holder        | lock holder| arena: first free payload byte              |
+ * |  4    | NENTRIES     | lock holder        | lock holder| arena: entries in the index                 |
+ * |  5    | SEQ          | lock holder        | lock holder| arena: arrival counter (priority ties: FIFO)|
+ * |  6    | DEAD         | lock holder        | lock holder| arena: bytes of consumed payloads below TOP |
+ * | 16    | CLOCK        | consumers          | consumers  | mutex of the ring's consumers               |
+ * | 17    | HEAD         | consumers          | producers  | ring: bytes ever consumed                   |
+ * | 18    | GETS         | consumers          | any        | items ever got; putters park on it          |
+ * | 19    | DONE         | taskDone           | join       | tasks ever marked done; joiners park on it  |
+ * | 32    | GET_WAITERS  | getters (add)      | producers  | getters parked or about to park             |
+ * | 33    | PUT_WAITERS  | putters (add)      | consumers  | putters parked or about to park             |
+ * | 34    | JOIN_WAITERS | joiners (add)      | taskDone   | joiners parked or about to park             |
+ * | 35    | LOCK_PARKED  | —                  | —          | (reserved)                                  |
+ * | 36    | ASYNC_GETTERS| async getters (add)| producers  | the async ones among GET_WAITERS (wakeSome) |
+ * | 37    | ASYNC_PUTTERS| async putters (add)| consumers  | the async ones among PUT_WAITERS (wakeSome) |
+ * | 38    | ROOM_WANTED  | putters 1, gets 0  | consumers  | too few free bytes for a putter: wake all   |
+ * | 48    | KIND         | creator            | any        | 0 FIFO, 1 LIFO, 2 priority, 3 simple, 4 joinable |
+ * | 49    | CAPACITY     | creator            | any        | bytes of the data area                      |
+ * | 50    | SHUTDOWN     | shutdown           | any        | 0 open, 1 shut down, 2 shut down immediately|
+ * | 52–53 | MAXSIZE      | creator            | any        | Float64: maxsize as given, 0 unbounded      |
+ * MAXSIZE is a Float64 so that every thread sees any integer maxsize exactly (an Int32 turned
+ * 2^32 + 5 into 5). Its write is plain (Atomics has no Float64): the buffer reaches other
+ * threads only through a message, which orders it before any of their reads.
+ *
+ * Data area (CAPACITY bytes after the 64 header words)
+ * - Ring: records at TAIL/HEAD modulo CAPACITY, a power of two.
+ * - Arena: payloads grow up from 0 to ARENA_TOP; the index grows down from CAPACITY, entry i
+ *   at CAPACITY − (i + 1) · 24, so an item costs its payload plus 24 bytes of maxbytes and no
+ *   count limit hides beside the byte limit. Entry i: f64 priority, i32 seq, i32 payload
+ *   offset, i32 payload length, i32 tag (the stack's top, or the heap's root, is entry
+ *   NENTRIES − 1, or entry 0).
  *
  * Invariants: PUTS − GETS (32-bit wrapping) is the number of items stored, and a record is
  * complete before PUTS counts it (its bytes are written before the seq-cst add that publishes
- * it). TAIL − HEAD ≤ CAPACITY. The largest item is half the ring, so a wrap can always fit.
+ * it). TAIL − HEAD ≤ CAPACITY. The largest ring record (header and payload) is half the ring, so
+ * a wrap can always fit. ARENA_TOP ≤ CAPACITY − NENTRIES · 24. No queue holds 2^30 items (each
+ * takes at least 4 bytes of at most 2^30), so a larger maxsize bounds nothing and the 32-bit
+ * count compares stay exact.
  * Every count-changing step happens before the waiter counter is read (wait.ts's handshake).
  * Shutdown changes no futex word, so queue waits park in slices of SHUTDOWN_POLL_MS.
  *
@@ -61,15 +75,19 @@ import {
 import { Empty, Full, ItemTooLargeError, ShutDown } from './errors.js';
 import {
   align4,
+  exactSize,
   HEADER_BYTES,
   headerLen,
   headerTag,
+  MAX_PAYLOAD,
   type Measured,
   measure,
+  readHeader,
   readPayload,
-  T_WRAP,
+  WRAP,
   writeHeader,
   writePayload,
+  writeWrap,
 } from './item-codec.js';
 
 const PLOCK = 0;
@@ -90,10 +108,10 @@ const ASYNC_GETTERS = 36;
 const ASYNC_PUTTERS = 37;
 const ROOM_WANTED = 38;
 const KIND = 48;
-const MAXSIZE = 49;
-const CAPACITY = 50;
-const SHUTDOWN = 51;
-const ENTRY_CAP = 52;
+const CAPACITY = 49;
+const SHUTDOWN = 50;
+/** Float64 index of MAXSIZE (header words 52–53). */
+const MAXSIZE_F64 = 26;
 const HEADER_WORDS = 64;
 
 export const KIND_FIFO = 0;
@@ -108,6 +126,9 @@ const SHUTDOWN_POLL_MS = 50;
 const MUTEX_SPIN = 200;
 /** Bytes per arena entry: f64 priority, then i32 seq, offset, length, tag. */
 const ENTRY_BYTES = 24;
+const ENTRY_WORDS = ENTRY_BYTES >> 2;
+/** A maxsize above this is never reached (see the invariants): it is enforced as unbounded. */
+const COUNT_LIMIT_MAX = 2 ** 30;
 
 export const DEFAULT_MAXBYTES = 1 << 20;
 
@@ -140,11 +161,15 @@ export class QueueCore {
   readonly dv: DataView;
   readonly f64: Float64Array;
   readonly kind: number;
+  /** As given (any integer ≥ 0); may be beyond an Int32. */
   readonly maxsize: number;
+  /** The count bound the put paths enforce: maxsize, or 0 when it cannot be reached. Always
+   * a small integer, so the hot path compares Int32s. */
+  private readonly countLimit: number;
   readonly cap: number;
   private readonly dataOff: number;
-  private readonly entriesOff: number;
-  private readonly entryCap: number;
+  /** Arena: byte offset just past entry 0 (the index grows down from here). */
+  private readonly indexEnd: number;
   /** Largest payload that can ever fit. */
   private readonly maxItem: number;
   /** Lower bounds of HEAD, GETS and PUTS last read by this thread: each saves reading a cache
@@ -165,35 +190,34 @@ export class QueueCore {
     if (config instanceof SharedArrayBuffer) {
       this.sab = config;
       this.a = new Int32Array(config);
+      this.f64 = new Float64Array(config);
       this.kind = load(this.a, KIND);
-      this.maxsize = load(this.a, MAXSIZE);
+      this.maxsize = this.f64[MAXSIZE_F64]!;
       this.cap = load(this.a, CAPACITY);
-      this.entryCap = load(this.a, ENTRY_CAP);
     } else {
       this.kind = config.kind;
       this.maxsize = config.maxsize;
       const ring = config.kind !== KIND_LIFO && config.kind !== KIND_PRIORITY;
       // The ring's positions are counters masked by CAPACITY − 1: a power of two.
       this.cap = ring ? 2 ** Math.ceil(Math.log2(config.maxbytes)) : align8(config.maxbytes);
-      this.entryCap = ring
-        ? 0
-        : config.maxsize > 0
-          ? config.maxsize
-          : Math.max(1024, this.cap >> 5);
-      const bytes = HEADER_WORDS * 4 + this.entryCap * ENTRY_BYTES + this.cap;
-      this.sab = new SharedArrayBuffer(bytes);
+      this.sab = new SharedArrayBuffer(HEADER_WORDS * 4 + this.cap);
       this.a = new Int32Array(this.sab);
+      this.f64 = new Float64Array(this.sab);
       store(this.a, KIND, this.kind);
-      store(this.a, MAXSIZE, this.maxsize);
+      this.f64[MAXSIZE_F64] = this.maxsize;
       store(this.a, CAPACITY, this.cap);
-      store(this.a, ENTRY_CAP, this.entryCap);
     }
-    this.entriesOff = HEADER_WORDS * 4;
-    this.dataOff = this.entriesOff + this.entryCap * ENTRY_BYTES;
+    this.countLimit = this.maxsize <= COUNT_LIMIT_MAX ? this.maxsize : 0;
+    this.dataOff = HEADER_WORDS * 4;
+    this.indexEnd = this.dataOff + this.cap;
     this.buf = Buffer.from(this.sab);
     this.dv = new DataView(this.sab);
-    this.f64 = new Float64Array(this.sab);
-    this.maxItem = this.isRing() ? (this.cap >> 1) - HEADER_BYTES : this.cap;
+    // A ring record (header and payload) takes at most half the ring (see the invariants); an
+    // arena item leaves room for its index entry (whose Int32 length holds any arena's bytes).
+    this.maxItem = this.isRing() ? (this.cap >> 1) - HEADER_BYTES : this.cap - ENTRY_BYTES;
+    if (this.isRing() && this.maxItem > MAX_PAYLOAD) {
+      throw new RangeError(`weft queue: capacity ${this.cap} outgrows the record header`);
+    }
   }
 
   isRing(): boolean {
@@ -216,9 +240,8 @@ export class QueueCore {
     const m = measure(item, what);
     m.key = key;
     if (m.size > this.maxItem) {
-      // A string's size is a bound: measure it exactly before refusing.
-      if (typeof item === 'string') m.size = Buffer.byteLength(item);
-      if (m.size > this.maxItem) {
+      // A string's size may be a bound: measure it exactly before refusing.
+      if (exactSize(m) > this.maxItem) {
         const need = this.maxbytesFor(m.size);
         throw new ItemTooLargeError(
           `${what}: the item takes ${m.size} bytes, more than this queue can ever hold (${this.maxItem}); ${
@@ -234,10 +257,11 @@ export class QueueCore {
 
   /** The smallest maxbytes whose queue of this kind holds an item of `size` bytes. */
   private maxbytesFor(size: number): number {
-    // A ring rounds maxbytes up to a power of two and takes at most half of it, less a header.
+    // A ring rounds maxbytes up to a power of two and takes at most half of it, less a header;
+    // an arena item also takes one index entry.
     return Math.max(
       64,
-      this.isRing() ? 2 ** Math.ceil(Math.log2(2 * (size + HEADER_BYTES))) : size,
+      this.isRing() ? 2 ** Math.ceil(Math.log2(2 * (size + HEADER_BYTES))) : size + ENTRY_BYTES,
     );
   }
 
@@ -272,25 +296,23 @@ export class QueueCore {
       this.getsSeen = load(a, GETS);
       this.headSeen = load(a, HEAD);
     }
-    if (this.maxsize > 0) {
+    const limit = this.countLimit;
+    if (limit > 0) {
       const puts = load(a, PUTS);
-      if (((puts - this.getsSeen) | 0) >= this.maxsize) {
+      if (((puts - this.getsSeen) | 0) >= limit) {
         this.getsSeen = load(a, GETS);
-        if (((puts - this.getsSeen) | 0) >= this.maxsize) return FULL;
+        if (((puts - this.getsSeen) | 0) >= limit) return FULL;
       }
     }
-    const cap = this.cap;
-    let pos = tail & (cap - 1);
-    const need = HEADER_BYTES + align4(m.size);
-    const pad = pos + need > cap ? cap - pos : 0;
-    // The cached head is a lower bound of the real one: if it shows room, there is room.
-    if (((tail - this.headSeen) >>> 0) + pad + need > cap) {
-      this.headSeen = load(a, HEAD);
-      if (((tail - this.headSeen) >>> 0) + pad + need > cap) return NO_ROOM;
-    }
+    let pos = tail & (this.cap - 1);
+    let pad = this.ringRoom(tail, pos, HEADER_BYTES + align4(m.size));
+    // A string's bound may refuse room, or wrap early, where its real length would not: the
+    // exact length (a pass over the string) only then, so "full" means full for the real bytes.
+    if (pad !== 0 && m.bound) pad = this.ringRoom(tail, pos, HEADER_BYTES + align4(exactSize(m)));
+    if (pad < 0) return NO_ROOM;
     const base = this.dataOff;
     if (pad > 0) {
-      writeHeader(this.dv, base + pos, T_WRAP, 0);
+      writeWrap(this.dv, base + pos);
       tail = (tail + pad) | 0;
       pos = 0;
     }
@@ -301,6 +323,19 @@ export class QueueCore {
     // Publishes the record: its bytes were written before this seq-cst add.
     add(a, PUTS, 1);
     return 0;
+  }
+
+  /** The padding before a record of `need` bytes at `pos` (0: none, the cap − pos before a
+   * wrap), or −1 when there is no room for it. */
+  private ringRoom(tail: number, pos: number, need: number): number {
+    const cap = this.cap;
+    const pad = pos + need > cap ? cap - pos : 0;
+    // The cached head is a lower bound of the real one: if it shows room, there is room.
+    if (((tail - this.headSeen) >>> 0) + pad + need > cap) {
+      this.headSeen = load(this.a, HEAD);
+      if (((tail - this.headSeen) >>> 0) + pad + need > cap) return -1;
+    }
+    return pad;
   }
 
   // ── get ─────────────────────────────────────────────────────────────────────────────────
@@ -355,14 +390,20 @@ export class QueueCore {
     const base = this.dataOff;
     let head = load(a, HEAD);
     let pos = head & (cap - 1);
-    let tag = headerTag(this.dv, base + pos);
-    if (tag === T_WRAP) {
+    let header = readHeader(this.dv, base + pos);
+    if (header === WRAP) {
       head = (head + cap - pos) | 0;
       pos = 0;
-      tag = headerTag(this.dv, base);
+      header = readHeader(this.dv, base);
     }
-    const len = headerLen(this.dv, base + pos);
-    this.box.value = readPayload(this.buf, this.dv, base + pos + HEADER_BYTES, tag, len);
+    const len = headerLen(header);
+    this.box.value = readPayload(
+      this.buf,
+      this.dv,
+      base + pos + HEADER_BYTES,
+      headerTag(header),
+      len,
+    );
     // Bytes are free for producers only after they were read.
     store(a, HEAD, (head + HEADER_BYTES + align4(len)) | 0);
     this.getsOwn = (add(a, GETS, 1) + 1) | 0;
@@ -371,12 +412,17 @@ export class QueueCore {
 
   // ── arena (LIFO / priority) ─────────────────────────────────────────────────────────────
 
+  /** Byte offset of index entry `i` (the index grows down from the end of the arena). */
+  private entryByte(i: number): number {
+    return this.indexEnd - (i + 1) * ENTRY_BYTES;
+  }
+
   private entryI32(i: number): number {
-    return (this.entriesOff + i * ENTRY_BYTES + 8) >> 2;
+    return (this.entryByte(i) + 8) >> 2;
   }
 
   private entryKey(i: number): number {
-    return this.f64[(this.entriesOff + i * ENTRY_BYTES) >> 3]!;
+    return this.f64[this.entryByte(i) >> 3]!;
   }
 
   private less(i: number, j: number): boolean {
@@ -387,28 +433,37 @@ export class QueueCore {
     return ((this.a[this.entryI32(i)]! - this.a[this.entryI32(j)]!) | 0) < 0;
   }
 
+  /** Swaps two entries word by word (the priority's bits too: no Float64 round trip, no copy). */
   private swap(i: number, j: number): void {
-    const bi = this.entriesOff + i * ENTRY_BYTES;
-    const bj = this.entriesOff + j * ENTRY_BYTES;
-    const tmp = Buffer.from(this.buf.subarray(bi, bi + ENTRY_BYTES));
-    this.buf.copy(this.buf, bi, bj, bj + ENTRY_BYTES);
-    tmp.copy(this.buf, bj);
+    const a = this.a;
+    const wi = this.entryByte(i) >> 2;
+    const wj = this.entryByte(j) >> 2;
+    for (let k = 0; k < ENTRY_WORDS; k++) {
+      const t = a[wi + k]!;
+      a[wi + k] = a[wj + k]!;
+      a[wj + k] = t;
+    }
   }
 
   private arenaPut(m: Measured): number {
     const a = this.a;
     const n = a[NENTRIES]!;
-    if (n >= this.entryCap) return FULL;
-    if (this.maxsize > 0 && ((a[PUTS]! - load(a, GETS)) | 0) >= this.maxsize) return FULL;
+    if (this.countLimit > 0 && ((a[PUTS]! - load(a, GETS)) | 0) >= this.countLimit) return FULL;
+    // Room for the payload below the index grown by this item's entry.
+    const room = this.cap - (n + 1) * ENTRY_BYTES;
     let top = a[ARENA_TOP]!;
-    const need = align4(m.size);
-    if (top + need > this.cap) {
-      if (top - a[DEAD]! + need > this.cap) return NO_ROOM;
-      top = this.compact(n);
+    let need = align4(m.size);
+    if (top + need > room) {
+      // A string's bound only: measured exactly before compacting or refusing.
+      if (m.bound) need = align4(exactSize(m));
+      if (top + need > room) {
+        if (top - a[DEAD]! + need > room) return NO_ROOM;
+        top = this.compact(n);
+      }
     }
     const len = writePayload(this.buf, this.dv, this.dataOff + top, m);
     const e = this.entryI32(n);
-    this.f64[(this.entriesOff + n * ENTRY_BYTES) >> 3] = m.key;
+    this.f64[this.entryByte(n) >> 3] = m.key;
     a[e] = a[SEQ]!;
     a[SEQ] = (a[SEQ]! + 1) | 0;
     a[e + 1] = top;

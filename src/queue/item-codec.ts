@@ -1,11 +1,21 @@
 /**
  * How one queue item is laid out in shared bytes. Small primitives take fast paths that skip
- * structured clone entirely (a number is 8 bytes, a string its UTF-8 bytes); everything else goes
- * through `v8.serialize` with weft's shared objects turned into descriptors (serialize.ts).
+ * structured clone entirely (a number is 4 or 8 bytes, a string its UTF-8 bytes); everything
+ * else goes through `v8.serialize` with weft's shared objects turned into descriptors
+ * (serialize.ts) — strings with a lone surrogate too, since UTF-8 cannot carry one.
  *
- * A record is a 4-byte header — tag in the top 4 bits, payload length in the low 28 — then the
- * payload, padded to 4 bytes. The header is written last by nobody: records are published by the
- * queue's counters (see core.ts), never by their own bytes.
+ * Ring record (FIFO queues; LIFO and priority queues keep tag and length in their index instead)
+ * | bytes      | field   | meaning                                                            |
+ * | 0..3       | header  | u32 LE: tag in bits 31..29, payload length in bits 28..0           |
+ * | 4..4+len   | payload | as the tag says, then zero to three bytes of padding to 4          |
+ * or the single word WRAP: the rest of the ring is unused, the next record starts at offset 0.
+ *
+ * Invariants: every payload is shorter than 2^29 bytes, because no queue's buffer exceeds 2^30
+ * bytes and a ring record takes at most half of it (Queue's constructor bounds maxbytes; core.ts
+ * bounds items) — 28 bits were too few for the largest record. The eight tags fill the three
+ * bits: a new kind of payload needs a wider header. WRAP would read as T_FALSE with a length
+ * of 2^29 − 1, which no record has (T_FALSE carries no payload). A header is never read before
+ * the queue's counters publish its record (core.ts), so it needs no atomic write of its own.
  */
 import { fromBytes, toBytes } from '../internal/serialize.js';
 
@@ -17,22 +27,28 @@ export const T_UNDEFINED = 4;
 export const T_NULL = 5;
 export const T_TRUE = 6;
 export const T_FALSE = 7;
-/** Ring only: the rest of the buffer is unused; the next record starts at offset 0. */
-export const T_WRAP = 15;
+/** Ring only: the whole header word of a wrap (see the layout above). */
+export const WRAP = 0xffffffff;
 
 export const HEADER_BYTES = 4;
-const LEN_MASK = 0x0fffffff;
+const TAG_SHIFT = 29;
+const LEN_MASK = 0x1fffffff;
+/** The longest payload a header can hold (2^29 − 1 bytes). */
+export const MAX_PAYLOAD = LEN_MASK;
 
-/** An item measured for writing: its tag, payload bytes (an upper bound for strings), payload. */
+/** An item measured for writing: its tag, payload bytes, payload. */
 export interface Measured {
   tag: number;
+  /** Payload bytes: exact, or an upper bound while `bound` is true. */
   size: number;
+  /** `size` is 3 bytes per UTF-16 unit of a string, not its UTF-8 length (see `exactSize`). */
+  bound: boolean;
   value: unknown;
   /** Priority (PriorityQueue only). */
   key: number;
 }
 
-const scratch: Measured = { tag: 0, size: 0, value: undefined, key: 0 };
+const scratch: Measured = { tag: 0, size: 0, bound: false, value: undefined, key: 0 };
 
 /**
  * Measures `item`. Returns a shared scratch object (valid until the next call): the hot path
@@ -41,6 +57,7 @@ const scratch: Measured = { tag: 0, size: 0, value: undefined, key: 0 };
 export function measure(item: unknown, what: string): Measured {
   const m = scratch;
   m.value = item;
+  m.bound = false;
   switch (typeof item) {
     case 'number':
       if ((item | 0) === item && !Object.is(item, -0)) {
@@ -52,9 +69,14 @@ export function measure(item: unknown, what: string): Measured {
       }
       return m;
     case 'string':
+      // UTF-8 would turn a lone surrogate into U+FFFD; structured clone keeps it. The check is
+      // O(1) for one-byte strings (V8 knows they have no surrogates), a scan for two-byte ones.
+      if (!item.isWellFormed()) return serialized(m, item, what);
       m.tag = T_STRING;
-      // UTF-8 needs at most 3 bytes per UTF-16 unit; exact length only when the bound is big.
-      m.size = item.length <= 4096 ? item.length * 3 : Buffer.byteLength(item);
+      // UTF-8 takes at most 3 bytes per UTF-16 unit: a bound that costs no pass over the string.
+      // The exact length is taken only where the bound does not fit (exactSize).
+      m.size = item.length * 3;
+      m.bound = true;
       return m;
     case 'undefined':
       m.tag = T_UNDEFINED;
@@ -70,11 +92,24 @@ export function measure(item: unknown, what: string): Measured {
         m.size = 0;
         return m;
       }
-      m.tag = T_V8;
-      m.value = toBytes(item, what);
-      m.size = (m.value as Buffer).length;
-      return m;
+      return serialized(m, item, what);
   }
+}
+
+function serialized(m: Measured, item: unknown, what: string): Measured {
+  m.tag = T_V8;
+  m.value = toBytes(item, what);
+  m.size = (m.value as Buffer).length;
+  return m;
+}
+
+/** Replaces a string's bound by its UTF-8 length (one pass); returns the size. */
+export function exactSize(m: Measured): number {
+  if (m.bound) {
+    m.size = Buffer.byteLength(m.value as string, 'utf8');
+    m.bound = false;
+  }
+  return m.size;
 }
 
 /** Writes the payload at `off` (after the header); returns the payload's real length. */
@@ -97,15 +132,24 @@ export function writePayload(buf: Buffer, dv: DataView, off: number, m: Measured
 }
 
 export function writeHeader(dv: DataView, off: number, tag: number, len: number): void {
-  dv.setUint32(off, ((tag << 28) | len) >>> 0, true);
+  dv.setUint32(off, ((tag << TAG_SHIFT) | len) >>> 0, true);
 }
 
-export function headerTag(dv: DataView, off: number): number {
-  return dv.getUint32(off, true) >>> 28;
+export function writeWrap(dv: DataView, off: number): void {
+  dv.setUint32(off, WRAP, true);
 }
 
-export function headerLen(dv: DataView, off: number): number {
-  return dv.getUint32(off, true) & LEN_MASK;
+/** The header word at `off`: compare with WRAP, then take `headerTag`/`headerLen` of it. */
+export function readHeader(dv: DataView, off: number): number {
+  return dv.getUint32(off, true);
+}
+
+export function headerTag(header: number): number {
+  return header >>> TAG_SHIFT;
+}
+
+export function headerLen(header: number): number {
+  return header & LEN_MASK;
 }
 
 export function readPayload(

@@ -6,9 +6,11 @@ import { Empty, Full } from './errors.js';
 
 export interface QueueOptions {
   /**
-   * Bytes of shared memory for the items (default 1 MiB). The queue is full when either
-   * `maxsize` items or these bytes are taken; the largest single item is half of it (FIFO
-   * queues) or all of it (LIFO and priority queues).
+   * Bytes of shared memory for the items (64 to 2^30, default 1 MiB). The queue is full when
+   * either `maxsize` items are in it or these bytes have no room for the next one. A FIFO queue
+   * rounds them up to a power of two and takes an item of at most half of that less 4 bytes;
+   * in a LIFO or priority queue each item also takes 24 bytes of them for its index entry, and
+   * the largest is all of them less 24 (docs/queue.md, Bounds).
    */
   maxbytes?: number;
 }
@@ -35,8 +37,10 @@ export function registerQueueKind(
 /**
  * Python's `queue.Queue` across threads: a FIFO queue in shared memory that any thread holding
  * it can put to and get from, in parallel, without a message per item. Items are any
- * structured-cloneable value; numbers, strings, booleans, null and undefined skip structured
- * clone; weft's shared objects inside items arrive connected.
+ * structured-cloneable value but `Blob`/`File` (read only asynchronously); numbers, strings,
+ * booleans, null and undefined skip structured clone; weft's shared objects inside items
+ * arrive connected. `maxsize` may be any integer ≥ 0; one the buffer could never reach bounds
+ * nothing.
  *
  * `put`/`get` return Promises and never block the event loop; `putSync`/`getSync` park the
  * thread. `taskDone`/`join` count finished work, as in Python. Many producers and consumers may
@@ -114,7 +118,7 @@ export class Queue<T = unknown> {
    *
    * **Cancellation:** an aborted `signal` rejects with its reason; the item is not put.
    * @throws ShutDown after `shutdown()`; NotCloneableError for an item structured clone cannot
-   *   carry; ItemTooLargeError for an item that could never fit.
+   *   carry (or a Blob/File); ItemTooLargeError for an item that could never fit.
    */
   put(item: T, options?: QueueWaitOptions): Promise<void> {
     try {

@@ -78,6 +78,9 @@ describe('Queue on one thread', () => {
       NotCloneableError,
     );
     await assert.rejects(q.put({ f: Symbol('x') }), NotCloneableError);
+    // structuredClone takes a Blob, but its bytes can only be read asynchronously (docs).
+    await assert.rejects(q.put(new Blob(['x'])), NotCloneableError);
+    await assert.rejects(q.put({ file: new File(['x'], 'x.txt') }), NotCloneableError);
     await assert.rejects(
       q.put('x'.repeat(600)),
       (e: unknown) => e instanceof ItemTooLargeError && /maxbytes/.test((e as Error).message),
@@ -144,6 +147,11 @@ describe('Queue on one thread', () => {
         put: fc.oneof(
           fc.integer(),
           fc.string({ maxLength: 40 }),
+          // Any UTF-16 units, lone surrogates included (they used to come back as U+FFFD).
+          fc.string({
+            unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)),
+            maxLength: 40,
+          }),
           fc.array(fc.integer(), { maxLength: 5 }),
         ),
       }),
@@ -177,8 +185,9 @@ describe('Queue on one thread', () => {
           maxLength: 150,
         }),
         (ops) => {
-          const lifo = new LifoQueue<number>(0, { maxbytes: 4096 });
-          const pq = new PriorityQueue<[number, number]>(0, { maxbytes: 4096 });
+          // Room for 150 puts: an item also takes a 24-byte index entry.
+          const lifo = new LifoQueue<number>(0, { maxbytes: 8192 });
+          const pq = new PriorityQueue<[number, number]>(0, { maxbytes: 8192 });
           const stack: number[] = [];
           const heap: Array<[number, number]> = [];
           let seq = 0;

@@ -261,12 +261,14 @@ export class Process {
 
   /**
    * What the process does; runs in the child. The default calls the target with `args` and then
-   * `kwargs` (when given) as one trailing object. Override it in a subclass.
+   * `kwargs` (when it has keys) as one trailing object. Override it in a subclass.
    */
   run(): unknown {
     const target = this.#target;
     if (!target) return undefined;
-    return this.#kwargs ? target(...this.#args, this.#kwargs) : target(...this.#args);
+    // `kwargs: {}` is Python's `**{}`: no keywords, so no trailing object.
+    const kw = this.#kwargs;
+    return kw && Object.keys(kw).length > 0 ? target(...this.#args, kw) : target(...this.#args);
   }
 
   /** Whether the child has started and not yet ended. @throws RuntimeError once closed. */

@@ -19,6 +19,7 @@ import {
   checkIdentity,
   counter,
   exitWith,
+  exitWithArgCount,
   fail,
   Squarer,
   sleepMs,
@@ -44,6 +45,16 @@ describe('Process', () => {
     await p.join();
     assert.equal(p.exitcode, 0);
     assert.equal(p.isAlive(), false);
+  });
+
+  test('kwargs {} is no argument (Python **{}); kwargs with keys is one trailing object', async () => {
+    const none = new Process({ target: exitWithArgCount, args: [1], kwargs: {} });
+    const some = new Process({ target: exitWithArgCount, args: [1], kwargs: { k: 2 } });
+    none.start();
+    some.start();
+    await Promise.all([none.join(), some.join()]);
+    assert.equal(none.exitcode, 1);
+    assert.equal(some.exitcode, 2);
   });
 
   test('subclass style runs the overridden run() with the fields set in the parent', async () => {

@@ -16,7 +16,7 @@ import {
 } from '../internal/scheduler.js';
 import { Waiter, type WaitingTask } from '../internal/waiter.js';
 import { TaskYield } from '../internal/yield.js';
-import { type AwaitingTask, Future } from './future.js';
+import { type AwaitingTask, Future, FutureCold } from './future.js';
 
 /** The body of a task: a function run inside it (preferred), or a promise already under way. */
 export type TaskBody<T> = (() => T | PromiseLike<T>) | PromiseLike<T>;
@@ -36,6 +36,23 @@ const live: Task<any>[] = [];
 registerLiveCounter('task', () => live.length);
 
 /**
+ * @internal A task's cold record: a future's, and what only a task with more than one
+ * cancellation request in play needs (see `Task._requestCancel`). Made on first use like the
+ * future's, so an uncancelled task pays nothing for it.
+ */
+class TaskCold extends FutureCold {
+  /**
+   * Requests counted (`cancelling()`) but displaced by a later one: raised one at a time, the
+   * latest first, each once the scope of the one raised before it has been left (`uncancel`).
+   */
+  heldCancels: Error[] | null = null;
+  /** The request last handed to a suspension: tells our in-flight error from a primitive's. */
+  deliveredCancel: Error | null = null;
+  /** The awaited future that request cancelled, if it went to one. */
+  deliveredTo: Future<any> | null = null;
+}
+
+/**
  * An asyncio Task: runs a function as a concurrently scheduled unit, and is the Future of its
  * result.
  *
@@ -49,7 +66,9 @@ registerLiveCounter('task', () => live.length);
  * on something weft does not know (a native promise of `fs` or `fetch`), the error is raised at
  * its next weft await; pass `task.signal` to such calls to interrupt them as well. The task
  * ends cancelled if the error propagates out of the body; it may catch it and carry on, as in
- * Python. `cancel()` returns false when the task is already done.
+ * Python. `cancel()` returns false when the task is already done. Requests are counted
+ * (`cancelling()`); ones that reach the task before it runs again are raised one at a time,
+ * none lost (see docs/asyncio.md, "Timeouts").
  */
 export class Task<T = unknown> extends Future<T> implements WaitingTask, AwaitingTask {
   /**
@@ -87,6 +106,11 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
       this._value = body;
       callSoon(startTask, this);
     }
+  }
+
+  /** @internal A task's cold record carries the cancellation queue as well. */
+  override _coldState(): TaskCold {
+    return (this._cold ??= new TaskCold()) as TaskCold;
   }
 
   /** @internal the waiter the task is blocked on. */
@@ -130,14 +154,26 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
     return typeof n === 'string' ? n : (this._name = `Task-${n}`);
   }
 
-  /** @internal a cancellation requested and not yet delivered (see `_requestCancel`). */
+  /**
+   * @internal A cancellation requested and not yet delivered (see `_requestCancel`), raised at
+   * the task's next suspension. Whoever raises it there sets this to null: the request is then
+   * in flight (noted, so that a later request neither overwrites nor is lost behind it).
+   */
   get _pendingCancel(): Error | null {
     const c = this._cold;
     return c === null ? null : c.pendingCancel;
   }
 
   set _pendingCancel(e: Error | null) {
-    if (e !== null || this._cold !== null) this._coldState().pendingCancel = e;
+    if (e !== null) {
+      this._coldState().pendingCancel = e;
+      return;
+    }
+    const c = this._cold as TaskCold | null;
+    if (c === null || c.pendingCancel === null) return;
+    c.deliveredCancel = c.pendingCancel;
+    c.deliveredTo = null;
+    c.pendingCancel = null;
   }
 
   /** @internal an error that replaces the CancelledError of the awaited future (a timeout's). */
@@ -187,18 +223,66 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
     return c === null ? 0 : c.cancelRequests;
   }
 
-  /** Takes back one cancellation request; returns the number left (Python 3.11). */
+  /**
+   * Takes back one cancellation request; returns the number left (Python 3.11). A request
+   * still counted that was displaced by the one taken back (see `_requestCancel`) is raised now,
+   * at the task's current or next weft await.
+   */
   uncancel(): number {
-    const c = this._cold;
+    const c = this._cold as TaskCold | null;
     if (c === null) return 0;
     if (c.cancelRequests > 0) c.cancelRequests--;
     if (c.cancelRequests === 0) {
       c.pendingCancel = null;
+      c.heldCancels = null;
       // An AbortSignal cannot be un-aborted: the task's next `signal` is a fresh one, or every
       // later wait that takes it (a timeout() caught, then a queue get) would end at once.
       if (c.controller?.signal.aborted) c.controller = null;
+    } else if (c.heldCancels !== null && c.pendingCancel === null && !this.done()) {
+      // Only once nothing is in flight: a request taken back from outside the task while its
+      // error is on the way to it (a gevent Timeout cancelled by another greenlet) must not be
+      // displaced by the next one; that one waits for the next uncancel().
+      if (this._cancelInFlight(c) === null) {
+        const held = c.heldCancels;
+        const next = held.pop() as Error;
+        if (held.length === 0) c.heldCancels = null;
+        this._deliverCancel(c, next);
+      }
     }
     return c.cancelRequests;
+  }
+
+  /**
+   * @internal A scope that requested cancellation with `error` (a timeout) is left: the request
+   * is dropped if it was never raised, and taken back (`uncancel`), which raises a request still
+   * counted behind it. CPython's `Timeout.__aexit__`, where the CancelledError that one scope
+   * does not convert goes on to the next.
+   */
+  _takeBackCancel(error: Error): number {
+    const c = this._cold as TaskCold | null;
+    if (c === null) return 0;
+    if (c.pendingCancel === error) c.pendingCancel = null;
+    else if (c.heldCancels !== null) {
+      const i = c.heldCancels.lastIndexOf(error);
+      if (i >= 0) c.heldCancels.splice(i, 1);
+      if (c.heldCancels.length === 0) c.heldCancels = null;
+    }
+    return this.uncancel();
+  }
+
+  /**
+   * @internal Whether the request `error` is counted and not yet raised in the task: pending,
+   * displaced by a later one, or on the way to an awaited future. (A TaskGroup asks this of its
+   * ExceptionGroup.)
+   */
+  _cancelUndelivered(error: Error): boolean {
+    const c = this._cold as TaskCold | null;
+    if (c === null) return false;
+    return (
+      c.pendingCancel === error ||
+      c.cancelReason === error ||
+      c.heldCancels?.includes(error) === true
+    );
   }
 
   override setResult(_result: T): never {
@@ -235,27 +319,91 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
   /**
    * @internal Requests cancellation delivering `error` (a CancelledError, or a timeout scope's
    * TimeoutError, or a TaskGroup's ExceptionGroup) at the task's current or next weft await.
+   *
+   * Requests are counted (`cancelling()`) and never overwrite one another. CPython raises one
+   * CancelledError for every request made before the task runs again, and each scope it passes
+   * converts it only when its own request is the last one counted. weft raises the scope's own
+   * error at the await instead (see timeout.ts), so when a second request comes while the first
+   * has not reached the task yet (the task busy, or its wake-up with the error still queued),
+   * the later one is raised and the earlier one is held; it is raised once the scope of the one
+   * raised is left (its `uncancel`), and dropped if its own scope is left first. So a kill is not
+   * lost to a Timeout the greenlet handles, nor an outer deadline to an inner one. Two plain
+   * CancelledErrors are one request to raise, as in CPython.
    */
   _requestCancel(error: Error): boolean {
     if (this.done()) return false;
     const c = this._coldState();
     c.cancelRequests++;
     c.controller?.abort(error);
+    if (c.cancelRequests > 1) {
+      const pending = c.pendingCancel;
+      const ahead = pending ?? this._cancelInFlight(c);
+      if (ahead === error) return true;
+      if (ahead !== null && (replacesCancel(ahead) || replacesCancel(error))) {
+        holdCancel(c, ahead, error);
+        if (pending !== null) c.pendingCancel = error;
+        else this._replaceInFlight(c, error);
+        return true;
+      }
+    }
+    this._deliverCancel(c, error);
+    return true;
+  }
+
+  /** Raises `error` at the weft await the task is blocked on, or keeps it for the next one. */
+  private _deliverCancel(c: TaskCold, error: Error): void {
     const w = this._waiter;
-    if (w?.cancel(error)) return true;
+    if (w?.cancel(error)) {
+      // The waiter's error, which a second plain CancelledError leaves as it was.
+      c.deliveredCancel = w.outcome as Error;
+      return;
+    }
     const y = c.taskYield;
     if (y?.active) {
       y.cancel(error);
-      return true;
+      c.deliveredCancel = error;
+      return;
     }
     const f = this._fut;
     if (f !== null && !f.done()) {
       if (replacesCancel(error)) this._cancelReason = error;
-      if (f.cancel(error.message)) return true;
+      if (f.cancel(error.message)) {
+        c.deliveredCancel = error;
+        c.deliveredTo = f;
+        return;
+      }
       this._cancelReason = null;
     }
-    this._pendingCancel = error;
-    return true;
+    c.pendingCancel = error;
+  }
+
+  /**
+   * The request on its way to the task: handed to the awaitable it is blocked on, whose wake-up
+   * with the error waits in the ready queue. Null when none is (a primitive's own failure, such
+   * as a shut-down queue's, is not one: a cancel replaces it, as in CPython).
+   */
+  private _cancelInFlight(c: TaskCold): Error | null {
+    const d = c.deliveredCancel;
+    if (d === null) return null;
+    const y = c.taskYield;
+    if (y?.active && !y.ok) return y.outcome as Error;
+    const w = this._waiter;
+    if (w !== null) return !w.ok && w.outcome === d ? d : null;
+    const f = this._fut;
+    return f !== null && f === c.deliveredTo && f.cancelled() ? d : null;
+  }
+
+  /** The task wakes with `error` instead of the request in flight (which is held). */
+  private _replaceInFlight(c: TaskCold, error: Error): void {
+    const y = c.taskYield;
+    if (y?.active && !y.ok) y.cancel(error);
+    else {
+      const w = this._waiter;
+      // Not two plain CancelledErrors here, so the waiter takes the new error.
+      if (w !== null) w.cancel(error);
+      else this._cancelReason = error; // the awaited future, cancelled: the task raises this
+    }
+    c.deliveredCancel = error;
   }
 
   /** @internal A cancel that found no waiter is delivered when the task awaits a future. */
@@ -263,6 +411,7 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
     const e = this._pendingCancel;
     if (e === null) return undefined;
     this._pendingCancel = null;
+    (this._cold as TaskCold).deliveredTo = this._fut;
     if (replacesCancel(e)) this._cancelReason = e;
     return e.message;
   }
@@ -339,7 +488,7 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
     this._blocker = null;
     if (this._cold !== null) this._cold.awaited = null;
     const pending = this._pendingCancel;
-    this._pendingCancel = null;
+    if (pending !== null) this._pendingCancel = null;
     if (ok && pending !== null) {
       // Cancellation requested but never delivered before the body returned: the task is
       // cancelled all the same (CPython's _must_cancel at StopIteration).
@@ -456,4 +605,24 @@ export function allTasks(): Set<Task<unknown>> {
  */
 function replacesCancel(error: Error): boolean {
   return !(error instanceof CancelledError) || error.constructor !== CancelledError;
+}
+
+/**
+ * `ahead` gives way to the later request `error` and waits behind it. Plain CancelledErrors
+ * held are one request to raise (CPython raises one for any number of `cancel()` calls): a new
+ * one replaces them, and a second is not held.
+ */
+function holdCancel(c: TaskCold, ahead: Error, error: Error): void {
+  let held = c.heldCancels;
+  if (held !== null && !replacesCancel(error)) {
+    held = held.filter(replacesCancel);
+    if (held.length === 0) held = null;
+  }
+  if (!replacesCancel(ahead) && held !== null && !held.every(replacesCancel)) {
+    c.heldCancels = held;
+    return;
+  }
+  if (held === null) held = [ahead];
+  else held.push(ahead);
+  c.heldCancels = held;
 }

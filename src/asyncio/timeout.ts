@@ -19,7 +19,10 @@ const EXITED = 3;
  * same, and code inside that catches CancelledError to clean up should catch TimeoutError too
  * (or use `finally`). Scopes nest; `expired()` tells which one fired. A deadline that passes
  * while the task waits on something weft does not know (a native promise) is raised at its
- * next weft await (pass `currentTask().signal` to such calls to interrupt them).
+ * next weft await (pass `currentTask().signal` to such calls to interrupt them). When two
+ * requests reach the task before it runs again (nested deadlines passing in one busy stretch,
+ * a deadline and a `cancel()`), the latest is raised first and the other once that one's scope
+ * is left: none is lost (see `Task._requestCancel`, CPython's counting in `__aexit__`).
  *
  * @example
  * await using t = timeout(500);
@@ -89,9 +92,9 @@ export class Timeout implements AsyncDisposable, Disposable {
     stopTimer(this.timer);
     this.timer = null;
     if (this.state === EXPIRED) {
-      // Our request is spent (delivered, or dropped now if the block ended before an await).
-      if (this.task._pendingCancel === this.error) this.task._pendingCancel = null;
-      this.task.uncancel();
+      // Our request is spent (raised, or dropped now if the block ended before an await); a
+      // request still counted behind it (an outer scope's, a cancel) is raised next.
+      this.task._takeBackCancel(this.error as TimeoutError);
     }
     this.state = EXITED;
   }

@@ -21,7 +21,7 @@
 import { currentTask, Task } from '../asyncio/task.js';
 import { DeadlockError, describeValue } from '../internal/errors.js';
 import { callSoon, reportException } from '../internal/scheduler.js';
-import { parseWait, type WaitOptions } from '../internal/wait-options.js';
+import { parseBlocking, parseWait, type WaitOptions } from '../internal/wait-options.js';
 import { startTimer, stopTimer, type Timer, Waiter, WaiterList } from '../internal/waiter.js';
 import { GreenletExit } from './errors.js';
 import { Timeout } from './timeout.js';
@@ -170,7 +170,13 @@ export class Greenlet<T = unknown> {
    * @throws DeadlockError when a greenlet joins itself.
    */
   join(options?: WaitOptions): Promise<boolean> {
-    const { timeout, signal } = parseWait('Greenlet.join', options);
+    let timeout: number | null;
+    let signal: AbortSignal | null;
+    try {
+      ({ timeout, signal } = parseWait('Greenlet.join', options));
+    } catch (e) {
+      return Promise.reject(e);
+    }
     if (this.dead) return Promise.resolve(true);
     if (getcurrent() === this) {
       return Promise.reject(
@@ -209,26 +215,22 @@ export class Greenlet<T = unknown> {
   /**
    * Raises `exception` (a new `GreenletExit` by default) inside the greenlet. With `block`
    * (the default) the promise resolves once the greenlet is dead or `timeout` ms have passed;
-   * it never rejects. Killing a dead greenlet does nothing; killing one that has not run yet
+   * it rejects only for a bad argument (TypeError), and then kills nothing. Killing a dead greenlet does nothing; killing one that has not run yet
    * means it never will.
    *
    * **Cancellation:** the blocking wait is a plain promise, not a cancellation point: a
    * cancelled caller gets its CancelledError at its next weft await.
    */
   kill(options: KillOptions = {}): Promise<void> {
-    if (typeof options !== 'object' || options === null) {
-      throw new TypeError(
-        `Greenlet.kill: options must be an object: received ${describeValue(options)}`,
-      );
+    // A bad argument rejects, as every verb returning a promise does (docs/socket.md).
+    let exception: Error;
+    let block: boolean;
+    let timeout: number | null;
+    try {
+      ({ exception, block, timeout } = checkKill(options));
+    } catch (e) {
+      return Promise.reject(e);
     }
-    const exception = options.exception ?? new GreenletExit();
-    if (!(exception instanceof Error)) {
-      throw new TypeError(
-        `Greenlet.kill: exception must be an Error: received ${describeValue(exception)}`,
-      );
-    }
-    const block = options.block ?? true;
-    const { timeout } = parseWait('Greenlet.kill', { timeout: options.timeout });
     if (this.dead) return RESOLVED;
     const task = this._task;
     if (task === null || !this.ran) {
@@ -306,6 +308,29 @@ export class Greenlet<T = unknown> {
       return { ok: e instanceof GreenletExit, value: e };
     }
   }
+}
+
+/** @internal The options of a kill, checked. @throws TypeError, RangeError. */
+export function checkKill(options: unknown): {
+  exception: Error;
+  block: boolean;
+  timeout: number | null;
+} {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(
+      `Greenlet.kill: options must be an object: received ${describeValue(options)}`,
+    );
+  }
+  const o = options as KillOptions;
+  const exception = o.exception ?? new GreenletExit();
+  if (!(exception instanceof Error)) {
+    throw new TypeError(
+      `Greenlet.kill: exception must be an Error: received ${describeValue(exception)}`,
+    );
+  }
+  const block = parseBlocking('Greenlet.kill', o.block, 'block');
+  const { timeout } = parseWait('Greenlet.kill', { timeout: o.timeout });
+  return { exception, block, timeout };
 }
 
 function runDied(g: Greenlet<any>): void {

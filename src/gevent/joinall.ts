@@ -25,15 +25,19 @@ export function joinall<G extends Greenlet<any>>(
   greenlets: Iterable<G>,
   options?: JoinallOptions,
 ): Promise<G[]> {
-  const list = checkGreenlets('joinall', greenlets);
-  const { timeout, signal } = parseWait('joinall', options);
-  const raiseError = options?.raiseError ?? false;
-  const count = options?.count ?? list.length;
-  if (typeof count !== 'number' || !Number.isInteger(count) || count < 0) {
-    return Promise.reject(
-      new TypeError(`joinall: count must be an integer >= 0: received ${describeValue(count)}`),
-    );
+  // A bad argument rejects, as every verb returning a promise does (docs/socket.md).
+  let list: G[];
+  let timeout: number | null;
+  let signal: AbortSignal | null;
+  let count: number;
+  try {
+    list = checkGreenlets('joinall', greenlets);
+    ({ timeout, signal } = parseWait('joinall', options));
+    count = checkCount(options?.count ?? list.length);
+  } catch (e) {
+    return Promise.reject(e);
   }
+  const raiseError = options?.raiseError ?? false;
   const target = Math.min(count, list.length);
   const done: G[] = [];
   const pending: G[] = [];
@@ -60,6 +64,15 @@ export function joinall<G extends Greenlet<any>>(
   });
 }
 
+function checkCount(count: unknown): number {
+  if (typeof count !== 'number' || !Number.isInteger(count)) {
+    throw new TypeError(`joinall: count must be an integer: received ${describeValue(count)}`);
+  }
+  if (count < 0) throw new RangeError(`joinall: count must be >= 0: received ${count}`);
+  return count;
+}
+
+/** The greenlets of an iterable. @throws TypeError for anything else. */
 export function checkGreenlets<G>(what: string, greenlets: Iterable<G>): G[] {
   if (greenlets === null || typeof (greenlets as any)?.[Symbol.iterator] !== 'function') {
     throw new TypeError(

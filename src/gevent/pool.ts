@@ -96,10 +96,17 @@ export class Pool {
 
   /**
    * Starts `fn(...args)` in a new greenlet of the pool, once a slot is free; resolves to the
-   * greenlet (gevent's `Pool.spawn`, which blocks while the pool is full).
+   * greenlet (gevent's `Pool.spawn`, which blocks while the pool is full). Rejects with
+   * TypeError when `fn` is not a function.
    */
   spawn<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Promise<Greenlet<Awaited<R>>> {
-    const g = new Greenlet<Awaited<R>>(fn as (...a: any[]) => Awaited<R>, ...args);
+    let g: Greenlet<Awaited<R>>;
+    try {
+      g = new Greenlet<Awaited<R>>(fn as (...a: any[]) => Awaited<R>, ...args);
+    } catch (e) {
+      // gevent raises TypeError at once; a promise-returning verb rejects with it instead.
+      return Promise.reject(e);
+    }
     if (this.slotWaiters.empty && this.freeCount() > 0) {
       this.track(g);
       return Promise.resolve(g);

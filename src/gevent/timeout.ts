@@ -9,9 +9,11 @@
  * instead of a CancelledError — the same mechanism asyncio's `timeout()` scope uses — so the
  * error surfaces at the weft await the task is blocked on, and that awaitable is cancelled. As in
  * CPython's scope, leaving the scope (`cancel()`, `using`) after an expiry takes the request
- * back (`uncancel`), so a Timeout that expired while the task was busy and was cancelled before
- * its next await is never raised outside its scope. The timer also stops when its task ends,
- * so a forgotten `cancel()` does not keep the process alive.
+ * back (`_takeBackCancel`), so a Timeout that expired while the task was busy and was cancelled
+ * before its next await is never raised outside its scope, and a request still counted behind
+ * it — a kill, an outer Timeout that expired in the same busy stretch — is raised next instead
+ * of being lost (see `Task._requestCancel`). The timer also stops when its task ends, so a
+ * forgotten `cancel()` does not keep the process alive.
  */
 import { RuntimeError } from '../asyncio/errors.js';
 import { currentTask, type Task } from '../asyncio/task.js';
@@ -25,9 +27,15 @@ export interface TimeoutOptions {
 
 function messageFor(ms: unknown): string {
   if (ms === null || ms === undefined) return 'Timeout that never expires';
-  if (typeof ms !== 'number' || Number.isNaN(ms) || ms < 0) {
+  // The words and classes of every waiting call's timeout (src/internal/wait-options.ts).
+  if (typeof ms !== 'number' || Number.isNaN(ms)) {
     throw new TypeError(
-      `Timeout expects a number of milliseconds >= 0 (or null): received ${describeValue(ms)}`,
+      `Timeout expects a number of milliseconds (or null): received ${describeValue(ms)}`,
+    );
+  }
+  if (ms < 0) {
+    throw new RangeError(
+      `Timeout expects a non-negative number of milliseconds (null never expires): received ${ms}`,
     );
   }
   return `Timed out after ${ms} ms`;
@@ -43,7 +51,9 @@ function messageFor(ms: unknown): string {
  * **Cancellation:** the expiry is a cancellation of the awaited operation: a lock not yet
  * acquired stays free, a sleep ends, a joined greenlet goes on running.
  *
- * @throws RuntimeError from `start()` outside every greenlet and task (nothing to interrupt).
+ * @throws TypeError from the constructor for a delay that is not a number (NaN among them),
+ * RangeError for a negative one; RuntimeError from `start()` outside every greenlet and task
+ * (nothing to interrupt).
  * @example
  * spawn(async () => {
  *   using t = new Timeout(100).start();
@@ -117,7 +127,7 @@ export class Timeout extends TimeoutError {
     if (t === null) return;
     this.target = null;
     t.removeDoneCallback(this.onTargetDone);
-    if (this.expired && !t.done()) t.uncancel();
+    if (this.expired && !t.done()) t._takeBackCancel(this.raise ?? this);
   }
 
   /** The same as `cancel()` (gevent's `close`). */

@@ -22,14 +22,25 @@
  */
 import { argumentError, rangeError } from '../internal/errors.js';
 import { Waiter } from '../internal/waiter.js';
+import { OSError } from '../socket/errors.js';
 import { Socket } from '../socket/socket.js';
-import { KeyError } from './errors.js';
+import { closedSelector, KeyError } from './errors.js';
 import { EVENT_READ, EVENT_WRITE, SelectorKey } from './selector-key.js';
 
 export interface SelectOptions {
-  /** Milliseconds; null/undefined waits until a socket is ready; <= 0 only polls. */
+  /**
+   * Milliseconds; null/undefined waits until a socket is ready; <= 0 polls: what arrived up to
+   * the next poll of Node's loop is reported (one turn of the loop when nothing was ready).
+   */
   timeout?: number | null;
   signal?: AbortSignal;
+}
+
+/** `wait()`'s limit for a poll: one turn of Node's loop. */
+const POLL = -1;
+
+function endWait(w: Waiter<void>): void {
+  w.withdraw(true, undefined);
 }
 
 interface Entry {
@@ -57,13 +68,15 @@ export class DefaultSelector {
 
   /**
    * Starts watching `fileobj` for `events` (`EVENT_READ | EVENT_WRITE`), with `data` attached.
-   * @throws {KeyError} already registered. {RangeError} a bad events mask. {TypeError} not a weft
-   *   socket, or events not an integer.
+   * @throws {KeyError} already registered. {RangeError} a bad events mask, a closed socket
+   *   (Python's ValueError "Invalid file descriptor: -1"), or a closed selector. {TypeError} not
+   *   a weft socket, or events not an integer.
    */
   register<D>(fileobj: Socket, events: number, data?: D): SelectorKey<D | undefined> {
     this.checkOpen();
     checkSocket(fileobj);
     checkEvents(events);
+    checkNotClosed(fileobj);
     if (this.entries.has(fileobj)) {
       throw new KeyError(`${fileobj.describe()} is already registered`);
     }
@@ -111,7 +124,17 @@ export class DefaultSelector {
     }
     if (Number.isNaN(timeout)) throw rangeError('select: timeout must not be NaN', timeout);
     if (this.waiter !== null) throw new Error('select() is already waiting in another task');
-    const deadline = timeout === null ? null : performance.now() + Math.max(0, timeout);
+    if (timeout !== null && timeout <= 0) {
+      // A poll (Python's select(0) asks the kernel at once). What the kernel has is seen only
+      // when Node's loop polls and runs the sockets' I/O callbacks: answering from what is known
+      // without that turn, a poll loop would never see a byte arrive. One turn (setImmediate:
+      // after the loop's next poll phase) is the cost of a poll that finds nothing.
+      const ready = this.collect();
+      if (ready.length > 0) return ready;
+      await this.wait(POLL, options.signal);
+      return this.collect();
+    }
+    const deadline = timeout === null ? null : performance.now() + timeout;
     for (;;) {
       const ready = this.collect();
       if (ready.length > 0) return ready;
@@ -146,7 +169,7 @@ export class DefaultSelector {
     for (const e of this.entries.values()) e.unwatch();
     this.entries.clear();
     this.candidates.clear();
-    this.waiter?.fail(new Error('The selector was closed'));
+    this.waiter?.fail(closedSelector('select'));
   }
 
   [Symbol.dispose](): void {
@@ -184,21 +207,45 @@ export class DefaultSelector {
     return ready;
   }
 
+  /** Waits for activity, `ms` at most (null: no limit; POLL: one turn of Node's loop). */
   private async wait(ms: number | null, signal: AbortSignal | undefined): Promise<void> {
     if (signal?.aborted) throw signal.reason;
     const w = new Waiter<void>(this);
     this.waiter = w;
     if (signal) w.setSignal(signal);
-    if (ms !== null) w.setTimeout(ms, (x) => x.withdraw(true, undefined));
+    let turn: NodeJS.Immediate | null = null;
+    if (ms === POLL) turn = setImmediate(endWait, w);
+    else if (ms !== null) w.setTimeout(ms, endWait);
     try {
       await w.block();
     } finally {
+      if (turn !== null) clearImmediate(turn);
       this.waiter = null;
     }
   }
 
   private checkOpen(): void {
-    if (this.closed) throw new Error('The selector is closed');
+    if (this.closed) throw closedSelector('the call');
+  }
+}
+
+/**
+ * Python's selectors refuse a socket without a descriptor (ValueError "Invalid file descriptor:
+ * -1"): a closed one would be reported ready by every select(). A weft socket not yet listening
+ * or connecting has none either and may be registered (see SelectorKey); of the two, only a
+ * closed one raises OSError EBADF from getsockname().
+ */
+function checkNotClosed(sock: Socket): void {
+  if (sock.fileno() >= 0) return;
+  try {
+    sock.getsockname();
+  } catch (e) {
+    if (e instanceof OSError && e.errnoName === 'EBADF') {
+      throw new RangeError(
+        `Invalid file descriptor: -1 (${sock.describe()} is closed; register it before closing)`,
+      );
+    }
+    throw e;
   }
 }
 

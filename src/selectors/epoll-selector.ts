@@ -40,7 +40,7 @@ import { OSError } from '../socket/errors.js';
 import { io, NOREAD, TAG_READAHEAD } from '../socket/native-io.js';
 import { RA_EOF, RawSocket, type ReadaheadOwner } from '../socket/raw-socket.js';
 import type { SelectOptions } from './default-selector.js';
-import { KeyError } from './errors.js';
+import { closedSelector, KeyError } from './errors.js';
 import { EVENT_READ, EVENT_WRITE, SelectorKey } from './selector-key.js';
 
 const EPOLL_CTL_ADD = 1;
@@ -102,6 +102,10 @@ export class EpollSelector implements ReadaheadOwner {
     }
     checkEvents(events);
     const fd = fileobj.fileno();
+    // Python's _fileobj_to_fd: a closed socket has no descriptor (epoll_ctl would say EBADF).
+    if (fd < 0) {
+      throw new RangeError(`Invalid file descriptor: -1 (${fileobj.describe()} is closed)`);
+    }
     if (this.byFd.has(fd)) throw new KeyError(`${fileobj.describe()} is already registered`);
     if (pending(fileobj)) this.hold(fileobj);
     const tag = this.tagFor(fileobj, events);
@@ -208,7 +212,7 @@ export class EpollSelector implements ReadaheadOwner {
     this.holding.clear();
     this.byFd.clear();
     (io as NonNullable<typeof io>).epollClose(this.poller);
-    this.waiter?.fail(new Error('The selector was closed'));
+    this.waiter?.fail(closedSelector('select'));
   }
 
   [Symbol.dispose](): void {
@@ -350,7 +354,7 @@ export class EpollSelector implements ReadaheadOwner {
   }
 
   private checkOpen(): void {
-    if (this.closed) throw new Error('The selector is closed');
+    if (this.closed) throw closedSelector('the call');
   }
 }
 

@@ -27,9 +27,10 @@ import { read as fsRead, fstat } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import type { Socket as NetSocket } from 'node:net';
 import { constants } from 'node:os';
+import { getSystemErrorMap } from 'node:util';
 import { describeValue } from '../internal/errors.js';
 import { Waiter } from '../internal/waiter.js';
-import { BrokenPipeError, fromErrno, fromSystemError } from '../socket/errors.js';
+import { BrokenPipeError, fromSystemError, OSError } from '../socket/errors.js';
 import { Socket } from '../socket/socket.js';
 import { StreamWriter } from '../streams/stream-writer.js';
 import { binding, type SendfileTransfer } from './native-binding.js';
@@ -75,40 +76,32 @@ export async function sendfile(
   options: SendfileOptions = {},
 ): Promise<number> {
   const ns = netSocketOf(socket);
-  const offset = options.offset ?? 0;
-  if (!Number.isSafeInteger(offset) || offset < 0) {
-    throw new RangeError(
-      `sendfile: offset must be an integer >= 0: received ${describeValue(offset)}`,
-    );
-  }
-  const count = options.count ?? null;
-  if (count !== null && (!Number.isSafeInteger(count) || count < 0)) {
-    throw new RangeError(
-      `sendfile: count must be an integer >= 0: received ${describeValue(count)}`,
-    );
-  }
+  const offset = checkSize('offset', options.offset ?? 0);
+  const count =
+    options.count === undefined || options.count === null
+      ? null
+      : checkSize('count', options.count);
   const signal = options.signal;
-  const fileOk =
-    typeof file === 'string' ||
-    (typeof file === 'number' && Number.isInteger(file) && file >= 0) ||
-    (typeof file === 'object' && file !== null && typeof (file as FileHandle).fd === 'number');
-  if (!fileOk) {
-    throw new TypeError(
-      `sendfile: file must be a path, a descriptor or a FileHandle: received ${describeValue(file)}`,
-    );
-  }
+  checkFile(file);
   // Taken before the first await: a write made after this call comes after the file.
   const hold = holdWrites(ns);
   let opened: FileHandle | null = null;
   try {
     let fd: number;
-    if (typeof file === 'string') {
-      opened = await open(file, 'r');
-      fd = opened.fd;
-    } else fd = typeof file === 'number' ? file : file.fd;
-    const size = await new Promise<number>((res, rej) =>
-      fstat(fd, (err, st) => (err ? rej(err) : res(st.size))),
-    );
+    let size: number;
+    // Node's fs errors become Python's classes (OSError with errnoName ENOENT, EBADF, …).
+    try {
+      if (typeof file === 'string') {
+        opened = await open(file, 'r');
+        fd = opened.fd;
+      } else fd = typeof file === 'number' ? file : file.fd;
+      const d = fd;
+      size = await new Promise<number>((res, rej) =>
+        fstat(d, (err, st) => (err ? rej(err) : res(st.size))),
+      );
+    } catch (e) {
+      throw fromSystemError(e, 'sendfile');
+    }
     const want = Math.min(count ?? Number.POSITIVE_INFINITY, Math.max(0, size - offset));
     await hold.ready;
     if (signal?.aborted) throw signal.reason;
@@ -164,7 +157,7 @@ async function kernelTransfer(
     ns.off('close', stop);
   }
   if (r.errno === ECANCELED) throw closedError(ns);
-  if (r.errno !== 0) throw fromErrno(r.errno, 'sendfile');
+  if (r.errno !== 0) throw transferError(r.errno);
   return r.n;
 }
 
@@ -215,6 +208,53 @@ function flush(ns: NetSocket, signal: AbortSignal | undefined): Promise<void> {
     rawWrite(ns, EMPTY, (err) => (err ? rej(fromSystemError(err, 'sendfile')) : res()));
   });
   return settle(done, signal, abandon);
+}
+
+/**
+ * An integer option: TypeError when it is not one (Python: "'float' object cannot be interpreted
+ * as an integer"), RangeError when it is negative or past 2^53.
+ */
+function checkSize(name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v)) {
+    throw new TypeError(`sendfile: ${name} must be an integer: received ${describeValue(v)}`);
+  }
+  if (v < 0 || !Number.isSafeInteger(v)) {
+    throw new RangeError(`sendfile: ${name} must be an integer >= 0: received ${v}`);
+  }
+  return v;
+}
+
+function checkFile(file: unknown): void {
+  if (typeof file === 'string') return;
+  if (typeof file === 'number' && Number.isInteger(file)) {
+    // os.sendfile's in_fd -1: the system call's EBADF.
+    if (file < 0) throw new OSError(`sendfile: bad file descriptor ${file}`, 'EBADF');
+    return;
+  }
+  if (typeof file === 'object' && file !== null && typeof (file as FileHandle).fd === 'number') {
+    // Python's file object: ValueError "I/O operation on closed file".
+    if ((file as FileHandle).fd < 0) {
+      throw new RangeError('sendfile: I/O operation on a closed FileHandle');
+    }
+    return;
+  }
+  throw new TypeError(
+    `sendfile: file must be a path, a descriptor or a FileHandle: received ${describeValue(file)}`,
+  );
+}
+
+/**
+ * The error of a failed sendfile(2), worded as Node words a failed system call (`fromErrno` of
+ * src/socket/errors.ts says the call twice: "Broken pipe (sendfile: EPIPE (sendfile))").
+ */
+function transferError(errno: number): unknown {
+  const [name, text] = getSystemErrorMap().get(-errno) ?? [`errno ${errno}`, 'unknown error'];
+  const e = Object.assign(new Error(`${name}: ${text}, sendfile`), {
+    code: name,
+    errno: -errno,
+    syscall: 'sendfile',
+  });
+  return fromSystemError(e);
 }
 
 function closedError(ns: NetSocket): Error {

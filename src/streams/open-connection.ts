@@ -2,7 +2,12 @@ import { type Socket as NetSocket, connect as netConnect } from 'node:net';
 import { argumentError } from '../internal/errors.js';
 import { Waiter } from '../internal/waiter.js';
 import { fromSystemError } from '../socket/errors.js';
-import { type ConnectionOptions, checkConnectionOptions, wireStreams } from './protocol.js';
+import {
+  type ConnectionOptions,
+  checkConnectionOptions,
+  checkPort,
+  wireStreams,
+} from './protocol.js';
 import type { StreamReader } from './stream-reader.js';
 import type { StreamWriter } from './stream-writer.js';
 
@@ -30,9 +35,14 @@ export function openConnection(
   port: number,
   options: OpenConnectionOptions = {},
 ): Promise<[StreamReader, StreamWriter]> {
-  if (typeof host !== 'string') throw argumentError('openConnection: host must be a string', host);
-  if (!Number.isInteger(port) || port <= 0 || port > 65535) {
-    throw new RangeError(`openConnection: port must be an integer in 1..65535: received ${port}`);
+  // A bad argument rejects, as every verb returning a promise does (docs/socket.md).
+  try {
+    if (typeof host !== 'string') {
+      throw argumentError('openConnection: host must be a string', host);
+    }
+    checkPort('openConnection', port, 1);
+  } catch (e) {
+    return Promise.reject(e);
   }
   return connectWith(
     () =>
@@ -53,7 +63,9 @@ export function openUnixConnection(
   options: OpenConnectionOptions = {},
 ): Promise<[StreamReader, StreamWriter]> {
   if (typeof path !== 'string' || path === '') {
-    throw argumentError('openUnixConnection: path must be a non-empty string', path);
+    return Promise.reject(
+      argumentError('openUnixConnection: path must be a non-empty string', path),
+    );
   }
   return connectWith(() => netConnect({ path, allowHalfOpen: true }), options, {
     peername: path,

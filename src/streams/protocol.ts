@@ -9,7 +9,7 @@
  *              ──close─► reader.feedEof if nothing else ended it; writer wakes drain/waitClosed
  */
 import type { Socket as NetSocket } from 'node:net';
-import { TimeoutError } from '../internal/errors.js';
+import { argumentError, TimeoutError } from '../internal/errors.js';
 import { fromSystemError } from '../socket/errors.js';
 import { checkReaderOptions, StreamReader, type StreamReaderOptions } from './stream-reader.js';
 import { StreamWriter } from './stream-writer.js';
@@ -26,6 +26,19 @@ export function checkConnectionOptions(options: ConnectionOptions): void {
   const idle = options.idleTimeout ?? null;
   if (idle !== null && (typeof idle !== 'number' || Number.isNaN(idle) || idle <= 0)) {
     throw new RangeError(`idleTimeout must be a number of ms > 0: received ${String(idle)}`);
+  }
+}
+
+/**
+ * A port: TypeError when it is not an integer (as weft/socket), RangeError out of `min`..65535
+ * (Python's OverflowError: a RangeError, as weft/socket raises).
+ */
+export function checkPort(what: string, port: unknown, min: number): void {
+  if (typeof port !== 'number' || !Number.isInteger(port)) {
+    throw argumentError(`${what}: port must be an integer`, port);
+  }
+  if (port < min || port > 65535) {
+    throw new RangeError(`${what}: port must be in ${min}..65535: received ${port}`);
   }
 }
 

@@ -7,15 +7,20 @@
  */
 import { createServer, isIP, type Server as NetServer, type Socket as NetSocket } from 'node:net';
 import { createTask, type Task } from '../asyncio/task.js';
-import { argumentError, describeValue } from '../internal/errors.js';
+import { argumentError, describeValue, TimeoutError } from '../internal/errors.js';
 import { handleClosed, handleOpened } from '../internal/live-handles.js';
 import { reportException } from '../internal/scheduler.js';
 import { Waiter, WaiterList } from '../internal/waiter.js';
 import { fromErrno, fromSystemError } from '../socket/errors.js';
 import { io } from '../socket/native-io.js';
-import { type ConnectionOptions, checkConnectionOptions, wireStreams } from './protocol.js';
+import {
+  type ConnectionOptions,
+  checkConnectionOptions,
+  checkPort,
+  wireStreams,
+} from './protocol.js';
 import { RawListener } from './raw-transport.js';
-import type { ReadOptions, StreamReader } from './stream-reader.js';
+import { parseReadOptions, type ReadOptions, type StreamReader } from './stream-reader.js';
 import type { Address, StreamWriter } from './stream-writer.js';
 import { isWeftWorker, type Listener, WorkerGroup, type WorkerMessage } from './worker-group.js';
 
@@ -169,27 +174,48 @@ export class Server {
     return this.net instanceof WorkerGroup ? this.net.size : 0;
   }
 
-  /** Waits until the server is closed and all its connections have ended. */
+  /**
+   * Waits until the server is closed and all its connections have ended.
+   * @throws {TimeoutError} when `timeout` ms pass first (nothing is closed by it).
+   */
   async waitClosed(options?: ReadOptions): Promise<void> {
+    const t = parseReadOptions('Server.waitClosed', options);
     if (this.fullyClosed) return;
     const signal = options?.signal;
     if (signal?.aborted) throw signal.reason;
     const w = new Waiter<void>(this);
     this.closeWaiters.push(w);
     if (signal) w.setSignal(signal);
+    if (t !== null) {
+      w.setTimeout(t, (x) =>
+        x.withdraw(false, new TimeoutError(`Server.waitClosed(): still open after ${t} ms`)),
+      );
+    }
     await w.block();
   }
 
   /**
    * Serves until the server is closed (by `close()` elsewhere, or by cancelling this call).
+   * With `timeout`, serves that long: then the server is closed, as a cancel closes it
+   * (asyncio's `wait_for(server.serve_forever(), t)`), and the call raises `TimeoutError`.
    * @throws {Error} when the server is already closed.
    */
   async serveForever(options?: ReadOptions): Promise<void> {
+    const t = parseReadOptions('Server.serveForever', options);
     if (!this.serving) throw new Error('serveForever(): the server is closed');
     const signal = options?.signal;
+    if (signal?.aborted) {
+      this.close();
+      throw signal.reason;
+    }
     const w = new Waiter<void>(this);
     this.serveWaiters.push(w);
     if (signal) w.setSignal(signal);
+    if (t !== null) {
+      w.setTimeout(t, (x) =>
+        x.withdraw(false, new TimeoutError(`serveForever(): served for ${t} ms; server closed`)),
+      );
+    }
     try {
       await w.block();
     } catch (e) {
@@ -226,24 +252,30 @@ export function startServer(
   port: number,
   options: StartServerOptions = {},
 ): Promise<Server> {
+  // A bad argument rejects, as every verb returning a promise does (docs/socket.md).
+  try {
+    return startServerNow(handler, host, port, options);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+function startServerNow(
+  handler: ClientConnectedHandler,
+  host: string | null,
+  port: number,
+  options: StartServerOptions,
+): Promise<Server> {
   checkHandler(handler);
   if (host !== null && typeof host !== 'string') {
     throw argumentError('startServer: host must be a string or null', host);
   }
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new RangeError(`startServer: port must be an integer in 0..65535: received ${port}`);
-  }
+  checkPort('startServer', port, 0);
   if (useRaw(host, options)) {
     const backlog = options.backlog ?? 100;
-    if (!Number.isInteger(backlog) || backlog < 0) {
-      throw new RangeError(`startServer: backlog must be an integer >= 0: received ${backlog}`);
-    }
+    checkBacklog(backlog);
     // As the net branch does (in listen()): fail now rather than drop every connection later.
-    try {
-      checkConnectionOptions(options);
-    } catch (e) {
-      return Promise.reject(e);
-    }
+    checkConnectionOptions(options);
     if (options.signal?.aborted) return Promise.reject(options.signal.reason);
     const bindHost = host === null || host === '' ? '0.0.0.0' : host;
     const fd = (io as NonNullable<typeof io>).listen(bindHost, port, backlog);
@@ -287,11 +319,24 @@ export function startUnixServer(
   path: string,
   options: StartServerOptions = {},
 ): Promise<Server> {
-  checkHandler(handler);
-  if (typeof path !== 'string' || path === '') {
-    throw argumentError('startUnixServer: path must be a non-empty string', path);
+  try {
+    checkHandler(handler);
+    if (typeof path !== 'string' || path === '') {
+      throw argumentError('startUnixServer: path must be a non-empty string', path);
+    }
+  } catch (e) {
+    return Promise.reject(e);
   }
   return listen(handler, options, path, (s, backlog) => s.listen({ path, backlog }));
+}
+
+function checkBacklog(backlog: unknown): void {
+  if (typeof backlog !== 'number' || !Number.isInteger(backlog)) {
+    throw argumentError('startServer: backlog must be an integer', backlog);
+  }
+  if (backlog < 0) {
+    throw new RangeError(`startServer: backlog must be >= 0: received ${backlog}`);
+  }
 }
 
 function checkHandler(handler: unknown): void {
@@ -309,9 +354,7 @@ async function listen(
   start: (s: NetServer, backlog: number) => void,
 ): Promise<Server> {
   const backlog = options.backlog ?? 100;
-  if (!Number.isInteger(backlog) || backlog < 0) {
-    throw new RangeError(`startServer: backlog must be an integer >= 0: received ${backlog}`);
-  }
+  checkBacklog(backlog);
   // Now, not per connection: a bad option would otherwise drop every connection.
   checkConnectionOptions(options);
   const signal = options.signal;

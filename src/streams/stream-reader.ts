@@ -15,6 +15,7 @@
  * brings the buffer down to `limit` — asyncio's `_maybe_resume_transport`.
  */
 import { TimeoutError } from '../internal/errors.js';
+import { parseWait } from '../internal/wait-options.js';
 import { Waiter } from '../internal/waiter.js';
 import { IncompleteReadError, LimitOverrunError } from './errors.js';
 
@@ -31,8 +32,31 @@ export interface ReadTransport {
 
 export interface ReadOptions {
   signal?: AbortSignal;
-  /** Fail this wait after this many ms with a `TimeoutError` (overrides `readTimeout`). */
+  /**
+   * Fail this wait after this many ms with a `TimeoutError` (overrides `readTimeout`); null or
+   * `Infinity`: no limit. A negative or NaN timeout, or one that is not a number, fails the
+   * call (RangeError, TypeError), as every waiting call of weft's does.
+   */
   timeout?: number | null;
+}
+
+/**
+ * @internal Checks a stream call's `{ timeout, signal }` with the rules of every waiting call
+ * (src/internal/wait-options.ts): TypeError for a wrong type (NaN among them), RangeError for a
+ * negative timeout (as `readTimeout`). Returns the timeout, null for none.
+ */
+export function parseReadOptions(what: string, options: ReadOptions | undefined): number | null {
+  return parseWait(what, options, 'reject').timeout;
+}
+
+/** `parseReadOptions` for a call that returns a promise: the error to reject with, or null. */
+function badReadOptions(what: string, options: ReadOptions): unknown {
+  try {
+    parseReadOptions(what, options);
+    return null;
+  } catch (e) {
+    return e;
+  }
 }
 
 export interface StreamReaderOptions {
@@ -44,19 +68,26 @@ export interface StreamReaderOptions {
 
 type Separator = string | Uint8Array;
 
-/** @internal The reader options with their defaults; throws RangeError for a bad one. Exported
- * so that a connection's options are checked before the connection is made. */
+/** @internal The reader options with their defaults; throws TypeError for one of the wrong type,
+ * RangeError for a bad value. Exported so that a connection's options are checked before the
+ * connection is made. */
 export function checkReaderOptions(options: StreamReaderOptions): {
   limit: number;
   readTimeout: number | null;
 } {
   const limit = options.limit ?? DEFAULT_LIMIT;
-  if (!Number.isInteger(limit) || limit <= 0) {
+  if (typeof limit !== 'number' || !Number.isInteger(limit)) {
+    throw new TypeError(`StreamReader limit must be an integer: received ${String(limit)}`);
+  }
+  if (limit <= 0) {
     throw new RangeError(`StreamReader limit must be a positive integer: received ${limit}`);
   }
   const t = options.readTimeout ?? null;
-  if (t !== null && (typeof t !== 'number' || Number.isNaN(t) || t < 0)) {
-    throw new RangeError(`readTimeout must be a number of ms >= 0: received ${String(t)}`);
+  if (t !== null && (typeof t !== 'number' || Number.isNaN(t))) {
+    throw new TypeError(`readTimeout must be a number of ms: received ${String(t)}`);
+  }
+  if (t !== null && t < 0) {
+    throw new RangeError(`readTimeout must be a number of ms >= 0: received ${t}`);
   }
   return { limit, readTimeout: t };
 }
@@ -198,6 +229,10 @@ export class StreamReader {
     if (typeof n !== 'number' || !Number.isInteger(n)) {
       return Promise.reject(new TypeError(`read: size must be an integer: received ${String(n)}`));
     }
+    if (options !== undefined) {
+      const bad = badReadOptions('StreamReader.read', options);
+      if (bad !== null) return Promise.reject(bad);
+    }
     if (this.exc !== null) return Promise.reject(this.exc);
     if (n === 0) return Promise.resolve(EMPTY);
     if (n < 0) return this.readAll(options);
@@ -245,6 +280,7 @@ export class StreamReader {
   async readexactly(n: number, options?: ReadOptions): Promise<Buffer> {
     checkCount('readexactly', n);
     if (n < 0) throw new RangeError(`readexactly size can not be less than zero: received ${n}`);
+    if (options !== undefined) parseReadOptions('StreamReader.readexactly', options);
     if (this.exc !== null) throw this.exc;
     if (n === 0) return EMPTY;
     while (this.size < n) {
@@ -265,6 +301,7 @@ export class StreamReader {
     options?: ReadOptions,
   ): Promise<Buffer> {
     const seps = normalizeSeparators(separator);
+    if (options !== undefined) parseReadOptions('StreamReader.readuntil', options);
     let minLen = Number.POSITIVE_INFINITY;
     let maxLen = 0;
     for (const s of seps) {

@@ -13,7 +13,7 @@ import type { Socket as NetSocket } from 'node:net';
 import { TimeoutError } from '../internal/errors.js';
 import { Waiter, WaiterList } from '../internal/waiter.js';
 import { ConnectionResetError } from '../socket/errors.js';
-import type { ReadOptions, StreamReader } from './stream-reader.js';
+import { parseReadOptions, type ReadOptions, type StreamReader } from './stream-reader.js';
 
 const RESOLVED = Promise.resolve();
 
@@ -122,6 +122,13 @@ export class StreamWriter {
    */
   drain(options?: ReadOptions): Promise<void> {
     // Not an async function: the common answer (room in the queue) is one shared promise.
+    if (options !== undefined) {
+      try {
+        parseReadOptions('StreamWriter.drain', options);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
     const exc = this.reader?.exception() ?? null;
     if (exc !== null) return Promise.reject(exc);
     if (this.closed) return Promise.reject(this.lostError);
@@ -162,14 +169,23 @@ export class StreamWriter {
     return this.closing || this.closed;
   }
 
-  /** Waits until the connection is closed. */
+  /**
+   * Waits until the connection is closed.
+   * @throws {TimeoutError} when `timeout` ms pass first (the connection is left as it is).
+   */
   async waitClosed(options?: ReadOptions): Promise<void> {
+    const t = parseReadOptions('StreamWriter.waitClosed', options);
     if (this.closed) return;
     const signal = options?.signal;
     if (signal?.aborted) throw signal.reason;
     const w = new Waiter<void>(this);
     this.closeWaiters.push(w);
     if (signal) w.setSignal(signal);
+    if (t !== null) {
+      w.setTimeout(t, (x) =>
+        x.withdraw(false, new TimeoutError(`waitClosed(): the connection was open after ${t} ms`)),
+      );
+    }
     await w.block();
   }
 

@@ -291,9 +291,25 @@ describe('Greenlet', () => {
     assert.ok(gs.every((g) => g.dead && g.value instanceof GreenletExit));
   });
 
-  test('bad input raises TypeError', () => {
+  test('bad input: spawn throws TypeError; the verbs returning a promise reject (bug-bash g12)', async () => {
+    // spawn returns a greenlet, not a promise: it throws, as gevent raises.
     assert.throws(() => spawn(42 as any), TypeError);
-    assert.throws(() => new Greenlet(() => 1).join({ timeout: 'x' as any }), TypeError);
-    assert.throws(() => new Greenlet(() => 1).kill({ exception: 'x' as any }), TypeError);
+    const g = new Greenlet(() => 1);
+    const calls: [string, () => Promise<unknown>, new (...a: any[]) => Error][] = [
+      ['join timeout', () => g.join({ timeout: 'x' as any }), TypeError],
+      ['join NaN', () => g.join({ timeout: Number.NaN }), TypeError],
+      ['kill exception', () => g.kill({ exception: 'x' as any }), TypeError],
+      ['kill null', () => g.kill(null as any), TypeError],
+      ['kill block', () => g.kill({ block: 'x' as any }), TypeError],
+      ['get block', () => g.get({ block: 'x' as any }), TypeError],
+    ];
+    for (const [what, call, cls] of calls) {
+      let p: Promise<unknown> | undefined;
+      assert.doesNotThrow(() => {
+        p = call();
+      }, what);
+      await assert.rejects(p as Promise<unknown>, cls, what);
+    }
+    assert.equal(g.started, false); // nothing was killed or started
   });
 });

@@ -79,8 +79,24 @@ describe('joinall', () => {
     assert.deepEqual(await joinall([]), []);
   });
 
-  test('bad input raises TypeError', () => {
-    assert.throws(() => joinall(3 as any), TypeError);
-    assert.throws(() => joinall([1] as any), TypeError);
+  test('bad input rejects, TypeError for a wrong type, RangeError for a bad value (bug-bash g12)', async () => {
+    const g = spawn(() => sleep(1));
+    const calls: [string, () => Promise<unknown>, new (...a: any[]) => Error][] = [
+      ['joinall(3)', () => joinall(3 as any), TypeError],
+      ['joinall([1])', () => joinall([1] as any), TypeError],
+      ['timeout NaN', () => joinall([g], { timeout: Number.NaN }), TypeError],
+      ['count 1.5', () => joinall([g], { count: 1.5 }), TypeError],
+      ['count -1', () => joinall([g], { count: -1 }), RangeError],
+      ['killall([1])', () => killall([1] as any), TypeError],
+      ['killall(null)', () => killall(null as any), TypeError],
+    ];
+    for (const [what, call, cls] of calls) {
+      let p: Promise<unknown> | undefined;
+      assert.doesNotThrow(() => {
+        p = call();
+      }, what);
+      await assert.rejects(p as Promise<unknown>, cls, what);
+    }
+    await g.join();
   });
 });

@@ -207,6 +207,18 @@ describe('Pool', () => {
     assert.equal(g.max, 4);
   });
 
+  test('spawn of a non-function rejects with TypeError, as join with a bad timeout (bug-bash g12)', async () => {
+    const pool = new Pool(1);
+    let p: Promise<unknown> | undefined;
+    assert.doesNotThrow(() => {
+      p = pool.spawn(5 as any);
+    });
+    await assert.rejects(p as Promise<unknown>, TypeError);
+    assert.equal(pool.length, 0);
+    await assert.rejects(pool.join({ timeout: 'a' as any }), TypeError);
+    await assert.rejects(pool.kill({ timeout: -1, exception: 1 as any }), TypeError);
+  });
+
   test('bad size raises RangeError', () => {
     assert.throws(() => new Pool(0), RangeError);
     assert.throws(() => new Pool(1.5), RangeError);

@@ -1,11 +1,33 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { Future } from '../../src/asyncio/future.js';
 import { Lock } from '../../src/asyncio/lock.js';
-import { sleep, spawn, Timeout } from '../../src/gevent/index.js';
+import { currentTask } from '../../src/asyncio/task.js';
+import { GreenletExit, sleep, spawn, Timeout } from '../../src/gevent/index.js';
 import { InvalidStateError, TimeoutError } from '../../src/internal/errors.js';
 import { checkLeaks } from '../support/leaks.js';
 
 checkLeaks();
+
+function getcurrentCancelling(): number {
+  return currentTask()!.cancelling();
+}
+
+/** Keeps the greenlet busy: no timer can fire before its next await. */
+function spin(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    // busy
+  }
+}
+
+/** A weft await that arms no timer and only an error ends (see test/asyncio/timeout.test.ts). */
+function untilRaised(): Future<string> {
+  const f = new Future<string>();
+  const timer = setTimeout(() => f.setResult('nothing raised'), 5_000);
+  f.addDoneCallback(() => clearTimeout(timer));
+  return f;
+}
 
 describe('Timeout', () => {
   test('expiry raises the Timeout itself in the greenlet at its current await', async () => {
@@ -104,6 +126,89 @@ describe('Timeout', () => {
     assert.equal(await g.get(), 'inner');
   });
 
+  test('bug-bash g5: nested Timeouts expiring in one busy stretch: the outer one is raised too', async () => {
+    const log: string[] = [];
+    const g = spawn(async () => {
+      const outer = new Timeout(10).start();
+      try {
+        const inner = new Timeout(20).start();
+        try {
+          spin(40); // both expire here
+          await sleep(10_000);
+        } catch (e) {
+          log.push(`inner block: ${e === inner ? 'inner' : e === outer ? 'outer' : String(e)}`);
+          if (e !== inner) throw e;
+        } finally {
+          inner.cancel();
+        }
+        log.push(`after the inner block: ${await untilRaised()}`);
+      } catch (e) {
+        log.push(`outer block: ${e === outer ? 'outer' : String(e)}`);
+      } finally {
+        outer.cancel();
+      }
+      return getcurrentCancelling();
+    });
+    assert.equal(await g.get(), 0);
+    assert.deepEqual(log, ['inner block: inner', 'outer block: outer']);
+  });
+
+  test('bug-bash g6: a kill and the Timeout the greenlet handles, both while it is busy: the kill is kept', async () => {
+    const log: string[] = [];
+    let open = (): void => {};
+    const gate = new Promise<void>((r) => {
+      open = r;
+    });
+    const g = spawn(async () => {
+      const t = new Timeout(10).start();
+      try {
+        await gate; // a native wait: killed here, and the Timeout expires here
+        await sleep(10_000);
+      } catch (e) {
+        log.push(e === t ? 'own timeout' : (e as Error).name);
+        if (e !== t) throw e;
+      } finally {
+        t.cancel();
+      }
+      log.push(`went on: ${await untilRaised()}`);
+    });
+    await sleep(0); // g runs up to the gate
+    await g.kill({ block: false });
+    await sleep(20); // armed after the Timeout and due later: it has expired
+    open();
+    assert.equal(await g.join(), true);
+    assert.deepEqual(log, ['own timeout']);
+    assert.equal(g.successful(), true);
+    assert.ok(g.value instanceof GreenletExit);
+  });
+
+  test('a kill after the Timeout expired while busy is raised first; the Timeout goes with its scope', async () => {
+    const log: string[] = [];
+    let open = (): void => {};
+    const gate = new Promise<void>((r) => {
+      open = r;
+    });
+    const g = spawn(async () => {
+      const t = new Timeout(10).start();
+      try {
+        await gate;
+        await sleep(10_000);
+      } catch (e) {
+        log.push(e === t ? 'own timeout' : (e as Error).name);
+        throw e;
+      } finally {
+        t.cancel();
+      }
+    });
+    await sleep(0);
+    await sleep(20); // the Timeout expires while g waits on the gate
+    await g.kill({ block: false });
+    open();
+    await g.join();
+    assert.deepEqual(log, ['GreenletExit']);
+    assert.ok(g.value instanceof GreenletExit);
+  });
+
   test('a null Timeout never expires', async () => {
     const g = spawn(async () => {
       using t = new Timeout(null).start();
@@ -144,9 +249,10 @@ describe('Timeout', () => {
     // checkLeaks fails this test if the 10 s timer were still armed.
   });
 
-  test('bad input raises TypeError', () => {
-    assert.throws(() => new Timeout(-1), TypeError);
+  test('a bad delay raises RangeError, a wrong type TypeError', () => {
+    assert.throws(() => new Timeout(-1), RangeError);
     assert.throws(() => new Timeout('5' as any), TypeError);
+    assert.throws(() => new Timeout(Number.NaN), TypeError); // as every waiting call's timeout
     assert.throws(() => new Timeout(5, { exception: 'x' as any }), TypeError);
   });
 });

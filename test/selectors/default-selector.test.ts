@@ -129,6 +129,76 @@ describe('DefaultSelector', () => {
     srv.close();
   });
 
+  test('bug-bash s9: a select({ timeout: 0 }) poll loop sees a connection arrive', async () => {
+    // A poll must let Node's loop poll: answered from what was known, the loop never saw I/O.
+    using sel = new DefaultSelector();
+    const srv = await createServer([HOST, 0]);
+    srv.setblocking(false);
+    sel.register(srv, EVENT_READ, 'accept');
+    const connecting = createConnection([HOST, portOf(srv)]);
+    const end = performance.now() + 20_000;
+    let ready: [SelectorKey, number][] = [];
+    let polls = 0;
+    while (ready.length === 0 && performance.now() < end) {
+      polls++;
+      ready = await sel.select({ timeout: polls % 2 === 0 ? 0 : -5 }); // <= 0 polls, as Python
+    }
+    assert.equal(ready.length, 1, `nothing seen after ${polls} polls`);
+    assert.equal(ready[0]![0].data, 'accept');
+    const client = await connecting;
+    const [conn] = srv.acceptNowait();
+    assert.deepEqual(await sel.select({ timeout: 0 }), []);
+    conn.close();
+    client.close();
+    srv.close();
+  });
+
+  test('a select({ timeout: 0 }) with nothing ready resolves to [] after one turn; cancelling it loses nothing', async () => {
+    using sel = new DefaultSelector();
+    const srv = await createServer([HOST, 0]);
+    sel.register(srv, EVENT_READ);
+    assert.deepEqual(await sel.select({ timeout: 0 }), []);
+    const t = createTask(() => sel.select({ timeout: 0 }));
+    await sleep(0); // t polls, waiting for its turn of the loop
+    // (Its turn may have come first on a loaded machine: then the poll just answered [].)
+    if (t.cancel()) await assert.rejects(t, CancelledError);
+    else assert.deepEqual(await t, []);
+    assert.deepEqual(await sel.select({ timeout: 0 }), []); // not 'already waiting'
+    srv.close();
+  });
+
+  test('bug-bash s10: register of a closed socket raises RangeError, as Python raises ValueError', async () => {
+    using sel = new DefaultSelector();
+    const srv = await createServer([HOST, 0]);
+    const c = await createConnection([HOST, portOf(srv)]);
+    c.close();
+    assert.throws(() => sel.register(c, EVENT_READ, 'closed'), {
+      name: 'RangeError',
+      message: /^Invalid file descriptor: -1/,
+    });
+    assert.equal(sel.getMap().size, 0);
+    // A socket that has no descriptor yet (not connected) may be registered, as before.
+    const fresh = new Socket();
+    sel.register(fresh, EVENT_WRITE);
+    sel.unregister(fresh);
+    fresh.close();
+    const [conn] = await srv.accept();
+    conn.close();
+    srv.close();
+  });
+
+  test('a closed selector raises RangeError (Python: ValueError), and so does a select it ends', async () => {
+    const sel = new DefaultSelector();
+    const srv = await createServer([HOST, 0]);
+    sel.register(srv, EVENT_READ);
+    const waiting = sel.select();
+    sel.close();
+    await assert.rejects(waiting, RangeError);
+    assert.throws(() => sel.register(srv, EVENT_READ), RangeError);
+    await assert.rejects(sel.select({ timeout: 0 }), RangeError);
+    srv.close();
+  });
+
   test('cancelling a task blocked in select loses no readiness', async () => {
     const sel = new DefaultSelector();
     const srv = await createServer([HOST, 0]);

@@ -179,10 +179,16 @@ maybe('EpollSelector and RawSocket (native readiness)', () => {
     assert.equal((await sel.select({ timeout: LONG })).length, 1);
     srv.acceptNowait()[0].close();
     sel.close();
-    assert.throws(() => sel.register(srv, EVENT_READ), /closed/);
+    assert.throws(() => sel.register(srv, EVENT_READ), RangeError); // Python: ValueError
+    await assert.rejects(sel.select({ timeout: 0 }), RangeError);
     c.destroy();
     const closed = RawSocket.listen([HOST, 0]);
     closed.close();
+    using other = new EpollSelector();
+    assert.throws(() => other.register(closed, EVENT_READ), {
+      name: 'RangeError',
+      message: /^Invalid file descriptor: -1/,
+    });
     assert.throws(
       () => closed.acceptNowait(),
       (e: unknown) => e instanceof OSError && e.errnoName === 'EBADF',

@@ -25,6 +25,7 @@ import {
   BrokenPipeError,
   ConnectionError,
   createConnection,
+  OSError,
   type Socket,
 } from '../../src/socket/index.js';
 import { openConnection } from '../../src/streams/index.js';
@@ -452,6 +453,63 @@ for (const backend of ['kernel', 'copy'] as const) {
       await s.close();
     });
 
+    test("bug-bash sf3: a write() during the transfer keeps Node's contract: false is followed by 'drain'", async () => {
+      const s = await sink({ slow: true });
+      const ns = await connectNet(s.port);
+      const p = sendfile(ns, bigPath, { count: 4 * 1024 * 1024 });
+      // Nothing of ours is queued in front of a small write on the kernel path: it is taken.
+      const small = ns.write('H');
+      if (backend === 'kernel') assert.equal(small, true);
+      // Written until the held bytes reach the high-water mark: then false, and needDrain.
+      const chunk = Buffer.alloc(4096, 0x41);
+      let writes = 0;
+      while (ns.write(chunk)) writes++;
+      writes++;
+      assert.equal(ns.writableNeedDrain, true);
+      let timer: NodeJS.Timeout | undefined;
+      const drained = await Promise.race([
+        new Promise<string>((r) => ns.once('drain', () => r('drain'))),
+        new Promise<string>((r) => {
+          timer = setTimeout(() => r('no drain within 30 s'), 30_000);
+        }),
+      ]);
+      clearTimeout(timer);
+      assert.equal(drained, 'drain');
+      assert.equal(await p, 4 * 1024 * 1024);
+      ns.end();
+      const got = await s.received;
+      assert.equal(got.length, 4 * 1024 * 1024 + 1 + writes * chunk.length);
+      assert.ok(got.subarray(0, 4 * 1024 * 1024).equals(big.subarray(0, 4 * 1024 * 1024)));
+      assert.equal(got.subarray(4 * 1024 * 1024, 4 * 1024 * 1024 + 1).toString(), 'H');
+      await s.close();
+    });
+
+    test('bug-bash sf7: file errors are OSErrors (ENOENT, EBADF, EISDIR/EINVAL), a closed FileHandle RangeError', async () => {
+      const s = await sink();
+      const sock = await createConnection([HOST, s.port]);
+      const isOs = (name: string) => (e: unknown) =>
+        e instanceof OSError && e.errnoName === name && !/\(sendfile\)/.test(e.message);
+      await assert.rejects(sendfile(sock, join(dir, 'missing')), isOs('ENOENT'));
+      await assert.rejects(sendfile(sock, 99_999), isOs('EBADF'));
+      await assert.rejects(sendfile(sock, -1), isOs('EBADF'));
+      await assert.rejects(sendfile(sock, dir), (e: unknown) => {
+        // sendfile(2) of a directory says EINVAL; read(2) of one, EISDIR. Worded once.
+        assert.ok(e instanceof OSError, String(e));
+        assert.ok(['EINVAL', 'EISDIR'].includes(e.errnoName), e.errnoName);
+        assert.equal(e.message.match(/sendfile/g)?.length, 1, e.message);
+        return true;
+      });
+      const fh = await open(path, 'r');
+      await fh.close();
+      await assert.rejects(sendfile(sock, fh), {
+        name: 'RangeError',
+        message: /closed FileHandle/,
+      });
+      sock.close();
+      await s.received;
+      await s.close();
+    });
+
     test('a descriptor and a FileHandle work as the file', async () => {
       const s = await sink();
       const sock = await createConnection([HOST, s.port]);
@@ -575,7 +633,12 @@ describe('sendfile arguments', () => {
     const s = await sink();
     const sock = await createConnection([HOST, s.port]);
     await assert.rejects(sendfile(sock, path, { offset: -1 }), RangeError);
-    await assert.rejects(sendfile(sock, path, { count: 1.5 }), RangeError);
+    await assert.rejects(sendfile(sock, path, { count: -1 }), RangeError);
+    // A wrong type is a TypeError (bug-bash: offset '3' was a RangeError), as Python's
+    // "'float' object cannot be interpreted as an integer".
+    await assert.rejects(sendfile(sock, path, { offset: '3' as never }), TypeError);
+    await assert.rejects(sendfile(sock, path, { count: 1.5 }), TypeError);
+    await assert.rejects(sendfile(sock, path, { offset: Number.NaN }), TypeError);
     await assert.rejects(sendfile(sock, {} as never), TypeError);
     await assert.rejects(sendfile('nope' as never, path), TypeError);
     sock.close();

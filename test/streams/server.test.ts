@@ -504,11 +504,51 @@ describe('streams over TCP', () => {
     writer.close();
   });
 
-  test('bad arguments raise typed errors at once', async () => {
-    assert.throws(() => startServer('nope' as never, HOST, 0), TypeError);
-    assert.throws(() => startServer(upperEcho, HOST, 70000), RangeError);
-    assert.throws(() => openConnection(HOST, 0), RangeError);
-    assert.throws(() => openConnection(42 as never, 80), TypeError);
+  test('bad arguments reject with TypeError for a wrong type, RangeError for a bad value', async () => {
+    // A verb that returns a promise rejects (docs/socket.md); bug-bash: a port of the wrong
+    // type was a RangeError.
+    await assert.rejects(startServer('nope' as never, HOST, 0), TypeError);
+    await assert.rejects(startServer(upperEcho, HOST, 'abc' as never), TypeError);
+    await assert.rejects(startServer(upperEcho, HOST, 1.5), TypeError);
+    await assert.rejects(startServer(upperEcho, HOST, 70000), RangeError);
+    await assert.rejects(startServer(upperEcho, HOST, 0, { backlog: '5' as never }), TypeError);
+    await assert.rejects(startServer(upperEcho, HOST, 0, { backlog: -1 }), RangeError);
+    await assert.rejects(startServer(upperEcho, HOST, 0, { transport: 'x' as never }), RangeError);
+    await assert.rejects(openConnection(HOST, 0), RangeError);
+    await assert.rejects(openConnection(HOST, 'abc' as never), TypeError);
+    await assert.rejects(openConnection(42 as never, 80), TypeError);
+    await assert.rejects(startUnixServer(upperEcho, ''), TypeError);
+    await assert.rejects(openUnixConnection(''), TypeError);
+  });
+
+  test('bug-bash st7: waitClosed and serveForever honour their timeout with TimeoutError', async () => {
+    const server = await startServer(
+      async (r) => {
+        await r.read(1); // until the client is aborted
+      },
+      HOST,
+      0,
+    );
+    const [reader, writer] = await openConnection(HOST, portOf(server));
+    // serveForever's timeout ends the serving as a cancel does: the server is closed.
+    await assert.rejects(server.serveForever({ timeout: 20 }), TimeoutError);
+    assert.equal(server.isServing(), false);
+    // The client connection is still open: the server is not fully closed yet.
+    await assert.rejects(server.waitClosed({ timeout: 20 }), TimeoutError);
+    await assert.rejects(writer.waitClosed({ timeout: 20 }), TimeoutError);
+    assert.equal(writer.isClosing(), false);
+    await assert.rejects(server.waitClosed({ timeout: -1 }), RangeError);
+    await assert.rejects(writer.waitClosed({ timeout: '1' as never }), TypeError);
+    await assert.rejects(server.serveForever({ timeout: Number.NaN }), TypeError);
+    // drain checks its options as the reads do (bug-bash st1), even with room to write.
+    await assert.rejects(writer.drain({ timeout: -1 }), RangeError);
+    await assert.rejects(writer.drain({ timeout: '100' as never }), TypeError);
+    await writer.drain({ timeout: 100 });
+    server.abortClients();
+    writer.close();
+    await writer.waitClosed({ timeout: 60_000 });
+    assert.equal((await reader.read()).length, 0);
+    await server.waitClosed({ timeout: 60_000 });
   });
 });
 

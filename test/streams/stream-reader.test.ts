@@ -223,7 +223,37 @@ describe('StreamReader', () => {
     assert.deepEqual(log, ['pause', 'resume']);
   });
 
-  test('bad limit raises RangeError', () => {
+  test('a bad limit or readTimeout raises RangeError, one of the wrong type TypeError', () => {
     assert.throws(() => new StreamReader({ limit: 0 }), RangeError);
+    assert.throws(() => new StreamReader({ limit: 1.5 }), TypeError);
+    assert.throws(() => new StreamReader({ readTimeout: -1 }), RangeError);
+    assert.throws(() => new StreamReader({ readTimeout: '100' as never }), TypeError);
+    assert.throws(() => new StreamReader({ readTimeout: Number.NaN }), TypeError);
+  });
+
+  test('bug-bash st9: a read timeout of the wrong type rejects TypeError, a negative one RangeError', async () => {
+    // They failed at once with "TimeoutError … NaN ms" ('100' was taken): the rules of every
+    // waiting call (src/internal/wait-options.ts), and of readTimeout for a negative one.
+    const r = new StreamReader();
+    const reads = {
+      read: (o: object) => r.read(10, o),
+      readexactly: (o: object) => r.readexactly(3, o),
+      readuntil: (o: object) => r.readuntil('\n', o),
+      readline: (o: object) => r.readline(o),
+    };
+    for (const [what, call] of Object.entries(reads)) {
+      await assert.rejects(call({ timeout: -1 }), RangeError, what);
+      await assert.rejects(call({ timeout: Number.NaN }), TypeError, what);
+      await assert.rejects(call({ timeout: '100' }), TypeError, what);
+      await assert.rejects(call({ timeout: {} }), TypeError, what);
+      await assert.rejects(call({ signal: 'x' }), TypeError, what);
+    }
+    // Checked even when the buffer answers at once; nothing was consumed by the bad calls.
+    r.feedData(b('abc\n'));
+    await assert.rejects(r.read(2, { timeout: -1 }), RangeError);
+    assert.equal(r.buffered, 4);
+    assert.equal((await r.readline({ timeout: Number.POSITIVE_INFINITY })).toString(), 'abc\n');
+    r.feedEof();
+    assert.equal((await r.read(1, { timeout: null })).length, 0);
   });
 });

@@ -1,0 +1,228 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  CancelledError,
+  createTask,
+  currentTask,
+  Event,
+  Future,
+  run,
+  sleep,
+  TimeoutError,
+  timeout,
+} from '../../src/asyncio/index.js';
+import { checkLeaks } from '../support/leaks.js';
+
+checkLeaks();
+
+/** Keeps the task busy: no timer can fire before the next await. */
+function spin(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    // busy
+  }
+}
+
+function nameOf(e: unknown): string {
+  return e instanceof Error ? e.name : String(e);
+}
+
+/**
+ * A weft await that a cancellation ends (a Future, which arms no timer: a `sleep(ms)` that
+ * receives a cancel requested while its task ran arms its timer after the cancel has resumed it,
+ * src/asyncio/sleep.ts, and leaves the timer behind). Without a cancel it ends after 5 s with
+ * 'not cancelled', so that a lost cancellation fails the test instead of hanging it.
+ */
+function forever(): Future<string> {
+  const f = new Future<string>();
+  const timer = setTimeout(() => f.setResult('not cancelled'), 5_000);
+  f.addDoneCallback(() => clearTimeout(timer));
+  return f;
+}
+
+/** A native promise and its resolver: a wait weft does not know. */
+function gate(): { wait: Promise<void>; open: () => void } {
+  let open = (): void => {};
+  const wait = new Promise<void>((r) => {
+    open = r;
+  });
+  return { wait, open };
+}
+
+// Two cancellation requests that reach a task before it runs again are both kept: the later one
+// is raised first, the earlier one once the scope of the first is left (CPython's counting:
+// a scope converts only its own request, the CancelledError of the other goes on).
+describe('timeout() with more than one request in play', () => {
+  test('bug-bash a1: nested deadlines passing in one busy stretch raise the inner, then the outer', async () => {
+    await run(async () => {
+      const log: string[] = [];
+      const outer = timeout(10);
+      try {
+        await using _o = outer;
+        const inner = timeout(20);
+        try {
+          await using _i = inner;
+          spin(40); // both deadlines pass here
+          await sleep(10_000);
+        } catch (e) {
+          // A catch-all between the scopes: the outer deadline must not be lost to it.
+          log.push(`inner block: ${nameOf(e)}, cancelling ${currentTask()!.cancelling()}`);
+        }
+        await forever();
+        log.push('outer block went on');
+      } catch (e) {
+        log.push(`outer block: ${nameOf(e)}`);
+      }
+      assert.deepEqual(log, [
+        'inner block: TimeoutError, cancelling 1',
+        'outer block: TimeoutError',
+      ]);
+      assert.equal(outer.expired(), true);
+      assert.equal(currentTask()!.cancelling(), 0);
+      assert.equal(await sleep(1, 'after'), 'after'); // nothing left to raise
+    });
+  });
+
+  test('nested deadlines passing while the task waits on a native promise: neither is lost', async () => {
+    await run(async () => {
+      const log: string[] = [];
+      try {
+        await using _o = timeout(5);
+        try {
+          await using _i = timeout(10);
+          await new Promise((r) => setTimeout(r, 30));
+          await new Event().wait(); // a Waiter, as a lock or a queue takes
+        } catch (e) {
+          log.push(`inner block: ${nameOf(e)}`);
+        }
+        await forever();
+      } catch (e) {
+        log.push(`outer block: ${nameOf(e)}`);
+      }
+      assert.deepEqual(log, ['inner block: TimeoutError', 'outer block: TimeoutError']);
+      assert.equal(currentTask()!.cancelling(), 0);
+    });
+  });
+
+  test('a scope left before its deadline is raised drops it, and the request behind it is raised', async () => {
+    await run(async () => {
+      const log: string[] = [];
+      try {
+        await using _o = timeout(5);
+        {
+          await using _i = timeout(10);
+          spin(30);
+          // left without an await: the inner deadline is never raised
+        }
+        log.push('inner scope left');
+        await forever();
+      } catch (e) {
+        log.push(`outer block: ${nameOf(e)}`);
+      }
+      assert.deepEqual(log, ['inner scope left', 'outer block: TimeoutError']);
+      assert.equal(currentTask()!.cancelling(), 0);
+    });
+  });
+
+  test('a cancel then a deadline, both before the task runs again: the cancel is not lost', async () => {
+    await run(async () => {
+      const log: string[] = [];
+      const started = new Event();
+      const g = gate();
+      const t = createTask(async () => {
+        try {
+          await using _ = timeout(10);
+          started.set();
+          await g.wait; // cancelled here, then the deadline passes
+          await sleep(10_000);
+        } catch (e) {
+          log.push(`scope: ${nameOf(e)}`);
+        }
+        try {
+          await forever();
+        } catch (e) {
+          log.push(`after: ${nameOf(e)}`);
+          throw e;
+        }
+      });
+      await started.wait();
+      t.cancel();
+      await sleep(20); // armed after the deadline and due later: the deadline has passed
+      g.open();
+      await assert.rejects(t, CancelledError);
+      assert.deepEqual(log, ['scope: TimeoutError', 'after: CancelledError']);
+    });
+  });
+
+  test('a deadline then a cancel: the CancelledError leaves the scope unconverted, as in CPython', async () => {
+    await run(async () => {
+      const log: string[] = [];
+      const started = new Event();
+      const g = gate();
+      let scope: ReturnType<typeof timeout> | null = null;
+      const t = createTask(async () => {
+        try {
+          await using s = timeout(5);
+          scope = s;
+          started.set();
+          await g.wait;
+          await sleep(10_000);
+        } catch (e) {
+          log.push(`scope: ${nameOf(e)}`);
+          throw e;
+        }
+      });
+      await started.wait();
+      await sleep(20); // armed after the deadline and due later: the deadline has passed
+      assert.equal(scope!.expired(), true);
+      t.cancel();
+      g.open();
+      await assert.rejects(t, CancelledError);
+      assert.deepEqual(log, ['scope: CancelledError']);
+    });
+  });
+
+  test('two cancels and a deadline: the cancels are one CancelledError', async () => {
+    await run(async () => {
+      const log: string[] = [];
+      const started = new Event();
+      const g = gate();
+      const t = createTask(async () => {
+        try {
+          try {
+            await using _ = timeout(10);
+            started.set();
+            await g.wait;
+            await sleep(10_000);
+          } catch (e) {
+            log.push(`scope: ${nameOf(e)}`);
+          }
+          await forever();
+        } catch (e) {
+          log.push(`after: ${nameOf(e)} '${(e as Error).message}'`);
+        }
+        await sleep(0);
+        log.push(`then went on, cancelling ${currentTask()!.cancelling()}`);
+      });
+      await started.wait();
+      t.cancel('one');
+      t.cancel('two');
+      await sleep(20); // the deadline passes
+      g.open();
+      await t;
+      assert.deepEqual(log, [
+        'scope: TimeoutError',
+        "after: CancelledError 'two'",
+        'then went on, cancelling 2',
+      ]);
+    });
+  });
+
+  test('the deadline of a task blocked in a weft await is raised there, unchanged', async () => {
+    await run(async () => {
+      await using t = timeout(5);
+      await assert.rejects(sleep(10_000), TimeoutError);
+      assert.equal(t.expired(), true);
+    });
+  });
+});

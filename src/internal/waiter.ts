@@ -174,6 +174,9 @@ export class Waiter<V> {
    * `ms` never ends it.
    */
   setTimeout(ms: number, onTimeout: (w: Waiter<V>) => void): void {
+    // A wait already ended (a cancel pending on the task is raised by block()) arms nothing: its
+    // timer would keep the process alive for `ms` with nothing to wake.
+    if (this.state !== PENDING) return;
     this.timer = startTimer(ms, onTimeout, this);
   }
 

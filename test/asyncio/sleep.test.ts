@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { run, sleep } from '../../src/asyncio/index.js';
+import { CancelledError, createTask, currentTask, run, sleep } from '../../src/asyncio/index.js';
 import { checkLeaks } from '../support/leaks.js';
 
 checkLeaks();
@@ -28,5 +28,16 @@ describe('sleep', () => {
       }
     }
     assert.throws(() => sleep(10, 'v', 5 as never), /sleep: options must be an object/);
+  });
+
+  test('a cancel requested while the task runs is raised at sleep(ms) and leaves no timer', async () => {
+    await run(async () => {
+      const t = createTask(async () => {
+        currentTask()?.cancel(); // pending: the task is running, blocked on nothing
+        await sleep(60_000);
+      });
+      await assert.rejects(t, CancelledError);
+    });
+    // checkLeaks fails this test if the sleep's timer was armed anyway (it kept the process up).
   });
 });

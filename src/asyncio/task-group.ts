@@ -110,7 +110,8 @@ export class TaskGroup implements AsyncDisposable {
   /** The group's interruption of the parent is still waiting for the parent's next weft await. */
   private groupUndelivered(): boolean {
     const g = this.group;
-    return g !== null && (this.parent._pendingCancel === g || this.parent._cancelReason === g);
+    // Pending, or held behind a later request (Task._requestCancel), or on its way to a future.
+    return g !== null && this.parent._cancelUndelivered(g);
   }
 
   /**
@@ -148,11 +149,14 @@ export class TaskGroup implements AsyncDisposable {
     if (this.parentCancelRequested) {
       // A request the block never reached a weft await to receive is dropped, as CPython's
       // uncancel() drops a pending cancel once the count is back to zero.
-      if (this.groupUndelivered()) {
-        if (parent._pendingCancel === this.group) parent._pendingCancel = null;
-        if (parent._cancelReason === this.group) parent._cancelReason = null;
-      }
-      if (parent.uncancel() === 0) propagateCancel = NO_ERROR;
+      const g = this.group;
+      let left: number;
+      if (g !== null && this.groupUndelivered()) {
+        if (parent._cancelReason === g) parent._cancelReason = null;
+        // Dropped wherever it waits (setting _pendingCancel to null would mark it raised).
+        left = parent._takeBackCancel(g);
+      } else left = parent.uncancel();
+      if (left === 0) propagateCancel = NO_ERROR;
     }
     if (propagateCancel !== NO_ERROR && this.errors.length === 0) {
       if (threw && propagateCancel === error) return;

@@ -10,6 +10,7 @@ import {
   sleep,
   type Task,
   TaskGroup,
+  timeout,
 } from '../../src/asyncio/index.js';
 import { checkLeaks } from '../support/leaks.js';
 
@@ -277,5 +278,40 @@ describe('TaskGroup', () => {
       assert.throws(() => group!.createTask(async () => 1), /TaskGroup is finished/);
     });
     assert.throws(() => new TaskGroup(), /must be entered inside a task/);
+  });
+
+  test("a child's failure that reaches a busy block together with a deadline is not lost", async () => {
+    /** Every error inside `e`: its group's errors, a SuppressedError's two, its cause. */
+    const all = (e: unknown): unknown[] => {
+      if (!(e instanceof Error)) return [e];
+      const inner = [
+        ...((e as AggregateError).errors ?? []),
+        (e as { error?: unknown }).error,
+        (e as { suppressed?: unknown }).suppressed,
+      ].filter((x) => x !== undefined);
+      return [e, ...inner.flatMap(all)];
+    };
+    let caught: unknown = null;
+    await run(async () => {
+      try {
+        await using _deadline = timeout(20);
+        await using tg = new TaskGroup();
+        tg.createTask(async () => {
+          await sleep(1);
+          throw new RangeError('child');
+        });
+        // Busy on native awaits past both the child's failure and the deadline.
+        const end = Date.now() + 80;
+        while (Date.now() < end) await new Promise((r) => setImmediate(r));
+        await sleep(0);
+      } catch (e) {
+        caught = e;
+      }
+      await sleep(1); // and nothing is left to raise afterwards
+    });
+    assert.ok(
+      all(caught).some((x) => x instanceof RangeError && x.message === 'child'),
+      `the child's RangeError is in what the block raised: ${String(caught)}`,
+    );
   });
 });

@@ -1,12 +1,28 @@
 /**
  * | idx   | name       | writer        | readers     | meaning                                   |
  * |  0    | GEN        | the owner     | waiters     | generation; bumped when it passes or breaks (futex word) |
- * |  1    | COUNT      | arrivals (cas), the owner | any | generation's low 12 bits << 20 | parties arrived |
+ * |  1    | COUNT      | arrivals (cas), the owner | any | generation's low 11 bits << 21 | CAPABLE << 20 | parties arrived |
  * |  2    | BROKEN     | the owner     | any         | 1 while the barrier is broken             |
  * |  3    | PARTIES    | creator       | any         | number of parties                         |
  * |  4    | WAITERS    | waiters (add) | wakers      | parked or about to park on GEN            |
- * |  5    | OWNER_TID  | the owner     | abort/reset | tid of the thread that owns the state (see below), 0 when none or not yet known |
- * | 6…37  | OUTCOMES   | the owner     | waiters     | one bit per generation, generation mod 1024: 1 if it broke, 0 if it passed |
+ * |  5    | OWNER_TID  | the owner, a claimant (cas) | abort/reset | tid of the thread that owns the state (see below), 0 when none or not yet known |
+ * |  6    | ACTOR      | the owner, a claimant (cas) | waiters | the action handed over: 0 none, OFFERED, or the tid of the claimant running it |
+ * | 7…38  | OUTCOMES   | the owner     | waiters     | one bit per generation, generation mod 1024: 1 if it broke, 0 if it passed |
+ *
+ * The action in a thread that cannot run it yet. A barrier revived in a worker rebuilds its
+ * action in the background (a marked function's module is imported; the import cannot finish
+ * while the thread is parked). An async `wait` waits for that first. A `waitSync` made right
+ * after the barrier arrived (in a queue item, in the args of an inline target) cannot: if that
+ * party is the last, it hands the action over instead of breaking the barrier. Each arrival says
+ * in COUNT's CAPABLE bit, in the same CAS that counts it, whether its thread has the action; a
+ * last party without it, when CAPABLE is set, stays the owner and stores ACTOR = OFFERED, and
+ * waits like any other party. A waiting party (or an abort()/reset() caller) whose thread has
+ * the action claims it (CAS ACTOR OFFERED → its tid, then CAS OWNER_TID from the offerer to
+ * itself), runs it and ends the generation as the last party would have: the action still runs
+ * once, before anyone goes on, in a thread that has it. An offer nobody has claimed yet is
+ * withdrawn by a CAS on ACTOR (the offerer's timeout or abort: it owns the state again and
+ * breaks the generation). When no waiting party can run the action the barrier breaks at once,
+ * as before, with a BrokenBarrierError that says why.
  *
  * Invariants: COUNT's arrivals < PARTIES between generations; ≥ PARTIES while one thread owns
  * the barrier's state: the last arrival from its CAS (which made it PARTIES) while it runs the
@@ -47,7 +63,10 @@ const BROKEN = 2;
 const PARTIES = 3;
 const WAITERS = 4;
 const OWNER_TID = 5;
-const OUTCOMES = 6;
+const ACTOR = 6;
+const OUTCOMES = 7;
+/** ACTOR: the last party offers the action to a party that can run it. */
+const OFFERED = -1;
 /** What `own()` answers besides COUNT. */
 const IN_ACTION = Symbol('in action');
 const RESCUED = Symbol('rescued');
@@ -59,12 +78,15 @@ const WORDS = OUTCOMES + WINDOW / 32;
 /** The word and bit of generation `gen`'s outcome. */
 const outcomeWord = (gen: number): number => OUTCOMES + ((gen >>> 5) & (WINDOW / 32 - 1));
 const outcomeBit = (gen: number): number => 1 << (gen & 31);
-/** COUNT: arrivals in the low N_BITS, the generation's low bits above. */
+/** COUNT: arrivals in the low N_BITS, then CAPABLE, then the generation's low bits. */
 const N_BITS = 20;
 const N_MASK = (1 << N_BITS) - 1;
-const GEN_MASK = (1 << (32 - N_BITS)) - 1;
+/** Set by an arrival whose thread can run the action (see the notes on handing it over). */
+const CAPABLE = 1 << N_BITS;
+const GEN_SHIFT = N_BITS + 1;
+const GEN_MASK = (1 << (32 - GEN_SHIFT)) - 1;
 /** COUNT's value opening generation `gen`. */
-const opening = (gen: number): number => ((gen & GEN_MASK) << N_BITS) | 0;
+const opening = (gen: number): number => ((gen & GEN_MASK) << GEN_SHIFT) | 0;
 
 export interface BarrierOptions {
   /** Called by one party (the last to arrive) when the barrier passes, before the others go on. */
@@ -82,12 +104,17 @@ export interface BarrierOptions {
  * `BrokenBarrierError`.
  *
  * The `action` runs in the thread that arrives last; in a worker, a marked function
- * (`task(import.meta, fn)`) or a self-contained one is rebuilt there.
+ * (`task(import.meta, fn)`) or a self-contained one is rebuilt there. A last party whose thread
+ * has not rebuilt it yet (a `waitSync` right after the barrier arrived) hands it to a waiting
+ * party whose thread has it, which runs it before anyone goes on.
  */
 export class Barrier {
   /** @internal */ readonly _a: Int32Array;
   private _action: (() => void) | null = null;
   private _actionRef: TaskRef | null = null;
+  /** The action being rebuilt in this thread (a revived barrier), until it is. */
+  private _loading: Promise<void> | null = null;
+  private _loadError: unknown = null;
   private _timeout: number | null = null;
 
   constructor(parties: number, options: BarrierOptions = {}) {
@@ -124,28 +151,57 @@ export class Barrier {
     return load(this._a, BROKEN) === 1;
   }
 
-  /** Counts this party in: its index and generation, its index if it was last, null if the
-   * barrier is passing (wait for `draining()`, then arrive again). */
+  /**
+   * Counts this party in: its index and generation; its index if it was last and the generation
+   * passed; null if the barrier is passing (wait for `draining()`, then arrive again). A last
+   * party that handed the action over waits like the others: it gets its index and generation.
+   */
   private arrive(): { index: number; gen: number } | number | null {
     const a = this._a;
     const parties = load(a, PARTIES);
+    const capable = this._action !== null ? CAPABLE : 0;
     let c: number;
     for (;;) {
       if (load(a, BROKEN) === 1) throw new BrokenBarrierError();
       c = load(a, COUNT);
       if ((c & N_MASK) >= parties) return null;
-      if (cas(a, COUNT, c, c + 1) === c) break;
+      if (cas(a, COUNT, c, (c + 1) | capable) === c) break;
     }
     const index = c & N_MASK;
     // GEN's low bits were COUNT's when the CAS succeeded; GEN may have moved on since.
     const now = load(a, GEN);
-    const gen = (now - ((now - (c >>> N_BITS)) & GEN_MASK)) | 0;
+    const gen = (now - ((now - (c >>> GEN_SHIFT)) & GEN_MASK)) | 0;
     if (index < parties - 1) return { index, gen };
     // The last arrival: this thread owns the state until it opens the next generation. Said in
     // OWNER_TID, so that an abort() or reset() the action makes (through any copy of this
     // barrier in this thread) does not wait for the pass it is part of, and so that one made
     // elsewhere can take over if this thread is killed meanwhile.
     store(a, OWNER_TID, selfTid);
+    if (this._action === null && this._actionRef !== null) {
+      if ((c & CAPABLE) !== 0) {
+        // A party already waiting has the action: it runs it and ends the generation. After
+        // OWNER_TID (a claimant takes the state over from it), then wake the waiters to look.
+        store(a, ACTOR, OFFERED);
+        notify(a, GEN);
+        return { index, gen };
+      }
+      this.breakOwned();
+      throw new BrokenBarrierError(
+        `The barrier action${this._actionRef.name ? ` ${this._actionRef.name}` : ''} cannot run: it is not loaded in this thread yet (a waitSync right after the barrier arrived; an async wait waits for it), and no waiting party's thread has it`,
+        this._loadError === null ? undefined : { cause: this._loadError },
+      );
+    }
+    this.pass(gen);
+    return index;
+  }
+
+  /**
+   * The owner ends generation `gen`: runs the action (if any), then passes. Throws what the
+   * action threw (the barrier broken), or BrokenBarrierError when the action itself broke or
+   * reset the barrier (its generation's parties got that too).
+   */
+  private pass(gen: number): void {
+    const a = this._a;
     if (this._action) {
       try {
         this._action();
@@ -157,19 +213,33 @@ export class Barrier {
       // The action called abort() or reset(): this generation's parties got BrokenBarrierError,
       // and so does this one; the barrier is already in its new state.
       if (load(a, GEN) !== gen) throw new BrokenBarrierError();
-    } else if (this._actionRef) {
-      this.breakOwned();
-      throw new BrokenBarrierError('The barrier action is not loaded in this thread yet');
     }
     // Passed, then GEN (this generation's waiters go), then COUNT opens the next one.
     and(a, outcomeWord(gen), ~outcomeBit(gen));
     const next = (add(a, GEN, 1) + 1) | 0;
+    store(a, ACTOR, 0);
     store(a, OWNER_TID, 0);
     store(a, COUNT, opening(next));
     // After GEN: a waiter counts itself before re-reading GEN.
     if (load(a, WAITERS) > 0) notify(a, GEN);
     notify(a, COUNT);
-    return index;
+  }
+
+  /**
+   * Claims an action the last party offered (see the notes) and ends its generation with it;
+   * false when there is none to claim or this thread does not have the action. Throws as `pass`.
+   */
+  private runOffered(): boolean {
+    const a = this._a;
+    if (this._action === null || load(a, ACTOR) !== OFFERED) return false;
+    // The offerer stored OWNER_TID before OFFERED.
+    const offerer = load(a, OWNER_TID);
+    if (offerer === 0 || cas(a, ACTOR, OFFERED, selfTid) !== OFFERED) return false;
+    // The offerer's place; a CAS: an abort() that found the offerer killed may have taken it
+    // (then its own opening clears ACTOR, and the action does not run).
+    if (cas(a, OWNER_TID, offerer, selfTid) !== offerer) return false;
+    this.pass(load(a, GEN));
+    return true;
   }
 
   /** A wait for the passing generation to open the next one (or for the barrier to break). */
@@ -187,7 +257,11 @@ export class Barrier {
 
   private parkable(gen: number, index: number): Parkable<number> {
     const a = this._a;
-    const attempt = (): Attempt<number> => this.outcome(gen, index);
+    const attempt = (): Attempt<number> => {
+      // The last party offered the action and this thread has it: end the generation with it.
+      if (load(a, ACTOR) === OFFERED && load(a, GEN) === gen && this.runOffered()) return index;
+      return this.outcome(gen, index);
+    };
     return {
       a,
       i: GEN,
@@ -239,7 +313,17 @@ export class Barrier {
         continue;
       }
       const owner = load(a, OWNER_TID);
-      if (owner === selfTid) return IN_ACTION;
+      if (owner === selfTid) {
+        const actor = load(a, ACTOR);
+        // Our own pass (its action calls us), or an offer of ours nobody took: withdrawn by the
+        // CAS, the state is ours alone again. Claimed by another thread: it takes OWNER_TID over
+        // in a moment; wait for its pass like anyone else.
+        if (actor === 0 || actor === selfTid) return IN_ACTION;
+        if (actor === OFFERED && cas(a, ACTOR, OFFERED, 0) === OFFERED) return IN_ACTION;
+      }
+      // An offered action this thread has: nobody else may be there to run it (this thread's
+      // own waiting party cannot while this call blocks it).
+      if (this.runOffered()) continue;
       if (owner !== 0 && threadEnded(owner) && cas(a, OWNER_TID, owner, selfTid) === owner) {
         return RESCUED;
       }
@@ -262,6 +346,7 @@ export class Barrier {
   /** Opens generation `gen` (the owner's last step) and wakes everyone who waits. */
   private open(gen: number): void {
     const a = this._a;
+    store(a, ACTOR, 0);
     store(a, OWNER_TID, 0);
     store(a, COUNT, opening(gen));
     notify(a, GEN);
@@ -308,6 +393,11 @@ export class Barrier {
   async wait(options?: WaitOptions): Promise<number> {
     const { timeout, signal } = parseWait('Barrier.wait', options);
     if (signal?.aborted) throw signal.reason;
+    // Arrive able to run the action, if this thread is still rebuilding it.
+    if (this._loading !== null) {
+      await this._loading;
+      if (signal?.aborted) throw signal.reason;
+    }
     let r = this.arrive();
     while (r === null) {
       await waitAsync(this.draining(), null, signal);
@@ -382,13 +472,20 @@ export class Barrier {
     b._timeout = (s.timeout as number | null) ?? null;
     b._action = null;
     b._actionRef = (s.action as TaskRef | null) ?? null;
+    b._loading = null;
+    b._loadError = null;
     if (b._actionRef) {
-      // Rebuilt in the background: by the time the barrier passes, the module is loaded.
-      resolveTaskRef(b._actionRef).then(
+      // Rebuilt in the background (a module import cannot be waited for synchronously): an async
+      // wait waits for it; a last party of a waitSync that comes first hands the action over.
+      b._loading = resolveTaskRef(b._actionRef).then(
         (fn) => {
           b._action = fn as () => void;
+          b._loading = null;
         },
-        () => {},
+        (err: unknown) => {
+          b._loadError = err;
+          b._loading = null;
+        },
       );
     }
     return b;

@@ -29,7 +29,7 @@
  * takes it all the same and then throws OwnerDiedError with the lock held (a robust mutex's
  * EOWNERDEAD), so the caller's `run`/`hold` releases what it holds.
  */
-import { add, cas, load, notify } from '../internal/atomics.js';
+import { add, cas, load, notify, parkSync, sub } from '../internal/atomics.js';
 import { describeValue } from '../internal/errors.js';
 import { kShared, registerSharedKind, type SharedState } from '../internal/serialize.js';
 import { AGAIN, type Attempt, type Parkable, waitAsync, waitSync } from '../internal/shm/wait.js';
@@ -52,6 +52,14 @@ interface PendingWait {
 }
 
 const NEVER = new Promise<never>(() => {});
+
+/** Trade-off: spins of a leaving waiter on a grant in flight before it sleeps on SEQ instead. */
+const GIVE_UP_SPIN = 100;
+/**
+ * How long a leaving waiter waits for the token of a grant in flight (a notifier descheduled
+ * between its two steps takes far less) before it takes the counters for broken and leaves.
+ */
+const GRANT_PATIENCE_MS = 1000;
 
 /**
  * Python's `threading.Condition` across threads: `wait()` releases the lock, waits for a
@@ -119,18 +127,44 @@ export class Condition implements Recoverable {
     return AGAIN;
   }
 
+  /**
+   * A waiter leaves without a notify of its own (timeout, abort, its thread ending): takes its
+   * unit back from UNGRANTED (false), or, when a notify has granted it already, the token that
+   * grant adds (true), so that the token wakes nobody later.
+   */
   private giveUp(): boolean {
     const a = this._a;
-    for (;;) {
+    let deadline = 0;
+    for (let k = 0; ; k++) {
       const u = load(a, UNGRANTED);
       if (u > 0) {
         if (cas(a, UNGRANTED, u, u - 1) === u) return false;
         continue;
       }
-      // Every waiter left was granted a token, us included: take it (a notifier between its
-      // two steps adds it in a moment), or it would wake nobody.
+      // Every waiter left was granted a token, us included: take it, or it would wake nobody.
       const t = load(a, TOKENS);
-      if (t > 0 && cas(a, TOKENS, t, t - 1) === t) return true;
+      if (t > 0) {
+        if (cas(a, TOKENS, t, t - 1) === t) return true;
+        continue;
+      }
+      // A notifier is between its two steps (UNGRANTED taken, TOKENS not yet added): a few
+      // instructions, unless its thread was descheduled right there. Spin a little, then sleep
+      // on SEQ, which it bumps after adding the tokens, instead of burning a core.
+      if (k < GIVE_UP_SPIN) continue;
+      const now = performance.now();
+      if (deadline === 0) deadline = now + GRANT_PATIENCE_MS;
+      else if (now >= deadline) {
+        // The grant never came: the counters lost a unit (a notifier killed between its two
+        // steps). Leaving as timed out beats waiting for ever in a loop.
+        return false;
+      }
+      // Counted in PARKED before SEQ is read, so the notifier's wake-up cannot be missed.
+      add(a, PARKED, 1);
+      const seen = load(a, SEQ);
+      if (load(a, TOKENS) === 0 && load(a, UNGRANTED) === 0) {
+        parkSync(a, SEQ, seen, deadline - now);
+      }
+      sub(a, PARKED, 1);
     }
   }
 
@@ -145,7 +179,10 @@ export class Condition implements Recoverable {
     };
   }
 
-  /** @internal The calling thread is ending: its pending waits stop counting as waiters. */
+  /**
+   * @internal The calling thread is ending, however it ends: its pending waits stop counting as
+   * waiters.
+   */
   recoverFromDeath(): void {
     if (this.pending === undefined) return;
     for (const w of this.pending) {
@@ -256,13 +293,21 @@ export class Condition implements Recoverable {
   }
 
   /**
-   * Wakes up to `n` waiters (default 1). Call it holding the lock.
+   * Wakes up to `n` waiters (default 1): an integer >= 0, or Infinity (`notifyAll`). Call it
+   * holding the lock.
+   * @throws TypeError when `n` is not a number; RangeError when it is not such a count.
    * @throws RuntimeError when the calling thread does not hold the lock.
    */
   notify(n = 1): void {
-    if (typeof n !== 'number' || !(n >= 0)) {
+    // Python's notify(n) counts waiters down one by one: n is a count. A fraction would be
+    // stored truncated in the Int32 counters (notify(0.5) took a waiter's unit and granted no
+    // token; that waiter was then lost and its timed wait spun for ever).
+    if (typeof n !== 'number') {
+      throw new TypeError(`Condition.notify(n): n must be a number: received ${describeValue(n)}`);
+    }
+    if (!(n >= 0) || (!Number.isInteger(n) && n !== Number.POSITIVE_INFINITY)) {
       throw new RangeError(
-        `Condition.notify(n): n must be a number >= 0: received ${describeValue(n)}`,
+        `Condition.notify(n): n must be an integer >= 0 (or Infinity, as notifyAll): received ${n}`,
       );
     }
     this.checkOwned('notify on a condition');

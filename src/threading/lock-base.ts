@@ -21,6 +21,23 @@ export interface AcquireOptions extends WaitOptions {
 
 const TRUE = Promise.resolve(true);
 
+/**
+ * Python's "can't specify timeout for non-blocking acquire" (ValueError): a RangeError here, for
+ * `Lock`, `RLock`, `Semaphore` and `BoundedSemaphore` alike. A timeout of 0 (or a negative one,
+ * which the parse made 0) asks for no wait, as `blocking: false` does, and is let through.
+ */
+export function refuseTimeoutWithoutBlocking(
+  what: string,
+  blocking: boolean,
+  timeout: number | null,
+): void {
+  if (!blocking && timeout !== null && timeout > 0) {
+    throw new RangeError(
+      `${what}: a timeout cannot be given with blocking: false: received timeout ${timeout}`,
+    );
+  }
+}
+
 export abstract class LockBase {
   /** @internal */ readonly _core: LockCore;
 
@@ -38,8 +55,10 @@ export abstract class LockBase {
    * resolves false when the time runs out. Never blocks the event loop.
    *
    * **Cancellation:** an aborted `signal` rejects with its reason and leaves no waiter behind.
-   * @throws DeadlockError when an untimed wait would close a wait-for cycle between threads, or
-   *   when the asyncio task that holds a Lock acquires it again. Another task of the holding
+   * An RLock re-enters here only for the asyncio task that took it asynchronously; any other
+   * async acquire by its thread waits for the release (see RLock).
+   * @throws DeadlockError when an untimed wait would close a wait-for cycle of blocked threads,
+   *   or when the asyncio task that holds a Lock acquires it again. Another task of the holding
    *   thread waits: the holder may release it.
    * @throws OwnerDiedError when the previous holder ended holding it (the lock is free after).
    */
@@ -47,17 +66,13 @@ export abstract class LockBase {
     const c = this._core;
     // Fast path: free lock, no options; no promise allocated.
     if (options === undefined && cas(c.a, c.st, 0, selfTid) === 0) {
-      if (c.kind === 'Lock') c.noteAcquired(currentContext());
+      c.noteAcquired(currentContext());
       return TRUE;
     }
     try {
       const { blocking, timeout, signal } = this.parse('acquire', options);
       if (signal?.aborted) return Promise.reject(signal.reason);
-      if (!blocking) {
-        const got = c.attempt() === true;
-        if (got && c.kind === 'Lock') c.noteAcquired(currentContext());
-        return Promise.resolve(got);
-      }
+      if (!blocking) return Promise.resolve(c.tryAcquireAsync());
       return c.acquireAsync(timeout, signal);
     } catch (err) {
       return Promise.reject(err);
@@ -80,11 +95,7 @@ export abstract class LockBase {
     }
     const { blocking, timeout, signal } = this.parse('acquireSync', options);
     if (signal?.aborted) throw signal.reason;
-    if (!blocking) {
-      const got = c.attempt() === true;
-      if (got) c.noteAcquired(null);
-      return got;
-    }
+    if (!blocking) return c.tryAcquireSync();
     return c.acquireSync(timeout, signal);
   }
 
@@ -159,11 +170,7 @@ export abstract class LockBase {
     // Python's Lock.acquire: ValueError for a negative timeout other than -1 ("for ever").
     const { timeout, signal } = parseWait(what, options, 'lock');
     const blocking = parseBlocking(what, options?.blocking, 'blocking');
-    if (!blocking && timeout !== null && timeout > 0) {
-      throw new RangeError(
-        `${what}: a timeout cannot be given with blocking: false: received timeout ${timeout}`,
-      );
-    }
+    refuseTimeoutWithoutBlocking(what, blocking, timeout);
     return { blocking, timeout, signal };
   }
 

@@ -4,7 +4,11 @@
  *
  * Each worker thread remembers (weakly) every Lock and RLock it touched; when its run
  * ends — returning, throwing, or the thread exiting — `recoverAll` asks each one to recover what
- * this thread holds. Tracking costs one Set insertion when an object first reaches a thread, and
+ * this thread holds. How it ended matters for a Lock, which has no owner in Python: any thread
+ * may release it, so a thread may take it and leave the release to another (a hand-off). An
+ * abnormal end (the run threw, the thread exited with a non-zero code) marks it OWNER_DIED, as
+ * a crash mid-critical-section; a normal end leaves it held, ORPHANED, for another thread to
+ * release, as Python does. An RLock, which only its owner may release, is marked either way. Tracking costs one Set insertion when an object first reaches a thread, and
  * nothing per acquire for locks (the holder is in the lock word). The main thread does not track:
  * its end is the end of the process.
  *
@@ -21,8 +25,11 @@
 import { isMainThread } from 'node:worker_threads';
 
 export interface Recoverable {
-  /** Gives back what the calling thread holds, marking the primitive for the next waiter. */
-  recoverFromDeath(): void;
+  /**
+   * Gives back what the calling thread holds, marking the primitive for the next waiter.
+   * `abnormal`: the thread threw or exits with a non-zero code (see the notes).
+   */
+  recoverFromDeath(abnormal: boolean): void;
 }
 
 const touched = new Set<WeakRef<Recoverable>>();
@@ -33,7 +40,7 @@ export const tracking = !isMainThread;
 // An executor's worker thread runs no `Thread` end (thread-worker.ts calls `recoverAll` itself,
 // earlier, before its slot is marked finished): it gives back what its tasks left held when it
 // exits — at shutdown, or by a task's process.exit(). A second call finds nothing left to do.
-if (tracking) process.once('exit', () => recoverAll());
+if (tracking) process.once('exit', (code) => recoverAll(code !== 0));
 
 export function track(x: Recoverable): void {
   if (!tracking) return;
@@ -42,7 +49,7 @@ export function track(x: Recoverable): void {
   cleanup.register(x, ref);
 }
 
-export function recoverAll(): void {
-  for (const ref of touched) ref.deref()?.recoverFromDeath();
+export function recoverAll(abnormal: boolean): void {
+  for (const ref of touched) ref.deref()?.recoverFromDeath(abnormal);
   touched.clear();
 }

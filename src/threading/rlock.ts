@@ -2,10 +2,14 @@ import { registerSharedKind } from '../internal/serialize.js';
 import { LockBase } from './lock-base.js';
 
 /**
- * Python's `threading.RLock`: a lock its owner thread may acquire again; it is free when the
- * owner has released it as many times as it acquired it. Only the owner may release it.
+ * Python's `threading.RLock`: a lock its owner may acquire again; it is free when the owner has
+ * released it as many times as it acquired it. Only the owner thread may release it.
  *
- * Ownership is per thread, not per async task: two async functions of one thread share it.
+ * Who re-enters: the thread, in blocking code (`acquireSync`, `runSync`, `holdSync`), as in
+ * Python; in async code (`acquire`, `run`, `hold`), only the asyncio task that took it with an
+ * async acquire. Any other async acquire by the holding thread waits for the release, as for a
+ * `Lock`: two async functions of one thread never hold it at once (a `Condition` on it relies on
+ * that). Async code outside any asyncio task cannot re-enter it asynchronously.
  *
  * @example
  * const rlock = new RLock();

@@ -28,7 +28,7 @@ import {
 } from '../internal/shm/wait.js';
 import { parseBlocking, parseWait } from '../internal/wait-options.js';
 import { RuntimeError } from './errors.js';
-import type { AcquireOptions } from './lock-base.js';
+import { type AcquireOptions, refuseTimeoutWithoutBlocking } from './lock-base.js';
 import { releaser } from './releaser.js';
 import { inspectCustom } from './repr.js';
 
@@ -212,6 +212,7 @@ export class Semaphore {
 function parse(what: string, options: AcquireOptions | undefined) {
   const { timeout, signal } = parseWait(what, options);
   const blocking = parseBlocking(what, options?.blocking, 'blocking');
+  refuseTimeoutWithoutBlocking(what, blocking, timeout);
   return { blocking, timeout, signal };
 }
 

@@ -17,10 +17,11 @@ import { _setCurrentThread, Thread, type ThreadPayload } from './thread.js';
 
 let ended = false;
 
-function end(): void {
+/** `abnormal`: run() threw, or the thread exits with a non-zero code (owner-death.ts). */
+function end(abnormal: boolean): void {
   if (ended) return;
   ended = true;
-  recoverAll();
+  recoverAll(abnormal);
   finishThread(selfTid);
 }
 
@@ -28,8 +29,9 @@ export async function main(encoded: unknown): Promise<void> {
   const p = decode(encoded) as ThreadPayload;
   registerSelf(p.name, p.daemon);
   // A target that calls process.exit() still hands back what it holds.
-  process.once('exit', end);
+  process.once('exit', (code) => end(code !== 0));
   let self: Thread | null = null;
+  let threw = false;
   try {
     if (p.cls) {
       const cls = await resolveTaskRef(p.cls);
@@ -50,12 +52,13 @@ export async function main(encoded: unknown): Promise<void> {
     _setCurrentThread(self);
     await self.run();
   } catch (err) {
+    threw = true;
     parentPort?.postMessage({ type: 'exception', error: encodeError(err) } satisfies WorkerMessage);
   }
   await Thread._joinStarted();
   // What it queued elsewhere (multiprocessing's broker: a put, a release) arrives first.
   await runBeforeThreadExit();
-  end();
+  end(threw);
   // Python's thread ends when run() returns, whatever timers it left behind.
   setImmediate(() => process.exit(0));
 }

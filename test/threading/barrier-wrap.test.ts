@@ -24,7 +24,8 @@ const COUNT = 1;
 
 function atGeneration(b: Barrier, gen: number): void {
   Atomics.store(b._a, GEN, gen);
-  Atomics.store(b._a, COUNT, ((gen & 0xfff) << 20) | 0);
+  // The generation's low 11 bits above the arrivals (20 bits) and the CAPABLE bit.
+  Atomics.store(b._a, COUNT, ((gen & 0x7ff) << 21) | 0);
 }
 
 for (const gen of [0x7fffffff, -2]) {

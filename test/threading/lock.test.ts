@@ -12,18 +12,26 @@ import {
   OwnerDiedError,
   RLock,
   RuntimeError,
+  setExcepthook,
   Thread,
   Value,
 } from '../../src/threading/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { until } from '../support/until.js';
 import {
   acquireAndDie,
+  acquireAndThrow,
   holdFor,
+  holdThenWaitWhenTold,
   incrementAsync,
   incrementSync,
   lockInOrderUntimed,
   releaseFromOtherThread,
+  releaseWhenReady,
 } from './fixtures/tasks.js';
+
+/** Far above a thread's start and end; reached only when something is missing. */
+const PATIENCE = 15_000;
 
 checkLeaks();
 
@@ -229,15 +237,72 @@ describe('Lock', () => {
     assert.equal(b.locked(), false);
   });
 
-  test('a thread ending while holding the lock gives the next waiter OwnerDiedError, then the lock is free', async () => {
+  test('a thread ending abnormally while holding the lock gives the next waiter OwnerDiedError, then the lock is free', async () => {
+    const prev = setExcepthook(() => {});
+    try {
+      const l = new Lock();
+      const t = new Thread({ target: acquireAndThrow, args: [l] });
+      t.start();
+      await t.join();
+      await assert.rejects(l.acquire(), OwnerDiedError);
+      assert.equal(l.locked(), false);
+      assert.equal(await l.acquire(), true);
+      l.release();
+    } finally {
+      setExcepthook(prev);
+    }
+  });
+
+  test('a Lock left held by a thread that returned stays held, and another thread may release it (hand-off, bug bash l2)', async () => {
     const l = new Lock();
-    const t = new Thread({ target: acquireAndDie, args: [l] });
-    t.start();
-    await t.join();
-    await assert.rejects(l.acquire(), OwnerDiedError);
-    assert.equal(l.locked(), false);
-    assert.equal(await l.acquire(), true);
+    const a = new Thread({ target: acquireAndDie, args: [l] });
+    a.start();
+    await a.join();
+    // As in Python: a Lock has no owner, and a thread's end releases nothing.
+    assert.equal(l.locked(), true);
+    assert.match(String(l), /^<locked /);
+    let settled = false;
+    const waiting = l.acquire({ timeout: PATIENCE }).finally(() => {
+      settled = true;
+    });
+    await until(() => waiters(l) > 0, 'the waiter to park');
+    assert.equal(settled, false, 'the waiter waits for the release, not for an owner-death report');
+    const ready = new Event();
+    const out = new Queue<string>();
+    const b = new Thread({ target: releaseWhenReady, args: [l, ready, out] });
+    b.start();
+    ready.set();
+    assert.equal(await out.get({ timeout: PATIENCE }), 'released');
+    assert.equal(await waiting, true);
     l.release();
+    assert.equal(l.locked(), false);
+    await b.join();
+  });
+
+  test('a sync waiter whose chain reaches a thread waiting asynchronously is not told of a deadlock (bug bash d1)', async () => {
+    const l1 = new Lock();
+    const l2 = new Lock();
+    const held = new Event();
+    const go = new Event();
+    const out = new Queue<string>();
+    // This thread holds l2, and will release it from other code than the wait below.
+    await l2.acquire();
+    const w = new Thread({ target: holdThenWaitWhenTold, args: [l1, l2, held, go, out] });
+    w.start();
+    assert.equal(await held.wait({ timeout: PATIENCE }), true);
+    // An async wait for l1 (held by the worker): this thread's event loop stays free.
+    const y = l1.acquire();
+    await until(() => waiters(l1) > 0, 'the async waiter to park');
+    // The worker now waits, blocking, for l2: its walk reaches this thread, which is not blocked.
+    go.set();
+    await until(() => waiters(l2) > 0, 'the worker to park on l2');
+    l2.release();
+    assert.equal(await out.get({ timeout: PATIENCE }), 'got');
+    assert.equal(await y, true);
+    l1.release();
+    await w.join();
+    assert.equal(l1.locked(), false);
+    assert.equal(l2.locked(), false);
   });
 });
 
@@ -252,6 +317,37 @@ describe('RLock', () => {
     r.release();
     assert.equal(r.locked(), false);
     assert.throws(() => r.release(), RuntimeError);
+  });
+
+  test('async acquires by two asyncio tasks of one thread exclude each other; the holding task, blocking code and code outside tasks re-enter (bug bash c3)', async () => {
+    const r = new RLock();
+    const order: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((res) => {
+      release = res;
+    });
+    const job = (n: number, hold: Promise<void> | null) =>
+      r.run(async () => {
+        order.push(`in ${n}`);
+        await hold;
+        order.push(`out ${n}`);
+      });
+    await asyncioRun(async () => {
+      const first = createTask(() => job(1, gate));
+      const second = createTask(() => job(2, null));
+      await until(() => waiters(r) === 1, 'the second task waiting');
+      // Not re-entered by the second task: it waits for the first one's release.
+      assert.deepEqual(order, ['in 1']);
+      release();
+      await Promise.all([first, second]);
+      assert.deepEqual(order, ['in 1', 'out 1', 'in 2', 'out 2']);
+      // The task that holds it re-enters, nested, as blocking code of the thread does.
+      assert.match(await r.run(() => r.run(() => String(r))), /count=2>$/);
+    });
+    // Outside any task the thread is the owner, as in Python: nested async holds re-enter.
+    assert.match(await r.run(() => r.run(() => String(r))), /count=2>$/);
+    r.runSync(() => r.runSync(() => assert.match(String(r), /count=2>$/)));
+    assert.equal(r.locked(), false);
   });
 
   test('release from a thread that does not own it is a RuntimeError', async () => {

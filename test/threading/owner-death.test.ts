@@ -63,20 +63,34 @@ describe('owner death of an executor worker', () => {
     lock.release();
   });
 
-  test('at shutdown a worker gives back the Lock its task left held but not the Semaphore permit', async () => {
+  test('at shutdown a worker gives back the RLock its task left held but not the Semaphore permit', async () => {
     const ex = new ThreadPoolExecutor({ maxWorkers: 1 });
-    const lock = new Lock();
+    const rlock = new RLock();
     const sem = new Semaphore(1);
     const held = new Event();
-    assert.equal(await ex.submit(holdThen, lock, 1, sem, held, 'return').result(), 'left held');
+    assert.equal(await ex.submit(holdThen, rlock, 1, sem, held, 'return').result(), 'left held');
     // As in Python, the worker keeps them while it lives.
-    assert.equal(lock.locked(), true);
+    assert.equal(rlock.locked(), true);
     assert.equal(await sem.acquire({ blocking: false }), false);
     await ex.shutdown();
-    await assert.rejects(lock.acquire({ timeout: PATIENCE }), OwnerDiedError);
+    await assert.rejects(rlock.acquire({ timeout: PATIENCE }), OwnerDiedError);
     // A semaphore has no owner (Python, weft/multiprocessing): the permit stays taken.
     assert.equal(sem.value, 0);
     assert.equal(await sem.acquire({ blocking: false }), false);
+  });
+
+  test('a Lock a task left held stays held after a normal shutdown, and any thread may release it (bug bash l2)', async () => {
+    const ex = new ThreadPoolExecutor({ maxWorkers: 1 });
+    const lock = new Lock();
+    const held = new Event();
+    assert.equal(await ex.submit(holdThen, lock, 1, null, held, 'return').result(), 'left held');
+    await ex.shutdown();
+    // A Lock has no owner (Python): the worker's normal exit releases nothing, and reports nothing.
+    assert.equal(lock.locked(), true);
+    assert.equal(await lock.acquire({ blocking: false }), false);
+    lock.release();
+    assert.equal(await lock.acquire({ timeout: PATIENCE }), true);
+    lock.release();
   });
 });
 

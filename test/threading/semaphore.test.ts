@@ -68,3 +68,17 @@ describe('Semaphore without an owner (bug bash t50, t13, t12, t11)', () => {
     });
   }
 });
+
+describe('Semaphore.acquire options (bug bash s1)', () => {
+  for (const S of [Semaphore, BoundedSemaphore]) {
+    test(`${S.name}: blocking: false with a timeout is a RangeError, as for Lock (Python's ValueError)`, async () => {
+      const sem = new S(1);
+      await assert.rejects(sem.acquire({ blocking: false, timeout: 10 }), RangeError);
+      assert.throws(() => sem.acquireSync({ blocking: false, timeout: 10 }), RangeError);
+      // Nothing was taken; a timeout of 0 asks for no wait and is let through, as for Lock.
+      assert.equal(sem.value, 1);
+      assert.equal(await sem.acquire({ blocking: false, timeout: 0 }), true);
+      sem.release();
+    });
+  }
+});

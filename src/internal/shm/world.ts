@@ -23,7 +23,8 @@
  * | idx | name        | writer              | readers | meaning                                    |
  * |  0  | TID         | spawner, thread     | any     | tid owning the slot (threadId + 1)         |
  * |  1  | STATE       | spawner, thread     | any     | 0 free, 1 alive, 2 finished, 3 claimed     |
- * |  2  | WAITING_FOR | the thread          | any     | lock cell + 1 it is parked on, 0 if none   |
+ * |  2  | WAITING_FOR | the thread          | any     | lock cell + 1 it is parked on (blocking),  |
+ * |     |             |                     |         | −(cell + 1) for an async wait, 0 if none   |
  * |  3  | DAEMON      | spawner             | any     | 1 for a daemon thread                      |
  * |  4  | NATIVE_ID   | the thread          | any     | OS thread id, 0 until the thread booted    |
  * |  5  | NAME_LEN    | spawner             | any     | UTF-16 length of the name (≤ NAME_CHARS)   |
@@ -31,7 +32,8 @@
  *
  * Lock cell (CELL_WORDS words at CELLS + cell × CELL_WORDS)
  * | idx | name    | writer          | readers | meaning                                           |
- * |  0  | STATE   | any (cas)       | any     | 0 free; owner tid; OWNER_DIED after a dead holder |
+ * |  0  | STATE   | any (cas)       | any     | 0 free; owner tid; OWNER_DIED after a dead holder; |
+ * |     |         |                 |         | ORPHANED: a Lock held, its holder ended normally  |
  * |  1  | COUNT   | the owner (*)   | owner   | RLock recursion depth                             |
  * |  2  | WAITERS | waiters (add)   | wakers  | threads/tasks parked or about to park on STATE    |
  * |  3  | KIND    | creator         | any     | 1 Lock, 2 RLock (for names in deadlock reports)   |
@@ -40,7 +42,8 @@
  * (*) and, once the owner has died without recovering its locks, the thread that saw it exit
  *     (`recoverCellsOf`), which resets COUNT before it marks STATE OWNER_DIED.
  *
- * Invariants: a tid is below 2^30 and never 0, so STATE fits a tid or the OWNER_DIED marker; for
+ * Invariants: a tid is below 2^30 and never 0, so STATE fits a tid or the OWNER_DIED and ORPHANED
+ * markers (neither names a thread: a walk of the wait-for graph stops there); for
  * one tid a slot's STATE only goes 3 → 1 → 2 (a finished slot may then be claimed again); cells are never freed, so a cell index names
  * the same lock while any thread may hold it: only a lock that never left its thread goes back to
  * the free-cell stack when it is garbage-collected (`freeCell`). When the cells run out, locks
@@ -91,6 +94,12 @@ export const C_KIND = 3;
 export const C_ASYNC_WAITERS = 4;
 /** STATE of a lock whose holder died holding it: the next waiter learns it, then it is free. */
 export const OWNER_DIED = 0x40000000;
+/**
+ * STATE of a Lock (never an RLock) whose holder thread ended normally without releasing it: still
+ * held, as in Python, where a Lock has no owner and a thread's end releases nothing; any thread
+ * may release it (a hand-off). Not OWNER_DIED: nobody crashed, and nothing half-done is reported.
+ */
+export const ORPHANED = 0x40000001;
 
 const THREADS = HEADER_WORDS;
 const CELLS = THREADS + THREAD_CAP * SLOT_WORDS;

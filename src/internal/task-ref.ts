@@ -119,6 +119,26 @@ export function refuseStartInTaskModule(what: string): void {
   );
 }
 
+/**
+ * `resolveTaskRef` without waiting, where nothing needs loading: an inline function, or a marked
+ * one whose module this thread has evaluated already. Null otherwise (the caller then resolves it
+ * asynchronously). A Barrier revived in a thread uses it, so that a last party arriving with
+ * `waitSync` at once can run the action itself, as Python's last thread does.
+ */
+export function resolveTaskRefSync(ref: TaskRef): Function | null {
+  if (ref.kind === 'inline') {
+    try {
+      return rebuildInline(ref);
+    } catch {
+      return null;
+    }
+  }
+  const url =
+    ref.url.startsWith('file:') || ref.url.includes(':') ? ref.url : pathToFileURL(ref.url).href;
+  const fn = modules.byUrl.get(url)?.[ref.index];
+  return fn !== undefined && fn.name === ref.name ? fn : null;
+}
+
 /** The worker-side half: the function (or class) a reference names. */
 export async function resolveTaskRef(ref: TaskRef): Promise<Function> {
   if (ref.kind === 'inline') return rebuildInline(ref);

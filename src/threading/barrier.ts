@@ -54,7 +54,12 @@ import { BrokenBarrierError, describeValue } from '../internal/errors.js';
 import { kShared, registerSharedKind, type SharedState } from '../internal/serialize.js';
 import { AGAIN, type Attempt, type Parkable, waitAsync, waitSync } from '../internal/shm/wait.js';
 import { selfTid, threadEnded } from '../internal/shm/world.js';
-import { resolveTaskRef, type TaskRef, toTaskRef } from '../internal/task-ref.js';
+import {
+  resolveTaskRef,
+  resolveTaskRefSync,
+  type TaskRef,
+  toTaskRef,
+} from '../internal/task-ref.js';
 import { parseWait, type WaitOptions } from '../internal/wait-options.js';
 
 const GEN = 0;
@@ -474,7 +479,9 @@ export class Barrier {
     b._actionRef = (s.action as TaskRef | null) ?? null;
     b._loading = null;
     b._loadError = null;
-    if (b._actionRef) {
+    const known = b._actionRef ? resolveTaskRefSync(b._actionRef) : null;
+    if (known !== null) b._action = known as () => void;
+    else if (b._actionRef) {
       // Rebuilt in the background (a module import cannot be waited for synchronously): an async
       // wait waits for it; a last party of a waitSync that comes first hands the action over.
       b._loading = resolveTaskRef(b._actionRef).then(

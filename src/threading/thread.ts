@@ -292,7 +292,9 @@ export class Thread {
   run(): unknown {
     const target = this.#target;
     if (!target) return undefined;
-    return this.#kwargs ? target(...this.#args, this.#kwargs) : target(...this.#args);
+    // `kwargs: {}` is Python's `**{}`: no keywords, so no trailing object.
+    const kw = this.#kwargs;
+    return kw && Object.keys(kw).length > 0 ? target(...this.#args, kw) : target(...this.#args);
   }
 
   /** Whether `run()` has started and not yet finished. */

@@ -11,19 +11,26 @@ import { Queue } from '../../src/queue/index.js';
 import { Barrier, Thread, Value } from '../../src/threading/index.js';
 import { checkLeaks } from '../support/leaks.js';
 import { until } from '../support/until.js';
+import { elsewhereAction, elsewhereCountIn } from './fixtures/elsewhere-action.js';
 import { barrierPartyFromQueue, countAction, countActionIn } from './fixtures/tasks.js';
 
 checkLeaks();
 
 const PATIENCE = 15_000;
 
-/** A barrier with `countAction` reaches a worker in a queue item; this thread waits too. */
+/**
+ * A barrier reaches a worker in a queue item; this thread waits too. Its action is `countAction`
+ * (in the module of the worker's target, so loaded there) or, `elsewhere`, one whose module the
+ * worker never loaded.
+ */
 async function lastPartyFromQueue(
   sync: boolean,
+  elsewhere = false,
 ): Promise<{ mine: number; theirs: string; runs: number }> {
   const runs = Value('i', 0);
   countActionIn(runs);
-  const b = new Barrier(2, { action: countAction });
+  elsewhereCountIn(runs);
+  const b = new Barrier(2, { action: elsewhere ? elsewhereAction : countAction });
   const q = new Queue<Barrier>();
   const out = new Queue<string>();
   const t = new Thread({ target: barrierPartyFromQueue, args: [q, runs, out, sync] });
@@ -39,9 +46,15 @@ async function lastPartyFromQueue(
   }
 }
 
-test('a last party blocking (waitSync) right after the barrier arrived hands the action to a party that has it (bug bash b2)', async () => {
+test('a last party blocking (waitSync) right after the barrier arrived runs the action itself when its module is loaded there (bug bash b2)', async () => {
   const r = await lastPartyFromQueue(true);
-  // index 1 for the worker; the action ran once, before it was released, and not in its thread.
+  // index 1 for the worker; the action ran once, in its thread, before anyone was released.
+  assert.deepEqual(r, { mine: 0, theirs: '1:1:1', runs: 1 });
+});
+
+test('a last party blocking (waitSync) that cannot have the action hands it to a party that has it', async () => {
+  const r = await lastPartyFromQueue(true, true);
+  // The action ran once, before the worker was released, and not in its thread.
   assert.deepEqual(r, { mine: 0, theirs: '1:1:0', runs: 1 });
 });
 
@@ -52,7 +65,8 @@ test('a last party waiting asynchronously right after the barrier arrived runs t
 
 test('when no waiting party can run the action, the barrier breaks with an error saying why', async () => {
   const runs = Value('i', 0);
-  const b = new Barrier(1, { action: countAction });
+  elsewhereCountIn(runs);
+  const b = new Barrier(1, { action: elsewhereAction });
   const q = new Queue<Barrier>();
   const out = new Queue<string>();
   const t = new Thread({ target: barrierPartyFromQueue, args: [q, runs, out, true] });

@@ -33,6 +33,15 @@ async function capture(fn: () => Promise<void>): Promise<ExceptHookArgs[]> {
 }
 
 describe('Thread', () => {
+  test('kwargs {} is no argument (Python **{}): the target gets no trailing object', async () => {
+    const out = new Queue<any>();
+    const t = new Thread({ target: report, args: [out], kwargs: {} });
+    t.start();
+    const r = await out.get();
+    await t.join();
+    assert.equal(r.kw, null);
+  });
+
   test('target style: args then kwargs reach the target; currentThread is right inside', async () => {
     const out = new Queue<any>();
     const t = new Thread({ target: report, args: [out], kwargs: { k: 1 }, name: 'reporter' });

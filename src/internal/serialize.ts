@@ -220,7 +220,16 @@ function walkEncode(v: unknown, carrier: Carrier, seen: Map<object, unknown>): u
     seen.set(v, out);
     return out;
   }
-  if (!isPlain(v)) return v;
+  if (!isPlain(v)) {
+    // v8.serialize refuses a Blob on Node 20 but writes it as an empty object on Node 22: refused
+    // here on every Node, rather than arriving as {} (its bytes can only be read asynchronously).
+    if (carrier === 'bytes' && v instanceof Blob) {
+      throw new NotCloneableError(
+        `a ${v instanceof File ? 'File' : 'Blob'} cannot be carried as bytes (its contents can only be read asynchronously): send new Uint8Array(await blob.arrayBuffer()) instead`,
+      );
+    }
+    return v;
+  }
   seen.set(v, WALKING);
   let out: Record<string, unknown> | null = null;
   for (const k of Object.keys(v)) {

@@ -27,10 +27,9 @@ import { read as fsRead, fstat } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import type { Socket as NetSocket } from 'node:net';
 import { constants } from 'node:os';
-import { getSystemErrorMap } from 'node:util';
 import { describeValue } from '../internal/errors.js';
 import { Waiter } from '../internal/waiter.js';
-import { BrokenPipeError, fromSystemError, OSError } from '../socket/errors.js';
+import { BrokenPipeError, fromErrno, fromSystemError, OSError } from '../socket/errors.js';
 import { Socket } from '../socket/socket.js';
 import { StreamWriter } from '../streams/stream-writer.js';
 import { binding, type SendfileTransfer } from './native-binding.js';
@@ -157,7 +156,7 @@ async function kernelTransfer(
     ns.off('close', stop);
   }
   if (r.errno === ECANCELED) throw closedError(ns);
-  if (r.errno !== 0) throw transferError(r.errno);
+  if (r.errno !== 0) throw fromErrno(r.errno, 'sendfile');
   return r.n;
 }
 
@@ -247,16 +246,6 @@ function checkFile(file: unknown): void {
  * The error of a failed sendfile(2), worded as Node words a failed system call (`fromErrno` of
  * src/socket/errors.ts says the call twice: "Broken pipe (sendfile: EPIPE (sendfile))").
  */
-function transferError(errno: number): unknown {
-  const [name, text] = getSystemErrorMap().get(-errno) ?? [`errno ${errno}`, 'unknown error'];
-  const e = Object.assign(new Error(`${name}: ${text}, sendfile`), {
-    code: name,
-    errno: -errno,
-    syscall: 'sendfile',
-  });
-  return fromSystemError(e);
-}
-
 function closedError(ns: NetSocket): Error {
   const err = (ns as unknown as { errored?: Error | null }).errored;
   return err

@@ -7,6 +7,7 @@
  * as `cause` and the positive errno and its symbol (`errnoName`) on the instance.
  */
 import { constants } from 'node:os';
+import { getSystemErrorMap } from 'node:util';
 import { WeftError } from '../internal/errors.js';
 
 const ERRNO = constants.errno as Record<string, number>;
@@ -125,14 +126,14 @@ export function fromSystemError(err: unknown, what?: string): unknown {
 
 /** Python's class for a C errno number (as the sendfile addon reports it). */
 export function fromErrno(errno: number, what: string): OSError {
-  let name = '';
-  for (const [k, v] of Object.entries(ERRNO)) {
-    if (v === errno) {
-      name = k;
-      break;
-    }
-  }
-  const e = Object.assign(new Error(`${name || `errno ${errno}`} (${what})`), { code: name });
-  const mapped = fromSystemError(e, what);
+  // Worded as Node words its system errors ("EPIPE: broken pipe, sendfile"), so the class's own
+  // text names the call once (it read "Broken pipe (sendfile: EPIPE (sendfile))").
+  const [name, text] = getSystemErrorMap().get(-errno) ?? [`errno ${errno}`, 'unknown error'];
+  const e = Object.assign(new Error(`${name}: ${text}, ${what}`), {
+    code: name,
+    errno: -errno,
+    syscall: what,
+  });
+  const mapped = fromSystemError(e);
   return mapped instanceof OSError ? mapped : new OSError(e.message, name);
 }

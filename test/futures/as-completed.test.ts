@@ -2,21 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { asCompleted, Future, TimeoutError } from '../../src/futures/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { settles } from '../support/settles.js';
 
 checkLeaks();
-
-/** Turns a hang into a failure naming `what`. */
-async function settles<T>(p: Promise<T>, what: string, ms = 10_000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const hang = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} never settled`)), ms);
-  });
-  try {
-    return await Promise.race([p, hang]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 describe('asCompleted: overlapping next() calls', () => {
   test('each gets its own future, in the order the calls were made', async () => {

@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { BrokenProcessPool, CancelledError } from '../../src/futures/index.js';
 import { Pool, TimeoutError } from '../../src/multiprocessing/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { settles } from '../support/settles.js';
 import {
   add,
   addDefault,
@@ -21,19 +22,6 @@ import {
 import { pidAfter, sleepMs, workerIdentity } from './fixtures/targets.js';
 
 checkLeaks({ graceMs: 3000 });
-
-/** Turns a hang into a failure naming `what` (the bound only catches a promise never settled). */
-async function settles<T>(p: Promise<T>, what: string, ms = 60_000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const hang = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} never settled`)), ms);
-  });
-  try {
-    return await Promise.race([p, hang]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** Reads `it` to the end with explicit next() calls, recording errors and going on after them. */
 async function readAll(it: AsyncIterator<unknown>, max: number): Promise<unknown[]> {

@@ -22,6 +22,7 @@ import {
   SimpleQueue,
 } from '../../src/multiprocessing/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { settles } from '../support/settles.js';
 
 checkLeaks({ graceMs: 3000 });
 
@@ -29,17 +30,7 @@ checkLeaks({ graceMs: 3000 });
 const LONG = 10_000;
 
 /** `p`, or a failure if it has not settled within `ms` (a wait that ignores its signal). */
-async function within<T>(p: Promise<T>, ms = LONG): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`still waiting after ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([p, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const within = <T>(p: Promise<T>, ms = LONG): Promise<T> => settles(p, 'the wait', ms);
 
 const is = (reason: unknown) => (e: unknown) => e === reason;
 

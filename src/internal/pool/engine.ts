@@ -44,7 +44,12 @@ import { ChildHandle } from '../process/spawn.js';
 import { collectTransfers, dropTransfers } from '../process/transfers.js';
 import { decode, decodeError, type EncodedError, encode } from '../serialize.js';
 import { reapThread } from '../shm/world.js';
-import { refuseStartInTaskModule, type TaskRef, toTaskRef } from '../task-ref.js';
+import {
+  loadingTaskModule,
+  refuseStartInTaskModule,
+  type TaskRef,
+  toTaskRef,
+} from '../task-ref.js';
 import { spawnWorker } from '../worker/spawn.js';
 import { packNumbers, unpack } from './pack.js';
 import {
@@ -197,7 +202,9 @@ export class PoolEngine {
    * with a typed array of them (pack.ts).
    */
   submit(fn: Function, item: Item): void {
-    refuseStartInTaskModule(`A call submitted to ${this.o.namePrefix}`);
+    // The message is built only when refusing: submit is the pools' hot path.
+    if (loadingTaskModule() !== null)
+      refuseStartInTaskModule(`A call submitted to ${this.o.namePrefix}`);
     let f = this.#fnIds.get(fn);
     if (f === undefined) {
       const ref = toTaskRef(fn, `${this.o.namePrefix}: ${fn.name || '(anonymous)'}`);

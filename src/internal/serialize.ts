@@ -14,6 +14,7 @@
  * `registerSharedKind` from its own module; the module URL is remembered so that a worker can
  * import it (and so register the reviver) before it decodes anything.
  */
+import { createRequire } from 'node:module';
 import { types } from 'node:util';
 import v8 from 'node:v8';
 import {
@@ -127,7 +128,13 @@ export function sharedModules(): string[] {
   return [...kinds.modules];
 }
 
-export type Carrier = 'message' | 'bytes';
+/**
+ * Where an encoded value goes: `message` to a thread (structured clone), `bytes` into a shared
+ * buffer (v8.serialize), `process` over a child process's channel (Node's v8-based serializer).
+ * `process` is `message` plus one refusal: Node's host objects that a thread receives whole but
+ * a child process would receive as an empty object (see `hostObjectRefusal`).
+ */
+export type Carrier = 'message' | 'bytes' | 'process';
 
 function isShareable(v: object): v is Shareable {
   return typeof (v as Partial<Shareable>)[kShared] === 'function';
@@ -136,6 +143,49 @@ function isShareable(v: object): v is Shareable {
 function isPlain(v: object): boolean {
   const p = Object.getPrototypeOf(v);
   return p === Object.prototype || p === null;
+}
+
+/**
+ * Node's host objects that structured clone carries between threads, but that v8.serialize (on
+ * Node 22) and a child process's channel (on every Node: Node's ChildProcessSerializer copies a
+ * host object's own fields) turn into an empty object instead of refusing: a value that would
+ * arrive as `{}` is refused where it is sent. Built on first use: most values hold none of these
+ * classes, and node:crypto is not loaded for nothing.
+ */
+let hostClasses: Array<[string, Function, string]> | null = null;
+
+function loadHostClasses(): Array<[string, Function, string]> {
+  const req = createRequire(import.meta.url);
+  const { KeyObject, X509Certificate } = req('node:crypto') as typeof import('node:crypto');
+  const { BlockList, SocketAddress } = req('node:net') as typeof import('node:net');
+  const bytes = 'send its bytes instead: new Uint8Array(await blob.arrayBuffer())';
+  const list: Array<[string, Function, string]> = [
+    ['File', File, bytes],
+    ['Blob', Blob, bytes],
+    ['KeyObject', KeyObject, 'send its export() instead'],
+    ['X509Certificate', X509Certificate, 'send its PEM text (cert.toString()) instead'],
+    ['BlockList', BlockList, 'send its rules and build it again there'],
+    ['SocketAddress', SocketAddress, 'send its address and port instead'],
+  ];
+  // Web Crypto's key class is a global from Node 20 on; looked up, not assumed.
+  const CryptoKeyClass = (globalThis as { CryptoKey?: Function }).CryptoKey;
+  if (typeof CryptoKeyClass === 'function')
+    list.push(['CryptoKey', CryptoKeyClass, 'send crypto.subtle.exportKey() output instead']);
+  return list;
+}
+
+/**
+ * Why `v` cannot be carried as bytes or to another process, as a sentence, or null when it is
+ * none of Node's host objects that would arrive as an empty object (see `hostClasses`).
+ */
+export function hostObjectRefusal(v: object): string | null {
+  hostClasses ??= loadHostClasses();
+  for (const [name, cls, instead] of hostClasses) {
+    if (v instanceof cls) {
+      return `a ${name} cannot be sent as bytes or to another process (Node would deliver it as an empty object); ${instead}`;
+    }
+  }
+  return null;
 }
 
 /**
@@ -221,12 +271,9 @@ function walkEncode(v: unknown, carrier: Carrier, seen: Map<object, unknown>): u
     return out;
   }
   if (!isPlain(v)) {
-    // v8.serialize refuses a Blob on Node 20 but writes it as an empty object on Node 22: refused
-    // here on every Node, rather than arriving as {} (its bytes can only be read asynchronously).
-    if (carrier === 'bytes' && v instanceof Blob) {
-      throw new NotCloneableError(
-        `a ${v instanceof File ? 'File' : 'Blob'} cannot be carried as bytes (its contents can only be read asynchronously): send new Uint8Array(await blob.arrayBuffer()) instead`,
-      );
+    if (carrier !== 'message' && !ArrayBuffer.isView(v)) {
+      const host = hostObjectRefusal(v);
+      if (host !== null) throw new NotCloneableError(host);
     }
     return v;
   }
@@ -724,21 +771,27 @@ export function assertCloneable(value: unknown, what: string): void {
     (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol')
   )
     return;
-  let bad: string | null;
+  let bad: string | HostRefusal | null;
   try {
     bad = refusal(value, visited);
   } finally {
     visited.clear();
   }
+  if (bad instanceof HostRefusal) throw new NotCloneableError(`${what}: ${bad.message}`);
   if (bad !== null)
     throw new NotCloneableError(
       `${what}: the value cannot be structured-cloned (${bad}); send plain data, typed arrays, Maps/Sets, Errors or weft shared objects`,
     );
 }
 
+/** `refusal`'s answer for a host object: a whole sentence of its own, not a serializer's words. */
+class HostRefusal {
+  constructor(readonly message: string) {}
+}
+
 const visited = new Set<object>();
 
-function refusal(v: unknown, seen: Set<object>): string | null {
+function refusal(v: unknown, seen: Set<object>): string | HostRefusal | null {
   if (typeof v === 'function') return `a function${v.name ? ` (${v.name})` : ''}`;
   if (typeof v === 'symbol') return `a symbol (${String(v.description)})`;
   if (v === null || typeof v !== 'object' || seen.has(v)) return null;
@@ -763,7 +816,10 @@ function refusal(v: unknown, seen: Set<object>): string | null {
     return null;
   }
   if (!Array.isArray(v) && !isPlain(v) && !(v instanceof Date) && !(v instanceof RegExp)) {
-    // A class instance or a host object: only the serializer knows (rare in items, so affordable).
+    const host = hostObjectRefusal(v);
+    if (host !== null) return new HostRefusal(host);
+    // A class instance or another host object: only the serializer knows (rare in items, so
+    // affordable).
     try {
       v8.serialize(v);
     } catch (e) {

@@ -42,7 +42,7 @@ import { WeftError } from '../errors.js';
 import { handleClosed, handleOpened } from '../live-handles.js';
 import { ChildHandle } from '../process/spawn.js';
 import { collectTransfers, dropTransfers } from '../process/transfers.js';
-import { decode, decodeError, type EncodedError, encode } from '../serialize.js';
+import { type Carrier, decode, decodeError, type EncodedError, encode } from '../serialize.js';
 import { reapThread } from '../shm/world.js';
 import {
   loadingTaskModule,
@@ -391,7 +391,9 @@ export class PoolEngine {
       try {
         // Inside the try: encode refuses some objects (a socket: NotCloneableError).
         // All numbers (`x + 1` over a range): one typed array, not an array cloned item by item.
-        tasks.argv = packNumbers(argv) ?? collectTransfers(tokens, () => encodeEach(good, argv));
+        tasks.argv =
+          packNumbers(argv) ??
+          collectTransfers(tokens, () => encodeEach(good, argv, this.#carrier()));
         w.ch.post({ t: 'batch', slot, defs, tasks });
         break;
       } catch (err) {
@@ -403,7 +405,7 @@ export class PoolEngine {
           try {
             // Through the channel's own serializer: a child process refuses what a thread takes
             // (a SharedArrayBuffer, so any threading object).
-            w.ch.probe(collectTransfers(probe, () => encode(it.args, 'message')));
+            w.ch.probe(collectTransfers(probe, () => encode(it.args, this.#carrier())));
             ok.push(it);
           } catch (e) {
             it._complete(
@@ -562,6 +564,11 @@ export class PoolEngine {
   }
 
   // ── workers ───────────────────────────────────────────────────────────────────────────────
+
+  /** How task arguments are encoded: a child process's channel refuses more than a thread's. */
+  #carrier(): Carrier {
+    return this.o.kind === 'process' ? 'process' : 'message';
+  }
 
   #spawn(): void {
     const index = this.#nextWorker++;
@@ -813,7 +820,9 @@ function owedAt(w: PoolWorker, slot: number, k: number): Item | undefined {
 export function checkInitargs(what: string, kind: 'thread' | 'process', initargs: unknown[]): void {
   const tokens: string[] = [];
   try {
-    const v = collectTransfers(tokens, () => encode(initargs, 'message'));
+    const v = collectTransfers(tokens, () =>
+      encode(initargs, kind === 'process' ? 'process' : 'message'),
+    );
     if (kind === 'process') serialize(v);
     else structuredClone(v);
   } catch (e) {
@@ -835,12 +844,12 @@ const THREADING_TO_PROCESS =
  * The batch's flat arguments, encoded call by call: a Pipe end given to two calls is two handles
  * (two tokens), as each call revives its own — one encode for the batch would make it one.
  */
-function encodeEach(items: Item[], argv: unknown[]): unknown[] {
+function encodeEach(items: Item[], argv: unknown[], carrier: Carrier): unknown[] {
   const out: unknown[] = [];
   let at = 0;
   for (const it of items) {
     const n = it.stride > 0 ? 2 : it.args.length;
-    const part = encode(argv.slice(at, at + n), 'message') as unknown[];
+    const part = encode(argv.slice(at, at + n), carrier) as unknown[];
     for (let j = 0; j < n; j++) out.push(part[j]);
     at += n;
   }

@@ -9,6 +9,7 @@ export async function main(payload: unknown): Promise<void> {
   // The parent going away ends a pool child whatever it was doing (it is a daemon).
   process.on('disconnect', () => process.exit(0));
   await runRunner(boot, {
+    carrier: 'process',
     post: (m) => postToParent(m),
     onMessage: (fn) => onParentMessage((m) => fn(m as ToRunner)),
     exit: () => {

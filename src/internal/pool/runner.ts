@@ -19,7 +19,14 @@
  */
 import { cas, load } from '../atomics.js';
 import { CancelledError } from '../errors.js';
-import { decode, decodeOrDiscard, discard, encode, encodeError } from '../serialize.js';
+import {
+  type Carrier,
+  decode,
+  decodeOrDiscard,
+  discard,
+  encode,
+  encodeError,
+} from '../serialize.js';
 import { resolveTaskRef, type TaskRef } from '../task-ref.js';
 import { packNumbers } from './pack.js';
 import {
@@ -43,6 +50,8 @@ import { setCurrentTaskContext } from './task-context.js';
 const FLUSH_MS = 1;
 
 export interface RunnerPort {
+  /** How outcomes are encoded for this transport (`process`: a child's channel, see Carrier). */
+  carrier: Carrier;
   post(m: FromRunner): void;
   onMessage(fn: (m: ToRunner) => void): void;
   /** Ends the worker (after the last post has been handed to the transport). */
@@ -115,7 +124,7 @@ export async function runRunner(boot: RunnerBoot, port: RunnerPort): Promise<voi
   const record = (at: number, ok: boolean, v: unknown): void => {
     if (ok) {
       try {
-        out.push(at, RES_OK, encode(v, 'message'));
+        out.push(at, RES_OK, encode(v, port.carrier));
       } catch (e) {
         out.push(at, RES_ERROR, encodeError(e));
       }

@@ -14,6 +14,7 @@ export async function main(payload: unknown): Promise<void> {
   // deadlock reports and listed by threading.enumerate(); a daemon, as its pool ends it.
   registerSelf(boot.name, true);
   await runRunner(boot, {
+    carrier: 'message',
     post: (m) => port.postMessage(m),
     onMessage: (fn) => port.on('message', (m: ToRunner) => fn(m)),
     // What the tasks sent multiprocessing's broker arrives before the worker is gone.

@@ -2,11 +2,11 @@
  * Application: routes, middlewares, lifecycle hooks and shared state (aiohttp's
  * `web.Application`).
  *
- * Life: built and configured → `AppRunner.setup()` runs the `onStartup` hooks (and the first
- * half of each `cleanupCtx` generator) and freezes it: routes and middlewares can no longer
+ * Life: built and configured → `AppRunner.setup()` runs the first half of each `cleanupCtx`
+ * generator, then the `onStartup` hooks, and freezes it: routes and middlewares can no longer
  * change, and each route's handler is wrapped in its middleware chain once → requests → on
- * shutdown the `onShutdown` hooks run while in-flight requests finish, then `onCleanup` (and
- * the second half of the `cleanupCtx` generators, in reverse order). Sub-applications follow
+ * shutdown the `onShutdown` hooks run while in-flight requests finish, then the second half of
+ * the `cleanupCtx` generators (in reverse order) and the `onCleanup` hooks. Sub-applications follow
  * their parent: their hooks run after the parent's on startup, before them on cleanup.
  */
 import { rangeError } from '../internal/errors.js';
@@ -128,13 +128,15 @@ export class Application {
 
   /** @internal */
   async _startup(): Promise<void> {
-    for (const h of this.onStartup) await h(this);
+    // aiohttp's order: the cleanup contexts are the first startup hook (aiohttp registers them
+    // when the application is built), so an onStartup hook can use what a context opened.
     for (const ctx of this.cleanupCtx) {
       const gen = ctx(this);
       const r = await gen.next();
       if (r.done) throw new Error('A cleanupCtx generator must yield once');
       this.running.push(gen);
     }
+    for (const h of this.onStartup) await h(this);
     for (const s of this.subapps) await s._startup();
   }
 
@@ -150,19 +152,20 @@ export class Application {
     for (const s of [...this.subapps].reverse()) {
       await s._cleanup().catch((e) => errors.push(e));
     }
-    for (const h of this.onCleanup) {
-      try {
-        await h(this);
-      } catch (e) {
-        errors.push(e);
-      }
-    }
+    // As in aiohttp, the cleanup contexts are also the first cleanup hook (in reverse order).
     const gens = this.running.reverse();
     this.running = [];
     for (const g of gens) {
       try {
         const r = await g.next();
         if (!r.done) errors.push(new Error('A cleanupCtx generator must yield only once'));
+      } catch (e) {
+        errors.push(e);
+      }
+    }
+    for (const h of this.onCleanup) {
+      try {
+        await h(this);
       } catch (e) {
         errors.push(e);
       }

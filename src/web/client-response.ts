@@ -26,7 +26,8 @@ export interface JsonOptions<T> {
 /** @internal how the session learns that a response is finished with. */
 export interface ResponseOwner {
   _released(response: ClientResponse): void;
-  _mapError(e: unknown): unknown;
+  /** `inBody`: the error ended the body after the head had arrived. */
+  _mapError(e: unknown, inBody?: boolean): unknown;
 }
 
 export class ClientResponse implements AsyncDisposable {
@@ -134,7 +135,7 @@ export class ClientResponse implements AsyncDisposable {
       });
       body.on('data', (chunk: Buffer) => reader._feedOwned(chunk));
       body.once('end', () => reader.feedEof());
-      body.once('error', (e) => reader.setException(this.owner._mapError(e)));
+      body.once('error', (e) => reader.setException(this.owner._mapError(e, true)));
     }
     return this._content;
   }
@@ -142,7 +143,8 @@ export class ClientResponse implements AsyncDisposable {
   /**
    * The whole body as bytes (cached: later calls give the same bytes).
    * @throws {ClientConnectionError} the response was released before its body was read.
-   *   {ClientPayloadError} the body ended early. {ServerDisconnectedError}
+   *   {ClientPayloadError} the body ended early (the server closed the connection before
+   *   sending all of it).
    */
   async read(): Promise<Buffer> {
     if (this._bytes !== null) return this._bytes;
@@ -157,7 +159,7 @@ export class ClientResponse implements AsyncDisposable {
     try {
       for await (const c of this.body) chunks.push(c as Buffer);
     } catch (e) {
-      throw this.owner._mapError(e);
+      throw this.owner._mapError(e, true);
     } finally {
       this.release();
     }

@@ -369,7 +369,13 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
   }
 
   /** @internal undici's errors, aborts and timeouts → aiohttp's classes. */
-  _mapError(e: unknown): unknown {
+  _mapError(e: unknown, inBody = false): unknown {
+    if (inBody && isCut(e)) {
+      // aiohttp's answer to a body the server stopped sending before its end (connection
+      // closed, or fewer bytes than its Content-Length): the exchange had begun, the payload
+      // is what failed.
+      return new ClientPayloadError('Response payload is not completed', { cause: e });
+    }
     if (e instanceof TotalTimeout) return new TimeoutError('The request exceeded timeout.total');
     if (e instanceof CancelledError || e instanceof ClientError || e instanceof TimeoutError)
       return e;
@@ -484,6 +490,16 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
       body: form.toString(),
     };
   }
+}
+
+function isCut(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  return (
+    e instanceof undiciErrors.SocketError ||
+    e instanceof undiciErrors.ResponseContentLengthMismatchError ||
+    code === 'ECONNRESET' ||
+    code === 'EPIPE'
+  );
 }
 
 const noOwner: ResponseOwner = {

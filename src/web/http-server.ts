@@ -364,6 +364,13 @@ function handleError(host: RequestHost, request: Request, e: unknown): void {
     else sendPlain(res, 504, 'Gateway Timeout');
     return;
   }
+  if (clientGone(request, e)) {
+    // A write or a file send that failed because the client went away is the client's doing,
+    // not a server error: as in aiohttp (where the handler is cancelled), nothing is logged.
+    debug('%s %s: the client closed the connection', request.method, request.rawPath);
+    if (!res.writableFinished) res.destroy();
+    return;
+  }
   const onError = request.app._onError ?? host._app._onError;
   try {
     if (onError !== null) onError(e, request);
@@ -373,6 +380,20 @@ function handleError(host: RequestHost, request: Request, e: unknown): void {
   }
   if (res.headersSent) res.destroy();
   else sendPlain(res, 500, 'Internal Server Error');
+}
+
+const LOST = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_DESTROYED']);
+
+/** `e` says the connection is gone (Node's `code`, or the errno of weft's socket errors), and it is. */
+function clientGone(request: Request, e: unknown): boolean {
+  const err = e as { code?: unknown; errnoName?: unknown } | null;
+  if (err === null || typeof err !== 'object') return false;
+  if (!LOST.has(err.code as string) && !LOST.has(err.errnoName as string)) return false;
+  return (
+    request._res.destroyed ||
+    request._req.socket.destroyed ||
+    (request._task?.cancelling() ?? 0) > 0
+  );
 }
 
 function sendPlain(res: ServerResponse, status: number, text: string): void {

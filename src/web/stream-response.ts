@@ -37,6 +37,8 @@ export class StreamResponse {
   /** @internal */ _cookies: string[] | null = null;
   /** @internal */ _res: ServerResponse | null = null;
   private eofSent = false;
+  /** Body bytes the head's `Content-Length` still promises (null: no length was declared). */
+  private remaining: number | null = null;
 
   constructor(options: StreamResponseOptions = {}) {
     const status = options.status ?? 200;
@@ -126,6 +128,13 @@ export class StreamResponse {
     }
     this._res = res;
     this._writeHead(res, null);
+    // Node sends whatever is written whatever the head declared; the length is kept here so
+    // that a body of another length cannot break the framing of a keep-alive connection.
+    const declared = this.contentLength;
+    const hasBody = (res as { _hasBody?: boolean })._hasBody !== false;
+    if (declared !== null && Number.isSafeInteger(declared) && declared >= 0 && hasBody) {
+      this.remaining = declared;
+    }
   }
 
   /** Sends body bytes; resolves when the socket can take more (back pressure). */
@@ -137,7 +146,26 @@ export class StreamResponse {
       throw argumentError('write() expects a string or bytes', data);
     }
     if (res.destroyed) throw connectionLost();
-    if (!res.write(data)) await drained(res);
+    const chunk = this.fit(data);
+    if (chunk === null) return;
+    if (!res.write(chunk)) await drained(res);
+  }
+
+  /**
+   * `data` cut to what the declared `Content-Length` still allows, as aiohttp does: bytes past
+   * it would be read by the client as the start of the next response. Null: nothing to send.
+   */
+  private fit(data: string | Uint8Array): string | Uint8Array | null {
+    const left = this.remaining;
+    if (left === null) return data;
+    const n = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
+    if (n <= left) {
+      this.remaining = left - n;
+      return n === 0 ? null : data;
+    }
+    this.remaining = 0;
+    if (left === 0) return null;
+    return (typeof data === 'string' ? Buffer.from(data) : data).subarray(0, left);
   }
 
   /** Ends the body (with `data` as its last piece); resolves when everything was handed over. */
@@ -147,9 +175,17 @@ export class StreamResponse {
     if (this.eofSent) return;
     this.eofSent = true;
     if (res.destroyed) return;
+    const last = data === undefined ? null : this.fit(data);
+    if (this.remaining !== null && this.remaining > 0) {
+      // Shorter than the declared length: the client waits for the missing bytes, and on a
+      // kept-alive connection would take the next response for them. Closing the connection
+      // once the body is out tells it that the body is incomplete.
+      (res as { _last?: boolean })._last = true;
+      res.shouldKeepAlive = false;
+    }
     await new Promise<void>((resolve) => {
-      if (data === undefined) res.end(resolve);
-      else res.end(data, resolve);
+      if (last === null) res.end(resolve);
+      else res.end(last, resolve);
     });
   }
 

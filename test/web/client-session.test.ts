@@ -10,6 +10,7 @@ import { CookieJar } from '../../src/web/cookie-jar.js';
 import {
   ClientConnectionError,
   ClientConnectorError,
+  ClientPayloadError,
   ClientResponseError,
   ContentTypeError,
   InvalidURL,
@@ -368,6 +369,34 @@ describe('ClientSession', () => {
     await assert.rejects(session.get(`http://127.0.0.1:${port}/`), ClientConnectorError);
     await assert.rejects(session.get('not a url'), InvalidURL);
     await assert.rejects(session.get('ftp://127.0.0.1/'), InvalidURL);
+  });
+
+  it('a body the server cuts short raises ClientPayloadError, as in aiohttp', async () => {
+    const heads = [
+      'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc',
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n',
+    ];
+    let i = 0;
+    const srv = createServer((sock) => {
+      const head = heads[i++ % heads.length] as string;
+      sock.once('data', () => sock.end(head));
+      sock.on('error', () => {});
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const port = (srv.address() as { port: number }).port;
+    try {
+      await using session = new ClientSession();
+      for (const read of ['text', 'content'] as const) {
+        for (let k = 0; k < heads.length; k++) {
+          const resp = await session.get(`http://127.0.0.1:${port}/`);
+          const body =
+            read === 'text' ? resp.text() : resp.content.read().then((b) => b.toString());
+          await assert.rejects(body, ClientPayloadError);
+        }
+      }
+    } finally {
+      await new Promise<void>((r) => srv.close(() => r()));
+    }
   });
 
   it('closing the session while a body is being read raises ClientConnectionError', async () => {

@@ -13,6 +13,7 @@ import {
   HTTPNotFound,
   HTTPTooManyRequests,
 } from '../../src/web/http-exceptions.js';
+import type { Request } from '../../src/web/request.js';
 import { jsonResponse, Response } from '../../src/web/response.js';
 import { runApp } from '../../src/web/run-app.js';
 import { StreamResponse } from '../../src/web/stream-response.js';
@@ -217,6 +218,41 @@ describe('responses', () => {
     assert.equal(await (await fetch(`${s.url}/s`)).text(), 'part0;part1;part2;end');
   });
 
+  it('a StreamResponse keeps to its declared Content-Length on a kept-alive connection', async () => {
+    // Bytes past the length would be read as the next response; aiohttp cuts them off. A body
+    // short of it cannot be completed: the connection closes after it, not kept alive.
+    const app = new Application();
+    const stream = (declared: number, body: string) => async (req: Request) => {
+      const r = new StreamResponse();
+      r.contentLength = declared;
+      await r.prepare(req);
+      await r.write(body);
+      await r.writeEof();
+      return r;
+    };
+    app.router.addGet('/more', stream(2, 'abc'));
+    app.router.addGet('/eof-more', async (req) => {
+      const r = new StreamResponse();
+      r.contentLength = 3;
+      await r.prepare(req);
+      await r.write('a');
+      await r.writeEof('bcd');
+      return r;
+    });
+    app.router.addGet('/less', stream(5, 'ab'));
+    app.router.addGet('/ok', () => new Response({ text: 'ok' }));
+    await using s = await serve(app);
+    const next = 'GET /ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n';
+    const more = await raw(s.port, `GET /more HTTP/1.1\r\nHost: x\r\n\r\n${next}`);
+    assert.match(more.text, /\r\n\r\nabHTTP\/1\.1 200 OK\r\n/);
+    assert.match(more.text, /\r\n\r\nok$/);
+    const eofMore = await raw(s.port, `GET /eof-more HTTP/1.1\r\nHost: x\r\n\r\n${next}`);
+    assert.match(eofMore.text, /\r\n\r\nabcHTTP\/1\.1 200 OK\r\n/);
+    const less = await raw(s.port, `GET /less HTTP/1.1\r\nHost: x\r\n\r\n${next}`);
+    assert.equal(less.closed, true);
+    assert.match(less.text, /\r\n\r\nab$/);
+  });
+
   it('a handler error answers 500 without the stack and reaches onError', async () => {
     const seen: unknown[] = [];
     const app = new Application({ onError: (e) => seen.push(e) });
@@ -235,6 +271,38 @@ describe('responses', () => {
     assert.equal(r2.status, 500);
     await r2.text();
     assert.ok(seen[1] instanceof TypeError);
+  });
+
+  it('a client that disconnects mid-response is not reported as a server error', async () => {
+    const seen: unknown[] = [];
+    let ended!: (e: unknown) => void;
+    const handlerSaw = new Promise<unknown>((r) => (ended = r));
+    const app = new Application({ onError: (e) => seen.push(e) });
+    app.router.addGet('/s', async (req) => {
+      const r = new StreamResponse();
+      await r.prepare(req);
+      try {
+        for (;;) await r.write(Buffer.alloc(64 * 1024));
+      } catch (e) {
+        ended(e);
+        throw e;
+      }
+    });
+    await using s = await serve(app);
+    await new Promise<void>((resolve) => {
+      const c = connect(s.port, '127.0.0.1');
+      let n = 0;
+      c.on('data', (d) => {
+        n += d.length;
+        if (n > 256 * 1024) c.destroy();
+      });
+      c.on('error', () => {});
+      c.on('close', () => resolve());
+      c.write('GET /s HTTP/1.1\r\nHost: x\r\n\r\n');
+    });
+    assert.ok((await handlerSaw) instanceof Error);
+    while (s.runner.inflight > 0) await sleep(5);
+    assert.deepEqual(seen, []);
   });
 
   it('a Content-Type set on headers after the Response was built is the one sent', async () => {
@@ -348,13 +416,16 @@ describe('application', () => {
   });
 
   it('lifecycle hooks run in order and state is shared', async () => {
+    // aiohttp's order: cleanup contexts open before the onStartup hooks (which may use what they
+    // opened) and close before the onCleanup hooks.
     const log: string[] = [];
     const app = new Application();
     app.onStartup.push((a) => {
-      a.state.set('db', 'connected');
+      a.state.set('db', `connected to ${String(a.state.get('pool'))}`);
       log.push('startup');
     });
-    app.cleanupCtx.push(async function* () {
+    app.cleanupCtx.push(async function* (a) {
+      a.state.set('pool', 'pool');
       log.push('ctx up');
       yield;
       log.push('ctx down');
@@ -368,9 +439,9 @@ describe('application', () => {
     app.router.addGet('/', (r) => new Response({ text: String(r.app.state.get('db')) }));
     {
       await using s = await serve(app);
-      assert.equal(await (await fetch(`${s.url}/`)).text(), 'connected');
+      assert.equal(await (await fetch(`${s.url}/`)).text(), 'connected to pool');
     }
-    assert.deepEqual(log, ['startup', 'ctx up', 'shutdown', 'cleanup', 'ctx down']);
+    assert.deepEqual(log, ['ctx up', 'startup', 'shutdown', 'ctx down', 'cleanup']);
   });
 
   it('a failed startup finishes the cleanup contexts that started, and only those', async () => {
@@ -396,9 +467,9 @@ describe('application', () => {
     });
     const runner = new AppRunner(app);
     await assert.rejects(runner.setup(), /ctx2 failed/);
-    assert.deepEqual(log, ['ctx1 up', 'cleanup', 'ctx1 down']);
+    assert.deepEqual(log, ['ctx1 up', 'ctx1 down', 'cleanup']);
     await runner.cleanup();
-    assert.deepEqual(log, ['ctx1 up', 'cleanup', 'ctx1 down']);
+    assert.deepEqual(log, ['ctx1 up', 'ctx1 down', 'cleanup']);
   });
 
   it('handlers run as weft tasks: currentTask is set inside', async () => {

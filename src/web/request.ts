@@ -7,6 +7,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { StreamReader } from '../streams/stream-reader.js';
 import type { Application } from './application.js';
+import { connectionResetError } from './errors.js';
 import { HTTPBadRequest, HTTPRequestEntityTooLarge } from './http-exceptions.js';
 
 export type MatchInfo = Record<string, string>;
@@ -258,9 +259,9 @@ export class Request {
       req.once('error', (e) => reader.setException(e));
       req.once('close', () => {
         if (!req.complete) {
-          const e = new Error('The client closed the connection before the body ended');
-          (e as NodeJS.ErrnoException).code = 'ECONNRESET';
-          reader.setException(e);
+          reader.setException(
+            connectionResetError('The client closed the connection before the body ended'),
+          );
         }
       });
     }

@@ -6,6 +6,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { argumentError, rangeError } from '../internal/errors.js';
+import { connectionResetError } from './errors.js';
 import type { HeadersInput } from './http-exceptions.js';
 import type { Request } from './request.js';
 
@@ -217,9 +218,7 @@ export class StreamResponse {
 }
 
 function connectionLost(): Error {
-  const e = new Error('Cannot write: the client closed the connection') as NodeJS.ErrnoException;
-  e.code = 'ECONNRESET';
-  return e;
+  return connectionResetError('Cannot write: the client closed the connection');
 }
 
 function drained(res: ServerResponse): Promise<void> {

@@ -20,6 +20,7 @@
 import type { Socket } from 'node:net';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import { Queue } from '../asyncio/queue.js';
+import { connectionResetError } from './errors.js';
 import { HTTPBadRequest } from './http-exceptions.js';
 import { upgradeHead } from './http-server.js';
 import type { Request } from './request.js';
@@ -261,7 +262,8 @@ export class WebSocketResponse extends StreamResponse implements AsyncIterable<W
     const ws = this.ws;
     if (ws === null) throw new Error(`Cannot ${what}: call prepare(request) first`);
     if (what !== 'receive' && ws.readyState !== ws.OPEN) {
-      throw new Error(`Cannot ${what}: the WebSocket is closed`);
+      // aiohttp: ConnectionResetError('Cannot write to closing transport').
+      throw connectionResetError(`Cannot ${what}: the WebSocket is closed`);
     }
     return ws;
   }

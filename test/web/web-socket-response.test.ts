@@ -107,4 +107,31 @@ describe('WebSocketResponse', () => {
     await s.runner.cleanup();
     await closed;
   });
+
+  it('sending after the client closed raises ConnectionResetError (ECONNRESET), as aiohttp does', async () => {
+    const a = new Application();
+    let sent: unknown = null;
+    a.router.addGet('/ws', async (request) => {
+      const ws = new WebSocketResponse();
+      await ws.prepare(request);
+      for await (const _ of ws) {
+        // Drained until the client's close.
+      }
+      try {
+        await ws.sendStr('too late');
+        sent = 'sent';
+      } catch (e) {
+        sent = e;
+      }
+      return ws;
+    });
+    await using s = await serve(a);
+    const ws = await open(`${s.url.replace('http', 'ws')}/ws`);
+    ws.close(1000);
+    while (sent === null) await new Promise((r) => setTimeout(r, 5));
+    assert.ok(sent instanceof Error, String(sent));
+    assert.equal(sent.name, 'ConnectionResetError');
+    assert.equal((sent as NodeJS.ErrnoException).code, 'ECONNRESET');
+    assert.match(sent.message, /Cannot send: the WebSocket is closed/);
+  });
 });

@@ -128,6 +128,15 @@ export class StreamResponse {
       );
     }
     this._res = res;
+    // aiohttp types an untyped stream as bytes; a status without a body gets no type.
+    const status = this.status;
+    if (
+      status >= 200 &&
+      status !== 204 &&
+      status !== 304 &&
+      this._headers?.has('content-type') !== true
+    )
+      this.headers.set('content-type', 'application/octet-stream');
     this._writeHead(res, null);
     // Node sends whatever is written whatever the head declared; the length is kept here so
     // that a body of another length cannot break the framing of a keep-alive connection.

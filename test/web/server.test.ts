@@ -218,6 +218,39 @@ describe('responses', () => {
     assert.equal(await (await fetch(`${s.url}/s`)).text(), 'part0;part1;part2;end');
   });
 
+  it('a StreamResponse without a content type is sent as application/octet-stream, as in aiohttp', async () => {
+    const app = new Application();
+    app.router.addGet('/bytes', async (req) => {
+      const r = new StreamResponse();
+      await r.prepare(req);
+      await r.writeEof('raw');
+      return r;
+    });
+    app.router.addGet('/typed', async (req) => {
+      const r = new StreamResponse();
+      r.contentType = 'text/csv';
+      await r.prepare(req);
+      await r.writeEof('a,b');
+      return r;
+    });
+    app.router.addGet('/empty', async (req) => {
+      const r = new StreamResponse({ status: 204 });
+      await r.prepare(req);
+      await r.writeEof();
+      return r;
+    });
+    await using s = await serve(app);
+    const bytes = await fetch(`${s.url}/bytes`);
+    assert.equal(bytes.headers.get('content-type'), 'application/octet-stream');
+    assert.equal(await bytes.text(), 'raw');
+    const typed = await fetch(`${s.url}/typed`);
+    assert.equal(typed.headers.get('content-type'), 'text/csv');
+    await typed.text();
+    const empty = await fetch(`${s.url}/empty`);
+    assert.equal(empty.status, 204);
+    assert.equal(empty.headers.get('content-type'), null, 'a 204 has no body to type');
+  });
+
   it('a StreamResponse keeps to its declared Content-Length on a kept-alive connection', async () => {
     // Bytes past the length would be read as the next response; aiohttp cuts them off. A body
     // short of it cannot be completed: the connection closes after it, not kept alive.

@@ -113,16 +113,25 @@ export class Request {
     return this._path;
   }
 
-  /** The raw query string, without the `?` ('' when there is none). */
-  get queryString(): string {
+  /** The query string as it came, without the `?` ('' when there is none): `b=x%20y+z`. */
+  get rawQueryString(): string {
     const u = this.rawPathQs;
     const q = u.indexOf('?');
     return q === -1 ? '' : u.slice(q + 1);
   }
 
+  /**
+   * The decoded query string, as aiohttp's `query_string`: `b=x y z` for `b=x%20y+z`. The
+   * escapes of `&`, `=`, `;` and `+` stay escaped, so that it still splits into the same pairs;
+   * `query` parses the raw one.
+   */
+  get queryString(): string {
+    return decodeQueryString(this.rawQueryString);
+  }
+
   /** The query as a multi-map: `query.get('a')`, `query.getAll('a')`. */
   get query(): URLSearchParams {
-    this._query ??= new URLSearchParams(this.queryString);
+    this._query ??= new URLSearchParams(this.rawQueryString);
     return this._query;
   }
 
@@ -368,5 +377,37 @@ export class Request {
 
   get [Symbol.toStringTag](): string {
     return 'Request';
+  }
+}
+
+/** Escapes that `decodeQueryString` keeps: they would change how the string splits into pairs. */
+const KEPT_ESCAPES = /%(?:26|3[Dd]|3[Bb]|2[Bb])/;
+
+/**
+ * `raw` with `+` as a space and its percent-escapes decoded as UTF-8 (yarl's `query_string`),
+ * except those of `KEPT_ESCAPES`; an escape that is not valid UTF-8 is left as it came.
+ */
+function decodeQueryString(raw: string): string {
+  if (raw.indexOf('%') === -1 && raw.indexOf('+') === -1) return raw;
+  return raw.replace(/\+/g, ' ').replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
+    let out = '';
+    let from = 0;
+    // Each kept escape splits the run; the pieces between are decoded on their own.
+    for (let i = 0; i < run.length; i += 3) {
+      const esc = run.slice(i, i + 3);
+      if (!KEPT_ESCAPES.test(esc)) continue;
+      out += decodePiece(run.slice(from, i)) + esc;
+      from = i + 3;
+    }
+    return out + decodePiece(run.slice(from));
+  });
+}
+
+function decodePiece(escapes: string): string {
+  if (escapes === '') return '';
+  try {
+    return decodeURIComponent(escapes);
+  } catch {
+    return escapes;
   }
 }

@@ -4,7 +4,6 @@ import {
   callSoon,
   type ExceptionHandler,
   getExceptionHandler,
-  reportException,
   setExceptionHandler,
 } from '../internal/scheduler.js';
 import { parseWait } from '../internal/wait-options.js';
@@ -20,6 +19,8 @@ export class Handle {
   private _cancelled = false;
   /** @internal the pending handles of the loop that scheduled it, until it runs or is cancelled */
   _pending: Set<Handle> | null = null;
+  /** @internal the loop that scheduled it: the running loop while it runs, as in Python */
+  _loop: EventLoop | null = null;
   /** @internal */
   constructor(
     private readonly fn: (...args: any[]) => unknown,
@@ -63,7 +64,52 @@ export class TimerHandle extends Handle {
 }
 
 function runHandle(h: Handle): void {
-  h._run();
+  // Outside run(), the callback of a loop still finds it with getRunningLoop(), as in Python.
+  const prevLoop = runningLoop;
+  if (prevLoop === null) runningLoop = h._loop;
+  try {
+    h._run();
+  } catch (exception) {
+    // As Python's Handle does: the handler is told which callback failed.
+    callHandler({ message: 'Exception in callback', exception, handle: h });
+  } finally {
+    runningLoop = prevLoop;
+  }
+}
+
+/** What an exception handler receives (Python's context dict): `message`, and more keys. */
+export interface ExceptionContext {
+  message: string;
+  exception?: unknown;
+  [key: string]: unknown;
+}
+
+/** Calls the exception handler set with `context` as given, or the default one. */
+function callHandler(context: ExceptionContext): void {
+  const handler = getExceptionHandler();
+  if (handler === null) {
+    defaultHandler(context);
+    return;
+  }
+  try {
+    (handler as (c: ExceptionContext) => void)(context);
+  } catch (exception) {
+    defaultHandler({ message: 'Unhandled error in exception handler', exception, context });
+  }
+}
+
+/** Writes `context` to stderr as weft reports everything it cannot raise (see scheduler.ts). */
+function defaultHandler(context: ExceptionContext): void {
+  let text = `weft: ${String(context.message ?? 'Unhandled exception in event loop')}\n`;
+  for (const key of Object.keys(context)) {
+    if (key === 'message' || key === 'exception') continue;
+    text += `${key}: ${describeValue(context[key])}\n`;
+  }
+  if ('exception' in context && context.exception !== undefined) {
+    const e = context.exception;
+    text += `${e instanceof Error ? (e.stack ?? String(e)) : String(e)}\n`;
+  }
+  process.stderr.write(text);
 }
 
 function timerDue(h: TimerHandle): void {
@@ -107,7 +153,9 @@ export class EventLoop {
   }
 
   isRunning(): boolean {
-    return this.running || this.runByRun;
+    // The loop of the tasks made outside every run() runs whenever one of them runs: inside a
+    // task, Python's get_running_loop().is_running() is always true.
+    return this.running || this.runByRun || (this === defaultLoop && currentContext() !== null);
   }
 
   /** @internal `run()` starts and ends running on this loop. */
@@ -168,24 +216,56 @@ export class EventLoop {
   }
 
   private track(h: Handle): void {
+    h._loop = this;
     h._pending = this.pending;
     this.pending.add(h);
   }
 
   /**
-   * Runs until `aw` is done and resolves to its result. @throws RuntimeError if running (inside
-   * `run()` among others: await `aw` there instead).
+   * Runs until `aw` is done and resolves to its result. @throws RuntimeError if this loop is
+   * running (inside `run()`, or in a task whose `getRunningLoop()` it is: await `aw` there
+   * instead), or if `stop()` is called before `aw` is done (`aw` runs on, as in Python).
    */
   async runUntilComplete<T>(aw: Awaitable<T>): Promise<T> {
     this.checkOpen();
-    if (this.running || this.runByRun)
+    if (this.isRunning())
       throw new RuntimeError('This event loop is already running', 'ERR_WEFT_LOOP_RUNNING');
+    const fut = ensureFuture(aw);
     this.running = true;
+    const stopped = new Future<void>();
+    this.stopWaiter = stopped;
+    // A stop() that came before runs the loop for one iteration, as runForever does.
+    if (this.stopping) {
+      this.stopping = false;
+      this.stop();
+    }
+    const prevLoop = enterLoop(this);
+    // A weft future, not a promise: a task awaiting here (a loop of its own, inside run()) can
+    // still be cancelled, and its cancel reaches `aw` as it did when `aw` itself was awaited.
+    const woken = new Future<void>();
+    const wake = (): void => {
+      if (!woken.done()) woken.setResult(undefined);
+    };
+    fut.addDoneCallback(wake);
+    stopped.addDoneCallback(wake);
     try {
-      return await ensureFuture(aw);
+      await woken;
+    } catch (e) {
+      if (woken.cancelled()) fut.cancel();
+      throw e;
     } finally {
+      fut.removeDoneCallback(wake);
+      leaveLoop(this, prevLoop);
+      this.stopWaiter = null;
       this.running = false;
     }
+    if (!fut.done()) {
+      throw new RuntimeError(
+        'Event loop stopped before Future completed: stop() was called while runUntilComplete() waited',
+        'ERR_WEFT_LOOP_STOPPED',
+      );
+    }
+    return fut.result();
   }
 
   /**
@@ -204,12 +284,14 @@ export class EventLoop {
       this.stopping = false;
       this.stop();
     }
+    const prevLoop = enterLoop(this);
     // A pending future keeps nothing alive in Node: hold the process open as Python's loop does.
     const keepAlive = setInterval(() => {}, 1 << 30);
     try {
       await this.stopWaiter;
     } finally {
       clearInterval(keepAlive);
+      leaveLoop(this, prevLoop);
       this.stopWaiter = null;
       this.running = false;
     }
@@ -231,7 +313,7 @@ export class EventLoop {
    * @throws RuntimeError if running (inside `run()` among others).
    */
   close(): void {
-    if (this.running || this.runByRun)
+    if (this.isRunning())
       throw new RuntimeError('Cannot close a running event loop', 'ERR_WEFT_LOOP_RUNNING');
     if (this.closed) return;
     this.closed = true;
@@ -373,8 +455,20 @@ export class EventLoop {
     return getExceptionHandler();
   }
 
-  callExceptionHandler(context: { message: string; exception?: unknown }): void {
-    reportException(context.message, context.exception);
+  /**
+   * Passes `context` (`message`, `exception`, and any keys of yours: `future`, `task`, …) as it
+   * is to the exception handler, or to `defaultExceptionHandler`. The handler is the process's:
+   * Node has one loop, so every `EventLoop` shares it.
+   */
+  callExceptionHandler(context: ExceptionContext): void {
+    checkContext(context, 'callExceptionHandler');
+    callHandler(context);
+  }
+
+  /** The handler used when none is set: writes the message, the other keys and the stack to stderr. */
+  defaultExceptionHandler(context: ExceptionContext): void {
+    checkContext(context, 'defaultExceptionHandler');
+    defaultHandler(context);
   }
 
   private checkOpen(): void {
@@ -404,6 +498,13 @@ async function createDefaultExecutor(): Promise<ExecutorLike> {
 
 function noop(): void {}
 
+function checkContext(context: unknown, what: string): void {
+  if (typeof context !== 'object' || context === null)
+    throw new TypeError(
+      `${what} expects a context object with a message: received ${describeValue(context)}`,
+    );
+}
+
 function checkCallback(fn: unknown, what: string): void {
   if (typeof fn !== 'function')
     throw new TypeError(`${what} expects a function: received ${describeValue(fn)}`);
@@ -412,14 +513,31 @@ function checkCallback(fn: unknown, what: string): void {
 let runningLoop: EventLoop | null = null;
 const defaultLoop = new EventLoop();
 
+/**
+ * `loop` is the running loop while its runUntilComplete/runForever is in progress, unless a
+ * run()'s loop already is (Node has one loop: the innermost claim does not displace run()'s).
+ */
+function enterLoop(loop: EventLoop): EventLoop | null {
+  const prev = runningLoop;
+  if (prev === null) runningLoop = loop;
+  return prev;
+}
+
+function leaveLoop(loop: EventLoop, prev: EventLoop | null): void {
+  if (runningLoop === loop) runningLoop = prev;
+}
+
 /** @internal run() installs the loop of the current run. */
-export function setRunningLoop(loop: EventLoop | null): void {
+export function setRunningLoop(loop: EventLoop | null): EventLoop | null {
+  const prev = runningLoop;
   runningLoop = loop;
+  return prev;
 }
 
 /**
  * The running event loop. @throws RuntimeError outside a task (as Python raises outside a
- * coroutine run by a loop) unless `run()` or `runForever()` is in progress.
+ * coroutine run by a loop) unless `run()`, `runUntilComplete()` or `runForever()` is in
+ * progress, or a callback of a loop's `callSoon`/`callLater`/`callAt` is running.
  */
 export function getRunningLoop(): EventLoop {
   if (runningLoop !== null) return runningLoop;

@@ -1,5 +1,5 @@
 import { currentContext, resolveUntagged } from '../internal/context.js';
-import { CancelledError, InvalidStateError } from '../internal/errors.js';
+import { CancelledError, InvalidStateError, RuntimeError } from '../internal/errors.js';
 import {
   beginStep,
   callSoon,
@@ -329,6 +329,17 @@ export class Future<T = unknown> implements PromiseLike<T> {
     if (this._hasException) this._markRetrieved();
     if (this._state !== PENDING) {
       settleAwaiter(this, resolve, reject, null);
+      return;
+    }
+    if (awaiting === (this as object)) {
+      // A task awaiting itself would wait for ever, and a cancel() would recurse through its
+      // own awaited future: CPython raises this error in the task instead.
+      reject(
+        new RuntimeError(
+          `${this.describeForLog()} cannot await on itself: await another task or future`,
+          'ERR_WEFT_SELF_AWAIT',
+        ),
+      );
       return;
     }
     const task = awaiting as AwaitingTask | null;

@@ -23,7 +23,14 @@ export {
   WeftError,
 } from './errors.js';
 export { Event } from './event.js';
-export { EventLoop, type ExecutorLike, getRunningLoop, Handle, TimerHandle } from './event-loop.js';
+export {
+  EventLoop,
+  type ExceptionContext,
+  type ExecutorLike,
+  getRunningLoop,
+  Handle,
+  TimerHandle,
+} from './event-loop.js';
 export { type DoneCallback, Future, isFuture } from './future.js';
 export { GatheringFuture, type GatherOptions, gather } from './gather.js';
 export { LifoQueue } from './lifo-queue.js';

@@ -39,11 +39,14 @@ export async function run<T>(
       'run() is already running: only one run() at a time',
       'ERR_WEFT_LOOP_RUNNING',
     );
+  // The task is made before run() marks itself running: a bad `main` or name must raise its
+  // TypeError and leave the next run() free to start. It starts on the ready queue, after the
+  // loop is in place.
+  const task = createTask(main, options.name ? { name: options.name } : {});
   active = true;
   const loop = new EventLoop();
   loop._setRunByRun(true);
-  setRunningLoop(loop);
-  const task = createTask(main, options.name ? { name: options.name } : {});
+  const prevLoop = setRunningLoop(loop);
   let rejectDeadlock: (e: unknown) => void = () => {};
   const deadlock = new Promise<never>((_, reject) => {
     rejectDeadlock = reject;
@@ -65,18 +68,30 @@ export async function run<T>(
     return (await Promise.race([task as PromiseLike<Awaited<T>>, deadlock])) as Awaited<T>;
   } finally {
     process.off('beforeExit', onBeforeExit);
-    await cancelAll();
+    await cancelAll(loop);
     await loop.shutdownDefaultExecutor({ timeout: THREAD_JOIN_TIMEOUT });
     loop._setRunByRun(false);
     loop.close();
-    setRunningLoop(null);
+    setRunningLoop(prevLoop);
     active = false;
   }
 }
 
-async function cancelAll(): Promise<void> {
+async function cancelAll(loop: EventLoop): Promise<void> {
   const left = [...allTasks()];
   if (left.length === 0) return;
   for (const t of left) t.cancel();
   await gather(...left, { returnExceptions: true });
+  // The gather has retrieved their errors: one a task raised instead of ending cancelled (a
+  // `finally` that throws) would vanish. Python reports it to the loop's exception handler.
+  for (const t of left) {
+    if (t.cancelled()) continue;
+    const exception = t.exception();
+    if (exception !== null)
+      loop.callExceptionHandler({
+        message: 'unhandled exception during run() shutdown',
+        exception,
+        task: t,
+      });
+  }
 }

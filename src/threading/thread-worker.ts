@@ -7,6 +7,7 @@
  * (owner death) → its slot is marked finished (joiners wake) → the worker exits.
  */
 import { parentPort } from 'node:worker_threads';
+import { RuntimeError } from '../internal/errors.js';
 import { decode, encodeError } from '../internal/serialize.js';
 import { finishThread, registerSelf, selfTid } from '../internal/shm/world.js';
 import { resolveTaskRef } from '../internal/task-ref.js';
@@ -28,8 +29,26 @@ function end(abnormal: boolean): void {
 export async function main(encoded: unknown): Promise<void> {
   const p = decode(encoded) as ThreadPayload;
   registerSelf(p.name, p.daemon);
+  let settled = false;
+  let stranded = false;
+  // An async run() whose promise nothing will ever settle (it awaits something that has nothing
+  // left to wake it: no timer, no I/O, no weft wait) would otherwise end the thread in silence
+  // when its event loop runs dry, the rest of run() never executed. Node says so for a main
+  // module's top-level await; here the excepthook hears it, and the end counts as abnormal.
+  process.once('beforeExit', () => {
+    if (settled) return;
+    stranded = true;
+    const error = new RuntimeError(
+      `Thread ${p.name}: run() returned a promise that never settled: the thread's event loop had nothing left to do (no timer, I/O or weft wait pending), so the rest of run() can never run. Await something that will settle, or keep a timer, socket or weft wait pending until it does.`,
+      'ERR_WEFT_THREAD_STRANDED',
+    );
+    parentPort?.postMessage({
+      type: 'exception',
+      error: encodeError(error),
+    } satisfies WorkerMessage);
+  });
   // A target that calls process.exit() still hands back what it holds.
-  process.once('exit', (code) => end(code !== 0));
+  process.once('exit', (code) => end(code !== 0 || stranded));
   let self: Thread | null = null;
   let threw = false;
   try {
@@ -55,6 +74,7 @@ export async function main(encoded: unknown): Promise<void> {
     threw = true;
     parentPort?.postMessage({ type: 'exception', error: encodeError(err) } satisfies WorkerMessage);
   }
+  settled = true;
   await Thread._joinStarted();
   // What it queued elsewhere (multiprocessing's broker: a put, a release) arrives first.
   await runBeforeThreadExit();

@@ -357,9 +357,12 @@ export class Thread {
     waitSync(this.joinable(), timeout, signal);
   }
 
+  /** Python's repr: `<Thread(worker, started daemon 3)>`, under the subclass's own name. */
   toString(): string {
     const state = this.#tid === null ? 'initial' : this.isAlive() ? 'started' : 'stopped';
-    return `<Thread(${this.#name}, ${state}${this.#daemon ? ' daemon' : ''} ${this.#tid ?? ''})>`;
+    const ident = this.#tid === null ? '' : ` ${this.#tid}`;
+    const cls = this.constructor.name || 'Thread';
+    return `<${cls}(${this.#name}, ${state}${this.#daemon ? ' daemon' : ''}${ident})>`;
   }
 
   /**
@@ -455,21 +458,28 @@ export function _setCurrentThread(t: Thread): void {
  * A Thread object for `tid`: the one started here, the current one, or a handle (named `known`
  * when the caller knows the name and flag, else as the thread table says).
  */
-export function handleFor(tid: number, known?: { name: string; daemon: boolean }): Thread {
+export function handleFor(
+  tid: number,
+  known?: { name: string; daemon: boolean },
+  as?: { cls: Function; fields: Record<string, unknown> },
+): Thread {
   if (current && current.ident === tid) return current;
   const mine = startedHere.get(tid);
   if (mine) return mine;
   let h = handles.get(tid);
-  if (!h) {
+  // A handle made as a plain Thread (by enumerate(), say) gives way to the richer one (a Timer's,
+  // which can cancel) when that arrives.
+  if (!h || (as !== undefined && !(h instanceof as.cls))) {
     const w = worldWords();
     h = Thread._adopt(
-      Thread,
+      as?.cls ?? Thread,
       tid,
       known ?? {
         name: threadName(tid),
         daemon: load(w, slotOf(tid) + T_DAEMON) === 1,
       },
     );
+    if (as !== undefined) Object.assign(h, as.fields);
     handles.set(tid, h);
   }
   return h;

@@ -4,9 +4,10 @@
  * share (`finished`), so `cancel()` works from any thread it reaches.
  */
 import { describeValue } from '../internal/errors.js';
+import { kShared, registerSharedKind, type SharedState } from '../internal/serialize.js';
 import { resolveTaskRef, type TaskRef, task, toTaskRef } from '../internal/task-ref.js';
 import { Event } from './event.js';
-import { Thread } from './thread.js';
+import { handleFor, Thread } from './thread.js';
 
 /**
  * Calls `function(...args, kwargs?)` in a new thread after `interval` ms, unless cancelled.
@@ -30,7 +31,7 @@ export class Timer extends Thread {
   constructor(
     interval: number,
     fn: (...args: any[]) => unknown,
-    args: readonly unknown[] = [],
+    args: readonly unknown[] | null = null,
     kwargs: Record<string, unknown> | null = null,
   ) {
     if (typeof interval !== 'number' || Number.isNaN(interval)) {
@@ -41,10 +42,24 @@ export class Timer extends Thread {
     if (typeof fn !== 'function') {
       throw new TypeError(`Timer function must be a function: received ${describeValue(fn)}`);
     }
+    // null is Python's None (`Timer(1.5, f, None, None)`); anything else is checked here, as a
+    // Thread's args and kwargs are, rather than failing inside the timer's thread.
+    if (args !== null && args !== undefined && !Array.isArray(args)) {
+      throw new TypeError(`Timer args must be an array or null: received ${describeValue(args)}`);
+    }
+    if (
+      kwargs !== null &&
+      kwargs !== undefined &&
+      (typeof kwargs !== 'object' || Array.isArray(kwargs))
+    ) {
+      throw new TypeError(
+        `Timer kwargs must be an object or null: received ${describeValue(kwargs)}`,
+      );
+    }
     super();
     this.interval = interval;
-    this.args = [...args];
-    this.kwargs = kwargs;
+    this.args = args ? [...args] : [];
+    this.kwargs = kwargs ?? null;
     this.finished = new Event();
     this._ref = toTaskRef(fn, `Timer function ${fn.name || '(anonymous)'}`);
   }
@@ -59,10 +74,44 @@ export class Timer extends Thread {
     await this.finished.wait({ timeout: Math.max(0, this.interval) });
     if (!this.finished.isSet()) {
       const fn = (await resolveTaskRef(this._ref)) as (...a: unknown[]) => unknown;
-      await (this.kwargs ? fn(...this.args, this.kwargs) : fn(...this.args));
+      // `kwargs: {}` is Python's `**{}`: no trailing object, as for a Thread's target.
+      const kw = this.kwargs;
+      await (kw && Object.keys(kw).length > 0 ? fn(...this.args, kw) : fn(...this.args));
     }
     this.finished.set();
+  }
+
+  /**
+   * @internal A started Timer arrives in another thread as a Timer handle that can `cancel()`
+   * (its `finished` arrives connected), not as a plain Thread handle.
+   */
+  override [kShared](): SharedState {
+    const { state } = super[kShared]();
+    return {
+      kind: 'threading.Timer',
+      state: {
+        ...state,
+        fields: {
+          interval: this.interval,
+          args: this.args,
+          kwargs: this.kwargs,
+          finished: this.finished,
+          _ref: this._ref,
+        },
+      },
+    };
   }
 }
 
 task(import.meta, Timer);
+
+registerSharedKind(
+  'threading.Timer',
+  (s) =>
+    handleFor(
+      s.tid as number,
+      { name: s.name as string, daemon: s.daemon as boolean },
+      { cls: Timer, fields: s.fields as Record<string, unknown> },
+    ),
+  import.meta.url,
+);

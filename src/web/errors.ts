@@ -108,15 +108,3 @@ export class InvalidURL extends ClientError {
     this.url = url;
   }
 }
-
-/**
- * @internal Python's `ConnectionResetError`, as weft spells a builtin without a class of its own
- * (an `Error` with that name): the server side's answer to writing to, or reading from, a client
- * that went away. `code` is `ECONNRESET`, as Node's own errors of that kind.
- */
-export function connectionResetError(message: string): Error {
-  const e = new Error(message) as NodeJS.ErrnoException;
-  e.name = 'ConnectionResetError';
-  e.code = 'ECONNRESET';
-  return e;
-}

@@ -12,7 +12,7 @@ import type { FileHandle } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { sendfile } from '../sendfile/index.js';
-import { connectionResetError } from './errors.js';
+import { ConnectionResetError } from '../socket/errors.js';
 
 /** Tuning: bytes per read of the fallback pipe; 256 KiB quarters the syscalls of 64 KiB. */
 const CHUNK = 256 * 1024;
@@ -77,7 +77,7 @@ function pipeRange(
     res.once('close', () => {
       if (!res.writableFinished) {
         rs.destroy();
-        reject(connectionResetError('The client closed the connection during a file download'));
+        reject(new ConnectionResetError('The client closed the connection during a file download'));
       }
     });
     res.once('finish', () => resolve());

@@ -1,3 +1,5 @@
+/** What the server's writes and reads raise once the client went away (aiohttp: the builtin). */
+export { ConnectionResetError } from '../socket/errors.js';
 export { AppRunner, type AppRunnerOptions } from './app-runner.js';
 export {
   type AppHook,

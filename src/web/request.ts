@@ -5,9 +5,9 @@
  * body reader — so a handler that reads only `matchInfo` pays for nothing else.
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { ConnectionResetError } from '../socket/errors.js';
 import { StreamReader } from '../streams/stream-reader.js';
 import type { Application } from './application.js';
-import { connectionResetError } from './errors.js';
 import { HTTPBadRequest, HTTPRequestEntityTooLarge } from './http-exceptions.js';
 
 export type MatchInfo = Record<string, string>;
@@ -269,7 +269,7 @@ export class Request {
       req.once('close', () => {
         if (!req.complete) {
           reader.setException(
-            connectionResetError('The client closed the connection before the body ended'),
+            new ConnectionResetError('The client closed the connection before the body ended'),
           );
         }
       });

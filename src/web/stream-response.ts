@@ -6,7 +6,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { argumentError, rangeError } from '../internal/errors.js';
-import { connectionResetError } from './errors.js';
+import { ConnectionResetError } from '../socket/errors.js';
 import type { HeadersInput } from './http-exceptions.js';
 import type { Request } from './request.js';
 
@@ -227,7 +227,7 @@ export class StreamResponse {
 }
 
 function connectionLost(): Error {
-  return connectionResetError('Cannot write: the client closed the connection');
+  return new ConnectionResetError('Cannot write: the client closed the connection');
 }
 
 function drained(res: ServerResponse): Promise<void> {

@@ -20,7 +20,7 @@
 import type { Socket } from 'node:net';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import { Queue } from '../asyncio/queue.js';
-import { connectionResetError } from './errors.js';
+import { ConnectionResetError } from '../socket/errors.js';
 import { HTTPBadRequest } from './http-exceptions.js';
 import { upgradeHead } from './http-server.js';
 import type { Request } from './request.js';
@@ -263,7 +263,7 @@ export class WebSocketResponse extends StreamResponse implements AsyncIterable<W
     if (ws === null) throw new Error(`Cannot ${what}: call prepare(request) first`);
     if (what !== 'receive' && ws.readyState !== ws.OPEN) {
       // aiohttp: ConnectionResetError('Cannot write to closing transport').
-      throw connectionResetError(`Cannot ${what}: the WebSocket is closed`);
+      throw new ConnectionResetError(`Cannot ${what}: the WebSocket is closed`);
     }
     return ws;
   }

@@ -75,6 +75,27 @@ function checkSize(what: string, n: unknown): void {
   throw rangeError(`negative buffersize in ${what}`, n);
 }
 
+/** TypeError unless `data` is bytes: the addon would otherwise report a string as EINVAL. */
+function checkBytes(what: string, data: unknown): void {
+  if (!(data instanceof Uint8Array)) {
+    throw argumentError(`${what}: expected bytes (a Buffer or Uint8Array)`, data);
+  }
+}
+
+/** `sendNowait`'s span: integers (TypeError) within `data` (RangeError), so that a bad one is not
+ * an OSError EINVAL from send(2), nor a NaN length sending nothing. */
+function checkSpan(data: Uint8Array, offset: unknown, length: unknown): void {
+  if (!Number.isInteger(offset)) throw argumentError('send: offset must be an integer', offset);
+  if (!Number.isInteger(length)) throw argumentError('send: length must be an integer', length);
+  const o = offset as number;
+  const n = length as number;
+  if (o < 0 || n < 0 || o + n > data.length) {
+    throw new RangeError(
+      `send: offset ${o} and length ${n} must lie within the ${data.length} bytes given`,
+    );
+  }
+}
+
 function binding(): NonNullable<typeof io> {
   if (io === null) {
     throw new OSError(
@@ -183,6 +204,7 @@ export class RawSocket {
    * @throws {TimeoutError} `timeout` ms passed. {ConnectionResetError} the peer reset.
    */
   recvIntoSync(buf: Uint8Array, options?: { nbytes?: number; timeout?: number | null }): number {
+    checkBytes('recv_into', buf);
     const nbytes = options?.nbytes ?? buf.length;
     checkSize('recv_into', nbytes);
     const n = Math.min(nbytes, buf.length);
@@ -208,6 +230,7 @@ export class RawSocket {
    * @throws {TimeoutError} `timeout` ms passed. {BrokenPipeError} the peer is gone.
    */
   sendallSync(data: Uint8Array, options?: { timeout?: number | null }): void {
+    checkBytes('sendall', data);
     checkSync(
       binding().sendallBlocking(this.open('sendall'), data, 0, data.length, timeoutArg(options)),
       'sendall',
@@ -225,6 +248,7 @@ export class RawSocket {
    * @throws {BlockingIOError} nothing has arrived. {ConnectionResetError} the peer reset.
    */
   recvInto(buf: Uint8Array, nbytes: number = buf.length): number {
+    checkBytes('recv_into', buf);
     checkSize('recv_into', nbytes);
     const n = Math.min(nbytes, buf.length);
     if (this._ra !== null || this._raTail !== 0) {
@@ -269,6 +293,8 @@ export class RawSocket {
 
   /** Sends what the kernel takes now; returns the count. @throws {BlockingIOError} it takes none. */
   sendNowait(data: Uint8Array, offset = 0, length: number = data.length - offset): number {
+    checkBytes('send', data);
+    checkSpan(data, offset, length);
     return check(binding().send(this.open('send'), data, offset, length), 'send');
   }
 

@@ -64,7 +64,14 @@ import {
   SOL_SOCKET,
   TCP_NODELAY,
 } from './constants.js';
-import { BlockingIOError, BrokenPipeError, fromErrno, fromSystemError, OSError } from './errors.js';
+import {
+  BlockingIOError,
+  BrokenPipeError,
+  fromErrno,
+  fromSystemError,
+  GaiError,
+  OSError,
+} from './errors.js';
 import { io } from './native-io.js';
 import {
   type DetachedConnection,
@@ -164,6 +171,9 @@ export class Socket {
   private releasing = false;
   /** A descriptor of weft's own still connecting (see `startConnectRaw`), or -1. */
   private connectingFd = -1;
+  /** A non-blocking connect raised BlockingIOError and no connect has reported its outcome since
+   * (the next connect after it completes returns, as connect(2) does). */
+  private connectUnreported = false;
 
   constructor(family: number = AF_INET, type: number = SOCK_STREAM, proto = 0) {
     checkInt('Socket(): family', family);
@@ -293,14 +303,20 @@ export class Socket {
    * wait in a queue.
    */
   listen(backlog = 128): Promise<void> {
-    this.checkOpen();
+    // A bad argument or a closed socket rejects, as every verb that returns a promise does.
+    try {
+      this.checkOpen();
+      checkInt('listen(): backlog', backlog);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     if (this.state === LISTENING) return Promise.resolve();
     if (this.state !== FRESH) {
       return Promise.reject(new OSError('Invalid argument: the socket is connected', 'EINVAL'));
     }
-    checkInt('listen(): backlog', backlog);
-    if (backlog < 0) throw rangeError('listen(): backlog must be >= 0', backlog);
-    this.backlog = backlog;
+    // Python's listen() takes a negative backlog as 0.
+    this.backlog = Math.max(backlog, 0);
+    backlog = this.backlog;
     const raw = this.rawAddress();
     if (raw !== null) return this.listenRaw(raw[0], raw[1], backlog);
     const w = new Waiter<void>(this);
@@ -439,7 +455,7 @@ export class Socket {
       this.acceptWaiters.push(w);
       // A wake-up refused by a cancelled task goes to the next acceptor.
       w.onRevoke = () => this.acceptWaiters.shift()?.wake(undefined);
-      await this.block(w, mode, options, 'accept');
+      await this.block(w, mode, options);
     }
   }
 
@@ -478,10 +494,18 @@ export class Socket {
   /** @internal */
   async _connect(address: SocketAddress, mode: number, options?: SocketWaitOptions): Promise<void> {
     this.checkOpen();
+    if (this.state === CONNECTED && this.connectUnreported) {
+      // As connect(2) on Linux: the first call after a non-blocking connect completed reports
+      // success (a `while: try connect / except BlockingIOError: select` loop ends there); the
+      // ones after it EISCONN.
+      this.connectUnreported = false;
+      return;
+    }
     if (this.state === CONNECTED || this.state === LISTENING) {
       throw new OSError('Transport endpoint is already connected', 'EISCONN');
     }
-    const addr = this.state === CONNECTING ? null : checkAddress(this.family, address, 'connect');
+    const already = this.state === CONNECTING;
+    const addr = already ? null : checkAddress(this.family, address, 'connect');
     // A connect that failed with nobody waiting for it (a non-blocking one): this call reports
     // the failure, as connect(2) reports the pending SO_ERROR, and the next one starts afresh.
     if (this.state === FAILED && isConnectFailure(this.failure)) {
@@ -492,13 +516,16 @@ export class Socket {
     // (State changes behind TypeScript's back, in startConnect.)
     if ((this.state as State) !== CONNECTING) throw this.afterFailedConnect(this.failure);
     if (mode === OBEY && this.timeoutMs === 0) {
+      this.connectUnreported = true;
+      // connect(2)'s errno for a second call while the first is under way: EALREADY.
+      if (already) throw new BlockingIOError('Operation already in progress', 'EALREADY');
       throw new BlockingIOError('Operation now in progress', 'EINPROGRESS');
     }
     while (this.state === CONNECTING) {
       const w = new Waiter<void>(this);
       this.stateWaiters.push(w);
       try {
-        await this.block(w, mode, options, 'connect');
+        await this.block(w, mode, options);
       } catch (e) {
         if (isConnectFailure(e)) throw this.afterFailedConnect(e);
         // Cancelled or timed out: the connection may still be made, by nobody's request.
@@ -508,6 +535,8 @@ export class Socket {
     }
     // State changes behind TypeScript's back (in event handlers) while we wait.
     if ((this.state as State) !== CONNECTED) throw this.afterFailedConnect(this.failure);
+    // This call reported the connection: the next one raises EISCONN.
+    this.connectUnreported = false;
   }
 
   /** A connect failed (refused, unreachable…) and `exc` is being raised for it: as on Linux,
@@ -516,6 +545,7 @@ export class Socket {
    * makes a new one. Returns `exc`. */
   private afterFailedConnect(exc: unknown): unknown {
     if (this.state === FAILED && this.failure === exc && isConnectFailure(exc)) {
+      this.connectUnreported = false;
       this.state = FRESH;
       this.failure = null;
       this.netSock = null;
@@ -739,8 +769,13 @@ export class Socket {
     if (how !== SHUT_RD && how !== SHUT_WR && how !== SHUT_RDWR) {
       throw new RangeError(`shutdown: how must be SHUT_RD, SHUT_WR or SHUT_RDWR: received ${how}`);
     }
-    this.connected('shutdown');
-    if (how !== SHUT_WR) this.readShut = true;
+    const reader = this.connected('shutdown');
+    if (how !== SHUT_WR && !this.readShut) {
+      this.readShut = true;
+      // As shutdown(2): a recv blocked now returns b'' (it would otherwise wait for bytes that
+      // no recv may return).
+      reader._wakeReader();
+    }
     if (how !== SHUT_RD) {
       this.writeShut = true;
       this.writer?.writeEof();
@@ -775,6 +810,9 @@ export class Socket {
       this.pending.clear();
     }
     if (this.reader !== null && this.reader.exception() === null) this.reader.setException(exc);
+    // A sendall waiting for room (a peer that does not read) fails now, as every call waiting
+    // on the socket does; the queued bytes still go out after close(), as the kernel's do.
+    this.writer?._failDrains(exc);
     if (this.writer !== null && flush) this.writer.close();
     else this.netSock?.destroy();
     this.failWaiters(exc);
@@ -983,7 +1021,6 @@ export class Socket {
     w: Waiter<void>,
     mode: number,
     options: SocketWaitOptions | undefined,
-    what: string,
   ): Promise<void> {
     const signal = options?.signal;
     if (signal) {
@@ -991,8 +1028,8 @@ export class Socket {
       else w.setSignal(signal);
     }
     const t = mode === OBEY ? this.timeoutMs : null;
-    if (t !== null)
-      w.setTimeout(t, (x) => x.withdraw(false, new TimeoutError(`${what}: timed out`)));
+    // Python's socket.timeout says 'timed out' for every verb (recv and sendall here too).
+    if (t !== null) w.setTimeout(t, (x) => x.withdraw(false, new TimeoutError('timed out')));
     await w.block();
   }
 
@@ -1078,7 +1115,17 @@ function checkAddress(family: number, address: unknown, what: string): SocketAdd
   const port = address[1];
   checkInt(`${what}(): port`, port);
   if (port < 0 || port > 65535) throw rangeError(`${what}(): port must be 0-65535`, port);
-  return [address[0], port];
+  // Node's net takes either family's literal from any socket; Python's getaddrinfo refuses the
+  // other family's (an AF_INET socket bound to '::1' is not an AF_INET socket any more).
+  const host = address[0];
+  if (family === AF_INET ? isIPv6(host) : isIPv4(host)) {
+    throw new GaiError(
+      `${what}(): address family for hostname not supported: ${host} is an ${family === AF_INET ? 'IPv6' : 'IPv4'} address and the socket is ${family === AF_INET ? 'AF_INET' : 'AF_INET6'}`,
+      'EAI_ADDRFAMILY',
+      'ERR_WEFT_GAI',
+    );
+  }
+  return [host, port];
 }
 
 /** Python's TypeError for a value that is not an int (a string, a float, NaN). */

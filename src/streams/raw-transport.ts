@@ -5,7 +5,7 @@
  * for: readiness from weft's epoll set (src/streams/raw-poller.ts), whose native call also
  * reads every readable connection into one shared buffer (each chunk then copied out at its
  * exact size: the reader keeps it), `send(2)` straight from the caller's buffer, and a queue
- * only for what the kernel did not take.
+ * only for what the kernel did not take (a copy: the caller may reuse its buffer).
  *
  *   readable ──► recv ──► 'data' (copy) ──► StreamReader     pause(): EPOLLIN off
  *   write(b) ──► send now ── partial? ──► queue, EPOLLOUT on ── writable ──► flush ──► 'drain'
@@ -256,6 +256,11 @@ export class RawTransport extends EventEmitter {
     return !this.reading;
   }
 
+  /**
+   * Sends `data` now or queues it. What is queued is a copy (as asyncio's buffer is): the caller
+   * may reuse its buffer once `write` returns — weft/socket's `send`/`sendall` return then, and a
+   * buffer refilled after them must not change bytes still waiting for room.
+   */
   write(data: Uint8Array | string, cb?: WriteCb | BufferEncoding, cb2?: WriteCb): boolean {
     const done = typeof cb === 'function' ? cb : cb2;
     const buf =
@@ -306,12 +311,12 @@ export class RawTransport extends EventEmitter {
         return false;
       }
       const rest = n > 0 ? buf.subarray(n) : buf;
-      this.queue.push({ buf: rest, cb: done });
+      this.queue.push({ buf: typeof data === 'string' ? rest : Buffer.from(rest), cb: done });
       this.queued += rest.length;
       this.setEvents();
       if (this.destroyed) return false; // epoll refused EPOLLOUT: `done` has the error
     } else {
-      this.queue.push({ buf, cb: done });
+      this.queue.push({ buf: typeof data === 'string' ? buf : Buffer.from(buf), cb: done });
       this.queued += buf.length;
     }
     if (this.queued >= HIGH_WATER) this.needDrain = true;

@@ -207,7 +207,16 @@ export class StreamReader {
    */
   _recvNowait(n: number): Buffer | null {
     if (this.size > 0) return this.take(Math.min(n, this.size));
+    // recv(2) returns 0 for ever once the peer's FIN was read, whatever failed after it (the
+    // EPIPE of a send to that closed peer, its RST): Python's recv gives b'' there.
+    if (this.eof) return EMPTY;
     return this._readNowait(n);
+  }
+
+  /** @internal Ends the waiting read, if any, with what is buffered (an empty buffer if
+   * nothing): weft/socket's shutdown(SHUT_RD), which makes a pending recv return b''. */
+  _wakeReader(): void {
+    this.waiter?.wake(undefined);
   }
 
   /** True when the stream ended and the buffer is empty. */
@@ -262,14 +271,16 @@ export class StreamReader {
     throw e;
   };
 
+  /**
+   * `read(-1)`: waits for EOF with the bytes left in the buffer, then takes them all. Taking them
+   * block by block as they came (asyncio's way) would lose those already taken when the wait is
+   * cancelled or times out; here a cancelled read consumes nothing, as every read. (Each wait
+   * resumes a transport paused for back pressure: the whole stream is wanted.)
+   */
   private async readAll(options: ReadOptions | undefined): Promise<Buffer> {
-    const blocks: Buffer[] = [];
-    for (;;) {
-      const block = await this.read(this.limit, options);
-      if (block.length === 0) break;
-      blocks.push(block);
-    }
-    return blocks.length === 1 ? (blocks[0] as Buffer) : Buffer.concat(blocks);
+    while (!this.eof) await this.waitForData('read', options);
+    if (this.exc !== null) throw this.exc;
+    return this.take(this.size);
   }
 
   /**
@@ -402,6 +413,9 @@ export class StreamReader {
         new Error(`${what}() called while another task is already waiting for incoming data`),
       );
     }
+    // A failure that came after the bytes that woke the last wait (feedData then setException in
+    // one turn) woke nobody: a loop of readexactly/readuntil/read() waiting again would hang.
+    if (this.exc !== null) return Promise.reject(this.exc);
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
     // A paused transport must read again, or nothing could wake us.

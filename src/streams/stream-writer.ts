@@ -13,6 +13,7 @@ import type { Socket as NetSocket } from 'node:net';
 import { TimeoutError } from '../internal/errors.js';
 import { Waiter, WaiterList } from '../internal/waiter.js';
 import { ConnectionResetError } from '../socket/errors.js';
+import { RawTransport } from './raw-transport.js';
 import { parseReadOptions, type ReadOptions, type StreamReader } from './stream-reader.js';
 
 const RESOLVED = Promise.resolve();
@@ -74,6 +75,18 @@ export class StreamWriter {
   /** @internal The connection failed with `exc` (already Python-typed). */
   _lost(exc: unknown): void {
     if (this.lostError === null) this.lostError = exc;
+    // asyncio's transport is closing from its fatal error on, before connection_lost runs:
+    // Node emits 'close' a tick after 'error', and a task woken by the error must not see the
+    // writer open (nor have its writes queued on a dead socket).
+    this.closing = true;
+  }
+
+  /**
+   * @internal Fails every waiting `drain` with `exc` (weft/socket's close(): a `sendall` waiting
+   * for a peer that never reads would otherwise wait until that peer goes).
+   */
+  _failDrains(exc: unknown): void {
+    this.wakeDrainers(exc);
   }
 
   private onClose(): void {
@@ -95,21 +108,35 @@ export class StreamWriter {
 
   /** Queues `data` for sending (a string is sent as UTF-8). Never waits. */
   write(data: Uint8Array | string): void {
-    if (typeof data !== 'string' && !(data instanceof Uint8Array)) {
-      throw new TypeError(
-        `StreamWriter.write() expects bytes or a string: received ${data === null ? 'null' : typeof data}`,
-      );
-    }
+    checkData('write', data);
     if (this.eofWritten) throw new Error('Cannot call write() after writeEof()');
     if (this.closed || this.closing || this.sock.destroyed) return;
-    this.sock.write(data);
+    // Node's net keeps the caller's buffer until the kernel took it; asyncio copies what it
+    // queues, so a buffer reused after write() (or after weft/socket's send or sendall returned)
+    // would go out changed. The raw transport copies what it queues itself.
+    this.sock.write(
+      typeof data === 'string' || this.sock instanceof RawTransport ? data : Buffer.from(data),
+    );
   }
 
-  /** Queues every buffer of `data`, in order. */
+  /** Queues every buffer of `data`, in order; nothing when one of them is not bytes or a string. */
   writelines(data: Iterable<Uint8Array | string>): void {
+    if (
+      data === null ||
+      typeof data !== 'object' ||
+      typeof (data as Partial<Iterable<unknown>>)[Symbol.iterator] !== 'function'
+    ) {
+      throw new TypeError(
+        `StreamWriter.writelines() expects an iterable of bytes or strings: received ${data === null ? 'null' : typeof data}`,
+      );
+    }
+    // Checked before the first write, as asyncio's does: a bad item sends nothing, rather than
+    // the items before it with the rest lost.
+    const list = Array.from(data);
+    for (const d of list) checkData('writelines', d);
     this.sock.cork();
     try {
-      for (const d of data) this.write(d);
+      for (const d of list) this.write(d);
     } finally {
       this.sock.uncork();
     }
@@ -229,6 +256,14 @@ export class StreamWriter {
 
   describe(): string {
     return 'StreamWriter';
+  }
+}
+
+function checkData(what: string, data: unknown): void {
+  if (typeof data !== 'string' && !(data instanceof Uint8Array)) {
+    throw new TypeError(
+      `StreamWriter.${what}() expects bytes or a string: received ${data === null ? 'null' : typeof data}`,
+    );
   }
 }
 

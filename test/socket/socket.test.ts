@@ -17,8 +17,12 @@ import {
   ConnectionResetError,
   createConnection,
   createServer,
+  gaierror,
   IPPROTO_TCP,
   OSError,
+  RawSocket,
+  SHUT_RD,
+  SHUT_RDWR,
   SHUT_WR,
   SO_KEEPALIVE,
   SO_REUSEADDR,
@@ -252,6 +256,31 @@ describe('socket', () => {
     closeAll(s, conn, srv);
   });
 
+  test('bug-bash bb4: a non-blocking connect called again raises EALREADY while under way, returns once connected, then EISCONN', async () => {
+    const srv = await createServer([HOST, 0]);
+    const s = new Socket();
+    s.setblocking(false);
+    const errno = (name: string) => (e: unknown) =>
+      e instanceof BlockingIOError && e.errnoName === name;
+    // Both calls before the loop turns: the second finds the first under way.
+    const first = s.connect([HOST, portOf(srv)]);
+    const second = s.connect([HOST, portOf(srv)]);
+    await assert.rejects(first, errno('EINPROGRESS'));
+    await assert.rejects(second, errno('EALREADY'));
+    const sel = new DefaultSelector();
+    sel.register(s, EVENT_WRITE);
+    assert.equal((await sel.select()).length, 1);
+    sel.close();
+    // Python's loop `try: s.connect(a) except BlockingIOError: select` ends here, as on Linux.
+    await s.connect([HOST, portOf(srv)]);
+    await assert.rejects(
+      s.connect([HOST, portOf(srv)]),
+      (e: unknown) => e instanceof OSError && e.errnoName === 'EISCONN',
+    );
+    const [conn] = await srv.accept();
+    closeAll(s, conn, srv);
+  });
+
   test('a socket closed while it connects lets the connection go, and its waiters fail', async () => {
     const srv = await createServer([HOST, 0]);
     const s = new Socket();
@@ -292,7 +321,11 @@ describe('socket', () => {
     await client.sendall('x');
     assert.equal((await conn.recv(10)).toString(), 'x');
     srv.settimeout(10);
-    await assert.rejects(srv.accept(), TimeoutError);
+    // 'timed out' for every verb, as Python's (bug-bash bb4: accept said 'accept: timed out').
+    await assert.rejects(
+      srv.accept(),
+      (e: unknown) => e instanceof TimeoutError && e.message === 'timed out',
+    );
     closeAll(client, conn, srv);
   });
 
@@ -568,6 +601,126 @@ describe('socket', () => {
     closeAll(client, conn, srv);
   });
 
+  test('bug-bash bb4: recv after the peer closed returns b"" even once a send to it failed with EPIPE', async () => {
+    const { srv, client, conn } = await pair();
+    conn.close();
+    // The first sends after the peer's FIN are taken; the peer's RST makes a later one fail.
+    let broken: unknown = null;
+    for (let i = 0; i < 500 && broken === null; i++) {
+      try {
+        await client.send('x');
+        await sleep(2);
+      } catch (e) {
+        broken = e;
+      }
+    }
+    assert.ok(broken instanceof BrokenPipeError, String(broken));
+    assert.equal((await client.recv(10)).length, 0);
+    assert.equal(client.recvNowait(10).length, 0);
+    closeAll(client, srv);
+  });
+
+  test('bug-bash bb4: a sendall waiting on a peer that does not read fails with OSError EBADF on close()', async () => {
+    const { srv, client, conn } = await pair();
+    // Far more than the kernel's buffers hold: it waits until the peer reads.
+    const pending = client.sendall(Buffer.alloc(32 << 20));
+    client.close();
+    await assert.rejects(pending, (e: unknown) => e instanceof OSError && e.errnoName === 'EBADF');
+    closeAll(conn, srv);
+  });
+
+  test('bug-bash bb4: a recv pending when shutdown(SHUT_RD) or SHUT_RDWR is called returns b""', async () => {
+    for (const how of [SHUT_RD, SHUT_RDWR]) {
+      const { srv, client, conn } = await pair();
+      const pending = client.recv(10);
+      client.shutdown(how);
+      assert.equal((await pending).length, 0);
+      assert.equal((await client.recv(10)).length, 0);
+      closeAll(client, conn, srv);
+    }
+  });
+
+  test('bug-bash bb4: listen() takes a negative backlog as 0 (Python) and rejects on a closed socket', async () => {
+    const s = new Socket();
+    s.bind([HOST, 0]);
+    await s.listen(-1);
+    assert.ok(portOf(s) > 0);
+    s.close();
+    await assert.rejects(
+      s.listen(),
+      (e: unknown) => e instanceof OSError && e.errnoName === 'EBADF',
+    );
+  });
+
+  test('bug-bash bb4: RawSocket send/recv verbs raise TypeError/RangeError for bad arguments, not OSError EINVAL', {
+    skip: !RawSocket.native,
+  }, async () => {
+    const l = RawSocket.listen([HOST, 0]);
+    const client = await createConnection([HOST, l.getsockname()[1] as number]);
+    let conn: RawSocket | null = null;
+    while (conn === null) {
+      try {
+        [conn] = l.acceptNowait();
+      } catch (e) {
+        assert.ok(e instanceof BlockingIOError);
+        await sleep(1);
+      }
+    }
+    try {
+      const buf = Buffer.alloc(10);
+      assert.throws(() => conn.sendNowait('text' as never), TypeError);
+      assert.throws(() => conn.sendNowait(buf, 0, Number.NaN), TypeError);
+      assert.throws(() => conn.sendNowait(buf, 1.5), TypeError);
+      assert.throws(() => conn.sendNowait(buf, 5, 100), RangeError);
+      assert.throws(() => conn.sendNowait(buf, -1, 2), RangeError);
+      assert.throws(() => conn.sendallSync('text' as never), TypeError);
+      assert.throws(() => conn.recvInto('text' as never), TypeError);
+      assert.equal(conn.sendNowait(Buffer.from('abcdef'), 2, 3), 3);
+      assert.equal((await client.recv(10)).toString(), 'cde');
+    } finally {
+      conn.close();
+      l.close();
+      client.close();
+    }
+  });
+
+  test('bug-bash bb4: a buffer refilled as soon as send returned does not change the bytes sent', async () => {
+    const { srv, client, conn } = await pair();
+    // More than the kernel's buffers hold while the peer does not read: most of it waits in
+    // the send queue when send returns, as Python's buffer is free to reuse then.
+    const big = Buffer.alloc(32 << 20, 1);
+    assert.equal(await client.send(big), big.length);
+    big.fill(2);
+    client.close();
+    let total = 0;
+    let wrong = 0;
+    for (;;) {
+      const d = await conn.recv(1 << 20);
+      if (d.length === 0) break;
+      total += d.length;
+      for (const x of d) if (x !== 1) wrong++;
+    }
+    assert.equal(total, 32 << 20);
+    assert.equal(wrong, 0);
+    closeAll(conn, srv);
+  });
+
+  test('bug-bash bb4: an address of the other family raises gaierror, as Python (net took it)', async () => {
+    const family = (e: unknown): boolean =>
+      e instanceof gaierror && e instanceof OSError && e.errnoName === 'EAI_ADDRFAMILY';
+    const v4 = new Socket(AF_INET);
+    assert.throws(() => v4.bind(['::1', 0]), family);
+    await assert.rejects(v4.connect(['::1', 80]), family);
+    const v6 = new Socket(AF_INET6);
+    assert.throws(() => v6.bind([HOST, 0]), family);
+    await assert.rejects(v6.connect([HOST, 80]), family);
+    // Nothing was bound or connected: the sockets are still fresh.
+    v4.bind([HOST, 0]);
+    await v4.listen();
+    assert.ok(portOf(v4) > 0);
+    closeAll(v4, v6);
+  });
+
   test('bad arguments raise typed errors', async () => {
     assert.throws(() => new Socket(99), OSError);
     assert.throws(() => new Socket(AF_INET, 2), OSError);
@@ -611,8 +764,9 @@ describe('socket', () => {
     assert.throws(() => fresh.bind([HOST, '80' as never]), TypeError);
     assert.throws(() => fresh.bind([HOST, -1]), RangeError);
     await assert.rejects(fresh.connect([HOST, Number.NaN]), TypeError);
-    assert.throws(() => fresh.listen('x' as never), TypeError);
-    assert.throws(() => fresh.listen(-1), RangeError);
+    // listen returns a promise: a bad argument rejects (bug-bash bb4; it threw).
+    await assert.rejects(fresh.listen('x' as never), TypeError);
+    await assert.rejects(fresh.listen(1.5), TypeError);
     assert.throws(() => new Socket('2' as never), TypeError);
     fresh.close();
     closeAll(client, conn, srv);

@@ -128,6 +128,72 @@ describe('streams over TCP', () => {
     }
   });
 
+  test('bug-bash bb4: once a reset failed the read, the writer is closing (asyncio: is_closing() is True)', async () => {
+    const accepted: NetSocket[] = [];
+    const { createServer } = await import('node:net');
+    const raw = createServer((s) => accepted.push(s));
+    await new Promise<void>((r) => raw.listen(0, HOST, r));
+    const port = (raw.address() as { port: number }).port;
+    try {
+      const [reader, writer] = await openConnection(HOST, port);
+      while (accepted.length === 0) await sleep(1);
+      const pending = reader.read(10);
+      accepted[0]!.resetAndDestroy();
+      await assert.rejects(pending, ConnectionResetError);
+      assert.equal(writer.isClosing(), true);
+      await writer.waitClosed();
+    } finally {
+      await new Promise<void>((r) => raw.close(() => r()));
+    }
+  });
+
+  test('bug-bash bb4: writelines with an item that is not bytes raises TypeError and sends nothing', async () => {
+    let got: Buffer | null = null;
+    await using server = await startServer(
+      async (reader, writer) => {
+        got = await reader.read();
+        writer.close();
+      },
+      HOST,
+      0,
+    );
+    const [, writer] = await openConnection(HOST, portOf(server));
+    assert.throws(() => writer.writelines(['a', 5 as never, 'b']), TypeError);
+    assert.throws(() => writer.writelines(5 as never), TypeError);
+    assert.throws(() => writer.writelines(null as never), TypeError);
+    writer.writelines(
+      (function* () {
+        yield 'z';
+        yield Buffer.from('!');
+      })(),
+    );
+    writer.close();
+    await writer.waitClosed();
+    server.close();
+    await server.waitClosed();
+    assert.equal(String(got), 'z!');
+  });
+
+  test('bug-bash bb4: a buffer refilled right after write() does not change the bytes sent', async () => {
+    await using server = await startServer(
+      async (_reader, writer) => {
+        // More than the kernel's buffers hold: most of it is still queued when write returns.
+        const big = Buffer.alloc(32 << 20, 1);
+        writer.write(big);
+        big.fill(2);
+        writer.close();
+      },
+      HOST,
+      0,
+    );
+    const [reader, writer] = await openConnection(HOST, portOf(server));
+    const got = await reader.read();
+    assert.equal(got.length, 32 << 20);
+    assert.equal(got.indexOf(2), -1);
+    writer.close();
+    await writer.waitClosed();
+  });
+
   test("a client reset makes the server handler's waiting read raise ConnectionResetError", async () => {
     let seen: unknown = null;
     let waiting = false;

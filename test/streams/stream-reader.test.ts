@@ -256,4 +256,47 @@ describe('StreamReader', () => {
     r.feedEof();
     assert.equal((await r.read(1, { timeout: null })).length, 0);
   });
+
+  test('bug-bash bb4: read() to EOF that is cancelled, aborted or timed out consumes nothing', async () => {
+    const r = new StreamReader({ limit: 4 });
+    const t = createTask(() => r.read());
+    await sleep(1);
+    r.feedData(b('hello '));
+    await sleep(1);
+    r.feedData(b('world'));
+    await sleep(1);
+    t.cancel();
+    await assert.rejects(t, CancelledError);
+    const ac = new AbortController();
+    const p = r.read(-1, { signal: ac.signal });
+    r.feedData(b('!'));
+    await sleep(1);
+    ac.abort(new Error('gave up'));
+    await assert.rejects(p, /gave up/);
+    await assert.rejects(r.read(-1, { timeout: 10 }), TimeoutError);
+    assert.equal(r.buffered, 12);
+    r.feedEof();
+    assert.equal((await r.read()).toString(), 'hello world!');
+  });
+
+  test('bug-bash bb4: a failure set in the turn that bytes woke a waiting read fails it (it hung)', async () => {
+    const reads: Record<string, (r: StreamReader) => Promise<unknown>> = {
+      readexactly: (r) => r.readexactly(10),
+      readuntil: (r) => r.readuntil('\n'),
+      readline: (r) => r.readline(),
+      'read()': (r) => r.read(),
+      'for await': async (r) => {
+        for await (const _ of r) assert.fail('no line was complete');
+      },
+    };
+    for (const [what, call] of Object.entries(reads)) {
+      const r = new StreamReader();
+      const p = call(r);
+      await sleep(1);
+      r.feedData(b('abc'));
+      r.setException(new ConnectionResetError());
+      await assert.rejects(p, ConnectionResetError, what);
+      assert.equal(r.buffered, 3, what);
+    }
+  });
 });

@@ -3,8 +3,20 @@ import { broker } from '../internal/process/broker-client.js';
 import { brokerSync } from '../internal/process/broker-sync.js';
 import { coercer } from '../internal/process/typecodes.js';
 import { IndexError } from './errors.js';
-import { RLock } from './rlock.js';
+import type { Lock } from './lock.js';
 import { registerKind, type SharedInit, SharedObject } from './shared-object.js';
+import { lockOption, type SharedOptions } from './value.js';
+
+/**
+ * What `type` stores for `v`: a number only, as Python's ctypes refuses a str or None (a float
+ * code stored the string itself, an integer code turned '7' into 7 and null into 0).
+ */
+function store(type: string, v: unknown, what: string): number {
+  const c = coercer(type);
+  if (typeof v !== 'number')
+    throw new TypeError(`${what} expects a number: received ${describeValue(v)}`);
+  return c(v);
+}
 
 /**
  * Python's `multiprocessing.Array`: a fixed-length array of numbers shared by processes, with a
@@ -14,17 +26,17 @@ import { registerKind, type SharedInit, SharedObject } from './shared-object.js'
 export class SharedArray extends SharedObject {
   readonly typecode: string;
   readonly length: number;
-  readonly #lock: RLock | null;
+  readonly #lock: Lock | null;
 
   constructor(
     typecode: string,
     sizeOrItems: number | ArrayLike<number>,
-    options: { lock?: boolean | RLock } = {},
-    shared?: SharedInit & { lock: RLock | null },
+    options: SharedOptions = {},
+    shared?: SharedInit & { lock: Lock | null },
   ) {
     let items: number[] = [];
     if (!shared) {
-      const c = coercer(typecode);
+      coercer(typecode);
       if (typeof sizeOrItems === 'number') {
         if (!Number.isInteger(sizeOrItems) || sizeOrItems < 0)
           throw new RangeError(
@@ -36,20 +48,16 @@ export class SharedArray extends SharedObject {
         typeof sizeOrItems === 'object' &&
         typeof sizeOrItems.length === 'number'
       ) {
-        items = globalThis.Array.from(sizeOrItems, (v) => c(Number(v)));
+        items = globalThis.Array.from(sizeOrItems as ArrayLike<unknown>, (v) =>
+          store(typecode, v, 'Array'),
+        );
       } else {
         throw new TypeError(
           `Array expects a size or a list of numbers: received ${describeValue(sizeOrItems)}`,
         );
       }
     }
-    const lock = shared
-      ? shared.lock
-      : options.lock === false
-        ? null
-        : options.lock instanceof RLock
-          ? options.lock
-          : new RLock();
+    const lock = shared ? shared.lock : lockOption('Array', options);
     super('data', { typecode, init: items, length: items.length, lock }, shared);
     this.typecode = this._params.typecode as string;
     this.length = this._params.length as number;
@@ -77,7 +85,8 @@ export class SharedArray extends SharedObject {
   }
   async set(i: number, v: number): Promise<void> {
     const k = this.#at(i);
-    await broker().request('dataOp', this._id, ['setItem', k, coercer(this.typecode)(v)]);
+    const x = store(this.typecode, v, 'Array.set');
+    await broker().request('dataOp', this._id, ['setItem', k, x]);
   }
   /** Blocking twin of `get` (Python's `arr[i]`). **Blocking:** a broker round trip. */
   getSync(i: number): number {
@@ -86,7 +95,8 @@ export class SharedArray extends SharedObject {
   /** Blocking twin of `set` (Python's `arr[i] = v`). **Blocking:** a broker round trip. */
   setSync(i: number, v: number): void {
     const k = this.#at(i);
-    brokerSync().request('dataOp', this._id, ['setItem', k, coercer(this.typecode)(v)]);
+    const x = store(this.typecode, v, 'Array.setSync');
+    brokerSync().request('dataOp', this._id, ['setItem', k, x]);
   }
   /** Blocking twin of `toArray` (Python's `arr[:]`). **Blocking:** a broker round trip. */
   toArraySync(): number[] {
@@ -106,19 +116,18 @@ export class SharedArray extends SharedObject {
   async toArray(): Promise<number[]> {
     return (await broker().request('dataGet', this._id, [])) as number[];
   }
-  getLock(): RLock {
+  /**
+   * The lock guarding the array (Python's get_lock()): the one given as `lock`, else an RLock.
+   * @throws TypeError when created with lock: false.
+   */
+  getLock(): Lock {
     if (!this.#lock)
       throw new TypeError('This Array was created with { lock: false }: it has no lock');
     return this.#lock;
   }
   /** @internal */
   static _revive(init: SharedInit): SharedArray {
-    return new SharedArray(
-      '',
-      0,
-      {},
-      { ...init, lock: (init.params.lock as RLock | null) ?? null },
-    );
+    return new SharedArray('', 0, {}, { ...init, lock: (init.params.lock as Lock | null) ?? null });
   }
 }
 
@@ -128,7 +137,7 @@ registerKind('mp:Array', (s) => SharedArray._revive(s), import.meta.url);
 export function sharedArray(
   typecode: string,
   sizeOrItems: number | ArrayLike<number>,
-  options: { lock?: boolean | RLock } = {},
+  options: SharedOptions = {},
 ): SharedArray {
   return new SharedArray(typecode, sizeOrItems, options);
 }

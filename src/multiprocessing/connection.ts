@@ -40,11 +40,13 @@
  * (was never serialised, so no other handle of it can exist) — the send right after that end's
  * `close()` raises, with no window.
  */
+import { serialize } from 'node:v8';
 import { currentTaskSignal } from '../internal/context.js';
+import { describeValue } from '../internal/errors.js';
 import { broker, type Withdrawable } from '../internal/process/broker-client.js';
 import { dropTransfers, noteTransfer } from '../internal/process/transfers.js';
 import { kShared, type SharedState } from '../internal/serialize.js';
-import { BrokenPipeError, EOFError, RuntimeError } from './errors.js';
+import { BrokenPipeError, EOFError, OSError } from './errors.js';
 import { Queue } from './queue.js';
 import { checkSignal, checkTimeout, registerKind } from './shared-object.js';
 
@@ -92,6 +94,46 @@ function watchReaders(out: Queue): WriteState {
       },
     );
   return st;
+}
+
+/**
+ * Misuse of a handle is Python's OSError ("handle is closed", "connection is read-only"), so an
+ * `except OSError` ported from Python catches it; the code tells the cases apart.
+ */
+function closedError(): OSError {
+  return new OSError(
+    'Connection is closed: this handle was closed with close(); use another handle of this end',
+    '',
+    'ERR_WEFT_CONNECTION_CLOSED',
+  );
+}
+const readOnly = (): OSError =>
+  new OSError(
+    'Connection is read-only: it is the receiving end of a Pipe(false); send on the other end',
+    '',
+    'ERR_WEFT_CONNECTION_READONLY',
+  );
+const writeOnly = (): OSError =>
+  new OSError(
+    'Connection is write-only: it is the sending end of a Pipe(false); receive on the other end',
+    '',
+    'ERR_WEFT_CONNECTION_WRITEONLY',
+  );
+
+/** The bytes of `buf` as one view (Python's memoryview(buf).cast('B')). */
+function bytesOf(buf: unknown, what: string): Uint8Array {
+  if (buf instanceof ArrayBuffer || buf instanceof SharedArrayBuffer) return new Uint8Array(buf);
+  if (ArrayBuffer.isView(buf)) return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  throw new TypeError(
+    `${what} expects a Buffer, a typed array, a DataView or an ArrayBuffer: received ${describeValue(buf)}`,
+  );
+}
+
+function checkCount(what: string, name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v))
+    throw new TypeError(`${what}: ${name} must be an integer: received ${describeValue(v)}`);
+  if (v < 0) throw new RangeError(`${what}: ${name} is negative: received ${v}`);
+  return v;
 }
 
 const BROKEN =
@@ -152,17 +194,39 @@ export class Connection {
 
   /**
    * Sends `obj` (structured-cloned) to the other end.
+   * @throws OSError when this handle is closed or read-only.
    * @throws BrokenPipeError once every handle of the other end is closed (in every process) —
    * known at once within the thread that made the Pipe while the other end never left it,
    * else from the next turn of this thread's event loop after the broker saw the last close:
    * what is sent before that is dropped, as the unread rest is.
    */
   send(obj: unknown): void {
-    if (this.#closed) throw new RuntimeError('Connection is closed', 'ERR_WEFT_CONNECTION_CLOSED');
-    if (!this.#out)
-      throw new RuntimeError('Connection is read-only', 'ERR_WEFT_CONNECTION_READONLY');
+    if (this.#closed) throw closedError();
+    if (!this.#out) throw readOnly();
     if (this.#write?.broken || this.#peer?.state === 'closed') throw new BrokenPipeError(BROKEN);
     this.#out.putNowait(obj);
+  }
+
+  /**
+   * Python's `send_bytes(buf, offset, size)`: sends a copy of `size` bytes of `buf` from byte
+   * `offset` (default: to its end). The other end gets a Buffer, from `recvBytes()` or `recv()`.
+   * @throws TypeError when `buf` is not binary or a count not an integer; RangeError (Python's
+   * ValueError) when a count is negative or past the end of `buf`; as `send` otherwise.
+   */
+  sendBytes(buf: ArrayBufferView | ArrayBufferLike, offset = 0, size?: number): void {
+    const bytes = bytesOf(buf, 'Connection.sendBytes');
+    checkCount('Connection.sendBytes', 'offset', offset);
+    if (offset > bytes.length)
+      throw new RangeError(
+        `Connection.sendBytes: offset ${offset} is past the end of the buffer (${bytes.length} bytes)`,
+      );
+    const n =
+      size === undefined ? bytes.length - offset : checkCount('Connection.sendBytes', 'size', size);
+    if (offset + n > bytes.length)
+      throw new RangeError(
+        `Connection.sendBytes: offset + size (${offset} + ${n}) is past the end of the buffer (${bytes.length} bytes)`,
+      );
+    this.send(Buffer.from(bytes.subarray(offset, offset + n)));
   }
 
   /**
@@ -175,9 +239,8 @@ export class Connection {
    */
   async recv(options: RecvOptions = {}): Promise<unknown> {
     const signal = checkSignal('Connection.recv', options.signal) ?? currentTaskSignal();
-    if (this.#closed) throw new RuntimeError('Connection is closed', 'ERR_WEFT_CONNECTION_CLOSED');
-    if (!this.#in)
-      throw new RuntimeError('Connection is write-only', 'ERR_WEFT_CONNECTION_WRITEONLY');
+    if (this.#closed) throw closedError();
+    if (!this.#in) throw writeOnly();
     if (signal?.aborted) throw signal.reason;
     // close() withdraws it: a recv left waiting at the broker would take items meant for the
     // end's other handles (a child's) into this closed one.
@@ -201,15 +264,43 @@ export class Connection {
   }
 
   /**
+   * Python's `recv_bytes(maxlength)`: resolves to the next message as a Buffer — the bytes a
+   * `sendBytes` sent, or, for an object sent with `send`, its bytes in v8's serialization format
+   * (`v8.deserialize` reads it back), as Python's are its pickle.
+   * @throws OSError when the message is longer than `maxlength`: as in Python, this handle is then
+   * closed and the message dropped. RangeError (Python's ValueError) for a negative `maxlength`.
+   * EOFError, cancellation: as `recv`.
+   */
+  async recvBytes(maxlength: number | null = null, options: RecvOptions = {}): Promise<Buffer> {
+    if (maxlength !== null && maxlength !== undefined)
+      checkCount('Connection.recvBytes', 'maxlength', maxlength);
+    const obj = await this.recv(options);
+    // A Buffer (what sendBytes sends) is this recv's own copy already: no second copy.
+    const buf = Buffer.isBuffer(obj)
+      ? obj
+      : obj instanceof ArrayBuffer || ArrayBuffer.isView(obj)
+        ? Buffer.from(bytesOf(obj, 'Connection.recvBytes'))
+        : serialize(obj);
+    if (maxlength !== null && maxlength !== undefined && buf.length > maxlength) {
+      this.close();
+      throw new OSError(
+        `Bad message length: received ${buf.length} bytes, more than maxlength ${maxlength}; this handle is now closed, as in Python`,
+        '',
+        'ERR_WEFT_BAD_MESSAGE_LENGTH',
+      );
+    }
+    return buf;
+  }
+
+  /**
    * Whether `recv()` would answer within `timeout` ms (default 0; null waits for ever): an object
    * is ready (it stays to be recv'd) or the other end is closed (recv raises EOFError), as in
    * Python. An aborted `signal` (by default, inside a `weft/asyncio` task, the task's) rejects
    * with its reason within a few milliseconds.
    */
   async poll(timeout: number | null = 0, options: RecvOptions = {}): Promise<boolean> {
-    if (this.#closed) throw new RuntimeError('Connection is closed', 'ERR_WEFT_CONNECTION_CLOSED');
-    if (!this.#in)
-      throw new RuntimeError('Connection is write-only', 'ERR_WEFT_CONNECTION_WRITEONLY');
+    if (this.#closed) throw closedError();
+    if (!this.#in) throw writeOnly();
     const t = checkTimeout('Connection.poll', timeout);
     const signal = checkSignal('Connection.poll', options.signal) ?? currentTaskSignal();
     const end = t === null ? null : performance.now() + t;
@@ -241,8 +332,9 @@ export class Connection {
 
   [kShared](): SharedState {
     if (this.#closed)
-      throw new RuntimeError(
+      throw new OSError(
         'A closed Connection cannot be sent: send an open one',
+        '',
         'ERR_WEFT_CONNECTION_CLOSED',
       );
     // Its creator's session owner first: the broker tells a drop by another thread by it.

@@ -18,7 +18,10 @@ export function _setCurrentProcess(p: Process): void {
   current = p;
 }
 
-/** The parent of the running process (a handle with its pid and name), null in MainProcess. */
+/**
+ * The parent of the running process (a handle with its pid and name), null in MainProcess. Its
+ * `isAlive()` turns false, and its `join()` returns, once the parent has ended.
+ */
 export function parentProcess(): Process | null {
   if (parent === undefined) {
     const id = identity();

@@ -13,7 +13,8 @@ export { BrokenBarrierError, RuntimeError, TimeoutError } from '../internal/erro
 // multiprocessing's queues raise queue.Empty and queue.Full, as in Python.
 export { Empty, Full } from '../queue/errors.js';
 // `Connection.send` when nobody can receive any more: an `OSError` with errno EPIPE.
-export { BrokenPipeError } from '../socket/errors.js';
+// A closed or one-way Connection used the wrong way, as Python's "handle is closed".
+export { BrokenPipeError, OSError } from '../socket/errors.js';
 
 /** A process ended while others depended on it (a consumer that died before `taskDone`). */
 export class ProcessError extends WeftError {

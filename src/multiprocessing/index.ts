@@ -21,6 +21,7 @@ export {
   Full,
   IndexError,
   KeyError,
+  OSError,
   ProcessError,
   RuntimeError,
   TimeoutError,
@@ -35,4 +36,4 @@ export { type GetOptions, type PutOptions, Queue, type QueueOptions } from './qu
 export { RLock } from './rlock.js';
 export { Semaphore } from './semaphore.js';
 export { SimpleQueue } from './simple-queue.js';
-export { SharedValue, Value } from './value.js';
+export { type SharedOptions, SharedValue, Value } from './value.js';

@@ -1,9 +1,87 @@
-import { describeValue } from '../internal/errors.js';
+import { describeValue, RuntimeError } from '../internal/errors.js';
 import { broker } from '../internal/process/broker-client.js';
+import { decode, encode, kShared } from '../internal/serialize.js';
 // The broker raises IndexError, KeyError and AttributeError by name: registered there, they
 // decode as their class in any process or thread that has a proxy.
 import './errors.js';
+import { type SharedArray, sharedArray } from './array.js';
+import { Barrier, type BarrierOptions } from './barrier.js';
+import { BoundedSemaphore } from './bounded-semaphore.js';
+import { Condition } from './condition.js';
+import { Connection } from './connection.js';
+import { Event } from './event.js';
+import { JoinableQueue } from './joinable-queue.js';
+import { Lock } from './lock.js';
+import { Queue, type QueueOptions } from './queue.js';
+import { RLock } from './rlock.js';
+import { Semaphore } from './semaphore.js';
 import { registerKind, type SharedInit, SharedObject } from './shared-object.js';
+import { type SharedOptions, type SharedValue, Value } from './value.js';
+
+/** Whether `v` holds a Pipe end (looked for before encoding, which would count it as sent). */
+function holdsConnection(v: unknown, seen = new Set<object>()): boolean {
+  if (v === null || typeof v !== 'object' || seen.has(v)) return false;
+  seen.add(v);
+  if (v instanceof Connection) return true;
+  if (kShared in v || ArrayBuffer.isView(v)) return false;
+  if (v instanceof Map) {
+    for (const [k, x] of v) if (holdsConnection(k, seen) || holdsConnection(x, seen)) return true;
+    return false;
+  }
+  if (v instanceof Set) {
+    for (const x of v) if (holdsConnection(x, seen)) return true;
+    return false;
+  }
+  for (const x of Object.values(v)) if (holdsConnection(x, seen)) return true;
+  return false;
+}
+
+/**
+ * What the manager stores for `v`: weft's shared objects in it (a Queue, a Lock, a Value, a
+ * proxy) as the descriptors a queue item carries, so that a read anywhere gets them back
+ * connected, as Python's nested proxies; they were copied as their fields and came back as
+ * plain objects (`q.put is not a function`). Plain data is returned as it is. A Pipe end is
+ * refused: a handle stored there would count as open for ever, and every read would revive
+ * another.
+ */
+function stored(v: unknown): unknown {
+  if (holdsConnection(v))
+    throw new TypeError(
+      'A Pipe Connection cannot be stored in a Manager dict, list or Namespace: pass it to the process in args or through a Queue',
+    );
+  return encode(v, 'message');
+}
+
+/**
+ * The entries `init` gives a dict, as Python's `dict(init)`: an iterable of [key, value] pairs
+ * (a Map) or an object's own properties. Anything else is refused — a number or a boolean made
+ * an empty dict, and a pair of the wrong length a key mapped to undefined.
+ */
+function dictEntries(init: unknown): Map<unknown, unknown> {
+  if (init === null || init === undefined) return new Map();
+  if (typeof init === 'object' && Symbol.iterator in init) {
+    const map = new Map();
+    let i = 0;
+    for (const entry of init as Iterable<unknown>) {
+      if (!Array.isArray(entry))
+        throw new TypeError(
+          `Manager.dict: element #${i} of the sequence is not a [key, value] pair: received ${describeValue(entry)}`,
+        );
+      if (entry.length !== 2)
+        throw new RangeError(
+          `Manager.dict: element #${i} of the sequence has length ${entry.length}; 2 is required`,
+        );
+      map.set(entry[0], stored(entry[1]));
+      i++;
+    }
+    return map;
+  }
+  if (typeof init === 'object')
+    return new Map(Object.entries(init).map(([k, v]) => [k, stored(v)]));
+  throw new TypeError(
+    `Manager.dict expects a Map, an iterable of [key, value] pairs or an object: received ${describeValue(init)}`,
+  );
+}
 
 /**
  * A dict living in the manager (the broker): every method is one atomic operation there, and
@@ -11,14 +89,7 @@ import { registerKind, type SharedInit, SharedObject } from './shared-object.js'
  */
 export class DictProxy<K = unknown, V = unknown> extends SharedObject {
   constructor(init?: Iterable<[K, V]> | Record<string, V> | null, shared?: SharedInit) {
-    const map = shared
-      ? null
-      : init == null
-        ? new Map()
-        : Symbol.iterator in Object(init)
-          ? new Map(init as Iterable<[K, V]>)
-          : new Map(Object.entries(init as object));
-    super('data', { init: map }, shared);
+    super('data', { init: shared ? null : dictEntries(init) }, shared);
   }
   protected _kind(): string {
     return 'mp:Dict';
@@ -29,10 +100,10 @@ export class DictProxy<K = unknown, V = unknown> extends SharedObject {
   /** Python's `d.get(key, fallback)`: the value under `key`, or `fallback` if it has none. */
   async get(key: K, fallback?: V): Promise<V | undefined> {
     const found = (await this.#op('lookup', key)) as [V] | [];
-    return found.length > 0 ? found[0] : fallback;
+    return found.length > 0 ? (decode(found[0]) as V) : fallback;
   }
   async set(key: K, value: V): Promise<void> {
-    await this.#op('setItem', key, value);
+    await this.#op('setItem', key, stored(value));
   }
   async delete(key: K): Promise<boolean> {
     return (await this.#op('delItem', key)) as boolean;
@@ -57,9 +128,17 @@ export class DictProxy<K = unknown, V = unknown> extends SharedObject {
   async clear(): Promise<void> {
     await this.#op('clear');
   }
+  /** Python's `d.values()`: a snapshot, in insertion order (one operation, as `toMap`). */
+  async values(): Promise<V[]> {
+    return [...(await this.toMap()).values()];
+  }
+  /** Python's `d.items()`: a snapshot of the [key, value] pairs (one operation). */
+  async items(): Promise<Array<[K, V]>> {
+    return [...(await this.toMap()).entries()];
+  }
   /** A copy of the whole dict, as a Map. */
   async toMap(): Promise<Map<K, V>> {
-    return (await broker().request('dataGet', this._id, [])) as Map<K, V>;
+    return decode(await broker().request('dataGet', this._id, [])) as Map<K, V>;
   }
   /** @internal */
   static _revive(init: SharedInit): DictProxy {
@@ -74,7 +153,7 @@ registerKind('mp:Dict', (s) => DictProxy._revive(s), import.meta.url);
  */
 export class ListProxy<T = unknown> extends SharedObject {
   constructor(init?: Iterable<T> | null, shared?: SharedInit) {
-    super('data', { init: shared ? null : [...(init ?? [])] }, shared);
+    super('data', { init: shared ? null : [...(init ?? [])].map(stored) }, shared);
   }
   protected _kind(): string {
     return 'mp:List';
@@ -87,28 +166,36 @@ export class ListProxy<T = unknown> extends SharedObject {
    * not an integer.
    */
   async get(i: number): Promise<T> {
-    return (await this.#op('getItem', i)) as T;
+    return decode(await this.#op('getItem', i)) as T;
   }
   /**
    * Python's `l[i] = v`: replaces an item, never grows the list (`append` does).
    * @throws IndexError when `i` is out of range. @throws TypeError when `i` is not an integer.
    */
   async set(i: number, v: T): Promise<void> {
-    await this.#op('setItem', i, v);
+    await this.#op('setItem', i, stored(v));
   }
   /** Appends; resolves to the new length. */
   async append(...items: T[]): Promise<number> {
-    return (await this.#op('push', ...items)) as number;
+    return (await this.#op('push', ...items.map(stored))) as number;
   }
-  /** Removes and resolves to the last item. @throws IndexError when the list is empty. */
-  async pop(): Promise<T> {
-    return (await this.#op('pop')) as T;
+  /**
+   * Removes and resolves to the last item (Python's `l.pop()`; an index of -1 says the same).
+   * @throws IndexError when the list is empty. @throws TypeError for another index: the
+   *   manager pops only the last item, and `pop(0)` used to pop it too.
+   */
+  async pop(index?: number): Promise<T> {
+    if (index !== undefined && index !== -1)
+      throw new TypeError(
+        `ListProxy.pop pops the last item only (pop() or pop(-1)): received the index ${describeValue(index)}; for a first-in first-out list, use a Queue`,
+      );
+    return decode(await this.#op('pop')) as T;
   }
   async length(): Promise<number> {
     return (await this.#op('size')) as number;
   }
   async toArray(): Promise<T[]> {
-    return (await broker().request('dataGet', this._id, [])) as T[];
+    return decode(await broker().request('dataGet', this._id, [])) as T[];
   }
   /** @internal */
   static _revive(init: SharedInit): ListProxy {
@@ -120,20 +207,33 @@ registerKind('mp:List', (s) => ListProxy._revive(s), import.meta.url);
 /** Python's manager `Namespace`: named attributes shared by processes (`get`/`set`, Promises). */
 export class NamespaceProxy extends SharedObject {
   constructor(init?: Record<string, unknown> | null, shared?: SharedInit) {
-    super('data', { init: shared ? null : { ...(init ?? {}) } }, shared);
+    if (!shared && init !== undefined && init !== null) {
+      const proto = typeof init === 'object' ? Object.getPrototypeOf(init) : undefined;
+      // A Map, an array or a number spread to nothing (or to '0', '1'…): say so instead.
+      if (proto !== Object.prototype && proto !== null)
+        throw new TypeError(
+          `Manager.Namespace expects a plain object of attributes: received ${describeValue(init)}`,
+        );
+    }
+    const attrs: Record<string, unknown> = {};
+    // Defined, not assigned: an attribute named `__proto__` would change the prototype.
+    if (!shared)
+      for (const [k, v] of Object.entries(init ?? {}))
+        Object.defineProperty(attrs, k, { value: stored(v), enumerable: true, writable: true });
+    super('data', { init: shared ? null : attrs }, shared);
   }
   protected _kind(): string {
     return 'mp:Namespace';
   }
   /** Python's `ns.name`. @throws AttributeError when `name` was never set. */
   async get(name: string): Promise<unknown> {
-    return broker().request('dataOp', this._id, ['getItem', name]);
+    return decode(await broker().request('dataOp', this._id, ['getItem', name]));
   }
   async set(name: string, value: unknown): Promise<void> {
-    await broker().request('dataOp', this._id, ['setItem', name, value]);
+    await broker().request('dataOp', this._id, ['setItem', name, stored(value)]);
   }
   async toObject(): Promise<Record<string, unknown>> {
-    return (await broker().request('dataGet', this._id, [])) as Record<string, unknown>;
+    return decode(await broker().request('dataGet', this._id, [])) as Record<string, unknown>;
   }
   /** @internal */
   static _revive(init: SharedInit): NamespaceProxy {
@@ -144,13 +244,71 @@ registerKind('mp:Namespace', (s) => NamespaceProxy._revive(s), import.meta.url);
 
 /**
  * What `Manager()` returns (Python's SyncManager): factories for shared dicts, lists and
- * namespaces. The manager's process is the broker every weft process already shares, so
- * `shutdown()` only stops this manager from making more.
+ * namespaces, and for the module's queues, locks, events… as Python's `m.Queue()`, `m.Lock()`.
+ * The manager's process is the broker every weft process already shares, so the objects it
+ * makes are the module's own (a `m.Queue()` is a `Queue`), and `shutdown()` only stops this
+ * manager from making more: what it made goes on working.
  */
 export class SyncManager {
   #shut = false;
   #check(): void {
-    if (this.#shut) throw new TypeError('Manager is shut down');
+    if (this.#shut)
+      throw new RuntimeError(
+        'This Manager is shut down: it makes no more shared objects (those it made still work); create another with Manager()',
+        'ERR_WEFT_MANAGER_SHUTDOWN',
+      );
+  }
+  /** Python's `m.Queue(maxsize)`: a multiprocessing `Queue`. */
+  Queue<T = unknown>(maxsize = 0, options: QueueOptions = {}): Queue<T> {
+    this.#check();
+    return new Queue<T>(maxsize, options);
+  }
+  /** Python's `m.JoinableQueue(maxsize)`. */
+  JoinableQueue<T = unknown>(maxsize = 0, options: QueueOptions = {}): JoinableQueue<T> {
+    this.#check();
+    return new JoinableQueue<T>(maxsize, options);
+  }
+  Lock(): Lock {
+    this.#check();
+    return new Lock();
+  }
+  RLock(): RLock {
+    this.#check();
+    return new RLock();
+  }
+  Semaphore(value = 1): Semaphore {
+    this.#check();
+    return new Semaphore(value);
+  }
+  BoundedSemaphore(value = 1): BoundedSemaphore {
+    this.#check();
+    return new BoundedSemaphore(value);
+  }
+  Event(): Event {
+    this.#check();
+    return new Event();
+  }
+  Condition(lock: Lock | null = null): Condition {
+    this.#check();
+    return new Condition(lock);
+  }
+  Barrier(parties: number, options: BarrierOptions = {}): Barrier {
+    this.#check();
+    return new Barrier(parties, options);
+  }
+  /** Python's `m.Value(typecode, value)`: a shared `Value` (with its lock, unlike Python's). */
+  Value(typecode: string, value = 0, options: SharedOptions = {}): SharedValue {
+    this.#check();
+    return Value(typecode, value, options);
+  }
+  /** Python's `m.Array(typecode, sequence)`: a shared `Array`. */
+  Array(
+    typecode: string,
+    sizeOrItems: number | ArrayLike<number>,
+    options: SharedOptions = {},
+  ): SharedArray {
+    this.#check();
+    return sharedArray(typecode, sizeOrItems, options);
   }
   dict<K = unknown, V = unknown>(
     init?: Iterable<[K, V]> | Record<string, V> | null,

@@ -65,7 +65,10 @@ export async function main(encoded: unknown): Promise<void> {
  */
 function describeThrown(err: unknown): string {
   try {
-    if (err instanceof Error) return err.stack ?? `${err.name}: ${err.message}`;
+    // inspect, not the stack alone: it shows the `cause` (why the target's module failed to
+    // load in the child, which the TaskReferenceError wraps), an AggregateError's errors and
+    // the error's own fields, as Python prints the chained tracebacks.
+    if (err instanceof Error) return inspect(err, { depth: 6 });
     return `Uncaught ${inspect(err)}`;
   } catch (e) {
     return `Uncaught value that cannot be shown (${e instanceof Error ? e.message : typeof e})`;

@@ -21,7 +21,7 @@ import { collectTransfers, dropTransfers } from '../internal/process/transfers.j
 import { encode } from '../internal/serialize.js';
 import { refuseStartInTaskModule, type TaskRef, toTaskRef } from '../internal/task-ref.js';
 import { startTimer, stopTimer } from '../internal/waiter.js';
-import { RuntimeError } from './errors.js';
+import { OSError, RuntimeError } from './errors.js';
 import { identity } from './process-identity.js';
 
 export interface ProcessOptions {
@@ -91,6 +91,10 @@ export class Process {
   #started = false;
   #closed = false;
   #self = false;
+  /** join() calls waiting now: the child (unref'd when a daemon) is ref'd while any waits. */
+  #joiners = 0;
+  /** The handle `parentProcess()` gives: not our child, so its end is seen through our ppid. */
+  #parent = false;
 
   constructor(options: ProcessOptions = {}) {
     if (typeof options !== 'object' || options === null) {
@@ -175,7 +179,7 @@ export class Process {
    * Starts the child; `run()` will execute there. Synchronous, like Python's.
    * @throws RuntimeError when started twice or closed; TaskReferenceError when the target or
    *   subclass cannot be found from a child; TypeError when an argument cannot be sent; OSError
-   *   when a socket in the args is closed or not connected.
+   *   when a socket in the args is closed or not connected, or when the child cannot be forked.
    */
   start(): void {
     if (this.#closed) throw new RuntimeError('Process object is closed', 'ERR_WEFT_PROCESS_CLOSED');
@@ -238,6 +242,20 @@ export class Process {
       dropTransfers(transfers);
       throw err;
     }
+    // Node reports a child it could not start (ENOENT, EAGAIN under a process limit) and, later,
+    // a signal it could not send as 'error' events: unheard, one ended this whole process. The
+    // end of a child that did start is read from 'exit' alone.
+    child.process.on('error', () => {});
+    if (child.process.pid === undefined) {
+      // Not forked: Python's start() raises OSError; Node tells why only on the next tick.
+      for (const h of handoffs) h.abort();
+      dropTransfers(transfers);
+      throw new OSError(
+        `Process ${this.#name}: the child process could not be started (${process.execPath} could not be spawned: no such file, or the process limit is reached); the Process can be started again`,
+        '',
+        'ERR_WEFT_PROCESS_SPAWN',
+      );
+    }
     for (const h of handoffs) h.commit();
     this.#started = true;
     this.#child = child;
@@ -275,6 +293,9 @@ export class Process {
   isAlive(): boolean {
     if (this.#self) return true;
     this.#checkClosed();
+    // An orphan is adopted by another process (init, a subreaper): while ours is the same
+    // parent, it runs. It answered true for ever, where Python's parent_process() turns false.
+    if (this.#parent) return process.ppid === this.#pid;
     return this.#started && this.#exitcode === null;
   }
 
@@ -288,6 +309,7 @@ export class Process {
   async join(options: { timeout?: number | null; signal?: AbortSignal } = {}): Promise<void> {
     if (this.#self) throw new RuntimeError('Cannot join the current process', 'ERR_WEFT_JOIN_SELF');
     this.#checkClosed();
+    if (this.#parent) return this.#joinParent(options);
     if (!this.#started || this.#exited === null) {
       throw new RuntimeError(
         'Cannot join a process that was not started',
@@ -303,14 +325,53 @@ export class Process {
     const signal = options.signal ?? null;
     if (signal?.aborted) throw signal.reason;
     if (this.#exitcode !== null) return;
-    // A joiner keeps the parent alive while it waits, even for a daemon child (unref'd).
+    // A joiner keeps the parent alive while it waits, even for a daemon child (unref'd) — until
+    // the last joiner leaves: the first to leave (a timeout) unref'd it under another join()
+    // still waiting, and the parent exited with that join unsettled (the daemon killed).
     const child = this.#child?.process;
-    child?.ref();
+    if (this.#joiners++ === 0) child?.ref();
     try {
       await this.#joinWait(timeout, signal);
     } finally {
-      if (this.#daemon && this.#exitcode === null) child?.unref();
+      if (--this.#joiners === 0 && this.#daemon && this.#exitcode === null) child?.unref();
     }
+  }
+
+  /**
+   * Python's `parent_process().join()`: waits until the parent ends (this process is then
+   * re-parented), polling as the daemon watchdog does, since a parent sends no exit event.
+   */
+  #joinParent(options: { timeout?: number | null; signal?: AbortSignal }): Promise<void> {
+    const timeout = options.timeout ?? null;
+    if (timeout !== null && (typeof timeout !== 'number' || Number.isNaN(timeout))) {
+      throw new TypeError(
+        `Process.join: timeout must be a number of milliseconds: received ${describeValue(timeout)}`,
+      );
+    }
+    const signal = options.signal ?? null;
+    if (signal?.aborted) throw signal.reason;
+    const pid = this.#pid;
+    if (process.ppid !== pid) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const poll = setInterval(() => {
+        if (process.ppid !== pid) done();
+      }, 50);
+      const timer = timeout === null ? null : startTimer(timeout, done, undefined);
+      function stop(): void {
+        clearInterval(poll);
+        stopTimer(timer);
+        signal?.removeEventListener('abort', onAbort);
+      }
+      function done(): void {
+        stop();
+        resolve();
+      }
+      function onAbort(): void {
+        stop();
+        reject(signal?.reason);
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
   }
 
   #joinWait(timeout: number | null, signal: AbortSignal | null): Promise<void> {
@@ -403,6 +464,7 @@ export class Process {
     const p = new Process({ name, daemon: false });
     p.#pid = pid;
     p.#started = true;
+    p.#parent = true;
     return p;
   }
 

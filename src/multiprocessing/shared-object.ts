@@ -7,7 +7,7 @@
  */
 import { isMainThread, threadId } from 'node:worker_threads';
 import { broker, ensureBroker } from '../internal/process/broker-client.js';
-import { kShared, registerSharedKind, type SharedState } from '../internal/serialize.js';
+import { encode, kShared, registerSharedKind, type SharedState } from '../internal/serialize.js';
 import { beforeWorkerSpawn } from '../internal/worker/spawn.js';
 
 let counter = 0;
@@ -33,7 +33,14 @@ export abstract class SharedObject {
   protected constructor(kind: string, params: Record<string, unknown>, init?: SharedInit) {
     this._id = init?.id ?? `${process.pid}.${threadId}.${++counter}`;
     this._params = init?.params ?? params;
-    broker().post('create', this._id, [kind, this._params]);
+    // A revived handle's params were decoded with the rest of its state: the shared objects a
+    // Manager dict or list was made with are live here, and would reach the broker as copies of
+    // their fields. Encoded again, its 'create' — which the broker may see before the
+    // creator's — stores them as the creator did (copy-on-write: plain params cost one walk).
+    broker().post('create', this._id, [
+      kind,
+      kind === 'data' ? encode(this._params, 'message') : this._params,
+    ]);
   }
 
   /** @internal */

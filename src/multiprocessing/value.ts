@@ -2,8 +2,36 @@ import { describeValue } from '../internal/errors.js';
 import { broker } from '../internal/process/broker-client.js';
 import { brokerSync } from '../internal/process/broker-sync.js';
 import { coercer } from '../internal/process/typecodes.js';
+import { Lock } from './lock.js';
 import { RLock } from './rlock.js';
 import { registerKind, type SharedInit, SharedObject } from './shared-object.js';
+
+/** The options of `Value` and `Array`. */
+export interface SharedOptions {
+  /**
+   * `true` (the default): a new RLock guards the object; `false`: none (`getLock()` throws); a
+   * `Lock` or `RLock` of this module: that one, as Python's `lock=` takes an existing lock.
+   */
+  lock?: boolean | Lock;
+}
+
+/**
+ * The lock `options` ask for. Anything else is a TypeError: a plain `Lock` used to be replaced
+ * by a fresh RLock that no other code takes, so the caller's critical sections did not exclude
+ * each other; a lock of another module or a typo would do the same.
+ * @internal
+ */
+export function lockOption(what: string, options: SharedOptions): Lock | null {
+  if (typeof options !== 'object' || options === null)
+    throw new TypeError(`${what} options must be an object: received ${describeValue(options)}`);
+  const { lock } = options;
+  if (lock === undefined || lock === true) return new RLock();
+  if (lock === false) return null;
+  if (lock instanceof Lock) return lock;
+  throw new TypeError(
+    `${what} lock must be true, false or a weft/multiprocessing Lock or RLock: received ${describeValue(lock)}`,
+  );
+}
 
 /**
  * The object `Value(typecode, init)` returns (Python's `multiprocessing.Value`): a number shared
@@ -14,24 +42,18 @@ import { registerKind, type SharedInit, SharedObject } from './shared-object.js'
  */
 export class SharedValue extends SharedObject {
   readonly typecode: string;
-  readonly #lock: RLock | null;
+  readonly #lock: Lock | null;
 
   constructor(
     typecode: string,
     init = 0,
-    options: { lock?: boolean | RLock } = {},
-    shared?: SharedInit & { lock: RLock | null },
+    options: SharedOptions = {},
+    shared?: SharedInit & { lock: Lock | null },
   ) {
     const c = coercer(shared ? (shared.params.typecode as string) : typecode);
     if (!shared && typeof init !== 'number')
       throw new TypeError(`Value init must be a number: received ${describeValue(init)}`);
-    const lock = shared
-      ? shared.lock
-      : options.lock === false
-        ? null
-        : options.lock instanceof RLock
-          ? options.lock
-          : new RLock();
+    const lock = shared ? shared.lock : lockOption('Value', options);
     super('data', { typecode, init: c(init), lock }, shared);
     this.typecode = this._params.typecode as string;
     this.#lock = lock;
@@ -70,30 +92,24 @@ export class SharedValue extends SharedObject {
     coercer(this.typecode)(n);
     return (await broker().request('dataOp', this._id, ['incr', n, this.typecode])) as number;
   }
-  /** The lock guarding the value (Python's get_lock()). @throws TypeError when created with lock: false. */
-  getLock(): RLock {
+  /**
+   * The lock guarding the value (Python's get_lock()): the one given as `lock`, else an RLock.
+   * @throws TypeError when created with lock: false.
+   */
+  getLock(): Lock {
     if (!this.#lock)
       throw new TypeError('This Value was created with { lock: false }: it has no lock');
     return this.#lock;
   }
   /** @internal */
   static _revive(init: SharedInit): SharedValue {
-    return new SharedValue(
-      '',
-      0,
-      {},
-      { ...init, lock: (init.params.lock as RLock | null) ?? null },
-    );
+    return new SharedValue('', 0, {}, { ...init, lock: (init.params.lock as Lock | null) ?? null });
   }
 }
 
 registerKind('mp:Value', (s) => SharedValue._revive(s), import.meta.url);
 
 /** Python's `multiprocessing.Value(typecode, init)`. */
-export function Value(
-  typecode: string,
-  init = 0,
-  options: { lock?: boolean | RLock } = {},
-): SharedValue {
+export function Value(typecode: string, init = 0, options: SharedOptions = {}): SharedValue {
   return new SharedValue(typecode, init, options);
 }

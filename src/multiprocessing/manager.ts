@@ -1,14 +1,14 @@
 import { describeValue, RuntimeError } from '../internal/errors.js';
 import { broker } from '../internal/process/broker-client.js';
 import { decode, encode, kShared } from '../internal/serialize.js';
-// The broker raises IndexError, KeyError and AttributeError by name: registered there, they
-// decode as their class in any process or thread that has a proxy.
-import './errors.js';
 import { type SharedArray, sharedArray } from './array.js';
 import { Barrier, type BarrierOptions } from './barrier.js';
 import { BoundedSemaphore } from './bounded-semaphore.js';
 import { Condition } from './condition.js';
 import { Connection } from './connection.js';
+// The broker raises IndexError, KeyError and AttributeError by name: registered there, they
+// decode as their class in any process or thread that has a proxy.
+import { KeyError } from './errors.js';
 import { Event } from './event.js';
 import { JoinableQueue } from './joinable-queue.js';
 import { Lock } from './lock.js';
@@ -128,6 +128,26 @@ export class DictProxy<K = unknown, V = unknown> extends SharedObject {
   async clear(): Promise<void> {
     await this.#op('clear');
   }
+  /**
+   * Python's `d.pop(key[, default])`: removes `key` and resolves to its value, in one atomic
+   * operation; with no such key, resolves to `fallback` when one is given.
+   * @throws KeyError when the dict has no `key` and no `fallback` was given.
+   */
+  async pop(key: K, ...fallback: [] | [V]): Promise<V> {
+    const found = (await this.#op('pop', key)) as [V] | [];
+    if (found.length > 0) return decode(found[0]) as V;
+    if (fallback.length > 0) return fallback[0] as V;
+    throw new KeyError(`Key not found in the dict: received ${describeValue(key)}`);
+  }
+  /** Python's `d.setdefault(key, value)`: the value under `key`, set to `value` first if absent. */
+  async setDefault(key: K, value: V): Promise<V> {
+    return decode(await this.#op('setDefault', key, stored(value))) as V;
+  }
+  /** Python's `d.update(other)`: sets every pair of `other` (a Map, pairs or an object), atomically. */
+  async update(other: Iterable<[K, V]> | Record<string, V>): Promise<void> {
+    // Checked and encoded here, as a dict's init is: a bad pair sets nothing.
+    await this.#op('update', ...dictEntries(other));
+  }
   /** Python's `d.values()`: a snapshot, in insertion order (one operation, as `toMap`). */
   async values(): Promise<V[]> {
     return [...(await this.toMap()).values()];
@@ -180,16 +200,37 @@ export class ListProxy<T = unknown> extends SharedObject {
     return (await this.#op('push', ...items.map(stored))) as number;
   }
   /**
-   * Removes and resolves to the last item (Python's `l.pop()`; an index of -1 says the same).
-   * @throws IndexError when the list is empty. @throws TypeError for another index: the
-   *   manager pops only the last item, and `pop(0)` used to pop it too.
+   * Removes and resolves to the item at `index` (Python's `l.pop(i)`; the last one by default),
+   * in one atomic operation. @throws IndexError when the list is empty or `index` is out of
+   * range. @throws TypeError when `index` is not an integer.
    */
   async pop(index?: number): Promise<T> {
-    if (index !== undefined && index !== -1)
-      throw new TypeError(
-        `ListProxy.pop pops the last item only (pop() or pop(-1)): received the index ${describeValue(index)}; for a first-in first-out list, use a Queue`,
-      );
-    return decode(await this.#op('pop')) as T;
+    return decode(await (index === undefined ? this.#op('pop') : this.#op('pop', index))) as T;
+  }
+  /** Python's `l.insert(i, v)`: an index past either end inserts at that end. */
+  async insert(index: number, v: T): Promise<void> {
+    await this.#op('insert', index, stored(v));
+  }
+  /** Python's `l.extend(items)`: appends every item, in one operation; resolves to the new length. */
+  async extend(items: Iterable<T>): Promise<number> {
+    if (items === null || typeof (items as Partial<Iterable<T>>)?.[Symbol.iterator] !== 'function')
+      throw new TypeError(`ListProxy.extend expects an iterable: received ${describeValue(items)}`);
+    return (await this.#op('push', ...[...items].map(stored))) as number;
+  }
+  /**
+   * Python's `l.remove(v)`: removes the first item equal to `v` (compared by value, as plain
+   * data compares with ==). @throws RangeError (Python's ValueError) when none is.
+   */
+  async remove(v: T): Promise<void> {
+    await this.#op('remove', stored(v));
+  }
+  /** Python's `l.index(v)`: the position of the first item equal to `v`. @throws RangeError when none is. */
+  async index(v: T): Promise<number> {
+    return (await this.#op('index', stored(v))) as number;
+  }
+  /** Python's `l.count(v)`: how many items equal `v`. */
+  async count(v: T): Promise<number> {
+    return (await this.#op('count', stored(v))) as number;
   }
   async length(): Promise<number> {
     return (await this.#op('size')) as number;

@@ -17,7 +17,9 @@ import {
   type DictProxy,
   EOFError,
   Event,
+  IndexError,
   JoinableQueue,
+  KeyError,
   Lock,
   Manager,
   OSError,
@@ -301,14 +303,54 @@ describe('Manager proxies', () => {
     assert.deepEqual(await m.Namespace(Object.create(null)).toObject(), {});
   });
 
-  test('list pop(i) for an index but the last is refused, not answered with the last item', async () => {
+  test("list pop(i), insert, extend, remove, index and count act as Python's, atomically in the manager", async () => {
     await using m = Manager();
-    const l = m.list([1, 2, 3]);
-    await assert.rejects(l.pop(0), TypeError);
-    assert.deepEqual(await l.toArray(), [1, 2, 3]);
+    const l = m.list<unknown>([1, 2, 3]);
+    // pop(0) used to pop the last item.
+    assert.equal(await l.pop(0), 1);
+    assert.deepEqual(await l.toArray(), [2, 3]);
     assert.equal(await l.pop(-1), 3);
     assert.equal(await l.pop(), 2);
-    assert.deepEqual(await l.toArray(), [1]);
+    await assert.rejects(l.pop(), IndexError);
+    await l.extend([{ a: 1 }, 'x', { a: 1 }]);
+    await l.insert(-100, 'first');
+    await l.insert(1, 'second');
+    await l.insert(99, 'last');
+    assert.deepEqual(await l.toArray(), ['first', 'second', { a: 1 }, 'x', { a: 1 }, 'last']);
+    await assert.rejects(l.pop(6), IndexError);
+    await assert.rejects(l.pop(1.5), TypeError);
+    await assert.rejects(l.insert(0.5, 'no'), TypeError);
+    assert.equal(await l.count({ a: 1 }), 2);
+    assert.equal(await l.index({ a: 1 }), 2);
+    await l.remove({ a: 1 });
+    assert.deepEqual(await l.toArray(), ['first', 'second', 'x', { a: 1 }, 'last']);
+    await assert.rejects(l.remove('absent'), RangeError);
+    await assert.rejects(l.index('absent'), RangeError);
+    assert.deepEqual(await l.toArray(), ['first', 'second', 'x', { a: 1 }, 'last']);
+  });
+
+  test("dict pop, setDefault and update act as Python's, atomically in the manager", async () => {
+    await using m = Manager();
+    const d = m.dict<string, number>({ a: 1, b: 2 });
+    assert.equal(await d.pop('a'), 1);
+    assert.equal(await d.has('a'), false);
+    assert.equal(await d.pop('a', 9), 9);
+    await assert.rejects(d.pop('a'), KeyError);
+    assert.equal(await d.setDefault('b', 5), 2);
+    assert.equal(await d.setDefault('c', 5), 5);
+    await d.update({ b: 20, d: 4 });
+    await d.update(new Map([['e', 6]]));
+    assert.deepEqual(
+      [...(await d.toMap())],
+      [
+        ['b', 20],
+        ['c', 5],
+        ['d', 4],
+        ['e', 6],
+      ],
+    );
+    await assert.rejects(d.update([['x', 1, 2]] as never), RangeError);
+    assert.equal(await d.has('x'), false, 'a bad pair sets nothing');
   });
 });
 

@@ -39,6 +39,7 @@
  *   the writers' `pipeWatch` (their next send raises BrokenPipeError).
  */
 import { createServer, type Server } from 'node:net';
+import { isDeepStrictEqual } from 'node:util';
 import { Deque } from '../deque.js';
 import { describeValue } from '../errors.js';
 import { clearLongTimeout } from '../long-timer.js';
@@ -864,6 +865,20 @@ function dictOp(x: Map<unknown, unknown>, op: string, a: unknown[]): unknown {
     case 'clear':
       x.clear();
       return undefined;
+    case 'pop': {
+      // Found and removed in one step (a lookup then a delete could lose a value set between).
+      if (!x.has(a[0])) return [];
+      const v = x.get(a[0]);
+      x.delete(a[0]);
+      return [v];
+    }
+    case 'setDefault':
+      if (x.has(a[0])) return x.get(a[0]);
+      x.set(a[0], a[1]);
+      return a[1];
+    case 'update':
+      for (const [k, v] of a as Array<[unknown, unknown]>) x.set(k, v);
+      return undefined;
     default:
       throw new TypeError(`unknown data operation ${op} on a dict`);
   }
@@ -880,7 +895,35 @@ function listOp(x: unknown[], op: string, a: unknown[]): unknown {
       return x.push(...a);
     case 'pop':
       if (x.length === 0) throw new Failure('IndexError', 'pop from empty list');
-      return x.pop();
+      if (a.length === 0) return x.pop();
+      return x.splice(listIndex(x, a[0], 'pop index'), 1)[0];
+    case 'insert': {
+      // Python's insert never fails on the index: it clamps it to the list.
+      const i = a[0];
+      if (typeof i !== 'number' || !Number.isInteger(i))
+        throw new TypeError(`list indices must be integers: received ${describeValue(i)}`);
+      const k = Math.min(Math.max(i < 0 ? i + x.length : i, 0), x.length);
+      x.splice(k, 0, a[1]);
+      return undefined;
+    }
+    case 'remove': {
+      // Items compare as Python's == compares plain data: by value (the stored, encoded form).
+      const k = x.findIndex((v) => isDeepStrictEqual(v, a[0]));
+      if (k === -1)
+        throw new RangeError(`list.remove(x): x not in list: received ${describeValue(a[0])}`);
+      x.splice(k, 1);
+      return undefined;
+    }
+    case 'index': {
+      const k = x.findIndex((v) => isDeepStrictEqual(v, a[0]));
+      if (k === -1) throw new RangeError(`${describeValue(a[0])} is not in list`);
+      return k;
+    }
+    case 'count': {
+      let n = 0;
+      for (const v of x) if (isDeepStrictEqual(v, a[0])) n++;
+      return n;
+    }
     case 'size':
       return x.length;
     case 'add': {

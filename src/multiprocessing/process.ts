@@ -309,8 +309,7 @@ export class Process {
   async join(options: { timeout?: number | null; signal?: AbortSignal } = {}): Promise<void> {
     if (this.#self) throw new RuntimeError('Cannot join the current process', 'ERR_WEFT_JOIN_SELF');
     this.#checkClosed();
-    if (this.#parent) return this.#joinParent(options);
-    if (!this.#started || this.#exited === null) {
+    if (!this.#started || (this.#exited === null && !this.#parent)) {
       throw new RuntimeError(
         'Cannot join a process that was not started',
         'ERR_WEFT_PROCESS_NOT_STARTED',
@@ -324,6 +323,7 @@ export class Process {
     }
     const signal = options.signal ?? null;
     if (signal?.aborted) throw signal.reason;
+    if (this.#parent) return this.#joinParent(timeout, signal);
     if (this.#exitcode !== null) return;
     // A joiner keeps the parent alive while it waits, even for a daemon child (unref'd) — until
     // the last joiner leaves: the first to leave (a timeout) unref'd it under another join()
@@ -341,15 +341,7 @@ export class Process {
    * Python's `parent_process().join()`: waits until the parent ends (this process is then
    * re-parented), polling as the daemon watchdog does, since a parent sends no exit event.
    */
-  #joinParent(options: { timeout?: number | null; signal?: AbortSignal }): Promise<void> {
-    const timeout = options.timeout ?? null;
-    if (timeout !== null && (typeof timeout !== 'number' || Number.isNaN(timeout))) {
-      throw new TypeError(
-        `Process.join: timeout must be a number of milliseconds: received ${describeValue(timeout)}`,
-      );
-    }
-    const signal = options.signal ?? null;
-    if (signal?.aborted) throw signal.reason;
+  #joinParent(timeout: number | null, signal: AbortSignal | null): Promise<void> {
     const pid = this.#pid;
     if (process.ppid !== pid) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {

@@ -7,7 +7,7 @@
  */
 import { createServer, isIP, type Server as NetServer, type Socket as NetSocket } from 'node:net';
 import { createTask, type Task } from '../asyncio/task.js';
-import { argumentError, describeValue, TimeoutError } from '../internal/errors.js';
+import { argumentError, describeValue, RuntimeError, TimeoutError } from '../internal/errors.js';
 import { handleClosed, handleOpened } from '../internal/live-handles.js';
 import { reportException } from '../internal/scheduler.js';
 import { Waiter, WaiterList } from '../internal/waiter.js';
@@ -198,11 +198,18 @@ export class Server {
    * Serves until the server is closed (by `close()` elsewhere, or by cancelling this call).
    * With `timeout`, serves that long: then the server is closed, as a cancel closes it
    * (asyncio's `wait_for(server.serve_forever(), t)`), and the call raises `TimeoutError`.
-   * @throws {Error} when the server is already closed.
+   * @throws {RuntimeError} when the server is already closed, or another `serveForever()` of it
+   *   is waiting (as asyncio's).
    */
   async serveForever(options?: ReadOptions): Promise<void> {
     const t = parseReadOptions('Server.serveForever', options);
-    if (!this.serving) throw new Error('serveForever(): the server is closed');
+    if (!this.serving)
+      throw new RuntimeError('serveForever(): the server is closed', 'ERR_WEFT_SERVER_CLOSED');
+    if (this.serveWaiters.head !== null)
+      throw new RuntimeError(
+        'serveForever(): the server is already being served by another serveForever() call: await that one, or close() the server',
+        'ERR_WEFT_SERVE_FOREVER_BUSY',
+      );
     const signal = options?.signal;
     if (signal?.aborted) {
       this.close();

@@ -14,7 +14,7 @@
  * socket, the kernel's receive window fills, the peer's writes block); it resumes when a read
  * brings the buffer down to `limit` — asyncio's `_maybe_resume_transport`.
  */
-import { TimeoutError } from '../internal/errors.js';
+import { RuntimeError, TimeoutError } from '../internal/errors.js';
 import { parseWait } from '../internal/wait-options.js';
 import { Waiter } from '../internal/waiter.js';
 import { IncompleteReadError, LimitOverrunError } from './errors.js';
@@ -410,7 +410,10 @@ export class StreamReader {
   private startWait(what: string, options: ReadOptions | undefined): Waiter<void> | Promise<never> {
     if (this.waiter !== null) {
       return Promise.reject(
-        new Error(`${what}() called while another task is already waiting for incoming data`),
+        new RuntimeError(
+          `${what}() called while another task is already waiting for incoming data: one reader has one reading task at a time`,
+          'ERR_WEFT_READ_BUSY',
+        ),
       );
     }
     // A failure that came after the bytes that woke the last wait (feedData then setException in

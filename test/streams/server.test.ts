@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { CancelledError, createTask, sleep } from '../../src/asyncio/index.js';
-import { TimeoutError } from '../../src/internal/errors.js';
+import { RuntimeError, TimeoutError } from '../../src/internal/errors.js';
 import { setExceptionHandler } from '../../src/internal/scheduler.js';
 import {
   ConnectionRefusedError,
@@ -614,6 +614,22 @@ describe('streams over TCP', () => {
     writer.close();
     await writer.waitClosed({ timeout: 60_000 });
     assert.equal((await reader.read()).length, 0);
+    await server.waitClosed({ timeout: 60_000 });
+  });
+  test('serveForever on a closed server, or while another serveForever waits, raises RuntimeError', async () => {
+    const server = await startServer(async () => {}, HOST, 0);
+    const first = createTask(() => server.serveForever());
+    await sleep(0);
+    await assert.rejects(server.serveForever(), (e: unknown) => {
+      assert.ok(e instanceof RuntimeError, String(e));
+      assert.equal((e as RuntimeError).code, 'ERR_WEFT_SERVE_FOREVER_BUSY');
+      return true;
+    });
+    assert.equal(server.isServing(), true, 'the refused call closed nothing');
+    first.cancel();
+    await assert.rejects(first, CancelledError);
+    assert.equal(server.isServing(), false);
+    await assert.rejects(server.serveForever(), RuntimeError);
     await server.waitClosed({ timeout: 60_000 });
   });
 });

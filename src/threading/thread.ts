@@ -35,13 +35,16 @@ import {
   ownSlot,
   reapThread,
   registerThread,
+  renameThread,
   selfTid,
+  sharedThreadName,
   slotOf,
   T_DAEMON,
   T_NATIVE_ID,
   T_STATE,
   THREAD_ALIVE,
   THREAD_FINISHED,
+  THREAD_NAME_CHARS,
   threadName,
   threadState,
   worldWords,
@@ -154,15 +157,24 @@ export class Thread {
   }
 
   get name(): string {
+    const tid = this.#tid;
+    if (tid !== null) {
+      // Renamed by another thread (or inside it) since: Python has one Thread object, seen from
+      // everywhere. The table keeps THREAD_NAME_CHARS units, so a name that agrees that far is
+      // this one, kept whole here.
+      const shared = sharedThreadName(tid);
+      if (shared !== null && shared !== this.#name.slice(0, THREAD_NAME_CHARS)) this.#name = shared;
+    }
     return this.#name;
   }
   set name(v: string) {
     if (typeof v !== 'string')
       throw new TypeError(`Thread name must be a string: received ${describeValue(v)}`);
     this.#name = v;
+    if (this.#tid !== null) renameThread(this.#tid, v);
   }
   getName(): string {
-    return this.#name;
+    return this.name;
   }
   setName(v: string): void {
     this.name = v;
@@ -362,7 +374,7 @@ export class Thread {
     const state = this.#tid === null ? 'initial' : this.isAlive() ? 'started' : 'stopped';
     const ident = this.#tid === null ? '' : ` ${this.#tid}`;
     const cls = this.constructor.name || 'Thread';
-    return `<${cls}(${this.#name}, ${state}${this.#daemon ? ' daemon' : ''}${ident})>`;
+    return `<${cls}(${this.name}, ${state}${this.#daemon ? ' daemon' : ''}${ident})>`;
   }
 
   /**
@@ -378,7 +390,7 @@ export class Thread {
     }
     return {
       kind: 'threading.Thread',
-      state: { tid: this.#tid, name: this.#name, daemon: this.#daemon },
+      state: { tid: this.#tid, name: this.name, daemon: this.#daemon },
     };
   }
 

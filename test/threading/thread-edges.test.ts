@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Queue } from '../../src/queue/index.js';
 import {
+  Event,
   type ExceptHookArgs,
   RuntimeError,
   setExcepthook,
@@ -13,7 +14,7 @@ import {
   Timer,
 } from '../../src/threading/index.js';
 import { checkLeaks } from '../support/leaks.js';
-import { cancelTimer, echoArgs, stranded } from './fixtures/edge-tasks.js';
+import { cancelTimer, echoArgs, renameSelf, stranded } from './fixtures/edge-tasks.js';
 
 checkLeaks();
 
@@ -113,5 +114,30 @@ describe('a run() stranded on a promise that never settles', () => {
     } finally {
       setExcepthook(prev);
     }
+  });
+});
+
+describe('a thread renamed after start()', () => {
+  test("is renamed for every thread: inside it, then by its starter, as Python's one object", async () => {
+    const out = new Queue<string>();
+    const go = new Event();
+    const long = 'x'.repeat(80);
+    const t = new Thread({ target: renameSelf, args: [out, go], name: 'original' });
+    t.start();
+    assert.equal(await out.get({ timeout: 30_000 }), 'renamed');
+    assert.equal(t.name, 'renamed-inside', 'the starter sees the rename made inside');
+    assert.equal(t.getName(), 'renamed-inside');
+    assert.match(String(t), /^<Thread\(renamed-inside, /);
+    t.name = 'renamed-outside';
+    go.set();
+    assert.equal(
+      await out.get({ timeout: 30_000 }),
+      'renamed-outside',
+      "the thread sees the starter's",
+    );
+    await t.join();
+    // A name longer than the shared table keeps is whole where it was set.
+    t.name = long;
+    assert.equal(t.name, long);
   });
 });

@@ -27,8 +27,10 @@
  * |     |             |                     |         | −(cell + 1) for an async wait, 0 if none   |
  * |  3  | DAEMON      | spawner             | any     | 1 for a daemon thread                      |
  * |  4  | NATIVE_ID   | the thread          | any     | OS thread id, 0 until the thread booted    |
- * |  5  | NAME_LEN    | spawner             | any     | UTF-16 length of the name (≤ NAME_CHARS)   |
- * | 6…  | NAME        | spawner             | any     | the name, two UTF-16 code units a word     |
+ * |  5  | NAME_LEN    | spawner, renamer    | any     | bits 0–7: UTF-16 length of the name (≤     |
+ * |     |             | (cas)               |         | NAME_CHARS); bits 8–30: rename count; −1   |
+ * |     |             |                     |         | while a rename writes NAME (a seqlock)     |
+ * | 6…  | NAME        | spawner, renamer    | any     | the name, two UTF-16 code units a word     |
  *
  * Lock cell (CELL_WORDS words at CELLS + cell × CELL_WORDS)
  * | idx | name    | writer          | readers | meaning                                           |
@@ -328,6 +330,32 @@ function writeName(w: World, slot: number, name: string): void {
   store(w.i32, slot + T_NAME_LEN, n);
 }
 
+/** NAME_LEN while a rename writes the name: readers retry (renames are rare and short). */
+const NAME_BUSY = -1;
+
+/**
+ * Renames thread `tid` for every thread that reads its name (Python's one Thread object, seen
+ * from everywhere): a `name =` after `start()`, in the thread or in any other. A seqlock on
+ * NAME_LEN: the writer takes it with a cas, writes, and stores the length with the rename count
+ * moved on, so a reader that saw the same word before and after its read read a whole name.
+ * Nothing when the slot no longer names `tid` (the thread ended and its slot was taken).
+ */
+export function renameThread(tid: number, name: string): void {
+  const slot = ownSlot(tid);
+  if (slot < 0) return;
+  const at = slot + T_NAME_LEN;
+  let cur: number;
+  for (;;) {
+    cur = load(world.i32, at);
+    if (cur !== NAME_BUSY && cas(world.i32, at, cur, NAME_BUSY) === cur) break;
+  }
+  const n = Math.min(name.length, NAME_CHARS);
+  const base = (slot + T_NAME) * 2;
+  for (let k = 0; k < n; k++) world.u16[base + k] = name.charCodeAt(k);
+  const count = ((cur >>> 8) + 1) & 0x7fffff;
+  store(world.i32, at, (count << 8) | n);
+}
+
 /** The calling worker thread takes its slot (`registerThread`) and records its OS thread id. */
 export function registerSelf(name: string, daemon: boolean): void {
   registerThread(selfTid, name, daemon);
@@ -336,10 +364,13 @@ export function registerSelf(name: string, daemon: boolean): void {
 
 /** Claims the slot of `tid` for a new thread (the spawner calls it, the thread repeats it). */
 export function registerThread(tid: number, name: string, daemon: boolean): void {
+  const known = ownSlot(tid) >= 0;
   const slot = claimSlot(tid);
   store(world.i32, slot + T_DAEMON, daemon ? 1 : 0);
   store(world.i32, slot + T_WAITING_FOR, 0);
-  writeName(world, slot, name);
+  // The thread repeating its spawner's registration keeps the name there: the spawner may have
+  // renamed it already (renameThread), and the name it started with would undo that.
+  if (!known) writeName(world, slot, name);
   store(world.i32, slot + T_STATE, THREAD_ALIVE);
 }
 
@@ -390,11 +421,25 @@ export function ownSlot(tid: number): number {
 }
 
 export function threadName(tid: number): string {
+  return sharedThreadName(tid) ?? `thread ${tid}`;
+}
+
+/** How many UTF-16 code units of a name the thread table keeps. */
+export const THREAD_NAME_CHARS = NAME_CHARS;
+
+/** The name thread `tid` has in the table now (its first THREAD_NAME_CHARS units), or null. */
+export function sharedThreadName(tid: number): string | null {
   const slot = ownSlot(tid);
-  if (slot < 0) return `thread ${tid}`;
-  const n = load(world.i32, slot + T_NAME_LEN);
+  if (slot < 0) return null;
+  const at = slot + T_NAME_LEN;
   const base = (slot + T_NAME) * 2;
-  return String.fromCharCode(...world.u16.subarray(base, base + n));
+  for (;;) {
+    const before = load(world.i32, at);
+    if (before === NAME_BUSY) continue;
+    const n = before & 0xff;
+    const name = String.fromCharCode(...world.u16.subarray(base, base + n));
+    if (load(world.i32, at) === before) return name;
+  }
 }
 
 export function threadState(tid: number): number {

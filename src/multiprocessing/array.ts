@@ -11,8 +11,7 @@ import { lockOption, type SharedOptions } from './value.js';
  * What `type` stores for `v`: a number only, as Python's ctypes refuses a str or None (a float
  * code stored the string itself, an integer code turned '7' into 7 and null into 0).
  */
-function store(type: string, v: unknown, what: string): number {
-  const c = coercer(type);
+function store(c: (v: number) => number, v: unknown, what: string): number {
   if (typeof v !== 'number')
     throw new TypeError(`${what} expects a number: received ${describeValue(v)}`);
   return c(v);
@@ -36,7 +35,7 @@ export class SharedArray extends SharedObject {
   ) {
     let items: number[] = [];
     if (!shared) {
-      coercer(typecode);
+      const c = coercer(typecode);
       if (typeof sizeOrItems === 'number') {
         if (!Number.isInteger(sizeOrItems) || sizeOrItems < 0)
           throw new RangeError(
@@ -49,7 +48,7 @@ export class SharedArray extends SharedObject {
         typeof sizeOrItems.length === 'number'
       ) {
         items = globalThis.Array.from(sizeOrItems as ArrayLike<unknown>, (v) =>
-          store(typecode, v, 'Array'),
+          store(c, v, 'Array'),
         );
       } else {
         throw new TypeError(
@@ -85,7 +84,7 @@ export class SharedArray extends SharedObject {
   }
   async set(i: number, v: number): Promise<void> {
     const k = this.#at(i);
-    const x = store(this.typecode, v, 'Array.set');
+    const x = store(coercer(this.typecode), v, 'Array.set');
     await broker().request('dataOp', this._id, ['setItem', k, x]);
   }
   /** Blocking twin of `get` (Python's `arr[i]`). **Blocking:** a broker round trip. */
@@ -95,7 +94,7 @@ export class SharedArray extends SharedObject {
   /** Blocking twin of `set` (Python's `arr[i] = v`). **Blocking:** a broker round trip. */
   setSync(i: number, v: number): void {
     const k = this.#at(i);
-    const x = store(this.typecode, v, 'Array.setSync');
+    const x = store(coercer(this.typecode), v, 'Array.setSync');
     brokerSync().request('dataOp', this._id, ['setItem', k, x]);
   }
   /** Blocking twin of `toArray` (Python's `arr[:]`). **Blocking:** a broker round trip. */

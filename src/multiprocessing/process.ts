@@ -214,7 +214,7 @@ export class Process {
     const transfers: string[] = [];
     try {
       [encoded, handoffs] = collectHandoffs(() =>
-        collectTransfers(transfers, () => encode(payload, 'message')),
+        collectTransfers(transfers, () => encode(payload, 'process')),
       );
       structuredClone(encoded);
     } catch (err) {

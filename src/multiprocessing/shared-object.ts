@@ -36,10 +36,11 @@ export abstract class SharedObject {
     // A revived handle's params were decoded with the rest of its state: the shared objects a
     // Manager dict or list was made with are live here, and would reach the broker as copies of
     // their fields. Encoded again, its 'create' — which the broker may see before the
-    // creator's — stores them as the creator did (copy-on-write: plain params cost one walk).
+    // creator's — stores them as the creator did. A new object's params hold them encoded
+    // already (the proxies' `stored`), so only a revived one is walked.
     broker().post('create', this._id, [
       kind,
-      kind === 'data' ? encode(this._params, 'message') : this._params,
+      kind === 'data' && init !== undefined ? encode(this._params, 'message') : this._params,
     ]);
   }
 

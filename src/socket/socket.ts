@@ -316,9 +316,8 @@ export class Socket {
     }
     // Python's listen() takes a negative backlog as 0.
     this.backlog = Math.max(backlog, 0);
-    backlog = this.backlog;
     const raw = this.rawAddress();
-    if (raw !== null) return this.listenRaw(raw[0], raw[1], backlog);
+    if (raw !== null) return this.listenRaw(raw[0], raw[1], this.backlog);
     const w = new Waiter<void>(this);
     const server = this.serve(w);
     const addr = this.bound;
@@ -327,7 +326,7 @@ export class Socket {
         this.fail(new OSError('An AF_UNIX socket must be bound to a path first', 'EINVAL'));
         return Promise.reject(this.failure);
       }
-      server.listen({ path: addr, backlog });
+      server.listen({ path: addr, backlog: this.backlog });
     } else {
       const [host, port] = (addr as [string, number] | null) ?? [
         this.family === AF_INET6 ? '::' : '0.0.0.0',
@@ -336,7 +335,7 @@ export class Socket {
       server.listen({
         host: host === '' ? (this.family === AF_INET6 ? '::' : '0.0.0.0') : host,
         port,
-        backlog,
+        backlog: this.backlog,
         ipv6Only: this.family === AF_INET6,
       });
     }

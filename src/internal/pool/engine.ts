@@ -631,7 +631,7 @@ export class PoolEngine {
   #processChannel(w: PoolWorker, boot: RunnerBoot, modules: string[]): Channel {
     const child = new ChildHandle({
       role: processRole,
-      payload: encode(boot, 'message'),
+      payload: encode(boot, 'process'),
       modules,
       name: w.name,
       daemon: true,

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { DefaultSerializer } from 'node:v8';
 import { identity } from '../../multiprocessing/process-identity.js';
 import { WeftError } from '../errors.js';
-import { encode, sharedModules } from '../serialize.js';
+import { sharedModules } from '../serialize.js';
 import { ENV_BROKER, ensureBroker } from './broker-client.js';
 import type { BootMessage } from './protocol.js';
 import { ENV_DAEMON, ENV_EARLY_MODULES, ENV_PARENT } from './protocol.js';
@@ -25,10 +25,8 @@ const bootstrapUrl = new URL(
  * typed array as a copy of its own fields where v8.serialize refuses it.
  */
 function probeChannel(v: unknown): void {
-  // Node's serializer delivers some host objects (a Blob, a KeyObject) as empty objects where
-  // a thread would receive them whole: encoding for a process refuses them (the result is not
-  // needed: `v` is encoded already).
-  encode(v, 'process');
+  // The host objects this serializer would deliver as empty objects (a Blob, a KeyObject) were
+  // refused where `v` was encoded, with the `process` carrier: every sender to a child uses it.
   const s = new ChannelSerializer();
   s.writeHeader();
   s.writeValue(v);

@@ -42,6 +42,9 @@ export class StreamWriter {
   private eofWritten = false;
   private closed = false;
   private lostError: unknown = null;
+  /** The connection ended with this error (a reset, a broken pipe): `waitClosed` raises it, as
+   * asyncio's connection_lost(exc) fails the close waiter. Null for a clean close. */
+  private fatal: unknown = null;
   private readonly peername: Address | null;
   private readonly sockname: Address | null;
 
@@ -75,6 +78,7 @@ export class StreamWriter {
   /** @internal The connection failed with `exc` (already Python-typed). */
   _lost(exc: unknown): void {
     if (this.lostError === null) this.lostError = exc;
+    if (this.fatal === null && !this.closed) this.fatal = exc;
     // asyncio's transport is closing from its fatal error on, before connection_lost runs:
     // Node emits 'close' a tick after 'error', and a task woken by the error must not see the
     // writer open (nor have its writes queued on a dead socket).
@@ -95,7 +99,8 @@ export class StreamWriter {
     if (this.lostError === null) this.lostError = new ConnectionResetError('Connection lost');
     this.wakeDrainers(this.lostError);
     for (let w = this.closeWaiters.shift(); w !== null; w = this.closeWaiters.shift()) {
-      w.wake(undefined);
+      if (this.fatal === null) w.wake(undefined);
+      else w.fail(this.fatal);
     }
   }
 
@@ -197,12 +202,18 @@ export class StreamWriter {
   }
 
   /**
-   * Waits until the connection is closed.
+   * Waits until the connection is closed. A connection that ended with an error (the peer reset
+   * it, a write met a broken pipe) raises that error here, every time, as asyncio's
+   * `wait_closed()` does — whether or not `close()` was called; a clean close resolves.
+   * @throws {ConnectionResetError} (or the `OSError` the connection ended with).
    * @throws {TimeoutError} when `timeout` ms pass first (the connection is left as it is).
    */
   async waitClosed(options?: ReadOptions): Promise<void> {
     const t = parseReadOptions('StreamWriter.waitClosed', options);
-    if (this.closed) return;
+    if (this.closed) {
+      if (this.fatal !== null) throw this.fatal;
+      return;
+    }
     const signal = options?.signal;
     if (signal?.aborted) throw signal.reason;
     const w = new Waiter<void>(this);
@@ -248,10 +259,18 @@ export class StreamWriter {
     }
   }
 
-  /** `await using writer`: closes and waits until closed. */
+  /**
+   * `await using writer`: closes and waits until closed. Unlike `waitClosed()` it does not raise
+   * the error a lost connection ended with: the reader or a `drain` reported that already, and
+   * a cleanup that throws would bury the block's own error in a SuppressedError.
+   */
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
-    await this.waitClosed();
+    try {
+      await this.waitClosed();
+    } catch (e) {
+      if (e !== this.fatal) throw e;
+    }
   }
 
   describe(): string {

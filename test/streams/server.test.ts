@@ -122,7 +122,8 @@ describe('streams over TCP', () => {
       });
       await assert.rejects(writer.drain(), ConnectionResetError);
       writer.write('dropped after loss');
-      await writer.waitClosed();
+      // asyncio: the close waiter failed with the reset, so wait_closed() raises it.
+      await assert.rejects(writer.waitClosed(), ConnectionResetError);
     } finally {
       await new Promise<void>((r) => raw.close(() => r()));
     }
@@ -141,7 +142,49 @@ describe('streams over TCP', () => {
       accepted[0]!.resetAndDestroy();
       await assert.rejects(pending, ConnectionResetError);
       assert.equal(writer.isClosing(), true);
-      await writer.waitClosed();
+      await assert.rejects(writer.waitClosed(), ConnectionResetError);
+    } finally {
+      await new Promise<void>((r) => raw.close(() => r()));
+    }
+  });
+
+  test('waitClosed raises the reset a connection ended with, every time and after close() too; a clean close resolves; await using does not raise it', async () => {
+    const accepted: NetSocket[] = [];
+    const { createServer } = await import('node:net');
+    const raw = createServer((s) => accepted.push(s));
+    await new Promise<void>((r) => raw.listen(0, HOST, r));
+    const port = (raw.address() as { port: number }).port;
+    try {
+      // A waitClosed already waiting when the reset comes fails with it.
+      const [reader, writer] = await openConnection(HOST, port);
+      while (accepted.length === 0) await sleep(1);
+      const waiting = writer.waitClosed();
+      accepted[0]!.resetAndDestroy();
+      await assert.rejects(
+        waiting,
+        (e: unknown) => e instanceof ConnectionResetError && e.errno > 0,
+      );
+      await assert.rejects(reader.read(10), ConnectionResetError);
+      writer.close();
+      await assert.rejects(writer.waitClosed(), ConnectionResetError);
+      await assert.rejects(writer.waitClosed(), ConnectionResetError);
+
+      // The peer closing cleanly, then our close(): nothing to raise.
+      const [reader2, writer2] = await openConnection(HOST, port);
+      while (accepted.length < 2) await sleep(1);
+      accepted[1]!.end();
+      assert.equal((await reader2.read(10)).length, 0);
+      writer2.close();
+      await writer2.waitClosed();
+
+      // `await using` over a reset connection ends without raising.
+      {
+        const [reader3, writer3] = await openConnection(HOST, port);
+        await using _w = writer3;
+        while (accepted.length < 3) await sleep(1);
+        accepted[2]!.resetAndDestroy();
+        await assert.rejects(reader3.read(10), ConnectionResetError);
+      }
     } finally {
       await new Promise<void>((r) => raw.close(() => r()));
     }

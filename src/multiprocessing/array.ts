@@ -102,6 +102,67 @@ export class SharedArray extends SharedObject {
     return brokerSync().request('dataGet', this._id, []) as number[];
   }
   /**
+   * Python's `arr[start:stop]`: the items of that slice, read in one operation. A missing or null
+   * bound is the end; a negative one counts from the end; bounds past the ends are clamped, as
+   * Python's are. @throws TypeError when a bound is not an integer.
+   */
+  async slice(start?: number | null, stop?: number | null): Promise<number[]> {
+    return (await broker().request('dataOp', this._id, [
+      'getSlice',
+      sliceIndex(start),
+      sliceIndex(stop),
+    ])) as number[];
+  }
+  /** Blocking twin of `slice` (Python's `arr[start:stop]`). **Blocking:** a broker round trip. */
+  sliceSync(start?: number | null, stop?: number | null): number[] {
+    return brokerSync().request('dataOp', this._id, [
+      'getSlice',
+      sliceIndex(start),
+      sliceIndex(stop),
+    ]) as number[];
+  }
+  /**
+   * Python's `arr[start:stop] = values`: replaces the items of that slice in one operation (no
+   * process sees half of it). An Array's length is fixed, so `values` must hold as many numbers
+   * as the slice does. @throws RangeError (Python's ValueError) when it holds another number of
+   * them. @throws TypeError when a bound is not an integer or a value is not a number.
+   */
+  async setSlice(
+    start: number | null | undefined,
+    stop: number | null | undefined,
+    values: ArrayLike<number>,
+  ): Promise<void> {
+    await broker().request('dataOp', this._id, this.#setSliceOp(start, stop, values, 'setSlice'));
+  }
+  /** Blocking twin of `setSlice` (Python's `arr[start:stop] = values`). **Blocking:** a broker round trip. */
+  setSliceSync(
+    start: number | null | undefined,
+    stop: number | null | undefined,
+    values: ArrayLike<number>,
+  ): void {
+    brokerSync().request('dataOp', this._id, this.#setSliceOp(start, stop, values, 'setSliceSync'));
+  }
+  #setSliceOp(start: unknown, stop: unknown, values: ArrayLike<number>, what: string): unknown[] {
+    if (values === null || typeof values !== 'object' || typeof values.length !== 'number')
+      throw new TypeError(
+        `Array.${what} expects a list of numbers: received ${describeValue(values)}`,
+      );
+    const c = coercer(this.typecode);
+    const items = globalThis.Array.from(values as ArrayLike<unknown>, (v) =>
+      store(c, v, `Array.${what}`),
+    );
+    const [s, e] = [sliceIndex(start), sliceIndex(stop)];
+    const first = s === null ? 0 : s < 0 ? Math.max(s + this.length, 0) : Math.min(s, this.length);
+    const end =
+      e === null ? this.length : e < 0 ? Math.max(e + this.length, 0) : Math.min(e, this.length);
+    const held = Math.max(end - first, 0);
+    if (items.length !== held)
+      throw new RangeError(
+        `Can only assign a sequence of the same size to an Array slice: the slice holds ${held} items, received ${items.length}`,
+      );
+    return ['setSlice', s, e, items, this.typecode];
+  }
+  /**
    * Adds `n` to element `i` atomically; resolves to the new value, wrapped to the type code as
    * `set` stores it. @throws TypeError for a non-integer `n` on an integer code.
    */
@@ -128,6 +189,14 @@ export class SharedArray extends SharedObject {
   static _revive(init: SharedInit): SharedArray {
     return new SharedArray('', 0, {}, { ...init, lock: (init.params.lock as Lock | null) ?? null });
   }
+}
+
+/** A slice bound as the broker takes it: null for a missing one. @throws TypeError for a non-integer. */
+function sliceIndex(i: unknown): number | null {
+  if (i === undefined || i === null) return null;
+  if (typeof i !== 'number' || !Number.isInteger(i))
+    throw new TypeError(`slice indices must be integers or null: received ${describeValue(i)}`);
+  return i;
 }
 
 registerKind('mp:Array', (s) => SharedArray._revive(s), import.meta.url);

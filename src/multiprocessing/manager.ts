@@ -235,6 +235,30 @@ export class ListProxy<T = unknown> extends SharedObject {
   async length(): Promise<number> {
     return (await this.#op('size')) as number;
   }
+  /**
+   * Python's `l[start:stop]`: the items of that slice, in one operation. A missing or null bound
+   * is the end, a negative one counts from the end, bounds past the ends are clamped.
+   * @throws TypeError when a bound is not an integer.
+   */
+  async slice(start?: number | null, stop?: number | null): Promise<T[]> {
+    return decode(await this.#op('getSlice', start ?? null, stop ?? null)) as T[];
+  }
+  /**
+   * Python's `l[start:stop] = items`: the slice is replaced by `items`, however many (the list
+   * grows or shrinks), in one atomic operation. @throws TypeError when a bound is not an integer
+   * or `items` is not iterable.
+   */
+  async setSlice(
+    start: number | null | undefined,
+    stop: number | null | undefined,
+    items: Iterable<T>,
+  ): Promise<void> {
+    if (items === null || typeof (items as Partial<Iterable<T>>)?.[Symbol.iterator] !== 'function')
+      throw new TypeError(
+        `ListProxy.setSlice expects an iterable: received ${describeValue(items)}`,
+      );
+    await this.#op('setSlice', start ?? null, stop ?? null, [...items].map(stored));
+  }
   async toArray(): Promise<T[]> {
     return decode(await broker().request('dataGet', this._id, [])) as T[];
   }

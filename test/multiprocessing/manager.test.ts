@@ -86,6 +86,24 @@ describe('Manager list', () => {
     assert.deepEqual(Object.keys(after), ['0', '1', '2']);
   });
 
+  test("slice and setSlice are Python's l[i:j] and l[i:j] = items: clamped bounds, and a list that grows or shrinks", async () => {
+    using m = Manager();
+    const l = m.list<unknown>([1, 2, 3, 4]);
+    // Python: l[1:3], l[-1:] → [2, 3] [4]; l[1:3] = ['a','b','c'] → [1,'a','b','c',4]; l[0:0] = [0]
+    assert.deepEqual(await l.slice(1, 3), [2, 3]);
+    assert.deepEqual(await l.slice(-1), [4]);
+    assert.deepEqual(await l.slice(5, 9), []);
+    await l.setSlice(1, 3, ['a', 'b', 'c']);
+    assert.deepEqual(await l.toArray(), [1, 'a', 'b', 'c', 4]);
+    await l.setSlice(0, 0, [0]);
+    assert.deepEqual(await l.toArray(), [0, 1, 'a', 'b', 'c', 4]);
+    await l.setSlice(-3, null, []);
+    assert.deepEqual(await l.toArray(), [0, 1, 'a']);
+    await assert.rejects(l.slice(0.5), TypeError);
+    await assert.rejects(l.setSlice(0, 1, 5 as unknown as number[]), TypeError);
+    assert.deepEqual(await l.toArray(), [0, 1, 'a']);
+  });
+
   test('pop on an empty list raises IndexError', async () => {
     using m = Manager();
     await rejectsWith(m.list().pop(), IndexError, 'ERR_WEFT_INDEX', /pop from empty list/);

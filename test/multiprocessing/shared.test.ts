@@ -59,6 +59,7 @@ import {
   takeThenSpin,
   takeTickets,
   useManager,
+  writeSlices,
 } from './fixtures/targets.js';
 
 checkLeaks({ graceMs: 3000 });
@@ -675,6 +676,61 @@ describe('multiprocessing shared objects', () => {
       await assert.rejects(a.add(bad, 1), TypeError, String(i));
     }
     assert.deepEqual(await a.toArray(), [1, 2, 3]);
+  });
+
+  test("Array slices: slice/setSlice read and replace a run of items as Python's a[i:j] does, one atomic operation each", async () => {
+    const a = SharedArrayOf('i', [1, 2, 3, 4, 5]);
+    // Python: a[1:3], a[-2:], a[:100], a[3:1], a[-100:2] → [2, 3] [4, 5] [1..5] [] [1, 2]
+    assert.deepEqual(await a.slice(1, 3), [2, 3]);
+    assert.deepEqual(await a.slice(-2), [4, 5]);
+    assert.deepEqual(a.sliceSync(null, 100), [1, 2, 3, 4, 5]);
+    assert.deepEqual(await a.slice(3, 1), []);
+    assert.deepEqual(a.sliceSync(-100, 2), [1, 2]);
+    await a.setSlice(1, 3, [7, 8]);
+    assert.deepEqual(a.toArraySync(), [1, 7, 8, 4, 5]);
+    a.setSliceSync(-2, null, new Int32Array([-1, 2 ** 31]));
+    assert.deepEqual(await a.toArray(), [1, 7, 8, -1, -(2 ** 31)], 'stored as the type code wraps');
+    a.setSliceSync(3, 1, []);
+    // Python: a[1:3] = [1] is ValueError (a RangeError here), a['x'] item TypeError, a[1.5:3] TypeError.
+    await assert.rejects(a.setSlice(1, 3, [1]), /holds 2 items, received 1/);
+    assert.throws(() => a.setSliceSync(1, 3, [1, 2, 3]), RangeError);
+    assert.throws(() => a.setSliceSync(1, 3, ['x', 'y'] as unknown as number[]), TypeError);
+    await assert.rejects(a.slice(1.5, 3), TypeError);
+    assert.throws(() => a.sliceSync(0, '2' as unknown as number), TypeError);
+    assert.deepEqual(
+      await a.toArray(),
+      [1, 7, 8, -1, -(2 ** 31)],
+      'a refused assignment changes nothing',
+    );
+
+    // Across processes: a child writes the whole Array as one slice while this process reads it.
+    const b = SharedArrayOf('i', [0, 0, 0, 0]);
+    const q = new Queue();
+    const p = new Process({ target: writeSlices, args: [b, 300, q] });
+    p.start();
+    let reads = 0;
+    let last = 0;
+    for (let done = false; !done; ) {
+      const seen = b.sliceSync();
+      reads++;
+      assert.ok(
+        seen.every((v) => v === seen[0]),
+        `a read saw a half-written slice: ${seen}`,
+      );
+      assert.ok((seen[0] as number) >= last, 'values only grow');
+      last = seen[0] as number;
+      try {
+        q.getNowait();
+        done = true;
+      } catch (e) {
+        if (!(e instanceof Empty)) throw e;
+        await new Promise((r) => setImmediate(r));
+      }
+    }
+    await p.join();
+    assert.equal(p.exitcode, 0);
+    assert.deepEqual(b.sliceSync(), [300, 300, 300, 300]);
+    assert.ok(reads > 0);
   });
 
   test('Manager dict, list and Namespace, and a Pipe, are shared with a child', async () => {

@@ -926,6 +926,23 @@ function listOp(x: unknown[], op: string, a: unknown[]): unknown {
     }
     case 'size':
       return x.length;
+    case 'getSlice': {
+      const [start, stop] = sliceBounds(x, a[0], a[1]);
+      return x.slice(start, stop);
+    }
+    case 'setSlice': {
+      // Python's `l[i:j] = items`: a list takes any number of items in the place of the slice; an
+      // Array (its type code given) has a fixed length, so only as many as the slice holds.
+      const [start, stop] = sliceBounds(x, a[0], a[1]);
+      const items = a[2] as unknown[];
+      const typecode = a[3] as string | undefined;
+      if (typecode !== undefined && items.length !== stop - start)
+        throw new RangeError(
+          `Can only assign a sequence of the same size to an Array slice: the slice holds ${stop - start} items, received ${items.length}`,
+        );
+      x.splice(start, stop - start, ...items);
+      return undefined;
+    }
     case 'add': {
       // An Array's element (its client checked the index) wraps to its type code, as a set would.
       const [i, n, typecode] = a as [unknown, unknown, string | undefined];
@@ -977,6 +994,22 @@ function listIndex(x: unknown[], i: unknown, what: string): number {
   if (k < 0 || k >= x.length)
     throw new Failure('IndexError', `${what} out of range: received ${i} (length ${x.length})`);
   return k;
+}
+
+/**
+ * The positions `x[start:stop]` covers, as Python computes them for a slice: a missing or null
+ * bound is the end, a negative one counts from the end, and both are clamped to the list (never
+ * an IndexError); a stop before the start is an empty slice at the start.
+ */
+function sliceBounds(x: unknown[], start: unknown, stop: unknown): [number, number] {
+  const at = (i: unknown, fallback: number): number => {
+    if (i === undefined || i === null) return fallback;
+    if (typeof i !== 'number' || !Number.isInteger(i))
+      throw new TypeError(`slice indices must be integers or null: received ${describeValue(i)}`);
+    return i < 0 ? Math.max(i + x.length, 0) : Math.min(i, x.length);
+  };
+  const s = at(start, 0);
+  return [s, Math.max(at(stop, x.length), s)];
 }
 
 /** `cur + n` for an atomic add, where both are numbers (`at` names the element, for the message). */

@@ -46,7 +46,7 @@ import { describeValue } from '../internal/errors.js';
 import { broker, type Withdrawable } from '../internal/process/broker-client.js';
 import { dropTransfers, noteTransfer } from '../internal/process/transfers.js';
 import { kShared, type SharedState } from '../internal/serialize.js';
-import { BrokenPipeError, EOFError, OSError } from './errors.js';
+import { BrokenPipeError, BufferTooShort, EOFError, OSError } from './errors.js';
 import { Queue } from './queue.js';
 import { checkSignal, checkTimeout, registerKind } from './shared-object.js';
 
@@ -290,6 +290,39 @@ export class Connection {
       );
     }
     return buf;
+  }
+
+  /**
+   * Python's `recv_bytes_into(buffer, offset)`: receives the next message (its bytes, as
+   * `recvBytes` gives them) into `buf` from byte `offset` on, and resolves to its length in
+   * bytes. `buf` is a Buffer, a typed array, a DataView or an (Shared)ArrayBuffer; `offset`
+   * counts bytes whatever its item size, as Python's does.
+   * @throws BufferTooShort (a ProcessError) when the message is longer than the room after
+   * `offset`: the message is the error's `data`, and `buf` is left as it was.
+   * @throws TypeError when `buf` is not binary or `offset` not an integer; RangeError (Python's
+   * ValueError) when `offset` is negative or past the end of `buf`. EOFError, cancellation: as
+   * `recv`.
+   */
+  async recvBytesInto(
+    buf: ArrayBufferView | ArrayBufferLike,
+    offset = 0,
+    options: RecvOptions = {},
+  ): Promise<number> {
+    const room = bytesOf(buf, 'Connection.recvBytesInto');
+    checkCount('Connection.recvBytesInto', 'offset', offset);
+    if (offset > room.length)
+      throw new RangeError(
+        `Connection.recvBytesInto: offset ${offset} is past the end of the buffer (${room.length} bytes)`,
+      );
+    const data = await this.recvBytes(null, options);
+    if (data.length > room.length - offset) {
+      throw new BufferTooShort(
+        `Connection.recvBytesInto: the message is ${data.length} bytes, and the buffer has ${room.length - offset} after offset ${offset}; the message is this error's data`,
+        data,
+      );
+    }
+    room.set(data, offset);
+    return data.length;
   }
 
   /**

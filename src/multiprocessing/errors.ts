@@ -25,6 +25,21 @@ export class ProcessError extends WeftError {
 }
 
 /**
+ * Python's `BufferTooShort` (a `ProcessError`): `Connection.recvBytesInto(buf, offset)` got a
+ * message longer than the room after `offset`. The message is not lost: it is `data` (Python's
+ * `e.args[0]`), and `buf` is left as it was.
+ */
+export class BufferTooShort extends ProcessError {
+  static override readonly kind: string = 'BufferTooShort';
+  /** The whole message that did not fit. */
+  readonly data: Buffer;
+  constructor(message: string, data: Buffer = Buffer.alloc(0), options?: ErrorOptions) {
+    super(message, 'ERR_WEFT_BUFFER_TOO_SHORT', options);
+    this.data = data;
+  }
+}
+
+/**
  * Python's `EOFError` from `Connection.recv()`: nothing is left to receive and every handle of the
  * other end is closed (in every process that had one, or those processes ended).
  */
@@ -92,6 +107,7 @@ export class AttributeError extends WeftError {
 for (const cls of [
   AttributeError,
   BrokenPipeError,
+  BufferTooShort,
   Empty,
   EOFError,
   Full,

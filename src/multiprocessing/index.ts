@@ -16,6 +16,7 @@ export {
   AttributeError,
   BrokenBarrierError,
   BrokenPipeError,
+  BufferTooShort,
   Empty,
   EOFError,
   Full,

@@ -13,6 +13,7 @@ import { decode, encode } from '../../src/internal/serialize.js';
 import {
   Barrier,
   BoundedSemaphore,
+  BufferTooShort,
   Condition,
   type DictProxy,
   EOFError,
@@ -25,6 +26,7 @@ import {
   OSError,
   Pipe,
   Process,
+  ProcessError,
   Queue,
   RLock,
   Semaphore,
@@ -137,6 +139,44 @@ describe('Connection', () => {
     assert.equal((await r2.recvBytes(5)).toString(), '12345');
     await assert.rejects(r2.recvBytes(5), EOFError);
     r2.close();
+  });
+
+  test("recvBytesInto: the message lands at offset and its length comes back; one that does not fit is BufferTooShort carrying it, the buffer untouched (Python's recv_bytes_into)", async () => {
+    const [a, b] = Pipe();
+    b.sendBytes(Buffer.from('hello'));
+    b.sendBytes(Buffer.from('toolongmessage'));
+    b.sendBytes(Buffer.from([1, 0, 0, 0]));
+    b.send({ x: 1 });
+    const buf = Buffer.alloc(10);
+    // Python: 5 bytearray(b'\x00\x00hello\x00\x00\x00')
+    assert.equal(await a.recvBytesInto(buf, 2), 5);
+    assert.deepEqual([...buf], [0, 0, 104, 101, 108, 108, 111, 0, 0, 0]);
+    await assert.rejects(a.recvBytesInto(buf, 2), (e: unknown) => {
+      assert.ok(e instanceof BufferTooShort);
+      assert.ok(e instanceof ProcessError, 'a ProcessError, as in Python');
+      assert.equal(e.name, 'BufferTooShort');
+      assert.equal(e.data.toString(), 'toolongmessage');
+      return true;
+    });
+    assert.deepEqual([...buf], [0, 0, 104, 101, 108, 108, 111, 0, 0, 0], 'left as it was');
+    // The offset counts bytes whatever the item size; an object sent with send() arrives as its
+    // v8 serialization, as Python's as its pickle.
+    const ints = new Int32Array(4);
+    assert.equal(await a.recvBytesInto(ints, 4), 4);
+    assert.deepEqual([...ints], [0, 1, 0, 0]);
+    const room = new ArrayBuffer(64);
+    const n = await a.recvBytesInto(room);
+    assert.deepEqual(deserialize(Buffer.from(room, 0, n)), { x: 1 });
+    // Python: a negative offset or one past the end is ValueError (RangeError), before receiving.
+    await assert.rejects(a.recvBytesInto(buf, -1), RangeError);
+    await assert.rejects(a.recvBytesInto(buf, 11), RangeError);
+    await assert.rejects(a.recvBytesInto(buf, 1.5), TypeError);
+    await assert.rejects(a.recvBytesInto('abc' as unknown as Buffer), TypeError);
+    b.sendBytes(Buffer.from('z'));
+    assert.equal(await a.recvBytesInto(buf, 10 - 1), 1, 'nothing was taken by the refused calls');
+    assert.equal(buf[9], 122);
+    a.close();
+    b.close();
   });
 });
 

@@ -167,6 +167,19 @@ export class EventLoop {
     return this.closed;
   }
 
+  /**
+   * One loop runs at a time in a thread, as in Python: inside a `run()`, a task, a callback of
+   * another loop or its `runUntilComplete`, this loop cannot start running too.
+   */
+  private checkNoOtherLoop(): void {
+    const other = runningLoop ?? (currentContext() !== null ? defaultLoop : null);
+    if (other !== null && other !== this)
+      throw new RuntimeError(
+        'Cannot run the event loop while another loop is running: one loop runs at a time in a thread (inside run() or a task, await the work itself)',
+        'ERR_WEFT_OTHER_LOOP_RUNNING',
+      );
+  }
+
   /** Schedules `fn(...args)` on the ready queue, after everything already ready. */
   callSoon<A extends unknown[]>(fn: (...args: A) => unknown, ...args: A): Handle {
     this.checkOpen();
@@ -230,6 +243,7 @@ export class EventLoop {
     this.checkOpen();
     if (this.isRunning())
       throw new RuntimeError('This event loop is already running', 'ERR_WEFT_LOOP_RUNNING');
+    this.checkNoOtherLoop();
     const fut = ensureFuture(aw);
     this.running = true;
     const stopped = new Future<void>();
@@ -278,6 +292,7 @@ export class EventLoop {
     this.checkOpen();
     if (this.running)
       throw new RuntimeError('This event loop is already running', 'ERR_WEFT_LOOP_RUNNING');
+    this.checkNoOtherLoop();
     this.running = true;
     this.stopWaiter = new Future<void>();
     if (this.stopping) {

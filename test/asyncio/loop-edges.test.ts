@@ -236,22 +236,38 @@ describe('Task and run edges', () => {
     assert.equal(await run(async () => 'ran'), 'ran');
   });
 
-  test('a task waiting in a loop of its own can be cancelled, and the cancel reaches the awaited task', async () => {
+  test('another loop cannot run inside run(), a task or a running loop: RuntimeError, and what was passed is left alone (Python)', async () => {
+    const other = (e: unknown): boolean =>
+      e instanceof RuntimeError && e.code === 'ERR_WEFT_OTHER_LOOP_RUNNING';
+    const loop = new EventLoop();
     await run(async () => {
-      const inner = createTask(() => sleep(60_000));
-      const outer = createTask(async () => {
-        const loop = new EventLoop();
-        try {
-          return await loop.runUntilComplete(inner);
-        } finally {
-          loop.close();
-        }
-      });
-      await sleep(0);
-      await sleep(0);
-      outer.cancel('enough');
-      await assert.rejects(outer, (e: unknown) => (e as Error).name === 'CancelledError');
-      assert.equal(inner.cancelled(), true);
+      const inner = createTask(() => sleep(0, 'inner'));
+      await assert.rejects(loop.runUntilComplete(inner), other);
+      await assert.rejects(loop.runForever(), other);
+      assert.equal(loop.isRunning(), false);
+      assert.equal(await inner, 'inner', 'the task passed runs on in its own loop');
     });
+    // A task made outside every run() runs in the default loop: that one is running there.
+    const t = createTask(async () => {
+      await assert.rejects(loop.runUntilComplete(sleep(0)), other);
+      return 'checked';
+    });
+    assert.equal(await t, 'checked');
+    // Inside another loop's runUntilComplete.
+    const outer = new EventLoop();
+    assert.equal(
+      await outer.runUntilComplete(
+        (async () => {
+          await sleep(0); // now inside outer's runUntilComplete
+          await assert.rejects(loop.runUntilComplete(sleep(0)), other);
+          return 'nested refused';
+        })(),
+      ),
+      'nested refused',
+    );
+    outer.close();
+    // Outside all of them the loop runs.
+    assert.equal(await loop.runUntilComplete(sleep(0, 'ran')), 'ran');
+    loop.close();
   });
 });

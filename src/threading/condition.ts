@@ -30,6 +30,7 @@
  * EOWNERDEAD), so the caller's `run`/`hold` releases what it holds.
  */
 import { add, cas, load, notify, parkSync, sub } from '../internal/atomics.js';
+import { currentContext } from '../internal/context.js';
 import { describeValue } from '../internal/errors.js';
 import { kShared, registerSharedKind, type SharedState } from '../internal/serialize.js';
 import { AGAIN, type Attempt, type Parkable, waitAsync, waitSync } from '../internal/shm/wait.js';
@@ -114,6 +115,22 @@ export class Condition implements Recoverable {
     if (!this.lock._core.isOwned()) {
       throw new RuntimeError(
         `Cannot ${what}: the condition's lock is not held by this thread`,
+        'ERR_WEFT_LOCK_NOT_HELD',
+      );
+    }
+  }
+
+  /**
+   * A wait also needs the hold to be the caller's: held by an asyncio task of this thread other
+   * than the caller's (or the caller is outside any task), the wait would release that task's
+   * hold, whose own release then failed with "it is not held". (`notify` changes no hold and
+   * stays a per-thread check, as in Python: a callback of the holding task may notify.)
+   */
+  private checkWaiter(): void {
+    this.checkOwned('wait on a condition');
+    if (this.lock._core.heldByOtherTask(currentContext())) {
+      throw new RuntimeError(
+        "Cannot wait on a condition: the condition's lock is held by an asyncio task of this thread that is not the caller's",
         'ERR_WEFT_LOCK_NOT_HELD',
       );
     }
@@ -207,7 +224,7 @@ export class Condition implements Recoverable {
    */
   async wait(options?: WaitOptions): Promise<boolean> {
     const { timeout, signal } = parseWait('Condition.wait', options);
-    this.checkOwned('wait on a condition');
+    this.checkWaiter();
     if (signal?.aborted) throw signal.reason;
     add(this._a, UNGRANTED, 1);
     const w: PendingWait = { live: true };
@@ -238,7 +255,7 @@ export class Condition implements Recoverable {
   /** Blocking twin of `wait`. **Blocking:** parks the thread; not on a server's main thread. */
   waitSync(options?: WaitOptions): boolean {
     const { timeout, signal } = parseWait('Condition.waitSync', options);
-    this.checkOwned('wait on a condition');
+    this.checkWaiter();
     if (signal?.aborted) throw signal.reason;
     add(this._a, UNGRANTED, 1);
     const depth = this.lock._core.releaseAll();
@@ -258,17 +275,23 @@ export class Condition implements Recoverable {
 
   /**
    * Waits until `predicate()` is truthy (checked under the lock, first before any wait);
-   * resolves to its last value, falsy if `timeout` ran out.
+   * resolves to its last value, falsy if `timeout` ran out. As Python's `wait_for`, a falsy
+   * predicate waits at least once, even with a timeout of 0 (the predicate is then checked again).
    */
   async waitFor<T>(predicate: () => T | PromiseLike<T>, options?: WaitOptions): Promise<T> {
     const { timeout, signal } = parseWait('Condition.waitFor', options);
-    const deadline = timeout === null ? null : performance.now() + timeout;
+    // Python's wait_for: the deadline starts at the first wait, and that wait is made even with
+    // a timeout of 0 (so a caller without the lock is told, and the lock is let go once).
+    let deadline: number | null = null;
     let result = await predicate();
     while (!result) {
-      let left: number | null = null;
-      if (deadline !== null) {
-        left = deadline - performance.now();
-        if (left <= 0) break;
+      let left = timeout;
+      if (timeout !== null) {
+        if (deadline === null) deadline = performance.now() + timeout;
+        else {
+          left = deadline - performance.now();
+          if (left <= 0) break;
+        }
       }
       await this.wait({ timeout: left, ...(signal ? { signal } : {}) });
       result = await predicate();
@@ -277,16 +300,20 @@ export class Condition implements Recoverable {
   }
 
   waitForSync<T>(predicate: () => T, options?: WaitOptions): T {
-    const { timeout } = parseWait('Condition.waitForSync', options);
-    const deadline = timeout === null ? null : performance.now() + timeout;
+    const { timeout, signal } = parseWait('Condition.waitForSync', options);
+    let deadline: number | null = null;
     let result = predicate();
     while (!result) {
-      let left: number | null = null;
-      if (deadline !== null) {
-        left = deadline - performance.now();
-        if (left <= 0) break;
+      let left = timeout;
+      if (timeout !== null) {
+        if (deadline === null) deadline = performance.now() + timeout;
+        else {
+          left = deadline - performance.now();
+          if (left <= 0) break;
+        }
       }
-      this.waitSync({ timeout: left });
+      // An aborted signal counts, as for waitSync (a parked thread cannot see a later abort).
+      this.waitSync({ timeout: left, ...(signal ? { signal } : {}) });
       result = predicate();
     }
     return result;

@@ -449,6 +449,16 @@ export class LockCore implements Recoverable {
     return load(this.a, this.st) === selfTid;
   }
 
+  /**
+   * Whether this thread holds it for an asyncio task other than `task` (an async acquire made in
+   * that task): the thread owns it, but code of `task` (or outside any task) does not.
+   */
+  heldByOtherTask(task: object | null): boolean {
+    if (asyncHolders.size === 0) return false;
+    const holder = asyncHolders.get(this.key);
+    return holder !== undefined && holder !== task;
+  }
+
   /** For Condition: give the lock up entirely, remembering the depth. */
   releaseAll(): number {
     const depth = this.kind === 'RLock' ? this.a[this.st + C_COUNT]! : 0;

@@ -58,7 +58,9 @@
  * takes at least 4 bytes of at most 2^30), so a larger maxsize bounds nothing and the 32-bit
  * count compares stay exact.
  * Every count-changing step happens before the waiter counter is read (wait.ts's handshake).
- * Shutdown changes no futex word, so queue waits park in slices of SHUTDOWN_POLL_MS.
+ * Shutdown changes no futex word, so queue waits park in slices of SHUTDOWN_POLL_MS. A put reads
+ * SHUTDOWN under PLOCK, and shutdown() takes PLOCK once after raising it: no put stores an item
+ * after shutdown() has returned.
  *
  * Fairness: none among producers or among consumers. qsize/empty/full are snapshots.
  */
@@ -268,10 +270,14 @@ export class QueueCore {
   /** One put attempt; true when stored. Throws ShutDown. */
   tryPut(m: Measured): boolean {
     const a = this.a;
-    if (load(a, SHUTDOWN) !== 0) throw new ShutDown('Cannot put: the queue is shut down');
     lockMutex(a, PLOCK);
     let r: number;
     try {
+      // Under PLOCK, which shutdown() takes once after raising SHUTDOWN: a put either ends
+      // before the shutdown returns (and an immediate one drains its item) or throws, as under
+      // Python's mutex. Checked before the lock, a put in flight stored its item after an
+      // immediate shutdown had drained the queue, and a get then returned it.
+      if (load(a, SHUTDOWN) !== 0) throw new ShutDown('Cannot put: the queue is shut down');
       r = this.isRing() ? this.ringPut(m) : this.arenaPut(m);
     } finally {
       unlockMutex(a, PLOCK);
@@ -602,6 +608,9 @@ export class QueueCore {
   shutdown(immediate: boolean): void {
     const a = this.a;
     store(a, SHUTDOWN, immediate ? 2 : 1);
+    // Waits out a put in flight (it checks SHUTDOWN under PLOCK): from here on, none stores.
+    lockMutex(a, PLOCK);
+    unlockMutex(a, PLOCK);
     if (immediate) {
       // Drain: the items are dropped and count as done, so join() returns.
       while (this.tryGetQuiet()) {

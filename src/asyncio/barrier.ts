@@ -1,5 +1,5 @@
 import { BrokenBarrierError, describeValue } from '../internal/errors.js';
-import { parseWait } from '../internal/wait-options.js';
+import { parseWait, type WaitOptions } from '../internal/wait-options.js';
 import { Condition } from './condition.js';
 import { Lock } from './lock.js';
 
@@ -7,8 +7,9 @@ export interface BarrierOptions {
   /** Called by the last task to arrive, before the others are released (threading's
    * semantics). If it throws, the barrier breaks and that task raises the error. */
   action?: () => unknown | PromiseLike<unknown>;
-  /** Default timeout (ms) of `wait()`; a wait that times out breaks the barrier. */
-  timeout?: number;
+  /** Default timeout (ms) of `wait()`; a wait that times out breaks the barrier. `null` (Python's
+   * `None`) or `Infinity`: no default timeout. */
+  timeout?: number | null;
 }
 
 const FILLING = 0;
@@ -39,6 +40,9 @@ export class Barrier {
   private readonly timeout: number | null;
 
   constructor(parties: number, options: BarrierOptions = {}) {
+    if (typeof options !== 'object' || options === null) {
+      throw new TypeError(`Barrier options must be an object: received ${describeValue(options)}`);
+    }
     if (typeof parties !== 'number' || !Number.isInteger(parties)) {
       throw new TypeError(`Barrier parties must be an integer: received ${describeValue(parties)}`);
     }
@@ -50,6 +54,7 @@ export class Barrier {
     }
     if (
       options.timeout !== undefined &&
+      options.timeout !== null &&
       (typeof options.timeout !== 'number' || Number.isNaN(options.timeout))
     ) {
       throw new TypeError(
@@ -68,11 +73,14 @@ export class Barrier {
    * cancelled task does (the others keep waiting).
    * @throws BrokenBarrierError if the barrier is or becomes broken (abort, reset, timeout).
    */
-  async wait(options: { timeout?: number; signal?: AbortSignal } = {}): Promise<number> {
+  async wait(options: WaitOptions = {}): Promise<number> {
     // Validated before entering, so bad input cannot leave the barrier half-entered. Every
     // waiting call takes a signal (API.md); it reaches the lock and both condition waits.
     const parsed = parseWait('Barrier.wait', options);
-    const timeout = parsed.timeout ?? this.timeout;
+    // Only an absent timeout (or null, Python's None) falls back to the barrier's default, as in
+    // threading; `Infinity` waits for ever even when the barrier has a default timeout.
+    const timeout =
+      options?.timeout === undefined || options.timeout === null ? this.timeout : parsed.timeout;
     const signal = parsed.signal;
     signal?.throwIfAborted();
     const sig = signal === null ? {} : { signal };

@@ -111,6 +111,9 @@ export class Condition {
         `Condition.waitFor expects a function: received ${describeValue(predicate)}`,
       );
     const { timeout, signal } = parseWait('Condition.waitFor', options);
+    // An already aborted signal refuses the call even when the predicate holds, as Condition.wait,
+    // Event.wait and every other waiting call do.
+    if (signal?.aborted) throw signal.reason;
     const deadline = timeout === null ? null : performance.now() + timeout;
     let result = predicate();
     while (!result) {

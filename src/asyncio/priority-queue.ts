@@ -15,6 +15,11 @@ export class PriorityQueue<T = unknown> extends Queue<T> {
 
   constructor(maxsize = 0, options: PriorityQueueOptions<T> = {}) {
     super(maxsize);
+    if (typeof options !== 'object' || options === null) {
+      throw new TypeError(
+        `PriorityQueue options must be an object: received ${describeValue(options)}`,
+      );
+    }
     if (options.compare !== undefined && typeof options.compare !== 'function') {
       throw new TypeError(
         `PriorityQueue compare must be a function: received ${describeValue(options.compare)}`,

@@ -89,7 +89,13 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
    */
   put(item: T, options?: QueueWaitOptions): Promise<void> {
     if (options === undefined && !this.isShutdown && !this.full()) {
-      this.putNowait(item);
+      // A `_put` that throws (a PriorityQueue item that cannot be ordered) rejects the Promise,
+      // as on the slow path: a waiting call never throws synchronously for its item.
+      try {
+        this.putNowait(item);
+      } catch (e) {
+        return Promise.reject(e);
+      }
       return VOID;
     }
     return this.putSlow(item, options);
@@ -178,8 +184,14 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
 
   /** Waits until every item put has been marked done with `taskDone()`. */
   async join(options?: WaitOptions): Promise<void> {
+    // Checked even when nothing is unfinished, as every waiting call does: bad options throw
+    // (naming Queue.join), an already aborted signal refuses the call.
+    const { timeout, signal } = parseWait('Queue.join', options);
+    signal?.throwIfAborted();
     if (this.unfinished === 0) return;
-    const ok = await this.finished.wait(options);
+    const ok = await this.finished.wait(
+      options === undefined ? undefined : { timeout, ...(signal === null ? {} : { signal }) },
+    );
     if (!ok) throw new TimeoutError(`join() timed out with ${this.unfinished} unfinished items`);
   }
 

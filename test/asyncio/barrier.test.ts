@@ -657,6 +657,40 @@ describe('Barrier', () => {
     });
   });
 
+  test('wait({ timeout: Infinity }) waits for ever despite a default timeout; null takes the default', async () => {
+    await run(async () => {
+      const b = new Barrier(2, { timeout: 5 });
+      const patient = createTask(() => b.wait({ timeout: Number.POSITIVE_INFINITY }));
+      await sleep(50); // ten times the default timeout: that timeout must not apply
+      assert.equal(patient.done(), false);
+      assert.equal(b.broken, false);
+      assert.equal(b.nWaiting, 1);
+      assert.equal(await b.wait(), 1);
+      assert.equal(await patient, 0);
+      // null is Python's None: the barrier's default timeout applies.
+      await assert.rejects(b.wait({ timeout: null }), /timed out after 5 ms/);
+      assert.equal(b.broken, true);
+    });
+  });
+
+  test('constructor takes timeout null (no default timeout) and refuses options that are not an object', async () => {
+    assert.throws(
+      () => new Barrier(2, null as never),
+      (e: unknown) =>
+        e instanceof TypeError &&
+        /Barrier options must be an object: received null/.test(e.message),
+    );
+    await run(async () => {
+      const b = new Barrier(2, { timeout: null });
+      const first = createTask(() => b.wait());
+      await sleep(20);
+      assert.equal(first.done(), false);
+      assert.equal(await b.wait(), 1);
+      assert.equal(await first, 0);
+      assert.equal(b.broken, false);
+    });
+  });
+
   test('wait with an already aborted signal rejects with its reason and does not enter', async () => {
     await run(async () => {
       const b = new Barrier(2);

@@ -360,6 +360,35 @@ describe('Condition', () => {
     );
   });
 
+  test('waitFor with an already aborted signal rejects with its reason even when the predicate holds', async () => {
+    // As Condition.wait, Event.wait and every other waiting call: an aborted signal refuses the
+    // call before it looks at anything else.
+    await run(async () => {
+      const cond = new Condition();
+      await cond.acquire();
+      const reason = new Error('refused');
+      let calls = 0;
+      await assert.rejects(
+        cond.waitFor(
+          () => {
+            calls++;
+            return true;
+          },
+          { signal: AbortSignal.abort(reason) },
+        ),
+        (e) => e === reason,
+      );
+      assert.equal(calls, 0);
+      assert.equal(cond.locked(), true, 'the lock is still held');
+      assert.equal(waiterCount(cond), 0);
+      assert.equal(
+        await cond.waitFor(() => 'yes', { signal: new AbortController().signal }),
+        'yes',
+      );
+      cond.release();
+    });
+  });
+
   test('waitFor re-checks the predicate after each notification', async () => {
     // CPython test_wait_for.
     await run(async () => {

@@ -142,6 +142,27 @@ describe('PriorityQueue', () => {
     );
   });
 
+  test('put of an item that cannot be ordered rejects its Promise and leaves the queue as it was', async () => {
+    await run(async () => {
+      const q = new PriorityQueue<unknown>();
+      q.putNowait(1);
+      let p: Promise<void> | undefined;
+      assert.doesNotThrow(() => {
+        p = q.put('one');
+      }, 'put returns a Promise, as every waiting call does');
+      await assert.rejects(
+        p as Promise<void>,
+        (e: unknown) =>
+          e instanceof TypeError && /cannot order string against number/.test(e.message),
+      );
+      await assert.rejects(q.put('one', { timeout: 10 }), TypeError);
+      assert.equal(q.qsize(), 1);
+      assert.equal(await q.get(), 1);
+      q.taskDone();
+      await q.join({ timeout: 1000 }); // the refused items were never counted unfinished
+    });
+  });
+
   test('bad input throws TypeError naming what was received', () => {
     assert.throws(
       () => new PriorityQueue(0, { compare: 'asc' as never }),
@@ -149,6 +170,12 @@ describe('PriorityQueue', () => {
         e instanceof TypeError && /compare must be a function: received/.test(e.message),
     );
     assert.throws(() => new PriorityQueue(-1), RangeError);
+    assert.throws(
+      () => new PriorityQueue(0, null as never),
+      (e: unknown) =>
+        e instanceof TypeError &&
+        /PriorityQueue options must be an object: received null/.test(e.message),
+    );
     const q = new PriorityQueue<unknown>();
     q.putNowait(1);
     assert.throws(

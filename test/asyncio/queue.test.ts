@@ -620,6 +620,30 @@ for (const Q of [Queue, LifoQueue, PriorityQueue] as const) {
         await q.join();
       });
     });
+
+    test('join checks its options even with nothing unfinished, and names itself in errors', async () => {
+      await run(async () => {
+        const q = new Q<number>();
+        // Nothing unfinished: the options are still checked, as every waiting call checks them.
+        await assert.rejects(
+          q.join({ timeout: 'x' as unknown as number }),
+          (e: unknown) =>
+            e instanceof TypeError && /^Queue\.join: timeout must be a number/.test(e.message),
+        );
+        const reason = new Error('refused');
+        await assert.rejects(q.join({ signal: AbortSignal.abort(reason) }), (e) => e === reason);
+        // With an unfinished item the error names Queue.join, not the Event inside it.
+        q.putNowait(1);
+        await assert.rejects(
+          q.join({ signal: 'x' as unknown as AbortSignal }),
+          (e: unknown) =>
+            e instanceof TypeError && /^Queue\.join: signal must be an AbortSignal/.test(e.message),
+        );
+        await q.get();
+        q.taskDone();
+        await q.join({ timeout: 1000 });
+      });
+    });
   });
 
   describe(`${Q.name} shutdown (Python 3.13)`, () => {

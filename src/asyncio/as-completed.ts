@@ -64,12 +64,22 @@ export function asCompleted<T>(
     if (box === null) throw new TimeoutError(`asCompleted() timed out after ${timeout} ms`);
     return box.f.result();
   };
+  // The steps taken, shared by every iteration: like Python's generator, a second loop over the
+  // same object goes on from where the first one stopped (and gives nothing once all are taken)
+  // instead of waiting for outcomes that were already handed out.
+  let taken = 0;
   return {
     *[Symbol.iterator]() {
-      for (let i = 0; i < total; i++) yield waitForOne();
+      while (taken < total) {
+        taken++;
+        yield waitForOne();
+      }
     },
     async *[Symbol.asyncIterator]() {
-      for (let i = 0; i < total; i++) yield await waitForOne();
+      while (taken < total) {
+        taken++;
+        yield await waitForOne();
+      }
     },
   };
 }

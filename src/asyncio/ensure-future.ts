@@ -1,6 +1,7 @@
 import { CancelledError, describeValue } from '../internal/errors.js';
+import { Waiter } from '../internal/waiter.js';
 import { Future, isFuture } from './future.js';
-import { createTask } from './task.js';
+import { createTask, currentTask } from './task.js';
 
 /** Anything weft can wait for: a task or future, a promise, or a function to run as a task. */
 export type Awaitable<T> = PromiseLike<T> | (() => T | PromiseLike<T>);
@@ -15,6 +16,14 @@ export function ensureFuture<T>(aw: Awaitable<T>): Future<T> {
   if (typeof aw === 'function') return createTask(aw as () => T | PromiseLike<T>) as Future<T>;
   if (aw !== null && typeof aw === 'object' && typeof (aw as PromiseLike<T>).then === 'function') {
     const f = new Future<T>();
+    const w = takeWaiter(aw);
+    if (w !== null) {
+      // The wait is this future's now: cancelling the future (a gather, waitFor or TaskGroup
+      // cancelling its child) ends it, as cancelling the task CPython wraps it in would.
+      f.addDoneCallback(() => {
+        if (f.cancelled()) w.cancel(f._makeCancelledError());
+      });
+    }
     (aw as PromiseLike<T>).then(
       (v) => {
         if (!f.done()) f.setResult(v);
@@ -30,4 +39,24 @@ export function ensureFuture<T>(aw: Awaitable<T>): Future<T> {
   throw new TypeError(
     `An awaitable (a task, future, promise, or function) is required: received ${describeValue(aw)}`,
   );
+}
+
+/**
+ * A weft waiting call (`sleep(ms)`, `queue.get()`, `lock.acquire()`) made in a task records its
+ * wait on that task at the call, taking for granted that the task awaits it at once. Handed to a
+ * combinator instead (`gather(sleep(50), t)`, `shield(q.get())`, `waitFor(lock.acquire(), ms)`),
+ * the task does not wait on it: it awaits the combinator's future. Left recorded, a cancel of
+ * the task would end that wait instead of reaching the future the task awaits (a gather would
+ * not cancel its other children, a shield would not shield). So the wait is taken from the task
+ * here, and belongs to the future made for the promise. Only the task's latest wait is recorded,
+ * so only that one can be the promise given.
+ */
+function takeWaiter(p: object): Waiter<unknown> | null {
+  const task = currentTask();
+  if (task === null) return null;
+  const b = task._blocker;
+  // Pending, or granted and not yet resumed (state 2 is done).
+  if (!(b instanceof Waiter) || b.promise !== p || b.state === 2) return null;
+  b.detach();
+  return b;
 }

@@ -30,10 +30,12 @@ export class GatheringFuture<T> extends Future<T> {
   }
 }
 
+/** The trailing options: a plain object (an array is an awaitable list given by mistake). */
 function isOptions(x: unknown): x is GatherOptions {
+  if (typeof x !== 'object' || x === null) return false;
+  const proto = Object.getPrototypeOf(x);
   return (
-    typeof x === 'object' &&
-    x !== null &&
+    (proto === Object.prototype || proto === null) &&
     typeof (x as { then?: unknown }).then !== 'function' &&
     typeof (x as { addDoneCallback?: unknown }).addDoneCallback !== 'function'
   );
@@ -119,6 +121,10 @@ export function gather(...args: unknown[]): GatheringFuture<unknown[]> {
           f.addDoneCallback(onChildDone);
         }
       } else {
+        if (Array.isArray(a))
+          throw new TypeError(
+            `gather() takes the awaitables as separate arguments (gather(...aws)): received an array of length ${a.length}`,
+          );
         seenOther ??= new Map();
         f = seenOther.get(a);
         if (f === undefined) {

@@ -2,6 +2,10 @@ import { CancelledError, ExceptionGroup } from '../internal/errors.js';
 import { RuntimeError } from './errors.js';
 import { Future } from './future.js';
 import { createTask, currentTask, type Task, type TaskBody, type TaskOptions } from './task.js';
+import { _isTimeoutInScope } from './timeout.js';
+
+/** The ExceptionGroups of groups that interrupted their task and have not been left yet. */
+const interruptions = new WeakSet<ExceptionGroup>();
 
 /**
  * Structured concurrency (`asyncio.TaskGroup`): tasks created in the group are awaited when the
@@ -122,8 +126,16 @@ export class TaskGroup implements AsyncDisposable {
   private async exit(threw: boolean, error: unknown): Promise<void> {
     this.exiting = true;
     const interrupted = threw && this.group !== null && error === this.group;
-    let propagateCancel: unknown =
-      threw && (interrupted || error instanceof CancelledError) ? error : NO_ERROR;
+    // What CPython has as a CancelledError here: ours, or one of a request from an enclosing
+    // scope, which weft raises as that scope's own error (an expired timeout's TimeoutError, an
+    // outer group's ExceptionGroup). It goes on to its scope; it is not one of our errors.
+    const cancelLike =
+      threw &&
+      !interrupted &&
+      (error instanceof CancelledError ||
+        _isTimeoutInScope(error) ||
+        (error instanceof ExceptionGroup && interruptions.has(error)));
+    let propagateCancel: unknown = interrupted || cancelLike ? error : NO_ERROR;
     if (threw && !this.aborting) this.abort();
     // A cancellation from outside that arrives while the children are being cancelled, when
     // the group has errors to raise: the parent is cancelled again with it below.
@@ -145,6 +157,7 @@ export class TaskGroup implements AsyncDisposable {
       this.exitWaiter = null;
     }
     this.exited = true;
+    if (this.group !== null) interruptions.delete(this.group);
     const parent = this.parent;
     if (this.parentCancelRequested) {
       // A request the block never reached a weft await to receive is dropped, as CPython's
@@ -162,7 +175,7 @@ export class TaskGroup implements AsyncDisposable {
       if (threw && propagateCancel === error) return;
       throw propagateCancel;
     }
-    if (threw && !interrupted && !(error instanceof CancelledError)) this.record(error);
+    if (threw && !interrupted && !cancelLike) this.record(error);
     const group = this.group;
     if (group === null) return;
     if (parent.cancelling() > 0) {
@@ -198,15 +211,15 @@ export class TaskGroup implements AsyncDisposable {
     this.tasks.delete(t);
     if (this.tasks.size === 0 && this.exitWaiter !== null && !this.exitWaiter.done())
       this.exitWaiter.setResult(undefined);
-    if (t.cancelled()) return;
-    const exc = t.exception();
-    if (exc === null) return;
-    this.record(exc);
+    // `_hasException`, not `exception() === null`: a child may throw `null`.
+    if (t.cancelled() || !t._hasException) return;
+    this.record(t.exception());
     if (!this.aborting) {
       this.abort();
       if (!this.exiting && !this.parent.done()) {
         // Interrupt the block: the group is raised at the parent's current await.
         this.parentCancelRequested = true;
+        interruptions.add(this.group as ExceptionGroup);
         this.parent._requestCancel(this.group as ExceptionGroup);
       }
     }

@@ -78,12 +78,18 @@ export class Timeout implements AsyncDisposable, Disposable {
     return this.state === EXPIRED || (this.state === EXITED && this.error !== null);
   }
 
+  /** @internal The error this scope raises (null until it expires). */
+  _ownError(): TimeoutError | null {
+    return this.error;
+  }
+
   /** @internal */
   _expire(): void {
     this.timer = null;
     if (this.state !== ACTIVE) return;
     this.state = EXPIRED;
     this.error = new TimeoutError(`Timed out after the deadline of a timeout() scope`);
+    expiredInScope.add(this.error);
     this.task._requestCancel(this.error);
   }
 
@@ -92,6 +98,7 @@ export class Timeout implements AsyncDisposable, Disposable {
     stopTimer(this.timer);
     this.timer = null;
     if (this.state === EXPIRED) {
+      expiredInScope.delete(this.error as TimeoutError);
       // Our request is spent (raised, or dropped now if the block ended before an await); a
       // request still counted behind it (an outer scope's, a cancel) is raised next.
       this.task._takeBackCancel(this.error as TimeoutError);
@@ -102,6 +109,18 @@ export class Timeout implements AsyncDisposable, Disposable {
   async [Symbol.asyncDispose](): Promise<void> {
     this[Symbol.dispose]();
   }
+}
+
+/** The errors of expired scopes not yet left: each stands for a cancellation until its scope. */
+const expiredInScope = new WeakSet<Error>();
+
+/**
+ * @internal Whether `e` is the TimeoutError of an expired scope that has not been left yet: on
+ * its way out to that scope, it is what CPython's CancelledError is there (a TaskGroup between
+ * the await and the scope passes it on, as it passes on a CancelledError, instead of keeping it).
+ */
+export function _isTimeoutInScope(e: unknown): boolean {
+  return e instanceof TimeoutError && expiredInScope.has(e);
 }
 
 function expireTimeout(t: Timeout): void {

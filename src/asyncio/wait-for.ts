@@ -1,13 +1,14 @@
-import { describeValue } from '../internal/errors.js';
+import { CancelledError, describeValue } from '../internal/errors.js';
 import { type Awaitable, ensureFuture } from './ensure-future.js';
-import { createTask, currentTask } from './task.js';
-import { timeout } from './timeout.js';
+import { createTask, currentTask, type Task } from './task.js';
+import { type Timeout, timeout } from './timeout.js';
 
 /**
  * Waits for `aw` for at most `ms` milliseconds (`asyncio.wait_for`); on timeout cancels it,
  * waits for it to finish cancelling, and raises TimeoutError. `ms` null waits without limit.
  *
- * **Cancellation:** cancelling the waiting task cancels `aw` too.
+ * **Cancellation:** cancelling the waiting task cancels `aw` too, waits for it to finish, and
+ * raises the CancelledError, even if `aw` catches the cancellation and returns a value.
  */
 export async function waitFor<T>(aw: Awaitable<T>, ms: number | null): Promise<T> {
   if (ms !== null && (typeof ms !== 'number' || Number.isNaN(ms))) {
@@ -15,11 +16,24 @@ export async function waitFor<T>(aw: Awaitable<T>, ms: number | null): Promise<T
       `waitFor() expects a number of milliseconds or null: received ${describeValue(ms)}`,
     );
   }
-  if (currentTask() === null) {
+  const task = currentTask();
+  if (task === null) {
     // The deadline cancels the task that waits, so the wait needs a task of its own.
     return createTask(() => waitFor(aw, ms)) as unknown as Promise<T>;
   }
   const fut = ensureFuture(aw);
-  await using _ = timeout(ms === null ? null : Math.max(0, ms));
-  return await fut;
+  const base = task.cancelling();
+  await using scope = timeout(ms === null ? null : Math.max(0, ms));
+  const result = await fut;
+  // A cancellation of the wait that `aw` caught and returned from (so `await` gave its value):
+  // CPython's wait_for raises it all the same. Our own deadline is not one (a value that `aw`
+  // returns on timeout is returned, as in CPython).
+  if (task.cancelling() > base + (scope.expired() ? 1 : 0)) throw swallowedCancel(task, scope);
+  return result;
+}
+
+/** The request `aw` swallowed, as weft raises it (a CancelledError, an enclosing scope's error). */
+function swallowedCancel(task: Task<unknown>, scope: Timeout): Error {
+  const d = (task._cold as { deliveredCancel?: unknown } | null)?.deliveredCancel;
+  return d instanceof Error && d !== scope._ownError() ? d : new CancelledError();
 }

@@ -66,8 +66,8 @@ const SCHEDULED = 1;
 const DONE = 2;
 
 export class Waiter<V> {
-  /** The task blocked here (null when the caller runs outside every task). */
-  readonly task: WaitingTask | null;
+  /** The task blocked here (null when the caller runs outside every task, or after `detach`). */
+  task: WaitingTask | null;
   /** The primitive waited on (for deadlock walks and reports). */
   readonly owner: object | null;
   state: 0 | 1 | 2 = PENDING;
@@ -98,6 +98,17 @@ export class Waiter<V> {
 
   get pending(): boolean {
     return this.state === PENDING;
+  }
+
+  /**
+   * The task does not wait on this after all: its promise went to a combinator (`gather`,
+   * `shield`, `waitFor`), whose future the task awaits instead. The task's record of it goes, so
+   * that a cancel of the task reaches that future; the wake-up begins no step of the task.
+   */
+  detach(): void {
+    const t = this.task;
+    if (t !== null && t._blocker === this) t._blocker = null;
+    this.task = null;
   }
 
   /**

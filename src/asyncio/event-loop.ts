@@ -201,7 +201,13 @@ export class EventLoop {
         `callLater delay must be a number of milliseconds: received ${describeValue(delay)}`,
       );
     }
-    return this.callAt(this.time() + delay, fn, ...args);
+    this.checkOpen();
+    checkCallback(fn, 'callLater');
+    // Armed with `delay` itself, as every other timer of weft (sleep, timeouts) is: Node runs
+    // timers of one delay armed in one turn in the order they were armed, so a deadline taken
+    // earlier fires first, as CPython's heap orders them. `when - time()` would be a fraction
+    // less, and run before a timer of the same delay armed earlier in the turn.
+    return this.schedule(this.time() + delay, Math.max(0, delay), fn, args);
   }
 
   /** Schedules `fn(...args)` at loop time `when` (ms). */
@@ -213,9 +219,19 @@ export class EventLoop {
         `callAt time must be a number (loop time in ms): received ${describeValue(when)}`,
       );
     }
+    // Rounded up: never before `when`, and in the list of a whole delay (see callLater).
+    return this.schedule(when, Math.max(0, Math.ceil(when - this.time())), fn, args);
+  }
+
+  private schedule(
+    when: number,
+    ms: number,
+    fn: (...a: never[]) => unknown,
+    args: unknown[],
+  ): TimerHandle {
     const h = new TimerHandle(fn as (...a: unknown[]) => unknown, args, when);
     this.track(h);
-    h._timer = startTimer(Math.max(0, when - this.time()), timerDue, h);
+    h._timer = startTimer(ms, timerDue, h);
     return h;
   }
 

@@ -4,6 +4,7 @@ import { describe, test } from 'node:test';
 import {
   createTask,
   currentTask,
+  Event,
   EventLoop,
   getRunningLoop,
   iscoroutine,
@@ -104,6 +105,32 @@ describe('EventLoop', () => {
       await sleep(20);
       assert.deepEqual(log, ['at', 'later']);
       assert.ok(loop.time() >= t0 + 10);
+    });
+  });
+
+  test('a callLater of the same delay as a wait timeout armed earlier in the turn fires after it, as the earlier deadline does in CPython', async () => {
+    // callLater armed Node's timer with `when - time()`, a fraction under the delay, so it ran
+    // before an earlier 10 ms timeout in about 19 of 20 tries (187 of 200 in one run).
+    await run(async () => {
+      const loop = getRunningLoop();
+      const order: string[] = [];
+      for (let i = 0; i < 10; i++) {
+        const ev = new Event();
+        let first = '';
+        const w = createTask(async () => {
+          const got = await ev.wait({ timeout: 10 });
+          first ||= got ? 'callLater' : 'timeout';
+        });
+        await sleep(0); // the wait's timer is armed now
+        loop.callLater(10, () => {
+          first ||= 'callLater';
+          ev.set();
+        });
+        await w;
+        await sleep(15);
+        order.push(first);
+      }
+      assert.deepEqual(order, Array(10).fill('timeout'));
     });
   });
 

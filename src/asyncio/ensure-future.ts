@@ -1,5 +1,5 @@
 import { CancelledError, describeValue } from '../internal/errors.js';
-import { Waiter } from '../internal/waiter.js';
+import { takeDisplaced, Waiter } from '../internal/waiter.js';
 import { Future, isFuture } from './future.js';
 import { createTask, currentTask } from './task.js';
 
@@ -48,15 +48,18 @@ export function ensureFuture<T>(aw: Awaitable<T>): Future<T> {
  * the task does not wait on it: it awaits the combinator's future. Left recorded, a cancel of
  * the task would end that wait instead of reaching the future the task awaits (a gather would
  * not cancel its other children, a shield would not shield). So the wait is taken from the task
- * here, and belongs to the future made for the promise. Only the task's latest wait is recorded,
- * so only that one can be the promise given.
+ * here, and belongs to the future made for the promise. The task records its latest wait; an
+ * earlier one it went on without awaiting is found among the displaced waiters (waiter.ts).
  */
 function takeWaiter(p: object): Waiter<unknown> | null {
   const task = currentTask();
   if (task === null) return null;
   const b = task._blocker;
   // Pending, or granted and not yet resumed (state 2 is done).
-  if (!(b instanceof Waiter) || b.promise !== p || b.state === 2) return null;
+  if (!(b instanceof Waiter) || b.promise !== p || b.state === 2) {
+    // An earlier call of the task, displaced by a later one (`gather(sleep(a), sleep(b))`).
+    return takeDisplaced(p);
+  }
   b.detach();
   return b;
 }

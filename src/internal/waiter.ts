@@ -112,13 +112,26 @@ export class Waiter<V> {
   }
 
   /**
+   * The task made another waiting call before awaiting this one (`gather(sleep(a), sleep(b))`):
+   * it does not wait on this one directly. Its wake-up must begin no step of the task (the task
+   * is blocked elsewhere: a step begun for it would hold up the ready queue until the
+   * watchdog), and a combinator given its promise takes it over, as `detach` does for the last.
+   */
+  private displace(): void {
+    this.task = null;
+    if (this.state !== DONE) displaced.set(this.promise, this);
+  }
+
+  /**
    * The caller is about to await `promise`: record the wait on the task and end its step. A
    * cancellation already requested for the task is delivered now.
    */
   block(): Promise<V> {
     const t = this.task;
     if (t !== null) {
-      if (t._blocker !== null) t._setAside();
+      const prev = t._blocker;
+      if (prev instanceof Waiter) prev.displace();
+      else if (prev !== null) t._setAside();
       t._blocker = this;
       const pending = t._pendingCancel;
       if (pending !== null) {
@@ -217,6 +230,20 @@ export class Waiter<V> {
       this.signal = null;
     }
   }
+}
+
+/** Waiters displaced from their task (see `displace`), by promise, for `takeDisplaced`. */
+const displaced = new WeakMap<Promise<unknown>, Waiter<any>>();
+
+/**
+ * The displaced waiter whose promise `p` is, taken out of the map (a combinator now owns it:
+ * ensure-future.ts), or null.
+ */
+export function takeDisplaced(p: object): Waiter<unknown> | null {
+  const w = displaced.get(p as Promise<unknown>);
+  if (w === undefined) return null;
+  displaced.delete(p as Promise<unknown>);
+  return w.state === DONE ? null : w;
 }
 
 function resumeWaiter(w: Waiter<any>): void {

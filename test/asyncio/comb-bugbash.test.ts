@@ -110,6 +110,47 @@ describe('combinators bug bash (bb5)', () => {
     });
   });
 
+  test('gather of two waiting calls of the task (not tasks): a cancel reaches both, no timer is left, the others run on', async () => {
+    // Only the later call was the task's recorded wait: the earlier sleep's 60 s timer ran on
+    // (checkLeaks reports it), and its wake-up began a step for a task blocked elsewhere.
+    await run(async () => {
+      const q = new Queue<number>();
+      const log: string[] = [];
+      const t = createTask(() => gather(sleep(60_000), q.get(), sleep(60_000)));
+      const other = createTask(async () => {
+        for (let i = 0; i < 3; i++) {
+          await sleep(0);
+          log.push(`other ${i}`);
+        }
+      });
+      await sleep(0);
+      t.cancel('stop');
+      await assert.rejects(t, (e: unknown) => e instanceof CancelledError && e.message === 'stop');
+      await other;
+      assert.deepEqual(log, ['other 0', 'other 1', 'other 2']);
+      q.putNowait(1);
+      assert.equal(q.qsize(), 1, 'the cancelled get took nothing');
+    });
+  });
+
+  test('gather of an earlier and a later sleep of the task: the earlier one ends first and its wake-up begins no step of the task', async () => {
+    await run(async () => {
+      const order: string[] = [];
+      const t = createTask(async () => {
+        const r = await gather(sleep(5, 'a'), sleep(30, 'b'));
+        order.push('gathered');
+        return r;
+      });
+      const other = createTask(async () => {
+        await sleep(15);
+        order.push('other');
+      });
+      assert.deepEqual(await t, ['a', 'b']);
+      await other;
+      assert.deepEqual(order, ['other', 'gathered']);
+    });
+  });
+
   test('gather(sleep(ms), { returnExceptions }) still raises the cancel of the awaiting task', async () => {
     // CPython's test_cancel_gather_2.
     await run(async () => {

@@ -77,6 +77,8 @@ export class Greenlet<T = unknown> {
   /** The error a kill before the first step ended the greenlet with. */
   private killedEarly: unknown = NOT_KILLED;
   private notified = false;
+  /** `startLater()`'s timer, until it starts the greenlet. */
+  private laterTimer: Timer | null = null;
   private links: LinkCallback<any>[] | null = null;
   private readonly joiners = new WaiterList();
 
@@ -115,9 +117,12 @@ export class Greenlet<T = unknown> {
     return this._task;
   }
 
-  /** Scheduled or running, and not dead yet (gevent's `bool(greenlet)`). */
+  /**
+   * Scheduled (by `start()` or `startLater()`) or running, and not dead yet (gevent's
+   * `bool(greenlet)`).
+   */
   get started(): boolean {
-    return this._task !== null && !this.dead;
+    return (this._task !== null || this.laterTimer !== null) && !this.dead;
   }
 
   /** Finished, or killed before it ran: it will not run again. */
@@ -149,7 +154,7 @@ export class Greenlet<T = unknown> {
 
   /** Schedules the greenlet to run (it starts when the caller next suspends). Idempotent. */
   start(): void {
-    if (this._task !== null || this.killedEarly !== NOT_KILLED) return;
+    if (this._task !== null || this.killedEarly !== NOT_KILLED || this.laterTimer !== null) return;
     const task = new Task<unknown>(
       () => {
         this.ran = true;
@@ -160,6 +165,29 @@ export class Greenlet<T = unknown> {
     byTask.set(task, this);
     this._task = task;
     task.addDoneCallback(() => this._died());
+  }
+
+  /**
+   * Schedules the greenlet to start in `ms` milliseconds (gevent's `start_later`); it counts as
+   * `started` from now on. A kill before then stops the timer: the greenlet never runs.
+   * Idempotent, as `start()`, which does nothing while this timer runs.
+   * @throws TypeError for a delay that is not a number, RangeError for a negative one.
+   */
+  startLater(ms: number): void {
+    if (typeof ms !== 'number' || Number.isNaN(ms)) {
+      throw new TypeError(
+        `Greenlet.startLater expects a number of milliseconds: received ${describeValue(ms)}`,
+      );
+    }
+    if (ms < 0) throw new RangeError(`Greenlet.startLater expects a delay >= 0: received ${ms}`);
+    if (this._task !== null || this.killedEarly !== NOT_KILLED || this.laterTimer !== null) return;
+    this.laterTimer = startTimer(ms, startNow, this) ?? LATER_NEVER;
+  }
+
+  /** @internal `startLater()`'s timer fired. */
+  _startNow(): void {
+    this.laterTimer = null;
+    this.start();
   }
 
   /**
@@ -235,10 +263,16 @@ export class Greenlet<T = unknown> {
     const task = this._task;
     if (task === null || !this.ran) {
       this.killedEarly = exception;
+      if (this.laterTimer !== null) {
+        if (this.laterTimer !== LATER_NEVER) stopTimer(this.laterTimer);
+        this.laterTimer = null;
+      }
       // The task never runs its body: it ends cancelled, quietly (an exception there would be
       // reported as never retrieved); the greenlet's outcome is `exception`.
-      if (task === null) callSoon(runDied, this);
-      else task._requestCancel(new GreenletExit());
+      // The links run on the next turn, as gevent's do, not once the task has run its
+      // cancellation (one more turn): `_died` runs once, whichever comes first.
+      if (task !== null) task._requestCancel(new GreenletExit());
+      callSoon(runDied, this);
       return RESOLVED;
     }
     task._requestCancel(exception);
@@ -272,9 +306,21 @@ export class Greenlet<T = unknown> {
     else (this.links ??= []).push(cb);
   }
 
-  /** Removes every registration of `cb`. */
+  /** As `link`, but `cb` runs only if the greenlet was successful (gevent's `link_value`). */
+  linkValue(cb: LinkCallback<T>): void {
+    this.link(onlyIf(cb, true));
+  }
+
+  /** As `link`, but `cb` runs only if the greenlet failed (gevent's `link_exception`). */
+  linkException(cb: LinkCallback<T>): void {
+    this.link(onlyIf(cb, false));
+  }
+
+  /** Removes every registration of `cb` (by `link`, `linkValue` or `linkException`). */
   unlink(cb: LinkCallback<T>): void {
-    if (this.links !== null) this.links = this.links.filter((x) => x !== cb);
+    if (this.links !== null) {
+      this.links = this.links.filter((x) => x !== cb && (x as Conditional<T>).linked !== cb);
+    }
   }
 
   /** "Greenlet 'name'" — how errors and deadlock reports refer to it. */
@@ -333,6 +379,27 @@ export function checkKill(options: unknown): {
   return { exception, block, timeout };
 }
 
+/** A `linkValue`/`linkException` callback: `linked` is what `unlink` is given. */
+type Conditional<T> = LinkCallback<T> & { linked: LinkCallback<T> };
+
+function onlyIf<T>(cb: LinkCallback<T>, ok: boolean): LinkCallback<T> {
+  if (typeof cb !== 'function') {
+    throw new TypeError(`Greenlet.link expects a function: received ${describeValue(cb)}`);
+  }
+  const f = ((g: Greenlet<T>): void => {
+    if (g.successful() === ok) cb(g);
+  }) as Conditional<T>;
+  f.linked = cb;
+  return f;
+}
+
+/** `startLater` with a delay no timer can hold (Infinity): it never starts. */
+const LATER_NEVER = { never: true } as unknown as Timer;
+
+function startNow(g: Greenlet<any>): void {
+  g._startNow();
+}
+
 function runDied(g: Greenlet<any>): void {
   g._died();
 }
@@ -351,6 +418,22 @@ export function spawn<A extends unknown[], R>(
   ...args: A
 ): Greenlet<Awaited<R>> {
   return Greenlet.spawn(fn, ...args);
+}
+
+/**
+ * Creates a greenlet running `fn(...args)` and starts it in `ms` milliseconds
+ * (`gevent.spawn_later`).
+ * @throws TypeError for a delay that is not a number or `fn` not a function, RangeError for a
+ * negative delay.
+ */
+export function spawnLater<A extends unknown[], R>(
+  ms: number,
+  fn: (...args: A) => R,
+  ...args: A
+): Greenlet<Awaited<R>> {
+  const g = new Greenlet<Awaited<R>>(fn as (...a: any[]) => Awaited<R>, ...args);
+  g.startLater(ms);
+  return g;
 }
 
 /** The greenlet whose code is running, or null outside every greenlet (`gevent.getcurrent`). */

@@ -7,6 +7,7 @@ export {
   type KillOptions,
   type LinkCallback,
   spawn,
+  spawnLater,
 } from './greenlet.js';
 export { type JoinallOptions, joinall } from './joinall.js';
 export { killall } from './killall.js';

@@ -41,7 +41,9 @@ export function joinall<G extends Greenlet<any>>(
   const target = Math.min(count, list.length);
   const done: G[] = [];
   const pending: G[] = [];
-  for (const g of list) (g.dead ? done : pending).push(g);
+  // gevent's `iwait` takes the dead ones in the order given and stops at `count`: with more of
+  // them dead than `count`, the first `count` are the answer (and only their errors count).
+  for (const g of list) (g.dead && done.length < target ? done : pending).push(g);
   if (raiseError) {
     const failed = done.find((g) => !g.successful());
     if (failed) return Promise.reject(failed.exception);

@@ -148,6 +148,25 @@ export class Pool {
   }
 
   /**
+   * Runs `fn(item)` for every item in its own greenlet of the pool and yields the results in
+   * the order of the items (gevent's `imap`), each as soon as it and those before it are done.
+   * An item's error is raised as soon as it is known; the greenlets still running are killed
+   * first, as in `map`.
+   */
+  async *imap<T, R>(fn: (item: T) => R, items: Iterable<T>): AsyncGenerator<Awaited<R>> {
+    const early = new Map<number, Awaited<R>>();
+    let next = 0;
+    for await (const [i, v] of this.runEach(fn, items)) {
+      early.set(i, v);
+      while (early.has(next)) {
+        const x = early.get(next) as Awaited<R>;
+        early.delete(next++);
+        yield x;
+      }
+    }
+  }
+
+  /**
    * Runs `fn(item)` for every item in its own greenlet of the pool and yields the results as
    * the greenlets finish. An item's error is raised at the point it would have been yielded.
    */

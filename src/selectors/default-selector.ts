@@ -25,7 +25,7 @@ import { Waiter } from '../internal/waiter.js';
 import { OSError } from '../socket/errors.js';
 import { Socket } from '../socket/socket.js';
 import { closedSelector, KeyError } from './errors.js';
-import { EVENT_READ, EVENT_WRITE, SelectorKey } from './selector-key.js';
+import { EVENT_READ, EVENT_WRITE, SelectorKey, SelectorMapping } from './selector-key.js';
 
 export interface SelectOptions {
   /**
@@ -65,6 +65,7 @@ export class DefaultSelector {
   private readonly candidates = new Set<Socket>();
   private waiter: Waiter<void> | null = null;
   private closed = false;
+  private mapping: SelectorMapping<Socket, SelectorKey> | null = null;
 
   /**
    * Starts watching `fileobj` for `events` (`EVENT_READ | EVENT_WRITE`), with `data` attached.
@@ -148,11 +149,17 @@ export class DefaultSelector {
     }
   }
 
-  /** The registered sockets and their keys. */
+  /**
+   * The registered sockets and their keys: a read-only live view, as Python's mapping (a
+   * socket registered later is in it; after `close()` it is empty).
+   */
   getMap(): ReadonlyMap<Socket, SelectorKey> {
-    const m = new Map<Socket, SelectorKey>();
-    for (const [s, e] of this.entries) m.set(s, e.key);
-    return m;
+    this.mapping ??= new SelectorMapping(
+      (s: Socket) => this.entries.get(s)?.key,
+      () => [...this.entries.values()].map((e) => e.key),
+      () => this.entries.size,
+    );
+    return this.mapping;
   }
 
   /** The key of `fileobj`. @throws {KeyError} not registered. */

@@ -41,7 +41,7 @@ import { io, NOREAD, TAG_READAHEAD } from '../socket/native-io.js';
 import { RA_EOF, RawSocket, type ReadaheadOwner } from '../socket/raw-socket.js';
 import type { SelectOptions } from './default-selector.js';
 import { closedSelector, KeyError } from './errors.js';
-import { EVENT_READ, EVENT_WRITE, SelectorKey } from './selector-key.js';
+import { EVENT_READ, EVENT_WRITE, SelectorKey, SelectorMapping } from './selector-key.js';
 
 const EPOLL_CTL_ADD = 1;
 const EPOLL_CTL_DEL = 2;
@@ -82,6 +82,7 @@ export class EpollSelector implements ReadaheadOwner {
   private mark = 0;
   private waiter: Waiter<void> | null = null;
   private closed = false;
+  private mapping: SelectorMapping<RawSocket, SelectorKey<unknown, RawSocket>> | null = null;
 
   constructor() {
     if (io === null) {
@@ -178,10 +179,14 @@ export class EpollSelector implements ReadaheadOwner {
     }
   }
 
+  /** A read-only live view of the keys by socket, as Python's mapping (see DefaultSelector). */
   getMap(): ReadonlyMap<RawSocket, SelectorKey<unknown, RawSocket>> {
-    const m = new Map<RawSocket, SelectorKey<unknown, RawSocket>>();
-    for (const k of this.byFd.values()) m.set(k.fileobj, k);
-    return m;
+    this.mapping ??= new SelectorMapping(
+      (s: RawSocket) => (s instanceof RawSocket ? this.keyOf(s) : undefined),
+      () => this.byFd.values(),
+      () => this.byFd.size,
+    );
+    return this.mapping;
   }
 
   getKey(fileobj: RawSocket): SelectorKey<unknown, RawSocket> {

@@ -39,3 +39,57 @@ export class SelectorKey<D = unknown, F = Socket> {
     Object.freeze(this);
   }
 }
+
+/**
+ * What `getMap()` returns: a read-only, live view of a selector's keys by file object, as
+ * Python's `get_map()` mapping is — a socket registered (or unregistered) later shows in (or
+ * leaves) a view taken before, and after `close()` the view is empty.
+ */
+export class SelectorMapping<F, K extends SelectorKey<unknown, F>> implements ReadonlyMap<F, K> {
+  readonly #lookup: (fileobj: F) => K | undefined;
+  readonly #keys: () => Iterable<K>;
+  readonly #count: () => number;
+
+  /** @internal */
+  constructor(lookup: (fileobj: F) => K | undefined, keys: () => Iterable<K>, count: () => number) {
+    this.#lookup = lookup;
+    this.#keys = keys;
+    this.#count = count;
+  }
+
+  get size(): number {
+    return this.#count();
+  }
+
+  get(fileobj: F): K | undefined {
+    return this.#lookup(fileobj);
+  }
+
+  has(fileobj: F): boolean {
+    return this.#lookup(fileobj) !== undefined;
+  }
+
+  *entries(): MapIterator<[F, K]> {
+    for (const k of [...this.#keys()]) yield [k.fileobj, k];
+  }
+
+  *keys(): MapIterator<F> {
+    for (const k of [...this.#keys()]) yield k.fileobj;
+  }
+
+  *values(): MapIterator<K> {
+    for (const k of [...this.#keys()]) yield k;
+  }
+
+  forEach(cb: (value: K, key: F, map: ReadonlyMap<F, K>) => void, thisArg?: unknown): void {
+    for (const k of [...this.#keys()]) cb.call(thisArg, k, k.fileobj, this);
+  }
+
+  [Symbol.iterator](): MapIterator<[F, K]> {
+    return this.entries();
+  }
+
+  get [Symbol.toStringTag](): string {
+    return 'SelectorMapping';
+  }
+}

@@ -79,7 +79,7 @@ export async function sendfile(
   const count =
     options.count === undefined || options.count === null
       ? null
-      : checkSize('count', options.count);
+      : checkSize('count', options.count, 1);
   const signal = options.signal;
   checkFile(file);
   // Taken before the first await: a write made after this call comes after the file.
@@ -211,14 +211,15 @@ function flush(ns: NetSocket, signal: AbortSignal | undefined): Promise<void> {
 
 /**
  * An integer option: TypeError when it is not one (Python: "'float' object cannot be interpreted
- * as an integer"), RangeError when it is negative or past 2^53.
+ * as an integer"), RangeError when it is below `min` (0 for `offset`; 1 for `count`, as Python's
+ * socket.sendfile: "count must be a positive integer (got 0)") or past 2^53.
  */
-function checkSize(name: string, v: unknown): number {
+function checkSize(name: string, v: unknown, min = 0): number {
   if (typeof v !== 'number' || !Number.isInteger(v)) {
     throw new TypeError(`sendfile: ${name} must be an integer: received ${describeValue(v)}`);
   }
-  if (v < 0 || !Number.isSafeInteger(v)) {
-    throw new RangeError(`sendfile: ${name} must be an integer >= 0: received ${v}`);
+  if (v < min || !Number.isSafeInteger(v)) {
+    throw new RangeError(`sendfile: ${name} must be an integer >= ${min}: received ${v}`);
   }
   return v;
 }

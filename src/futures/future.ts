@@ -48,6 +48,14 @@ export const kLink = Symbol('weft.futures.link');
 type Callback<T> = (f: Future<T>) => void;
 
 /**
+ * The waits with a timeout or a signal on pending futures (`Future.result`, `exception`): one
+ * Set per future, woken by one done-callback of that future. A wait that ends first leaves its
+ * Set in O(1), and a future nobody waits on that way pays nothing (no field, nothing on the
+ * executor's hot path).
+ */
+const timedWaiters = new WeakMap<Future<any>, Set<() => void>>();
+
+/**
  * The eventual result of a call run by an executor (or of any work: create one and complete it
  * with `setResult`/`setException`).
  *
@@ -175,22 +183,42 @@ export class Future<T = unknown> implements PromiseLike<T> {
     // An aborted signal rejects every wait, even one that could answer at once (weft-wide).
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.done()) return Promise.resolve();
-    const settled = this.#ensurePromise().then(
-      () => undefined,
-      () => undefined,
-    );
-    if (timeout === null && signal === null) return settled;
+    if (timeout === null && signal === null) {
+      return this.#ensurePromise().then(
+        () => undefined,
+        () => undefined,
+      );
+    }
+    // A wait that can end first (timeout, signal) is a waiter it removes when it ends, as
+    // CPython's: nothing of it stays on a future still pending (a loop polling
+    // `result({ timeout })` on a long call kept every timed-out wait, its TimeoutError and all).
+    let waiters = timedWaiters.get(this);
+    if (waiters === undefined) {
+      const ws = new Set<() => void>();
+      waiters = ws;
+      timedWaiters.set(this, ws);
+      (this.#callbacks ??= []).push(() => {
+        timedWaiters.delete(this);
+        for (const w of ws) w();
+      });
+    }
+    const ws = waiters;
     return new Promise<void>((resolve, reject) => {
       let timer: Timer | null = null;
+      const wake = (): void => {
+        cleanup();
+        resolve();
+      };
       const cleanup = (): void => {
         stopTimer(timer);
         signal?.removeEventListener('abort', onAbort);
+        ws.delete(wake);
       };
       const onAbort = (): void => {
         cleanup();
         reject(signal?.reason);
       };
-      if (signal?.aborted) return reject(signal.reason);
+      ws.add(wake);
       signal?.addEventListener('abort', onAbort, { once: true });
       // Infinity arms nothing; a delay past Node's 2^31 − 1 ms waits in chunks.
       if (timeout !== null) {
@@ -203,10 +231,6 @@ export class Future<T = unknown> implements PromiseLike<T> {
           null,
         );
       }
-      settled.then(() => {
-        cleanup();
-        resolve();
-      });
     });
   }
 

@@ -344,11 +344,31 @@ export abstract class Executor {
         filling = false;
       }
     };
-    /** Tops the window up as results are read; per item, an error waits for its place. */
-    const topUp = perItem ? lateFill : fill;
+    /**
+     * Tops the window up as results are read. For Pool.imap (chunked or not) an error of the
+     * iterable waits for its place, after the results before it, as in Python's IMapIterator;
+     * Executor.map throws it at once (Python's reads the whole iterable at the call).
+     */
+    const topUp = stopAtError ? fill : lateFill;
+    /**
+     * The map ends before its iterables do (the loop left, a failed call, a timeout, shutdown
+     * with cancelFutures): their iterators are closed, as `for…of` closes one it leaves, so a
+     * generator's `finally` runs. One that threw or ended is not (`exhausted` already).
+     */
+    const closeSources = (): void => {
+      if (exhausted) return;
+      exhausted = true;
+      for (const i of its) {
+        try {
+          i.return?.();
+        } catch {
+          // Its own error, at a point where the map has already ended: nothing to throw it to.
+        }
+      }
+    };
     const cancelRest = (): void => {
       closed = true;
-      exhausted = true;
+      closeSources();
       bar?.stop();
       while (inflight.length > 0) (inflight.shift() as Future<unknown>).cancel();
       endRun();
@@ -381,13 +401,15 @@ export abstract class Executor {
           lateFill();
         },
         stop: () => {
-          exhausted = true;
+          closeSources();
           endRun();
         },
       };
       untrack = this._trackMap(run);
     }
 
+    /** The chunk being read for a next() of a chunked map (see next()). */
+    let reading: Promise<IteratorResult<Awaited<R>>> | null = null;
     const it: AsyncIterableIterator<Awaited<R>> = {
       [Symbol.asyncIterator]() {
         return it;
@@ -411,7 +433,18 @@ export abstract class Executor {
             return Promise.resolve({ done: false, value: f._resultNow() as Awaited<R> });
           }
         }
-        return refill();
+        if (chunksize === 1) return refill();
+        // A chunked map reads a chunk at a time into one buffer: a next() made while one is
+        // being read (`Promise.all([it.next(), it.next()])`) waits for it and is answered in
+        // turn, as an async generator's would be (it read the next chunk over the first's).
+        if (reading !== null) return reading.then(nextInTurn, nextInTurn);
+        const p = refill();
+        reading = p;
+        const done = (): void => {
+          if (reading === p) reading = null;
+        };
+        p.then(done, done);
+        return p;
       },
       async return(): Promise<IteratorResult<Awaited<R>>> {
         cancelRest();
@@ -449,8 +482,10 @@ export abstract class Executor {
       if (chunksize === 1) return { done: false, value: v as Awaited<R> };
       buffer = v as ArrayLike<unknown>;
       bufferAt = 0;
-      return it.next();
+      if (bufferAt < buffer.length) return { done: false, value: buffer[bufferAt++] as Awaited<R> };
+      return refill();
     };
+    const nextInTurn = (): Promise<IteratorResult<Awaited<R>>> => it.next();
     return it;
   }
 

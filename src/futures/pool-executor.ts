@@ -145,12 +145,17 @@ export abstract class PoolExecutor extends Executor {
     const all = new Future<unknown[]>();
     let left = parts.length;
     if (left === 0) all.setResult([]);
+    // Done once every part is, as a chunk run in one task is (Pool's map is ready only when all
+    // its calls have ended); failed with the first error in order, as that task stops there.
     for (const p of parts) {
       p.addDoneCallback(() => {
-        if (all.done()) return;
-        const e = p._errorOf();
-        if (e !== undefined) all.setException(e);
-        else if (--left === 0) all.setResult(parts.map((x) => x._resultNow()));
+        if (--left > 0 || all.done()) return;
+        for (const x of parts) {
+          if (x.cancelled()) return all.setException(new CancelledError('The call was cancelled'));
+          const e = x._errorOf();
+          if (e !== undefined) return all.setException(e);
+        }
+        all.setResult(parts.map((x) => x._resultNow()));
       });
     }
     return all;

@@ -128,6 +128,7 @@ export class Pool {
     options: ApplyAsyncOptions<Awaited<R>> = {},
   ): AsyncResult<Awaited<R>> {
     this.#check();
+    checkFunction(fn, 'Pool.applyAsync');
     if (!Array.isArray(args))
       throw new TypeError(
         `Pool.applyAsync: args must be an array: received ${describeValue(args)}`,
@@ -143,7 +144,10 @@ export class Pool {
     return new AsyncResult(f);
   }
 
-  /** `fn` over `iterable`, in order; resolves to the list of results. */
+  /**
+   * `fn` over `iterable`, in order; resolves to the list of results once every call has ended
+   * (a failed call rejects it with the first error to arrive, after the others have run).
+   */
   async map<R>(
     fn: (x: any) => R,
     iterable: Iterable<unknown>,
@@ -160,6 +164,7 @@ export class Pool {
     options: ApplyAsyncOptions<Awaited<R>[]> & PoolMapOptions = {},
   ): AsyncResult<Awaited<R>[]> {
     this.#check();
+    checkFunction(fn, 'Pool.mapAsync');
     return this.#mapAsync(
       fn as Fn,
       [...checkIterable(iterable)].map((x) => [x]),
@@ -189,6 +194,7 @@ export class Pool {
     options: ApplyAsyncOptions<Awaited<R>[]> & PoolMapOptions = {},
   ): AsyncResult<Awaited<R>[]> {
     this.#check();
+    checkFunction(fn, 'Pool.starmapAsync');
     const lists: unknown[][] = [];
     for (const a of checkIterable(iterable)) lists.push(argumentList(a));
     return this.#mapAsync(fn as Fn, lists, chunksize, options) as AsyncResult<Awaited<R>[]>;
@@ -222,26 +228,20 @@ export class Pool {
         all.addDoneCallback(() => bar.stop());
       }
     }
+    // Python's MapResult: ready only once every chunk is done (the calls of a failed map have
+    // all ended when `get` rejects and `errorCallback` runs), with the first error to arrive.
     let left = chunks.length;
-    const finish = (): void => {
-      if (all.done()) return;
-      for (const c of chunks) {
-        const e = c._errorOf();
-        if (e !== undefined) {
-          all.setException(e);
-          return;
-        }
-      }
-      all.setResult(chunks.flatMap((c) => c._resultNow() as unknown[]));
-    };
+    let error: { e: unknown } | null = null;
     if (left === 0) all.setResult([]);
     for (const c of chunks) {
       c.addDoneCallback(() => {
-        if (c._errorOf() !== undefined) {
-          all.done() || all.setException(c._errorOf());
-          return;
+        if (error === null) {
+          if (c.cancelled()) error = { e: new CancelledError('The call was cancelled') };
+          else if (c._errorOf() !== undefined) error = { e: c._errorOf() };
         }
-        if (--left === 0) finish();
+        if (--left > 0 || all.done()) return;
+        if (error !== null) all.setException(error.e);
+        else all.setResult(chunks.flatMap((x) => x._resultNow() as unknown[]));
       });
     }
     hook(all, options);
@@ -252,7 +252,8 @@ export class Pool {
    * Results in order, as they become available (Python's imap). Lazy: a window of calls is in
    * flight ahead of the result being read. With `chunksize` 1, a failed call throws its error
    * for its item and the next read goes on with the next item (Python's IMapIterator); with
-   * chunks, a failed chunk ends the iteration (as Python's generator over chunks does).
+   * chunks, a failed chunk ends the iteration (as Python's generator over chunks does). An
+   * iterable that throws is read the same way: the results before its error, then the error.
    * @throws RangeError (ERR_WEFT_POOL_NOT_RUNNING) at the call when the pool is not running.
    */
   imap<R>(
@@ -406,9 +407,19 @@ function unordered(
     }
     if (exhausted) endRun();
   };
+  /** Closes the iterable's iterator when the iteration ends before it (Executor.map's rule). */
+  const closeSource = (): void => {
+    if (exhausted) return;
+    exhausted = true;
+    try {
+      source.return?.();
+    } catch {
+      // Its own error, after the iteration has ended: nothing to throw it to.
+    }
+  };
   const close = (): void => {
     closed = true;
-    exhausted = true;
+    closeSource();
     for (const f of live) f.cancel();
     live.clear();
     endRun();
@@ -456,7 +467,7 @@ function unordered(
         fill();
       },
       stop: () => {
-        exhausted = true;
+        closeSource();
         endRun();
         wakeAll();
       },
@@ -505,6 +516,13 @@ function hook<R>(f: Future<R>, o: ApplyAsyncOptions<R>): void {
     if (e !== undefined) errorCallback?.(e);
     else if (!x.cancelled()) callback?.(x._resultNow() as R);
   });
+}
+
+/** A TypeError naming the Pool method, not the executor under it. */
+function checkFunction(fn: unknown, what: string): void {
+  if (typeof fn !== 'function') {
+    throw new TypeError(`${what} expects a function: received ${describeValue(fn)}`);
+  }
 }
 
 function checkIterable(x: Iterable<unknown>): Iterable<unknown> {

@@ -280,19 +280,11 @@ export class Condition implements Recoverable {
    */
   async waitFor<T>(predicate: () => T | PromiseLike<T>, options?: WaitOptions): Promise<T> {
     const { timeout, signal } = parseWait('Condition.waitFor', options);
-    // Python's wait_for: the deadline starts at the first wait, and that wait is made even with
-    // a timeout of 0 (so a caller without the lock is told, and the lock is let go once).
-    let deadline: number | null = null;
+    const clock = waitForClock(timeout);
     let result = await predicate();
     while (!result) {
-      let left = timeout;
-      if (timeout !== null) {
-        if (deadline === null) deadline = performance.now() + timeout;
-        else {
-          left = deadline - performance.now();
-          if (left <= 0) break;
-        }
-      }
+      const left = clock();
+      if (left === OVER) break;
       await this.wait({ timeout: left, ...(signal ? { signal } : {}) });
       result = await predicate();
     }
@@ -301,17 +293,11 @@ export class Condition implements Recoverable {
 
   waitForSync<T>(predicate: () => T, options?: WaitOptions): T {
     const { timeout, signal } = parseWait('Condition.waitForSync', options);
-    let deadline: number | null = null;
+    const clock = waitForClock(timeout);
     let result = predicate();
     while (!result) {
-      let left = timeout;
-      if (timeout !== null) {
-        if (deadline === null) deadline = performance.now() + timeout;
-        else {
-          left = deadline - performance.now();
-          if (left <= 0) break;
-        }
-      }
+      const left = clock();
+      if (left === OVER) break;
       // An aborted signal counts, as for waitSync (a parked thread cannot see a later abort).
       this.waitSync({ timeout: left, ...(signal ? { signal } : {}) });
       result = predicate();
@@ -390,3 +376,24 @@ registerSharedKind(
   },
   import.meta.url,
 );
+
+/** What `waitForClock`'s clock answers once the time is spent. */
+const OVER = -1;
+
+/**
+ * Python's `wait_for` clock: each call gives the timeout of the next wait (null: none), or OVER.
+ * The deadline starts at the first wait, and that wait is made even with a timeout of 0, so a
+ * caller without the lock is told and the lock is let go once.
+ */
+function waitForClock(timeout: number | null): () => number | null {
+  let deadline: number | null = null;
+  return () => {
+    if (timeout === null) return null;
+    if (deadline === null) {
+      deadline = performance.now() + timeout;
+      return timeout;
+    }
+    const left = deadline - performance.now();
+    return left <= 0 ? OVER : left;
+  };
+}

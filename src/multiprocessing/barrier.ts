@@ -2,6 +2,14 @@ import { currentTaskSignal } from '../internal/context.js';
 import { describeValue } from '../internal/errors.js';
 import { broker } from '../internal/process/broker-client.js';
 import { brokerSync } from '../internal/process/broker-sync.js';
+import { kShared, type SharedState } from '../internal/serialize.js';
+import {
+  resolveTaskRef,
+  resolveTaskRefSync,
+  type TaskRef,
+  TaskReferenceError,
+  toTaskRef,
+} from '../internal/task-ref.js';
 import type { WaitOptions } from '../internal/wait-options.js';
 import { BrokenBarrierError } from './errors.js';
 import {
@@ -11,6 +19,16 @@ import {
   type SharedInit,
   SharedObject,
 } from './shared-object.js';
+
+/**
+ * The actions of the barriers made in this thread, by id: a handle on one of them revived here
+ * again (from a queue item) runs the very function — a closure included — not a copy rebuilt from
+ * its source.
+ */
+const localActions = new Map<string, WeakRef<() => unknown>>();
+const forgetAction = new FinalizationRegistry<string>((id) => {
+  if (localActions.get(id)?.deref() === undefined) localActions.delete(id);
+});
 
 export interface BarrierOptions {
   /** Run by the party that gets index 0 when the barrier trips (in that party's process). */
@@ -35,7 +53,9 @@ export interface BarrierOptions {
  */
 export class Barrier extends SharedObject {
   readonly parties: number;
-  readonly #action: (() => unknown) | null;
+  #action: (() => unknown) | null;
+  /** How the action is found in another process or thread (computed when first sent there). */
+  #actionRef: TaskRef | null = null;
   readonly #timeout: number | null;
 
   constructor(parties: number, options: BarrierOptions = {}, init?: SharedInit) {
@@ -46,8 +66,53 @@ export class Barrier extends SharedObject {
     }
     super('barrier', { parties }, init);
     this.parties = this._params.parties as number;
-    this.#action = options.action ?? null;
-    this.#timeout = checkTimeout('Barrier', options.timeout);
+    if (init === undefined) {
+      this.#action = options.action ?? null;
+      this.#timeout = checkTimeout('Barrier', options.timeout);
+      if (this.#action !== null) {
+        localActions.set(this._id, new WeakRef(this.#action));
+        forgetAction.register(this.#action, this._id);
+      }
+      return;
+    }
+    // A handle another process or thread sent: the default timeout and the action travel with
+    // it, as Python's Barrier pickles both — the action runs in whichever process gets index 0.
+    this.#timeout = (init.params.timeout as number | null | undefined) ?? null;
+    const ref = (init.params.action as TaskRef | null | undefined) ?? null;
+    this.#actionRef = ref;
+    // Found when this party first gets index 0 (its module loaded then if need be): a process
+    // that never runs it never loads it.
+    this.#action = localActions.get(this._id)?.deref() ?? null;
+  }
+
+  override [kShared](): SharedState {
+    if (this.#action !== null) this.#actionRef ??= toTaskRef(this.#action, 'Barrier action');
+    return {
+      kind: this._kind(),
+      state: {
+        id: this._id,
+        params: { parties: this.parties, timeout: this.#timeout, action: this.#actionRef },
+      },
+    };
+  }
+
+  /** Runs the action (this party got index 0), loading its module first if it was sent here. */
+  async #runAction(): Promise<void> {
+    if (this.#action === null && this.#actionRef !== null)
+      this.#action = (await resolveTaskRef(this.#actionRef)) as () => unknown;
+    if (this.#action !== null) await this.#action();
+  }
+
+  #runActionSync(): void {
+    if (this.#action === null && this.#actionRef !== null) {
+      const fn = resolveTaskRefSync(this.#actionRef);
+      if (fn === null)
+        throw new TaskReferenceError(
+          `Barrier action ${this.#actionRef.name || '(anonymous)'} cannot be found in this thread without loading its module, which waitSync cannot wait for: import that module first, or use wait()`,
+        );
+      this.#action = fn as () => unknown;
+    }
+    if (this.#action !== null) this.#action();
   }
   protected _kind(): string {
     return 'mp:Barrier';
@@ -70,12 +135,12 @@ export class Barrier extends SharedObject {
       })) as number;
     } catch (e) {
       // Withdrawn as its generation passed: that generation's action is this party's to run.
-      if (late === 0 && this.#action) await this.#action();
+      if (late === 0) await this.#runAction();
       if (e !== signal?.reason && (e as Error)?.name === 'BrokenBarrierError')
         throw new BrokenBarrierError((e as Error).message);
       throw e;
     }
-    if (index === 0 && this.#action) await this.#action();
+    if (index === 0) await this.#runAction();
     return index;
   }
   /**
@@ -99,7 +164,7 @@ export class Barrier extends SharedObject {
         throw new BrokenBarrierError((e as Error).message);
       throw e;
     }
-    if (index === 0 && this.#action) this.#action();
+    if (index === 0) this.#runActionSync();
     return index;
   }
   /** Breaks the barrier: current and future waiters get BrokenBarrierError until `reset`. */
@@ -109,9 +174,14 @@ export class Barrier extends SharedObject {
   async reset(): Promise<void> {
     await broker().request('barrierReset', this._id, []);
   }
-  /** How many parties are waiting now (a snapshot; Python's `n_waiting`). */
+  /**
+   * How many parties are waiting now (a snapshot; Python's `n_waiting`): 0 while the barrier is
+   * broken, as in Python — its waiters were all answered with BrokenBarrierError.
+   */
   nWaiting(): number {
-    return (brokerSync().request('barrierState', this._id, []) as [number, boolean])[0];
+    const [n, broken] = brokerSync().request('barrierState', this._id, []) as [number, boolean];
+    // The broker keeps the count of a generation that broke until `reset`; nobody waits in it.
+    return broken ? 0 : n;
   }
   /** Whether the barrier is broken (a snapshot). */
   broken(): boolean {

@@ -11,6 +11,14 @@ import {
   SharedObject,
 } from './shared-object.js';
 
+/**
+ * Acquisitions this thread holds, by lock id — not by handle: a lock reaches a process (or comes
+ * back to its creator) as several handles on one id (in `args`, and again inside a Condition or
+ * a queue item), and a hold taken through one is released, or checked by `Condition.notify`,
+ * through another, as in Python, where every copy is the same lock.
+ */
+const heldHere = new Map<string, number>();
+
 export interface AcquireOptions {
   blocking?: boolean;
   timeout?: number | null;
@@ -25,9 +33,6 @@ export interface AcquireOptions {
  * the same instant is released again.
  */
 export class Lock extends SharedObject {
-  /** Acquisitions this process holds (release() checks it: the broker answers asynchronously). */
-  #held = 0;
-
   constructor(init?: SharedInit) {
     super(
       'lock',
@@ -56,7 +61,7 @@ export class Lock extends SharedObject {
         if (late === true) broker().post('release', this._id, [owner]);
       },
     )) as boolean;
-    if (got) this.#held++;
+    if (got) heldHere.set(this._id, (heldHere.get(this._id) ?? 0) + 1);
     return got;
   }
 
@@ -78,19 +83,21 @@ export class Lock extends SharedObject {
       block,
       timeout,
     ]) as boolean;
-    if (got) this.#held++;
+    if (got) heldHere.set(this._id, (heldHere.get(this._id) ?? 0) + 1);
     return got;
   }
 
   /** Releases. @throws RuntimeError when this process does not hold it. */
   release(): void {
-    if (this.#held === 0) {
+    const held = heldHere.get(this._id) ?? 0;
+    if (held === 0) {
       throw new RuntimeError(
         `Cannot release ${this.constructor.name}: it is not held by this process`,
         'ERR_WEFT_NOT_HELD',
       );
     }
-    this.#held--;
+    if (held === 1) heldHere.delete(this._id);
+    else heldHere.set(this._id, held - 1);
     broker().post('release', this._id, [broker().owner]);
   }
 
@@ -99,7 +106,7 @@ export class Lock extends SharedObject {
    * must refuse synchronously, as Python's does, and is not waited for.
    */
   _heldHere(): boolean {
-    return this.#held > 0;
+    return heldHere.has(this._id);
   }
 
   /** Whether some process holds it — a snapshot: another process may change it the next instant. */

@@ -1,12 +1,16 @@
 import { kShared, type SharedState } from '../internal/serialize.js';
-import { Queue } from './queue.js';
+import { Queue, type QueueOptions } from './queue.js';
 import { registerKind } from './shared-object.js';
 
-/** Python's `multiprocessing.SimpleQueue`: an unbounded queue with `put`, `get`, `empty`, `close`. */
+/**
+ * Python's `multiprocessing.SimpleQueue`: an unbounded queue with `put`, `get`, `empty`, `close`.
+ * `prefetch` is a `Queue`'s (1,024 by default): 1 hands every item to whichever consumer process
+ * asks first, what a work queue of slow tasks wants.
+ */
 export class SimpleQueue<T = unknown> {
   readonly #q: Queue<T>;
-  constructor(queue?: Queue<T>) {
-    this.#q = queue ?? new Queue<T>(0);
+  constructor(options: QueueOptions = {}) {
+    this.#q = (options as Revived<T>)[kQueue] ?? new Queue<T>(0, options);
   }
   put(item: T): Promise<void> {
     return this.#q.put(item);
@@ -32,4 +36,12 @@ export class SimpleQueue<T = unknown> {
   }
 }
 
-registerKind('mp:SimpleQueue', (s) => new SimpleQueue(Queue._revive(s)), import.meta.url);
+/** A revived handle's queue, passed to the constructor under a key of this module's own. */
+const kQueue = Symbol('weft.SimpleQueue.queue');
+type Revived<T> = { [kQueue]?: Queue<T> };
+
+registerKind(
+  'mp:SimpleQueue',
+  (s) => new SimpleQueue({ [kQueue]: Queue._revive(s) } as QueueOptions),
+  import.meta.url,
+);

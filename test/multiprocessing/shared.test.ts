@@ -54,6 +54,7 @@ import {
   spawnGrandchild,
   syncConsumerThenSpin,
   takeOne,
+  takeOneThenWait,
   takeThenExit,
   takeThenHang,
   takeThenSpin,
@@ -871,6 +872,24 @@ describe('multiprocessing shared objects', () => {
     const q = new Queue<unknown>();
     assert.throws(() => q.putNowait(b), /closed Connection cannot be sent/);
     a.close();
+  });
+
+  test('SimpleQueue({ prefetch: 1 }): a consumer takes one item at a time and leaves the rest to the others', async () => {
+    assert.throws(() => new SimpleQueue({ prefetch: 0 }), RangeError);
+    const q = new SimpleQueue<number>({ prefetch: 1 });
+    const out = new SimpleQueue<number>();
+    const go = new Event();
+    for (const i of [1, 2, 3]) await q.put(i);
+    const p = new Process({ target: takeOneThenWait, args: [q, out, go] });
+    p.start();
+    assert.equal(await out.get(), 1);
+    // With the default prefetch the child's get took all three, and these gets would wait until
+    // it ended, which it does only once `go` is set below.
+    const signal = AbortSignal.timeout(20_000);
+    assert.deepEqual([await q.get({ signal }), await q.get({ signal })], [2, 3]);
+    go.set();
+    await p.join();
+    assert.equal(p.exitcode, 0);
   });
 
   test('a queue passed to a child reaches a grandchild, connected', async () => {

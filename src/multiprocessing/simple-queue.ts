@@ -1,3 +1,4 @@
+import { describeValue } from '../internal/errors.js';
 import { kShared, type SharedState } from '../internal/serialize.js';
 import { Queue, type QueueOptions } from './queue.js';
 import { registerKind } from './shared-object.js';
@@ -10,6 +11,10 @@ import { registerKind } from './shared-object.js';
 export class SimpleQueue<T = unknown> {
   readonly #q: Queue<T>;
   constructor(options: QueueOptions = {}) {
+    if (options instanceof Queue || typeof options !== 'object' || options === null)
+      throw new TypeError(
+        `SimpleQueue options must be an object such as { prefetch: 1 }: received ${describeValue(options)}`,
+      );
     this.#q = (options as Revived<T>)[kQueue] ?? new Queue<T>(0, options);
   }
   put(item: T): Promise<void> {

@@ -876,6 +876,7 @@ describe('multiprocessing shared objects', () => {
 
   test('SimpleQueue({ prefetch: 1 }): a consumer takes one item at a time and leaves the rest to the others', async () => {
     assert.throws(() => new SimpleQueue({ prefetch: 0 }), RangeError);
+    assert.throws(() => new SimpleQueue(new Queue(0) as never), TypeError);
     const q = new SimpleQueue<number>({ prefetch: 1 });
     const out = new SimpleQueue<number>();
     const go = new Event();

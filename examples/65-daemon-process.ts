@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { Process, task } from 'weft/multiprocessing';
 import { defineLesson, runIfMain } from './lesson.js';
 
@@ -33,7 +34,7 @@ const lesson = defineLesson({
     // The intermediate parent runs this very file. Node does not hand a loader registered through
     // tsx's API (as `weft tour` does) to a spawned process, so a .ts lesson names it itself.
     const loader = self.endsWith('.ts') ? ['--import', import.meta.resolve('tsx')] : [];
-    const parent = spawn(process.execPath, [...loader, self, '--as-parent'], {
+    const parent = spawn(process.execPath, [...loader, self, '--as-parent', String(process.pid)], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const child = await new Promise<number>((resolve, reject) => {
@@ -62,7 +63,16 @@ const lesson = defineLesson({
 });
 export default lesson;
 
-if (process.argv.includes('--as-parent')) {
+const asParent = process.argv.indexOf('--as-parent');
+if (asParent > 0) {
+  // This helper must not outlive the lesson (Ctrl-C or a kill of `weft run` would leave it and
+  // its daemon spinning for ever). Its main thread is kept busy below, so a thread of its own
+  // watches the lesson's pid and ends it, as weft's daemons watch theirs.
+  const lessonPid = Number(process.argv[asParent + 1]);
+  new Worker(
+    `setInterval(() => { if (process.ppid !== ${lessonPid}) process.kill(process.pid, 'SIGKILL'); }, 100);`,
+    { eval: true },
+  ).unref();
   const p = new Process({ target: spin, daemon: true });
   p.start();
   setTimeout(() => {

@@ -44,14 +44,22 @@ export function listLessonFiles(context: CliContext): LessonFile[] {
 }
 
 /**
- * The lessons a filter names: its number (`10`, `1` for 01) or a part of its file name
- * (`gevent`). No filter: all of them. A filter that names none is an error that lists them.
+ * The lessons a filter names: its number (`10`, `1` for 01), a part of its file name
+ * (`gevent`) or its path (`examples/10-gevent-sleep.ts`). No filter: all of them. A filter that names none is an error that lists them.
  */
 export function selectLessons(files: LessonFile[], filters: string[]): LessonFile[] {
   if (filters.length === 0) return files;
   const chosen = new Set<LessonFile>();
   for (const f of filters) {
-    const wanted = f.toLowerCase();
+    // A path as the shell completes it (examples/10-gevent-sleep.ts) names its lesson too.
+    const wanted = basename(f.trim(), '.ts').toLowerCase();
+    // An empty part of a name is in every name: `weft tour "$LESSON"` with LESSON unset would
+    // run every lesson instead of saying that none was named.
+    if (wanted === '') {
+      throw new CliError(
+        `an empty lesson name names no lesson. The lessons are:\n${files.map((l) => `  ${l.id}`).join('\n')}`,
+      );
+    }
     const matches = files.filter((l) =>
       /^\d+$/.test(wanted)
         ? Number.parseInt(l.number, 10) === Number.parseInt(wanted, 10)

@@ -467,7 +467,7 @@ export const serveCommand: CliCommand = {
       .description('run the echo-uppercase server in one of the IO models (until Ctrl-C)')
       .argument('<what>', 'the server to run: echo')
       .option('--model <model>', `one of: ${Object.keys(MODELS).join(', ')}`, 'streams')
-      .option('--host <host>', 'address to listen on (loopback by default)', '127.0.0.1')
+      .option('--host <host>', 'address to listen on', '127.0.0.1')
       .option('--port <port>', 'port (0 picks a free one)', '8888')
       .option('--workers <n>', 'worker processes sharing the port (streams model)', '1')
       .action(

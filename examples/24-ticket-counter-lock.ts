@@ -66,7 +66,7 @@ async function sale(
 }
 
 const lesson = defineLesson({
-  title: 'The ticket counter: 8 threads overselling without a Lock, exact with one',
+  title: 'The ticket counter: threads overselling without a Lock, exact with one',
   shows:
     'Read-modify-write of a shared file by parallel threads loses updates; a threading.Lock ' +
     'makes each sale atomic, so sold + left equals the tickets there were.',

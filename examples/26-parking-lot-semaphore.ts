@@ -42,7 +42,7 @@ export const car = task(
 );
 
 const lesson = defineLesson({
-  title: 'Parking lot: Semaphore(5) lets at most 5 of 25 car threads in at once',
+  title: 'Parking lot: a Semaphore lets only so many car threads in at once',
   shows:
     'A Semaphore counts free spaces across threads: cars wait at the gate while the lot is ' +
     'full, and the number inside never exceeds the spaces.',

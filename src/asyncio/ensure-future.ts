@@ -1,5 +1,5 @@
 import { CancelledError, describeValue } from '../internal/errors.js';
-import { takeDisplaced, Waiter } from '../internal/waiter.js';
+import { callOf, takeDisplaced, Waiter } from '../internal/waiter.js';
 import { Future, isFuture } from './future.js';
 import { createTask, currentTask } from './task.js';
 
@@ -16,12 +16,16 @@ export function ensureFuture<T>(aw: Awaitable<T>): Future<T> {
   if (typeof aw === 'function') return createTask(aw as () => T | PromiseLike<T>) as Future<T>;
   if (aw !== null && typeof aw === 'object' && typeof (aw as PromiseLike<T>).then === 'function') {
     const f = new Future<T>();
-    const w = takeWaiter(aw);
+    // A call made by an async method (`q.get()`) returns a promise of its own; its waits are
+    // tied to it (waiter.ts, `tieCall`), and the first is the one the task recorded.
+    const call = callOf(aw);
+    const w = takeWaiter(call?.w?.promise ?? aw);
     if (w !== null) {
       // The wait is this future's now: cancelling the future (a gather, waitFor or TaskGroup
-      // cancelling its child) ends it, as cancelling the task CPython wraps it in would.
+      // cancelling its child) ends it — or the call's later wait, if it waits again by then —
+      // as cancelling the task CPython wraps it in would.
       f.addDoneCallback(() => {
-        if (f.cancelled()) w.cancel(f._makeCancelledError());
+        if (f.cancelled()) (call?.w ?? w).cancel(f._makeCancelledError());
       });
     }
     (aw as PromiseLike<T>).then(

@@ -1,7 +1,7 @@
 import { Deque } from '../internal/deque.js';
 import { describeValue } from '../internal/errors.js';
 import { parseBlocking, parseWait, type WaitOptions } from '../internal/wait-options.js';
-import { Waiter, WaiterList } from '../internal/waiter.js';
+import { CallWaits, tieCall, Waiter, WaiterList } from '../internal/waiter.js';
 import { QueueEmpty, QueueFull, QueueShutDown, TimeoutError } from './errors.js';
 import { Event } from './event.js';
 
@@ -98,10 +98,15 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
       }
       return VOID;
     }
-    return this.putSlow(item, options);
+    const call = new CallWaits();
+    return tieCall(this.putSlow(item, options, call), call);
   }
 
-  private async putSlow(item: T, options: QueueWaitOptions | undefined): Promise<void> {
+  private async putSlow(
+    item: T,
+    options: QueueWaitOptions | undefined,
+    call: CallWaits,
+  ): Promise<void> {
     const { timeout, signal } = parseWait('Queue.put', options);
     const block = parseBlocking('Queue.put', options?.block, 'block');
     // An already aborted signal refuses the call even when it could complete at once, as
@@ -114,7 +119,7 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
       signal?.throwIfAborted();
       const left = deadline === null ? null : deadline - performance.now();
       if (!block || (left !== null && left <= 0)) throw new QueueFull();
-      await this.waitIn(this.putters, left, signal, () => !this.full());
+      await this.waitIn(this.putters, left, signal, () => !this.full(), call);
     }
     this.putNowait(item);
   }
@@ -139,10 +144,11 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
    */
   get(options?: QueueWaitOptions): Promise<T> {
     if (options === undefined && this._size() > 0) return Promise.resolve(this.getNowait());
-    return this.getSlow(options);
+    const call = new CallWaits();
+    return tieCall(this.getSlow(options, call), call);
   }
 
-  private async getSlow(options: QueueWaitOptions | undefined): Promise<T> {
+  private async getSlow(options: QueueWaitOptions | undefined, call: CallWaits): Promise<T> {
     const { timeout, signal } = parseWait('Queue.get', options);
     const block = parseBlocking('Queue.get', options?.block, 'block');
     signal?.throwIfAborted(); // even with items ready: see putSlow
@@ -152,7 +158,7 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
       signal?.throwIfAborted();
       const left = deadline === null ? null : deadline - performance.now();
       if (!block || (left !== null && left <= 0)) throw new QueueEmpty();
-      await this.waitIn(this.getters, left, signal, () => this._size() > 0);
+      await this.waitIn(this.getters, left, signal, () => this._size() > 0, call);
     }
     return this.getNowait();
   }
@@ -227,15 +233,19 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
     return `a ${this.constructor.name}`;
   }
 
-  /** Waits for a wake-up in `list`; a wake-up refused by cancellation passes to the next waiter
-   * if `stillReady()` says the condition it signalled still holds. */
+  /**
+   * Waits for a wake-up in `list`, as one more wait of `call`; a wake-up refused by cancellation
+   * passes to the next waiter if `stillReady()` says the condition it signalled still holds.
+   */
   private waitIn(
     list: WaiterList,
     timeout: number | null,
     signal: AbortSignal | null,
     stillReady: () => boolean,
+    call: CallWaits,
   ): Promise<boolean> {
     const w = new Waiter<boolean>(this);
+    call.add(w);
     w.onRevoke = () => {
       if (stillReady()) list.shift()?.wake(true);
     };

@@ -246,6 +246,47 @@ export function takeDisplaced(p: object): Waiter<unknown> | null {
   return w.state === DONE ? null : w;
 }
 
+/**
+ * The waits of one waiting call made by an async method that may wait more than once
+ * (`Queue.get` waits again when the item it was woken for went to another task). The promise
+ * such a call returns is the method's, not a waiter's: `tieCall` ties it to this record, so
+ * that a combinator given it (`gather(q.get(), t)`, `waitFor(q.get(), ms)`) can take the call
+ * over as it takes over a waiter's own promise, and its cancel reaches whichever wait the call
+ * is in by then.
+ */
+export class CallWaits {
+  /** The call's current (latest) waiter. */
+  w: Waiter<any> | null = null;
+
+  /**
+   * `w` is the call's next wait. A later one waits for the task the first waited for, or for
+   * none once a combinator took the call over (`detach`) or a later call displaced it: the
+   * context current when the method goes on is not evidence (with continuation-preserved
+   * contexts it is still the task that made the call, which now awaits the combinator).
+   */
+  add(w: Waiter<any>): void {
+    const prev = this.w;
+    if (prev !== null) w.task = prev.task;
+    this.w = w;
+  }
+}
+
+const callOfPromise = new WeakMap<Promise<unknown>, CallWaits>();
+
+/**
+ * Ties `p`, the promise of a waiting call, to its waits: made by the caller after starting the
+ * method, when the method waited before returning (it did not complete at once).
+ */
+export function tieCall<R>(p: Promise<R>, call: CallWaits): Promise<R> {
+  if (call.w !== null) callOfPromise.set(p, call);
+  return p;
+}
+
+/** The waits of the waiting call whose promise `p` is, if it was tied to them. */
+export function callOf(p: object): CallWaits | undefined {
+  return callOfPromise.get(p as Promise<unknown>);
+}
+
 function resumeWaiter(w: Waiter<any>): void {
   if (w.state !== SCHEDULED) return;
   w.state = DONE;

@@ -129,7 +129,58 @@ describe('combinators bug bash (bb5)', () => {
       await other;
       assert.deepEqual(log, ['other 0', 'other 1', 'other 2']);
       q.putNowait(1);
+      await sleep(0);
+      await sleep(0);
       assert.equal(q.qsize(), 1, 'the cancelled get took nothing');
+    });
+  });
+
+  test('waitFor(q.get(), ms) and gather(q.get(), t) hand the get over: a timeout or a cancel ends it, and it takes no later item', async () => {
+    // Queue.get waits inside an async method, so its promise is not its waiter's: the combinator
+    // took the wait over only for calls whose promise is the waiter's own (sleep, event.wait).
+    await run(async () => {
+      const q = new Queue<number>();
+      const other = createTask(() => sleep(60_000));
+      const t = createTask(() => gather(q.get(), other));
+      await sleep(0);
+      await sleep(0);
+      t.cancel('stop');
+      await assert.rejects(t, (e: unknown) => e instanceof CancelledError && e.message === 'stop');
+      assert.equal(other.cancelled(), true, 'cancelling the gather cancelled every child');
+      const u = createTask(async () => {
+        const got = q.get(); // made, then handed to waitFor below
+        return waitFor(
+          shield(sleep(0)).then(() => got),
+          20,
+        );
+      });
+      await assert.rejects(u, TimeoutError);
+      q.putNowait(5);
+      await sleep(0);
+      await sleep(0);
+      assert.equal(q.qsize(), 1, 'no get left behind took the item');
+    });
+  });
+
+  test("a get handed to gather that waits again (its item taken by another task) is still the gather's: a cancel ends it", async () => {
+    await run(async () => {
+      const q = new Queue<number>();
+      const other = createTask(() => sleep(60_000));
+      const t = createTask(() => gather(q.get(), other));
+      await sleep(0);
+      await sleep(0);
+      // Wakes the get, then takes its item before it runs: the get waits a second time.
+      q.putNowait(1);
+      assert.equal(q.getNowait(), 1);
+      await sleep(0);
+      await sleep(0);
+      t.cancel('stop');
+      await assert.rejects(t, (e: unknown) => e instanceof CancelledError && e.message === 'stop');
+      assert.equal(other.cancelled(), true, 'the cancel reached the gather, not the second wait');
+      q.putNowait(2);
+      await sleep(0);
+      await sleep(0);
+      assert.equal(q.qsize(), 1, 'the get that waited twice took nothing after the cancel');
     });
   });
 

@@ -1,6 +1,6 @@
 import { CancelledError, describeValue } from '../internal/errors.js';
 import { parseWait, type WaitOptions } from '../internal/wait-options.js';
-import { Waiter, WaiterList } from '../internal/waiter.js';
+import { CallWaits, tieCall, Waiter, WaiterList } from '../internal/waiter.js';
 import { RuntimeError } from './errors.js';
 import { type AcquireOptions, Lock } from './lock.js';
 
@@ -50,7 +50,13 @@ export class Condition {
    * false when `timeout` (ms) expired first.
    * @throws RuntimeError if the lock is not held.
    */
-  async wait(options?: WaitOptions): Promise<boolean> {
+  wait(options?: WaitOptions): Promise<boolean> {
+    const call = new CallWaits();
+    return tieCall(this.waitIn(options, call), call);
+  }
+
+  /** `wait`, its waits (the notification, the re-acquire) recorded in `call`. */
+  private async waitIn(options: WaitOptions | undefined, call: CallWaits): Promise<boolean> {
     const { timeout, signal } = parseWait('Condition.wait', options);
     if (!this.lock.locked())
       throw new RuntimeError(
@@ -75,7 +81,10 @@ export class Condition {
           x.withdraw(true, false);
         });
       if (signal !== null) w.setSignal(signal);
+      call.add(w);
       notified = await w.block();
+      const cancel = call.takeCancel();
+      if (cancel !== null) throw cancel;
     } catch (error) {
       failure = { error };
     }
@@ -85,13 +94,15 @@ export class Condition {
       try {
         // Without deadlock detection: the wait must end holding the lock, and a cycle through
         // this condition is reported where it closes, at the other task's acquire (lock.ts).
-        await this.lock._acquireUnchecked();
+        await this.lock._acquireUnchecked(call);
         break;
       } catch (e) {
         if (!(e instanceof CancelledError)) throw e;
         failure = { error: e };
       }
     }
+    const late = call.takeCancel();
+    if (late !== null) failure = { error: late };
     if (failure !== null) {
       // Notified, then cancelled while re-acquiring: the notification was consumed but will
       // not be acted on, so hand it to the next waiter (CPython gh-112202), or it is lost.
@@ -105,7 +116,16 @@ export class Condition {
    * Waits until `predicate()` is truthy, re-checking after each notification; returns its last
    * value (falsy only if `timeout` expired).
    */
-  async waitFor<R>(predicate: () => R, options?: WaitOptions): Promise<R> {
+  waitFor<R>(predicate: () => R, options?: WaitOptions): Promise<R> {
+    const call = new CallWaits();
+    return tieCall(this.waitForIn(predicate, options, call), call);
+  }
+
+  private async waitForIn<R>(
+    predicate: () => R,
+    options: WaitOptions | undefined,
+    call: CallWaits,
+  ): Promise<R> {
     if (typeof predicate !== 'function')
       throw new TypeError(
         `Condition.waitFor expects a function: received ${describeValue(predicate)}`,
@@ -119,7 +139,7 @@ export class Condition {
     while (!result) {
       const left = deadline === null ? undefined : deadline - performance.now();
       if (left !== undefined && left <= 0) return result;
-      await this.wait({ timeout: left, ...(signal ? { signal } : {}) });
+      await this.waitIn({ timeout: left, ...(signal ? { signal } : {}) }, call);
       result = predicate();
     }
     return result;

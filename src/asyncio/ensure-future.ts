@@ -1,5 +1,5 @@
 import { CancelledError, describeValue } from '../internal/errors.js';
-import { callOf, takeDisplaced, Waiter } from '../internal/waiter.js';
+import { type CallWaits, takeDisplaced, Waiter } from '../internal/waiter.js';
 import { Future, isFuture } from './future.js';
 import { createTask, currentTask } from './task.js';
 
@@ -9,40 +9,68 @@ export type Awaitable<T> = PromiseLike<T> | (() => T | PromiseLike<T>);
 /**
  * `asyncio.ensure_future`: a task or future as it is; a function becomes a task running it; a
  * promise (already under way, like a scheduled coroutine) becomes a future settled by it. A
- * promise cannot be cancelled: cancelling that future stops waiting for it, nothing more.
+ * promise cannot be cancelled: cancelling that future stops waiting for it, nothing more —
+ * except the promise of a weft waiting call the current task made, whose wait the future takes
+ * over (see `takeWaiter`).
  */
 export function ensureFuture<T>(aw: Awaitable<T>): Future<T> {
   if (isFuture(aw)) return aw as Future<T>;
   if (typeof aw === 'function') return createTask(aw as () => T | PromiseLike<T>) as Future<T>;
   if (aw !== null && typeof aw === 'object' && typeof (aw as PromiseLike<T>).then === 'function') {
+    const w = takeWaiter(aw);
+    // A call made by an async method (`q.get()`, `cond.wait()`) returns a promise of its own,
+    // tied to its waits (waiter.ts, `CallWaits`): its future follows the whole call.
+    const call = w?.call;
+    if (call != null && call.promise === aw) {
+      return settledBy(new CallFuture<T>(call), aw as PromiseLike<T>);
+    }
     const f = new Future<T>();
-    // A call made by an async method (`q.get()`) returns a promise of its own; its waits are
-    // tied to it (waiter.ts, `tieCall`), and the first is the one the task recorded.
-    const call = callOf(aw);
-    const w = takeWaiter(call?.w?.promise ?? aw);
     if (w !== null) {
       // The wait is this future's now: cancelling the future (a gather, waitFor or TaskGroup
-      // cancelling its child) ends it — or the call's later wait, if it waits again by then —
-      // as cancelling the task CPython wraps it in would.
+      // cancelling its child) ends it, as cancelling the task CPython wraps it in would.
       f.addDoneCallback(() => {
-        if (f.cancelled()) (call?.w ?? w).cancel(f._makeCancelledError());
+        if (f.cancelled()) w.cancel(f._makeCancelledError());
       });
     }
-    (aw as PromiseLike<T>).then(
-      (v) => {
-        if (!f.done()) f.setResult(v);
-      },
-      (e) => {
-        if (f.done()) return;
-        if (e instanceof CancelledError) f.cancel(e.message);
-        else f.setException(e);
-      },
-    );
-    return f;
+    return settledBy(f, aw as PromiseLike<T>);
   }
   throw new TypeError(
     `An awaitable (a task, future, promise, or function) is required: received ${describeValue(aw)}`,
   );
+}
+
+/** `f`, settled as `p` settles (a CancelledError cancels it), unless settled before. */
+function settledBy<T>(f: Future<T>, p: PromiseLike<T>): Future<T> {
+  p.then(
+    (v) => {
+      if (!f.done()) f.setResult(v);
+    },
+    (e) => {
+      if (f.done()) return;
+      if (e instanceof CancelledError) f._cancelNow(e.message);
+      else f.setException(e);
+    },
+  );
+  return f;
+}
+
+/**
+ * The future of a waiting call taken over from the task (see `CallWaits`). Like the task CPython
+ * wraps such a coroutine in, a cancel ends the wait the call is in and the future stays pending
+ * until the call has finished: a `Condition.wait` re-acquires its lock first, so the task
+ * awaiting a `gather` of it goes on holding the lock, as in CPython. A call that completes
+ * anyway (its wake-up came first) gives its result.
+ */
+class CallFuture<T> extends Future<T> {
+  constructor(private readonly call: CallWaits) {
+    super();
+  }
+
+  override cancel(msg?: string): boolean {
+    if (this.done()) return false;
+    this.call.cancel(new CancelledError(msg ?? ''));
+    return true;
+  }
 }
 
 /**
@@ -59,8 +87,9 @@ function takeWaiter(p: object): Waiter<unknown> | null {
   const task = currentTask();
   if (task === null) return null;
   const b = task._blocker;
-  // Pending, or granted and not yet resumed (state 2 is done).
-  if (!(b instanceof Waiter) || b.promise !== p || b.state === 2) {
+  // Pending, or granted and not yet resumed (state 2 is done); its own promise, or that of the
+  // call it is the first wait of.
+  if (!(b instanceof Waiter) || (b.promise !== p && b.call?.promise !== p) || b.state === 2) {
     // An earlier call of the task, displaced by a later one (`gather(sleep(a), sleep(b))`).
     return takeDisplaced(p);
   }

@@ -188,6 +188,11 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /** Cancels a pending future. Returns false when it is already done. */
   cancel(msg?: string): boolean {
+    return this._cancelNow(msg);
+  }
+
+  /** @internal Cancels this future at once, whatever a subclass makes of `cancel`. */
+  _cancelNow(msg?: string): boolean {
     if (this._state !== PENDING) return false;
     this._setCancelled(msg, null);
     return true;

@@ -6,7 +6,13 @@ import {
   describeValue,
 } from '../internal/errors.js';
 import { parseBlocking, parseWait, type WaitOptions } from '../internal/wait-options.js';
-import { Waiter, WaiterList, type WaitingTask } from '../internal/waiter.js';
+import {
+  type CallWaits,
+  tieInnerWait,
+  Waiter,
+  WaiterList,
+  type WaitingTask,
+} from '../internal/waiter.js';
 import { RuntimeError } from './errors.js';
 
 export interface AcquireOptions extends WaitOptions {
@@ -107,12 +113,16 @@ export class Lock {
     return w.block();
   }
 
-  /** @internal An acquire that never reports a deadlock (Condition.wait's re-acquire). */
-  _acquireUnchecked(): Promise<boolean> {
+  /**
+   * @internal An acquire that never reports a deadlock (Condition.wait's re-acquire), as one
+   * more wait of `call`.
+   */
+  _acquireUnchecked(call: CallWaits): Promise<boolean> {
     if (!this._locked) return this.acquire();
     const w = new Waiter<boolean>(this);
     w.onRevoke = revokeGrant;
     this.waiters.push(w);
+    call.add(w);
     return w.block();
   }
 
@@ -208,7 +218,19 @@ export class Lock {
   }
 
   /** Acquires the lock and returns a handle whose disposal releases it: `using _ = await lock.hold()`. */
-  async hold(options?: AcquireOptions): Promise<Disposable & AsyncDisposable> {
+  hold(options?: AcquireOptions): Promise<Disposable & AsyncDisposable> {
+    if (options === undefined && !this._locked) {
+      this._locked = true;
+      this._holder = this.holderNow();
+      return Promise.resolve(releaser(() => this.release()));
+    }
+    // Its wait is `acquire`'s: tied to this promise, for a combinator given it (waiter.ts).
+    return tieInnerWait(() => this.holdSlow(options));
+  }
+
+  private async holdSlow(
+    options: AcquireOptions | undefined,
+  ): Promise<Disposable & AsyncDisposable> {
     if (!(await this.acquire(options)))
       throw new RuntimeError(
         `Could not acquire ${this.describe()} before the timeout`,

@@ -1,7 +1,7 @@
 import { Deque } from '../internal/deque.js';
 import { describeValue } from '../internal/errors.js';
 import { parseBlocking, parseWait, type WaitOptions } from '../internal/wait-options.js';
-import { CallWaits, tieCall, Waiter, WaiterList } from '../internal/waiter.js';
+import { CallWaits, tieCall, tieInnerWait, Waiter, WaiterList } from '../internal/waiter.js';
 import { QueueEmpty, QueueFull, QueueShutDown, TimeoutError } from './errors.js';
 import { Event } from './event.js';
 
@@ -120,6 +120,12 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
       const left = deadline === null ? null : deadline - performance.now();
       if (!block || (left !== null && left <= 0)) throw new QueueFull();
       await this.waitIn(this.putters, left, signal, () => !this.full(), call);
+      const cancel = call.takeCancel();
+      if (cancel !== null) {
+        // The wake-up taken is passed on, as a revoked one is (waitIn).
+        if (!this.full()) this.putters.shift()?.wake(true);
+        throw cancel;
+      }
     }
     this.putNowait(item);
   }
@@ -159,6 +165,11 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
       const left = deadline === null ? null : deadline - performance.now();
       if (!block || (left !== null && left <= 0)) throw new QueueEmpty();
       await this.waitIn(this.getters, left, signal, () => this._size() > 0, call);
+      const cancel = call.takeCancel();
+      if (cancel !== null) {
+        if (this._size() > 0) this.getters.shift()?.wake(true);
+        throw cancel;
+      }
     }
     return this.getNowait();
   }
@@ -189,7 +200,12 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
   }
 
   /** Waits until every item put has been marked done with `taskDone()`. */
-  async join(options?: WaitOptions): Promise<void> {
+  join(options?: WaitOptions): Promise<void> {
+    // Its wait is the Event's: tied to this promise, for a combinator given it (waiter.ts).
+    return tieInnerWait(() => this.joinSlow(options));
+  }
+
+  private async joinSlow(options: WaitOptions | undefined): Promise<void> {
     // Checked even when nothing is unfinished, as every waiting call does: bad options throw
     // (naming Queue.join), an already aborted signal refuses the call.
     const { timeout, signal } = parseWait('Queue.join', options);
@@ -245,13 +261,13 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
     call: CallWaits,
   ): Promise<boolean> {
     const w = new Waiter<boolean>(this);
-    call.add(w);
     w.onRevoke = () => {
       if (stillReady()) list.shift()?.wake(true);
     };
     list.push(w);
     if (timeout !== null) w.setTimeout(timeout, (x) => x.withdraw(true, false));
     if (signal !== null) w.setSignal(signal);
+    call.add(w);
     return w.block();
   }
 }

@@ -1,6 +1,6 @@
 import { describeValue } from '../internal/errors.js';
 import { parseBlocking, parseWait } from '../internal/wait-options.js';
-import { Waiter, WaiterList } from '../internal/waiter.js';
+import { tieInnerWait, Waiter, WaiterList } from '../internal/waiter.js';
 import { RuntimeError } from './errors.js';
 import { type AcquireOptions, releaser } from './lock.js';
 
@@ -134,7 +134,18 @@ export class Semaphore {
   }
 
   /** Takes a permit and returns a handle whose disposal gives it back: `using _ = await sem.hold()`. */
-  async hold(options?: AcquireOptions): Promise<Disposable & AsyncDisposable> {
+  hold(options?: AcquireOptions): Promise<Disposable & AsyncDisposable> {
+    if (options === undefined && !this.locked()) {
+      this._value--;
+      return Promise.resolve(releaser(() => this.release()));
+    }
+    // Its wait is `acquire`'s: tied to this promise, for a combinator given it (waiter.ts).
+    return tieInnerWait(() => this.holdSlow(options));
+  }
+
+  private async holdSlow(
+    options: AcquireOptions | undefined,
+  ): Promise<Disposable & AsyncDisposable> {
     if (!(await this.acquire(options)))
       throw new RuntimeError(
         'Could not acquire the semaphore before the timeout',

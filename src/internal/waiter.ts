@@ -78,8 +78,8 @@ export class Waiter<V> {
   outcome: unknown = undefined;
   /** Called when a granted wake-up is refused (the task was cancelled before it resumed). */
   onRevoke: ((w: Waiter<V>) => void) | null = null;
-  /** Free slot for the primitive (a Condition's lock, a queue item, a barrier generation). */
-  data: unknown = undefined;
+  /** The waiting call this wait is part of, when an async method made it (see `CallWaits`). */
+  call: CallWaits | null = null;
   list: WaiterList | null = null;
   prev: Waiter<any> | null = null;
   next: Waiter<any> | null = null;
@@ -119,7 +119,10 @@ export class Waiter<V> {
    */
   private displace(): void {
     this.task = null;
-    if (this.state !== DONE) displaced.set(this.promise, this);
+    if (this.state === DONE) return;
+    displaced.set(this.promise, this);
+    const p = this.call?.promise;
+    if (p != null) displaced.set(p, this);
   }
 
   /**
@@ -247,44 +250,87 @@ export function takeDisplaced(p: object): Waiter<unknown> | null {
 }
 
 /**
- * The waits of one waiting call made by an async method that may wait more than once
- * (`Queue.get` waits again when the item it was woken for went to another task). The promise
- * such a call returns is the method's, not a waiter's: `tieCall` ties it to this record, so
- * that a combinator given it (`gather(q.get(), t)`, `waitFor(q.get(), ms)`) can take the call
- * over as it takes over a waiter's own promise, and its cancel reaches whichever wait the call
- * is in by then.
+ * The waits of one waiting call made by an async method (`Queue.get`, `Condition.wait`), whose
+ * promise is the method's, not a waiter's. `tieCall` ties that promise to this record, and each
+ * wait to the record (`Waiter.call`), so that a combinator given the promise
+ * (`gather(q.get(), t)`, `waitFor(cond.wait(), ms)`) can take the call over as it takes over a
+ * waiter's own promise; its cancel then reaches whichever wait the call is in by then
+ * (`Queue.get` waits again when its item went to another task first; a `Condition.wait`
+ * re-acquires its lock). The tie runs from the wait to the promise, not back through a WeakMap:
+ * a WeakMap entry per wait halved the rate of a Condition ping-pong.
  */
 export class CallWaits {
   /** The call's current (latest) waiter. */
   w: Waiter<any> | null = null;
+  /** The promise the call returned, once tied. */
+  promise: Promise<unknown> | null = null;
+  /** A cancel that came between two waits of the call: the next wait raises it. */
+  private cancelWith: unknown = null;
 
   /**
-   * `w` is the call's next wait. A later one waits for the task the first waited for, or for
-   * none once a combinator took the call over (`detach`) or a later call displaced it: the
-   * context current when the method goes on is not evidence (with continuation-preserved
-   * contexts it is still the task that made the call, which now awaits the combinator).
+   * `w` is the call's next wait: called once `w` is queued, just before `w.block()`. A later
+   * wait waits for the task the first waited for, or for none once a combinator took the call
+   * over (`detach`) or a later call displaced it: the context current when the method goes on
+   * is not evidence (it is still the task that made the call, which now awaits the combinator).
    */
   add(w: Waiter<any>): void {
     const prev = this.w;
     if (prev !== null) w.task = prev.task;
+    w.call = this;
     this.w = w;
+    const e = this.cancelWith;
+    if (e !== null) {
+      this.cancelWith = null;
+      w.cancel(e);
+    }
+  }
+
+  /**
+   * Ends the call's current wait with `error`; if that wait has just ended (resumed, the method
+   * not yet gone on), the method raises it where it goes on (`takeCancel`) or at its next wait.
+   */
+  cancel(error: unknown): void {
+    if (this.w?.cancel(error)) return;
+    this.cancelWith ??= error;
+  }
+
+  /**
+   * A cancel that came after the call's last wait had resumed, before the method went on (a
+   * taken-over call's wake-up begins no step, so other ready callbacks can run in between):
+   * the method raises it there, as CPython raises it at the await of a task cancelled between
+   * its wake-up and its step. Null when none came.
+   */
+  takeCancel(): unknown {
+    const e = this.cancelWith;
+    this.cancelWith = null;
+    return e;
   }
 }
 
-const callOfPromise = new WeakMap<Promise<unknown>, CallWaits>();
-
-/**
- * Ties `p`, the promise of a waiting call, to its waits: made by the caller after starting the
- * method, when the method waited before returning (it did not complete at once).
- */
+/** Ties `p`, the promise a waiting call returned, to its waits (see `CallWaits`). */
 export function tieCall<R>(p: Promise<R>, call: CallWaits): Promise<R> {
-  if (call.w !== null) callOfPromise.set(p, call);
+  call.promise = p;
   return p;
 }
 
-/** The waits of the waiting call whose promise `p` is, if it was tied to them. */
-export function callOf(p: object): CallWaits | undefined {
-  return callOfPromise.get(p as Promise<unknown>);
+/**
+ * Runs `start`, an async method that waits at most once, in another primitive's waiting call
+ * (`Queue.join` waits on an Event, `Lock.hold` in `acquire`), and ties its promise to the wait
+ * it made before returning, if it made one in the current task (see `CallWaits`).
+ */
+export function tieInnerWait<R>(start: () => Promise<R>): Promise<R> {
+  const t = currentContext() as WaitingTask | null;
+  if (t === null) return start();
+  const before = t._blocker;
+  const p = start();
+  const w = t._blocker;
+  if (w !== before && w instanceof Waiter && w.state === PENDING) {
+    const call = new CallWaits();
+    call.w = w;
+    call.promise = p;
+    w.call = call;
+  }
+  return p;
 }
 
 function resumeWaiter(w: Waiter<any>): void {

@@ -133,11 +133,22 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
     return c === null ? null : c.awaited;
   }
 
-  /** A future awaited later replaces one awaited before, wherever that one is kept. */
+  /**
+   * A future awaited later replaces one awaited before, wherever that one is kept. A task
+   * awaited after a waiting call the task did not await (`const p = q.get(); await other;`)
+   * displaces that call's wait: the task waits for `other`, and a cancel must reach `other`
+   * (CPython would not even have started the get); the get goes on, as under `ensure_future`.
+   * Any other future keeps the recorded wait where a cancel finds it: a promise's future
+   * (`waitFor(barrier.wait(), ms)`) cannot cancel the promise, so the cancel must reach the wait.
+   */
   set _fut(f: Future<any> | null) {
     const b = this._blocker;
     const c = this._cold;
     if (b === null || b instanceof Future) {
+      this._blocker = f;
+      if (c !== null) c.awaited = null;
+    } else if (f instanceof Task && b instanceof Waiter) {
+      b.displace();
       this._blocker = f;
       if (c !== null) c.awaited = null;
     } else if (f !== null || c !== null) this._coldState().awaited = f;

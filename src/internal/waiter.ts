@@ -116,8 +116,9 @@ export class Waiter<V> {
    * it does not wait on this one directly. Its wake-up must begin no step of the task (the task
    * is blocked elsewhere: a step begun for it would hold up the ready queue until the
    * watchdog), and a combinator given its promise takes it over, as `detach` does for the last.
+   * @internal Also when the task goes on to await a task instead (task.ts, `_fut`).
    */
-  private displace(): void {
+  displace(): void {
     this.task = null;
     if (this.state === DONE) return;
     displaced.set(this.promise, this);

@@ -192,4 +192,22 @@ describe('combinators take over waiting calls made by async methods', () => {
       assert.equal(await u, 1, 'the item went to the next getter');
     });
   });
+  test('a waiting call made and not awaited, then an awaited task: a cancel reaches the awaited task, and the call goes on to get its item', async () => {
+    await run(async () => {
+      const q = new Queue<number>();
+      let early: Promise<number> | undefined;
+      const other = createTask(() => sleep(60_000));
+      const t = createTask(async () => {
+        early = q.get();
+        await other;
+      });
+      await sleep(0);
+      await sleep(0);
+      t.cancel('stop');
+      await assert.rejects(t, (e: unknown) => e instanceof CancelledError && e.message === 'stop');
+      assert.equal(other.cancelled(), true, 'the awaited task was cancelled, as in CPython');
+      q.putNowait(7);
+      assert.equal(await early, 7, 'the get made early still takes its item');
+    });
+  });
 });

@@ -1,4 +1,5 @@
 import { describeValue, TimeoutError } from '../internal/errors.js';
+import { callSoon } from '../internal/scheduler.js';
 import { startTimer, stopTimer, type Timer } from '../internal/waiter.js';
 import { RuntimeError } from './errors.js';
 import { currentTask, type Task } from './task.js';
@@ -32,6 +33,8 @@ export class Timeout implements AsyncDisposable, Disposable {
   private state = CREATED;
   private deadline: number | null = null;
   private timer: Timer | null = null;
+  /** @internal Counts the deadlines armed: an expiry queued for an earlier one is void. */
+  _armed = 0;
   private readonly task: Task<unknown>;
   private error: TimeoutError | null = null;
 
@@ -67,10 +70,16 @@ export class Timeout implements AsyncDisposable, Disposable {
     this.deadline = when;
     stopTimer(this.timer);
     this.timer = null;
+    const armed = ++this._armed;
     if (when === null) return;
     const delay = when - performance.now();
-    if (delay <= 0) this._expire();
-    else this.timer = startTimer(delay, expireTimeout, this);
+    // As CPython's `call_at` handle: the expiry runs from the ready queue, in order with the
+    // callbacks and wake-ups made ready before it (a `callAt` due at the same deadline and armed
+    // earlier runs first), and a deadline already past expires there too, not inside this call.
+    if (delay <= 0) callSoon(expireIfArmed, this, armed);
+    // Rounded up, as `callAt` rounds: never before `when`, and in Node's list of a whole delay,
+    // where timers due together fire in the order they were armed (CPython's heap order).
+    else this.timer = startTimer(Math.ceil(delay), timerFired, this);
   }
 
   /** True once the deadline has passed. */
@@ -123,8 +132,12 @@ export function _isTimeoutInScope(e: unknown): boolean {
   return e instanceof TimeoutError && expiredInScope.has(e);
 }
 
-function expireTimeout(t: Timeout): void {
-  t._expire();
+function timerFired(t: Timeout): void {
+  callSoon(expireIfArmed, t, t._armed);
+}
+
+function expireIfArmed(t: Timeout, armed: number): void {
+  if (t._armed === armed) t._expire();
 }
 
 /** A timeout scope `ms` milliseconds from now (null: none yet; see `reschedule`). */

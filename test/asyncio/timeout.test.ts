@@ -6,10 +6,12 @@ import {
   currentTask,
   Event,
   Future,
+  getRunningLoop,
   run,
   sleep,
   TimeoutError,
   timeout,
+  timeoutAt,
 } from '../../src/asyncio/index.js';
 import { checkLeaks } from '../support/leaks.js';
 
@@ -223,6 +225,50 @@ describe('timeout() with more than one request in play', () => {
       await using t = timeout(5);
       await assert.rejects(sleep(10_000), TimeoutError);
       assert.equal(t.expired(), true);
+    });
+  });
+
+  test('an expiry runs from the ready queue, behind a callback made ready before it', async () => {
+    // CPython 3.11 (checked): call_soon(f.set_result, 1), then `async with timeout_at(past):
+    // await f` sets the result first, then raises TimeoutError; nothing is logged. The same
+    // holds for a call_at and a timeout_at of one deadline, armed in that order. weft expired the
+    // scope inside the call (or inside Node's timer), ahead of the callback queued before it,
+    // cancelling f first: the callback's setResult threw InvalidStateError into the loop's
+    // exception handler.
+    await run(async () => {
+      const loop = getRunningLoop();
+      const logged: unknown[] = [];
+      loop.setExceptionHandler((ctx) => logged.push(ctx.exception));
+      try {
+        const f = new Future<number>();
+        loop.callSoon(() => f.setResult(1));
+        let caught: unknown = null;
+        try {
+          await using _scope = timeoutAt(loop.time() - 1);
+          await f;
+        } catch (e) {
+          caught = e;
+        }
+        assert.ok(caught instanceof TimeoutError, `raised ${String(caught)}`);
+        assert.equal(f.result(), 1, 'the callback made ready first ran first');
+        assert.deepEqual(logged, []);
+      } finally {
+        loop.setExceptionHandler(null);
+      }
+    });
+  });
+
+  test('a timeoutAt whose deadline has passed expires from the ready queue, not inside the call', async () => {
+    // As CPython's timeout_at(past): expired() is false until the loop has run the expiry.
+    await run(async () => {
+      const loop = getRunningLoop();
+      const scope = timeoutAt(loop.time() - 1);
+      assert.equal(scope.expired(), false);
+      await assert.rejects(async () => {
+        await using _s = scope;
+        await sleep(1_000);
+      }, TimeoutError);
+      assert.equal(scope.expired(), true);
     });
   });
 });

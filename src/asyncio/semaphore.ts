@@ -1,4 +1,4 @@
-import { describeValue } from '../internal/errors.js';
+import { checkReleaseCount, describeValue } from '../internal/errors.js';
 import { parseBlocking, parseWait } from '../internal/wait-options.js';
 import { tieInnerWait, Waiter, WaiterList } from '../internal/waiter.js';
 import { RuntimeError } from './errors.js';
@@ -88,11 +88,7 @@ export class Semaphore {
       this._value++;
       return;
     }
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) {
-      throw new RangeError(
-        `Semaphore.release(n) needs an integer n >= 1: received ${describeValue(n)}`,
-      );
-    }
+    checkReleaseCount(n);
     if (this._value + n > this._bound) {
       throw new RangeError(
         `BoundedSemaphore released too many times: ${this._value} of ${this._bound} permits are free, releasing ${n} more`,

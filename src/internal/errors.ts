@@ -166,6 +166,16 @@ export function rangeError(what: string, received: unknown): RangeError {
   return new RangeError(`${what}: received ${describeValue(received)}`);
 }
 
+/**
+ * Checks the `n` of a semaphore's `release(n)`: a TypeError for a value that is not a number
+ * (`release('1')`), a RangeError (Python's ValueError) for one that is not an integer >= 1.
+ */
+export function checkReleaseCount(n: unknown): asserts n is number {
+  if (typeof n !== 'number') throw argumentError('Semaphore.release(n) needs a number n', n);
+  if (!Number.isInteger(n) || n < 1)
+    throw rangeError('Semaphore.release(n) needs an integer n >= 1', n);
+}
+
 export function describeValue(v: unknown): string {
   if (v === null) return 'null';
   if (v === undefined) return 'undefined';

@@ -1,4 +1,4 @@
-import { describeValue } from '../internal/errors.js';
+import { checkReleaseCount } from '../internal/errors.js';
 import { brokerSync } from '../internal/process/broker-sync.js';
 import { Semaphore } from './semaphore.js';
 import { registerKind, type SharedInit } from './shared-object.js';
@@ -16,10 +16,7 @@ export class BoundedSemaphore extends Semaphore {
   }
   /** Returns `n` permits. @throws RangeError when that would exceed the initial value. */
   override release(n = 1): void {
-    if (!Number.isInteger(n) || n < 1)
-      throw new RangeError(
-        `Semaphore.release(n): n must be an integer >= 1: received ${describeValue(n)}`,
-      );
+    checkReleaseCount(n);
     try {
       brokerSync().request('semRelease', this._id, [n]);
     } catch (e) {

@@ -1,5 +1,5 @@
 import { currentTaskSignal } from '../internal/context.js';
-import { describeValue } from '../internal/errors.js';
+import { checkReleaseCount, describeValue } from '../internal/errors.js';
 import { broker } from '../internal/process/broker-client.js';
 import { brokerSync } from '../internal/process/broker-sync.js';
 import { holding, holdingSync } from './hold.js';
@@ -60,10 +60,7 @@ export class Semaphore extends SharedObject {
 
   /** Returns `n` permits. */
   release(n = 1): void {
-    if (!Number.isInteger(n) || n < 1)
-      throw new RangeError(
-        `Semaphore.release(n): n must be an integer >= 1: received ${describeValue(n)}`,
-      );
+    checkReleaseCount(n);
     broker().post('semRelease', this._id, [n]);
   }
 

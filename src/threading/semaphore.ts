@@ -16,7 +16,7 @@
  * weft/multiprocessing does): giving "its" permits back would invent permits or signals.
  */
 import { cas, load, store } from '../internal/atomics.js';
-import { describeValue } from '../internal/errors.js';
+import { checkReleaseCount, describeValue } from '../internal/errors.js';
 import { kShared, registerSharedKind, type SharedState } from '../internal/serialize.js';
 import {
   AGAIN,
@@ -134,11 +134,7 @@ export class Semaphore {
    * @throws RangeError for a BoundedSemaphore released above its initial value.
    */
   release(n = 1): void {
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) {
-      throw new RangeError(
-        `Semaphore.release(n): n must be an integer >= 1: received ${describeValue(n)}`,
-      );
-    }
+    checkReleaseCount(n);
     const a = this._a;
     // A bounded one stops at its initial value; any stops at 2^31 - 1, where the Int32 VALUE
     // would wrap negative and every acquire would park.

@@ -491,10 +491,18 @@ describe('Semaphore', () => {
     );
     assert.throws(() => new Semaphore(Number.NaN), TypeError);
     const sem = new Semaphore(1);
-    for (const n of [0, -1, 1.5, Number.NaN, '1']) {
+    for (const n of [0, -1, 1.5, Number.NaN]) {
       assert.throws(
-        () => sem.release(n as number),
+        () => sem.release(n),
         (e: unknown) => e instanceof RangeError && /integer n >= 1/.test(e.message),
+        `release(${String(n)})`,
+      );
+    }
+    // A value of the wrong type is a TypeError, as threading's release('1') raises in Python.
+    for (const n of ['1', null, 1n]) {
+      assert.throws(
+        () => sem.release(n as unknown as number),
+        (e: unknown) => e instanceof TypeError && /needs a number n: received/.test(e.message),
         `release(${String(n)})`,
       );
     }

@@ -110,6 +110,11 @@ describe('multiprocessing blocking calls', () => {
     const b = new BoundedSemaphore(1);
     assert.throws(() => b.release(), RangeError);
     assert.equal(b.getValue(), 1);
+    for (const sem of [s, b]) {
+      assert.throws(() => sem.release(0), RangeError);
+      assert.throws(() => sem.release('1' as never), TypeError);
+    }
+    assert.equal(s.getValue(), 2, 'a refused release changes nothing');
   });
 
   test('a blocking call right after a burst the socket cannot take at once finds its objects', async () => {

@@ -35,6 +35,11 @@ describe('Semaphore', () => {
     assert.throws(() => new Semaphore(1.5), TypeError);
     assert.throws(() => new Semaphore('2' as never), TypeError);
     assert.throws(() => new Semaphore(1).release(0), RangeError);
+    assert.throws(() => new Semaphore(1).release(1.5), RangeError);
+    assert.throws(() => new Semaphore(1).release('1' as never), {
+      name: 'TypeError',
+      message: 'Semaphore.release(n) needs a number n: received "1"',
+    });
   });
 
   test('counts permits; non-blocking and timed acquires fail when none are left', async () => {

@@ -220,8 +220,7 @@ export class Lock {
   /** Acquires the lock and returns a handle whose disposal releases it: `using _ = await lock.hold()`. */
   hold(options?: AcquireOptions): Promise<Disposable & AsyncDisposable> {
     if (options === undefined && !this._locked) {
-      this._locked = true;
-      this._holder = this.holderNow();
+      void this.acquire(); // free: taken at once
       return Promise.resolve(releaser(() => this.release()));
     }
     // Its wait is `acquire`'s: tied to this promise, for a combinator given it (waiter.ts).

@@ -113,19 +113,15 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
     // Lock.acquire and Semaphore.acquire do.
     signal?.throwIfAborted();
     const deadline = timeout === null ? null : performance.now() + timeout;
+    const notFull = (): boolean => !this.full();
     for (;;) {
       if (this.isShutdown) throw new QueueShutDown();
       if (!this.full()) break;
       signal?.throwIfAborted();
       const left = deadline === null ? null : deadline - performance.now();
       if (!block || (left !== null && left <= 0)) throw new QueueFull();
-      await this.waitIn(this.putters, left, signal, () => !this.full(), call);
-      const cancel = call.takeCancel();
-      if (cancel !== null) {
-        // The wake-up taken is passed on, as a revoked one is (waitIn).
-        if (!this.full()) this.putters.shift()?.wake(true);
-        throw cancel;
-      }
+      await this.waitIn(this.putters, left, signal, notFull, call);
+      raiseLateCancel(call, this.putters, notFull);
     }
     this.putNowait(item);
   }
@@ -158,18 +154,15 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
     const { timeout, signal } = parseWait('Queue.get', options);
     const block = parseBlocking('Queue.get', options?.block, 'block');
     signal?.throwIfAborted(); // even with items ready: see putSlow
+    const notEmpty = (): boolean => this._size() > 0;
     const deadline = timeout === null ? null : performance.now() + timeout;
     while (this._size() === 0) {
       if (this.isShutdown) throw new QueueShutDown();
       signal?.throwIfAborted();
       const left = deadline === null ? null : deadline - performance.now();
       if (!block || (left !== null && left <= 0)) throw new QueueEmpty();
-      await this.waitIn(this.getters, left, signal, () => this._size() > 0, call);
-      const cancel = call.takeCancel();
-      if (cancel !== null) {
-        if (this._size() > 0) this.getters.shift()?.wake(true);
-        throw cancel;
-      }
+      await this.waitIn(this.getters, left, signal, notEmpty, call);
+      raiseLateCancel(call, this.getters, notEmpty);
     }
     return this.getNowait();
   }
@@ -251,7 +244,9 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
 
   /**
    * Waits for a wake-up in `list`, as one more wait of `call`; a wake-up refused by cancellation
-   * passes to the next waiter if `stillReady()` says the condition it signalled still holds.
+   * passes to the next waiter if `stillReady()` says the condition it signalled still holds —
+   * as does one taken by a wait a combinator took over, when the cancel came after the wake-up
+   * had resumed the wait and before the method went on (`CallWaits.takeCancel`).
    */
   private waitIn(
     list: WaiterList,
@@ -261,13 +256,28 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
     call: CallWaits,
   ): Promise<boolean> {
     const w = new Waiter<boolean>(this);
-    w.onRevoke = () => {
-      if (stillReady()) list.shift()?.wake(true);
-    };
+    w.onRevoke = () => passOn(list, stillReady);
     list.push(w);
     if (timeout !== null) w.setTimeout(timeout, (x) => x.withdraw(true, false));
     if (signal !== null) w.setSignal(signal);
     call.add(w);
     return w.block();
   }
+}
+
+/** A wake-up refused (or taken by a wait that was then cancelled) goes to the next waiter. */
+function passOn(list: WaiterList, stillReady: () => boolean): void {
+  if (stillReady()) list.shift()?.wake(true);
+}
+
+/**
+ * Raises a cancel that reached `call` after its wait had resumed, before the method went on (a
+ * wait a combinator took over begins no step: see `CallWaits.takeCancel`), passing on the
+ * wake-up the wait took, as a revoked one is.
+ */
+function raiseLateCancel(call: CallWaits, list: WaiterList, stillReady: () => boolean): void {
+  const late = call.takeCancel();
+  if (late === null) return;
+  passOn(list, stillReady);
+  throw late;
 }

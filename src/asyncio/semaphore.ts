@@ -132,7 +132,7 @@ export class Semaphore {
   /** Takes a permit and returns a handle whose disposal gives it back: `using _ = await sem.hold()`. */
   hold(options?: AcquireOptions): Promise<Disposable & AsyncDisposable> {
     if (options === undefined && !this.locked()) {
-      this._value--;
+      void this.acquire(); // a permit is free: taken at once
       return Promise.resolve(releaser(() => this.release()));
     }
     // Its wait is `acquire`'s: tied to this promise, for a combinator given it (waiter.ts).

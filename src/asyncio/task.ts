@@ -144,14 +144,15 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
   set _fut(f: Future<any> | null) {
     const b = this._blocker;
     const c = this._cold;
-    if (b === null || b instanceof Future) {
-      this._blocker = f;
-      if (c !== null) c.awaited = null;
-    } else if (f instanceof Task && b instanceof Waiter) {
+    if (b !== null && !(b instanceof Future)) {
+      if (!(f instanceof Task && b instanceof Waiter)) {
+        if (f !== null || c !== null) this._coldState().awaited = f;
+        return;
+      }
       b.displace();
-      this._blocker = f;
-      if (c !== null) c.awaited = null;
-    } else if (f !== null || c !== null) this._coldState().awaited = f;
+    }
+    this._blocker = f;
+    if (c !== null) c.awaited = null;
   }
 
   /** @internal the task's `sleep(0)`, made at its first one and reused (src/internal/yield.ts). */

@@ -269,7 +269,8 @@ export class CallWaits {
   private cancelWith: unknown = null;
 
   /**
-   * `w` is the call's next wait: called once `w` is queued, just before `w.block()`. A later
+   * `w` is the call's next wait: called once `w` is queued (before `w.block()`, or after it for a
+   * first wait made inside another primitive's call, see `tieInnerWait`). A later
    * wait waits for the task the first waited for, or for none once a combinator took the call
    * over (`detach`) or a later call displaced it: the context current when the method goes on
    * is not evidence (it is still the task that made the call, which now awaits the combinator).
@@ -327,9 +328,8 @@ export function tieInnerWait<R>(start: () => Promise<R>): Promise<R> {
   const w = t._blocker;
   if (w !== before && w instanceof Waiter && w.state === PENDING) {
     const call = new CallWaits();
-    call.w = w;
-    call.promise = p;
-    w.call = call;
+    call.add(w);
+    tieCall(p, call);
   }
   return p;
 }

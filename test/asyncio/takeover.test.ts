@@ -210,4 +210,24 @@ describe('combinators take over waiting calls made by async methods', () => {
       assert.equal(await early, 7, 'the get made early still takes its item');
     });
   });
+
+  test('a taken-over q.get() cancelled after its wake-up resumed it, before it goes on: takes no item, passes the wake-up on', async () => {
+    await run(async () => {
+      const loop = getRunningLoop();
+      const q = new Queue<number>();
+      const t = createTask(() => gather(q.get(), { returnExceptions: true }));
+      const u = createTask(() => q.get());
+      await sleep(0);
+      await sleep(0);
+      // From a ready callback, not a task: the get's resume is queued and the cancel right
+      // behind it, and a taken-over wait's resume begins no step, so the cancel runs before
+      // the get's method goes on.
+      loop.callSoon(() => {
+        q.putNowait(1);
+        loop.callSoon(() => t.cancel('late'));
+      });
+      await assert.rejects(t, (e: unknown) => e instanceof CancelledError && e.message === 'late');
+      assert.equal(await u, 1, 'the item went to the next getter');
+    });
+  });
 });

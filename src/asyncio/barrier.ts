@@ -1,5 +1,6 @@
 import { BrokenBarrierError, describeValue } from '../internal/errors.js';
 import { parseWait, type WaitOptions } from '../internal/wait-options.js';
+import { CallWaits, tieCall } from '../internal/waiter.js';
 import { Condition } from './condition.js';
 import { Lock } from './lock.js';
 
@@ -30,9 +31,8 @@ const BROKEN = 3;
  * `BrokenBarrierError`, and so does every later `wait()` until `reset()`.
  */
 export class Barrier {
-  private readonly cond = new Condition(
-    new Lock({ name: 'Barrier.lock', deadlockDetection: false }),
-  );
+  private readonly lock = new Lock({ name: 'Barrier.lock', deadlockDetection: false });
+  private readonly cond = new Condition(this.lock);
   private state = FILLING;
   private count = 0;
   readonly parties: number;
@@ -73,7 +73,19 @@ export class Barrier {
    * cancelled task does (the others keep waiting).
    * @throws BrokenBarrierError if the barrier is or becomes broken (abort, reset, timeout).
    */
-  async wait(options: WaitOptions = {}): Promise<number> {
+  wait(options: WaitOptions = {}): Promise<number> {
+    const call = new CallWaits();
+    return tieCall(this.waitIn(options, call), call);
+  }
+
+  /**
+   * `wait`, its waits (the lock, the previous round's draining, the others' arrival) recorded in
+   * `call`, so that a combinator given its promise takes the call over (waiter.ts, `CallWaits`).
+   * That needs the call's first wait to be made before `wait()` returns: a free lock is taken and
+   * a predicate that holds is passed without an `await`, as CPython's `async with` on a free
+   * lock and its `wait_for` of a true predicate do not suspend.
+   */
+  private async waitIn(options: WaitOptions, call: CallWaits): Promise<number> {
     // Validated before entering, so bad input cannot leave the barrier half-entered. Every
     // waiting call takes a signal (API.md); it reaches the lock and both condition waits.
     const parsed = parseWait('Barrier.wait', options);
@@ -84,10 +96,24 @@ export class Barrier {
     const signal = parsed.signal;
     signal?.throwIfAborted();
     const sig = signal === null ? {} : { signal };
-    await this.cond.acquire(signal === null ? undefined : sig);
+    const lock = this.lock;
+    if (!lock.locked()) void lock._acquireIn(undefined, call);
+    else {
+      await lock._acquireIn(signal === null ? undefined : sig, call);
+      const late = call.takeCancel();
+      if (late !== null) {
+        lock.release();
+        throw late;
+      }
+    }
     try {
       // Block while the previous round drains or a reset completes.
-      await this.cond.waitFor(() => this.state !== DRAINING && this.state !== RESETTING, sig);
+      if (this.state === DRAINING || this.state === RESETTING)
+        await this.cond._waitForIn(
+          () => this.state !== DRAINING && this.state !== RESETTING,
+          sig,
+          call,
+        );
       if (this.state === BROKEN) throw new BrokenBarrierError('Barrier aborted');
       const index = this.count;
       this.count++;
@@ -100,13 +126,21 @@ export class Barrier {
               this.breakBarrier();
               throw e;
             }
+            // A cancel of a taken-over call while the action ran (it had no wait to end) breaks
+            // the barrier as a cancel delivered inside the action would.
+            const late = call.takeCancel();
+            if (late !== null) {
+              this.breakBarrier();
+              throw late;
+            }
           }
           this.state = DRAINING;
           this.cond.notifyAll();
         } else {
-          const ok = await this.cond.waitFor(
+          const ok = await this.cond._waitForIn(
             () => this.state !== FILLING,
             timeout === null ? sig : { timeout, ...sig },
+            call,
           );
           if (!ok) {
             this.breakBarrier();
@@ -125,7 +159,7 @@ export class Barrier {
         }
       }
     } finally {
-      this.cond.release();
+      lock.release();
     }
   }
 

@@ -118,10 +118,14 @@ export class Condition {
    */
   waitFor<R>(predicate: () => R, options?: WaitOptions): Promise<R> {
     const call = new CallWaits();
-    return tieCall(this.waitForIn(predicate, options, call), call);
+    return tieCall(this._waitForIn(predicate, options, call), call);
   }
 
-  private async waitForIn<R>(
+  /**
+   * @internal `waitFor`, its waits recorded in `call`: that of `waitFor` itself, or of a
+   * primitive's waiting call built on this condition (Barrier.wait).
+   */
+  async _waitForIn<R>(
     predicate: () => R,
     options: WaitOptions | undefined,
     call: CallWaits,

@@ -126,7 +126,18 @@ export class Lock {
     return w.block();
   }
 
-  private acquireSlow(options: AcquireOptions | undefined): Promise<boolean> {
+  /**
+   * @internal `acquire(options)` as one more wait of `call`, for a primitive built on this lock
+   * whose waiting call a combinator may take over (Barrier.wait). A free lock is taken at once.
+   */
+  _acquireIn(options: AcquireOptions | undefined, call: CallWaits): Promise<boolean> {
+    return this.acquireSlow(options, call);
+  }
+
+  private acquireSlow(
+    options: AcquireOptions | undefined,
+    call: CallWaits | null = null,
+  ): Promise<boolean> {
     const { timeout, signal } = parseWait('Lock.acquire', options);
     const blocking = parseBlocking('Lock.acquire', options?.blocking, 'blocking');
     if (signal?.aborted) return Promise.reject(signal.reason);
@@ -146,6 +157,7 @@ export class Lock {
     this.waiters.push(w);
     if (timeout !== null) w.setTimeout(timeout, (x) => x.withdraw(true, false));
     if (signal !== null) w.setSignal(signal);
+    call?.add(w);
     return w.block();
   }
 
@@ -224,17 +236,25 @@ export class Lock {
       return Promise.resolve(releaser(() => this.release()));
     }
     // Its wait is `acquire`'s: tied to this promise, for a combinator given it (waiter.ts).
-    return tieInnerWait(() => this.holdSlow(options));
+    return tieInnerWait((call) => this.holdSlow(options, call));
   }
 
   private async holdSlow(
     options: AcquireOptions | undefined,
+    call: CallWaits,
   ): Promise<Disposable & AsyncDisposable> {
     if (!(await this.acquire(options)))
       throw new RuntimeError(
         `Could not acquire ${this.describe()} before the timeout`,
         'ERR_WEFT_LOCK_TIMEOUT',
       );
+    // Cancelled after the wait was granted and resumed, before going on (a combinator took the
+    // call over): the hold is given back, as CPython's acquire gives back a wake-up it will not use.
+    const late = call.takeCancel();
+    if (late !== null) {
+      this.release();
+      throw late;
+    }
     return releaser(() => this.release());
   }
 

@@ -195,10 +195,10 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
   /** Waits until every item put has been marked done with `taskDone()`. */
   join(options?: WaitOptions): Promise<void> {
     // Its wait is the Event's: tied to this promise, for a combinator given it (waiter.ts).
-    return tieInnerWait(() => this.joinSlow(options));
+    return tieInnerWait((call) => this.joinSlow(options, call));
   }
 
-  private async joinSlow(options: WaitOptions | undefined): Promise<void> {
+  private async joinSlow(options: WaitOptions | undefined, call: CallWaits): Promise<void> {
     // Checked even when nothing is unfinished, as every waiting call does: bad options throw
     // (naming Queue.join), an already aborted signal refuses the call.
     const { timeout, signal } = parseWait('Queue.join', options);
@@ -207,6 +207,8 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
     const ok = await this.finished.wait(
       options === undefined ? undefined : { timeout, ...(signal === null ? {} : { signal }) },
     );
+    const late = call.takeCancel();
+    if (late !== null) throw late;
     if (!ok) throw new TimeoutError(`join() timed out with ${this.unfinished} unfinished items`);
   }
 

@@ -1,6 +1,6 @@
 import { checkReleaseCount, describeValue } from '../internal/errors.js';
 import { parseBlocking, parseWait } from '../internal/wait-options.js';
-import { tieInnerWait, Waiter, WaiterList } from '../internal/waiter.js';
+import { type CallWaits, tieInnerWait, Waiter, WaiterList } from '../internal/waiter.js';
 import { RuntimeError } from './errors.js';
 import { type AcquireOptions, releaser } from './lock.js';
 
@@ -136,17 +136,25 @@ export class Semaphore {
       return Promise.resolve(releaser(() => this.release()));
     }
     // Its wait is `acquire`'s: tied to this promise, for a combinator given it (waiter.ts).
-    return tieInnerWait(() => this.holdSlow(options));
+    return tieInnerWait((call) => this.holdSlow(options, call));
   }
 
   private async holdSlow(
     options: AcquireOptions | undefined,
+    call: CallWaits,
   ): Promise<Disposable & AsyncDisposable> {
     if (!(await this.acquire(options)))
       throw new RuntimeError(
         'Could not acquire the semaphore before the timeout',
         'ERR_WEFT_SEMAPHORE_TIMEOUT',
       );
+    // Cancelled after the wait was granted and resumed, before going on (a combinator took the
+    // call over): the hold is given back, as CPython's acquire gives back a wake-up it will not use.
+    const late = call.takeCancel();
+    if (late !== null) {
+      this.release();
+      throw late;
+    }
     return releaser(() => this.release());
   }
 

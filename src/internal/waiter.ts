@@ -318,16 +318,18 @@ export function tieCall<R>(p: Promise<R>, call: CallWaits): Promise<R> {
 /**
  * Runs `start`, an async method that waits at most once, in another primitive's waiting call
  * (`Queue.join` waits on an Event, `Lock.hold` in `acquire`), and ties its promise to the wait
- * it made before returning, if it made one in the current task (see `CallWaits`).
+ * it made before returning, if it made one in the current task (see `CallWaits`). `start` gets
+ * the call's record: once its wait has resumed it must raise a cancel that came too late to end
+ * that wait (`call.takeCancel()`), undoing what the wait took (a hold gives its lock back).
  */
-export function tieInnerWait<R>(start: () => Promise<R>): Promise<R> {
+export function tieInnerWait<R>(start: (call: CallWaits) => Promise<R>): Promise<R> {
+  const call = new CallWaits();
   const t = currentContext() as WaitingTask | null;
-  if (t === null) return start();
+  if (t === null) return start(call);
   const before = t._blocker;
-  const p = start();
+  const p = start(call);
   const w = t._blocker;
   if (w !== before && w instanceof Waiter && w.state === PENDING) {
-    const call = new CallWaits();
     call.add(w);
     tieCall(p, call);
   }

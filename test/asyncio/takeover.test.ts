@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
+  Barrier,
   CancelledError,
   Condition,
   createTask,
@@ -228,6 +229,156 @@ describe('combinators take over waiting calls made by async methods', () => {
       });
       await assert.rejects(t, (e: unknown) => e instanceof CancelledError && e.message === 'late');
       assert.equal(await u, 1, 'the item went to the next getter');
+    });
+  });
+});
+
+describe('a taken-over call cancelled after its wait resumed, before it goes on', () => {
+  // The cancel comes from a ready callback queued right behind the wait's resume: a taken-over
+  // wait's resume begins no step, so the cancel runs before the method goes on. The call then
+  // raises it (the child's CancelledError carries its message, as CPython's does), and gives
+  // back what the wait took.
+  for (const kind of ['Lock', 'Semaphore'] as const) {
+    test(`gather(${kind === 'Lock' ? 'lock' : 'sem'}.hold()): takes no hold, and the lock is free again`, async () => {
+      await run(async () => {
+        const loop = getRunningLoop();
+        const lock = kind === 'Lock' ? new Lock() : new Semaphore(1);
+        await lock.acquire();
+        const t = createTask(() => gather(lock.hold(), { returnExceptions: true }));
+        const u = createTask(async () => {
+          await lock.acquire();
+          lock.release();
+          return 'u held it';
+        });
+        await sleep(0);
+        await sleep(0);
+        loop.callSoon(() => {
+          lock.release();
+          loop.callSoon(() => t.cancel('late'));
+        });
+        await assert.rejects(
+          t,
+          (e: unknown) => e instanceof CancelledError && e.message === 'late',
+        );
+        assert.equal(await u, 'u held it', 'the hold given back went to the next waiter');
+        assert.equal(lock.locked(), false);
+      });
+    });
+  }
+
+  test("gather(barrier.wait()) granted the barrier's lock: does not arrive (the action runs once)", async () => {
+    await run(async () => {
+      const loop = getRunningLoop();
+      let t: ReturnType<typeof createTask> | undefined;
+      let actions = 0;
+      // One party: every wait is the last to arrive and runs the action, holding the lock.
+      const b = new Barrier(1, {
+        action: async () => {
+          actions++;
+          await sleep(5);
+          // Queued now, it queues the cancel behind the lock's hand-over to t's wait.
+          if (actions === 1) loop.callSoon(() => loop.callSoon(() => t?.cancel('late')));
+        },
+      });
+      const first = createTask(() => b.wait());
+      await sleep(0);
+      t = createTask(() => gather(b.wait(), { returnExceptions: true }));
+      await assert.rejects(t, (e: unknown) => e instanceof CancelledError && e.message === 'late');
+      assert.equal(await first, 0);
+      assert.equal(actions, 1, 'the cancelled wait did not arrive');
+      assert.equal(b.broken, false);
+    });
+  });
+
+  test('gather(q.join()): raises the cancel', async () => {
+    await run(async () => {
+      const loop = getRunningLoop();
+      const q = new Queue<number>();
+      q.putNowait(1);
+      const t = createTask(() => gather(q.join(), { returnExceptions: true }));
+      await sleep(0);
+      await sleep(0);
+      loop.callSoon(() => {
+        q.getNowait();
+        q.taskDone();
+        loop.callSoon(() => t.cancel('late'));
+      });
+      await assert.rejects(t, (e: unknown) => e instanceof CancelledError && e.message === 'late');
+    });
+  });
+});
+
+describe('combinators take over Barrier.wait', () => {
+  // As CPython 3.11 (checked): a cancel of the task reaches both children of the gather, and
+  // the barrier wait leaves the barrier unbroken.
+  test('gather(barrier.wait(), t): a cancel reaches both; the barrier is left, not broken', async () => {
+    await run(async () => {
+      const b = new Barrier(2);
+      const other = createTask(() => sleep(60_000));
+      const t = createTask(() => gather(b.wait(), other));
+      await sleep(0);
+      await sleep(0);
+      assert.equal(b.nWaiting, 1);
+      t.cancel('stop');
+      await assert.rejects(t, (e: unknown) => e instanceof CancelledError && e.message === 'stop');
+      assert.equal(other.cancelled(), true, 'the cancel reached the other child');
+      assert.equal(b.nWaiting, 0);
+      assert.equal(b.broken, false);
+    });
+  });
+
+  test('shield(barrier.wait()): cancelling the task leaves the wait in the barrier; the next party completes it', async () => {
+    await run(async () => {
+      const b = new Barrier(2);
+      let shielded: Promise<number> | undefined;
+      const t = createTask(async () => {
+        shielded = b.wait();
+        await shield(shielded);
+      });
+      await sleep(0);
+      await sleep(0);
+      t.cancel();
+      await assert.rejects(t, CancelledError);
+      assert.equal(b.nWaiting, 1, 'the shielded wait is still in the barrier');
+      assert.equal(await b.wait(), 1);
+      assert.equal(await shielded, 0);
+      assert.equal(b.nWaiting, 0);
+    });
+  });
+
+  test('waitFor(barrier.wait(), ms): times out and leaves the barrier, unbroken', async () => {
+    await run(async () => {
+      const b = new Barrier(2);
+      await assert.rejects(waitFor(b.wait(), 5), TimeoutError);
+      assert.equal(b.nWaiting, 0);
+      assert.equal(b.broken, false);
+    });
+  });
+
+  test("a wait whose first wait is for the barrier's lock (an action is running): a cancel of a gather ends it and reaches t", async () => {
+    await run(async () => {
+      const log: string[] = [];
+      const b = new Barrier(2, {
+        action: async () => {
+          log.push('action');
+          await sleep(20);
+        },
+      });
+      const first = createTask(() => b.wait());
+      const second = createTask(() => b.wait()); // last: runs the action, holding the lock
+      await sleep(0);
+      await sleep(0);
+      assert.deepEqual(log, ['action']);
+      const other = createTask(() => sleep(60_000));
+      const t = createTask(() => gather(b.wait(), other));
+      await sleep(0);
+      await sleep(0);
+      t.cancel('stop');
+      await assert.rejects(t, (e: unknown) => e instanceof CancelledError && e.message === 'stop');
+      assert.equal(other.cancelled(), true, 'the cancel reached the other child');
+      assert.deepEqual((await gather(first, second)).sort(), [0, 1]);
+      assert.equal(b.nWaiting, 0, 'the cancelled wait never entered the next round');
+      assert.equal(b.broken, false);
     });
   });
 });

@@ -34,7 +34,14 @@ export class Event {
     if (this.flag && options === undefined) return TRUE;
     // Options are checked, and an already aborted signal refuses the wait, even when the flag
     // is set: the same answer as Lock.acquire, Semaphore.acquire and Queue.get/put give.
-    const { timeout, signal } = parseWait('Event.wait', options);
+    let timeout: number | null;
+    let signal: AbortSignal | null;
+    // Bad options reject, as in Lock.acquire.
+    try {
+      ({ timeout, signal } = parseWait('Event.wait', options));
+    } catch (e) {
+      return Promise.reject(e);
+    }
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.flag) return TRUE;
     if (timeout === 0) return Promise.resolve(false);

@@ -138,8 +138,17 @@ export class Lock {
     options: AcquireOptions | undefined,
     call: CallWaits | null = null,
   ): Promise<boolean> {
-    const { timeout, signal } = parseWait('Lock.acquire', options);
-    const blocking = parseBlocking('Lock.acquire', options?.blocking, 'blocking');
+    let timeout: number | null;
+    let signal: AbortSignal | null;
+    let blocking: boolean;
+    // A waiting call reports bad options by rejecting, as an async function would: the same
+    // answer whether it is awaited at once or handed to a combinator first.
+    try {
+      ({ timeout, signal } = parseWait('Lock.acquire', options));
+      blocking = parseBlocking('Lock.acquire', options?.blocking, 'blocking');
+    } catch (e) {
+      return Promise.reject(e);
+    }
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (!this._locked) {
       this._locked = true;

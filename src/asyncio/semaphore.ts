@@ -51,8 +51,16 @@ export class Semaphore {
       this._value--;
       return TRUE;
     }
-    const { timeout, signal } = parseWait('Semaphore.acquire', options);
-    const blocking = parseBlocking('Semaphore.acquire', options?.blocking, 'blocking');
+    let timeout: number | null;
+    let signal: AbortSignal | null;
+    let blocking: boolean;
+    // Bad options reject, as in Lock.acquire.
+    try {
+      ({ timeout, signal } = parseWait('Semaphore.acquire', options));
+      blocking = parseBlocking('Semaphore.acquire', options?.blocking, 'blocking');
+    } catch (e) {
+      return Promise.reject(e);
+    }
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (!this.locked()) {
       this._value--;

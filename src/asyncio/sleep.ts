@@ -20,11 +20,20 @@ export function sleep<T = undefined>(
   options?: { signal?: AbortSignal },
 ): Promise<T> {
   if (typeof ms !== 'number' || Number.isNaN(ms)) {
-    throw new TypeError(`sleep() expects a number of milliseconds: received ${String(ms)}`);
+    return Promise.reject(
+      new TypeError(`sleep() expects a number of milliseconds: received ${String(ms)}`),
+    );
   }
-  // Validated as every waiting call's options are; the common call passes none.
-  const signal =
-    options === undefined ? undefined : (parseWait('sleep', options).signal ?? undefined);
+  // Validated as every waiting call's options are, and reported by rejecting, as an async
+  // function would; the common call passes none.
+  let signal: AbortSignal | undefined;
+  if (options !== undefined) {
+    try {
+      signal = parseWait('sleep', options).signal ?? undefined;
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
   if (ms <= 0 && signal === undefined) {
     // The common yield of a task: no timer, no signal, no Waiter (src/internal/yield.ts).
     const p = yieldCurrentTask(value as T);

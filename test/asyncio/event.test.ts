@@ -242,7 +242,7 @@ describe('Event', () => {
       ev.set();
       const reason = new Error('aborted');
       await assert.rejects(ev.wait({ signal: AbortSignal.abort(reason) }), (e) => e === reason);
-      assert.throws(() => ev.wait({ timeout: 'x' as unknown as number }), TypeError);
+      await assert.rejects(ev.wait({ timeout: 'x' as unknown as number }), TypeError);
       assert.equal(await ev.wait({ signal: new AbortController().signal }), true);
       assert.equal(await ev.wait({ timeout: 0 }), true, 'a set flag answers before the timeout');
     });
@@ -278,21 +278,21 @@ describe('Event', () => {
     assert.equal(await p, true);
   });
 
-  test('wait with bad options throws TypeError naming what was received', async () => {
+  test('wait with bad options rejects with a TypeError naming what was received', async () => {
     const ev = new Event();
-    assert.throws(
+    await assert.rejects(
       () => ev.wait({ timeout: 'soon' as unknown as number }),
       (e: unknown) => e instanceof TypeError && /timeout must be a number.*soon/.test(e.message),
     );
-    assert.throws(
+    await assert.rejects(
       () => ev.wait({ timeout: Number.NaN }),
       (e: unknown) => e instanceof TypeError && /timeout/.test(e.message),
     );
-    assert.throws(
+    await assert.rejects(
       () => ev.wait({ signal: {} as AbortSignal }),
       (e: unknown) => e instanceof TypeError && /signal must be an AbortSignal/.test(e.message),
     );
-    assert.throws(
+    await assert.rejects(
       () => ev.wait(42 as never),
       (e: unknown) => e instanceof TypeError && /options must be an object/.test(e.message),
     );

@@ -195,18 +195,21 @@ describe('Lock', () => {
     });
   });
 
-  test('bad options raise TypeError', async () => {
+  test('bad options reject with a TypeError', async () => {
     const lock = new Lock();
     await lock.acquire();
-    assert.throws(
+    await assert.rejects(
       () => lock.acquire({ timeout: 'soon' as never }),
       /timeout must be a number of milliseconds: received "soon"/,
     );
-    assert.throws(
+    await assert.rejects(
       () => lock.acquire({ blocking: 1 as never }),
       /blocking must be a boolean: received 1/,
     );
-    assert.throws(() => lock.acquire({ signal: {} as never }), /signal must be an AbortSignal/);
+    await assert.rejects(
+      () => lock.acquire({ signal: {} as never }),
+      /signal must be an AbortSignal/,
+    );
     assert.throws(() => new Lock(null as never), /options must be an object/);
     assert.throws(
       () => new Lock({ name: 5 as never }),

@@ -507,11 +507,11 @@ describe('Semaphore', () => {
       );
     }
     assert.equal(sem.value, 1, 'a refused release changes nothing');
-    assert.throws(
+    await assert.rejects(
       () => sem.acquire({ blocking: 'no' as unknown as boolean }),
       (e: unknown) => e instanceof TypeError && /blocking must be a boolean/.test(e.message),
     );
-    assert.throws(
+    await assert.rejects(
       () => sem.acquire({ timeout: '5' as unknown as number }),
       (e: unknown) => e instanceof TypeError && /timeout must be a number/.test(e.message),
     );

@@ -16,10 +16,10 @@ describe('sleep', () => {
     });
   });
 
-  test('a signal that is not an AbortSignal raises TypeError as every wait does', () => {
+  test('a signal that is not an AbortSignal rejects with a TypeError as every wait does', async () => {
     for (const signal of [{}, 'yes', 1]) {
       for (const ms of [10, 0]) {
-        assert.throws(
+        await assert.rejects(
           () => sleep(ms, 'v', { signal: signal as unknown as AbortSignal }),
           (e: unknown) =>
             e instanceof TypeError &&
@@ -27,7 +27,13 @@ describe('sleep', () => {
         );
       }
     }
-    assert.throws(() => sleep(10, 'v', 5 as never), /sleep: options must be an object/);
+    await assert.rejects(() => sleep(10, 'v', 5 as never), /sleep: options must be an object/);
+    await assert.rejects(
+      () => sleep('10' as never),
+      (e: unknown) =>
+        e instanceof TypeError &&
+        /sleep\(\) expects a number of milliseconds: received 10/.test(e.message),
+    );
   });
 
   test('a cancel requested while the task runs is raised at sleep(ms) and leaves no timer', async () => {

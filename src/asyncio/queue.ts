@@ -65,9 +65,6 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
   protected _size(): number {
     return this.items.length;
   }
-  protected _clear(): void {
-    this.items.clear();
-  }
   // -------------------------------------------------------------------------------------------
 
   /** Items in the queue now. */

@@ -1,4 +1,4 @@
-import { CancelledError } from '../internal/errors.js';
+import { CancelledError, describeValue } from '../internal/errors.js';
 
 /**
  * Raised inside a greenlet by `kill()` (gevent's `GreenletExit`). A greenlet that ends with it
@@ -13,4 +13,24 @@ export class GreenletExit extends CancelledError {
   constructor(message = 'The greenlet was killed') {
     super(message);
   }
+}
+
+/**
+ * What gevent's `kill(exception=…)` and `Timeout(seconds, exception)` take: an error, raised as
+ * it is, or an error class, made anew (with no arguments) for each time it is raised.
+ */
+export type ErrorOrClass = Error | (new () => Error);
+
+/**
+ * The error `spec` stands for: itself, or a new instance of its class.
+ * @throws TypeError for anything else (`what` names the call), or what the class throws.
+ */
+export function makeError(what: string, spec: unknown): Error {
+  if (spec instanceof Error) return spec;
+  if (typeof spec === 'function' && (spec === Error || spec.prototype instanceof Error)) {
+    return new (spec as new () => Error)();
+  }
+  throw new TypeError(
+    `${what}: exception must be an Error or an Error class: received ${describeValue(spec)}`,
+  );
 }

@@ -23,7 +23,7 @@ import { DeadlockError, describeValue } from '../internal/errors.js';
 import { callSoon, reportException } from '../internal/scheduler.js';
 import { parseBlocking, parseWait, type WaitOptions } from '../internal/wait-options.js';
 import { startTimer, stopTimer, type Timer, Waiter, WaiterList } from '../internal/waiter.js';
-import { GreenletExit } from './errors.js';
+import { type ErrorOrClass, GreenletExit, makeError } from './errors.js';
 import { Timeout } from './timeout.js';
 
 export type LinkCallback<T> = (greenlet: Greenlet<T>) => void;
@@ -34,8 +34,11 @@ export interface GetOptions extends WaitOptions {
 }
 
 export interface KillOptions {
-  /** The error raised inside the greenlet (default: a new `GreenletExit`). */
-  exception?: Error;
+  /**
+   * The error raised inside the greenlet, or an error class, made anew for each greenlet
+   * (default: `GreenletExit`). A class must take no constructor arguments.
+   */
+  exception?: ErrorOrClass;
   /** Wait for the greenlet to die (default true, as in gevent). */
   block?: boolean;
   /** With `block`: wait at most this many milliseconds. */
@@ -77,6 +80,8 @@ export class Greenlet<T = unknown> {
   /** The error a kill before the first step ended the greenlet with. */
   private killedEarly: unknown = NOT_KILLED;
   private notified = false;
+  /** A run of the links registered after death is queued. */
+  private lateLinksQueued = false;
   /** `startLater()`'s timer, until it starts the greenlet. */
   private laterTimer: Timer | null = null;
   private links: LinkCallback<any>[] | null = null;
@@ -241,10 +246,15 @@ export class Greenlet<T = unknown> {
   }
 
   /**
-   * Raises `exception` (a new `GreenletExit` by default) inside the greenlet. With `block`
-   * (the default) the promise resolves once the greenlet is dead or `timeout` ms have passed;
-   * it rejects only for a bad argument (TypeError), and then kills nothing. Killing a dead greenlet does nothing; killing one that has not run yet
-   * means it never will.
+   * Raises `exception` inside the greenlet: an error, or an error class to make one of (a new
+   * `GreenletExit` by default). With `block` (the default) the promise resolves once the
+   * greenlet is dead or `timeout` ms have passed; it rejects only for a bad argument
+   * (TypeError), and then kills nothing. Killing a dead greenlet does nothing; killing one that
+   * has not run yet means it never will.
+   *
+   * A greenlet that kills itself with `block` gets the error from this call's promise, once the
+   * greenlets already ready have run (gevent raises it inside `kill()`, after a switch): await
+   * it, as any blocking call. With `block: false` it gets it at its next weft await.
    *
    * **Cancellation:** the blocking wait is a plain promise, not a cancellation point: a
    * cancelled caller gets its CancelledError at its next weft await.
@@ -276,7 +286,8 @@ export class Greenlet<T = unknown> {
       return RESOLVED;
     }
     task._requestCancel(exception);
-    if (!block || getcurrent() === this) return RESOLVED;
+    if (!block) return RESOLVED;
+    if (getcurrent() === this) return this.suspendForOwnKill();
     return new Promise<void>((resolve) => {
       let timer: Timer | null = null;
       const onDeath = (): void => {
@@ -297,13 +308,32 @@ export class Greenlet<T = unknown> {
     });
   }
 
-  /** Calls `cb(greenlet)` once the greenlet is dead (at once, on the ready queue, if it is). */
+  /**
+   * A blocking `kill()` of the running greenlet: a suspension of it, where the request just made
+   * is delivered, as gevent raises it when `kill()` switches to the hub.
+   */
+  private suspendForOwnKill(): Promise<void> {
+    const w = new Waiter<void>(this);
+    const p = w.block();
+    // The request went to a wait the greenlet started and did not await (`const p = q.get();`):
+    // it is raised there; this call resumes on its turn, as a `sleep(0)`.
+    if (w.pending) w.wake(undefined);
+    return p;
+  }
+
+  /**
+   * Calls `cb(greenlet)` once the greenlet is dead (on the ready queue, if it is already; an
+   * `unlink` before then still removes it, as in gevent).
+   */
   link(cb: LinkCallback<T>): void {
     if (typeof cb !== 'function') {
       throw new TypeError(`Greenlet.link expects a function: received ${describeValue(cb)}`);
     }
-    if (this.notified) callSoon(runLink, cb, this);
-    else (this.links ??= []).push(cb);
+    (this.links ??= []).push(cb);
+    if (this.notified && !this.lateLinksQueued) {
+      this.lateLinksQueued = true;
+      callSoon(runLateLinks, this);
+    }
   }
 
   /** As `link`, but `cb` runs only if the greenlet was successful (gevent's `link_value`). */
@@ -316,11 +346,15 @@ export class Greenlet<T = unknown> {
     this.link(onlyIf(cb, false));
   }
 
-  /** Removes every registration of `cb` (by `link`, `linkValue` or `linkException`). */
+  /**
+   * Removes the first registration of `cb` still waiting to run (by `link`, `linkValue` or
+   * `linkException`); one registration per call, as gevent's. Does nothing if there is none.
+   */
   unlink(cb: LinkCallback<T>): void {
-    if (this.links !== null) {
-      this.links = this.links.filter((x) => x !== cb && (x as Conditional<T>).linked !== cb);
-    }
+    const links = this.links;
+    if (links === null) return;
+    const i = links.findIndex((x) => x === cb || (x as Conditional<T>).linked === cb);
+    if (i >= 0) links.splice(i, 1);
   }
 
   /** "Greenlet 'name'" — how errors and deadlock reports refer to it. */
@@ -337,9 +371,17 @@ export class Greenlet<T = unknown> {
     if (this.notified) return;
     this.notified = true;
     for (let w = this.joiners.shift(); w !== null; w = this.joiners.shift()) w.wake(true);
+    this._runLinks();
+  }
+
+  /** @internal Runs the links registered so far, one at a time, in registration order. */
+  _runLinks(): void {
+    this.lateLinksQueued = false;
     const links = this.links;
+    if (links === null) return;
+    // Taken one at a time: a callback may unlink a later one, or link another, on the way.
+    for (let cb = links.shift(); cb !== undefined; cb = links.shift()) runLink(cb, this);
     this.links = null;
-    if (links !== null) for (const cb of links) runLink(cb, this);
   }
 
   private outcome(): { ok: boolean; value: unknown } | null {
@@ -368,12 +410,7 @@ export function checkKill(options: unknown): {
     );
   }
   const o = options as KillOptions;
-  const exception = o.exception ?? new GreenletExit();
-  if (!(exception instanceof Error)) {
-    throw new TypeError(
-      `Greenlet.kill: exception must be an Error: received ${describeValue(exception)}`,
-    );
-  }
+  const exception = makeError('Greenlet.kill', o.exception ?? GreenletExit);
   const block = parseBlocking('Greenlet.kill', o.block, 'block');
   const { timeout } = parseWait('Greenlet.kill', { timeout: o.timeout });
   return { exception, block, timeout };
@@ -402,6 +439,10 @@ function startNow(g: Greenlet<any>): void {
 
 function runDied(g: Greenlet<any>): void {
   g._died();
+}
+
+function runLateLinks(g: Greenlet<any>): void {
+  g._runLinks();
 }
 
 function runLink<T>(cb: LinkCallback<T>, g: Greenlet<T>): void {

@@ -32,7 +32,8 @@ let poolCounter = 0;
 
 /**
  * A pool of greenlets, at most `size` of them alive at once (gevent's `gevent.pool.Pool`);
- * `new Pool()` (or a size of null) has no limit.
+ * `new Pool()` (or a size of null) has no limit; `new Pool(0)` never has room (its `spawn` waits
+ * for ever), as gevent's.
  *
  * `spawn` waits for a free slot, in FIFO order; `map` and `imapUnordered` run a function over
  * the items of an iterable, one greenlet per item, never more than `size` at a time. `join`
@@ -42,7 +43,7 @@ let poolCounter = 0;
  * to it at that moment passes to the next waiter. Stopping a `map`/`imapUnordered` early (a
  * cancelled caller, a `break`, an item that failed) kills its greenlets still running.
  *
- * @throws RangeError for a size that is not a positive integer.
+ * @throws RangeError for a size that is not an integer >= 0.
  * @example
  * const pool = new Pool(2);
  * const pages = await pool.map(async (url: string) => fetchPage(url), urls);
@@ -59,9 +60,11 @@ export class Pool {
 
   constructor(size?: number | null) {
     if (size !== undefined && size !== null) {
-      if (typeof size !== 'number' || !Number.isInteger(size) || size < 1) {
+      // gevent takes 0: a pool that never runs anything, for code that checks `freeCount()` or
+      // calls `waitAvailable` with a timeout before it spawns.
+      if (typeof size !== 'number' || !Number.isInteger(size) || size < 0) {
         throw new RangeError(
-          `Pool size must be an integer >= 1 (or null for no limit): received ${describeValue(size)}`,
+          `Pool size must be an integer >= 0 (or null for no limit): received ${describeValue(size)}`,
         );
       }
     }

@@ -19,10 +19,15 @@ import { RuntimeError } from '../asyncio/errors.js';
 import { currentTask, type Task } from '../asyncio/task.js';
 import { describeValue, InvalidStateError, TimeoutError } from '../internal/errors.js';
 import { startTimer, stopTimer, type Timer } from '../internal/waiter.js';
+import { type ErrorOrClass, makeError } from './errors.js';
 
 export interface TimeoutOptions {
-  /** Raised instead of the Timeout itself when it expires. */
-  exception?: Error;
+  /**
+   * Raised instead of the Timeout itself when it expires: an error, or an error class (made
+   * anew at each expiry, with no arguments). `false` makes it silent, as gevent's
+   * `Timeout(seconds, False)`: the Timeout itself is raised, and `run()` returns undefined for it.
+   */
+  exception?: ErrorOrClass | false;
 }
 
 function messageFor(ms: unknown): string {
@@ -64,7 +69,10 @@ export class Timeout extends TimeoutError {
   static override readonly kind: string = 'Timeout';
   /** The delay, in milliseconds; null never expires. */
   readonly ms: number | null;
-  private readonly raise: Error | null;
+  private readonly raise: ErrorOrClass | null;
+  private readonly silent: boolean;
+  /** What the last expiry raised: what `cancel()` takes back. */
+  private raised: Error = this;
   private timer: Timer | null = null;
   private target: Task<unknown> | null = null;
   private expired = false;
@@ -74,12 +82,21 @@ export class Timeout extends TimeoutError {
     super(messageFor(ms));
     this.ms = ms ?? null;
     const exception = options?.exception;
-    if (exception !== undefined && !(exception instanceof Error)) {
+    const isClass =
+      typeof exception === 'function' &&
+      (exception === Error || exception.prototype instanceof Error);
+    if (
+      exception !== undefined &&
+      exception !== false &&
+      !(exception instanceof Error) &&
+      !isClass
+    ) {
       throw new TypeError(
-        `Timeout: exception must be an Error: received ${describeValue(exception)}`,
+        `Timeout: exception must be an Error, an Error class or false: received ${describeValue(exception)}`,
       );
     }
-    this.raise = exception ?? null;
+    this.silent = exception === false;
+    this.raise = exception === undefined || exception === false ? null : exception;
   }
 
   /** Makes a Timeout and starts it (gevent's `Timeout.start_new`). */
@@ -127,7 +144,33 @@ export class Timeout extends TimeoutError {
     if (t === null) return;
     this.target = null;
     t.removeDoneCallback(this.onTargetDone);
-    if (this.expired && !t.done()) t._takeBackCancel(this.raise ?? this);
+    if (this.expired && !t.done()) t._takeBackCancel(this.raised);
+  }
+
+  /**
+   * Runs `fn()` with the Timeout armed around it, and disarms it when `fn` ends, whichever way
+   * (gevent's `with Timeout(...)`). A silent Timeout (`exception: false`) that expires ends
+   * the block quietly: `run` resolves to undefined, as `with Timeout(seconds, False):` leaves
+   * its block. Otherwise `fn`'s value or error passes through, the expiry's among them.
+   * (`using` cannot swallow an error leaving its block: this is the silent form's idiom.)
+   * @throws what `start()` throws; whatever `fn` raises, but a silent Timeout's own expiry.
+   * @example
+   * const page = await new Timeout(1000, { exception: false }).run(() => fetchPage(url));
+   * if (page === undefined) … // timed out
+   */
+  async run<R>(fn: () => R | PromiseLike<R>): Promise<Awaited<R> | undefined> {
+    if (typeof fn !== 'function') {
+      throw new TypeError(`Timeout.run expects a function: received ${describeValue(fn)}`);
+    }
+    this.start();
+    try {
+      return await fn();
+    } catch (e) {
+      if (this.silent && e === this && this.expired) return undefined;
+      throw e;
+    } finally {
+      this.cancel();
+    }
   }
 
   /** The same as `cancel()` (gevent's `close`). */
@@ -145,7 +188,17 @@ export class Timeout extends TimeoutError {
     const t = this.target;
     if (t === null || t.done()) return;
     this.expired = true;
-    t._requestCancel(this.raise ?? this);
+    const spec = this.raise;
+    if (spec === null) this.raised = this;
+    else {
+      try {
+        this.raised = makeError('Timeout', spec);
+      } catch (e) {
+        // A class whose constructor throws: that error is what the greenlet gets, as in gevent.
+        this.raised = e instanceof Error ? e : new TypeError(String(e));
+      }
+    }
+    t._requestCancel(this.raised);
   }
 }
 

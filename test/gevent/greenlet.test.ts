@@ -125,6 +125,87 @@ describe('Greenlet', () => {
     assert.equal(g.exception, err);
   });
 
+  test('kill with an error class raises a new instance of it in each greenlet, as gevent', async () => {
+    class Stop extends Error {}
+    const caught = async () => {
+      try {
+        await sleep(10_000);
+      } catch (e) {
+        return e;
+      }
+    };
+    const g = spawn(caught);
+    await sleep(1);
+    await g.kill({ exception: Stop });
+    assert.ok(g.value instanceof Stop);
+
+    const gs = [spawn(caught), spawn(caught)];
+    await sleep(1);
+    await killall(gs, { exception: Stop });
+    assert.ok(gs[0]!.value instanceof Stop && gs[1]!.value instanceof Stop);
+    assert.notEqual(gs[0]!.value, gs[1]!.value);
+
+    // Uncaught, the class's error fails the greenlet; GreenletExit (the class) does not.
+    const failing = spawn(() => sleep(10_000));
+    await sleep(1);
+    await failing.kill({ exception: Stop });
+    assert.ok(failing.exception instanceof Stop);
+    const exited = spawn(() => sleep(10_000));
+    await exited.kill({ exception: GreenletExit });
+    assert.equal(exited.successful(), true);
+    assert.ok(exited.value instanceof GreenletExit);
+
+    class NeedsArg extends Error {
+      constructor(readonly why: number) {
+        super(String(why));
+      }
+    }
+    const typed = new Greenlet(() => 1);
+    const misuses: (() => Promise<void>)[] = [
+      // @ts-expect-error a class is made with no arguments: one that needs some does not compile
+      () => typed.kill({ exception: NeedsArg }),
+      // @ts-expect-error not an error class
+      () => typed.kill({ exception: Map }),
+      // @ts-expect-error not an error
+      () => killall([typed], { exception: 'stop' }),
+    ];
+    for (const call of misuses.slice(1)) await assert.rejects(call(), TypeError);
+  });
+
+  test('a greenlet killing itself gets the GreenletExit from the kill, after the greenlets ready', async () => {
+    const order: string[] = [];
+    const g = spawn(async () => {
+      spawn(() => {
+        order.push('other greenlet');
+      });
+      try {
+        await getcurrent()!.kill();
+        order.push('after kill');
+      } catch (e) {
+        order.push(e instanceof GreenletExit ? 'GreenletExit' : String(e));
+        throw e;
+      }
+    });
+    await g.join();
+    assert.deepEqual(order, ['other greenlet', 'GreenletExit']);
+    assert.equal(g.successful(), true);
+
+    // With block false it goes on to its next weft await, as gevent's goes on to its next switch.
+    order.length = 0;
+    const h = spawn(async () => {
+      try {
+        getcurrent()!.kill({ block: false });
+        order.push('after kill');
+        await sleep(0);
+        order.push('after sleep');
+      } catch (e) {
+        order.push(e instanceof GreenletExit ? 'GreenletExit' : String(e));
+      }
+    });
+    await h.join();
+    assert.deepEqual(order, ['after kill', 'GreenletExit']);
+  });
+
   test('kill before the first step means the body never runs and it is dead at once', async () => {
     let ran = false;
     const g = spawn(() => {
@@ -267,6 +348,48 @@ describe('Greenlet', () => {
     g.link(() => order.push('late'));
     await sleep(0);
     assert.deepEqual(order, ['a', 'c', 'late']);
+  });
+
+  test('unlink removes one registration of a callback, the first, as gevent', async () => {
+    const calls: string[] = [];
+    const cb = (g: Greenlet<unknown>) => calls.push(g.successful() ? 'ok' : 'failed');
+    const twice = new Greenlet(() => 1);
+    twice.link(cb);
+    twice.link(cb);
+    twice.link(cb);
+    twice.unlink(cb);
+    twice.unlink(cb);
+    twice.start();
+    await twice.join();
+    await sleep(0);
+    assert.deepEqual(calls, ['ok']);
+
+    // linkException first: the one unlink removes it, and the linkValue one stays.
+    calls.length = 0;
+    const failing = new Greenlet(() => {
+      throw new Error('boom');
+    });
+    failing.linkException(cb);
+    failing.linkValue(cb);
+    failing.unlink(cb);
+    failing.start();
+    await failing.join();
+    await sleep(0);
+    assert.deepEqual(calls, []);
+  });
+
+  test('a link made after death runs on the next turn, and unlink before then removes it', async () => {
+    const calls: string[] = [];
+    const g = spawn(() => 1);
+    await g.join();
+    await sleep(0);
+    const cb = () => calls.push('removed');
+    g.link(cb);
+    g.link(() => calls.push('kept'));
+    g.unlink(cb);
+    assert.deepEqual(calls, []);
+    await sleep(0);
+    assert.deepEqual(calls, ['kept']);
   });
 
   test('greenlets and asyncio tasks share one ready queue: a lock serves them in FIFO order', async () => {

@@ -220,8 +220,27 @@ describe('Pool', () => {
   });
 
   test('bad size raises RangeError', () => {
-    assert.throws(() => new Pool(0), RangeError);
     assert.throws(() => new Pool(1.5), RangeError);
     assert.throws(() => new Pool(-1), RangeError);
+  });
+
+  test('Pool(0) is accepted, as gevent: always full, and a spawn waits until cancelled', async () => {
+    const pool = new Pool(0);
+    assert.equal(pool.size, 0);
+    assert.equal(pool.freeCount(), 0);
+    assert.equal(pool.full(), true);
+    assert.equal(await pool.waitAvailable({ timeout: 1 }), 0);
+    let ran = false;
+    const spawning = spawn(() =>
+      pool.spawn(() => {
+        ran = true;
+      }),
+    );
+    await sleep(1);
+    assert.equal(spawning.dead, false); // still waiting for a slot
+    await spawning.kill();
+    assert.equal(spawning.value instanceof GreenletExit, true);
+    assert.equal(ran, false);
+    assert.equal(pool.length, 0);
   });
 });

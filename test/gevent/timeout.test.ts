@@ -100,6 +100,64 @@ describe('Timeout', () => {
     assert.equal(g.exception, err);
   });
 
+  test('an exception class is made anew at each expiry and raised instead of the Timeout', async () => {
+    class TooSlow extends Error {}
+    const t = new Timeout(5, { exception: TooSlow });
+    const seen: unknown[] = [];
+    const g = spawn(async () => {
+      for (let i = 0; i < 2; i++) {
+        t.start();
+        try {
+          await sleep(10_000);
+        } catch (e) {
+          seen.push(e);
+        } finally {
+          t.cancel();
+        }
+      }
+      return getcurrentCancelling(); // each expiry taken back with its own scope
+    });
+    assert.equal(await g.get(), 0);
+    assert.ok(seen[0] instanceof TooSlow && seen[1] instanceof TooSlow);
+    assert.notEqual(seen[0], seen[1]);
+  });
+
+  test('a silent Timeout (exception false) ends run() quietly on expiry, as with Timeout(s, False)', async () => {
+    const order: string[] = [];
+    const g = spawn(async () => {
+      const v = await new Timeout(5, { exception: false }).run(async () => {
+        await sleep(10_000);
+        order.push('not reached');
+        return 'slept';
+      });
+      order.push(`after the block: ${String(v)}`);
+      // Not expired: the block's value; an error of the block passes through.
+      const quick = await new Timeout(10_000, { exception: false }).run(() => 'quick');
+      const boom = new Error('boom');
+      const failed = await new Timeout(10_000, { exception: false })
+        .run(() => {
+          throw boom;
+        })
+        .catch((e: unknown) => e);
+      return [quick, failed === boom, getcurrentCancelling()];
+    });
+    assert.deepEqual(await g.get(), ['quick', true, 0]);
+    assert.deepEqual(order, ['after the block: undefined']);
+  });
+
+  test('run() of a Timeout that is not silent raises its expiry; a nested silent one only its own', async () => {
+    const outer = new Timeout(5);
+    const g = spawn(() =>
+      outer.run(() =>
+        new Timeout(10_000, { exception: false }).run(async () => {
+          await sleep(10_000);
+        }),
+      ),
+    );
+    await g.join();
+    assert.equal(g.exception, outer);
+  });
+
   test('an expiry cancels the awaited acquire: the lock stays free', async () => {
     const lock = new Lock();
     await lock.acquire();
@@ -254,5 +312,8 @@ describe('Timeout', () => {
     assert.throws(() => new Timeout('5' as any), TypeError);
     assert.throws(() => new Timeout(Number.NaN), TypeError); // as every waiting call's timeout
     assert.throws(() => new Timeout(5, { exception: 'x' as any }), TypeError);
+    assert.throws(() => new Timeout(5, { exception: true as any }), TypeError);
+    // @ts-expect-error not an error class
+    assert.throws(() => new Timeout(5, { exception: Map }), TypeError);
   });
 });

@@ -20,11 +20,11 @@
  * level-triggered mode. "Readable" means a `recvNowait`/`acceptNowait` will not raise
  * `BlockingIOError`; "writable" that `sendNowait` will not.
  */
-import { argumentError, rangeError } from '../internal/errors.js';
+import { argumentError, describeValue, rangeError } from '../internal/errors.js';
 import { Waiter } from '../internal/waiter.js';
 import { OSError } from '../socket/errors.js';
 import { Socket } from '../socket/socket.js';
-import { closedSelector, KeyError } from './errors.js';
+import { closedSelector, invalidFileObject, KeyError, selectorClosed } from './errors.js';
 import { EVENT_READ, EVENT_WRITE, SelectorKey, SelectorMapping } from './selector-key.js';
 
 export interface SelectOptions {
@@ -75,7 +75,7 @@ export class DefaultSelector {
    */
   register<D>(fileobj: Socket, events: number, data?: D): SelectorKey<D | undefined> {
     this.checkOpen();
-    checkSocket(fileobj);
+    checkSocket('register', fileobj);
     checkEvents(events);
     checkNotClosed(fileobj);
     if (this.entries.has(fileobj)) {
@@ -89,8 +89,13 @@ export class DefaultSelector {
     return key;
   }
 
-  /** Stops watching `fileobj`; returns its key. @throws {KeyError} not registered. */
+  /**
+   * Stops watching `fileobj`; returns its key.
+   * @throws {KeyError} not registered (after `close()` too, as Python). {TypeError} not a weft
+   *   socket (Python's ValueError "Invalid file object").
+   */
   unregister(fileobj: Socket): SelectorKey {
+    checkSocket('unregister', fileobj);
     const e = this.entries.get(fileobj);
     if (e === undefined) throw new KeyError(`${describeObj(fileobj)} is not registered`);
     e.unwatch();
@@ -99,12 +104,16 @@ export class DefaultSelector {
     return e.key;
   }
 
-  /** Changes the events and data of a registered socket. @throws {KeyError} not registered. */
+  /**
+   * Changes the events and data of a registered socket.
+   * @throws {KeyError} not registered (after `close()` too, as Python). {TypeError} not a weft
+   *   socket, or events not an integer. {RangeError} a bad events mask.
+   */
   modify<D>(fileobj: Socket, events: number, data?: D): SelectorKey<D | undefined> {
-    this.checkOpen();
-    checkEvents(events);
+    checkSocket('modify', fileobj);
     const e = this.entries.get(fileobj);
     if (e === undefined) throw new KeyError(`${describeObj(fileobj)} is not registered`);
+    checkEvents(events);
     const key = new SelectorKey(fileobj, fileobj.fileno(), events, data);
     e.key = key;
     this.candidates.add(fileobj);
@@ -162,8 +171,14 @@ export class DefaultSelector {
     return this.mapping;
   }
 
-  /** The key of `fileobj`. @throws {KeyError} not registered. */
+  /**
+   * The key of `fileobj`.
+   * @throws {KeyError} not registered. {RuntimeError} after `close()` (Python's "Selector is
+   *   closed"). {TypeError} not a weft socket (Python's ValueError "Invalid file object").
+   */
   getKey(fileobj: Socket): SelectorKey {
+    if (this.closed) throw selectorClosed('getKey()');
+    checkSocket('getKey', fileobj);
     const e = this.entries.get(fileobj);
     if (e === undefined) throw new KeyError(`${describeObj(fileobj)} is not registered`);
     return e.key;
@@ -256,10 +271,12 @@ function checkNotClosed(sock: Socket): void {
   }
 }
 
-function checkSocket(x: unknown): void {
+function checkSocket(what: string, x: unknown): void {
   if (!(x instanceof Socket)) {
-    throw new TypeError(
-      `DefaultSelector watches weft sockets (weft/socket) only: received ${describeObj(x)}`,
+    throw invalidFileObject(
+      `DefaultSelector.${what}`,
+      describeObj(x),
+      'weft sockets (weft/socket)',
     );
   }
 }
@@ -273,6 +290,5 @@ function checkEvents(events: unknown): void {
 }
 
 function describeObj(x: unknown): string {
-  if (x instanceof Socket) return x.describe();
-  return typeof x === 'object' && x !== null ? (x.constructor?.name ?? 'an object') : String(x);
+  return x instanceof Socket ? x.describe() : describeValue(x);
 }

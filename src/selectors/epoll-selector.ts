@@ -34,13 +34,13 @@
  * goes on watching without keeping the process alive (stopping and starting again would cost two
  * system calls per turn), and it stops when the set turns ready with nobody selecting.
  */
-import { argumentError, rangeError } from '../internal/errors.js';
+import { argumentError, describeValue, rangeError } from '../internal/errors.js';
 import { Waiter } from '../internal/waiter.js';
 import { OSError } from '../socket/errors.js';
 import { io, NOREAD, TAG_READAHEAD } from '../socket/native-io.js';
 import { RA_EOF, RawSocket, type ReadaheadOwner } from '../socket/raw-socket.js';
 import type { SelectOptions } from './default-selector.js';
-import { closedSelector, KeyError } from './errors.js';
+import { closedSelector, invalidFileObject, KeyError, selectorClosed } from './errors.js';
 import { EVENT_READ, EVENT_WRITE, SelectorKey, SelectorMapping } from './selector-key.js';
 
 const EPOLL_CTL_ADD = 1;
@@ -98,9 +98,7 @@ export class EpollSelector implements ReadaheadOwner {
 
   register<D>(fileobj: RawSocket, events: number, data?: D): SelectorKey<D | undefined, RawSocket> {
     this.checkOpen();
-    if (!(fileobj instanceof RawSocket)) {
-      throw new TypeError('EpollSelector watches RawSockets (weft/socket) only');
-    }
+    checkRawSocket('register', fileobj);
     checkEvents(events);
     const fd = fileobj.fileno();
     // Python's _fileobj_to_fd: a closed socket has no descriptor (epoll_ctl would say EBADF).
@@ -127,7 +125,9 @@ export class EpollSelector implements ReadaheadOwner {
     return key;
   }
 
+  /** After `close()` a KeyError, as Python's (nothing is registered any more). */
   unregister(fileobj: RawSocket): SelectorKey<unknown, RawSocket> {
+    checkRawSocket('unregister', fileobj);
     const key = this.keyOf(fileobj);
     if (key === undefined || key.fileobj !== fileobj) {
       throw new KeyError(`${fileobj.describe()} is not registered`);
@@ -145,12 +145,13 @@ export class EpollSelector implements ReadaheadOwner {
     return key;
   }
 
+  /** After `close()` a KeyError, as Python's (nothing is registered any more). */
   modify<D>(fileobj: RawSocket, events: number, data?: D): SelectorKey<D | undefined, RawSocket> {
-    this.checkOpen();
-    checkEvents(events);
+    checkRawSocket('modify', fileobj);
     const fd = fileobj.fileno();
     const old = this.byFd.get(fd);
     if (old === undefined) throw new KeyError(`${fileobj.describe()} is not registered`);
+    checkEvents(events);
     const key = new SelectorKey(fileobj, fd, events, data);
     this.byFd.set(fd, key);
     if (old.events !== events) this.setTag(key, true);
@@ -189,7 +190,10 @@ export class EpollSelector implements ReadaheadOwner {
     return this.mapping;
   }
 
+  /** After `close()` a RuntimeError, as Python's "Selector is closed". */
   getKey(fileobj: RawSocket): SelectorKey<unknown, RawSocket> {
+    if (this.closed) throw selectorClosed('getKey()');
+    checkRawSocket('getKey', fileobj);
     const key = this.keyOf(fileobj);
     if (key === undefined) throw new KeyError(`${fileobj.describe()} is not registered`);
     return key;
@@ -366,6 +370,13 @@ export class EpollSelector implements ReadaheadOwner {
 /** True when the socket holds read-ahead bytes or an EOF/error not yet received. */
 function pending(s: RawSocket): boolean {
   return s._ra !== null || s._raTail !== 0;
+}
+
+/** Python's ValueError "Invalid file object", a TypeError here as for `register`. */
+function checkRawSocket(what: string, x: unknown): void {
+  if (!(x instanceof RawSocket)) {
+    throw invalidFileObject(`EpollSelector.${what}`, describeValue(x), 'RawSockets (weft/socket)');
+  }
 }
 
 function checkEvents(events: unknown): void {

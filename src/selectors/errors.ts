@@ -1,4 +1,4 @@
-import { WeftError } from '../internal/errors.js';
+import { RuntimeError, WeftError } from '../internal/errors.js';
 
 /** Python's `KeyError`: the file object is (or is not) registered with the selector. */
 export class KeyError extends WeftError {
@@ -14,4 +14,23 @@ export class KeyError extends WeftError {
  */
 export function closedSelector(what: string): RangeError {
   return new RangeError(`I/O operation on a closed selector: ${what} came after close()`);
+}
+
+/**
+ * Python's RuntimeError "Selector is closed", from `getKey()` after `close()` (Python's
+ * `get_key` finds no mapping then; its `unregister` and `modify` say KeyError instead).
+ */
+export function selectorClosed(what: string): RuntimeError {
+  return new RuntimeError(
+    `Selector is closed: ${what} came after close()`,
+    'ERR_WEFT_SELECTOR_CLOSED',
+  );
+}
+
+/**
+ * Python's ValueError "Invalid file object" for what is no file object at all: a TypeError, as
+ * weft's `register` raises for it (the argument is of the wrong type, not a bad socket).
+ */
+export function invalidFileObject(what: string, fileobj: string, accepted: string): TypeError {
+  return new TypeError(`${what}: Invalid file object: ${fileobj} (it watches ${accepted} only)`);
 }

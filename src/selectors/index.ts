@@ -1,3 +1,4 @@
+export { RuntimeError } from '../internal/errors.js';
 export { DefaultSelector, type SelectOptions } from './default-selector.js';
 export { EpollSelector } from './epoll-selector.js';
 export { KeyError } from './errors.js';

@@ -6,6 +6,7 @@ import {
   EVENT_READ,
   EVENT_WRITE,
   KeyError,
+  RuntimeError,
   type SelectorKey,
 } from '../../src/selectors/index.js';
 import {
@@ -228,6 +229,40 @@ describe('DefaultSelector', () => {
     assert.throws(() => sel.unregister(srv), KeyError);
     assert.throws(() => sel.getKey(srv), KeyError);
     assert.throws(() => sel.register(srv, 4), RangeError);
+    srv.close();
+  });
+
+  test('after close, getKey raises RuntimeError and unregister and modify KeyError, as Python', async () => {
+    const sel = new DefaultSelector();
+    const srv = await createServer([HOST, 0]);
+    sel.register(srv, EVENT_READ);
+    sel.close();
+    assert.throws(() => sel.getKey(srv), {
+      name: 'RuntimeError',
+      code: 'ERR_WEFT_SELECTOR_CLOSED',
+      message: /^Selector is closed/,
+    });
+    assert.throws(() => sel.getKey({} as never), RuntimeError);
+    assert.throws(() => sel.unregister(srv), KeyError);
+    assert.throws(() => sel.modify(srv, EVENT_READ), KeyError);
+    assert.throws(() => sel.register(srv, EVENT_READ), RangeError); // Python: ValueError
+    srv.close();
+  });
+
+  test('unregister, modify and getKey of what is no socket raise TypeError, as register (Python: ValueError)', async () => {
+    using sel = new DefaultSelector();
+    const srv = await createServer([HOST, 0]);
+    sel.register(srv, EVENT_READ);
+    for (const bad of [{}, 'x', 3, null]) {
+      for (const call of [
+        () => sel.unregister(bad as never),
+        () => sel.modify(bad as never, EVENT_READ),
+        () => sel.getKey(bad as never),
+      ]) {
+        assert.throws(call, { name: 'TypeError', message: /Invalid file object/ });
+      }
+    }
+    assert.equal(sel.getKey(srv).fileobj, srv); // nothing was unregistered
     srv.close();
   });
 

@@ -4,7 +4,13 @@ import { describe, test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { CancelledError, createTask, sleep } from '../../src/asyncio/index.js';
 import { TimeoutError } from '../../src/internal/errors.js';
-import { EpollSelector, EVENT_READ, EVENT_WRITE, KeyError } from '../../src/selectors/index.js';
+import {
+  EpollSelector,
+  EVENT_READ,
+  EVENT_WRITE,
+  KeyError,
+  RuntimeError,
+} from '../../src/selectors/index.js';
 import {
   BlockingIOError,
   BrokenPipeError,
@@ -162,6 +168,26 @@ maybe('EpollSelector and RawSocket (native readiness)', () => {
     assert.equal(received, sent);
     sel.unregister(conn);
     c.destroy();
+  });
+
+  test('after close, getKey raises RuntimeError and unregister and modify KeyError; a non-socket TypeError', async () => {
+    const sel = new EpollSelector();
+    using srv = RawSocket.listen([HOST, 0]);
+    sel.register(srv, EVENT_READ);
+    for (const bad of [{}, 'x', null]) {
+      assert.throws(() => sel.unregister(bad as never), {
+        name: 'TypeError',
+        message: /Invalid file object/,
+      });
+      assert.throws(() => sel.modify(bad as never, EVENT_READ), TypeError);
+      assert.throws(() => sel.getKey(bad as never), TypeError);
+    }
+    assert.equal(sel.getKey(srv).fileobj, srv);
+    sel.close();
+    assert.throws(() => sel.getKey(srv), { name: 'RuntimeError', message: /^Selector is closed/ });
+    assert.throws(() => sel.getKey({} as never), RuntimeError);
+    assert.throws(() => sel.unregister(srv), KeyError);
+    assert.throws(() => sel.modify(srv, EVENT_READ), KeyError);
   });
 
   test('cancelling a task blocked in select loses nothing; bad calls raise', async () => {

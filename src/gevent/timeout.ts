@@ -18,6 +18,7 @@
 import { RuntimeError } from '../asyncio/errors.js';
 import { currentTask, type Task } from '../asyncio/task.js';
 import { describeValue, InvalidStateError, TimeoutError } from '../internal/errors.js';
+import { callAfterTimers } from '../internal/scheduler.js';
 import { startTimer, stopTimer, type Timer } from '../internal/waiter.js';
 import { type ErrorOrClass, makeError } from './errors.js';
 
@@ -74,6 +75,8 @@ export class Timeout extends TimeoutError {
   /** What the last expiry raised: what `cancel()` takes back. */
   private raised: Error = this;
   private timer: Timer | null = null;
+  /** Counts armings: an expiry queued by an earlier one (see `expireTimeout`) does nothing. */
+  private armed = 0;
   private target: Task<unknown> | null = null;
   private expired = false;
   private readonly onTargetDone = (): void => this.cancel();
@@ -133,6 +136,7 @@ export class Timeout extends TimeoutError {
     this.target = task;
     task.addDoneCallback(this.onTargetDone);
     this.timer = startTimer(this.ms, expireTimeout, this);
+    this.armed++;
     return this;
   }
 
@@ -140,6 +144,7 @@ export class Timeout extends TimeoutError {
   cancel(): void {
     stopTimer(this.timer);
     this.timer = null;
+    this.armed++;
     const t = this.target;
     if (t === null) return;
     this.target = null;
@@ -183,7 +188,13 @@ export class Timeout extends TimeoutError {
   }
 
   /** @internal */
-  _expire(): void {
+  _armedNow(): number {
+    return this.armed;
+  }
+
+  /** @internal The expiry of arming `armed`, queued by its timer. */
+  _expire(armed: number): void {
+    if (armed !== this.armed) return;
     this.timer = null;
     const t = this.target;
     if (t === null || t.done()) return;
@@ -202,6 +213,16 @@ export class Timeout extends TimeoutError {
   }
 }
 
+/**
+ * The timer fired. As gevent's Timeout timer has a lower priority than every other timer, the
+ * expiry waits for the turn's other timers due now: a greenlet whose sleep ends at this same
+ * deadline runs first (`with Timeout(50): sleep(50)` sleeps to the end, as in gevent), and what
+ * it makes ready, such as an Event's waiter, runs after the expiry.
+ */
 function expireTimeout(t: Timeout): void {
-  t._expire();
+  callAfterTimers(expireNow, t, t._armedNow());
+}
+
+function expireNow(t: Timeout, armed: number): void {
+  t._expire(armed);
 }

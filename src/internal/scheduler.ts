@@ -133,6 +133,21 @@ export function runTimer<A>(fn: (a: A) => void, a: A): void {
   }
 }
 
+/** Callbacks waiting for every timer due now to have fired (`callAfterTimers`): fn, a, b, … */
+let afterTimers: unknown[] = [];
+
+/**
+ * Queues `fn(a, b)` behind what every timer due now makes ready: at the end of the turn's timers
+ * (the `setImmediate` that drains them), not at the place the calling timer fired. gevent's
+ * `Timeout` is a timer of lower priority than every other: a greenlet whose sleep ends at its
+ * deadline runs first, while what that greenlet then makes ready (an Event it sets) runs after
+ * the expiry. Called from a timer's callback, so the turn's immediate is still ahead.
+ */
+export function callAfterTimers(fn: Callback, a?: unknown, b?: unknown): void {
+  afterTimers.push(fn, a, b);
+  armImmediate();
+}
+
 /** Queues `fn(a, b)` behind everything already ready (CPython's `call_soon`). */
 export function callSoon(fn: Callback, a?: unknown, b?: unknown): void {
   push(fn, a, b, 0);
@@ -330,6 +345,12 @@ function onImmediate(): void {
   // The microtask queue is empty now: a step still in flight is waiting on something weft does
   // not know (a native promise), so it no longer holds the queue up.
   inFlight = null;
+  if (afterTimers.length > 0) {
+    const after = afterTimers;
+    afterTimers = [];
+    for (let i = 0; i < after.length; i += 3)
+      push(after[i] as Callback, after[i + 1], after[i + 2], 0);
+  }
   if (size > 0) drain();
 }
 

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { Event } from '../../src/asyncio/event.js';
 import { Future } from '../../src/asyncio/future.js';
 import { Lock } from '../../src/asyncio/lock.js';
 import { currentTask } from '../../src/asyncio/task.js';
-import { GreenletExit, sleep, spawn, Timeout } from '../../src/gevent/index.js';
+import { GreenletExit, joinall, sleep, spawn, Timeout } from '../../src/gevent/index.js';
 import { InvalidStateError, TimeoutError } from '../../src/internal/errors.js';
 import { checkLeaks } from '../support/leaks.js';
 
@@ -265,6 +266,83 @@ describe('Timeout', () => {
     await g.join();
     assert.deepEqual(log, ['GreenletExit']);
     assert.ok(g.value instanceof GreenletExit);
+  });
+
+  // gevent's Timeout timer has a lower priority than every other timer (gevent 22.10, checked
+  // with these same cases): of the timers that fire in one turn of the loop, it runs last, even
+  // when it was due first. A greenlet blocking the loop past both deadlines (`spin`) makes both
+  // timers fire in one turn, whatever the machine's load.
+  describe('expiry after the other timers that fire in the same turn, as gevent', () => {
+    test('with Timeout(20): sleep(30), the loop blocked past both: sleeps to the end', async () => {
+      const g = spawn(async () => {
+        using _t = new Timeout(20).start();
+        spawn(async () => spin(60)); // runs once this greenlet is asleep
+        await sleep(30);
+        return 'slept';
+      });
+      assert.equal(await g.get(), 'slept');
+    });
+
+    test('another greenlet woken in that turn runs before the expiry', async () => {
+      const out: string[] = [];
+      const a = spawn(async () => {
+        try {
+          using _t = new Timeout(20).start();
+          await sleep(1000);
+        } catch (e) {
+          if (!(e instanceof Timeout)) throw e;
+          out.push('A timeout');
+        }
+      });
+      const b = spawn(async () => {
+        await sleep(30);
+        out.push('B woke');
+      });
+      const c = spawn(async () => spin(60));
+      await joinall([a, b, c]);
+      assert.deepEqual(out, ['B woke', 'A timeout']);
+    });
+
+    test('what that greenlet makes ready (an Event set) comes after the expiry', async () => {
+      const out: string[] = [];
+      const ev = new Event();
+      const a = spawn(async () => {
+        try {
+          using _t = new Timeout(20).start();
+          await ev.wait();
+          out.push('A got the event');
+        } catch (e) {
+          if (!(e instanceof Timeout)) throw e;
+          out.push('A timeout');
+        }
+      });
+      const b = spawn(async () => {
+        await sleep(30);
+        out.push('B sets');
+        ev.set();
+      });
+      const c = spawn(async () => spin(60));
+      await joinall([a, b, c]);
+      assert.deepEqual(out, ['B sets', 'A timeout']);
+    });
+
+    test('a Timeout cancelled and started again before its queued expiry ran keeps its new deadline', async () => {
+      const g = spawn(async () => {
+        const t = new Timeout(20).start();
+        spawn(async () => spin(60));
+        try {
+          // t's timer and the sleep's fire in one turn; the expiry is queued behind the wake-up.
+          await sleep(30);
+          t.cancel();
+          t.start(); // re-armed: the expiry queued by its first timer must do nothing
+          await sleep(0);
+          return t.pending ? 'rearmed, pending' : 'expired early';
+        } finally {
+          t.cancel();
+        }
+      });
+      assert.equal(await g.get(), 'rearmed, pending');
+    });
   });
 
   test('a null Timeout never expires', async () => {

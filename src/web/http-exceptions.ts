@@ -15,7 +15,10 @@ import { WeftError } from '../internal/errors.js';
 export type HeadersInput = ConstructorParameters<typeof Headers>[0];
 
 export interface HTTPExceptionOptions {
-  /** Body text; defaults to "<status>: <reason>" for errors, empty for 2xx/3xx. */
+  /**
+   * Body text; defaults to "<status>: <reason>" (`302: Found`), as aiohttp's, except for the
+   * statuses that carry no body (204, 304).
+   */
   text?: string;
   /** Status line reason; defaults to the standard phrase. */
   reason?: string;
@@ -50,7 +53,7 @@ export class HTTPException extends WeftError {
       );
     }
     const reason = options.reason ?? STATUS_CODES[status] ?? 'Unknown';
-    const text = options.text ?? (status >= 400 && !ctor.emptyBody ? `${status}: ${reason}` : '');
+    const text = options.text ?? (ctor.emptyBody ? '' : `${status}: ${reason}`);
     super(
       `${status} ${reason}`,
       `ERR_WEFT_HTTP_${status}`,

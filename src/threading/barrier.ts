@@ -392,11 +392,14 @@ export class Barrier {
   }
 
   /**
-   * Waits for all parties; resolves to this party's index.
+   * Waits for all parties; resolves to this party's index. A `timeout` that is absent or null
+   * (Python's `None`) is the barrier's default; `Infinity` waits for ever.
    * @throws BrokenBarrierError when the barrier is or becomes broken (or this wait times out).
    */
   async wait(options?: WaitOptions): Promise<number> {
-    const { timeout, signal } = parseWait('Barrier.wait', options);
+    const parsed = parseWait('Barrier.wait', options);
+    const { signal } = parsed;
+    const timeout = this.timeoutOf(options, parsed.timeout);
     if (signal?.aborted) throw signal.reason;
     // Arrive able to run the action, if this thread is still rebuilding it.
     if (this._loading !== null) {
@@ -410,7 +413,7 @@ export class Barrier {
     }
     if (typeof r === 'number') return r;
     try {
-      return await waitAsync(this.parkable(r.gen, r.index), timeout ?? this._timeout, signal);
+      return await waitAsync(this.parkable(r.gen, r.index), timeout, signal);
     } catch (err) {
       // The others would wait for this party for ever, unless its generation ended meanwhile.
       if (signal?.aborted && err === signal.reason) this.abortGeneration(r.gen);
@@ -420,7 +423,9 @@ export class Barrier {
 
   /** Blocking twin of `wait`. **Blocking:** parks the thread; not on a server's main thread. */
   waitSync(options?: WaitOptions): number {
-    const { timeout, signal } = parseWait('Barrier.waitSync', options);
+    const parsed = parseWait('Barrier.waitSync', options);
+    const { signal } = parsed;
+    const timeout = this.timeoutOf(options, parsed.timeout);
     // A parked thread cannot see an abort: only one that already happened counts.
     if (signal?.aborted) throw signal.reason;
     let r = this.arrive();
@@ -429,7 +434,17 @@ export class Barrier {
       r = this.arrive();
     }
     if (typeof r === 'number') return r;
-    return waitSync(this.parkable(r.gen, r.index), timeout ?? this._timeout, null);
+    return waitSync(this.parkable(r.gen, r.index), timeout, null);
+  }
+
+  /**
+   * A wait's timeout: absent or null (Python's `None`) is the barrier's default, as in Python's
+   * `wait(timeout=None)`; `Infinity` waits for ever whatever the default (as in weft's asyncio
+   * and multiprocessing Barriers).
+   */
+  private timeoutOf(options: WaitOptions | undefined, parsed: number | null): number | null {
+    const t = options?.timeout;
+    return t === undefined || t === null ? this._timeout : parsed;
   }
 
   /**

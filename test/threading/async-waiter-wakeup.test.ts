@@ -16,12 +16,16 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { C_WAITERS } from '../../src/internal/shm/world.js';
+import { C_ASYNC_WAITERS, C_WAITERS } from '../../src/internal/shm/world.js';
 import { Queue } from '../../src/queue/index.js';
 import { Event, Lock, RLock, Semaphore, Thread } from '../../src/threading/index.js';
 import { checkLeaks } from '../support/leaks.js';
 import { until } from '../support/until.js';
-import { acquireSyncThenOpen, asyncWaiterThenBlock } from './fixtures/tasks.js';
+import {
+  acquireSyncThenOpen,
+  asyncWaiterThenBlock,
+  leaveAsyncWaitsPending,
+} from './fixtures/tasks.js';
 
 checkLeaks();
 
@@ -84,3 +88,38 @@ for (const [name, make] of makers) {
     });
   });
 }
+
+describe('an async wait still parked when its thread ends', () => {
+  test('gives back its waiter counts (no spare wake-up per release from then on)', async () => {
+    const lock = new Lock();
+    assert.equal(lock.acquireSync(), true);
+    const sem = new Semaphore(0);
+    const ev = new Event();
+    const q = new Queue<number>();
+    const end = new Event();
+    const out = new Queue<string>();
+    const counts = (): number[] => [
+      Atomics.load(lock._core.a, lock._core.st + C_WAITERS),
+      Atomics.load(lock._core.a, lock._core.st + C_ASYNC_WAITERS),
+      Atomics.load(sem._a, 1), // WAITERS
+      Atomics.load(sem._a, 4), // ASYNC_WAITERS
+      Atomics.load(ev._a, 1), // WAITERS
+      Atomics.load(q._core.a, 32), // GET_WAITERS
+      Atomics.load(q._core.a, 36), // ASYNC_GETTERS
+    ];
+    const t = new Thread({
+      target: leaveAsyncWaitsPending,
+      args: [lock, sem, ev, q, end, out],
+    });
+    t.start();
+    try {
+      assert.equal(await out.get({ timeout: 30_000 }), 'pending');
+      assert.deepEqual(counts(), [1, 1, 1, 1, 1, 1, 1]);
+    } finally {
+      end.set();
+      await t.join();
+    }
+    assert.deepEqual(counts(), [0, 0, 0, 0, 0, 0, 0]);
+    lock.release();
+  });
+});

@@ -291,6 +291,17 @@ describe('Barrier', () => {
     await assert.rejects(b2.wait({ signal: gone }), /never mind/);
     assert.equal(b2.waitSync(), 0);
   });
+
+  test("wait timeout null is the default timeout (Python's None); Infinity waits for ever", async () => {
+    const b = new Barrier(2, { timeout: 30 });
+    await assert.rejects(b.wait({ timeout: null }), BrokenBarrierError);
+    assert.throws(() => b.waitSync({ timeout: null }), BrokenBarrierError);
+    b.reset();
+    const forever = b.wait({ timeout: Number.POSITIVE_INFINITY });
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(b.broken, false);
+    assert.deepEqual(await Promise.all([forever, b.wait()]), [0, 1]);
+  });
 });
 
 describe('Value and Array', () => {

@@ -42,6 +42,7 @@
  * Fairness: none promised (as with Python's locks); a woken waiter competes with newcomers. What
  * can starve: a waiter on a lock taken again and again by a thread that never parks.
  */
+import { isMainThread } from 'node:worker_threads';
 import { add, load, notify, parkAsync, parkSync, sub } from '../atomics.js';
 import { currentTaskSignal } from '../context.js';
 import { sharedHooks } from '../hooks.js';
@@ -88,6 +89,32 @@ const parkHooks = sharedHooks<() => void>('beforeThreadParks');
 /** Runs `fn` each time a thread is about to park in a blocking wait. */
 export function beforeThreadParks(fn: () => void): void {
   parkHooks.add(fn);
+}
+
+/** The waiter counts one async wait of this thread holds while it is parked. */
+interface Counted {
+  a: Int32Array;
+  w: number;
+  aw: number;
+}
+
+/**
+ * This thread's async waits that hold waiter counts now. A thread that ends while one is still
+ * parked (a task nobody awaited when its run() returned, a worker's process.exit()) never runs
+ * the wait's `finally`: its exit gives the counts back, or every release from then on would
+ * notify (and `wakeSome` one more) for a waiter that is gone. Touched only by waits that park
+ * (never on an uncontended path). A worker killed outright (`terminate()`) runs no exit handler:
+ * its counts stay, which costs a spare notify, never a lost wake-up.
+ */
+const counted = new Set<Counted>();
+if (!isMainThread) {
+  process.once('exit', () => {
+    for (const c of counted) {
+      if (c.w >= 0) sub(c.a, c.w, 1);
+      if (c.aw >= 0) sub(c.a, c.aw, 1);
+    }
+    counted.clear();
+  });
 }
 
 /**
@@ -161,6 +188,9 @@ export async function waitAsync<T>(
   const deadline = deadlineOf(timeout);
   if (p.w >= 0) add(p.a, p.w, 1);
   if (p.aw !== undefined) add(p.a, p.aw, 1);
+  const held: Counted | null =
+    p.w >= 0 || p.aw !== undefined ? { a: p.a, w: p.w, aw: p.aw ?? -1 } : null;
+  if (held !== null) counted.add(held);
   let prepared = false;
   try {
     for (;;) {
@@ -185,6 +215,7 @@ export async function waitAsync<T>(
       if (res === 'aborted') throw (signal as AbortSignal).reason;
     }
   } finally {
+    if (held !== null) counted.delete(held);
     if (p.w >= 0) sub(p.a, p.w, 1);
     if (p.aw !== undefined) sub(p.a, p.aw, 1);
     if (prepared) p.afterWait?.();

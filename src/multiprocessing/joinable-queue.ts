@@ -45,18 +45,31 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
   }
 
   /**
-   * Marks one item taken by this process as done.
-   * @throws RuntimeError (Python's ValueError) when this process has no item left to mark.
+   * Marks one item done. The count is the queue's, as in Python: any thread or process may mark
+   * done an item another one took (or one nobody has taken yet), as long as fewer items were
+   * marked done than were put.
+   *
+   * Cost: for an item this thread took through this handle, nothing is waited for (the broker
+   * hears it with the next batch of messages). Any other call is checked at the broker first: a
+   * round trip that blocks this thread.
+   * @throws RuntimeError (Python's ValueError) when every item put has been marked done already.
    */
   taskDone(): void {
-    if (this.#taken === 0) {
-      throw new RuntimeError(
-        'taskDone() called more times than there were items taken by this process',
-        'ERR_WEFT_TASK_DONE',
-      );
+    if (this.#taken > 0) {
+      this.#taken--;
+      broker().postTaskDone(this._id, 1);
+      return;
     }
-    this.#taken--;
-    broker().postTaskDone(this._id, 1);
+    try {
+      brokerSync().request('taskDone', this._id, [1]);
+    } catch (e) {
+      if ((e as Error)?.name === 'ValueError')
+        throw new RuntimeError(
+          'taskDone() called too many times: every item put in the JoinableQueue has been marked done',
+          'ERR_WEFT_TASK_DONE',
+        );
+      throw e;
+    }
   }
 
   /**

@@ -8,15 +8,20 @@ import {
   Barrier,
   BrokenBarrierError,
   Condition,
+  Event,
+  JoinableQueue,
   Lock,
   Process,
   Queue,
   RLock,
+  RuntimeError,
 } from '../../src/multiprocessing/index.js';
 import { checkLeaks } from '../support/leaks.js';
 import {
+  abortWhenTold,
   countAction,
   holdThenNotifyViaOtherHandle,
+  takeOneThenEnd,
   waitAloneAtBarrier,
   waitLastAtBarrier,
 } from './fixtures/bb6-targets.js';
@@ -106,16 +111,16 @@ describe('Barrier.nWaiting is 0 while the barrier is broken, as in Python', () =
 
 describe('a Barrier passed to a child keeps its action and default timeout, as Python pickles them', () => {
   for (const sync of [false, true]) {
-    test(`the action runs in the child when the child is the party with index 0 (${sync ? 'waitSync' : 'wait'})`, async () => {
+    test(`the action runs in the child when the child arrives last (${sync ? 'waitSync' : 'wait'})`, async () => {
       const b = new Barrier(2, { action: countAction });
       const out = new Queue<[number, number]>();
       const p = new Process({ target: waitLastAtBarrier, args: [b, out, sync] });
       p.start();
-      // The child waits once this party is waiting: it arrives last, and index 0 is its.
+      // The child waits once this party is waiting: it arrives last, with index 1, as in Python.
       const mine = await b.wait();
       const [theirs, runsThere] = await out.get({ timeout: 30_000 });
       await p.join();
-      assert.deepEqual([mine, theirs], [1, 0]);
+      assert.deepEqual([mine, theirs], [0, 1]);
       assert.equal(runsThere, 1, 'the action ran once, in the child');
       assert.equal(p.exitcode, 0);
     });
@@ -148,5 +153,131 @@ describe('a Barrier passed to a child keeps its action and default timeout, as P
     assert.equal(await b.wait(), 0);
     assert.equal(b.waitSync(), 0);
     assert.equal(runs, 2);
+  });
+});
+
+describe('Barrier action runs before any party is released, as in Python', () => {
+  test('the last party runs it; the others go on only once it is done', async () => {
+    const order: string[] = [];
+    const b = new Barrier(3, {
+      action: async () => {
+        order.push('action start');
+        await new Promise((r) => setTimeout(r, 50));
+        order.push('action end');
+      },
+    });
+    const party = async (): Promise<void> => {
+      order.push(`released ${await b.wait()}`);
+    };
+    await Promise.all([party(), party(), party()]);
+    // In any order, once it is done.
+    assert.deepEqual(order.slice(0, 2), ['action start', 'action end']);
+    assert.deepEqual(order.slice(2).sort(), ['released 0', 'released 1', 'released 2']);
+    // The next generation passes too.
+    assert.deepEqual((await Promise.all([b.wait(), b.wait(), b.wait()])).sort(), [0, 1, 2]);
+  });
+
+  for (const sync of [false, true]) {
+    test(`an action that throws breaks the barrier: its party gets the error, the others BrokenBarrierError (${sync ? 'waitSync' : 'wait'})`, async () => {
+      const boom = new Error('boom');
+      const b = new Barrier(2, {
+        action: () => {
+          throw boom;
+        },
+      });
+      const first = b.wait();
+      // The first party is at the broker once nWaiting counts it.
+      assert.equal(b.nWaiting(), 1);
+      if (sync)
+        assert.throws(
+          () => b.waitSync(),
+          (e) => e === boom,
+        );
+      else await assert.rejects(b.wait(), (e) => e === boom);
+      await assert.rejects(first, BrokenBarrierError);
+      assert.deepEqual([b.broken(), b.nWaiting()], [true, 0]);
+      await assert.rejects(b.wait(), BrokenBarrierError);
+    });
+  }
+
+  test('an abort() from another process while the action runs waits for it', async () => {
+    const go = new Event();
+    const out = new Queue<string>();
+    const b = new Barrier(2, {
+      action: async () => {
+        go.set();
+        assert.equal(await out.get({ timeout: 30_000 }), 'not broken yet');
+      },
+    });
+    const p = new Process({ target: abortWhenTold, args: [b, go, out] });
+    p.start();
+    try {
+      assert.deepEqual((await Promise.all([b.wait(), b.wait()])).sort(), [0, 1]);
+      assert.equal(b.broken(), true);
+    } finally {
+      await p.join();
+    }
+    assert.equal(p.exitcode, 0);
+  });
+
+  test('an abort() made by the action breaks its own generation', async () => {
+    const b: Barrier = new Barrier(2, { action: () => b.abort() });
+    const res = await Promise.allSettled([b.wait(), b.wait()]);
+    assert.deepEqual(
+      res.map((r) => r.status === 'rejected' && r.reason instanceof BrokenBarrierError),
+      [true, true],
+    );
+    assert.equal(b.broken(), true);
+  });
+});
+
+describe("Barrier.wait({ timeout: null }) is the default timeout, as Python's timeout=None", () => {
+  test('null breaks at the default timeout; Infinity waits for ever', async () => {
+    const b = new Barrier(2, { timeout: 30 });
+    // The signal only stops a wait that would never time out (the bug this test is for).
+    await assert.rejects(
+      b.wait({ timeout: null, signal: AbortSignal.timeout(20_000) }),
+      BrokenBarrierError,
+    );
+    assert.throws(() => b.waitSync({ timeout: null }), BrokenBarrierError);
+    await b.reset();
+    const forever = b.wait({ timeout: Number.POSITIVE_INFINITY });
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(b.broken(), false);
+    assert.deepEqual(await Promise.all([forever, b.wait()]), [0, 1]);
+  });
+});
+
+describe("JoinableQueue.taskDone counts per queue, as Python's task_done", () => {
+  test('items put but not taken here may be marked done; one more is refused', async () => {
+    const q = new JoinableQueue<number>();
+    q.put(1);
+    q.put(2);
+    assert.equal(await q.get({ timeout: 10_000 }), 1);
+    q.taskDone();
+    // Python: the count is the queue's; this thread took only one item.
+    q.taskDone();
+    assert.throws(
+      () => q.taskDone(),
+      (e) => e instanceof RuntimeError && /too many/.test(e.message),
+    );
+    assert.equal(await q.join({ timeout: 10_000 }), true);
+    q.close();
+  });
+
+  test('an item a child took and the parent marked done does not count against the child', async () => {
+    const q = new JoinableQueue<string>();
+    const out = new Queue<string>();
+    const go = new Event();
+    const p = new Process({ target: takeOneThenEnd, args: [q, out, go] });
+    p.start();
+    q.put('job');
+    assert.equal(await out.get({ timeout: 30_000 }), 'job');
+    q.taskDone();
+    go.set();
+    await p.join();
+    assert.equal(p.exitcode, 0);
+    // Not "a consumer died with 1 item taken": the item was marked done.
+    assert.equal(await q.join({ timeout: 10_000 }), true);
   });
 });

@@ -99,10 +99,23 @@ type Obj =
   | {
       k: 'barrier';
       parties: number;
+      /** Parties of the current generation waiting (0 while broken: they were all answered). */
       count: number;
       generation: number;
       broken: boolean;
+      /** The first generation the break reached (its parties and later ones were refused). */
+      brokenGen: number;
       waiters: Waiter[];
+      /**
+       * The generation whose last party runs the action (−1: none). Its other parties stay
+       * parked in `passing` until the action is done, as in Python, where the last party runs it
+       * before it releases anyone; an abort or reset from another session waits for that
+       * (`afterPass`), as it waits for Python's lock.
+       */
+      acting: number;
+      actor: Session | null;
+      passing: Waiter[];
+      afterPass: (() => void)[];
     }
   | { k: 'data'; data: unknown };
 
@@ -223,7 +236,12 @@ function create(id: string, kind: string, p: Record<string, unknown>): Obj {
         count: 0,
         generation: 0,
         broken: false,
+        brokenGen: 0,
         waiters: [],
+        acting: -1,
+        actor: null,
+        passing: [],
+        afterPass: [],
       };
       break;
     case 'data':
@@ -329,6 +347,35 @@ function lockRelease(o: Extract<Obj, { k: 'lock' }>, owner: string | null): stri
   o.count = 0;
   pump(o.waiters);
   return null;
+}
+
+type BarrierObj = Extract<Obj, { k: 'barrier' }>;
+
+/**
+ * Breaks the barrier: the parties of the current generation, and those of a generation whose
+ * action is running (an abort or reset from the action itself, its actor gone, the action
+ * threw), get BrokenBarrierError, and so does every `wait` until `reset`.
+ */
+function breakBarrier(b: BarrierObj): void {
+  if (!b.broken) {
+    b.broken = true;
+    b.brokenGen = b.acting >= 0 ? b.acting : b.generation;
+  }
+  b.count = 0;
+  const passing = b.passing.splice(0);
+  b.acting = -1;
+  b.actor = null;
+  for (const w of passing) {
+    w.conn.waiters.delete(w.r);
+    w.attempt();
+  }
+  pump(b.waiters);
+  endPass(b);
+}
+
+/** The generation that was acting has ended: aborts and resets that waited for it run now. */
+function endPass(b: BarrierObj): void {
+  for (const f of b.afterPass.splice(0)) f();
 }
 
 /** Wakes up to `n` waiters of `cv`, oldest first: each goes on to re-acquire the lock. */
@@ -524,10 +571,27 @@ function handle(c: Conn, m: Request): void {
     case 'taskDone': {
       const q = get(id, 'queue');
       const n = (a[0] as number) ?? 1;
+      // A request (r ≥ 0) comes from a thread that took none of the items it marks done: legal
+      // in Python, whose count is the queue's, as long as the queue has that many unfinished.
+      if (r >= 0 && q.unfinished < n) {
+        fail(c, r, 'ValueError', 'task_done() called too many times');
+        return;
+      }
       q.unfinished -= n;
-      q.taken.set(c.session, Math.max(0, (q.taken.get(c.session) ?? 0) - n));
+      const own = q.taken.get(c.session) ?? 0;
+      q.taken.set(c.session, Math.max(0, own - n));
+      // Items another session took and this one marked done (a hand-off between threads or
+      // processes): no longer counted against that session if it dies.
+      let left = r >= 0 ? n - own : 0;
+      for (const [s, k] of q.taken) {
+        if (left <= 0) break;
+        if (k <= 0) continue;
+        q.taken.set(s, Math.max(0, k - left));
+        left -= k;
+      }
       if (q.unfinished < 0) q.unfinished = 0;
       if (q.unfinished === 0) pump(q.joiners);
+      if (r >= 0) ok(c, r);
       return;
     }
     case 'join': {
@@ -721,69 +785,118 @@ function handle(c: Conn, m: Request): void {
     // ── barriers ──
     case 'barrierWait': {
       const b = get(id, 'barrier');
+      const [timeout, hasAction] = a as [number | null, boolean?];
       if (b.broken) {
         fail(c, r, 'BrokenBarrierError', 'The barrier is broken');
         return;
       }
       const gen = b.generation;
-      const index = b.count++;
+      // Python's index: the order of arrival; the last party runs the action.
+      const me = b.count++;
       if (b.count === b.parties) {
         b.count = 0;
         b.generation++;
-        ok(c, r, b.parties - 1 - index);
-        for (const w of b.waiters.splice(0)) {
+        const passing = b.waiters.splice(0);
+        if (hasAction === true) {
+          // The last party runs the action before anyone goes on: it is told so ([index, gen])
+          // and says how the action went (`barrierPass`). A wait that times out meanwhile does
+          // not break a generation whose parties have all arrived, as in Python.
+          for (const w of passing) {
+            clearLongTimeout(w.timer);
+            w.timer = null;
+          }
+          b.acting = gen;
+          b.actor = c.session;
+          b.passing = passing;
+          ok(c, r, [me, gen]);
+          return;
+        }
+        ok(c, r, me);
+        for (const w of passing) {
           clearLongTimeout(w.timer);
           w.conn.waiters.delete(w.r);
           w.attempt();
         }
         return;
       }
-      const me = b.parties - 1 - index;
       park(
         c,
         r,
         b.waiters,
-        a[0] as number | null,
+        timeout,
         () => {
-          if (b.generation === gen && !b.broken) return false;
-          if (b.broken && b.generation === gen)
+          if (b.acting === gen || (b.generation === gen && !b.broken)) return false;
+          if (b.broken && gen >= b.brokenGen)
             fail(c, r, 'BrokenBarrierError', 'The barrier is broken');
           else ok(c, r, me);
           return true;
         },
         () => {
-          b.broken = true;
           fail(c, r, 'BrokenBarrierError', 'The barrier timed out');
-          pump(b.waiters);
+          breakBarrier(b);
         },
         // A party withdrawn (an aborted signal) breaks the barrier as a timeout does, as weft's
-        // threading Barrier does: the others would wait for it for ever. Still parked means its
-        // generation is the current one and unbroken (passing or breaking answers every waiter).
+        // threading Barrier does: the others would wait for it for ever. One whose generation
+        // has all arrived (its action running) breaks nothing: the generation is passing.
         (w) => {
           remove(w);
           c.send({ r, c: 1 });
-          b.broken = true;
-          pump(b.waiters);
+          if (b.acting === gen) {
+            const k = b.passing.indexOf(w);
+            if (k >= 0) b.passing.splice(k, 1);
+            return;
+          }
+          breakBarrier(b);
         },
       );
       return;
     }
+    case 'barrierPass': {
+      // The acting party's action is done: `passed` false when it threw (its party gets that
+      // error; the others BrokenBarrierError, as in Python).
+      const b = get(id, 'barrier');
+      const [gen, passed] = a as [number, boolean];
+      if (b.acting !== gen) {
+        // Broken while the action ran (by the action itself, or an abort or reset it made).
+        fail(c, r, 'BrokenBarrierError', 'The barrier is broken');
+        return;
+      }
+      if (!passed) {
+        breakBarrier(b);
+        ok(c, r);
+        return;
+      }
+      const passing = b.passing.splice(0);
+      b.acting = -1;
+      b.actor = null;
+      for (const w of passing) {
+        w.conn.waiters.delete(w.r);
+        w.attempt();
+      }
+      ok(c, r);
+      endPass(b);
+      return;
+    }
     case 'barrierAbort': {
       const b = get(id, 'barrier');
-      b.broken = true;
-      pump(b.waiters);
+      // From another session while an action runs: after it, as Python's abort waits for the
+      // lock the last party holds through its action. From the action's own thread: now, and
+      // the passing generation breaks with it.
+      if (b.acting >= 0 && b.actor !== c.session) b.afterPass.push(() => breakBarrier(b));
+      else breakBarrier(b);
       return;
     }
     case 'barrierReset': {
       const b = get(id, 'barrier');
-      if (b.count > 0) {
-        b.broken = true;
-        pump(b.waiters);
-      }
-      b.broken = false;
-      b.count = 0;
-      b.generation++;
-      if (r >= 0) ok(c, r);
+      const reset = (): void => {
+        if (b.count > 0 || b.acting >= 0) breakBarrier(b);
+        b.broken = false;
+        b.count = 0;
+        b.generation++;
+        if (r >= 0) ok(c, r);
+      };
+      if (b.acting >= 0 && b.actor !== c.session) b.afterPass.push(reset);
+      else reset();
       return;
     }
     case 'barrierState': {
@@ -1043,6 +1156,9 @@ function onSessionEnd(s: Session): void {
     if (o.k === 'lock' && o.session === s) {
       o.count = 1;
       lockRelease(o, null);
+    } else if (o.k === 'barrier' && o.acting >= 0 && o.actor === s) {
+      // Its action will never say how it went: nobody would release its generation.
+      breakBarrier(o);
     } else if (o.k === 'queue' && o.joinable) {
       const n = o.taken.get(s) ?? 0;
       o.taken.delete(s);

@@ -75,7 +75,21 @@ export interface MapRun {
   drain(release: () => void): void;
   /** Shutdown with cancelFutures, Pool.terminate: submit nothing more. */
   stop(): void;
+  /**
+   * The map's iterator was collected: nobody can read it any more. Python's map had submitted
+   * the whole iterable at the call, so the calls run all the same (and shutdown waits for them)
+   * — unless it is Executor.map's generator, already read from, which CPython closes when it is
+   * dropped, cancelling the calls not started.
+   */
+  dropped(): void;
 }
+
+/**
+ * Tells a map that its iterator is gone (MapRun.dropped). The registry holds the run, never the
+ * iterator: a map's closures must not name its iterator (they use `this`), or it is never
+ * collected.
+ */
+const droppedMaps = new FinalizationRegistry<MapRun>((run) => run.dropped());
 
 /**
  * Python's `concurrent.futures.Executor`: runs calls asynchronously. Subclasses provide
@@ -83,11 +97,11 @@ export interface MapRun {
  */
 export abstract class Executor {
   /**
-   * The maps still submitting, weakly: a map nobody can read any more is not kept for its
-   * executor's shutdown (its calls in flight run on; nothing more is submitted for it).
+   * The maps still submitting. Held strongly: a map nobody reads any more must still run to its
+   * end, as Python's would (it submitted everything at the call), and shutdown waits for it. A
+   * map leaves this set when it has submitted its iterable, or ends (see MapRun).
    */
-  #maps = new Set<WeakRef<MapRun>>();
-  #pruneAt = 64;
+  #maps = new Set<MapRun>();
 
   /** Schedules `fn(...args)`; returns its Future. @throws RuntimeError after shutdown. */
   abstract submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Future<Awaited<R>>;
@@ -132,15 +146,17 @@ export abstract class Executor {
     return Math.max(8, Math.ceil(4096 / chunksize));
   }
 
-  /** @internal Registers a running map for shutdown; the returned function unregisters it. */
-  _trackMap(run: MapRun): () => void {
-    if (this.#maps.size >= this.#pruneAt) {
-      for (const r of this.#maps) if (r.deref() === undefined) this.#maps.delete(r);
-      this.#pruneAt = Math.max(64, 2 * this.#maps.size);
-    }
-    const ref = new WeakRef(run);
-    this.#maps.add(ref);
-    return () => void this.#maps.delete(ref);
+  /**
+   * @internal Registers a running map for shutdown, and for `run.dropped()` once `iterator` is
+   * collected; the returned function unregisters it.
+   */
+  _trackMap(run: MapRun, iterator: object): () => void {
+    this.#maps.add(run);
+    droppedMaps.register(iterator, run, run);
+    return () => {
+      this.#maps.delete(run);
+      droppedMaps.unregister(run);
+    };
   }
 
   /**
@@ -149,10 +165,8 @@ export abstract class Executor {
    */
   protected _settleMaps(stop: boolean, hold: () => () => void): void {
     // A draining map stays registered (it unregisters when it ends): a later stop must reach it.
-    for (const ref of [...this.#maps]) {
-      const run = ref.deref();
-      if (run === undefined) this.#maps.delete(ref);
-      else if (stop) run.stop();
+    for (const run of [...this.#maps]) {
+      if (stop) run.stop();
       else run.drain(hold());
     }
   }
@@ -167,7 +181,9 @@ export abstract class Executor {
    * submitting its iterable after it, as its calls finish rather than as its results are read,
    * and `shutdown({ wait: true })` waits until it is all done (results are kept until read); with
    * `cancelFutures` it submits nothing more, and reading reaches a `CancelledError`. A map made
-   * after shutdown throws RuntimeError.
+   * after shutdown throws RuntimeError. A map dropped unread still runs every call (once its
+   * iterator is collected, or at shutdown); one dropped after a read is closed when collected,
+   * as CPython's generator is: its calls not started are cancelled.
    *
    * **Cancellation:** leaving the loop early (break, throw) cancels the calls not yet started.
    * @throws (from the iteration) the first call's exception in order, TimeoutError after `timeout`.
@@ -234,11 +250,16 @@ export abstract class Executor {
     let filling = false;
     let release: (() => void) | null = null;
     let untrack: (() => void) | null = null;
-    // The executor holds its maps weakly: the closures below (the iterator's among them) keep
-    // this one, by naming it in endRun.
-    let run: MapRun | null = null;
+    /** Whether next() was ever called (MapRun.dropped). */
+    let read = false;
+    /** The iterator was collected: results are dropped as their calls finish, nobody reads them. */
+    let discard = false;
+    // Executor.map is Python's generator, which CPython closes (cancelling the calls not started)
+    // when it is dropped after a read; Pool.imap's IMapIterator runs every call however it is read.
+    const closeWhenDropped = stopAtError;
     const onSettled = (): void => {
       unfinished--;
+      if (discard) while (inflight.peek()?.done()) inflight.shift();
       // A future done at once would call back from inside fill, whose loop goes on by itself.
       if (!filling) lateFill();
     };
@@ -284,7 +305,6 @@ export abstract class Executor {
     const endRun = (): void => {
       untrack?.();
       untrack = null;
-      run = null;
       release?.();
       release = null;
     };
@@ -380,41 +400,28 @@ export abstract class Executor {
       cancelRest();
       throw e;
     }
-    if (!exhausted) {
-      run = {
-        drain: (r) => {
-          if (late) {
-            r();
-            return;
-          }
-          release = r;
-          if (exhausted) {
-            endRun();
-            return;
-          }
-          late = true;
-          for (const f of inflight) {
-            if (f.done()) continue;
-            unfinished++;
-            f.addDoneCallback(onSettled);
-          }
-          lateFill();
-        },
-        stop: () => {
-          closeSources();
-          endRun();
-        },
-      };
-      untrack = this._trackMap(run);
-    }
+    /** From here on the window counts the calls not finished, and each that finishes submits the next. */
+    const goLate = (): void => {
+      if (late) return;
+      late = true;
+      for (const f of inflight) {
+        if (f.done()) continue;
+        unfinished++;
+        f.addDoneCallback(onSettled);
+      }
+      lateFill();
+    };
 
     /** The chunk being read for a next() of a chunked map (see next()). */
     let reading: Promise<IteratorResult<Awaited<R>>> | null = null;
+    // No closure here may name this object (hence `this`): the executor holds the map's run
+    // strongly, and the iterator must stay collectable for MapRun.dropped.
     const it: AsyncIterableIterator<Awaited<R>> = {
       [Symbol.asyncIterator]() {
-        return it;
+        return this;
       },
       next(): Promise<IteratorResult<Awaited<R>>> {
+        read = true;
         // The hot path of a chunked map: no async function frame per result.
         if (bufferAt < buffer.length)
           return Promise.resolve({ done: false, value: buffer[bufferAt++] as Awaited<R> });
@@ -437,7 +444,10 @@ export abstract class Executor {
         // A chunked map reads a chunk at a time into one buffer: a next() made while one is
         // being read (`Promise.all([it.next(), it.next()])`) waits for it and is answered in
         // turn, as an async generator's would be (it read the next chunk over the first's).
-        if (reading !== null) return reading.then(nextInTurn, nextInTurn);
+        if (reading !== null) {
+          const nextInTurn = (): Promise<IteratorResult<Awaited<R>>> => this.next();
+          return reading.then(nextInTurn, nextInTurn);
+        }
         const p = refill();
         reading = p;
         const done = (): void => {
@@ -485,7 +495,41 @@ export abstract class Executor {
       if (bufferAt < buffer.length) return { done: false, value: buffer[bufferAt++] as Awaited<R> };
       return refill();
     };
-    const nextInTurn = (): Promise<IteratorResult<Awaited<R>>> => it.next();
+    if (!exhausted) {
+      untrack = this._trackMap(
+        {
+          drain: (r) => {
+            // A map draining for an earlier shutdown holds the workers already; one draining for
+            // its dropped iterator holds nothing yet, and takes this hold until it ends.
+            if (release !== null) {
+              r();
+              return;
+            }
+            release = r;
+            if (exhausted) {
+              endRun();
+              return;
+            }
+            goLate();
+          },
+          stop: () => {
+            closeSources();
+            endRun();
+          },
+          dropped: () => {
+            if (read && closeWhenDropped) {
+              cancelRest();
+              return;
+            }
+            discard = true;
+            bar?.stop();
+            while (inflight.peek()?.done()) inflight.shift();
+            goLate();
+          },
+        },
+        it,
+      );
+    }
     return it;
   }
 

@@ -19,6 +19,7 @@ import {
   CancelledError,
   describeValue,
   InvalidStateError,
+  RuntimeError,
   TimeoutError,
 } from '../internal/errors.js';
 import { startTimer, stopTimer, type Timer } from '../internal/waiter.js';
@@ -289,7 +290,9 @@ export class Future<T = unknown> implements PromiseLike<T> {
   /**
    * Executor side: marks the future running, or — if it was cancelled — reports that, so the
    * executor skips the call. Returns false when cancelled.
-   * @throws InvalidStateError when the future is already running or finished.
+   * @throws RuntimeError (code `ERR_WEFT_FUTURE_STATE`) when the future is already running or
+   *   finished — Python's class here, not InvalidStateError: it is the executor's misuse of the
+   *   future, not a result asked for too early.
    */
   setRunningOrNotifyCancel(): boolean {
     if (this.#state === 'CANCELLED') return false;
@@ -297,7 +300,10 @@ export class Future<T = unknown> implements PromiseLike<T> {
       this.#state = 'RUNNING';
       return true;
     }
-    throw new InvalidStateError(`Future in unexpected state: ${this.#state}`);
+    throw new RuntimeError(
+      `Future in unexpected state: it is already ${this.#state.toLowerCase()}; setRunningOrNotifyCancel() is called once, on a pending future`,
+      'ERR_WEFT_FUTURE_STATE',
+    );
   }
 
   /** Executor side: completes the future with `value`. @throws InvalidStateError when done. */

@@ -8,6 +8,7 @@ import {
   FIRST_EXCEPTION,
   Future,
   InvalidStateError,
+  RuntimeError,
   TimeoutError,
   wait,
 } from '../../src/futures/index.js';
@@ -89,9 +90,26 @@ describe('Future', () => {
     assert.equal(f.running(), true);
     assert.equal(f.cancel(), false);
     assert.equal(f.cancelled(), false);
-    assert.throws(() => f.setRunningOrNotifyCancel(), InvalidStateError);
+    assert.throws(() => f.setRunningOrNotifyCancel(), RuntimeError);
     f.setResult(1);
     assert.equal(f.cancel(), false);
+  });
+
+  test('setRunningOrNotifyCancel on a running or finished future throws RuntimeError, as Python', () => {
+    const f = new Future<number>();
+    assert.equal(f.setRunningOrNotifyCancel(), true);
+    const check = (e: unknown): boolean => {
+      assert.ok(e instanceof RuntimeError);
+      assert.ok(!(e instanceof InvalidStateError));
+      assert.equal((e as RuntimeError).code, 'ERR_WEFT_FUTURE_STATE');
+      assert.match((e as Error).message, /Future in unexpected state/);
+      return true;
+    };
+    assert.throws(() => f.setRunningOrNotifyCancel(), check);
+    assert.equal(f.running(), true);
+    f.setResult(1);
+    assert.throws(() => f.setRunningOrNotifyCancel(), check);
+    assert.equal(f.done(), true);
   });
 
   test('setResult on a done future throws InvalidStateError', () => {

@@ -19,6 +19,7 @@ import {
   ThreadPoolExecutor,
 } from '../../src/futures/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { until } from '../support/until.js';
 import { inc, untilFile } from './fixtures/tasks.js';
 
 checkLeaks({ graceMs: 3000 });
@@ -27,6 +28,14 @@ checkLeaks({ graceMs: 3000 });
 function gc(): void {
   v8.setFlagsFromString('--expose-gc');
   (runInNewContext('gc') as () => void)();
+}
+
+/** Collects until `ref`'s target is gone (the test must hold it nowhere else). */
+async function collected(ref: WeakRef<object>): Promise<void> {
+  await until(() => {
+    gc();
+    return ref.deref() === undefined;
+  }, 'the dropped map iterator to be collected');
 }
 
 const kinds: Array<[string, (o: Record<string, unknown>) => Executor]> = [
@@ -96,6 +105,81 @@ for (const [name, make] of kinds) {
         assert.deepEqual(got, values.slice(0, got.length));
         assert.equal(pulled, before, 'nothing was taken from the iterable after shutdown');
         await down;
+      } finally {
+        writeFileSync(gate, '');
+        await ex.shutdown();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    test('a map dropped unread still runs every call, and shutdown waits for them (as Python)', async () => {
+      // Python's map submits its whole iterable at the call: `ex.map(f, xs)` never read runs f
+      // on every x. The executor held its maps weakly: a dropped one ran its first window (8,200
+      // calls) and shutdown ended without the rest.
+      const ex = make({ maxWorkers: 2 });
+      const n = 10_000;
+      let pulled = 0;
+      let completed = 0;
+      function* xs(): Generator<number> {
+        for (let i = 0; i < n; i++) {
+          pulled++;
+          yield i;
+        }
+      }
+      const onProgress = (c: number): void => {
+        completed = c;
+      };
+      const gone = new WeakRef(ex.map(inc, [xs()], { onProgress }));
+      await collected(gone);
+      // Before any shutdown, as Python's calls run whether anyone shuts the executor down.
+      await until(() => pulled === n, 'the dropped map to submit all of its iterable');
+      await ex.shutdown();
+      assert.equal(pulled, n);
+      assert.equal(completed, n, 'shutdown({ wait }) waited for every call of the dropped map');
+    });
+
+    test('a map dropped after a read cancels its calls not started and closes its iterable (as Python)', async () => {
+      // CPython closes map's generator when it is dropped, and its `finally` cancels the calls
+      // not started: the dropped map went on running its whole window.
+      const ex = make({ maxWorkers: 1 });
+      const dir = mkdtempSync(join(tmpdir(), 'weft-map-dropped-'));
+      const open = join(dir, 'open');
+      const gate = join(dir, 'gate');
+      writeFileSync(open, '');
+      let pulled = 0;
+      let closed = false;
+      function* gates(): Generator<string> {
+        try {
+          for (let i = 0; i < 50; i++) {
+            pulled++;
+            yield i === 0 ? open : gate;
+          }
+        } finally {
+          closed = true;
+        }
+      }
+      const values = Array.from({ length: 50 }, (_, i) => i);
+      let completed = 0;
+      const onProgress = (c: number): void => {
+        completed = c;
+      };
+      try {
+        const gone = await (async () => {
+          // Four calls queued for one worker: a short queue, sent one call at a time, so the
+          // calls behind the running one are pending (a longer one goes to a child in a batch,
+          // and a call sent to a child counts as running).
+          const it = ex.map(untilFile, [gates(), values], { buffersize: 3, onProgress });
+          assert.deepEqual(await it.next(), { done: false, value: 0 });
+          return new WeakRef(it);
+        })();
+        const before = pulled;
+        await collected(gone);
+        await until(() => closed, 'the dropped map to close its iterable');
+        writeFileSync(gate, '');
+        await ex.shutdown();
+        assert.equal(pulled, before, 'nothing was taken from the iterable after the drop');
+        // The first call, and the one the worker had started (if it had); the rest were cancelled.
+        assert.ok(completed <= 2, `${completed} calls ran`);
       } finally {
         writeFileSync(gate, '');
         await ex.shutdown();

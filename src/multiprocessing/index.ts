@@ -31,7 +31,13 @@ export { Event } from './event.js';
 export { JoinableQueue } from './joinable-queue.js';
 export { type AcquireOptions, Lock } from './lock.js';
 export { DictProxy, ListProxy, Manager, NamespaceProxy, SyncManager } from './manager.js';
-export { type ApplyAsyncOptions, Pool, type PoolMapOptions, type PoolOptions } from './pool.js';
+export {
+  type ApplyAsyncOptions,
+  type IMapIterator,
+  Pool,
+  type PoolMapOptions,
+  type PoolOptions,
+} from './pool.js';
 export { cpuCount, Process, type ProcessOptions } from './process.js';
 export { type GetOptions, type PutOptions, Queue, type QueueOptions } from './queue.js';
 export { RLock } from './rlock.js';

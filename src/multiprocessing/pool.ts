@@ -11,12 +11,14 @@
  * `join()` waits for that (Executor.map's rule for shutdown).
  */
 
-import { checkChunksize, type MapRun } from '../futures/executor.js';
+import { checkChunksize } from '../futures/executor.js';
 import { Future } from '../futures/future.js';
 import { kPoolNames, ProcessPoolExecutor } from '../futures/process-pool-executor.js';
 import { type ProgressOptions, progressOption, startProgressBar } from '../futures/progress-bar.js';
 import { Deque } from '../internal/deque.js';
-import { CancelledError, describeValue } from '../internal/errors.js';
+import { CancelledError, describeValue, TimeoutError } from '../internal/errors.js';
+import { parseWait, type WaitOptions } from '../internal/wait-options.js';
+import { startTimer, stopTimer, type Timer } from '../internal/waiter.js';
 import { AsyncResult } from './async-result.js';
 import { cpuCount } from './process.js';
 
@@ -37,6 +39,23 @@ export interface ApplyAsyncOptions<R> {
 export interface PoolMapOptions {
   /** A progress bar on stderr (or `stream`) while the calls run, only on a terminal. */
   progress?: boolean | ProgressOptions | null;
+}
+
+/**
+ * What `imap` and `imapUnordered` return (Python's `IMapIterator`): an async iterator whose
+ * `next()` also takes a `timeout` in ms (Python's `next(timeout)`) and a `signal`.
+ */
+export interface IMapIterator<T> extends AsyncIterableIterator<T, any, WaitOptions | undefined> {
+  /**
+   * The next result. With `timeout`, rejects with TimeoutError when none has arrived within
+   * that many ms; with `signal`, rejects with its reason when it aborts.
+   *
+   * **Cancellation:** a wait that ends by its timeout or signal gives nothing up: the iterator
+   * stays usable, and the result it waited for goes to the next `next()`, in its turn.
+   * @throws TimeoutError, the call's own error (chunksize 1: the iteration goes on after it).
+   */
+  next(options?: WaitOptions): Promise<IteratorResult<T, any>>;
+  [Symbol.asyncIterator](): IMapIterator<T>;
 }
 
 /**
@@ -231,8 +250,13 @@ export class Pool {
     // Python's MapResult: ready only once every chunk is done (the calls of a failed map have
     // all ended when `get` rejects and `errorCallback` runs), with the first error to arrive.
     let left = chunks.length;
+    if (left === 0) {
+      // CPython's MapResult of no calls is ready at once and never calls back: its callbacks run
+      // only from the result handler, which has nothing to deliver.
+      all.setResult([]);
+      return new AsyncResult(all);
+    }
     let error: { e: unknown } | null = null;
-    if (left === 0) all.setResult([]);
     for (const c of chunks) {
       c.addDoneCallback(() => {
         if (error === null) {
@@ -254,6 +278,7 @@ export class Pool {
    * for its item and the next read goes on with the next item (Python's IMapIterator); with
    * chunks, a failed chunk ends the iteration (as Python's generator over chunks does). An
    * iterable that throws is read the same way: the results before its error, then the error.
+   * `next({ timeout })` is Python's `next(timeout)`: see IMapIterator.
    * @throws RangeError (ERR_WEFT_POOL_NOT_RUNNING) at the call when the pool is not running.
    */
   imap<R>(
@@ -261,37 +286,41 @@ export class Pool {
     iterable: Iterable<unknown>,
     chunksize = 1,
     options: PoolMapOptions = {},
-  ): AsyncIterableIterator<Awaited<R>> {
+  ): IMapIterator<Awaited<R>> {
     this.#check();
     checkChunksize(chunksize, 'Pool.imap');
     if (typeof fn !== 'function') {
       throw new TypeError(`Pool.imap expects a function: received ${describeValue(fn)}`);
     }
-    return this.#ex._map(
-      fn as Fn,
-      [checkIterable(iterable)],
-      { chunksize, progress: options?.progress ?? null },
-      false,
-    ) as AsyncIterableIterator<Awaited<R>>;
+    return imapIterator(
+      this.#ex._map(
+        fn as Fn,
+        [checkIterable(iterable)],
+        { chunksize, progress: options?.progress ?? null },
+        false,
+      ) as AsyncIterableIterator<Awaited<R>>,
+    );
   }
 
   /**
    * Results in completion order (Python's imap_unordered). Lazy as `imap`, and a failed call's
-   * error is thrown in its turn the same way.
+   * error is thrown in its turn the same way; `next({ timeout })` as `imap`'s.
    * @throws RangeError (ERR_WEFT_POOL_NOT_RUNNING) at the call when the pool is not running.
    */
   imapUnordered<R>(
     fn: (x: any) => R,
     iterable: Iterable<unknown>,
     chunksize = 1,
-  ): AsyncIterableIterator<Awaited<R>> {
+  ): IMapIterator<Awaited<R>> {
     this.#check();
     checkChunksize(chunksize, 'Pool.imapUnordered');
     if (typeof fn !== 'function') {
       throw new TypeError(`Pool.imapUnordered expects a function: received ${describeValue(fn)}`);
     }
     const source = checkIterable(iterable)[Symbol.iterator]();
-    return unordered(this.#ex, fn as Fn, source, chunksize) as AsyncIterableIterator<Awaited<R>>;
+    return imapIterator(
+      unordered(this.#ex, fn as Fn, source, chunksize) as AsyncIterableIterator<Awaited<R>>,
+    );
   }
 
   /**
@@ -356,8 +385,8 @@ function unordered(
   let filling = false;
   let release: (() => void) | null = null;
   let untrack: (() => void) | null = null;
-  // The executor holds its maps weakly: named in endRun, this lives as long as the iterator.
-  let run: MapRun | null = null;
+  /** The iterator was collected (MapRun.dropped): the calls run on, their results unread. */
+  let discard = false;
   let buffer: ArrayLike<unknown> = [];
   let at = 0;
 
@@ -367,13 +396,12 @@ function unordered(
   const endRun = (): void => {
     untrack?.();
     untrack = null;
-    run = null;
     release?.();
     release = null;
   };
   const onDone = (f: Future<unknown[]>): void => {
     if (!live.delete(f)) return;
-    finished.push(f);
+    if (!discard) finished.push(f);
     if (late && !filling) fill();
     readers.shift()?.();
   };
@@ -450,34 +478,20 @@ function unordered(
     }
   };
 
+  /** From here on the window counts the calls not finished, and each that finishes submits the next. */
+  const goLate = (): void => {
+    if (late) return;
+    late = true;
+    fill();
+  };
+
   fill();
-  if (!exhausted) {
-    run = {
-      drain: (r) => {
-        if (late) {
-          r();
-          return;
-        }
-        release = r;
-        if (exhausted) {
-          endRun();
-          return;
-        }
-        late = true;
-        fill();
-      },
-      stop: () => {
-        closeSource();
-        endRun();
-        wakeAll();
-      },
-    };
-    untrack = ex._trackMap(run);
-  }
   let turn: Promise<unknown> = Promise.resolve();
+  // No closure may name this object (hence `this`): the executor holds the run strongly, and
+  // the iterator must stay collectable for MapRun.dropped.
   const it: AsyncIterableIterator<unknown> = {
     [Symbol.asyncIterator]() {
-      return it;
+      return this;
     },
     next(): Promise<IteratorResult<unknown>> {
       const p = turn.then(step);
@@ -489,7 +503,116 @@ function unordered(
       return { done: true, value: undefined };
     },
   };
+  if (!exhausted) {
+    untrack = ex._trackMap(
+      {
+        drain: (r) => {
+          // A map draining for an earlier shutdown holds the workers already; one draining for
+          // its dropped iterator holds nothing yet, and takes this hold until it ends.
+          if (release !== null) {
+            r();
+            return;
+          }
+          release = r;
+          if (exhausted) {
+            endRun();
+            return;
+          }
+          goLate();
+        },
+        stop: () => {
+          closeSource();
+          endRun();
+          wakeAll();
+        },
+        // Python's IMapIterator, dropped, read or not: its calls run all the same.
+        dropped: () => {
+          discard = true;
+          finished.clear();
+          goLate();
+        },
+      },
+      it,
+    );
+  }
   return it;
+}
+
+/**
+ * `inner` with Python's `IMapIterator.next(timeout)`. A read whose wait ends first (its timeout,
+ * its signal) stays outstanding, and the next `next()` takes it over: no result is lost or
+ * skipped. A plain `next()` with none outstanding is `inner.next()` itself (the loop's hot path).
+ */
+function imapIterator<T>(inner: AsyncIterableIterator<T>): IMapIterator<T> {
+  /** The reads whose wait ended first, oldest first (`seq`: the order they were made in). */
+  const orphans: Array<{ seq: number; read: Promise<IteratorResult<T>> }> = [];
+  let seq = 0;
+  const orphan = (o: { seq: number; read: Promise<IteratorResult<T>> }): void => {
+    let k = orphans.length;
+    while (k > 0 && (orphans[k - 1] as { seq: number }).seq > o.seq) k--;
+    orphans.splice(k, 0, o);
+  };
+  return {
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+    next(options?: WaitOptions): Promise<IteratorResult<T>> {
+      if (options === undefined && orphans.length === 0) return inner.next();
+      let timeout: number | null;
+      let signal: AbortSignal | null;
+      try {
+        ({ timeout, signal } = parseWait('IMapIterator.next', options));
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      // An aborted signal rejects at once, taking no result (weft-wide).
+      if (signal?.aborted) return Promise.reject(signal.reason);
+      const o = orphans.shift() ?? { seq: seq++, read: inner.next() };
+      if (timeout === null && signal === null) return o.read;
+      return new Promise<IteratorResult<T>>((resolve, reject) => {
+        let timer: Timer | null = null;
+        let waiting = true;
+        const end = (): boolean => {
+          if (!waiting) return false;
+          waiting = false;
+          stopTimer(timer);
+          signal?.removeEventListener('abort', onAbort);
+          return true;
+        };
+        const giveUp = (e: unknown): void => {
+          if (!end()) return;
+          orphan(o);
+          reject(e);
+        };
+        const onAbort = (): void => giveUp(signal?.reason);
+        o.read.then(
+          (r) => {
+            if (end()) resolve(r);
+          },
+          (e: unknown) => {
+            if (end()) reject(e);
+          },
+        );
+        signal?.addEventListener('abort', onAbort, { once: true });
+        if (timeout !== null) {
+          timer = startTimer(
+            timeout,
+            () =>
+              giveUp(
+                new TimeoutError(
+                  `IMapIterator.next: no result within ${timeout} ms (the iterator is still usable: the result goes to the next call)`,
+                ),
+              ),
+            null,
+          );
+        }
+      });
+    },
+    return(): Promise<IteratorResult<T>> {
+      orphans.length = 0;
+      return inner.return?.() ?? Promise.resolve({ done: true, value: undefined });
+    },
+  };
 }
 
 /** Python's ValueError, as weft spells it: a RangeError, with a code saying which misuse. */

@@ -5,11 +5,18 @@
  */
 import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { BrokenProcessPool, CancelledError } from '../../src/futures/index.js';
 import { Pool, TimeoutError } from '../../src/multiprocessing/index.js';
 import { checkLeaks } from '../support/leaks.js';
 import { settles } from '../support/settles.js';
+import { until } from '../support/until.js';
+import { failOrGate } from './fixtures/bb-pool-tasks.js';
 import {
   add,
   addDefault,
@@ -115,6 +122,48 @@ describe('Pool semantics (shared pool)', () => {
     assert.equal(some.length, 10);
   });
 
+  test('imap and imapUnordered next({ timeout }) throw TimeoutError and the iteration goes on, as IMapIterator.next(timeout)', async () => {
+    // Python's IMapIterator.next(timeout) raises multiprocessing.TimeoutError and stays usable;
+    // weft's next() had no timeout at all.
+    const root = mkdtempSync(join(tmpdir(), 'weft-imap-next-'));
+    try {
+      for (const kind of ['imap', 'imapUnordered'] as const) {
+        const a = mkdtempSync(join(root, 'a-'));
+        const b = mkdtempSync(join(root, 'b-'));
+        const it = pool[kind](failOrGate, [a, b]);
+        // Both calls wait for their gates: no result can arrive in time.
+        await assert.rejects(it.next({ timeout: 50 }), (e: Error) => {
+          assert.ok(e instanceof TimeoutError);
+          assert.match(e.message, /IMapIterator\.next: no result within 50 ms/);
+          return true;
+        });
+        await assert.rejects(it.next({ timeout: 0 }), TimeoutError);
+        const ac = new AbortController();
+        const aborted = it.next({ signal: ac.signal });
+        ac.abort(new Error('stop waiting'));
+        await assert.rejects(aborted, /stop waiting/);
+        assert.equal(getEventListeners(ac.signal, 'abort').length, 0);
+        await assert.rejects(it.next({ signal: ac.signal }), /stop waiting/);
+        await assert.rejects(it.next({ timeout: 'soon' as never }), TypeError);
+        // The waits that ended took no result: every one comes, in its turn.
+        writeFileSync(join(b, 'gate'), '');
+        if (kind === 'imap') {
+          await assert.rejects(it.next({ timeout: 50 }), TimeoutError);
+          writeFileSync(join(a, 'gate'), '');
+          assert.deepEqual(await it.next({ timeout: 30_000 }), { done: false, value: a });
+          assert.deepEqual(await it.next(), { done: false, value: b });
+        } else {
+          assert.deepEqual(await it.next({ timeout: 30_000 }), { done: false, value: b });
+          writeFileSync(join(a, 'gate'), '');
+          assert.deepEqual(await it.next(), { done: false, value: a });
+        }
+        assert.equal((await it.next({ timeout: 30_000 })).done, true);
+      }
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   test('imapUnordered answers overlapping next() calls in turn', async () => {
     const it = pool.imapUnordered(double, [1, 2, 3], 2);
     const rs = await settles(
@@ -175,7 +224,50 @@ describe('Pool semantics (shared pool)', () => {
   });
 });
 
+/** Collects until `ref`'s target is gone (the test must hold it nowhere else). */
+async function collected(ref: WeakRef<object>): Promise<void> {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  await until(() => {
+    gc();
+    return ref.deref() === undefined;
+  }, 'the dropped iterator to be collected');
+}
+
 describe('Pool lifecycle (bug-bash 3)', () => {
+  test('imap and imapUnordered dropped unread or after a read still run every call; join waits (as IMapIterator)', async () => {
+    // Python's task handler submits the whole iterable whoever reads the IMapIterator. The
+    // executor held its maps weakly: a dropped one ran its first window (8,200 calls) and
+    // join ended without the rest.
+    const pool = new Pool(2);
+    const n = 9_000;
+    const pulled = [0, 0, 0, 0];
+    function* xs(k: number): Generator<number> {
+      for (let i = 0; i < n; i++) {
+        pulled[k] = (pulled[k] ?? 0) + 1;
+        yield i;
+      }
+    }
+    try {
+      const gone = await (async () => {
+        const refs: WeakRef<object>[] = [];
+        for (const [k, reads] of [0, 1, 0, 1].entries()) {
+          const it = k < 2 ? pool.imap(double, xs(k)) : pool.imapUnordered(double, xs(k));
+          for (let r = 0; r < reads; r++) assert.equal((await it.next()).done, false);
+          refs.push(new WeakRef(it));
+        }
+        return refs;
+      })();
+      for (const ref of gone) await collected(ref);
+      pool.close();
+      await pool.join();
+      assert.deepEqual(pulled, [n, n, n, n]);
+    } finally {
+      pool.terminate();
+      await pool.join();
+    }
+  });
+
   test('imap and imapUnordered made before close() give every result', async () => {
     const pool = new Pool(2);
     try {

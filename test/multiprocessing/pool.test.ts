@@ -84,6 +84,29 @@ describe('Pool', () => {
     assert.deepEqual(seen.sort(), [81, 'no 3'].sort());
   });
 
+  test('mapAsync and starmapAsync of no items are ready at once and never call back, as CPython', async () => {
+    // CPython's MapResult of an empty iterable is ready in its constructor; its callback runs
+    // only from the result handler, so it never runs. weft called it with [].
+    const seen: unknown[] = [];
+    const options = {
+      callback: (v: unknown) => seen.push(['callback', v]),
+      errorCallback: (e: unknown) => seen.push(['errorCallback', e]),
+    };
+    const rs = [
+      pool.mapAsync(square, [], undefined, options),
+      pool.starmapAsync(mul, [], 3, options),
+    ];
+    for (const r of rs) {
+      assert.equal(r.ready(), true);
+      assert.equal(r.successful(), true);
+      assert.deepEqual(await r.get(), []);
+    }
+    // A call that does run calls back after them: nothing of the empty maps was merely late.
+    await pool.mapAsync(square, [2], undefined, options).get();
+    await until(() => seen.length > 0, 'the one-item map to call back');
+    assert.deepEqual(seen, [['callback', [4]]]);
+  });
+
   test('AsyncResult.get times out; successful() before ready throws', async () => {
     const r = pool.applyAsync(sleepMs, [200]);
     // Python's ValueError, which weft spells RangeError.

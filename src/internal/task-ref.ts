@@ -88,6 +88,17 @@ export function toTaskRef(fn: Function, what: string): TaskRef {
   return { kind: 'inline', source, name: fn.name };
 }
 
+/**
+ * How a message names a function that travels as its source: its name, or, for an anonymous one
+ * (an arrow given inline, the common case), the start of its source, which is what the user
+ * will recognise: "Function `(x) => x * k` uses `k`…".
+ */
+function describeInline(name: string, source: string): string {
+  if (name !== '') return name;
+  const line = (source.trim().split('\n', 1)[0] ?? '').trim();
+  return `\`${line.length > 60 ? `${line.slice(0, 57)}...` : line}\``;
+}
+
 const loading: string[] = [];
 
 /**
@@ -183,11 +194,11 @@ function rebuildInline(ref: Extract<TaskRef, { kind: 'inline' }>): Function {
     fn = new Function('__name', `"use strict"; return (${src});`)((f: Function) => f);
   } catch (err) {
     throw new TaskReferenceError(
-      `Cannot rebuild inline function ${ref.name || '(anonymous)'} in the worker from its source; define it at the top level of a module and mark it: task(import.meta, ${ref.name || 'fn'})`,
+      `Cannot rebuild inline function ${describeInline(ref.name, ref.source)} in the worker from its source; define it at the top level of a module and mark it: task(import.meta, ${ref.name || 'fn'})`,
       { cause: err },
     );
   }
-  const name = ref.name || '(anonymous)';
+  const name = describeInline(ref.name, ref.source);
   const wrapped = function (this: unknown, ...args: unknown[]): unknown {
     try {
       const r = fn.apply(this, args);
@@ -205,12 +216,13 @@ function rebuildInline(ref: Extract<TaskRef, { kind: 'inline' }>): Function {
   return wrapped;
 }
 
+/** `name` as `describeInline` gives it. */
 function explainClosure(e: unknown, name: string): unknown {
   if (!(e instanceof ReferenceError)) return e;
   const missing = /^(\S+) is not defined/.exec(e.message)?.[1];
   if (!missing) return e;
   return new TaskReferenceError(
-    `Function ${name} uses \`${missing}\` from its closure, which does not exist in the worker: an inline function runs as a copy of its source. Pass \`${missing}\` through args (or kwargs), or define the function at the top level of a module and mark it with task(import.meta, ${name === '(anonymous)' ? 'fn' : name}).`,
+    `Function ${name} uses \`${missing}\` from its closure, which does not exist in the worker: an inline function runs as a copy of its source. Pass \`${missing}\` through args (or kwargs), or define the function at the top level of a module and mark it with task(import.meta, ${name.startsWith('`') ? 'fn' : name}).`,
     { cause: e },
   );
 }

@@ -64,6 +64,24 @@ export const expectations: Record<string, (out: string) => void> = {
     assert.match(out, /Counted: 5 4 3 2 1/);
     assert.match(out, /An async generator from 3: 3 2 1/);
   },
+  '46-sendfile-zero-copy': (out) => {
+    const size = 16 * 1024 * 1024;
+    for (const label of ['read/write loop:', 'sendfile:']) {
+      const m = new RegExp(
+        `${label} +sent (\\d+) bytes, received (\\d+), in \\d+ ms; process CPU (\\d+) ms`,
+      ).exec(out);
+      assert.ok(m, `the lesson prints the ${label} transfer`);
+      assert.equal(Number(m[1]), size);
+      assert.equal(Number(m[2]), size, 'every byte arrived');
+    }
+    // The verdict follows the figures.
+    const cpu = (label: string) =>
+      Number(new RegExp(`${label} .*process CPU (\\d+) ms`).exec(out)?.[1]);
+    // (The figures are rounded to 1 ms; within that the verdict may go either way.)
+    const [zero, loop] = [cpu('sendfile:'), cpu('read/write loop:')];
+    if (zero < loop - 1) assert.match(out, /sendfile used \d+% of the CPU time the copy loop used/);
+    if (zero > loop + 1) assert.match(out, /sendfile used no less CPU than the copy loop/);
+  },
   '10-gevent-sleep': (out) => {
     const m = out.match(/Elapsed ([\d.]+) s(?: <|, not less than the) sum of sleeps (\d+) s/);
     assert.ok(m, 'the lesson prints the elapsed time');

@@ -17,14 +17,14 @@
  *
  * Header (Int32 words; one 64-byte line per writer side, against false sharing)
  * | idx   | name         | writer             | readers    | meaning                                     |
- * |  0    | PLOCK        | producers          | producers  | mutex: 0 free, 1 held, 2 held + parked      |
+ * |  0    | PLOCK        | producers          | producers  | mutex: 0 free, else holder tid | PARKED     |
  * |  1    | TAIL         | producers          | producers  | ring: bytes ever written (wraps at 2^32)    |
  * |  2    | PUTS         | producers          | any        | items ever put; getters park on it          |
  * |  3    | ARENA_TOP    | lock holder        | lock holder| arena: first free payload byte              |
  * |  4    | NENTRIES     | lock holder        | lock holder| arena: entries in the index                 |
  * |  5    | SEQ          | lock holder        | lock holder| arena: arrival counter (priority ties: FIFO)|
  * |  6    | DEAD         | lock holder        | lock holder| arena: bytes of consumed payloads below TOP |
- * | 16    | CLOCK        | consumers          | consumers  | mutex of the ring's consumers               |
+ * | 16    | CLOCK        | consumers          | consumers  | mutex of the ring's consumers (as PLOCK)    |
  * | 17    | HEAD         | consumers          | producers  | ring: bytes ever consumed                   |
  * | 18    | GETS         | consumers          | any        | items ever got; putters park on it          |
  * | 19    | DONE         | taskDone           | join       | tasks ever marked done; joiners park on it  |
@@ -38,7 +38,12 @@
  * | 48    | KIND         | creator            | any        | 0 FIFO, 1 LIFO, 2 priority, 3 simple, 4 joinable |
  * | 49    | CAPACITY     | creator            | any        | bytes of the data area                      |
  * | 50    | SHUTDOWN     | shutdown           | any        | 0 open, 1 shut down, 2 shut down immediately|
+ * | 51    | BROKEN       | any (cas, once)    | any        | 0, or the tid that died holding a mutex     |
  * | 52–53 | MAXSIZE      | creator            | any        | Float64: maxsize as given, 0 unbounded      |
+ * PLOCK and CLOCK hold their holder's tid (the thread table's, src/internal/shm/world.ts; below
+ * 2^30) and PARKED, bit 30, once a waiter may be parked: taking a free mutex is one CAS and
+ * giving it back one exchange, as with Drepper's 0/1/2, and a waiter can tell whose death would
+ * keep it waiting for ever. BROKEN is read off the uncontended paths only (see below).
  * MAXSIZE is a Float64 so that every thread sees any integer maxsize exactly (an Int32 turned
  * 2^32 + 5 into 5). Its write is plain (Atomics has no Float64): the buffer reaches other
  * threads only through a message, which orders it before any of their reads.
@@ -62,6 +67,24 @@
  * SHUTDOWN under PLOCK, and shutdown() takes PLOCK once after raising it: no put stores an item
  * after shutdown() has returned.
  *
+ * A thread that dies holding PLOCK or CLOCK (a worker killed by `terminate()`, a forced
+ * cancellation, `process.exit()` mid-copy) never gives it back, and may have left a record or an
+ * index half-written: Python's multiprocessing warns that such a queue "is likely to become
+ * corrupted" and its other users hang. Here the mutex waiters park in slices of MUTEX_SLICE_MS
+ * and, between them, ask the thread table whether the holder has ended; the queue waiters
+ * (items, room, join) ask the same of a mutex word they see unchanged for a slice. The first to
+ * find a dead holder sets BROKEN, once, takes a ring's other mutex for good in the dead thread's
+ * name, and wakes every word: from then on every call throws OwnerDiedError, in every thread
+ * (a put or get that would touch the queue finds its mutex held, and lockContended reads
+ * BROKEN; an empty get, qsize, taskDone, join and shutdown read it), so that the uncontended
+ * put and get read nothing more than before. Calls that need neither the dead thread's mutex
+ * nor a wait may still succeed until someone finds out (a FIFO get of a complete item while a
+ * producer died): they touch nothing the dead thread could have left half-done. Nothing is
+ * repaired, and the dead thread's mutex is not taken over even when it had stored nothing yet:
+ * where it stopped is unknowable without a store per operation. Only threads in the
+ * table are watched (weft's Threads, pools and executors): the holder of a bare worker_threads
+ * Worker that never joined it cannot be told dead, and its waiters wait as before.
+ *
  * Fairness: none among producers or among consumers. qsize/empty/full are snapshots.
  */
 import { add, cas, exchange, load, notify, parkSync, store } from '../internal/atomics.js';
@@ -74,7 +97,8 @@ import {
   waitSync,
   wakeSome,
 } from '../internal/shm/wait.js';
-import { Empty, Full, ItemTooLargeError, ShutDown } from './errors.js';
+import { selfTid, sharedThreadName, threadEnded } from '../internal/shm/world.js';
+import { Empty, Full, ItemTooLargeError, OwnerDiedError, ShutDown } from './errors.js';
 import {
   align4,
   exactSize,
@@ -112,6 +136,7 @@ const ROOM_WANTED = 38;
 const KIND = 48;
 const CAPACITY = 49;
 const SHUTDOWN = 50;
+const BROKEN = 51;
 /** Float64 index of MAXSIZE (header words 52–53). */
 const MAXSIZE_F64 = 26;
 const HEADER_WORDS = 64;
@@ -126,6 +151,12 @@ export const KIND_JOINABLE = 4;
 const SHUTDOWN_POLL_MS = 50;
 /** Trade-off: spins on the queue's internal mutex before parking (it guards one copy). */
 const MUTEX_SPIN = 200;
+/** A mutex word's waiter bit; the low 30 bits are the holder's tid. */
+const PARKED = 0x40000000;
+const HOLDER = PARKED - 1;
+/** Trade-off: how late a thread waiting on a mutex held by a killed thread learns it, against a
+ * look at the thread table (a stat of /proc on Linux) per slice while the mutex stays held. */
+const MUTEX_SLICE_MS = 100;
 /** Bytes per arena entry: f64 priority, then i32 seq, offset, length, tag. */
 const ENTRY_BYTES = 24;
 const ENTRY_WORDS = ENTRY_BYTES >> 2;
@@ -135,16 +166,69 @@ const COUNT_LIMIT_MAX = 2 ** 30;
 export const DEFAULT_MAXBYTES = 1 << 20;
 
 function lockMutex(a: Int32Array, i: number): void {
-  if (cas(a, i, 0, 1) === 0) return;
+  if (cas(a, i, 0, selfTid) !== 0) lockContended(a, i);
+}
+
+function lockContended(a: Int32Array, i: number): void {
   for (let k = 0; k < MUTEX_SPIN; k++) {
-    if (load(a, i) === 0 && cas(a, i, 0, 1) === 0) return;
+    if (load(a, i) === 0 && cas(a, i, 0, selfTid) === 0) return;
   }
-  // Drepper's mutex: 2 marks "someone may be parked", so the unlocker knows to notify.
-  while (exchange(a, i, 2) !== 0) parkSync(a, i, 2, Number.POSITIVE_INFINITY);
+  for (;;) {
+    if (load(a, BROKEN) !== 0) throw brokenError(a);
+    const w = load(a, i);
+    // Drepper's mutex: PARKED marks "someone may be parked", so the unlocker knows to notify;
+    // one taken here keeps it, for the waiters that may still be parked.
+    if (w === 0) {
+      if (cas(a, i, 0, selfTid | PARKED) === 0) return;
+      continue;
+    }
+    if ((w & PARKED) === 0 && cas(a, i, w, w | PARKED) !== w) continue;
+    if (parkSync(a, i, w | PARKED, MUTEX_SLICE_MS) === 'timed-out') checkHolder(a, i, w & HOLDER);
+  }
 }
 
 function unlockMutex(a: Int32Array, i: number): void {
-  if (exchange(a, i, 0) === 2) notify(a, i, 1);
+  if ((exchange(a, i, 0) & PARKED) !== 0) notify(a, i, 1);
+}
+
+/**
+ * Breaks the queue if `tid` still holds mutex `i` and has ended. A dead thread releases nothing,
+ * and Node never gives its tid again, so a word naming it now names it for good.
+ */
+function checkHolder(a: Int32Array, i: number, tid: number): void {
+  if (tid === 0 || (load(a, i) & HOLDER) !== tid || !threadEnded(tid)) return;
+  // The first finder's tid stays: every thread then reports the same death.
+  if (cas(a, BROKEN, 0, tid) === 0) {
+    const kind = load(a, KIND);
+    if (kind !== KIND_LIFO && kind !== KIND_PRIORITY)
+      shutForGood(a, i === PLOCK ? CLOCK : PLOCK, tid);
+  }
+  // Every parked waiter wakes, and its next attempt throws.
+  for (const w of [PLOCK, CLOCK, PUTS, GETS, DONE]) notify(a, w);
+  throw brokenError(a);
+}
+
+/**
+ * Takes a ring's other mutex in the dead thread's name, never to give it back: from then on
+ * every put and every get with an item to take finds its mutex held and throws in
+ * lockContended, and the uncontended paths need no look at BROKEN. A live holder is one copy
+ * away from its release; the other side cannot go on for long either (no room comes, or no item).
+ */
+function shutForGood(a: Int32Array, j: number, dead: number): void {
+  for (let k = 0; ; k++) {
+    const w = cas(a, j, 0, dead | PARKED);
+    if (w === 0) return;
+    // Held by a dead thread as well: shut already.
+    if (parkSync(a, j, w, 1) === 'timed-out' && k >= 100 && threadEnded(w & HOLDER)) return;
+  }
+}
+
+function brokenError(a: Int32Array): OwnerDiedError {
+  const tid = load(a, BROKEN);
+  const name = sharedThreadName(tid);
+  return new OwnerDiedError(
+    `The queue is unusable: thread ${name === null ? tid : `'${name}' (${tid})`} ended in the middle of a put or get on it (killed holding the queue's internal lock), so its contents may be inconsistent; make a new queue`,
+  );
 }
 
 const FULL = 1;
@@ -227,7 +311,12 @@ export class QueueCore {
   }
 
   qsize(): number {
+    this.checkBroken();
     return (load(this.a, PUTS) - load(this.a, GETS)) | 0;
+  }
+
+  checkBroken(): void {
+    if (load(this.a, BROKEN) !== 0) throw brokenError(this.a);
   }
 
   isShutdown(): boolean {
@@ -355,6 +444,9 @@ export class QueueCore {
     if (((this.putsSeen - gets) | 0) <= 0) {
       this.putsSeen = load(a, PUTS);
       if (((this.putsSeen - gets) | 0) <= 0) {
+        // Before SHUTDOWN: a broken queue may also be shut down. (A get with an item to take
+        // needs a mutex, and a broken queue's are held for good: lockContended throws.)
+        if (load(a, BROKEN) !== 0) throw brokenError(a);
         if (load(a, SHUTDOWN) !== 0)
           throw new ShutDown('Cannot get: the queue is shut down and empty');
         return false;
@@ -545,7 +637,45 @@ export class QueueCore {
     return top;
   }
 
+  /** @internal Tests: takes the mutex a put ('put') or a get ('get') takes, as it does, and keeps
+   * it (a thread stopped inside that operation's critical section). */
+  _lockForTest(side: 'put' | 'get'): void {
+    lockMutex(this.a, side === 'get' && this.isRing() ? CLOCK : PLOCK);
+  }
+
   // ── waiting ─────────────────────────────────────────────────────────────────────────────
+
+  /** Per mutex (PLOCK, CLOCK): the held word this thread's waiters last saw, and since when
+   * (0: seen once, not timed yet). */
+  private readonly heldSeen = [0, 0];
+  private readonly heldSince = [0, 0];
+
+  /**
+   * After a queue waiter's failed attempt: a mutex word held unchanged for a whole slice may name
+   * a dead thread, and then no put, get or taskDone would ever come to wake the waiter. The
+   * table is asked only then; the clock only from a second sighting, so a spin against a live
+   * holder (whose word comes and goes) seldom reads it.
+   */
+  private watchMutexes(): void {
+    this.watch(PLOCK, 0);
+    if (this.isRing()) this.watch(CLOCK, 1);
+  }
+
+  private watch(i: number, k: number): void {
+    const w = load(this.a, i);
+    if (w !== this.heldSeen[k]) {
+      this.heldSeen[k] = w;
+      this.heldSince[k] = 0;
+      return;
+    }
+    if (w === 0) return;
+    const t = performance.now();
+    if (this.heldSince[k] === 0) this.heldSince[k] = t;
+    else if (t - this.heldSince[k]! >= MUTEX_SLICE_MS) {
+      this.heldSince[k] = t;
+      checkHolder(this.a, i, w & HOLDER);
+    }
+  }
 
   putParkable(m: Measured): Parkable<void> {
     return {
@@ -554,7 +684,11 @@ export class QueueCore {
       w: PUT_WAITERS,
       aw: ASYNC_PUTTERS,
       maxPark: SHUTDOWN_POLL_MS,
-      attempt: () => (this.tryPut(m) ? undefined : AGAIN),
+      attempt: () => {
+        if (this.tryPut(m)) return undefined;
+        this.watchMutexes();
+        return AGAIN;
+      },
       timedOut: () => {
         throw new Full('Cannot put: the queue stayed full until the timeout');
       },
@@ -568,7 +702,11 @@ export class QueueCore {
       w: GET_WAITERS,
       aw: ASYNC_GETTERS,
       maxPark: SHUTDOWN_POLL_MS,
-      attempt: (): Attempt<unknown> => (this.tryGet() ? this.take() : AGAIN),
+      attempt: (): Attempt<unknown> => {
+        if (this.tryGet()) return this.take();
+        this.watchMutexes();
+        return AGAIN;
+      },
       timedOut: () => {
         throw new Empty('Cannot get: the queue stayed empty until the timeout');
       },
@@ -583,6 +721,7 @@ export class QueueCore {
 
   taskDone(): void {
     const a = this.a;
+    this.checkBroken();
     for (;;) {
       const done = load(a, DONE);
       if (((load(a, PUTS) - done) | 0) <= 0) {
@@ -598,7 +737,14 @@ export class QueueCore {
       a: this.a,
       i: DONE,
       w: JOIN_WAITERS,
-      attempt: () => (this.unfinished() <= 0 ? undefined : AGAIN),
+      // taskDone notifies; the slices are for a mutex holder that died (watchMutexes).
+      maxPark: MUTEX_SLICE_MS,
+      attempt: () => {
+        this.checkBroken();
+        if (this.unfinished() <= 0) return undefined;
+        this.watchMutexes();
+        return AGAIN;
+      },
       timedOut: () => {
         throw new TimeoutError(`Queue.join timed out with ${this.unfinished()} unfinished tasks`);
       },
@@ -607,6 +753,7 @@ export class QueueCore {
 
   shutdown(immediate: boolean): void {
     const a = this.a;
+    this.checkBroken();
     store(a, SHUTDOWN, immediate ? 2 : 1);
     // Waits out a put in flight (it checks SHUTDOWN under PLOCK): from here on, none stores.
     lockMutex(a, PLOCK);

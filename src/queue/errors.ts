@@ -1,8 +1,13 @@
 /** Errors of `weft/queue`, with Python's names (`queue.Empty`, `queue.Full`, `queue.ShutDown`). */
 import { WeftError } from '../internal/errors.js';
 import { NotCloneableError, registerErrorClass } from '../internal/serialize.js';
+import { OwnerDiedError } from '../threading/errors.js';
 
-export { NotCloneableError };
+/**
+ * `OwnerDiedError` is threading's (the same class, so one `instanceof` serves both): a queue
+ * raises it when a thread died inside a put or get, holding the queue's internal lock.
+ */
+export { NotCloneableError, OwnerDiedError };
 
 /** `getNowait()` on an empty queue, or a `get` whose timeout passed. */
 export class Empty extends WeftError {

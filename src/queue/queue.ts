@@ -109,7 +109,8 @@ export class Queue<T = unknown> {
 
   /** Whether `maxsize` items are in the queue — a snapshot (a queue may also be full by bytes). */
   full(): boolean {
-    return this._core.maxsize > 0 && this._core.qsize() >= this._core.maxsize;
+    const n = this._core.qsize();
+    return this._core.maxsize > 0 && n >= this._core.maxsize;
   }
 
   /**
@@ -118,7 +119,9 @@ export class Queue<T = unknown> {
    *
    * **Cancellation:** an aborted `signal` rejects with its reason; the item is not put.
    * @throws ShutDown after `shutdown()`; NotCloneableError for an item structured clone cannot
-   *   carry (or a Blob/File); ItemTooLargeError for an item that could never fit.
+   *   carry (or a Blob/File); ItemTooLargeError for an item that could never fit;
+   *   OwnerDiedError, from this and every later call, once a thread was found to have died
+   *   inside a put or get on this queue (docs/queue.md).
    */
   put(item: T, options?: QueueWaitOptions): Promise<void> {
     try {
@@ -167,7 +170,7 @@ export class Queue<T = unknown> {
    * or a `timeout` that passes, rejects with `Empty`.
    *
    * **Cancellation:** an aborted `signal` rejects with its reason and takes no item.
-   * @throws ShutDown when the queue is shut down and empty.
+   * @throws ShutDown when the queue is shut down and empty; OwnerDiedError as `put`.
    */
   get(options?: QueueWaitOptions): Promise<T> {
     try {

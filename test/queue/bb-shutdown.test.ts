@@ -15,8 +15,12 @@ import { putOnce, shutdownNow } from './fixtures/bb-tasks.js';
 
 checkLeaks();
 
-/** The producer mutex's word (core.ts: PLOCK, 0 free, 1 held, 2 held with a waiter parked). */
+/** The producer mutex's word (core.ts: PLOCK, 0 free, else the holder's tid, with PARKED once a
+ * waiter may be parked). */
 const PLOCK = 0;
+const PARKED = 0x40000000;
+/** The main thread's tid in the thread table: the stand-in holds the mutex as this thread. */
+const MAIN_TID = 1;
 
 describe('shutdown and a put in flight', () => {
   for (const Q of [Queue, LifoQueue, PriorityQueue]) {
@@ -26,16 +30,19 @@ describe('shutdown and a put in flight', () => {
         const a = q._core.a;
         const out = new Queue<string>();
         // Stand in for a producer inside its critical section.
-        assert.equal(Atomics.compareExchange(a, PLOCK, 0, 1), 0);
+        assert.equal(Atomics.compareExchange(a, PLOCK, 0, MAIN_TID), 0);
         const putter = new Thread({ target: putOnce, args: [q, 5, out] });
         putter.start();
         // The putter has gone past every check made before the mutex, and sleeps on it.
-        await until(() => Atomics.load(a, PLOCK) === 2, 'the put parked on the mutex');
+        await until(
+          () => Atomics.load(a, PLOCK) === (MAIN_TID | PARKED),
+          'the put parked on the mutex',
+        );
         const closer = new Thread({ target: shutdownNow, args: [q, immediate, out] });
         closer.start();
         await until(() => q._core.isShutdown(), 'SHUTDOWN raised');
         // The stand-in leaves its critical section (Drepper's unlock).
-        if (Atomics.exchange(a, PLOCK, 0) === 2) Atomics.notify(a, PLOCK);
+        if ((Atomics.exchange(a, PLOCK, 0) & PARKED) !== 0) Atomics.notify(a, PLOCK);
         const said = [await out.get(), await out.get()].sort();
         await putter.join();
         await closer.join();

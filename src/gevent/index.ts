@@ -1,5 +1,5 @@
 export { sleep } from '../asyncio/sleep.js';
-export { GreenletExit } from './errors.js';
+export { type ErrorOrClass, GreenletExit } from './errors.js';
 export {
   type GetOptions,
   Greenlet,

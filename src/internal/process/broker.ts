@@ -362,6 +362,16 @@ function breakBarrier(b: BarrierObj): void {
     b.brokenGen = b.acting >= 0 ? b.acting : b.generation;
   }
   b.count = 0;
+  releasePassing(b);
+  pump(b.waiters);
+  endPass(b);
+}
+
+/**
+ * The acting generation's action is over: its parties parked in `passing` go on, each answered
+ * by its own check (passed, or broken if the barrier broke meanwhile).
+ */
+function releasePassing(b: BarrierObj): void {
   const passing = b.passing.splice(0);
   b.acting = -1;
   b.actor = null;
@@ -369,8 +379,6 @@ function breakBarrier(b: BarrierObj): void {
     w.conn.waiters.delete(w.r);
     w.attempt();
   }
-  pump(b.waiters);
-  endPass(b);
 }
 
 /** The generation that was acting has ended: aborts and resets that waited for it run now. */
@@ -866,13 +874,7 @@ function handle(c: Conn, m: Request): void {
         ok(c, r);
         return;
       }
-      const passing = b.passing.splice(0);
-      b.acting = -1;
-      b.actor = null;
-      for (const w of passing) {
-        w.conn.waiters.delete(w.r);
-        w.attempt();
-      }
+      releasePassing(b);
       ok(c, r);
       endPass(b);
       return;

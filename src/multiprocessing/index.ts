@@ -28,12 +28,12 @@ export {
   TimeoutError,
 } from './errors.js';
 export { Event } from './event.js';
+export type { IMapIterator } from './imap-iterator.js';
 export { JoinableQueue } from './joinable-queue.js';
 export { type AcquireOptions, Lock } from './lock.js';
 export { DictProxy, ListProxy, Manager, NamespaceProxy, SyncManager } from './manager.js';
 export {
   type ApplyAsyncOptions,
-  type IMapIterator,
   Pool,
   type PoolMapOptions,
   type PoolOptions,

@@ -100,11 +100,7 @@ export class Barrier {
     if (!lock.locked()) void lock._acquireIn(undefined, call);
     else {
       await lock._acquireIn(signal === null ? undefined : sig, call);
-      const late = call.takeCancel();
-      if (late !== null) {
-        lock.release();
-        throw late;
-      }
+      call.raiseLate(() => lock.release());
     }
     try {
       // Block while the previous round drains or a reset completes.
@@ -128,11 +124,7 @@ export class Barrier {
             }
             // A cancel of a taken-over call while the action ran (it had no wait to end) breaks
             // the barrier as a cancel delivered inside the action would.
-            const late = call.takeCancel();
-            if (late !== null) {
-              this.breakBarrier();
-              throw late;
-            }
+            call.raiseLate(() => this.breakBarrier());
           }
           this.state = DRAINING;
           this.cond.notifyAll();

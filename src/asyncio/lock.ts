@@ -5,7 +5,7 @@ import {
   describeCycle,
   describeValue,
 } from '../internal/errors.js';
-import { parseBlocking, parseWait, type WaitOptions } from '../internal/wait-options.js';
+import { type ParsedAcquire, parseAcquire, type WaitOptions } from '../internal/wait-options.js';
 import {
   type CallWaits,
   tieInnerWait,
@@ -138,17 +138,15 @@ export class Lock {
     options: AcquireOptions | undefined,
     call: CallWaits | null = null,
   ): Promise<boolean> {
-    let timeout: number | null;
-    let signal: AbortSignal | null;
-    let blocking: boolean;
+    let parsed: ParsedAcquire;
     // A waiting call reports bad options by rejecting, as an async function would: the same
     // answer whether it is awaited at once or handed to a combinator first.
     try {
-      ({ timeout, signal } = parseWait('Lock.acquire', options));
-      blocking = parseBlocking('Lock.acquire', options?.blocking, 'blocking');
+      parsed = parseAcquire('Lock.acquire', options);
     } catch (e) {
       return Promise.reject(e);
     }
+    const { timeout, signal, blocking } = parsed;
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (!this._locked) {
       this._locked = true;
@@ -259,11 +257,7 @@ export class Lock {
       );
     // Cancelled after the wait was granted and resumed, before going on (a combinator took the
     // call over): the hold is given back, as CPython's acquire gives back a wake-up it will not use.
-    const late = call.takeCancel();
-    if (late !== null) {
-      this.release();
-      throw late;
-    }
+    call.raiseLate(() => this.release());
     return releaser(() => this.release());
   }
 

@@ -204,8 +204,7 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
     const ok = await this.finished.wait(
       options === undefined ? undefined : { timeout, ...(signal === null ? {} : { signal }) },
     );
-    const late = call.takeCancel();
-    if (late !== null) throw late;
+    call.raiseLate();
     if (!ok) throw new TimeoutError(`join() timed out with ${this.unfinished} unfinished items`);
   }
 
@@ -275,6 +274,7 @@ function passOn(list: WaiterList, stillReady: () => boolean): void {
  * wake-up the wait took, as a revoked one is.
  */
 function raiseLateCancel(call: CallWaits, list: WaiterList, stillReady: () => boolean): void {
+  // Not `call.raiseLate(undo)`: a closure per wait on the queue's slow path, for a rare cancel.
   const late = call.takeCancel();
   if (late === null) return;
   passOn(list, stillReady);

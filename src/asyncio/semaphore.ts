@@ -1,5 +1,5 @@
 import { checkReleaseCount, describeValue } from '../internal/errors.js';
-import { parseBlocking, parseWait } from '../internal/wait-options.js';
+import { type ParsedAcquire, parseAcquire } from '../internal/wait-options.js';
 import { type CallWaits, tieInnerWait, Waiter, WaiterList } from '../internal/waiter.js';
 import { RuntimeError } from './errors.js';
 import { type AcquireOptions, releaser } from './lock.js';
@@ -51,16 +51,14 @@ export class Semaphore {
       this._value--;
       return TRUE;
     }
-    let timeout: number | null;
-    let signal: AbortSignal | null;
-    let blocking: boolean;
+    let parsed: ParsedAcquire;
     // Bad options reject, as in Lock.acquire.
     try {
-      ({ timeout, signal } = parseWait('Semaphore.acquire', options));
-      blocking = parseBlocking('Semaphore.acquire', options?.blocking, 'blocking');
+      parsed = parseAcquire('Semaphore.acquire', options);
     } catch (e) {
       return Promise.reject(e);
     }
+    const { timeout, signal, blocking } = parsed;
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (!this.locked()) {
       this._value--;
@@ -158,11 +156,7 @@ export class Semaphore {
       );
     // Cancelled after the wait was granted and resumed, before going on (a combinator took the
     // call over): the hold is given back, as CPython's acquire gives back a wake-up it will not use.
-    const late = call.takeCancel();
-    if (late !== null) {
-      this.release();
-      throw late;
-    }
+    call.raiseLate(() => this.release());
     return releaser(() => this.release());
   }
 

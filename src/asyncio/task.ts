@@ -145,11 +145,11 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
     const b = this._blocker;
     const c = this._cold;
     if (b !== null && !(b instanceof Future)) {
-      if (!(f instanceof Task && b instanceof Waiter)) {
+      if (f instanceof Task && b instanceof Waiter) b.displace();
+      else {
         if (f !== null || c !== null) this._coldState().awaited = f;
         return;
       }
-      b.displace();
     }
     this._blocker = f;
     if (c !== null) c.awaited = null;

@@ -21,15 +21,18 @@ export class GreenletExit extends CancelledError {
  */
 export type ErrorOrClass = Error | (new () => Error);
 
+/** `Error` or a subclass of it (what `makeError` makes an instance of). */
+export function isErrorClass(x: unknown): x is new () => Error {
+  return typeof x === 'function' && (x === Error || x.prototype instanceof Error);
+}
+
 /**
  * The error `spec` stands for: itself, or a new instance of its class.
  * @throws TypeError for anything else (`what` names the call), or what the class throws.
  */
 export function makeError(what: string, spec: unknown): Error {
   if (spec instanceof Error) return spec;
-  if (typeof spec === 'function' && (spec === Error || spec.prototype instanceof Error)) {
-    return new (spec as new () => Error)();
-  }
+  if (isErrorClass(spec)) return new spec();
   throw new TypeError(
     `${what}: exception must be an Error or an Error class: received ${describeValue(spec)}`,
   );

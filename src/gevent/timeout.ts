@@ -20,7 +20,7 @@ import { currentTask, type Task } from '../asyncio/task.js';
 import { describeValue, InvalidStateError, TimeoutError } from '../internal/errors.js';
 import { callAfterTimers } from '../internal/scheduler.js';
 import { startTimer, stopTimer, type Timer } from '../internal/waiter.js';
-import { type ErrorOrClass, makeError } from './errors.js';
+import { type ErrorOrClass, isErrorClass, makeError } from './errors.js';
 
 export interface TimeoutOptions {
   /**
@@ -75,8 +75,8 @@ export class Timeout extends TimeoutError {
   /** What the last expiry raised: what `cancel()` takes back. */
   private raised: Error = this;
   private timer: Timer | null = null;
-  /** Counts armings: an expiry queued by an earlier one (see `expireTimeout`) does nothing. */
-  private armed = 0;
+  /** @internal Counts armings: an expiry queued by an earlier one does nothing (`expireTimeout`). */
+  _armed = 0;
   private target: Task<unknown> | null = null;
   private expired = false;
   private readonly onTargetDone = (): void => this.cancel();
@@ -85,14 +85,11 @@ export class Timeout extends TimeoutError {
     super(messageFor(ms));
     this.ms = ms ?? null;
     const exception = options?.exception;
-    const isClass =
-      typeof exception === 'function' &&
-      (exception === Error || exception.prototype instanceof Error);
     if (
       exception !== undefined &&
       exception !== false &&
       !(exception instanceof Error) &&
-      !isClass
+      !isErrorClass(exception)
     ) {
       throw new TypeError(
         `Timeout: exception must be an Error, an Error class or false: received ${describeValue(exception)}`,
@@ -136,7 +133,7 @@ export class Timeout extends TimeoutError {
     this.target = task;
     task.addDoneCallback(this.onTargetDone);
     this.timer = startTimer(this.ms, expireTimeout, this);
-    this.armed++;
+    this._armed++;
     return this;
   }
 
@@ -144,7 +141,7 @@ export class Timeout extends TimeoutError {
   cancel(): void {
     stopTimer(this.timer);
     this.timer = null;
-    this.armed++;
+    this._armed++;
     const t = this.target;
     if (t === null) return;
     this.target = null;
@@ -188,13 +185,7 @@ export class Timeout extends TimeoutError {
   }
 
   /** @internal */
-  _armedNow(): number {
-    return this.armed;
-  }
-
-  /** @internal The expiry of arming `armed`, queued by its timer. */
-  _expire(armed: number): void {
-    if (armed !== this.armed) return;
+  _expire(): void {
     this.timer = null;
     const t = this.target;
     if (t === null || t.done()) return;
@@ -220,9 +211,9 @@ export class Timeout extends TimeoutError {
  * it makes ready, such as an Event's waiter, runs after the expiry.
  */
 function expireTimeout(t: Timeout): void {
-  callAfterTimers(expireNow, t, t._armedNow());
+  callAfterTimers(expireIfArmed, t, t._armed);
 }
 
-function expireNow(t: Timeout, armed: number): void {
-  t._expire(armed);
+function expireIfArmed(t: Timeout, armed: number): void {
+  if (t._armed === armed) t._expire();
 }

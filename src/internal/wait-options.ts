@@ -64,6 +64,23 @@ export function parseWait(
   return { timeout: t, signal: signal ?? null };
 }
 
+export interface ParsedAcquire extends ParsedWait {
+  blocking: boolean;
+}
+
+/** The `{ blocking, timeout, signal }` of an acquire: `parseWait` and `parseBlocking` in one. */
+export function parseAcquire(
+  what: string,
+  options: (WaitOptions & { blocking?: boolean }) | undefined,
+  negative: NegativeTimeout = 'zero',
+): ParsedAcquire {
+  // The common case (a contended acquire with no options) allocates one object, as before.
+  if (options === undefined || options === null)
+    return { timeout: null, signal: null, blocking: true };
+  const { timeout, signal } = parseWait(what, options, negative);
+  return { timeout, signal, blocking: parseBlocking(what, options.blocking, 'blocking') };
+}
+
 export function parseBlocking(what: string, value: unknown, name: string): boolean {
   if (value === undefined) return true;
   if (typeof value !== 'boolean') {

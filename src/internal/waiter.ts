@@ -307,6 +307,17 @@ export class CallWaits {
     this.cancelWith = null;
     return e;
   }
+
+  /**
+   * Raises the cancel `takeCancel` finds, if one came, after `undo()` has given back what the
+   * wait took (a hold its lock, a queue wait its wake-up): the method goes on only when none came.
+   */
+  raiseLate(undo?: () => void): void {
+    const e = this.takeCancel();
+    if (e === null) return;
+    undo?.();
+    throw e;
+  }
 }
 
 /** Ties `p`, the promise a waiting call returned, to its waits (see `CallWaits`). */

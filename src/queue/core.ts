@@ -174,7 +174,7 @@ function lockContended(a: Int32Array, i: number): void {
     if (load(a, i) === 0 && cas(a, i, 0, selfTid) === 0) return;
   }
   for (;;) {
-    if (load(a, BROKEN) !== 0) throw brokenError(a);
+    throwIfBroken(a);
     const w = load(a, i);
     // Drepper's mutex: PARKED marks "someone may be parked", so the unlocker knows to notify;
     // one taken here keeps it, for the waiters that may still be parked.
@@ -221,6 +221,11 @@ function shutForGood(a: Int32Array, j: number, dead: number): void {
     // Held by a dead thread as well: shut already.
     if (parkSync(a, j, w, 1) === 'timed-out' && k >= 100 && threadEnded(w & HOLDER)) return;
   }
+}
+
+/** OwnerDiedError once the queue is broken (see `checkHolder`). */
+function throwIfBroken(a: Int32Array): void {
+  if (load(a, BROKEN) !== 0) throw brokenError(a);
 }
 
 function brokenError(a: Int32Array): OwnerDiedError {
@@ -316,7 +321,7 @@ export class QueueCore {
   }
 
   checkBroken(): void {
-    if (load(this.a, BROKEN) !== 0) throw brokenError(this.a);
+    throwIfBroken(this.a);
   }
 
   isShutdown(): boolean {
@@ -446,7 +451,7 @@ export class QueueCore {
       if (((this.putsSeen - gets) | 0) <= 0) {
         // Before SHUTDOWN: a broken queue may also be shut down. (A get with an item to take
         // needs a mutex, and a broken queue's are held for good: lockContended throws.)
-        if (load(a, BROKEN) !== 0) throw brokenError(a);
+        throwIfBroken(a);
         if (load(a, SHUTDOWN) !== 0)
           throw new ShutDown('Cannot get: the queue is shut down and empty');
         return false;

@@ -8,7 +8,7 @@ import { currentContext } from '../internal/context.js';
 import { describeValue } from '../internal/errors.js';
 import { kShared, type SharedState } from '../internal/serialize.js';
 import { selfTid } from '../internal/shm/world.js';
-import { parseBlocking, parseWait, type WaitOptions } from '../internal/wait-options.js';
+import { parseAcquire, type WaitOptions } from '../internal/wait-options.js';
 import { RuntimeError } from './errors.js';
 import { LockCore, type LockState } from './lock-core.js';
 import { releaser } from './releaser.js';
@@ -168,10 +168,9 @@ export abstract class LockBase {
       throw new TypeError(`${what}: options must be an object: received ${describeValue(options)}`);
     }
     // Python's Lock.acquire: ValueError for a negative timeout other than -1 ("for ever").
-    const { timeout, signal } = parseWait(what, options, 'lock');
-    const blocking = parseBlocking(what, options?.blocking, 'blocking');
-    refuseTimeoutWithoutBlocking(what, blocking, timeout);
-    return { blocking, timeout, signal };
+    const parsed = parseAcquire(what, options, 'lock');
+    refuseTimeoutWithoutBlocking(what, parsed.blocking, parsed.timeout);
+    return parsed;
   }
 
   private timedOut(): RuntimeError {

@@ -26,7 +26,7 @@ import {
   waitSync,
   wakeSome,
 } from '../internal/shm/wait.js';
-import { parseBlocking, parseWait } from '../internal/wait-options.js';
+import { parseAcquire } from '../internal/wait-options.js';
 import { RuntimeError } from './errors.js';
 import { type AcquireOptions, refuseTimeoutWithoutBlocking } from './lock-base.js';
 import { releaser } from './releaser.js';
@@ -206,10 +206,9 @@ export class Semaphore {
 }
 
 function parse(what: string, options: AcquireOptions | undefined) {
-  const { timeout, signal } = parseWait(what, options);
-  const blocking = parseBlocking(what, options?.blocking, 'blocking');
-  refuseTimeoutWithoutBlocking(what, blocking, timeout);
-  return { blocking, timeout, signal };
+  const parsed = parseAcquire(what, options);
+  refuseTimeoutWithoutBlocking(what, parsed.blocking, parsed.timeout);
+  return parsed;
 }
 
 function timedOut(): RuntimeError {

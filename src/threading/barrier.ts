@@ -211,8 +211,11 @@ export class Barrier {
       try {
         this._action();
       } catch (err) {
-        // Unless the action broke or reset the barrier itself (then it is done).
+        // An action that throws leaves the barrier broken, as Python's `_release` breaks it
+        // last: even after a reset() of its own, which gave the state back (so it is taken
+        // again, as abort() takes it). After an abort() of its own it is broken already.
         if (load(a, GEN) === gen) this.breakOwned();
+        else if (load(a, BROKEN) === 0) this.abort();
         throw err;
       }
       // The action called abort() or reset(): this generation's parties got BrokenBarrierError,

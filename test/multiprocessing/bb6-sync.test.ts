@@ -220,6 +220,49 @@ describe('Barrier action runs before any party is released, as in Python', () =>
     assert.equal(p.exitcode, 0);
   });
 
+  for (const sync of [false, true]) {
+    test(`an action that aborts the barrier and then throws: its party still gets its error, as in Python (${sync ? 'waitSync' : 'wait'})`, async () => {
+      const boom = new Error('boom');
+      const b: Barrier = new Barrier(2, {
+        action: () => {
+          b.abort();
+          throw boom;
+        },
+      });
+      // The abort breaks the first party before the action has thrown: handled from the start.
+      const first = assert.rejects(b.wait(), BrokenBarrierError);
+      assert.equal(b.nWaiting(), 1);
+      if (sync)
+        assert.throws(
+          () => b.waitSync(),
+          (e) => e === boom,
+        );
+      else await assert.rejects(b.wait(), (e) => e === boom);
+      await first;
+      assert.equal(b.broken(), true);
+    });
+  }
+
+  test('an action that resets the barrier and then throws: its party gets its error and the barrier ends broken, as in Python', async () => {
+    const boom = new Error('boom');
+    const b: Barrier = new Barrier(2, {
+      action: async () => {
+        await b.reset();
+        throw boom;
+      },
+    });
+    const res = await Promise.allSettled([b.wait(), b.wait()]);
+    const reasons = res.map((r) => (r.status === 'rejected' ? r.reason : r.value));
+    assert.equal(
+      reasons.filter((e) => e === boom).length,
+      1,
+      'one party gets what the action threw',
+    );
+    assert.equal(reasons.filter((e) => e instanceof BrokenBarrierError).length, 1);
+    assert.equal(b.broken(), true);
+    await assert.rejects(b.wait(), BrokenBarrierError);
+  });
+
   test('an abort() made by the action breaks its own generation', async () => {
     const b: Barrier = new Barrier(2, { action: () => b.abort() });
     const res = await Promise.allSettled([b.wait(), b.wait()]);

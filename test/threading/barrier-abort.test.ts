@@ -83,6 +83,23 @@ describe('Barrier abort and reset against a passing generation', () => {
     assert.deepEqual((await Promise.all([b.wait(), b.wait()])).sort(), [0, 1]);
   });
 
+  test('an action that calls reset() and then throws: its party gets the error and the barrier ends broken, as a throwing action leaves it', async () => {
+    const boom = new Error('boom');
+    const b: Barrier = new Barrier(2, {
+      action: () => {
+        b.reset();
+        throw boom;
+      },
+    });
+    const res = await Promise.allSettled([b.wait(), b.wait()]);
+    const got = res.map((r) => (r.status === 'rejected' ? r.reason : r.value));
+    assert.equal(got.filter((e) => e === boom).length, 1, 'one party gets what the action threw');
+    assert.equal(got.filter((e) => e instanceof BrokenBarrierError).length, 1);
+    assert.equal(b.broken, true);
+    assert.equal(await outcome(b.wait()), 'BrokenBarrierError');
+    b.reset();
+  });
+
   test('a wait that gives up after its generation passed keeps the pass and does not break the barrier', async () => {
     const b = new Barrier(2);
     const x = b as unknown as BarrierInternals;

@@ -864,14 +864,16 @@ function handle(c: Conn, m: Request): void {
       // error; the others BrokenBarrierError, as in Python).
       const b = get(id, 'barrier');
       const [gen, passed] = a as [number, boolean];
+      if (!passed) {
+        // Even when the action broke or reset the barrier before it threw, its party gets what
+        // it threw, and the barrier ends broken, as Python's `_release` breaks it last.
+        breakBarrier(b);
+        ok(c, r);
+        return;
+      }
       if (b.acting !== gen) {
         // Broken while the action ran (by the action itself, or an abort or reset it made).
         fail(c, r, 'BrokenBarrierError', 'The barrier is broken');
-        return;
-      }
-      if (!passed) {
-        breakBarrier(b);
-        ok(c, r);
         return;
       }
       releasePassing(b);

@@ -9,7 +9,13 @@ import { registerErrorClass } from '../internal/serialize.js';
 import { Empty, Full } from '../queue/errors.js';
 import { BrokenPipeError } from '../socket/errors.js';
 
-export { BrokenBarrierError, RuntimeError, TimeoutError } from '../internal/errors.js';
+// A Lock wait that could never end (weft's own; src/internal/process/broker-deadlock.ts).
+export {
+  BrokenBarrierError,
+  DeadlockError,
+  RuntimeError,
+  TimeoutError,
+} from '../internal/errors.js';
 // multiprocessing's queues raise queue.Empty and queue.Full, as in Python.
 export { Empty, Full } from '../queue/errors.js';
 // `Connection.send` when nobody can receive any more: an `OSError` with errno EPIPE.

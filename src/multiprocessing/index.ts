@@ -17,6 +17,7 @@ export {
   BrokenBarrierError,
   BrokenPipeError,
   BufferTooShort,
+  DeadlockError,
   Empty,
   EOFError,
   Full,

@@ -1,4 +1,4 @@
-import { currentTaskSignal } from '../internal/context.js';
+import { currentContext, currentTaskSignal } from '../internal/context.js';
 import { broker } from '../internal/process/broker-client.js';
 import { brokerSync } from '../internal/process/broker-sync.js';
 import { RuntimeError } from './errors.js';
@@ -18,6 +18,23 @@ import {
  * through another, as in Python, where every copy is the same lock.
  */
 const heldHere = new Map<string, number>();
+
+/** Numbers for this thread's asyncio tasks, so the broker can tell the task that holds a lock
+ * (deadlock detection: src/internal/process/broker-deadlock.ts). */
+const taskNumbers = new WeakMap<object, number>();
+let lastTaskNumber = 0;
+
+/** The current asyncio task's number, 0 outside any task. */
+function taskNumber(): number {
+  const t = currentContext();
+  if (t === null) return 0;
+  let n = taskNumbers.get(t);
+  if (n === undefined) {
+    n = ++lastTaskNumber;
+    taskNumbers.set(t, n);
+  }
+  return n;
+}
 
 export interface AcquireOptions {
   blocking?: boolean;
@@ -55,7 +72,7 @@ export class Lock extends SharedObject {
     const got = (await broker().request(
       'acquire',
       this._id,
-      [owner, block, timeout],
+      [owner, block, timeout, taskNumber()],
       signal,
       (late) => {
         if (late === true) broker().post('release', this._id, [owner]);
@@ -82,6 +99,7 @@ export class Lock extends SharedObject {
       broker().owner,
       block,
       timeout,
+      taskNumber(),
     ]) as boolean;
     if (got) heldHere.set(this._id, (heldHere.get(this._id) ?? 0) + 1);
     return got;

@@ -137,6 +137,18 @@ export const expectations: Record<string, (out: string) => void> = {
     assert.equal(m[1], m[2], 'one child per connection');
     assert.ok(!m[3]!.split(', ').includes(m[4]!), 'served by children, not the parent');
   },
+  '72-deadlock-processes': (out) => {
+    const [opposite, same] = out.split('Both take a then b:');
+    assert.ok(opposite !== undefined && same !== undefined);
+    // Exactly one teller is told, naming both processes and both locks; the other finishes.
+    assert.equal(opposite.match(/DeadlockError/g)?.length, 1);
+    assert.match(
+      opposite,
+      /teller-(1|2): DeadlockError: Deadlock: process 'teller-\1' \(pid \d+\) waits for Lock [\d.]+ held by process 'teller-(?!\1)[12]' \(pid \d+\), which waits for Lock [\d.]+ held by process 'teller-\1'/,
+    );
+    assert.equal(opposite.match(/got both locks/g)?.length, 1);
+    assert.match(same, /teller-1: got both locks\n {2}teller-2: got both locks/);
+  },
   '66-ticket-counter-processes': (out) => {
     const expected = Number(out.match(/= (\d+) tickets expected/)?.[1]);
     assert.ok(expected > 0);

@@ -41,7 +41,7 @@
 import { createServer, type Server } from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
 import { Deque } from '../deque.js';
-import { describeValue } from '../errors.js';
+import { DeadlockError, describeCycle, describeValue } from '../errors.js';
 import { clearLongTimeout } from '../long-timer.js';
 import { encodeError } from '../serialize.js';
 import {
@@ -54,6 +54,7 @@ import {
   type Session,
   type Waiter,
 } from './broker-conn.js';
+import { findLockCycle, type LockWaiter } from './broker-deadlock.js';
 import { FrameReader, type Request } from './broker-wire.js';
 import { coercer } from './typecodes.js';
 
@@ -87,9 +88,12 @@ type Obj =
     }
   | {
       k: 'lock';
+      id: string;
       recursive: boolean;
       owner: string | null;
       session: Session | null;
+      /** The holder's asyncio task, as its client numbers them (0: none); see broker-deadlock.ts. */
+      holderTask: number;
       count: number;
       waiters: Waiter[];
     }
@@ -208,9 +212,11 @@ function create(id: string, kind: string, p: Record<string, unknown>): Obj {
     case 'lock':
       o = {
         k: 'lock',
+        id,
         recursive: p.recursive === true,
         owner: null,
         session: null,
+        holderTask: 0,
         count: 0,
         waiters: [],
       };
@@ -282,11 +288,11 @@ function park(
   attempt: () => boolean,
   timedOut: () => void,
   withdraw?: (w: Waiter) => void,
-): void {
-  if (attempt()) return;
+): Waiter | null {
+  if (attempt()) return null;
   if (timeout !== null && timeout <= 0) {
     timedOut();
-    return;
+    return null;
   }
   const w: Withdrawing = { conn, r, timer: null, attempt, timedOut, list };
   if (withdraw !== undefined) w.withdraw = withdraw;
@@ -296,6 +302,7 @@ function park(
   });
   list.push(w);
   conn.waiters.set(r, w);
+  return w;
 }
 
 function remove(w: Waiter): void {
@@ -323,10 +330,11 @@ const ok = (c: Conn, r: number, v?: unknown): void => c.send({ r, v });
 const fail = (c: Conn, r: number, kind: string, message: string): void =>
   c.send({ r, e: encodeError(new Failure(kind, message)) });
 
-function lockAcquire(o: Extract<Obj, { k: 'lock' }>, owner: string, conn: Conn): boolean {
+function lockAcquire(o: Extract<Obj, { k: 'lock' }>, owner: string, conn: Conn, task = 0): boolean {
   if (o.owner === null) {
     o.owner = owner;
     o.session = conn.session;
+    o.holderTask = task;
     o.count = 1;
     return true;
   }
@@ -344,6 +352,7 @@ function lockRelease(o: Extract<Obj, { k: 'lock' }>, owner: string | null): stri
   if (o.recursive && --o.count > 0) return null;
   o.owner = null;
   o.session = null;
+  o.holderTask = 0;
   o.count = 0;
   pump(o.waiters);
   return null;
@@ -628,19 +637,33 @@ function handle(c: Conn, m: Request): void {
     // ── locks ──
     case 'acquire': {
       const l = get(id, 'lock');
-      const [owner, block, timeout] = a as [string, boolean, number | null];
-      park(
+      const [owner, block, timeout, task = 0] = a as [string, boolean, number | null, number?];
+      // Only a wait that could last for ever is a deadlock (broker-deadlock.ts).
+      const untimed = block && timeout === null;
+      if (untimed && l.owner !== null && !(l.recursive && l.owner === owner)) {
+        const cycle = findLockCycle(l, c.session, task, c.role === 's');
+        if (cycle !== null) {
+          const message =
+            cycle.length === 1
+              ? `Deadlock: ${cycle[0]?.waiter} would wait for ever for ${cycle[0]?.resource}, which it holds itself (a Lock is not reentrant: use an RLock)`
+              : `Deadlock: ${describeCycle(cycle)}`;
+          c.send({ r, e: encodeError(new DeadlockError(message, cycle)) });
+          return;
+        }
+      }
+      const w = park(
         c,
         r,
         l.waiters,
         block ? timeout : 0,
         () => {
-          if (!lockAcquire(l, owner, c)) return false;
+          if (!lockAcquire(l, owner, c, task)) return false;
           ok(c, r, true);
           return true;
         },
         () => ok(c, r, false),
       );
+      if (w !== null && untimed) (w as LockWaiter).lockWait = l;
       return;
     }
     case 'release': {

@@ -6,7 +6,6 @@
  * The connection (and the session's `limit` slot) is held until the body has been read to the
  * end or the response is released: read it, or `release()` it, or `await using` it.
  */
-import { STATUS_CODES } from 'node:http';
 import type { Readable } from 'node:stream';
 import { StreamReader } from '../streams/stream-reader.js';
 import { ClientConnectionError, ClientResponseError, ContentTypeError } from './errors.js';
@@ -32,6 +31,8 @@ export interface ResponseOwner {
 
 export class ClientResponse implements AsyncDisposable {
   readonly status: number;
+  /** The reason phrase the server sent on its status line (`Not Found`), maybe empty. */
+  readonly reason: string;
   readonly headers: Headers;
   readonly method: string;
   /** The final URL (after redirects). */
@@ -48,6 +49,7 @@ export class ClientResponse implements AsyncDisposable {
   constructor(
     init: {
       status: number;
+      reason: string;
       headers: Headers;
       method: string;
       url: URL;
@@ -59,6 +61,7 @@ export class ClientResponse implements AsyncDisposable {
     owner: ResponseOwner,
   ) {
     this.status = init.status;
+    this.reason = init.reason;
     this.headers = init.headers;
     this.method = init.method;
     this.url = init.url;
@@ -69,11 +72,6 @@ export class ClientResponse implements AsyncDisposable {
     // connection has gone back to the pool, which the session does at once for such a response.
     if (init.empty === true) this._bytes = EMPTY;
     this.body.once('end', () => this.release());
-  }
-
-  /** The standard reason phrase of the status. */
-  get reason(): string {
-    return STATUS_CODES[this.status] ?? '';
   }
 
   /** True for a status below 400. */
@@ -167,11 +165,14 @@ export class ClientResponse implements AsyncDisposable {
     return this._bytes;
   }
 
-  /** The body decoded as text (`encoding`, else the charset of the response, else UTF-8). */
+  /**
+   * The body decoded as text: with `encoding`, else the charset of the response, else UTF-8.
+   * A charset the response names that has no decoder is ignored (UTF-8 then), as aiohttp does;
+   * `latin-1` (`iso-8859-1`) is Python's: every byte is the code point of its value.
+   * @throws {RangeError} `encoding` names no known encoding.
+   */
   async text(encoding?: string): Promise<string> {
-    const b = await this.read();
-    const cs = encoding ?? this.charset ?? 'utf-8';
-    return new TextDecoder(cs).decode(b);
+    return this.decode(await this.read(), encoding);
   }
 
   /**
@@ -198,10 +199,16 @@ export class ClientResponse implements AsyncDisposable {
         method: this.method,
       });
     }
-    const text = new TextDecoder(o.encoding ?? this.charset ?? 'utf-8').decode(b);
+    const text = this.decode(b, o.encoding);
     // Python's bytes.strip(): ASCII whitespace only.
     if (/^[ \t\n\r\v\f]*$/.test(text)) return null;
     return (o.loads ?? (JSON.parse as (text: string) => T))(text);
+  }
+
+  private decode(b: Buffer, encoding: string | undefined): string {
+    if (encoding !== undefined) return decode(b, encoding);
+    const cs = this.charset;
+    return decode(b, cs !== null && isKnownEncoding(cs) ? cs : 'utf-8');
   }
 
   /**
@@ -240,6 +247,47 @@ export class ClientResponse implements AsyncDisposable {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+// Python's names of ISO-8859-1 (codecs normalises case and punctuation). The platform's
+// decoder takes these labels for windows-1252, which reads 0x80–0x9F as other characters.
+const LATIN_1 = new Set([
+  'latin_1',
+  'latin1',
+  'latin',
+  'l1',
+  'iso_8859_1',
+  'iso8859_1',
+  '8859',
+  'cp819',
+  'ibm819',
+  'iso_ir_100',
+  'csisolatin1',
+  'iso_8859_1_1987',
+]);
+
+function isLatin1(encoding: string): boolean {
+  return LATIN_1.has(
+    encoding
+      .trim()
+      .toLowerCase()
+      .replace(/[^a-z0-9.]+/g, '_'),
+  );
+}
+
+function isKnownEncoding(encoding: string): boolean {
+  if (isLatin1(encoding)) return true;
+  try {
+    new TextDecoder(encoding);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function decode(b: Buffer, encoding: string): string {
+  if (isLatin1(encoding)) return b.toString('latin1');
+  return new TextDecoder(encoding).decode(b);
+}
 
 function connectionClosed(): ClientConnectionError {
   return new ClientConnectionError('Connection closed: the response was released unread');

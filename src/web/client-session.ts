@@ -20,7 +20,7 @@ import type { Readable } from 'node:stream';
 import { Agent, type Dispatcher, errors as undiciErrors } from 'undici';
 import { Semaphore } from '../asyncio/semaphore.js';
 import { currentTask } from '../asyncio/task.js';
-import { CancelledError, TimeoutError } from '../internal/errors.js';
+import { CancelledError, describeValue, RuntimeError, TimeoutError } from '../internal/errors.js';
 import { ClientResponse, type ResponseOwner } from './client-response.js';
 import { CookieJar } from './cookie-jar.js';
 import {
@@ -55,9 +55,15 @@ export interface ClientTimeout {
 export interface ClientSessionOptions {
   /** Relative request URLs resolve against it. */
   baseUrl?: string | URL;
-  /** Sent with every request (a request's own headers win). */
+  /**
+   * Sent with every request (a request's own headers win). `Accept: *\/*` and a `User-Agent`
+   * are sent unless given here or per request.
+   */
   headers?: Record<string, string>;
-  /** Initial cookies (name → value), for the base URL's host. */
+  /**
+   * Initial cookies (name → value): shared cookies, sent to every host whatever its domain,
+   * path or scheme, as aiohttp's `cookies=` (the jar's `updateCookies` without a URL).
+   */
   cookies?: Record<string, string>;
   cookieJar?: CookieJar;
   /** Concurrent requests (open connections) in the whole session; 0 = no limit (default 100). */
@@ -75,18 +81,22 @@ export type RequestData =
   | URLSearchParams
   | FormData
   | Record<string, string | number>
+  | [string, string | number][]
   | AsyncIterable<Uint8Array>
   | null;
 
 export interface RequestOptions {
-  /** Query parameters added to the URL. */
-  params?: Record<string, string | number> | URLSearchParams | [string, string][];
+  /** Query parameters added to the URL (after those it already has). */
+  params?: Record<string, string | number> | URLSearchParams | [string, string | number][] | string;
   headers?: Record<string, string>;
-  /** A body: text, bytes, form fields (an object or URLSearchParams: urlencoded), FormData. */
+  /**
+   * A body: text, bytes, form fields (an object, a list of pairs or URLSearchParams:
+   * urlencoded), FormData. Its default `Content-Type` is sent unless the headers give one.
+   */
   data?: RequestData;
   /** A body serialised as JSON. */
   json?: unknown;
-  /** Follow redirects (default true), at most `maxRedirects` (default 10). */
+  /** Follow redirects (default true), at most `maxRedirects` (an integer >= 0, default 10). */
   allowRedirects?: boolean;
   maxRedirects?: number;
   timeout?: ClientTimeout;
@@ -94,13 +104,31 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
+/** The longest delay a Node timer takes; a longer one would fire after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A timeout in ms, checked; null when not given, 0 for none (0, Infinity, or past a timer's reach). */
 function ms(v: number | null | undefined, name: string): number | null {
   if (v === undefined || v === null) return null;
-  if (typeof v !== 'number' || Number.isNaN(v) || v < 0) {
+  if (typeof v !== 'number') {
+    throw new TypeError(`timeout.${name} must be a number of ms: received ${typeof v}`);
+  }
+  if (Number.isNaN(v) || v < 0) {
     throw new RangeError(`timeout.${name} must be a number of ms >= 0: received ${String(v)}`);
   }
-  return v;
+  // Some 24.8 days and more can be no deadline a request meets: none at all, rather than
+  // Node's overflowed timer that fires at once.
+  return v > MAX_TIMER_MS ? 0 : v;
 }
+
+/** RFC 9110's token: what a method may be made of. */
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** Sent unless the session's or the request's headers give them (aiohttp sends its own). */
+const DEFAULT_HEADERS: Readonly<Record<string, string>> = {
+  accept: '*/*',
+  'user-agent': `Node.js/${process.versions.node} weft`,
+};
 
 class TotalTimeout extends Error {}
 class PoolTimeout extends Error {}
@@ -151,8 +179,7 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
       headersTimeout: 0,
       bodyTimeout: 0,
     });
-    if (options.cookies && this.baseUrl)
-      this.cookieJar.updateCookies(options.cookies, this.baseUrl);
+    if (options.cookies) this.cookieJar.updateCookies(options.cookies);
   }
 
   get closed(): boolean {
@@ -185,16 +212,48 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
    * passing aborts the request and closes its connection.
    * @throws {ClientConnectorError} cannot connect. {ServerTimeoutError} `sockRead` passed.
    *   {TimeoutError} `total` passed. {ClientResponseError} with `raiseForStatus`.
-   *   {TooManyRedirects} {InvalidURL} {CancelledError}
+   *   {TooManyRedirects} {InvalidURL} {CancelledError} {RuntimeError} the session is closed.
+   *   {TypeError} `url`, `method` or an option of the wrong type. {RangeError} a method that is
+   *   not an HTTP token, a bad `maxRedirects` or timeout, URL credentials with an
+   *   `Authorization` header.
    */
   async request(
     method: string,
     url: string | URL,
     options: RequestOptions = {},
   ): Promise<ClientResponse> {
-    if (this._closed) throw new ClientError('Session is closed', 'ERR_WEFT_SESSION_CLOSED');
+    if (this._closed) throw new RuntimeError('Session is closed', 'ERR_WEFT_SESSION_CLOSED');
+    if (typeof method !== 'string') {
+      throw new TypeError(`method must be a string: received ${describeValue(method)}`);
+    }
+    if (!TOKEN.test(method)) {
+      throw new RangeError(`method must be an HTTP token: received ${JSON.stringify(method)}`);
+    }
     method = method.toUpperCase();
+    const maxRedirects = options.maxRedirects ?? 10;
+    if (typeof maxRedirects !== 'number') {
+      throw new TypeError(`maxRedirects must be a number: received ${describeValue(maxRedirects)}`);
+    }
+    if (!Number.isInteger(maxRedirects) || maxRedirects < 0) {
+      throw new RangeError(
+        `maxRedirects must be an integer >= 0: received ${describeValue(maxRedirects)}`,
+      );
+    }
     let target = this.resolveUrl(url, options.params);
+    // Credentials in the URL become Basic auth, as aiohttp's (undici would drop them): never
+    // along with an Authorization header, which one to send being unclear.
+    let urlAuth = takeCredentials(target);
+    if (
+      urlAuth !== null &&
+      [this.headers, options.headers ?? {}].some((hs) =>
+        Object.keys(hs).some((k) => k.toLowerCase() === 'authorization'),
+      )
+    ) {
+      throw new RangeError(
+        'Cannot combine an Authorization header with credentials encoded in the URL',
+      );
+    }
+    const firstUrl = target.href;
     const timeout = { ...this.timeout, ...(options.timeout ?? {}) };
     const total = ms(timeout.total, 'total');
     const sockRead = ms(timeout.sockRead, 'sockRead');
@@ -250,15 +309,17 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
     try {
       let { headers, body } = await this.buildBody(options);
       const history: ClientResponse[] = [];
-      const maxRedirects = options.maxRedirects ?? 10;
+      // Set once a redirect left the origin the credentials were given for.
+      let dropAuthorization = false;
       for (;;) {
-        const h: Record<string, string> = { ...this.headers };
+        const h: Record<string, string> = { ...DEFAULT_HEADERS, ...this.headers };
         for (const [k, v] of Object.entries(options.headers ?? {})) h[k.toLowerCase()] = v;
-        Object.assign(h, headers);
+        // The body's default Content-Type only where the caller gave none (aiohttp too).
+        for (const [k, v] of Object.entries(headers)) if (!(k in h)) h[k] = v;
+        if (dropAuthorization) delete h.authorization;
+        if (urlAuth !== null) h.authorization = urlAuth;
         const cookies = this.cookieJar.filterCookies(target);
-        if (cookies.size > 0 && !('cookie' in h)) {
-          h.cookie = [...cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-        }
+        if (cookies.size > 0) h.cookie = mergeCookies(h.cookie, cookies);
         let r: Dispatcher.ResponseData;
         const via =
           sockRead !== null && sockRead > 0 ? withSockRead(this.agent, sockRead) : this.agent;
@@ -293,21 +354,35 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
         );
         if (isRedirect && options.allowRedirects !== false && replayable) {
           const resp = new ClientResponse(
-            { status, headers: resHeaders, method, url: target, history: [], body: r.body },
+            {
+              status,
+              reason: r.statusText,
+              headers: resHeaders,
+              method,
+              url: target,
+              history: [],
+              body: r.body,
+            },
             noOwner,
           );
           resp.release();
           history.push(resp);
           if (history.length > maxRedirects) {
+            // As aiohttp's, it names the request that started the chain.
             throw new TooManyRedirects({
               status,
               message: 'Too many redirects',
               headers: resHeaders,
-              url: target.href,
+              url: firstUrl,
               method,
             });
           }
-          const next = new URL(location as string, target);
+          let next: URL;
+          try {
+            next = new URL(location as string, target);
+          } catch (e) {
+            throw new InvalidURL(location as string, { cause: e });
+          }
           if (next.protocol !== 'http:' && next.protocol !== 'https:') {
             throw new InvalidURL(next.href);
           }
@@ -319,11 +394,13 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
             body = null;
             headers = {};
           }
-          if (next.origin !== target.origin && options.headers?.authorization !== undefined) {
-            // Credentials are not forwarded to another origin.
-            options = { ...options, headers: { ...options.headers } };
-            delete options.headers?.authorization;
+          // Credentials are not forwarded to another origin, whichever headers (the session's
+          // or the request's, in any case) gave them — nor brought back by a later hop.
+          if (next.origin !== target.origin) {
+            dropAuthorization = true;
+            urlAuth = null;
           }
+          urlAuth = takeCredentials(next) ?? urlAuth;
           target = next;
           continue;
         }
@@ -337,6 +414,7 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
         const resp = new ClientResponse(
           {
             status,
+            reason: r.statusText,
             headers: resHeaders,
             method,
             url: target,
@@ -433,6 +511,10 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
   }
 
   private resolveUrl(url: string | URL, params: RequestOptions['params']): URL {
+    // `new URL(null, base)` would be base + "/null": refuse what is not a URL (aiohttp too).
+    if (typeof url !== 'string' && !(url instanceof URL)) {
+      throw new TypeError(`url must be a string or a URL: received ${describeValue(url)}`);
+    }
     let u: URL;
     try {
       u = this.baseUrl !== null ? new URL(url, this.baseUrl) : new URL(url);
@@ -440,12 +522,11 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
       throw new InvalidURL(String(url), { cause: e });
     }
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new InvalidURL(u.href);
-    if (params !== undefined) {
-      const extra = new URLSearchParams(
-        params instanceof URLSearchParams || Array.isArray(params)
-          ? params
-          : Object.entries(params).map(([k, v]): [string, string] => [k, String(v)]),
-      );
+    if (params !== undefined && params !== null) {
+      const extra =
+        typeof params === 'string' || params instanceof URLSearchParams
+          ? new URLSearchParams(params)
+          : new URLSearchParams(fields(params, 'params'));
       for (const [k, v] of extra) u.searchParams.append(k, v);
     }
     return u;
@@ -481,15 +562,74 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
       const type = r.headers.get('content-type') as string;
       return { headers: { 'content-type': type }, body: Buffer.from(await r.arrayBuffer()) };
     }
+    if (typeof d !== 'object') {
+      throw new TypeError(
+        `data must be a string, bytes, form fields, FormData or an async iterable of bytes: received ${describeValue(d)}`,
+      );
+    }
     if (Symbol.asyncIterator in d) return { headers: {}, body: d as AsyncIterable<Uint8Array> };
-    const form = new URLSearchParams(
-      Object.entries(d).map(([k, v]): [string, string] => [k, String(v)]),
-    );
+    const form = new URLSearchParams(fields(d as Record<string, string | number>, 'data'));
     return {
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: form.toString(),
     };
   }
+}
+
+/** Form fields or query parameters (an object or a list of pairs) as string pairs. */
+function fields(
+  src: Record<string, string | number> | [string, string | number][],
+  what: string,
+): [string, string][] {
+  const pairs = Array.isArray(src) ? src : Object.entries(src);
+  return pairs.map((pair): [string, string] => {
+    if (!Array.isArray(pair) || pair.length !== 2) {
+      throw new TypeError(`${what} pairs must be [name, value]: received ${describeValue(pair)}`);
+    }
+    const [k, v] = pair;
+    // aiohttp takes str/int/float query values only (None or a bool would be sent as
+    // "null"/"true"), and sends form values as their text.
+    if (what === 'params' && typeof v !== 'string' && typeof v !== 'number') {
+      throw new TypeError(
+        `${what} values must be strings or numbers: received ${describeValue(v)} for ${JSON.stringify(String(k))}`,
+      );
+    }
+    return [String(k), String(v)];
+  });
+}
+
+/**
+ * Removes the user and password from `u` and gives them as a Basic `Authorization` value
+ * (UTF-8), or null when it has none.
+ */
+function takeCredentials(u: URL): string | null {
+  if (u.username === '' && u.password === '') return null;
+  const decode = (s: string): string => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      return s;
+    }
+  };
+  const pair = `${decode(u.username)}:${decode(u.password)}`;
+  u.username = '';
+  u.password = '';
+  return `Basic ${Buffer.from(pair, 'utf8').toString('base64')}`;
+}
+
+/**
+ * The `Cookie` header: the caller's own cookies, then the jar's (the jar's value wins a name
+ * both have, as aiohttp merges them).
+ */
+function mergeCookies(given: string | undefined, jar: Map<string, string>): string {
+  const out = new Map<string, string>();
+  for (const part of (given ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) continue;
+    out.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
+  }
+  for (const [k, v] of jar) out.set(k, v);
+  return [...out].map(([k, v]) => `${k}=${v}`).join('; ');
 }
 
 function isCut(e: unknown): boolean {

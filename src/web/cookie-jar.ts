@@ -3,13 +3,15 @@
  * and sends back the ones that match a request's host, path and scheme (RFC 6265, §5.1.3
  * domain matching and §5.1.4 path matching, `Max-Age` over `Expires`, host-only cookies when
  * no `Domain` is given). Like aiohttp's default (`unsafe=False`) it refuses cookies from hosts
- * that are IP addresses unless `unsafe: true`.
+ * that are IP addresses unless `unsafe: true`. Cookies stored without a URL are shared (an
+ * empty `domain`): sent to every host, whatever its domain, path or scheme, as aiohttp's.
  */
 import { isIP } from 'node:net';
 
 export interface Cookie {
   name: string;
   value: string;
+  /** Empty for a shared cookie (stored without a URL): it goes to every host. */
   domain: string;
   path: string;
   /** ms since the epoch, or null for a session cookie. */
@@ -37,8 +39,18 @@ export class CookieJar {
     return this.cookies.size;
   }
 
-  /** Stores cookies: `Set-Cookie` header values, or a name → value map, for `url`. */
-  updateCookies(cookies: string[] | Record<string, string>, url: URL | string): void {
+  /**
+   * Stores cookies: `Set-Cookie` header values, or a name → value map, for `url`. Without a
+   * URL, a map's cookies are shared: sent with every request (aiohttp's `update_cookies(c)`).
+   */
+  updateCookies(cookies: string[] | Record<string, string>, url?: URL | string): void {
+    if (url === undefined) {
+      if (Array.isArray(cookies)) {
+        throw new TypeError('Set-Cookie values need the URL of the response that sent them');
+      }
+      for (const [name, value] of Object.entries(cookies)) this.store(shared(name, value));
+      return;
+    }
     const u = typeof url === 'string' ? new URL(url) : url;
     const host = u.hostname.toLowerCase();
     if (!this.unsafe && isIP(host.replace(/^\[|\]$/g, '')) !== 0) return;
@@ -77,6 +89,11 @@ export class CookieJar {
         this.cookies.delete(key);
         continue;
       }
+      // A shared cookie goes everywhere (aiohttp sends it before any other check).
+      if (c.domain === '') {
+        matched.push(c);
+        continue;
+      }
       if (c.secure && !secure) continue;
       if (c.hostOnly ? host !== c.domain : !domainMatch(host, c.domain)) continue;
       if (!pathMatch(path, c.path)) continue;
@@ -103,6 +120,19 @@ export class CookieJar {
     if (c.expires !== null && c.expires <= Date.now()) this.cookies.delete(key);
     else this.cookies.set(key, c);
   }
+}
+
+function shared(name: string, value: string): Cookie {
+  return {
+    name,
+    value: String(value),
+    domain: '',
+    path: '/',
+    expires: null,
+    secure: false,
+    httpOnly: false,
+    hostOnly: false,
+  };
 }
 
 function domainMatch(host: string, domain: string): boolean {
@@ -147,7 +177,8 @@ export function parseSetCookie(line: string, u: URL): Cookie | null {
     const i = attr.indexOf('=');
     const k = (i === -1 ? attr : attr.slice(0, i)).trim().toLowerCase();
     const v = i === -1 ? '' : attr.slice(i + 1).trim();
-    if (k === 'domain' && v !== '') {
+    // A Domain with a trailing dot is ignored: the cookie stays host-only (aiohttp too).
+    if (k === 'domain' && v !== '' && !v.endsWith('.')) {
       const d = v.replace(/^\./, '').toLowerCase();
       // A server may set cookies for itself or a parent domain, never for another site.
       if (!domainMatch(host, d)) return null;

@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
 import { sleep } from '../../src/asyncio/sleep.js';
 import { createTask } from '../../src/asyncio/task.js';
-import { CancelledError, TimeoutError } from '../../src/internal/errors.js';
+import { CancelledError, RuntimeError, TimeoutError } from '../../src/internal/errors.js';
 import { Application } from '../../src/web/application.js';
 import { ClientSession } from '../../src/web/client-session.js';
 import { CookieJar } from '../../src/web/cookie-jar.js';
@@ -427,6 +427,240 @@ describe('ClientSession', () => {
   });
 });
 
+/** An app whose `/headers` answers with the request's method, query, body and headers. */
+function headersApp(): Application {
+  const a = new Application();
+  a.router.addRoute('*', '/headers', async (r) =>
+    jsonResponse({ method: r.method, query: r.queryString, body: await r.text(), ...r.headers }),
+  );
+  return a;
+}
+
+type Seen = Record<string, string | undefined>;
+
+describe('ClientSession (aiohttp parity)', () => {
+  it('a redirect to another origin drops Authorization from the session and request headers, in any case', async () => {
+    await using other = await serve(headersApp());
+    const a = headersApp();
+    a.router.addGet('/away', () => {
+      throw new HTTPFound(`${other.url}/headers`);
+    });
+    await using s = await serve(a);
+    await using withSession = new ClientSession({
+      baseUrl: s.url,
+      headers: { Authorization: 'Basic c2Vzc2lvbg==' },
+    });
+    const hop = (await (await withSession.get('/away')).json()) as Seen;
+    assert.equal(hop.authorization, undefined);
+    await using plain = new ClientSession({ baseUrl: s.url });
+    const capital = (await (
+      await plain.get('/away', { headers: { Authorization: 'Bearer t' } })
+    ).json()) as Seen;
+    assert.equal(capital.authorization, undefined);
+    // The same origin still gets them.
+    const same = (await (
+      await plain.get('/headers', { headers: { Authorization: 'Bearer t' } })
+    ).json()) as Seen;
+    assert.equal(same.authorization, 'Bearer t');
+  });
+
+  it('credentials in the URL are sent as Basic auth and kept out of the URL', async () => {
+    await using s = await serve(headersApp());
+    await using session = new ClientSession();
+    const withCreds = s.url.replace('http://', 'http://us%40er:p%3Ass@');
+    const r = await session.get(`${withCreds}/headers`);
+    const seen = (await r.json()) as Seen;
+    assert.equal(seen.authorization, `Basic ${Buffer.from('us@er:p:ss').toString('base64')}`);
+    assert.equal(r.url.href, `${s.url}/headers`);
+    await assert.rejects(
+      session.get(`${withCreds}/headers`, { headers: { Authorization: 'Bearer t' } }),
+      RangeError,
+    );
+  });
+
+  it("a caller's Content-Type wins over the body's default", async () => {
+    await using s = await serve(headersApp());
+    await using session = new ClientSession({ baseUrl: s.url });
+    const csv = await session.post('/headers', {
+      data: 'a,b',
+      headers: { 'Content-Type': 'text/csv' },
+    });
+    assert.equal(((await csv.json()) as Seen)['content-type'], 'text/csv');
+    const api = await session.post('/headers', {
+      json: { a: 1 },
+      headers: { 'content-type': 'application/vnd.api+json' },
+    });
+    assert.equal(((await api.json()) as Seen)['content-type'], 'application/vnd.api+json');
+    await using typed = new ClientSession({
+      baseUrl: s.url,
+      headers: { 'Content-Type': 'application/x-session' },
+    });
+    const bytes = await typed.post('/headers', { data: new Uint8Array([1]) });
+    assert.equal(((await bytes.json()) as Seen)['content-type'], 'application/x-session');
+  });
+
+  it('session cookies are shared: sent to an IP host, with or without baseUrl', async () => {
+    await using s = await serve(headersApp());
+    await using based = new ClientSession({ baseUrl: s.url, cookies: { a: '1' } });
+    assert.equal(((await (await based.get('/headers')).json()) as Seen).cookie, 'a=1');
+    await using unbased = new ClientSession({ cookies: { a: '1' } });
+    const r = await unbased.get(`${s.url}/headers`);
+    assert.equal(((await r.json()) as Seen).cookie, 'a=1');
+  });
+
+  it("an explicit Cookie header is merged with the jar's cookies", async () => {
+    await using s = await serve(headersApp());
+    await using session = new ClientSession({ baseUrl: s.url, cookies: { a: '1', b: 'jar' } });
+    const r = await session.get('/headers', { headers: { Cookie: 'b=given; c=3' } });
+    assert.equal(((await r.json()) as Seen).cookie, 'b=jar; c=3; a=1');
+  });
+
+  it('Accept and a User-Agent are sent by default, and can be replaced', async () => {
+    await using s = await serve(headersApp());
+    await using session = new ClientSession({ baseUrl: s.url });
+    const d = (await (await session.get('/headers')).json()) as Seen;
+    assert.equal(d.accept, '*/*');
+    assert.match(d['user-agent'] ?? '', /weft/);
+    assert.equal('user-agent' in session.headers, false);
+    const own = await session.get('/headers', { headers: { 'User-Agent': 'mine/1' } });
+    assert.equal(((await own.json()) as Seen)['user-agent'], 'mine/1');
+  });
+
+  it('reason is the phrase the server sent, and raiseForStatus reports it', async () => {
+    const a = new Application();
+    a.router.addGet('/teapot', () => new Response({ status: 404, reason: 'No Such Pot' }));
+    await using s = await serve(a);
+    await using session = new ClientSession({ baseUrl: s.url });
+    const r = await session.get('/teapot');
+    assert.equal(r.reason, 'No Such Pot');
+    assert.throws(
+      () => r.raiseForStatus(),
+      (e) => e instanceof ClientResponseError && /message='No Such Pot'/.test(e.message),
+    );
+  });
+
+  it('a request after close raises RuntimeError "Session is closed"', async () => {
+    const session = new ClientSession();
+    await session.close();
+    await assert.rejects(
+      session.get('http://127.0.0.1:1/'),
+      (e) => e instanceof RuntimeError && e.message === 'Session is closed',
+    );
+  });
+
+  it('bad url, method, maxRedirects, params and data raise TypeError or RangeError before sending', async () => {
+    await using s = await serve(headersApp());
+    await using session = new ClientSession({ baseUrl: s.url });
+    // With a base URL, `new URL(null, base)` would have been base + "/null".
+    for (const url of [null, undefined, 123, {}]) {
+      await assert.rejects(session.get(url as unknown as string), TypeError, String(url));
+    }
+    await assert.rejects(session.request(7 as unknown as string, '/headers'), TypeError);
+    for (const m of ['GE T', '', 'GET\r\n']) {
+      await assert.rejects(session.request(m, '/headers'), RangeError, JSON.stringify(m));
+    }
+    for (const n of [-1, 1.5, Number.NaN]) {
+      await assert.rejects(session.get('/headers', { maxRedirects: n }), RangeError, String(n));
+    }
+    await assert.rejects(
+      session.get('/headers', { maxRedirects: '3' as unknown as number }),
+      TypeError,
+    );
+    await assert.rejects(
+      session.get('/headers', { timeout: { total: '5' as unknown as number } }),
+      TypeError,
+    );
+    await assert.rejects(
+      session.get('/headers', { params: { a: null as unknown as string } }),
+      TypeError,
+    );
+    await assert.rejects(session.post('/headers', { data: 12 as unknown as string }), TypeError);
+    // The session is still usable: nothing was left holding a slot.
+    const ok = await session.get('/headers');
+    assert.equal(ok.status, 200);
+    ok.release();
+  });
+
+  it('params as a string and data as a list of pairs are encoded as aiohttp does', async () => {
+    await using s = await serve(headersApp());
+    await using session = new ClientSession({ baseUrl: s.url });
+    const r = await session.post('/headers?z=0', {
+      params: 'a=1&a=2',
+      data: [
+        ['k', 'v 1'],
+        ['k', 2],
+      ],
+    });
+    const d = (await r.json()) as Seen;
+    assert.equal(d.query, 'z=0&a=1&a=2');
+    assert.equal(d.body, 'k=v+1&k=2');
+    assert.equal(d['content-type'], 'application/x-www-form-urlencoded');
+  });
+
+  it('maxRedirects 0 refuses the first redirect; TooManyRedirects names the first URL', async () => {
+    await using s = await serve(app());
+    await using session = new ClientSession({ baseUrl: s.url });
+    await assert.rejects(
+      session.get('/login', { maxRedirects: 0 }),
+      (e) => e instanceof TooManyRedirects && e.url === `${s.url}/login`,
+    );
+    const a = app();
+    a.router.addGet('/hop/{n}', (r) => {
+      const n = Number(r.matchInfo.n);
+      throw new HTTPFound(n > 0 ? `/hop/${n - 1}` : '/status/200');
+    });
+    await using s2 = await serve(a);
+    await assert.rejects(
+      session.get(`${s2.url}/hop/3`, { maxRedirects: 2 }),
+      (e) => e instanceof TooManyRedirects && e.url === `${s2.url}/hop/3`,
+    );
+    const r = await session.get(`${s2.url}/hop/1`, { maxRedirects: 2 });
+    assert.equal(r.history.length, 2);
+    assert.equal(await r.text(), 'x');
+  });
+
+  it('a redirect to a Location that is no URL raises InvalidURL and frees the slot', async () => {
+    const server = createServer((sock) => {
+      sock.once('data', () => {
+        sock.end(
+          'HTTP/1.1 302 Found\r\nLocation: http://[bad\r\nContent-Length: 0\r\nConnection: close\r\n\r\n',
+        );
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    try {
+      await using session = new ClientSession({ limit: 1 });
+      for (let i = 0; i < 2; i++) {
+        await assert.rejects(
+          session.get(`http://127.0.0.1:${port}/`),
+          (e) => e instanceof InvalidURL && e.url === 'http://[bad',
+        );
+      }
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it("a timeout past a timer's reach (Infinity, 2**31 ms) is none, not an expiry after 1 ms", async () => {
+    const a = app();
+    a.router.addGet('/pause', async () => {
+      await sleep(100);
+      return new Response({ text: 'done' });
+    });
+    await using s = await serve(a);
+    await using session = new ClientSession({ baseUrl: s.url });
+    for (const t of [Number.POSITIVE_INFINITY, 2 ** 31]) {
+      for (const timeout of [{ total: t }, { sockRead: t }, { connect: t }]) {
+        const r = await session.get('/pause', { timeout });
+        assert.equal(await r.text(), 'done', JSON.stringify(timeout));
+      }
+    }
+    await using long = new ClientSession({ baseUrl: s.url, timeout: { total: 2 ** 40 } });
+    assert.equal(await (await long.get('/pause')).text(), 'done');
+  });
+});
+
 describe('CookieJar', () => {
   it('matches domain, path, secure and expiry', () => {
     const jar = new CookieJar();
@@ -452,5 +686,26 @@ describe('CookieJar', () => {
     const ipJar = new CookieJar();
     ipJar.updateCookies(['x=1'], 'http://127.0.0.1/');
     assert.equal(ipJar.size, 0);
+  });
+
+  it('updateCookies without a URL stores shared cookies, sent to every host, path and scheme', () => {
+    const jar = new CookieJar();
+    jar.updateCookies({ a: '1' });
+    jar.updateCookies(['b=2; Domain=example.com'], 'http://example.com/');
+    assert.deepEqual([...jar.filterCookies('http://127.0.0.1/x/y')], [['a', '1']]);
+    assert.deepEqual([...jar.filterCookies('https://sub.example.com/')].sort(), [
+      ['a', '1'],
+      ['b', '2'],
+    ]);
+    assert.equal([...jar][0]?.domain, '');
+    // Set-Cookie lines mean nothing without the response's URL.
+    assert.throws(() => jar.updateCookies(['c=3']), TypeError);
+  });
+
+  it('a Domain with a trailing dot leaves the cookie host-only, as aiohttp', () => {
+    const jar = new CookieJar();
+    jar.updateCookies(['t=1; Domain=example.com.'], 'http://a.example.com/');
+    assert.equal(jar.filterCookies('http://a.example.com/').get('t'), '1');
+    assert.equal(jar.filterCookies('http://b.example.com/').has('t'), false);
   });
 });

@@ -8,6 +8,7 @@ import {
 } from '../internal/scheduler.js';
 import { parseWait } from '../internal/wait-options.js';
 import { startTimer, stopTimer, type Timer } from '../internal/waiter.js';
+import { iscoroutinefunction } from './coroutines.js';
 import { type Awaitable, ensureFuture } from './ensure-future.js';
 import { RuntimeError } from './errors.js';
 import { Future } from './future.js';
@@ -17,28 +18,53 @@ import { wrapFuture } from './wrap-future.js';
 /** A callback scheduled with `callSoon` (`asyncio.Handle`). */
 export class Handle {
   private _cancelled = false;
+  /** Dropped on `cancel()`, as Python's handle does: a cancelled timer keeps nothing alive. */
+  private fn: ((...args: any[]) => unknown) | null;
+  private args: unknown[] | null;
   /** @internal the pending handles of the loop that scheduled it, until it runs or is cancelled */
   _pending: Set<Handle> | null = null;
   /** @internal the loop that scheduled it: the running loop while it runs, as in Python */
   _loop: EventLoop | null = null;
   /** @internal */
-  constructor(
-    private readonly fn: (...args: any[]) => unknown,
-    private readonly args: unknown[],
-  ) {}
+  constructor(fn: (...args: any[]) => unknown, args: unknown[]) {
+    this.fn = fn;
+    this.args = args;
+  }
   cancel(): void {
     this._cancelled = true;
+    this.fn = null;
+    this.args = null;
     this._pending?.delete(this);
     this._pending = null;
   }
   cancelled(): boolean {
     return this._cancelled;
   }
+  /** `<Handle name(args)>`, as Python's repr: what the exception handler's default output shows. */
+  toString(): string {
+    return `<${[this.constructor.name, ...this.describeParts()].join(' ')}>`;
+  }
+  /** @internal the parts of `toString()` after the class name. */
+  protected describeParts(): string[] {
+    if (this._cancelled || this.fn === null) return ['cancelled'];
+    const args = (this.args ?? []).map(describeValue).join(', ');
+    return [`${this.fn.name || '(anonymous)'}(${args})`];
+  }
   /** @internal */
   _run(): void {
     this._pending?.delete(this);
     this._pending = null;
-    if (!this._cancelled) this.fn(...this.args);
+    const fn = this.fn;
+    if (this._cancelled || fn === null) return;
+    const result = fn(...(this.args as unknown[]));
+    // A function that returns a promise (not an `async` one: those are refused) may reject
+    // where nobody listens, and an unhandled rejection ends Node's process: it is reported as
+    // a callback that threw, and the loop goes on.
+    if (result instanceof Promise) {
+      result.then(noop, (exception: unknown) =>
+        callHandler({ message: 'Exception in callback', exception, handle: this }),
+      );
+    }
   }
 }
 
@@ -60,6 +86,13 @@ export class TimerHandle extends Handle {
     super.cancel();
     stopTimer(this._timer);
     this._timer = null;
+  }
+  /** @internal */
+  protected override describeParts(): string[] {
+    const parts = super.describeParts();
+    // After "cancelled", as Python's repr puts it.
+    parts.splice(this.cancelled() ? 1 : 0, 0, `when=${this._when}`);
+    return parts;
   }
 }
 
@@ -103,13 +136,20 @@ function defaultHandler(context: ExceptionContext): void {
   let text = `weft: ${String(context.message ?? 'Unhandled exception in event loop')}\n`;
   for (const key of Object.keys(context)) {
     if (key === 'message' || key === 'exception') continue;
-    text += `${key}: ${describeValue(context[key])}\n`;
+    text += `${key}: ${describeContextValue(context[key])}\n`;
   }
   if ('exception' in context && context.exception !== undefined) {
     const e = context.exception;
     text += `${e instanceof Error ? (e.stack ?? String(e)) : String(e)}\n`;
   }
   process.stderr.write(text);
+}
+
+/** A handle as Python's repr shows it, a task by its name ("Task 'main'"), else its kind. */
+function describeContextValue(v: unknown): string {
+  if (v instanceof Handle) return String(v);
+  if (v instanceof Future) return v.describeForLog();
+  return describeValue(v);
 }
 
 function timerDue(h: TimerHandle): void {
@@ -154,8 +194,14 @@ export class EventLoop {
 
   isRunning(): boolean {
     // The loop of the tasks made outside every run() runs whenever one of them runs: inside a
-    // task, Python's get_running_loop().is_running() is always true.
-    return this.running || this.runByRun || (this === defaultLoop && currentContext() !== null);
+    // task, Python's get_running_loop().is_running() is always true. So is a loop whose
+    // callback runs now: Python runs callbacks only while their loop runs.
+    return (
+      this.running ||
+      this.runByRun ||
+      runningLoop === this ||
+      (this === defaultLoop && currentContext() !== null)
+    );
   }
 
   /** @internal `run()` starts and ends running on this loop. */
@@ -180,10 +226,13 @@ export class EventLoop {
       );
   }
 
-  /** Schedules `fn(...args)` on the ready queue, after everything already ready. */
+  /**
+   * Schedules `fn(...args)` on the ready queue, after everything already ready.
+   * @throws TypeError if `fn` is not a function or is an `async` one (run that with `createTask`).
+   */
   callSoon<A extends unknown[]>(fn: (...args: A) => unknown, ...args: A): Handle {
     this.checkOpen();
-    checkCallback(fn, 'callSoon');
+    checkLoopCallback(fn, 'callSoon');
     const h = new Handle(fn as (...a: unknown[]) => unknown, args);
     this.track(h);
     callSoon(runHandle, h);
@@ -202,7 +251,7 @@ export class EventLoop {
       );
     }
     this.checkOpen();
-    checkCallback(fn, 'callLater');
+    checkLoopCallback(fn, 'callLater');
     // Armed with `delay` itself, as every other timer of weft (sleep, timeouts) is: Node runs
     // timers of one delay armed in one turn in the order they were armed, so a deadline taken
     // earlier fires first, as CPython's heap orders them. `when - time()` would be a fraction
@@ -213,13 +262,15 @@ export class EventLoop {
   /** Schedules `fn(...args)` at loop time `when` (ms). */
   callAt<A extends unknown[]>(when: number, fn: (...args: A) => unknown, ...args: A): TimerHandle {
     this.checkOpen();
-    checkCallback(fn, 'callAt');
+    checkLoopCallback(fn, 'callAt');
     if (typeof when !== 'number' || Number.isNaN(when)) {
       throw new TypeError(
         `callAt time must be a number (loop time in ms): received ${describeValue(when)}`,
       );
     }
-    // Rounded up: never before `when`, and in the list of a whole delay (see callLater).
+    // Rounded up, into the list of a whole delay (see callLater). Node's timers count on libuv's
+    // cached millisecond clock, so this one, as every timer of weft, may still fire up to about
+    // a millisecond before `time()` reaches `when`.
     return this.schedule(when, Math.max(0, Math.ceil(when - this.time())), fn, args);
   }
 
@@ -541,6 +592,19 @@ function checkCallback(fn: unknown, what: string): void {
     throw new TypeError(`${what} expects a function: received ${describeValue(fn)}`);
 }
 
+/**
+ * A callback of `callSoon`/`callLater`/`callAt`: a function, not an `async` one (Python's
+ * "coroutines cannot be used with call_soon()"): nobody awaits what it returns, so its error
+ * would be an unhandled rejection. A task is what runs one: `loop.createTask(fn)`.
+ */
+function checkLoopCallback(fn: unknown, what: string): void {
+  checkCallback(fn, what);
+  if (iscoroutinefunction(fn))
+    throw new TypeError(
+      `${what} cannot take an async function, whose promise nobody would await: received ${describeValue(fn)} (run it as a task: createTask(fn))`,
+    );
+}
+
 let runningLoop: EventLoop | null = null;
 const defaultLoop = new EventLoop();
 
@@ -556,6 +620,15 @@ function enterLoop(loop: EventLoop): EventLoop | null {
 
 function leaveLoop(loop: EventLoop, prev: EventLoop | null): void {
   if (runningLoop === loop) runningLoop = prev;
+}
+
+/**
+ * @internal The loop installed as running, null if none: a `run()`'s, one whose
+ * `runUntilComplete`/`runForever` is in progress, or the one whose callback runs now. (Inside a
+ * task outside every `run()`, none is installed: `getRunningLoop()` gives the default loop.)
+ */
+export function installedRunningLoop(): EventLoop | null {
+  return runningLoop;
 }
 
 /** @internal run() installs the loop of the current run. */

@@ -1,7 +1,7 @@
 import { DeadlockError } from '../internal/errors.js';
 import { readyCount } from '../internal/scheduler.js';
 import { RuntimeError } from './errors.js';
-import { EventLoop, setRunningLoop } from './event-loop.js';
+import { EventLoop, installedRunningLoop, setRunningLoop } from './event-loop.js';
 import { gather } from './gather.js';
 import { allTasks, createTask, currentTask, type Task, type TaskBody } from './task.js';
 
@@ -16,14 +16,17 @@ const THREAD_JOIN_TIMEOUT = 300_000;
 
 /**
  * Runs `main` as the main task and resolves to its result (`asyncio.run`). When it is done,
- * every task still alive is cancelled and awaited, and the calls still running in the default
- * executor (`runInExecutor(null, …)`) are waited for, as in Python.
+ * every task made while it ran and still alive is cancelled and awaited (one made before, outside
+ * every `run()`, is not its own), and the calls still running in the default executor
+ * (`runInExecutor(null, …)`) are waited for, as in Python.
  *
  * **Deadlocks (weft's own):** if every task is blocked and nothing is left that could wake one
  * (no timer, socket, or other pending work in Node's loop) — where Python would hang for ever —
- * `run` rejects with a `DeadlockError` listing each task and what it waits for.
+ * `run` rejects with a `DeadlockError` listing each task and what it waits for; so it does when a
+ * task left goes on waiting once cancelled and nothing could wake it.
  *
- * @throws RuntimeError when called from inside a task or while another `run` is in progress.
+ * @throws RuntimeError when called from inside a task, a loop's callback, while a loop's
+ * `runUntilComplete`/`runForever` or another `run` is in progress.
  */
 export async function run<T>(
   main: TaskBody<T>,
@@ -39,6 +42,16 @@ export async function run<T>(
       'run() is already running: only one run() at a time',
       'ERR_WEFT_LOOP_RUNNING',
     );
+  // A callback of a running loop, or code running while a loop's runUntilComplete/runForever is
+  // in progress: one loop runs at a time in a thread, as Python's asyncio.run() refuses too.
+  if (installedRunningLoop() !== null)
+    throw new RuntimeError(
+      'run() cannot be called from a running event loop (a loop callback, or while runUntilComplete() or runForever() is in progress): schedule the work on that loop instead',
+      'ERR_WEFT_LOOP_RUNNING',
+    );
+  // Tasks alive before: made outside every run(), they are not this run's to cancel at its end
+  // (Python's asyncio.run cancels the tasks of its own loop only).
+  const before = new WeakSet<Task<unknown>>(allTasks());
   // The task is made before run() marks itself running: a bad `main` or name must raise its
   // TypeError and leave the next run() free to start. It starts on the ready queue, after the
   // loop is in place.
@@ -47,38 +60,53 @@ export async function run<T>(
   const loop = new EventLoop();
   loop._setRunByRun(true);
   const prevLoop = setRunningLoop(loop);
-  let rejectDeadlock: (e: unknown) => void = () => {};
-  const deadlock = new Promise<never>((_, reject) => {
-    rejectDeadlock = reject;
-  });
+  // Armed while run() waits: for the main task, then for the tasks left as they are cancelled.
+  let onDeadlock: ((lines: string) => void) | null = null;
+  const untilDeadlock = (what: string): Promise<never> =>
+    new Promise<never>((_, reject) => {
+      onDeadlock = (lines) => {
+        onDeadlock = null;
+        reject(
+          new DeadlockError(
+            `${what}: every task is blocked and nothing is left that could wake one: ${lines}`,
+          ),
+        );
+      };
+    });
   const onBeforeExit = (): void => {
-    // Node's loop has nothing left to do, yet the main task is not done: every task is blocked
-    // on something only another task could do.
-    if (task.done() || readyCount() > 0) return;
+    // Node's loop has nothing left to do, yet what run() waits for is not done: every task is
+    // blocked on something only another task could do.
+    if (onDeadlock === null || readyCount() > 0) return;
     const blocked = [...allTasks()] as Task<unknown>[];
-    const lines = blocked.map((t) => `${t.describe()} waits for ${t.describeWait()}`);
-    rejectDeadlock(
-      new DeadlockError(
-        `Deadlock: every task is blocked and nothing is left that could wake one: ${lines.join('; ')}`,
-      ),
-    );
+    onDeadlock(blocked.map((t) => `${t.describe()} waits for ${t.describeWait()}`).join('; '));
   };
   process.on('beforeExit', onBeforeExit);
   try {
-    return (await Promise.race([task as PromiseLike<Awaited<T>>, deadlock])) as Awaited<T>;
+    const mainDeadlock = untilDeadlock('Deadlock');
+    return (await Promise.race([task as PromiseLike<Awaited<T>>, mainDeadlock])) as Awaited<T>;
   } finally {
-    process.off('beforeExit', onBeforeExit);
-    await cancelAll(loop);
-    await loop.shutdownDefaultExecutor({ timeout: THREAD_JOIN_TIMEOUT });
-    loop._setRunByRun(false);
-    loop.close();
-    setRunningLoop(prevLoop);
-    active = false;
+    try {
+      // A task left that goes on waiting once cancelled (it catches the CancelledError and
+      // waits for something nobody will do) would hold run() for ever, as in Python: reported.
+      await Promise.race([
+        cancelAll(loop, before),
+        untilDeadlock('Deadlock while run() cancelled the tasks left'),
+      ]);
+      await loop.shutdownDefaultExecutor({ timeout: THREAD_JOIN_TIMEOUT });
+    } finally {
+      onDeadlock = null;
+      process.off('beforeExit', onBeforeExit);
+      loop._setRunByRun(false);
+      setRunningLoop(prevLoop);
+      loop.close();
+      active = false;
+    }
   }
 }
 
-async function cancelAll(loop: EventLoop): Promise<void> {
-  const left = [...allTasks()];
+/** Cancels the tasks alive now that were not in `before`, waits for them, reports their errors. */
+async function cancelAll(loop: EventLoop, before: WeakSet<Task<unknown>>): Promise<void> {
+  const left = [...allTasks()].filter((t) => !before.has(t));
   if (left.length === 0) return;
   for (const t of left) t.cancel();
   await gather(...left, { returnExceptions: true });

@@ -1,0 +1,241 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { describe, test } from 'node:test';
+import {
+  CancelledError,
+  createTask,
+  EventLoop,
+  type ExceptionContext,
+  RuntimeError,
+  run,
+  sleep,
+} from '../../src/asyncio/index.js';
+import { checkLeaks } from '../support/leaks.js';
+
+checkLeaks();
+
+/** Runs `fn` with `handler` as the exception handler, then puts none back. */
+async function withHandler(
+  handler: (ctx: ExceptionContext) => void,
+  fn: (loop: EventLoop) => Promise<void>,
+): Promise<void> {
+  const loop = new EventLoop();
+  loop.setExceptionHandler(handler);
+  try {
+    await fn(loop);
+  } finally {
+    loop.setExceptionHandler(null);
+    loop.close();
+  }
+}
+
+/** What `fn` writes to stderr. */
+function stderrOf(fn: () => void): string {
+  const written: string[] = [];
+  const write = process.stderr.write;
+  process.stderr.write = ((chunk: string) => {
+    written.push(String(chunk));
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    fn();
+  } finally {
+    process.stderr.write = write;
+  }
+  return written.join('');
+}
+
+/** Runs `script` (ESM, from the repository root) in a child process; returns its stdout. */
+function runChild(script: string): { stdout: string; status: number | null } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  return { stdout: r.stdout, status: r.status };
+}
+
+describe('EventLoop callbacks', () => {
+  test('callSoon, callLater and callAt refuse an async function with TypeError, as Python does', () => {
+    const loop = new EventLoop();
+    const ran: string[] = [];
+    const body = async (): Promise<void> => {
+      ran.push('ran');
+    };
+    try {
+      assert.throws(() => loop.callSoon(body), TypeError);
+      assert.throws(() => loop.callLater(1, body), TypeError);
+      assert.throws(() => loop.callAt(loop.time(), body), TypeError);
+      assert.throws(() => loop.callSoon(body), /callSoon cannot take an async function/);
+    } finally {
+      loop.close();
+    }
+    assert.deepEqual(ran, []);
+  });
+
+  test('a callback whose returned promise rejects is reported with its handle, and the loop goes on', async () => {
+    const got: ExceptionContext[] = [];
+    await withHandler(
+      (ctx) => got.push(ctx),
+      async (loop) => {
+        const log: string[] = [];
+        const rejected = new Error('late boom');
+        const h = loop.callSoon(() => Promise.reject(rejected));
+        loop.callSoon(() => log.push('next ran'));
+        await sleep(5);
+        assert.deepEqual(log, ['next ran']);
+        assert.equal(got.length, 1);
+        assert.equal(got[0]?.message, 'Exception in callback');
+        assert.equal((got[0] as ExceptionContext).exception, rejected);
+        assert.equal(got[0]?.handle, h);
+      },
+    );
+  });
+
+  test('a handle reads as Python repr: name and arguments, when= for a timer, cancelled', () => {
+    const loop = new EventLoop();
+    try {
+      function tick(n: number, s: string): void {
+        void n;
+        void s;
+      }
+      const h = loop.callSoon(tick, 1, 'a');
+      assert.equal(String(h), '<Handle tick(1, "a")>');
+      const t = loop.callLater(1000, tick, 2, 'b');
+      assert.equal(String(t), `<TimerHandle when=${t.when()} tick(2, "b")>`);
+      h.cancel();
+      t.cancel();
+      assert.equal(String(h), '<Handle cancelled>');
+      assert.equal(String(t), `<TimerHandle cancelled when=${t.when()}>`);
+    } finally {
+      loop.close();
+    }
+  });
+
+  test('the default report of a failing callback names the callback, not just "an instance of Handle"', () => {
+    const loop = new EventLoop();
+    try {
+      function failing(n: number): void {
+        void n;
+      }
+      const h = loop.callSoon(failing, 7);
+      const text = stderrOf(() =>
+        loop.defaultExceptionHandler({
+          message: 'Exception in callback',
+          exception: new Error('why'),
+          handle: h,
+        }),
+      );
+      assert.match(text, /handle: <Handle failing\(7\)>/);
+    } finally {
+      loop.close();
+    }
+  });
+
+  test('isRunning() is true inside a callback of the loop: close() and runUntilComplete() raise there', async () => {
+    const loop = new EventLoop();
+    const seen = await new Promise<{ running: boolean; close: unknown; ruc: unknown }>(
+      (resolve) => {
+        loop.callSoon(() => {
+          const running = loop.isRunning();
+          let close: unknown = null;
+          try {
+            loop.close();
+          } catch (e) {
+            close = e;
+          }
+          loop
+            .runUntilComplete(() => 'nested')
+            .then(
+              () => resolve({ running, close, ruc: null }),
+              (ruc: unknown) => resolve({ running, close, ruc }),
+            );
+        });
+      },
+    );
+    assert.equal(seen.running, true);
+    assert.ok(seen.close instanceof RuntimeError);
+    assert.match(String(seen.close), /Cannot close a running event loop/);
+    assert.ok(seen.ruc instanceof RuntimeError);
+    assert.match(String(seen.ruc), /already running/);
+    assert.equal(loop.isRunning(), false);
+    assert.equal(loop.isClosed(), false);
+    loop.close();
+  });
+});
+
+describe('run() and the loops around it', () => {
+  test('run() inside a callback of a running loop raises RuntimeError, as asyncio.run does', async () => {
+    const loop = new EventLoop();
+    const log: string[] = [];
+    const forever = loop.runForever();
+    loop.callSoon(() => {
+      run(async () => log.push('main ran')).then(
+        () => log.push('resolved'),
+        (e: unknown) => log.push(e instanceof RuntimeError ? `RuntimeError: ${e.message}` : `${e}`),
+      );
+      loop.callSoon(() => loop.stop());
+    });
+    await forever;
+    await sleep(5);
+    loop.close();
+    assert.equal(log.length, 1);
+    assert.match(
+      log[0] as string,
+      /^RuntimeError: run\(\) cannot be called from a running event loop/,
+    );
+    // Nothing was left marked running: the next run() starts.
+    assert.equal(await run(async () => 'next'), 'next');
+  });
+
+  test('run() leaves running a task made before it outside every run(), as asyncio.run cancels only its own', async () => {
+    const outside = createTask(
+      async () => {
+        await sleep(30);
+        return 'outside done';
+      },
+      { name: 'outside' },
+    );
+    const inner: string[] = [];
+    const got = await run(async () => {
+      createTask(
+        async () => {
+          try {
+            await sleep(10_000);
+          } catch (e) {
+            if (e instanceof CancelledError) inner.push('inner cancelled');
+            throw e;
+          }
+        },
+        { name: 'inner' },
+      );
+      await sleep(1);
+      return 'main';
+    });
+    assert.equal(got, 'main');
+    assert.deepEqual(inner, ['inner cancelled']);
+    assert.equal(outside.cancelled(), false);
+    assert.equal(await outside, 'outside done');
+  });
+
+  test('run() rejects with DeadlockError when a task left waits for ever once cancelled (a child process)', () => {
+    const script = `
+      import { run, createTask, sleep, Event } from './src/asyncio/index.ts';
+      try {
+        const got = await run(async () => {
+          createTask(async () => {
+            try { await sleep(1e9); } catch { await new Event().wait(); }
+          }, { name: 'stubborn' });
+          await sleep(1);
+          return 'main';
+        });
+        console.log('resolved ' + got);
+      } catch (e) { console.log(e.name + ' :: ' + e.message); }
+      console.log('next run: ' + await run(async () => 'ok'));
+    `;
+    const r = runChild(script);
+    assert.match(r.stdout, /DeadlockError :: Deadlock while run\(\) cancelled the tasks left/);
+    assert.match(r.stdout, /Task 'stubborn' waits for an Event/);
+    assert.match(r.stdout, /next run: ok/);
+    assert.equal(r.status, 0);
+  });
+});

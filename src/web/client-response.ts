@@ -8,7 +8,12 @@
  */
 import type { Readable } from 'node:stream';
 import { StreamReader } from '../streams/stream-reader.js';
-import { ClientConnectionError, ClientResponseError, ContentTypeError } from './errors.js';
+import {
+  ClientConnectionError,
+  ClientResponseError,
+  ContentTypeError,
+  type RequestInfo,
+} from './errors.js';
 
 export interface JsonOptions<T> {
   /** Parses the text (default `JSON.parse`). */
@@ -39,6 +44,8 @@ export class ClientResponse implements AsyncDisposable {
   readonly url: URL;
   /** The redirect responses that led here, oldest first. */
   readonly history: readonly ClientResponse[];
+  /** The request this answers, as sent (aiohttp's `request_info`). */
+  readonly requestInfo: RequestInfo;
   private readonly body: Readable;
   private readonly owner: ResponseOwner;
   private _content: StreamReader | null = null;
@@ -54,6 +61,7 @@ export class ClientResponse implements AsyncDisposable {
       method: string;
       url: URL;
       history: ClientResponse[];
+      requestInfo: RequestInfo;
       body: Readable;
       /** The exchange carries no body (HEAD, 204, 304, `Content-Length: 0`). */
       empty?: boolean;
@@ -66,6 +74,7 @@ export class ClientResponse implements AsyncDisposable {
     this.method = init.method;
     this.url = init.url;
     this.history = init.history;
+    this.requestInfo = init.requestInfo;
     this.body = init.body;
     this.owner = owner;
     // An empty body is known from the head alone: it reads as no bytes even once the
@@ -106,6 +115,8 @@ export class ClientResponse implements AsyncDisposable {
       headers: this.headers,
       url: this.url.href,
       method: this.method,
+      requestInfo: this.requestInfo,
+      history: this.history,
     });
   }
 
@@ -197,6 +208,8 @@ export class ClientResponse implements AsyncDisposable {
         headers: this.headers,
         url: this.url.href,
         method: this.method,
+        requestInfo: this.requestInfo,
+        history: this.history,
       });
     }
     const text = this.decode(b, o.encoding);

@@ -29,6 +29,7 @@ import {
   ClientError,
   ClientPayloadError,
   InvalidURL,
+  type RequestInfo,
   ServerDisconnectedError,
   ServerTimeoutError,
   TooManyRedirects,
@@ -320,6 +321,7 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
         if (urlAuth !== null) h.authorization = urlAuth;
         const cookies = this.cookieJar.filterCookies(target);
         if (cookies.size > 0) h.cookie = mergeCookies(h.cookie, cookies);
+        const sent: RequestInfo = { url: target, method, headers: new Headers(h), realUrl: target };
         let r: Dispatcher.ResponseData;
         const via =
           sockRead !== null && sockRead > 0 ? withSockRead(this.agent, sockRead) : this.agent;
@@ -361,6 +363,7 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
               method,
               url: target,
               history: [],
+              requestInfo: sent,
               body: r.body,
             },
             noOwner,
@@ -375,6 +378,9 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
               headers: resHeaders,
               url: firstUrl,
               method,
+              // As aiohttp's: the first request, and every redirect response.
+              requestInfo: history[0]?.requestInfo ?? sent,
+              history: [...history],
             });
           }
           let next: URL;
@@ -419,6 +425,7 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
             method,
             url: target,
             history,
+            requestInfo: sent,
             body: r.body as Readable,
             empty,
           },

@@ -17,6 +17,7 @@
  * cancelled task's request raises `CancelledError`.
  */
 import { WeftError } from '../internal/errors.js';
+import type { ClientResponse } from './client-response.js';
 
 export class ClientError extends WeftError {
   static override readonly kind: string = 'ClientError';
@@ -55,12 +56,26 @@ export class ServerTimeoutError extends ServerConnectionError {
   }
 }
 
+/** The request a response answers (aiohttp's `RequestInfo`): as sent, headers included. */
+export interface RequestInfo {
+  readonly url: URL;
+  readonly method: string;
+  /** The headers sent (the session's, the request's and weft's own: cookies, auth, defaults). */
+  readonly headers: Headers;
+  /** The URL with its fragment, as aiohttp's `real_url` (weft sends none: the same URL). */
+  readonly realUrl: URL;
+}
+
 export interface ResponseErrorInfo {
   status: number;
   message: string;
   headers: Headers | null;
   url: string;
   method: string;
+  /** The request answered, when known. */
+  requestInfo?: RequestInfo | null;
+  /** The redirect responses before this one. */
+  history?: readonly ClientResponse[];
 }
 
 /** The response had an error status (`raiseForStatus()`), or redirects went on too long. */
@@ -70,12 +85,18 @@ export class ClientResponseError extends ClientError {
   readonly headers: Headers | null;
   readonly url: string;
   readonly method: string;
+  /** aiohttp's `request_info`: the request the response answered (null when unknown). */
+  readonly requestInfo: RequestInfo | null;
+  /** aiohttp's `history`: the redirect responses that led to it. */
+  readonly history: readonly ClientResponse[];
   constructor(info: ResponseErrorInfo, code = 'ERR_WEFT_CLIENT_RESPONSE') {
     super(`${info.status}, message='${info.message}', url='${info.url}'`, code);
     this.status = info.status;
     this.headers = info.headers;
     this.url = info.url;
     this.method = info.method;
+    this.requestInfo = info.requestInfo ?? null;
+    this.history = info.history ?? [];
   }
 }
 /**

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Application } from '../../src/web/application.js';
 import { ClientSession } from '../../src/web/client-session.js';
+import { ClientResponseError, TooManyRedirects } from '../../src/web/errors.js';
 import { Response } from '../../src/web/response.js';
 import { checkLeaks } from '../support/leaks.js';
 import { serve } from './loopback.js';
@@ -44,5 +45,63 @@ describe('ClientResponse decoding', () => {
     }
     const r = await session.get('/bytes', { params: { cs: 'utf-8', hex: '809fe9' } });
     assert.equal(await r.text('latin-1'), '\u0080\u009f\u00e9');
+  });
+});
+
+describe("ClientResponseError carries the request and the redirects, as aiohttp's request_info and history", () => {
+  /** `/hop/n` redirects to `/hop/n-1`; `/hop/0` answers 404. */
+  function hopsApp(): Application {
+    const a = new Application();
+    a.router.addGet('/hop/{n}', (r) => {
+      const n = Number(r.matchInfo.n);
+      if (n === 0) return new Response({ status: 404, text: 'gone' });
+      return new Response({ status: 302, headers: { location: `/hop/${n - 1}` } });
+    });
+    return a;
+  }
+
+  it('raiseForStatus: the request as sent (headers included) and the redirect responses', async () => {
+    await using s = await serve(hopsApp());
+    await using session = new ClientSession({ baseUrl: s.url, headers: { 'x-session': 'yes' } });
+    const r = await session.get('/hop/2', { headers: { 'X-Request': 'one' } });
+    let err: unknown = null;
+    try {
+      r.raiseForStatus();
+    } catch (e) {
+      err = e;
+    }
+    assert.ok(err instanceof ClientResponseError);
+    assert.equal(err.status, 404);
+    assert.equal(err.requestInfo?.method, 'GET');
+    assert.equal(err.requestInfo?.url.pathname, '/hop/0');
+    assert.equal(err.requestInfo?.realUrl.href, err.requestInfo?.url.href);
+    assert.equal(err.requestInfo?.headers.get('x-session'), 'yes');
+    assert.equal(err.requestInfo?.headers.get('x-request'), 'one');
+    assert.match(err.requestInfo?.headers.get('user-agent') ?? '', /weft/);
+    assert.deepEqual(
+      err.history.map((h) => [h.status, h.url.pathname]),
+      [
+        [302, '/hop/2'],
+        [302, '/hop/1'],
+      ],
+    );
+    assert.equal(r.requestInfo, err.requestInfo);
+  });
+
+  it('TooManyRedirects: the first request, and every redirect response', async () => {
+    await using s = await serve(hopsApp());
+    await using session = new ClientSession({ baseUrl: s.url });
+    let err: unknown = null;
+    try {
+      await session.get('/hop/5', { maxRedirects: 2 });
+    } catch (e) {
+      err = e;
+    }
+    assert.ok(err instanceof TooManyRedirects);
+    assert.equal(err.requestInfo?.url.pathname, '/hop/5');
+    assert.deepEqual(
+      err.history.map((h) => h.url.pathname),
+      ['/hop/5', '/hop/4', '/hop/3'],
+    );
   });
 });

@@ -224,11 +224,7 @@ export class Lock {
     fn: () => R | PromiseLike<R>,
     options: AcquireOptions | undefined,
   ): Promise<Awaited<R>> {
-    if (!(await this.acquire(options)))
-      throw new RuntimeError(
-        `Could not acquire ${this.describe()} before the timeout`,
-        'ERR_WEFT_LOCK_TIMEOUT',
-      );
+    if (!(await this.acquire(options))) throw timedOut(this);
     try {
       return await fn();
     } finally {
@@ -243,22 +239,7 @@ export class Lock {
       return Promise.resolve(releaser(() => this.release()));
     }
     // Its wait is `acquire`'s: tied to this promise, for a combinator given it (waiter.ts).
-    return tieInnerWait((call) => this.holdSlow(options, call));
-  }
-
-  private async holdSlow(
-    options: AcquireOptions | undefined,
-    call: CallWaits,
-  ): Promise<Disposable & AsyncDisposable> {
-    if (!(await this.acquire(options)))
-      throw new RuntimeError(
-        `Could not acquire ${this.describe()} before the timeout`,
-        'ERR_WEFT_LOCK_TIMEOUT',
-      );
-    // Cancelled after the wait was granted and resumed, before going on (a combinator took the
-    // call over): the hold is given back, as CPython's acquire gives back a wake-up it will not use.
-    call.raiseLate(() => this.release());
-    return releaser(() => this.release());
+    return tieInnerWait((call) => holdWaited(this, options, call, timedOut));
   }
 
   describe(): string {
@@ -350,6 +331,34 @@ function deadlock(cycle: DeadlockEdge[]): DeadlockError {
       ? `Deadlock: ${cycle[0]!.waiter} tried to acquire ${cycle[0]!.resource}, which it already holds (asyncio locks are not reentrant)`
       : `Deadlock: ${describeCycle(cycle)}`;
   return new DeadlockError(msg, cycle);
+}
+
+/** What `run` and `hold` throw when their `timeout` runs out first. */
+function timedOut(lock: Lock): RuntimeError {
+  return new RuntimeError(
+    `Could not acquire ${lock.describe()} before the timeout`,
+    'ERR_WEFT_LOCK_TIMEOUT',
+  );
+}
+
+/**
+ * @internal The rest of `hold()` once its quick path (free, no options) does not apply, for Lock
+ * and Semaphore alike: acquires (as one more wait of `call`, see `tieInnerWait`), or throws
+ * `timedOut(primitive)` when `timeout` runs out first.
+ */
+export async function holdWaited<
+  P extends { acquire(o?: AcquireOptions): Promise<boolean>; release(): void },
+>(
+  primitive: P,
+  options: AcquireOptions | undefined,
+  call: CallWaits,
+  timedOut: (primitive: P) => Error,
+): Promise<Disposable & AsyncDisposable> {
+  if (!(await primitive.acquire(options))) throw timedOut(primitive);
+  // Cancelled after the wait was granted and resumed, before going on (a combinator took the
+  // call over): the hold is given back, as CPython's acquire gives back a wake-up it will not use.
+  call.raiseLate(() => primitive.release());
+  return releaser(() => primitive.release());
 }
 
 /** A handle that runs `release` once when disposed (sync or async `using`). */

@@ -1,8 +1,8 @@
 import { checkReleaseCount, describeValue } from '../internal/errors.js';
 import { type ParsedAcquire, parseAcquire } from '../internal/wait-options.js';
-import { type CallWaits, tieInnerWait, Waiter, WaiterList } from '../internal/waiter.js';
+import { tieInnerWait, Waiter, WaiterList } from '../internal/waiter.js';
 import { RuntimeError } from './errors.js';
-import { type AcquireOptions, releaser } from './lock.js';
+import { type AcquireOptions, holdWaited, releaser } from './lock.js';
 
 const TRUE = Promise.resolve(true);
 const FALSE = Promise.resolve(false);
@@ -123,11 +123,7 @@ export class Semaphore {
 
   /** Holds one permit around `fn` (Python's `async with sem:`). */
   async run<R>(fn: () => R | PromiseLike<R>, options?: AcquireOptions): Promise<Awaited<R>> {
-    if (!(await this.acquire(options)))
-      throw new RuntimeError(
-        'Could not acquire the semaphore before the timeout',
-        'ERR_WEFT_SEMAPHORE_TIMEOUT',
-      );
+    if (!(await this.acquire(options))) throw timedOut();
     try {
       return await fn();
     } finally {
@@ -142,25 +138,18 @@ export class Semaphore {
       return Promise.resolve(releaser(() => this.release()));
     }
     // Its wait is `acquire`'s: tied to this promise, for a combinator given it (waiter.ts).
-    return tieInnerWait((call) => this.holdSlow(options, call));
-  }
-
-  private async holdSlow(
-    options: AcquireOptions | undefined,
-    call: CallWaits,
-  ): Promise<Disposable & AsyncDisposable> {
-    if (!(await this.acquire(options)))
-      throw new RuntimeError(
-        'Could not acquire the semaphore before the timeout',
-        'ERR_WEFT_SEMAPHORE_TIMEOUT',
-      );
-    // Cancelled after the wait was granted and resumed, before going on (a combinator took the
-    // call over): the hold is given back, as CPython's acquire gives back a wake-up it will not use.
-    call.raiseLate(() => this.release());
-    return releaser(() => this.release());
+    return tieInnerWait((call) => holdWaited(this, options, call, timedOut));
   }
 
   describe(): string {
     return `a ${this.constructor.name}`;
   }
+}
+
+/** What `run` and `hold` throw when their `timeout` runs out first. */
+function timedOut(): RuntimeError {
+  return new RuntimeError(
+    'Could not acquire the semaphore before the timeout',
+    'ERR_WEFT_SEMAPHORE_TIMEOUT',
+  );
 }

@@ -85,6 +85,66 @@ export interface MapRun {
 }
 
 /**
+ * @internal A map's place in its executor's shutdown, for Executor.map and Pool.imap/
+ * imapUnordered alike: its registration (see `Executor._trackMap`) and the hold on the workers
+ * that a draining shutdown hands it (MapRun.drain), both let go by `end()`.
+ */
+export class MapRegistration {
+  #untrack: (() => void) | null = null;
+  #release: (() => void) | null = null;
+
+  /** Registers `run` with `executor`, until `end()`; `iterator` as for `_trackMap`. */
+  track(executor: Executor, run: MapRun, iterator: object): void {
+    this.#untrack = executor._trackMap(run, iterator);
+  }
+
+  /** Whether the map is registered (its end not yet let go). */
+  get tracked(): boolean {
+    return this.#untrack !== null;
+  }
+
+  /**
+   * MapRun.drain: keeps `release` until `end()` — at once when the map has nothing left to
+   * submit (`exhausted`), else `goLate` has it submit the rest as its calls finish.
+   */
+  drain(release: () => void, exhausted: boolean, goLate: () => void): void {
+    // A map draining for an earlier shutdown holds the workers already; one draining for
+    // its dropped iterator holds nothing yet, and takes this hold until it ends.
+    if (this.#release !== null) {
+      release();
+      return;
+    }
+    this.#release = release;
+    if (exhausted) {
+      this.end();
+      return;
+    }
+    goLate();
+  }
+
+  /** The map has submitted its whole iterable, or has ended: unregisters it, lets go its hold. */
+  end(): void {
+    this.#untrack?.();
+    this.#untrack = null;
+    this.#release?.();
+    this.#release = null;
+  }
+}
+
+/**
+ * @internal Closes the iterator of an iterable a map stops reading before its end, as `for…of`
+ * closes one it leaves (a generator's `finally` runs). Its own error is dropped: the map has
+ * already ended, there is nothing to throw it to.
+ */
+export function closeIterator(i: Iterator<unknown>): void {
+  try {
+    i.return?.();
+  } catch {
+    // Nothing to throw it to (see above).
+  }
+}
+
+/**
  * Tells a map that its iterator is gone (MapRun.dropped). The registry holds the run, never the
  * iterator: a map's closures must not name its iterator (they use `this`), or it is never
  * collected.
@@ -248,8 +308,7 @@ export abstract class Executor {
     let late = false;
     let unfinished = 0;
     let filling = false;
-    let release: (() => void) | null = null;
-    let untrack: (() => void) | null = null;
+    const registration = new MapRegistration();
     /** Whether next() was ever called (MapRun.dropped). */
     let read = false;
     /** The iterator was collected: results are dropped as their calls finish, nobody reads them. */
@@ -302,12 +361,6 @@ export abstract class Executor {
       }
       return args;
     };
-    const endRun = (): void => {
-      untrack?.();
-      untrack = null;
-      release?.();
-      release = null;
-    };
     const fill = (): void => {
       while (!exhausted && (late ? unfinished : inflight.length) < window) {
         if (chunksize === 1) {
@@ -344,7 +397,7 @@ export abstract class Executor {
         if (count > 0)
           inflight.push(track(this._submitChunk(fn, stride, flat, late) as Future<unknown>, count));
       }
-      if (exhausted && untrack !== null) endRun();
+      if (exhausted && registration.tracked) registration.end();
     };
     /** An error of the iterable (or of submitting) read in its place, after the calls before it. */
     const failInPlace = (e: unknown): void => {
@@ -352,7 +405,7 @@ export abstract class Executor {
       const f = new Future<unknown>();
       f.setException(e);
       inflight.push(f);
-      endRun();
+      registration.end();
     };
     const lateFill = (): void => {
       filling = true;
@@ -378,20 +431,14 @@ export abstract class Executor {
     const closeSources = (): void => {
       if (exhausted) return;
       exhausted = true;
-      for (const i of its) {
-        try {
-          i.return?.();
-        } catch {
-          // Its own error, at a point where the map has already ended: nothing to throw it to.
-        }
-      }
+      for (const i of its) closeIterator(i);
     };
     const cancelRest = (): void => {
       closed = true;
       closeSources();
       bar?.stop();
       while (inflight.length > 0) (inflight.shift() as Future<unknown>).cancel();
-      endRun();
+      registration.end();
     };
     if (progress !== null) bar = startProgressBar(progress, knownLength(iterables));
     try {
@@ -496,25 +543,13 @@ export abstract class Executor {
       return refill();
     };
     if (!exhausted) {
-      untrack = this._trackMap(
+      registration.track(
+        this,
         {
-          drain: (r) => {
-            // A map draining for an earlier shutdown holds the workers already; one draining for
-            // its dropped iterator holds nothing yet, and takes this hold until it ends.
-            if (release !== null) {
-              r();
-              return;
-            }
-            release = r;
-            if (exhausted) {
-              endRun();
-              return;
-            }
-            goLate();
-          },
+          drain: (r) => registration.drain(r, exhausted, goLate),
           stop: () => {
             closeSources();
-            endRun();
+            registration.end();
           },
           dropped: () => {
             if (read && closeWhenDropped) {

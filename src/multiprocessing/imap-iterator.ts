@@ -3,6 +3,7 @@
  * `next(timeout)`, over weft's lazy window of calls (see pool.ts), and the completion-order
  * iteration of `imapUnordered`.
  */
+import { closeIterator, MapRegistration } from '../futures/executor.js';
 import { Future } from '../futures/future.js';
 import type { ProcessPoolExecutor } from '../futures/process-pool-executor.js';
 import { Deque } from '../internal/deque.js';
@@ -49,8 +50,7 @@ export function unordered(
   let exhausted = false;
   let closed = false;
   let filling = false;
-  let release: (() => void) | null = null;
-  let untrack: (() => void) | null = null;
+  const registration = new MapRegistration();
   /** The iterator was collected (MapRun.dropped): the calls run on, their results unread. */
   let discard = false;
   let buffer: ArrayLike<unknown> = [];
@@ -58,12 +58,6 @@ export function unordered(
 
   const wakeAll = (): void => {
     while (readers.length > 0) (readers.shift() as () => void)();
-  };
-  const endRun = (): void => {
-    untrack?.();
-    untrack = null;
-    release?.();
-    release = null;
   };
   const onDone = (f: Future<unknown[]>): void => {
     if (!live.delete(f)) return;
@@ -99,24 +93,20 @@ export function unordered(
     } finally {
       filling = false;
     }
-    if (exhausted) endRun();
+    if (exhausted) registration.end();
   };
   /** Closes the iterable's iterator when the iteration ends before it (Executor.map's rule). */
   const closeSource = (): void => {
     if (exhausted) return;
     exhausted = true;
-    try {
-      source.return?.();
-    } catch {
-      // Its own error, after the iteration has ended: nothing to throw it to.
-    }
+    closeIterator(source);
   };
   const close = (): void => {
     closed = true;
     closeSource();
     for (const f of live) f.cancel();
     live.clear();
-    endRun();
+    registration.end();
     wakeAll();
   };
   const step = async (): Promise<IteratorResult<unknown>> => {
@@ -170,25 +160,13 @@ export function unordered(
     },
   };
   if (!exhausted) {
-    untrack = ex._trackMap(
+    registration.track(
+      ex,
       {
-        drain: (r) => {
-          // A map draining for an earlier shutdown holds the workers already; one draining for
-          // its dropped iterator holds nothing yet, and takes this hold until it ends.
-          if (release !== null) {
-            r();
-            return;
-          }
-          release = r;
-          if (exhausted) {
-            endRun();
-            return;
-          }
-          goLate();
-        },
+        drain: (r) => registration.drain(r, exhausted, goLate),
         stop: () => {
           closeSource();
-          endRun();
+          registration.end();
           wakeAll();
         },
         // Python's IMapIterator, dropped, read or not: its calls run all the same.

@@ -18,17 +18,15 @@ import { handleClosed, handleOpened } from '../internal/live-handles.js';
 import { collectHandoffs, type Handoff, prepareHandoffs } from '../internal/process/fd-handoff.js';
 import { ChildHandle } from '../internal/process/spawn.js';
 import { collectTransfers, dropTransfers } from '../internal/process/transfers.js';
+import type { RunTargetOptions, RunTargetPayload } from '../internal/run-target.js';
+import { checkDaemon, checkName, checkRunOptions, RunTarget } from '../internal/run-target.js';
 import { encode } from '../internal/serialize.js';
-import { refuseStartInTaskModule, type TaskRef, toTaskRef } from '../internal/task-ref.js';
+import { refuseStartInTaskModule } from '../internal/task-ref.js';
 import { startTimer, stopTimer } from '../internal/waiter.js';
 import { OSError, RuntimeError } from './errors.js';
 import { identity } from './process-identity.js';
 
-export interface ProcessOptions {
-  target?: ((...args: any[]) => unknown) | null;
-  args?: readonly unknown[];
-  /** Reaches the target as one trailing object after `args`. */
-  kwargs?: Record<string, unknown> | null;
+export interface ProcessOptions extends RunTargetOptions {
   /** Default `Process-N`. */
   name?: string;
   /** Default: the daemon flag of the current process. */
@@ -36,15 +34,10 @@ export interface ProcessOptions {
 }
 
 /** @internal What the child needs to rebuild the process. */
-export interface ProcessPayload {
+export interface ProcessPayload extends RunTargetPayload {
   name: string;
   daemon: boolean;
   parentName: string;
-  target: TaskRef | null;
-  cls: TaskRef | null;
-  fields: Record<string, unknown> | null;
-  args: unknown[];
-  kwargs: Record<string, unknown> | null;
 }
 
 const roleUrl = new URL(
@@ -81,9 +74,7 @@ const SIGNALS = constants.signals as Record<string, number>;
 export class Process {
   #name: string;
   #daemon: boolean;
-  #target: ((...args: any[]) => unknown) | null;
-  #args: unknown[];
-  #kwargs: Record<string, unknown> | null;
+  #target: RunTarget;
   #child: ChildHandle | null = null;
   #pid: number | null = null;
   #exitcode: number | null = null;
@@ -97,32 +88,8 @@ export class Process {
   #parent = false;
 
   constructor(options: ProcessOptions = {}) {
-    if (typeof options !== 'object' || options === null) {
-      throw new TypeError(`Process options must be an object: received ${describeValue(options)}`);
-    }
-    const { target, args, kwargs, name, daemon } = options;
-    if (target !== undefined && target !== null && typeof target !== 'function') {
-      throw new TypeError(`Process target must be a function: received ${describeValue(target)}`);
-    }
-    if (args !== undefined && !Array.isArray(args)) {
-      throw new TypeError(`Process args must be an array: received ${describeValue(args)}`);
-    }
-    if (
-      kwargs !== undefined &&
-      kwargs !== null &&
-      (typeof kwargs !== 'object' || Array.isArray(kwargs))
-    ) {
-      throw new TypeError(`Process kwargs must be an object: received ${describeValue(kwargs)}`);
-    }
-    if (name !== undefined && typeof name !== 'string') {
-      throw new TypeError(`Process name must be a string: received ${describeValue(name)}`);
-    }
-    if (daemon !== undefined && daemon !== null && typeof daemon !== 'boolean') {
-      throw new TypeError(`Process daemon must be a boolean: received ${describeValue(daemon)}`);
-    }
-    this.#target = target ?? null;
-    this.#args = args ? [...args] : [];
-    this.#kwargs = kwargs ?? null;
+    const { target, name, daemon } = checkRunOptions('Process', options);
+    this.#target = target;
     this.#name = name ?? `${identity().childPrefix}${++counter}`;
     this.#daemon = daemon ?? identity().daemon;
   }
@@ -131,8 +98,7 @@ export class Process {
     return this.#name;
   }
   set name(v: string) {
-    if (typeof v !== 'string')
-      throw new TypeError(`Process name must be a string: received ${describeValue(v)}`);
+    checkName('Process', v);
     this.#name = v;
   }
 
@@ -140,13 +106,7 @@ export class Process {
     return this.#daemon;
   }
   set daemon(v: boolean) {
-    if (typeof v !== 'boolean')
-      throw new TypeError(`Process daemon must be a boolean: received ${describeValue(v)}`);
-    if (this.#started)
-      throw new RuntimeError(
-        'Cannot set daemon status of an active process',
-        'ERR_WEFT_PROCESS_STARTED',
-      );
+    checkDaemon('Process', v, this.#started);
     this.#daemon = v;
   }
 
@@ -186,27 +146,16 @@ export class Process {
     if (this.#started || this.#self)
       throw new RuntimeError('Processes can only be started once', 'ERR_WEFT_PROCESS_STARTED');
     refuseStartInTaskModule('Process.start()');
-    const subclassed = this.run !== Process.prototype.run;
-    let target: TaskRef | null = null;
-    let cls: TaskRef | null = null;
-    let fields: Record<string, unknown> | null = null;
-    const modules: string[] = [];
-    if (subclassed) {
-      cls = toTaskRef(this.constructor, `Process subclass ${this.constructor.name}`);
-      fields = { ...(this as unknown as Record<string, unknown>) };
-    } else if (this.#target) {
-      target = toTaskRef(this.#target, `Process target ${this.#target.name || '(anonymous)'}`);
-    }
-    for (const ref of [target, cls]) if (ref?.kind === 'module') modules.push(ref.url);
+    const { payload: sent, modules } = this.#target.send(
+      'Process',
+      this,
+      this.run !== Process.prototype.run,
+    );
     const payload: ProcessPayload = {
       name: this.#name,
       daemon: this.#daemon,
       parentName: identity().name,
-      target,
-      cls,
-      fields,
-      args: this.#args,
-      kwargs: this.#kwargs,
+      ...sent,
     };
     let encoded: unknown;
     let handoffs: Handoff[];
@@ -282,11 +231,7 @@ export class Process {
    * `kwargs` (when it has keys) as one trailing object. Override it in a subclass.
    */
   run(): unknown {
-    const target = this.#target;
-    if (!target) return undefined;
-    // `kwargs: {}` is Python's `**{}`: no keywords, so no trailing object.
-    const kw = this.#kwargs;
-    return kw && Object.keys(kw).length > 0 ? target(...this.#args, kw) : target(...this.#args);
+    return this.#target.call();
   }
 
   /** Whether the child has started and not yet ended. @throws RuntimeError once closed. */
@@ -445,9 +390,7 @@ export class Process {
     p.#self = true;
     p.#started = true;
     p.#pid = init.pid;
-    p.#target = init.target ?? null;
-    p.#args = init.args ? [...init.args] : [];
-    p.#kwargs = init.kwargs ?? null;
+    p.#target = new RunTarget(init);
     return p;
   }
 

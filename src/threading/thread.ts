@@ -18,9 +18,10 @@
 import { debuglog } from 'node:util';
 import type { Worker } from 'node:worker_threads';
 import { load } from '../internal/atomics.js';
-import { describeValue } from '../internal/errors.js';
 import { handleClosed, handleOpened } from '../internal/live-handles.js';
 import { clearLongTimeout, type LongTimer, setLongTimeout } from '../internal/long-timer.js';
+import type { RunTargetOptions, RunTargetPayload } from '../internal/run-target.js';
+import { checkDaemon, checkName, checkRunOptions, RunTarget } from '../internal/run-target.js';
 import {
   decodeError,
   type EncodedError,
@@ -49,7 +50,7 @@ import {
   threadState,
   worldWords,
 } from '../internal/shm/world.js';
-import { refuseStartInTaskModule, type TaskRef, toTaskRef } from '../internal/task-ref.js';
+import { refuseStartInTaskModule } from '../internal/task-ref.js';
 import { parseWait, type WaitOptions } from '../internal/wait-options.js';
 import { isWorkerMessage } from '../internal/worker/protocol.js';
 import { spawnWorker } from '../internal/worker/spawn.js';
@@ -59,12 +60,7 @@ import { reportThreadException } from './excepthook.js';
 /** Longest single park of a join (see `joinable`). */
 const JOIN_RECHECK_MS = 250;
 
-export interface ThreadOptions {
-  /** The function `run()` calls; a marked function (`task(import.meta, fn)`) or a self-contained one. */
-  target?: ((...args: any[]) => unknown) | null;
-  args?: readonly unknown[];
-  /** Reaches the target as one trailing object after `args`. */
-  kwargs?: Record<string, unknown> | null;
+export interface ThreadOptions extends RunTargetOptions {
   /** Default `Thread-N`. */
   name?: string;
   /** Default: the daemon flag of the thread creating it. */
@@ -72,14 +68,9 @@ export interface ThreadOptions {
 }
 
 /** What the worker side needs to rebuild the thread (encoded for postMessage). */
-export interface ThreadPayload {
+export interface ThreadPayload extends RunTargetPayload {
   name: string;
   daemon: boolean;
-  target: TaskRef | null;
-  cls: TaskRef | null;
-  fields: Record<string, unknown> | null;
-  args: unknown[];
-  kwargs: Record<string, unknown> | null;
 }
 
 const debug = debuglog('weft');
@@ -118,40 +109,14 @@ let current: Thread | null = null;
 export class Thread {
   #name: string;
   #daemon: boolean;
-  #target: ((...args: any[]) => unknown) | null;
-  #args: unknown[];
-  #kwargs: Record<string, unknown> | null;
+  #target: RunTarget;
   #tid: number | null = null;
   #started = false;
   #exited: Promise<void> | null = null;
 
   constructor(options: ThreadOptions = {}) {
-    if (typeof options !== 'object' || options === null) {
-      throw new TypeError(`Thread options must be an object: received ${describeValue(options)}`);
-    }
-    const { target, args, kwargs, name, daemon } = options;
-    if (target !== undefined && target !== null && typeof target !== 'function') {
-      throw new TypeError(`Thread target must be a function: received ${describeValue(target)}`);
-    }
-    if (args !== undefined && !Array.isArray(args)) {
-      throw new TypeError(`Thread args must be an array: received ${describeValue(args)}`);
-    }
-    if (
-      kwargs !== undefined &&
-      kwargs !== null &&
-      (typeof kwargs !== 'object' || Array.isArray(kwargs))
-    ) {
-      throw new TypeError(`Thread kwargs must be an object: received ${describeValue(kwargs)}`);
-    }
-    if (name !== undefined && typeof name !== 'string') {
-      throw new TypeError(`Thread name must be a string: received ${describeValue(name)}`);
-    }
-    if (daemon !== undefined && daemon !== null && typeof daemon !== 'boolean') {
-      throw new TypeError(`Thread daemon must be a boolean: received ${describeValue(daemon)}`);
-    }
-    this.#target = target ?? null;
-    this.#args = args ? [...args] : [];
-    this.#kwargs = kwargs ?? null;
+    const { target, name, daemon } = checkRunOptions('Thread', options);
+    this.#target = target;
     this.#name = name ?? `Thread-${nextThreadNumber()}`;
     this.#daemon = daemon ?? currentThread().daemon;
   }
@@ -168,8 +133,7 @@ export class Thread {
     return this.#name;
   }
   set name(v: string) {
-    if (typeof v !== 'string')
-      throw new TypeError(`Thread name must be a string: received ${describeValue(v)}`);
+    checkName('Thread', v);
     this.#name = v;
     if (this.#tid !== null) renameThread(this.#tid, v);
   }
@@ -197,13 +161,7 @@ export class Thread {
     return this.#daemon;
   }
   set daemon(v: boolean) {
-    if (typeof v !== 'boolean')
-      throw new TypeError(`Thread daemon must be a boolean: received ${describeValue(v)}`);
-    if (this.#started)
-      throw new RuntimeError(
-        'Cannot set daemon status of an active thread',
-        'ERR_WEFT_THREAD_STARTED',
-      );
+    checkDaemon('Thread', v, this.#started);
     this.#daemon = v;
   }
   isDaemon(): boolean {
@@ -223,27 +181,12 @@ export class Thread {
     if (this.#started)
       throw new RuntimeError('Threads can only be started once', 'ERR_WEFT_THREAD_STARTED');
     refuseStartInTaskModule('Thread.start()');
-    const subclassed = this.run !== Thread.prototype.run;
-    let target: TaskRef | null = null;
-    let cls: TaskRef | null = null;
-    let fields: Record<string, unknown> | null = null;
-    const modules: string[] = [];
-    if (subclassed) {
-      cls = toTaskRef(this.constructor, `Thread subclass ${this.constructor.name}`);
-      fields = { ...(this as unknown as Record<string, unknown>) };
-    } else if (this.#target) {
-      target = toTaskRef(this.#target, `Thread target ${this.#target.name || '(anonymous)'}`);
-    }
-    for (const ref of [target, cls]) if (ref?.kind === 'module') modules.push(ref.url);
-    const payload: ThreadPayload = {
-      name: this.#name,
-      daemon: this.#daemon,
-      target,
-      cls,
-      fields,
-      args: this.#args,
-      kwargs: this.#kwargs,
-    };
+    const { payload: sent, modules } = this.#target.send(
+      'Thread',
+      this,
+      this.run !== Thread.prototype.run,
+    );
+    const payload: ThreadPayload = { name: this.#name, daemon: this.#daemon, ...sent };
     let worker: Worker;
     try {
       worker = spawnWorker({
@@ -302,11 +245,7 @@ export class Thread {
    * then `kwargs` (when given) as one trailing object. Override it in a subclass.
    */
   run(): unknown {
-    const target = this.#target;
-    if (!target) return undefined;
-    // `kwargs: {}` is Python's `**{}`: no keywords, so no trailing object.
-    const kw = this.#kwargs;
-    return kw && Object.keys(kw).length > 0 ? target(...this.#args, kw) : target(...this.#args);
+    return this.#target.call();
   }
 
   /** Whether `run()` has started and not yet finished. */
@@ -407,9 +346,7 @@ export class Thread {
     const t = Reflect.construct(Thread, [{ name: init.name, daemon: init.daemon }], cls) as Thread;
     t.#tid = tid;
     t.#started = true;
-    t.#target = init.target ?? null;
-    t.#args = init.args ? [...init.args] : [];
-    t.#kwargs = init.kwargs ?? null;
+    t.#target = new RunTarget(init);
     return t;
   }
 

@@ -1,0 +1,146 @@
+/**
+ * What a `Thread` or a `Process` runs: Python's `target(*args, **kwargs)`, from the options
+ * both constructors take (multiprocessing.Process copies threading.Thread's signature), to the
+ * call the default `run()` makes, to what `start()` sends so that the worker or the child finds
+ * the target (or the subclass) again.
+ *
+ * One place for both classes; every message names the class it is for
+ * ("Thread target must be a function: …", "Process target must be a function: …").
+ */
+import { describeValue, RuntimeError } from './errors.js';
+import { type TaskRef, toTaskRef } from './task-ref.js';
+
+export type TargetFn = (...args: any[]) => unknown;
+
+/** The class whose options are checked: the first word of its messages. */
+export type TargetOwner = 'Thread' | 'Process';
+
+/**
+ * The constructor options `ThreadOptions` and `ProcessOptions` share; each of them documents
+ * its own default `name` and `daemon`.
+ */
+export interface RunTargetOptions {
+  /** The function `run()` calls; a marked function (`task(import.meta, fn)`) or a self-contained one. */
+  target?: TargetFn | null;
+  args?: readonly unknown[];
+  /** Reaches the target as one trailing object after `args`. */
+  kwargs?: Record<string, unknown> | null;
+  name?: string;
+  daemon?: boolean | null;
+}
+
+/** The call as it travels to the worker or child: the target, or the subclass and its fields. */
+export interface RunTargetPayload {
+  target: TaskRef | null;
+  cls: TaskRef | null;
+  fields: Record<string, unknown> | null;
+  args: unknown[];
+  kwargs: Record<string, unknown> | null;
+}
+
+/** The call the default `run()` makes: `target(...args, kwargs)`. */
+export class RunTarget {
+  readonly target: TargetFn | null;
+  readonly args: unknown[];
+  readonly kwargs: Record<string, unknown> | null;
+
+  /** From options already checked (`checkRunOptions`) or built by weft itself; `args` is copied. */
+  constructor(init: RunTargetOptions) {
+    this.target = init.target ?? null;
+    this.args = init.args ? [...init.args] : [];
+    this.kwargs = init.kwargs ?? null;
+  }
+
+  /** What the default `run()` does: calls the target, if any, and returns what it returns. */
+  call(): unknown {
+    const target = this.target;
+    if (!target) return undefined;
+    // `kwargs: {}` is Python's `**{}`: no keywords, so no trailing object.
+    const kw = this.kwargs;
+    return kw && Object.keys(kw).length > 0 ? target(...this.args, kw) : target(...this.args);
+  }
+
+  /**
+   * What `start()` sends: a subclass that overrides `run()` (`subclassed`) travels as its class
+   * and the own fields of `self`, else the target does; `modules` are for the other side to load
+   * first.
+   * @throws TaskReferenceError when the target or subclass cannot be found from there.
+   */
+  send(
+    owner: TargetOwner,
+    self: object,
+    subclassed: boolean,
+  ): { payload: RunTargetPayload; modules: string[] } {
+    let target: TaskRef | null = null;
+    let cls: TaskRef | null = null;
+    let fields: Record<string, unknown> | null = null;
+    const modules: string[] = [];
+    if (subclassed) {
+      cls = toTaskRef(self.constructor, `${owner} subclass ${self.constructor.name}`);
+      fields = { ...(self as Record<string, unknown>) };
+    } else if (this.target) {
+      target = toTaskRef(this.target, `${owner} target ${this.target.name || '(anonymous)'}`);
+    }
+    for (const ref of [target, cls]) if (ref?.kind === 'module') modules.push(ref.url);
+    return { payload: { target, cls, fields, args: this.args, kwargs: this.kwargs }, modules };
+  }
+}
+
+/**
+ * Checks a constructor's options; `name` and `daemon` are left for the class to default.
+ * @throws TypeError naming `owner` and what was received.
+ */
+export function checkRunOptions(
+  owner: TargetOwner,
+  options: RunTargetOptions,
+): { target: RunTarget; name: string | undefined; daemon: boolean | null | undefined } {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`${owner} options must be an object: received ${describeValue(options)}`);
+  }
+  const { target, args, kwargs, name, daemon } = options;
+  if (target !== undefined && target !== null && typeof target !== 'function') {
+    throw new TypeError(`${owner} target must be a function: received ${describeValue(target)}`);
+  }
+  if (args !== undefined && !Array.isArray(args)) {
+    throw new TypeError(`${owner} args must be an array: received ${describeValue(args)}`);
+  }
+  if (
+    kwargs !== undefined &&
+    kwargs !== null &&
+    (typeof kwargs !== 'object' || Array.isArray(kwargs))
+  ) {
+    throw new TypeError(`${owner} kwargs must be an object: received ${describeValue(kwargs)}`);
+  }
+  if (name !== undefined) checkName(owner, name);
+  if (daemon !== undefined && daemon !== null) checkDaemon(owner, daemon);
+  return { target: new RunTarget(options), name, daemon };
+}
+
+/** @throws TypeError when `name` (an option, or the `name` setter's value) is not a string. */
+export function checkName(owner: TargetOwner, name: unknown): asserts name is string {
+  if (typeof name !== 'string')
+    throw new TypeError(`${owner} name must be a string: received ${describeValue(name)}`);
+}
+
+const DAEMON_STARTED = {
+  Thread: ['Cannot set daemon status of an active thread', 'ERR_WEFT_THREAD_STARTED'],
+  Process: ['Cannot set daemon status of an active process', 'ERR_WEFT_PROCESS_STARTED'],
+} as const;
+
+/**
+ * Checks the `daemon` option, or the `daemon` setter's value (`started`: whether the thread or
+ * process has been started, when it may no longer change).
+ * @throws TypeError when `daemon` is not a boolean; RuntimeError when `started`.
+ */
+export function checkDaemon(
+  owner: TargetOwner,
+  daemon: unknown,
+  started = false,
+): asserts daemon is boolean {
+  if (typeof daemon !== 'boolean')
+    throw new TypeError(`${owner} daemon must be a boolean: received ${describeValue(daemon)}`);
+  if (started) {
+    const [message, code] = DAEMON_STARTED[owner];
+    throw new RuntimeError(message, code);
+  }
+}

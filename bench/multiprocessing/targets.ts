@@ -2,6 +2,7 @@
 import {
   type Event,
   type JoinableQueue,
+  type Lock,
   type Queue,
   type SimpleQueue,
   task,
@@ -37,3 +38,16 @@ export const joinableConsumer = task(import.meta, async (q: JoinableQueue<number
 export const hello = task(import.meta, async (q: SimpleQueue<number>) => {
   await q.put(process.pid);
 });
+
+/** One of two contending processes: `n` × (acquire → release) once `go` is set. */
+export const lockWorker = task(
+  import.meta,
+  async (lock: Lock, go: Event, n: number, sync: boolean) => {
+    await go.wait();
+    for (let i = 0; i < n; i++) {
+      if (sync) lock.acquireSync();
+      else await lock.acquire();
+      lock.release();
+    }
+  },
+);

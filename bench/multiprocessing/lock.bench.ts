@@ -1,0 +1,130 @@
+/**
+ * multiprocessing `Lock` against Python's `multiprocessing.Lock` (this repository's peer
+ * bench/peers/python/mp_lock.py; no shared peer measures one):
+ *
+ * - uncontended: one process, n × acquire + release — `await acquire()` and `acquireSync()`.
+ * - contended by 2 processes: each child does n/2 × acquire + release on one Lock once a start
+ *   Event is set; the clock stops when both have exited (exit code 0 checked).
+ *
+ * What it shows: weft's Lock lives in the broker (Node processes share no memory), so an acquire
+ * is a round trip over a Unix socket, where Python's is a POSIX semaphore in shared memory: a
+ * futex when free. The broker's lock is FIFO-fair (each hand-over is a round trip), Python's is
+ * not (a process takes it again and again while the other sleeps). The figures say how far apart
+ * that puts them; weft's cost per acquire is the price of working between any processes, of
+ * releasing the locks of a process that dies, and of telling a deadlock.
+ */
+import { Event, Lock, Process } from 'weft/multiprocessing';
+import type { BenchSuite, Harness } from '../harness.js';
+import { runLocalPython } from '../peers/python.js';
+import { lockWorker } from './targets.js';
+
+export const SCENARIOS = {
+  uncontended: 'Lock acquire+release (one process, uncontended)',
+  contended: 'Lock contended by 2 processes',
+} as const;
+
+async function uncontended(n: number, sync: boolean): Promise<number> {
+  const lock = new Lock();
+  // One round trip first: the broker and this thread's connections are up before the clock.
+  await lock.acquire();
+  lock.release();
+  const t = performance.now();
+  for (let i = 0; i < n; i++) {
+    if (sync) lock.acquireSync();
+    else await lock.acquire();
+    lock.release();
+  }
+  // The last release is sent, not waited for: a locked() answers after it.
+  if (lock.locked()) throw new Error('the lock is still held');
+  return (performance.now() - t) / 1000;
+}
+
+async function contended(n: number, sync: boolean): Promise<number> {
+  const lock = new Lock();
+  const go = new Event();
+  const ps = [0, 1].map(
+    () => new Process({ target: lockWorker, args: [lock, go, n / 2, sync], daemon: true }),
+  );
+  for (const p of ps) p.start();
+  // Both children started and connected to the broker (as Python's peer sleeps 0.5 s).
+  await new Promise((r) => setTimeout(r, 1500));
+  const t = performance.now();
+  go.set();
+  for (const p of ps) await p.join();
+  const seconds = (performance.now() - t) / 1000;
+  for (const p of ps) if (p.exitcode !== 0) throw new Error(`a worker exited with ${p.exitcode}`);
+  return seconds;
+}
+
+async function best(runs: number, fn: () => Promise<number>): Promise<number> {
+  let b = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < runs; i++) b = Math.min(b, await fn());
+  return b;
+}
+
+function record(h: Harness, scenario: string, impl: string, n: number, seconds: number): void {
+  h.record({
+    name: `${impl}: ${scenario}`,
+    impl,
+    scenario,
+    n,
+    seconds,
+    rate: n / seconds,
+    unit: 'ops/s',
+  });
+}
+
+export const suite: BenchSuite = {
+  name: 'multiprocessing-lock',
+  title: 'weft/multiprocessing Lock vs Python multiprocessing.Lock',
+  async run(h) {
+    const n1 = h.quick ? 5_000 : 50_000;
+    const n2 = h.quick ? 5_000 : 50_000;
+    const runs = h.quick ? 1 : 3;
+    record(
+      h,
+      SCENARIOS.uncontended,
+      'weft await acquire()',
+      n1,
+      await best(runs, () => uncontended(n1, false)),
+    );
+    record(
+      h,
+      SCENARIOS.uncontended,
+      'weft acquireSync()',
+      n1,
+      await best(runs, () => uncontended(n1, true)),
+    );
+    record(
+      h,
+      SCENARIOS.contended,
+      'weft await acquire()',
+      n2,
+      await best(runs, () => contended(n2, false)),
+    );
+    record(
+      h,
+      SCENARIOS.contended,
+      'weft acquireSync()',
+      n2,
+      await best(runs, () => contended(n2, true)),
+    );
+    // Python's loops are far faster per operation: more of them, for a measurable time.
+    await runLocalPython(
+      h,
+      'mp_lock.py',
+      [String(h.quick ? 100_000 : 1_000_000), String(h.quick ? 100_000 : 1_000_000)],
+      (name) =>
+        name.endsWith('uncontended')
+          ? SCENARIOS.uncontended
+          : name.endsWith('contended2')
+            ? SCENARIOS.contended
+            : null,
+      'python',
+    );
+    h.note(
+      "weft's Lock is held by the broker: an acquire is a round trip over a Unix socket (a release is sent, not waited for). Python's is a POSIX semaphore in shared memory. No goal: this row says what working across processes costs.",
+    );
+    h.note('each weft figure is the best of 3 whole runs (1 with --quick)');
+  },
+};

@@ -1,0 +1,61 @@
+"""Bench peer: multiprocessing.Lock acquire + release (ops/s), in the JSON-line format of the
+shared peers (no shared peer measures a multiprocessing Lock).
+
+- uncontended: one process, N acquire + release.
+- contended: two processes (fork, the Linux default on 3.11) each do N/2 acquire + release on
+  one Lock; the clock starts at a start Event (both processes running) and stops when both
+  have exited (exit code 0 checked).
+
+usage: python3 mp_lock.py [N_UNCONTENDED] [N_CONTENDED]   (defaults 1,000,000 and 200,000)
+"""
+import json
+import multiprocessing as mp
+import sys
+import time
+
+N1 = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+N2 = int(sys.argv[2]) if len(sys.argv) > 2 else 200_000
+
+
+def report(name, n, seconds):
+    print(json.dumps({"name": name, "n": n, "seconds": round(seconds, 6),
+                      "rate": round(n / seconds, 1), "unit": "ops/s"}), flush=True)
+
+
+def uncontended(n):
+    lock = mp.Lock()
+    acquire, release = lock.acquire, lock.release
+    t = time.perf_counter()
+    for _ in range(n):
+        acquire()
+        release()
+    report("py.mp.Lock.uncontended", n, time.perf_counter() - t)
+
+
+def worker(lock, go, n):
+    go.wait()
+    acquire, release = lock.acquire, lock.release
+    for _ in range(n):
+        acquire()
+        release()
+
+
+def contended(n):
+    lock = mp.Lock()
+    go = mp.Event()
+    ps = [mp.Process(target=worker, args=(lock, go, n // 2)) for _ in range(2)]
+    for p in ps:
+        p.start()
+    time.sleep(0.5)
+    t = time.perf_counter()
+    go.set()
+    for p in ps:
+        p.join()
+    el = time.perf_counter() - t
+    assert all(p.exitcode == 0 for p in ps), [p.exitcode for p in ps]
+    report("py.mp.Lock.contended2", 2 * (n // 2), el)
+
+
+if __name__ == "__main__":
+    uncontended(N1)
+    contended(N2)

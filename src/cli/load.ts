@@ -8,8 +8,10 @@
  * makes one round trip before the clock starts. It uses Node's `net` directly: the generator
  * should cost as little as it can, since it shares the machine with the server.
  */
+import { lookup } from 'node:dns/promises';
 import { connect, type Socket as NetSocket } from 'node:net';
 import { type CliCommand, CliError } from './command.js';
+import { hostOption, integerOption } from './option-values.js';
 
 export interface LoadOptions {
   host: string;
@@ -76,6 +78,23 @@ class Histogram {
   }
 }
 
+/** Why a connection failed, in words, for the system errors a user causes with --host / --port. */
+const CONNECT_ERRORS: Record<string, string> = {
+  ECONNREFUSED:
+    'connection refused (nothing listens there: start a server with `weft serve echo --port N`)',
+  ENOTFOUND: 'no such host',
+  EAI_AGAIN: 'the host name could not be resolved',
+  EHOSTUNREACH: 'no route to that host',
+  ENETUNREACH: 'no route to that network',
+  ETIMEDOUT: 'the connection timed out',
+};
+
+function connectError(o: LoadOptions, e: unknown): CliError {
+  const code = (e as NodeJS.ErrnoException).code;
+  const why = (code !== undefined && CONNECT_ERRORS[code]) || code || (e as Error).message;
+  return new CliError(`cannot connect to ${o.host}:${o.port}: ${why}`);
+}
+
 /** Runs the load and resolves to its summary. */
 export async function runEchoLoad(o: LoadOptions): Promise<LoadResult> {
   const pattern = Buffer.alloc(o.size + 26);
@@ -85,6 +104,15 @@ export async function runEchoLoad(o: LoadOptions): Promise<LoadResult> {
   let deadline = Number.POSITIVE_INFINITY;
   let requests = 0;
   let errors = 0;
+
+  // A host that does not resolve fails here, in one lookup, rather than in 64 at a time that
+  // Node cannot cancel (the process would linger until the last of them gave up). The
+  // connections still go to the name, so that Node tries each of its addresses in turn.
+  try {
+    await lookup(o.host);
+  } catch (e) {
+    throw connectError(o, e);
+  }
 
   const conns: Conn[] = [];
   class Conn {
@@ -146,7 +174,12 @@ export async function runEchoLoad(o: LoadOptions): Promise<LoadResult> {
         const w = this.warm;
         this.warm = null;
         if (this.ok) w.resolve();
-        else w.reject(new CliError('the server does not answer with the upper-cased bytes'));
+        else
+          w.reject(
+            new CliError(
+              `${o.host}:${o.port} does not answer with the upper-cased bytes (not an echo server?)`,
+            ),
+          );
         return;
       }
       if (!measuring) return;
@@ -208,8 +241,7 @@ export async function runEchoLoad(o: LoadOptions): Promise<LoadResult> {
     for (const c of conns) c.sock.destroy();
     for (const c of queue) c.sock?.destroy();
     if (e instanceof CliError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new CliError(`cannot connect to ${o.host}:${o.port}: ${code ?? (e as Error).message}`);
+    throw connectError(o, e);
   } finally {
     clearInterval(stalled);
   }
@@ -246,14 +278,6 @@ export async function runEchoLoad(o: LoadOptions): Promise<LoadResult> {
   };
 }
 
-function positiveInt(name: string, v: string, max: number): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > max) {
-    throw new CliError(`weft load: --${name} must be an integer 1-${max}: received ${v}`);
-  }
-  return n;
-}
-
 export const loadCommand: CliCommand = {
   register(program, context) {
     program
@@ -280,6 +304,10 @@ export const loadCommand: CliCommand = {
         ) => {
           if (what !== 'echo')
             throw new CliError(`weft load: unknown protocol "${what}" (try: echo)`);
+          const host = hostOption('weft load', opts.host, '127.0.0.1');
+          const port = integerOption('weft load', 'port', opts.port, 1, 65535);
+          const conns = integerOption('weft load', 'conns', opts.conns, 1, 60_000);
+          const size = integerOption('weft load', 'size', opts.size, 1, 1 << 24);
           const seconds = Number(opts.seconds);
           if (!(seconds > 0 && seconds <= 3600)) {
             throw new CliError(
@@ -288,16 +316,19 @@ export const loadCommand: CliCommand = {
           }
           const tty = process.stderr.isTTY === true;
           const r = await runEchoLoad({
-            host: opts.host,
-            port: positiveInt('port', opts.port, 65535),
-            conns: positiveInt('conns', opts.conns, 60_000),
+            host,
+            port,
+            conns,
             seconds,
-            size: positiveInt('size', opts.size, 1 << 24),
+            size,
             onProgress(requests, elapsed) {
               const line = `  ${elapsed.toFixed(1)} s  ${requests} requests  ${(requests / Math.max(elapsed, 1e-9)).toFixed(0)} req/s`;
               if (tty) context.err(`\r${line}   `);
               else if (Math.abs(elapsed - Math.round(elapsed)) < 0.26) context.err(`${line}\n`);
             },
+          }).catch((e: unknown) => {
+            // The command's name, as on its other errors: `weft: weft load: cannot connect …`.
+            throw e instanceof CliError ? new CliError(`weft load: ${e.message}`) : e;
           });
           if (tty) context.err('\n');
           if (opts.json) {

@@ -36,6 +36,15 @@ export async function main(argv: string[], options: MainOptions): Promise<void> 
     out: (text) => process.stdout.write(text),
     err: (text) => process.stderr.write(text),
   };
+  // `weft lessons | head -3`: once the reader is gone, Node reports the next write as an 'error'
+  // event on the stream, which would end the command with a stack trace. Nobody reads any more,
+  // so end quietly, with the exit code set so far.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e;
+      process.exit();
+    });
+  }
   const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { version: string };
   const program = new Command('weft')
     .description("Python's concurrency stack for TypeScript on Node.js: lessons and benchmarks")

@@ -8,7 +8,7 @@ export const runCommand: CliCommand = {
     program
       .command('run')
       .description('run one lesson at full size')
-      .argument('<lesson>', 'a number (10) or part of a name (deadlock)')
+      .argument('<lesson>', 'a number (10) or part of its name (rlock)')
       .option('--quick', 'shortened sleeps and sizes, as in the tour')
       .action(async (filter: string, opts: { quick?: boolean }) => {
         requireTypeScript(context, 'weft run');

@@ -7,7 +7,7 @@
  * Python's `bytes.upper()`), as ../shared/peers/python/echo_*.py do.
  */
 import cluster from 'node:cluster';
-import { type Socket as NetSocket, createServer as netCreateServer } from 'node:net';
+import { isIP, type Socket as NetSocket, createServer as netCreateServer } from 'node:net';
 import { createTask, type Task } from '../asyncio/task.js';
 import { spawn } from '../gevent/greenlet.js';
 import { Process } from '../multiprocessing/process.js';
@@ -24,6 +24,7 @@ import { startServer } from '../streams/server.js';
 import { isWeftWorker } from '../streams/worker-group.js';
 import { type CliCommand, CliError } from './command.js';
 import { echoConnection, echoUntilEof, upperInPlace } from './echo-connection.js';
+import { hostOption, integerOption } from './option-values.js';
 
 /** A running server: `close()` stops it. */
 interface Running {
@@ -429,6 +430,10 @@ export const MODELS: Record<string, Model> = {
   },
 };
 
+/** Tuning: the most processes `--workers` may fork (a typo of a zero too many would fork
+ * thousands). */
+const MAX_WORKERS = 1024;
+
 /** Why a listen failed, in words, for the system errors a user causes with --host / --port. */
 const LISTEN_ERRORS: Record<string, string> = {
   EADDRINUSE:
@@ -483,18 +488,28 @@ export const serveCommand: CliCommand = {
               `weft serve: unknown model "${opts.model}" (one of: ${Object.keys(MODELS).join(', ')})`,
             );
           }
-          const port = Number(opts.port);
-          if (!Number.isInteger(port) || port < 0 || port > 65535) {
-            throw new CliError(`weft serve: --port must be 0-65535: received ${opts.port}`);
-          }
-          const workers = Number(opts.workers);
-          if (
-            !Number.isInteger(workers) ||
-            workers < 1 ||
-            (workers > 1 && opts.model !== 'streams')
-          ) {
+          const host = hostOption('weft serve', opts.host, '127.0.0.1');
+          const port = integerOption('weft serve', 'port', opts.port, 0, 65535, '0-65535');
+          const workers = integerOption('weft serve', 'workers', opts.workers, 1, MAX_WORKERS);
+          if (workers > 1 && opts.model !== 'streams') {
             throw new CliError(
-              `weft serve: --workers must be an integer >= 1 (above 1 only with --model streams): received ${opts.workers}`,
+              `weft serve: --workers ${workers} needs --model streams, the one model that serves ` +
+                `from several processes: received --model ${opts.model}`,
+            );
+          }
+          if (opts.model === 'epoll' && !EpollSelector.native) {
+            throw new CliError(
+              'weft serve: --model epoll needs the weft_io addon, which this install does not ' +
+                'have (it is built by `npm ci` on Linux with a C compiler; WEFT_NO_NATIVE=1 turns ' +
+                'it off): pick another --model',
+            );
+          }
+          if (opts.model === 'epoll' && isIP(host) === 0) {
+            // RawSocket binds the address itself, with no resolver: a name would fail later as
+            // "address family not supported", which says nothing of the cause.
+            throw new CliError(
+              `weft serve: --model epoll listens on an IP address, not a host name: received ` +
+                `--host ${host} (try 127.0.0.1 or ::1)`,
             );
           }
           // With --workers each worker listens for itself: the reason a worker could not (a busy
@@ -506,9 +521,9 @@ export const serveCommand: CliCommand = {
           if (workers > 1 && cluster.isPrimary) cluster.on('message', onWorkerMessage);
           let running: Running;
           try {
-            running = await model.start(opts.host, port, workers);
+            running = await model.start(host, port, workers);
           } catch (e) {
-            const error = listenError(e, opts.host, port, workerReasons[0]);
+            const error = listenError(e, host, port, workerReasons[0]);
             if (isWeftWorker() && error instanceof CliError) {
               // Disconnecting ends the worker (the IPC channel is what keeps it alive); the
               // primary sees it exit before listening and reports the reason sent here.
@@ -524,7 +539,7 @@ export const serveCommand: CliCommand = {
           // the user started announces the shared address, once.
           if (!isWeftWorker()) {
             context.out(
-              `listening on ${opts.host}:${running.port} (model ${opts.model}: ${model.summary})\n`,
+              `listening on ${host}:${running.port} (model ${opts.model}: ${model.summary})\n`,
             );
           }
           await new Promise<void>((resolve) => {

@@ -1,3 +1,4 @@
+import { describeValue } from '../internal/errors.js';
 import { parseWait } from '../internal/wait-options.js';
 import { Waiter } from '../internal/waiter.js';
 import { yieldCurrentTask } from './task.js';
@@ -21,7 +22,7 @@ export function sleep<T = undefined>(
 ): Promise<T> {
   if (typeof ms !== 'number' || Number.isNaN(ms)) {
     return Promise.reject(
-      new TypeError(`sleep() expects a number of milliseconds: received ${String(ms)}`),
+      new TypeError(`sleep() expects a number of milliseconds: received ${describeValue(ms)}`),
     );
   }
   // Validated as every waiting call's options are, and reported by rejecting, as an async

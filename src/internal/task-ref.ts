@@ -121,9 +121,12 @@ export function loadingTaskModule(): string | null {
 export function refuseStartInTaskModule(what: string): void {
   const url = loadingTaskModule();
   if (url === null) return;
-  const guard = isMainThread
-    ? "`if (currentProcess().name === 'MainProcess')` (weft/multiprocessing)"
-    : '`if (isMainThread)` (node:worker_threads)';
+  // Each guard covers one kind of copy: a thread pool's workers are not main threads, while a
+  // child process runs on its own main thread. Named first, the one that covers this copy.
+  const threads = '`if (isMainThread)` (node:worker_threads) for threads';
+  const processes =
+    "`if (currentProcess().name === 'MainProcess')` (weft/multiprocessing) for child processes";
+  const guard = isMainThread ? `${processes}, and ${threads}` : `${threads}, and ${processes}`;
   throw new RuntimeError(
     `${what} came from the top-level code of ${url} while a worker loaded that module to find a task in it. A task module is evaluated again in every worker and child process, so each would start more without end: start them from a function, or guard top-level code with ${guard}.`,
     'ERR_WEFT_START_IN_TASK_MODULE',

@@ -39,7 +39,8 @@ describe('sleep', () => {
       () => sleep('10' as never),
       (e: unknown) =>
         e instanceof TypeError &&
-        /sleep\(\) expects a number of milliseconds: received 10/.test(e.message),
+        // The string shows as one: `received "10"`, not `received 10`.
+        /sleep\(\) expects a number of milliseconds: received "10"$/.test(e.message),
     );
   });
 

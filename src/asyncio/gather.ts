@@ -48,7 +48,7 @@ function isOptions(x: unknown): x is GatherOptions {
  *
  * Without `returnExceptions` the first error (or a child's cancellation, as CancelledError)
  * settles the result at once; the other children keep running. With it, errors are returned in
- * place of results.
+ * place of results (so each result is typed `unknown`: a value or whatever was thrown).
  *
  * **Cancellation:** cancelling the returned future (or the task awaiting it) cancels every
  * child still running.
@@ -56,9 +56,12 @@ function isOptions(x: unknown): x is GatherOptions {
 export function gather<A extends readonly Awaitable<unknown>[]>(
   ...aws: A
 ): GatheringFuture<Results<A>>;
-export function gather(
-  ...args: [...Awaitable<unknown>[], GatherOptions]
-): GatheringFuture<unknown[]>;
+export function gather<A extends readonly Awaitable<unknown>[]>(
+  ...args: [...A, GatherOptions & { returnExceptions?: false }]
+): GatheringFuture<Results<A>>;
+export function gather<A extends readonly Awaitable<unknown>[]>(
+  ...args: [...A, GatherOptions]
+): GatheringFuture<{ -readonly [K in keyof A]: unknown }>;
 export function gather(...args: unknown[]): GatheringFuture<unknown[]> {
   let options: GatherOptions = {};
   if (args.length > 0 && isOptions(args[args.length - 1])) options = args.pop() as GatherOptions;

@@ -1,3 +1,4 @@
+import type { Accepting, AnyFn, ArgList, IterablesOf } from '../internal/call-args.js';
 import { Deque } from '../internal/deque.js';
 import { describeValue, TimeoutError } from '../internal/errors.js';
 import { Future } from './future.js';
@@ -245,15 +246,23 @@ export abstract class Executor {
    * iterator is collected, or at shutdown); one dropped after a read is closed when collected,
    * as CPython's generator is: its calls not started are cancelled.
    *
+   * `fn` must accept one item of each iterable, in order (a compile error otherwise): the
+   * iterables' item types are inferred, one per iterable, and `fn` is checked against them.
+   *
    * **Cancellation:** leaving the loop early (break, throw) cancels the calls not yet started.
    * @throws (from the iteration) the first call's exception in order, TimeoutError after `timeout`.
    */
-  map<R>(
-    fn: Fn & ((...args: any[]) => R),
-    iterables: Iterable<unknown>[],
+  map<F extends AnyFn, const A extends ArgList>(
+    fn: Accepting<F, A>,
+    iterables: readonly [...IterablesOf<A>],
     options: MapOptions = {},
-  ): AsyncIterableIterator<Awaited<R>> {
-    return this._map(fn, iterables, options, true);
+  ): AsyncIterableIterator<Awaited<ReturnType<F>>> {
+    return this._map(
+      fn as (...args: any[]) => ReturnType<F>,
+      iterables as Iterable<unknown>[],
+      options,
+      true,
+    );
   }
 
   /**

@@ -1,16 +1,22 @@
 import { availableParallelism } from 'node:os';
+import type { Accepting, AnyFn, ArgList } from '../internal/call-args.js';
 import { describeValue } from '../internal/errors.js';
 import { checkInitargs } from '../internal/pool/engine.js';
 import { BrokenProcessPool } from './errors.js';
 import { PoolExecutor } from './pool-executor.js';
 import { checkCommon } from './thread-pool-executor.js';
 
-export interface ProcessPoolExecutorOptions {
+/**
+ * `F` and `A`, the types of `initializer` and `initargs`, are inferred by
+ * `new ProcessPoolExecutor({ … })`, which checks that `initializer` accepts `initargs`; the
+ * defaults leave them unchecked.
+ */
+export interface ProcessPoolExecutorOptions<F extends AnyFn = AnyFn, A extends ArgList = any[]> {
   /** Default `cpuCount`. */
   maxWorkers?: number;
-  /** Called in each child before its first task. */
-  initializer?: ((...args: any[]) => unknown) | null;
-  initargs?: unknown[];
+  /** Called in each child with `initargs` before its first task. */
+  initializer?: Accepting<F, A> | null;
+  initargs?: A;
   /** Calls a child runs before it is replaced by a fresh one (default: no limit). */
   maxTasksPerChild?: number | null;
 }
@@ -28,8 +34,12 @@ export const kPoolNames = Symbol('weft.pool-names');
  * ends. A call sent to a child counts as running (it can no longer be cancelled without
  * `{ interrupt }` or `{ force }`), as in CPython.
  */
-export class ProcessPoolExecutor extends PoolExecutor {
-  constructor(options: ProcessPoolExecutorOptions & { [kPoolNames]?: true } = {}) {
+export class ProcessPoolExecutor<
+  F extends AnyFn = AnyFn,
+  const A extends ArgList = [],
+> extends PoolExecutor {
+  /** `initializer` must accept `initargs`; `F` and `A` serve only that check. */
+  constructor(options: ProcessPoolExecutorOptions<F, A> & { [kPoolNames]?: true } = {}) {
     const maxWorkers = checkCommon('ProcessPoolExecutor', options, availableParallelism());
     checkInitargs(
       options[kPoolNames] ? 'Pool' : 'ProcessPoolExecutor',

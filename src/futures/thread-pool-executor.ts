@@ -1,18 +1,27 @@
 import { availableParallelism } from 'node:os';
 import type { ResourceLimits } from 'node:worker_threads';
+import type { Accepting, AnyFn, ArgList } from '../internal/call-args.js';
 import { describeValue } from '../internal/errors.js';
 import { checkInitargs } from '../internal/pool/engine.js';
 import { BrokenThreadPool } from './errors.js';
 import { PoolExecutor } from './pool-executor.js';
 
-export interface ThreadPoolExecutorOptions {
+/**
+ * `F` and `A`, the types of `initializer` and `initargs`, are inferred by
+ * `new ThreadPoolExecutor({ … })`, which checks that `initializer` accepts `initargs`; the
+ * defaults leave them unchecked.
+ */
+export interface ThreadPoolExecutorOptions<F extends AnyFn = AnyFn, A extends ArgList = any[]> {
   /** Default `min(32, cpuCount + 4)`. */
   maxWorkers?: number;
   /** Worker names are `${prefix}_${n}` (default `ThreadPoolExecutor-${k}`). */
   threadNamePrefix?: string;
-  /** Called in each worker before its first task (a marked or self-contained function). */
-  initializer?: ((...args: any[]) => unknown) | null;
-  initargs?: unknown[];
+  /**
+   * Called in each worker with `initargs` before its first task (a marked or self-contained
+   * function).
+   */
+  initializer?: Accepting<F, A> | null;
+  initargs?: A;
   /**
    * Memory limits of each worker thread (Node's `resourceLimits`). A worker that runs out of
    * memory ends, and the pool breaks with a BrokenThreadPool whose cause says so.
@@ -66,8 +75,12 @@ export function checkCommon(
  * console.log(await f.result());
  * ```
  */
-export class ThreadPoolExecutor extends PoolExecutor {
-  constructor(options: ThreadPoolExecutorOptions = {}) {
+export class ThreadPoolExecutor<
+  F extends AnyFn = AnyFn,
+  const A extends ArgList = [],
+> extends PoolExecutor {
+  /** `initializer` must accept `initargs`; `F` and `A` serve only that check. */
+  constructor(options: ThreadPoolExecutorOptions<F, A> = {}) {
     const maxWorkers = checkCommon(
       'ThreadPoolExecutor',
       options,

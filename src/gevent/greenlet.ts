@@ -70,7 +70,7 @@ let greenletCounter = 0;
  * await g.join();
  * g.value; // 'slept'
  */
-export class Greenlet<T = unknown> {
+export class Greenlet<T = unknown, A extends unknown[] = any[]> {
   private _name: string;
   private readonly fn: (...args: any[]) => unknown;
   private readonly args: unknown[];
@@ -87,7 +87,11 @@ export class Greenlet<T = unknown> {
   private links: LinkCallback<any>[] | null = null;
   private readonly joiners = new WaiterList();
 
-  constructor(fn: (...args: any[]) => T | PromiseLike<T>, ...args: unknown[]) {
+  /**
+   * `fn` must accept `args` (a compile error otherwise, as `spawn`'s); `A`, their types, serves
+   * only that check.
+   */
+  constructor(fn: (...args: A) => T | PromiseLike<T>, ...args: A) {
     if (typeof fn !== 'function') {
       throw new TypeError(`A greenlet needs a function to run: received ${describeValue(fn)}`);
     }

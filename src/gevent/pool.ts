@@ -93,7 +93,7 @@ export class Pool {
   }
 
   /** The live greenlets of the pool (a snapshot). */
-  [Symbol.iterator](): IterableIterator<Greenlet<any>> {
+  [Symbol.iterator](): IterableIterator<Greenlet<unknown>> {
     return [...this.greenlets][Symbol.iterator]();
   }
 
@@ -121,7 +121,12 @@ export class Pool {
     });
   }
 
-  /** Runs `fn(...args)` in the pool and resolves to its value (or raises its error). */
+  /**
+   * Runs `fn(...args)` in the pool and resolves to its value (or raises its error). Without
+   * `args`, `fn` is called with none.
+   */
+  apply<R>(fn: () => R): Promise<Awaited<R>>;
+  apply<A extends unknown[], R>(fn: (...args: A) => R, args: A): Promise<Awaited<R>>;
   async apply<A extends unknown[], R>(fn: (...args: A) => R, args?: A): Promise<Awaited<R>> {
     const g = await this.spawn(fn, ...((args ?? []) as A));
     return (await g.get()) as Awaited<R>;

@@ -7,24 +7,34 @@
  * One place for both classes; every message names the class it is for
  * ("Thread target must be a function: …", "Process target must be a function: …").
  */
+import type { Accepting, AnyFn, ArgList, CallArgs, Kwargs } from './call-args.js';
 import { describeValue, RuntimeError } from './errors.js';
 import { type TaskRef, toTaskRef } from './task-ref.js';
 
-export type TargetFn = (...args: any[]) => unknown;
+export type TargetFn = AnyFn;
 
 /** The class whose options are checked: the first word of its messages. */
 export type TargetOwner = 'Thread' | 'Process';
 
 /**
  * The constructor options `ThreadOptions` and `ProcessOptions` share; each of them documents
- * its own default `name` and `daemon`.
+ * its own default `name` and `daemon`. `F`, `A` and `K` are the types of `target`, `args` and
+ * `kwargs`: `target` must accept `args` and then `kwargs` (see Accepting and CallArgs). The
+ * defaults leave them unchecked.
  */
-export interface RunTargetOptions {
-  /** The function `run()` calls; a marked function (`task(import.meta, fn)`) or a self-contained one. */
-  target?: TargetFn | null;
-  args?: readonly unknown[];
-  /** Reaches the target as one trailing object after `args`. */
-  kwargs?: Record<string, unknown> | null;
+export interface RunTargetOptions<
+  F extends TargetFn = TargetFn,
+  A extends ArgList = any[],
+  K extends Kwargs = any,
+> {
+  /**
+   * The function `run()` calls, with `args` and then `kwargs`; a marked function
+   * (`task(import.meta, fn)`) or a self-contained one.
+   */
+  target?: Accepting<F, CallArgs<A, K>> | null;
+  args?: A;
+  /** Reaches the target as one trailing object after `args` (none when `null` or `{}`). */
+  kwargs?: K;
   name?: string;
   daemon?: boolean | null;
 }
@@ -45,7 +55,7 @@ export class RunTarget {
   readonly kwargs: Record<string, unknown> | null;
 
   /** From options already checked (`checkRunOptions`) or built by weft itself; `args` is copied. */
-  constructor(init: RunTargetOptions) {
+  constructor(init: RunTargetOptions<any, any, any>) {
     this.target = init.target ?? null;
     this.args = init.args ? [...init.args] : [];
     this.kwargs = init.kwargs ?? null;
@@ -92,7 +102,7 @@ export class RunTarget {
  */
 export function checkRunOptions(
   owner: TargetOwner,
-  options: RunTargetOptions,
+  options: RunTargetOptions<any, any, any>,
 ): { target: RunTarget; name: string | undefined; daemon: boolean | null | undefined } {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`${owner} options must be an object: received ${describeValue(options)}`);

@@ -2,6 +2,7 @@ import { describeValue } from '../internal/errors.js';
 import { broker } from '../internal/process/broker-client.js';
 import { brokerSync } from '../internal/process/broker-sync.js';
 import { coercer } from '../internal/process/typecodes.js';
+import type { TypeCode } from '../threading/typecodes.js';
 import { IndexError } from './errors.js';
 import type { Lock } from './lock.js';
 import { registerKind, type SharedInit, SharedObject } from './shared-object.js';
@@ -203,7 +204,7 @@ registerKind('mp:Array', (s) => SharedArray._revive(s), import.meta.url);
 
 /** Python's `multiprocessing.Array(typecode, sizeOrItems)` (exported as `Array`). */
 export function sharedArray(
-  typecode: string,
+  typecode: TypeCode,
   sizeOrItems: number | ArrayLike<number>,
   options: SharedOptions = {},
 ): SharedArray {

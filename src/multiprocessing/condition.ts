@@ -104,10 +104,7 @@ export class Condition extends SharedObject {
    * `timeout` passes; resolves to its last value. An aborted `signal` rejects as `wait` does, at
    * once if it is aborted already.
    */
-  async waitFor(
-    predicate: () => unknown | Promise<unknown>,
-    options: WaitOptions = {},
-  ): Promise<unknown> {
+  async waitFor<R>(predicate: () => R, options: WaitOptions = {}): Promise<Awaited<R>> {
     const timeout = checkTimeout('Condition.waitFor', options.timeout);
     const signal = checkSignal('Condition.waitFor', options.signal) ?? currentTaskSignal();
     if (signal?.aborted) throw signal.reason;

@@ -5,6 +5,7 @@
 
 export { registerUserErrorClass as registerErrorClass } from '../internal/serialize.js';
 export { TaskReferenceError, task } from '../internal/task-ref.js';
+export type { TypeCode } from '../threading/typecodes.js';
 export { Array, SharedArray } from './array.js';
 export { AsyncResult } from './async-result.js';
 export { Barrier, type BarrierOptions } from './barrier.js';

@@ -1,6 +1,7 @@
 import { describeValue, RuntimeError } from '../internal/errors.js';
 import { broker } from '../internal/process/broker-client.js';
 import { decode, encode, kShared } from '../internal/serialize.js';
+import type { TypeCode } from '../threading/typecodes.js';
 import { type SharedArray, sharedArray } from './array.js';
 import { Barrier, type BarrierOptions } from './barrier.js';
 import { BoundedSemaphore } from './bounded-semaphore.js';
@@ -362,19 +363,28 @@ export class SyncManager {
     return new Barrier(parties, options);
   }
   /** Python's `m.Value(typecode, value)`: a shared `Value` (with its lock, unlike Python's). */
-  Value(typecode: string, value = 0, options: SharedOptions = {}): SharedValue {
+  Value(typecode: TypeCode, value = 0, options: SharedOptions = {}): SharedValue {
     this.#check();
     return Value(typecode, value, options);
   }
   /** Python's `m.Array(typecode, sequence)`: a shared `Array`. */
   Array(
-    typecode: string,
+    typecode: TypeCode,
     sizeOrItems: number | ArrayLike<number>,
     options: SharedOptions = {},
   ): SharedArray {
     this.#check();
     return sharedArray(typecode, sizeOrItems, options);
   }
+  /**
+   * Python's `m.dict(…)`: a shared `DictProxy`, from `[key, value]` pairs or an object's own
+   * properties (whose keys are strings).
+   */
+  dict<K, V>(init: Iterable<readonly [K, V]>): DictProxy<K, V>;
+  dict<V>(init: Record<string, V>): DictProxy<string, V>;
+  dict<K = unknown, V = unknown>(
+    init?: Iterable<[K, V]> | Record<string, V> | null,
+  ): DictProxy<K, V>;
   dict<K = unknown, V = unknown>(
     init?: Iterable<[K, V]> | Record<string, V> | null,
   ): DictProxy<K, V> {

@@ -15,6 +15,7 @@ import { checkChunksize } from '../futures/executor.js';
 import { Future } from '../futures/future.js';
 import { kPoolNames, ProcessPoolExecutor } from '../futures/process-pool-executor.js';
 import { type ProgressOptions, progressOption, startProgressBar } from '../futures/progress-bar.js';
+import type { Accepting, AnyFn, ArgList, CallArgs, Kwargs } from '../internal/call-args.js';
 import { CancelledError, describeValue } from '../internal/errors.js';
 import { AsyncResult } from './async-result.js';
 import { type IMapIterator, imapIterator, unordered } from './imap-iterator.js';
@@ -22,9 +23,20 @@ import { cpuCount } from './process.js';
 
 type Fn = (...args: any[]) => unknown;
 
-export interface PoolOptions {
-  initializer?: Fn | null;
-  initargs?: unknown[];
+/**
+ * One item of `starmap`: the arguments of one call, a tuple or any iterable of them (Python's
+ * `func(*args)`). Extra arguments are passed and ignored by a function that takes fewer.
+ */
+type StarArgs<A extends readonly unknown[]> = A | Iterable<A[number]>;
+
+/**
+ * `F` and `A`, the types of `initializer` and `initargs`, are inferred by `new Pool(n, { … })`,
+ * which checks that `initializer` accepts `initargs`; the defaults leave them unchecked.
+ */
+export interface PoolOptions<F extends AnyFn = AnyFn, A extends ArgList = any[]> {
+  /** Called in each child with `initargs` before its first task. */
+  initializer?: Accepting<F, A> | null;
+  initargs?: A;
   /** Calls a child runs before it is replaced (Python's maxtasksperchild). */
   maxtasksperchild?: number | null;
 }
@@ -52,15 +64,16 @@ export interface PoolMapOptions {
  * a call after `close()` or `terminate()` (`ERR_WEFT_POOL_NOT_RUNNING`), `join()` before either
  * (`ERR_WEFT_POOL_RUNNING`). The calls that return a Promise reject; the others throw.
  */
-export class Pool {
+export class Pool<F extends AnyFn = AnyFn, const A extends ArgList = []> {
   readonly #ex: ProcessPoolExecutor;
   #state: 'run' | 'close' | 'terminate' = 'run';
 
   /**
+   * `initializer` must accept `initargs`; `F` and `A` serve only that check.
    * @throws RangeError for a bad `processes` or `maxtasksperchild`; TypeError for other bad
    *   options, or `initargs` that cannot be sent to a child.
    */
-  constructor(processes?: number | null, options: PoolOptions = {}) {
+  constructor(processes?: number | null, options: PoolOptions<F, A> = {}) {
     const n = processes ?? cpuCount();
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) {
       throw new RangeError(
@@ -91,7 +104,7 @@ export class Pool {
         `Pool: maxtasksperchild must be a positive integer or null: received ${describeValue(maxtasksperchild)}`,
       );
     }
-    this.#ex = new ProcessPoolExecutor({
+    this.#ex = new ProcessPoolExecutor<AnyFn, readonly unknown[]>({
       maxWorkers: n,
       initializer,
       initargs,
@@ -108,25 +121,25 @@ export class Pool {
    * `fn(...args)` in a child; resolves to its result. `kwds`, when it has keys, reaches `fn` as
    * one trailing object (as a Process's `kwargs`); `{}` is no keywords, as in Python.
    */
-  apply<R>(
-    fn: (...args: any[]) => R,
-    args: unknown[] = [],
-    kwds?: Record<string, unknown> | null,
-  ): Promise<Awaited<R>> {
+  apply<F extends AnyFn, const A extends ArgList = [], K extends Kwargs = undefined>(
+    fn: Accepting<F, CallArgs<A, K>>,
+    args: A = [] as unknown as A,
+    kwds?: K,
+  ): Promise<Awaited<ReturnType<F>>> {
     try {
-      return this.applyAsync(fn, args, kwds).get();
+      return this.applyAsync<F, A, K>(fn, args, kwds).get();
     } catch (e) {
       return Promise.reject(e);
     }
   }
 
   /** `fn(...args)` in a child; `callback`/`errorCallback` run in this process when it ends. */
-  applyAsync<R>(
-    fn: (...args: any[]) => R,
-    args: unknown[] = [],
-    kwds?: Record<string, unknown> | null,
-    options: ApplyAsyncOptions<Awaited<R>> = {},
-  ): AsyncResult<Awaited<R>> {
+  applyAsync<F extends AnyFn, const A extends ArgList = [], K extends Kwargs = undefined>(
+    fn: Accepting<F, CallArgs<A, K>>,
+    args: A = [] as unknown as A,
+    kwds?: K,
+    options: ApplyAsyncOptions<Awaited<ReturnType<F>>> = {},
+  ): AsyncResult<Awaited<ReturnType<F>>> {
     this.#check();
     checkFunction(fn, 'Pool.applyAsync');
     if (!Array.isArray(args))
@@ -139,7 +152,7 @@ export class Pool {
       );
     }
     const all = kwds && Object.keys(kwds).length > 0 ? [...args, kwds] : args;
-    const f = this.#ex.submit(fn as Fn, ...all) as Future<Awaited<R>>;
+    const f = this.#ex.submit(fn as Fn, ...all) as Future<Awaited<ReturnType<F>>>;
     hook(f, options);
     return new AsyncResult(f);
   }
@@ -148,18 +161,18 @@ export class Pool {
    * `fn` over `iterable`, in order; resolves to the list of results once every call has ended
    * (a failed call rejects it with the first error to arrive, after the others have run).
    */
-  async map<R>(
-    fn: (x: any) => R,
-    iterable: Iterable<unknown>,
+  async map<T, R>(
+    fn: (x: T) => R,
+    iterable: Iterable<T>,
     chunksize?: number,
     options: PoolMapOptions = {},
   ): Promise<Awaited<R>[]> {
     return this.mapAsync(fn, iterable, chunksize, options).get();
   }
 
-  mapAsync<R>(
-    fn: (x: any) => R,
-    iterable: Iterable<unknown>,
+  mapAsync<T, R>(
+    fn: (x: T) => R,
+    iterable: Iterable<T>,
     chunksize?: number,
     options: ApplyAsyncOptions<Awaited<R>[]> & PoolMapOptions = {},
   ): AsyncResult<Awaited<R>[]> {
@@ -176,20 +189,22 @@ export class Pool {
   /**
    * `fn(...args)` for each item `args` of `iterable`, which may be any iterable (an array, a
    * string, a typed array, a Set, a generator), as Python's `func(*args)`; resolves to the list
-   * of results.
+   * of results. An item's elements must have the types of `fn`'s parameters (a compile error
+   * otherwise); how many there are is not checked, as an iterable's length is known only when it
+   * runs (an extra argument is passed and ignored).
    */
-  async starmap<R>(
-    fn: (...args: any[]) => R,
-    iterable: Iterable<Iterable<unknown>>,
+  async starmap<R, A extends ArgList = unknown[]>(
+    fn: (...args: A) => R,
+    iterable: Iterable<StarArgs<A>>,
     chunksize?: number,
     options: PoolMapOptions = {},
   ): Promise<Awaited<R>[]> {
     return this.starmapAsync(fn, iterable, chunksize, options).get();
   }
 
-  starmapAsync<R>(
-    fn: (...args: any[]) => R,
-    iterable: Iterable<Iterable<unknown>>,
+  starmapAsync<R, A extends ArgList = unknown[]>(
+    fn: (...args: A) => R,
+    iterable: Iterable<StarArgs<A>>,
     chunksize?: number,
     options: ApplyAsyncOptions<Awaited<R>[]> & PoolMapOptions = {},
   ): AsyncResult<Awaited<R>[]> {
@@ -262,9 +277,9 @@ export class Pool {
    * `next({ timeout })` is Python's `next(timeout)`: see IMapIterator.
    * @throws RangeError (ERR_WEFT_POOL_NOT_RUNNING) at the call when the pool is not running.
    */
-  imap<R>(
-    fn: (x: any) => R,
-    iterable: Iterable<unknown>,
+  imap<T, R>(
+    fn: (x: T) => R,
+    iterable: Iterable<T>,
     chunksize = 1,
     options: PoolMapOptions = {},
   ): IMapIterator<Awaited<R>> {
@@ -288,9 +303,9 @@ export class Pool {
    * error is thrown in its turn the same way; `next({ timeout })` as `imap`'s.
    * @throws RangeError (ERR_WEFT_POOL_NOT_RUNNING) at the call when the pool is not running.
    */
-  imapUnordered<R>(
-    fn: (x: any) => R,
-    iterable: Iterable<unknown>,
+  imapUnordered<T, R>(
+    fn: (x: T) => R,
+    iterable: Iterable<T>,
     chunksize = 1,
   ): IMapIterator<Awaited<R>> {
     this.#check();

@@ -13,12 +13,13 @@
  * a watchdog in the child — ends by itself if the parent dies without exiting (SIGKILL).
  */
 import { availableParallelism, constants } from 'node:os';
+import type { ArgList, Kwargs } from '../internal/call-args.js';
 import { describeValue } from '../internal/errors.js';
 import { handleClosed, handleOpened } from '../internal/live-handles.js';
 import { collectHandoffs, type Handoff, prepareHandoffs } from '../internal/process/fd-handoff.js';
 import { ChildHandle } from '../internal/process/spawn.js';
 import { collectTransfers, dropTransfers } from '../internal/process/transfers.js';
-import type { RunTargetOptions, RunTargetPayload } from '../internal/run-target.js';
+import type { RunTargetOptions, RunTargetPayload, TargetFn } from '../internal/run-target.js';
 import { checkDaemon, checkName, checkRunOptions, RunTarget } from '../internal/run-target.js';
 import { encode } from '../internal/serialize.js';
 import { refuseStartInTaskModule } from '../internal/task-ref.js';
@@ -26,7 +27,16 @@ import { startTimer, stopTimer } from '../internal/waiter.js';
 import { OSError, RuntimeError } from './errors.js';
 import { identity } from './process-identity.js';
 
-export interface ProcessOptions extends RunTargetOptions {
+/**
+ * `F`, `A` and `K` are the types of `target`, `args` and `kwargs`: given them (or inferred from
+ * a call that takes these options), `target` must accept the others; the defaults leave them
+ * unchecked.
+ */
+export interface ProcessOptions<
+  F extends TargetFn = TargetFn,
+  A extends ArgList = any[],
+  K extends Kwargs = any,
+> extends RunTargetOptions<F, A, K> {
   /** Default `Process-N`. */
   name?: string;
   /** Default: the daemon flag of the current process. */
@@ -71,7 +81,11 @@ const SIGNALS = constants.signals as Record<string, number>;
  * module variable changed in the child is not changed in the parent: share state through
  * `Queue`, `Value`, `Manager()`… passed in `args`.
  */
-export class Process {
+export class Process<
+  F extends TargetFn = TargetFn,
+  const A extends ArgList = [],
+  K extends Kwargs = undefined,
+> {
   #name: string;
   #daemon: boolean;
   #target: RunTarget;
@@ -87,7 +101,11 @@ export class Process {
   /** The handle `parentProcess()` gives: not our child, so its end is seen through our ppid. */
   #parent = false;
 
-  constructor(options: ProcessOptions = {}) {
+  /**
+   * `target` must accept `args` and then `kwargs` (a compile error otherwise, where Python
+   * raises TypeError in the child); `F`, `A` and `K` serve only that check.
+   */
+  constructor(options: ProcessOptions<F, A, K> = {}) {
     const { target, name, daemon } = checkRunOptions('Process', options);
     this.#target = target;
     this.#name = name ?? `${identity().childPrefix}${++counter}`;

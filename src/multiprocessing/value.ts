@@ -2,6 +2,7 @@ import { describeValue } from '../internal/errors.js';
 import { broker } from '../internal/process/broker-client.js';
 import { brokerSync } from '../internal/process/broker-sync.js';
 import { coercer } from '../internal/process/typecodes.js';
+import type { TypeCode } from '../threading/typecodes.js';
 import { Lock } from './lock.js';
 import { RLock } from './rlock.js';
 import { registerKind, type SharedInit, SharedObject } from './shared-object.js';
@@ -110,6 +111,6 @@ export class SharedValue extends SharedObject {
 registerKind('mp:Value', (s) => SharedValue._revive(s), import.meta.url);
 
 /** Python's `multiprocessing.Value(typecode, init)`. */
-export function Value(typecode: string, init = 0, options: SharedOptions = {}): SharedValue {
+export function Value(typecode: TypeCode, init = 0, options: SharedOptions = {}): SharedValue {
   return new SharedValue(typecode, init, options);
 }

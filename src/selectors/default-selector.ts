@@ -43,8 +43,8 @@ function endWait(w: Waiter<void>): void {
   w.withdraw(true, undefined);
 }
 
-interface Entry {
-  key: SelectorKey;
+interface Entry<D> {
+  key: SelectorKey<D | undefined>;
   unwatch: () => void;
 }
 
@@ -55,17 +55,21 @@ interface Entry {
  * **Cancellation:** a cancelled `select()` reports nothing and loses nothing: the ready sockets
  * are reported by the next call.
  *
+ * `D` is the type of the `data` registered with the sockets (Python's anything, so `unknown` by
+ * default), as the keys give it back: `new DefaultSelector<Callback>()` types `key.data` as
+ * `Callback | undefined` (undefined for a socket registered without data).
+ *
  * @example
- * const sel = new DefaultSelector();
+ * const sel = new DefaultSelector<(sock: Socket, mask: number) => void>();
  * sel.register(srv, EVENT_READ, accept);
- * for (;;) for (const [key, mask] of await sel.select()) key.data(key.fileobj, mask);
+ * for (;;) for (const [key, mask] of await sel.select()) key.data?.(key.fileobj, mask);
  */
-export class DefaultSelector {
-  private readonly entries = new Map<Socket, Entry>();
+export class DefaultSelector<D = unknown> {
+  private readonly entries = new Map<Socket, Entry<D>>();
   private readonly candidates = new Set<Socket>();
   private waiter: Waiter<void> | null = null;
   private closed = false;
-  private mapping: SelectorMapping<Socket, SelectorKey> | null = null;
+  private mapping: SelectorMapping<Socket, SelectorKey<D | undefined>> | null = null;
 
   /**
    * Starts watching `fileobj` for `events` (`EVENT_READ | EVENT_WRITE`), with `data` attached.
@@ -73,7 +77,7 @@ export class DefaultSelector {
    *   (Python's ValueError "Invalid file descriptor: -1"), or a closed selector. {TypeError} not
    *   a weft socket, or events not an integer.
    */
-  register<D>(fileobj: Socket, events: number, data?: D): SelectorKey<D | undefined> {
+  register<E extends D>(fileobj: Socket, events: number, data?: E): SelectorKey<E | undefined> {
     this.checkOpen();
     checkSocket('register', fileobj);
     checkEvents(events);
@@ -94,7 +98,7 @@ export class DefaultSelector {
    * @throws {KeyError} not registered (after `close()` too, as Python). {TypeError} not a weft
    *   socket (Python's ValueError "Invalid file object").
    */
-  unregister(fileobj: Socket): SelectorKey {
+  unregister(fileobj: Socket): SelectorKey<D | undefined> {
     checkSocket('unregister', fileobj);
     const e = this.entries.get(fileobj);
     if (e === undefined) throw new KeyError(`${describeObj(fileobj)} is not registered`);
@@ -109,7 +113,7 @@ export class DefaultSelector {
    * @throws {KeyError} not registered (after `close()` too, as Python). {TypeError} not a weft
    *   socket, or events not an integer. {RangeError} a bad events mask.
    */
-  modify<D>(fileobj: Socket, events: number, data?: D): SelectorKey<D | undefined> {
+  modify<E extends D>(fileobj: Socket, events: number, data?: E): SelectorKey<E | undefined> {
     checkSocket('modify', fileobj);
     const e = this.entries.get(fileobj);
     if (e === undefined) throw new KeyError(`${describeObj(fileobj)} is not registered`);
@@ -126,7 +130,7 @@ export class DefaultSelector {
    * `[key, mask]` pairs, `mask` being the ready subset of the key's events. Resolves to `[]` on
    * timeout.
    */
-  async select(options: SelectOptions = {}): Promise<[SelectorKey, number][]> {
+  async select(options: SelectOptions = {}): Promise<[SelectorKey<D | undefined>, number][]> {
     this.checkOpen();
     const timeout = options.timeout ?? null;
     if (timeout !== null && typeof timeout !== 'number') {
@@ -162,7 +166,7 @@ export class DefaultSelector {
    * The registered sockets and their keys: a read-only live view, as Python's mapping (a
    * socket registered later is in it; after `close()` it is empty).
    */
-  getMap(): ReadonlyMap<Socket, SelectorKey> {
+  getMap(): ReadonlyMap<Socket, SelectorKey<D | undefined>> {
     this.mapping ??= new SelectorMapping(
       (s: Socket) => this.entries.get(s)?.key,
       () => [...this.entries.values()].map((e) => e.key),
@@ -176,7 +180,7 @@ export class DefaultSelector {
    * @throws {KeyError} not registered. {RuntimeError} after `close()` (Python's "Selector is
    *   closed"). {TypeError} not a weft socket (Python's ValueError "Invalid file object").
    */
-  getKey(fileobj: Socket): SelectorKey {
+  getKey(fileobj: Socket): SelectorKey<D | undefined> {
     if (this.closed) throw selectorClosed('getKey()');
     checkSocket('getKey', fileobj);
     const e = this.entries.get(fileobj);
@@ -211,8 +215,8 @@ export class DefaultSelector {
     if (w !== null) w.wake(undefined);
   }
 
-  private collect(): [SelectorKey, number][] {
-    const ready: [SelectorKey, number][] = [];
+  private collect(): [SelectorKey<D | undefined>, number][] {
+    const ready: [SelectorKey<D | undefined>, number][] = [];
     for (const sock of this.candidates) {
       const e = this.entries.get(sock);
       if (e === undefined) {

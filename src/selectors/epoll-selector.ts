@@ -65,14 +65,16 @@ function toEpoll(events: number): number {
  * `select({ timeout })`, `getMap`, `getKey`, `close`. An error or hang-up on a socket reports
  * it ready for the events it was registered for (the next call then raises), as epoll does.
  *
+ * `D` is the type of the registered `data`, as for `DefaultSelector`.
+ *
  * **Cancellation:** a cancelled `select()` reports nothing and loses nothing.
  * @throws {OSError} ENOSYS where the addon is not built (see `EpollSelector.native`).
  */
-export class EpollSelector implements ReadaheadOwner {
+export class EpollSelector<D = unknown> implements ReadaheadOwner {
   /** True when the addon is loaded and EpollSelector works here. */
   static readonly native: boolean = io !== null;
   private readonly poller: object;
-  private readonly byFd = new Map<number, SelectorKey<any, RawSocket>>();
+  private readonly byFd = new Map<number, SelectorKey<D | undefined, RawSocket>>();
   private readonly out = new Int32Array(MAX_EVENTS * 4);
   private readonly rbuf = Buffer.allocUnsafeSlow(RBUF_SIZE);
   /** Sockets given bytes (or an EOF/error) in rbuf by the last poll. */
@@ -82,7 +84,7 @@ export class EpollSelector implements ReadaheadOwner {
   private mark = 0;
   private waiter: Waiter<void> | null = null;
   private closed = false;
-  private mapping: SelectorMapping<RawSocket, SelectorKey<unknown, RawSocket>> | null = null;
+  private mapping: SelectorMapping<RawSocket, SelectorKey<D | undefined, RawSocket>> | null = null;
 
   constructor() {
     if (io === null) {
@@ -96,7 +98,11 @@ export class EpollSelector implements ReadaheadOwner {
     this.poller = p;
   }
 
-  register<D>(fileobj: RawSocket, events: number, data?: D): SelectorKey<D | undefined, RawSocket> {
+  register<E extends D>(
+    fileobj: RawSocket,
+    events: number,
+    data?: E,
+  ): SelectorKey<E | undefined, RawSocket> {
     this.checkOpen();
     checkRawSocket('register', fileobj);
     checkEvents(events);
@@ -126,7 +132,7 @@ export class EpollSelector implements ReadaheadOwner {
   }
 
   /** After `close()` a KeyError, as Python's (nothing is registered any more). */
-  unregister(fileobj: RawSocket): SelectorKey<unknown, RawSocket> {
+  unregister(fileobj: RawSocket): SelectorKey<D | undefined, RawSocket> {
     checkRawSocket('unregister', fileobj);
     const key = this.keyOf(fileobj);
     if (key === undefined || key.fileobj !== fileobj) {
@@ -146,7 +152,11 @@ export class EpollSelector implements ReadaheadOwner {
   }
 
   /** After `close()` a KeyError, as Python's (nothing is registered any more). */
-  modify<D>(fileobj: RawSocket, events: number, data?: D): SelectorKey<D | undefined, RawSocket> {
+  modify<E extends D>(
+    fileobj: RawSocket,
+    events: number,
+    data?: E,
+  ): SelectorKey<E | undefined, RawSocket> {
     checkRawSocket('modify', fileobj);
     const fd = fileobj.fileno();
     const old = this.byFd.get(fd);
@@ -159,7 +169,9 @@ export class EpollSelector implements ReadaheadOwner {
   }
 
   /** Waits until a registered socket is ready (or `timeout` ms pass): `[key, mask]` pairs. */
-  async select(options: SelectOptions = {}): Promise<[SelectorKey<any, RawSocket>, number][]> {
+  async select(
+    options: SelectOptions = {},
+  ): Promise<[SelectorKey<D | undefined, RawSocket>, number][]> {
     this.checkOpen();
     const timeout = options.timeout ?? null;
     if (timeout !== null && typeof timeout !== 'number') {
@@ -181,7 +193,7 @@ export class EpollSelector implements ReadaheadOwner {
   }
 
   /** A read-only live view of the keys by socket, as Python's mapping (see DefaultSelector). */
-  getMap(): ReadonlyMap<RawSocket, SelectorKey<unknown, RawSocket>> {
+  getMap(): ReadonlyMap<RawSocket, SelectorKey<D | undefined, RawSocket>> {
     this.mapping ??= new SelectorMapping(
       (s: RawSocket) => (s instanceof RawSocket ? this.keyOf(s) : undefined),
       () => this.byFd.values(),
@@ -191,7 +203,7 @@ export class EpollSelector implements ReadaheadOwner {
   }
 
   /** After `close()` a RuntimeError, as Python's "Selector is closed". */
-  getKey(fileobj: RawSocket): SelectorKey<unknown, RawSocket> {
+  getKey(fileobj: RawSocket): SelectorKey<D | undefined, RawSocket> {
     if (this.closed) throw selectorClosed('getKey()');
     checkRawSocket('getKey', fileobj);
     const key = this.keyOf(fileobj);
@@ -204,7 +216,7 @@ export class EpollSelector implements ReadaheadOwner {
    * as Python's selectors search when the descriptor is gone, so that a socket closed before it
    * was unregistered can still be unregistered (and its descriptor number reused).
    */
-  private keyOf(fileobj: RawSocket): SelectorKey<unknown, RawSocket> | undefined {
+  private keyOf(fileobj: RawSocket): SelectorKey<D | undefined, RawSocket> | undefined {
     const fd = fileobj.fileno();
     if (fd >= 0) return this.byFd.get(fd);
     for (const key of this.byFd.values()) if (key.fileobj === fileobj) return key;
@@ -266,7 +278,7 @@ export class EpollSelector implements ReadaheadOwner {
     s._raEnd = s._ra.length;
   }
 
-  private poll(): [SelectorKey<any, RawSocket>, number][] {
+  private poll(): [SelectorKey<D | undefined, RawSocket>, number][] {
     const b = io as NonNullable<typeof io>;
     // Read-ahead the caller did not receive since the last poll: keep it, read no more for it.
     const lent = this.lent;
@@ -285,7 +297,7 @@ export class EpollSelector implements ReadaheadOwner {
     const n = b.epollWaitRecv(this.poller, this.out, this.rbuf);
     if (n < 0) throw new OSError(`epoll_wait failed (errno ${-n})`, '');
     const mark = ++this.mark;
-    const ready: [SelectorKey<any, RawSocket>, number][] = [];
+    const ready: [SelectorKey<D | undefined, RawSocket>, number][] = [];
     const out = this.out;
     for (let i = 0; i < n; i++) {
       const key = this.byFd.get(out[4 * i] as number);

@@ -3,7 +3,14 @@ import { describeValue } from '../internal/errors.js';
 import { kShared, registerSharedKind, type SharedState } from '../internal/serialize.js';
 import type { Lock } from './lock.js';
 import type { RLock } from './rlock.js';
-import { ctorOf, isAtomic, type TypeCode, type Typed } from './typecodes.js';
+import {
+  type CodeOf,
+  ctorOf,
+  type ElementOf,
+  isAtomic,
+  type TypeCode,
+  type Typed,
+} from './typecodes.js';
 import { checkElement, lockOf, type SharedOptions } from './value.js';
 
 type Scalar = number | bigint;
@@ -86,7 +93,21 @@ export class SharedArray<T extends Scalar = number> implements Iterable<T> {
   }
 }
 
-/** Python's `Array(typecode, size_or_initializer)`: a shared array with a lock. */
+/**
+ * Python's `Array(typecode, size_or_initializer)`: a shared array with a lock. The type code
+ * gives the type of the elements, as for `Value`: bigints for `'l'`, `'L'`, `'q'` and `'Q'`,
+ * numbers for the others.
+ */
+function sharedArray<const C extends TypeCode>(
+  type: C,
+  sizeOrItems: number | Iterable<ElementOf<C>>,
+  options?: SharedOptions,
+): SharedArray<ElementOf<C>>;
+function sharedArray<T extends Scalar>(
+  type: CodeOf<T>,
+  sizeOrItems: number | Iterable<NoInfer<T>>,
+  options?: SharedOptions,
+): SharedArray<T>;
 function sharedArray<T extends Scalar = number>(
   type: TypeCode,
   sizeOrItems: number | Iterable<NoInfer<T>>,

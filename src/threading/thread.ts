@@ -18,9 +18,10 @@
 import { debuglog } from 'node:util';
 import type { Worker } from 'node:worker_threads';
 import { load } from '../internal/atomics.js';
+import type { ArgList, Kwargs } from '../internal/call-args.js';
 import { handleClosed, handleOpened } from '../internal/live-handles.js';
 import { clearLongTimeout, type LongTimer, setLongTimeout } from '../internal/long-timer.js';
-import type { RunTargetOptions, RunTargetPayload } from '../internal/run-target.js';
+import type { RunTargetOptions, RunTargetPayload, TargetFn } from '../internal/run-target.js';
 import { checkDaemon, checkName, checkRunOptions, RunTarget } from '../internal/run-target.js';
 import {
   decodeError,
@@ -60,7 +61,16 @@ import { reportThreadException } from './excepthook.js';
 /** Longest single park of a join (see `joinable`). */
 const JOIN_RECHECK_MS = 250;
 
-export interface ThreadOptions extends RunTargetOptions {
+/**
+ * `F`, `A` and `K` are the types of `target`, `args` and `kwargs`: given them (or inferred from
+ * a call that takes these options), `target` must accept the others; the defaults leave them
+ * unchecked.
+ */
+export interface ThreadOptions<
+  F extends TargetFn = TargetFn,
+  A extends ArgList = any[],
+  K extends Kwargs = any,
+> extends RunTargetOptions<F, A, K> {
   /** Default `Thread-N`. */
   name?: string;
   /** Default: the daemon flag of the thread creating it. */
@@ -106,7 +116,11 @@ let current: Thread | null = null;
  * An exception escaping `run()` goes to `threading.excepthook` (stderr by default); `join()`
  * does not throw it.
  */
-export class Thread {
+export class Thread<
+  F extends TargetFn = TargetFn,
+  const A extends ArgList = [],
+  K extends Kwargs = undefined,
+> {
   #name: string;
   #daemon: boolean;
   #target: RunTarget;
@@ -114,7 +128,11 @@ export class Thread {
   #started = false;
   #exited: Promise<void> | null = null;
 
-  constructor(options: ThreadOptions = {}) {
+  /**
+   * `target` must accept `args` and then `kwargs` (a compile error otherwise, where Python
+   * raises TypeError when the thread runs); `F`, `A` and `K` serve only that check.
+   */
+  constructor(options: ThreadOptions<F, A, K> = {}) {
     const { target, name, daemon } = checkRunOptions('Thread', options);
     this.#target = target;
     this.#name = name ?? `Thread-${nextThreadNumber()}`;

@@ -3,6 +3,7 @@
  * unless `cancel()` came first. The wait runs in the timer's own thread, on an `Event` both sides
  * share (`finished`), so `cancel()` works from any thread it reaches.
  */
+import type { Accepting, AnyFn, ArgList, CallArgs } from '../internal/call-args.js';
 import { describeValue } from '../internal/errors.js';
 import { kShared, registerSharedKind, type SharedState } from '../internal/serialize.js';
 import { resolveTaskRef, type TaskRef, task, toTaskRef } from '../internal/task-ref.js';
@@ -19,7 +20,11 @@ import { handleFor, Thread } from './thread.js';
  * t.start();
  * t.cancel();   // before it fires: nothing is called
  */
-export class Timer extends Thread {
+export class Timer<
+  F extends AnyFn = AnyFn,
+  const A extends ArgList = [],
+  K extends Record<string, unknown> | null = null,
+> extends Thread {
   readonly interval: number;
   readonly args: unknown[];
   readonly kwargs: Record<string, unknown> | null;
@@ -28,11 +33,15 @@ export class Timer extends Thread {
   /** How the worker finds the function (a field, so it crosses with the subclass's fields). */
   readonly _ref: TaskRef;
 
+  /**
+   * `fn` must accept `args` and then `kwargs` (a compile error otherwise, where Python raises
+   * TypeError when the timer fires); `F`, `A` and `K` serve only that check.
+   */
   constructor(
     interval: number,
-    fn: (...args: any[]) => unknown,
-    args: readonly unknown[] | null = null,
-    kwargs: Record<string, unknown> | null = null,
+    fn: Accepting<F, CallArgs<A, K>>,
+    args: A | null = null,
+    kwargs: K | null = null,
   ) {
     if (typeof interval !== 'number' || Number.isNaN(interval)) {
       throw new TypeError(

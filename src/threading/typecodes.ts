@@ -2,6 +2,19 @@
 import { describeValue } from '../internal/errors.js';
 
 export type TypeCode = 'b' | 'B' | 'h' | 'H' | 'i' | 'I' | 'l' | 'L' | 'q' | 'Q' | 'f' | 'd';
+
+/** The 64-bit integer codes, whose elements are bigints (see CODES). */
+type BigCode = 'l' | 'L' | 'q' | 'Q';
+
+/** What an element of type code `C` is in JavaScript: a bigint for the 64-bit integer codes. */
+export type ElementOf<C extends TypeCode> = C extends BigCode ? bigint : number;
+
+/** The type codes whose elements are `T` (never for a `T` that is neither number nor bigint). */
+export type CodeOf<T> = [T] extends [bigint]
+  ? BigCode
+  : [T] extends [number]
+    ? Exclude<TypeCode, BigCode>
+    : never;
 export type Typed =
   | Int8Array
   | Uint8Array

@@ -2,7 +2,15 @@ import { type IntegerArray, loadElement, storeElement } from '../internal/atomic
 import { describeValue } from '../internal/errors.js';
 import { kShared, registerSharedKind, type SharedState } from '../internal/serialize.js';
 import { RLock } from './rlock.js';
-import { ctorOf, isAtomic, isBig, type TypeCode, type Typed } from './typecodes.js';
+import {
+  type CodeOf,
+  ctorOf,
+  type ElementOf,
+  isAtomic,
+  isBig,
+  type TypeCode,
+  type Typed,
+} from './typecodes.js';
 
 export interface SharedOptions {
   /** `true` (default) gives it a fresh RLock, `false` none, or the Lock/RLock to use. */
@@ -88,7 +96,22 @@ export function lockOf(
   );
 }
 
-/** Python's `Value(typecode, value)`: a shared scalar with a lock. */
+/**
+ * Python's `Value(typecode, value)`: a shared scalar with a lock. The type code gives the type
+ * of the value: a bigint for `'l'`, `'L'`, `'q'` and `'Q'`, a number for the others
+ * (`Value('q', 0n)` is a `SharedValue<bigint>`; `Value('q', 0)` does not compile). The element
+ * type may also be given (`Value<bigint>('q')`), and must match the code.
+ */
+export function Value<const C extends TypeCode>(
+  type: C,
+  init?: ElementOf<C>,
+  options?: SharedOptions,
+): SharedValue<ElementOf<C>>;
+export function Value<T extends Scalar>(
+  type: CodeOf<T>,
+  init?: NoInfer<T>,
+  options?: SharedOptions,
+): SharedValue<T>;
 export function Value<T extends Scalar = number>(
   type: TypeCode,
   init?: NoInfer<T>,

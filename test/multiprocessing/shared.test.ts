@@ -613,7 +613,7 @@ describe('multiprocessing shared objects', () => {
     assert.equal(await a.add(0, 1), 2.5);
     assert.deepEqual(await a.toArray(), [2.5, 4]);
     await assert.rejects(a.get(5), RangeError);
-    assert.throws(() => Value('z', 0), TypeError);
+    assert.throws(() => Value('z' as never, 0), TypeError);
     assert.throws(() => Value('i', 0, { lock: false }).getLock(), TypeError);
   });
 

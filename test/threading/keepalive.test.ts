@@ -28,7 +28,7 @@ test('a wait-for cycle through three threads is reported, and the others then pr
     (k) =>
       new Thread({
         target: cycleLink,
-        args: [locks[k], locks[(k + 1) % 3], ready, out, k * 100],
+        args: [locks[k]!, locks[(k + 1) % 3]!, ready, out, k * 100],
         name: `link-${k}`,
       }),
   );

@@ -146,6 +146,7 @@ describe('Thread', () => {
       override run() {}
     }
     assert.throws(() => new Unmarked().start(), TaskReferenceError);
+    // @ts-expect-error: a function cannot reach a worker (the TypeError tested here)
     const t = new Thread({ target: sleepFor, args: [() => 1] });
     assert.throws(() => t.start(), TypeError);
   });

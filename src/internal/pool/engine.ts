@@ -107,7 +107,7 @@ export interface EngineOptions {
   maxWorkers: number;
   namePrefix: string;
   initializer: Function | null;
-  initargs: unknown[];
+  initargs: readonly unknown[];
   /** Tasks a worker runs before it is replaced (0: no limit). */
   maxTasksPerWorker: number;
   /** Memory limits of each worker thread (threads only). */
@@ -817,7 +817,11 @@ function owedAt(w: PoolWorker, slot: number, k: number): Item | undefined {
  * start (a child's boot message is sent from an event handler, where it would crash this
  * process).
  */
-export function checkInitargs(what: string, kind: 'thread' | 'process', initargs: unknown[]): void {
+export function checkInitargs(
+  what: string,
+  kind: 'thread' | 'process',
+  initargs: readonly unknown[],
+): void {
   const tokens: string[] = [];
   try {
     const v = collectTransfers(tokens, () =>

@@ -51,7 +51,7 @@ export interface RunnerBoot {
   kind: 'thread' | 'process';
   name: string;
   initializer: TaskRef | null;
-  initargs: unknown[];
+  initargs: readonly unknown[];
   states: SharedArrayBuffer | null;
 }
 

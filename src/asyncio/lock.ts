@@ -5,6 +5,7 @@ import {
   describeCycle,
   describeValue,
 } from '../internal/errors.js';
+import { releaser } from '../internal/releaser.js';
 import { type ParsedAcquire, parseAcquire, type WaitOptions } from '../internal/wait-options.js';
 import {
   type CallWaits,
@@ -359,18 +360,4 @@ export async function holdWaited<
   // call over): the hold is given back, as CPython's acquire gives back a wake-up it will not use.
   call.raiseLate(() => primitive.release());
   return releaser(() => primitive.release());
-}
-
-/** A handle that runs `release` once when disposed (sync or async `using`). */
-export function releaser(release: () => void): Disposable & AsyncDisposable {
-  let done = false;
-  const dispose = (): void => {
-    if (done) return;
-    done = true;
-    release();
-  };
-  return {
-    [Symbol.dispose]: dispose,
-    [Symbol.asyncDispose]: async () => dispose(),
-  };
 }

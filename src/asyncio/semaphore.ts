@@ -1,8 +1,9 @@
 import { checkReleaseCount, describeValue } from '../internal/errors.js';
+import { releaser } from '../internal/releaser.js';
 import { type ParsedAcquire, parseAcquire } from '../internal/wait-options.js';
 import { tieInnerWait, Waiter, WaiterList } from '../internal/waiter.js';
 import { RuntimeError } from './errors.js';
-import { type AcquireOptions, holdWaited, releaser } from './lock.js';
+import { type AcquireOptions, holdWaited } from './lock.js';
 
 const TRUE = Promise.resolve(true);
 const FALSE = Promise.resolve(false);

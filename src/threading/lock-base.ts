@@ -6,12 +6,12 @@
 import { cas } from '../internal/atomics.js';
 import { currentContext } from '../internal/context.js';
 import { describeValue } from '../internal/errors.js';
+import { releaser } from '../internal/releaser.js';
 import { kShared, type SharedState } from '../internal/serialize.js';
 import { selfTid } from '../internal/shm/world.js';
 import { parseAcquire, type WaitOptions } from '../internal/wait-options.js';
 import { RuntimeError } from './errors.js';
 import { LockCore, type LockState } from './lock-core.js';
-import { releaser } from './releaser.js';
 import { inspectCustom } from './repr.js';
 
 export interface AcquireOptions extends WaitOptions {

@@ -17,6 +17,7 @@
  */
 import { cas, load, store } from '../internal/atomics.js';
 import { checkReleaseCount, describeValue } from '../internal/errors.js';
+import { releaser } from '../internal/releaser.js';
 import { kShared, registerSharedKind, type SharedState } from '../internal/serialize.js';
 import {
   AGAIN,
@@ -29,7 +30,6 @@ import {
 import { parseAcquire } from '../internal/wait-options.js';
 import { RuntimeError } from './errors.js';
 import { type AcquireOptions, refuseTimeoutWithoutBlocking } from './lock-base.js';
-import { releaser } from './releaser.js';
 import { inspectCustom } from './repr.js';
 
 const VALUE = 0;

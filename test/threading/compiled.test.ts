@@ -41,6 +41,7 @@ test('threads and queues work from compiled JavaScript without a loader', () => 
         'hooks',
         'live-handles',
         'long-timer',
+        'releaser',
         'run-target',
         'serialize',
         'task-ref',

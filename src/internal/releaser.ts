@@ -1,4 +1,7 @@
-/** A handle whose disposal runs `release` once: `using _ = await lock.hold()`. */
+/**
+ * A handle whose disposal runs `release` once: `using _ = await lock.hold()`. Shared by the
+ * asyncio and threading locks and semaphores: a second disposal (sync then async) does nothing.
+ */
 export function releaser(release: () => void): Disposable & AsyncDisposable {
   let done = false;
   const dispose = (): void => {

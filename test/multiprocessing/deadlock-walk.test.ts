@@ -1,0 +1,165 @@
+/**
+ * The broker's wait-for walk (src/internal/process/broker-deadlock.ts), property-tested on
+ * random worlds of sessions, locks and waits, without processes: whatever it reports is a real
+ * cycle by its own rules, and a cycle of parked threads is never missed.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { Conn, Session } from '../../src/internal/process/broker-conn.js';
+import {
+  findLockCycle,
+  type LockWaiter,
+  lockLabel,
+  sessionLabel,
+  type WalkLock,
+} from '../../src/internal/process/broker-deadlock.js';
+
+interface World {
+  sessions: Session[];
+  locks: WalkLock[];
+  /** Per session: the lock it waits for in a parked …Sync call (-1: none), its awaited locks. */
+  parked: number[];
+  awaited: number[][];
+}
+
+/** A world: each lock held by a session or free; each session parked on at most one lock. */
+const worlds = fc
+  .record({
+    n: fc.integer({ min: 1, max: 6 }),
+    m: fc.integer({ min: 1, max: 6 }),
+  })
+  .chain(({ n, m }) =>
+    fc.record({
+      holders: fc.array(fc.integer({ min: -1, max: n - 1 }), { minLength: m, maxLength: m }),
+      parked: fc.array(fc.integer({ min: -1, max: m - 1 }), { minLength: n, maxLength: n }),
+      awaited: fc.array(fc.uniqueArray(fc.integer({ min: 0, max: m - 1 }), { maxLength: 3 }), {
+        minLength: n,
+        maxLength: n,
+      }),
+      tasks: fc.array(fc.integer({ min: 0, max: 2 }), { minLength: m, maxLength: m }),
+    }),
+  );
+
+function build(w: {
+  holders: number[];
+  parked: number[];
+  awaited: number[][];
+  tasks: number[];
+}): World {
+  const sessions = w.parked.map((_, i) => {
+    const s = new Session(`${100 + i}:0`);
+    s.pid = 100 + i;
+    s.name = `P${i}`;
+    return s;
+  });
+  const locks: WalkLock[] = w.holders.map((h, j) => ({
+    id: `L${j}`,
+    recursive: false,
+    session: h < 0 ? null : (sessions[h] as Session),
+    holderTask: h < 0 ? 0 : (w.tasks[j] as number),
+  }));
+  const waiter = (c: Conn, r: number, lock: WalkLock): void => {
+    const x: LockWaiter = {
+      conn: c,
+      r,
+      timer: null,
+      list: [],
+      attempt: () => false,
+      timedOut: () => {},
+      lockWait: lock,
+    };
+    c.waiters.set(r, x);
+  };
+  sessions.forEach((s, i) => {
+    const a = new Conn(s, 'a');
+    const sy = new Conn(s, 's');
+    s.conns.add(a);
+    s.conns.add(sy);
+    const p = w.parked[i] as number;
+    if (p >= 0) waiter(sy, 1, locks[p] as WalkLock);
+    (w.awaited[i] as number[]).forEach((l, k) => waiter(a, 10 + k, locks[l] as WalkLock));
+  });
+  return { sessions, locks, parked: w.parked, awaited: w.awaited };
+}
+
+/** What session `s` waits for, as the walk's table says a walker of kind `sync` follows. */
+function follows(world: World, s: number, sync: boolean): number[] {
+  const p = world.parked[s] as number;
+  if (p >= 0) return [p];
+  return sync ? [] : (world.awaited[s] as number[]);
+}
+
+test('property: a reported cycle is real, and a cycle of parked threads is always reported', () => {
+  fc.assert(
+    fc.property(
+      worlds,
+      fc.nat(),
+      fc.nat(),
+      fc.boolean(),
+      fc.integer({ min: 0, max: 2 }),
+      (w, meIx, lockIx, sync, task) => {
+        const world = build(w);
+        const me = meIx % world.sessions.length;
+        const l = lockIx % world.locks.length;
+        const lock = world.locks[l] as WalkLock;
+        const meS = world.sessions[me] as Session;
+        if (lock.session === null) return; // a free lock is taken, never walked
+        const cycle = findLockCycle(lock, meS, task, sync);
+        const holderIx = world.sessions.indexOf(lock.session);
+        if (holderIx === me) {
+          // Held by the asking thread: told when it parks, or when its task holds the lock.
+          const expected = sync || (task !== 0 && lock.holderTask === task);
+          assert.equal(cycle !== null, expected);
+          if (cycle) assert.equal(cycle.length, 1);
+          return;
+        }
+        // Reachability by the table's rules: from the holder, back to `me`?
+        const seen = new Set<number>();
+        const reaches = (s: number): boolean => {
+          if (s === me) return true;
+          if (seen.has(s)) return false;
+          seen.add(s);
+          for (const next of follows(world, s, sync)) {
+            const h = world.locks[next]?.session;
+            if (h && reaches(world.sessions.indexOf(h))) return true;
+          }
+          return false;
+        };
+        assert.equal(cycle !== null, reaches(holderIx), 'reported exactly when the walk can close');
+        if (cycle === null) return;
+        // Every edge is true of the world: the chain starts and ends at `me`, each lock is held by
+        // the edge's holder, and each waiter after the first waits for that lock as the walk's
+        // rules allow (parked, or awaited for an async walker).
+        const byLabel = new Map(world.sessions.map((s, i) => [sessionLabel(s), i]));
+        const lockByLabel = new Map(world.locks.map((x, j) => [lockLabel(x), j]));
+        assert.equal(cycle[0]?.waiter, sessionLabel(meS));
+        assert.equal(cycle.at(-1)?.holder, sessionLabel(meS));
+        cycle.forEach((e, i) => {
+          const j = lockByLabel.get(e.resource) as number;
+          const holder = world.locks[j]?.session as Session;
+          assert.equal(sessionLabel(holder), e.holder);
+          if (i > 0) {
+            assert.equal(cycle[i - 1]?.holder, e.waiter);
+            const s = byLabel.get(e.waiter) as number;
+            assert.ok(follows(world, s, sync).includes(j), `${e.waiter} waits for ${e.resource}`);
+          } else assert.equal(j, l);
+        });
+      },
+    ),
+    { numRuns: 2000 },
+  );
+});
+
+test('labels: a thread of a process is named as such', () => {
+  const s = new Session('7:3');
+  s.pid = 7;
+  s.name = 'Process-1, thread Thread-2';
+  assert.equal(sessionLabel(s), "thread 'Thread-2' of process 'Process-1' (pid 7)");
+  s.name = 'MainProcess';
+  assert.equal(sessionLabel(s), "process 'MainProcess' (pid 7)");
+  assert.equal(
+    lockLabel({ id: '7.0.3', recursive: true, session: null, holderTask: 0 }),
+    'RLock 7.0.3',
+  );
+});

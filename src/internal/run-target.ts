@@ -9,7 +9,7 @@
  */
 import type { Accepting, AnyFn, ArgList, CallArgs, Kwargs } from './call-args.js';
 import { describeValue, RuntimeError } from './errors.js';
-import { type TaskRef, toTaskRef } from './task-ref.js';
+import { resolveTaskRef, type TaskRef, toTaskRef } from './task-ref.js';
 
 export type TargetFn = AnyFn;
 
@@ -153,4 +153,23 @@ export function checkDaemon(
     const [message, code] = DAEMON_STARTED[owner];
     throw new RuntimeError(message, code);
   }
+}
+
+/**
+ * The other end of `RunTarget.send`, in the worker or child: the Thread or Process to run,
+ * rebuilt by `adopt` — from the subclass (`cls`, then its fields copied onto it), or from the
+ * base class (`cls` null) with the target found again, `args` and `kwargs`.
+ * @throws TaskReferenceError when the target or subclass cannot be found here.
+ */
+export async function receiveRunTarget<S extends object>(
+  p: RunTargetPayload,
+  adopt: (cls: Function | null, call: RunTargetOptions) => S,
+): Promise<S> {
+  if (p.cls) {
+    const self = adopt((await resolveTaskRef(p.cls)) as Function, {});
+    Object.assign(self, p.fields ?? {});
+    return self;
+  }
+  const target = p.target ? ((await resolveTaskRef(p.target)) as TargetFn) : null;
+  return adopt(null, { target, args: p.args, kwargs: p.kwargs });
 }

@@ -7,8 +7,8 @@
 import { inspect } from 'node:util';
 import { BrokerClient } from '../internal/process/broker-client.js';
 import { settlePassed } from '../internal/process/fd-handoff.js';
+import { receiveRunTarget } from '../internal/run-target.js';
 import { decode } from '../internal/serialize.js';
-import { resolveTaskRef } from '../internal/task-ref.js';
 import { _setCurrentProcess } from './current-process.js';
 import { flushBeforeExit } from './exit-hooks.js';
 import { Process, type ProcessPayload } from './process.js';
@@ -27,24 +27,14 @@ export async function main(encoded: unknown): Promise<void> {
   });
   let code = 0;
   try {
-    let self: Process;
-    if (p.cls) {
-      const cls = await resolveTaskRef(p.cls);
-      self = Process._adopt(cls, { name: p.name, daemon: p.daemon, pid: process.pid });
-      Object.assign(self, p.fields ?? {});
-    } else {
-      const target = p.target
-        ? ((await resolveTaskRef(p.target)) as (...a: unknown[]) => unknown)
-        : null;
-      self = Process._adopt(Process, {
+    const self = await receiveRunTarget(p, (cls, call) =>
+      Process._adopt(cls ?? Process, {
+        ...call,
         name: p.name,
         daemon: p.daemon,
         pid: process.pid,
-        target,
-        args: p.args,
-        kwargs: p.kwargs,
-      });
-    }
+      }),
+    );
     _setCurrentProcess(self);
     await self.run();
   } catch (err) {

@@ -8,9 +8,9 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { RuntimeError } from '../internal/errors.js';
+import { receiveRunTarget } from '../internal/run-target.js';
 import { decode, encodeError } from '../internal/serialize.js';
 import { finishThread, registerSelf, selfTid } from '../internal/shm/world.js';
-import { resolveTaskRef } from '../internal/task-ref.js';
 import { runBeforeThreadExit } from '../internal/thread-exit.js';
 import type { WorkerMessage } from '../internal/worker/protocol.js';
 import { recoverAll } from './owner-death.js';
@@ -52,22 +52,9 @@ export async function main(encoded: unknown): Promise<void> {
   let self: Thread | null = null;
   let threw = false;
   try {
-    if (p.cls) {
-      const cls = await resolveTaskRef(p.cls);
-      self = Thread._adopt(cls, selfTid, { name: p.name, daemon: p.daemon });
-      Object.assign(self, p.fields ?? {});
-    } else {
-      const target = p.target
-        ? ((await resolveTaskRef(p.target)) as (...a: unknown[]) => unknown)
-        : null;
-      self = Thread._adopt(Thread, selfTid, {
-        name: p.name,
-        daemon: p.daemon,
-        target,
-        args: p.args,
-        kwargs: p.kwargs,
-      });
-    }
+    self = await receiveRunTarget(p, (cls, call) =>
+      Thread._adopt(cls ?? Thread, selfTid, { ...call, name: p.name, daemon: p.daemon }),
+    );
     _setCurrentThread(self);
     await self.run();
   } catch (err) {

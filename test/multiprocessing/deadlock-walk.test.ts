@@ -78,7 +78,9 @@ function build(w: {
     s.conns.add(sy);
     const p = w.parked[i] as number;
     if (p >= 0) waiter(sy, 1, locks[p] as WalkLock);
-    (w.awaited[i] as number[]).forEach((l, k) => waiter(a, 10 + k, locks[l] as WalkLock));
+    for (const [k, l] of (w.awaited[i] as number[]).entries()) {
+      waiter(a, 10 + k, locks[l] as WalkLock);
+    }
   });
   return { sessions, locks, parked: w.parked, awaited: w.awaited };
 }

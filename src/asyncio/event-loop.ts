@@ -268,8 +268,9 @@ export class EventLoop {
         `callAt time must be a number (loop time in ms): received ${describeValue(when)}`,
       );
     }
-    // Rounded up: never before `when` (long-timer.ts makes up for Node's millisecond clock), and
-    // in the list of a whole delay (see callLater).
+    // Rounded up, into the list of a whole delay (see callLater). Node's timers count on its
+    // loop's millisecond clock, so this one, as every timer of weft, may still fire up to about
+    // a millisecond before `time()` reaches `when`.
     return this.schedule(when, Math.max(0, Math.ceil(when - this.time())), fn, args);
   }
 

@@ -35,8 +35,8 @@ function chunkOver(t: ChunkedTimer): void {
 }
 
 /**
- * Calls `fn(a, b)` once `ms` milliseconds have passed, however long, never before; null, arming
- * nothing, for Infinity. Two argument slots, so that callers need no closure per timer.
+ * Calls `fn(a, b)` after `ms` milliseconds, however long; null, arming nothing, for Infinity.
+ * Two argument slots, so that callers need no closure per timer.
  */
 export function setLongTimeout<A, B>(
   ms: number,
@@ -44,13 +44,6 @@ export function setLongTimeout<A, B>(
   a: A,
   b: B,
 ): LongTimer | null {
-  // Node counts a timer from libuv's clock in whole milliseconds, truncated when it is armed,
-  // and fires it once whole milliseconds reach `ms`: a timer armed 0.9 ms into a millisecond
-  // fired up to 0.9 ms before `ms` had passed (about one `sleep(5)` in 40 here; more with a
-  // fraction of a millisecond), where Python's never runs before its deadline. Rounded up, plus
-  // one millisecond, every wait lasts at least `ms`; every timer shifts alike, so timers of one
-  // delay armed in one turn still fire in the order they were armed. 0 stays Node's next turn.
-  if (ms > 0) ms = Math.ceil(ms) + 1;
   if (!(ms > MAX_TIMER)) return setTimeout(fn, ms, a, b);
   if (ms === Number.POSITIVE_INFINITY) return null;
   return new ChunkedTimer(ms, fn, a, b);

@@ -1,14 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import {
-  CancelledError,
-  createTask,
-  currentTask,
-  gather,
-  getRunningLoop,
-  run,
-  sleep,
-} from '../../src/asyncio/index.js';
+import { CancelledError, createTask, currentTask, run, sleep } from '../../src/asyncio/index.js';
 import { checkLeaks } from '../support/leaks.js';
 
 checkLeaks();

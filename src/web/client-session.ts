@@ -311,13 +311,19 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
       let { headers, body } = await this.buildBody(options);
       const history: ClientResponse[] = [];
       // Set once a redirect left the origin the credentials were given for.
-      let dropAuthorization = false;
+      let leftOrigin = false;
       for (;;) {
         const h: Record<string, string> = { ...DEFAULT_HEADERS, ...this.headers };
         for (const [k, v] of Object.entries(options.headers ?? {})) h[k.toLowerCase()] = v;
         // The body's default Content-Type only where the caller gave none (aiohttp too).
         for (const [k, v] of Object.entries(headers)) if (!(k in h)) h[k] = v;
-        if (dropAuthorization) delete h.authorization;
+        if (leftOrigin) {
+          // The caller's credentials were for the first origin: aiohttp drops the same three
+          // (the jar's cookies still go where their domain matches).
+          delete h.authorization;
+          delete h.cookie;
+          delete h['proxy-authorization'];
+        }
         if (urlAuth !== null) h.authorization = urlAuth;
         const cookies = this.cookieJar.filterCookies(target);
         if (cookies.size > 0) h.cookie = mergeCookies(h.cookie, cookies);
@@ -403,7 +409,7 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
           // Credentials are not forwarded to another origin, whichever headers (the session's
           // or the request's, in any case) gave them — nor brought back by a later hop.
           if (next.origin !== target.origin) {
-            dropAuthorization = true;
+            leftOrigin = true;
             urlAuth = null;
           }
           urlAuth = takeCredentials(next) ?? urlAuth;

@@ -439,7 +439,7 @@ function headersApp(): Application {
 type Seen = Record<string, string | undefined>;
 
 describe('ClientSession (aiohttp parity)', () => {
-  it('a redirect to another origin drops Authorization from the session and request headers, in any case', async () => {
+  it("a redirect to another origin drops Authorization (session or request headers, any case), and the caller's Cookie and Proxy-Authorization", async () => {
     await using other = await serve(headersApp());
     const a = headersApp();
     a.router.addGet('/away', () => {
@@ -457,11 +457,27 @@ describe('ClientSession (aiohttp parity)', () => {
       await plain.get('/away', { headers: { Authorization: 'Bearer t' } })
     ).json()) as Seen;
     assert.equal(capital.authorization, undefined);
+    // Nor the caller's Cookie and Proxy-Authorization, as aiohttp 3.8 pops all three.
+    const more = (await (
+      await plain.get('/away', {
+        headers: { Cookie: 'secret=1', 'Proxy-Authorization': 'Basic eA==' },
+      })
+    ).json()) as Seen;
+    assert.deepEqual([more.cookie, more['proxy-authorization']], [undefined, undefined]);
     // The same origin still gets them.
     const same = (await (
       await plain.get('/headers', { headers: { Authorization: 'Bearer t' } })
     ).json()) as Seen;
     assert.equal(same.authorization, 'Bearer t');
+    const sameMore = (await (
+      await plain.get('/headers', {
+        headers: { Cookie: 'secret=1', 'Proxy-Authorization': 'Basic eA==' },
+      })
+    ).json()) as Seen;
+    assert.deepEqual(
+      [sameMore.cookie, sameMore['proxy-authorization']],
+      ['secret=1', 'Basic eA=='],
+    );
   });
 
   it('credentials in the URL are sent as Basic auth and kept out of the URL', async () => {

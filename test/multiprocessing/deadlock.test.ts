@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { createTask, run, sleep } from '../../src/asyncio/index.js';
 import {
+  Condition,
   DeadlockError,
   Event,
   Lock,
@@ -14,7 +15,12 @@ import {
   RLock,
 } from '../../src/multiprocessing/index.js';
 import { checkLeaks } from '../support/leaks.js';
-import { holdBAwaitAReleaseBLater, holdBThenTakeA } from './fixtures/deadlock-targets.js';
+import {
+  holdBAwaitAReleaseBLater,
+  holdBThenTakeA,
+  notifyThenTakeL2,
+  waitHoldingL2,
+} from './fixtures/deadlock-targets.js';
 
 checkLeaks({ graceMs: 3000 });
 
@@ -168,5 +174,57 @@ describe('two processes taking two Locks in opposite order', () => {
       await p.join({ timeout: PATIENCE });
     }
     assert.equal(p.exitcode, 0);
+  });
+});
+
+describe("a Condition's lock, taken again after wait", () => {
+  test('the asyncio task that waited holds it again: awaiting it once more is told, as before the wait', async () => {
+    const cond = new Condition(new Lock());
+    await run(async () => {
+      await cond.acquire();
+      await assert.rejects(cond.lock.acquire(), DeadlockError);
+      createTask(async () => {
+        await cond.acquire();
+        cond.notify();
+        cond.release();
+      });
+      assert.equal(await cond.wait({ timeout: PATIENCE }), true);
+      // Before the fix the re-acquire recorded no task, and this hung.
+      await assert.rejects(cond.lock.acquire(), DeadlockError);
+      cond.release();
+    });
+  });
+
+  test('a cycle through a waiter parked re-acquiring its lock is told to the process that closes it', async () => {
+    const l2 = new Lock();
+    const cond = new Condition(new Lock());
+    const ready = new Event();
+    const out = new Queue<string>();
+    const waiter = new Process({
+      target: waitHoldingL2,
+      args: [l2, cond, ready, out],
+      name: 'waiter',
+    });
+    const notifier = new Process({
+      target: notifyThenTakeL2,
+      args: [l2, cond, ready, out],
+      name: 'notifier',
+    });
+    waiter.start();
+    notifier.start();
+    try {
+      // The notifier is told (the waiter is parked in waitSync's re-acquire, holding l2); it
+      // lets go of the Condition's lock, and the waiter wakes.
+      const got = [await out.get({ timeout: PATIENCE }), await out.get({ timeout: PATIENCE })];
+      assert.match(
+        got[0] ?? '',
+        /^notifier: DeadlockError: Deadlock: process 'notifier' \(pid \d+\) waits for Lock [\d.]+ held by process 'waiter' \(pid \d+\), which waits for Lock [\d.]+ held by process 'notifier'/,
+      );
+      assert.equal(got[1], 'waiter woke: true');
+    } finally {
+      await waiter.join({ timeout: PATIENCE });
+      await notifier.join({ timeout: PATIENCE });
+    }
+    assert.deepEqual([waiter.exitcode, notifier.exitcode], [0, 0]);
   });
 });

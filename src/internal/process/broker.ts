@@ -750,6 +750,8 @@ function handle(c: Conn, m: Request): void {
         return;
       }
       const depth = l.count;
+      // The asyncio task that held it holds it again after the wait (deadlock detection).
+      const task = l.holderTask;
       l.count = 1;
       lockRelease(l, owner);
       let notified = false;
@@ -757,13 +759,13 @@ function handle(c: Conn, m: Request): void {
       // wait does when cancelled, and answers "cancelled" only then.
       let withdrawn = false;
       const reacquire = (result: boolean): void => {
-        park(
+        const back = park(
           c,
           r,
           l.waiters,
           null,
           () => {
-            if (!lockAcquire(l, owner, c)) return false;
+            if (!lockAcquire(l, owner, c, task)) return false;
             l.count = depth;
             if (!withdrawn) ok(c, r, result);
             else {
@@ -780,6 +782,9 @@ function handle(c: Conn, m: Request): void {
             withdrawn = true;
           },
         );
+        // An untimed wait for the lock: walks go through it (broker-deadlock.ts), though it is
+        // never told itself — a wait must end holding its lock, as Python's does.
+        if (back !== null) (back as LockWaiter).lockWait = l;
       };
       const w: CondWaiter = {
         conn: c,

@@ -62,13 +62,22 @@ export async function run<T>(
   const prevLoop = setRunningLoop(loop);
   // Armed while run() waits: for the main task, then for the tasks left as they are cancelled.
   let onDeadlock: ((lines: string) => void) | null = null;
+  // What the main task threw, if it did: a deadlock found afterwards (while cancelling the tasks
+  // left) must not hide it — it is named in the report and is its `cause`.
+  let mainFailed = false;
+  let mainError: unknown;
   const untilDeadlock = (what: string): Promise<never> =>
     new Promise<never>((_, reject) => {
       onDeadlock = (lines) => {
         onDeadlock = null;
+        const first = mainFailed
+          ? ` (the main task had failed first: ${describeThrown(mainError)}, the cause)`
+          : '';
         reject(
           new DeadlockError(
-            `${what}: every task is blocked and nothing is left that could wake one: ${lines}`,
+            `${what}: every task is blocked and nothing is left that could wake one: ${lines}${first}`,
+            [],
+            mainFailed ? { cause: mainError } : undefined,
           ),
         );
       };
@@ -83,7 +92,13 @@ export async function run<T>(
   process.on('beforeExit', onBeforeExit);
   try {
     const mainDeadlock = untilDeadlock('Deadlock');
-    return (await Promise.race([task as PromiseLike<Awaited<T>>, mainDeadlock])) as Awaited<T>;
+    try {
+      return (await Promise.race([task as PromiseLike<Awaited<T>>, mainDeadlock])) as Awaited<T>;
+    } catch (e) {
+      mainFailed = true;
+      mainError = e;
+      throw e;
+    }
   } finally {
     try {
       // A task left that goes on waiting once cancelled (it catches the CancelledError and
@@ -121,5 +136,14 @@ async function cancelAll(loop: EventLoop, before: WeakSet<Task<unknown>>): Promi
         exception,
         task: t,
       });
+  }
+}
+
+/** "Error: boom" for the deadlock report; never throws (any value may be thrown). */
+function describeThrown(e: unknown): string {
+  try {
+    return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  } catch {
+    return 'a value that cannot be shown';
   }
 }

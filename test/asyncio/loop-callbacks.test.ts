@@ -238,4 +238,27 @@ describe('run() and the loops around it', () => {
     assert.match(r.stdout, /next run: ok/);
     assert.equal(r.status, 0);
   });
+
+  test("that DeadlockError keeps the main task's own error as its cause, and names it", () => {
+    const script = `
+      import { run, createTask, sleep, Event } from './src/asyncio/index.ts';
+      const boom = new RangeError('boom');
+      try {
+        await run(async () => {
+          createTask(async () => {
+            try { await sleep(1e9); } catch { await new Event().wait(); }
+          }, { name: 'stubborn' });
+          await sleep(1);
+          throw boom;
+        });
+      } catch (e) { console.log(e.name + ' :: ' + (e.cause === boom) + ' :: ' + e.message); }
+    `;
+    const r = runChild(script);
+    assert.match(
+      r.stdout,
+      /DeadlockError :: true :: Deadlock while run\(\) cancelled the tasks left/,
+    );
+    assert.match(r.stdout, /the main task had failed first: RangeError: boom/);
+    assert.equal(r.status, 0);
+  });
 });

@@ -25,9 +25,15 @@ export type AnyFn = (...args: any[]) => unknown;
  * function may take fewer parameters than it is given (weft passes the extra arguments and the
  * function ignores them); a missing argument or one of the wrong type fails.
  */
-export type Accepting<F, P extends readonly unknown[]> = F extends (...args: Params<P>) => unknown
-  ? F
-  : NoInfer<(...args: Params<P>) => unknown>;
+export type Accepting<F, P extends readonly unknown[]> =
+  // First against `P` itself: for a generic caller (`fn: (...a: A) => R` given `args: A`)
+  // TypeScript resolves this one, where the loosened form below would stay unresolved and refuse
+  // the call. Then loosened (see Params), for the literals a `const` parameter infers.
+  F extends (...args: P) => unknown
+    ? F
+    : F extends (...args: Params<P>) => unknown
+      ? F
+      : NoInfer<(...args: Params<P>) => unknown>;
 
 /**
  * The parameters a function given arguments `P` must take: a list of known length checked

@@ -99,7 +99,9 @@ export class Lock extends SharedObject {
       broker().owner,
       block,
       timeout,
-      taskNumber(),
+      // No task: a hold taken by blocking the thread is the thread's, as in weft/threading (a
+      // later async acquire of it from any task waits: another task may release it).
+      0,
     ]) as boolean;
     if (got) heldHere.set(this._id, (heldHere.get(this._id) ?? 0) + 1);
     return got;

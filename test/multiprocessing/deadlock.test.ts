@@ -64,6 +64,22 @@ describe('a Lock held by the waiting thread itself', () => {
     assert.equal(l.locked(), false);
   });
 
+  test("a hold taken with acquireSync is the thread's: an async acquire of it waits, as in weft/threading", async () => {
+    const l = new Lock();
+    await run(async () => {
+      l.acquireSync();
+      // The same task asks again, asynchronously: another task of the thread may release it.
+      const again = l.acquire();
+      createTask(async () => {
+        await sleep(50);
+        l.release();
+      });
+      assert.equal(await again, true);
+      l.release();
+    });
+    assert.equal(l.locked(), false);
+  });
+
   test('an RLock re-enters, and timed or non-blocking waits are never told', async () => {
     const r = new RLock();
     assert.equal(r.acquireSync(), true);

@@ -11,23 +11,9 @@ import {
   sleep,
 } from '../../src/asyncio/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { withHandler } from '../support/loop-handler.js';
 
 checkLeaks();
-
-/** Runs `fn` with `handler` as the exception handler, then puts none back. */
-async function withHandler(
-  handler: (ctx: ExceptionContext) => void,
-  fn: (loop: EventLoop) => Promise<void>,
-): Promise<void> {
-  const loop = new EventLoop();
-  loop.setExceptionHandler(handler);
-  try {
-    await fn(loop);
-  } finally {
-    loop.setExceptionHandler(null);
-    loop.close();
-  }
-}
 
 /** What `fn` writes to stderr. */
 function stderrOf(fn: () => void): string {

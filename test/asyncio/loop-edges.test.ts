@@ -11,23 +11,9 @@ import {
   type Task,
 } from '../../src/asyncio/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { withHandler } from '../support/loop-handler.js';
 
 checkLeaks();
-
-/** Runs `fn` with `handler` as the exception handler, then puts none back. */
-async function withHandler(
-  handler: (ctx: ExceptionContext) => void,
-  fn: (loop: EventLoop) => Promise<void>,
-): Promise<void> {
-  const loop = new EventLoop();
-  loop.setExceptionHandler(handler);
-  try {
-    await fn(loop);
-  } finally {
-    loop.setExceptionHandler(null);
-    loop.close();
-  }
-}
 
 describe('EventLoop edges', () => {
   test('the loop a task outside run() sees is running: runUntilComplete and close raise there', async () => {

@@ -223,6 +223,16 @@ function fmt(r: number): string {
 }
 
 /**
+ * The shortest of `runs` whole runs of `fn` (each resolves to its seconds): for rounds that
+ * cannot be repeated inside one tinybench task (processes started, a queue drained).
+ */
+export async function bestOf(runs: number, fn: () => Promise<number>): Promise<number> {
+  let b = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < runs; i++) b = Math.min(b, await fn());
+  return b;
+}
+
+/**
  * How many times `a`'s rate is `b`'s. For two figures of the same interleaved passes, the
  * median of the per-pass ratios: each pass measured both within seconds of each other, so a
  * pass the machine ran slow slows both, where the ratio of the two medians could pair a slow

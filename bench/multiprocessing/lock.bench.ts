@@ -14,7 +14,7 @@
  * releasing the locks of a process that dies, and of telling a deadlock.
  */
 import { Event, Lock, Process } from 'weft/multiprocessing';
-import type { BenchSuite, Harness } from '../harness.js';
+import { type BenchSuite, bestOf, type Harness } from '../harness.js';
 import { runLocalPython } from '../peers/python.js';
 import { lockWorker } from './targets.js';
 
@@ -56,12 +56,6 @@ async function contended(n: number, sync: boolean): Promise<number> {
   return seconds;
 }
 
-async function best(runs: number, fn: () => Promise<number>): Promise<number> {
-  let b = Number.POSITIVE_INFINITY;
-  for (let i = 0; i < runs; i++) b = Math.min(b, await fn());
-  return b;
-}
-
 function record(h: Harness, scenario: string, impl: string, n: number, seconds: number): void {
   h.record({
     name: `${impl}: ${scenario}`,
@@ -86,28 +80,28 @@ export const suite: BenchSuite = {
       SCENARIOS.uncontended,
       'weft await acquire()',
       n1,
-      await best(runs, () => uncontended(n1, false)),
+      await bestOf(runs, () => uncontended(n1, false)),
     );
     record(
       h,
       SCENARIOS.uncontended,
       'weft acquireSync()',
       n1,
-      await best(runs, () => uncontended(n1, true)),
+      await bestOf(runs, () => uncontended(n1, true)),
     );
     record(
       h,
       SCENARIOS.contended,
       'weft await acquire()',
       n2,
-      await best(runs, () => contended(n2, false)),
+      await bestOf(runs, () => contended(n2, false)),
     );
     record(
       h,
       SCENARIOS.contended,
       'weft acquireSync()',
       n2,
-      await best(runs, () => contended(n2, true)),
+      await bestOf(runs, () => contended(n2, true)),
     );
     // Python's loops are far faster per operation: more of them, for a measurable time.
     await runLocalPython(

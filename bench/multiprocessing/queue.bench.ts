@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { Event, JoinableQueue, Process, Queue, SimpleQueue } from 'weft/multiprocessing';
 import {
   type BenchSuite,
+  bestOf,
   type Figure,
   goalTools,
   type Harness,
@@ -80,12 +81,6 @@ async function startRun(): Promise<number> {
   return seconds;
 }
 
-async function best(runs: number, fn: () => Promise<number>): Promise<number> {
-  let b = Number.POSITIVE_INFINITY;
-  for (let i = 0; i < runs; i++) b = Math.min(b, await fn());
-  return b;
-}
-
 function record(h: Harness, scenario: string, n: number, seconds: number, unit: string): void {
   h.record({
     name: `weft: ${scenario}`,
@@ -138,15 +133,15 @@ export const suite: BenchSuite = {
     const nBytes = h.quick ? 10_000 : 100_000;
     const nJoin = h.quick ? 20_000 : 200_000;
     const runs = h.quick ? 1 : 3;
-    record(h, SCENARIOS.ints, nInts, await best(runs, () => queueRun(nInts, 'int')), 'items/s');
+    record(h, SCENARIOS.ints, nInts, await bestOf(runs, () => queueRun(nInts, 'int')), 'items/s');
     record(
       h,
       SCENARIOS.bytes,
       nBytes,
-      await best(runs, () => queueRun(nBytes, 'bytes')),
+      await bestOf(runs, () => queueRun(nBytes, 'bytes')),
       'items/s',
     );
-    record(h, SCENARIOS.joinable, nJoin, await best(runs, () => joinableRun(nJoin)), 'items/s');
+    record(h, SCENARIOS.joinable, nJoin, await bestOf(runs, () => joinableRun(nJoin)), 'items/s');
     const starts = h.quick ? 3 : 10;
     await compiledStarts(h, starts);
     let total = 0;

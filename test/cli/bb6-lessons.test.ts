@@ -5,31 +5,19 @@
  * lesson prints times, the test checks that its verdict is the one those times call for.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import { CliError } from '../../src/cli/command.js';
 import { type LessonFile, selectLessons } from '../../src/cli/lesson-catalog.js';
+import { weftRunner } from '../support/weft-cli.js';
 
 const root = new URL('../../', import.meta.url).pathname;
-const run = promisify(execFile);
 
-async function weft(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, [join(root, 'bin', 'weft.js'), ...args], {
-      cwd: root,
-      timeout: 110_000,
-    });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const x = e as { code?: number; stdout: string; stderr: string };
-    if (typeof x.code !== 'number') throw e;
-    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
-  }
-}
+/** `weft …` as a user runs it; every command here ends within 110 s. */
+const weft = weftRunner(110_000);
 
 /** The narration of one lesson in a tour's output: its `│` lines, without the prefix. */
 function narration(stdout: string, number: string): string {

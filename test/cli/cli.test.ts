@@ -3,37 +3,25 @@
  * keep-going behaviour on a scratch examples/ directory.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket as NetSocket, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { promisify } from 'node:util';
 import { type CliContext, CliError } from '../../src/cli/command.js';
 import { runEchoLoad } from '../../src/cli/load.js';
 import { tour } from '../../src/cli/tour.js';
 import { createConnection } from '../../src/socket/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { weftRunner } from '../support/weft-cli.js';
 
 checkLeaks();
 
 const root = new URL('../../', import.meta.url).pathname;
-const run = promisify(execFile);
 
-async function weft(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, [join(root, 'bin', 'weft.js'), ...args], {
-      cwd: root,
-      timeout: 90_000,
-    });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const x = e as { code?: number; stdout: string; stderr: string };
-    if (typeof x.code !== 'number') throw e;
-    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
-  }
-}
+/** `weft …` as a user runs it; every command here ends within 90 s. */
+const weft = weftRunner(90_000);
 
 describe('weft CLI', () => {
   test('--help lists every command', async () => {

@@ -3,40 +3,22 @@
  * the errors of options typed a little wrong. Spawned as a user runs it (node bin/weft.js …).
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { promisify } from 'node:util';
 import type { CliContext } from '../../src/cli/command.js';
 import { listLessonFiles, selectLessons } from '../../src/cli/lesson-catalog.js';
 import { checkLeaks } from '../support/leaks.js';
+import { weftRunner } from '../support/weft-cli.js';
 
 checkLeaks();
 
 const root = new URL('../../', import.meta.url).pathname;
-const run = promisify(execFile);
 
-/**
- * `weft …` with its exit code and output. Every command here should end by itself at once; the
- * timeout only bounds a command that, wrongly, starts serving instead.
- */
-async function weft(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, [join(root, 'bin', 'weft.js'), ...args], {
-      cwd: root,
-      timeout: 30_000,
-    });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const x = e as { code?: number; stdout: string; stderr: string; signal?: string };
-    if (typeof x.code !== 'number') {
-      throw new Error(`weft ${args.join(' ')} did not end by itself (${x.signal}): ${x.stdout}`);
-    }
-    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
-  }
-}
+/** `weft …` as a user runs it; every command here ends within 30 s. */
+const weft = weftRunner(30_000);
 
 describe('the examples the docs give', () => {
   test('every `weft run` example of --help, README.md and docs/cli.md names one lesson', async () => {
@@ -123,13 +105,13 @@ describe('options typed a little wrong', () => {
 
   test('serve --model epoll without the weft_io addon says so, with no stack', async () => {
     // Regression: EpollSelector's OSError ended the command with a stack trace.
-    const r = await run(
-      process.execPath,
-      [join(root, 'bin', 'weft.js'), 'serve', 'echo', '--model', 'epoll', '--port', '0'],
-      { cwd: root, timeout: 30_000, env: { ...process.env, WEFT_NO_NATIVE: '1' } },
-    ).then(
-      () => assert.fail('weft serve --model epoll started without the addon'),
-      (e: { code?: number; stderr: string }) => e,
+    const r = await weftRunner(30_000, { WEFT_NO_NATIVE: '1' })(
+      'serve',
+      'echo',
+      '--model',
+      'epoll',
+      '--port',
+      '0',
     );
     assert.equal(r.code, 1);
     assert.equal(

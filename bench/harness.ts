@@ -223,6 +223,31 @@ function fmt(r: number): string {
 }
 
 /**
+ * A figure of `n` operations timed by other means than tinybench (a whole run, a child's own
+ * clock): its rate is `n / seconds`; its name `<impl>: <scenario>` unless given.
+ */
+export function timed(
+  scenario: string,
+  impl: string,
+  n: number,
+  seconds: number,
+  unit: string,
+  extra: { name?: string; note?: string } = {},
+): Figure {
+  const f: Figure = {
+    name: extra.name ?? `${impl}: ${scenario}`,
+    impl,
+    scenario,
+    n,
+    seconds,
+    rate: n / seconds,
+    unit,
+  };
+  if (extra.note !== undefined) f.note = extra.note;
+  return f;
+}
+
+/**
  * The shortest of `runs` whole runs of `fn` (each resolves to its seconds): for rounds that
  * cannot be repeated inside one tinybench task (processes started, a queue drained).
  */

@@ -14,7 +14,7 @@
  * releasing the locks of a process that dies, and of telling a deadlock.
  */
 import { Event, Lock, Process } from 'weft/multiprocessing';
-import { type BenchSuite, bestOf, type Harness } from '../harness.js';
+import { type BenchSuite, bestOf, timed } from '../harness.js';
 import { runLocalPython } from '../peers/python.js';
 import { lockWorker } from './targets.js';
 
@@ -56,18 +56,6 @@ async function contended(n: number, sync: boolean): Promise<number> {
   return seconds;
 }
 
-function record(h: Harness, scenario: string, impl: string, n: number, seconds: number): void {
-  h.record({
-    name: `${impl}: ${scenario}`,
-    impl,
-    scenario,
-    n,
-    seconds,
-    rate: n / seconds,
-    unit: 'ops/s',
-  });
-}
-
 export const suite: BenchSuite = {
   name: 'multiprocessing-lock',
   title: 'weft/multiprocessing Lock vs Python multiprocessing.Lock',
@@ -75,34 +63,15 @@ export const suite: BenchSuite = {
     const n1 = h.quick ? 5_000 : 50_000;
     const n2 = h.quick ? 5_000 : 50_000;
     const runs = h.quick ? 1 : 3;
-    record(
-      h,
-      SCENARIOS.uncontended,
-      'weft await acquire()',
-      n1,
-      await bestOf(runs, () => uncontended(n1, false)),
-    );
-    record(
-      h,
-      SCENARIOS.uncontended,
-      'weft acquireSync()',
-      n1,
-      await bestOf(runs, () => uncontended(n1, true)),
-    );
-    record(
-      h,
-      SCENARIOS.contended,
-      'weft await acquire()',
-      n2,
-      await bestOf(runs, () => contended(n2, false)),
-    );
-    record(
-      h,
-      SCENARIOS.contended,
-      'weft acquireSync()',
-      n2,
-      await bestOf(runs, () => contended(n2, true)),
-    );
+    const rows: [string, string, number, () => Promise<number>][] = [
+      [SCENARIOS.uncontended, 'weft await acquire()', n1, () => uncontended(n1, false)],
+      [SCENARIOS.uncontended, 'weft acquireSync()', n1, () => uncontended(n1, true)],
+      [SCENARIOS.contended, 'weft await acquire()', n2, () => contended(n2, false)],
+      [SCENARIOS.contended, 'weft acquireSync()', n2, () => contended(n2, true)],
+    ];
+    for (const [scenario, impl, n, run] of rows) {
+      h.record(timed(scenario, impl, n, await bestOf(runs, run), 'ops/s'));
+    }
     // Python's loops are far faster per operation: more of them, for a measurable time.
     await runLocalPython(
       h,

@@ -26,6 +26,7 @@ import {
   type Harness,
   ratio,
   runCaptured,
+  timed,
 } from '../harness.js';
 import { consumer, hello, joinableConsumer, producer } from './targets.js';
 
@@ -81,18 +82,6 @@ async function startRun(): Promise<number> {
   return seconds;
 }
 
-function record(h: Harness, scenario: string, n: number, seconds: number, unit: string): void {
-  h.record({
-    name: `weft: ${scenario}`,
-    impl: 'weft',
-    scenario,
-    n,
-    seconds,
-    rate: n / seconds,
-    unit,
-  });
-}
-
 /**
  * Process starts with weft compiled to JavaScript (dist/, built by `npm ci`), in a plain `node`
  * process: what a published program pays. The bench itself runs under tsx, where `weft/*` is
@@ -113,16 +102,12 @@ async function compiledStarts(h: Harness, starts: number): Promise<void> {
     return;
   }
   const d = JSON.parse(line) as { n: number; seconds: number; unit: string };
-  h.record({
-    name: `weft: ${SCENARIOS.start}`,
-    impl: 'weft (compiled JavaScript)',
-    scenario: SCENARIOS.start,
-    n: d.n,
-    seconds: d.seconds,
-    rate: d.n / d.seconds,
-    unit: d.unit,
-    note: 'dist/ in a plain node process, as a published program runs',
-  });
+  h.record(
+    timed(SCENARIOS.start, 'weft (compiled JavaScript)', d.n, d.seconds, d.unit, {
+      name: `weft: ${SCENARIOS.start}`,
+      note: 'dist/ in a plain node process, as a published program runs',
+    }),
+  );
 }
 
 export const suite: BenchSuite = {
@@ -133,28 +118,28 @@ export const suite: BenchSuite = {
     const nBytes = h.quick ? 10_000 : 100_000;
     const nJoin = h.quick ? 20_000 : 200_000;
     const runs = h.quick ? 1 : 3;
-    record(h, SCENARIOS.ints, nInts, await bestOf(runs, () => queueRun(nInts, 'int')), 'items/s');
-    record(
-      h,
-      SCENARIOS.bytes,
-      nBytes,
-      await bestOf(runs, () => queueRun(nBytes, 'bytes')),
-      'items/s',
-    );
-    record(h, SCENARIOS.joinable, nJoin, await bestOf(runs, () => joinableRun(nJoin)), 'items/s');
+    const rows: [string, number, () => Promise<number>][] = [
+      [SCENARIOS.ints, nInts, () => queueRun(nInts, 'int')],
+      [SCENARIOS.bytes, nBytes, () => queueRun(nBytes, 'bytes')],
+      [SCENARIOS.joinable, nJoin, () => joinableRun(nJoin)],
+    ];
+    for (const [scenario, n, run] of rows) {
+      h.record(timed(scenario, 'weft', n, await bestOf(runs, run), 'items/s'));
+    }
     const starts = h.quick ? 3 : 10;
     await compiledStarts(h, starts);
     let total = 0;
     for (let i = 0; i < starts; i++) total += await startRun();
-    h.record({
-      name: `weft under tsx: ${SCENARIOS.start}`,
-      impl: 'weft (TypeScript sources: each child loads tsx)',
-      scenario: SCENARIOS.start,
-      n: starts,
-      seconds: total,
-      rate: starts / total,
-      unit: 'starts/s',
-    });
+    h.record(
+      timed(
+        SCENARIOS.start,
+        'weft (TypeScript sources: each child loads tsx)',
+        starts,
+        total,
+        'starts/s',
+        { name: `weft under tsx: ${SCENARIOS.start}` },
+      ),
+    );
 
     await h.python(
       'python/prims/mp_queue.py',

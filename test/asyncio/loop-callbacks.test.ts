@@ -12,24 +12,9 @@ import {
 } from '../../src/asyncio/index.js';
 import { checkLeaks } from '../support/leaks.js';
 import { withHandler } from '../support/loop-handler.js';
+import { stderrOf } from '../support/stderr.js';
 
 checkLeaks();
-
-/** What `fn` writes to stderr. */
-function stderrOf(fn: () => void): string {
-  const written: string[] = [];
-  const write = process.stderr.write;
-  process.stderr.write = ((chunk: string) => {
-    written.push(String(chunk));
-    return true;
-  }) as typeof process.stderr.write;
-  try {
-    fn();
-  } finally {
-    process.stderr.write = write;
-  }
-  return written.join('');
-}
 
 /** Runs `script` (ESM, from the repository root) in a child process; returns its stdout. */
 function runChild(script: string): { stdout: string; status: number | null } {

@@ -12,6 +12,7 @@ import {
 } from '../../src/asyncio/index.js';
 import { checkLeaks } from '../support/leaks.js';
 import { withHandler } from '../support/loop-handler.js';
+import { stderrOf } from '../support/stderr.js';
 
 checkLeaks();
 
@@ -139,19 +140,18 @@ describe('EventLoop edges', () => {
 
   test('defaultExceptionHandler writes the message, the extra keys and the stack to stderr', () => {
     const loop = new EventLoop();
-    const written: string[] = [];
-    const write = process.stderr.write;
-    process.stderr.write = ((chunk: string) => {
-      written.push(String(chunk));
-      return true;
-    }) as typeof process.stderr.write;
+    let text: string;
     try {
-      loop.defaultExceptionHandler({ message: 'it broke', exception: new Error('why'), where: 7 });
+      text = stderrOf(() =>
+        loop.defaultExceptionHandler({
+          message: 'it broke',
+          exception: new Error('why'),
+          where: 7,
+        }),
+      );
     } finally {
-      process.stderr.write = write;
       loop.close();
     }
-    const text = written.join('');
     assert.match(text, /it broke/);
     assert.match(text, /where: 7/);
     assert.match(text, /Error: why/);

@@ -13,23 +13,9 @@ import {
   wait,
 } from '../../src/futures/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { stderrOf } from '../support/stderr.js';
 
 checkLeaks();
-
-function captureStderr(fn: () => void): string {
-  const orig = process.stderr.write;
-  let out = '';
-  process.stderr.write = ((chunk: string) => {
-    out += chunk;
-    return true;
-  }) as typeof process.stderr.write;
-  try {
-    fn();
-  } finally {
-    process.stderr.write = orig;
-  }
-  return out;
-}
 
 describe('Future', () => {
   test('setResult runs done-callbacks synchronously in registration order', () => {
@@ -62,7 +48,7 @@ describe('Future', () => {
     f.addDoneCallback(() => {
       second = true;
     });
-    const out = captureStderr(() => f.setResult(1));
+    const out = stderrOf(() => f.setResult(1));
     assert.equal(second, true);
     assert.match(out, /exception calling callback for <Future state=finished/);
     assert.match(out, /callback boom/);

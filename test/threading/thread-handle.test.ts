@@ -15,6 +15,7 @@ import {
   Thread,
 } from '../../src/threading/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { stderrOf } from '../support/stderr.js';
 import { joinGiven, sleepFor, throwWithCause } from './fixtures/tasks.js';
 
 checkLeaks();
@@ -90,7 +91,7 @@ describe('the default excepthook (bug bash t37/t02)', () => {
       setExcepthook(prev);
     }
     assert.equal(seen.length, 1);
-    const text = printed(() => __excepthook__(seen[0] as ExceptHookArgs));
+    const text = stderrOf(() => __excepthook__(seen[0] as ExceptHookArgs));
     const lines = text.split('\n');
     assert.equal(lines[0], 'Exception in thread reader:');
     const cause = text.indexOf('SyntaxError');
@@ -105,12 +106,12 @@ describe('the default excepthook (bug bash t37/t02)', () => {
     const inner = new Error('inner', { cause: 'a plain reason' });
     const outer = new Error('outer', { cause: inner });
     (inner as { cause: unknown }).cause = outer;
-    const text = printed(() =>
+    const text = stderrOf(() =>
       __excepthook__({ excType: 'Error', excValue: outer, excTraceback: null, thread: null }),
     );
     assert.match(text, /^Exception in thread unknown thread:\nError: inner/);
     assert.match(text, /direct cause of the following exception:\n\nError: outer/);
-    const plain = printed(() =>
+    const plain = stderrOf(() =>
       __excepthook__({
         excType: 'Error',
         excValue: new Error('outer', { cause: 'a plain reason' }),
@@ -121,18 +122,3 @@ describe('the default excepthook (bug bash t37/t02)', () => {
     assert.match(plain, /a plain reason\n\nThe above exception was the direct cause/);
   });
 });
-
-function printed(fn: () => void): string {
-  const write = process.stderr.write;
-  let text = '';
-  process.stderr.write = ((chunk: string) => {
-    text += chunk;
-    return true;
-  }) as typeof process.stderr.write;
-  try {
-    fn();
-  } finally {
-    process.stderr.write = write;
-  }
-  return text;
-}

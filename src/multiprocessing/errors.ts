@@ -1,5 +1,6 @@
 /**
- * Errors of `weft/multiprocessing`: Python's names. `TimeoutError` and `BrokenBarrierError` are
+ * Errors of `weft/multiprocessing`: Python's names. `TimeoutError`, `BrokenBarrierError` and
+ * `DeadlockError` (a Lock wait that could never end: src/internal/process/broker-deadlock.ts) are
  * weft's shared classes, re-exported; so is `BrokenPipeError`, the one class of weft's `OSError`
  * family (src/socket/errors.ts) that sockets and `Connection.send` both raise, as Python has one
  * builtin `BrokenPipeError` for both.
@@ -9,7 +10,6 @@ import { registerErrorClass } from '../internal/serialize.js';
 import { Empty, Full } from '../queue/errors.js';
 import { BrokenPipeError } from '../socket/errors.js';
 
-// A Lock wait that could never end (weft's own; src/internal/process/broker-deadlock.ts).
 export {
   BrokenBarrierError,
   DeadlockError,

@@ -8,7 +8,7 @@
  * ("Thread target must be a function: …", "Process target must be a function: …").
  */
 import type { Accepting, AnyFn, ArgList, CallArgs, Kwargs } from './call-args.js';
-import { describeValue, RuntimeError } from './errors.js';
+import { argumentError, RuntimeError } from './errors.js';
 import { resolveTaskRef, type TaskRef, toTaskRef } from './task-ref.js';
 
 export type TargetFn = AnyFn;
@@ -105,21 +105,21 @@ export function checkRunOptions(
   options: RunTargetOptions<any, any, any>,
 ): { target: RunTarget; name: string | undefined; daemon: boolean | null | undefined } {
   if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`${owner} options must be an object: received ${describeValue(options)}`);
+    throw argumentError(`${owner} options must be an object`, options);
   }
   const { target, args, kwargs, name, daemon } = options;
   if (target !== undefined && target !== null && typeof target !== 'function') {
-    throw new TypeError(`${owner} target must be a function: received ${describeValue(target)}`);
+    throw argumentError(`${owner} target must be a function`, target);
   }
   if (args !== undefined && !Array.isArray(args)) {
-    throw new TypeError(`${owner} args must be an array: received ${describeValue(args)}`);
+    throw argumentError(`${owner} args must be an array`, args);
   }
   if (
     kwargs !== undefined &&
     kwargs !== null &&
     (typeof kwargs !== 'object' || Array.isArray(kwargs))
   ) {
-    throw new TypeError(`${owner} kwargs must be an object: received ${describeValue(kwargs)}`);
+    throw argumentError(`${owner} kwargs must be an object`, kwargs);
   }
   if (name !== undefined) checkName(owner, name);
   if (daemon !== undefined && daemon !== null) checkDaemon(owner, daemon);
@@ -128,8 +128,7 @@ export function checkRunOptions(
 
 /** @throws TypeError when `name` (an option, or the `name` setter's value) is not a string. */
 export function checkName(owner: TargetOwner, name: unknown): asserts name is string {
-  if (typeof name !== 'string')
-    throw new TypeError(`${owner} name must be a string: received ${describeValue(name)}`);
+  if (typeof name !== 'string') throw argumentError(`${owner} name must be a string`, name);
 }
 
 const DAEMON_STARTED = {
@@ -147,8 +146,7 @@ export function checkDaemon(
   daemon: unknown,
   started = false,
 ): asserts daemon is boolean {
-  if (typeof daemon !== 'boolean')
-    throw new TypeError(`${owner} daemon must be a boolean: received ${describeValue(daemon)}`);
+  if (typeof daemon !== 'boolean') throw argumentError(`${owner} daemon must be a boolean`, daemon);
   if (started) {
     const [message, code] = DAEMON_STARTED[owner];
     throw new RuntimeError(message, code);

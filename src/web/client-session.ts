@@ -20,7 +20,14 @@ import type { Readable } from 'node:stream';
 import { Agent, type Dispatcher, errors as undiciErrors } from 'undici';
 import { Semaphore } from '../asyncio/semaphore.js';
 import { currentTask } from '../asyncio/task.js';
-import { CancelledError, describeValue, RuntimeError, TimeoutError } from '../internal/errors.js';
+import {
+  argumentError,
+  CancelledError,
+  describeValue,
+  RuntimeError,
+  rangeError,
+  TimeoutError,
+} from '../internal/errors.js';
 import { ClientResponse, type ResponseOwner } from './client-response.js';
 import { CookieJar } from './cookie-jar.js';
 import {
@@ -225,7 +232,7 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
   ): Promise<ClientResponse> {
     if (this._closed) throw new RuntimeError('Session is closed', 'ERR_WEFT_SESSION_CLOSED');
     if (typeof method !== 'string') {
-      throw new TypeError(`method must be a string: received ${describeValue(method)}`);
+      throw argumentError(`method must be a string`, method);
     }
     if (!TOKEN.test(method)) {
       throw new RangeError(`method must be an HTTP token: received ${JSON.stringify(method)}`);
@@ -233,12 +240,10 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
     method = method.toUpperCase();
     const maxRedirects = options.maxRedirects ?? 10;
     if (typeof maxRedirects !== 'number') {
-      throw new TypeError(`maxRedirects must be a number: received ${describeValue(maxRedirects)}`);
+      throw argumentError(`maxRedirects must be a number`, maxRedirects);
     }
     if (!Number.isInteger(maxRedirects) || maxRedirects < 0) {
-      throw new RangeError(
-        `maxRedirects must be an integer >= 0: received ${describeValue(maxRedirects)}`,
-      );
+      throw rangeError(`maxRedirects must be an integer >= 0`, maxRedirects);
     }
     let target = this.resolveUrl(url, options.params);
     // Credentials in the URL become Basic auth, as aiohttp's (undici would drop them): never
@@ -526,7 +531,7 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
   private resolveUrl(url: string | URL, params: RequestOptions['params']): URL {
     // `new URL(null, base)` would be base + "/null": refuse what is not a URL (aiohttp too).
     if (typeof url !== 'string' && !(url instanceof URL)) {
-      throw new TypeError(`url must be a string or a URL: received ${describeValue(url)}`);
+      throw argumentError(`url must be a string or a URL`, url);
     }
     let u: URL;
     try {
@@ -576,8 +581,9 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
       return { headers: { 'content-type': type }, body: Buffer.from(await r.arrayBuffer()) };
     }
     if (typeof d !== 'object') {
-      throw new TypeError(
-        `data must be a string, bytes, form fields, FormData or an async iterable of bytes: received ${describeValue(d)}`,
+      throw argumentError(
+        `data must be a string, bytes, form fields, FormData or an async iterable of bytes`,
+        d,
       );
     }
     if (Symbol.asyncIterator in d) return { headers: {}, body: d as AsyncIterable<Uint8Array> };
@@ -597,7 +603,7 @@ function fields(
   const pairs = Array.isArray(src) ? src : Object.entries(src);
   return pairs.map((pair): [string, string] => {
     if (!Array.isArray(pair) || pair.length !== 2) {
-      throw new TypeError(`${what} pairs must be [name, value]: received ${describeValue(pair)}`);
+      throw argumentError(`${what} pairs must be [name, value]`, pair);
     }
     const [k, v] = pair;
     // aiohttp takes str/int/float query values only (None or a bool would be sent as

@@ -4,6 +4,7 @@ import { describe, test } from 'node:test';
 import {
   CancelledError,
   createTask,
+  Event,
   EventLoop,
   type ExceptionContext,
   RuntimeError,
@@ -159,9 +160,11 @@ describe('run() and the loops around it', () => {
   });
 
   test('run() leaves running a task made before it outside every run(), as asyncio.run cancels only its own', async () => {
+    // It waits for a gate opened only after run() ended: it cannot finish first, whatever the load.
+    const gate = new Event();
     const outside = createTask(
       async () => {
-        await sleep(30);
+        await gate.wait();
         return 'outside done';
       },
       { name: 'outside' },
@@ -185,6 +188,7 @@ describe('run() and the loops around it', () => {
     assert.equal(got, 'main');
     assert.deepEqual(inner, ['inner cancelled']);
     assert.equal(outside.cancelled(), false);
+    gate.set();
     assert.equal(await outside, 'outside done');
   });
 

@@ -12,6 +12,7 @@ import { lookup } from 'node:dns/promises';
 import { connect, type Socket as NetSocket } from 'node:net';
 import { type CliCommand, CliError } from './command.js';
 import { hostOption, integerOption } from './option-values.js';
+import { socketErrorText } from './socket-errors.js';
 
 export interface LoadOptions {
   host: string;
@@ -78,20 +79,8 @@ class Histogram {
   }
 }
 
-/** Why a connection failed, in words, for the system errors a user causes with --host / --port. */
-const CONNECT_ERRORS: Record<string, string> = {
-  ECONNREFUSED:
-    'connection refused (nothing listens there: start a server with `weft serve echo --port N`)',
-  ENOTFOUND: 'no such host',
-  EAI_AGAIN: 'the host name could not be resolved',
-  EHOSTUNREACH: 'no route to that host',
-  ENETUNREACH: 'no route to that network',
-  ETIMEDOUT: 'the connection timed out',
-};
-
 function connectError(o: LoadOptions, e: unknown): CliError {
-  const code = (e as NodeJS.ErrnoException).code;
-  const why = (code !== undefined && CONNECT_ERRORS[code]) || code || (e as Error).message;
+  const why = socketErrorText(e) ?? (e as NodeJS.ErrnoException).code ?? (e as Error).message;
   return new CliError(`cannot connect to ${o.host}:${o.port}: ${why}`);
 }
 

@@ -25,6 +25,7 @@ import { isWeftWorker } from '../streams/worker-group.js';
 import { type CliCommand, CliError } from './command.js';
 import { echoConnection, echoUntilEof, upperInPlace } from './echo-connection.js';
 import { hostOption, integerOption } from './option-values.js';
+import { socketErrorText } from './socket-errors.js';
 
 /** A running server: `close()` stops it. */
 interface Running {
@@ -434,28 +435,13 @@ export const MODELS: Record<string, Model> = {
  * thousands). */
 const MAX_WORKERS = 1024;
 
-/** Why a listen failed, in words, for the system errors a user causes with --host / --port. */
-const LISTEN_ERRORS: Record<string, string> = {
-  EADDRINUSE:
-    'the port is already in use (another server? pick another --port, or 0 for a free one)',
-  EACCES: 'permission denied (ports below 1024 need privileges)',
-  EADDRNOTAVAIL: 'this machine has no such address',
-  ENOTFOUND: 'no such host',
-  EAI_NONAME: 'no such host',
-  EAI_AGAIN: 'the host name could not be resolved',
-  EAFNOSUPPORT: 'address family not supported',
-};
-
 /**
  * A bad --host or a busy --port is the user's to fix, not a crash: a CliError naming the
  * address and the reason. Anything else is a bug and keeps its stack.
  */
 function listenError(e: unknown, host: string, port: number, workerReason?: string): unknown {
-  const x = e as { errnoName?: unknown; code?: unknown; message?: unknown };
-  const name = typeof x?.errnoName === 'string' && x.errnoName ? x.errnoName : x?.code;
-  if (typeof name === 'string' && name in LISTEN_ERRORS) {
-    return new CliError(`weft serve: cannot listen on ${host}:${port}: ${LISTEN_ERRORS[name]}`);
-  }
+  const why = socketErrorText(e);
+  if (why !== null) return new CliError(`weft serve: cannot listen on ${host}:${port}: ${why}`);
   // A --workers child that could not listen has already said why; the group only knows it died.
   if (e instanceof Error && /^startServer: worker \d+ exited before listening/.test(e.message)) {
     return new CliError(

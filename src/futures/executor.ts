@@ -49,8 +49,6 @@ export interface ShutdownOptions {
   cancelFutures?: boolean;
 }
 
-type Fn = (...args: any[]) => unknown;
-
 /**
  * @internal A chunk size must be a whole number of calls, at least one (Python raises
  * ValueError); `undefined` means the caller's default. Shared by executors' and Pool's maps.
@@ -97,11 +95,6 @@ export class MapRegistration {
   /** Registers `run` with `executor`, until `end()`; `iterator` as for `_trackMap`. */
   track(executor: Executor, run: MapRun, iterator: object): void {
     this.#untrack = executor._trackMap(run, iterator);
-  }
-
-  /** Whether the map is registered (its end not yet let go). */
-  get tracked(): boolean {
-    return this.#untrack !== null;
   }
 
   /**
@@ -174,7 +167,7 @@ export abstract class Executor {
    * @internal `fn(...args)` for a map: `late` once the executor's shutdown has let the map
    * finish submitting (see `_settleMaps`). Subclasses with workers override it.
    */
-  _submitCall(fn: Fn, args: unknown[], _late: boolean): Future<unknown> {
+  _submitCall(fn: AnyFn, args: unknown[], _late: boolean): Future<unknown> {
     return this.submit(fn, ...args);
   }
 
@@ -185,13 +178,13 @@ export abstract class Executor {
    * `_submitCall`. Subclasses with workers override it.
    */
   _submitChunk(
-    fn: Fn,
+    fn: AnyFn,
     stride: number,
     flat: unknown[],
     _late: boolean,
   ): Future<ArrayLike<unknown>> {
-    return this.submit<[Fn, number, unknown[]], Promise<ArrayLike<unknown>>>(
-      async (f: Fn, st: number, xs: unknown[]) => {
+    return this.submit<[AnyFn, number, unknown[]], Promise<ArrayLike<unknown>>>(
+      async (f: AnyFn, st: number, xs: unknown[]) => {
         const out: unknown[] = [];
         for (let i = 0; i < xs.length; i += st) out.push(await f(...xs.slice(i, i + st)));
         return out;
@@ -270,7 +263,7 @@ export abstract class Executor {
    * IMapIterator), a failed call's error is thrown for its item and the iteration goes on.
    */
   _map<R>(
-    fn: Fn & ((...args: any[]) => R),
+    fn: AnyFn & ((...args: any[]) => R),
     iterables: Iterable<unknown>[],
     options: MapOptions,
     stopAtError: boolean,
@@ -406,7 +399,7 @@ export abstract class Executor {
         if (count > 0)
           inflight.push(track(this._submitChunk(fn, stride, flat, late) as Future<unknown>, count));
       }
-      if (exhausted && registration.tracked) registration.end();
+      if (exhausted) registration.end();
     };
     /** An error of the iterable (or of submitting) read in its place, after the calls before it. */
     const failInPlace = (e: unknown): void => {

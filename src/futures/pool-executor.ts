@@ -2,6 +2,7 @@
  * What ThreadPoolExecutor and ProcessPoolExecutor share: a `PoolEngine`
  * (src/internal/pool/engine.ts) and the Future links into it.
  */
+import type { AnyFn } from '../internal/call-args.js';
 import { describeValue } from '../internal/errors.js';
 import {
   type EngineOptions,
@@ -12,8 +13,6 @@ import {
 import { CancelledError, RuntimeError } from './errors.js';
 import { Executor, type ShutdownOptions } from './executor.js';
 import { Future, type FutureLink, kLink } from './future.js';
-
-type Fn = (...args: any[]) => unknown;
 
 const NO_ARGS: ArrayLike<unknown> = Object.freeze([]);
 
@@ -102,7 +101,7 @@ export abstract class PoolExecutor extends Executor {
   }
 
   /** @internal */
-  override _submitCall(fn: Fn, args: unknown[], late: boolean): Future<unknown> {
+  override _submitCall(fn: AnyFn, args: unknown[], late: boolean): Future<unknown> {
     this.#check(fn, late);
     const f = new PoolFuture<unknown>(this.engine, args, 0, false);
     this.engine.submit(fn, f);
@@ -111,7 +110,7 @@ export abstract class PoolExecutor extends Executor {
 
   /** @internal */
   override _submitChunk(
-    fn: Fn,
+    fn: AnyFn,
     stride: number,
     flat: unknown[],
     late: boolean,
@@ -127,7 +126,7 @@ export abstract class PoolExecutor extends Executor {
    * @internal `fn(...a)` for each argument list `a` of `lists`, as one task (Pool's chunks);
    * `late` as for `_submitCall`.
    */
-  _chunk(fn: Fn, lists: unknown[][], late = false): Future<unknown[]> {
+  _chunk(fn: AnyFn, lists: unknown[][], late = false): Future<unknown[]> {
     const stride = lists[0]?.length ?? 0;
     if (stride > 0 && lists.every((a) => a.length === stride)) {
       this.#check(fn, late);

@@ -132,8 +132,8 @@ export class Timeout extends TimeoutError {
     this.expired = false;
     this.target = task;
     task.addDoneCallback(this.onTargetDone);
+    // cancel() above counted a new arming: an expiry queued by the last one does nothing.
     this.timer = startTimer(this.ms, expireTimeout, this);
-    this._armed++;
     return this;
   }
 

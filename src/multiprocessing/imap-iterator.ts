@@ -3,15 +3,15 @@
  * `next(timeout)`, over weft's lazy window of calls (see pool.ts), and the completion-order
  * iteration of `imapUnordered`.
  */
+
 import { closeIterator, MapRegistration } from '../futures/executor.js';
 import { Future } from '../futures/future.js';
 import type { ProcessPoolExecutor } from '../futures/process-pool-executor.js';
+import type { AnyFn } from '../internal/call-args.js';
 import { Deque } from '../internal/deque.js';
 import { CancelledError, TimeoutError } from '../internal/errors.js';
 import { parseWait, type WaitOptions } from '../internal/wait-options.js';
 import { startTimer, stopTimer, type Timer } from '../internal/waiter.js';
-
-type Fn = (...args: any[]) => unknown;
 
 /**
  * What `imap` and `imapUnordered` return (Python's `IMapIterator`): an async iterator whose
@@ -36,7 +36,7 @@ export interface IMapIterator<T> extends AsyncIterableIterator<T, any, WaitOptio
  */
 export function unordered(
   ex: ProcessPoolExecutor,
-  fn: Fn,
+  fn: AnyFn,
   source: Iterator<unknown>,
   chunksize: number,
 ): AsyncIterableIterator<unknown> {

@@ -21,8 +21,6 @@ import { AsyncResult } from './async-result.js';
 import { type IMapIterator, imapIterator, unordered } from './imap-iterator.js';
 import { cpuCount } from './process.js';
 
-type Fn = (...args: any[]) => unknown;
-
 /**
  * One item of `starmap`: the arguments of one call, a tuple or any iterable of them (Python's
  * `func(*args)`). Extra arguments are passed and ignored by a function that takes fewer.
@@ -152,7 +150,7 @@ export class Pool<F extends AnyFn = AnyFn, const A extends ArgList = []> {
       );
     }
     const all = kwds && Object.keys(kwds).length > 0 ? [...args, kwds] : args;
-    const f = this.#ex.submit(fn as Fn, ...all) as Future<Awaited<ReturnType<F>>>;
+    const f = this.#ex.submit(fn as AnyFn, ...all) as Future<Awaited<ReturnType<F>>>;
     hook(f, options);
     return new AsyncResult(f);
   }
@@ -179,7 +177,7 @@ export class Pool<F extends AnyFn = AnyFn, const A extends ArgList = []> {
     this.#check();
     checkFunction(fn, 'Pool.mapAsync');
     return this.#mapAsync(
-      fn as Fn,
+      fn as AnyFn,
       [...checkIterable(iterable)].map((x) => [x]),
       chunksize,
       options,
@@ -212,11 +210,11 @@ export class Pool<F extends AnyFn = AnyFn, const A extends ArgList = []> {
     checkFunction(fn, 'Pool.starmapAsync');
     const lists: unknown[][] = [];
     for (const a of checkIterable(iterable)) lists.push(argumentList(a));
-    return this.#mapAsync(fn as Fn, lists, chunksize, options) as AsyncResult<Awaited<R>[]>;
+    return this.#mapAsync(fn as AnyFn, lists, chunksize, options) as AsyncResult<Awaited<R>[]>;
   }
 
   #mapAsync(
-    fn: Fn,
+    fn: AnyFn,
     lists: unknown[][],
     chunksize: number | undefined,
     options: ApplyAsyncOptions<any[]> & PoolMapOptions,
@@ -290,7 +288,7 @@ export class Pool<F extends AnyFn = AnyFn, const A extends ArgList = []> {
     }
     return imapIterator(
       this.#ex._map(
-        fn as Fn,
+        fn as AnyFn,
         [checkIterable(iterable)],
         { chunksize, progress: options?.progress ?? null },
         false,
@@ -315,7 +313,7 @@ export class Pool<F extends AnyFn = AnyFn, const A extends ArgList = []> {
     }
     const source = checkIterable(iterable)[Symbol.iterator]();
     return imapIterator(
-      unordered(this.#ex, fn as Fn, source, chunksize) as AsyncIterableIterator<Awaited<R>>,
+      unordered(this.#ex, fn as AnyFn, source, chunksize) as AsyncIterableIterator<Awaited<R>>,
     );
   }
 

@@ -20,7 +20,7 @@ import { collectHandoffs, type Handoff, prepareHandoffs } from '../internal/proc
 import { ChildHandle } from '../internal/process/spawn.js';
 import { collectTransfers, dropTransfers } from '../internal/process/transfers.js';
 import type { RunTargetOptions, RunTargetPayload, TargetFn } from '../internal/run-target.js';
-import { checkDaemon, checkName, checkRunOptions, RunTarget } from '../internal/run-target.js';
+import { checkDaemon, checkName, checkRunOptions, type RunTarget } from '../internal/run-target.js';
 import { encode } from '../internal/serialize.js';
 import { refuseStartInTaskModule } from '../internal/task-ref.js';
 import { startTimer, stopTimer } from '../internal/waiter.js';
@@ -400,15 +400,12 @@ export class Process<
     cls: Function,
     init: { name: string; daemon: boolean; pid: number } & ProcessOptions,
   ): Process {
-    const p = Reflect.construct(
-      Process,
-      [{ name: init.name, daemon: init.daemon }],
-      cls,
-    ) as Process;
+    // Process's own constructor (not the subclass's) with `cls` as new.target: the options are
+    // weft's own, checked already where the process was started.
+    const p = Reflect.construct(Process, [init], cls) as Process;
     p.#self = true;
     p.#started = true;
     p.#pid = init.pid;
-    p.#target = new RunTarget(init);
     return p;
   }
 

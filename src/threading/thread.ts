@@ -22,7 +22,7 @@ import type { ArgList, Kwargs } from '../internal/call-args.js';
 import { handleClosed, handleOpened } from '../internal/live-handles.js';
 import { clearLongTimeout, type LongTimer, setLongTimeout } from '../internal/long-timer.js';
 import type { RunTargetOptions, RunTargetPayload, TargetFn } from '../internal/run-target.js';
-import { checkDaemon, checkName, checkRunOptions, RunTarget } from '../internal/run-target.js';
+import { checkDaemon, checkName, checkRunOptions, type RunTarget } from '../internal/run-target.js';
 import {
   decodeError,
   type EncodedError,
@@ -361,10 +361,11 @@ export class Thread<
     tid: number,
     init: ThreadOptions & { name: string; daemon: boolean },
   ): Thread {
-    const t = Reflect.construct(Thread, [{ name: init.name, daemon: init.daemon }], cls) as Thread;
+    // Thread's own constructor (not the subclass's) with `cls` as new.target: the options are
+    // weft's own, checked already where the thread was started.
+    const t = Reflect.construct(Thread, [init], cls) as Thread;
     t.#tid = tid;
     t.#started = true;
-    t.#target = new RunTarget(init);
     return t;
   }
 

@@ -17,8 +17,8 @@ import { wrapFuture } from './wrap-future.js';
 
 /** A callback scheduled with `callSoon` (`asyncio.Handle`). */
 export class Handle {
-  private _cancelled = false;
-  /** Dropped on `cancel()`, as Python's handle does: a cancelled timer keeps nothing alive. */
+  /** Dropped on `cancel()`, as Python's handle does (a cancelled timer keeps nothing alive):
+   * null exactly when cancelled. */
   private fn: ((...args: any[]) => unknown) | null;
   private args: unknown[] | null;
   /** @internal the pending handles of the loop that scheduled it, until it runs or is cancelled */
@@ -31,14 +31,13 @@ export class Handle {
     this.args = args;
   }
   cancel(): void {
-    this._cancelled = true;
     this.fn = null;
     this.args = null;
     this._pending?.delete(this);
     this._pending = null;
   }
   cancelled(): boolean {
-    return this._cancelled;
+    return this.fn === null;
   }
   /** `<Handle name(args)>`, as Python's repr: what the exception handler's default output shows. */
   toString(): string {
@@ -46,7 +45,7 @@ export class Handle {
   }
   /** @internal the parts of `toString()` after the class name. */
   protected describeParts(): string[] {
-    if (this._cancelled || this.fn === null) return ['cancelled'];
+    if (this.fn === null) return ['cancelled'];
     const args = (this.args ?? []).map(describeValue).join(', ');
     return [`${this.fn.name || '(anonymous)'}(${args})`];
   }
@@ -55,7 +54,7 @@ export class Handle {
     this._pending?.delete(this);
     this._pending = null;
     const fn = this.fn;
-    if (this._cancelled || fn === null) return;
+    if (fn === null) return;
     const result = fn(...(this.args as unknown[]));
     // A function that returns a promise (not an `async` one: those are refused) may reject
     // where nobody listens, and an unhandled rejection ends Node's process: it is reported as
@@ -172,8 +171,6 @@ export interface ExecutorLike {
  */
 export class EventLoop {
   private running = false;
-  /** `run()` is running on this loop (its main task and everything it starts). */
-  private runByRun = false;
   /** `stop()` came before `runForever()`: the next one runs one iteration only. */
   private stopping = false;
   private closed = false;
@@ -195,18 +192,11 @@ export class EventLoop {
   isRunning(): boolean {
     // The loop of the tasks made outside every run() runs whenever one of them runs: inside a
     // task, Python's get_running_loop().is_running() is always true. So is a loop whose
-    // callback runs now: Python runs callbacks only while their loop runs.
+    // callback runs now: Python runs callbacks only while their loop runs. `run()` installs
+    // its loop as the running one for as long as it runs.
     return (
-      this.running ||
-      this.runByRun ||
-      runningLoop === this ||
-      (this === defaultLoop && currentContext() !== null)
+      this.running || runningLoop === this || (this === defaultLoop && currentContext() !== null)
     );
-  }
-
-  /** @internal `run()` starts and ends running on this loop. */
-  _setRunByRun(running: boolean): void {
-    this.runByRun = running;
   }
 
   isClosed(): boolean {

@@ -58,26 +58,25 @@ export async function run<T>(
   const task = createTask(main, options.name ? { name: options.name } : {});
   active = true;
   const loop = new EventLoop();
-  loop._setRunByRun(true);
   const prevLoop = setRunningLoop(loop);
   // Armed while run() waits: for the main task, then for the tasks left as they are cancelled.
   let onDeadlock: ((lines: string) => void) | null = null;
-  // What the main task threw, if it did: a deadlock found afterwards (while cancelling the tasks
-  // left) must not hide it — it is named in the report and is its `cause`.
-  let mainFailed = false;
-  let mainError: unknown;
   const untilDeadlock = (what: string): Promise<never> =>
     new Promise<never>((_, reject) => {
       onDeadlock = (lines) => {
         onDeadlock = null;
-        const first = mainFailed
-          ? ` (the main task had failed first: ${describeThrown(mainError)}, the cause)`
-          : '';
+        // What the main task threw, if it did: a deadlock found afterwards (while cancelling the
+        // tasks left) must not hide it — it is named in the report and is its `cause`.
+        const failed = task.done() && !task.cancelled() ? task.exception() : null;
+        const first =
+          failed !== null
+            ? ` (the main task had failed first: ${describeThrown(failed)}, the cause)`
+            : '';
         reject(
           new DeadlockError(
             `${what}: every task is blocked and nothing is left that could wake one: ${lines}${first}`,
             [],
-            mainFailed ? { cause: mainError } : undefined,
+            failed !== null ? { cause: failed } : undefined,
           ),
         );
       };
@@ -92,13 +91,7 @@ export async function run<T>(
   process.on('beforeExit', onBeforeExit);
   try {
     const mainDeadlock = untilDeadlock('Deadlock');
-    try {
-      return (await Promise.race([task as PromiseLike<Awaited<T>>, mainDeadlock])) as Awaited<T>;
-    } catch (e) {
-      mainFailed = true;
-      mainError = e;
-      throw e;
-    }
+    return (await Promise.race([task as PromiseLike<Awaited<T>>, mainDeadlock])) as Awaited<T>;
   } finally {
     try {
       // A task left that goes on waiting once cancelled (it catches the CancelledError and
@@ -111,7 +104,6 @@ export async function run<T>(
     } finally {
       onDeadlock = null;
       process.off('beforeExit', onBeforeExit);
-      loop._setRunByRun(false);
       setRunningLoop(prevLoop);
       loop.close();
       active = false;

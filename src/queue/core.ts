@@ -195,13 +195,16 @@ function unlockMutex(a: Int32Array, i: number): void {
  * Breaks the queue if `tid` still holds mutex `i` and has ended. A dead thread releases nothing,
  * and Node never gives its tid again, so a word naming it now names it for good.
  */
+/** FIFO kinds keep their items in a byte ring guarded by two mutexes (see the layout table). */
+function isRingKind(kind: number): boolean {
+  return kind !== KIND_LIFO && kind !== KIND_PRIORITY;
+}
+
 function checkHolder(a: Int32Array, i: number, tid: number): void {
   if (tid === 0 || (load(a, i) & HOLDER) !== tid || !threadEnded(tid)) return;
   // The first finder's tid stays: every thread then reports the same death.
   if (cas(a, BROKEN, 0, tid) === 0) {
-    const kind = load(a, KIND);
-    if (kind !== KIND_LIFO && kind !== KIND_PRIORITY)
-      shutForGood(a, i === PLOCK ? CLOCK : PLOCK, tid);
+    if (isRingKind(load(a, KIND))) shutForGood(a, i === PLOCK ? CLOCK : PLOCK, tid);
   }
   // Every parked waiter wakes, and its next attempt throws.
   for (const w of [PLOCK, CLOCK, PUTS, GETS, DONE]) notify(a, w);
@@ -312,7 +315,7 @@ export class QueueCore {
   }
 
   isRing(): boolean {
-    return this.kind !== KIND_LIFO && this.kind !== KIND_PRIORITY;
+    return isRingKind(this.kind);
   }
 
   qsize(): number {

@@ -109,6 +109,7 @@ export class Queue<T = unknown> {
 
   /** Whether `maxsize` items are in the queue — a snapshot (a queue may also be full by bytes). */
   full(): boolean {
+    // qsize() first, whatever maxsize: a queue broken by a dead holder throws OwnerDiedError.
     const n = this._core.qsize();
     return this._core.maxsize > 0 && n >= this._core.maxsize;
   }

@@ -96,13 +96,11 @@ describe('a Lock held by the waiting thread itself', () => {
 });
 
 describe('two processes taking two Locks in opposite order', () => {
+  // Not async child + blocking parent: the documented gap (see the control test below).
   for (const [child, parent] of [
     ['async', 'async'],
-    ['async', 'sync'],
     ['sync', 'sync'],
   ] as const) {
-    // async child + blocking parent is the documented gap: see the control test below.
-    if (child === 'async' && parent === 'sync') continue;
     test(`child ${child}, parent ${parent}: the wait that closes the cycle is told, naming both processes and both locks`, async () => {
       const a = new Lock();
       const b = new Lock();
@@ -177,7 +175,9 @@ describe('two processes taking two Locks in opposite order', () => {
     const ready = new Event();
     const out = new Queue<string>();
     await a.acquire();
-    const p = new Process({ target: holdBAwaitAReleaseBLater, args: [a, b, ready, 300, out] });
+    // 3 s: the parent's acquireSync reaches the broker while b is still held, however loaded the
+    // machine (with a short timer b could be free first, and the walk would never run).
+    const p = new Process({ target: holdBAwaitAReleaseBLater, args: [a, b, ready, 3000, out] });
     p.start();
     try {
       assert.equal(await ready.wait({ timeout: PATIENCE }), true);

@@ -48,6 +48,14 @@ export interface RunTargetPayload {
   kwargs: Record<string, unknown> | null;
 }
 
+/**
+ * The arguments of Python's `f(*args, **kwargs)` in weft's shape: `args`, then `kwargs` as one
+ * trailing object when it has keys (`{}`, Python's `**{}`, and null are no keywords).
+ */
+export function withKwargs(args: readonly unknown[], kwargs: object | null | undefined): unknown[] {
+  return kwargs && Object.keys(kwargs).length > 0 ? [...args, kwargs] : (args as unknown[]);
+}
+
 /** The call the default `run()` makes: `target(...args, kwargs)`. */
 export class RunTarget {
   readonly target: TargetFn | null;
@@ -66,8 +74,7 @@ export class RunTarget {
     const target = this.target;
     if (!target) return undefined;
     // `kwargs: {}` is Python's `**{}`: no keywords, so no trailing object.
-    const kw = this.kwargs;
-    return kw && Object.keys(kw).length > 0 ? target(...this.args, kw) : target(...this.args);
+    return target(...withKwargs(this.args, this.kwargs));
   }
 
   /**

@@ -17,6 +17,7 @@ import { kPoolNames, ProcessPoolExecutor } from '../futures/process-pool-executo
 import { type ProgressOptions, progressOption, startProgressBar } from '../futures/progress-bar.js';
 import type { Accepting, AnyFn, ArgList, CallArgs, Kwargs } from '../internal/call-args.js';
 import { CancelledError, describeValue } from '../internal/errors.js';
+import { withKwargs } from '../internal/run-target.js';
 import { AsyncResult } from './async-result.js';
 import { type IMapIterator, imapIterator, unordered } from './imap-iterator.js';
 import { cpuCount } from './process.js';
@@ -149,7 +150,7 @@ export class Pool<F extends AnyFn = AnyFn, const A extends ArgList = []> {
         `Pool.applyAsync: kwds must be an object: received ${describeValue(kwds)}`,
       );
     }
-    const all = kwds && Object.keys(kwds).length > 0 ? [...args, kwds] : args;
+    const all = withKwargs(args, kwds);
     const f = this.#ex.submit(fn as AnyFn, ...all) as Future<Awaited<ReturnType<F>>>;
     hook(f, options);
     return new AsyncResult(f);

@@ -3,8 +3,9 @@
  * unless `cancel()` came first. The wait runs in the timer's own thread, on an `Event` both sides
  * share (`finished`), so `cancel()` works from any thread it reaches.
  */
-import type { Accepting, AnyFn, ArgList, CallArgs } from '../internal/call-args.js';
+import type { Accepting, AnyFn, ArgList, CallArgs, Kwargs } from '../internal/call-args.js';
 import { describeValue } from '../internal/errors.js';
+import { withKwargs } from '../internal/run-target.js';
 import { kShared, registerSharedKind, type SharedState } from '../internal/serialize.js';
 import { resolveTaskRef, type TaskRef, task, toTaskRef } from '../internal/task-ref.js';
 import { Event } from './event.js';
@@ -23,7 +24,7 @@ import { handleFor, Thread } from './thread.js';
 export class Timer<
   F extends AnyFn = AnyFn,
   const A extends ArgList = [],
-  K extends Record<string, unknown> | null = null,
+  K extends Kwargs = undefined,
 > extends Thread {
   readonly interval: number;
   readonly args: unknown[];
@@ -68,7 +69,7 @@ export class Timer<
     super();
     this.interval = interval;
     this.args = args ? [...args] : [];
-    this.kwargs = kwargs ?? null;
+    this.kwargs = (kwargs ?? null) as Record<string, unknown> | null;
     this.finished = new Event();
     this._ref = toTaskRef(fn, `Timer function ${fn.name || '(anonymous)'}`);
   }
@@ -83,9 +84,7 @@ export class Timer<
     await this.finished.wait({ timeout: Math.max(0, this.interval) });
     if (!this.finished.isSet()) {
       const fn = (await resolveTaskRef(this._ref)) as (...a: unknown[]) => unknown;
-      // `kwargs: {}` is Python's `**{}`: no trailing object, as for a Thread's target.
-      const kw = this.kwargs;
-      await (kw && Object.keys(kw).length > 0 ? fn(...this.args, kw) : fn(...this.args));
+      await fn(...withKwargs(this.args, this.kwargs));
     }
     this.finished.set();
   }

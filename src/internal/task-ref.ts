@@ -201,31 +201,33 @@ function rebuildInline(ref: Extract<TaskRef, { kind: 'inline' }>): Function {
       { cause: err },
     );
   }
-  const name = describeInline(ref.name, ref.source);
   const wrapped = function (this: unknown, ...args: unknown[]): unknown {
     try {
       const r = fn.apply(this, args);
       if (r && typeof (r as Promise<unknown>).then === 'function') {
         return (r as Promise<unknown>).then(undefined, (e: unknown) => {
-          throw explainClosure(e, name);
+          throw explainClosure(e, ref);
         });
       }
       return r;
     } catch (e) {
-      throw explainClosure(e, name);
+      throw explainClosure(e, ref);
     }
   };
   Object.defineProperty(wrapped, 'name', { value: fn.name });
   return wrapped;
 }
 
-/** `name` as `describeInline` gives it. */
-function explainClosure(e: unknown, name: string): unknown {
+/**
+ * A ReferenceError of the rebuilt function `ref` as the TaskReferenceError that says why; the
+ * function's label is made here, on the error path only.
+ */
+function explainClosure(e: unknown, ref: Extract<TaskRef, { kind: 'inline' }>): unknown {
   if (!(e instanceof ReferenceError)) return e;
   const missing = /^(\S+) is not defined/.exec(e.message)?.[1];
   if (!missing) return e;
   return new TaskReferenceError(
-    `Function ${name} uses \`${missing}\` from its closure, which does not exist in the worker: an inline function runs as a copy of its source. Pass \`${missing}\` through args (or kwargs), or define the function at the top level of a module and mark it with task(import.meta, ${name.startsWith('`') ? 'fn' : name}).`,
+    `Function ${describeInline(ref.name, ref.source)} uses \`${missing}\` from its closure, which does not exist in the worker: an inline function runs as a copy of its source. Pass \`${missing}\` through args (or kwargs), or define the function at the top level of a module and mark it with task(import.meta, ${ref.name || 'fn'}).`,
     { cause: e },
   );
 }

@@ -54,7 +54,7 @@ import {
   type Session,
   type Waiter,
 } from './broker-conn.js';
-import { findLockCycle, type LockWaiter } from './broker-deadlock.js';
+import { findLockCycle, type LockWaiter, type WalkLock } from './broker-deadlock.js';
 import { FrameReader, type Request } from './broker-wire.js';
 import { coercer } from './typecodes.js';
 
@@ -278,7 +278,8 @@ type CondWaiter = Withdrawing & { notify: () => void };
 
 /**
  * Parks a waiter, or answers at once if `attempt` succeeds; timeout in ms or null. `withdraw`:
- * see Withdrawing.
+ * see Withdrawing. `lockWait`: the lock an untimed wait is for, which deadlock walks go
+ * through (broker-deadlock.ts).
  */
 function park(
   conn: Conn,
@@ -288,21 +289,22 @@ function park(
   attempt: () => boolean,
   timedOut: () => void,
   withdraw?: (w: Waiter) => void,
-): Waiter | null {
-  if (attempt()) return null;
+  lockWait?: WalkLock,
+): void {
+  if (attempt()) return;
   if (timeout !== null && timeout <= 0) {
     timedOut();
-    return null;
+    return;
   }
-  const w: Withdrawing = { conn, r, timer: null, attempt, timedOut, list };
+  const w: Withdrawing & LockWaiter = { conn, r, timer: null, attempt, timedOut, list };
   if (withdraw !== undefined) w.withdraw = withdraw;
+  if (lockWait !== undefined) w.lockWait = lockWait;
   w.timer = deadline(timeout, () => {
     remove(w);
     w.timedOut();
   });
   list.push(w);
   conn.waiters.set(r, w);
-  return w;
 }
 
 function remove(w: Waiter): void {
@@ -651,7 +653,7 @@ function handle(c: Conn, m: Request): void {
           return;
         }
       }
-      const w = park(
+      park(
         c,
         r,
         l.waiters,
@@ -662,8 +664,9 @@ function handle(c: Conn, m: Request): void {
           return true;
         },
         () => ok(c, r, false),
+        undefined,
+        untimed ? l : undefined,
       );
-      if (w !== null && untimed) (w as LockWaiter).lockWait = l;
       return;
     }
     case 'release': {
@@ -759,7 +762,9 @@ function handle(c: Conn, m: Request): void {
       // wait does when cancelled, and answers "cancelled" only then.
       let withdrawn = false;
       const reacquire = (result: boolean): void => {
-        const back = park(
+        // An untimed wait for the lock: walks go through it (broker-deadlock.ts), though it is
+        // never told itself — a wait must end holding its lock, as Python's does.
+        park(
           c,
           r,
           l.waiters,
@@ -781,10 +786,8 @@ function handle(c: Conn, m: Request): void {
           () => {
             withdrawn = true;
           },
+          l,
         );
-        // An untimed wait for the lock: walks go through it (broker-deadlock.ts), though it is
-        // never told itself — a wait must end holding its lock, as Python's does.
-        if (back !== null) (back as LockWaiter).lockWait = l;
       };
       const w: CondWaiter = {
         conn: c,

@@ -5,8 +5,6 @@
  * type parameter `F` with `args: Parameters<F>` does not: TypeScript cannot resolve the check
  * for it; type such a helper's function as `(...args: A) => R`.)
  */
-import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import type * as futures from '../../src/futures/index.js';
 import type * as mp from '../../src/multiprocessing/index.js';
 import type * as threading from '../../src/threading/index.js';
@@ -34,7 +32,3 @@ export function applyIn<A extends unknown[], R>(fn: (...a: A) => R, args: A) {
 export function mapIn<T, R>(fn: (x: T) => R, xs: T[]) {
   return pool.map(fn, xs);
 }
-
-test('generic helpers type-check (tsc checks this file)', () => {
-  assert.ok(true);
-});

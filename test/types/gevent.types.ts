@@ -1,10 +1,8 @@
 /**
  * weft/gevent's signatures: a misuse Python would refuse with a TypeError fails to compile
  * (`@ts-expect-error`: tsc fails if the line ever compiles), and inferred result types are
- * exact. Nothing here runs but the one test: tsc checks the rest.
+ * exact. Nothing here runs: `tsc --noEmit -p .` (part of `npm test`) checks it.
  */
-import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import type * as gevent from '../../src/gevent/index.js';
 import type { Equal, Expect } from './expect.js';
 
@@ -14,7 +12,7 @@ declare const pool: gevent.Pool;
 declare const nap: (ms: number) => Promise<string>;
 declare const mul: (a: number, b: number) => number;
 
-function greenlets(): void {
+export function greenlets(): void {
   const g = new Greenlet(nap, 10);
   const _g: Expect<Equal<(typeof g)['value'], string | gevent.GreenletExit | null>> = true;
   const h: gevent.Greenlet<string> = g;
@@ -30,10 +28,10 @@ function greenlets(): void {
   new Greenlet(nap, 10, 20);
   // @ts-expect-error
   spawn(nap, '10');
-  assert.ok(h);
+  void h;
 }
 
-function pool_verbs(): void {
+export function pool_verbs(): void {
   const a = pool.apply(mul, [6, 7]);
   const _a: Expect<Equal<typeof a, Promise<number>>> = true;
   pool.apply(() => 'x');
@@ -56,8 +54,3 @@ function pool_verbs(): void {
     g.value.toFixed();
   }
 }
-
-test('gevent signatures type-check (tsc --noEmit -p . checks this file)', () => {
-  assert.equal(typeof greenlets, 'function');
-  assert.equal(typeof pool_verbs, 'function');
-});

@@ -70,8 +70,8 @@
  * A thread that dies holding PLOCK or CLOCK (a worker killed by `terminate()`, a forced
  * cancellation, `process.exit()` mid-copy) never gives it back, and may have left a record or an
  * index half-written: Python's multiprocessing warns that such a queue "is likely to become
- * corrupted" and its other users hang. Here the mutex waiters park in slices of MUTEX_SLICE_MS
- * and, between them, ask the thread table whether the holder has ended; the queue waiters
+ * corrupted" and its other users hang. Here the mutex waiters park in slices of
+ * DEAD_HOLDER_RECHECK_MS and, between them, ask the thread table whether the holder has ended; the queue waiters
  * (items, room, join) ask the same of a mutex word they see unchanged for a slice. The first to
  * find a dead holder sets BROKEN, once, takes a ring's other mutex for good in the dead thread's
  * name, and wakes every word: from then on every call throws OwnerDiedError, in every thread
@@ -97,7 +97,12 @@ import {
   waitSync,
   wakeSome,
 } from '../internal/shm/wait.js';
-import { selfTid, sharedThreadName, threadEnded } from '../internal/shm/world.js';
+import {
+  DEAD_HOLDER_RECHECK_MS,
+  selfTid,
+  sharedThreadName,
+  threadEnded,
+} from '../internal/shm/world.js';
 import { Empty, Full, ItemTooLargeError, OwnerDiedError, ShutDown } from './errors.js';
 import {
   align4,
@@ -154,9 +159,6 @@ const MUTEX_SPIN = 200;
 /** A mutex word's waiter bit; the low 30 bits are the holder's tid. */
 const PARKED = 0x40000000;
 const HOLDER = PARKED - 1;
-/** Trade-off: how late a thread waiting on a mutex held by a killed thread learns it, against a
- * look at the thread table (a stat of /proc on Linux) per slice while the mutex stays held. */
-const MUTEX_SLICE_MS = 100;
 /** Bytes per arena entry: f64 priority, then i32 seq, offset, length, tag. */
 const ENTRY_BYTES = 24;
 const ENTRY_WORDS = ENTRY_BYTES >> 2;
@@ -183,7 +185,8 @@ function lockContended(a: Int32Array, i: number): void {
       continue;
     }
     if ((w & PARKED) === 0 && cas(a, i, w, w | PARKED) !== w) continue;
-    if (parkSync(a, i, w | PARKED, MUTEX_SLICE_MS) === 'timed-out') checkHolder(a, i, w & HOLDER);
+    if (parkSync(a, i, w | PARKED, DEAD_HOLDER_RECHECK_MS) === 'timed-out')
+      checkHolder(a, i, w & HOLDER);
   }
 }
 
@@ -679,7 +682,7 @@ export class QueueCore {
     if (w === 0) return;
     const t = performance.now();
     if (this.heldSince[k] === 0) this.heldSince[k] = t;
-    else if (t - this.heldSince[k]! >= MUTEX_SLICE_MS) {
+    else if (t - this.heldSince[k]! >= DEAD_HOLDER_RECHECK_MS) {
       this.heldSince[k] = t;
       checkHolder(this.a, i, w & HOLDER);
     }
@@ -746,7 +749,7 @@ export class QueueCore {
       i: DONE,
       w: JOIN_WAITERS,
       // taskDone notifies; the slices are for a mutex holder that died (watchMutexes).
-      maxPark: MUTEX_SLICE_MS,
+      maxPark: DEAD_HOLDER_RECHECK_MS,
       attempt: () => {
         this.checkBroken();
         if (this.unfinished() <= 0) return undefined;

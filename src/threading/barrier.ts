@@ -53,7 +53,7 @@ import { add, and, cas, load, notify, or, store } from '../internal/atomics.js';
 import { BrokenBarrierError, describeValue } from '../internal/errors.js';
 import { kShared, registerSharedKind, type SharedState } from '../internal/serialize.js';
 import { AGAIN, type Attempt, type Parkable, waitAsync, waitSync } from '../internal/shm/wait.js';
-import { selfTid, threadEnded } from '../internal/shm/world.js';
+import { DEAD_HOLDER_RECHECK_MS, selfTid, threadEnded } from '../internal/shm/world.js';
 import {
   resolveTaskRef,
   resolveTaskRefSync,
@@ -75,8 +75,6 @@ const OFFERED = -1;
 /** What `own()` answers besides COUNT. */
 const IN_ACTION = Symbol('in action');
 const RESCUED = Symbol('rescued');
-/** Trade-off: how soon an abort() or reset() notices that the owner was killed. */
-const OWNER_RECHECK_MS = 100;
 /** Generations whose outcome a waiter can still read: 32 words of 32 bits. */
 const WINDOW = 1024;
 const WORDS = OUTCOMES + WINDOW / 32;
@@ -345,7 +343,7 @@ export class Barrier {
           attempt: () => ((load(a, COUNT) & N_MASK) < parties ? null : AGAIN),
           timedOut: () => null,
         },
-        OWNER_RECHECK_MS,
+        DEAD_HOLDER_RECHECK_MS,
         null,
       );
     }

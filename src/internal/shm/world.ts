@@ -402,6 +402,13 @@ export function ownNativeId(): number {
  * its 'exit' event, which may be the very thread asking (blocked in a synchronous wait). False
  * for a thread the table never had, or whose slot has been taken by another since.
  */
+/**
+ * Tuning: how often a thread waiting on something a dead thread may hold (a queue's mutex, a
+ * Barrier's state) looks at the table for that thread's end: how late it learns of the death,
+ * against a look per slice (a stat of /proc on Linux) while the holder stays.
+ */
+export const DEAD_HOLDER_RECHECK_MS = 100;
+
 export function threadEnded(tid: number): boolean {
   const slot = ownSlot(tid);
   if (slot < 0) return false;

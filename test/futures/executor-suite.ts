@@ -12,8 +12,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { inspect } from 'node:util';
-import v8 from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { ExceptionGroup } from '../../src/asyncio/index.js';
 import {
   type BrokenExecutor,
@@ -25,6 +23,7 @@ import {
   TimeoutError,
   wait,
 } from '../../src/futures/index.js';
+import { gc } from '../support/gc.js';
 import { until } from '../support/until.js';
 import {
   add,
@@ -71,8 +70,6 @@ export function fakeStream(isTTY: boolean): {
 
 /** Runs the garbage collector until `ref`'s target is gone, `tries` times at most. */
 export async function collect(ref: WeakRef<object>, tries: number): Promise<void> {
-  v8.setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
   for (let i = 0; i < tries && ref.deref() !== undefined; i++) {
     await new Promise((r) => setTimeout(r, 20));
     gc();

@@ -9,8 +9,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import v8 from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import {
   CancelledError,
   type Executor,
@@ -18,25 +16,12 @@ import {
   RuntimeError,
   ThreadPoolExecutor,
 } from '../../src/futures/index.js';
+import { collected, gc } from '../support/gc.js';
 import { checkLeaks } from '../support/leaks.js';
 import { until } from '../support/until.js';
 import { inc, untilFile } from './fixtures/tasks.js';
 
 checkLeaks({ graceMs: 3000 });
-
-/** A full garbage collection. */
-function gc(): void {
-  v8.setFlagsFromString('--expose-gc');
-  (runInNewContext('gc') as () => void)();
-}
-
-/** Collects until `ref`'s target is gone (the test must hold it nowhere else). */
-async function collected(ref: WeakRef<object>): Promise<void> {
-  await until(() => {
-    gc();
-    return ref.deref() === undefined;
-  }, 'the dropped map iterator to be collected');
-}
 
 const kinds: Array<[string, (o: Record<string, unknown>) => Executor]> = [
   ['ThreadPoolExecutor', (o) => new ThreadPoolExecutor(o)],
@@ -130,7 +115,7 @@ for (const [name, make] of kinds) {
         completed = c;
       };
       const gone = new WeakRef(ex.map(inc, [xs()], { onProgress }));
-      await collected(gone);
+      await collected(gone, 'the dropped map iterator');
       // Before any shutdown, as Python's calls run whether anyone shuts the executor down.
       await until(() => pulled === n, 'the dropped map to submit all of its iterable');
       await ex.shutdown();
@@ -173,7 +158,7 @@ for (const [name, make] of kinds) {
           return new WeakRef(it);
         })();
         const before = pulled;
-        await collected(gone);
+        await collected(gone, 'the dropped map iterator');
         await until(() => closed, 'the dropped map to close its iterable');
         writeFileSync(gate, '');
         await ex.shutdown();

@@ -9,13 +9,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import v8 from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { BrokenProcessPool, CancelledError } from '../../src/futures/index.js';
 import { Pool, TimeoutError } from '../../src/multiprocessing/index.js';
+import { collected } from '../support/gc.js';
 import { checkLeaks } from '../support/leaks.js';
 import { settles } from '../support/settles.js';
-import { until } from '../support/until.js';
 import { failOrGate } from './fixtures/bb-pool-tasks.js';
 import {
   add,
@@ -224,16 +222,6 @@ describe('Pool semantics (shared pool)', () => {
   });
 });
 
-/** Collects until `ref`'s target is gone (the test must hold it nowhere else). */
-async function collected(ref: WeakRef<object>): Promise<void> {
-  v8.setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
-  await until(() => {
-    gc();
-    return ref.deref() === undefined;
-  }, 'the dropped iterator to be collected');
-}
-
 describe('Pool lifecycle (bug-bash 3)', () => {
   test('imap and imapUnordered dropped unread or after a read still run every call; join waits (as IMapIterator)', async () => {
     // Python's task handler submits the whole iterable whoever reads the IMapIterator. The
@@ -258,7 +246,7 @@ describe('Pool lifecycle (bug-bash 3)', () => {
         }
         return refs;
       })();
-      for (const ref of gone) await collected(ref);
+      for (const ref of gone) await collected(ref, 'the dropped iterator');
       pool.close();
       await pool.join();
       assert.deepEqual(pulled, [n, n, n, n]);

@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import v8 from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { store } from '../../src/internal/atomics.js';
 import {
   registerThread,
@@ -13,6 +11,7 @@ import {
   threadState,
   worldWords,
 } from '../../src/internal/shm/world.js';
+import { gc } from '../support/gc.js';
 import { checkLeaks } from '../support/leaks.js';
 
 checkLeaks();
@@ -40,8 +39,6 @@ test('thread slots: tids with the same home slot do not collide, and finished sl
 });
 
 test('a garbage-collected lock that never left its thread gives its cell back; a shared one does not', async () => {
-  v8.setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
   const { Lock } = await import('../../src/threading/index.js');
   const { kShared } = await import('../../src/internal/serialize.js');
   const collect = async (): Promise<void> => {

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// Builds the native addons at install time: native/ (sendfile.c, io.c) and native/context/
-// (context.cc, C++ against V8's own API, so built on its own: if it does not compile, the C
-// addons are still built). It must never fail an install: without a compiler (or off Linux)
-// weft/sendfile uses its copy loop, `sendfile.native` is false, and weft/asyncio carries the
-// current task with promise hooks instead of the context addon.
+// Builds the native addons at install time: native/ (sendfile.c, io.c), native/context/
+// (context.cc) and native/shm/ (shm.cc) — the last two are C++ against V8's own API, so each is
+// built on its own: if one does not compile, the others are still built. It must never fail an
+// install: without a compiler (or off Linux) weft/sendfile uses its copy loop, `sendfile.native`
+// is false, weft/asyncio carries the current task with promise hooks instead of the context
+// addon, and multiprocessing locks are held by the broker alone (no shared-memory fast path).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -11,7 +12,7 @@ import { dirname, join } from 'node:path';
 const here = dirname(new URL(import.meta.url).pathname);
 if (process.platform !== 'linux') {
   console.log(
-    'weft: native addons skipped (Linux only): weft/sendfile copies, no RawSocket/EpollSelector',
+    'weft: native addons skipped (Linux only): weft/sendfile copies, no RawSocket/EpollSelector, multiprocessing locks through the broker',
   );
   process.exit(0);
 }
@@ -44,6 +45,11 @@ if (!build(here)) {
 if (!build(join(here, 'context'))) {
   console.log(
     'weft: context addon not built (no C++ compiler?): weft/asyncio uses promise hooks (slower awaits in tasks)',
+  );
+}
+if (!build(join(here, 'shm'))) {
+  console.log(
+    'weft: shm addon not built (no C++ compiler?): multiprocessing locks go through the broker for every acquire',
   );
 }
 process.exit(0);

@@ -60,7 +60,10 @@ export class Condition extends SharedObject {
   }
 
   #wait(timeout: number | null, signal: AbortSignal | null): Promise<boolean> {
-    return broker().requestSettled(
+    // The broker releases the lock for the wait and holds it again before it answers, however
+    // the wait ends; meanwhile this thread does not hold it (Lock._putDown).
+    const held = this.lock._putDown();
+    const wait = broker().requestSettled(
       'condWait',
       this._id,
       [broker().owner, timeout],
@@ -71,6 +74,7 @@ export class Condition extends SharedObject {
         if (late === true) broker().post('notify', this._id, [1]);
       },
     ) as Promise<boolean>;
+    return wait.finally(() => this.lock._holdAgain(held));
   }
   /**
    * Blocking twin of `wait`: releases the lock, parks this thread until notified or `timeout`
@@ -81,10 +85,13 @@ export class Condition extends SharedObject {
    * @throws RuntimeError when this thread does not hold the lock.
    */
   waitSync(options: { timeout?: number | null } = {}): boolean {
-    return brokerSync().request('condWait', this._id, [
-      broker().owner,
-      checkTimeout('Condition.waitSync', options.timeout),
-    ]) as boolean;
+    const timeout = checkTimeout('Condition.waitSync', options.timeout);
+    const held = this.lock._putDown();
+    try {
+      return brokerSync().request('condWait', this._id, [broker().owner, timeout]) as boolean;
+    } finally {
+      this.lock._holdAgain(held);
+    }
   }
   /** Blocking twin of `waitFor`: `waitSync` until `predicate()` is truthy or `timeout` passes. */
   waitForSync<R>(predicate: () => R, options: { timeout?: number | null } = {}): R {

@@ -1,6 +1,13 @@
 import { currentContext, currentTaskSignal } from '../internal/context.js';
 import { broker } from '../internal/process/broker-client.js';
 import { brokerSync } from '../internal/process/broker-sync.js';
+import {
+  fastSlab,
+  HOLDER,
+  newSlot,
+  slabSession,
+  wordIndex,
+} from '../internal/process/lock-slab.js';
 import { RuntimeError } from './errors.js';
 import { holding, holdingSync } from './hold.js';
 import {
@@ -15,9 +22,22 @@ import {
  * Acquisitions this thread holds, by lock id — not by handle: a lock reaches a process (or comes
  * back to its creator) as several handles on one id (in `args`, and again inside a Condition or
  * a queue item), and a hold taken through one is released, or checked by `Condition.notify`,
- * through another, as in Python, where every copy is the same lock.
+ * through another, as in Python, where every copy is the same lock. Each handle keeps its id's
+ * record, so the hot path counts without a lookup.
  */
-const heldHere = new Map<string, number>();
+interface Holds {
+  n: number;
+}
+const holdsById = new Map<string, Holds>();
+function holdsOf(id: string): Holds {
+  let h = holdsById.get(id);
+  if (h === undefined) {
+    h = { n: 0 };
+    holdsById.set(id, h);
+  }
+  return h;
+}
+const TRUE = Promise.resolve(true);
 
 /** Numbers for this thread's asyncio tasks, so the broker can tell the task that holds a lock
  * (deadlock detection: src/internal/process/broker-deadlock.ts). */
@@ -42,20 +62,61 @@ export interface AcquireOptions {
   signal?: AbortSignal;
 }
 
+/** A new lock's slot in the lock slab, or -1 (lock-slab.ts). */
+function slotForNew(): number {
+  // The broker client joins this thread to the slab as it is made.
+  broker();
+  return newSlot();
+}
+
 /**
- * Python's `multiprocessing.Lock` across processes (held in the broker). A process that dies
- * holding it releases it (the next waiter gets it) rather than leaving every waiter hung.
+ * Python's `multiprocessing.Lock` across processes. A process that dies holding it releases it
+ * (the next waiter gets it) rather than leaving every waiter hung.
+ *
+ * **How:** the lock's word lives in memory shared by the processes of the tree (the lock slab,
+ * src/internal/process/lock-slab.ts), so taking a free lock and releasing one nobody waits for
+ * are an atomic instruction in the calling thread, as Python's semaphore is. A thread that finds
+ * it held asks the broker, which parks it, hands the lock over in FIFO order, reports deadlocks
+ * and frees the locks of a process that died. Without the shm addon every call is a broker
+ * round trip.
  *
  * **Cancellation:** an aborted `signal` rejects the wait and leaves no waiter; a lock granted in
  * the same instant is released again.
  */
 export class Lock extends SharedObject {
+  /** Int32 index of the word in the slab, -1 when it has no slot. */
+  readonly #word: number;
+  readonly #recursive: boolean;
+  readonly #holds: Holds;
+
   constructor(init?: SharedInit) {
-    super(
-      'lock',
-      { recursive: (new.target as unknown as { _recursive?: boolean })._recursive === true },
-      init,
-    );
+    const recursive = (new.target as unknown as { _recursive?: boolean })._recursive === true;
+    super('lock', { recursive, slot: init === undefined ? slotForNew() : -1 }, init);
+    this.#recursive = recursive;
+    const slot = this._params.slot;
+    this.#word = typeof slot === 'number' && slot >= 0 ? wordIndex(slot) : -1;
+    this.#holds = holdsOf(this._id);
+  }
+
+  /**
+   * Takes it in the slab if that can be done without waiting: free, or this thread's RLock
+   * (re-entered only while this thread counts a hold: a release of its last one may still be on
+   * its way to the broker). Returns false when it must ask the broker.
+   */
+  #take(a: Int32Array, task: number): boolean {
+    const i = this.#word;
+    const me = slabSession();
+    const w = Atomics.compareExchange(a, i, 0, me);
+    if (w === 0) {
+      Atomics.store(a, i + 1, task);
+      Atomics.store(a, i + 2, 1);
+      return true;
+    }
+    if (this.#recursive && (w & HOLDER) === me && this.#holds.n > 0) {
+      Atomics.add(a, i + 2, 1);
+      return true;
+    }
+    return false;
   }
 
   protected _kind(): string {
@@ -63,11 +124,33 @@ export class Lock extends SharedObject {
   }
 
   /** Resolves true once acquired, false when `blocking: false` or `timeout` could not get it. */
-  async acquire(options: AcquireOptions = {}): Promise<boolean> {
+  acquire(options?: AcquireOptions): Promise<boolean> {
+    if (options === undefined && this.#word >= 0) {
+      // The uncontended path: no options to read, one compare-and-swap.
+      const a = fastSlab();
+      const signal = a === null ? null : currentTaskSignal();
+      if (a !== null && !signal?.aborted && this.#take(a, taskNumber())) {
+        this.#holds.n++;
+        return TRUE;
+      }
+    }
+    return this.#acquire(options ?? {});
+  }
+
+  async #acquire(options: AcquireOptions): Promise<boolean> {
     const block = options.blocking ?? true;
     const timeout = checkTimeout(`${this.constructor.name}.acquire`, options.timeout);
     const signal =
       checkSignal(`${this.constructor.name}.acquire`, options.signal) ?? currentTaskSignal();
+    const a = this.#word >= 0 ? fastSlab() : null;
+    if (a !== null) {
+      if (signal?.aborted) throw signal.reason;
+      if (this.#take(a, taskNumber())) {
+        this.#holds.n++;
+        return true;
+      }
+      if (!block || timeout === 0) return false;
+    }
     const owner = broker().owner;
     const got = (await broker().request(
       'acquire',
@@ -78,7 +161,7 @@ export class Lock extends SharedObject {
         if (late === true) broker().post('release', this._id, [owner]);
       },
     )) as boolean;
-    if (got) heldHere.set(this._id, (heldHere.get(this._id) ?? 0) + 1);
+    if (got) this.#holds.n++;
     return got;
   }
 
@@ -90,11 +173,32 @@ export class Lock extends SharedObject {
    * **Blocking:** it stops the whole thread, event loop included — worker or child CPU code,
    * never the main thread of a server. A `signal` counts only if already aborted.
    */
-  acquireSync(options: AcquireOptions = {}): boolean {
+  acquireSync(options?: AcquireOptions): boolean {
+    if (options === undefined && this.#word >= 0) {
+      const a = fastSlab();
+      // No task, as below.
+      if (a !== null && this.#take(a, 0)) {
+        this.#holds.n++;
+        return true;
+      }
+    }
+    return this.#acquireSync(options ?? {});
+  }
+
+  #acquireSync(options: AcquireOptions): boolean {
     const block = options.blocking ?? true;
     const timeout = checkTimeout(`${this.constructor.name}.acquireSync`, options.timeout);
     const signal = checkSignal(`${this.constructor.name}.acquireSync`, options.signal);
     if (signal?.aborted) throw signal.reason;
+    const a = this.#word >= 0 ? fastSlab() : null;
+    if (a !== null) {
+      // No task, as below.
+      if (this.#take(a, 0)) {
+        this.#holds.n++;
+        return true;
+      }
+      if (!block || timeout === 0) return false;
+    }
     const got = brokerSync().request('acquire', this._id, [
       broker().owner,
       block,
@@ -103,22 +207,50 @@ export class Lock extends SharedObject {
       // later async acquire of it from any task waits: another task may release it).
       0,
     ]) as boolean;
-    if (got) heldHere.set(this._id, (heldHere.get(this._id) ?? 0) + 1);
+    if (got) this.#holds.n++;
     return got;
   }
 
   /** Releases. @throws RuntimeError when this process does not hold it. */
   release(): void {
-    const held = heldHere.get(this._id) ?? 0;
-    if (held === 0) {
+    const holds = this.#holds;
+    if (holds.n === 0) {
       throw new RuntimeError(
         `Cannot release ${this.constructor.name}: it is not held by this process`,
         'ERR_WEFT_NOT_HELD',
       );
     }
-    if (held === 1) heldHere.delete(this._id);
-    else heldHere.set(this._id, held - 1);
+    holds.n--;
+    const a = this.#word >= 0 ? fastSlab() : null;
+    if (a !== null) {
+      const i = this.#word;
+      // Not this thread's last hold, or releases of this thread still on their way to the
+      // broker will bring the count to its last one there: nothing more to do here.
+      if (Atomics.sub(a, i + 2, 1) > 1) return;
+      Atomics.store(a, i + 1, 0);
+      const me = slabSession();
+      if (Atomics.compareExchange(a, i, me, 0) === me) return;
+      // WAITERS: the broker hands it to the first of them, and counts this last hold itself.
+      Atomics.store(a, i + 2, 1);
+    }
     broker().post('release', this._id, [broker().owner]);
+  }
+
+  /**
+   * @internal A Condition wait gives the lock up at the broker until it ends: this thread does
+   * not hold it meanwhile, so none of its other tasks may re-enter it here, nor notify. Returns
+   * the holds to give back with `_holdAgain` once the wait is over (the broker re-acquired it).
+   */
+  _putDown(): number {
+    const held = this.#holds.n;
+    this.#holds.n = 0;
+    return held;
+  }
+
+  /** @internal See `_putDown`. */
+  _holdAgain(held: number): void {
+    // Another task of this thread may have taken it meanwhile (an RLock is the thread's).
+    this.#holds.n += held;
   }
 
   /**
@@ -126,10 +258,14 @@ export class Lock extends SharedObject {
    * must refuse synchronously, as Python's does, and is not waited for.
    */
   _heldHere(): boolean {
-    return heldHere.has(this._id);
+    return this.#holds.n > 0;
   }
 
-  /** Whether some process holds it — a snapshot: another process may change it the next instant. */
+  /**
+   * Whether some process holds it — a snapshot: another process may change it the next instant.
+   * Asked of the broker, after what this thread sent before (a `Condition.wait` just started
+   * has released it), so not read from the slab.
+   */
   locked(): boolean {
     return brokerSync().request('locked', this._id, []) as boolean;
   }

@@ -44,6 +44,7 @@ import { claimBroker, selfTid, takeWantedBroker, threadName } from '../shm/world
 import { beforeThreadExit } from '../thread-exit.js';
 import { BROKER_CHANNEL, spawnWorker } from '../worker/spawn.js';
 import { FrameReader, frame, type Reply } from './broker-wire.js';
+import { announced, joinSlab, mapSlab, slabPathOf } from './lock-slab.js';
 
 export const ENV_BROKER = 'WEFT_BROKER';
 
@@ -163,6 +164,8 @@ export function ensureBroker(): string {
   if (path) return path;
   const { nonce, claimed } = claimBroker();
   path = pathOf(nonce);
+  // The lock slab exists before any child can learn the path: children only open it.
+  mapSlab(path);
   process.env[ENV_BROKER] = path;
   if (isMainThread) {
     if (claimed || takeWantedBroker()) startBrokerThread(path);
@@ -180,6 +183,7 @@ export function ensureBroker(): string {
 export function startWantedBroker(): void {
   if (!takeWantedBroker()) return;
   const path = pathOf(claimBroker().nonce);
+  mapSlab(path);
   process.env[ENV_BROKER] ??= path;
   startBrokerThread(path);
 }
@@ -188,10 +192,12 @@ function startBrokerThread(path: string): void {
   const w = spawnWorker({ role: brokerRole, payload: { path }, name: 'weft-broker' });
   w.unref();
   process.once('exit', () => {
-    try {
-      unlinkSync(path);
-    } catch {
-      // already gone
+    for (const file of [path, slabPathOf(path)]) {
+      try {
+        unlinkSync(file);
+      } catch {
+        // already gone, or never made (no slab)
+      }
     }
   });
 }
@@ -260,8 +266,12 @@ export class BrokerClient {
   /** Identity sent at connect: a Process's child sets it early; otherwise the process's identity. */
   static processName: string | null = null;
 
+  /** This thread's number in the lock slab (lock-slab.ts; 0: no slab), sent in its hello. */
+  readonly slabSession: number;
+
   constructor() {
     this.#path = ensureBroker();
+    this.slabSession = joinSlab(this.#path);
     this.#connect();
     // `process.exit()` ends the process before the setImmediate that would send what this turn
     // queued (a child's last puts, its taskDone): hand it to the socket now. A write on a socket
@@ -300,6 +310,9 @@ export class BrokerClient {
       this.#connected = true;
       this.#out.unshift(this.#hello());
       this.#flush();
+      // The hello is with the kernel: from now on, a lock this thread takes in the slab is one
+      // the broker can free if the process dies.
+      announced();
       // Connected: the socket holds the process only while a reply is awaited.
       this.#updateRef();
     });
@@ -334,7 +347,11 @@ export class BrokerClient {
 
   /** The first message of a session: who is on this connection. */
   #hello(): unknown {
-    return { r: -1, o: 'hello', a: [process.pid, sessionName(), this.owner, 'a'] };
+    return {
+      r: -1,
+      o: 'hello',
+      a: [process.pid, sessionName(), this.owner, 'a', this.slabSession],
+    };
   }
 
   /**

@@ -47,8 +47,49 @@ export class Session {
   pid = 0;
   name = '?';
   sockets = 0;
+  /**
+   * The session's number in lock words (lock-slab.ts): the one its client took in the slab and
+   * sent in its hello, else one the broker gives (a client without the slab). 0 until a hello.
+   */
+  number = 0;
   readonly conns = new Set<Conn>();
   constructor(readonly owner: string) {}
+}
+
+const byNumber = new Map<number, Session>();
+let numberSource: () => number = (() => {
+  let n = 0;
+  return () => ++n;
+})();
+
+/**
+ * Where the broker takes numbers for sessions whose client has none: the slab's own counter when
+ * the broker has a slab, so that they never collide with the numbers clients took there.
+ */
+export function setSessionNumbers(next: () => number): void {
+  numberSource = next;
+}
+
+/** `s`'s lock-word number, given now if its hello has not come yet. */
+export function numberOf(s: Session): number {
+  if (s.number === 0) {
+    s.number = numberSource();
+    byNumber.set(s.number, s);
+  }
+  return s.number;
+}
+
+/** Numbers of sessions that have ended (numbers are never given twice). */
+const ended = new Set<number>();
+
+/** Whether the session numbered `n` has ended (false for a number whose hello has not come). */
+export function numberEnded(n: number): boolean {
+  return ended.has(n);
+}
+
+/** The live session with lock-word number `n`, if any. */
+export function sessionNumbered(n: number): Session | undefined {
+  return byNumber.get(n);
 }
 
 export class Conn {
@@ -108,10 +149,23 @@ export function connOf(owner: string, role: Role): Conn {
 }
 
 /** A socket said hello: it becomes the transport of its Conn (replies waiting go out now). */
-export function attach(socket: Socket, pid: number, name: string, owner: string, role: Role): Conn {
+export function attach(
+  socket: Socket,
+  pid: number,
+  name: string,
+  owner: string,
+  role: Role,
+  slabNumber: number,
+): Conn {
   const c = connOf(owner, role);
-  c.session.pid = pid;
-  c.session.name = name;
+  const s = c.session;
+  s.pid = pid;
+  s.name = name;
+  if (s.number === 0 && Number.isInteger(slabNumber) && slabNumber > 0) {
+    s.number = slabNumber;
+    byNumber.set(s.number, s);
+  }
+  numberOf(s);
   c.session.sockets++;
   c.socket = socket;
   c.flush();
@@ -132,7 +186,9 @@ export function detach(
   if (--s.sockets > 0) return;
   for (const other of s.conns) goneConn(other, dropWaiter);
   if (sessions.get(s.owner) === s) sessions.delete(s.owner);
+  if (s.number !== 0) ended.add(s.number);
   onSessionEnd(s);
+  if (byNumber.get(s.number) === s) byNumber.delete(s.number);
 }
 
 function goneConn(c: Conn, dropWaiter: (w: Waiter) => void): void {

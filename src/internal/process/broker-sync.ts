@@ -26,6 +26,7 @@ import { assertCloneable, decodeError, type EncodedError } from '../serialize.js
 import { beforeThreadParks } from '../shm/wait.js';
 import { broker, hasBroker, sessionName } from './broker-client.js';
 import type { Reply } from './broker-wire.js';
+import { announced } from './lock-slab.js';
 import { type SyncClientData, type SyncFailure, syncClientThread } from './sync-client-thread.js';
 import { call, crashed, LAYOUT, MAILBOX_BYTES } from './sync-mailbox.js';
 
@@ -53,7 +54,7 @@ export class SyncBrokerClient {
       sab,
       layout: LAYOUT,
       path,
-      hello: [process.pid, sessionName(), `${process.pid}:${threadId}`, 's'],
+      hello: [process.pid, sessionName(), `${process.pid}:${threadId}`, 's', broker().slabSession],
       retryMs: CONNECT_RETRY_MS,
     };
     this.#worker = new Worker(source, {
@@ -96,6 +97,8 @@ export class SyncBrokerClient {
       (m) => (m as { r?: unknown }).r === r,
     ) as Reply | SyncFailure;
     if ('fail' in reply) throw new WeftError(reply.fail, 'ERR_WEFT_BROKER_UNREACHABLE');
+    // Answered: the broker has this thread's hello (lock-slab.ts).
+    announced();
     if (reply.e !== undefined) throw decodeError(reply.e as EncodedError);
     return reply.v;
   }

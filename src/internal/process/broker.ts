@@ -52,10 +52,13 @@ import {
   detach,
   type Role,
   type Session,
+  setSessionNumbers,
   type Waiter,
 } from './broker-conn.js';
 import { findLockCycle, type LockWaiter, type WalkLock } from './broker-deadlock.js';
+import { BrokerLock, useSlab } from './broker-lock.js';
 import { FrameReader, type Request } from './broker-wire.js';
+import { mapSlab, markBrokerReady, nextSessionNumber } from './lock-slab.js';
 import { coercer } from './typecodes.js';
 
 class Failure extends Error {
@@ -86,17 +89,7 @@ type Obj =
       dead: string | null;
       closed: boolean;
     }
-  | {
-      k: 'lock';
-      id: string;
-      recursive: boolean;
-      owner: string | null;
-      session: Session | null;
-      /** The holder's asyncio task, as its client numbers them (0: none); see broker-deadlock.ts. */
-      holderTask: number;
-      count: number;
-      waiters: Waiter[];
-    }
+  | BrokerLock
   | { k: 'sem'; value: number; bound: number | null; waiters: Waiter[] }
   | { k: 'event'; flag: boolean; waiters: Waiter[] }
   | { k: 'cond'; lock: string; waiters: Waiter[] }
@@ -209,18 +202,13 @@ function create(id: string, kind: string, p: Record<string, unknown>): Obj {
         q.pipe = { writers: first(false), readers: first(true), watchers: [] };
       }
       break;
-    case 'lock':
-      o = {
-        k: 'lock',
-        id,
-        recursive: p.recursive === true,
-        owner: null,
-        session: null,
-        holderTask: 0,
-        count: 0,
-        waiters: [],
-      };
+    case 'lock': {
+      const l = new BrokerLock(id, p.recursive === true, p.slot);
+      o = l;
+      // Taken in the slab by a process that died before any 'create' of it reached the broker.
+      if (l.holderEnded()) lockRelease(l, null);
       break;
+    }
     case 'sem':
       o = {
         k: 'sem',
@@ -332,31 +320,20 @@ const ok = (c: Conn, r: number, v?: unknown): void => c.send({ r, v });
 const fail = (c: Conn, r: number, kind: string, message: string): void =>
   c.send({ r, e: encodeError(new Failure(kind, message)) });
 
-function lockAcquire(o: Extract<Obj, { k: 'lock' }>, owner: string, conn: Conn, task = 0): boolean {
-  if (o.owner === null) {
-    o.owner = owner;
-    o.session = conn.session;
-    o.holderTask = task;
-    o.count = 1;
-    return true;
-  }
-  if (o.recursive && o.owner === owner) {
-    o.count++;
-    return true;
-  }
-  return false;
+/**
+ * After the waiters of `l` changed: its word says whether any is parked (broker-lock.ts), and a
+ * lock freed under a waiter that was being parked goes to it.
+ */
+function lockSettle(l: BrokerLock): void {
+  while (l.settle()) pump(l.waiters);
 }
 
-function lockRelease(o: Extract<Obj, { k: 'lock' }>, owner: string | null): string | null {
-  if (o.owner === null) return 'Cannot release an un-acquired lock';
-  if (o.recursive && owner !== null && o.owner !== owner)
-    return 'Cannot release an RLock owned by another thread or process';
-  if (o.recursive && --o.count > 0) return null;
-  o.owner = null;
-  o.session = null;
-  o.holderTask = 0;
-  o.count = 0;
-  pump(o.waiters);
+/** One hold of `s` given back (null: every hold of a session that ended); the next waiter's turn. */
+function lockRelease(l: BrokerLock, s: Session | null): string | null {
+  const err = l.release(s);
+  if (err !== null) return err;
+  pump(l.waiters);
+  lockSettle(l);
   return null;
 }
 
@@ -639,11 +616,13 @@ function handle(c: Conn, m: Request): void {
     // ── locks ──
     case 'acquire': {
       const l = get(id, 'lock');
-      const [owner, block, timeout, task = 0] = a as [string, boolean, number | null, number?];
+      const [, block, timeout, task = 0] = a as [string, boolean, number | null, number?];
+      const s = c.session;
+      if (l.holderEnded()) lockRelease(l, null);
       // Only a wait that could last for ever is a deadlock (broker-deadlock.ts).
       const untimed = block && timeout === null;
-      if (untimed && l.owner !== null && !(l.recursive && l.owner === owner)) {
-        const cycle = findLockCycle(l, c.session, task, c.role === 's');
+      if (untimed && l.locked() && !(l.recursive && l.heldBy(s))) {
+        const cycle = findLockCycle(l, s, task, c.role === 's');
         if (cycle !== null) {
           const message =
             cycle.length === 1
@@ -659,18 +638,22 @@ function handle(c: Conn, m: Request): void {
         l.waiters,
         block ? timeout : 0,
         () => {
-          if (!lockAcquire(l, owner, c, task)) return false;
+          if (!l.take(s, task)) return false;
           ok(c, r, true);
           return true;
         },
-        () => ok(c, r, false),
+        () => {
+          ok(c, r, false);
+          lockSettle(l);
+        },
         undefined,
         untimed ? l : undefined,
       );
+      lockSettle(l);
       return;
     }
     case 'release': {
-      const err = lockRelease(get(id, 'lock'), (a[0] as string) ?? null);
+      const err = lockRelease(get(id, 'lock'), c.session);
       if (r >= 0) {
         if (err) fail(c, r, 'RuntimeError', err);
         else ok(c, r);
@@ -678,7 +661,7 @@ function handle(c: Conn, m: Request): void {
       return;
     }
     case 'locked':
-      ok(c, r, get(id, 'lock').owner !== null);
+      ok(c, r, get(id, 'lock').locked());
       return;
     // ── semaphores ──
     case 'semAcquire': {
@@ -747,8 +730,9 @@ function handle(c: Conn, m: Request): void {
     case 'condWait': {
       const cv = get(id, 'cond');
       const l = get(cv.lock, 'lock');
-      const [owner, timeout] = a as [string, number | null];
-      if (l.owner !== owner) {
+      const [, timeout] = a as [string, number | null];
+      const s = c.session;
+      if (!l.heldBy(s)) {
         fail(c, r, 'RuntimeError', 'cannot wait on un-acquired lock');
         return;
       }
@@ -756,7 +740,7 @@ function handle(c: Conn, m: Request): void {
       // The asyncio task that held it holds it again after the wait (deadlock detection).
       const task = l.holderTask;
       l.count = 1;
-      lockRelease(l, owner);
+      lockRelease(l, s);
       let notified = false;
       // Withdrawn by its client (an aborted signal): it still re-acquires the lock, as Python's
       // wait does when cancelled, and answers "cancelled" only then.
@@ -770,7 +754,7 @@ function handle(c: Conn, m: Request): void {
           l.waiters,
           null,
           () => {
-            if (!lockAcquire(l, owner, c, task)) return false;
+            if (!l.take(s, task)) return false;
             l.count = depth;
             if (!withdrawn) ok(c, r, result);
             else {
@@ -788,6 +772,7 @@ function handle(c: Conn, m: Request): void {
           },
           l,
         );
+        lockSettle(l);
       };
       const w: CondWaiter = {
         conn: c,
@@ -1188,8 +1173,7 @@ function onSessionEnd(s: Session): void {
         }
       }
     }
-    if (o.k === 'lock' && o.session === s) {
-      o.count = 1;
+    if (o.k === 'lock' && o.heldBy(s)) {
       lockRelease(o, null);
     } else if (o.k === 'barrier' && o.acting >= 0 && o.actor === s) {
       // Its action will never say how it went: nobody would release its generation.
@@ -1307,18 +1291,33 @@ function dispatchSync(c: Conn, m: Request): void {
 }
 
 export function startBroker(path: string): Promise<Server> {
+  // The lock slab, before the first client can connect (lock-slab.ts): clients take locks there
+  // only once it says the broker is ready. Sessions without a number of their own take one from
+  // its counter, so numbers never collide.
+  const slab = mapSlab(path);
+  useSlab(slab);
+  if (slab !== null) {
+    setSessionNumbers(() => nextSessionNumber(slab));
+    markBrokerReady(slab);
+  }
   const server = createServer((socket) => {
     let c: Conn | null = null;
     const reader = new FrameReader((ms) => {
       for (const m of ms as Request[]) {
         if (c === null) {
-          // Every client speaks first: hello [pid, name, owner, role].
-          const [pid, name, owner, role] = (m.a ?? []) as [number, string, string, Role];
+          // Every client speaks first: hello [pid, name, owner, role, its lock-slab number].
+          const [pid, name, owner, role, number] = (m.a ?? []) as [
+            number,
+            string,
+            string,
+            Role,
+            number?,
+          ];
           if (m.o !== 'hello' || typeof owner !== 'string') {
             socket.destroy();
             return;
           }
-          c = attach(socket, pid, name, owner, role === 's' ? 's' : 'a');
+          c = attach(socket, pid, name, owner, role === 's' ? 's' : 'a', number ?? 0);
           c.seen++;
           continue;
         }

@@ -28,7 +28,8 @@ export interface SyncClientData {
   sab: SharedArrayBuffer;
   layout: MailboxLayout;
   path: string;
-  hello: [number, string, string, 's'];
+  /** pid, session name, owner, role, number in the lock slab (0: none). */
+  hello: [number, string, string, 's', number];
   /** How long a broker that refuses connections is retried (it may be starting). */
   retryMs: number;
 }

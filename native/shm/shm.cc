@@ -1,0 +1,137 @@
+// A file mapped MAP_SHARED, handed to JavaScript as a SharedArrayBuffer: the memory that the
+// processes of one multiprocessing tree share (src/internal/process/lock-slab.ts lays it out).
+//
+// Why C++ against V8 and not Node-API: Node-API makes only plain ArrayBuffers over outside
+// memory, and the lock words in the slab need Atomics with their cross-agent guarantees, which
+// the language gives to SharedArrayBuffers. Why a file and not an anonymous mapping: Node starts
+// child processes with spawn, not fork, so a child can only find the memory by a name; the file
+// lives in /dev/shm (tmpfs) and the root process unlinks it when it exits.
+//
+// A build failure here must not stop the other addons: native/build.mjs builds this directory
+// on its own, and lock-slab.ts falls back to the broker alone when this file is not loadable.
+#include <errno.h>
+#include <fcntl.h>
+#include <node.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace {
+
+using v8::BackingStore;
+using v8::Context;
+using v8::Exception;
+using v8::FunctionCallbackInfo;
+using v8::Isolate;
+using v8::Local;
+using v8::Number;
+using v8::Object;
+using v8::SharedArrayBuffer;
+using v8::String;
+using v8::Value;
+
+struct Mapping {
+  void* data;
+  size_t size;
+};
+
+// One mapping per file per process, shared by its threads (each isolate gets its own
+// SharedArrayBuffer over the same pages). Never unmapped: a lock word may be read by any thread
+// until the process ends, and the slab is small and sparse (tmpfs pages come on first touch).
+std::mutex mappings_mutex;
+std::map<std::string, Mapping>* mappings = new std::map<std::string, Mapping>();
+
+void KeepMapping(void*, size_t, void*) {}
+
+void Throw(Isolate* isolate, const std::string& message) {
+  isolate->ThrowException(
+      Exception::Error(String::NewFromUtf8(isolate, message.c_str()).ToLocalChecked()));
+}
+
+// map(path, size, create): opens `path` — with `create`, making it (mode 0600) and growing it to
+// `size` bytes if it is shorter (new bytes read as zero; the threads of the creating process
+// ask the same size, so their races are harmless) — maps it shared and returns a
+// SharedArrayBuffer over it. Without `create` a file shorter than `size` is refused: its creator
+// has not sized it yet, and touching pages past its end would raise SIGBUS.
+void Map(const FunctionCallbackInfo<Value>& info) {
+  Isolate* isolate = info.GetIsolate();
+  if (info.Length() < 3 || !info[0]->IsString() || !info[1]->IsNumber() ||
+      !info[2]->IsBoolean()) {
+    Throw(isolate, "map(path, size, create) expects a string, a number and a boolean");
+    return;
+  }
+  bool create = info[2]->IsTrue();
+  String::Utf8Value path(isolate, info[0]);
+  double want = info[1].As<Number>()->Value();
+  if (!(want > 0) || want > (1 << 30)) {
+    Throw(isolate, "map: size must be between 1 byte and 1 GiB");
+    return;
+  }
+  size_t size = static_cast<size_t>(want);
+  Mapping m{nullptr, 0};
+  {
+    std::lock_guard<std::mutex> guard(mappings_mutex);
+    auto found = mappings->find(*path);
+    if (found != mappings->end()) {
+      m = found->second;
+    } else {
+      int fd = open(*path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
+      if (fd < 0) {
+        Throw(isolate, std::string("map: open ") + *path + ": " + strerror(errno));
+        return;
+      }
+      struct stat st;
+      if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        Throw(isolate, std::string("map: stat ") + *path + ": " + strerror(e));
+        return;
+      }
+      if (static_cast<size_t>(st.st_size) < size) {
+        if (!create) {
+          close(fd);
+          Throw(isolate, std::string("map: ") + *path + " is shorter than asked");
+          return;
+        }
+        if (ftruncate(fd, size) != 0) {
+          int e = errno;
+          close(fd);
+          Throw(isolate, std::string("map: size ") + *path + ": " + strerror(e));
+          return;
+        }
+      }
+      void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+      int e = errno;
+      close(fd);
+      if (p == MAP_FAILED) {
+        Throw(isolate, std::string("map: mmap ") + *path + ": " + strerror(e));
+        return;
+      }
+      m = Mapping{p, size};
+      mappings->emplace(*path, m);
+    }
+  }
+  if (m.size != size) {
+    Throw(isolate, "map: the file is already mapped with another size");
+    return;
+  }
+  std::unique_ptr<BackingStore> store =
+      SharedArrayBuffer::NewBackingStore(m.data, m.size, KeepMapping, nullptr);
+  info.GetReturnValue().Set(SharedArrayBuffer::New(isolate, std::move(store)));
+}
+
+}  // namespace
+
+NODE_MODULE_INIT(/* exports, module, context */) {
+  Isolate* isolate = context->GetIsolate();
+  exports
+      ->Set(context, String::NewFromUtf8Literal(isolate, "map"),
+            v8::FunctionTemplate::New(isolate, Map)->GetFunction(context).ToLocalChecked())
+      .Check();
+}

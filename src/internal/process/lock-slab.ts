@@ -1,0 +1,176 @@
+/**
+ * The lock slab: memory shared by every process of one multiprocessing tree, where the words of
+ * its `Lock`s and `RLock`s live, so that an uncontended acquire and release are an atomic
+ * compare-and-swap in the acquiring thread instead of a broker round trip (Python's locks are
+ * semaphores in shared memory for the same reason). The broker (broker-lock.ts) still serves
+ * every wait: a thread that finds a lock held asks it, as before, and the broker parks it, hands
+ * the lock over in FIFO order, walks for deadlocks and frees the locks of a session that ends.
+ *
+ * The slab is a file in /dev/shm named after the broker's socket, mapped MAP_SHARED by
+ * native/shm/shm.cc as a SharedArrayBuffer; the root process unlinks it when it exits. Without
+ * the addon (no compiler, not Linux), without /dev/shm, or with WEFT_LOCK_SLAB=0 or
+ * WEFT_NO_NATIVE=1, no slab is mapped and every lock is served by the broker alone, as before.
+ *
+ * Layout (Int32 indices; the file is SLAB_BYTES, zero-filled when created):
+ *
+ *   | index      | field        | written by                                   | read by          |
+ *   | ---------- | ------------ | -------------------------------------------- | ---------------- |
+ *   | 0          | next slot    | a thread creating a lock (Atomics.add)       | the same         |
+ *   | 1          | last session | a thread's first use (Atomics.add)           | the same         |
+ *   | 2          | broker ready | the broker, 1 once it has mapped the slab    | clients          |
+ *   | 3 … 15     | reserved     |                                              |                  |
+ *   | 16 + 4k    | slot k: word | see below                                    | everyone         |
+ *   | 16 + 4k + 1| holder task  | the holder as it takes it; the broker as it grants | the broker's deadlock walk |
+ *   | 16 + 4k + 2| count        | the holder (RLock re-entry, release); the broker as it grants, releases or restores a Condition wait's depth | the holder, the broker |
+ *   | 16 + 4k + 3| reserved     |                                              |                  |
+ *
+ * The word: 0 free; else the holder's session number (bits 0–29; HANDOFF while the broker hands
+ * the lock over inside one of its handlers), plus WAITERS (bit 30) while the broker has waiters
+ * parked for it. Who may change it:
+ *   - a thread taking a free lock: CAS 0 → its session number;
+ *   - the holder releasing: CAS its number → 0, which fails once WAITERS is set, so that the
+ *     release goes to the broker, which hands the lock to the first waiter;
+ *   - the broker: any change, always by CAS from the value it read.
+ *
+ * Invariants:
+ *   - A waiter parked in the broker for a lock ⇒ WAITERS is set in its word (the broker sets it
+ *     as it parks the waiter, before it answers anything else), so no release can miss it.
+ *     WAITERS without waiters (a waiter timed out or withdrew) only sends the next release
+ *     through the broker, which clears it.
+ *   - The holder task and count are written by the holder's own thread while it holds the lock
+ *     outside the broker, and by the broker only while the session it writes for is parked in it
+ *     (being granted, or in a Condition wait), so they never have two writers at once.
+ *   - A thread takes a lock without the broker only once the broker knows its session number
+ *     (its hello was written to the socket: `announced()`), so that a process that dies holding
+ *     a lock is always one the broker can free it for.
+ *   - Slots are never reused: a lock's slot is its for the tree's lifetime. Past SLAB_SLOTS locks,
+ *     new ones are served by the broker alone.
+ */
+import { createRequire } from 'node:module';
+import { basename, join } from 'node:path';
+
+export const SLAB_BYTES = 1 << 20;
+const HEADER = 16;
+const SLOT_INTS = 4;
+export const SLAB_SLOTS = (SLAB_BYTES / 4 - HEADER) / SLOT_INTS;
+const NEXT_SLOT = 0;
+const LAST_SESSION = 1;
+const BROKER_READY = 2;
+
+/** Word bits: the holder's session number, and WAITERS. */
+export const HOLDER = 0x3fffffff;
+export const WAITERS = 0x40000000;
+/** The word's holder while the broker hands a lock over (no session has this number). */
+export const HANDOFF = HOLDER;
+
+/** Int32 index of slot `slot`'s word; +1 holder task, +2 count. */
+export function wordIndex(slot: number): number {
+  return HEADER + slot * SLOT_INTS;
+}
+
+type ShmAddon = { map(path: string, size: number, create: boolean): SharedArrayBuffer };
+let addon: ShmAddon | null | undefined;
+
+function loadAddon(): ShmAddon | null {
+  if (addon !== undefined) return addon;
+  let found: ShmAddon | null = null;
+  if (
+    process.env.WEFT_LOCK_SLAB !== '0' &&
+    process.env.WEFT_NO_NATIVE !== '1' &&
+    process.platform === 'linux'
+  ) {
+    try {
+      // src/internal/process/ and dist/internal/process/ are both three levels below the root.
+      found = createRequire(import.meta.url)(
+        '../../../native/shm/build/Release/weft_shm.node',
+      ) as ShmAddon;
+    } catch {
+      found = null;
+    }
+  }
+  addon = found;
+  return found;
+}
+
+/** The slab's file for the broker at `brokerPath`: /dev/shm/<its name>.locks. */
+export function slabPathOf(brokerPath: string): string {
+  return join('/dev/shm', `${basename(brokerPath).replace(/\.sock$/, '')}.locks`);
+}
+
+/**
+ * Maps the slab of the broker at `brokerPath`, or null if it cannot. The root process (whose pid
+ * the broker's name carries) creates the file, before the path reaches any child (ensureBroker);
+ * other processes only open it, so that none maps a file its creator has not sized yet.
+ */
+export function mapSlab(brokerPath: string): Int32Array | null {
+  const a = loadAddon();
+  if (a === null) return null;
+  const create = basename(brokerPath).startsWith(`weft-${process.pid}-`);
+  try {
+    return new Int32Array(a.map(slabPathOf(brokerPath), SLAB_BYTES, create));
+  } catch {
+    return null;
+  }
+}
+
+/** A session number from the slab's counter (the broker's, for a client that has none). */
+export function nextSessionNumber(slab: Int32Array): number {
+  return Atomics.add(slab, LAST_SESSION, 1) + 1;
+}
+
+/** The broker, once it has mapped the slab: clients may take locks through it from now on. */
+export function markBrokerReady(slab: Int32Array): void {
+  Atomics.store(slab, BROKER_READY, 1);
+}
+
+// ── this thread's side ──
+
+let mine: Int32Array | null = null;
+let mineFor: string | null = null;
+let session = 0;
+let announcedHere = false;
+let ready = false;
+
+/**
+ * This thread's mapping of the slab of the broker at `brokerPath`, and its session number (0
+ * without a slab). Called by the broker client as it is made, before its hello.
+ */
+export function joinSlab(brokerPath: string): number {
+  if (mineFor === brokerPath) return session;
+  mineFor = brokerPath;
+  mine = mapSlab(brokerPath);
+  session = mine === null ? 0 : Atomics.add(mine, LAST_SESSION, 1) + 1;
+  if (session >= HANDOFF) {
+    mine = null;
+    session = 0;
+  }
+  return session;
+}
+
+/** The broker has this thread's hello (written to its socket, or answered on the sync one). */
+export function announced(): void {
+  announcedHere = true;
+}
+
+/** A slot for a new lock, or -1 (no slab, or every slot taken): the broker alone serves it. */
+export function newSlot(): number {
+  if (mine === null) return -1;
+  const k = Atomics.add(mine, NEXT_SLOT, 1);
+  return k < SLAB_SLOTS ? k : -1;
+}
+
+/**
+ * The slab when this thread may take locks in it now (mapped, the broker ready, this session
+ * announced), else null; its session number is `slabSession()`.
+ */
+export function fastSlab(): Int32Array | null {
+  if (ready) return mine;
+  if (mine === null || !announcedHere || Atomics.load(mine, BROKER_READY) !== 1) return null;
+  ready = true;
+  return mine;
+}
+
+/** This thread's session number in the slab (0: none). */
+export function slabSession(): number {
+  return session;
+}

@@ -6,12 +6,13 @@
  * - contended by 2 processes: each child does n/2 × acquire + release on one Lock once a start
  *   Event is set; the clock stops when both have exited (exit code 0 checked).
  *
- * What it shows: weft's Lock lives in the broker (Node processes share no memory), so an acquire
- * is a round trip over a Unix socket, where Python's is a POSIX semaphore in shared memory: a
- * futex when free. The broker's lock is FIFO-fair (each hand-over is a round trip), Python's is
- * not (a process takes it again and again while the other sleeps). The figures say how far apart
- * that puts them; weft's cost per acquire is the price of working between any processes, of
- * releasing the locks of a process that dies, and of telling a deadlock.
+ * What it shows: weft's Lock word lives in the lock slab, memory the processes of the tree share
+ * (src/internal/process/lock-slab.ts), so a free lock is taken and released with a
+ * compare-and-swap in the calling thread, as Python's POSIX semaphore is. A held lock is waited
+ * for at the broker, a round trip over a Unix socket, which hands it over in FIFO order (each
+ * hand-over is a round trip); Python's is not fair (a process takes it again and again while the
+ * other sleeps). The contended rows say what that fairness and the broker's deadlock checks
+ * cost.
  */
 import { Event, Lock, Process } from 'weft/multiprocessing';
 import { type BenchSuite, bestOf, timed } from '../harness.js';
@@ -60,8 +61,8 @@ export const suite: BenchSuite = {
   name: 'multiprocessing-lock',
   title: 'weft/multiprocessing Lock vs Python multiprocessing.Lock',
   async run(h) {
-    const n1 = h.quick ? 5_000 : 50_000;
-    const n2 = h.quick ? 5_000 : 50_000;
+    const n1 = h.quick ? 100_000 : 1_000_000;
+    const n2 = h.quick ? 20_000 : 200_000;
     const runs = h.quick ? 1 : 3;
     const rows: [string, string, number, () => Promise<number>][] = [
       [SCENARIOS.uncontended, 'weft await acquire()', n1, () => uncontended(n1, false)],
@@ -86,7 +87,7 @@ export const suite: BenchSuite = {
       'python',
     );
     h.note(
-      "weft's Lock is held by the broker: an acquire is a round trip over a Unix socket (a release is sent, not waited for). Python's is a POSIX semaphore in shared memory. No goal: this row says what working across processes costs.",
+      "weft's Lock word is in memory the processes share (the lock slab): a free lock is taken with a compare-and-swap, as Python's POSIX semaphore is; a held one is waited for at the broker, which hands it over in FIFO order (a round trip per hand-over: Python's semaphore is not fair). No goal.",
     );
     h.note('each weft figure is the best of 3 whole runs (1 with --quick)');
   },

@@ -51,20 +51,21 @@ if (onNet.length > 0 && process.env.WEFT_SOCKET_TRANSPORT !== 'net') {
   console.log(`\n# again with WEFT_SOCKET_TRANSPORT=net (Node's net): ${onNet.length} files`);
   status = runner(onNet, { WEFT_SOCKET_TRANSPORT: 'net' }) || status;
 }
-// multiprocessing locks are taken in the shared lock slab where the shm addon is built, and
-// through the broker alone otherwise (src/internal/process/lock-slab.ts): the lock tests run
-// again without the slab.
+// multiprocessing locks are taken, and Values kept, in the shared lock slab where the shm addon
+// is built, and by the broker alone otherwise (src/internal/process/lock-slab.ts): their tests
+// run again without the slab.
 const BROKER_PASS = [
   'test/multiprocessing/lock-slab.test.ts',
   'test/multiprocessing/deadlock.test.ts',
   'test/multiprocessing/deadlock-walk.test.ts',
   'test/multiprocessing/signal.test.ts',
   'test/multiprocessing/bb6-sync.test.ts',
+  'test/multiprocessing/shared.test.ts',
 ];
 const onBroker = chosen.filter((f) => BROKER_PASS.includes(f));
 if (onBroker.length > 0 && process.env.WEFT_LOCK_SLAB !== '0') {
   console.log(
-    `\n# again with WEFT_LOCK_SLAB=0 (locks through the broker): ${onBroker.length} files`,
+    `\n# again with WEFT_LOCK_SLAB=0 (locks and Values in the broker): ${onBroker.length} files`,
   );
   status = runner(onBroker, { WEFT_LOCK_SLAB: '0' }) || status;
 }

@@ -14,7 +14,7 @@
  * other sleeps). The contended rows say what that fairness and the broker's deadlock checks
  * cost.
  */
-import { Event, Lock, Process } from 'weft/multiprocessing';
+import { Event, Lock, Process, Value } from 'weft/multiprocessing';
 import { type BenchSuite, bestOf, timed } from '../harness.js';
 import { runLocalPython } from '../peers/python.js';
 import { lockWorker } from './targets.js';
@@ -22,7 +22,31 @@ import { lockWorker } from './targets.js';
 export const SCENARIOS = {
   uncontended: 'Lock acquire+release (one process, uncontended)',
   contended: 'Lock contended by 2 processes',
+  value: "Value('i') += 1 under its lock (one process)",
 } as const;
+
+/** Python's `with v.get_lock(): v.value += 1`, n times (`sync`: runSync; else run and await). */
+async function valueIncrements(n: number, sync: boolean): Promise<number> {
+  const v = Value('i', 0);
+  const lock = v.getLock();
+  const t = performance.now();
+  if (sync) {
+    for (let i = 0; i < n; i++) {
+      lock.runSync(() => {
+        v.value += 1;
+      });
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      await lock.run(() => {
+        v.value += 1;
+      });
+    }
+  }
+  const seconds = (performance.now() - t) / 1000;
+  if (v.value !== n) throw new Error(`the Value ends at ${v.value}, not ${n}`);
+  return seconds;
+}
 
 async function uncontended(n: number, sync: boolean): Promise<number> {
   const lock = new Lock();
@@ -59,7 +83,7 @@ async function contended(n: number, sync: boolean): Promise<number> {
 
 export const suite: BenchSuite = {
   name: 'multiprocessing-lock',
-  title: 'weft/multiprocessing Lock vs Python multiprocessing.Lock',
+  title: 'weft/multiprocessing Lock and Value vs Python multiprocessing',
   async run(h) {
     const n1 = h.quick ? 100_000 : 1_000_000;
     const n2 = h.quick ? 20_000 : 200_000;
@@ -69,6 +93,8 @@ export const suite: BenchSuite = {
       [SCENARIOS.uncontended, 'weft acquireSync()', n1, () => uncontended(n1, true)],
       [SCENARIOS.contended, 'weft await acquire()', n2, () => contended(n2, false)],
       [SCENARIOS.contended, 'weft acquireSync()', n2, () => contended(n2, true)],
+      [SCENARIOS.value, 'weft await lock.run()', n2, () => valueIncrements(n2, false)],
+      [SCENARIOS.value, 'weft lock.runSync()', n2, () => valueIncrements(n2, true)],
     ];
     for (const [scenario, impl, n, run] of rows) {
       h.record(timed(scenario, impl, n, await bestOf(runs, run), 'ops/s'));
@@ -83,11 +109,16 @@ export const suite: BenchSuite = {
           ? SCENARIOS.uncontended
           : name.endsWith('contended2')
             ? SCENARIOS.contended
-            : null,
+            : name.endsWith('locked_increment')
+              ? SCENARIOS.value
+              : null,
       'python',
     );
     h.note(
       "weft's Lock word is in memory the processes share (the lock slab): a free lock is taken with a compare-and-swap, as Python's POSIX semaphore is; a held one is waited for at the broker, which hands it over in FIFO order (a round trip per hand-over: Python's semaphore is not fair). No goal.",
+    );
+    h.note(
+      "Value: weft's number is in the same shared memory (a slot of the lock slab), as Python's ctypes Value is; its lock is a slab lock.",
     );
     h.note('each weft figure is the best of 3 whole runs (1 with --quick)');
   },

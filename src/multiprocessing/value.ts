@@ -1,7 +1,9 @@
 import { describeValue } from '../internal/errors.js';
 import { broker } from '../internal/process/broker-client.js';
 import { brokerSync } from '../internal/process/broker-sync.js';
+import { mappedSlab, newSlot, slotOffset } from '../internal/process/lock-slab.js';
 import { coercer } from '../internal/process/typecodes.js';
+import { ValueCell } from '../internal/process/value-cell.js';
 import type { TypeCode } from '../threading/typecodes.js';
 import { Lock } from './lock.js';
 import { RLock } from './rlock.js';
@@ -34,16 +36,27 @@ export function lockOption(what: string, options: SharedOptions): Lock | null {
   );
 }
 
+/** The cell of a Value whose params name slot `slot`, when this thread has the slab mapped. */
+function cellOf(slot: unknown, typecode: string): ValueCell | null {
+  const slab = mappedSlab();
+  if (slab === null || typeof slot !== 'number' || slot < 0) return null;
+  return new ValueCell(slab.buffer, slotOffset(slot), typecode);
+}
+
 /**
  * The object `Value(typecode, init)` returns (Python's `multiprocessing.Value`): a number shared
- * by processes, with a lock (`getLock()`). The value lives in the broker: `.value` reads and
- * writes it synchronously (a round trip, this thread parked meanwhile), `get()`/`set()` without
- * blocking (Promises). `add(n)` is an atomic read-modify-write (no lock needed); `getLock()`
+ * by processes, with a lock (`getLock()`). The number lives in memory the processes share (a
+ * slot of the lock slab, src/internal/process/value-cell.ts), as Python's is a ctypes object in
+ * shared memory: `.value` reads and writes it in the calling thread, `get()`/`set()` are the
+ * same as Promises, and `add(n)` is an atomic read-modify-write (no lock needed). `getLock()`
  * guards longer sequences as in Python (`v.getLock().runSync(() => { v.value += 1; })`).
+ * Without the shm addon the number lives in the broker, and each of those is a round trip
+ * (`.value` parks the thread meanwhile).
  */
 export class SharedValue extends SharedObject {
   readonly typecode: string;
   readonly #lock: Lock | null;
+  readonly #cell: ValueCell | null;
 
   constructor(
     typecode: string,
@@ -55,33 +68,56 @@ export class SharedValue extends SharedObject {
     if (!shared && typeof init !== 'number')
       throw new TypeError(`Value init must be a number: received ${describeValue(init)}`);
     const lock = shared ? shared.lock : lockOption('Value', options);
-    super('data', { typecode, init: c(init), lock }, shared);
+    let slot = -1;
+    let cell: ValueCell | null = null;
+    if (!shared) {
+      // The broker client joins this thread to the slab as it is made.
+      broker();
+      slot = newSlot();
+      cell = cellOf(slot, typecode);
+      // Written before the handle exists anywhere else: every reader sees the initial number.
+      cell?.set(init);
+    }
+    super('data', { typecode, init: c(init), lock, slot }, shared);
     this.typecode = this._params.typecode as string;
     this.#lock = lock;
+    this.#cell = shared ? cellOf(this._params.slot, this.typecode) : cell;
   }
   protected _kind(): string {
     return 'mp:Value';
   }
-  /** The value, read synchronously (Python's `.value`). **Blocking:** a broker round trip. */
+  /**
+   * The value, read synchronously (Python's `.value`). Without the shm addon, **blocking:** a
+   * broker round trip.
+   */
   get value(): number {
+    if (this.#cell !== null) return this.#cell.get();
     return brokerSync().request('dataGet', this._id, []) as number;
   }
 
-  /** Writes the value synchronously, coerced to the type code. **Blocking:** a broker round trip. */
+  /**
+   * Writes the value synchronously, wrapped to the type code. Without the shm addon,
+   * **blocking:** a broker round trip.
+   */
   set value(v: number) {
     if (typeof v !== 'number')
       throw new TypeError(`Value.value must be a number: received ${describeValue(v)}`);
-    brokerSync().request('dataSet', this._id, [coercer(this.typecode)(v)]);
+    const x = coercer(this.typecode)(v);
+    if (this.#cell !== null) this.#cell.set(v);
+    else brokerSync().request('dataSet', this._id, [x, v]);
   }
 
   /** Resolves to the value, without blocking this thread. */
   async get(): Promise<number> {
+    if (this.#cell !== null) return this.#cell.get();
     return (await broker().request('dataGet', this._id, [])) as number;
   }
   async set(v: number): Promise<void> {
     if (typeof v !== 'number')
       throw new TypeError(`Value.set expects a number: received ${describeValue(v)}`);
-    await broker().request('dataSet', this._id, [coercer(this.typecode)(v)]);
+    const x = coercer(this.typecode)(v);
+    if (this.#cell !== null) this.#cell.set(v);
+    else await broker().request('dataSet', this._id, [x, v]);
   }
   /**
    * Adds `n` atomically; resolves to the new value, wrapped to the type code as `.value =`
@@ -91,6 +127,7 @@ export class SharedValue extends SharedObject {
     if (typeof n !== 'number')
       throw new TypeError(`Value.add expects a number: received ${describeValue(n)}`);
     coercer(this.typecode)(n);
+    if (this.#cell !== null) return this.#cell.add(n);
     return (await broker().request('dataOp', this._id, ['incr', n, this.typecode])) as number;
   }
   /**

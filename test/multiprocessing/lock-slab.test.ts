@@ -20,6 +20,7 @@ import {
 } from '../../src/multiprocessing/index.js';
 import { checkLeaks } from '../support/leaks.js';
 import {
+  addUp,
   hammer,
   holdAndDie,
   holdTwice,
@@ -263,5 +264,39 @@ describe('waiters of a lock taken in the slab', () => {
       await p.join({ timeout: PATIENCE });
     }
     assert.equal(p.exitcode, 0);
+  });
+});
+
+describe('a Value in the slab', () => {
+  test('its number is read and written in this thread when the slab is there', async () => {
+    const v = Value('d', 1.5);
+    assert.equal(v.value, 1.5);
+    assert.equal(await settlesInMicrotasks(v.get()), slabExpected);
+    v.value = 2.25;
+    assert.equal(await v.get(), 2.25);
+    assert.equal(await v.add(0.5), 2.75);
+    await v.set(-1);
+    assert.equal(v.value, -1);
+  });
+
+  test('adds and locked increments from two processes and this one are all counted', async () => {
+    const v = Value('q', 0);
+    const w = Value('i', 0);
+    const N = 500;
+    const ps = [true, false].map((sync) => new Process({ target: addUp, args: [v, w, N, sync] }));
+    for (const p of ps) p.start();
+    for (let i = 0; i < N; i++) {
+      await v.add(1);
+      await w.getLock().run(() => {
+        w.value += 1;
+      });
+    }
+    for (const p of ps) await p.join({ timeout: PATIENCE });
+    assert.deepEqual(
+      ps.map((p) => p.exitcode),
+      [0, 0],
+    );
+    assert.equal(v.value, 3 * N);
+    assert.equal(w.value, 3 * N);
   });
 });

@@ -5,6 +5,7 @@ shared peers (no shared peer measures a multiprocessing Lock).
 - contended: two processes (fork, the Linux default on 3.11) each do N/2 acquire + release on
   one Lock; the clock starts at a start Event (both processes running) and stops when both
   have exited (exit code 0 checked).
+- value: one process, N x `with v.get_lock(): v.value += 1` on a Value('i').
 
 usage: python3 mp_lock.py [N_UNCONTENDED] [N_CONTENDED]   (defaults 1,000,000 and 200,000)
 """
@@ -30,6 +31,18 @@ def uncontended(n):
         acquire()
         release()
     report("py.mp.Lock.uncontended", n, time.perf_counter() - t)
+
+
+def value_increments(n):
+    v = mp.Value('i', 0)
+    lock = v.get_lock()
+    t = time.perf_counter()
+    for _ in range(n):
+        with lock:
+            v.value += 1
+    el = time.perf_counter() - t
+    assert v.value == n
+    report("py.mp.Value.locked_increment", n, el)
 
 
 def worker(lock, go, n):
@@ -59,3 +72,4 @@ def contended(n):
 if __name__ == "__main__":
     uncontended(N1)
     contended(N2)
+    value_increments(N2)

@@ -58,8 +58,9 @@ import {
 import { findLockCycle, type LockWaiter, type WalkLock } from './broker-deadlock.js';
 import { BrokerLock, useSlab } from './broker-lock.js';
 import { FrameReader, type Request } from './broker-wire.js';
-import { mapSlab, markBrokerReady, nextSessionNumber } from './lock-slab.js';
+import { mapSlab, markBrokerReady, nextSessionNumber, slotOffset } from './lock-slab.js';
 import { coercer } from './typecodes.js';
+import { ValueCell } from './value-cell.js';
 
 class Failure extends Error {
   constructor(
@@ -114,7 +115,12 @@ type Obj =
       passing: Waiter[];
       afterPass: (() => void)[];
     }
-  | { k: 'data'; data: unknown };
+  | {
+      k: 'data';
+      data: unknown;
+      /** A Value's number in the lock slab (value-cell.ts); null: it is `data`. */
+      cell: ValueCell | null;
+    };
 
 /** Items a client fetched in one batch (its prefetch): `at` of them it has said it took. */
 interface Lease {
@@ -238,9 +244,15 @@ function create(id: string, kind: string, p: Record<string, unknown>): Obj {
         afterPass: [],
       };
       break;
-    case 'data':
-      o = { k: 'data', data: p.init };
+    case 'data': {
+      // A Value with a slot keeps its number in the slab, which its creator wrote.
+      const cell =
+        slab !== null && typeof p.slot === 'number' && p.slot >= 0
+          ? new ValueCell(slab.buffer, slotOffset(p.slot), p.typecode as string)
+          : null;
+      o = { k: 'data', data: cell === null ? p.init : undefined, cell };
       break;
+    }
     default:
       throw new Failure('TypeError', `unknown shared object kind ${kind}`);
   }
@@ -925,13 +937,19 @@ function handle(c: Conn, m: Request): void {
       return;
     }
     // ── plain data (Value, Array, Manager proxies): one operation at a time, so each is atomic ──
-    case 'dataGet':
-      ok(c, r, get(id, 'data').data);
+    case 'dataGet': {
+      const d = get(id, 'data');
+      ok(c, r, d.cell !== null ? d.cell.get() : d.data);
       return;
-    case 'dataSet':
-      get(id, 'data').data = a[0];
+    }
+    case 'dataSet': {
+      // [the number wrapped to the type code, the number as given]: a cell wraps it itself.
+      const d = get(id, 'data');
+      if (d.cell !== null) d.cell.set((a[1] ?? a[0]) as number);
+      else d.data = a[0];
       if (r >= 0) ok(c, r);
       return;
+    }
     case 'dataOp': {
       const d = get(id, 'data');
       try {
@@ -954,7 +972,11 @@ function handle(c: Conn, m: Request): void {
  * JavaScript's answer (undefined, a hole, a NaN, a property '1.5') would corrupt shared state
  * that every process sees.
  */
-function dataOp(d: { data: unknown }, op: string, a: unknown[]): unknown {
+function dataOp(d: { data: unknown; cell: ValueCell | null }, op: string, a: unknown[]): unknown {
+  if (d.cell !== null) {
+    if (op === 'incr') return d.cell.add(a[0] as number);
+    throw new TypeError(`unknown data operation ${op} on a Value`);
+  }
   const x = d.data;
   if (x instanceof Map) return dictOp(x, op, a);
   if (Array.isArray(x)) return listOp(x, op, a);
@@ -1290,15 +1312,19 @@ function dispatchSync(c: Conn, m: Request): void {
   else run();
 }
 
+/** The lock slab as the broker maps it (lock-slab.ts), null without one. */
+let slab: Int32Array | null = null;
+
 export function startBroker(path: string): Promise<Server> {
   // The lock slab, before the first client can connect (lock-slab.ts): clients take locks there
   // only once it says the broker is ready. Sessions without a number of their own take one from
   // its counter, so numbers never collide.
-  const slab = mapSlab(path);
-  useSlab(slab);
-  if (slab !== null) {
-    setSessionNumbers(() => nextSessionNumber(slab));
-    markBrokerReady(slab);
+  const mapped = mapSlab(path);
+  slab = mapped;
+  useSlab(mapped);
+  if (mapped !== null) {
+    setSessionNumbers(() => nextSessionNumber(mapped));
+    markBrokerReady(mapped);
   }
   const server = createServer((socket) => {
     let c: Conn | null = null;

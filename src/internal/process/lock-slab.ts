@@ -45,6 +45,8 @@
  *     a lock is always one the broker can free it for.
  *   - Slots are never reused: a lock's slot is its for the tree's lifetime. Past SLAB_SLOTS locks,
  *     new ones are served by the broker alone.
+ *   - A `Value` takes a slot too and keeps its number there instead (value-cell.ts has that
+ *     slot's layout); nothing else reads a Value's slot as a lock word.
  */
 import { createRequire } from 'node:module';
 import { basename, join } from 'node:path';
@@ -66,6 +68,11 @@ export const HANDOFF = HOLDER;
 /** Int32 index of slot `slot`'s word; +1 holder task, +2 count. */
 export function wordIndex(slot: number): number {
   return HEADER + slot * SLOT_INTS;
+}
+
+/** Byte offset of slot `slot` (16 bytes, 8-aligned: a `Value`'s cell, value-cell.ts). */
+export function slotOffset(slot: number): number {
+  return wordIndex(slot) * 4;
 }
 
 type ShmAddon = { map(path: string, size: number, create: boolean): SharedArrayBuffer };
@@ -167,6 +174,16 @@ export function fastSlab(): Int32Array | null {
   if (ready) return mine;
   if (mine === null || !announcedHere || Atomics.load(mine, BROKER_READY) !== 1) return null;
   ready = true;
+  return mine;
+}
+
+/**
+ * The slab as mapped in this thread, whether or not the broker has mapped it yet: a `Value`'s
+ * number lives there (value-cell.ts) and needs no session, so it is used as soon as it can be —
+ * the broker, in the root process that made the file, maps the same file before it serves any
+ * `Value` op.
+ */
+export function mappedSlab(): Int32Array | null {
   return mine;
 }
 

@@ -7,7 +7,7 @@ import {
   setExceptionHandler,
 } from '../internal/scheduler.js';
 import { parseWait } from '../internal/wait-options.js';
-import { startTimer, stopTimer, type Timer } from '../internal/waiter.js';
+import { startTimer, startTimerAt, stopTimer, type Timer } from '../internal/waiter.js';
 import { iscoroutinefunction } from './coroutines.js';
 import { type Awaitable, ensureFuture } from './ensure-future.js';
 import { RuntimeError } from './errors.js';
@@ -165,7 +165,7 @@ export interface ExecutorLike {
 /**
  * The EventLoop facade (`asyncio.AbstractEventLoop`'s everyday part). Node has one event loop
  * per thread and it is always there; this object gives it Python's verbs. Callbacks go on weft's
- * ready queue (`callSoon`) or Node's timers (`callLater`, `callAt`); `time()` is
+ * ready queue (`callSoon`) or weft's timer heap (`callLater`, `callAt`); `time()` is
  * `performance.now()` in milliseconds. `runUntilComplete` and `runForever` resolve when done
  * instead of blocking the thread.
  */
@@ -242,11 +242,9 @@ export class EventLoop {
     }
     this.checkOpen();
     checkLoopCallback(fn, 'callLater');
-    // Armed with `delay` itself, as every other timer of weft (sleep, timeouts) is: Node runs
-    // timers of one delay armed in one turn in the order they were armed, so a deadline taken
-    // earlier fires first, as CPython's heap orders them. `when - time()` would be a fraction
-    // less, and run before a timer of the same delay armed earlier in the turn.
-    return this.schedule(this.time() + delay, Math.max(0, delay), fn, args);
+    // `time() + delay`, as CPython's call_later: a negative delay is a deadline in the past, which
+    // runs before a `callLater(0)` made earlier.
+    return this.schedule(this.time() + delay, fn, args);
   }
 
   /** Schedules `fn(...args)` at loop time `when` (ms). */
@@ -258,21 +256,16 @@ export class EventLoop {
         `callAt time must be a number (loop time in ms): received ${describeValue(when)}`,
       );
     }
-    // Rounded up, into the list of a whole delay (see callLater). Node's timers count on its
-    // loop's millisecond clock, so this one, as every timer of weft, may still fire up to about
-    // a millisecond before `time()` reaches `when`.
-    return this.schedule(when, Math.max(0, Math.ceil(when - this.time())), fn, args);
+    // On the timer heap at `when` itself (src/internal/timer-heap.ts): it runs once `time()` has
+    // reached `when`, never before, and in deadline order with every other timer of weft (a
+    // `when` already past runs before a `callLater(0)` made earlier, as in CPython).
+    return this.schedule(when, fn, args);
   }
 
-  private schedule(
-    when: number,
-    ms: number,
-    fn: (...a: never[]) => unknown,
-    args: unknown[],
-  ): TimerHandle {
+  private schedule(when: number, fn: (...a: never[]) => unknown, args: unknown[]): TimerHandle {
     const h = new TimerHandle(fn as (...a: unknown[]) => unknown, args, when);
     this.track(h);
-    h._timer = startTimer(ms, timerDue, h);
+    h._timer = startTimerAt(when, timerDue, h);
     return h;
   }
 

@@ -7,10 +7,12 @@ import { yieldCurrentTask } from './task.js';
  * Suspends the current task for `ms` milliseconds and resolves to `value` (`asyncio.sleep`).
  *
  * `sleep(0)` (or any `ms <= 0`) yields once: every task already ready runs before this one
- * resumes, as in Python. Timers keep the process alive while they run. Any delay is waited in
- * full (Node's own timers fire one past 2^31 - 1 ms after 1 ms); `Infinity` arms no timer, so
- * such a sleep ends only by cancellation, and inside `run()` counts as blocked for deadlock
- * reports.
+ * resumes, as in Python. A sleep ends once `performance.now()` (the clock of `loop.time()`) has
+ * passed its deadline, never before, in deadline order with every other timer of weft
+ * (src/internal/timer-heap.ts). Timers keep the process alive while they run. Any delay is
+ * waited in full (Node's own timers fire one past 2^31 - 1 ms after 1 ms); `Infinity` arms no
+ * timer, so such a sleep ends only by cancellation, and inside `run()` counts as blocked for
+ * deadlock reports.
  *
  * **Cancellation:** cancelling the task (or aborting `signal`) ends the sleep at once with the
  * `CancelledError` (or the signal's reason); the timer is cleared.

@@ -1,6 +1,6 @@
 import { describeValue, TimeoutError } from '../internal/errors.js';
 import { callSoon } from '../internal/scheduler.js';
-import { startTimer, stopTimer, type Timer } from '../internal/waiter.js';
+import { startTimerAt, stopTimer, type Timer } from '../internal/waiter.js';
 import { RuntimeError } from './errors.js';
 import { currentTask, type Task } from './task.js';
 
@@ -77,9 +77,9 @@ export class Timeout implements AsyncDisposable, Disposable {
     // callbacks and wake-ups made ready before it (a `callAt` due at the same deadline and armed
     // earlier runs first), and a deadline already past expires there too, not inside this call.
     if (delay <= 0) callSoon(expireIfArmed, this, armed);
-    // Rounded up, as `callAt` rounds: never before `when`, and in Node's list of a whole delay,
-    // where timers due together fire in the order they were armed (CPython's heap order).
-    else this.timer = startTimer(Math.ceil(delay), timerFired, this);
+    // On the timer heap at `when`, as `callAt`: never before it, and in deadline order with the
+    // other timers (ties in arming order, as CPython's heap).
+    else this.timer = startTimerAt(when, timerFired, this);
   }
 
   /** True once the deadline has passed. */

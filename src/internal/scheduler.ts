@@ -41,11 +41,12 @@
  * weft's code, so a drain it makes necessary runs at the end of that job (`atSafePoint`)
  * instead of from one more microtask — in a gather of 100,000 tasks, one hop fewer a task.
  *
- * Timers: Node runs the microtask queue between two timer callbacks, so a drain queued by one
- * timer would resume its task before the next timer due at the same moment had fired. Every
- * timer of weft calls back through `runTimer`, and what it queues is drained by the
- * `setImmediate` at the end of the turn instead: all timers due now have fired by then, as
- * CPython moves every due timer to the ready queue before it runs any of it.
+ * Timers: every timer of weft is an entry of the deadline heap (timer-heap.ts), whose Node timer
+ * runs the entries due in one callback, each through `runTimer`. What a timer queues is drained
+ * by the `setImmediate` at the end of the turn, not from a microtask: all timers due in this
+ * turn have fired by then (the heap's Node timer may fire again in the same turn, for an entry
+ * not quite due the first time), as CPython moves every due timer to the ready queue before it
+ * runs any of it.
  *
  * Ready callbacks run with no task current (a task's own resume makes it current through
  * src/internal/context.ts); resumes, which read no task, run in whatever context is current.
@@ -115,11 +116,12 @@ function kick(): void {
 }
 
 /**
- * Inside a weft timer's callback (`runTimer`). Node runs the microtask queue between two timer
- * callbacks, so a drain queued by the first would resume its task before the second timer has
- * fired. CPython moves every timer due to the ready queue before it runs any of it: here what a
- * timer queues waits for the `setImmediate` that ends the turn (after every timer due now has
- * fired, and after the I/O callbacks of the poll phase, as CPython's select comes first too).
+ * Inside a weft timer's callback (`runTimer`, called by the timer heap for each entry due). Node
+ * runs the microtask queue between two timer callbacks, so a drain queued here would resume a
+ * task before a timer due later in the same turn had run. CPython moves every timer due to the
+ * ready queue before it runs any of it: here what a timer queues waits for the `setImmediate`
+ * that ends the turn (after every timer due now has fired, and after the I/O callbacks of the
+ * poll phase, as CPython's select comes first too).
  */
 let inTimer = false;
 

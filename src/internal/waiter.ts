@@ -29,8 +29,8 @@
 import { capture, captured } from './capture.js';
 import { currentContext, resolveUntagged, untaggedPromise } from './context.js';
 import { CancelledError } from './errors.js';
-import { clearLongTimeout, type LongTimer, setLongTimeout } from './long-timer.js';
-import { beginStep, callSoonResume, runTimer, stepEnded } from './scheduler.js';
+import { beginStep, callSoonResume, stepEnded } from './scheduler.js';
+import { startTimerAt, stopTimerEntry, type TimerEntry } from './timer-heap.js';
 
 /** What the waiter machinery needs from a task (implemented by asyncio's Task). */
 export interface WaitingTask {
@@ -45,21 +45,26 @@ export interface WaitingTask {
 }
 
 /**
- * A timer of any delay (long-timer.ts): every deadline of weft/asyncio and weft/gevent is armed
- * through `startTimer`, so none of them can fire early. The callback runs through the
- * scheduler's `runTimer`, so that timers due together make their tasks ready in one batch.
+ * A deadline of the timer heap (timer-heap.ts): every timer of weft/asyncio and weft/gevent is
+ * armed through `startTimer`/`startTimerAt`, so none of them runs before `performance.now()`
+ * (the clock of `EventLoop.time()`) has reached its deadline, and deadlines run in their order,
+ * ties in arming order, as CPython's heap runs them. The callback runs through the scheduler's
+ * `runTimer`, so that timers due together make their tasks ready in one batch.
  */
-export type Timer = LongTimer;
+export type Timer = TimerEntry;
 
 /**
- * Calls `fn(a)` after `ms` milliseconds, however long; returns null, arming nothing, when `ms`
- * is infinite. Stop it with `stopTimer`.
+ * Calls `fn(a)` once `ms` milliseconds have passed, however long, never before; returns null,
+ * arming nothing, when `ms` is infinite. Stop it with `stopTimer`.
  */
 export function startTimer<A>(ms: number, fn: (a: A) => void, a: A): Timer | null {
-  return setLongTimeout(ms, runTimer<A>, fn, a);
+  return startTimerAt(performance.now() + ms, fn, a);
 }
 
-export const stopTimer = clearLongTimeout;
+// `startTimerAt(when, fn, a)`: the same for a deadline in `performance.now()` milliseconds.
+export { startTimerAt };
+
+export const stopTimer = stopTimerEntry;
 
 const PENDING = 0;
 const SCHEDULED = 1;

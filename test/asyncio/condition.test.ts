@@ -4,7 +4,7 @@
  * and bad input.
  */
 import assert from 'node:assert/strict';
-import { describe, mock, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   CancelledError,
   Condition,
@@ -21,6 +21,7 @@ import {
   waitFor,
 } from '../../src/asyncio/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { mockClock } from './mock-clock.js';
 
 checkLeaks();
 
@@ -532,10 +533,11 @@ describe('Condition', () => {
   });
 
   // The next two tests fire a wait's timer between its wake-up (or timeout) and its resumption,
-  // which real timers cannot do deterministically: mock timers run it on `tick`.
+  // which real timers cannot do deterministically: mock timers and a mocked clock run it on
+  // `tick` (test/asyncio/mock-clock.ts).
   test('a timed-out wait cancelled before it resumes notifies nobody', async () => {
     await run(async () => {
-      mock.timers.enable({ apis: ['setTimeout'] });
+      const clock = mockClock();
       try {
         const cond = new Condition();
         const log: string[] = [];
@@ -544,7 +546,7 @@ describe('Condition', () => {
           cond.run(async () => log.push(`other ${await cond.wait()}`)),
         );
         await sleep(0);
-        mock.timers.tick(5); // t times out; its resumption waits on the ready queue …
+        clock.tick(5); // t times out; its resumption waits on the ready queue …
         t.cancel(); // … and it is cancelled before it runs
         await assert.rejects(t, CancelledError);
         await sleep(0);
@@ -553,14 +555,14 @@ describe('Condition', () => {
         await other;
         assert.deepEqual(log, ['other true']);
       } finally {
-        mock.timers.reset();
+        clock[Symbol.dispose]();
       }
     });
   });
 
   test('a notified wait whose timer fires before it resumes still passes the notification on when cancelled', async () => {
     await run(async () => {
-      mock.timers.enable({ apis: ['setTimeout'] });
+      const clock = mockClock();
       try {
         const cond = new Condition();
         const log: string[] = [];
@@ -571,7 +573,7 @@ describe('Condition', () => {
         await sleep(0);
         await cond.run(() => {
           cond.notify(1); // chooses t; its resumption waits on the ready queue
-          mock.timers.tick(5); // t's timer fires: too late, the notification stands
+          clock.tick(5); // t's timer fires: too late, the notification stands
           t.cancel(); // cancelled before it runs: the notification goes to `other`
         });
         await assert.rejects(t, CancelledError);
@@ -579,7 +581,7 @@ describe('Condition', () => {
         assert.deepEqual(log, ['other true'], 'other got the notification t gave back');
         await other;
       } finally {
-        mock.timers.reset();
+        clock[Symbol.dispose]();
       }
     });
   });

@@ -3,7 +3,7 @@
  * cancellation and AbortSignal leave no waiter behind.
  */
 import assert from 'node:assert/strict';
-import { describe, mock, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   CancelledError,
   createTask,
@@ -15,6 +15,7 @@ import {
   waitFor,
 } from '../../src/asyncio/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { mockClock } from './mock-clock.js';
 
 checkLeaks();
 
@@ -186,16 +187,16 @@ describe('Event', () => {
   test('set wins over a timeout that fires before the woken waiter resumes', async () => {
     await run(async () => {
       // Mock timers fire the timeout between set() and the waiter's resumption.
-      mock.timers.enable({ apis: ['setTimeout'] });
+      const clock = mockClock();
       try {
         const ev = new Event();
         const t = createTask(() => ev.wait({ timeout: 5 }));
         await sleep(0);
         ev.set(); // t's resumption waits on the ready queue …
-        mock.timers.tick(5); // … when its timer fires: too late
+        clock.tick(5); // … when its timer fires: too late
         assert.equal(await t, true);
       } finally {
-        mock.timers.reset();
+        clock[Symbol.dispose]();
       }
     });
   });

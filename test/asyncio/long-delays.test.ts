@@ -4,7 +4,7 @@
 // nothing for Infinity. Each test races the long deadline against a short sleep: the deadline
 // must not have fired when the sleep ends.
 import assert from 'node:assert/strict';
-import { describe, mock, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   asCompleted,
   createTask,
@@ -17,8 +17,10 @@ import {
   wait,
   waitFor,
 } from '../../src/asyncio/index.js';
+import { _timerHeapSize } from '../../src/internal/timer-heap.js';
 import { startTimer, stopTimer } from '../../src/internal/waiter.js';
 import { checkLeaks } from '../support/leaks.js';
+import { mockClock } from './mock-clock.js';
 
 checkLeaks();
 
@@ -86,26 +88,26 @@ describe('delays past 2^31 - 1 ms', () => {
   }
 
   test('startTimer waits a delay past 2^31 - 1 ms in full, and stopTimer stops it between chunks', () => {
-    mock.timers.enable({ apis: ['setTimeout'] });
-    try {
-      const fired: string[] = [];
-      startTimer(MAX_TIMER + 500, (what) => fired.push(what), 'long');
-      const stopped = startTimer(2 * MAX_TIMER + 10, (what) => fired.push(what), 'stopped');
-      mock.timers.tick(MAX_TIMER);
-      assert.equal(fired.join(), '');
-      mock.timers.tick(499);
-      assert.equal(fired.join(), '');
-      mock.timers.tick(1);
-      assert.equal(fired.join(), 'long');
-      stopTimer(stopped);
-      mock.timers.tick(2 * MAX_TIMER);
-      assert.equal(fired.join(), 'long');
-      assert.equal(
-        startTimer(Number.POSITIVE_INFINITY, () => fired.push('never'), null),
-        null,
-      );
-    } finally {
-      mock.timers.reset();
-    }
+    // The timer heap compares deadlines with performance.now(): it is mocked along with Node's
+    // timers, and stopped at a whole millisecond, so that the ticks reach the deadline exactly.
+    using clock = mockClock({ frozenAt: 1_000_000 });
+    const tick = (ms: number): void => clock.tick(ms);
+    const fired: string[] = [];
+    startTimer(MAX_TIMER + 500, (what) => fired.push(what), 'long');
+    const stopped = startTimer(2 * MAX_TIMER + 10, (what) => fired.push(what), 'stopped');
+    tick(MAX_TIMER);
+    assert.equal(fired.join(), '');
+    tick(499);
+    assert.equal(fired.join(), '');
+    tick(1);
+    assert.equal(fired.join(), 'long');
+    stopTimer(stopped);
+    tick(2 * MAX_TIMER);
+    assert.equal(fired.join(), 'long');
+    assert.equal(
+      startTimer(Number.POSITIVE_INFINITY, () => fired.push('never'), null),
+      null,
+    );
+    assert.equal(_timerHeapSize(), 0);
   });
 });

@@ -1,6 +1,6 @@
 // Regression tests for issue 2 (weft/asyncio), found by the primitives' test suites.
 import assert from 'node:assert/strict';
-import { mock, test } from 'node:test';
+import { test } from 'node:test';
 import {
   Condition,
   createTask,
@@ -12,6 +12,7 @@ import {
   sleep,
 } from '../../src/asyncio/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { mockClock } from './mock-clock.js';
 
 checkLeaks();
 
@@ -22,19 +23,19 @@ checkLeaks();
 // grant) — that also covers Semaphore/Condition/Queue, fixed locally in their files meanwhile.
 test('a timed-out acquire cancelled before it resumes does not release the holder’s lock', async () => {
   await run(async () => {
-    mock.timers.enable({ apis: ['setTimeout'] });
+    const clock = mockClock();
     try {
       const lock = new Lock();
       await lock.acquire(); // main holds it
       const t = createTask(() => lock.acquire({ timeout: 5 }));
       await sleep(0);
-      mock.timers.tick(5); // t times out; its resumption waits on the ready queue …
+      clock.tick(5); // t times out; its resumption waits on the ready queue …
       t.cancel(); // … and it is cancelled before it runs
       await gather(t, { returnExceptions: true });
       assert.equal(lock.locked(), true, 'main still holds the lock');
       lock.release();
     } finally {
-      mock.timers.reset();
+      clock[Symbol.dispose]();
     }
   });
 });

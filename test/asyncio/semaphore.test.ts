@@ -4,7 +4,7 @@
  * test that the number of holders never exceeds the value and no permit leaks.
  */
 import assert from 'node:assert/strict';
-import { describe, mock, test } from 'node:test';
+import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import {
   CancelledError,
@@ -20,6 +20,7 @@ import {
   waitFor,
 } from '../../src/asyncio/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { mockClock } from './mock-clock.js';
 
 checkLeaks();
 
@@ -333,13 +334,13 @@ describe('Semaphore', () => {
     await run(async () => {
       // Mock timers fire the timeout between the wait's end and its resumption, which real
       // timers cannot do deterministically.
-      mock.timers.enable({ apis: ['setTimeout'] });
+      const clock = mockClock();
       try {
         const sem = new Semaphore(0);
         const t = createTask(() => sem.acquire({ timeout: 5 }));
         const next = createTask(() => sem.acquire());
         await sleep(0);
-        mock.timers.tick(5); // t times out; its resumption waits on the ready queue …
+        clock.tick(5); // t times out; its resumption waits on the ready queue …
         t.cancel(); // … and it is cancelled before it runs
         await gather(t, { returnExceptions: true });
         assert.equal(sem.value, 0, 'nobody released, so no permit may appear');
@@ -347,7 +348,7 @@ describe('Semaphore', () => {
         sem.release();
         assert.equal(await next, true);
       } finally {
-        mock.timers.reset();
+        clock[Symbol.dispose]();
       }
     });
   });

@@ -8,11 +8,11 @@
  *
  * What it shows: weft's Lock word lives in the lock slab, memory the processes of the tree share
  * (src/internal/process/lock-slab.ts), so a free lock is taken and released with a
- * compare-and-swap in the calling thread, as Python's POSIX semaphore is. A held lock is waited
- * for at the broker, a round trip over a Unix socket, which hands it over in FIFO order (each
- * hand-over is a round trip); Python's is not fair (a process takes it again and again while the
- * other sleeps). The contended rows say what that fairness and the broker's deadlock checks
- * cost.
+ * compare-and-swap in the calling thread, as Python's POSIX semaphore is. A lock held by another
+ * thread is watched for a moment, then waited for at the broker (a round trip over a Unix
+ * socket), which hands it over to the parked threads in FIFO order. Neither lock is fair
+ * overall: a process that releases and takes it again in a loop mostly keeps it, so the
+ * contended rows count mostly compare-and-swaps, with the broker's hand-overs in between.
  */
 import { Event, Lock, Process, Value } from 'weft/multiprocessing';
 import { type BenchSuite, bestOf, timed } from '../harness.js';
@@ -115,7 +115,7 @@ export const suite: BenchSuite = {
       'python',
     );
     h.note(
-      "weft's Lock word is in memory the processes share (the lock slab): a free lock is taken with a compare-and-swap, as Python's POSIX semaphore is; a held one is waited for at the broker, which hands it over in FIFO order (a round trip per hand-over: Python's semaphore is not fair). No goal.",
+      "weft's Lock word is in memory the processes share (the lock slab): a free lock is taken with a compare-and-swap, as Python's POSIX semaphore is; one held by another thread is watched for a moment, then waited for at the broker (a round trip; the parked are served in FIFO order). Neither lock is fair overall: a process that takes it again in a loop mostly keeps it. No goal.",
     );
     h.note(
       "Value: weft's number is in the same shared memory (a slot of the lock slab), as Python's ctypes Value is; its lock is a slab lock.",

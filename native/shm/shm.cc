@@ -43,11 +43,12 @@ struct Mapping {
 
 // One mapping per file per process, shared by its threads (each isolate gets its own
 // SharedArrayBuffer over the same pages). Never unmapped: a lock word may be read by any thread
-// until the process ends, and the slab is small and sparse (tmpfs pages come on first touch).
+// until the process ends. Its buffers are freed with V8's own empty deleter, not a function of
+// this library: a worker that loaded it and ends frees its buffers as its isolate is torn down,
+// and a deleter in this library would then be called from code that may be unloaded (the
+// library is also linked -z nodelete, binding.gyp, so the cache outlives such a worker).
 std::mutex mappings_mutex;
 std::map<std::string, Mapping>* mappings = new std::map<std::string, Mapping>();
-
-void KeepMapping(void*, size_t, void*) {}
 
 void Throw(Isolate* isolate, const std::string& message) {
   isolate->ThrowException(
@@ -99,8 +100,12 @@ void Map(const FunctionCallbackInfo<Value>& info) {
           Throw(isolate, std::string("map: ") + *path + " is shorter than asked");
           return;
         }
-        if (ftruncate(fd, size) != 0) {
-          int e = errno;
+        // Reserved, not only sized: a sparse file on a full tmpfs maps fine and then kills the
+        // process with SIGBUS at the first page it cannot back. Without the room, the file goes
+        // (no other process may map it) and the caller does without.
+        int e = ftruncate(fd, size) != 0 ? errno : posix_fallocate(fd, 0, size);
+        if (e != 0) {
+          unlink(*path);
           close(fd);
           Throw(isolate, std::string("map: size ") + *path + ": " + strerror(e));
           return;
@@ -122,7 +127,7 @@ void Map(const FunctionCallbackInfo<Value>& info) {
     return;
   }
   std::unique_ptr<BackingStore> store =
-      SharedArrayBuffer::NewBackingStore(m.data, m.size, KeepMapping, nullptr);
+      SharedArrayBuffer::NewBackingStore(m.data, m.size, BackingStore::EmptyDeleter, nullptr);
   info.GetReturnValue().Set(SharedArrayBuffer::New(isolate, std::move(store)));
 }
 

@@ -6,6 +6,7 @@ import {
   HOLDER,
   newSlot,
   slabSession,
+  WAITERS,
   wordIndex,
 } from '../internal/process/lock-slab.js';
 import { RuntimeError } from './errors.js';
@@ -38,6 +39,8 @@ function holdsOf(id: string): Holds {
   return h;
 }
 const TRUE = Promise.resolve(true);
+/** Reads of a lock held by another thread before asking the broker (see `#take`): a few µs. */
+const SPIN = 200;
 
 /** Numbers for this thread's asyncio tasks, so the broker can tell the task that holds a lock
  * (deadlock detection: src/internal/process/broker-deadlock.ts). */
@@ -76,7 +79,8 @@ function slotForNew(): number {
  * **How:** the lock's word lives in memory shared by the processes of the tree (the lock slab,
  * src/internal/process/lock-slab.ts), so taking a free lock and releasing one nobody waits for
  * are an atomic instruction in the calling thread, as Python's semaphore is. A thread that finds
- * it held asks the broker, which parks it, hands the lock over in FIFO order, reports deadlocks
+ * it held asks the broker, which parks it, hands the lock over to the parked in FIFO order (a free
+ * lock goes to whoever takes it first, so, as Python's, it is not fair overall), reports deadlocks
  * and frees the locks of a process that died. Without the shm addon every call is a broker
  * round trip.
  *
@@ -106,7 +110,16 @@ export class Lock extends SharedObject {
   #take(a: Int32Array, task: number): boolean {
     const i = this.#word;
     const me = slabSession();
-    const w = Atomics.compareExchange(a, i, 0, me);
+    let w = Atomics.compareExchange(a, i, 0, me);
+    if (w !== 0 && (w & HOLDER) !== me) {
+      // Held by another thread, nobody parked: it may be about to let go (a critical section is
+      // usually short), and asking the broker costs a round trip — spin a moment first, as an
+      // adaptive mutex does. Never past WAITERS: the parked ones are served in FIFO order.
+      for (let k = 0; k < SPIN && w !== 0 && (w & WAITERS) === 0; k++) {
+        w = Atomics.load(a, i);
+        if (w === 0) w = Atomics.compareExchange(a, i, 0, me);
+      }
+    }
     if (w === 0) {
       Atomics.store(a, i + 1, task);
       Atomics.store(a, i + 2, 1);
@@ -117,6 +130,17 @@ export class Lock extends SharedObject {
       return true;
     }
     return false;
+  }
+
+  /**
+   * Whether "held" can be answered here, without the broker: another thread holds it, or this
+   * one counts a hold of it. A word naming this thread while it counts none is a release or a
+   * Condition wait of its own still on the way to the broker, which will have freed it by the
+   * time a request sent now is answered there.
+   */
+  #heldElsewhere(a: Int32Array): boolean {
+    const w = Atomics.load(a, this.#word);
+    return w !== 0 && ((w & HOLDER) !== slabSession() || this.#holds.n > 0);
   }
 
   protected _kind(): string {
@@ -149,7 +173,7 @@ export class Lock extends SharedObject {
         this.#holds.n++;
         return true;
       }
-      if (!block || timeout === 0) return false;
+      if ((!block || timeout === 0) && this.#heldElsewhere(a)) return false;
     }
     const owner = broker().owner;
     const got = (await broker().request(
@@ -197,7 +221,7 @@ export class Lock extends SharedObject {
         this.#holds.n++;
         return true;
       }
-      if (!block || timeout === 0) return false;
+      if ((!block || timeout === 0) && this.#heldElsewhere(a)) return false;
     }
     const got = brokerSync().request('acquire', this._id, [
       broker().owner,
@@ -222,13 +246,15 @@ export class Lock extends SharedObject {
     }
     holds.n--;
     const a = this.#word >= 0 ? fastSlab() : null;
-    if (a !== null) {
+    const me = slabSession();
+    // Only a word that names this thread is this thread's to change; anything else (a hold it
+    // counts that the broker gave away, a plain Lock another thread holds) is the broker's call.
+    if (a !== null && (Atomics.load(a, this.#word) & HOLDER) === me) {
       const i = this.#word;
       // Not this thread's last hold, or releases of this thread still on their way to the
       // broker will bring the count to its last one there: nothing more to do here.
       if (Atomics.sub(a, i + 2, 1) > 1) return;
       Atomics.store(a, i + 1, 0);
-      const me = slabSession();
       if (Atomics.compareExchange(a, i, me, 0) === me) return;
       // WAITERS: the broker hands it to the first of them, and counts this last hold itself.
       Atomics.store(a, i + 2, 1);

@@ -1,7 +1,7 @@
 import { describeValue } from '../internal/errors.js';
 import { broker } from '../internal/process/broker-client.js';
 import { brokerSync } from '../internal/process/broker-sync.js';
-import { mappedSlab, newSlot, slotOffset } from '../internal/process/lock-slab.js';
+import { mappedSlab, newSlot, readySlab, slotOffset } from '../internal/process/lock-slab.js';
 import { coercer } from '../internal/process/typecodes.js';
 import { ValueCell } from '../internal/process/value-cell.js';
 import type { TypeCode } from '../threading/typecodes.js';
@@ -36,12 +36,14 @@ export function lockOption(what: string, options: SharedOptions): Lock | null {
   );
 }
 
-/** The cell of a Value whose params name slot `slot`, when this thread has the slab mapped. */
-function cellOf(slot: unknown, typecode: string): ValueCell | null {
-  const slab = mappedSlab();
+/** The cell of slot `slot` in `slab`, if the Value has a slot. */
+function cellIn(slab: Int32Array | null, slot: unknown, typecode: string): ValueCell | null {
   if (slab === null || typeof slot !== 'number' || slot < 0) return null;
   return new ValueCell(slab.buffer, slotOffset(slot), typecode);
 }
+
+/** Whether this thread sent a Value operation to the broker (see `SharedValue.#live`). */
+let sentToBroker = false;
 
 /**
  * The object `Value(typecode, init)` returns (Python's `multiprocessing.Value`): a number shared
@@ -56,7 +58,8 @@ function cellOf(slot: unknown, typecode: string): ValueCell | null {
 export class SharedValue extends SharedObject {
   readonly typecode: string;
   readonly #lock: Lock | null;
-  readonly #cell: ValueCell | null;
+  /** Its cell, once this thread uses the slab for it (null: the broker has the number). */
+  #cell: ValueCell | null = null;
 
   constructor(
     typecode: string,
@@ -74,14 +77,35 @@ export class SharedValue extends SharedObject {
       // The broker client joins this thread to the slab as it is made.
       broker();
       slot = newSlot();
-      cell = cellOf(slot, typecode);
-      // Written before the handle exists anywhere else: every reader sees the initial number.
+      cell = cellIn(mappedSlab(), slot, typecode);
+      // Written before the handle exists anywhere else: every reader sees the initial number,
+      // and the broker, which keeps it too while it has no slab, got it in the params.
       cell?.set(init);
     }
     super('data', { typecode, init: c(init), lock, slot }, shared);
     this.typecode = this._params.typecode as string;
     this.#lock = lock;
-    this.#cell = shared ? cellOf(this._params.slot, this.typecode) : cell;
+  }
+
+  /**
+   * The cell, when this thread may use it now: the broker has the slab too (before that it
+   * serves the number). A thread that sent Value operations to the broker first asks it once
+   * more, so that they are done before it reads or writes the cell itself.
+   */
+  #live(): ValueCell | null {
+    if (this.#cell !== null) return this.#cell;
+    const slab = readySlab();
+    if (slab === null) {
+      sentToBroker = true;
+      return null;
+    }
+    if (sentToBroker) {
+      sentToBroker = false;
+      brokerSync().request('ping', undefined, []);
+    }
+    this.#cell = cellIn(slab, this._params.slot, this.typecode);
+    if (this.#cell === null) sentToBroker = true;
+    return this.#cell;
   }
   protected _kind(): string {
     return 'mp:Value';
@@ -91,7 +115,8 @@ export class SharedValue extends SharedObject {
    * broker round trip.
    */
   get value(): number {
-    if (this.#cell !== null) return this.#cell.get();
+    const cell = this.#live();
+    if (cell !== null) return cell.get();
     return brokerSync().request('dataGet', this._id, []) as number;
   }
 
@@ -103,20 +128,23 @@ export class SharedValue extends SharedObject {
     if (typeof v !== 'number')
       throw new TypeError(`Value.value must be a number: received ${describeValue(v)}`);
     const x = coercer(this.typecode)(v);
-    if (this.#cell !== null) this.#cell.set(v);
+    const cell = this.#live();
+    if (cell !== null) cell.set(v);
     else brokerSync().request('dataSet', this._id, [x, v]);
   }
 
   /** Resolves to the value, without blocking this thread. */
   async get(): Promise<number> {
-    if (this.#cell !== null) return this.#cell.get();
+    const cell = this.#live();
+    if (cell !== null) return cell.get();
     return (await broker().request('dataGet', this._id, [])) as number;
   }
   async set(v: number): Promise<void> {
     if (typeof v !== 'number')
       throw new TypeError(`Value.set expects a number: received ${describeValue(v)}`);
     const x = coercer(this.typecode)(v);
-    if (this.#cell !== null) this.#cell.set(v);
+    const cell = this.#live();
+    if (cell !== null) cell.set(v);
     else await broker().request('dataSet', this._id, [x, v]);
   }
   /**
@@ -127,7 +155,8 @@ export class SharedValue extends SharedObject {
     if (typeof n !== 'number')
       throw new TypeError(`Value.add expects a number: received ${describeValue(n)}`);
     coercer(this.typecode)(n);
-    if (this.#cell !== null) return this.#cell.add(n);
+    const cell = this.#live();
+    if (cell !== null) return cell.add(n);
     return (await broker().request('dataOp', this._id, ['incr', n, this.typecode])) as number;
   }
   /**

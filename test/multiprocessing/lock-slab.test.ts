@@ -24,6 +24,7 @@ import {
   hammer,
   holdAndDie,
   holdTwice,
+  onlyAThreadUsesLocks,
   reportSession,
   waitTurn,
 } from './fixtures/lock-slab-targets.js';
@@ -298,5 +299,52 @@ describe('a Value in the slab', () => {
     );
     assert.equal(v.value, 3 * N);
     assert.equal(w.value, 3 * N);
+  });
+});
+
+describe('review of the slab (helper-77)', () => {
+  test('a process whose only user of locks is a worker thread exits cleanly (the addon unloads with it)', async () => {
+    const p = new Process({ target: onlyAThreadUsesLocks });
+    p.start();
+    await p.join({ timeout: PATIENCE });
+    assert.equal(p.exitcode, 0);
+  });
+
+  test("a Condition wait's re-acquire adds its holds to those another task of the thread took meanwhile", async () => {
+    const r = new RLock();
+    const cond = new Condition(r);
+    await run(async () => {
+      await r.acquire();
+      let waited = false;
+      const a = createTask(async () => {
+        assert.equal(await cond.wait({ timeout: PATIENCE }), true);
+        waited = true;
+      });
+      await sleep(0);
+      // Asked after the wait released it (one connection, in order): taken afresh.
+      await r.acquire();
+      cond.notify();
+      await a;
+      assert.equal(waited, true, 'the wait re-entered the RLock this thread holds');
+      r.release();
+      assert.equal(r.locked(), true, "the wait's hold is still there");
+      r.release();
+      assert.equal(r.locked(), false);
+      assert.throws(() => r.release(), /not held/);
+    });
+  });
+
+  test('a try-acquire right after a Condition wait started sees the lock the wait gave up', async () => {
+    for (const kind of ['Lock', 'RLock'] as const) {
+      const cond = new Condition(kind === 'Lock' ? new Lock() : new RLock());
+      assert.equal(await new Event().wait({ timeout: 0 }), false);
+      await cond.acquire();
+      const w = cond.wait({ timeout: 200 });
+      assert.equal(await cond.lock.acquire({ blocking: false }), true, `${kind}: free`);
+      cond.lock.release();
+      assert.equal(await w, false);
+      cond.release();
+      assert.equal(cond.lock.locked(), false);
+    }
   });
 });

@@ -44,7 +44,7 @@ import { claimBroker, selfTid, takeWantedBroker, threadName } from '../shm/world
 import { beforeThreadExit } from '../thread-exit.js';
 import { BROKER_CHANNEL, spawnWorker } from '../worker/spawn.js';
 import { FrameReader, frame, type Reply } from './broker-wire.js';
-import { announced, joinSlab, mapSlab, slabPathOf } from './lock-slab.js';
+import { announced, joinSlab, mapSlab, slabPathOf, sweepStaleSlabs } from './lock-slab.js';
 
 export const ENV_BROKER = 'WEFT_BROKER';
 
@@ -190,6 +190,8 @@ export function startWantedBroker(): void {
 
 function startBrokerThread(path: string): void {
   const w = spawnWorker({ role: brokerRole, payload: { path }, name: 'weft-broker' });
+  // The slab files of roots killed before their 'exit' (the unlink below never ran).
+  sweepStaleSlabs();
   w.unref();
   process.once('exit', () => {
     for (const file of [path, slabPathOf(path)]) {

@@ -68,7 +68,15 @@ let numberSource: () => number = (() => {
  */
 export function setSessionNumbers(next: () => number): void {
   numberSource = next;
+  useHelloNumbers = true;
 }
+
+/**
+ * Whether a hello's number is the session's: only once the broker numbers from the slab's
+ * counter too. A broker without the slab numbers every session itself (a thread may still have
+ * mapped the slab, say with WEFT_LOCK_SLAB set after it started: its numbers would collide).
+ */
+let useHelloNumbers = false;
 
 /** `s`'s lock-word number, given now if its hello has not come yet. */
 export function numberOf(s: Session): number {
@@ -161,7 +169,8 @@ export function attach(
   const s = c.session;
   s.pid = pid;
   s.name = name;
-  if (s.number === 0 && Number.isInteger(slabNumber) && slabNumber > 0) {
+  // A client's own number counts only where the broker took its numbers from the same slab.
+  if (s.number === 0 && useHelloNumbers && Number.isInteger(slabNumber) && slabNumber > 0) {
     s.number = slabNumber;
     byNumber.set(s.number, s);
   }

@@ -658,7 +658,12 @@ function handle(c: Conn, m: Request): void {
           ok(c, r, false);
           lockSettle(l);
         },
-        undefined,
+        // Withdrawn (an aborted signal): as any waiter, and WAITERS goes if it was the last.
+        (w) => {
+          remove(w);
+          c.send({ r: w.r, c: 1 });
+          lockSettle(l);
+        },
         untimed ? l : undefined,
       );
       lockSettle(l);
@@ -674,6 +679,10 @@ function handle(c: Conn, m: Request): void {
     }
     case 'locked':
       ok(c, r, get(id, 'lock').locked());
+      return;
+    case 'ping':
+      // Answered after what the thread sent before it (value.ts: a thread moving to the slab).
+      ok(c, r);
       return;
     // ── semaphores ──
     case 'semAcquire': {
@@ -767,7 +776,9 @@ function handle(c: Conn, m: Request): void {
           null,
           () => {
             if (!l.take(s, task)) return false;
-            l.count = depth;
+            // Its `depth` holds come back on top of any another task of the thread took
+            // meanwhile (an RLock is the thread's): Python's wait re-acquires `depth` times.
+            l.count = l.count - 1 + depth;
             if (!withdrawn) ok(c, r, result);
             else {
               // A notification it took and will not report goes to the next waiter, as in

@@ -48,6 +48,7 @@
  *   - A `Value` takes a slot too and keeps its number there instead (value-cell.ts has that
  *     slot's layout); nothing else reads a Value's slot as a lock word.
  */
+import { readdirSync, unlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, join } from 'node:path';
 
@@ -125,6 +126,34 @@ export function nextSessionNumber(slab: Int32Array): number {
   return Atomics.add(slab, LAST_SESSION, 1) + 1;
 }
 
+/**
+ * Removes the slabs of roots that died without their 'exit' (a signal, a crash): each holds a
+ * megabyte of /dev/shm, and nothing else would free it. A slab's name carries its root's pid; a
+ * pid taken again by a live process keeps its file (it may be that process's own).
+ */
+export function sweepStaleSlabs(): void {
+  let names: string[];
+  try {
+    names = readdirSync('/dev/shm');
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = /^weft-(\d+)-[0-9a-z]+\.locks$/.exec(name);
+    if (m === null || Number(m[1]) === process.pid) continue;
+    try {
+      process.kill(Number(m[1]), 0);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ESRCH') continue;
+      try {
+        unlinkSync(join('/dev/shm', name));
+      } catch {
+        // gone already, or not ours to remove
+      }
+    }
+  }
+}
+
 /** The broker, once it has mapped the slab: clients may take locks through it from now on. */
 export function markBrokerReady(slab: Int32Array): void {
   Atomics.store(slab, BROKER_READY, 1);
@@ -178,14 +207,25 @@ export function fastSlab(): Int32Array | null {
 }
 
 /**
- * The slab as mapped in this thread, whether or not the broker has mapped it yet: a `Value`'s
- * number lives there (value-cell.ts) and needs no session, so it is used as soon as it can be —
- * the broker, in the root process that made the file, maps the same file before it serves any
- * `Value` op.
+ * The slab as mapped in this thread (a creating `Value` writes its first number there, before
+ * anything can read it), or null.
  */
 export function mappedSlab(): Int32Array | null {
   return mine;
 }
+
+/**
+ * The slab once the broker has mapped it too, else null: a `Value` is read and written there
+ * only then (value-cell.ts), as the broker serves the threads without a slab from the same cell;
+ * before that (a broker still starting, or one without the slab) the broker has the number.
+ */
+export function readySlab(): Int32Array | null {
+  if (readyForValues) return mine;
+  if (mine === null || Atomics.load(mine, BROKER_READY) !== 1) return null;
+  readyForValues = true;
+  return mine;
+}
+let readyForValues = false;
 
 /** This thread's session number in the slab (0: none). */
 export function slabSession(): number {

@@ -61,6 +61,8 @@ const BROKER_PASS = [
   'test/multiprocessing/signal.test.ts',
   'test/multiprocessing/bb6-sync.test.ts',
   'test/multiprocessing/shared.test.ts',
+  'test/multiprocessing/value-slab.test.ts',
+  'test/multiprocessing/lock-model.test.ts',
 ];
 const onBroker = chosen.filter((f) => BROKER_PASS.includes(f));
 if (onBroker.length > 0 && process.env.WEFT_LOCK_SLAB !== '0') {

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <node.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -87,6 +88,10 @@ void Map(const FunctionCallbackInfo<Value>& info) {
         Throw(isolate, std::string("map: open ") + *path + ": " + strerror(errno));
         return;
       }
+      // The creator keeps the file open with a shared lock for as long as it lives: that is how
+      // `abandoned()` tells a file whose root is gone (a pid alone cannot: another pid
+      // namespace sharing /dev/shm has its own pids).
+      if (create) flock(fd, LOCK_SH);
       struct stat st;
       if (fstat(fd, &st) != 0) {
         int e = errno;
@@ -113,7 +118,7 @@ void Map(const FunctionCallbackInfo<Value>& info) {
       }
       void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
       int e = errno;
-      close(fd);
+      if (!create || p == MAP_FAILED) close(fd);
       if (p == MAP_FAILED) {
         Throw(isolate, std::string("map: mmap ") + *path + ": " + strerror(e));
         return;
@@ -131,6 +136,21 @@ void Map(const FunctionCallbackInfo<Value>& info) {
   info.GetReturnValue().Set(SharedArrayBuffer::New(isolate, std::move(store)));
 }
 
+// abandoned(path): true when nobody holds the file's lock, that is, the process that made it is
+// gone (see map); false while it lives, or when the file cannot be opened.
+void Abandoned(const FunctionCallbackInfo<Value>& info) {
+  Isolate* isolate = info.GetIsolate();
+  if (info.Length() < 1 || !info[0]->IsString()) {
+    Throw(isolate, "abandoned(path) expects a string");
+    return;
+  }
+  String::Utf8Value path(isolate, info[0]);
+  int fd = open(*path, O_RDONLY | O_CLOEXEC);
+  bool free = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0;
+  if (fd >= 0) close(fd);
+  info.GetReturnValue().Set(free);
+}
+
 }  // namespace
 
 NODE_MODULE_INIT(/* exports, module, context */) {
@@ -138,5 +158,9 @@ NODE_MODULE_INIT(/* exports, module, context */) {
   exports
       ->Set(context, String::NewFromUtf8Literal(isolate, "map"),
             v8::FunctionTemplate::New(isolate, Map)->GetFunction(context).ToLocalChecked())
+      .Check();
+  exports
+      ->Set(context, String::NewFromUtf8Literal(isolate, "abandoned"),
+            v8::FunctionTemplate::New(isolate, Abandoned)->GetFunction(context).ToLocalChecked())
       .Check();
 }

@@ -28,12 +28,18 @@ import {
  */
 interface Holds {
   n: number;
+  /**
+   * Condition waits of this thread on the lock still going on: the broker releases and takes
+   * the lock again for them, writing its word and count, so this thread's other tasks leave the
+   * word to the broker meanwhile (one writer at a time: lock-slab.ts's invariants).
+   */
+  waits: number;
 }
 const holdsById = new Map<string, Holds>();
 function holdsOf(id: string): Holds {
   let h = holdsById.get(id);
   if (h === undefined) {
-    h = { n: 0 };
+    h = { n: 0, waits: 0 };
     holdsById.set(id, h);
   }
   return h;
@@ -108,6 +114,7 @@ export class Lock extends SharedObject {
    * its way to the broker). Returns false when it must ask the broker.
    */
   #take(a: Int32Array, task: number): boolean {
+    if (this.#holds.waits > 0) return false;
     const i = this.#word;
     const me = slabSession();
     let w = Atomics.compareExchange(a, i, 0, me);
@@ -139,6 +146,7 @@ export class Lock extends SharedObject {
    * time a request sent now is answered there.
    */
   #heldElsewhere(a: Int32Array): boolean {
+    if (this.#holds.waits > 0) return false;
     const w = Atomics.load(a, this.#word);
     return w !== 0 && ((w & HOLDER) !== slabSession() || this.#holds.n > 0);
   }
@@ -249,7 +257,7 @@ export class Lock extends SharedObject {
     const me = slabSession();
     // Only a word that names this thread is this thread's to change; anything else (a hold it
     // counts that the broker gave away, a plain Lock another thread holds) is the broker's call.
-    if (a !== null && (Atomics.load(a, this.#word) & HOLDER) === me) {
+    if (a !== null && holds.waits === 0 && (Atomics.load(a, this.#word) & HOLDER) === me) {
       const i = this.#word;
       // Not this thread's last hold, or releases of this thread still on their way to the
       // broker will bring the count to its last one there: nothing more to do here.
@@ -270,6 +278,7 @@ export class Lock extends SharedObject {
   _putDown(): number {
     const held = this.#holds.n;
     this.#holds.n = 0;
+    this.#holds.waits++;
     return held;
   }
 
@@ -277,6 +286,7 @@ export class Lock extends SharedObject {
   _holdAgain(held: number): void {
     // Another task of this thread may have taken it meanwhile (an RLock is the thread's).
     this.#holds.n += held;
+    this.#holds.waits--;
   }
 
   /**

@@ -42,8 +42,13 @@ function cellIn(slab: Int32Array | null, slot: unknown, typecode: string): Value
   return new ValueCell(slab.buffer, slotOffset(slot), typecode);
 }
 
-/** Whether this thread sent a Value operation to the broker (see `SharedValue.#live`). */
+/**
+ * Whether this thread sent operations of a Value with a slot to the broker (before the broker
+ * had the slab): its first use of a cell waits for the broker to have done them (`#live`).
+ */
 let sentToBroker = false;
+/** That wait, when an async call started it: the thread's other Value calls wait for it too. */
+let flushing: Promise<unknown> | null = null;
 
 /**
  * The object `Value(typecode, init)` returns (Python's `multiprocessing.Value`): a number shared
@@ -70,6 +75,8 @@ export class SharedValue extends SharedObject {
     const c = coercer(shared ? (shared.params.typecode as string) : typecode);
     if (!shared && typeof init !== 'number')
       throw new TypeError(`Value init must be a number: received ${describeValue(init)}`);
+    // Checked before a slot is taken (its lock's too) or written: a TypeError, as in Python.
+    const first = shared ? 0 : c(init);
     const lock = shared ? shared.lock : lockOption('Value', options);
     let slot = -1;
     let cell: ValueCell | null = null;
@@ -82,30 +89,52 @@ export class SharedValue extends SharedObject {
       // and the broker, which keeps it too while it has no slab, got it in the params.
       cell?.set(init);
     }
-    super('data', { typecode, init: c(init), lock, slot }, shared);
+    super('data', { typecode, init: first, lock, slot }, shared);
     this.typecode = this._params.typecode as string;
     this.#lock = lock;
   }
 
   /**
-   * The cell, when this thread may use it now: the broker has the slab too (before that it
-   * serves the number). A thread that sent Value operations to the broker first asks it once
-   * more, so that they are done before it reads or writes the cell itself.
+   * The cell, when this thread may use it now: the Value has a slot and the broker has the slab
+   * too (before that it serves the number). A thread that sent operations of such a Value to the
+   * broker waits, once, for the broker to have done them before it uses a cell itself:
+   * synchronously here (`sync`), else the caller awaits `flushing`. Null: ask the broker.
    */
-  #live(): ValueCell | null {
-    if (this.#cell !== null) return this.#cell;
+  #live(sync: boolean): ValueCell | null {
+    if (this.#cell !== null && flushing === null) return this.#cell;
+    const slot = this._params.slot;
+    if (typeof slot !== 'number' || slot < 0) return null;
     const slab = readySlab();
     if (slab === null) {
       sentToBroker = true;
       return null;
     }
-    if (sentToBroker) {
-      sentToBroker = false;
+    if (flushing !== null) {
+      if (!sync) return null;
+      // A sync call while an async flush is on its way: a blocking round trip orders it too.
       brokerSync().request('ping', undefined, []);
+    } else if (sentToBroker) {
+      sentToBroker = false;
+      if (sync) brokerSync().request('ping', undefined, []);
+      else {
+        const f = broker().request('ping', undefined, []);
+        flushing = f;
+        void f.finally(() => {
+          if (flushing === f) flushing = null;
+        });
+        return null;
+      }
     }
-    this.#cell = cellIn(slab, this._params.slot, this.typecode);
-    if (this.#cell === null) sentToBroker = true;
+    this.#cell ??= cellIn(slab, slot, this.typecode);
     return this.#cell;
+  }
+
+  /** `#live(false)`, after the flush an async call of this thread started, if one is going on. */
+  async #liveAsync(): Promise<ValueCell | null> {
+    const cell = this.#live(false);
+    if (cell !== null || flushing === null) return cell;
+    await flushing.catch(() => {});
+    return this.#live(false);
   }
   protected _kind(): string {
     return 'mp:Value';
@@ -115,7 +144,7 @@ export class SharedValue extends SharedObject {
    * broker round trip.
    */
   get value(): number {
-    const cell = this.#live();
+    const cell = this.#live(true);
     if (cell !== null) return cell.get();
     return brokerSync().request('dataGet', this._id, []) as number;
   }
@@ -128,14 +157,14 @@ export class SharedValue extends SharedObject {
     if (typeof v !== 'number')
       throw new TypeError(`Value.value must be a number: received ${describeValue(v)}`);
     const x = coercer(this.typecode)(v);
-    const cell = this.#live();
+    const cell = this.#live(true);
     if (cell !== null) cell.set(v);
     else brokerSync().request('dataSet', this._id, [x, v]);
   }
 
   /** Resolves to the value, without blocking this thread. */
   async get(): Promise<number> {
-    const cell = this.#live();
+    const cell = this.#cell !== null && flushing === null ? this.#cell : await this.#liveAsync();
     if (cell !== null) return cell.get();
     return (await broker().request('dataGet', this._id, [])) as number;
   }
@@ -143,7 +172,7 @@ export class SharedValue extends SharedObject {
     if (typeof v !== 'number')
       throw new TypeError(`Value.set expects a number: received ${describeValue(v)}`);
     const x = coercer(this.typecode)(v);
-    const cell = this.#live();
+    const cell = this.#cell !== null && flushing === null ? this.#cell : await this.#liveAsync();
     if (cell !== null) cell.set(v);
     else await broker().request('dataSet', this._id, [x, v]);
   }
@@ -155,7 +184,7 @@ export class SharedValue extends SharedObject {
     if (typeof n !== 'number')
       throw new TypeError(`Value.add expects a number: received ${describeValue(n)}`);
     coercer(this.typecode)(n);
-    const cell = this.#live();
+    const cell = this.#cell !== null && flushing === null ? this.#cell : await this.#liveAsync();
     if (cell !== null) return cell.add(n);
     return (await broker().request('dataOp', this._id, ['incr', n, this.typecode])) as number;
   }

@@ -5,10 +5,18 @@
  * call goes through the broker: both must keep Python's semantics.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, rmSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { createTask, run, sleep } from '../../src/asyncio/index.js';
-import { fastSlab, slabSession, WAITERS, wordIndex } from '../../src/internal/process/lock-slab.js';
+import {
+  fastSlab,
+  slabSession,
+  sweepStaleSlabs,
+  WAITERS,
+  wordIndex,
+} from '../../src/internal/process/lock-slab.js';
 import {
   Condition,
   Event,
@@ -345,6 +353,66 @@ describe('review of the slab (helper-77)', () => {
       assert.equal(await w, false);
       cond.release();
       assert.equal(cond.lock.locked(), false);
+    }
+  });
+});
+
+describe('second review of the slab (helper-78)', () => {
+  test("while a Condition wait gives an RLock up, the thread's other calls leave its word to the broker", async () => {
+    const r = new RLock();
+    const c = new Condition(r);
+    assert.equal(await new Event().wait({ timeout: 0 }), false);
+    for (let t = 0; t < 60; t++) {
+      await r.acquire();
+      await r.acquire();
+      const waited = c.wait({ timeout: 1 });
+      // As another task of this thread would: take and release it while the wait gives it up
+      // and the broker takes it back (two writers of its count, before the fix).
+      const end = performance.now() + 4;
+      while (performance.now() < end) {
+        r.acquireSync();
+        r.release();
+      }
+      assert.equal(await waited, false, `trial ${t}: the wait timed out`);
+      assert.equal(r.locked(), true, `trial ${t}: held twice again after the wait`);
+      r.release();
+      r.release();
+      assert.equal(r.locked(), false, `trial ${t}: free after the last release`);
+    }
+  });
+
+  test('the sweep removes a slab file only when its pid is gone and nobody holds its lock', async (t) => {
+    if (!slabExpected) {
+      sweepStaleSlabs();
+      t.diagnostic('no addon: nothing to sweep');
+      return;
+    }
+    // Names with pids that are not running here: one file whose maker still lives (as a root in
+    // another pid namespace would), one whose maker has ended.
+    const live = '/dev/shm/weft-999991-keep.locks';
+    const dead = '/dev/shm/weft-999992-gone.locks';
+    const make = (path: string, holdMs: number) =>
+      spawn(
+        process.execPath,
+        [
+          '-e',
+          `require(${JSON.stringify(`${root}native/shm/build/Release/weft_shm.node`)}).map(${JSON.stringify(path)}, 4096, true); console.log('mapped'); setTimeout(() => {}, ${holdMs});`,
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+    const holder = make(live, 60_000);
+    const gone = make(dead, 0);
+    try {
+      for (const p of [holder, gone]) await once(p.stdout as NodeJS.ReadableStream, 'data');
+      await once(gone, 'exit');
+      sweepStaleSlabs();
+      assert.equal(existsSync(dead), false, 'abandoned: removed');
+      assert.equal(existsSync(live), true, 'its maker lives: kept');
+    } finally {
+      holder.kill();
+      await once(holder, 'exit');
+      rmSync(live, { force: true });
+      rmSync(dead, { force: true });
     }
   });
 });

@@ -993,8 +993,12 @@ function dataOp(d: { data: unknown; cell: ValueCell | null }, op: string, a: unk
   if (Array.isArray(x)) return listOp(x, op, a);
   if (typeof x === 'object' && x !== null) return namespaceOp(x as Record<string, unknown>, op, a);
   if (op === 'incr') {
-    // A Value wraps to its type code (Value('b', 127) + 1 is -128), as `.value =` stores it.
-    d.data = coercer(a[1] as string)((x as number) + (a[0] as number));
+    // A Value wraps to its type code (Value('b', 127) + 1 is -128), as `.value =` stores it; an
+    // integer code adds `n` wrapped first, as C adds a c_int (so n past 2^53 adds exactly).
+    const code = a[1] as string;
+    const c = coercer(code);
+    const n = a[0] as number;
+    d.data = c((x as number) + (code === 'f' || code === 'd' ? n : c(n)));
     return d.data;
   }
   throw new TypeError(`unknown data operation ${op} on a Value`);

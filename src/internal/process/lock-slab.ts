@@ -76,7 +76,10 @@ export function slotOffset(slot: number): number {
   return wordIndex(slot) * 4;
 }
 
-type ShmAddon = { map(path: string, size: number, create: boolean): SharedArrayBuffer };
+type ShmAddon = {
+  map(path: string, size: number, create: boolean): SharedArrayBuffer;
+  abandoned(path: string): boolean;
+};
 let addon: ShmAddon | null | undefined;
 
 function loadAddon(): ShmAddon | null {
@@ -128,10 +131,14 @@ export function nextSessionNumber(slab: Int32Array): number {
 
 /**
  * Removes the slabs of roots that died without their 'exit' (a signal, a crash): each holds a
- * megabyte of /dev/shm, and nothing else would free it. A slab's name carries its root's pid; a
- * pid taken again by a live process keeps its file (it may be that process's own).
+ * megabyte of /dev/shm, and nothing else would free it. Removed only when both say so: the pid
+ * its name carries is gone here, and nobody holds the lock its root kept on it while it lived
+ * (native/shm/shm.cc: a root in another pid namespace sharing /dev/shm is alive, whatever its
+ * pid means here).
  */
 export function sweepStaleSlabs(): void {
+  const a = loadAddon();
+  if (a === null) return;
   let names: string[];
   try {
     names = readdirSync('/dev/shm');
@@ -145,8 +152,10 @@ export function sweepStaleSlabs(): void {
       process.kill(Number(m[1]), 0);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ESRCH') continue;
+      const path = join('/dev/shm', name);
+      if (!a.abandoned(path)) continue;
       try {
-        unlinkSync(join('/dev/shm', name));
+        unlinkSync(path);
       } catch {
         // gone already, or not ours to remove
       }

@@ -111,8 +111,9 @@ export class ValueCell {
   add(n: number): number {
     switch (this.#kind) {
       case 'int': {
+        // The view adds `n` wrapped to its width: so is the answer (n past 2^53 included).
         const old = Atomics.add(this.#int as IntView, 0, n);
-        return this.#coerce(old + n);
+        return this.#coerce(old + this.#coerce(n));
       }
       case 'big': {
         const old = Atomics.add(this.#big as BigInt64Array, 0, this.#bigOf(n));

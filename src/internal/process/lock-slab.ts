@@ -39,7 +39,9 @@
  *     through the broker, which clears it.
  *   - The holder task and count are written by the holder's own thread while it holds the lock
  *     outside the broker, and by the broker only while the session it writes for is parked in it
- *     (being granted, or in a Condition wait), so they never have two writers at once.
+ *     (being granted, or in a Condition wait), so they never have two writers at once. While a
+ *     Condition wait of a thread is going on, its other tasks leave the lock's word to the
+ *     broker (src/multiprocessing/lock.ts, Holds.waits).
  *   - A thread takes a lock without the broker only once the broker knows its session number
  *     (its hello was written to the socket: `announced()`), so that a process that dies holding
  *     a lock is always one the broker can free it for.

@@ -43,12 +43,55 @@ function cellIn(slab: Int32Array | null, slot: unknown, typecode: string): Value
 }
 
 /**
- * Whether this thread sent operations of a Value with a slot to the broker (before the broker
- * had the slab): its first use of a cell waits for the broker to have done them (`#live`).
+ * This thread's way to Values with a slot: through the broker until the broker has the slab
+ * and has done every Value operation this thread sent it, then in the slab for good. Every
+ * call acts at once, in program order — a store or a request sent before the call returns —
+ * so none overtakes an earlier one. The move to the slab waits for the broker's answer to a
+ * ping sent after the last operation sent to it: a blocking one for a synchronous call (`.value`,
+ * once), an async one otherwise, meanwhile the async calls still go to the broker.
  */
-let sentToBroker = false;
-/** That wait, when an async call started it: the thread's other Value calls wait for it too. */
-let flushing: Promise<unknown> | null = null;
+let inSlab = false;
+/** Value operations this thread sent to the broker, and how many the last ping came after. */
+let sent = 0;
+let pingedAfter = -1;
+let pinging = false;
+
+/** Counts a Value operation sent to the broker without waiting for it (call before sending). */
+function sending(): void {
+  sent++;
+}
+
+/** Whether this thread uses the slab for Values now (`sync`: it may block to get there). */
+function useSlab(sync: boolean): boolean {
+  if (inSlab) return true;
+  if (readySlab() === null) return false;
+  if (sent === 0 || pingedAfter === sent) {
+    inSlab = true;
+    return true;
+  }
+  if (sync) {
+    // Answered after everything this thread sent before it.
+    brokerSync().request('ping', undefined, []);
+    inSlab = true;
+    return true;
+  }
+  if (!pinging) {
+    pinging = true;
+    const after = sent;
+    void broker()
+      .request('ping', undefined, [])
+      .then(
+        () => {
+          pinging = false;
+          pingedAfter = after;
+        },
+        () => {
+          pinging = false;
+        },
+      );
+  }
+  return false;
+}
 
 /**
  * The object `Value(typecode, init)` returns (Python's `multiprocessing.Value`): a number shared
@@ -94,47 +137,20 @@ export class SharedValue extends SharedObject {
     this.#lock = lock;
   }
 
-  /**
-   * The cell, when this thread may use it now: the Value has a slot and the broker has the slab
-   * too (before that it serves the number). A thread that sent operations of such a Value to the
-   * broker waits, once, for the broker to have done them before it uses a cell itself:
-   * synchronously here (`sync`), else the caller awaits `flushing`. Null: ask the broker.
-   */
+  /** The cell, when this thread uses the slab for this Value now (see `useSlab`), else null. */
   #live(sync: boolean): ValueCell | null {
-    if (this.#cell !== null && flushing === null) return this.#cell;
+    if (this.#cell !== null && inSlab) return this.#cell;
     const slot = this._params.slot;
     if (typeof slot !== 'number' || slot < 0) return null;
-    const slab = readySlab();
-    if (slab === null) {
-      sentToBroker = true;
-      return null;
-    }
-    if (flushing !== null) {
-      if (!sync) return null;
-      // A sync call while an async flush is on its way: a blocking round trip orders it too.
-      brokerSync().request('ping', undefined, []);
-    } else if (sentToBroker) {
-      sentToBroker = false;
-      if (sync) brokerSync().request('ping', undefined, []);
-      else {
-        const f = broker().request('ping', undefined, []);
-        flushing = f;
-        void f.finally(() => {
-          if (flushing === f) flushing = null;
-        });
-        return null;
-      }
-    }
-    this.#cell ??= cellIn(slab, slot, this.typecode);
+    if (!useSlab(sync)) return null;
+    this.#cell ??= cellIn(readySlab(), slot, this.typecode);
     return this.#cell;
   }
 
-  /** `#live(false)`, after the flush an async call of this thread started, if one is going on. */
-  async #liveAsync(): Promise<ValueCell | null> {
-    const cell = this.#live(false);
-    if (cell !== null || flushing === null) return cell;
-    await flushing.catch(() => {});
-    return this.#live(false);
+  /** Counts an operation of a Value with a slot about to go to the broker (see `useSlab`). */
+  #toBroker(): void {
+    const slot = this._params.slot;
+    if (typeof slot === 'number' && slot >= 0) sending();
   }
   protected _kind(): string {
     return 'mp:Value';
@@ -164,17 +180,21 @@ export class SharedValue extends SharedObject {
 
   /** Resolves to the value, without blocking this thread. */
   async get(): Promise<number> {
-    const cell = this.#cell !== null && flushing === null ? this.#cell : await this.#liveAsync();
+    const cell = this.#live(false);
     if (cell !== null) return cell.get();
+    this.#toBroker();
     return (await broker().request('dataGet', this._id, [])) as number;
   }
   async set(v: number): Promise<void> {
     if (typeof v !== 'number')
       throw new TypeError(`Value.set expects a number: received ${describeValue(v)}`);
     const x = coercer(this.typecode)(v);
-    const cell = this.#cell !== null && flushing === null ? this.#cell : await this.#liveAsync();
+    const cell = this.#live(false);
     if (cell !== null) cell.set(v);
-    else await broker().request('dataSet', this._id, [x, v]);
+    else {
+      this.#toBroker();
+      await broker().request('dataSet', this._id, [x, v]);
+    }
   }
   /**
    * Adds `n` atomically; resolves to the new value, wrapped to the type code as `.value =`
@@ -184,8 +204,9 @@ export class SharedValue extends SharedObject {
     if (typeof n !== 'number')
       throw new TypeError(`Value.add expects a number: received ${describeValue(n)}`);
     coercer(this.typecode)(n);
-    const cell = this.#cell !== null && flushing === null ? this.#cell : await this.#liveAsync();
+    const cell = this.#live(false);
     if (cell !== null) return cell.add(n);
+    this.#toBroker();
     return (await broker().request('dataOp', this._id, ['incr', n, this.typecode])) as number;
   }
   /**

@@ -97,9 +97,15 @@ for (const kind of ['Lock', 'RLock'] as const) {
               } else {
                 waiting = side;
                 if (side === 'p') {
-                  parentWait = lock.acquire();
-                  // A blocking call answers after the acquire it follows: parked by then.
+                  let settled = false;
+                  parentWait = lock.acquire().finally(() => {
+                    settled = true;
+                  });
+                  // A blocking call answers after the acquire it follows: parked by then, and
+                  // still waiting (the child holds it) once the broker's answers are in.
                   assert.equal(lock.locked(), true);
+                  await new Promise((r) => setImmediate(r));
+                  assert.equal(settled, false, `${log.join(', ')}: the parent waits`);
                 } else {
                   cmds.put('acquire');
                   assert.equal(await hear(), 'asked', `${log.join(', ')}: a held lock waits`);

@@ -10,8 +10,9 @@ import { existsSync } from 'node:fs';
 import { test } from 'node:test';
 import { brokerSync } from '../../src/internal/process/broker-sync.js';
 import { newSlot, readySlab } from '../../src/internal/process/lock-slab.js';
-import { Event, Value } from '../../src/multiprocessing/index.js';
+import { Event, Process, Queue, Value } from '../../src/multiprocessing/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { readAfterEvent } from './fixtures/lock-slab-targets.js';
 
 checkLeaks({ graceMs: 3000 });
 
@@ -41,6 +42,7 @@ async function blockingRequests(fn: () => Promise<void>): Promise<string[]> {
 
 test('a Value used before and after the broker maps the slab: its async calls never block the thread', async () => {
   const v = Value('i', 7, { lock: false });
+  const w = Value('i', 3, { lock: false });
   // Made before this thread could know the broker's slab: served by the broker first.
   assert.equal(readySlab(), null, 'the first test of a fresh process');
   const ops = await blockingRequests(async () => {
@@ -48,13 +50,52 @@ test('a Value used before and after the broker maps the slab: its async calls ne
     // Until the broker is up (with the slab, it says so in it; without, a round trip answers).
     for (let i = 0; i < 400 && readySlab() === null; i++) await new Event().wait({ timeout: 0 });
     assert.equal(readySlab() !== null, slabExpected);
-    // The move to the cell waits for the add sent to the broker, without blocking.
-    assert.equal(await v.get(), 8);
-    await v.set(9);
-    assert.equal(await v.add(1), 10);
   });
   assert.deepEqual(ops, [], 'no blocking round trip');
+  // The move to the slab waits for the add sent to the broker: an async call starts it, and
+  // synchronous reads meanwhile make one blocking round trip at most.
+  const reads = await blockingRequests(async () => {
+    const p = v.get();
+    for (let i = 0; i < 200; i++) assert.equal(w.value, 3);
+    assert.equal(await p, 8);
+  });
+  // (Without the slab every `.value` is a blocking round trip: documented.)
+  if (slabExpected) assert.ok(reads.length <= 1, `${reads.length} blocking requests`);
+  else assert.equal(reads.length, 200);
+  const later = await blockingRequests(async () => {
+    await v.set(9);
+    assert.equal(await v.add(1), 10);
+    assert.equal(await v.get(), 10);
+  });
+  assert.deepEqual(later, []);
   assert.equal(v.value, 10);
+});
+
+test("a Value's calls take effect in the order they are made", async () => {
+  const w = Value('i', 0, { lock: false });
+  const p = w.set(1);
+  w.value = 2;
+  await p;
+  assert.equal(w.value, 2, 'set(1) then .value = 2');
+  const u = Value('i', 0, { lock: false });
+  const q = u.set(5);
+  assert.equal(u.value, 5, 'set(5) then .value');
+  await q;
+  // A process woken by an Event set after an (unawaited) set() sees the number.
+  const v = Value('i', 0, { lock: false });
+  const [ready, ev] = [new Event(), new Event()];
+  const out = new Queue<number>();
+  const child = new Process({ target: readAfterEvent, args: [v, ready, ev, out] });
+  child.start();
+  assert.equal(await ready.wait({ timeout: 20_000 }), true);
+  void v.set(5);
+  ev.set();
+  // Synchronous work after it, as a CPU loop would do.
+  const until = Date.now() + 300;
+  while (Date.now() < until);
+  assert.equal(await out.get({ timeout: 20_000 }), 5);
+  await child.join({ timeout: 20_000 });
+  assert.equal(child.exitcode, 0);
 });
 
 test("a bad initial number is a TypeError, as Python's, and takes no slot", () => {

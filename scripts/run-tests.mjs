@@ -63,6 +63,7 @@ const BROKER_PASS = [
   'test/multiprocessing/shared.test.ts',
   'test/multiprocessing/value-slab.test.ts',
   'test/multiprocessing/lock-model.test.ts',
+  'test/multiprocessing/rlock-broker-path.test.ts',
 ];
 const onBroker = chosen.filter((f) => BROKER_PASS.includes(f));
 if (onBroker.length > 0 && process.env.WEFT_LOCK_SLAB !== '0') {

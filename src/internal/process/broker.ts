@@ -333,6 +333,33 @@ const fail = (c: Conn, r: number, kind: string, message: string): void =>
   c.send({ r, e: encodeError(new Failure(kind, message)) });
 
 /**
+ * The holds a Condition wait took down with it, to be taken again when it ends. They are every
+ * hold the session had when the wait reached the broker: another task of that thread may have
+ * had its acquire granted just before, and counts a hold its thread had not seen yet when the
+ * wait began (src/multiprocessing/lock.ts `_putDown`). That task's release then finds the lock
+ * not held by the session: it gives up one of these instead (`giveUpSwept`), so that the wait
+ * does not take back a hold nobody will release.
+ */
+interface Swept {
+  lock: BrokerLock;
+  session: Session;
+  depth: number;
+}
+const sweptHolds = new Set<Swept>();
+
+/** A release of `l` by `s`, which does not hold it, that a wait of `s` on `l` had taken down. */
+function giveUpSwept(l: BrokerLock, s: Session): boolean {
+  for (const w of sweptHolds) {
+    // One hold stays: the waiting task's own.
+    if (w.lock === l && w.session === s && w.depth > 1) {
+      w.depth--;
+      return true;
+    }
+  }
+  return false;
+}
+
+/**
  * After the waiters of `l` changed: its word says whether any is parked (broker-lock.ts), and a
  * lock freed under a waiter that was being parked goes to it.
  */
@@ -670,7 +697,9 @@ function handle(c: Conn, m: Request): void {
       return;
     }
     case 'release': {
-      const err = lockRelease(get(id, 'lock'), c.session);
+      const l = get(id, 'lock');
+      let err = lockRelease(l, c.session);
+      if (err !== null && giveUpSwept(l, c.session)) err = null;
       if (r >= 0) {
         if (err) fail(c, r, 'RuntimeError', err);
         else ok(c, r);
@@ -757,7 +786,9 @@ function handle(c: Conn, m: Request): void {
         fail(c, r, 'RuntimeError', 'cannot wait on un-acquired lock');
         return;
       }
-      const depth = l.count;
+      // Every hold of the session goes down with the wait, and comes back after it.
+      const swept: Swept = { lock: l, session: s, depth: l.count };
+      sweptHolds.add(swept);
       // The asyncio task that held it holds it again after the wait (deadlock detection).
       const task = l.holderTask;
       l.count = 1;
@@ -778,7 +809,8 @@ function handle(c: Conn, m: Request): void {
             if (!l.take(s, task)) return false;
             // Its `depth` holds come back on top of any another task of the thread took
             // meanwhile (an RLock is the thread's): Python's wait re-acquires `depth` times.
-            l.count = l.count - 1 + depth;
+            l.count = l.count - 1 + swept.depth;
+            sweptHolds.delete(swept);
             if (!withdrawn) ok(c, r, result);
             else {
               // A notification it took and will not report goes to the next waiter, as in
@@ -1200,6 +1232,7 @@ function added(cur: unknown, n: unknown, at: unknown): number {
  * releases — giving it back would invent a permit (Python gives none back either).
  */
 function onSessionEnd(s: Session): void {
+  for (const w of sweptHolds) if (w.session === s) sweptHolds.delete(w);
   for (const [, o] of objects) {
     if (o.k === 'queue') {
       returnLent(o, s);

@@ -5,48 +5,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { joinall, sleep, spawn, spawnLater, Timeout } from '../../src/gevent/index.js';
+import { type Armed, armedSleep as armedWith, misalign, outOfOrder } from '../support/deadlines.js';
 import { checkLeaks } from '../support/leaks.js';
 
 checkLeaks();
 
-/** Busy-waits a random fraction of a millisecond: the next timer is armed at another point of
- * Node's millisecond clock. */
-function misalign(): void {
-  const until = performance.now() + Math.random();
-  while (performance.now() < until);
-}
-
-interface Armed {
-  ms: number;
-  /** The sleep's deadline is in [lo, hi]: the clock read just before and just after arming it. */
-  lo: number;
-  hi: number;
-  sleep: Promise<undefined>;
-}
-
-/** Arms `sleep(ms)`, noting between which readings of the clock its deadline was taken. */
-function armedSleep(ms: number): Armed {
-  const lo = performance.now() + ms;
-  const p = sleep(ms);
-  return { ms, lo, hi: performance.now() + ms, sleep: p };
-}
-
-/**
- * Null when the sleeps ended in deadline order; else which one ended after a sleep whose
- * deadline was surely later. (Two armed a stall apart, or close together, may have deadlines in
- * another order than their delays: only an order the deadlines contradict is wrong.)
- */
-function outOfOrder(ended: Armed[]): string | null {
-  for (let i = 0; i < ended.length; i++) {
-    for (let j = i + 1; j < ended.length; j++) {
-      const first = ended[i] as Armed;
-      const then = ended[j] as Armed;
-      if (then.hi < first.lo)
-        return `sleep(${then.ms}) ended after sleep(${first.ms}), due ${first.lo - then.hi} ms later: ${ended.map((x) => x.ms)}`;
-    }
-  }
-  return null;
-}
+/** `sleep(ms)` armed with the clock's readings around it (test/support/deadlines.ts). */
+const armedSleep = (ms: number): Armed => armedWith(ms, sleep);
 
 describe("gevent's timers on the deadline heap", () => {
   // Before the heap, about half of these ended early by performance.now().

@@ -54,6 +54,19 @@ for (const kind of ['Lock', 'RLock'] as const) {
           if (w === 'p') assert.equal(await parentWait, true, 'the parked parent got it');
           else assert.equal(await hear(), 'granted', 'the parked child got it');
         };
+        /** One hold of `side` given back; at the last, the waiting side gets the lock. */
+        const release = async (side: Side): Promise<void> => {
+          if (side === 'p') lock.release();
+          else {
+            cmds.put('release');
+            assert.equal(await hear(), 'released');
+          }
+          depth--;
+          if (depth === 0) {
+            holder = null;
+            if (waiting !== null) await handedOver();
+          }
+        };
         try {
           for (const { side, what } of script) {
             if (side === waiting) continue; // a waiting side is blocked
@@ -61,18 +74,8 @@ for (const kind of ['Lock', 'RLock'] as const) {
             if (what === 'release' && !mine) continue;
             if (what === 'acquire' && mine && !recursive) continue; // a self-deadlock: told, not modelled here
             log.push(`${side} ${what}`);
-            if (what === 'release') {
-              if (side === 'p') lock.release();
-              else {
-                cmds.put('release');
-                assert.equal(await hear(), 'released');
-              }
-              depth--;
-              if (depth === 0) {
-                holder = null;
-                if (waiting !== null) await handedOver();
-              }
-            } else {
+            if (what === 'release') await release(side);
+            else {
               const free: boolean = holder === null || (recursive && mine);
               if (what === 'try') {
                 let got: boolean;
@@ -115,18 +118,7 @@ for (const kind of ['Lock', 'RLock'] as const) {
             assert.equal(lock.locked(), holder !== null, `${log.join(', ')}: locked()`);
           }
           // Wind down: whoever holds lets go until nobody does.
-          while (holder !== null) {
-            if (holder === 'p') lock.release();
-            else {
-              cmds.put('release');
-              assert.equal(await hear(), 'released');
-            }
-            depth--;
-            if (depth === 0) {
-              holder = null;
-              if (waiting !== null) await handedOver();
-            }
-          }
+          while (holder !== null) await release(holder);
           assert.equal(lock.locked(), false, `${log.join(', ')}: free at the end`);
         } finally {
           cmds.put('stop');

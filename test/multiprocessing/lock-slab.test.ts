@@ -27,6 +27,7 @@ import {
   Value,
 } from '../../src/multiprocessing/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { slabExpected } from '../support/slab.js';
 import {
   addUp,
   hammer,
@@ -41,13 +42,6 @@ checkLeaks({ graceMs: 3000 });
 
 const PATIENCE = 30_000;
 const root = new URL('../../', import.meta.url).pathname;
-/** Whether this run has the slab: the addon built, /dev/shm there, and not switched off. */
-const slabExpected =
-  existsSync(`${root}native/shm/build/Release/weft_shm.node`) &&
-  existsSync('/dev/shm') &&
-  process.env.WEFT_LOCK_SLAB !== '0' &&
-  process.env.WEFT_NO_NATIVE !== '1';
-
 /** The lock's word in this thread's slab mapping. */
 function word(l: Lock): number {
   const a = fastSlab();

@@ -6,22 +6,15 @@
  * WEFT_LOCK_SLAB=0 by scripts/run-tests.mjs.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { test } from 'node:test';
 import { brokerSync } from '../../src/internal/process/broker-sync.js';
 import { newSlot, readySlab } from '../../src/internal/process/lock-slab.js';
 import { Event, Process, Queue, Value } from '../../src/multiprocessing/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { slabExpected } from '../support/slab.js';
 import { readAfterEvent } from './fixtures/lock-slab-targets.js';
 
 checkLeaks({ graceMs: 3000 });
-
-const root = new URL('../../', import.meta.url).pathname;
-const slabExpected =
-  existsSync(`${root}native/shm/build/Release/weft_shm.node`) &&
-  existsSync('/dev/shm') &&
-  process.env.WEFT_LOCK_SLAB !== '0' &&
-  process.env.WEFT_NO_NATIVE !== '1';
 
 /** The blocking requests this thread makes while `fn` runs. */
 async function blockingRequests(fn: () => Promise<void>): Promise<string[]> {

@@ -2,10 +2,12 @@
  * The broker: the one place where multiprocessing's shared objects live (queues, locks,
  * semaphores, events, conditions, barriers, values, arrays, manager dicts/lists/namespaces).
  *
- * Why a broker: Node child processes cannot share a SharedArrayBuffer, and a file-backed
- * shared mapping would need a native addon. So the root process runs this broker on a worker
- * thread — it keeps answering while the root's main thread is busy — listening on a Unix
- * socket; every process of the tree (children, grandchildren) connects to it directly.
+ * Why a broker: Node child processes cannot share a SharedArrayBuffer. So the root process runs
+ * this broker on a worker thread — it keeps answering while the root's main thread is busy —
+ * listening on a Unix socket; every process of the tree (children, grandchildren) connects to it
+ * directly. Where the shm addon is built, a lock's word and a Value's number also live in a
+ * file-backed shared mapping (lock-slab.ts): taking a free lock or reading a Value needs no
+ * message, and the broker serves what waits (broker-lock.ts, value-cell.ts).
  *
  *   process A ──socket──┐                         ┌── objects by id: state + waiter lists
  *   process B ──socket──┼──▶ broker thread (root) ─┤

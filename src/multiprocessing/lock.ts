@@ -71,8 +71,8 @@ export interface AcquireOptions {
   signal?: AbortSignal;
 }
 
-/** A new lock's slot in the lock slab, or -1 (lock-slab.ts). */
-function slotForNew(): number {
+/** A new lock's (or Value's) slot in the lock slab, or -1 (lock-slab.ts). @internal */
+export function slotForNew(): number {
   // The broker client joins this thread to the slab as it is made.
   broker();
   return newSlot();
@@ -157,24 +157,29 @@ export class Lock extends SharedObject {
 
   /** Resolves true once acquired, false when `blocking: false` or `timeout` could not get it. */
   acquire(options?: AcquireOptions): Promise<boolean> {
+    let tried = false;
     if (options === undefined && this.#word >= 0) {
       // The uncontended path: no options to read, one compare-and-swap.
       const a = fastSlab();
       const signal = a === null ? null : currentTaskSignal();
-      if (a !== null && !signal?.aborted && this.#take(a, taskNumber())) {
-        this.#holds.n++;
-        return TRUE;
+      if (a !== null && !signal?.aborted) {
+        if (this.#take(a, taskNumber())) {
+          this.#holds.n++;
+          return TRUE;
+        }
+        tried = true;
       }
     }
-    return this.#acquire(options ?? {});
+    return this.#acquire(options ?? {}, tried);
   }
 
-  async #acquire(options: AcquireOptions): Promise<boolean> {
+  /** `tried`: the slab was tried already (no options): straight to the broker. */
+  async #acquire(options: AcquireOptions, tried = false): Promise<boolean> {
     const block = options.blocking ?? true;
     const timeout = checkTimeout(`${this.constructor.name}.acquire`, options.timeout);
     const signal =
       checkSignal(`${this.constructor.name}.acquire`, options.signal) ?? currentTaskSignal();
-    const a = this.#word >= 0 ? fastSlab() : null;
+    const a = this.#word >= 0 && !tried ? fastSlab() : null;
     if (a !== null) {
       if (signal?.aborted) throw signal.reason;
       if (this.#take(a, taskNumber())) {
@@ -206,23 +211,28 @@ export class Lock extends SharedObject {
    * never the main thread of a server. A `signal` counts only if already aborted.
    */
   acquireSync(options?: AcquireOptions): boolean {
+    let tried = false;
     if (options === undefined && this.#word >= 0) {
       const a = fastSlab();
-      // No task, as below.
-      if (a !== null && this.#take(a, 0)) {
-        this.#holds.n++;
-        return true;
+      if (a !== null) {
+        // No task, as below.
+        if (this.#take(a, 0)) {
+          this.#holds.n++;
+          return true;
+        }
+        tried = true;
       }
     }
-    return this.#acquireSync(options ?? {});
+    return this.#acquireSync(options ?? {}, tried);
   }
 
-  #acquireSync(options: AcquireOptions): boolean {
+  /** `tried`: as `#acquire`'s. */
+  #acquireSync(options: AcquireOptions, tried = false): boolean {
     const block = options.blocking ?? true;
     const timeout = checkTimeout(`${this.constructor.name}.acquireSync`, options.timeout);
     const signal = checkSignal(`${this.constructor.name}.acquireSync`, options.signal);
     if (signal?.aborted) throw signal.reason;
-    const a = this.#word >= 0 ? fastSlab() : null;
+    const a = this.#word >= 0 && !tried ? fastSlab() : null;
     if (a !== null) {
       // No task, as below.
       if (this.#take(a, 0)) {

@@ -1,11 +1,11 @@
 import { describeValue } from '../internal/errors.js';
 import { broker } from '../internal/process/broker-client.js';
 import { brokerSync } from '../internal/process/broker-sync.js';
-import { mappedSlab, newSlot, readySlab, slotOffset } from '../internal/process/lock-slab.js';
+import { mappedSlab, readySlab, slotOffset } from '../internal/process/lock-slab.js';
 import { coercer } from '../internal/process/typecodes.js';
 import { ValueCell } from '../internal/process/value-cell.js';
 import type { TypeCode } from '../threading/typecodes.js';
-import { Lock } from './lock.js';
+import { Lock, slotForNew } from './lock.js';
 import { RLock } from './rlock.js';
 import { registerKind, type SharedInit, SharedObject } from './shared-object.js';
 
@@ -55,11 +55,6 @@ let inSlab = false;
 let sent = 0;
 let pingedAfter = -1;
 let pinging = false;
-
-/** Counts a Value operation sent to the broker without waiting for it (call before sending). */
-function sending(): void {
-  sent++;
-}
 
 /** Whether this thread uses the slab for Values now (`sync`: it may block to get there). */
 function useSlab(sync: boolean): boolean {
@@ -124,9 +119,7 @@ export class SharedValue extends SharedObject {
     let slot = -1;
     let cell: ValueCell | null = null;
     if (!shared) {
-      // The broker client joins this thread to the slab as it is made.
-      broker();
-      slot = newSlot();
+      slot = slotForNew();
       cell = cellIn(mappedSlab(), slot, typecode);
       // Written before the handle exists anywhere else: every reader sees the initial number,
       // and the broker, which keeps it too while it has no slab, got it in the params.
@@ -150,7 +143,7 @@ export class SharedValue extends SharedObject {
   /** Counts an operation of a Value with a slot about to go to the broker (see `useSlab`). */
   #toBroker(): void {
     const slot = this._params.slot;
-    if (typeof slot === 'number' && slot >= 0) sending();
+    if (typeof slot === 'number' && slot >= 0) sent++;
   }
   protected _kind(): string {
     return 'mp:Value';

@@ -20,22 +20,17 @@ import {
 import type { WalkLock } from './broker-deadlock.js';
 import { HANDOFF, HOLDER, SLAB_SLOTS, WAITERS, wordIndex } from './lock-slab.js';
 
-let slab: Int32Array | null = null;
-
-/** The broker's mapping of the slab (null: none; every lock keeps its word here). */
-export function useSlab(s: Int32Array | null): void {
-  slab = s;
-}
-
 export class BrokerLock implements WalkLock {
   readonly k = 'lock';
   readonly waiters: Waiter[] = [];
   readonly #a: Int32Array;
   readonly #i: number;
 
+  /** `slab`: the broker's mapping of the slab (null: none; the word is kept here). */
   constructor(
     readonly id: string,
     readonly recursive: boolean,
+    slab: Int32Array | null,
     slot: unknown,
   ) {
     if (

@@ -58,7 +58,7 @@ import {
   type Waiter,
 } from './broker-conn.js';
 import { findLockCycle, type LockWaiter, type WalkLock } from './broker-deadlock.js';
-import { BrokerLock, useSlab } from './broker-lock.js';
+import { BrokerLock } from './broker-lock.js';
 import { FrameReader, type Request } from './broker-wire.js';
 import { mapSlab, markBrokerReady, nextSessionNumber, slotOffset } from './lock-slab.js';
 import { coercer } from './typecodes.js';
@@ -211,7 +211,7 @@ function create(id: string, kind: string, p: Record<string, unknown>): Obj {
       }
       break;
     case 'lock': {
-      const l = new BrokerLock(id, p.recursive === true, p.slot);
+      const l = new BrokerLock(id, p.recursive === true, slab, p.slot);
       o = l;
       // Taken in the slab by a process that died before any 'create' of it reached the broker.
       if (l.holderEnded()) lockRelease(l, null);
@@ -1371,7 +1371,6 @@ export function startBroker(path: string): Promise<Server> {
   // its counter, so numbers never collide.
   const mapped = mapSlab(path);
   slab = mapped;
-  useSlab(mapped);
   if (mapped !== null) {
     setSessionNumbers(() => nextSessionNumber(mapped));
     markBrokerReady(mapped);

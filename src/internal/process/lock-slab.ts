@@ -176,7 +176,6 @@ let mine: Int32Array | null = null;
 let mineFor: string | null = null;
 let session = 0;
 let announcedHere = false;
-let ready = false;
 
 /**
  * This thread's mapping of the slab of the broker at `brokerPath`, and its session number (0
@@ -211,10 +210,7 @@ export function newSlot(): number {
  * announced), else null; its session number is `slabSession()`.
  */
 export function fastSlab(): Int32Array | null {
-  if (ready) return mine;
-  if (mine === null || !announcedHere || Atomics.load(mine, BROKER_READY) !== 1) return null;
-  ready = true;
-  return mine;
+  return announcedHere ? readySlab() : null;
 }
 
 /**
@@ -231,12 +227,13 @@ export function mappedSlab(): Int32Array | null {
  * before that (a broker still starting, or one without the slab) the broker has the number.
  */
 export function readySlab(): Int32Array | null {
-  if (readyForValues) return mine;
+  if (brokerReady) return mine;
   if (mine === null || Atomics.load(mine, BROKER_READY) !== 1) return null;
-  readyForValues = true;
+  brokerReady = true;
   return mine;
 }
-let readyForValues = false;
+/** The broker said it has the slab (it never takes that back). */
+let brokerReady = false;
 
 /** This thread's session number in the slab (0: none). */
 export function slabSession(): number {

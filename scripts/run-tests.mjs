@@ -64,11 +64,12 @@ const BROKER_PASS = [
   'test/multiprocessing/value-slab.test.ts',
   'test/multiprocessing/lock-model.test.ts',
   'test/multiprocessing/rlock-broker-path.test.ts',
+  'test/multiprocessing/array-shm.test.ts',
 ];
 const onBroker = chosen.filter((f) => BROKER_PASS.includes(f));
 if (onBroker.length > 0 && process.env.WEFT_LOCK_SLAB !== '0') {
   console.log(
-    `\n# again with WEFT_LOCK_SLAB=0 (locks and Values in the broker): ${onBroker.length} files`,
+    `\n# again with WEFT_LOCK_SLAB=0 (locks, Values and Arrays in the broker): ${onBroker.length} files`,
   );
   status = runner(onBroker, { WEFT_LOCK_SLAB: '0' }) || status;
 }

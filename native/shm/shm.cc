@@ -56,11 +56,14 @@ void Throw(Isolate* isolate, const std::string& message) {
       Exception::Error(String::NewFromUtf8(isolate, message.c_str()).ToLocalChecked()));
 }
 
-// map(path, size, create): opens `path` — with `create`, making it (mode 0600) and growing it to
-// `size` bytes if it is shorter (new bytes read as zero; the threads of the creating process
-// ask the same size, so their races are harmless) — maps it shared and returns a
-// SharedArrayBuffer over it. Without `create` a file shorter than `size` is refused: its creator
-// has not sized it yet, and touching pages past its end would raise SIGBUS.
+// map(path, size, create, keep = create): opens `path` — with `create`, making it (mode 0600) and
+// growing it to `size` bytes if it is shorter (new bytes read as zero; the threads of the
+// creating process ask the same size, so their races are harmless) — maps it shared and returns
+// a SharedArrayBuffer over it. Without `create` a file shorter than `size` is refused: its
+// creator has not sized it yet, and touching pages past its end would raise SIGBUS. With `keep`
+// the file stays open under a shared lock for the life of the process (the slab: see
+// `abandoned`); without it the descriptor is closed once mapped (an Array's file: a process may
+// make thousands, and the mapping alone keeps the pages).
 void Map(const FunctionCallbackInfo<Value>& info) {
   Isolate* isolate = info.GetIsolate();
   if (info.Length() < 3 || !info[0]->IsString() || !info[1]->IsNumber() ||
@@ -69,6 +72,7 @@ void Map(const FunctionCallbackInfo<Value>& info) {
     return;
   }
   bool create = info[2]->IsTrue();
+  bool keep = info.Length() > 3 && info[3]->IsBoolean() ? info[3]->IsTrue() : create;
   String::Utf8Value path(isolate, info[0]);
   double want = info[1].As<Number>()->Value();
   if (!(want > 0) || want > (1 << 30)) {
@@ -88,10 +92,10 @@ void Map(const FunctionCallbackInfo<Value>& info) {
         Throw(isolate, std::string("map: open ") + *path + ": " + strerror(errno));
         return;
       }
-      // The creator keeps the file open with a shared lock for as long as it lives: that is how
-      // `abandoned()` tells a file whose root is gone (a pid alone cannot: another pid
+      // The slab's creator (keep) holds the file open with a shared lock for as long as it
+      // lives: that is how `abandoned()` tells a file whose root is gone (a pid alone cannot: another pid
       // namespace sharing /dev/shm has its own pids).
-      if (create) flock(fd, LOCK_SH);
+      if (keep) flock(fd, LOCK_SH);
       struct stat st;
       if (fstat(fd, &st) != 0) {
         int e = errno;
@@ -118,7 +122,7 @@ void Map(const FunctionCallbackInfo<Value>& info) {
       }
       void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
       int e = errno;
-      if (!create || p == MAP_FAILED) close(fd);
+      if (!keep || p == MAP_FAILED) close(fd);
       if (p == MAP_FAILED) {
         Throw(isolate, std::string("map: mmap ") + *path + ": " + strerror(e));
         return;

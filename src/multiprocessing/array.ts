@@ -1,11 +1,20 @@
-import { describeValue } from '../internal/errors.js';
+import { describeValue, RuntimeError } from '../internal/errors.js';
+import { ArrayStore, type ItemView, storeBytes } from '../internal/process/array-store.js';
 import { broker } from '../internal/process/broker-client.js';
 import { brokerSync } from '../internal/process/broker-sync.js';
+import { guardSession, sentToBroker, useSlab } from '../internal/process/data-route.js';
+import {
+  arrayPathOf,
+  mapArrayFile,
+  readySlab,
+  slabBrokerPath,
+  slabSession,
+} from '../internal/process/lock-slab.js';
 import { coercer } from '../internal/process/typecodes.js';
 import type { TypeCode } from '../threading/typecodes.js';
 import { IndexError } from './errors.js';
 import type { Lock } from './lock.js';
-import { registerKind, type SharedInit, SharedObject } from './shared-object.js';
+import { newObjectId, registerKind, type SharedInit, SharedObject } from './shared-object.js';
 import { lockOption, type SharedOptions } from './value.js';
 
 /**
@@ -18,15 +27,51 @@ function store(c: (v: number) => number, v: unknown, what: string): number {
   return c(v);
 }
 
+/** The typed array `getObj()` gives for type code `C`: bigints for the 64-bit integer codes. */
+export type ItemViewOf<C extends TypeCode> = C extends 'b'
+  ? Int8Array
+  : C extends 'B'
+    ? Uint8Array
+    : C extends 'h'
+      ? Int16Array
+      : C extends 'H'
+        ? Uint16Array
+        : C extends 'i'
+          ? Int32Array
+          : C extends 'I'
+            ? Uint32Array
+            : C extends 'l' | 'q'
+              ? BigInt64Array
+              : C extends 'L' | 'Q'
+                ? BigUint64Array
+                : C extends 'f'
+                  ? Float32Array
+                  : C extends 'd'
+                    ? Float64Array
+                    : ItemView;
+
+/** Items of an Array past which it lives in the broker: the shm addon maps at most 1 GiB. */
+const MAX_FILE_BYTES = 1 << 30;
+
 /**
  * Python's `multiprocessing.Array`: a fixed-length array of numbers shared by processes, with a
- * lock. Lives in the broker: `get`/`set`/`toArray` return Promises (never blocking this
- * thread); `getSync`/`setSync`/`toArraySync` answer synchronously, as Python's `arr[i]` does.
+ * lock. Its items live in memory the processes share (a file of its own in /dev/shm, laid out in
+ * src/internal/process/array-store.ts), as Python's are a ctypes array in shared memory: `getSync`,
+ * `setSync`, `add`, slices and `toArraySync` are loads and stores in the calling thread, each one
+ * atomic (no other process sees half a slice written), and `getObj()` is a typed array over the
+ * items themselves. `get`/`set`/`slice`/`toArray` are the same as Promises. `getLock()` guards
+ * longer sequences, as in Python. Without the shm addon (or with `WEFT_LOCK_SLAB=0`) the items
+ * live in the broker and each call is a round trip (the `…Sync` ones park the thread meanwhile).
  */
-export class SharedArray extends SharedObject {
-  readonly typecode: string;
+export class SharedArray<C extends TypeCode = TypeCode> extends SharedObject {
+  readonly typecode: C;
   readonly length: number;
   readonly #lock: Lock | null;
+  /** The items in their shared file, as this thread maps it (null: only the broker has them). */
+  readonly #store: ArrayStore | null;
+  /** The items have a shared file: what goes to the broker is the number as given (see #wire). */
+  readonly #filed: boolean;
+  readonly #coerce: (v: number) => number;
 
   constructor(
     typecode: string,
@@ -35,6 +80,7 @@ export class SharedArray extends SharedObject {
     shared?: SharedInit & { lock: Lock | null },
   ) {
     let items: number[] = [];
+    let raw: number[] = [];
     if (!shared) {
       const c = coercer(typecode);
       if (typeof sizeOrItems === 'number') {
@@ -43,14 +89,17 @@ export class SharedArray extends SharedObject {
             `Array size must be an integer >= 0: received ${describeValue(sizeOrItems)}`,
           );
         items = new globalThis.Array(sizeOrItems).fill(0);
+        raw = items;
       } else if (
         sizeOrItems &&
         typeof sizeOrItems === 'object' &&
         typeof sizeOrItems.length === 'number'
       ) {
-        items = globalThis.Array.from(sizeOrItems as ArrayLike<unknown>, (v) =>
-          store(c, v, 'Array'),
-        );
+        raw = globalThis.Array.from(sizeOrItems as ArrayLike<unknown>, (v) => {
+          store(c, v, 'Array');
+          return v as number;
+        });
+        items = raw.map(c);
       } else {
         throw new TypeError(
           `Array expects a size or a list of numbers: received ${describeValue(sizeOrItems)}`,
@@ -58,14 +107,54 @@ export class SharedArray extends SharedObject {
       }
     }
     const lock = shared ? shared.lock : lockOption('Array', options);
-    super('data', { typecode, init: items, length: items.length, lock }, shared);
-    this.typecode = this._params.typecode as string;
+    let st: ArrayStore | null = null;
+    let id: string | undefined;
+    if (!shared) {
+      // The file is made and filled before the handle exists anywhere else (the broker maps it
+      // when it hears of the Array): every reader sees the first items.
+      id = newObjectId();
+      st = newStore(id, typecode, raw);
+    }
+    // A broker still starting may turn out to have no slab, and then no file: it keeps the items
+    // itself, so it gets them unless this thread knows it has the slab.
+    const init = st !== null && readySlab() !== null ? [] : items;
+    const params: Record<string, unknown> = { typecode, init, length: items.length, lock };
+    if (st !== null) params.file = true;
+    super('data', params, shared, id);
+    this.typecode = this._params.typecode as C;
     this.length = this._params.length as number;
     this.#lock = lock;
+    this.#filed = this._params.file === true;
+    this.#coerce = coercer(this.typecode);
+    this.#store = shared && this.#filed ? openStore(this._id, this.typecode, this.length) : st;
   }
   protected _kind(): string {
     return 'mp:Array';
   }
+
+  /**
+   * The store when this thread reads and writes the items in shared memory now (data-route.ts
+   * keeps the thread's operations in program order), else null: the broker has them.
+   */
+  #direct(sync: boolean): ArrayStore | null {
+    const st = this.#store;
+    if (st !== null && useSlab(sync)) return st;
+    if (this.#filed) sentToBroker();
+    return null;
+  }
+
+  /** `#direct` for a write: its guard is held under a session number the broker knows. */
+  #directWrite(sync: boolean): ArrayStore | null {
+    const st = this.#direct(sync);
+    if (st !== null) guardSession();
+    return st;
+  }
+
+  /** What a write sends the broker: the number as given to an Array in a file (it wraps it). */
+  #wire(v: number, x: number): number {
+    return this.#filed ? v : x;
+  }
+
   /**
    * The index `i` names: a negative one counts from the end, as Python's `a[-1]`.
    * @throws TypeError when `i` is not an integer. @throws IndexError when it is out of range.
@@ -81,25 +170,37 @@ export class SharedArray extends SharedObject {
     return k;
   }
   async get(i: number): Promise<number> {
-    return (await broker().request('dataOp', this._id, ['getItem', this.#at(i)])) as number;
+    const k = this.#at(i);
+    const st = this.#direct(false);
+    if (st !== null) return st.get(k);
+    return (await broker().request('dataOp', this._id, ['getItem', k])) as number;
   }
   async set(i: number, v: number): Promise<void> {
     const k = this.#at(i);
-    const x = store(coercer(this.typecode), v, 'Array.set');
-    await broker().request('dataOp', this._id, ['setItem', k, x]);
+    const x = store(this.#coerce, v, 'Array.set');
+    const st = this.#directWrite(false);
+    if (st !== null) st.set(k, v, slabSession());
+    else await broker().request('dataOp', this._id, ['setItem', k, this.#wire(v, x)]);
   }
-  /** Blocking twin of `get` (Python's `arr[i]`). **Blocking:** a broker round trip. */
+  /** Blocking twin of `get` (Python's `arr[i]`). Without the shm addon, a broker round trip. */
   getSync(i: number): number {
-    return brokerSync().request('dataOp', this._id, ['getItem', this.#at(i)]) as number;
+    const k = this.#at(i);
+    const st = this.#direct(true);
+    if (st !== null) return st.get(k);
+    return brokerSync().request('dataOp', this._id, ['getItem', k]) as number;
   }
-  /** Blocking twin of `set` (Python's `arr[i] = v`). **Blocking:** a broker round trip. */
+  /** Blocking twin of `set` (Python's `arr[i] = v`). Without the shm addon, a broker round trip. */
   setSync(i: number, v: number): void {
     const k = this.#at(i);
-    const x = store(coercer(this.typecode), v, 'Array.setSync');
-    brokerSync().request('dataOp', this._id, ['setItem', k, x]);
+    const x = store(this.#coerce, v, 'Array.setSync');
+    const st = this.#directWrite(true);
+    if (st !== null) st.set(k, v, slabSession());
+    else brokerSync().request('dataOp', this._id, ['setItem', k, this.#wire(v, x)]);
   }
-  /** Blocking twin of `toArray` (Python's `arr[:]`). **Blocking:** a broker round trip. */
+  /** Blocking twin of `toArray` (Python's `arr[:]`). Without the shm addon, a broker round trip. */
   toArraySync(): number[] {
+    const st = this.#direct(true);
+    if (st !== null) return st.slice(0, this.length);
     return brokerSync().request('dataGet', this._id, []) as number[];
   }
   /**
@@ -108,19 +209,17 @@ export class SharedArray extends SharedObject {
    * Python's are. @throws TypeError when a bound is not an integer.
    */
   async slice(start?: number | null, stop?: number | null): Promise<number[]> {
-    return (await broker().request('dataOp', this._id, [
-      'getSlice',
-      sliceIndex(start),
-      sliceIndex(stop),
-    ])) as number[];
+    const [s, e] = [sliceIndex(start), sliceIndex(stop)];
+    const st = this.#direct(false);
+    if (st !== null) return st.slice(...bounds(s, e, this.length));
+    return (await broker().request('dataOp', this._id, ['getSlice', s, e])) as number[];
   }
-  /** Blocking twin of `slice` (Python's `arr[start:stop]`). **Blocking:** a broker round trip. */
+  /** Blocking twin of `slice` (Python's `arr[start:stop]`). Without the shm addon, a broker round trip. */
   sliceSync(start?: number | null, stop?: number | null): number[] {
-    return brokerSync().request('dataOp', this._id, [
-      'getSlice',
-      sliceIndex(start),
-      sliceIndex(stop),
-    ]) as number[];
+    const [s, e] = [sliceIndex(start), sliceIndex(stop)];
+    const st = this.#direct(true);
+    if (st !== null) return st.slice(...bounds(s, e, this.length));
+    return brokerSync().request('dataOp', this._id, ['getSlice', s, e]) as number[];
   }
   /**
    * Python's `arr[start:stop] = values`: replaces the items of that slice in one operation (no
@@ -133,35 +232,46 @@ export class SharedArray extends SharedObject {
     stop: number | null | undefined,
     values: ArrayLike<number>,
   ): Promise<void> {
-    await broker().request('dataOp', this._id, this.#setSliceOp(start, stop, values, 'setSlice'));
+    const op = this.#setSliceOp(start, stop, values, 'setSlice');
+    const st = this.#directWrite(false);
+    if (st !== null) st.setSlice(op.first, op.raw, slabSession());
+    else await broker().request('dataOp', this._id, op.message);
   }
-  /** Blocking twin of `setSlice` (Python's `arr[start:stop] = values`). **Blocking:** a broker round trip. */
+  /** Blocking twin of `setSlice` (Python's `arr[start:stop] = values`). Without the shm addon, a broker round trip. */
   setSliceSync(
     start: number | null | undefined,
     stop: number | null | undefined,
     values: ArrayLike<number>,
   ): void {
-    brokerSync().request('dataOp', this._id, this.#setSliceOp(start, stop, values, 'setSliceSync'));
+    const op = this.#setSliceOp(start, stop, values, 'setSliceSync');
+    const st = this.#directWrite(true);
+    if (st !== null) st.setSlice(op.first, op.raw, slabSession());
+    else brokerSync().request('dataOp', this._id, op.message);
   }
-  #setSliceOp(start: unknown, stop: unknown, values: ArrayLike<number>, what: string): unknown[] {
+  #setSliceOp(
+    start: unknown,
+    stop: unknown,
+    values: ArrayLike<number>,
+    what: string,
+  ): { first: number; raw: number[]; message: unknown[] } {
     if (values === null || typeof values !== 'object' || typeof values.length !== 'number')
       throw new TypeError(
         `Array.${what} expects a list of numbers: received ${describeValue(values)}`,
       );
-    const c = coercer(this.typecode);
-    const items = globalThis.Array.from(values as ArrayLike<unknown>, (v) =>
-      store(c, v, `Array.${what}`),
-    );
+    const c = this.#coerce;
+    const raw = globalThis.Array.from(values as ArrayLike<unknown>, (v) => {
+      store(c, v, `Array.${what}`);
+      return v as number;
+    });
     const [s, e] = [sliceIndex(start), sliceIndex(stop)];
-    const first = s === null ? 0 : s < 0 ? Math.max(s + this.length, 0) : Math.min(s, this.length);
-    const end =
-      e === null ? this.length : e < 0 ? Math.max(e + this.length, 0) : Math.min(e, this.length);
-    const held = Math.max(end - first, 0);
-    if (items.length !== held)
+    const [first, end] = bounds(s, e, this.length);
+    const held = end - first;
+    if (raw.length !== held)
       throw new RangeError(
-        `Can only assign a sequence of the same size to an Array slice: the slice holds ${held} items, received ${items.length}`,
+        `Can only assign a sequence of the same size to an Array slice: the slice holds ${held} items, received ${raw.length}`,
       );
-    return ['setSlice', s, e, items, this.typecode];
+    const sent = this.#filed ? raw : raw.map(c);
+    return { first, raw, message: ['setSlice', s, e, sent, this.typecode] };
   }
   /**
    * Adds `n` to element `i` atomically; resolves to the new value, wrapped to the type code as
@@ -171,11 +281,36 @@ export class SharedArray extends SharedObject {
     const k = this.#at(i);
     if (typeof n !== 'number')
       throw new TypeError(`Array.add expects a number: received ${describeValue(n)}`);
-    coercer(this.typecode)(n);
+    this.#coerce(n);
+    const st = this.#directWrite(false);
+    if (st !== null) return st.add(k, n, slabSession());
     return (await broker().request('dataOp', this._id, ['add', k, n, this.typecode])) as number;
   }
   async toArray(): Promise<number[]> {
+    const st = this.#direct(false);
+    if (st !== null) return st.slice(0, this.length);
     return (await broker().request('dataGet', this._id, [])) as number[];
+  }
+  /**
+   * Python's `get_obj()`: the items themselves, as a typed array over the shared memory
+   * (`Float64Array` for `'d'`, `BigInt64Array` for `'q'`, …). Reads and writes through it are
+   * plain memory accesses, unsynchronized, as Python's: hold `getLock()` around what must not
+   * interleave, or use `Atomics` on an integer view. Any process of the tree sees what is stored
+   * there.
+   * @throws RuntimeError (`ERR_WEFT_NOT_SHARED`) when this thread cannot map the items (no shm
+   *   addon, `WEFT_LOCK_SLAB=0`, no room in /dev/shm): they are in the broker, reached through
+   *   the other methods.
+   */
+  getObj(): ItemViewOf<C> {
+    const st = this.#store;
+    // A broker still starting has the slab as soon as it answers.
+    if (st !== null && readySlab() === null) brokerSync().request('ping', undefined, []);
+    if (st === null || !useSlab(true))
+      throw new RuntimeError(
+        'Array.getObj(): the items of this Array are kept by the broker, not in memory this thread can map (no shm addon, WEFT_LOCK_SLAB=0, or no room in /dev/shm); use get/set/slice instead',
+        'ERR_WEFT_NOT_SHARED',
+      );
+    return st.view() as ItemViewOf<C>;
   }
   /**
    * The lock guarding the array (Python's get_lock()): the one given as `lock`, else an RLock.
@@ -192,6 +327,41 @@ export class SharedArray extends SharedObject {
   }
 }
 
+/** A new Array's file, made and filled with `items` (checked numbers), or null (no shm). */
+function newStore(id: string, typecode: string, items: readonly number[]): ArrayStore | null {
+  const bytes = storeBytes(typecode, items.length);
+  // The broker client joins this thread to the slab as it is made.
+  broker();
+  const at = slabBrokerPath();
+  if (at === null || bytes > MAX_FILE_BYTES) return null;
+  const buffer = mapArrayFile(arrayPathOf(at, id), bytes, true);
+  if (buffer === null) return null;
+  const st = new ArrayStore(buffer, typecode, items.length);
+  const view = st.view();
+  if (view instanceof BigInt64Array || view instanceof BigUint64Array) {
+    for (let i = 0; i < items.length; i++) view[i] = BigInt(items[i] as number);
+  } else {
+    view.set(items);
+  }
+  return st;
+}
+
+/** The file of the Array `id` made elsewhere, mapped here, or null (this thread cannot). */
+function openStore(id: string, typecode: string, length: number): ArrayStore | null {
+  const at = slabBrokerPath();
+  if (at === null) return null;
+  const buffer = mapArrayFile(arrayPathOf(at, id), storeBytes(typecode, length), false);
+  return buffer === null ? null : new ArrayStore(buffer, typecode, length);
+}
+
+/** Python's slice bounds over `length` items: [first, end], clamped, end >= first. */
+function bounds(start: number | null, stop: number | null, length: number): [number, number] {
+  const at = (i: number | null, fallback: number): number =>
+    i === null ? fallback : i < 0 ? Math.max(i + length, 0) : Math.min(i, length);
+  const first = at(start, 0);
+  return [first, Math.max(at(stop, length), first)];
+}
+
 /** A slice bound as the broker takes it: null for a missing one. @throws TypeError for a non-integer. */
 function sliceIndex(i: unknown): number | null {
   if (i === undefined || i === null) return null;
@@ -203,12 +373,12 @@ function sliceIndex(i: unknown): number | null {
 registerKind('mp:Array', (s) => SharedArray._revive(s), import.meta.url);
 
 /** Python's `multiprocessing.Array(typecode, sizeOrItems)` (exported as `Array`). */
-export function sharedArray(
-  typecode: TypeCode,
+export function sharedArray<C extends TypeCode>(
+  typecode: C,
   sizeOrItems: number | ArrayLike<number>,
   options: SharedOptions = {},
-): SharedArray {
-  return new SharedArray(typecode, sizeOrItems, options);
+): SharedArray<C> {
+  return new SharedArray<C>(typecode, sizeOrItems, options);
 }
 
 export { sharedArray as Array };

@@ -368,11 +368,11 @@ export class SyncManager {
     return Value(typecode, value, options);
   }
   /** Python's `m.Array(typecode, sequence)`: a shared `Array`. */
-  Array(
-    typecode: TypeCode,
+  Array<C extends TypeCode>(
+    typecode: C,
     sizeOrItems: number | ArrayLike<number>,
     options: SharedOptions = {},
-  ): SharedArray {
+  ): SharedArray<C> {
     this.#check();
     return sharedArray(typecode, sizeOrItems, options);
   }

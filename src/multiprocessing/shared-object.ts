@@ -19,6 +19,11 @@ beforeWorkerSpawn(() => {
   if (isMainThread) ensureBroker();
 });
 
+/** An id for a new shared object, unique in the tree: `<pid>.<thread id>.<counter>`. */
+export function newObjectId(): string {
+  return `${process.pid}.${threadId}.${++counter}`;
+}
+
 export interface SharedInit {
   id: string;
   params: Record<string, unknown>;
@@ -30,8 +35,17 @@ export abstract class SharedObject {
   /** @internal */
   readonly _params: Record<string, unknown>;
 
-  protected constructor(kind: string, params: Record<string, unknown>, init?: SharedInit) {
-    this._id = init?.id ?? `${process.pid}.${threadId}.${++counter}`;
+  /**
+   * `id`: a new object's id taken beforehand with `newObjectId()` (an Array names its shared
+   * file after it before the broker hears of it); by default a fresh one.
+   */
+  protected constructor(
+    kind: string,
+    params: Record<string, unknown>,
+    init?: SharedInit,
+    id?: string,
+  ) {
+    this._id = init?.id ?? id ?? newObjectId();
     this._params = init?.params ?? params;
     // A revived handle's params were decoded with the rest of its state: the shared objects a
     // Manager dict or list was made with are live here, and would reach the broker as copies of

@@ -1,6 +1,7 @@
 import { describeValue } from '../internal/errors.js';
 import { broker } from '../internal/process/broker-client.js';
 import { brokerSync } from '../internal/process/broker-sync.js';
+import { inSharedMemory, sentToBroker, useSlab } from '../internal/process/data-route.js';
 import { mappedSlab, readySlab, slotOffset } from '../internal/process/lock-slab.js';
 import { coercer } from '../internal/process/typecodes.js';
 import { ValueCell } from '../internal/process/value-cell.js';
@@ -40,52 +41,6 @@ export function lockOption(what: string, options: SharedOptions): Lock | null {
 function cellIn(slab: Int32Array | null, slot: unknown, typecode: string): ValueCell | null {
   if (slab === null || typeof slot !== 'number' || slot < 0) return null;
   return new ValueCell(slab.buffer, slotOffset(slot), typecode);
-}
-
-/**
- * This thread's way to Values with a slot: through the broker until the broker has the slab
- * and has done every Value operation this thread sent it, then in the slab for good. Every
- * call acts at once, in program order — a store or a request sent before the call returns —
- * so none overtakes an earlier one. The move to the slab waits for the broker's answer to a
- * ping sent after the last operation sent to it: a blocking one for a synchronous call (`.value`,
- * once), an async one otherwise, meanwhile the async calls still go to the broker.
- */
-let inSlab = false;
-/** Value operations this thread sent to the broker, and how many the last ping came after. */
-let sent = 0;
-let pingedAfter = -1;
-let pinging = false;
-
-/** Whether this thread uses the slab for Values now (`sync`: it may block to get there). */
-function useSlab(sync: boolean): boolean {
-  if (inSlab) return true;
-  if (readySlab() === null) return false;
-  if (sent === 0 || pingedAfter === sent) {
-    inSlab = true;
-    return true;
-  }
-  if (sync) {
-    // Answered after everything this thread sent before it.
-    brokerSync().request('ping', undefined, []);
-    inSlab = true;
-    return true;
-  }
-  if (!pinging) {
-    pinging = true;
-    const after = sent;
-    void broker()
-      .request('ping', undefined, [])
-      .then(
-        () => {
-          pinging = false;
-          pingedAfter = after;
-        },
-        () => {
-          pinging = false;
-        },
-      );
-  }
-  return false;
 }
 
 /**
@@ -130,9 +85,9 @@ export class SharedValue extends SharedObject {
     this.#lock = lock;
   }
 
-  /** The cell, when this thread uses the slab for this Value now (see `useSlab`), else null. */
+  /** The cell, when this thread uses the slab for Values now (data-route.ts), else null. */
   #live(sync: boolean): ValueCell | null {
-    if (this.#cell !== null && inSlab) return this.#cell;
+    if (this.#cell !== null && inSharedMemory()) return this.#cell;
     const slot = this._params.slot;
     if (typeof slot !== 'number' || slot < 0) return null;
     if (!useSlab(sync)) return null;
@@ -140,10 +95,10 @@ export class SharedValue extends SharedObject {
     return this.#cell;
   }
 
-  /** Counts an operation of a Value with a slot about to go to the broker (see `useSlab`). */
+  /** Counts an operation of a Value with a slot about to go to the broker (data-route.ts). */
   #toBroker(): void {
     const slot = this._params.slot;
-    if (typeof slot === 'number' && slot >= 0) sent++;
+    if (typeof slot === 'number' && slot >= 0) sentToBroker();
   }
   protected _kind(): string {
     return 'mp:Value';

@@ -404,12 +404,27 @@ describe('second review of the slab (helper-78)', () => {
       );
     const holder = make(live, 60_000);
     const gone = make(dead, 0);
+    // Listened for at once: under load it may exit before the holder has printed.
+    const goneExit = once(gone, 'exit');
     try {
       for (const p of [holder, gone]) await once(p.stdout as NodeJS.ReadableStream, 'data');
-      await once(gone, 'exit');
-      sweepStaleSlabs();
-      assert.equal(existsSync(dead), false, 'abandoned: removed');
-      assert.equal(existsSync(live), true, 'its maker lives: kept');
+      await goneExit;
+      // Arrays' files (array-store.ts) go with their root's slab; one without a slab goes when
+      // the pid its name carries is gone (its root's exit was cut short after the slab).
+      const liveArray = '/dev/shm/weft-999991-keep.array-999991.0.1';
+      const deadArray = '/dev/shm/weft-999992-gone.array-999992.0.1';
+      const orphan = '/dev/shm/weft-999995-orph.array-999995.0.1';
+      for (const f of [liveArray, deadArray, orphan]) writeFileSync(f, '');
+      try {
+        sweepStaleSlabs();
+        assert.equal(existsSync(dead), false, 'abandoned: removed');
+        assert.equal(existsSync(live), true, 'its maker lives: kept');
+        assert.equal(existsSync(deadArray), false, "an abandoned slab's Array: removed");
+        assert.equal(existsSync(liveArray), true, "a live slab's Array: kept");
+        assert.equal(existsSync(orphan), false, 'an Array without a slab or a process: removed');
+      } finally {
+        for (const f of [liveArray, deadArray, orphan]) rmSync(f, { force: true });
+      }
     } finally {
       holder.kill();
       await once(holder, 'exit');

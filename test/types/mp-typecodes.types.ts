@@ -4,6 +4,7 @@
  * when it runs. Nothing here runs: `tsc --noEmit -p .` (part of `npm test`) checks it.
  */
 import type * as mp from '../../src/multiprocessing/index.js';
+import type { Equal, Expect } from './expect.js';
 
 declare const Value: typeof mp.Value;
 declare const SharedArrayOf: typeof mp.Array;
@@ -24,4 +25,20 @@ export function typecodes(): void {
   manager.Value('x', 1);
   // @ts-expect-error
   manager.Array('c', [1]);
+}
+
+/** `getObj()` is the typed array of the type code: 64-bit codes give bigints. */
+export function arrayViews(): void {
+  const d = SharedArrayOf('d', 2).getObj();
+  const q = SharedArrayOf('q', 2).getObj();
+  const bytes = manager.Array('B', 2).getObj();
+  const any = SharedArrayOf(code, 2).getObj();
+  const _d: Expect<Equal<typeof d, Float64Array>> = true;
+  const _q: Expect<Equal<typeof q, BigInt64Array>> = true;
+  const _b: Expect<Equal<typeof bytes, Uint8Array>> = true;
+  void [_d, _q, _b, any];
+  // @ts-expect-error: a 'q' item is a bigint, not a number
+  q[0] = 1;
+  // @ts-expect-error: a 'd' item is a number
+  d[0] = 1n;
 }

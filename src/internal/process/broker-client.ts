@@ -44,7 +44,14 @@ import { claimBroker, selfTid, takeWantedBroker, threadName } from '../shm/world
 import { beforeThreadExit } from '../thread-exit.js';
 import { BROKER_CHANNEL, spawnWorker } from '../worker/spawn.js';
 import { FrameReader, frame, type Reply } from './broker-wire.js';
-import { announced, joinSlab, mapSlab, slabPathOf, sweepStaleSlabs } from './lock-slab.js';
+import {
+  announced,
+  joinSlab,
+  mapSlab,
+  removeArrayFiles,
+  slabPathOf,
+  sweepStaleSlabs,
+} from './lock-slab.js';
 
 export const ENV_BROKER = 'WEFT_BROKER';
 
@@ -194,6 +201,8 @@ function startBrokerThread(path: string): void {
   sweepStaleSlabs();
   w.unref();
   process.once('exit', () => {
+    // The Arrays first: a sweep takes Array files left without a slab for a finished exit's.
+    removeArrayFiles(path);
     for (const file of [path, slabPathOf(path)]) {
       try {
         unlinkSync(file);

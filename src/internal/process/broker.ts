@@ -46,12 +46,14 @@ import { Deque } from '../deque.js';
 import { DeadlockError, describeCycle, describeValue } from '../errors.js';
 import { clearLongTimeout } from '../long-timer.js';
 import { encodeError } from '../serialize.js';
+import { ArrayStore, storeBytes } from './array-store.js';
 import {
   attach,
   type Conn,
   connOf,
   deadline,
   detach,
+  numberEnded,
   type Role,
   type Session,
   setSessionNumbers,
@@ -60,7 +62,14 @@ import {
 import { findLockCycle, type LockWaiter, type WalkLock } from './broker-deadlock.js';
 import { BrokerLock } from './broker-lock.js';
 import { FrameReader, type Request } from './broker-wire.js';
-import { mapSlab, markBrokerReady, nextSessionNumber, slotOffset } from './lock-slab.js';
+import {
+  arrayPathOf,
+  mapArrayFile,
+  mapSlab,
+  markBrokerReady,
+  nextSessionNumber,
+  slotOffset,
+} from './lock-slab.js';
 import { coercer } from './typecodes.js';
 import { ValueCell } from './value-cell.js';
 
@@ -122,6 +131,8 @@ type Obj =
       data: unknown;
       /** A Value's number in the lock slab (value-cell.ts); null: it is `data`. */
       cell: ValueCell | null;
+      /** An Array's items in its own shared file (array-store.ts); null: they are `data`. */
+      store: ArrayStore | null;
     };
 
 /** Items a client fetched in one batch (its prefetch): `at` of them it has said it took. */
@@ -247,12 +258,24 @@ function create(id: string, kind: string, p: Record<string, unknown>): Obj {
       };
       break;
     case 'data': {
-      // A Value with a slot keeps its number in the slab, which its creator wrote.
+      // A Value with a slot keeps its number in the slab, which its creator wrote; an Array with
+      // a file, its items there (the creator wrote them too).
       const cell =
         slab !== null && typeof p.slot === 'number' && p.slot >= 0
           ? new ValueCell(slab.buffer, slotOffset(p.slot), p.typecode as string)
           : null;
-      o = { k: 'data', data: cell === null ? p.init : undefined, cell };
+      const store = slab !== null && p.file === true ? arrayStoreOf(id, p) : null;
+      // A creator that knew the broker had the slab sent no items: without the file (it could
+      // not be mapped here) the broker has nothing to serve, and says so (`dataOf`).
+      const init = p.init as unknown;
+      const lost =
+        p.file === true && store === null && Array.isArray(init) && init.length !== p.length;
+      o = {
+        k: 'data',
+        data: cell === null && store === null && !lost ? init : undefined,
+        cell,
+        store,
+      };
       break;
     }
     default:
@@ -983,20 +1006,28 @@ function handle(c: Conn, m: Request): void {
     }
     // ── plain data (Value, Array, Manager proxies): one operation at a time, so each is atomic ──
     case 'dataGet': {
-      const d = get(id, 'data');
-      ok(c, r, d.cell !== null ? d.cell.get() : d.data);
+      const d = dataOf(id);
+      ok(
+        c,
+        r,
+        d.cell !== null
+          ? d.cell.get()
+          : d.store !== null
+            ? d.store.slice(0, d.store.length)
+            : d.data,
+      );
       return;
     }
     case 'dataSet': {
       // [the number wrapped to the type code, the number as given]: a cell wraps it itself.
-      const d = get(id, 'data');
+      const d = dataOf(id);
       if (d.cell !== null) d.cell.set((a[1] ?? a[0]) as number);
       else d.data = a[0];
       if (r >= 0) ok(c, r);
       return;
     }
     case 'dataOp': {
-      const d = get(id, 'data');
+      const d = dataOf(id);
       try {
         ok(c, r, dataOp(d, a[0] as string, a.slice(1)));
       } catch (e) {
@@ -1017,7 +1048,12 @@ function handle(c: Conn, m: Request): void {
  * JavaScript's answer (undefined, a hole, a NaN, a property '1.5') would corrupt shared state
  * that every process sees.
  */
-function dataOp(d: { data: unknown; cell: ValueCell | null }, op: string, a: unknown[]): unknown {
+function dataOp(
+  d: { data: unknown; cell: ValueCell | null; store: ArrayStore | null },
+  op: string,
+  a: unknown[],
+): unknown {
+  if (d.store !== null) return storeOp(d.store, op, a);
   if (d.cell !== null) {
     if (op === 'incr') return d.cell.add(a[0] as number);
     throw new TypeError(`unknown data operation ${op} on a Value`);
@@ -1036,6 +1072,72 @@ function dataOp(d: { data: unknown; cell: ValueCell | null }, op: string, a: unk
     return d.data;
   }
   throw new TypeError(`unknown data operation ${op} on a Value`);
+}
+
+/** The data object `id`. @throws RuntimeError for an Array whose file the broker could not map. */
+function dataOf(id: string | undefined): Extract<Obj, { k: 'data' }> {
+  const d = get(id, 'data');
+  if (d.data === undefined && d.cell === null && d.store === null)
+    throw new Failure(
+      'RuntimeError',
+      `The broker could not map the shared file of Array ${id} (/dev/shm full, or out of memory): it cannot serve the threads that do not map it themselves`,
+    );
+  return d;
+}
+
+/** The items of the Array `id` in its file (array-store.ts), or null when it cannot be mapped. */
+function arrayStoreOf(id: string, p: Record<string, unknown>): ArrayStore | null {
+  const typecode = p.typecode as string;
+  const length = p.length as number;
+  const buffer = mapArrayFile(arrayPathOf(brokerPath, id), storeBytes(typecode, length), false);
+  return buffer === null ? null : new ArrayStore(buffer, typecode, length);
+}
+
+/**
+ * How long the broker waits for an Array's guard (reads of it; about a second with the naps):
+ * its holder is copying items in or out, unless it ended in the middle and the broker has not
+ * read its end yet (the broker cannot read it while it waits). Past that the broker writes
+ * without the guard rather than hang every process of the tree.
+ */
+const GUARD_PATIENCE = 50_000;
+
+/**
+ * An Array operation for a thread that cannot map its file (array-store.ts), on the items there.
+ * Indices and values were checked by the client, as for an Array in `data`.
+ */
+function storeOp(st: ArrayStore, op: string, a: unknown[]): unknown {
+  switch (op) {
+    case 'getItem':
+      return st.get(a[0] as number);
+    case 'getSlice': {
+      const [start, stop] = sliceBounds({ length: st.length }, a[0], a[1]);
+      return st.slice(start, stop);
+    }
+    case 'setItem':
+    case 'setSlice':
+    case 'add': {
+      const guarded = st.brokerEnter(numberEnded, GUARD_PATIENCE);
+      try {
+        if (op === 'setItem') {
+          st.put(a[0] as number, a[1] as number);
+          return undefined;
+        }
+        if (op === 'add') return st.putAdd(a[0] as number, a[1] as number);
+        const [start, stop] = sliceBounds({ length: st.length }, a[0], a[1]);
+        const items = a[2] as number[];
+        if (items.length !== stop - start)
+          throw new RangeError(
+            `Can only assign a sequence of the same size to an Array slice: the slice holds ${stop - start} items, received ${items.length}`,
+          );
+        for (let i = 0; i < items.length; i++) st.put(start + i, items[i] as number);
+        return undefined;
+      } finally {
+        if (guarded) st.brokerLeave();
+      }
+    }
+    default:
+      throw new TypeError(`unknown data operation ${op} on an Array`);
+  }
 }
 
 function dictOp(x: Map<unknown, unknown>, op: string, a: unknown[]): unknown {
@@ -1205,7 +1307,7 @@ function listIndex(x: unknown[], i: unknown, what: string): number {
  * bound is the end, a negative one counts from the end, and both are clamped to the list (never
  * an IndexError); a stop before the start is an empty slice at the start.
  */
-function sliceBounds(x: unknown[], start: unknown, stop: unknown): [number, number] {
+function sliceBounds(x: { length: number }, start: unknown, stop: unknown): [number, number] {
   const at = (i: unknown, fallback: number): number => {
     if (i === undefined || i === null) return fallback;
     if (typeof i !== 'number' || !Number.isInteger(i))
@@ -1245,6 +1347,7 @@ function onSessionEnd(s: Session): void {
         }
       }
     }
+    if (o.k === 'data' && o.store !== null && s.number !== 0) o.store.freeHeldBy(s.number);
     if (o.k === 'lock' && o.heldBy(s)) {
       lockRelease(o, null);
     } else if (o.k === 'barrier' && o.acting >= 0 && o.actor === s) {
@@ -1364,6 +1467,8 @@ function dispatchSync(c: Conn, m: Request): void {
 
 /** The lock slab as the broker maps it (lock-slab.ts), null without one. */
 let slab: Int32Array | null = null;
+/** The broker's socket path (Array files are named after it). */
+let brokerPath = '';
 
 export function startBroker(path: string): Promise<Server> {
   // The lock slab, before the first client can connect (lock-slab.ts): clients take locks there
@@ -1371,6 +1476,7 @@ export function startBroker(path: string): Promise<Server> {
   // its counter, so numbers never collide.
   const mapped = mapSlab(path);
   slab = mapped;
+  brokerPath = path;
   if (mapped !== null) {
     setSessionNumbers(() => nextSessionNumber(mapped));
     markBrokerReady(mapped);

@@ -79,7 +79,7 @@ export function slotOffset(slot: number): number {
 }
 
 type ShmAddon = {
-  map(path: string, size: number, create: boolean): SharedArrayBuffer;
+  map(path: string, size: number, create: boolean, keep?: boolean): SharedArrayBuffer;
   abandoned(path: string): boolean;
 };
 let addon: ShmAddon | null | undefined;
@@ -111,6 +111,52 @@ export function slabPathOf(brokerPath: string): string {
 }
 
 /**
+ * The file of the Array with id `id` (array-store.ts), beside the slab of the broker at
+ * `brokerPath`: /dev/shm/<its name>.array-<id>. The root removes them with its slab.
+ */
+export function arrayPathOf(brokerPath: string, id: string): string {
+  return join('/dev/shm', `${basename(brokerPath).replace(/\.sock$/, '')}.array-${id}`);
+}
+
+/**
+ * Maps an Array's file of `bytes` bytes (`create`: making it, as its creator does before the
+ * Array's handle exists anywhere else), or null when this thread cannot (no addon, no room in
+ * /dev/shm, WEFT_LOCK_SLAB=0): the broker then serves it.
+ */
+export function mapArrayFile(
+  path: string,
+  bytes: number,
+  create: boolean,
+): SharedArrayBuffer | null {
+  const a = loadAddon();
+  if (a === null) return null;
+  try {
+    return a.map(path, bytes, create, false);
+  } catch {
+    return null;
+  }
+}
+
+/** The broker path this thread joined the slab of (`joinSlab`), or null. */
+export function slabBrokerPath(): string | null {
+  return mine === null ? null : mineFor;
+}
+
+/** Removes the Array files beside the slab of the broker at `brokerPath` (the root, at exit). */
+export function removeArrayFiles(brokerPath: string): void {
+  const prefix = `${basename(brokerPath).replace(/\.sock$/, '')}.array-`;
+  let names: string[];
+  try {
+    names = readdirSync('/dev/shm');
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (name.startsWith(prefix)) remove(name);
+  }
+}
+
+/**
  * Maps the slab of the broker at `brokerPath`, or null if it cannot. The root process (whose pid
  * the broker's name carries) creates the file, before the path reaches any child (ensureBroker);
  * other processes only open it, so that none maps a file its creator has not sized yet.
@@ -132,8 +178,9 @@ export function nextSessionNumber(slab: Int32Array): number {
 }
 
 /**
- * Removes the slabs of roots that died without their 'exit' (a signal, a crash): each holds a
- * megabyte of /dev/shm, and nothing else would free it. Removed only when both say so: the pid
+ * Removes the slabs of roots that died without their 'exit' (a signal, a crash), with their
+ * Arrays' files: a slab holds a megabyte of /dev/shm, an Array its items, and nothing else would
+ * free them. Removed only when both say so: the pid
  * its name carries is gone here, and nobody holds the lock its root kept on it while it lived
  * (native/shm/shm.cc: a root in another pid namespace sharing /dev/shm is alive, whatever its
  * pid means here).
@@ -147,21 +194,39 @@ export function sweepStaleSlabs(): void {
   } catch {
     return;
   }
-  for (const name of names) {
-    const m = /^weft-(\d+)-[0-9a-z]+\.locks$/.exec(name);
-    if (m === null || Number(m[1]) === process.pid) continue;
+  const gone = (pid: number): boolean => {
+    if (pid === process.pid) return false;
     try {
-      process.kill(Number(m[1]), 0);
+      process.kill(pid, 0);
+      return false;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ESRCH') continue;
-      const path = join('/dev/shm', name);
-      if (!a.abandoned(path)) continue;
-      try {
-        unlinkSync(path);
-      } catch {
-        // gone already, or not ours to remove
-      }
+      return (e as NodeJS.ErrnoException).code === 'ESRCH';
     }
+  };
+  const slabs = new Set<string>();
+  const stale = new Set<string>();
+  for (const name of names) {
+    const m = /^(weft-(\d+)-[0-9a-z]+)\.locks$/.exec(name);
+    if (m === null) continue;
+    slabs.add(m[1] as string);
+    if (gone(Number(m[2])) && a.abandoned(join('/dev/shm', name))) stale.add(m[1] as string);
+  }
+  for (const name of names) {
+    // A root's Array files go with its slab; one left without a slab is from a root whose exit
+    // was cut short between the two (it removes its Arrays first), and the slab it had is gone.
+    const m = /^(weft-(\d+)-[0-9a-z]+)\.array-/.exec(name);
+    const base = m?.[1];
+    if (base === undefined) continue;
+    if (stale.has(base) || (!slabs.has(base) && gone(Number(m?.[2])))) remove(name);
+  }
+  for (const base of stale) remove(`${base}.locks`);
+}
+
+function remove(name: string): void {
+  try {
+    unlinkSync(join('/dev/shm', name));
+  } catch {
+    // gone already, or not ours to remove
   }
 }
 

@@ -1,0 +1,294 @@
+/**
+ * A multiprocessing `Array`'s items in memory the processes share: a file of its own in /dev/shm
+ * (named after the lock slab's, lock-slab.ts), mapped MAP_SHARED by native/shm/shm.cc in every
+ * thread that uses the Array, and by the broker, which serves the threads that cannot map it.
+ * Python's `multiprocessing.Array` is a ctypes array in shared memory for the same reason: an
+ * item read is a load, not a message.
+ *
+ * Layout (bytes; the file is HEADER_BYTES + length × item size, zero-filled when made):
+ *
+ *   | bytes      | field  | written by                                            | read by       |
+ *   | ---------- | ------ | ----------------------------------------------------- | ------------- |
+ *   | 0 … 3      | guard  | a writer taking it (CAS 0 → its session number) and   | writers       |
+ *   |            |        | giving it back (store 0); the broker freeing the guard |               |
+ *   |            |        | of a session that ended                               |               |
+ *   | 4 … 7      | seq    | the guard's holder: +1 before it writes, +1 after     | every reader  |
+ *   | 8 … 63     | unused |                                                       |               |
+ *   | 64 …       | items  | the guard's holder; the creator before the handle     | every reader  |
+ *   |            |        | exists anywhere else                                  |               |
+ *
+ * Items are in the type code's own width and the machine's byte order (`getObj()` is a typed
+ * array over them): int8/16/32 for b B h H i I, int64 for l L q Q, float32 f, float64 d.
+ *
+ * Invariants:
+ *   - Every write — an item, an add, a slice — holds the guard, and brackets its stores with two
+ *     increments of seq: seq is odd exactly while a write is under way. So writes never
+ *     interleave, and a reader that saw the same even seq before and after its copy read a state
+ *     that existed between two writes (a seqlock): an item, or a whole slice, is read as of one
+ *     instant, as the broker served them when it held every Array.
+ *   - Readers never write the file: a reader killed anywhere leaves nothing behind.
+ *   - The guard names the holder's session (lock-slab.ts numbers), taken only once the broker
+ *     knows that number (`fastSlab()`), so that the broker can free the guard of a thread or
+ *     process that ends holding it (`freeHeldBy`): its write may be half done, as a Python process
+ *     killed inside `arr[:] = …` leaves it, but nobody waits for ever.
+ *   - The guard is held only while items are copied in or out, never across a call into user code
+ *     or a wait: a writer or reader that finds a write under way spins (sleeping a little between
+ *     reads after the first few), for at most the time of one copy.
+ *   - `getObj()` bypasses all of this, as Python's `get_obj()` does: plain reads and writes of the
+ *     memory, item-atomic only for aligned 8/16/32-bit types through `Atomics`.
+ */
+import { coercer } from './typecodes.js';
+
+export const HEADER_BYTES = 64;
+const GUARD = 0;
+const SEQ = 1;
+/** The broker's name in the guard: no session has it (lock-slab.ts's HANDOFF, a held word's max). */
+export const BROKER_GUARD = 0x3fffffff;
+/** Reads of a busy guard or odd seq before the spinner starts sleeping between reads. */
+const SPINS = 64;
+/** How long a spinner sleeps between reads once it sleeps (ms). */
+const NAP_MS = 0.02;
+const napCell = new Int32Array(new SharedArrayBuffer(4));
+
+export type ItemView =
+  | Int8Array
+  | Uint8Array
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | BigInt64Array
+  | BigUint64Array
+  | Float32Array
+  | Float64Array;
+
+/** Bytes of one item of `typecode` (a code the coercer knows). */
+export function itemBytes(typecode: string): number {
+  switch (typecode) {
+    case 'b':
+    case 'B':
+      return 1;
+    case 'h':
+    case 'H':
+      return 2;
+    case 'i':
+    case 'I':
+    case 'f':
+      return 4;
+    default:
+      return 8;
+  }
+}
+
+/** The file's size for `length` items of `typecode`. */
+export function storeBytes(typecode: string, length: number): number {
+  return HEADER_BYTES + length * itemBytes(typecode);
+}
+
+function viewOf(buffer: ArrayBufferLike, typecode: string, length: number): ItemView {
+  switch (typecode) {
+    case 'b':
+      return new Int8Array(buffer, HEADER_BYTES, length);
+    case 'B':
+      return new Uint8Array(buffer, HEADER_BYTES, length);
+    case 'h':
+      return new Int16Array(buffer, HEADER_BYTES, length);
+    case 'H':
+      return new Uint16Array(buffer, HEADER_BYTES, length);
+    case 'i':
+      return new Int32Array(buffer, HEADER_BYTES, length);
+    case 'I':
+      return new Uint32Array(buffer, HEADER_BYTES, length);
+    case 'l':
+    case 'q':
+      return new BigInt64Array(buffer, HEADER_BYTES, length);
+    case 'L':
+    case 'Q':
+      return new BigUint64Array(buffer, HEADER_BYTES, length);
+    case 'f':
+      return new Float32Array(buffer, HEADER_BYTES, length);
+    default:
+      return new Float64Array(buffer, HEADER_BYTES, length);
+  }
+}
+
+function nap(): void {
+  Atomics.wait(napCell, 0, 0, NAP_MS);
+}
+
+export class ArrayStore {
+  readonly length: number;
+  readonly #head: Int32Array;
+  readonly #items: ItemView;
+  /** 64-bit codes: items are BigInts in the view, numbers outside. */
+  readonly #big: boolean;
+  readonly #coerce: (v: number) => number;
+  readonly #typecode: string;
+
+  /** The store of `length` items of `typecode` in `buffer` (the Array's mapped file). */
+  constructor(buffer: ArrayBufferLike, typecode: string, length: number) {
+    this.length = length;
+    this.#typecode = typecode;
+    this.#head = new Int32Array(buffer, 0, HEADER_BYTES / 4);
+    this.#items = viewOf(buffer, typecode, length);
+    this.#big = this.#items instanceof BigInt64Array || this.#items instanceof BigUint64Array;
+    this.#coerce = coercer(typecode);
+  }
+
+  /** The items as a typed array over the shared memory itself (`getObj()`). */
+  view(): ItemView {
+    return this.#items;
+  }
+
+  /** Item `k` (in range: the caller checked), as of one instant. */
+  get(k: number): number {
+    const head = this.#head;
+    const items = this.#items;
+    for (let spins = 0; ; spins++) {
+      const s = Atomics.load(head, SEQ);
+      if ((s & 1) === 0) {
+        const v = items[k] as number | bigint;
+        if (Atomics.load(head, SEQ) === s) return typeof v === 'bigint' ? Number(v) : v;
+      }
+      if (spins >= SPINS) nap();
+    }
+  }
+
+  /** Items `start` to `end` (clamped by the caller), as of one instant. */
+  slice(start: number, end: number): number[] {
+    const head = this.#head;
+    const items = this.#items;
+    const n = Math.max(end - start, 0);
+    for (let spins = 0; ; spins++) {
+      const s = Atomics.load(head, SEQ);
+      if ((s & 1) === 0) {
+        const out = new Array<number>(n);
+        if (this.#big) {
+          for (let i = 0; i < n; i++) out[i] = Number(items[start + i] as bigint);
+        } else {
+          for (let i = 0; i < n; i++) out[i] = items[start + i] as number;
+        }
+        if (Atomics.load(head, SEQ) === s) return out;
+      }
+      if (spins >= SPINS) nap();
+    }
+  }
+
+  /** Stores `v` (checked by the caller) as item `k`, holding the guard as session `me`. */
+  set(k: number, v: number, me: number): void {
+    this.#enter(me);
+    try {
+      this.#put(k, v);
+    } finally {
+      // Nothing here throws on checked input; if it ever did, a guard left held would stop
+      // every writer of the tree.
+      this.#leave();
+    }
+  }
+
+  /**
+   * Adds `n` to item `k` as one write; returns the new item. Integers wrap as C's do, `n` first
+   * (as the Value cell adds: value-cell.ts); 64-bit codes add exactly.
+   */
+  add(k: number, n: number, me: number): number {
+    this.#enter(me);
+    try {
+      return this.putAdd(k, n);
+    } finally {
+      this.#leave();
+    }
+  }
+
+  /** Stores `values` (checked by the caller) from item `start` on, as one write. */
+  setSlice(start: number, values: readonly number[], me: number): void {
+    this.#enter(me);
+    try {
+      for (let i = 0; i < values.length; i++) this.#put(start + i, values[i] as number);
+    } finally {
+      this.#leave();
+    }
+  }
+
+  /**
+   * Frees the guard if session `number` holds it (it ended: lock-slab.ts), ending its write;
+   * returns whether it did. The broker's, as it frees that session's locks.
+   */
+  freeHeldBy(number: number): boolean {
+    if (Atomics.compareExchange(this.#head, GUARD, number, 0) !== number) return false;
+    // A write cut short leaves seq odd: readers would spin for ever.
+    const s = Atomics.load(this.#head, SEQ);
+    if ((s & 1) === 1) Atomics.store(this.#head, SEQ, s + 1);
+    return true;
+  }
+
+  /** The guard's holder now (0: none). */
+  holder(): number {
+    return Atomics.load(this.#head, GUARD);
+  }
+
+  /**
+   * The broker's own write (for a thread that cannot map the file): takes the guard as
+   * BROKER_GUARD, or, when it stays held for `patience` reads, gives up and returns false (its
+   * holder may be a session whose end the broker has not read yet: the broker must not spin
+   * waiting for what only it can do). `ended(n)` says whether session `n` is known to be gone,
+   * in which case its guard is freed first.
+   */
+  brokerEnter(ended: (n: number) => boolean, patience: number): boolean {
+    const head = this.#head;
+    for (let spins = 0; spins < patience; spins++) {
+      const g = Atomics.compareExchange(head, GUARD, 0, BROKER_GUARD);
+      if (g === 0) {
+        Atomics.add(head, SEQ, 1);
+        return true;
+      }
+      if (ended(g)) this.freeHeldBy(g);
+      else if (spins >= SPINS) nap();
+    }
+    return false;
+  }
+
+  /** Ends a write begun by `brokerEnter`. */
+  brokerLeave(): void {
+    this.#leave();
+  }
+
+  /** Writes item `k` with the guard held by the caller (`brokerEnter`). */
+  put(k: number, v: number): void {
+    this.#put(k, v);
+  }
+
+  /** `add` with the guard held by the caller (`brokerEnter`). */
+  putAdd(k: number, n: number): number {
+    const items = this.#items;
+    if (this.#big) {
+      const big = items as BigInt64Array;
+      big[k] = (big[k] as bigint) + BigInt.asIntN(64, BigInt(n));
+      return Number(big[k] as bigint);
+    }
+    if (this.#typecode === 'f' || this.#typecode === 'd') {
+      items[k] = (items[k] as number) + n;
+      return items[k] as number;
+    }
+    const next = this.#coerce((items[k] as number) + this.#coerce(n));
+    items[k] = next;
+    return next;
+  }
+
+  #put(k: number, v: number): void {
+    if (this.#big) (this.#items as BigInt64Array)[k] = BigInt(v);
+    else this.#items[k] = v;
+  }
+
+  #enter(me: number): void {
+    const head = this.#head;
+    for (let spins = 0; Atomics.compareExchange(head, GUARD, 0, me) !== 0; spins++) {
+      if (spins >= SPINS) nap();
+    }
+    Atomics.add(head, SEQ, 1);
+  }
+
+  #leave(): void {
+    Atomics.add(this.#head, SEQ, 1);
+    Atomics.store(this.#head, GUARD, 0);
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * Which way this thread reaches the shared numbers of multiprocessing's `Value`s (value-cell.ts)
+ * and `Array`s (array-store.ts): through the broker, or in shared memory. One route for both
+ * kinds and every object, so that the thread's operations stay in program order across all of
+ * them: a store in shared memory must not overtake an operation still on its way to the broker.
+ *
+ * A thread goes through the broker until the broker has the slab (lock-slab.ts `readySlab`) and
+ * has done every Value or Array operation this thread sent it; then it uses shared memory for
+ * good. Every call acts at once — a store or a request sent before the call returns — so none
+ * overtakes an earlier one. The move waits for the broker's answer to a ping sent after the last
+ * operation sent to it: a blocking one for a synchronous call (once), an async one otherwise,
+ * meanwhile the async calls still go to the broker.
+ */
+import { broker } from './broker-client.js';
+import { brokerSync } from './broker-sync.js';
+import { fastSlab, readySlab } from './lock-slab.js';
+
+let inSlab = false;
+/** Operations this thread sent to the broker, and how many the last ping came after. */
+let sent = 0;
+let pingedAfter = -1;
+let pinging = false;
+
+/** Whether this thread uses shared memory for Values and Arrays now (`sync`: it may block to). */
+export function useSlab(sync: boolean): boolean {
+  if (inSlab) return true;
+  if (readySlab() === null) return false;
+  if (sent === 0 || pingedAfter === sent) {
+    inSlab = true;
+    return true;
+  }
+  if (sync) {
+    // Answered after everything this thread sent before it.
+    brokerSync().request('ping', undefined, []);
+    inSlab = true;
+    return true;
+  }
+  if (!pinging) {
+    pinging = true;
+    const after = sent;
+    void broker()
+      .request('ping', undefined, [])
+      .then(
+        () => {
+          pinging = false;
+          pingedAfter = after;
+        },
+        () => {
+          pinging = false;
+        },
+      );
+  }
+  return false;
+}
+
+/** Whether this thread is in shared memory already (no call, no ping). */
+export function inSharedMemory(): boolean {
+  return inSlab;
+}
+
+/** An operation on an object that has shared memory is about to go to the broker. */
+export function sentToBroker(): void {
+  sent++;
+}
+
+/**
+ * The session number an Array write holds the guard under (array-store.ts): the broker must know
+ * it, so that it can free the guard if this thread ends in the middle of a write. A thread whose
+ * hello is not with the broker yet (a child's first write, before its connection is up) makes it
+ * so with a blocking ping, once.
+ */
+export function guardSession(): void {
+  if (fastSlab() !== null) return;
+  brokerSync().request('ping', undefined, []);
+}

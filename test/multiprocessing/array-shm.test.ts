@@ -1,0 +1,325 @@
+/**
+ * multiprocessing Arrays whose items live in shared memory (src/internal/process/array-store.ts):
+ * each access is a load or store in the calling thread, each write and each slice atomic, and
+ * `getObj()` a typed array over the items. Run again by scripts/run-tests.mjs with
+ * WEFT_LOCK_SLAB=0, where the broker keeps the items: both must keep Python's semantics.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { describe, test } from 'node:test';
+import fc from 'fast-check';
+import { arrayPathOf, slabBrokerPath } from '../../src/internal/process/lock-slab.js';
+import { coercer } from '../../src/internal/process/typecodes.js';
+import {
+  Event,
+  IndexError,
+  Process,
+  Queue,
+  RuntimeError,
+  type SharedArray,
+  Array as SharedArrayOf,
+} from '../../src/multiprocessing/index.js';
+import type { TypeCode } from '../../src/threading/typecodes.js';
+import { checkLeaks } from '../support/leaks.js';
+import { slabExpected } from '../support/slab.js';
+import {
+  addEach,
+  holdGuard,
+  readRounds,
+  seeAndWrite,
+  writeRounds,
+} from './fixtures/array-targets.js';
+
+checkLeaks({ graceMs: 3000 });
+
+const PATIENCE = 30_000;
+const root = new URL('../../', import.meta.url).pathname;
+
+/** The Array's file, when this thread has the slab (null otherwise). */
+function fileOf(a: SharedArray): string | null {
+  const at = slabBrokerPath();
+  return at === null ? null : arrayPathOf(at, a._id);
+}
+
+describe('where the items are', () => {
+  test('in a file of their own in /dev/shm when the slab is there, else in the broker', async () => {
+    const a = SharedArrayOf('d', [1.5, 2.5, 3.5]);
+    const path = fileOf(a);
+    assert.equal(path !== null && existsSync(path), slabExpected);
+    if (slabExpected) {
+      const obj = a.getObj();
+      assert.ok(obj instanceof Float64Array);
+      assert.deepEqual([...obj], [1.5, 2.5, 3.5]);
+      // The typed array is the items themselves: a store through it is what the methods read.
+      obj[1] = 9;
+      assert.equal(a.getSync(1), 9);
+      a.setSync(2, 4);
+      assert.equal(obj[2], 4);
+    } else {
+      assert.throws(
+        () => a.getObj(),
+        (e: unknown) => e instanceof RuntimeError && e.code === 'ERR_WEFT_NOT_SHARED',
+      );
+    }
+    assert.deepEqual(await a.toArray(), slabExpected ? [1.5, 9, 4] : [1.5, 2.5, 3.5]);
+  });
+
+  test('getObj is typed by the type code, with 64-bit codes exact as bigints', () => {
+    const q = SharedArrayOf('Q', [-1, 2 ** 53 + 1]);
+    const l = SharedArrayOf('l', [-(2 ** 40)]);
+    const b = SharedArrayOf('b', [127]);
+    // Numbers are read as the nearest double, as a Value's are.
+    assert.deepEqual(q.toArraySync(), [2 ** 64, 2 ** 53]);
+    assert.equal(l.getSync(0), -(2 ** 40));
+    assert.equal(b.getSync(0), 127);
+    if (!slabExpected) return;
+    const qs: BigUint64Array = q.getObj();
+    assert.deepEqual([...qs], [2n ** 64n - 1n, 2n ** 53n]);
+    const ls: BigInt64Array = l.getObj();
+    assert.equal(ls[0], -(2n ** 40n));
+    const bs: Int8Array = b.getObj();
+    assert.equal(bs[0], 127);
+  });
+
+  test("the root removes its Arrays' files when it exits", () => {
+    if (!slabExpected) return;
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '-e',
+        `import('./src/multiprocessing/index.ts').then(async (m) => {
+           const { arrayPathOf, slabBrokerPath } = await import('./src/internal/process/lock-slab.ts');
+           const a = m.Array('i', 1000);
+           a.setSync(0, 1);
+           console.log(arrayPathOf(slabBrokerPath(), a._id));
+         });`,
+      ],
+      // A root of its own: without this process's broker in its environment.
+      { cwd: root, encoding: 'utf8', timeout: PATIENCE, env: { ...process.env, WEFT_BROKER: '' } },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const path = r.stdout.trim();
+    assert.match(path, /^\/dev\/shm\/weft-\d+-[0-9a-z]+\.array-/);
+    assert.equal(existsSync(path), false, 'removed at exit');
+  });
+});
+
+describe('between processes', () => {
+  test('a child sees the items and writes through every method; this process sees its writes', async () => {
+    const a = SharedArrayOf('i', [1, 2, 3, 4, 5]);
+    const out = new Queue<string>();
+    const p = new Process({ target: seeAndWrite, args: [a, out] });
+    p.start();
+    try {
+      assert.equal(await out.get({ timeout: PATIENCE }), '[1,2,3,4,5]');
+      assert.equal(await out.get({ timeout: PATIENCE }), '10');
+      assert.equal(await out.get({ timeout: PATIENCE }), '[7,8,9,10,10]');
+      assert.deepEqual(a.toArraySync(), [7, 8, 9, 10, 10]);
+      if (slabExpected) assert.deepEqual([...a.getObj()], [7, 8, 9, 10, 10]);
+    } finally {
+      await p.join({ timeout: PATIENCE });
+    }
+    assert.equal(p.exitcode, 0);
+  });
+
+  test('slices are atomic: readers in two processes never see one half written', async () => {
+    // Large enough that a write takes a while, so readers do meet writes under way.
+    const rounds = 300;
+    const size = 20_000;
+    const a = SharedArrayOf('i', size);
+    const out = new Queue<string>();
+    const w = new Process({ target: writeRounds, args: [a, rounds, out] });
+    const r = new Process({ target: readRounds, args: [a, rounds, 100_000, out] });
+    r.start();
+    w.start();
+    let torn = 0;
+    let backwards = 0;
+    try {
+      // This process reads too, while the children run.
+      for (let i = 0; i < 2_000; i++) {
+        const s = i % 2 === 0 ? a.sliceSync() : await a.slice();
+        if (s.some((v) => v !== s[0])) torn++;
+        const first = a.getSync(0);
+        if (a.getSync(-1) < first) backwards++;
+        if (s[0] === rounds) break;
+      }
+      const got = [await out.get({ timeout: PATIENCE }), await out.get({ timeout: PATIENCE })];
+      assert.deepEqual(got.sort(), ['torn 0 backwards 0', 'written']);
+    } finally {
+      await w.join({ timeout: PATIENCE });
+      await r.join({ timeout: PATIENCE });
+    }
+    assert.equal(torn, 0, 'torn slices read here');
+    assert.equal(backwards, 0, 'a later read older than an earlier one');
+    assert.deepEqual(a.toArraySync(), new Array(size).fill(rounds));
+  });
+
+  test('adds from two processes and this one are all counted', async () => {
+    const n = 3_000;
+    const a = SharedArrayOf('h', 3);
+    const out = new Queue<string>();
+    const ps = [0, 1].map(() => new Process({ target: addEach, args: [a, n, out] }));
+    for (const p of ps) p.start();
+    try {
+      for (let i = 0; i < n; i++) await a.add(i % 3, 1);
+      for (const _ of ps) assert.equal(await out.get({ timeout: PATIENCE }), 'added');
+    } finally {
+      for (const p of ps) await p.join({ timeout: PATIENCE });
+    }
+    assert.deepEqual(a.toArraySync(), [3_000, 3_000, 3_000]);
+  });
+
+  test('a child that cannot map the file (WEFT_LOCK_SLAB=0) is served by the broker from it', async () => {
+    const a = SharedArrayOf('Q', [1, 2, 3, 4, 5]);
+    const out = new Queue<string>();
+    const before = process.env.WEFT_LOCK_SLAB;
+    process.env.WEFT_LOCK_SLAB = '0';
+    const p = new Process({ target: seeAndWrite, args: [a, out] });
+    try {
+      p.start();
+    } finally {
+      if (before === undefined) delete process.env.WEFT_LOCK_SLAB;
+      else process.env.WEFT_LOCK_SLAB = before;
+    }
+    try {
+      assert.equal(await out.get({ timeout: PATIENCE }), '[1,2,3,4,5]');
+      assert.equal(await out.get({ timeout: PATIENCE }), '10');
+      assert.equal(await out.get({ timeout: PATIENCE }), '[7,8,9,10,10]');
+      assert.deepEqual(a.toArraySync(), [7, 8, 9, 10, 10]);
+      if (slabExpected) assert.deepEqual([...a.getObj()], [7n, 8n, 9n, 10n, 10n]);
+    } finally {
+      await p.join({ timeout: PATIENCE });
+    }
+    assert.equal(p.exitcode, 0);
+  });
+
+  test('a writer that dies holding the guard, its write half done, holds up nobody', async (t) => {
+    if (!slabExpected) {
+      t.diagnostic('broker alone: no guard to hold');
+      return;
+    }
+    const a = SharedArrayOf('i', [0, 0, 0]);
+    const holding = new Event();
+    const p = new Process({ target: holdGuard, args: [a, holding] });
+    p.start();
+    try {
+      assert.equal(await holding.wait({ timeout: PATIENCE }), true);
+      p.kill();
+    } finally {
+      await p.join({ timeout: PATIENCE });
+    }
+    assert.equal(p.exitcode, -9);
+    // The broker frees the guard, and ends the write, when it reads that the session ended.
+    const head = new Int32Array(a.getObj().buffer, 0, 2);
+    const until = Date.now() + PATIENCE;
+    while (Atomics.load(head, 0) !== 0 && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 5));
+    assert.equal(Atomics.load(head, 0), 0, 'the guard was freed');
+    assert.equal(Atomics.load(head, 1) % 2, 0, 'no write is under way');
+    a.setSync(1, 5);
+    assert.deepEqual(a.sliceSync(), [1, 5, 0]);
+  });
+});
+
+/** Python's answer for one Array operation, on a model of the items (numbers, or bigints). */
+const CODES: TypeCode[] = ['b', 'B', 'h', 'H', 'i', 'I', 'q', 'Q', 'f', 'd'];
+type Op =
+  | { k: 'set'; i: number; v: number }
+  | { k: 'add'; i: number; v: number }
+  | { k: 'get'; i: number }
+  | { k: 'slice'; s: number | null; e: number | null }
+  | { k: 'setSlice'; s: number | null; e: number | null; v: number };
+
+describe('semantics', () => {
+  test("every operation answers as a model of Python's Array does (fast-check)", async () => {
+    const index = fc.integer({ min: -10, max: 10 });
+    const bound = fc.option(fc.integer({ min: -10, max: 10 }), { nil: null });
+    const value = fc.integer({ min: -(2 ** 40), max: 2 ** 40 });
+    const op: fc.Arbitrary<Op> = fc.oneof(
+      fc.record({ k: fc.constant('set' as const), i: index, v: value }),
+      fc.record({ k: fc.constant('add' as const), i: index, v: value }),
+      fc.record({ k: fc.constant('get' as const), i: index }),
+      fc.record({ k: fc.constant('slice' as const), s: bound, e: bound }),
+      fc.record({ k: fc.constant('setSlice' as const), s: bound, e: bound, v: value }),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...CODES),
+        fc.integer({ min: 0, max: 6 }),
+        fc.array(op, { maxLength: 30 }),
+        fc.boolean(),
+        async (code, length, ops, sync) => {
+          const a = SharedArrayOf(code, length);
+          const big = code === 'q' || code === 'Q';
+          const c = coercer(code);
+          // The model: what Python's ctypes array holds, exactly (64-bit codes as bigints).
+          const wrap = (v: bigint): bigint =>
+            code === 'q' ? BigInt.asIntN(64, v) : BigInt.asUintN(64, v);
+          const model: (number | bigint)[] = new Array(length).fill(big ? 0n : 0);
+          const show = (x: number | bigint): number => Number(x);
+          const at = (i: number): number | null => {
+            const k = i < 0 ? i + length : i;
+            return k < 0 || k >= length ? null : k;
+          };
+          const span = (s: number | null, e: number | null): [number, number] => {
+            const f = (x: number | null, d: number) =>
+              x === null ? d : x < 0 ? Math.max(x + length, 0) : Math.min(x, length);
+            const first = f(s, 0);
+            return [first, Math.max(f(e, length), first)];
+          };
+          for (const o of ops) {
+            if (o.k === 'set' || o.k === 'add' || o.k === 'get') {
+              const k = at(o.i);
+              const call =
+                o.k === 'set'
+                  ? sync
+                    ? async () => a.setSync(o.i, o.v)
+                    : () => a.set(o.i, o.v)
+                  : o.k === 'add'
+                    ? () => a.add(o.i, o.v)
+                    : sync
+                      ? async () => a.getSync(o.i)
+                      : () => a.get(o.i);
+              if (k === null) {
+                await assert.rejects(call(), IndexError);
+                continue;
+              }
+              const got = await call();
+              if (o.k === 'get') {
+                assert.equal(got, show(model[k] as number | bigint));
+                continue;
+              }
+              if (big) {
+                const prev = o.k === 'add' ? (model[k] as bigint) : 0n;
+                model[k] = wrap(prev + BigInt(o.v));
+              } else if (code === 'f' || code === 'd') {
+                model[k] = c((o.k === 'add' ? (model[k] as number) : 0) + o.v);
+              } else {
+                model[k] = c((o.k === 'add' ? (model[k] as number) : 0) + c(o.v));
+              }
+              if (o.k === 'add') assert.equal(got, show(model[k] as number | bigint));
+              continue;
+            }
+            const [first, end] = span(o.s, o.e);
+            if (o.k === 'slice') {
+              const got = sync ? a.sliceSync(o.s, o.e) : await a.slice(o.s, o.e);
+              assert.deepEqual(got, model.slice(first, end).map(show));
+              continue;
+            }
+            // A slice takes as many items as it holds, the same value each here.
+            const items = new Array<number>(end - first).fill(o.v);
+            if (sync) a.setSliceSync(o.s, o.e, items);
+            else await a.setSlice(o.s, o.e, items);
+            for (let k = first; k < end; k++) model[k] = big ? wrap(BigInt(o.v)) : c(o.v);
+            assert.throws(() => a.setSliceSync(o.s, o.e, [...items, 1]), RangeError);
+          }
+          assert.deepEqual(a.toArraySync(), model.map(show));
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+});

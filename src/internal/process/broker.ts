@@ -6,8 +6,10 @@
  * this broker on a worker thread — it keeps answering while the root's main thread is busy —
  * listening on a Unix socket; every process of the tree (children, grandchildren) connects to it
  * directly. Where the shm addon is built, a lock's word and a Value's number also live in a
- * file-backed shared mapping (lock-slab.ts): taking a free lock or reading a Value needs no
- * message, and the broker serves what waits (broker-lock.ts, value-cell.ts).
+ * file-backed shared mapping (lock-slab.ts), and an Array's items in a file of their own
+ * (array-store.ts): taking a free lock or reading a Value or an Array item needs no message,
+ * and the broker serves what waits (broker-lock.ts, value-cell.ts) and the threads that cannot
+ * map an Array's file.
  *
  *   process A ──socket──┐                         ┌── objects by id: state + waiter lists
  *   process B ──socket──┼──▶ broker thread (root) ─┤

@@ -48,7 +48,8 @@
  *   - Slots are never reused: a lock's slot is its for the tree's lifetime. Past SLAB_SLOTS locks,
  *     new ones are served by the broker alone.
  *   - A `Value` takes a slot too and keeps its number there instead (value-cell.ts has that
- *     slot's layout); nothing else reads a Value's slot as a lock word.
+ *     slot's layout); nothing else reads a Value's slot as a lock word. An `Array` takes no slot:
+ *     its items are in a file of their own beside the slab (`arrayPathOf`, array-store.ts).
  */
 import { readdirSync, unlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';

@@ -149,6 +149,12 @@ export const expectations: Record<string, (out: string) => void> = {
     assert.equal(opposite.match(/got both locks/g)?.length, 1);
     assert.match(same, /teller-1: got both locks\n {2}teller-2: got both locks/);
   },
+  '73-shared-memory-value-array': (out) => {
+    // Python's docs example, line for line: what the child wrote, seen by the parent.
+    assert.match(out, /^num\.value = 3\.1415927$/m);
+    assert.match(out, /^arr\[:\] = \[0, -1, -2, -3, -4, -5, -6, -7, -8, -9\]$/m);
+    assert.match(out, /into one shared Array; the parent's sum is exact/);
+  },
   '66-ticket-counter-processes': (out) => {
     const expected = Number(out.match(/= (\d+) tickets expected/)?.[1]);
     assert.ok(expected > 0);

@@ -72,6 +72,15 @@ export class Lock {
   /** @internal */ _holder: WaitingTask | null = null;
   /** @internal */ readonly _detect: boolean;
   private readonly waiters = new WaiterList();
+  /** The waiter `release` last handed the lock to, until the next hand-over (see `spare`). */
+  private granted: Waiter<boolean> | null = null;
+  /**
+   * A finished waiter of this lock that nothing else reaches any more (`Waiter.reusable`), for
+   * the next contended acquire to reuse: a lock passed back and forth between tasks then makes
+   * no new waiter per hand-over. It is the one handed the lock before the last: by the next
+   * hand-over the task it woke has resumed (the one handed it last has not, usually).
+   */
+  private spare: Waiter<boolean> | null = null;
   readonly name: string;
 
   constructor(options: LockOptions = {}) {
@@ -104,12 +113,18 @@ export class Lock {
       return TRUE;
     }
     // Contended, no options: nothing to parse, no timer, no signal.
-    const w = new Waiter<boolean>(this);
+    let w = this.spare;
+    if (w !== null) {
+      this.spare = null;
+      w.reuse(currentContext() as WaitingTask | null, revokeGrant);
+    } else {
+      w = new Waiter<boolean>(this);
+      w.onRevoke = revokeGrant;
+    }
     if (this._detect && w.task !== null) {
       const cycle = this.findCycle(w.task);
       if (cycle !== null) return Promise.reject(deadlock(cycle));
     }
-    w.onRevoke = revokeGrant;
     this.waiters.push(w);
     return w.block();
   }
@@ -180,8 +195,15 @@ export class Lock {
     if (w === null) {
       this._locked = false;
       this._holder = null;
+      this.granted = null;
     } else {
       this._holder = w.task;
+      const g = this.granted;
+      if (g?.reusable()) {
+        g.task = null; // holds no task while spare
+        this.spare = g;
+      }
+      this.granted = w;
       w.wake(true);
     }
   }

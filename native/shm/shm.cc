@@ -42,9 +42,9 @@ struct Mapping {
   size_t size;
 };
 
-// One mapping per file per process, shared by its threads (each isolate gets its own
-// SharedArrayBuffer over the same pages). Never unmapped: a lock word may be read by any thread
-// until the process ends. Its buffers are freed with V8's own empty deleter, not a function of
+// One mapping per file (device and inode) per process, shared by its threads (each isolate
+// gets its own SharedArrayBuffer over the same pages). Never unmapped: a lock word may be read by
+// any thread until the process ends. Its buffers are freed with V8's own empty deleter, not a function of
 // this library: a worker that loaded it and ends frees its buffers as its isolate is torn down,
 // and a deleter in this library would then be called from code that may be unloaded (the
 // library is also linked -z nodelete, binding.gyp, so the cache outlives such a worker).
@@ -83,26 +83,30 @@ void Map(const FunctionCallbackInfo<Value>& info) {
   Mapping m{nullptr, 0};
   {
     std::lock_guard<std::mutex> guard(mappings_mutex);
-    auto found = mappings->find(*path);
+    int fd = open(*path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
+    if (fd < 0) {
+      Throw(isolate, std::string("map: open ") + *path + ": " + strerror(errno));
+      return;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+      int e = errno;
+      close(fd);
+      Throw(isolate, std::string("map: stat ") + *path + ": " + strerror(e));
+      return;
+    }
+    // By the file itself, not its name: a name removed and made again (a SharedMemory unlinked
+    // and created anew) is another file, which must not be served the old one's pages.
+    std::string key = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+    auto found = mappings->find(key);
     if (found != mappings->end()) {
+      close(fd);
       m = found->second;
     } else {
-      int fd = open(*path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
-      if (fd < 0) {
-        Throw(isolate, std::string("map: open ") + *path + ": " + strerror(errno));
-        return;
-      }
       // The slab's creator (keep) holds the file open with a shared lock for as long as it
-      // lives: that is how `abandoned()` tells a file whose root is gone (a pid alone cannot: another pid
-      // namespace sharing /dev/shm has its own pids).
+      // lives: that is how `abandoned()` tells a file whose root is gone (a pid alone cannot:
+      // another pid namespace sharing /dev/shm has its own pids).
       if (keep) flock(fd, LOCK_SH);
-      struct stat st;
-      if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        Throw(isolate, std::string("map: stat ") + *path + ": " + strerror(e));
-        return;
-      }
       if (static_cast<size_t>(st.st_size) < size) {
         if (!create) {
           close(fd);
@@ -128,7 +132,7 @@ void Map(const FunctionCallbackInfo<Value>& info) {
         return;
       }
       m = Mapping{p, size};
-      mappings->emplace(*path, m);
+      mappings->emplace(key, m);
     }
   }
   if (m.size != size) {

@@ -109,6 +109,28 @@ export class AttributeError extends WeftError {
   }
 }
 
+/**
+ * Python's `FileExistsError` from `SharedMemory({ name, create: true })`: a segment of that name
+ * exists already. `code` is Node's `'EEXIST'`.
+ */
+export class FileExistsError extends WeftError {
+  static override readonly kind: string = 'FileExistsError';
+  constructor(message: string, code = 'EEXIST', options?: ErrorOptions) {
+    super(message, code, options);
+  }
+}
+
+/**
+ * Python's `FileNotFoundError` from `SharedMemory({ name })` or `unlink()`: no segment has that
+ * name (never made, or unlinked). `code` is Node's `'ENOENT'`.
+ */
+export class FileNotFoundError extends WeftError {
+  static override readonly kind: string = 'FileNotFoundError';
+  constructor(message: string, code = 'ENOENT', options?: ErrorOptions) {
+    super(message, code, options);
+  }
+}
+
 // The broker raises these by name (it imports no public module); the client rebuilds them here.
 for (const cls of [
   AttributeError,
@@ -116,6 +138,8 @@ for (const cls of [
   BufferTooShort,
   Empty,
   EOFError,
+  FileExistsError,
+  FileNotFoundError,
   Full,
   IndexError,
   KeyError,

@@ -6,7 +6,7 @@
 export { registerUserErrorClass as registerErrorClass } from '../internal/serialize.js';
 export { TaskReferenceError, task } from '../internal/task-ref.js';
 export type { TypeCode } from '../threading/typecodes.js';
-export { Array, SharedArray } from './array.js';
+export { Array, type ItemViewOf, SharedArray } from './array.js';
 export { AsyncResult } from './async-result.js';
 export { Barrier, type BarrierOptions } from './barrier.js';
 export { BoundedSemaphore } from './bounded-semaphore.js';
@@ -21,6 +21,8 @@ export {
   DeadlockError,
   Empty,
   EOFError,
+  FileExistsError,
+  FileNotFoundError,
   Full,
   IndexError,
   KeyError,
@@ -44,5 +46,6 @@ export { cpuCount, Process, type ProcessOptions } from './process.js';
 export { type GetOptions, type PutOptions, Queue, type QueueOptions } from './queue.js';
 export { RLock } from './rlock.js';
 export { Semaphore } from './semaphore.js';
+export { SharedMemory, type SharedMemoryOptions } from './shared-memory.js';
 export { SimpleQueue } from './simple-queue.js';
 export { type SharedOptions, SharedValue, Value } from './value.js';

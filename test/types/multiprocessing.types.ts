@@ -136,3 +136,19 @@ export async function queues(
   // @ts-expect-error
   await s.put('1');
 }
+
+declare const SharedMemory: typeof mp.SharedMemory;
+
+/** SharedMemory: Python's keywords in one options object, each of its own type. */
+export function shared_memory(): void {
+  const shm = new SharedMemory({ create: true, size: 8 });
+  const _b: Expect<Equal<typeof shm.buf, Uint8Array>> = true;
+  const _n: Expect<Equal<typeof shm.name, string>> = true;
+  new SharedMemory({ name: shm.name });
+  // @ts-expect-error: size is a number of bytes
+  new SharedMemory({ create: true, size: '8' });
+  // @ts-expect-error: Python's positional name is the `name` option
+  new SharedMemory('wnsm_1');
+  // @ts-expect-error: name is read-only
+  shm.name = 'other';
+}

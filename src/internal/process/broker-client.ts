@@ -49,6 +49,7 @@ import {
   joinSlab,
   mapSlab,
   removeArrayFiles,
+  removeLeakedBlocks,
   slabPathOf,
   sweepStaleSlabs,
 } from './lock-slab.js';
@@ -201,8 +202,10 @@ function startBrokerThread(path: string): void {
   sweepStaleSlabs();
   w.unref();
   process.once('exit', () => {
-    // The Arrays first: a sweep takes Array files left without a slab for a finished exit's.
+    // The Arrays and blocks first: a sweep takes those left without a slab for a finished
+    // exit's.
     removeArrayFiles(path);
+    removeLeakedBlocks(path);
     for (const file of [path, slabPathOf(path)]) {
       try {
         unlinkSync(file);

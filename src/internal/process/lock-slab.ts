@@ -79,20 +79,21 @@ export function slotOffset(slot: number): number {
   return wordIndex(slot) * 4;
 }
 
-type ShmAddon = {
+export type ShmAddon = {
   map(path: string, size: number, create: boolean, keep?: boolean): SharedArrayBuffer;
   abandoned(path: string): boolean;
 };
 let addon: ShmAddon | null | undefined;
 
-function loadAddon(): ShmAddon | null {
+/**
+ * The shm addon (native/shm/shm.cc), or null: not built (no compiler), not Linux, or
+ * WEFT_NO_NATIVE=1. `SharedMemory` needs only this; the slab and Array files also need
+ * WEFT_LOCK_SLAB not 0 (`loadAddon`).
+ */
+export function shmAddon(): ShmAddon | null {
   if (addon !== undefined) return addon;
   let found: ShmAddon | null = null;
-  if (
-    process.env.WEFT_LOCK_SLAB !== '0' &&
-    process.env.WEFT_NO_NATIVE !== '1' &&
-    process.platform === 'linux'
-  ) {
+  if (process.env.WEFT_NO_NATIVE !== '1' && process.platform === 'linux') {
     try {
       // src/internal/process/ and dist/internal/process/ are both three levels below the root.
       found = createRequire(import.meta.url)(
@@ -104,6 +105,15 @@ function loadAddon(): ShmAddon | null {
   }
   addon = found;
   return found;
+}
+
+/** WEFT_LOCK_SLAB=0, as read at this thread's first use of the slab. */
+let slabOff: boolean | undefined;
+
+/** The addon for the slab and Array files: null also with WEFT_LOCK_SLAB=0. */
+function loadAddon(): ShmAddon | null {
+  slabOff ??= process.env.WEFT_LOCK_SLAB === '0';
+  return slabOff ? null : shmAddon();
 }
 
 /** The slab's file for the broker at `brokerPath`: /dev/shm/<its name>.locks. */
@@ -141,6 +151,43 @@ export function mapArrayFile(
 /** The broker path this thread joined the slab of (`joinSlab`), or null. */
 export function slabBrokerPath(): string | null {
   return mine === null ? null : mineFor;
+}
+
+/**
+ * The marker of a `SharedMemory` block named `name` made in the tree of the broker at
+ * `brokerPath` (src/multiprocessing/shared-memory.ts): /dev/shm/<its name>.shm-<name>, an empty
+ * file. The root removes at its exit the blocks whose markers are left (never unlinked).
+ */
+export function blockMarkerOf(brokerPath: string, name: string): string {
+  return join('/dev/shm', `${basename(brokerPath).replace(/\.sock$/, '')}.shm-${name}`);
+}
+
+/**
+ * The root, at exit: removes the `SharedMemory` blocks made in its tree and never unlinked, and
+ * says so on stderr, as Python's resource tracker warns of leaked shared_memory objects.
+ */
+export function removeLeakedBlocks(brokerPath: string): void {
+  const prefix = `${basename(brokerPath).replace(/\.sock$/, '')}.shm-`;
+  let names: string[];
+  try {
+    names = readdirSync('/dev/shm');
+  } catch {
+    return;
+  }
+  const leaked: string[] = [];
+  for (const marker of names) {
+    if (!marker.startsWith(prefix)) continue;
+    const block = marker.slice(prefix.length);
+    if (names.includes(block)) {
+      remove(block);
+      leaked.push(block);
+    }
+    remove(marker);
+  }
+  if (leaked.length > 0)
+    process.stderr.write(
+      `weft: ${leaked.length} SharedMemory block(s) made and never unlinked, removed at exit: ${leaked.join(', ')} (call unlink() when done with a block)\n`,
+    );
 }
 
 /** Removes the Array files beside the slab of the broker at `brokerPath` (the root, at exit). */
@@ -213,9 +260,10 @@ export function sweepStaleSlabs(): void {
     if (gone(Number(m[2])) && a.abandoned(join('/dev/shm', name))) stale.add(m[1] as string);
   }
   for (const name of names) {
-    // A root's Array files go with its slab; one left without a slab is from a root whose exit
-    // was cut short between the two (it removes its Arrays first), and the slab it had is gone.
-    const m = /^(weft-(\d+)-[0-9a-z]+)\.array-/.exec(name);
+    // A root's Array files (and SharedMemory markers: the blocks stay, as Python's do when its
+    // resource tracker is killed) go with its slab; one left without a slab is from a root whose
+    // exit was cut short between the two (it removes them first), and the slab it had is gone.
+    const m = /^(weft-(\d+)-[0-9a-z]+)\.(array|shm)-/.exec(name);
     const base = m?.[1];
     if (base === undefined) continue;
     if (stale.has(base) || (!slabs.has(base) && gone(Number(m?.[2])))) remove(name);

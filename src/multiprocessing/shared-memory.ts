@@ -1,0 +1,222 @@
+/**
+ * Python's `multiprocessing.shared_memory.SharedMemory`: a block of memory with a name, which any
+ * process can attach to by that name and read and write in place, with no broker and no copy.
+ * The block is a file in /dev/shm (POSIX shared memory, as Python's `shm_open`), mapped by the
+ * shm addon (native/shm/shm.cc); `buf` is a `Uint8Array` over it, whose `buffer` is a
+ * `SharedArrayBuffer`, so typed arrays of any width and `Atomics` work on it.
+ *
+ * Lifetime, as in Python: the block lives until some process calls `unlink()`; `close()` only
+ * ends this handle's use of it. A block made in a weft program and never unlinked is removed
+ * when the program's root process exits, with a warning, as Python's resource tracker removes
+ * leaked segments at shutdown (each creation leaves a marker beside the lock slab for that).
+ *
+ * Differences from Python, all of Node's making: `close()` does not unmap the memory (a
+ * `SharedArrayBuffer` may still be referenced anywhere in the thread; the mapping goes with the
+ * process), and a `SharedMemory` handle crossing to a child or a thread attaches there by name.
+ */
+import { randomBytes } from 'node:crypto';
+import { closeSync, openSync, statSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { describeValue, RuntimeError } from '../internal/errors.js';
+import { ensureBroker } from '../internal/process/broker-client.js';
+import { blockMarkerOf, shmAddon } from '../internal/process/lock-slab.js';
+import { kShared, registerSharedKind, type SharedState } from '../internal/serialize.js';
+import { FileExistsError, FileNotFoundError } from './errors.js';
+
+export interface SharedMemoryOptions {
+  /** The block's name (a file name in /dev/shm); with `create` and no name, a fresh one. */
+  name?: string | null;
+  /** Make a new block (`true`), or attach to the existing one named `name` (the default). */
+  create?: boolean;
+  /** Bytes of a new block (> 0). Ignored when attaching: the block has its own size. */
+  size?: number;
+}
+
+/** Names weft gives blocks made without one (Python's are `psm_` + 8 hex digits). */
+const PREFIX = 'wnsm_';
+/** A name is one file of /dev/shm: no slash, no leading dot. */
+const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$/;
+/** The addon maps at most 1 GiB. */
+const MAX_BYTES = 1 << 30;
+
+/** Where the block named `name` is. */
+function pathOf(name: string): string {
+  return join('/dev/shm', name);
+}
+
+export class SharedMemory {
+  /** The block's name: what another process passes to attach to it. */
+  readonly name: string;
+  /** Its size in bytes. */
+  readonly size: number;
+  #buf: Uint8Array | null;
+
+  constructor(options: SharedMemoryOptions = {}) {
+    if (typeof options !== 'object' || options === null)
+      throw new TypeError(
+        `SharedMemory options must be an object: received ${describeValue(options)}`,
+      );
+    const { name = null, create = false, size = 0 } = options;
+    if (name !== null && typeof name !== 'string')
+      throw new TypeError(`SharedMemory name must be a string: received ${describeValue(name)}`);
+    if (typeof create !== 'boolean')
+      throw new TypeError(
+        `SharedMemory create must be a boolean: received ${describeValue(create)}`,
+      );
+    if (typeof size !== 'number' || !Number.isInteger(size) || size < 0)
+      throw new RangeError(
+        `SharedMemory size must be an integer >= 0: received ${describeValue(size)}`,
+      );
+    if (name === null && !create)
+      throw new RangeError("SharedMemory: 'name' can only be left out with create: true");
+    if (name !== null && !NAME.test(name))
+      throw new RangeError(
+        `SharedMemory name must be a file name of /dev/shm (letters, digits, '_', '.', '-'; no '/', not starting with '.'; at most 255): received ${describeValue(name)}`,
+      );
+    if (create && size === 0)
+      throw new RangeError(
+        'SharedMemory size must be a positive number of bytes with create: true',
+      );
+    if (size > MAX_BYTES)
+      throw new RangeError(
+        `SharedMemory size is at most 1 GiB (${MAX_BYTES} bytes): received ${describeValue(size)}`,
+      );
+    const addon = shmAddon();
+    if (addon === null)
+      throw new RuntimeError(
+        'SharedMemory needs the shm addon (native/shm, built by npm install where a C++ compiler is) on Linux, and WEFT_NO_NATIVE unset',
+        'ERR_WEFT_NO_SHM',
+      );
+    let sab: SharedArrayBuffer;
+    if (create) {
+      const made = name ?? freshName();
+      const path = pathOf(made);
+      // Made exclusively here (Python's O_CREAT | O_EXCL), sized and mapped by the addon.
+      if (name !== null) {
+        try {
+          closeSync(openSync(path, 'wx', 0o600));
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code === 'EEXIST')
+            throw new FileExistsError(
+              `SharedMemory: a block named '${made}' exists already: attach to it with { name: '${made}' }, or choose another name`,
+            );
+          throw e;
+        }
+      }
+      try {
+        sab = addon.map(path, size, true, false);
+      } catch (e) {
+        rmQuietly(path);
+        throw new RuntimeError(
+          `SharedMemory: could not make a block of ${size} bytes in /dev/shm: ${(e as Error).message}`,
+          'ERR_WEFT_NO_SHM',
+        );
+      }
+      this.name = made;
+      this.size = size;
+      // Python's resource tracker: a block never unlinked goes when the program ends.
+      try {
+        closeSync(openSync(blockMarkerOf(ensureBroker(), made), 'w', 0o600));
+      } catch {
+        // no marker: the block outlives the program, as it would with Python's track=False
+      }
+    } else {
+      const at = name as string;
+      const path = pathOf(at);
+      let bytes: number;
+      try {
+        bytes = statSync(path).size;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+          throw new FileNotFoundError(
+            `SharedMemory: no block named '${at}' (never made, or unlinked): make it with { name: '${at}', create: true, size }`,
+          );
+        throw e;
+      }
+      if (bytes === 0)
+        throw new RangeError(`SharedMemory: the block named '${at}' is empty: nothing to map`);
+      if (bytes > MAX_BYTES)
+        throw new RangeError(
+          `SharedMemory: the block named '${at}' is over 1 GiB (${bytes} bytes)`,
+        );
+      sab = addon.map(path, bytes, false, false);
+      this.name = at;
+      this.size = bytes;
+    }
+    this.#buf = new Uint8Array(sab);
+  }
+
+  /**
+   * The block's bytes, in place (Python's `buf`): a `Uint8Array` over a `SharedArrayBuffer`;
+   * `new Float64Array(shm.buf.buffer)` views it by another type.
+   * @throws RuntimeError after `close()` (Python's `buf` is then None).
+   */
+  get buf(): Uint8Array {
+    if (this.#buf === null)
+      throw new RuntimeError(
+        `SharedMemory '${this.name}' is closed: attach again with { name: '${this.name}' }`,
+        'ERR_WEFT_CLOSED',
+      );
+    return this.#buf;
+  }
+
+  /** Ends this handle's use of the block (the block itself stays: see `unlink`). Idempotent. */
+  close(): void {
+    this.#buf = null;
+  }
+
+  /**
+   * Removes the block's name, as Python's `unlink()`: no process can attach to it any more; the
+   * memory goes once every process that mapped it has ended. Call it once, from one process.
+   * @throws FileNotFoundError when it was unlinked already.
+   */
+  unlink(): void {
+    try {
+      unlinkSync(pathOf(this.name));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+        throw new FileNotFoundError(
+          `SharedMemory: no block named '${this.name}' (unlinked already)`,
+        );
+      throw e;
+    }
+    const broker = process.env.WEFT_BROKER;
+    if (broker) rmQuietly(blockMarkerOf(broker, this.name));
+  }
+
+  toString(): string {
+    return `SharedMemory('${this.name}', size=${this.size})`;
+  }
+
+  /** Crosses to a thread or a process as its name: attached there (Python pickles it so). */
+  [kShared](): SharedState {
+    return { kind: 'mp:SharedMemory', state: { name: this.name } };
+  }
+}
+
+registerSharedKind(
+  'mp:SharedMemory',
+  (s) => new SharedMemory({ name: s.name as string }),
+  import.meta.url,
+);
+
+/** A name no block has now (Python's `_make_filename`, with weft's prefix). */
+function freshName(): string {
+  for (;;) {
+    const name = `${PREFIX}${randomBytes(4).toString('hex')}`;
+    try {
+      closeSync(openSync(pathOf(name), 'wx', 0o600));
+      return name;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+  }
+}
+
+function rmQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // gone already
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * multiprocessing's SharedMemory (Python's multiprocessing.shared_memory.SharedMemory): named
+ * blocks of /dev/shm that any process attaches to by name, read and written in place.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { describe, test } from 'node:test';
+import {
+  FileExistsError,
+  FileNotFoundError,
+  Process,
+  Queue,
+  RuntimeError,
+  SharedMemory,
+} from '../../src/multiprocessing/index.js';
+import { Thread } from '../../src/threading/index.js';
+import { checkLeaks } from '../support/leaks.js';
+import { touchBlock } from './fixtures/array-targets.js';
+
+checkLeaks({ graceMs: 3000 });
+
+const PATIENCE = 30_000;
+const root = new URL('../../', import.meta.url).pathname;
+const shmThere =
+  existsSync(`${root}native/shm/build/Release/weft_shm.node`) && existsSync('/dev/shm');
+
+/** A block made for one test, unlinked after it whatever happens. */
+async function withBlock(size: number, fn: (shm: SharedMemory) => Promise<void> | void) {
+  const shm = new SharedMemory({ create: true, size });
+  try {
+    await fn(shm);
+  } finally {
+    try {
+      shm.unlink();
+    } catch {
+      // unlinked by the test
+    }
+  }
+}
+
+describe('SharedMemory', { skip: !shmThere && 'no shm addon or /dev/shm' }, () => {
+  test('a block made here and attached by name are the same bytes', async () => {
+    await withBlock(64, (shm) => {
+      assert.match(shm.name, /^wnsm_[0-9a-f]{8}$/);
+      assert.equal(shm.size, 64);
+      assert.equal(String(shm), `SharedMemory('${shm.name}', size=64)`);
+      assert.ok(shm.buf.buffer instanceof SharedArrayBuffer);
+      assert.deepEqual([...shm.buf.subarray(0, 4)], [0, 0, 0, 0], 'a new block reads as zero');
+      shm.buf.set([1, 2, 3]);
+      const other = new SharedMemory({ name: shm.name, size: 1 });
+      assert.equal(other.size, 64, 'attached: the size is the block’s own');
+      assert.deepEqual([...other.buf.subarray(0, 3)], [1, 2, 3]);
+      new Float64Array(other.buf.buffer)[7] = 0.5;
+      assert.equal(new Float64Array(shm.buf.buffer)[7], 0.5);
+      other.close();
+    });
+  });
+
+  test('Python’s errors: FileExistsError, FileNotFoundError; buf after close', async () => {
+    await withBlock(8, (shm) => {
+      assert.throws(
+        () => new SharedMemory({ name: shm.name, create: true, size: 8 }),
+        (e: unknown) => e instanceof FileExistsError && (e as FileExistsError).code === 'EEXIST',
+      );
+      const other = new SharedMemory({ name: shm.name });
+      other.close();
+      other.close();
+      assert.throws(() => other.buf, RuntimeError);
+      assert.equal(shm.buf.length, 8, 'closing one handle leaves the others');
+      shm.unlink();
+      assert.throws(
+        () => shm.unlink(),
+        (e: unknown) =>
+          e instanceof FileNotFoundError && (e as FileNotFoundError).code === 'ENOENT',
+      );
+      assert.throws(() => new SharedMemory({ name: shm.name }), FileNotFoundError);
+    });
+  });
+
+  test('bad options are TypeError or RangeError (Python’s ValueError), and make nothing', () => {
+    assert.throws(() => new SharedMemory(), RangeError, 'no name without create');
+    assert.throws(() => new SharedMemory({ create: true }), RangeError, 'size 0');
+    assert.throws(() => new SharedMemory({ create: true, size: -1 }), RangeError);
+    assert.throws(() => new SharedMemory({ create: true, size: 1.5 }), RangeError);
+    assert.throws(() => new SharedMemory({ create: true, size: 2 ** 31 }), RangeError);
+    assert.throws(() => new SharedMemory({ name: 'a/b' }), RangeError);
+    assert.throws(() => new SharedMemory({ name: '..' }), RangeError);
+    assert.throws(() => new SharedMemory({ name: 7 as never }), TypeError);
+    assert.throws(() => new SharedMemory({ create: 'yes' as never, size: 1 }), TypeError);
+    assert.throws(() => new SharedMemory(null as never), TypeError);
+  });
+
+  test('a name unlinked and made again is a new block, not the old pages', async () => {
+    const name = `weft-test-${process.pid}-again`;
+    const first = new SharedMemory({ name, create: true, size: 16 });
+    first.buf[0] = 7;
+    first.unlink();
+    const again = new SharedMemory({ name, create: true, size: 16 });
+    try {
+      assert.equal(again.buf[0], 0, 'the new block reads as zero');
+      again.buf[1] = 5;
+      assert.equal(first.buf[1], 0, 'the old handle keeps the old pages');
+      assert.equal(new SharedMemory({ name }).buf[1], 5);
+    } finally {
+      again.unlink();
+    }
+  });
+
+  test('a child attaches by name, or through the handle itself, and its writes are seen here', async () => {
+    await withBlock(4, async (shm) => {
+      shm.buf[0] = 9;
+      const out = new Queue<string>();
+      const p = new Process({ target: touchBlock, args: [shm.name, shm, out] });
+      p.start();
+      try {
+        assert.equal(await out.get({ timeout: PATIENCE }), '4 9 9 true');
+      } finally {
+        await p.join({ timeout: PATIENCE });
+      }
+      assert.equal(p.exitcode, 0);
+      assert.equal(shm.buf[1], 42);
+    });
+  });
+
+  test('a thread attaches too', async () => {
+    await withBlock(4, async (shm) => {
+      shm.buf[0] = 3;
+      const out = new Queue<string>();
+      const t = new Thread({ target: touchBlock, args: [shm.name, shm, out] });
+      t.start();
+      assert.equal(await out.get({ timeout: PATIENCE }), '4 3 3 true');
+      await t.join();
+      assert.equal(shm.buf[1], 42);
+    });
+  });
+
+  test('a block never unlinked is removed when the program ends, with a warning', () => {
+    const script = (unlink: boolean) => `
+      import('./src/multiprocessing/index.ts').then((m) => {
+        const shm = new m.SharedMemory({ create: true, size: 8 });
+        console.log(shm.name);
+        ${unlink ? 'shm.unlink();' : ''}
+      });`;
+    for (const unlink of [false, true]) {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', script(unlink)], {
+        cwd: root,
+        encoding: 'utf8',
+        timeout: PATIENCE,
+        env: { ...process.env, WEFT_BROKER: '' },
+      });
+      assert.equal(r.status, 0, r.stderr);
+      const name = r.stdout.trim();
+      assert.equal(existsSync(`/dev/shm/${name}`), false, 'gone after the program');
+      if (unlink) assert.doesNotMatch(r.stderr, /never unlinked/);
+      else
+        assert.match(
+          r.stderr,
+          new RegExp(
+            `1 SharedMemory block\\(s\\) made and never unlinked, removed at exit: ${name}`,
+          ),
+        );
+    }
+  });
+
+  test('without the shm addon: a RuntimeError that says what is missing', () => {
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '-e',
+        `import('./src/multiprocessing/index.ts').then((m) => {
+           try { new m.SharedMemory({ create: true, size: 8 }); } catch (e) { console.log(e.name, e.code); }
+         });`,
+      ],
+      {
+        cwd: root,
+        encoding: 'utf8',
+        timeout: PATIENCE,
+        env: { ...process.env, WEFT_NO_NATIVE: '1', WEFT_BROKER: '' },
+      },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), 'RuntimeError ERR_WEFT_NO_SHM');
+  });
+});

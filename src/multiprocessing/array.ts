@@ -115,9 +115,10 @@ export class SharedArray<C extends TypeCode = TypeCode> extends SharedObject {
       id = newObjectId();
       st = newStore(id, typecode, raw);
     }
-    // A broker still starting may turn out to have no slab, and then no file: it keeps the items
-    // itself, so it gets them unless this thread knows it has the slab.
-    const init = st !== null && readySlab() !== null ? [] : items;
+    // With a file, the broker maps it (its slab was made before any thread could make a file:
+    // lock-slab.ts), so the items do not travel: the params go with every revival's 'create', and
+    // a million items there cost megabytes a message.
+    const init = st !== null ? [] : items;
     const params: Record<string, unknown> = { typecode, init, length: items.length, lock };
     if (st !== null) params.file = true;
     super('data', params, shared, id);
@@ -172,7 +173,7 @@ export class SharedArray<C extends TypeCode = TypeCode> extends SharedObject {
   async get(i: number): Promise<number> {
     const k = this.#at(i);
     const st = this.#direct(false);
-    if (st !== null) return st.get(k);
+    if (st !== null) return st.get(k, readerSession);
     return (await broker().request('dataOp', this._id, ['getItem', k])) as number;
   }
   async set(i: number, v: number): Promise<void> {
@@ -186,7 +187,7 @@ export class SharedArray<C extends TypeCode = TypeCode> extends SharedObject {
   getSync(i: number): number {
     const k = this.#at(i);
     const st = this.#direct(true);
-    if (st !== null) return st.get(k);
+    if (st !== null) return st.get(k, readerSession);
     return brokerSync().request('dataOp', this._id, ['getItem', k]) as number;
   }
   /** Blocking twin of `set` (Python's `arr[i] = v`). Without the shm addon, a broker round trip. */
@@ -200,7 +201,7 @@ export class SharedArray<C extends TypeCode = TypeCode> extends SharedObject {
   /** Blocking twin of `toArray` (Python's `arr[:]`). Without the shm addon, a broker round trip. */
   toArraySync(): number[] {
     const st = this.#direct(true);
-    if (st !== null) return st.slice(0, this.length);
+    if (st !== null) return st.slice(0, this.length, readerSession);
     return brokerSync().request('dataGet', this._id, []) as number[];
   }
   /**
@@ -211,14 +212,14 @@ export class SharedArray<C extends TypeCode = TypeCode> extends SharedObject {
   async slice(start?: number | null, stop?: number | null): Promise<number[]> {
     const [s, e] = [sliceIndex(start), sliceIndex(stop)];
     const st = this.#direct(false);
-    if (st !== null) return st.slice(...bounds(s, e, this.length));
+    if (st !== null) return st.slice(...bounds(s, e, this.length), readerSession);
     return (await broker().request('dataOp', this._id, ['getSlice', s, e])) as number[];
   }
   /** Blocking twin of `slice` (Python's `arr[start:stop]`). Without the shm addon, a broker round trip. */
   sliceSync(start?: number | null, stop?: number | null): number[] {
     const [s, e] = [sliceIndex(start), sliceIndex(stop)];
     const st = this.#direct(true);
-    if (st !== null) return st.slice(...bounds(s, e, this.length));
+    if (st !== null) return st.slice(...bounds(s, e, this.length), readerSession);
     return brokerSync().request('dataOp', this._id, ['getSlice', s, e]) as number[];
   }
   /**
@@ -288,7 +289,7 @@ export class SharedArray<C extends TypeCode = TypeCode> extends SharedObject {
   }
   async toArray(): Promise<number[]> {
     const st = this.#direct(false);
-    if (st !== null) return st.slice(0, this.length);
+    if (st !== null) return st.slice(0, this.length, readerSession);
     return (await broker().request('dataGet', this._id, [])) as number[];
   }
   /**
@@ -325,6 +326,15 @@ export class SharedArray<C extends TypeCode = TypeCode> extends SharedObject {
   static _revive(init: SharedInit): SharedArray {
     return new SharedArray('', 0, {}, { ...init, lock: (init.params.lock as Lock | null) ?? null });
   }
+}
+
+/**
+ * The session a read goes under the guard as, when its optimistic reads kept meeting writes
+ * (array-store.ts, `want`): known to the broker first, as a writer's is.
+ */
+function readerSession(): number {
+  guardSession();
+  return slabSession();
 }
 
 /** A new Array's file, made and filled with `items` (checked numbers), or null (no shm). */

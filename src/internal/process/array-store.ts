@@ -13,7 +13,10 @@
  *   |            |        | giving it back (store 0); the broker freeing the guard |               |
  *   |            |        | of a session that ended                               |               |
  *   | 4 … 7      | seq    | the guard's holder: +1 before it writes, +1 after     | every reader  |
- *   | 8 … 63     | unused |                                                       |               |
+ *   | 8 … 11     | want   | a reader that failed its optimistic reads (CAS 0 →    | writers, the  |
+ *   |            |        | its session number), until it has read under the guard; | broker      |
+ *   |            |        | the broker freeing that of a session that ended        |               |
+ *   | 12 … 63    | unused |                                                       |               |
  *   | 64 …       | items  | the guard's holder; the creator before the handle     | every reader  |
  *   |            |        | exists anywhere else                                  |               |
  *
@@ -26,10 +29,14 @@
  *     interleave, and a reader that saw the same even seq before and after its copy read a state
  *     that existed between two writes (a seqlock): an item, or a whole slice, is read as of one
  *     instant, as the broker served them when it held every Array.
- *   - Readers never write the file: a reader killed anywhere leaves nothing behind.
- *   - The guard names the holder's session (lock-slab.ts numbers), taken only once the broker
- *     knows that number (`fastSlab()`), so that the broker can free the guard of a thread or
- *     process that ends holding it (`freeHeldBy`): its write may be half done, as a Python process
+ *   - A reader first reads optimistically and writes nothing. A seqlock starves a long read
+ *     under a stream of short writes (a million-item slice while another process sets items
+ *     in a loop never saw one quiet copy), so after READ_TRIES failed copies the reader
+ *     announces itself in `want` and reads under the guard; a writer does not take the guard
+ *     while another session is in `want`. So a read ends after at most one more write.
+ *   - The guard and `want` name a session (lock-slab.ts numbers), taken only once the broker
+ *     knows that number (`fastSlab()`), so that the broker can free them for a thread or process
+ *     that ends holding them (`freeHeldBy`): a write may be half done, as a Python process
  *     killed inside `arr[:] = …` leaves it, but nobody waits for ever.
  *   - The guard is held only while items are copied in or out, never across a call into user code
  *     or a wait: a writer or reader that finds a write under way spins (sleeping a little between
@@ -42,6 +49,9 @@ import { coercer } from './typecodes.js';
 export const HEADER_BYTES = 64;
 const GUARD = 0;
 const SEQ = 1;
+const WANT = 2;
+/** Optimistic copies a reader tries before it reads under the guard (see `want`). */
+const READ_TRIES = 3;
 /** The broker's name in the guard: no session has it (lock-slab.ts's HANDOFF, a held word's max). */
 export const BROKER_GUARD = 0x3fffffff;
 /** Reads of a busy guard or odd seq before the spinner starts sleeping between reads. */
@@ -117,6 +127,11 @@ function nap(): void {
 }
 
 export class ArrayStore {
+  /**
+   * @internal For tests: called after each optimistic copy of a read, before its check (a test
+   * makes a write land there every time, deterministically).
+   */
+  static _afterCopy: (() => void) | null = null;
   readonly length: number;
   readonly #head: Int32Array;
   readonly #items: ItemView;
@@ -140,43 +155,68 @@ export class ArrayStore {
     return this.#items;
   }
 
-  /** Item `k` (in range: the caller checked), as of one instant. */
-  get(k: number): number {
-    const head = this.#head;
-    const items = this.#items;
-    for (let spins = 0; ; spins++) {
-      const s = Atomics.load(head, SEQ);
-      if ((s & 1) === 0) {
-        const v = items[k] as number | bigint;
-        if (Atomics.load(head, SEQ) === s) return typeof v === 'bigint' ? Number(v) : v;
-      }
-      if (spins >= SPINS) nap();
-    }
+  /**
+   * Item `k` (in range: the caller checked), as of one instant. `me()` gives the session the read
+   * goes under the guard as, if it must (see `want`).
+   */
+  get(k: number, me: () => number): number {
+    const v = this.#read(() => this.#items[k] as number | bigint, me);
+    return typeof v === 'bigint' ? Number(v) : v;
   }
 
-  /** Items `start` to `end` (clamped by the caller), as of one instant. */
-  slice(start: number, end: number): number[] {
-    const head = this.#head;
+  /** Items `start` to `end` (clamped by the caller), as of one instant (see `get`). */
+  slice(start: number, end: number, me: () => number): number[] {
+    return this.#read(() => this.#copy(start, end), me);
+  }
+
+  #copy(start: number, end: number): number[] {
     const items = this.#items;
     const n = Math.max(end - start, 0);
-    for (let spins = 0; ; spins++) {
+    const out = new Array<number>(n);
+    if (this.#big) {
+      for (let i = 0; i < n; i++) out[i] = Number(items[start + i] as bigint);
+    } else {
+      for (let i = 0; i < n; i++) out[i] = items[start + i] as number;
+    }
+    return out;
+  }
+
+  /**
+   * `copy()` as of one instant: optimistically, between two equal even loads of seq; after
+   * READ_TRIES copies that a write overlapped, under the guard, announced in `want` first.
+   */
+  #read<T>(copy: () => T, me: () => number): T {
+    const head = this.#head;
+    let spins = 0;
+    for (let tries = 0; tries < READ_TRIES; ) {
       const s = Atomics.load(head, SEQ);
       if ((s & 1) === 0) {
-        const out = new Array<number>(n);
-        if (this.#big) {
-          for (let i = 0; i < n; i++) out[i] = Number(items[start + i] as bigint);
-        } else {
-          for (let i = 0; i < n; i++) out[i] = items[start + i] as number;
-        }
+        const out = copy();
+        ArrayStore._afterCopy?.();
         if (Atomics.load(head, SEQ) === s) return out;
+        tries++;
+      } else if (++spins >= SPINS) {
+        nap();
       }
-      if (spins >= SPINS) nap();
+    }
+    const who = me();
+    for (let n = 0; Atomics.compareExchange(head, WANT, 0, who) !== 0; n++) if (n >= SPINS) nap();
+    try {
+      this.#enter(who);
+      try {
+        return copy();
+      } finally {
+        // A read changes nothing: seq stays as it is.
+        Atomics.store(head, GUARD, 0);
+      }
+    } finally {
+      Atomics.store(head, WANT, 0);
     }
   }
 
   /** Stores `v` (checked by the caller) as item `k`, holding the guard as session `me`. */
   set(k: number, v: number, me: number): void {
-    this.#enter(me);
+    this.#begin(me);
     try {
       this.#put(k, v);
     } finally {
@@ -191,7 +231,7 @@ export class ArrayStore {
    * (as the Value cell adds: value-cell.ts); 64-bit codes add exactly.
    */
   add(k: number, n: number, me: number): number {
-    this.#enter(me);
+    this.#begin(me);
     try {
       return this.putAdd(k, n);
     } finally {
@@ -201,7 +241,7 @@ export class ArrayStore {
 
   /** Stores `values` (checked by the caller) from item `start` on, as one write. */
   setSlice(start: number, values: readonly number[], me: number): void {
-    this.#enter(me);
+    this.#begin(me);
     try {
       for (let i = 0; i < values.length; i++) this.#put(start + i, values[i] as number);
     } finally {
@@ -214,6 +254,7 @@ export class ArrayStore {
    * returns whether it did. The broker's, as it frees that session's locks.
    */
   freeHeldBy(number: number): boolean {
+    Atomics.compareExchange(this.#head, WANT, number, 0);
     if (Atomics.compareExchange(this.#head, GUARD, number, 0) !== number) return false;
     // A write cut short leaves seq odd: readers would spin for ever.
     const s = Atomics.load(this.#head, SEQ);
@@ -231,17 +272,60 @@ export class ArrayStore {
    * BROKER_GUARD, or, when it stays held for `patience` reads, gives up and returns false (its
    * holder may be a session whose end the broker has not read yet: the broker must not spin
    * waiting for what only it can do). `ended(n)` says whether session `n` is known to be gone,
-   * in which case its guard is freed first.
+   * in which case what it holds is freed first.
    */
   brokerEnter(ended: (n: number) => boolean, patience: number): boolean {
+    if (!this.#brokerTake(ended, patience)) return false;
+    Atomics.add(this.#head, SEQ, 1);
+    return true;
+  }
+
+  /**
+   * The broker's read for a thread that cannot map the file: `get` and `slice`, with the guard
+   * taken under `patience` as `brokerEnter` takes it; past it, the copy is read as it is.
+   */
+  brokerGet(k: number, ended: (n: number) => boolean, patience: number): number {
+    const v = this.#brokerRead(() => this.#items[k] as number | bigint, ended, patience);
+    return typeof v === 'bigint' ? Number(v) : v;
+  }
+
+  brokerSlice(
+    start: number,
+    end: number,
+    ended: (n: number) => boolean,
+    patience: number,
+  ): number[] {
+    return this.#brokerRead(() => this.#copy(start, end), ended, patience);
+  }
+
+  #brokerRead<T>(copy: () => T, ended: (n: number) => boolean, patience: number): T {
+    const head = this.#head;
+    for (let tries = 0, spins = 0; tries < READ_TRIES && spins < patience; ) {
+      const s = Atomics.load(head, SEQ);
+      if ((s & 1) === 0) {
+        const out = copy();
+        if (Atomics.load(head, SEQ) === s) return out;
+        tries++;
+      } else if (++spins >= SPINS) {
+        nap();
+      }
+    }
+    if (!this.#brokerTake(ended, patience)) return copy();
+    try {
+      return copy();
+    } finally {
+      Atomics.store(head, GUARD, 0);
+    }
+  }
+
+  #brokerTake(ended: (n: number) => boolean, patience: number): boolean {
     const head = this.#head;
     for (let spins = 0; spins < patience; spins++) {
-      const g = Atomics.compareExchange(head, GUARD, 0, BROKER_GUARD);
-      if (g === 0) {
-        Atomics.add(head, SEQ, 1);
-        return true;
-      }
-      if (ended(g)) this.freeHeldBy(g);
+      const w = Atomics.load(head, WANT);
+      if (w !== 0 && ended(w)) Atomics.compareExchange(head, WANT, w, 0);
+      const g = w !== 0 && !ended(w) ? -1 : Atomics.compareExchange(head, GUARD, 0, BROKER_GUARD);
+      if (g === 0) return true;
+      if (g > 0 && ended(g)) this.freeHeldBy(g);
       else if (spins >= SPINS) nap();
     }
     return false;
@@ -279,12 +363,21 @@ export class ArrayStore {
     else this.#items[k] = v;
   }
 
+  /** Takes the guard as `me` (a writer, or a reader that announced itself in `want`). */
   #enter(me: number): void {
     const head = this.#head;
-    for (let spins = 0; Atomics.compareExchange(head, GUARD, 0, me) !== 0; spins++) {
+    for (let spins = 0; ; spins++) {
+      // A reader waiting in `want` goes first (its reads kept meeting writes).
+      const w = Atomics.load(head, WANT);
+      if ((w === 0 || w === me) && Atomics.compareExchange(head, GUARD, 0, me) === 0) return;
       if (spins >= SPINS) nap();
     }
-    Atomics.add(head, SEQ, 1);
+  }
+
+  /** Starts a write: the guard, then seq odd. */
+  #begin(me: number): void {
+    this.#enter(me);
+    Atomics.add(this.#head, SEQ, 1);
   }
 
   #leave(): void {

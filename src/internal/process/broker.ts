@@ -1015,7 +1015,7 @@ function handle(c: Conn, m: Request): void {
         d.cell !== null
           ? d.cell.get()
           : d.store !== null
-            ? d.store.slice(0, d.store.length)
+            ? d.store.brokerSlice(0, d.store.length, numberEnded, GUARD_PATIENCE)
             : d.data,
       );
       return;
@@ -1098,8 +1098,8 @@ function arrayStoreOf(id: string, p: Record<string, unknown>): ArrayStore | null
 /**
  * How long the broker waits for an Array's guard (reads of it; about a second with the naps):
  * its holder is copying items in or out, unless it ended in the middle and the broker has not
- * read its end yet (the broker cannot read it while it waits). Past that the broker writes
- * without the guard rather than hang every process of the tree.
+ * read its end yet (the broker cannot read it while it waits). Past that the broker writes, or
+ * reads, without the guard rather than hang every process of the tree.
  */
 const GUARD_PATIENCE = 50_000;
 
@@ -1110,10 +1110,10 @@ const GUARD_PATIENCE = 50_000;
 function storeOp(st: ArrayStore, op: string, a: unknown[]): unknown {
   switch (op) {
     case 'getItem':
-      return st.get(a[0] as number);
+      return st.brokerGet(a[0] as number, numberEnded, GUARD_PATIENCE);
     case 'getSlice': {
       const [start, stop] = sliceBounds({ length: st.length }, a[0], a[1]);
-      return st.slice(start, stop);
+      return st.brokerSlice(start, stop, numberEnded, GUARD_PATIENCE);
     }
     case 'setItem':
     case 'setSlice':

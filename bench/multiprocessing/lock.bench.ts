@@ -14,7 +14,7 @@
  * overall: a process that releases and takes it again in a loop mostly keeps it, so the
  * contended rows count mostly compare-and-swaps, with the broker's hand-overs in between.
  */
-import { Event, Lock, Process, Value } from 'weft/multiprocessing';
+import { Event, Lock, Process, Array as SharedArrayOf, Value } from 'weft/multiprocessing';
 import { type BenchSuite, bestOf, timed } from '../harness.js';
 import { runLocalPython } from '../peers/python.js';
 import { lockWorker } from './targets.js';
@@ -23,7 +23,50 @@ export const SCENARIOS = {
   uncontended: 'Lock acquire+release (one process, uncontended)',
   contended: 'Lock contended by 2 processes',
   value: "Value('i') += 1 under its lock (one process)",
+  arrayItem: "Array('i', 64): write an item, read it back (one process)",
+  arraySlice: "Array('d', 1000): read the whole slice (one process)",
 } as const;
+
+/** Items of the Array read whole by the slice rows (Python's `arr[:]`). */
+const SLICE_ITEMS = 1000;
+
+/** Python's `arr[i % 64] = i; x = arr[i % 64]`, n times (`sync`: setSync/getSync; else await). */
+async function arrayItems(n: number, sync: boolean): Promise<number> {
+  const a = SharedArrayOf('i', 64);
+  let sum = 0;
+  const t = performance.now();
+  if (sync) {
+    for (let i = 0; i < n; i++) {
+      a.setSync(i & 63, i);
+      sum += a.getSync(i & 63);
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      await a.set(i & 63, i);
+      sum += await a.get(i & 63);
+    }
+  }
+  const seconds = (performance.now() - t) / 1000;
+  if (sum !== (n * (n - 1)) / 2) throw new Error(`read back ${sum}, not ${(n * (n - 1)) / 2}`);
+  return seconds;
+}
+
+/** Python's `arr[:]` of SLICE_ITEMS doubles, n times (`sync`: toArraySync; else await slice()). */
+async function arraySlices(n: number, sync: boolean): Promise<number> {
+  const a = SharedArrayOf(
+    'd',
+    Array.from({ length: SLICE_ITEMS }, (_, i) => i),
+  );
+  let sum = 0;
+  const t = performance.now();
+  for (let i = 0; i < n; i++) {
+    const items = sync ? a.toArraySync() : await a.slice();
+    sum += items[SLICE_ITEMS - 1] as number;
+  }
+  const seconds = (performance.now() - t) / 1000;
+  if (sum !== n * (SLICE_ITEMS - 1)) throw new Error(`read ${sum}, not ${n * (SLICE_ITEMS - 1)}`);
+  return seconds;
+}
 
 /** Python's `with v.get_lock(): v.value += 1`, n times (`sync`: runSync; else run and await). */
 async function valueIncrements(n: number, sync: boolean): Promise<number> {
@@ -83,10 +126,11 @@ async function contended(n: number, sync: boolean): Promise<number> {
 
 export const suite: BenchSuite = {
   name: 'multiprocessing-lock',
-  title: 'weft/multiprocessing Lock and Value vs Python multiprocessing',
+  title: 'weft/multiprocessing Lock, Value and Array vs Python multiprocessing',
   async run(h) {
     const n1 = h.quick ? 100_000 : 1_000_000;
     const n2 = h.quick ? 20_000 : 200_000;
+    const n3 = h.quick ? 2_000 : 20_000;
     const runs = h.quick ? 1 : 3;
     const rows: [string, string, number, () => Promise<number>][] = [
       [SCENARIOS.uncontended, 'weft await acquire()', n1, () => uncontended(n1, false)],
@@ -95,6 +139,10 @@ export const suite: BenchSuite = {
       [SCENARIOS.contended, 'weft acquireSync()', n2, () => contended(n2, true)],
       [SCENARIOS.value, 'weft await lock.run()', n2, () => valueIncrements(n2, false)],
       [SCENARIOS.value, 'weft lock.runSync()', n2, () => valueIncrements(n2, true)],
+      [SCENARIOS.arrayItem, 'weft await set()/get()', n2, () => arrayItems(n2, false)],
+      [SCENARIOS.arrayItem, 'weft setSync()/getSync()', n2, () => arrayItems(n2, true)],
+      [SCENARIOS.arraySlice, 'weft await slice()', n3, () => arraySlices(n3, false)],
+      [SCENARIOS.arraySlice, 'weft toArraySync()', n3, () => arraySlices(n3, true)],
     ];
     for (const [scenario, impl, n, run] of rows) {
       h.record(timed(scenario, impl, n, await bestOf(runs, run), 'ops/s'));
@@ -111,7 +159,11 @@ export const suite: BenchSuite = {
             ? SCENARIOS.contended
             : name.endsWith('locked_increment')
               ? SCENARIOS.value
-              : null,
+              : name.endsWith('item_rw')
+                ? SCENARIOS.arrayItem
+                : name.endsWith('slice1000')
+                  ? SCENARIOS.arraySlice
+                  : null,
       'python',
     );
     h.note(
@@ -119,6 +171,9 @@ export const suite: BenchSuite = {
     );
     h.note(
       "Value: weft's number is in the same shared memory (a slot of the lock slab), as Python's ctypes Value is; its lock is a slab lock.",
+    );
+    h.note(
+      "Array: weft's items are in a file of their own in /dev/shm that every process maps (src/internal/process/array-store.ts), as Python's are a ctypes array in shared memory; each write takes the Array's guard word and each read checks a sequence word, so every item and slice is read as of one instant. Python's synchronized Array takes its RLock for each access.",
     );
     h.note('each weft figure is the best of 3 whole runs (1 with --quick)');
   },

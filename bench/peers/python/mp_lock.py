@@ -6,6 +6,9 @@ shared peers (no shared peer measures a multiprocessing Lock).
   one Lock; the clock starts at a start Event (both processes running) and stops when both
   have exited (exit code 0 checked).
 - value: one process, N x `with v.get_lock(): v.value += 1` on a Value('i').
+- array items: one process, N x `a[i % 64] = i; x = a[i % 64]` on an Array('i', 64) (each access
+  takes the Array's RLock, as a synchronized Array does).
+- array slice: one process, N / 10 x `a[:]` of an Array('d', 1000).
 
 usage: python3 mp_lock.py [N_UNCONTENDED] [N_CONTENDED]   (defaults 1,000,000 and 200,000)
 """
@@ -45,6 +48,29 @@ def value_increments(n):
     report("py.mp.Value.locked_increment", n, el)
 
 
+def array_items(n):
+    a = mp.Array('i', 64)
+    total = 0
+    t = time.perf_counter()
+    for i in range(n):
+        a[i % 64] = i
+        total += a[i % 64]
+    el = time.perf_counter() - t
+    assert total == n * (n - 1) // 2
+    report("py.mp.Array.item_rw", n, el)
+
+
+def array_slices(n):
+    a = mp.Array('d', range(1000))
+    total = 0.0
+    t = time.perf_counter()
+    for _ in range(n):
+        total += a[:][999]
+    el = time.perf_counter() - t
+    assert total == n * 999
+    report("py.mp.Array.slice1000", n, el)
+
+
 def worker(lock, go, n):
     go.wait()
     acquire, release = lock.acquire, lock.release
@@ -73,3 +99,5 @@ if __name__ == "__main__":
     uncontended(N1)
     contended(N2)
     value_increments(N2)
+    array_items(N2)
+    array_slices(N2 // 10)

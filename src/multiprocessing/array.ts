@@ -5,6 +5,7 @@ import { brokerSync } from '../internal/process/broker-sync.js';
 import { guardSession, sentToBroker, useSlab } from '../internal/process/data-route.js';
 import {
   arrayPathOf,
+  claimArrayFile,
   mapArrayFile,
   readySlab,
   slabBrokerPath,
@@ -79,8 +80,10 @@ export class SharedArray<C extends TypeCode = TypeCode> extends SharedObject {
     options: SharedOptions = {},
     shared?: SharedInit & { lock: Lock | null },
   ) {
-    let items: number[] = [];
-    let raw: number[] = [];
+    // A size alone is zeros: with a file (zero-filled) no JavaScript array of them is made at
+    // all (30 million items took 410 MB and 120 million exhausted the heap).
+    let size = 0;
+    let raw: number[] | null = null;
     if (!shared) {
       const c = coercer(typecode);
       if (typeof sizeOrItems === 'number') {
@@ -88,8 +91,7 @@ export class SharedArray<C extends TypeCode = TypeCode> extends SharedObject {
           throw new RangeError(
             `Array size must be an integer >= 0: received ${describeValue(sizeOrItems)}`,
           );
-        items = new globalThis.Array(sizeOrItems).fill(0);
-        raw = items;
+        size = sizeOrItems;
       } else if (
         sizeOrItems &&
         typeof sizeOrItems === 'object' &&
@@ -99,7 +101,7 @@ export class SharedArray<C extends TypeCode = TypeCode> extends SharedObject {
           store(c, v, 'Array');
           return v as number;
         });
-        items = raw.map(c);
+        size = raw.length;
       } else {
         throw new TypeError(
           `Array expects a size or a list of numbers: received ${describeValue(sizeOrItems)}`,
@@ -109,17 +111,19 @@ export class SharedArray<C extends TypeCode = TypeCode> extends SharedObject {
     const lock = shared ? shared.lock : lockOption('Array', options);
     let st: ArrayStore | null = null;
     let id: string | undefined;
+    let init: number[] = [];
     if (!shared) {
       // The file is made and filled before the handle exists anywhere else (the broker maps it
       // when it hears of the Array): every reader sees the first items.
       id = newObjectId();
-      st = newStore(id, typecode, raw);
+      st = newStore(id, typecode, size, raw);
+      // With a file, the broker maps it (its slab was made before any thread could make a file:
+      // lock-slab.ts), so the items do not travel: the params go with every revival's 'create',
+      // and a million items there cost megabytes a message. Without one the broker keeps them.
+      if (st === null)
+        init = raw === null ? new globalThis.Array(size).fill(0) : raw.map(coercer(typecode));
     }
-    // With a file, the broker maps it (its slab was made before any thread could make a file:
-    // lock-slab.ts), so the items do not travel: the params go with every revival's 'create', and
-    // a million items there cost megabytes a message.
-    const init = st !== null ? [] : items;
-    const params: Record<string, unknown> = { typecode, init, length: items.length, lock };
+    const params: Record<string, unknown> = { typecode, init, length: size, lock };
     if (st !== null) params.file = true;
     super('data', params, shared, id);
     this.typecode = this._params.typecode as C;
@@ -337,16 +341,25 @@ function readerSession(): number {
   return slabSession();
 }
 
-/** A new Array's file, made and filled with `items` (checked numbers), or null (no shm). */
-function newStore(id: string, typecode: string, items: readonly number[]): ArrayStore | null {
-  const bytes = storeBytes(typecode, items.length);
+/**
+ * A new Array's file of `length` items, filled with `items` (checked numbers; null: zeros, as
+ * the file is made), or null: no shm, over 1 GiB, or the tree's MAX_ARRAY_FILES made already.
+ */
+function newStore(
+  id: string,
+  typecode: string,
+  length: number,
+  items: readonly number[] | null,
+): ArrayStore | null {
+  const bytes = storeBytes(typecode, length);
   // The broker client joins this thread to the slab as it is made.
   broker();
   const at = slabBrokerPath();
-  if (at === null || bytes > MAX_FILE_BYTES) return null;
+  if (at === null || bytes > MAX_FILE_BYTES || !claimArrayFile()) return null;
   const buffer = mapArrayFile(arrayPathOf(at, id), bytes, true);
   if (buffer === null) return null;
-  const st = new ArrayStore(buffer, typecode, items.length);
+  const st = new ArrayStore(buffer, typecode, length);
+  if (items === null) return st;
   const view = st.view();
   if (view instanceof BigInt64Array || view instanceof BigUint64Array) {
     for (let i = 0; i < items.length; i++) view[i] = BigInt(items[i] as number);

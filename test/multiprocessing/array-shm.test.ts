@@ -11,7 +11,11 @@ import { describe, test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 import { ArrayStore, storeBytes } from '../../src/internal/process/array-store.js';
-import { arrayPathOf, slabBrokerPath } from '../../src/internal/process/lock-slab.js';
+import {
+  arrayPathOf,
+  MAX_ARRAY_FILES,
+  slabBrokerPath,
+} from '../../src/internal/process/lock-slab.js';
 import { coercer } from '../../src/internal/process/typecodes.js';
 import {
   Event,
@@ -411,5 +415,97 @@ describe('the store itself (array-store.ts)', () => {
       [0, 0.5],
     );
     await w.terminate();
+  });
+});
+
+describe('freeing the guard of a session that ended (array-store.ts freeHeldBy)', () => {
+  test('a writer waiting for the guard never sees the cut-short write still under way', async () => {
+    // A session holds the guard with its write half done (seq odd) and ends; a writer of another
+    // thread spins for the guard meanwhile. Freed before the write was ended, the guard went to
+    // that writer, whose +1 the broker's +1 then undid: seq stayed odd with the guard free (every
+    // reader spinning for good), or a write ran with seq even (a reviewer's 27 of 20,000 trials).
+    const trials = 20_000;
+    const sab = new SharedArrayBuffer(storeBytes('i', 4));
+    const ctl = new Int32Array(new SharedArrayBuffer(8)); // [trial to run, trial done]
+    const head = new Int32Array(sab, 0, 2);
+    const st = new ArrayStore(sab, 'i', 4);
+    // The writer follows array-store.ts's protocol: CAS the guard 0 → its number, seq + 1,
+    // store, seq + 1, guard 0.
+    const w = new Worker(
+      `const { workerData: { sab, ctl } } = require('node:worker_threads');
+       const head = new Int32Array(sab, 0, 2);
+       const items = new Int32Array(sab, 64, 4);
+       for (let t = 1; ; t++) {
+         while (Atomics.load(ctl, 0) < t) Atomics.wait(ctl, 0, t - 1);
+         if (Atomics.load(ctl, 0) < 0) break;
+         while (Atomics.compareExchange(head, 0, 0, 9) !== 0) {}
+         Atomics.add(head, 1, 1);
+         items[0] = t;
+         Atomics.add(head, 1, 1);
+         Atomics.store(head, 0, 0);
+         Atomics.store(ctl, 1, t);
+         Atomics.notify(ctl, 1);
+       }`,
+      { eval: true, workerData: { sab, ctl } },
+    );
+    let bad = 0;
+    try {
+      for (let t = 1; t <= trials; t++) {
+        Atomics.store(head, 0, 5);
+        Atomics.store(head, 1, 2 * t + 1);
+        Atomics.store(ctl, 0, t);
+        Atomics.notify(ctl, 0);
+        const spin = (t * 7919) % 3000;
+        for (let i = 0; i < spin; i++) Atomics.load(head, 0);
+        st.freeHeldBy(5);
+        while (Atomics.load(ctl, 1) !== t) Atomics.wait(ctl, 1, t - 1, 50);
+        if (Atomics.load(head, 1) % 2 !== 0 || Atomics.load(head, 0) !== 0) bad++;
+      }
+    } finally {
+      Atomics.store(ctl, 0, -1);
+      Atomics.notify(ctl, 0);
+      await w.terminate();
+    }
+    assert.equal(bad, 0, `${bad} of ${trials} trials ended with seq odd or the guard held`);
+  });
+});
+
+describe('limits', () => {
+  test('an Array made from a size builds no JavaScript array of its zeros when it has a file', (t) => {
+    if (!slabExpected) {
+      // The broker keeps such an Array as a JavaScript array: 30 million items take seconds.
+      t.diagnostic('broker alone: the items are a JavaScript array in the broker');
+      return;
+    }
+    // 30 million items took 410 MB of this process, and 120 million exhausted its heap.
+    const a = SharedArrayOf('b', 30_000_000);
+    assert.equal(a.length, 30_000_000);
+    assert.equal(a.getSync(-1), 0);
+    assert.equal(a._params.file, true);
+    assert.deepEqual(a._params.init, []);
+    assert.equal(a.getObj().length, 30_000_000);
+  });
+
+  test('past MAX_ARRAY_FILES a tree’s Arrays live in the broker, and work', (t) => {
+    if (!slabExpected) {
+      t.diagnostic('broker alone: no files to count');
+      return;
+    }
+    // Each file is a mapping in every process using it and in the root's broker; some 65,530
+    // mappings crashed V8 (a reviewer's 70,000 small Arrays).
+    let made = 0;
+    let a = SharedArrayOf('b', 1);
+    while (fileOf(a) !== null && existsSync(fileOf(a) as string)) {
+      assert.ok(++made <= MAX_ARRAY_FILES, `more than ${MAX_ARRAY_FILES} files`);
+      a = SharedArrayOf('b', 1);
+    }
+    // The earlier tests of this file made a few dozen files of the tree's allowance.
+    assert.ok(made > MAX_ARRAY_FILES - 100, `the files ran out after ${made}`);
+    assert.throws(
+      () => a.getObj(),
+      (e: unknown) => e instanceof RuntimeError && e.code === 'ERR_WEFT_NOT_SHARED',
+    );
+    a.setSync(0, 7);
+    assert.deepEqual(a.toArraySync(), [7]);
   });
 });

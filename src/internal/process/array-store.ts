@@ -140,9 +140,13 @@ export class ArrayStore {
   readonly #coerce: (v: number) => number;
   readonly #typecode: string;
 
+  /** Bytes of the items. */
+  readonly bytes: number;
+
   /** The store of `length` items of `typecode` in `buffer` (the Array's mapped file). */
   constructor(buffer: ArrayBufferLike, typecode: string, length: number) {
     this.length = length;
+    this.bytes = length * itemBytes(typecode);
     this.#typecode = typecode;
     this.#head = new Int32Array(buffer, 0, HEADER_BYTES / 4);
     this.#items = viewOf(buffer, typecode, length);
@@ -254,12 +258,16 @@ export class ArrayStore {
    * returns whether it did. The broker's, as it frees that session's locks.
    */
   freeHeldBy(number: number): boolean {
-    Atomics.compareExchange(this.#head, WANT, number, 0);
-    if (Atomics.compareExchange(this.#head, GUARD, number, 0) !== number) return false;
-    // A write cut short leaves seq odd: readers would spin for ever.
-    const s = Atomics.load(this.#head, SEQ);
-    if ((s & 1) === 1) Atomics.store(this.#head, SEQ, s + 1);
-    return true;
+    const head = this.#head;
+    Atomics.compareExchange(head, WANT, number, 0);
+    if (Atomics.load(head, GUARD) !== number) return false;
+    // The write cut short is ended first, while the guard still names the session that ended:
+    // nobody else writes seq meanwhile. Freed first, a waiting writer could take the guard and
+    // add its own 1 in between (readers would then see its write half done, or this +1 would
+    // undo it and leave seq odd for good, every reader spinning).
+    const s = Atomics.load(head, SEQ);
+    if ((s & 1) === 1) Atomics.store(head, SEQ, s + 1);
+    return Atomics.compareExchange(head, GUARD, number, 0) === number;
   }
 
   /** The guard's holder now (0: none). */
@@ -269,7 +277,7 @@ export class ArrayStore {
 
   /**
    * The broker's own write (for a thread that cannot map the file): takes the guard as
-   * BROKER_GUARD, or, when it stays held for `patience` reads, gives up and returns false (its
+   * BROKER_GUARD, or, when it stays held for `patience` ms, gives up and returns false (its
    * holder may be a session whose end the broker has not read yet: the broker must not spin
    * waiting for what only it can do). `ended(n)` says whether session `n` is known to be gone,
    * in which case what it holds is freed first.
@@ -300,17 +308,19 @@ export class ArrayStore {
 
   #brokerRead<T>(copy: () => T, ended: (n: number) => boolean, patience: number): T {
     const head = this.#head;
-    for (let tries = 0, spins = 0; tries < READ_TRIES && spins < patience; ) {
+    const until = performance.now() + patience;
+    for (let tries = 0, spins = 0; tries < READ_TRIES; ) {
       const s = Atomics.load(head, SEQ);
       if ((s & 1) === 0) {
         const out = copy();
         if (Atomics.load(head, SEQ) === s) return out;
         tries++;
       } else if (++spins >= SPINS) {
+        if (performance.now() > until) break;
         nap();
       }
     }
-    if (!this.#brokerTake(ended, patience)) return copy();
+    if (!this.#brokerTake(ended, Math.max(until - performance.now(), 0))) return copy();
     try {
       return copy();
     } finally {
@@ -318,17 +328,21 @@ export class ArrayStore {
     }
   }
 
+  /** The guard for the broker, waiting at most `patience` ms (see `brokerEnter`). */
   #brokerTake(ended: (n: number) => boolean, patience: number): boolean {
     const head = this.#head;
-    for (let spins = 0; spins < patience; spins++) {
+    const until = performance.now() + patience;
+    for (let spins = 0; ; spins++) {
       const w = Atomics.load(head, WANT);
       if (w !== 0 && ended(w)) Atomics.compareExchange(head, WANT, w, 0);
       const g = w !== 0 && !ended(w) ? -1 : Atomics.compareExchange(head, GUARD, 0, BROKER_GUARD);
       if (g === 0) return true;
       if (g > 0 && ended(g)) this.freeHeldBy(g);
-      else if (spins >= SPINS) nap();
+      else if (spins >= SPINS) {
+        if (performance.now() > until) return false;
+        nap();
+      }
     }
-    return false;
   }
 
   /** Ends a write begun by `brokerEnter`. */

@@ -1015,7 +1015,7 @@ function handle(c: Conn, m: Request): void {
         d.cell !== null
           ? d.cell.get()
           : d.store !== null
-            ? d.store.brokerSlice(0, d.store.length, numberEnded, GUARD_PATIENCE)
+            ? d.store.brokerSlice(0, d.store.length, numberEnded, patienceFor(d.store))
             : d.data,
       );
       return;
@@ -1096,12 +1096,16 @@ function arrayStoreOf(id: string, p: Record<string, unknown>): ArrayStore | null
 }
 
 /**
- * How long the broker waits for an Array's guard (reads of it; about a second with the naps):
- * its holder is copying items in or out, unless it ended in the middle and the broker has not
- * read its end yet (the broker cannot read it while it waits). Past that the broker writes, or
- * reads, without the guard rather than hang every process of the tree.
+ * How long (ms) the broker waits for an Array's guard, for a thread that cannot map the file:
+ * its holder is copying items in or out (a millisecond a few MiB), unless it ended in the
+ * middle and the broker has not read its end yet (it cannot read it while it waits), or it is
+ * stopped (SIGSTOP, a debugger). Every client of the tree waits meanwhile, so the wait is short
+ * (100 ms, and 1 ms more a MiB of items); past it the broker reads or writes without the guard
+ * rather than hang the tree.
  */
-const GUARD_PATIENCE = 50_000;
+function patienceFor(st: ArrayStore): number {
+  return 100 + st.bytes / (1 << 20);
+}
 
 /**
  * An Array operation for a thread that cannot map its file (array-store.ts), on the items there.
@@ -1110,15 +1114,15 @@ const GUARD_PATIENCE = 50_000;
 function storeOp(st: ArrayStore, op: string, a: unknown[]): unknown {
   switch (op) {
     case 'getItem':
-      return st.brokerGet(a[0] as number, numberEnded, GUARD_PATIENCE);
+      return st.brokerGet(a[0] as number, numberEnded, patienceFor(st));
     case 'getSlice': {
       const [start, stop] = sliceBounds({ length: st.length }, a[0], a[1]);
-      return st.brokerSlice(start, stop, numberEnded, GUARD_PATIENCE);
+      return st.brokerSlice(start, stop, numberEnded, patienceFor(st));
     }
     case 'setItem':
     case 'setSlice':
     case 'add': {
-      const guarded = st.brokerEnter(numberEnded, GUARD_PATIENCE);
+      const guarded = st.brokerEnter(numberEnded, patienceFor(st));
       try {
         if (op === 'setItem') {
           st.put(a[0] as number, a[1] as number);

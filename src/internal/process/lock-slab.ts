@@ -18,7 +18,8 @@
  *   | 0          | next slot    | a thread creating a lock (Atomics.add)       | the same         |
  *   | 1          | last session | a thread's first use (Atomics.add)           | the same         |
  *   | 2          | broker ready | the broker, 1 once it has mapped the slab    | clients          |
- *   | 3 … 15     | reserved     |                                              |                  |
+ *   | 3          | Array files  | a thread making an Array's file (Atomics.add) | the same         |
+ *   | 4 … 15     | reserved     |                                              |                  |
  *   | 16 + 4k    | slot k: word | see below                                    | everyone         |
  *   | 16 + 4k + 1| holder task  | the holder as it takes it; the broker as it grants | the broker's deadlock walk |
  *   | 16 + 4k + 2| count        | the holder (RLock re-entry, release); the broker as it grants, releases or restores a Condition wait's depth | the holder, the broker |
@@ -62,6 +63,14 @@ export const SLAB_SLOTS = (SLAB_BYTES / 4 - HEADER) / SLOT_INTS;
 const NEXT_SLOT = 0;
 const LAST_SESSION = 1;
 const BROKER_READY = 2;
+const ARRAY_FILES = 3;
+/**
+ * Array files a tree makes (array-store.ts); later Arrays live in the broker. Each file is a
+ * mapping in every process that uses its Array, and the root's broker maps them all: Linux
+ * allows about 65,530 mappings a process (vm.max_map_count), and V8 itself crashed past it (a
+ * reviewer's 70,000 small Arrays). Each file also takes at least a 4 KiB page of /dev/shm.
+ */
+export const MAX_ARRAY_FILES = 4096;
 
 /** Word bits: the holder's session number, and WAITERS. */
 export const HOLDER = 0x3fffffff;
@@ -146,6 +155,13 @@ export function mapArrayFile(
   } catch {
     return null;
   }
+}
+
+/** Whether this tree may make one more Array file (`MAX_ARRAY_FILES`): counted when true. */
+export function claimArrayFile(): boolean {
+  if (mine === null) return false;
+  // Past the cap the counter keeps counting; it only has to stay past it.
+  return Atomics.add(mine, ARRAY_FILES, 1) < MAX_ARRAY_FILES;
 }
 
 /** The broker path this thread joined the slab of (`joinSlab`), or null. */

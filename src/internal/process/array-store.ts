@@ -44,6 +44,7 @@
  *   - `getObj()` bypasses all of this, as Python's `get_obj()` does: plain reads and writes of the
  *     memory, item-atomic only for aligned 8/16/32-bit types through `Atomics`.
  */
+import { ctorOf, type Typed } from '../../threading/typecodes.js';
 import { coercer } from './typecodes.js';
 
 export const HEADER_BYTES = 64;
@@ -60,66 +61,17 @@ const SPINS = 64;
 const NAP_MS = 0.02;
 const napCell = new Int32Array(new SharedArrayBuffer(4));
 
-export type ItemView =
-  | Int8Array
-  | Uint8Array
-  | Int16Array
-  | Uint16Array
-  | Int32Array
-  | Uint32Array
-  | BigInt64Array
-  | BigUint64Array
-  | Float32Array
-  | Float64Array;
+/** The typed array over an Array's items (weft/threading's typed arrays, by the same codes). */
+export type ItemView = Typed;
 
 /** Bytes of one item of `typecode` (a code the coercer knows). */
 export function itemBytes(typecode: string): number {
-  switch (typecode) {
-    case 'b':
-    case 'B':
-      return 1;
-    case 'h':
-    case 'H':
-      return 2;
-    case 'i':
-    case 'I':
-    case 'f':
-      return 4;
-    default:
-      return 8;
-  }
+  return ctorOf('Array', typecode).BYTES_PER_ELEMENT;
 }
 
 /** The file's size for `length` items of `typecode`. */
 export function storeBytes(typecode: string, length: number): number {
   return HEADER_BYTES + length * itemBytes(typecode);
-}
-
-function viewOf(buffer: ArrayBufferLike, typecode: string, length: number): ItemView {
-  switch (typecode) {
-    case 'b':
-      return new Int8Array(buffer, HEADER_BYTES, length);
-    case 'B':
-      return new Uint8Array(buffer, HEADER_BYTES, length);
-    case 'h':
-      return new Int16Array(buffer, HEADER_BYTES, length);
-    case 'H':
-      return new Uint16Array(buffer, HEADER_BYTES, length);
-    case 'i':
-      return new Int32Array(buffer, HEADER_BYTES, length);
-    case 'I':
-      return new Uint32Array(buffer, HEADER_BYTES, length);
-    case 'l':
-    case 'q':
-      return new BigInt64Array(buffer, HEADER_BYTES, length);
-    case 'L':
-    case 'Q':
-      return new BigUint64Array(buffer, HEADER_BYTES, length);
-    case 'f':
-      return new Float32Array(buffer, HEADER_BYTES, length);
-    default:
-      return new Float64Array(buffer, HEADER_BYTES, length);
-  }
 }
 
 function nap(): void {
@@ -149,7 +101,7 @@ export class ArrayStore {
     this.bytes = length * itemBytes(typecode);
     this.#typecode = typecode;
     this.#head = new Int32Array(buffer, 0, HEADER_BYTES / 4);
-    this.#items = viewOf(buffer, typecode, length);
+    this.#items = new (ctorOf('Array', typecode))(buffer, HEADER_BYTES, length);
     this.#big = this.#items instanceof BigInt64Array || this.#items instanceof BigUint64Array;
     this.#coerce = coercer(typecode);
   }

@@ -54,7 +54,7 @@ const WANT = 2;
 /** Optimistic copies a reader tries before it reads under the guard (see `want`). */
 const READ_TRIES = 3;
 /** The broker's name in the guard: no session has it (lock-slab.ts's HANDOFF, a held word's max). */
-export const BROKER_GUARD = 0x3fffffff;
+const BROKER_GUARD = 0x3fffffff;
 /** Reads of a busy guard or odd seq before the spinner starts sleeping between reads. */
 const SPINS = 64;
 /** How long a spinner sleeps between reads once it sleeps (ms). */
@@ -220,11 +220,6 @@ export class ArrayStore {
     const s = Atomics.load(head, SEQ);
     if ((s & 1) === 1) Atomics.store(head, SEQ, s + 1);
     return Atomics.compareExchange(head, GUARD, number, 0) === number;
-  }
-
-  /** The guard's holder now (0: none). */
-  holder(): number {
-    return Atomics.load(this.#head, GUARD);
   }
 
   /**

@@ -49,6 +49,10 @@ struct Mapping {
 // and a deleter in this library would then be called from code that may be unloaded (the
 // library is also linked -z nodelete, binding.gyp, so the cache outlives such a worker).
 std::mutex mappings_mutex;
+// Linux allows about 65,530 mappings a process (vm.max_map_count), and V8 and Node need many of
+// them: past this many shared files a map() is refused, where the process would otherwise crash
+// at its next allocation (a reviewer's loop of SharedMemory blocks made and unlinked).
+const size_t kMaxMappings = 32768;
 std::map<std::string, Mapping>* mappings = new std::map<std::string, Mapping>();
 
 void Throw(Isolate* isolate, const std::string& message) {
@@ -96,12 +100,21 @@ void Map(const FunctionCallbackInfo<Value>& info) {
       return;
     }
     // By the file itself, not its name: a name removed and made again (a SharedMemory unlinked
-    // and created anew) is another file, which must not be served the old one's pages.
-    std::string key = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+    // and created anew) is another file, which must not be served the old one's pages. And by
+    // size: a file another process resized is mapped again at its new size (both mappings show
+    // the same pages).
+    std::string key = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" +
+                      std::to_string(size);
     auto found = mappings->find(key);
     if (found != mappings->end()) {
       close(fd);
       m = found->second;
+    } else if (mappings->size() >= kMaxMappings) {
+      close(fd);
+      Throw(isolate, std::string("map: limit: this process has mapped ") +
+                         std::to_string(mappings->size()) +
+                         " shared files already, and unmaps none before it ends");
+      return;
     } else {
       // The slab's creator (keep) holds the file open with a shared lock for as long as it
       // lives: that is how `abandoned()` tells a file whose root is gone (a pid alone cannot:

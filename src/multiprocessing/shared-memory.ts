@@ -15,7 +15,7 @@
  * process), and a `SharedMemory` handle crossing to a child or a thread attaches there by name.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, openSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeValue, RuntimeError } from '../internal/errors.js';
 import { ensureBroker } from '../internal/process/broker-client.js';
@@ -34,8 +34,6 @@ export interface SharedMemoryOptions {
 
 /** Names weft gives blocks made without one (Python's are `psm_` + 8 hex digits). */
 const PREFIX = 'wnsm_';
-/** A name is one file of /dev/shm: no slash, no leading dot. */
-const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$/;
 /** The addon maps at most 1 GiB. */
 const MAX_BYTES = 1 << 30;
 
@@ -63,21 +61,34 @@ export class SharedMemory {
       throw new TypeError(
         `SharedMemory create must be a boolean: received ${describeValue(create)}`,
       );
-    if (typeof size !== 'number' || !Number.isInteger(size) || size < 0)
-      throw new RangeError(
-        `SharedMemory size must be an integer >= 0: received ${describeValue(size)}`,
-      );
+    // Python's checks: a size that is not a number is a TypeError, a negative one a ValueError,
+    // whether making or attaching; attaching then ignores it (the block has its own size).
+    if (typeof size !== 'number' || Number.isNaN(size))
+      throw new TypeError(`SharedMemory size must be a number: received ${describeValue(size)}`);
+    if (size < 0)
+      throw new RangeError(`SharedMemory size must be >= 0: received ${describeValue(size)}`);
     if (name === null && !create)
       throw new RangeError("SharedMemory: 'name' can only be left out with create: true");
-    if (name !== null && !NAME.test(name))
+    // glibc's shm_open rule, which Python's names follow: leading slashes go, no other slash,
+    // 1 to 255 characters, not '.' or '..'. `name` stays as given.
+    const file = name?.replace(/^\/+/, '') ?? null;
+    if (
+      file !== null &&
+      (file.length === 0 ||
+        file.length > 255 ||
+        file.includes('/') ||
+        file.includes('\0') ||
+        file === '.' ||
+        file === '..')
+    )
       throw new RangeError(
-        `SharedMemory name must be a file name of /dev/shm (letters, digits, '_', '.', '-'; no '/', not starting with '.'; at most 255): received ${describeValue(name)}`,
+        `SharedMemory name must be a name of /dev/shm (1 to 255 characters after any leading '/', no other '/', not '.' or '..'): received ${describeValue(name)}`,
       );
-    if (create && size === 0)
+    if (create && (!Number.isInteger(size) || size === 0))
       throw new RangeError(
-        'SharedMemory size must be a positive number of bytes with create: true',
+        `SharedMemory size must be a positive whole number of bytes with create: true: received ${describeValue(size)}`,
       );
-    if (size > MAX_BYTES)
+    if (create && size > MAX_BYTES)
       throw new RangeError(
         `SharedMemory size is at most 1 GiB (${MAX_BYTES} bytes): received ${describeValue(size)}`,
       );
@@ -90,7 +101,7 @@ export class SharedMemory {
     let sab: SharedArrayBuffer;
     if (create) {
       const made = name ?? freshName();
-      const path = pathOf(made);
+      const path = pathOf(file ?? made);
       // Made exclusively here (Python's O_CREAT | O_EXCL), sized and mapped by the addon.
       if (name !== null) {
         try {
@@ -107,22 +118,20 @@ export class SharedMemory {
         sab = addon.map(path, size, true, false);
       } catch (e) {
         rmQuietly(path);
-        throw new RuntimeError(
-          `SharedMemory: could not make a block of ${size} bytes in /dev/shm: ${(e as Error).message}`,
-          'ERR_WEFT_NO_SHM',
-        );
+        throw mapError(e, `could not make a block of ${size} bytes in /dev/shm`);
       }
       this.name = made;
       this.size = size;
-      // Python's resource tracker: a block never unlinked goes when the program ends.
+      // Python's resource tracker: a block never unlinked goes when the program ends. The marker
+      // holds the block's file name (its own name is a digest: any name fits).
       try {
-        closeSync(openSync(blockMarkerOf(ensureBroker(), made), 'w', 0o600));
+        writeFileSync(blockMarkerOf(ensureBroker(), path), path, { mode: 0o600 });
       } catch {
         // no marker: the block outlives the program, as it would with Python's track=False
       }
     } else {
       const at = name as string;
-      const path = pathOf(at);
+      const path = pathOf(file as string);
       let bytes: number;
       try {
         bytes = statSync(path).size;
@@ -139,7 +148,11 @@ export class SharedMemory {
         throw new RangeError(
           `SharedMemory: the block named '${at}' is over 1 GiB (${bytes} bytes)`,
         );
-      sab = addon.map(path, bytes, false, false);
+      try {
+        sab = addon.map(path, bytes, false, false);
+      } catch (e) {
+        throw mapError(e, `could not attach to the block named '${at}'`);
+      }
       this.name = at;
       this.size = bytes;
     }
@@ -171,8 +184,9 @@ export class SharedMemory {
    * @throws FileNotFoundError when it was unlinked already.
    */
   unlink(): void {
+    const path = pathOf(this.name.replace(/^\/+/, ''));
     try {
-      unlinkSync(pathOf(this.name));
+      unlinkSync(path);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT')
         throw new FileNotFoundError(
@@ -181,7 +195,7 @@ export class SharedMemory {
       throw e;
     }
     const broker = process.env.WEFT_BROKER;
-    if (broker) rmQuietly(blockMarkerOf(broker, this.name));
+    if (broker) rmQuietly(blockMarkerOf(broker, path));
   }
 
   toString(): string {
@@ -211,6 +225,20 @@ function freshName(): string {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
   }
+}
+
+/**
+ * The addon's failure to map a block, typed: the process's limit of mappings reached (weft
+ * unmaps none before the process ends) is ERR_WEFT_SHM_LIMIT, anything else (no room in
+ * /dev/shm, a file changed under us) ERR_WEFT_NO_SHM.
+ */
+function mapError(e: unknown, what: string): RuntimeError {
+  const message = (e as Error).message;
+  const limit = message.includes('map: limit:');
+  return new RuntimeError(
+    `SharedMemory: ${what}: ${message}${limit ? ' (weft gives a block’s mapping back only when the process ends, even after close() and unlink(): reuse blocks rather than make one a job)' : ''}`,
+    limit ? 'ERR_WEFT_SHM_LIMIT' : 'ERR_WEFT_NO_SHM',
+  );
 }
 
 function rmQuietly(path: string): void {

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, truncateSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import {
   FileExistsError,
@@ -84,11 +84,91 @@ describe('SharedMemory', { skip: !shmThere && 'no shm addon or /dev/shm' }, () =
     assert.throws(() => new SharedMemory({ create: true, size: -1 }), RangeError);
     assert.throws(() => new SharedMemory({ create: true, size: 1.5 }), RangeError);
     assert.throws(() => new SharedMemory({ create: true, size: 2 ** 31 }), RangeError);
+    assert.throws(() => new SharedMemory({ create: true, size: '8' as never }), TypeError);
     assert.throws(() => new SharedMemory({ name: 'a/b' }), RangeError);
     assert.throws(() => new SharedMemory({ name: '..' }), RangeError);
+    assert.throws(() => new SharedMemory({ name: '/' }), RangeError);
+    assert.throws(() => new SharedMemory({ name: 'x'.repeat(256) }), RangeError);
     assert.throws(() => new SharedMemory({ name: 7 as never }), TypeError);
     assert.throws(() => new SharedMemory({ create: 'yes' as never, size: 1 }), TypeError);
     assert.throws(() => new SharedMemory(null as never), TypeError);
+  });
+
+  test('names as Python’s (glibc’s rule), and a size given to an attach is ignored', async () => {
+    // Python 3.11 takes all of these; '/lead' is the file 'lead', its name stays '/lead'.
+    for (const name of [
+      `a b ${process.pid}`,
+      `.x${process.pid}`,
+      `a:b${process.pid}`,
+      `/lead${process.pid}`,
+    ]) {
+      const shm = new SharedMemory({ name, create: true, size: 8 });
+      try {
+        assert.equal(shm.name, name);
+        assert.equal(existsSync(`/dev/shm/${name.replace(/^\//, '')}`), true);
+        shm.buf[0] = 1;
+        const other = new SharedMemory({ name, size: 2 ** 31 });
+        assert.equal(other.size, 8);
+        assert.equal(other.buf[0], 1);
+        assert.equal(new SharedMemory({ name, size: 1.5 }).size, 8);
+      } finally {
+        shm.unlink();
+      }
+    }
+  });
+
+  test('a block another process resized is attached at its new size', async () => {
+    await withBlock(4096, (shm) => {
+      shm.buf[0] = 5;
+      // As Python's os.truncate from another process: the file grows.
+      truncateSync(`/dev/shm/${shm.name}`, 8192);
+      const grown = new SharedMemory({ name: shm.name });
+      assert.equal(grown.size, 8192);
+      assert.equal(grown.buf[0], 5, 'the same pages');
+      grown.buf[8191] = 9;
+      assert.equal(new SharedMemory({ name: shm.name }).buf[8191], 9);
+    });
+  });
+
+  test('past the mappings a process may hold, a typed error, and the process lives on', () => {
+    // weft gives a block's mapping back only when the process ends: a loop making and unlinking
+    // blocks used up Linux's ~65,530 mappings, then every allocation of the process failed and
+    // it aborted (a reviewer's run). The addon now refuses past 32,768 shared files.
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '-e',
+        `import('./src/multiprocessing/index.ts').then((m) => {
+           let n = 0;
+           try {
+             for (;;) { const s = new m.SharedMemory({ create: true, size: 4096 }); s.close(); s.unlink(); n++; }
+           } catch (e) { console.log(e.name, e.code, n > 30000); }
+           console.log('still allocating', new Array(1e6).fill(1).length);
+         });`,
+      ],
+      { cwd: root, encoding: 'utf8', timeout: 120_000, env: { ...process.env, WEFT_BROKER: '' } },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, 'RuntimeError ERR_WEFT_SHM_LIMIT true\nstill allocating 1000000\n');
+  });
+
+  test('a block with a 255-character name made and never unlinked is removed at exit too', () => {
+    const name = `n${process.pid}`.padEnd(255, 'x');
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '-e',
+        `import('./src/multiprocessing/index.ts').then((m) => { new m.SharedMemory({ name: ${JSON.stringify(name)}, create: true, size: 8 }); });`,
+      ],
+      { cwd: root, encoding: 'utf8', timeout: PATIENCE, env: { ...process.env, WEFT_BROKER: '' } },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(existsSync(`/dev/shm/${name}`), false);
+    assert.match(r.stderr, /1 SharedMemory block\(s\) made and never unlinked/);
   });
 
   test('a name unlinked and made again is a new block, not the old pages', async () => {

@@ -52,7 +52,8 @@
  *     slot's layout); nothing else reads a Value's slot as a lock word. An `Array` takes no slot:
  *     its items are in a file of their own beside the slab (`arrayPathOf`, array-store.ts).
  */
-import { readdirSync, unlinkSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, join } from 'node:path';
 
@@ -170,12 +171,14 @@ export function slabBrokerPath(): string | null {
 }
 
 /**
- * The marker of a `SharedMemory` block named `name` made in the tree of the broker at
- * `brokerPath` (src/multiprocessing/shared-memory.ts): /dev/shm/<its name>.shm-<name>, an empty
- * file. The root removes at its exit the blocks whose markers are left (never unlinked).
+ * The marker of the `SharedMemory` block at `blockPath` made in the tree of the broker at
+ * `brokerPath` (src/multiprocessing/shared-memory.ts): /dev/shm/<its name>.shm-<digest of the
+ * block's path>, holding that path (a digest, so that a block name of any length fits). The root
+ * removes at its exit the blocks whose markers are left (never unlinked).
  */
-export function blockMarkerOf(brokerPath: string, name: string): string {
-  return join('/dev/shm', `${basename(brokerPath).replace(/\.sock$/, '')}.shm-${name}`);
+export function blockMarkerOf(brokerPath: string, blockPath: string): string {
+  const digest = createHash('sha256').update(blockPath).digest('hex').slice(0, 32);
+  return join('/dev/shm', `${basename(brokerPath).replace(/\.sock$/, '')}.shm-${digest}`);
 }
 
 /**
@@ -193,10 +196,19 @@ export function removeLeakedBlocks(brokerPath: string): void {
   const leaked: string[] = [];
   for (const marker of names) {
     if (!marker.startsWith(prefix)) continue;
-    const block = marker.slice(prefix.length);
-    if (names.includes(block)) {
-      remove(block);
-      leaked.push(block);
+    let block = '';
+    try {
+      block = readFileSync(join('/dev/shm', marker), 'utf8');
+    } catch {
+      // gone already
+    }
+    if (block.startsWith('/dev/shm/') && existsSync(block)) {
+      try {
+        unlinkSync(block);
+        leaked.push(basename(block));
+      } catch {
+        // unlinked meanwhile
+      }
     }
     remove(marker);
   }

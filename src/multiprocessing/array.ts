@@ -1,5 +1,10 @@
 import { describeValue, RuntimeError } from '../internal/errors.js';
-import { ArrayStore, type ItemView, storeBytes } from '../internal/process/array-store.js';
+import {
+  ArrayStore,
+  checkSliceSize,
+  type ItemView,
+  storeBytes,
+} from '../internal/process/array-store.js';
 import { broker } from '../internal/process/broker-client.js';
 import { brokerSync } from '../internal/process/broker-sync.js';
 import { guardSession, sentToBroker, useSlab } from '../internal/process/data-route.js';
@@ -9,7 +14,6 @@ import {
   mapArrayFile,
   readySlab,
   slabBrokerPath,
-  slabSession,
 } from '../internal/process/lock-slab.js';
 import { coercer } from '../internal/process/typecodes.js';
 import type { TypeCode } from '../threading/typecodes.js';
@@ -84,8 +88,8 @@ export class SharedArray<C extends TypeCode = TypeCode> extends SharedObject {
     // all (30 million items took 410 MB and 120 million exhausted the heap).
     let size = 0;
     let raw: number[] | null = null;
+    const c = coercer(shared ? (shared.params.typecode as string) : typecode);
     if (!shared) {
-      const c = coercer(typecode);
       if (typeof sizeOrItems === 'number') {
         if (!Number.isInteger(sizeOrItems) || sizeOrItems < 0)
           throw new RangeError(
@@ -120,8 +124,7 @@ export class SharedArray<C extends TypeCode = TypeCode> extends SharedObject {
       // With a file, the broker maps it (its slab was made before any thread could make a file:
       // lock-slab.ts), so the items do not travel: the params go with every revival's 'create',
       // and a million items there cost megabytes a message. Without one the broker keeps them.
-      if (st === null)
-        init = raw === null ? new globalThis.Array(size).fill(0) : raw.map(coercer(typecode));
+      if (st === null) init = raw === null ? new globalThis.Array(size).fill(0) : raw.map(c);
     }
     const params: Record<string, unknown> = { typecode, init, length: size, lock };
     if (st !== null) params.file = true;
@@ -130,7 +133,7 @@ export class SharedArray<C extends TypeCode = TypeCode> extends SharedObject {
     this.length = this._params.length as number;
     this.#lock = lock;
     this.#filed = this._params.file === true;
-    this.#coerce = coercer(this.typecode);
+    this.#coerce = c;
     this.#store = shared && this.#filed ? openStore(this._id, this.typecode, this.length) : st;
   }
   protected _kind(): string {
@@ -146,13 +149,6 @@ export class SharedArray<C extends TypeCode = TypeCode> extends SharedObject {
     if (st !== null && useSlab(sync)) return st;
     if (this.#filed) sentToBroker();
     return null;
-  }
-
-  /** `#direct` for a write: its guard is held under a session number the broker knows. */
-  #directWrite(sync: boolean): ArrayStore | null {
-    const st = this.#direct(sync);
-    if (st !== null) guardSession();
-    return st;
   }
 
   /** What a write sends the broker: the number as given to an Array in a file (it wraps it). */
@@ -177,35 +173,35 @@ export class SharedArray<C extends TypeCode = TypeCode> extends SharedObject {
   async get(i: number): Promise<number> {
     const k = this.#at(i);
     const st = this.#direct(false);
-    if (st !== null) return st.get(k, readerSession);
+    if (st !== null) return st.get(k, guardSession);
     return (await broker().request('dataOp', this._id, ['getItem', k])) as number;
   }
   async set(i: number, v: number): Promise<void> {
     const k = this.#at(i);
     const x = store(this.#coerce, v, 'Array.set');
-    const st = this.#directWrite(false);
-    if (st !== null) st.set(k, v, slabSession());
+    const st = this.#direct(false);
+    if (st !== null) st.set(k, v, guardSession());
     else await broker().request('dataOp', this._id, ['setItem', k, this.#wire(v, x)]);
   }
   /** Blocking twin of `get` (Python's `arr[i]`). Without the shm addon, a broker round trip. */
   getSync(i: number): number {
     const k = this.#at(i);
     const st = this.#direct(true);
-    if (st !== null) return st.get(k, readerSession);
+    if (st !== null) return st.get(k, guardSession);
     return brokerSync().request('dataOp', this._id, ['getItem', k]) as number;
   }
   /** Blocking twin of `set` (Python's `arr[i] = v`). Without the shm addon, a broker round trip. */
   setSync(i: number, v: number): void {
     const k = this.#at(i);
     const x = store(this.#coerce, v, 'Array.setSync');
-    const st = this.#directWrite(true);
-    if (st !== null) st.set(k, v, slabSession());
+    const st = this.#direct(true);
+    if (st !== null) st.set(k, v, guardSession());
     else brokerSync().request('dataOp', this._id, ['setItem', k, this.#wire(v, x)]);
   }
   /** Blocking twin of `toArray` (Python's `arr[:]`). Without the shm addon, a broker round trip. */
   toArraySync(): number[] {
     const st = this.#direct(true);
-    if (st !== null) return st.slice(0, this.length, readerSession);
+    if (st !== null) return st.slice(0, this.length, guardSession);
     return brokerSync().request('dataGet', this._id, []) as number[];
   }
   /**
@@ -216,14 +212,14 @@ export class SharedArray<C extends TypeCode = TypeCode> extends SharedObject {
   async slice(start?: number | null, stop?: number | null): Promise<number[]> {
     const [s, e] = [sliceIndex(start), sliceIndex(stop)];
     const st = this.#direct(false);
-    if (st !== null) return st.slice(...bounds(s, e, this.length), readerSession);
+    if (st !== null) return st.slice(...bounds(s, e, this.length), guardSession);
     return (await broker().request('dataOp', this._id, ['getSlice', s, e])) as number[];
   }
   /** Blocking twin of `slice` (Python's `arr[start:stop]`). Without the shm addon, a broker round trip. */
   sliceSync(start?: number | null, stop?: number | null): number[] {
     const [s, e] = [sliceIndex(start), sliceIndex(stop)];
     const st = this.#direct(true);
-    if (st !== null) return st.slice(...bounds(s, e, this.length), readerSession);
+    if (st !== null) return st.slice(...bounds(s, e, this.length), guardSession);
     return brokerSync().request('dataOp', this._id, ['getSlice', s, e]) as number[];
   }
   /**
@@ -238,8 +234,8 @@ export class SharedArray<C extends TypeCode = TypeCode> extends SharedObject {
     values: ArrayLike<number>,
   ): Promise<void> {
     const op = this.#setSliceOp(start, stop, values, 'setSlice');
-    const st = this.#directWrite(false);
-    if (st !== null) st.setSlice(op.first, op.raw, slabSession());
+    const st = this.#direct(false);
+    if (st !== null) st.setSlice(op.first, op.raw, guardSession());
     else await broker().request('dataOp', this._id, op.message);
   }
   /** Blocking twin of `setSlice` (Python's `arr[start:stop] = values`). Without the shm addon, a broker round trip. */
@@ -249,8 +245,8 @@ export class SharedArray<C extends TypeCode = TypeCode> extends SharedObject {
     values: ArrayLike<number>,
   ): void {
     const op = this.#setSliceOp(start, stop, values, 'setSliceSync');
-    const st = this.#directWrite(true);
-    if (st !== null) st.setSlice(op.first, op.raw, slabSession());
+    const st = this.#direct(true);
+    if (st !== null) st.setSlice(op.first, op.raw, guardSession());
     else brokerSync().request('dataOp', this._id, op.message);
   }
   #setSliceOp(
@@ -270,11 +266,7 @@ export class SharedArray<C extends TypeCode = TypeCode> extends SharedObject {
     });
     const [s, e] = [sliceIndex(start), sliceIndex(stop)];
     const [first, end] = bounds(s, e, this.length);
-    const held = end - first;
-    if (raw.length !== held)
-      throw new RangeError(
-        `Can only assign a sequence of the same size to an Array slice: the slice holds ${held} items, received ${raw.length}`,
-      );
+    checkSliceSize(end - first, raw.length);
     const sent = this.#filed ? raw : raw.map(c);
     return { first, raw, message: ['setSlice', s, e, sent, this.typecode] };
   }
@@ -287,13 +279,13 @@ export class SharedArray<C extends TypeCode = TypeCode> extends SharedObject {
     if (typeof n !== 'number')
       throw new TypeError(`Array.add expects a number: received ${describeValue(n)}`);
     this.#coerce(n);
-    const st = this.#directWrite(false);
-    if (st !== null) return st.add(k, n, slabSession());
+    const st = this.#direct(false);
+    if (st !== null) return st.add(k, n, guardSession());
     return (await broker().request('dataOp', this._id, ['add', k, n, this.typecode])) as number;
   }
   async toArray(): Promise<number[]> {
     const st = this.#direct(false);
-    if (st !== null) return st.slice(0, this.length, readerSession);
+    if (st !== null) return st.slice(0, this.length, guardSession);
     return (await broker().request('dataGet', this._id, [])) as number[];
   }
   /**
@@ -333,15 +325,6 @@ export class SharedArray<C extends TypeCode = TypeCode> extends SharedObject {
 }
 
 /**
- * The session a read goes under the guard as, when its optimistic reads kept meeting writes
- * (array-store.ts, `want`): known to the broker first, as a writer's is.
- */
-function readerSession(): number {
-  guardSession();
-  return slabSession();
-}
-
-/**
  * A new Array's file of `length` items, filled with `items` (checked numbers; null: zeros, as
  * the file is made), or null: no shm, over 1 GiB, or the tree's MAX_ARRAY_FILES made already.
  */
@@ -351,29 +334,24 @@ function newStore(
   length: number,
   items: readonly number[] | null,
 ): ArrayStore | null {
-  const bytes = storeBytes(typecode, length);
   // The broker client joins this thread to the slab as it is made.
   broker();
-  const at = slabBrokerPath();
-  if (at === null || bytes > MAX_FILE_BYTES || !claimArrayFile()) return null;
-  const buffer = mapArrayFile(arrayPathOf(at, id), bytes, true);
-  if (buffer === null) return null;
-  const st = new ArrayStore(buffer, typecode, length);
-  if (items === null) return st;
-  const view = st.view();
-  if (view instanceof BigInt64Array || view instanceof BigUint64Array) {
-    for (let i = 0; i < items.length; i++) view[i] = BigInt(items[i] as number);
-  } else {
-    view.set(items);
-  }
+  if (storeBytes(typecode, length) > MAX_FILE_BYTES || !claimArrayFile()) return null;
+  const st = openStore(id, typecode, length, true);
+  if (st !== null && items !== null) st.fillNew(items);
   return st;
 }
 
-/** The file of the Array `id` made elsewhere, mapped here, or null (this thread cannot). */
-function openStore(id: string, typecode: string, length: number): ArrayStore | null {
+/** The file of the Array `id` mapped here (`create`: made), or null (this thread cannot). */
+function openStore(
+  id: string,
+  typecode: string,
+  length: number,
+  create = false,
+): ArrayStore | null {
   const at = slabBrokerPath();
   if (at === null) return null;
-  const buffer = mapArrayFile(arrayPathOf(at, id), storeBytes(typecode, length), false);
+  const buffer = mapArrayFile(arrayPathOf(at, id), storeBytes(typecode, length), create);
   return buffer === null ? null : new ArrayStore(buffer, typecode, length);
 }
 

@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeValue, RuntimeError } from '../internal/errors.js';
-import { ensureBroker } from '../internal/process/broker-client.js';
+import { ENV_BROKER, ensureBroker } from '../internal/process/broker-client.js';
 import { blockMarkerOf, shmAddon } from '../internal/process/lock-slab.js';
 import { kShared, registerSharedKind, type SharedState } from '../internal/serialize.js';
 import { FileExistsError, FileNotFoundError } from './errors.js';
@@ -48,6 +48,8 @@ export class SharedMemory {
   /** Its size in bytes. */
   readonly size: number;
   #buf: Uint8Array | null;
+  /** Its file in /dev/shm. */
+  readonly #path: string;
 
   constructor(options: SharedMemoryOptions = {}) {
     if (typeof options !== 'object' || options === null)
@@ -98,10 +100,13 @@ export class SharedMemory {
         'SharedMemory needs the shm addon (native/shm, built by npm install where a C++ compiler is) on Linux, and WEFT_NO_NATIVE unset',
         'ERR_WEFT_NO_SHM',
       );
+    // Without a name (create only), a fresh one, its file made already (`freshName`).
+    const made = name ?? freshName();
+    const path = pathOf(file ?? made);
+    this.name = made;
+    this.#path = path;
     let sab: SharedArrayBuffer;
     if (create) {
-      const made = name ?? freshName();
-      const path = pathOf(file ?? made);
       // Made exclusively here (Python's O_CREAT | O_EXCL), sized and mapped by the addon.
       if (name !== null) {
         try {
@@ -120,7 +125,6 @@ export class SharedMemory {
         rmQuietly(path);
         throw mapError(e, `could not make a block of ${size} bytes in /dev/shm`);
       }
-      this.name = made;
       this.size = size;
       // Python's resource tracker: a block never unlinked goes when the program ends. The marker
       // holds the block's file name (its own name is a digest: any name fits).
@@ -130,30 +134,27 @@ export class SharedMemory {
         // no marker: the block outlives the program, as it would with Python's track=False
       }
     } else {
-      const at = name as string;
-      const path = pathOf(file as string);
       let bytes: number;
       try {
         bytes = statSync(path).size;
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT')
           throw new FileNotFoundError(
-            `SharedMemory: no block named '${at}' (never made, or unlinked): make it with { name: '${at}', create: true, size }`,
+            `SharedMemory: no block named '${made}' (never made, or unlinked): make it with { name: '${made}', create: true, size }`,
           );
         throw e;
       }
       if (bytes === 0)
-        throw new RangeError(`SharedMemory: the block named '${at}' is empty: nothing to map`);
+        throw new RangeError(`SharedMemory: the block named '${made}' is empty: nothing to map`);
       if (bytes > MAX_BYTES)
         throw new RangeError(
-          `SharedMemory: the block named '${at}' is over 1 GiB (${bytes} bytes)`,
+          `SharedMemory: the block named '${made}' is over 1 GiB (${bytes} bytes)`,
         );
       try {
         sab = addon.map(path, bytes, false, false);
       } catch (e) {
-        throw mapError(e, `could not attach to the block named '${at}'`);
+        throw mapError(e, `could not attach to the block named '${made}'`);
       }
-      this.name = at;
       this.size = bytes;
     }
     this.#buf = new Uint8Array(sab);
@@ -184,7 +185,7 @@ export class SharedMemory {
    * @throws FileNotFoundError when it was unlinked already.
    */
   unlink(): void {
-    const path = pathOf(this.name.replace(/^\/+/, ''));
+    const path = this.#path;
     try {
       unlinkSync(path);
     } catch (e) {
@@ -194,7 +195,7 @@ export class SharedMemory {
         );
       throw e;
     }
-    const broker = process.env.WEFT_BROKER;
+    const broker = process.env[ENV_BROKER];
     if (broker) rmQuietly(blockMarkerOf(broker, path));
   }
 

@@ -3,7 +3,6 @@
  * blocks of /dev/shm that any process attaches to by name, read and written in place.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, truncateSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import {
@@ -16,6 +15,7 @@ import {
 } from '../../src/multiprocessing/index.js';
 import { Thread } from '../../src/threading/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { runRoot } from '../support/root.js';
 import { touchBlock } from './fixtures/array-targets.js';
 
 checkLeaks({ graceMs: 3000 });
@@ -134,21 +134,15 @@ describe('SharedMemory', { skip: !shmThere && 'no shm addon or /dev/shm' }, () =
     // weft gives a block's mapping back only when the process ends: a loop making and unlinking
     // blocks used up Linux's ~65,530 mappings, then every allocation of the process failed and
     // it aborted (a reviewer's run). The addon now refuses past 32,768 shared files.
-    const r = spawnSync(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        '-e',
-        `import('./src/multiprocessing/index.ts').then((m) => {
-           let n = 0;
-           try {
-             for (;;) { const s = new m.SharedMemory({ create: true, size: 4096 }); s.close(); s.unlink(); n++; }
-           } catch (e) { console.log(e.name, e.code, n > 30000); }
-           console.log('still allocating', new Array(1e6).fill(1).length);
-         });`,
-      ],
-      { cwd: root, encoding: 'utf8', timeout: 120_000, env: { ...process.env, WEFT_BROKER: '' } },
+    const r = runRoot(
+      `import('./src/multiprocessing/index.ts').then((m) => {
+         let n = 0;
+         try {
+           for (;;) { const s = new m.SharedMemory({ create: true, size: 4096 }); s.close(); s.unlink(); n++; }
+         } catch (e) { console.log(e.name, e.code, n > 30000); }
+         console.log('still allocating', new Array(1e6).fill(1).length);
+       });`,
+      { timeout: 120_000 },
     );
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout, 'RuntimeError ERR_WEFT_SHM_LIMIT true\nstill allocating 1000000\n');
@@ -156,15 +150,8 @@ describe('SharedMemory', { skip: !shmThere && 'no shm addon or /dev/shm' }, () =
 
   test('a block with a 255-character name made and never unlinked is removed at exit too', () => {
     const name = `n${process.pid}`.padEnd(255, 'x');
-    const r = spawnSync(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        '-e',
-        `import('./src/multiprocessing/index.ts').then((m) => { new m.SharedMemory({ name: ${JSON.stringify(name)}, create: true, size: 8 }); });`,
-      ],
-      { cwd: root, encoding: 'utf8', timeout: PATIENCE, env: { ...process.env, WEFT_BROKER: '' } },
+    const r = runRoot(
+      `import('./src/multiprocessing/index.ts').then((m) => { new m.SharedMemory({ name: ${JSON.stringify(name)}, create: true, size: 8 }); });`,
     );
     assert.equal(r.status, 0, r.stderr);
     assert.equal(existsSync(`/dev/shm/${name}`), false);
@@ -223,12 +210,7 @@ describe('SharedMemory', { skip: !shmThere && 'no shm addon or /dev/shm' }, () =
         ${unlink ? 'shm.unlink();' : ''}
       });`;
     for (const unlink of [false, true]) {
-      const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', script(unlink)], {
-        cwd: root,
-        encoding: 'utf8',
-        timeout: PATIENCE,
-        env: { ...process.env, WEFT_BROKER: '' },
-      });
+      const r = runRoot(script(unlink));
       assert.equal(r.status, 0, r.stderr);
       const name = r.stdout.trim();
       assert.equal(existsSync(`/dev/shm/${name}`), false, 'gone after the program');
@@ -244,22 +226,11 @@ describe('SharedMemory', { skip: !shmThere && 'no shm addon or /dev/shm' }, () =
   });
 
   test('without the shm addon: a RuntimeError that says what is missing', () => {
-    const r = spawnSync(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        '-e',
-        `import('./src/multiprocessing/index.ts').then((m) => {
-           try { new m.SharedMemory({ create: true, size: 8 }); } catch (e) { console.log(e.name, e.code); }
-         });`,
-      ],
-      {
-        cwd: root,
-        encoding: 'utf8',
-        timeout: PATIENCE,
-        env: { ...process.env, WEFT_NO_NATIVE: '1', WEFT_BROKER: '' },
-      },
+    const r = runRoot(
+      `import('./src/multiprocessing/index.ts').then((m) => {
+         try { new m.SharedMemory({ create: true, size: 8 }); } catch (e) { console.log(e.name, e.code); }
+       });`,
+      { env: { WEFT_NO_NATIVE: '1' } },
     );
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout.trim(), 'RuntimeError ERR_WEFT_NO_SHM');

@@ -74,6 +74,20 @@ export function storeBytes(typecode: string, length: number): number {
   return HEADER_BYTES + length * itemBytes(typecode);
 }
 
+/**
+ * Python's `a[i:j] = values` on a fixed-length Array: `values` must hold as many items as the
+ * slice. @throws RangeError (Python's ValueError) otherwise.
+ */
+export function checkSliceSize(held: number, received: number): void {
+  if (received !== held)
+    throw new RangeError(
+      `Can only assign a sequence of the same size to an Array slice: the slice holds ${held} items, received ${received}`,
+    );
+}
+
+/** What a read's optimistic copies return when none came out whole. */
+const RETRY: unique symbol = Symbol('retry');
+
 function nap(): void {
   Atomics.wait(napCell, 0, 0, NAP_MS);
 }
@@ -104,6 +118,14 @@ export class ArrayStore {
     this.#items = new (ctorOf('Array', typecode))(buffer, HEADER_BYTES, length);
     this.#big = this.#items instanceof BigInt64Array || this.#items instanceof BigUint64Array;
     this.#coerce = coercer(typecode);
+  }
+
+  /**
+   * Writes the first `items` (checked numbers) of a store just made, before its Array's handle
+   * exists anywhere else: nobody can read them yet, so no guard.
+   */
+  fillNew(items: readonly number[]): void {
+    for (let i = 0; i < items.length; i++) this.#put(i, items[i] as number);
   }
 
   /** The items as a typed array over the shared memory itself (`getObj()`). */
@@ -142,19 +164,9 @@ export class ArrayStore {
    * READ_TRIES copies that a write overlapped, under the guard, announced in `want` first.
    */
   #read<T>(copy: () => T, me: () => number): T {
+    const out = this.#optimistic(copy, Number.POSITIVE_INFINITY);
+    if (out !== RETRY) return out;
     const head = this.#head;
-    let spins = 0;
-    for (let tries = 0; tries < READ_TRIES; ) {
-      const s = Atomics.load(head, SEQ);
-      if ((s & 1) === 0) {
-        const out = copy();
-        ArrayStore._afterCopy?.();
-        if (Atomics.load(head, SEQ) === s) return out;
-        tries++;
-      } else if (++spins >= SPINS) {
-        nap();
-      }
-    }
     const who = me();
     for (let n = 0; Atomics.compareExchange(head, WANT, 0, who) !== 0; n++) if (n >= SPINS) nap();
     try {
@@ -223,21 +235,25 @@ export class ArrayStore {
   }
 
   /**
-   * The broker's own write (for a thread that cannot map the file): takes the guard as
-   * BROKER_GUARD, or, when it stays held for `patience` ms, gives up and returns false (its
-   * holder may be a session whose end the broker has not read yet: the broker must not spin
-   * waiting for what only it can do). `ended(n)` says whether session `n` is known to be gone,
-   * in which case what it holds is freed first.
+   * The broker's own write (for a thread that cannot map the file): `write()` (`put`, `putAdd`)
+   * under the guard taken as BROKER_GUARD. When the guard stays held for `patience` ms it writes
+   * without it (its holder may be a session whose end the broker has not read yet: the broker
+   * must not spin waiting for what only it can do). `ended(n)` says whether session `n` is known
+   * to be gone, in which case what it holds is freed first.
    */
-  brokerEnter(ended: (n: number) => boolean, patience: number): boolean {
-    if (!this.#brokerTake(ended, patience)) return false;
-    Atomics.add(this.#head, SEQ, 1);
-    return true;
+  brokerWrite<T>(write: () => T, ended: (n: number) => boolean, patience: number): T {
+    const guarded = this.#brokerTake(ended, patience);
+    if (guarded) Atomics.add(this.#head, SEQ, 1);
+    try {
+      return write();
+    } finally {
+      if (guarded) this.#leave();
+    }
   }
 
   /**
    * The broker's read for a thread that cannot map the file: `get` and `slice`, with the guard
-   * taken under `patience` as `brokerEnter` takes it; past it, the copy is read as it is.
+   * taken under `patience` as `brokerWrite` takes it; past it, the copy is read as it is.
    */
   brokerGet(k: number, ended: (n: number) => boolean, patience: number): number {
     const v = this.#brokerRead(() => this.#items[k] as number | bigint, ended, patience);
@@ -254,12 +270,28 @@ export class ArrayStore {
   }
 
   #brokerRead<T>(copy: () => T, ended: (n: number) => boolean, patience: number): T {
-    const head = this.#head;
     const until = performance.now() + patience;
+    const out = this.#optimistic(copy, until);
+    if (out !== RETRY) return out;
+    if (!this.#brokerTake(ended, Math.max(until - performance.now(), 0))) return copy();
+    try {
+      return copy();
+    } finally {
+      Atomics.store(this.#head, GUARD, 0);
+    }
+  }
+
+  /**
+   * `copy()` between two equal even loads of seq, tried READ_TRIES times (and, while a write is
+   * under way, until `until` in `performance.now()` ms); RETRY when no copy came out whole.
+   */
+  #optimistic<T>(copy: () => T, until: number): T | typeof RETRY {
+    const head = this.#head;
     for (let tries = 0, spins = 0; tries < READ_TRIES; ) {
       const s = Atomics.load(head, SEQ);
       if ((s & 1) === 0) {
         const out = copy();
+        ArrayStore._afterCopy?.();
         if (Atomics.load(head, SEQ) === s) return out;
         tries++;
       } else if (++spins >= SPINS) {
@@ -267,15 +299,10 @@ export class ArrayStore {
         nap();
       }
     }
-    if (!this.#brokerTake(ended, Math.max(until - performance.now(), 0))) return copy();
-    try {
-      return copy();
-    } finally {
-      Atomics.store(head, GUARD, 0);
-    }
+    return RETRY;
   }
 
-  /** The guard for the broker, waiting at most `patience` ms (see `brokerEnter`). */
+  /** The guard for the broker, waiting at most `patience` ms (see `brokerWrite`). */
   #brokerTake(ended: (n: number) => boolean, patience: number): boolean {
     const head = this.#head;
     const until = performance.now() + patience;
@@ -292,17 +319,12 @@ export class ArrayStore {
     }
   }
 
-  /** Ends a write begun by `brokerEnter`. */
-  brokerLeave(): void {
-    this.#leave();
-  }
-
-  /** Writes item `k` with the guard held by the caller (`brokerEnter`). */
+  /** Writes item `k`, inside `brokerWrite`. */
   put(k: number, v: number): void {
     this.#put(k, v);
   }
 
-  /** `add` with the guard held by the caller (`brokerEnter`). */
+  /** `add`'s read-modify-write, inside `add` or `brokerWrite`. */
   putAdd(k: number, n: number): number {
     const items = this.#items;
     if (this.#big) {

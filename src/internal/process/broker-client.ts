@@ -48,8 +48,7 @@ import {
   announced,
   joinSlab,
   mapSlab,
-  removeArrayFiles,
-  removeLeakedBlocks,
+  removeTreeFiles,
   slabPathOf,
   sweepStaleSlabs,
 } from './lock-slab.js';
@@ -202,10 +201,7 @@ function startBrokerThread(path: string): void {
   sweepStaleSlabs();
   w.unref();
   process.once('exit', () => {
-    // The Arrays and blocks first: a sweep takes those left without a slab for a finished
-    // exit's.
-    removeArrayFiles(path);
-    removeLeakedBlocks(path);
+    removeTreeFiles(path);
     for (const file of [path, slabPathOf(path)]) {
       try {
         unlinkSync(file);

@@ -48,7 +48,7 @@ import { Deque } from '../deque.js';
 import { DeadlockError, describeCycle, describeValue } from '../errors.js';
 import { clearLongTimeout } from '../long-timer.js';
 import { encodeError } from '../serialize.js';
-import { ArrayStore, storeBytes } from './array-store.js';
+import { ArrayStore, checkSliceSize, storeBytes } from './array-store.js';
 import {
   attach,
   type Conn,
@@ -1120,26 +1120,28 @@ function storeOp(st: ArrayStore, op: string, a: unknown[]): unknown {
       return st.brokerSlice(start, stop, numberEnded, patienceFor(st));
     }
     case 'setItem':
-    case 'setSlice':
-    case 'add': {
-      const guarded = st.brokerEnter(numberEnded, patienceFor(st));
-      try {
-        if (op === 'setItem') {
-          st.put(a[0] as number, a[1] as number);
-          return undefined;
-        }
-        if (op === 'add') return st.putAdd(a[0] as number, a[1] as number);
-        const [start, stop] = sliceBounds({ length: st.length }, a[0], a[1]);
-        const items = a[2] as number[];
-        if (items.length !== stop - start)
-          throw new RangeError(
-            `Can only assign a sequence of the same size to an Array slice: the slice holds ${stop - start} items, received ${items.length}`,
-          );
-        for (let i = 0; i < items.length; i++) st.put(start + i, items[i] as number);
-        return undefined;
-      } finally {
-        if (guarded) st.brokerLeave();
-      }
+      return st.brokerWrite(
+        () => st.put(a[0] as number, a[1] as number),
+        numberEnded,
+        patienceFor(st),
+      );
+    case 'add':
+      return st.brokerWrite(
+        () => st.putAdd(a[0] as number, a[1] as number),
+        numberEnded,
+        patienceFor(st),
+      );
+    case 'setSlice': {
+      const [start, stop] = sliceBounds({ length: st.length }, a[0], a[1]);
+      const items = a[2] as number[];
+      checkSliceSize(stop - start, items.length);
+      return st.brokerWrite(
+        () => {
+          for (let i = 0; i < items.length; i++) st.put(start + i, items[i] as number);
+        },
+        numberEnded,
+        patienceFor(st),
+      );
     }
     default:
       throw new TypeError(`unknown data operation ${op} on an Array`);
@@ -1248,10 +1250,7 @@ function listOp(x: unknown[], op: string, a: unknown[]): unknown {
       const [start, stop] = sliceBounds(x, a[0], a[1]);
       const items = a[2] as unknown[];
       const typecode = a[3] as string | undefined;
-      if (typecode !== undefined && items.length !== stop - start)
-        throw new RangeError(
-          `Can only assign a sequence of the same size to an Array slice: the slice holds ${stop - start} items, received ${items.length}`,
-        );
+      if (typecode !== undefined) checkSliceSize(stop - start, items.length);
       x.splice(start, stop - start, ...items);
       return undefined;
     }

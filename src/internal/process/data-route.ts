@@ -13,7 +13,7 @@
  */
 import { broker } from './broker-client.js';
 import { brokerSync } from './broker-sync.js';
-import { fastSlab, readySlab } from './lock-slab.js';
+import { fastSlab, readySlab, slabSession } from './lock-slab.js';
 
 let inSlab = false;
 /** Operations this thread sent to the broker, and how many the last ping came after. */
@@ -64,12 +64,12 @@ export function sentToBroker(): void {
 }
 
 /**
- * The session number an Array write holds the guard under (array-store.ts): the broker must know
- * it, so that it can free the guard if this thread ends in the middle of a write. A thread whose
- * hello is not with the broker yet (a child's first write, before its connection is up) makes it
- * so with a blocking ping, once.
+ * The session number an Array's guard is taken under (array-store.ts: a write, or a read that
+ * kept meeting writes): the broker must know it, so that it can free the guard if this thread
+ * ends holding it. A thread whose hello is not with the broker yet (a child's first write,
+ * before its connection is up) makes it so with a blocking ping, once.
  */
-export function guardSession(): void {
-  if (fastSlab() !== null) return;
-  brokerSync().request('ping', undefined, []);
+export function guardSession(): number {
+  if (fastSlab() === null) brokerSync().request('ping', undefined, []);
+  return slabSession();
 }

@@ -126,9 +126,23 @@ function loadAddon(): ShmAddon | null {
   return slabOff ? null : shmAddon();
 }
 
+/** The name of the tree of the broker at `brokerPath` (its socket's): its files' common prefix. */
+function treeName(brokerPath: string): string {
+  return basename(brokerPath).replace(/\.sock$/, '');
+}
+
+/** The names in /dev/shm (none when it cannot be read). */
+function shmNames(): string[] {
+  try {
+    return readdirSync('/dev/shm');
+  } catch {
+    return [];
+  }
+}
+
 /** The slab's file for the broker at `brokerPath`: /dev/shm/<its name>.locks. */
 export function slabPathOf(brokerPath: string): string {
-  return join('/dev/shm', `${basename(brokerPath).replace(/\.sock$/, '')}.locks`);
+  return join('/dev/shm', `${treeName(brokerPath)}.locks`);
 }
 
 /**
@@ -136,7 +150,7 @@ export function slabPathOf(brokerPath: string): string {
  * `brokerPath`: /dev/shm/<its name>.array-<id>. The root removes them with its slab.
  */
 export function arrayPathOf(brokerPath: string, id: string): string {
-  return join('/dev/shm', `${basename(brokerPath).replace(/\.sock$/, '')}.array-${id}`);
+  return join('/dev/shm', `${treeName(brokerPath)}.array-${id}`);
 }
 
 /**
@@ -178,27 +192,28 @@ export function slabBrokerPath(): string | null {
  */
 export function blockMarkerOf(brokerPath: string, blockPath: string): string {
   const digest = createHash('sha256').update(blockPath).digest('hex').slice(0, 32);
-  return join('/dev/shm', `${basename(brokerPath).replace(/\.sock$/, '')}.shm-${digest}`);
+  return join('/dev/shm', `${treeName(brokerPath)}.shm-${digest}`);
 }
 
 /**
- * The root, at exit: removes the `SharedMemory` blocks made in its tree and never unlinked, and
- * says so on stderr, as Python's resource tracker warns of leaked shared_memory objects.
+ * The root, at exit: removes its tree's Array files, and the `SharedMemory` blocks made in the
+ * tree and never unlinked, saying so on stderr, as Python's resource tracker warns of leaked
+ * shared_memory objects. Called before the slab goes: a sweep takes files left without a slab for
+ * those of an exit cut short.
  */
-export function removeLeakedBlocks(brokerPath: string): void {
-  const prefix = `${basename(brokerPath).replace(/\.sock$/, '')}.shm-`;
-  let names: string[];
-  try {
-    names = readdirSync('/dev/shm');
-  } catch {
-    return;
-  }
+export function removeTreeFiles(brokerPath: string): void {
+  const arrays = `${treeName(brokerPath)}.array-`;
+  const markers = `${treeName(brokerPath)}.shm-`;
   const leaked: string[] = [];
-  for (const marker of names) {
-    if (!marker.startsWith(prefix)) continue;
+  for (const name of shmNames()) {
+    if (name.startsWith(arrays)) {
+      remove(name);
+      continue;
+    }
+    if (!name.startsWith(markers)) continue;
     let block = '';
     try {
-      block = readFileSync(join('/dev/shm', marker), 'utf8');
+      block = readFileSync(join('/dev/shm', name), 'utf8');
     } catch {
       // gone already
     }
@@ -210,26 +225,12 @@ export function removeLeakedBlocks(brokerPath: string): void {
         // unlinked meanwhile
       }
     }
-    remove(marker);
+    remove(name);
   }
   if (leaked.length > 0)
     process.stderr.write(
       `weft: ${leaked.length} SharedMemory block(s) made and never unlinked, removed at exit: ${leaked.join(', ')} (call unlink() when done with a block)\n`,
     );
-}
-
-/** Removes the Array files beside the slab of the broker at `brokerPath` (the root, at exit). */
-export function removeArrayFiles(brokerPath: string): void {
-  const prefix = `${basename(brokerPath).replace(/\.sock$/, '')}.array-`;
-  let names: string[];
-  try {
-    names = readdirSync('/dev/shm');
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    if (name.startsWith(prefix)) remove(name);
-  }
 }
 
 /**
@@ -256,20 +257,14 @@ export function nextSessionNumber(slab: Int32Array): number {
 /**
  * Removes the slabs of roots that died without their 'exit' (a signal, a crash), with their
  * Arrays' files: a slab holds a megabyte of /dev/shm, an Array its items, and nothing else would
- * free them. Removed only when both say so: the pid
- * its name carries is gone here, and nobody holds the lock its root kept on it while it lived
- * (native/shm/shm.cc: a root in another pid namespace sharing /dev/shm is alive, whatever its
- * pid means here).
+ * free them. Removed only when both say so: the pid its name carries is gone here, and nobody
+ * holds the lock its root kept on it while it lived (native/shm/shm.cc: a root in another pid
+ * namespace sharing /dev/shm is alive, whatever its pid means here).
  */
 export function sweepStaleSlabs(): void {
   const a = loadAddon();
   if (a === null) return;
-  let names: string[];
-  try {
-    names = readdirSync('/dev/shm');
-  } catch {
-    return;
-  }
+  const names = shmNames();
   const gone = (pid: number): boolean => {
     if (pid === process.pid) return false;
     try {
@@ -327,7 +322,7 @@ export function joinSlab(brokerPath: string): number {
   if (mineFor === brokerPath) return session;
   mineFor = brokerPath;
   mine = mapSlab(brokerPath);
-  session = mine === null ? 0 : Atomics.add(mine, LAST_SESSION, 1) + 1;
+  session = mine === null ? 0 : nextSessionNumber(mine);
   if (session >= HANDOFF) {
     mine = null;
     session = 0;

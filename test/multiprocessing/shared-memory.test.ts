@@ -16,14 +16,12 @@ import {
 import { Thread } from '../../src/threading/index.js';
 import { checkLeaks } from '../support/leaks.js';
 import { runRoot } from '../support/root.js';
+import { shmExpected } from '../support/slab.js';
 import { touchBlock } from './fixtures/array-targets.js';
 
 checkLeaks({ graceMs: 3000 });
 
 const PATIENCE = 30_000;
-const root = new URL('../../', import.meta.url).pathname;
-const shmThere =
-  existsSync(`${root}native/shm/build/Release/weft_shm.node`) && existsSync('/dev/shm');
 
 /** A block made for one test, unlinked after it whatever happens. */
 async function withBlock(size: number, fn: (shm: SharedMemory) => Promise<void> | void) {
@@ -39,7 +37,7 @@ async function withBlock(size: number, fn: (shm: SharedMemory) => Promise<void> 
   }
 }
 
-describe('SharedMemory', { skip: !shmThere && 'no shm addon or /dev/shm' }, () => {
+describe('SharedMemory', { skip: !shmExpected && 'no shm addon or /dev/shm' }, () => {
   test('a block made here and attached by name are the same bytes', async () => {
     await withBlock(64, (shm) => {
       assert.match(shm.name, /^wnsm_[0-9a-f]{8}$/);

@@ -2,7 +2,8 @@
 // "continuation-preserved embedder data" (CPED) of the context weft's code runs in.
 //
 // Why: V8 copies CPED into every promise reaction when it is created (an `await`, a `then`) and
-// makes it current again while the reaction runs, then clears it. That is exactly "the task that
+// makes it current again while the reaction runs, then clears it (when the reaction carried a
+// value: one made with the slot unset neither sets nor clears it). That is exactly "the task that
 // awaited resumes as the current task", and V8 does it for free, where promise hooks cost a call
 // into JavaScript three times per await. Node 20 and 22 (without --experimental-async-context-
 // frame) do not use CPED themselves; context.ts checks that before loading this addon.

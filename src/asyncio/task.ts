@@ -10,7 +10,7 @@ import { registerLiveCounter } from '../internal/live-handles.js';
 import {
   atSafePoint,
   beginStep,
-  callSoon,
+  callSoonStart,
   stepEnded,
   taskInFlight,
 } from '../internal/scheduler.js';
@@ -104,7 +104,7 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
     retainContext();
     if (body !== drivenBody) {
       this._value = body;
-      callSoon(startTask, this);
+      callSoonStart(startTask, this);
     }
   }
 
@@ -460,12 +460,14 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
       return;
     }
     beginStep(this);
-    const prev = enterContext(this);
+    // The task stays current after its first step: the drain running it puts back what must be
+    // current after it (see callSoonStart). `_finish` runs with it current as from the body's
+    // settlement.
+    enterContext(this);
     let r: unknown;
     try {
       r = typeof body === 'function' ? body() : body;
     } catch (e) {
-      restoreContext(prev);
       this._finish(false, e);
       return;
     }
@@ -474,7 +476,6 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
       // as the current one (the promise `then` makes is tagged with it, and the hooks are
       // installed while this task lives): no closure, no async function per task.
       r.then(finishFulfilled, finishRejected);
-      restoreContext(prev);
       return;
     }
     // A thenable's `then` (a weft Future's among them) is called in the task, as an await in
@@ -489,8 +490,6 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
       } else this._finish(true, r);
     } catch (e) {
       this._finish(false, e);
-    } finally {
-      restoreContext(prev);
     }
   }
 

@@ -132,6 +132,35 @@ describe('the current task', () => {
     assert.equal(currentTask(), null);
   });
 
+  test('a task started by a drain leaves no task current after the drain, from a microtask or a turn end', async () => {
+    // Two drains run a task's first step: the one of the turn's setImmediate (the main task's
+    // step is in flight, waiting on a native promise) and a microtask one (a task made in a
+    // timer callback, no step in flight). Neither puts the task back itself (scheduler.ts,
+    // callSoonStart): the first restores "no task", the second ends a job V8 clears the slot
+    // after. The callbacks after each are no task's.
+    const seen: unknown[] = [];
+    const started: unknown[] = [];
+    const body = (): void => {
+      started.push(currentTask());
+      queueMicrotask(() => seen.push(currentTask()));
+      process.nextTick(() => seen.push(currentTask()));
+    };
+    await run(async () => {
+      const first = createTask(body);
+      setImmediate(() => seen.push(currentTask())); // queued after the drain's immediate
+      let second: Task | null = null;
+      await new Promise<void>((resolve) =>
+        setTimeout(() => {
+          second = createTask(body);
+          setImmediate(resolve);
+        }, 20),
+      );
+      assert.deepEqual(started, [first, second]);
+    });
+    assert.equal(started.includes(null), false);
+    assert.deepEqual(seen, [null, null, null, null, null]);
+  });
+
   test('I/O, nextTick, EventEmitter and AsyncResource callbacks made in a task run in no task; its awaits keep it', async () => {
     // Node 24 carries its context frame into every callback made under it; weft's task must not
     // come along (Python runs a callback in no task). Each callback records what it saw.

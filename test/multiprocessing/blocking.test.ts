@@ -25,20 +25,27 @@ import {
 } from '../../src/multiprocessing/index.js';
 import { Thread } from '../../src/threading/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { slabExpected } from '../support/slab.js';
 import {
   acquireSyncAndReport,
+  BIG_ITEMS,
   barrierAndConditionSync,
   holdThenDie,
   holdThenRelease,
+  putBigSetThenSpin,
+  putBigThenPoll,
   type SyncReport,
   syncCalls,
   syncCallsInGrandchild,
+  takeBig,
   threadSyncCalls,
 } from './fixtures/blocking-targets.js';
 
 checkLeaks({ graceMs: 3000 });
 
 const LONG = 120_000;
+/** What the puts-behind-a-full-socket tests wait for an item: far more than it takes, loaded. */
+const STUCK_PATIENCE = 30_000;
 
 const expectedReport: SyncReport = {
   taken: 'from-root',
@@ -129,6 +136,67 @@ describe('multiprocessing blocking calls', () => {
     await big.joinThread();
     assert.equal(big.qsize(), n);
     for (let i = 0; i < n; i++) assert.equal(big.getNowait().length, 1 << 20);
+  });
+
+  test('a child looping on blocking calls after puts its socket could not take delivers them, once', async () => {
+    // The child's event loop does not run while it loops, and only it would write the rest of
+    // the puts: its blocking calls carry them (before, they carried only object creations, and
+    // this get waited for ever). The socket delivers them again once the loop ends: the broker
+    // runs them once (the queue is empty after the child's `end`, which comes behind them).
+    const big = new Queue<Uint8Array>();
+    const stop = new Event();
+    const done = new Queue<string>();
+    const p = new Process({ target: putBigThenPoll, args: [big, stop, done] });
+    p.start();
+    try {
+      for (let i = 0; i < BIG_ITEMS; i++) {
+        const item = await big.get({ timeout: STUCK_PATIENCE });
+        assert.equal(item.length, 1 << 20);
+        assert.equal(item[0], i);
+      }
+    } finally {
+      stop.set();
+    }
+    assert.equal(await done.get({ timeout: STUCK_PATIENCE }), 'end');
+    await p.join();
+    assert.equal(p.exitcode, 0);
+    assert.equal(big.qsize(), 0, 'no put ran twice');
+  });
+
+  test('a thread parking in joinSync after puts its socket could not take delivers them first', async () => {
+    // Parked, this thread's event loop would not write the rest of the puts, and the thread it
+    // joins waits for them: the park ships them with a blocking call (before, it wrote only what
+    // was queued, and the two waited for each other until the taker gave up).
+    const big = new Queue<Uint8Array>();
+    const got = Value('i', 0);
+    const taker = new Thread({ target: takeBig, args: [big, got, STUCK_PATIENCE] });
+    taker.start();
+    await big.joinThread();
+    for (let i = 0; i < BIG_ITEMS; i++) big.putNowait(new Uint8Array(1 << 20).fill(i));
+    taker.joinSync();
+    assert.equal(got.value, BIG_ITEMS);
+    assert.equal(big.qsize(), 0, 'no put ran twice');
+  });
+
+  test("an Event's set behind puts the socket could not take reaches a parent while the child spins on shared memory", {
+    skip: !slabExpected && 'no shared-memory addon here (getObj needs it)',
+  }, async () => {
+    const big = new Queue<Uint8Array>();
+    const ev = new Event();
+    const flag = SharedArrayOf('i', 1);
+    const p = new Process({ target: putBigSetThenSpin, args: [big, ev, flag] });
+    p.start();
+    let seen: boolean;
+    try {
+      seen = await ev.wait({ timeout: STUCK_PATIENCE });
+    } finally {
+      flag.setSync(0, 1);
+    }
+    assert.equal(seen, true);
+    for (let i = 0; i < BIG_ITEMS; i++)
+      assert.equal((await big.get({ timeout: STUCK_PATIENCE }))[0], i);
+    await p.join();
+    assert.equal(p.exitcode, 0);
   });
 
   test('putNowait and getNowait on a bounded queue throw Full and Empty only when they must', () => {

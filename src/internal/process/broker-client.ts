@@ -16,15 +16,17 @@
  *   notify) is written at once with everything queued before it, in order: the process may go
  *   on with synchronous work, during which no setImmediate runs (Python's feeder thread and
  *   direct socket writes send it at once). A write on a connected socket with nothing queued
- *   goes to the kernel within the call (libuv's uv_write tries at once).
+ *   goes to the kernel within the call (libuv's uv_write tries at once); behind frames the
+ *   kernel has not taken, it goes with a blocking ping instead (`post`, `syncPrelude`).
  * - The socket is ref'd only while a reply is awaited: an idle connection never keeps a process
  *   alive. A `watch` (a request that may wait for ever: a Pipe writer waiting to hear that
  *   nobody reads any more) does not count.
  * - `post` (request number −1) is fire-and-forget: no reply, in order with everything else.
  * - Blocking calls go through this thread's sync client (broker-sync.ts) on a socket of its own.
  *   So that one sees everything this thread did before it, `syncPrelude` hands it what this
- *   client has not written yet (shipped with the blocking request) and how many messages were
- *   written (the broker holds the blocking request until it has read that many from us).
+ *   client has not written yet, or not wholly handed to the kernel (shipped with the blocking
+ *   request: the broker runs each message once), and how many messages were written before
+ *   those (the broker holds the blocking request until it has run that many from us).
  */
 import { spawnSync } from 'node:child_process';
 import { unlinkSync, writeSync } from 'node:fs';
@@ -233,6 +235,28 @@ interface Pending {
   reject(e: unknown): void;
 }
 
+/**
+ * A blocking ping that ships what this thread's socket has not handed to the kernel
+ * (broker-sync.ts sets it: that module stands on this one).
+ */
+let shipStuck: (() => void) | null = null;
+
+/** @internal */
+export function setShipStuck(fn: () => void): void {
+  shipStuck = fn;
+}
+
+/** A frame handed to the socket, while the kernel may not have all of it. */
+interface WrittenFrame {
+  /** `#bytes` and `#sent` once it was written. */
+  bytesEnd: number;
+  sentEnd: number;
+  ms: unknown[];
+  f: Buffer;
+  /** Its number among the frames written (`#framesWritten` then). */
+  n: number;
+}
+
 export class BrokerClient {
   #socket: Socket | null = null;
   #connected = false;
@@ -250,15 +274,10 @@ export class BrokerClient {
   #sent = 0;
   /** Bytes written to the socket. */
   #bytes = 0;
+  /** Messages up to this number went to the broker with a blocking call (see syncPrelude). */
+  #shippedThrough = 0;
   /** Frames the socket has not fully handed to the kernel yet (see syncPrelude). */
-  #unsettled: Array<{
-    bytesEnd: number;
-    sentEnd: number;
-    ms: unknown[];
-    f: Buffer;
-    /** Its number among the frames written (`#framesWritten` then). */
-    n: number;
-  }> = [];
+  #unsettled: WrittenFrame[] = [];
   /** Frames handed to `socket.write`, and how many of them Node said were written, in order. */
   #framesWritten = 0;
   #framesDone = 0;
@@ -477,7 +496,11 @@ export class BrokerClient {
     if (unsent <= 0) return 0;
     const from = this.#bytes - unsent;
     let n = 0;
-    for (const u of this.#unsettled) if (u.bytesEnd > from) n += u.ms.length;
+    for (const u of this.#unsettled) {
+      // Not those a blocking call shipped (syncPrelude): the broker has run them.
+      if (u.bytesEnd > from)
+        n += Math.max(0, Math.min(u.ms.length, u.sentEnd - this.#shippedThrough));
+    }
     return n;
   }
 
@@ -609,24 +632,44 @@ export class BrokerClient {
   }
 
   /**
-   * @internal For a blocking call about to be relayed by the sync client: `ship` is what this
-   * client has not written (it leaves this client and travels with the blocking request), and
-   * `after` how many messages the broker must have read from this socket first.
+   * @internal For a blocking call about to be relayed by the sync client: `ship` is what the
+   * broker must run first as this thread's async messages (it travels with the blocking request),
+   * and `after` how many messages the broker must have read from this socket before.
    *
-   * Frames still stuck in the socket's buffer (the broker reads slower than this thread writes)
-   * cannot be waited for — this thread is about to park, and only its event loop writes them —
-   * so `after` stops before them, and the `create`s among them (idempotent) are shipped too:
-   * the blocking call may then miss a `put` of those frames, as Python's `empty()` may just
-   * after a `put`, but never an object it uses.
+   * Not connected: `ship` is what this client had queued, which leaves it. Connected: frames
+   * still stuck in the socket's buffer (the broker reads slower than this thread writes) cannot
+   * be waited for — this thread is about to park or keeps making blocking calls, and only its
+   * event loop writes them — so `after` stops before them and their messages are shipped too
+   * (`dup`): the socket delivers them again later, and the broker runs each once (broker.ts,
+   * `runShipped`). Before, only the `create`s among them were shipped: a child that put a large
+   * item and then looped on blocking calls kept its put, and any `set` after it, from the
+   * broker for as long as the loop ran.
    */
-  syncPrelude(): { after: number; ship: unknown[] } {
+  syncPrelude(): { after: number; ship: unknown[]; dup: boolean } {
     this.#runBeforeSend();
     if (!this.#connected || this.#failed) {
       const ship = this.#out;
       this.#out = [];
-      return { after: this.#sent, ship };
+      return { after: this.#sent, ship, dup: false };
     }
     this.#flush();
+    const u = this.#stuckFrames();
+    const first = u[0];
+    if (first === undefined) return { after: this.#sent, ship: [], dup: false };
+    // Messages numbered from `from` on; the ones before it went with an earlier blocking call
+    // (the broker ran them then), so each goes once however long the frames stay stuck.
+    const from = Math.max(first.sentEnd - first.ms.length + 1, this.#shippedThrough + 1);
+    const ship: unknown[] = [];
+    for (const f of u) {
+      const start = f.sentEnd - f.ms.length + 1;
+      for (let i = Math.max(0, from - start); i < f.ms.length; i++) ship.push(f.ms[i]);
+    }
+    this.#shippedThrough = this.#sent;
+    return { after: from - 1, ship, dup: true };
+  }
+
+  /** The frames the socket has not wholly handed to the kernel, oldest first. */
+  #stuckFrames(): WrittenFrame[] {
     const s = this.#socket as Socket;
     const written = this.#bytes - s.writableLength;
     const u = this.#unsettled;
@@ -634,22 +677,21 @@ export class BrokerClient {
     while (settled < u.length && (u[settled] as { bytesEnd: number }).bytesEnd <= written)
       settled++;
     u.splice(0, settled);
-    const first = u[0];
-    if (first === undefined) return { after: this.#sent, ship: [] };
-    const ship: unknown[] = [];
-    for (const f of u) for (const m of f.ms) if ((m as { o?: string }).o === 'create') ship.push(m);
-    return { after: first.sentEnd - first.ms.length, ship };
+    return u;
   }
 
   /**
    * @internal Before this thread parks (shm/wait.ts, via broker-sync.ts): writes what it queued.
-   * False when that cannot be done from here (not connected yet): the caller ships it instead.
+   * False when that does not get it all to the kernel (not connected yet, or frames stuck in the
+   * socket's buffer, which only this thread's event loop would write): the caller ships it with
+   * a blocking ping instead.
    */
   _flushNow(): boolean {
-    if (this.#out.length === 0 || this.#failed) return true;
-    if (!this.#connected) return false;
-    this.#flush();
-    return true;
+    if (this.#failed) return true;
+    if (!this.#connected) return this.#out.length === 0;
+    if (this.#out.length > 0) this.#flush();
+    if (this.#unsettled.length === 0 || this.#shippedThrough >= this.#sent) return true;
+    return this.#stuckFrames().length === 0;
   }
 
   /** Resolves once everything sent so far has been handed to the socket (a child before exit). */
@@ -669,7 +711,20 @@ export class BrokerClient {
   post(o: string, id: string | undefined, a: unknown[]): void {
     if (this.#failed) throw this.#failed;
     assertCloneable(a, `multiprocessing ${o}`);
-    this.#send({ r: -1, o, id, a }, AT_ONCE.has(o));
+    const atOnce = AT_ONCE.has(o);
+    this.#send({ r: -1, o, id, a }, atOnce);
+    // Written behind frames the kernel has not taken, it would wait for this thread's event loop,
+    // which synchronous work after it (a loop on shared memory) may hold up for good while
+    // another process waits for it: it goes with a blocking ping instead (see syncPrelude).
+    if (
+      atOnce &&
+      !this.#inHooks &&
+      this.#connected &&
+      this.#unsettled.length > 0 &&
+      !this.#failed
+    ) {
+      if (this.#stuckFrames().length > 0) shipStuck?.();
+    }
   }
 
   /** `taskDone` for `n` items; consecutive ones for one queue travel as one message. */

@@ -107,6 +107,8 @@ export class Conn {
   seen = 0;
   /** A sync request waiting for this (async) Conn to have delivered `after` messages. */
   deferred: { after: number; run: () => void } | null = null;
+  /** Messages up to this number of this (async) Conn ran when a sync request shipped them. */
+  ranAhead = 0;
   readonly waiters = new Map<number, Waiter>();
   #out: Reply[] = [];
   #scheduled = false;

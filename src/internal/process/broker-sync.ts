@@ -24,7 +24,7 @@ import { MessageChannel, type MessagePort, threadId, Worker } from 'node:worker_
 import { WeftError } from '../errors.js';
 import { assertCloneable, decodeError, type EncodedError } from '../serialize.js';
 import { beforeThreadParks } from '../shm/wait.js';
-import { broker, hasBroker, sessionName } from './broker-client.js';
+import { broker, hasBroker, sessionName, setShipStuck } from './broker-client.js';
 import type { Reply } from './broker-wire.js';
 import { announced } from './lock-slab.js';
 import { type SyncClientData, type SyncFailure, syncClientThread } from './sync-client-thread.js';
@@ -88,12 +88,12 @@ export class SyncBrokerClient {
    */
   request(o: string, id: string | undefined, a: unknown[]): unknown {
     assertCloneable(a, `multiprocessing ${o}`);
-    const { after, ship } = broker().syncPrelude();
+    const { after, ship, dup } = broker().syncPrelude();
     const r = this.#next++;
     const reply = call(
       this.#a,
       this.#port,
-      { r, o, id, a, after, ship },
+      { r, o, id, a, after, ship, dup },
       (m) => (m as { r?: unknown }).r === r,
     ) as Reply | SyncFailure;
     if ('fail' in reply) throw new WeftError(reply.fail, 'ERR_WEFT_BROKER_UNREACHABLE');
@@ -107,18 +107,24 @@ export class SyncBrokerClient {
 const KEY = Symbol.for('weft.brokerSyncClient');
 const holder = globalThis as unknown as { [KEY]?: SyncBrokerClient };
 
-// A thread about to park in a blocking wait (a Thread's joinSync, a Lock's acquireSync) first
-// sends what it queued for the broker: parked, its event loop would not (a Pipe's send then
-// joinSync would leave the reading thread waiting for ever). Not connected yet (a broker just
-// started), a blocking ping ships it.
-beforeThreadParks(() => {
-  if (!hasBroker() || broker()._flushNow()) return;
+/** A blocking ping: ships what this thread's async client could not get to the broker. */
+function shipQueued(): void {
   try {
     brokerSync().request('ping-never-fails', undefined, []);
   } catch {
     // an unreachable broker fails the thread's next call to it, with its reason
   }
+}
+
+// A thread about to park in a blocking wait (a Thread's joinSync, a Lock's acquireSync) first
+// sends what it queued for the broker: parked, its event loop would not (a Pipe's send then
+// joinSync would leave the reading thread waiting for ever). Not connected yet (a broker just
+// started), or frames stuck in the socket's buffer, a blocking ping ships it.
+beforeThreadParks(() => {
+  if (!hasBroker() || broker()._flushNow()) return;
+  shipQueued();
 });
+setShipStuck(shipQueued);
 
 /** This thread's blocking path to the broker (its sync client thread starts on first use). */
 export function brokerSync(): SyncBrokerClient {

@@ -11,7 +11,7 @@
  *                  lock again; a request answered already is not answered twice). A sync
  *                  client's requests may carry `after` (run once the thread's async socket
  *                  delivered that many messages) and `ship` (messages its async client had not
- *                  sent, run first).
+ *                  sent, or had not wholly handed to the kernel (`dup`), run first).
  * Broker → client: `{ r, v }` (value), `{ r, e }` (encoded error), `{ r, c: 1 }` (cancelled).
  */
 import v8 from 'node:v8';
@@ -25,6 +25,12 @@ export interface Request {
   after?: number;
   /** Sync connection only: the async client's unsent messages, handled first as its own. */
   ship?: Request[];
+  /**
+   * Sync connection only: `ship` holds the messages numbered `after + 1` on of the async
+   * connection, which its socket had not handed to the kernel yet and will deliver later: each
+   * runs once, whichever way reaches the broker first.
+   */
+  dup?: boolean;
 }
 
 export interface Reply {

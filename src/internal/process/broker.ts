@@ -1463,11 +1463,35 @@ function dispatch(c: Conn, m: Request): void {
 function dispatchSync(c: Conn, m: Request): void {
   const a = connOf(c.session.owner, 'a');
   const run = (): void => {
-    if (m.ship) for (const x of m.ship) dispatch(a, x);
+    if (m.ship) {
+      if (m.dup) runShipped(a, m.after ?? 0, m.ship);
+      else for (const x of m.ship) dispatch(a, x);
+    }
     dispatch(c, m);
   };
-  if ((m.after ?? 0) > a.seen && !a.gone) a.deferred = { after: m.after as number, run };
+  if ((m.after ?? 0) > ranThrough(a) && !a.gone) a.deferred = { after: m.after as number, run };
   else run();
+}
+
+/** Async connection `a`'s messages up to this number have run (from its socket or shipped). */
+function ranThrough(a: Conn): number {
+  return Math.max(a.seen, a.ranAhead);
+}
+
+/**
+ * Messages numbered `after + 1` on of async connection `a`, shipped by a sync request because
+ * the thread's socket had not handed them to the kernel (broker-client.ts, `syncPrelude`): each
+ * that neither the socket nor an earlier request has delivered runs now, and the socket's copy
+ * is skipped when it comes (`ranAhead`). The request ran once `a` had run through `after`, so
+ * what runs here continues that run without a gap.
+ */
+function runShipped(a: Conn, after: number, ship: Request[]): void {
+  for (let i = 0; i < ship.length; i++) {
+    const n = after + 1 + i;
+    if (n <= a.seen || n <= a.ranAhead) continue;
+    dispatch(a, ship[i] as Request);
+    a.ranAhead = n;
+  }
 }
 
 /** The lock slab as the broker maps it (lock-slab.ts), null without one. */
@@ -1510,9 +1534,10 @@ export function startBroker(path: string): Promise<Server> {
         c.seen++;
         if (c.role === 's') dispatchSync(c, m);
         else {
-          dispatch(c, m);
+          // One a sync request shipped has run already (runShipped).
+          if (c.seen > c.ranAhead) dispatch(c, m);
           const d = c.deferred;
-          if (d !== null && c.seen >= d.after) {
+          if (d !== null && ranThrough(c) >= d.after) {
             c.deferred = null;
             d.run();
           }

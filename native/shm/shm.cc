@@ -37,23 +37,46 @@ using v8::SharedArrayBuffer;
 using v8::String;
 using v8::Value;
 
+// One mapping per file (device, inode and size) per process, shared by its threads: each
+// map() call hands out another SharedArrayBuffer over the same pages and counts it. When V8
+// frees the last of them (no buffer, view or Atomics wait of any thread refers to the pages any
+// more) the pages are unmapped: a process that makes a SharedMemory block a job, closes it and
+// unlinks it does not keep every block's memory until it ends. The slab's creator (`keep`)
+// never unmaps it: its descriptor and lock must outlive every buffer (see `abandoned`).
+//
+// The deleter is a function of this library, called from whatever thread frees the last buffer
+// (a collector's, or a worker's isolate as it is torn down): the library is linked -z nodelete
+// (binding.gyp), so it is still loaded then, and the table is guarded by a mutex.
 struct Mapping {
   void* data;
   size_t size;
+  // Buffers handed out and not yet freed (guarded by mappings_mutex).
+  size_t buffers;
+  bool keep;
+  std::string key;
 };
-
-// One mapping per file (device and inode) per process, shared by its threads (each isolate
-// gets its own SharedArrayBuffer over the same pages). Never unmapped: a lock word may be read by
-// any thread until the process ends. Its buffers are freed with V8's own empty deleter, not a function of
-// this library: a worker that loaded it and ends frees its buffers as its isolate is torn down,
-// and a deleter in this library would then be called from code that may be unloaded (the
-// library is also linked -z nodelete, binding.gyp, so the cache outlives such a worker).
 std::mutex mappings_mutex;
 // Linux allows about 65,530 mappings a process (vm.max_map_count), and V8 and Node need many of
-// them: past this many shared files a map() is refused, where the process would otherwise crash
-// at its next allocation (a reviewer's loop of SharedMemory blocks made and unlinked).
+// them: past this many shared files mapped at once a map() is refused, where the process would
+// otherwise crash at its next allocation (a reviewer's loop of SharedMemory blocks kept alive).
 const size_t kMaxMappings = 32768;
-std::map<std::string, Mapping>* mappings = new std::map<std::string, Mapping>();
+std::map<std::string, Mapping*>* mappings = new std::map<std::string, Mapping*>();
+
+// V8 frees a buffer made by map(): the last one of its mapping unmaps the pages.
+void BufferFreed(void* /* data */, size_t /* length */, void* deleter_data) {
+  Mapping* m = static_cast<Mapping*>(deleter_data);
+  std::lock_guard<std::mutex> guard(mappings_mutex);
+  if (--m->buffers > 0 || m->keep) return;
+  munmap(m->data, m->size);
+  mappings->erase(m->key);
+  delete m;
+}
+
+// mapped(): how many files this process has mapped now (tests: freed buffers unmap theirs).
+void Mapped(const FunctionCallbackInfo<Value>& info) {
+  std::lock_guard<std::mutex> guard(mappings_mutex);
+  info.GetReturnValue().Set(static_cast<double>(mappings->size()));
+}
 
 void Throw(Isolate* isolate, const std::string& message) {
   isolate->ThrowException(
@@ -84,7 +107,8 @@ void Map(const FunctionCallbackInfo<Value>& info) {
     return;
   }
   size_t size = static_cast<size_t>(want);
-  Mapping m{nullptr, 0};
+  Mapping* m = nullptr;
+  std::unique_ptr<BackingStore> store;
   {
     std::lock_guard<std::mutex> guard(mappings_mutex);
     int fd = open(*path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
@@ -109,11 +133,13 @@ void Map(const FunctionCallbackInfo<Value>& info) {
     if (found != mappings->end()) {
       close(fd);
       m = found->second;
+      // The slab's creator keeps its mapping, whoever mapped it first.
+      if (keep) m->keep = true;
     } else if (mappings->size() >= kMaxMappings) {
       close(fd);
-      Throw(isolate, std::string("map: limit: this process has mapped ") +
+      Throw(isolate, std::string("map: limit: this process has ") +
                          std::to_string(mappings->size()) +
-                         " shared files already, and unmaps none before it ends");
+                         " shared files mapped and in use already");
       return;
     } else {
       // The slab's creator (keep) holds the file open with a shared lock for as long as it
@@ -144,16 +170,14 @@ void Map(const FunctionCallbackInfo<Value>& info) {
         Throw(isolate, std::string("map: mmap ") + *path + ": " + strerror(e));
         return;
       }
-      m = Mapping{p, size};
+      m = new Mapping{p, size, 0, keep, key};
       mappings->emplace(key, m);
     }
+    // Counted under the lock: a buffer of this mapping freed meanwhile on another thread must
+    // not unmap it between the lookup and this one.
+    m->buffers++;
+    store = SharedArrayBuffer::NewBackingStore(m->data, m->size, BufferFreed, m);
   }
-  if (m.size != size) {
-    Throw(isolate, "map: the file is already mapped with another size");
-    return;
-  }
-  std::unique_ptr<BackingStore> store =
-      SharedArrayBuffer::NewBackingStore(m.data, m.size, BackingStore::EmptyDeleter, nullptr);
   info.GetReturnValue().Set(SharedArrayBuffer::New(isolate, std::move(store)));
 }
 
@@ -179,6 +203,10 @@ NODE_MODULE_INIT(/* exports, module, context */) {
   exports
       ->Set(context, String::NewFromUtf8Literal(isolate, "map"),
             v8::FunctionTemplate::New(isolate, Map)->GetFunction(context).ToLocalChecked())
+      .Check();
+  exports
+      ->Set(context, String::NewFromUtf8Literal(isolate, "mapped"),
+            v8::FunctionTemplate::New(isolate, Mapped)->GetFunction(context).ToLocalChecked())
       .Check();
   exports
       ->Set(context, String::NewFromUtf8Literal(isolate, "abandoned"),

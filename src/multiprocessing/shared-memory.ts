@@ -10,9 +10,10 @@
  * when the program's root process exits, with a warning, as Python's resource tracker removes
  * leaked segments at shutdown (each creation leaves a marker beside the lock slab for that).
  *
- * Differences from Python, all of Node's making: `close()` does not unmap the memory (a
- * `SharedArrayBuffer` may still be referenced anywhere in the thread; the mapping goes with the
- * process), and a `SharedMemory` handle crossing to a child or a thread attaches there by name.
+ * Differences from Python, all of Node's making: `close()` does not unmap the memory at once (a
+ * `SharedArrayBuffer` over it may still be referenced anywhere in the thread): the addon unmaps
+ * it when the collector has freed the last buffer over it, in any thread. And a `SharedMemory`
+ * handle crossing to a child or a thread attaches there by name.
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
@@ -174,14 +175,19 @@ export class SharedMemory {
     return this.#buf;
   }
 
-  /** Ends this handle's use of the block (the block itself stays: see `unlink`). Idempotent. */
+  /**
+   * Ends this handle's use of the block (the block itself stays: see `unlink`). The pages are
+   * unmapped once no buffer or view over them is left in the process (after the collector ran).
+   * Idempotent.
+   */
   close(): void {
     this.#buf = null;
   }
 
   /**
    * Removes the block's name, as Python's `unlink()`: no process can attach to it any more; the
-   * memory goes once every process that mapped it has ended. Call it once, from one process.
+   * memory goes once every process that mapped it has unmapped it (see `close`) or ended. Call
+   * it once, from one process.
    * @throws FileNotFoundError when it was unlinked already.
    */
   unlink(): void {
@@ -229,15 +235,15 @@ function freshName(): string {
 }
 
 /**
- * The addon's failure to map a block, typed: the process's limit of mappings reached (weft
- * unmaps none before the process ends) is ERR_WEFT_SHM_LIMIT, anything else (no room in
- * /dev/shm, a file changed under us) ERR_WEFT_NO_SHM.
+ * The addon's failure to map a block, typed: the process's limit of mappings in use reached is
+ * ERR_WEFT_SHM_LIMIT, anything else (no room in /dev/shm, a file changed under us)
+ * ERR_WEFT_NO_SHM.
  */
 function mapError(e: unknown, what: string): RuntimeError {
   const message = (e as Error).message;
   const limit = message.includes('map: limit:');
   return new RuntimeError(
-    `SharedMemory: ${what}: ${message}${limit ? ' (weft gives a block’s mapping back only when the process ends, even after close() and unlink(): reuse blocks rather than make one a job)' : ''}`,
+    `SharedMemory: ${what}: ${message}${limit ? ' (a block’s pages are unmapped once no buffer or view over them is left: drop the buffers of closed blocks, or reuse blocks)' : ''}`,
     limit ? 'ERR_WEFT_SHM_LIMIT' : 'ERR_WEFT_NO_SHM',
   );
 }

@@ -128,16 +128,63 @@ describe('SharedMemory', { skip: !shmExpected && 'no shm addon or /dev/shm' }, (
     });
   });
 
-  test('past the mappings a process may hold, a typed error, and the process lives on', () => {
-    // weft gives a block's mapping back only when the process ends: a loop making and unlinking
-    // blocks used up Linux's ~65,530 mappings, then every allocation of the process failed and
-    // it aborted (a reviewer's run). The addon now refuses past 32,768 shared files.
+  test('a loop making, closing and unlinking blocks runs past the mapping limit: freed buffers unmap', () => {
+    // Before, a block's mapping stayed until the process ended: this loop stopped at 32,768
+    // blocks with ERR_WEFT_SHM_LIMIT (and before that limit, the process aborted at ~65,000).
     const r = runRoot(
       `import('./src/multiprocessing/index.ts').then((m) => {
          let n = 0;
+         for (; n < 40000; n++) { const s = new m.SharedMemory({ create: true, size: 4096 }); s.buf[0] = 1; s.close(); s.unlink(); }
+         console.log('made', n);
+       });`,
+      { timeout: 120_000 },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, 'made 40000\n');
+  });
+
+  test('a closed block stays mapped while a view over it is referenced, and is unmapped after', () => {
+    const r = runRoot(
+      `(async () => {
+         const m = await import('./src/multiprocessing/index.ts');
+         const { shmAddon } = await import('./src/internal/process/lock-slab.ts');
+         const { readFileSync } = await import('node:fs');
+         (await import('node:v8')).setFlagsFromString('--expose-gc');
+         const gc = (await import('node:vm')).runInNewContext('gc');
+         const addon = shmAddon();
+         const s = new m.SharedMemory({ create: true, size: 8192 });
+         const path = '/dev/shm/' + s.name;
+         let view = new Int32Array(s.buf.buffer);
+         s.close();
+         s.unlink();
+         const inMaps = () => readFileSync('/proc/self/maps', 'utf8').includes(path);
+         const settle = async () => { for (let i = 0; i < 5; i++) { gc(); await new Promise((r) => setTimeout(r, 20)); } };
+         await settle();
+         view[5] = 42;
+         const held = [inMaps(), view[5]];
+         view = null;
+         // The collector frees the buffer in its own time: poll, up to a deadline.
+         const deadline = Date.now() + 10000;
+         while (inMaps() && Date.now() < deadline) await settle();
+         console.log(JSON.stringify([...held, inMaps(), addon.mapped()]));
+       })();`,
+      { timeout: 60_000 },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    // Mapped while viewed (and usable); gone after; only the lock slab stays mapped.
+    assert.equal(r.stdout, '[true,42,false,1]\n');
+  });
+
+  test('past the mappings a process may hold in use at once, a typed error, and the process lives on', () => {
+    // Linux allows ~65,530 mappings a process, and V8 needs its own: past 32,768 shared files
+    // mapped and referenced the addon refuses, where the process would abort at its next
+    // allocation. Every block here stays referenced (its buffer is kept).
+    const r = runRoot(
+      `import('./src/multiprocessing/index.ts').then((m) => {
+         const kept = [];
          try {
-           for (;;) { const s = new m.SharedMemory({ create: true, size: 4096 }); s.close(); s.unlink(); n++; }
-         } catch (e) { console.log(e.name, e.code, n > 30000); }
+           for (;;) { const s = new m.SharedMemory({ create: true, size: 4096 }); kept.push(s.buf); s.close(); s.unlink(); }
+         } catch (e) { console.log(e.name, e.code, kept.length > 30000); }
          console.log('still allocating', new Array(1e6).fill(1).length);
        });`,
       { timeout: 120_000 },

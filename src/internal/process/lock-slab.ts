@@ -92,6 +92,8 @@ export function slotOffset(slot: number): number {
 export type ShmAddon = {
   map(path: string, size: number, create: boolean, keep?: boolean): SharedArrayBuffer;
   abandoned(path: string): boolean;
+  /** Files this process has mapped now (a mapping goes with the last buffer over it). */
+  mapped(): number;
 };
 let addon: ShmAddon | null | undefined;
 

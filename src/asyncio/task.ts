@@ -10,6 +10,7 @@ import { registerLiveCounter } from '../internal/live-handles.js';
 import {
   atSafePoint,
   beginStep,
+  CONTEXT_UNCHANGED,
   callSoonStart,
   stepEnded,
   taskInFlight,
@@ -445,42 +446,38 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
     }
   }
 
-  /** @internal */
-  _start(): void {
-    if (this.done()) return;
+  /**
+   * @internal The task's first step, run by a drain (`callSoonStart`): leaves the task current
+   * and returns what was current before, for the drain to put back; CONTEXT_UNCHANGED when it
+   * switched nothing.
+   */
+  _start(): object | null {
+    if (this.done()) return CONTEXT_UNCHANGED;
     const body = this._value as TaskBody<T> | undefined;
     this._value = undefined;
-    if (body === undefined) return;
+    if (body === undefined) return CONTEXT_UNCHANGED;
     const pending = this._pendingCancel;
     if (pending !== null) {
       // Cancelled before its first step: the body never runs (Python throws into the
       // coroutine before its first line).
       this._pendingCancel = null;
       this._finish(false, pending);
-      return;
+      return CONTEXT_UNCHANGED;
     }
     beginStep(this);
-    // The task stays current after its first step: the drain running it puts back what must be
-    // current after it (see callSoonStart). `_finish` runs with it current as from the body's
-    // settlement.
-    enterContext(this);
+    const prev = enterContext(this);
     let r: unknown;
     try {
       r = typeof body === 'function' ? body() : body;
-    } catch (e) {
-      this._finish(false, e);
-      return;
-    }
-    if (r instanceof Promise && r.constructor === Promise) {
-      // A native promise: its `then` runs none of the user's code. The reaction finds the task
-      // as the current one (the promise `then` makes is tagged with it, and the hooks are
-      // installed while this task lives): no closure, no async function per task.
-      r.then(finishFulfilled, finishRejected);
-      return;
-    }
-    // A thenable's `then` (a weft Future's among them) is called in the task, as an await in
-    // the body would call it.
-    try {
+      if (r instanceof Promise && r.constructor === Promise) {
+        // A native promise: its `then` runs none of the user's code. The reaction finds the
+        // task as the current one (the promise `then` makes is tagged with it, and the hooks
+        // are installed while this task lives): no closure, no async function per task.
+        r.then(finishFulfilled, finishRejected);
+        return prev;
+      }
+      // A thenable's `then` (a weft Future's among them) is called in the task, as an await in
+      // the body would call it.
       if (r instanceof Promise) settleFrom(this, r);
       else if (isThenable(r)) {
         r.then(
@@ -489,8 +486,10 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
         );
       } else this._finish(true, r);
     } catch (e) {
+      // The body threw, or so did a getter of what it returned (`constructor`, `then`).
       this._finish(false, e);
     }
+    return prev;
   }
 
   /** @internal */
@@ -563,8 +562,8 @@ export function drivenTask(): Task<void> {
   return new Task<void>(drivenBody);
 }
 
-function startTask(t: Task<any>): void {
-  t._start();
+function startTask(t: Task<any>): object | null {
+  return t._start();
 }
 
 function isThenable(x: unknown): x is PromiseLike<unknown> {

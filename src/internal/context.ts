@@ -14,8 +14,9 @@
  * 1. The context addon (native/context/context.cc), the default. V8 keeps one value per
  *    context, its "continuation-preserved embedder data", copies it into every promise reaction
  *    when the reaction is made (an `await`, a `then`) and makes it current again while the
- *    reaction runs, then clears it (a reaction made with the slot unset does neither: see
- *    `jobsClearContext`). So the task that awaited is current when it resumes, and
+ *    reaction runs, then clears it (a reaction made with the slot unset does neither; and code
+ *    that runs in the job after the reaction, such as promise hooks, still sees what the
+ *    reaction left: weft puts back what it switches). So the task that awaited is current when it resumes, and
  *    an `await` costs about what it costs outside any task: V8 does the carrying, nothing calls
  *    into JavaScript. Reading or setting the slot is a call into the addon, so weft reads it only
  *    where it needs the task and switches it only around code that must see none. Used where
@@ -213,18 +214,6 @@ const guarded = loaded?.backend === 'frame';
 export function contextBackend(): Backend {
   return loaded?.backend ?? 'hooks';
 }
-
-/**
- * Whatever a reaction job that carried a value leaves current is dropped when the job ends: true
- * for the addon's own slot. V8 (11 and 12) makes the value a reaction carries current for its
- * job and clears the slot after it, but only when that value is not `undefined`: a reaction made
- * with the slot unset leaves whatever its job set (checked: test/internal/context.test.ts). The
- * drains of the ready queue that end a job run in reactions weft made with a value in the slot
- * (a task's body settling; `untaggedThen`'s null), so they need not put back what they found
- * (scheduler.ts). Not relied on for Node's frames (the callback guard's count is weft's to
- * restore) nor for the hooks (their `after` runs only while they are installed).
- */
-export const jobsClearContext: boolean = loaded?.backend === 'native';
 
 const SLOT = Symbol('weft.context');
 

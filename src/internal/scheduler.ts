@@ -52,7 +52,7 @@
  * src/internal/context.ts); resumes, which read no task, run in whatever context is current.
  * A callback that throws is reported to the exception handler and the queue goes on.
  */
-import { enterContext, jobsClearContext, restoreContext, untaggedThen } from './context.js';
+import { enterContext, restoreContext, untaggedThen } from './context.js';
 
 /** A ready callback: `fn(a, b)`. Two slots avoid a closure per wake-up. */
 type Callback = (a: any, b: any) => void;
@@ -173,13 +173,19 @@ export function callSoonResume(fn: Callback, a?: unknown, b?: unknown): void {
 }
 
 /**
- * Queues a task's first step `fn(a)`: a callback that makes its task current itself, and leaves
- * it current, since only a drain runs it and the drain puts back what must be current after it
- * (see `drain`). Saves the two calls into the context addon of switching to no task and back
- * around it, and the one of restoring what was current before the task: three of the five a
- * task of a 100,000-task gather cost.
+ * What a START callback returns when it made no task current (a task cancelled before its first
+ * step, or already done).
  */
-export function callSoonStart(fn: Callback, a: unknown): void {
+export const CONTEXT_UNCHANGED: object = Object.freeze({});
+
+/**
+ * Queues a task's first step `fn(a)`: a callback that makes its task current itself and leaves
+ * it current, returning what was current before (`enterContext`'s result) or
+ * CONTEXT_UNCHANGED; the drain that runs it puts that back at its end. So the switch to no task
+ * and back around the step, and the step's own restore, are not made: a task of a
+ * 100,000-task gather makes three calls into the context addon instead of five.
+ */
+export function callSoonStart(fn: (a: any) => object | null, a: unknown): void {
   push(fn, a, undefined, START);
   kick();
 }
@@ -249,8 +255,8 @@ function moveOn(): void {
   if (size > 0) queueDrain();
 }
 
-/** Takes the head callback off the queue and runs it. */
-function runHead(): void {
+/** Takes the head callback off the queue and runs it; returns what it returns (a START's). */
+function runHead(): unknown {
   const i = head;
   const fn = fns[i] as Callback;
   const a = as[i];
@@ -260,7 +266,7 @@ function runHead(): void {
   bs[i] = undefined;
   head = (head + 1) & (fns.length - 1);
   size--;
-  fn(a, b);
+  return fn(a, b);
 }
 
 /** The task whose step is in flight, if any. */
@@ -288,13 +294,12 @@ function queueDrain(): void {
     return;
   }
   drainQueued = true;
-  untaggedThen(RESOLVED, drainInJob);
+  untaggedThen(RESOLVED, drain);
 }
 
 /**
- * Runs `fn(a, b)` — weft's own code, called as the last thing a reaction job does, with nothing
- * of the user's on the stack (the settlement of a task's body, whose reaction carries the task:
- * see `drain` for why that matters) — and then, if it made the queue move on, drains at
+ * Runs `fn(a, b)` — weft's own code, called by a reaction job with nothing of the user's on the
+ * stack (the settlement of a task's body) — and then, if it made the queue move on, drains at
  * once instead of from a new microtask. A task finishing and the next one starting (a gather of
  * many) then cost one microtask hop fewer each. The ready queue's own order is unchanged; what
  * moves is its place among other microtasks: a native promise's continuation queued before the
@@ -313,7 +318,7 @@ export function atSafePoint<A, B>(fn: (a: A, b: B) => void, a: A, b: B): void {
     safePoint = false;
     if (drainDeferred) {
       drainDeferred = false;
-      drain(true);
+      drain();
     }
   }
 }
@@ -321,23 +326,14 @@ export function atSafePoint<A, B>(fn: (a: A, b: B) => void, a: A, b: B): void {
 /** `drain` has not switched the current task yet. */
 const NOT_ENTERED: object = {};
 
-/** A drain run by a reaction job of its own, or at the end of one (`atSafePoint`). */
-function drainInJob(): void {
-  drain(true);
-}
-
 /**
  * Runs ready callbacks until a step is in flight, the queue is empty or the turn's budget is
- * spent. Resumes run in whatever context is current (see `moveOn`); any other callback runs with
- * no task current, except a START, which makes its task current and leaves it so. What was
- * current before is put back at the end, unless the drain ends a reaction job that the backend
- * clears the slot after (`jobsClearContext`; both such drains run in reactions made with a value
- * in the slot: `untaggedThen`'s null, or the task whose body settled): then a task's first step
- * costs one call into the context addon instead of four.
+ * spent, then puts back what was current before it. Resumes run in whatever context is current
+ * (see `moveOn`); any other callback runs with no task current, except a START, which makes its
+ * task current itself and leaves it so (see `callSoonStart`).
  */
-function drain(atJobEnd: boolean): void {
+function drain(): void {
   drainQueued = false;
-  const restore = !(atJobEnd && jobsClearContext);
   let prev: object | null = NOT_ENTERED;
   /** No task is current: the drain switched to none and no START has run since. */
   let noTask = false;
@@ -346,15 +342,21 @@ function drain(atJobEnd: boolean): void {
       if (ranThisTurn >= BUDGET) break;
       ranThisTurn++;
       const kind = kinds[head];
-      if (kind === PLAIN) {
-        if (!noTask) {
-          const p = enterContext(null);
-          if (prev === NOT_ENTERED) prev = p;
-          noTask = true;
-        }
-      } else if (kind === START) {
-        if (restore && prev === NOT_ENTERED) prev = enterContext(null);
+      if (kind === START) {
         noTask = false;
+        let before: object | null = CONTEXT_UNCHANGED;
+        try {
+          before = runHead() as object | null;
+        } catch (exception) {
+          reportOutsideTasks(exception);
+        }
+        if (prev === NOT_ENTERED && before !== CONTEXT_UNCHANGED) prev = before;
+        continue;
+      }
+      if (kind === PLAIN && !noTask) {
+        const p = enterContext(null);
+        if (prev === NOT_ENTERED) prev = p;
+        noTask = true;
       }
       try {
         runHead();
@@ -363,7 +365,7 @@ function drain(atJobEnd: boolean): void {
       }
     }
   } finally {
-    if (restore && prev !== NOT_ENTERED) restoreContext(prev);
+    if (prev !== NOT_ENTERED) restoreContext(prev);
   }
   if (size > 0) armImmediate();
 }
@@ -396,7 +398,7 @@ function onImmediate(): void {
     for (let i = 0; i < after.length; i += 3)
       push(after[i] as Callback, after[i + 1], after[i + 2], PLAIN);
   }
-  if (size > 0) drain(false);
+  if (size > 0) drain();
 }
 
 /** Reports an exception raised by a callback (CPython's `call_exception_handler`). */

@@ -13,12 +13,30 @@ import {
   run,
   sleep,
   type Task,
+  wait,
 } from '../../src/asyncio/index.js';
 import { checkLeaks } from '../support/leaks.js';
 
 checkLeaks();
 
 describe('Task', () => {
+  test('a body returning a promise whose constructor getter throws ends the task with that error', async () => {
+    // The first step read `constructor` outside its try: the error went to the exception
+    // handler and the task never finished.
+    const p = Promise.resolve(1);
+    Object.defineProperty(p, 'constructor', {
+      get() {
+        throw new Error('no constructor here');
+      },
+    });
+    await run(async () => {
+      const t = createTask(() => p);
+      await wait([t], { timeout: 2000 });
+      assert.equal(t.done(), true, 'the task finished');
+      assert.match(String(t.exception()), /no constructor here/);
+    });
+  });
+
   test('createTask gives default names Task-N and keeps a given name', async () => {
     await run(async () => {
       const a = createTask(async () => 1);

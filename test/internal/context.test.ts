@@ -12,6 +12,7 @@ import { stat as statAsync } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { connect, createServer } from 'node:net';
 import { describe, test } from 'node:test';
+import { promiseHooks } from 'node:v8';
 import vm from 'node:vm';
 import { buildSync } from 'esbuild';
 import {
@@ -159,6 +160,38 @@ describe('the current task', () => {
     });
     assert.equal(started.includes(null), false);
     assert.deepEqual(seen, [null, null, null, null, null]);
+  });
+
+  test("code after a reaction in the same job (a promise hook's after) sees that reaction's task, never a task a drain started", {
+    // weft's own hooks carry the task there, and run after hooks registered before them.
+    skip: contextBackend() === 'hooks' && 'the test observes through promise hooks',
+  }, async () => {
+    // A drain runs at the end of a reaction job (the settlement of a task's body) and starts the
+    // next task there; a promise hook's `after`, or a tracer's then-wrapper, runs after it in the
+    // same job. It must see what the job began with, not the task just started: a continuation
+    // made there would otherwise belong to that task.
+    const mismatches: string[] = [];
+    let before: Task | null = null;
+    const name = (t: Task | null): string => (t === null ? 'none' : t.getName());
+    const stopBefore = promiseHooks.onBefore(() => {
+      before = currentTask();
+    });
+    const stopAfter = promiseHooks.onAfter(() => {
+      const now = currentTask();
+      if (now !== null && now !== before) mismatches.push(`${name(before)} -> ${name(now)}`);
+    });
+    try {
+      await run(async () => {
+        const ts = [1, 2, 3].map((i) => createTask(async () => i, { name: `T${i}` }));
+        for (const t of ts) await t;
+        await gather(...[4, 5].map((i) => createTask(() => Promise.resolve(i))));
+      });
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      stopAfter();
+      stopBefore();
+    }
+    assert.deepEqual(mismatches, []);
   });
 
   test('I/O, nextTick, EventEmitter and AsyncResource callbacks made in a task run in no task; its awaits keep it', async () => {

@@ -3,8 +3,10 @@
  * blocks of /dev/shm that any process attaches to by name, read and written in place.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, truncateSync } from 'node:fs';
 import { describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   FileExistsError,
   FileNotFoundError,
@@ -17,7 +19,7 @@ import { Thread } from '../../src/threading/index.js';
 import { checkLeaks } from '../support/leaks.js';
 import { runRoot } from '../support/root.js';
 import { shmExpected } from '../support/slab.js';
-import { touchBlock } from './fixtures/array-targets.js';
+import { touchBlock, waitOnBlock } from './fixtures/array-targets.js';
 
 checkLeaks({ graceMs: 3000 });
 
@@ -245,6 +247,62 @@ describe('SharedMemory', { skip: !shmExpected && 'no shm addon or /dev/shm' }, (
       await t.join();
       assert.equal(shm.buf[1], 42);
     });
+  });
+
+  test("Atomics.notify through one thread's handle wakes a wait through another thread's", async () => {
+    // Each thread maps the block itself; V8 matches waiters by the memory's backing store, and
+    // each map() made one of its own: the notify found no waiter there and the process aborted
+    // (free(): invalid pointer). The addon now hands every thread the one store of the mapping.
+    await withBlock(16, async (shm) => {
+      const out = new Queue<string>();
+      const t = new Thread({ target: waitOnBlock, args: [shm, out] });
+      t.start();
+      const words = new Int32Array(shm.buf.buffer);
+      // Notified until the notify finds the thread parked (it wakes exactly one waiter then).
+      let woken = 0;
+      const deadline = Date.now() + PATIENCE;
+      while (woken === 0 && Date.now() < deadline) {
+        woken = Atomics.notify(words, 0);
+        if (woken === 0) await sleep(5);
+      }
+      assert.equal(woken, 1);
+      assert.equal(await out.get({ timeout: PATIENCE }), 'ok');
+      await t.join();
+    });
+  });
+
+  test('failed attaches between attaches whose buffers are collected do not hang the process', () => {
+    // The addon built its error under the mutex its deleter takes: the error's allocation could
+    // start a collection that freed a buffer, whose deleter then waited on that mutex for ever
+    // (helper-84's repro; at once with a single-threaded collector, by chance without).
+    const code = `(async () => {
+      const { mkdirSync, rmdirSync } = await import('node:fs');
+      const m = await import('./src/multiprocessing/index.ts');
+      const dir = 'weft-test-dir-' + process.pid;
+      mkdirSync('/dev/shm/' + dir);
+      const s = new m.SharedMemory({ create: true, size: 4096 });
+      s.close();
+      let failed = 0;
+      try {
+        for (let i = 0; i < 100000; i++) {
+          new m.SharedMemory({ name: s.name }).buf[0] = i & 0xff;
+          try { new m.SharedMemory({ name: dir }); } catch { failed++; }
+        }
+      } finally {
+        rmdirSync('/dev/shm/' + dir);
+        s.unlink();
+      }
+      console.log('failed', failed);
+    })();`;
+    const r = spawnSync(process.execPath, ['--single-threaded-gc', '--import', 'tsx', '-e', code], {
+      cwd: new URL('../../', import.meta.url).pathname,
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, WEFT_BROKER: '' },
+    });
+    assert.equal(r.signal, null, 'it ended by itself (a hang is killed by the timeout)');
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, 'failed 100000\n');
   });
 
   test('a block never unlinked is removed when the program ends, with a warning', () => {

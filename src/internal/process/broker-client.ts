@@ -17,7 +17,7 @@
  *   on with synchronous work, during which no setImmediate runs (Python's feeder thread and
  *   direct socket writes send it at once). A write on a connected socket with nothing queued
  *   goes to the kernel within the call (libuv's uv_write tries at once); behind frames the
- *   kernel has not taken, it goes with a blocking ping instead (`post`, `syncPrelude`).
+ *   kernel has not taken, it also goes through the sync client thread (`post`, `syncPrelude`).
  * - The socket is ref'd only while a reply is awaited: an idle connection never keeps a process
  *   alive. A `watch` (a request that may wait for ever: a Pipe writer waiting to hear that
  *   nobody reads any more) does not count.
@@ -236,8 +236,8 @@ interface Pending {
 }
 
 /**
- * A blocking ping that ships what this thread's socket has not handed to the kernel
- * (broker-sync.ts sets it: that module stands on this one).
+ * Sends what this thread's socket has not handed to the kernel through its sync client, without
+ * waiting (broker-sync.ts sets it: that module stands on this one).
  */
 let shipStuck: (() => void) | null = null;
 
@@ -715,7 +715,8 @@ export class BrokerClient {
     this.#send({ r: -1, o, id, a }, atOnce);
     // Written behind frames the kernel has not taken, it would wait for this thread's event loop,
     // which synchronous work after it (a loop on shared memory) may hold up for good while
-    // another process waits for it: it goes with a blocking ping instead (see syncPrelude).
+    // another process waits for it: those frames and it also go through this thread's sync
+    // client, which writes them at once without this thread waiting (see syncPrelude).
     if (
       atOnce &&
       !this.#inHooks &&

@@ -105,8 +105,11 @@ export class Conn {
   /** True once the socket closed or the session ended: nothing more is sent or answered. */
   gone = false;
   seen = 0;
-  /** A sync request waiting for this (async) Conn to have delivered `after` messages. */
-  deferred: { after: number; run: () => void } | null = null;
+  /**
+   * Sync requests waiting, in order, for this (async) Conn to have run `after` messages (a
+   * thread's blocking call; shipments it sent without waiting, broker-sync.ts's `shipStuck`).
+   */
+  readonly deferred: Array<{ after: number; run: () => void }> = [];
   /** Messages up to this number of this (async) Conn ran when a sync request shipped them. */
   ranAhead = 0;
   readonly waiters = new Map<number, Waiter>();
@@ -206,8 +209,6 @@ function goneConn(c: Conn, dropWaiter: (w: Waiter) => void): void {
   if (c.gone) return;
   c.gone = true;
   for (const w of [...c.waiters.values()]) dropWaiter(w);
-  // A sync request held back for this Conn's messages runs now: they will never come.
-  const d = c.deferred;
-  c.deferred = null;
-  d?.run();
+  // Sync requests held back for this Conn's messages run now: they will never come.
+  for (const d of c.deferred.splice(0)) d.run();
 }

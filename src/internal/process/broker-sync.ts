@@ -86,6 +86,19 @@ export class SyncBrokerClient {
    * @throws the broker's error for the operation (`Empty`, `Full`, … by name), or an Error when
    * the broker is unreachable.
    */
+  /**
+   * Sends what this thread's socket has not handed to the kernel through this client, without
+   * waiting for the broker (a `release` or `set` written behind it, see broker-client.ts's
+   * `post`): the broker runs each of those messages once, in the thread's order, whichever way
+   * reaches it first, and a later blocking call of this thread comes after it on this client.
+   */
+  shipStuck(): void {
+    if (this.#dead !== null) return;
+    const { after, ship, dup } = broker().syncPrelude();
+    if (ship.length === 0) return;
+    this.#port.postMessage({ r: -1, o: 'ping-never-fails', a: [], after, ship, dup });
+  }
+
   request(o: string, id: string | undefined, a: unknown[]): unknown {
     assertCloneable(a, `multiprocessing ${o}`);
     const { after, ship, dup } = broker().syncPrelude();
@@ -124,7 +137,7 @@ beforeThreadParks(() => {
   if (!hasBroker() || broker()._flushNow()) return;
   shipQueued();
 });
-setShipStuck(shipQueued);
+setShipStuck(() => brokerSync().shipStuck());
 
 /** This thread's blocking path to the broker (its sync client thread starts on first use). */
 export function brokerSync(): SyncBrokerClient {

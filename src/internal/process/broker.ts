@@ -1469,8 +1469,17 @@ function dispatchSync(c: Conn, m: Request): void {
     }
     dispatch(c, m);
   };
-  if ((m.after ?? 0) > ranThrough(a) && !a.gone) a.deferred = { after: m.after as number, run };
+  // Behind the thread's earlier sync requests still waiting, whatever its own `after`.
+  if (!a.gone && (a.deferred.length > 0 || (m.after ?? 0) > ranThrough(a)))
+    a.deferred.push({ after: m.after ?? 0, run });
   else run();
+}
+
+/** Runs the sync requests waiting on async Conn `c` that may run now (see dispatchSync). */
+function runDeferred(c: Conn): void {
+  const q = c.deferred;
+  while (q.length > 0 && (q[0] as { after: number }).after <= ranThrough(c))
+    (q.shift() as { run: () => void }).run();
 }
 
 /** Async connection `a`'s messages up to this number have run (from its socket or shipped). */
@@ -1529,6 +1538,8 @@ export function startBroker(path: string): Promise<Server> {
           }
           c = attach(socket, pid, name, owner, role === 's' ? 's' : 'a', number ?? 0);
           c.seen++;
+          // A sync request that came first may have waited for this hello (it is message 1).
+          if (c.deferred.length > 0) runDeferred(c);
           continue;
         }
         c.seen++;
@@ -1536,11 +1547,7 @@ export function startBroker(path: string): Promise<Server> {
         else {
           // One a sync request shipped has run already (runShipped).
           if (c.seen > c.ranAhead) dispatch(c, m);
-          const d = c.deferred;
-          if (d !== null && ranThrough(c) >= d.after) {
-            c.deferred = null;
-            d.run();
-          }
+          if (c.deferred.length > 0) runDeferred(c);
         }
       }
     });

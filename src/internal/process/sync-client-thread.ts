@@ -138,11 +138,12 @@ export function syncClientThread(
   wt.parentPort?.once('message', (m: { port: WorkerThreads.MessagePort }) => {
     port = m.port;
     port.on('message', (req: { r: number }) => {
+      // r < 0: sent without a reply awaited (broker-sync.ts, shipStuck).
       if (failed !== null) {
-        reply({ r: req.r, fail: failed });
+        if (req.r >= 0) reply({ r: req.r, fail: failed });
         return;
       }
-      inFlight.add(req.r);
+      if (req.r >= 0) inFlight.add(req.r);
       if (connected) socket?.write(frame([req]));
       else waiting.push(req);
     });

@@ -57,6 +57,9 @@ struct Mapping {
   void* data;
   size_t size;
   std::string key;
+  // Kept (`keep`): its store is held for good and one descriptor stays open under a shared lock
+  // (guarded by mappings_mutex).
+  bool kept;
 };
 struct Entry {
   Mapping* mapping;
@@ -126,10 +129,12 @@ std::shared_ptr<BackingStore> MapLocked(const char* path, size_t size, bool crea
   if (found != mappings->end()) {
     std::shared_ptr<BackingStore> store = found->second.store.lock();
     if (store) {
-      if (keep) {
-        // The slab's creator keeps it, whoever mapped it first: its descriptor stays open
-        // under a shared lock for the life of the process (see `abandoned`).
+      Mapping* m = found->second.mapping;
+      if (keep && !m->kept) {
+        // The slab's creator keeps it, whoever mapped it first: one descriptor stays open under
+        // a shared lock for the life of the process (see `abandoned`), once.
         flock(fd, LOCK_SH);
+        m->kept = true;
         kept->push_back(store);
       } else {
         close(fd);
@@ -171,7 +176,7 @@ std::shared_ptr<BackingStore> MapLocked(const char* path, size_t size, bool crea
     *error = std::string("map: mmap ") + path + ": " + strerror(e);
     return nullptr;
   }
-  Mapping* m = new Mapping{p, size, key};
+  Mapping* m = new Mapping{p, size, key, keep};
   std::shared_ptr<BackingStore> store =
       SharedArrayBuffer::NewBackingStore(p, size, StoreFreed, m);
   (*mappings)[key] = Entry{m, store};

@@ -1,5 +1,5 @@
 import { currentContext } from '../internal/context.js';
-import { describeValue } from '../internal/errors.js';
+import { describeThrown, describeValue } from '../internal/errors.js';
 import {
   callSoon,
   type ExceptionHandler,
@@ -139,7 +139,7 @@ function defaultHandler(context: ExceptionContext): void {
   }
   if ('exception' in context && context.exception !== undefined) {
     const e = context.exception;
-    text += `${e instanceof Error ? (e.stack ?? String(e)) : String(e)}\n`;
+    text += `${describeThrown(e)}\n`;
   }
   process.stderr.write(text);
 }

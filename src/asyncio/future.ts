@@ -215,7 +215,13 @@ export class Future<T = unknown> implements PromiseLike<T> {
     if (!(exception instanceof CancelledError)) {
       // Reading the stack makes V8 format it now and drop the call sites it kept, which hold
       // the receivers of every frame — this future among them, which would never be collected.
-      if (exception instanceof Error) void exception.stack;
+      if (exception instanceof Error) {
+        try {
+          void exception.stack;
+        } catch {
+          // a stack getter of the user's that throws: nothing kept to drop
+        }
+      }
       unretrieved.register(this, { what: this.describeForLog(), error: exception }, this);
     }
   }

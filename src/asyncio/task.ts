@@ -12,6 +12,7 @@ import {
   beginStep,
   CONTEXT_UNCHANGED,
   callSoonStart,
+  reportException,
   stepEnded,
   taskInFlight,
 } from '../internal/scheduler.js';
@@ -469,7 +470,7 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
     let r: unknown;
     try {
       r = typeof body === 'function' ? body() : body;
-      if (r instanceof Promise && r.constructor === Promise) {
+      if (r instanceof Promise && r.constructor === Promise && r.then === nativeThen) {
         // A native promise: its `then` runs none of the user's code. The reaction finds the
         // task as the current one (the promise `then` makes is tagged with it, and the hooks
         // are installed while this task lives): no closure, no async function per task.
@@ -487,7 +488,12 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
       } else this._finish(true, r);
     } catch (e) {
       // The body threw, or so did a getter of what it returned (`constructor`, `then`).
-      this._finish(false, e);
+      try {
+        this._finish(false, e);
+      } catch (inner) {
+        // Never thrown past here: the drain must get `prev` back to put it back.
+        reportException('Exception while finishing a task', inner);
+      }
     }
     return prev;
   }
@@ -516,6 +522,13 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
     stepEnded(this);
   }
 }
+
+/**
+ * Promise.prototype.then: a body's native promise whose `then` is another (its own property) is
+ * settled through an await, which ignores it, rather than a `then` call that would run the
+ * user's function (and call back with no task current).
+ */
+const nativeThen = Promise.prototype.then;
 
 /** The body's promise is fulfilled; the current task is the one it belongs to (see `_start`). */
 function finishFulfilled(value: unknown): void {

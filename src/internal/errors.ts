@@ -186,3 +186,20 @@ export function describeValue(v: unknown): string {
   const ctor = (v as object).constructor?.name;
   return ctor && ctor !== 'Object' ? `an instance of ${ctor}` : 'an object';
 }
+
+/**
+ * What an exception handler prints for `e`: its stack, else its string. Never throws: an error
+ * whose `stack` getter or `toString` throws (user code can make one) is described as such
+ * instead of ending the process from inside the handler.
+ */
+export function describeThrown(e: unknown): string {
+  try {
+    return e instanceof Error ? (e.stack ?? String(e)) : String(e);
+  } catch {
+    try {
+      return `${describeValue(e)} (its stack and text cannot be read)`;
+    } catch {
+      return 'an exception whose stack and text cannot be read';
+    }
+  }
+}

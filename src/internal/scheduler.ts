@@ -53,6 +53,7 @@
  * A callback that throws is reported to the exception handler and the queue goes on.
  */
 import { enterContext, restoreContext, untaggedThen } from './context.js';
+import { describeThrown } from './errors.js';
 
 /** A ready callback: `fn(a, b)`. Two slots avoid a closure per wake-up. */
 type Callback = (a: any, b: any) => void;
@@ -412,9 +413,7 @@ export function reportException(message: string, exception: unknown): void {
       message = 'Exception in the exception handler';
     }
   }
-  const detail =
-    exception instanceof Error ? (exception.stack ?? String(exception)) : String(exception);
-  process.stderr.write(`weft: ${message}\n${detail}\n`);
+  process.stderr.write(`weft: ${message}\n${describeThrown(exception)}\n`);
 }
 
 export function setExceptionHandler(handler: ExceptionHandler | null): void {

@@ -37,6 +37,55 @@ describe('Task', () => {
     });
   });
 
+  test('a body throwing an error whose stack getter throws fails its task and leaves no task current', async () => {
+    // Finishing the task read the error's stack (future.ts); the getter's throw escaped the
+    // first step: the task never settled, and the drain never put back what was current.
+    const e = new Error('body');
+    let reads = 0;
+    Object.defineProperty(e, 'stack', {
+      get() {
+        if (reads++ === 0) throw new Error('stack getter');
+        return 'Error: body';
+      },
+    });
+    const seen: unknown[] = [];
+    await run(async () => {
+      const t = createTask(
+        () => {
+          throw e;
+        },
+        { name: 'Bad' },
+      );
+      // This step waits on a native promise: the task starts from the turn's immediate.
+      setImmediate(() => seen.push(currentTask()));
+      await new Promise((r) => setTimeout(r, 20));
+      await wait([t], { timeout: 2000 });
+      assert.equal(t.done(), true);
+      assert.equal(t.exception(), e);
+    });
+    assert.deepEqual(seen, [null]);
+  });
+
+  test('a body returning a native promise with a then of its own is settled without calling it', async () => {
+    // An own `then` passed the native-promise check and was called; calling back later, it
+    // found no task current and threw an uncaught TypeError, and the task never ended.
+    const p = Promise.resolve(7);
+    let called = false;
+    Object.defineProperty(p, 'then', {
+      value(this: Promise<number>, ok: (v: number) => void, fail: (e: unknown) => void) {
+        called = true;
+        setTimeout(() => Promise.prototype.then.call(this, ok, fail), 5);
+      },
+    });
+    await run(async () => {
+      const t = createTask(() => p);
+      await wait([t], { timeout: 2000 });
+      assert.equal(t.done(), true);
+      assert.equal(t.result(), 7);
+    });
+    assert.equal(called, false, 'await ignores an own then of a native promise, as here');
+  });
+
   test('createTask gives default names Task-N and keeps a given name', async () => {
     await run(async () => {
       const a = createTask(async () => 1);

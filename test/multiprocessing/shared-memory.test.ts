@@ -4,9 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, truncateSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, truncateSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type ShmAddon, shmAddon } from '../../src/internal/process/lock-slab.js';
 import {
   FileExistsError,
   FileNotFoundError,
@@ -303,6 +304,25 @@ describe('SharedMemory', { skip: !shmExpected && 'no shm addon or /dev/shm' }, (
     assert.equal(r.signal, null, 'it ended by itself (a hang is killed by the timeout)');
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout, 'failed 100000\n');
+  });
+
+  test('mapping a file to keep that this process has mapped already opens no descriptor more', () => {
+    // The root maps its lock slab to keep in every thread that uses it (lock-slab.ts): each
+    // such map() of the mapped file left a descriptor open for good.
+    const path = `/dev/shm/weft-test-keep-${process.pid}`;
+    const addon = shmAddon() as ShmAddon;
+    const fds = (): number => readdirSync('/proc/self/fd').length;
+    try {
+      const first = addon.map(path, 4096, true);
+      const before = fds();
+      const again = [];
+      for (let i = 0; i < 100; i++) again.push(addon.map(path, 4096, true));
+      assert.equal(fds(), before);
+      new Uint8Array(first)[0] = 9;
+      assert.equal(new Uint8Array(again[99] as SharedArrayBuffer)[0], 9, 'the same pages');
+    } finally {
+      rmSync(path, { force: true });
+    }
   });
 
   test('a block never unlinked is removed when the program ends, with a warning', () => {

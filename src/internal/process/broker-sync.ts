@@ -16,7 +16,10 @@
  * - Ordering: before relaying, T's async client hands over what it has not written and how many
  *   messages it has written (`syncPrelude`); the broker runs the blocking request after those.
  *   So `q.put(x)` then `q.qsize()` counts `x`, and an object created a line earlier exists.
- * - The async methods never come here: their fast paths stay on the async client.
+ * - The async methods never come here: their fast paths stay on the async client. One
+ *   exception: a `release`/`set`/… written behind frames the kernel has not taken goes with
+ *   those frames' messages through this client at once, as a request nobody waits for
+ *   (`shipStuck`, r −1: no reply), so that synchronous work after it cannot hold it back.
  * - Cost: a blocking call is a thread hop plus a broker round trip, tens of microseconds; the
  *   first one in a thread also starts that thread.
  */
@@ -82,11 +85,6 @@ export class SyncBrokerClient {
   }
 
   /**
-   * Runs operation `o` on object `id` in the broker, parking this thread until it answers.
-   * @throws the broker's error for the operation (`Empty`, `Full`, … by name), or an Error when
-   * the broker is unreachable.
-   */
-  /**
    * Sends what this thread's socket has not handed to the kernel through this client, without
    * waiting for the broker (a `release` or `set` written behind it, see broker-client.ts's
    * `post`): the broker runs each of those messages once, in the thread's order, whichever way
@@ -99,6 +97,11 @@ export class SyncBrokerClient {
     this.#port.postMessage({ r: -1, o: 'ping-never-fails', a: [], after, ship, dup });
   }
 
+  /**
+   * Runs operation `o` on object `id` in the broker, parking this thread until it answers.
+   * @throws the broker's error for the operation (`Empty`, `Full`, … by name), or an Error when
+   * the broker is unreachable.
+   */
   request(o: string, id: string | undefined, a: unknown[]): unknown {
     assertCloneable(a, `multiprocessing ${o}`);
     const { after, ship, dup } = broker().syncPrelude();

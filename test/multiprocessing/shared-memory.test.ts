@@ -3,7 +3,6 @@
  * blocks of /dev/shm that any process attaches to by name, read and written in place.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync, truncateSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -295,12 +294,7 @@ describe('SharedMemory', { skip: !shmExpected && 'no shm addon or /dev/shm' }, (
       }
       console.log('failed', failed);
     })();`;
-    const r = spawnSync(process.execPath, ['--single-threaded-gc', '--import', 'tsx', '-e', code], {
-      cwd: new URL('../../', import.meta.url).pathname,
-      encoding: 'utf8',
-      timeout: 60_000,
-      env: { ...process.env, WEFT_BROKER: '' },
-    });
+    const r = runRoot(code, { execArgv: ['--single-threaded-gc'], timeout: 60_000 });
     assert.equal(r.signal, null, 'it ended by itself (a hang is killed by the timeout)');
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout, 'failed 100000\n');

@@ -9,9 +9,9 @@ const root = new URL('../../', import.meta.url).pathname;
 
 export function runRoot(
   code: string,
-  options: { env?: Record<string, string>; timeout?: number } = {},
+  options: { env?: Record<string, string>; timeout?: number; execArgv?: string[] } = {},
 ): SpawnSyncReturns<string> {
-  return spawnSync(process.execPath, ['--import', 'tsx', '-e', code], {
+  return spawnSync(process.execPath, [...(options.execArgv ?? []), '--import', 'tsx', '-e', code], {
     cwd: root,
     encoding: 'utf8',
     timeout: options.timeout ?? 30_000,

@@ -690,8 +690,16 @@ export class BrokerClient {
     if (this.#failed) return true;
     if (!this.#connected) return this.#out.length === 0;
     if (this.#out.length > 0) this.#flush();
-    if (this.#unsettled.length === 0 || this.#shippedThrough >= this.#sent) return true;
-    return this.#stuckFrames().length === 0;
+    return !this.#stuckUnshipped();
+  }
+
+  /**
+   * Connected, with messages in frames the kernel has not taken that no blocking call has
+   * shipped yet (see syncPrelude).
+   */
+  #stuckUnshipped(): boolean {
+    if (!this.#connected || this.#failed || this.#unsettled.length === 0) return false;
+    return this.#shippedThrough < this.#sent && this.#stuckFrames().length > 0;
   }
 
   /** Resolves once everything sent so far has been handed to the socket (a child before exit). */
@@ -717,15 +725,7 @@ export class BrokerClient {
     // which synchronous work after it (a loop on shared memory) may hold up for good while
     // another process waits for it: those frames and it also go through this thread's sync
     // client, which writes them at once without this thread waiting (see syncPrelude).
-    if (
-      atOnce &&
-      !this.#inHooks &&
-      this.#connected &&
-      this.#unsettled.length > 0 &&
-      !this.#failed
-    ) {
-      if (this.#stuckFrames().length > 0) shipStuck?.();
-    }
+    if (atOnce && !this.#inHooks && this.#stuckUnshipped()) shipStuck?.();
   }
 
   /** `taskDone` for `n` items; consecutive ones for one queue travel as one message. */

@@ -1,6 +1,7 @@
 import {
   currentContext,
   enterContext,
+  promiseFulfilled,
   releaseContext,
   restoreContext,
   retainContext,
@@ -471,6 +472,15 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
     try {
       r = typeof body === 'function' ? body() : body;
       if (r instanceof Promise && r.constructor === Promise && r.then === nativeThen) {
+        // The body ran to its end without suspending: the task ends in this step, as a
+        // coroutine that returns at once does in CPython (its callbacks are scheduled now).
+        if (promiseFulfilled !== null) {
+          const v = promiseFulfilled(r, NOT_FULFILLED);
+          if (v !== NOT_FULFILLED) {
+            this._finish(true, v);
+            return prev;
+          }
+        }
         // A native promise: its `then` runs none of the user's code. The reaction finds the
         // task as the current one (the promise `then` makes is tagged with it, and the hooks
         // are installed while this task lives): no closure, no async function per task.
@@ -529,6 +539,9 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
  * user's function (and call back with no task current).
  */
 const nativeThen = Promise.prototype.then;
+
+/** `promiseFulfilled`'s answer for a promise not fulfilled yet. */
+const NOT_FULFILLED: object = {};
 
 /** The body's promise is fulfilled; the current task is the one it belongs to (see `_start`). */
 function finishFulfilled(value: unknown): void {

@@ -69,6 +69,12 @@ interface NativeSlot {
   set(ctx: object | null): void;
 }
 
+/** The addon: `bind()` makes the slot's functions; `fulfilled` reads a settled promise. */
+interface ContextAddon {
+  bind(): NativeSlot;
+  fulfilled(p: unknown, otherwise: unknown): unknown;
+}
+
 const debug = debuglog('weft');
 
 /** Node's AsyncLocalStorage frame (Node 24): a map from each store to its value. */
@@ -161,14 +167,15 @@ function frameSlot(raw: NativeSlot, als: AsyncLocalStorage<number>): NativeSlot 
 
 type Backend = 'native' | 'frame' | 'hooks';
 
-function loadSlot(): { slot: NativeSlot; backend: Backend } | null {
+function loadSlot(): { slot: NativeSlot; backend: Backend; addon: ContextAddon } | null {
   if (process.env.WEFT_NO_NATIVE === '1' || process.env.WEFT_CONTEXT === 'hooks') return null;
   let slot: NativeSlot;
+  let addon: ContextAddon;
   try {
     // src/internal/ and dist/internal/ are both two levels below the package root.
-    const addon = createRequire(import.meta.url)(
+    addon = createRequire(import.meta.url)(
       '../../native/context/build/Release/weft_context.node',
-    ) as { bind(): NativeSlot };
+    ) as ContextAddon;
     // Functions for the slot of this module's own context (see context.cc: before V8 12 each
     // context has its slot, and this code may run in a `vm` context the addon was not loaded in).
     slot = addon.bind();
@@ -193,18 +200,26 @@ function loadSlot(): { slot: NativeSlot; backend: Backend } | null {
   const frames = nodeUsesIt && callbackHooksWork() ? frameSlot(slot, als) : null;
   // Node 20's store installs async hooks on first run and keeps them until disabled.
   als.disable();
-  if (!nodeUsesIt) return { slot, backend: 'native' };
+  if (!nodeUsesIt) return { slot, backend: 'native', addon };
   if (frames === null) {
     debug('context: Node keeps its frames in the slot and no frame backend here: promise hooks');
     return null;
   }
-  return { slot: frames, backend: 'frame' };
+  return { slot: frames, backend: 'frame', addon };
 }
 
 const loaded = loadSlot();
 const slot = loaded?.slot ?? null;
 /** The frame backend: its callback guard is on from the first weft task. */
 const guarded = loaded?.backend === 'frame';
+
+/**
+ * `fulfilled(p, otherwise)`: the value of `p` if it is a native promise already fulfilled, else
+ * `otherwise` (V8's own state of the promise: no reaction, no job). Null with promise hooks,
+ * which use no addon at all; the caller then waits for the promise as before.
+ */
+export const promiseFulfilled: ((p: Promise<unknown>, otherwise: unknown) => unknown) | null =
+  loaded?.addon.fulfilled ?? null;
 
 /**
  * Which mechanism carries the current task: the context addon owning V8's slot ('native', Node

@@ -8,6 +8,7 @@ import {
   currentTask,
   Event,
   Future,
+  gather,
   Lock,
   Queue,
   run,
@@ -15,11 +16,67 @@ import {
   type Task,
   wait,
 } from '../../src/asyncio/index.js';
+import { contextBackend } from '../../src/internal/context.js';
 import { checkLeaks } from '../support/leaks.js';
 
 checkLeaks();
 
 describe('Task', () => {
+  test('a body that returns without suspending ends its task in its first step', async () => {
+    // CPython finishes such a task inside its first step. weft reads the state of the body's
+    // promise through the context addon; with promise hooks (no addon), a reaction job one
+    // microtask later ends it, so a microtask the body queued runs first.
+    const seen: boolean[] = [];
+    const order: string[] = [];
+    await run(async () => {
+      const t: Task<number> = createTask(async () => {
+        Promise.resolve().then(() => seen.push(t.done()));
+        return 7;
+      });
+      t.addDoneCallback(() => order.push('done callback'));
+      await t;
+      order.push('awaiter');
+      assert.equal(t.result(), 7);
+    });
+    assert.deepEqual(seen, [contextBackend() !== 'hooks']);
+    // Callbacks are still scheduled, in registration order, never called inside the step.
+    assert.deepEqual(order, ['done callback', 'awaiter']);
+  });
+
+  test('a body that cancels itself and returns at once ends cancelled, as in CPython', async () => {
+    await run(async () => {
+      const t = createTask(async () => {
+        (currentTask() as Task).cancel('stop');
+        return 1;
+      });
+      const [r] = await gather(t, { returnExceptions: true });
+      assert.equal(t.cancelled(), true);
+      assert.ok(r instanceof CancelledError);
+      assert.equal((r as CancelledError).message, 'stop');
+    });
+  });
+
+  test('a body that throws without suspending fails its task, with no unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown): void => {
+      unhandled.push(e);
+    };
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      await run(async () => {
+        const e = new Error('at once');
+        const t = createTask(async () => {
+          throw e;
+        });
+        await assert.rejects(t, (x) => x === e);
+      });
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    assert.deepEqual(unhandled, []);
+  });
+
   test('a body returning a promise whose constructor getter throws ends the task with that error', async () => {
     // The first step read `constructor` outside its try: the error went to the exception
     // handler and the task never finished.

@@ -388,6 +388,45 @@ describe('the store itself (array-store.ts)', () => {
     assert.equal(Atomics.load(head, 1) % 2, 0);
   });
 
+  test("the broker waits out a live holder's guard for brokerPatience, and frees an ended holder's at once", () => {
+    const buffer = new SharedArrayBuffer(storeBytes('i', 4));
+    const st = new ArrayStore(buffer, 'i', 4);
+    assert.equal(st.brokerPatience, 100 + 16 / 2 ** 20, '100 ms, and 1 ms a MiB of items');
+    const big = 1 << 18; // 2 MiB of doubles
+    assert.equal(
+      new ArrayStore(new SharedArrayBuffer(storeBytes('d', big)), 'd', big).brokerPatience,
+      102,
+    );
+    const head = new Int32Array(buffer, 0, 3);
+    Atomics.store(head, 0, 5); // session 5 holds the guard and is alive
+    const t = performance.now();
+    st.brokerWrite(
+      () => st.put(1, 42),
+      () => false,
+    );
+    const waited = performance.now() - t;
+    assert.ok(waited >= 99, `wrote after ${waited.toFixed(1)} ms, before its patience ran out`);
+    assert.equal(Atomics.load(head, 0), 5, 'the live holder keeps its guard');
+    assert.equal(
+      st.brokerGet(1, () => false),
+      42,
+    );
+    const asked: number[] = [];
+    st.brokerWrite(
+      () => st.put(2, 7),
+      (n) => {
+        asked.push(n);
+        return n === 5;
+      },
+    );
+    assert.ok(asked.includes(5), 'the holder was asked about');
+    assert.deepEqual([Atomics.load(head, 0), Atomics.load(head, 2)], [0, 0], 'guard given back');
+    assert.deepEqual(
+      st.brokerSlice(0, 4, () => false),
+      [0, 42, 7, 0],
+    );
+  });
+
   test('a writer waits while a reader is announced in want', async () => {
     const buffer = new SharedArrayBuffer(storeBytes('d', 2));
     const st = new ArrayStore(buffer, 'd', 2);

@@ -106,13 +106,20 @@ export class ArrayStore {
   readonly #coerce: (v: number) => number;
   readonly #typecode: string;
 
-  /** Bytes of the items. */
-  readonly bytes: number;
+  /**
+   * How long (ms) the broker waits for the guard, for a thread that cannot map the file (see
+   * `brokerWrite`): its holder is copying items in or out (a millisecond a few MiB), unless it
+   * ended in the middle and the broker has not read its end yet (it cannot read it while it
+   * waits), or it is stopped (SIGSTOP, a debugger). Every client of the tree waits meanwhile, so
+   * the wait is short (100 ms, and 1 ms more a MiB of items); past it the broker reads or writes
+   * without the guard rather than hang the tree.
+   */
+  readonly brokerPatience: number;
 
   /** The store of `length` items of `typecode` in `buffer` (the Array's mapped file). */
   constructor(buffer: ArrayBufferLike, typecode: string, length: number) {
     this.length = length;
-    this.bytes = length * itemBytes(typecode);
+    this.brokerPatience = 100 + (length * itemBytes(typecode)) / (1 << 20);
     this.#typecode = typecode;
     this.#head = new Int32Array(buffer, 0, HEADER_BYTES / 4);
     this.#items = new (ctorOf('Array', typecode))(buffer, HEADER_BYTES, length);
@@ -236,13 +243,13 @@ export class ArrayStore {
 
   /**
    * The broker's own write (for a thread that cannot map the file): `write()` (`put`, `putAdd`)
-   * under the guard taken as BROKER_GUARD. When the guard stays held for `patience` ms it writes
-   * without it (its holder may be a session whose end the broker has not read yet: the broker
-   * must not spin waiting for what only it can do). `ended(n)` says whether session `n` is known
-   * to be gone, in which case what it holds is freed first.
+   * under the guard taken as BROKER_GUARD. When the guard stays held for `brokerPatience` ms it
+   * writes without it (its holder may be a session whose end the broker has not read yet: the
+   * broker must not spin waiting for what only it can do). `ended(n)` says whether session `n`
+   * is known to be gone, in which case what it holds is freed first.
    */
-  brokerWrite<T>(write: () => T, ended: (n: number) => boolean, patience: number): T {
-    const guarded = this.#brokerTake(ended, patience);
+  brokerWrite<T>(write: () => T, ended: (n: number) => boolean): T {
+    const guarded = this.#brokerTake(ended, this.brokerPatience);
     if (guarded) Atomics.add(this.#head, SEQ, 1);
     try {
       return write();
@@ -253,24 +260,19 @@ export class ArrayStore {
 
   /**
    * The broker's read for a thread that cannot map the file: `get` and `slice`, with the guard
-   * taken under `patience` as `brokerWrite` takes it; past it, the copy is read as it is.
+   * taken within `brokerPatience` as `brokerWrite` takes it; past it, the copy is read as it is.
    */
-  brokerGet(k: number, ended: (n: number) => boolean, patience: number): number {
-    const v = this.#brokerRead(() => this.#items[k] as number | bigint, ended, patience);
+  brokerGet(k: number, ended: (n: number) => boolean): number {
+    const v = this.#brokerRead(() => this.#items[k] as number | bigint, ended);
     return typeof v === 'bigint' ? Number(v) : v;
   }
 
-  brokerSlice(
-    start: number,
-    end: number,
-    ended: (n: number) => boolean,
-    patience: number,
-  ): number[] {
-    return this.#brokerRead(() => this.#copy(start, end), ended, patience);
+  brokerSlice(start: number, end: number, ended: (n: number) => boolean): number[] {
+    return this.#brokerRead(() => this.#copy(start, end), ended);
   }
 
-  #brokerRead<T>(copy: () => T, ended: (n: number) => boolean, patience: number): T {
-    const until = performance.now() + patience;
+  #brokerRead<T>(copy: () => T, ended: (n: number) => boolean): T {
+    const until = performance.now() + this.brokerPatience;
     const out = this.#optimistic(copy, until);
     if (out !== RETRY) return out;
     if (!this.#brokerTake(ended, Math.max(until - performance.now(), 0))) return copy();

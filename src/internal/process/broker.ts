@@ -1015,7 +1015,7 @@ function handle(c: Conn, m: Request): void {
         d.cell !== null
           ? d.cell.get()
           : d.store !== null
-            ? d.store.brokerSlice(0, d.store.length, numberEnded, patienceFor(d.store))
+            ? d.store.brokerSlice(0, d.store.length, numberEnded)
             : d.data,
       );
       return;
@@ -1096,52 +1096,28 @@ function arrayStoreOf(id: string, p: Record<string, unknown>): ArrayStore | null
 }
 
 /**
- * How long (ms) the broker waits for an Array's guard, for a thread that cannot map the file:
- * its holder is copying items in or out (a millisecond a few MiB), unless it ended in the
- * middle and the broker has not read its end yet (it cannot read it while it waits), or it is
- * stopped (SIGSTOP, a debugger). Every client of the tree waits meanwhile, so the wait is short
- * (100 ms, and 1 ms more a MiB of items); past it the broker reads or writes without the guard
- * rather than hang the tree.
- */
-function patienceFor(st: ArrayStore): number {
-  return 100 + st.bytes / (1 << 20);
-}
-
-/**
  * An Array operation for a thread that cannot map its file (array-store.ts), on the items there.
  * Indices and values were checked by the client, as for an Array in `data`.
  */
 function storeOp(st: ArrayStore, op: string, a: unknown[]): unknown {
   switch (op) {
     case 'getItem':
-      return st.brokerGet(a[0] as number, numberEnded, patienceFor(st));
+      return st.brokerGet(a[0] as number, numberEnded);
     case 'getSlice': {
       const [start, stop] = sliceBounds({ length: st.length }, a[0], a[1]);
-      return st.brokerSlice(start, stop, numberEnded, patienceFor(st));
+      return st.brokerSlice(start, stop, numberEnded);
     }
     case 'setItem':
-      return st.brokerWrite(
-        () => st.put(a[0] as number, a[1] as number),
-        numberEnded,
-        patienceFor(st),
-      );
+      return st.brokerWrite(() => st.put(a[0] as number, a[1] as number), numberEnded);
     case 'add':
-      return st.brokerWrite(
-        () => st.putAdd(a[0] as number, a[1] as number),
-        numberEnded,
-        patienceFor(st),
-      );
+      return st.brokerWrite(() => st.putAdd(a[0] as number, a[1] as number), numberEnded);
     case 'setSlice': {
       const [start, stop] = sliceBounds({ length: st.length }, a[0], a[1]);
       const items = a[2] as number[];
       checkSliceSize(stop - start, items.length);
-      return st.brokerWrite(
-        () => {
-          for (let i = 0; i < items.length; i++) st.put(start + i, items[i] as number);
-        },
-        numberEnded,
-        patienceFor(st),
-      );
+      return st.brokerWrite(() => {
+        for (let i = 0; i < items.length; i++) st.put(start + i, items[i] as number);
+      }, numberEnded);
     }
     default:
       throw new TypeError(`unknown data operation ${op} on an Array`);

@@ -25,7 +25,7 @@ import {
   sleep,
   type Task,
 } from '../../src/asyncio/index.js';
-import { contextBackend } from '../../src/internal/context.js';
+import { contextBackend, promiseFulfilled } from '../../src/internal/context.js';
 import { checkLeaks } from '../support/leaks.js';
 
 checkLeaks();
@@ -71,6 +71,37 @@ describe('context backend', () => {
   test('this process uses the backend its environment asks for', () => {
     const forced = process.env.WEFT_CONTEXT === 'hooks' || process.env.WEFT_NO_NATIVE === '1';
     assert.equal(contextBackend(), !forced && addonBuilt ? addonBackend : 'hooks');
+  });
+
+  test("with the addon, a promise's state is read from V8: a fulfilled one's value, else `otherwise`", async () => {
+    // Hooks use no addon at all; the addon's backends always have the read (a task that
+    // returns without suspending ends in its first step through it, asyncio/task.ts).
+    if (contextBackend() === 'hooks') {
+      assert.equal(promiseFulfilled, null);
+      return;
+    }
+    const read = promiseFulfilled as (p: unknown, otherwise: unknown) => unknown;
+    const NO = {};
+    assert.equal(read(Promise.resolve(7), NO), 7);
+    const value = { v: 1 };
+    assert.equal(read((async () => value)(), NO), value, 'an async function that never awaited');
+    assert.equal(read(Promise.resolve(undefined), NO), undefined);
+    assert.equal(read(new Promise(() => {}), NO), NO, 'pending');
+    const resolvedLater = Promise.resolve().then(() => 1);
+    assert.equal(read(resolvedLater, NO), NO, 'not fulfilled yet');
+    assert.equal(await resolvedLater, 1);
+    assert.equal(read(resolvedLater, NO), 1);
+    const rejected = Promise.reject(new Error('no'));
+    rejected.catch(() => {});
+    assert.equal(read(rejected, NO), NO, 'rejected');
+    for (const x of [7, null, undefined, { then() {} }, () => 1])
+      assert.equal(read(x, NO), NO, `not a promise: ${String(x)}`);
+    class Sub extends Promise<number> {}
+    assert.equal(
+      read(Sub.resolve(3), NO),
+      3,
+      'a subclass is a promise to V8 (task.ts checks the class)',
+    );
   });
 });
 

@@ -56,6 +56,16 @@ export async function run<T>(
   // TypeError and leave the next run() free to start. It starts on the ready queue, after the
   // loop is in place.
   const task = createTask(main, options.name ? { name: options.name } : {});
+  // CPython stops its loop once the main task is done, when the callbacks ready at that moment
+  // have run; the tasks left are cancelled before any of them runs again. weft cancels them from
+  // the main task's done-callback, in its place in the ready queue: a task left that yields
+  // there (a `sleep(0)`) resumes cancelled, as in Python, instead of going on a step further
+  // while run()'s own await comes back.
+  let cancelledEarly: Set<Task<unknown>> | null = null;
+  task.addDoneCallback(() => {
+    cancelledEarly = new Set(tasksLeft(before));
+    for (const t of cancelledEarly) t.cancel();
+  });
   active = true;
   const loop = new EventLoop();
   const prevLoop = setRunningLoop(loop);
@@ -97,7 +107,7 @@ export async function run<T>(
       // A task left that goes on waiting once cancelled (it catches the CancelledError and
       // waits for something nobody will do) would hold run() for ever, as in Python: reported.
       await Promise.race([
-        cancelAll(loop, before),
+        cancelAll(loop, before, cancelledEarly),
         untilDeadlock('Deadlock while run() cancelled the tasks left'),
       ]);
       await loop.shutdownDefaultExecutor({ timeout: THREAD_JOIN_TIMEOUT });
@@ -111,11 +121,29 @@ export async function run<T>(
   }
 }
 
-/** Cancels the tasks alive now that were not in `before`, waits for them, reports their errors. */
-async function cancelAll(loop: EventLoop, before: WeakSet<Task<unknown>>): Promise<void> {
-  const left = [...allTasks()].filter((t) => !before.has(t));
+/** The tasks alive now that were not in `before`: this run's own. */
+function tasksLeft(before: WeakSet<Task<unknown>>): Task<unknown>[] {
+  return [...allTasks()].filter((t) => !before.has(t));
+}
+
+/**
+ * Cancels the tasks left (but those the main task's done-callback cancelled already: one
+ * request each, as Python makes), waits for them, reports their errors. The early ones are
+ * waited for even if they have ended since: an error one raised instead of ending cancelled
+ * must be reported here too.
+ */
+async function cancelAll(
+  loop: EventLoop,
+  before: WeakSet<Task<unknown>>,
+  early: Set<Task<unknown>> | null,
+): Promise<void> {
+  const left = early === null ? [] : [...early];
+  for (const t of tasksLeft(before)) {
+    if (early?.has(t)) continue;
+    t.cancel();
+    left.push(t);
+  }
   if (left.length === 0) return;
-  for (const t of left) t.cancel();
   await gather(...left, { returnExceptions: true });
   // The gather has retrieved their errors: one a task raised instead of ending cancelled (a
   // `finally` that throws) would vanish. Python reports it to the loop's exception handler.

@@ -7,9 +7,11 @@ import {
   Event,
   EventLoop,
   type ExceptionContext,
+  getRunningLoop,
   RuntimeError,
   run,
   sleep,
+  type Task,
 } from '../../src/asyncio/index.js';
 import { checkLeaks } from '../support/leaks.js';
 import { withHandler } from '../support/loop-handler.js';
@@ -190,6 +192,58 @@ describe('run() and the loops around it', () => {
     assert.equal(outside.cancelled(), false);
     gate.set();
     assert.equal(await outside, 'outside done');
+  });
+
+  test('once the main task is done, the tasks left are cancelled before they run again, as asyncio.run', async () => {
+    // CPython 3.11 prints: B started, B cancelled, C started, C after its yield (C's resume was
+    // ready before the main task ended), and nothing of B's after its yield.
+    const seen: string[] = [];
+    const body = (name: string) => async (): Promise<void> => {
+      seen.push(`${name} started`);
+      try {
+        await sleep(0);
+        seen.push(`${name} after its yield`);
+        await sleep(0);
+        seen.push(`${name} after a second yield`);
+      } catch (e) {
+        seen.push(e instanceof CancelledError ? `${name} cancelled` : `${name}: ${e}`);
+      }
+    };
+    await run(async () => {
+      createTask(body('B'));
+    });
+    await run(async () => {
+      createTask(body('C'));
+      await sleep(0);
+    });
+    assert.deepEqual(seen, [
+      'B started',
+      'B cancelled',
+      'C started',
+      'C after its yield',
+      'C cancelled',
+    ]);
+  });
+
+  test('a task left that ends with another error before run() waits for it is still reported', async () => {
+    const reports: ExceptionContext[] = [];
+    await run(async () => {
+      getRunningLoop().setExceptionHandler((ctx) => reports.push(ctx));
+      createTask(
+        async () => {
+          try {
+            await sleep(0);
+          } catch {
+            throw new Error('raised instead of ending cancelled');
+          }
+        },
+        { name: 'stubborn' },
+      );
+    });
+    assert.equal(reports.length, 1);
+    assert.equal(reports[0]?.message, 'unhandled exception during run() shutdown');
+    assert.equal((reports[0]?.exception as Error).message, 'raised instead of ending cancelled');
+    assert.equal((reports[0]?.task as Task<unknown>).name, 'stubborn');
   });
 
   test('run() rejects with DeadlockError when a task left waits for ever once cancelled (a child process)', () => {

@@ -34,6 +34,8 @@ export interface AwaitingTask {
   /** An error that replaces the CancelledError of the awaited future (a timeout scope's). */
   _cancelReason: Error | null;
   _mustCancelAwaited(): string | undefined;
+  /** Ended: a then() it did not await resumes no step of it (see WaitingTask.done). */
+  done(): boolean;
 }
 
 /** A task awaiting a future: resumed through the ready queue when the future is done. */
@@ -410,7 +412,7 @@ function resumeAwaiter<T>(a: Awaiter<T>, fut: Future<T>): void {
   const task = a.task;
   if (task !== null && typeof task._mustCancelAwaited === 'function') {
     if (task._fut === fut) task._fut = null;
-    beginStep(task);
+    if (!task.done()) beginStep(task);
     const pending = task._pendingCancel;
     if (pending !== null) {
       task._pendingCancel = null;

@@ -50,6 +50,12 @@ export interface WaitingTask {
   _pendingCancel: Error | null;
   /** A label for deadlock reports: "Task 'worker-1'". */
   describe(): string;
+  /**
+   * The task has ended: a wait it made and did not await (`void lock.acquire()`, `void
+   * sleep(0)`) resumes no step of it, or the ready queue would wait behind a step that never
+   * ends until the watchdog's immediate.
+   */
+  done(): boolean;
 }
 
 /**
@@ -409,7 +415,7 @@ function resumeWaiter(w: Waiter<any>): void {
   const t = w.task;
   if (t !== null) {
     if (t._blocker === w) t._blocker = null;
-    beginStep(t);
+    if (!t.done()) beginStep(t);
   }
   if (w.ok) resolveUntagged(w.resolve, w.outcome);
   else w.reject(w.outcome);

@@ -91,7 +91,8 @@ export class TaskYield {
     this.outcome = undefined;
     this.resolve = noop;
     this.reject = noop;
-    beginStep(this.task);
+    // A yield not awaited by a task that has ended since begins no step (see WaitingTask.done).
+    if (!this.task.done()) beginStep(this.task);
     if (this.ok) resolveUntagged(resolve, outcome);
     else reject(outcome);
   }

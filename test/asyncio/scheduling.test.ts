@@ -11,6 +11,7 @@ import {
   Future,
   gather,
   getRunningLoop,
+  Lock,
   run,
   Semaphore,
   sleep,
@@ -80,6 +81,38 @@ describe('scheduling', () => {
       const [a, b] = await gather(spin, spin);
       assert.ok(a > 0 && b > 0);
     });
+  });
+
+  test('a wait that an ended task made and did not await does not hold the ready queue when it resumes', async () => {
+    // Its resume began a step of the ended task that no suspension would end: every task ready
+    // behind it waited for the watchdog's immediate (here, B's yield came after an immediate
+    // queued before either task was made).
+    for (const kind of ['sleep(0)', 'lock.acquire()', 'future.then()']) {
+      const order: string[] = [];
+      await run(async () => {
+        const lock = new Lock();
+        const fut = new Future<number>();
+        await lock.acquire();
+        setImmediate(() => order.push('immediate'));
+        const a = createTask(async () => {
+          if (kind === 'sleep(0)') void sleep(0);
+          else if (kind === 'lock.acquire()') void lock.acquire();
+          else void fut.then(() => {});
+          return 1;
+        });
+        const b = createTask(async () => {
+          lock.release();
+          fut.setResult(1);
+          await sleep(0);
+          order.push('B after its yield');
+        });
+        await gather(a, b);
+        order.push('gathered');
+        await new Promise((resolve) => setImmediate(resolve));
+        if (kind === 'lock.acquire()') lock.release(); // A's acquire got it after A ended
+      });
+      assert.deepEqual(order, ['B after its yield', 'gathered', 'immediate'], kind);
+    }
   });
 
   test('create order is start order', async () => {

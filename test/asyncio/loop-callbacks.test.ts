@@ -241,9 +241,10 @@ describe('run() and the loops around it', () => {
       );
     });
     assert.equal(reports.length, 1);
-    assert.equal(reports[0]?.message, 'unhandled exception during run() shutdown');
-    assert.equal((reports[0]?.exception as Error).message, 'raised instead of ending cancelled');
-    assert.equal((reports[0]?.task as Task<unknown>).name, 'stubborn');
+    const [report] = reports as [ExceptionContext];
+    assert.equal(report.message, 'unhandled exception during run() shutdown');
+    assert.equal((report.exception as Error).message, 'raised instead of ending cancelled');
+    assert.equal((report.task as Task<unknown>).name, 'stubborn');
   });
 
   test('run() rejects with DeadlockError when a task left waits for ever once cancelled (a child process)', () => {

@@ -94,7 +94,9 @@ describe('context backend', () => {
     const rejected = Promise.reject(new Error('no'));
     rejected.catch(() => {});
     assert.equal(read(rejected, NO), NO, 'rejected');
-    for (const x of [7, null, undefined, { then() {} }, () => 1])
+    // biome-ignore lint/suspicious/noThenProperty: a thenable that is not a promise, on purpose
+    const thenable = { then() {} };
+    for (const x of [7, null, undefined, thenable, () => 1])
       assert.equal(read(x, NO), NO, `not a promise: ${String(x)}`);
     class Sub extends Promise<number> {}
     assert.equal(

@@ -320,6 +320,30 @@ describe('waitFor and timeout', () => {
     });
   });
 
+  test('waitFor with 0 ms starts the body and cancels it at its first suspension (a timeout() scope, as Python 3.12)', async () => {
+    const seen: string[] = [];
+    await run(async () => {
+      await assert.rejects(
+        waitFor(async () => {
+          seen.push('started');
+          try {
+            await sleep(10_000);
+          } catch (e) {
+            seen.push(e instanceof CancelledError ? 'cancelled' : String(e));
+            throw e;
+          }
+        }, 0),
+        TimeoutError,
+      );
+      // Done in its first step, yet the deadline has passed: TimeoutError (Python 3.11 too).
+      await assert.rejects(
+        waitFor(async () => 5, 0),
+        TimeoutError,
+      );
+    });
+    assert.deepEqual(seen, ['started', 'cancelled']);
+  });
+
   test('waitFor works outside a task too', async () => {
     await assert.rejects(waitFor(new Promise(() => {}), 5), TimeoutError);
   });

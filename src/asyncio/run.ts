@@ -1,5 +1,5 @@
 import { DeadlockError } from '../internal/errors.js';
-import { readyCount } from '../internal/scheduler.js';
+import { atIterationEnd, readyCount } from '../internal/scheduler.js';
 import { RuntimeError } from './errors.js';
 import { EventLoop, installedRunningLoop, setRunningLoop } from './event-loop.js';
 import { gather } from './gather.js';
@@ -56,15 +56,34 @@ export async function run<T>(
   // TypeError and leave the next run() free to start. It starts on the ready queue, after the
   // loop is in place.
   const task = createTask(main, options.name ? { name: options.name } : {});
-  // CPython stops its loop once the main task is done, when the callbacks ready at that moment
-  // have run; the tasks left are cancelled before any of them runs again. weft cancels them from
-  // the main task's done-callback, in its place in the ready queue: a task left that yields
-  // there (a `sleep(0)`) resumes cancelled, as in Python, instead of going on a step further
-  // while run()'s own await comes back.
+  // CPython stops its loop once the main task is done: at the end of the loop iteration that
+  // runs the main task's done-callback, so what was ready then still runs, what it queues does
+  // not, and the tasks left are cancelled before any of them runs again. weft cancels them at
+  // the same place in its ready queue (atIterationEnd): a task left that yields there resumes
+  // cancelled, as in Python, instead of going on while run()'s own await comes back. Once run()
+  // is ending (its own await came back first, or the main task deadlocked and run() cancels
+  // everything itself), the callback does nothing: a task is cancelled once.
+  let ending = false;
   let cancelledEarly: Set<Task<unknown>> | null = null;
+  /** The first error a task's cancel() threw there, raised by run() as CPython raises it. */
+  let cancelFailed: { error: unknown } | null = null;
   task.addDoneCallback(() => {
-    cancelledEarly = new Set(tasksLeft(before));
-    for (const t of cancelledEarly) t.cancel();
+    if (ending) return;
+    atIterationEnd(() => {
+      if (ending) return;
+      const early = new Set<Task<unknown>>();
+      for (const t of tasksLeft(before)) {
+        early.add(t);
+        try {
+          t.cancel();
+        } catch (e) {
+          // Not cancelled: not waited for either (it may wait for ever), as in CPython.
+          early.delete(t);
+          cancelFailed ??= { error: e };
+        }
+      }
+      cancelledEarly = early;
+    });
   });
   active = true;
   const loop = new EventLoop();
@@ -103,11 +122,12 @@ export async function run<T>(
     const mainDeadlock = untilDeadlock('Deadlock');
     return (await Promise.race([task as PromiseLike<Awaited<T>>, mainDeadlock])) as Awaited<T>;
   } finally {
+    ending = true;
     try {
       // A task left that goes on waiting once cancelled (it catches the CancelledError and
       // waits for something nobody will do) would hold run() for ever, as in Python: reported.
       await Promise.race([
-        cancelAll(loop, before, cancelledEarly),
+        cancelAll(loop, before, cancelledEarly, cancelFailed),
         untilDeadlock('Deadlock while run() cancelled the tasks left'),
       ]);
       await loop.shutdownDefaultExecutor({ timeout: THREAD_JOIN_TIMEOUT });
@@ -136,15 +156,22 @@ async function cancelAll(
   loop: EventLoop,
   before: WeakSet<Task<unknown>>,
   early: Set<Task<unknown>> | null,
+  failed: { error: unknown } | null,
 ): Promise<void> {
   const left = early === null ? [] : [...early];
   for (const t of tasksLeft(before)) {
     if (early?.has(t)) continue;
-    t.cancel();
+    // A cancel() that throws (a future of the user's awaited there) stops no other task's; that
+    // task is not waited for (it may wait for ever; CPython leaves it pending too).
+    try {
+      t.cancel();
+    } catch (e) {
+      failed ??= { error: e };
+      continue;
+    }
     left.push(t);
   }
-  if (left.length === 0) return;
-  await gather(...left, { returnExceptions: true });
+  if (left.length > 0) await gather(...left, { returnExceptions: true });
   // The gather has retrieved their errors: one a task raised instead of ending cancelled (a
   // `finally` that throws) would vanish. Python reports it to the loop's exception handler.
   for (const t of left) {
@@ -157,6 +184,7 @@ async function cancelAll(
         task: t,
       });
   }
+  if (failed !== null) throw failed.error;
 }
 
 /** "Error: boom" for the deadlock report; never throws (any value may be thrown). */

@@ -111,6 +111,44 @@ function push(fn: Callback, a: unknown, b: unknown, kind: Kind): void {
   bs[i] = b;
   kinds[i] = kind;
   size++;
+  pushed++;
+}
+
+/*
+ * CPython's loop iterations, counted: an iteration runs the callbacks that were ready when it
+ * began, and what they queue waits for the next one. The queue here is one FIFO with no
+ * iterations of its own, but they follow from it: the next iteration is what was queued by the
+ * time the last callback of this one is taken. `loop.stop()` ends the loop at the end of an
+ * iteration, and `run()` cancels the tasks left there (`atIterationEnd`).
+ */
+/** Callbacks queued, and taken off the queue, since the start (totals). */
+let pushed = 0;
+let popped = 0;
+/** `pushed` when the current iteration began: it ends when `popped` reaches this. */
+let iterationEnd = 0;
+/** What runs when the current iteration ends, before any callback of the next one. */
+let iterationHooks: (() => void)[] | null = null;
+
+/**
+ * Runs `fn` when the current iteration of the ready queue ends (CPython's `loop.stop()` from a
+ * callback: what was ready when this iteration began runs first, what it queued does not):
+ * before the next callback is taken, whenever that is. Until then a `sleep(0)` is not taken in
+ * place: its resume must wait behind `fn`, as it would in CPython.
+ */
+export function atIterationEnd(fn: () => void): void {
+  (iterationHooks ??= []).push(fn);
+}
+
+function iterationEnded(): void {
+  const hooks = iterationHooks as (() => void)[];
+  iterationHooks = null;
+  for (const fn of hooks) {
+    try {
+      fn();
+    } catch (exception) {
+      reportOutsideTasks(exception);
+    }
+  }
 }
 
 /** Something was queued: a drain runs it when no step is in flight. */
@@ -226,6 +264,7 @@ export function endStepWithResume(task: object, fn: Callback, a: unknown): void 
  */
 export function yieldInPlace(task: object): boolean {
   if (size !== 0 || ranThisTurn >= BUDGET || (inFlight !== null && inFlight !== task)) return false;
+  if (iterationHooks !== null) return false;
   ranThisTurn++;
   inFlight = task;
   return true;
@@ -258,6 +297,12 @@ function moveOn(): void {
 
 /** Takes the head callback off the queue and runs it; returns what it returns (a START's). */
 function runHead(): unknown {
+  if (popped === iterationEnd) {
+    // The first callback of a new iteration: the hooks of the one that ended run before it.
+    if (iterationHooks !== null) iterationEnded();
+    iterationEnd = pushed;
+  }
+  popped++;
   const i = head;
   const fn = fns[i] as Callback;
   const a = as[i];

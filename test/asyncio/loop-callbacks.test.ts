@@ -7,6 +7,7 @@ import {
   Event,
   EventLoop,
   type ExceptionContext,
+  Future,
   getRunningLoop,
   RuntimeError,
   run,
@@ -225,6 +226,86 @@ describe('run() and the loops around it', () => {
     ]);
   });
 
+  test('a step queued after the main task ended, in the iteration that ended it, still runs, as asyncio.run', async () => {
+    // CPython 3.11: ['Y after its yield', 'Y cancelled']. Main and Y are woken together; main
+    // ends first, Y's yield after it is of the same iteration, its second yield of the next.
+    const seen: string[] = [];
+    await run(async () => {
+      const ev = new Event();
+      createTask(async () => {
+        await ev.wait();
+        try {
+          await sleep(0);
+          seen.push('Y after its yield');
+          await sleep(0);
+          seen.push('Y after a second yield');
+        } catch (e) {
+          seen.push(e instanceof CancelledError ? 'Y cancelled' : String(e));
+        }
+      });
+      getRunningLoop().callLater(1, () => ev.set());
+      await ev.wait();
+    });
+    assert.deepEqual(seen, ['Y after its yield', 'Y cancelled']);
+  });
+
+  test('a main task that deadlocks: each task left is cancelled once, and may clean up (a child process)', () => {
+    // The deadlock is found at Node's beforeExit, which the test runner's own loop never lets
+    // come: hence a child. The main task's end (run() cancelled it) must not cancel again.
+    const script = `
+      import { run, createTask, currentTask, sleep, Event } from './src/asyncio/index.ts';
+      try {
+        await run(async () => {
+          createTask(async () => {
+            try { await new Event().wait(); } catch (e) {
+              try { await sleep(5); console.log('cleaned up, cancelling() ' + currentTask().cancelling()); }
+              catch { console.log('cleanup cut short, cancelling() ' + currentTask().cancelling()); }
+              throw e;
+            }
+          });
+          await new Event().wait();
+        });
+      } catch (e) { console.log(e.name); }
+    `;
+    const r = runChild(script);
+    assert.deepEqual(r.stdout.trim().split('\n'), ['cleaned up, cancelling() 1', 'DeadlockError']);
+    assert.equal(r.status, 0);
+  });
+
+  test('a task left whose cancel() throws: run() raises that error, and the others are cancelled all the same', async () => {
+    class Stubborn extends Future<void> {
+      override cancel(): boolean {
+        throw new Error('bad cancel');
+      }
+    }
+    const seen: string[] = [];
+    const stubborn = new Stubborn();
+    let a: Task<void> | null = null;
+    await assert.rejects(
+      run(async () => {
+        a = createTask(async () => {
+          await stubborn;
+          seen.push('A went on after run()');
+        });
+        createTask(async () => {
+          try {
+            await sleep(50);
+            seen.push('B ran to its end');
+          } catch (e) {
+            seen.push(e instanceof CancelledError ? 'B cancelled' : String(e));
+          }
+        });
+        await sleep(0);
+      }),
+      /bad cancel/,
+    );
+    assert.deepEqual(seen, ['B cancelled']);
+    // A could not be cancelled: it is left pending, as CPython leaves it, until its future ends.
+    stubborn.setResult(undefined);
+    await (a as unknown as Task<void>);
+    assert.deepEqual(seen, ['B cancelled', 'A went on after run()']);
+  });
+
   test('a task left that ends with another error before run() waits for it is still reported', async () => {
     const reports: ExceptionContext[] = [];
     await run(async () => {
@@ -239,7 +320,7 @@ describe('run() and the loops around it', () => {
         },
         { name: 'stubborn' },
       );
-    });
+    }).finally(() => new EventLoop().setExceptionHandler(null)); // the handler is the process's
     assert.equal(reports.length, 1);
     const [report] = reports as [ExceptionContext];
     assert.equal(report.message, 'unhandled exception during run() shutdown');

@@ -159,7 +159,8 @@ async function cancelAll(
   failed: { error: unknown } | null,
 ): Promise<void> {
   const left = early === null ? [] : [...early];
-  for (const t of tasksLeft(before)) {
+  const met = new Set<Task<unknown>>(tasksLeft(before));
+  for (const t of met) {
     if (early?.has(t)) continue;
     // A cancel() that throws (a future of the user's awaited there) stops no other task's; that
     // task is not waited for (it may wait for ever; CPython leaves it pending too).
@@ -183,6 +184,17 @@ async function cancelAll(
         exception,
         task: t,
       });
+  }
+  // Tasks made meanwhile (a cancelled task's handler started them): CPython never resumes them
+  // once its loop stops, and closes them when they are collected. Here they are cancelled and
+  // not waited for, so none runs on as if run() were still going.
+  for (const t of tasksLeft(before)) {
+    if (met.has(t)) continue;
+    try {
+      t.cancel();
+    } catch (e) {
+      failed ??= { error: e };
+    }
   }
   if (failed !== null) throw failed.error;
 }

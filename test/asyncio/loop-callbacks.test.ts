@@ -306,6 +306,31 @@ describe('run() and the loops around it', () => {
     assert.deepEqual(seen, ['B cancelled', 'A went on after run()']);
   });
 
+  test("a task a cancelled task starts during run()'s end does not run on after run(), as in CPython", async () => {
+    // CPython 3.11: ['L2 started', 'run ended'], and L2 is destroyed pending.
+    const seen: string[] = [];
+    let l2: Task<void> | null = null;
+    await run(async () => {
+      createTask(async () => {
+        try {
+          await sleep(10_000);
+        } catch (e) {
+          l2 = createTask(async () => {
+            seen.push('L2 started');
+            await sleep(5);
+            seen.push('L2 ran to its end');
+          });
+          throw e;
+        }
+      });
+      await sleep(0);
+    });
+    seen.push('run ended');
+    const late = l2 as unknown as Task<void>;
+    await assert.rejects(late, CancelledError);
+    assert.deepEqual(seen, ['L2 started', 'run ended']);
+  });
+
   test('a task left that ends with another error before run() waits for it is still reported', async () => {
     const reports: ExceptionContext[] = [];
     await run(async () => {

@@ -116,6 +116,10 @@ export async function run<T>(
     if (onDeadlock === null || readyCount() > 0) return;
     const blocked = [...allTasks()] as Task<unknown>[];
     onDeadlock(blocked.map((t) => `${t.describe()} waits for ${t.describeWait()}`).join('; '));
+    // Node emits beforeExit again only if the loop has work after this handler, and the report
+    // queues microtasks only: a main task that, once cancelled, waits for ever again would
+    // leave run() unsettled and the process gone. One more turn lets the next check come.
+    setImmediate(noop);
   };
   process.on('beforeExit', onBeforeExit);
   try {
@@ -140,6 +144,8 @@ export async function run<T>(
     }
   }
 }
+
+function noop(): void {}
 
 /** The tasks alive now that were not in `before`: this run's own. */
 function tasksLeft(before: WeakSet<Task<unknown>>): Task<unknown>[] {

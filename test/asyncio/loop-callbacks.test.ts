@@ -375,6 +375,27 @@ describe('run() and the loops around it', () => {
     assert.equal(r.status, 0);
   });
 
+  test('a main task that deadlocks, then waits for ever again once cancelled: run() still rejects (a child process)', () => {
+    // Node emits beforeExit again only if the loop had work after the first report.
+    const script = `
+      import { Event, run } from './src/asyncio/index.ts';
+      try {
+        await run(async () => {
+          try { await new Event().wait(); } catch { await new Event().wait(); }
+        }, { name: 'main' });
+        console.log('resolved');
+      } catch (e) { console.log(e.name + ' :: ' + e.message); }
+      console.log('after');
+    `;
+    const r = runChild(script);
+    assert.match(
+      r.stdout,
+      /DeadlockError :: Deadlock while run\(\) cancelled the tasks left: .*Task 'main' waits for an Event/,
+    );
+    assert.match(r.stdout, /after/);
+    assert.equal(r.status, 0);
+  });
+
   test("that DeadlockError keeps the main task's own error as its cause, and names it", () => {
     const script = `
       import { run, createTask, sleep, Event } from './src/asyncio/index.ts';

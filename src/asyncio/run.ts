@@ -59,30 +59,34 @@ export async function run<T>(
   // CPython stops its loop once the main task is done: at the end of the loop iteration that
   // runs the main task's done-callback, so what was ready then still runs, what it queues does
   // not, and the tasks left are cancelled before any of them runs again. weft cancels them at
-  // the same place in its ready queue (atIterationEnd): a task left that yields there resumes
-  // cancelled, as in Python, instead of going on while run()'s own await comes back. Once run()
-  // is ending (its own await came back first, or the main task deadlocked and run() cancels
-  // everything itself), the callback does nothing: a task is cancelled once.
+  // the same place in its ready queue (atIterationEnd), and run()'s own await, which may come
+  // back before that iteration has ended, waits for it. Once run() is ending without it (the
+  // main task deadlocked: run() cancels everything itself), the callback does nothing, so a
+  // task is cancelled once.
   let ending = false;
+  /** The tasks left, cancelled where the loop would stop; null until then. */
   let cancelledEarly: Set<Task<unknown>> | null = null;
-  /** The first error a task's cancel() threw there, raised by run() as CPython raises it. */
-  let cancelFailed: { error: unknown } | null = null;
+  /** Settles when they have been: run()'s end waits for it. */
+  let stopped: Promise<void> | null = null;
+  /** The first error a task's cancel() threw there, raised by run() once the others ended. */
+  let cancelFailed: CancelFailed | null = null;
   task.addDoneCallback(() => {
     if (ending) return;
-    atIterationEnd(() => {
-      if (ending) return;
-      const early = new Set<Task<unknown>>();
-      for (const t of tasksLeft(before)) {
-        early.add(t);
-        try {
-          t.cancel();
-        } catch (e) {
-          // Not cancelled: not waited for either (it may wait for ever), as in CPython.
-          early.delete(t);
-          cancelFailed ??= { error: e };
+    stopped = new Promise<void>((resolve) => {
+      atIterationEnd(() => {
+        resolve();
+        if (ending) return;
+        const early = new Set<Task<unknown>>(tasksLeft(before));
+        for (const t of early) {
+          try {
+            t.cancel();
+          } catch (e) {
+            cancelFailed ??= { error: e, tasks: new Set() };
+            cancelFailed.tasks.add(t);
+          }
         }
-      }
-      cancelledEarly = early;
+        cancelledEarly = early;
+      });
     });
   });
   active = true;
@@ -126,6 +130,8 @@ export async function run<T>(
     const mainDeadlock = untilDeadlock('Deadlock');
     return (await Promise.race([task as PromiseLike<Awaited<T>>, mainDeadlock])) as Awaited<T>;
   } finally {
+    // The iteration in which the main task ended runs to its end first (see `stopped`).
+    if (stopped !== null) await stopped;
     ending = true;
     try {
       // A task left that goes on waiting once cancelled (it catches the CancelledError and
@@ -147,37 +153,46 @@ export async function run<T>(
 
 function noop(): void {}
 
+/** The tasks whose cancel() threw at run()'s end (not waited for), and the first error. */
+interface CancelFailed {
+  error: unknown;
+  tasks: Set<Task<unknown>>;
+}
+
 /** The tasks alive now that were not in `before`: this run's own. */
 function tasksLeft(before: WeakSet<Task<unknown>>): Task<unknown>[] {
   return [...allTasks()].filter((t) => !before.has(t));
 }
 
 /**
- * Cancels the tasks left (but those the main task's done-callback cancelled already: one
- * request each, as Python makes), waits for them, reports their errors. The early ones are
- * waited for even if they have ended since: an error one raised instead of ending cancelled
- * must be reported here too.
+ * Waits for the tasks left to end, and reports their errors. `early`: the ones cancelled where
+ * the loop stopped (the main task's end); null when it never ended (a deadlock), and then the
+ * tasks alive now are cancelled here. Each task is cancelled once. A task whose `cancel()`
+ * throws (a future of the user's it awaits) is not waited for (it may wait for ever); run()
+ * raises the first such error once the others have ended. Tasks made meanwhile (a cancelled
+ * task's handler, a callback queued before the stop) run while the others end, as during
+ * CPython's `_cancel_all_tasks`; those still alive then are cancelled and not waited for:
+ * CPython never resumes them once its loop stops.
  */
 async function cancelAll(
   loop: EventLoop,
   before: WeakSet<Task<unknown>>,
   early: Set<Task<unknown>> | null,
-  failed: { error: unknown } | null,
+  failed: CancelFailed | null,
 ): Promise<void> {
-  const left = early === null ? [] : [...early];
-  const met = new Set<Task<unknown>>(tasksLeft(before));
-  for (const t of met) {
-    if (early?.has(t)) continue;
-    // A cancel() that throws (a future of the user's awaited there) stops no other task's; that
-    // task is not waited for (it may wait for ever; CPython leaves it pending too).
-    try {
-      t.cancel();
-    } catch (e) {
-      failed ??= { error: e };
-      continue;
+  const met = early ?? new Set<Task<unknown>>(tasksLeft(before));
+  if (early === null) {
+    for (const t of met) {
+      try {
+        t.cancel();
+      } catch (e) {
+        failed ??= { error: e, tasks: new Set() };
+        failed.tasks.add(t);
+      }
     }
-    left.push(t);
   }
+  const refused = failed?.tasks;
+  const left = refused === undefined ? [...met] : [...met].filter((t) => !refused.has(t));
   if (left.length > 0) await gather(...left, { returnExceptions: true });
   // The gather has retrieved their errors: one a task raised instead of ending cancelled (a
   // `finally` that throws) would vanish. Python reports it to the loop's exception handler.
@@ -191,15 +206,12 @@ async function cancelAll(
         task: t,
       });
   }
-  // Tasks made meanwhile (a cancelled task's handler started them): CPython never resumes them
-  // once its loop stops, and closes them when they are collected. Here they are cancelled and
-  // not waited for, so none runs on as if run() were still going.
   for (const t of tasksLeft(before)) {
     if (met.has(t)) continue;
     try {
       t.cancel();
     } catch (e) {
-      failed ??= { error: e };
+      failed ??= { error: e, tasks: new Set() };
     }
   }
   if (failed !== null) throw failed.error;

@@ -132,22 +132,38 @@ let iterationHooks: (() => void)[] | null = null;
 /**
  * Runs `fn` when the current iteration of the ready queue ends (CPython's `loop.stop()` from a
  * callback: what was ready when this iteration began runs first, what it queued does not):
- * before the next callback is taken, whenever that is. Until then a `sleep(0)` is not taken in
- * place: its resume must wait behind `fn`, as it would in CPython.
+ * before the next callback is taken, or once nothing is ready and no step is in flight,
+ * whichever comes first — at the latest at the end of this turn of Node's loop, whose
+ * immediate ends a step waiting on something weft does not know. Until then a `sleep(0)` is
+ * not taken in place: its resume must wait behind `fn`, as it would in CPython. `fn` runs with
+ * no task current.
  */
 export function atIterationEnd(fn: () => void): void {
   (iterationHooks ??= []).push(fn);
+  armImmediate();
+}
+
+/** Nothing ready and no step in flight: the iteration has ended, its hooks run now. */
+function endIfIdle(): void {
+  if (iterationHooks !== null && size === 0 && inFlight === null) iterationEnded();
 }
 
 function iterationEnded(): void {
   const hooks = iterationHooks as (() => void)[];
   iterationHooks = null;
-  for (const fn of hooks) {
-    try {
-      fn();
-    } catch (exception) {
-      reportOutsideTasks(exception);
+  // Hooks run wherever the iteration ends: inside a resume's moveOn, that is inside the call
+  // that ended a task's step (a blocking acquire). They are no task's code.
+  const prev = enterContext(null);
+  try {
+    for (const fn of hooks) {
+      try {
+        fn();
+      } catch (exception) {
+        reportException('Exception in callback', exception);
+      }
     }
+  } finally {
+    restoreContext(prev);
   }
 }
 
@@ -239,6 +255,7 @@ export function stepEnded(task: object): void {
   if (inFlight !== task) return;
   inFlight = null;
   if (size > 0) moveOn();
+  else if (iterationHooks !== null) iterationEnded();
 }
 
 /**
@@ -293,6 +310,7 @@ function moveOn(): void {
     }
   }
   if (size > 0) queueDrain();
+  else endIfIdle();
 }
 
 /** Takes the head callback off the queue and runs it; returns what it returns (a START's). */
@@ -414,6 +432,7 @@ function drain(): void {
     if (prev !== NOT_ENTERED) restoreContext(prev);
   }
   if (size > 0) armImmediate();
+  else endIfIdle();
 }
 
 /** A ready callback threw: the exception handler (the user's, maybe) runs with no task current. */
@@ -445,6 +464,7 @@ function onImmediate(): void {
       push(after[i] as Callback, after[i + 1], after[i + 2], PLAIN);
   }
   if (size > 0) drain();
+  else endIfIdle();
 }
 
 /** Reports an exception raised by a callback (CPython's `call_exception_handler`). */

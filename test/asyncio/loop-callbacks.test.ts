@@ -4,6 +4,7 @@ import { describe, test } from 'node:test';
 import {
   CancelledError,
   createTask,
+  currentTask,
   Event,
   EventLoop,
   type ExceptionContext,
@@ -249,6 +250,72 @@ describe('run() and the loops around it', () => {
     assert.deepEqual(seen, ['Y after its yield', 'Y cancelled']);
   });
 
+  test("run()'s own await coming back early does not cut the main task's last iteration short", async () => {
+    // CPython 3.11: both steps of the iteration run, then both tasks are cancelled. A step that
+    // spends native awaits (save) let run()'s continuation run before the iteration ended.
+    const save = async (): Promise<void> => {
+      await null;
+    };
+    const seen: string[] = [];
+    await run(async () => {
+      const ev = new Event();
+      for (const name of ['Y', 'Z'])
+        createTask(async () => {
+          await ev.wait();
+          try {
+            await sleep(0);
+            await save();
+            seen.push(`${name} after its yield`);
+            await sleep(0);
+            seen.push(`${name} after a second yield`);
+          } catch (e) {
+            seen.push(e instanceof CancelledError ? `${name} cancelled` : String(e));
+          }
+        });
+      getRunningLoop().callLater(1, () => ev.set());
+      await ev.wait();
+    });
+    assert.deepEqual(seen, [
+      'Y after its yield',
+      'Z after its yield',
+      'Y cancelled',
+      'Z cancelled',
+    ]);
+  });
+
+  test("the cancels of run()'s end run with no task current", async () => {
+    // They ran inside the step that ended the iteration: an abort listener of a task left saw
+    // that task as current, and a wait it made went to that task, taking its cancel.
+    const seen: string[] = [];
+    await run(async () => {
+      const ev = new Event();
+      createTask(async () => {
+        await ev.wait();
+        try {
+          await sleep(0);
+          seen.push('Y after its yield');
+          await sleep(0);
+          seen.push('Y after a second yield');
+        } catch {
+          seen.push('Y cancelled');
+        }
+      });
+      createTask(
+        async () => {
+          (currentTask() as Task).signal.addEventListener('abort', () => {
+            seen.push(`X's listener runs in ${currentTask()?.name ?? 'no task'}`);
+            sleep(5).catch(() => {});
+          });
+          await new Event().wait();
+        },
+        { name: 'X' },
+      );
+      getRunningLoop().callLater(1, () => ev.set());
+      await ev.wait();
+    });
+    assert.deepEqual(seen, ['Y after its yield', "X's listener runs in no task", 'Y cancelled']);
+  });
+
   test('a main task that deadlocks: each task left is cancelled once, and may clean up (a child process)', () => {
     // The deadlock is found at Node's beforeExit, which the test runner's own loop never lets
     // come: hence a child. The main task's end (run() cancelled it) must not cancel again.
@@ -300,7 +367,8 @@ describe('run() and the loops around it', () => {
       /bad cancel/,
     );
     assert.deepEqual(seen, ['B cancelled']);
-    // A could not be cancelled: it is left pending, as CPython leaves it, until its future ends.
+    // CPython stops at A's cancel and leaves every task pending; weft cancels the others first
+    // (docs/asyncio.md). A could not be cancelled: it is left pending until its future ends.
     stubborn.setResult(undefined);
     await (a as unknown as Task<void>);
     assert.deepEqual(seen, ['B cancelled', 'A went on after run()']);

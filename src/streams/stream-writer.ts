@@ -10,7 +10,7 @@
  * the connection is lost is dropped and the loss surfaces at the next `drain`.
  */
 import type { Socket as NetSocket } from 'node:net';
-import { TimeoutError } from '../internal/errors.js';
+import { RuntimeError, TimeoutError } from '../internal/errors.js';
 import { Waiter, WaiterList } from '../internal/waiter.js';
 import { ConnectionResetError } from '../socket/errors.js';
 import { RawTransport } from './raw-transport.js';
@@ -39,6 +39,8 @@ export class StreamWriter {
   private readonly drainers = new WaiterList();
   private readonly closeWaiters = new WaiterList();
   private closing = false;
+  /** `close()` or `abort()` was called: the connection is going, `drain` raises (as asyncio's). */
+  private closeCalled = false;
   private eofWritten = false;
   private closed = false;
   private lostError: unknown = null;
@@ -114,7 +116,9 @@ export class StreamWriter {
   /** Queues `data` for sending (a string is sent as UTF-8). Never waits. */
   write(data: Uint8Array | string): void {
     checkData('write', data);
-    if (this.eofWritten) throw new Error('Cannot call write() after writeEof()');
+    if (this.eofWritten) {
+      throw new RuntimeError('Cannot call write() after writeEof()', 'ERR_WEFT_WRITE_AFTER_EOF');
+    }
     if (this.closed || this.closing || this.sock.destroyed) return;
     // Node's net keeps the caller's buffer until the kernel took it; asyncio copies what it
     // queues, so a buffer reused after write() (or after weft/socket's send or sendall returned)
@@ -150,7 +154,8 @@ export class StreamWriter {
   /**
    * Waits until the socket's send queue is below its high-water mark. Resolves at once when it
    * is. Raises the connection's error (`ConnectionResetError('Connection lost')` when it simply
-   * closed) if the connection is gone.
+   * closed) if the connection is gone, or going after `close()`/`abort()` with nothing left to
+   * flush (as asyncio's). Resolves after a clean close where both sides sent EOF.
    */
   drain(options?: ReadOptions): Promise<void> {
     // Not an async function: the common answer (room in the queue) is one shared promise.
@@ -163,8 +168,21 @@ export class StreamWriter {
     }
     const exc = this.reader?.exception() ?? null;
     if (exc !== null) return Promise.reject(exc);
-    if (this.closed) return Promise.reject(this.lostError);
-    if (!this.sock.writableNeedDrain) return RESOLVED;
+    if (this.closed) {
+      // Both sides sent EOF and nothing failed: Node closes such a socket, asyncio's transport
+      // stays open until close(); everything written went out, so there is nothing to drain.
+      if (this.fatal === null && this.eofWritten && !this.closeCalled) return RESOLVED;
+      return Promise.reject(this.lostError);
+    }
+    if (!this.sock.writableNeedDrain) {
+      // asyncio's drain() on a closing transport lets connection_lost() run, then raises
+      // ConnectionResetError('Connection lost'): after close() with nothing left to flush, the
+      // connection is gone by then (and writes made after close() are dropped).
+      if (this.closeCalled) {
+        return Promise.reject(this.lostError ?? new ConnectionResetError('Connection lost'));
+      }
+      return RESOLVED;
+    }
     return this.drainWaiting(options);
   }
 
@@ -185,14 +203,19 @@ export class StreamWriter {
 
   /** Flushes what is queued, then closes the connection. */
   close(): void {
-    if (this.closing) return;
+    if (this.closing) {
+      this.closeCalled = true;
+      return;
+    }
     this.closing = true;
+    this.closeCalled = true;
     this.sock.destroySoon();
   }
 
   /** Closes at once, dropping whatever is still queued (asyncio's `transport.abort()`). */
   abort(): void {
     this.closing = true;
+    this.closeCalled = true;
     this.sock.destroy();
   }
 

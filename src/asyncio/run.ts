@@ -70,7 +70,13 @@ export async function run<T>(
   let stopped: Promise<void> | null = null;
   /** The first error a task's cancel() threw there, raised by run() once the others ended. */
   let cancelFailed: CancelFailed | null = null;
+  /** The done-callback has run: run()'s own await may find the task done before it does. */
+  let calledBack!: () => void;
+  const callbackRan = new Promise<void>((resolve) => {
+    calledBack = resolve;
+  });
   task.addDoneCallback(() => {
+    calledBack();
     if (ending) return;
     stopped = new Promise<void>((resolve) => {
       atIterationEnd(() => {
@@ -130,7 +136,10 @@ export async function run<T>(
     const mainDeadlock = untilDeadlock('Deadlock');
     return (await Promise.race([task as PromiseLike<Awaited<T>>, mainDeadlock])) as Awaited<T>;
   } finally {
-    // The iteration in which the main task ended runs to its end first (see `stopped`).
+    // The iteration in which the main task ended runs to its end first (see `stopped`). The
+    // await of a task done already settles at once, while its done-callback may wait for the
+    // next turn (the turn's budget was spent): then for that callback first.
+    if (stopped === null && task.done()) await callbackRan;
     if (stopped !== null) await stopped;
     ending = true;
     try {

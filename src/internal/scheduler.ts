@@ -143,9 +143,16 @@ export function atIterationEnd(fn: () => void): void {
   armImmediate();
 }
 
-/** Nothing ready and no step in flight: the iteration has ended, its hooks run now. */
+/**
+ * Called by a drain or the turn's immediate, with nothing of the user's on the stack: nothing
+ * ready and no step in flight, the iteration has ended and its hooks run now; a step still in
+ * flight (waiting on something weft does not know) is ended by the turn's immediate, which then
+ * comes back here.
+ */
 function endIfIdle(): void {
-  if (iterationHooks !== null && size === 0 && inFlight === null) iterationEnded();
+  if (iterationHooks === null || size !== 0) return;
+  if (inFlight === null) iterationEnded();
+  else armImmediate();
 }
 
 function iterationEnded(): void {
@@ -255,7 +262,10 @@ export function stepEnded(task: object): void {
   if (inFlight !== task) return;
   inFlight = null;
   if (size > 0) moveOn();
-  else if (iterationHooks !== null) iterationEnded();
+  // Not here: a step ends inside the task's own call (a blocking acquire), whose code goes on
+  // (a combinator handed several waits awaits the rest): the hooks' cancels must find the
+  // task suspended where the combinator waits, as CPython's would, so a drain runs them.
+  else if (iterationHooks !== null) queueDrain();
 }
 
 /**
@@ -298,6 +308,8 @@ function moveOn(): void {
   // saves two calls into the context addon per hand-off.
   while (size > 0 && kinds[head] === RESUME) {
     if (ranThisTurn >= BUDGET) break;
+    // An iteration's hooks run from a drain, not inside the call that ended a step (stepEnded).
+    if (iterationHooks !== null && popped === iterationEnd) break;
     ranThisTurn++;
     try {
       runHead();
@@ -305,12 +317,11 @@ function moveOn(): void {
       reportOutsideTasks(exception);
     }
     if (inFlight !== null) {
-      if (size > 0) armImmediate();
+      if (size > 0 || iterationHooks !== null) armImmediate();
       return;
     }
   }
-  if (size > 0) queueDrain();
-  else endIfIdle();
+  if (size > 0 || iterationHooks !== null) queueDrain();
 }
 
 /** Takes the head callback off the queue and runs it; returns what it returns (a START's). */

@@ -9,7 +9,9 @@ import {
   EventLoop,
   type ExceptionContext,
   Future,
+  gather,
   getRunningLoop,
+  Queue,
   RuntimeError,
   run,
   sleep,
@@ -314,6 +316,81 @@ describe('run() and the loops around it', () => {
       await ev.wait();
     });
     assert.deepEqual(seen, ['Y after its yield', "X's listener runs in no task", 'Y cancelled']);
+  });
+
+  test("the stop's cancel reaches a task suspended in a combinator, not one wait of it", async () => {
+    // The cancels ran inside the call that ended the task's step (the first get's block()), so
+    // only that get was cancelled: gather went on waiting, and its second getter, orphaned,
+    // later took an item. CPython cancels the gather the task then awaits.
+    const q1 = new Queue<string>();
+    const q2 = new Queue<string>();
+    const seen: string[] = [];
+    await run(async () => {
+      const ev = new Event();
+      createTask(async () => {
+        await ev.wait();
+        try {
+          await sleep(0);
+          await gather(q1.get(), q2.get());
+          seen.push('Y got both');
+        } catch (e) {
+          seen.push(e instanceof CancelledError ? 'Y cancelled' : String(e));
+        }
+      });
+      getRunningLoop().callLater(1, () => ev.set());
+      await ev.wait();
+    });
+    q2.putNowait('precious');
+    await sleep(5);
+    assert.deepEqual(seen, ['Y cancelled']);
+    assert.equal(q2.qsize(), 1, 'no getter left behind took it');
+  });
+
+  test("a main task that ends in its first step with the turn's budget spent still stops where CPython would", async () => {
+    // Its done-callback waited for the next turn while run()'s await found the task done at
+    // once: run() cancelled Y before its first step. CPython 3.11: ['Y started', 'Y cancelled'].
+    const seen: string[] = [];
+    await run(() => {
+      for (let i = 0; i < 5000; i++) getRunningLoop().callSoon(() => {});
+      createTask(async () => {
+        seen.push('Y started');
+        try {
+          await sleep(0);
+          seen.push('Y after its yield');
+        } catch (e) {
+          seen.push(e instanceof CancelledError ? 'Y cancelled' : String(e));
+        }
+      });
+      return 1;
+    });
+    assert.deepEqual(seen, ['Y started', 'Y cancelled']);
+  });
+
+  test('a stop whose iteration ends in a step waiting on a native promise still comes (a child process)', () => {
+    // The turn's budget was spent before that step; once it was in flight nothing armed the
+    // turn's immediate, the stop never came and run() never settled (exit 13).
+    const script = `
+      import { run, createTask, getRunningLoop, sleep, Event } from './src/asyncio/index.ts';
+      try {
+        await run(async () => {
+          const ev = new Event();
+          createTask(async () => {
+            await ev.wait();
+            for (let i = 0; i < 5000; i++) getRunningLoop().callSoon(() => {});
+          });
+          createTask(async () => { await ev.wait(); await sleep(0); await new Promise(() => {}); }, { name: 'X' });
+          getRunningLoop().callLater(1, () => ev.set());
+          await ev.wait();
+        });
+        console.log('resolved');
+      } catch (e) { console.log(e.name + ' :: ' + e.message); }
+    `;
+    const r = runChild(script);
+    assert.match(
+      r.stdout,
+      /DeadlockError :: Deadlock while run\(\) cancelled the tasks left: .*Task 'X'/,
+    );
+    assert.equal(r.status, 0);
   });
 
   test('a main task that deadlocks: each task left is cancelled once, and may clean up (a child process)', () => {

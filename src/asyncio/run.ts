@@ -180,8 +180,8 @@ function tasksLeft(before: WeakSet<Task<unknown>>): Task<unknown>[] {
  * throws (a future of the user's it awaits) is not waited for (it may wait for ever); run()
  * raises the first such error once the others have ended. Tasks made meanwhile (a cancelled
  * task's handler, a callback queued before the stop) run while the others end, as during
- * CPython's `_cancel_all_tasks`; those still alive then are cancelled and not waited for:
- * CPython never resumes them once its loop stops.
+ * CPython's `_cancel_all_tasks`; those still alive then are cancelled and not waited for (their
+ * handlers run after run() resolved; CPython never resumes them, it destroys them pending).
  */
 async function cancelAll(
   loop: EventLoop,

@@ -451,7 +451,7 @@ describe('run() and the loops around it', () => {
     assert.deepEqual(seen, ['B cancelled', 'A went on after run()']);
   });
 
-  test("a task a cancelled task starts during run()'s end does not run on after run(), as in CPython", async () => {
+  test("a task a cancelled task starts during run()'s end is cancelled, not run to its end after run()", async () => {
     // CPython 3.11: ['L2 started', 'run ended'], and L2 is destroyed pending.
     const seen: string[] = [];
     let l2: Task<void> | null = null;

@@ -83,14 +83,7 @@ export async function run<T>(
         resolve();
         if (ending) return;
         const early = new Set<Task<unknown>>(tasksLeft(before));
-        for (const t of early) {
-          try {
-            t.cancel();
-          } catch (e) {
-            cancelFailed ??= { error: e, tasks: new Set() };
-            cancelFailed.tasks.add(t);
-          }
-        }
+        for (const t of early) cancelFailed = tryCancel(t, cancelFailed);
         cancelledEarly = early;
       });
     });
@@ -168,6 +161,17 @@ interface CancelFailed {
   tasks: Set<Task<unknown>>;
 }
 
+/** Cancels `t`; a cancel() that throws (a future of the user's it awaits) is noted, not raised. */
+function tryCancel(t: Task<unknown>, failed: CancelFailed | null): CancelFailed | null {
+  try {
+    t.cancel();
+  } catch (e) {
+    failed ??= { error: e, tasks: new Set() };
+    failed.tasks.add(t);
+  }
+  return failed;
+}
+
 /** The tasks alive now that were not in `before`: this run's own. */
 function tasksLeft(before: WeakSet<Task<unknown>>): Task<unknown>[] {
   return [...allTasks()].filter((t) => !before.has(t));
@@ -190,16 +194,7 @@ async function cancelAll(
   failed: CancelFailed | null,
 ): Promise<void> {
   const met = early ?? new Set<Task<unknown>>(tasksLeft(before));
-  if (early === null) {
-    for (const t of met) {
-      try {
-        t.cancel();
-      } catch (e) {
-        failed ??= { error: e, tasks: new Set() };
-        failed.tasks.add(t);
-      }
-    }
-  }
+  if (early === null) for (const t of met) failed = tryCancel(t, failed);
   const refused = failed?.tasks;
   const left = refused === undefined ? [...met] : [...met].filter((t) => !refused.has(t));
   if (left.length > 0) await gather(...left, { returnExceptions: true });
@@ -215,14 +210,7 @@ async function cancelAll(
         task: t,
       });
   }
-  for (const t of tasksLeft(before)) {
-    if (met.has(t)) continue;
-    try {
-      t.cancel();
-    } catch (e) {
-      failed ??= { error: e, tasks: new Set() };
-    }
-  }
+  for (const t of tasksLeft(before)) if (!met.has(t)) failed = tryCancel(t, failed);
   if (failed !== null) throw failed.error;
 }
 

@@ -23,6 +23,30 @@ import { stderrOf } from '../support/stderr.js';
 
 checkLeaks();
 
+/**
+ * A task left at run()'s end: woken by `ev` (with the main task), it yields twice, noting each
+ * step in `seen`, or its cancellation. `between` runs after its first yield (native awaits).
+ */
+function wokenYielder(
+  name: string,
+  ev: Event,
+  seen: string[],
+  between?: () => Promise<void>,
+): void {
+  createTask(async () => {
+    await ev.wait();
+    try {
+      await sleep(0);
+      if (between !== undefined) await between();
+      seen.push(`${name} after its yield`);
+      await sleep(0);
+      seen.push(`${name} after a second yield`);
+    } catch (e) {
+      seen.push(e instanceof CancelledError ? `${name} cancelled` : String(e));
+    }
+  });
+}
+
 /** Runs `script` (ESM, from the repository root) in a child process; returns its stdout. */
 function runChild(script: string): { stdout: string; status: number | null } {
   const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
@@ -235,17 +259,7 @@ describe('run() and the loops around it', () => {
     const seen: string[] = [];
     await run(async () => {
       const ev = new Event();
-      createTask(async () => {
-        await ev.wait();
-        try {
-          await sleep(0);
-          seen.push('Y after its yield');
-          await sleep(0);
-          seen.push('Y after a second yield');
-        } catch (e) {
-          seen.push(e instanceof CancelledError ? 'Y cancelled' : String(e));
-        }
-      });
+      wokenYielder('Y', ev, seen);
       getRunningLoop().callLater(1, () => ev.set());
       await ev.wait();
     });
@@ -261,19 +275,7 @@ describe('run() and the loops around it', () => {
     const seen: string[] = [];
     await run(async () => {
       const ev = new Event();
-      for (const name of ['Y', 'Z'])
-        createTask(async () => {
-          await ev.wait();
-          try {
-            await sleep(0);
-            await save();
-            seen.push(`${name} after its yield`);
-            await sleep(0);
-            seen.push(`${name} after a second yield`);
-          } catch (e) {
-            seen.push(e instanceof CancelledError ? `${name} cancelled` : String(e));
-          }
-        });
+      for (const name of ['Y', 'Z']) wokenYielder(name, ev, seen, save);
       getRunningLoop().callLater(1, () => ev.set());
       await ev.wait();
     });
@@ -291,17 +293,7 @@ describe('run() and the loops around it', () => {
     const seen: string[] = [];
     await run(async () => {
       const ev = new Event();
-      createTask(async () => {
-        await ev.wait();
-        try {
-          await sleep(0);
-          seen.push('Y after its yield');
-          await sleep(0);
-          seen.push('Y after a second yield');
-        } catch {
-          seen.push('Y cancelled');
-        }
-      });
+      wokenYielder('Y', ev, seen);
       createTask(
         async () => {
           (currentTask() as Task).signal.addEventListener('abort', () => {

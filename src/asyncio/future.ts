@@ -34,6 +34,7 @@ export interface AwaitingTask {
   /** An error that replaces the CancelledError of the awaited future (a timeout scope's). */
   _cancelReason: Error | null;
   _mustCancelAwaited(): string | undefined;
+  _awaitedEnded(fut: Future<any>): void;
   /** Ended: a then() it did not await resumes no step of it (see WaitingTask.done). */
   done(): boolean;
 }
@@ -412,6 +413,9 @@ function resumeAwaiter<T>(a: Awaiter<T>, fut: Future<T>): void {
   const task = a.task;
   if (task !== null && typeof task._mustCancelAwaited === 'function') {
     if (task._fut === fut) task._fut = null;
+    // A gather asked to cancel ends with a CancelledError rather than cancelled, as CPython's.
+    if (fut._state !== CANCELLED && !(fut._exception instanceof CancelledError))
+      task._awaitedEnded(fut);
     if (!task.done()) beginStep(task);
     const pending = task._pendingCancel;
     if (pending !== null) {

@@ -53,6 +53,8 @@ class TaskCold extends FutureCold {
   deliveredCancel: Error | null = null;
   /** The awaited future that request cancelled, if it went to one. */
   deliveredTo: Future<any> | null = null;
+  /** The error of the scope whose exit made the request now pending so (see `_finish`). */
+  releasedBy: Error | null = null;
 }
 
 /**
@@ -282,7 +284,10 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
       if (i >= 0) c.heldCancels.splice(i, 1);
       if (c.heldCancels.length === 0) c.heldCancels = null;
     }
-    return this.uncancel();
+    const wasPending = c.pendingCancel;
+    const left = this.uncancel();
+    c.releasedBy = c.pendingCancel !== null && c.pendingCancel !== wasPending ? error : null;
+    return left;
   }
 
   /**
@@ -405,7 +410,9 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
     const w = this._waiter;
     if (w !== null) return !w.ok && w.outcome === d ? d : null;
     const f = this._fut;
-    return f !== null && f === c.deliveredTo && f.cancelled() ? d : null;
+    // A task or a gather, asked to cancel, ends cancelled only once its own code has run: until
+    // then the request is still on its way to us through it.
+    return f !== null && f === c.deliveredTo && (f.cancelled() || !f.done()) ? d : null;
   }
 
   /** The task wakes with `error` instead of the request in flight (which is held). */
@@ -416,9 +423,31 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
       const w = this._waiter;
       // Not two plain CancelledErrors here, so the waiter takes the new error.
       if (w !== null) w.cancel(error);
-      else this._cancelReason = error; // the awaited future, cancelled: the task raises this
+      else {
+        this._cancelReason = error; // the awaited future, cancelled: the task raises this
+        // A task or a gather still running is asked again, as CPython's Task.cancel asks its
+        // awaited future each time: one that caught the first request gets this one too.
+        const f = this._fut;
+        if (f !== null && !f.done()) f.cancel(error.message);
+      }
     }
     c.deliveredCancel = error;
+  }
+
+  /**
+   * @internal The task resumes from `fut`, which ended without being cancelled. If requests went
+   * to it (a task or a gather that caught them and returned, or raised something else), they
+   * are spent, and so are those held behind them: CPython folds every request made while a task
+   * waits into cancelling what it awaits, and raises nothing in the task if that future does
+   * not end cancelled. The count (`cancelling()`) stays, as there.
+   */
+  _awaitedEnded(fut: Future<any>): void {
+    const c = this._cold as TaskCold | null;
+    if (c === null || c.deliveredTo !== fut) return;
+    // deliveredCancel stays: waitFor raises it, as CPython's wait_for raises a cancel that the
+    // awaited task swallowed (wait-for.ts).
+    c.deliveredTo = null;
+    c.heldCancels = null;
   }
 
   /** @internal A cancel that found no waiter is delivered when the task awaits a future. */
@@ -519,6 +548,10 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
       // Cancellation requested but never delivered before the body returned: the task is
       // cancelled all the same (CPython's _must_cancel at StopIteration).
       ok = false;
+      value = pending;
+    } else if (pending instanceof CancelledError && value === (this._cold as TaskCold).releasedBy) {
+      // A scope's TimeoutError carried out of the body the cancel its exit made pending: in
+      // CPython that scope would not have converted, and the CancelledError ends the task.
       value = pending;
     }
     if (!ok && value instanceof CancelledError) this._setCancelled(value.message, value);

@@ -6,6 +6,7 @@ import {
   currentTask,
   Event,
   Future,
+  gather,
   getRunningLoop,
   run,
   sleep,
@@ -153,6 +154,82 @@ describe('timeout() with more than one request in play', () => {
       g.open();
       await assert.rejects(t, CancelledError);
       assert.deepEqual(log, ['scope: TimeoutError', 'after: CancelledError']);
+    });
+  });
+
+  test('a cancel then a deadline while the task awaits a task or a gather: the task ends cancelled', async () => {
+    // The cancel reaches the awaited task (or the gather's children) and stays on its way until
+    // that one has ended: the deadline coming meanwhile must hold it, not drop it, so a body
+    // that ends right after the scope still ends cancelled (CPython: the scope does not convert
+    // the CancelledError, since a request is still counted).
+    for (const inner of ['task', 'gather'] as const) {
+      await run(async () => {
+        const log: string[] = [];
+        const t = createTask(async () => {
+          try {
+            await using _ = timeout(0);
+            const child = createTask(() => sleep(10_000));
+            await (inner === 'task' ? child : gather(child));
+          } catch (e) {
+            log.push(`scope: ${nameOf(e)}`);
+          }
+          return 'done';
+        });
+        await sleep(0); // t now awaits; its expiry is queued behind us
+        t.cancel();
+        await assert.rejects(t, CancelledError, inner);
+        assert.equal(t.cancelled(), true, inner);
+        assert.deepEqual(log, ['scope: TimeoutError'], inner);
+      });
+    }
+  });
+
+  test('a cancel and a deadline that the awaited task swallows: nothing is raised later, as in CPython', async () => {
+    // CPython folds both requests into cancelling the awaited task; it returns a value, so the
+    // waiting task goes on with cancelling() at 1 and no CancelledError ever.
+    await run(async () => {
+      const log: string[] = [];
+      const t = createTask(async () => {
+        const inner = createTask(async () => {
+          try {
+            await sleep(10_000);
+          } catch {
+            log.push('inner caught');
+            return 'fallback';
+          }
+          return 'slept';
+        });
+        await sleep(0); // inner starts
+        let v: string;
+        {
+          await using _ = timeout(0);
+          v = await inner;
+        }
+        log.push(`scope left with ${v}`);
+        await sleep(0);
+        log.push(`went on, cancelling ${currentTask()!.cancelling()}`);
+        return 'done';
+      });
+      await sleep(0);
+      await sleep(0);
+      t.cancel();
+      assert.equal(await t, 'done');
+      assert.deepEqual(log, ['inner caught', 'scope left with fallback', 'went on, cancelling 1']);
+    });
+  });
+
+  test("a scope's TimeoutError leaving the task with a cancel its exit released: the task ends cancelled", async () => {
+    // CPython's scope does not convert (a request is still counted), so the CancelledError ends
+    // the task; weft raised the TimeoutError at the await, and ends the task cancelled instead.
+    await run(async () => {
+      const t = createTask(async () => {
+        await using _ = timeout(0);
+        await createTask(() => sleep(10_000));
+      });
+      await sleep(0);
+      t.cancel();
+      await assert.rejects(t, CancelledError);
+      assert.equal(t.cancelled(), true);
     });
   });
 

@@ -369,7 +369,24 @@ export class EventLoop {
   stop(): void {
     const w = this.stopWaiter;
     if (w !== null) callSoon(() => w.done() || w.setResult(undefined));
-    else this.stopping = true;
+    else {
+      this.stopping = true;
+      this._onStop?.();
+    }
+  }
+
+  /**
+   * @internal Set by the `run()` this loop belongs to: told of a `stop()` that no `runForever`
+   * waits for, which stops that `run()` at the end of the iteration unless a `runForever` takes
+   * the stop first (`_takeStop`).
+   */
+  _onStop: (() => void) | null = null;
+
+  /** @internal Takes a `stop()` no `runForever` has taken: whether there was one. */
+  _takeStop(): boolean {
+    const s = this.stopping;
+    this.stopping = false;
+    return s;
   }
 
   /**

@@ -26,7 +26,9 @@ const THREAD_JOIN_TIMEOUT = 300_000;
  * task left goes on waiting once cancelled and nothing could wake it.
  *
  * @throws RuntimeError when called from inside a task, a loop's callback, while a loop's
- * `runUntilComplete`/`runForever` or another `run` is in progress.
+ * `runUntilComplete`/`runForever` or another `run` is in progress; and, once the tasks left have
+ * ended, when `getRunningLoop().stop()` stopped the loop before the main task was done
+ * (`ERR_WEFT_LOOP_STOPPED`, "Event loop stopped before Future completed", as in Python).
  */
 export async function run<T>(
   main: TaskBody<T>,
@@ -75,22 +77,46 @@ export async function run<T>(
   const callbackRan = new Promise<void>((resolve) => {
     calledBack = resolve;
   });
+  /** The loop stops here: the tasks left are cancelled (the main task too, if not done). */
+  const stopHere = (): void => {
+    const early = new Set<Task<unknown>>(tasksLeft(before));
+    for (const t of early) cancelFailed = tryCancel(t, cancelFailed);
+    cancelledEarly = early;
+  };
   task.addDoneCallback(() => {
     calledBack();
-    if (ending) return;
+    // A loop.stop() has stopped the loop already (in the iteration the task ended in).
+    if (ending || stopped !== null) return;
     stopped = new Promise<void>((resolve) => {
       atIterationEnd(() => {
         resolve();
-        if (ending) return;
-        const early = new Set<Task<unknown>>(tasksLeft(before));
-        for (const t of early) cancelFailed = tryCancel(t, cancelFailed);
-        cancelledEarly = early;
+        if (!ending) stopHere();
       });
     });
   });
   active = true;
   const loop = new EventLoop();
   const prevLoop = setRunningLoop(loop);
+  // `loop.stop()` while run() waits for the main task: CPython's loop stops at the end of the
+  // iteration, and asyncio.run raises "Event loop stopped before Future completed" once the
+  // tasks left (the main task among them) are cancelled and have ended. A `runForever()` started
+  // in that iteration takes the stop instead (weft's own: runForever inside run()).
+  let stopArmed = false;
+  let stopEarly!: () => void;
+  const stoppedEarly = new Promise<typeof STOPPED>((resolve) => {
+    stopEarly = () => resolve(STOPPED);
+  });
+  loop._onStop = () => {
+    if (stopArmed || ending || stopped !== null) return;
+    stopArmed = true;
+    atIterationEnd(() => {
+      stopArmed = false;
+      if (ending || stopped !== null || !loop._takeStop()) return;
+      stopped = Promise.resolve();
+      if (!task.done()) stopEarly();
+      stopHere();
+    });
+  };
   // Armed while run() waits: for the main task, then for the tasks left as they are cancelled.
   let onDeadlock: ((lines: string) => void) | null = null;
   const untilDeadlock = (what: string): Promise<never> =>
@@ -127,7 +153,17 @@ export async function run<T>(
   process.on('beforeExit', onBeforeExit);
   try {
     const mainDeadlock = untilDeadlock('Deadlock');
-    return (await Promise.race([task as PromiseLike<Awaited<T>>, mainDeadlock])) as Awaited<T>;
+    const result = await Promise.race([
+      task as PromiseLike<Awaited<T>>,
+      mainDeadlock,
+      stoppedEarly,
+    ]);
+    if (result === STOPPED)
+      throw new RuntimeError(
+        'Event loop stopped before Future completed: loop.stop() was called before the main task of run() was done',
+        'ERR_WEFT_LOOP_STOPPED',
+      );
+    return result as Awaited<T>;
   } finally {
     // The iteration in which the main task ended runs to its end first (see `stopped`). The
     // await of a task done already settles at once, while its done-callback may wait for the
@@ -145,6 +181,7 @@ export async function run<T>(
       await loop.shutdownDefaultExecutor({ timeout: THREAD_JOIN_TIMEOUT });
     } finally {
       onDeadlock = null;
+      loop._onStop = null;
       process.off('beforeExit', onBeforeExit);
       setRunningLoop(prevLoop);
       loop.close();
@@ -154,6 +191,9 @@ export async function run<T>(
 }
 
 function noop(): void {}
+
+/** What run()'s wait answers when a `loop.stop()` stopped the loop before the main task ended. */
+const STOPPED: unique symbol = Symbol('stopped');
 
 /** The tasks whose cancel() threw at run()'s end (not waited for), and the first error. */
 interface CancelFailed {

@@ -213,6 +213,63 @@ describe('EventLoop', () => {
     });
   });
 
+  test('stop() inside run() stops it: the tasks left are cancelled and run() raises, as asyncio.run', async () => {
+    const log: string[] = [];
+    const other = async (): Promise<void> => {
+      try {
+        log.push('other runs');
+        getRunningLoop().stop();
+        await sleep(0); // the loop stops at the end of this iteration: never resumed normally
+        log.push('other went on');
+      } catch (e) {
+        log.push(`other: ${(e as Error).name}`);
+        throw e;
+      }
+    };
+    await assert.rejects(
+      run(async () => {
+        createTask(other);
+        try {
+          await sleep(50);
+          log.push('main went on');
+        } catch (e) {
+          log.push(`main: ${(e as Error).name}`);
+          throw e;
+        }
+      }),
+      (e: unknown) =>
+        e instanceof RuntimeError &&
+        e.code === 'ERR_WEFT_LOOP_STOPPED' &&
+        e.message.startsWith('Event loop stopped before Future completed'),
+    );
+    assert.deepEqual(log, ['other runs', 'other: CancelledError', 'main: CancelledError']);
+  });
+
+  test('stop() inside run() in the iteration the main task returns in: run() gives its value', async () => {
+    assert.equal(
+      await run(async () => {
+        getRunningLoop().stop();
+        return 'returned';
+      }),
+      'returned',
+    );
+    // and a main task that catches the cancel and returns still makes run() raise
+    await assert.rejects(
+      run(async () => {
+        const loop = getRunningLoop();
+        loop.callSoon(() => loop.stop());
+        try {
+          await sleep(0); // resumed in the iteration of the stop
+          await sleep(0);
+        } catch {
+          return 'swallowed';
+        }
+        return 'slept';
+      }),
+      RuntimeError,
+    );
+  });
+
   test('closing the loop drops a pending callLater: no timer is left behind', async () => {
     const timers = (): number =>
       process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;

@@ -382,6 +382,24 @@ export class EventLoop {
    */
   _onStop: (() => void) | null = null;
 
+  /** What `_atClose` registered and has not taken off; null once closed. */
+  private closers: Set<() => void> | null = new Set();
+
+  /**
+   * @internal Registers `fn` to run when this loop closes (as `run()` closes its loop): for what
+   * is bound to the loop and would keep Node's process alive after it, where CPython's process
+   * ends (a server still listening, a connection left open). Returns the function that takes
+   * it off again (the thing closed on its own). On a closed loop, `fn` is not kept.
+   */
+  _atClose(fn: () => void): () => void {
+    const closers = this.closers;
+    if (closers === null) return noop;
+    closers.add(fn);
+    return () => {
+      closers.delete(fn);
+    };
+  }
+
   /** @internal Takes a `stop()` no `runForever` has taken: whether there was one. */
   _takeStop(): boolean {
     const s = this.stopping;
@@ -400,6 +418,16 @@ export class EventLoop {
     if (this.closed) return;
     this.closed = true;
     for (const h of [...this.pending]) h.cancel();
+    const closers = this.closers;
+    this.closers = null;
+    if (closers !== null)
+      for (const fn of closers) {
+        try {
+          fn();
+        } catch (exception) {
+          this.callExceptionHandler({ message: 'error while closing the event loop', exception });
+        }
+      }
     const ex = this.defaultExecutor;
     this.defaultExecutor = null;
     this.defaultExecutorReady = null;

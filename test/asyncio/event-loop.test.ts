@@ -270,6 +270,27 @@ describe('EventLoop', () => {
     );
   });
 
+  test('what is registered to close with the loop runs once at close(); a throw is reported', () => {
+    const loop = new EventLoop();
+    const log: string[] = [];
+    const reported: unknown[] = [];
+    loop.setExceptionHandler((context) => reported.push(context.exception));
+    loop._atClose(() => log.push('a'));
+    const off = loop._atClose(() => log.push('taken off'));
+    loop._atClose(() => {
+      throw new Error('boom');
+    });
+    loop._atClose(() => log.push('c'));
+    off();
+    loop.close();
+    loop.close();
+    assert.deepEqual(log, ['a', 'c']);
+    assert.equal(reported.length, 1);
+    assert.equal((reported[0] as Error).message, 'boom');
+    loop._atClose(() => log.push('after close'));
+    assert.deepEqual(log, ['a', 'c']);
+  });
+
   test('closing the loop drops a pending callLater: no timer is left behind', async () => {
     const timers = (): number =>
       process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;

@@ -15,11 +15,17 @@
  *   - a greenlet that ends with GreenletExit is *successful*, and the GreenletExit is its
  *     `value` (gevent's rule: killing is not a failure);
  *   - a greenlet killed before its first step never runs and is dead at once (gevent ≥ 1.1);
+ *   - a greenlet that returns while a kill or a Timeout's expiry has not reached it yet (it
+ *     killed itself with `block: false`, or was busy) ends with what it returned: gevent's
+ *     throw into a greenlet already dead is lost (asyncio would end the task cancelled);
  *   - `join()` never throws the greenlet's error, `get()` does;
- *   - link callbacks run on the ready queue after the task is done, in registration order.
+ *   - link callbacks run on the ready queue after the task is done, in registration order;
+ *     a join (`join`, `get`, `joinall`) is a registration too, and the greenlet it wakes runs
+ *     before the registrations after it are served: gevent's hub switches to a joiner in the
+ *     middle of its links (here the rest is served on a later turn of the ready queue).
  */
 import { currentTask, Task } from '../asyncio/task.js';
-import { DeadlockError, describeValue } from '../internal/errors.js';
+import { CancelledError, DeadlockError, describeValue } from '../internal/errors.js';
 import { callSoon, reportException } from '../internal/scheduler.js';
 import { parseBlocking, parseWait, type WaitOptions } from '../internal/wait-options.js';
 import { startTimer, stopTimer, type Timer, Waiter, WaiterList } from '../internal/waiter.js';
@@ -80,12 +86,18 @@ export class Greenlet<T = unknown, A extends unknown[] = any[]> {
   /** The error a kill before the first step ended the greenlet with. */
   private killedEarly: unknown = NOT_KILLED;
   private notified = false;
-  /** A run of the links registered after death is queued. */
+  /** A run of the links is in progress or queued (a link made then needs no run of its own). */
   private lateLinksQueued = false;
+  /** Registrations so far (links and joins): the order `_runLinks` serves them in. */
+  private registrations = 0;
   /** `startLater()`'s timer, until it starts the greenlet. */
   private laterTimer: Timer | null = null;
   private links: LinkCallback<any>[] | null = null;
+  /** The registration number of each of `links` (joiners' are in `joinOrder`). */
+  private linkOrder: number[] = [];
   private readonly joiners = new WaiterList();
+  /** The errors `kill()` requested once the body ran (a plain CancelledError among them). */
+  private killErrors: Error[] | null = null;
 
   /**
    * `fn` must accept `args` (a compile error otherwise, as `spawn`'s); `A`, their types, serves
@@ -164,12 +176,13 @@ export class Greenlet<T = unknown, A extends unknown[] = any[]> {
   /** Schedules the greenlet to run (it starts when the caller next suspends). Idempotent. */
   start(): void {
     if (this._task !== null || this.killedEarly !== NOT_KILLED || this.laterTimer !== null) return;
-    const task = new Task<unknown>(
+    const task = new GreenletTask(
       () => {
         this.ran = true;
         return this.fn(...this.args);
       },
-      { name: this._name },
+      this,
+      this._name,
     );
     byTask.set(task, this);
     this._task = task;
@@ -223,6 +236,7 @@ export class Greenlet<T = unknown, A extends unknown[] = any[]> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     const w = new Waiter<boolean>(this);
     this.joiners.push(w);
+    joinOrder.set(w, ++this.registrations);
     if (signal) w.setSignal(signal);
     if (timeout !== null) w.setTimeout(timeout, (x) => x.withdraw(true, false));
     return w.block();
@@ -289,6 +303,7 @@ export class Greenlet<T = unknown, A extends unknown[] = any[]> {
       callSoon(runDied, this);
       return RESOLVED;
     }
+    (this.killErrors ??= []).push(exception);
     task._requestCancel(exception);
     if (!block) return RESOLVED;
     if (getcurrent() === this) return this.suspendForOwnKill();
@@ -334,6 +349,7 @@ export class Greenlet<T = unknown, A extends unknown[] = any[]> {
       throw new TypeError(`Greenlet.link expects a function: received ${describeValue(cb)}`);
     }
     (this.links ??= []).push(cb);
+    this.linkOrder.push(++this.registrations);
     if (this.notified && !this.lateLinksQueued) {
       this.lateLinksQueued = true;
       callSoon(runLateLinks, this);
@@ -358,7 +374,10 @@ export class Greenlet<T = unknown, A extends unknown[] = any[]> {
     const links = this.links;
     if (links === null) return;
     const i = links.findIndex((x) => x === cb || (x as Conditional<T>).linked === cb);
-    if (i >= 0) links.splice(i, 1);
+    if (i >= 0) {
+      links.splice(i, 1);
+      this.linkOrder.splice(i, 1);
+    }
   }
 
   /** "Greenlet 'name'" — how errors and deadlock reports refer to it. */
@@ -374,18 +393,50 @@ export class Greenlet<T = unknown, A extends unknown[] = any[]> {
   _died(): void {
     if (this.notified) return;
     this.notified = true;
-    for (let w = this.joiners.shift(); w !== null; w = this.joiners.shift()) w.wake(true);
+    this.killErrors = null;
     this._runLinks();
   }
 
-  /** @internal Runs the links registered so far, one at a time, in registration order. */
+  /**
+   * @internal Serves the links and joiners registered so far, one at a time, in registration
+   * order. Waking a joiner (or a link that wakes a waiting greenlet: `joinall`'s) is gevent's
+   * switch to it: the rest waits for a later turn of the ready queue, behind the woken greenlet
+   * (gevent's hub goes on as soon as that one blocks again; here what the queue held before,
+   * and what the joiner queued in between, such as its own `sleep(0)`, run first).
+   */
   _runLinks(): void {
-    this.lateLinksQueued = false;
-    const links = this.links;
-    if (links === null) return;
+    this.lateLinksQueued = true; // a link made by a callback is served by this run
     // Taken one at a time: a callback may unlink a later one, or link another, on the way.
-    for (let cb = links.shift(); cb !== undefined; cb = links.shift()) runLink(cb, this);
+    for (;;) {
+      const links = this.links;
+      const w = this.joiners.head;
+      const nextLink =
+        (links !== null && links.length > 0 ? this.linkOrder[0] : undefined) ?? Infinity;
+      let switched: boolean;
+      if (w !== null && (joinOrder.get(w) ?? 0) < nextLink) {
+        this.joiners.shift();
+        switched = w.wake(true);
+      } else if (links !== null && links.length > 0) {
+        const cb = links.shift() as LinkCallback<any>;
+        this.linkOrder.shift();
+        switched = runLink(cb, this) === SWITCHED;
+      } else break;
+      if (switched && (!this.joiners.empty || (this.links?.length ?? 0) > 0)) {
+        callSoon(runLateLinks, this);
+        return;
+      }
+    }
     this.links = null;
+    this.lateLinksQueued = false;
+  }
+
+  /**
+   * @internal Whether the body returning may drop `pending`, a request that has not reached it:
+   * a kill's error or a Timeout's (anything but a plain CancelledError, which `g.task.cancel()`
+   * makes, and which ends the task cancelled, as asyncio's).
+   */
+  _returnWinsOver(pending: Error): boolean {
+    return pending.constructor !== CancelledError || (this.killErrors?.includes(pending) ?? false);
   }
 
   private outcome(): { ok: boolean; value: unknown } | null {
@@ -399,6 +450,29 @@ export class Greenlet<T = unknown, A extends unknown[] = any[]> {
     } catch (e) {
       return { ok: e instanceof GreenletExit, value: e };
     }
+  }
+}
+
+/**
+ * The task of a greenlet. A body that returns while a kill or a Timeout's expiry is still on its
+ * way to it (not raised at an await yet) ends with its value, as a gevent greenlet does: the
+ * hub's throw into a greenlet already dead does nothing. (An asyncio task ends cancelled then.)
+ */
+class GreenletTask extends Task<unknown> {
+  private readonly greenlet: Greenlet<any>;
+
+  constructor(body: () => unknown, greenlet: Greenlet<any>, name: string) {
+    super(body, { name });
+    this.greenlet = greenlet;
+  }
+
+  override _finish(ok: boolean, value: unknown): void {
+    if (ok && !this.done()) {
+      const pending = this._pendingCancel;
+      // Setting it to null marks it delivered: the task's `_finish` then settles with `value`.
+      if (pending !== null && this.greenlet._returnWinsOver(pending)) this._pendingCancel = null;
+    }
+    super._finish(ok, value);
   }
 }
 
@@ -419,6 +493,15 @@ export function checkKill(options: unknown): {
   const { timeout } = parseWait('Greenlet.kill', { timeout: o.timeout });
   return { exception, block, timeout };
 }
+
+/**
+ * @internal What a link callback returns when it has woken a greenlet waiting for this one
+ * (gevent switches to it there): `_runLinks` serves the later registrations on a later turn.
+ */
+export const SWITCHED: unique symbol = Symbol('switched');
+
+/** The registration number of each joiner (see `Greenlet._runLinks`). */
+const joinOrder = new WeakMap<Waiter<boolean>, number>();
 
 /** A `linkValue`/`linkException` callback: `linked` is what `unlink` is given. */
 type Conditional<T> = LinkCallback<T> & { linked: LinkCallback<T> };
@@ -449,11 +532,12 @@ function runLateLinks(g: Greenlet<any>): void {
   g._runLinks();
 }
 
-function runLink<T>(cb: LinkCallback<T>, g: Greenlet<T>): void {
+function runLink<T>(cb: LinkCallback<T>, g: Greenlet<T>): unknown {
   try {
-    cb(g);
+    return cb(g);
   } catch (e) {
     reportException(`Exception in a link callback of ${g.describe()}`, e);
+    return undefined;
   }
 }
 

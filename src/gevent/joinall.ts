@@ -1,7 +1,7 @@
 import { describeValue } from '../internal/errors.js';
 import { parseWait, type WaitOptions } from '../internal/wait-options.js';
 import { Waiter } from '../internal/waiter.js';
-import { Greenlet } from './greenlet.js';
+import { Greenlet, SWITCHED } from './greenlet.js';
 
 export interface JoinallOptions extends WaitOptions {
   /** Raise the error of the first greenlet that fails (in completion order), at once. */
@@ -52,11 +52,15 @@ export function joinall<G extends Greenlet<any>>(
   if (signal?.aborted) return Promise.reject(signal.reason);
 
   const w = new Waiter<G[]>(null);
-  const onDeath = (g: Greenlet<any>): void => {
-    if (!w.pending) return;
+  // gevent's joinall switches to its caller from the dying greenlet's links: the caller
+  // resumes before the links registered after this one run.
+  const onDeath = (g: Greenlet<any>): typeof SWITCHED | undefined => {
+    if (!w.pending) return undefined;
     done.push(g as G);
     if (raiseError && !g.successful()) w.fail(g.exception);
     else if (done.length >= target) w.wake(done);
+    else return undefined;
+    return SWITCHED;
   };
   for (const g of pending) g.link(onDeath);
   if (signal) w.setSignal(signal);

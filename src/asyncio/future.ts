@@ -425,6 +425,9 @@ function resumeAwaiter<T>(a: Awaiter<T>, fut: Future<T>): void {
       // was itself cancelled by an earlier cancel of the task, whose CancelledError (and
       // message) CPython raises.
       if (!(pending instanceof CancelledError && fut.cancelled() && task._cancelReason === null)) {
+        // What replaced the future's CancelledError is not raised now: it must not stay for
+        // the next cancelled future the task awaits.
+        task._cancelReason = null;
         a.reject(pending);
         return;
       }

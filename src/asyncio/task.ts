@@ -55,6 +55,11 @@ class TaskCold extends FutureCold {
   deliveredTo: Future<any> | null = null;
   /** The error of the scope whose exit made the request now pending so (see `_finish`). */
   releasedBy: Error | null = null;
+  /**
+   * The requests an awaited future that ended uncancelled spent (`_awaitedEnded`): never raised
+   * in the task, so still undelivered for a TaskGroup that asks (`_cancelUndelivered`).
+   */
+  spent: Error[] | null = null;
 }
 
 /**
@@ -275,7 +280,7 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
    * counted behind it. CPython's `Timeout.__aexit__`, where the CancelledError that one scope
    * does not convert goes on to the next.
    */
-  _takeBackCancel(error: Error): number {
+  _takeBackCancel(error: Error, scope = false): number {
     const c = this._cold as TaskCold | null;
     if (c === null) return 0;
     if (c.pendingCancel === error) c.pendingCancel = null;
@@ -284,9 +289,16 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
       if (i >= 0) c.heldCancels.splice(i, 1);
       if (c.heldCancels.length === 0) c.heldCancels = null;
     }
+    if (c.spent !== null) {
+      const i = c.spent.indexOf(error);
+      if (i >= 0) c.spent.splice(i, 1);
+    }
     const wasPending = c.pendingCancel;
     const left = this.uncancel();
-    c.releasedBy = c.pendingCancel !== null && c.pendingCancel !== wasPending ? error : null;
+    // Only a timeout() scope (`scope`): its TimeoutError stands where CPython's unconverted
+    // CancelledError would leave; a TaskGroup's error or a gevent Timeout's stays what it is.
+    c.releasedBy =
+      scope && c.pendingCancel !== null && c.pendingCancel !== wasPending ? error : null;
     return left;
   }
 
@@ -301,7 +313,8 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
     return (
       c.pendingCancel === error ||
       c.cancelReason === error ||
-      c.heldCancels?.includes(error) === true
+      c.heldCancels?.includes(error) === true ||
+      c.spent?.includes(error) === true
     );
   }
 
@@ -387,7 +400,7 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
     const f = this._fut;
     if (f !== null && !f.done()) {
       if (replacesCancel(error)) this._cancelReason = error;
-      if (f.cancel(error.message)) {
+      if (f.cancel(cancelMessage(error))) {
         c.deliveredCancel = error;
         c.deliveredTo = f;
         return;
@@ -428,7 +441,7 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
         // A task or a gather still running is asked again, as CPython's Task.cancel asks its
         // awaited future each time: one that caught the first request gets this one too.
         const f = this._fut;
-        if (f !== null && !f.done()) f.cancel(error.message);
+        if (f !== null && !f.done()) f.cancel(cancelMessage(error));
       }
     }
     c.deliveredCancel = error;
@@ -446,8 +459,12 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
     if (c === null || c.deliveredTo !== fut) return;
     // deliveredCancel stays: waitFor raises it, as CPython's wait_for raises a cancel that the
     // awaited task swallowed (wait-for.ts).
+    const spent = c.heldCancels ?? [];
+    if (c.deliveredCancel !== null) spent.push(c.deliveredCancel);
+    c.spent = spent;
     c.deliveredTo = null;
     c.heldCancels = null;
+    this._cancelReason = null;
   }
 
   /** @internal A cancel that found no waiter is delivered when the task awaits a future. */
@@ -457,7 +474,7 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
     this._pendingCancel = null;
     (this._cold as TaskCold).deliveredTo = this._fut;
     if (replacesCancel(e)) this._cancelReason = e;
-    return e.message;
+    return cancelMessage(e);
   }
 
   /**
@@ -672,6 +689,15 @@ export function allTasks(): Set<Task<unknown>> {
  * ExceptionGroup, and subclasses such as gevent's GreenletExit, whose class is what a kill
  * means (a greenlet ended by it is successful, one ended by a CancelledError is not).
  */
+/**
+ * The message a request cancels an awaited future with: a CancelledError's own; none for a
+ * timeout scope's or a TaskGroup's request, as CPython's `timeout()` and TaskGroup call
+ * `cancel()` with no message.
+ */
+function cancelMessage(error: Error): string {
+  return replacesCancel(error) ? '' : error.message;
+}
+
 function replacesCancel(error: Error): boolean {
   return !(error instanceof CancelledError) || error.constructor !== CancelledError;
 }

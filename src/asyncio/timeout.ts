@@ -110,7 +110,7 @@ export class Timeout implements AsyncDisposable, Disposable {
       expiredInScope.delete(this.error as TimeoutError);
       // Our request is spent (raised, or dropped now if the block ended before an await); a
       // request still counted behind it (an outer scope's, a cancel) is raised next.
-      this.task._takeBackCancel(this.error as TimeoutError);
+      this.task._takeBackCancel(this.error as TimeoutError, true);
     }
     this.state = EXITED;
   }

@@ -315,3 +315,56 @@ describe('TaskGroup', () => {
     );
   });
 });
+
+describe('TaskGroup with requests spent or left behind (helper-94)', () => {
+  test('a child failing while the parent waits natively and is cancelled: the group is raised', async () => {
+    // A cancel from outside comes on top of the group's own request; the group's exit hands
+    // its request back, which must not turn the ExceptionGroup into a cancellation.
+    await run(async () => {
+      const t = createTask(() =>
+        TaskGroup.run(async (tg) => {
+          tg.createTask(async () => {
+            await sleep(5);
+            throw new Error('child boom');
+          });
+          await new Promise((resolve) => setTimeout(resolve, 50)); // a wait weft does not know
+        }),
+      );
+      await sleep(1);
+      t.cancel();
+      await assert.rejects(t, ExceptionGroup);
+      assert.equal(t.cancelled(), false);
+    });
+  });
+
+  test("await using: the awaited task swallows the group's request; the group is raised at the exit", async () => {
+    await run(async () => {
+      const log: string[] = [];
+      const t = createTask(async () => {
+        const x = createTask(async () => {
+          try {
+            await sleep(10_000);
+          } catch {}
+          try {
+            await sleep(10_000);
+          } catch {}
+          return 'xv';
+        });
+        try {
+          await using tg = new TaskGroup();
+          tg.createTask(async () => {
+            await sleep(5);
+            throw new Error('child boom');
+          });
+          log.push(`got ${await x}`);
+        } catch (e) {
+          log.push(`t: ${(e as Error).constructor.name}`);
+        }
+      });
+      await sleep(1);
+      t.cancel(); // reaches x, which swallows it; then the group's request does the same
+      await t.catch(() => {});
+      assert.deepEqual(log.slice(0, 2), ['got xv', 't: ExceptionGroup']);
+    });
+  });
+});

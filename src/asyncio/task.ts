@@ -459,9 +459,13 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
     if (c === null || c.deliveredTo !== fut) return;
     // deliveredCancel stays: waitFor raises it, as CPython's wait_for raises a cancel that the
     // awaited task swallowed (wait-for.ts).
-    const spent = c.heldCancels ?? [];
-    if (c.deliveredCancel !== null) spent.push(c.deliveredCancel);
-    c.spent = spent;
+    // Only a scope's or a group's request is kept: its own exit takes it out again, so the list
+    // stays short however many plain cancels a long-lived task sees swallowed.
+    const spent = c.spent ?? [];
+    if (c.heldCancels !== null) for (const e of c.heldCancels) if (replacesCancel(e)) spent.push(e);
+    const d = c.deliveredCancel;
+    if (d !== null && replacesCancel(d) && !spent.includes(d)) spent.push(d);
+    c.spent = spent.length > 0 ? spent : null;
     c.deliveredTo = null;
     c.heldCancels = null;
     this._cancelReason = null;

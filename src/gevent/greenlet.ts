@@ -468,9 +468,15 @@ class GreenletTask extends Task<unknown> {
 
   override _finish(ok: boolean, value: unknown): void {
     if (ok && !this.done()) {
-      const pending = this._pendingCancel;
-      // Setting it to null marks it delivered: the task's `_finish` then settles with `value`.
-      if (pending !== null && this.greenlet._returnWinsOver(pending)) this._pendingCancel = null;
+      // Each kill or expiry still pending is dropped. Taking it back makes a request held behind
+      // it pending (a plain `task.cancel()` made before the kill), which still ends the task.
+      let pending = this._pendingCancel;
+      while (pending !== null && this.greenlet._returnWinsOver(pending)) {
+        this._takeBackCancel(pending);
+        const next = this._pendingCancel;
+        if (next === pending) break;
+        pending = next;
+      }
     }
     super._finish(ok, value);
   }

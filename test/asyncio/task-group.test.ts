@@ -367,4 +367,40 @@ describe('TaskGroup with requests spent or left behind (helper-94)', () => {
       assert.deepEqual(log.slice(0, 2), ['got xv', 't: ExceptionGroup']);
     });
   });
+
+  test('await using: requests swallowed by two awaited tasks in turn are both remembered', async () => {
+    // The group's request is swallowed by x1, then a cancel from outside by x2: the group must
+    // still be raised at the exit (helper-95: the second swallow forgot the first).
+    await run(async () => {
+      const log: string[] = [];
+      const me = createTask(async () => {
+        const swallow = (name: string) =>
+          createTask(async () => {
+            try {
+              await new Event().wait();
+            } catch {}
+            return name;
+          });
+        const x1 = swallow('x1');
+        const x2 = swallow('x2');
+        try {
+          await using tg = new TaskGroup();
+          tg.createTask(async () => {
+            await sleep(0);
+            throw new Error('boom');
+          });
+          log.push(`got ${await x1}`);
+          createTask(async () => {
+            await sleep(0);
+            me.cancel('C');
+          });
+          log.push(`got ${await x2}`);
+        } catch (e) {
+          log.push(`c ${(e as Error).constructor.name}`);
+        }
+      });
+      await me.catch(() => {});
+      assert.deepEqual(log, ['got x1', 'got x2', 'c ExceptionGroup']);
+    });
+  });
 });

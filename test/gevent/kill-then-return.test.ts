@@ -111,4 +111,23 @@ describe('a greenlet that returns before a kill or a Timeout reaches it ends wit
     assert.ok(g.exception instanceof CancelledError);
     assert.equal(g.task?.cancelled(), true);
   });
+
+  test('a plain cancel() of its task, then a kill, both pending when it returns: it ends cancelled', async () => {
+    // The kill is dropped as gevent drops a throw into a dead greenlet; the cancel held behind
+    // it is not (helper-95: it was lost with the kill).
+    const { wait, open } = gate();
+    const g = spawn(async () => {
+      await wait;
+      return 'done';
+    });
+    await sleep(0);
+    g.task!.cancel('C');
+    g.kill({ block: false });
+    open();
+    await g.join();
+    assert.equal(g.successful(), false);
+    assert.ok(g.exception instanceof CancelledError);
+    assert.equal((g.exception as Error).message, 'C');
+    assert.equal(g.task?.cancelled(), true);
+  });
 });

@@ -413,9 +413,7 @@ function resumeAwaiter<T>(a: Awaiter<T>, fut: Future<T>): void {
   const task = a.task;
   if (task !== null && typeof task._mustCancelAwaited === 'function') {
     if (task._fut === fut) task._fut = null;
-    // A gather asked to cancel ends with a CancelledError rather than cancelled, as CPython's.
-    if (fut._state !== CANCELLED && !(fut._exception instanceof CancelledError))
-      task._awaitedEnded(fut);
+    task._awaitedEnded(fut);
     if (!task.done()) beginStep(task);
     const pending = task._pendingCancel;
     if (pending !== null) {

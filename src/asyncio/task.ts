@@ -456,7 +456,9 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
    */
   _awaitedEnded(fut: Future<any>): void {
     const c = this._cold as TaskCold | null;
-    if (c === null || c.deliveredTo !== fut) return;
+    // (A gather asked to cancel ends with a CancelledError rather than cancelled, as CPython's.)
+    if (c === null || c.deliveredTo !== fut || fut.cancelled()) return;
+    if (fut._exception instanceof CancelledError) return;
     // deliveredCancel stays: waitFor raises it, as CPython's wait_for raises a cancel that the
     // awaited task swallowed (wait-for.ts).
     // Only a scope's or a group's request is kept: its own exit takes it out again, so the list

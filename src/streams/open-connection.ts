@@ -1,4 +1,5 @@
 import { type Socket as NetSocket, connect as netConnect } from 'node:net';
+import { installedRunningLoop } from '../asyncio/event-loop.js';
 import { argumentError } from '../internal/errors.js';
 import { Waiter } from '../internal/waiter.js';
 import { fromSystemError } from '../socket/errors.js';
@@ -6,6 +7,7 @@ import {
   type ConnectionOptions,
   checkConnectionOptions,
   checkPort,
+  closeWithLoop,
   wireStreams,
 } from './protocol.js';
 import type { StreamReader } from './stream-reader.js';
@@ -78,6 +80,7 @@ async function connectWith(
   options: OpenConnectionOptions,
   unix: { peername: string; sockname: string } | undefined,
 ): Promise<[StreamReader, StreamWriter]> {
+  const loop = installedRunningLoop();
   const signal = options.signal;
   if (signal?.aborted) throw signal.reason;
   // Before connecting: a connection made for options that cannot be used would be left open.
@@ -102,10 +105,15 @@ async function connectWith(
     sock.off('connect', onConnect);
     sock.off('error', onError);
   }
+  let pair: [StreamReader, StreamWriter];
   try {
-    return wireStreams(sock, options, unix);
+    pair = wireStreams(sock, options, unix);
   } catch (e) {
     sock.destroy();
     throw e;
   }
+  // Left open when run() ends, it is aborted with the loop (as the process would drop it).
+  const writer = pair[1];
+  closeWithLoop(loop, sock, () => writer.abort());
+  return pair;
 }

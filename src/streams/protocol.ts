@@ -8,7 +8,9 @@
  *              ──error─► reader.setException(ConnectionResetError …), writer._lost
  *              ──close─► reader.feedEof if nothing else ended it; writer wakes drain/waitClosed
  */
+import type { EventEmitter } from 'node:events';
 import type { Socket as NetSocket } from 'node:net';
+import type { EventLoop } from '../asyncio/event-loop.js';
 import { argumentError, TimeoutError } from '../internal/errors.js';
 import { fromSystemError } from '../socket/errors.js';
 import { checkReaderOptions, StreamReader, type StreamReaderOptions } from './stream-reader.js';
@@ -75,4 +77,22 @@ export function wireStreams(
     });
   }
   return [reader, writer];
+}
+
+/**
+ * Ties something open to the loop it belongs to (the `run()` it was made in): `close` runs when
+ * that loop closes, as `run()` closes its loop when it ends, so that a server still listening or
+ * a connection left open does not keep Node's process alive after `run()` — CPython's process
+ * ends once `asyncio.run()` has returned. Taken off again at `owner`'s 'close' (it closed on its
+ * own), so that a long `run()` opening and closing many connections keeps nothing of them.
+ * `loop` null (made outside every `run()`: no loop will close it): nothing is registered.
+ */
+export function closeWithLoop(
+  loop: EventLoop | null,
+  owner: EventEmitter,
+  close: () => void,
+): void {
+  if (loop === null) return;
+  const off = loop._atClose(close);
+  owner.once('close', off);
 }

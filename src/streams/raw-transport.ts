@@ -493,13 +493,20 @@ export class RawListener extends EventEmitter {
   private readonly host: string;
   private retry: NodeJS.Timeout | null = null;
 
-  constructor(fd: number, host: string) {
+  /** False until `startAccepting()` for a listener made not accepting yet. */
+  private accepting: boolean;
+
+  /** `accepting` false: connections wait in the backlog until `startAccepting()`. */
+  constructor(fd: number, host: string, accepting = true) {
     super();
     this.fd = fd;
     this.host = host;
+    this.accepting = accepting;
     this.family = host.includes(':') ? 'IPv6' : 'IPv4';
     this.port = b().localPort(fd);
-    const r = watch(fd, EPOLLIN, () => this.onAcceptable());
+    // Not accepting: registered parked (no events), so that the process is kept alive as by a
+    // listener that accepts, and nothing is accepted from the backlog yet.
+    const r = watch(fd, accepting ? EPOLLIN : 0, () => this.onAcceptable());
     if (r < 0) {
       b().close(fd);
       throw fromErrno(-r, 'epoll_ctl');
@@ -513,6 +520,13 @@ export class RawListener extends EventEmitter {
 
   address(): { address: string; port: number; family: string } | null {
     return this.closing ? null : { address: this.host, port: this.port, family: this.family };
+  }
+
+  /** Starts accepting (a listener made with `accepting` false). Idempotent; nothing once closed. */
+  startAccepting(): void {
+    if (this.accepting || this.closing) return;
+    this.accepting = true;
+    if (modify(this.fd, EPOLLIN) < 0) this.backOff(); // tried again a little later
   }
 
   close(): void {

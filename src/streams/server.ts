@@ -6,6 +6,7 @@
  * can be cancelled, and its reads wait through the waiter engine.
  */
 import { createServer, isIP, type Server as NetServer, type Socket as NetSocket } from 'node:net';
+import { type EventLoop, installedRunningLoop } from '../asyncio/event-loop.js';
 import { createTask, type Task } from '../asyncio/task.js';
 import { argumentError, describeValue, RuntimeError, TimeoutError } from '../internal/errors.js';
 import { handleClosed, handleOpened } from '../internal/live-handles.js';
@@ -17,6 +18,7 @@ import {
   type ConnectionOptions,
   checkConnectionOptions,
   checkPort,
+  closeWithLoop,
   wireStreams,
 } from './protocol.js';
 import { RawListener } from './raw-transport.js';
@@ -42,6 +44,12 @@ export interface StartServerOptions extends ConnectionOptions {
   /** How workers share connections: `'rr'` round robin by this process (default), `'os'` the kernel. */
   workerScheduling?: 'rr' | 'os';
   /**
+   * `false`: the server listens but accepts nothing until `startServing()` or `serveForever()`
+   * (asyncio's `start_serving=False`); connections made meanwhile wait, unanswered, in the
+   * listen backlog, where asyncio's, not listening yet, refuses them. Default `true`.
+   */
+  startServing?: boolean;
+  /**
    * `'raw'`: connections on descriptors weft owns, read and written by weft's epoll loop
    * (the weft_io addon) — the lean path; `'net'`: Node's `net.Server`. `'auto'` (default) takes
    * raw for an IP-literal host when the addon is built, net otherwise (and for workers and Unix
@@ -57,10 +65,16 @@ export interface ServerSocket {
 }
 
 /**
- * A listening server (`asyncio.Server`). It accepts connections from the moment it exists.
+ * A listening server (`asyncio.Server`). It accepts connections from the moment it exists, or,
+ * made with `startServing: false`, from `startServing()` or `serveForever()` on.
  * `close()` stops accepting (open connections go on); `waitClosed()` waits until the server is
  * closed *and* every connection has ended (asyncio ≥ 3.12); `serveForever()` waits until the
  * server is closed.
+ *
+ * A server made inside `run()` is closed when that run's loop closes (when `run()` ends), and
+ * its connections still open are aborted: CPython's process ends once `asyncio.run()` returned,
+ * Node's would be kept alive by them. (CPython leaves the dead server's `is_serving()` true;
+ * weft's is false.)
  *
  * **Cancellation:** cancelling `serveForever()` closes the server and re-raises.
  */
@@ -73,8 +87,17 @@ export class Server {
   private readonly tasks = new Set<Task<void>>();
   private readonly closeWaiters = new WaiterList();
   private readonly serveWaiters = new WaiterList();
-  private serving = true;
+  /** Accepting connections has begun (at once, unless made with `startServing: false`). */
+  private started: boolean;
+  /** `close()` was called, or the listener closed by itself. */
+  private closed = false;
   private fullyClosed = false;
+  /** Node's net only: connections accepted before serving began, unread (made paused), in order. */
+  private held: NetSocket[] = [];
+  /** Node's net made with `startServing: false` (pauseOnConnect): every connection comes paused. */
+  private readonly acceptsPaused: boolean;
+  /** The loop the server was made in (null outside every run()): its connections close with it. */
+  private readonly loop: EventLoop | null;
 
   /** @internal Use `startServer`. */
   constructor(
@@ -82,24 +105,49 @@ export class Server {
     handler: ClientConnectedHandler,
     options: ConnectionOptions,
     unixPath: string | null,
+    startServing = true,
   ) {
     this.net = net;
     this.handler = handler;
     this.options = options;
     this.unixPath = unixPath;
+    this.started = startServing;
+    this.acceptsPaused =
+      !startServing && !(net instanceof RawListener) && !(net instanceof WorkerGroup);
+    this.loop = installedRunningLoop();
     handleOpened('server');
     net.on('connection', (sock: NetSocket) => this.onConnection(sock));
+    // A group's workers are told to abort their connections, or the group would wait for them.
+    closeWithLoop(this.loop, net, () => {
+      if (net instanceof WorkerGroup) this.abortClients();
+      this.close();
+    });
     net.once('close', () => {
-      this.serving = false;
+      this.closed = true;
       this.fullyClosed = true;
       handleClosed('server');
       for (let w = this.closeWaiters.shift(); w !== null; w = this.closeWaiters.shift()) {
+        w.wake(undefined);
+      }
+      // Closed without close(): by node:cluster in a worker whose group is closing, or a
+      // group whose workers have all exited. A serveForever() must not wait for ever.
+      for (let w = this.serveWaiters.shift(); w !== null; w = this.serveWaiters.shift()) {
         w.wake(undefined);
       }
     });
   }
 
   private onConnection(sock: NetSocket): void {
+    // Only Node's net accepts before serving has begun (the raw listener leaves the connections
+    // in the backlog): made paused (pauseOnConnect), it reads nothing until it is served.
+    if (!this.started) {
+      this.held.push(sock);
+      return;
+    }
+    this.serve(sock);
+  }
+
+  private serve(sock: NetSocket): void {
     let reader: StreamReader;
     let writer: StreamWriter;
     try {
@@ -115,6 +163,9 @@ export class Server {
     }
     this.writers.add(writer);
     sock.once('close', () => this.writers.delete(writer));
+    closeWithLoop(this.loop, sock, () => writer.abort());
+    // Accepted paused (`startServing: false`): it reads from now on.
+    if (this.acceptsPaused) sock.resume();
     const task = createTask(() => this.handler(reader, writer));
     this.tasks.add(task);
     task.addDoneCallback((t) => {
@@ -142,16 +193,47 @@ export class Server {
     ];
   }
 
-  /** True while the server accepts connections. */
+  /** True while the server accepts connections: from `startServing()` (or at once) to `close()`. */
   isServing(): boolean {
-    return this.serving;
+    return this.started && !this.closed;
   }
 
-  /** Stops accepting connections; the ones open go on. Idempotent. */
+  /**
+   * Starts accepting connections, for a server made with `startServing: false`; does nothing on
+   * one that serves already (asyncio's `start_serving()`).
+   * @throws {RuntimeError} when the server is closed (asyncio 3.11's raises a TypeError there).
+   */
+  startServing(): Promise<void> {
+    if (this.closed) {
+      return Promise.reject(
+        new RuntimeError('startServing(): the server is closed', 'ERR_WEFT_SERVER_CLOSED'),
+      );
+    }
+    this.beginServing();
+    return Promise.resolve();
+  }
+
+  private beginServing(): void {
+    if (this.started) return;
+    this.started = true;
+    if (this.net instanceof RawListener) this.net.startAccepting();
+    const held = this.held;
+    this.held = [];
+    for (const sock of held) this.serve(sock);
+  }
+
+  /**
+   * Stops accepting connections; the ones open go on (connections waiting to be served, before
+   * serving began, are dropped, as the listening socket's backlog is). Idempotent.
+   */
   close(): void {
-    if (!this.serving) return;
-    this.serving = false;
+    if (this.closed) return;
+    this.closed = true;
     this.net.close();
+    const held = this.held;
+    this.held = [];
+    // Reset, as closing the raw listener resets what waits in its backlog.
+    for (const sock of held) sock.resetAndDestroy();
     for (let w = this.serveWaiters.shift(); w !== null; w = this.serveWaiters.shift()) {
       w.wake(undefined);
     }
@@ -195,15 +277,16 @@ export class Server {
   }
 
   /**
-   * Serves until the server is closed (by `close()` elsewhere, or by cancelling this call).
-   * With `timeout`, serves that long: then the server is closed, as a cancel closes it
+   * Serves until the server is closed (by `close()` elsewhere, or by cancelling this call);
+   * starts serving first, if the server was made with `startServing: false`. With `timeout`,
+   * serves that long: then the server is closed, as a cancel closes it
    * (asyncio's `wait_for(server.serve_forever(), t)`), and the call raises `TimeoutError`.
    * @throws {RuntimeError} when the server is already closed, or another `serveForever()` of it
    *   is waiting (as asyncio's).
    */
   async serveForever(options?: ReadOptions): Promise<void> {
     const t = parseReadOptions('Server.serveForever', options);
-    if (!this.serving)
+    if (this.closed)
       throw new RuntimeError('serveForever(): the server is closed', 'ERR_WEFT_SERVER_CLOSED');
     if (this.serveWaiters.head !== null)
       throw new RuntimeError(
@@ -215,6 +298,7 @@ export class Server {
       this.close();
       throw signal.reason;
     }
+    this.beginServing();
     const w = new Waiter<void>(this);
     this.serveWaiters.push(w);
     if (signal) w.setSignal(signal);
@@ -281,6 +365,7 @@ function startServerNow(
   if (useRaw(host, options)) {
     const backlog = options.backlog ?? 100;
     checkBacklog(backlog);
+    const serving = checkStartServing(options);
     // As the net branch does (in listen()): fail now rather than drop every connection later.
     checkConnectionOptions(options);
     if (options.signal?.aborted) return Promise.reject(options.signal.reason);
@@ -289,11 +374,11 @@ function startServerNow(
     if (fd < 0) return Promise.reject(fromErrno(-fd, 'listen'));
     let listener: RawListener;
     try {
-      listener = new RawListener(fd, bindHost); // closes fd if epoll refuses it
+      listener = new RawListener(fd, bindHost, serving); // closes fd if epoll refuses it
     } catch (e) {
       return Promise.reject(e);
     }
-    return Promise.resolve(new Server(listener, handler, options, null));
+    return Promise.resolve(new Server(listener, handler, options, null, serving));
   }
   return listen(handler, options, null, (s, backlog) =>
     s.listen({ port, backlog, ...(host === null ? {} : { host }) }),
@@ -337,6 +422,15 @@ export function startUnixServer(
   return listen(handler, options, path, (s, backlog) => s.listen({ path, backlog }));
 }
 
+/** The `startServing` option (default true); TypeError unless a boolean. */
+function checkStartServing(options: StartServerOptions): boolean {
+  const v = options.startServing ?? true;
+  if (typeof v !== 'boolean') {
+    throw argumentError('startServer: startServing must be a boolean', v);
+  }
+  return v;
+}
+
 function checkBacklog(backlog: unknown): void {
   if (typeof backlog !== 'number' || !Number.isInteger(backlog)) {
     throw argumentError('startServer: backlog must be an integer', backlog);
@@ -362,6 +456,7 @@ async function listen(
 ): Promise<Server> {
   const backlog = options.backlog ?? 100;
   checkBacklog(backlog);
+  const serving = checkStartServing(options);
   // Now, not per connection: a bad option would otherwise drop every connection.
   checkConnectionOptions(options);
   const signal = options.signal;
@@ -371,10 +466,13 @@ async function listen(
     throw new RangeError(`startServer: workers must be an integer >= 1: received ${workers}`);
   }
   if (workers > 1 && !isWeftWorker()) {
+    // Each worker runs the same startServer call, with the same startServing, and serves when
+    // its own startServing()/serveForever() says.
     const group = await WorkerGroup.start(workers, options.workerScheduling ?? 'rr');
-    return new Server(group, handler, options, unixPath);
+    return new Server(group, handler, options, unixPath, serving);
   }
-  const net = createServer({ allowHalfOpen: true, noDelay: true });
+  // Not serving yet: what is accepted meanwhile is made paused, read from nothing until served.
+  const net = createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: !serving });
   const w = new Waiter<void>(null);
   const onError = (err: Error): void => {
     w.fail(fromSystemError(err, 'listen'));
@@ -391,7 +489,7 @@ async function listen(
   } finally {
     net.off('error', onError);
   }
-  const server = new Server(net, handler, options, unixPath);
+  const server = new Server(net, handler, options, unixPath, serving);
   if (isWeftWorker()) {
     const onMessage = (m: WorkerMessage): void => {
       if (m?.weft !== 'streams') return;

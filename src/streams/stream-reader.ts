@@ -150,9 +150,24 @@ export class StreamReader {
     this._onActivity?.();
   }
 
-  /** Appends bytes to the buffer (copied: the caller may reuse `data`). */
+  /**
+   * Appends bytes to the buffer (copied: the caller may reuse `data`).
+   * @throws {RuntimeError} after `feedEof()` (asyncio asserts): the stream has ended, and bytes
+   *   after its end would be read as if they came before it.
+   * @throws {TypeError} when `data` is neither bytes nor a string.
+   */
   feedData(data: Uint8Array | string): void {
-    if (this.eof) throw new Error('feedData() called after feedEof()');
+    if (this.eof) {
+      throw new RuntimeError(
+        'Cannot call feedData() after feedEof(): the stream has ended',
+        'ERR_WEFT_FEED_AFTER_EOF',
+      );
+    }
+    if (typeof data !== 'string' && !(data instanceof Uint8Array)) {
+      throw new TypeError(
+        `StreamReader.feedData() expects bytes or a string: received ${data === null ? 'null' : typeof data}`,
+      );
+    }
     const buf = typeof data === 'string' ? Buffer.from(data) : Buffer.from(data);
     this._feedOwned(buf);
   }

@@ -8,6 +8,11 @@
  * is above its high-water mark (`writableNeedDrain`), through a `WaiterList` woken by the
  * socket's `drain` event, or failed when the connection is lost. As in asyncio, a write after
  * the connection is lost is dropped and the loss surfaces at the next `drain`.
+ *
+ * Both sides sent EOF: Node closes the socket (its descriptor is freed), while asyncio's
+ * transport stays open until `close()`. The writer then answers as asyncio's would (`isClosing()`
+ * false, `waitClosed()` waiting for `close()`, `drain()` resolving) with nothing held open:
+ * `close()` or `abort()` only finishes what Node did already (`lingering`).
  */
 import type { Socket as NetSocket } from 'node:net';
 import { RuntimeError, TimeoutError } from '../internal/errors.js';
@@ -42,7 +47,14 @@ export class StreamWriter {
   /** `close()` or `abort()` was called: the connection is going, `drain` raises (as asyncio's). */
   private closeCalled = false;
   private eofWritten = false;
+  /** The peer sent EOF ('end'). */
+  private peerEnded = false;
   private closed = false;
+  /**
+   * Closed by Node after both sides sent EOF, nothing failed and nobody called `close()`: open
+   * as far as asyncio's transport would tell, until `close()`/`abort()` (see the notes above).
+   */
+  private lingering = false;
   private lostError: unknown = null;
   /** The connection ended with this error (a reset, a broken pipe): `waitClosed` raises it, as
    * asyncio's connection_lost(exc) fails the close waiter. Null for a clean close. */
@@ -62,6 +74,9 @@ export class StreamWriter {
     this.peername = unix ? unix.peername : addressOf(sock.remoteAddress, sock.remotePort);
     this.sockname = unix ? unix.sockname : addressOf(sock.localAddress, sock.localPort);
     sock.on('drain', () => this.wakeDrainers(null));
+    sock.once('end', () => {
+      this.peerEnded = true;
+    });
     sock.once('close', () => this.onClose());
   }
 
@@ -97,8 +112,14 @@ export class StreamWriter {
 
   private onClose(): void {
     this.closed = true;
-    this.closing = true;
     if (this.lostError === null) this.lostError = new ConnectionResetError('Connection lost');
+    if (this.fatal === null && this.eofWritten && this.peerEnded && !this.closeCalled) {
+      // Both EOFs went through: everything written went out, so a waiting drain is done.
+      this.lingering = true;
+      this.wakeDrainers(null);
+      return;
+    }
+    this.closing = true;
     this.wakeDrainers(this.lostError);
     for (let w = this.closeWaiters.shift(); w !== null; w = this.closeWaiters.shift()) {
       if (this.fatal === null) w.wake(undefined);
@@ -203,6 +224,10 @@ export class StreamWriter {
 
   /** Flushes what is queued, then closes the connection. */
   close(): void {
+    if (this.lingering) {
+      this.endLingering();
+      return;
+    }
     if (this.closing) {
       this.closeCalled = true;
       return;
@@ -214,26 +239,44 @@ export class StreamWriter {
 
   /** Closes at once, dropping whatever is still queued (asyncio's `transport.abort()`). */
   abort(): void {
+    if (this.lingering) {
+      this.endLingering();
+      return;
+    }
     this.closing = true;
     this.closeCalled = true;
     this.sock.destroy();
   }
 
-  /** True once `close()` was called or the connection is gone. */
+  /** `close()`/`abort()` after both EOFs: the socket is closed already; `waitClosed()` resolves. */
+  private endLingering(): void {
+    this.lingering = false;
+    this.closing = true;
+    this.closeCalled = true;
+    for (let w = this.closeWaiters.shift(); w !== null; w = this.closeWaiters.shift()) {
+      w.wake(undefined);
+    }
+  }
+
+  /**
+   * True once `close()` was called or the connection is gone — not after both sides merely sent
+   * EOF: asyncio's transport is open until `close()` then.
+   */
   isClosing(): boolean {
-    return this.closing || this.closed;
+    return this.closing || (this.closed && !this.lingering);
   }
 
   /**
    * Waits until the connection is closed. A connection that ended with an error (the peer reset
    * it, a write met a broken pipe) raises that error here, every time, as asyncio's
-   * `wait_closed()` does — whether or not `close()` was called; a clean close resolves.
+   * `wait_closed()` does — whether or not `close()` was called; a clean close resolves. After
+   * both sides sent EOF, it waits for `close()`, as asyncio's does.
    * @throws {ConnectionResetError} (or the `OSError` the connection ended with).
    * @throws {TimeoutError} when `timeout` ms pass first (the connection is left as it is).
    */
   async waitClosed(options?: ReadOptions): Promise<void> {
     const t = parseReadOptions('StreamWriter.waitClosed', options);
-    if (this.closed) {
+    if (this.closed && !this.lingering) {
       if (this.fatal !== null) throw this.fatal;
       return;
     }

@@ -101,6 +101,10 @@ describe('streams over TCP', () => {
     assert.throws(() => writer.write('more'), /after writeEof/);
     assert.equal((await reader.read()).toString(), 'got 7 bytes');
     assert.ok(reader.atEof());
+    // Both sides sent EOF: asyncio's transport (and so weft's writer, helper-92) stays open
+    // until close(); wait_closed() without it would wait for ever.
+    assert.equal(writer.isClosing(), false);
+    writer.close();
     await writer.waitClosed();
   });
 

@@ -407,8 +407,18 @@ describe('second review of the slab (helper-78)', () => {
     // Listened for at once: under load it may exit before the holder has printed.
     const goneExit = once(gone, 'exit');
     try {
-      for (const p of [holder, gone]) await once(p.stdout as NodeJS.ReadableStream, 'data');
-      await goneExit;
+      // Bounded, and naming the child: this wait hung once in CI (2026-12-05, cf8d7a8) until the
+      // holder's 60 s ran out, without saying which child never printed.
+      for (const [name, p] of [
+        ['the holder', holder],
+        ['the child that ends', gone],
+      ] as const)
+        await withinMs(
+          once(p.stdout as NodeJS.ReadableStream, 'data'),
+          20_000,
+          `${name} never printed 'mapped'`,
+        );
+      await withinMs(goneExit, 20_000, 'the child that ends did not exit');
       // Arrays' files (array-store.ts) go with their root's slab; one without a slab goes when
       // the pid its name carries is gone (its root's exit was cut short after the slab).
       const liveArray = '/dev/shm/weft-999991-keep.array-999991.0.1';
@@ -433,3 +443,18 @@ describe('second review of the slab (helper-78)', () => {
     }
   });
 });
+
+/** `p`, or a rejection saying `what` once `ms` have passed (the timer goes either way). */
+async function withinMs<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

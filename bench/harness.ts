@@ -320,9 +320,14 @@ export interface Captured {
 }
 
 /** Runs a command to its end, collecting its output; a command that cannot start exits null. */
-export function runCaptured(cmd: string, args: string[], cwd?: string): Promise<Captured> {
+export function runCaptured(
+  cmd: string,
+  args: string[],
+  cwd?: string,
+  env?: NodeJS.ProcessEnv,
+): Promise<Captured> {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

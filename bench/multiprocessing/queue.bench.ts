@@ -88,26 +88,67 @@ async function startRun(): Promise<number> {
  * the TypeScript sources and every child must load tsx before its first line.
  */
 async function compiledStarts(h: Harness, starts: number): Promise<void> {
-  const script = fileURLToPath(new URL('./process-start.mjs', import.meta.url));
   if (!existsSync(fileURLToPath(new URL('../../dist/multiprocessing/index.js', import.meta.url)))) {
     h.note('skipped weft (compiled JavaScript) process start: dist/ is not built (npm run build)');
     return;
   }
-  const out = await runCaptured(process.execPath, [script, String(starts)]);
+  await compiledRow(h, starts, 'weft (compiled JavaScript)', process.env);
+  // Node 20 reads and parses the file NODE_EXTRA_CA_CERTS names while it starts, before its
+  // first line runs, in every process; a child inherits the variable, as it must (its TLS
+  // trusts those certificates). Where it is set, the row without it shows what it costs a start.
+  const extra = process.env.NODE_EXTRA_CA_CERTS;
+  if (extra !== undefined && extra !== '') {
+    const { NODE_EXTRA_CA_CERTS: _, ...env } = process.env;
+    await compiledRow(h, starts, 'weft (compiled JavaScript), NODE_EXTRA_CA_CERTS unset', env);
+    h.note(
+      `process start: NODE_EXTRA_CA_CERTS is set here (${extra}); Node 20 loads that file as each process starts (${await startCost(env)}), so each child pays it: the row "NODE_EXTRA_CA_CERTS unset" is the same run with the variable removed, to show that part (weft keeps it for its children, whose TLS needs it)`,
+    );
+  }
+}
+
+async function compiledRow(
+  h: Harness,
+  starts: number,
+  impl: string,
+  env: NodeJS.ProcessEnv,
+): Promise<void> {
+  const script = fileURLToPath(new URL('./process-start.mjs', import.meta.url));
+  const out = await runCaptured(process.execPath, [script, String(starts)], undefined, env);
   const line = out.stdout.split('\n').find((l) => l.startsWith('{'));
   if (out.code !== 0 || line === undefined) {
     h.note(
-      `weft (compiled JavaScript) process start failed (exit ${out.code}): ${out.stderr.trim().split('\n').pop()}`,
+      `${impl} process start failed (exit ${out.code}): ${out.stderr.trim().split('\n').pop()}`,
     );
     return;
   }
   const d = JSON.parse(line) as { n: number; seconds: number; unit: string };
   h.record(
-    timed(SCENARIOS.start, 'weft (compiled JavaScript)', d.n, d.seconds, d.unit, {
-      name: `weft: ${SCENARIOS.start}`,
+    timed(SCENARIOS.start, impl, d.n, d.seconds, d.unit, {
+      name: `${impl}: ${SCENARIOS.start}`,
       note: 'dist/ in a plain node process, as a published program runs',
     }),
   );
+}
+
+/** Node's own start to its first line (`performance.nodeTiming`), median of 5, with and without. */
+async function startCost(without: NodeJS.ProcessEnv): Promise<string> {
+  const probe = async (env: NodeJS.ProcessEnv): Promise<number> => {
+    const ms: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const out = await runCaptured(
+        process.execPath,
+        ['-e', 'process.stdout.write(String(performance.nodeTiming.bootstrapComplete))'],
+        undefined,
+        env,
+      );
+      ms.push(Number(out.stdout));
+    }
+    ms.sort((a, b) => a - b);
+    return ms[2] as number;
+  };
+  const withIt = await probe(process.env);
+  const withoutIt = await probe(without);
+  return `node's bootstrap took ${withIt.toFixed(0)} ms with it and ${withoutIt.toFixed(0)} ms without, the median of 5 runs each`;
 }
 
 export const suite: BenchSuite = {

@@ -334,7 +334,7 @@ function handleError(host: RequestHost, request: Request, e: unknown): void {
   }
   if (e instanceof HTTPException) {
     if (res.headersSent) {
-      res.destroy();
+      abort(res);
       return;
     }
     if (request._closeAfter) res.shouldKeepAlive = false;
@@ -360,8 +360,12 @@ function handleError(host: RequestHost, request: Request, e: unknown): void {
     // aiohttp's answer to a timeout nobody caught in the handler (an upstream call that took
     // too long): 504, logged only as a trace, not as a server error.
     debug('%s %s timed out: %s', request.method, request.rawPath, (e as Error).message);
-    if (res.headersSent) res.destroy();
-    else sendPlain(res, 504, 'Gateway Timeout');
+    if (res.headersSent) abort(res);
+    else {
+      // As aiohttp's handle_error, which answers every failed request with a forced close.
+      res.shouldKeepAlive = false;
+      sendPlain(res, 504, 'Gateway Timeout');
+    }
     return;
   }
   if (clientGone(request, e)) {
@@ -378,8 +382,27 @@ function handleError(host: RequestHost, request: Request, e: unknown): void {
   } catch (e2) {
     reportException('Error in the onError hook', e2);
   }
-  if (res.headersSent) res.destroy();
-  else sendPlain(res, 500, 'Internal Server Error');
+  if (res.headersSent) abort(res);
+  else {
+    // aiohttp closes the connection after a 500 (handle_error's force_close): whatever state
+    // the failed handler left the request in, the next request gets a fresh connection.
+    res.shouldKeepAlive = false;
+    sendPlain(res, 500, 'Internal Server Error');
+  }
+}
+
+/**
+ * Ends a response whose head is out and which cannot be finished (its handler failed): the
+ * connection is closed, so the client sees an incomplete body — after what the handler already
+ * wrote, as aiohttp's client does. Node holds a response's writes corked until the next tick,
+ * so a plain destroy() in the same tick as the last write would drop them (and the head).
+ */
+function abort(res: ServerResponse): void {
+  const socket = res.socket;
+  if (socket !== null && !socket.destroyed) {
+    while (socket.writableCorked > 0) socket.uncork();
+  }
+  res.destroy();
 }
 
 const LOST = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_DESTROYED']);

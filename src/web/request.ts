@@ -189,31 +189,18 @@ export class Request {
     return this._res.shouldKeepAlive;
   }
 
-  /** Cookies sent by the client, by name. */
+  /**
+   * Cookies sent by the client, by name. Parsed as aiohttp's (Python's `SimpleCookie`): a name
+   * sent twice keeps its last value, a double-quoted value may hold `;` and backslash escapes
+   * and is unquoted, `$`-names (RFC 2109 attributes such as `$Path`) are not cookies. Unlike
+   * aiohttp, percent-escapes in values are decoded.
+   */
   get cookies(): Readonly<Record<string, string>> {
     if (this._cookies === null) {
-      const out: Record<string, string> = Object.create(null);
       const h = this._req.headers.cookie;
-      if (h) {
-        for (const part of h.split(';')) {
-          const eq = part.indexOf('=');
-          if (eq === -1) continue;
-          const name = part.slice(0, eq).trim();
-          if (name === '' || name in out) continue;
-          let value = part.slice(eq + 1).trim();
-          if (value.length >= 2 && value[0] === '"' && value[value.length - 1] === '"') {
-            value = value.slice(1, -1);
-          }
-          try {
-            out[name] = value.indexOf('%') === -1 ? value : decodeURIComponent(value);
-          } catch {
-            out[name] = value;
-          }
-        }
-      }
-      this._cookies = out;
+      this._cookies = h ? parseCookieHeader(h) : Object.create(null);
     }
-    return this._cookies;
+    return this._cookies as Record<string, string>;
   }
 
   /** The media type of the body, without parameters (`application/json`). */
@@ -227,7 +214,8 @@ export class Request {
   /** The `charset` parameter of `Content-Type`, or null. */
   get charset(): string | null {
     const m = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(this._req.headers['content-type'] ?? '');
-    return m ? (m[1] as string).toLowerCase() : null;
+    // As sent (`UTF-8` stays `UTF-8`), as aiohttp's.
+    return m ? (m[1] as string) : null;
   }
 
   /** The declared body length, or null (chunked or no body). */
@@ -326,7 +314,7 @@ export class Request {
   /** The body decoded as text (the request's charset, UTF-8 by default). */
   async text(): Promise<string> {
     const b = await this.read();
-    const cs = this.charset;
+    const cs = this.charset?.toLowerCase() ?? null;
     if (cs === null || cs === 'utf-8' || cs === 'utf8') return b.toString('utf8');
     try {
       return new TextDecoder(cs).decode(b);
@@ -378,6 +366,61 @@ export class Request {
   get [Symbol.toStringTag](): string {
     return 'Request';
   }
+}
+
+/**
+ * A `Cookie` header's pairs, last value of a name winning. A value in double quotes runs to its
+ * closing quote (a `;` inside does not end it) and is unquoted as Python's `http.cookies` does:
+ * `\\ooo` is the octal code of a character, `\\c` is `c`. Percent-escapes are then decoded (a
+ * malformed one stays as sent). A pair without `=`, or whose name is empty or starts with `$`,
+ * is skipped.
+ */
+function parseCookieHeader(h: string): Record<string, string> {
+  const out: Record<string, string> = Object.create(null);
+  const n = h.length;
+  let i = 0;
+  while (i < n) {
+    let semi = h.indexOf(';', i);
+    if (semi === -1) semi = n;
+    const eq = h.indexOf('=', i);
+    if (eq === -1 || eq > semi) {
+      i = semi + 1;
+      continue;
+    }
+    const name = h.slice(i, eq).trim();
+    let v = eq + 1;
+    while (v < n && (h[v] === ' ' || h[v] === '\t')) v++;
+    let value: string;
+    let next = semi + 1;
+    if (h[v] === '"') {
+      let j = v + 1;
+      while (j < n && h[j] !== '"') j += h[j] === '\\' ? 2 : 1;
+      if (j < n) {
+        value = unquoteCookie(h.slice(v + 1, j));
+        const after = h.indexOf(';', j + 1);
+        next = after === -1 ? n : after + 1;
+      } else value = h.slice(v, semi).trim();
+    } else value = h.slice(v, semi).trim();
+    i = next;
+    if (name === '' || name.charCodeAt(0) === 0x24 /* $ */) continue;
+    if (value.indexOf('%') !== -1) {
+      try {
+        value = decodeURIComponent(value);
+      } catch {
+        // kept as sent
+      }
+    }
+    out[name] = value;
+  }
+  return out;
+}
+
+/** The inside of a quoted cookie value with its escapes resolved (Python's `_unquote`). */
+function unquoteCookie(s: string): string {
+  if (s.indexOf('\\') === -1) return s;
+  return s.replace(/\\(?:([0-3][0-7][0-7])|([\s\S]))/g, (_m, oct: string | undefined, c: string) =>
+    oct !== undefined ? String.fromCharCode(Number.parseInt(oct, 8)) : c,
+  );
 }
 
 /** Escapes that `decodeQueryString` keeps: they would change how the string splits into pairs. */

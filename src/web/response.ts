@@ -3,16 +3,23 @@
  * `jsonResponse`.
  */
 import type { ServerResponse } from 'node:http';
-import { argumentError } from '../internal/errors.js';
+import { argumentError, rangeError } from '../internal/errors.js';
 import type { Request } from './request.js';
 import { StreamResponse, type StreamResponseOptions } from './stream-response.js';
 
 const TEXT_PLAIN = 'text/plain; charset=utf-8';
 
 export interface ResponseOptions extends StreamResponseOptions {
-  /** A text body, sent as UTF-8 (`contentType` defaults to `text/plain`). */
+  /**
+   * A text body, encoded in `charset` (`contentType` defaults to `text/plain`).
+   * @throws {RangeError} a charset weft cannot encode in (it knows UTF-8, Latin-1, ASCII and
+   *   UTF-16LE), or a character the charset cannot represent.
+   */
   text?: string;
-  /** A byte (or string) body (`contentType` defaults to `application/octet-stream`). */
+  /**
+   * A byte or string body. Bytes default to `application/octet-stream`; a string is sent as
+   * UTF-8 and defaults to `text/plain; charset=utf-8`, as in aiohttp.
+   */
   body?: string | Uint8Array | null;
   contentType?: string;
   /** Defaults to `utf-8` for text bodies. */
@@ -34,6 +41,8 @@ export class Response extends StreamResponse {
   private _body: string | Uint8Array | null = null;
   private _length = 0;
   private _type: string;
+  /** Node's encoding of the `charset` a text body is sent in. */
+  private _encoding: BufferEncoding = 'utf8';
 
   constructor(options: ResponseOptions = {}) {
     super(options);
@@ -48,9 +57,17 @@ export class Response extends StreamResponse {
         options.contentType === undefined && options.charset === undefined
           ? TEXT_PLAIN
           : `${options.contentType ?? 'text/plain'}; charset=${options.charset ?? 'utf-8'}`;
-      this.setBody(text);
+      // aiohttp encodes the text in the charset it names (`text.encode(charset)`).
+      if (options.charset !== undefined) this._encoding = encodingOf(options.charset);
+      this.setBody(encodeText(text, this._encoding, options.charset));
     } else {
-      type = options.contentType ?? 'application/octet-stream';
+      // A string body is text (aiohttp's StringPayload): UTF-8, typed so unless told otherwise.
+      type =
+        options.contentType === undefined &&
+        options.charset === undefined &&
+        typeof body === 'string'
+          ? TEXT_PLAIN
+          : (options.contentType ?? 'application/octet-stream');
       if (options.charset !== undefined) type += `; charset=${options.charset}`;
       if (body !== undefined && body !== null) this.setBody(body);
     }
@@ -75,16 +92,18 @@ export class Response extends StreamResponse {
     } else this.setBody(value);
   }
 
-  /** The body decoded as UTF-8 text, or null. */
+  /** The body decoded as text (in the charset a text body was given with, else UTF-8), or null. */
   get text(): string | null {
     const b = this._body;
     if (b === null) return null;
-    return typeof b === 'string' ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString();
+    return typeof b === 'string'
+      ? b
+      : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString(this._encoding);
   }
 
   set text(value: string) {
     if (typeof value !== 'string') throw argumentError('Response text must be a string', value);
-    this.setBody(value);
+    this.setBody(encodeText(value, this._encoding, this._encoding));
   }
 
   /**
@@ -146,6 +165,57 @@ export class Response extends StreamResponse {
       this._writeHead(res, extra);
     }
   }
+}
+
+/** Node's encodings for the charsets a text body can be sent in, by lower-cased name. */
+const ENCODINGS: Record<string, BufferEncoding> = {
+  'utf-8': 'utf8',
+  utf8: 'utf8',
+  'latin-1': 'latin1',
+  latin1: 'latin1',
+  'iso-8859-1': 'latin1',
+  iso8859_1: 'latin1',
+  'iso8859-1': 'latin1',
+  l1: 'latin1',
+  ascii: 'ascii',
+  'us-ascii': 'ascii',
+  'utf-16le': 'utf16le',
+  'utf-16-le': 'utf16le',
+  utf_16_le: 'utf16le',
+};
+
+function encodingOf(charset: string): BufferEncoding {
+  if (typeof charset !== 'string')
+    throw argumentError('Response charset must be a string', charset);
+  const enc = ENCODINGS[charset.toLowerCase()];
+  if (enc === undefined) {
+    throw rangeError(
+      'weft cannot encode a text body in this charset (it knows utf-8, latin-1, ascii and ' +
+        'utf-16le): give the encoded bytes as body instead',
+      charset,
+    );
+  }
+  return enc;
+}
+
+/**
+ * `text` as the bytes of `encoding` (UTF-8 stays a string: Node writes it as such). A character
+ * the charset cannot hold raises, as Python's `str.encode` does (Node would mangle it silently).
+ */
+function encodeText(text: string, encoding: BufferEncoding, charset: unknown): string | Buffer {
+  if (encoding === 'utf8') return text;
+  const max = encoding === 'latin1' ? 0xff : encoding === 'ascii' ? 0x7f : -1;
+  if (max !== -1) {
+    for (let i = 0; i < text.length; i++) {
+      if (text.charCodeAt(i) > max) {
+        throw new RangeError(
+          `Response text holds a character that charset ${String(charset)} cannot encode ` +
+            `(U+${text.charCodeAt(i).toString(16).toUpperCase().padStart(4, '0')} at index ${i})`,
+        );
+      }
+    }
+  }
+  return Buffer.from(text, encoding);
 }
 
 /** A JSON response (`web.json_response`): `data` serialised with `JSON.stringify`. */

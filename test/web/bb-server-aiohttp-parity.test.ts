@@ -1,0 +1,157 @@
+/**
+ * Server behaviours checked against aiohttp 3.8 (CPython 3.11) with the same raw requests.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { TimeoutError } from '../../src/internal/errors.js';
+import { Application } from '../../src/web/application.js';
+import { HTTPNotFound } from '../../src/web/http-exceptions.js';
+import { jsonResponse, Response } from '../../src/web/response.js';
+import { StreamResponse } from '../../src/web/stream-response.js';
+import { checkLeaks } from '../support/leaks.js';
+import { raw, serve } from './loopback.js';
+
+checkLeaks();
+
+const quiet = { onError: () => {} };
+
+describe('a failed handler (aiohttp handle_error)', () => {
+  it('a 500 closes the connection, as aiohttp forces it closed', async () => {
+    const app = new Application(quiet);
+    app.router.addGet('/err', () => {
+      throw new Error('boom');
+    });
+    // A long keep-alive, so that only the server's decision can close the connection early.
+    await using s = await serve(app, { keepAliveTimeout: 60_000 });
+    const r = await raw(s.port, 'GET /err HTTP/1.1\r\nHost: x\r\n\r\n', { timeout: 20_000 });
+    assert.equal(r.status, 500);
+    assert.match(r.text, /\r\nconnection: close\r\n/i);
+    assert.equal(r.closed, true);
+  });
+
+  it('a 504 for an uncaught TimeoutError closes the connection too', async () => {
+    const app = new Application(quiet);
+    app.router.addGet('/slow', () => {
+      throw new TimeoutError('upstream');
+    });
+    await using s = await serve(app, { keepAliveTimeout: 60_000 });
+    const r = await raw(s.port, 'GET /slow HTTP/1.1\r\nHost: x\r\n\r\n', { timeout: 20_000 });
+    assert.equal(r.status, 504);
+    assert.match(r.text, /\r\nconnection: close\r\n/i);
+    assert.equal(r.closed, true);
+  });
+
+  it('an HTTPException still keeps the connection alive (aiohttp does not close it)', async () => {
+    const app = new Application(quiet);
+    app.router.addGet('/nf', () => {
+      throw new HTTPNotFound();
+    });
+    await using s = await serve(app);
+    const r = await raw(
+      s.port,
+      'GET /nf HTTP/1.1\r\nHost: x\r\n\r\nGET /nf HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+      { timeout: 20_000 },
+    );
+    assert.equal(r.text.match(/HTTP\/1\.1 404 /g)?.length, 2);
+  });
+
+  for (const [name, raise] of [
+    ['a plain error', () => new Error('x')],
+    ['an HTTPException', () => new HTTPNotFound()],
+  ] as const) {
+    it(`${name} after prepare() keeps what was written: the client gets the head and the bytes, then the close`, async () => {
+      const app = new Application(quiet);
+      app.router.addGet('/s', async (request) => {
+        const resp = new StreamResponse();
+        resp.contentType = 'text/plain';
+        await resp.prepare(request);
+        await resp.write('partial-body');
+        throw raise();
+      });
+      await using s = await serve(app);
+      const r = await raw(s.port, 'GET /s HTTP/1.1\r\nHost: x\r\n\r\n', { timeout: 20_000 });
+      assert.equal(r.status, 200);
+      assert.match(r.text, /partial-body/);
+      // The chunked body was never ended: the client sees it incomplete.
+      assert.doesNotMatch(r.text, /\r\n0\r\n\r\n$/);
+      assert.equal(r.closed, true);
+    });
+  }
+});
+
+describe('request.cookies as aiohttp (SimpleCookie) parses them', () => {
+  const cases: Array<[string, Record<string, string>]> = [
+    // What aiohttp 3.8's request.cookies gives for each header, checked with Python 3.11.
+    ['a=1; a=2', { a: '2' }],
+    ['c="x;y"; d=2', { c: 'x;y', d: '2' }],
+    ['t="a\\"b\\\\c\\101"', { t: 'a"b\\cA' }],
+    ['a=1; $Path=/; b=2', { a: '1', b: '2' }],
+    [' a = 1 ; b=2', { a: '1', b: '2' }],
+    ['k=v=w', { k: 'v=w' }],
+    ['a=""', { a: '' }],
+  ];
+  it('last value wins, quoted values are unquoted, $-attributes are not cookies', async () => {
+    const app = new Application();
+    app.router.addGet('/c', (r) => jsonResponse({ ...r.cookies }));
+    await using s = await serve(app);
+    for (const [header, expected] of cases) {
+      const res = await fetch(`${s.url}/c`, { headers: { cookie: header } });
+      assert.deepEqual(await res.json(), expected, header);
+    }
+  });
+});
+
+describe('request.charset', () => {
+  it('is the charset parameter as sent, and text() still decodes with it', async () => {
+    const app = new Application();
+    app.router.addPost('/t', async (r) => jsonResponse({ cs: r.charset, t: await r.text() }));
+    await using s = await serve(app);
+    const res = await fetch(`${s.url}/t`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain; charset=ISO-8859-1' },
+      body: new Uint8Array([0x63, 0x61, 0x66, 0xe9]),
+    });
+    assert.deepEqual(await res.json(), { cs: 'ISO-8859-1', t: 'café' });
+  });
+});
+
+describe('Response bodies', () => {
+  it('text with a charset is encoded in that charset (aiohttp: text.encode(charset))', async () => {
+    const app = new Application();
+    app.router.addGet('/l', () => new Response({ text: 'café', charset: 'latin-1' }));
+    await using s = await serve(app);
+    const res = await fetch(`${s.url}/l`);
+    assert.equal(res.headers.get('content-type'), 'text/plain; charset=latin-1');
+    assert.equal(res.headers.get('content-length'), '4');
+    assert.deepEqual([...new Uint8Array(await res.arrayBuffer())], [0x63, 0x61, 0x66, 0xe9]);
+    const r = new Response({ text: 'café', charset: 'latin-1' });
+    assert.equal(r.text, 'café');
+  });
+
+  it('text the charset cannot hold, or a charset weft cannot encode in, raises RangeError', () => {
+    assert.throws(() => new Response({ text: '€', charset: 'latin-1' }), RangeError);
+    assert.throws(() => new Response({ text: 'é', charset: 'ascii' }), RangeError);
+    assert.throws(() => new Response({ text: 'x', charset: 'no-such-charset' }), RangeError);
+    const r = new Response({ text: 'x', charset: 'latin-1' });
+    assert.throws(() => {
+      r.text = '€';
+    }, RangeError);
+  });
+
+  it('a string body is text/plain; charset=utf-8, as aiohttp types a str body', async () => {
+    const app = new Application();
+    app.router.addGet('/s', () => new Response({ body: 'xyz' }));
+    app.router.addGet('/b', () => new Response({ body: new Uint8Array([1]) }));
+    app.router.addGet('/t', () => new Response({ body: 'xyz', contentType: 'text/csv' }));
+    await using s = await serve(app);
+    const str = await fetch(`${s.url}/s`);
+    assert.equal(str.headers.get('content-type'), 'text/plain; charset=utf-8');
+    assert.equal(await str.text(), 'xyz');
+    const bytes = await fetch(`${s.url}/b`);
+    assert.equal(bytes.headers.get('content-type'), 'application/octet-stream');
+    await bytes.arrayBuffer();
+    const typed = await fetch(`${s.url}/t`);
+    assert.equal(typed.headers.get('content-type'), 'text/csv');
+    await typed.text();
+  });
+});

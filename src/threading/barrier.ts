@@ -61,6 +61,7 @@ import {
   toTaskRef,
 } from '../internal/task-ref.js';
 import { parseWait, type WaitOptions } from '../internal/wait-options.js';
+import { inspectCustom } from './repr.js';
 
 const GEN = 0;
 const COUNT = 1;
@@ -476,6 +477,21 @@ export class Barrier {
     store(a, BROKEN, 0);
     store(a, GEN, (gen + 1) | 0);
     this.open((gen + 1) | 0);
+  }
+
+  /**
+   * Python's repr: `<weft.threading.Barrier: waiters=1/3>`, or `<weft.threading.Barrier: broken>`
+   * — a snapshot.
+   */
+  toString(): string {
+    return this.broken
+      ? '<weft.threading.Barrier: broken>'
+      : `<weft.threading.Barrier: waiters=${this.nWaiting}/${this.parties}>`;
+  }
+
+  /** util.inspect shows the repr, not the shared words and the action. */
+  [inspectCustom](): string {
+    return this.toString();
   }
 
   /** @internal */

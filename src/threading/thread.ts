@@ -71,7 +71,7 @@ export interface ThreadOptions<
   A extends ArgList = any[],
   K extends Kwargs = any,
 > extends RunTargetOptions<F, A, K> {
-  /** Default `Thread-N`. */
+  /** Default `Thread-N (target)`, or `Thread-N` without a named target (as Python 3.10+). */
   name?: string;
   /** Default: the daemon flag of the thread creating it. */
   daemon?: boolean | null;
@@ -135,7 +135,14 @@ export class Thread<
   constructor(options: ThreadOptions<F, A, K> = {}) {
     const { target, name, daemon } = checkRunOptions('Thread', options);
     this.#target = target;
-    this.#name = name ?? `Thread-${nextThreadNumber()}`;
+    // As Python 3.10+: `Thread-N (target)` for a target with a name (a JavaScript function
+    // passed inline has none, where Python would say `<lambda>`: then `Thread-N`, as without one).
+    const targetName = target.target?.name;
+    this.#name =
+      name ??
+      (targetName
+        ? `Thread-${nextThreadNumber()} (${targetName})`
+        : `Thread-${nextThreadNumber()}`);
     this.#daemon = daemon ?? currentThread().daemon;
   }
 

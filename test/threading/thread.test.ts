@@ -81,6 +81,15 @@ describe('Thread', () => {
     assert.ok(n(b) > n(a));
   });
 
+  test('a default name names the target, as Python 3.10+: Thread-N (target)', () => {
+    // Not started: only the name is looked at.
+    assert.match(new Thread({ target: function worker() {} }).name, /^Thread-\d+ \(worker\)$/);
+    assert.equal(new Thread({ target: function worker() {}, name: 'x' }).name, 'x');
+    // An anonymous target (an arrow passed to task()) has no name to add.
+    assert.match(new Thread({ target: sleepFor, args: [1] }).name, /^Thread-\d+$/);
+    assert.match(new Thread().name, /^Thread-\d+$/);
+  });
+
   test('join with a timeout returns while the thread is still alive', async () => {
     const t = new Thread({ target: sleepFor, args: [300] });
     t.start();
@@ -170,7 +179,7 @@ describe('Thread', () => {
     t.start();
     const r = await out.get();
     await t.join();
-    assert.match(r.name, /^Thread-\d+$/);
+    assert.match(r.name, /^Thread-\d+$/); // its target is an anonymous arrow: no name to add
     assert.notEqual(r.ident, t.ident);
   });
 

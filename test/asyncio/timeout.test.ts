@@ -14,6 +14,7 @@ import {
   timeout,
   timeoutAt,
 } from '../../src/asyncio/index.js';
+import { gate } from '../support/gate.js';
 import { checkLeaks } from '../support/leaks.js';
 
 checkLeaks();
@@ -41,15 +42,6 @@ function forever(): Future<string> {
   const timer = setTimeout(() => f.setResult('not cancelled'), 5_000);
   f.addDoneCallback(() => clearTimeout(timer));
   return f;
-}
-
-/** A native promise and its resolver: a wait weft does not know. */
-function gate(): { wait: Promise<void>; open: () => void } {
-  let open = (): void => {};
-  const wait = new Promise<void>((r) => {
-    open = r;
-  });
-  return { wait, open };
 }
 
 // Two cancellation requests that reach a task before it runs again are both kept: the later one

@@ -2,20 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { GreenletExit, getcurrent, sleep, spawn, Timeout } from '../../src/gevent/index.js';
 import { CancelledError } from '../../src/internal/errors.js';
+import { gate } from '../support/gate.js';
 import { checkLeaks } from '../support/leaks.js';
 
 checkLeaks();
 
 class ValueError extends Error {}
-
-/** A native promise (a wait weft does not know) and the function that settles it. */
-function gate(): { wait: Promise<void>; open: () => void } {
-  let open = (): void => {};
-  const wait = new Promise<void>((r) => {
-    open = r;
-  });
-  return { wait, open };
-}
 
 // gevent 22.10: `getcurrent().kill(block=False); return 5` gives value 5, successful() True,
 // exception None — the hub's throw into a greenlet already dead does nothing.

@@ -92,6 +92,8 @@ export class Server {
   /** `close()` was called, or the listener closed by itself. */
   private closed = false;
   private fullyClosed = false;
+  /** Node's listener has closed (every socket of it too). */
+  private netClosed = false;
   /** Node's net only: connections accepted before serving began, unread (made paused), in order. */
   private held: NetSocket[] = [];
   /** Node's net made with `startServing: false` (pauseOnConnect): every connection comes paused. */
@@ -124,17 +126,27 @@ export class Server {
     });
     net.once('close', () => {
       this.closed = true;
-      this.fullyClosed = true;
+      this.netClosed = true;
       handleClosed('server');
-      for (let w = this.closeWaiters.shift(); w !== null; w = this.closeWaiters.shift()) {
-        w.wake(undefined);
-      }
       // Closed without close(): by node:cluster in a worker whose group is closing, or a
       // group whose workers have all exited. A serveForever() must not wait for ever.
       for (let w = this.serveWaiters.shift(); w !== null; w = this.serveWaiters.shift()) {
         w.wake(undefined);
       }
+      this.closedFully();
     });
+  }
+
+  /**
+   * The listener has closed (Node's net waits for the sockets still open): the server is closed
+   * once no writer lingers after both EOFs either (see `serve`).
+   */
+  private closedFully(): void {
+    if (this.fullyClosed || this.writers.size > 0) return;
+    this.fullyClosed = true;
+    for (let w = this.closeWaiters.shift(); w !== null; w = this.closeWaiters.shift()) {
+      w.wake(undefined);
+    }
   }
 
   private onConnection(sock: NetSocket): void {
@@ -162,7 +174,12 @@ export class Server {
       return;
     }
     this.writers.add(writer);
-    sock.once('close', () => this.writers.delete(writer));
+    // Until the writer has ended as asyncio counts it: one lingering after both EOFs (its socket
+    // closed by Node) is still a client, as the transport in asyncio's `_clients`.
+    writer._onEnded = () => {
+      this.writers.delete(writer);
+      if (this.netClosed) this.closedFully();
+    };
     closeWithLoop(this.loop, sock, () => writer.abort());
     // Accepted paused (`startServing: false`): it reads from now on.
     if (this.acceptsPaused) sock.resume();

@@ -110,6 +110,19 @@ export class StreamWriter {
     this.wakeDrainers(exc);
   }
 
+  /**
+   * @internal Called once when the connection has ended as asyncio counts it: Node's socket
+   * closed, or, after both EOFs, once `close()`/`abort()` came too. A server keeps the writer
+   * among its clients until then (`closeClients()` reaches it, `waitClosed()` waits for it).
+   */
+  _onEnded: (() => void) | null = null;
+
+  private ended(): void {
+    const cb = this._onEnded;
+    this._onEnded = null;
+    cb?.();
+  }
+
   private onClose(): void {
     this.closed = true;
     if (this.lostError === null) this.lostError = new ConnectionResetError('Connection lost');
@@ -125,6 +138,7 @@ export class StreamWriter {
       if (this.fatal === null) w.wake(undefined);
       else w.fail(this.fatal);
     }
+    this.ended();
   }
 
   private wakeDrainers(exc: unknown): void {
@@ -256,6 +270,7 @@ export class StreamWriter {
     for (let w = this.closeWaiters.shift(); w !== null; w = this.closeWaiters.shift()) {
       w.wake(undefined);
     }
+    this.ended();
   }
 
   /**

@@ -382,8 +382,16 @@ function parseCookieHeader(h: string): Record<string, string> {
   while (i < n) {
     let semi = h.indexOf(';', i);
     if (semi === -1) semi = n;
-    const eq = h.indexOf('=', i);
-    if (eq === -1 || eq > semi) {
+    // Looked for before the `;` only: a search to the end for every pair would make a header
+    // of many pairs without `=` cost the square of its length.
+    let eq = -1;
+    for (let k = i; k < semi; k++) {
+      if (h.charCodeAt(k) === 0x3d /* = */) {
+        eq = k;
+        break;
+      }
+    }
+    if (eq === -1) {
       i = semi + 1;
       continue;
     }

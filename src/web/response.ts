@@ -41,8 +41,6 @@ export class Response extends StreamResponse {
   private _body: string | Uint8Array | null = null;
   private _length = 0;
   private _type: string;
-  /** Node's encoding of the `charset` a text body is sent in. */
-  private _encoding: BufferEncoding = 'utf8';
 
   constructor(options: ResponseOptions = {}) {
     super(options);
@@ -57,9 +55,15 @@ export class Response extends StreamResponse {
         options.contentType === undefined && options.charset === undefined
           ? TEXT_PLAIN
           : `${options.contentType ?? 'text/plain'}; charset=${options.charset ?? 'utf-8'}`;
+      if (options.contentType !== undefined && charsetOf(options.contentType) !== null) {
+        // aiohttp's ValueError: the charset would be named twice.
+        throw new TypeError(
+          'Response: give the charset as the charset option, not inside contentType, with a text body',
+        );
+      }
       // aiohttp encodes the text in the charset it names (`text.encode(charset)`).
-      if (options.charset !== undefined) this._encoding = encodingOf(options.charset);
-      this.setBody(encodeText(text, this._encoding, options.charset));
+      const charset = options.charset ?? 'utf-8';
+      this.setBody(encodeText(text, encodingOf(charset), charset));
     } else {
       // A string body is text (aiohttp's StringPayload): UTF-8, typed so unless told otherwise.
       type =
@@ -92,18 +96,34 @@ export class Response extends StreamResponse {
     } else this.setBody(value);
   }
 
-  /** The body decoded as text (in the charset a text body was given with, else UTF-8), or null. */
+  /**
+   * The body decoded as text in the charset the `Content-Type` names (UTF-8 when it names none),
+   * or null. @throws {RangeError} bytes that charset cannot decode (Python's UnicodeDecodeError).
+   */
   get text(): string | null {
     const b = this._body;
     if (b === null) return null;
-    return typeof b === 'string'
-      ? b
-      : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString(this._encoding);
+    if (typeof b === 'string') return b;
+    return decodeText(b, charsetOf(this.contentType) ?? 'utf-8');
   }
 
+  /**
+   * Sets a text body, encoded in the charset the `Content-Type` names (as aiohttp: a response
+   * still typed `application/octet-stream` becomes `text/plain; charset=utf-8` first).
+   * @throws {RangeError} as the `text` option.
+   */
   set text(value: string) {
     if (typeof value !== 'string') throw argumentError('Response text must be a string', value);
-    this.setBody(encodeText(value, this._encoding, this._encoding));
+    let type = this.contentType;
+    if (type === null || type === 'application/octet-stream') {
+      this.contentType = TEXT_PLAIN;
+      type = TEXT_PLAIN;
+    } else if (charsetOf(type) === null) {
+      this.contentType = `${type}; charset=utf-8`;
+      type = this.contentType;
+    }
+    const charset = charsetOf(type) ?? 'utf-8';
+    this.setBody(encodeText(value, encodingOf(charset), charset));
   }
 
   /**
@@ -183,6 +203,37 @@ const ENCODINGS: Record<string, BufferEncoding> = {
   'utf-16-le': 'utf16le',
   utf_16_le: 'utf16le',
 };
+
+/** The `charset` parameter of a Content-Type, or null. */
+function charsetOf(type: string | null): string | null {
+  if (type === null) return null;
+  const m = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(type);
+  return m === null ? null : (m[1] as string);
+}
+
+/**
+ * `b` decoded as Python's `bytes.decode(charset)` would: Latin-1 byte for code point, ASCII and
+ * UTF-8 strict (WHATWG's `ascii` and `latin1` labels are windows-1252, so not TextDecoder there).
+ * @throws {RangeError} bytes the charset cannot decode, or a charset nothing here knows.
+ */
+function decodeText(b: Uint8Array, charset: string): string {
+  const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  const enc = ENCODINGS[charset.toLowerCase()];
+  if (enc === 'latin1' || enc === 'utf16le') return buf.toString(enc);
+  if (enc === 'ascii') {
+    const i = buf.findIndex((x) => x > 0x7f);
+    if (i !== -1)
+      throw new RangeError(`Response body cannot be decoded as ${charset}: byte ${buf[i]} at ${i}`);
+    return buf.toString('latin1');
+  }
+  try {
+    return new TextDecoder(enc === 'utf8' ? 'utf-8' : charset, { fatal: true }).decode(buf);
+  } catch (e) {
+    throw new RangeError(`Response body cannot be decoded as ${charset}: ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
+}
 
 function encodingOf(charset: string): BufferEncoding {
   if (typeof charset !== 'string')

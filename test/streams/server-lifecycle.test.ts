@@ -201,6 +201,38 @@ for (const transport of ['auto', 'net'] as const) {
       assert.equal(sw.isClosing(), true);
       await settles(sw.waitClosed(), 'waitClosed after abort()');
     });
+
+    test('a writer lingering after both EOFs is still a client: closeClients() ends it, waitClosed() waits', async () => {
+      // helper-98: it left the server's clients with Node's socket, so closeClients() missed it
+      // and the server's waitClosed() returned while the handler still waited (as 3.13 keeps the
+      // transport among `_clients` until connection_lost).
+      const log: string[] = [];
+      let handlerWaiting = false;
+      const server = await startServer(
+        async (reader, writer) => {
+          await reader.read();
+          writer.writeEof();
+          handlerWaiting = true;
+          await writer.waitClosed();
+          log.push('handler: closed');
+        },
+        HOST,
+        0,
+        { transport },
+      );
+      const [reader, writer] = await openConnection(HOST, portOf(server));
+      writer.writeEof();
+      assert.equal((await reader.read()).length, 0);
+      await until(() => handlerWaiting, 'the handler waits in waitClosed()');
+      server.close();
+      await assert.rejects(server.waitClosed({ timeout: 50 }), TimeoutError);
+      server.closeClients();
+      await settles(server.waitClosed(), 'server.waitClosed after closeClients()');
+      log.push('server: closed');
+      await until(() => log.length === 2, 'both closed');
+      assert.deepEqual(log, ['handler: closed', 'server: closed']);
+      writer.close();
+    });
   });
 }
 

@@ -155,3 +155,47 @@ describe('Response bodies', () => {
     await typed.text();
   });
 });
+
+// helper-98's review of the above: the text setter and getter follow the Content-Type's charset
+// whenever it was set, as aiohttp's do (checked in aiohttp 3.8).
+describe('Response.text after construction', () => {
+  const hex = (r: Response): string => Buffer.from(r.body as Uint8Array).toString('hex');
+
+  it('is encoded in the charset the Content-Type names, however it was set', () => {
+    const b = new Response({
+      body: Buffer.from('x'),
+      contentType: 'text/html',
+      charset: 'latin-1',
+    });
+    b.text = 'é';
+    assert.equal(hex(b), 'e9');
+    assert.equal(b.text, 'é');
+    const d = new Response({ text: '' });
+    d.contentType = 'text/plain; charset=latin-1';
+    d.text = 'é';
+    assert.equal(hex(d), 'e9');
+  });
+
+  it('makes an octet-stream response text/plain; charset=utf-8 first', () => {
+    const c = new Response();
+    c.text = 'é';
+    assert.equal(c.contentType, 'text/plain; charset=utf-8');
+    assert.equal(c.text, 'é');
+  });
+
+  it('refuses a charset inside contentType beside text (aiohttp: ValueError)', () => {
+    assert.throws(
+      () => new Response({ text: 'é', contentType: 'text/html; charset=latin-1' }),
+      TypeError,
+    );
+  });
+
+  it('raises RangeError for bytes the charset cannot decode (Python: UnicodeDecodeError)', () => {
+    const r = new Response({ text: 'a', charset: 'ascii' });
+    r.body = Buffer.from('c3a9', 'hex');
+    assert.throws(() => r.text, RangeError);
+    const l = new Response({ text: 'a', charset: 'latin-1' });
+    l.body = Buffer.from('80e9', 'hex');
+    assert.equal(l.text, '\u0080é'); // byte for code point, not windows-1252
+  });
+});

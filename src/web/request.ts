@@ -190,10 +190,11 @@ export class Request {
   }
 
   /**
-   * Cookies sent by the client, by name. Parsed as aiohttp's (Python's `SimpleCookie`): a name
-   * sent twice keeps its last value, a double-quoted value may hold `;` and backslash escapes
-   * and is unquoted, `$`-names (RFC 2109 attributes such as `$Path`) are not cookies. Unlike
-   * aiohttp, percent-escapes in values are decoded.
+   * Cookies sent by the client, by name. As aiohttp's (Python's `SimpleCookie`): a name sent
+   * twice keeps its last value, a double-quoted value may hold `;` and backslash escapes and is
+   * unquoted, `$`-names (RFC 2109 attributes such as `$Path`) are not cookies. More lenient than
+   * it (docs/web.md): percent-escapes are decoded, a value runs to the next `;`, reserved names
+   * are cookies, and a pair it cannot read is skipped alone.
    */
   get cookies(): Readonly<Record<string, string>> {
     if (this._cookies === null) {

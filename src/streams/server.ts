@@ -117,6 +117,17 @@ export class Server {
     this.acceptsPaused =
       !startServing && !(net instanceof RawListener) && !(net instanceof WorkerGroup);
     this.loop = installedRunningLoop();
+    if (this.acceptsPaused) {
+      // node:cluster closes a worker's server itself (its group is closing) and waits for its
+      // connections: one held unread, before serving began, would never end. Its close() drops
+      // them, as ours does.
+      const netServer = net as NetServer;
+      const closeNet = netServer.close.bind(netServer);
+      netServer.close = (cb?: (err?: Error) => void) => {
+        this.dropHeld();
+        return closeNet(cb);
+      };
+    }
     handleOpened('server');
     net.on('connection', (sock: NetSocket) => this.onConnection(sock));
     // A group's workers are told to abort their connections, or the group would wait for them.
@@ -230,6 +241,13 @@ export class Server {
     return Promise.resolve();
   }
 
+  /** The connections held before serving began: reset, as closing a listener resets its backlog. */
+  private dropHeld(): void {
+    const held = this.held;
+    this.held = [];
+    for (const sock of held) sock.resetAndDestroy();
+  }
+
   private beginServing(): void {
     if (this.started) return;
     this.started = true;
@@ -247,10 +265,7 @@ export class Server {
     if (this.closed) return;
     this.closed = true;
     this.net.close();
-    const held = this.held;
-    this.held = [];
-    // Reset, as closing the raw listener resets what waits in its backlog.
-    for (const sock of held) sock.resetAndDestroy();
+    this.dropHeld();
     for (let w = this.serveWaiters.shift(); w !== null; w = this.serveWaiters.shift()) {
       w.wake(undefined);
     }

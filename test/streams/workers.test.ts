@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
 import { describe, test } from 'node:test';
 import { openConnection } from '../../src/streams/index.js';
 import { checkLeaks } from '../support/leaks.js';
@@ -7,6 +8,7 @@ import { checkLeaks } from '../support/leaks.js';
 checkLeaks();
 
 const fixture = new URL('./fixtures/worker-server.ts', import.meta.url).pathname;
+const heldFixture = new URL('./fixtures/worker-held.ts', import.meta.url).pathname;
 
 describe('startServer with workers', () => {
   test('two worker processes share one port, both serve, and close ends them', async () => {
@@ -36,6 +38,39 @@ describe('startServer with workers', () => {
       child.stdin.end();
       assert.equal(await exited, 0);
       assert.match(out, /closed/);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  test('a group never started (startServing: false) closes with a connection held in a worker', async () => {
+    // helper-92: node:cluster closes a worker's server and waits for its connections, and one
+    // accepted paused, never served, never ended: the group's close() hung.
+    const child = spawn(process.execPath, ['--import', 'tsx', heldFixture], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    try {
+      while (!out.includes('\n')) {
+        if (child.exitCode !== null) assert.fail(`fixture exited early: ${out}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const port = Number(out.trim());
+      const sock = connect(port, '127.0.0.1');
+      const ended = new Promise<void>((r) => sock.once('close', () => r()));
+      sock.on('error', () => {}); // reset when the group closes
+      await new Promise<void>((r) => sock.once('connect', () => r()));
+      await new Promise((r) => setTimeout(r, 100)); // accepted by a worker, held unread
+      child.stdin.end();
+      const code = await Promise.race([
+        exited,
+        new Promise<string>((r) => setTimeout(() => r('still running after 20 s'), 20_000).unref()),
+      ]);
+      assert.equal(code, 0);
+      assert.match(out, /closed/);
+      await ended;
     } finally {
       child.kill('SIGKILL');
     }

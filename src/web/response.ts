@@ -49,6 +49,16 @@ export class Response extends StreamResponse {
       throw new TypeError('Response takes either text or body, not both');
     }
     let type: string;
+    // A Content-Type among the headers is the one sent unless the contentType option is given
+    // (weft's: the option wins). Beside it, a charset option would name a second charset:
+    // aiohttp's ValueError.
+    const headerType =
+      options.contentType === undefined ? (this._headers?.get('content-type') ?? null) : null;
+    if (headerType !== null && options.charset !== undefined) {
+      throw new TypeError(
+        'Response: the charset option beside a Content-Type among the headers: name the charset in that header, or give contentType and charset',
+      );
+    }
     if (text !== undefined) {
       if (typeof text !== 'string') throw argumentError('Response text must be a string', text);
       type =
@@ -61,8 +71,10 @@ export class Response extends StreamResponse {
           'Response: give the charset as the charset option, not inside contentType, with a text body',
         );
       }
-      // aiohttp encodes the text in the charset it names (`text.encode(charset)`).
-      const charset = options.charset ?? 'utf-8';
+      // aiohttp encodes the text in the charset it names (`text.encode(charset)`): the header's
+      // when that one is sent.
+      const charset =
+        options.charset ?? (headerType === null ? null : charsetOf(headerType)) ?? 'utf-8';
       this.setBody(encodeText(text, encodingOf(charset), charset));
     } else {
       // A string body is text (aiohttp's StringPayload): UTF-8, typed so unless told otherwise.
@@ -212,14 +224,15 @@ function charsetOf(type: string | null): string | null {
 }
 
 /**
- * `b` decoded as Python's `bytes.decode(charset)` would: Latin-1 byte for code point, ASCII and
- * UTF-8 strict (WHATWG's `ascii` and `latin1` labels are windows-1252, so not TextDecoder there).
+ * `b` decoded as Python's `bytes.decode(charset)` would: Latin-1 byte for code point, ASCII,
+ * UTF-8 and UTF-16LE strict (WHATWG's `ascii` and `latin1` labels are windows-1252, so not
+ * TextDecoder there). Another charset goes to TextDecoder as it is (its WHATWG table).
  * @throws {RangeError} bytes the charset cannot decode, or a charset nothing here knows.
  */
 function decodeText(b: Uint8Array, charset: string): string {
   const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
   const enc = ENCODINGS[charset.toLowerCase()];
-  if (enc === 'latin1' || enc === 'utf16le') return buf.toString(enc);
+  if (enc === 'latin1') return buf.toString(enc);
   if (enc === 'ascii') {
     const i = buf.findIndex((x) => x > 0x7f);
     if (i !== -1)
@@ -227,7 +240,8 @@ function decodeText(b: Uint8Array, charset: string): string {
     return buf.toString('latin1');
   }
   try {
-    return new TextDecoder(enc === 'utf8' ? 'utf-8' : charset, { fatal: true }).decode(buf);
+    const label = enc === 'utf8' ? 'utf-8' : enc === 'utf16le' ? 'utf-16le' : charset;
+    return new TextDecoder(label, { fatal: true }).decode(buf);
   } catch (e) {
     throw new RangeError(`Response body cannot be decoded as ${charset}: ${(e as Error).message}`, {
       cause: e,

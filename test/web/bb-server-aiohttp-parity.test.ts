@@ -198,4 +198,22 @@ describe('Response.text after construction', () => {
     l.body = Buffer.from('80e9', 'hex');
     assert.equal(l.text, '\u0080é'); // byte for code point, not windows-1252
   });
+
+  it('with a Content-Type among the headers: text in its charset; a charset option beside it refused', () => {
+    // helper-99's review: the header that is sent names the charset (aiohttp encodes in it), and
+    // a charset option would name a second one (aiohttp: ValueError).
+    const r = new Response({
+      text: 'é',
+      headers: { 'Content-Type': 'text/plain; charset=latin-1' },
+    });
+    assert.equal(hex(r), 'e9');
+    assert.throws(
+      () =>
+        new Response({ text: 'é', charset: 'latin-1', headers: { 'Content-Type': 'text/plain' } }),
+      TypeError,
+    );
+    const u = new Response({ text: 'a', charset: 'utf-16le' });
+    u.body = Buffer.from('410042', 'hex'); // an odd byte count: Python's "truncated data"
+    assert.throws(() => u.text, RangeError);
+  });
 });

@@ -9,7 +9,7 @@ export type CompletedFuture<T> = Omit<Future<T>, 'then'>;
 
 import { Deque } from '../internal/deque.js';
 import { startTimer, stopTimer, type Timer } from '../internal/waiter.js';
-import { checkFutures } from './wait.js';
+import { checkFutures, checkOptions } from './wait.js';
 
 /**
  * Yields the futures `fs` as they complete (finished or cancelled): those already done first,
@@ -20,9 +20,10 @@ import { checkFutures } from './wait.js';
  */
 export function asCompleted<T>(
   fs: Iterable<Future<T>>,
-  options: { timeout?: number | null } = {},
+  opts: { timeout?: number | null } = {},
 ): AsyncIterableIterator<CompletedFuture<T>> {
   const list = [...new Set(checkFutures('asCompleted', fs))] as Future<T>[];
+  const options = checkOptions('asCompleted', opts, '{ timeout }');
   const timeout = options.timeout ?? null;
   if (timeout !== null && (typeof timeout !== 'number' || Number.isNaN(timeout))) {
     throw new TypeError(

@@ -9,6 +9,7 @@ import {
   progressOption,
   startProgressBar,
 } from './progress-bar.js';
+import { checkOptions } from './wait.js';
 
 const arrayValues = Array.prototype[Symbol.iterator];
 const arrayIteratorProto = Object.getPrototypeOf([][Symbol.iterator]()) as Iterator<unknown>;
@@ -265,7 +266,7 @@ export abstract class Executor {
   _map<R>(
     fn: AnyFn & ((...args: any[]) => R),
     iterables: Iterable<unknown>[],
-    options: MapOptions,
+    opts: MapOptions,
     stopAtError: boolean,
   ): AsyncIterableIterator<Awaited<R>> {
     if (typeof fn !== 'function')
@@ -280,6 +281,7 @@ export abstract class Executor {
         `Executor.map expects an array of iterables (Python's *iterables): received ${describeValue(iterables)}`,
       );
     }
+    const options = checkOptions('Executor.map', opts, '{ timeout, chunksize }');
     const chunksize = options.chunksize ?? 1;
     checkChunksize(chunksize, 'Executor.map');
     const timeout = options.timeout ?? null;

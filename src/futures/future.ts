@@ -22,6 +22,7 @@ import {
   RuntimeError,
   TimeoutError,
 } from '../internal/errors.js';
+import { parseWait } from '../internal/wait-options.js';
 import { startTimer, stopTimer, type Timer } from '../internal/waiter.js';
 
 export type FutureState = 'PENDING' | 'RUNNING' | 'CANCELLED' | 'FINISHED';
@@ -172,14 +173,14 @@ export class Future<T = unknown> implements PromiseLike<T> {
     options: { timeout?: number | null; signal?: AbortSignal } | undefined,
     what: string,
   ): Promise<void> {
-    const timeout = options?.timeout ?? null;
-    const signal = options?.signal ?? null;
-    if (timeout !== null && (typeof timeout !== 'number' || Number.isNaN(timeout))) {
-      return Promise.reject(
-        new TypeError(
-          `${what}: timeout must be a number of milliseconds: received ${describeValue(timeout)}`,
-        ),
-      );
+    let timeout: number | null;
+    let signal: AbortSignal | null;
+    try {
+      // An options object, as every waiting call: `result(5)` (Python's positional timeout) is a
+      // TypeError, not a wait for ever; a `signal` that is no AbortSignal is one too.
+      ({ timeout, signal } = parseWait(what, options));
+    } catch (e) {
+      return Promise.reject(e);
     }
     // An aborted signal rejects every wait, even one that could answer at once (weft-wide).
     if (signal?.aborted) return Promise.reject(signal.reason);

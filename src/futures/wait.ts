@@ -26,15 +26,36 @@ export function checkFutures(what: string, fs: unknown): Future<unknown>[] {
 }
 
 /**
+ * The trailing options object of `wait`, `asCompleted` and `map`. Python passes `timeout`
+ * positionally (`wait(fs, 5)`, `as_completed(fs, 5)`): a number here would otherwise be read as
+ * no options at all, a wait for ever.
+ */
+export function checkOptions<O extends object>(
+  what: string,
+  options: O | null | undefined,
+  shape: string,
+): O | Partial<O> {
+  // null is no options, as for every waiting call (src/internal/wait-options.ts).
+  if (options === undefined || options === null) return {};
+  if (typeof options !== 'object') {
+    throw new TypeError(
+      `${what}: options must be an object such as ${shape}: received ${describeValue(options)}`,
+    );
+  }
+  return options;
+}
+
+/**
  * Waits for the futures `fs` (from any executors) until `returnWhen` holds or `timeout` ms
  * pass; resolves to the futures that are done and those that are not. Never rejects because a
  * future failed, and never cancels anything.
  */
 export function wait<T>(
   fs: Iterable<Future<T>>,
-  options: { timeout?: number | null; returnWhen?: ReturnWhen } = {},
+  opts: { timeout?: number | null; returnWhen?: ReturnWhen } = {},
 ): Promise<WaitResult<T>> {
   const list = [...new Set(checkFutures('wait', fs))] as Future<T>[];
+  const options = checkOptions('wait', opts, '{ timeout, returnWhen }');
   const returnWhen = options.returnWhen ?? ALL_COMPLETED;
   if (
     returnWhen !== ALL_COMPLETED &&
@@ -63,7 +84,7 @@ export function wait<T>(
       if (!f.done()) continue;
       doneCount++;
       if (returnWhen === FIRST_COMPLETED) return true;
-      if (returnWhen === FIRST_EXCEPTION && errorOf(f) !== undefined) return true;
+      if (returnWhen === FIRST_EXCEPTION && raised(f)) return true;
     }
     return doneCount === list.length;
   };
@@ -83,7 +104,7 @@ export function wait<T>(
       left--;
       const hit =
         returnWhen === FIRST_COMPLETED ||
-        (returnWhen === FIRST_EXCEPTION && errorOf(f) !== undefined) ||
+        (returnWhen === FIRST_EXCEPTION && raised(f)) ||
         left === 0;
       if (!hit) return;
       finished = true;
@@ -108,7 +129,11 @@ export function wait<T>(
   });
 }
 
-/** The exception of a done future, undefined when it succeeded or was cancelled. */
-export function errorOf<T>(f: Future<T>): unknown {
-  return f._errorOf();
+/**
+ * Whether a done future finished with an exception (not cancelled). By its state, not by the
+ * exception's value: JavaScript can throw `undefined`, and a future that rejects with it has
+ * raised all the same (its `result()` rejects).
+ */
+function raised<T>(f: Future<T>): boolean {
+  return f.done() && !f.cancelled() && !f._succeeded();
 }

@@ -42,6 +42,12 @@ export function checkOptions<O extends object>(
       `${what}: options must be an object such as ${shape}: received ${describeValue(options)}`,
     );
   }
+  // Python's `map(fn, *iterables)` written out: the last iterable would be taken for options.
+  if (Symbol.iterator in options) {
+    throw new TypeError(
+      `${what}: options must be an object such as ${shape}: received an iterable (give several iterables as one array: map(fn, [a, b]))`,
+    );
+  }
   return options;
 }
 

@@ -42,6 +42,7 @@ import { CancelledError, TimeoutError } from '../internal/errors.js';
 import { reportException } from '../internal/scheduler.js';
 import { HTTPException } from './http-exceptions.js';
 import { Request } from './request.js';
+import { textInCharsetOf } from './response.js';
 import { StreamResponse } from './stream-response.js';
 
 /** Limits and timeouts of the server; every one has a safe default. */
@@ -344,16 +345,20 @@ function handleError(host: RequestHost, request: Request, e: unknown): void {
     }
     for (const c of e.headers.getSetCookie()) flat.push('set-cookie', c);
     const noBody = e.status === 204 || e.status === 304;
+    let body: string | Buffer = e.text;
     if (!noBody) {
-      flat.push(
-        'content-type',
-        e.headers.get('content-type') ?? `${e.contentType}; charset=utf-8`,
-        'content-length',
-        String(Buffer.byteLength(e.text)),
-      );
+      const type = e.headers.get('content-type') ?? `${e.contentType}; charset=utf-8`;
+      // In the charset the type sent names, as a Response's text (aiohttp's text.encode). One
+      // weft cannot encode in goes as UTF-8, as before: an error's answer must still go out.
+      try {
+        body = textInCharsetOf(e.text, type);
+      } catch {
+        body = e.text;
+      }
+      flat.push('content-type', type, 'content-length', String(Buffer.byteLength(body)));
     }
     res.writeHead(e.status, e.reason, flat);
-    res.end(noBody ? undefined : e.text);
+    res.end(noBody ? undefined : body);
     return;
   }
   if (e instanceof TimeoutError) {

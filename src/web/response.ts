@@ -45,6 +45,9 @@ export class Response extends StreamResponse {
   constructor(options: ResponseOptions = {}) {
     super(options);
     const { text, body } = options;
+    // null or '' is no charset, as aiohttp's `if content_type or charset`.
+    if (options.charset === null || options.charset === '')
+      options = { ...options, charset: undefined };
     if (text !== undefined && body !== undefined && body !== null) {
       throw new TypeError('Response takes either text or body, not both');
     }
@@ -75,7 +78,7 @@ export class Response extends StreamResponse {
       // when that one is sent.
       const charset =
         options.charset ?? (headerType === null ? null : charsetOf(headerType)) ?? 'utf-8';
-      this.setBody(encodeText(text, encodingOf(charset), charset));
+      this.setBody(encodeText(text, charset));
     } else {
       // A string body is text (aiohttp's StringPayload): UTF-8, typed so unless told otherwise.
       type =
@@ -135,7 +138,7 @@ export class Response extends StreamResponse {
       type = this.contentType;
     }
     const charset = charsetOf(type) ?? 'utf-8';
-    this.setBody(encodeText(value, encodingOf(charset), charset));
+    this.setBody(encodeText(value, charset));
   }
 
   /**
@@ -203,6 +206,13 @@ export class Response extends StreamResponse {
 const ENCODINGS: Record<string, BufferEncoding> = {
   'utf-8': 'utf8',
   utf8: 'utf8',
+  utf_8: 'utf8',
+  u8: 'utf8',
+  utf: 'utf8',
+  latin_1: 'latin1',
+  iso_8859_1: 'latin1',
+  cp819: 'latin1',
+  '646': 'ascii',
   'latin-1': 'latin1',
   latin1: 'latin1',
   'iso-8859-1': 'latin1',
@@ -249,38 +259,64 @@ function decodeText(b: Uint8Array, charset: string): string {
   }
 }
 
-function encodingOf(charset: string): BufferEncoding {
+/**
+ * `text` as the bytes of `charset` (UTF-8 stays a string: Node writes it as such). weft encodes
+ * UTF-8, Latin-1, ASCII and UTF-16LE (Python's names of them too); text of ASCII characters only
+ * goes out as ASCII in any other charset that extends ASCII (windows-1252, ISO-8859-15,
+ * Shift_JIS…: the same bytes). A character the charset cannot hold raises, as Python's
+ * `str.encode` does (Node would mangle it silently).
+ * @throws {RangeError} such a character, or other text in a charset weft cannot encode in.
+ */
+function encodeText(text: string, charset: string): string | Buffer {
   if (typeof charset !== 'string')
     throw argumentError('Response charset must be a string', charset);
-  const enc = ENCODINGS[charset.toLowerCase()];
-  if (enc === undefined) {
+  const encoding = ENCODINGS[charset.toLowerCase()];
+  if (encoding === undefined) {
+    // A charset the platform knows (its WHATWG name), other than UTF-16 (whose ASCII is not one
+    // byte a character) and `replacement`, extends ASCII: ASCII text is the same bytes there.
+    if (firstAbove(text, 0x7f) === -1 && extendsAscii(charset)) return text;
     throw rangeError(
-      'weft cannot encode a text body in this charset (it knows utf-8, latin-1, ascii and ' +
-        'utf-16le): give the encoded bytes as body instead',
+      'weft cannot encode this text in this charset (it knows utf-8, latin-1, ascii and ' +
+        'utf-16le, and ASCII text in any charset that extends ASCII): give the encoded bytes as body instead',
       charset,
     );
   }
-  return enc;
+  if (encoding === 'utf8') return text;
+  const max = encoding === 'latin1' ? 0xff : encoding === 'ascii' ? 0x7f : -1;
+  const i = max === -1 ? -1 : firstAbove(text, max);
+  if (i !== -1) {
+    throw new RangeError(
+      `Response text holds a character that charset ${charset} cannot encode ` +
+        `(U+${text.charCodeAt(i).toString(16).toUpperCase().padStart(4, '0')} at index ${i})`,
+    );
+  }
+  return Buffer.from(text, encoding);
+}
+
+/** Whether `charset` names an encoding the platform knows that extends ASCII. */
+function extendsAscii(charset: string): boolean {
+  let name: string;
+  try {
+    name = new TextDecoder(charset).encoding;
+  } catch {
+    return false; // no such charset
+  }
+  return name !== 'utf-16le' && name !== 'utf-16be' && name !== 'replacement';
+}
+
+/** The index of the first UTF-16 unit of `text` above `max`, or -1. */
+function firstAbove(text: string, max: number): number {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > max) return i;
+  return -1;
 }
 
 /**
- * `text` as the bytes of `encoding` (UTF-8 stays a string: Node writes it as such). A character
- * the charset cannot hold raises, as Python's `str.encode` does (Node would mangle it silently).
+ * @internal `text` as the bytes of the charset a Content-Type names (UTF-8 when it names none),
+ * for a body sent outside a Response (an HTTPException's).
+ * @throws {RangeError} as a Response's text.
  */
-function encodeText(text: string, encoding: BufferEncoding, charset: unknown): string | Buffer {
-  if (encoding === 'utf8') return text;
-  const max = encoding === 'latin1' ? 0xff : encoding === 'ascii' ? 0x7f : -1;
-  if (max !== -1) {
-    for (let i = 0; i < text.length; i++) {
-      if (text.charCodeAt(i) > max) {
-        throw new RangeError(
-          `Response text holds a character that charset ${String(charset)} cannot encode ` +
-            `(U+${text.charCodeAt(i).toString(16).toUpperCase().padStart(4, '0')} at index ${i})`,
-        );
-      }
-    }
-  }
-  return Buffer.from(text, encoding);
+export function textInCharsetOf(text: string, type: string | null): string | Buffer {
+  return encodeText(text, charsetOf(type) ?? 'utf-8');
 }
 
 /** A JSON response (`web.json_response`): `data` serialised with `JSON.stringify`. */

@@ -49,6 +49,19 @@ describe('futures: a timeout passed where the options object goes (bug bash 7)',
     }
   });
 
+  test('map(fn, a, b) written as Python does is a TypeError, not b taken for options', async () => {
+    // helper-101: ['cd'] was read as an options object and map ran over 'ab' alone.
+    const ex = new ThreadPoolExecutor({ maxWorkers: 1 });
+    try {
+      assert.throws(
+        () => ex.map((x: string) => x, ['ab'], ['cd'] as never),
+        /Executor\.map: options must be an object .*received an iterable/,
+      );
+    } finally {
+      await ex.shutdown();
+    }
+  });
+
   test('null options are no options, as for every waiting call', async () => {
     const f = new Future<number>();
     f.setResult(1);

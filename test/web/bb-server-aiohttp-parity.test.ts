@@ -216,4 +216,43 @@ describe('Response.text after construction', () => {
     u.body = Buffer.from('410042', 'hex'); // an odd byte count: Python's "truncated data"
     assert.throws(() => u.text, RangeError);
   });
+
+  it('ASCII text in any ASCII charset, Python names of the known ones, and a null charset', () => {
+    // helper-101's review: text under a windows-1252 header threw, where aiohttp encodes it.
+    const w = new Response({
+      text: 'hello',
+      headers: { 'Content-Type': 'text/html; charset=windows-1252' },
+    });
+    assert.equal(hex(w), '68656c6c6f');
+    assert.throws(
+      () =>
+        new Response({ text: 'é', headers: { 'Content-Type': 'text/html; charset=windows-1252' } }),
+      RangeError,
+    );
+    assert.throws(() => new Response({ text: 'hi', charset: 'utf-16' }), RangeError);
+    const u = new Response({ text: 'é', headers: { 'Content-Type': 'text/html; charset=utf_8' } });
+    assert.equal(hex(u), 'c3a9');
+    const n = new Response({
+      text: 'x',
+      charset: null as never,
+      headers: { 'Content-Type': 'text/plain' },
+    });
+    assert.equal(n.contentType, 'text/plain');
+  });
+});
+
+describe('an HTTPException with a Content-Type header naming a charset', () => {
+  it('sends its text in that charset, as a Response does', async () => {
+    const app = new Application(quiet);
+    app.router.addGet('/e', () => {
+      throw new HTTPNotFound({
+        text: 'é',
+        headers: { 'Content-Type': 'text/plain; charset=latin-1' },
+      });
+    });
+    await using s = await serve(app);
+    const r = await raw(s.port, 'GET /e HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    assert.equal(r.status, 404);
+    assert.match(r.text, /\r\ncontent-length: 1\r\n/i);
+  });
 });

@@ -10,20 +10,32 @@ checkLeaks();
 const fixture = new URL('./fixtures/worker-server.ts', import.meta.url).pathname;
 const heldFixture = new URL('./fixtures/worker-held.ts', import.meta.url).pathname;
 
+/**
+ * Starts a fixture's primary and waits for its first line (the port). `out()` is all it printed
+ * so far; `exited` its exit code. The caller kills it in a `finally`.
+ */
+async function startPrimary(path: string) {
+  const child = spawn(process.execPath, ['--import', 'tsx', path], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  let text = '';
+  child.stdout.on('data', (d) => (text += d));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  while (!text.includes('\n')) {
+    if (child.exitCode !== null) {
+      child.kill('SIGKILL');
+      assert.fail(`fixture exited early: ${text}`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return { child, out: () => text, exited };
+}
+
 describe('startServer with workers', () => {
   test('two worker processes share one port, both serve, and close ends them', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', fixture], {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const { child, out, exited } = await startPrimary(fixture);
     try {
-      while (!out.includes('\n')) {
-        if (child.exitCode !== null) assert.fail(`fixture exited early: ${out}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      const [port, workers] = out.trim().split(' ').map(Number) as [number, number];
+      const [port, workers] = out().trim().split(' ').map(Number) as [number, number];
       assert.equal(workers, 2);
       const pids = new Set<string>();
       for (let i = 0; i < 12; i++) {
@@ -37,7 +49,7 @@ describe('startServer with workers', () => {
       assert.ok(![...pids].includes(String(child.pid)), 'the primary serves nothing itself');
       child.stdin.end();
       assert.equal(await exited, 0);
-      assert.match(out, /closed/);
+      assert.match(out(), /closed/);
     } finally {
       child.kill('SIGKILL');
     }
@@ -46,18 +58,9 @@ describe('startServer with workers', () => {
   test('a group never started (startServing: false) closes with a connection held in a worker', async () => {
     // helper-92: node:cluster closes a worker's server and waits for its connections, and one
     // accepted paused, never served, never ended: the group's close() hung.
-    const child = spawn(process.execPath, ['--import', 'tsx', heldFixture], {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const { child, out, exited } = await startPrimary(heldFixture);
     try {
-      while (!out.includes('\n')) {
-        if (child.exitCode !== null) assert.fail(`fixture exited early: ${out}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      const port = Number(out.trim());
+      const port = Number(out().trim());
       const sock = connect(port, '127.0.0.1');
       const ended = new Promise<void>((r) => sock.once('close', () => r()));
       sock.on('error', () => {}); // reset when the group closes
@@ -69,7 +72,7 @@ describe('startServer with workers', () => {
         new Promise<string>((r) => setTimeout(() => r('still running after 20 s'), 20_000).unref()),
       ]);
       assert.equal(code, 0);
-      assert.match(out, /closed/);
+      assert.match(out(), /closed/);
       await ended;
     } finally {
       child.kill('SIGKILL');

@@ -405,7 +405,8 @@ function handleError(host: RequestHost, request: Request, e: unknown): void {
 function abort(res: ServerResponse): void {
   const socket = res.socket;
   if (socket !== null && !socket.destroyed) {
-    // Node 22+ keeps a corked response's chunks in the response itself, Node 20 in the socket.
+    // Node 24 keeps a corked response's chunks in the response itself; Node 20 and 22 in the
+    // socket.
     while (res.writableCorked > 0) res.uncork();
     while (socket.writableCorked > 0) socket.uncork();
   }

@@ -376,8 +376,10 @@ function encodeCyclic(
     return replaced(x);
   };
   for (const [c, out] of copies) {
-    if (Array.isArray(c)) for (let i = 0; i < c.length; i++) (out as unknown[])[i] = to(c[i]);
-    else if (c instanceof Map)
+    if (Array.isArray(c)) {
+      // A hole stays a hole, as structuredClone keeps it.
+      for (let i = 0; i < c.length; i++) if (i in c) (out as unknown[])[i] = to(c[i]);
+    } else if (c instanceof Map)
       for (const [k, x] of c) (out as Map<unknown, unknown>).set(to(k), to(x));
     else if (c instanceof Set) for (const x of c) (out as Set<unknown>).add(to(x));
     else
@@ -470,7 +472,12 @@ function walkDecode(v: unknown, seen: Map<object, unknown>): unknown {
     return o;
   }
   if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) v[i] = walkDecode(v[i], seen);
+    // Only objects can change: a primitive (or a hole of a sparse array, which an assignment
+    // would fill with undefined) is left as it came.
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i];
+      if (x !== null && typeof x === 'object') v[i] = walkDecode(x, seen);
+    }
     return v;
   }
   if (v instanceof Map) {

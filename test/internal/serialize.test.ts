@@ -25,6 +25,27 @@ describe('serialize', () => {
     assert.equal(back[1].again, back[0], 'the second meeting is the same revived object');
   });
 
+  test('a sparse array keeps its holes, as structuredClone does (helper-97: they came back undefined)', () => {
+    const lock = new Lock();
+    const sparse = (...items: [number, unknown][]): unknown[] => {
+      const a: unknown[] = new Array(3);
+      for (const [i, x] of items) a[i] = x;
+      return a;
+    };
+    // Plain, and beside a shared object (the path that copies the array).
+    for (const value of [sparse([0, 1], [2, { x: 1 }]), sparse([0, lock], [2, 3])]) {
+      for (const carrier of ['message', 'bytes'] as const) {
+        const wire = encode(value, carrier);
+        const back = decode(
+          carrier === 'bytes' ? v8.deserialize(v8.serialize(wire)) : structuredClone(wire),
+        ) as unknown[];
+        assert.equal(back.length, 3);
+        assert.equal(1 in back, false, `${carrier}: the hole stays a hole`);
+        assert.equal(0 in back && 2 in back, true);
+      }
+    }
+  });
+
   test('an Error met twice decodes to one Error', () => {
     const e = new RangeError('x');
     const back = decode(structuredClone(encode([e, e], 'message'))) as [Error, Error];

@@ -14,6 +14,7 @@ import {
   ContentTypeError,
   type RequestInfo,
 } from './errors.js';
+import { charsetOf } from './mime-types.js';
 
 export interface JsonOptions<T> {
   /** Parses the text (default `JSON.parse`). */
@@ -96,8 +97,8 @@ export class ClientResponse implements AsyncDisposable {
   }
 
   get charset(): string | null {
-    const m = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(this.headers.get('content-type') ?? '');
-    return m ? (m[1] as string).toLowerCase() : null;
+    const cs = charsetOf(this.headers.get('content-type'));
+    return cs === null ? null : cs.toLowerCase();
   }
 
   get contentLength(): number | null {

@@ -41,6 +41,13 @@ const TYPES: Record<string, string> = {
 };
 
 /** The content type for `path`'s extension (case-insensitive). */
+/** The `charset` parameter of a Content-Type (as sent, quotes dropped), or null. */
+export function charsetOf(type: string | null | undefined): string | null {
+  if (type === null || type === undefined) return null;
+  const m = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(type);
+  return m === null ? null : (m[1] as string);
+}
+
 export function contentTypeFor(path: string): string {
   const slash = path.lastIndexOf('/');
   const dot = path.lastIndexOf('.');

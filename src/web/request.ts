@@ -9,6 +9,7 @@ import { ConnectionResetError } from '../socket/errors.js';
 import { StreamReader } from '../streams/stream-reader.js';
 import type { Application } from './application.js';
 import { HTTPBadRequest, HTTPRequestEntityTooLarge } from './http-exceptions.js';
+import { charsetOf } from './mime-types.js';
 
 export type MatchInfo = Record<string, string>;
 
@@ -214,9 +215,8 @@ export class Request {
 
   /** The `charset` parameter of `Content-Type`, or null. */
   get charset(): string | null {
-    const m = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(this._req.headers['content-type'] ?? '');
     // As sent (`UTF-8` stays `UTF-8`), as aiohttp's.
-    return m ? (m[1] as string) : null;
+    return charsetOf(this._req.headers['content-type']);
   }
 
   /** The declared body length, or null (chunked or no body). */

@@ -4,6 +4,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { argumentError, rangeError } from '../internal/errors.js';
+import { charsetOf } from './mime-types.js';
 import type { Request } from './request.js';
 import { StreamResponse, type StreamResponseOptions } from './stream-response.js';
 
@@ -225,13 +226,6 @@ const ENCODINGS: Record<string, BufferEncoding> = {
   'utf-16-le': 'utf16le',
   utf_16_le: 'utf16le',
 };
-
-/** The `charset` parameter of a Content-Type, or null. */
-function charsetOf(type: string | null): string | null {
-  if (type === null) return null;
-  const m = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(type);
-  return m === null ? null : (m[1] as string);
-}
 
 /**
  * `b` decoded as Python's `bytes.decode(charset)` would: Latin-1 byte for code point, ASCII,

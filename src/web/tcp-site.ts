@@ -4,6 +4,7 @@
 import type { Server } from 'node:http';
 import { installedRunningLoop } from '../asyncio/event-loop.js';
 import { handleClosed, handleOpened } from '../internal/live-handles.js';
+import { closeWithLoop } from '../streams/protocol.js';
 import type { AppRunner } from './app-runner.js';
 import { createHttpServer } from './http-server.js';
 
@@ -65,14 +66,10 @@ export class TCPSite {
     // Started inside run() and not cleaned up when it ends: closed with its loop, every
     // connection with it, as aiohttp's process ends after asyncio.run() (its server is never
     // served again). Taken off once the server closes on its own (cleanup(), stop()).
-    const loop = installedRunningLoop();
-    if (loop !== null) {
-      const off = loop._atClose(() => {
-        server.close();
-        server.closeAllConnections();
-      });
-      server.once('close', off);
-    }
+    closeWithLoop(installedRunningLoop(), server, () => {
+      server.close();
+      server.closeAllConnections();
+    });
     handleOpened('web-site');
     this.runner._servers.set(
       server,

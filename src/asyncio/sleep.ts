@@ -1,4 +1,5 @@
 import { describeValue } from '../internal/errors.js';
+import { callSoon } from '../internal/scheduler.js';
 import { parseWait } from '../internal/wait-options.js';
 import { Waiter } from '../internal/waiter.js';
 import { yieldCurrentTask } from './task.js';
@@ -14,6 +15,11 @@ import { yieldCurrentTask } from './task.js';
  * timer, so such a sleep ends only by cancellation, and inside `run()` counts as blocked for
  * deadlock reports.
  *
+ * When the timer fires, the task resumes in the loop iteration after it, as in CPython, where
+ * the timer's handle sets the sleep's future and the task's wake-up is queued behind the
+ * callbacks of that iteration: a `callLater` callback due in the same batch runs first, even one
+ * armed after the sleep.
+ *
  * **Cancellation:** cancelling the task (or aborting `signal`) ends the sleep at once with the
  * `CancelledError` (or the signal's reason); the timer is cleared.
  */
@@ -21,6 +27,39 @@ export function sleep<T = undefined>(
   ms = 0,
   value?: T,
   options?: { signal?: AbortSignal },
+): Promise<T> {
+  return sleepFor(ms, value, options, wakeFromHandle);
+}
+
+/**
+ * @internal `sleep` for weft/gevent: there the timer wakes the greenlet itself, in the iteration
+ * the timer fires, as gevent's timer watcher switches to the sleeping greenlet directly.
+ */
+export function sleepDirect<T = undefined>(
+  ms = 0,
+  value?: T,
+  options?: { signal?: AbortSignal },
+): Promise<T> {
+  return sleepFor(ms, value, options, wakeNow);
+}
+
+/** What a sleep's timer does when it fires: wakes the waiter now, or through the ready queue. */
+type OnTimer = (w: Waiter<any>, value: unknown) => void;
+
+function wakeNow(w: Waiter<any>, value: unknown): void {
+  w.wake(value);
+}
+
+/** CPython's TimerHandle: the wake is a callback of the ready queue, so the resume comes after. */
+function wakeFromHandle(w: Waiter<any>, value: unknown): void {
+  callSoon(wakeNow, w, value);
+}
+
+function sleepFor<T>(
+  ms: number,
+  value: T | undefined,
+  options: { signal?: AbortSignal } | undefined,
+  onTimer: OnTimer,
 ): Promise<T> {
   if (typeof ms !== 'number' || Number.isNaN(ms)) {
     return Promise.reject(
@@ -47,6 +86,6 @@ export function sleep<T = undefined>(
   if (signal) w.setSignal(signal);
   const p = w.block();
   if (ms <= 0) w.wake(value as T);
-  else w.setTimeout(ms, (x) => x.wake(value as T));
+  else w.setTimeout(ms, (x) => onTimer(x, value));
   return p;
 }

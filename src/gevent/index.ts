@@ -1,4 +1,4 @@
-export { sleep } from '../asyncio/sleep.js';
+export { sleepDirect as sleep } from '../asyncio/sleep.js';
 export { type ErrorOrClass, GreenletExit } from './errors.js';
 export {
   type GetOptions,

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { CancelledError, createTask, currentTask, run, sleep } from '../../src/asyncio/index.js';
+import {
+  CancelledError,
+  createTask,
+  currentTask,
+  getRunningLoop,
+  run,
+  sleep,
+} from '../../src/asyncio/index.js';
 import { checkLeaks } from '../support/leaks.js';
 
 checkLeaks();
@@ -46,5 +53,33 @@ describe('sleep', () => {
       await assert.rejects(t, CancelledError);
     });
     // checkLeaks fails this test if the sleep's timer was armed anyway (it kept the process up).
+  });
+
+  test("a sleep's timer resumes its task after the callbacks due with it, as CPython's handle does", async () => {
+    // CPython 3.11: the sleep's timer handle sets its future in the iteration where it is due,
+    // and the task wakes in the next one, so a call_later due in the same batch runs first, even
+    // one armed after the sleep: ['cb', 'sleep', 'cb2'] (checked with /usr/bin/python3; cb2 is a
+    // callback the sleeper's wake-up queues, behind cb).
+    await run(async () => {
+      const loop = getRunningLoop();
+      const order: string[] = [];
+      const sleeper = createTask(async () => {
+        await sleep(10);
+        order.push('sleep');
+      });
+      await sleep(0); // the sleeper has armed its timer
+      loop.callLater(10, () => {
+        order.push('cb');
+        loop.callSoon(() => order.push('cb2'));
+      });
+      // Both deadlines pass before the loop runs again, so they fire in one batch.
+      const end = performance.now() + 30;
+      while (performance.now() < end) {
+        // busy
+      }
+      await sleeper;
+      await sleep(0);
+      assert.deepEqual(order, ['cb', 'sleep', 'cb2']);
+    });
   });
 });

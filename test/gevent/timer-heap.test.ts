@@ -74,4 +74,25 @@ describe("gevent's timers on the deadline heap", () => {
     }
     assert.deepEqual(wrong, []);
   });
+
+  test("a greenlet's sleep resumes it in the batch its timer fires, before a later spawnLater", async () => {
+    // gevent 22.10: the sleep's timer switches to the greenlet itself, so it runs before a
+    // spawn_later due in the same batch and armed after the sleep: ['sleep', 'later'] (checked
+    // with /usr/bin/python3). weft/asyncio's sleep waits one iteration more (CPython's handle).
+    const order: string[] = [];
+    const g = spawn(async () => {
+      await sleep(10);
+      order.push('sleep');
+    });
+    await sleep(0); // g has armed its timer
+    const later = spawnLater(10, () => {
+      order.push('later');
+    });
+    const end = performance.now() + 30;
+    while (performance.now() < end) {
+      // busy: both deadlines pass before the loop runs again
+    }
+    await joinall([g, later]);
+    assert.deepEqual(order, ['sleep', 'later']);
+  });
 });

@@ -5,11 +5,28 @@
  *
  * The connection (and the session's `limit` slot) is held until the body has been read to the
  * end or the response is released: read it, or `release()` it, or `await using` it.
+ *
+ * Implementation notes
+ * --------------------
+ * A body sent with a `Content-Encoding` of gzip, deflate or br is decoded (aiohttp's
+ * `auto_decompress`) by piping undici's body through a zlib stream; every reader (`read()`,
+ * `content`) reads the decoded stream:
+ *
+ *   undici body ──pipe──► decoder ──► read() / content
+ *     'end'  → release (the connection and the limit slot go back; the decoder still flushes)
+ *     'error'→ decoder.destroy(error)      release() before 'end' → unpipe, destroy the decoder
+ *
+ * Errors that come from the body (a cut connection, an abort) keep their meaning; an error of
+ * the decoder's own (bytes that are not what the coding says) is aiohttp's ClientPayloadError.
  */
-import type { Readable } from 'node:stream';
+import { type Readable, Transform, type TransformCallback } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate, createInflateRaw } from 'node:zlib';
+import { rangeError } from '../internal/errors.js';
 import { StreamReader } from '../streams/stream-reader.js';
 import {
   ClientConnectionError,
+  ClientError,
+  ClientPayloadError,
   ClientResponseError,
   ContentTypeError,
   type RequestInfo,
@@ -24,9 +41,15 @@ export interface JsonOptions<T> {
    * `+json` type such as `application/problem+json`); `null` skips the check.
    */
   contentType?: string | null;
-  /** Decodes the body (default: the response's charset, else UTF-8). */
+  /** Decodes the body (default: the response's charset, else UTF-8), strictly. */
   encoding?: string;
 }
+
+/**
+ * Python's decoding error handlers that weft knows: `'strict'` raises `RangeError` (Python's
+ * UnicodeDecodeError) on bytes the encoding cannot decode, `'replace'` puts U+FFFD there.
+ */
+export type DecodeErrors = 'strict' | 'replace';
 
 /** @internal how the session learns that a response is finished with. */
 export interface ResponseOwner {
@@ -47,11 +70,22 @@ export class ClientResponse implements AsyncDisposable {
   readonly history: readonly ClientResponse[];
   /** The request this answers, as sent (aiohttp's `request_info`). */
   readonly requestInfo: RequestInfo;
+  /** undici's body: the bytes as they came. */
   private readonly body: Readable;
+  /** The body decoded from its Content-Encoding, or null when it is read as it came. */
+  private readonly decoder: Transform | null;
+  /** The coding `decoder` undoes (`gzip`, `deflate`, `br`). */
+  private readonly coding: string | null;
+  /** The first error of undici's body, when it failed (abort, timeout, cut connection). */
+  private bodyError: unknown = undefined;
   private readonly owner: ResponseOwner;
   private _content: StreamReader | null = null;
   private _bytes: Buffer | null = null;
+  /** The read of the whole body in progress (or done): every `read()` shares it. */
+  private _reading: Promise<Buffer> | null = null;
   private released = false;
+  /** Released before the body reached its end: what was left is gone. */
+  private discarded = false;
 
   /** @internal */
   constructor(
@@ -66,6 +100,8 @@ export class ClientResponse implements AsyncDisposable {
       body: Readable;
       /** The exchange carries no body (HEAD, 204, 304, `Content-Length: 0`). */
       empty?: boolean;
+      /** Decode a gzip, deflate or br `Content-Encoding` (aiohttp's `auto_decompress`). */
+      decompress?: boolean;
     },
     owner: ResponseOwner,
   ) {
@@ -81,6 +117,21 @@ export class ClientResponse implements AsyncDisposable {
     // An empty body is known from the head alone: it reads as no bytes even once the
     // connection has gone back to the pool, which the session does at once for such a response.
     if (init.empty === true) this._bytes = EMPTY;
+    this.coding =
+      init.decompress === true && init.empty !== true
+        ? contentCoding(this.headers.get('content-encoding'))
+        : null;
+    this.decoder = this.coding === null ? null : new CodingDecoder(this.coding);
+    const decoder = this.decoder;
+    if (decoder !== null) {
+      // Its error reaches a reader through the reader's own listener; unread, it is nobody's.
+      decoder.on('error', ignore);
+      this.body.on('error', (e) => {
+        this.bodyError ??= e;
+        decoder.destroy(e);
+      });
+      this.body.pipe(decoder);
+    }
     this.body.once('end', () => this.release());
   }
 
@@ -134,42 +185,60 @@ export class ClientResponse implements AsyncDisposable {
         reader.feedEof();
         return reader;
       }
-      if (this.released) {
+      if (this._reading !== null) {
+        // `read()` has the body: the stream gives what it gets (the body, or its error).
+        this._reading.then(
+          (b) => {
+            if (b.length > 0) reader.feedData(b);
+            reader.feedEof();
+          },
+          (e) => reader.setException(e),
+        );
+        return reader;
+      }
+      if (this.discarded) {
         reader.setException(connectionClosed());
         return reader;
       }
-      const body = this.body;
+      const body = this.decoder ?? this.body;
       reader._setTransport({
         pauseReading: () => body.pause(),
         resumeReading: () => body.resume(),
       });
       body.on('data', (chunk: Buffer) => reader._feedOwned(chunk));
       body.once('end', () => reader.feedEof());
-      body.once('error', (e) => reader.setException(this.owner._mapError(e, true)));
+      body.once('error', (e) => reader.setException(this.failure(e)));
     }
     return this._content;
   }
 
   /**
-   * The whole body as bytes (cached: later calls give the same bytes).
+   * The whole body as bytes (cached: later calls, and calls made while it reads, give the same
+   * bytes).
    * @throws {ClientConnectionError} the response was released before its body was read.
    *   {ClientPayloadError} the body ended early (the server closed the connection before
-   *   sending all of it).
+   *   sending all of it), or is not what its `Content-Encoding` says.
    */
-  async read(): Promise<Buffer> {
-    if (this._bytes !== null) return this._bytes;
+  read(): Promise<Buffer> {
+    if (this._bytes !== null) return Promise.resolve(this._bytes);
+    // Two reads at once share one: each would otherwise take part of the body.
+    this._reading ??= this.readAll();
+    return this._reading;
+  }
+
+  private async readAll(): Promise<Buffer> {
     if (this._content !== null) {
       this._bytes = await this._content.read();
       return this._bytes;
     }
     // Released unread, the rest of the body was dumped or the stream destroyed: even when the
     // dump reached the end, what it read is gone, so an empty result would be a wrong answer.
-    if (this.released) throw connectionClosed();
+    if (this.discarded) throw connectionClosed();
     const chunks: Buffer[] = [];
     try {
-      for await (const c of this.body) chunks.push(c as Buffer);
+      for await (const c of this.decoder ?? this.body) chunks.push(c as Buffer);
     } catch (e) {
-      throw this.owner._mapError(e, true);
+      throw this.failure(e);
     } finally {
       this.release();
     }
@@ -180,11 +249,19 @@ export class ClientResponse implements AsyncDisposable {
   /**
    * The body decoded as text: with `encoding`, else the charset of the response, else UTF-8.
    * A charset the response names that has no decoder is ignored (UTF-8 then), as aiohttp does;
-   * `latin-1` (`iso-8859-1`) is Python's: every byte is the code point of its value.
-   * @throws {RangeError} `encoding` names no known encoding.
+   * `latin-1` (`iso-8859-1`) is Python's: every byte is the code point of its value, and
+   * `ascii` (`us-ascii`) is Python's 7-bit one.
+   *
+   * `errors` is Python's: `'strict'` raises on bytes the encoding cannot decode, `'replace'`
+   * puts U+FFFD in their place. By default decoding is strict when the encoding is given or
+   * named by the response, as aiohttp's `text()` is; when weft falls back to UTF-8 (where
+   * aiohttp guesses the encoding, which never fails) it replaces.
+   * @throws {RangeError} `encoding` names no known encoding, `errors` is neither `'strict'` nor
+   *   `'replace'`, or (strict) bytes the encoding cannot decode — Python's UnicodeDecodeError.
    */
-  async text(encoding?: string): Promise<string> {
-    return this.decode(await this.read(), encoding);
+  async text(encoding?: string, errors?: DecodeErrors): Promise<string> {
+    checkErrors(errors);
+    return this.decode(await this.read(), encoding, errors);
   }
 
   /**
@@ -194,6 +271,7 @@ export class ClientResponse implements AsyncDisposable {
    * whitespace-only body gives `null` (aiohttp's `None`) without calling `loads`.
    * @throws {ContentTypeError} the media type is not the expected one (the body is read first,
    *   so the connection is free). {ClientConnectionError} the response was released unread.
+   *   {RangeError} bytes the encoding cannot decode (Python's UnicodeDecodeError).
    * @example
    * const data = await resp.json();                        // application/json or +json only
    * const any = await resp.json({ contentType: null });    // whatever the server said it is
@@ -213,16 +291,33 @@ export class ClientResponse implements AsyncDisposable {
         history: this.history,
       });
     }
-    const text = this.decode(b, o.encoding);
+    // Always strict, as aiohttp's `json()`: a replaced byte would change the data silently.
+    const text = this.decode(b, o.encoding, 'strict');
     // Python's bytes.strip(): ASCII whitespace only.
     if (/^[ \t\n\r\v\f]*$/.test(text)) return null;
     return (o.loads ?? (JSON.parse as (text: string) => T))(text);
   }
 
-  private decode(b: Buffer, encoding: string | undefined): string {
-    if (encoding !== undefined) return decode(b, encoding);
+  /** What a read of the body raises for `e`. */
+  private failure(e: unknown): unknown {
+    if (this.decoder !== null && e !== this.bodyError && !(e instanceof ClientError)) {
+      // The decoder's own error: the bytes are not what the Content-Encoding says (aiohttp's).
+      return new ClientPayloadError(`Can not decode content-encoding: ${this.coding}`, {
+        cause: e,
+      });
+    }
+    return this.owner._mapError(e, true);
+  }
+
+  private decode(
+    b: Buffer,
+    encoding: string | undefined,
+    errors: DecodeErrors | undefined,
+  ): string {
+    if (encoding !== undefined) return decode(b, encoding, errors ?? 'strict');
     const cs = this.charset;
-    return decode(b, cs !== null && isKnownEncoding(cs) ? cs : 'utf-8');
+    if (cs !== null && isKnownEncoding(cs)) return decode(b, cs, errors ?? 'strict');
+    return decode(b, 'utf-8', errors ?? 'replace');
   }
 
   /**
@@ -234,6 +329,14 @@ export class ClientResponse implements AsyncDisposable {
     this.released = true;
     const body = this.body as Readable & { dump?: (o: { limit: number }) => Promise<void> };
     if (!body.readableEnded) {
+      this.discarded = true;
+      if (this.decoder !== null && !this.decoder.destroyed) {
+        // A read in progress fails: with the body's error when an abort or a timeout released
+        // it (undici has destroyed the body by then), else as one released unread.
+        body.unpipe(this.decoder);
+        this.bodyError ??= body.errored ?? undefined;
+        this.decoder.destroy((body.errored as Error | null) ?? connectionClosed());
+      }
       body.on('error', ignore);
       // undici's dump() reads a small rest to keep the connection reusable, else closes it.
       if (typeof body.dump === 'function') body.dump({ limit: 64 * 1024 }).catch(ignore);
@@ -279,17 +382,42 @@ const LATIN_1 = new Set([
   'iso_8859_1_1987',
 ]);
 
+// Python's names of its 7-bit ASCII codec. The platform's decoder takes `ascii` and
+// `us-ascii` for windows-1252, which decodes every byte.
+const ASCII = new Set([
+  'ascii',
+  'us_ascii',
+  'us',
+  '646',
+  'ansi_x3.4_1968',
+  'ansi_x3_4_1968',
+  'ansi_x3.4_1986',
+  'cp367',
+  'csascii',
+  'ibm367',
+  'iso646_us',
+  'iso_646.irv_1991',
+  'iso_ir_6',
+]);
+
+/** `encoding` as Python's codecs registry normalises it before a lookup. */
+function codecName(encoding: string): string {
+  return encoding
+    .trim()
+    .toLowerCase()
+    .replace(/[^a-z0-9.]+/g, '_');
+}
+
 function isLatin1(encoding: string): boolean {
-  return LATIN_1.has(
-    encoding
-      .trim()
-      .toLowerCase()
-      .replace(/[^a-z0-9.]+/g, '_'),
-  );
+  return LATIN_1.has(codecName(encoding));
+}
+
+function isAscii(encoding: string): boolean {
+  return ASCII.has(codecName(encoding));
 }
 
 function isKnownEncoding(encoding: string): boolean {
-  if (isLatin1(encoding)) return true;
+  if (isLatin1(encoding) || isAscii(encoding)) return true;
   try {
     new TextDecoder(encoding);
     return true;
@@ -298,9 +426,95 @@ function isKnownEncoding(encoding: string): boolean {
   }
 }
 
-function decode(b: Buffer, encoding: string): string {
+function checkErrors(errors: unknown): void {
+  if (errors !== undefined && errors !== 'strict' && errors !== 'replace') {
+    throw rangeError(`errors must be 'strict' or 'replace'`, errors);
+  }
+}
+
+/** `b` decoded as Python's `b.decode(encoding, errors)` would. */
+function decode(b: Buffer, encoding: string, errors: DecodeErrors): string {
   if (isLatin1(encoding)) return b.toString('latin1');
-  return new TextDecoder(encoding).decode(b);
+  if (isAscii(encoding)) {
+    const i = b.findIndex((x) => x > 0x7f);
+    if (i === -1) return b.toString('latin1');
+    if (errors === 'strict') throw undecodable(encoding, `byte 0x${b[i]?.toString(16)} at ${i}`);
+    return Array.from(b, (x) => (x > 0x7f ? '\ufffd' : String.fromCharCode(x))).join('');
+  }
+  // `new TextDecoder` raises RangeError itself for a label it does not know.
+  const decoder = new TextDecoder(encoding, { fatal: errors === 'strict' });
+  try {
+    return decoder.decode(b);
+  } catch (e) {
+    throw undecodable(encoding, (e as Error).message, e);
+  }
+}
+
+function undecodable(encoding: string, detail: string, cause?: unknown): RangeError {
+  return new RangeError(`Response body cannot be decoded as ${encoding}: ${detail}`, { cause });
+}
+
+/**
+ * The coding a `Content-Encoding` value names that weft decodes (`x-gzip` is gzip), or null:
+ * none, `identity`, or another or several codings (left as they came, as aiohttp does).
+ */
+function contentCoding(value: string | null): string | null {
+  const v = value?.trim().toLowerCase();
+  if (v === 'gzip' || v === 'x-gzip') return 'gzip';
+  if (v === 'deflate' || v === 'br') return v;
+  return null;
+}
+
+/**
+ * Undoes `coding` (gzip, deflate or br) with the platform's zlib, started on the first byte: a
+ * body with no bytes at all is empty, as in aiohttp (zlib would call it a truncated stream).
+ * `deflate` is meant to be zlib-wrapped (RFC 9110), but some servers send a bare deflate
+ * stream: its first byte tells which (a zlib header's low nibble is 8, the deflate method), as
+ * aiohttp and browsers decide.
+ */
+class CodingDecoder extends Transform {
+  private inner: Transform | null = null;
+
+  constructor(private readonly coding: string) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    if (chunk.length === 0) {
+      done();
+      return;
+    }
+    if (this.inner === null) {
+      const inner =
+        this.coding === 'gzip'
+          ? createGunzip()
+          : this.coding === 'br'
+            ? createBrotliDecompress()
+            : ((chunk[0] as number) & 0x0f) === 8
+              ? createInflate()
+              : createInflateRaw();
+      this.inner = inner;
+      inner.on('data', (d: Buffer) => this.push(d));
+      inner.on('error', (e) => this.destroy(e));
+    }
+    // Its callback runs once the chunk has been decoded: the inner stream's pace is ours.
+    this.inner.write(chunk, () => done());
+  }
+
+  override _flush(done: TransformCallback): void {
+    const inner = this.inner;
+    if (inner === null) {
+      done();
+      return;
+    }
+    inner.once('end', () => done());
+    inner.end();
+  }
+
+  override _destroy(e: Error | null, done: (error?: Error | null) => void): void {
+    this.inner?.destroy();
+    done(e);
+  }
 }
 
 function connectionClosed(): ClientConnectionError {

@@ -60,14 +60,26 @@ export interface ClientTimeout {
   sockRead?: number | null;
 }
 
+/**
+ * Request headers: an object (a name may map to several values), a `Headers`, or a list of
+ * `[name, value]` pairs (a name may come more than once, as in aiohttp's multidict). Names are
+ * case-insensitive; the values of one name are sent as one field, joined with `, ` (`; ` for
+ * `Cookie`), which HTTP reads as the same. A value `undefined` is left out.
+ */
+export type RequestHeaders =
+  | Record<string, string | number | readonly (string | number)[] | undefined>
+  | Headers
+  | Iterable<readonly [string, string | number]>;
+
 export interface ClientSessionOptions {
   /** Relative request URLs resolve against it. */
   baseUrl?: string | URL;
   /**
-   * Sent with every request (a request's own headers win). `Accept: *\/*` and a `User-Agent`
-   * are sent unless given here or per request.
+   * Sent with every request (a request's own headers win). `Accept: *\/*`,
+   * `Accept-Encoding: gzip, deflate, br` and a `User-Agent` are sent unless given here or per
+   * request.
    */
-  headers?: Record<string, string>;
+  headers?: RequestHeaders;
   /**
    * Initial cookies (name → value): shared cookies, sent to every host whatever its domain,
    * path or scheme, as aiohttp's `cookies=` (the jar's `updateCookies` without a URL).
@@ -81,25 +93,38 @@ export interface ClientSessionOptions {
   timeout?: ClientTimeout;
   /** Call `raiseForStatus()` on every response (default false). */
   raiseForStatus?: boolean;
+  /**
+   * Decode response bodies sent with a `Content-Encoding` of gzip, deflate or br (default
+   * true, aiohttp's `auto_decompress`); false gives the bytes as they came.
+   */
+  autoDecompress?: boolean;
 }
+
+/** A query parameter's or a form field's value: an array gives the name once per element. */
+export type FieldValue = string | number | readonly (string | number)[];
 
 export type RequestData =
   | string
   | Uint8Array
+  | ArrayBufferView
+  | ArrayBuffer
   | URLSearchParams
   | FormData
-  | Record<string, string | number>
+  | Record<string, FieldValue>
   | [string, string | number][]
   | AsyncIterable<Uint8Array>
   | null;
 
 export interface RequestOptions {
   /** Query parameters added to the URL (after those it already has). */
-  params?: Record<string, string | number> | URLSearchParams | [string, string | number][] | string;
-  headers?: Record<string, string>;
+  params?: Record<string, FieldValue> | URLSearchParams | [string, string | number][] | string;
+  /** Replace the session's headers of the same names (case-insensitive). */
+  headers?: RequestHeaders;
   /**
-   * A body: text, bytes, form fields (an object, a list of pairs or URLSearchParams:
-   * urlencoded), FormData. Its default `Content-Type` is sent unless the headers give one.
+   * A body: text, bytes (a Uint8Array, another typed array or DataView, an ArrayBuffer), form
+   * fields (a plain object, a list of pairs or URLSearchParams: urlencoded), FormData, or an
+   * async iterable of bytes (streamed). Its default `Content-Type` is sent unless the headers
+   * give one.
    */
   data?: RequestData;
   /** A body serialised as JSON. */
@@ -132,9 +157,13 @@ function ms(v: number | null | undefined, name: string): number | null {
 /** RFC 9110's token: what a method may be made of. */
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
-/** Sent unless the session's or the request's headers give them (aiohttp sends its own). */
+/**
+ * Sent unless the session's or the request's headers give them (aiohttp sends its own: the
+ * codings are those it sends with brotli installed, all of which the platform decodes).
+ */
 const DEFAULT_HEADERS: Readonly<Record<string, string>> = {
   accept: '*/*',
+  'accept-encoding': 'gzip, deflate, br',
   'user-agent': `Node.js/${process.versions.node} weft`,
 };
 
@@ -150,6 +179,7 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
   private readonly limit: number;
   private readonly timeout: ClientTimeout;
   private readonly raise: boolean;
+  private readonly decompress: boolean;
   private readonly open = new Map<ClientResponse, () => void>();
   private _closed = false;
 
@@ -169,14 +199,14 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
     } catch (e) {
       throw new InvalidURL(String(options.baseUrl), { cause: e });
     }
-    this.headers = {};
-    for (const [k, v] of Object.entries(options.headers ?? {})) this.headers[k.toLowerCase()] = v;
+    this.headers = headerRecord(options.headers, 'headers');
     this.cookieJar = options.cookieJar ?? new CookieJar();
     this.timeout = { total: 300_000, ...(options.timeout ?? {}) };
     ms(this.timeout.total, 'total');
     const connect = ms(this.timeout.connect, 'connect');
     ms(this.timeout.sockRead, 'sockRead');
     this.raise = options.raiseForStatus ?? false;
+    this.decompress = options.autoDecompress ?? true;
     this.limit = limit;
     this.limiter = limit === 0 ? null : new Semaphore(limit);
     this.agent = new Agent({
@@ -221,9 +251,10 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
    * @throws {ClientConnectorError} cannot connect. {ServerTimeoutError} `sockRead` passed.
    *   {TimeoutError} `total` passed. {ClientResponseError} with `raiseForStatus`.
    *   {TooManyRedirects} {InvalidURL} {CancelledError} {RuntimeError} the session is closed.
-   *   {TypeError} `url`, `method` or an option of the wrong type. {RangeError} a method that is
-   *   not an HTTP token, a bad `maxRedirects` or timeout, URL credentials with an
-   *   `Authorization` header.
+   *   {TypeError} `url`, `method` or an option of the wrong type (`data` or `params` that
+   *   have no fields to send, a header value that is not a string or a number). {RangeError} a
+   *   method that is not an HTTP token, a bad `maxRedirects` or timeout, a `params` value that
+   *   is NaN or infinite, URL credentials with an `Authorization` header.
    */
   async request(
     method: string,
@@ -246,15 +277,11 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
       throw rangeError(`maxRedirects must be an integer >= 0`, maxRedirects);
     }
     let target = this.resolveUrl(url, options.params);
+    const given = headerRecord(options.headers, 'headers');
     // Credentials in the URL become Basic auth, as aiohttp's (undici would drop them): never
     // along with an Authorization header, which one to send being unclear.
     let urlAuth = takeCredentials(target);
-    if (
-      urlAuth !== null &&
-      [this.headers, options.headers ?? {}].some((hs) =>
-        Object.keys(hs).some((k) => k.toLowerCase() === 'authorization'),
-      )
-    ) {
+    if (urlAuth !== null && ('authorization' in this.headers || 'authorization' in given)) {
       throw new RangeError(
         'Cannot combine an Authorization header with credentials encoded in the URL',
       );
@@ -318,8 +345,7 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
       // Set once a redirect left the origin the credentials were given for.
       let leftOrigin = false;
       for (;;) {
-        const h: Record<string, string> = { ...DEFAULT_HEADERS, ...this.headers };
-        for (const [k, v] of Object.entries(options.headers ?? {})) h[k.toLowerCase()] = v;
+        const h: Record<string, string> = { ...DEFAULT_HEADERS, ...this.headers, ...given };
         // The body's default Content-Type only where the caller gave none (aiohttp too).
         for (const [k, v] of Object.entries(headers)) if (!(k in h)) h[k] = v;
         if (leftOrigin) {
@@ -439,6 +465,7 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
             requestInfo: sent,
             body: r.body as Readable,
             empty,
+            decompress: this.decompress,
           },
           this,
         );
@@ -568,6 +595,16 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
     if (d instanceof Uint8Array) {
       return { headers: { 'content-type': 'application/octet-stream' }, body: d };
     }
+    // Other bytes-like objects are bytes too, as aiohttp sends a bytearray or a memoryview.
+    if (ArrayBuffer.isView(d)) {
+      return {
+        headers: { 'content-type': 'application/octet-stream' },
+        body: Buffer.from(d.buffer, d.byteOffset, d.byteLength),
+      };
+    }
+    if (d instanceof ArrayBuffer || d instanceof SharedArrayBuffer) {
+      return { headers: { 'content-type': 'application/octet-stream' }, body: Buffer.from(d) };
+    }
     if (d instanceof URLSearchParams) {
       return {
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -587,7 +624,15 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
       );
     }
     if (Symbol.asyncIterator in d) return { headers: {}, body: d as AsyncIterable<Uint8Array> };
-    const form = new URLSearchParams(fields(d as Record<string, string | number>, 'data'));
+    // Form fields are a plain object or a list of pairs: another object (a Map, a Blob, a class
+    // instance) has no own fields to send, and would go out as an empty form.
+    if (!Array.isArray(d) && !isPlainObject(d)) {
+      throw argumentError(
+        `data must be a string, bytes, form fields (a plain object, a list of pairs or URLSearchParams), FormData or an async iterable of bytes`,
+        d,
+      );
+    }
+    const form = new URLSearchParams(fields(d as Record<string, FieldValue>, 'data'));
     return {
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: form.toString(),
@@ -595,17 +640,71 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
   }
 }
 
-/** Form fields or query parameters (an object or a list of pairs) as string pairs. */
-function fields(
-  src: Record<string, string | number> | [string, string | number][],
+/**
+ * Headers as one lower-cased name → value record: several values of a name joined as one
+ * field (`, `; `; ` for Cookie), `undefined` values left out.
+ * @throws {TypeError} not an object, a pair that is not `[name, value]`, a name that is not a
+ *   string, or a value that is not a string or a number (aiohttp's TypeError).
+ */
+function headerRecord(
+  input: RequestHeaders | undefined | null,
   what: string,
-): [string, string][] {
-  const pairs = Array.isArray(src) ? src : Object.entries(src);
-  return pairs.map((pair): [string, string] => {
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (input === undefined || input === null) return out;
+  if (typeof input !== 'object') {
+    throw argumentError(
+      `${what} must be an object, a Headers or a list of [name, value] pairs`,
+      input,
+    );
+  }
+  const pairs: Iterable<unknown> =
+    Symbol.iterator in input ? (input as Iterable<unknown>) : Object.entries(input);
+  for (const pair of pairs) {
     if (!Array.isArray(pair) || pair.length !== 2) {
       throw argumentError(`${what} pairs must be [name, value]`, pair);
     }
-    const [k, v] = pair;
+    const [k, v] = pair as [unknown, unknown];
+    if (typeof k !== 'string') throw argumentError(`${what} names must be strings`, k);
+    const name = k.toLowerCase();
+    for (const x of Array.isArray(v) ? v : [v]) {
+      if (x === undefined) continue;
+      if (typeof x !== 'string' && typeof x !== 'number') {
+        throw new TypeError(
+          `${what} values must be strings or numbers: received ${describeValue(x)} for ${JSON.stringify(k)}`,
+        );
+      }
+      const value = String(x);
+      const had = out[name];
+      out[name] = had === undefined ? value : `${had}${name === 'cookie' ? '; ' : ', '}${value}`;
+    }
+  }
+  return out;
+}
+
+function isPlainObject(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Form fields or query parameters (an object or a list of pairs) as string pairs. An object's
+ * value that is an array gives one pair per element (yarl's `with_query({'a': [1, 2]})`).
+ */
+function fields(
+  src: Record<string, FieldValue> | [string, string | number][],
+  what: string,
+): [string, string][] {
+  if (!Array.isArray(src) && !isPlainObject(src)) {
+    // A Map, a number or a class instance has no own fields: it would send none.
+    throw argumentError(
+      `${what} must be a plain object, a list of [name, value] pairs, a URLSearchParams or a string`,
+      src,
+    );
+  }
+  const out: [string, string][] = [];
+  const add = (k: unknown, v: unknown): void => {
     // aiohttp takes str/int/float query values only (None or a bool would be sent as
     // "null"/"true"), and sends form values as their text.
     if (what === 'params' && typeof v !== 'string' && typeof v !== 'number') {
@@ -613,8 +712,28 @@ function fields(
         `${what} values must be strings or numbers: received ${describeValue(v)} for ${JSON.stringify(String(k))}`,
       );
     }
-    return [String(k), String(v)];
-  });
+    // yarl refuses float('nan') and float('inf') (ValueError): no server reads "NaN" as a number.
+    if (what === 'params' && typeof v === 'number' && !Number.isFinite(v)) {
+      throw new RangeError(
+        `${what} values must be finite numbers: received ${String(v)} for ${JSON.stringify(String(k))}`,
+      );
+    }
+    out.push([String(k), String(v)]);
+  };
+  if (Array.isArray(src)) {
+    for (const pair of src) {
+      if (!Array.isArray(pair) || pair.length !== 2) {
+        throw argumentError(`${what} pairs must be [name, value]`, pair);
+      }
+      add(pair[0], pair[1]);
+    }
+  } else {
+    for (const [k, v] of Object.entries(src)) {
+      if (Array.isArray(v)) for (const x of v) add(k, x);
+      else add(k, v);
+    }
+  }
+  return out;
 }
 
 /**

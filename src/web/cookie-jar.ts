@@ -10,6 +10,7 @@ import { isIP } from 'node:net';
 
 export interface Cookie {
   name: string;
+  /** As the server sent it: a double-quoted value keeps its quotes. */
   value: string;
   /** Empty for a shared cookie (stored without a URL): it goes to every host. */
   domain: string;
@@ -40,8 +41,10 @@ export class CookieJar {
   }
 
   /**
-   * Stores cookies: `Set-Cookie` header values, or a name → value map, for `url`. Without a
-   * URL, a map's cookies are shared: sent with every request (aiohttp's `update_cookies(c)`).
+   * Stores cookies: `Set-Cookie` header values, or a name → value map, for `url` (a map's
+   * cookies are then host-only, with the URL's default path, as a `Set-Cookie` without
+   * attributes would be). Without a URL, a map's cookies are shared: sent with every request
+   * (aiohttp's `update_cookies(c)`).
    */
   updateCookies(cookies: string[] | Record<string, string>, url?: URL | string): void {
     if (url === undefined) {
@@ -55,16 +58,18 @@ export class CookieJar {
     const host = u.hostname.toLowerCase();
     if (!this.unsafe && isIP(host.replace(/^\[|\]$/g, '')) !== 0) return;
     if (!Array.isArray(cookies)) {
+      // As a Set-Cookie without attributes from `url` (aiohttp too): host-only, with the
+      // default path of the URL (its directory).
       for (const [name, value] of Object.entries(cookies)) {
         this.store({
           name,
           value: String(value),
           domain: host,
-          path: '/',
+          path: defaultPath(u),
           expires: null,
           secure: false,
           httpOnly: false,
-          hostOnly: false,
+          hostOnly: true,
         });
       }
       return;
@@ -159,8 +164,9 @@ export function parseSetCookie(line: string, u: URL): Cookie | null {
   const eq = first.indexOf('=');
   if (eq <= 0) return null;
   const name = first.slice(0, eq).trim();
-  let value = first.slice(eq + 1).trim();
-  if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+  // A double-quoted value keeps its quotes (RFC 6265 §5.2): they go back as they came, as
+  // aiohttp sends its coded value — unquoted, `"a b"` would be no valid cookie.
+  const value = first.slice(eq + 1).trim();
   const host = u.hostname.toLowerCase();
   const c: Cookie = {
     name,

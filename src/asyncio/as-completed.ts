@@ -24,6 +24,12 @@ export function asCompleted<T>(
       `asCompleted() expects an iterable of awaitables: received ${describeValue(aws)}`,
     );
   }
+  // A bare number (`asCompleted(aws, 1000)`, meant as a timeout) would otherwise be ignored.
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(
+      `asCompleted() options must be an object ({ timeout }): received ${describeValue(options)}`,
+    );
+  }
   const timeout = options.timeout;
   if (
     timeout !== undefined &&

@@ -1,6 +1,7 @@
 import { currentContext } from '../internal/context.js';
 import { describeThrown, describeValue } from '../internal/errors.js';
 import {
+  atIterationEnd,
   callSoon,
   type ExceptionHandler,
   getExceptionHandler,
@@ -176,7 +177,12 @@ export class EventLoop {
   private closed = false;
   /** Handles scheduled and not yet run: `close()` drops them, as Python's does. */
   private readonly pending = new Set<Handle>();
-  private stopWaiter: Future<void> | null = null;
+  /**
+   * Ends the `runForever`/`runUntilComplete` in progress, called when its stop is due: at the end
+   * of the iteration `stop()` was called in (CPython's loop checks `_stopping` between
+   * iterations), and for a `stop()` that came before, after the callbacks ready at the start.
+   */
+  private stopWaiter: (() => void) | null = null;
   /** Created on the first `runInExecutor(null, …)`; a promise, as weft/futures loads lazily. */
   private defaultExecutor: Promise<ExecutorLike> | null = null;
   /** The default executor once made: calls to it are submitted at once. */
@@ -296,22 +302,25 @@ export class EventLoop {
     this.checkNoOtherLoop();
     const fut = ensureFuture(aw);
     this.running = true;
-    const stopped = new Future<void>();
-    this.stopWaiter = stopped;
-    // A stop() that came before runs the loop for one iteration, as runForever does.
-    if (this.stopping) {
-      this.stopping = false;
-      this.stop();
-    }
-    const prevLoop = enterLoop(this);
     // A weft future, not a promise: a task awaiting here (a loop of its own, inside run()) can
     // still be cancelled, and its cancel reaches `aw` as it did when `aw` itself was awaited.
     const woken = new Future<void>();
     const wake = (): void => {
       if (!woken.done()) woken.setResult(undefined);
     };
+    // Whether `aw` was done when the loop stopped, as CPython asks once `run_forever` has
+    // returned: `aw` may finish in a later iteration (a step the stopping iteration queued),
+    // which here runs before this call goes on, and must not turn the stop into its result.
+    let stoppedFirst = false;
+    this.stopWaiter = () => {
+      if (woken.done()) return;
+      stoppedFirst = !fut.done();
+      wake();
+    };
+    // A stop() that came before runs the loop for one iteration, as runForever does.
+    this.startStopped();
+    const prevLoop = enterLoop(this);
     fut.addDoneCallback(wake);
-    stopped.addDoneCallback(wake);
     try {
       await woken;
     } catch (e) {
@@ -323,7 +332,7 @@ export class EventLoop {
       this.stopWaiter = null;
       this.running = false;
     }
-    if (!fut.done()) {
+    if (stoppedFirst || !fut.done()) {
       throw new RuntimeError(
         'Event loop stopped before Future completed: stop() was called while runUntilComplete() waited',
         'ERR_WEFT_LOOP_STOPPED',
@@ -344,16 +353,16 @@ export class EventLoop {
       throw new RuntimeError('This event loop is already running', 'ERR_WEFT_LOOP_RUNNING');
     this.checkNoOtherLoop();
     this.running = true;
-    this.stopWaiter = new Future<void>();
-    if (this.stopping) {
-      this.stopping = false;
-      this.stop();
-    }
+    const stopped = new Future<void>();
+    this.stopWaiter = () => {
+      if (!stopped.done()) stopped.setResult(undefined);
+    };
+    this.startStopped();
     const prevLoop = enterLoop(this);
     // A pending future keeps nothing alive in Node: hold the process open as Python's loop does.
     const keepAlive = setInterval(() => {}, 1 << 30);
     try {
-      await this.stopWaiter;
+      await stopped;
     } finally {
       clearInterval(keepAlive);
       leaveLoop(this, prevLoop);
@@ -363,16 +372,27 @@ export class EventLoop {
   }
 
   /**
-   * Makes `runForever` return (after the callbacks already ready have run); called before
-   * `runForever`, makes the next one return after one iteration.
+   * Makes `runForever` (or `runUntilComplete`) return at the end of the current iteration: the
+   * callbacks ready when it began run, what they queue does not count (a `runUntilComplete`
+   * whose `aw` would finish only there raises). Called before `runForever`, makes the next one
+   * return after one iteration.
    */
   stop(): void {
     const w = this.stopWaiter;
-    if (w !== null) callSoon(() => w.done() || w.setResult(undefined));
+    // Due at the end of the current iteration, as CPython's loop stops: what was ready when it
+    // began still runs, what it queued (a task's next step) belongs to a later one.
+    if (w !== null) atIterationEnd(w);
     else {
       this.stopping = true;
       this._onStop?.();
     }
+  }
+
+  /** A `stop()` that came before the run: it ends after the callbacks ready now have run. */
+  private startStopped(): void {
+    if (!this.stopping) return;
+    this.stopping = false;
+    callSoon(this.stopWaiter as () => void);
   }
 
   /**

@@ -142,7 +142,15 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
    * or on `timeout`.
    */
   get(options?: QueueWaitOptions): Promise<T> {
-    if (options === undefined && this._size() > 0) return Promise.resolve(this.getNowait());
+    if (options === undefined && this._size() > 0) {
+      // A `_get` that throws (a PriorityQueue whose items cannot be ordered) rejects the
+      // Promise, as on the slow path and as `put` does: never a synchronous throw.
+      try {
+        return Promise.resolve(this.getNowait());
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
     const call = new CallWaits();
     return tieCall(this.getSlow(options, call), call);
   }

@@ -29,6 +29,12 @@ export async function wait<A extends Awaitable<unknown>>(
   if (aws === null || typeof (aws as Iterable<unknown>)?.[Symbol.iterator] !== 'function') {
     throw new TypeError(`wait() expects an iterable of awaitables: received ${describeValue(aws)}`);
   }
+  // A bare number (`wait(aws, 1000)`, meant as a timeout) would otherwise be ignored.
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(
+      `wait() options must be an object ({ timeout, returnWhen }): received ${describeValue(options)}`,
+    );
+  }
   const returnWhen = options.returnWhen ?? ALL_COMPLETED;
   if (
     returnWhen !== FIRST_COMPLETED &&
@@ -65,7 +71,7 @@ export async function wait<A extends Awaitable<unknown>>(
     if (
       counter <= 0 ||
       returnWhen === FIRST_COMPLETED ||
-      (returnWhen === FIRST_EXCEPTION && !f.cancelled() && f._hasException)
+      (returnWhen === FIRST_EXCEPTION && !f.cancelled() && retrieveFailure(f))
     ) {
       if (!waiter.done()) waiter.setResult(undefined);
     }
@@ -91,4 +97,16 @@ export async function wait<A extends Awaitable<unknown>>(
   const pending = new Set<Waited<A>>();
   for (const [f, item] of given) (f.done() ? done : pending).add(item as Waited<A>);
   return { done, pending };
+}
+
+/**
+ * Whether `f` failed, as CPython's `f.exception() is not None` asks it in `FIRST_EXCEPTION`'s
+ * test: that looks at the error, so a failure that ends the wait (or comes while it ends) is
+ * not reported as "exception was never retrieved" (the last future to finish is not asked: the
+ * count ends the wait first, in CPython's order too).
+ */
+function retrieveFailure(f: Future<unknown>): boolean {
+  if (!f._hasException) return false;
+  f._markRetrieved();
+  return true;
 }

@@ -99,6 +99,10 @@ export function pythonCompare(a: unknown, b: unknown): number {
   if (Array.isArray(a) && Array.isArray(b)) {
     const n = Math.min(a.length, b.length);
     for (let i = 0; i < n; i++) {
+      // Python's tuple comparison skips the elements that are equal, an object to itself
+      // among them (`(1, job) < (1, job)` is False, not a TypeError); only the first pair that
+      // differs is ordered. Top-level items are ordered with `<` directly, as heapq does.
+      if (a[i] === b[i]) continue;
       const c = pythonCompare(a[i], b[i]);
       if (c !== 0) return c;
     }

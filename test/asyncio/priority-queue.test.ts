@@ -190,4 +190,28 @@ describe('PriorityQueue', () => {
       (e: unknown) => e instanceof TypeError && /pass \{ compare \}/.test(e.message),
     );
   });
+
+  test('[priority, item] arrays holding the same object are equal there, as Python tuples', async () => {
+    // CPython 3.11: (1, o) put twice orders fine (tuple comparison skips equal elements, o == o),
+    // two different dicts behind equal priorities, or one dict as a whole item, are a TypeError.
+    const q = new PriorityQueue<unknown>();
+    const job = { job: 1 };
+    q.putNowait([1, job]);
+    q.putNowait([1, job]);
+    q.putNowait([0, 'a']);
+    assert.deepEqual(
+      [q.getNowait(), q.getNowait(), q.getNowait()],
+      [
+        [0, 'a'],
+        [1, job],
+        [1, job],
+      ],
+    );
+    const distinct = new PriorityQueue<unknown>();
+    distinct.putNowait([1, { a: 1 }]);
+    assert.throws(() => distinct.putNowait([1, { a: 2 }]), TypeError);
+    const whole = new PriorityQueue<unknown>();
+    whole.putNowait(job);
+    assert.throws(() => whole.putNowait(job), TypeError);
+  });
 });

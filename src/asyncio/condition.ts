@@ -159,7 +159,9 @@ export class Condition {
         'Cannot notify on a condition whose lock is not acquired',
         'ERR_WEFT_CONDITION_NOT_HELD',
       );
-    if (typeof n !== 'number' || Number.isNaN(n) || n < 0)
+    if (typeof n !== 'number')
+      throw new TypeError(`Condition.notify(n) expects a number: received ${describeValue(n)}`);
+    if (Number.isNaN(n) || n < 0)
       throw new RangeError(`Condition.notify(n) needs n >= 0: received ${describeValue(n)}`);
     this.wake(n);
   }

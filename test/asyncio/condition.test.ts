@@ -716,7 +716,11 @@ describe('Condition', () => {
         (e: unknown) => e instanceof RangeError && /n >= 0.*-1/.test(e.message),
       );
       assert.throws(() => cond.notify(Number.NaN), RangeError);
-      assert.throws(() => cond.notify('2' as unknown as number), RangeError);
+      // A wrong type is a TypeError, as Python's `idx >= n` raises for a str (helper-104).
+      assert.throws(
+        () => cond.notify('2' as unknown as number),
+        (e: unknown) => e instanceof TypeError && /expects a number: received "2"/.test(e.message),
+      );
       cond.release();
     });
   });

@@ -1,4 +1,5 @@
 import { describeValue } from '../internal/errors.js';
+import { callSoon } from '../internal/scheduler.js';
 import { startTimer, stopTimer } from '../internal/waiter.js';
 import { ALL_COMPLETED, FIRST_COMPLETED, FIRST_EXCEPTION, type ReturnWhen } from './constants.js';
 import { type Awaitable, ensureFuture } from './ensure-future.js';
@@ -80,13 +81,11 @@ export async function wait<A extends Awaitable<unknown>>(
   const timer =
     timeout === undefined || timeout === null
       ? null
-      : startTimer(
-          Math.max(0, timeout),
-          () => {
-            if (!waiter.done()) waiter.setResult(undefined);
-          },
-          undefined,
-        );
+      : // CPython's call_later handle: the timer's callback is a callback of the ready queue,
+        // so the task wakes one iteration after it, behind the callbacks due with the timer.
+        startTimer(Math.max(0, timeout), callSoon, () => {
+          if (!waiter.done()) waiter.setResult(undefined);
+        });
   try {
     await waiter;
   } finally {

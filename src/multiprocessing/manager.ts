@@ -54,6 +54,23 @@ function stored(v: unknown): unknown {
 }
 
 /**
+ * `key` as a dict key, as Python hashes it. The manager keeps a dict's keys in a Map, and a key
+ * reaches it as a copy: an object or array key was stored under that copy's identity, which no
+ * later call could name again (`set([1, 2], v)` then `get([1, 2])` found nothing, and the entry
+ * stayed, unreachable). Refused instead, as Python refuses a list or dict key ("unhashable
+ * type"); Python's tuple keys, compared by value, have no such counterpart here.
+ * @throws TypeError for an object or array key (a function or symbol cannot be sent at all:
+ *   NotCloneableError when it is).
+ */
+function checkKey(key: unknown, what: string): void {
+  if (key !== null && typeof key === 'object') {
+    throw new TypeError(
+      `${what}: unhashable key (${describeValue(key)}): a key is copied to the manager, so an object or array key could never be found again; use a string, number, bigint, boolean, null or undefined (for a tuple key, a string such as JSON.stringify([a, b]))`,
+    );
+  }
+}
+
+/**
  * The entries `init` gives a dict, as Python's `dict(init)`: an iterable of [key, value] pairs
  * (a Map) or an object's own properties. Anything else is refused — a number or a boolean made
  * an empty dict, and a pair of the wrong length a key mapped to undefined.
@@ -72,6 +89,7 @@ function dictEntries(init: unknown): Map<unknown, unknown> {
         throw new RangeError(
           `Manager.dict: element #${i} of the sequence has length ${entry.length}; 2 is required`,
         );
+      checkKey(entry[0], `Manager.dict: element #${i} of the sequence`);
       map.set(entry[0], stored(entry[1]));
       i++;
     }
@@ -86,7 +104,9 @@ function dictEntries(init: unknown): Map<unknown, unknown> {
 
 /**
  * A dict living in the manager (the broker): every method is one atomic operation there, and
- * returns a Promise. Keys and values are structured-cloned.
+ * returns a Promise. Keys and values are structured-cloned. A key is a primitive (a string, a
+ * number, a bigint, a boolean, null or undefined): an object or array key is a TypeError, as
+ * Python's list or dict key is unhashable.
  */
 export class DictProxy<K = unknown, V = unknown> extends SharedObject {
   constructor(init?: Iterable<[K, V]> | Record<string, V> | null, shared?: SharedInit) {
@@ -100,16 +120,20 @@ export class DictProxy<K = unknown, V = unknown> extends SharedObject {
   }
   /** Python's `d.get(key, fallback)`: the value under `key`, or `fallback` if it has none. */
   async get(key: K, fallback?: V): Promise<V | undefined> {
+    checkKey(key, 'DictProxy.get');
     const found = (await this.#op('lookup', key)) as [V] | [];
     return found.length > 0 ? (decode(found[0]) as V) : fallback;
   }
   async set(key: K, value: V): Promise<void> {
+    checkKey(key, 'DictProxy.set');
     await this.#op('setItem', key, stored(value));
   }
   async delete(key: K): Promise<boolean> {
+    checkKey(key, 'DictProxy.delete');
     return (await this.#op('delItem', key)) as boolean;
   }
   async has(key: K): Promise<boolean> {
+    checkKey(key, 'DictProxy.has');
     return (await this.#op('has', key)) as boolean;
   }
   async keys(): Promise<K[]> {
@@ -124,6 +148,7 @@ export class DictProxy<K = unknown, V = unknown> extends SharedObject {
    * under `key` is not a number.
    */
   async add(key: K, n: number): Promise<number> {
+    checkKey(key, 'DictProxy.add');
     return (await this.#op('add', key, n)) as number;
   }
   async clear(): Promise<void> {
@@ -135,6 +160,7 @@ export class DictProxy<K = unknown, V = unknown> extends SharedObject {
    * @throws KeyError when the dict has no `key` and no `fallback` was given.
    */
   async pop(key: K, ...fallback: [] | [V]): Promise<V> {
+    checkKey(key, 'DictProxy.pop');
     const found = (await this.#op('pop', key)) as [V] | [];
     if (found.length > 0) return decode(found[0]) as V;
     if (fallback.length > 0) return fallback[0] as V;
@@ -142,6 +168,7 @@ export class DictProxy<K = unknown, V = unknown> extends SharedObject {
   }
   /** Python's `d.setdefault(key, value)`: the value under `key`, set to `value` first if absent. */
   async setDefault(key: K, value: V): Promise<V> {
+    checkKey(key, 'DictProxy.setDefault');
     return decode(await this.#op('setDefault', key, stored(value))) as V;
   }
   /** Python's `d.update(other)`: sets every pair of `other` (a Map, pairs or an object), atomically. */

@@ -141,6 +141,7 @@ export class Pool<F extends AnyFn = AnyFn, const A extends ArgList = []> {
   ): AsyncResult<Awaited<ReturnType<F>>> {
     this.#check();
     checkFunction(fn, 'Pool.applyAsync');
+    checkCallbacks(options, 'Pool.applyAsync');
     if (!Array.isArray(args))
       throw new TypeError(
         `Pool.applyAsync: args must be an array: received ${describeValue(args)}`,
@@ -163,7 +164,7 @@ export class Pool<F extends AnyFn = AnyFn, const A extends ArgList = []> {
   async map<T, R>(
     fn: (x: T) => R,
     iterable: Iterable<T>,
-    chunksize?: number,
+    chunksize?: number | null,
     options: PoolMapOptions = {},
   ): Promise<Awaited<R>[]> {
     return this.mapAsync(fn, iterable, chunksize, options).get();
@@ -172,16 +173,18 @@ export class Pool<F extends AnyFn = AnyFn, const A extends ArgList = []> {
   mapAsync<T, R>(
     fn: (x: T) => R,
     iterable: Iterable<T>,
-    chunksize?: number,
+    chunksize?: number | null,
     options: ApplyAsyncOptions<Awaited<R>[]> & PoolMapOptions = {},
   ): AsyncResult<Awaited<R>[]> {
     this.#check();
     checkFunction(fn, 'Pool.mapAsync');
+    checkCallbacks(options, 'Pool.mapAsync');
     return this.#mapAsync(
       fn as AnyFn,
       [...checkIterable(iterable)].map((x) => [x]),
       chunksize,
       options,
+      'Pool.map',
     ) as AsyncResult<Awaited<R>[]>;
   }
 
@@ -195,7 +198,7 @@ export class Pool<F extends AnyFn = AnyFn, const A extends ArgList = []> {
   async starmap<R, A extends ArgList = unknown[]>(
     fn: (...args: A) => R,
     iterable: Iterable<StarArgs<A>>,
-    chunksize?: number,
+    chunksize?: number | null,
     options: PoolMapOptions = {},
   ): Promise<Awaited<R>[]> {
     return this.starmapAsync(fn, iterable, chunksize, options).get();
@@ -204,24 +207,29 @@ export class Pool<F extends AnyFn = AnyFn, const A extends ArgList = []> {
   starmapAsync<R, A extends ArgList = unknown[]>(
     fn: (...args: A) => R,
     iterable: Iterable<StarArgs<A>>,
-    chunksize?: number,
+    chunksize?: number | null,
     options: ApplyAsyncOptions<Awaited<R>[]> & PoolMapOptions = {},
   ): AsyncResult<Awaited<R>[]> {
     this.#check();
     checkFunction(fn, 'Pool.starmapAsync');
+    checkCallbacks(options, 'Pool.starmapAsync');
     const lists: unknown[][] = [];
     for (const a of checkIterable(iterable)) lists.push(argumentList(a));
-    return this.#mapAsync(fn as AnyFn, lists, chunksize, options) as AsyncResult<Awaited<R>[]>;
+    return this.#mapAsync(fn as AnyFn, lists, chunksize, options, 'Pool.starmap') as AsyncResult<
+      Awaited<R>[]
+    >;
   }
 
   #mapAsync(
     fn: AnyFn,
     lists: unknown[][],
-    chunksize: number | undefined,
+    chunksize: number | null | undefined,
     options: ApplyAsyncOptions<any[]> & PoolMapOptions,
+    what: string,
   ): AsyncResult<unknown[]> {
-    checkChunksize(chunksize, 'Pool.map');
-    const progress = progressOption(options?.progress, 'Pool.map');
+    // null is Python's chunksize=None, map's default: a size worked out from the items.
+    checkChunksize(chunksize ?? undefined, what);
+    const progress = progressOption(options?.progress, what);
     const cs = chunksize ?? Math.max(1, Math.ceil(lists.length / (this.#ex.maxWorkers * 4)));
     const chunks: Future<unknown[]>[] = [];
     for (let i = 0; i < lists.length; i += cs)
@@ -287,6 +295,8 @@ export class Pool<F extends AnyFn = AnyFn, const A extends ArgList = []> {
     if (typeof fn !== 'function') {
       throw new TypeError(`Pool.imap expects a function: received ${describeValue(fn)}`);
     }
+    // Checked here too, so that a bad one is named after imap, not the executor's map under it.
+    progressOption(options?.progress, 'Pool.imap');
     return imapIterator(
       this.#ex._map(
         fn as AnyFn,
@@ -372,6 +382,31 @@ function argumentList(a: unknown): unknown[] {
     );
   }
   return [...(a as Iterable<unknown>)];
+}
+
+/**
+ * Checks the options of applyAsync, mapAsync and starmapAsync at the call, before any work is
+ * submitted: a callback that is not a function was called when the result came, its TypeError
+ * reported on stderr and the call's result otherwise delivered, as if nothing were wrong
+ * (CPython's result handler thread dies there, and the pool hangs).
+ * @throws TypeError for options that are not an object, a callback that is not a function.
+ */
+function checkCallbacks(o: unknown, what: string): void {
+  if (o === undefined || o === null) return;
+  if (typeof o !== 'object') {
+    throw new TypeError(`${what}: options must be an object: received ${describeValue(o)}`);
+  }
+  const { callback, errorCallback } = o as ApplyAsyncOptions<unknown>;
+  for (const [name, f] of [
+    ['callback', callback],
+    ['errorCallback', errorCallback],
+  ] as const) {
+    if (f !== undefined && f !== null && typeof f !== 'function') {
+      throw new TypeError(
+        `${what}: ${name} must be a function or null: received ${describeValue(f)}`,
+      );
+    }
+  }
 }
 
 function hook<R>(f: Future<R>, o: ApplyAsyncOptions<R>): void {

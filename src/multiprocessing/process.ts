@@ -14,7 +14,6 @@
  */
 import { availableParallelism, constants } from 'node:os';
 import type { ArgList, Kwargs } from '../internal/call-args.js';
-import { describeValue } from '../internal/errors.js';
 import { handleClosed, handleOpened } from '../internal/live-handles.js';
 import { collectHandoffs, type Handoff, prepareHandoffs } from '../internal/process/fd-handoff.js';
 import { ChildHandle } from '../internal/process/spawn.js';
@@ -23,6 +22,7 @@ import type { RunTargetOptions, RunTargetPayload, TargetFn } from '../internal/r
 import { checkDaemon, checkName, checkRunOptions, type RunTarget } from '../internal/run-target.js';
 import { encode } from '../internal/serialize.js';
 import { refuseStartInTaskModule } from '../internal/task-ref.js';
+import { parseWait, type WaitOptions } from '../internal/wait-options.js';
 import { startTimer, stopTimer } from '../internal/waiter.js';
 import { OSError, RuntimeError } from './errors.js';
 import { identity } from './process-identity.js';
@@ -267,9 +267,11 @@ export class Process<
    * rejects because the child failed.
    *
    * **Cancellation:** an aborted `signal` rejects with its reason; the child runs on.
-   * @throws RuntimeError before start, once closed, or when joining the current process.
+   * @throws RuntimeError before start, once closed, or when joining the current process;
+   *   TypeError for options that are not an object, a `timeout` that is not a number, a `signal`
+   *   that is not an AbortSignal.
    */
-  async join(options: { timeout?: number | null; signal?: AbortSignal } = {}): Promise<void> {
+  async join(options?: WaitOptions | null): Promise<void> {
     if (this.#self) throw new RuntimeError('Cannot join the current process', 'ERR_WEFT_JOIN_SELF');
     this.#checkClosed();
     if (!this.#started || (this.#exited === null && !this.#parent)) {
@@ -278,13 +280,10 @@ export class Process<
         'ERR_WEFT_PROCESS_NOT_STARTED',
       );
     }
-    const timeout = options.timeout ?? null;
-    if (timeout !== null && (typeof timeout !== 'number' || Number.isNaN(timeout))) {
-      throw new TypeError(
-        `Process.join: timeout must be a number of milliseconds: received ${describeValue(timeout)}`,
-      );
-    }
-    const signal = options.signal ?? null;
+    // Python's join(timeout=None): null or no options waits for ever; a negative timeout has run
+    // out already. Options that are not an object, or a signal that is not an AbortSignal, are a
+    // TypeError (`join(null)` read `null.timeout`, and `join(5)` waited for ever).
+    const { timeout, signal } = parseWait('Process.join', options ?? undefined);
     if (signal?.aborted) throw signal.reason;
     if (this.#parent) return this.#joinParent(timeout, signal);
     if (this.#exitcode !== null) return;
@@ -349,12 +348,18 @@ export class Process<
     });
   }
 
-  /** Sends SIGTERM (`exitcode` becomes −15). */
+  /**
+   * Sends SIGTERM (`exitcode` becomes −15); nothing once the process has ended.
+   * @throws RuntimeError before start, or once closed.
+   */
   terminate(): void {
     this.#signal('SIGTERM');
   }
 
-  /** Sends SIGKILL (`exitcode` becomes −9). */
+  /**
+   * Sends SIGKILL (`exitcode` becomes −9); nothing once the process has ended.
+   * @throws RuntimeError before start, or once closed.
+   */
   kill(): void {
     this.#signal('SIGKILL');
   }
@@ -365,6 +370,15 @@ export class Process<
       return;
     }
     this.#checkClosed();
+    // Python's terminate() and kill() on a process never started raise (AttributeError, from
+    // its missing Popen): misuse, said as join() before start() says it. Once it has ended, a
+    // signal is nothing, as there.
+    if (!this.#started) {
+      throw new RuntimeError(
+        `Cannot ${sig === 'SIGKILL' ? 'kill' : 'terminate'} a process that was not started: ${this.#name}`,
+        'ERR_WEFT_PROCESS_NOT_STARTED',
+      );
+    }
     if (this.#child && this.#exitcode === null) this.#child.process.kill(sig);
   }
 

@@ -312,11 +312,15 @@ export class EventLoop {
     // returned: `aw` may finish in a later iteration (a step the stopping iteration queued),
     // which here runs before this call goes on, and must not turn the stop into its result.
     let stoppedFirst = false;
-    this.stopWaiter = () => {
+    const onStop = (): void => {
+      // Spent: a stop() from here on (a callback that runs before this call goes on) is for
+      // the next run, as CPython's `_stopping` outlives the run_forever it did not stop.
+      if (this.stopWaiter === onStop) this.stopWaiter = null;
       if (woken.done()) return;
       stoppedFirst = !fut.done();
       wake();
     };
+    this.stopWaiter = onStop;
     // A stop() that came before runs the loop for one iteration, as runForever does.
     this.startStopped();
     const prevLoop = enterLoop(this);
@@ -354,9 +358,12 @@ export class EventLoop {
     this.checkNoOtherLoop();
     this.running = true;
     const stopped = new Future<void>();
-    this.stopWaiter = () => {
+    const onStop = (): void => {
+      // Spent, as in runUntilComplete: a later stop() is the next run's.
+      if (this.stopWaiter === onStop) this.stopWaiter = null;
       if (!stopped.done()) stopped.setResult(undefined);
     };
+    this.stopWaiter = onStop;
     this.startStopped();
     const prevLoop = enterLoop(this);
     // A pending future keeps nothing alive in Node: hold the process open as Python's loop does.

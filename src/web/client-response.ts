@@ -132,7 +132,9 @@ export class ClientResponse implements AsyncDisposable {
       });
       this.body.pipe(decoder);
     }
-    this.body.once('end', () => this.release());
+    // The whole body has arrived: the connection goes back. A coded body may still be
+    // unread in the decoder; only an explicit release() discards it.
+    this.body.once('end', () => this.giveBack());
   }
 
   /** True for a status below 400. */
@@ -240,7 +242,7 @@ export class ClientResponse implements AsyncDisposable {
     } catch (e) {
       throw this.failure(e);
     } finally {
-      this.release();
+      this.giveBack();
     }
     this._bytes = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
     return this._bytes;
@@ -325,6 +327,26 @@ export class ClientResponse implements AsyncDisposable {
    * if bytes were left). Idempotent.
    */
   release(): void {
+    const decoder = this.decoder;
+    if (
+      decoder !== null &&
+      this.body.readableEnded &&
+      this._bytes === null &&
+      !decoder.readableEnded &&
+      !decoder.destroyed
+    ) {
+      // The raw body has ended (and given the connection back) while its decoded bytes wait
+      // unread in the decoder: released, they are gone, as aiohttp's release() ends its
+      // content whatever has arrived. A read in progress fails as one released unread. (A body
+      // still arriving is `giveBack`'s, which fails the decoder with the body's own error.)
+      this.discarded = true;
+      decoder.destroy(connectionClosed());
+    }
+    this.giveBack();
+  }
+
+  /** The connection (and the `limit` slot) goes back; what the body has left unread is dropped. */
+  private giveBack(): void {
     if (this.released) return;
     this.released = true;
     const body = this.body as Readable & { dump?: (o: { limit: number }) => Promise<void> };
@@ -494,11 +516,21 @@ class CodingDecoder extends Transform {
               ? createInflate()
               : createInflateRaw();
       this.inner = inner;
-      inner.on('data', (d: Buffer) => this.push(d));
+      // Decoded no further ahead of the reader than the readable side's high-water mark: a
+      // few hundred bytes of brotli can stand for gigabytes (a decompression bomb).
+      inner.on('data', (d: Buffer) => {
+        if (!this.push(d)) inner.pause();
+      });
       inner.on('error', (e) => this.destroy(e));
     }
     // Its callback runs once the chunk has been decoded: the inner stream's pace is ours.
     this.inner.write(chunk, () => done());
+  }
+
+  /** The reader wants more: the inner stream, paused when the readable side was full, goes on. */
+  override _read(size: number): void {
+    this.inner?.resume();
+    super._read(size);
   }
 
   override _flush(done: TransformCallback): void {

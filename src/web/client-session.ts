@@ -650,7 +650,8 @@ function headerRecord(
   input: RequestHeaders | undefined | null,
   what: string,
 ): Record<string, string> {
-  const out: Record<string, string> = {};
+  // No prototype: a header named `constructor` or `__proto__` is a name like any other.
+  const out: Record<string, string> = Object.create(null);
   if (input === undefined || input === null) return out;
   if (typeof input !== 'object') {
     throw argumentError(

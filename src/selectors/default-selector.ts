@@ -24,7 +24,13 @@ import { argumentError, describeValue, rangeError } from '../internal/errors.js'
 import { Waiter } from '../internal/waiter.js';
 import { OSError } from '../socket/errors.js';
 import { Socket } from '../socket/socket.js';
-import { closedSelector, invalidFileObject, KeyError, selectorClosed } from './errors.js';
+import {
+  closedSelector,
+  invalidFileObject,
+  KeyError,
+  selectBusy,
+  selectorClosed,
+} from './errors.js';
 import { EVENT_READ, EVENT_WRITE, SelectorKey, SelectorMapping } from './selector-key.js';
 
 export interface SelectOptions {
@@ -137,7 +143,7 @@ export class DefaultSelector<D = unknown> {
       throw argumentError('select: timeout must be a number of ms or null', timeout);
     }
     if (Number.isNaN(timeout)) throw rangeError('select: timeout must not be NaN', timeout);
-    if (this.waiter !== null) throw new Error('select() is already waiting in another task');
+    if (this.waiter !== null) throw selectBusy();
     if (timeout !== null && timeout <= 0) {
       // A poll (Python's select(0) asks the kernel at once). What the kernel has is seen only
       // when Node's loop polls and runs the sockets' I/O callbacks: answering from what is known

@@ -40,7 +40,13 @@ import { OSError } from '../socket/errors.js';
 import { io, NOREAD, TAG_READAHEAD } from '../socket/native-io.js';
 import { RA_EOF, RawSocket, type ReadaheadOwner } from '../socket/raw-socket.js';
 import type { SelectOptions } from './default-selector.js';
-import { closedSelector, invalidFileObject, KeyError, selectorClosed } from './errors.js';
+import {
+  closedSelector,
+  invalidFileObject,
+  KeyError,
+  selectBusy,
+  selectorClosed,
+} from './errors.js';
 import { EVENT_READ, EVENT_WRITE, SelectorKey, SelectorMapping } from './selector-key.js';
 
 const EPOLL_CTL_ADD = 1;
@@ -178,7 +184,7 @@ export class EpollSelector<D = unknown> implements ReadaheadOwner {
       throw argumentError('select: timeout must be a number of ms or null', timeout);
     }
     if (Number.isNaN(timeout)) throw rangeError('select: timeout must not be NaN', timeout);
-    if (this.waiter !== null) throw new Error('select() is already waiting in another task');
+    if (this.waiter !== null) throw selectBusy();
     const deadline = timeout === null ? null : performance.now() + Math.max(0, timeout);
     for (;;) {
       const ready = this.poll();

@@ -28,6 +28,17 @@ export function selectorClosed(what: string): RuntimeError {
 }
 
 /**
+ * A second `select()` while one waits on the same selector (weft's selectors take one waiting
+ * task at a time): a RuntimeError, as weft's readers say of a second reading task.
+ */
+export function selectBusy(): RuntimeError {
+  return new RuntimeError(
+    'select() called while another task is already waiting in select() on this selector: one select() may wait at a time',
+    'ERR_WEFT_SELECT_BUSY',
+  );
+}
+
+/**
  * Python's ValueError "Invalid file object" for what is no file object at all: a TypeError, as
  * weft's `register` raises for it (the argument is of the wrong type, not a bad socket).
  */

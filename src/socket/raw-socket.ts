@@ -75,6 +75,21 @@ function checkSize(what: string, n: unknown): void {
   throw rangeError(`negative buffersize in ${what}`, n);
 }
 
+/**
+ * The byte count of a `recv_into`, as Python's: `nbytes` 0 (or absent) is the whole buffer, a
+ * count larger than the buffer a RangeError (ValueError "buffer too small for requested bytes").
+ */
+function intoCount(buf: Uint8Array, nbytes: unknown): number {
+  checkSize('recv_into', nbytes);
+  const n = nbytes as number;
+  if (n > buf.length) {
+    throw new RangeError(
+      `recv_into: buffer too small for requested bytes: ${n} requested, the buffer holds ${buf.length}`,
+    );
+  }
+  return n === 0 ? buf.length : n;
+}
+
 /** TypeError unless `data` is bytes: the addon would otherwise report a string as EINVAL. */
 function checkBytes(what: string, data: unknown): void {
   if (!(data instanceof Uint8Array)) {
@@ -205,19 +220,22 @@ export class RawSocket {
    */
   recvIntoSync(buf: Uint8Array, options?: { nbytes?: number; timeout?: number | null }): number {
     checkBytes('recv_into', buf);
-    const nbytes = options?.nbytes ?? buf.length;
-    checkSize('recv_into', nbytes);
-    const n = Math.min(nbytes, buf.length);
-    if (this._ra !== null || this._raTail !== 0) return this.takeAhead(buf, n);
+    const n = intoCount(buf, options?.nbytes ?? 0);
+    if (n === 0) return this.recvZero().length;
+    if (this._ra !== null || this._raTail !== 0) {
+      this.open('recv');
+      return this.takeAhead(buf, n);
+    }
     return checkSync(
       binding().recvBlocking(this.open('recv'), buf, 0, n, timeoutArg(options)),
       'recv',
     );
   }
 
-  /** `recv(n)` that parks the calling thread (see `recvIntoSync`). */
+  /** `recv(n)` that parks the calling thread (see `recvIntoSync`); `recvSync(0)` is b'' at once. */
   recvSync(bufsize: number, options?: { timeout?: number | null }): Buffer {
     checkSize('recv', bufsize);
+    if (bufsize === 0) return this.recvZero();
     const buf = Buffer.allocUnsafe(bufsize);
     const n = this.recvIntoSync(buf, { nbytes: bufsize, ...(options ?? {}) });
     return n === 0 ? EMPTY : buf.subarray(0, n);
@@ -244,13 +262,15 @@ export class RawSocket {
   }
 
   /**
-   * Reads into `buf` (from 0, at most `nbytes`, default its length): the count read, 0 at EOF.
+   * Reads into `buf` (from 0, at most `nbytes`; 0 or absent: its length, as Python's
+   * `recv_into`): the count read, 0 at EOF.
    * @throws {BlockingIOError} nothing has arrived. {ConnectionResetError} the peer reset.
+   *   {RangeError} `nbytes` larger than `buf` (Python's ValueError).
    */
-  recvInto(buf: Uint8Array, nbytes: number = buf.length): number {
+  recvInto(buf: Uint8Array, nbytes = 0): number {
     checkBytes('recv_into', buf);
-    checkSize('recv_into', nbytes);
-    const n = Math.min(nbytes, buf.length);
+    const n = intoCount(buf, nbytes);
+    if (n === 0) return this.recvZero().length; // an empty buffer: 0, as Python's
     if (this._ra !== null || this._raTail !== 0) {
       this.open('recv');
       return this.takeAhead(buf, n);
@@ -283,9 +303,10 @@ export class RawSocket {
     throw fromErrno(-tail, 'recv');
   }
 
-  /** Reads up to `bufsize` bytes into a new buffer (empty at EOF). */
+  /** Reads up to `bufsize` bytes into a new buffer (empty at EOF); `recvNowait(0)` is b''. */
   recvNowait(bufsize: number): Buffer {
     checkSize('recv', bufsize);
+    if (bufsize === 0) return this.recvZero();
     const buf = Buffer.allocUnsafe(bufsize);
     const n = this.recvInto(buf, bufsize);
     return n === 0 ? EMPTY : buf.subarray(0, n);
@@ -306,9 +327,11 @@ export class RawSocket {
     check(binding().shutdown(this.open('shutdown'), how), 'shutdown');
   }
 
-  /** The local address's port (`getsockname()[1]`). */
+  /** The local address, `[host, port]`, as `Socket.getsockname()` gives it. */
   getsockname(): SocketAddress {
-    return ['', check(binding().localPort(this.open('getsockname')), 'getsockname')];
+    const a = binding().addressOf(this.open('getsockname'), false);
+    if (typeof a === 'number') check(a, 'getsockname');
+    return [(a as [string, number])[0], (a as [string, number])[1]];
   }
 
   fileno(): number {
@@ -336,6 +359,15 @@ export class RawSocket {
 
   describe(): string {
     return `raw socket (fd ${this.fd})`;
+  }
+
+  /**
+   * `recv(0)`: b'' without a system call, as CPython's socket answers it (recv(2) of 0 bytes
+   * could say EAGAIN); on a closed socket EBADF, as Python's.
+   */
+  private recvZero(): Buffer {
+    this.open('recv');
+    return EMPTY;
   }
 
   private open(what: string): number {

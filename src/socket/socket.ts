@@ -174,6 +174,12 @@ export class Socket {
   /** A non-blocking connect raised BlockingIOError and no connect has reported its outcome since
    * (the next connect after it completes returns, as connect(2) does). */
   private connectUnreported = false;
+  /**
+   * The connection's failure (its reset…) was raised once, by a recv or a send. The kernel keeps
+   * it as the socket's pending error and the first recv(2) or send(2) to see it clears it: after
+   * that recv returns 0 and send fails with EPIPE, as Python's do.
+   */
+  private failureReported = false;
 
   constructor(family: number = AF_INET, type: number = SOCK_STREAM, proto = 0) {
     checkInt('Socket(): family', family);
@@ -198,8 +204,12 @@ export class Socket {
 
   // ── modes ────────────────────────────────────────────────────────────────────────────────
 
-  /** `setblocking(false)` makes every verb raise `BlockingIOError` instead of waiting. */
+  /**
+   * `setblocking(false)` makes every verb raise `BlockingIOError` instead of waiting.
+   * @throws {OSError} EBADF after `close()`, as Python's.
+   */
   setblocking(flag: boolean): void {
+    this.checkOpen();
     this.timeoutMs = flag ? null : 0;
   }
 
@@ -207,7 +217,10 @@ export class Socket {
     return this.timeoutMs !== 0;
   }
 
-  /** Milliseconds a verb may wait before `TimeoutError`; 0 is non-blocking, null waits for ever. */
+  /**
+   * Milliseconds a verb may wait before `TimeoutError`; 0 is non-blocking, null waits for ever.
+   * @throws {OSError} EBADF after `close()` (a bad argument is reported first), as Python's.
+   */
   settimeout(ms: number | null): void {
     if (ms !== null) {
       if (typeof ms !== 'number') {
@@ -217,6 +230,7 @@ export class Socket {
         throw rangeError('settimeout(): timeout must be a number of ms >= 0 or null', ms);
       }
     }
+    this.checkOpen();
     this.timeoutMs = ms;
   }
 
@@ -227,14 +241,14 @@ export class Socket {
   /**
    * Sets an option. Supported: `SOL_SOCKET/SO_REUSEADDR` (always on for listening sockets under
    * Node; recorded), `SOL_SOCKET/SO_KEEPALIVE`, `IPPROTO_TCP/TCP_NODELAY`.
-   * @throws {OSError} ENOPROTOOPT for any other option.
+   * @throws {OSError} ENOPROTOOPT for any other option; EBADF after `close()`, as Python's.
    */
   setsockopt(level: number, optname: number, value: number | boolean): void {
     if (typeof value !== 'number' && typeof value !== 'boolean') {
       throw argumentError('setsockopt(): value must be a number or a boolean', value);
     }
     const v = Number(value) ? 1 : 0;
-    const key = optionKey(level, optname);
+    const key = this.optionOf(level, optname);
     this.opts[key] = v;
     const s = this.netSock;
     if (s !== null) {
@@ -243,8 +257,18 @@ export class Socket {
     }
   }
 
+  /** @throws {OSError} ENOPROTOOPT for an option `setsockopt` does not take; EBADF after `close()`. */
   getsockopt(level: number, optname: number): number {
-    return this.opts[optionKey(level, optname)];
+    return this.opts[this.optionOf(level, optname)];
+  }
+
+  /** The option's slot: the arguments' types first, then a closed socket (Python's kernel says
+   * EBADF before it looks at the option), then an unknown option. */
+  private optionOf(level: number, optname: number): 'reuseAddr' | 'noDelay' | 'keepAlive' {
+    checkInt('setsockopt()/getsockopt(): level', level);
+    checkInt('setsockopt()/getsockopt(): optname', optname);
+    this.checkOpen();
+    return optionKey(level, optname);
   }
 
   // ── addresses ────────────────────────────────────────────────────────────────────────────
@@ -258,10 +282,16 @@ export class Socket {
     this.bound = checkAddress(this.family, address, 'bind');
   }
 
-  /** The remote address. @throws {OSError} ENOTCONN when not connected. */
+  /**
+   * The remote address.
+   * @throws {OSError} ENOTCONN when not connected — nor any more, once the connection failed (a
+   *   reset: the kernel's socket is closed then, as Python's getpeername says).
+   */
   getpeername(): SocketAddress {
     this.checkOpen();
-    if (this.peer === null) throw new OSError('Transport endpoint is not connected', 'ENOTCONN');
+    if (this.peer === null || this.reader?.exception() instanceof OSError) {
+      throw new OSError('Transport endpoint is not connected', 'ENOTCONN');
+    }
     return this.peer;
   }
 
@@ -300,7 +330,8 @@ export class Socket {
   /**
    * Binds (to the address given to `bind`, or any address and a free port) and listens. Await
    * it: binding errors such as `EADDRINUSE` arrive here. Connections arriving before `accept`
-   * wait in a queue.
+   * wait in a queue. A failed `listen` leaves the socket open and unbound, as Python's failed
+   * `bind` does: `bind` another address and `listen` again.
    */
   listen(backlog = 128): Promise<void> {
     // A bad argument or a closed socket rejects, as every verb that returns a promise does.
@@ -318,15 +349,16 @@ export class Socket {
     this.backlog = Math.max(backlog, 0);
     const raw = this.rawAddress();
     if (raw !== null) return this.listenRaw(raw[0], raw[1], this.backlog);
+    const addr = this.bound;
+    if (this.family === AF_UNIX && typeof addr !== 'string') {
+      return Promise.reject(
+        new OSError('An AF_UNIX socket must be bound to a path first', 'EINVAL'),
+      );
+    }
     const w = new Waiter<void>(this);
     const server = this.serve(w);
-    const addr = this.bound;
     if (this.family === AF_UNIX) {
-      if (typeof addr !== 'string') {
-        this.fail(new OSError('An AF_UNIX socket must be bound to a path first', 'EINVAL'));
-        return Promise.reject(this.failure);
-      }
-      server.listen({ path: addr, backlog: this.backlog });
+      server.listen({ path: addr as string, backlog: this.backlog });
     } else {
       const [host, port] = (addr as [string, number] | null) ?? [
         this.family === AF_INET6 ? '::' : '0.0.0.0',
@@ -369,14 +401,14 @@ export class Socket {
     const fd = (io as NonNullable<typeof io>).listen(host, port, backlog, this.family === AF_INET6);
     if (fd < 0) {
       const exc = fromErrno(-fd, 'listen');
-      this.fail(exc);
+      this.listenFailed();
       return Promise.reject(exc);
     }
     let listener: RawListener;
     try {
       listener = new RawListener(fd, host); // closes fd if epoll refuses it
     } catch (e) {
-      this.fail(e);
+      this.listenFailed();
       return Promise.reject(e);
     }
     this.server = listener;
@@ -387,6 +419,19 @@ export class Socket {
     return Promise.resolve();
   }
 
+  /**
+   * Binding or listening failed: as after Python's failed `bind` (bind and listen are one step
+   * here), the socket is open, unbound and not listening — `bind` and `listen` may be called
+   * again.
+   */
+  private listenFailed(): void {
+    this.server = null;
+    this.state = FRESH;
+    this.bound = null;
+    this.local = null;
+    this.fd = -1;
+  }
+
   /** A Node server feeding this socket's accept queue; `w` learns how listening went. */
   private serve(w: Waiter<void> | null): NetServer {
     const server = createServer({ allowHalfOpen: true });
@@ -395,6 +440,12 @@ export class Socket {
     server.on('connection', (ns) => this.onConnection(ns));
     const onError = (err: Error): void => {
       const exc = fromSystemError(err, 'listen');
+      // A listen() call learns it failed; the socket stays open for another bind and listen.
+      if (w !== null && this.state === LISTENING && this.server === server) {
+        this.listenFailed();
+        w.fail(exc);
+        return;
+      }
       this.fail(exc);
       w?.fail(exc);
     };
@@ -677,9 +728,17 @@ export class Socket {
   recvNowait(bufsize: number): Buffer {
     checkSize('recv', bufsize);
     const r = this.connected('recv');
-    if (this.readShut || bufsize === 0) return EMPTY;
-    const got = r._recvNowait(bufsize);
-    if (got === null) throw new BlockingIOError();
+    if (bufsize === 0) return EMPTY;
+    let got: Buffer | null;
+    try {
+      got = r._recvNowait(bufsize);
+    } catch (e) {
+      return this.recvFailed(r, e);
+    }
+    if (got === null) {
+      if (this.readShut) return EMPTY;
+      throw new BlockingIOError();
+    }
     return got;
   }
 
@@ -687,9 +746,17 @@ export class Socket {
   async _recv(bufsize: number, mode: number, options?: SocketWaitOptions): Promise<Buffer> {
     checkSize('recv', bufsize);
     const r = this.connected('recv');
-    if (this.readShut || bufsize === 0) return EMPTY;
-    const got = r._recvNowait(bufsize);
+    if (bufsize === 0) return EMPTY;
+    let got: Buffer | null;
+    try {
+      got = r._recvNowait(bufsize);
+    } catch (e) {
+      return this.recvFailed(r, e);
+    }
     if (got !== null) return got;
+    // After shutdown(SHUT_RD) Linux's recv(2) returns what the kernel holds (it goes on taking
+    // the peer's bytes) and 0 instead of waiting when it holds nothing, as Python's recv shows.
+    if (this.readShut) return EMPTY;
     const t = mode === OBEY ? this.timeoutMs : null;
     if (t === 0) throw new BlockingIOError();
     try {
@@ -699,8 +766,43 @@ export class Socket {
       });
     } catch (e) {
       if (e instanceof TimeoutError && t !== null) throw new TimeoutError('timed out');
-      throw e;
+      return this.recvFailed(r, e);
     }
+  }
+
+  /**
+   * A recv met `e`. The connection's failure is raised once, as recv(2) reports the pending
+   * error once (then 0 for ever), and never as EPIPE, which only a send reports: a reset is
+   * `ConnectionResetError` for the first recv and `b''` after it, as Python's; a send that
+   * failed with EPIPE leaves recv with `b''`. Anything else (the socket was closed, the wait was
+   * cancelled) is raised as it is.
+   */
+  private recvFailed(r: StreamReader, e: unknown): Buffer {
+    if (this.state !== CONNECTED || e !== r.exception() || !(e instanceof OSError)) throw e;
+    if (e instanceof BrokenPipeError || this.failureReported) return EMPTY;
+    this.failureReported = true;
+    throw e;
+  }
+
+  /**
+   * The connection's failure for a send to raise: the failure itself the first time (a
+   * `ConnectionResetError`, as send(2) reports the pending error), `BrokenPipeError` once a recv
+   * or a send has reported it, as Python's.
+   */
+  private sendFailure(what: string, failure: unknown): unknown {
+    if (
+      !this.failureReported &&
+      failure instanceof OSError &&
+      !(failure instanceof BrokenPipeError) &&
+      failure === this.reader?.exception()
+    ) {
+      this.failureReported = true;
+      return failure;
+    }
+    if (failure instanceof BrokenPipeError) this.failureReported = true;
+    return new BrokenPipeError(`Broken pipe: ${what}() on a closed connection`, {
+      cause: failure,
+    });
   }
 
   /**
@@ -758,6 +860,10 @@ export class Socket {
       await w.drain({ ...(options?.signal ? { signal: options.signal } : {}), timeout: t });
     } catch (e) {
       if (e instanceof TimeoutError && t !== null) throw new TimeoutError('timed out');
+      // The connection failed while the bytes waited: reported once, as by `writable`.
+      if (this.state === CONNECTED && e instanceof OSError && e === this.reader?.exception()) {
+        throw this.sendFailure('sendall', e);
+      }
       throw e;
     }
   }
@@ -965,7 +1071,11 @@ export class Socket {
     return () => this.watchers?.delete(fn);
   }
 
-  /** @internal A read (or accept) would not wait. */
+  /**
+   * @internal A read (or accept) would not wait. A closed socket is never ready: its descriptor
+   * left the kernel's epoll sets when it closed, so Python's selectors (epoll on Linux) do not
+   * report a socket closed before it was unregistered, nor wake a select() waiting for it.
+   */
   _readable(): boolean {
     switch (this.state) {
       case LISTENING:
@@ -973,13 +1083,14 @@ export class Socket {
       case CONNECTED:
         return this.readShut || (this.reader as StreamReader)._ready();
       case CONNECTING:
+      case CLOSED:
         return false;
       default:
         return true;
     }
   }
 
-  /** @internal A send would not wait (or would fail at once). */
+  /** @internal A send would not wait (or would fail at once); never for a closed socket. */
   _writable(): boolean {
     switch (this.state) {
       case CONNECTED: {
@@ -988,6 +1099,7 @@ export class Socket {
       }
       case CONNECTING:
       case LISTENING:
+      case CLOSED:
         return false;
       default:
         return true;
@@ -1067,11 +1179,7 @@ export class Socket {
     }
     const w = this.writer as StreamWriter;
     const failure = w._failure();
-    if (failure !== null) {
-      throw new BrokenPipeError(`Broken pipe: ${what}() on a closed connection`, {
-        cause: failure,
-      });
-    }
+    if (failure !== null) throw this.sendFailure(what, failure);
     return w;
   }
 }

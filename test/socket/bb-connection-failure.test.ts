@@ -1,0 +1,123 @@
+/**
+ * A connection that fails (the peer resets it) reports its error once, as the kernel reports a
+ * socket's pending error once: checked against CPython 3.11 on Linux, where after a reset the
+ * first recv (or send) raises ConnectionResetError, then recv returns b'' and send raises
+ * BrokenPipeError, recv never raises BrokenPipeError, and getpeername raises ENOTCONN.
+ */
+import assert from 'node:assert/strict';
+import { type Socket as NetSocket, createServer as netCreateServer } from 'node:net';
+import { describe, test } from 'node:test';
+import { sleep } from '../../src/asyncio/index.js';
+import { DefaultSelector, EVENT_READ } from '../../src/selectors/index.js';
+import {
+  BrokenPipeError,
+  ConnectionError,
+  ConnectionResetError,
+  createConnection,
+  OSError,
+  type Socket,
+} from '../../src/socket/index.js';
+import { io } from '../../src/socket/native-io.js';
+import { checkLeaks } from '../support/leaks.js';
+
+checkLeaks();
+
+const HOST = '127.0.0.1';
+/** Both transports where the addon is built (weft's own descriptor, then Node's net). */
+const TRANSPORTS = io === null ? ['net'] : ['raw', 'net'];
+
+/** A Node server as the peer: `use` gets a weft client socket and the server's side of it. */
+async function withPeer(
+  transport: string,
+  use: (s: Socket, peer: NetSocket) => Promise<void>,
+): Promise<void> {
+  const accepted: NetSocket[] = [];
+  const raw = netCreateServer((p) => {
+    p.on('error', () => {});
+    accepted.push(p);
+  });
+  await new Promise<void>((r) => raw.listen(0, HOST, r));
+  const port = (raw.address() as { port: number }).port;
+  const saved = process.env.WEFT_SOCKET_TRANSPORT;
+  if (transport === 'net') process.env.WEFT_SOCKET_TRANSPORT = 'net';
+  else delete process.env.WEFT_SOCKET_TRANSPORT;
+  let s: Socket | null = null;
+  try {
+    s = await createConnection([HOST, port]);
+    assert.equal(s._rawTransport(), transport === 'raw');
+    while (accepted.length === 0) await sleep(1);
+    await use(s, accepted[0] as NetSocket);
+  } finally {
+    if (saved === undefined) delete process.env.WEFT_SOCKET_TRANSPORT;
+    else process.env.WEFT_SOCKET_TRANSPORT = saved;
+    s?.close();
+    for (const p of accepted) p.destroy();
+    await new Promise<void>((r) => raw.close(() => r()));
+  }
+}
+
+/** Resolves once `s` has something for recv: here, the reset the transport read. */
+async function untilReadable(s: Socket): Promise<void> {
+  using sel = new DefaultSelector();
+  sel.register(s, EVENT_READ);
+  await sel.select();
+}
+
+const isENOTCONN = (e: unknown): boolean => e instanceof OSError && e.errnoName === 'ENOTCONN';
+
+describe('bug bash h102: a connection failure is reported once, as in Python', () => {
+  for (const transport of TRANSPORTS) {
+    test(`${transport}: recv raises ConnectionResetError once, then returns b'' for ever`, async () => {
+      await withPeer(transport, async (s, peer) => {
+        peer.write('abc');
+        while (!s._readable()) await sleep(1);
+        peer.resetAndDestroy();
+        await untilReadable(s);
+        while (s._net()?.destroyed !== true) await sleep(1);
+        assert.equal((await s.recv(100)).toString(), 'abc', 'the bytes before the reset first');
+        await assert.rejects(s.recv(100), ConnectionResetError);
+        assert.equal((await s.recv(100)).length, 0, "b'' after the reset was reported");
+        assert.equal(s.recvNowait(100).length, 0);
+        assert.equal((await s.recv(100)).length, 0);
+        await assert.rejects(s.send('x'), BrokenPipeError);
+        assert.throws(() => s.getpeername(), isENOTCONN);
+      });
+    });
+
+    test(`${transport}: the first send after a reset raises ConnectionResetError; then recv b'' and send EPIPE`, async () => {
+      await withPeer(transport, async (s, peer) => {
+        peer.resetAndDestroy();
+        await untilReadable(s);
+        assert.throws(() => s.getpeername(), isENOTCONN, 'getpeername: ENOTCONN after a reset');
+        await assert.rejects(s.send('x'), (e: unknown) => {
+          assert.ok(e instanceof ConnectionResetError, `ConnectionResetError: got ${String(e)}`);
+          return true;
+        });
+        assert.equal((await s.recv(10)).length, 0, 'the send reported the reset: recv says EOF');
+        await assert.rejects(s.sendall('x'), BrokenPipeError);
+        assert.throws(() => s.sendNowait('x'), BrokenPipeError);
+      });
+    });
+
+    test(`${transport}: a sendall cut by a reset raises a ConnectionError; recv then returns b'', never BrokenPipeError`, async () => {
+      await withPeer(transport, async (s, peer) => {
+        peer.pause();
+        // Far more than the kernel's buffers hold: it waits while the peer does not read.
+        const sending = s.sendall(Buffer.alloc(64 << 20)).then(
+          () => null,
+          (e: unknown) => e,
+        );
+        while (s._writable()) await sleep(1);
+        peer.resetAndDestroy();
+        const failed = await sending;
+        assert.ok(failed instanceof ConnectionError, `a ConnectionError: got ${String(failed)}`);
+        const got = await s.recv(10).catch((e: unknown) => e);
+        assert.ok(Buffer.isBuffer(got), `recv after the failed sendall: b'', got ${String(got)}`);
+        assert.equal(got.length, 0);
+        assert.equal(s.recvNowait(10).length, 0);
+        await assert.rejects(s.sendall('x'), BrokenPipeError);
+        assert.throws(() => s.getpeername(), isENOTCONN);
+      });
+    });
+  }
+});

@@ -412,6 +412,13 @@ export class RawTransport extends EventEmitter {
 
   /** `res`: what the poller read ahead (RBUF[off, off + res), 0 EOF, -errno) or NOREAD. */
   private onEvents(ev: number, off: number, res: number): void {
+    // A read-ahead that met the connection's failure (a reset) has taken the kernel's pending
+    // error with it: that error is the one to report, not the EPIPE a flush of the queue would
+    // meet next (Python's sendall cut by a reset raises ConnectionResetError).
+    if (res < 0 && res !== NOREAD && res !== -EAGAIN) {
+      this.onRead(off, res);
+      return;
+    }
     // While an entry waits in the batch, its queue must wait too (write order: see the top).
     if (ev & ~EPOLLIN && this.queued > 0 && this.batchOff < 0) this.flush();
     if (this.destroyed) return;

@@ -321,17 +321,27 @@ export class EventLoop {
       wake();
     };
     this.stopWaiter = onStop;
+    // `aw` done: CPython's done-callback stops the loop at the end of this iteration, so a
+    // stop() made in it is absorbed, and one made later (a callback that runs before this call
+    // goes on) is for the next run.
+    const spend = (): void => {
+      if (this.stopWaiter === onStop) this.stopWaiter = null;
+    };
+    const onDone = (): void => {
+      atIterationEnd(spend);
+      wake();
+    };
     // A stop() that came before runs the loop for one iteration, as runForever does.
     this.startStopped();
     const prevLoop = enterLoop(this);
-    fut.addDoneCallback(wake);
+    fut.addDoneCallback(onDone);
     try {
       await woken;
     } catch (e) {
       if (woken.cancelled()) fut.cancel();
       throw e;
     } finally {
-      fut.removeDoneCallback(wake);
+      fut.removeDoneCallback(onDone);
       leaveLoop(this, prevLoop);
       this.stopWaiter = null;
       this.running = false;

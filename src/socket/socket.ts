@@ -401,14 +401,14 @@ export class Socket {
     const fd = (io as NonNullable<typeof io>).listen(host, port, backlog, this.family === AF_INET6);
     if (fd < 0) {
       const exc = fromErrno(-fd, 'listen');
-      this.listenFailed();
+      this.listenFailed(exc);
       return Promise.reject(exc);
     }
     let listener: RawListener;
     try {
       listener = new RawListener(fd, host); // closes fd if epoll refuses it
     } catch (e) {
-      this.listenFailed();
+      this.listenFailed(e);
       return Promise.reject(e);
     }
     this.server = listener;
@@ -424,12 +424,16 @@ export class Socket {
    * here), the socket is open, unbound and not listening — `bind` and `listen` may be called
    * again.
    */
-  private listenFailed(): void {
+  private listenFailed(exc: unknown): void {
     this.server = null;
     this.state = FRESH;
     this.bound = null;
     this.local = null;
     this.fd = -1;
+    // An accept made while a Node listen was under way (its failure comes later) ends with the
+    // listen's error, and a select() watching the socket wakes, as when the socket failed.
+    this.failWaiters(exc);
+    this.notify();
   }
 
   /** A Node server feeding this socket's accept queue; `w` learns how listening went. */
@@ -442,7 +446,7 @@ export class Socket {
       const exc = fromSystemError(err, 'listen');
       // A listen() call learns it failed; the socket stays open for another bind and listen.
       if (w !== null && this.state === LISTENING && this.server === server) {
-        this.listenFailed();
+        this.listenFailed(exc);
         w.fail(exc);
         return;
       }

@@ -199,7 +199,9 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
     } catch (e) {
       throw new InvalidURL(String(options.baseUrl), { cause: e });
     }
-    this.headers = headerRecord(options.headers, 'headers');
+    // A plain object again (headerRecord's has no prototype): the spread keeps a `constructor`
+    // or `__proto__` header as an own property.
+    this.headers = { ...headerRecord(options.headers, 'headers') };
     this.cookieJar = options.cookieJar ?? new CookieJar();
     this.timeout = { total: 300_000, ...(options.timeout ?? {}) };
     ms(this.timeout.total, 'total');

@@ -48,4 +48,43 @@ describe('EventLoop: a stop() is never lost', () => {
       loop.close();
     }
   });
+
+  test('a stop() made after runUntilComplete(fut) was done stops the next runForever (helper-108)', async () => {
+    // CPython 3.11: fut done in cb1, cb3 (two call_soon hops later) stops ->
+    //   ['cb1', 'cb2', ('ruc', 1), 'cb3 stop', 'rf returned']: cb3's stop ends the next
+    //   run_forever. weft runs cb2 and cb3 before runUntilComplete's caller goes on, and cb3's
+    //   stop() went to the spent run and was lost.
+    const loop = new EventLoop();
+    const log: string[] = [];
+    try {
+      const fut = loop.createFuture<number>();
+      const cb3 = (): void => {
+        log.push('cb3 stop');
+        loop.stop();
+      };
+      const cb2 = (): void => {
+        log.push('cb2');
+        loop.callSoon(cb3);
+      };
+      loop.callSoon(() => {
+        log.push('cb1');
+        fut.setResult(1);
+        loop.callSoon(cb2);
+      });
+      assert.equal(await loop.runUntilComplete(fut), 1);
+      const safety = loop.callLater(2000, () => {
+        log.push('safety');
+        loop.stop();
+      });
+      await loop.runForever();
+      safety.cancel();
+      assert.deepEqual(
+        log,
+        ['cb1', 'cb2', 'cb3 stop'],
+        'cb3 stopped the runForever, not the safety timer',
+      );
+    } finally {
+      loop.close();
+    }
+  });
 });

@@ -86,4 +86,35 @@ describe('bug bash h102: closed sockets and failed binds, as in Python', () => {
       }
     });
   }
+
+  test("an accept() made while a listen() is under way fails with that listen's error (helper-108)", async () => {
+    using busy = await createServer(['127.0.0.1', 0]);
+    const [, port] = busy.getsockname() as [string, number];
+    const s = new Socket();
+    // 'localhost' is no IP literal: Node's net listens, and its failure comes asynchronously.
+    s.bind(['localhost', port]);
+    const listening = s.listen();
+    const accepting = s.accept();
+    await assert.rejects(
+      listening,
+      (e: unknown) => e instanceof OSError && e.errnoName === 'EADDRINUSE',
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([
+      accepting.then(
+        () => 'accepted',
+        (e: unknown) => e,
+      ),
+      new Promise((r) => {
+        timer = setTimeout(() => r('still waiting after 2 s'), 2000);
+      }),
+    ]);
+    clearTimeout(timer);
+    s.close();
+    await accepting.catch(() => {});
+    assert.ok(
+      outcome instanceof OSError && outcome.errnoName === 'EADDRINUSE',
+      `accept() fails with the listen's error: ${String(outcome)}`,
+    );
+  });
 });

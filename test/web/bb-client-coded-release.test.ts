@@ -80,4 +80,10 @@ describe('web client: coded bodies and header names', () => {
       await assert.rejects(r.read(), ClientConnectionError, path);
     }
   });
+
+  it('session.headers stays a plain object (helper-108)', async () => {
+    await using session = new ClientSession({ headers: { 'X-Token': 'abc', Constructor: 'c' } });
+    assert.deepStrictEqual(session.headers, { 'x-token': 'abc', constructor: 'c' });
+    assert.equal(Object.getPrototypeOf(session.headers), Object.prototype);
+  });
 });

@@ -28,6 +28,9 @@ export interface LockOptions {
   deadlockDetection?: boolean;
 }
 
+/** `Waiter.state` of a wait woken and not yet resumed. */
+const SCHEDULED = 1;
+
 let detectByDefault = true;
 let lockCounter = 0;
 const TRUE = Promise.resolve(true);
@@ -95,9 +98,14 @@ export class Lock {
     this._detect = options.deadlockDetection ?? detectByDefault;
   }
 
-  /** True if the lock is held (a snapshot). */
+  /**
+   * True if the lock is held (a snapshot). Between a `release()` that handed the lock to a
+   * waiter and that waiter's resuming, false, as CPython's `locked()` is then (a newcomer still
+   * queues behind the waiter, there as here).
+   */
   locked(): boolean {
-    return this._locked;
+    const g = this.granted;
+    return this._locked && (g === null || g.state !== SCHEDULED);
   }
 
   /**

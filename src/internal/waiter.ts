@@ -9,13 +9,15 @@
  *
  *   PENDING ──wake/withdraw──► SCHEDULED ──(ready queue runs it)──► DONE
  *      │                          │
- *      └── cancel: unlink,        └── cancel: the primitive's `onRevoke` takes the grant back
- *          outcome = error            (passes it to the next waiter), outcome = error
+ *      └── cancel: unlink,        └── cancel: outcome = error; when the ready queue resumes it,
+ *          outcome = error            the primitive's `onRevoke` takes the grant back first
+ *                                     (passes it to the next waiter), as CPython's except does
  *
  * A wake-up is not delivered on the spot: it goes through the ready queue
  * (src/internal/scheduler.ts), so that woken tasks resume one step at a time, in FIFO order. In
- * between, the waiting task may be cancelled; the primitive then gets its grant back through
- * `onRevoke` and hands it on, so no wake-up is lost and no permit leaks (the bug class that both
+ * between, the waiting task may be cancelled; when the wait then resumes (with the error) the
+ * primitive gets its grant back through `onRevoke` and hands it on, so no wake-up is lost and no
+ * permit leaks (the bug class that both
  * CPython — bpo-45390, gh-90155 — and Effect had to fix).
  *
  * `WaiterList` is an intrusive doubly linked FIFO: O(1) push, shift and removal of a cancelled
@@ -112,6 +114,8 @@ export class Waiter<V> {
   outcome: unknown = undefined;
   /** Called when a granted wake-up is refused (the task was cancelled before it resumed). */
   onRevoke: ((w: Waiter<V>) => void) | null = null;
+  /** Cancelled after its wake-up was granted: `onRevoke` runs when the wait resumes. */
+  revoked = false;
   /** The waiting call this wait is part of, when an async method made it (see `CallWaits`). */
   call: CallWaits | null = null;
   list: WaiterList | null = null;
@@ -149,6 +153,7 @@ export class Waiter<V> {
   reuse(task: WaitingTask | null, onRevoke: ((w: Waiter<V>) => void) | null): void {
     this.task = task;
     this.state = PENDING;
+    this.revoked = false;
     this.ok = true;
     this.outcome = undefined;
     this.onRevoke = onRevoke;
@@ -242,11 +247,12 @@ export class Waiter<V> {
     if (this.state === DONE) return false;
     if (this.state === SCHEDULED) {
       if (this.ok) {
-        const revoke = this.onRevoke;
-        this.onRevoke = null;
+        // The grant goes back when this wait resumes (with the error), not now: CPython's
+        // cancelled waiter passes its wake-up on in its own except clause, when its task runs.
+        // Until then the primitive stays granted to it, so a newcomer queues behind, as there.
         this.ok = false;
         this.outcome = error;
-        revoke?.(this);
+        this.revoked = this.onRevoke !== null;
       } else if (!(this.outcome instanceof CancelledError && error instanceof CancelledError)) {
         // A second cancel before the resume keeps the first one's error (its message), as in
         // CPython, where the task's step raises the CancelledError its awaited future got.
@@ -410,6 +416,13 @@ export function tieInnerWait<R>(start: (call: CallWaits) => Promise<R>): Promise
 
 function resumeWaiter(w: Waiter<any>): void {
   if (w.state !== SCHEDULED) return;
+  if (w.revoked) {
+    // Before DONE: the primitive must not take this waiter for reuse while it hands on.
+    w.revoked = false;
+    const revoke = w.onRevoke as (w: Waiter<any>) => void;
+    w.onRevoke = null;
+    revoke(w);
+  }
   w.state = DONE;
   w.cleanup();
   const t = w.task;

@@ -13,6 +13,7 @@ import {
   gather,
   Lock,
   run,
+  Semaphore,
   sleep,
   type Task,
 } from '../../src/asyncio/index.js';
@@ -215,6 +216,64 @@ describe('Lock hand-over with reused waiters', () => {
       await holder;
       assert.equal(held.reusable(), false, 'recorded by a call');
       assert.equal(lock.locked(), false);
+    });
+  });
+
+  test('a woken waiter cancelled before it runs hands on when it resumes, as CPython: a newcomer queues behind it', async () => {
+    // CPython 3.11 (/usr/bin/python3): the lock (or permit) stays with the woken waiter until
+    // its task runs its except clause; main, acquiring meanwhile, waits behind it:
+    // ['cancel:True', 'waiter:cancelled', 'main:in'] for a Lock and a Semaphore alike.
+    for (const make of [() => new Lock(), () => new Semaphore(0)]) {
+      await run(async () => {
+        const log: string[] = [];
+        const prim = make();
+        if (prim instanceof Lock) await prim.acquire();
+        const w = createTask(async () => {
+          try {
+            await prim.acquire();
+            log.push('waiter:in');
+            prim.release();
+          } catch (e) {
+            if (e instanceof CancelledError) log.push('waiter:cancelled');
+            throw e;
+          }
+        });
+        await sleep(0); // the waiter blocks
+        prim.release(); // handed to the waiter, whose wake-up is queued
+        log.push(`cancel:${w.cancel()}`);
+        await prim.acquire();
+        log.push('main:in');
+        prim.release();
+        await gather(w, { returnExceptions: true });
+        assert.deepEqual(
+          log,
+          ['cancel:true', 'waiter:cancelled', 'main:in'],
+          prim.constructor.name,
+        );
+      });
+    }
+  });
+
+  test('locked() is false between a release that hands the lock on and the waiter resuming, as in CPython', async () => {
+    // CPython 3.11: L.release() with a waiter → L.locked() is False until the waiter runs.
+    await run(async () => {
+      const lock = new Lock();
+      await lock.acquire();
+      const seen: boolean[] = [];
+      const w = createTask(async () => {
+        await lock.acquire();
+        seen.push(lock.locked());
+        lock.release();
+      });
+      await sleep(0);
+      lock.release();
+      seen.push(lock.locked());
+      const newcomer = lock.acquire(); // still queues behind the waiter
+      await w;
+      assert.equal(await newcomer, true);
+      seen.push(lock.locked());
+      lock.release();
+      assert.deepEqual(seen, [false, true, true]);
     });
   });
 });

@@ -420,9 +420,12 @@ function resumeAwaiter<T>(a: Awaiter<T>, fut: Future<T>): void {
       task._pendingCancel = null;
       // Cancelled after the future completed but before the task resumed: the cancellation
       // wins, as in CPython (the task's next step throws CancelledError) — unless the future
-      // was itself cancelled by an earlier cancel of the task, whose CancelledError (and
-      // message) CPython raises.
-      if (!(pending instanceof CancelledError && fut.cancelled() && task._cancelReason === null)) {
+      // itself raises a CancelledError (it was cancelled, by an earlier cancel of the task or
+      // otherwise, or failed with one, as a gather whose child was cancelled does): CPython's
+      // step throws that one, with its message, and makes none of its own.
+      const raisesCancel =
+        fut.cancelled() || (fut._hasException && fut._exception instanceof CancelledError);
+      if (!(pending instanceof CancelledError && raisesCancel && task._cancelReason === null)) {
         // What replaced the future's CancelledError is not raised now: it must not stay for
         // the next cancelled future the task awaits.
         task._cancelReason = null;

@@ -116,6 +116,11 @@ export class Waiter<V> {
   onRevoke: ((w: Waiter<V>) => void) | null = null;
   /** Cancelled after its wake-up was granted: `onRevoke` runs when the wait resumes. */
   revoked = false;
+  /**
+   * Cancelled after it was woken (granted or not): a later cancel's error replaces this one's,
+   * as CPython's `cancel()` overwrites the message of a task whose awaited future is done.
+   */
+  cancelledWoken = false;
   /** The waiting call this wait is part of, when an async method made it (see `CallWaits`). */
   call: CallWaits | null = null;
   list: WaiterList | null = null;
@@ -154,6 +159,7 @@ export class Waiter<V> {
     this.task = task;
     this.state = PENDING;
     this.revoked = false;
+    this.cancelledWoken = false;
     this.ok = true;
     this.outcome = undefined;
     this.onRevoke = onRevoke;
@@ -253,9 +259,15 @@ export class Waiter<V> {
         this.ok = false;
         this.outcome = error;
         this.revoked = this.onRevoke !== null;
-      } else if (!(this.outcome instanceof CancelledError && error instanceof CancelledError)) {
-        // A second cancel before the resume keeps the first one's error (its message), as in
-        // CPython, where the task's step raises the CancelledError its awaited future got.
+        this.cancelledWoken = true;
+      } else if (
+        this.cancelledWoken ||
+        !(this.outcome instanceof CancelledError && error instanceof CancelledError)
+      ) {
+        // A second cancel before the resume keeps the first one's error (its message) when the
+        // first one ended the wait, as in CPython, where the task's step raises the
+        // CancelledError its awaited future got; when the wait had been woken already, the
+        // task raises a CancelledError of its own there, with the last message given.
         this.outcome = error;
       }
       return true;

@@ -406,18 +406,16 @@ describe('second review of the slab (helper-78)', () => {
     const gone = make(dead, 0);
     // Listened for at once: under load it may exit before the holder has printed.
     const goneExit = once(gone, 'exit');
+    // Both listened for now, before either is awaited: Node resumes the stdout of a child that
+    // exits while nothing reads it (child_process's flushStdio), and what it printed is gone.
+    // Listened for one after the other, a loaded machine let the child that ends exit while
+    // the holder was awaited, and its 'mapped' was lost (CI failed so at cf8d7a8 and 3a13942).
+    const printed = [
+      ['the holder', once(holder.stdout as NodeJS.ReadableStream, 'data')],
+      ['the child that ends', once(gone.stdout as NodeJS.ReadableStream, 'data')],
+    ] as const;
     try {
-      // Bounded, and naming the child: this wait hung once in CI (2026-12-05, cf8d7a8) until the
-      // holder's 60 s ran out, without saying which child never printed.
-      for (const [name, p] of [
-        ['the holder', holder],
-        ['the child that ends', gone],
-      ] as const)
-        await withinMs(
-          once(p.stdout as NodeJS.ReadableStream, 'data'),
-          20_000,
-          `${name} never printed 'mapped'`,
-        );
+      for (const [name, p] of printed) await withinMs(p, 20_000, `${name} never printed 'mapped'`);
       await withinMs(goneExit, 20_000, 'the child that ends did not exit');
       // Arrays' files (array-store.ts) go with their root's slab; one without a slab goes when
       // the pid its name carries is gone (its root's exit was cut short after the slab).

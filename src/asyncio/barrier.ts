@@ -97,7 +97,9 @@ export class Barrier {
     signal?.throwIfAborted();
     const sig = signal === null ? {} : { signal };
     const lock = this.lock;
-    if (!lock.locked()) void lock._acquireIn(undefined, call);
+    // Free now (`_locked`, not `locked()`: that is false during a hand-over too, when the lock
+    // is not free to take).
+    if (!lock._locked) void lock._acquireIn(undefined, call);
     else {
       await lock._acquireIn(signal === null ? undefined : sig, call);
       call.raiseLate(() => lock.release());

@@ -24,14 +24,9 @@ export function ensureFuture<T>(aw: Awaitable<T>): Future<T> {
     if (call != null && call.promise === aw) {
       return settledBy(new CallFuture<T>(call), aw as PromiseLike<T>);
     }
-    const f = new Future<T>();
-    if (w !== null) {
-      // The wait is this future's now: cancelling the future (a gather, waitFor or TaskGroup
-      // cancelling its child) ends it, as cancelling the task CPython wraps it in would.
-      f.addDoneCallback(() => {
-        if (f.cancelled()) w.cancel(f._makeCancelledError());
-      });
-    }
+    // The wait is this future's now: cancelling the future (a gather, waitFor or TaskGroup
+    // cancelling its child) ends it, as cancelling the task CPython wraps it in would.
+    const f = w !== null ? new WaitFuture<T>(w) : new Future<T>();
     return settledBy(f, aw as PromiseLike<T>);
   }
   throw new TypeError(
@@ -70,6 +65,25 @@ class CallFuture<T> extends Future<T> {
     if (this.done()) return false;
     this.call.cancel(new CancelledError(msg ?? ''));
     return true;
+  }
+}
+
+/**
+ * The future of a single wait taken over from the task (`lock.acquire()`, `sleep(ms)`). Like the
+ * task CPython wraps such a coroutine in, a cancel goes to the wait at once and the future stays
+ * pending until the wait has resumed: a wait already granted (a lock handed over, whose wake-up
+ * is queued) then gives its grant back, and passes it on, instead of the grant being dropped
+ * with a future cancelled first (the lock was left held by nobody). A wait that has resumed
+ * already cannot be cancelled: its result is on its way to the future.
+ */
+class WaitFuture<T> extends Future<T> {
+  constructor(private readonly wait: Waiter<unknown>) {
+    super();
+  }
+
+  override cancel(msg?: string): boolean {
+    if (this.done()) return false;
+    return this.wait.cancel(new CancelledError(msg ?? ''));
   }
 }
 

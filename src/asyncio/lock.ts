@@ -197,8 +197,18 @@ export class Lock {
    * @throws RuntimeError when the lock is not held.
    */
   release(): void {
-    if (!this._locked)
+    // During a hand-over (`locked()` false) the lock is the woken waiter's, not the caller's:
+    // a second release is refused, as CPython's, whose `_locked` is false until that waiter runs.
+    if (!this.locked())
       throw new RuntimeError('Cannot release lock: it is not held', 'ERR_WEFT_LOCK_NOT_HELD');
+    this._handOn();
+  }
+
+  /**
+   * @internal Frees the lock, or hands it to the first waiter. Also where a woken waiter that
+   * was cancelled gives the lock back (`revokeGrant`), while its hand-over is still under way.
+   */
+  _handOn(): void {
     const w = this.waiters.shift();
     if (w === null) {
       this._locked = false;
@@ -353,7 +363,7 @@ function lockNeeded(h: WaitingTask): Lock | null {
 
 /** A waiter handed the lock was cancelled before it resumed: the lock goes to the next one. */
 function revokeGrant(w: Waiter<boolean>): void {
-  (w.owner as Lock).release();
+  (w.owner as Lock)._handOn();
 }
 
 function deadlock(cycle: DeadlockEdge[]): DeadlockError {

@@ -264,6 +264,9 @@ export class Waiter<V> {
         this.cancelledWoken ||
         !(this.outcome instanceof CancelledError && error instanceof CancelledError)
       ) {
+        // A wait that ended in failure (not a CancelledError) was over too: a cancel after
+        // this one replaces it, as after a wake.
+        if (!(this.outcome instanceof CancelledError)) this.cancelledWoken = true;
         // A second cancel before the resume keeps the first one's error (its message) when the
         // first one ended the wait, as in CPython, where the task's step raises the
         // CancelledError its awaited future got; when the wait had been woken already, the

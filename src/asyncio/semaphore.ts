@@ -1,7 +1,7 @@
 import { checkReleaseCount, describeValue } from '../internal/errors.js';
 import { releaser } from '../internal/releaser.js';
 import { type ParsedAcquire, parseAcquire } from '../internal/wait-options.js';
-import { tieInnerWait, Waiter, WaiterList } from '../internal/waiter.js';
+import { CallWaits, tieCall, tieInnerWait, Waiter, WaiterList } from '../internal/waiter.js';
 import { RuntimeError } from './errors.js';
 import { type AcquireOptions, holdWaited } from './lock.js';
 
@@ -72,10 +72,22 @@ export class Semaphore {
     this.waiters.push(w);
     if (timeout !== null) w.setTimeout(timeout, (x) => x.withdraw(true, false));
     if (signal !== null) w.setSignal(signal);
-    return w.block().then((granted) => {
-      if (granted) this.resumed();
-      return granted;
-    });
+    // The promise returned is not the waiter's: tied to the wait (see `CallWaits`), so that a
+    // combinator given it (`gather(sem.acquire())`, `ensureFuture`) takes the wait over and its
+    // cancel reaches the wait; untied, the cancel left the wait queued, and the permit the next
+    // release gave it was lost.
+    const call = new CallWaits();
+    call.add(w);
+    return tieCall(
+      w.block().then((granted) => {
+        if (granted) this.resumed();
+        // A cancel that reached a taken-over call after its wait resumed, before this ran:
+        // the permit goes back, and the call raises it.
+        call.raiseLate(granted ? () => this.release() : undefined);
+        return granted;
+      }),
+      call,
+    );
   }
 
   /** A woken waiter runs: newcomers that queued behind it while permits were free go now. */

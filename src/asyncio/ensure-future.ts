@@ -103,6 +103,14 @@ function takeWaiter(p: object): Waiter<unknown> | null {
   const b = task._blocker;
   // Pending, or granted and not yet resumed (state 2 is done); its own promise, or that of the
   // call it is the first wait of.
+  // The task's `sleep(0)` in flight (its yield has no Waiter): the task waits on the future
+  // made for it, not on the yield, so a cancel of the task goes to the combinator (a gather
+  // cancels its other children), and the yield's resume begins no step of the task.
+  const y = task._taskYield;
+  if (y?.active && y.promise === p) {
+    y.detached = true;
+    return null;
+  }
   if (!(b instanceof Waiter) || (b.promise !== p && b.call?.promise !== p) || b.state === 2) {
     // An earlier call of the task, displaced by a later one (`gather(sleep(a), sleep(b))`).
     return takeDisplaced(p);

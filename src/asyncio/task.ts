@@ -343,7 +343,7 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
   describeWait(): string {
     const w = this._waiter;
     if (w !== null) return describeOwner(w.owner);
-    if (this._taskYield?.active) return 'a sleep';
+    if (this._taskYield?.waited()) return 'a sleep';
     const f = this._fut;
     if (f !== null) return f instanceof Task ? f.describe() : 'a Future';
     return 'something outside weft (a native promise)';
@@ -392,7 +392,7 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
       return;
     }
     const y = c.taskYield;
-    if (y?.active) {
+    if (y?.waited()) {
       y.cancel(error);
       c.deliveredCancel = error;
       return;
@@ -419,7 +419,7 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
     const d = c.deliveredCancel;
     if (d === null) return null;
     const y = c.taskYield;
-    if (y?.active && !y.ok) return y.outcome as Error;
+    if (y?.waited() && !y.ok) return y.outcome as Error;
     const w = this._waiter;
     if (w !== null) return !w.ok && w.outcome === d ? d : null;
     const f = this._fut;
@@ -431,7 +431,7 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
   /** The task wakes with `error` instead of the request in flight (which is held). */
   private _replaceInFlight(c: TaskCold, error: Error): void {
     const y = c.taskYield;
-    if (y?.active && !y.ok) y.cancel(error);
+    if (y?.waited() && !y.ok) y.cancel(error);
     else {
       const w = this._waiter;
       // Not two plain CancelledErrors here, so the waiter takes the new error.

@@ -43,6 +43,13 @@ const DONE: Promise<undefined> = Promise.resolve(undefined);
 export class TaskYield {
   /** True from `sleep(0)` until the ready queue resumes the task. */
   active = false;
+  /**
+   * The yield's promise went to a combinator (`gather(sleep(0), fn)`), whose future the task
+   * awaits instead: a cancel of the task goes to that future, and the resume begins no step.
+   */
+  detached = false;
+  /** The promise of the yield in flight (null when none is, or it was taken in place). */
+  promise: Promise<unknown> | null = null;
   ok = true;
   outcome: unknown = undefined;
   private resolve: (value: any) => void = noop;
@@ -62,6 +69,7 @@ export class TaskYield {
     this.resolve = captured.resolve;
     this.reject = captured.reject;
     this.active = true;
+    this.promise = p;
     const pending = t._pendingCancel;
     if (pending === null) {
       this.ok = true;
@@ -76,6 +84,11 @@ export class TaskYield {
     return p;
   }
 
+  /** The task waits on this yield: one is in flight, and no combinator took it over. */
+  waited(): boolean {
+    return this.active && !this.detached;
+  }
+
   /** The task is cancelled while its yield waits in the ready queue: it resumes with `error`. */
   cancel(error: unknown): void {
     this.ok = false;
@@ -87,12 +100,16 @@ export class TaskYield {
     const resolve = this.resolve;
     const reject = this.reject;
     const outcome = this.outcome;
+    const detached = this.detached;
     this.active = false;
+    this.detached = false;
+    this.promise = null;
     this.outcome = undefined;
     this.resolve = noop;
     this.reject = noop;
-    // A yield not awaited by a task that has ended since begins no step (see WaitingTask.done).
-    if (!this.task.done()) beginStep(this.task);
+    // A yield not awaited by a task that has ended since begins no step (see WaitingTask.done),
+    // nor one a combinator took over: the task waits on the combinator's future.
+    if (!detached && !this.task.done()) beginStep(this.task);
     if (this.ok) resolveUntagged(resolve, outcome);
     else reject(outcome);
   }

@@ -1,7 +1,9 @@
 /**
- * `sem.acquire()` handed to a combinator: the combinator takes its wait over, so a cancel through
- * the combinator reaches the wait (helper-110's review; both failed before: the acquire's
- * promise was not the waiter's own, and was not tied to it). CPython 3.11's outcome is quoted.
+ * Waits a combinator must take over though they have no Waiter promise of their own: a
+ * `sem.acquire()` (its promise is derived from its waiter's) and a `sleep(0)` (a task's yield).
+ * A cancel through the combinator, or of the task awaiting it, then reaches the wait, as in
+ * CPython, which wraps each in a task (helper-110's review; each test failed before its fix).
+ * CPython 3.11's outcome is quoted in each.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -19,7 +21,7 @@ import { checkLeaks } from '../support/leaks.js';
 
 checkLeaks();
 
-describe('a Semaphore acquire taken over by a combinator', () => {
+describe('waits taken over by a combinator without a waiter promise of their own', () => {
   test('gather(sem.acquire()) cancelled while the acquire waits leaves no ghost waiter', async () => {
     await run(async () => {
       const sem = new Semaphore(0);
@@ -57,6 +59,31 @@ describe('a Semaphore acquire taken over by a combinator', () => {
       for (let i = 0; i < 3; i++) await sleep(0);
       assert.equal(f.cancelled(), true);
       assert.equal(sem.value, 1);
+    });
+  });
+
+  test('a task cancelled while its gather(sleep(0), fn) yields cancels the gather children', async () => {
+    await run(async () => {
+      const log: string[] = [];
+      const slow = async (): Promise<void> => {
+        try {
+          await sleep(200);
+          log.push('late');
+        } catch (e) {
+          log.push('cancelled');
+          throw e;
+        }
+      };
+      const T = createTask(async () => {
+        await gather(sleep(0), slow);
+      });
+      await sleep(0); // T has made the gather; its sleep(0) child has not resumed yet
+      T.cancel();
+      await assert.rejects(T, CancelledError);
+      await sleep(300);
+      // CPython 3.11: T's cancel goes to the gather, which cancels both children: `slow` never
+      // runs to its end (log [] there: its task is cancelled before its first step).
+      assert.ok(!log.includes('late'), `log: ${log.join(', ')}`);
     });
   });
 });

@@ -733,12 +733,7 @@ export class Socket {
     checkSize('recv', bufsize);
     const r = this.connected('recv');
     if (bufsize === 0) return EMPTY;
-    let got: Buffer | null;
-    try {
-      got = r._recvNowait(bufsize);
-    } catch (e) {
-      return this.recvFailed(r, e);
-    }
+    const got = this.takeNow(r, bufsize);
     if (got === null) {
       if (this.readShut) return EMPTY;
       throw new BlockingIOError();
@@ -751,12 +746,7 @@ export class Socket {
     checkSize('recv', bufsize);
     const r = this.connected('recv');
     if (bufsize === 0) return EMPTY;
-    let got: Buffer | null;
-    try {
-      got = r._recvNowait(bufsize);
-    } catch (e) {
-      return this.recvFailed(r, e);
-    }
+    const got = this.takeNow(r, bufsize);
     if (got !== null) return got;
     // After shutdown(SHUT_RD) Linux's recv(2) returns what the kernel holds (it goes on taking
     // the peer's bytes) and 0 instead of waiting when it holds nothing, as Python's recv shows.
@@ -770,6 +760,15 @@ export class Socket {
       });
     } catch (e) {
       if (e instanceof TimeoutError && t !== null) throw new TimeoutError('timed out');
+      return this.recvFailed(r, e);
+    }
+  }
+
+  /** What the reader holds now (null: nothing yet), or the connection's failure, reported once. */
+  private takeNow(r: StreamReader, bufsize: number): Buffer | null {
+    try {
+      return r._recvNowait(bufsize);
+    } catch (e) {
       return this.recvFailed(r, e);
     }
   }

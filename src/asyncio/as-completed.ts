@@ -1,6 +1,5 @@
 import { describeValue, TimeoutError } from '../internal/errors.js';
-import { callSoon } from '../internal/scheduler.js';
-import { startTimer, stopTimer, type Timer } from '../internal/waiter.js';
+import { startTimerHandle, stopTimer, type Timer } from '../internal/waiter.js';
 import { type Awaitable, ensureFuture } from './ensure-future.js';
 import type { Future } from './future.js';
 import { Queue } from './queue.js';
@@ -57,13 +56,14 @@ export function asCompleted<T>(
     // CPython's call_later handle: the timeout runs as a callback of the ready queue, so the
     // task waiting for the next result wakes one iteration later, behind the callbacks due with
     // the timer (a future whose done-callback runs before it in that iteration still counts).
-    timer = startTimer(Math.max(0, timeout), callSoon, () => {
+    const expire = (): void => {
       for (const f of todo) {
         f.removeDoneCallback(onCompletion);
         done.putNowait(null);
       }
       todo.clear();
-    });
+    };
+    timer = startTimerHandle(Math.max(0, timeout), expire, undefined, undefined);
   }
   const waitForOne = async (): Promise<T> => {
     const box = await done.get();

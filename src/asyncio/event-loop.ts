@@ -8,7 +8,7 @@ import {
   setExceptionHandler,
 } from '../internal/scheduler.js';
 import { parseWait } from '../internal/wait-options.js';
-import { startTimer, startTimerAt, stopTimer, type Timer } from '../internal/waiter.js';
+import { startTimer, startTimerHandleAt, stopTimer, type Timer } from '../internal/waiter.js';
 import { iscoroutinefunction } from './coroutines.js';
 import { type Awaitable, ensureFuture } from './ensure-future.js';
 import { RuntimeError } from './errors.js';
@@ -152,11 +152,6 @@ function describeContextValue(v: unknown): string {
   return describeValue(v);
 }
 
-function timerDue(h: TimerHandle): void {
-  h._timer = null;
-  callSoon(runHandle, h);
-}
-
 /** Anything with `submit(fn, ...args)` returning a concurrent future (weft/futures executors). */
 export interface ExecutorLike {
   submit(fn: (...args: any[]) => unknown, ...args: unknown[]): unknown;
@@ -271,7 +266,7 @@ export class EventLoop {
   private schedule(when: number, fn: (...a: never[]) => unknown, args: unknown[]): TimerHandle {
     const h = new TimerHandle(fn as (...a: unknown[]) => unknown, args, when);
     this.track(h);
-    h._timer = startTimerAt(when, timerDue, h);
+    h._timer = startTimerHandleAt(when, runHandle, h, undefined);
     return h;
   }
 

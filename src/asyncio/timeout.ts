@@ -1,6 +1,6 @@
 import { describeValue, TimeoutError } from '../internal/errors.js';
 import { callSoon } from '../internal/scheduler.js';
-import { startTimerAt, stopTimer, type Timer } from '../internal/waiter.js';
+import { startTimerHandleAt, stopTimer, type Timer } from '../internal/waiter.js';
 import { RuntimeError } from './errors.js';
 import { currentTask, type Task } from './task.js';
 
@@ -79,7 +79,7 @@ export class Timeout implements AsyncDisposable, Disposable {
     if (delay <= 0) callSoon(expireIfArmed, this, armed);
     // On the timer heap at `when`, as `callAt`: never before it, and in deadline order with the
     // other timers (ties in arming order, as CPython's heap).
-    else this.timer = startTimerAt(when, timerFired, this);
+    else this.timer = startTimerHandleAt(when, expireIfArmed, this, armed);
   }
 
   /** True once the deadline has passed. */
@@ -130,10 +130,6 @@ const expiredInScope = new WeakSet<Error>();
  */
 export function _isTimeoutInScope(e: unknown): boolean {
   return e instanceof TimeoutError && expiredInScope.has(e);
-}
-
-function timerFired(t: Timeout): void {
-  callSoon(expireIfArmed, t, t._armed);
 }
 
 function expireIfArmed(t: Timeout, armed: number): void {

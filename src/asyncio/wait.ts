@@ -1,6 +1,5 @@
 import { describeValue } from '../internal/errors.js';
-import { callSoon } from '../internal/scheduler.js';
-import { startTimer, stopTimer } from '../internal/waiter.js';
+import { startTimerHandle, stopTimer } from '../internal/waiter.js';
 import { ALL_COMPLETED, FIRST_COMPLETED, FIRST_EXCEPTION, type ReturnWhen } from './constants.js';
 import { type Awaitable, ensureFuture } from './ensure-future.js';
 import { Future } from './future.js';
@@ -83,9 +82,7 @@ export async function wait<A extends Awaitable<unknown>>(
       ? null
       : // CPython's call_later handle: the timer's callback is a callback of the ready queue,
         // so the task wakes one iteration after it, behind the callbacks due with the timer.
-        startTimer(Math.max(0, timeout), callSoon, () => {
-          if (!waiter.done()) waiter.setResult(undefined);
-        });
+        startTimerHandle(Math.max(0, timeout), timedOut, waiter, undefined);
   try {
     await waiter;
   } finally {
@@ -108,4 +105,9 @@ function retrieveFailure(f: Future<unknown>): boolean {
   if (!f._hasException) return false;
   f._markRetrieved();
   return true;
+}
+
+/** The timeout of `wait()`: ends the wait with what is done by then. */
+function timedOut(waiter: Future<void>): void {
+  if (!waiter.done()) waiter.setResult(undefined);
 }

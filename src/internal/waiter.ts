@@ -39,7 +39,7 @@
  */
 import { currentContext, resolveUntagged, untaggedPromise } from './context.js';
 import { CancelledError } from './errors.js';
-import { beginStep, callSoonResume, stepEnded } from './scheduler.js';
+import { beginStep, callSoon, callSoonResume, stepEnded } from './scheduler.js';
 import { startTimerAt, stopTimerEntry, type TimerEntry } from './timer-heap.js';
 
 /** What the waiter machinery needs from a task (implemented by asyncio's Task). */
@@ -81,6 +81,48 @@ export function startTimer<A>(ms: number, fn: (a: A) => void, a: A): Timer | nul
 export { startTimerAt };
 
 export const stopTimer = stopTimerEntry;
+
+/**
+ * CPython's TimerHandle: once `when` (`performance.now()` milliseconds) has come, `fn(a, b)` is
+ * queued on the ready queue instead of being called from the timer. So what it wakes resumes one
+ * loop iteration after the timer fired, behind the callbacks that were due with it, as a
+ * `call_later` callback that sets a future does in CPython. Every asyncio timer that stands for
+ * one of CPython's handles (`callLater`/`callAt`, `timeout()` scopes, the timeouts of `wait()`
+ * and `asCompleted()`) is armed here; a `sleep(ms)` queues its wake-up the same way through its
+ * waiter (sleep.ts). Stop it with `stopTimer`, also after it fired: `fn` has not run yet then,
+ * and whoever it was for checks that itself (a cancelled handle, a re-armed scope).
+ */
+export function startTimerHandleAt<A, B>(
+  when: number,
+  fn: (a: A, b: B) => void,
+  a: A,
+  b: B,
+): Timer | null {
+  return startTimerAt(when, queueDue, new DueCall(fn, a, b));
+}
+
+/** `startTimerHandleAt` for a delay of `ms` milliseconds from now. */
+export function startTimerHandle<A, B>(
+  ms: number,
+  fn: (a: A, b: B) => void,
+  a: A,
+  b: B,
+): Timer | null {
+  return startTimerHandleAt(performance.now() + ms, fn, a, b);
+}
+
+/** The call a handle's timer queues when it fires. */
+class DueCall {
+  constructor(
+    readonly fn: (a: any, b: any) => void,
+    readonly a: unknown,
+    readonly b: unknown,
+  ) {}
+}
+
+function queueDue(c: DueCall): void {
+  callSoon(c.fn, c.a, c.b);
+}
 
 const PENDING = 0;
 const SCHEDULED = 1;

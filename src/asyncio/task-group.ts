@@ -181,8 +181,13 @@ export class TaskGroup implements AsyncDisposable {
     if (parent.cancelling() > 0) {
       // Cancelled from outside too: the group wins now, and the parent is cancelled again so
       // that the outside request is delivered at its next await (the count stays as it was).
-      // CPython re-cancels with no message; one not yet delivered is kept instead.
-      const again = swallowed ?? parent._pendingCancel ?? new CancelledError();
+      // CPython re-cancels with no message, so the cancel the exit received is not raised
+      // again with its message; an expired timeout() scope's error is, for the scope to know it
+      // as its own, and a request not yet delivered is kept.
+      const again =
+        swallowed !== null && !(swallowed instanceof CancelledError)
+          ? swallowed
+          : (parent._pendingCancel ?? new CancelledError());
       parent.uncancel();
       parent._requestCancel(again);
     }

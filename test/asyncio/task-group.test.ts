@@ -7,6 +7,7 @@ import {
   Event,
   ExceptionGroup,
   run,
+  shield,
   sleep,
   type Task,
   TaskGroup,
@@ -264,6 +265,51 @@ describe('TaskGroup', () => {
         'group: ExceptionGroup',
         'cancelling 1',
         "then: CancelledError 'from outside'",
+      ]);
+    });
+  });
+
+  test('a cancel from outside received while the failed group waits for its children comes again without its message', async () => {
+    // CPython 3.13's __aexit__ uncancels and cancels the parent again with no message: the
+    // cancel that the exit's wait received is spent there, and the next await raises a new one.
+    await run(async () => {
+      const log: string[] = [];
+      const cleaning = new Event();
+      const cleaned = new Event();
+      const parent = createTask(async () => {
+        try {
+          await using tg = new TaskGroup();
+          tg.createTask(async () => {
+            await sleep(0);
+            throw new RangeError('child');
+          });
+          tg.createTask(async () => {
+            try {
+              await sleep(10_000);
+            } finally {
+              cleaning.set();
+              await shield(cleaned.wait());
+            }
+          });
+        } catch (e) {
+          log.push(`group: ${(e as Error).name} cancelling ${currentTask()!.cancelling()}`);
+        }
+        try {
+          await sleep(0);
+          log.push('no cancel');
+        } catch (e) {
+          log.push(`then: ${(e as Error).name} '${(e as Error).message}'`);
+          throw e;
+        }
+      });
+      await cleaning.wait();
+      log.push(`cancel: ${parent.cancel('from outside')}`);
+      cleaned.set();
+      await assert.rejects(parent, (e: unknown) => e instanceof CancelledError && e.message === '');
+      assert.deepEqual(log, [
+        'cancel: true',
+        'group: ExceptionGroup cancelling 1',
+        "then: CancelledError ''",
       ]);
     });
   });

@@ -939,6 +939,9 @@ function py(b: boolean): string { return b ? 'True' : 'False'; }
 function describe(r: any): string {
   if (r instanceof A.ExceptionGroup) return `ExceptionGroup[${r.exceptions.map(describe).join(',')}]`;
   if (r instanceof A.CancelledError) return `CancelledError(${r.message})`;
+  // `using` wraps an error of the disposal (a release that raised) with the body's error in a
+  // SuppressedError; Python's `async with` raises the __aexit__'s error, the body's as its context.
+  if (r instanceof Error && r.name === 'SuppressedError' && 'error' in r) return describe(r.error);
   if (r instanceof Error) {
     const n = r instanceof RangeError ? 'ValueError' : r.name;
     return n + (r instanceof ValueError && r.message.startsWith('u') ? `(${r.message})` : '');

@@ -12,6 +12,10 @@ for out in sys.argv[1:]:
         dec = json.JSONDecoder()
         a = dec.raw_decode(open(os.path.join(d, 'py.txt')).read())[0]
         b = dec.raw_decode(open(os.path.join(d, 'ts.txt')).read())[0]
+        if a is None or b is None:
+            # a run that printed no trace (a crash or a hang): listed on its own
+            groups[('no-trace', 'python' if a is None else 'weft')].append(d)
+            continue
         o = r.get('others', {})
         cls = 'weft=' + (','.join(v for v, m in sorted(o.items()) if m == 'weft') or 'none')
         groups[(cls, sig(a, b))].append(d)

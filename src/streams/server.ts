@@ -5,6 +5,7 @@
  * runs as a weft Task, as asyncio runs `client_connected_cb` in a task of its own: the handler
  * can be cancelled, and its reads wait through the waiter engine.
  */
+import { statSync, unlinkSync } from 'node:fs';
 import { createServer, isIP, type Server as NetServer, type Socket as NetSocket } from 'node:net';
 import { type EventLoop, installedRunningLoop } from '../asyncio/event-loop.js';
 import { createTask, type Task } from '../asyncio/task.js';
@@ -198,11 +199,16 @@ export class Server {
     this.tasks.add(task);
     task.addDoneCallback((t) => {
       this.tasks.delete(task);
-      if (t.cancelled()) return;
+      // asyncio's done callback on the handler's task (gh-110894, 3.12): a cancelled handler
+      // closes its connection, as a failed one does, or the peer would wait on it for ever.
+      // transport.close(): what the handler wrote before it ended still goes out.
+      if (t.cancelled()) {
+        writer.close();
+        return;
+      }
       const exc = t.exception();
       if (exc !== null && exc !== undefined) {
         reportException('Unhandled exception in client_connected_cb', exc);
-        // asyncio's transport.close(): what the handler wrote before failing still goes out.
         writer.close();
       }
     });
@@ -437,7 +443,12 @@ function useRaw(host: string | null, options: StartServerOptions): boolean {
   return possible;
 }
 
-/** `startServer` on a Unix domain socket at `path` (`asyncio.start_unix_server`). */
+/**
+ * `startServer` on a Unix domain socket at `path` (`asyncio.start_unix_server`). A socket file
+ * left at `path` (by a server that did not close it: a crash) is removed first, as asyncio
+ * removes it, so that the server can be restarted; any other kind of file there makes the call
+ * fail with `OSError` (EADDRINUSE).
+ */
 export function startUnixServer(
   handler: ClientConnectedHandler,
   path: string,
@@ -452,6 +463,21 @@ export function startUnixServer(
     return Promise.reject(e);
   }
   return listen(handler, options, path, (s, backlog) => s.listen({ path, backlog }));
+}
+
+/**
+ * Removes a socket file left at `path` (asyncio's `create_unix_server` does so before binding):
+ * a server that ended without closing leaves it, and bind(2) would fail with EADDRINUSE. Only a
+ * socket (followed through a symbolic link, as asyncio's `os.stat`) is removed; an abstract
+ * name (a leading NUL) has no file. A failure to look is left to bind(2) to report.
+ */
+function removeStaleSocket(path: string): void {
+  if (path.startsWith('\0')) return;
+  try {
+    if (statSync(path, { throwIfNoEntry: false })?.isSocket()) unlinkSync(path);
+  } catch {
+    // EACCES, ENOTDIR, …: listen() meets the same cause and raises it as an OSError.
+  }
 }
 
 /** The `startServing` option (default true); TypeError unless a boolean. */
@@ -497,6 +523,9 @@ async function listen(
   if (!Number.isInteger(workers) || workers < 1) {
     throw new RangeError(`startServer: workers must be an integer >= 1: received ${workers}`);
   }
+  // Not in a worker: the group's listening socket is bound once, for all of them, by the
+  // primary, which removed the stale file before forking; a worker's removal would unlink it.
+  if (unixPath !== null && !isWeftWorker()) removeStaleSocket(unixPath);
   if (workers > 1 && !isWeftWorker()) {
     // Each worker runs the same startServer call, with the same startServing, and serves when
     // its own startServing()/serveForever() says.

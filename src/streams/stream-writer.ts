@@ -133,7 +133,10 @@ export class StreamWriter {
       return;
     }
     this.closing = true;
-    this.wakeDrainers(this.lostError);
+    // A drain still waiting when our own close()/abort() ended the connection cleanly resolves,
+    // as asyncio's flow control wakes a paused writer on connection_lost(None); the next drain()
+    // raises ConnectionResetError('Connection lost'). A failure fails it.
+    this.wakeDrainers(this.fatal === null && this.closeCalled ? null : this.lostError);
     for (let w = this.closeWaiters.shift(); w !== null; w = this.closeWaiters.shift()) {
       if (this.fatal === null) w.wake(undefined);
       else w.fail(this.fatal);
@@ -190,7 +193,9 @@ export class StreamWriter {
    * Waits until the socket's send queue is below its high-water mark. Resolves at once when it
    * is. Raises the connection's error (`ConnectionResetError('Connection lost')` when it simply
    * closed) if the connection is gone, or going after `close()`/`abort()` with nothing left to
-   * flush (as asyncio's). Resolves after a clean close where both sides sent EOF.
+   * flush (as asyncio's). Resolves after a clean close where both sides sent EOF; a drain
+   * already waiting when your own `close()`/`abort()` ends the connection resolves too (asyncio
+   * wakes a paused writer without error then), and the next one raises.
    */
   drain(options?: ReadOptions): Promise<void> {
     // Not an async function: the common answer (room in the queue) is one shared promise.
@@ -313,16 +318,21 @@ export class StreamWriter {
     return true;
   }
 
-  /** Half-closes: flushes and sends EOF; the reader keeps reading what the peer sends. */
+  /**
+   * Half-closes: flushes and sends EOF; the reader keeps reading what the peer sends. Does
+   * nothing once the writer is closing (after `close()`, `abort()` or a failure), as asyncio's
+   * `write_eof()`: a `write` after it is then dropped, as every write after `close()` is.
+   */
   writeEof(): void {
-    if (this.eofWritten || this.closed) return;
+    if (this.eofWritten || this.closed || this.closing) return;
     this.eofWritten = true;
     this.sock.end();
   }
 
   /**
    * Information about the connection: `'peername'` and `'sockname'` (`[host, port]`, or the path
-   * of a Unix socket), `'socket'` (Node's `net.Socket`). Unknown names give `defaultValue`.
+   * of a Unix socket), `'socket'` (Node's `net.Socket`). Unknown names give `defaultValue`, or
+   * null (asyncio's `default=None`), as a name the connection has no value for does.
    */
   getExtraInfo(name: 'peername' | 'sockname'): Address | null;
   getExtraInfo(name: 'socket'): NetSocket;
@@ -336,7 +346,7 @@ export class StreamWriter {
       case 'socket':
         return this.sock;
       default:
-        return defaultValue;
+        return defaultValue ?? null;
     }
   }
 

@@ -6,8 +6,10 @@
  * generator, then the `onStartup` hooks, and freezes it: routes and middlewares can no longer
  * change, and each route's handler is wrapped in its middleware chain once → requests → on
  * shutdown the `onShutdown` hooks run while in-flight requests finish, then the second half of
- * the `cleanupCtx` generators (in reverse order) and the `onCleanup` hooks. Sub-applications follow
- * their parent: their hooks run after the parent's on startup, before them on cleanup.
+ * the `cleanupCtx` generators (in reverse order) and the `onCleanup` hooks. A sub-application's
+ * hooks run as one hook of its parent's, added to `onStartup`, `onShutdown` and `onCleanup` by
+ * `addSubapp` (aiohttp's `_reg_subapp_signals`): they run where `addSubapp` was called among
+ * the parent's own hooks.
  */
 import { rangeError } from '../internal/errors.js';
 import { HTTPMethodNotAllowed, HTTPNotFound } from './http-exceptions.js';
@@ -88,7 +90,9 @@ export class Application {
 
   /**
    * Mounts `subapp` under `prefix` (`'/admin'`): its routes answer `/admin/...`, wrapped in
-   * this application's middlewares and then its own; `request.app` is `subapp` there.
+   * this application's middlewares and then its own; `request.app` is `subapp` there. Its
+   * lifecycle runs as one hook appended now to this application's `onStartup`, `onShutdown` and
+   * `onCleanup`, as in aiohttp: after the hooks added before this call, before those added after.
    */
   addSubapp(prefix: string, subapp: Application): void {
     if (!(subapp instanceof Application)) {
@@ -105,6 +109,9 @@ export class Application {
     subapp.parent = this;
     this.subapps.push(subapp);
     subapp.router._setPrefix(this.router._prefix + p);
+    this.onStartup.push(() => subapp._startup());
+    this.onShutdown.push(() => subapp._shutdown());
+    this.onCleanup.push(() => subapp._cleanup());
   }
 
   /** @internal freezes this application and its sub-applications, compiling the chains. */
@@ -137,21 +144,16 @@ export class Application {
       this.running.push(gen);
     }
     for (const h of this.onStartup) await h(this);
-    for (const s of this.subapps) await s._startup();
   }
 
   /** @internal */
   async _shutdown(): Promise<void> {
-    for (const s of this.subapps) await s._shutdown();
     for (const h of this.onShutdown) await h(this);
   }
 
   /** @internal runs every cleanup even if one fails; the first error is raised after. */
   async _cleanup(): Promise<void> {
     const errors: unknown[] = [];
-    for (const s of [...this.subapps].reverse()) {
-      await s._cleanup().catch((e) => errors.push(e));
-    }
     // As in aiohttp, the cleanup contexts are also the first cleanup hook (in reverse order).
     const gens = this.running.reverse();
     this.running = [];

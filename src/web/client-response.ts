@@ -31,7 +31,7 @@ import {
   ContentTypeError,
   type RequestInfo,
 } from './errors.js';
-import { charsetOf } from './mime-types.js';
+import { charsetOf, pythonCodec } from './mime-types.js';
 
 export interface JsonOptions<T> {
   /** Parses the text (default `JSON.parse`). */
@@ -387,55 +387,14 @@ export class ClientResponse implements AsyncDisposable {
 
 const EMPTY = Buffer.alloc(0);
 
-// Python's names of ISO-8859-1 (codecs normalises case and punctuation). The platform's
-// decoder takes these labels for windows-1252, which reads 0x80–0x9F as other characters.
-const LATIN_1 = new Set([
-  'latin_1',
-  'latin1',
-  'latin',
-  'l1',
-  'iso_8859_1',
-  'iso8859_1',
-  '8859',
-  'cp819',
-  'ibm819',
-  'iso_ir_100',
-  'csisolatin1',
-  'iso_8859_1_1987',
-]);
-
-// Python's names of its 7-bit ASCII codec. The platform's decoder takes `ascii` and
-// `us-ascii` for windows-1252, which decodes every byte.
-const ASCII = new Set([
-  'ascii',
-  'us_ascii',
-  'us',
-  '646',
-  'ansi_x3.4_1968',
-  'ansi_x3_4_1968',
-  'ansi_x3.4_1986',
-  'cp367',
-  'csascii',
-  'ibm367',
-  'iso646_us',
-  'iso_646.irv_1991',
-  'iso_ir_6',
-]);
-
-/** `encoding` as Python's codecs registry normalises it before a lookup. */
-function codecName(encoding: string): string {
-  return encoding
-    .trim()
-    .toLowerCase()
-    .replace(/[^a-z0-9.]+/g, '_');
-}
-
+/** Python's latin-1, every byte the code point of its value (the platform's is windows-1252). */
 function isLatin1(encoding: string): boolean {
-  return LATIN_1.has(codecName(encoding));
+  return pythonCodec(encoding) === 'latin_1';
 }
 
+/** Python's 7-bit ascii (the platform's decoder takes `ascii` for windows-1252 too). */
 function isAscii(encoding: string): boolean {
-  return ASCII.has(codecName(encoding));
+  return pythonCodec(encoding) === 'ascii';
 }
 
 function isKnownEncoding(encoding: string): boolean {

@@ -94,6 +94,7 @@ export class FileResponse extends StreamResponse {
       ) {
         this._res = res;
         this.status = 304;
+        this.reason = undefined; // the new status's phrase, as aiohttp's set_status
         this._writeHead(res, validators);
         res.end();
         return;
@@ -113,6 +114,7 @@ export class FileResponse extends StreamResponse {
       this._res = res;
       if (range === 'unsatisfiable') {
         this.status = 416;
+        this.reason = undefined; // the new status's phrase, as aiohttp's set_status
         this._writeHead(res, ['content-range', `bytes */${size}`, 'content-length', '0']);
         res.end();
         return;
@@ -124,6 +126,7 @@ export class FileResponse extends StreamResponse {
         start = range.start;
         count = range.count;
         this.status = 206;
+        this.reason = undefined; // the new status's phrase, as aiohttp's set_status
         head.push('content-range', `bytes ${start}-${start + count - 1}/${size}`);
       }
       head.push('content-length', String(count));

@@ -9,7 +9,47 @@
  * survives two copies of weft (see src/internal/errors.ts).
  */
 import { STATUS_CODES } from 'node:http';
-import { WeftError } from '../internal/errors.js';
+import { argumentError, rangeError, WeftError } from '../internal/errors.js';
+
+/**
+ * Where Python's reason phrases (`http.HTTPStatus`, which aiohttp sends) differ from Node's:
+ * the older names of 413, 414 and 416, and none for 509, which Python does not list.
+ */
+const PYTHON_PHRASES: Readonly<Record<number, string>> = {
+  413: 'Request Entity Too Large',
+  414: 'Request-URI Too Long',
+  416: 'Requested Range Not Satisfiable',
+  509: '',
+};
+
+/**
+ * @internal The reason phrase aiohttp sends for `status`: Python's phrase, or an empty one for a
+ * status Python does not know (Node would send `unknown`).
+ */
+export function reasonPhrase(status: number): string {
+  return PYTHON_PHRASES[status] ?? STATUS_CODES[status] ?? '';
+}
+
+/** What a status line cannot carry: control characters other than tab, and above U+00FF. */
+const REASON_BAD = /[^\t\x20-\x7e\x80-\xff]/;
+
+/**
+ * @internal `reason` if a status line can carry it.
+ * @throws {TypeError} not a string. {RangeError} a CR or LF (aiohttp's ValueError: it would end
+ *   the status line), or another character HTTP/1.1 does not allow there (a control character,
+ *   or one above U+00FF, which Node refuses to send).
+ */
+export function checkReason(reason: unknown): string {
+  if (typeof reason !== 'string') throw argumentError('Reason must be a string', reason);
+  if (/[\r\n]/.test(reason)) throw rangeError('Reason cannot contain \\r or \\n', reason);
+  if (REASON_BAD.test(reason)) {
+    throw rangeError(
+      'Reason must hold only tabs and visible Latin-1 characters (no control characters)',
+      reason,
+    );
+  }
+  return reason;
+}
 
 /** Headers as a `Headers`, an object or a list of pairs. */
 export type HeadersInput = ConstructorParameters<typeof Headers>[0];
@@ -20,7 +60,10 @@ export interface HTTPExceptionOptions {
    * statuses that carry no body (204, 304).
    */
   text?: string;
-  /** Status line reason; defaults to the standard phrase. */
+  /**
+   * Status line reason; defaults to Python's phrase for the status, as aiohttp's.
+   * @throws {RangeError} a CR, LF or other control character.
+   */
   reason?: string;
   headers?: HeadersInput;
   /**
@@ -52,7 +95,8 @@ export class HTTPException extends WeftError {
         `${ctor.kind} is an abstract base: throw one of its subclasses (HTTPNotFound, …)`,
       );
     }
-    const reason = options.reason ?? STATUS_CODES[status] ?? 'Unknown';
+    const reason =
+      options.reason === undefined ? reasonPhrase(status) : checkReason(options.reason);
     const text = options.text ?? (ctor.emptyBody ? '' : `${status}: ${reason}`);
     super(
       `${status} ${reason}`,
@@ -213,7 +257,11 @@ export class HTTPPreconditionFailed extends HTTPClientError {
   static override readonly kind: string = 'HTTPPreconditionFailed';
   static override readonly status: number = 412;
 }
-/** 413: the request body exceeds the application's `clientMaxSize`. */
+/**
+ * 413: the request body exceeds the application's `clientMaxSize`. The text is aiohttp's
+ * (`Maximum request body size 1024 exceeded, actual body size 2048`); `actualSize` is the
+ * declared length, or what had arrived when the limit was passed (null: unknown).
+ */
 export class HTTPRequestEntityTooLarge extends HTTPClientError {
   static override readonly kind: string = 'HTTPRequestEntityTooLarge';
   static override readonly status: number = 413;
@@ -221,8 +269,8 @@ export class HTTPRequestEntityTooLarge extends HTTPClientError {
   readonly actualSize: number | null;
   constructor(maxSize: number, actualSize: number | null, options: HTTPExceptionOptions = {}) {
     super({
-      text: `Request body too large: the limit is ${maxSize} bytes, received ${
-        actualSize === null ? 'more' : actualSize
+      text: `Maximum request body size ${maxSize} exceeded, actual body size ${
+        actualSize === null ? 'unknown' : actualSize
       }`,
       ...options,
     });

@@ -28,19 +28,13 @@
  * error → 500 with a fixed text: the stack goes to `onError` (stderr by default), never to the
  * client; a `TimeoutError` nobody caught → 504, as in aiohttp.
  */
-import {
-  createServer,
-  type IncomingMessage,
-  type Server,
-  ServerResponse,
-  STATUS_CODES,
-} from 'node:http';
+import { createServer, type IncomingMessage, type Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { debuglog } from 'node:util';
 import { drivenTask, type Task } from '../asyncio/task.js';
 import { CancelledError, TimeoutError } from '../internal/errors.js';
 import { reportException } from '../internal/scheduler.js';
-import { HTTPException } from './http-exceptions.js';
+import { HTTPException, reasonPhrase } from './http-exceptions.js';
 import { Request } from './request.js';
 import { textInCharsetOf } from './response.js';
 import { StreamResponse } from './stream-response.js';
@@ -194,7 +188,7 @@ function dispatch(
   if (host._closing) res.shouldKeepAlive = false;
   if (req.rawHeaders.length > host._maxHeaderValues) {
     res.shouldKeepAlive = false;
-    sendPlain(res, 431, 'Too many header fields');
+    sendPlain(res, 431);
     return;
   }
   const request = new Request(req, res, host._app, host._app.clientMaxSize);
@@ -294,6 +288,20 @@ function fail(host: RequestHost, request: Request, e: unknown): void {
   try {
     handleError(host, request, e);
   } catch (raised) {
+    const res = request._res;
+    if (!(raised instanceof CancelledError) && !res.headersSent && !res.destroyed) {
+      // The answer itself failed (a head Node refuses to write): a server error like any other,
+      // and the client still gets an answer, not a connection left waiting.
+      report(host, request, raised);
+      try {
+        res.shouldKeepAlive = false;
+        sendServerError(request);
+      } catch {
+        res.destroy();
+      }
+      done(host, request, true, undefined);
+      return;
+    }
     done(host, request, false, raised);
     return;
   }
@@ -367,9 +375,10 @@ function handleError(host: RequestHost, request: Request, e: unknown): void {
     debug('%s %s timed out: %s', request.method, request.rawPath, (e as Error).message);
     if (res.headersSent) abort(res);
     else {
-      // As aiohttp's handle_error, which answers every failed request with a forced close.
+      // As aiohttp's handle_error, which answers every failed request with a forced close, and
+      // with no body for a 504.
       res.shouldKeepAlive = false;
-      sendPlain(res, 504, 'Gateway Timeout');
+      answer(res, 504, '', 'text/plain');
     }
     return;
   }
@@ -380,19 +389,24 @@ function handleError(host: RequestHost, request: Request, e: unknown): void {
     if (!res.writableFinished) res.destroy();
     return;
   }
+  report(host, request, e);
+  if (res.headersSent) abort(res);
+  else {
+    // aiohttp closes the connection after a 500 (handle_error's force_close): whatever state
+    // the failed handler left the request in, the next request gets a fresh connection.
+    res.shouldKeepAlive = false;
+    sendServerError(request);
+  }
+}
+
+/** Hands a server error to the application's `onError` (stderr by default). */
+function report(host: RequestHost, request: Request, e: unknown): void {
   const onError = request.app._onError ?? host._app._onError;
   try {
     if (onError !== null) onError(e, request);
     else reportException(`Error handling request ${request.method} ${request.rawPath}`, e);
   } catch (e2) {
     reportException('Error in the onError hook', e2);
-  }
-  if (res.headersSent) abort(res);
-  else {
-    // aiohttp closes the connection after a 500 (handle_error's force_close): whatever state
-    // the failed handler left the request in, the next request gets a fresh connection.
-    res.shouldKeepAlive = false;
-    sendPlain(res, 500, 'Internal Server Error');
   }
 }
 
@@ -427,15 +441,49 @@ function clientGone(request: Request, e: unknown): boolean {
   );
 }
 
-function sendPlain(res: ServerResponse, status: number, text: string): void {
-  const body = `${status}: ${text}`;
-  res.writeHead(status, [
+/** A body sent with a status of the server's own (no response object was involved). */
+function answer(res: ServerResponse, status: number, body: string, type: string): void {
+  // The reason always given: one a failed writeHead left on the response must not be reused.
+  res.writeHead(status, reasonPhrase(status), [
     'content-type',
-    'text/plain; charset=utf-8',
+    type,
     'content-length',
     String(Buffer.byteLength(body)),
   ]);
   res.end(body);
+}
+
+/** `<status>: <reason>` as plain text, the body of aiohttp's HTTP errors. */
+function sendPlain(res: ServerResponse, status: number): void {
+  answer(res, status, `${status}: ${reasonPhrase(status)}`, 'text/plain; charset=utf-8');
+}
+
+const SERVER_ERROR_TITLE = '500 Internal Server Error';
+/** Python's description of 500 (`HTTPStatus.INTERNAL_SERVER_ERROR.description`). */
+const SERVER_ERROR_TEXT = 'Server got itself in trouble';
+
+/**
+ * aiohttp's answer to a failed handler (its `handle_error` outside debug mode): a fixed text,
+ * as HTML to a client that accepts `text/html`. Nothing of the error reaches the client.
+ */
+function sendServerError(request: Request): void {
+  const accept = request.headers.accept;
+  if (typeof accept === 'string' && accept.includes('text/html')) {
+    answer(
+      request._res,
+      500,
+      `<html><head><title>${SERVER_ERROR_TITLE}</title></head><body>\n` +
+        `<h1>${SERVER_ERROR_TITLE}</h1>\n${SERVER_ERROR_TEXT}\n</body></html>\n`,
+      'text/html; charset=utf-8',
+    );
+  } else {
+    answer(
+      request._res,
+      500,
+      `${SERVER_ERROR_TITLE}\n\n${SERVER_ERROR_TEXT}`,
+      'text/plain; charset=utf-8',
+    );
+  }
 }
 
 function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
@@ -453,9 +501,10 @@ function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
         : code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW'
           ? 413
           : 400;
-  const body = `${status}: ${STATUS_CODES[status]}`;
+  const reason = reasonPhrase(status);
+  const body = `${status}: ${reason}`;
   socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\n` +
+    `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\n` +
       `Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
   );
   // A client that never reads its answer must not hold the socket either.

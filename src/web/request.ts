@@ -9,7 +9,7 @@ import { ConnectionResetError } from '../socket/errors.js';
 import { StreamReader } from '../streams/stream-reader.js';
 import type { Application } from './application.js';
 import { HTTPBadRequest, HTTPRequestEntityTooLarge } from './http-exceptions.js';
-import { charsetOf } from './mime-types.js';
+import { charsetOf, decodeText } from './mime-types.js';
 
 export type MatchInfo = Record<string, string>;
 
@@ -98,19 +98,12 @@ export class Request {
     return this._rawPath;
   }
 
-  /** The decoded path: `/a b` for `/a%20b`. */
+  /**
+   * The decoded path: `/a b` for `/a%20b`. As aiohttp's (yarl's), an escape that is not part of
+   * valid UTF-8 stays as sent: `/%E9` is `/%E9`.
+   */
   get path(): string {
-    if (this._path === null) {
-      const raw = this.rawPath;
-      if (raw.indexOf('%') === -1) this._path = raw;
-      else {
-        try {
-          this._path = decodeURIComponent(raw);
-        } catch {
-          throw new HTTPBadRequest({ text: 'Malformed percent-encoding in the path' });
-        }
-      }
-    }
+    this._path ??= unquotePath(this.rawPath);
     return this._path;
   }
 
@@ -219,6 +212,26 @@ export class Request {
     return charsetOf(this._req.headers['content-type']);
   }
 
+  /**
+   * `If-Modified-Since` as a date (UTC), or null when absent or not an HTTP date — aiohttp's
+   * `if_modified_since`. The three forms of RFC 9110 are read (`Sun, 06 Nov 1994 08:49:37 GMT`,
+   * `Sunday, 06-Nov-94 08:49:37 GMT`, `Sun Nov  6 08:49:37 1994`); the zone is taken as UTC.
+   */
+  get ifModifiedSince(): Date | null {
+    return parseHttpDate(this._req.headers['if-modified-since']);
+  }
+
+  /** `If-Unmodified-Since` as a date, as `ifModifiedSince` (aiohttp's `if_unmodified_since`). */
+  get ifUnmodifiedSince(): Date | null {
+    return parseHttpDate(this._req.headers['if-unmodified-since']);
+  }
+
+  /** `If-Range` as a date, as `ifModifiedSince` (null for an entity tag: aiohttp's `if_range`). */
+  get ifRange(): Date | null {
+    const v = this._req.headers['if-range'];
+    return parseHttpDate(typeof v === 'string' ? v : undefined);
+  }
+
   /** The declared body length, or null (chunked or no body). */
   get contentLength(): number | null {
     const v = this._req.headers['content-length'];
@@ -305,22 +318,29 @@ export class Request {
       if (total > max) {
         // The rest of the body is left unread: the connection cannot be reused.
         this._closeAfter = true;
-        throw new HTTPRequestEntityTooLarge(max, null);
+        throw new HTTPRequestEntityTooLarge(max, total);
       }
       chunks.push(chunk);
     }
     return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total);
   }
 
-  /** The body decoded as text (the request's charset, UTF-8 by default). */
+  /**
+   * The body decoded as text in the request's charset (UTF-8 when it names none), strictly, as
+   * aiohttp's `bytes.decode(charset)`: Python's latin-1 (every byte the code point of its value),
+   * ascii, cp1252 and utf-8 under any of Python's names for them; another charset through the
+   * platform's `TextDecoder`.
+   * @throws {HTTPBadRequest} bytes the charset cannot decode, or a charset weft does not know
+   *   (answered 400 if not caught; aiohttp's UnicodeDecodeError or LookupError would be a 500).
+   *   The RangeError is its `cause`.
+   */
   async text(): Promise<string> {
     const b = await this.read();
-    const cs = this.charset?.toLowerCase() ?? null;
-    if (cs === null || cs === 'utf-8' || cs === 'utf8') return b.toString('utf8');
+    const cs = this.charset ?? 'utf-8';
     try {
-      return new TextDecoder(cs).decode(b);
-    } catch {
-      throw new HTTPBadRequest({ text: `Unsupported charset: ${cs}` });
+      return decodeText(b, cs, 'Request body');
+    } catch (e) {
+      throw new HTTPBadRequest({ text: (e as Error).message, cause: e });
     }
   }
 
@@ -430,6 +450,93 @@ function unquoteCookie(s: string): string {
   return s.replace(/\\(?:([0-3][0-7][0-7])|([\s\S]))/g, (_m, oct: string | undefined, c: string) =>
     oct !== undefined ? String.fromCharCode(Number.parseInt(oct, 8)) : c,
   );
+}
+
+const MONTHS = 'jan feb mar apr may jun jul aug sep oct nov dec';
+// IMF-fixdate and RFC 850 (the day name optional), then asctime.
+const HTTP_DATE =
+  /^\s*(?:[a-z]+,?\s+)?(\d{1,2})[\s-]+([a-z]{3})[\s-]+(\d{4}|\d{2})\s+(\d{1,2}):(\d{2}):(\d{2})(?:\s+\S+)?\s*$/i;
+const ASCTIME = /^\s*[a-z]+\s+([a-z]{3})\s+(\d{1,2})\s+(\d{1,2}):(\d{2}):(\d{2})\s+(\d{4})\s*$/i;
+
+/** An HTTP date as UTC (whatever zone it names, as aiohttp's), or null. */
+function parseHttpDate(v: string | undefined): Date | null {
+  if (v === undefined) return null;
+  let day: string;
+  let mon: string;
+  let year: string;
+  let hms: [string, string, string];
+  let m = HTTP_DATE.exec(v);
+  if (m !== null) {
+    [, day, mon, year] = m as unknown as [string, string, string, string];
+    hms = [m[4] as string, m[5] as string, m[6] as string];
+  } else {
+    m = ASCTIME.exec(v);
+    if (m === null) return null;
+    [, mon, day] = m as unknown as [string, string, string];
+    hms = [m[3] as string, m[4] as string, m[5] as string];
+    year = m[6] as string;
+  }
+  const month = MONTHS.indexOf(mon.toLowerCase());
+  if (month === -1 || month % 4 !== 0) return null;
+  let y = Number(year);
+  // Two-digit years as Python's email.utils: 69-99 are 19xx, 00-68 20xx.
+  if (year.length === 2) y += y > 68 ? 1900 : 2000;
+  const [h, mi, sec] = hms.map(Number) as [number, number, number];
+  const d = Number(day);
+  const t = Date.UTC(y, month / 4, d, h, mi, sec);
+  const date = new Date(t);
+  // A day, hour or minute out of range (31 Feb, 25:00) is no date, as Python's datetime says.
+  if (date.getUTCDate() !== d || h > 23 || mi > 59 || sec > 59) return null;
+  return date;
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * @internal `raw` with its percent-escapes decoded as yarl decodes a path: the bytes of each run
+ * of escapes are read as UTF-8, and an escape whose byte is not part of a valid UTF-8 sequence
+ * stays as sent (`%E9`; `%ZZ` is no escape at all).
+ */
+export function unquotePath(raw: string): string {
+  if (raw.indexOf('%') === -1) return raw;
+  return raw.replace(/(?:%[0-9A-Fa-f]{2})+/g, decodeEscapes);
+}
+
+function decodeEscapes(run: string): string {
+  try {
+    return decodeURIComponent(run);
+  } catch {
+    // Some of the bytes are not UTF-8: decoded sequence by sequence below.
+  }
+  const n = run.length / 3;
+  const bytes = new Uint8Array(n);
+  for (let i = 0; i < n; i++) bytes[i] = Number.parseInt(run.slice(3 * i + 1, 3 * i + 3), 16);
+  let out = '';
+  let i = 0;
+  while (i < n) {
+    const len = utf8SequenceLength(bytes[i] as number);
+    if (len !== 0 && i + len <= n) {
+      try {
+        out += strictUtf8.decode(bytes.subarray(i, i + len));
+        i += len;
+        continue;
+      } catch {
+        // not a valid sequence: this byte stays as sent
+      }
+    }
+    out += run.slice(3 * i, 3 * i + 3);
+    i++;
+  }
+  return out;
+}
+
+/** The length of the UTF-8 sequence `lead` starts, or 0 for a byte no sequence starts with. */
+function utf8SequenceLength(lead: number): number {
+  if (lead < 0x80) return 1;
+  if (lead >= 0xc2 && lead <= 0xdf) return 2;
+  if (lead >= 0xe0 && lead <= 0xef) return 3;
+  if (lead >= 0xf0 && lead <= 0xf4) return 4;
+  return 0;
 }
 
 /** Escapes that `decodeQueryString` keeps: they would change how the string splits into pairs. */

@@ -17,7 +17,7 @@
  * closure to run the chain.
  */
 import { rangeError } from '../internal/errors.js';
-import type { MatchInfo, Request } from './request.js';
+import { type MatchInfo, type Request, unquotePath } from './request.js';
 import type { StreamResponse } from './stream-response.js';
 
 export type Handler = (request: Request) => StreamResponse | Promise<StreamResponse>;
@@ -182,7 +182,7 @@ export class Resource {
       if (!p.regex.test(s)) {
         throw rangeError(`Parameter '${p.param}' does not match its pattern ${p.regex.source}`, s);
       }
-      out += encodeURIComponent(s);
+      out += quotePath(s);
     }
     return appendQuery(out, options.query);
   }
@@ -237,15 +237,19 @@ export class Resource {
   }
 }
 
-/** Decodes the percent-escapes of a path parameter; a malformed escape stays as sent (the path
- * itself was accepted by the parser). */
-function decodeParam(v: string): string {
-  if (v.indexOf('%') === -1) return v;
-  try {
-    return decodeURIComponent(v);
-  } catch {
-    return v;
-  }
+/** A path parameter decoded as the path is (aiohttp's `_unquote_path`): see `unquotePath`. */
+const decodeParam = unquotePath;
+
+/** Characters of a path that `encodeURIComponent` escapes but a path may hold as they are. */
+const PATH_SAFE = /%(?:24|26|2B|2C|2F|3A|3B|3D|40)/g;
+
+/**
+ * @internal `s` percent-encoded as yarl encodes a path (aiohttp's `url_for`): what RFC 3986
+ * lets a path segment hold (`!$&'()*+,;=:@`) and `/` stay as they are, the rest is escaped as
+ * UTF-8 (`a b/c` → `a%20b/c`).
+ */
+export function quotePath(s: string): string {
+  return encodeURIComponent(s).replace(PATH_SAFE, decodeURIComponent);
 }
 
 export function appendQuery(path: string, query: UrlForOptions['query']): string {

@@ -3,8 +3,8 @@
  * `jsonResponse`.
  */
 import type { ServerResponse } from 'node:http';
-import { argumentError, rangeError } from '../internal/errors.js';
-import { charsetOf } from './mime-types.js';
+import { argumentError } from '../internal/errors.js';
+import { charsetOf, decodeText, encodeText } from './mime-types.js';
 import type { Request } from './request.js';
 import { StreamResponse, type StreamResponseOptions } from './stream-response.js';
 
@@ -191,8 +191,7 @@ export class Response extends StreamResponse {
       ? []
       : ['content-type', type, 'content-length', this._length];
     if (this._headers === null && this._cookies === null) {
-      if (this.reason === undefined) res.writeHead(this.status, extra as unknown as string[]);
-      else res.writeHead(this.status, this.reason, extra as unknown as string[]);
+      res.writeHead(this.status, this.reason, extra as unknown as string[]);
     } else {
       if (this._headers !== null) {
         this._headers.delete('content-type');
@@ -201,107 +200,6 @@ export class Response extends StreamResponse {
       this._writeHead(res, extra);
     }
   }
-}
-
-/** Node's encodings for the charsets a text body can be sent in, by lower-cased name. */
-const ENCODINGS: Record<string, BufferEncoding> = {
-  'utf-8': 'utf8',
-  utf8: 'utf8',
-  utf_8: 'utf8',
-  u8: 'utf8',
-  utf: 'utf8',
-  latin_1: 'latin1',
-  iso_8859_1: 'latin1',
-  cp819: 'latin1',
-  '646': 'ascii',
-  'latin-1': 'latin1',
-  latin1: 'latin1',
-  'iso-8859-1': 'latin1',
-  iso8859_1: 'latin1',
-  'iso8859-1': 'latin1',
-  l1: 'latin1',
-  ascii: 'ascii',
-  'us-ascii': 'ascii',
-  'utf-16le': 'utf16le',
-  'utf-16-le': 'utf16le',
-  utf_16_le: 'utf16le',
-};
-
-/**
- * `b` decoded as Python's `bytes.decode(charset)` would: Latin-1 byte for code point, ASCII,
- * UTF-8 and UTF-16LE strict (WHATWG's `ascii` and `latin1` labels are windows-1252, so not
- * TextDecoder there). Another charset goes to TextDecoder as it is (its WHATWG table).
- * @throws {RangeError} bytes the charset cannot decode, or a charset nothing here knows.
- */
-function decodeText(b: Uint8Array, charset: string): string {
-  const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-  const enc = ENCODINGS[charset.toLowerCase()];
-  if (enc === 'latin1') return buf.toString(enc);
-  if (enc === 'ascii') {
-    const i = buf.findIndex((x) => x > 0x7f);
-    if (i !== -1)
-      throw new RangeError(`Response body cannot be decoded as ${charset}: byte ${buf[i]} at ${i}`);
-    return buf.toString('latin1');
-  }
-  try {
-    const label = enc === 'utf8' ? 'utf-8' : enc === 'utf16le' ? 'utf-16le' : charset;
-    return new TextDecoder(label, { fatal: true }).decode(buf);
-  } catch (e) {
-    throw new RangeError(`Response body cannot be decoded as ${charset}: ${(e as Error).message}`, {
-      cause: e,
-    });
-  }
-}
-
-/**
- * `text` as the bytes of `charset` (UTF-8 stays a string: Node writes it as such). weft encodes
- * UTF-8, Latin-1, ASCII and UTF-16LE (Python's names of them too); text of ASCII characters only
- * goes out as ASCII in any other charset that extends ASCII (windows-1252, ISO-8859-15,
- * Shift_JIS…: the same bytes). A character the charset cannot hold raises, as Python's
- * `str.encode` does (Node would mangle it silently).
- * @throws {RangeError} such a character, or other text in a charset weft cannot encode in.
- */
-function encodeText(text: string, charset: string): string | Buffer {
-  if (typeof charset !== 'string')
-    throw argumentError('Response charset must be a string', charset);
-  const encoding = ENCODINGS[charset.toLowerCase()];
-  if (encoding === undefined) {
-    // A charset the platform knows (its WHATWG name), other than UTF-16 (whose ASCII is not one
-    // byte a character) and `replacement`, extends ASCII: ASCII text is the same bytes there.
-    if (firstAbove(text, 0x7f) === -1 && extendsAscii(charset)) return text;
-    throw rangeError(
-      'weft cannot encode this text in this charset (it knows utf-8, latin-1, ascii and ' +
-        'utf-16le, and ASCII text in any charset that extends ASCII): give the encoded bytes as body instead',
-      charset,
-    );
-  }
-  if (encoding === 'utf8') return text;
-  const max = encoding === 'latin1' ? 0xff : encoding === 'ascii' ? 0x7f : -1;
-  const i = max === -1 ? -1 : firstAbove(text, max);
-  if (i !== -1) {
-    throw new RangeError(
-      `Response text holds a character that charset ${charset} cannot encode ` +
-        `(U+${text.charCodeAt(i).toString(16).toUpperCase().padStart(4, '0')} at index ${i})`,
-    );
-  }
-  return Buffer.from(text, encoding);
-}
-
-/** Whether `charset` names an encoding the platform knows that extends ASCII. */
-function extendsAscii(charset: string): boolean {
-  let name: string;
-  try {
-    name = new TextDecoder(charset).encoding;
-  } catch {
-    return false; // no such charset
-  }
-  return name !== 'utf-16le' && name !== 'utf-16be' && name !== 'replacement';
-}
-
-/** The index of the first UTF-16 unit of `text` above `max`, or -1. */
-function firstAbove(text: string, max: number): number {
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > max) return i;
-  return -1;
 }
 
 /**

@@ -18,7 +18,14 @@ import { rangeError } from '../internal/errors.js';
 import { FileResponse } from './file-response.js';
 import { HTTPForbidden, HTTPNotFound } from './http-exceptions.js';
 import type { Request } from './request.js';
-import { addAllowed, appendQuery, type Handler, Resource, type UrlForOptions } from './resource.js';
+import {
+  addAllowed,
+  appendQuery,
+  type Handler,
+  quotePath,
+  Resource,
+  type UrlForOptions,
+} from './resource.js';
 import { Response } from './response.js';
 import type { StreamResponse } from './stream-response.js';
 
@@ -65,11 +72,7 @@ export class StaticResource extends Resource {
   override urlFor(params: { filename?: string } = {}, options: UrlForOptions = {}): string {
     const f = params.filename;
     if (typeof f !== 'string') throw rangeError("urlFor on a static resource needs 'filename'", f);
-    const enc = f
-      .replace(/^\/+/, '')
-      .split('/')
-      .map((s) => encodeURIComponent(s))
-      .join('/');
+    const enc = quotePath(f.replace(/^\/+/, ''));
     return appendQuery(`${this._prefix}${this.prefix}/${enc}`, options.query);
   }
 

@@ -7,7 +7,7 @@
 import type { ServerResponse } from 'node:http';
 import { argumentError, rangeError } from '../internal/errors.js';
 import { ConnectionResetError } from '../socket/errors.js';
-import type { HeadersInput } from './http-exceptions.js';
+import { checkReason, type HeadersInput, reasonPhrase } from './http-exceptions.js';
 import type { Request } from './request.js';
 
 export interface CookieOptions {
@@ -23,20 +23,59 @@ export interface CookieOptions {
 
 export interface StreamResponseOptions {
   status?: number;
+  /**
+   * The status line's reason (default: Python's phrase for the status, as aiohttp sends).
+   * @throws {RangeError} a CR, LF or other control character (aiohttp's ValueError).
+   */
   reason?: string;
   headers?: HeadersInput;
 }
 
-const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Python's legal characters of a cookie name, and of a value sent unquoted (`http.cookies`). */
+const COOKIE_LEGAL = /^[!#$%&'*+\-.^_`|~:0-9A-Za-z]+$/;
+/** The other characters a quoted value holds as they are; the rest are escaped. */
+const COOKIE_UNESCAPED = /[!#$%&'*+\-.^_`|~:0-9A-Za-z ()/<=>?@[\]{}]/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
-const COOKIE_VALUE_BAD = /[\u0000-\u001f\u007f;,\s"\\]/;
+const COOKIE_ATTRIBUTE_BAD = /[\u0000-\u001f\u007f;]|[^\u0000-\u00ff]/;
+
+/**
+ * `value` as Python's `SimpleCookie` sends it (aiohttp's `set_cookie`): as it is when every
+ * character is legal, else in double quotes, with `"` and `\` escaped by a backslash and the
+ * other characters up to U+00FF outside `COOKIE_UNESCAPED` as a backslash and three octal digits
+ * (`a;b` → `"a\073b"`; `request.cookies` reads them back).
+ * @throws {RangeError} a character above U+00FF, which a header cannot carry.
+ */
+function quoteCookieValue(value: string): string {
+  if (COOKIE_LEGAL.test(value)) return value;
+  let out = '"';
+  for (let i = 0; i < value.length; i++) {
+    const ch = value[i] as string;
+    const c = ch.charCodeAt(0);
+    if (c > 0xff) {
+      throw rangeError('Cookie value must hold only characters up to U+00FF', value);
+    }
+    if (ch === '"' || ch === '\\') out += `\\${ch}`;
+    else if (COOKIE_UNESCAPED.test(ch)) out += ch;
+    else out += `\\${c.toString(8).padStart(3, '0')}`;
+  }
+  return `${out}"`;
+}
+
+/** An attribute value as given. @throws {RangeError} a `;` or a control character. */
+function cookieAttribute(name: string, value: string): string {
+  if (COOKIE_ATTRIBUTE_BAD.test(value)) {
+    throw rangeError(`Cookie ${name} must not hold ';' or control characters`, value);
+  }
+  return value;
+}
 
 export class StreamResponse {
   status: number;
-  reason: string | undefined;
   /** @internal */ _headers: Headers | null = null;
   /** @internal */ _cookies: string[] | null = null;
   /** @internal */ _res: ServerResponse | null = null;
+  /** The reason given, or undefined for the status's own phrase. */
+  private _reason: string | undefined;
   private eofSent = false;
   /** Body bytes the head's `Content-Length` still promises (null: no length was declared). */
   private remaining: number | null = null;
@@ -47,8 +86,21 @@ export class StreamResponse {
       throw rangeError('Response status must be an integer from 100 to 999', status);
     }
     this.status = status;
-    this.reason = options.reason;
+    this._reason = options.reason === undefined ? undefined : checkReason(options.reason);
     if (options.headers !== undefined) this._headers = new Headers(options.headers);
+  }
+
+  /**
+   * The status line's reason: the one given, else Python's phrase for the status (`Not Found`;
+   * empty for a status Python does not know), as aiohttp's. Setting `undefined` goes back to
+   * the phrase. @throws {RangeError} (set) a CR, LF or other control character.
+   */
+  get reason(): string {
+    return this._reason ?? reasonPhrase(this.status);
+  }
+
+  set reason(value: string | undefined) {
+    this._reason = value === undefined ? undefined : checkReason(value);
   }
 
   /** The response headers (case-insensitive); changes after `prepare()` have no effect. */
@@ -80,29 +132,29 @@ export class StreamResponse {
     return this._res !== null;
   }
 
-  /** Adds a `Set-Cookie` header. */
+  /**
+   * Adds a `Set-Cookie` header. The value is sent as aiohttp (Python's `SimpleCookie`) sends it:
+   * as it is, or quoted with escapes when it holds other characters than a token's (`x y` →
+   * `"x y"`, `''` → `""`).
+   * @throws {TypeError} a name that is not a token (`:` allowed, as Python does).
+   *   {RangeError} a value character above U+00FF, or an attribute (`path`, `domain`, `expires`)
+   *   holding `;` or a control character, which would forge other attributes.
+   */
   setCookie(name: string, value: string, options: CookieOptions = {}): void {
-    if (typeof name !== 'string' || !COOKIE_NAME.test(name)) {
+    if (typeof name !== 'string' || !COOKIE_LEGAL.test(name)) {
       throw argumentError('Cookie name must be a token', name);
     }
-    value = String(value);
-    if (COOKIE_VALUE_BAD.test(value)) {
-      throw argumentError(
-        'Cookie value must not contain spaces, quotes, commas or semicolons',
-        value,
-      );
-    }
-    let c = `${name}=${value}`;
-    if (options.domain) c += `; Domain=${options.domain}`;
-    c += `; Path=${options.path ?? '/'}`;
+    let c = `${name}=${quoteCookieValue(String(value))}`;
+    if (options.domain) c += `; Domain=${cookieAttribute('domain', options.domain)}`;
+    c += `; Path=${cookieAttribute('path', options.path ?? '/')}`;
     if (options.maxAge !== undefined) c += `; Max-Age=${Math.trunc(options.maxAge)}`;
     if (options.expires !== undefined) {
       const e = options.expires instanceof Date ? options.expires.toUTCString() : options.expires;
-      c += `; Expires=${e}`;
+      c += `; Expires=${cookieAttribute('expires', e)}`;
     }
     if (options.secure) c += '; Secure';
     if (options.httpOnly) c += '; HttpOnly';
-    if (options.sameSite) c += `; SameSite=${options.sameSite}`;
+    if (options.sameSite) c += `; SameSite=${cookieAttribute('sameSite', options.sameSite)}`;
     (this._cookies ??= []).push(c);
   }
 
@@ -217,8 +269,9 @@ export class StreamResponse {
     const cookies = this._cookies;
     if (cookies !== null) for (const c of cookies) flat.push('set-cookie', c);
     if (h !== null) for (const c of h.getSetCookie()) flat.push('set-cookie', c);
-    if (this.reason === undefined) res.writeHead(this.status, flat as unknown as string[]);
-    else res.writeHead(this.status, this.reason, flat as unknown as string[]);
+    // The reason always given: Node's phrases are not all Python's, and a reason a failed
+    // writeHead left on the response must not be reused.
+    res.writeHead(this.status, this.reason, flat as unknown as string[]);
   }
 
   get [Symbol.toStringTag](): string {

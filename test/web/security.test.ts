@@ -92,7 +92,8 @@ describe('request limits', () => {
       `POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n${'a'.repeat(5000)}`,
     );
     assert.equal(r.status, 413);
-    assert.match(r.text, /limit is 1024 bytes/);
+    // aiohttp's text (checked with aiohttp 3.8).
+    assert.match(r.text, /Maximum request body size 1024 exceeded, actual body size 5000$/);
     assert.equal(r.closed, true);
   });
 
@@ -251,7 +252,9 @@ describe('malformed requests', () => {
     await using s = await serve(app);
     const r = await raw(s.port, get('/%zz'));
     assert.equal(r.status, 200);
+    // As aiohttp (yarl): escapes that are not UTF-8 stay in the path as sent.
     const p = await raw(s.port, get('/p/%e0%a4%a'));
-    assert.equal(p.status, 400);
+    assert.equal(p.status, 200);
+    assert.match(p.text, /\r\n\r\n\/p\/%e0%a4%a$/);
   });
 });

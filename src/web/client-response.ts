@@ -31,7 +31,7 @@ import {
   ContentTypeError,
   type RequestInfo,
 } from './errors.js';
-import { charsetOf, pythonCodec } from './mime-types.js';
+import { charsetOf, decodeText, pythonCodec } from './mime-types.js';
 
 export interface JsonOptions<T> {
   /** Parses the text (default `JSON.parse`). */
@@ -413,26 +413,9 @@ function checkErrors(errors: unknown): void {
   }
 }
 
-/** `b` decoded as Python's `b.decode(encoding, errors)` would. */
+/** `b` decoded as Python's `b.decode(encoding, errors)` would (mime-types.ts `decodeText`). */
 function decode(b: Buffer, encoding: string, errors: DecodeErrors): string {
-  if (isLatin1(encoding)) return b.toString('latin1');
-  if (isAscii(encoding)) {
-    const i = b.findIndex((x) => x > 0x7f);
-    if (i === -1) return b.toString('latin1');
-    if (errors === 'strict') throw undecodable(encoding, `byte 0x${b[i]?.toString(16)} at ${i}`);
-    return Array.from(b, (x) => (x > 0x7f ? '\ufffd' : String.fromCharCode(x))).join('');
-  }
-  // `new TextDecoder` raises RangeError itself for a label it does not know.
-  const decoder = new TextDecoder(encoding, { fatal: errors === 'strict' });
-  try {
-    return decoder.decode(b);
-  } catch (e) {
-    throw undecodable(encoding, (e as Error).message, e);
-  }
-}
-
-function undecodable(encoding: string, detail: string, cause?: unknown): RangeError {
-  return new RangeError(`Response body cannot be decoded as ${encoding}: ${detail}`, { cause });
+  return decodeText(b, encoding, 'Response body', errors);
 }
 
 /**

@@ -209,31 +209,43 @@ function unencodable(text: string, i: number, charset: string): RangeError {
 }
 
 /**
- * `b` decoded as Python's `b.decode(charset)` would, strictly: the codecs of `Codec` as Python
+ * `b` decoded as Python's `b.decode(charset, errors)` would: the codecs of `Codec` as Python
  * has them (a BOM stays a character, as Python's `utf-8` and `utf-16-le` keep it); another
- * charset through the platform's `TextDecoder` (its WHATWG table). `what` names the body in
- * the error's message.
- * @throws {RangeError} bytes the charset cannot decode (Python's UnicodeDecodeError), or a
- *   charset nothing here knows.
+ * charset through the platform's `TextDecoder` (its WHATWG table). With `errors` `'replace'`,
+ * a byte the charset cannot decode becomes U+FFFD. `what` names the body in the error's message.
+ * @throws {RangeError} (strict) bytes the charset cannot decode (Python's UnicodeDecodeError);
+ *   a charset nothing here knows.
  */
-export function decodeText(b: Uint8Array, charset: string, what = 'Response body'): string {
+export function decodeText(
+  b: Uint8Array,
+  charset: string,
+  what = 'Response body',
+  errors: 'strict' | 'replace' = 'strict',
+): string {
   const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
   const codec = pythonCodec(charset);
   if (codec === 'latin_1') return buf.toString('latin1');
   if (codec === 'ascii' || codec === 'cp1252') {
-    const i = buf.findIndex((x) => x > 0x7f && (codec === 'ascii' || CP1252_HIGH[x - 0x80] === -1));
-    if (i !== -1) {
+    const bad = (x: number): boolean =>
+      x > 0x7f && (codec === 'ascii' || CP1252_HIGH[x - 0x80] === -1);
+    const i = buf.findIndex(bad);
+    if (i === -1 && codec === 'ascii') return buf.toString('latin1');
+    if (i !== -1 && errors === 'strict') {
       throw undecodable(what, charset, `byte 0x${(buf[i] as number).toString(16)} at ${i}`);
     }
-    if (codec === 'ascii') return buf.toString('latin1');
     let s = '';
-    for (const x of buf)
-      s += String.fromCharCode(x >= 0x80 && x < 0xa0 ? (CP1252_HIGH[x - 0x80] as number) : x);
+    for (const x of buf) {
+      s += bad(x)
+        ? '\ufffd'
+        : String.fromCharCode(x >= 0x80 && x < 0xa0 ? (CP1252_HIGH[x - 0x80] as number) : x);
+    }
     return s;
   }
   try {
     const label = codec === 'utf_8' ? 'utf-8' : codec === 'utf_16_le' ? 'utf-16le' : charset;
-    return new TextDecoder(label, { fatal: true, ignoreBOM: codec !== null }).decode(buf);
+    return new TextDecoder(label, { fatal: errors === 'strict', ignoreBOM: codec !== null }).decode(
+      buf,
+    );
   } catch (e) {
     throw undecodable(what, charset, (e as Error).message, e);
   }

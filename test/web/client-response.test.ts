@@ -46,6 +46,19 @@ describe('ClientResponse decoding', () => {
     const r = await session.get('/bytes', { params: { cs: 'utf-8', hex: '809fe9' } });
     assert.equal(await r.text('latin-1'), '\u0080\u009f\u00e9');
   });
+  it("windows-1252 is Python's cp1252 (this Node's TextDecoder reads it as Latin-1); a UTF-8 BOM stays", async () => {
+    await using s = await serve(bytesApp());
+    await using session = new ClientSession({ baseUrl: s.url });
+    // aiohttp 3.8: '€“Ÿ'; its five undefined bytes are a UnicodeDecodeError, or U+FFFD.
+    const r = await session.get('/bytes', { params: { cs: 'windows-1252', hex: '80939f' } });
+    assert.equal(await r.text(), '\u20ac\u201c\u0178');
+    const u = await session.get('/bytes', { params: { cs: 'cp1252', hex: '4181' } });
+    await assert.rejects(u.text(), RangeError);
+    assert.equal(await u.text(undefined, 'replace'), 'A\ufffd');
+    // Python's utf-8 keeps a byte-order mark as U+FEFF.
+    const b = await session.get('/bytes', { params: { cs: 'utf-8', hex: 'efbbbf6869' } });
+    assert.equal(await b.text(), '\ufeffhi');
+  });
 });
 
 describe("ClientResponseError carries the request and the redirects, as aiohttp's request_info and history", () => {

@@ -1,4 +1,4 @@
-import { CancelledError, describeValue } from '../internal/errors.js';
+import { describeValue } from '../internal/errors.js';
 import { parseWait, type WaitOptions } from '../internal/wait-options.js';
 import { CallWaits, tieCall, Waiter, WaiterList } from '../internal/waiter.js';
 import { RuntimeError } from './errors.js';
@@ -89,7 +89,10 @@ export class Condition {
       failure = { error };
     }
     // Must hold the lock again before returning or raising, even if cancelled meanwhile; a
-    // cancellation that arrives while re-acquiring is raised once the lock is held.
+    // cancellation that arrives while re-acquiring is raised once the lock is held. Whatever
+    // interrupts the re-acquire is a cancellation in weft's terms: a CancelledError, an expired
+    // timeout() scope's TimeoutError, a TaskGroup's error delivered to its block, a signal's
+    // reason (the wait itself cannot fail otherwise: it skips deadlock detection).
     for (;;) {
       try {
         // Without deadlock detection: the wait must end holding the lock, and a cycle through
@@ -97,7 +100,6 @@ export class Condition {
         await this.lock._acquireUnchecked(call);
         break;
       } catch (e) {
-        if (!(e instanceof CancelledError)) throw e;
         failure = { error: e };
       }
     }

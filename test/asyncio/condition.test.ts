@@ -9,6 +9,7 @@ import {
   CancelledError,
   Condition,
   createTask,
+  ExceptionGroup,
   gather,
   getRunningLoop,
   Lock,
@@ -16,6 +17,7 @@ import {
   run,
   sleep,
   type Task,
+  TaskGroup,
   TimeoutError,
   timeout,
   waitFor,
@@ -188,6 +190,95 @@ describe('Condition', () => {
       }
       assert.equal(cond.locked(), true);
       cond.release();
+    });
+  });
+
+  test('a timeout() scope expiring while wait re-acquires still ends holding the lock', async () => {
+    // CPython: the scope cancels the wait, which takes the lock back before the CancelledError
+    // (turned into TimeoutError by the scope) leaves it. weft delivers the scope's TimeoutError
+    // itself there: it must not skip the re-acquire either.
+    await run(async () => {
+      const cond = new Condition();
+      const log: string[] = [];
+      const waiter = createTask(async () => {
+        await cond.acquire();
+        try {
+          await using _t = timeout(30);
+          try {
+            await cond.wait();
+          } catch (e) {
+            log.push(`wait raised ${(e as Error).name}, locked ${cond.locked()}`);
+            throw e;
+          }
+        } catch (e) {
+          log.push(`scope: ${(e as Error).name}`);
+        } finally {
+          cond.release();
+          log.push('released');
+        }
+      });
+      await sleep(0);
+      await cond.acquire();
+      cond.notifyAll(); // the waiter now needs the lock back: held here past its deadline
+      await sleep(80);
+      log.push('main releases');
+      cond.release();
+      await waiter;
+      assert.deepEqual(log, [
+        'main releases',
+        'wait raised TimeoutError, locked true',
+        'scope: TimeoutError',
+        'released',
+      ]);
+      assert.equal(cond.locked(), false);
+    });
+  });
+
+  test("a TaskGroup's failure interrupting wait while it re-acquires still ends holding the lock", async () => {
+    // The fuzzer's seed 30159, reduced: the block waits on the condition, a child notifies and
+    // fails while a sibling holds the lock; the group's error reaches the block's wait, which
+    // must take the lock back before raising, so that the block's own release is its lock.
+    await run(async () => {
+      const cond = new Condition();
+      const log: string[] = [];
+      await assert.rejects(
+        TaskGroup.run(async (tg) => {
+          tg.createTask(async () => {
+            await cond.acquire();
+            cond.notifyAll();
+            cond.release();
+            throw new RangeError('child');
+          });
+          tg.createTask(async () => {
+            await cond.acquire();
+            try {
+              log.push('sibling holds');
+              await sleep(0);
+            } finally {
+              cond.release();
+              log.push('sibling released');
+            }
+          });
+          await cond.acquire();
+          try {
+            await cond.wait();
+          } catch (e) {
+            log.push(`wait raised ${(e as Error).name}, locked ${cond.locked()}`);
+            throw e;
+          } finally {
+            cond.release();
+            log.push('block released');
+          }
+        }),
+        ExceptionGroup,
+      );
+      assert.deepEqual(log, [
+        'sibling holds',
+        'sibling released',
+        'wait raised ExceptionGroup, locked true',
+        'block released',
+      ]);
+      assert.equal(cond.locked(), false);
     });
   });
 

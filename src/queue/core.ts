@@ -4,8 +4,9 @@
  *
  *   producers ──putSync/put──▶ [PLOCK] encode ▶ bytes ▶ TAIL, PUTS++ ──notify if GET_WAITERS──┐
  *                                                                                             ▼
- *   consumers ◀──getSync/get── [CLOCK] read at HEAD ▶ decode ▶ HEAD, GETS++ ◀── park on PUTS ─┘
- *                                          └──notify if PUT_WAITERS──▶ producers park on GETS
+ *   consumers ◀──getSync/get── [CLOCK] read at HEAD ▶ HEAD, GETS++ ◀─────────── park on PUTS ─┘
+ *             ▲                            └──notify if PUT_WAITERS──▶ producers park on GETS
+ *             └── decode (v8 items, outside the mutex: a reviver may throw, the item is taken)
  *
  * Two stores share the header, the waiting and the counting (CPython's `_put`/`_get` hooks):
  * - FIFO (`Queue`, `SimpleQueue`, `JoinableQueue`): a byte ring of records (item-codec.ts).
@@ -106,6 +107,9 @@ import {
 import { Empty, Full, ItemTooLargeError, OwnerDiedError, ShutDown } from './errors.js';
 import {
   align4,
+  copySerialized,
+  decodeSerialized,
+  dropSerialized,
   exactSize,
   HEADER_BYTES,
   headerLen,
@@ -115,6 +119,7 @@ import {
   measure,
   readHeader,
   readPayload,
+  T_V8,
   WRAP,
   writeHeader,
   writePayload,
@@ -446,9 +451,24 @@ export class QueueCore {
 
   // ── get ─────────────────────────────────────────────────────────────────────────────────
 
-  private readonly box = { value: undefined as unknown };
+  /**
+   * The item the last successful get took: its value, or, for a serialised one, its bytes,
+   * which `take()` decodes once the record is consumed and the mutex released (see
+   * item-codec.ts, `decodeSerialized`: a reviver that throws must not leave the item first in
+   * the queue).
+   */
+  private readonly box = { value: undefined as unknown, bytes: null as Buffer | null };
 
-  /** One get attempt: the item in `box`, true; false when empty. Throws ShutDown. */
+  /** Fills `box` from a record being consumed (under its mutex). */
+  private readInto(off: number, tag: number, len: number): void {
+    if (tag === T_V8) this.box.bytes = copySerialized(this.buf, off, len);
+    else this.box.value = readPayload(this.buf, this.dv, off, tag, len);
+  }
+
+  /**
+   * One get attempt: true when it took an item (read it with `take()`), false when empty.
+   * Throws ShutDown.
+   */
   tryGet(): boolean {
     const a = this.a;
     const gets = load(a, GETS);
@@ -480,7 +500,16 @@ export class QueueCore {
     return true;
   }
 
+  /**
+   * The item the last successful `tryGet` took. Throws what reviving a serialised item throws:
+   * the item is consumed all the same (it counts as got, and for `join` as a task to mark done).
+   */
   take(): unknown {
+    const bytes = this.box.bytes;
+    if (bytes !== null) {
+      this.box.bytes = null;
+      return decodeSerialized(bytes);
+    }
     const v = this.box.value;
     this.box.value = undefined;
     return v;
@@ -506,13 +535,7 @@ export class QueueCore {
       header = readHeader(this.dv, base);
     }
     const len = headerLen(header);
-    this.box.value = readPayload(
-      this.buf,
-      this.dv,
-      base + pos + HEADER_BYTES,
-      headerTag(header),
-      len,
-    );
+    this.readInto(base + pos + HEADER_BYTES, headerTag(header), len);
     // Bytes are free for producers only after they were read.
     store(a, HEAD, (head + HEADER_BYTES + align4(len)) | 0);
     this.getsOwn = (add(a, GETS, 1) + 1) | 0;
@@ -600,7 +623,7 @@ export class QueueCore {
     const e = this.entryI32(at);
     const off = a[e + 1]!;
     const len = a[e + 2]!;
-    this.box.value = readPayload(this.buf, this.dv, this.dataOff + off, a[e + 3]!, len);
+    this.readInto(this.dataOff + off, a[e + 3]!, len);
     if (this.kind === KIND_PRIORITY && n > 1) {
       this.swap(0, n - 1);
       for (let i = 0; ; ) {
@@ -780,13 +803,17 @@ export class QueueCore {
     notify(a, DONE);
   }
 
+  /** A get for the drain: the item is dropped unrevived (a reviver that throws cannot stop it). */
   private tryGetQuiet(): boolean {
     try {
-      const got = this.tryGet();
-      this.box.value = undefined;
-      return got;
+      return this.tryGet();
     } catch {
       return false;
+    } finally {
+      this.box.value = undefined;
+      const bytes = this.box.bytes;
+      this.box.bytes = null;
+      if (bytes !== null) dropSerialized(bytes);
     }
   }
 

@@ -17,7 +17,8 @@
  * of 2^29 − 1, which no record has (T_FALSE carries no payload). A header is never read before
  * the queue's counters publish its record (core.ts), so it needs no atomic write of its own.
  */
-import { fromBytes, toBytes } from '../internal/serialize.js';
+import { deserialize } from 'node:v8';
+import { decode, discard, toBytes } from '../internal/serialize.js';
 
 export const T_NUMBER = 0;
 export const T_INT = 1;
@@ -152,6 +153,10 @@ export function headerLen(header: number): number {
   return header & LEN_MASK;
 }
 
+/**
+ * Reads a payload of any tag but T_V8, whose bytes are copied out with `copySerialized` and
+ * decoded by `decodeSerialized` once the record is consumed (see there).
+ */
 export function readPayload(
   buf: Buffer,
   dv: DataView,
@@ -166,9 +171,6 @@ export function readPayload(
       return dv.getFloat64(off, true);
     case T_STRING:
       return buf.toString('utf8', off, off + len);
-    case T_V8:
-      // Copied out first: the bytes are reused as soon as the record is consumed.
-      return fromBytes(Buffer.from(buf.subarray(off, off + len)));
     case T_UNDEFINED:
       return undefined;
     case T_NULL:
@@ -183,3 +185,31 @@ export function readPayload(
 }
 
 export const align4 = (n: number): number => (n + 3) & ~3;
+
+/** A T_V8 payload's bytes, copied out: the queue reuses them as soon as the record is consumed. */
+export function copySerialized(buf: Buffer, off: number, len: number): Buffer {
+  return Buffer.from(buf.subarray(off, off + len));
+}
+
+/**
+ * Decodes a T_V8 payload copied out of a consumed record. Called with no mutex of the queue
+ * held: reviving weft's shared objects in the item runs their revivers, which may throw (a
+ * SharedMemory block unlinked since the put, a kind whose module this thread has not loaded).
+ * Then the item is gone and the get throws that error, as a multiprocessing queue's get throws
+ * the unpickling error of an item it has taken; decoded under the mutex, before the record was
+ * consumed, the item stayed first in the queue and every later get threw the same error.
+ * (`decode`, not the all-or-nothing `decodeOrDiscard`: that walks every item twice, a third
+ * more per object item got, for a thread missing a module, which its spawn preloads.)
+ */
+export function decodeSerialized(bytes: Buffer): unknown {
+  return decode(deserialize(bytes));
+}
+
+/** Gives up a T_V8 payload nobody will get (an immediate shutdown's drain) without reviving it. */
+export function dropSerialized(bytes: Buffer): void {
+  try {
+    discard(deserialize(bytes));
+  } catch {
+    // Nothing of it was revived: nothing to give back.
+  }
+}

@@ -85,7 +85,11 @@ export function getExcepthook(): ExceptHook {
   return installed;
 }
 
-/** Runs the hook; an error thrown by the hook itself is reported by the default one. */
+/**
+ * Runs the hook. An error thrown by the hook itself is written to stderr under Python's
+ * `Exception in threading.excepthook:` (it is the hook's error, not the thread's: under the
+ * thread's name it read as what the thread had thrown).
+ */
 export function reportThreadException(thread: Thread | null, error: unknown): void {
   const remote =
     error instanceof Error && error.cause instanceof Error && error.cause.name === 'RemoteStack'
@@ -100,6 +104,8 @@ export function reportThreadException(thread: Thread | null, error: unknown): vo
   try {
     installed(args);
   } catch (hookError) {
-    __excepthook__({ ...args, excValue: hookError, excTraceback: null, excType: 'HookError' });
+    process.stderr.write(
+      `Exception in threading.excepthook:\n${formatChain({ ...args, excValue: hookError, excTraceback: null })}\n`,
+    );
   }
 }

@@ -75,11 +75,21 @@ export class SharedValue<T extends Scalar = number> {
   }
 }
 
+/**
+ * Refuses what an element of type `code` cannot hold: a bigint code takes bigints, a float code
+ * numbers, an integer code integers. A fraction, NaN or ±Infinity for an integer code is a
+ * TypeError, as Python's ctypes raises for a float there (the typed array stored 1.5 as 1 and NaN
+ * as 0, silently), and as weft/multiprocessing's Value does. An integer out of range wraps to the
+ * code's width, as in C and in Python.
+ */
 export function checkElement(what: string, code: TypeCode, x: unknown): void {
   if (isBig(code) ? typeof x !== 'bigint' : typeof x !== 'number') {
     throw new TypeError(
       `${what} of type '${code}' holds ${isBig(code) ? 'bigints' : 'numbers'}: received ${describeValue(x)}`,
     );
+  }
+  if (isAtomic(code) && !isBig(code) && !Number.isInteger(x)) {
+    throw new TypeError(`${what} of type '${code}' holds integers: received ${describeValue(x)}`);
   }
 }
 

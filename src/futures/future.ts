@@ -307,10 +307,24 @@ export class Future<T = unknown> implements PromiseLike<T> {
     );
   }
 
-  /** Executor side: completes the future with `value`. @throws InvalidStateError when done. */
+  /**
+   * Executor side: completes the future with `value`.
+   *
+   * A thenable (a Promise, an asyncio Task, another Future) is refused: Python would keep the
+   * object as the result, but `result()` and `await` resolve a promise, which adopts a thenable
+   * instead of returning it — the future would be done with its result still unknown, and
+   * `result({ timeout })` would wait for the thenable past its timeout. Set the awaited value,
+   * or box the thenable (`{ value: p }`).
+   * @throws InvalidStateError when done; TypeError for a thenable (the future stays pending).
+   */
   setResult(value: T): void {
     if (this.done())
       throw new InvalidStateError(`Cannot set the result of a future that is ${this.#state}`);
+    if (isThenable(value)) {
+      throw new TypeError(
+        `Future.setResult: the result cannot be a thenable (awaiting the future would adopt it, not return it): received ${describeValue(value)}; set the awaited value, or box it ({ value })`,
+      );
+    }
     this.#value = value;
     this.#finish('FINISHED');
   }
@@ -402,6 +416,13 @@ function invoke<T>(fn: Callback<T>, f: Future<T>): void {
     const detail = e instanceof Error ? (e.stack ?? String(e)) : String(e);
     process.stderr.write(`weft: exception calling callback for ${f}\n${detail}\n`);
   }
+}
+
+function isThenable(x: unknown): boolean {
+  return (
+    ((typeof x === 'object' && x !== null) || typeof x === 'function') &&
+    typeof (x as { then?: unknown }).then === 'function'
+  );
 }
 
 export function isFuture(x: unknown): x is Future {

@@ -151,8 +151,8 @@ export abstract class PoolExecutor extends Executor {
         if (--left > 0 || all.done()) return;
         for (const x of parts) {
           if (x.cancelled()) return all.setException(new CancelledError('The call was cancelled'));
-          const e = x._errorOf();
-          if (e !== undefined) return all.setException(e);
+          // By its state, not its value: a call can fail with `undefined` (JavaScript throws it).
+          if (!x._succeeded()) return all.setException(x._errorOf());
         }
         all.setResult(parts.map((x) => x._resultNow()));
       });

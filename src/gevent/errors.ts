@@ -1,3 +1,4 @@
+import { QueueFull } from '../asyncio/errors.js';
 import { CancelledError, describeValue } from '../internal/errors.js';
 
 /**
@@ -11,6 +12,18 @@ export class GreenletExit extends CancelledError {
   static override readonly kind: string = 'GreenletExit';
   override readonly code: string = 'ERR_WEFT_GREENLET_EXIT';
   constructor(message = 'The greenlet was killed') {
+    super(message);
+  }
+}
+
+/**
+ * `Pool.add`/`Pool.start` found no free slot: at once with `blocking: false`, or when its
+ * `timeout` passed (gevent's `PoolFull`). A `QueueFull`, as gevent's is a `queue.Full`.
+ */
+export class PoolFull extends QueueFull {
+  static override readonly kind: string = 'PoolFull';
+  override readonly code: string = 'ERR_WEFT_POOL_FULL';
+  constructor(message = 'The pool is full') {
     super(message);
   }
 }

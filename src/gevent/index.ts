@@ -1,5 +1,5 @@
 export { sleepDirect as sleep } from '../asyncio/sleep.js';
-export { type ErrorOrClass, GreenletExit } from './errors.js';
+export { type ErrorOrClass, GreenletExit, PoolFull } from './errors.js';
 export {
   type GetOptions,
   Greenlet,
@@ -11,5 +11,5 @@ export {
 } from './greenlet.js';
 export { type JoinallOptions, joinall } from './joinall.js';
 export { killall } from './killall.js';
-export { Pool, type PoolJoinOptions } from './pool.js';
+export { Pool, type PoolAddOptions, type PoolJoinOptions } from './pool.js';
 export { Timeout, type TimeoutOptions } from './timeout.js';

@@ -17,10 +17,16 @@
  * running are killed before the error or the `return` goes on.
  */
 import { describeValue } from '../internal/errors.js';
-import { parseWait, type WaitOptions } from '../internal/wait-options.js';
+import { parseBlocking, parseWait, type WaitOptions } from '../internal/wait-options.js';
 import { Waiter, WaiterList } from '../internal/waiter.js';
-import { Greenlet, type KillOptions, spawn } from './greenlet.js';
+import { PoolFull } from './errors.js';
+import { checkKill, Greenlet, getcurrent, type KillOptions, spawn } from './greenlet.js';
 import { killall } from './killall.js';
+
+export interface PoolAddOptions extends WaitOptions {
+  /** `false`: take a free slot now or fail with `PoolFull` (default true: wait for one). */
+  blocking?: boolean;
+}
 
 export interface PoolJoinOptions extends WaitOptions {
   /** After waiting, raise the error of the first greenlet (of those present) that failed. */
@@ -35,9 +41,11 @@ let poolCounter = 0;
  * `new Pool()` (or a size of null) has no limit; `new Pool(0)` never has room (its `spawn` waits
  * for ever), as gevent's.
  *
- * `spawn` waits for a free slot, in FIFO order; `map` and `imapUnordered` run a function over
- * the items of an iterable, one greenlet per item, never more than `size` at a time. `join`
- * waits for the pool to be empty. `freeCount()`, `full()` and `length` are snapshots.
+ * `spawn` waits for a free slot, in FIFO order; `add`/`start` track a greenlet made elsewhere
+ * (waiting the same way, or failing with `PoolFull`), `discard` stops tracking one; `map` and
+ * `imapUnordered` run a function over the items of an iterable, one greenlet per item, never
+ * more than `size` at a time. `join` waits for the pool to be empty. `freeCount()`, `full()`
+ * and `length` are snapshots.
  *
  * **Cancellation:** a cancelled `spawn` (or `waitAvailable`) takes no slot, and a slot granted
  * to it at that moment passes to the next waiter. Stopping a `map`/`imapUnordered` early (a
@@ -56,7 +64,9 @@ export class Pool {
   private readonly slotWaiters = new WaiterList();
   private readonly emptyWaiters = new WaiterList();
   private readonly id = ++poolCounter;
-  private readonly onDeath = (g: Greenlet<any>): void => this.discard(g);
+  private readonly onDeath = (g: Greenlet<any>): void => this.release(g);
+  /** The blocking `kill()`s in progress: each kills a greenlet added while it waits. */
+  private readonly killers = new Set<(g: Greenlet<any>) => void>();
 
   constructor(size?: number | null) {
     if (size !== undefined && size !== null) {
@@ -122,12 +132,74 @@ export class Pool {
   }
 
   /**
+   * Begins tracking `greenlet`, once a slot is free (gevent's `Pool.add`); it is not started
+   * (see `start`). A greenlet already in the pool takes no second slot; a dead one leaves on
+   * the next turn, as any greenlet of the pool leaves when it dies.
+   *
+   * **Cancellation:** a cancelled wait (or an aborted `signal`) takes no slot.
+   * @throws PoolFull with `blocking: false` when no slot is free, or when `timeout` passes first;
+   *   TypeError for something that is not a Greenlet (the promise rejects).
+   */
+  add(greenlet: Greenlet<any>, options?: PoolAddOptions): Promise<void> {
+    let blocking: boolean;
+    try {
+      if (!(greenlet instanceof Greenlet)) {
+        throw new TypeError(`Pool.add expects a Greenlet: received ${describeValue(greenlet)}`);
+      }
+      parseWait('Pool.add', options);
+      blocking = parseBlocking('Pool.add', options?.blocking, 'blocking');
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (this.greenlets.has(greenlet)) return RESOLVED;
+    if (this.slotWaiters.empty && this.freeCount() > 0) {
+      this.track(greenlet, false);
+      return RESOLVED;
+    }
+    if (!blocking) return Promise.reject(new PoolFull(`${this.describe()} is full`));
+    return this.acquireSlot(options, 'Pool.add').then((got) => {
+      if (!got) throw new PoolFull(`${this.describe()} had no free slot in time`);
+      this.reserved--;
+      // Added by someone else while this call waited: the slot it was given goes on.
+      if (this.greenlets.has(greenlet)) this.grantSlots();
+      else this.track(greenlet, false);
+    });
+  }
+
+  /**
+   * `add(greenlet, options)`, then starts it (gevent's `Pool.start`).
+   * @throws as `add`.
+   */
+  async start(greenlet: Greenlet<any>, options?: PoolAddOptions): Promise<void> {
+    await this.add(greenlet, options);
+    greenlet.start();
+  }
+
+  /**
+   * Stops tracking `greenlet` (gevent's `discard`): its slot is free at once, whether it runs
+   * on or not. Does nothing for a greenlet not in the pool.
+   */
+  discard(greenlet: Greenlet<any>): void {
+    if (!this.greenlets.has(greenlet)) return;
+    greenlet.unlink(this.onDeath);
+    this.release(greenlet);
+  }
+
+  /**
    * Runs `fn(...args)` in the pool and resolves to its value (or raises its error). Without
-   * `args`, `fn` is called with none.
+   * `args`, `fn` is called with none. Called from a greenlet of this pool, it runs `fn` in that
+   * greenlet at once, as gevent's does: a new one could wait for ever for a slot the caller holds.
    */
   apply<R>(fn: () => R): Promise<Awaited<R>>;
   apply<A extends unknown[], R>(fn: (...args: A) => R, args: A): Promise<Awaited<R>>;
   async apply<A extends unknown[], R>(fn: (...args: A) => R, args?: A): Promise<Awaited<R>> {
+    const current = getcurrent();
+    if (current !== null && this.greenlets.has(current)) {
+      if (typeof fn !== 'function') {
+        throw new TypeError(`Pool.apply expects a function: received ${describeValue(fn)}`);
+      }
+      return await fn(...((args ?? []) as A));
+    }
     const g = await this.spawn(fn, ...((args ?? []) as A));
     return (await g.get()) as Awaited<R>;
   }
@@ -137,7 +209,7 @@ export class Pool {
    * the timeout passed first). Takes no slot: a `spawn` racing it may take the one it saw.
    */
   async waitAvailable(options?: WaitOptions): Promise<number> {
-    if (await this.acquireSlot(options)) {
+    if (await this.acquireSlot(options, 'Pool.waitAvailable')) {
       this.reserved--;
       this.grantSlots();
     }
@@ -207,9 +279,33 @@ export class Pool {
     return emptied;
   }
 
-  /** Kills every greenlet of the pool (see `killall`). */
-  kill(options?: KillOptions): Promise<void> {
-    return killall([...this.greenlets], options);
+  /**
+   * Kills every greenlet of the pool (gevent's `Pool.kill`): raises `exception` in each (see
+   * `Greenlet.kill`), and with `block` (the default) waits until the pool is empty — a greenlet
+   * added meanwhile is killed too — or until `timeout` ms have passed, when it resolves quietly
+   * with the greenlets that outlived it still in the pool (gevent's catches its own timeout).
+   * @throws TypeError, RangeError for bad arguments (the promise rejects, nothing is killed).
+   */
+  async kill(options: KillOptions = {}): Promise<void> {
+    const { block, timeout } = checkKill(options);
+    const exception = options.exception;
+    const dying = new WeakSet<Greenlet<any>>();
+    const killOne = (g: Greenlet<any>): void => {
+      if (dying.has(g)) return;
+      dying.add(g);
+      // Checked above: this kill cannot reject.
+      void g.kill(exception === undefined ? { block: false } : { exception, block: false });
+    };
+    for (const g of [...this.greenlets]) killOne(g);
+    if (!block || this.greenlets.size === 0) return;
+    // The pool is empty once the links of the killed greenlets have run (those killed before
+    // their first step die at once, their links on the next turn).
+    this.killers.add(killOne);
+    try {
+      await this.join({ timeout });
+    } finally {
+      this.killers.delete(killOne);
+    }
   }
 
   /** "Pool-N (size S)" — how waits on the pool are reported. */
@@ -218,8 +314,8 @@ export class Pool {
   }
 
   /** Resolves true when a slot was reserved for the caller, false on timeout. */
-  private acquireSlot(options: WaitOptions | undefined): Promise<boolean> {
-    const { timeout, signal } = parseWait('Pool.spawn', options);
+  private acquireSlot(options: WaitOptions | undefined, what = 'Pool.spawn'): Promise<boolean> {
+    const { timeout, signal } = parseWait(what, options);
     if (this.slotWaiters.empty && this.freeCount() > 0) {
       this.reserved++;
       return RESOLVED.then(() => true);
@@ -246,13 +342,14 @@ export class Pool {
     }
   }
 
-  private track(g: Greenlet<any>): void {
+  private track(g: Greenlet<any>, start = true): void {
     this.greenlets.add(g);
     g.link(this.onDeath);
-    g.start();
+    if (start) g.start();
+    for (const k of this.killers) k(g);
   }
 
-  private discard(g: Greenlet<any>): void {
+  private release(g: Greenlet<any>): void {
     if (!this.greenlets.delete(g)) return;
     this.grantSlots();
     if (this.greenlets.size === 0) {

@@ -99,8 +99,12 @@ export class Timeout extends TimeoutError {
     this.raise = exception === undefined || exception === false ? null : exception;
   }
 
-  /** Makes a Timeout and starts it (gevent's `Timeout.start_new`). */
-  static startNew(ms?: number | null, options?: TimeoutOptions): Timeout {
+  /**
+   * Makes a Timeout and starts it (gevent's `Timeout.start_new`). Given a Timeout, starts it
+   * unless it is pending already and returns it, as gevent's does (`options` are not used then).
+   */
+  static startNew(ms?: number | null | Timeout, options?: TimeoutOptions): Timeout {
+    if (ms instanceof Timeout) return ms.pending ? ms : ms.start();
     return new Timeout(ms, options).start();
   }
 

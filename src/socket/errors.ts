@@ -80,9 +80,37 @@ export class BrokenPipeError extends ConnectionError {
   }
 }
 
-/** `getaddrinfo` failed (Python's `socket.gaierror`). */
+/**
+ * getaddrinfo(3)'s error numbers (glibc's `EAI_*`, negative), which Python's `gaierror` carries
+ * as `errno`; Node's `ENOTFOUND` is its name for EAI_NONAME (and EAI_NODATA).
+ */
+const GAI_ERRNO: Readonly<Record<string, number>> = {
+  EAI_BADFLAGS: -1,
+  EAI_NONAME: -2,
+  ENOTFOUND: -2,
+  EAI_AGAIN: -3,
+  EAI_FAIL: -4,
+  EAI_NODATA: -5,
+  EAI_FAMILY: -6,
+  EAI_SOCKTYPE: -7,
+  EAI_SERVICE: -8,
+  EAI_ADDRFAMILY: -9,
+  EAI_MEMORY: -10,
+  EAI_SYSTEM: -11,
+  EAI_OVERFLOW: -12,
+};
+
+/**
+ * `getaddrinfo` failed (Python's `socket.gaierror`). Its `errno` is getaddrinfo's own, negative
+ * number, as Python's (`-9` for EAI_ADDRFAMILY, `-2` for a name not known), not a C errno.
+ */
 export class GaiError extends OSError {
   static override readonly kind: string = 'gaierror';
+  override readonly errno: number;
+  constructor(message: string, errnoName = '', code = 'ERR_WEFT_GAI', options?: ErrorOptions) {
+    super(message, errnoName, code, options);
+    this.errno = GAI_ERRNO[errnoName] ?? 0;
+  }
 }
 
 const SYSCALL_CODE = /^(E[A-Z0-9]+|EAI_[A-Z]+)$/;

@@ -63,6 +63,7 @@ export class AsyncResult<T> {
         code: 'ERR_WEFT_NOT_READY',
       });
     }
-    return !this._future.cancelled() && this._future._errorOf() === undefined;
+    // By state, not by value: a call can fail with `undefined` (JavaScript throws anything).
+    return this._future._succeeded();
   }
 }

@@ -242,7 +242,7 @@ export class Pool<F extends AnyFn = AnyFn, const A extends ArgList = []> {
         for (const [i, c] of chunks.entries()) {
           const calls = Math.min(cs, lists.length - i * cs);
           c.addDoneCallback((x) => {
-            if (x._errorOf() !== undefined || x.cancelled()) return;
+            if (!x._succeeded()) return;
             completed += calls;
             bar.update(completed, lists.length);
           });
@@ -264,7 +264,7 @@ export class Pool<F extends AnyFn = AnyFn, const A extends ArgList = []> {
       c.addDoneCallback(() => {
         if (error === null) {
           if (c.cancelled()) error = { e: new CancelledError('The call was cancelled') };
-          else if (c._errorOf() !== undefined) error = { e: c._errorOf() };
+          else if (!c._succeeded()) error = { e: c._errorOf() };
         }
         if (--left > 0 || all.done()) return;
         if (error !== null) all.setException(error.e);
@@ -413,9 +413,8 @@ function hook<R>(f: Future<R>, o: ApplyAsyncOptions<R>): void {
   const { callback, errorCallback } = o ?? {};
   if (!callback && !errorCallback) return;
   f.addDoneCallback((x) => {
-    const e = x._errorOf();
-    if (e !== undefined) errorCallback?.(e);
-    else if (!x.cancelled()) callback?.(x._resultNow() as R);
+    if (x._succeeded()) callback?.(x._resultNow() as R);
+    else if (!x.cancelled()) errorCallback?.(x._errorOf());
   });
 }
 

@@ -140,6 +140,9 @@ export class TaskGroup implements AsyncDisposable {
     // A cancellation from outside that arrives while the children are being cancelled, when
     // the group has errors to raise: the parent is cancelled again with it below.
     let swallowed: Error | null = null;
+    // Whether one of them was a plain cancel: then the scope's error must not be requested again
+    // for it (CPython's scope converts only when no other request is counted).
+    let swallowedPlain = false;
     while (this.tasks.size > 0) {
       this.exitWaiter = new Future<void>();
       try {
@@ -151,7 +154,10 @@ export class TaskGroup implements AsyncDisposable {
           if (!this.aborting) {
             propagateCancel = e;
             this.abort();
-          } else if (e instanceof Error) swallowed = e;
+          } else if (e instanceof Error) {
+            swallowed = e;
+            if (e instanceof CancelledError) swallowedPlain = true;
+          }
         }
       }
       this.exitWaiter = null;
@@ -183,9 +189,10 @@ export class TaskGroup implements AsyncDisposable {
       // that the outside request is delivered at its next await (the count stays as it was).
       // CPython re-cancels with no message, so the cancel the exit received is not raised
       // again with its message; an expired timeout() scope's error is, for the scope to know it
-      // as its own, and a request not yet delivered is kept.
+      // as its own, unless a plain cancel came too (CPython's scope then lets the
+      // CancelledError out), and a request not yet delivered is kept.
       const again =
-        swallowed !== null && !(swallowed instanceof CancelledError)
+        swallowed !== null && !(swallowed instanceof CancelledError) && !swallowedPlain
           ? swallowed
           : (parent._pendingCancel ?? new CancelledError());
       parent.uncancel();

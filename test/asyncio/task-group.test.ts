@@ -6,11 +6,13 @@ import {
   currentTask,
   Event,
   ExceptionGroup,
+  getRunningLoop,
   run,
   shield,
   sleep,
   type Task,
   TaskGroup,
+  TimeoutError,
   timeout,
 } from '../../src/asyncio/index.js';
 import { checkLeaks } from '../support/leaks.js';
@@ -311,6 +313,57 @@ describe('TaskGroup', () => {
         'group: ExceptionGroup cancelling 1',
         "then: CancelledError ''",
       ]);
+    });
+  });
+
+  test('a cancel from outside, then an enclosing deadline, while the failed group waits: the task ends cancelled', async () => {
+    // CPython 3.13: the group cancels its parent again with a plain CancelledError, which the
+    // expired scope does not turn into TimeoutError (another request is counted): code that
+    // catches TimeoutError does not swallow the outside cancel. (helper-117's review)
+    await run(async () => {
+      const cleaning = new Event();
+      const cleaned = new Event();
+      const log: string[] = [];
+      let scope: ReturnType<typeof timeout> | null = null;
+      const t = createTask(async () => {
+        try {
+          await using s = timeout(null);
+          scope = s;
+          try {
+            await using tg = new TaskGroup();
+            tg.createTask(async () => {
+              await sleep(0);
+              throw new RangeError('child');
+            });
+            tg.createTask(async () => {
+              try {
+                await sleep(100_000);
+              } finally {
+                cleaning.set();
+                await shield(cleaned.wait());
+              }
+            });
+            await sleep(100_000);
+          } catch (e) {
+            if (!(e instanceof ExceptionGroup)) throw e;
+            log.push('group');
+          }
+          await sleep(0);
+        } catch (e) {
+          if (!(e instanceof TimeoutError)) throw e;
+          log.push('caught TimeoutError');
+        }
+        await sleep(10);
+        return 'finished';
+      });
+      await cleaning.wait();
+      t.cancel('outer');
+      await sleep(0);
+      (scope as unknown as ReturnType<typeof timeout>).reschedule(getRunningLoop().time());
+      for (let i = 0; i < 3; i++) await sleep(0);
+      cleaned.set();
+      await assert.rejects(t, (e: unknown) => e instanceof CancelledError);
+      assert.deepEqual(log, ['group']);
     });
   });
 

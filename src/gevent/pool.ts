@@ -67,6 +67,11 @@ export class Pool {
   private readonly onDeath = (g: Greenlet<any>): void => this.release(g);
   /** The blocking `kill()`s in progress: each kills a greenlet added while it waits. */
   private readonly killers = new Set<(g: Greenlet<any>) => void>();
+  /**
+   * Greenlets a `kill()` has already raised into, until they leave the pool (gevent's
+   * `Group.dying`): a second kill, or one made while they clean up, does not raise again.
+   */
+  private readonly dying = new Set<Greenlet<any>>();
 
   constructor(size?: number | null) {
     if (size !== undefined && size !== null) {
@@ -289,9 +294,9 @@ export class Pool {
   async kill(options: KillOptions = {}): Promise<void> {
     const { block, timeout } = checkKill(options);
     const exception = options.exception;
-    const dying = new WeakSet<Greenlet<any>>();
+    const dying = this.dying;
     const killOne = (g: Greenlet<any>): void => {
-      if (dying.has(g)) return;
+      if (dying.has(g) || !this.greenlets.has(g)) return;
       dying.add(g);
       // Checked above: this kill cannot reject.
       void g.kill(exception === undefined ? { block: false } : { exception, block: false });
@@ -351,6 +356,7 @@ export class Pool {
 
   private release(g: Greenlet<any>): void {
     if (!this.greenlets.delete(g)) return;
+    this.dying.delete(g);
     this.grantSlots();
     if (this.greenlets.size === 0) {
       for (let w = this.emptyWaiters.shift(); w !== null; w = this.emptyWaiters.shift()) {

@@ -40,6 +40,22 @@ describe('Pool.kill', () => {
     assert.deepEqual(seen, [[false, false], 0, 2, [true, true]]);
   });
 
+  test('a second kill does not raise again in greenlets still cleaning up after the first', async () => {
+    // gevent keeps the greenlets it killed in the group's `dying` until they leave: a later
+    // kill waits for them instead of interrupting their cleanup. (helper-117's review)
+    const pool = new Pool(2);
+    const gs = [await pool.spawn(stubborn, 30), await pool.spawn(stubborn, 30)];
+    await sleep(0);
+    await pool.kill({ block: false });
+    await sleep(5);
+    await pool.kill();
+    assert.deepEqual(
+      gs.map((g) => g.value),
+      ['cleaned', 'cleaned'],
+    );
+    assert.equal(pool.length, 0);
+  });
+
   test('a greenlet added while the kill waits is killed too', async () => {
     const pool = new Pool(3);
     const late: Greenlet<unknown>[] = [];

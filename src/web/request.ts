@@ -479,8 +479,9 @@ function parseHttpDate(v: string | undefined): Date | null {
   const month = MONTHS.indexOf(mon.toLowerCase());
   if (month === -1 || month % 4 !== 0) return null;
   let y = Number(year);
-  // Two-digit years as Python's email.utils: 69-99 are 19xx, 00-68 20xx.
-  if (year.length === 2) y += y > 68 ? 1900 : 2000;
+  // Years below 100 as Python's email.utils takes them, by value (`0001` too): 69-99 are 19xx,
+  // 0-68 20xx. (Date.UTC would take 0-99 as 1900-1999 itself.)
+  if (y < 100) y += y > 68 ? 1900 : 2000;
   const [h, mi, sec] = hms.map(Number) as [number, number, number];
   const d = Number(day);
   const t = Date.UTC(y, month / 4, d, h, mi, sec);

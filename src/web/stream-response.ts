@@ -189,7 +189,15 @@ export class StreamResponse {
       this._headers?.has('content-type') !== true
     )
       this.headers.set('content-type', 'application/octet-stream');
-    this._writeHead(res, null);
+    try {
+      this._writeHead(res, null);
+    } catch (e) {
+      // A head Node refuses (a bad header value) was not sent: the response is not prepared, so
+      // a handler that catches this, mends the header and prepares again sends its own head
+      // (else the next write made Node send a bare default head).
+      this._res = null;
+      throw e;
+    }
     // Node sends whatever is written whatever the head declared; the length is kept here so
     // that a body of another length cannot break the framing of a keep-alive connection.
     const declared = this.contentLength;

@@ -122,6 +122,12 @@ describe('request conditional headers', () => {
       ),
       { ims: null, ius: t, ir: t },
     );
+    // A four-digit year below 100 is taken as Python takes it, by value (aiohttp: 2001).
+    assert.deepEqual(await ask('If-Modified-Since: Sun, 06 Nov 0001 08:49:37 GMT\r\n'), {
+      ims: '2001-11-06T08:49:37.000Z',
+      ius: null,
+      ir: null,
+    });
     // Not a date (Python's parsedate gives None): an entity tag, garbage, an impossible day.
     assert.deepEqual(
       await ask(

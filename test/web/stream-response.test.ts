@@ -48,6 +48,29 @@ describe('reason', () => {
     assert.doesNotMatch(r.text, /Injected/);
   });
 
+  it('a prepare() whose head Node refused is not prepared: mended and prepared again, it sends its own head', async () => {
+    // (helper-116's review) The failed prepare had kept the response as prepared: the second
+    // did nothing, and the first write made Node send a bare default head without our headers.
+    const app = new Application(quiet);
+    app.router.addGet('/retry', async (req) => {
+      const r = new StreamResponse({ headers: { 'x-a': 'a\u0001b', 'x-kept': 'yes' } });
+      try {
+        await r.prepare(req);
+      } catch {
+        r.headers.delete('x-a');
+      }
+      await r.prepare(req);
+      await r.write('hi');
+      await r.writeEof();
+      return r;
+    });
+    await using s = await serve(app);
+    const r = await raw(s.port, get('/retry'), { timeout: 3000 });
+    assert.equal(r.status, 200);
+    assert.match(r.text, /\r\nx-kept: yes\r\n/i);
+    assert.match(r.text, /\r\ncontent-type: application\/octet-stream\r\n/i);
+  });
+
   it("defaults to Python's phrase, empty for a status Python does not know", async () => {
     assert.equal(new Response({ status: 404 }).reason, 'Not Found');
     assert.equal(new Response({ status: 413 }).reason, 'Request Entity Too Large');

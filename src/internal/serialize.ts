@@ -43,7 +43,12 @@ export interface Shareable {
 }
 
 type Reviver = (state: Record<string, unknown>) => object;
-/** Gives up an encoded object that will never be revived (what its encode counted). */
+/**
+ * Gives up an encoded object that will never be revived (what its encode counted). A kind that
+ * registers one counts its handles (a Pipe end); a handle of it that was revived but that nobody
+ * will receive (`decodeOrDiscard` failing after reviving it) is given back by its `close()` —
+ * so its reviver must return a new handle, never one this thread already holds.
+ */
 type Discarder = (state: Record<string, unknown>) => void;
 
 interface Kinds {
@@ -395,22 +400,56 @@ export function decode(value: unknown): unknown {
 }
 
 /**
- * `decode`, all or nothing: when a shared kind in `value` cannot be revived in this thread (its
- * module is not loaded here), nothing is revived, `value` is discarded (see `discard`) and the
- * TypeError is thrown — a half-revived value would leave handles counted that nobody can close.
+ * `decode` of a value that is consumed by it (a queue item got, a pool task's arguments), all or
+ * nothing: when a reviver throws — a kind whose module is not loaded in this thread (TypeError),
+ * a SharedMemory block unlinked since the send — the shared objects of `value` revived so far
+ * are given back (see `Discarder`), the ones not revived yet are discarded (see `discard`), and
+ * the error is thrown. Half-revived, the value would leave handles counted that nobody can close
+ * (the other end of a Pipe in it would never see EOF). One walk, as `decode`, when nothing throws.
  */
 export function decodeOrDiscard(value: unknown): unknown {
-  let missing: string | null = null;
-  eachShared(value, new Set(), (tag) => {
-    if (kinds.revivers.has(tag)) return false;
-    missing = tag;
-    return true;
-  });
-  if (missing !== null) {
-    discard(value);
-    throw unrevivable(missing);
+  const seen = new Map<object, unknown>();
+  try {
+    return walkDecode(value, seen);
+  } catch (err) {
+    giveBack(value, seen);
+    throw err;
   }
-  return decode(value);
+}
+
+/**
+ * After `walkDecode(value, seen)` threw: closes what it revived of counting kinds, and discards
+ * the shared objects it did not revive (still descriptors in `value`, which the walk replaced in
+ * place only up to where it stopped). `seen` maps each descriptor the walk revived to its object;
+ * one it entered and did not revive (the one that threw, or holds it) maps to itself. What a
+ * release or a discarder throws is dropped: the caller throws the reviver's error.
+ */
+function giveBack(value: unknown, seen: Map<object, unknown>): void {
+  const discarders = kinds.discarders;
+  if (discarders === undefined) return;
+  for (const [d, o] of seen) {
+    if (o === d || o === null || typeof o !== 'object') continue;
+    const tag = (d as Record<string, unknown>)[TAG];
+    if (typeof tag !== 'string' || !discarders.has(tag)) continue;
+    const close = (o as { close?: unknown }).close;
+    if (typeof close === 'function') {
+      try {
+        close.call(o);
+      } catch {
+        // Given back as far as it could be.
+      }
+    }
+  }
+  eachShared(value, new Set(), (tag, state, d) => {
+    const o = seen.get(d);
+    if (o !== undefined && o !== d) return false;
+    try {
+      discarders.get(tag)?.(state);
+    } catch {
+      // As above.
+    }
+    return false;
+  });
 }
 
 function unrevivable(tag: string): TypeError {
@@ -438,7 +477,7 @@ export function discard(value: unknown): void {
 function eachShared(
   v: unknown,
   seen: Set<object>,
-  visit: (tag: string, state: Record<string, unknown>) => boolean,
+  visit: (tag: string, state: Record<string, unknown>, descriptor: object) => boolean,
 ): boolean {
   if (v === null || typeof v !== 'object' || seen.has(v)) return false;
   seen.add(v);
@@ -446,7 +485,7 @@ function eachShared(
   if (typeof tag === 'string') {
     if (tag === 'Error') return false;
     const state = (v as { s: unknown }).s;
-    return eachShared(state, seen, visit) || visit(tag, state as Record<string, unknown>);
+    return eachShared(state, seen, visit) || visit(tag, state as Record<string, unknown>, v);
   }
   if (!isContainer(v)) return false;
   for (const x of childrenOf(v)) if (eachShared(x, seen, visit)) return true;

@@ -18,7 +18,7 @@
  * the queue's counters publish its record (core.ts), so it needs no atomic write of its own.
  */
 import { deserialize } from 'node:v8';
-import { decode, discard, toBytes } from '../internal/serialize.js';
+import { decodeOrDiscard, discard, toBytes } from '../internal/serialize.js';
 
 export const T_NUMBER = 0;
 export const T_INT = 1;
@@ -198,11 +198,13 @@ export function copySerialized(buf: Buffer, off: number, len: number): Buffer {
  * Then the item is gone and the get throws that error, as a multiprocessing queue's get throws
  * the unpickling error of an item it has taken; decoded under the mutex, before the record was
  * consumed, the item stayed first in the queue and every later get threw the same error.
- * (`decode`, not the all-or-nothing `decodeOrDiscard`: that walks every item twice, a third
- * more per object item got, for a thread missing a module, which its spawn preloads.)
+ * All or nothing (`decodeOrDiscard`): when a reviver throws, the item's shared objects revived
+ * before it are given back and the ones after it discarded, as an immediate shutdown drops an
+ * item (`dropSerialized`) — else a Pipe end in the item would count as open for good, and the
+ * other end never see EOF. It costs nothing more than `decode` when nothing throws.
  */
 export function decodeSerialized(bytes: Buffer): unknown {
-  return decode(deserialize(bytes));
+  return decodeOrDiscard(deserialize(bytes));
 }
 
 /** Gives up a T_V8 payload nobody will get (an immediate shutdown's drain) without reviving it. */

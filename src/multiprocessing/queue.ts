@@ -2,7 +2,7 @@ import { currentTaskSignal } from '../internal/context.js';
 import { describeValue } from '../internal/errors.js';
 import { beforeBrokerSend, broker, type Withdrawable } from '../internal/process/broker-client.js';
 import { brokerSync } from '../internal/process/broker-sync.js';
-import { decode, encode } from '../internal/serialize.js';
+import { decodeOrDiscard, encode } from '../internal/serialize.js';
 import { Empty, Full, RuntimeError } from './errors.js';
 import { onBeforeExit } from './exit-hooks.js';
 import {
@@ -326,7 +326,8 @@ export class Queue<T = unknown> extends SharedObject {
         setImmediate(reportTakes);
       }
     }
-    return decode(v) as T;
+    // All or nothing: an item that fails to revive halfway gives its Pipe ends back (serialize.ts).
+    return decodeOrDiscard(v) as T;
   }
 
   /** The current batch is used up: the broker forgets its lease; the next one (if any) starts. */

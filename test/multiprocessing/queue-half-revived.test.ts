@@ -1,0 +1,61 @@
+/**
+ * weft/multiprocessing's Queue, as weft/queue's (test/queue/half-revived-item.test.ts): a get
+ * whose item holds an object that cannot be revived beside a Pipe end throws the reviver's error,
+ * takes the item, and gives up the item's Pipe ends (closes the one it revived, discards the one
+ * it had not reached), so the other end of the Pipe sees EOF once its sender closes its copy.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { kShared, registerSharedKind, type SharedState } from '../../src/internal/serialize.js';
+import { EOFError } from '../../src/multiprocessing/errors.js';
+import { type Connection, Pipe, Queue } from '../../src/multiprocessing/index.js';
+import { checkLeaks } from '../support/leaks.js';
+
+checkLeaks({ graceMs: 3000 });
+
+const KIND = 'test.mp-queue-half-revived';
+
+class Fragile {
+  [kShared](): SharedState {
+    return { kind: KIND, state: {} };
+  }
+}
+
+class RevivalError extends Error {
+  override name = 'RevivalError';
+}
+
+registerSharedKind(
+  KIND,
+  () => {
+    throw new RevivalError('this object cannot be revived here');
+  },
+  // A module every process preloads anyway: this file is never imported by a child.
+  new URL('../../src/multiprocessing/queue.ts', import.meta.url).href,
+);
+
+const ITEMS: Array<[string, (w: Connection) => unknown]> = [
+  ['[fragile, pipe end]', (w) => [new Fragile(), w]],
+  ['[pipe end, fragile]', (w) => [w, new Fragile()]],
+];
+
+describe('multiprocessing Queue: a failed get gives up the Pipe ends of its item', () => {
+  for (const [name, item] of ITEMS) {
+    test(`${name}: the get throws, the next get has the next item, the other end sees EOF`, async () => {
+      const [r, w] = Pipe(false);
+      const q = new Queue<unknown>();
+      try {
+        await q.put(item(w));
+        await q.put('next');
+        w.close();
+        await assert.rejects(q.get({ timeout: 10_000 }), RevivalError);
+        assert.equal(await q.get({ timeout: 10_000 }), 'next');
+        assert.equal(await r.poll(10_000), true, 'the reading end never saw EOF');
+        await assert.rejects(r.recv(), EOFError);
+      } finally {
+        r.close();
+        q.close();
+      }
+    });
+  }
+});

@@ -35,7 +35,10 @@ export type CleanupContext = (app: Application) => AsyncGenerator<unknown, void,
 
 export interface ApplicationOptions {
   middlewares?: Middleware[];
-  /** Largest request body a handler may read, in bytes (default 1 MiB, aiohttp's): 413 above. */
+  /**
+   * Largest request body a handler may read whole, in bytes (default 1 MiB, aiohttp's): 413
+   * above. 0 is no limit, as in aiohttp (`client_max_size=0`).
+   */
   clientMaxSize?: number;
   /**
    * Called with an error a handler raised that is not an HTTP error (answered 500). By default

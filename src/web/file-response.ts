@@ -15,6 +15,7 @@
  */
 import { constants } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
+import type { ServerResponse } from 'node:http';
 import { sendFileBody } from './file-sender.js';
 import { HTTPForbidden, HTTPNotFound } from './http-exceptions.js';
 import { contentTypeFor } from './mime-types.js';
@@ -92,10 +93,7 @@ export class FileResponse extends StreamResponse {
         (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, etag, false)) ||
         (ifNoneMatch === undefined && ifModified !== null && mtimeSec <= ifModified)
       ) {
-        this._res = res;
-        this.status = 304;
-        this.reason = undefined; // the new status's phrase, as aiohttp's set_status
-        this._writeHead(res, validators);
+        this.sendHead(res, validators, 304, true);
         res.end();
         return;
       }
@@ -109,13 +107,9 @@ export class FileResponse extends StreamResponse {
         range = parseRange(rangeHeader, size);
       }
       const type = this.type ?? this._headers?.get('content-type') ?? contentTypeFor(this.path);
-      this._headers?.delete('content-type');
-      this._headers?.delete('content-length');
-      this._res = res;
       if (range === 'unsatisfiable') {
-        this.status = 416;
-        this.reason = undefined; // the new status's phrase, as aiohttp's set_status
-        this._writeHead(res, ['content-range', `bytes */${size}`, 'content-length', '0']);
+        const head = ['content-range', `bytes */${size}`, 'content-length', '0'];
+        this.sendHead(res, head, 416, false);
         res.end();
         return;
       }
@@ -125,12 +119,10 @@ export class FileResponse extends StreamResponse {
       if (range !== null) {
         start = range.start;
         count = range.count;
-        this.status = 206;
-        this.reason = undefined; // the new status's phrase, as aiohttp's set_status
         head.push('content-range', `bytes ${start}-${start + count - 1}/${size}`);
       }
       head.push('content-length', String(count));
-      this._writeHead(res, head);
+      this.sendHead(res, head, range === null ? null : 206, false);
       if (request.method === 'HEAD') {
         res.end();
         return;
@@ -138,6 +130,35 @@ export class FileResponse extends StreamResponse {
       await sendFileBody(res, fh, start, count);
     } finally {
       await fh.close();
+    }
+  }
+
+  /**
+   * Writes the head with `extra`, under `status` (its own phrase, as aiohttp's `set_status`)
+   * or the response's own (null), with the headers' `Content-Type` and `Content-Length` unless
+   * `ownBodyHeaders` is false (`extra` has the file's). Only once Node took the head is the
+   * response prepared and changed to match it: a head Node refuses (a bad header value) leaves
+   * the response as it was, so that a handler that mends it and prepares again sends its own
+   * head (else the second prepare did nothing and the client got no answer).
+   */
+  private sendHead(
+    res: ServerResponse,
+    extra: string[],
+    status: number | null,
+    ownBodyHeaders: boolean,
+  ): void {
+    this._writeHead(res, extra, {
+      ...(status === null ? {} : { status }),
+      bodyHeaders: ownBodyHeaders,
+    });
+    this._res = res;
+    if (status !== null) {
+      this.status = status;
+      this.reason = undefined; // the new status's phrase, as aiohttp's set_status
+    }
+    if (!ownBodyHeaders) {
+      this._headers?.delete('content-type');
+      this._headers?.delete('content-length');
     }
   }
 }

@@ -284,6 +284,7 @@ export class Request {
    * @throws {HTTPRequestEntityTooLarge} the body is larger than the application's
    *   `clientMaxSize` (answered 413, and the connection closed, if not caught): a declared
    *   length is refused before any byte is read, a chunked body as soon as it grows past it.
+   *   A `clientMaxSize` of 0 is no limit, as in aiohttp.
    */
   async read(): Promise<Buffer> {
     if (this._bodyError !== null) throw this._bodyError;
@@ -302,7 +303,8 @@ export class Request {
   }
 
   private async readCapped(): Promise<Buffer> {
-    const max = this.maxSize;
+    // 0 is no limit, as aiohttp's `if self._client_max_size:`.
+    const max = this.maxSize === 0 ? Number.POSITIVE_INFINITY : this.maxSize;
     const declared = this.contentLength;
     if (declared !== null && declared > max) {
       this._closeAfter = true;
@@ -327,9 +329,11 @@ export class Request {
 
   /**
    * The body decoded as text in the request's charset (UTF-8 when it names none), strictly, as
-   * aiohttp's `bytes.decode(charset)`: Python's latin-1 (every byte the code point of its value),
-   * ascii, cp1252 and utf-8 under any of Python's names for them; another charset through the
-   * platform's `TextDecoder`.
+   * aiohttp's `bytes.decode(charset)`: the codecs of mime-types.ts (utf-8, utf-8-sig, utf-16
+   * and its -le and -be, latin-1, ascii, cp1250–cp1258, cp866, iso-8859-9, iso-8859-11,
+   * tis-620) as Python has them, under any of Python's names for them; another charset through
+   * the platform's `TextDecoder`. A UTF-8 body is decoded by one decoder shared by every
+   * request, not one made per call.
    * @throws {HTTPBadRequest} bytes the charset cannot decode, or a charset weft does not know
    *   (answered 400 if not caught; aiohttp's UnicodeDecodeError or LookupError would be a 500).
    *   The RangeError is its `cause`.

@@ -13,13 +13,15 @@ const TEXT_PLAIN = 'text/plain; charset=utf-8';
 export interface ResponseOptions extends StreamResponseOptions {
   /**
    * A text body, encoded in `charset` (`contentType` defaults to `text/plain`).
-   * @throws {RangeError} a charset weft cannot encode in (it knows UTF-8, Latin-1, ASCII and
-   *   UTF-16LE), or a character the charset cannot represent.
+   * @throws {RangeError} a charset weft cannot encode in (mime-types.ts `encodeText`: UTF-8,
+   *   UTF-16, Latin-1, ASCII, cp1250–cp1258… as Python's codecs), or a character the charset
+   *   cannot represent (a lone surrogate in a UTF codec too, as Python's UnicodeEncodeError).
    */
   text?: string;
   /**
    * A byte or string body. Bytes default to `application/octet-stream`; a string is sent as
    * UTF-8 and defaults to `text/plain; charset=utf-8`, as in aiohttp.
+   * @throws {RangeError} a string holding a lone surrogate (aiohttp's UnicodeEncodeError).
    */
   body?: string | Uint8Array | null;
   contentType?: string;
@@ -155,8 +157,10 @@ export class Response extends StreamResponse {
     this._headers?.delete('content-type');
   }
 
+  /** @throws {RangeError} a string holding a lone surrogate, as aiohttp's UTF-8 str payload. */
   private setBody(b: string | Uint8Array): void {
     if (typeof b === 'string') {
+      encodeText(b, 'utf-8'); // raises for what UTF-8 cannot encode
       this._length = Buffer.byteLength(b);
     } else if (b instanceof Uint8Array) {
       this._length = b.byteLength;
@@ -166,24 +170,24 @@ export class Response extends StreamResponse {
 
   override async prepare(request: Request): Promise<void> {
     if (this._res !== null) return;
-    const res = request._res;
-    this._res = res;
-    this._writeFullHead(res);
+    this._writeFullHead(request._res);
   }
 
   /** @internal The hot path: one writeHead, one end. */
   override _send(request: Request): Promise<void> | undefined {
     const res = request._res;
-    if (this._res === null) {
-      this._res = res;
-      this._writeFullHead(res);
-    }
+    if (this._res === null) this._writeFullHead(res);
     const b = this._body;
     if (b === null) res.end();
     else res.end(b);
     return undefined;
   }
 
+  /**
+   * Sends the head, and only then makes the response prepared: a head Node refuses (a bad
+   * header value) leaves it as it was, headers included, so that a handler that mends it and
+   * prepares again sends its own head.
+   */
   private _writeFullHead(res: ServerResponse): void {
     const noBody = this.status === 204 || this.status === 304 || this.status < 200;
     const type = this._headers?.get('content-type') ?? this._type;
@@ -193,12 +197,13 @@ export class Response extends StreamResponse {
     if (this._headers === null && this._cookies === null) {
       res.writeHead(this.status, this.reason, extra as unknown as string[]);
     } else {
+      this._writeHead(res, extra, { bodyHeaders: false });
       if (this._headers !== null) {
         this._headers.delete('content-type');
         this._headers.delete('content-length');
       }
-      this._writeHead(res, extra);
     }
+    this._res = res;
   }
 }
 

@@ -8,6 +8,7 @@ import type { ServerResponse } from 'node:http';
 import { argumentError, rangeError } from '../internal/errors.js';
 import { ConnectionResetError } from '../socket/errors.js';
 import { checkReason, type HeadersInput, reasonPhrase } from './http-exceptions.js';
+import { encodeText } from './mime-types.js';
 import type { Request } from './request.js';
 
 export interface CookieOptions {
@@ -69,11 +70,20 @@ function cookieAttribute(name: string, value: string): string {
   return value;
 }
 
+/** `status` if it is an integer from 100 to 999. @throws {TypeError} {RangeError} */
+function checkStatus(status: unknown): number {
+  if (typeof status !== 'number') throw argumentError('Response status must be a number', status);
+  if (!Number.isInteger(status) || status < 100 || status > 999) {
+    throw rangeError('Response status must be an integer from 100 to 999', status);
+  }
+  return status;
+}
+
 export class StreamResponse {
-  status: number;
   /** @internal */ _headers: Headers | null = null;
   /** @internal */ _cookies: string[] | null = null;
   /** @internal */ _res: ServerResponse | null = null;
+  private _status: number;
   /** The reason given, or undefined for the status's own phrase. */
   private _reason: string | undefined;
   private eofSent = false;
@@ -81,13 +91,23 @@ export class StreamResponse {
   private remaining: number | null = null;
 
   constructor(options: StreamResponseOptions = {}) {
-    const status = options.status ?? 200;
-    if (!Number.isInteger(status) || status < 100 || status > 999) {
-      throw rangeError('Response status must be an integer from 100 to 999', status);
-    }
-    this.status = status;
+    this._status = checkStatus(options.status ?? 200);
     this._reason = options.reason === undefined ? undefined : checkReason(options.reason);
     if (options.headers !== undefined) this._headers = new Headers(options.headers);
+  }
+
+  /**
+   * The status code. Set before `prepare()` (a change after it has no effect).
+   * @throws {TypeError} (set) a value that is not a number. {RangeError} (set) one that is not
+   *   an integer from 100 to 999, which Node would send as a broken status line (aiohttp's
+   *   `set_status` takes any `int(status)`).
+   */
+  get status(): number {
+    return this._status;
+  }
+
+  set status(value: number) {
+    this._status = checkStatus(value);
   }
 
   /**
@@ -207,7 +227,12 @@ export class StreamResponse {
     }
   }
 
-  /** Sends body bytes; resolves when the socket can take more (back pressure). */
+  /**
+   * Sends body bytes (a string as UTF-8); resolves when the socket can take more (back
+   * pressure).
+   * @throws {RangeError} a string holding a lone surrogate, which UTF-8 cannot encode (Node
+   *   would send U+FFFD in its place; aiohttp's `str.encode` raises UnicodeEncodeError).
+   */
   async write(data: string | Uint8Array): Promise<void> {
     const res = this._res;
     if (res === null) throw new Error('Cannot write: call prepare(request) first');
@@ -215,6 +240,7 @@ export class StreamResponse {
     if (typeof data !== 'string' && !(data instanceof Uint8Array)) {
       throw argumentError('write() expects a string or bytes', data);
     }
+    if (typeof data === 'string') encodeText(data, 'utf-8');
     if (res.destroyed) throw connectionLost();
     const chunk = this.fit(data);
     if (chunk === null) return;
@@ -238,11 +264,15 @@ export class StreamResponse {
     return (typeof data === 'string' ? Buffer.from(data) : data).subarray(0, left);
   }
 
-  /** Ends the body (with `data` as its last piece); resolves when everything was handed over. */
+  /**
+   * Ends the body (with `data` as its last piece); resolves when everything was handed over.
+   * @throws {RangeError} as `write`.
+   */
   async writeEof(data?: string | Uint8Array): Promise<void> {
     const res = this._res;
     if (res === null) throw new Error('Cannot end the response: call prepare(request) first');
     if (this.eofSent) return;
+    if (typeof data === 'string') encodeText(data, 'utf-8');
     this.eofSent = true;
     if (res.destroyed) return;
     const last = data === undefined ? null : this.fit(data);
@@ -269,17 +299,36 @@ export class StreamResponse {
     await this.writeEof();
   }
 
-  /** @internal Writes the head: status, the headers set, `extra` header pairs. */
-  _writeHead(res: ServerResponse, extra: (string | number)[] | null): void {
+  /**
+   * @internal Writes the head: status, the headers set, `extra` header pairs. `head.status`
+   * sends another status than the response's, with its own phrase; `head.bodyHeaders: false`
+   * leaves out the `Content-Type` and `Content-Length` of the headers set (`extra` has the
+   * caller's). The response is not changed, so that the caller updates it only once Node took
+   * the head (Node refuses a bad header value by throwing, before it sends anything).
+   */
+  _writeHead(
+    res: ServerResponse,
+    extra: (string | number)[] | null,
+    head: { status?: number; bodyHeaders?: boolean } = {},
+  ): void {
     const flat: (string | number)[] = extra ?? [];
     const h = this._headers;
-    if (h !== null) for (const [k, v] of h) if (k !== 'set-cookie') flat.push(k, v);
+    const skipBodyHeaders = head.bodyHeaders === false;
+    if (h !== null) {
+      for (const [k, v] of h) {
+        if (k === 'set-cookie') continue;
+        if (skipBodyHeaders && (k === 'content-type' || k === 'content-length')) continue;
+        flat.push(k, v);
+      }
+    }
     const cookies = this._cookies;
     if (cookies !== null) for (const c of cookies) flat.push('set-cookie', c);
     if (h !== null) for (const c of h.getSetCookie()) flat.push('set-cookie', c);
     // The reason always given: Node's phrases are not all Python's, and a reason a failed
     // writeHead left on the response must not be reused.
-    res.writeHead(this.status, this.reason, flat as unknown as string[]);
+    const status = head.status ?? this.status;
+    const reason = head.status === undefined ? this.reason : reasonPhrase(status);
+    res.writeHead(status, reason, flat as unknown as string[]);
   }
 
   get [Symbol.toStringTag](): string {

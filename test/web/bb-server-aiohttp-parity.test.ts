@@ -235,7 +235,8 @@ describe('Response.text after construction', () => {
         new Response({ text: 'Ā', headers: { 'Content-Type': 'text/html; charset=windows-1252' } }),
       RangeError,
     );
-    assert.throws(() => new Response({ text: 'hi', charset: 'utf-16' }), RangeError);
+    // Python's utf-16 writes a byte-order mark first (aiohttp 3.8: fffe68006900).
+    assert.equal(hex(new Response({ text: 'hi', charset: 'utf-16' })), 'fffe68006900');
     const u = new Response({ text: 'é', headers: { 'Content-Type': 'text/html; charset=utf_8' } });
     assert.equal(hex(u), 'c3a9');
     const n = new Response({

@@ -83,6 +83,19 @@ describe('request.text()', () => {
     assert.deepEqual(await post(s.url, 'no-such-charset', [0x61]), refused);
   });
 
+  it('decodes UTF-8 the same from one request to the next, a failed one between (one shared decoder)', async () => {
+    // (helper-118's review) request.text() now decodes UTF-8 with one module-level decoder:
+    // a failed decode must not leave state for the next body, and a BOM stays a character.
+    await using s = await serve(app());
+    const refused = { error: 400, cause: 'RangeError' };
+    assert.deepEqual(await post(s.url, 'utf-8', [0x61, 0xe2, 0x82]), refused);
+    assert.deepEqual(await post(s.url, 'utf-8', [0xac, 0x62]), refused);
+    assert.deepEqual(await post(s.url, 'UTF-8', [0xe2, 0x82, 0xac]), { t: '€' });
+    assert.deepEqual(await post(s.url, 'utf-8', [0xef, 0xbb, 0xbf, 0x61]), { t: '\ufeffa' });
+    assert.deepEqual(await post(s.url, 'utf-8', [0xed, 0xa0, 0x80]), refused); // a surrogate
+    assert.deepEqual(await post(s.url, 'utf8', [0xf0, 0x9f, 0x98, 0x80]), { t: '😀' });
+  });
+
   it('answers 400 when the handler does not catch it', async () => {
     const a = new Application();
     a.router.addPost('/t', async (r) => jsonResponse({ t: await r.text() }));
@@ -159,5 +172,23 @@ describe('clientMaxSize', () => {
       chunked.text,
       /\r\n\r\nMaximum request body size 100 exceeded, actual body size 160$/,
     );
+  });
+
+  it('0 is no limit, as aiohttp (`if self._client_max_size:`)', async () => {
+    // (helper-118's review) weft answered 413 to any body.
+    const app = new Application({ clientMaxSize: 0 });
+    app.router.addPost('/r', async (r) => jsonResponse({ n: (await r.read()).length }));
+    await using s = await serve(app);
+    const declared = await raw(
+      s.port,
+      `POST /r HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 3000000\r\n\r\n${'x'.repeat(3_000_000)}`,
+    );
+    assert.equal(declared.status, 200);
+    assert.match(declared.text, /\r\n\r\n\{"n":3000000\}$/);
+    const chunked = await raw(
+      s.port,
+      `POST /r HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n`,
+    );
+    assert.match(chunked.text, /\r\n\r\n\{"n":5\}$/);
   });
 });

@@ -3,8 +3,12 @@
  * values are what aiohttp's `web.StreamResponse` / `web.Response` give.
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
 import { Application } from '../../src/web/application.js';
+import { FileResponse } from '../../src/web/file-response.js';
 import { HTTPNotFound } from '../../src/web/http-exceptions.js';
 import { jsonResponse, Response } from '../../src/web/response.js';
 import { StreamResponse } from '../../src/web/stream-response.js';
@@ -71,6 +75,64 @@ describe('reason', () => {
     assert.match(r.text, /\r\ncontent-type: application\/octet-stream\r\n/i);
   });
 
+  it('a Response or FileResponse whose head Node refused is not prepared either: mended, it sends its own head', async () => {
+    // (helper-118's review) Both kept the response as prepared before Node took the head: the
+    // second prepare did nothing, so the client got no head of theirs.
+    const dir = mkdtempSync(join(tmpdir(), 'weft-web-head-'));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'f.txt');
+    writeFileSync(file, 'file body');
+    const app = new Application(quiet);
+    const retry = async (
+      req: Parameters<StreamResponse['prepare']>[0],
+      r: StreamResponse,
+    ): Promise<StreamResponse> => {
+      await assert.rejects(r.prepare(req));
+      assert.equal(r.prepared, false);
+      r.headers.delete('x-a');
+      await r.prepare(req);
+      assert.equal(r.prepared, true);
+      return r;
+    };
+    app.router.addGet('/resp', (req) =>
+      retry(
+        req,
+        new Response({
+          text: 'resp body',
+          headers: { 'x-a': 'a\u0001b', 'x-kept': 'yes', 'content-type': 'text/x-mine' },
+        }),
+      ),
+    );
+    app.router.addGet('/file', (req) =>
+      retry(
+        req,
+        new FileResponse(file, {
+          headers: { 'x-a': 'a\u0001b', 'x-kept': 'yes', 'content-type': 'text/x-mine' },
+        }),
+      ),
+    );
+    app.router.addGet('/range', (req) =>
+      retry(req, new FileResponse(file, { headers: { 'x-a': 'a\u0001b', 'x-kept': 'yes' } })),
+    );
+    await using s = await serve(app);
+    for (const path of ['/resp', '/file']) {
+      const r = await raw(s.port, get(path), { timeout: 3000 });
+      assert.equal(r.status, 200, path);
+      assert.match(r.text, /\r\nx-kept: yes\r\n/i, path);
+      // The Content-Type among the headers survived the failed attempt.
+      assert.match(r.text, /\r\ncontent-type: text\/x-mine\r\n/i, path);
+      assert.match(r.text, /\r\n\r\n(resp|file) body$/, path);
+    }
+    const r = await raw(
+      s.port,
+      `GET /range HTTP/1.1\r\nHost: x\r\nRange: bytes=0-3\r\nConnection: close\r\n\r\n`,
+      { timeout: 3000 },
+    );
+    assert.match(r.text, /^HTTP\/1\.1 206 Partial Content\r\n/);
+    assert.match(r.text, /\r\nx-kept: yes\r\n/i);
+    assert.match(r.text, /\r\n\r\nfile$/);
+  });
+
   it("defaults to Python's phrase, empty for a status Python does not know", async () => {
     assert.equal(new Response({ status: 404 }).reason, 'Not Found');
     assert.equal(new Response({ status: 413 }).reason, 'Request Entity Too Large');
@@ -89,6 +151,49 @@ describe('reason', () => {
     assert.equal(await line(416), 'HTTP/1.1 416 Requested Range Not Satisfiable');
     assert.equal(await line(509), 'HTTP/1.1 509 ');
     assert.equal(await line(418), "HTTP/1.1 418 I'm a Teapot");
+  });
+});
+
+describe('status', () => {
+  it('is checked when set later as when given: an integer from 100 to 999', () => {
+    // (helper-118's review) A plain field took 200.5 or 5000, and Node then sent a broken
+    // status line. aiohttp's set_status takes int(status); weft refuses what is not a status.
+    const r = new StreamResponse();
+    for (const bad of [200.5, 5000, 99, Number.NaN, Number.POSITIVE_INFINITY]) {
+      assert.throws(() => {
+        r.status = bad;
+      }, RangeError);
+      assert.throws(() => new StreamResponse({ status: bad }), RangeError);
+    }
+    for (const bad of ['200', null, undefined, 200n]) {
+      assert.throws(() => {
+        r.status = bad as unknown as number;
+      }, TypeError);
+    }
+    assert.throws(() => new StreamResponse({ status: '200' as unknown as number }), TypeError);
+    assert.equal(r.status, 200);
+    r.status = 404;
+    assert.equal(r.status, 404);
+    assert.equal(r.reason, 'Not Found');
+    const t = new Response({ text: 'x' });
+    t.status = 999;
+    assert.equal(t.status, 999);
+    assert.throws(() => {
+      t.status = 1000;
+    }, RangeError);
+    assert.equal(t.status, 999);
+  });
+
+  it('a bad status set inside a handler is answered 500, not sent as a broken status line', async () => {
+    const app = new Application(quiet);
+    app.router.addGet('/s', () => {
+      const r = new Response({ text: 'x' });
+      r.status = 5000;
+      return r;
+    });
+    await using s = await serve(app);
+    const r = await raw(s.port, get('/s'), { timeout: 3000 });
+    assert.equal(r.status, 500);
   });
 });
 

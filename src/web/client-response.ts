@@ -387,18 +387,9 @@ export class ClientResponse implements AsyncDisposable {
 
 const EMPTY = Buffer.alloc(0);
 
-/** Python's latin-1, every byte the code point of its value (the platform's is windows-1252). */
-function isLatin1(encoding: string): boolean {
-  return pythonCodec(encoding) === 'latin_1';
-}
-
-/** Python's 7-bit ascii (the platform's decoder takes `ascii` for windows-1252 too). */
-function isAscii(encoding: string): boolean {
-  return pythonCodec(encoding) === 'ascii';
-}
-
+/** A charset weft decodes: one of Python's codecs weft has (any of its names), or the platform's. */
 function isKnownEncoding(encoding: string): boolean {
-  if (isLatin1(encoding) || isAscii(encoding)) return true;
+  if (pythonCodec(encoding) !== null) return true;
   try {
     new TextDecoder(encoding);
     return true;

@@ -55,6 +55,11 @@ describe('ClientResponse decoding', () => {
     const u = await session.get('/bytes', { params: { cs: 'cp1252', hex: '4181' } });
     await assert.rejects(u.text(), RangeError);
     assert.equal(await u.text(undefined, 'replace'), 'A\ufffd');
+    // A charset only Python names (utf-8-sig, u16) is decoded as Python's, not ignored.
+    const sig = await session.get('/bytes', { params: { cs: 'utf-8-sig', hex: 'efbbbf6869' } });
+    assert.equal(await sig.text(), 'hi');
+    const u16 = await session.get('/bytes', { params: { cs: 'u16', hex: 'fffe6100' } });
+    assert.equal(await u16.text(), 'a');
     // Python's utf-8 keeps a byte-order mark as U+FEFF.
     const b = await session.get('/bytes', { params: { cs: 'utf-8', hex: 'efbbbf6869' } });
     assert.equal(await b.text(), '\ufeffhi');

@@ -1,4 +1,4 @@
-import { describeValue } from '../internal/errors.js';
+import { CancelledError, describeValue } from '../internal/errors.js';
 import { parseWait, type WaitOptions } from '../internal/wait-options.js';
 import { CallWaits, tieCall, Waiter, WaiterList } from '../internal/waiter.js';
 import { RuntimeError } from './errors.js';
@@ -100,11 +100,11 @@ export class Condition {
         await this.lock._acquireUnchecked(call);
         break;
       } catch (e) {
-        failure = { error: e };
+        failure = keptInterruption(failure, e);
       }
     }
     const late = call.takeCancel();
-    if (late !== null) failure = { error: late };
+    if (late !== null) failure = keptInterruption(failure, late);
     if (failure !== null) {
       // Notified, then cancelled while re-acquiring: the notification was consumed but will
       // not be acted on, so hand it to the next waiter (CPython gh-112202), or it is lost.
@@ -189,4 +189,16 @@ export class Condition {
   get _relockTarget(): Lock {
     return this.lock;
   }
+}
+
+/**
+ * Which interruption of a wait is raised when another comes: the later one, as CPython raises
+ * the last CancelledError it caught — except that a scope's error (an expired `timeout()`'s
+ * TimeoutError, a TaskGroup's error) never replaces a plain cancel: in CPython both are
+ * CancelledErrors, and the scope, finding the plain cancel still counted, would not convert.
+ */
+function keptInterruption(failure: { error: unknown } | null, e: unknown): { error: unknown } {
+  if (failure !== null && failure.error instanceof CancelledError && !(e instanceof CancelledError))
+    return failure;
+  return { error: e };
 }

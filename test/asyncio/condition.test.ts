@@ -234,6 +234,46 @@ describe('Condition', () => {
     });
   });
 
+  test('a cancel then a deadline while wait re-acquires: the cancel is raised, not the TimeoutError', async () => {
+    // CPython 3.11: both are CancelledErrors there; the scope, finding the cancel still counted,
+    // does not convert, and the task ends cancelled. weft must not let the scope's TimeoutError
+    // (caught below as a deadline) hide the cancel. (helper-120's review)
+    await run(async () => {
+      const cond = new Condition();
+      const log: string[] = [];
+      let scope: ReturnType<typeof timeout> | null = null;
+      const t = createTask(async () => {
+        try {
+          await using s = timeout(null);
+          scope = s;
+          await cond.acquire();
+          try {
+            await cond.wait();
+          } finally {
+            cond.release();
+          }
+        } catch (e) {
+          if (!(e instanceof TimeoutError)) throw e;
+          log.push('caught TimeoutError');
+        }
+        await sleep(10);
+        return 'finished';
+      });
+      await sleep(0);
+      await sleep(0);
+      await cond.acquire();
+      cond.notify(); // the waiter is woken and must take the lock back: held here
+      await sleep(0);
+      t.cancel('outer');
+      await sleep(0);
+      (scope as unknown as ReturnType<typeof timeout>).reschedule(getRunningLoop().time());
+      for (let i = 0; i < 3; i++) await sleep(0);
+      cond.release();
+      await assert.rejects(t, (e: unknown) => e instanceof CancelledError);
+      assert.deepEqual(log, []);
+    });
+  });
+
   test("a TaskGroup's failure interrupting wait while it re-acquires still ends holding the lock", async () => {
     // The fuzzer's seed 30159, reduced: the block waits on the condition, a child notifies and
     // fails while a sibling holds the lock; the group's error reaches the block's wait, which

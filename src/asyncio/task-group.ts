@@ -51,6 +51,11 @@ export class TaskGroup implements AsyncDisposable {
   private parentCancelRequested = false;
   private readonly baseCancelling: number;
   private exitWaiter: Future<void> | null = null;
+  /**
+   * `exit` is told the block's real error (`TaskGroup.run`), not one `[Symbol.asyncDispose]`
+   * infers: only then is a CancelledError from the block known to be a plain cancel's.
+   */
+  private realError = false;
 
   constructor() {
     const parent = currentTask();
@@ -67,6 +72,7 @@ export class TaskGroup implements AsyncDisposable {
    */
   static async run<R>(body: (tg: TaskGroup) => R | PromiseLike<R>): Promise<R> {
     const tg = new TaskGroup();
+    tg.realError = true;
     let result: R;
     try {
       result = await body(tg);
@@ -140,9 +146,9 @@ export class TaskGroup implements AsyncDisposable {
     // A cancellation from outside that arrives while the children are being cancelled, when
     // the group has errors to raise: the parent is cancelled again with it below.
     let swallowed: Error | null = null;
-    // Whether one of them was a plain cancel: then the scope's error must not be requested again
-    // for it (CPython's scope converts only when no other request is counted).
-    let swallowedPlain = false;
+    // Whether a plain cancel came, there or at the block itself: then the scope's error must not
+    // be requested again for it (CPython's scope converts only when no other request is counted).
+    let swallowedPlain = threw && this.realError && error instanceof CancelledError;
     while (this.tasks.size > 0) {
       this.exitWaiter = new Future<void>();
       try {

@@ -367,6 +367,63 @@ describe('TaskGroup', () => {
     });
   });
 
+  test('TaskGroup.run: a cancel delivered to the block, then a deadline while the exit waits: the task ends cancelled', async () => {
+    // CPython 3.13 (run here): ['group'] and the task cancelled. The block's own CancelledError is
+    // a plain cancel, so the exit must not ask again with the scope's TimeoutError, which the
+    // code below would catch as a deadline and carry on. (helper-120's review)
+    await run(async () => {
+      const cleaning = new Event();
+      const cleaned = new Event();
+      const log: string[] = [];
+      let scope: ReturnType<typeof timeout> | null = null;
+      const t = createTask(async () => {
+        try {
+          await using s = timeout(null);
+          scope = s;
+          try {
+            await TaskGroup.run(async (tg) => {
+              tg.createTask(async () => {
+                try {
+                  await sleep(100_000);
+                } finally {
+                  // biome-ignore lint/correctness/noUnsafeFinally: the failing cleanup is the case
+                  throw new RangeError('child cleanup failed');
+                }
+              });
+              tg.createTask(async () => {
+                try {
+                  await sleep(100_000);
+                } finally {
+                  cleaning.set();
+                  await shield(cleaned.wait());
+                }
+              });
+              await sleep(100_000); // the outside cancel is delivered here, to the block
+            });
+          } catch (e) {
+            if (!(e instanceof ExceptionGroup)) throw e;
+            log.push('group');
+          }
+          await sleep(0);
+        } catch (e) {
+          if (!(e instanceof TimeoutError)) throw e;
+          log.push('caught TimeoutError');
+        }
+        await sleep(10);
+        return 'finished';
+      });
+      await sleep(0);
+      await sleep(0);
+      t.cancel('outer');
+      await cleaning.wait();
+      (scope as unknown as ReturnType<typeof timeout>).reschedule(getRunningLoop().time());
+      for (let i = 0; i < 3; i++) await sleep(0);
+      cleaned.set();
+      await assert.rejects(t, (e: unknown) => e instanceof CancelledError);
+      assert.deepEqual(log, ['group']);
+    });
+  });
+
   test('createTask after the group finished is refused; outside a task is refused', async () => {
     await run(async () => {
       let group: TaskGroup | null = null;

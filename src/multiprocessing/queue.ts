@@ -74,6 +74,14 @@ export function reviveShared<Q extends Queue<unknown>>(
 interface LocalWaiter extends Withdrawable {
   served: boolean;
   value: unknown;
+  /** The item it was handed failed to revive (`#take` threw): its get throws that. */
+  failure: { error: unknown } | null;
+}
+
+/** The answer of a get served from this thread's batch by another get (`#serveWaiting`). */
+function servedValue(w: LocalWaiter): unknown {
+  if (w.failure !== null) throw w.failure.error;
+  return w.value;
 }
 const noWithdraw = (): void => {};
 /** The abort reason of a get served from a batch this thread already had. */
@@ -238,7 +246,7 @@ export class Queue<T = unknown> extends SharedObject {
     // here). With prefetch 1 a batch is one item: nothing to share.
     let w: LocalWaiter | null = null;
     if (this.#prefetch > 1) {
-      w = { withdraw: noWithdraw, served: false, value: undefined };
+      w = { withdraw: noWithdraw, served: false, value: undefined, failure: null };
       (this.#waiting ??= new Set()).add(w);
     }
     try {
@@ -264,7 +272,7 @@ export class Queue<T = unknown> extends SharedObject {
         // Its batch and a local hand-out crossed: the item it was handed is its answer.
         if (w.served) {
           this.#serveWaiting();
-          return w.value as T;
+          return servedValue(w) as T;
         }
       }
       const v = this.#take();
@@ -273,7 +281,7 @@ export class Queue<T = unknown> extends SharedObject {
     } catch (e) {
       if (w !== null) {
         this.#waiting?.delete(w);
-        if (w.served) return w.value as T;
+        if (w.served) return servedValue(w) as T;
       }
       if ((e as Error)?.name === 'Empty') throw new Empty();
       throw e;
@@ -287,7 +295,13 @@ export class Queue<T = unknown> extends SharedObject {
     for (const w of ws) {
       if (this.#at >= this.#buffer.length) return;
       ws.delete(w);
-      w.value = this.#take();
+      // An item that fails to revive is that waiter's answer, as it would be from its own batch:
+      // it must not fail the get that is serving it (nor leave the waiter unserved).
+      try {
+        w.value = this.#take();
+      } catch (error) {
+        w.failure = { error };
+      }
       w.served = true;
       w.withdraw(kServed);
     }

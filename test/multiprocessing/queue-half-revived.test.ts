@@ -58,4 +58,25 @@ describe('multiprocessing Queue: a failed get gives up the Pipe ends of its item
       }
     });
   }
+
+  test('gets waiting together: an item that fails to revive fails only the get it was handed to', async () => {
+    // With prefetch, the get whose batch arrives first serves this thread's other waiting gets
+    // from it: a failure to revive one of those items is that get's answer, not the server's.
+    // (helper-120's review)
+    const q = new Queue<unknown>();
+    try {
+      q.putNowait('good');
+      q.putNowait([new Fragile()]);
+      q.putNowait('third');
+      // Two gets asking together: the first batch brings all three items, and its get serves
+      // the other one from it.
+      const a = q.get({ timeout: 10_000 });
+      const b = q.get({ timeout: 10_000 });
+      assert.equal(await a, 'good');
+      await assert.rejects(b, RevivalError);
+      assert.equal(await q.get({ timeout: 10_000 }), 'third');
+    } finally {
+      q.close();
+    }
+  });
 });

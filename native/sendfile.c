@@ -46,6 +46,12 @@
  * the environment waits until the transfer's native side is over (its uv_poll handle closed),
  * as libuv refuses to close a loop with open handles.
  *
+ * Stalls. sendfileIdle(handle) tells JavaScript, which keeps a weft Socket's timeout, how long
+ * the socket has had no room: 0 if it has room now (poll(2) with no wait, on the loop thread)
+ * or a sendfile(2) call is in flight (it is sending: a long call fills the buffer it finds
+ * room in), else the milliseconds since the last call that sent something. A job waiting for a
+ * pool thread behind other work is not a stall: its socket has room.
+ *
  * On platforms without Linux's sendfile(2) the addon is not built and weft uses its copy loop.
  */
 #define _GNU_SOURCE
@@ -95,6 +101,10 @@ typedef struct {
   int teardown; /* the environment (a worker thread) is going away: no JavaScript any more */
   napi_async_cleanup_hook_handle cleanup;
   atomic_int cancelled;
+  /* CLOCK_MONOTONIC ms of the start or of the last call that sent something, and whether a
+   * sendfile(2) call is in flight (see Stalls) */
+  _Atomic int64_t progress_ms;
+  atomic_int in_call;
 } transfer_t;
 
 static int64_t now_ms(void) {
@@ -118,11 +128,18 @@ static void run_job(napi_env env, void *data) {
     /* acquire: pairs with the release store in sendfile_cancel */
     if (atomic_load_explicit(&t->cancelled, memory_order_acquire)) break;
     size_t want = (size_t)(t->left < CALL_MAX ? t->left : CALL_MAX);
+    atomic_store_explicit(&t->in_call, 1, memory_order_relaxed);
     ssize_t n = sendfile(t->sock, t->file, &off, want);
+    int64_t now = 0;
+    if (n > 0) {
+      now = now_ms();
+      atomic_store_explicit(&t->progress_ms, now, memory_order_relaxed);
+    }
+    atomic_store_explicit(&t->in_call, 0, memory_order_relaxed);
     if (n > 0) {
       t->sent += n;
       t->left -= n;
-      if (now_ms() >= deadline) break;
+      if (now >= deadline) break;
       continue;
     }
     if (n == 0) { /* end of file */
@@ -298,6 +315,8 @@ static napi_value sendfile_start(napi_env env, napi_callback_info info) {
   t->refs = 2;
   t->epfd = -1;
   atomic_init(&t->cancelled, 0);
+  atomic_init(&t->progress_ms, now_ms());
+  atomic_init(&t->in_call, 0);
   napi_value name, handle;
   napi_create_string_utf8(env, "weft:sendfile", NAPI_AUTO_LENGTH, &name);
   napi_create_reference(env, argv[4], 1, &t->cb);
@@ -338,12 +357,38 @@ static napi_value sendfile_cancel(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* sendfileIdle(handle) -> ms the socket has had no room (see Stalls); 0 once the transfer ended. */
+static napi_value sendfile_idle(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], out;
+  void *data = NULL;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc != 1 || napi_get_value_external(env, argv[0], &data) != napi_ok) {
+    napi_throw_type_error(env, NULL, "sendfileIdle(handle)");
+    return NULL;
+  }
+  transfer_t *t = data;
+  int64_t idle = 0;
+  /* The duplicate is open until finish(), which runs on this (the loop) thread. */
+  if (t->phase != DONE && !atomic_load_explicit(&t->in_call, memory_order_relaxed)) {
+    struct pollfd p = {.fd = t->sock, .events = POLLOUT};
+    const int64_t now = now_ms();
+    /* Room, or an error on the socket (the next sendfile(2) reports it): not a stall. */
+    if (poll(&p, 1, 0) > 0) atomic_store_explicit(&t->progress_ms, now, memory_order_relaxed);
+    else idle = now - atomic_load_explicit(&t->progress_ms, memory_order_relaxed);
+  }
+  napi_create_int64(env, idle < 0 ? 0 : idle, &out);
+  return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_value fn;
   napi_create_function(env, "sendfileStart", NAPI_AUTO_LENGTH, sendfile_start, NULL, &fn);
   napi_set_named_property(env, exports, "sendfileStart", fn);
   napi_create_function(env, "sendfileCancel", NAPI_AUTO_LENGTH, sendfile_cancel, NULL, &fn);
   napi_set_named_property(env, exports, "sendfileCancel", fn);
+  napi_create_function(env, "sendfileIdle", NAPI_AUTO_LENGTH, sendfile_idle, NULL, &fn);
+  napi_set_named_property(env, exports, "sendfileIdle", fn);
   return exports;
 }
 

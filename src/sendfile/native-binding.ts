@@ -23,6 +23,11 @@ export interface SendfileBinding {
   ): SendfileTransfer;
   /** Stops a transfer soon (between two sendfile calls or out of a wait); no-op once ended. */
   sendfileCancel(transfer: SendfileTransfer): void;
+  /**
+   * Milliseconds the transfer's socket has had no room: 0 when it has room now (or the
+   * transfer ended), else the time since the last `sendfile(2)` call that sent something.
+   */
+  sendfileIdle(transfer: SendfileTransfer): number;
 }
 
 const debug = debuglog('weft');
@@ -39,7 +44,11 @@ function load(): SendfileBinding | null {
     try {
       const b = require(rel) as Partial<SendfileBinding>;
       // An addon built from an older native/sendfile.c: rebuild with `node native/build.mjs`.
-      if (typeof b.sendfileStart !== 'function' || typeof b.sendfileCancel !== 'function') {
+      if (
+        typeof b.sendfileStart !== 'function' ||
+        typeof b.sendfileCancel !== 'function' ||
+        typeof b.sendfileIdle !== 'function'
+      ) {
         debug('sendfile: the addon at %s is out of date, using the copy loop', rel);
         return null;
       }

@@ -8,7 +8,9 @@
  *   holdWrites(socket)          at the call, before any await: other writes are queued from
  *                               now on; transfers on one socket take turns
  *   flush Node's send queue     so the file's bytes follow everything written before
- *   kernel: one native transfer (native/sendfile.c): sendfile(2) loops on the libuv pool,
+ *   kernel: (not over TLS: the descriptor carries TLS records; the copy loop writes through
+ *           the TLSSocket, as Python's SSLSocket.sendfile falls back to send())
+ *           one native transfer (native/sendfile.c): sendfile(2) loops on the libuv pool,
  *           partial sends and EAGAIN are handled there (poll(2) in the pool thread, or a wait
  *           on the event loop for a slow reader); one callback at the end. The event loop never
  *           blocks; the socket closing or a cancel stops it through sendfileCancel
@@ -21,18 +23,26 @@
  * copy loop between two chunks or out of a wait for 'drain'; a file read or sendfile(2) call in
  * flight finishes first, as its descriptors and buffer are in use. Either way the socket stays
  * open and what was handed to it stays: on the copy loop that includes Node's send queue, which
- * still drains to the peer, before the writes held during the transfer.
+ * still drains to the peer, before the writes held during the transfer. A weft Socket's timeout
+ * is one more cancel: a StallTimer (stall-timer.ts) aborts the waits with TimeoutError once the
+ * socket had no room for that long.
+ *
+ * The end of the file is where sendfile(2) or a read first returns 0, not the size fstat gave
+ * at the call (Python's loop, too, sends what was appended meanwhile); the size only says
+ * whether there is anything at all (Python's "empty file" check).
  */
 import { read as fsRead, fstat } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import type { Socket as NetSocket } from 'node:net';
 import { constants } from 'node:os';
+import { TLSSocket } from 'node:tls';
 import { describeValue } from '../internal/errors.js';
 import { Waiter } from '../internal/waiter.js';
 import { BrokenPipeError, fromErrno, fromSystemError, OSError } from '../socket/errors.js';
 import { Socket } from '../socket/socket.js';
 import { StreamWriter } from '../streams/stream-writer.js';
 import { binding, type SendfileTransfer } from './native-binding.js';
+import { StallTimer, sendQueueProbe } from './stall-timer.js';
 import { holdWrites, rawWrite } from './write-hold.js';
 
 /** A connected socket: weft's `Socket`, a streams `StreamWriter`, or Node's `net.Socket`. */
@@ -43,20 +53,29 @@ export type SendfileFile = string | number | FileHandle;
 export interface SendfileOptions {
   /** Where in the file to start (default 0). */
   offset?: number;
-  /** How many bytes to send (default: to the end of the file). */
+  /** How many bytes to send (default: to the end of the file, bytes appended meanwhile included). */
   count?: number | null;
   signal?: AbortSignal;
 }
 
 const COPY_CHUNK = 256 * 1024;
+/** `count` left out: up to the end of the file, wherever the transfer finds it. */
+const TO_EOF = Number.MAX_SAFE_INTEGER;
 const ECANCELED = constants.errno.ECANCELED;
 const EMPTY = Buffer.alloc(0);
 const OWNER = { describe: () => 'sendfile' };
 
 /**
  * Sends `count` bytes of `file` from `offset` over `socket` and resolves to the number of bytes
- * sent — fewer than `count` when the file is shorter. The file's bytes come after everything
- * written to the socket before the call and before anything written during it.
+ * sent — fewer than `count` when the file is shorter. Without `count` it sends up to the end of
+ * the file as the transfer finds it (bytes appended meanwhile go too), as Python's; an empty file
+ * (or a pipe, or `/dev/zero`: their size is 0) sends nothing. The file's bytes come after
+ * everything written to the socket before the call and before anything written during it.
+ *
+ * A weft `Socket`'s mode applies as in Python's `socket.sendfile`: with `settimeout(ms)` the
+ * call fails with `TimeoutError('timed out')` once the socket had no room for `ms`;
+ * non-blocking (`setblocking(false)`) it raises RangeError, Python's ValueError "non-blocking
+ * sockets are not supported". A TLS socket gets the copy loop (the kernel would bypass TLS).
  *
  * **Cancellation:** stops between two sendfile(2) calls (the kernel path) or chunks (the copy
  * loop), or out of a wait for the peer to make room, even if the peer never reads. The socket
@@ -66,22 +85,37 @@ const OWNER = { describe: () => 'sendfile' };
  * it with `BrokenPipeError`.
  * @throws {BrokenPipeError} the socket is closed or the peer went away.
  * @throws {ConnectionResetError} the peer reset the connection mid-transfer.
+ * @throws {TimeoutError} a weft Socket's timeout passed with no room in the socket.
+ * @throws {TypeError} an argument of the wrong type. @throws {RangeError} a bad value, a
+ *   non-blocking weft Socket, a closed FileHandle.
  * @example
  * const sent = await sendfile(writer, '/var/www/big.iso', { offset: 0 });
  */
 export async function sendfile(
   socket: SendfileSocket,
   file: SendfileFile,
-  options: SendfileOptions = {},
+  options: SendfileOptions | null = {},
 ): Promise<number> {
   const ns = netSocketOf(socket);
+  // As every weft call with an options object: null is no options, a non-object a TypeError.
+  if (options === null) options = {};
+  if (typeof options !== 'object') {
+    throw new TypeError(`sendfile: options must be an object: received ${describeValue(options)}`);
+  }
   const offset = checkSize('offset', options.offset ?? 0);
   const count =
     options.count === undefined || options.count === null
       ? null
       : checkSize('count', options.count, 1);
   const signal = options.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError(
+      `sendfile: signal must be an AbortSignal: received ${describeValue(signal)}`,
+    );
+  }
   checkFile(file);
+  // Python's socket.sendfile reads the socket's timeout once, at the call.
+  const timeout = socket instanceof Socket ? socket.gettimeout() : null;
   // Taken before the first await: a write made after this call comes after the file.
   const hold = holdWrites(ns);
   let opened: FileHandle | null = null;
@@ -101,20 +135,50 @@ export async function sendfile(
     } catch (e) {
       throw fromSystemError(e, 'sendfile');
     }
-    const want = Math.min(count ?? Number.POSITIVE_INFINITY, Math.max(0, size - offset));
+    // The order of Python's checks: an empty file (its size 0: also a pipe, /dev/zero) sends
+    // nothing, whatever the socket; then a non-blocking socket is refused.
+    if (size === 0) return 0;
+    if (timeout === 0) {
+      throw new RangeError('sendfile: non-blocking sockets are not supported');
+    }
+    // The size bounds nothing else: the transfer goes on to the end of the file as it finds it
+    // (Python's loop calls sendfile(2) until it returns 0), appended bytes included.
+    const want = count ?? TO_EOF - offset;
     await hold.ready;
     if (signal?.aborted) throw signal.reason;
-    if (want === 0) return 0;
-    await flush(ns, signal);
-    const sockFd = handleFd(ns);
-    if (binding !== null && sockFd >= 0 && !copyOnly) {
-      return await kernelTransfer(ns, sockFd, fd, offset, want, signal);
+    if (offset >= size) return 0;
+    const stall = timeout === null ? null : new StallTimer(timeout);
+    try {
+      const w: Waits = { signal: waitSignal(signal, stall), stall };
+      await flush(ns, w);
+      const sockFd = handleFd(ns);
+      // TLS: the descriptor carries the encrypted stream, so the bytes go through Node's
+      // TLSSocket, as Python's SSLSocket.sendfile sends through send().
+      if (binding !== null && sockFd >= 0 && !copyOnly && !(ns instanceof TLSSocket)) {
+        return await kernelTransfer(ns, sockFd, fd, offset, want, w);
+      }
+      return await copyTransfer(ns, fd, offset, want, w);
+    } finally {
+      stall?.stop();
     }
-    return await copyTransfer(ns, fd, offset, want, signal);
   } finally {
     hold.release();
     await opened?.close();
   }
+}
+
+/** What a transfer's waits observe: the caller's signal and the socket's timeout, in one. */
+interface Waits {
+  signal: AbortSignal | undefined;
+  stall: StallTimer | null;
+}
+
+function waitSignal(
+  signal: AbortSignal | undefined,
+  stall: StallTimer | null,
+): AbortSignal | undefined {
+  if (stall === null) return signal;
+  return signal === undefined ? stall.signal : AbortSignal.any([signal, stall.signal]);
 }
 
 let copyOnly = false;
@@ -124,7 +188,7 @@ export function _forceCopyLoop(on: boolean): void {
   copyOnly = on;
 }
 
-/** True when `sendfile` uses the kernel's `sendfile(2)`; false when it copies. */
+/** True when `sendfile` uses the kernel's `sendfile(2)` (but over TLS); false when it copies. */
 sendfile.native = binding !== null;
 
 async function kernelTransfer(
@@ -133,7 +197,7 @@ async function kernelTransfer(
   fd: number,
   offset: number,
   want: number,
-  signal: AbortSignal | undefined,
+  w: Waits,
 ): Promise<number> {
   const b = binding as NonNullable<typeof binding>;
   // Checked in the same turn as the descriptor is read and duplicated by the addon: the
@@ -149,11 +213,16 @@ async function kernelTransfer(
     if (transfer !== null) b.sendfileCancel(transfer);
   };
   ns.once('close', stop);
+  if (w.stall !== null) {
+    const t = transfer as unknown as SendfileTransfer;
+    w.stall.probe = () => b.sendfileIdle(t);
+  }
   let r: { errno: number; n: number; eof: boolean };
   try {
-    r = await settle(done, signal, stop);
+    r = await settle(done, w.signal, stop);
   } finally {
     ns.off('close', stop);
+    if (w.stall !== null) w.stall.probe = null;
   }
   if (r.errno === ECANCELED) throw closedError(ns);
   if (r.errno !== 0) throw fromErrno(r.errno, 'sendfile');
@@ -165,7 +234,7 @@ async function copyTransfer(
   fd: number,
   offset: number,
   want: number,
-  signal: AbortSignal | undefined,
+  w: Waits,
 ): Promise<number> {
   let sent = 0;
   while (sent < want) {
@@ -177,7 +246,7 @@ async function copyTransfer(
       new Promise<number>((res, rej) =>
         fsRead(fd, buf, 0, n, offset + sent, (err, k) => (err ? rej(err) : res(k))),
       ),
-      signal,
+      w.signal,
     );
     if (got === 0) break;
     // The socket may have died while the file was read: its 'close' would not come again.
@@ -185,11 +254,16 @@ async function copyTransfer(
     sent += got;
     if (!rawWrite(ns, got < n ? buf.subarray(0, got) : buf)) {
       const room = drained(ns);
-      await settle(room.done, signal, room.abandon);
+      if (w.stall !== null) w.stall.probe = sendQueueProbe(ns);
+      try {
+        await settle(room.done, w.signal, room.abandon);
+      } finally {
+        if (w.stall !== null) w.stall.probe = null;
+      }
     }
   }
   // Only a chunk that reached the kernel counts as sent: a reset shows up here.
-  await flush(ns, signal);
+  await flush(ns, w);
   return sent;
 }
 
@@ -197,16 +271,22 @@ async function copyTransfer(
  * Waits until everything queued on `ns` was handed to the kernel. A cancel stops the wait at
  * once: the queued bytes are Node's, and still go out when the peer makes room.
  */
-function flush(ns: NetSocket, signal: AbortSignal | undefined): Promise<void> {
-  if (ns.destroyed) return Promise.reject(new BrokenPipeError('Broken pipe: the socket is closed'));
-  if (ns.writableLength === 0 && !ns.connecting) return Promise.resolve();
+async function flush(ns: NetSocket, w: Waits): Promise<void> {
+  // A socket that failed (a refused connect, a reset) says why.
+  if (ns.destroyed) throw closedError(ns);
+  if (ns.writableLength === 0 && !ns.connecting) return;
   let abandon!: () => void;
   const done = new Promise<void>((res, rej) => {
     abandon = res;
     // The callback cannot be withdrawn; once abandoned, it settles a promise no one awaits.
     rawWrite(ns, EMPTY, (err) => (err ? rej(fromSystemError(err, 'sendfile')) : res()));
   });
-  return settle(done, signal, abandon);
+  if (w.stall !== null) w.stall.probe = sendQueueProbe(ns);
+  try {
+    await settle(done, w.signal, abandon);
+  } finally {
+    if (w.stall !== null) w.stall.probe = null;
+  }
 }
 
 /**

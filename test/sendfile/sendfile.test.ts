@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import {
+  appendFileSync,
   existsSync,
   mkdtempSync,
   readdirSync,
@@ -18,19 +19,23 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { connect as tlsConnect, createServer as tlsCreateServer } from 'node:tls';
 import { Worker } from 'node:worker_threads';
 import { sleep } from '../../src/asyncio/index.js';
 import { _forceCopyLoop, sendfile } from '../../src/sendfile/sendfile.js';
 import {
   BrokenPipeError,
   ConnectionError,
+  ConnectionRefusedError,
   createConnection,
   OSError,
   type Socket,
+  TimeoutError,
 } from '../../src/socket/index.js';
 import { openConnection } from '../../src/streams/index.js';
 import { checkLeaks } from '../support/leaks.js';
 import { until } from '../support/until.js';
+import { TEST_CERT, TEST_KEY } from './tls-fixture.js';
 
 checkLeaks();
 
@@ -432,7 +437,8 @@ for (const backend of ['kernel', 'copy'] as const) {
       ns.write('after the file');
       // The abort must find the transfer waiting for room, not between two chunks.
       await until(
-        () => (backend === 'copy' ? ns.writableNeedDrain : parkedTransfers() === 1),
+        () =>
+          backend === 'copy' || !sendfile.native ? ns.writableNeedDrain : parkedTransfers() === 1,
         'the transfer to wait for the peer',
       );
       ac.abort(new Error('stop now'));
@@ -524,8 +530,109 @@ for (const backend of ['kernel', 'copy'] as const) {
       assert.ok((await s.received).equals(content.subarray(10, 50)));
       await s.close();
     });
+
+    // Python's socket.sendfile calls os.sendfile until it returns 0 (or count is reached): the
+    // size at the call bounds nothing. helper-122 found weft stopping at the size fstat gave.
+    for (const count of [undefined, 24 * 1024 * 1024 + 100] as const) {
+      test(`bytes appended during the transfer are sent too (count ${count ?? 'left out'})`, async () => {
+        const M = 1024 * 1024;
+        const growing = join(dir, `growing-${backend}-${count ?? 'eof'}.bin`);
+        // Larger than loopback's socket buffers: the transfer is still under way at the append.
+        writeFileSync(growing, big.subarray(0, 24 * M));
+        let release!: () => void;
+        const s = await sink({
+          pausedUntil: new Promise<void>((r) => (release = r)),
+          digest: true,
+        });
+        const ns = await connectNet(s.port);
+        const p = sendfile(ns, growing, count === undefined ? {} : { count });
+        await until(
+          () =>
+            backend === 'copy' || !sendfile.native ? ns.writableNeedDrain : parkedTransfers() === 1,
+          'the transfer to wait for the peer',
+        );
+        const tail = big.subarray(5 * M, 6 * M);
+        appendFileSync(growing, tail);
+        release();
+        const whole = Buffer.concat([big.subarray(0, 24 * M), tail]);
+        const want = count === undefined ? whole : whole.subarray(0, count);
+        assert.equal(await p, want.length);
+        ns.end();
+        assert.ok((await s.received).equals(sha256(want)));
+        await s.close();
+        rmSync(growing);
+      });
+    }
+
+    // Python's socket.sendfile waits at most the socket's timeout for room before each send.
+    test("a weft Socket's timeout fails a transfer the peer stopped reading with TimeoutError", {
+      timeout: 30_000,
+    }, async () => {
+      let release!: () => void;
+      const s = await sink({ pausedUntil: new Promise<void>((r) => (release = r)), digest: true });
+      const sock = await createConnection([HOST, s.port]);
+      sock.settimeout(200);
+      await assert.rejects(sendfile(sock, bigPath), (e: unknown) => {
+        assert.ok(e instanceof TimeoutError, String(e));
+        assert.equal((e as Error).message, 'timed out');
+        return true;
+      });
+      // As Python's: the socket stays open.
+      assert.ok(sock.fileno() >= 0);
+      sock.close();
+      release();
+      await s.received;
+      await s.close();
+    });
+
+    test("a weft Socket's timeout bounds each stall, not the transfer: a reader that keeps reading finishes", async () => {
+      // 16 pauses of 100 ms: the transfer outlasts the 1.5 s timeout, no stall comes near it.
+      const s = await sink({ throttle: { bytes: 512 * 1024, ms: 100 }, digest: true });
+      const sock = await createConnection([HOST, s.port]);
+      sock.settimeout(1500);
+      const n = 8 * 1024 * 1024;
+      assert.equal(await sendfile(sock, bigPath, { count: n }), n);
+      sock.close();
+      assert.ok((await s.received).equals(sha256(big.subarray(0, n))));
+      await s.close();
+    });
   });
 }
+
+describe('sendfile over TLS', () => {
+  // The socket's descriptor carries TLS records: sendfile(2) there would put the file's bytes
+  // on the wire in clear and break the session. Python's SSLSocket.sendfile sends through
+  // send(); weft takes its copy loop, through the TLSSocket.
+  test('a TLS socket gets the file through TLS, byte-exact', async () => {
+    _forceCopyLoop(false);
+    let resolve!: (b: Buffer | Error) => void;
+    const received = new Promise<Buffer | Error>((r) => (resolve = r));
+    const server = tlsCreateServer({ key: TEST_KEY, cert: TEST_CERT }, (s) => {
+      const parts: Buffer[] = [];
+      s.on('data', (d: Buffer) => parts.push(d));
+      s.on('error', (e) => resolve(e));
+      s.on('end', () => {
+        resolve(Buffer.concat(parts));
+        s.end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, HOST, r));
+    const port = (server.address() as { port: number }).port;
+    const client = tlsConnect({ host: HOST, port, rejectUnauthorized: false });
+    client.on('error', () => {}); // a broken session fails the server side, asserted below
+    await new Promise<void>((r) => client.once('secureConnect', () => r()));
+    try {
+      assert.equal(await sendfile(client, path, { offset: 5, count: 300_000 }), 300_000);
+      client.end();
+      const got = await received;
+      assert.ok(Buffer.isBuffer(got), `the server saw ${String(got)}`);
+      assert.ok(got.equals(content.subarray(5, 300_005)));
+    } finally {
+      client.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+});
 
 describe('sendfile and the thread pool', () => {
   test('transfers waiting for stalled readers leave the pool free for file work', async () => {
@@ -645,6 +752,60 @@ describe('sendfile arguments', () => {
     await assert.rejects(sendfile(sock, path), BrokenPipeError);
     await s.received;
     await s.close();
+  });
+
+  test('options that are not an object, or a signal that is not an AbortSignal, raise TypeError and send nothing', async () => {
+    const s = await sink();
+    const sock = await createConnection([HOST, s.port]);
+    // helper-122: a number as the options was ignored (the whole file went), a bad signal
+    // sent the file before failing on Node's words.
+    await assert.rejects(sendfile(sock, path, 5 as never), {
+      name: 'TypeError',
+      message: /options must be an object/,
+    });
+    await assert.rejects(sendfile(sock, path, { signal: {} as never }), {
+      name: 'TypeError',
+      message: /signal must be an AbortSignal/,
+    });
+    // null is no options, as for every weft call that takes them.
+    assert.equal(await sendfile(sock, path, null), content.length);
+    sock.close();
+    assert.equal((await s.received).length, content.length);
+    await s.close();
+  });
+
+  test("a non-blocking weft Socket raises RangeError (Python's ValueError); an empty file still sends 0", async () => {
+    const s = await sink();
+    const sock = await createConnection([HOST, s.port]);
+    sock.setblocking(false);
+    const empty = join(dir, 'empty.bin');
+    writeFileSync(empty, '');
+    // Python checks the size first: an empty file (a pipe, /dev/zero) sends 0 on any socket.
+    assert.equal(await sendfile(sock, empty), 0);
+    await assert.rejects(sendfile(sock, path), {
+      name: 'RangeError',
+      message: /non-blocking sockets are not supported/,
+    });
+    sock.close();
+    assert.equal((await s.received).length, 0);
+    await s.close();
+    rmSync(empty);
+  });
+
+  test('a socket whose connect failed raises its error (ConnectionRefusedError), also behind another transfer', async () => {
+    // A port nobody listens on (a server closed at once).
+    const srv = netCreateServer();
+    await new Promise<void>((r) => srv.listen(0, HOST, r));
+    const port = (srv.address() as { port: number }).port;
+    await new Promise<void>((r) => srv.close(() => r()));
+    const ns = netConnect({ host: HOST, port });
+    ns.on('error', () => {});
+    // The second call finds the socket destroyed by the refusal (it waited for the first).
+    const results = await Promise.allSettled([sendfile(ns, path), sendfile(ns, path)]);
+    for (const r of results) {
+      assert.equal(r.status, 'rejected');
+      assert.ok(r.reason instanceof ConnectionRefusedError, String(r.reason));
+    }
   });
 
   test('sendfile.native says whether the kernel path is in use', () => {

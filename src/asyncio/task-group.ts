@@ -148,7 +148,13 @@ export class TaskGroup implements AsyncDisposable {
     let swallowed: Error | null = null;
     // Whether a plain cancel came, there or at the block itself: then the scope's error must not
     // be requested again for it (CPython's scope converts only when no other request is counted).
-    let swallowedPlain = threw && this.realError && error instanceof CancelledError;
+    // (The block's CancelledError is a plain cancel's only if one is counted: awaiting a task
+    // that someone else cancelled raises one too, with no request on this task.)
+    let swallowedPlain =
+      threw &&
+      this.realError &&
+      error instanceof CancelledError &&
+      this.parent.cancelling() > this.baseCancelling + (this.parentCancelRequested ? 1 : 0);
     while (this.tasks.size > 0) {
       this.exitWaiter = new Future<void>();
       try {

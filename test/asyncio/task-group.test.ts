@@ -424,6 +424,66 @@ describe('TaskGroup', () => {
     });
   });
 
+  test('TaskGroup.run: a CancelledError of an awaited task, then a deadline while the exit waits: the scope raises TimeoutError', async () => {
+    // CPython 3.13 (run here): ['group', 'caught TimeoutError'] and the task finishes. The block's
+    // CancelledError came from a task someone else cancelled: no cancel of this task is counted,
+    // so it is no reason to keep the re-cancel plain. (helper-123's review)
+    await run(async () => {
+      const cleaning = new Event();
+      const cleaned = new Event();
+      const log: string[] = [];
+      let scope: ReturnType<typeof timeout> | null = null;
+      let other: Task<unknown> | null = null;
+      const t = createTask(async () => {
+        try {
+          await using s = timeout(null);
+          scope = s;
+          try {
+            await TaskGroup.run(async (tg) => {
+              tg.createTask(async () => {
+                try {
+                  await sleep(100_000);
+                } finally {
+                  // biome-ignore lint/correctness/noUnsafeFinally: the failing cleanup is the case
+                  throw new RangeError('child cleanup failed');
+                }
+              });
+              tg.createTask(async () => {
+                try {
+                  await sleep(100_000);
+                } finally {
+                  cleaning.set();
+                  await shield(cleaned.wait());
+                }
+              });
+              other = createTask(() => sleep(100_000));
+              await other; // its CancelledError: this task is not cancelled
+            });
+          } catch (e) {
+            if (!(e instanceof ExceptionGroup)) throw e;
+            log.push('group');
+          }
+          await sleep(0);
+          log.push('after sleep');
+        } catch (e) {
+          if (!(e instanceof TimeoutError)) throw e;
+          log.push('caught TimeoutError');
+        }
+        await sleep(10);
+        return 'finished';
+      });
+      await sleep(0);
+      await sleep(0);
+      (other as unknown as Task<unknown>).cancel();
+      await cleaning.wait();
+      (scope as unknown as ReturnType<typeof timeout>).reschedule(getRunningLoop().time());
+      for (let i = 0; i < 3; i++) await sleep(0);
+      cleaned.set();
+      assert.equal(await t, 'finished');
+      assert.deepEqual(log, ['group', 'caught TimeoutError']);
+    });
+  });
+
   test('createTask after the group finished is refused; outside a task is refused', async () => {
     await run(async () => {
       let group: TaskGroup | null = null;

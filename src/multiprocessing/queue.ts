@@ -275,9 +275,13 @@ export class Queue<T = unknown> extends SharedObject {
           return servedValue(w) as T;
         }
       }
-      const v = this.#take();
-      this.#serveWaiting();
-      return v;
+      // The other waiting gets are served whatever this one's item does (a failure to revive
+      // it is this get's answer alone).
+      try {
+        return this.#take();
+      } finally {
+        this.#serveWaiting();
+      }
     } catch (e) {
       if (w !== null) {
         this.#waiting?.delete(w);
@@ -417,9 +421,11 @@ export class Queue<T = unknown> extends SharedObject {
       throw e;
     }
     this.#receive(b, items);
-    const v = this.#take();
-    this.#serveWaiting();
-    return v;
+    try {
+      return this.#take();
+    } finally {
+      this.#serveWaiting();
+    }
   }
 
   /**

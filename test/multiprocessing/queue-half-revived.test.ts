@@ -79,4 +79,20 @@ describe('multiprocessing Queue: a failed get gives up the Pipe ends of its item
       q.close();
     }
   });
+
+  test("the serving get's own item fails to revive: the other waiting get is served all the same", async () => {
+    // (helper-123's review) The serving get threw before it handed out the rest of its batch:
+    // the other get waited at the broker until its timeout while its item sat here.
+    const q = new Queue<unknown>();
+    try {
+      q.putNowait([new Fragile()]);
+      q.putNowait('good');
+      const a = q.get({ timeout: 10_000 });
+      const b = q.get({ timeout: 10_000 });
+      await assert.rejects(a, RevivalError);
+      assert.equal(await b, 'good');
+    } finally {
+      q.close();
+    }
+  });
 });

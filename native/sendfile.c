@@ -135,7 +135,7 @@ static void run_job(napi_env env, void *data) {
       now = now_ms();
       atomic_store_explicit(&t->progress_ms, now, memory_order_relaxed);
     }
-    atomic_store_explicit(&t->in_call, 0, memory_order_relaxed);
+    atomic_store_explicit(&t->in_call, 0, memory_order_release); /* publishes progress_ms */
     if (n > 0) {
       t->sent += n;
       t->left -= n;
@@ -370,7 +370,7 @@ static napi_value sendfile_idle(napi_env env, napi_callback_info info) {
   transfer_t *t = data;
   int64_t idle = 0;
   /* The duplicate is open until finish(), which runs on this (the loop) thread. */
-  if (t->phase != DONE && !atomic_load_explicit(&t->in_call, memory_order_relaxed)) {
+  if (t->phase != DONE && !atomic_load_explicit(&t->in_call, memory_order_acquire)) {
     struct pollfd p = {.fd = t->sock, .events = POLLOUT};
     const int64_t now = now_ms();
     /* Room, or an error on the socket (the next sendfile(2) reports it): not a stall. */

@@ -147,7 +147,7 @@ export async function sendfile(
     await hold.ready;
     if (signal?.aborted) throw signal.reason;
     if (offset >= size) return 0;
-    const stall = timeout === null ? null : new StallTimer(timeout);
+    const stall = timeout === null ? null : new StallTimer(timeout, signal);
     try {
       const w: Waits = { signal: waitSignal(signal, stall), stall };
       await flush(ns, w);
@@ -173,12 +173,12 @@ interface Waits {
   stall: StallTimer | null;
 }
 
+/** The caller's signal, or the stall timer's, which follows the caller's (see StallTimer). */
 function waitSignal(
   signal: AbortSignal | undefined,
   stall: StallTimer | null,
 ): AbortSignal | undefined {
-  if (stall === null) return signal;
-  return signal === undefined ? stall.signal : AbortSignal.any([signal, stall.signal]);
+  return stall === null ? signal : stall.signal;
 }
 
 let copyOnly = false;

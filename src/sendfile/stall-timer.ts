@@ -18,11 +18,29 @@ export class StallTimer {
   #timer: NodeJS.Timeout | null = null;
   #probe: (() => number) | null = null;
 
-  constructor(ms: number) {
+  /** The caller's signal, followed by `signal` until `stop()`. */
+  readonly #outer: AbortSignal | undefined;
+  readonly #onOuterAbort = (): void => {
+    this.#ctl.abort((this.#outer as AbortSignal).reason);
+  };
+
+  /**
+   * @param outer the caller's signal: its abort aborts `signal` too. Followed by a listener that
+   * `stop()` removes, not by `AbortSignal.any`, whose signals stay in a long-lived caller
+   * signal's list of dependants on Node 20 (one per transfer, never shrinking).
+   */
+  constructor(ms: number, outer?: AbortSignal) {
     this.#ms = ms;
+    this.#outer = outer;
+    if (outer === undefined) return;
+    if (outer.aborted) this.#ctl.abort(outer.reason);
+    else outer.addEventListener('abort', this.#onOuterAbort, { once: true });
   }
 
-  /** Aborted with `TimeoutError('timed out')` once the current wait stalled for `ms`. */
+  /**
+   * Aborted with `TimeoutError('timed out')` once the current wait stalled for `ms`, or with the
+   * caller's reason when the caller's signal aborts.
+   */
   get signal(): AbortSignal {
     return this.#ctl.signal;
   }
@@ -38,6 +56,7 @@ export class StallTimer {
   /** Ends the watch (call once the transfer is over). */
   stop(): void {
     this.probe = null;
+    this.#outer?.removeEventListener('abort', this.#onOuterAbort);
   }
 
   #arm(ms: number): void {

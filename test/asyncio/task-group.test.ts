@@ -19,6 +19,31 @@ import { checkLeaks } from '../support/leaks.js';
 
 checkLeaks();
 
+/**
+ * A child that, cancelled, cleans up until `cleaned` is set: it sets `cleaning` first, so a test
+ * can act while the group's exit waits for it.
+ */
+function slowCleanup(cleaning: Event, cleaned: Event, ms = 100_000): () => Promise<void> {
+  return async () => {
+    try {
+      await sleep(ms);
+    } finally {
+      cleaning.set();
+      await shield(cleaned.wait());
+    }
+  };
+}
+
+/** A child whose cleanup, once cancelled, fails: the group has an error to raise. */
+async function failingCleanup(): Promise<void> {
+  try {
+    await sleep(100_000);
+  } finally {
+    // biome-ignore lint/correctness/noUnsafeFinally: the failing cleanup is the case
+    throw new RangeError('child cleanup failed');
+  }
+}
+
 describe('TaskGroup', () => {
   test('leaving the block waits for every child', async () => {
     await run(async () => {
@@ -285,14 +310,7 @@ describe('TaskGroup', () => {
             await sleep(0);
             throw new RangeError('child');
           });
-          tg.createTask(async () => {
-            try {
-              await sleep(10_000);
-            } finally {
-              cleaning.set();
-              await shield(cleaned.wait());
-            }
-          });
+          tg.createTask(slowCleanup(cleaning, cleaned, 10_000));
         } catch (e) {
           log.push(`group: ${(e as Error).name} cancelling ${currentTask()!.cancelling()}`);
         }
@@ -335,14 +353,7 @@ describe('TaskGroup', () => {
               await sleep(0);
               throw new RangeError('child');
             });
-            tg.createTask(async () => {
-              try {
-                await sleep(100_000);
-              } finally {
-                cleaning.set();
-                await shield(cleaned.wait());
-              }
-            });
+            tg.createTask(slowCleanup(cleaning, cleaned));
             await sleep(100_000);
           } catch (e) {
             if (!(e instanceof ExceptionGroup)) throw e;
@@ -382,22 +393,8 @@ describe('TaskGroup', () => {
           scope = s;
           try {
             await TaskGroup.run(async (tg) => {
-              tg.createTask(async () => {
-                try {
-                  await sleep(100_000);
-                } finally {
-                  // biome-ignore lint/correctness/noUnsafeFinally: the failing cleanup is the case
-                  throw new RangeError('child cleanup failed');
-                }
-              });
-              tg.createTask(async () => {
-                try {
-                  await sleep(100_000);
-                } finally {
-                  cleaning.set();
-                  await shield(cleaned.wait());
-                }
-              });
+              tg.createTask(failingCleanup);
+              tg.createTask(slowCleanup(cleaning, cleaned));
               await sleep(100_000); // the outside cancel is delivered here, to the block
             });
           } catch (e) {
@@ -440,22 +437,8 @@ describe('TaskGroup', () => {
           scope = s;
           try {
             await TaskGroup.run(async (tg) => {
-              tg.createTask(async () => {
-                try {
-                  await sleep(100_000);
-                } finally {
-                  // biome-ignore lint/correctness/noUnsafeFinally: the failing cleanup is the case
-                  throw new RangeError('child cleanup failed');
-                }
-              });
-              tg.createTask(async () => {
-                try {
-                  await sleep(100_000);
-                } finally {
-                  cleaning.set();
-                  await shield(cleaned.wait());
-                }
-              });
+              tg.createTask(failingCleanup);
+              tg.createTask(slowCleanup(cleaning, cleaned));
               other = createTask(() => sleep(100_000));
               await other; // its CancelledError: this task is not cancelled
             });

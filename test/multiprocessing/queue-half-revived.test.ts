@@ -6,31 +6,16 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { kShared, registerSharedKind, type SharedState } from '../../src/internal/serialize.js';
 import { EOFError } from '../../src/multiprocessing/errors.js';
 import { type Connection, Pipe, Queue } from '../../src/multiprocessing/index.js';
+import { fragileKind, RevivalError } from '../support/fragile-kind.js';
 import { checkLeaks } from '../support/leaks.js';
 
 checkLeaks({ graceMs: 3000 });
 
-const KIND = 'test.mp-queue-half-revived';
-
-class Fragile {
-  [kShared](): SharedState {
-    return { kind: KIND, state: {} };
-  }
-}
-
-class RevivalError extends Error {
-  override name = 'RevivalError';
-}
-
-registerSharedKind(
-  KIND,
-  () => {
-    throw new RevivalError('this object cannot be revived here');
-  },
-  // A module every process preloads anyway: this file is never imported by a child.
+const Fragile = fragileKind(
+  'test.mp-queue-half-revived',
+  // A module every worker preloads anyway: this file is never imported by one.
   new URL('../../src/multiprocessing/queue.ts', import.meta.url).href,
 );
 

@@ -10,36 +10,20 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { kShared, registerSharedKind, type SharedState } from '../../src/internal/serialize.js';
 import { type Connection, Pipe } from '../../src/multiprocessing/connection.js';
 import { EOFError } from '../../src/multiprocessing/errors.js';
 import { Queue } from '../../src/queue/index.js';
+import { fragileKind, RevivalError } from '../support/fragile-kind.js';
 import { checkLeaks } from '../support/leaks.js';
 
 checkLeaks({ graceMs: 3000 });
 
-const KIND = 'test.half-revived-item';
-
-class Fragile {
-  [kShared](): SharedState {
-    return { kind: KIND, state: {} };
-  }
-}
-
-class RevivalError extends Error {
-  override name = 'RevivalError';
-}
-
-registerSharedKind(
-  KIND,
-  () => {
-    throw new RevivalError('this object cannot be revived here');
-  },
-  // A module every thread preloads anyway: this test file must never be imported by a worker.
+const Fragile = fragileKind(
+  'test.half-revived-item',
+  // A module every worker preloads anyway: this file is never imported by one.
   new URL('../../src/queue/queue.ts', import.meta.url).href,
 );
 
-/** Items holding the sending end `w`, with the fragile object before and after it. */
 const ITEMS: Array<[string, (w: Connection) => unknown]> = [
   ['[fragile, pipe end]', (w) => [new Fragile(), w]],
   ['[pipe end, fragile]', (w) => [w, new Fragile()]],

@@ -47,17 +47,22 @@ const lesson = defineLesson({
   async main({ quick, log }) {
     const ms = quick ? 100 : 500;
     const self = fileURLToPath(import.meta.url);
+    // The program runs this very file. A .ts lesson names its loader by path: `--import tsx`
+    // would be looked up from the working directory, where tsx need not be.
+    const loader = self.endsWith('.ts') ? ['--import', import.meta.resolve('tsx')] : [];
     const after: Record<string, number> = {};
     for (const kind of ['daemon', 'worker']) {
       log(`Program with a ${kind === 'daemon' ? 'daemon' : 'non-daemon'} thread:`);
-      const r = spawnSync(
-        process.execPath,
-        ['--import', 'tsx', self, '--program', kind, String(ms)],
-        {
-          encoding: 'utf8',
-          timeout: 30_000,
-        },
-      );
+      const r = spawnSync(process.execPath, [...loader, self, '--program', kind, String(ms)], {
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      if (r.status !== 0) {
+        // Not a lesson about a program that did not run: say why, rather than NaN ms.
+        throw new Error(
+          `the ${kind} program failed (${r.error?.message ?? r.signal ?? `exit code ${r.status}`}):\n${r.stderr}`,
+        );
+      }
       log(r.stdout.trimEnd());
       after[kind] = Number(r.stdout.match(/exits (\d+) ms after/)?.[1]);
       log(

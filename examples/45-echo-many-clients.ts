@@ -43,8 +43,9 @@ async function client(port: number, id: number, messages: number): Promise<numbe
 const lesson = defineLesson({
   title: '100 to 1000 concurrent clients against one echo server, as tasks',
   shows:
-    'The seeds start a thread per client; here each client is a task, so 1000 of them cost a ' +
-    'few kilobytes each instead of a thread stack. A Semaphore caps how many connect at once.',
+    'The classic Python version starts a thread per client; here each client is a task, so ' +
+    '1000 of them cost a few kilobytes each instead of a thread stack. A Semaphore caps how ' +
+    'many connect at once.',
   module: 'asyncio streams',
   async main({ quick, log }) {
     await run(async () => {

@@ -35,8 +35,9 @@ const lesson = defineLesson({
   title: 'A concurrent crawler: Semaphore limit, asCompleted, parsing in done callbacks',
   shows:
     "Pages are fetched by tasks, at most LIMIT at a time through a Semaphore; each task's done " +
-    'callback parses its page for links (the seeds\' "parse in the callback"), and asCompleted ' +
-    'reports pages as they finish. The crawl goes round by round until no new link is found.',
+    'callback parses its page for links (as the classic thread-pool crawler parses in the ' +
+    "future's callback), and asCompleted reports pages as they finish. The crawl goes round " +
+    'by round until no new link is found.',
   module: 'aiohttp',
   async main({ quick, log }) {
     const pages = quick ? 7 : 15;

@@ -1,3 +1,4 @@
+import { endChildrenOnSignals } from './child-processes.js';
 import { type CliCommand, CliError } from './command.js';
 import { listLessonFiles, requireTypeScript, selectLessons } from './lesson-catalog.js';
 import { exitAfterLessons, runLesson } from './run-lesson.js';
@@ -12,6 +13,7 @@ export const runCommand: CliCommand = {
       .option('--quick', 'shortened sleeps and sizes, as in the tour')
       .action(async (filter: string, opts: { quick?: boolean }) => {
         requireTypeScript(context, 'weft run');
+        endChildrenOnSignals(context);
         const files = selectLessons(listLessonFiles(context), [filter]);
         if (files.length > 1) {
           // `run` promises one lesson: a part of a name shared by several is the user's to

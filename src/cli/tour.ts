@@ -1,3 +1,4 @@
+import { endChildrenOnSignals } from './child-processes.js';
 import type { CliCommand, CliContext } from './command.js';
 import { listLessonFiles, requireTypeScript, selectLessons } from './lesson-catalog.js';
 import { exitAfterLessons, runLesson } from './run-lesson.js';
@@ -15,6 +16,7 @@ export const tourCommand: CliCommand = {
       .argument('[lessons...]', 'only these lessons: a number (10) or part of a name (gevent)')
       .option('--full', 'real sleeps and sizes instead of the shortened ones')
       .action(async (filters: string[], opts: { full?: boolean }) => {
+        endChildrenOnSignals(context);
         await exitAfterLessons(await tour(filters, opts.full === true, context));
       });
   },

@@ -17,7 +17,7 @@ import { format } from 'node:util';
 import type { Lesson } from '../../examples/lesson.js';
 import { checkLeaks } from '../support/leaks.js';
 
-const dir = new URL('../../examples/', import.meta.url).pathname;
+export const dir = new URL('../../examples/', import.meta.url).pathname;
 export const files = readdirSync(dir)
   .filter((n) => /^\d{2,}-[\w-]+\.ts$/.test(n))
   .sort();
@@ -104,12 +104,15 @@ export const expectations: Record<string, (out: string) => void> = {
     assert.ok(out.indexOf('greenlet 3: awake') > out.indexOf('greenlet 2: awake'));
   },
   '11-gevent-pool': (out) => {
+    // The times are the lesson's seconds, which quick mode shortens: it says so.
+    assert.match(out, /\(Quick mode: a second of this lesson lasts 50 ms\.\)/);
     assert.match(out, /At most 2 downloads ran at once/);
     assert.match(out, /Results, in the order of the pages: a:970 bytes, b:980 bytes, c:990 bytes/);
     // c starts only after a slot frees: after a and b, never before.
     assert.ok(out.indexOf('start c') > out.indexOf('start b'));
   },
   '12-gevent-timeout': (out) => {
+    assert.match(out, /\(Quick mode: a second of this lesson lasts 40 ms\.\)/);
     assert.match(out, /my 2 s Timeout expired during the 5 s call/);
     assert.match(out, /patient returned: fallback answer/);
     assert.ok(out.indexOf('killing the worker') < out.indexOf('GreenletExit arrived'));

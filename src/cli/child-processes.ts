@@ -1,0 +1,92 @@
+/**
+ * The child processes a lesson started (weft/multiprocessing `Process`es still running), ended
+ * when `weft run` / `weft tour` stops before the lesson could end them itself: the lesson failed,
+ * the user pressed Ctrl-C (or the command got SIGTERM or SIGHUP), or the reader of its output
+ * went away. Without this, a non-daemon child outlives the command: its parent, and with it the
+ * multiprocessing broker, are gone, and a child that waits (on a Barrier, a join, a timer that
+ * never ends) waits for ever. Python's own exit terminates the daemon children and joins the
+ * others; a command that is stopping joins nobody, so it ends them all.
+ *
+ * Ctrl-C on a terminal signals the whole process group, children included, but `kill -INT
+ * <pid>` (or SIGTERM from a supervisor) reaches the command alone: then only this ends them.
+ */
+import type { CliContext } from './command.js';
+
+/** Tuning: how long a child may take to end after SIGTERM before it gets SIGKILL. */
+const GRACE_MS = 1000;
+/** Tuning: how many times to look again for children the lesson started meanwhile. */
+const MAX_ROUNDS = 5;
+
+/**
+ * Ends the children of this process that are still running: SIGTERM, and SIGKILL for those
+ * still alive after GRACE_MS. The lesson goes on meanwhile and may start others (its join()
+ * returned): they are ended too. Resolves with how many there were, once they have all ended.
+ */
+export async function endChildProcesses(): Promise<number> {
+  // Loaded here: only a stopping command pays for it. The same module as the lessons'
+  // `weft/multiprocessing` (tsconfig maps it to src/multiprocessing/), so it knows their children.
+  const { activeChildren } = await import('../multiprocessing/index.js');
+  const seen = new Set<unknown>();
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    const children = activeChildren();
+    if (children.length === 0) break;
+    for (const p of children) seen.add(p);
+    const signal = (sig: 'terminate' | 'kill') => {
+      for (const p of children) {
+        try {
+          if (p.isAlive()) p[sig]();
+        } catch {
+          // Closed or ended meanwhile: nothing to end.
+        }
+      }
+    };
+    const ended = () => Promise.all(children.map((p) => p.join({ timeout: GRACE_MS })));
+    signal('terminate');
+    await ended();
+    signal('kill');
+    await ended();
+  }
+  return seen.size;
+}
+
+/** `ended the 3 child processes the lesson had started` (for n > 0). */
+export function endedChildren(n: number): string {
+  return `ended the ${n === 1 ? 'child process' : `${n} child processes`} the lesson had started`;
+}
+
+let exiting = false;
+
+/** True once a stopping command is ending its children: it exits when they are gone. */
+export function isExiting(): boolean {
+  return exiting;
+}
+
+/**
+ * Ends the children (endChildProcesses), then calls `exit` with how many there were. For the
+ * ways out of a command that is stopping early (a signal, a closed pipe): only the first call
+ * does anything, so that a pipe that closes while a signal is handled does not exit half-way.
+ */
+export function endChildrenThenExit(exit: (ended: number) => void): void {
+  if (exiting) return;
+  exiting = true;
+  endChildProcesses().then(exit, () => exit(0));
+}
+
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * For the commands that run lessons: SIGINT, SIGTERM or SIGHUP ends the lesson's child
+ * processes, says so, then ends this process by the same signal (as it would have died without
+ * the handler, so that a shell sees 130 for Ctrl-C). A second signal while that happens ends the
+ * process at once.
+ */
+export function endChildrenOnSignals(context: CliContext): void {
+  const onSignal = (signal: NodeJS.Signals): void => {
+    for (const s of STOP_SIGNALS) process.off(s, onSignal);
+    endChildrenThenExit((n) => {
+      context.err(`\nweft: stopped by ${signal}${n > 0 ? `; ${endedChildren(n)}` : ''}\n`);
+      process.kill(process.pid, signal);
+    });
+  };
+  for (const s of STOP_SIGNALS) process.on(s, onSignal);
+}

@@ -106,7 +106,17 @@ describe('lone surrogates', () => {
     await using s = await serve(app);
     const r = await raw(s.port, 'GET /w HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     assert.equal(r.status, 200);
-    assert.match(r.text, /\r\n\r\n1\r\na\r\n1\r\nb\r\n0\r\n\r\n$/);
+    // The chunked body, whatever chunks Node made of the two writes (Node 24 joins them).
+    let rest = r.text.slice(r.text.indexOf('\r\n\r\n') + 4);
+    let body = '';
+    for (;;) {
+      const eol = rest.indexOf('\r\n');
+      const size = Number.parseInt(rest.slice(0, eol), 16);
+      if (size === 0) break;
+      body += rest.slice(eol + 2, eol + 2 + size);
+      rest = rest.slice(eol + 2 + size + 2);
+    }
+    assert.equal(body, 'ab');
   });
 });
 

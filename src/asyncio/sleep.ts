@@ -1,5 +1,4 @@
 import { describeValue } from '../internal/errors.js';
-import { callSoon } from '../internal/scheduler.js';
 import { parseWait } from '../internal/wait-options.js';
 import { Waiter } from '../internal/waiter.js';
 import { yieldCurrentTask } from './task.js';
@@ -28,7 +27,7 @@ export function sleep<T = undefined>(
   value?: T,
   options?: { signal?: AbortSignal },
 ): Promise<T> {
-  return sleepFor(ms, value, options, wakeFromHandle);
+  return sleepFor(ms, value, options, true);
 }
 
 /**
@@ -40,26 +39,20 @@ export function sleepDirect<T = undefined>(
   value?: T,
   options?: { signal?: AbortSignal },
 ): Promise<T> {
-  return sleepFor(ms, value, options, wakeNow);
+  return sleepFor(ms, value, options, false);
 }
-
-/** What a sleep's timer does when it fires: wakes the waiter now, or through the ready queue. */
-type OnTimer = (w: Waiter<any>, value: unknown) => void;
 
 function wakeNow(w: Waiter<any>, value: unknown): void {
   w.wake(value);
-}
-
-/** CPython's TimerHandle: the wake is a callback of the ready queue, so the resume comes after. */
-function wakeFromHandle(w: Waiter<any>, value: unknown): void {
-  callSoon(wakeNow, w, value);
 }
 
 function sleepFor<T>(
   ms: number,
   value: T | undefined,
   options: { signal?: AbortSignal } | undefined,
-  onTimer: OnTimer,
+  // CPython's TimerHandle (asyncio): the wake is a callback of the ready queue, so the resume
+  // comes after; gevent's timer wakes the greenlet from the timer itself.
+  viaHandle: boolean,
 ): Promise<T> {
   if (typeof ms !== 'number' || Number.isNaN(ms)) {
     return Promise.reject(
@@ -86,6 +79,7 @@ function sleepFor<T>(
   if (signal) w.setSignal(signal);
   const p = w.block();
   if (ms <= 0) w.wake(value as T);
-  else w.setTimeout(ms, (x) => onTimer(x, value));
+  else if (viaHandle) w.setTimeoutHandle(ms, wakeNow, value);
+  else w.setTimeout(ms, (x) => wakeNow(x, value));
   return p;
 }

@@ -88,9 +88,9 @@ export const stopTimer = stopTimerEntry;
  * loop iteration after the timer fired, behind the callbacks that were due with it, as a
  * `call_later` callback that sets a future does in CPython. Every asyncio timer that stands for
  * one of CPython's handles (`callLater`/`callAt`, `timeout()` scopes, the timeouts of `wait()`
- * and `asCompleted()`) is armed here; a `sleep(ms)` queues its wake-up the same way through its
- * waiter (sleep.ts). Stop it with `stopTimer`, also after it fired: `fn` has not run yet then,
- * and whoever it was for checks that itself (a cancelled handle, a re-armed scope).
+ * and `asCompleted()`, a `sleep(ms)` through `Waiter.setTimeoutHandle`) is armed here. Stop it
+ * with `stopTimer`, also after it fired: `fn` has not run yet then, and whoever it was for
+ * checks that itself (a cancelled handle, a re-armed scope).
  */
 export function startTimerHandleAt<A, B>(
   when: number,
@@ -330,6 +330,15 @@ export class Waiter<V> {
     // timer would keep the process alive for `ms` with nothing to wake.
     if (this.state !== PENDING) return;
     this.timer = startTimer(ms, onTimeout, this);
+  }
+
+  /**
+   * `setTimeout` as CPython's TimerHandle (`startTimerHandle`): after `ms`, `onTimeout(this, b)`
+   * is queued on the ready queue rather than called from the timer.
+   */
+  setTimeoutHandle<B>(ms: number, onTimeout: (w: Waiter<V>, b: B) => void, b: B): void {
+    if (this.state !== PENDING) return;
+    this.timer = startTimerHandle(ms, onTimeout, this, b);
   }
 
   /** An aborted `signal` cancels the wait with `signal.reason`. */

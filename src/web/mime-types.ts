@@ -388,6 +388,15 @@ function unencodable(text: string, i: number, charset: string): RangeError {
   );
 }
 
+/**
+ * Refuses a string UTF-8 cannot encode (a lone surrogate), as Python's `str.encode` does, where
+ * Node would send U+FFFD: a string body or chunk the caller gives, which goes out as UTF-8.
+ * @throws {RangeError} naming the character and its index.
+ */
+export function checkUtf8(text: string): void {
+  if (!text.isWellFormed()) throw unencodable(text, loneSurrogateAt(text), 'utf-8');
+}
+
 /** The index of the first surrogate of `text` that is not half of a pair. */
 function loneSurrogateAt(text: string): number {
   for (let i = 0; i < text.length; i++) {

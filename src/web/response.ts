@@ -4,7 +4,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { argumentError } from '../internal/errors.js';
-import { charsetOf, decodeText, encodeText } from './mime-types.js';
+import { charsetOf, checkUtf8, decodeText, encodeText } from './mime-types.js';
 import type { Request } from './request.js';
 import { StreamResponse, type StreamResponseOptions } from './stream-response.js';
 
@@ -81,7 +81,7 @@ export class Response extends StreamResponse {
       // when that one is sent.
       const charset =
         options.charset ?? (headerType === null ? null : charsetOf(headerType)) ?? 'utf-8';
-      this.setBody(encodeText(text, charset));
+      this.setBody(encodeText(text, charset), true);
     } else {
       // A string body is text (aiohttp's StringPayload): UTF-8, typed so unless told otherwise.
       type =
@@ -141,7 +141,7 @@ export class Response extends StreamResponse {
       type = this.contentType;
     }
     const charset = charsetOf(type) ?? 'utf-8';
-    this.setBody(encodeText(value, charset));
+    this.setBody(encodeText(value, charset), true);
   }
 
   /**
@@ -157,10 +157,13 @@ export class Response extends StreamResponse {
     this._headers?.delete('content-type');
   }
 
-  /** @throws {RangeError} a string holding a lone surrogate, as aiohttp's UTF-8 str payload. */
-  private setBody(b: string | Uint8Array): void {
+  /**
+   * `encoded`: `b` comes from `encodeText`, which checked it already.
+   * @throws {RangeError} a string holding a lone surrogate, as aiohttp's UTF-8 str payload.
+   */
+  private setBody(b: string | Uint8Array, encoded = false): void {
     if (typeof b === 'string') {
-      encodeText(b, 'utf-8'); // raises for what UTF-8 cannot encode
+      if (!encoded) checkUtf8(b);
       this._length = Buffer.byteLength(b);
     } else if (b instanceof Uint8Array) {
       this._length = b.byteLength;

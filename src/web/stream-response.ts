@@ -8,7 +8,7 @@ import type { ServerResponse } from 'node:http';
 import { argumentError, rangeError } from '../internal/errors.js';
 import { ConnectionResetError } from '../socket/errors.js';
 import { checkReason, type HeadersInput, reasonPhrase } from './http-exceptions.js';
-import { encodeText } from './mime-types.js';
+import { checkUtf8 } from './mime-types.js';
 import type { Request } from './request.js';
 
 export interface CookieOptions {
@@ -240,7 +240,7 @@ export class StreamResponse {
     if (typeof data !== 'string' && !(data instanceof Uint8Array)) {
       throw argumentError('write() expects a string or bytes', data);
     }
-    if (typeof data === 'string') encodeText(data, 'utf-8');
+    if (typeof data === 'string') checkUtf8(data);
     if (res.destroyed) throw connectionLost();
     const chunk = this.fit(data);
     if (chunk === null) return;
@@ -272,7 +272,7 @@ export class StreamResponse {
     const res = this._res;
     if (res === null) throw new Error('Cannot end the response: call prepare(request) first');
     if (this.eofSent) return;
-    if (typeof data === 'string') encodeText(data, 'utf-8');
+    if (typeof data === 'string') checkUtf8(data);
     this.eofSent = true;
     if (res.destroyed) return;
     const last = data === undefined ? null : this.fit(data);

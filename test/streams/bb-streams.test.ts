@@ -1,29 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { RuntimeError } from '../../src/internal/errors.js';
-import {
-  ConnectionResetError,
-  openConnection,
-  type StreamReader,
-  type StreamWriter,
-  startServer,
-} from '../../src/streams/index.js';
+import { ConnectionResetError, openConnection, startServer } from '../../src/streams/index.js';
 import { checkLeaks } from '../support/leaks.js';
-import { portOf } from '../support/net.js';
+import { portOf, readThenClose } from '../support/net.js';
 import { until } from '../support/until.js';
 
 checkLeaks();
 
 const HOST = '127.0.0.1';
-
-/** Reads to EOF, then closes: the peer of every test here. */
-async function readThenClose(reader: StreamReader, writer: StreamWriter): Promise<void> {
-  try {
-    await reader.read();
-  } finally {
-    writer.close();
-  }
-}
 
 for (const transport of ['auto', 'net'] as const) {
   describe(`StreamWriter against asyncio (${transport} transport)`, () => {

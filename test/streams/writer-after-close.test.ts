@@ -9,19 +9,11 @@ import {
   startServer,
 } from '../../src/streams/index.js';
 import { checkLeaks } from '../support/leaks.js';
-import { portOf } from '../support/net.js';
+import { portOf, readThenClose } from '../support/net.js';
 
 checkLeaks();
 
 const HOST = '127.0.0.1';
-
-async function readThenClose(reader: StreamReader, writer: StreamWriter): Promise<void> {
-  try {
-    await reader.read();
-  } finally {
-    writer.close();
-  }
-}
 
 type Settled = { state: 'pending' | 'resolved' | 'rejected'; error?: unknown };
 

@@ -1,7 +1,7 @@
 /** Small helpers of the tests that talk to weft servers through Node's own `net` client. */
 import assert from 'node:assert/strict';
 import { type Socket as NetSocket, connect as netConnect } from 'node:net';
-import type { Server } from '../../src/streams/index.js';
+import type { Server, StreamReader, StreamWriter } from '../../src/streams/index.js';
 
 /** The port a streams `Server` listens on. */
 export function portOf(server: Server): number {
@@ -18,4 +18,13 @@ export async function connected(port: number): Promise<NetSocket> {
     c.once('error', j);
   });
   return c;
+}
+
+/** A streams handler that reads to EOF, then closes: a quiet peer for the writer's tests. */
+export async function readThenClose(reader: StreamReader, writer: StreamWriter): Promise<void> {
+  try {
+    await reader.read();
+  } finally {
+    writer.close();
+  }
 }

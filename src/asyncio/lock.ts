@@ -61,8 +61,10 @@ export function setDeadlockDetection(enabled: boolean): void {
  * holder is (transitively) waiting for a lock this task holds, gets a `DeadlockError` naming
  * the cycle instead of hanging.
  *
- * **Cancellation:** a cancelled or aborted `acquire` leaves no waiter; if the lock had already
- * been handed to the cancelled task, it passes to the next waiter (no lost wake-up).
+ * **Cancellation:** a cancelled or aborted `acquire` leaves no waiter once its task has run;
+ * until then it keeps its place in the queue, as in CPython (a release that finds it first
+ * wakes nobody, and it wakes the next waiter when it runs). If the lock had already been handed
+ * to the cancelled task, it passes to the next waiter then (no lost wake-up).
  *
  * @example
  * const lock = new Lock();
@@ -75,7 +77,11 @@ export class Lock {
   /** @internal */ _holder: WaitingTask | null = null;
   /** @internal */ readonly _detect: boolean;
   private readonly waiters = new WaiterList();
-  /** The waiter `release` last handed the lock to, until the next hand-over (see `spare`). */
+  /**
+   * The waiter `release` last handed the lock to, until the next hand-over (see `spare`). Or a
+   * cancelled waiter still first in the queue when the lock was released (see `_handOn`): then
+   * nobody was handed it, and this one, when it resumes, wakes the first waiter.
+   */
   private granted: Waiter<boolean> | null = null;
   /**
    * A finished waiter of this lock that nothing else reaches any more (`Waiter.reusable`), for
@@ -96,12 +102,15 @@ export class Lock {
     }
     this.name = name ?? `Lock-${++lockCounter}`;
     this._detect = options.deadlockDetection ?? detectByDefault;
+    // A cancelled waiter keeps its place until its task runs, as in CPython (see `_handOn`).
+    this.waiters.keepsCancelled = true;
   }
 
   /**
    * True if the lock is held (a snapshot). Between a `release()` that handed the lock to a
    * waiter and that waiter's resuming, false, as CPython's `locked()` is then (a newcomer still
-   * queues behind the waiter, there as here).
+   * queues behind the waiter, there as here). False too after a `release()` that woke nobody
+   * because its first waiter was cancelled and had not resumed (see `_handOn`).
    */
   locked(): boolean {
     const g = this.granted;
@@ -120,6 +129,7 @@ export class Lock {
       this._holder = this.holderNow();
       return TRUE;
     }
+    if (this.takeVacant()) return TRUE;
     // Contended, no options: nothing to parse, no timer, no signal.
     let w = this.spare;
     if (w !== null) {
@@ -143,6 +153,7 @@ export class Lock {
    */
   _acquireUnchecked(call: CallWaits): Promise<boolean> {
     if (!this._locked) return this.acquire();
+    if (this.takeVacant()) return TRUE;
     const w = new Waiter<boolean>(this);
     w.onRevoke = revokeGrant;
     this.waiters.push(w);
@@ -172,7 +183,7 @@ export class Lock {
     }
     const { timeout, signal, blocking } = parsed;
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (!this._locked) {
+    if (!this._locked || this.takeVacant()) {
       this._locked = true;
       this._holder = this.holderNow();
       return TRUE;
@@ -207,23 +218,60 @@ export class Lock {
   /**
    * @internal Frees the lock, or hands it to the first waiter. Also where a woken waiter that
    * was cancelled gives the lock back (`revokeGrant`), while its hand-over is still under way.
+   *
+   * A waiter cancelled in the queue keeps its place there until its task runs (CPython's
+   * cancelled future stays in `_waiters` until its `finally`). If it is first, nobody is woken:
+   * the lock is free (`locked()` false, a second `release()` refused) but a newcomer still
+   * queues unless every waiter left is cancelled (`takeVacant`), and the cancelled waiter,
+   * when it resumes, wakes the next (`revokeGrant`), as CPython's does in its `except` clause.
+   * It stands in `granted` meanwhile, with no holder. No wake-up is lost: a cancelled wait
+   * always resumes.
    */
   _handOn(): void {
-    const w = this.waiters.shift();
+    const w = this.waiters.head;
     if (w === null) {
       this._locked = false;
       this._holder = null;
       this.granted = null;
-    } else {
-      this._holder = w.task;
-      const g = this.granted;
-      if (g?.reusable()) {
-        g.task = null; // holds no task while spare
-        this.spare = g;
-      }
-      this.granted = w;
-      w.wake(true);
+      return;
     }
+    const g = this.granted;
+    if (g?.reusable()) {
+      g.task = null; // holds no task while spare
+      this.spare = g;
+    }
+    this.granted = w;
+    if (w.state === SCHEDULED) {
+      this._holder = null;
+      return;
+    }
+    this.waiters.remove(w);
+    this._holder = w.task;
+    w.wake(true);
+  }
+
+  /**
+   * @internal `w`, cancelled while queued, resumes: it leaves the queue, and if a release found
+   * it first (it stands in `granted`), it wakes the next waiter now.
+   */
+  _leaveQueue(w: Waiter<boolean>): void {
+    this.waiters.remove(w);
+    if (this.granted === w) this._handOn();
+  }
+
+  /**
+   * Takes the lock for a newcomer while a release's wake-up waits on a cancelled first waiter
+   * (see `_handOn`), if no waiter left is pending: CPython's acquire takes a lock that is not
+   * held and whose waiters are all cancelled. False otherwise (held, handed over, or a waiter
+   * is due first).
+   */
+  private takeVacant(): boolean {
+    const g = this.granted;
+    if (g === null || g.list === null) return false; // not a cancelled waiter still queued
+    for (let w = this.waiters.head; w !== null; w = w.next) if (w.pending) return false;
+    this.granted = null;
+    this._holder = this.holderNow();
+    return true;
   }
 
   /** Holds the lock around `fn` (Python's `async with lock:`); returns what `fn` returns. */
@@ -361,9 +409,14 @@ function lockNeeded(h: WaitingTask): Lock | null {
   return target instanceof Lock && target._detect ? target : null;
 }
 
-/** A waiter handed the lock was cancelled before it resumed: the lock goes to the next one. */
+/**
+ * A waiter was cancelled before it resumed, and resumes now. Handed the lock already: the lock
+ * goes to the next one. Still queued: it leaves the queue (see `Lock._handOn`).
+ */
 function revokeGrant(w: Waiter<boolean>): void {
-  (w.owner as Lock)._handOn();
+  const lock = w.owner as Lock;
+  if (w.list === null) lock._handOn();
+  else lock._leaveQueue(w);
 }
 
 function deadlock(cycle: DeadlockEdge[]): DeadlockError {

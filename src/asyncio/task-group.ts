@@ -186,7 +186,7 @@ export class TaskGroup implements AsyncDisposable {
         if (parent._cancelReason === g) parent._cancelReason = null;
         // Dropped wherever it waits (setting _pendingCancel to null would mark it raised).
         left = parent._takeBackCancel(g);
-      } else left = parent.uncancel();
+      } else left = parent._uncancel(false); // the group's request, not a plain cancel
       if (left === 0) propagateCancel = NO_ERROR;
     }
     if (propagateCancel !== NO_ERROR && this.errors.length === 0) {
@@ -207,7 +207,8 @@ export class TaskGroup implements AsyncDisposable {
         swallowed !== null && !(swallowed instanceof CancelledError) && !swallowedPlain
           ? swallowed
           : (parent._pendingCancel ?? new CancelledError());
-      parent.uncancel();
+      // The request taken back and made again is the same kind (plain, or a scope's).
+      parent._uncancel(again.constructor === CancelledError);
       parent._requestCancel(again);
     }
     group.message = groupMessage(this.errors.length);
@@ -240,11 +241,20 @@ export class TaskGroup implements AsyncDisposable {
     this.record(t.exception());
     if (!this.aborting) {
       this.abort();
-      if (!this.exiting && !this.parent.done()) {
-        // Interrupt the block: the group is raised at the parent's current await.
-        this.parentCancelRequested = true;
-        interruptions.add(this.group as ExceptionGroup);
-        this.parent._requestCancel(this.group as ExceptionGroup);
+      if (!this.exiting) {
+        if (!this.parent.done()) {
+          // Interrupt the block: the group is raised at the parent's current await.
+          this.parentCancelRequested = true;
+          interruptions.add(this.group as ExceptionGroup);
+          this.parent._requestCancel(this.group as ExceptionGroup);
+        }
+      } else {
+        // The exit waits for the children: wake it now, as CPython's cancel of the parent does
+        // there (its exit takes it back at the end). It looks at the children left in the next
+        // iteration, and waits again if some are not done: a sibling whose done-callback runs
+        // before then is not waited for one iteration more.
+        const w = this.exitWaiter;
+        if (w !== null && !w.done()) w.setResult(undefined);
       }
     }
   }

@@ -60,6 +60,12 @@ class TaskCold extends FutureCold {
    * in the task, so still undelivered for a TaskGroup that asks (`_cancelUndelivered`).
    */
   spent: Error[] | null = null;
+  /**
+   * The requests counted that are plain `cancel()`s (a CancelledError, not a scope's or a
+   * group's error), not yet taken back: a `timeout()` scope that expires while one came since
+   * its entry does not convert, as CPython's (see `Timeout._expire`).
+   */
+  plainCancels = 0;
 }
 
 /**
@@ -251,9 +257,19 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
    * at the task's current or next weft await.
    */
   uncancel(): number {
+    return this._uncancel(true);
+  }
+
+  /**
+   * @internal `uncancel()`; `plain` says whether the request taken back is a plain `cancel()`'s
+   * (the caller's own `uncancel()` after catching a CancelledError) or a scope's, a group's.
+   */
+  _uncancel(plain: boolean): number {
     const c = this._cold as TaskCold | null;
     if (c === null) return 0;
     if (c.cancelRequests > 0) c.cancelRequests--;
+    if (plain && c.plainCancels > 0) c.plainCancels--;
+    if (c.plainCancels > c.cancelRequests) c.plainCancels = c.cancelRequests;
     if (c.cancelRequests === 0) {
       c.pendingCancel = null;
       c.heldCancels = null;
@@ -283,8 +299,12 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
   _takeBackCancel(error: Error, scope = false): number {
     const c = this._cold as TaskCold | null;
     if (c === null) return 0;
-    if (c.pendingCancel === error) c.pendingCancel = null;
-    else if (c.heldCancels !== null) {
+    const plain = !replacesCancel(error);
+    if (c.pendingCancel === error) {
+      // A plain request pending stands for every plain cancel counted (one CancelledError is
+      // raised for them all): it stays while another is counted.
+      if (!plain || c.plainCancels <= 1) c.pendingCancel = null;
+    } else if (c.heldCancels !== null) {
       const i = c.heldCancels.lastIndexOf(error);
       if (i >= 0) c.heldCancels.splice(i, 1);
       if (c.heldCancels.length === 0) c.heldCancels = null;
@@ -294,12 +314,18 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
       if (i >= 0) c.spent.splice(i, 1);
     }
     const wasPending = c.pendingCancel;
-    const left = this.uncancel();
+    const left = this._uncancel(plain);
     // Only a timeout() scope (`scope`): its TimeoutError stands where CPython's unconverted
     // CancelledError would leave; a TaskGroup's error or a gevent Timeout's stays what it is.
     c.releasedBy =
       scope && c.pendingCancel !== null && c.pendingCancel !== wasPending ? error : null;
     return left;
+  }
+
+  /** @internal The plain `cancel()` requests counted (see `TaskCold.plainCancels`). */
+  _plainCancels(): number {
+    const c = this._cold as TaskCold | null;
+    return c === null ? 0 : c.plainCancels;
   }
 
   /**
@@ -367,6 +393,7 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
     if (this.done()) return false;
     const c = this._coldState();
     c.cancelRequests++;
+    if (!replacesCancel(error)) c.plainCancels++;
     c.controller?.abort(error);
     if (c.cancelRequests > 1) {
       const pending = c.pendingCancel;

@@ -1,4 +1,4 @@
-import { describeValue, TimeoutError } from '../internal/errors.js';
+import { CancelledError, describeValue, TimeoutError } from '../internal/errors.js';
 import { callSoon } from '../internal/scheduler.js';
 import { startTimerHandleAt, stopTimer, type Timer } from '../internal/waiter.js';
 import { RuntimeError } from './errors.js';
@@ -22,8 +22,9 @@ const EXITED = 3;
  * while the task waits on something weft does not know (a native promise) is raised at its
  * next weft await (pass `currentTask().signal` to such calls to interrupt them). When two
  * requests reach the task before it runs again (nested deadlines passing in one busy stretch,
- * a deadline and a `cancel()`), the latest is raised first and the other once that one's scope
- * is left: none is lost (see `Task._requestCancel`, CPython's counting in `__aexit__`).
+ * a deadline and then a `cancel()`), the latest is raised first and the other once that one's
+ * scope is left: none is lost (see `Task._requestCancel`, CPython's counting in `__aexit__`).
+ * A deadline that passes after a `cancel()` still counted raises a CancelledError (`_expire`).
  *
  * @example
  * await using t = timeout(500);
@@ -36,7 +37,9 @@ export class Timeout implements AsyncDisposable, Disposable {
   /** @internal Counts the deadlines armed: an expiry queued for an earlier one is void. */
   _armed = 0;
   private readonly task: Task<unknown>;
-  private error: TimeoutError | null = null;
+  /** The plain `cancel()`s of the task counted at entry (CPython's `_cancelling`, see `_expire`). */
+  private readonly plainAtEntry: number;
+  private error: Error | null = null;
 
   /** @param when absolute deadline in `loop.time()` milliseconds, or null for none. */
   constructor(when: number | null) {
@@ -47,6 +50,7 @@ export class Timeout implements AsyncDisposable, Disposable {
         'ERR_WEFT_NO_TASK',
       );
     this.task = task;
+    this.plainAtEntry = task._plainCancels();
     this.state = ACTIVE;
     this.reschedule(when);
   }
@@ -88,17 +92,27 @@ export class Timeout implements AsyncDisposable, Disposable {
   }
 
   /** @internal The error this scope raises (null until it expires). */
-  _ownError(): TimeoutError | null {
+  _ownError(): Error | null {
     return this.error;
   }
 
-  /** @internal */
+  /**
+   * @internal The deadline. CPython cancels the task and converts the CancelledError on exit
+   * only when no other request is counted then beyond the count at entry. A plain `cancel()`
+   * counted since entry (caught in the block without `uncancel()`, or handed to an awaited task
+   * that caught it) will still be counted at the exit, so the scope raises a plain
+   * CancelledError, as CPython's lets one out. (Another scope's or a group's request is raised
+   * on its own after ours, see `Task._requestCancel`: it does not stop this one converting.)
+   */
   _expire(): void {
     this.timer = null;
     if (this.state !== ACTIVE) return;
     this.state = EXPIRED;
-    this.error = new TimeoutError(`Timed out after the deadline of a timeout() scope`);
-    expiredInScope.add(this.error);
+    if (this.task._plainCancels() > this.plainAtEntry) this.error = new CancelledError();
+    else {
+      this.error = new TimeoutError(`Timed out after the deadline of a timeout() scope`);
+      expiredInScope.add(this.error);
+    }
     this.task._requestCancel(this.error);
   }
 
@@ -107,10 +121,10 @@ export class Timeout implements AsyncDisposable, Disposable {
     stopTimer(this.timer);
     this.timer = null;
     if (this.state === EXPIRED) {
-      expiredInScope.delete(this.error as TimeoutError);
+      expiredInScope.delete(this.error as Error);
       // Our request is spent (raised, or dropped now if the block ended before an await); a
       // request still counted behind it (an outer scope's, a cancel) is raised next.
-      this.task._takeBackCancel(this.error as TimeoutError, true);
+      this.task._takeBackCancel(this.error as Error, true);
     }
     this.state = EXITED;
   }

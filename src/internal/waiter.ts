@@ -11,7 +11,9 @@
  *      │                          │
  *      └── cancel: unlink,        └── cancel: outcome = error; when the ready queue resumes it,
  *          outcome = error            the primitive's `onRevoke` takes the grant back first
- *                                     (passes it to the next waiter), as CPython's except does
+ *          (a Lock's waiter           (passes it to the next waiter), as CPython's except does
+ *          stays linked until it
+ *          resumes: keepsCancelled)
  *
  * A wake-up is not delivered on the spot: it goes through the ready queue
  * (src/internal/scheduler.ts), so that woken tasks resume one step at a time, in FIFO order. In
@@ -317,6 +319,17 @@ export class Waiter<V> {
       }
       return true;
     }
+    if (this.list?.keepsCancelled && this.onRevoke !== null) {
+      // Keeps its place in the queue until it resumes, as CPython's cancelled future stays in
+      // the waiters until its task runs (see `WaiterList.keepsCancelled`): `onRevoke` takes it
+      // out then.
+      this.state = SCHEDULED;
+      this.ok = false;
+      this.outcome = error;
+      this.revoked = true;
+      callSoonResume(resumeWaiter, this);
+      return true;
+    }
     this.settle(false, error);
     return true;
   }
@@ -505,6 +518,12 @@ export class WaiterList {
   head: Waiter<any> | null = null;
   tail: Waiter<any> | null = null;
   size = 0;
+  /**
+   * A waiter with an `onRevoke` cancelled while pending stays in the list, in its place, until it
+   * resumes; its `onRevoke` must take it out then (lock.ts: a Lock released while its first
+   * waiter is such a one wakes nobody, as CPython's). Off: a cancelled waiter leaves at once.
+   */
+  keepsCancelled = false;
 
   push(w: Waiter<any>): void {
     w.list = this;

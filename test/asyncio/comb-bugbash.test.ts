@@ -188,12 +188,13 @@ describe('combinators bug bash (bb5)', () => {
     await run(async () => {
       const order: string[] = [];
       const t = createTask(async () => {
-        const r = await gather(sleep(5, 'a'), sleep(30, 'b'));
+        // Wide margins: 'other' must end between the two on a loaded machine too.
+        const r = await gather(sleep(5, 'a'), sleep(300, 'b'));
         order.push('gathered');
         return r;
       });
       const other = createTask(async () => {
-        await sleep(15);
+        await sleep(100);
         order.push('other');
       });
       assert.deepEqual(await t, ['a', 'b']);

@@ -9,6 +9,7 @@ import {
   Barrier,
   CancelledError,
   createTask,
+  Event,
   ensureFuture,
   Lock,
   RuntimeError,
@@ -25,9 +26,14 @@ describe('hand-overs in progress', () => {
   test('a Barrier.wait made while the barrier lock is being handed over queues (no RuntimeError)', async () => {
     await run(async () => {
       const log: string[] = [];
+      // The action holds the barrier's lock until `go` is set: C's wait queues on that lock
+      // meanwhile, whatever the machine's speed (timers due together would let B run first).
+      const go = new Event();
+      let inAction = false;
       const b = new Barrier(2, {
         action: async () => {
-          await sleep(5);
+          inAction = true;
+          await go.wait();
         },
       });
       const A = createTask(async () => {
@@ -43,14 +49,19 @@ describe('hand-overs in progress', () => {
           log.push(`B2 ${(e as Error).name}: ${(e as Error).message}`);
         }
       });
-      await sleep(1);
+      while (!inAction) await sleep(0);
+      let cStarted = false;
       const C = createTask(async () => {
+        cStarted = true;
         try {
           log.push(`C${await b.wait({ timeout: 2000 })}`);
         } catch (e) {
           log.push(`C ${(e as Error).name}`);
         }
       });
+      while (!cStarted) await sleep(0);
+      await sleep(0);
+      go.set();
       await wait([A, B, C]);
       // With the barrier's lock honoured, B's second wait and C make the second round.
       assert.deepEqual(log.slice().sort(), ['A0', 'B1', 'B2:1', 'C0']);

@@ -292,14 +292,18 @@ describe('Task', () => {
   test('cancel while waiting on a native promise is raised at the next weft await', async () => {
     await run(async () => {
       const log: string[] = [];
+      let release: (() => void) | undefined;
       const t = createTask(async () => {
-        await new Promise((r) => setTimeout(r, 5));
+        await new Promise<void>((r) => {
+          release = r;
+        });
         log.push('native wait over');
         await sleep(0);
         log.push('not reached');
       });
-      await sleep(1);
+      while (release === undefined) await sleep(0);
       t.cancel();
+      release(); // the native wait ends after the cancel, which waits for the next weft await
       await assert.rejects(t, CancelledError);
       assert.deepEqual(log, ['native wait over']);
     });

@@ -23,6 +23,7 @@ import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate, createInflateRaw } from 'node:zlib';
 import { rangeError } from '../internal/errors.js';
 import { StreamReader } from '../streams/stream-reader.js';
+import { type Cookie, readSetCookie } from './cookie-jar.js';
 import {
   ClientConnectionError,
   ClientError,
@@ -83,6 +84,9 @@ export class ClientResponse implements AsyncDisposable {
   private _bytes: Buffer | null = null;
   /** The read of the whole body in progress (or done): every `read()` shares it. */
   private _reading: Promise<Buffer> | null = null;
+  private _cookies: ReadonlyMap<string, Cookie> | null = null;
+  /** The most decoded bytes `read()` holds (0: no bound). */
+  private readonly maxDecompressSize: number;
   private released = false;
   /** Released before the body reached its end: what was left is gone. */
   private discarded = false;
@@ -102,6 +106,8 @@ export class ClientResponse implements AsyncDisposable {
       empty?: boolean;
       /** Decode a gzip, deflate or br `Content-Encoding` (aiohttp's `auto_decompress`). */
       decompress?: boolean;
+      /** The most decoded bytes `read()` holds of a coded body (0: no bound; default 2²⁵). */
+      maxDecompressSize?: number;
     },
     owner: ResponseOwner,
   ) {
@@ -114,6 +120,7 @@ export class ClientResponse implements AsyncDisposable {
     this.requestInfo = init.requestInfo;
     this.body = init.body;
     this.owner = owner;
+    this.maxDecompressSize = init.maxDecompressSize ?? DEFAULT_MAX_DECOMPRESS_SIZE;
     // An empty body is known from the head alone: it reads as no bytes even once the
     // connection has gone back to the pool, which the session does at once for such a response.
     if (init.empty === true) this._bytes = EMPTY;
@@ -135,6 +142,23 @@ export class ClientResponse implements AsyncDisposable {
     // The whole body has arrived: the connection goes back. A coded body may still be
     // unread in the decoder; only an explicit release() discards it.
     this.body.once('end', () => this.giveBack());
+  }
+
+  /**
+   * The cookies this response's `Set-Cookie` headers set, by name (a later header wins a name
+   * sent twice), as the server sent them — whether or not the jar kept them (aiohttp's
+   * `resp.cookies`, a `SimpleCookie`). A redirect's are on its response in `history`.
+   */
+  get cookies(): ReadonlyMap<string, Cookie> {
+    if (this._cookies === null) {
+      const out = new Map<string, Cookie>();
+      for (const line of this.headers.getSetCookie()) {
+        const c = readSetCookie(line, this.url);
+        if (c !== null) out.set(c.name, c);
+      }
+      this._cookies = out;
+    }
+    return this._cookies;
   }
 
   /** True for a status below 400. */
@@ -209,7 +233,12 @@ export class ClientResponse implements AsyncDisposable {
       });
       body.on('data', (chunk: Buffer) => reader._feedOwned(chunk));
       body.once('end', () => reader.feedEof());
-      body.once('error', (e) => reader.setException(this.failure(e)));
+      body.once('error', (e) => {
+        reader.setException(this.failure(e));
+        // The body is lost (a cut connection, a bad coding): its connection and its slot go
+        // back now, as read()'s do, not when the caller remembers to release the response.
+        this.giveBack();
+      });
     }
     return this._content;
   }
@@ -219,7 +248,8 @@ export class ClientResponse implements AsyncDisposable {
    * bytes).
    * @throws {ClientConnectionError} the response was released before its body was read.
    *   {ClientPayloadError} the body ended early (the server closed the connection before
-   *   sending all of it), or is not what its `Content-Encoding` says.
+   *   sending all of it), is not what its `Content-Encoding` says, or decodes to more than the
+   *   session's `maxDecompressSize` bytes (the response is then released).
    */
   read(): Promise<Buffer> {
     if (this._bytes !== null) return Promise.resolve(this._bytes);
@@ -229,17 +259,50 @@ export class ClientResponse implements AsyncDisposable {
   }
 
   private async readAll(): Promise<Buffer> {
+    // A coded body is bounded: a few kilobytes may decode to gigabytes (a decompression bomb).
+    const limit = this.decoder === null ? 0 : this.maxDecompressSize;
+    const tooLarge = (): ClientPayloadError => {
+      // What is left of the body is not wanted: the connection goes (or is reused) as for a
+      // response released unread.
+      this.release();
+      return new ClientPayloadError(
+        `Decompressed data exceeds the configured limit of ${limit} bytes (maxDecompressSize)`,
+      );
+    };
     if (this._content !== null) {
-      this._bytes = await this._content.read();
+      if (limit === 0) {
+        this._bytes = await this._content.read();
+        return this._bytes;
+      }
+      // `content` was taken first: the rest through it, bounded the same way.
+      const parts: Buffer[] = [];
+      let got = 0;
+      for (;;) {
+        const c = await this._content.read(64 * 1024);
+        if (c.length === 0) break;
+        got += c.length;
+        if (got > limit) throw tooLarge();
+        parts.push(c);
+      }
+      this._bytes = Buffer.concat(parts);
       return this._bytes;
     }
     // Released unread, the rest of the body was dumped or the stream destroyed: even when the
     // dump reached the end, what it read is gone, so an empty result would be a wrong answer.
     if (this.discarded) throw connectionClosed();
     const chunks: Buffer[] = [];
+    let size = 0;
     try {
-      for await (const c of this.decoder ?? this.body) chunks.push(c as Buffer);
+      for await (const c of this.decoder ?? this.body) {
+        size += (c as Buffer).length;
+        if (limit > 0 && size > limit) throw new DecompressLimit();
+        chunks.push(c as Buffer);
+      }
     } catch (e) {
+      if (e instanceof DecompressLimit) {
+        chunks.length = 0;
+        throw tooLarge();
+      }
       throw this.failure(e);
     } finally {
       this.giveBack();
@@ -256,8 +319,9 @@ export class ClientResponse implements AsyncDisposable {
    *
    * `errors` is Python's: `'strict'` raises on bytes the encoding cannot decode, `'replace'`
    * puts U+FFFD in their place. By default decoding is strict when the encoding is given or
-   * named by the response, as aiohttp's `text()` is; when weft falls back to UTF-8 (where
-   * aiohttp guesses the encoding, which never fails) it replaces.
+   * named by the response, or the response is `application/json` (whose charset is UTF-8), as
+   * aiohttp's `text()` is; when weft falls back to UTF-8 (where aiohttp guesses the encoding,
+   * which never fails) it replaces.
    * @throws {RangeError} `encoding` names no known encoding, `errors` is neither `'strict'` nor
    *   `'replace'`, or (strict) bytes the encoding cannot decode — Python's UnicodeDecodeError.
    */
@@ -319,7 +383,11 @@ export class ClientResponse implements AsyncDisposable {
     if (encoding !== undefined) return decode(b, encoding, errors ?? 'strict');
     const cs = this.charset;
     if (cs !== null && isKnownEncoding(cs)) return decode(b, cs, errors ?? 'strict');
-    return decode(b, 'utf-8', errors ?? 'replace');
+    // JSON's charset is UTF-8 (RFC 8259), aiohttp's too for application/json and
+    // application/rdap(+json): strict, as a named charset is. Elsewhere aiohttp guesses.
+    const type = this.contentType.split('+')[0];
+    const strict = type === 'application/json' || type === 'application/rdap';
+    return decode(b, 'utf-8', errors ?? (strict ? 'strict' : 'replace'));
   }
 
   /**
@@ -349,7 +417,9 @@ export class ClientResponse implements AsyncDisposable {
   private giveBack(): void {
     if (this.released) return;
     this.released = true;
-    const body = this.body as Readable & { dump?: (o: { limit: number }) => Promise<void> };
+    const body = this.body as Readable & {
+      dump?: (o: { limit: number; signal?: AbortSignal }) => Promise<void>;
+    };
     if (!body.readableEnded) {
       this.discarded = true;
       if (this.decoder !== null && !this.decoder.destroyed) {
@@ -360,9 +430,24 @@ export class ClientResponse implements AsyncDisposable {
         this.decoder.destroy((body.errored as Error | null) ?? connectionClosed());
       }
       body.on('error', ignore);
-      // undici's dump() reads a small rest to keep the connection reusable, else closes it.
-      if (typeof body.dump === 'function') body.dump({ limit: 64 * 1024 }).catch(ignore);
-      else body.destroy();
+      if (typeof body.dump === 'function') {
+        // undici's dump() reads a small rest to keep the connection reusable, else closes it.
+        // The connection is busy until then, so the session's slot goes back only then: a
+        // request waiting for one waits in weft's queue, where it can be cancelled, not in
+        // undici's, where it cannot. A rest that does not come within DUMP_MS ms closes it.
+        const stop = new AbortController();
+        const timer = setTimeout(() => stop.abort(), DUMP_MS);
+        timer.unref();
+        body
+          .dump({ limit: 64 * 1024, signal: stop.signal })
+          .catch(ignore)
+          .finally(() => {
+            clearTimeout(timer);
+            this.owner._released(this);
+          });
+        return;
+      }
+      body.destroy();
     }
     this.owner._released(this);
   }
@@ -386,6 +471,20 @@ export class ClientResponse implements AsyncDisposable {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * How long a response released before its end may take to deliver the rest of its body (at most
+ * 64 KiB) so that its connection is kept. The rest usually sits in the socket already; a longer
+ * wait keeps more connections over slow links, but holds the request's slot that long when the
+ * server stalls or streams instead (aiohttp closes the connection at once).
+ */
+const DUMP_MS = 100;
+
+/** aiohttp's `DEFAULT_MAX_DECOMPRESS_SIZE`: 32 MiB. */
+export const DEFAULT_MAX_DECOMPRESS_SIZE = 2 ** 25;
+
+/** `read()` of a coded body passed `maxDecompressSize`. */
+class DecompressLimit extends Error {}
 
 /** A charset weft decodes: one of Python's codecs weft has (any of its names), or the platform's. */
 function isKnownEncoding(encoding: string): boolean {

@@ -4,11 +4,11 @@
  *
  * Implementation notes
  * --------------------
- * undici does the HTTP (parsing, keep-alive pools per origin; `limitPerHost` is its
- * `connections`). Two things are weft's: the session-wide `limit` on concurrent requests
- * (aiohttp's connector `limit`, default 100), a `Semaphore` whose slot is held from the request
- * until the response body is read or released — so `limit` bounds open connections as in
- * aiohttp; and redirects, followed here (not by undici) so that every hop's `Set-Cookie` reaches
+ * undici does the HTTP (parsing, keep-alive pools per origin; the smaller of `limitPerHost`
+ * and `limit` is its `connections`). Two things are weft's: the session-wide `limit` on
+ * concurrent requests (aiohttp's connector `limit`, default 100), a `Semaphore` whose slot is
+ * held from the request until the response body is read or released — so `limit` bounds
+ * connections in use as in aiohttp; and redirects, followed here (not by undici) so that every hop's `Set-Cookie` reaches
  * the jar and the history is kept.
  *
  * Cancellation: a request made inside a weft task is aborted when the task is cancelled (the
@@ -28,7 +28,11 @@ import {
   rangeError,
   TimeoutError,
 } from '../internal/errors.js';
-import { ClientResponse, type ResponseOwner } from './client-response.js';
+import {
+  ClientResponse,
+  DEFAULT_MAX_DECOMPRESS_SIZE,
+  type ResponseOwner,
+} from './client-response.js';
 import { CookieJar } from './cookie-jar.js';
 import {
   ClientConnectionError,
@@ -98,6 +102,13 @@ export interface ClientSessionOptions {
    * true, aiohttp's `auto_decompress`); false gives the bytes as they came.
    */
   autoDecompress?: boolean;
+  /**
+   * The most bytes a coded body may decode to in `read()`, `text()` and `json()` (default 2²⁵,
+   * 32 MiB, aiohttp's `DEFAULT_MAX_DECOMPRESS_SIZE`; 0: no bound): past it they raise
+   * `ClientPayloadError`, so a small body that inflates enormously (a decompression bomb)
+   * cannot fill memory. `content` is not bounded: it holds no more than its buffer.
+   */
+  maxDecompressSize?: number;
 }
 
 /** A query parameter's or a form field's value: an array gives the name once per element. */
@@ -168,6 +179,12 @@ const DEFAULT_HEADERS: Readonly<Record<string, string>> = {
 };
 
 class TotalTimeout extends Error {}
+
+interface HostSlots {
+  sem: Semaphore;
+  /** Requests holding or waiting for one of `sem`'s slots. */
+  users: number;
+}
 class PoolTimeout extends Error {}
 
 export class ClientSession implements AsyncDisposable, ResponseOwner {
@@ -177,18 +194,26 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
   private readonly agent: Agent;
   private readonly limiter: Semaphore | null;
   private readonly limit: number;
+  private readonly perHost: number;
+  /** `limitPerHost`'s slots by origin, while a request holds or waits for one. */
+  private readonly hosts = new Map<string, HostSlots>();
   private readonly timeout: ClientTimeout;
   private readonly raise: boolean;
   private readonly decompress: boolean;
+  private readonly maxDecompressSize: number;
   private readonly open = new Map<ClientResponse, () => void>();
+  /** The session's header names as the caller spelt them, by lower-cased name. */
+  private readonly headerNames = new Map<string, string>();
   private _closed = false;
 
   constructor(options: ClientSessionOptions = {}) {
     const limit = options.limit ?? 100;
     const perHost = options.limitPerHost ?? 0;
+    const maxDecompressSize = options.maxDecompressSize ?? DEFAULT_MAX_DECOMPRESS_SIZE;
     for (const [n, v] of [
       ['limit', limit],
       ['limitPerHost', perHost],
+      ['maxDecompressSize', maxDecompressSize],
     ] as const) {
       if (!Number.isInteger(v) || v < 0) {
         throw new RangeError(`${n} must be an integer >= 0: received ${String(v)}`);
@@ -201,7 +226,7 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
     }
     // A plain object again (headerRecord's has no prototype): the spread keeps a `constructor`
     // or `__proto__` header as an own property.
-    this.headers = { ...headerRecord(options.headers, 'headers') };
+    this.headers = { ...headerRecord(options.headers, 'headers', this.headerNames) };
     this.cookieJar = options.cookieJar ?? new CookieJar();
     this.timeout = { total: 300_000, ...(options.timeout ?? {}) };
     ms(this.timeout.total, 'total');
@@ -209,10 +234,15 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
     ms(this.timeout.sockRead, 'sockRead');
     this.raise = options.raiseForStatus ?? false;
     this.decompress = options.autoDecompress ?? true;
+    this.maxDecompressSize = maxDecompressSize;
     this.limit = limit;
+    this.perHost = perHost;
     this.limiter = limit === 0 ? null : new Semaphore(limit);
     this.agent = new Agent({
-      connections: perHost === 0 ? null : perHost,
+      // The slot goes back when a body ends, a moment before undici counts its connection free:
+      // uncapped, the pool would open a new one for the next request (2 × limit in all).
+      connections:
+        perHost === 0 ? (limit === 0 ? null : limit) : Math.min(perHost, limit || perHost),
       connect: connect === null ? {} : { timeout: connect },
       // Off: undici's defaults (300 s) would cut a long `total`, and its clock is too coarse
       // for `sockRead` (see sock-read-timer.ts); weft's own timers bound the wait.
@@ -279,7 +309,8 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
       throw rangeError(`maxRedirects must be an integer >= 0`, maxRedirects);
     }
     let target = this.resolveUrl(url, options.params);
-    const given = headerRecord(options.headers, 'headers');
+    const givenNames = new Map<string, string>();
+    const given = headerRecord(options.headers, 'headers', givenNames);
     // Credentials in the URL become Basic auth, as aiohttp's (undici would drop them): never
     // along with an Authorization header, which one to send being unclear.
     let urlAuth = takeCredentials(target);
@@ -307,40 +338,49 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
       if (timer !== null) clearTimeout(timer);
       timer = null;
     };
-    if (this.limiter !== null) {
-      // As in aiohttp, `connect` also bounds the wait for a free slot under `limit`: it is the
-      // time to get a connection, from the pool or a new one.
-      const connect = ms(timeout.connect, 'connect');
-      const bounded = connect !== null && connect > 0 && this.limiter.locked();
-      const waiting = bounded ? new AbortController() : null;
-      const waitTimer =
-        waiting === null
-          ? null
-          : setTimeout(() => waiting.abort(new PoolTimeout()), connect as number);
+    // As in aiohttp, `connect` also bounds each wait for a free slot (under `limitPerHost`, then
+    // under `limit`): it is the time to get a connection, from the pool or a new one.
+    const connect = ms(timeout.connect, 'connect');
+    // The origin whose `limitPerHost` slot this request holds. The host's slot is taken before
+    // the session's, so a request waiting for a busy host holds no slot another host could use.
+    let host: string | null = null;
+    const takeHost = async (origin: string): Promise<void> => {
+      if (this.perHost === 0) return;
+      const entry = this.hostEntry(origin);
       try {
-        await this.limiter.acquire({
-          signal: waiting === null ? signal : AbortSignal.any([signal, waiting.signal]),
-        });
+        await this.takeSlot(entry.sem, signal, connect, `limitPerHost ${this.perHost}`);
       } catch (e) {
-        clear();
-        if (waiting?.signal.aborted && !signal.aborted) {
-          throw new ClientConnectorError(
-            `Timeout waiting for a free connection: limit ${this.limit} reached for ${connect} ms`,
-          );
-        }
-        throw this._mapError(signal.aborted ? signal.reason : e);
-      } finally {
-        if (waitTimer !== null) clearTimeout(waitTimer);
+        this.leaveHost(origin, entry);
+        throw e;
       }
-    }
-    let holding = this.limiter !== null;
+      host = origin;
+    };
+    const dropHost = (): void => {
+      if (host === null) return;
+      const entry = this.hosts.get(host) as HostSlots;
+      entry.sem.release();
+      this.leaveHost(host, entry);
+      host = null;
+    };
+    let holding = false;
     const releaseSlot = (): void => {
       clear();
       if (holding) {
         holding = false;
         this.limiter?.release();
       }
+      dropHost();
     };
+    try {
+      await takeHost(target.origin);
+      if (this.limiter !== null) {
+        await this.takeSlot(this.limiter, signal, connect, `limit ${this.limit}`);
+        holding = true;
+      }
+    } catch (e) {
+      releaseSlot();
+      throw e;
+    }
     try {
       let { headers, body } = await this.buildBody(options);
       const history: ClientResponse[] = [];
@@ -369,7 +409,7 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
             origin: target.origin,
             path: target.pathname + target.search,
             method: method as Dispatcher.HttpMethod,
-            headers: h,
+            headers: spelt(h, givenNames, this.headerNames),
             body: body as Dispatcher.DispatchOptions['body'],
             signal,
           });
@@ -388,11 +428,14 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
             status === 307 ||
             status === 308) &&
           location !== null;
-        const replayable = !(
-          body !== null &&
-          typeof body === 'object' &&
-          Symbol.asyncIterator in body
-        );
+        // 303 (but for HEAD), and 301/302 after a POST, go on as a GET without the body.
+        const toGet =
+          (status === 303 && method !== 'HEAD') ||
+          ((status === 301 || status === 302) && method === 'POST');
+        // A streamed body has been consumed: a hop that would send it again is not followed
+        // (the 3xx response is the answer); aiohttp would send it again empty.
+        const replayable =
+          toGet || !(body !== null && typeof body === 'object' && Symbol.asyncIterator in body);
         if (isRedirect && options.allowRedirects !== false && replayable) {
           const resp = new ClientResponse(
             {
@@ -431,10 +474,7 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
           if (next.protocol !== 'http:' && next.protocol !== 'https:') {
             throw new InvalidURL(next.href);
           }
-          if (
-            (status === 303 && method !== 'HEAD') ||
-            ((status === 301 || status === 302) && method === 'POST')
-          ) {
+          if (toGet) {
             method = 'GET';
             body = null;
             headers = {};
@@ -446,6 +486,21 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
             urlAuth = null;
           }
           urlAuth = takeCredentials(next) ?? urlAuth;
+          if (next.origin !== target.origin && this.perHost > 0) {
+            // Another host: both slots go back and are taken again in the usual order, host
+            // first. Waiting for the new host while holding a session slot could deadlock
+            // with requests that hold that host's slots and wait for a session slot.
+            if (holding) {
+              holding = false;
+              this.limiter?.release();
+            }
+            dropHost();
+            await takeHost(next.origin);
+            if (this.limiter !== null) {
+              await this.takeSlot(this.limiter, signal, connect, `limit ${this.limit}`);
+              holding = true;
+            }
+          }
           target = next;
           continue;
         }
@@ -468,6 +523,7 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
             body: r.body as Readable,
             empty,
             decompress: this.decompress,
+            maxDecompressSize: this.maxDecompressSize,
           },
           this,
         );
@@ -483,6 +539,54 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
       releaseSlot();
       throw e;
     }
+  }
+
+  /**
+   * A slot of `sem`, waiting at most `connect` ms when none is free.
+   * @throws {ClientConnectorError} `connect` passed. The mapped abort reason when `signal` aborts.
+   */
+  private async takeSlot(
+    sem: Semaphore,
+    signal: AbortSignal,
+    connect: number | null,
+    what: string,
+  ): Promise<void> {
+    const bounded = connect !== null && connect > 0 && sem.locked();
+    const waiting = bounded ? new AbortController() : null;
+    const waitTimer =
+      waiting === null
+        ? null
+        : setTimeout(() => waiting.abort(new PoolTimeout()), connect as number);
+    try {
+      await sem.acquire({
+        signal: waiting === null ? signal : AbortSignal.any([signal, waiting.signal]),
+      });
+    } catch (e) {
+      if (waiting?.signal.aborted && !signal.aborted) {
+        throw new ClientConnectorError(
+          `Timeout waiting for a free connection: ${what} reached for ${connect} ms`,
+        );
+      }
+      throw this._mapError(signal.aborted ? signal.reason : e);
+    } finally {
+      if (waitTimer !== null) clearTimeout(waitTimer);
+    }
+  }
+
+  /** The `limitPerHost` slots of `origin`, counted as used by one more request. */
+  private hostEntry(origin: string): HostSlots {
+    let entry = this.hosts.get(origin);
+    if (entry === undefined) {
+      entry = { sem: new Semaphore(this.perHost), users: 0 };
+      this.hosts.set(origin, entry);
+    }
+    entry.users++;
+    return entry;
+  }
+
+  /** One request less uses `origin`'s slots; the last one's leaving forgets them. */
+  private leaveHost(origin: string, entry: HostSlots): void {
+    if (--entry.users === 0) this.hosts.delete(origin);
   }
 
   /** @internal */
@@ -625,7 +729,13 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
         d,
       );
     }
-    if (Symbol.asyncIterator in d) return { headers: {}, body: d as AsyncIterable<Uint8Array> };
+    if (Symbol.asyncIterator in d) {
+      // Bytes of no known kind, as aiohttp labels a streamed body.
+      return {
+        headers: { 'content-type': 'application/octet-stream' },
+        body: d as AsyncIterable<Uint8Array>,
+      };
+    }
     // Form fields are a plain object or a list of pairs: another object (a Map, a Blob, a class
     // instance) has no own fields to send, and would go out as an empty form.
     if (!Array.isArray(d) && !isPlainObject(d)) {
@@ -651,6 +761,7 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
 function headerRecord(
   input: RequestHeaders | undefined | null,
   what: string,
+  names?: Map<string, string>,
 ): Record<string, string> {
   // No prototype: a header named `constructor` or `__proto__` is a name like any other.
   const out: Record<string, string> = Object.create(null);
@@ -670,6 +781,7 @@ function headerRecord(
     const [k, v] = pair as [unknown, unknown];
     if (typeof k !== 'string') throw argumentError(`${what} names must be strings`, k);
     const name = k.toLowerCase();
+    if (names !== undefined && !names.has(name)) names.set(name, k);
     for (const x of Array.isArray(v) ? v : [v]) {
       if (x === undefined) continue;
       if (typeof x !== 'string' && typeof x !== 'number') {
@@ -681,6 +793,29 @@ function headerRecord(
       const had = out[name];
       out[name] = had === undefined ? value : `${had}${name === 'cookie' ? '; ' : ', '}${value}`;
     }
+  }
+  return out;
+}
+
+/**
+ * The headers to send, named as the caller spelt them (the request's spelling over the
+ * session's), and weft's own in their usual case (`Accept-Encoding`), as aiohttp sends them:
+ * HTTP names are case-insensitive, but some servers and signing schemes are not so forgiving.
+ */
+function spelt(
+  h: Record<string, string>,
+  ...spellings: Map<string, string>[]
+): Record<string, string> {
+  const out: Record<string, string> = Object.create(null);
+  for (const [k, v] of Object.entries(h)) {
+    let name: string | undefined;
+    for (const names of spellings) {
+      name = names.get(k);
+      if (name !== undefined) break;
+    }
+    out[
+      name ?? k.replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase())
+    ] = v;
   }
   return out;
 }

@@ -5,13 +5,20 @@
  * no `Domain` is given). Like aiohttp's default (`unsafe=False`) it refuses cookies from hosts
  * that are IP addresses unless `unsafe: true`. Cookies stored without a URL are shared (an
  * empty `domain`): sent to every host, whatever its domain, path or scheme, as aiohttp's.
+ *
+ * A cookie has two forms of its value, as Python's `Morsel`: `value` is what it means
+ * (unquoted, escapes undone) and `codedValue` what goes on the wire (`Set-Cookie` as the server
+ * sent it, or a value given by the caller quoted as Python's `SimpleCookie` quotes it). The
+ * `Cookie` header carries the coded value, as aiohttp's.
  */
 import { isIP } from 'node:net';
 
 export interface Cookie {
   name: string;
-  /** As the server sent it: a double-quoted value keeps its quotes. */
+  /** The value it stands for: a double-quoted one without its quotes, `\"` and `\073` undone. */
   value: string;
+  /** The value as it is sent in the `Cookie` header (and as the server sent it). */
+  codedValue: string;
   /** Empty for a shared cookie (stored without a URL): it goes to every host. */
   domain: string;
   path: string;
@@ -64,6 +71,7 @@ export class CookieJar {
         this.store({
           name,
           value: String(value),
+          codedValue: quoteCookieValue(String(value)),
           domain: host,
           path: defaultPath(u),
           expires: null,
@@ -80,7 +88,7 @@ export class CookieJar {
     }
   }
 
-  /** The cookies to send to `url`, by name. */
+  /** The cookies to send to `url`: name → coded value, as they go in the `Cookie` header. */
   filterCookies(url: URL | string): Map<string, string> {
     const u = typeof url === 'string' ? new URL(url) : url;
     const host = u.hostname.toLowerCase();
@@ -106,7 +114,7 @@ export class CookieJar {
     }
     // Longer paths first (RFC 6265 §5.4), so the most specific value wins a name clash.
     matched.sort((a, b) => b.path.length - a.path.length);
-    for (const c of matched) if (!out.has(c.name)) out.set(c.name, c.value);
+    for (const c of matched) if (!out.has(c.name)) out.set(c.name, c.codedValue);
     return out;
   }
 
@@ -131,6 +139,7 @@ function shared(name: string, value: string): Cookie {
   return {
     name,
     value: String(value),
+    codedValue: quoteCookieValue(String(value)),
     domain: '',
     path: '/',
     expires: null,
@@ -157,21 +166,23 @@ function defaultPath(u: URL): string {
   return i <= 0 ? '/' : p.slice(0, i);
 }
 
-/** One `Set-Cookie` value; null when it must be ignored. */
-export function parseSetCookie(line: string, u: URL): Cookie | null {
+/**
+ * One `Set-Cookie` value as the server sent it (the `Domain` attribute taken as given, without
+ * its leading dot), or null when it names no cookie. `resp.cookies` shows these; the jar stores
+ * those `parseSetCookie` accepts.
+ */
+export function readSetCookie(line: string, u: URL): Cookie | null {
   const parts = line.split(';');
   const first = parts[0] as string;
   const eq = first.indexOf('=');
   if (eq <= 0) return null;
   const name = first.slice(0, eq).trim();
-  // A double-quoted value keeps its quotes (RFC 6265 §5.2): they go back as they came, as
-  // aiohttp sends its coded value — unquoted, `"a b"` would be no valid cookie.
-  const value = first.slice(eq + 1).trim();
-  const host = u.hostname.toLowerCase();
+  const codedValue = first.slice(eq + 1).trim();
   const c: Cookie = {
     name,
-    value,
-    domain: host,
+    value: unquoteCookieValue(codedValue),
+    codedValue,
+    domain: u.hostname.toLowerCase(),
     path: defaultPath(u),
     expires: null,
     secure: false,
@@ -185,10 +196,7 @@ export function parseSetCookie(line: string, u: URL): Cookie | null {
     const v = i === -1 ? '' : attr.slice(i + 1).trim();
     // A Domain with a trailing dot is ignored: the cookie stays host-only (aiohttp too).
     if (k === 'domain' && v !== '' && !v.endsWith('.')) {
-      const d = v.replace(/^\./, '').toLowerCase();
-      // A server may set cookies for itself or a parent domain, never for another site.
-      if (!domainMatch(host, d)) return null;
-      c.domain = d;
+      c.domain = v.replace(/^\./, '').toLowerCase();
       c.hostOnly = false;
     } else if (k === 'path' && v.startsWith('/')) c.path = v;
     else if (k === 'max-age' && /^-?\d+$/.test(v)) maxAge = Number(v);
@@ -200,4 +208,46 @@ export function parseSetCookie(line: string, u: URL): Cookie | null {
   }
   if (maxAge !== null) c.expires = maxAge <= 0 ? 0 : Date.now() + maxAge * 1000;
   return c;
+}
+
+/** One `Set-Cookie` value as the jar stores it; null when it must be ignored. */
+export function parseSetCookie(line: string, u: URL): Cookie | null {
+  const c = readSetCookie(line, u);
+  // A server may set cookies for itself or a parent domain, never for another site.
+  if (c === null || (!c.hostOnly && !domainMatch(u.hostname.toLowerCase(), c.domain))) return null;
+  return c;
+}
+
+/**
+ * Python's `http.cookies` unquoting: a value in double quotes loses them, and inside, `\ooo`
+ * (three octal digits) is that byte's character and `\x` is `x`. Anything else is as it came.
+ */
+function unquoteCookieValue(v: string): string {
+  if (v.length < 2 || !v.startsWith('"') || !v.endsWith('"')) return v;
+  return v
+    .slice(1, -1)
+    .replace(/\\(?:([0-3][0-7][0-7])|(.))/g, (_m, oct: string | undefined, ch: string) =>
+      oct !== undefined ? String.fromCharCode(Number.parseInt(oct, 8)) : ch,
+    );
+}
+
+/** Python's `SimpleCookie` sends a value unquoted when it is made of these (the empty one is quoted). */
+const LEGAL_COOKIE_VALUE = /^[A-Za-z0-9!#$%&'*+\-.^_`|~:]+$/;
+
+/**
+ * A value the caller gave, coded as Python's `SimpleCookie` codes it (what aiohttp sends): as
+ * it is when made of its legal characters, else in double quotes with `"` and `\\` escaped by
+ * a backslash and the bytes below 32, from 127 to 255, `,` and `;` as `\ooo` octal escapes.
+ */
+export function quoteCookieValue(v: string): string {
+  if (LEGAL_COOKIE_VALUE.test(v)) return v;
+  let out = '"';
+  for (const ch of v) {
+    const c = ch.codePointAt(0) as number;
+    if (ch === '"' || ch === '\\') out += `\\${ch}`;
+    else if (c < 32 || (c >= 127 && c <= 255) || ch === ',' || ch === ';') {
+      out += `\\${c.toString(8).padStart(3, '0')}`;
+    } else out += ch;
+  }
+  return `${out}"`;
 }

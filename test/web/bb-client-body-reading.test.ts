@@ -88,6 +88,21 @@ describe('ClientResponse text() and json() decode as aiohttp', () => {
     });
     await assert.rejects(cs.json(), RangeError);
   });
+
+  it('text() of application/json or application/rdap+json without a charset is strict UTF-8, as aiohttp', async () => {
+    await using s = await serve(app());
+    await using session = new ClientSession({ baseUrl: s.url });
+    // aiohttp 3.8: UnicodeDecodeError for both; text/plain is guessed (never fails).
+    for (const type of ['application/json', 'application/rdap+json', 'Application/JSON; x=1']) {
+      const r = await session.get('/bytes', { params: { hex: BAD_UTF8, type } });
+      await assert.rejects(r.text(), RangeError, type);
+      assert.equal(await r.text(undefined, 'replace'), 'a\ufffdb');
+    }
+    const other = await session.get('/bytes', {
+      params: { hex: BAD_UTF8, type: 'application/problem+json' },
+    });
+    assert.equal(await other.text(), 'a\ufffdb');
+  });
 });
 
 describe('ClientResponse reads at the same time', () => {

@@ -124,7 +124,17 @@ export class DefaultSelector<D = unknown> {
     const e = this.entries.get(fileobj);
     if (e === undefined) throw new KeyError(`${describeObj(fileobj)} is not registered`);
     checkEvents(events);
-    const key = new SelectorKey(fileobj, fileobj.fileno(), events, data);
+    // Python's DefaultSelector (epoll on Linux) asks epoll_ctl(MOD) for new events: EBADF for a
+    // socket closed while registered, which it unregisters; new data alone is recorded.
+    if (events !== e.key.events && isClosed(fileobj)) {
+      this.unregister(fileobj);
+      throw new OSError(
+        `Bad file descriptor: modify() of ${fileobj.describe()}, closed while registered (unregister it before closing)`,
+        'EBADF',
+      );
+    }
+    // The key keeps its descriptor, as Python's `_replace` does (a closed socket's is -1 now).
+    const key = new SelectorKey(fileobj, e.key.fd, events, data);
     e.key = key;
     this.candidates.add(fileobj);
     this.waiter?.wake(undefined);
@@ -268,15 +278,22 @@ export class DefaultSelector<D = unknown> {
  * closed one raises OSError EBADF from getsockname().
  */
 function checkNotClosed(sock: Socket): void {
-  if (sock.fileno() >= 0) return;
+  if (isClosed(sock)) {
+    throw new RangeError(
+      `Invalid file descriptor: -1 (${sock.describe()} is closed; register it before closing)`,
+    );
+  }
+}
+
+/** The socket was closed (of the sockets without a descriptor, only a closed one raises EBADF
+ * from getsockname()). */
+function isClosed(sock: Socket): boolean {
+  if (sock.fileno() >= 0) return false;
   try {
     sock.getsockname();
+    return false;
   } catch (e) {
-    if (e instanceof OSError && e.errnoName === 'EBADF') {
-      throw new RangeError(
-        `Invalid file descriptor: -1 (${sock.describe()} is closed; register it before closing)`,
-      );
-    }
+    if (e instanceof OSError && e.errnoName === 'EBADF') return true;
     throw e;
   }
 }

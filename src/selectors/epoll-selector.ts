@@ -157,19 +157,32 @@ export class EpollSelector<D = unknown> implements ReadaheadOwner {
     return key;
   }
 
-  /** After `close()` a KeyError, as Python's (nothing is registered any more). */
+  /**
+   * After `close()` a KeyError, as Python's (nothing is registered any more). A socket closed
+   * while registered is found by identity (as `unregister` finds it): new `events` for it raise
+   * `OSError` EBADF and unregister it, as Python's epoll_ctl(MOD) of the closed descriptor does;
+   * new `data` alone is recorded.
+   */
   modify<E extends D>(
     fileobj: RawSocket,
     events: number,
     data?: E,
   ): SelectorKey<E | undefined, RawSocket> {
     checkRawSocket('modify', fileobj);
-    const fd = fileobj.fileno();
-    const old = this.byFd.get(fd);
-    if (old === undefined) throw new KeyError(`${fileobj.describe()} is not registered`);
+    const old = this.keyOf(fileobj);
+    if (old === undefined || old.fileobj !== fileobj) {
+      throw new KeyError(`${fileobj.describe()} is not registered`);
+    }
     checkEvents(events);
-    const key = new SelectorKey(fileobj, fd, events, data);
-    this.byFd.set(fd, key);
+    if (fileobj.fileno() < 0 && old.events !== events) {
+      this.unregister(fileobj);
+      throw new OSError(
+        `Bad file descriptor: modify() of ${fileobj.describe()}, closed while registered (unregister it before closing)`,
+        'EBADF',
+      );
+    }
+    const key = new SelectorKey(fileobj, old.fd, events, data);
+    this.byFd.set(old.fd, key);
     if (old.events !== events) this.setTag(key, true);
     return key;
   }

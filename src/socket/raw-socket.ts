@@ -319,12 +319,17 @@ export class RawSocket {
     return check(binding().send(this.open('send'), data, offset, length), 'send');
   }
 
+  /** @throws {OSError} EBADF when closed, then EINVAL for another `how`, as shutdown(2) orders them. */
   shutdown(how: number): void {
     if (!Number.isInteger(how)) throw argumentError('shutdown: how must be an integer', how);
+    const fd = this.open('shutdown');
     if (how !== SHUT_RD && how !== SHUT_WR && how !== SHUT_RDWR) {
-      throw new RangeError(`shutdown: how must be SHUT_RD, SHUT_WR or SHUT_RDWR: received ${how}`);
+      throw new OSError(
+        `Invalid argument: shutdown() how must be SHUT_RD, SHUT_WR or SHUT_RDWR: received ${how}`,
+        'EINVAL',
+      );
     }
-    check(binding().shutdown(this.open('shutdown'), how), 'shutdown');
+    check(binding().shutdown(fd, how), 'shutdown');
   }
 
   /** The local address, `[host, port]`, as `Socket.getsockname()` gives it. */

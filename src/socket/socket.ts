@@ -41,6 +41,7 @@ import {
   Socket as NetSocket,
   connect as netConnect,
 } from 'node:net';
+import { constants as osConstants } from 'node:os';
 import { argumentError, describeValue, rangeError, TimeoutError } from '../internal/errors.js';
 import { claimFdSlot, holdExitUntilSent, passedFd } from '../internal/process/fd-handoff.js';
 import { kShared, registerSharedKind, type SharedState } from '../internal/serialize.js';
@@ -106,6 +107,8 @@ const OBEY = 0;
 export const WAIT = 1;
 
 const EMPTY = Buffer.alloc(0);
+/** ENOTCONN (libuv and the weft_io addon report it negated). */
+const ENOTCONN = osConstants.errno.ENOTCONN;
 /** getsockopt(SOL_SOCKET, SO_ERROR): how a non-blocking connect(2) went (Linux's number). */
 const SO_ERROR = 4;
 const noop = (): void => {};
@@ -166,6 +169,8 @@ export class Socket {
   /** shutdown(SHUT_WR or SHUT_RDWR) was called: sending raises EPIPE, as send(2) does. */
   private writeShut = false;
   private backlog = 128;
+  /** The `listen()` waiting for Node's server to listen (net transport), or null. */
+  private listenWaiter: Waiter<void> | null = null;
   /** A connection being handed to a child process (between prepare and commit). */
   private detached: DetachedConnection | DetachedRaw | null = null;
   private releasing = false;
@@ -209,6 +214,10 @@ export class Socket {
    * @throws {OSError} EBADF after `close()`, as Python's.
    */
   setblocking(flag: boolean): void {
+    // Python takes a bool or an int (its truth); None, a str or a float is a TypeError.
+    if (typeof flag !== 'boolean' && !Number.isInteger(flag)) {
+      throw argumentError('setblocking(): flag must be a boolean (or an integer)', flag);
+    }
     this.checkOpen();
     this.timeoutMs = flag ? null : 0;
   }
@@ -244,8 +253,12 @@ export class Socket {
    * @throws {OSError} ENOPROTOOPT for any other option; EBADF after `close()`, as Python's.
    */
   setsockopt(level: number, optname: number, value: number | boolean): void {
-    if (typeof value !== 'number' && typeof value !== 'boolean') {
-      throw argumentError('setsockopt(): value must be a number or a boolean', value);
+    // Python's int option is a C int: a float, or an int beyond 32 bits, is a TypeError there.
+    if (
+      typeof value !== 'boolean' &&
+      !(Number.isInteger(value) && (value as number) >= -(2 ** 31) && (value as number) < 2 ** 31)
+    ) {
+      throw argumentError('setsockopt(): value must be a 32-bit integer or a boolean', value);
     }
     const v = Number(value) ? 1 : 0;
     const key = this.optionOf(level, optname);
@@ -289,10 +302,30 @@ export class Socket {
    */
   getpeername(): SocketAddress {
     this.checkOpen();
-    if (this.peer === null || this.reader?.exception() instanceof OSError) {
+    if (this.peer === null || this.connectionClosed()) {
       throw new OSError('Transport endpoint is not connected', 'ENOTCONN');
     }
     return this.peer;
+  }
+
+  /**
+   * The kernel's connection is over (TCP's CLOSE state): the peer reset it, or both directions
+   * were shut down and the peer's FIN arrived. Linux's getpeername(2) and shutdown(2) say
+   * ENOTCONN then, as Python's show. The transport stops reading at EOF, so a reset after the
+   * peer's FIN reaches no reader: the descriptor itself is asked.
+   */
+  private connectionClosed(): boolean {
+    if (this.state !== CONNECTED) return false;
+    if (this.reader?.exception() instanceof OSError) return true;
+    const ns = this.netSock;
+    if (ns === null || ns.destroyed) return true;
+    if (this.family === AF_UNIX) return false;
+    if (ns instanceof RawTransport) {
+      const a = io?.addressOf(ns.fd, true);
+      return a === -ENOTCONN;
+    }
+    const h = (ns as unknown as { _handle?: { getpeername?: (out: object) => number } })._handle;
+    return typeof h?.getpeername === 'function' && h.getpeername({}) === -ENOTCONN;
   }
 
   /** The local address (`['0.0.0.0', 0]` before it is bound). */
@@ -357,6 +390,7 @@ export class Socket {
     }
     const w = new Waiter<void>(this);
     const server = this.serve(w);
+    this.listenWaiter = w;
     if (this.family === AF_UNIX) {
       server.listen({ path: addr as string, backlog: this.backlog });
     } else {
@@ -443,24 +477,31 @@ export class Socket {
     this.state = LISTENING;
     server.on('connection', (ns) => this.onConnection(ns));
     const onError = (err: Error): void => {
+      // Stopped by shutdown() before it listened: its listen() has ended already.
+      if (this.server !== server && this.state !== CLOSED) return;
       const exc = fromSystemError(err, 'listen');
       // A listen() call learns it failed; the socket stays open for another bind and listen.
       if (w !== null && this.state === LISTENING && this.server === server) {
         this.listenFailed(exc);
+        if (this.listenWaiter === w) this.listenWaiter = null;
         w.fail(exc);
         return;
       }
       this.fail(exc);
+      if (this.listenWaiter === w) this.listenWaiter = null;
       w?.fail(exc);
     };
     server.once('error', onError);
     server.once('listening', () => {
       server.off('error', onError);
+      // Stopped (shutdown) or closed before it listened: not this socket's server any more.
+      if (this.server !== server) return;
       server.on('error', (err) => this.fail(fromSystemError(err, 'accept')));
       const a = server.address();
       this.local =
         typeof a === 'string' ? a : a === null ? this.getsockname() : [a.address, a.port];
       this.fd = handleFd(server);
+      if (this.listenWaiter === w) this.listenWaiter = null;
       w?.wake(undefined);
     });
     return server;
@@ -527,6 +568,9 @@ export class Socket {
     // Python's and net's: off until setsockopt says otherwise.
     if (ns instanceof RawTransport) ns.setNoDelay(false);
     const s = new Socket(this.family, SOCK_STREAM, this.proto);
+    // Linux's accepted socket inherits the listener's SO_REUSEADDR (Python's getsockopt shows
+    // it); Nagle and keep-alive start off, as on the descriptor.
+    s.opts.reuseAddr = this.opts.reuseAddr;
     s.attach(ns, this.family === AF_UNIX ? { peername: '', sockname: this.local as string } : null);
     if (ns instanceof RawTransport) ns.resume();
     return [s, s.peer ?? ''];
@@ -731,6 +775,7 @@ export class Socket {
   /** `recv` that never waits. @throws {BlockingIOError} when nothing has arrived. */
   recvNowait(bufsize: number): Buffer {
     checkSize('recv', bufsize);
+    if (this.state === CONNECTING) throw new BlockingIOError();
     const r = this.connected('recv');
     if (bufsize === 0) return EMPTY;
     const got = this.takeNow(r, bufsize);
@@ -744,6 +789,7 @@ export class Socket {
   /** @internal */
   async _recv(bufsize: number, mode: number, options?: SocketWaitOptions): Promise<Buffer> {
     checkSize('recv', bufsize);
+    if (this.state === CONNECTING) await this.untilConnected(mode, options);
     const r = this.connected('recv');
     if (bufsize === 0) return EMPTY;
     const got = this.takeNow(r, bufsize);
@@ -814,6 +860,10 @@ export class Socket {
    * @throws {BrokenPipeError} the connection is closed.
    */
   async send(data: Uint8Array | string, options?: SocketWaitOptions): Promise<number> {
+    if (this.state === CONNECTING) {
+      checkData('send', data);
+      await this.untilConnected(OBEY, options);
+    }
     const w = this.writable('send', data);
     if (!w._writable()) {
       if (this.timeoutMs === 0) throw new BlockingIOError();
@@ -847,6 +897,10 @@ export class Socket {
     mode: number,
     options?: SocketWaitOptions,
   ): Promise<void> {
+    if (this.state === CONNECTING) {
+      checkData('sendall', data);
+      await this.untilConnected(mode, options);
+    }
     const w = this.writable('sendall', data);
     if (mode === OBEY && this.timeoutMs === 0) {
       if (!w._writable()) throw new BlockingIOError();
@@ -871,13 +925,30 @@ export class Socket {
     }
   }
 
-  /** Shuts down reading (`SHUT_RD`), writing (`SHUT_WR`: sends EOF) or both. */
+  /**
+   * Shuts down reading (`SHUT_RD`), writing (`SHUT_WR`: sends EOF) or both.
+   * @throws {OSError} EINVAL for another `how`; ENOTCONN when not connected, or no longer: after
+   *   a reset, or once both directions are shut down and the peer's EOF came (as Linux's).
+   */
   shutdown(how: number): void {
     checkInt('shutdown(): how', how);
+    // shutdown(2)'s order, as Python shows it: EBADF, then EINVAL for `how`, then ENOTCONN.
+    this.checkOpen();
     if (how !== SHUT_RD && how !== SHUT_WR && how !== SHUT_RDWR) {
-      throw new RangeError(`shutdown: how must be SHUT_RD, SHUT_WR or SHUT_RDWR: received ${how}`);
+      throw new OSError(
+        `Invalid argument: shutdown() how must be SHUT_RD, SHUT_WR or SHUT_RDWR: received ${how}`,
+        'EINVAL',
+      );
+    }
+    if (this.state === LISTENING) {
+      // Linux: SHUT_WR leaves a listening socket alone; SHUT_RD or SHUT_RDWR stops its listening.
+      if (how !== SHUT_WR) this.stopListening();
+      return;
     }
     const reader = this.connected('shutdown');
+    if (this.connectionClosed()) {
+      throw new OSError('Transport endpoint is not connected (shutdown)', 'ENOTCONN');
+    }
     if (how !== SHUT_WR && !this.readShut) {
       this.readShut = true;
       // As shutdown(2): a recv blocked now returns b'' (it would otherwise wait for bytes that
@@ -888,6 +959,36 @@ export class Socket {
       this.writeShut = true;
       this.writer?.writeEof();
     }
+  }
+
+  /**
+   * shutdown(SHUT_RD) of a listening socket, as Linux's (Python shows it): it stops listening
+   * — an accept waiting fails with EINVAL, as every accept after it does, the queued connections
+   * are closed, a connect to the address is refused — and stays open, to `listen()` again (on
+   * the address given to `bind`: a port 0 picks a new port). `getsockname()` still answers.
+   */
+  private stopListening(): void {
+    const exc = new OSError(
+      'Invalid argument: accept() on a socket that stopped listening (shutdown)',
+      'EINVAL',
+    );
+    this.server?.close();
+    this.server = null;
+    // A listen() still waiting for Node's server ends: it listened, and the shutdown stopped it
+    // (Node reports nothing for a server closed before it listened).
+    const lw = this.listenWaiter;
+    this.listenWaiter = null;
+    lw?.wake(undefined);
+    for (const ns of this.pending) {
+      if (typeof ns.resetAndDestroy === 'function' && !(ns instanceof RawTransport)) {
+        ns.resetAndDestroy();
+      } else ns.destroy();
+    }
+    this.pending.clear();
+    this.state = FRESH;
+    this.fd = -1;
+    this.failWaiters(exc);
+    this.notify();
   }
 
   /**
@@ -913,6 +1014,11 @@ export class Socket {
       this.connectingFd = -1;
     }
     if (prev === LISTENING) {
+      // A listen() still waiting for Node's server fails as every call waiting on the socket
+      // does (Node reports nothing for a server closed before it listened: it waited for ever).
+      const lw = this.listenWaiter;
+      this.listenWaiter = null;
+      lw?.fail(exc);
       this.server?.close();
       for (const ns of this.pending) ns.destroy();
       this.pending.clear();
@@ -1168,22 +1274,44 @@ export class Socket {
   }
 
   private writable(what: string, data: unknown): StreamWriter {
-    if (typeof data !== 'string' && !(data instanceof Uint8Array)) {
-      throw new TypeError(`${what}() expects bytes or a string: received ${describeValue(data)}`);
-    }
+    checkData(what, data);
     if (this.state === CLOSED)
       throw new BrokenPipeError(`Broken pipe: ${what}() on a closed socket`);
     if (this.state !== CONNECTED) {
       if (this.state === FAILED) throw this.failure;
-      throw new OSError(`Transport endpoint is not connected (${what})`, 'ENOTCONN');
+      // send(2) while connecting: EAGAIN (the blocking verbs wait in `untilConnected` first).
+      if (this.state === CONNECTING) throw new BlockingIOError();
+      // Linux's send(2) on a socket neither connected nor connecting (fresh, listening) says
+      // EPIPE, as Python shows.
+      throw new BrokenPipeError(`Broken pipe: ${what}() on a socket that is not connected`);
     }
+    const w = this.writer as StreamWriter;
+    // send(2) reports the connection's pending error (a reset) before the EPIPE of our own
+    // shutdown(SHUT_WR), as Python shows: ConnectionResetError once, then BrokenPipeError.
+    let failure = w._failure();
+    if (failure === null && this.writeShut) {
+      const e = this.reader?.exception();
+      if (e instanceof OSError) failure = e;
+    }
+    if (failure !== null) throw this.sendFailure(what, failure);
     if (this.writeShut) {
       throw new BrokenPipeError(`Broken pipe: ${what}() after shutdown(SHUT_WR)`);
     }
-    const w = this.writer as StreamWriter;
-    const failure = w._failure();
-    if (failure !== null) throw this.sendFailure(what, failure);
     return w;
+  }
+
+  /**
+   * A recv or send on a socket still connecting: as recv(2)/send(2) there, a blocking call waits
+   * for the connection and goes on, a non-blocking one raises BlockingIOError (Python's EAGAIN);
+   * a connect that fails ends the wait with its error.
+   */
+  private async untilConnected(mode: number, options?: SocketWaitOptions): Promise<void> {
+    while (this.state === CONNECTING) {
+      if (mode === OBEY && this.timeoutMs === 0) throw new BlockingIOError();
+      const w = new Waiter<void>(this);
+      this.stateWaiters.push(w);
+      await this.block(w, mode, options);
+    }
   }
 }
 
@@ -1246,6 +1374,12 @@ function checkInt(what: string, n: unknown): asserts n is number {
 function checkSize(what: string, n: unknown): void {
   checkInt(`${what}(): bufsize`, n);
   if (n < 0) throw rangeError(`negative buffersize in ${what}`, n);
+}
+
+function checkData(what: string, data: unknown): void {
+  if (typeof data !== 'string' && !(data instanceof Uint8Array)) {
+    throw new TypeError(`${what}() expects bytes or a string: received ${describeValue(data)}`);
+  }
 }
 
 function byteLength(data: Uint8Array | string): number {

@@ -34,6 +34,7 @@
  *   holds its own batch's tail until another worker steals it (threads) — for processes, until
  *   that task ends.
  */
+import type { ChildProcess } from 'node:child_process';
 import { serialize } from 'node:v8';
 import type { ResourceLimits, Worker } from 'node:worker_threads';
 import { cas, load, store } from '../atomics.js';
@@ -106,6 +107,10 @@ export interface EngineOptions {
   kind: 'thread' | 'process';
   maxWorkers: number;
   namePrefix: string;
+  /** A process worker's name, when not `${namePrefix}_${index}` (multiprocessing's Pool). */
+  workerName?: () => string;
+  /** Told of each child process started as a worker (multiprocessing's activeChildren). */
+  onWorkerProcess?: (name: string, child: ChildProcess) => void;
   initializer: Function | null;
   initargs: readonly unknown[];
   /** Tasks a worker runs before it is replaced (0: no limit). */
@@ -176,6 +181,9 @@ export class PoolEngine {
   #idleWaiters: Array<() => void> = [];
   /** Maps started before shutdown that still submit (hold()): the workers wait for them. */
   #holds = 0;
+  /** A dispatch is under way; one asked for meanwhile (see `#dispatch`) sets `#again`. */
+  #dispatching = false;
+  #again = false;
 
   constructor(o: EngineOptions) {
     this.o = o;
@@ -269,7 +277,30 @@ export class PoolEngine {
 
   // ── dispatch ──────────────────────────────────────────────────────────────────────────────
 
+  /**
+   * Dispatches, once at a time. A future completed during a dispatch (a call whose arguments
+   * cannot be cloned) runs its done-callbacks there, and one that calls `shutdown()` or
+   * `cancel()` asks for a dispatch again: run inside the first, it saw a worker as idle with its
+   * batch not yet recorded (and told it to stop), or filled a slot the first then overwrote. It
+   * is run after the first instead.
+   */
   #dispatch(): void {
+    if (this.#dispatching) {
+      this.#again = true;
+      return;
+    }
+    this.#dispatching = true;
+    try {
+      do {
+        this.#again = false;
+        this.#dispatchOnce();
+      } while (this.#again);
+    } finally {
+      this.#dispatching = false;
+    }
+  }
+
+  #dispatchOnce(): void {
     // A broken engine sends nothing, but a worker's exit still ends here: whenIdle's waiters
     // (Pool.join after terminate) must learn of the last one.
     if (this.#broken !== null) {
@@ -363,6 +394,9 @@ export class PoolEngine {
       }
     }
     let good = items;
+    // Calls that cannot be sent fail once the batch is recorded: their done-callbacks may
+    // shut the executor down, which must see the calls that went as sent.
+    const refused: Array<[Item, Error]> = [];
     for (;;) {
       const n = good.length;
       const argv: unknown[] = [];
@@ -408,15 +442,15 @@ export class PoolEngine {
             w.ch.probe(collectTransfers(probe, () => encode(it.args, this.#carrier())));
             ok.push(it);
           } catch (e) {
-            it._complete(
-              false,
+            refused.push([
+              it,
               e instanceof WeftError
                 ? e
                 : new TypeError(
                     `${this.o.namePrefix}: the arguments of task #${it.id} cannot be sent to a worker (${(e as Error).message}); send plain data, typed arrays, Maps/Sets or Errors${this.o.kind === 'process' && /SharedArrayBuffer/.test(String((e as Error)?.message)) ? THREADING_TO_PROCESS : ''}`,
                     { cause: e },
                   ),
-            );
+            ]);
           } finally {
             dropTransfers(probe);
           }
@@ -425,19 +459,20 @@ export class PoolEngine {
           // Not one call's arguments: the batch itself could not go. Its calls fail (thrown
           // from here, the error would end the process: this runs in a microtask).
           for (const it of good) {
-            it._complete(
-              false,
+            refused.push([
+              it,
               new TypeError(
                 `${this.o.namePrefix}: task #${it.id} could not be sent to a worker (${(err as Error)?.message})`,
                 { cause: err },
               ),
-            );
+            ]);
           }
           good = [];
         } else good = ok;
         if (good.length === 0) {
           // Nothing went: the worker has not learnt the functions this batch would have defined.
           for (const [id] of defs ?? []) w.known.delete(id);
+          failAll(refused);
           return true;
         }
       }
@@ -454,6 +489,7 @@ export class PoolEngine {
       w.refd = true;
       w.ch.ref();
     }
+    failAll(refused);
     return true;
   }
 
@@ -521,11 +557,7 @@ export class PoolEngine {
       const quota = this.o.maxTasksPerWorker > 0 && w.assigned >= this.o.maxTasksPerWorker;
       if (quota || (this.#shutdown && this.#queue.length === 0 && this.#holds === 0)) {
         w.stopping = true;
-        // Ref'd until it exits, so that shutdown({ wait }) is not cut short by an empty loop.
-        if (!w.refd) {
-          w.refd = true;
-          w.ch.ref();
-        }
+        this.#holdLoop(w);
         if (w.ready) {
           w.stopSent = true;
           w.ch.post({ t: 'stop' });
@@ -535,6 +567,17 @@ export class PoolEngine {
         w.ch.unref();
       }
     }
+  }
+
+  /**
+   * Ref's a worker that is being ended until it has exited, so that `shutdown({ wait })` and
+   * `whenIdle()` are not cut short by an empty event loop (an idle worker is unref'd; a top-level
+   * `await ex.shutdown()` would end the process with exit code 13 while it waits).
+   */
+  #holdLoop(w: PoolWorker): void {
+    if (w.refd) return;
+    w.refd = true;
+    w.ch.ref();
   }
 
   /** The calls sent to `w` that it has not finished (nor given up: withdrawn, interrupted, stolen),
@@ -572,7 +615,7 @@ export class PoolEngine {
 
   #spawn(): void {
     const index = this.#nextWorker++;
-    const name = `${this.o.namePrefix}_${index}`;
+    const name = this.o.workerName?.() ?? `${this.o.namePrefix}_${index}`;
     const states =
       this.o.kind === 'thread' ? new Int32Array(new SharedArrayBuffer(STATES_WORDS * 4)) : null;
     const w = new PoolWorker(index, name, states);
@@ -637,6 +680,7 @@ export class PoolEngine {
       daemon: true,
     });
     const p = child.process;
+    this.o.onWorkerProcess?.(w.name, p);
     p.on('message', (m: FromRunner | { t: 'hello' }) => {
       if (m.t !== 'hello') this.#onMessage(w, m);
     });
@@ -734,6 +778,7 @@ export class PoolEngine {
     }
     for (const w of this.#workers) {
       w.stopping = true;
+      this.#holdLoop(w);
       w.ch.terminate();
     }
     this.#checkIdle();
@@ -794,10 +839,16 @@ export class PoolEngine {
     for (const w of this.#workers) {
       w.stopping = true;
       w.forced = true;
+      this.#holdLoop(w);
       w.ch.terminate();
     }
     this.#checkIdle();
   }
+}
+
+/** Fails the calls `#sendBatch` could not send, each with its error (done-callbacks run here). */
+function failAll(refused: Array<[Item, Error]>): void {
+  for (const [it, e] of refused) it._complete(false, e);
 }
 
 /**

@@ -12,7 +12,8 @@
  *   before starting a task once FLUSH_MS have passed since the last flush — so a long task is
  *   never started with finished outcomes held back for long (if the worker is then ended by a
  *   forced cancellation, only outcomes of the last FLUSH_MS can be lost; the engine re-runs
- *   those tasks elsewhere).
+ *   those tasks elsewhere). A worker that exits by itself (`process.exit()` in a task) flushes
+ *   them from its 'exit' event, so only the calls it had not finished break.
  * - `taskSignal()` is created lazily (most tasks never ask) and aborted by the engine's
  *   `cancel` message, or — for a synchronous task that cannot see messages — by the CANCEL word
  *   it reads each time it is asked.
@@ -120,6 +121,19 @@ export async function runRunner(boot: RunnerBoot, port: RunnerPort): Promise<voi
       port.post({ t: 'res', r: safe, end });
     }
   };
+
+  // A task that ends its worker (`process.exit()` in a thread or a child) would take the
+  // buffered outcomes of the calls that finished before it along: they are sent as the worker
+  // exits, so those calls keep their results and only the unfinished ones break, as in CPython
+  // (its workers send each result as it is made). The message goes out before the exit is seen
+  // by the parent (a thread's port and a child's channel keep that order).
+  process.on('exit', () => {
+    try {
+      flush(-1);
+    } catch {
+      // The channel is already closed: nothing can reach the parent any more.
+    }
+  });
 
   const record = (at: number, ok: boolean, v: unknown): void => {
     if (ok) {

@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import type { Accepting, AnyFn, ArgList } from '../internal/call-args.js';
 import { describeValue } from '../internal/errors.js';
@@ -24,8 +25,17 @@ export interface ProcessPoolExecutorOptions<F extends AnyFn = AnyFn, A extends A
 let counter = 0;
 let poolCounter = 0;
 
-/** @internal Set by multiprocessing's Pool, which runs on this executor. */
+/**
+ * @internal Set by multiprocessing's Pool, which runs on this executor: how it names its workers
+ * (`SpawnPoolWorker-N`, numbered with its Processes) and learns of them (its activeChildren()).
+ */
 export const kPoolNames = Symbol('weft.pool-names');
+
+/** @internal The value of `kPoolNames`. */
+export interface PoolWorkerHooks {
+  workerName(): string;
+  onWorkerProcess(name: string, child: ChildProcess): void;
+}
 
 /**
  * Python's `ProcessPoolExecutor` on child processes (`child_process.fork`, v8 serialization on
@@ -39,7 +49,7 @@ export class ProcessPoolExecutor<
   const A extends ArgList = [],
 > extends PoolExecutor {
   /** `initializer` must accept `initargs`; `F` and `A` serve only that check. */
-  constructor(options: ProcessPoolExecutorOptions<F, A> & { [kPoolNames]?: true } = {}) {
+  constructor(options: ProcessPoolExecutorOptions<F, A> & { [kPoolNames]?: PoolWorkerHooks } = {}) {
     const maxWorkers = checkCommon('ProcessPoolExecutor', options, availableParallelism());
     checkInitargs(
       options[kPoolNames] ? 'Pool' : 'ProcessPoolExecutor',
@@ -60,12 +70,19 @@ export class ProcessPoolExecutor<
     super({
       kind: 'process',
       maxWorkers,
-      // A worker's name is also its currentProcess().name (`ProcessPoolExecutor-0_0`,
-      // `Pool-0_0`: counted from 0, as ThreadPoolExecutor-0_0 is in Python and here), where
-      // Python says SpawnProcess-N and SpawnPoolWorker-N.
+      // A worker's name is also its currentProcess().name: `ProcessPoolExecutor-0_0` (counted
+      // from 0, as ThreadPoolExecutor-0_0 is in Python and here, where Python says
+      // SpawnProcess-N); a Pool's are Python's `SpawnPoolWorker-N` (its hooks name them), and
+      // `Pool-0` names the pool in messages.
       namePrefix: options[kPoolNames]
         ? `Pool-${poolCounter++}`
         : `ProcessPoolExecutor-${counter++}`,
+      ...(options[kPoolNames]
+        ? {
+            workerName: options[kPoolNames].workerName,
+            onWorkerProcess: options[kPoolNames].onWorkerProcess,
+          }
+        : {}),
       initializer: options.initializer ?? null,
       initargs: options.initargs ?? [],
       maxTasksPerWorker: mtpc,

@@ -1,6 +1,8 @@
 import type { Future } from '../futures/future.js';
 import { TimeoutError } from '../internal/errors.js';
+import { kShared, type SharedState } from '../internal/serialize.js';
 import { parseWait, type WaitOptions } from '../internal/wait-options.js';
+import { refuseToSend } from './errors.js';
 
 /**
  * Python's `multiprocessing.pool.AsyncResult`: what `applyAsync` and `mapAsync` return.
@@ -8,6 +10,11 @@ import { parseWait, type WaitOptions } from '../internal/wait-options.js';
 export class AsyncResult<T> {
   /** @internal */
   constructor(readonly _future: Future<T>) {}
+
+  /** @internal Refused in a Process's args, a queue item, a task's arguments (see refuseToSend). */
+  [kShared](): SharedState {
+    refuseToSend('An AsyncResult', 'pass its value once it is ready (await get())');
+  }
 
   /**
    * Resolves to the result; rejects with the call's error, or TimeoutError after `timeout` ms.

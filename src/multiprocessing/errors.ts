@@ -148,3 +148,18 @@ for (const cls of [
 ]) {
   registerErrorClass(cls as unknown as new (message: string) => Error);
 }
+
+/**
+ * What the `[kShared]` of an object that cannot cross to another process or thread throws: a
+ * Pool, a Process, a Manager, an AsyncResult. Python cannot pickle them either (a Pool says
+ * NotImplementedError "pool objects cannot be passed between processes or pickled", the others
+ * TypeError); weft's serializer copied their own fields and they arrived as lifeless objects.
+ */
+export function refuseToSend(what: string, instead: string): never {
+  throw Object.assign(
+    new TypeError(
+      `${what} cannot be passed to another process or thread (it would arrive as an empty object): ${instead}`,
+    ),
+    { code: 'ERR_WEFT_NOT_SENDABLE' },
+  );
+}

@@ -1,6 +1,6 @@
 import { describeValue, RuntimeError } from '../internal/errors.js';
 import { broker } from '../internal/process/broker-client.js';
-import { decode, encode, kShared } from '../internal/serialize.js';
+import { decode, encode, kShared, type SharedState } from '../internal/serialize.js';
 import type { TypeCode } from '../threading/typecodes.js';
 import { type SharedArray, sharedArray } from './array.js';
 import { Barrier, type BarrierOptions } from './barrier.js';
@@ -9,7 +9,7 @@ import { Condition } from './condition.js';
 import { Connection } from './connection.js';
 // The broker raises IndexError, KeyError and AttributeError by name: registered there, they
 // decode as their class in any process or thread that has a proxy.
-import { KeyError } from './errors.js';
+import { KeyError, refuseToSend } from './errors.js';
 import { Event } from './event.js';
 import { JoinableQueue } from './joinable-queue.js';
 import { Lock } from './lock.js';
@@ -437,6 +437,14 @@ export class SyncManager {
   }
   async [Symbol.asyncDispose](): Promise<void> {
     this.shutdown();
+  }
+
+  /** @internal Refused in a Process's args, a queue item, a task's arguments (see refuseToSend). */
+  [kShared](): SharedState {
+    refuseToSend(
+      'A Manager',
+      'pass the objects it made (a dict, list, Namespace, Queue…), which arrive connected',
+    );
   }
 }
 

@@ -18,9 +18,12 @@ import { type ProgressOptions, progressOption, startProgressBar } from '../futur
 import type { Accepting, AnyFn, ArgList, CallArgs, Kwargs } from '../internal/call-args.js';
 import { CancelledError, describeValue } from '../internal/errors.js';
 import { withKwargs } from '../internal/run-target.js';
+import { kShared, type SharedState } from '../internal/serialize.js';
 import { AsyncResult } from './async-result.js';
+import { refuseToSend } from './errors.js';
 import { type IMapIterator, imapIterator, unordered } from './imap-iterator.js';
-import { cpuCount } from './process.js';
+import { cpuCount, Process } from './process.js';
+import { childName, nextChild } from './process-identity.js';
 
 /**
  * One item of `starmap`: the arguments of one call, a tuple or any iterable of them (Python's
@@ -103,12 +106,26 @@ export class Pool<F extends AnyFn = AnyFn, const A extends ArgList = []> {
         `Pool: maxtasksperchild must be a positive integer or null: received ${describeValue(maxtasksperchild)}`,
       );
     }
+    const idents = new Map<string, number[] | null>();
     this.#ex = new ProcessPoolExecutor<AnyFn, readonly unknown[]>({
       maxWorkers: n,
       initializer,
       initargs,
       maxTasksPerChild: maxtasksperchild,
-      [kPoolNames]: true,
+      // Python's pool workers: `SpawnPoolWorker-N`, numbered with this process's Processes, each
+      // with its Process object (listed by activeChildren()).
+      [kPoolNames]: {
+        workerName: () => {
+          const next = nextChild();
+          const name = childName('SpawnPoolWorker', next);
+          idents.set(name, next.ident);
+          return name;
+        },
+        onWorkerProcess: (name, child) => {
+          Process._poolWorker(name, idents.get(name) ?? null, child);
+          idents.delete(name);
+        },
+      },
     });
   }
 
@@ -365,6 +382,14 @@ export class Pool<F extends AnyFn = AnyFn, const A extends ArgList = []> {
   async [Symbol.asyncDispose](): Promise<void> {
     this.terminate();
     await this.join();
+  }
+
+  /** @internal Refused in a Process's args, a queue item, a task's arguments (see refuseToSend). */
+  [kShared](): SharedState {
+    refuseToSend(
+      'A Pool',
+      'pass the work and send the results back, or make a Pool in the process that uses it',
+    );
   }
 }
 

@@ -24,6 +24,9 @@ export async function main(encoded: unknown): Promise<void> {
     parentPid: process.ppid,
     parentName: p.parentName,
     childPrefix: `${p.name}:`,
+    // Its children are named from its identity, not its name (`Process-1:1` under a Process
+    // renamed 'w'), as Python's; unknown when the parent's own was not known.
+    ...(p.ident ? { ident: p.ident } : {}),
   });
   let code = 0;
   try {

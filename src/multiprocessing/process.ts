@@ -12,6 +12,7 @@
  * "joined" at exit); a daemon child does not, is terminated when the parent exits, and — through
  * a watchdog in the child — ends by itself if the parent dies without exiting (SIGKILL).
  */
+import type { ChildProcess } from 'node:child_process';
 import { availableParallelism, constants } from 'node:os';
 import type { ArgList, Kwargs } from '../internal/call-args.js';
 import { handleClosed, handleOpened } from '../internal/live-handles.js';
@@ -20,12 +21,12 @@ import { ChildHandle } from '../internal/process/spawn.js';
 import { collectTransfers, dropTransfers } from '../internal/process/transfers.js';
 import type { RunTargetOptions, RunTargetPayload, TargetFn } from '../internal/run-target.js';
 import { checkDaemon, checkName, checkRunOptions, type RunTarget } from '../internal/run-target.js';
-import { encode } from '../internal/serialize.js';
+import { encode, kShared, type SharedState } from '../internal/serialize.js';
 import { refuseStartInTaskModule } from '../internal/task-ref.js';
 import { parseWait, type WaitOptions } from '../internal/wait-options.js';
 import { startTimer, stopTimer } from '../internal/waiter.js';
-import { OSError, RuntimeError } from './errors.js';
-import { identity } from './process-identity.js';
+import { OSError, RuntimeError, refuseToSend } from './errors.js';
+import { childName, identity, nextChild } from './process-identity.js';
 
 /**
  * `F`, `A` and `K` are the types of `target`, `args` and `kwargs`: given them (or inferred from
@@ -46,6 +47,8 @@ export interface ProcessOptions<
 /** @internal What the child needs to rebuild the process. */
 export interface ProcessPayload extends RunTargetPayload {
   name: string;
+  /** The child's `_identity` (null when this process's own is not known). */
+  ident: number[] | null;
   daemon: boolean;
   parentName: string;
 }
@@ -55,8 +58,11 @@ const roleUrl = new URL(
   import.meta.url,
 ).href;
 
-let counter = 0;
+/** Set while _adopt and _handle build a Process that is no new child: it takes no identity. */
+let building = false;
 const active = new Set<Process>();
+/** Pool workers still running (their pool's engine ends them, here or when this process exits). */
+const poolWorkers = new Set<Process>();
 
 // Python terminates daemon children when the parent exits normally.
 process.once('exit', () => {
@@ -87,9 +93,12 @@ export class Process<
   K extends Kwargs = undefined,
 > {
   #name: string;
+  #ident: number[] | null;
   #daemon: boolean;
   #target: RunTarget;
   #child: ChildHandle | null = null;
+  /** A Pool's worker (the pool's engine owns it): signalled, never ref'd or unref'd, here. */
+  #worker: ChildProcess | null = null;
   #pid: number | null = null;
   #exitcode: number | null = null;
   #exited: Promise<void> | null = null;
@@ -108,7 +117,11 @@ export class Process<
   constructor(options: ProcessOptions<F, A, K> = {}) {
     const { target, name, daemon } = checkRunOptions('Process', options);
     this.#target = target;
-    this.#name = name ?? `${identity().childPrefix}${++counter}`;
+    // As Python's: every new Process takes the next identity, named or not (the counter is
+    // shared with a Pool's workers), and its default name is made from it.
+    const next = building ? null : nextChild();
+    this.#ident = next?.ident ?? null;
+    this.#name = name ?? (next ? childName('Process', next) : 'Process');
     this.#daemon = daemon ?? identity().daemon;
   }
 
@@ -118,6 +131,14 @@ export class Process<
   set name(v: string) {
     checkName('Process', v);
     this.#name = v;
+  }
+
+  /**
+   * Python's `_identity`: `[]` for MainProcess, `[2]` for the second child started at the root
+   * (a Process or a Pool worker), `[2, 1]` for that child's first. A copy.
+   */
+  get _identity(): number[] {
+    return [...(this.#ident ?? [])];
   }
 
   get daemon(): boolean {
@@ -171,6 +192,7 @@ export class Process<
     );
     const payload: ProcessPayload = {
       name: this.#name,
+      ident: this.#ident,
       daemon: this.#daemon,
       parentName: identity().name,
       ...sent,
@@ -379,7 +401,9 @@ export class Process<
         'ERR_WEFT_PROCESS_NOT_STARTED',
       );
     }
-    if (this.#child && this.#exitcode === null) this.#child.process.kill(sig);
+    if (this.#exitcode !== null) return;
+    if (this.#child) this.#child.process.kill(sig);
+    else this.#worker?.kill(sig);
   }
 
   /**
@@ -409,6 +433,11 @@ export class Process<
     return `<Process name='${this.#name}' pid=${this.#pid ?? 'None'} ${state}${this.#daemon ? ' daemon' : ''}>`;
   }
 
+  /** @internal Refused in a Process's args, a queue item, a task's arguments (see refuseToSend). */
+  [kShared](): SharedState {
+    refuseToSend(`Process ${this.#name}`, 'pass its pid or name instead');
+  }
+
   /** @internal The Process object for the running process itself (MainProcess, or the child's own). */
   static _adopt(
     cls: Function,
@@ -416,7 +445,14 @@ export class Process<
   ): Process {
     // Process's own constructor (not the subclass's) with `cls` as new.target: the options are
     // weft's own, checked already where the process was started.
-    const p = Reflect.construct(Process, [init], cls) as Process;
+    building = true;
+    let p: Process;
+    try {
+      p = Reflect.construct(Process, [init], cls) as Process;
+    } finally {
+      building = false;
+    }
+    p.#ident = identity().ident ?? null;
     p.#self = true;
     p.#started = true;
     p.#pid = init.pid;
@@ -425,16 +461,53 @@ export class Process<
 
   /** @internal A handle for another process known only by pid and name (the parent). */
   static _handle(name: string, pid: number): Process {
-    const p = new Process({ name, daemon: false });
+    building = true;
+    let p: Process;
+    try {
+      p = new Process({ name, daemon: false });
+    } finally {
+      building = false;
+    }
+    p.#ident = identity().ident?.slice(0, -1) ?? null;
     p.#pid = pid;
     p.#started = true;
     p.#parent = true;
     return p;
   }
 
+  /**
+   * @internal The Process object of a Pool's worker, as Python's Pool keeps one for each: listed
+   * by activeChildren() while it runs, with its name, identity, pid and exitcode. The pool starts
+   * and ends it; `terminate()` and `kill()` signal it (the pool then breaks, as a worker that
+   * dies under it breaks it).
+   */
+  static _poolWorker(name: string, ident: number[] | null, child: ChildProcess): Process {
+    building = true;
+    let p: Process;
+    try {
+      p = new Process({ name, daemon: true });
+    } finally {
+      building = false;
+    }
+    p.#ident = ident;
+    p.#started = true;
+    p.#pid = child.pid ?? null;
+    p.#worker = child;
+    p.#exited = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        p.#exitcode = signal ? -(SIGNALS[signal] ?? 1) : (code ?? 1);
+        poolWorkers.delete(p);
+        resolve();
+      });
+    });
+    // One never forked is the engine's to report: there is nothing to list.
+    if (child.pid !== undefined) poolWorkers.add(p);
+    return p;
+  }
+
   /** @internal Children started here and still running. */
   static _active(): Process[] {
-    return [...active];
+    return [...active, ...poolWorkers];
   }
 }
 

@@ -333,8 +333,8 @@ describe('Pool lifecycle (bug-bash 3)', () => {
       (e: Error & { code?: string }) =>
         e instanceof RangeError && e.code === 'ERR_WEFT_POOL_RUNNING',
     );
-    // The first worker is Pool-N_0, as ThreadPoolExecutor-N_0.
-    assert.match((await pool.apply(workerIdentity)).name, /^Pool-\d+_0$/);
+    // A worker is named as Python's, SpawnPoolWorker-N (numbered with the Processes).
+    assert.match((await pool.apply(workerIdentity)).name, /^SpawnPoolWorker-\d+$/);
     pool.close();
     // A Promise-returning call rejects; it threw synchronously.
     const p = pool.apply(double, [1]);

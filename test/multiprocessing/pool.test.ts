@@ -135,7 +135,7 @@ describe('Pool', () => {
     // It was true, so a script guarded as the docs say started pools in its workers without end.
     const me = await pool.apply(workerIdentity, []);
     assert.equal(me.guard, false);
-    assert.match(me.name, /^Pool-\d+_\d+$/);
+    assert.match(me.name, /^SpawnPoolWorker-\d+$/);
     assert.equal(me.daemon, true);
     assert.equal(me.parentPid, process.pid);
     assert.equal(me.parentName, 'MainProcess');

@@ -17,6 +17,9 @@
  * |     |                |               |         | claimed, 2 started (main), 3 wanted (a      |
  * |     |                |               |         | worker claimed it; the main thread starts)  |
  * |  7  | BROKER_NONCE   | the claimer   | any     | names its socket; valid once BROKER ≥ 2     |
+ * |  8  | PROC_COUNTER   | any (add)     | any     | N of the last child process numbered here   |
+ * |     |                |               |         | (multiprocessing's `Process-N`, one counter |
+ * |     |                |               |         | for every thread, as Python's)              |
  *
  * Thread slot (SLOT_WORDS words; a thread claims the first free or finished slot from
  * THREADS + (tid mod THREAD_CAP) × SLOT_WORDS on, see `claimSlot`)
@@ -64,6 +67,7 @@ const H_FREE_LOCK = 4;
 const H_FREE_COUNT = 5;
 const H_BROKER = 6;
 const H_BROKER_NONCE = 7;
+const H_PROC_COUNTER = 8;
 const BROKER_CLAIMING = 1;
 const BROKER_STARTED = 2;
 const BROKER_WANTED = 3;
@@ -321,6 +325,11 @@ export function takeWantedBroker(): boolean {
 
 export function nextThreadNumber(): number {
   return add(world.i32, H_THREAD_COUNTER, 1) + 1;
+}
+
+/** The number of the next child process made in this process, whichever thread makes it. */
+export function nextProcessNumber(): number {
+  return add(world.i32, H_PROC_COUNTER, 1) + 1;
 }
 
 function writeName(w: World, slot: number, name: string): void {

@@ -35,6 +35,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BroadcastChannel, isMainThread, threadId } from 'node:worker_threads';
 import { identity } from '../../multiprocessing/process-identity.js';
+import { BrokenPipeError, ConnectionRefusedError } from '../../socket/errors.js';
 import { sharedHooks } from '../hooks.js';
 import {
   assertCloneable,
@@ -356,19 +357,26 @@ export class BrokerClient {
         setTimeout(() => this.#connect(), 20);
         return;
       }
+      // Python's classes for a peer gone: its Connection raises BrokenPipeError (or EOFError)
+      // once the other end is closed, and ConnectionRefusedError when nothing listens.
       this.#fail(
-        new Error(
-          this.#connected
-            ? `The connection to the multiprocessing broker at ${this.#path} broke: ${e.message}`
-            : `The multiprocessing broker at ${this.#path} is unreachable: ${e.message}`,
-          { cause: e },
-        ),
+        this.#connected
+          ? new BrokenPipeError(
+              `The connection to the multiprocessing broker at ${this.#path} broke: ${e.message}`,
+              { cause: e },
+            )
+          : new ConnectionRefusedError(
+              `The multiprocessing broker at ${this.#path} is unreachable: ${e.message}`,
+              { cause: e },
+            ),
       );
     });
     s.on('close', () => {
       if (this.#connected)
         this.#fail(
-          new Error('The multiprocessing broker closed the connection (its process ended)'),
+          new BrokenPipeError(
+            'The multiprocessing broker closed the connection (its process ended)',
+          ),
         );
     });
     this.#updateRef();

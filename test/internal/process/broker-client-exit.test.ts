@@ -292,21 +292,33 @@ test('once the broker closes the connection, every call fails with why: waits re
       `
       const b = broker();
       const why = (p) => p.then(() => 'answered', (e) => e.message);
+      const kind = (e) => e.constructor.name + ' ' + e.code + ' ' + e.errno;
       const waiting = await why(b.request('get', 'no-such-queue', []));
+      const waitingKind = await b.request('qsize', 'no-such-queue', []).then(() => 'answered', kind);
       let posted = 'no throw';
+      let postedKind = '';
       try {
         b.postPut('no-such-queue', encode(1, 'message'));
       } catch (e) {
         posted = e.message;
+        postedKind = kind(e);
       }
       const later = await why(b.request('qsize', 'no-such-queue', []));
-      process.stderr.write(JSON.stringify({ waiting, posted, later }));`,
+      process.stderr.write(JSON.stringify({ waiting, posted, later, waitingKind, postedKind }));`,
       path,
     );
     assert.equal(code, 0, stderr);
     const seen = JSON.parse(stderr) as Record<string, string>;
     const closed = 'The multiprocessing broker closed the connection (its process ended)';
-    assert.deepEqual(seen, { waiting: closed, posted: closed, later: closed });
+    // Python's class for a peer gone (its Connection raises BrokenPipeError), errno EPIPE.
+    const broken = 'BrokenPipeError ERR_WEFT_BROKEN_PIPE 32';
+    assert.deepEqual(seen, {
+      waiting: closed,
+      posted: closed,
+      later: closed,
+      waitingKind: broken,
+      postedKind: broken,
+    });
   } finally {
     await new Promise((resolve) => server.close(resolve));
     rmSync(dir, { recursive: true, force: true });

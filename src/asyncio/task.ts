@@ -66,6 +66,8 @@ class TaskCold extends FutureCold {
    * its entry does not convert, as CPython's (see `Timeout._expire`).
    */
   plainCancels = 0;
+  /** How many plain requests the pending one stands for (later ones fold into it, see `_deliverCancel`). */
+  pendingPlain = 0;
 }
 
 /**
@@ -301,9 +303,11 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
     if (c === null) return 0;
     const plain = !replacesCancel(error);
     if (c.pendingCancel === error) {
-      // A plain request pending stands for every plain cancel counted (one CancelledError is
-      // raised for them all): it stays while another is counted.
-      if (!plain || c.plainCancels <= 1) c.pendingCancel = null;
+      // A plain request pending may stand for earlier plain ones not yet raised (one
+      // CancelledError is raised for them all): it stays for them. Alone, it is dropped, even
+      // when other plain cancels are counted (raised and caught already).
+      if (plain && c.pendingPlain > 1) c.pendingPlain--;
+      else c.pendingCancel = null;
     } else if (c.heldCancels !== null) {
       const i = c.heldCancels.lastIndexOf(error);
       if (i >= 0) c.heldCancels.splice(i, 1);
@@ -434,6 +438,11 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
       }
       this._cancelReason = null;
     }
+    // A plain request made while another plain one waits to be raised folds into it: CPython
+    // raises one CancelledError for both (with the last message, as here).
+    const prev = c.pendingCancel;
+    c.pendingPlain =
+      prev !== null && !replacesCancel(prev) && !replacesCancel(error) ? c.pendingPlain + 1 : 1;
     c.pendingCancel = error;
   }
 

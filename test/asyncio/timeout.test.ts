@@ -212,6 +212,62 @@ describe('timeout() with more than one request in play', () => {
     }
   });
 
+  test('a deadline the block outran is dropped at the exit though a caught cancel is still counted', async () => {
+    // helper-129's review: the deadline passes while the block waits on a native promise, and
+    // the block ends before a weft await: the scope's request is dropped, as when no cancel came
+    // (the caught cancel stays counted). CPython (a busy block; 3.11.2, 3.12.1, 3.13.0): 'done'.
+    await run(async () => {
+      const log: string[] = [];
+      const t = createTask(async () => {
+        {
+          await using _ = timeout(20);
+          try {
+            await sleep(10_000);
+          } catch (e) {
+            log.push(`caught ${(e as Error).message}`);
+          }
+          await new Promise((r) => setTimeout(r, 60)); // the deadline passes here
+        }
+        await sleep(0);
+        log.push(`after, cancelling ${currentTask()!.cancelling()}`);
+        return 'done';
+      });
+      await sleep(5);
+      t.cancel('user');
+      assert.equal(await t, 'done');
+      assert.deepEqual(log, ['caught user', 'after, cancelling 1']);
+    });
+  });
+
+  test('a cancel pending when the deadline passes is not lost when the block outruns both', async () => {
+    // The cancel and the deadline both come while the block waits on a native promise: one
+    // CancelledError stands for both, and the scope's exit leaves the cancel's.
+    await run(async () => {
+      const log: string[] = [];
+      let release: (() => void) | undefined;
+      const t = createTask(async () => {
+        {
+          await using _ = timeout(10);
+          await new Promise<void>((r) => {
+            release = r;
+          });
+        }
+        try {
+          await sleep(0);
+          log.push('not cancelled');
+        } catch (e) {
+          log.push(`${nameOf(e)}, cancelling ${currentTask()!.cancelling()}`);
+        }
+      });
+      while (release === undefined) await sleep(0);
+      t.cancel();
+      await sleep(30); // the deadline passes
+      release();
+      await t;
+      assert.deepEqual(log, ['CancelledError, cancelling 1']);
+    });
+  });
+
   test('a cancel and a deadline that the awaited task swallows: nothing is raised later, as in CPython', async () => {
     // CPython folds both requests into cancelling the awaited task; it returns a value, so the
     // waiting task goes on with cancelling() at 1 and no CancelledError ever.

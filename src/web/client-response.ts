@@ -85,8 +85,6 @@ export class ClientResponse implements AsyncDisposable {
   /** The read of the whole body in progress (or done): every `read()` shares it. */
   private _reading: Promise<Buffer> | null = null;
   private _cookies: ReadonlyMap<string, Cookie> | null = null;
-  /** The most decoded bytes `read()` holds (0: no bound). */
-  private readonly maxDecompressSize: number;
   private released = false;
   /** Released before the body reached its end: what was left is gone. */
   private discarded = false;
@@ -106,7 +104,7 @@ export class ClientResponse implements AsyncDisposable {
       empty?: boolean;
       /** Decode a gzip, deflate or br `Content-Encoding` (aiohttp's `auto_decompress`). */
       decompress?: boolean;
-      /** The most decoded bytes `read()` holds of a coded body (0: no bound; default 2²⁵). */
+      /** The most bytes one network read of a coded body may decode to (0: no bound; 2²⁵). */
       maxDecompressSize?: number;
     },
     owner: ResponseOwner,
@@ -120,7 +118,6 @@ export class ClientResponse implements AsyncDisposable {
     this.requestInfo = init.requestInfo;
     this.body = init.body;
     this.owner = owner;
-    this.maxDecompressSize = init.maxDecompressSize ?? DEFAULT_MAX_DECOMPRESS_SIZE;
     // An empty body is known from the head alone: it reads as no bytes even once the
     // connection has gone back to the pool, which the session does at once for such a response.
     if (init.empty === true) this._bytes = EMPTY;
@@ -128,7 +125,10 @@ export class ClientResponse implements AsyncDisposable {
       init.decompress === true && init.empty !== true
         ? contentCoding(this.headers.get('content-encoding'))
         : null;
-    this.decoder = this.coding === null ? null : new CodingDecoder(this.coding);
+    this.decoder =
+      this.coding === null
+        ? null
+        : new CodingDecoder(this.coding, init.maxDecompressSize ?? DEFAULT_MAX_DECOMPRESS_SIZE);
     const decoder = this.decoder;
     if (decoder !== null) {
       // Its error reaches a reader through the reader's own listener; unread, it is nobody's.
@@ -248,8 +248,8 @@ export class ClientResponse implements AsyncDisposable {
    * bytes).
    * @throws {ClientConnectionError} the response was released before its body was read.
    *   {ClientPayloadError} the body ended early (the server closed the connection before
-   *   sending all of it), is not what its `Content-Encoding` says, or decodes to more than the
-   *   session's `maxDecompressSize` bytes (the response is then released).
+   *   sending all of it), is not what its `Content-Encoding` says, or one piece of it as it came
+   *   decodes to more than the session's `maxDecompressSize` bytes (a decompression bomb).
    */
   read(): Promise<Buffer> {
     if (this._bytes !== null) return Promise.resolve(this._bytes);
@@ -259,50 +259,18 @@ export class ClientResponse implements AsyncDisposable {
   }
 
   private async readAll(): Promise<Buffer> {
-    // A coded body is bounded: a few kilobytes may decode to gigabytes (a decompression bomb).
-    const limit = this.decoder === null ? 0 : this.maxDecompressSize;
-    const tooLarge = (): ClientPayloadError => {
-      // What is left of the body is not wanted: the connection goes (or is reused) as for a
-      // response released unread.
-      this.release();
-      return new ClientPayloadError(
-        `Decompressed data exceeds the configured limit of ${limit} bytes (maxDecompressSize)`,
-      );
-    };
     if (this._content !== null) {
-      if (limit === 0) {
-        this._bytes = await this._content.read();
-        return this._bytes;
-      }
-      // `content` was taken first: the rest through it, bounded the same way.
-      const parts: Buffer[] = [];
-      let got = 0;
-      for (;;) {
-        const c = await this._content.read(64 * 1024);
-        if (c.length === 0) break;
-        got += c.length;
-        if (got > limit) throw tooLarge();
-        parts.push(c);
-      }
-      this._bytes = Buffer.concat(parts);
+      this._bytes = await this._content.read();
       return this._bytes;
     }
     // Released unread, the rest of the body was dumped or the stream destroyed: even when the
     // dump reached the end, what it read is gone, so an empty result would be a wrong answer.
     if (this.discarded) throw connectionClosed();
     const chunks: Buffer[] = [];
-    let size = 0;
     try {
-      for await (const c of this.decoder ?? this.body) {
-        size += (c as Buffer).length;
-        if (limit > 0 && size > limit) throw new DecompressLimit();
-        chunks.push(c as Buffer);
-      }
+      for await (const c of this.decoder ?? this.body) chunks.push(c as Buffer);
     } catch (e) {
-      if (e instanceof DecompressLimit) {
-        chunks.length = 0;
-        throw tooLarge();
-      }
+      chunks.length = 0;
       throw this.failure(e);
     } finally {
       this.giveBack();
@@ -366,6 +334,11 @@ export class ClientResponse implements AsyncDisposable {
 
   /** What a read of the body raises for `e`. */
   private failure(e: unknown): unknown {
+    if (e instanceof DecompressLimit) {
+      return new ClientPayloadError(
+        `Decompressed data exceeds the configured limit of ${e.limit} bytes (maxDecompressSize)`,
+      );
+    }
     if (this.decoder !== null && e !== this.bodyError && !(e instanceof ClientError)) {
       // The decoder's own error: the bytes are not what the Content-Encoding says (aiohttp's).
       return new ClientPayloadError(`Can not decode content-encoding: ${this.coding}`, {
@@ -483,8 +456,12 @@ const DUMP_MS = 100;
 /** aiohttp's `DEFAULT_MAX_DECOMPRESS_SIZE`: 32 MiB. */
 export const DEFAULT_MAX_DECOMPRESS_SIZE = 2 ** 25;
 
-/** `read()` of a coded body passed `maxDecompressSize`. */
-class DecompressLimit extends Error {}
+/** One piece of a coded body decoded to more than `maxDecompressSize` bytes. */
+class DecompressLimit extends Error {
+  constructor(readonly limit: number) {
+    super(`decoded past ${limit} bytes`);
+  }
+}
 
 /** A charset weft decodes: one of Python's codecs weft has (any of its names), or the platform's. */
 function isKnownEncoding(encoding: string): boolean {
@@ -528,8 +505,19 @@ function contentCoding(value: string | null): string | null {
  */
 class CodingDecoder extends Transform {
   private inner: Transform | null = null;
+  /** Bytes decoded since the piece now being decoded came in. */
+  private sinceInput = 0;
 
-  constructor(private readonly coding: string) {
+  /**
+   * @param limit the most bytes one piece of the body, as it came from the network, may decode
+   *   to (0: no bound): aiohttp's `max_decompress_size`, which bounds each network read's
+   *   decoding, so a few kilobytes standing for gigabytes (a decompression bomb) fail at once
+   *   while a large body sent coded in ordinary pieces reads whole.
+   */
+  constructor(
+    private readonly coding: string,
+    private readonly limit: number,
+  ) {
     super();
   }
 
@@ -538,6 +526,7 @@ class CodingDecoder extends Transform {
       done();
       return;
     }
+    this.sinceInput = 0;
     if (this.inner === null) {
       const inner =
         this.coding === 'gzip'
@@ -551,6 +540,11 @@ class CodingDecoder extends Transform {
       // Decoded no further ahead of the reader than the readable side's high-water mark: a
       // few hundred bytes of brotli can stand for gigabytes (a decompression bomb).
       inner.on('data', (d: Buffer) => {
+        this.sinceInput += d.length;
+        if (this.limit > 0 && this.sinceInput > this.limit) {
+          this.destroy(new DecompressLimit(this.limit));
+          return;
+        }
         if (!this.push(d)) inner.pause();
       });
       inner.on('error', (e) => this.destroy(e));

@@ -103,10 +103,11 @@ export interface ClientSessionOptions {
    */
   autoDecompress?: boolean;
   /**
-   * The most bytes a coded body may decode to in `read()`, `text()` and `json()` (default 2²⁵,
-   * 32 MiB, aiohttp's `DEFAULT_MAX_DECOMPRESS_SIZE`; 0: no bound): past it they raise
-   * `ClientPayloadError`, so a small body that inflates enormously (a decompression bomb)
-   * cannot fill memory. `content` is not bounded: it holds no more than its buffer.
+   * The most bytes one piece of a coded body, as one network read brings it, may decode to
+   * (default 2²⁵, 32 MiB, aiohttp's `DEFAULT_MAX_DECOMPRESS_SIZE`; 0: no bound): past it the
+   * body fails with `ClientPayloadError` (`read()`, `text()`, `json()` and `content`), so a few
+   * kilobytes that stand for gigabytes (a decompression bomb) fail at once, while a large body
+   * coded in ordinary pieces reads whole, as in aiohttp.
    */
   maxDecompressSize?: number;
 }
@@ -344,11 +345,23 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
     // The origin whose `limitPerHost` slot this request holds. The host's slot is taken before
     // the session's, so a request waiting for a busy host holds no slot another host could use.
     let host: string | null = null;
+    // One deadline for a hop's waits, the host's then the session's (aiohttp's connect timeout
+    // covers getting the connection, however many waits that takes).
+    let slotDeadline: number | null = null;
+    const startSlotWaits = (): void => {
+      slotDeadline = connect !== null && connect > 0 ? performance.now() + connect : null;
+    };
     const takeHost = async (origin: string): Promise<void> => {
       if (this.perHost === 0) return;
       const entry = this.hostEntry(origin);
       try {
-        await this.takeSlot(entry.sem, signal, connect, `limitPerHost ${this.perHost}`);
+        await this.takeSlot(
+          entry.sem,
+          signal,
+          slotDeadline,
+          connect,
+          `limitPerHost ${this.perHost}`,
+        );
       } catch (e) {
         this.leaveHost(origin, entry);
         throw e;
@@ -372,9 +385,10 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
       dropHost();
     };
     try {
+      startSlotWaits();
       await takeHost(target.origin);
       if (this.limiter !== null) {
-        await this.takeSlot(this.limiter, signal, connect, `limit ${this.limit}`);
+        await this.takeSlot(this.limiter, signal, slotDeadline, connect, `limit ${this.limit}`);
         holding = true;
       }
     } catch (e) {
@@ -495,9 +509,16 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
               this.limiter?.release();
             }
             dropHost();
+            startSlotWaits();
             await takeHost(next.origin);
             if (this.limiter !== null) {
-              await this.takeSlot(this.limiter, signal, connect, `limit ${this.limit}`);
+              await this.takeSlot(
+                this.limiter,
+                signal,
+                slotDeadline,
+                connect,
+                `limit ${this.limit}`,
+              );
               holding = true;
             }
           }
@@ -542,31 +563,37 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
   }
 
   /**
-   * A slot of `sem`, waiting at most `connect` ms when none is free.
-   * @throws {ClientConnectorError} `connect` passed. The mapped abort reason when `signal` aborts.
+   * A slot of `sem`, waiting until `deadline` (`performance.now()` ms; null: no bound) when none
+   * is free; `connect` is what the error reports.
+   * @throws {ClientConnectorError} the deadline passed. The mapped abort reason when `signal` aborts.
    */
   private async takeSlot(
     sem: Semaphore,
     signal: AbortSignal,
+    deadline: number | null,
     connect: number | null,
     what: string,
   ): Promise<void> {
-    const bounded = connect !== null && connect > 0 && sem.locked();
+    const timedOut = (): ClientConnectorError =>
+      new ClientConnectorError(
+        `Timeout waiting for a free connection: ${what} reached for ${connect} ms`,
+      );
+    const bounded = deadline !== null && sem.locked();
+    if (bounded && deadline - performance.now() <= 0) throw timedOut();
     const waiting = bounded ? new AbortController() : null;
     const waitTimer =
       waiting === null
         ? null
-        : setTimeout(() => waiting.abort(new PoolTimeout()), connect as number);
+        : setTimeout(
+            () => waiting.abort(new PoolTimeout()),
+            (deadline as number) - performance.now(),
+          );
     try {
       await sem.acquire({
         signal: waiting === null ? signal : AbortSignal.any([signal, waiting.signal]),
       });
     } catch (e) {
-      if (waiting?.signal.aborted && !signal.aborted) {
-        throw new ClientConnectorError(
-          `Timeout waiting for a free connection: ${what} reached for ${connect} ms`,
-        );
-      }
+      if (waiting?.signal.aborted && !signal.aborted) throw timedOut();
       throw this._mapError(signal.aborted ? signal.reason : e);
     } finally {
       if (waitTimer !== null) clearTimeout(waitTimer);

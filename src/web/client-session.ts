@@ -926,13 +926,41 @@ function takeCredentials(u: URL): string | null {
  */
 function mergeCookies(given: string | undefined, jar: Map<string, string>): string {
   const out = new Map<string, string>();
-  for (const part of (given ?? '').split(';')) {
+  for (const part of cookiePairs(given ?? '')) {
     const eq = part.indexOf('=');
     if (eq <= 0) continue;
     out.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
   }
   for (const [k, v] of jar) out.set(k, v);
-  return [...out].map(([k, v]) => `${k}=${v}`).join('; ');
+  return [...out].map(([k, v]) => `${k}=${headerBytes(v)}`).join('; ');
+}
+
+/** The `name=value` pairs of a Cookie header: a `;` inside a quoted value does not end it. */
+function cookiePairs(header: string): string[] {
+  const parts: string[] = [];
+  let start = 0;
+  let quoted = false;
+  for (let i = 0; i < header.length; i++) {
+    const ch = header[i];
+    if (ch === '\\' && quoted) i++;
+    else if (ch === '"') quoted = !quoted;
+    else if (ch === ';' && !quoted) {
+      parts.push(header.slice(start, i));
+      start = i + 1;
+    }
+  }
+  parts.push(header.slice(start));
+  return parts;
+}
+
+/**
+ * A value with characters beyond Latin-1 (a cookie given as `{ e: '€' }`), as its UTF-8 bytes:
+ * aiohttp sends its headers as UTF-8, and a header value here is a string of bytes (one that is
+ * not would make every request of the session fail).
+ */
+function headerBytes(v: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the Latin-1 range, not a control character test
+  return /[^\u0000-\u00ff]/.test(v) ? Buffer.from(v, 'utf8').toString('latin1') : v;
 }
 
 function isCut(e: unknown): boolean {

@@ -60,6 +60,7 @@ const roleUrl = new URL(
 
 /** Set while _adopt and _handle build a Process that is no new child: it takes no identity. */
 let building = false;
+const noop = (): void => {};
 const active = new Set<Process>();
 /** Pool workers still running (their pool's engine ends them, here or when this process exits). */
 const poolWorkers = new Set<Process>();
@@ -313,10 +314,14 @@ export class Process<
     // the last joiner leaves: the first to leave (a timeout) unref'd it under another join()
     // still waiting, and the parent exited with that join unsettled (the daemon killed).
     const child = this.#child?.process;
+    // A Pool's worker is ref'd and unref'd by its pool's engine alone: a timer holds the loop
+    // instead (an idle worker is unref'd, and a join after kill() ended the program, exit 13).
+    const hold = this.#worker !== null ? setInterval(noop, 2 ** 30) : null;
     if (this.#joiners++ === 0) child?.ref();
     try {
       await this.#joinWait(timeout, signal);
     } finally {
+      if (hold !== null) clearInterval(hold);
       if (--this.#joiners === 0 && this.#daemon && this.#exitcode === null) child?.unref();
     }
   }

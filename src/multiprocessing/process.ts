@@ -61,6 +61,16 @@ const roleUrl = new URL(
 /** Set while _adopt and _handle build a Process that is no new child: it takes no identity. */
 let building = false;
 const noop = (): void => {};
+
+/** `make()`, building a Process that is no new child: it takes no number, no identity. */
+function unnumbered(make: () => Process): Process {
+  building = true;
+  try {
+    return make();
+  } finally {
+    building = false;
+  }
+}
 const active = new Set<Process>();
 /** Pool workers still running (their pool's engine ends them, here or when this process exits). */
 const poolWorkers = new Set<Process>();
@@ -450,13 +460,7 @@ export class Process<
   ): Process {
     // Process's own constructor (not the subclass's) with `cls` as new.target: the options are
     // weft's own, checked already where the process was started.
-    building = true;
-    let p: Process;
-    try {
-      p = Reflect.construct(Process, [init], cls) as Process;
-    } finally {
-      building = false;
-    }
+    const p = unnumbered(() => Reflect.construct(Process, [init], cls) as Process);
     p.#ident = identity().ident ?? null;
     p.#self = true;
     p.#started = true;
@@ -466,13 +470,7 @@ export class Process<
 
   /** @internal A handle for another process known only by pid and name (the parent). */
   static _handle(name: string, pid: number): Process {
-    building = true;
-    let p: Process;
-    try {
-      p = new Process({ name, daemon: false });
-    } finally {
-      building = false;
-    }
+    const p = unnumbered(() => new Process({ name, daemon: false }));
     p.#ident = identity().ident?.slice(0, -1) ?? null;
     p.#pid = pid;
     p.#started = true;
@@ -487,13 +485,7 @@ export class Process<
    * dies under it breaks it).
    */
   static _poolWorker(name: string, ident: number[] | null, child: ChildProcess): Process {
-    building = true;
-    let p: Process;
-    try {
-      p = new Process({ name, daemon: true });
-    } finally {
-      building = false;
-    }
+    const p = unnumbered(() => new Process({ name, daemon: true }));
     p.#ident = ident;
     p.#started = true;
     p.#pid = child.pid ?? null;

@@ -348,9 +348,6 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
     // One deadline for a hop's waits, the host's then the session's (aiohttp's connect timeout
     // covers getting the connection, however many waits that takes).
     let slotDeadline: number | null = null;
-    const startSlotWaits = (): void => {
-      slotDeadline = connect !== null && connect > 0 ? performance.now() + connect : null;
-    };
     const takeHost = async (origin: string): Promise<void> => {
       if (this.perHost === 0) return;
       const entry = this.hostEntry(origin);
@@ -376,21 +373,28 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
       host = null;
     };
     let holding = false;
-    const releaseSlot = (): void => {
-      clear();
+    /** The slots of a hop to `origin`: its host's, then the session's, under one deadline. */
+    const takeSlots = async (origin: string): Promise<void> => {
+      slotDeadline = connect !== null && connect > 0 ? performance.now() + connect : null;
+      await takeHost(origin);
+      if (this.limiter !== null) {
+        await this.takeSlot(this.limiter, signal, slotDeadline, connect, `limit ${this.limit}`);
+        holding = true;
+      }
+    };
+    const giveSlots = (): void => {
       if (holding) {
         holding = false;
         this.limiter?.release();
       }
       dropHost();
     };
+    const releaseSlot = (): void => {
+      clear();
+      giveSlots();
+    };
     try {
-      startSlotWaits();
-      await takeHost(target.origin);
-      if (this.limiter !== null) {
-        await this.takeSlot(this.limiter, signal, slotDeadline, connect, `limit ${this.limit}`);
-        holding = true;
-      }
+      await takeSlots(target.origin);
     } catch (e) {
       releaseSlot();
       throw e;
@@ -504,23 +508,8 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
             // Another host: both slots go back and are taken again in the usual order, host
             // first. Waiting for the new host while holding a session slot could deadlock
             // with requests that hold that host's slots and wait for a session slot.
-            if (holding) {
-              holding = false;
-              this.limiter?.release();
-            }
-            dropHost();
-            startSlotWaits();
-            await takeHost(next.origin);
-            if (this.limiter !== null) {
-              await this.takeSlot(
-                this.limiter,
-                signal,
-                slotDeadline,
-                connect,
-                `limit ${this.limit}`,
-              );
-              holding = true;
-            }
+            giveSlots();
+            await takeSlots(next.origin);
           }
           target = next;
           continue;

@@ -17,7 +17,6 @@
  * process with exit code 13 (unsettled top-level await).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
@@ -30,6 +29,7 @@ import {
   wait,
 } from '../../src/futures/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { runScript, type ScriptRun } from '../support/run-script.js';
 import { add, exitWith, sleepThen } from './fixtures/tasks.js';
 
 checkLeaks({ graceMs: 3000 });
@@ -111,30 +111,8 @@ for (const k of kinds) {
 }
 
 /** Runs a fixture script in its own process; resolves to its exit code and output. */
-function runScript(
-  name: string,
-  args: string[],
-): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const script = fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), PATIENCE);
-    child.on('error', reject);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
+function runFixture(name: string, args: string[]): Promise<ScriptRun> {
+  return runScript(fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url)), args, PATIENCE);
 }
 
 for (const k of kinds) {
@@ -164,7 +142,7 @@ for (const k of kinds) {
 describe('shutdown of a broken pool keeps the process alive until its workers have exited', () => {
   for (const kind of ['process', 'thread']) {
     test(`a ${kind} pool: a top-level await ex.shutdown() completes`, async () => {
-      const r = await runScript('broken-shutdown-main.ts', [kind]);
+      const r = await runFixture('broken-shutdown-main.ts', [kind]);
       assert.equal(r.status, 0, `exit code ${r.status}; stdout: ${r.stdout}; stderr: ${r.stderr}`);
       assert.match(r.stdout, /broken=Broken(Process|Thread)Pool\nshutdown done\n/);
     });

@@ -3,31 +3,13 @@
  * program alive until it has exited, as Python's `a.kill(); a.join()` does (`joined -9`).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { runScript, type ScriptRun } from '../support/run-script.js';
 
-function runMain(arg: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
+function runMain(arg: string): Promise<ScriptRun> {
   const script = fileURLToPath(new URL('./fixtures/pool-worker-join-main.ts', import.meta.url));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, arg], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
+  return runScript(script, [arg]);
 }
 
 describe('join() of a pool worker taken from activeChildren()', () => {

@@ -5,29 +5,20 @@
  * each wait having its own timer).
  */
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { ClientSession } from '../../src/web/client-session.js';
 import { ClientConnectorError } from '../../src/web/errors.js';
 import { checkLeaks } from '../support/leaks.js';
+import { type NodeServed, nodeServer } from './loopback.js';
 
 checkLeaks();
 
-async function stallingServer(): Promise<Server & AsyncDisposable & { port: number }> {
-  // Sends a head and one byte of a 1000-byte body, then nothing: each response holds its slots.
-  const srv = createServer((_q, res) => {
+/** Sends a head and one byte of a 1000-byte body, then nothing: each response holds its slots. */
+function stallingServer(): Promise<NodeServed> {
+  return nodeServer((_q, res) => {
     res.writeHead(200, { 'content-length': '1000' });
     res.write('x');
-  });
-  await new Promise<void>((done) => srv.listen(0, '0.0.0.0', done));
-  return Object.assign(srv, {
-    port: (srv.address() as AddressInfo).port,
-    async [Symbol.asyncDispose]() {
-      srv.closeAllConnections();
-      await new Promise((done) => srv.close(done));
-    },
-  });
+  }, '0.0.0.0');
 }
 
 describe('ClientSession: connect bounds the whole wait for slots', () => {

@@ -4,27 +4,18 @@
  * goes out as UTF-8 bytes instead of failing every request of the session with a TypeError.
  */
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { ClientSession } from '../../src/web/client-session.js';
 import { checkLeaks } from '../support/leaks.js';
+import { type NodeServed, nodeServer } from './loopback.js';
 
 checkLeaks();
 
-async function cookieEcho(seen: string[]): Promise<Server & AsyncDisposable & { port: number }> {
-  const srv = createServer((q, res) => {
+function cookieEcho(seen: string[]): Promise<NodeServed> {
+  return nodeServer((q, res) => {
     // The header's bytes as they came (Node reads header values as Latin-1).
     seen.push(Buffer.from(String(q.headers.cookie), 'latin1').toString('utf8'));
     res.end('ok');
-  });
-  await new Promise<void>((done) => srv.listen(0, '127.0.0.1', done));
-  return Object.assign(srv, {
-    port: (srv.address() as AddressInfo).port,
-    async [Symbol.asyncDispose]() {
-      srv.closeAllConnections();
-      await new Promise((done) => srv.close(done));
-    },
   });
 }
 

@@ -6,13 +6,13 @@
  * notice of an abort: it hung until the first connection came free, maybe never.
  */
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { TimeoutError } from '../../src/internal/errors.js';
 import { ClientSession } from '../../src/web/client-session.js';
 import { ClientConnectorError } from '../../src/web/errors.js';
 import { checkLeaks } from '../support/leaks.js';
+import { settles } from '../support/settles.js';
+import { type NodeServed, nodeServer } from './loopback.js';
 
 checkLeaks();
 
@@ -20,10 +20,8 @@ checkLeaks();
  * `/stall` sends its head and 100 of 1000 bytes, then nothing; `/hop` redirects to `other()`;
  * anything else answers `fast`.
  */
-async function stallServer(
-  other?: () => string,
-): Promise<Server & AsyncDisposable & { url: string }> {
-  const srv = createServer((req, res) => {
+function stallServer(other?: () => string): Promise<NodeServed> {
+  return nodeServer((req, res) => {
     if (req.url === '/hop' && other !== undefined) {
       res.writeHead(302, { location: `${other()}/fast` });
       res.end();
@@ -36,24 +34,10 @@ async function stallServer(
     }
     res.end('fast');
   });
-  await new Promise<void>((done) => srv.listen(0, '127.0.0.1', done));
-  return Object.assign(srv, {
-    url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`,
-    async [Symbol.asyncDispose]() {
-      srv.closeAllConnections();
-      await new Promise((done) => srv.close(done));
-    },
-  });
 }
 
-/** `p`, or a failure once `ms` pass: a wait that never ends fails the test instead of hanging it. */
-function within<T>(p: Promise<T>, ms: number): Promise<T> {
-  let t: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, fail) => {
-    t = setTimeout(() => fail(new Error(`still waiting after ${ms} ms`)), ms);
-  });
-  return Promise.race([p, late]).finally(() => clearTimeout(t));
-}
+/** `p`, or a failure once `ms` pass: a wait that never ends fails the test, not hangs it. */
+const within = <T>(p: Promise<T>, ms: number): Promise<T> => settles(p, 'the request', ms);
 
 describe('ClientSession limitPerHost waits (aiohttp parity)', () => {
   it('a request waiting for the host raises TimeoutError at total, AbortError on abort', async () => {

@@ -5,17 +5,17 @@
  * under `limit: 1` the next request waited for the `total` timeout.
  */
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { ClientSession } from '../../src/web/client-session.js';
 import { ClientPayloadError } from '../../src/web/errors.js';
 import { checkLeaks } from '../support/leaks.js';
+import { settles } from '../support/settles.js';
+import { type NodeServed, nodeServer } from './loopback.js';
 
 checkLeaks();
 
-async function cuttingServer(): Promise<Server & AsyncDisposable & { url: string }> {
-  const srv = createServer((req, res) => {
+function cuttingServer(): Promise<NodeServed> {
+  return nodeServer((req, res) => {
     if (req.url === '/cut') {
       res.writeHead(200, { 'content-length': '100000' });
       res.write('x'.repeat(1000), () => setTimeout(() => res.socket?.destroy(), 20));
@@ -28,23 +28,10 @@ async function cuttingServer(): Promise<Server & AsyncDisposable & { url: string
     }
     res.end('fast');
   });
-  await new Promise<void>((done) => srv.listen(0, '127.0.0.1', done));
-  return Object.assign(srv, {
-    url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`,
-    async [Symbol.asyncDispose]() {
-      srv.closeAllConnections();
-      await new Promise((done) => srv.close(done));
-    },
-  });
 }
 
-function within<T>(p: Promise<T>, ms: number): Promise<T> {
-  let t: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, fail) => {
-    t = setTimeout(() => fail(new Error(`still waiting after ${ms} ms`)), ms);
-  });
-  return Promise.race([p, late]).finally(() => clearTimeout(t));
-}
+/** `p`, or a failure once `ms` pass: a wait that never ends fails the test, not hangs it. */
+const within = <T>(p: Promise<T>, ms: number): Promise<T> => settles(p, 'the request', ms);
 
 describe('ClientResponse.content when the body fails', () => {
   for (const path of ['/cut', '/bad-gzip']) {

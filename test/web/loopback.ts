@@ -2,7 +2,8 @@
  * Test support for weft/web: an application served on 127.0.0.1 (port 0), and a raw TCP client
  * that sends exact bytes — for the requests a well-behaved client library would refuse to send.
  */
-import { connect } from 'node:net';
+import { createServer, type RequestListener, type Server } from 'node:http';
+import { type AddressInfo, connect } from 'node:net';
 import { AppRunner, type AppRunnerOptions } from '../../src/web/app-runner.js';
 import type { Application } from '../../src/web/application.js';
 import { TCPSite } from '../../src/web/tcp-site.js';
@@ -23,6 +24,34 @@ export async function serve(app: Application, options: AppRunnerOptions = {}): P
     port: site.port,
     runner,
     [Symbol.asyncDispose]: () => runner.cleanup(),
+  };
+}
+
+export interface NodeServed extends AsyncDisposable {
+  url: string;
+  port: number;
+  server: Server;
+}
+
+/**
+ * A plain node:http server on `host` (port 0), for a peer that misbehaves as no Application
+ * would (a body cut or stalled halfway, a header echoed back byte for byte).
+ */
+export async function nodeServer(
+  handler: RequestListener,
+  host = '127.0.0.1',
+): Promise<NodeServed> {
+  const server = createServer(handler);
+  await new Promise<void>((done) => server.listen(0, host, done));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    server,
+    async [Symbol.asyncDispose]() {
+      server.closeAllConnections();
+      await new Promise((done) => server.close(done));
+    },
   };
 }
 

@@ -1,0 +1,35 @@
+import { spawn } from 'node:child_process';
+
+export interface ScriptRun {
+  /** The exit code (null when a signal ended it). */
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs the TypeScript file at `path` (tsx) in a process of its own: for what only a whole
+ * program shows (how it exits, an unsettled top-level await's code 13). Killed after `ms`, so a
+ * hang fails the test instead of stalling it.
+ */
+export function runScript(path: string, args: string[] = [], ms = 60_000): Promise<ScriptRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+    child.on('error', reject);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}

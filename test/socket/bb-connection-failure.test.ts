@@ -5,55 +5,24 @@
  * BrokenPipeError, recv never raises BrokenPipeError, and getpeername raises ENOTCONN.
  */
 import assert from 'node:assert/strict';
-import { type Socket as NetSocket, createServer as netCreateServer } from 'node:net';
 import { describe, test } from 'node:test';
 import { sleep } from '../../src/asyncio/index.js';
 import { DefaultSelector, EVENT_READ } from '../../src/selectors/index.js';
 import {
   BrokenPipeError,
   ConnectionResetError,
-  createConnection,
   OSError,
   type Socket,
 } from '../../src/socket/index.js';
 import { io } from '../../src/socket/native-io.js';
 import { checkLeaks } from '../support/leaks.js';
+import { withPeer } from '../support/net.js';
 
 checkLeaks();
 
-const HOST = '127.0.0.1';
+const _HOST = '127.0.0.1';
 /** Both transports where the addon is built (weft's own descriptor, then Node's net). */
 const TRANSPORTS = io === null ? ['net'] : ['raw', 'net'];
-
-/** A Node server as the peer: `use` gets a weft client socket and the server's side of it. */
-async function withPeer(
-  transport: string,
-  use: (s: Socket, peer: NetSocket) => Promise<void>,
-): Promise<void> {
-  const accepted: NetSocket[] = [];
-  const raw = netCreateServer((p) => {
-    p.on('error', () => {});
-    accepted.push(p);
-  });
-  await new Promise<void>((r) => raw.listen(0, HOST, r));
-  const port = (raw.address() as { port: number }).port;
-  const saved = process.env.WEFT_SOCKET_TRANSPORT;
-  if (transport === 'net') process.env.WEFT_SOCKET_TRANSPORT = 'net';
-  else delete process.env.WEFT_SOCKET_TRANSPORT;
-  let s: Socket | null = null;
-  try {
-    s = await createConnection([HOST, port]);
-    assert.equal(s._rawTransport(), transport === 'raw');
-    while (accepted.length === 0) await sleep(1);
-    await use(s, accepted[0] as NetSocket);
-  } finally {
-    if (saved === undefined) delete process.env.WEFT_SOCKET_TRANSPORT;
-    else process.env.WEFT_SOCKET_TRANSPORT = saved;
-    s?.close();
-    for (const p of accepted) p.destroy();
-    await new Promise<void>((r) => raw.close(() => r()));
-  }
-}
 
 /** Resolves once `s` has something for recv: here, the reset the transport read. */
 async function untilReadable(s: Socket): Promise<void> {

@@ -17,7 +17,6 @@
  *   TypeError.
  */
 import assert from 'node:assert/strict';
-import { type Socket as NetSocket, createServer as netCreateServer } from 'node:net';
 import { describe, test } from 'node:test';
 import { sleep } from '../../src/asyncio/index.js';
 import {
@@ -37,6 +36,8 @@ import {
 } from '../../src/socket/index.js';
 import { io } from '../../src/socket/native-io.js';
 import { checkLeaks } from '../support/leaks.js';
+import { withPeer } from '../support/net.js';
+import { until } from '../support/until.js';
 
 checkLeaks();
 
@@ -51,59 +52,24 @@ const errnoIs =
     return true;
   };
 
-/** A Node server as the peer: `use` gets a weft client socket and the server's side of it. */
-async function withPeer(
-  transport: string,
-  use: (s: Socket, peer: NetSocket) => Promise<void>,
-): Promise<void> {
-  const accepted: NetSocket[] = [];
-  const raw = netCreateServer({ allowHalfOpen: true }, (p) => {
-    p.on('error', () => {});
-    accepted.push(p);
-  });
-  await new Promise<void>((r) => raw.listen(0, HOST, r));
-  const port = (raw.address() as { port: number }).port;
-  const saved = process.env.WEFT_SOCKET_TRANSPORT;
-  if (transport === 'net') process.env.WEFT_SOCKET_TRANSPORT = 'net';
-  else delete process.env.WEFT_SOCKET_TRANSPORT;
-  let s: Socket | null = null;
-  try {
-    s = await createConnection([HOST, port]);
-    assert.equal(s._rawTransport(), transport === 'raw');
-    while (accepted.length === 0) await sleep(1);
-    await use(s, accepted[0] as NetSocket);
-  } finally {
-    if (saved === undefined) delete process.env.WEFT_SOCKET_TRANSPORT;
-    else process.env.WEFT_SOCKET_TRANSPORT = saved;
-    s?.close();
-    for (const p of accepted) p.destroy();
-    await new Promise<void>((r) => raw.close(() => r()));
-  }
-}
-
-/** Waits (bounded: 10 s) until `cond` holds. */
-async function until(what: string, cond: () => boolean): Promise<void> {
-  const deadline = performance.now() + 10_000;
-  while (!cond()) {
-    if (performance.now() > deadline) assert.fail(`timed out waiting: ${what}`);
-    await sleep(1);
-  }
-}
+/** The peer keeps its side open after our FIN (half-open), as the Linux checks below need. */
+const halfOpenPeer = (transport: string, use: Parameters<typeof withPeer>[1]) =>
+  withPeer(transport, use, { allowHalfOpen: true });
 
 /** The kernel learns of a reset at once on loopback; weft's transport reads it a turn later. */
 async function untilReset(s: Socket): Promise<void> {
-  await until('the reset to reach the socket', () => s._readable());
+  await until(() => s._readable(), 'the reset to reach the socket');
 }
 
 describe('bug bash h125: the connection state, as Linux reports it', () => {
   for (const transport of TRANSPORTS) {
     for (const how of [SHUT_RD, SHUT_WR, SHUT_RDWR]) {
       test(`${transport}: shutdown(${how}) after a reset raises ENOTCONN and leaves the reset for recv`, async () => {
-        await withPeer(transport, async (s, peer) => {
+        await halfOpenPeer(transport, async (s, peer) => {
           peer.write('abc');
-          await until('the bytes', () => s._readable());
+          await until(() => s._readable(), 'the bytes');
           peer.resetAndDestroy();
-          await until('the reset', () => s._net()?.destroyed === true);
+          await until(() => s._net()?.destroyed === true, 'the reset');
           assert.throws(() => s.shutdown(how), errnoIs('ENOTCONN'));
           assert.equal((await s.recv(10)).toString(), 'abc', 'the bytes before the reset');
           await assert.rejects(s.recv(10), ConnectionResetError);
@@ -113,9 +79,9 @@ describe('bug bash h125: the connection state, as Linux reports it', () => {
     }
 
     test(`${transport}: getpeername raises ENOTCONN after the peer's FIN and then a reset`, async () => {
-      await withPeer(transport, async (s, peer) => {
+      await halfOpenPeer(transport, async (s, peer) => {
         peer.end();
-        await until('the EOF', () => s._readable());
+        await until(() => s._readable(), 'the EOF');
         assert.deepEqual(s.getpeername(), [HOST, peer.localPort], 'after the FIN it answers');
         peer.resetAndDestroy();
         // Nothing in weft reads after EOF: only the kernel knows. Bounded wait for its RST.
@@ -136,13 +102,13 @@ describe('bug bash h125: the connection state, as Linux reports it', () => {
     });
 
     test(`${transport}: once both sides shut down, getpeername and shutdown raise ENOTCONN`, async () => {
-      await withPeer(transport, async (s, peer) => {
+      await halfOpenPeer(transport, async (s, peer) => {
         s.shutdown(SHUT_WR);
         await new Promise<void>((r) => peer.once('end', r));
         peer.end();
-        await until('the EOF', () => s._readable());
+        await until(() => s._readable(), 'the EOF');
         assert.equal((await s.recv(10)).length, 0);
-        await until('the connection to close', () => {
+        await until(() => {
           try {
             s.getpeername();
             return false;
@@ -150,7 +116,7 @@ describe('bug bash h125: the connection state, as Linux reports it', () => {
             errnoIs('ENOTCONN')(e);
             return true;
           }
-        });
+        }, 'the connection to close');
         assert.throws(() => s.shutdown(SHUT_RD), errnoIs('ENOTCONN'));
         assert.throws(() => s.shutdown(SHUT_WR), errnoIs('ENOTCONN'));
         await assert.rejects(s.send('x'), BrokenPipeError);
@@ -158,9 +124,9 @@ describe('bug bash h125: the connection state, as Linux reports it', () => {
     });
 
     test(`${transport}: the peer's FIN alone leaves getpeername and shutdown working`, async () => {
-      await withPeer(transport, async (s, peer) => {
+      await halfOpenPeer(transport, async (s, peer) => {
         peer.end();
-        await until('the EOF', () => s._readable());
+        await until(() => s._readable(), 'the EOF');
         s.shutdown(SHUT_RD);
         assert.deepEqual(s.getpeername(), [HOST, peer.localPort]);
         s.shutdown(SHUT_WR);
@@ -168,7 +134,7 @@ describe('bug bash h125: the connection state, as Linux reports it', () => {
     });
 
     test(`${transport}: a send after our SHUT_WR reports a pending reset first, then EPIPE`, async () => {
-      await withPeer(transport, async (s, peer) => {
+      await halfOpenPeer(transport, async (s, peer) => {
         s.shutdown(SHUT_WR);
         await new Promise<void>((r) => peer.once('end', r));
         peer.resetAndDestroy();

@@ -1,6 +1,11 @@
 /** Small helpers of the tests that talk to weft servers through Node's own `net` client. */
 import assert from 'node:assert/strict';
-import { type Socket as NetSocket, connect as netConnect } from 'node:net';
+import {
+  type Socket as NetSocket,
+  connect as netConnect,
+  createServer as netCreateServer,
+} from 'node:net';
+import { createConnection, type Socket } from '../../src/socket/index.js';
 import type { Server, StreamReader, StreamWriter } from '../../src/streams/index.js';
 
 /** The port a streams `Server` listens on. */
@@ -26,5 +31,40 @@ export async function readThenClose(reader: StreamReader, writer: StreamWriter):
     await reader.read();
   } finally {
     writer.close();
+  }
+}
+
+/**
+ * A Node server as the peer of a weft client socket made on `transport` ('raw': weft's own
+ * descriptor, 'net': Node's net): `use` gets the client and the server's side of it, both
+ * closed after. `allowHalfOpen` keeps the peer's side open after our FIN.
+ */
+export async function withPeer(
+  transport: string,
+  use: (s: Socket, peer: NetSocket) => Promise<void>,
+  options: { allowHalfOpen?: boolean } = {},
+): Promise<void> {
+  const accepted: NetSocket[] = [];
+  const raw = netCreateServer({ allowHalfOpen: options.allowHalfOpen ?? false }, (p) => {
+    p.on('error', () => {});
+    accepted.push(p);
+  });
+  await new Promise<void>((r) => raw.listen(0, '127.0.0.1', r));
+  const port = (raw.address() as { port: number }).port;
+  const saved = process.env.WEFT_SOCKET_TRANSPORT;
+  if (transport === 'net') process.env.WEFT_SOCKET_TRANSPORT = 'net';
+  else delete process.env.WEFT_SOCKET_TRANSPORT;
+  let s: Socket | null = null;
+  try {
+    s = await createConnection(['127.0.0.1', port]);
+    assert.equal(s._rawTransport(), transport === 'raw');
+    while (accepted.length === 0) await new Promise((r) => setTimeout(r, 1));
+    await use(s, accepted[0] as NetSocket);
+  } finally {
+    if (saved === undefined) delete process.env.WEFT_SOCKET_TRANSPORT;
+    else process.env.WEFT_SOCKET_TRANSPORT = saved;
+    s?.close();
+    for (const p of accepted) p.destroy();
+    await new Promise<void>((r) => raw.close(() => r()));
   }
 }

@@ -394,7 +394,20 @@ export class Greenlet<T = unknown, A extends unknown[] = any[]> {
     if (this.notified) return;
     this.notified = true;
     this.killErrors = null;
+    this.reportFailure();
     this._runLinks();
+  }
+
+  /**
+   * A greenlet that failed is reported at once, before its links run, as gevent's hub prints
+   * "<Greenlet …> failed with E" and the traceback: whether or not anyone joins it or reads
+   * its `exception` later. A kill (GreenletExit) is no failure; a plain CancelledError (a
+   * `g.task.cancel()`) is asyncio's cancellation, which asyncio does not report either.
+   */
+  private reportFailure(): void {
+    const o = this.outcome();
+    if (o === null || o.ok || o.value instanceof CancelledError) return;
+    reportException(`${this.describe()} failed with ${errorKind(o.value)}`, o.value);
   }
 
   /**
@@ -536,6 +549,23 @@ function runDied(g: Greenlet<any>): void {
 
 function runLateLinks(g: Greenlet<any>): void {
   g._runLinks();
+}
+
+/** How a failure report names the error: its class, or the value thrown. */
+function errorKind(e: unknown): string {
+  try {
+    if (e instanceof Error) {
+      // A weft class names itself by `kind`; a subclass of the user's by its own name.
+      const ctor = e.constructor as { kind?: unknown; name?: unknown } | undefined;
+      if (ctor !== undefined && Object.hasOwn(ctor, 'kind') && typeof ctor.kind === 'string') {
+        return ctor.kind;
+      }
+      return typeof ctor?.name === 'string' && ctor.name !== '' ? ctor.name : e.name;
+    }
+    return describeValue(e);
+  } catch {
+    return 'an error that cannot be described';
+  }
 }
 
 function runLink<T>(cb: LinkCallback<T>, g: Greenlet<T>): unknown {

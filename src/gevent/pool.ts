@@ -228,25 +228,26 @@ export class Pool {
    */
   async map<T, R>(fn: (item: T) => R, items: Iterable<T>): Promise<Awaited<R>[]> {
     const out: Awaited<R>[] = [];
-    for await (const [i, v] of this.runEach(fn, items)) out[i] = v;
+    for await (const [i, g] of this.runEach(fn, items)) out[i] = g.value as Awaited<R>;
     return out;
   }
 
   /**
    * Runs `fn(item)` for every item in its own greenlet of the pool and yields the results in
    * the order of the items (gevent's `imap`), each as soon as it and those before it are done.
-   * An item's error is raised as soon as it is known; the greenlets still running are killed
-   * first, as in `map`.
+   * An item's error is raised in its place, as gevent's: once the items before it were yielded
+   * (the greenlets after it run on until then); the greenlets still running are killed first,
+   * as in `map`.
    */
   async *imap<T, R>(fn: (item: T) => R, items: Iterable<T>): AsyncGenerator<Awaited<R>> {
-    const early = new Map<number, Awaited<R>>();
+    const early = new Map<number, Greenlet<Awaited<R>>>();
     let next = 0;
-    for await (const [i, v] of this.runEach(fn, items)) {
-      early.set(i, v);
-      while (early.has(next)) {
-        const x = early.get(next) as Awaited<R>;
+    for await (const [i, g] of this.runEach(fn, items, false)) {
+      early.set(i, g);
+      for (let x = early.get(next); x !== undefined; x = early.get(next)) {
         early.delete(next++);
-        yield x;
+        if (!x.successful()) throw x.exception;
+        yield x.value as Awaited<R>;
       }
     }
   }
@@ -256,7 +257,7 @@ export class Pool {
    * the greenlets finish. An item's error is raised at the point it would have been yielded.
    */
   async *imapUnordered<T, R>(fn: (item: T) => R, items: Iterable<T>): AsyncGenerator<Awaited<R>> {
-    for await (const [, v] of this.runEach(fn, items)) yield v;
+    for await (const [, g] of this.runEach(fn, items)) yield g.value as Awaited<R>;
   }
 
   /**
@@ -365,11 +366,15 @@ export class Pool {
     }
   }
 
-  /** Yields `[index, value]` as the item greenlets die; kills what is left when stopped. */
+  /**
+   * Yields `[index, greenlet]` as the item greenlets die; kills what is left when stopped. With
+   * `raise` (the default) a failed item's error is raised instead of its greenlet yielded.
+   */
   private async *runEach<T, R>(
     fn: (item: T) => R,
     items: Iterable<T>,
-  ): AsyncGenerator<[number, Awaited<R>]> {
+    raise = true,
+  ): AsyncGenerator<[number, Greenlet<Awaited<R>>]> {
     if (typeof fn !== 'function') {
       throw new TypeError(`Pool: expected a function to map: received ${describeValue(fn)}`);
     }
@@ -411,8 +416,8 @@ export class Pool {
       for (;;) {
         const g = finished.shift();
         if (g !== undefined) {
-          if (!g.successful()) throw g.exception;
-          yield [index.get(g)!, g.value as Awaited<R>];
+          if (raise && !g.successful()) throw g.exception;
+          yield [index.get(g)!, g];
           continue;
         }
         if (!feeding && running === 0) {

@@ -62,6 +62,16 @@ const COPY_CHUNK = 256 * 1024;
 /** `count` left out: up to the end of the file, wherever the transfer finds it. */
 const TO_EOF = Number.MAX_SAFE_INTEGER;
 const ECANCELED = constants.errno.ECANCELED;
+/** What sendfile(2) says of a file it cannot send from (the copy loop may still read it). */
+const REFUSED_FILE = new Set([
+  constants.errno.EINVAL,
+  constants.errno.ENOSYS,
+  constants.errno.EOPNOTSUPP,
+]);
+/** `kernelTransfer` sent nothing: sendfile(2) refused the file, the copy loop takes over. */
+const GIVE_UP = -1;
+/** The largest descriptor a C int holds. */
+const MAX_FD = 0x7fffffff;
 const EMPTY = Buffer.alloc(0);
 const OWNER = { describe: () => 'sendfile' };
 
@@ -155,7 +165,11 @@ export async function sendfile(
       // TLS: the descriptor carries the encrypted stream, so the bytes go through Node's
       // TLSSocket, as Python's SSLSocket.sendfile sends through send().
       if (binding !== null && sockFd >= 0 && !copyOnly && !(ns instanceof TLSSocket)) {
-        return await kernelTransfer(ns, sockFd, fd, offset, want, w);
+        const sent = await kernelTransfer(ns, sockFd, fd, offset, want, w);
+        if (sent !== GIVE_UP) return sent;
+        // sendfile(2) refused the file before a byte went (a directory, a file system that
+        // cannot splice): the copy loop reads it, as Python's socket.sendfile falls back to
+        // send() when os.sendfile fails at once; a file that cannot be read fails there.
       }
       return await copyTransfer(ns, fd, offset, want, w);
     } finally {
@@ -225,6 +239,7 @@ async function kernelTransfer(
     if (w.stall !== null) w.stall.probe = null;
   }
   if (r.errno === ECANCELED) throw closedError(ns);
+  if (r.n === 0 && REFUSED_FILE.has(r.errno)) return GIVE_UP;
   if (r.errno !== 0) throw fromErrno(r.errno, 'sendfile');
   return r.n;
 }
@@ -309,6 +324,10 @@ function checkFile(file: unknown): void {
   if (typeof file === 'number' && Number.isInteger(file)) {
     // os.sendfile's in_fd -1: the system call's EBADF.
     if (file < 0) throw new OSError(`sendfile: bad file descriptor ${file}`, 'EBADF');
+    // Python's OverflowError "Python int too large to convert to C int".
+    if (file > MAX_FD) {
+      throw new RangeError(`sendfile: file descriptor ${file} is out of range (at most ${MAX_FD})`);
+    }
     return;
   }
   if (typeof file === 'object' && file !== null && typeof (file as FileHandle).fd === 'number') {

@@ -107,7 +107,7 @@ export class DefaultSelector<D = unknown> {
   unregister(fileobj: Socket): SelectorKey<D | undefined> {
     checkSocket('unregister', fileobj);
     const e = this.entries.get(fileobj);
-    if (e === undefined) throw new KeyError(`${describeObj(fileobj)} is not registered`);
+    if (e === undefined) throw notRegistered(fileobj);
     e.unwatch();
     this.entries.delete(fileobj);
     this.candidates.delete(fileobj);
@@ -122,7 +122,7 @@ export class DefaultSelector<D = unknown> {
   modify<E extends D>(fileobj: Socket, events: number, data?: E): SelectorKey<E | undefined> {
     checkSocket('modify', fileobj);
     const e = this.entries.get(fileobj);
-    if (e === undefined) throw new KeyError(`${describeObj(fileobj)} is not registered`);
+    if (e === undefined) throw notRegistered(fileobj);
     checkEvents(events);
     // Python's DefaultSelector (epoll on Linux) asks epoll_ctl(MOD) for new events: EBADF for a
     // socket closed while registered, which it unregisters; new data alone is recorded.
@@ -200,7 +200,7 @@ export class DefaultSelector<D = unknown> {
     if (this.closed) throw selectorClosed('getKey()');
     checkSocket('getKey', fileobj);
     const e = this.entries.get(fileobj);
-    if (e === undefined) throw new KeyError(`${describeObj(fileobj)} is not registered`);
+    if (e === undefined) throw notRegistered(fileobj);
     return e.key;
   }
 
@@ -296,6 +296,20 @@ function isClosed(sock: Socket): boolean {
     if (e instanceof OSError && e.errnoName === 'EBADF') return true;
     throw e;
   }
+}
+
+/**
+ * A socket that is not registered: KeyError — or, once closed, Python's ValueError "Invalid file
+ * descriptor: -1" (RangeError), as its lookup fails on the descriptor before it searches the
+ * keys (a closed socket still registered is found by identity).
+ */
+function notRegistered(sock: Socket): Error {
+  if (isClosed(sock)) {
+    return new RangeError(
+      `Invalid file descriptor: -1 (${sock.describe()} is closed and not registered)`,
+    );
+  }
+  return new KeyError(`${sock.describe()} is not registered`);
 }
 
 function checkSocket(what: string, x: unknown): void {

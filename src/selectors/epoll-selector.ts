@@ -141,9 +141,7 @@ export class EpollSelector<D = unknown> implements ReadaheadOwner {
   unregister(fileobj: RawSocket): SelectorKey<D | undefined, RawSocket> {
     checkRawSocket('unregister', fileobj);
     const key = this.keyOf(fileobj);
-    if (key === undefined || key.fileobj !== fileobj) {
-      throw new KeyError(`${fileobj.describe()} is not registered`);
-    }
+    if (key === undefined || key.fileobj !== fileobj) throw notRegistered(fileobj);
     this.byFd.delete(key.fd);
     // A socket closed first left the epoll set with its descriptor: nothing to delete there.
     if (fileobj.fileno() >= 0) {
@@ -170,9 +168,7 @@ export class EpollSelector<D = unknown> implements ReadaheadOwner {
   ): SelectorKey<E | undefined, RawSocket> {
     checkRawSocket('modify', fileobj);
     const old = this.keyOf(fileobj);
-    if (old === undefined || old.fileobj !== fileobj) {
-      throw new KeyError(`${fileobj.describe()} is not registered`);
-    }
+    if (old === undefined || old.fileobj !== fileobj) throw notRegistered(fileobj);
     checkEvents(events);
     if (fileobj.fileno() < 0 && old.events !== events) {
       this.unregister(fileobj);
@@ -226,7 +222,7 @@ export class EpollSelector<D = unknown> implements ReadaheadOwner {
     if (this.closed) throw selectorClosed('getKey()');
     checkRawSocket('getKey', fileobj);
     const key = this.keyOf(fileobj);
-    if (key === undefined) throw new KeyError(`${fileobj.describe()} is not registered`);
+    if (key === undefined) throw notRegistered(fileobj);
     return key;
   }
 
@@ -416,4 +412,18 @@ function checkEvents(events: unknown): void {
   if (events === 0 || ((events as number) & ~(EVENT_READ | EVENT_WRITE)) !== 0) {
     throw rangeError('Invalid events (EVENT_READ, EVENT_WRITE or both)', events);
   }
+}
+
+/**
+ * A socket that is not registered: KeyError — or, once closed (fileno -1), Python's ValueError
+ * "Invalid file descriptor: -1" (RangeError), as its lookup fails on the descriptor before it
+ * searches the keys (a closed socket still registered is found by identity).
+ */
+function notRegistered(sock: RawSocket): Error {
+  if (sock.fileno() < 0) {
+    return new RangeError(
+      `Invalid file descriptor: -1 (${sock.describe()} is closed and not registered)`,
+    );
+  }
+  return new KeyError(`${sock.describe()} is not registered`);
 }

@@ -11,6 +11,8 @@ export const SOCK_STREAM = 1;
 export const SOL_SOCKET = 1;
 export const SO_REUSEADDR = 2;
 export const SO_KEEPALIVE = 9;
+/** getsockopt only: the socket's pending error (a failed non-blocking connect's), read once. */
+export const SO_ERROR = 4;
 export const IPPROTO_TCP = 6;
 export const TCP_NODELAY = 1;
 

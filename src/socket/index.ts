@@ -7,6 +7,7 @@ export {
   SHUT_RD,
   SHUT_RDWR,
   SHUT_WR,
+  SO_ERROR,
   SO_KEEPALIVE,
   SO_REUSEADDR,
   SOCK_STREAM,

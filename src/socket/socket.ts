@@ -59,6 +59,7 @@ import {
   SHUT_RD,
   SHUT_RDWR,
   SHUT_WR,
+  SO_ERROR,
   SO_KEEPALIVE,
   SO_REUSEADDR,
   SOCK_STREAM,
@@ -68,6 +69,8 @@ import {
 import {
   BlockingIOError,
   BrokenPipeError,
+  ConnectionAbortedError,
+  ConnectionResetError,
   fromErrno,
   fromSystemError,
   GaiError,
@@ -109,8 +112,6 @@ export const WAIT = 1;
 const EMPTY = Buffer.alloc(0);
 /** ENOTCONN (libuv and the weft_io addon report it negated). */
 const ENOTCONN = osConstants.errno.ENOTCONN;
-/** getsockopt(SOL_SOCKET, SO_ERROR): how a non-blocking connect(2) went (Linux's number). */
-const SO_ERROR = 4;
 const noop = (): void => {};
 /** The errors failed connects raised: a socket whose connect failed stays open (`_connect`). */
 const CONNECT_FAILURES = new WeakSet<object>();
@@ -185,6 +186,12 @@ export class Socket {
    * that recv returns 0 and send fails with EPIPE, as Python's do.
    */
   private failureReported = false;
+  /**
+   * The error an unconnected socket holds for its next recv, send or getsockopt(SO_ERROR): a
+   * connect aborted by `shutdown()` (ECONNRESET, as Linux's shutdown(2) of a socket in SYN_SENT
+   * leaves it), reported once; a new connect drops it.
+   */
+  private pendingError: OSError | null = null;
 
   constructor(family: number = AF_INET, type: number = SOCK_STREAM, proto = 0) {
     checkInt('Socket(): family', family);
@@ -270,9 +277,41 @@ export class Socket {
     }
   }
 
-  /** @throws {OSError} ENOPROTOOPT for an option `setsockopt` does not take; EBADF after `close()`. */
+  /**
+   * An option's value; `SOL_SOCKET/SO_ERROR` is the socket's pending error number (0: none) — a
+   * failed non-blocking connect's, a reset not yet raised — and, as getsockopt(2), clears it: the
+   * next recv does not raise it again.
+   * @throws {OSError} ENOPROTOOPT for an option `setsockopt` does not take; EBADF after `close()`.
+   */
   getsockopt(level: number, optname: number): number {
+    if (level === SOL_SOCKET && optname === SO_ERROR) {
+      this.checkOpen();
+      const e = this.takePendingError();
+      return e instanceof OSError ? e.errno : 0;
+    }
     return this.opts[this.optionOf(level, optname)];
+  }
+
+  /**
+   * The error the kernel would hold as the socket's SO_ERROR, taken (reported once), or null: a
+   * connect's failure nobody has seen, an aborted connect's reset, a connection's reset not yet
+   * raised by a recv or a send.
+   */
+  private takePendingError(): unknown {
+    if (this.pendingError !== null) {
+      const e = this.pendingError;
+      this.pendingError = null;
+      return e;
+    }
+    if (this.failureReported) return null;
+    let e: unknown = null;
+    if (this.state === FAILED && isConnectFailure(this.failure)) e = this.failure;
+    else if (this.state === CONNECTED) {
+      const x = this.reader?.exception();
+      if (x instanceof OSError && !(x instanceof BrokenPipeError)) e = x;
+    }
+    if (e !== null) this.failureReported = true;
+    return e;
   }
 
   /** The option's slot: the arguments' types first, then a closed socket (Python's kernel says
@@ -380,6 +419,7 @@ export class Socket {
     }
     // Python's listen() takes a negative backlog as 0.
     this.backlog = Math.max(backlog, 0);
+    this.pendingError = null; // an aborted connect's reset goes with the connect
     const raw = this.rawAddress();
     if (raw !== null) return this.listenRaw(raw[0], raw[1], this.backlog);
     const addr = this.bound;
@@ -581,8 +621,10 @@ export class Socket {
   /**
    * Connects to `address`. Non-blocking: starts connecting and raises `BlockingIOError`
    * (EINPROGRESS); the socket turns writable when the connection is made, or when it failed:
-   * the next `connect` then raises that failure. A failed connect leaves the socket open, to
-   * connect again (as on Linux); a cancelled or timed-out one closes it.
+   * the failure is then pending once, for the first recv, send, `getsockopt(SO_ERROR)` or
+   * connect (a connect after it was taken raises ConnectionAbortedError). A failed connect
+   * leaves the socket open, to connect again (as on Linux); a cancelled or timed-out one closes
+   * it.
    * @throws {ConnectionRefusedError} nothing listens there.
    */
   connect(address: SocketAddress, options?: SocketWaitOptions): Promise<void> {
@@ -605,10 +647,20 @@ export class Socket {
     const already = this.state === CONNECTING;
     const addr = already ? null : checkAddress(this.family, address, 'connect');
     // A connect that failed with nobody waiting for it (a non-blocking one): this call reports
-    // the failure, as connect(2) reports the pending SO_ERROR, and the next one starts afresh.
+    // the failure, as connect(2) reports the pending SO_ERROR — or ConnectionAbortedError
+    // (ECONNABORTED) once a recv, a send or getsockopt(SO_ERROR) has taken it, as Linux's — and
+    // the next one starts afresh.
     if (this.state === FAILED && isConnectFailure(this.failure)) {
-      throw this.afterFailedConnect(this.failure);
+      const exc = this.failureReported
+        ? new ConnectionAbortedError(
+            'Software caused connection abort: the connect failed, and its error was reported',
+          )
+        : this.failure;
+      this.afterFailedConnect(this.failure);
+      throw exc;
     }
+    // A connect aborted by shutdown(): its reset is dropped, as connect(2) starts afresh.
+    this.pendingError = null;
     if (this.state === FRESH) this.startConnect(addr as SocketAddress);
     // Failed at once (weft's own descriptor: connect(2) refused it synchronously) or earlier.
     // (State changes behind TypeScript's back, in startConnect.)
@@ -644,6 +696,9 @@ export class Socket {
   private afterFailedConnect(exc: unknown): unknown {
     if (this.state === FAILED && this.failure === exc && isConnectFailure(exc)) {
       this.connectUnreported = false;
+      this.failureReported = false;
+      this.readShut = false;
+      this.writeShut = false;
       this.state = FRESH;
       this.failure = null;
       this.netSock = null;
@@ -758,6 +813,8 @@ export class Socket {
     this.peer = peer;
     this.local = local;
     this.fd = handleFd(ns);
+    // shutdown(SHUT_WR) made while the kernel had connected and this socket not yet learnt it.
+    if (this.writeShut) writer.writeEof();
   }
 
   // ── data ─────────────────────────────────────────────────────────────────────────────────
@@ -776,6 +833,8 @@ export class Socket {
   recvNowait(bufsize: number): Buffer {
     checkSize('recv', bufsize);
     if (this.state === CONNECTING) throw new BlockingIOError();
+    const early = this.recvUnconnected();
+    if (early !== null) return early;
     const r = this.connected('recv');
     if (bufsize === 0) return EMPTY;
     const got = this.takeNow(r, bufsize);
@@ -790,6 +849,8 @@ export class Socket {
   async _recv(bufsize: number, mode: number, options?: SocketWaitOptions): Promise<Buffer> {
     checkSize('recv', bufsize);
     if (this.state === CONNECTING) await this.untilConnected(mode, options);
+    const early = this.recvUnconnected();
+    if (early !== null) return early;
     const r = this.connected('recv');
     if (bufsize === 0) return EMPTY;
     const got = this.takeNow(r, bufsize);
@@ -808,6 +869,26 @@ export class Socket {
       if (e instanceof TimeoutError && t !== null) throw new TimeoutError('timed out');
       return this.recvFailed(r, e);
     }
+  }
+
+  /**
+   * recv on a socket that never connected or whose connect failed, as Linux's recv(2): the
+   * pending error first (once: a failed non-blocking connect's, an aborted connect's reset), then
+   * b'' after a failed connect and ENOTCONN (from `connected`) after an aborted one. Null when
+   * this does not apply.
+   */
+  private recvUnconnected(): Buffer | null {
+    if (this.state === FRESH && this.pendingError !== null) {
+      const e = this.pendingError;
+      this.pendingError = null;
+      throw e;
+    }
+    if (this.state === FAILED && isConnectFailure(this.failure)) {
+      if (this.failureReported) return EMPTY;
+      this.failureReported = true;
+      throw this.failure;
+    }
+    return null;
   }
 
   /** What the reader holds now (null: nothing yet), or the connection's failure, reported once. */
@@ -945,6 +1026,14 @@ export class Socket {
       if (how !== SHUT_WR) this.stopListening();
       return;
     }
+    if (this.state === CONNECTING) {
+      this.shutdownConnecting(how);
+      return;
+    }
+    // A failed connect leaves the socket unconnected (its error stays pending for recv).
+    if (this.state === FAILED && isConnectFailure(this.failure)) {
+      throw new OSError('Transport endpoint is not connected (shutdown)', 'ENOTCONN');
+    }
     const reader = this.connected('shutdown');
     if (this.connectionClosed()) {
       throw new OSError('Transport endpoint is not connected (shutdown)', 'ENOTCONN');
@@ -959,6 +1048,62 @@ export class Socket {
       this.writeShut = true;
       this.writer?.writeEof();
     }
+  }
+
+  /**
+   * shutdown() while this socket's connect is under way, as Linux's shutdown(2) there. If the
+   * kernel has connected already (this socket learns it on the loop's next turn: the common case
+   * on loopback), the shutdown applies to the connection: recorded now, done when it is wired.
+   * If the handshake is still going on (SYN_SENT), the kernel abandons it: the socket is left
+   * unconnected with ECONNRESET pending (the next recv, send or getsockopt(SO_ERROR) raises or
+   * returns it, once; recv raises ENOTCONN after it and send BrokenPipeError) and a new
+   * `connect` starts afresh. A `connect`, `recv` or `send` waiting for the connection raises the
+   * ECONNRESET.
+   */
+  private shutdownConnecting(how: number): void {
+    let connected: boolean;
+    if (this.connectingFd >= 0) {
+      connected = Array.isArray(io?.addressOf(this.connectingFd, true));
+    } else if (this.family === AF_UNIX) {
+      // A Unix connect(2) completes at once or not at all: there is no handshake to abandon.
+      connected = true;
+    } else {
+      // Node's net calls connect(2) on the next tick (its descriptor is -1 until then): that
+      // connect is as good as made (Python's would have gone out with the call); after it, the
+      // kernel says whether the handshake is done.
+      const ns = this.netSock as NetSocket;
+      const h = (ns as unknown as { _handle?: { getpeername?: (o: object) => number } })._handle;
+      connected =
+        handleFd(ns) < 0 || typeof h?.getpeername !== 'function' || h.getpeername({}) === 0;
+    }
+    if (connected) {
+      if (how !== SHUT_WR) this.readShut = true;
+      if (how !== SHUT_RD) this.writeShut = true;
+      return;
+    }
+    if (this.connectingFd >= 0) {
+      unwatch(this.connectingFd);
+      io?.close(this.connectingFd);
+      this.connectingFd = -1;
+    }
+    const ns = this.netSock;
+    this.netSock = null;
+    ns?.removeAllListeners('connect');
+    ns?.removeAllListeners('error');
+    ns?.on('error', noop);
+    ns?.destroy();
+    this.state = FRESH;
+    this.fd = -1;
+    this.connectUnreported = false;
+    const exc = new ConnectionResetError(
+      'Connection reset by peer: shutdown() abandoned the connect under way',
+    );
+    CONNECT_FAILURES.add(exc);
+    // Those waiting for the connection learn of it (the first of them takes the pending error).
+    const waited = !this.stateWaiters.empty;
+    this.pendingError = waited ? null : exc;
+    this.failWaiters(exc);
+    this.notify();
   }
 
   /**
@@ -1278,7 +1423,21 @@ export class Socket {
     if (this.state === CLOSED)
       throw new BrokenPipeError(`Broken pipe: ${what}() on a closed socket`);
     if (this.state !== CONNECTED) {
+      // A failed connect's error, or an aborted connect's reset, is reported once, as send(2)
+      // reports the pending error; EPIPE after it.
+      if (this.state === FAILED && isConnectFailure(this.failure)) {
+        if (!this.failureReported) {
+          this.failureReported = true;
+          throw this.failure;
+        }
+        throw new BrokenPipeError(`Broken pipe: ${what}() after a failed connect`);
+      }
       if (this.state === FAILED) throw this.failure;
+      if (this.state === FRESH && this.pendingError !== null) {
+        const e = this.pendingError;
+        this.pendingError = null;
+        throw e;
+      }
       // send(2) while connecting: EAGAIN (the blocking verbs wait in `untilConnected` first).
       if (this.state === CONNECTING) throw new BlockingIOError();
       // Linux's send(2) on a socket neither connected nor connecting (fresh, listening) says
@@ -1310,7 +1469,17 @@ export class Socket {
       if (mode === OBEY && this.timeoutMs === 0) throw new BlockingIOError();
       const w = new Waiter<void>(this);
       this.stateWaiters.push(w);
-      await this.block(w, mode, options);
+      try {
+        await this.block(w, mode, options);
+      } catch (e) {
+        // The connect failed while this call waited: it reports the failure, as recv(2) and
+        // send(2) report the pending error; the next recv gives b'', the next send EPIPE.
+        // (State changes behind TypeScript's back while we wait.)
+        if ((this.state as State) === FAILED && e === this.failure && isConnectFailure(e)) {
+          this.failureReported = true;
+        }
+        throw e;
+      }
     }
   }
 }

@@ -12,7 +12,8 @@
  * Graceful shutdown (`cleanup`): the sites stop accepting connections and idle keep-alive
  * connections are closed; `onShutdown` hooks run; requests in flight get `shutdownTimeout` ms
  * to finish (their connections close after the response); whatever is still running then is
- * cancelled; the remaining connections are closed; `onCleanup` hooks run last.
+ * cancelled; the remaining connections — WebSockets included — are closed, without waiting for a
+ * handler that ignores its cancellation; `onCleanup` hooks run last.
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -20,6 +21,7 @@ import { handleClosed, handleOpened } from '../internal/live-handles.js';
 import { reportException } from '../internal/scheduler.js';
 import type { Application } from './application.js';
 import {
+  closeAllSockets,
   type RequestHost,
   type ResolvedServerOptions,
   resolveServerOptions,
@@ -163,7 +165,7 @@ export class AppRunner implements RequestHost, AsyncDisposable {
         for (const r of this.inflightRequests()) r._task?.cancel('The server is shutting down');
         await this.waitInflight(1000);
       }
-      for (const s of servers) s.closeAllConnections();
+      for (const s of servers) closeAllSockets(s);
       await Promise.all(this._servers.values());
       this._servers.clear();
     } finally {

@@ -58,7 +58,12 @@ export class FileResponse extends StreamResponse {
     if (this.prepared) return;
     let fh: FileHandle;
     try {
-      fh = await open(this.path, constants.O_RDONLY | (this.noFollow ? constants.O_NOFOLLOW : 0));
+      // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, holding a
+      // thread of libuv's small pool for ever; a regular file ignores the flag.
+      fh = await open(
+        this.path,
+        constants.O_RDONLY | constants.O_NONBLOCK | (this.noFollow ? constants.O_NOFOLLOW : 0),
+      );
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') throw new HTTPNotFound();

@@ -13,6 +13,7 @@ import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { sendfile } from '../sendfile/index.js';
 import { ConnectionResetError } from '../socket/errors.js';
+import { onConnectionClose } from './connection-close.js';
 
 /** Tuning: bytes per read of the fallback pipe; 256 KiB quarters the syscalls of 64 KiB. */
 const CHUNK = 256 * 1024;
@@ -61,6 +62,12 @@ function pipeRange(
   offset: number,
   count: number,
 ): Promise<void> {
+  const socket = res.req.socket;
+  if (res.destroyed || socket.destroyed) {
+    return Promise.reject(
+      new ConnectionResetError('The client closed the connection before a file download'),
+    );
+  }
   return new Promise<void>((resolve, reject) => {
     const rs = fh.createReadStream({
       start: offset,
@@ -74,13 +81,22 @@ function pipeRange(
       reject(e);
     };
     rs.once('error', fail);
-    res.once('close', () => {
+    // A response queued behind an earlier one (pipelining) gets no 'close' of its own when the
+    // connection goes: its request's socket closing says it (else the file stayed open).
+    const closed = (): void => {
+      res.off('close', closed);
+      stop();
       if (!res.writableFinished) {
         rs.destroy();
         reject(new ConnectionResetError('The client closed the connection during a file download'));
       }
+    };
+    res.once('close', closed);
+    const stop = onConnectionClose(socket, closed);
+    res.once('finish', () => {
+      stop();
+      resolve();
     });
-    res.once('finish', () => resolve());
     rs.pipe(res);
   });
 }

@@ -153,17 +153,51 @@ export class HTTPNoContent extends HTTPSuccessful {
   static override readonly emptyBody: boolean = true;
 }
 
+/**
+ * Characters a URI never holds as they are (RFC 3986): controls, space, `"<>\`{|}^`, anything
+ * past ASCII, and a `%` that does not start an escape.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the controls are what is matched
+const URI_UNSAFE = /[\u0000-\u0020"<>\\^`{|}\u007f]|%(?![0-9A-Fa-f]{2})|[^\u0000-\u007f]/gu;
+
+/**
+ * `location` as a header can carry it: the characters above percent-encoded as UTF-8 (`/café`
+ * → `/caf%C3%A9`, `a b` → `a%20b`), as aiohttp's `str(URL(location))` sends it; what is
+ * already escaped stays. CR and LF are refused, not encoded: a redirect target holding them is
+ * a header injection, not a path.
+ * @throws {TypeError} CR or LF, or a lone surrogate (no UTF-8 for it).
+ */
+function locationHeader(location: string): string {
+  if (/[\r\n]/.test(location)) {
+    throw new TypeError(
+      `A redirect location must not hold CR or LF: received ${JSON.stringify(location)}`,
+    );
+  }
+  try {
+    return location.replace(URI_UNSAFE, (c) => encodeURIComponent(c));
+  } catch {
+    throw new TypeError(
+      `A redirect location must be well-formed Unicode: received ${JSON.stringify(location)}`,
+    );
+  }
+}
+
 /** Base of the redirects: `new HTTPFound(location)`. */
 export class HTTPMove extends HTTPRedirection {
   static override readonly kind: string = 'HTTPMove';
+  /** The `Location` sent: the one given, percent-encoded where a URI needs it. */
   readonly location: string;
+  /**
+   * @throws {TypeError} an empty location, or one holding CR, LF or a lone surrogate.
+   */
   constructor(location: string, options: HTTPExceptionOptions = {}) {
     if (typeof location !== 'string' || location === '') {
       throw new TypeError(`A redirect needs a non-empty location: received ${String(location)}`);
     }
+    const encoded = locationHeader(location);
     super(options);
-    this.location = location;
-    this.headers.set('Location', location);
+    this.location = encoded;
+    this.headers.set('Location', encoded);
   }
 }
 export class HTTPMultipleChoices extends HTTPMove {

@@ -69,8 +69,9 @@ const debug = debuglog('weft');
 const kHost = Symbol('weft.web.host');
 const kTasks = Symbol('weft.web.tasks');
 const kHead = Symbol('weft.web.upgradeHead');
+const kUpgraded = Symbol('weft.web.upgraded');
 
-type HostedServer = Server & { [kHost]: RequestHost };
+type HostedServer = Server & { [kHost]: RequestHost; [kUpgraded]: Set<Duplex> };
 type TrackedSocket = Duplex & { [kTasks]?: Task<unknown> | Task<unknown>[] | null };
 
 function checkMs(name: string, v: unknown, dflt: number): number {
@@ -134,6 +135,7 @@ export function createHttpServer(host: RequestHost, o: ResolvedServerOptions): S
     onRequest,
   ) as HostedServer;
   server[kHost] = host;
+  server[kUpgraded] = new Set();
   // One more than the limit, so that "too many" is visible (Node drops the extra ones silently).
   server.maxHeadersCount = o.maxHeaders + 1;
   server.on('connection', onConnection);
@@ -164,6 +166,14 @@ function onUpgrade(this: HostedServer, req: IncomingMessage, socket: Duplex, hea
   // No ServerResponse exists for an upgrade request; one on the raw socket lets an ordinary
   // response (a 404, a 400 for a bad handshake) be sent, and WebSocketResponse takes the socket.
   (req as IncomingMessage & { [kHead]?: Buffer })[kHead] = head;
+  // Node's closeAllConnections() no longer sees an upgraded socket (a WebSocket): the server
+  // keeps its own list, so that shutdown can close those too (else server.close() waits on them).
+  const upgraded = this[kUpgraded];
+  upgraded.add(socket);
+  socket.once('close', () => upgraded.delete(socket));
+  // Node takes its own 'error' listener off an upgraded socket: without one, a client that
+  // resets the connection (ECONNRESET) would crash the process.
+  socket.on('error', onUpgradedSocketError);
   const res = new ServerResponse(req);
   res.shouldKeepAlive = false;
   res.assignSocket(socket as import('node:net').Socket);
@@ -171,7 +181,34 @@ function onUpgrade(this: HostedServer, req: IncomingMessage, socket: Duplex, hea
     res.detachSocket(socket as import('node:net').Socket);
     socket.end();
   });
-  dispatch(this[kHost], req, res, false);
+  // Cancelled if the client goes away, as any request, until a WebSocket takes the socket
+  // (`keepRunningOnClose`): from then on its handler learns of it from receive().
+  dispatch(this[kHost], req, res, true);
+}
+
+function onUpgradedSocketError(this: Duplex, err: Error): void {
+  debug('upgraded connection: %s', err.message);
+  this.destroy();
+}
+
+/**
+ * @internal The connection's closing no longer cancels `request`'s handler: a WebSocket took
+ * the socket and reports its closing itself.
+ */
+export function keepRunningOnClose(request: Request): void {
+  untrack(request);
+}
+
+/**
+ * @internal Closes every connection of `server` now: the HTTP ones (Node's
+ * `closeAllConnections`) and the upgraded ones (WebSockets) it no longer tracks.
+ */
+export function closeAllSockets(server: Server): void {
+  server.closeAllConnections();
+  const upgraded = (server as Partial<HostedServer>)[kUpgraded];
+  if (upgraded === undefined) return;
+  for (const socket of [...upgraded]) socket.destroy();
+  upgraded.clear();
 }
 
 /** @internal the bytes that followed an upgrade request's head. */
@@ -310,6 +347,7 @@ function fail(host: RequestHost, request: Request, e: unknown): void {
 
 function done(host: RequestHost, request: Request, ok: boolean, error: unknown): void {
   untrack(request);
+  request._discardBody();
   host._requestDone(request);
   (request._task as Task<void>)._finish(ok, error);
 }

@@ -280,6 +280,19 @@ export class Request {
   }
 
   /**
+   * @internal The handler is done: the rest of a body it began to stream through `content`
+   * and left unread is read and dropped, as Node does with a body nobody touched, so that the
+   * kept-alive connection goes on to its next request (else it stalls until the keep-alive
+   * timeout closes it, and a pipelined request is lost). aiohttp drains it too.
+   */
+  _discardBody(): void {
+    const req = this._req;
+    if (this._content === null || this._closeAfter || req.complete || req.destroyed) return;
+    req.removeAllListeners('data');
+    req.resume();
+  }
+
+  /**
    * The whole body as bytes (read once, then cached).
    * @throws {HTTPRequestEntityTooLarge} the body is larger than the application's
    *   `clientMaxSize` (answered 413, and the connection closed, if not caught): a declared

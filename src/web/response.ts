@@ -171,19 +171,47 @@ export class Response extends StreamResponse {
     this._body = b;
   }
 
+  /**
+   * Sends the head. The body goes out with `writeEof()`, or when the handler returns the
+   * response. Bytes `write()` sends first count against the `Content-Length` of the body: what
+   * would pass it is cut (aiohttp sends it, and the client reads it as the next response).
+   */
   override async prepare(request: Request): Promise<void> {
     if (this._res !== null) return;
-    this._writeFullHead(request._res);
+    const res = request._res;
+    this._writeFullHead(res);
+    const hasBody = (res as { _hasBody?: boolean })._hasBody !== false;
+    this._remaining = hasBody && !this.noBody() ? this._length : null;
+  }
+
+  /**
+   * Sends the body and ends the response (after `prepare()`), as aiohttp's.
+   * @throws {TypeError} `data` given: a Response's body is its own (aiohttp's AssertionError).
+   */
+  override async writeEof(data?: string | Uint8Array): Promise<void> {
+    if (data !== undefined) {
+      throw new TypeError(
+        'Response.writeEof() takes no data: the body is the one the Response was given',
+      );
+    }
+    const b = this._body;
+    await super.writeEof(b === null || this.noBody() ? undefined : b);
   }
 
   /** @internal The hot path: one writeHead, one end. */
   override _send(request: Request): Promise<void> | undefined {
+    // Prepared by the handler: the body goes through the length check (see prepare).
+    if (this._res !== null) return this.writeEof();
     const res = request._res;
-    if (this._res === null) this._writeFullHead(res);
+    this._writeFullHead(res);
     const b = this._body;
     if (b === null) res.end();
     else res.end(b);
     return undefined;
+  }
+
+  private noBody(): boolean {
+    return this.status === 204 || this.status === 304 || this.status < 200;
   }
 
   /**
@@ -192,7 +220,7 @@ export class Response extends StreamResponse {
    * prepares again sends its own head.
    */
   private _writeFullHead(res: ServerResponse): void {
-    const noBody = this.status === 204 || this.status === 304 || this.status < 200;
+    const noBody = this.noBody();
     const type = this._headers?.get('content-type') ?? this._type;
     const extra: (string | number)[] = noBody
       ? []

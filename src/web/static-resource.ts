@@ -121,6 +121,9 @@ export class StaticResource extends Resource {
       if (!this.showIndex) throw new HTTPForbidden();
       return this.index(real, rel);
     }
+    // A FIFO, a socket, a device: not a file to serve (aiohttp's 404). Opening a FIFO would
+    // wait for a writer.
+    if (!st.isFile()) throw new HTTPNotFound();
     return new FileResponse(real, { noFollow: true });
   }
 

@@ -7,6 +7,7 @@
 import type { ServerResponse } from 'node:http';
 import { argumentError, rangeError } from '../internal/errors.js';
 import { ConnectionResetError } from '../socket/errors.js';
+import { onConnectionClose } from './connection-close.js';
 import { checkReason, type HeadersInput, reasonPhrase } from './http-exceptions.js';
 import { checkUtf8 } from './mime-types.js';
 import type { Request } from './request.js';
@@ -87,8 +88,11 @@ export class StreamResponse {
   /** The reason given, or undefined for the status's own phrase. */
   private _reason: string | undefined;
   private eofSent = false;
-  /** Body bytes the head's `Content-Length` still promises (null: no length was declared). */
-  private remaining: number | null = null;
+  /**
+   * @internal Body bytes the head's `Content-Length` still promises (null: no length was
+   * declared). A Response that its handler prepares sets it to its body's length.
+   */
+  _remaining: number | null = null;
 
   constructor(options: StreamResponseOptions = {}) {
     this._status = checkStatus(options.status ?? 200);
@@ -223,7 +227,7 @@ export class StreamResponse {
     const declared = this.contentLength;
     const hasBody = (res as { _hasBody?: boolean })._hasBody !== false;
     if (declared !== null && Number.isSafeInteger(declared) && declared >= 0 && hasBody) {
-      this.remaining = declared;
+      this._remaining = declared;
     }
   }
 
@@ -236,12 +240,15 @@ export class StreamResponse {
   async write(data: string | Uint8Array): Promise<void> {
     const res = this._res;
     if (res === null) throw new Error('Cannot write: call prepare(request) first');
-    if (this.eofSent) throw new Error('Cannot write: writeEof() was already called');
+    // A FileResponse (or a Response) ends itself: that is an ended body too, not a lost client.
+    if (this.eofSent || res.writableEnded) {
+      throw new Error('Cannot write: writeEof() was already called');
+    }
     if (typeof data !== 'string' && !(data instanceof Uint8Array)) {
       throw argumentError('write() expects a string or bytes', data);
     }
     if (typeof data === 'string') checkUtf8(data);
-    if (res.destroyed) throw connectionLost();
+    if (connectionGone(res)) throw connectionLost();
     const chunk = this.fit(data);
     if (chunk === null) return;
     if (!res.write(chunk)) await drained(res);
@@ -252,14 +259,14 @@ export class StreamResponse {
    * it would be read by the client as the start of the next response. Null: nothing to send.
    */
   private fit(data: string | Uint8Array): string | Uint8Array | null {
-    const left = this.remaining;
+    const left = this._remaining;
     if (left === null) return data;
     const n = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
     if (n <= left) {
-      this.remaining = left - n;
+      this._remaining = left - n;
       return n === 0 ? null : data;
     }
-    this.remaining = 0;
+    this._remaining = 0;
     if (left === 0) return null;
     return (typeof data === 'string' ? Buffer.from(data) : data).subarray(0, left);
   }
@@ -274,9 +281,9 @@ export class StreamResponse {
     if (this.eofSent) return;
     if (typeof data === 'string') checkUtf8(data);
     this.eofSent = true;
-    if (res.destroyed) return;
+    if (connectionGone(res)) return;
     const last = data === undefined ? null : this.fit(data);
-    if (this.remaining !== null && this.remaining > 0) {
+    if (this._remaining !== null && this._remaining > 0) {
       // Shorter than the declared length: the client waits for the missing bytes, and on a
       // kept-alive connection would take the next response for them. Closing the connection
       // once the body is out tells it that the body is incomplete.
@@ -284,8 +291,15 @@ export class StreamResponse {
       res.shouldKeepAlive = false;
     }
     await new Promise<void>((resolve) => {
-      if (last === null) res.end(resolve);
-      else res.end(last, resolve);
+      // A response still queued behind an earlier one on its connection (pipelining) never
+      // finishes once the connection is gone: its socket's closing ends the wait too.
+      const done = (): void => {
+        stop();
+        resolve();
+      };
+      const stop = onConnectionClose(res.req.socket, done);
+      if (last === null) res.end(done);
+      else res.end(last, done);
     });
   }
 
@@ -340,18 +354,33 @@ function connectionLost(): Error {
   return new ConnectionResetError('Cannot write: the client closed the connection');
 }
 
+/**
+ * The client's connection is gone. A response queued behind an earlier one on its
+ * connection (pipelining) has no socket yet, and Node never closes it when the connection goes:
+ * the request's socket tells.
+ */
+function connectionGone(res: ServerResponse): boolean {
+  return res.destroyed || res.req.socket.destroyed;
+}
+
+/** Until `res` can take more; rejects once the connection is gone (see connectionGone). */
 function drained(res: ServerResponse): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    const done = (): void => {
+    const off = (): void => {
       res.off('drain', done);
       res.off('close', closed);
+      stop();
+    };
+    const done = (): void => {
+      off();
       resolve();
     };
     const closed = (): void => {
-      res.off('drain', done);
+      off();
       reject(connectionLost());
     };
     res.on('drain', done);
     res.once('close', closed);
+    const stop = onConnectionClose(res.req.socket, closed);
   });
 }

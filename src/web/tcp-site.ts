@@ -6,7 +6,7 @@ import { installedRunningLoop } from '../asyncio/event-loop.js';
 import { handleClosed, handleOpened } from '../internal/live-handles.js';
 import { closeWithLoop } from '../streams/protocol.js';
 import type { AppRunner } from './app-runner.js';
-import { createHttpServer } from './http-server.js';
+import { closeAllSockets, createHttpServer } from './http-server.js';
 
 export interface TCPSiteOptions {
   /** Pending-connection queue length (default 1024). */
@@ -68,7 +68,7 @@ export class TCPSite {
     // served again). Taken off once the server closes on its own (cleanup(), stop()).
     closeWithLoop(installedRunningLoop(), server, () => {
       server.close();
-      server.closeAllConnections();
+      closeAllSockets(server);
     });
     handleOpened('web-site');
     this.runner._servers.set(

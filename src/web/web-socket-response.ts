@@ -20,9 +20,10 @@
 import type { Socket } from 'node:net';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import { Queue } from '../asyncio/queue.js';
+import { RuntimeError, TimeoutError } from '../internal/errors.js';
 import { ConnectionResetError } from '../socket/errors.js';
 import { HTTPBadRequest } from './http-exceptions.js';
-import { upgradeHead } from './http-server.js';
+import { keepRunningOnClose, upgradeHead } from './http-server.js';
 import type { Request } from './request.js';
 import { StreamResponse } from './stream-response.js';
 
@@ -56,6 +57,20 @@ export interface WebSocketResponseOptions {
 
 const CLOSED_MSG: WSMessage = { type: 'closed', data: null, extra: null };
 
+/**
+ * How many times receive() gives CLOSED before it raises (aiohttp's THRESHOLD_CONNLOST_ACCESS):
+ * a loop that never looks for CLOSED would otherwise spin on settled promises and starve every
+ * other connection of the process.
+ */
+const CLOSED_READS = 5;
+
+/**
+ * Tuning: bytes of received messages held for the handler before the connection stops being
+ * read (aiohttp's reader limit, 2**16). Higher lets a burst arrive while the handler is busy;
+ * lower bounds what a client that floods a handler that is not reading can make the server hold.
+ */
+const INBOX_LIMIT = 64 * 1024;
+
 export class WebSocketResponse extends StreamResponse implements AsyncIterable<WSMessage> {
   private readonly options: WebSocketResponseOptions;
   private ws: WebSocket | null = null;
@@ -65,6 +80,13 @@ export class WebSocketResponse extends StreamResponse implements AsyncIterable<W
   private _protocol: string | null = null;
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private closedPromise: Promise<void> | null = null;
+  /** The handler began the close (close(), writeEof(), the handler returning). */
+  private closeStarted = false;
+  /** receive() calls answered CLOSED so far. */
+  private closedReads = 0;
+  /** Bytes of the messages in the inbox; past INBOX_LIMIT the socket is paused. */
+  private inboxBytes = 0;
+  private readonly sizes = new WeakMap<WSMessage, number>();
 
   constructor(options: WebSocketResponseOptions = {}) {
     super({ status: 101 });
@@ -124,26 +146,45 @@ export class WebSocketResponse extends StreamResponse implements AsyncIterable<W
       maxPayload: this.options.maxMsgSize ?? 4 * 1024 * 1024,
       handleProtocols: () => this.options.protocols?.find((p) => offered.has(p)) ?? false,
     });
+    if (socket.destroyed || !socket.readable || !socket.writable) {
+      // `ws` would drop such a socket without a word, and the handshake would never end. A
+      // client that half-closed cannot hold a WebSocket either (aiohttp closes on EOF too).
+      socket.destroy();
+      throw new ConnectionResetError('The client closed the connection before the handshake');
+    }
     // The socket now belongs to the WebSocket, not to the placeholder ServerResponse.
     res.detachSocket(socket);
     this._res = res;
     const ws = await new Promise<WebSocket>((resolve, reject) => {
-      socket.once('close', () => reject(new Error('The client closed during the handshake')));
-      wss.handleUpgrade(req, socket, upgradeHead(req) as Buffer, resolve);
+      const closed = (): void =>
+        reject(new ConnectionResetError('The client closed the connection during the handshake'));
+      socket.once('close', closed);
+      wss.handleUpgrade(req, socket, upgradeHead(req) as Buffer, (w) => {
+        socket.off('close', closed);
+        resolve(w);
+      });
     });
     wss.close();
+    keepRunningOnClose(request);
     this.ws = ws;
     this._protocol = ws.protocol || null;
     ws.on('message', (data: RawData, isBinary: boolean) => {
       const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
-      this.inbox.putNowait(
-        isBinary
-          ? { type: 'binary', data: buf, extra: null }
-          : { type: 'text', data: buf.toString('utf8'), extra: null },
-      );
+      const msg: WSMessage = isBinary
+        ? { type: 'binary', data: buf, extra: null }
+        : { type: 'text', data: buf.toString('utf8'), extra: null };
+      this.sizes.set(msg, buf.length);
+      this.inboxBytes += buf.length;
+      this.inbox.putNowait(msg);
+      // Back pressure, as aiohttp's reader: a client cannot pile up messages faster than the
+      // handler takes them; TCP holds the rest on its side.
+      if (this.inboxBytes > INBOX_LIMIT && !ws.isPaused) ws.pause();
     });
     ws.on('error', (e) => {
+      // A frame the protocol refuses (too large: 1009, bad UTF-8: 1007, …): `ws` has sent the
+      // close frame already. The handler gets the error as a message, as aiohttp's ERROR.
       this._exception = e;
+      this.inbox.putNowait({ type: 'error', data: e, extra: null });
     });
     let alive = true;
     ws.on('pong', () => {
@@ -153,7 +194,11 @@ export class WebSocketResponse extends StreamResponse implements AsyncIterable<W
       ws.once('close', (code: number, reason: Buffer) => {
         this._closeCode = code;
         if (this.heartbeatTimer !== null) clearInterval(this.heartbeatTimer);
-        this.inbox.putNowait({ type: 'close', data: code, extra: reason.toString() });
+        // A CLOSE message only for a close frame the peer sent first, as aiohttp: a connection
+        // that dropped without one (1006), or a close this side began, ends in CLOSED.
+        if (code !== 1006 && !this.closeStarted) {
+          this.inbox.putNowait({ type: 'close', data: code, extra: reason.toString() });
+        }
         this.inbox.shutdown();
         resolve();
       });
@@ -172,17 +217,39 @@ export class WebSocketResponse extends StreamResponse implements AsyncIterable<W
   }
 
   /**
-   * The next message; `{ type: 'closed' }` once the connection is closed and drained.
+   * The next message: `{ type: 'close' }` for the close frame the peer sent, `{ type: 'error' }`
+   * for a frame the protocol refuses (the connection is closing), `{ type: 'closed' }` once the
+   * connection is closed and drained — also when it dropped without a close frame, or after a
+   * close this side began, as aiohttp's CLOSED. After five CLOSED, a further call raises
+   * `RuntimeError` (as aiohttp's): a loop that does not stop at CLOSED fails instead of
+   * spinning for ever and starving the process.
    *
    * **Cancellation:** cancelling the task (or aborting `signal`) ends the wait; no message is
-   * lost. @throws {TimeoutError} no message within `timeout` ms.
+   * lost. @throws {TimeoutError} no message within `timeout` ms (the connection stays open).
    */
   async receive(options: { timeout?: number; signal?: AbortSignal } = {}): Promise<WSMessage> {
     this.checkOpen('receive');
     try {
-      return await this.inbox.get(options);
+      const msg = await this.inbox.get(options);
+      const size = this.sizes.get(msg);
+      if (size !== undefined) {
+        this.inboxBytes -= size;
+        const ws = this.ws as WebSocket;
+        if (ws.isPaused && this.inboxBytes <= INBOX_LIMIT) ws.resume();
+      }
+      return msg;
     } catch (e) {
-      if ((e as Error)?.name === 'QueueShutDown') return CLOSED_MSG;
+      const name = (e as Error)?.name;
+      if (name === 'QueueShutDown') {
+        if (++this.closedReads > CLOSED_READS) {
+          throw new RuntimeError('WebSocket connection is closed', 'ERR_WEFT_WS_CLOSED');
+        }
+        return CLOSED_MSG;
+      }
+      // The queue's way to say the wait timed out; a WebSocket says it as aiohttp does.
+      if (name === 'QueueEmpty') {
+        throw new TimeoutError(`No WebSocket message within ${options.timeout} ms`);
+      }
       throw e;
     }
   }
@@ -228,6 +295,7 @@ export class WebSocketResponse extends StreamResponse implements AsyncIterable<W
     const ws = this.ws;
     if (ws === null) throw new Error('Cannot close: call prepare(request) first');
     if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) {
+      this.closeStarted = true;
       ws.close(options.code ?? 1000, options.message);
       // A peer that never answers the close frame must not hold the handler.
       const t = setTimeout(() => ws.terminate(), 5000);
@@ -243,6 +311,27 @@ export class WebSocketResponse extends StreamResponse implements AsyncIterable<W
       if (m.type === 'close' || m.type === 'closed') return;
       yield m;
     }
+  }
+
+  /**
+   * Not for a WebSocket: its bytes are frames (`sendStr`, `sendBytes`, `sendJson`).
+   * @throws {RuntimeError} always, as aiohttp's "Cannot call .write() for websocket".
+   */
+  override async write(_data: string | Uint8Array): Promise<void> {
+    throw new RuntimeError(
+      'Cannot call write() on a WebSocketResponse: send messages with sendStr/sendBytes/sendJson',
+    );
+  }
+
+  /**
+   * Closes the WebSocket (aiohttp's `write_eof`), as `close()`.
+   * @throws {TypeError} `data` given: a WebSocket has no body. {Error} before `prepare()`.
+   */
+  override async writeEof(data?: string | Uint8Array): Promise<void> {
+    if (data !== undefined) {
+      throw new TypeError('WebSocketResponse.writeEof() takes no data: send a message first');
+    }
+    await this.close();
   }
 
   /** @internal the handler returned: close the connection if it is still open. */

@@ -843,7 +843,14 @@ function refusal(v: unknown, seen: Set<object>): string | HostRefusal | null {
   if (v === null || typeof v !== 'object' || seen.has(v)) return null;
   seen.add(v);
   if (isShareable(v) || v instanceof Error || ArrayBuffer.isView(v)) return null;
-  if (v instanceof ArrayBuffer || v instanceof SharedArrayBuffer) return null;
+  if (v instanceof ArrayBuffer) return null;
+  // The v8 serializer refuses one (a view over one it copies): accepted here, an unbounded
+  // queue's put or a Pipe's send returned and the item was dropped at the flush, with a warning.
+  if (v instanceof SharedArrayBuffer) {
+    return new HostRefusal(
+      'a SharedArrayBuffer cannot be sent to the multiprocessing broker (it could not be shared with another process anyway); share memory between processes with SharedMemory, Array or Value, or send a typed array over it to send a copy',
+    );
+  }
   if (types.isPromise(v)) return 'a Promise';
   if (types.isWeakMap(v) || types.isWeakSet(v) || v instanceof WeakRef) return 'a weak collection';
   if (types.isProxy(v)) return 'a Proxy';

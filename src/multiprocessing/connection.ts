@@ -329,7 +329,9 @@ export class Connection {
    * Whether `recv()` would answer within `timeout` ms (default 0; null waits for ever): an object
    * is ready (it stays to be recv'd) or the other end is closed (recv raises EOFError), as in
    * Python. An aborted `signal` (by default, inside a `weft/asyncio` task, the task's) rejects
-   * with its reason within a few milliseconds.
+   * with its reason within a few milliseconds. A poll still waiting when this handle is closed
+   * answers true (a `recv()` then raises OSError at once).
+   * @throws OSError when this handle is closed or write-only.
    */
   async poll(timeout: number | null = 0, options: RecvOptions = {}): Promise<boolean> {
     if (this.#closed) throw closedError();
@@ -340,6 +342,10 @@ export class Connection {
     for (;;) {
       if (signal?.aborted) throw signal.reason;
       const { items, writers } = await this.#in._pipeState();
+      // Closed meanwhile (by another task of this thread): a recv() now raises at once, so it
+      // would not wait. An untimed poll polled for ever (Python's waits for ever there; its
+      // timed poll answers True).
+      if (this.#closed) return true;
       if (items > 0 || writers === 0) return true;
       if (end !== null && performance.now() >= end) return false;
       await new Promise((r) => setTimeout(r, 2));

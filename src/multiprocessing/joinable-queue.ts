@@ -11,7 +11,8 @@ import { checkSignal, checkTimeout, registerKind, type SharedInit } from './shar
  * `taskDone()` per item, and `join()` waits until every item put has been marked done.
  *
  * A consumer process that dies holding items it took without `taskDone` makes `join()` reject
- * with a ProcessError naming it (pid and name), instead of waiting for ever.
+ * with a ProcessError naming it (pid and name), instead of waiting for ever — until another
+ * thread or process marks them done (it handed them on), as Python's count is the queue's.
  */
 export class JoinableQueue<T = unknown> extends Queue<T> {
   /** @internal Tells Queue's constructor to count unfinished items. */

@@ -38,7 +38,7 @@ export interface ProcessOptions<
   A extends ArgList = any[],
   K extends Kwargs = any,
 > extends RunTargetOptions<F, A, K> {
-  /** Default `Process-N`. */
+  /** Default `Process-N`, or the subclass's name and N (`Worker-N`), as Python names it. */
   name?: string;
   /** Default: the daemon flag of the current process. */
   daemon?: boolean | null;
@@ -129,10 +129,12 @@ export class Process<
     const { target, name, daemon } = checkRunOptions('Process', options);
     this.#target = target;
     // As Python's: every new Process takes the next identity, named or not (the counter is
-    // shared with a Pool's workers), and its default name is made from it.
+    // shared with a Pool's workers), and its default name is made from it and the class's name
+    // (`Worker-1` for `class Worker extends Process`; `Process-1` for an anonymous class).
     const next = building ? null : nextChild();
     this.#ident = next?.ident ?? null;
-    this.#name = name ?? (next ? childName('Process', next) : 'Process');
+    const kind = (typeof new.target?.name === 'string' && new.target.name) || 'Process';
+    this.#name = name ?? (next ? childName(kind, next) : kind);
     this.#daemon = daemon ?? identity().daemon;
   }
 

@@ -1,5 +1,6 @@
 import { describeValue } from '../internal/errors.js';
 import { kShared, type SharedState } from '../internal/serialize.js';
+import { OSError } from './errors.js';
 import { Queue, type QueueOptions } from './queue.js';
 import { registerKind } from './shared-object.js';
 
@@ -10,6 +11,7 @@ import { registerKind } from './shared-object.js';
  */
 export class SimpleQueue<T = unknown> {
   readonly #q: Queue<T>;
+  #closed = false;
   constructor(options: QueueOptions = {}) {
     if (options instanceof Queue || typeof options !== 'object' || options === null)
       throw new TypeError(
@@ -17,7 +19,9 @@ export class SimpleQueue<T = unknown> {
       );
     this.#q = (options as Revived<T>)[kQueue] ?? new Queue<T>(0, options);
   }
+  /** @throws OSError once this handle is closed (Python's "handle is closed"). */
   put(item: T): Promise<void> {
+    if (this.#closed) return Promise.reject(closedError());
     return this.#q.put(item);
   }
   /**
@@ -25,20 +29,40 @@ export class SimpleQueue<T = unknown> {
    *
    * **Cancellation:** as `Queue.get`: an aborted `signal` (by default, inside a `weft/asyncio`
    * task, the task's) rejects with its reason and leaves no waiter.
+   * @throws OSError once this handle is closed.
    */
   get(options: { signal?: AbortSignal } = {}): Promise<T> {
+    if (this.#closed) return Promise.reject(closedError());
     return this.#q.get({ signal: options.signal });
   }
-  /** Whether the queue is empty (a snapshot; asks the broker synchronously). */
+  /**
+   * Whether the queue is empty (a snapshot; asks the broker synchronously).
+   * @throws OSError once this handle is closed.
+   */
   empty(): boolean {
+    if (this.#closed) throw closedError();
     return this.#q.empty();
   }
+  /**
+   * Closes this handle: `put`, `get` and `empty` then raise OSError, as Python's do once its
+   * SimpleQueue's pipe is closed. Items put already are still delivered to the other handles.
+   */
   close(): void {
+    this.#closed = true;
     this.#q.close();
   }
   [kShared](): SharedState {
     return { kind: 'mp:SimpleQueue', state: this.#q[kShared]().state };
   }
+}
+
+/** Python's OSError "handle is closed" (a Queue's closed handle is a RuntimeError, its ValueError). */
+function closedError(): OSError {
+  return new OSError(
+    'SimpleQueue is closed: this handle was closed with close(); use another handle of the queue',
+    '',
+    'ERR_WEFT_QUEUE_CLOSED',
+  );
 }
 
 /** A revived handle's queue, passed to the constructor under a key of this module's own. */

@@ -100,6 +100,13 @@ type Obj =
       lent: Map<Session, Map<number, Lease>> | null;
       /** A Pipe direction: the open handles of its two ends (null: a queue). */
       pipe: PipeEnds | null;
+      /**
+       * Items of consumers that ended with them taken and not marked done, oldest consumer
+       * first: `join()` fails naming the first while any is left. Another thread's `taskDone`
+       * beyond its own items pays them off first (the consumer handed them on before it ended).
+       */
+      orphans: Array<{ who: string; n: number }>;
+      /** `join()`'s ProcessError while `orphans` is not empty. */
       dead: string | null;
       closed: boolean;
     }
@@ -207,6 +214,7 @@ function create(id: string, kind: string, p: Record<string, unknown>): Obj {
         taken: new Map(),
         lent: null,
         pipe: null,
+        orphans: [],
         dead: null,
         closed: false,
       };
@@ -643,16 +651,31 @@ function handle(c: Conn, m: Request): void {
       const own = q.taken.get(c.session) ?? 0;
       q.taken.set(c.session, Math.max(0, own - n));
       // Items another session took and this one marked done (a hand-off between threads or
-      // processes): no longer counted against that session if it dies.
+      // processes): no longer counted against that session if it dies. Those of a consumer
+      // that has ended first: it handed them on before it ended, and a join() made now must not
+      // fail for items that are all done (it did, when the taker exited before the taskDone).
       let left = r >= 0 ? n - own : 0;
+      while (left > 0 && q.orphans.length > 0) {
+        const o = q.orphans[0] as { who: string; n: number };
+        const k = Math.min(o.n, left);
+        o.n -= k;
+        left -= k;
+        if (o.n === 0) q.orphans.shift();
+      }
+      q.dead = orphanError(q.orphans);
       for (const [s, k] of q.taken) {
         if (left <= 0) break;
         if (k <= 0) continue;
         q.taken.set(s, Math.max(0, k - left));
         left -= k;
       }
-      if (q.unfinished < 0) q.unfinished = 0;
-      if (q.unfinished === 0) pump(q.joiners);
+      if (q.unfinished <= 0) {
+        // Every item put is done: nothing was lost, whoever took it.
+        q.unfinished = 0;
+        q.orphans = [];
+        q.dead = null;
+        pump(q.joiners);
+      }
       if (r >= 0) ok(c, r);
       return;
     }
@@ -1337,12 +1360,20 @@ function onSessionEnd(s: Session): void {
     } else if (o.k === 'queue' && o.joinable) {
       const n = o.taken.get(s) ?? 0;
       o.taken.delete(s);
-      if (n > 0 && o.dead === null) {
-        o.dead = `A consumer died with ${n} item(s) taken from the JoinableQueue and not marked done: ${s.name} (pid ${s.pid})`;
+      if (n > 0 && o.unfinished > 0) {
+        o.orphans.push({ who: `${s.name} (pid ${s.pid})`, n });
+        o.dead = orphanError(o.orphans);
         pump(o.joiners);
       }
     }
   }
+}
+
+/** The ProcessError of a JoinableQueue's join() while consumers that ended owe items, or null. */
+function orphanError(orphans: Array<{ who: string; n: number }>): string | null {
+  const o = orphans[0];
+  if (o === undefined) return null;
+  return `A consumer died with ${o.n} item(s) taken from the JoinableQueue and not marked done: ${o.who}`;
 }
 
 type PipeQueue = Extract<Obj, { k: 'queue' }> & { pipe: PipeEnds };

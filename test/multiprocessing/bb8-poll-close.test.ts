@@ -1,0 +1,40 @@
+/**
+ * Connection.poll() still waiting when its handle is closed (by another task of the thread).
+ * weft's untimed poll went on polling the broker for ever (every few milliseconds), and a timed
+ * one answered false at its end. Python's untimed poll waits for ever there too, and its timed
+ * poll answers True (checked with 3.11: a thread in `a.poll(2)`, `a.close()` from another). Now
+ * both answer true at once, as weft's recv() there rejects at once: a recv() then raises OSError.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { OSError, Pipe } from '../../src/multiprocessing/index.js';
+import { checkLeaks } from '../support/leaks.js';
+
+checkLeaks({ graceMs: 3000 });
+
+/** Resolves to what `p` settles to, or to 'still waiting' after `ms`. */
+function within(p: Promise<unknown>, ms: number): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise((r) => {
+      timer = setTimeout(() => r('still waiting'), ms);
+    }),
+  ]);
+}
+
+describe('Connection.poll() when its handle is closed while it waits', () => {
+  for (const timeout of [null, 60_000]) {
+    test(`poll(${timeout}) answers true; recv() then raises OSError`, async () => {
+      const [a, b] = Pipe();
+      const polling = a.poll(timeout);
+      // Let the poll reach its loop (it asks the broker before its first wait).
+      await new Promise((r) => setTimeout(r, 50));
+      a.close();
+      // Bounded: before the fix it never settled (null) or took the whole minute.
+      assert.equal(await within(polling, 20_000), true);
+      await assert.rejects(a.recv(), OSError);
+      b.close();
+    });
+  }
+});

@@ -1063,7 +1063,19 @@ export class Socket {
   private shutdownConnecting(how: number): void {
     let connected: boolean;
     if (this.connectingFd >= 0) {
-      connected = Array.isArray(io?.addressOf(this.connectingFd, true));
+      // Refused already (the kernel knows, this socket learns it on the loop's next turn):
+      // getpeername fails there as in SYN_SENT, but Linux's shutdown(2) says ENOTCONN and keeps
+      // the refusal pending for the next recv, send or getsockopt(SO_ERROR).
+      const fd = this.connectingFd;
+      const err = io?.getsockoptInt?.(fd, SOL_SOCKET, SO_ERROR) ?? 0;
+      if (err !== 0) {
+        unwatch(fd);
+        io?.close(fd);
+        this.connectingFd = -1;
+        this.failConnect(fromErrno(err < 0 ? -err : err, 'connect'));
+        throw new OSError('Transport endpoint is not connected (shutdown)', 'ENOTCONN');
+      }
+      connected = Array.isArray(io?.addressOf(fd, true));
     } else if (this.family === AF_UNIX) {
       // A Unix connect(2) completes at once or not at all: there is no handshake to abandon.
       connected = true;

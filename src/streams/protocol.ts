@@ -63,6 +63,9 @@ export function wireStreams(
   if (noDelay) sock.setNoDelay(true);
   sock.on('data', (chunk: Buffer) => reader._feedOwned(chunk));
   sock.on('end', () => reader.feedEof());
+  // A socket a server accepted whose peer closed with nothing sent, before anyone listened: Node
+  // read the EOF and emitted 'end' already (there was no data to hold it back).
+  if (sock.readableEnded) reader.feedEof();
   sock.on('error', (err) => {
     const exc = fromSystemError(err);
     if (reader.exception() === null) reader.setException(exc);

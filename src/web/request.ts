@@ -5,6 +5,7 @@
  * body reader — so a handler that reads only `matchInfo` pays for nothing else.
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { RuntimeError } from '../internal/errors.js';
 import { ConnectionResetError } from '../socket/errors.js';
 import { StreamReader } from '../streams/stream-reader.js';
 import type { Application } from './application.js';
@@ -14,6 +15,8 @@ import { charsetOf, decodeText } from './mime-types.js';
 export type MatchInfo = Record<string, string>;
 
 const SLASH = 0x2f;
+/** How long the rest of a half-read body is read and dropped (aiohttp's lingering_time, 10 s). */
+const DRAIN_MS = 10_000;
 /** `scheme://authority` at the start of an absolute-form target; the rest is path and query. */
 const ABSOLUTE_FORM = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i;
 
@@ -287,8 +290,26 @@ export class Request {
    */
   _discardBody(): void {
     const req = this._req;
-    if (this._content === null || this._closeAfter || req.complete || req.destroyed) return;
+    const reader = this._content;
+    if (reader === null || this._closeAfter || req.complete || req.destroyed) return;
+    // A task the handler left reading the body must not take the cut body for a whole one:
+    // its next read raises (aiohttp sets PayloadAccessError there).
+    if (reader.exception() === null && !reader.atEof()) {
+      reader.setException(
+        new RuntimeError(
+          'The request body was discarded: the handler returned before reading it whole',
+        ),
+      );
+    }
     req.removeAllListeners('data');
+    // As aiohttp's lingering_time: a client that goes on sending (an endless chunked body) is
+    // cut off after DRAIN_MS rather than read from for ever.
+    const cut = setTimeout(() => req.socket?.destroy(), DRAIN_MS);
+    // It ends with the body or the connection; it does not hold the process meanwhile.
+    cut.unref();
+    const done = (): void => clearTimeout(cut);
+    req.once('end', done);
+    req.once('close', done);
     req.resume();
   }
 

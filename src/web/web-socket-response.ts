@@ -58,9 +58,9 @@ export interface WebSocketResponseOptions {
 const CLOSED_MSG: WSMessage = { type: 'closed', data: null, extra: null };
 
 /**
- * How many times receive() gives CLOSED before it raises (aiohttp's THRESHOLD_CONNLOST_ACCESS):
- * a loop that never looks for CLOSED would otherwise spin on settled promises and starve every
- * other connection of the process.
+ * The read of CLOSED that raises instead (aiohttp 3.8's THRESHOLD_CONNLOST_ACCESS: four CLOSED,
+ * then RuntimeError): a loop that never looks for CLOSED would otherwise spin on settled
+ * promises and starve every other connection of the process.
  */
 const CLOSED_READS = 5;
 
@@ -169,6 +169,8 @@ export class WebSocketResponse extends StreamResponse implements AsyncIterable<W
     this.ws = ws;
     this._protocol = ws.protocol || null;
     ws.on('message', (data: RawData, isBinary: boolean) => {
+      // A message after close() began is dropped, as aiohttp's close() reads past it.
+      if (this.closeStarted) return;
       const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
       const msg: WSMessage = isBinary
         ? { type: 'binary', data: buf, extra: null }
@@ -220,7 +222,7 @@ export class WebSocketResponse extends StreamResponse implements AsyncIterable<W
    * The next message: `{ type: 'close' }` for the close frame the peer sent, `{ type: 'error' }`
    * for a frame the protocol refuses (the connection is closing), `{ type: 'closed' }` once the
    * connection is closed and drained — also when it dropped without a close frame, or after a
-   * close this side began, as aiohttp's CLOSED. After five CLOSED, a further call raises
+   * close this side began, as aiohttp's CLOSED. After four CLOSED, the next call raises
    * `RuntimeError` (as aiohttp's): a loop that does not stop at CLOSED fails instead of
    * spinning for ever and starving the process.
    *
@@ -241,7 +243,7 @@ export class WebSocketResponse extends StreamResponse implements AsyncIterable<W
     } catch (e) {
       const name = (e as Error)?.name;
       if (name === 'QueueShutDown') {
-        if (++this.closedReads > CLOSED_READS) {
+        if (++this.closedReads >= CLOSED_READS) {
           throw new RuntimeError('WebSocket connection is closed', 'ERR_WEFT_WS_CLOSED');
         }
         return CLOSED_MSG;
@@ -297,6 +299,9 @@ export class WebSocketResponse extends StreamResponse implements AsyncIterable<W
     if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) {
       this.closeStarted = true;
       ws.close(options.code ?? 1000, options.message);
+      // Reading may be paused (a full inbox): the peer's answering close frame must be read, or
+      // the close waits for the timer below and ends as 1006. Messages after this are dropped.
+      if (ws.isPaused) ws.resume();
       // A peer that never answers the close frame must not hold the handler.
       const t = setTimeout(() => ws.terminate(), 5000);
       await this.closedPromise;

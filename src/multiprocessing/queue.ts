@@ -2,6 +2,7 @@ import { currentTaskSignal } from '../internal/context.js';
 import { describeValue } from '../internal/errors.js';
 import { beforeBrokerSend, broker, type Withdrawable } from '../internal/process/broker-client.js';
 import { brokerSync } from '../internal/process/broker-sync.js';
+import { collectTransfers, dropTransfers } from '../internal/process/transfers.js';
 import { decodeOrDiscard, encode } from '../internal/serialize.js';
 import { Empty, Full, RuntimeError } from './errors.js';
 import { onBeforeExit } from './exit-hooks.js';
@@ -175,12 +176,18 @@ export class Queue<T = unknown> extends SharedObject {
     const block = options.block ?? true;
     const timeout = checkTimeout('Queue.put', options.timeout);
     const signal = checkSignal('Queue.put', options.signal) ?? currentTaskSignal();
-    const value = encode(item, 'message');
-    if (this.maxsize === 0) {
-      broker().postPut(this._id, value);
-      return;
+    const tokens: string[] = [];
+    try {
+      const value = collectTransfers(tokens, () => encode(item, 'message'));
+      if (this.maxsize === 0) {
+        broker().postPut(this._id, value);
+        return;
+      }
+      await broker().request('put', this._id, [value, block, timeout], signal);
+    } catch (e) {
+      dropTransfers(tokens);
+      throw e;
     }
-    await broker().request('put', this._id, [value, block, timeout], signal);
   }
 
   /**
@@ -197,12 +204,7 @@ export class Queue<T = unknown> extends SharedObject {
     const timeout = checkTimeout('Queue.putSync', options.timeout);
     const signal = checkSignal('Queue.putSync', options.signal);
     if (signal?.aborted) throw signal.reason;
-    const value = encode(item, 'message');
-    if (this.maxsize === 0) {
-      broker().postPut(this._id, value);
-      return;
-    }
-    this.#putSync(value, block, timeout);
+    this.#putNow(item, block, timeout);
   }
 
   /**
@@ -212,12 +214,24 @@ export class Queue<T = unknown> extends SharedObject {
    */
   putNowait(item: T): void {
     this.#checkOpen();
-    const value = encode(item, 'message');
-    if (this.maxsize === 0) {
-      broker().postPut(this._id, value);
-      return;
+    this.#putNow(item, false, 0);
+  }
+
+  /**
+   * Puts without awaiting: posted on an unbounded queue, asked synchronously on a bounded one.
+   * A Pipe end inside an item that is refused or finds no room stops counting as in transit
+   * (transfers.ts): else the other end would never see EOF once its own copies close.
+   */
+  #putNow(item: T, block: boolean, timeout: number | null): void {
+    const tokens: string[] = [];
+    try {
+      const value = collectTransfers(tokens, () => encode(item, 'message'));
+      if (this.maxsize === 0) broker().postPut(this._id, value);
+      else this.#putSync(value, block, timeout);
+    } catch (e) {
+      dropTransfers(tokens);
+      throw e;
     }
-    this.#putSync(value, false, 0);
   }
 
   #putSync(value: unknown, block: boolean, timeout: number | null): void {

@@ -212,7 +212,7 @@ describe('Process', () => {
     assert.match(
       stderr,
       new RegExp(
-        `weft: process ${child}: its parent \\(pid \\d+\\) ended before sending it its target, which did not run`,
+        `weft: process ${child}: its parent \\(pid \\d+\\) ended before it started its target, which did not run`,
       ),
     );
     assert.doesNotMatch(stderr, /the target ran/);

@@ -681,8 +681,8 @@ export class PoolEngine {
     });
     const p = child.process;
     this.o.onWorkerProcess?.(w.name, p);
-    p.on('message', (m: FromRunner | { t: 'hello' }) => {
-      if (m.t !== 'hello') this.#onMessage(w, m);
+    p.on('message', (m: FromRunner) => {
+      this.#onMessage(w, m);
     });
     p.on('error', (e) => {
       w.lastError = e;

@@ -1,6 +1,6 @@
 /**
- * The first module a weft child process runs (protocol.ts). It says hello, takes the boot
- * message, guards against becoming an orphan, then hands over to the role module.
+ * The first module a weft child process runs (protocol.ts), after early-inbox.cjs. It takes the
+ * boot message, guards against becoming an orphan, then hands over to the role module.
  *
  * No orphans: a daemon child must end when its parent ends, however the parent ends. The IPC
  * channel closing ('disconnect') tells a child whose event loop is free; a child busy in
@@ -10,7 +10,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { setIdentity } from '../../multiprocessing/process-identity.js';
-import { onBoot, sendToParent } from './channel.js';
+import { onBoot } from './channel.js';
 import { type BootMessage, ENV_DAEMON, ENV_EARLY_MODULES, ENV_PARENT } from './protocol.js';
 
 /** Trade-off: how often the watchdog looks for its parent (latency of orphan clean-up vs. wake-ups). */
@@ -24,8 +24,8 @@ function watchParent(parentPid: number): void {
   w.unref();
 }
 
-// Start loading the modules the child needs before its role runs now, while hello and boot cross
-// the channel, and all at once: one module graph loading in parallel instead of one module after
+// Start loading the modules the child needs before its role runs now, while the boot message
+// crosses the channel, and all at once: one module graph loading in parallel instead of one module after
 // another (about 5% off a child's start here, measured A/B). The role's main runs only after the boot
 // message, as before; the variable goes so that the child's own children do not inherit it.
 const earlyUrls = JSON.parse(process.env[ENV_EARLY_MODULES] ?? '[]') as string[];
@@ -33,16 +33,17 @@ delete process.env[ENV_EARLY_MODULES];
 const early = Promise.all(earlyUrls.map((u) => import(u)));
 // A failed import is reported where it is awaited (after boot), not as an unhandled rejection.
 early.catch(() => {});
-// A parent that ends (process.exit(), a kill) before its boot message left has sent this child
-// nothing to run. A daemon ends silently, as its parent's end would end it anyway; any other child
-// says why it ran nothing instead of vanishing without a word.
+// A parent that ends (process.exit(), a kill) before this child started its target: the target
+// does not run (the boot message may have come, and no result could go back). A daemon ends
+// silently, as its parent's end would end it anyway; any other child says why it ran nothing
+// instead of vanishing without a word.
 const daemon = process.env[ENV_DAEMON] === '1';
 const parentPid = process.env[ENV_PARENT] ?? String(process.ppid);
 delete process.env[ENV_DAEMON];
 const unborn = (): void => {
   if (!daemon)
     process.stderr.write(
-      `weft: process ${process.pid}: its parent (pid ${parentPid}) ended before sending it its target, which did not run\n`,
+      `weft: process ${process.pid}: its parent (pid ${parentPid}) ended before it started its target, which did not run\n`,
     );
   process.exit(1);
 };
@@ -50,8 +51,14 @@ const unborn = (): void => {
 if (process.connected) process.once('disconnect', unborn);
 else unborn();
 onBoot((m) => {
-  process.off('disconnect', unborn);
   const boot = m as BootMessage;
+  // The boot message is sent at fork: it may be read after the parent ended (its 'disconnect'
+  // not yet seen). A parent that is gone has been replaced as this process's parent.
+  if (!process.connected || process.ppid !== boot.parentPid) {
+    unborn();
+    return;
+  }
+  process.off('disconnect', unborn);
   process.title = boot.name;
   // Every child is a child, whatever its role: a pool worker that still answered `MainProcess`
   // ran the top-level code the docs guard with `currentProcess().name === 'MainProcess'`, and
@@ -74,7 +81,3 @@ onBoot((m) => {
     await role.main(boot.payload);
   })();
 });
-
-// With a callback, a channel that closes under the hello (a parent ended at once) fails here,
-// not as an unhandled 'error' (EPIPE) that would end this child before `unborn` could say why.
-sendToParent({ t: 'hello' }).catch(() => {});

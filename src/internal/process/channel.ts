@@ -8,23 +8,42 @@ type Handler = (m: unknown) => void;
 let handler: Handler | null = null;
 const early: unknown[] = [];
 let bootHandler: Handler | null = null;
+/** The boot message (the first of its kind); kept until the bootstrap asks for it. */
+let boot: { m: unknown } | null = null;
+let booted = false;
 
-if (typeof process.send === 'function') {
-  process.on('message', (m: unknown) => {
-    if (bootHandler !== null && (m as { t?: unknown })?.t === 'boot') {
-      const b = bootHandler;
-      bootHandler = null;
-      b(m);
-      return;
-    }
-    if (handler !== null) handler(m);
-    else early.push(m);
-  });
+function dispatch(m: unknown): void {
+  if (boot === null && (m as { t?: unknown })?.t === 'boot') {
+    boot = { m };
+    if (bootHandler !== null) deliverBoot(bootHandler);
+    return;
+  }
+  if (handler !== null) handler(m);
+  else early.push(m);
 }
 
-/** @internal The bootstrap's own hook for the boot message. */
+if (typeof process.send === 'function') {
+  // early-inbox.cjs listened from the child's first moment; it hands over here, in the same
+  // synchronous step as this listener starts, so no message falls between the two.
+  const inbox = (globalThis as { [k: symbol]: { take(): unknown[] } | undefined })[
+    Symbol.for('weft.earlyInbox')
+  ];
+  const before = inbox?.take() ?? [];
+  process.on('message', dispatch);
+  for (const m of before) dispatch(m);
+}
+
+/** @internal The bootstrap's own hook for the boot message (at once if it came already). */
 export function onBoot(fn: Handler): void {
-  bootHandler = fn;
+  if (boot !== null) deliverBoot(fn);
+  else bootHandler = fn;
+}
+
+function deliverBoot(fn: Handler): void {
+  if (booted || boot === null) return;
+  booted = true;
+  bootHandler = null;
+  fn(boot.m);
 }
 
 /** Receives every later message from the parent, starting with any that arrived early. */

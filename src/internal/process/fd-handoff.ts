@@ -16,8 +16,9 @@
  *
  * Why stdio slots and not `child.send(msg, handle)`: the descriptor is duplicated into the child
  * while `fork` runs, synchronously, so the parent can release its copy (and stop its event loop
- * watching it) before anything else happens; a handle sent over IPC would wait for the child's
- * hello (hundreds of ms) while the parent's loop keeps reading or accepting on it.
+ * watching it) before anything else happens; a handle sent over IPC would stay the parent's
+ * until the child reads it (hundreds of ms: its start) while the parent's loop keeps reading or
+ * accepting on it.
  *
  * Anything else that serialises (pool tasks, queues, threads) runs without a collector, and
  * `claimFdSlot` refuses: a socket must never arrive as a silent copy.

@@ -4,14 +4,16 @@
  *
  *   parent                                           child (fork of bootstrap.ts)
  *   ──────                                           ─────
- *   fork(bootstrap, serialization: 'advanced',  ──▶  starts importing preload + role (all at
- *        env ENV_EARLY_MODULES = preload + role)      once); channel.ts listens on the channel
- *          ◀──────────── { t: 'hello' }               (buffering until the role listens)
- *   { t: 'boot', role, payload, daemon }        ──▶  awaits those imports, then
- *   (the role's own messages, both ways)              role.main(payload)
+ *   fork(bootstrap, serialization: 'advanced',  ──▶  early-inbox.cjs (--require) listens on the
+ *        env ENV_EARLY_MODULES = preload + role)      channel before anything loads; bootstrap
+ *   { t: 'boot', role, payload, daemon }  (at once)   starts importing preload + role (all at
+ *   (the role's own messages, both ways)              once); channel.ts takes the messages over;
+ *                                                     those imports awaited, role.main(payload)
  *
- * The hello round trip exists because a message that reaches a child before anything listens
- * for it is dropped by Node: the parent speaks only after the child said it is listening.
+ * Node drops a message that reaches a child while nothing listens for it, and a child's ES
+ * modules load while its event loop already reads the channel: the CommonJS inbox, which runs
+ * before any of them, is what lets the parent send at fork instead of waiting for the child to
+ * say it listens (a round trip a parent that blocks right after `start()` never served).
  */
 export interface BootMessage {
   t: 'boot';
@@ -27,8 +29,6 @@ export interface BootMessage {
   /** The parent's name, for the child's `parentProcess()`. */
   parentName: string;
 }
-
-export type HelloMessage = { t: 'hello' };
 
 /**
  * The child's first descriptor passed at fork (fd-handoff.ts): after stdin, stdout, stderr and
@@ -48,7 +48,7 @@ export const ENV_DAEMON = 'WEFT_DAEMON';
 /**
  * Environment variable carrying, as JSON, the URLs a child imports before its role runs: the
  * modules that register shared kinds (error classes; imported before the payload is decoded) and
- * the role module, last. Set at fork, so the child loads them while hello and boot cross; the
- * child removes it at once.
+ * the role module, last. Set at fork, so the child loads them while the boot message crosses;
+ * the child removes it at once.
  */
 export const ENV_EARLY_MODULES = 'WEFT_EARLY_MODULES';

@@ -18,6 +18,8 @@ const bootstrapUrl = new URL(
   `./bootstrap${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`,
   import.meta.url,
 );
+/** Listens on the child's channel before anything else loads (early-inbox.cjs). */
+const earlyInboxPath = fileURLToPath(new URL('./early-inbox.cjs', import.meta.url));
 
 /**
  * Throws what the IPC channel's serializer would for `v`: Node's `ChildProcessSerializer`
@@ -72,17 +74,22 @@ export interface ChildSpawnOptions {
   fds?: readonly number[];
 }
 
-/** A child process and its channel; sends made before the child said hello are queued. */
+/**
+ * A child process and its channel. Everything, the boot message first, is sent from the fork
+ * on: the child listens from its first moment (early-inbox.cjs), so nothing waits for this
+ * thread's event loop to hear from the child — a thread that parks right after `start()` (a
+ * `getSync()`) has already handed its child what it runs.
+ */
 export class ChildHandle {
   readonly process: ChildProcess;
-  #queue: unknown[] | null = [];
 
   constructor(o: ChildSpawnOptions) {
     const preload = sharedModules();
     const needsTs = [bootstrapUrl.href, o.role, ...preload, ...(o.modules ?? [])].some((u) =>
       TS.test(u),
     );
-    const execArgv: string[] = [];
+    // Before tsx: a --require runs synchronously before any loader or module of the child.
+    const execArgv: string[] = ['--require', earlyInboxPath];
     if (needsTs) {
       const tsx = findTsx();
       if (tsx === null) {
@@ -102,9 +109,8 @@ export class ChildHandle {
       name: o.name,
       parentName: identity().name,
     };
-    // The boot message goes when the child says hello, from an event handler, where a value the
-    // channel's serializer refuses (a function, a symbol, a SharedArrayBuffer) would be an
-    // uncaught exception that ends this process: refused here, before anything is forked.
+    // A value the channel's serializer refuses (a function, a symbol, a SharedArrayBuffer) is
+    // refused here, before anything is forked.
     try {
       probeChannel(boot);
     } catch (err) {
@@ -127,22 +133,18 @@ export class ChildHandle {
         [ENV_EARLY_MODULES]: JSON.stringify([...preload, o.role]),
       },
     });
-    const onHello = (m: unknown): void => {
-      if ((m as { t?: unknown })?.t !== 'hello') return;
-      this.process.off('message', onHello);
-      const queued = this.#queue ?? [];
-      this.#queue = null;
-      try {
-        this.#send(boot);
-        for (const q of queued) this.#send(q);
-      } catch (err) {
-        // Checked before (the constructor, send): should it fail anyway, the child cannot start
-        // and its owner learns why from 'error' and 'exit', not from a crash of this process.
+    // Handed to the operating system now if the pipe has room (a boot message is small unless
+    // its arguments are not): the child reads it whenever it starts listening.
+    try {
+      this.#send(boot);
+    } catch (err) {
+      // Checked before (probeChannel); should it fail anyway, the child cannot start and its
+      // owner learns why from 'error' and 'exit', not from a crash of this process.
+      queueMicrotask(() => {
         if (this.process.listenerCount('error') > 0) this.process.emit('error', err);
-        this.process.kill('SIGKILL');
-      }
-    };
-    this.process.on('message', onHello);
+      });
+      this.process.kill('SIGKILL');
+    }
   }
 
   #send(m: unknown): void {
@@ -151,12 +153,7 @@ export class ChildHandle {
 
   /** Sends `m` to the child's role. @throws DataCloneError-like errors for uncloneable data. */
   send(m: unknown): void {
-    if (this.#queue !== null) {
-      // Fail now, not at hello time, when `m` cannot be serialized (by the channel's serializer:
-      // structuredClone takes a SharedArrayBuffer, which the channel refuses).
-      probeChannel(m);
-      this.#queue.push(m);
-    } else this.#send(m);
+    this.#send(m);
   }
 
   /** Lets the parent exit while the child lives (the channel and the process handle). */

@@ -38,7 +38,7 @@ import { checkLeaks } from '../support/leaks.js';
 import { putThroughStored } from './fixtures/manager-targets.js';
 import { exitWith } from './fixtures/targets.js';
 
-checkLeaks({ graceMs: 3000 });
+checkLeaks({ graceMs: 10_000 });
 
 describe('Value and Array', () => {
   test('lock: a given Lock or RLock is the one getLock() returns, as Python lock=Lock()', () => {

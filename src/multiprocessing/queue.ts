@@ -177,15 +177,24 @@ export class Queue<T = unknown> extends SharedObject {
     const timeout = checkTimeout('Queue.put', options.timeout);
     const signal = checkSignal('Queue.put', options.signal) ?? currentTaskSignal();
     const tokens: string[] = [];
+    // A put the broker took just before an abort reached it is in the queue all the same: the
+    // Pipe ends in it still count (the abort rejects once the broker has answered it).
+    let taken = false;
     try {
       const value = collectTransfers(tokens, () => encode(item, 'message'));
       if (this.maxsize === 0) {
         broker().postPut(this._id, value);
         return;
       }
-      await broker().request('put', this._id, [value, block, timeout], signal);
+      const a = [value, block, timeout];
+      if (tokens.length === 0) await broker().request('put', this._id, a, signal);
+      else {
+        await broker().requestSettled('put', this._id, a, signal, () => {
+          taken = true;
+        });
+      }
     } catch (e) {
-      dropTransfers(tokens);
+      if (!taken) dropTransfers(tokens);
       throw e;
     }
   }

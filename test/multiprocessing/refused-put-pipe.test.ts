@@ -70,4 +70,30 @@ describe('a Pipe end in an item a put does not deliver stops counting', () => {
     assert.equal(await q.get(), 'filler');
     q.close();
   });
+
+  // helper-139's review: a put the broker had taken just before the abort reached it is in the
+  // queue all the same; dropping its end's token let the other end see EOF early.
+  test('an aborted put the broker had already taken: its end still counts until it is received', async () => {
+    const q = new Queue<unknown>(1);
+    await q.put('filler');
+    const [a, b] = Pipe();
+    const ac = new AbortController();
+    const put = q.put({ conn: a }, { signal: ac.signal });
+    put.catch(() => {});
+    // Parked at the broker (the queue is full)…
+    await new Promise((r) => setTimeout(r, 300));
+    // …which takes it as soon as this frees the room, before this thread reads the answer.
+    assert.equal(q.getSync(), 'filler');
+    ac.abort();
+    await put.catch(() => {});
+    a.close();
+    // Old source: true at once (EOF), though the end is still in the queue.
+    assert.equal(await b.poll(1000), false);
+    const got = (await q.get()) as { conn: Connection };
+    got.conn.send('through the end that was in the queue');
+    assert.equal(await b.recv(), 'through the end that was in the queue');
+    got.conn.close();
+    assert.equal(await afterPeerCloses(a, b).catch((e: Error) => e.name), 'EOFError');
+    q.close();
+  });
 });

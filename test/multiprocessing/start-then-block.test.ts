@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Process, Queue } from '../../src/multiprocessing/index.js';
 import { checkLeaks } from '../support/leaks.js';
-import { putOne } from './fixtures/start-then-block.js';
+import { forkLeaf, putOne } from './fixtures/start-then-block.js';
 
 checkLeaks({ graceMs: 3000 });
 
@@ -39,5 +39,18 @@ describe('a blocking call right after start(), on the same thread', () => {
       ps.map((p) => p.exitcode),
       [0, 0, 0],
     );
+  });
+});
+
+describe('a program a weft child forks in its turn', () => {
+  // helper-139's review: fork() passes execArgv on, so the leaf loaded early-inbox.cjs too, whose
+  // 'message' listener kept its channel, and the leaf, alive for ever.
+  test('ends by itself: the early inbox listens only in the child weft started', async () => {
+    const q = new Queue<string>();
+    const p = new Process({ target: forkLeaf, args: [q, 20_000] });
+    p.start();
+    assert.equal(await q.get(), 'exited 0');
+    await p.join();
+    assert.equal(p.exitcode, 0);
   });
 });

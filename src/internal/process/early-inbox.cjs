@@ -7,7 +7,13 @@
 // Plain CommonJS: it runs before any loader, and tsc copies it to dist (allowJs).
 'use strict';
 
-if (typeof process.send === 'function') {
+// Only in the child weft forked: the variable goes at once, since a process this child forks
+// in its turn inherits --require with the rest of execArgv, and a 'message' listener there
+// would keep its channel, and so that process, alive for ever.
+const mine = process.env.WEFT_EARLY_INBOX === '1';
+delete process.env.WEFT_EARLY_INBOX;
+
+if (mine && typeof process.send === 'function') {
   const inbox = [];
   const keep = (m) => {
     inbox.push(m);

@@ -131,6 +131,8 @@ export class ChildHandle {
         [ENV_PARENT]: String(process.pid),
         [ENV_DAEMON]: o.daemon ? '1' : '0',
         [ENV_EARLY_MODULES]: JSON.stringify([...preload, o.role]),
+        // early-inbox.cjs listens only where this is set (it takes it out of the environment).
+        WEFT_EARLY_INBOX: '1',
       },
     });
     // Handed to the operating system now if the pipe has room (a boot message is small unless

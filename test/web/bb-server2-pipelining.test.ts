@@ -90,7 +90,11 @@ describe('a pipelined response queued when the client leaves', () => {
     const before = openFds();
     for (let i = 0; i < 3; i++) await sendAndLeave(s.port, QUEUED('/file'), 200);
     assert.ok(await until(() => s.runner.inflight === 0, 20_000), 'a file download is left');
-    if (before !== null) assert.ok(await until(() => openFds() === before, 20_000), 'fd leak');
+    // At most as many as before: a connection of an earlier test may close meanwhile (seen under
+    // load on Node 22), and a count waited on to be equal would then never come back.
+    if (before !== null) {
+      assert.ok(await until(() => (openFds() ?? 0) <= before, 20_000), 'fd leak');
+    }
     assert.deepEqual(log, []);
   });
 

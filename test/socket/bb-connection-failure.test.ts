@@ -14,15 +14,13 @@ import {
   OSError,
   type Socket,
 } from '../../src/socket/index.js';
-import { io } from '../../src/socket/native-io.js';
 import { checkLeaks } from '../support/leaks.js';
-import { withPeer } from '../support/net.js';
+import { TRANSPORTS, withPeer } from '../support/net.js';
 
 checkLeaks();
 
 const _HOST = '127.0.0.1';
 /** Both transports where the addon is built (weft's own descriptor, then Node's net). */
-const TRANSPORTS = io === null ? ['net'] : ['raw', 'net'];
 
 /** Resolves once `s` has something for recv: here, the reset the transport read. */
 async function untilReadable(s: Socket): Promise<void> {

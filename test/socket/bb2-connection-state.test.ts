@@ -25,7 +25,6 @@ import {
   ConnectionResetError,
   createConnection,
   createServer,
-  OSError,
   RawSocket,
   SHUT_RD,
   SHUT_RDWR,
@@ -34,23 +33,13 @@ import {
   SOL_SOCKET,
   Socket,
 } from '../../src/socket/index.js';
-import { io } from '../../src/socket/native-io.js';
 import { checkLeaks } from '../support/leaks.js';
-import { withPeer } from '../support/net.js';
+import { errnoIs, TRANSPORTS, withPeer } from '../support/net.js';
 import { until } from '../support/until.js';
 
 checkLeaks();
 
 const HOST = '127.0.0.1';
-const TRANSPORTS = io === null ? ['net'] : ['raw', 'net'];
-
-const errnoIs =
-  (name: string) =>
-  (e: unknown): boolean => {
-    assert.ok(e instanceof OSError, `an OSError: got ${String(e)}`);
-    assert.equal(e.errnoName, name, String(e));
-    return true;
-  };
 
 /** The peer keeps its side open after our FIN (half-open), as the Linux checks below need. */
 const halfOpenPeer = (transport: string, use: Parameters<typeof withPeer>[1]) =>

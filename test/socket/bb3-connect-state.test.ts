@@ -30,7 +30,6 @@ import {
   ConnectionRefusedError,
   ConnectionResetError,
   createServer,
-  OSError,
   SHUT_RD,
   SHUT_RDWR,
   SHUT_WR,
@@ -40,21 +39,13 @@ import {
 } from '../../src/socket/index.js';
 import { io } from '../../src/socket/native-io.js';
 import { checkLeaks } from '../support/leaks.js';
-import { withPeer } from '../support/net.js';
+import { errnoIs, TRANSPORTS, withPeer } from '../support/net.js';
 import { until } from '../support/until.js';
 
 checkLeaks();
 
 const HOST = '127.0.0.1';
-const TRANSPORTS = io === null ? ['net'] : ['raw', 'net'];
 
-const errnoIs =
-  (name: string) =>
-  (e: unknown): boolean => {
-    assert.ok(e instanceof OSError, `an OSError: got ${String(e)}`);
-    assert.equal(e.errnoName, name, String(e));
-    return true;
-  };
 const inProgress = errnoIs('EINPROGRESS');
 
 async function onTransport(transport: string, body: () => Promise<void>): Promise<void> {

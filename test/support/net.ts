@@ -5,8 +5,21 @@ import {
   connect as netConnect,
   createServer as netCreateServer,
 } from 'node:net';
-import { createConnection, type Socket } from '../../src/socket/index.js';
+import { createConnection, OSError, type Socket } from '../../src/socket/index.js';
+import { io } from '../../src/socket/native-io.js';
 import type { Server, StreamReader, StreamWriter } from '../../src/streams/index.js';
+
+/** The transports a weft socket test runs on: weft's own descriptor where the addon is built, and Node's net. */
+export const TRANSPORTS: readonly string[] = io === null ? ['net'] : ['raw', 'net'];
+
+/** An assert.throws/rejects check: an OSError whose errno is `name`. */
+export const errnoIs =
+  (name: string) =>
+  (e: unknown): boolean => {
+    assert.ok(e instanceof OSError, `an OSError: got ${String(e)}`);
+    assert.equal(e.errnoName, name, String(e));
+    return true;
+  };
 
 /** The port a streams `Server` listens on. */
 export function portOf(server: Server): number {

@@ -9,19 +9,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { OSError, Pipe } from '../../src/multiprocessing/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { settles } from '../support/settles.js';
 
 checkLeaks({ graceMs: 3000 });
-
-/** Resolves to what `p` settles to, or to 'still waiting' after `ms`. */
-function within(p: Promise<unknown>, ms: number): Promise<unknown> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise((r) => {
-      timer = setTimeout(() => r('still waiting'), ms);
-    }),
-  ]);
-}
 
 describe('Connection.poll() when its handle is closed while it waits', () => {
   for (const timeout of [null, 60_000]) {
@@ -32,7 +22,7 @@ describe('Connection.poll() when its handle is closed while it waits', () => {
       await new Promise((r) => setTimeout(r, 50));
       a.close();
       // Bounded: before the fix it never settled (null) or took the whole minute.
-      assert.equal(await within(polling, 20_000), true);
+      assert.equal(await settles(polling, 'poll()'), true);
       await assert.rejects(a.recv(), OSError);
       b.close();
     });

@@ -16,6 +16,7 @@ import { FileResponse } from '../../src/web/file-response.js';
 import { Response } from '../../src/web/response.js';
 import { StreamResponse } from '../../src/web/stream-response.js';
 import { checkLeaks } from '../support/leaks.js';
+import { until } from '../support/until.js';
 import { raw, serve } from './loopback.js';
 
 checkLeaks();
@@ -28,13 +29,6 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 /** Open descriptors of this process (Linux), or null elsewhere. */
 function openFds(): number | null {
   return existsSync('/proc/self/fd') ? readdirSync('/proc/self/fd').length : null;
-}
-
-async function until(cond: () => boolean, ms: number): Promise<boolean> {
-  for (let waited = 0; waited < ms && !cond(); waited += 10) {
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return cond();
 }
 
 /** Sends `text` on a fresh connection, waits `ms`, then drops the connection. */
@@ -80,7 +74,7 @@ describe('a pipelined response queued when the client leaves', () => {
     const log: string[] = [];
     await using s = await serve(app(log), { shutdownTimeout: 1000 });
     await sendAndLeave(s.port, QUEUED('/stream'), 200);
-    assert.ok(await until(() => s.runner.inflight === 0, 20_000), 'a handler is left waiting');
+    await until(() => s.runner.inflight === 0, 'the handler left waiting to end');
     assert.deepEqual(log, ['ConnectionResetError']);
   });
 
@@ -89,11 +83,11 @@ describe('a pipelined response queued when the client leaves', () => {
     await using s = await serve(app(log), { shutdownTimeout: 1000 });
     const before = openFds();
     for (let i = 0; i < 3; i++) await sendAndLeave(s.port, QUEUED('/file'), 200);
-    assert.ok(await until(() => s.runner.inflight === 0, 20_000), 'a file download is left');
+    await until(() => s.runner.inflight === 0, 'the file download to end');
     // At most as many as before: a connection of an earlier test may close meanwhile (seen under
     // load on Node 22), and a count waited on to be equal would then never come back.
     if (before !== null) {
-      assert.ok(await until(() => (openFds() ?? 0) <= before, 20_000), 'fd leak');
+      await until(() => (openFds() ?? 0) <= before, 'the descriptors to close (fd leak)');
     }
     assert.deepEqual(log, []);
   });

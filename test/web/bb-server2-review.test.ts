@@ -14,20 +14,10 @@ import { Application } from '../../src/web/application.js';
 import { Response } from '../../src/web/response.js';
 import { WebSocketResponse } from '../../src/web/web-socket-response.js';
 import { checkLeaks } from '../support/leaks.js';
+import { settles } from '../support/settles.js';
 import { serve } from './loopback.js';
 
 checkLeaks({ graceMs: 3000 });
-
-/** Settles with `p`, or with 'timed out' after `ms`: a hang fails the test instead of the run. */
-function within<T>(p: Promise<T>, ms: number): Promise<T | 'timed out'> {
-  let t: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p.finally(() => clearTimeout(t)),
-    new Promise<'timed out'>((r) => {
-      t = setTimeout(() => r('timed out'), ms);
-    }),
-  ]);
-}
 
 describe('a body the handler left half read', () => {
   it('a task still reading it gets an error, not the cut body as a whole one', async () => {
@@ -61,7 +51,7 @@ describe('a body the handler left half read', () => {
     });
     assert.match(await answered, /^HTTP\/1\.1 202/);
     // Old source: 'a clean end after 65491 bytes' (of 4 MiB).
-    assert.equal(await within(outcome, 30_000), 'RuntimeError');
+    assert.equal(await settles(outcome, 'the background reader'), 'RuntimeError');
     sock.destroy();
   });
 
@@ -103,11 +93,7 @@ describe('a body the handler left half read', () => {
       pump();
     });
     // The cut comes 10 s after the answer; the bound is against a hang.
-    assert.notEqual(
-      await within(closed, 60_000),
-      'timed out',
-      'the server never cut the client off',
-    );
+    await settles(closed, 'the server cutting the client off');
     assert.match(got, /^HTTP\/1\.1 200[\s\S]*peeked 10/);
   });
 });
@@ -136,8 +122,8 @@ describe("a WebSocket's close() while its reading is paused", () => {
     for (let i = 0; i < 10; i++) c.send(Buffer.alloc(32 * 1024, 1));
     await new Promise<void>((r) => c.send('last', () => r()));
     inboxFull();
-    assert.equal(await within(clientClosed, 30_000), 1000);
+    assert.equal(await settles(clientClosed, 'the client closing'), 1000);
     // Old source: 1006, after the 5 s terminate timer.
-    assert.equal(await within(result, 30_000), 1000);
+    assert.equal(await settles(result, 'close()'), 1000);
   });
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
+import { TS_IMPORT } from '../support/ts.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 
@@ -14,7 +15,7 @@ function runScript(body: string): string {
   `;
   const r = spawnSync(
     process.execPath,
-    ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', script],
+    ['--expose-gc', '--import', TS_IMPORT, '--input-type=module', '-e', script],
     { cwd: root, encoding: 'utf8', timeout: 30_000 },
   );
   return r.stderr + r.stdout;

@@ -16,6 +16,7 @@ import {
   wrapFuture,
 } from '../../src/asyncio/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { TS_IMPORT } from '../support/ts.js';
 
 checkLeaks();
 
@@ -65,7 +66,7 @@ describe('run', () => {
     `;
     const r = spawnSync(
       process.execPath,
-      ['--import', 'tsx', '--input-type=module', '-e', script],
+      ['--import', TS_IMPORT, '--input-type=module', '-e', script],
       { encoding: 'utf8', timeout: 30_000 },
     );
     assert.match(r.stdout, /DeadlockError :: Deadlock: every task is blocked/);

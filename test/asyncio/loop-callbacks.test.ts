@@ -20,6 +20,7 @@ import {
 import { checkLeaks } from '../support/leaks.js';
 import { withHandler } from '../support/loop-handler.js';
 import { stderrOf } from '../support/stderr.js';
+import { TS_IMPORT } from '../support/ts.js';
 
 checkLeaks();
 
@@ -49,10 +50,14 @@ function wokenYielder(
 
 /** Runs `script` (ESM, from the repository root) in a child process; returns its stdout. */
 function runChild(script: string): { stdout: string; status: number | null } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-    encoding: 'utf8',
-    timeout: 30_000,
-  });
+  const r = spawnSync(
+    process.execPath,
+    ['--import', TS_IMPORT, '--input-type=module', '-e', script],
+    {
+      encoding: 'utf8',
+      timeout: 30_000,
+    },
+  );
   return { stdout: r.stdout, status: r.status };
 }
 

@@ -18,6 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { CliContext } from '../../src/cli/command.js';
 import { tour } from '../../src/cli/tour.js';
 import { checkLeaks } from '../support/leaks.js';
+import { TS_IMPORT } from '../support/ts.js';
 
 checkLeaks();
 
@@ -105,7 +106,7 @@ after(() => {
 
 /** `weft …args` on the scratch lessons. */
 function weft(...args: string[]): ReturnType<typeof spawn> {
-  return spawn(process.execPath, ['--import', 'tsx', join(scratch, 'weft.mts'), ...args], {
+  return spawn(process.execPath, ['--import', TS_IMPORT, join(scratch, 'weft.mts'), ...args], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

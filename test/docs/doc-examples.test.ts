@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { TS_IMPORT } from '../support/ts.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const docsDir = join(root, 'docs');
@@ -29,7 +30,7 @@ for (const file of readdirSync(docsDir)
       test(`example ${i + 1} (line ${line}) runs`, () => {
         const path = join(scratch, `${file.replace(/\W/g, '_')}-${i + 1}.ts`);
         writeFileSync(path, code);
-        const r = spawnSync(process.execPath, ['--import', 'tsx', path], {
+        const r = spawnSync(process.execPath, ['--import', TS_IMPORT, path], {
           cwd: root,
           encoding: 'utf8',
           timeout: 60_000,

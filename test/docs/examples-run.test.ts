@@ -13,6 +13,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import ts from 'typescript';
+import { TS_IMPORT } from '../support/ts.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 // One scratch directory per run, as in doc-examples.test.ts: two runs in one checkout must not
@@ -60,7 +61,7 @@ describe('README.md', () => {
   test('has ts run examples', () => assert.ok(runnable.length > 0));
   for (const b of runnable) {
     test(`example at line ${b.line} runs`, () => {
-      const r = spawnSync(process.execPath, ['--import', 'tsx', b.file], {
+      const r = spawnSync(process.execPath, ['--import', TS_IMPORT, b.file], {
         cwd: root,
         encoding: 'utf8',
         timeout: 60_000,

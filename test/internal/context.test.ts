@@ -27,6 +27,7 @@ import {
 } from '../../src/asyncio/index.js';
 import { contextBackend, promiseFulfilled } from '../../src/internal/context.js';
 import { checkLeaks } from '../support/leaks.js';
+import { TS_IMPORT } from '../support/ts.js';
 
 checkLeaks();
 
@@ -38,7 +39,7 @@ function backendIn(env: Record<string, string>): string {
     process.execPath,
     [
       '--import',
-      'tsx',
+      TS_IMPORT,
       '-e',
       "import('./src/internal/context.ts').then((m) => process.stdout.write(m.contextBackend()))",
     ],

@@ -35,6 +35,7 @@ import {
 } from '../../src/multiprocessing/index.js';
 import { Lock as ThreadLock } from '../../src/threading/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { TS_IMPORT } from '../support/ts.js';
 import { putThroughStored } from './fixtures/manager-targets.js';
 import { exitWith } from './fixtures/targets.js';
 
@@ -239,7 +240,7 @@ async function runFixture(
   name: string,
 ): Promise<{ code: number | null; out: string; err: string }> {
   const here = fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
-  const parent = spawn(process.execPath, ['--import', 'tsx', here], {
+  const parent = spawn(process.execPath, ['--import', TS_IMPORT, here], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

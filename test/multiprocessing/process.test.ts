@@ -14,6 +14,7 @@ import {
   TaskReferenceError,
 } from '../../src/multiprocessing/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { TS_IMPORT } from '../support/ts.js';
 import {
   bump,
   checkIdentity,
@@ -184,7 +185,7 @@ describe('Process', () => {
 
   test('no orphans: killing a busy parent with SIGKILL ends its busy daemon child', async () => {
     const here = fileURLToPath(new URL('./fixtures/orphan-parent.ts', import.meta.url));
-    const parent = spawn(process.execPath, ['--import', 'tsx', here], {
+    const parent = spawn(process.execPath, ['--import', TS_IMPORT, here], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const grandchild = await new Promise<number>((resolve, reject) => {
@@ -231,7 +232,7 @@ async function exitAfterStart(
   daemon: boolean,
 ): Promise<{ code: number | null; child: number; stderr: string }> {
   const here = fileURLToPath(new URL('./fixtures/exit-after-start.ts', import.meta.url));
-  const parent = spawn(process.execPath, ['--import', 'tsx', here, daemon ? 'daemon' : ''], {
+  const parent = spawn(process.execPath, ['--import', TS_IMPORT, here, daemon ? 'daemon' : ''], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -20,6 +20,7 @@ import {
   SHUT_WR,
 } from '../../src/socket/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { TS_WORKER_LOADER } from '../support/ts.js';
 
 checkLeaks();
 
@@ -405,11 +406,12 @@ maybe('EpollSelector and RawSocket (native readiness)', () => {
 });
 
 describe('EpollSelector in a worker thread', () => {
-  // The worker registers tsx itself (on Node 20 a Worker inherits no loader hooks).
+  // The worker registers the TypeScript loader itself (on Node 20 a Worker inherits no hooks).
   const code = `
     const { parentPort, workerData } = require('node:worker_threads');
     (async () => {
-      (await import(workerData.tsx)).register();
+      const loader = await import(workerData.tsx);
+      loader.register?.();
       const { EpollSelector, EVENT_READ } = await import(workerData.selectors);
       const { RawSocket } = await import(workerData.socket);
       const server = RawSocket.listen(['127.0.0.1', 0]);
@@ -429,7 +431,7 @@ describe('EpollSelector in a worker thread', () => {
         eval: true,
         workerData: {
           how,
-          tsx: import.meta.resolve('tsx/esm/api'),
+          tsx: TS_WORKER_LOADER,
           selectors: new URL('../../src/selectors/index.ts', import.meta.url).href,
           socket: new URL('../../src/socket/index.ts', import.meta.url).href,
         },

@@ -34,6 +34,7 @@ import {
 } from '../../src/socket/index.js';
 import { openConnection } from '../../src/streams/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { TS_WORKER_LOADER } from '../support/ts.js';
 import { until } from '../support/until.js';
 import { TEST_CERT, TEST_KEY } from './tls-fixture.js';
 
@@ -678,12 +679,13 @@ describe('sendfile and the thread pool', () => {
 });
 
 describe('sendfile in a worker thread', () => {
-  // The worker registers tsx itself (on Node 20 a Worker inherits no loader hooks).
+  // The worker registers the TypeScript loader itself (on Node 20 a Worker inherits no hooks).
   const code = `
     const { parentPort, workerData } = require('node:worker_threads');
     const { connect } = require('node:net');
     (async () => {
-      (await import(workerData.tsx)).register();
+      const loader = await import(workerData.tsx);
+      loader.register?.();
       const { sendfile } = await import(workerData.mod);
       const s = connect({ host: workerData.host, port: workerData.port });
       await new Promise((r) => s.once('connect', r));
@@ -710,7 +712,7 @@ describe('sendfile in a worker thread', () => {
       const w = new Worker(code, {
         eval: true,
         workerData: {
-          tsx: import.meta.resolve('tsx/esm/api'),
+          tsx: TS_WORKER_LOADER,
           mod: new URL('../../src/sendfile/index.ts', import.meta.url).href,
           host: HOST,
           port: s.port,

@@ -20,6 +20,7 @@ import {
 import { checkLeaks } from '../support/leaks.js';
 import { portOf } from '../support/net.js';
 import { settles } from '../support/settles.js';
+import { TS_IMPORT } from '../support/ts.js';
 import { until } from '../support/until.js';
 
 checkLeaks();
@@ -32,7 +33,7 @@ function runFixture(
   mode: string,
   transport: 'auto' | 'net',
 ): { status: number | null; out: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', FIXTURE, mode], {
+  const r = spawnSync(process.execPath, ['--import', TS_IMPORT, FIXTURE, mode], {
     encoding: 'utf8',
     // Far above the second or two it takes: only a child kept alive reaches it.
     timeout: 25_000,

@@ -4,6 +4,7 @@ import { connect } from 'node:net';
 import { describe, test } from 'node:test';
 import { openConnection } from '../../src/streams/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { TS_IMPORT } from '../support/ts.js';
 
 checkLeaks();
 
@@ -15,7 +16,7 @@ const heldFixture = new URL('./fixtures/worker-held.ts', import.meta.url).pathna
  * so far; `exited` its exit code. The caller kills it in a `finally`.
  */
 async function startPrimary(path: string) {
-  const child = spawn(process.execPath, ['--import', 'tsx', path], {
+  const child = spawn(process.execPath, ['--import', TS_IMPORT, path], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   let text = '';

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { TS_IMPORT } from './ts.js';
 
 export interface ScriptRun {
   /** The exit code (null when a signal ended it). */
@@ -14,7 +15,7 @@ export interface ScriptRun {
  */
 export function runScript(path: string, args: string[] = [], ms = 60_000): Promise<ScriptRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path, ...args], {
+    const child = spawn(process.execPath, ['--import', TS_IMPORT, path, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

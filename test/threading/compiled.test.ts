@@ -46,6 +46,7 @@ test('threads and queues work from compiled JavaScript without a loader', () => 
         'serialize',
         'task-ref',
         'thread-exit',
+        'ts-loader',
         'wait-options',
       ].map((f) => join(root, 'src', 'internal', `${f}.ts`)),
     ];

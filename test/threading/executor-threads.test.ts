@@ -20,6 +20,7 @@ import {
 } from '../../src/internal/shm/world.js';
 import { DeadlockError, Event, enumerate, Lock } from '../../src/threading/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { TS_WORKER_LOADER } from '../support/ts.js';
 import { until } from '../support/until.js';
 import { holdThenWaitFor } from './fixtures/tasks.js';
 
@@ -76,10 +77,10 @@ describe('executor worker threads in the thread table', () => {
     const lock = new Lock();
     lock.acquireSync();
     const go = new SharedArrayBuffer(4);
-    // Node 20 applies no --import loader to a worker's entry: register tsx, then import.
+    // Node 20 applies no --import loader to a worker's entry: register the loader, then import.
     const entry = new URL('./fixtures/plain-worker.ts', import.meta.url).href;
     const w = new Worker(
-      `import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(entry)}); });`,
+      `import(${JSON.stringify(TS_WORKER_LOADER)}).then((t) => { t.register?.(); return import(${JSON.stringify(entry)}); });`,
       {
         eval: true,
         workerData: { [WORLD_KEY]: worldBuffer(), lock: encode(lock, 'message'), go },

@@ -5,13 +5,14 @@ import { fileURLToPath } from 'node:url';
 import { Queue } from '../../src/queue/index.js';
 import { Barrier, Lock, Thread } from '../../src/threading/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { TS_IMPORT } from '../support/ts.js';
 import { cycleLink } from './fixtures/tasks.js';
 
 checkLeaks();
 
 test('a pending async wait keeps the process alive until it is woken', () => {
   const script = fileURLToPath(new URL('./fixtures/keepalive-main.ts', import.meta.url));
-  const r = spawnSync(process.execPath, ['--import', 'tsx', script], {
+  const r = spawnSync(process.execPath, ['--import', TS_IMPORT, script], {
     encoding: 'utf8',
     timeout: 30000,
   });

@@ -17,6 +17,7 @@ import {
 } from '../../src/threading/index.js';
 import { checkLeaks } from '../support/leaks.js';
 import { type Attempting, loseRaces } from '../support/lose-races.js';
+import { TS_IMPORT } from '../support/ts.js';
 import { boom, nested, Reporter, report, sleepFor } from './fixtures/tasks.js';
 
 checkLeaks();
@@ -186,7 +187,7 @@ describe('Thread', () => {
   test('a daemon thread does not keep the process alive; a non-daemon one does', () => {
     const script = fileURLToPath(new URL('./fixtures/daemon-main.ts', import.meta.url));
     const run = (kind: string) =>
-      spawnSync(process.execPath, ['--import', 'tsx', script, kind], {
+      spawnSync(process.execPath, ['--import', TS_IMPORT, script, kind], {
         encoding: 'utf8',
         timeout: 30000,
       });

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { request } from 'node:http';
 import { describe, it } from 'node:test';
 import { checkLeaks } from '../support/leaks.js';
+import { TS_IMPORT } from '../support/ts.js';
 
 checkLeaks();
 
@@ -22,7 +23,7 @@ function get(port: number): Promise<string> {
 
 describe('runApp with workers', () => {
   it('serves on two worker processes and shuts them all down on SIGTERM', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], {
+    const child = spawn(process.execPath, ['--import', TS_IMPORT, FIXTURE], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

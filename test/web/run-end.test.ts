@@ -6,13 +6,14 @@ import { test } from 'node:test';
 import { getRunningLoop, run } from '../../src/asyncio/index.js';
 import { Application, AppRunner, Response, TCPSite } from '../../src/web/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { TS_IMPORT } from '../support/ts.js';
 
 checkLeaks();
 
 const FIXTURE = new URL('./fixtures/left-open.ts', import.meta.url).pathname;
 
 test('a site started inside run() and never cleaned up lets the process exit when run() ends', () => {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', FIXTURE], {
+  const r = spawnSync(process.execPath, ['--import', TS_IMPORT, FIXTURE], {
     encoding: 'utf8',
     // Far above the second or two it takes: only a child kept alive reaches it.
     timeout: 25_000,

@@ -1,14 +1,15 @@
 /**
  * Starting a weft child process: the parent side of protocol.ts. A fork of bootstrap.ts with
  * the v8 serializer on its IPC channel (structured-clone semantics: Maps, typed arrays, Errors
- * survive); when the parent runs TypeScript the child gets tsx's loader through `--import`.
+ * survive); when the parent runs TypeScript the child gets its loader (tsx unless WEFT_TS_LOADER
+ * names another, ../ts-loader.ts) through `--import`.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { DefaultSerializer } from 'node:v8';
 import { identity } from '../../multiprocessing/process-identity.js';
-import { WeftError } from '../errors.js';
 import { sharedModules } from '../serialize.js';
+import { requireTsLoader } from '../ts-loader.js';
 import { ENV_BROKER, ensureBroker } from './broker-client.js';
 import type { BootMessage } from './protocol.js';
 import { ENV_DAEMON, ENV_EARLY_MODULES, ENV_PARENT } from './protocol.js';
@@ -48,17 +49,6 @@ class ChannelSerializer extends DefaultSerializer {
   }
 }
 
-let tsxLoader: string | null | undefined;
-function findTsx(): string | null {
-  if (tsxLoader !== undefined) return tsxLoader;
-  try {
-    tsxLoader = import.meta.resolve('tsx');
-  } catch {
-    tsxLoader = null;
-  }
-  return tsxLoader;
-}
-
 export interface ChildSpawnOptions {
   role: string;
   /** Any value the v8 serializer can carry. */
@@ -88,18 +78,9 @@ export class ChildHandle {
     const needsTs = [bootstrapUrl.href, o.role, ...preload, ...(o.modules ?? [])].some((u) =>
       TS.test(u),
     );
-    // Before tsx: a --require runs synchronously before any loader or module of the child.
+    // Before the loader: a --require runs synchronously before any loader or module of the child.
     const execArgv: string[] = ['--require', earlyInboxPath];
-    if (needsTs) {
-      const tsx = findTsx();
-      if (tsx === null) {
-        throw new WeftError(
-          'A child process must load TypeScript modules, but tsx cannot be found: install it (npm i -D tsx) or run the compiled JavaScript',
-          'ERR_WEFT_NO_TS_LOADER',
-        );
-      }
-      execArgv.push('--import', tsx);
-    }
+    if (needsTs) execArgv.push('--import', requireTsLoader('child process').importFlag);
     const boot: BootMessage = {
       t: 'boot',
       role: o.role,

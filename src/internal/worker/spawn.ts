@@ -5,17 +5,16 @@
  * TypeScript loader before anything else is imported: on Node 20 a Worker does not inherit
  * tsx's hooks (not even with `execArgv: process.execArgv`), and its entry file would be loaded
  * before an `--import` could take effect. When the parent runs TypeScript (weft's own sources,
- * or a task module ending in .ts), the script registers tsx's ESM API first; compiled JavaScript
+ * or a task module ending in .ts), the script registers the loader first (tsx's ESM API unless
+ * WEFT_TS_LOADER names another, ../ts-loader.ts); compiled JavaScript
  * needs nothing.
  */
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
 import { BroadcastChannel, isMainThread, type ResourceLimits, Worker } from 'node:worker_threads';
-import { WeftError } from '../errors.js';
 import { sharedHooks } from '../hooks.js';
 import { sharedModules } from '../serialize.js';
 import { snapshot } from '../shm/sab-registry.js';
 import { WORLD_KEY, worldBuffer } from '../shm/world.js';
+import { requireTsLoader } from '../ts-loader.js';
 import type { BootData } from './protocol.js';
 
 const bootstrapUrl = new URL(
@@ -24,23 +23,6 @@ const bootstrapUrl = new URL(
 ).href;
 
 const TS = /\.(c|m)?tsx?$/;
-
-let tsxApi: string | null | undefined;
-
-function findTsx(): string | null {
-  if (tsxApi !== undefined) return tsxApi;
-  tsxApi = null;
-  try {
-    tsxApi = import.meta.resolve('tsx/esm/api');
-  } catch {
-    try {
-      tsxApi = pathToFileURL(createRequire(`${process.cwd()}/`).resolve('tsx/esm/api')).href;
-    } catch {
-      tsxApi = null;
-    }
-  }
-  return tsxApi;
-}
 
 const LOADER_FLAGS = new Set(['--import', '--loader', '--experimental-loader', '--require', '-r']);
 
@@ -109,16 +91,7 @@ export function spawnWorker(o: SpawnOptions): Worker {
   for (const fn of beforeSpawn) fn();
   const preload = sharedModules();
   const needsTs = [bootstrapUrl, o.role, ...preload, ...(o.modules ?? [])].some((u) => TS.test(u));
-  let tsx: string | null = null;
-  if (needsTs) {
-    tsx = findTsx();
-    if (tsx === null) {
-      throw new WeftError(
-        'A worker must load TypeScript modules, but tsx cannot be found: install it (npm i -D tsx) or run the compiled JavaScript',
-        'ERR_WEFT_NO_TS_LOADER',
-      );
-    }
-  }
+  const loader = needsTs ? requireTsLoader('worker') : null;
   const data: BootData = {
     [WORLD_KEY]: worldBuffer(),
     sabs: snapshot(),
@@ -128,8 +101,8 @@ export function spawnWorker(o: SpawnOptions): Worker {
   };
   const script = [
     'const { workerData } = require("node:worker_threads");',
-    tsx
-      ? `import(${JSON.stringify(tsx)}).then((m) => (m.register ?? m.default.register)()).then(() => import(${JSON.stringify(bootstrapUrl)}))`
+    loader
+      ? `${loader.workerRegistration}.then(() => import(${JSON.stringify(bootstrapUrl)}))`
       : `import(${JSON.stringify(bootstrapUrl)})`,
     '.then((b) => b.boot(workerData));',
   ].join('\n');

@@ -15,6 +15,7 @@ import { test } from 'node:test';
 import { ENV_BROKER, ensureBroker } from '../../../src/internal/process/broker-client.js';
 import { Queue } from '../../../src/multiprocessing/index.js';
 import { checkLeaks } from '../../support/leaks.js';
+import { TS_IMPORT } from '../../support/ts.js';
 
 checkLeaks();
 
@@ -32,7 +33,7 @@ function runChild(
     ${body}`;
   const child = spawn(
     process.execPath,
-    ['--import', import.meta.resolve('tsx'), '--input-type=module', '-e', source],
+    ['--import', TS_IMPORT, '--input-type=module', '-e', source],
     { env: { ...process.env, [ENV_BROKER]: brokerPath }, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';

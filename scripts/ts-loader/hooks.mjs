@@ -1,0 +1,50 @@
+// The module hooks of register.mjs (they run on Node's hooks thread).
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { cachePath, options, ROOT, readCached, writeCached } from './transform.mjs';
+
+const src = new URL('src/', ROOT).href;
+let esbuild;
+
+// NodeNext style: a .ts file imports its neighbours as .js (a query or hash stays on the URL).
+function asTs(href) {
+  const url = new URL(href);
+  if (!url.pathname.endsWith('.js')) return null;
+  const ts = new URL(url);
+  ts.pathname = `${url.pathname.slice(0, -3)}.ts`;
+  return !existsSync(url) && existsSync(ts) ? ts.href : null;
+}
+
+export async function resolve(specifier, context, next) {
+  const parent = context.parentURL;
+  // As tsx: for every importer outside node_modules, this repository's files or a lesson's.
+  if (parent?.startsWith('file:') && !parent.includes('/node_modules/')) {
+    if (specifier.startsWith('./') || specifier.startsWith('../')) {
+      const ts = asTs(new URL(specifier, parent).href);
+      if (ts) return { url: ts, format: 'module', shortCircuit: true };
+    } else if (specifier === 'weft' || specifier.startsWith('weft/')) {
+      // tsconfig.json's paths: weft is this checkout's sources, not dist/ (one copy of weft).
+      const sub = specifier === 'weft' ? 'index.ts' : `${specifier.slice(5)}/index.ts`;
+      const url = new URL(sub, src);
+      if (existsSync(url)) return { url: url.href, format: 'module', shortCircuit: true };
+    }
+  }
+  return next(specifier, context);
+}
+
+export async function load(url, context, next) {
+  // A query (`errors.ts?copy=1`, for a second instance of a module) is no part of the file.
+  if (url.startsWith('file:') && /\.m?ts$/.test(new URL(url).pathname)) {
+    const path = fileURLToPath(url);
+    const source = readFileSync(path, 'utf8');
+    const file = cachePath(path, source);
+    let code = readCached(file);
+    if (code === undefined) {
+      esbuild ??= await import('esbuild');
+      code = esbuild.transformSync(source, options(path)).code;
+      writeCached(file, code);
+    }
+    return { format: 'module', source: code, shortCircuit: true };
+  }
+  return next(url, context);
+}

@@ -1,0 +1,97 @@
+// The TypeScript loader a weft worker or child process gets (src/internal/ts-loader.ts), and the
+// repository's own loader that `npm test` runs under (scripts/ts-loader/).
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { checkLeaks } from '../support/leaks.js';
+
+checkLeaks();
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const register = new URL('../../scripts/ts-loader/register.mjs', import.meta.url).href;
+const main = fileURLToPath(new URL('./fixtures/loader-main.ts', import.meta.url));
+
+/** `node --import <loader> file` at the root, with WEFT_TS_LOADER as given (undefined: unset). */
+function run(loader: string, file: string, tsLoaderEnv: string | undefined, args: string[] = []) {
+  const env: NodeJS.ProcessEnv = { ...process.env, WEFT_BROKER: '' };
+  delete env.WEFT_TS_LOADER;
+  if (tsLoaderEnv !== undefined) env.WEFT_TS_LOADER = tsLoaderEnv;
+  return spawnSync(process.execPath, ['--import', loader, file, ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 60_000,
+    env,
+  });
+}
+
+describe('the loader of weft workers and child processes', () => {
+  test('under tsx, with WEFT_TS_LOADER unset, threads, processes and pool workers get tsx', () => {
+    const r = run('tsx', main, undefined);
+    assert.equal(r.status, 0, r.stderr);
+    const [thread, child, pool] = r.stdout.trim().split('\n');
+    assert.equal(thread, 'thread:tsx:');
+    assert.match(child ?? '', /^child:tsx:.*--import \S*\/node_modules\/tsx\//);
+    assert.match(pool ?? '', /^pool:tsx:.*--import \S*\/node_modules\/tsx\//);
+  });
+
+  test('the test loader names itself, and weft hands it on instead of tsx', () => {
+    const r = run(register, main, undefined);
+    assert.equal(r.status, 0, r.stderr);
+    const [thread, child, pool] = r.stdout.trim().split('\n');
+    assert.equal(thread, 'thread:custom:');
+    assert.ok(child?.startsWith('child:custom:'), child);
+    assert.ok(child?.includes(`--import ${register}`), child);
+    assert.ok(pool?.includes(`--import ${register}`), pool);
+    assert.doesNotMatch(r.stdout, /node_modules\/tsx/);
+  });
+
+  test('an empty WEFT_TS_LOADER means tsx', () => {
+    const r = run('tsx', main, '');
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^child:tsx:.*node_modules\/tsx\//m);
+  });
+});
+
+describe("the repository's test loader", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'weft-ts-loader-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('a .ts module imports its neighbour as .js, and `weft/<module>` is the sources', () => {
+    writeFileSync(join(dir, 'dep.ts'), 'export const n: number = 41;\n');
+    writeFileSync(
+      join(dir, 'main.ts'),
+      [
+        "import { n } from './dep.js';",
+        "import { Lock } from 'weft/asyncio';",
+        'const lock: Lock = new Lock();',
+        "const where = (await import('weft/asyncio')).Lock === Lock;",
+        "process.stdout.write([n + 1, lock.locked(), where, import.meta.url.endsWith('.ts')].join(' '));",
+        "process.stdout.write(' ' + import.meta.resolve('weft/asyncio').replace(/^.*\\/src\\//, 'src/'));",
+      ].join('\n'),
+    );
+    const r = run(register, join(dir, 'main.ts'), undefined);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, '42 false true true src/asyncio/index.ts');
+  });
+
+  test('an edited file is transformed again: its cache is keyed by its content', () => {
+    const file = join(dir, 'edited.ts');
+    writeFileSync(file, 'const v: string = "first";\nprocess.stdout.write(v);\n');
+    assert.equal(run(register, file, undefined).stdout, 'first');
+    // Same length and, within the file system's resolution, possibly the same modification time.
+    writeFileSync(file, 'const v: string = "again";\nprocess.stdout.write(v);\n');
+    assert.equal(run(register, file, undefined).stdout, 'again');
+  });
+
+  test('a syntax error fails the import, naming the file', () => {
+    const file = join(dir, 'broken.ts');
+    writeFileSync(file, 'const v: number = ;\n');
+    const r = run(register, file, undefined);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /broken\.ts/);
+  });
+});

@@ -41,7 +41,12 @@ export async function load(url, context, next) {
     let code = readCached(file);
     if (code === undefined) {
       esbuild ??= await import('esbuild');
-      code = esbuild.transformSync(source, options(path)).code;
+      try {
+        code = esbuild.transformSync(source, options(path)).code;
+      } catch (err) {
+        // esbuild names the file by its name alone (options()): say where it is.
+        throw new SyntaxError(`${path}: ${err.message}`);
+      }
       writeCached(file, code);
     }
     return { format: 'module', source: code, shortCircuit: true };

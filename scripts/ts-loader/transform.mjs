@@ -1,24 +1,26 @@
 // What the TypeScript loader of weft's own test runs (register.mjs) makes of a .ts file, and where
-// it keeps it. The cache is keyed by the file's path and content, the Node version (esbuild's
+// it keeps it. The cache is keyed by the file's name and content, the Node version (esbuild's
 // target) and these options, so a cached result can never belong to another version of the file:
-// no modification times to trust.
+// no modification times to trust. The name, not the whole path: the source map names the file
+// relative to itself, so the same file written afresh into another scratch directory (a doc
+// example, a lesson of the CLI tests) is the same transform, and no process spawns esbuild for it.
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 
 export const ROOT = new URL('../../', import.meta.url);
 export const CACHE_DIR = join(new URL('.cache/ts-loader/', ROOT).pathname);
 
 // As tsx transforms (its target, names kept for classes and functions, source maps), with the
 // emit-affecting options of tsconfig.json spelt out, since esbuild reads no tsconfig here.
-export const options = (sourcefile) => ({
+export const options = (path) => ({
   loader: 'ts',
   format: 'esm',
   target: `node${process.versions.node}`,
   sourcemap: 'inline',
   sourcesContent: false,
   keepNames: true,
-  sourcefile,
+  sourcefile: basename(path),
   tsconfigRaw: {
     compilerOptions: {
       verbatimModuleSyntax: true,
@@ -28,11 +30,11 @@ export const options = (sourcefile) => ({
   },
 });
 
-const VERSION = '1';
+const VERSION = '2';
 
 export function cachePath(path, source) {
   const h = createHash('sha1');
-  h.update(`${VERSION}\0${process.versions.node}\0${path}\0`);
+  h.update(`${VERSION}\0${process.versions.node}\0${basename(path)}\0`);
   h.update(source);
   return join(CACHE_DIR, `${h.digest('hex')}.js`);
 }

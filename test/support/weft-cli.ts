@@ -1,4 +1,8 @@
-/** Test helper: `weft …` run as a user runs it (node bin/weft.js), with its exit code and output. */
+/**
+ * Test helper: `weft …` run as a user runs it (node bin/weft.js), with its exit code and output.
+ * Under `npm test` it registers the test loader WEFT_TS_LOADER names rather than tsx (bin/weft.js);
+ * `{ WEFT_TS_LOADER: '' }` in `env` gives it tsx, as a user has it.
+ */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';

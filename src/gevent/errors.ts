@@ -1,5 +1,5 @@
 import { QueueFull } from '../asyncio/errors.js';
-import { CancelledError, describeValue } from '../internal/errors.js';
+import { CancelledError, DeadlockError, describeValue } from '../internal/errors.js';
 
 /**
  * Raised inside a greenlet by `kill()` (gevent's `GreenletExit`). A greenlet that ends with it
@@ -26,6 +26,19 @@ export class PoolFull extends QueueFull {
   constructor(message = 'The pool is full') {
     super(message);
   }
+}
+
+/**
+ * A wait made outside every greenlet and task (the main program's `await g.join()`, `g.get()`,
+ * `joinall`, `pool.join()`, a `pool.spawn` waiting for a slot) when nothing is left that could
+ * end it: no greenlet or task is ready and Node's loop has no timer, socket or other work
+ * pending (gevent's `LoopExit`, "This operation would block forever", which its hub raises in
+ * the main greenlet). A `DeadlockError`: without it the program would end with the wait
+ * unsettled (exit code 13 for a top-level await).
+ */
+export class LoopExit extends DeadlockError {
+  static override readonly kind: string = 'LoopExit';
+  override readonly code: string = 'ERR_WEFT_LOOP_EXIT';
 }
 
 /**

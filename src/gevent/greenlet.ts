@@ -30,6 +30,7 @@ import { callSoon, reportException } from '../internal/scheduler.js';
 import { parseBlocking, parseWait, type WaitOptions } from '../internal/wait-options.js';
 import { startTimer, stopTimer, type Timer, Waiter, WaiterList } from '../internal/waiter.js';
 import { type ErrorOrClass, GreenletExit, makeError } from './errors.js';
+import { watchMainWait } from './loop-exit.js';
 import { Timeout } from './timeout.js';
 
 export type LinkCallback<T> = (greenlet: Greenlet<T>) => void;
@@ -217,7 +218,8 @@ export class Greenlet<T = unknown, A extends unknown[] = any[]> {
    * error. Resolves true when it is dead, false on timeout.
    *
    * **Cancellation:** cancelling the waiting task (or aborting `signal`) ends the wait only.
-   * @throws DeadlockError when a greenlet joins itself.
+   * @throws DeadlockError when a greenlet joins itself; LoopExit when the main program (code
+   * outside every greenlet and task) waits and nothing is left that could end the wait.
    */
   join(options?: WaitOptions): Promise<boolean> {
     let timeout: number | null;
@@ -239,7 +241,25 @@ export class Greenlet<T = unknown, A extends unknown[] = any[]> {
     joinOrder.set(w, ++this.registrations);
     if (signal) w.setSignal(signal);
     if (timeout !== null) w.setTimeout(timeout, (x) => x.withdraw(true, false));
+    watchMainWait(w, () => `the main program waits for ${this.describeState()}`);
     return w.block();
+  }
+
+  /**
+   * @internal How a `LoopExit` names the greenlet waited for: never started, or what it waits
+   * for.
+   */
+  describeState(): string {
+    if (this.dead) return `${this.describe()}, which is dead`;
+    const t = this._task;
+    if (t === null) {
+      return this.laterTimer === null
+        ? `${this.describe()}, which was never started`
+        : `${this.describe()}, which will never start (startLater with an infinite delay)`;
+    }
+    return this.ran
+      ? `${this.describe()}, which waits for ${t.describeWait()}`
+      : `${this.describe()}, which has not run yet`;
   }
 
   /**

@@ -1,5 +1,5 @@
 export { sleepDirect as sleep } from '../asyncio/sleep.js';
-export { type ErrorOrClass, GreenletExit, PoolFull } from './errors.js';
+export { type ErrorOrClass, GreenletExit, LoopExit, PoolFull } from './errors.js';
 export {
   type GetOptions,
   Greenlet,

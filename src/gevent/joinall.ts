@@ -2,6 +2,7 @@ import { describeValue } from '../internal/errors.js';
 import { parseWait, type WaitOptions } from '../internal/wait-options.js';
 import { Waiter } from '../internal/waiter.js';
 import { Greenlet, SWITCHED } from './greenlet.js';
+import { watchMainWait } from './loop-exit.js';
 
 export interface JoinallOptions extends WaitOptions {
   /** Raise the error of the first greenlet that fails (in completion order), at once. */
@@ -19,7 +20,8 @@ export interface JoinallOptions extends WaitOptions {
  *
  * **Cancellation:** cancelling the waiting task (or aborting `signal`) ends the wait only: the
  * greenlets go on.
- * @throws the first greenlet's error with `raiseError`.
+ * @throws the first greenlet's error with `raiseError`; LoopExit when called outside every
+ * greenlet and task and nothing is left that could end the wait.
  */
 export function joinall<G extends Greenlet<any>>(
   greenlets: Iterable<G>,
@@ -65,6 +67,14 @@ export function joinall<G extends Greenlet<any>>(
   for (const g of pending) g.link(onDeath);
   if (signal) w.setSignal(signal);
   if (timeout !== null) w.setTimeout(timeout, (x) => x.withdraw(true, done));
+  watchMainWait(
+    w,
+    () =>
+      `the main program's joinall waits for ${pending
+        .filter((g) => !g.dead)
+        .map((g) => g.describeState())
+        .join('; ')}`,
+  );
   return w.block().finally(() => {
     for (const g of pending) g.unlink(onDeath);
   });

@@ -22,6 +22,7 @@ import { Waiter, WaiterList } from '../internal/waiter.js';
 import { PoolFull } from './errors.js';
 import { checkKill, Greenlet, getcurrent, type KillOptions, spawn } from './greenlet.js';
 import { killall } from './killall.js';
+import { watchMainWait } from './loop-exit.js';
 
 export interface PoolAddOptions extends WaitOptions {
   /** `false`: take a free slot now or fail with `PoolFull` (default true: wait for one). */
@@ -91,9 +92,13 @@ export class Pool {
     return this.greenlets.size;
   }
 
-  /** How many greenlets could be spawned now without waiting (Infinity with no limit). */
+  /**
+   * How many greenlets could be spawned now without waiting; 1 for a pool without a limit, as
+   * gevent's `free_count()` answers (there is always room for one more).
+   */
   freeCount(): number {
-    if (this.size === null) return Number.POSITIVE_INFINITY;
+    // gevent's answer for a pool without a limit: one more can be added (always).
+    if (this.size === null) return 1;
     return Math.max(0, this.size - this.greenlets.size - this.reserved);
   }
 
@@ -276,6 +281,13 @@ export class Pool {
       this.emptyWaiters.push(w);
       if (signal) w.setSignal(signal);
       if (timeout !== null) w.setTimeout(timeout, (x) => x.withdraw(true, false));
+      watchMainWait(
+        w,
+        () =>
+          `the main program's join of ${this.describe()} waits for ${[...this.greenlets]
+            .map((g) => g.describeState())
+            .join('; ')}`,
+      );
       emptied = await w.block();
     }
     if (raiseError) {
@@ -336,6 +348,15 @@ export class Pool {
     this.slotWaiters.push(w);
     if (signal) w.setSignal(signal);
     if (timeout !== null) w.setTimeout(timeout, (x) => x.withdraw(true, false));
+    watchMainWait(
+      w,
+      () =>
+        `the main program's ${what} waits for a slot of ${this.describe()}${
+          this.greenlets.size === 0
+            ? ''
+            : `, held by ${[...this.greenlets].map((g) => g.describeState()).join('; ')}`
+        }`,
+    );
     return w.block();
   }
 

@@ -18,7 +18,7 @@
 import { RuntimeError } from '../asyncio/errors.js';
 import { currentTask, type Task } from '../asyncio/task.js';
 import { describeValue, InvalidStateError, TimeoutError } from '../internal/errors.js';
-import { callAfterTimers } from '../internal/scheduler.js';
+import { callAfterTimers, callSoon } from '../internal/scheduler.js';
 import { startTimer, stopTimer, type Timer } from '../internal/waiter.js';
 import { type ErrorOrClass, isErrorClass, makeError } from './errors.js';
 
@@ -74,7 +74,8 @@ export class Timeout extends TimeoutError {
   private readonly silent: boolean;
   /** What the last expiry raised: what `cancel()` takes back. */
   private raised: Error = this;
-  private timer: Timer | null = null;
+  /** The armed timer; `NEXT_TURN` for a delay of 0 (armed with `setImmediate`). */
+  private timer: Timer | typeof NEXT_TURN | null = null;
   /** @internal Counts armings: an expiry queued by an earlier one does nothing (`expireTimeout`). */
   _armed = 0;
   private target: Task<unknown> | null = null;
@@ -137,13 +138,20 @@ export class Timeout extends TimeoutError {
     this.target = task;
     task.addDoneCallback(this.onTargetDone);
     // cancel() above counted a new arming: an expiry queued by the last one does nothing.
-    this.timer = startTimer(this.ms, expireTimeout, this);
+    if (this.ms === 0) {
+      // gevent's Timeout(0) expires as soon as its loop turns: before a timer of any positive
+      // delay that is not due by then (`Timeout(0)` around `sleep(1)` always raises). A timer
+      // of the heap cannot be: Node's shortest timer is 1 ms, where a `sleep(1)` armed next
+      // would be due too, and run first (see `expireTimeout`).
+      this.timer = NEXT_TURN;
+      setImmediate(expireNextTurn, this, this._armed);
+    } else this.timer = startTimer(this.ms, expireTimeout, this);
     return this;
   }
 
   /** Disarms the timer; after an expiry, takes back its cancellation request. Idempotent. */
   cancel(): void {
-    stopTimer(this.timer);
+    if (this.timer !== NEXT_TURN) stopTimer(this.timer);
     this.timer = null;
     this._armed++;
     const t = this.target;
@@ -216,6 +224,17 @@ export class Timeout extends TimeoutError {
  */
 function expireTimeout(t: Timeout): void {
   callAfterTimers(expireIfArmed, t, t._armed);
+}
+
+/** What `Timeout.timer` holds for a delay of 0: its expiry waits for the next turn of the loop. */
+const NEXT_TURN: unique symbol = Symbol('next turn');
+
+/**
+ * A Timeout of 0 ms: Node's loop has turned (this is its check phase, after the timers and the
+ * I/O it had due): the expiry is made ready, unless it was cancelled or re-armed meanwhile.
+ */
+function expireNextTurn(t: Timeout, armed: number): void {
+  if (t._armed === armed) callSoon(expireIfArmed, t, armed);
 }
 
 function expireIfArmed(t: Timeout, armed: number): void {

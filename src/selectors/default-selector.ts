@@ -180,11 +180,20 @@ export class DefaultSelector<D = unknown> {
 
   /**
    * The registered sockets and their keys: a read-only live view, as Python's mapping (a
-   * socket registered later is in it; after `close()` it is empty).
+   * socket registered later is in it; after `close()` it is empty). Its `get` and `has` of a
+   * closed socket that is not registered raise RangeError (Python's ValueError "Invalid file
+   * descriptor: -1"), as `getKey` does; a closed socket still registered is found.
    */
   getMap(): ReadonlyMap<Socket, SelectorKey<D | undefined>> {
     this.mapping ??= new SelectorMapping(
-      (s: Socket) => this.entries.get(s)?.key,
+      (s: Socket) => {
+        const e = this.entries.get(s);
+        if (e !== undefined) return e.key;
+        // A closed socket that is not registered: Python's lookup fails on its descriptor
+        // (ValueError "Invalid file descriptor: -1") before it searches the keys.
+        if (s instanceof Socket && isClosed(s)) throw notRegistered(s);
+        return undefined;
+      },
       () => [...this.entries.values()].map((e) => e.key),
       () => this.entries.size,
     );

@@ -207,10 +207,20 @@ export class EpollSelector<D = unknown> implements ReadaheadOwner {
     }
   }
 
-  /** A read-only live view of the keys by socket, as Python's mapping (see DefaultSelector). */
+  /**
+   * A read-only live view of the keys by socket, as Python's mapping (see DefaultSelector: a
+   * closed socket not registered makes `get` and `has` raise RangeError).
+   */
   getMap(): ReadonlyMap<RawSocket, SelectorKey<D | undefined, RawSocket>> {
     this.mapping ??= new SelectorMapping(
-      (s: RawSocket) => (s instanceof RawSocket ? this.keyOf(s) : undefined),
+      (s: RawSocket) => {
+        if (!(s instanceof RawSocket)) return undefined;
+        const key = this.keyOf(s);
+        if (key !== undefined) return key;
+        // A closed socket that is not registered: RangeError, as getKey's (Python's ValueError).
+        if (s.fileno() < 0) throw notRegistered(s);
+        return undefined;
+      },
       () => this.byFd.values(),
       () => this.byFd.size,
     );

@@ -117,6 +117,21 @@ const noop = (): void => {};
 const CONNECT_FAILURES = new WeakSet<object>();
 const isConnectFailure = (e: unknown): boolean =>
   typeof e === 'object' && e !== null && CONNECT_FAILURES.has(e);
+/**
+ * The connect failures the handshake itself reported (what getsockopt(SO_ERROR) takes after a
+ * non-blocking connect: refused, timed out, host unreachable, reset), as opposed to a name
+ * lookup's error or one connect(2) returned at once (ENETUNREACH, EADDRNOTAVAIL, EACCES…).
+ */
+const HANDSHAKE_FAILURES = new WeakSet<object>();
+/** The errno codes Node's net reports for a handshake that failed (its other connect errors,
+ * connect(2)'s own, fail before any handshake; a lookup's are not connect's at all). */
+const HANDSHAKE_CODES = new Set([
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ECONNRESET',
+]);
 
 /**
  * A TCP (IPv4/IPv6) or Unix stream socket with Python's verbs: `bind`, `listen`, `accept`,
@@ -169,6 +184,12 @@ export class Socket {
   private readShut = false;
   /** shutdown(SHUT_WR or SHUT_RDWR) was called: sending raises EPIPE, as send(2) does. */
   private writeShut = false;
+  /**
+   * shutdown() was made while connecting and the kernel's connection was confirmed made then
+   * (`shutdownConnecting`): recv and send answer at once, as on the connection. Without that
+   * confirmation (Node's net had not issued connect(2) yet) they wait for the outcome.
+   */
+  private shutConnected = false;
   private backlog = 128;
   /** The `listen()` waiting for Node's server to listen (net transport), or null. */
   private listenWaiter: Waiter<void> | null = null;
@@ -325,10 +346,14 @@ export class Socket {
 
   // ── addresses ────────────────────────────────────────────────────────────────────────────
 
-  /** Records the local address; `listen()` or `connect()` binds it. */
+  /**
+   * Records the local address; `listen()` or `connect()` binds it. A socket whose connect failed
+   * may be bound too (its error stays pending, as Python shows).
+   */
   bind(address: SocketAddress): void {
     this.checkOpen();
-    if (this.state !== FRESH || this.bound !== null) {
+    const failed = this.state === FAILED && isConnectFailure(this.failure);
+    if ((this.state !== FRESH && !failed) || this.bound !== null) {
       throw new OSError('Invalid argument: the socket is already bound', 'EINVAL');
     }
     this.bound = checkAddress(this.family, address, 'bind');
@@ -677,14 +702,14 @@ export class Socket {
       try {
         await this.block(w, mode, options);
       } catch (e) {
-        if (isConnectFailure(e)) throw this.afterFailedConnect(e);
+        if (isConnectFailure(e)) throw this.afterWaitedConnect(e);
         // Cancelled or timed out: the connection may still be made, by nobody's request.
         this.close();
         throw e;
       }
     }
     // State changes behind TypeScript's back (in event handlers) while we wait.
-    if ((this.state as State) !== CONNECTED) throw this.afterFailedConnect(this.failure);
+    if ((this.state as State) !== CONNECTED) throw this.afterWaitedConnect(this.failure);
     // This call reported the connection: the next one raises EISCONN.
     this.connectUnreported = false;
   }
@@ -699,6 +724,7 @@ export class Socket {
       this.failureReported = false;
       this.readShut = false;
       this.writeShut = false;
+      this.shutConnected = false;
       this.state = FRESH;
       this.failure = null;
       this.netSock = null;
@@ -707,9 +733,45 @@ export class Socket {
     return exc;
   }
 
-  /** The connect in progress failed with `exc`: its waiters raise it, the socket stays open. */
-  private failConnect(exc: unknown): void {
-    if (typeof exc === 'object' && exc !== null) CONNECT_FAILURES.add(exc);
+  /**
+   * A connect that waited for the handshake failed with `exc`, raised now. On a socket that is
+   * not blocking — timeout mode, or a non-blocking one given to `sockConnect` — Python connects
+   * without blocking, polls, and takes the error with getsockopt(SO_ERROR): the socket is left
+   * as a failed non-blocking connect whose error was reported — recv gives b'', send raises
+   * BrokenPipeError, the next connect ConnectionAbortedError (ECONNABORTED) and the one after it
+   * starts afresh. On a blocking socket (`connect`, or `sockConnect`, whose connect(2) blocks
+   * there) connect(2) reports the error itself and leaves the socket unconnected
+   * (`afterFailedConnect`), as a Unix socket's does in every mode: it fails at once. (A
+   * non-blocking `connect` never waits: `mode` is OBEY only in timeout mode here.) Only an
+   * error of the handshake takes the first path: a lookup's (GaiError) or one connect(2) returned
+   * at once (ENETUNREACH, EADDRNOTAVAIL…) leaves the socket unconnected in every mode — recv
+   * raises ENOTCONN and the next connect starts afresh — as Python shows.
+   */
+  private afterWaitedConnect(exc: unknown): unknown {
+    if (
+      this.timeoutMs !== null &&
+      this.family !== AF_UNIX &&
+      this.state === FAILED &&
+      this.failure === exc &&
+      isConnectFailure(exc) &&
+      HANDSHAKE_FAILURES.has(exc as object)
+    ) {
+      this.connectUnreported = false;
+      this.failureReported = true;
+      return exc;
+    }
+    return this.afterFailedConnect(exc);
+  }
+
+  /**
+   * The connect in progress failed with `exc`: its waiters raise it, the socket stays open.
+   * `handshake`: the error is the handshake's (SO_ERROR's), not a lookup's or connect(2)'s own.
+   */
+  private failConnect(exc: unknown, handshake = false): void {
+    if (typeof exc === 'object' && exc !== null) {
+      CONNECT_FAILURES.add(exc);
+      if (handshake) HANDSHAKE_FAILURES.add(exc);
+    }
     this.fail(exc);
   }
 
@@ -730,7 +792,11 @@ export class Socket {
     this.state = CONNECTING;
     this.netSock = ns;
     const onError = (err: Error): void => {
-      this.failConnect(fromSystemError(err, 'connect'));
+      const { code, syscall } = err as NodeJS.ErrnoException;
+      this.failConnect(
+        fromSystemError(err, 'connect'),
+        syscall === 'connect' && typeof code === 'string' && HANDSHAKE_CODES.has(code),
+      );
       ns.destroy();
     };
     ns.once('error', onError);
@@ -785,7 +851,7 @@ export class Socket {
     const err = (b.getsockoptInt as NonNullable<typeof b.getsockoptInt>)(fd, SOL_SOCKET, SO_ERROR);
     if (err !== 0) {
       b.close(fd);
-      this.failConnect(fromErrno(err < 0 ? -err : err, 'connect'));
+      this.failConnect(fromErrno(err < 0 ? -err : err, 'connect'), true);
       return;
     }
     // Its 'error' (epoll refused it) comes on the next tick, to the reader wired here.
@@ -832,7 +898,12 @@ export class Socket {
   /** `recv` that never waits. @throws {BlockingIOError} when nothing has arrived. */
   recvNowait(bufsize: number): Buffer {
     checkSize('recv', bufsize);
-    if (this.state === CONNECTING) throw new BlockingIOError();
+    if (this.state === CONNECTING) {
+      // shutdown(SHUT_RD) made there applied to the connection the kernel had made: recv(2)
+      // returns 0 (this socket holds none of its bytes yet), as Python shows.
+      if (this.readShut && this.shutConnected) return EMPTY;
+      throw new BlockingIOError();
+    }
     const early = this.recvUnconnected();
     if (early !== null) return early;
     const r = this.connected('recv');
@@ -848,7 +919,10 @@ export class Socket {
   /** @internal */
   async _recv(bufsize: number, mode: number, options?: SocketWaitOptions): Promise<Buffer> {
     checkSize('recv', bufsize);
-    if (this.state === CONNECTING) await this.untilConnected(mode, options);
+    if (this.state === CONNECTING) {
+      if (this.readShut && this.shutConnected) return EMPTY; // as recvNowait's
+      await this.untilConnected(mode, options);
+    }
     const early = this.recvUnconnected();
     if (early !== null) return early;
     const r = this.connected('recv');
@@ -941,7 +1015,8 @@ export class Socket {
    * @throws {BrokenPipeError} the connection is closed.
    */
   async send(data: Uint8Array | string, options?: SocketWaitOptions): Promise<number> {
-    if (this.state === CONNECTING) {
+    // (After shutdown(SHUT_WR) there, `writable` raises EPIPE at once, as send(2).)
+    if (this.state === CONNECTING && !(this.writeShut && this.shutConnected)) {
       checkData('send', data);
       await this.untilConnected(OBEY, options);
     }
@@ -978,7 +1053,7 @@ export class Socket {
     mode: number,
     options?: SocketWaitOptions,
   ): Promise<void> {
-    if (this.state === CONNECTING) {
+    if (this.state === CONNECTING && !(this.writeShut && this.shutConnected)) {
       checkData('sendall', data);
       await this.untilConnected(mode, options);
     }
@@ -1072,7 +1147,7 @@ export class Socket {
         unwatch(fd);
         io?.close(fd);
         this.connectingFd = -1;
-        this.failConnect(fromErrno(err < 0 ? -err : err, 'connect'));
+        this.failConnect(fromErrno(err < 0 ? -err : err, 'connect'), true);
         throw new OSError('Transport endpoint is not connected (shutdown)', 'ENOTCONN');
       }
       connected = Array.isArray(io?.addressOf(fd, true));
@@ -1081,14 +1156,17 @@ export class Socket {
       connected = true;
     } else {
       // Node's net calls connect(2) on the next tick (its descriptor is -1 until then): that
-      // connect is as good as made (Python's would have gone out with the call); after it, the
-      // kernel says whether the handshake is done.
+      // connect is as good as made (Python's would have gone out with the call), but whether it
+      // succeeds is unknown — the shutdown is recorded, and recv and send wait for the outcome
+      // (`shutConnected` stays false). After it, the kernel says whether the handshake is done.
       const ns = this.netSock as NetSocket;
       const h = (ns as unknown as { _handle?: { getpeername?: (o: object) => number } })._handle;
-      connected =
-        handleFd(ns) < 0 || typeof h?.getpeername !== 'function' || h.getpeername({}) === 0;
+      const issued = handleFd(ns) >= 0 && typeof h?.getpeername === 'function';
+      connected = !issued || (h as { getpeername: (o: object) => number }).getpeername({}) === 0;
+      if (issued && connected) this.shutConnected = true;
     }
     if (connected) {
+      if (this.connectingFd >= 0 || this.family === AF_UNIX) this.shutConnected = true;
       if (how !== SHUT_WR) this.readShut = true;
       if (how !== SHUT_RD) this.writeShut = true;
       return;
@@ -1450,8 +1528,15 @@ export class Socket {
         this.pendingError = null;
         throw e;
       }
-      // send(2) while connecting: EAGAIN (the blocking verbs wait in `untilConnected` first).
-      if (this.state === CONNECTING) throw new BlockingIOError();
+      // send(2) while connecting: EAGAIN (the blocking verbs wait in `untilConnected` first) —
+      // unless shutdown(SHUT_WR) was made there, which the kernel, connected already, applied
+      // to the connection: EPIPE, as Python shows.
+      if (this.state === CONNECTING) {
+        if (this.writeShut && this.shutConnected) {
+          throw new BrokenPipeError(`Broken pipe: ${what}() after shutdown(SHUT_WR)`);
+        }
+        throw new BlockingIOError();
+      }
       // Linux's send(2) on a socket neither connected nor connecting (fresh, listening) says
       // EPIPE, as Python shows.
       throw new BrokenPipeError(`Broken pipe: ${what}() on a socket that is not connected`);

@@ -185,7 +185,10 @@ function locationHeader(location: string): string {
 /** Base of the redirects: `new HTTPFound(location)`. */
 export class HTTPMove extends HTTPRedirection {
   static override readonly kind: string = 'HTTPMove';
-  /** The `Location` sent: the one given, percent-encoded where a URI needs it. */
+  /**
+   * The location as given (`/café`), as aiohttp's `location`; the `Location` header carries it
+   * percent-encoded where a URI needs it (`/caf%C3%A9`).
+   */
   readonly location: string;
   /**
    * @throws {TypeError} an empty location, or one holding CR, LF or a lone surrogate.
@@ -196,7 +199,7 @@ export class HTTPMove extends HTTPRedirection {
     }
     const encoded = locationHeader(location);
     super(options);
-    this.location = encoded;
+    this.location = location;
     this.headers.set('Location', encoded);
   }
 }

@@ -163,6 +163,26 @@ function onRequest(this: HostedServer, req: IncomingMessage, res: ServerResponse
 }
 
 function onUpgrade(this: HostedServer, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  // An upgrade request pipelined behind another (`GET /a` and a WebSocket handshake in one
+  // write): the answer to the first still holds the socket, and Node, which has dropped this
+  // connection's parser, would hand it to nobody (assignSocket threw ERR_HTTP_SOCKET_ASSIGNED,
+  // uncaught: a client could end the server process). It is taken up once that answer is out.
+  const busy = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (busy != null) {
+    // Node's parser no longer listens for this socket's errors: a reset meanwhile must not crash.
+    socket.on('error', onUpgradedSocketError);
+    busy.once('close', () => {
+      socket.off('error', onUpgradedSocketError);
+      if (socket.destroyed || !socket.writable) {
+        socket.destroy();
+        return;
+      }
+      // The keep-alive timer Node set when that answer finished is not for this request.
+      (socket as import('node:net').Socket).setTimeout(0);
+      onUpgrade.call(this, req, socket, head);
+    });
+    return;
+  }
   // No ServerResponse exists for an upgrade request; one on the raw socket lets an ordinary
   // response (a 404, a 400 for a bad handshake) be sent, and WebSocketResponse takes the socket.
   (req as IncomingMessage & { [kHead]?: Buffer })[kHead] = head;

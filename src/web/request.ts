@@ -36,6 +36,18 @@ function authorityOf(target: string): string | null {
   return at === -1 ? (m[1] as string) : (m[1] as string).slice(at + 1);
 }
 
+/** The head announces a body: a `Transfer-Encoding`, or a `Content-Length` other than 0. */
+function hasBodyFraming(raw: string[]): boolean {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') return true;
+    if (name.length === 14 && name.toLowerCase() === 'content-length' && raw[i + 1] !== '0') {
+      return true;
+    }
+  }
+  return false;
+}
+
 const EMPTY_MATCH: MatchInfo = Object.freeze(Object.create(null));
 
 export class Request {
@@ -283,27 +295,34 @@ export class Request {
   }
 
   /**
-   * @internal The handler is done: the rest of a body it began to stream through `content`
-   * and left unread is read and dropped, as Node does with a body nobody touched, so that the
+   * @internal The handler is done: the rest of the body is read and dropped, so that the
    * kept-alive connection goes on to its next request (else it stalls until the keep-alive
-   * timeout closes it, and a pipelined request is lost). aiohttp drains it too.
+   * timeout closes it, and a pipelined request is lost). aiohttp drains it too — for at most
+   * its lingering time, then it closes the connection: so here, for a body the handler began to
+   * stream through `content` and left, and for one it never touched (which Node would otherwise
+   * read and drop for as long as the client sends).
    */
   _discardBody(): void {
     const req = this._req;
+    if (this._closeAfter || req.complete || req.destroyed) return;
     const reader = this._content;
-    if (reader === null || this._closeAfter || req.complete || req.destroyed) return;
-    // A task the handler left reading the body must not take the cut body for a whole one:
-    // its next read raises (aiohttp sets PayloadAccessError there).
-    if (reader.exception() === null && !reader.atEof()) {
-      reader.setException(
-        new RuntimeError(
-          'The request body was discarded: the handler returned before reading it whole',
-        ),
-      );
+    if (reader === null) {
+      // The common case, a request without a body, costs a scan of its header names.
+      if (!hasBodyFraming(req.rawHeaders)) return;
+    } else {
+      // A task the handler left reading the body must not take the cut body for a whole one:
+      // its next read raises (aiohttp sets PayloadAccessError there).
+      if (reader.exception() === null && !reader.atEof()) {
+        reader.setException(
+          new RuntimeError(
+            'The request body was discarded: the handler returned before reading it whole',
+          ),
+        );
+      }
+      req.removeAllListeners('data');
     }
-    req.removeAllListeners('data');
-    // As aiohttp's lingering_time: a client that goes on sending (an endless chunked body) is
-    // cut off after DRAIN_MS rather than read from for ever.
+    // As aiohttp's lingering_time: a client that goes on sending (an endless chunked body, a
+    // huge declared length) is cut off after DRAIN_MS rather than read from for ever.
     const cut = setTimeout(() => req.socket?.destroy(), DRAIN_MS);
     // It ends with the body or the connection; it does not hold the process meanwhile.
     cut.unref();

@@ -185,11 +185,15 @@ export class Response extends StreamResponse {
   }
 
   /**
-   * Sends the body and ends the response (after `prepare()`), as aiohttp's.
-   * @throws {TypeError} `data` given: a Response's body is its own (aiohttp's AssertionError).
+   * Sends the body and ends the response (after `prepare()`), as aiohttp's. Empty `data`
+   * (`''`, zero bytes) is taken as none, as aiohttp's `write_eof(b'')`.
+   * @throws {TypeError} non-empty `data`: a Response's body is its own (aiohttp's
+   *   AssertionError).
    */
   override async writeEof(data?: string | Uint8Array): Promise<void> {
-    if (data !== undefined) {
+    const empty =
+      data === undefined || data === '' || (data instanceof Uint8Array && data.byteLength === 0);
+    if (!empty) {
       throw new TypeError(
         'Response.writeEof() takes no data: the body is the one the Response was given',
       );

@@ -249,6 +249,10 @@ export class StreamResponse {
     }
     if (typeof data === 'string') checkUtf8(data);
     if (connectionGone(res)) throw connectionLost();
+    if ((res as { _hasBody?: boolean })._hasBody === false) {
+      await bodyDropped(res);
+      return;
+    }
     const chunk = this.fit(data);
     if (chunk === null) return;
     if (!res.write(chunk)) await drained(res);
@@ -273,12 +277,15 @@ export class StreamResponse {
 
   /**
    * Ends the body (with `data` as its last piece); resolves when everything was handed over.
-   * @throws {RangeError} as `write`.
+   * @throws {TypeError} `data` that is not a string or bytes. {RangeError} as `write`.
    */
   async writeEof(data?: string | Uint8Array): Promise<void> {
     const res = this._res;
     if (res === null) throw new Error('Cannot end the response: call prepare(request) first');
     if (this.eofSent) return;
+    if (data !== undefined && typeof data !== 'string' && !(data instanceof Uint8Array)) {
+      throw argumentError('writeEof() expects a string or bytes', data);
+    }
     if (typeof data === 'string') checkUtf8(data);
     this.eofSent = true;
     if (connectionGone(res)) return;
@@ -361,6 +368,21 @@ function connectionLost(): Error {
  */
 function connectionGone(res: ServerResponse): boolean {
   return res.destroyed || res.req.socket.destroyed;
+}
+
+/**
+ * A write to a response that carries no body (the answer to HEAD, a 204, a 304): its bytes are
+ * dropped, as HTTP requires (aiohttp 3.8 sends them, and waits on the socket while the client
+ * does not read them). Node drops them without touching the socket, so nothing would pace a
+ * handler that writes in a loop: each such write yields one turn of the event loop (other
+ * connections, timers and this one's closing go on), and raises ConnectionResetError once the
+ * client has gone, as aiohttp's write does. The head goes out at the first of them, so that the
+ * client has its answer (Node would hold it back until the end).
+ */
+async function bodyDropped(res: ServerResponse): Promise<void> {
+  if ((res as { _headerSent?: boolean })._headerSent !== true) res.flushHeaders();
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  if (connectionGone(res)) throw connectionLost();
 }
 
 /** Until `res` can take more; rejects once the connection is gone (see connectionGone). */

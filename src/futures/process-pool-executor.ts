@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import type { Accepting, AnyFn, ArgList } from '../internal/call-args.js';
 import { describeValue } from '../internal/errors.js';
 import { checkInitargs } from '../internal/pool/engine.js';
+import { nextChild } from '../multiprocessing/process-identity.js';
 import { BrokenProcessPool } from './errors.js';
 import { PoolExecutor } from './pool-executor.js';
 import { checkCommon } from './thread-pool-executor.js';
@@ -82,7 +83,9 @@ export class ProcessPoolExecutor<
             workerName: options[kPoolNames].workerName,
             onWorkerProcess: options[kPoolNames].onWorkerProcess,
           }
-        : {}),
+        : // Python's workers take the next numbers of this process's children, and name
+          // their own children from them (`Process-3:1`): so do these, whatever their name.
+          { workerIdent: () => nextChild().ident }),
       initializer: options.initializer ?? null,
       initargs: options.initargs ?? [],
       maxTasksPerWorker: mtpc,

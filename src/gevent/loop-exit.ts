@@ -14,6 +14,7 @@
  * failed, and the code after them runs. Whether the greenlet was ever started does not matter,
  * as in gevent: one blocked for ever on an Event nobody sets is the same case.
  */
+import { claimDryLoop } from '../internal/dry-loop.js';
 import { describeValue } from '../internal/errors.js';
 import { readyCount } from '../internal/scheduler.js';
 import type { Waiter } from '../internal/waiter.js';
@@ -22,6 +23,7 @@ import { LoopExit } from './errors.js';
 /** The pending waits of the main program, with what each waits for (described when failed). */
 const mainWaits = new Map<Waiter<any>, () => string>();
 let listening = false;
+let release: (() => void) | null = null;
 
 /**
  * @internal Watches `w` if it was made outside every task: when nothing is left that could end
@@ -37,6 +39,7 @@ export function watchMainWait(w: Waiter<any>, what: () => string): void {
   w.promise.then(forget, forget);
   if (!listening) {
     listening = true;
+    release = claimDryLoop();
     process.on('beforeExit', onBeforeExit);
   }
 }
@@ -44,6 +47,8 @@ export function watchMainWait(w: Waiter<any>, what: () => string): void {
 function stopListening(): void {
   if (!listening) return;
   listening = false;
+  release?.();
+  release = null;
   process.off('beforeExit', onBeforeExit);
 }
 

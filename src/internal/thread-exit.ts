@@ -22,3 +22,25 @@ export async function runBeforeThreadExit(): Promise<void> {
     }
   }
 }
+
+const after = sharedHooks<() => Promise<void>>('afterThreadEnd');
+
+/**
+ * Runs `fn` once a weft Thread has ended (its joiners woke) and before its worker exits: what the
+ * worker must keep alive past the thread's end — multiprocessing's non-daemon children started
+ * there, whose channel and exit the worker holds, and which the process waits for at its exit.
+ */
+export function afterThreadEnd(fn: () => Promise<void>): void {
+  after.add(fn);
+}
+
+/** Runs every hook, one after another; never rejects. */
+export async function runAfterThreadEnd(): Promise<void> {
+  for (const fn of after) {
+    try {
+      await fn();
+    } catch {
+      // a hook that fails must not keep the worker from exiting
+    }
+  }
+}

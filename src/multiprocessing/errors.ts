@@ -163,3 +163,11 @@ export function refuseToSend(what: string, instead: string): never {
     { code: 'ERR_WEFT_NOT_SENDABLE' },
   );
 }
+
+/**
+ * Python's `ValueError` for a misuse, as weft spells it (API.md, and weft/queue's and asyncio's
+ * `taskDone`): a `RangeError` whose `code` says which misuse.
+ */
+export function valueError(message: string, code: string): RangeError {
+  return Object.assign(new RangeError(message), { code });
+}

@@ -2,7 +2,7 @@ import { currentTaskSignal } from '../internal/context.js';
 import { broker } from '../internal/process/broker-client.js';
 import { brokerSync } from '../internal/process/broker-sync.js';
 import type { WaitOptions } from '../internal/wait-options.js';
-import { ProcessError, RuntimeError } from './errors.js';
+import { ProcessError, valueError } from './errors.js';
 import { type GetOptions, Queue, type QueueOptions, reviveShared } from './queue.js';
 import { checkSignal, checkTimeout, registerKind, type SharedInit } from './shared-object.js';
 
@@ -53,7 +53,8 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
    * Cost: for an item this thread took through this handle, nothing is waited for (the broker
    * hears it with the next batch of messages). Any other call is checked at the broker first: a
    * round trip that blocks this thread.
-   * @throws RuntimeError (Python's ValueError) when every item put has been marked done already.
+   * @throws RangeError (Python's ValueError), `ERR_WEFT_TASK_DONE`, when every item put has been
+   *   marked done already.
    */
   taskDone(): void {
     if (this.#taken > 0) {
@@ -65,7 +66,7 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
       brokerSync().request('taskDone', this._id, [1]);
     } catch (e) {
       if ((e as Error)?.name === 'ValueError')
-        throw new RuntimeError(
+        throw valueError(
           'taskDone() called too many times: every item put in the JoinableQueue has been marked done',
           'ERR_WEFT_TASK_DONE',
         );

@@ -69,6 +69,8 @@ export interface PoolMapOptions {
 export class Pool<F extends AnyFn = AnyFn, const A extends ArgList = []> {
   readonly #ex: ProcessPoolExecutor;
   #state: 'run' | 'close' | 'terminate' = 'run';
+  /** The Process objects of the workers still running. */
+  readonly #workers = new Set<Process>();
 
   /**
    * `initializer` must accept `initargs`; `F` and `A` serve only that check.
@@ -122,8 +124,10 @@ export class Pool<F extends AnyFn = AnyFn, const A extends ArgList = []> {
           return name;
         },
         onWorkerProcess: (name, child) => {
-          Process._poolWorker(name, idents.get(name) ?? null, child);
+          const w = Process._poolWorker(name, idents.get(name) ?? null, child);
           idents.delete(name);
+          this.#workers.add(w);
+          child.once('exit', () => this.#workers.delete(w));
         },
       },
     });
@@ -354,9 +358,15 @@ export class Pool<F extends AnyFn = AnyFn, const A extends ArgList = []> {
     void this.#ex.shutdown({ wait: false });
   }
 
-  /** Ends the children now; unfinished calls fail with CancelledError. */
+  /**
+   * Ends the children now, with SIGTERM as Python's (their `exitcode` is −15 once they have
+   * ended; SIGKILL follows for one that has not ended 5 s later); unfinished calls fail with
+   * CancelledError. They are no longer listed by `activeChildren()`, as Python's terminate()
+   * has joined them when it returns.
+   */
   terminate(): void {
     this.#state = 'terminate';
+    for (const w of this.#workers) Process._unlistWorker(w);
     this.#ex._terminate();
   }
 

@@ -14,6 +14,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { availableParallelism, constants } from 'node:os';
+import { isMainThread } from 'node:worker_threads';
 import type { ArgList, Kwargs } from '../internal/call-args.js';
 import { handleClosed, handleOpened } from '../internal/live-handles.js';
 import { collectHandoffs, type Handoff, prepareHandoffs } from '../internal/process/fd-handoff.js';
@@ -23,6 +24,7 @@ import type { RunTargetOptions, RunTargetPayload, TargetFn } from '../internal/r
 import { checkDaemon, checkName, checkRunOptions, type RunTarget } from '../internal/run-target.js';
 import { encode, kShared, type SharedState } from '../internal/serialize.js';
 import { refuseStartInTaskModule } from '../internal/task-ref.js';
+import { afterThreadEnd } from '../internal/thread-exit.js';
 import { parseWait, type WaitOptions } from '../internal/wait-options.js';
 import { startTimer, stopTimer } from '../internal/waiter.js';
 import { OSError, RuntimeError, refuseToSend } from './errors.js';
@@ -75,12 +77,33 @@ const active = new Set<Process>();
 /** Pool workers still running (their pool's engine ends them, here or when this process exits). */
 const poolWorkers = new Set<Process>();
 
-// Python terminates daemon children when the parent exits normally.
-process.once('exit', () => {
-  for (const p of active) if (p.daemon) p.terminate();
-});
+// Python terminates daemon children when the parent exits normally: the process, not a thread
+// of it (a worker thread's 'exit' is its own end; its daemon children end with the process,
+// through their watchdog).
+if (isMainThread)
+  process.once('exit', () => {
+    for (const p of active) if (p.daemon) p.terminate();
+  });
 
 const SIGNALS = constants.signals as Record<string, number>;
+
+/**
+ * In a worker thread, the non-daemon children it started and that still run. Python's child
+ * belongs to the process, which joins it at exit, whichever thread started it: the thread's worker
+ * (it holds the child's channel and hears its exit) outlives the thread's end until they end.
+ */
+const threadChildren = new Map<Process, Promise<void>>();
+let waitsAtThreadEnd = false;
+function keepWorkerFor(p: Process, exited: Promise<void>): void {
+  if (isMainThread) return;
+  threadChildren.set(p, exited);
+  void exited.then(() => threadChildren.delete(p));
+  if (waitsAtThreadEnd) return;
+  waitsAtThreadEnd = true;
+  afterThreadEnd(async () => {
+    for (const [, exited] of threadChildren) await exited;
+  });
+}
 
 /**
  * A process running `run()` in a child (its own heap, modules and event loop). Two styles:
@@ -191,7 +214,8 @@ export class Process<
    * Starts the child; `run()` will execute there. Synchronous, like Python's.
    * @throws RuntimeError when started twice or closed; TaskReferenceError when the target or
    *   subclass cannot be found from a child; TypeError when an argument cannot be sent; OSError
-   *   when a socket in the args is closed or not connected, or when the child cannot be forked.
+   *   when a socket, Pipe end or SimpleQueue in the args is closed (a socket: or not connected),
+   *   or when the child cannot be forked.
    */
   start(): void {
     if (this.#closed) throw new RuntimeError('Process object is closed', 'ERR_WEFT_PROCESS_CLOSED');
@@ -221,6 +245,8 @@ export class Process<
       structuredClone(encoded);
     } catch (err) {
       dropTransfers(transfers);
+      // A closed Pipe end or SimpleQueue: Python's start() raises its OSError ("handle is closed").
+      if (err instanceof OSError) throw err;
       throw new TypeError(
         `Process ${this.#name}: its args, kwargs or fields cannot be sent to a child process (${(err as Error).message}); send plain data, sockets and weft/multiprocessing objects`,
         { cause: err },
@@ -277,6 +303,7 @@ export class Process<
         resolve();
       });
     });
+    if (!this.#daemon) keepWorkerFor(this, this.#exited);
   }
 
   /**
@@ -502,6 +529,11 @@ export class Process<
     // One never forked is the engine's to report: there is nothing to list.
     if (child.pid !== undefined) poolWorkers.add(p);
     return p;
+  }
+
+  /** @internal A Pool's worker being terminated: no longer listed by activeChildren(). */
+  static _unlistWorker(p: Process): void {
+    poolWorkers.delete(p);
   }
 
   /** @internal Children started here and still running. */

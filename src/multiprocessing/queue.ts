@@ -4,7 +4,7 @@ import { beforeBrokerSend, broker, type Withdrawable } from '../internal/process
 import { brokerSync } from '../internal/process/broker-sync.js';
 import { collectTransfers, dropTransfers } from '../internal/process/transfers.js';
 import { decodeOrDiscard, encode } from '../internal/serialize.js';
-import { Empty, Full, RuntimeError } from './errors.js';
+import { Empty, Full, valueError } from './errors.js';
 import { onBeforeExit } from './exit-hooks.js';
 import {
   checkSignal,
@@ -515,8 +515,9 @@ export class Queue<T = unknown> extends SharedObject {
   /** Python's cancel_join_thread: a no-op here (a child always flushes before it exits). */
   cancelJoinThread(): void {}
 
+  /** Python's ValueError "Queue … is closed": a RangeError, as weft spells ValueError. */
   #checkOpen(): void {
-    if (this.#closed) throw new RuntimeError('Queue is closed', 'ERR_WEFT_QUEUE_CLOSED');
+    if (this.#closed) throw valueError('Queue is closed', 'ERR_WEFT_QUEUE_CLOSED');
   }
 
   /**

@@ -18,6 +18,7 @@ export class SimpleQueue<T = unknown> {
         `SimpleQueue options must be an object such as { prefetch: 1 }: received ${describeValue(options)}`,
       );
     this.#q = (options as Revived<T>)[kQueue] ?? new Queue<T>(0, options);
+    openHandles.set(this.#q, (openHandles.get(this.#q) ?? 0) + 1);
   }
   /** @throws OSError once this handle is closed (Python's "handle is closed"). */
   put(item: T): Promise<void> {
@@ -45,18 +46,35 @@ export class SimpleQueue<T = unknown> {
   }
   /**
    * Closes this handle: `put`, `get` and `empty` then raise OSError, as Python's do once its
-   * SimpleQueue's pipe is closed. Items put already are still delivered to the other handles.
+   * SimpleQueue's pipe is closed, and it can no longer be sent to another process. Items put
+   * already are still delivered to the other handles, which stay open — another handle of the
+   * queue in this thread too (each of Python's has pipe ends of its own).
    */
   close(): void {
+    if (this.#closed) return;
     this.#closed = true;
+    // The handles of one queue in one thread share its Queue: the last to close closes it.
+    const left = (openHandles.get(this.#q) ?? 1) - 1;
+    if (left > 0) {
+      openHandles.set(this.#q, left);
+      return;
+    }
+    openHandles.delete(this.#q);
     this.#q.close();
   }
+  /** @throws OSError for a closed handle, as Python's pickling of its closed pipe raises. */
   [kShared](): SharedState {
+    if (this.#closed)
+      throw new OSError(
+        'A closed SimpleQueue cannot be sent to another process: send an open handle of the queue',
+        '',
+        'ERR_WEFT_QUEUE_CLOSED',
+      );
     return { kind: 'mp:SimpleQueue', state: this.#q[kShared]().state };
   }
 }
 
-/** Python's OSError "handle is closed" (a Queue's closed handle is a RuntimeError, its ValueError). */
+/** Python's OSError "handle is closed" (a Queue's closed handle is a RangeError, its ValueError). */
 function closedError(): OSError {
   return new OSError(
     'SimpleQueue is closed: this handle was closed with close(); use another handle of the queue',
@@ -64,6 +82,9 @@ function closedError(): OSError {
     'ERR_WEFT_QUEUE_CLOSED',
   );
 }
+
+/** The open SimpleQueue handles of each queue in this thread (a revived one shares its Queue). */
+const openHandles = new WeakMap<object, number>();
 
 /** A revived handle's queue, passed to the constructor under a key of this module's own. */
 const kQueue = Symbol('weft.SimpleQueue.queue');

@@ -7,11 +7,12 @@
  * (owner death) → its slot is marked finished (joiners wake) → the worker exits.
  */
 import { parentPort } from 'node:worker_threads';
+import { dryLoopClaimed } from '../internal/dry-loop.js';
 import { RuntimeError } from '../internal/errors.js';
 import { receiveRunTarget } from '../internal/run-target.js';
 import { decode, encodeError } from '../internal/serialize.js';
 import { finishThread, registerSelf, selfTid } from '../internal/shm/world.js';
-import { runBeforeThreadExit } from '../internal/thread-exit.js';
+import { runAfterThreadEnd, runBeforeThreadExit } from '../internal/thread-exit.js';
 import type { WorkerMessage } from '../internal/worker/protocol.js';
 import { recoverAll } from './owner-death.js';
 import { _setCurrentThread, Thread, type ThreadPayload } from './thread.js';
@@ -35,8 +36,11 @@ export async function main(encoded: unknown): Promise<void> {
   // left to wake it: no timer, no I/O, no weft wait) would otherwise end the thread in silence
   // when its event loop runs dry, the rest of run() never executed. Node says so for a main
   // module's top-level await; here the excepthook hears it, and the end counts as abnormal.
-  process.once('beforeExit', () => {
-    if (settled) return;
+  // A dry point another listener claims (gevent's LoopExit resuming a wait of run()) is not the
+  // end: the check waits for one nobody claims.
+  const onDry = (): void => {
+    if (settled || dryLoopClaimed()) return;
+    process.off('beforeExit', onDry);
     stranded = true;
     const error = new RuntimeError(
       `Thread ${p.name}: run() returned a promise that never settled: the thread's event loop had nothing left to do (no timer, I/O or weft wait pending), so the rest of run() can never run. Await something that will settle, or keep a timer, socket or weft wait pending until it does.`,
@@ -46,7 +50,8 @@ export async function main(encoded: unknown): Promise<void> {
       type: 'exception',
       error: encodeError(error),
     } satisfies WorkerMessage);
-  });
+  };
+  process.on('beforeExit', onDry);
   // A target that calls process.exit() still hands back what it holds.
   process.once('exit', (code) => end(code !== 0 || stranded));
   let self: Thread | null = null;
@@ -66,6 +71,10 @@ export async function main(encoded: unknown): Promise<void> {
   // What it queued elsewhere (multiprocessing's broker: a put, a release) arrives first.
   await runBeforeThreadExit();
   end(threw);
+  // The thread has ended (its joiners return); its worker lives on while what it started must
+  // (its non-daemon child processes, which the process waits for at exit as Python's does).
+  parentPort?.postMessage({ type: 'ended' } satisfies WorkerMessage);
+  await runAfterThreadEnd();
   // Python's thread ends when run() returns, whatever timers it left behind.
   setImmediate(() => process.exit(0));
 }

@@ -127,6 +127,8 @@ export class Thread<
   #tid: number | null = null;
   #started = false;
   #exited: Promise<void> | null = null;
+  /** Settles when run() has ended (the worker says so) or the worker has exited. */
+  #ended: Promise<void> | null = null;
 
   /**
    * `target` must accept `args` and then `kwargs` (a compile error otherwise, where Python
@@ -245,13 +247,21 @@ export class Thread<
         case 'result':
           // A thread's return value is dropped, as in Python (executors use it).
           return;
+        case 'ended':
+          markEnded();
+          return;
         default:
           m satisfies never;
       }
     });
     worker.on('error', (err) => reportThreadException(this, err));
+    let markEnded = (): void => {};
+    this.#ended = new Promise<void>((resolve) => {
+      markEnded = resolve;
+    });
     this.#exited = new Promise<void>((resolve) => {
       worker.once('exit', (code) => {
+        markEnded();
         debug('thread %s exited (worker exit code %d)', this.#name, code);
         // A worker ended from outside (out of memory) ran no exit handler: its locks are handed
         // back before joiners wake.
@@ -316,10 +326,11 @@ export class Thread<
     this.checkJoin();
     const start = performance.now();
     await waitAsync(this.joinable(), timeout, signal);
-    if (this.#exited && threadState(this.#tid as number) === THREAD_FINISHED) {
-      // The worker exits right after `run()`: wait for it, so no handle outlives join().
+    if (this.#ended && threadState(this.#tid as number) === THREAD_FINISHED) {
+      // The worker says when run() is over and what it held is handed back (it then exits at
+      // once, unless child processes the thread started keep it: those do not hold join()).
       const left = timeout === null ? null : Math.max(0, timeout - (performance.now() - start));
-      await raceTimeout(this.#exited, left, signal);
+      await raceTimeout(this.#ended, left, signal);
     }
   }
 
@@ -378,7 +389,13 @@ export class Thread<
 
   /** @internal Waits for the non-daemon threads this one started (a worker ends after them). */
   static async _joinStarted(): Promise<void> {
-    for (const t of [...startedHere.values()]) if (!t.daemon) await t.join();
+    // The workers themselves: one that lives on for the child processes its thread started
+    // keeps this worker too (a worker's end would end the workers it started).
+    for (const t of [...startedHere.values()]) {
+      if (t.daemon) continue;
+      await t.join();
+      await t.#exited;
+    }
   }
 }
 

@@ -14,7 +14,6 @@ import {
   Process,
   Queue,
   RLock,
-  RuntimeError,
 } from '../../src/multiprocessing/index.js';
 import { checkLeaks } from '../support/leaks.js';
 import {
@@ -302,7 +301,11 @@ describe("JoinableQueue.taskDone counts per queue, as Python's task_done", () =>
     q.taskDone();
     assert.throws(
       () => q.taskDone(),
-      (e) => e instanceof RuntimeError && /too many/.test(e.message),
+      // Python's ValueError: a RangeError (a RuntimeError before 2026-12-05).
+      (e) =>
+        e instanceof RangeError &&
+        (e as { code?: string }).code === 'ERR_WEFT_TASK_DONE' &&
+        /too many/.test(e.message),
     );
     assert.equal(await q.join({ timeout: 10_000 }), true);
     q.close();

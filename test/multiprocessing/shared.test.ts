@@ -388,8 +388,11 @@ describe('multiprocessing shared objects', () => {
     assert.equal(c.exitcode, 9);
   });
 
-  test('taskDone without a taken item is an error', () => {
-    assert.throws(() => new JoinableQueue().taskDone(), RuntimeError);
+  test('taskDone without a taken item is an error (Python ValueError, a RangeError)', () => {
+    assert.throws(() => new JoinableQueue().taskDone(), {
+      name: 'RangeError',
+      code: 'ERR_WEFT_TASK_DONE',
+    });
   });
 
   test('a Lock makes read-modify-write on a Value exact across processes', async () => {

@@ -37,6 +37,7 @@ test('threads and queues work from compiled JavaScript without a loader', () => 
       ...[
         'atomics',
         'context',
+        'dry-loop',
         'errors',
         'hooks',
         'live-handles',

@@ -14,7 +14,13 @@ import {
   Timer,
 } from '../../src/threading/index.js';
 import { checkLeaks } from '../support/leaks.js';
-import { cancelTimer, echoArgs, renameSelf, stranded } from './fixtures/edge-tasks.js';
+import {
+  cancelTimer,
+  echoArgs,
+  joinsUnstartedGreenlet,
+  renameSelf,
+  stranded,
+} from './fixtures/edge-tasks.js';
 
 checkLeaks();
 
@@ -111,6 +117,28 @@ describe('a run() stranded on a promise that never settles', () => {
       assert.equal(args.excValue.code, 'ERR_WEFT_THREAD_STRANDED');
       assert.match(args.excValue.message, /run\(\) returned a promise that never settled/);
       assert.equal(out.qsize(), 0);
+    } finally {
+      setExcepthook(prev);
+    }
+  });
+});
+
+describe('a run() resumed by gevent when its loop runs dry', () => {
+  test('is not reported stranded: LoopExit ends its wait and run() goes on', async () => {
+    // Regression (helper-144): the thread's own dry-loop check ran first and reported a run()
+    // that gevent's LoopExit was about to resume, and counted its end as abnormal.
+    const seen: ExceptHookArgs[] = [];
+    const prev = setExcepthook((a) => seen.push(a));
+    const out = new Queue<unknown>();
+    try {
+      const t = new Thread({ target: joinsUnstartedGreenlet, args: [out], name: 'resumed' });
+      t.start();
+      await t.join();
+      assert.deepEqual(
+        seen.map((a) => String((a.excValue as Error)?.message)),
+        [],
+      );
+      assert.equal(out.getNowait(), 'LoopExit');
     } finally {
       setExcepthook(prev);
     }

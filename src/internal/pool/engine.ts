@@ -75,6 +75,12 @@ import {
  * many short ones). */
 const SPARSE = 4;
 
+/**
+ * Trade-off: how long a pool's child may take to end after Pool.terminate()'s SIGTERM before it
+ * gets SIGKILL (one whose task handles or ignores SIGTERM would otherwise keep join() waiting).
+ */
+const TERM_GRACE_MS = 5000;
+
 const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 const threadRole = new URL(`./thread-role${ext}`, import.meta.url).href;
 const processRole = new URL(`./process-role${ext}`, import.meta.url).href;
@@ -109,6 +115,12 @@ export interface EngineOptions {
   namePrefix: string;
   /** A process worker's name, when not `${namePrefix}_${index}` (multiprocessing's Pool). */
   workerName?: () => string;
+  /**
+   * A process worker's `_identity`, taken from this process's counter of children when it
+   * starts (a ProcessPoolExecutor's, as Python's workers take the next numbers): its own
+   * children are named from it (`Process-3:1`). A Pool's worker says it in its name instead.
+   */
+  workerIdent?: () => number[] | null;
   /** Told of each child process started as a worker (multiprocessing's activeChildren). */
   onWorkerProcess?: (name: string, child: ChildProcess) => void;
   initializer: Function | null;
@@ -125,7 +137,12 @@ interface Channel {
   post(m: ToRunner): void;
   /** Throws what `post` would for a message carrying `v`. */
   probe(v: unknown): void;
-  terminate(): void;
+  /**
+   * Ends the worker now. `gentle`: a child process gets SIGTERM (Python's Pool.terminate()), and
+   * SIGKILL only if it has not ended TERM_GRACE_MS later (a task that ignores SIGTERM); without
+   * it, SIGKILL (a forced cancellation, a broken executor).
+   */
+  terminate(gentle?: boolean): void;
   ref(): void;
   unref(): void;
   pid: number | null;
@@ -678,6 +695,7 @@ export class PoolEngine {
       modules,
       name: w.name,
       daemon: true,
+      ident: this.o.workerIdent?.() ?? null,
     });
     const p = child.process;
     this.o.onWorkerProcess?.(w.name, p);
@@ -693,7 +711,17 @@ export class PoolEngine {
     return {
       post: (m) => child.send(m),
       probe: (v) => void serialize(v),
-      terminate: () => void p.kill('SIGKILL'),
+      terminate: (gentle) => {
+        if (!gentle || !p.kill('SIGTERM')) {
+          p.kill('SIGKILL');
+          return;
+        }
+        const last = setTimeout(() => {
+          if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+        }, TERM_GRACE_MS);
+        last.unref();
+        p.once('exit', () => clearTimeout(last));
+      },
       ref: () => child.ref(),
       unref: () => child.unref(),
       pid: p.pid ?? null,
@@ -826,7 +854,10 @@ export class PoolEngine {
     };
   }
 
-  /** Ends every worker now (Pool.terminate); unfinished futures fail with `error`. */
+  /**
+   * Ends every worker now (Pool.terminate: SIGTERM to a child process, as Python's, so its
+   * `exitcode` is −15); unfinished futures fail with `error`.
+   */
   terminate(error: Error): void {
     this.#shutdown = true;
     const items = this.#allSent();
@@ -840,7 +871,7 @@ export class PoolEngine {
       w.stopping = true;
       w.forced = true;
       this.#holdLoop(w);
-      w.ch.terminate();
+      w.ch.terminate(true);
     }
     this.#checkIdle();
   }

@@ -11,7 +11,13 @@
 import { Worker } from 'node:worker_threads';
 import { setIdentity } from '../../multiprocessing/process-identity.js';
 import { onBoot } from './channel.js';
-import { type BootMessage, ENV_DAEMON, ENV_EARLY_MODULES, ENV_PARENT } from './protocol.js';
+import {
+  type BootMessage,
+  ENV_DAEMON,
+  ENV_EARLY_MODULES,
+  ENV_FROM_THREAD,
+  ENV_PARENT,
+} from './protocol.js';
 
 /** Trade-off: how often the watchdog looks for its parent (latency of orphan clean-up vs. wake-ups). */
 const WATCH_MS = 100;
@@ -39,26 +45,41 @@ early.catch(() => {});
 // instead of vanishing without a word.
 const daemon = process.env[ENV_DAEMON] === '1';
 const parentPid = process.env[ENV_PARENT] ?? String(process.ppid);
+// Forked by a worker thread: the channel is that thread's, and closes when the thread ends, while
+// the process the child belongs to (as Python's child belongs to the process, not the thread
+// that started it) runs on. Only a new parent pid then says that the parent ended.
+const fromThread = process.env[ENV_FROM_THREAD] === '1';
 delete process.env[ENV_DAEMON];
+delete process.env[ENV_FROM_THREAD];
+const parentGone = (): boolean => !fromThread || process.ppid !== Number(parentPid);
 const unborn = (): void => {
   if (!daemon)
     process.stderr.write(
-      `weft: process ${process.pid}: its parent (pid ${parentPid}) ended before it started its target, which did not run\n`,
+      parentGone()
+        ? `weft: process ${process.pid}: its parent (pid ${parentPid}) ended before it started its target, which did not run\n`
+        : `weft: process ${process.pid}: the thread of pid ${parentPid} that started it ended before it had sent it its target, which did not run\n`,
     );
   process.exit(1);
 };
-// The channel may have closed while this module loaded: then 'disconnect' has come and gone.
-if (process.connected) process.once('disconnect', unborn);
-else unborn();
+// The channel closing before the boot message came: it never will (what was sent before the
+// closing has been delivered), whoever closed it.
+let booted = false;
+const onDisconnect = (): void => {
+  if (!booted) unborn();
+};
+// The channel may have closed while this module loaded: then 'disconnect' has come and gone
+// (and a boot message sent before it is delivered by onBoot, below, first).
+if (process.connected) process.once('disconnect', onDisconnect);
 onBoot((m) => {
   const boot = m as BootMessage;
   // The boot message is sent at fork: it may be read after the parent ended (its 'disconnect'
   // not yet seen). A parent that is gone has been replaced as this process's parent.
-  if (!process.connected || process.ppid !== boot.parentPid) {
+  if ((!process.connected && !fromThread) || process.ppid !== boot.parentPid) {
     unborn();
     return;
   }
-  process.off('disconnect', unborn);
+  booted = true;
+  process.off('disconnect', onDisconnect);
   process.title = boot.name;
   // Every child is a child, whatever its role: a pool worker that still answered `MainProcess`
   // ran the top-level code the docs guard with `currentProcess().name === 'MainProcess'`, and
@@ -69,10 +90,12 @@ onBoot((m) => {
     parentPid: boot.parentPid,
     parentName: boot.parentName,
     childPrefix: `${boot.name}:`,
+    ...(boot.ident ? { ident: boot.ident } : {}),
   });
   if (boot.daemon) {
     watchParent(boot.parentPid);
-    process.on('disconnect', () => process.exit(1));
+    // A thread's channel closes with the thread: the watchdog alone sees the process end.
+    if (!fromThread) process.on('disconnect', () => process.exit(1));
   }
   void (async () => {
     // The shared kinds' modules and the role, named at fork (see ENV_EARLY_MODULES).
@@ -81,3 +104,5 @@ onBoot((m) => {
     await role.main(boot.payload);
   })();
 });
+// Closed already, and no boot message came before the closing (onBoot answered at once if one had).
+if (!process.connected && !booted) unborn();

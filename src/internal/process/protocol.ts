@@ -28,6 +28,8 @@ export interface BootMessage {
   name: string;
   /** The parent's name, for the child's `parentProcess()`. */
   parentName: string;
+  /** The child's `_identity`, when its name does not say it (a ProcessPoolExecutor's worker). */
+  ident?: number[];
 }
 
 /**
@@ -44,6 +46,13 @@ export const ENV_PARENT = 'WEFT_PARENT';
  * child whose parent ended before sending it must know which silence is expected (a daemon's).
  */
 export const ENV_DAEMON = 'WEFT_DAEMON';
+
+/**
+ * Environment variable: "1" when a worker thread (a weft Thread, a thread pool worker) forked
+ * the child. The channel is that thread's, and closes when the thread ends while the process it
+ * belongs to runs on: the child then judges its parent by its parent pid alone.
+ */
+export const ENV_FROM_THREAD = 'WEFT_FROM_THREAD';
 
 /**
  * Environment variable carrying, as JSON, the URLs a child imports before its role runs: the

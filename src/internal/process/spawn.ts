@@ -7,12 +7,13 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { DefaultSerializer } from 'node:v8';
+import { isMainThread } from 'node:worker_threads';
 import { identity } from '../../multiprocessing/process-identity.js';
 import { sharedModules } from '../serialize.js';
 import { requireTsLoader } from '../ts-loader.js';
 import { ENV_BROKER, ensureBroker } from './broker-client.js';
 import type { BootMessage } from './protocol.js';
-import { ENV_DAEMON, ENV_EARLY_MODULES, ENV_PARENT } from './protocol.js';
+import { ENV_DAEMON, ENV_EARLY_MODULES, ENV_FROM_THREAD, ENV_PARENT } from './protocol.js';
 
 const TS = /\.(c|m)?tsx?$/;
 const bootstrapUrl = new URL(
@@ -57,6 +58,8 @@ export interface ChildSpawnOptions {
   modules?: string[];
   name: string;
   daemon: boolean;
+  /** The child's `_identity`, when its name does not say it (BootMessage.ident). */
+  ident?: number[] | null;
   /**
    * Parent descriptors duplicated into the child at fork, `fds[k]` as PASSED_FD_BASE + k
    * (fd-handoff.ts). The child holds them once the constructor returns.
@@ -89,6 +92,7 @@ export class ChildHandle {
       parentPid: process.pid,
       name: o.name,
       parentName: identity().name,
+      ...(o.ident ? { ident: o.ident } : {}),
     };
     // A value the channel's serializer refuses (a function, a symbol, a SharedArrayBuffer) is
     // refused here, before anything is forked.
@@ -111,6 +115,8 @@ export class ChildHandle {
         [ENV_BROKER]: ensureBroker(),
         [ENV_PARENT]: String(process.pid),
         [ENV_DAEMON]: o.daemon ? '1' : '0',
+        // The child belongs to the process, not to the thread that forked it (bootstrap.ts).
+        [ENV_FROM_THREAD]: isMainThread ? '0' : '1',
         [ENV_EARLY_MODULES]: JSON.stringify([...preload, o.role]),
         // early-inbox.cjs listens only where this is set (it takes it out of the environment).
         WEFT_EARLY_INBOX: '1',

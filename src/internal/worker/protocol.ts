@@ -28,7 +28,12 @@ export interface BootData {
 /** Messages a worker posts to its parent. */
 export type WorkerMessage =
   | { type: 'exception'; error: EncodedError }
-  | { type: 'result'; value: unknown };
+  | { type: 'result'; value: unknown }
+  /**
+   * A weft Thread's run() has ended and its locks are handed back; its worker lives on for what
+   * the thread started that must outlive it (non-daemon child processes): `join()` returns now.
+   */
+  | { type: 'ended' };
 
 export function isWorkerMessage(m: unknown): m is WorkerMessage {
   return typeof m === 'object' && m !== null && typeof (m as { type?: unknown }).type === 'string';

@@ -13,12 +13,17 @@ export function beforeThreadExit(fn: () => Promise<void>): void {
 }
 
 /** Runs every hook, one after another; never rejects. */
-export async function runBeforeThreadExit(): Promise<void> {
-  for (const fn of hooks) {
+export function runBeforeThreadExit(): Promise<void> {
+  return runEach(hooks);
+}
+
+/** One after another; a hook that fails must not keep the thread from ending. */
+async function runEach(list: Iterable<() => Promise<void>>): Promise<void> {
+  for (const fn of list) {
     try {
       await fn();
     } catch {
-      // a hook that fails must not keep the thread from ending
+      // see above
     }
   }
 }
@@ -35,12 +40,6 @@ export function afterThreadEnd(fn: () => Promise<void>): void {
 }
 
 /** Runs every hook, one after another; never rejects. */
-export async function runAfterThreadEnd(): Promise<void> {
-  for (const fn of after) {
-    try {
-      await fn();
-    } catch {
-      // a hook that fails must not keep the worker from exiting
-    }
-  }
+export function runAfterThreadEnd(): Promise<void> {
+  return runEach(after);
 }

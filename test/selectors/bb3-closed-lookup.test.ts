@@ -18,15 +18,11 @@ import {
 } from '../../src/selectors/index.js';
 import { createServer, OSError, RawSocket } from '../../src/socket/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { invalidFd } from '../support/net.js';
 
 checkLeaks();
 
 const HOST = '127.0.0.1';
-const invalidFd = (e: unknown): boolean => {
-  assert.ok(e instanceof RangeError, `a RangeError: got ${String(e)}`);
-  assert.match(e.message, /Invalid file descriptor: -1/);
-  return true;
-};
 const isEBADF = (e: unknown): boolean => e instanceof OSError && e.errnoName === 'EBADF';
 
 describe('bug bash h134: a closed socket that is not registered, as Python', () => {

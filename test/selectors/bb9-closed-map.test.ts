@@ -11,15 +11,11 @@ import { describe, test } from 'node:test';
 import { DefaultSelector, EpollSelector, EVENT_READ } from '../../src/selectors/index.js';
 import { createServer, RawSocket } from '../../src/socket/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { invalidFd } from '../support/net.js';
 
 checkLeaks();
 
 const HOST = '127.0.0.1';
-const invalidFd = (e: unknown): boolean => {
-  assert.ok(e instanceof RangeError, `a RangeError: got ${String(e)}`);
-  assert.match(e.message, /Invalid file descriptor: -1/);
-  return true;
-};
 
 describe('bug bash bb9: getMap() of a closed socket that is not registered, as Python', () => {
   test('DefaultSelector: has and get raise RangeError; a closed socket still registered is found', async () => {

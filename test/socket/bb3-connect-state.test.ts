@@ -39,7 +39,7 @@ import {
 } from '../../src/socket/index.js';
 import { io } from '../../src/socket/native-io.js';
 import { checkLeaks } from '../support/leaks.js';
-import { errnoIs, TRANSPORTS, withPeer } from '../support/net.js';
+import { deadPort, errnoIs, onTransport, TRANSPORTS, withPeer } from '../support/net.js';
 import { until } from '../support/until.js';
 
 checkLeaks();
@@ -47,26 +47,6 @@ checkLeaks();
 const HOST = '127.0.0.1';
 
 const inProgress = errnoIs('EINPROGRESS');
-
-async function onTransport(transport: string, body: () => Promise<void>): Promise<void> {
-  const saved = process.env.WEFT_SOCKET_TRANSPORT;
-  if (transport === 'net') process.env.WEFT_SOCKET_TRANSPORT = 'net';
-  else delete process.env.WEFT_SOCKET_TRANSPORT;
-  try {
-    await body();
-  } finally {
-    if (saved === undefined) delete process.env.WEFT_SOCKET_TRANSPORT;
-    else process.env.WEFT_SOCKET_TRANSPORT = saved;
-  }
-}
-
-/** A port nobody listens on. */
-async function deadPort(): Promise<number> {
-  const dead = await createServer([HOST, 0]);
-  const port = (dead.getsockname() as [string, number])[1];
-  dead.close();
-  return port;
-}
 
 /** Waits until a non-blocking connect is over (the socket turns writable), as select() does. */
 async function untilConnectDone(s: Socket): Promise<void> {

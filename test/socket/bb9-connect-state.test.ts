@@ -33,32 +33,12 @@ import {
 } from '../../src/socket/index.js';
 import { sockConnect } from '../../src/socket/loop-verbs.js';
 import { checkLeaks } from '../support/leaks.js';
-import { errnoIs, TRANSPORTS } from '../support/net.js';
+import { deadPort, errnoIs, onTransport, TRANSPORTS } from '../support/net.js';
 
 checkLeaks();
 
 const HOST = '127.0.0.1';
 const inProgress = errnoIs('EINPROGRESS');
-
-async function onTransport(transport: string, body: () => Promise<void>): Promise<void> {
-  const saved = process.env.WEFT_SOCKET_TRANSPORT;
-  if (transport === 'net') process.env.WEFT_SOCKET_TRANSPORT = 'net';
-  else delete process.env.WEFT_SOCKET_TRANSPORT;
-  try {
-    await body();
-  } finally {
-    if (saved === undefined) delete process.env.WEFT_SOCKET_TRANSPORT;
-    else process.env.WEFT_SOCKET_TRANSPORT = saved;
-  }
-}
-
-/** A port nobody listens on. */
-async function deadPort(): Promise<number> {
-  const dead = await createServer([HOST, 0]);
-  const port = (dead.getsockname() as [string, number])[1];
-  dead.close();
-  return port;
-}
 
 describe('bug bash bb9: the verbs after shutdown() of a connect the kernel has made', () => {
   for (const transport of TRANSPORTS) {

@@ -5,12 +5,33 @@ import {
   connect as netConnect,
   createServer as netCreateServer,
 } from 'node:net';
-import { createConnection, OSError, type Socket } from '../../src/socket/index.js';
+import { createConnection, createServer, OSError, type Socket } from '../../src/socket/index.js';
 import { io } from '../../src/socket/native-io.js';
 import type { Server, StreamReader, StreamWriter } from '../../src/streams/index.js';
 
 /** The transports a weft socket test runs on: weft's own descriptor where the addon is built, and Node's net. */
 export const TRANSPORTS: readonly string[] = io === null ? ['net'] : ['raw', 'net'];
+
+/** Runs `body` with weft's TCP sockets on `transport` (one of TRANSPORTS), then puts it back. */
+export async function onTransport(transport: string, body: () => Promise<void>): Promise<void> {
+  const saved = process.env.WEFT_SOCKET_TRANSPORT;
+  if (transport === 'net') process.env.WEFT_SOCKET_TRANSPORT = 'net';
+  else delete process.env.WEFT_SOCKET_TRANSPORT;
+  try {
+    await body();
+  } finally {
+    if (saved === undefined) delete process.env.WEFT_SOCKET_TRANSPORT;
+    else process.env.WEFT_SOCKET_TRANSPORT = saved;
+  }
+}
+
+/** A port of 127.0.0.1 nobody listens on (one just closed). */
+export async function deadPort(): Promise<number> {
+  const dead = await createServer(['127.0.0.1', 0]);
+  const port = (dead.getsockname() as [string, number])[1];
+  dead.close();
+  return port;
+}
 
 /** An assert.throws/rejects check: an OSError whose errno is `name`. */
 export const errnoIs =
@@ -81,3 +102,10 @@ export async function withPeer(
     await new Promise<void>((r) => raw.close(() => r()));
   }
 }
+
+/** An assert.throws check: Python's ValueError "Invalid file descriptor: -1" (a RangeError). */
+export const invalidFd = (e: unknown): boolean => {
+  assert.ok(e instanceof RangeError, `a RangeError: got ${String(e)}`);
+  assert.match(e.message, /Invalid file descriptor: -1/);
+  return true;
+};

@@ -110,3 +110,45 @@ export function raw(
     });
   });
 }
+
+/**
+ * A client that POSTs an endless chunked body to `path` of a server on `port`: its socket, what
+ * it received, and when it closed (the server cut it off).
+ */
+export function endlessChunkedPost(
+  port: number,
+  path: string,
+): { received: () => string; closed: Promise<void> } {
+  const sock = connect(port, '127.0.0.1');
+  sock.on('error', () => {});
+  let got = '';
+  sock.on('data', (d) => {
+    got += d.toString('latin1');
+  });
+  let open = true;
+  const closed = new Promise<void>((r) =>
+    sock.once('close', () => {
+      open = false;
+      r();
+    }),
+  );
+  const chunk = Buffer.alloc(16 * 1024, 97);
+  const frame = Buffer.concat([
+    Buffer.from(`${chunk.length.toString(16)}\r\n`),
+    chunk,
+    Buffer.from('\r\n'),
+  ]);
+  sock.once('connect', () => {
+    sock.write(`POST ${path} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n`);
+    const pump = (): void => {
+      while (open) {
+        if (!sock.write(frame)) {
+          sock.once('drain', pump);
+          return;
+        }
+      }
+    };
+    pump();
+  });
+  return { received: () => got, closed };
+}

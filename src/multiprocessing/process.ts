@@ -100,9 +100,13 @@ function keepWorkerFor(p: Process, exited: Promise<void>): void {
   void exited.then(() => threadChildren.delete(p));
   if (waitsAtThreadEnd) return;
   waitsAtThreadEnd = true;
-  afterThreadEnd(async () => {
-    for (const [, exited] of threadChildren) await exited;
-  });
+  afterThreadEnd(() =>
+    threadChildren.size === 0
+      ? null
+      : (async () => {
+          for (const [, exited] of threadChildren) await exited;
+        })(),
+  );
 }
 
 /**

@@ -71,10 +71,13 @@ export async function main(encoded: unknown): Promise<void> {
   // What it queued elsewhere (multiprocessing's broker: a put, a release) arrives first.
   await runBeforeThreadExit();
   end(threw);
-  // The thread has ended (its joiners return); its worker lives on while what it started must
-  // (its non-daemon child processes, which the process waits for at exit as Python's does).
-  parentPort?.postMessage({ type: 'ended' } satisfies WorkerMessage);
-  await runAfterThreadEnd();
+  // The thread has ended. Its worker lives on while what it started must (its non-daemon child
+  // processes, which the process waits for at exit as Python's does): then it says so, and its
+  // joiners return now rather than at its exit. Its async waits still parked keep their waiter
+  // counts until that exit (shm/wait.ts), as they may yet be woken meanwhile.
+  await runAfterThreadEnd(() => {
+    parentPort?.postMessage({ type: 'ended' } satisfies WorkerMessage);
+  });
   // Python's thread ends when run() returns, whatever timers it left behind.
   setImmediate(() => process.exit(0));
 }

@@ -127,7 +127,7 @@ export class Thread<
   #tid: number | null = null;
   #started = false;
   #exited: Promise<void> | null = null;
-  /** Settles when run() has ended (the worker says so) or the worker has exited. */
+  /** Settles when the worker has exited, or says it lives on past run()'s end ('ended'). */
   #ended: Promise<void> | null = null;
 
   /**
@@ -327,8 +327,9 @@ export class Thread<
     const start = performance.now();
     await waitAsync(this.joinable(), timeout, signal);
     if (this.#ended && threadState(this.#tid as number) === THREAD_FINISHED) {
-      // The worker says when run() is over and what it held is handed back (it then exits at
-      // once, unless child processes the thread started keep it: those do not hold join()).
+      // The worker exits right after run(): wait for it, so no handle outlives join(). One that
+      // lives on for child processes the thread started says so ('ended'): those do not hold
+      // join(), as Python's child belongs to the process.
       const left = timeout === null ? null : Math.max(0, timeout - (performance.now() - start));
       await raceTimeout(this.#ended, left, signal);
     }

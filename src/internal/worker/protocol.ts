@@ -30,8 +30,9 @@ export type WorkerMessage =
   | { type: 'exception'; error: EncodedError }
   | { type: 'result'; value: unknown }
   /**
-   * A weft Thread's run() has ended and its locks are handed back; its worker lives on for what
-   * the thread started that must outlive it (non-daemon child processes): `join()` returns now.
+   * A weft Thread's run() has ended and its locks are handed back, and its worker lives on for
+   * what the thread started that must outlive it (non-daemon child processes): `join()` returns
+   * now (else at the worker's exit).
    */
   | { type: 'ended' };
 

@@ -1,12 +1,14 @@
 // Transforms every .ts file of the repository that the loader's cache lacks, all at once (esbuild's
 // asynchronous API, one service): run-tests.mjs calls it before the first test file starts, so
 // that no test process pays for a transform.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { transform } from 'esbuild';
-import { cachePath, options, ROOT, writeCached } from './transform.mjs';
+import { CACHE_DIR, cachePath, options, ROOT, writeCached } from './transform.mjs';
 
 const DIRS = ['src', 'test', 'examples', 'bench'];
+/** A transform no file of the tree needs now, and older than this, is removed. */
+const KEEP_MS = 7 * 24 * 3600 * 1000;
 
 function walk(dir, out) {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -21,10 +23,12 @@ function walk(dir, out) {
 export async function prebuild() {
   const files = DIRS.flatMap((d) => walk(new URL(`${d}/`, ROOT).pathname, []));
   let made = 0;
+  const wanted = new Set();
   await Promise.all(
     files.map(async (path) => {
       const source = readFileSync(path, 'utf8');
       const file = cachePath(path, source);
+      wanted.add(file);
       if (existsSync(file)) return;
       // A file esbuild cannot parse is left to fail where it is imported, with its own message.
       try {
@@ -33,5 +37,31 @@ export async function prebuild() {
       } catch {}
     }),
   );
-  return { files: files.length, made };
+  return { files: files.length, made, pruned: prune(wanted) };
+}
+
+/**
+ * Every edit leaves a transform behind: those of files the tree no longer has, older than
+ * KEEP_MS, go (one still wanted by another checkout or Node version is made again if needed).
+ */
+function prune(wanted) {
+  let pruned = 0;
+  let names;
+  try {
+    names = readdirSync(CACHE_DIR);
+  } catch {
+    return 0;
+  }
+  const before = Date.now() - KEEP_MS;
+  for (const name of names) {
+    const file = join(CACHE_DIR, name);
+    if (wanted.has(file)) continue;
+    try {
+      if (statSync(file).mtimeMs < before) {
+        unlinkSync(file);
+        pruned++;
+      }
+    } catch {}
+  }
+  return pruned;
 }

@@ -2,7 +2,7 @@
 // repository's own loader that `npm test` runs under (scripts/ts-loader/).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -94,5 +94,33 @@ describe("the repository's test loader", () => {
     const r = run(register, file, undefined);
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /broken\.ts/);
+  });
+
+  test('the cache keeps what the tree needs and drops old transforms it no longer does', async () => {
+    const { prebuild } = (await import(
+      new URL('../../scripts/ts-loader/prebuild.mjs', import.meta.url).href
+    )) as { prebuild: () => Promise<{ files: number; pruned: number }> };
+    const { CACHE_DIR } = (await import(
+      new URL('../../scripts/ts-loader/transform.mjs', import.meta.url).href
+    )) as { CACHE_DIR: string };
+    mkdirSync(CACHE_DIR, { recursive: true });
+    const stale = join(CACHE_DIR, `stale-test-${process.pid}.js`);
+    const recent = join(CACHE_DIR, `recent-test-${process.pid}.js`);
+    writeFileSync(stale, '');
+    writeFileSync(recent, '');
+    const old = new Date(Date.now() - 8 * 24 * 3600 * 1000);
+    utimesSync(stale, old, old);
+    try {
+      const r = await prebuild();
+      assert.ok(r.files > 100, `the tree's files: ${r.files}`);
+      assert.equal(existsSync(stale), false, 'an 8-day-old transform nobody needs is gone');
+      assert.equal(existsSync(recent), true, 'a recent one stays (another checkout may use it)');
+      // Every file of the tree still has its transform: a second pass makes none.
+      const again = (await prebuild()) as { made?: number };
+      assert.equal(again.made, 0);
+    } finally {
+      rmSync(stale, { force: true });
+      rmSync(recent, { force: true });
+    }
   });
 });

@@ -6,13 +6,13 @@ import { cachePath, options, ROOT, readCached, writeCached } from './transform.m
 const src = new URL('src/', ROOT).href;
 let esbuild;
 
-// NodeNext style: a .ts file imports its neighbours as .js (a query or hash stays on the URL).
-function asTs(href) {
-  const url = new URL(href);
+// NodeNext style: a .ts file imports its neighbours as .js, which TypeScript resolves to the .ts
+// file when there is one (a query or hash stays on the URL). One stat per import, the .ts's.
+function asTs(url) {
   if (!url.pathname.endsWith('.js')) return null;
   const ts = new URL(url);
   ts.pathname = `${url.pathname.slice(0, -3)}.ts`;
-  return !existsSync(url) && existsSync(ts) ? ts.href : null;
+  return existsSync(ts) ? ts.href : null;
 }
 
 export async function resolve(specifier, context, next) {
@@ -20,7 +20,7 @@ export async function resolve(specifier, context, next) {
   // As tsx: for every importer outside node_modules, this repository's files or a lesson's.
   if (parent?.startsWith('file:') && !parent.includes('/node_modules/')) {
     if (specifier.startsWith('./') || specifier.startsWith('../')) {
-      const ts = asTs(new URL(specifier, parent).href);
+      const ts = asTs(new URL(specifier, parent));
       if (ts) return { url: ts, format: 'module', shortCircuit: true };
     } else if (specifier === 'weft' || specifier.startsWith('weft/')) {
       // tsconfig.json's paths: weft is this checkout's sources, not dist/ (one copy of weft).

@@ -22,7 +22,7 @@ import { LoopExit } from './errors.js';
 
 /** The pending waits of the main program, with what each waits for (described when failed). */
 const mainWaits = new Map<Waiter<any>, () => string>();
-let listening = false;
+/** While waits are watched: gives back the claim on the loop's dry points (../internal/dry-loop.ts). */
 let release: (() => void) | null = null;
 
 /**
@@ -37,17 +37,15 @@ export function watchMainWait(w: Waiter<any>, what: () => string): void {
     if (mainWaits.size === 0) stopListening();
   };
   w.promise.then(forget, forget);
-  if (!listening) {
-    listening = true;
+  if (release === null) {
     release = claimDryLoop();
     process.on('beforeExit', onBeforeExit);
   }
 }
 
 function stopListening(): void {
-  if (!listening) return;
-  listening = false;
-  release?.();
+  if (release === null) return;
+  release();
   release = null;
   process.off('beforeExit', onBeforeExit);
 }

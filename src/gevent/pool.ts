@@ -97,7 +97,6 @@ export class Pool {
    * gevent's `free_count()` answers (there is always room for one more).
    */
   freeCount(): number {
-    // gevent's answer for a pool without a limit: one more can be added (always).
     if (this.size === null) return 1;
     return Math.max(0, this.size - this.greenlets.size - this.reserved);
   }

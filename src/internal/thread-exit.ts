@@ -23,7 +23,7 @@ async function runEach(list: Iterable<() => Promise<void>>): Promise<void> {
     try {
       await fn();
     } catch {
-      // see above
+      // a hook that fails must not keep the thread from ending
     }
   }
 }

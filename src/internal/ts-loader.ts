@@ -65,7 +65,7 @@ function tsx(): TsLoader | null {
 }
 
 /** The loader, or null when none can be found. */
-export function findTsLoader(): TsLoader | null {
+function findTsLoader(): TsLoader | null {
   const spec = process.env[ENV_TS_LOADER] || undefined;
   if (cached !== undefined && cachedFrom === spec) return cached;
   cachedFrom = spec;

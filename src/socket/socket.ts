@@ -1137,6 +1137,8 @@ export class Socket {
    */
   private shutdownConnecting(how: number): void {
     let connected: boolean;
+    // Whether the kernel's connection is known to be made (not just assumed, below).
+    let confirmed = true;
     if (this.connectingFd >= 0) {
       // Refused already (the kernel knows, this socket learns it on the loop's next turn):
       // getpeername fails there as in SYN_SENT, but Linux's shutdown(2) says ENOTCONN and keeps
@@ -1163,10 +1165,10 @@ export class Socket {
       const h = (ns as unknown as { _handle?: { getpeername?: (o: object) => number } })._handle;
       const issued = handleFd(ns) >= 0 && typeof h?.getpeername === 'function';
       connected = !issued || (h as { getpeername: (o: object) => number }).getpeername({}) === 0;
-      if (issued && connected) this.shutConnected = true;
+      confirmed = issued;
     }
     if (connected) {
-      if (this.connectingFd >= 0 || this.family === AF_UNIX) this.shutConnected = true;
+      if (confirmed) this.shutConnected = true;
       if (how !== SHUT_WR) this.readShut = true;
       if (how !== SHUT_RD) this.writeShut = true;
       return;

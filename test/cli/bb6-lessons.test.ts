@@ -12,6 +12,7 @@ import { before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CliError } from '../../src/cli/command.js';
 import { type LessonFile, selectLessons } from '../../src/cli/lesson-catalog.js';
+import { alive } from '../support/pids.js';
 import { weftRunner } from '../support/weft-cli.js';
 
 const root = new URL('../../', import.meta.url).pathname;
@@ -128,16 +129,6 @@ describe('weft tour: lessons whose verdict must match their figures', () => {
     }
   });
 });
-
-/** A live process (a zombie left for a non-reaping init counts as gone). Linux /proc. */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 /** The pids and command lines of the children of `pid`. */
 function childrenOf(pid: number): { pid: number; args: string }[] {

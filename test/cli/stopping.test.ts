@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -18,21 +18,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { CliContext } from '../../src/cli/command.js';
 import { tour } from '../../src/cli/tour.js';
 import { checkLeaks } from '../support/leaks.js';
+import { alive } from '../support/pids.js';
 import { TS_IMPORT } from '../support/ts.js';
 
 checkLeaks();
 
 const root = new URL('../../', import.meta.url).pathname;
-
-/** A live process (a zombie left for a non-reaping init counts as gone). Linux /proc. */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 let scratch = '';
 const pids: number[] = [];

@@ -6,7 +6,7 @@
  * ("its parent (pid …) ended before it started its target").
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -14,8 +14,10 @@ import { fileURLToPath } from 'node:url';
 import { Queue } from '../../src/multiprocessing/index.js';
 import { Thread } from '../../src/threading/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { alive } from '../support/pids.js';
 import { runScript } from '../support/run-script.js';
 import { settles } from '../support/settles.js';
+import { until } from '../support/until.js';
 import { startAndLeave, startEchoAndLeave } from './fixtures/bb9-targets.js';
 
 checkLeaks({ graceMs: 3000 });
@@ -66,8 +68,10 @@ describe('a Process started by a Thread that then ends', () => {
       const d = await runScript(script, [daemon, 'daemon']);
       assert.equal(d.status, 0, `stderr: ${d.stderr}`);
       assert.equal(d.stderr, '');
-      // Ended with the program (its watchdog), as Python terminates daemon children at exit.
-      await new Promise((r) => setTimeout(r, 1500));
+      // Ended with the program (its watchdog), as Python terminates daemon children at exit:
+      // once it is gone, it has not written (left running, it would write, then end).
+      const pid = Number(readFileSync(`${daemon}.pid`, 'utf8'));
+      await until(() => !alive(pid), 'the daemon child to end', 30_000);
       assert.ok(!existsSync(daemon), 'the daemon child was ended with the program');
     } finally {
       rmSync(dir, { recursive: true, force: true });

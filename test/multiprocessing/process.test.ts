@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
@@ -14,6 +13,7 @@ import {
   TaskReferenceError,
 } from '../../src/multiprocessing/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { alive } from '../support/pids.js';
 import { TS_IMPORT } from '../support/ts.js';
 import {
   bump,
@@ -197,13 +197,12 @@ describe('Process', () => {
       });
       parent.on('exit', () => reject(new Error(`parent exited early: ${out}`)));
     });
-    assert.equal(isRunning(grandchild), true);
+    assert.equal(alive(grandchild), true);
     parent.kill('SIGKILL');
     await new Promise((r) => parent.once('exit', r));
     const deadline = Date.now() + 5000;
-    while (isRunning(grandchild) && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 50));
-    assert.equal(isRunning(grandchild), false, `daemon child ${grandchild} outlived its parent`);
+    while (alive(grandchild) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(alive(grandchild), false, `daemon child ${grandchild} outlived its parent`);
   });
 
   test('a child whose parent exits before sending its target says so, and ends', async () => {
@@ -259,21 +258,6 @@ async function exitAfterStart(
  */
 async function endsSoon(pid: number): Promise<boolean> {
   const deadline = Date.now() + 5000;
-  while (isRunning(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  return !isRunning(pid);
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  // An orphan that ended is a zombie until its new parent reaps it, which a container's init
-  // may never do: ended all the same.
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
+  while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  return !alive(pid);
 }

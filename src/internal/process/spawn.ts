@@ -125,7 +125,7 @@ export class ChildHandle {
     // Handed to the operating system now if the pipe has room (a boot message is small unless
     // its arguments are not): the child reads it whenever it starts listening.
     try {
-      this.#send(boot);
+      this.send(boot);
     } catch (err) {
       // Checked before (probeChannel); should it fail anyway, the child cannot start and its
       // owner learns why from 'error' and 'exit', not from a crash of this process.
@@ -136,13 +136,9 @@ export class ChildHandle {
     }
   }
 
-  #send(m: unknown): void {
-    if (this.process.connected) this.process.send(m as never);
-  }
-
   /** Sends `m` to the child's role. @throws DataCloneError-like errors for uncloneable data. */
   send(m: unknown): void {
-    this.#send(m);
+    if (this.process.connected) this.process.send(m as never);
   }
 
   /** Lets the parent exit while the child lives (the channel and the process handle). */

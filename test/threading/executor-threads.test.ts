@@ -11,6 +11,7 @@ import { encode } from '../../src/internal/serialize.js';
 import {
   C_WAITERS,
   finishThread,
+  ownSlot,
   registerThread,
   slotOf,
   T_WAITING_FOR,
@@ -51,8 +52,16 @@ describe('executor worker threads in the thread table', () => {
     // The worker holds b and waits for a, which this thread holds.
     const f = ex.submit(holdThenWaitFor, b, a, ready);
     assert.equal(await ready.wait({ timeout: PATIENCE }), true);
+    // Its wait for `a` recorded in its slot, not just counted: a waiter counts itself before it
+    // records and walks, and an async walk made in between finds no cycle, while the worker's
+    // blocking walk stops at a thread that waits asynchronously (lock-core.ts): nobody reports.
+    const teller = enumerate().find((t) => t.name === 'teller_0');
+    assert.ok(teller?.ident, 'the worker in the thread table');
+    const slot = ownSlot(teller.ident);
     await until(
-      () => Atomics.load(a._core.a, a._core.st + C_WAITERS) > 0,
+      () =>
+        Atomics.load(a._core.a, a._core.st + C_WAITERS) > 0 &&
+        Atomics.load(worldWords(), slot + T_WAITING_FOR) !== 0,
       'the worker to park',
       PATIENCE,
     );

@@ -16,10 +16,11 @@
  *           blocks; the socket closing or a cancel stops it through sendfileCancel
  *   copy:   read 256 KiB at an offset ─► socket.write ─► wait for 'drain' when Node's queue is
  *           full (back pressure) ─► … ─► wait until the last chunk reached the kernel
- *   release                     queued writes go out, in order, after the file
+ *   release                     queued writes go out, in order, after the file — those made
+ *                               before the next transfer's call, then that transfer's turn
  *
  * Each step is awaited through a Waiter, so cancelling the task (or aborting `signal`) stops
- * the transfer: the kernel path between two sendfile(2) calls or out of a wait for room, the
+ * the transfer: one waiting for its turn at once, sending nothing; the kernel path between two sendfile(2) calls or out of a wait for room, the
  * copy loop between two chunks or out of a wait for 'drain'; a file read or sendfile(2) call in
  * flight finishes first, as its descriptors and buffer are in use. Either way the socket stays
  * open and what was handed to it stays: on the copy loop that includes Node's send queue, which
@@ -93,7 +94,8 @@ const OWNER = { describe: () => 'sendfile' };
  * the copy loop), and writes held during the transfer follow them, so the peer cannot tell
  * where the file stopped: close the connection. Closing the socket during the transfer stops
  * it with `BrokenPipeError`.
- * @throws {BrokenPipeError} the socket is closed or the peer went away.
+ * @throws {BrokenPipeError} the socket is closed or shut for writing (`writeEof()`, also one
+ *   held behind an earlier transfer), or the peer went away.
  * @throws {ConnectionResetError} the peer reset the connection mid-transfer.
  * @throws {TimeoutError} a weft Socket's timeout passed with no room in the socket.
  * @throws {TypeError} an argument of the wrong type. @throws {RangeError} a bad value, a
@@ -154,8 +156,12 @@ export async function sendfile(
     // The size bounds nothing else: the transfer goes on to the end of the file as it finds it
     // (Python's loop calls sendfile(2) until it returns 0), appended bytes included.
     const want = count ?? TO_EOF - offset;
-    await hold.ready;
+    await waitTurn(hold.ready, signal);
     if (signal?.aborted) throw signal.reason;
+    // A `writeEof()`/`end()`/`close()` made after an earlier transfer's call and before this one
+    // was held, and replayed just now: nothing goes after the EOF (sendfile(2) would still send
+    // while Node's shutdown waits for its queue; Python's raises before sending a byte).
+    if (ns.destroyed || !ns.writable) throw closedError(ns, 'the socket was shut for writing');
     if (offset >= size) return 0;
     const stall = timeout === null ? null : new StallTimer(timeout, signal);
     try {
@@ -346,11 +352,11 @@ function checkFile(file: unknown): void {
  * The error of a failed sendfile(2), worded as Node words a failed system call (`fromErrno` of
  * src/socket/errors.ts says the call twice: "Broken pipe (sendfile: EPIPE (sendfile))").
  */
-function closedError(ns: NetSocket): Error {
+function closedError(ns: NetSocket, why = 'the socket closed during sendfile'): Error {
   const err = (ns as unknown as { errored?: Error | null }).errored;
   return err
     ? (fromSystemError(err, 'sendfile') as Error)
-    : new BrokenPipeError('Broken pipe: the socket closed during sendfile');
+    : new BrokenPipeError(`Broken pipe: ${why}`);
 }
 
 /**
@@ -385,6 +391,21 @@ function drained(ns: NetSocket): { done: Promise<void>; abandon: () => void } {
     ns.on('close', onClose);
   });
   return { done, abandon };
+}
+
+/**
+ * Waits for this transfer's turn on the socket (`ready`) through a Waiter: the transfer before it
+ * may wait for ever on a peer that reads nothing, and a cancel (the task's, or `signal`) must
+ * end this wait at once. A transfer cancelled here sent nothing; its turn is skipped.
+ */
+async function waitTurn(ready: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  const w = new Waiter<void>(OWNER);
+  void ready.then(() => w.wake(undefined));
+  if (signal) {
+    if (signal.aborted) w.cancel(signal.reason);
+    else w.setSignal(signal);
+  }
+  await w.block();
 }
 
 /**

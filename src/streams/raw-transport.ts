@@ -166,6 +166,7 @@ export class RawTransport extends EventEmitter {
   /** destroySoon() was called: close once the end (FIN) has gone out. */
   private destroyAfterEnd = false;
   private idle: NodeJS.Timeout | null = null;
+  private failure: Error | null = null;
 
   /** TCP_NODELAY as the descriptor has it: a call that changes nothing makes no system call. */
   private noDelay: boolean;
@@ -201,8 +202,9 @@ export class RawTransport extends EventEmitter {
     return this.destroyed;
   }
 
+  /** The error the connection was destroyed with (as net's), or null. */
   get errored(): Error | null {
-    return null;
+    return this.failure;
   }
 
   /** TCP_NODELAY (accept() turned it on already: weft/streams wants it, as asyncio does). */
@@ -326,6 +328,8 @@ export class RawTransport extends EventEmitter {
   /** Half-close once the queue is flushed. */
   end(): this {
     if (this.destroyed || this.writeShut) return this;
+    // As net's: nothing may be written after the end (weft/sendfile checks it).
+    this.writable = false;
     if (this.queued === 0) this.shutWrite();
     else this.endPending = true;
     return this;
@@ -346,6 +350,7 @@ export class RawTransport extends EventEmitter {
     if (this.destroyed) return this;
     this.destroyed = true;
     this.writable = false;
+    this.failure = err ?? null;
     if (this.idle !== null) clearTimeout(this.idle);
     this.lastSend();
     unwatch(this.fd);

@@ -17,7 +17,7 @@
 import type { Socket as NetSocket } from 'node:net';
 import { RuntimeError, TimeoutError } from '../internal/errors.js';
 import { Waiter, WaiterList } from '../internal/waiter.js';
-import { ConnectionResetError } from '../socket/errors.js';
+import { ConnectionResetError, fromSystemError } from '../socket/errors.js';
 import { RawTransport } from './raw-transport.js';
 import { parseReadOptions, type ReadOptions, type StreamReader } from './stream-reader.js';
 
@@ -164,6 +164,29 @@ export class StreamWriter {
     this.sock.write(
       typeof data === 'string' || this.sock instanceof RawTransport ? data : Buffer.from(data),
     );
+    this.noticeFailedSend();
+  }
+
+  /**
+   * A send the kernel refused at once (EPIPE, ECONNRESET: the peer is gone) failed the socket in
+   * the call, while Node reports it a tick later. asyncio's write() fails its transport at once
+   * (isClosing() is true from here) and runs connection_lost(exc) a turn later, which gives the
+   * reader the failure: a drain() before that raises ConnectionResetError('Connection lost'),
+   * as asyncio's does (it waits that turn out, then raises), and reads after it the failure.
+   * The reader gets it once the code that wrote has yielded (a microtask: before Node's report,
+   * which protocol.ts would otherwise turn into the same).
+   */
+  private noticeFailedSend(): void {
+    const failed = (this.sock as { errored?: Error | null }).errored;
+    if (!failed || this.lostError !== null) return;
+    const exc = fromSystemError(failed);
+    this._lost(exc);
+    const reader = this.reader;
+    if (reader !== null) {
+      queueMicrotask(() => {
+        if (reader.exception() === null) reader.setException(exc);
+      });
+    }
   }
 
   /** Queues every buffer of `data`, in order; nothing when one of them is not bytes or a string. */
@@ -187,6 +210,8 @@ export class StreamWriter {
     } finally {
       this.sock.uncork();
     }
+    // Corked, net's socket sent nothing before uncork(): a refused send shows only now.
+    this.noticeFailedSend();
   }
 
   /**
@@ -214,6 +239,10 @@ export class StreamWriter {
       if (this.fatal === null && this.eofWritten && !this.closeCalled) return RESOLVED;
       return Promise.reject(this.lostError);
     }
+    // Failed and not closed yet (a write met a broken pipe; the reader learns it a tick later):
+    // what was queued will not go. asyncio's drain() on its closing transport lets
+    // connection_lost(exc) run, then raises ConnectionResetError('Connection lost').
+    if (this.fatal !== null) return Promise.reject(new ConnectionResetError('Connection lost'));
     if (!this.sock.writableNeedDrain) {
       // asyncio's drain() on a closing transport lets connection_lost() run, then raises
       // ConnectionResetError('Connection lost'): after close() with nothing left to flush, the

@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { connect as tlsConnect, createServer as tlsCreateServer } from 'node:tls';
 import { Worker } from 'node:worker_threads';
-import { sleep } from '../../src/asyncio/index.js';
+import { createTask, sleep } from '../../src/asyncio/index.js';
 import { _forceCopyLoop, sendfile } from '../../src/sendfile/sendfile.js';
 import {
   BrokenPipeError,
@@ -32,8 +32,10 @@ import {
   type Socket,
   TimeoutError,
 } from '../../src/socket/index.js';
-import { openConnection } from '../../src/streams/index.js';
+import { openConnection, startServer } from '../../src/streams/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { portOf } from '../support/net.js';
+import { settles } from '../support/settles.js';
 import { TS_WORKER_LOADER } from '../support/ts.js';
 import { until } from '../support/until.js';
 import { TEST_CERT, TEST_KEY } from './tls-fixture.js';
@@ -331,6 +333,243 @@ for (const backend of ['kernel', 'copy'] as const) {
       await s.close();
     });
 
+    test('a write between two sendfile() calls goes out between their files', async () => {
+      // The second call comes after 'B' was written: its file must follow 'B', as the first
+      // file follows 'A' and 'C' follows the second file.
+      const s = await sink({ slow: true });
+      const [, writer] = await openConnection(HOST, s.port);
+      writer.write('A');
+      const first = sendfile(writer, path, { offset: 0, count: 500_000 });
+      writer.write('B');
+      const second = sendfile(writer, path, { offset: 500_000, count: 500_000 });
+      writer.write('C');
+      assert.deepEqual(await Promise.all([first, second]), [500_000, 500_000]);
+      writer.close();
+      const got = await s.received;
+      const expected = Buffer.concat([
+        Buffer.from('A'),
+        content.subarray(0, 500_000),
+        Buffer.from('B'),
+        content.subarray(500_000, 1_000_000),
+        Buffer.from('C'),
+      ]);
+      assert.equal(got.length, expected.length);
+      assert.equal(
+        got.subarray(500_001, 500_002).toString(),
+        'B',
+        "'B' right after the first file",
+      );
+      assert.ok(got.equals(expected));
+      await writer.waitClosed();
+      await s.close();
+    });
+
+    test('a transfer that fails before its turn lets the held writes and the next one through in order', async () => {
+      const s = await sink({ slow: true });
+      const [, writer] = await openConnection(HOST, s.port);
+      const empty = join(dir, 'empty.bin');
+      writeFileSync(empty, '');
+      const first = sendfile(writer, path, { offset: 0, count: 300_000 });
+      writer.write('B');
+      const failing = sendfile(writer, join(dir, 'no-such-file'));
+      const nothing = sendfile(writer, empty);
+      writer.write('C');
+      const third = sendfile(writer, path, { offset: 300_000, count: 300_000 });
+      writer.write('D');
+      await assert.rejects(failing, (e: unknown) => e instanceof OSError);
+      assert.equal(await nothing, 0);
+      assert.deepEqual(await Promise.all([first, third]), [300_000, 300_000]);
+      writer.close();
+      const expected = Buffer.concat([
+        content.subarray(0, 300_000),
+        Buffer.from('BC'),
+        content.subarray(300_000, 600_000),
+        Buffer.from('D'),
+      ]);
+      assert.ok((await s.received).equals(expected));
+      await writer.waitClosed();
+      await s.close();
+    });
+
+    for (const transport of ['auto', 'net'] as const) {
+      for (const how of ['writeEof', 'close'] as const) {
+        test(`a ${how}() between two sendfile() calls: the second sends nothing and raises BrokenPipeError (${transport} transport)`, async () => {
+          let outcome!: (v: unknown[]) => void;
+          const results = new Promise<unknown[]>((r) => (outcome = r));
+          await using server = await startServer(
+            async (_reader, writer) => {
+              const first = sendfile(writer, path, { count: 500_000 });
+              if (how === 'close') writer.close();
+              else writer.writeEof();
+              const second = sendfile(writer, path, { offset: 500_000 });
+              const got = await Promise.allSettled([first, second]);
+              writer.close();
+              outcome([
+                ...got,
+                await writer.waitClosed().then(
+                  () => 'closed',
+                  (e) => e,
+                ),
+              ]);
+            },
+            HOST,
+            0,
+            { transport },
+          );
+          const [reader, writer] = await openConnection(HOST, portOf(server));
+          await using _ = writer;
+          // Nothing after the EOF: the second file must not follow the first.
+          const received = await reader.read();
+          assert.equal(received.length, 500_000);
+          assert.ok(received.equals(content.subarray(0, 500_000)));
+          const [first, second, closed] = await results;
+          assert.deepEqual(first, { status: 'fulfilled', value: 500_000 });
+          assert.equal((second as PromiseSettledResult<number>).status, 'rejected');
+          const e = (second as PromiseRejectedResult).reason;
+          assert.ok(e instanceof BrokenPipeError, String(e));
+          assert.equal(closed, 'closed', 'the connection ends cleanly');
+        });
+      }
+
+      test(`sendfile() after writeEof() with bytes still queued raises BrokenPipeError at the call, before it opens the file, while the peer reads nothing (${transport} transport)`, async () => {
+        // writeEof() with bytes queued: the end is pending, yet nothing may be written after it,
+        // and the socket says so at once (`writable` false, as net's end() makes it): sendfile()
+        // refuses it at the call, before it opens the file (a missing one is no ENOENT), and
+        // does not wait for the queue to flush, that is for the peer, who reads nothing here.
+        let outcome!: (v: unknown[]) => void;
+        const results = new Promise<unknown[]>((r) => (outcome = r));
+        // Far more than loopback's socket buffers take from a peer that does not read.
+        const queued = Buffer.alloc(16 * 1024 * 1024, 7);
+        await using server = await startServer(
+          async (_reader, writer) => {
+            writer.write(queued);
+            writer.writeEof();
+            const writable = (writer.getExtraInfo('socket') as NetSocket).writable;
+            const settle = (p: Promise<number>) =>
+              p.then(
+                (n) => n,
+                (e: unknown) => e,
+              );
+            const missing = await settle(sendfile(writer, join(dir, 'no-such-file')));
+            outcome([writable, missing, await settle(sendfile(writer, path))]);
+            writer.close();
+          },
+          HOST,
+          0,
+          { transport },
+        );
+        const [reader, writer] = await openConnection(HOST, portOf(server));
+        await using _ = writer;
+        const [writable, missing, real] = await settles(
+          results,
+          'sendfile() after writeEof(), the peer not reading',
+          20_000,
+        );
+        assert.equal(writable, false, 'not writable once writeEof() was called');
+        assert.ok(missing instanceof BrokenPipeError, `a missing file: ${String(missing)}`);
+        assert.ok(real instanceof BrokenPipeError, String(real));
+        const received = await reader.read();
+        assert.ok(received.equals(queued), 'the queued bytes, then EOF: no file after it');
+      });
+    }
+
+    test("a write()/end() with a bad argument during a transfer throws in the call, as Node's, and holds nothing", async () => {
+      const s = await sink();
+      const ns = await connectNet(s.port);
+      try {
+        const bad = ns as unknown as {
+          write: (...a: unknown[]) => boolean;
+          end: (...a: unknown[]) => void;
+        };
+        const first = sendfile(ns, path, { count: 300_000 });
+        // What Node's own write() and end() throw on this socket without a transfer.
+        assert.throws(() => bad.write(123), { code: 'ERR_INVALID_ARG_TYPE' });
+        assert.throws(() => bad.write(null), { code: 'ERR_STREAM_NULL_VALUES' });
+        assert.throws(() => bad.write('x', 'no-such-encoding'), { code: 'ERR_UNKNOWN_ENCODING' });
+        assert.throws(() => bad.end({}), { code: 'ERR_INVALID_ARG_TYPE' });
+        // Any ArrayBufferView is bytes to Node: held and sent, in order.
+        assert.equal(bad.write(new DataView(new Uint8Array([0x64, 0x76]).buffer)), true);
+        const second = sendfile(ns, path, { offset: 300_000, count: 300_000 });
+        ns.write('tail');
+        ns.end();
+        assert.deepEqual(
+          await settles(Promise.all([first, second]), 'the two transfers', 20_000),
+          [300_000, 300_000],
+        );
+        const got = await settles(s.received, 'the EOF at the peer', 20_000);
+        const expected = Buffer.concat([
+          content.subarray(0, 300_000),
+          Buffer.from('dv'),
+          content.subarray(300_000, 600_000),
+          Buffer.from('tail'),
+        ]);
+        assert.ok(got.equals(expected), 'both files, the held writes in order, then EOF');
+        // (Not `write`: net sets its own once the peer's FIN came, writeAfterFIN.)
+        assert.equal(Object.hasOwn(ns, 'writableNeedDrain'), false, 'the shadow is off');
+        assert.equal(Object.hasOwn(ns, 'end'), false);
+      } finally {
+        // On a failure, nothing must keep the test file open.
+        ns.destroy();
+        await s.close();
+      }
+    });
+
+    test('a held write that throws when replayed fails the socket, not the transfer, and stops nothing', async () => {
+      const s = await sink();
+      const ns = await connectNet(s.port);
+      try {
+        // A socket class whose write() refuses one chunk only once it is replayed: it passed the
+        // check at the call, as a well-formed chunk does.
+        const netWrite = Object.getPrototypeOf(ns).write as (...a: unknown[]) => boolean;
+        const picky = Object.create(Object.getPrototypeOf(ns), {
+          write: {
+            configurable: true,
+            writable: true,
+            value(this: NetSocket, ...a: unknown[]): boolean {
+              if (a[0] === 'refused') throw new Error('refused by the socket class');
+              return netWrite.apply(this, a);
+            },
+          },
+        });
+        Object.setPrototypeOf(ns, picky);
+        const errors: unknown[] = [];
+        ns.on('error', (e) => errors.push(e));
+        const first = sendfile(ns, path, { count: 300_000 });
+        let cbError: unknown = 'the callback was not called';
+        ns.write('refused', (e) => {
+          cbError = e;
+        });
+        const second = sendfile(ns, path, { offset: 300_000, count: 300_000 });
+        ns.write('tail');
+        ns.end();
+        // The first transfer succeeded: the failure is not its own.
+        assert.equal(await settles(first, 'the first transfer', 20_000), 300_000);
+        // The second found the socket destroyed by the failed write: it ends, sending nothing.
+        const e2 = await settles(
+          second.then(
+            () => 'resolved',
+            (e: unknown) => e,
+          ),
+          'the second transfer',
+          20_000,
+        );
+        assert.match(String(e2), /refused by the socket class/);
+        await until(() => errors.length > 0, "the socket's 'error'");
+        assert.match(String(errors[0]), /refused by the socket class/);
+        assert.match(String(cbError), /refused by the socket class/, "the write's callback");
+        assert.equal(ns.destroyed, true);
+        // (Not `write`: net sets its own once the peer's FIN came, writeAfterFIN.)
+        assert.equal(Object.hasOwn(ns, 'writableNeedDrain'), false, 'the shadow is off');
+        assert.equal(Object.hasOwn(ns, 'end'), false);
+        const got = await settles(s.received, 'the peer sees the connection end', 20_000);
+        assert.ok(got.length <= 300_000 && got.equals(content.subarray(0, got.length)));
+      } finally {
+        // On a failure, nothing must keep the test file open.
+        ns.destroy();
+        await s.close();
+      }
+    });
+
     test('a peer that resets mid-transfer fails it with a ConnectionError', async () => {
       const s = await sink({ reset: 200_000 });
       const sock: Socket = await createConnection([HOST, s.port]);
@@ -457,6 +696,46 @@ for (const backend of ['kernel', 'copy'] as const) {
         head.equals(big.subarray(0, head.length)),
         'what came first is a prefix of the file',
       );
+      await s.close();
+    });
+
+    test('a transfer waiting for its turn behind one the peer never reads is cancelled at once, and sends nothing', {
+      timeout: 20_000,
+    }, async () => {
+      let release!: () => void;
+      const s = await sink({ pausedUntil: new Promise<void>((r) => (release = r)) });
+      const ns = await connectNet(s.port);
+      const first = new AbortController();
+      const p1 = sendfile(ns, bigPath, { signal: first.signal });
+      ns.write('between');
+      const second = new AbortController();
+      const p2 = sendfile(ns, path, { signal: second.signal });
+      const third = createTask(() => sendfile(ns, path));
+      ns.write('after');
+      await until(
+        () =>
+          backend === 'copy' || !sendfile.native ? ns.writableNeedDrain : parkedTransfers() === 1,
+        'the first transfer to wait for the peer',
+      );
+      // The first still waits for the peer: the two behind it must not wait for it to end.
+      second.abort(new Error('stop the second'));
+      await assert.rejects(settles(p2, 'the second transfer, aborted', 10_000), /stop the second/);
+      third.cancel();
+      await assert.rejects(
+        settles(Promise.resolve(third), 'the third transfer, cancelled', 10_000),
+      );
+      assert.equal(third.cancelled(), true);
+      first.abort(new Error('stop the first'));
+      await assert.rejects(p1, /stop the first/);
+      ns.end();
+      release();
+      const got = await s.received;
+      // A prefix of the big file, then the writes held behind it: neither of the two cancelled
+      // transfers sent a byte.
+      const tail = Buffer.from('betweenafter');
+      const head = got.subarray(0, got.length - tail.length);
+      assert.ok(got.subarray(head.length).equals(tail), 'the held writes come last, in order');
+      assert.ok(head.equals(big.subarray(0, head.length)), 'a prefix of the first file');
       await s.close();
     });
 

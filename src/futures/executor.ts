@@ -184,16 +184,38 @@ export abstract class Executor {
     flat: unknown[],
     _late: boolean,
   ): Future<ArrayLike<unknown>> {
-    return this.submit<[AnyFn, number, unknown[]], Promise<ArrayLike<unknown>>>(
-      async (f: AnyFn, st: number, xs: unknown[]) => {
+    // Synchronous while the calls are: a user's executor that completes its futures with
+    // `setResult(fn(...args))`, as a Python subclass of Executor would, got a Promise for every
+    // chunk, which setResult refuses (a thenable): a chunked map failed where Python's, which
+    // ignores chunksize there, runs. Async only from a call that returns a thenable.
+    // Self-contained (no closure): an executor may send it elsewhere as an inline function.
+    return this.submit<
+      [AnyFn, number, unknown[]],
+      ArrayLike<unknown> | Promise<ArrayLike<unknown>>
+    >(
+      (f: AnyFn, st: number, xs: unknown[]) => {
         const out: unknown[] = [];
-        for (let i = 0; i < xs.length; i += st) out.push(await f(...xs.slice(i, i + st)));
+        const rest = async (i: number, first: PromiseLike<unknown>): Promise<unknown[]> => {
+          out.push(await first);
+          for (let j = i + st; j < xs.length; j += st) out.push(await f(...xs.slice(j, j + st)));
+          return out;
+        };
+        for (let i = 0; i < xs.length; i += st) {
+          const v: unknown = f(...xs.slice(i, i + st));
+          if (
+            v !== null &&
+            (typeof v === 'object' || typeof v === 'function') &&
+            typeof (v as PromiseLike<unknown>).then === 'function'
+          )
+            return rest(i, v as PromiseLike<unknown>);
+          out.push(v);
+        }
         return out;
       },
       fn,
       stride,
       flat,
-    );
+    ) as Future<ArrayLike<unknown>>;
   }
 
   /** @internal How many calls `map` keeps in flight by default. */
@@ -463,7 +485,7 @@ export abstract class Executor {
       lateFill();
     };
 
-    /** The chunk being read for a next() of a chunked map (see next()). */
+    /** The read in progress, waiting for a call's (or a chunk's) result (see next()). */
     let reading: Promise<IteratorResult<Awaited<R>>> | null = null;
     // No closure here may name this object (hence `this`): the executor holds the map's run
     // strongly, and the iterator must stay collectable for MapRun.dropped.
@@ -476,6 +498,15 @@ export abstract class Executor {
         // The hot path of a chunked map: no async function frame per result.
         if (bufferAt < buffer.length)
           return Promise.resolve({ done: false, value: buffer[bufferAt++] as Awaited<R> });
+        // A next() made while another waits for its result (`Promise.all([it.next(),
+        // it.next()])`) is answered in turn, as an async generator's would be: after that one,
+        // and as the map then stands. Run at once, it took the next call's result past a failed
+        // call or a timeout that had ended the map (in order, but not done as sequential reads
+        // are), and a ready result could settle before the earlier read still waiting.
+        if (reading !== null) {
+          const nextInTurn = (): Promise<IteratorResult<Awaited<R>>> => this.next();
+          return reading.then(nextInTurn, nextInTurn);
+        }
         // The hot path of an unchunked map that keeps up: the oldest call has finished, so its
         // result is handed over with no async function frame and no wait on the future.
         if (chunksize === 1 && !closed) {
@@ -491,14 +522,8 @@ export abstract class Executor {
             return Promise.resolve({ done: false, value: f._resultNow() as Awaited<R> });
           }
         }
-        if (chunksize === 1) return refill();
-        // A chunked map reads a chunk at a time into one buffer: a next() made while one is
-        // being read (`Promise.all([it.next(), it.next()])`) waits for it and is answered in
-        // turn, as an async generator's would be (it read the next chunk over the first's).
-        if (reading !== null) {
-          const nextInTurn = (): Promise<IteratorResult<Awaited<R>>> => this.next();
-          return reading.then(nextInTurn, nextInTurn);
-        }
+        // A chunked map reads a chunk at a time into one buffer: run at once, an overlapping
+        // next() read the next chunk over the first's (hence the wait above, for both kinds).
         const p = refill();
         reading = p;
         const done = (): void => {

@@ -22,6 +22,7 @@ import {
   RuntimeError,
   TimeoutError,
 } from '../internal/errors.js';
+import type { Escalation } from '../internal/pool/engine.js';
 import { parseWait } from '../internal/wait-options.js';
 import { startTimer, stopTimer, type Timer } from '../internal/waiter.js';
 
@@ -31,7 +32,10 @@ export type FutureState = 'PENDING' | 'RUNNING' | 'CANCELLED' | 'FINISHED';
 export interface CancelOptions {
   /** Abort the task's `taskSignal()` even if it is already running; the future is cancelled at once. */
   interrupt?: boolean;
-  /** End the worker running the task (and only that worker; it is replaced); implies `interrupt`. */
+  /**
+   * End the worker running the task (and only that worker; it is replaced); implies `interrupt`.
+   * On a future already cancelled by an interrupt whose call still runs, ends that call's worker.
+   */
   force?: boolean;
 }
 
@@ -41,9 +45,15 @@ export interface FutureLink {
   started(): boolean;
   /** Withdraws a task no worker has claimed; false when one has. */
   withdraw(): boolean;
-  /** Signals (or, with force, ends) the worker running the task. */
-  interrupt(force: boolean): void;
+  /**
+   * Signals (or, with force, ends) the worker running the task. For an interrupt that leaves the
+   * call running, returns how to end its worker later (a force cancel after the interrupt).
+   */
+  interrupt(force: boolean): Escalation | null;
 }
+
+/** @internal For the links (pool-executor.ts); declared by the engine, which makes them. */
+export type { Escalation };
 
 export const kLink = Symbol('weft.futures.link');
 
@@ -56,6 +66,13 @@ type Callback<T> = (f: Future<T>) => void;
  * executor's hot path).
  */
 const timedWaiters = new WeakMap<Future<any>, Set<() => void>>();
+
+/**
+ * The futures cancelled by `cancel({ interrupt: true })` whose call may still run (see
+ * `Escalation`): a later `cancel({ force: true })` ends its worker. A side table, as
+ * `timedWaiters`: few futures are ever interrupted, and a field would cost every one.
+ */
+const escalations = new WeakMap<Future<any>, Escalation>();
 
 /**
  * The eventual result of a call run by an executor (or of any work: create one and complete it
@@ -107,9 +124,10 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /**
    * Cancels the call if it has not started, and returns whether the future is now cancelled
-   * (false for a running or finished call, as in Python). With `{ interrupt: true }` a running
-   * call is cancelled too: its `taskSignal()` aborts; with `{ force: true }` its worker is ended
-   * and replaced (other tasks of that worker are run elsewhere).
+   * (false for a running or finished call, as in Python; true for one already cancelled). With
+   * `{ interrupt: true }` a running call is cancelled too: its `taskSignal()` aborts; with
+   * `{ force: true }` its worker is ended and replaced (other tasks of that worker are run
+   * elsewhere) — also after an interrupt, while the interrupted call still runs.
    */
   cancel(options?: CancelOptions): boolean {
     if (options !== undefined && (typeof options !== 'object' || options === null)) {
@@ -119,7 +137,18 @@ export class Future<T = unknown> implements PromiseLike<T> {
     }
     const force = options?.force === true;
     const interrupt = force || options?.interrupt === true;
-    if (this.#state === 'CANCELLED') return true;
+    if (this.#state === 'CANCELLED') {
+      // Python's answer for a cancelled future. A force after an interrupt whose call ignored its
+      // signal still ends that call's worker (once: the entry goes with the first force).
+      if (force) {
+        const e = escalations.get(this);
+        if (e !== undefined) {
+          escalations.delete(this);
+          e.force?.();
+        }
+      }
+      return true;
+    }
     if (this.#state === 'FINISHED') return false;
     const link = this[kLink];
     if (this.#refresh() === 'PENDING' && (link === null || link.withdraw())) {
@@ -134,7 +163,9 @@ export class Future<T = unknown> implements PromiseLike<T> {
     // The link goes when the future is done (and a pool's future drops its engine with it), so
     // the worker is signalled first; the future is cancelled whatever the signal does.
     try {
-      link.interrupt(force);
+      // Before the done-callbacks run: one of them may escalate to a force cancel.
+      const e = link.interrupt(force);
+      if (e !== null) escalations.set(this, e);
     } finally {
       this.#finish('CANCELLED');
     }
@@ -154,12 +185,24 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /**
    * Resolves to the call's exception (undefined when it succeeded); rejects with
-   * `CancelledError` if it was cancelled, `TimeoutError` after `timeout` ms.
+   * `CancelledError` if it was cancelled, `TimeoutError` after `timeout` ms, and with a
+   * `TypeError` whose `cause` is the exception when that is a thenable (a promise cannot return one).
    */
   exception(options?: { timeout?: number | null; signal?: AbortSignal }): Promise<unknown> {
     return this.#wait(options, 'Future.exception').then(() => {
       if (this.#state === 'CANCELLED') throw new CancelledError(this.#value as string);
-      return this.#failed ? this.#value : undefined;
+      if (!this.#failed) return undefined;
+      // A promise resolved with a thenable adopts it instead of returning it: a pending one
+      // (another Future) would keep this wait going for ever, past its timeout. Such an exception
+      // (Python's set_exception takes any object) comes as the cause of a TypeError instead;
+      // `result()` throws it as it is.
+      if (isThenable(this.#value)) {
+        throw new TypeError(
+          `Future.exception: the exception is a thenable, which a promise cannot return (it would adopt it); it is this error's cause, and result() throws it as it is: ${describeValue(this.#value)}`,
+          { cause: this.#value },
+        );
+      }
+      return this.#value;
     });
   }
 

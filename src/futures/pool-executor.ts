@@ -12,7 +12,7 @@ import {
 } from '../internal/pool/engine.js';
 import { CancelledError, RuntimeError } from './errors.js';
 import { Executor, type ShutdownOptions } from './executor.js';
-import { Future, type FutureLink, kLink } from './future.js';
+import { type Escalation, Future, type FutureLink, kLink } from './future.js';
 
 const NO_ARGS: ArrayLike<unknown> = Object.freeze([]);
 
@@ -52,8 +52,8 @@ class PoolFuture<T> extends Future<T> implements Item, FutureLink {
   withdraw(): boolean {
     return (this.engine as PoolEngine).withdraw(this);
   }
-  interrupt(force: boolean): void {
-    (this.engine as PoolEngine).interrupt(this, force);
+  interrupt(force: boolean): Escalation | null {
+    return (this.engine as PoolEngine).interrupt(this, force);
   }
 }
 

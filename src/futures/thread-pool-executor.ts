@@ -60,6 +60,50 @@ export function checkCommon(
   return max;
 }
 
+const RESOURCE_LIMITS = [
+  'maxYoungGenerationSizeMb',
+  'maxOldGenerationSizeMb',
+  'codeRangeSizeMb',
+  'stackSizeMb',
+] as const;
+
+/**
+ * Node's Worker ignores what it does not understand in `resourceLimits` (a number, a misspelt
+ * field, a string limit), which left the pool without the limit and without a word of it. 0 is
+ * Node's "the default" for every field but the old generation, where it (as any negative value)
+ * ends each worker at once out of memory: refused here. A positive limit too small to start a
+ * worker (a few megabytes of old generation) is Node's to judge: the pool breaks at its first
+ * call (BrokenThreadPool, with the worker's ERR_WORKER_OUT_OF_MEMORY).
+ */
+function checkResourceLimits(rl: unknown): void {
+  if (rl === undefined || rl === null) return;
+  if (typeof rl !== 'object') {
+    throw new TypeError(
+      `ThreadPoolExecutor: resourceLimits must be an object such as { maxOldGenerationSizeMb: 256 }: received ${describeValue(rl)}`,
+    );
+  }
+  for (const [key, value] of Object.entries(rl)) {
+    if (!(RESOURCE_LIMITS as readonly string[]).includes(key)) {
+      throw new TypeError(
+        `ThreadPoolExecutor: resourceLimits has no field ${JSON.stringify(key)} (Node's fields: ${RESOURCE_LIMITS.join(', ')})`,
+      );
+    }
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !Number.isFinite(value)) {
+      throw new TypeError(
+        `ThreadPoolExecutor: resourceLimits.${key} must be a number of megabytes: received ${describeValue(value)}`,
+      );
+    }
+    if (value < 0 || (value === 0 && key === 'maxOldGenerationSizeMb')) {
+      throw new RangeError(
+        key === 'maxOldGenerationSizeMb'
+          ? `ThreadPoolExecutor: resourceLimits.maxOldGenerationSizeMb must be greater than 0 (a worker with no old generation runs out of memory at once): received ${value}`
+          : `ThreadPoolExecutor: resourceLimits.${key} must be 0 (Node's default) or more: received ${value}`,
+      );
+    }
+  }
+}
+
 /**
  * Python's `ThreadPoolExecutor` on worker threads — real parallelism, no GIL. Workers start on
  * demand (a call that finds none free starts one, up to `maxWorkers`) and are reused; calls
@@ -93,6 +137,7 @@ export class ThreadPoolExecutor<
       );
     }
     checkInitargs('ThreadPoolExecutor', 'thread', options.initargs ?? []);
+    checkResourceLimits(options.resourceLimits);
     super({
       kind: 'thread',
       maxWorkers,
@@ -100,7 +145,8 @@ export class ThreadPoolExecutor<
       initializer: options.initializer ?? null,
       initargs: options.initargs ?? [],
       maxTasksPerWorker: 0,
-      ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
+      // A copy: the limits checked here are the ones every later worker gets.
+      ...(options.resourceLimits ? { resourceLimits: { ...options.resourceLimits } } : {}),
       broken: (message, cause) => new BrokenThreadPool(message, { cause }),
     });
   }

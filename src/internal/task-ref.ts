@@ -205,7 +205,9 @@ function rebuildInline(ref: Extract<TaskRef, { kind: 'inline' }>): Function {
     try {
       const r = fn.apply(this, args);
       if (r && typeof (r as Promise<unknown>).then === 'function') {
-        return (r as Promise<unknown>).then(undefined, (e: unknown) => {
+        // Adopted first: a thenable of the user's need not take `then(undefined, onRejected)`
+        // (`{ then(resolve) { resolve(5) } }` threw "resolve is not a function").
+        return Promise.resolve(r).then(undefined, (e: unknown) => {
           throw explainClosure(e, ref);
         });
       }

@@ -129,6 +129,56 @@ describe('ThreadPoolExecutor only', () => {
       await ex.shutdown();
     }
   });
+
+  // helper-149: Node's Worker ignores a resourceLimits it does not understand, and an old
+  // generation of 0 or less ends the worker at once: the pool ran unlimited, or broke at its
+  // first call. 0 is Node's default for the other three fields (helper-152).
+  test('bad resourceLimits are a TypeError or RangeError from the constructor', async () => {
+    const bad: Array<[unknown, ErrorConstructor, RegExp]> = [
+      [64, TypeError, /resourceLimits must be an object/],
+      [{ maxOldGenSizeMb: 64 }, TypeError, /resourceLimits has no field "maxOldGenSizeMb"/],
+      [{ maxOldGenerationSizeMb: '64' }, TypeError, /maxOldGenerationSizeMb must be a number/],
+      [{ stackSizeMb: Number.NaN }, TypeError, /stackSizeMb must be a number/],
+      [{ maxOldGenerationSizeMb: -1 }, RangeError, /must be greater than 0 .*: received -1/],
+      [{ maxOldGenerationSizeMb: 0 }, RangeError, /must be greater than 0 .*: received 0/],
+      [
+        { stackSizeMb: -1 },
+        RangeError,
+        /stackSizeMb must be 0 \(Node's default\) or more: received -1/,
+      ],
+    ];
+    for (const [resourceLimits, cls, message] of bad) {
+      assert.throws(
+        () => new ThreadPoolExecutor({ maxWorkers: 1, resourceLimits: resourceLimits as never }),
+        (e: Error) => e instanceof cls && message.test(e.message),
+        JSON.stringify(resourceLimits),
+      );
+    }
+    // Accepted as before: every field of Node's, and none.
+    for (const resourceLimits of [
+      {},
+      {
+        maxYoungGenerationSizeMb: 16,
+        maxOldGenerationSizeMb: 64,
+        codeRangeSizeMb: 8,
+        stackSizeMb: 4,
+      },
+      { maxOldGenerationSizeMb: undefined },
+    ]) {
+      void new ThreadPoolExecutor({ maxWorkers: 1, resourceLimits }).shutdown();
+    }
+    // 0 is Node's default (a worker's own resourceLimits report codeRangeSizeMb: 0), and the
+    // limits are copied: a change made after the constructor reaches no worker.
+    const limits = { maxYoungGenerationSizeMb: 0, codeRangeSizeMb: 0, stackSizeMb: 0 };
+    const ex = new ThreadPoolExecutor({ maxWorkers: 1, resourceLimits: limits });
+    try {
+      // Were it not copied, this would end the worker at once, out of memory.
+      (limits as Record<string, unknown>).maxOldGenerationSizeMb = 1;
+      assert.equal(await ex.submit(add, 2, 3).result({ timeout: 30_000 }), 5);
+    } finally {
+      await ex.shutdown();
+    }
+  });
 });
 
 describe('asyncio integration', () => {

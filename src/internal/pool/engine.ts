@@ -26,7 +26,10 @@
  *   behind it stay pending and cancellable; a long queue's batches count as running whole.
  * - Forced cancellation ends only the worker running that task; its other tasks go back to the
  *   front of the queue (the ones it finished within its last FLUSH_MS may run twice — see
- *   runner.ts) and a replacement starts on demand. Any other death of a worker — an exit, an
+ *   runner.ts) and a replacement starts on demand. An interrupt detaches the call from its
+ *   worker (the future is cancelled), but a call deaf to its signal runs on: the worker keeps a
+ *   record of it (`PoolWorker.interrupted`) until its outcome comes back, and a force cancel
+ *   meanwhile ends the worker as above. Any other death of a worker — an exit, an
  *   uncaught error, an out-of-memory kill, a failed initializer — breaks the executor, as in
  *   CPython: every unfinished future fails with the Broken… error carrying the cause, and
  *   later submissions throw it.
@@ -57,6 +60,7 @@ import {
   BATCH_CAP,
   CHUNK,
   type FromRunner,
+  outcomeAt,
   PENDING,
   RES_ERROR,
   RES_PACKED,
@@ -109,6 +113,16 @@ export interface Item {
   done(): boolean;
 }
 
+/**
+ * A call cancelled by an interrupt that its worker has not ended yet, as the future holds it
+ * (future.ts, `FutureLink.interrupt`): `force()` ends that worker as a force cancel of a running
+ * call would; the engine sets it to null once the call has ended (or its worker has), so a kept
+ * future holds nothing of the pool.
+ */
+export interface Escalation {
+  force: (() => void) | null;
+}
+
 export interface EngineOptions {
   kind: 'thread' | 'process';
   maxWorkers: number;
@@ -159,6 +173,15 @@ export class PoolWorker {
   readonly known = new Set<number>();
   assigned = 0;
   lastError: unknown = null;
+  /**
+   * Calls cancelled by `cancel({ interrupt: true })` while this worker had them, by their place
+   * (outcomeAt), until the worker reports their outcome — a child reports a call it skips because
+   * the interrupt came first too (runner.ts) — or exits. The item itself is detached at the
+   * interrupt (its outcome no longer counts, and a forced end of the worker must not run it
+   * again), so this is what remembers where it runs. One call a place: a slot takes a new batch
+   * only after every outcome of the last one.
+   */
+  readonly interrupted = new Map<number, Escalation>();
   readonly exit: Promise<void>;
   resolveExit!: () => void;
   ch!: Channel;
@@ -278,18 +301,50 @@ export class PoolEngine {
     return true;
   }
 
-  interrupt(item: Item, force: boolean): void {
+  /**
+   * Signals the worker running `item` (`force`: ends it). An interrupted call runs on until it
+   * heeds its signal or ends: the returned handle ends its worker if a force cancel comes first
+   * (null when there is nothing left to end).
+   */
+  interrupt(item: Item, force: boolean): Escalation | null {
     const w = item.w;
-    if (w === null || w.exited) return;
+    if (w === null || w.exited) return null;
     item.w = null;
     if (force) {
-      w.forced = true;
-      w.ch.terminate();
-      return;
+      this.#force(w);
+      return null;
     }
     // The word is for a synchronous task polling taskSignal(); the message for an async one.
     if (w.states !== null) store(w.states, W_CANCEL, item.id);
     if (w.ready) w.ch.post({ t: 'cancel', id: item.id });
+    if (w.forced) return null;
+    const at = outcomeAt(item.slot, item.k);
+    const handle: Escalation = { force: null };
+    handle.force = () => {
+      handle.force = null;
+      w.interrupted.delete(at);
+      this.#force(w);
+    };
+    w.interrupted.set(at, handle);
+    return handle;
+  }
+
+  /** Ends `w` for a forced cancellation: its other calls go back to the queue (#onExit). */
+  #force(w: PoolWorker): void {
+    if (w.exited || w.forced) return;
+    w.forced = true;
+    w.ch.terminate();
+  }
+
+  /** Forgets the interrupted calls of `w` whose outcomes (triples [at, ok, value]) `r` brings. */
+  #endInterrupted(w: PoolWorker, r: ArrayLike<unknown>): void {
+    for (let j = 0; j < r.length && w.interrupted.size > 0; j += 3) {
+      const at = r[j] as number;
+      const handle = w.interrupted.get(at);
+      if (handle === undefined) continue;
+      handle.force = null;
+      w.interrupted.delete(at);
+    }
   }
 
   // ── dispatch ──────────────────────────────────────────────────────────────────────────────
@@ -744,6 +799,8 @@ export class PoolEngine {
       }
       case 'res': {
         const r = ArrayBuffer.isView(m.r) ? m.r : (decode(m.r) as unknown[]);
+        // First: a done-callback run below may force-cancel an interrupted call this reports ended.
+        if (w.interrupted.size > 0) this.#endInterrupted(w, r);
         for (let k = 0; k < r.length; k += 3) {
           const at = r[k] as number;
           const it = owedAt(w, Math.floor(at / BATCH_CAP), at % BATCH_CAP);
@@ -766,6 +823,8 @@ export class PoolEngine {
   #onExit(w: PoolWorker, why: string | null): void {
     if (w.exited) return;
     w.exited = true;
+    for (const handle of w.interrupted.values()) handle.force = null;
+    w.interrupted.clear();
     handleClosed(this.o.kind === 'thread' ? 'pool-thread' : 'pool-process');
     this.#workers = this.#workers.filter((x) => x !== w);
     const mine = this.#sentTo(w);

@@ -14,6 +14,11 @@
  *   forced cancellation, only outcomes of the last FLUSH_MS can be lost; the engine re-runs
  *   those tasks elsewhere). A worker that exits by itself (`process.exit()` in a task) flushes
  *   them from its 'exit' event, so only the calls it had not finished break.
+ * - A child skips a call interrupted before it started (threads: the engine withdraws it), but
+ *   reports it, before it starts another call (`lastFlush` set far back, so the check before the
+ *   next call flushes it): the engine counts an interrupted call as running until its outcome
+ *   comes, and a force cancel of it meanwhile ends the worker — with the next call in it, which
+ *   would then run twice. Calls no one interrupts pay nothing for it.
  * - `taskSignal()` is created lazily (most tasks never ask) and aborted by the engine's
  *   `cancel` message, or — for a synchronous task that cannot see messages — by the CANCEL word
  *   it reads each time it is asked.
@@ -180,7 +185,11 @@ export async function runRunner(boot: RunnerBoot, port: RunnerPort): Promise<voi
           continue;
         }
       } else if (interrupted.delete(id)) {
+        // Interrupted before it started: skipped, but reported (the engine ignores the outcome of
+        // an interrupted call; see the notes above).
         giveUp(first, at);
+        record(outcomeAt(b.slot, k), false, new CancelledError('The task was cancelled'));
+        lastFlush = Number.NEGATIVE_INFINITY;
         continue;
       }
       if (out.length > 0 && performance.now() - lastFlush >= FLUSH_MS) flush(-1);

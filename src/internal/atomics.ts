@@ -59,6 +59,20 @@ export function parkSync(
   return Atomics.wait(a, i, expected, timeoutMs);
 }
 
+/**
+ * Watches `a[i]` while it equals `expected`, untimed, without keeping the event loop alive: for
+ * a word that only signals "look again" to a thread that also waits for something else (the
+ * deadlock walk's re-walk word), never for the wait itself. `'not-equal'` when it moved already.
+ */
+export function watchAsync(
+  a: Int32Array,
+  i: number,
+  expected: number,
+): Promise<ParkResult> | ParkResult {
+  const r = Atomics.waitAsync(a, i, expected);
+  return r.value;
+}
+
 // One ref'd timer keeps the loop alive while async parks are pending (see the notes above).
 let pendingParks = 0;
 let keepAlive: ReturnType<typeof setInterval> | null = null;

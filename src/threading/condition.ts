@@ -27,7 +27,11 @@
  *
  * Re-acquiring the lock after the wait is robust: when the holder died holding it, the waiter
  * takes it all the same and then throws OwnerDiedError with the lock held (a robust mutex's
- * EOWNERDEAD), so the caller's `run`/`hold` releases what it holds.
+ * EOWNERDEAD), so the caller's `run`/`hold` releases what it holds. The one outcome that leaves
+ * the lock not held is a DeadlockError of the re-acquire itself (lock-core.ts: the re-acquire is
+ * an untimed wait, and its walk, or a re-walk, found that the holder waits for a lock this thread
+ * holds): taking the lock is then impossible, it is the hang. Such an error is remembered
+ * (`lockLost`), and the condition's own `run`/`runSync` give it back without releasing.
  */
 import { add, cas, load, notify, parkSync, sub } from '../internal/atomics.js';
 import { currentContext } from '../internal/context.js';
@@ -35,7 +39,7 @@ import { describeValue } from '../internal/errors.js';
 import { kShared, registerSharedKind, type SharedState } from '../internal/serialize.js';
 import { AGAIN, type Attempt, type Parkable, waitAsync, waitSync } from '../internal/shm/wait.js';
 import { parseWait, type WaitOptions } from '../internal/wait-options.js';
-import { OwnerDiedError, RuntimeError } from './errors.js';
+import { DeadlockError, OwnerDiedError, RuntimeError } from './errors.js';
 import { LockBase } from './lock-base.js';
 import { type Recoverable, track } from './owner-death.js';
 import { inspectCustom } from './repr.js';
@@ -54,6 +58,18 @@ interface PendingWait {
 
 const NEVER = new Promise<never>(() => {});
 
+/**
+ * The DeadlockErrors of a wait's re-acquire: thrown with the lock not held (see the notes), so a
+ * `run` they leave must not release it (that would throw "not held" over the report).
+ */
+const lockLost = new WeakSet<object>();
+
+/** A failed re-acquire's error, marked as leaving the lock not held. */
+function lostHold(err: unknown): unknown {
+  if (err instanceof DeadlockError) lockLost.add(err);
+  return err;
+}
+
 /** Trade-off: spins of a leaving waiter on a grant in flight before it sleeps on SEQ instead. */
 const GIVE_UP_SPIN = 100;
 /**
@@ -64,8 +80,8 @@ const GRANT_PATIENCE_MS = 1000;
 
 /**
  * Python's `threading.Condition` across threads: `wait()` releases the lock, waits for a
- * `notify`, and re-acquires the lock before it returns. The lock is an `RLock` unless one is
- * given.
+ * `notify`, and re-acquires the lock before it returns (unless the re-acquire is told of a
+ * deadlock: see `wait`). The lock is an `RLock` unless one is given.
  *
  * **Cancellation:** an aborted `wait` re-acquires the lock, then rejects with the reason.
  *
@@ -77,6 +93,8 @@ export class Condition implements Recoverable {
   /** @internal */ readonly _a: Int32Array;
   readonly lock: LockBase;
   private pending: Set<PendingWait> | undefined;
+  /** DeadlockErrors of this thread's re-acquires so far (each left the lock not held). */
+  private lostHolds = 0;
 
   constructor(lock?: LockBase) {
     if (lock !== undefined && !(lock instanceof LockBase)) {
@@ -98,12 +116,51 @@ export class Condition implements Recoverable {
   release(): void {
     this.lock.release();
   }
-  run<R>(fn: () => R | PromiseLike<R>): Promise<Awaited<R>> {
-    return this.lock.run(fn);
+  /**
+   * Holds the lock around `fn`, as the lock's `run`; a DeadlockError of a `wait`'s re-acquire
+   * that leaves `fn` is given back without a release (the lock is not held then). When `fn`
+   * caught such an error itself, the release is made only if this thread still holds the level
+   * `run` took (another thread, or another task of this one, may hold the lock by then).
+   */
+  async run<R>(fn: () => R | PromiseLike<R>): Promise<Awaited<R>> {
+    await this.lock.acquire();
+    const task = currentContext();
+    const depth = this.lock._core.depth();
+    const lost = this.lostHolds;
+    let held = true;
+    try {
+      return await fn();
+    } catch (err) {
+      if (lockLost.has(err as object)) held = false;
+      throw err;
+    } finally {
+      if (held && this.stillHolds(lost, task, depth)) this.release();
+    }
   }
   runSync<R>(fn: () => R): R {
-    return this.lock.runSync(fn);
+    this.lock.acquireSync();
+    const depth = this.lock._core.depth();
+    const lost = this.lostHolds;
+    let held = true;
+    try {
+      return fn();
+    } catch (err) {
+      if (lockLost.has(err as object)) held = false;
+      throw err;
+    } finally {
+      if (held && this.stillHolds(lost, null, depth)) this.release();
+    }
   }
+
+  /**
+   * Whether `run` still holds the level it took (by `task`, at `depth`): yes unless a re-acquire
+   * of this condition lost the lock since (`lost`: the count then) and this thread's hold of that
+   * level is gone. A `fn` that released the lock itself is still told by the release.
+   */
+  private stillHolds(lost: number, task: object | null, depth: number): boolean {
+    return this.lostHolds === lost || this.lock._core.holdsLevel(task, depth);
+  }
+
   hold(): Promise<Disposable & AsyncDisposable> {
     return this.lock.hold();
   }
@@ -211,16 +268,29 @@ export class Condition implements Recoverable {
   }
 
   private async reacquire(depth: number, failure: unknown): Promise<void> {
-    const died = await this.lock._core.reacquireAsync();
+    let died: boolean;
+    try {
+      died = await this.lock._core.reacquireAsync();
+    } catch (err) {
+      // A DeadlockError: the holder waits for a lock this thread holds, so the lock cannot be
+      // taken again (that is the hang). The one outcome with the lock NOT held: a caller's
+      // `finally { cond.release() }` would throw over it (see docs/threading.md, Condition).
+      this.lostHolds++;
+      throw lostHold(err);
+    }
     this.lock._core.restoreDepth(depth);
     if (died) throw ownerDied(failure);
   }
 
   /**
    * Releases the lock, waits until notified (true) or until `timeout` passes (false), and
-   * re-acquires the lock before it settles, whatever the outcome.
+   * re-acquires the lock before it settles, whatever the outcome — but one: a deadlock found by
+   * the re-acquire.
    * @throws RuntimeError when the calling thread does not hold the lock.
    * @throws OwnerDiedError (with the lock held again) when a thread ended holding the lock.
+   * @throws DeadlockError with the lock NOT held, when the lock's holder waits for a lock this
+   *   thread holds (the re-acquire would never end). `run` gives it back without a release; after
+   *   a plain `acquire`, release only when the wait did not throw it.
    */
   async wait(options?: WaitOptions): Promise<boolean> {
     const { timeout, signal } = parseWait('Condition.wait', options);
@@ -266,7 +336,14 @@ export class Condition implements Recoverable {
     } catch (err) {
       failure = err;
     }
-    const died = this.lock._core.reacquireSync();
+    let died: boolean;
+    try {
+      died = this.lock._core.reacquireSync();
+    } catch (err) {
+      // As in `reacquire`: a DeadlockError, thrown with the lock not held.
+      this.lostHolds++;
+      throw lostHold(err);
+    }
     this.lock._core.restoreDepth(depth);
     if (died) throw ownerDied(failure);
     if (failure !== null) throw failure;

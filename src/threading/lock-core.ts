@@ -3,33 +3,70 @@
  * (src/internal/shm/world.ts) so that any thread can see who holds it for deadlock detection.
  *
  * Cell words (see the world's layout table): STATE (0 free, owner tid, OWNER_DIED or ORPHANED), COUNT
- * (RLock depth, touched only by the owner), WAITERS (parked or about to park).
+ * (RLock depth, touched only by the owner), WAITERS (parked or about to park), TASK (the id of the
+ * asyncio task of the owner's thread that took it, 0 for none).
  *
  * Fast path: one compare-and-swap to acquire, one to release, and a load of WAITERS to decide
- * whether to notify. Contended path: spin, then park on STATE (src/internal/shm/wait.ts); before
+ * whether to notify; an async acquire made in a task adds one store of TASK, and its release one
+ * more (a load of TASK finds it set). Contended path: spin, then park on STATE (src/internal/shm/wait.ts); before
  * the first untimed park the thread walks the wait-for graph (thread → lock → holder → the lock
- * that holder waits for → …): a walk that comes back to this thread would never end, and rejects
- * with `DeadlockError`. Timed waits end by themselves and are neither recorded nor reported. When
- * both threads of a cycle start waiting at the same moment, both may get the error (each sees the
- * other's record): a missed cycle of parked threads is impossible, two reports are possible.
+ * that holder waits for → …): a walk that comes back to this thread, when the wait would surely
+ * never end, rejects with `DeadlockError`. Timed waits end by themselves and are neither recorded
+ * nor reported. When both threads of a cycle start waiting at the same moment, both may get the
+ * error (each sees the other's record): a missed cycle is impossible (of the waits a walk sees,
+ * below), two reports are possible.
  *
  * What a wait records, and what a walk passes through. Every untimed wait records the cell it
  * waits for in its thread's slot (WAITING_FOR: cell + 1 for a blocking wait, −(cell + 1) for an
- * async one). A thread blocked in a sync wait is parked: nothing else in it can release what it
- * holds. A thread that waits asynchronously is not blocked: its event loop runs its other tasks,
- * timers and callbacks, any of which may release a lock it holds. So a blocking waiter's walk
- * stops at a thread that waits asynchronously, and waits (task X of the main thread holds L2 and
- * releases it from a timer, task Y awaits L1, a worker holding L1 calls L2.acquireSync(): the
- * worker used to get a DeadlockError). An async waiter's walk passes through every kind, and it is
- * told when the walk comes back to its own thread: the cycle of waiters that a lock-ordering bug
- * in async worker code makes (each thread awaiting the other's lock) is reported, as before, to
- * code that can catch it without having parked its thread; the price is a possible report where
- * other code of a thread on the cycle would have released (pass a timeout to opt out). A
- * blocking waiter is told only of cycles of blocked threads, which are certain.
+ * async one), and the id of the asyncio task that waits next to it (WAIT_TASK; 0 for none). A
+ * thread blocked in a sync wait is parked: nothing else in it can release what it holds. A thread
+ * that waits asynchronously is not blocked: its event loop runs its other tasks, timers and
+ * callbacks, any of which may release a lock it holds. Every walk follows both kinds, but through
+ * a thread that waits asynchronously only by a lock whose TASK is its recorded wait's task (0 and
+ * 0: a lock taken, and a wait made, by blocking code or outside any task); by a lock another task
+ * of it holds the walk stops, unreported, for that task may release it, and a first walk asks
+ * for re-walks (that task may wait too, its record hidden: see below). (Without this, task A1
+ * holding L2 and task A2 of the same thread awaiting L1 made "a thread holding L2 waits for L1",
+ * and a task taking L1 then L2 elsewhere was told of a cycle no lock order had.) What a walk does
+ * when it comes back to its own thread:
+ *
+ * | walker   | comes back to itself…                                   | then                     |
+ * |----------|---------------------------------------------------------|--------------------------|
+ * | blocking | through blocked threads only                            | DeadlockError (certain)  |
+ * | blocking | through a thread that waits asynchronously              | waits; asks for re-walks |
+ * | async    | through a lock its thread holds for another asyncio task| waits; asks for re-walks |
+ * |          | (that task may release it)                              | if it passed an async one|
+ * | async    | otherwise (the lock was taken by the waiting task, by   | DeadlockError            |
+ * |          | blocking code or outside any task; async threads passed)|                          |
+ *
+ * So the worker of "task X of the main thread holds L2 and releases it from a timer, task Y
+ * awaits L1, a worker holding L1 calls L2.acquireSync()" waits for the timer, and so does Y. An
+ * async waiter's report past other async waiters is not certain (other code of theirs might have
+ * released): the price of telling async worker code of its lock-ordering bug (each thread
+ * awaiting the other's lock) without parking a thread; pass a timeout to opt out.
+ *
+ * Re-walks. A cycle is closed by the wait that comes last, and only the waits on it can be told;
+ * an async waiter walked once, before the last one was recorded. So a first walk that closed a
+ * cycle without reporting it, and passed a thread that waits asynchronously, asks every thread's
+ * untimed async lock waits to walk again (the REWALK word of the world's header; `watch` below):
+ * each re-walk sees the whole cycle and decides by the table above, from its own thread. A
+ * re-walk that finds it wakes its wait, which, if it must park again (the lock still held), walks
+ * once more and rejects only if the cycle is still there (`recheck`: code that can release may
+ * have broken it since); a re-walk asks for nothing, so no two waiters keep waking each other. The
+ * request costs a contended wait one add and one notify, and each async wait one walk; a thread
+ * without watched waits pays nothing; an uncontended acquire or release does not change. What a
+ * walk cannot see: a thread records one wait, its latest, so of several async waits one thread
+ * has at once (its tasks each awaiting a lock) the others' walks see one. When that one ends, the
+ * latest of the others still watched takes its place, its task id with it (`publish`: a walk
+ * never pairs a record with another wait's task), and every watched wait walks again
+ * (`leaveWait`): a walk that looked while the record was another's may have stopped short.
  *
  * Which task holds a lock, inside its thread: a thread is not one waiter when it waits
- * asynchronously. `asyncHolders` records the asyncio task (context) that took each lock held by
- * this thread with an async acquire made in a task. A Lock acquired again asynchronously by that
+ * asynchronously. TASK records the asyncio task (context, by its id: `idOf`) that took the lock
+ * with an async acquire made in a task; it is written just after the take and cleared before
+ * STATE is given up, so it is current whenever STATE names a thread (a walk that reads STATE in
+ * the instant between a take and its TASK store sees 0: the thread's own). A Lock acquired again
+ * asynchronously by that
  * very task is a deadlock, reported; by any other code of the thread it waits, outside the walk
  * (the holder may release it). An RLock re-enters for the thread in blocking code (as Python's:
  * the thread is parked otherwise, so only its own nested code can ask), and in async code only for
@@ -40,7 +77,12 @@
  * other such code, so there the thread is the owner, as in Python: it re-enters an RLock its
  * thread took outside any task (a thread target's nested `await rlock.run(…)` is the RLock
  * lesson itself, and it hung when only tasks could re-enter); concurrent users of one RLock in
- * one thread must be asyncio tasks to exclude each other.
+ * one thread must be asyncio tasks to exclude each other. The same for cycle reports: a lock its
+ * thread took outside any task (or with blocking code) is the thread's own, so an async waiter
+ * whose walk comes back to its thread through it is told (the table above), although a timer of
+ * the thread might have released it; only a direct async re-acquire of it by other code of the
+ * thread waits (that code may be the releaser). A timeout, or taking the locks in asyncio tasks,
+ * opts out ("two thread targets, each awaiting the other's lock" stays reported, in either order).
  *
  * A thread that ends (owner-death.ts): an RLock it holds is marked OWNER_DIED (no other thread
  * may release it); a Lock is marked OWNER_DIED only when the thread ended abnormally (it threw,
@@ -48,7 +90,7 @@
  * as in Python, where a Lock has no owner: marked ORPHANED, any thread may release it.
  */
 
-import { cas, load, notify, store } from '../internal/atomics.js';
+import { add, cas, load, notify, store, watchAsync } from '../internal/atomics.js';
 import { currentContext } from '../internal/context.js';
 import { type DeadlockEdge, DeadlockError, describeCycle } from '../internal/errors.js';
 import {
@@ -64,16 +106,20 @@ import {
   C_ASYNC_WAITERS,
   C_COUNT,
   C_STATE,
+  C_TASK,
   C_WAITERS,
   CELL_WORDS,
   cellName,
   cellOffset,
   freeCell,
+  H_REWALK,
   markOwnerDied,
+  nextTaskId,
   ORPHANED,
   OWNER_DIED,
   ownSlot,
   selfTid,
+  T_WAIT_TASK,
   T_WAITING_FOR,
   threadName,
   worldBuffer,
@@ -86,14 +132,24 @@ import { type Recoverable, track } from './owner-death.js';
 const MAX_WALK = 1024;
 
 /**
- * The asyncio task (context) that acquired each Lock or RLock held by this thread, when an async
- * acquire made in a task took it; keyed by the lock's STATE word (its world offset, or its own
- * buffer). Every acquire that takes the lock (not an RLock's re-entry) by this thread sets or
- * clears the entry and every release that frees it clears it, so an entry is current whenever
- * STATE reads this thread's tid; entries of locks another thread released are overwritten or
- * cleared when this thread next takes them.
+ * Each asyncio task (context) of this thread that takes or waits for a lock gets an id, given on
+ * first use: what the lock's TASK word and the thread slot's WAIT_TASK word hold, so that any
+ * thread can tell which task of a thread holds a lock and which one waits. 0 is no task (blocking
+ * code, or code outside any task). Unique in the process (the world's counter), so a TASK word
+ * read a moment late, still naming a task of the previous holder, never matches a task of the
+ * next one; after 2^31 − 1 of them they start again at 1.
  */
-const asyncHolders = new Map<number | ArrayBufferLike, object>();
+const taskIds = new WeakMap<object, number>();
+
+function idOf(task: object | null): number {
+  if (task === null) return 0;
+  let id = taskIds.get(task);
+  if (id === undefined) {
+    id = nextTaskId();
+    taskIds.set(task, id);
+  }
+  return id;
+}
 
 /**
  * How a lock crosses to another thread. A cell is an index into the world, so the world's buffer
@@ -166,14 +222,17 @@ export class LockCore implements Recoverable {
     return noThread(load(this.a, this.st));
   }
 
-  private get key(): number | ArrayBufferLike {
-    return this.cell >= 0 ? this.st : this.a.buffer;
+  /**
+   * Records who in this thread took the lock: the current task for an async acquire, else none
+   * (TASK is already 0: every release clears it). Called right after the take.
+   */
+  noteAcquired(task: object | null): void {
+    if (task !== null) store(this.a, this.st + C_TASK, idOf(task));
   }
 
-  /** Records who in this thread took the lock: the current task for an async acquire, else none. */
-  noteAcquired(task: object | null): void {
-    if (task !== null) asyncHolders.set(this.key, task);
-    else if (asyncHolders.size > 0) asyncHolders.delete(this.key);
+  /** The id of the task of this thread that holds it (0: none), when this thread holds it. */
+  private holderTask(): number {
+    return load(this.a, this.st + C_TASK);
   }
 
   /**
@@ -182,8 +241,7 @@ export class LockCore implements Recoverable {
    */
   private reentersAsync(task: object | null): boolean {
     if (this.kind !== 'RLock') return false;
-    const holder = asyncHolders.get(this.key);
-    return task !== null ? holder === task : holder === undefined;
+    return this.holderTask() === idOf(task);
   }
 
   /**
@@ -242,7 +300,10 @@ export class LockCore implements Recoverable {
     sync: boolean,
     reenter: boolean,
     attempt: () => Attempt<T>,
+    task: object | null = null,
   ): Parkable<T> {
+    // An async wait that walks the graph is watched for re-walks from its first park on.
+    let watched: Watched | null = null;
     return {
       a: this.a,
       i: this.st,
@@ -255,8 +316,20 @@ export class LockCore implements Recoverable {
         ? (v) => v !== 0 && v !== OWNER_DIED && v !== selfTid
         : (v) => v !== 0 && v !== OWNER_DIED,
       timedOut: () => false as T,
-      beforePark: detect ? () => this.enterWait(sync) : undefined,
-      afterWait: detect ? () => this.leaveWait(sync) : undefined,
+      beforePark: detect
+        ? () => {
+            watched = this.enterWait(sync, task);
+          }
+        : undefined,
+      // A re-walk found a cycle while this wait was parked; told only if it must park again
+      // and the cycle is still there (code that can release may have broken it since).
+      beforeRepark:
+        detect && !sync
+          ? () => {
+              if (watched !== null) recheck(watched);
+            }
+          : undefined,
+      afterWait: detect ? () => this.leaveWait(sync, watched, task) : undefined,
     };
   }
 
@@ -285,6 +358,11 @@ export class LockCore implements Recoverable {
       throw this.selfDeadlock();
     }
     const reenter = this.kind === 'RLock';
+    // The uncontended take, before a wait is set up (waitSync would make the same attempt).
+    if (signal?.aborted !== true) {
+      const r = this.attempt(reenter, null);
+      if (r !== AGAIN) return r;
+    }
     return waitSync(
       this.parkable(detect, true, reenter, () => this.attempt(reenter, null)),
       timeout,
@@ -299,13 +377,17 @@ export class LockCore implements Recoverable {
     if (detect && !reenter && load(this.a, this.st) === selfTid) {
       // Held by this thread: a deadlock only if by this very task (see the notes above); any
       // other task of the thread may release it, and the walk would stop at this thread at once.
-      if (this.kind === 'Lock' && task !== null && asyncHolders.get(this.key) === task) {
+      if (this.kind === 'Lock' && task !== null && this.holderTask() === idOf(task)) {
         throw this.selfDeadlock();
       }
       detect = false;
     }
+    if (signal?.aborted !== true) {
+      const r = this.attempt(reenter, task);
+      if (r !== AGAIN) return r;
+    }
     return waitAsync(
-      this.parkable(detect, false, reenter, () => this.attempt(reenter, task)),
+      this.parkable(detect, false, reenter, () => this.attempt(reenter, task), task),
       timeout,
       signal,
     );
@@ -323,7 +405,7 @@ export class LockCore implements Recoverable {
   async reacquireAsync(): Promise<boolean> {
     const task = currentContext();
     return waitAsync(
-      this.parkable(true, false, false, () => this.attemptRobust(task)),
+      this.parkable(true, false, false, () => this.attemptRobust(task), task),
       null,
       null,
     );
@@ -345,19 +427,33 @@ export class LockCore implements Recoverable {
         this.a[this.st + C_COUNT] = depth - 1;
         return;
       }
-      if (asyncHolders.size > 0) asyncHolders.delete(this.key);
+      const task = this.holderTask();
       store(this.a, this.st, 0);
+      this.clearHolderTask(task);
     } else {
       // Python lets any thread release a Lock (ORPHANED included: its holder ended normally);
       // the CAS keeps a racing second release an error.
+      const task = this.holderTask();
       if (s === 0 || s === OWNER_DIED || cas(this.a, this.st, s, 0) !== s) {
         throw new RuntimeError('Cannot release Lock: it is not held', 'ERR_WEFT_LOCK_NOT_HELD');
       }
-      if (asyncHolders.size > 0) asyncHolders.delete(this.key);
+      this.clearHolderTask(task);
     }
     // Read after the release: a waiter counts itself before it re-reads STATE (see wait.ts).
     if (load(this.a, this.st + C_WAITERS) > 0)
       wakeSome(this.a, this.st, this.st + C_ASYNC_WAITERS, 1);
+  }
+
+  /**
+   * Just after STATE is given up (by any thread: a Lock may be released by another), clears
+   * TASK, read before, unless a new holder has written its own since (a cas). Cleared after, not
+   * before: a walk that reads TASK, STATE, TASK never pairs this thread with no task while the
+   * holder was a task (`readCell`); a new holder's blocking take meanwhile sees a task id of no
+   * thread of its own (ids are unique). A lock taken by blocking code or outside any task (TASK
+   * 0) pays nothing more than the load.
+   */
+  private clearHolderTask(task: number): void {
+    if (task !== 0) cas(this.a, this.st + C_TASK, task, 0);
   }
 
   /**
@@ -380,52 +476,64 @@ export class LockCore implements Recoverable {
     return sync ? this.cell + 1 : -(this.cell + 1);
   }
 
-  /** `sync`: a blocking wait (see the notes for what each kind of walk passes through). */
-  private enterWait(sync: boolean): void {
-    if (this.cell < 0) return;
+  /**
+   * Publishes this wait and walks the graph (see the notes); throws DeadlockError for a cycle it
+   * is sure of. An async wait is then watched (`Watched`), and is returned to be given back.
+   */
+  private enterWait(sync: boolean, task: object | null): Watched | null {
+    if (this.cell < 0) return null;
     const w = worldWords();
     // A thread weft did not start (a plain Worker) has no slot: slotOf gives its home slot,
     // which may be another thread's, and writing there would make that thread look blocked.
     // Such a thread walks (it can still close a cycle itself) but records nothing.
     const own = ownSlot(selfTid);
-    const mine = own < 0 ? -1 : own + T_WAITING_FOR;
+    const id = idOf(task);
+    // Read before the walk: a re-walk request made after this read is seen (see `watch`).
+    const walkedAt = load(w, H_REWALK);
     // Published before the walk: a thread closing the cycle at the same moment sees it (Dekker).
-    if (mine >= 0) store(w, mine, this.record(sync));
-    const edges: DeadlockEdge[] = [];
-    let cell = this.cell;
-    let holder = ownerOfCell(w, cell);
-    let waiter = selfTid;
-    for (let step = 0; step < MAX_WALK && holder !== 0; step++) {
-      edges.push({
-        waiter: threadLabel(waiter),
-        resource: cellLabel(cell, this),
-        holder: threadLabel(holder),
-      });
-      if (holder === selfTid) {
-        // An async waiter's lock held by its own thread: another task of it may release it.
-        if (step === 0 && !sync) return;
-        if (mine >= 0) store(w, mine, 0);
-        throw new DeadlockError(`Deadlock: ${describeCycle(edges)}`, edges);
-      }
-      const slot = ownSlot(holder);
-      if (slot < 0) return;
-      const next = load(w, slot + T_WAITING_FOR);
-      if (next === 0) return;
-      // A thread waiting asynchronously is not blocked: not a link of a blocking wait's cycle.
-      if (next < 0 && sync) return;
-      waiter = holder;
-      cell = (next < 0 ? -next : next) - 1;
-      holder = ownerOfCell(w, cell);
+    if (own >= 0) publish(w, own, this.record(sync), id);
+    const found = walk(this, sync, id, true);
+    if (found !== null) throw found;
+    // Nobody else's walk can reach a thread without a record: it has nothing to re-walk for.
+    if (sync || own < 0) return null;
+    const watched: Watched = { core: this, task: id, walkedAt, error: null };
+    watch(watched);
+    if (watched.error !== null) {
+      unwatch(watched);
+      throw watched.error;
     }
+    return watched;
   }
 
-  private leaveWait(sync: boolean): void {
+  /**
+   * Takes this wait's record back. Only our own record: a later wait of this thread may have
+   * replaced it. When other watched waits of the thread remain (its tasks each awaiting a lock),
+   * the latest of them takes its place, so that the others' walks still see that the thread
+   * waits; a walk that looked before this store saw another record (or none) and may have
+   * stopped short of a cycle through that wait, so every watched wait walks again (a request
+   * made after the store: each re-walk sees the new record, see `watch`).
+   */
+  private leaveWait(sync: boolean, watched: Watched | null, task: object | null): void {
+    if (watched !== null) unwatch(watched);
     if (this.cell < 0) return;
     const w = worldWords();
     const own = ownSlot(selfTid);
     if (own < 0) return;
-    // Only our own record: another async wait of this thread may have replaced it.
-    cas(w, own + T_WAITING_FOR, this.record(sync), 0);
+    // This thread alone writes its slot: what it reads there is what it wrote last.
+    const mine = this.record(sync);
+    const id = idOf(task);
+    if (load(w, own + T_WAITING_FOR) !== mine || load(w, own + T_WAIT_TASK) !== id) {
+      return;
+    }
+    const heir = latestWatched();
+    if (heir === null) {
+      store(w, own + T_WAITING_FOR, 0);
+      return;
+    }
+    // The heir's task goes with its record: a walk must not pair it with this wait's task.
+    const next = heir.core.record(false);
+    publish(w, own, next, heir.task);
+    if (next !== mine || heir.task !== id) requestRewalk(w);
   }
 
   /** Python's repr, a snapshot: `<locked weft.threading.RLock object RLock-2 owner=3 count=1>`. */
@@ -454,9 +562,22 @@ export class LockCore implements Recoverable {
    * that task): the thread owns it, but code of `task` (or outside any task) does not.
    */
   heldByOtherTask(task: object | null): boolean {
-    if (asyncHolders.size === 0) return false;
-    const holder = asyncHolders.get(this.key);
-    return holder !== undefined && holder !== task;
+    const holder = this.holderTask();
+    return holder !== 0 && holder !== idOf(task);
+  }
+
+  /** An RLock's depth beyond its first level as this thread holds it (0 for a Lock). */
+  depth(): number {
+    return this.kind === 'RLock' ? this.a[this.st + C_COUNT]! : 0;
+  }
+
+  /**
+   * Whether this thread still holds the level an acquire by `task` took at `depth` (`depth()`
+   * right after it): the lock names this thread, not for another asyncio task of it, and an
+   * RLock is at least that deep.
+   */
+  holdsLevel(task: object | null, depth: number): boolean {
+    return this.isOwned() && !this.heldByOtherTask(task) && this.depth() >= depth;
   }
 
   /** For Condition: give the lock up entirely, remembering the depth. */
@@ -477,8 +598,264 @@ function noThread(s: number): number {
   return s === OWNER_DIED || s === ORPHANED ? 0 : s;
 }
 
-function ownerOfCell(w: Int32Array, cell: number): number {
-  return noThread(load(w, cellOffset(cell) + C_STATE));
+/**
+ * Publishes a wait in this thread's slot `own`: its record and its task's id. WAITING_FOR goes to
+ * 0 first, so a walk that reads WAITING_FOR, WAIT_TASK, WAITING_FOR and sees one value twice has
+ * a task id that goes with that record (`readWait`).
+ */
+function publish(w: Int32Array, own: number, record: number, id: number): void {
+  if (load(w, own + T_WAITING_FOR) !== 0) store(w, own + T_WAITING_FOR, 0);
+  store(w, own + T_WAIT_TASK, id);
+  store(w, own + T_WAITING_FOR, record);
+}
+
+/** Bound on re-reads of a thread's wait while it changes under the walk. */
+const MAX_REREAD = 8;
+
+/**
+ * The wait slot `slot` records, as [record, task id] in `out`: record 0 when none (or when it kept
+ * changing: the walk stops there, as if it had read it a moment later).
+ */
+function readWait(w: Int32Array, slot: number, out: [number, number]): void {
+  for (let k = 0; k < MAX_REREAD; k++) {
+    const rec = load(w, slot + T_WAITING_FOR);
+    if (rec === 0) break;
+    const id = load(w, slot + T_WAIT_TASK);
+    if (load(w, slot + T_WAITING_FOR) === rec) {
+      out[0] = rec;
+      out[1] = id;
+      return;
+    }
+  }
+  out[0] = 0;
+  out[1] = 0;
+}
+
+/**
+ * One walk of the wait-for graph from `core`'s cell, for a wait of this thread (`sync`: blocking;
+ * `task`: the id of the asyncio task of an async one, 0 for none). The DeadlockError of a cycle it
+ * is sure of, or null.
+ * `first`: the walk made before the first park, which asks the others to walk again when it
+ * closed a cycle through a thread waiting asynchronously without being sure of it (see the
+ * notes); a re-walk asks nothing, so that two async waiters cannot keep waking each other.
+ */
+function walk(core: LockCore, sync: boolean, task: number, first: boolean): DeadlockError | null {
+  for (let k = 0; k < MAX_CONFIRM; k++) {
+    const found = walkOnce(core, sync, task, first && k === 0);
+    if (found !== STALE) return found;
+  }
+  return null;
+}
+
+/** Walks before a report is given up on, when each one's reads changed under it. */
+const MAX_CONFIRM = 3;
+/** `walkOnce`: a cycle found, but what it read has changed since (walk again). */
+const STALE = 'stale';
+
+/**
+ * One pass of `walk`. Before it reports, it reads every word it went by again and gives STALE
+ * if any changed: a cycle made of reads of different moments (a lock read in the instant between
+ * a take and its TASK store, a wait that has just ended) is not told; a real one stays put.
+ */
+function walkOnce(
+  core: LockCore,
+  sync: boolean,
+  task: number,
+  first: boolean,
+): DeadlockError | null | typeof STALE {
+  const w = worldWords();
+  // (waiter, cell, holder) per hop; names are looked up only for a report.
+  const hops: number[] = [];
+  // What it read, to read again before a report: (cell, holder, task) for a lock, and
+  // (−(slot + 1), record, task) for a thread's wait.
+  const reads: number[] = [];
+  const wait: [number, number] = [0, 0];
+  const held: [number, number] = [0, 0];
+  let cell = core.cell;
+  readCell(w, cell, held);
+  reads.push(cell, held[0], held[1]);
+  let holder = held[0];
+  // The task of `holder` that took `cell` (0: none).
+  let holderTask = held[1];
+  let waiter = selfTid;
+  let throughAsync = false;
+  for (let step = 0; step < MAX_WALK && holder !== 0; step++) {
+    hops.push(waiter, cell, holder);
+    if (holder === selfTid) {
+      // An async waiter's lock held by its own thread: another task of it may release it.
+      if (step === 0 && !sync) return null;
+      // Sure: a blocked thread met only blocked threads; an async waiter, unless the lock that
+      // closes the cycle was taken by another asyncio task of its thread (that task may release
+      // it). Threads waiting asynchronously on the way are passed through (the notes' price).
+      const sure = sync ? !throughAsync : holderTask === 0 || holderTask === task;
+      if (sure) return unchanged(w, reads) ? cycleError(hops, core) : STALE;
+      if (first && throughAsync) requestRewalk(w);
+      return null;
+    }
+    // A cycle that does not pass through this thread: its own walks see it.
+    for (let k = 0; k < hops.length; k += 3) if (hops[k] === holder) return null;
+    const slot = ownSlot(holder);
+    if (slot < 0) return null;
+    readWait(w, slot, wait);
+    reads.push(-(slot + 1), wait[0], wait[1]);
+    const next = wait[0];
+    if (next === 0) return null;
+    if (next < 0) {
+      // A thread waiting asynchronously goes on only through the wait of the task that holds
+      // the lock the walk came by (a lock taken by blocking code or outside any task, through a
+      // wait made outside any task); any other of its tasks may release that lock. Not "no
+      // task" for any wait: TASK reads 0 in the instant between a task's take and its TASK
+      // store, and a thread preempted there keeps it so for a while. The holding task may wait
+      // too, its record hidden by this later one: its watched wait walks again and sees this one.
+      if (holderTask !== wait[1]) {
+        if (first) requestRewalk(w);
+        return null;
+      }
+      throughAsync = true;
+    }
+    waiter = holder;
+    cell = (next < 0 ? -next : next) - 1;
+    readCell(w, cell, held);
+    reads.push(cell, held[0], held[1]);
+    holder = held[0];
+    holderTask = held[1];
+  }
+  return null;
+}
+
+/** Whether every lock and wait a walk read (`reads`, see `walkOnce`) reads the same again. */
+function unchanged(w: Int32Array, reads: number[]): boolean {
+  const pair: [number, number] = [0, 0];
+  for (let k = 0; k < reads.length; k += 3) {
+    const at = reads[k]!;
+    if (at < 0) readWait(w, -at - 1, pair);
+    else readCell(w, at, pair);
+    if (pair[0] !== reads[k + 1] || pair[1] !== reads[k + 2]) return false;
+  }
+  return true;
+}
+
+function cycleError(hops: number[], core: LockCore): DeadlockError {
+  const edges: DeadlockEdge[] = [];
+  for (let k = 0; k < hops.length; k += 3) {
+    edges.push({
+      waiter: threadLabel(hops[k]!),
+      resource: cellLabel(hops[k + 1]!, core),
+      holder: threadLabel(hops[k + 2]!),
+    });
+  }
+  return new DeadlockError(`Deadlock: ${describeCycle(edges)}`, edges);
+}
+
+/**
+ * Lock `cell`'s holder thread and the id of its task that took it (0: none), as [tid, task] in
+ * `out`; tid 0 when free or held by no thread, or when it kept changing under the reads (the walk
+ * stops there, as if it had read a moment later). TASK, STATE, TASK: a take writes STATE then
+ * TASK, a release gives STATE up then clears TASK, so equal reads of TASK around STATE go with
+ * it — but for the instant between a take and its TASK store, read as no task.
+ */
+function readCell(w: Int32Array, cell: number, out: [number, number]): void {
+  const at = cellOffset(cell);
+  for (let k = 0; k < MAX_REREAD; k++) {
+    const task = load(w, at + C_TASK);
+    const s = load(w, at + C_STATE);
+    if (load(w, at + C_TASK) === task) {
+      out[0] = noThread(s);
+      out[1] = task;
+      return;
+    }
+  }
+  out[0] = 0;
+  out[1] = 0;
+}
+
+/** Asks every thread's watched async waits to walk again (H_REWALK: see `watch`). */
+function requestRewalk(w: Int32Array): void {
+  add(w, H_REWALK, 1);
+  notify(w, H_REWALK);
+}
+
+/**
+ * An untimed async wait of this thread, parked or about to park, that walks again when asked.
+ * `walkedAt`: H_REWALK as read before its last walk; `error`: the cycle a re-walk found, thrown
+ * by the wait itself when it wakes and must park again.
+ */
+interface Watched {
+  core: LockCore;
+  /** The waiting task's id (0: none). */
+  task: number;
+  walkedAt: number;
+  error: DeadlockError | null;
+}
+
+/**
+ * This thread's watched waits and its one watcher of H_REWALK. Why no request is missed: a
+ * request moves H_REWALK on, then notifies; the watcher reads H_REWALK (v), re-walks every wait
+ * that last walked before another value, then parks on v, and does it again when woken or when
+ * the park finds H_REWALK moved. A request made after a wait's read either shows in the
+ * watcher's next read, or wakes (or refuses) its park. The requester published its own record
+ * before it walked, so a re-walk made after the request sees it. The watcher does not keep the
+ * event loop alive (the waits' own parks do), and is left parked when no wait is watched: at
+ * most one registration per thread.
+ */
+const watchedWaits = new Set<Watched>();
+let watcherParked = false;
+
+function watch(x: Watched): void {
+  watchedWaits.add(x);
+  // A parked watcher will look at it (its value was read before this wait's read, or equals it).
+  if (!watcherParked) runWatcher();
+  else if (load(worldWords(), H_REWALK) !== x.walkedAt) rewalk(x, load(worldWords(), H_REWALK));
+}
+
+function unwatch(x: Watched): void {
+  watchedWaits.delete(x);
+}
+
+function runWatcher(): void {
+  const w = worldWords();
+  for (;;) {
+    const v = load(w, H_REWALK);
+    for (const x of watchedWaits) if (x.walkedAt !== v) rewalk(x, v);
+    if (watchedWaits.size === 0) return;
+    const r = watchAsync(w, H_REWALK, v);
+    if (typeof r === 'string') continue;
+    watcherParked = true;
+    void r.then(() => {
+      watcherParked = false;
+      if (watchedWaits.size > 0) runWatcher();
+    });
+    return;
+  }
+}
+
+/** The latest watched wait of this thread not told of a cycle yet (its record is published). */
+function latestWatched(): Watched | null {
+  let latest: Watched | null = null;
+  // A Set iterates in insertion order: the last one is the latest wait.
+  for (const x of watchedWaits) if (x.error === null) latest = x;
+  return latest;
+}
+
+/**
+ * A wait a re-walk told of a cycle must park again: it walks once more first, and is told only
+ * if the cycle is still there (a lock on it may have been released since, by code that could).
+ */
+function recheck(x: Watched): void {
+  if (x.error === null) return;
+  x.walkedAt = load(worldWords(), H_REWALK);
+  x.error = walk(x.core, false, x.task, false);
+  if (x.error !== null) throw x.error;
+}
+
+function rewalk(x: Watched, v: number): void {
+  x.walkedAt = v;
+  if (x.error !== null) return;
+  const found = walk(x.core, false, x.task, false);
+  if (found === null) return;
+  x.error = found;
+  // Wake the wait (all of the lock's waiters: one cannot be picked); the others park again.
+  notify(x.core.a, x.core.st);
 }
 
 function cellLabel(cell: number, self: LockCore): string {

@@ -53,8 +53,8 @@ describe('executor worker threads in the thread table', () => {
     const f = ex.submit(holdThenWaitFor, b, a, ready);
     assert.equal(await ready.wait({ timeout: PATIENCE }), true);
     // Its wait for `a` recorded in its slot, not just counted: a waiter counts itself before it
-    // records and walks, and an async walk made in between finds no cycle, while the worker's
-    // blocking walk stops at a thread that waits asynchronously (lock-core.ts): nobody reports.
+    // records and walks, and an async walk made in between finds no cycle (the worker's walk then
+    // has this thread walk again, lock-core.ts "Re-walks"; this test checks the first walk).
     const teller = enumerate().find((t) => t.name === 'teller_0');
     assert.ok(teller?.ident, 'the worker in the thread table');
     const slot = ownSlot(teller.ident);

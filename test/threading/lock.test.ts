@@ -285,22 +285,35 @@ describe('Lock', () => {
     const held = new Event();
     const go = new Event();
     const out = new Queue<string>();
-    // This thread holds l2, and will release it from other code than the wait below.
-    await l2.acquire();
-    const w = new Thread({ target: holdThenWaitWhenTold, args: [l1, l2, held, go, out] });
-    w.start();
-    assert.equal(await held.wait({ timeout: PATIENCE }), true);
-    // An async wait for l1 (held by the worker): this thread's event loop stays free.
-    const y = l1.acquire();
-    await until(() => waiters(l1) > 0, 'the async waiter to park');
-    // The worker now waits, blocking, for l2: its walk reaches this thread, which is not blocked.
-    go.set();
-    await until(() => waiters(l2) > 0, 'the worker to park on l2');
-    l2.release();
-    assert.equal(await out.get({ timeout: PATIENCE }), 'got');
-    assert.equal(await y, true);
-    l1.release();
-    await w.join();
+    await asyncioRun(async () => {
+      // Task x of this thread holds l2, and will release it: other code than task y's wait below.
+      let letGo!: () => void;
+      const released = new Promise<void>((r) => {
+        letGo = r;
+      });
+      const x = createTask(async () => {
+        await l2.acquire();
+        await released;
+        l2.release();
+      });
+      await until(() => l2.locked(), 'task x to take l2');
+      const w = new Thread({ target: holdThenWaitWhenTold, args: [l1, l2, held, go, out] });
+      w.start();
+      assert.equal(await held.wait({ timeout: PATIENCE }), true);
+      // An async wait for l1 (held by the worker): this thread's event loop stays free.
+      const y = createTask(() => l1.acquire());
+      await until(() => waiters(l1) > 0, 'the async waiter to park');
+      // The worker now waits, blocking, for l2: its walk reaches this thread, which is not
+      // blocked; nor is task y told (re-walking): l2 is task x's.
+      go.set();
+      await until(() => waiters(l2) > 0, 'the worker to park on l2');
+      letGo();
+      await x;
+      assert.equal(await out.get({ timeout: PATIENCE }), 'got');
+      assert.equal(await y, true);
+      l1.release();
+      await w.join();
+    });
     assert.equal(l1.locked(), false);
     assert.equal(l2.locked(), false);
   });

@@ -75,6 +75,8 @@ export interface Parkable<T> {
   readonly maxPark?: number;
   /** Called once, just before the first park (deadlock detection); may throw. */
   beforePark?(): void;
+  /** Async waits: called before each later park (a deadlock found since); may throw. */
+  beforeRepark?(): void;
   /** Called once after a wait that called `beforePark`, however it ended. */
   afterWait?(): void;
 }
@@ -201,7 +203,7 @@ export async function waitAsync<T>(
       if (!prepared) {
         prepared = true;
         p.beforePark?.();
-      }
+      } else p.beforeRepark?.();
       const left = deadline - now();
       if (left <= 0) return p.timedOut();
       let res = parkAsync(

@@ -20,6 +20,15 @@
  * |  8  | PROC_COUNTER   | any (add)     | any     | N of the last child process numbered here   |
  * |     |                |               |         | (multiprocessing's `Process-N`, one counter |
  * |     |                |               |         | for every thread, as Python's)              |
+ * |  9  | REWALK         | any (add)     | any     | moved on (and notified) when a wait-for walk|
+ * |     |                |               |         | closed a cycle it was not sure of: every    |
+ * |     |                |               |         | thread's async lock waits walk again        |
+ * |     |                |               |         | (src/threading/lock-core.ts)                |
+ * | 10  | CHILD_SWEEP    | any (cas)     | any     | try-lock of the child table's sweep: the    |
+ * |     |                |               |         | holder's tid (0 free); it alone frees       |
+ * |     |                |               |         | orphans' slots                              |
+ * | 11  | TASK_IDS       | any (add)     | any     | ids given to asyncio tasks that took or     |
+ * |     |                |               |         | waited for a lock (lock-core.ts), so far    |
  *
  * Thread slot (SLOT_WORDS words; a thread claims the first free or finished slot from
  * THREADS + (tid mod THREAD_CAP) × SLOT_WORDS on, see `claimSlot`)
@@ -33,7 +42,12 @@
  * |  5  | NAME_LEN    | spawner, renamer    | any     | bits 0–7: UTF-16 length of the name (≤     |
  * |     |             | (cas)               |         | NAME_CHARS); bits 8–30: rename count; −1   |
  * |     |             |                     |         | while a rename writes NAME (a seqlock)     |
- * | 6…  | NAME        | spawner, renamer    | any     | the name, two UTF-16 code units a word     |
+ * |  6  | WAIT_TASK   | the thread          | any     | id of the asyncio task whose wait          |
+ * |     |             |                     |         | WAITING_FOR records (0: none); written     |
+ * |     |             |                     |         | with WAITING_FOR at 0, so a reader that    |
+ * |     |             |                     |         | reads WAITING_FOR, it, WAITING_FOR and     |
+ * |     |             |                     |         | sees one value twice has a matching pair   |
+ * | 7…  | NAME        | spawner, renamer    | any     | the name, two UTF-16 code units a word     |
  *
  * Lock cell (CELL_WORDS words at CELLS + cell × CELL_WORDS)
  * | idx | name    | writer          | readers | meaning                                           |
@@ -43,9 +57,32 @@
  * |  2  | WAITERS | waiters (add)   | wakers  | threads/tasks parked or about to park on STATE    |
  * |  3  | KIND    | creator         | any     | 1 Lock, 2 RLock (for names in deadlock reports)   |
  * |  4  | ASYNC   | async waiters   | wakers  | the async ones among WAITERS (wait.ts: wakeSome)  |
+ * |  5  | TASK    | the owner (**)  | any     | id (in the owner's thread) of the asyncio task    |
+ * |     |         |                 |         | whose async acquire took it; 0 for a take by      |
+ * |     |         |                 |         | blocking code or outside any task, or when free   |
  *
  * (*) and, once the owner has died without recovering its locks, the thread that saw it exit
  *     (`recoverCellsOf`), which resets COUNT before it marks STATE OWNER_DIED.
+ * (**) written just after the take that sets STATE; cleared by whichever thread releases it, just
+ *     after STATE is given up (a cas: only the id it read, so a new holder's is left), or by
+ *     `markOwnerDied` before STATE is marked. Task ids are unique in the process
+ *     (`nextTaskId`), so a stale id never names a task of the lock's new holder.
+ *
+ * Child slot (CHILD_WORDS words at CHILDREN + k × CHILD_WORDS; multiprocessing's table of the
+ * child processes any thread of this process started, src/multiprocessing/child-table.ts)
+ * | idx | name    | writer (*)          | readers | meaning                                      |
+ * |  0  | PID     | owner (cas), sweeper| any     | the child's pid; 0 for a free slot; −tid     |
+ * |     |         | (cas), reaper       |         | while thread tid claims or frees the slot    |
+ * |  1  | FLAGS   | owner, reaper (or), | any     | bit 0 daemon; bit 1 orphan: its owner thread |
+ * |     |         | sweeper             |         | is gone (set by the owner as it exits, or by |
+ * |     |         |                     |         | the thread that saw it exit: reapThread)     |
+ * |  2  | OWNER   | owner, sweeper,     | any     | tid of the thread that started it            |
+ * |     |         | reaper              |         |                                              |
+ * |  3  | —       | nobody              | nobody  | reserved, always 0 (keeps a slot 16 bytes)   |
+ * (*) owner: the thread that started the child, which frees the slot when it hears the child's
+ *     exit; sweeper: the holder of CHILD_SWEEP, which frees an orphan's slot once the child has
+ *     ended (child-table.ts: `sweep`); reaper: the thread that saw the owner exit
+ *     (`orphanChildrenOf`), which also frees a slot the owner left at −tid.
  *
  * Invariants: a tid is below 2^30 and never 0, so STATE fits a tid or the OWNER_DIED and ORPHANED
  * markers (neither names a thread: a walk of the wait-for graph stops there); for
@@ -56,7 +93,8 @@
  */
 import { existsSync, readlinkSync } from 'node:fs';
 import { isMainThread, threadId, workerData } from 'node:worker_threads';
-import { add, cas, load, notify, store } from '../atomics.js';
+import { add, cas, load, notify, or, store } from '../atomics.js';
+import { RuntimeError } from '../errors.js';
 
 export const MAGIC = 0x57454654;
 const H_MAGIC = 0;
@@ -68,20 +106,29 @@ const H_FREE_COUNT = 5;
 const H_BROKER = 6;
 const H_BROKER_NONCE = 7;
 const H_PROC_COUNTER = 8;
+/** Header word moved on to make every async lock wait walk the wait-for graph again. */
+export const H_REWALK = 9;
+/** Header word: the child table's sweep lock (child-table.ts). */
+export const H_CHILD_SWEEP = 10;
+/** Header word: asyncio task ids handed out so far (`nextTaskId`). */
+const H_TASK_IDS = 11;
 const BROKER_CLAIMING = 1;
 const BROKER_STARTED = 2;
 const BROKER_WANTED = 3;
 const HEADER_WORDS = 16;
 
 export const THREAD_CAP = 1024;
-export const SLOT_WORDS = 32;
+/** 33: the name keeps its 26 words (52 UTF-16 units) after WAIT_TASK. */
+export const SLOT_WORDS = 33;
 export const T_TID = 0;
 export const T_STATE = 1;
 export const T_WAITING_FOR = 2;
 export const T_DAEMON = 3;
 export const T_NATIVE_ID = 4;
 const T_NAME_LEN = 5;
-const T_NAME = 6;
+/** The asyncio task id of the wait WAITING_FOR records (see the layout and lock-core.ts). */
+export const T_WAIT_TASK = 6;
+const T_NAME = 7;
 const NAME_CHARS = (SLOT_WORDS - T_NAME) * 2;
 export const THREAD_FREE = 0;
 export const THREAD_ALIVE = 1;
@@ -98,6 +145,8 @@ export const C_COUNT = 1;
 export const C_WAITERS = 2;
 export const C_KIND = 3;
 export const C_ASYNC_WAITERS = 4;
+/** The holding asyncio task's id within its thread (0: none), see the layout. */
+export const C_TASK = 5;
 /** STATE of a lock whose holder died holding it: the next waiter learns it, then it is free. */
 export const OWNER_DIED = 0x40000000;
 /**
@@ -110,7 +159,16 @@ export const ORPHANED = 0x40000001;
 const THREADS = HEADER_WORDS;
 const CELLS = THREADS + THREAD_CAP * SLOT_WORDS;
 const FREE = CELLS + CELL_CAP * CELL_WORDS;
-const TOTAL_WORDS = FREE + CELL_CAP;
+/** Multiprocessing's child table (layout above): CHILD_CAP slots of CHILD_WORDS words. */
+export const CHILDREN = FREE + CELL_CAP;
+export const CHILD_CAP = 1024;
+export const CHILD_WORDS = 4;
+export const CH_PID = 0;
+export const CH_FLAGS = 1;
+export const CH_OWNER = 2;
+export const CH_DAEMON = 1;
+export const CH_ORPHAN = 2;
+const TOTAL_WORDS = CHILDREN + CHILD_CAP * CHILD_WORDS;
 
 /** Name of the workerData field that carries the world to a worker. */
 export const WORLD_KEY = '__weftWorld';
@@ -136,7 +194,20 @@ function createWorld(): World {
 }
 
 function adopt(sab: SharedArrayBuffer): World {
+  checkLayout(sab);
   return { sab, i32: new Int32Array(sab), u16: new Uint16Array(sab) };
+}
+
+/**
+ * A world made by another build of weft (a stale dist/ next to the sources, two versions in one
+ * program) has another layout: refused here, not a RangeError in some later thread or child.
+ */
+function checkLayout(sab: SharedArrayBuffer): void {
+  if (sab.byteLength === TOTAL_WORDS * 4) return;
+  throw new RuntimeError(
+    `weft: this thread's shared state was made by another build of weft (${sab.byteLength} bytes, this build's is ${TOTAL_WORDS * 4}): load one build of weft (rebuild dist/ if it is stale)`,
+    'ERR_WEFT_WORLD_MISMATCH',
+  );
 }
 
 // Kept on globalThis under a registered symbol: two copies of weft in one thread (sources under
@@ -148,6 +219,7 @@ if (holder[KEY] === undefined) {
   holder[KEY] = !isMainThread && given instanceof SharedArrayBuffer ? adopt(given) : createWorld();
 }
 const world: World = holder[KEY];
+checkLayout(world.sab);
 
 export const worldBuffer = (): SharedArrayBuffer => world.sab;
 export const worldWords = (): Int32Array => world.i32;
@@ -240,6 +312,7 @@ export function freeCell(cell: number): void {
   store(world.i32, at + C_COUNT, 0);
   store(world.i32, at + C_WAITERS, 0);
   store(world.i32, at + C_ASYNC_WAITERS, 0);
+  store(world.i32, at + C_TASK, 0);
   lockFreeList();
   const n = load(world.i32, H_FREE_COUNT);
   store(world.i32, FREE + n, cell);
@@ -268,11 +341,13 @@ export function recoverCellsOf(tid: number): number {
 /**
  * The lock whose STATE word is a[at] (a cell, or a lock in its own buffer) was held by `tid`,
  * which has ended: marks it OWNER_DIED and wakes its waiters; false if `tid` did not hold it.
- * COUNT first: the thread that takes OWNER_DIED next starts from a depth of 0.
+ * COUNT and TASK first: the thread that takes OWNER_DIED next starts from a depth of 0 and no
+ * holding task.
  */
 export function markOwnerDied(a: Int32Array, at: number, tid: number): boolean {
   if (load(a, at + C_STATE) !== tid) return false;
   store(a, at + C_COUNT, 0);
+  store(a, at + C_TASK, 0);
   if (cas(a, at + C_STATE, tid, OWNER_DIED) !== tid) return false;
   notify(a, at + C_STATE);
   return true;
@@ -285,13 +360,44 @@ export function markOwnerDied(a: Int32Array, at: number, tid: number): boolean {
  */
 export function reapThread(tid: number): number {
   const recovered = recoverCellsOf(tid);
+  orphanChildrenOf(tid);
   finishThread(tid);
   return recovered;
+}
+
+/**
+ * Marks orphan the child processes thread `tid` started and has not seen end: `tid` is gone (it
+ * exits, or another thread saw its worker exit — one ended by `terminate()` or out of memory ran
+ * no exit code of its own), and nobody else will hear those children's exit (child-table.ts).
+ */
+export function orphanChildrenOf(tid: number): void {
+  const w = world.i32;
+  // A thread killed while it swept or wrote a slot left it taken (−tid): let go of it.
+  cas(w, H_CHILD_SWEEP, tid, 0);
+  for (let k = 0; k < CHILD_CAP; k++) {
+    const at = CHILDREN + k * CHILD_WORDS;
+    const pid = load(w, at + CH_PID);
+    if (pid === -tid) {
+      store(w, at + CH_FLAGS, 0);
+      store(w, at + CH_OWNER, 0);
+      store(w, at + CH_PID, 0);
+      continue;
+    }
+    if (pid <= 0 || load(w, at + CH_OWNER) !== tid) continue;
+    // An or, not a store: FLAGS keeps the daemon bit. Skipped when already set: the slot may be
+    // freed and taken again once it is (tids are never reused, so a new owner is another tid).
+    if ((load(w, at + CH_FLAGS) & CH_ORPHAN) === 0) or(w, at + CH_FLAGS, CH_ORPHAN);
+  }
 }
 
 /** The name deadlock reports give a lock cell, the same in every thread. */
 export function cellName(cell: number): string {
   return `${load(world.i32, cellOffset(cell) + C_KIND) === 2 ? 'RLock' : 'Lock'}-${cell + 1}`;
+}
+
+/** A new asyncio task id, unique in the process (1 … 2^31 − 1, then again from 1). */
+export function nextTaskId(): number {
+  return (add(world.i32, H_TASK_IDS, 1) + 1) & 0x7fffffff || 1;
 }
 
 export function nextSabId(): number {
@@ -377,6 +483,7 @@ export function registerThread(tid: number, name: string, daemon: boolean): void
   const slot = claimSlot(tid);
   store(world.i32, slot + T_DAEMON, daemon ? 1 : 0);
   store(world.i32, slot + T_WAITING_FOR, 0);
+  store(world.i32, slot + T_WAIT_TASK, 0);
   // The thread repeating its spawner's registration keeps the name there: the spawner may have
   // renamed it already (renameThread), and the name it started with would undo that.
   if (!known) writeName(world, slot, name);

@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import type { Accepting, AnyFn, ArgList } from '../internal/call-args.js';
 import { describeValue } from '../internal/errors.js';
 import { checkInitargs } from '../internal/pool/engine.js';
+import { Process } from '../multiprocessing/process.js';
 import { nextChild } from '../multiprocessing/process-identity.js';
 import { BrokenProcessPool } from './errors.js';
 import { PoolExecutor } from './pool-executor.js';
@@ -25,6 +26,27 @@ export interface ProcessPoolExecutorOptions<F extends AnyFn = AnyFn, A extends A
 
 let counter = 0;
 let poolCounter = 0;
+
+/**
+ * Python's workers take the next numbers of this process's children, and name their own children
+ * from them (`Process-3:1`): so do these, whatever their name. As Python's, they are listed by
+ * activeChildren() while they run (a Process object for each, as a Pool's workers have).
+ */
+function listedWorkers(): Pick<PoolWorkerHooks, 'onWorkerProcess'> & {
+  workerIdent(): number[] | null;
+} {
+  // The engine asks for a worker's identity, then forks it and reports it (engine.ts).
+  let ident: number[] | null = null;
+  return {
+    workerIdent: () => {
+      ident = nextChild().ident;
+      return ident;
+    },
+    onWorkerProcess: (name, child) => {
+      Process._poolWorker(name, ident, child);
+    },
+  };
+}
 
 /**
  * @internal Set by multiprocessing's Pool, which runs on this executor: how it names its workers
@@ -83,9 +105,7 @@ export class ProcessPoolExecutor<
             workerName: options[kPoolNames].workerName,
             onWorkerProcess: options[kPoolNames].onWorkerProcess,
           }
-        : // Python's workers take the next numbers of this process's children, and name
-          // their own children from them (`Process-3:1`): so do these, whatever their name.
-          { workerIdent: () => nextChild().ident }),
+        : listedWorkers()),
       initializer: options.initializer ?? null,
       initargs: options.initargs ?? [],
       maxTasksPerWorker: mtpc,

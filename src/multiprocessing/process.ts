@@ -10,7 +10,8 @@
  *
  * Liveness, as in Python: a non-daemon child keeps the parent alive until it ends (the parent is
  * "joined" at exit); a daemon child does not, is terminated when the parent exits, and — through
- * a watchdog in the child — ends by itself if the parent dies without exiting (SIGKILL).
+ * a watchdog in the child — ends by itself if the parent dies without exiting (SIGKILL). Both
+ * hold whichever thread of the parent started the child (child-table.ts).
  */
 import type { ChildProcess } from 'node:child_process';
 import { availableParallelism, constants } from 'node:os';
@@ -27,6 +28,14 @@ import { refuseStartInTaskModule } from '../internal/task-ref.js';
 import { afterThreadEnd } from '../internal/thread-exit.js';
 import { parseWait, type WaitOptions } from '../internal/wait-options.js';
 import { startTimer, stopTimer } from '../internal/waiter.js';
+import {
+  awaitEndSync,
+  awaitOthersNonDaemon,
+  forgetChild,
+  orphanChildren,
+  recordChild,
+  terminateOthersDaemon,
+} from './child-table.js';
 import { OSError, RuntimeError, refuseToSend } from './errors.js';
 import { childName, identity, nextChild } from './process-identity.js';
 
@@ -77,13 +86,31 @@ const active = new Set<Process>();
 /** Pool workers still running (their pool's engine ends them, here or when this process exits). */
 const poolWorkers = new Set<Process>();
 
-// Python terminates daemon children when the parent exits normally: the process, not a thread
-// of it (a worker thread's 'exit' is its own end; its daemon children end with the process,
-// through their watchdog).
-if (isMainThread)
-  process.once('exit', () => {
-    for (const p of active) if (p.daemon) p.terminate();
+// Python's exit, the process's and not a thread's (a worker thread's 'exit' is its own end): it
+// joins every non-daemon child, whichever thread started it — this thread's keep the loop alive
+// through their handles, the other threads' are waited for here when the loop runs dry — and
+// terminates the daemon ones (SIGTERM), then waits for them, a bounded while (child-table.ts).
+if (isMainThread) {
+  let waiting = false;
+  process.on('beforeExit', () => {
+    if (waiting) return;
+    const others = awaitOthersNonDaemon();
+    if (others === null) return;
+    waiting = true;
+    void others.then(() => {
+      waiting = false;
+    });
   });
+  process.once('exit', () => {
+    const pids: number[] = [];
+    for (const p of active) {
+      if (!p.daemon || p.exitcode !== null) continue;
+      p.terminate();
+      if (p.pid !== null) pids.push(p.pid);
+    }
+    awaitEndSync([...pids, ...terminateOthersDaemon()]);
+  });
+}
 
 const SIGNALS = constants.signals as Record<string, number>;
 
@@ -93,6 +120,8 @@ const SIGNALS = constants.signals as Record<string, number>;
  * (it holds the child's channel and hears its exit) outlives the thread's end until they end.
  */
 const threadChildren = new Map<Process, Promise<void>>();
+/** A worker thread leaves the children it still has to the child table when it exits. */
+let orphansOnExit = false;
 let waitsAtThreadEnd = false;
 function keepWorkerFor(p: Process, exited: Promise<void>): void {
   if (isMainThread) return;
@@ -294,6 +323,13 @@ export class Process<
     this.#pid = child.process.pid ?? null;
     active.add(this);
     handleOpened('process');
+    // Seen by the thread that ends the process, whichever thread this is (child-table.ts).
+    const pid = child.process.pid;
+    const slot = recordChild(pid, this.#daemon);
+    if (!isMainThread && !orphansOnExit) {
+      orphansOnExit = true;
+      process.once('exit', orphanChildren);
+    }
     // The IPC channel must not keep the parent alive on its own: the process handle does that
     // (for non-daemon children), as Python joins them at exit.
     (child.process.channel as { unref?: () => void } | undefined)?.unref?.();
@@ -302,6 +338,7 @@ export class Process<
       child.process.once('exit', (code, signal) => {
         this.#exitcode = signal ? -(SIGNALS[signal] ?? 1) : (code ?? 1);
         dropTransfers(transfers);
+        forgetChild(slot, pid);
         active.delete(this);
         handleClosed('process');
         resolve();

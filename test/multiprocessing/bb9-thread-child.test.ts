@@ -68,8 +68,8 @@ describe('a Process started by a Thread that then ends', () => {
       const d = await runScript(script, [daemon, 'daemon']);
       assert.equal(d.status, 0, `stderr: ${d.stderr}`);
       assert.equal(d.stderr, '');
-      // Ended with the program (its watchdog), as Python terminates daemon children at exit:
-      // once it is gone, it has not written (left running, it would write, then end).
+      // Ended with the program (SIGTERM at its exit), as Python terminates daemon children at
+      // exit: once it is gone, it has not written (left running, it would write, then end).
       const pid = Number(readFileSync(`${daemon}.pid`, 'utf8'));
       await until(() => !alive(pid), 'the daemon child to end', 30_000);
       assert.ok(!existsSync(daemon), 'the daemon child was ended with the program');

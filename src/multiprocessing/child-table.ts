@@ -1,0 +1,214 @@
+/**
+ * The children of this process, whichever thread started them: Python's child belongs to the
+ * process, which joins the non-daemon ones and terminates the daemon ones at exit. A weft child's
+ * handle (its IPC channel, its exit event) lives in the thread that forked it, and a thread's
+ * worker may be gone before the process ends (a daemon Thread, a ThreadPoolExecutor worker): so
+ * every child is also written into the world's child table (layout in src/internal/shm/world.ts),
+ * which the thread that ends the process reads.
+ *
+ *   thread A: p.start() ──record(pid)──▶ world CHILDREN ◀──read── main thread at its end:
+ *             'exit' of p ──forget──▶     (pid, flags,          waits while a non-daemon child
+ *             A's own end ──orphan──▶      owner tid)           of another thread runs, then
+ *                                                               SIGTERMs the daemon ones
+ *
+ * Whether a child still runs: its owner clears its slot when it hears the child's exit. A child
+ * whose owner is gone (an orphan: the owner marks it as it exits, or the thread that saw its
+ * worker exit does, for one ended by terminate() or out of memory — world.ts `reapThread`) is
+ * reaped by nobody (a worker's exit leaves its children running, then zombies), so on Linux /proc
+ * answers — running means present, not a zombie, and still ours (the ppid), which also guards
+ * against a pid the system has reused. Elsewhere an orphan cannot be watched: it is not waited
+ * for, and its slot is freed at the next sweep.
+ *
+ * Slots: CHILD_CAP (1024) children at once. An orphan's slot is freed by a sweep once its child
+ * has ended (a zombie has); a sweep runs each time a thread records a child and when the main
+ * thread looks at the table at the process's end, so a long-running program whose threads
+ * leave children behind does not fill the table. A child that finds the table full of running
+ * children is seen only by its own thread, as every child was before the table.
+ *
+ * Invariants: a slot's PID goes 0 → −tid → pid (thread tid claims it by cas, fills in FLAGS and
+ * OWNER, then publishes the pid) → −tid → 0 (thread tid frees it: the owner when it hears the
+ * child's exit; for an orphan, the sweeper once the child has ended; FLAGS and OWNER are zeroed
+ * in between). A −tid left by a thread killed mid-way is freed by the thread that sees it exit.
+ * The orphan bit is set only once the owner is gone, the owner frees only non-orphans, and only
+ * the holder of the world's CHILD_SWEEP lock frees orphans: so one thread at most frees a slot.
+ */
+import { readFileSync } from 'node:fs';
+import { cas, load, parkSync, store } from '../internal/atomics.js';
+import {
+  CH_DAEMON,
+  CH_FLAGS,
+  CH_ORPHAN,
+  CH_OWNER,
+  CH_PID,
+  CHILD_CAP,
+  CHILD_WORDS,
+  CHILDREN,
+  H_CHILD_SWEEP,
+  orphanChildrenOf,
+  selfTid,
+  worldWords,
+} from '../internal/shm/world.js';
+
+/** Trade-off: how often the process's end looks for children of other threads (latency of the exit vs. wake-ups). */
+export const CHILD_POLL_MS = 50;
+/**
+ * Trade-off: how long the process's exit waits for the daemon children it terminated (Python
+ * waits for ever; a child that ignores SIGTERM is then left to its watchdog, which SIGKILLs it).
+ */
+const TERMINATE_GRACE_MS = 2000;
+
+const linux = process.platform === 'linux';
+
+/**
+ * Records a child this thread started; its slot, or -1 when the table is full of running
+ * children (CHILD_CAP at once): such a child is then seen only by its own thread.
+ */
+export function recordChild(pid: number, daemon: boolean): number {
+  // Orphans' ended children give their slots back first (the table would fill up otherwise).
+  sweep();
+  const w = worldWords();
+  for (let k = 0; k < CHILD_CAP; k++) {
+    const at = CHILDREN + k * CHILD_WORDS;
+    // The PID word claims the slot (−tid while this thread fills it in: readers skip it, and
+    // if this worker is killed meanwhile, the thread that sees it exit frees it: reapThread).
+    if (cas(w, at + CH_PID, 0, -selfTid) === 0) {
+      store(w, at + CH_FLAGS, daemon ? CH_DAEMON : 0);
+      store(w, at + CH_OWNER, selfTid);
+      store(w, at + CH_PID, pid);
+      return at;
+    }
+  }
+  return -1;
+}
+
+/** The owner heard the child's exit: its slot is free again. */
+export function forgetChild(at: number, pid: number): void {
+  if (at < 0) return;
+  free(worldWords(), at, pid);
+}
+
+/** Frees slot `at` (pid `pid`): −tid while FLAGS and OWNER are zeroed, as in recordChild. */
+function free(w: Int32Array, at: number, pid: number): void {
+  if (cas(w, at + CH_PID, pid, -selfTid) !== pid) return;
+  store(w, at + CH_FLAGS, 0);
+  store(w, at + CH_OWNER, 0);
+  store(w, at + CH_PID, 0);
+}
+
+/** This thread is ending: the children it still has are left to the table (Linux: /proc). */
+export function orphanChildren(): void {
+  orphanChildrenOf(selfTid);
+}
+
+/** Whether the child in slot `at` (pid `pid`) still runs, as far as this thread can tell. */
+function running(at: number, pid: number): boolean {
+  if (linux) return runsHere(pid);
+  return (load(worldWords(), at + CH_FLAGS) & CH_ORPHAN) === 0;
+}
+
+/** Linux: whether `pid` is present, not a zombie, and our child. */
+function runsHere(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return false;
+  }
+  // "pid (comm) S ppid …": the command may hold spaces and parentheses, the last ')' ends it.
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return rest[0] !== 'Z' && Number(rest[1]) === process.pid;
+}
+
+/**
+ * Frees the slots of orphans whose child has ended (off Linux, of every orphan: none can be
+ * watched); nothing when another thread is sweeping (it frees them). Reads /proc for orphans
+ * only: a few microseconds for an empty table.
+ */
+function sweep(): void {
+  const w = worldWords();
+  // The lock holds the sweeper's tid: if its worker is killed mid-sweep, reapThread lets go.
+  if (cas(w, H_CHILD_SWEEP, 0, selfTid) !== 0) return;
+  try {
+    for (let k = 0; k < CHILD_CAP; k++) {
+      const at = CHILDREN + k * CHILD_WORDS;
+      const pid = load(w, at + CH_PID);
+      if (pid <= 0 || (load(w, at + CH_FLAGS) & CH_ORPHAN) === 0) continue;
+      if (!linux || !runsHere(pid)) free(w, at, pid);
+    }
+  } finally {
+    store(w, H_CHILD_SWEEP, 0);
+  }
+}
+
+/** The children other threads started that run now: pid and daemon flag (orphans' freed first). */
+function othersRunning(): Array<{ pid: number; daemon: boolean }> {
+  sweep();
+  const w = worldWords();
+  const out: Array<{ pid: number; daemon: boolean }> = [];
+  for (let k = 0; k < CHILD_CAP; k++) {
+    const at = CHILDREN + k * CHILD_WORDS;
+    const pid = load(w, at + CH_PID);
+    if (pid <= 0 || load(w, at + CH_OWNER) === selfTid) continue;
+    if (running(at, pid)) out.push({ pid, daemon: (load(w, at + CH_FLAGS) & CH_DAEMON) !== 0 });
+  }
+  return out;
+}
+
+/**
+ * Resolves once no non-daemon child started by another thread of this process runs (this
+ * thread's own are joined through their Process objects); polls, and holds the event loop
+ * meanwhile. Null when there is none now.
+ */
+export function awaitOthersNonDaemon(): Promise<void> | null {
+  const busy = (): boolean => othersRunning().some((c) => !c.daemon);
+  if (!busy()) return null;
+  return new Promise<void>((resolve) => {
+    const poll = setInterval(() => {
+      if (busy()) return;
+      clearInterval(poll);
+      resolve();
+    }, CHILD_POLL_MS);
+  });
+}
+
+/**
+ * At the process's exit: SIGTERM to every daemon child another thread started (Python's exit
+ * terminates them all; this thread's own get it through their Process objects).
+ */
+export function terminateOthersDaemon(): number[] {
+  const pids: number[] = [];
+  for (const c of othersRunning()) {
+    if (!c.daemon) continue;
+    try {
+      process.kill(c.pid, 'SIGTERM');
+      pids.push(c.pid);
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return pids;
+}
+
+/**
+ * Blocks until every pid in `pids` has ended (a zombie has), at most TERMINATE_GRACE_MS: Python
+ * joins the daemon children it terminated at exit, so what their SIGTERM handlers do is done
+ * before the parent is gone (and their watchdogs, which SIGKILL, see it). Linux only: elsewhere
+ * the end of a process that is not reaped cannot be seen.
+ */
+export function awaitEndSync(pids: readonly number[]): void {
+  if (!linux || pids.length === 0) return;
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  const deadline = performance.now() + TERMINATE_GRACE_MS;
+  for (const pid of pids) {
+    while (performance.now() < deadline && ended(pid) === false) parkSync(nap, 0, 0, 10);
+  }
+}
+
+function ended(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] === 'Z';
+  } catch {
+    return true;
+  }
+}

@@ -184,8 +184,9 @@ for (const Kind of [Lock, RLock]) {
         await until(() => waiters(l1) > 0, 'task y to park on l1');
         const rewalked = await rewalkProbe();
         go.set();
-        // The worker's walk closes the cycle through this thread, unsure: y walks again. Once
-        // it has, a wake-up of y (had its re-walk found the cycle) is the next task to run.
+        // The worker's walk stops at this thread (l2's holder, task x, is not the waiting task
+        // y) and asks for re-walks: y walks again. Once it has, a wake-up of y (had its re-walk
+        // found the cycle) is the next task to run.
         await rewalked.done;
         await asyncioSleep(0.02);
         assert.equal(y.done(), false, 'task y is not told: task x may release l2');

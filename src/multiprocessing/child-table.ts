@@ -108,15 +108,27 @@ function running(at: number, pid: number): boolean {
 
 /** Linux: whether `pid` is present, not a zombie, and our child. */
 function runsHere(pid: number): boolean {
+  const st = procStat(pid);
+  return st !== null && st.state !== 'Z' && st.ppid === process.pid;
+}
+
+/** Linux: whether process `pid` has ended (gone, or a zombie nobody has reaped yet). */
+export function processEnded(pid: number): boolean {
+  const st = procStat(pid);
+  return st === null || st.state === 'Z';
+}
+
+/** Linux: the state letter and parent pid of process `pid` from /proc, or null when it is gone. */
+function procStat(pid: number): { state: string; ppid: number } | null {
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   } catch {
-    return false;
+    return null;
   }
   // "pid (comm) S ppid …": the command may hold spaces and parentheses, the last ')' ends it.
   const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return rest[0] !== 'Z' && Number(rest[1]) === process.pid;
+  return { state: rest[0] ?? '', ppid: Number(rest[1]) };
 }
 
 /**
@@ -200,15 +212,6 @@ export function awaitEndSync(pids: readonly number[]): void {
   const nap = new Int32Array(new SharedArrayBuffer(4));
   const deadline = performance.now() + TERMINATE_GRACE_MS;
   for (const pid of pids) {
-    while (performance.now() < deadline && ended(pid) === false) parkSync(nap, 0, 0, 10);
-  }
-}
-
-function ended(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] === 'Z';
-  } catch {
-    return true;
+    while (performance.now() < deadline && !processEnded(pid)) parkSync(nap, 0, 0, 10);
   }
 }

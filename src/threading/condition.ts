@@ -30,8 +30,8 @@
  * EOWNERDEAD), so the caller's `run`/`hold` releases what it holds. The one outcome that leaves
  * the lock not held is a DeadlockError of the re-acquire itself (lock-core.ts: the re-acquire is
  * an untimed wait, and its walk, or a re-walk, found that the holder waits for a lock this thread
- * holds): taking the lock is then impossible, it is the hang. Such an error is remembered
- * (`lockLost`), and the condition's own `run`/`runSync` give it back without releasing.
+ * holds): taking the lock is then impossible, it is the hang. The condition counts such errors
+ * (`lostHolds`), and its own `run`/`runSync` then release only what this thread still holds.
  */
 import { add, cas, load, notify, parkSync, sub } from '../internal/atomics.js';
 import { currentContext } from '../internal/context.js';
@@ -39,7 +39,7 @@ import { describeValue } from '../internal/errors.js';
 import { kShared, registerSharedKind, type SharedState } from '../internal/serialize.js';
 import { AGAIN, type Attempt, type Parkable, waitAsync, waitSync } from '../internal/shm/wait.js';
 import { parseWait, type WaitOptions } from '../internal/wait-options.js';
-import { DeadlockError, OwnerDiedError, RuntimeError } from './errors.js';
+import { OwnerDiedError, RuntimeError } from './errors.js';
 import { LockBase } from './lock-base.js';
 import { type Recoverable, track } from './owner-death.js';
 import { inspectCustom } from './repr.js';
@@ -57,18 +57,6 @@ interface PendingWait {
 }
 
 const NEVER = new Promise<never>(() => {});
-
-/**
- * The DeadlockErrors of a wait's re-acquire: thrown with the lock not held (see the notes), so a
- * `run` they leave must not release it (that would throw "not held" over the report).
- */
-const lockLost = new WeakSet<object>();
-
-/** A failed re-acquire's error, marked as leaving the lock not held. */
-function lostHold(err: unknown): unknown {
-  if (err instanceof DeadlockError) lockLost.add(err);
-  return err;
-}
 
 /** Trade-off: spins of a leaving waiter on a grant in flight before it sleeps on SEQ instead. */
 const GIVE_UP_SPIN = 100;
@@ -117,38 +105,30 @@ export class Condition implements Recoverable {
     this.lock.release();
   }
   /**
-   * Holds the lock around `fn`, as the lock's `run`; a DeadlockError of a `wait`'s re-acquire
-   * that leaves `fn` is given back without a release (the lock is not held then). When `fn`
-   * caught such an error itself, the release is made only if this thread still holds the level
-   * `run` took (another thread, or another task of this one, may hold the lock by then).
+   * Holds the lock around `fn`, as the lock's `run`; after a DeadlockError of a `wait`'s
+   * re-acquire (which leaves the lock not held), whether `fn` let it out or caught it, the
+   * release is made only if this thread still holds the level `run` took (another thread, or
+   * another task of this one, may hold the lock by then).
    */
   async run<R>(fn: () => R | PromiseLike<R>): Promise<Awaited<R>> {
     await this.lock.acquire();
     const task = currentContext();
     const depth = this.lock._core.depth();
     const lost = this.lostHolds;
-    let held = true;
     try {
       return await fn();
-    } catch (err) {
-      if (lockLost.has(err as object)) held = false;
-      throw err;
     } finally {
-      if (held && this.stillHolds(lost, task, depth)) this.release();
+      if (this.stillHolds(lost, task, depth)) this.release();
     }
   }
   runSync<R>(fn: () => R): R {
     this.lock.acquireSync();
     const depth = this.lock._core.depth();
     const lost = this.lostHolds;
-    let held = true;
     try {
       return fn();
-    } catch (err) {
-      if (lockLost.has(err as object)) held = false;
-      throw err;
     } finally {
-      if (held && this.stillHolds(lost, null, depth)) this.release();
+      if (this.stillHolds(lost, null, depth)) this.release();
     }
   }
 
@@ -276,7 +256,7 @@ export class Condition implements Recoverable {
       // taken again (that is the hang). The one outcome with the lock NOT held: a caller's
       // `finally { cond.release() }` would throw over it (see docs/threading.md, Condition).
       this.lostHolds++;
-      throw lostHold(err);
+      throw err;
     }
     this.lock._core.restoreDepth(depth);
     if (died) throw ownerDied(failure);
@@ -342,7 +322,7 @@ export class Condition implements Recoverable {
     } catch (err) {
       // As in `reacquire`: a DeadlockError, thrown with the lock not held.
       this.lostHolds++;
-      throw lostHold(err);
+      throw err;
     }
     this.lock._core.restoreDepth(depth);
     if (died) throw ownerDied(failure);

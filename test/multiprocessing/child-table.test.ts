@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { ThreadPoolExecutor } from '../../src/futures/index.js';
 import { WeftError } from '../../src/internal/errors.js';
 import * as world from '../../src/internal/shm/world.js';
-import { awaitOthersNonDaemon } from '../../src/multiprocessing/child-table.js';
+import { awaitOthersNonDaemon, processEnded } from '../../src/multiprocessing/child-table.js';
 import { runScript } from '../support/run-script.js';
 import { TS_IMPORT } from '../support/ts.js';
 import { until } from '../support/until.js';
@@ -36,16 +36,6 @@ function tablePids(): number[] {
   return out;
 }
 
-/** Linux: the process has ended (a zombie has: nobody reaps a gone thread's child). */
-function ended(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] === 'Z';
-  } catch {
-    return true;
-  }
-}
-
 test("a force-cancelled worker's child gives its slot back once it ends (Linux)", {
   skip: process.platform !== 'linux' && 'reads /proc',
 }, async () => {
@@ -59,7 +49,7 @@ test("a force-cancelled worker's child gives its slot back once it ends (Linux)"
       return pid !== 0;
     }, 'the child in the table');
     assert.equal(f.cancel({ force: true }), true);
-    await until(() => ended(pid), 'the child to end');
+    await until(() => processEnded(pid), 'the child to end');
     // The table is looked at (and orphans' ended children freed) when a thread starts a child
     // and at the process's end; this is what the end runs.
     await until(() => {

@@ -9,16 +9,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { run as asyncioRun, sleep as asyncioSleep, createTask } from '../../src/asyncio/index.js';
-import {
-  C_WAITERS,
-  H_REWALK,
-  ownSlot,
-  T_WAITING_FOR,
-  worldWords,
-} from '../../src/internal/shm/world.js';
+import { H_REWALK, ownSlot, T_WAITING_FOR, worldWords } from '../../src/internal/shm/world.js';
 import { Queue } from '../../src/queue/index.js';
 import { Condition, DeadlockError, Event, Lock, RLock, Thread } from '../../src/threading/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { waiters } from '../support/lock-waiters.js';
 import { until } from '../support/until.js';
 import {
   hammerLocks,
@@ -32,11 +27,6 @@ import {
 const PATIENCE = 15_000;
 
 checkLeaks();
-
-function waiters(lock: Lock | RLock): number {
-  const c = lock._core;
-  return Atomics.load(c.a, c.st + C_WAITERS);
-}
 
 /**
  * `done` resolves once this thread's re-walks for the next request are done. Call it after this

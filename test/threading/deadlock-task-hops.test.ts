@@ -9,10 +9,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { run as asyncioRun, sleep as asyncioSleep, createTask } from '../../src/asyncio/index.js';
-import { C_WAITERS, ownSlot, T_WAITING_FOR, worldWords } from '../../src/internal/shm/world.js';
+import { ownSlot, T_WAITING_FOR, worldWords } from '../../src/internal/shm/world.js';
 import { Queue } from '../../src/queue/index.js';
 import { Condition, DeadlockError, Event, Lock, RLock, Thread } from '../../src/threading/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { waiters } from '../support/lock-waiters.js';
 import { until } from '../support/until.js';
 import { notifyThenBlock } from './fixtures/deadlock-async.js';
 import {
@@ -26,11 +27,6 @@ import {
 const PATIENCE = 15_000;
 
 checkLeaks();
-
-function waiters(lock: Lock | RLock): number {
-  const c = lock._core;
-  return Atomics.load(c.a, c.st + C_WAITERS);
-}
 
 describe('a thread whose tasks hold one lock and await another is not one waiter', () => {
   // Worker 'A': task a1 holds l2 and waits for no lock; task a2 holds nothing and awaits l1.

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { run as asyncioRun, sleep as asyncioSleep, createTask } from '../../src/asyncio/index.js';
-import { C_WAITERS } from '../../src/internal/shm/world.js';
 import { Queue } from '../../src/queue/index.js';
 import {
   Barrier,
@@ -17,6 +16,7 @@ import {
   Value,
 } from '../../src/threading/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { waiters } from '../support/lock-waiters.js';
 import { until } from '../support/until.js';
 import {
   acquireAndDie,
@@ -34,11 +34,6 @@ import {
 const PATIENCE = 15_000;
 
 checkLeaks();
-
-function waiters(lock: Lock | RLock): number {
-  const c = lock._core;
-  return Atomics.load(c.a, c.st + C_WAITERS);
-}
 
 async function runThreads(threads: Thread[]): Promise<void> {
   for (const t of threads) t.start();

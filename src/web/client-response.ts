@@ -21,7 +21,7 @@
  */
 import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate, createInflateRaw } from 'node:zlib';
-import { rangeError } from '../internal/errors.js';
+import { CancelledError, rangeError } from '../internal/errors.js';
 import { StreamReader } from '../streams/stream-reader.js';
 import { type Cookie, readSetCookie } from './cookie-jar.js';
 import {
@@ -88,6 +88,8 @@ export class ClientResponse implements AsyncDisposable {
   private released = false;
   /** Released before the body reached its end: what was left is gone. */
   private discarded = false;
+  /** Ends `content`, which reads the raw body, with the error of a body lost (giveBack). */
+  private detachContent: (() => void) | null = null;
 
   /** @internal */
   constructor(
@@ -223,7 +225,7 @@ export class ClientResponse implements AsyncDisposable {
         return reader;
       }
       if (this.discarded) {
-        reader.setException(connectionClosed());
+        reader.setException(this.lost());
         return reader;
       }
       const body = this.decoder ?? this.body;
@@ -231,14 +233,28 @@ export class ClientResponse implements AsyncDisposable {
         pauseReading: () => body.pause(),
         resumeReading: () => body.resume(),
       });
-      body.on('data', (chunk: Buffer) => reader._feedOwned(chunk));
-      body.once('end', () => reader.feedEof());
-      body.once('error', (e) => {
+      const onData = (chunk: Buffer): void => reader._feedOwned(chunk);
+      const onEnd = (): void => reader.feedEof();
+      const onError = (e: Error): void => {
+        this.detachContent = null;
         reader.setException(this.failure(e));
         // The body is lost (a cut connection, a bad coding): its connection and its slot go
         // back now, as read()'s do, not when the caller remembers to release the response.
         this.giveBack();
-      });
+      };
+      body.on('data', onData);
+      body.once('end', onEnd);
+      body.once('error', onError);
+      if (this.decoder === null) {
+        // Released before its end: what undici's dump() reads to keep the connection is not
+        // the reader's, nor are the errors that dump ends with (giveBack).
+        this.detachContent = () => {
+          body.off('data', onData);
+          body.off('end', onEnd);
+          body.off('error', onError);
+          reader.setException(this.lost());
+        };
+      }
     }
     return this._content;
   }
@@ -265,13 +281,15 @@ export class ClientResponse implements AsyncDisposable {
     }
     // Released unread, the rest of the body was dumped or the stream destroyed: even when the
     // dump reached the end, what it read is gone, so an empty result would be a wrong answer.
-    if (this.discarded) throw connectionClosed();
+    if (this.discarded) throw this.lost();
     const chunks: Buffer[] = [];
     try {
       for await (const c of this.decoder ?? this.body) chunks.push(c as Buffer);
     } catch (e) {
       chunks.length = 0;
-      throw this.failure(e);
+      // Released meanwhile by the caller, what ended the read (undici's dump giving up on the
+      // rest, say) is the release's; an abort or a timeout that released it is its own error.
+      throw this.discarded && e !== this.bodyError ? this.lost() : this.failure(e);
     } finally {
       this.giveBack();
     }
@@ -330,6 +348,24 @@ export class ClientResponse implements AsyncDisposable {
     // Python's bytes.strip(): ASCII whitespace only.
     if (/^[ \t\n\r\v\f]*$/.test(text)) return null;
     return (o.loads ?? (JSON.parse as (text: string) => T))(text);
+  }
+
+  /**
+   * What a read of a body already lost raises: the error that ended it when `timeout.total`,
+   * the request's `signal` or a cut connection did (the request's cancelled task, which is not
+   * the reader's, is a closed connection), else the error of a response released unread.
+   */
+  private lost(): unknown {
+    if (this.bodyError === undefined) return connectionClosed();
+    const e = this.failure(this.bodyError);
+    if (e instanceof CancelledError) {
+      return new ClientConnectionError(
+        'Connection closed: the request was cancelled before its body was read',
+        'ERR_WEFT_CLIENT_CONNECTION',
+        { cause: e },
+      );
+    }
+    return e;
   }
 
   /** What a read of the body raises for `e`. */
@@ -395,11 +431,14 @@ export class ClientResponse implements AsyncDisposable {
     };
     if (!body.readableEnded) {
       this.discarded = true;
+      // An abort or a timeout released it (undici has destroyed the body by then): a read, now
+      // or later, fails with that error; else as one released unread.
+      this.bodyError ??= body.errored ?? undefined;
+      // A reader of `content` gets no more: as aiohttp's release() ends it, buffered bytes and all.
+      this.detachContent?.();
+      this.detachContent = null;
       if (this.decoder !== null && !this.decoder.destroyed) {
-        // A read in progress fails: with the body's error when an abort or a timeout released
-        // it (undici has destroyed the body by then), else as one released unread.
         body.unpipe(this.decoder);
-        this.bodyError ??= body.errored ?? undefined;
         this.decoder.destroy((body.errored as Error | null) ?? connectionClosed());
       }
       body.on('error', ignore);

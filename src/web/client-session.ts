@@ -39,6 +39,7 @@ import {
   ClientConnectorError,
   ClientError,
   ClientPayloadError,
+  ClientResponseError,
   InvalidURL,
   type RequestInfo,
   ServerDisconnectedError,
@@ -166,6 +167,21 @@ function ms(v: number | null | undefined, name: string): number | null {
   return v > MAX_TIMER_MS ? 0 : v;
 }
 
+/**
+ * A `timeout` option: an object of ms values (or nothing). A number would have been dropped
+ * without a word, leaving the default five minutes (aiohttp 3.8 reads a request's number as
+ * its total in seconds, and fails on a session's): a TypeError says which form to give.
+ */
+function timeoutObject(t: unknown, name: string): ClientTimeout {
+  if (t === undefined || t === null) return {};
+  if (typeof t !== 'object' || Array.isArray(t)) {
+    throw new TypeError(
+      `${name} must be an object of milliseconds such as { total: 5000 }: received ${describeValue(t)}`,
+    );
+  }
+  return t as ClientTimeout;
+}
+
 /** RFC 9110's token: what a method may be made of. */
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
@@ -207,7 +223,8 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
   private readonly headerNames = new Map<string, string>();
   private _closed = false;
 
-  constructor(options: ClientSessionOptions = {}) {
+  constructor(options: ClientSessionOptions | null = {}) {
+    options ??= {};
     const limit = options.limit ?? 100;
     const perHost = options.limitPerHost ?? 0;
     const maxDecompressSize = options.maxDecompressSize ?? DEFAULT_MAX_DECOMPRESS_SIZE;
@@ -228,8 +245,9 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
     // A plain object again (headerRecord's has no prototype): the spread keeps a `constructor`
     // or `__proto__` header as an own property.
     this.headers = { ...headerRecord(options.headers, 'headers', this.headerNames) };
+    checkTransportHeaders(this.headers, null);
     this.cookieJar = options.cookieJar ?? new CookieJar();
-    this.timeout = { total: 300_000, ...(options.timeout ?? {}) };
+    this.timeout = { total: 300_000, ...timeoutObject(options.timeout, 'timeout') };
     ms(this.timeout.total, 'total');
     const connect = ms(this.timeout.connect, 'connect');
     ms(this.timeout.sockRead, 'sockRead');
@@ -282,18 +300,22 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
    * **Cancellation:** cancelling the calling task, aborting `signal`, or `timeout.total`
    * passing aborts the request and closes its connection.
    * @throws {ClientConnectorError} cannot connect. {ServerTimeoutError} `sockRead` passed.
-   *   {TimeoutError} `total` passed. {ClientResponseError} with `raiseForStatus`.
+   *   {TimeoutError} `total` passed. {ClientResponseError} with `raiseForStatus`, or status
+   *   400 for a head that is not HTTP/1.1.
    *   {TooManyRedirects} {InvalidURL} {CancelledError} {RuntimeError} the session is closed.
    *   {TypeError} `url`, `method` or an option of the wrong type (`data` or `params` that
-   *   have no fields to send, a header value that is not a string or a number). {RangeError} a
-   *   method that is not an HTTP token, a bad `maxRedirects` or timeout, a `params` value that
-   *   is NaN or infinite, URL credentials with an `Authorization` header.
+   *   have no fields to send, a header value that is not a string or a number, a `timeout`
+   *   that is not an object). {RangeError} a method that is not an HTTP token, a bad
+   *   `maxRedirects` or timeout, a `params` value that is NaN or infinite, URL credentials
+   *   with an `Authorization` header, a header that belongs to the connection
+   *   (`Transfer-Encoding`, `Expect`, …) or a `Content-Length` that is not the body's.
    */
   async request(
     method: string,
     url: string | URL,
-    options: RequestOptions = {},
+    options: RequestOptions | null = {},
   ): Promise<ClientResponse> {
+    options ??= {};
     if (this._closed) throw new RuntimeError('Session is closed', 'ERR_WEFT_SESSION_CLOSED');
     if (typeof method !== 'string') {
       throw argumentError(`method must be a string`, method);
@@ -321,7 +343,7 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
       );
     }
     const firstUrl = target.href;
-    const timeout = { ...this.timeout, ...(options.timeout ?? {}) };
+    const timeout = { ...this.timeout, ...timeoutObject(options.timeout, 'timeout') };
     const total = ms(timeout.total, 'total');
     const sockRead = ms(timeout.sockRead, 'sockRead');
     const signals: AbortSignal[] = [];
@@ -416,6 +438,7 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
           delete h['proxy-authorization'];
         }
         if (urlAuth !== null) h.authorization = urlAuth;
+        checkTransportHeaders(h, body);
         const cookies = this.cookieJar.filterCookies(target);
         if (cookies.size > 0) h.cookie = mergeCookies(h.cookie, cookies);
         const sent: RequestInfo = { url: target, method, headers: new Headers(h), realUrl: target };
@@ -432,6 +455,23 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
             signal,
           });
         } catch (e) {
+          if (
+            !signal.aborted &&
+            (e instanceof undiciErrors.HTTPParserError ||
+              e instanceof undiciErrors.HeadersOverflowError)
+          ) {
+            // A head that is not HTTP/1.1 (a bad status line or header, headers too large):
+            // aiohttp's ClientResponseError with status 400 and the parser's words.
+            throw new ClientResponseError({
+              status: 400,
+              message: (e as Error).message,
+              headers: null,
+              url: target.href,
+              method,
+              requestInfo: sent,
+              history: [...history],
+            });
+          }
           throw this._mapError(signal.aborted ? signal.reason : e);
         }
         const resHeaders = toHeaders(r.headers);
@@ -615,6 +655,12 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
 
   /** @internal undici's errors, aborts and timeouts → aiohttp's classes. */
   _mapError(e: unknown, inBody = false): unknown {
+    if (inBody && e instanceof undiciErrors.HTTPParserError) {
+      // The body is not what its framing says (a chunk size that is no number).
+      return new ClientPayloadError(`Response payload is not valid HTTP/1.1: ${e.message}`, {
+        cause: e,
+      });
+    }
     if (inBody && isCut(e)) {
       // aiohttp's answer to a body the server stopped sending before its end (connection
       // closed, or fewer bytes than its Content-Length): the exchange had begun, the payload
@@ -662,6 +708,20 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
     if (e instanceof undiciErrors.ResponseContentLengthMismatchError) {
       return new ClientPayloadError('The response body ended early', { cause: e });
     }
+    if (e instanceof undiciErrors.RequestContentLengthMismatchError) {
+      // A streamed body that is not as long as the caller's Content-Length says.
+      return new RangeError(
+        'The request body is not as long as its Content-Length header says: it was not sent whole',
+        { cause: e },
+      );
+    }
+    if (
+      e instanceof undiciErrors.InvalidArgumentError ||
+      e instanceof undiciErrors.NotSupportedError
+    ) {
+      // What undici refuses to send (checkTransportHeaders catches the known cases first).
+      return new RangeError(`Cannot send this request: ${(e as Error).message}`, { cause: e });
+    }
     return e;
   }
 
@@ -703,7 +763,8 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
     headers: Record<string, string>;
     body: string | Uint8Array | AsyncIterable<Uint8Array> | null;
   }> {
-    if (o.json !== undefined && o.data !== undefined) {
+    // `data: null` is no data (as aiohttp's `data=None`): it goes with `json`.
+    if (o.json !== undefined && o.data !== undefined && o.data !== null) {
       throw new TypeError('A request takes either data or json, not both');
     }
     if (o.json !== undefined) {
@@ -834,6 +895,66 @@ function spelt(
     ] = v;
   }
   return out;
+}
+
+/**
+ * Refuses the headers that belong to the connection, which undici writes itself and will not
+ * take from the caller (aiohttp sends them as given, `Transfer-Encoding: chunked` beside a
+ * `Content-Length` and an unchunked body, a malformed request): a `RangeError` before anything
+ * is sent, rather than undici's own error classes. A `Content-Length` must be a number of bytes,
+ * and that of a body of known length (`body` not streamed; null for the session's headers).
+ * @throws {RangeError}
+ */
+function checkTransportHeaders(
+  h: Record<string, string>,
+  body: string | Uint8Array | AsyncIterable<Uint8Array> | null,
+): void {
+  for (const name of ['transfer-encoding', 'keep-alive', 'upgrade', 'expect']) {
+    if (h[name] === undefined) continue;
+    const why =
+      name === 'transfer-encoding'
+        ? ' (a body given as an async iterable is sent chunked)'
+        : name === 'expect'
+          ? ' (Expect: 100-continue is not supported)'
+          : '';
+    throw new RangeError(
+      `The ${name} header belongs to the connection and cannot be given${why}: received ${JSON.stringify(h[name])}`,
+    );
+  }
+  const connection = h.connection;
+  if (connection !== undefined) {
+    for (const part of connection.split(',')) {
+      const token = part.trim();
+      if (!TOKEN.test(token)) {
+        throw new RangeError(
+          `The connection header takes a list of tokens such as close or keep-alive: received ${JSON.stringify(connection)}`,
+        );
+      }
+    }
+  }
+  const length = h['content-length'];
+  if (length === undefined) return;
+  if (!/^\d+$/.test(length)) {
+    throw new RangeError(
+      `The content-length header must be a number of bytes: received ${JSON.stringify(length)}`,
+    );
+  }
+  const size =
+    typeof body === 'string'
+      ? Buffer.byteLength(body)
+      : body instanceof Uint8Array
+        ? body.byteLength
+        : body === null
+          ? null
+          : undefined;
+  if (size !== undefined && size !== null && Number(length) !== size) {
+    throw new RangeError(`The content-length header says ${length} but the body has ${size} bytes`);
+  }
+  // Without a body undici would send 0 in its place (or drop it), and the server that believed
+  // the header would wait for bytes that never come.
+  if (size === null && Number(length) !== 0) {
+    throw new RangeError(`The content-length header says ${length} but there is no body`);
+  }
 }
 
 function isPlainObject(v: unknown): boolean {

@@ -426,6 +426,8 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
       const history: ClientResponse[] = [];
       // Set once a redirect left the origin the credentials were given for.
       let leftOrigin = false;
+      // Set once a redirect turned the request into a GET without its body.
+      let bodyDropped = false;
       for (;;) {
         const h: Record<string, string> = { ...DEFAULT_HEADERS, ...this.headers, ...given };
         // The body's default Content-Type only where the caller gave none (aiohttp too).
@@ -438,6 +440,8 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
           delete h['proxy-authorization'];
         }
         if (urlAuth !== null) h.authorization = urlAuth;
+        // The caller's Content-Length was the dropped body's (aiohttp pops it there too).
+        if (bodyDropped) delete h['content-length'];
         checkTransportHeaders(h, body);
         const cookies = this.cookieJar.filterCookies(target);
         if (cookies.size > 0) h.cookie = mergeCookies(h.cookie, cookies);
@@ -536,6 +540,7 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
             method = 'GET';
             body = null;
             headers = {};
+            bodyDropped = true;
           }
           // Credentials are not forwarded to another origin, whichever headers (the session's
           // or the request's, in any case) gave them — nor brought back by a later hop.

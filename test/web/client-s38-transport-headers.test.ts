@@ -63,6 +63,33 @@ describe('ClientSession: transport headers given by the caller', () => {
     assert.equal(await ok.text(), 'ok');
   });
 
+  it("a redirect that drops the body drops the caller's Content-Length too, as aiohttp's", async () => {
+    const seen: string[] = [];
+    await using s = await nodeServer((req, res) => {
+      seen.push(`${req.method} ${req.url} cl=${req.headers['content-length']}`);
+      req.resume();
+      req.on('end', () => {
+        if (req.url === '/see-other' || req.url === '/found') {
+          res.writeHead(req.url === '/found' ? 302 : 303, { location: '/target' });
+          res.end();
+        } else res.end('ok');
+      });
+    });
+    await using session = new ClientSession({ baseUrl: s.url });
+    for (const path of ['/see-other', '/found']) {
+      // Before: RangeError "says 5 but there is no body" on the GET the redirect made.
+      const r = await session.post(path, { data: 'hello', headers: { 'Content-Length': '5' } });
+      assert.equal(r.status, 200);
+      assert.equal(await r.text(), 'ok');
+    }
+    assert.deepEqual(seen, [
+      'POST /see-other cl=5',
+      'GET /target cl=undefined',
+      'POST /found cl=5',
+      'GET /target cl=undefined',
+    ]);
+  });
+
   it("the session's headers are checked when it is made", () => {
     assert.throws(
       () => new ClientSession({ headers: { 'Transfer-Encoding': 'chunked' } }),

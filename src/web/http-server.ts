@@ -1,6 +1,6 @@
 /**
- * The request engine: Node's `http` server (llhttp parses; weft never parses HTTP itself)
- * wired to an AppRunner.
+ * The request engine: Node's `http` server (llhttp parses; weft decodes no HTTP itself but the
+ * body of a request Node handed over as an upgrade: upgrade-body.ts) wired to an AppRunner.
  *
  * Implementation notes
  * --------------------
@@ -38,6 +38,7 @@ import { HTTPException, reasonPhrase } from './http-exceptions.js';
 import { Request } from './request.js';
 import { textInCharsetOf } from './response.js';
 import { StreamResponse } from './stream-response.js';
+import { bodyFraming, expectsContinue, rawAnswer, readUpgradeBody } from './upgrade-body.js';
 
 /** Limits and timeouts of the server; every one has a safe default. */
 export interface ServerOptions {
@@ -70,8 +71,13 @@ const kHost = Symbol('weft.web.host');
 const kTasks = Symbol('weft.web.tasks');
 const kHead = Symbol('weft.web.upgradeHead');
 const kUpgraded = Symbol('weft.web.upgraded');
+const kLimits = Symbol('weft.web.limits');
 
-type HostedServer = Server & { [kHost]: RequestHost; [kUpgraded]: Set<Duplex> };
+type HostedServer = Server & {
+  [kHost]: RequestHost;
+  [kUpgraded]: Set<Duplex>;
+  [kLimits]: ResolvedServerOptions;
+};
 type TrackedSocket = Duplex & { [kTasks]?: Task<unknown> | Task<unknown>[] | null };
 
 function checkMs(name: string, v: unknown, dflt: number): number {
@@ -136,6 +142,7 @@ export function createHttpServer(host: RequestHost, o: ResolvedServerOptions): S
   ) as HostedServer;
   server[kHost] = host;
   server[kUpgraded] = new Set();
+  server[kLimits] = o;
   // One more than the limit, so that "too many" is visible (Node drops the extra ones silently).
   server.maxHeadersCount = o.maxHeaders + 1;
   server.on('connection', onConnection);
@@ -183,9 +190,6 @@ function onUpgrade(this: HostedServer, req: IncomingMessage, socket: Duplex, hea
     });
     return;
   }
-  // No ServerResponse exists for an upgrade request; one on the raw socket lets an ordinary
-  // response (a 404, a 400 for a bad handshake) be sent, and WebSocketResponse takes the socket.
-  (req as IncomingMessage & { [kHead]?: Buffer })[kHead] = head;
   // Node's closeAllConnections() no longer sees an upgraded socket (a WebSocket): the server
   // keeps its own list, so that shutdown can close those too (else server.close() waits on them).
   const upgraded = this[kUpgraded];
@@ -194,9 +198,38 @@ function onUpgrade(this: HostedServer, req: IncomingMessage, socket: Duplex, hea
   // Node takes its own 'error' listener off an upgraded socket: without one, a client that
   // resets the connection (ECONNRESET) would crash the process.
   socket.on('error', onUpgradedSocketError);
+  const framing = bodyFraming(req);
+  if (framing.kind === 'invalid') {
+    // As Node answers such a head when it parses the request itself.
+    debug('upgrade request refused: %s', framing.reason);
+    rawAnswer(socket, 400);
+    return;
+  }
+  if (
+    framing.kind !== 'none' &&
+    req.headers.expect !== undefined &&
+    req.httpVersionMinor === 1 &&
+    !expectsContinue(req)
+  ) {
+    // An expectation nobody can meet: Node's (and aiohttp's) 417 for an ordinary request.
+    rawAnswer(socket, 417);
+    return;
+  }
+  // Only a request without a body can become a WebSocket: `head` is then the first bytes after
+  // the handshake. A body is read into the request (upgrade-body.ts); the connection closes
+  // after the answer.
+  if (framing.kind === 'none') (req as IncomingMessage & { [kHead]?: Buffer })[kHead] = head;
+  // No ServerResponse exists for an upgrade request; one on the raw socket lets an ordinary
+  // response (a 404, a 400 for a bad handshake) be sent, and WebSocketResponse takes the socket.
   const res = new ServerResponse(req);
   res.shouldKeepAlive = false;
   res.assignSocket(socket as import('node:net').Socket);
+  if (framing.kind !== 'none') {
+    readUpgradeBody(req, res, socket, head, framing, {
+      maxTrailerSize: this[kLimits].maxHeaderSize,
+      timeoutMs: this[kLimits].requestTimeout,
+    });
+  }
   res.once('finish', () => {
     res.detachSocket(socket as import('node:net').Socket);
     socket.end();
@@ -559,13 +592,6 @@ function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
         : code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW'
           ? 413
           : 400;
-  const reason = reasonPhrase(status);
-  const body = `${status}: ${reason}`;
-  socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\n` +
-      `Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
-  );
-  // A client that never reads its answer must not hold the socket either.
-  const t = setTimeout(() => socket.destroy(), 1000);
-  socket.once('close', () => clearTimeout(t));
+  // A client that never reads its answer does not hold the socket either (a second at most).
+  rawAnswer(socket, status);
 }

@@ -11,6 +11,7 @@ import { StreamReader } from '../streams/stream-reader.js';
 import type { Application } from './application.js';
 import { HTTPBadRequest, HTTPRequestEntityTooLarge } from './http-exceptions.js';
 import { charsetOf, decodeText } from './mime-types.js';
+import { abandonUpgradeBody, bodySource } from './upgrade-body.js';
 
 export type MatchInfo = Record<string, string>;
 
@@ -278,18 +279,27 @@ export class Request {
     if (this._content === null) {
       const reader = new StreamReader();
       this._content = reader;
-      const req = this._req;
+      const req = bodySource(this._req);
       reader._setTransport({ pauseReading: () => req.pause(), resumeReading: () => req.resume() });
       req.on('data', (chunk: Buffer) => reader._feedOwned(chunk));
       req.once('end', () => reader.feedEof());
       req.once('error', (e) => reader.setException(e));
       req.once('close', () => {
-        if (!req.complete) {
+        // The first failure wins: a request destroyed with an error (a malformed body of an
+        // upgrade request, upgrade-body.ts) has already said why.
+        if (!req.complete && reader.exception() === null) {
           reader.setException(
             new ConnectionResetError('The client closed the connection before the body ended'),
           );
         }
       });
+      // Ended before the handler first asked for its body: no event will come any more.
+      if (req.destroyed && !req.complete) {
+        reader.setException(
+          req.errored ??
+            new ConnectionResetError('The client closed the connection before the body ended'),
+        );
+      }
     }
     return this._content;
   }
@@ -303,12 +313,18 @@ export class Request {
    * read and drop for as long as the client sends).
    */
   _discardBody(): void {
-    const req = this._req;
-    if (this._closeAfter || req.complete || req.destroyed) return;
+    const req = bodySource(this._req);
+    if (this._closeAfter) {
+      // Node closes an ordinary request's connection after such an answer; an upgrade request's
+      // body is weft's to stop reading (upgrade-body.ts).
+      abandonUpgradeBody(this._req);
+      return;
+    }
+    if (req.complete || req.destroyed) return;
     const reader = this._content;
     if (reader === null) {
       // The common case, a request without a body, costs a scan of its header names.
-      if (!hasBodyFraming(req.rawHeaders)) return;
+      if (!hasBodyFraming(this._req.rawHeaders)) return;
     } else {
       // A task the handler left reading the body must not take the cut body for a whole one:
       // its next read raises (aiohttp sets PayloadAccessError there).
@@ -323,7 +339,7 @@ export class Request {
     }
     // As aiohttp's lingering_time: a client that goes on sending (an endless chunked body, a
     // huge declared length) is cut off after DRAIN_MS rather than read from for ever.
-    const cut = setTimeout(() => req.socket?.destroy(), DRAIN_MS);
+    const cut = setTimeout(() => this._req.socket?.destroy(), DRAIN_MS);
     // It ends with the body or the connection; it does not hold the process meanwhile.
     cut.unref();
     const done = (): void => clearTimeout(cut);

@@ -22,10 +22,12 @@
  * thread blocked in a sync wait is parked: nothing else in it can release what it holds. A thread
  * that waits asynchronously is not blocked: its event loop runs its other tasks, timers and
  * callbacks, any of which may release a lock it holds. Every walk follows both kinds, but through
- * a thread that waits asynchronously only by a lock whose TASK is its recorded wait's task (0 and
- * 0: a lock taken, and a wait made, by blocking code or outside any task); by a lock another task
- * of it holds the walk stops, unreported, for that task may release it, and a first walk asks
- * for re-walks (that task may wait too, its record hidden: see below). (Without this, task A1
+ * a thread that waits asynchronously only through the wait of the task the lock's TASK names:
+ * the recorded wait when it is that task's (0 and 0: a lock taken, and a wait made, by blocking
+ * code or outside any task), else that task's entry in the thread's task-wait table (below). By a
+ * lock whose task awaits no lock the walk stops, unreported, for that task may release it, and a
+ * first walk asks for re-walks (that task may wait later, or be left out of a full table: see
+ * below). (Without this, task A1
  * holding L2 and task A2 of the same thread awaiting L1 made "a thread holding L2 waits for L1",
  * and a task taking L1 then L2 elsewhere was told of a cycle no lock order had.) What a walk does
  * when it comes back to its own thread:
@@ -34,8 +36,13 @@
  * |----------|---------------------------------------------------------|--------------------------|
  * | blocking | through blocked threads only                            | DeadlockError (certain)  |
  * | blocking | through a thread that waits asynchronously              | waits; asks for re-walks |
- * | async    | through a lock its thread holds for another asyncio task| waits; asks for re-walks |
- * |          | (that task may release it)                              | if it passed an async one|
+ * | async    | through a lock its thread holds for another asyncio task| goes on through that     |
+ * |          |                                                         | task's wait, as through  |
+ * |          |                                                         | another thread's; if it  |
+ * |          |                                                         | awaits no lock (it may   |
+ * |          |                                                         | release it): waits; asks |
+ * |          |                                                         | for re-walks if it passed|
+ * |          |                                                         | an async one             |
  * | async    | otherwise (the lock was taken by the waiting task, by   | DeadlockError            |
  * |          | blocking code or outside any task; async threads passed)|                          |
  *
@@ -54,12 +61,22 @@
  * once more and rejects only if the cycle is still there (`recheck`: code that can release may
  * have broken it since); a re-walk asks for nothing, so no two waiters keep waking each other. The
  * request costs a contended wait one add and one notify, and each async wait one walk; a thread
- * without watched waits pays nothing; an uncontended acquire or release does not change. What a
- * walk cannot see: a thread records one wait, its latest, so of several async waits one thread
- * has at once (its tasks each awaiting a lock) the others' walks see one. When that one ends, the
- * latest of the others still watched takes its place, its task id with it (`publish`: a walk
- * never pairs a record with another wait's task), and every watched wait walks again
- * (`leaveWait`): a walk that looked while the record was another's may have stopped short.
+ * without watched waits pays nothing; an uncontended acquire or release does not change.
+ *
+ * Several waits of one thread. WAITING_FOR records one wait, the latest; each untimed async wait
+ * made in an asyncio task also claims an entry (its task id and record) in its thread's task-wait
+ * table (TASK_WAIT_CAP entries, world.ts), so a walk that reaches the thread by a lock of task t
+ * finds t's wait even when a later wait of another task is the recorded one (`findTaskWait`; a
+ * scan of the table, on the contended path only). The contended path pays for it: a wait's start
+ * a scan for a free entry and two stores, its end two stores; a walk through such a thread one
+ * scan. A wait made outside any task gets no entry (it is "the thread": the record alone shows
+ * it, as before). A wait that finds the table full has none either: walks see it only while it
+ * is the recorded one, never wrongly (a walk that cannot see a task's wait stops, unreported).
+ * Its own walks and re-walks still see the rest of a cycle, so a cycle is missed only while two
+ * or more of its waits are left out; when an entry frees, the latest watched wait left out takes
+ * it and asks for re-walks (`leaveEntry`). When the recorded wait ends, the latest of the others
+ * still watched takes its place, its task id with it (`publish`: a walk never pairs a record with
+ * another wait's task), and every watched wait walks again (`leaveWait`).
  *
  * Which task holds a lock, inside its thread: a thread is not one waiter when it waits
  * asynchronously. TASK records the asyncio task (context, by its id: `idOf`) that took the lock
@@ -121,6 +138,11 @@ import {
   selfTid,
   T_WAIT_TASK,
   T_WAITING_FOR,
+  TASK_WAIT_CAP,
+  TW_RECORD,
+  TW_TASK,
+  TW_WORDS,
+  taskWaitsOf,
   threadName,
   worldBuffer,
   worldWords,
@@ -472,7 +494,7 @@ export class LockCore implements Recoverable {
   }
 
   /** What this wait publishes in the thread's WAITING_FOR: the cell + 1, negated for an async one. */
-  private record(sync: boolean): number {
+  record(sync: boolean): number {
     return sync ? this.cell + 1 : -(this.cell + 1);
   }
 
@@ -491,15 +513,27 @@ export class LockCore implements Recoverable {
     // Read before the walk: a re-walk request made after this read is seen (see `watch`).
     const walkedAt = load(w, H_REWALK);
     // Published before the walk: a thread closing the cycle at the same moment sees it (Dekker).
-    if (own >= 0) publish(w, own, this.record(sync), id);
+    // An async wait of a task also gets its own entry in the thread's task-wait table, which
+    // a later wait of the thread does not hide (-1: none, the table is full or no task waits).
+    let entry = -1;
+    if (own >= 0) {
+      if (!sync && id !== 0) entry = claimEntry(w, own, this.record(false), id);
+      publish(w, own, this.record(sync), id);
+    }
     const found = walk(this, sync, id, true);
-    if (found !== null) throw found;
+    if (found !== null) {
+      dropEntry(w, entry);
+      throw found;
+    }
     // Nobody else's walk can reach a thread without a record: it has nothing to re-walk for.
     if (sync || own < 0) return null;
-    const watched: Watched = { core: this, task: id, walkedAt, error: null };
+    const watched: Watched = { core: this, task: id, walkedAt, error: null, slot: own, entry };
     watch(watched);
+    if (entry < 0 && id !== 0) unrecorded++;
     if (watched.error !== null) {
+      // Unwatched first: its own entry must not come back to it as an heir.
       unwatch(watched);
+      leaveEntry(watched);
       throw watched.error;
     }
     return watched;
@@ -514,7 +548,10 @@ export class LockCore implements Recoverable {
    * made after the store: each re-walk sees the new record, see `watch`).
    */
   private leaveWait(sync: boolean, watched: Watched | null, task: object | null): void {
-    if (watched !== null) unwatch(watched);
+    if (watched !== null) {
+      unwatch(watched);
+      leaveEntry(watched);
+    }
     if (this.cell < 0) return;
     const w = worldWords();
     const own = ownSlot(selfTid);
@@ -613,15 +650,16 @@ function publish(w: Int32Array, own: number, record: number, id: number): void {
 const MAX_REREAD = 8;
 
 /**
- * The wait slot `slot` records, as [record, task id] in `out`: record 0 when none (or when it kept
- * changing: the walk stops there, as if it had read it a moment later).
+ * A wait a thread records (WAITING_FOR at `recAt` and WAIT_TASK at `taskAt` of its slot, or an
+ * entry of its task-wait table), as [record, task id] in `out`: record 0 when none (or when it
+ * kept changing: the walk stops there, as if it had read it a moment later).
  */
-function readWait(w: Int32Array, slot: number, out: [number, number]): void {
+function readWait(w: Int32Array, recAt: number, taskAt: number, out: [number, number]): void {
   for (let k = 0; k < MAX_REREAD; k++) {
-    const rec = load(w, slot + T_WAITING_FOR);
+    const rec = load(w, recAt);
     if (rec === 0) break;
-    const id = load(w, slot + T_WAIT_TASK);
-    if (load(w, slot + T_WAITING_FOR) === rec) {
+    const id = load(w, taskAt);
+    if (load(w, recAt) === rec) {
       out[0] = rec;
       out[1] = id;
       return;
@@ -666,14 +704,16 @@ function walkOnce(
   const w = worldWords();
   // (waiter, cell, holder) per hop; names are looked up only for a report.
   const hops: number[] = [];
-  // What it read, to read again before a report: (cell, holder, task) for a lock, and
-  // (−(slot + 1), record, task) for a thread's wait.
+  // What it read, to read again before a report: (cell, −1, holder, task) for a lock, and
+  // (where its record is, where its task id is, record, task) for a thread's wait.
   const reads: number[] = [];
+  // (thread, task) of each wait the walk went through.
+  const followed: number[] = [];
   const wait: [number, number] = [0, 0];
   const held: [number, number] = [0, 0];
   let cell = core.cell;
   readCell(w, cell, held);
-  reads.push(cell, held[0], held[1]);
+  reads.push(cell, -1, held[0], held[1]);
   let holder = held[0];
   // The task of `holder` that took `cell` (0: none).
   let holderTask = held[1];
@@ -689,34 +729,49 @@ function walkOnce(
       // it). Threads waiting asynchronously on the way are passed through (the notes' price).
       const sure = sync ? !throughAsync : holderTask === 0 || holderTask === task;
       if (sure) return unchanged(w, reads) ? cycleError(hops, core) : STALE;
-      if (first && throughAsync) requestRewalk(w);
-      return null;
+      if (sync) {
+        if (first && throughAsync) requestRewalk(w);
+        return null;
+      }
+      // Another task of this thread holds it: the walk goes on through that task's wait, as
+      // through any thread's (below); if that task awaits no lock, it may release this one.
     }
-    // A cycle that does not pass through this thread: its own walks see it.
-    for (let k = 0; k < hops.length; k += 3) if (hops[k] === holder) return null;
     const slot = ownSlot(holder);
     if (slot < 0) return null;
-    readWait(w, slot, wait);
-    reads.push(-(slot + 1), wait[0], wait[1]);
-    const next = wait[0];
-    if (next === 0) return null;
-    if (next < 0) {
+    let recAt = slot + T_WAITING_FOR;
+    let taskAt = slot + T_WAIT_TASK;
+    readWait(w, recAt, taskAt, wait);
+    let next = wait[0];
+    if (next <= 0 && (next === 0 || holderTask !== wait[1])) {
       // A thread waiting asynchronously goes on only through the wait of the task that holds
       // the lock the walk came by (a lock taken by blocking code or outside any task, through a
       // wait made outside any task); any other of its tasks may release that lock. Not "no
       // task" for any wait: TASK reads 0 in the instant between a task's take and its TASK
-      // store, and a thread preempted there keeps it so for a while. The holding task may wait
-      // too, its record hidden by this later one: its watched wait walks again and sees this one.
-      if (holderTask !== wait[1]) {
-        if (first) requestRewalk(w);
+      // store, and a thread preempted there keeps it so for a while. The thread's record is its
+      // latest wait; the holding task's own, if it waits too, is in the thread's task-wait table.
+      const at = holderTask === 0 ? -1 : findTaskWait(w, slot, holderTask, wait);
+      if (at < 0) {
+        // That task waits for no lock (it may release this one), or its wait found the table
+        // full: its watched wait walks again, and sees this one.
+        if (first && (holder === selfTid ? throughAsync : next !== 0)) requestRewalk(w);
         return null;
       }
-      throughAsync = true;
+      next = wait[0];
+      recAt = at + TW_RECORD;
+      taskAt = at + TW_TASK;
     }
+    // A wait followed before: a cycle that does not pass through this wait (its own walks see
+    // it). By thread and task: a cycle may pass through two tasks of one thread.
+    for (let k = 0; k < followed.length; k += 2) {
+      if (followed[k] === holder && followed[k + 1] === wait[1]) return null;
+    }
+    followed.push(holder, wait[1]);
+    reads.push(recAt, taskAt, wait[0], wait[1]);
+    if (next < 0) throughAsync = true;
     waiter = holder;
     cell = (next < 0 ? -next : next) - 1;
     readCell(w, cell, held);
-    reads.push(cell, held[0], held[1]);
+    reads.push(cell, -1, held[0], held[1]);
     holder = held[0];
     holderTask = held[1];
   }
@@ -726,13 +781,86 @@ function walkOnce(
 /** Whether every lock and wait a walk read (`reads`, see `walkOnce`) reads the same again. */
 function unchanged(w: Int32Array, reads: number[]): boolean {
   const pair: [number, number] = [0, 0];
-  for (let k = 0; k < reads.length; k += 3) {
+  for (let k = 0; k < reads.length; k += 4) {
     const at = reads[k]!;
-    if (at < 0) readWait(w, -at - 1, pair);
-    else readCell(w, at, pair);
-    if (pair[0] !== reads[k + 1] || pair[1] !== reads[k + 2]) return false;
+    const taskAt = reads[k + 1]!;
+    if (taskAt < 0) readCell(w, at, pair);
+    else readWait(w, at, taskAt, pair);
+    if (pair[0] !== reads[k + 2] || pair[1] !== reads[k + 3]) return false;
   }
   return true;
+}
+
+/**
+ * This thread's untimed async wait of task `id` for the lock whose record is `record`: an entry
+ * of the task-wait table of its slot `own` (claimed TASK first, then RECORD: see `readWait`), or
+ * -1 when all TASK_WAIT_CAP are taken (its wait is then seen only while it is the thread's
+ * latest: `leaveEntry` hands it an entry that frees). This thread alone writes its table: a free
+ * entry (TASK 0) read here stays free until this store.
+ */
+function claimEntry(w: Int32Array, own: number, record: number, id: number): number {
+  const base = taskWaitsOf(own);
+  for (let k = 0; k < TASK_WAIT_CAP; k++) {
+    const at = base + k * TW_WORDS;
+    if (load(w, at + TW_TASK) !== 0) continue;
+    store(w, at + TW_TASK, id);
+    store(w, at + TW_RECORD, record);
+    return at;
+  }
+  return -1;
+}
+
+/** Frees a task-wait entry (RECORD first: see `readWait`); nothing for -1. */
+function dropEntry(w: Int32Array, at: number): void {
+  if (at < 0) return;
+  store(w, at + TW_RECORD, 0);
+  store(w, at + TW_TASK, 0);
+}
+
+/**
+ * Task `task`'s wait in the task-wait table of slot `slot`, as [record, task] in `out`: where its
+ * entry is, or -1 when the task has none (it waits for no lock, or its wait found the table full).
+ */
+function findTaskWait(w: Int32Array, slot: number, task: number, out: [number, number]): number {
+  const base = taskWaitsOf(slot);
+  for (let k = 0; k < TASK_WAIT_CAP; k++) {
+    const at = base + k * TW_WORDS;
+    if (load(w, at + TW_TASK) !== task) continue;
+    readWait(w, at + TW_RECORD, at + TW_TASK, out);
+    if (out[0] !== 0 && out[1] === task) return at;
+  }
+  return -1;
+}
+
+/**
+ * This thread's watched waits of a task that found the task-wait table full (they have no entry);
+ * while there are none, a wait's end looks for no heir to its entry.
+ */
+let unrecorded = 0;
+
+/**
+ * A watched wait ends (or is told of a cycle before it parks): its entry is freed, and given to
+ * the latest watched wait of a task that has none, which then asks for re-walks (a walk that met
+ * its task holding a lock stopped short). Only while the slot is still this thread's.
+ */
+function leaveEntry(x: Watched): void {
+  const w = worldWords();
+  if (x.entry < 0) {
+    if (x.task !== 0) unrecorded--;
+    return;
+  }
+  const at = x.entry;
+  x.entry = -1;
+  if (ownSlot(selfTid) !== x.slot) return;
+  dropEntry(w, at);
+  if (unrecorded === 0) return;
+  let heir: Watched | null = null;
+  for (const y of watchedWaits) if (y.entry < 0 && y.task !== 0 && y.error === null) heir = y;
+  if (heir === null) return;
+  heir.entry = claimEntry(w, heir.slot, heir.core.record(false), heir.task);
+  if (heir.entry < 0) return;
+  unrecorded--;
+  requestRewalk(w);
 }
 
 function cycleError(hops: number[], core: LockCore): DeadlockError {
@@ -786,6 +914,9 @@ interface Watched {
   task: number;
   walkedAt: number;
   error: DeadlockError | null;
+  /** Its thread's slot, and its entry in the slot's task-wait table (-1: none). */
+  slot: number;
+  entry: number;
 }
 
 /**

@@ -120,12 +120,13 @@ describe('a thread whose tasks hold one lock and await another is not one waiter
 });
 
 describe('a cycle through a task whose wait another task of its thread hides', () => {
-  test('the walk that stops at that thread asks for re-walks: the hidden waiter is told', async () => {
+  test("the waiter closing it finds the hidden wait in the thread's task-wait table: it is told", async () => {
     // Worker: task a1 holds l2 and awaits l1 (b1's); then task a2 awaits l3 (held here), and
-    // the worker records a2's wait. b1 then awaits l2: a real cycle (b1 → l2 → a1 → l1 → b1),
-    // but b1's walk reaches the worker by a1's lock and finds a2's wait recorded: it stops, and
-    // asks the async waits to walk again. a1's re-walk sees b1's wait and is told, while l3 is
-    // still held (not only once a2's wait ends and hands the record back to a1).
+    // the worker records a2's wait. b1 then awaits l2: a real cycle (b1 → l2 → a1 → l1 → b1).
+    // b1's walk reaches the worker by a1's lock, finds a2's wait recorded, and a1's in the
+    // worker's task-wait table: b1 is told, while l3 is still held (not only once a2's wait
+    // ends and hands the record back to a1). (Before the table, b1's walk stopped there and
+    // a1's re-walk told a1; deadlock-multitask.test.ts has cycles only the table finds.)
     const [l1, l2, l3] = [new Lock(), new Lock(), new Lock()];
     const [held, go1, go2] = [new Event(), new Event(), new Event()];
     const out = new Queue<string>();
@@ -150,6 +151,8 @@ describe('a cycle through a task whose wait another task of its thread hides', (
           await l2.acquire();
           l2.release();
           return 'b1 got l2';
+        } catch (err) {
+          return `b1 ${(err as Error).name}: ${(err as Error).message}`;
         } finally {
           l1.release();
         }
@@ -160,11 +163,11 @@ describe('a cycle through a task whose wait another task of its thread hides', (
       go2.set();
       await until(() => record() === -(l3._core.cell + 1), "the worker to record a2's wait for l3");
       goB1();
-      const told = await out.get({ timeout: PATIENCE });
-      assert.match(told, /^a1 DeadlockError: /);
+      const told = await b1;
+      assert.match(told, /^b1 DeadlockError: /);
       assert.match(told, /'worker'/);
       assert.match(told, /'MainThread'/);
-      assert.equal(await b1, 'b1 got l2');
+      assert.equal(await out.get({ timeout: PATIENCE }), 'a1 got l1');
       assert.equal(l3.locked(), true);
       l3.release();
     });

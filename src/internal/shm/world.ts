@@ -84,6 +84,18 @@
  *     ended (child-table.ts: `sweep`); reaper: the thread that saw the owner exit
  *     (`orphanChildrenOf`), which also frees a slot the owner left at −tid.
  *
+ * Task waits (TASK_WAIT_CAP entries of TW_WORDS words per thread slot, at TASK_WAITS +
+ * (slot index × TASK_WAIT_CAP + k) × TW_WORDS; the untimed async lock waits of a thread's asyncio
+ * tasks, one entry each, so that a walk reaching the thread by a lock one task holds finds that
+ * task's wait, whichever wait WAITING_FOR records; src/threading/lock-core.ts)
+ * | idx | name    | writer     | readers | meaning                                              |
+ * |  0  | RECORD  | the thread | any     | −(cell + 1) of the lock the task awaits; 0 free      |
+ * |  1  | TASK    | the thread | any     | the waiting task's id; 0 free. Claimed TASK then     |
+ * |     |         |            |         | RECORD, freed RECORD then TASK: a reader that reads  |
+ * |     |         |            |         | RECORD, TASK, RECORD and sees one value twice has a  |
+ * |     |         |            |         | matching pair (as WAITING_FOR and WAIT_TASK)         |
+ * The slot's claimer clears them (`registerThread`).
+ *
  * Invariants: a tid is below 2^30 and never 0, so STATE fits a tid or the OWNER_DIED and ORPHANED
  * markers (neither names a thread: a walk of the wait-for graph stops there); for
  * one tid a slot's STATE only goes 3 → 1 → 2 (a finished slot may then be claimed again); cells are never freed, so a cell index names
@@ -168,7 +180,17 @@ export const CH_FLAGS = 1;
 export const CH_OWNER = 2;
 export const CH_DAEMON = 1;
 export const CH_ORPHAN = 2;
-const TOTAL_WORDS = CHILDREN + CHILD_CAP * CHILD_WORDS;
+/**
+ * The task-wait table (layout above). Tuning: how many asyncio tasks of one thread may each await
+ * a lock and be seen by every walk (a wait beyond is seen only while it is its thread's latest),
+ * against 256 bytes per thread slot (committed only as touched).
+ */
+export const TASK_WAIT_CAP = 32;
+export const TW_WORDS = 2;
+export const TW_RECORD = 0;
+export const TW_TASK = 1;
+const TASK_WAITS = CHILDREN + CHILD_CAP * CHILD_WORDS;
+const TOTAL_WORDS = TASK_WAITS + THREAD_CAP * TASK_WAIT_CAP * TW_WORDS;
 
 /** Name of the workerData field that carries the world to a worker. */
 export const WORLD_KEY = '__weftWorld';
@@ -269,6 +291,11 @@ function claimSlot(tid: number): number {
     }
   }
   throw new RangeError(`weft: more than ${THREAD_CAP} threads alive at once`);
+}
+
+/** Where the task-wait entries of thread slot `slot` start (TASK_WAIT_CAP of TW_WORDS words). */
+export function taskWaitsOf(slot: number): number {
+  return TASK_WAITS + ((slot - THREADS) / SLOT_WORDS) * TASK_WAIT_CAP * TW_WORDS;
 }
 
 export function cellOffset(cell: number): number {
@@ -484,6 +511,9 @@ export function registerThread(tid: number, name: string, daemon: boolean): void
   store(world.i32, slot + T_DAEMON, daemon ? 1 : 0);
   store(world.i32, slot + T_WAITING_FOR, 0);
   store(world.i32, slot + T_WAIT_TASK, 0);
+  // A reused slot: the task waits a killed thread left behind name none of the new thread's.
+  const waits = taskWaitsOf(slot);
+  for (let k = 0; k < TASK_WAIT_CAP * TW_WORDS; k++) store(world.i32, waits + k, 0);
   // The thread repeating its spawner's registration keeps the name there: the spawner may have
   // renamed it already (renameThread), and the name it started with would undo that.
   if (!known) writeName(world, slot, name);

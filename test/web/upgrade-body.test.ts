@@ -46,6 +46,16 @@ function echo(maxSize?: number): { app: Application; outcomes: string[]; errors:
   return { app, outcomes, errors };
 }
 
+/** Until the handler has said how it ended (`outcomes` has an entry). */
+async function handlerEnded(outcomes: string[], what: string): Promise<void> {
+  await settles(
+    (async () => {
+      while (outcomes.length === 0) await new Promise((res) => setTimeout(res, 10));
+    })(),
+    what,
+  );
+}
+
 function bodyOf(text: string): string {
   return text.slice(text.indexOf('\r\n\r\n') + 4);
 }
@@ -167,12 +177,7 @@ describe('an upgrade request with a body', () => {
       assert.ok(r.closed, 'the connection is closed');
       // The handler was cancelled, as when Node refuses an ordinary request's body: it did not
       // read a body cut short as a whole one, and it is no server error.
-      await settles(
-        (async () => {
-          while (outcomes.length === 0) await new Promise((res) => setTimeout(res, 10));
-        })(),
-        'the handler',
-      );
+      await handlerEnded(outcomes, 'the handler');
       assert.match(outcomes[0] as string, /^CancelledError/);
       assert.deepEqual(errors, []);
     });
@@ -201,12 +206,7 @@ describe('an upgrade request with a body', () => {
     sock.destroy();
     // The handler is cancelled (its client left) or its read fails: either way it ends, and
     // never with a cut body read as whole.
-    await settles(
-      (async () => {
-        while (outcomes.length === 0) await new Promise((res) => setTimeout(res, 10));
-      })(),
-      'the handler ending',
-    );
+    await handlerEnded(outcomes, 'the handler ending');
     for (const o of outcomes) assert.doesNotMatch(o, /^read /);
   });
 
@@ -219,12 +219,7 @@ describe('an upgrade request with a body', () => {
       { endAfter: true },
     );
     assert.equal(r.status, 400);
-    await settles(
-      (async () => {
-        while (outcomes.length === 0) await new Promise((res) => setTimeout(res, 10));
-      })(),
-      'the handler ending',
-    );
+    await handlerEnded(outcomes, 'the handler ending');
     // Old source: a ConnectionResetError from the read, answered 500 and passed to onError.
     assert.match(outcomes[0] as string, /^CancelledError/);
     assert.deepEqual(errors, []);
@@ -256,12 +251,7 @@ describe('an upgrade request with a body', () => {
       { endAfter: true },
     );
     assert.equal(r.status, 400);
-    await settles(
-      (async () => {
-        while (outcomes.length === 0) await new Promise((res) => setTimeout(res, 10));
-      })(),
-      'the handler ending',
-    );
+    await handlerEnded(outcomes, 'the handler ending');
     assert.notEqual(outcomes[0], 'read whole');
     // Before this review's fix: a plain Error from the read, reported to onError.
     assert.deepEqual(errors, []);

@@ -30,7 +30,8 @@ let poolCounter = 0;
 /**
  * Python's workers take the next numbers of this process's children, and name their own children
  * from them (`Process-3:1`): so do these, whatever their name. As Python's, they are listed by
- * activeChildren() while they run (a Process object for each, as a Pool's workers have).
+ * activeChildren() while they run (a Process object for each, as a Pool's workers have), with
+ * `daemon` false.
  */
 function listedWorkers(): Pick<PoolWorkerHooks, 'onWorkerProcess'> & {
   workerIdent(): number[] | null;
@@ -43,7 +44,9 @@ function listedWorkers(): Pick<PoolWorkerHooks, 'onWorkerProcess'> & {
       return ident;
     },
     onWorkerProcess: (name, child) => {
-      Process._poolWorker(name, ident, child);
+      // Python 3.11's are not daemonic (its executor joins them at shutdown, and at exit
+      // through its own hook): `daemon` says so, and the executor still ends them itself.
+      Process._poolWorker(name, ident, child, false);
     },
   };
 }

@@ -4,12 +4,14 @@
  * handle (its IPC channel, its exit event) lives in the thread that forked it, and a thread's
  * worker may be gone before the process ends (a daemon Thread, a ThreadPoolExecutor worker): so
  * every child is also written into the world's child table (layout in src/internal/shm/world.ts),
- * which the thread that ends the process reads.
+ * which the thread that ends the process reads, and every thread's activeChildren() (with the
+ * child's name and identity, written at start).
  *
  *   thread A: p.start() ──record(pid)──▶ world CHILDREN ◀──read── main thread at its end:
  *             'exit' of p ──forget──▶     (pid, flags,          waits while a non-daemon child
- *             A's own end ──orphan──▶      owner tid)           of another thread runs, then
- *                                                               SIGTERMs the daemon ones
+ *             A's own end ──orphan──▶      owner tid,           of another thread runs and
+ *                                          ident, name)         SIGTERMs the daemon ones (in a
+ *                                                               child process: these first)
  *
  * Whether a child still runs: its owner clears its slot when it hears the child's exit. A child
  * whose owner is gone (an orphan: the owner marks it as it exits, or the thread that saw its
@@ -37,6 +39,10 @@ import { cas, load, parkSync, store } from '../internal/atomics.js';
 import {
   CH_DAEMON,
   CH_FLAGS,
+  CH_IDENT,
+  CH_NAME,
+  CH_NAME_LEN,
+  CH_NAME_UNITS,
   CH_ORPHAN,
   CH_OWNER,
   CH_PID,
@@ -60,10 +66,12 @@ const TERMINATE_GRACE_MS = 2000;
 const linux = process.platform === 'linux';
 
 /**
- * Records a child this thread started; its slot, or -1 when the table is full of running
- * children (CHILD_CAP at once): such a child is then seen only by its own thread.
+ * Records a child this thread started, with what other threads' activeChildren() show of it:
+ * its name at start (cut to CH_NAME_UNITS) and the last number of its `_identity` (0: not
+ * known). Its slot, or -1 when the table is full of running children (CHILD_CAP at once): such
+ * a child is then seen only by its own thread.
  */
-export function recordChild(pid: number, daemon: boolean): number {
+export function recordChild(pid: number, daemon: boolean, name: string, ident: number): number {
   // Orphans' ended children give their slots back first (the table would fill up otherwise).
   sweep();
   const w = worldWords();
@@ -74,11 +82,27 @@ export function recordChild(pid: number, daemon: boolean): number {
     if (cas(w, at + CH_PID, 0, -selfTid) === 0) {
       store(w, at + CH_FLAGS, daemon ? CH_DAEMON : 0);
       store(w, at + CH_OWNER, selfTid);
+      store(w, at + CH_IDENT, ident);
+      const n = cutName(name);
+      for (let i = 0; i < n; i += 2) {
+        store(w, at + CH_NAME + i / 2, name.charCodeAt(i) | ((name.charCodeAt(i + 1) || 0) << 16));
+      }
+      store(w, at + CH_NAME_LEN, n);
       store(w, at + CH_PID, pid);
       return at;
     }
   }
   return -1;
+}
+
+/**
+ * How many UTF-16 units of `name` a slot keeps: at most CH_NAME_UNITS, cut at a code point's
+ * boundary (a surrogate pair is kept whole or left out).
+ */
+export function cutName(name: string): number {
+  if (name.length <= CH_NAME_UNITS) return name.length;
+  const last = name.charCodeAt(CH_NAME_UNITS - 1);
+  return last >= 0xd800 && last <= 0xdbff ? CH_NAME_UNITS - 1 : CH_NAME_UNITS;
 }
 
 /** The owner heard the child's exit: its slot is free again. */
@@ -118,8 +142,12 @@ export function processEnded(pid: number): boolean {
   return st === null || st.state === 'Z';
 }
 
-/** Linux: the state letter and parent pid of process `pid` from /proc, or null when it is gone. */
-function procStat(pid: number): { state: string; ppid: number } | null {
+/**
+ * Linux: the state letter, parent pid and start time (field 22, in clock ticks since boot: with
+ * the pid, it tells one process from a later one given the same pid) of process `pid` from
+ * /proc, or null when it is gone.
+ */
+function procStat(pid: number): { state: string; ppid: number; start: string } | null {
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -128,7 +156,7 @@ function procStat(pid: number): { state: string; ppid: number } | null {
   }
   // "pid (comm) S ppid …": the command may hold spaces and parentheses, the last ')' ends it.
   const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { state: rest[0] ?? '', ppid: Number(rest[1]) };
+  return { state: rest[0] ?? '', ppid: Number(rest[1]), start: rest[19] ?? '' };
 }
 
 /**
@@ -166,6 +194,74 @@ function othersRunning(): Array<{ pid: number; daemon: boolean }> {
   return out;
 }
 
+/** A child another thread of this process started, as the table shows it (`othersListed`). */
+export interface OtherChild {
+  pid: number;
+  daemon: boolean;
+  /** Its name at start(), cut to CH_NAME_UNITS. */
+  name: string;
+  /** The last number of its `_identity`; 0 when not known. */
+  ident: number;
+  /** Which child this is (`otherStillRuns`): its slot, its owner's tid, its start time (Linux). */
+  slot: number;
+  owner: number;
+  start: string;
+}
+
+/**
+ * The children other threads of this process started that run now, with their name and
+ * identity (activeChildren(): Python lists every child of the process, whichever thread started
+ * it).
+ */
+export function othersListed(): OtherChild[] {
+  sweep();
+  const w = worldWords();
+  const out: OtherChild[] = [];
+  for (let k = 0; k < CHILD_CAP; k++) {
+    const at = CHILDREN + k * CHILD_WORDS;
+    const pid = load(w, at + CH_PID);
+    const owner = load(w, at + CH_OWNER);
+    if (pid <= 0 || owner === selfTid) continue;
+    const flags = load(w, at + CH_FLAGS);
+    const ident = load(w, at + CH_IDENT);
+    const n = Math.min(load(w, at + CH_NAME_LEN), CH_NAME_UNITS);
+    const units: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const word = load(w, at + CH_NAME + (i >> 1));
+      units.push((i & 1) === 0 ? word & 0xffff : word >>> 16);
+    }
+    // Freed and taken again while it was read: another child's, or none (skipped).
+    if (load(w, at + CH_PID) !== pid || load(w, at + CH_OWNER) !== owner || !running(at, pid)) {
+      continue;
+    }
+    out.push({
+      pid,
+      daemon: (flags & CH_DAEMON) !== 0,
+      name: String.fromCharCode(...units),
+      ident,
+      slot: at,
+      owner,
+      start: linux ? (procStat(pid)?.start ?? '') : '',
+    });
+  }
+  return out;
+}
+
+/**
+ * Whether the child `c` (seen by othersListed) still runs: its slot still holds it, for the same
+ * owner (the owner frees it when it hears the child's exit), and on Linux /proc shows it running,
+ * our child, with the same start time — so a later child given the same pid, in that slot or
+ * another, is not taken for it. Off Linux a slot taken again by the same thread for a child with
+ * the same pid cannot be told apart.
+ */
+export function otherStillRuns(c: OtherChild): boolean {
+  const w = worldWords();
+  if (load(w, c.slot + CH_PID) !== c.pid || load(w, c.slot + CH_OWNER) !== c.owner) return false;
+  if (!linux) return (load(w, c.slot + CH_FLAGS) & CH_ORPHAN) === 0;
+  const st = procStat(c.pid);
+  return st !== null && st.state !== 'Z' && st.ppid === process.pid && st.start === c.start;
+}
+
 /**
  * Resolves once no non-daemon child started by another thread of this process runs (this
  * thread's own are joined through their Process objects); polls, and holds the event loop
@@ -185,20 +281,20 @@ export function awaitOthersNonDaemon(): Promise<void> | null {
 
 /**
  * At the process's exit: SIGTERM to every daemon child another thread started (Python's exit
- * terminates them all; this thread's own get it through their Process objects).
+ * terminates them all; this thread's own get it through their Process objects), once each: a
+ * pid in `done` was signalled already (a second SIGTERM could end a child inside its handler
+ * for the first), and the pids signalled now are added to it.
  */
-export function terminateOthersDaemon(): number[] {
-  const pids: number[] = [];
+export function terminateOthersDaemon(done: Set<number>): void {
   for (const c of othersRunning()) {
-    if (!c.daemon) continue;
+    if (!c.daemon || done.has(c.pid)) continue;
     try {
       process.kill(c.pid, 'SIGTERM');
-      pids.push(c.pid);
+      done.add(c.pid);
     } catch {
       // ended meanwhile
     }
   }
-  return pids;
 }
 
 /**

@@ -8,7 +8,16 @@ let parent: Process | null | undefined;
 export function currentProcess(): Process {
   if (current === null) {
     const id = identity();
-    current = Process._adopt(Process, { name: id.name, daemon: id.daemon, pid: process.pid });
+    // A ProcessPoolExecutor's worker is booted a daemon (it ends with its parent) but says
+    // false, as Python 3.11's (src/internal/pool/process-role.ts marks it). Only this object
+    // says so: a Process started there still defaults to daemon, as before.
+    const executorWorker =
+      (globalThis as Record<symbol, unknown>)[Symbol.for('weft.executor-worker')] === true;
+    current = Process._adopt(Process, {
+      name: id.name,
+      daemon: id.daemon && !executorWorker,
+      pid: process.pid,
+    });
   }
   return current;
 }

@@ -31,8 +31,12 @@ import { startTimer, stopTimer } from '../internal/waiter.js';
 import {
   awaitEndSync,
   awaitOthersNonDaemon,
+  CHILD_POLL_MS,
   forgetChild,
+  type OtherChild,
   orphanChildren,
+  otherStillRuns,
+  othersListed,
   recordChild,
   terminateOthersDaemon,
 } from './child-table.js';
@@ -85,11 +89,22 @@ function unnumbered(make: () => Process): Process {
 const active = new Set<Process>();
 /** Pool workers still running (their pool's engine ends them, here or when this process exits). */
 const poolWorkers = new Set<Process>();
+/**
+ * The Process objects this thread made for children other threads started (`_foreign`), by
+ * pid: activeChildren() gives the same object while the child runs, as Python's gives its one
+ * (a later child given the same pid gets its own: `sameChild`).
+ */
+const foreign = new Map<number, Process>();
 
 // Python's exit, the process's and not a thread's (a worker thread's 'exit' is its own end): it
-// joins every non-daemon child, whichever thread started it — this thread's keep the loop alive
-// through their handles, the other threads' are waited for here when the loop runs dry — and
-// terminates the daemon ones (SIGTERM), then waits for them, a bounded while (child-table.ts).
+// joins every non-daemon child, whichever thread started it, and terminates the daemon ones
+// (SIGTERM), then waits for them, a bounded while (child-table.ts). In a child process the exit
+// is run()'s end, which keeps Python's order: daemon children first (exit-hooks.ts). Here, in the
+// root's main thread, the only sign of the end is the event loop running dry, which cannot tell a
+// finished program from one waiting on an outside event (a signal): so this thread's non-daemon
+// children hold the loop through their handles, the other threads' are waited for when it runs
+// dry, and only at 'exit', when the end is certain, are the daemon ones terminated (docs:
+// weft's order, after the non-daemon children).
 if (isMainThread) {
   let waiting = false;
   process.on('beforeExit', () => {
@@ -102,15 +117,13 @@ if (isMainThread) {
     });
   });
   process.once('exit', () => {
-    const pids: number[] = [];
-    for (const p of active) {
-      if (!p.daemon || p.exitcode !== null) continue;
-      p.terminate();
-      if (p.pid !== null) pids.push(p.pid);
-    }
-    awaitEndSync([...pids, ...terminateOthersDaemon()]);
+    Process._exitTerminate();
+    awaitEndSync([...terminatedAtExit]);
   });
 }
+
+/** The pids the exit has sent SIGTERM: each daemon child gets one, as Python terminates it once. */
+const terminatedAtExit = new Set<number>();
 
 const SIGNALS = constants.signals as Record<string, number>;
 
@@ -176,6 +189,15 @@ export class Process<
   #joiners = 0;
   /** The handle `parentProcess()` gives: not our child, so its end is seen through our ppid. */
   #parent = false;
+  /**
+   * A child another thread of this process started (`_foreign`): this thread has no handle on
+   * it, only the child table (child-table.ts), which tells whether it runs, not its exit code.
+   */
+  #foreign = false;
+  /** Which child a `#foreign` object stands for (child-table.ts: `otherStillRuns`). */
+  #other: OtherChild | null = null;
+  /** A `#foreign` object saw its child end: it stays ended, whatever later takes its pid. */
+  #otherEnded = false;
 
   /**
    * `target` must accept `args` and then `kwargs` (a compile error otherwise, where Python
@@ -325,7 +347,7 @@ export class Process<
     handleOpened('process');
     // Seen by the thread that ends the process, whichever thread this is (child-table.ts).
     const pid = child.process.pid;
-    const slot = recordChild(pid, this.#daemon);
+    const slot = recordChild(pid, this.#daemon, this.#name, this.#ident?.at(-1) ?? 0);
     if (!isMainThread && !orphansOnExit) {
       orphansOnExit = true;
       process.once('exit', orphanChildren);
@@ -362,6 +384,7 @@ export class Process<
     // An orphan is adopted by another process (init, a subreaper): while ours is the same
     // parent, it runs. It answered true for ever, where Python's parent_process() turns false.
     if (this.#parent) return process.ppid === this.#pid;
+    if (this.#foreign) return this.#otherRuns();
     return this.#started && this.#exitcode === null;
   }
 
@@ -377,7 +400,7 @@ export class Process<
   async join(options?: WaitOptions | null): Promise<void> {
     if (this.#self) throw new RuntimeError('Cannot join the current process', 'ERR_WEFT_JOIN_SELF');
     this.#checkClosed();
-    if (!this.#started || (this.#exited === null && !this.#parent)) {
+    if (!this.#started || (this.#exited === null && !this.#parent && !this.#foreign)) {
       throw new RuntimeError(
         'Cannot join a process that was not started',
         'ERR_WEFT_PROCESS_NOT_STARTED',
@@ -389,6 +412,7 @@ export class Process<
     const { timeout, signal } = parseWait('Process.join', options ?? undefined);
     if (signal?.aborted) throw signal.reason;
     if (this.#parent) return this.#joinParent(timeout, signal);
+    if (this.#foreign) return this.#joinForeign(timeout, signal);
     if (this.#exitcode !== null) return;
     // A joiner keeps the parent alive while it waits, even for a daemon child (unref'd) — until
     // the last joiner leaves: the first to leave (a timeout) unref'd it under another join()
@@ -417,6 +441,42 @@ export class Process<
       const poll = setInterval(() => {
         if (process.ppid !== pid) done();
       }, 50);
+      const timer = timeout === null ? null : startTimer(timeout, done, undefined);
+      function stop(): void {
+        clearInterval(poll);
+        stopTimer(timer);
+        signal?.removeEventListener('abort', onAbort);
+      }
+      function done(): void {
+        stop();
+        resolve();
+      }
+      function onAbort(): void {
+        stop();
+        reject(signal?.reason);
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Whether the other thread's child this object stands for still runs (latched once not). */
+  #otherRuns(): boolean {
+    if (this.#otherEnded) return false;
+    if (otherStillRuns(this.#other as OtherChild)) return true;
+    this.#otherEnded = true;
+    return false;
+  }
+
+  /**
+   * join() of another thread's child: this thread hears nothing of its end, so it polls the
+   * child table (child-table.ts), every CHILD_POLL_MS; the poll holds the loop meanwhile.
+   */
+  #joinForeign(timeout: number | null, signal: AbortSignal | null): Promise<void> {
+    if (!this.#otherRuns()) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const poll = setInterval(() => {
+        if (!this.#otherRuns()) done();
+      }, CHILD_POLL_MS);
       const timer = timeout === null ? null : startTimer(timeout, done, undefined);
       function stop(): void {
         clearInterval(poll);
@@ -486,6 +546,11 @@ export class Process<
         'ERR_WEFT_PROCESS_NOT_STARTED',
       );
     }
+    if (this.#foreign) {
+      // Only while the table still holds it: once it has ended, its pid may be another's.
+      if (this.#otherRuns()) process.kill(this.#pid as number, sig);
+      return;
+    }
     if (this.#exitcode !== null) return;
     if (this.#child) this.#child.process.kill(sig);
     else this.#worker?.kill(sig);
@@ -497,7 +562,8 @@ export class Process<
    */
   close(): void {
     if (this.#closed) return;
-    if (this.#started && this.#exitcode === null) {
+    const running = this.#foreign ? this.#otherRuns() : this.#exitcode === null;
+    if (this.#started && running) {
       throw new RuntimeError(
         `Cannot close a process while it is still running: ${this.#name}`,
         'ERR_WEFT_PROCESS_ALIVE',
@@ -512,9 +578,13 @@ export class Process<
       ? 'started'
       : !this.#started
         ? 'initial'
-        : this.#exitcode === null
-          ? 'started'
-          : `stopped exitcode=${this.#exitcode}`;
+        : this.#foreign
+          ? this.#otherRuns()
+            ? 'started'
+            : 'stopped'
+          : this.#exitcode === null
+            ? 'started'
+            : `stopped exitcode=${this.#exitcode}`;
     return `<Process name='${this.#name}' pid=${this.#pid ?? 'None'} ${state}${this.#daemon ? ' daemon' : ''}>`;
   }
 
@@ -552,10 +622,17 @@ export class Process<
    * @internal The Process object of a Pool's worker, as Python's Pool keeps one for each: listed
    * by activeChildren() while it runs, with its name, identity, pid and exitcode. The pool starts
    * and ends it; `terminate()` and `kill()` signal it (the pool then breaks, as a worker that
-   * dies under it breaks it).
+   * dies under it breaks it). `daemon` is what it says, as Python's: true for a Pool's worker,
+   * false for a ProcessPoolExecutor's; either way the pool ends it, and the exit neither
+   * terminates nor waits for it (`_started` and `_exitTerminate` leave pool workers out).
    */
-  static _poolWorker(name: string, ident: number[] | null, child: ChildProcess): Process {
-    const p = unnumbered(() => new Process({ name, daemon: true }));
+  static _poolWorker(
+    name: string,
+    ident: number[] | null,
+    child: ChildProcess,
+    daemon = true,
+  ): Process {
+    const p = unnumbered(() => new Process({ name, daemon }));
     p.#ident = ident;
     p.#started = true;
     p.#pid = child.pid ?? null;
@@ -577,9 +654,74 @@ export class Process<
     poolWorkers.delete(p);
   }
 
-  /** @internal Children started here and still running. */
+  /**
+   * @internal The children of this process that run (activeChildren()): those this thread
+   * started, its pools' workers, and those other threads started (`_foreign`), as Python lists
+   * every child of the process, whichever thread started it.
+   */
   static _active(): Process[] {
-    return [...active, ...poolWorkers];
+    return [...active, ...poolWorkers, ...Process._othersChildren()];
+  }
+
+  /** @internal Process objects for the children other threads started that run now. */
+  static _othersChildren(): Process[] {
+    const listed = othersListed();
+    const now = new Set(listed.map((c) => c.pid));
+    for (const pid of foreign.keys()) if (!now.has(pid)) foreign.delete(pid);
+    return listed.map((c) => {
+      let p = foreign.get(c.pid);
+      if (p === undefined || !p.#sameChild(c)) {
+        p = Process._foreign(c);
+        foreign.set(c.pid, p);
+      }
+      return p;
+    });
+  }
+
+  /**
+   * @internal The Process object of a child another thread of this process started, made from
+   * the child table: its name at start, pid, daemon flag and `_identity` (this process's plus
+   * its number). `isAlive()`, `join()`, `terminate()`, `kill()` and `close()` work through the
+   * table and the pid; `exitcode` stays null (only the starting thread hears it), and it cannot
+   * be started.
+   */
+  static _foreign(c: OtherChild): Process {
+    const p = unnumbered(() => new Process({ name: c.name, daemon: c.daemon }));
+    const own = identity().ident;
+    p.#ident = own !== undefined && c.ident > 0 ? [...own, c.ident] : null;
+    p.#pid = c.pid;
+    p.#started = true;
+    p.#foreign = true;
+    p.#other = c;
+    return p;
+  }
+
+  /** Whether this `#foreign` object stands for child `c`, not another given the same pid. */
+  #sameChild(c: OtherChild): boolean {
+    const o = this.#other;
+    return o !== null && o.slot === c.slot && o.owner === c.owner && o.start === c.start;
+  }
+
+  /**
+   * @internal The Processes this thread started and that still run: Pool and ProcessPoolExecutor
+   * workers left out, which their pool ends (Python's exit joins them once their pool has).
+   */
+  static _started(): Process[] {
+    return [...active];
+  }
+
+  /**
+   * @internal The exit's first step, as Python's: SIGTERM to every daemon child still running,
+   * this thread's and other threads' (child-table.ts), once each.
+   */
+  static _exitTerminate(): void {
+    for (const p of active) {
+      if (!p.#daemon || p.#exitcode !== null || p.#pid === null) continue;
+      if (terminatedAtExit.has(p.#pid)) continue;
+      terminatedAtExit.add(p.#pid);
+      p.terminate();
+    }
+    terminateOthersDaemon(terminatedAtExit);
   }
 }
 

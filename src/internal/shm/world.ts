@@ -78,7 +78,14 @@
  * |     |         |                     |         | the thread that saw it exit: reapThread)     |
  * |  2  | OWNER   | owner, sweeper,     | any     | tid of the thread that started it            |
  * |     |         | reaper              |         |                                              |
- * |  3  | —       | nobody              | nobody  | reserved, always 0 (keeps a slot 16 bytes)   |
+ * |  3  | IDENT   | owner               | any     | last number of the child's `_identity` (its  |
+ * |     |         |                     |         | start's nextChild); 0 when not known         |
+ * |  4  | NAME_LEN| owner               | any     | UTF-16 length of the name as written (at     |
+ * |     |         |                     |         | most CH_NAME_UNITS: a longer name is cut)    |
+ * | 5–31| NAME    | owner               | any     | the child's name at start(), two UTF-16      |
+ * |     |         |                     |         | units a word (low half first)                |
+ * IDENT, NAME_LEN and NAME are written before PID is published, and a reader that reads them
+ * after PID checks PID again: a slot freed and taken meanwhile shows another pid.
  * (*) owner: the thread that started the child, which frees the slot when it hears the child's
  *     exit; sweeper: the holder of CHILD_SWEEP, which frees an orphan's slot once the child has
  *     ended (child-table.ts: `sweep`); reaper: the thread that saw the owner exit
@@ -174,10 +181,15 @@ const FREE = CELLS + CELL_CAP * CELL_WORDS;
 /** Multiprocessing's child table (layout above): CHILD_CAP slots of CHILD_WORDS words. */
 export const CHILDREN = FREE + CELL_CAP;
 export const CHILD_CAP = 1024;
-export const CHILD_WORDS = 4;
+export const CHILD_WORDS = 32;
 export const CH_PID = 0;
 export const CH_FLAGS = 1;
 export const CH_OWNER = 2;
+export const CH_IDENT = 3;
+export const CH_NAME_LEN = 4;
+export const CH_NAME = 5;
+/** The longest name a child slot keeps: 27 words of two UTF-16 units. */
+export const CH_NAME_UNITS = (CHILD_WORDS - CH_NAME) * 2;
 export const CH_DAEMON = 1;
 export const CH_ORPHAN = 2;
 /**

@@ -1,0 +1,73 @@
+/**
+ * The exit's order. Python's (util._exit_function) first terminates the daemon children, then
+ * waits for the non-daemon ones. Checked with 3.11.2 (`fork` and `spawn`) and 3.13 (`spawn`), the
+ * same program (fixtures/exit-order-main.ts): a daemon child that logs 'term' on SIGTERM, a
+ * non-daemon child that logs 'n-end' a second after its parent's end; Python's log is
+ * `d-ready parent-end term n-end` whether the main thread, another thread or a child process
+ * started them.
+ *
+ * weft keeps Python's order where the end is certain: a child process whose run() returns. In the
+ * root's main thread the only sign of the end is the event loop running dry, which a program
+ * waiting on a signal shows too: there the non-daemon children hold the loop, and the daemon ones
+ * are terminated at 'exit', after them (documented in docs/multiprocessing.md). An attempt to
+ * take the first dry moment for the end killed the daemon children of a program that was only
+ * awaiting SIGINT: the `signal-wait` case checks that a daemon child still runs when it comes.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { runScript, type ScriptRun } from '../support/run-script.js';
+
+const script = fileURLToPath(new URL('./fixtures/exit-order-main.ts', import.meta.url));
+/** Each program is killed after this: a hang fails its test, not the file. */
+const PER_RUN_MS = 50_000;
+
+const dir = mkdtempSync(join(tmpdir(), 'weft-exit-order-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** The programs run side by side (each boots weft in several processes: slow when loaded). */
+function start(where: string): Promise<ScriptRun & { log: string[] }> {
+  const path = join(dir, `${where}.log`);
+  // Made before the program starts: its processes read it from their start.
+  writeFileSync(path, '');
+  const run = runScript(script, [path, where], PER_RUN_MS).then((r) => ({
+    ...r,
+    log: readFileSync(path, 'utf8').split('\n').filter(Boolean),
+  }));
+  run.catch(() => {});
+  return run;
+}
+const runs = new Map(['main', 'thread', 'in-child', 'signal-wait'].map((w) => [w, start(w)]));
+
+async function logOf(where: string): Promise<string[]> {
+  const r = await (runs.get(where) as ReturnType<typeof start>);
+  assert.equal(r.status, 0, `stderr: ${r.stderr}`);
+  assert.equal(r.stderr, '');
+  return r.log;
+}
+
+test("a child process's exit terminates the daemon children before it waits for the non-daemon ones, as Python's", async () => {
+  assert.deepEqual(await logOf('in-child'), ['d-ready', 'parent-end', 'term', 'n-end']);
+});
+
+for (const [where, what] of [
+  ['main', 'the main thread'],
+  ['thread', 'a Thread that has ended'],
+] as const) {
+  test(`the root's exit waits for the non-daemon children, then terminates the daemon ones (${what}; weft's documented order)`, async () => {
+    assert.deepEqual(await logOf(where), ['d-ready', 'parent-end', 'n-end', 'term']);
+  });
+}
+
+test('a daemon child still runs while the main thread awaits a signal with a non-daemon child alive', async () => {
+  assert.deepEqual(await logOf('signal-wait'), [
+    'd-ready',
+    'waiting',
+    'sigint d-alive=true',
+    'n-end',
+    'term',
+  ]);
+});

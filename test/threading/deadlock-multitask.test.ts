@@ -216,7 +216,7 @@ describe('a cycle through two tasks of each of two threads', () => {
   // each thread twice, by two of its tasks. Before, a walk stopped where it came to a thread a
   // second time (or back to its own by another task's lock), so some orders were told nobody.
   for (const last of [0, 1, 2, 3]) {
-    test(`wait ${['a1', 'a2', 'b1', 'b2'][last]} closes it: one task is told, the others get their lock`, async () => {
+    test(`wait ${['a1', 'a2', 'b1', 'b2'][last]} closes it: a task is told, the waits not told get their lock`, async () => {
       const rand = seededRandom(SEEDS[0]! * 100 + last);
       const L = [new Lock(), new Lock(), new Lock(), new Lock()];
       const out = new Queue<string>();
@@ -251,10 +251,19 @@ describe('a cycle through two tasks of each of two threads', () => {
       const results: string[] = [];
       for (let k = 0; k < 4; k++) results.push(await out.get({ timeout: ABORT + PATIENCE }));
       const told = results.filter((r) => / DeadlockError: /.test(r));
-      assert.equal(told.length, 1, `results: ${JSON.stringify(results)}`);
-      assert.match(told[0]!, /thread 'A'/);
-      assert.match(told[0]!, /thread 'B'/);
-      assert.equal(results.filter((r) => r.endsWith(' got')).length, 3, JSON.stringify(results));
+      // Someone is told; two may be, when a re-walk runs at the same instant as the closing
+      // wait's walk (docs/threading.md: a double report is possible, a missed cycle is not;
+      // Node 22 told a1 and b1 once). Every wait not told gets its lock.
+      assert.ok(told.length >= 1, `results: ${JSON.stringify(results)}`);
+      for (const t of told) {
+        assert.match(t, /thread 'A'/);
+        assert.match(t, /thread 'B'/);
+      }
+      assert.equal(
+        results.filter((r) => r.endsWith(' got')).length,
+        4 - told.length,
+        JSON.stringify(results),
+      );
       await a.join();
       await b.join();
       for (const l of L) assert.equal(l.locked(), false, `${l.name} left held`);

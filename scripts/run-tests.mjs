@@ -84,6 +84,7 @@ const BROKER_PASS = [
   'test/multiprocessing/lock-slab.test.ts',
   'test/multiprocessing/deadlock.test.ts',
   'test/multiprocessing/deadlock-walk.test.ts',
+  'test/multiprocessing/deadlock-tasks.test.ts',
   'test/multiprocessing/signal.test.ts',
   'test/multiprocessing/bb6-sync.test.ts',
   'test/multiprocessing/shared.test.ts',

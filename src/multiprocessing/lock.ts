@@ -1,5 +1,6 @@
 import { currentContext, currentTaskSignal } from '../internal/context.js';
 import { broker } from '../internal/process/broker-client.js';
+import { ANY_TASK, reentered } from '../internal/process/broker-deadlock.js';
 import { brokerSync } from '../internal/process/broker-sync.js';
 import {
   fastSlab,
@@ -34,15 +35,85 @@ interface Holds {
    * word to the broker meanwhile (one writer at a time: lock-slab.ts's invariants).
    */
   waits: number;
+  /**
+   * An RLock's holds by the task that took them (its number: the task and its count), and the
+   * acquires of its tasks still at the broker: the lock's task word is made of them
+   * (`holdersWord`). null until first needed.
+   */
+  byTask: Map<number, { n: number; ctx: object | null }> | null;
+  asking: Map<number, number> | null;
+  /** A task that held none gave one back while other tasks held some: whose is not known. */
+  unsure: boolean;
 }
 const holdsById = new Map<string, Holds>();
 function holdsOf(id: string): Holds {
   let h = holdsById.get(id);
   if (h === undefined) {
-    h = { n: 0, waits: 0 };
+    h = { n: 0, waits: 0, byTask: null, asking: null, unsure: false };
     holdsById.set(id, h);
   }
   return h;
+}
+
+/** Whether the task `ctx` has ended (null: code outside tasks, which never does). */
+function ended(ctx: object | null): boolean {
+  const done = (ctx as { done?: unknown } | null)?.done;
+  return typeof done === 'function' && done.call(ctx) === true;
+}
+
+/** Counts a hold of an RLock that task `task` (the object `ctx`: the current one) took. */
+function tookHold(h: Holds, task: number, ctx = currentContext()): void {
+  h.byTask ??= new Map();
+  const e = h.byTask.get(task);
+  if (e === undefined) h.byTask.set(task, { n: 1, ctx: task === 0 ? null : ctx });
+  else e.n++;
+}
+
+/**
+ * Counts a hold of an RLock given back by task `task` (`h.n` already counts it): its own if it
+ * has one (the usual way of tasks); else one of an ended task or of code outside tasks, which
+ * nobody else will give back; else some other task's, and then whose holds are left is not
+ * known until the lock is free.
+ */
+function gaveHold(h: Holds, task: number): void {
+  const by = h.byTask;
+  if (h.n === 0 || by === null) {
+    by?.clear();
+    h.unsure = false;
+    return;
+  }
+  let key = by.has(task) ? task : -1;
+  if (key < 0) {
+    for (const [k, e] of by) {
+      if (k === 0 || ended(e.ctx)) {
+        key = k;
+        break;
+      }
+    }
+  }
+  if (key < 0) {
+    h.unsure = true;
+    key = by.keys().next().value ?? -1;
+  }
+  const e = by.get(key);
+  if (e !== undefined && --e.n === 0) by.delete(key);
+}
+
+/**
+ * The task word of an RLock this thread holds (broker-deadlock.ts): the one task holding it,
+ * or the set of them, with `plus` (a task taking a hold now) and the tasks whose acquires are
+ * at the broker (it may grant them before it reads what is sent now). A hold of an ended task
+ * counts as code outside tasks' (0): the thread's, which any task of it may give back.
+ */
+function holdersWord(h: Holds, plus: number | null): number {
+  if (h.unsure || h.byTask === null) return ANY_TASK;
+  let word: number | null = plus;
+  const add = (t: number) => {
+    word = word === null ? t : reentered(word, t);
+  };
+  for (const [k, e] of h.byTask) add(ended(e.ctx) ? 0 : k);
+  if (h.asking !== null) for (const k of h.asking.keys()) add(k);
+  return word ?? ANY_TASK;
 }
 const TRUE = Promise.resolve(true);
 /** Reads of a lock held by another thread before asking the broker (see `#take`): a few µs. */
@@ -133,6 +204,8 @@ export class Lock extends SharedObject {
       return true;
     }
     if (this.#recursive && (w & HOLDER) === me && this.#holds.n > 0) {
+      // Re-entered: by another task, the word becomes the set of its holders (broker-deadlock.ts).
+      if (Atomics.load(a, i + 1) !== task) Atomics.store(a, i + 1, holdersWord(this.#holds, task));
       Atomics.add(a, i + 2, 1);
       return true;
     }
@@ -163,8 +236,10 @@ export class Lock extends SharedObject {
       const a = fastSlab();
       const signal = a === null ? null : currentTaskSignal();
       if (a !== null && !signal?.aborted) {
-        if (this.#take(a, taskNumber())) {
+        const task = taskNumber();
+        if (this.#take(a, task)) {
           this.#holds.n++;
+          if (this.#recursive) tookHold(this.#holds, task);
           return TRUE;
         }
         tried = true;
@@ -180,25 +255,48 @@ export class Lock extends SharedObject {
     const signal =
       checkSignal(`${this.constructor.name}.acquire`, options.signal) ?? currentTaskSignal();
     const a = this.#word >= 0 && !tried ? fastSlab() : null;
+    const task = taskNumber();
+    const ctx = currentContext();
+    const holds = this.#holds;
     if (a !== null) {
       if (signal?.aborted) throw signal.reason;
-      if (this.#take(a, taskNumber())) {
-        this.#holds.n++;
+      if (this.#take(a, task)) {
+        holds.n++;
+        if (this.#recursive) tookHold(holds, task);
         return true;
       }
       if ((!block || timeout === 0) && this.#heldElsewhere(a)) return false;
     }
     const owner = broker().owner;
-    const got = (await broker().request(
-      'acquire',
-      this._id,
-      [owner, block, timeout, taskNumber()],
-      signal,
-      (late) => {
-        if (late === true) broker().post('release', this._id, [owner]);
-      },
-    )) as boolean;
-    if (got) this.#holds.n++;
+    if (this.#recursive) {
+      holds.asking ??= new Map();
+      holds.asking.set(task, (holds.asking.get(task) ?? 0) + 1);
+    }
+    let got = false;
+    try {
+      got = (await broker().request(
+        'acquire',
+        this._id,
+        [owner, block, timeout, task],
+        signal,
+        (late) => {
+          if (late !== true) return;
+          // Granted after all, to a task that is not counted as holding it.
+          const word = this.#recursive && holds.waits === 0 ? holdersWord(holds, null) : null;
+          broker().post('release', this._id, word === null ? [owner] : [owner, word]);
+        },
+      )) as boolean;
+    } finally {
+      if (this.#recursive && holds.asking !== null) {
+        const left = (holds.asking.get(task) ?? 1) - 1;
+        if (left > 0) holds.asking.set(task, left);
+        else holds.asking.delete(task);
+      }
+    }
+    if (got) {
+      holds.n++;
+      if (this.#recursive) tookHold(holds, task, ctx);
+    }
     return got;
   }
 
@@ -218,6 +316,7 @@ export class Lock extends SharedObject {
         // No task, as below.
         if (this.#take(a, 0)) {
           this.#holds.n++;
+          if (this.#recursive) tookHold(this.#holds, 0);
           return true;
         }
         tried = true;
@@ -237,6 +336,7 @@ export class Lock extends SharedObject {
       // No task, as below.
       if (this.#take(a, 0)) {
         this.#holds.n++;
+        if (this.#recursive) tookHold(this.#holds, 0);
         return true;
       }
       if ((!block || timeout === 0) && this.#heldElsewhere(a)) return false;
@@ -249,7 +349,10 @@ export class Lock extends SharedObject {
       // later async acquire of it from any task waits: another task may release it).
       0,
     ]) as boolean;
-    if (got) this.#holds.n++;
+    if (got) {
+      this.#holds.n++;
+      if (this.#recursive) tookHold(this.#holds, 0);
+    }
     return got;
   }
 
@@ -263,6 +366,7 @@ export class Lock extends SharedObject {
       );
     }
     holds.n--;
+    if (this.#recursive) gaveHold(holds, taskNumber());
     const a = this.#word >= 0 ? fastSlab() : null;
     const me = slabSession();
     // Only a word that names this thread is this thread's to change; anything else (a hold it
@@ -271,13 +375,24 @@ export class Lock extends SharedObject {
       const i = this.#word;
       // Not this thread's last hold, or releases of this thread still on their way to the
       // broker will bring the count to its last one there: nothing more to do here.
-      if (Atomics.sub(a, i + 2, 1) > 1) return;
-      Atomics.store(a, i + 1, 0);
+      if (Atomics.sub(a, i + 2, 1) > 1) {
+        // The holders left (broker-deadlock.ts). None counted here: releases of this thread
+        // on their way to the broker hold the rest, and the last of them frees it.
+        if (this.#recursive && holds.n > 0) Atomics.store(a, i + 1, holdersWord(holds, null));
+        return;
+      }
+      const task = Atomics.exchange(a, i + 1, 0);
       if (Atomics.compareExchange(a, i, me, 0) === me) return;
       // WAITERS: the broker hands it to the first of them, and counts this last hold itself.
+      // The word names this thread until then: so does the task word, as its holder's (a walk
+      // reading 0 there would take the lock for blocking code's: broker-deadlock.ts).
       Atomics.store(a, i + 2, 1);
+      Atomics.store(a, i + 1, task);
     }
-    broker().post('release', this._id, [broker().owner]);
+    // An RLock's holders left, for the broker to write if this was not its last hold there
+    // (an acquire of another task it has granted may not be counted here yet: `asking`).
+    const word = this.#recursive && holds.waits === 0 ? holdersWord(holds, null) : null;
+    broker().post('release', this._id, word === null ? [broker().owner] : [broker().owner, word]);
   }
 
   /**

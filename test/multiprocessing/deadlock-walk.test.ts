@@ -1,7 +1,8 @@
 /**
  * The broker's wait-for walk (src/internal/process/broker-deadlock.ts), property-tested on
  * random worlds of sessions, locks and waits, without processes: whatever it reports is a real
- * cycle by its own rules, and a cycle of parked threads is never missed.
+ * cycle by its own rules, and a cycle of parked threads is never missed. A session that awaits is
+ * passed through only by the wait of the asyncio task that holds the lock the walk came by.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -18,9 +19,13 @@ import {
 interface World {
   sessions: Session[];
   locks: WalkLock[];
-  /** Per session: the lock it waits for in a parked …Sync call (-1: none), its awaited locks. */
+  /**
+   * Per session: the lock it waits for in a parked …Sync call (-1: none), its awaited locks and
+   * the asyncio task awaiting each (0: none).
+   */
   parked: number[];
   awaited: number[][];
+  awaitedTasks: number[][];
 }
 
 /** A world: each lock held by a session or free; each session parked on at most one lock. */
@@ -38,6 +43,13 @@ const worlds = fc
         maxLength: n,
       }),
       tasks: fc.array(fc.integer({ min: 0, max: 2 }), { minLength: m, maxLength: m }),
+      awaitedTasks: fc.array(
+        fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 3, maxLength: 3 }),
+        {
+          minLength: n,
+          maxLength: n,
+        },
+      ),
     }),
   );
 
@@ -46,6 +58,7 @@ function build(w: {
   parked: number[];
   awaited: number[][];
   tasks: number[];
+  awaitedTasks: number[][];
 }): World {
   const sessions = w.parked.map((_, i) => {
     const s = new Session(`${100 + i}:0`);
@@ -59,7 +72,7 @@ function build(w: {
     session: h < 0 ? null : (sessions[h] as Session),
     holderTask: h < 0 ? 0 : (w.tasks[j] as number),
   }));
-  const waiter = (c: Conn, r: number, lock: WalkLock): void => {
+  const waiter = (c: Conn, r: number, lock: WalkLock, task: number): void => {
     const x: LockWaiter = {
       conn: c,
       r,
@@ -68,6 +81,7 @@ function build(w: {
       attempt: () => false,
       timedOut: () => {},
       lockWait: lock,
+      lockTask: task,
     };
     c.waiters.set(r, x);
   };
@@ -77,19 +91,25 @@ function build(w: {
     s.conns.add(a);
     s.conns.add(sy);
     const p = w.parked[i] as number;
-    if (p >= 0) waiter(sy, 1, locks[p] as WalkLock);
+    if (p >= 0) waiter(sy, 1, locks[p] as WalkLock, 0);
     for (const [k, l] of (w.awaited[i] as number[]).entries()) {
-      waiter(a, 10 + k, locks[l] as WalkLock);
+      waiter(a, 10 + k, locks[l] as WalkLock, w.awaitedTasks[i]?.[k] as number);
     }
   });
-  return { sessions, locks, parked: w.parked, awaited: w.awaited };
+  const awaitedTasks = w.awaited.map((ls, i) => ls.map((_, k) => w.awaitedTasks[i]?.[k] as number));
+  return { sessions, locks, parked: w.parked, awaited: w.awaited, awaitedTasks };
 }
 
-/** What session `s` waits for, as the walk's table says a walker of kind `sync` follows. */
-function follows(world: World, s: number, sync: boolean): number[] {
+/**
+ * What session `s` waits for, reached by a lock its task `t` holds, as the walk's table says a
+ * walker of kind `sync` follows: a parked wait whatever the task, else only task `t`'s waits.
+ */
+function follows(world: World, s: number, t: number, sync: boolean): number[] {
   const p = world.parked[s] as number;
   if (p >= 0) return [p];
-  return sync ? [] : (world.awaited[s] as number[]);
+  if (sync) return [];
+  const tasks = world.awaitedTasks[s] as number[];
+  return (world.awaited[s] as number[]).filter((_, k) => tasks[k] === t);
 }
 
 test('property: a reported cycle is real, and a cycle of parked threads is always reported', () => {
@@ -116,19 +136,21 @@ test('property: a reported cycle is real, and a cycle of parked threads is alway
           if (cycle) assert.equal(cycle.length, 1);
           return;
         }
-        // Reachability by the table's rules: from the holder, back to `me`?
-        const seen = new Set<number>();
-        const reaches = (s: number): boolean => {
-          if (s === me) return true;
-          if (seen.has(s)) return false;
-          seen.add(s);
-          for (const next of follows(world, s, sync)) {
-            const h = world.locks[next]?.session;
-            if (h && reaches(world.sessions.indexOf(h))) return true;
-          }
-          return false;
+        // Reachability by the table's rules, over (session, task) hops: from the lock, back to
+        // `me` by a lock its waiting task holds (any, for a parked waiter; or outside tasks)?
+        const seen = new Set<string>();
+        const reaches = (j: number): boolean => {
+          const x = world.locks[j] as WalkLock;
+          if (x.session === null) return false;
+          const s = world.sessions.indexOf(x.session);
+          const t = x.holderTask;
+          if (s === me && (sync || t === task || t === 0)) return true;
+          const key = `${s}:${(world.parked[s] as number) >= 0 ? -1 : t}`;
+          if (seen.has(key)) return false;
+          seen.add(key);
+          return follows(world, s, t, sync).some(reaches);
         };
-        assert.equal(cycle !== null, reaches(holderIx), 'reported exactly when the walk can close');
+        assert.equal(cycle !== null, reaches(l), 'reported exactly when the walk can close');
         if (cycle === null) return;
         // Every edge is true of the world: the chain starts and ends at `me`, each lock is held by
         // the edge's holder, and each waiter after the first waits for that lock as the walk's
@@ -144,9 +166,17 @@ test('property: a reported cycle is real, and a cycle of parked threads is alway
           if (i > 0) {
             assert.equal(cycle[i - 1]?.holder, e.waiter);
             const s = byLabel.get(e.waiter) as number;
-            assert.ok(follows(world, s, sync).includes(j), `${e.waiter} waits for ${e.resource}`);
+            // Its wait is that of the task holding the lock the chain came by (or it is parked).
+            const came = world.locks[lockByLabel.get(cycle[i - 1]?.resource ?? '') as number];
+            assert.ok(
+              follows(world, s, came?.holderTask as number, sync).includes(j),
+              `${e.waiter} waits for ${e.resource} in the task holding ${cycle[i - 1]?.resource}`,
+            );
           } else assert.equal(j, l);
         });
+        // The last lock comes back to the waiter's own task (or its thread's code outside tasks).
+        const last = world.locks[lockByLabel.get(cycle.at(-1)?.resource ?? '') as number];
+        assert.ok(sync || last?.holderTask === task || last?.holderTask === 0);
       },
     ),
     { numRuns: 2000 },

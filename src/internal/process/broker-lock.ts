@@ -17,7 +17,7 @@ import {
   sessionNumbered,
   type Waiter,
 } from './broker-conn.js';
-import type { WalkLock } from './broker-deadlock.js';
+import { reentered, type WalkLock } from './broker-deadlock.js';
 import { HANDOFF, HOLDER, SLAB_SLOTS, WAITERS, wordIndex } from './lock-slab.js';
 
 export class BrokerLock implements WalkLock {
@@ -103,6 +103,8 @@ export class BrokerLock implements WalkLock {
         return true;
       }
       if (this.recursive && h === me) {
+        // Re-entered by another task: which one holds it is no longer known (broker-deadlock.ts).
+        Atomics.store(this.#a, this.#i + 1, reentered(Atomics.load(this.#a, this.#i + 1), task));
         Atomics.add(this.#a, this.#i + 2, 1);
         return true;
       }
@@ -111,18 +113,26 @@ export class BrokerLock implements WalkLock {
   }
 
   /**
-   * Gives up one hold of `s` (null: every hold of the session that held it, which ended) and,
+   * Gives up one hold of `s` (null: every hold of the session that held it, which ended;
+   * `holders`: the task word after it, as its client sent it) and,
    * when it was the last, leaves the word at HANDOFF for the waiters: the caller pumps them and
    * then calls `settle`. Returns an error message, or null.
    */
-  release(s: Session | null): string | null {
+  release(s: Session | null, holders?: unknown): string | null {
     const h = this.#holder();
     if (h === 0 || h === HANDOFF) return 'Cannot release an un-acquired lock';
     if (s !== null && this.recursive) {
       if (h !== s.number) return 'Cannot release an RLock owned by another thread or process';
       // Atomic: the holder's thread may be re-entering it in the slab meanwhile (its releases
       // on their way here were not its last holds when it sent them).
-      if (Atomics.sub(this.#a, this.#i + 2, 1) > 1) return null;
+      if (Atomics.sub(this.#a, this.#i + 2, 1) > 1) {
+        // Not its last hold: the task word its client sent, the tasks holding the rest (it
+        // counts those whose acquires are on their way here too).
+        if (Number.isInteger(holders) && (holders as number) === ((holders as number) | 0)) {
+          Atomics.store(this.#a, this.#i + 1, holders as number);
+        }
+        return null;
+      }
     }
     Atomics.store(this.#a, this.#i + 1, 0);
     Atomics.store(this.#a, this.#i + 2, 0);

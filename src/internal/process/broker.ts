@@ -314,7 +314,8 @@ type CondWaiter = Withdrawing & { notify: () => void };
 /**
  * Parks a waiter, or answers at once if `attempt` succeeds; timeout in ms or null. `withdraw`:
  * see Withdrawing. `lockWait`: the lock an untimed wait is for, which deadlock walks go
- * through (broker-deadlock.ts).
+ * through (broker-deadlock.ts), and `lockTask` the asyncio task of the session that waits for it
+ * (the client's number, 0 for none): walks go through it only by a lock that task holds.
  */
 function park(
   conn: Conn,
@@ -325,6 +326,7 @@ function park(
   timedOut: () => void,
   withdraw?: (w: Waiter) => void,
   lockWait?: WalkLock,
+  lockTask = 0,
 ): void {
   if (attempt()) return;
   if (timeout !== null && timeout <= 0) {
@@ -333,7 +335,10 @@ function park(
   }
   const w: Withdrawing & LockWaiter = { conn, r, timer: null, attempt, timedOut, list };
   if (withdraw !== undefined) w.withdraw = withdraw;
-  if (lockWait !== undefined) w.lockWait = lockWait;
+  if (lockWait !== undefined) {
+    w.lockWait = lockWait;
+    w.lockTask = lockTask;
+  }
   w.timer = deadline(timeout, () => {
     remove(w);
     w.timedOut();
@@ -403,8 +408,8 @@ function lockSettle(l: BrokerLock): void {
 }
 
 /** One hold of `s` given back (null: every hold of a session that ended); the next waiter's turn. */
-function lockRelease(l: BrokerLock, s: Session | null): string | null {
-  const err = l.release(s);
+function lockRelease(l: BrokerLock, s: Session | null, holders?: unknown): string | null {
+  const err = l.release(s, holders);
   if (err !== null) return err;
   pump(l.waiters);
   lockSettle(l);
@@ -742,13 +747,15 @@ function handle(c: Conn, m: Request): void {
           lockSettle(l);
         },
         untimed ? l : undefined,
+        task,
       );
       lockSettle(l);
       return;
     }
     case 'release': {
       const l = get(id, 'lock');
-      let err = lockRelease(l, c.session);
+      // An RLock's release may say which tasks hold what is left (broker-deadlock.ts).
+      let err = lockRelease(l, c.session, a[1]);
       if (err !== null && giveUpSwept(l, c.session)) err = null;
       if (r >= 0) {
         if (err) fail(c, r, 'RuntimeError', err);
@@ -876,6 +883,8 @@ function handle(c: Conn, m: Request): void {
             withdrawn = true;
           },
           l,
+          // The task that held it waits for it again.
+          task,
         );
         lockSettle(l);
       };

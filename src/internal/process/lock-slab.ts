@@ -21,9 +21,13 @@
  *   | 3          | Array files  | a thread making an Array's file (Atomics.add) | the same         |
  *   | 4 … 15     | reserved     |                                              |                  |
  *   | 16 + 4k    | slot k: word | see below                                    | everyone         |
- *   | 16 + 4k + 1| holder task  | the holder as it takes it; the broker as it grants | the broker's deadlock walk |
+ *   | 16 + 4k + 1| holder task  | the holder as it takes it, re-enters or gives back a level; the broker as it grants or stores a release's | the broker's deadlock walk |
  *   | 16 + 4k + 2| count        | the holder (RLock re-entry, release); the broker as it grants, releases or restores a Condition wait's depth | the holder, the broker |
  *   | 16 + 4k + 3| reserved     |                                              |                  |
+ *
+ * The holder task: the client's number of the asyncio task that took the lock (0: code outside
+ * any task), or, for an RLock held by more than one task of its thread, a set of them (sign bit
+ * SHARED plus a bit per task, src/internal/process/broker-deadlock.ts).
  *
  * The word: 0 free; else the holder's session number (bits 0–29; HANDOFF while the broker hands
  * the lock over inside one of its handlers), plus WAITERS (bit 30) while the broker has waiters

@@ -122,6 +122,40 @@ if (isMainThread) {
   });
 }
 
+/**
+ * Resolves once `ended()` is true, checked now and every `everyMs` (the interval holds the loop
+ * meanwhile); `timeout` (ms) resolves it early, as join's does; `signal` rejects it with its
+ * reason. For ends no event tells of: a parent's, another thread's child's.
+ */
+function pollUntil(
+  ended: () => boolean,
+  everyMs: number,
+  timeout: number | null,
+  signal: AbortSignal | null,
+): Promise<void> {
+  if (ended()) return Promise.resolve();
+  return new Promise<void>((resolve, reject) => {
+    const poll = setInterval(() => {
+      if (ended()) done();
+    }, everyMs);
+    const timer = timeout === null ? null : startTimer(timeout, done, undefined);
+    function stop(): void {
+      clearInterval(poll);
+      stopTimer(timer);
+      signal?.removeEventListener('abort', onAbort);
+    }
+    function done(): void {
+      stop();
+      resolve();
+    }
+    function onAbort(): void {
+      stop();
+      reject(signal?.reason);
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
 /** The pids the exit has sent SIGTERM: each daemon child gets one, as Python terminates it once. */
 const terminatedAtExit = new Set<number>();
 
@@ -436,27 +470,7 @@ export class Process<
    */
   #joinParent(timeout: number | null, signal: AbortSignal | null): Promise<void> {
     const pid = this.#pid;
-    if (process.ppid !== pid) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      const poll = setInterval(() => {
-        if (process.ppid !== pid) done();
-      }, 50);
-      const timer = timeout === null ? null : startTimer(timeout, done, undefined);
-      function stop(): void {
-        clearInterval(poll);
-        stopTimer(timer);
-        signal?.removeEventListener('abort', onAbort);
-      }
-      function done(): void {
-        stop();
-        resolve();
-      }
-      function onAbort(): void {
-        stop();
-        reject(signal?.reason);
-      }
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    return pollUntil(() => process.ppid !== pid, 50, timeout, signal);
   }
 
   /** Whether the other thread's child this object stands for still runs (latched once not). */
@@ -472,27 +486,7 @@ export class Process<
    * child table (child-table.ts), every CHILD_POLL_MS; the poll holds the loop meanwhile.
    */
   #joinForeign(timeout: number | null, signal: AbortSignal | null): Promise<void> {
-    if (!this.#otherRuns()) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      const poll = setInterval(() => {
-        if (!this.#otherRuns()) done();
-      }, CHILD_POLL_MS);
-      const timer = timeout === null ? null : startTimer(timeout, done, undefined);
-      function stop(): void {
-        clearInterval(poll);
-        stopTimer(timer);
-        signal?.removeEventListener('abort', onAbort);
-      }
-      function done(): void {
-        stop();
-        resolve();
-      }
-      function onAbort(): void {
-        stop();
-        reject(signal?.reason);
-      }
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    return pollUntil(() => !this.#otherRuns(), CHILD_POLL_MS, timeout, signal);
   }
 
   #joinWait(timeout: number | null, signal: AbortSignal | null): Promise<void> {

@@ -17,24 +17,14 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ThreadPoolExecutor } from '../../src/futures/index.js';
 import { WeftError } from '../../src/internal/errors.js';
-import * as world from '../../src/internal/shm/world.js';
 import { awaitOthersNonDaemon, processEnded } from '../../src/multiprocessing/child-table.js';
+import { tablePids } from '../support/child-table.js';
 import { runScript } from '../support/run-script.js';
 import { TS_IMPORT } from '../support/ts.js';
 import { until } from '../support/until.js';
 import { startSleeperAndHang } from './fixtures/thread-children-targets.js';
 
 const script = fileURLToPath(new URL('./fixtures/child-table-main.ts', import.meta.url));
-
-function tablePids(): number[] {
-  const w = world.worldWords();
-  const out: number[] = [];
-  for (let k = 0; k < world.CHILD_CAP; k++) {
-    const pid = Atomics.load(w, world.CHILDREN + k * world.CHILD_WORDS);
-    if (pid > 0) out.push(pid);
-  }
-  return out;
-}
 
 test("a force-cancelled worker's child gives its slot back once it ends (Linux)", {
   skip: process.platform !== 'linux' && 'reads /proc',

@@ -106,6 +106,7 @@ export class ProcessPoolExecutor<
       ...(options[kPoolNames]
         ? {
             workerName: options[kPoolNames].workerName,
+            workerDaemon: true,
             onWorkerProcess: options[kPoolNames].onWorkerProcess,
           }
         : listedWorkers()),

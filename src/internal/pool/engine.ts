@@ -135,6 +135,11 @@ export interface EngineOptions {
    * children are named from it (`Process-3:1`). A Pool's worker says it in its name instead.
    */
   workerIdent?: () => number[] | null;
+  /**
+   * What a process worker's currentProcess().daemon says: true for multiprocessing's Pool, as
+   * Python's pool workers; false (the default) for a ProcessPoolExecutor's, as Python 3.11's.
+   */
+  workerDaemon?: boolean;
   /** Told of each child process started as a worker (multiprocessing's activeChildren). */
   onWorkerProcess?: (name: string, child: ChildProcess) => void;
   initializer: Function | null;
@@ -694,6 +699,7 @@ export class PoolEngine {
     const boot: RunnerBoot = {
       kind: this.o.kind,
       name,
+      daemon: this.o.workerDaemon ?? false,
       initializer: this.#initializer,
       initargs: this.o.initargs,
       states: states ? (states.buffer as SharedArrayBuffer) : null,

@@ -7,9 +7,9 @@ import { runRunner } from './runner.js';
 export async function main(payload: unknown): Promise<void> {
   const boot = payload as RunnerBoot;
   // A ProcessPoolExecutor's worker says `daemon` false in currentProcess(), as Python 3.11's
-  // does; a Pool's (named `SpawnPoolWorker-N` by the Pool) says true, as Python's. Either is
-  // booted a daemon all the same: it ends when its parent ends (multiprocessing/current-process.ts).
-  if (!boot.name.startsWith('SpawnPoolWorker-')) {
+  // does; a Pool's says true, as Python's (the boot's flag). Either is booted a daemon all the
+  // same: it ends when its parent ends (multiprocessing/current-process.ts).
+  if (!boot.daemon) {
     (globalThis as Record<symbol, unknown>)[Symbol.for('weft.executor-worker')] = true;
   }
   // The parent going away ends a pool child whatever it was doing (it is a daemon).

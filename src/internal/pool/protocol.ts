@@ -50,6 +50,11 @@ export const outcomeAt = (slot: number, k: number): number => slot * BATCH_CAP +
 export interface RunnerBoot {
   kind: 'thread' | 'process';
   name: string;
+  /**
+   * What a process worker's currentProcess().daemon says (EngineOptions.workerDaemon). Every
+   * process worker is booted a daemon all the same: it ends when its parent ends.
+   */
+  daemon: boolean;
   initializer: TaskRef | null;
   initargs: readonly unknown[];
   states: SharedArrayBuffer | null;

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import {
   CancelledError,
   type Executor,
@@ -70,6 +70,26 @@ const kinds: Array<{ name: string; make(): Executor }> = [
   { name: 'ProcessPoolExecutor', make: () => new ProcessPoolExecutor({ maxWorkers: 1 }) },
 ];
 
+/**
+ * One pool of each kind, its worker started before the tests (the leak check counts it), for the
+ * tests where a force must end no worker: they leave it idle, and each compares the worker's
+ * identity from its own start. A test that ends a worker has a pool of its own.
+ */
+const shared = new Map<string, Executor>();
+before(async () => {
+  for (const k of kinds) {
+    const ex = k.make();
+    shared.set(k.name, ex);
+    await ex.submit(whoAmI).result();
+  }
+});
+after(async () => {
+  for (const ex of shared.values()) await ex.shutdown();
+});
+
+/** The shared pool of `name`'s kind. */
+const sharedPool = (name: string): Executor => shared.get(name) as Executor;
+
 for (const k of kinds) {
   describe(`${k.name}: force after interrupt`, () => {
     test('ends the worker of an interrupted call that ignores its signal; shutdown then ends', async () => {
@@ -99,7 +119,7 @@ for (const k of kinds) {
     });
 
     test('a force after the interrupted call has ended ends no worker', async () => {
-      const ex = k.make();
+      const ex = sharedPool(k.name);
       using gate = fileGate();
       try {
         const f = ex.submit(startedThenGate, gate.started, gate.path);
@@ -113,7 +133,6 @@ for (const k of kinds) {
         assert.equal(await ex.submit(whoAmI).result(), same);
       } finally {
         gate.open();
-        await ex.shutdown();
       }
     });
 
@@ -145,7 +164,7 @@ for (const k of kinds) {
     });
 
     test('a force once the outcome is back ends nothing, while the worker runs on in the batch', async () => {
-      const ex = k.make();
+      const ex = sharedPool(k.name);
       using gateA = fileGate();
       using gateC = fileGate();
       try {
@@ -168,7 +187,6 @@ for (const k of kinds) {
       } finally {
         gateA.open();
         gateC.open();
-        await ex.shutdown();
       }
     });
   });
@@ -198,7 +216,7 @@ describe('ProcessPoolExecutor: force after the interrupt of a call the child ski
   }
 
   test('the next call of the batch runs once, in the same child', async () => {
-    const ex = new ProcessPoolExecutor({ maxWorkers: 1 });
+    const ex = sharedPool('ProcessPoolExecutor') as ProcessPoolExecutor;
     using gateC = fileGate();
     try {
       const before = await ex.submit(whoAmI).result();
@@ -219,12 +237,11 @@ describe('ProcessPoolExecutor: force after the interrupt of a call the child ski
       assert.equal(await d.result(), before, 'the child was ended');
     } finally {
       gateC.open();
-      await ex.shutdown();
     }
   });
 
   test('after the batch has ended, a force ends nothing', async () => {
-    const ex = new ProcessPoolExecutor({ maxWorkers: 1 });
+    const ex = sharedPool('ProcessPoolExecutor') as ProcessPoolExecutor;
     using gateC = fileGate();
     try {
       const before = await ex.submit(whoAmI).result();
@@ -239,7 +256,6 @@ describe('ProcessPoolExecutor: force after the interrupt of a call the child ski
       assert.equal(await d.result(), before, 'the child was ended');
     } finally {
       gateC.open();
-      await ex.shutdown();
     }
   });
 });

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
-import { BrokenProcessPool, ProcessPoolExecutor } from '../../src/futures/index.js';
+import { after, before, describe, test } from 'node:test';
+import { BrokenProcessPool, type Future, ProcessPoolExecutor } from '../../src/futures/index.js';
 import { workerIdentity } from '../multiprocessing/fixtures/targets.js';
 import { checkLeaks } from '../support/leaks.js';
 import { until } from '../support/until.js';
@@ -23,6 +23,19 @@ executorSuite({
 });
 
 describe('ProcessPoolExecutor only', () => {
+  /**
+   * Two children started before the tests (the leak check counts them), for the tests that leave
+   * them idle and unbroken: a child process is slow to start.
+   */
+  let shared: ProcessPoolExecutor;
+  before(async () => {
+    shared = new ProcessPoolExecutor({ maxWorkers: 2 });
+    await Promise.all([shared.submit(sleepThen, 100, 0), shared.submit(sleepThen, 100, 0)]);
+  });
+  after(async () => {
+    await shared.shutdown();
+  });
+
   test('a child killed with SIGKILL mid-call breaks the pool', async () => {
     const ex = new ProcessPoolExecutor({ maxWorkers: 1 });
     const pid = Number((await ex.submit(whoAmI).result()).split(':')[0]);
@@ -36,8 +49,7 @@ describe('ProcessPoolExecutor only', () => {
   });
 
   test('a worker is not MainProcess and has the parent as parentProcess()', async () => {
-    await using ex = new ProcessPoolExecutor({ maxWorkers: 1 });
-    const me = await ex.submit(workerIdentity).result();
+    const me = await shared.submit(workerIdentity).result();
     assert.equal(me.guard, false);
     assert.match(me.name, /^ProcessPoolExecutor-\d+_\d+$/);
     assert.equal(me.parentPid, process.pid);
@@ -47,13 +59,14 @@ describe('ProcessPoolExecutor only', () => {
   test('a short burst on two idle children: one call each, the next goes to the child that frees', async () => {
     // A child that finished its call was sent all 6 calls still queued (7 + 1 every round),
     // which then all counted as running: the other child, freed next, got none.
+    // The shared pool: its two children started, and idle.
     const dir = mkdtempSync(join(tmpdir(), 'weft-burst-'));
     const gate = (i: number) => join(dir, String(i));
     const open = (i: number) => writeFileSync(gate(i), '');
-    const ex = new ProcessPoolExecutor({ maxWorkers: 2 });
+    const ex = shared;
+    let fs: Future<string>[] = [];
     try {
-      await Promise.all([ex.submit(sleepThen, 100, 0), ex.submit(sleepThen, 100, 0)]);
-      const fs = Array.from({ length: 8 }, (_, i) => ex.submit(whoAmIAfterFile, gate(i)));
+      fs = Array.from({ length: 8 }, (_, i) => ex.submit(whoAmIAfterFile, gate(i)));
       const states = () => fs.map((f) => (f.done() ? 'D' : f.running() ? 'R' : 'P')).join('');
       await until(() => states() === 'RRPPPPPP', `two running (${states()})`);
       open(0);
@@ -70,7 +83,7 @@ describe('ProcessPoolExecutor only', () => {
       assert.deepEqual([...new Set(ids)].sort(), [a, b].sort());
     } finally {
       for (let i = 0; i < 8; i++) open(i);
-      await ex.shutdown();
+      await Promise.allSettled(fs.map((f) => f.result()));
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -7,7 +7,7 @@
  * would (`_lockForTest`), stalls, and its call is force-cancelled (its worker is terminated).
  */
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { CancelledError, ThreadPoolExecutor } from '../../src/futures/index.js';
 import {
   JoinableQueue,
@@ -22,6 +22,7 @@ import {
   OwnerDiedError as ThreadingOwnerDiedError,
 } from '../../src/threading/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { type PieceThread, piece, pieceThreads } from '../support/piece-threads.js';
 import { settles } from '../support/settles.js';
 import { until } from '../support/until.js';
 import { blockingOp, holdMutex } from './fixtures/tasks.js';
@@ -33,6 +34,15 @@ const PATIENCE = 15_000;
 const GET_WAITERS = 32;
 const PUT_WAITERS = 33;
 const JOIN_WAITERS = 34;
+
+/**
+ * A thread started once for the file and sent the blocking put or get of a test (a thread is slow
+ * to start); the test of threads that end starts its own.
+ */
+const pool = pieceThreads(['blocked']);
+before(() => pool.start());
+after(() => pool.close());
+const blocked = pool.threads[0] as PieceThread;
 
 const outcome = (p: Promise<unknown>): Promise<string> =>
   p.then(
@@ -81,7 +91,7 @@ describe('a thread killed holding the producer mutex', () => {
       const out = new Queue<string>();
       const { kill } = await holder(ex, q, 'put');
       // Waiting for items, not for the mutex: one blocked thread and one async get here.
-      const t = new Thread({ target: blockingOp, args: [q, 'get', out] });
+      const t = piece(blocked, blockingOp, [q, 'get', out]);
       t.start();
       const waiting = q.get();
       await until(() => waiters(q, GET_WAITERS) === 2, 'both gets parked');
@@ -112,7 +122,7 @@ describe('a thread killed holding the producer mutex', () => {
       const { kill } = await holder(ex, q, 'put');
       await kill();
       // In a thread of its own, and here, where it parks the event loop in slices meanwhile.
-      const t = new Thread({ target: blockingOp, args: [q, 'put', out] });
+      const t = piece(blocked, blockingOp, [q, 'put', out]);
       t.start();
       assert.equal(await outcome(q.put(1)), 'OwnerDiedError');
       assert.equal(await settles(out.get(), 'the putSync'), 'OwnerDiedError');
@@ -134,7 +144,7 @@ describe('a thread killed holding the consumer mutex', () => {
       q.putSync('first');
       const out = new Queue<string>();
       const { kill } = await holder(ex, q, 'get');
-      const t = new Thread({ target: blockingOp, args: [q, 'put', out] });
+      const t = piece(blocked, blockingOp, [q, 'put', out]);
       t.start();
       const putting = outcome(q.put('second'));
       const joining = outcome(q.join());
@@ -159,7 +169,7 @@ describe('a thread killed holding the consumer mutex', () => {
     const out = new Queue<string>();
     const { kill } = await holder(ex, q, 'get');
     await kill();
-    const t = new Thread({ target: blockingOp, args: [q, 'get', out] });
+    const t = piece(blocked, blockingOp, [q, 'get', out]);
     t.start();
     assert.equal(await settles(out.get(), 'the getSync'), 'OwnerDiedError');
     await t.join();

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import {
   Empty,
@@ -13,8 +13,9 @@ import {
   ShutDown,
   SimpleQueue,
 } from '../../src/queue/index.js';
-import { Event, Lock, Thread, Value } from '../../src/threading/index.js';
+import { Event, Lock, Value } from '../../src/threading/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { piece, pieceThreads } from '../support/piece-threads.js';
 import { collect, echo, produceRange, worker } from './fixtures/tasks.js';
 
 checkLeaks();
@@ -297,14 +298,20 @@ describe('Queue on one thread', () => {
 });
 
 describe('Queue across threads', () => {
+  // Six threads started once for these tests and sent their work: a thread is slow to start.
+  const pool = pieceThreads(['T1', 'T2', 'T3', 'T4', 'T5', 'T6']);
+  before(() => pool.start());
+  after(() => pool.close());
+  const threads = pool.threads;
+
   for (const mode of ['sync', 'async']) {
     test(`3 producers and 3 consumers (${mode}): no item lost or delivered twice`, async () => {
       const q = new Queue<number>(64);
       const out = new Queue<number[]>();
       const per = 4000;
-      const consumers = [0, 1, 2].map(() => new Thread({ target: collect, args: [q, out, mode] }));
-      const producers = [0, 1, 2].map(
-        (k) => new Thread({ target: produceRange, args: [q, k * per, per, mode] }),
+      const consumers = [0, 1, 2].map((i) => piece(threads[i]!, collect, [q, out, mode]));
+      const producers = [0, 1, 2].map((k) =>
+        piece(threads[3 + k]!, produceRange, [q, k * per, per, mode]),
       );
       for (const t of [...consumers, ...producers]) t.start();
       for (const t of producers) await t.join();
@@ -321,7 +328,7 @@ describe('Queue across threads', () => {
   test('producer/consumer JoinableQueue: join resolves when the workers marked every item', async () => {
     const q = new JoinableQueue<unknown>();
     const results = new Queue<unknown>();
-    const ts = [0, 1].map(() => new Thread({ target: worker, args: [q, results] }));
+    const ts = [0, 1].map((i) => piece(threads[i]!, worker, [q, results]));
     for (const t of ts) t.start();
     for (let i = 0; i < 50; i++) await q.put({ job: i });
     await q.put(null);
@@ -337,7 +344,7 @@ describe('Queue across threads', () => {
     const lock = new Lock();
     const v = Value('i', 5);
     const e = new Event();
-    const t = new Thread({ target: echo, args: [inbox, outbox] });
+    const t = piece(threads[0]!, echo, [inbox, outbox]);
     t.start();
     const lifo = new LifoQueue<number>();
     const prio = new PriorityQueue<number>();

@@ -7,13 +7,14 @@
  * before it is given, and Condition.wait's re-acquire told of a deadlock.
  */
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { run as asyncioRun, sleep as asyncioSleep, createTask } from '../../src/asyncio/index.js';
 import { H_REWALK, ownSlot, T_WAITING_FOR, worldWords } from '../../src/internal/shm/world.js';
 import { Queue } from '../../src/queue/index.js';
-import { Condition, DeadlockError, Event, Lock, RLock, Thread } from '../../src/threading/index.js';
+import { Condition, DeadlockError, Event, Lock, RLock } from '../../src/threading/index.js';
 import { checkLeaks } from '../support/leaks.js';
 import { waiters } from '../support/lock-waiters.js';
+import { type PieceThread, piece as pieceOf, pieceThreads } from '../support/piece-threads.js';
 import { until } from '../support/until.js';
 import {
   hammerLocks,
@@ -27,6 +28,23 @@ import {
 const PATIENCE = 15_000;
 
 checkLeaks();
+
+/**
+ * The file's threads, started once and sent each test's work (a thread is slow to start); the
+ * messages of the deadlocks name them.
+ */
+const pool = pieceThreads(['blocker', 'awaiter', 'notifier', 'hammer']);
+before(() => pool.start());
+after(() => pool.close());
+const [blocker, awaiter, notifier, hammer] = pool.threads as [
+  PieceThread,
+  PieceThread,
+  PieceThread,
+  PieceThread,
+];
+/** `fn(...args)` run by `t`, with a Thread's start(), join() and ident. */
+const piece = <A extends unknown[]>(t: PieceThread, fn: (...args: A) => unknown, args: A) =>
+  pieceOf(t, fn, args, PATIENCE);
 
 /**
  * `done` resolves once this thread's re-walks for the next request are done. Call it after this
@@ -70,11 +88,7 @@ for (const Kind of [Lock, RLock]) {
       const held = new Event();
       const go = new Event();
       const out = new Queue<string>();
-      const w = new Thread({
-        target: holdThenBlock,
-        args: [l1, l2, held, go, out],
-        name: 'blocker',
-      });
+      const w = piece(blocker, holdThenBlock, [l1, l2, held, go, out]);
       await l2.acquire();
       w.start();
       assert.equal(await held.wait({ timeout: PATIENCE }), true);
@@ -112,12 +126,8 @@ for (const Kind of [Lock, RLock]) {
       const heldA = new Event();
       const outA = new Queue<string>();
       const outB = new Queue<string>();
-      const b = new Thread({
-        target: holdThenBlock,
-        args: [l1, l2, heldB, goB, outB],
-        name: 'blocker',
-      });
-      const a = new Thread({ target: holdThenAwait, args: [l2, l1, heldA, outA], name: 'awaiter' });
+      const b = piece(blocker, holdThenBlock, [l1, l2, heldB, goB, outB]);
+      const a = piece(awaiter, holdThenAwait, [l2, l1, heldA, outA]);
       b.start();
       assert.equal(await heldB.wait({ timeout: PATIENCE }), true);
       a.start();
@@ -144,11 +154,7 @@ for (const Kind of [Lock, RLock]) {
       const held = new Event();
       const go = new Event();
       const out = new Queue<string>();
-      const w = new Thread({
-        target: holdThenBlock,
-        args: [l1, l2, held, go, out],
-        name: 'blocker',
-      });
+      const w = piece(blocker, holdThenBlock, [l1, l2, held, go, out]);
       const order: string[] = [];
       await asyncioRun(async () => {
         let letGo!: () => void;
@@ -200,11 +206,7 @@ describe('the other order: the blocking waiter first, then the async one', () =>
     const held = new Event();
     const go = new Event();
     const out = new Queue<string>();
-    const w = new Thread({
-      target: holdThenBlock,
-      args: [l1, l2, held, go, out],
-      name: 'blocker',
-    });
+    const w = piece(blocker, holdThenBlock, [l1, l2, held, go, out]);
     const order: string[] = [];
     let told: unknown = null;
     await asyncioRun(async () => {
@@ -259,11 +261,7 @@ describe('the other order: the blocking waiter first, then the async one', () =>
     const held = new Event();
     const go = new Event();
     const out = new Queue<string>();
-    const w = new Thread({
-      target: holdThenBlock,
-      args: [l1, l2, held, go, out],
-      name: 'blocker',
-    });
+    const w = piece(blocker, holdThenBlock, [l1, l2, held, go, out]);
     await asyncioRun(async () => {
       await l2.acquire();
       w.start();
@@ -309,11 +307,7 @@ describe('outside any asyncio task, the thread is the one owner of what it holds
       const held = new Event();
       const go = new Event();
       const out = new Queue<string>();
-      const w = new Thread({
-        target: holdThenBlock,
-        args: [l1, l2, held, go, out],
-        name: 'blocker',
-      });
+      const w = piece(blocker, holdThenBlock, [l1, l2, held, go, out]);
       await l2.acquire();
       w.start();
       assert.equal(await held.wait({ timeout: PATIENCE }), true);
@@ -354,11 +348,7 @@ describe('several waits of one thread', () => {
     const [l1, l2, l3] = [new Lock(), new Lock(), new Lock()];
     const [held, rel, blk] = [new Event(), new Event(), new Event()];
     const out = new Queue<string>();
-    const b = new Thread({
-      target: holdTwoThenBlock,
-      args: [l1, l2, l3, held, rel, blk, out],
-      name: 'blocker',
-    });
+    const b = piece(blocker, holdTwoThenBlock, [l1, l2, l3, held, rel, blk, out]);
     const order: string[] = [];
     await asyncioRun(async () => {
       b.start();
@@ -405,11 +395,7 @@ describe('a re-walk told a wait of a cycle', () => {
     const held = new Event();
     const go = new Event();
     const out = new Queue<string>();
-    const w = new Thread({
-      target: holdThenBlock,
-      args: [l1, l2, held, go, out],
-      name: 'blocker',
-    });
+    const w = piece(blocker, holdThenBlock, [l1, l2, held, go, out]);
     // Blocking code of this thread holds l2: a cycle through it is reported to an async waiter.
     l2.acquireSync();
     w.start();
@@ -440,7 +426,7 @@ describe('Condition.wait: a deadlock of the re-acquire leaves the lock not held'
       const out = new Queue<string>();
       await l2.acquire();
       await cond.acquire();
-      const b = new Thread({ target: notifyThenBlock, args: [cond, l2, out], name: 'notifier' });
+      const b = piece(notifier, notifyThenBlock, [cond, l2, out]);
       b.start();
       // The notifier takes the lock once wait() gives it up, notifies, and then waits for l2
       // holding it: this wait's re-acquire closes the cycle, or its re-walk finds it.
@@ -462,7 +448,7 @@ describe('Condition.wait: a deadlock of the re-acquire leaves the lock not held'
       const l2 = new Lock();
       const out = new Queue<string>();
       await l2.acquire();
-      const b = new Thread({ target: notifyThenBlock, args: [cond, l2, out], name: 'notifier' });
+      const b = piece(notifier, notifyThenBlock, [cond, l2, out]);
       const outcome = await settled(
         cond.run(async () => {
           b.start();
@@ -486,9 +472,9 @@ describe('stress', () => {
   test('4 threads taking Locks and RLocks in random orders, blocking or async, untimed or timed: no hang, every lock free at the end', async () => {
     const locks = [new Lock(), new RLock(), new Lock(), new RLock()];
     const out = new Queue<string>();
-    const threads = [1, 2, 3, 4].map(
-      (k) =>
-        new Thread({ target: hammerLocks, args: [locks, 1000 + k, 60, out], name: `hammer-${k}` }),
+    // The file's four threads.
+    const threads = [blocker, awaiter, notifier, hammer].map((t, i) =>
+      piece(t, hammerLocks, [locks, 1001 + i, 60, out]),
     );
     for (const t of threads) t.start();
     const results: string[] = [];

@@ -8,12 +8,13 @@
  * it hung (here: until the signal that bounds the test).
  */
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { ownSlot, T_WAITING_FOR, TASK_WAIT_CAP, worldWords } from '../../src/internal/shm/world.js';
 import { Queue } from '../../src/queue/index.js';
-import { Event, Lock, Thread } from '../../src/threading/index.js';
+import { Event, Lock } from '../../src/threading/index.js';
 import { checkLeaks } from '../support/leaks.js';
 import { waiters } from '../support/lock-waiters.js';
+import { type PieceHandle, piece, pieceThreads } from '../support/piece-threads.js';
 import { seededRandom } from '../support/seeded.js';
 import { until } from '../support/until.js';
 import { cycleMember, manyTasksOrdered, twoTasks } from './fixtures/deadlock-multitask.js';
@@ -29,8 +30,20 @@ const SEEDS = (process.env.WEFT_MULTITASK_SEEDS ?? '1,2,3').split(',').map(Numbe
 
 checkLeaks();
 
+/**
+ * The threads A, B and C, started once for the file and sent each test's work (a thread is slow
+ * to start): each piece of work runs an asyncio loop to its end, every wait of it over, before
+ * the thread takes the next.
+ */
+const pool = pieceThreads(NAMES);
+before(() => pool.start());
+after(() => pool.close());
+/** `fn(...args)` run by thread `i` (A, B, C), with a Thread's start(), join() and ident. */
+const work = <A extends unknown[]>(i: number, fn: (...args: A) => unknown, args: A) =>
+  piece(pool.threads[i]!, fn, args, PATIENCE);
+
 interface Member {
-  thread: Thread;
+  thread: PieceHandle;
   mine: Lock;
   extra: Lock;
   held: Event;
@@ -44,28 +57,24 @@ function cycle(extras: [number, number][]) {
   const locks = NAMES.map(() => new Lock());
   const cycleOut = new Queue<string>();
   const extraOut = new Queue<string>();
-  const members: Member[] = NAMES.map((name, i) => {
+  const members: Member[] = NAMES.map((_, i) => {
     const extra = new Lock();
     extra.acquireSync();
     const [held, goCycle, goExtra, goLate] = [new Event(), new Event(), new Event(), new Event()];
-    const thread = new Thread({
-      target: cycleMember,
-      args: [
-        locks[i]!,
-        locks[(i + 1) % 3]!,
-        extra,
-        extras[i]![0],
-        extras[i]![1],
-        held,
-        goCycle,
-        goExtra,
-        goLate,
-        ABORT,
-        cycleOut,
-        extraOut,
-      ],
-      name,
-    });
+    const thread = work(i, cycleMember, [
+      locks[i]!,
+      locks[(i + 1) % 3]!,
+      extra,
+      extras[i]![0],
+      extras[i]![1],
+      held,
+      goCycle,
+      goExtra,
+      goLate,
+      ABORT,
+      cycleOut,
+      extraOut,
+    ]);
     return { thread, mine: locks[i]!, extra, held, goCycle, goExtra, goLate };
   });
   /** The lock member i's task h awaits. */
@@ -222,16 +231,30 @@ describe('a cycle through two tasks of each of two threads', () => {
       const out = new Queue<string>();
       const [heldA, heldB] = [new Event(), new Event()];
       const go = [new Event(), new Event(), new Event(), new Event()];
-      const a = new Thread({
-        target: twoTasks,
-        args: [['a1', 'a2'], L[0]!, L[1]!, L[2]!, L[3]!, heldA, go[0]!, go[1]!, ABORT, out],
-        name: 'A',
-      });
-      const b = new Thread({
-        target: twoTasks,
-        args: [['b1', 'b2'], L[1]!, L[2]!, L[3]!, L[0]!, heldB, go[2]!, go[3]!, ABORT, out],
-        name: 'B',
-      });
+      const a = work(0, twoTasks, [
+        ['a1', 'a2'],
+        L[0]!,
+        L[1]!,
+        L[2]!,
+        L[3]!,
+        heldA,
+        go[0]!,
+        go[1]!,
+        ABORT,
+        out,
+      ]);
+      const b = work(1, twoTasks, [
+        ['b1', 'b2'],
+        L[1]!,
+        L[2]!,
+        L[3]!,
+        L[0]!,
+        heldB,
+        go[2]!,
+        go[3]!,
+        ABORT,
+        out,
+      ]);
       a.start();
       b.start();
       assert.equal(await heldA.wait({ timeout: PATIENCE }), true);
@@ -276,13 +299,9 @@ describe('stress: 3 threads of 40 tasks take random subsets of 3 Locks in index 
     const locks = [new Lock(), new Lock(), new Lock()];
     const out = new Queue<string>();
     const seed = SEEDS[0]!;
-    const threads = [1, 2, 3].map(
-      (k) =>
-        new Thread({
-          target: manyTasksOrdered,
-          args: [locks, seed * 10 + k, 40, 8, out],
-          name: `s${k}`,
-        }),
+    // Threads A, B and C.
+    const threads = [1, 2, 3].map((k) =>
+      work(k - 1, manyTasksOrdered, [locks, seed * 10 + k, 40, 8, out]),
     );
     for (const t of threads) t.start();
     const results: { ok: number; errors: number; first: string | null }[] = [];

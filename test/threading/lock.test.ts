@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { run as asyncioRun, sleep as asyncioSleep, createTask } from '../../src/asyncio/index.js';
 import { Queue } from '../../src/queue/index.js';
@@ -17,6 +17,12 @@ import {
 } from '../../src/threading/index.js';
 import { checkLeaks } from '../support/leaks.js';
 import { waiters } from '../support/lock-waiters.js';
+import {
+  type PieceHandle,
+  type PieceThread,
+  piece,
+  pieceThreads,
+} from '../support/piece-threads.js';
 import { until } from '../support/until.js';
 import {
   acquireAndDie,
@@ -35,7 +41,22 @@ const PATIENCE = 15_000;
 
 checkLeaks();
 
-async function runThreads(threads: Thread[]): Promise<void> {
+/**
+ * Four threads started once for the file and sent the work of the tests that need other threads
+ * for a while (a thread is slow to start); the deadlock test's messages name alpha and beta. A
+ * test about a thread's end starts a thread of its own.
+ */
+const pool = pieceThreads(['alpha', 'beta', 'gamma', 'delta']);
+before(() => pool.start());
+after(() => pool.close());
+const [alpha, beta, gamma, delta] = pool.threads as [
+  PieceThread,
+  PieceThread,
+  PieceThread,
+  PieceThread,
+];
+
+async function runThreads(threads: PieceHandle[]): Promise<void> {
   for (const t of threads) t.start();
   for (const t of threads) await t.join();
 }
@@ -146,7 +167,7 @@ describe('Lock', () => {
   test('an aborted acquire rejects with the reason and leaves no waiter', async () => {
     const l = new Lock();
     const held = new Event();
-    const t = new Thread({ target: holdFor, args: [l, held, 1000] });
+    const t = piece(alpha, holdFor, [l, held, 1000]);
     t.start();
     assert.equal(await held.wait({ timeout: 10000 }), true);
     const ac = new AbortController();
@@ -165,7 +186,7 @@ describe('Lock', () => {
   test('a timed acquire of a lock held by another thread resolves false', async () => {
     const l = new Lock();
     const held = new Event();
-    const t = new Thread({ target: holdFor, args: [l, held, 1500] });
+    const t = piece(alpha, holdFor, [l, held, 1500]);
     t.start();
     await held.wait();
     assert.equal(await l.acquire({ timeout: 30 }), false);
@@ -182,10 +203,10 @@ describe('Lock', () => {
     const counter = Value('i', 0);
     const n = 5000;
     await runThreads([
-      new Thread({ target: incrementSync, args: [l, counter, n] }),
-      new Thread({ target: incrementSync, args: [l, counter, n] }),
-      new Thread({ target: incrementAsync, args: [l, counter, n] }),
-      new Thread({ target: incrementAsync, args: [l, counter, n] }),
+      piece(alpha, incrementSync, [l, counter, n]),
+      piece(beta, incrementSync, [l, counter, n]),
+      piece(gamma, incrementAsync, [l, counter, n]),
+      piece(delta, incrementAsync, [l, counter, n]),
     ]);
     assert.equal(counter.value, 4 * n);
     assert.equal(l.locked(), false);
@@ -199,7 +220,7 @@ describe('Lock', () => {
           const l = new Lock();
           const counter = Value('i', 0);
           await runThreads(
-            ns.map((n) => new Thread({ target: incrementSync, args: [l, counter, n] })),
+            ns.map((n, i) => piece(pool.threads[i]!, incrementSync, [l, counter, n])),
           );
           return counter.value === ns.reduce((a, b) => a + b, 0);
         },
@@ -213,8 +234,8 @@ describe('Lock', () => {
     const b = new Lock();
     const ready = new Barrier(2);
     const out = new Queue<string>();
-    const t1 = new Thread({ target: lockInOrderUntimed, args: [a, b, ready, out], name: 'alpha' });
-    const t2 = new Thread({ target: lockInOrderUntimed, args: [b, a, ready, out], name: 'beta' });
+    const t1 = piece(alpha, lockInOrderUntimed, [a, b, ready, out]);
+    const t2 = piece(beta, lockInOrderUntimed, [b, a, ready, out]);
     t1.start();
     t2.start();
     const first = await out.get({ timeout: 20000 });
@@ -264,7 +285,8 @@ describe('Lock', () => {
     assert.equal(settled, false, 'the waiter waits for the release, not for an owner-death report');
     const ready = new Event();
     const out = new Queue<string>();
-    const b = new Thread({ target: releaseWhenReady, args: [l, ready, out] });
+    // Another thread releases it (one of the file's: its end is not the point here).
+    const b = piece(alpha, releaseWhenReady, [l, ready, out]);
     b.start();
     ready.set();
     assert.equal(await out.get({ timeout: PATIENCE }), 'released');
@@ -292,7 +314,7 @@ describe('Lock', () => {
         l2.release();
       });
       await until(() => l2.locked(), 'task x to take l2');
-      const w = new Thread({ target: holdThenWaitWhenTold, args: [l1, l2, held, go, out] });
+      const w = piece(alpha, holdThenWaitWhenTold, [l1, l2, held, go, out]);
       w.start();
       assert.equal(await held.wait({ timeout: PATIENCE }), true);
       // An async wait for l1 (held by the worker): this thread's event loop stays free.
@@ -362,7 +384,7 @@ describe('RLock', () => {
     const r = new RLock();
     await r.acquire();
     const out = new Queue<string>();
-    const t = new Thread({ target: releaseFromOtherThread, args: [r, out] });
+    const t = piece(alpha, releaseFromOtherThread, [r, out]);
     t.start();
     assert.equal(await out.get(), 'RuntimeError');
     await t.join();

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { Queue } from '../../src/queue/index.js';
 import {
   Barrier,
@@ -15,6 +15,7 @@ import {
   Value,
 } from '../../src/threading/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { piece, pieceThreads } from '../support/piece-threads.js';
 import { until } from '../support/until.js';
 import {
   acquirePermitAndThrow,
@@ -25,6 +26,15 @@ import {
 } from './fixtures/tasks.js';
 
 checkLeaks();
+
+/**
+ * Four threads started once for the file and sent the work of the tests that need other threads
+ * (a thread is slow to start); a test about a thread's end starts a thread of its own.
+ */
+const pool = pieceThreads(['T1', 'T2', 'T3', 'T4']);
+before(() => pool.start());
+after(() => pool.close());
+const threads = pool.threads;
 
 describe('Semaphore', () => {
   test('bad values are typed errors with what was received', () => {
@@ -83,8 +93,8 @@ describe('Semaphore', () => {
     const inside = Value('i', 0);
     const maxSeen = Value('i', 0);
     const lock = new Lock();
-    const ts = [0, 1, 2, 3].map(
-      () => new Thread({ target: semaphoreHammer, args: [s, inside, maxSeen, lock, 3000] }),
+    const ts = [0, 1, 2, 3].map((i) =>
+      piece(threads[i]!, semaphoreHammer, [s, inside, maxSeen, lock, 3000]),
     );
     for (const t of ts) t.start();
     for (const t of ts) await t.join();
@@ -148,7 +158,7 @@ describe('Event', () => {
   test('set wakes every waiting thread', async () => {
     const e = new Event();
     const out = new Queue<string>();
-    const ts = ['a', 'b', 'c'].map((n) => new Thread({ target: waitEvent, args: [e, out, n] }));
+    const ts = ['a', 'b', 'c'].map((n, i) => piece(threads[i]!, waitEvent, [e, out, n]));
     for (const t of ts) t.start();
     await new Promise((r) => setTimeout(r, 100));
     e.set();
@@ -172,7 +182,7 @@ describe('Event', () => {
   test('a pulse wakes every thread parked on the event', async () => {
     const e = new Event();
     const out = new Queue<string>();
-    const ts = ['a', 'b', 'c'].map((n) => new Thread({ target: waitEvent, args: [e, out, n] }));
+    const ts = ['a', 'b', 'c'].map((n, i) => piece(threads[i]!, waitEvent, [e, out, n]));
     for (const t of ts) t.start();
     // All three counted as waiters (parked or about to park) before the pulse.
     await until(() => Atomics.load(e._a, 1) >= 3, 'the three threads to wait');
@@ -228,7 +238,7 @@ describe('Condition', () => {
     const c = new Condition();
     const out = new Queue<string>();
     const ready = new Semaphore(0);
-    const ts = [0, 1, 2].map(() => new Thread({ target: waitCondition, args: [c, out, ready] }));
+    const ts = [0, 1, 2].map((i) => piece(threads[i]!, waitCondition, [c, out, ready]));
     for (const t of ts) t.start();
     for (let i = 0; i < 3; i++) await ready.acquire();
     await c.run(() => c.notify(1));
@@ -264,7 +274,7 @@ describe('Barrier', () => {
   test('3 threads get distinct indices and the action runs once', async () => {
     const b = new Barrier(3);
     const out = new Queue<number>();
-    const ts = [0, 1, 2].map(() => new Thread({ target: barrierParty, args: [b, out] }));
+    const ts = [0, 1, 2].map((i) => piece(threads[i]!, barrierParty, [b, out]));
     for (const t of ts) t.start();
     const got = [await out.get(), await out.get(), await out.get()].sort();
     assert.deepEqual(got, [0, 1, 2]);

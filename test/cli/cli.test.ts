@@ -23,6 +23,25 @@ const root = new URL('../../', import.meta.url).pathname;
 /** `weft …` as a user runs it; every command here ends within 90 s. */
 const weft = weftRunner(90_000);
 
+/** What a lazily-run promise gives, made once, by the first test that asks. */
+function once<T>(make: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | undefined;
+  return () => (p ??= make());
+}
+
+/** `weft lessons`: two tests check the list, each its own lines of it. */
+const lessonList = once(() => weft('lessons'));
+
+/**
+ * `weft tour 20 23 60 65` as a user starts it: with tsx, registered through its API (not the
+ * test loader that WEFT_TS_LOADER names in the suite), from a directory outside the checkout.
+ * Lessons whose threads and processes load TypeScript, and lesson 65's intermediate parent: two
+ * tests check the one run, each the lessons of its own regression.
+ */
+const userTour = once(() =>
+  weftRunner(100_000, { WEFT_TS_LOADER: '' }, tmpdir())('tour', '20', '23', '60', '65'),
+);
+
 describe('weft CLI', () => {
   test('--help lists every command', async () => {
     const r = await weft('--help');
@@ -32,7 +51,7 @@ describe('weft CLI', () => {
   });
 
   test('lessons lists the lessons with number, module and title, in order', async () => {
-    const r = await weft('lessons');
+    const r = await lessonList();
     assert.equal(r.code, 0);
     assert.match(r.stdout, /^01\s+generators\s+Two generator functions/m);
     assert.match(r.stdout, /^10\s+gevent\s+Three greenlets/m);
@@ -61,11 +80,11 @@ describe('weft CLI', () => {
     // Regression: lesson 65 spawned its intermediate parent with process.execArgv, which carries
     // no loader under bin/weft.js, so the parent died on the .ts file and the lesson hung.
     // With tsx, as a user has it: not the test loader that WEFT_TS_LOADER names in the suite.
-    const r = await weftRunner(90_000, { WEFT_TS_LOADER: '' })('tour', '60', '65');
+    const r = await userTour();
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /greeter \(pid \d+\) greets the world/);
     assert.match(r.stdout, /Daemon child running = false/);
-    assert.match(r.stdout, /2 of 2 lessons ran/);
+    assert.match(r.stdout, /4 of 4 lessons ran/);
   });
 
   test('an unknown lesson is a clear error with a non-zero exit', async () => {
@@ -81,7 +100,7 @@ describe('weft CLI', () => {
   test('lessons keeps the title clear of a long module name', async () => {
     // Regression: the module column was 16 wide, so lesson 69 read
     // "concurrent.futuresThreadPoolExecutor and …".
-    const r = await weft('lessons');
+    const r = await lessonList();
     assert.equal(r.code, 0);
     assert.match(r.stdout, /^69\s+concurrent\.futures\s+ThreadPoolExecutor/m);
   });
@@ -221,6 +240,22 @@ describe('weft CLI', () => {
     const r = await weft('frobnicate');
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /unknown command/);
+  });
+});
+
+describe('weft run from outside the checkout', () => {
+  test('the lessons whose threads and processes load TypeScript work from any directory', async () => {
+    // Regression: a child's tsx looked for tsconfig.json from the working directory, so from
+    // elsewhere `weft/threading` in a worker was the compiled dist/ copy, whose Thread subclass
+    // the first copy could not run (lesson 20 lost its Counter, lesson 60 hung for 60 s), and
+    // lesson 23's `--import tsx` found no tsx at all (it printed NaN ms and passed).
+    const r = await userTour();
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, '');
+    assert.match(r.stdout, /Thread-\d+ \(a Counter\) counted 1 2 3/);
+    assert.equal(r.stdout.match(/heartbeat \d/g)?.length, 3, r.stdout);
+    assert.match(r.stdout, /\(a Squarer\) says 7² = 49/);
+    assert.match(r.stdout, /4 of 4 lessons ran/);
   });
 });
 

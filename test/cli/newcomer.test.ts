@@ -3,13 +3,11 @@
  * the errors of options typed a little wrong. Spawned as a user runs it (node bin/weft.js …).
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { promisify } from 'node:util';
 import type { CliContext } from '../../src/cli/command.js';
 import { listLessonFiles, selectLessons } from '../../src/cli/lesson-catalog.js';
 import { checkLeaks } from '../support/leaks.js';
@@ -182,27 +180,5 @@ describe('output into a pipe the reader has closed', () => {
       assert.equal(stderr, '', args.join(' '));
       assert.equal(code, 0, args.join(' '));
     }
-  });
-});
-
-describe('weft run from outside the checkout', () => {
-  test('the lessons whose threads and processes load TypeScript work from any directory', async () => {
-    // Regression: a child's tsx looked for tsconfig.json from the working directory, so from
-    // elsewhere `weft/threading` in a worker was the compiled dist/ copy, whose Thread subclass
-    // the first copy could not run (lesson 20 lost its Counter, lesson 60 hung for 60 s), and
-    // lesson 23's `--import tsx` found no tsx at all (it printed NaN ms and passed).
-    const r = await promisify(execFile)(
-      process.execPath,
-      [join(root, 'bin', 'weft.js'), 'tour', '20', '23', '60'],
-      { cwd: tmpdir(), timeout: 100_000 },
-    ).catch((e: { code?: number; stdout?: string; stderr?: string }) => ({
-      stdout: `${e.stdout}\n(exit ${e.code})`,
-      stderr: e.stderr ?? '',
-    }));
-    assert.equal(r.stderr, '');
-    assert.match(r.stdout, /Thread-\d+ \(a Counter\) counted 1 2 3/);
-    assert.equal(r.stdout.match(/heartbeat \d/g)?.length, 3, r.stdout);
-    assert.match(r.stdout, /\(a Squarer\) says 7² = 49/);
-    assert.match(r.stdout, /3 of 3 lessons ran/);
   });
 });

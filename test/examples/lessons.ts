@@ -1,7 +1,8 @@
 /**
  * Every lesson of examples/ runs in quick mode (but those of FULL_LENGTH), and its narration
  * shows the point of the lesson. The checks are about order and state, never speed: where a
- * lesson prints a time, the bound is far from the expected value.
+ * lesson prints a time, the bound is far from the expected value, or the check is that the
+ * lesson's verdict is the one its own figures call for (FACTS).
  *
  * The lessons run from one test file per group (lessons-*.test.ts): all of them in one file took
  * 46 s on an idle 2-core machine and 97 s with one core busy, close to the runner's 120 s
@@ -181,6 +182,112 @@ export const expectations: Record<string, (out: string) => void> = {
  */
 const FULL_LENGTH = new Set(['02-asyncio-wait', '04-as-completed']);
 
+/**
+ * Facts of a lesson's narration that are tests of their own, by name: what a lesson concludes
+ * must agree with the figures it prints, whatever the machine's load, and a lesson about two
+ * consumers must show two consumers at work (lessons 23, 28, 29, 61 and 71 once printed figures
+ * that contradicted their own text in quick mode). They check the narration of the lesson's one
+ * run in its group (the run its own test makes, shared, not a second one).
+ */
+const FACTS: Record<string, Record<string, (text: string) => void>> = {
+  '23-daemon-threads': {
+    '23 daemon threads: how long each program lived past its main code, measured inside it': (
+      text,
+    ) => {
+      const [daemon, worker] = text.split('Program with a non-daemon thread:');
+      assert.ok(daemon && worker, text);
+      assert.doesNotMatch(daemon, /heartbeat/);
+      assert.equal(worker.match(/heartbeat \d/g)?.length, 3, text);
+      const exits = (part: string) => Number(part.match(/the process exits (\d+) ms after/)?.[1]);
+      const beat = Number(text.match(/three beats of (\d+) ms/)?.[1]);
+      assert.ok(beat > 0, text);
+      // Three timers of `beat` ms one after another: never less, whatever the machine's load
+      // (a difference of two programs' whole run times, start-up included, could be anything).
+      assert.ok(exits(worker) >= 3 * beat, text);
+      assert.ok(exits(daemon) >= 0, text);
+      assert.match(
+        text,
+        new RegExp(
+          `daemon program ended ${exits(daemon)} ms after .* one ${exits(worker)} ms after`,
+        ),
+      );
+    },
+  },
+  '28-producer-consumer-queue': {
+    '28 producer/consumer: both consumer threads take jobs, and all jobs are counted': (text) => {
+      const m = text.match(/consumer-A did (\d+) jobs, consumer-B did (\d+); total (\d+)\./);
+      assert.ok(m, text);
+      const [a, b, total] = [Number(m[1]), Number(m[2]), Number(m[3])];
+      assert.equal(a + b, total);
+      assert.match(text, new RegExp(`all ${total} jobs are done`));
+      // The consumers are up before the first job: neither is left out (one did all 8 before).
+      assert.ok(a > 0 && b > 0, `consumer-A did ${a}, consumer-B did ${b}`);
+    },
+  },
+  '29-cpu-bound-threads': {
+    '29 CPU on threads: "the threads counted at the same time" only when the figures say so': (
+      text,
+    ) => {
+      const speedup = Number(text.match(/Speed-up: ([\d.]+)× on (\d+) cores\./)?.[1]);
+      const seq = text.match(/Sequential: +(\d+) ms.*; ([\d.]+) cores busy meanwhile/);
+      const par = text.match(/On \d+ threads: +(\d+) ms.*; ([\d.]+) cores busy meanwhile/);
+      assert.ok(seq && par && speedup > 0, text);
+      // The printed speed-up is the ratio of the printed times.
+      assert.ok(Math.abs(Number(seq[1]) / Number(par[1]) - speedup) < 0.15, text);
+      const overlap = Number(par[2]);
+      if (/The threads counted at the same time/.test(text)) {
+        assert.ok(speedup >= 1.3 && overlap >= 1.3, text);
+      } else {
+        assert.match(text, /Little speed-up here: the threads had [\d.]+ cores between them/);
+        assert.ok(speedup < 1.3 || overlap < 1.3, text);
+      }
+      // It never promises a bound its own figures break ("at most the number of cores").
+      assert.doesNotMatch(text, /at most the number of cores/);
+    },
+  },
+  '61-process-join': {
+    '61 process join: the clock starts when the children are up, the verdict fits the times': (
+      text,
+    ) => {
+      assert.match(text, /All three started \(in [\d.]+ s\); now they sleep\./);
+      const joined = [
+        ...text.matchAll(/joined sleeper-(\d) after ([\d.]+) s \(it slept ([\d.]+) s\)/g),
+      ];
+      assert.deepEqual(
+        joined.map((j) => j[1]),
+        ['1', '2', '3'],
+      );
+      const m = text.match(
+        /All three took ([\d.]+) s, (less|not less) than the sum of the sleeps \(([\d.]+) s\)/,
+      );
+      assert.ok(m, text);
+      const [total, sum] = [Number(m[1]), Number(m[3])];
+      const slept = joined.reduce((a, j) => a + Number(j[3]), 0);
+      assert.ok(Math.abs(sum - slept) < 1e-9, text);
+      assert.equal(m[2] === 'less', total < sum, text);
+    },
+  },
+  '71-threads-vs-processes': {
+    '71 threads vs processes: "both beat sequential" only when both speed-ups say so': (text) => {
+      const ms = (label: string) =>
+        text.match(new RegExp(`${label}: +(\\d+) ms.*?(?:: ([\\d.]+)×)?$`, 'm'));
+      const seq = ms('sequential');
+      const th = ms('ThreadPoolExecutor');
+      const pr = ms('ProcessPoolExecutor');
+      assert.ok(seq && th?.[2] && pr?.[2], text);
+      const [sThreads, sProcesses] = [Number(th[2]), Number(pr[2])];
+      assert.ok(Math.abs(Number(seq[1]) / Number(th[1]) - sThreads) < 0.15, text);
+      assert.ok(Math.abs(Number(seq[1]) / Number(pr[1]) - sProcesses) < 0.15, text);
+      if (/Both executors beat running the jobs one after another/.test(text)) {
+        assert.ok(sThreads >= 1.3 && sProcesses >= 1.3, text);
+      } else {
+        assert.match(text, /Little speed-up here/);
+        assert.ok(sThreads < 1.3 || sProcesses < 1.3, text);
+      }
+    },
+  },
+};
+
 /** The groups of lessons by number, each run by its own test file. */
 export const GROUPS = {
   'asyncio and gevent': [1, 19],
@@ -200,17 +307,26 @@ export function lessonTests(group: keyof typeof GROUPS): void {
       if (n < first || n > last) continue;
       const id = name.replace(/\.ts$/, '');
       const quick = !FULL_LENGTH.has(id);
+      // The lesson runs once, in whichever of its tests comes first; the others check its output.
+      let once: Promise<{ lesson: Lesson; lines: string[] }> | undefined;
+      const run = () =>
+        (once ??= (async () => {
+          const mod = (await import(pathToFileURL(join(dir, name)).href)) as { default: Lesson };
+          const lines: string[] = [];
+          await mod.default.main({ quick, log: (...parts) => lines.push(format(...parts)) });
+          return { lesson: mod.default, lines };
+        })());
       test(`${id} runs ${quick ? 'in quick mode' : 'at full length'} and shows its point`, async () => {
-        const mod = (await import(pathToFileURL(join(dir, name)).href)) as { default: Lesson };
-        const lesson = mod.default;
+        const { lesson, lines } = await run();
         assert.equal(typeof lesson.title, 'string');
         assert.ok(lesson.shows.length > 20, 'the lesson says what it shows');
-        const lines: string[] = [];
-        await lesson.main({ quick, log: (...parts) => lines.push(format(...parts)) });
         const out = lines.join('\n');
         assert.ok(lines.length >= 1, 'the lesson explains itself through log lines');
         expectations[id]?.(out);
       });
+      for (const [fact, check] of Object.entries(FACTS[id] ?? {})) {
+        test(fact, async () => check((await run()).lines.join('\n')));
+      }
     }
   });
 }

@@ -19,16 +19,18 @@ export interface WeftResult {
 /**
  * A `weft(...args)` whose commands must end by themselves within `timeoutMs`: one that does not
  * (it started serving, or hangs) fails the test saying so, instead of a bare timeout error.
- * `env` is added to this process's environment.
+ * `env` is added to this process's environment; `cwd` is where it runs (by default the
+ * checkout's root).
  */
 export function weftRunner(
   timeoutMs: number,
   env: NodeJS.ProcessEnv = {},
+  cwd: string = root,
 ): (...args: string[]) => Promise<WeftResult> {
   return async (...args) => {
     try {
       const r = await run(process.execPath, [join(root, 'bin', 'weft.js'), ...args], {
-        cwd: root,
+        cwd,
         timeout: timeoutMs,
         env: { ...process.env, ...env },
       });

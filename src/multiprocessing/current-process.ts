@@ -8,14 +8,11 @@ let parent: Process | null | undefined;
 export function currentProcess(): Process {
   if (current === null) {
     const id = identity();
-    // A ProcessPoolExecutor's worker is booted a daemon (it ends with its parent) but says
-    // false, as Python 3.11's (src/internal/pool/process-role.ts marks it). Only this object
-    // says so: a Process started there still defaults to daemon, as before.
-    const executorWorker =
-      (globalThis as Record<symbol, unknown>)[Symbol.for('weft.executor-worker')] === true;
+    // A ProcessPoolExecutor's worker says `daemon` false, as Python 3.11's, though it is booted a
+    // daemon (it ends with its parent): its identity says so (src/internal/pool/process-role.ts).
     current = Process._adopt(Process, {
       name: id.name,
-      daemon: id.daemon && !executorWorker,
+      daemon: id.daemon,
       pid: process.pid,
     });
   }

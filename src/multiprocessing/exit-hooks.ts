@@ -1,11 +1,15 @@
 /**
- * What a child must finish before it exits when `run()` returns, in Python's order
- * (util._exit_function): its daemon children are terminated first, whichever thread started
- * them; then its non-daemon children, whichever thread started them, are waited for; then the
- * queued items still on their way to the broker are handed over (Python joins a queue's feeder
- * thread last).
+ * What a child must finish before it exits when `run()` returns — and a pool's worker when its
+ * pool ends it, as Python's worker leaves through the same exit — in Python's order
+ * (util._exit_function, then threading._shutdown): its daemon children are terminated first,
+ * whichever thread started them; then its non-daemon children, whichever thread started them,
+ * are waited for; then its non-daemon threads (and the non-daemon children they started
+ * meanwhile); then the queued items still on their way to the broker are handed over (Python
+ * joins a queue's feeder thread last).
  */
-import { awaitOthersNonDaemon } from './child-table.js';
+import { load } from '../internal/atomics.js';
+import { aliveTids, selfTid, slotOf, T_DAEMON, worldWords } from '../internal/shm/world.js';
+import { awaitOthersNonDaemon, CHILD_POLL_MS } from './child-table.js';
 import { Process } from './process.js';
 
 const hooks = new Set<() => Promise<void>>();
@@ -16,9 +20,39 @@ export function onBeforeExit(fn: () => Promise<void>): void {
 
 export async function flushBeforeExit(): Promise<void> {
   Process._exitTerminate();
+  await joinNonDaemonChildren();
+  // Python's threading._shutdown, after the children: every non-daemon thread of the process,
+  // whichever thread started it (a Thread ends after its own non-daemon threads anyway).
+  await awaitNonDaemonThreads();
+  // A thread's non-daemon children outlive it, and the process waits for them (process.ts).
+  await joinNonDaemonChildren();
+  for (const fn of hooks) await fn();
+}
+
+async function joinNonDaemonChildren(): Promise<void> {
   // Pool and ProcessPoolExecutor workers are their pool's to end (Process._started leaves them out).
   for (const p of Process._started()) if (!p.daemon) await p.join();
   // The other threads' children too, as Python's child joins them all at its exit.
   await awaitOthersNonDaemon();
-  for (const fn of hooks) await fn();
+}
+
+/** Whether a thread of this process other than this one, not a daemon, is alive (the world's table). */
+function nonDaemonThreadAlive(): boolean {
+  const w = worldWords();
+  return aliveTids().some((tid) => tid !== selfTid && load(w, slotOf(tid) + T_DAEMON) === 0);
+}
+
+/**
+ * Resolves once no non-daemon thread of this process but this one is alive; polls (a thread's
+ * end wakes only the threads parked on its slot), and holds the event loop meanwhile.
+ */
+function awaitNonDaemonThreads(): Promise<void> | null {
+  if (!nonDaemonThreadAlive()) return null;
+  return new Promise<void>((resolve) => {
+    const poll = setInterval(() => {
+      if (nonDaemonThreadAlive()) return;
+      clearInterval(poll);
+      resolve();
+    }, CHILD_POLL_MS);
+  });
 }

@@ -247,6 +247,8 @@ export class Process<
     this.#ident = next?.ident ?? null;
     const kind = (typeof new.target?.name === 'string' && new.target.name) || 'Process';
     this.#name = name ?? (next ? childName(kind, next) : kind);
+    // Python's default is current_process().daemon: false in a ProcessPoolExecutor's worker (its
+    // identity says so: src/internal/pool/process-role.ts), true in a Pool's.
     this.#daemon = daemon ?? identity().daemon;
   }
 

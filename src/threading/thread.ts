@@ -16,7 +16,7 @@
  * world's thread table, as for the handles `enumerate()` gives.
  */
 import { debuglog } from 'node:util';
-import type { Worker } from 'node:worker_threads';
+import { isMainThread, type Worker } from 'node:worker_threads';
 import { load } from '../internal/atomics.js';
 import type { ArgList, Kwargs } from '../internal/call-args.js';
 import { handleClosed, handleOpened } from '../internal/live-handles.js';
@@ -236,6 +236,7 @@ export class Thread<
     this.#tid = tid;
     registerThread(tid, this.#name, this.#daemon);
     startedHere.set(tid, this);
+    reapStartedAtExit();
     handleOpened('thread');
     debug('thread %s started: ident %d, daemon %s', this.#name, tid, this.#daemon);
     worker.on('message', (m: unknown) => {
@@ -398,6 +399,22 @@ export class Thread<
       await t.#exited;
     }
   }
+}
+
+let reapsAtExit = false;
+
+/**
+ * A worker thread that ends (a pool worker stopped, a Thread that calls process.exit()) ends the
+ * workers it started with it, and their 'exit' events, which mark them finished, were this
+ * thread's to hear: marks them finished as it goes, or the table says them alive for ever (a
+ * process's exit would wait for them, threading.enumerate() lists them).
+ */
+function reapStartedAtExit(): void {
+  if (reapsAtExit || isMainThread) return;
+  reapsAtExit = true;
+  process.on('exit', () => {
+    for (const tid of startedHere.keys()) if (threadState(tid) !== THREAD_FINISHED) reapThread(tid);
+  });
 }
 
 /** setInterval's longest delay: the keep-alive below never fires. */

@@ -1,11 +1,13 @@
 /**
  * A ProcessPoolExecutor's workers are not daemonic in Python 3.11 (checked with 3.11.2, `fork`
  * and `spawn`: `active_children()` lists `ForkProcess-1`/`SpawnProcess-1` with `daemon` False),
- * while a Pool's are. weft's said `daemon` true for both. The flag is all that changes: the
- * executor still ends its workers (shutdown, or the process's end when it was never shut down),
- * and the exit neither waits for them nor terminates them as it does Processes. Inside the worker,
- * currentProcess().daemon says the same (Python 3.11: False in an executor's worker, True in a
- * Pool's; weft's said true in both).
+ * while a Pool's are. weft's said `daemon` true for both. To the parent's exit the flag changes
+ * nothing: the executor still ends its workers (shutdown, or the process's end when it was never
+ * shut down), and the exit neither waits for them nor terminates them as it does Processes.
+ * Inside the worker, currentProcess().daemon says the same in every thread, and so does the
+ * default `daemon` of a Process started there (Python 3.11: False in an executor's worker, True
+ * in a Pool's; weft's said true in both); what a worker's end waits for is
+ * executor-worker-children.test.ts's.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';

@@ -136,8 +136,9 @@ export interface EngineOptions {
    */
   workerIdent?: () => number[] | null;
   /**
-   * What a process worker's currentProcess().daemon says: true for multiprocessing's Pool, as
-   * Python's pool workers; false (the default) for a ProcessPoolExecutor's, as Python 3.11's.
+   * A process worker's daemon flag (currentProcess().daemon in it, and the default `daemon` of a
+   * Process started there): true for multiprocessing's Pool, as Python's pool workers; false
+   * (the default) for a ProcessPoolExecutor's, as Python 3.11's.
    */
   workerDaemon?: boolean;
   /** Told of each child process started as a worker (multiprocessing's activeChildren). */

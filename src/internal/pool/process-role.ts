@@ -1,17 +1,30 @@
 /** An executor worker in a child process: the runner over the IPC channel. */
+import { identity, setIdentity } from '../../multiprocessing/process-identity.js';
+import { load } from '../atomics.js';
 import { onParentMessage, postToParent, sendToParent } from '../process/channel.js';
+import {
+  aliveTids,
+  CH_PID,
+  CHILD_CAP,
+  CHILD_WORDS,
+  CHILDREN,
+  selfTid,
+  slotOf,
+  T_DAEMON,
+  worldWords,
+} from '../shm/world.js';
 import { runBeforeThreadExit } from '../thread-exit.js';
 import type { RunnerBoot, ToRunner } from './protocol.js';
 import { runRunner } from './runner.js';
 
 export async function main(payload: unknown): Promise<void> {
   const boot = payload as RunnerBoot;
-  // A ProcessPoolExecutor's worker says `daemon` false in currentProcess(), as Python 3.11's
-  // does; a Pool's says true, as Python's (the boot's flag). Either is booted a daemon all the
-  // same: it ends when its parent ends (multiprocessing/current-process.ts).
-  if (!boot.daemon) {
-    (globalThis as Record<symbol, unknown>)[Symbol.for('weft.executor-worker')] = true;
-  }
+  // A ProcessPoolExecutor's worker is not daemonic, as Python 3.11's; a Pool's is (the boot's
+  // flag). The process's identity says so — currentProcess().daemon, in every thread of it, and
+  // the default `daemon` of a Process started here, as Python's is current_process()'s — though
+  // either is booted a daemon all the same: it ends when its parent ends (bootstrap.ts).
+  const id = identity();
+  if (id.daemon !== boot.daemon) setIdentity({ ...id, daemon: boot.daemon });
   // The parent going away ends a pool child whatever it was doing (it is a daemon).
   process.on('disconnect', () => process.exit(0));
   await runRunner(boot, {
@@ -19,9 +32,14 @@ export async function main(payload: unknown): Promise<void> {
     post: (m) => postToParent(m),
     onMessage: (fn) => onParentMessage((m) => fn(m as ToRunner)),
     exit: () => {
-      // What the tasks sent multiprocessing's broker first; then every earlier send to the
-      // parent is queued before this one: once it is written, all are.
-      void runBeforeThreadExit()
+      // Python's worker leaves through its process's exit (util._exit_function, then
+      // threading._shutdown): the daemon children its calls started are terminated, its
+      // non-daemon children and threads waited for, so that shutdown({ wait: true }) returns
+      // after them. Then what the tasks sent multiprocessing's broker; then every earlier send
+      // to the parent is queued before this one: once it is written, all are.
+      void finishStarted()
+        .catch(() => {})
+        .then(() => runBeforeThreadExit())
         .then(() => sendToParent({ t: 'res', r: [], end: -1 }))
         .then(
           () => process.exit(0),
@@ -29,4 +47,25 @@ export async function main(payload: unknown): Promise<void> {
         );
     },
   });
+}
+
+/**
+ * Waits for what the calls left running that the process's end waits for (exit-hooks.ts). Most
+ * workers start nothing: the world's tables say so, and multiprocessing is then not loaded.
+ */
+async function finishStarted(): Promise<void> {
+  if (!startedAny()) return;
+  const { flushBeforeExit } = await import('../../multiprocessing/exit-hooks.js');
+  await flushBeforeExit();
+}
+
+/**
+ * Whether a child process of this process is recorded, or another of its threads, not a daemon,
+ * is alive (a call's ThreadPoolExecutor leaves only daemon threads: nothing to wait for).
+ */
+function startedAny(): boolean {
+  const w = worldWords();
+  for (let k = 0; k < CHILD_CAP; k++)
+    if (load(w, CHILDREN + k * CHILD_WORDS + CH_PID) !== 0) return true;
+  return aliveTids().some((tid) => tid !== selfTid && load(w, slotOf(tid) + T_DAEMON) === 0);
 }

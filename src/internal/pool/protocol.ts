@@ -51,8 +51,10 @@ export interface RunnerBoot {
   kind: 'thread' | 'process';
   name: string;
   /**
-   * What a process worker's currentProcess().daemon says (EngineOptions.workerDaemon). Every
-   * process worker is booted a daemon all the same: it ends when its parent ends.
+   * The process worker's daemon flag as Python has it (EngineOptions.workerDaemon), set in its
+   * identity: currentProcess().daemon in every thread of it, and the default `daemon` of a
+   * Process started there. Every process worker is booted a daemon all the same: it ends when
+   * its parent ends.
    */
   daemon: boolean;
   initializer: TaskRef | null;

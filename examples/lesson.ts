@@ -2,7 +2,9 @@
  * The shape of a lesson. Every `examples/<nn>-<slug>.ts` default-exports `defineLesson({...})` and
  * ends with `await runIfMain(import.meta, lesson)`, so that it runs on its own
  * (`npx tsx examples/10-gevent-sleep.ts`) and inside `weft tour`, which passes `quick: true` to
- * shorten sleeps and sizes.
+ * shorten sleeps and sizes. `weft lessons` reads `title` and `module` from the file's text
+ * without importing it (src/cli/lesson-catalog.ts, readLessonHeading): give each on one line as a
+ * plain quoted string, as the lessons do (test/cli/startup.test.ts checks that they are read).
  */
 import { pathToFileURL } from 'node:url';
 

@@ -1,13 +1,16 @@
 import type { CliCommand } from './command.js';
 import {
-  type Lesson,
   type LessonFile,
+  type LessonHeading,
+  lessonHeading,
   listLessonFiles,
-  loadLesson,
   requireTypeScript,
 } from './lesson-catalog.js';
 
-/** `weft lessons`: the lessons of examples/, with their number, module and title. */
+/**
+ * `weft lessons`: the lessons of examples/, with their number, module and title, read from each
+ * file without importing it where it states them plainly (lessonHeading).
+ */
 export const lessonsCommand: CliCommand = {
   register(program, context) {
     program
@@ -15,8 +18,8 @@ export const lessonsCommand: CliCommand = {
       .description('list the lessons that `weft tour` runs')
       .action(async () => {
         requireTypeScript(context, 'weft lessons');
-        const rows: [LessonFile, Lesson][] = [];
-        for (const file of listLessonFiles(context)) rows.push([file, await loadLesson(file)]);
+        const rows: [LessonFile, LessonHeading][] = [];
+        for (const file of listLessonFiles(context)) rows.push([file, await lessonHeading(file)]);
         // The widest module name sets the column, so that `concurrent.futures` does not run
         // into its title.
         const width = Math.max(0, ...rows.map(([, l]) => l.module.length)) + 2;

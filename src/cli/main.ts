@@ -2,6 +2,12 @@
  * The `weft` command line: a commander program with one sub-command per file of src/cli/,
  * registered in COMMANDS below (to add `weft serve`, write src/cli/serve.ts exporting a
  * `CliCommand` and add it to the list). bin/weft.js calls `main`.
+ *
+ * Every `weft` imports every module of this list, for the help and the option checks: they
+ * import nothing heavy (weft's own modules, a lesson, bench/) at their top, but in the action
+ * that needs it (`await import(...)`), so that `weft --help`, a mistyped option or `weft
+ * lessons` do not wait for the modules of another command. `weft serve` is split for that:
+ * serve-command.ts has its options, serve.ts the servers.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,7 +19,7 @@ import { type CliCommand, type CliContext, CliError } from './command.js';
 import { lessonsCommand } from './lessons.js';
 import { loadCommand } from './load.js';
 import { runCommand } from './run.js';
-import { serveCommand } from './serve.js';
+import { serveCommand } from './serve-command.js';
 import { tourCommand } from './tour.js';
 
 const COMMANDS: readonly CliCommand[] = [

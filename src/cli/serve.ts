@@ -1,7 +1,8 @@
 /**
  * `weft serve echo --model <model> --port N`: the echo-uppercase server of the lessons, in any
  * of weft's IO models, until SIGINT/SIGTERM. Prints one line `listening on HOST:PORT` (to
- * stdout) once it accepts connections, so scripts and benchmarks can wait for it.
+ * stdout) once it accepts connections, so scripts and benchmarks can wait for it. The command
+ * and its option checks are in serve-command.ts, which imports this module only to serve.
  *
  * Every model reads up to 1024 bytes and answers the same bytes upper-cased (ASCII, like
  * Python's `bytes.upper()`), as ../shared/peers/python/echo_*.py do.
@@ -22,9 +23,9 @@ import { RawSocket } from '../socket/raw-socket.js';
 import { Socket } from '../socket/socket.js';
 import { startServer } from '../streams/server.js';
 import { isWeftWorker } from '../streams/worker-group.js';
-import { type CliCommand, CliError } from './command.js';
+import { type CliContext, CliError } from './command.js';
 import { echoConnection, echoUntilEof, upperInPlace } from './echo-connection.js';
-import { hostOption, integerOption } from './option-values.js';
+import type { ModelName } from './serve-command.js';
 import { socketErrorText } from './socket-errors.js';
 
 /** A running server: `close()` stops it. */
@@ -58,7 +59,7 @@ async function listening(host: string, port: number): Promise<Socket> {
 
 const portOf = (s: Socket): number => (s.getsockname() as [string, number])[1];
 
-export const MODELS: Record<string, Model> = {
+export const MODELS: Record<ModelName, Model> = {
   streams: {
     summary: 'weft/streams: startServer, a task per connection, read(1024) / write / drain',
     async start(host, port, workers = 1) {
@@ -431,10 +432,6 @@ export const MODELS: Record<string, Model> = {
   },
 };
 
-/** Tuning: the most processes `--workers` may fork (a typo of a zero too many would fork
- * thousands). */
-const MAX_WORKERS = 1024;
-
 /**
  * A bad --host or a busy --port is the user's to fix, not a crash: a CliError naming the
  * address and the reason. Anything else is a bug and keeps its stack.
@@ -451,94 +448,72 @@ function listenError(e: unknown, host: string, port: number, workerReason?: stri
   return e;
 }
 
-export const serveCommand: CliCommand = {
-  register(program, context) {
-    program
-      .command('serve')
-      .description('run the echo-uppercase server in one of the IO models (until Ctrl-C)')
-      .argument('<what>', 'the server to run: echo')
-      .option('--model <model>', `one of: ${Object.keys(MODELS).join(', ')}`, 'streams')
-      .option('--host <host>', 'address to listen on', '127.0.0.1')
-      .option('--port <port>', 'port (0 picks a free one)', '8888')
-      .option('--workers <n>', 'worker processes sharing the port (streams model)', '1')
-      .action(
-        async (
-          what: string,
-          opts: { model: string; host: string; port: string; workers: string },
-        ) => {
-          if (what !== 'echo')
-            throw new CliError(`weft serve: unknown server "${what}" (try: echo)`);
-          const model = MODELS[opts.model];
-          if (model === undefined) {
-            throw new CliError(
-              `weft serve: unknown model "${opts.model}" (one of: ${Object.keys(MODELS).join(', ')})`,
-            );
-          }
-          const host = hostOption('weft serve', opts.host, '127.0.0.1');
-          const port = integerOption('weft serve', 'port', opts.port, 0, 65535, '0-65535');
-          const workers = integerOption('weft serve', 'workers', opts.workers, 1, MAX_WORKERS);
-          if (workers > 1 && opts.model !== 'streams') {
-            throw new CliError(
-              `weft serve: --workers ${workers} needs --model streams, the one model that serves ` +
-                `from several processes: received --model ${opts.model}`,
-            );
-          }
-          if (opts.model === 'epoll' && !EpollSelector.native) {
-            throw new CliError(
-              'weft serve: --model epoll needs the weft_io addon, which this install does not ' +
-                'have (it is built by `npm ci` on Linux with a C compiler; WEFT_NO_NATIVE=1 turns ' +
-                'it off): pick another --model',
-            );
-          }
-          if (opts.model === 'epoll' && isIP(host) === 0) {
-            // RawSocket binds the address itself, with no resolver: a name would fail later as
-            // "address family not supported", which says nothing of the cause.
-            throw new CliError(
-              `weft serve: --model epoll listens on an IP address, not a host name: received ` +
-                `--host ${host} (try 127.0.0.1 or ::1)`,
-            );
-          }
-          // With --workers each worker listens for itself: the reason a worker could not (a busy
-          // port) reaches the user through the primary, once, instead of once per worker.
-          const workerReasons: string[] = [];
-          const onWorkerMessage = (_w: unknown, m: { weftServeError?: unknown }): void => {
-            if (typeof m?.weftServeError === 'string') workerReasons.push(m.weftServeError);
-          };
-          if (workers > 1 && cluster.isPrimary) cluster.on('message', onWorkerMessage);
-          let running: Running;
-          try {
-            running = await model.start(host, port, workers);
-          } catch (e) {
-            const error = listenError(e, host, port, workerReasons[0]);
-            if (isWeftWorker() && error instanceof CliError) {
-              // Disconnecting ends the worker (the IPC channel is what keeps it alive); the
-              // primary sees it exit before listening and reports the reason sent here.
-              process.exitCode = 1;
-              process.send?.({ weftServeError: error.message }, () => process.disconnect());
-              return;
-            }
-            throw error;
-          } finally {
-            cluster.off('message', onWorkerMessage);
-          }
-          // With --workers, node:cluster re-runs this command in each worker: only the process
-          // the user started announces the shared address, once.
-          if (!isWeftWorker()) {
-            context.out(
-              `listening on ${host}:${running.port} (model ${opts.model}: ${model.summary})\n`,
-            );
-          }
-          await new Promise<void>((resolve) => {
-            const stop = (): void => {
-              process.off('SIGINT', stop);
-              process.off('SIGTERM', stop);
-              resolve();
-            };
-            process.on('SIGINT', stop);
-            process.on('SIGTERM', stop);
-          });
-          await running.close();
-        },
-      );
-  },
-};
+/** The options of `weft serve echo`, as serve-command.ts checked them. */
+export interface ServeOptions {
+  model: ModelName;
+  host: string;
+  port: number;
+  workers: number;
+}
+
+/**
+ * The action of `weft serve echo` once its options are checked (serve-command.ts): the checks
+ * that need the models themselves, then the server until SIGINT/SIGTERM.
+ */
+export async function serveEcho(opts: ServeOptions, context: CliContext): Promise<void> {
+  const { host, port, workers } = opts;
+  const model = MODELS[opts.model];
+  if (opts.model === 'epoll' && !EpollSelector.native) {
+    throw new CliError(
+      'weft serve: --model epoll needs the weft_io addon, which this install does not ' +
+        'have (it is built by `npm ci` on Linux with a C compiler; WEFT_NO_NATIVE=1 turns ' +
+        'it off): pick another --model',
+    );
+  }
+  if (opts.model === 'epoll' && isIP(host) === 0) {
+    // RawSocket binds the address itself, with no resolver: a name would fail later as
+    // "address family not supported", which says nothing of the cause.
+    throw new CliError(
+      `weft serve: --model epoll listens on an IP address, not a host name: received ` +
+        `--host ${host} (try 127.0.0.1 or ::1)`,
+    );
+  }
+  // With --workers each worker listens for itself: the reason a worker could not (a busy
+  // port) reaches the user through the primary, once, instead of once per worker.
+  const workerReasons: string[] = [];
+  const onWorkerMessage = (_w: unknown, m: { weftServeError?: unknown }): void => {
+    if (typeof m?.weftServeError === 'string') workerReasons.push(m.weftServeError);
+  };
+  if (workers > 1 && cluster.isPrimary) cluster.on('message', onWorkerMessage);
+  let running: Running;
+  try {
+    running = await model.start(host, port, workers);
+  } catch (e) {
+    const error = listenError(e, host, port, workerReasons[0]);
+    if (isWeftWorker() && error instanceof CliError) {
+      // Disconnecting ends the worker (the IPC channel is what keeps it alive); the
+      // primary sees it exit before listening and reports the reason sent here.
+      process.exitCode = 1;
+      process.send?.({ weftServeError: error.message }, () => process.disconnect());
+      return;
+    }
+    throw error;
+  } finally {
+    cluster.off('message', onWorkerMessage);
+  }
+  // With --workers, node:cluster re-runs this command in each worker: only the process
+  // the user started announces the shared address, once.
+  if (!isWeftWorker()) {
+    context.out(`listening on ${host}:${running.port} (model ${opts.model}: ${model.summary})\n`);
+  }
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await running.close();
+}

@@ -28,25 +28,37 @@ const PER_RUN_MS = 50_000;
 const dir = mkdtempSync(join(tmpdir(), 'weft-exit-order-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** The programs run side by side (each boots weft in several processes: slow when loaded). */
-function start(where: string): Promise<ScriptRun & { log: string[] }> {
-  const path = join(dir, `${where}.log`);
+/**
+ * The programs run side by side (each boots weft in several processes: slow when loaded). The
+ * `main` program runs the `in-child` case too (its second log: see the fixture).
+ */
+function start(where: string, also?: string): Promise<ScriptRun & { logs: string[][] }> {
+  const paths = [where, ...(also === undefined ? [] : [also])].map((w) => join(dir, `${w}.log`));
   // Made before the program starts: its processes read it from their start.
-  writeFileSync(path, '');
-  const run = runScript(script, [path, where], PER_RUN_MS).then((r) => ({
-    ...r,
-    log: readFileSync(path, 'utf8').split('\n').filter(Boolean),
-  }));
+  for (const path of paths) writeFileSync(path, '');
+  const run = runScript(script, [paths[0] as string, where, ...paths.slice(1)], PER_RUN_MS).then(
+    (r) => ({
+      ...r,
+      logs: paths.map((path) => readFileSync(path, 'utf8').split('\n').filter(Boolean)),
+    }),
+  );
   run.catch(() => {});
   return run;
 }
-const runs = new Map(['main', 'thread', 'in-child', 'signal-wait'].map((w) => [w, start(w)]));
+const main = start('main', 'in-child');
+const runs = new Map([
+  ['main', { run: main, log: 0 }],
+  ['in-child', { run: main, log: 1 }],
+  ['thread', { run: start('thread'), log: 0 }],
+  ['signal-wait', { run: start('signal-wait'), log: 0 }],
+]);
 
 async function logOf(where: string): Promise<string[]> {
-  const r = await (runs.get(where) as ReturnType<typeof start>);
+  const { run, log } = runs.get(where) as { run: ReturnType<typeof start>; log: number };
+  const r = await run;
   assert.equal(r.status, 0, `stderr: ${r.stderr}`);
   assert.equal(r.stderr, '');
-  return r.log;
+  return r.logs[log] as string[];
 }
 
 test("a child process's exit terminates the daemon children before it waits for the non-daemon ones, as Python's", async () => {

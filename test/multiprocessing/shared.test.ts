@@ -1,12 +1,15 @@
 /**
  * multiprocessing's shared objects across real processes (children and a grandchild). Children
- * are slow to start, so each test starts as few as its behaviour needs.
+ * are slow to start, so each test starts as few as its behaviour needs: a test whose child only
+ * works between its start and its end (neither checked) has it run by one of two runner
+ * children that serve the tests in turn (fixtures/runner-targets.ts); a test that fails with a
+ * runner replaces it, so that whatever it left there cannot touch the next test.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { MessageChannel } from 'node:worker_threads';
 import fc from 'fast-check';
 import { ProcessPoolExecutor } from '../../src/futures/index.js';
@@ -37,10 +40,9 @@ import {
 } from '../../src/multiprocessing/index.js';
 import { NotCloneableError } from '../../src/queue/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { Runner } from './fixtures/runner-targets.js';
 import {
   acquireOnce,
-  consumeSum,
-  coordinate,
   doneThenExit,
   fail,
   joinableConsumer,
@@ -48,35 +50,53 @@ import {
   pipeHold,
   pipeSend,
   pipeSendClose,
-  produce,
   putThenExit,
-  signalThenCompute,
   spawnGrandchild,
   syncConsumerThenSpin,
   takeOne,
-  takeOneThenWait,
   takeThenExit,
   takeThenHang,
   takeThenSpin,
   takeTickets,
-  useManager,
-  writeSlices,
 } from './fixtures/targets.js';
 
 checkLeaks({ graceMs: 3000 });
 
 describe('multiprocessing shared objects', () => {
+  /** Started before the first test, so that the leak checks of every test count them before and after. */
+  const runners: Runner[] = [];
+  before(() => {
+    runners.push(new Runner(), new Runner());
+  });
+  after(async () => {
+    const codes = await Promise.all(runners.map((r) => r.stop()));
+    assert.deepEqual(codes, [0, 0], 'the runners ended cleanly');
+  });
+  /**
+   * `fn` with the runners, as the children of its test. A test that fails, or leaves a job
+   * running, replaces them: the next test gets runners that only ever ran passing tests' jobs.
+   */
+  async function withRunners(fn: (a: Runner, b: Runner) => Promise<void>): Promise<void> {
+    const [a, b] = runners as [Runner, Runner];
+    try {
+      await fn(a, b);
+      assert.ok(!a.busy && !b.busy, "every runner's job ended within the test");
+    } catch (e) {
+      await Promise.all(runners.map((r) => r.replace()));
+      throw e;
+    }
+  }
+
   test('Queue carries items from a producer process to a consumer process in order', async () => {
-    const q = new Queue<number>();
-    const out = new Queue<number>();
-    const n = 20000;
-    const c = new Process({ target: consumeSum, args: [q, out, n] });
-    const p = new Process({ target: produce, args: [q, n] });
-    c.start();
-    p.start();
-    assert.equal(await out.get({ timeout: 30000 }), (n * (n - 1)) / 2);
-    await Promise.all([p.join(), c.join()]);
-    assert.deepEqual([p.exitcode, c.exitcode], [0, 0]);
+    await withRunners(async (c, p) => {
+      const q = new Queue<number>();
+      const out = new Queue<number>();
+      const n = 20000;
+      const consumed = c.run('consumeSum', q, out, n);
+      const produced = p.run('produce', q, n);
+      assert.equal(await out.get({ timeout: 30000 }), (n * (n - 1)) / 2);
+      await Promise.all([produced, consumed]);
+    });
   });
 
   test('Queue.get times out with Empty; a bounded put times out with Full', async () => {
@@ -359,17 +379,14 @@ describe('multiprocessing shared objects', () => {
   });
 
   test('JoinableQueue.join waits for taskDone of every item from consumer processes', async () => {
-    const q = new JoinableQueue<number | null>();
-    const cs = [0, 1].map(() => new Process({ target: joinableConsumer, args: [q], daemon: true }));
-    for (const c of cs) c.start();
-    for (let i = 0; i < 200; i++) await q.put(i);
-    await q.join();
-    for (const _ of cs) await q.put(null);
-    await Promise.all(cs.map((c) => c.join()));
-    assert.deepEqual(
-      cs.map((c) => c.exitcode),
-      [0, 0],
-    );
+    await withRunners(async (a, b) => {
+      const q = new JoinableQueue<number | null>();
+      const consumed = [a.run('joinableConsumer', q), b.run('joinableConsumer', q)];
+      for (let i = 0; i < 200; i++) await q.put(i);
+      await q.join();
+      for (const _ of consumed) await q.put(null);
+      await Promise.all(consumed);
+    });
   });
 
   test('a consumer that dies mid-task makes join fail naming it (issue 4)', async () => {
@@ -396,6 +413,8 @@ describe('multiprocessing shared objects', () => {
   });
 
   test('a Lock makes read-modify-write on a Value exact across processes', async () => {
+    // Children of their own: with locks that exclude nothing, children starting apart still
+    // met (1 run in 5 failed), runners given their jobs at once never did (0 in 5).
     const v = Value('i', 0);
     const lock = new Lock();
     const ps = [0, 1].map(() => new Process({ target: takeTickets, args: [v, lock, 50] }));
@@ -404,22 +423,24 @@ describe('multiprocessing shared objects', () => {
     assert.equal(await v.get(), 100);
   });
 
+  // signalThenCompute asks for exit code 3 when it computed until its deadline: the runner
+  // rejects the job then.
   test('a release made before synchronous work reaches the parent while the child still computes', async () => {
     // The release waited for the end of the child's turn: after its 8 s of CPU work.
     const v = Value('i', 0);
     const seen = join(tmpdir(), `weft-release-${process.pid}-${Date.now()}`);
-    const p = new Process({
-      target: signalThenCompute,
-      args: ['lock', v, new Event(), new Queue(), seen],
-    });
-    p.start();
     try {
-      while ((await v.get()) === 0) await new Promise((r) => setTimeout(r, 10));
-      assert.equal(await v.getLock().acquire({ timeout: 20000 }), true);
-      writeFileSync(seen, '');
-      v.getLock().release();
-      await p.join();
-      assert.equal(p.exitcode, 0, 'the child computed until its deadline: the release came late');
+      await withRunners(async (a) => {
+        const ran = a.run('signalThenCompute', 'lock', v, new Event(), new Queue(), seen);
+        while ((await v.get()) === 0) await new Promise((r) => setTimeout(r, 10));
+        assert.equal(await v.getLock().acquire({ timeout: 20000 }), true);
+        writeFileSync(seen, '');
+        v.getLock().release();
+        await assert.doesNotReject(
+          ran,
+          'the child computed until its deadline: the release came late',
+        );
+      });
     } finally {
       rmSync(seen, { force: true });
     }
@@ -429,18 +450,15 @@ describe('multiprocessing shared objects', () => {
     const ev = new Event();
     const q = new Queue<string>();
     const seen = join(tmpdir(), `weft-set-${process.pid}-${Date.now()}`);
-    const p = new Process({
-      target: signalThenCompute,
-      args: ['event', Value('i', 0), ev, q, seen],
-    });
-    p.start();
     try {
-      assert.equal(await ev.wait({ timeout: 20000 }), true);
-      // Sent before the set, so already here: order on the connection is kept.
-      assert.deepEqual([q.getNowait(), q.getNowait()], ['a', 'b']);
-      writeFileSync(seen, '');
-      await p.join();
-      assert.equal(p.exitcode, 0, 'the child computed until its deadline: the set came late');
+      await withRunners(async (a) => {
+        const ran = a.run('signalThenCompute', 'event', Value('i', 0), ev, q, seen);
+        assert.equal(await ev.wait({ timeout: 20000 }), true);
+        // Sent before the set, so already here: order on the connection is kept.
+        assert.deepEqual([q.getNowait(), q.getNowait()], ['a', 'b']);
+        writeFileSync(seen, '');
+        await assert.doesNotReject(ran, 'the child computed until its deadline: the set came late');
+      });
     } finally {
       rmSync(seen, { force: true });
     }
@@ -451,18 +469,18 @@ describe('multiprocessing shared objects', () => {
     // out at once and the others wait for the end of the child's turn, after its CPU work.
     const q = new Queue<string>();
     const seen = join(tmpdir(), `weft-puts-${process.pid}-${Date.now()}`);
-    const p = new Process({
-      target: signalThenCompute,
-      args: ['puts', Value('i', 0), new Event(), q, seen],
-    });
-    p.start();
     try {
-      const got: string[] = [];
-      for (let i = 0; i < 3; i++) got.push(await q.get({ timeout: 20000 }));
-      assert.deepEqual(got, ['a', 'b', 'c']);
-      writeFileSync(seen, '');
-      await p.join();
-      assert.equal(p.exitcode, 0, 'the child computed until its deadline: the puts came late');
+      await withRunners(async (a) => {
+        const ran = a.run('signalThenCompute', 'puts', Value('i', 0), new Event(), q, seen);
+        const got: string[] = [];
+        for (let i = 0; i < 3; i++) got.push(await q.get({ timeout: 20000 }));
+        assert.deepEqual(got, ['a', 'b', 'c']);
+        writeFileSync(seen, '');
+        await assert.doesNotReject(
+          ran,
+          'the child computed until its deadline: the puts came late',
+        );
+      });
     } finally {
       rmSync(seen, { force: true });
     }
@@ -553,25 +571,25 @@ describe('multiprocessing shared objects', () => {
   });
 
   test('Event, Condition and Barrier coordinate a child with the parent', async () => {
-    const ev = new Event();
-    const cond = new Condition();
-    const flag = Value('i', 0);
-    const barrier = new Barrier(2);
-    const out = new Queue<[string, number]>();
-    const p = new Process({ target: coordinate, args: [ev, cond, flag, barrier, out] });
-    p.start();
-    assert.equal(await ev.wait({ timeout: 10 }), false);
-    ev.set();
-    assert.equal(ev.isSet(), true);
-    await cond.run(async () => {
-      await flag.set(1);
-      cond.notifyAll();
+    await withRunners(async (a) => {
+      const ev = new Event();
+      const cond = new Condition();
+      const flag = Value('i', 0);
+      const barrier = new Barrier(2);
+      const out = new Queue<[string, number]>();
+      const ran = a.run('coordinate', ev, cond, flag, barrier, out);
+      assert.equal(await ev.wait({ timeout: 10 }), false);
+      ev.set();
+      assert.equal(ev.isSet(), true);
+      await cond.run(async () => {
+        await flag.set(1);
+        cond.notifyAll();
+      });
+      const mine = await barrier.wait({ timeout: 20000 });
+      const [, theirs] = await out.get({ timeout: 20000 });
+      assert.deepEqual([mine, theirs].sort(), [0, 1]);
+      await ran;
     });
-    const mine = await barrier.wait({ timeout: 20000 });
-    const [, theirs] = await out.get({ timeout: 20000 });
-    assert.deepEqual([mine, theirs].sort(), [0, 1]);
-    await p.join();
-    assert.equal(p.exitcode, 0);
   });
 
   test('Condition.notify and notifyAll refuse with RuntimeError unless this process holds the lock', async () => {
@@ -708,33 +726,33 @@ describe('multiprocessing shared objects', () => {
     );
 
     // Across processes: a child writes the whole Array as one slice while this process reads it.
-    const b = SharedArrayOf('i', [0, 0, 0, 0]);
-    const q = new Queue();
-    const p = new Process({ target: writeSlices, args: [b, 300, q] });
-    p.start();
-    let reads = 0;
-    let last = 0;
-    for (let done = false; !done; ) {
-      const seen = b.sliceSync();
-      reads++;
-      assert.ok(
-        seen.every((v) => v === seen[0]),
-        `a read saw a half-written slice: ${seen}`,
-      );
-      assert.ok((seen[0] as number) >= last, 'values only grow');
-      last = seen[0] as number;
-      try {
-        q.getNowait();
-        done = true;
-      } catch (e) {
-        if (!(e instanceof Empty)) throw e;
-        await new Promise((r) => setImmediate(r));
+    await withRunners(async (r) => {
+      const b = SharedArrayOf('i', [0, 0, 0, 0]);
+      const q = new Queue();
+      const ran = r.run('writeSlices', b, 300, q);
+      let reads = 0;
+      let last = 0;
+      for (let done = false; !done; ) {
+        const seen = b.sliceSync();
+        reads++;
+        assert.ok(
+          seen.every((v) => v === seen[0]),
+          `a read saw a half-written slice: ${seen}`,
+        );
+        assert.ok((seen[0] as number) >= last, 'values only grow');
+        last = seen[0] as number;
+        try {
+          q.getNowait();
+          done = true;
+        } catch (e) {
+          if (!(e instanceof Empty)) throw e;
+          await new Promise((r) => setImmediate(r));
+        }
       }
-    }
-    await p.join();
-    assert.equal(p.exitcode, 0);
-    assert.deepEqual(b.sliceSync(), [300, 300, 300, 300]);
-    assert.ok(reads > 0);
+      await ran;
+      assert.deepEqual(b.sliceSync(), [300, 300, 300, 300]);
+      assert.ok(reads > 0);
+    });
   });
 
   test('Manager dict, list and Namespace, and a Pipe, are shared with a child', async () => {
@@ -743,12 +761,15 @@ describe('multiprocessing shared objects', () => {
     const l = m.list<number>();
     const ns = m.Namespace();
     const [mine, theirs] = Pipe();
-    const p = new Process({ target: useManager, args: [d, l, ns, theirs] });
-    p.start();
-    mine.send('hello');
-    assert.equal(await mine.recv(), 'got hello');
-    await p.join();
-    assert.equal(await d.get('child'), p.pid);
+    let pid: number | null = null;
+    await withRunners(async (r) => {
+      const ran = r.run('useManager', d, l, ns, theirs);
+      mine.send('hello');
+      assert.equal(await mine.recv(), 'got hello');
+      await ran;
+      pid = r.pid;
+    });
+    assert.equal(await d.get('child'), pid);
     assert.deepEqual(await l.toArray(), [1, 2, 3]);
     assert.equal(await ns.get('answer'), 42);
     // A missing key is Python's KeyError (it stored NaN before).
@@ -884,16 +905,16 @@ describe('multiprocessing shared objects', () => {
     const out = new SimpleQueue<number>();
     const go = new Event();
     for (const i of [1, 2, 3]) await q.put(i);
-    const p = new Process({ target: takeOneThenWait, args: [q, out, go] });
-    p.start();
-    assert.equal(await out.get(), 1);
-    // With the default prefetch the child's get took all three, and these gets would wait until
-    // it ended, which it does only once `go` is set below.
-    const signal = AbortSignal.timeout(20_000);
-    assert.deepEqual([await q.get({ signal }), await q.get({ signal })], [2, 3]);
-    go.set();
-    await p.join();
-    assert.equal(p.exitcode, 0);
+    await withRunners(async (r) => {
+      const ran = r.run('takeOneThenWait', q, out, go);
+      assert.equal(await out.get(), 1);
+      // With the default prefetch the child's get took all three, and these gets would wait
+      // until it ended, which it does only once `go` is set below (a runner never ends).
+      const signal = AbortSignal.timeout(20_000);
+      assert.deepEqual([await q.get({ signal }), await q.get({ signal })], [2, 3]);
+      go.set();
+      await ran;
+    });
   });
 
   test('a queue passed to a child reaches a grandchild, connected', async () => {

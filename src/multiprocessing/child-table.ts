@@ -36,6 +36,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { cas, load, parkSync, store } from '../internal/atomics.js';
+import { pollUntil } from '../internal/poll-until.js';
 import {
   CH_DAEMON,
   CH_FLAGS,
@@ -269,14 +270,7 @@ export function otherStillRuns(c: OtherChild): boolean {
  */
 export function awaitOthersNonDaemon(): Promise<void> | null {
   const busy = (): boolean => othersRunning().some((c) => !c.daemon);
-  if (!busy()) return null;
-  return new Promise<void>((resolve) => {
-    const poll = setInterval(() => {
-      if (busy()) return;
-      clearInterval(poll);
-      resolve();
-    }, CHILD_POLL_MS);
-  });
+  return busy() ? pollUntil(() => !busy(), CHILD_POLL_MS) : null;
 }
 
 /**

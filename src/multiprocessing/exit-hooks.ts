@@ -8,6 +8,7 @@
  * joins a queue's feeder thread last).
  */
 import { load } from '../internal/atomics.js';
+import { pollUntil } from '../internal/poll-until.js';
 import { aliveTids, selfTid, slotOf, T_DAEMON, worldWords } from '../internal/shm/world.js';
 import { awaitOthersNonDaemon, CHILD_POLL_MS } from './child-table.js';
 import { Process } from './process.js';
@@ -46,13 +47,6 @@ function nonDaemonThreadAlive(): boolean {
  * Resolves once no non-daemon thread of this process but this one is alive; polls (a thread's
  * end wakes only the threads parked on its slot), and holds the event loop meanwhile.
  */
-function awaitNonDaemonThreads(): Promise<void> | null {
-  if (!nonDaemonThreadAlive()) return null;
-  return new Promise<void>((resolve) => {
-    const poll = setInterval(() => {
-      if (nonDaemonThreadAlive()) return;
-      clearInterval(poll);
-      resolve();
-    }, CHILD_POLL_MS);
-  });
+function awaitNonDaemonThreads(): Promise<void> {
+  return pollUntil(() => !nonDaemonThreadAlive(), CHILD_POLL_MS);
 }

@@ -18,6 +18,7 @@ import { availableParallelism, constants } from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 import type { ArgList, Kwargs } from '../internal/call-args.js';
 import { handleClosed, handleOpened } from '../internal/live-handles.js';
+import { pollUntil } from '../internal/poll-until.js';
 import { collectHandoffs, type Handoff, prepareHandoffs } from '../internal/process/fd-handoff.js';
 import { ChildHandle } from '../internal/process/spawn.js';
 import { collectTransfers, dropTransfers } from '../internal/process/transfers.js';
@@ -119,40 +120,6 @@ if (isMainThread) {
   process.once('exit', () => {
     Process._exitTerminate();
     awaitEndSync([...terminatedAtExit]);
-  });
-}
-
-/**
- * Resolves once `ended()` is true, checked now and every `everyMs` (the interval holds the loop
- * meanwhile); `timeout` (ms) resolves it early, as join's does; `signal` rejects it with its
- * reason. For ends no event tells of: a parent's, another thread's child's.
- */
-function pollUntil(
-  ended: () => boolean,
-  everyMs: number,
-  timeout: number | null,
-  signal: AbortSignal | null,
-): Promise<void> {
-  if (ended()) return Promise.resolve();
-  return new Promise<void>((resolve, reject) => {
-    const poll = setInterval(() => {
-      if (ended()) done();
-    }, everyMs);
-    const timer = timeout === null ? null : startTimer(timeout, done, undefined);
-    function stop(): void {
-      clearInterval(poll);
-      stopTimer(timer);
-      signal?.removeEventListener('abort', onAbort);
-    }
-    function done(): void {
-      stop();
-      resolve();
-    }
-    function onAbort(): void {
-      stop();
-      reject(signal?.reason);
-    }
-    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
 

@@ -84,17 +84,6 @@ class Conversation {
   }
 }
 
-function echoApp(): Application {
-  const a = new Application();
-  a.router.addRoute('*', '/echo', async (request: Request) => {
-    const body = await request.text();
-    return new Response({
-      text: `body=${body} upgrade=${request.headers.upgrade} connection=${request.headers.connection}`,
-    });
-  });
-  return a;
-}
-
 describe('an upgrade request pipelined behind another', () => {
   // A plain request and a WebSocket handshake in one write: the handshake came while the first
   // answer held the socket, and taking it up threw (ERR_HTTP_SOCKET_ASSIGNED, uncaught): one

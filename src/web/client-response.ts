@@ -38,8 +38,10 @@ export interface JsonOptions<T> {
   /** Parses the text (default `JSON.parse`). */
   loads?: (text: string) => T;
   /**
-   * The media type the response must have (default `application/json`, which also accepts any
-   * `+json` type such as `application/problem+json`); `null` skips the check.
+   * The media type the response must have (default `application/json`); `null` or `''` skips
+   * the check. As aiohttp 3.8's: the response's `Content-Type` header, lower-cased, parameters
+   * and all, must start with `application/json` or `application/<subtype>+json` for the
+   * default, and contain the given type for another (`'text/plain'`).
    */
   contentType?: string | null;
   /** Decodes the body (default: the response's charset, else UTF-8), strictly. */
@@ -86,6 +88,12 @@ export class ClientResponse implements AsyncDisposable {
   private _reading: Promise<Buffer> | null = null;
   private _cookies: ReadonlyMap<string, Cookie> | null = null;
   private released = false;
+  /** The caller released it (`release()`, `close()`, `await using`, `raiseForStatus()`). */
+  private releasedByCaller = false;
+  /** `read()` has given the body: it stays to be read again once released. */
+  private bodyRead = false;
+  /** HEAD, 204, 304: reads as empty whatever happens to it (aiohttp's `EMPTY_PAYLOAD`). */
+  private readonly noContent: boolean;
   /** Released before the body reached its end: what was left is gone. */
   private discarded = false;
   /** Ends `content`, which reads the raw body, with the error of a body lost (giveBack). */
@@ -104,6 +112,11 @@ export class ClientResponse implements AsyncDisposable {
       body: Readable;
       /** The exchange carries no body (HEAD, 204, 304, `Content-Length: 0`). */
       empty?: boolean;
+      /**
+       * No content by the protocol (HEAD, 204, 304): aiohttp's `EMPTY_PAYLOAD`, which reads as
+       * empty even once released (a `Content-Length: 0` body is a stream there, gone when released).
+       */
+      noContent?: boolean;
       /** Decode a gzip, deflate or br `Content-Encoding` (aiohttp's `auto_decompress`). */
       decompress?: boolean;
       /** The most bytes one network read of a coded body may decode to (0: no bound; 2²⁵). */
@@ -123,6 +136,7 @@ export class ClientResponse implements AsyncDisposable {
     // An empty body is known from the head alone: it reads as no bytes even once the
     // connection has gone back to the pool, which the session does at once for such a response.
     if (init.empty === true) this._bytes = EMPTY;
+    this.noContent = init.noContent === true;
     this.coding =
       init.decompress === true && init.empty !== true
         ? contentCoding(this.headers.get('content-encoding'))
@@ -208,6 +222,11 @@ export class ClientResponse implements AsyncDisposable {
     if (this._content === null) {
       const reader = new StreamReader();
       this._content = reader;
+      if (this.releasedByCaller) {
+        // aiohttp's release() ends its content ("Connection closed"), whatever has arrived.
+        reader.setException(this.lost());
+        return reader;
+      }
       if (this._bytes !== null) {
         if (this._bytes.length > 0) reader.feedData(this._bytes);
         reader.feedEof();
@@ -268,7 +287,10 @@ export class ClientResponse implements AsyncDisposable {
    *   decodes to more than the session's `maxDecompressSize` bytes (a decompression bomb).
    */
   read(): Promise<Buffer> {
-    if (this._bytes !== null) return Promise.resolve(this._bytes);
+    if (this._bytes !== null) {
+      this.bodyRead = true;
+      return Promise.resolve(this._bytes);
+    }
     // Two reads at once share one: each would otherwise take part of the body.
     this._reading ??= this.readAll();
     return this._reading;
@@ -277,6 +299,7 @@ export class ClientResponse implements AsyncDisposable {
   private async readAll(): Promise<Buffer> {
     if (this._content !== null) {
       this._bytes = await this._content.read();
+      this.bodyRead = true;
       return this._bytes;
     }
     // Released unread, the rest of the body was dumped or the stream destroyed: even when the
@@ -294,6 +317,7 @@ export class ClientResponse implements AsyncDisposable {
       this.giveBack();
     }
     this._bytes = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+    this.bodyRead = true;
     return this._bytes;
   }
 
@@ -317,25 +341,32 @@ export class ClientResponse implements AsyncDisposable {
   }
 
   /**
-   * The body parsed as JSON (aiohttp's `json()`). The response's media type must be
-   * `contentType` (default `application/json`, or any `+json` type) — checked before the body
-   * is looked at, as aiohttp does; `contentType: null` skips the check. An empty or
-   * whitespace-only body gives `null` (aiohttp's `None`) without calling `loads`.
+   * The body parsed as JSON (aiohttp's `json()`). The response's `Content-Type` must be
+   * `contentType` — by default one that starts with `application/json` or
+   * `application/<subtype>+json`, parameters and case aside, as aiohttp 3.8's regex has it —
+   * checked before the body is looked at, as aiohttp does; `contentType: null` skips the
+   * check. An empty or whitespace-only body gives `null` (aiohttp's `None`) without calling
+   * `loads`.
    * @throws {ContentTypeError} the media type is not the expected one (the body is read first,
    *   so the connection is free). {ClientConnectionError} the response was released unread.
    *   {RangeError} bytes the encoding cannot decode (Python's UnicodeDecodeError).
    * @example
-   * const data = await resp.json();                        // application/json or +json only
+   * const data = await resp.json();                        // application/json, application/…+json
    * const any = await resp.json({ contentType: null });    // whatever the server said it is
    */
   async json<T = unknown>(options: JsonOptions<T> | ((text: string) => T) = {}): Promise<T | null> {
     const o: JsonOptions<T> = typeof options === 'function' ? { loads: options } : options;
     const b = await this.read();
     const expected = o.contentType === undefined ? 'application/json' : o.contentType;
-    if (expected !== null && expected !== '' && !isExpectedType(this.contentType, expected)) {
+    // aiohttp's test is on the whole header, lower-cased ('' when there is none).
+    // aiohttp decodes header bytes as UTF-8 (surrogateescape), undici as Latin-1: as aiohttp's.
+    const ctype = Buffer.from(this.headers.get('content-type') ?? '', 'latin1')
+      .toString('utf8')
+      .toLowerCase();
+    if (expected !== null && expected !== '' && !isExpectedType(ctype, expected)) {
       throw new ContentTypeError({
         status: this.status,
-        message: `Attempt to decode JSON with unexpected mimetype: ${this.contentType}`,
+        message: `Attempt to decode JSON with unexpected mimetype: ${ctype}`,
         headers: this.headers,
         url: this.url.href,
         method: this.method,
@@ -401,9 +432,30 @@ export class ClientResponse implements AsyncDisposable {
 
   /**
    * Gives the connection back without reading the rest of the body (the connection is closed
-   * if bytes were left). Idempotent.
+   * if bytes were left). Idempotent. As aiohttp's: `content` is ended ("Connection closed")
+   * whatever has arrived — bytes it holds unread are gone — and a body `read()` has not given
+   * can no longer be read (`ClientConnectionError`); what `read()` gave stays (`text()`, `json()`).
    */
   release(): void {
+    if (!this.releasedByCaller && !this.noContent) {
+      this.releasedByCaller = true;
+      const content = this._content;
+      if (content !== null && content.exception() === null) content.setException(this.lost());
+      if (this._bytes !== null && !this.bodyRead) {
+        // An empty body, known from the head, that nobody read: gone, as aiohttp's is.
+        this._bytes = null;
+        this.discarded = true;
+      }
+    }
+    this._letGo();
+  }
+
+  /**
+   * @internal The connection goes back (the session's: a response with no body, an abort, the
+   * session closing): unlike `release()`, a body that has wholly arrived stays readable (one
+   * still arriving has its `content` ended as `release()` ends it).
+   */
+  _letGo(): void {
     const decoder = this.decoder;
     if (
       decoder !== null &&
@@ -618,13 +670,23 @@ function connectionClosed(): ClientConnectionError {
   return new ClientConnectionError('Connection closed: the response was released unread');
 }
 
-// aiohttp's test: for JSON, `application/json` or any `type/subtype+json`, case-insensitively;
-// for another expected type, a substring of the media type.
-const JSON_TYPE = /^(?:application\/|[\w.-]+\/[\w.+-]+?\+)json$/i;
+/**
+ * aiohttp 3.8's `json_re`, matched (not searched) against the lower-cased `Content-Type` header:
+ * `application/json` or `application/<subtype>+json` at its start, whatever follows
+ * (parameters; `application/jsonp` and `application/json-seq` pass too, `text/x+json` does
+ * not). Python's `\w` is Unicode's letters, digits and `_`.
+ */
+const JSON_TYPE = /^application\/(?:[\p{L}\p{N}_.+-]+?\+)?json/u;
 
-function isExpectedType(actual: string, expected: string): boolean {
-  if (expected.toLowerCase() === 'application/json') return JSON_TYPE.test(actual);
-  return actual.includes(expected.toLowerCase());
+/**
+ * aiohttp's `_is_expected_content_type`: for `application/json`, `JSON_TYPE`; for another
+ * expected type, a substring of the whole header (`ctype`, lower-cased). `expected` is
+ * lower-cased too (aiohttp compares it as given, so one with a capital letter never matches).
+ */
+function isExpectedType(ctype: string, expected: string): boolean {
+  const e = expected.toLowerCase();
+  if (e === 'application/json') return JSON_TYPE.test(ctype);
+  return ctype.includes(e);
 }
 
 function ignore(): void {}

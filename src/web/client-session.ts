@@ -77,7 +77,11 @@ export type RequestHeaders =
   | Iterable<readonly [string, string | number]>;
 
 export interface ClientSessionOptions {
-  /** Relative request URLs resolve against it. */
+  /**
+   * Relative request URLs resolve against it, as `new URL(url, baseUrl)` (RFC 3986, aiohttp
+   * 3.10's join): `'x'` under its path, `'/x'` from the root; an absolute URL is used as it is.
+   * An absolute http(s) URL whose path ends in `/` (`http://h/api/`), without query or fragment.
+   */
   baseUrl?: string | URL;
   /**
    * Sent with every request (a request's own headers win). `Accept: *\/*`,
@@ -140,9 +144,12 @@ export interface RequestOptions {
    * give one.
    */
   data?: RequestData;
-  /** A body serialised as JSON. */
+  /** A body serialised as JSON; `null` is no json (aiohttp's `json=None`), not the body `null`. */
   json?: unknown;
-  /** Follow redirects (default true), at most `maxRedirects` (an integer >= 0, default 10). */
+  /**
+   * Follow redirects (a boolean, default true), at most `maxRedirects` (an integer >= 0,
+   * default 10).
+   */
   allowRedirects?: boolean;
   maxRedirects?: number;
   timeout?: ClientTimeout;
@@ -223,8 +230,16 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
   private readonly headerNames = new Map<string, string>();
   private _closed = false;
 
+  /**
+   * @throws {TypeError} an option of the wrong type (`raiseForStatus`/`autoDecompress` not a
+   *   boolean, `limit` not a number, `cookieJar` not a CookieJar, `baseUrl` not a string or a
+   *   URL, …). {RangeError} a bad number or timeout, a `baseUrl` whose path does not end in `/`
+   *   or that has a query or a fragment. {InvalidURL} a `baseUrl` that is not an absolute
+   *   http(s) URL.
+   */
   constructor(options: ClientSessionOptions | null = {}) {
     options ??= {};
+    checkOptions(options, 'ClientSession options');
     const limit = options.limit ?? 100;
     const perHost = options.limitPerHost ?? 0;
     const maxDecompressSize = options.maxDecompressSize ?? DEFAULT_MAX_DECOMPRESS_SIZE;
@@ -233,26 +248,40 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
       ['limitPerHost', perHost],
       ['maxDecompressSize', maxDecompressSize],
     ] as const) {
+      if (typeof v !== 'number') throw argumentError(`${n} must be a number`, v);
       if (!Number.isInteger(v) || v < 0) {
         throw new RangeError(`${n} must be an integer >= 0: received ${String(v)}`);
       }
     }
-    try {
-      this.baseUrl = options.baseUrl === undefined ? null : new URL(options.baseUrl);
-    } catch (e) {
-      throw new InvalidURL(String(options.baseUrl), { cause: e });
-    }
+    this.baseUrl =
+      options.baseUrl === undefined || options.baseUrl === null
+        ? null
+        : checkBaseUrl(options.baseUrl);
     // A plain object again (headerRecord's has no prototype): the spread keeps a `constructor`
     // or `__proto__` header as an own property.
     this.headers = { ...headerRecord(options.headers, 'headers', this.headerNames) };
     checkTransportHeaders(this.headers, null);
+    if (
+      options.cookieJar !== undefined &&
+      options.cookieJar !== null &&
+      !(options.cookieJar instanceof CookieJar)
+    ) {
+      throw argumentError('cookieJar must be a CookieJar', options.cookieJar);
+    }
+    if (
+      options.cookies !== undefined &&
+      options.cookies !== null &&
+      !isPlainObject(options.cookies)
+    ) {
+      throw argumentError('cookies must be a plain object of name → value', options.cookies);
+    }
     this.cookieJar = options.cookieJar ?? new CookieJar();
     this.timeout = { total: 300_000, ...timeoutObject(options.timeout, 'timeout') };
     ms(this.timeout.total, 'total');
     const connect = ms(this.timeout.connect, 'connect');
     ms(this.timeout.sockRead, 'sockRead');
-    this.raise = options.raiseForStatus ?? false;
-    this.decompress = options.autoDecompress ?? true;
+    this.raise = bool(options.raiseForStatus, 'raiseForStatus') ?? false;
+    this.decompress = bool(options.autoDecompress, 'autoDecompress') ?? true;
     this.maxDecompressSize = maxDecompressSize;
     this.limit = limit;
     this.perHost = perHost;
@@ -291,7 +320,14 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
     return this.request('DELETE', url, options);
   }
   head(url: string | URL, options?: RequestOptions): Promise<ClientResponse> {
-    return this.request('HEAD', url, { allowRedirects: false, ...options });
+    // Not followed by default, as aiohttp's head(). Options that are not an object are
+    // request()'s to refuse.
+    if (options === undefined || options === null) options = {};
+    if (typeof options !== 'object') return this.request('HEAD', url, options);
+    return this.request('HEAD', url, {
+      ...options,
+      allowRedirects: options.allowRedirects ?? false,
+    });
   }
 
   /**
@@ -303,10 +339,12 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
    *   {TimeoutError} `total` passed. {ClientResponseError} with `raiseForStatus`, or status
    *   400 for a head that is not HTTP/1.1.
    *   {TooManyRedirects} {InvalidURL} {CancelledError} {RuntimeError} the session is closed.
-   *   {TypeError} `url`, `method` or an option of the wrong type (`data` or `params` that
-   *   have no fields to send, a header value that is not a string or a number, a `timeout`
-   *   that is not an object). {RangeError} a method that is not an HTTP token, a bad
-   *   `maxRedirects` or timeout, a `params` value that is NaN or infinite, URL credentials
+   *   {TypeError} `url`, `method` or an option of the wrong type (options that are not an
+   *   object, `allowRedirects` or `raiseForStatus` not a boolean, a `signal` that is not an
+   *   AbortSignal, `data` or `params` that have no fields to send, `json` that has no JSON form,
+   *   a header value that is not a string or a number, a `timeout` that is not an object).
+   *   {RangeError} `data` with `json` (aiohttp's ValueError), a method that is not an HTTP
+   *   token, a bad `maxRedirects` or timeout, a `params` value that is NaN or infinite, URL credentials
    *   with an `Authorization` header, a header that belongs to the connection
    *   (`Transfer-Encoding`, `Expect`, …) or a `Content-Length` that is not the body's.
    */
@@ -317,6 +355,7 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
   ): Promise<ClientResponse> {
     options ??= {};
     if (this._closed) throw new RuntimeError('Session is closed', 'ERR_WEFT_SESSION_CLOSED');
+    checkOptions(options, 'request options');
     if (typeof method !== 'string') {
       throw argumentError(`method must be a string`, method);
     }
@@ -330,6 +369,15 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
     }
     if (!Number.isInteger(maxRedirects) || maxRedirects < 0) {
       throw rangeError(`maxRedirects must be an integer >= 0`, maxRedirects);
+    }
+    const allowRedirects = bool(options.allowRedirects, 'allowRedirects') ?? true;
+    const raiseForStatus = bool(options.raiseForStatus, 'raiseForStatus') ?? this.raise;
+    if (
+      options.signal !== undefined &&
+      options.signal !== null &&
+      !(options.signal instanceof AbortSignal)
+    ) {
+      throw argumentError('signal must be an AbortSignal', options.signal);
     }
     let target = this.resolveUrl(url, options.params);
     const givenNames = new Map<string, string>();
@@ -498,7 +546,7 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
         // (the 3xx response is the answer); aiohttp would send it again empty.
         const replayable =
           toGet || !(body !== null && typeof body === 'object' && Symbol.asyncIterator in body);
-        if (isRedirect && options.allowRedirects !== false && replayable) {
+        if (isRedirect && allowRedirects && replayable) {
           const resp = new ClientResponse(
             {
               status,
@@ -561,11 +609,8 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
         }
         // HEAD, 204 and 304 carry no content whatever their headers say (RFC 9110 §6.4.1);
         // Content-Length: 0 says there is none.
-        const empty =
-          method === 'HEAD' ||
-          status === 204 ||
-          status === 304 ||
-          resHeaders.get('content-length') === '0';
+        const noContent = method === 'HEAD' || status === 204 || status === 304;
+        const empty = noContent || resHeaders.get('content-length') === '0';
         const resp = new ClientResponse(
           {
             status,
@@ -577,17 +622,18 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
             requestInfo: sent,
             body: r.body as Readable,
             empty,
+            noContent,
             decompress: this.decompress,
             maxDecompressSize: this.maxDecompressSize,
           },
           this,
         );
         this.open.set(resp, releaseSlot);
-        signal.addEventListener('abort', () => resp.release(), { once: true });
+        signal.addEventListener('abort', () => resp._letGo(), { once: true });
         // Nothing is left to read: the connection and the `limit` slot go back now, and the
         // body still reads as empty.
-        if (empty) resp.release();
-        if (options.raiseForStatus ?? this.raise) resp.raiseForStatus();
+        if (empty) resp._letGo();
+        if (raiseForStatus) resp.raiseForStatus();
         return resp;
       }
     } catch (e) {
@@ -734,7 +780,7 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
   async close(): Promise<void> {
     if (this._closed) return;
     this._closed = true;
-    for (const r of [...this.open.keys()]) r.release();
+    for (const r of [...this.open.keys()]) r._letGo();
     await this.agent.destroy();
   }
 
@@ -768,12 +814,18 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
     headers: Record<string, string>;
     body: string | Uint8Array | AsyncIterable<Uint8Array> | null;
   }> {
-    // `data: null` is no data (as aiohttp's `data=None`): it goes with `json`.
-    if (o.json !== undefined && o.data !== undefined && o.data !== null) {
-      throw new TypeError('A request takes either data or json, not both');
+    // `null` is none, for both (as aiohttp's `data=None`, `json=None`: no body then).
+    const json = o.json ?? undefined;
+    if (json !== undefined && o.data !== undefined && o.data !== null) {
+      // aiohttp's ValueError, in its words.
+      throw new RangeError('data and json parameters can not be used at the same time');
     }
-    if (o.json !== undefined) {
-      return { headers: { 'content-type': 'application/json' }, body: JSON.stringify(o.json) };
+    if (json !== undefined) {
+      const text: string | undefined = JSON.stringify(json);
+      // A function or a symbol has no JSON (aiohttp's json.dumps raises TypeError): no body at
+      // all would go out labelled application/json.
+      if (text === undefined) throw argumentError('json must be serialisable as JSON', json);
+      return { headers: { 'content-type': 'application/json' }, body: text };
     }
     const d = o.data;
     if (d === undefined || d === null) return { headers: {}, body: null };
@@ -960,6 +1012,56 @@ function checkTransportHeaders(
   if (size === null && Number(length) !== 0) {
     throw new RangeError(`The content-length header says ${length} but there is no body`);
   }
+}
+
+/** Options must be an object: a string or a number would be read as no options at all. */
+function checkOptions(o: unknown, what: string): void {
+  if (typeof o !== 'object' || Array.isArray(o)) {
+    throw argumentError(`${what} must be an object`, o);
+  }
+}
+
+/**
+ * A boolean option, or undefined when not given (`null` too, as every option of `null`).
+ * @throws {TypeError} anything else: `allowRedirects: 'no'` would have counted as true.
+ */
+function bool(v: unknown, name: string): boolean | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'boolean') throw argumentError(`${name} must be a boolean`, v);
+  return v;
+}
+
+/**
+ * The session's `baseUrl`, checked: an absolute http(s) URL whose path ends in `/`, with no
+ * query or fragment. aiohttp 3.8 takes an origin only (AssertionError otherwise); 3.10 takes a
+ * path that ends in `/` (ValueError otherwise) and joins by RFC 3986, as `new URL(url, base)`
+ * does. A base path without its `/` would be dropped by that join (`http://h/api` + `x` is
+ * `http://h/x`), and a query or fragment would be dropped from every request: refused.
+ * @throws {TypeError} not a string or a URL. {InvalidURL} not an absolute http(s) URL.
+ *   {RangeError} a path that does not end in `/`, a query or a fragment.
+ */
+function checkBaseUrl(base: unknown): URL {
+  if (typeof base !== 'string' && !(base instanceof URL)) {
+    throw argumentError('baseUrl must be a string or a URL', base);
+  }
+  let u: URL;
+  try {
+    u = new URL(base);
+  } catch (e) {
+    throw new InvalidURL(String(base), { cause: e });
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new InvalidURL(u.href);
+  if (!u.pathname.endsWith('/')) {
+    throw new RangeError(
+      `baseUrl must have a trailing '/' (a relative URL would replace its last segment): received ${JSON.stringify(u.href)}`,
+    );
+  }
+  if (u.search !== '' || u.hash !== '') {
+    throw new RangeError(
+      `baseUrl cannot have a query or a fragment (a relative URL would drop them; give params instead): received ${JSON.stringify(u.href)}`,
+    );
+  }
+  return u;
 }
 
 function isPlainObject(v: unknown): boolean {

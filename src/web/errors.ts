@@ -100,8 +100,9 @@ export class ClientResponseError extends ClientError {
   }
 }
 /**
- * `json()` was asked to decode a response whose `Content-Type` is not the expected one
- * (`application/json` or a `+json` type by default). Pass `contentType: null` to skip the check.
+ * `json()` was asked to decode a response whose `Content-Type` is not the expected one (by
+ * default one starting with `application/json` or `application/<subtype>+json`, as aiohttp's).
+ * Pass `contentType: null` to skip the check.
  */
 export class ContentTypeError extends ClientResponseError {
   static override readonly kind: string = 'ContentTypeError';

@@ -176,10 +176,7 @@ describe('ClientSession', () => {
       '/ld',
       () => new Response({ text: '[1]', contentType: 'application/ld+json', charset: 'utf-8' }),
     );
-    a.router.addGet(
-      '/not-json',
-      () => new Response({ text: '{}', contentType: 'application/jsonp' }),
-    );
+    a.router.addGet('/jsonp', () => new Response({ text: '{}', contentType: 'application/jsonp' }));
     await using s = await serve(a);
     await using session = new ClientSession({ baseUrl: s.url });
     const html = await session.get('/html');
@@ -199,7 +196,9 @@ describe('ClientSession', () => {
     assert.deepEqual(await html.json({ contentType: 'text/html' }), { a: 1 });
     assert.deepEqual(await (await session.get('/problem')).json(), { title: 'x' });
     assert.deepEqual(await (await session.get('/ld')).json(), [1]);
-    await assert.rejects((await session.get('/not-json')).json(), ContentTypeError);
+    // aiohttp 3.8's json_re matches the start of the header: application/jsonp passes its check
+    // (then the parser has the last word); text/html does not (client-parity.test.ts has more).
+    assert.deepEqual(await (await session.get('/jsonp')).json(), {});
     await assert.rejects(
       (await session.get('/echo')).json({ contentType: 'application/xml' }),
       ContentTypeError,
@@ -227,12 +226,16 @@ describe('ClientSession', () => {
         );
       }
     }
-    // What was read before the release stays readable.
+    // What was read before the release stays readable through text() (and read()); `content`
+    // is ended by release() whatever was read, as aiohttp 3.8.4's (client-parity.test.ts).
     const r = await session.get('/small');
     assert.equal(await r.text(), 'hello');
     r.release();
     assert.equal(await r.text(), 'hello');
-    assert.equal((await r.content.read()).toString(), 'hello');
+    await assert.rejects(
+      r.content.read(),
+      (e) => e instanceof ClientConnectionError && /Connection closed/.test(String(e)),
+    );
   });
 
   it('content streams the body line by line', async () => {

@@ -75,7 +75,9 @@ export class Pool<F extends AnyFn = AnyFn, const A extends ArgList = []> {
   /**
    * `initializer` must accept `initargs`; `F` and `A` serve only that check.
    * @throws RangeError for a bad `processes` or `maxtasksperchild`; TypeError for other bad
-   *   options, or `initargs` that cannot be sent to a child.
+   *   options, or `initargs` that cannot be sent to a child; RuntimeError
+   *   (`ERR_WEFT_DAEMON_CHILDREN`, Python's AssertionError) in a daemon process, a Pool's worker
+   *   among them.
    */
   constructor(processes?: number | null, options: PoolOptions<F, A> = {}) {
     const n = processes ?? cpuCount();
@@ -108,6 +110,9 @@ export class Pool<F extends AnyFn = AnyFn, const A extends ArgList = []> {
         `Pool: maxtasksperchild must be a positive integer or null: received ${describeValue(maxtasksperchild)}`,
       );
     }
+    // Python's Pool() starts its workers, and its Process.start() asserts that this process is
+    // no daemon: refused here as there, after the arguments are checked (weft's start later).
+    Process._refuseInDaemon('Cannot create a Pool');
     const idents = new Map<string, number[] | null>();
     this.#ex = new ProcessPoolExecutor<AnyFn, readonly unknown[]>({
       maxWorkers: n,

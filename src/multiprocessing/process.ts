@@ -153,6 +153,26 @@ function keepWorkerFor(p: Process, exited: Promise<void>): void {
 }
 
 /**
+ * @internal Python's `start()` asserts `not current_process()._config.get('daemon')`
+ * ("daemonic processes are not allowed to have children"), whichever thread of the process
+ * starts: a daemon is terminated without waiting for its children, which would be left orphans.
+ * So are refused, here as there, a `Process.start()`, a `Pool`'s construction and a call submitted
+ * to a `ProcessPoolExecutor` in a daemon process — a Pool's worker, or a Process started with
+ * `daemon` true — in any of its threads. A ProcessPoolExecutor's worker is no daemon (Python
+ * 3.11's is not): it may. `what` says what was refused (`Cannot start Process Process-1:1`).
+ * Pool and ProcessPoolExecutor call it as `Process._refuseInDaemon`.
+ * @throws RuntimeError (`ERR_WEFT_DAEMON_CHILDREN`) in a daemon process.
+ */
+function refuseInDaemon(what: string): void {
+  const me = identity();
+  if (!me.daemon) return;
+  throw new RuntimeError(
+    `${what}: daemonic processes are not allowed to have children (Python's AssertionError), and this process, ${me.name}, is a daemon (a Pool's worker, or a Process started with daemon true), which ends without waiting for its children. Start the children from a process that is not a daemon (this one's parent, say, from the results it returns). A Pool's workers are always daemons: to run calls that start children, use a ProcessPoolExecutor instead of the Pool (its workers are not daemons); a Process is one when started with daemon true: start it with daemon: false.`,
+    'ERR_WEFT_DAEMON_CHILDREN',
+  );
+}
+
+/**
  * A process running `run()` in a child (its own heap, modules and event loop). Two styles:
  *
  * ```ts
@@ -270,7 +290,8 @@ export class Process<
 
   /**
    * Starts the child; `run()` will execute there. Synchronous, like Python's.
-   * @throws RuntimeError when started twice or closed; TaskReferenceError when the target or
+   * @throws RuntimeError when started twice or closed, or in a daemon process (Python's
+   *   AssertionError: `ERR_WEFT_DAEMON_CHILDREN`); TaskReferenceError when the target or
    *   subclass cannot be found from a child; TypeError when an argument cannot be sent; OSError
    *   when a socket, Pipe end or SimpleQueue in the args is closed (a socket: or not connected),
    *   or when the child cannot be forked.
@@ -280,6 +301,7 @@ export class Process<
     if (this.#started || this.#self)
       throw new RuntimeError('Processes can only be started once', 'ERR_WEFT_PROCESS_STARTED');
     refuseStartInTaskModule('Process.start()');
+    refuseInDaemon(`Cannot start Process ${this.#name}`);
     const { payload: sent, modules } = this.#target.send(
       'Process',
       this,
@@ -569,6 +591,11 @@ export class Process<
     p.#started = true;
     p.#pid = init.pid;
     return p;
+  }
+
+  /** @internal `refuseInDaemon`, for Pool and ProcessPoolExecutor. */
+  static _refuseInDaemon(what: string): void {
+    refuseInDaemon(what);
   }
 
   /** @internal A handle for another process known only by pid and name (the parent). */

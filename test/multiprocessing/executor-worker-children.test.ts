@@ -14,8 +14,8 @@
  *   until it has (Python's manager thread even waits for it before handling other results; weft
  *   starts the replacement at once). A worker killed while it waits is gone: shutdown returns;
  * - a Pool's worker is daemonic (its Process default is true) and leaves the same way at close();
- *   Python's raises AssertionError at a child's start there, weft's allows it. terminate() ends a
- *   worker waiting for its threads.
+ *   it may start no child, as Python's (daemon-children.test.ts). terminate() ends a worker
+ *   waiting for its threads.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

@@ -1,3 +1,4 @@
+import { claimDryLoop } from '../internal/dry-loop.js';
 import { DeadlockError } from '../internal/errors.js';
 import { atIterationEnd, readyCount } from '../internal/scheduler.js';
 import { RuntimeError } from './errors.js';
@@ -151,6 +152,7 @@ export async function run<T>(
     setImmediate(noop);
   };
   process.on('beforeExit', onBeforeExit);
+  const releaseDry = claimDryLoop();
   try {
     const mainDeadlock = untilDeadlock('Deadlock');
     const result = await Promise.race([
@@ -183,6 +185,7 @@ export async function run<T>(
       onDeadlock = null;
       loop._onStop = null;
       process.off('beforeExit', onBeforeExit);
+      releaseDry();
       setRunningLoop(prevLoop);
       loop.close();
       active = false;

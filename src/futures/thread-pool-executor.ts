@@ -1,9 +1,18 @@
 import { availableParallelism } from 'node:os';
-import type { ResourceLimits } from 'node:worker_threads';
+import { isMainThread, type ResourceLimits } from 'node:worker_threads';
 import type { Accepting, AnyFn, ArgList } from '../internal/call-args.js';
+import { dryLoopClaimed } from '../internal/dry-loop.js';
 import { describeValue } from '../internal/errors.js';
 import { checkInitargs } from '../internal/pool/engine.js';
+import {
+  finishExecutors,
+  liveExecutors,
+  trackExecutor,
+  untrackExecutor,
+} from '../internal/thread-executors.js';
+import { beforeThreadExit } from '../internal/thread-exit.js';
 import { BrokenThreadPool } from './errors.js';
+import type { ShutdownOptions } from './executor.js';
 import { PoolExecutor } from './pool-executor.js';
 
 /**
@@ -30,6 +39,28 @@ export interface ThreadPoolExecutorOptions<F extends AnyFn = AnyFn, A extends Ar
 }
 
 let counter = 0;
+
+let exitArmed = false;
+
+/**
+ * Python 3.9+'s `_python_exit` (src/internal/thread-executors.ts): at the end of the thread that
+ * made them, the executors not shut down are, and their calls waited for. In the root's main
+ * thread the end is its event loop running dry (the busy workers hold it until their calls are
+ * done); shutting the executors down ends their idle workers, which wait for the non-daemon
+ * threads their calls started, and the loop runs dry again once they have exited. A pool's or a
+ * Thread's worker, and a child process (exit-hooks.ts), run it before they exit.
+ */
+function armExit(): void {
+  if (exitArmed) return;
+  exitArmed = true;
+  if (isMainThread) {
+    process.on('beforeExit', () => {
+      // Not while a listener will wake something (gevent's LoopExit resumes the program).
+      if (liveExecutors() && !dryLoopClaimed()) void finishExecutors();
+    });
+  }
+  beforeThreadExit(finishExecutors);
+}
 
 export function checkCommon(
   what: string,
@@ -123,6 +154,14 @@ export class ThreadPoolExecutor<
   F extends AnyFn = AnyFn,
   const A extends ArgList = [],
 > extends PoolExecutor {
+  /** Its place among the executors the thread's end shuts down (thread-executors.ts). */
+  readonly #finish = (): Promise<void> => {
+    // The exit: a map still submitting stops (an endless one would never end); its calls run.
+    this._settleMaps(true, () => () => {});
+    return this.shutdown();
+  };
+  #untracks = false;
+
   /** `initializer` must accept `initargs`; `F` and `A` serve only that check. */
   constructor(options: ThreadPoolExecutorOptions<F, A> = {}) {
     const maxWorkers = checkCommon(
@@ -149,6 +188,18 @@ export class ThreadPoolExecutor<
       ...(options.resourceLimits ? { resourceLimits: { ...options.resourceLimits } } : {}),
       broken: (message, cause) => new BrokenThreadPool(message, { cause }),
     });
+    armExit();
+    trackExecutor(this.#finish);
+  }
+
+  override shutdown(options: ShutdownOptions = {}): Promise<void> {
+    const done = super.shutdown(options);
+    if (!this.#untracks) {
+      // Until its workers have exited: Python's exit joins them after shutdown(wait=False) too.
+      this.#untracks = true;
+      void super.shutdown().then(() => untrackExecutor(this.#finish));
+    }
+    return done;
   }
 
   /** The maximum number of worker threads. */

@@ -66,7 +66,7 @@ function onBeforeExit(): void {
     w.fail(exc);
     break;
   }
-  if (mainWaits.size === 0) stopListening();
+  if (mainWaits.size === 0) queueMicrotask(stopListening);
   // The code the wait resumes may wait again: one more turn lets Node's next beforeExit come.
   setImmediate(afterTurn);
 }

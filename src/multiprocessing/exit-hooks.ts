@@ -3,13 +3,15 @@
  * pool ends it, as Python's worker leaves through the same exit — in Python's order
  * (util._exit_function, then threading._shutdown): its daemon children are terminated first,
  * whichever thread started them; then its non-daemon children, whichever thread started them,
- * are waited for; then its non-daemon threads (and the non-daemon children they started
- * meanwhile); then the queued items still on their way to the broker are handed over (Python
- * joins a queue's feeder thread last).
+ * are waited for; then the calls of its ThreadPoolExecutors not shut down (Python's
+ * concurrent.futures.thread._python_exit); then its non-daemon threads (and the non-daemon
+ * children they started meanwhile); then the queued items still on their way to the broker are
+ * handed over (Python joins a queue's feeder thread last).
  */
 import { load } from '../internal/atomics.js';
 import { pollUntil } from '../internal/poll-until.js';
 import { aliveTids, selfTid, slotOf, T_DAEMON, worldWords } from '../internal/shm/world.js';
+import { finishExecutors } from '../internal/thread-executors.js';
 import { awaitOthersNonDaemon, CHILD_POLL_MS } from './child-table.js';
 import { Process } from './process.js';
 
@@ -22,8 +24,12 @@ export function onBeforeExit(fn: () => Promise<void>): void {
 export async function flushBeforeExit(): Promise<void> {
   Process._exitTerminate();
   await joinNonDaemonChildren();
-  // Python's threading._shutdown, after the children: every non-daemon thread of the process,
-  // whichever thread started it (a Thread ends after its own non-daemon threads anyway).
+  // Python's threading._shutdown, after the children: first the ThreadPoolExecutors not shut
+  // down (concurrent.futures.thread._python_exit), whose calls, queued ones too, run to the end;
+  // their workers end after the non-daemon threads those started. Then every non-daemon thread
+  // of the process, whichever thread started it (a Thread ends after its own non-daemon threads
+  // anyway).
+  await finishExecutors();
   await awaitNonDaemonThreads();
   // A thread's non-daemon children outlive it, and the process waits for them (process.ts).
   await joinNonDaemonChildren();

@@ -12,6 +12,7 @@ import { RuntimeError } from '../internal/errors.js';
 import { receiveRunTarget } from '../internal/run-target.js';
 import { decode, encodeError } from '../internal/serialize.js';
 import { finishThread, registerSelf, selfTid } from '../internal/shm/world.js';
+import { finishExecutors } from '../internal/thread-executors.js';
 import { runAfterThreadEnd, runBeforeThreadExit } from '../internal/thread-exit.js';
 import type { WorkerMessage } from '../internal/worker/protocol.js';
 import { recoverAll } from './owner-death.js';
@@ -67,6 +68,9 @@ export async function main(encoded: unknown): Promise<void> {
     parentPort?.postMessage({ type: 'exception', error: encodeError(err) } satisfies WorkerMessage);
   }
   settled = true;
+  // Python's exit finishes the executors a thread left running, then joins the non-daemon
+  // threads (threading._shutdown): a worker's workers end with it, so the thread's end does.
+  await finishExecutors();
   await Thread._joinStarted();
   // What it queued elsewhere (multiprocessing's broker: a put, a release) arrives first.
   await runBeforeThreadExit();

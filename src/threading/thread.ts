@@ -52,6 +52,7 @@ import {
   worldWords,
 } from '../internal/shm/world.js';
 import { refuseStartInTaskModule } from '../internal/task-ref.js';
+import { beforeThreadExit } from '../internal/thread-exit.js';
 import { parseWait, type WaitOptions } from '../internal/wait-options.js';
 import { isWorkerMessage } from '../internal/worker/protocol.js';
 import { spawnWorker } from '../internal/worker/spawn.js';
@@ -412,6 +413,9 @@ let reapsAtExit = false;
 function reapStartedAtExit(): void {
   if (reapsAtExit || isMainThread) return;
   reapsAtExit = true;
+  // A worker that ends by its own machinery (a ThreadPoolExecutor's, stopped: thread-role.ts)
+  // waits for the non-daemon threads started in it, as a Thread's does (thread-worker.ts).
+  beforeThreadExit(() => Thread._joinStarted());
   process.on('exit', () => {
     for (const tid of startedHere.keys()) if (threadState(tid) !== THREAD_FINISHED) reapThread(tid);
   });

@@ -46,6 +46,7 @@ test('threads and queues work from compiled JavaScript without a loader', () => 
         'run-target',
         'serialize',
         'task-ref',
+        'thread-executors',
         'thread-exit',
         'ts-loader',
         'wait-options',

@@ -11,7 +11,8 @@
  * - Workers start on demand, before anything is sent (CPython's _adjust_process_count): a
  *   queued call that no idle or booting worker will take starts one, up to maxWorkers. They are
  *   reused. Idle workers are unref'd, so an executor nobody shut down does not keep the process
- *   alive; a busy one is ref'd.
+ *   alive; a busy one is ref'd. (A ThreadPoolExecutor nobody shut down is shut down at its
+ *   thread's end all the same, as Python's exit does: src/internal/thread-executors.ts.)
  * - Dispatch: a short queue (≤ SPARSE calls per worker, a chunk counting as its calls) goes one
  *   call to each idle worker and no further, so a call never waits behind another in a worker
  *   while a worker idles or boots. A long queue goes in batches of an even share, up to

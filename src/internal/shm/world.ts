@@ -37,7 +37,9 @@
  * |  1  | STATE       | spawner, thread     | any     | 0 free, 1 alive, 2 finished, 3 claimed     |
  * |  2  | WAITING_FOR | the thread          | any     | lock cell + 1 it is parked on (blocking),  |
  * |     |             |                     |         | −(cell + 1) for an async wait, 0 if none   |
- * |  3  | DAEMON      | spawner             | any     | 1 for a daemon thread                      |
+ * |  3  | DAEMON      | spawner; an         | any     | 1 for a daemon thread; 2 for an executor's |
+ * |     |             | executor's thread   |         | (not daemonic; its executor waits for it;  |
+ * |     |             | (2)                 |         | the thread writes it at its start)         |
  * |  4  | NATIVE_ID   | the thread          | any     | OS thread id, 0 until the thread booted    |
  * |  5  | NAME_LEN    | spawner, renamer    | any     | bits 0–7: UTF-16 length of the name (≤     |
  * |     |             | (cas)               |         | NAME_CHARS); bits 8–30: rename count; −1   |
@@ -511,16 +513,16 @@ export function renameThread(tid: number, name: string): void {
 }
 
 /** The calling worker thread takes its slot (`registerThread`) and records its OS thread id. */
-export function registerSelf(name: string, daemon: boolean): void {
+export function registerSelf(name: string, daemon: boolean | 'executor'): void {
   registerThread(selfTid, name, daemon);
   store(world.i32, slotOf(selfTid) + T_NATIVE_ID, ownNativeId());
 }
 
 /** Claims the slot of `tid` for a new thread (the spawner calls it, the thread repeats it). */
-export function registerThread(tid: number, name: string, daemon: boolean): void {
+export function registerThread(tid: number, name: string, daemon: boolean | 'executor'): void {
   const known = ownSlot(tid) >= 0;
   const slot = claimSlot(tid);
-  store(world.i32, slot + T_DAEMON, daemon ? 1 : 0);
+  store(world.i32, slot + T_DAEMON, daemon === 'executor' ? 2 : daemon ? 1 : 0);
   store(world.i32, slot + T_WAITING_FOR, 0);
   store(world.i32, slot + T_WAIT_TASK, 0);
   // A reused slot: the task waits a killed thread left behind name none of the new thread's.

@@ -62,7 +62,7 @@ export const ENV_BROKER = 'WEFT_BROKER';
  * worker thread of the root process that may have to compile its modules first (tsx): on a loaded
  * 2-core machine that took more than 10 s, failing children that would have worked. A broker that
  * really is gone fails the child after this long. */
-const CONNECT_RETRY_MS = 60_000;
+export const CONNECT_RETRY_MS = 60_000;
 
 /** Trade-off: messages (and items per putMany) sent in one frame before a synchronous flush:
  * bounds memory and latency of a producer that never yields, at the cost of more frames. */

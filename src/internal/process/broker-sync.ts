@@ -27,14 +27,11 @@ import { MessageChannel, type MessagePort, threadId, Worker } from 'node:worker_
 import { WeftError } from '../errors.js';
 import { assertCloneable, decodeError, type EncodedError } from '../serialize.js';
 import { beforeThreadParks } from '../shm/wait.js';
-import { broker, hasBroker, sessionName, setShipStuck } from './broker-client.js';
+import { broker, CONNECT_RETRY_MS, hasBroker, sessionName, setShipStuck } from './broker-client.js';
 import type { Reply } from './broker-wire.js';
 import { announced } from './lock-slab.js';
 import { type SyncClientData, type SyncFailure, syncClientThread } from './sync-client-thread.js';
 import { call, crashed, LAYOUT, MAILBOX_BYTES } from './sync-mailbox.js';
-
-/** Trade-off: how long the sync client retries a broker that is still starting. */
-const CONNECT_RETRY_MS = 10_000;
 
 const source = [
   // esbuild (tsx) keeps function names with a `__name` helper the worker does not have.
@@ -58,6 +55,8 @@ export class SyncBrokerClient {
       layout: LAYOUT,
       path,
       hello: [process.pid, sessionName(), `${process.pid}:${threadId}`, 's', broker().slabSession],
+      // As long as the async client's: a root's broker thread still starting is the same wait
+      // (10 s here failed a root's first getSync on a loaded machine).
       retryMs: CONNECT_RETRY_MS,
     };
     this.#worker = new Worker(source, {

@@ -8,9 +8,8 @@
  * children they started meanwhile); then the queued items still on their way to the broker are
  * handed over (Python joins a queue's feeder thread last).
  */
-import { load } from '../internal/atomics.js';
 import { pollUntil } from '../internal/poll-until.js';
-import { aliveTids, selfTid, slotOf, T_DAEMON, worldWords } from '../internal/shm/world.js';
+import { otherNonDaemonAlive } from '../internal/shm/world.js';
 import { finishExecutors } from '../internal/thread-executors.js';
 import { awaitOthersNonDaemon, CHILD_POLL_MS } from './child-table.js';
 import { Process } from './process.js';
@@ -43,16 +42,10 @@ async function joinNonDaemonChildren(): Promise<void> {
   await awaitOthersNonDaemon();
 }
 
-/** Whether a thread of this process other than this one, not a daemon, is alive (the world's table). */
-function nonDaemonThreadAlive(): boolean {
-  const w = worldWords();
-  return aliveTids().some((tid) => tid !== selfTid && load(w, slotOf(tid) + T_DAEMON) === 0);
-}
-
 /**
  * Resolves once no non-daemon thread of this process but this one is alive; polls (a thread's
  * end wakes only the threads parked on its slot), and holds the event loop meanwhile.
  */
 function awaitNonDaemonThreads(): Promise<void> {
-  return pollUntil(() => !nonDaemonThreadAlive(), CHILD_POLL_MS);
+  return pollUntil(() => !otherNonDaemonAlive(), CHILD_POLL_MS);
 }

@@ -63,7 +63,10 @@ describe("a ThreadPoolExecutor's threads", () => {
     assert.ok(at('daemon-call') < at('child-returned'));
     // The root program, whose main module returns.
     for (const t of left) assert.ok(at(`root-${t}`) > at('root-returned'), `root-${t}: ${lines}`);
-    assert.equal(lines.length, 3 * (left.length + 1) + 3, lines.join(', '));
+    // A queued call that starts a child once the worker's end has begun: waited for too.
+    for (const t of ['late-busy', 'late-child'])
+      assert.ok(at(t) < at('late-shutdown'), `${t}: ${lines}`);
+    assert.equal(lines.length, 3 * (left.length + 1) + 3 + 3, lines.join(', '));
   });
 
   // The root's end shuts the executors down: not while asyncio's run() or gevent's LoopExit

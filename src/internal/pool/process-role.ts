@@ -1,18 +1,8 @@
 /** An executor worker in a child process: the runner over the IPC channel. */
 import { identity, setIdentity } from '../../multiprocessing/process-identity.js';
-import { load } from '../atomics.js';
 import { onParentMessage, postToParent, sendToParent } from '../process/channel.js';
-import {
-  aliveTids,
-  CH_PID,
-  CHILD_CAP,
-  CHILD_WORDS,
-  CHILDREN,
-  selfTid,
-  slotOf,
-  T_DAEMON,
-  worldWords,
-} from '../shm/world.js';
+import { anyChildRecorded, otherNonDaemonAlive } from '../shm/world.js';
+import { liveExecutors } from '../thread-executors.js';
 import { runBeforeThreadExit } from '../thread-exit.js';
 import type { RunnerBoot, ToRunner } from './protocol.js';
 import { runRunner } from './runner.js';
@@ -54,18 +44,7 @@ export async function main(payload: unknown): Promise<void> {
  * workers start nothing: the world's tables say so, and multiprocessing is then not loaded.
  */
 async function finishStarted(): Promise<void> {
-  if (!startedAny()) return;
+  if (!anyChildRecorded() && !otherNonDaemonAlive() && !liveExecutors()) return;
   const { flushBeforeExit } = await import('../../multiprocessing/exit-hooks.js');
   await flushBeforeExit();
-}
-
-/**
- * Whether a child process of this process is recorded, or another of its threads, not a daemon,
- * is alive (a call's ThreadPoolExecutor leaves only daemon threads: nothing to wait for).
- */
-function startedAny(): boolean {
-  const w = worldWords();
-  for (let k = 0; k < CHILD_CAP; k++)
-    if (load(w, CHILDREN + k * CHILD_WORDS + CH_PID) !== 0) return true;
-  return aliveTids().some((tid) => tid !== selfTid && load(w, slotOf(tid) + T_DAEMON) === 0);
 }

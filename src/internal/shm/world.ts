@@ -614,6 +614,23 @@ export function threadState(tid: number): number {
   return slot >= 0 ? load(world.i32, slot + T_STATE) : THREAD_FINISHED;
 }
 
+/**
+ * Whether a thread of this process other than the caller, not a daemon (DAEMON 0: an executor's
+ * thread, 2, is its executor's to wait for), is alive: what a process's exit waits for.
+ */
+export function otherNonDaemonAlive(): boolean {
+  return aliveTids().some(
+    (tid) => tid !== selfTid && load(world.i32, slotOf(tid) + T_DAEMON) === 0,
+  );
+}
+
+/** Whether the child table records a child of this process (any thread's). */
+export function anyChildRecorded(): boolean {
+  for (let k = 0; k < CHILD_CAP; k++)
+    if (load(world.i32, CHILDREN + k * CHILD_WORDS + CH_PID) !== 0) return true;
+  return false;
+}
+
 /** Tids of every thread the table knows alive, in slot order (the main thread first). */
 export function aliveTids(): number[] {
   const out: number[] = [];

@@ -1,6 +1,6 @@
 /** toThread: asyncio.to_thread on the running loop's default executor. */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -13,7 +13,13 @@ import {
   sleep,
   toThread,
 } from '../../src/asyncio/index.js';
-import { add, throwRange, untilFile, whoAmI } from '../futures/fixtures/tasks.js';
+import {
+  add,
+  markThenUntilFile,
+  throwRange,
+  untilFile,
+  whoAmI,
+} from '../futures/fixtures/tasks.js';
 import { checkLeaks } from '../support/leaks.js';
 
 checkLeaks({ graceMs: 3000 });
@@ -61,10 +67,13 @@ describe('toThread', () => {
     const dir = mkdtempSync(join(tmpdir(), 'weft-to-thread-'));
     try {
       const gate = join(dir, 'open');
+      const started = join(dir, 'started');
       const order: string[] = [];
       await run(async () => {
-        const t = createTask(toThread(untilFile, gate, 'late'));
-        await sleep(20);
+        const t = createTask(toThread(markThenUntilFile, started, gate, 'late'));
+        // Running in its thread, not only queued (a queued call is cancelled with its task, and
+        // nothing is left to wait for: the test's own race on a loaded machine, seen on Node 22).
+        while (!existsSync(started)) await sleep(5);
         t.cancel();
         await assert.rejects(t, CancelledError);
         order.push('cancelled');

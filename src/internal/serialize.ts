@@ -55,6 +55,10 @@ interface Kinds {
   revivers: Map<string, Reviver>;
   discarders?: Map<string, Discarder>;
   modules: Set<string>;
+  /** The kinds each module of `modules` registered (see `processModules`). */
+  kindsOf?: Map<string, Set<string>>;
+  /** Modules of `modules` that registered an error class. */
+  errorModules?: Set<string>;
   errors: Map<string, new (message: string) => Error>;
 }
 const KEY = Symbol.for('weft.sharedKinds');
@@ -86,13 +90,20 @@ export function registerSharedKind(
   if (!kinds.revivers.has(kind)) kinds.revivers.set(kind, revive);
   if (discard !== undefined) (kinds.discarders ??= new Map()).set(kind, discard);
   kinds.modules.add(moduleUrl);
+  const of = (kinds.kindsOf ??= new Map());
+  let mine = of.get(moduleUrl);
+  if (mine === undefined) of.set(moduleUrl, (mine = new Set()));
+  mine.add(kind);
 }
 
 /** Lets an error class be rebuilt by name on the other side (weft's own classes register). */
 export function registerErrorClass(cls: new (message: string) => Error, moduleUrl?: string): void {
   const name = errorKey(cls);
   if (!kinds.errors.has(name)) kinds.errors.set(name, cls);
-  if (moduleUrl) kinds.modules.add(moduleUrl);
+  if (moduleUrl) {
+    kinds.modules.add(moduleUrl);
+    (kinds.errorModules ??= new Set()).add(moduleUrl);
+  }
 }
 
 /**
@@ -131,6 +142,55 @@ function describeKind(x: unknown): string {
 /** Modules a worker imports before decoding, so that every kind it may meet has a reviver. */
 export function sharedModules(): string[] {
   return [...kinds.modules];
+}
+
+/**
+ * Kinds whose state is this process's own memory: their descriptors hold SharedArrayBuffers,
+ * which every carrier to another process refuses (a child's channel, the multiprocessing
+ * broker's frames), so no other process ever receives one: weft/threading's and weft/queue's
+ * primitives, and a started threading Timer (its handle carries its `finished` Event). Not the
+ * Thread and local handles, which hold none and do cross.
+ * test/multiprocessing/child-preload.test.ts checks each kind here against a live instance, and
+ * that every other threading or queue kind is one of those two.
+ */
+export const IN_PROCESS_KINDS: ReadonlySet<string> = new Set([
+  'threading.Lock',
+  'threading.RLock',
+  'threading.Semaphore',
+  'threading.BoundedSemaphore',
+  'threading.Condition',
+  'threading.Event',
+  'threading.Barrier',
+  'threading.Value',
+  'threading.Array',
+  'threading.Timer',
+  'queue.Queue',
+  'queue.LifoQueue',
+  'queue.PriorityQueue',
+  'queue.SimpleQueue',
+  'queue.JoinableQueue',
+]);
+
+/**
+ * The modules a child process imports before it decodes anything: `sharedModules()` less those
+ * that registered kinds of IN_PROCESS_KINDS only (and no error class with their module — none
+ * of weft's does today; the test compares the error classes a child knows with its parent's). A child never decodes
+ * those kinds, and a parent that used weft/threading or weft/queue besides multiprocessing had
+ * each of its children load their primitives before its target ran (112 modules, 94 without).
+ */
+export function processModules(): string[] {
+  const of = kinds.kindsOf;
+  return [...kinds.modules].filter((url) => {
+    const mine = of?.get(url);
+    if (mine === undefined || mine.size === 0 || kinds.errorModules?.has(url)) return true;
+    for (const kind of mine) if (!IN_PROCESS_KINDS.has(kind)) return true;
+    return false;
+  });
+}
+
+/** @internal The kinds and error classes this thread can revive (tests). */
+export function revivable(): { kinds: string[]; errors: string[] } {
+  return { kinds: [...kinds.revivers.keys()], errors: [...kinds.errors.keys()] };
 }
 
 /**

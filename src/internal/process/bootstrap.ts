@@ -22,6 +22,17 @@ import {
 /** Trade-off: how often the watchdog looks for its parent (latency of orphan clean-up vs. wake-ups). */
 const WATCH_MS = 100;
 
+/**
+ * One module importing each of `urls`, in order: one graph for Node's loader to link and
+ * evaluate instead of one per URL, each walking the modules it shares with the others again.
+ * A tenth of a child's start (callgrind, a child of a parent that imported weft/multiprocessing:
+ * 463M instructions against 514M for sixteen `import()`s, the same modules loaded).
+ */
+function importingAll(urls: string[]): string {
+  const body = urls.map((u) => `import ${JSON.stringify(u)};`).join('\n');
+  return `data:text/javascript,${encodeURIComponent(body)}`;
+}
+
 function watchParent(parentPid: number): void {
   const w = new Worker(
     `setInterval(() => { if (process.ppid !== ${parentPid}) process.kill(${process.pid}, 'SIGKILL'); }, ${WATCH_MS});`,
@@ -36,7 +47,12 @@ function watchParent(parentPid: number): void {
 // message, as before; the variable goes so that the child's own children do not inherit it.
 const earlyUrls = JSON.parse(process.env[ENV_EARLY_MODULES] ?? '[]') as string[];
 delete process.env[ENV_EARLY_MODULES];
-const early = Promise.all(earlyUrls.map((u) => import(u)));
+// Should one fail, they are imported one by one: the error is then the module's own, not one
+// naming the whole data: URL as its importer, and the others are loaded as before.
+const early =
+  earlyUrls.length === 0
+    ? Promise.resolve()
+    : import(importingAll(earlyUrls)).catch(() => Promise.all(earlyUrls.map((u) => import(u))));
 // A failed import is reported where it is awaited (after boot), not as an unhandled rejection.
 early.catch(() => {});
 // A parent that ends (process.exit(), a kill) before this child started its target: the target

@@ -56,8 +56,8 @@ export const ENV_FROM_THREAD = 'WEFT_FROM_THREAD';
 
 /**
  * Environment variable carrying, as JSON, the URLs a child imports before its role runs: the
- * modules that register shared kinds (error classes; imported before the payload is decoded) and
- * the role module, last. Set at fork, so the child loads them while the boot message crosses;
- * the child removes it at once.
+ * modules that register the shared kinds and error classes a child may decode (serialize.ts's
+ * `processModules`; imported before the payload is decoded) and the role module, last. Set at
+ * fork, so the child loads them while the boot message crosses; the child removes it at once.
  */
 export const ENV_EARLY_MODULES = 'WEFT_EARLY_MODULES';

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { DefaultSerializer } from 'node:v8';
 import { isMainThread } from 'node:worker_threads';
 import { identity } from '../../multiprocessing/process-identity.js';
-import { sharedModules } from '../serialize.js';
+import { processModules } from '../serialize.js';
 import { requireTsLoader } from '../ts-loader.js';
 import { ENV_BROKER, ensureBroker } from './broker-client.js';
 import type { BootMessage } from './protocol.js';
@@ -77,7 +77,7 @@ export class ChildHandle {
   readonly process: ChildProcess;
 
   constructor(o: ChildSpawnOptions) {
-    const preload = sharedModules();
+    const preload = processModules();
     const needsTs = [bootstrapUrl.href, o.role, ...preload, ...(o.modules ?? [])].some((u) =>
       TS.test(u),
     );

@@ -323,7 +323,8 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
     // Not followed by default, as aiohttp's head(). Options that are not an object are
     // request()'s to refuse.
     if (options === undefined || options === null) options = {};
-    if (typeof options !== 'object') return this.request('HEAD', url, options);
+    if (typeof options !== 'object' || Array.isArray(options))
+      return this.request('HEAD', url, options);
     return this.request('HEAD', url, {
       ...options,
       allowRedirects: options.allowRedirects ?? false,

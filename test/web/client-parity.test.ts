@@ -453,7 +453,7 @@ describe('ClientSession: options of the wrong type are a TypeError naming them',
       session.get('echo', { signal: {} as never }),
       typeError(/^signal must be an AbortSignal: received an object$/),
     );
-    for (const o of ['x', 5, true]) {
+    for (const o of ['x', 5, true, []]) {
       await assert.rejects(
         session.get('echo', o as never),
         typeError(/^request options must be an object: received /),

@@ -84,7 +84,14 @@ export abstract class PoolExecutor extends Executor {
         'ERR_WEFT_EXECUTOR_SHUTDOWN',
       );
     }
+    this._admit();
   }
+
+  /**
+   * @internal A kind of executor's own refusal of a call that passed the checks above, made
+   * before the call is queued (ProcessPoolExecutor: none in a daemon process).
+   */
+  protected _admit(): void {}
 
   /**
    * Schedules `fn(...args)` on a worker; returns its Future. `fn` must be a marked function

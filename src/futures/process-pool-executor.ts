@@ -119,46 +119,16 @@ export class ProcessPoolExecutor<
   }
 
   /**
-   * @throws RuntimeError after shutdown, or in a daemon process (`ERR_WEFT_DAEMON_CHILDREN`: a
-   *   Pool's worker, a Process started with `daemon` true — Python's AssertionError);
-   *   BrokenProcessPool once broken; TypeError when `fn` is not a function; TaskReferenceError
-   *   when it cannot reach a worker.
-   */
-  override submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Future<Awaited<R>> {
-    this.#refuseInDaemon(fn, false);
-    return super.submit(fn, ...args);
-  }
-
-  /** @internal */
-  override _submitCall(fn: AnyFn, args: unknown[], late: boolean): Future<unknown> {
-    this.#refuseInDaemon(fn, late);
-    return super._submitCall(fn, args, late);
-  }
-
-  /** @internal */
-  override _submitChunk(
-    fn: AnyFn,
-    stride: number,
-    flat: unknown[],
-    late: boolean,
-  ): Future<ArrayLike<unknown>> {
-    this.#refuseInDaemon(fn, late);
-    return super._submitChunk(fn, stride, flat, late);
-  }
-
-  /**
    * Python 3.11's `submit()` starts the workers it lacks, and their `start()` asserts that this
    * process is no daemon: every call submitted in a daemon process (a Pool's worker, a Process
-   * started with `daemon` true) fails so, the executor itself unharmed, and `map()` at its first
-   * call. After the checks Python makes first (broken, shut down) and weft's of `fn`, which
-   * PoolExecutor makes; before the call is queued. A ProcessPoolExecutor's own worker is no
-   * daemon: an executor there works, as Python's.
+   * started with `daemon` true) fails so (`ERR_WEFT_DAEMON_CHILDREN`), the executor itself
+   * unharmed, and `map()` at its first call — after the checks Python makes first (broken, shut
+   * down) and weft's of `fn`. A ProcessPoolExecutor's own worker is no daemon: an executor there
+   * works, as Python's.
    */
-  #refuseInDaemon(fn: unknown, late: boolean): void {
-    if (!identity().daemon) return; // the usual case: one read
-    const engine = this.engine;
-    if (typeof fn !== 'function' || engine.broken !== null || (engine.isShutdown && !late)) return;
-    Process._refuseInDaemon(`Cannot submit a call to ${this.constructor.name}`);
+  protected override _admit(): void {
+    if (identity().daemon)
+      Process._refuseInDaemon(`Cannot submit a call to ${this.constructor.name}`);
   }
 
   get maxWorkers(): number {

@@ -10,7 +10,6 @@ import {
   trackExecutor,
   untrackExecutor,
 } from '../internal/thread-executors.js';
-import { beforeThreadExit } from '../internal/thread-exit.js';
 import { BrokenThreadPool } from './errors.js';
 import type { ShutdownOptions } from './executor.js';
 import { PoolExecutor } from './pool-executor.js';
@@ -47,19 +46,17 @@ let exitArmed = false;
  * made them, the executors not shut down are, and their calls waited for. In the root's main
  * thread the end is its event loop running dry (the busy workers hold it until their calls are
  * done); shutting the executors down ends their idle workers, which wait for the non-daemon
- * threads their calls started, and the loop runs dry again once they have exited. A pool's or a
- * Thread's worker, and a child process (exit-hooks.ts), run it before they exit.
+ * threads their calls started, and the loop runs dry again once they have exited. The other
+ * ends call it in their own order: a Thread's worker (thread-worker.ts), a thread pool's
+ * (thread-role.ts), a child process and a process pool's worker (exit-hooks.ts).
  */
 function armExit(): void {
-  if (exitArmed) return;
+  if (exitArmed || !isMainThread) return;
   exitArmed = true;
-  if (isMainThread) {
-    process.on('beforeExit', () => {
-      // Not while a listener will wake something (gevent's LoopExit resumes the program).
-      if (liveExecutors() && !dryLoopClaimed()) void finishExecutors();
-    });
-  }
-  beforeThreadExit(finishExecutors);
+  process.on('beforeExit', () => {
+    // Not while a listener will wake something (gevent's LoopExit resumes the program).
+    if (liveExecutors() && !dryLoopClaimed()) void finishExecutors();
+  });
 }
 
 export function checkCommon(

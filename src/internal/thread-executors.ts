@@ -4,8 +4,9 @@
  * threads are joined): at the end the executors are shut down, their calls — queued ones too —
  * run to the end and their workers (which end after the non-daemon threads their calls started)
  * exit. Who ends where: the root's main thread when its event loop runs dry
- * (thread-pool-executor.ts), a child process when run() returns (exit-hooks.ts), a pool's or a
- * Thread's worker before it exits (thread-exit.ts's hooks). Each thread has its own executors:
+ * (thread-pool-executor.ts), a child process when run() returns and a process pool's worker
+ * (exit-hooks.ts), a thread pool's or a Thread's worker before it exits (thread-role.ts,
+ * thread-worker.ts), each first among what it waits for. Each thread has its own executors:
  * Node ends a worker's workers with it, so they cannot outlive the thread that made them.
  *
  * Kept apart from the executor so that the exits can ask without loading the pool engine, and on

@@ -25,7 +25,7 @@ import { ThreadPoolExecutor } from '../../src/futures/index.js';
 import { enumerate } from '../../src/threading/index.js';
 import { checkLeaks } from '../support/leaks.js';
 import { runScript } from '../support/run-script.js';
-import { flags } from './fixtures/thread-pool-exit-targets.js';
+import { flags, leaveNested } from './fixtures/thread-pool-exit-targets.js';
 
 checkLeaks({ graceMs: 3000 });
 
@@ -67,6 +67,15 @@ describe("a ThreadPoolExecutor's threads", () => {
     for (const t of ['late-busy', 'late-child'])
       assert.ok(at(t) < at('late-shutdown'), `${t}: ${lines}`);
     assert.equal(lines.length, 3 * (left.length + 1) + 3 + 3, lines.join(', '));
+  });
+
+  test("a call's own executor: its worker's end waits for that executor's calls", async () => {
+    const log = join(dir, 'nested.log');
+    writeFileSync(log, '');
+    const ex = new ThreadPoolExecutor({ maxWorkers: 1 });
+    await ex.submit(leaveNested, log, 'nested-call').result();
+    await ex.shutdown({ wait: true });
+    assert.equal(readFileSync(log, 'utf8'), 'nested-call\n');
   });
 
   // The root's end shuts the executors down: not while asyncio's run() or gevent's LoopExit

@@ -90,8 +90,6 @@ export class ClientResponse implements AsyncDisposable {
   private released = false;
   /** The caller released it (`release()`, `close()`, `await using`, `raiseForStatus()`). */
   private releasedByCaller = false;
-  /** `read()` has given the body: it stays to be read again once released. */
-  private bodyRead = false;
   /** HEAD, 204, 304: reads as empty whatever happens to it (aiohttp's `EMPTY_PAYLOAD`). */
   private readonly noContent: boolean;
   /** Released before the body reached its end: what was left is gone. */
@@ -287,10 +285,8 @@ export class ClientResponse implements AsyncDisposable {
    *   decodes to more than the session's `maxDecompressSize` bytes (a decompression bomb).
    */
   read(): Promise<Buffer> {
-    if (this._bytes !== null) {
-      this.bodyRead = true;
-      return Promise.resolve(this._bytes);
-    }
+    // Set once read() is called: a body it gave stays readable after release().
+    if (this._bytes !== null) return (this._reading ??= Promise.resolve(this._bytes));
     // Two reads at once share one: each would otherwise take part of the body.
     this._reading ??= this.readAll();
     return this._reading;
@@ -299,7 +295,6 @@ export class ClientResponse implements AsyncDisposable {
   private async readAll(): Promise<Buffer> {
     if (this._content !== null) {
       this._bytes = await this._content.read();
-      this.bodyRead = true;
       return this._bytes;
     }
     // Released unread, the rest of the body was dumped or the stream destroyed: even when the
@@ -317,7 +312,6 @@ export class ClientResponse implements AsyncDisposable {
       this.giveBack();
     }
     this._bytes = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
-    this.bodyRead = true;
     return this._bytes;
   }
 
@@ -441,7 +435,7 @@ export class ClientResponse implements AsyncDisposable {
       this.releasedByCaller = true;
       const content = this._content;
       if (content !== null && content.exception() === null) content.setException(this.lost());
-      if (this._bytes !== null && !this.bodyRead) {
+      if (this._bytes !== null && this._reading === null) {
         // An empty body, known from the head, that nobody read: gone, as aiohttp's is.
         this._bytes = null;
         this.discarded = true;

@@ -77,21 +77,26 @@ const AT_ONCE = new Set(['release', 'semRelease', 'set', 'clear', 'notify', 'bar
 /** Tuning: how long an exiting process keeps trying to write what it queued (a full socket). */
 const EXIT_WRITE_MS = 2_000;
 const EAGAIN = 'EAGAIN';
-/** Tuning: how long an exiting process waits for the helper that sends what it queued. */
+/**
+ * Tuning: how long an exiting process waits for the helper that sends what it queued, beyond the
+ * helper's own wait for a broker still starting (CONNECT_RETRY_MS).
+ */
 const EXIT_HELPER_MS = 10_000;
 /**
  * The helper of #writeAtExit (plain CommonJS for `node -e`, no weft, no loader): reads its stdin
- * (one frame: hello, then the messages), connects to the broker at argv[1] — retrying while the
- * broker is still starting, as the client does — writes the frame and closes.
+ * (one frame: hello, then the messages), connects to the broker at argv[1] — retrying for argv[2]
+ * ms while the broker is still starting, as long as the client itself would have — writes the
+ * frame and closes.
  */
 const SEND_AND_CLOSE = `
 const net = require('node:net');
 const chunks = [];
 const started = Date.now();
+const retryMs = Number(process.argv[2]);
 function send(frame) {
   const s = net.connect(process.argv[1], () => s.end(frame));
   s.on('error', (e) => {
-    if ((e.code === 'ENOENT' || e.code === 'ECONNREFUSED') && Date.now() - started < 5000) {
+    if ((e.code === 'ENOENT' || e.code === 'ECONNREFUSED') && Date.now() - started < retryMs) {
       setTimeout(send, 20, frame);
       return;
     }
@@ -419,11 +424,19 @@ export class BrokerClient {
         return;
       }
     }
-    const r = spawnSync(process.execPath, ['-e', SEND_AND_CLOSE, this.#path], {
-      input: buf,
-      stdio: ['pipe', 'ignore', 'pipe'],
-      timeout: EXIT_HELPER_MS,
-    });
+    // The broker may still be starting (its thread loading modules on a loaded machine): the
+    // helper waits for it as long as a connected client would have, so a process that puts and
+    // exits at once loses nothing that a process living a little longer would have sent.
+    const retryMs = CONNECT_RETRY_MS - (Date.now() - this.#started);
+    const r = spawnSync(
+      process.execPath,
+      ['-e', SEND_AND_CLOSE, this.#path, String(Math.max(0, retryMs))],
+      {
+        input: buf,
+        stdio: ['pipe', 'ignore', 'pipe'],
+        timeout: Math.max(0, retryMs) + EXIT_HELPER_MS,
+      },
+    );
     if (r.status !== 0) {
       lost(r.error?.message ?? (r.stderr.toString().trim() || `helper exited with ${r.status}`));
     }

@@ -57,8 +57,6 @@ interface Kinds {
   modules: Set<string>;
   /** The kinds each module of `modules` registered (see `processModules`). */
   kindsOf?: Map<string, Set<string>>;
-  /** Modules of `modules` that registered an error class. */
-  errorModules?: Set<string>;
   errors: Map<string, new (message: string) => Error>;
 }
 const KEY = Symbol.for('weft.sharedKinds');
@@ -97,13 +95,9 @@ export function registerSharedKind(
 }
 
 /** Lets an error class be rebuilt by name on the other side (weft's own classes register). */
-export function registerErrorClass(cls: new (message: string) => Error, moduleUrl?: string): void {
+export function registerErrorClass(cls: new (message: string) => Error): void {
   const name = errorKey(cls);
   if (!kinds.errors.has(name)) kinds.errors.set(name, cls);
-  if (moduleUrl) {
-    kinds.modules.add(moduleUrl);
-    (kinds.errorModules ??= new Set()).add(moduleUrl);
-  }
 }
 
 /**
@@ -173,8 +167,9 @@ export const IN_PROCESS_KINDS: ReadonlySet<string> = new Set([
 
 /**
  * The modules a child process imports before it decodes anything: `sharedModules()` less those
- * that registered kinds of IN_PROCESS_KINDS only (and no error class with their module — none
- * of weft's does today; the test compares the error classes a child knows with its parent's). A child never decodes
+ * that registered kinds of IN_PROCESS_KINDS only. Error classes are not found through these modules
+ * (a class is registered by the module that defines it, which a child loads when its code needs it;
+ * the test compares the error classes a child knows with its parent's). A child never decodes
  * those kinds, and a parent that used weft/threading or weft/queue besides multiprocessing had
  * each of its children load their primitives before its target ran (112 modules, 94 without).
  */
@@ -182,7 +177,7 @@ export function processModules(): string[] {
   const of = kinds.kindsOf;
   return [...kinds.modules].filter((url) => {
     const mine = of?.get(url);
-    if (mine === undefined || mine.size === 0 || kinds.errorModules?.has(url)) return true;
+    if (mine === undefined || mine.size === 0) return true;
     for (const kind of mine) if (!IN_PROCESS_KINDS.has(kind)) return true;
     return false;
   });

@@ -186,6 +186,7 @@ function timeoutObject(t: unknown, name: string): ClientTimeout {
       `${name} must be an object of milliseconds such as { total: 5000 }: received ${describeValue(t)}`,
     );
   }
+  checkOptions(t, name, TIMEOUT_OPTIONS);
   return t as ClientTimeout;
 }
 
@@ -239,7 +240,7 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
    */
   constructor(options: ClientSessionOptions | null = {}) {
     options ??= {};
-    checkOptions(options, 'ClientSession options');
+    checkOptions(options, 'ClientSession options', SESSION_OPTIONS);
     const limit = options.limit ?? 100;
     const perHost = options.limitPerHost ?? 0;
     const maxDecompressSize = options.maxDecompressSize ?? DEFAULT_MAX_DECOMPRESS_SIZE;
@@ -356,7 +357,7 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
   ): Promise<ClientResponse> {
     options ??= {};
     if (this._closed) throw new RuntimeError('Session is closed', 'ERR_WEFT_SESSION_CLOSED');
-    checkOptions(options, 'request options');
+    checkOptions(options, 'request options', REQUEST_OPTIONS);
     if (typeof method !== 'string') {
       throw argumentError(`method must be a string`, method);
     }
@@ -1015,10 +1016,60 @@ function checkTransportHeaders(
   }
 }
 
-/** Options must be an object: a string or a number would be read as no options at all. */
-function checkOptions(o: unknown, what: string): void {
-  if (typeof o !== 'object' || Array.isArray(o)) {
+/**
+ * The option names each object takes (`satisfies`: a name added to the interface and not here
+ * fails to compile). A name that is not one of them would be dropped without a word — a Python
+ * habit such as `allow_redirects` or `ssl` doing nothing — where aiohttp raises TypeError for an
+ * unexpected keyword argument.
+ */
+const SESSION_OPTIONS = new Set(
+  Object.keys({
+    baseUrl: 1,
+    headers: 1,
+    cookies: 1,
+    cookieJar: 1,
+    limit: 1,
+    limitPerHost: 1,
+    timeout: 1,
+    raiseForStatus: 1,
+    autoDecompress: 1,
+    maxDecompressSize: 1,
+  } satisfies Record<keyof ClientSessionOptions, 1>),
+);
+const REQUEST_OPTIONS = new Set(
+  Object.keys({
+    params: 1,
+    headers: 1,
+    data: 1,
+    json: 1,
+    allowRedirects: 1,
+    maxRedirects: 1,
+    timeout: 1,
+    raiseForStatus: 1,
+    signal: 1,
+  } satisfies Record<keyof RequestOptions, 1>),
+);
+const TIMEOUT_OPTIONS = new Set(
+  Object.keys({ total: 1, connect: 1, sockRead: 1 } satisfies Record<keyof ClientTimeout, 1>),
+);
+
+/**
+ * Options must be an object (a string or a number would be read as no options at all) whose own
+ * names are all in `known`.
+ * @throws {TypeError} not an object, or a name `known` lacks (named, with the camelCase name when
+ *   it is a snake_case spelling of one).
+ */
+function checkOptions(o: unknown, what: string, known: ReadonlySet<string>): void {
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) {
     throw argumentError(`${what} must be an object`, o);
+  }
+  for (const name of Object.keys(o)) {
+    if (known.has(name)) continue;
+    const camel = name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+    const hint = camel !== name && known.has(camel) ? ` (did you mean '${camel}'?)` : '';
+    throw new TypeError(
+      `${what}: unknown option '${name}'${hint}; the options are ${[...known].join(', ')}`,
+    );
   }
 }
 

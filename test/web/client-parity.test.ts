@@ -500,4 +500,55 @@ describe('ClientSession: options of the wrong type are a TypeError naming them',
     });
     await ok.close();
   });
+
+  // aiohttp raises TypeError for a keyword it does not take; a name weft does not know was
+  // dropped without a word (a Python habit such as `allow_redirects: false` followed redirects).
+  it('an option name that is not one is a TypeError naming it, nothing sent', async () => {
+    let requests = 0;
+    await using s = await nodeServer((req, res) => {
+      requests++;
+      handler(req, res);
+    });
+    await using session = new ClientSession({ baseUrl: `${s.url}/` });
+    await assert.rejects(
+      session.get('redirect', { allow_redirects: false } as never),
+      typeError(
+        /^request options: unknown option 'allow_redirects' \(did you mean 'allowRedirects'\?\); the options are params, headers, /,
+      ),
+    );
+    await assert.rejects(
+      session.head('redirect', { auth: 'u:p' } as never),
+      typeError(/^request options: unknown option 'auth'; the options are /),
+    );
+    await assert.rejects(
+      session.get('redirect', { timeout: { total: 1000, sock_read: 5 } } as never),
+      typeError(/^timeout: unknown option 'sock_read' \(did you mean 'sockRead'\?\)/),
+    );
+    assert.equal(requests, 0);
+    assert.throws(
+      () => new ClientSession({ raise_for_status: true } as never),
+      typeError(
+        /^ClientSession options: unknown option 'raise_for_status' \(did you mean 'raiseForStatus'\?\)/,
+      ),
+    );
+    assert.throws(
+      () => new ClientSession({ timeout: { read: 5 } } as never),
+      typeError(/^timeout: unknown option 'read'; the options are total, connect, sockRead$/),
+    );
+    // Every documented name is still taken.
+    const r = await session.get('redirect', {
+      params: {},
+      headers: {},
+      data: null,
+      json: null,
+      allowRedirects: false,
+      maxRedirects: 3,
+      timeout: { total: 30_000, connect: 30_000, sockRead: 30_000 },
+      raiseForStatus: false,
+      signal: new AbortController().signal,
+    });
+    assert.equal(r.status, 302);
+    r.release();
+    assert.equal(requests, 1);
+  });
 });

@@ -6,7 +6,6 @@ import { checkInitargs } from '../internal/pool/engine.js';
 import { Process } from '../multiprocessing/process.js';
 import { identity, nextChild } from '../multiprocessing/process-identity.js';
 import { BrokenProcessPool } from './errors.js';
-import type { Future } from './future.js';
 import { PoolExecutor } from './pool-executor.js';
 import { checkCommon } from './thread-pool-executor.js';
 

@@ -46,6 +46,18 @@ export class BufferTooShort extends ProcessError {
 }
 
 /**
+ * Python's `AuthenticationError` (a `ProcessError`): the HMAC challenge of a `Listener` and a
+ * `Client` failed — their authkeys differ, or one side has an authkey and the other none. Both
+ * sides raise it: the Listener's `accept()` and the `Client()` call.
+ */
+export class AuthenticationError extends ProcessError {
+  static override readonly kind: string = 'AuthenticationError';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, 'ERR_WEFT_AUTHENTICATION', options);
+  }
+}
+
+/**
  * Python's `EOFError` from `Connection.recv()`: nothing is left to receive and every handle of the
  * other end is closed (in every process that had one, or those processes ended).
  */
@@ -134,6 +146,7 @@ export class FileNotFoundError extends WeftError {
 // The broker raises these by name (it imports no public module); the client rebuilds them here.
 for (const cls of [
   AttributeError,
+  AuthenticationError,
   BrokenPipeError,
   BufferTooShort,
   Empty,

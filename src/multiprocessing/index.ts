@@ -10,11 +10,14 @@ export { Array, type ItemViewOf, SharedArray } from './array.js';
 export { AsyncResult } from './async-result.js';
 export { Barrier, type BarrierOptions } from './barrier.js';
 export { BoundedSemaphore } from './bounded-semaphore.js';
+export { Client, type ClientOptions } from './client.js';
 export { Condition } from './condition.js';
 export { Connection, Pipe, type RecvOptions } from './connection.js';
+export type { ConnectionAddress } from './connection-address.js';
 export { activeChildren, currentProcess, parentProcess } from './current-process.js';
 export {
   AttributeError,
+  AuthenticationError,
   BrokenBarrierError,
   BrokenPipeError,
   BufferTooShort,
@@ -34,6 +37,7 @@ export {
 export { Event } from './event.js';
 export type { IMapIterator } from './imap-iterator.js';
 export { JoinableQueue } from './joinable-queue.js';
+export { type AcceptOptions, Listener, type ListenerOptions } from './listener.js';
 export { type AcquireOptions, Lock } from './lock.js';
 export { DictProxy, ListProxy, Manager, NamespaceProxy, SyncManager } from './manager.js';
 export {
@@ -49,3 +53,4 @@ export { Semaphore } from './semaphore.js';
 export { SharedMemory, type SharedMemoryOptions } from './shared-memory.js';
 export { SimpleQueue } from './simple-queue.js';
 export { type SharedOptions, SharedValue, Value } from './value.js';
+export { type Waitable, type WaitOptions, wait } from './wait.js';

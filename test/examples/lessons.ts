@@ -159,6 +159,15 @@ export const expectations: Record<string, (out: string) => void> = {
     assert.match(out, /^arr\[:\] = \[0, -1, -2, -3, -4, -5, -6, -7, -8, -9\]$/m);
     assert.match(out, /into one shared Array; the parent's sum is exact/);
   },
+  '74-listener-client': (out) => {
+    assert.match(out, /Listening on \["127\.0\.0\.1",[1-9]\d*\]/);
+    assert.match(out, /^Accepted 2 authenticated connections$/m);
+    // 1² + … + 10²: every job done once, whichever worker took it.
+    assert.match(out, /^10 squares computed, sum 385$/m);
+    assert.match(out, /Work shared by wait\(\): worker-\d did \d+/);
+    assert.match(out, /^Wrong key, the Listener: AuthenticationError: digest received was wrong/m);
+    assert.match(out, /^Wrong key, the Client: AuthenticationError: digest sent was rejected/m);
+  },
   '66-ticket-counter-processes': (out) => {
     const expected = Number(out.match(/= (\d+) tickets expected/)?.[1]);
     assert.ok(expected > 0);

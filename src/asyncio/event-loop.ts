@@ -13,7 +13,7 @@ import { iscoroutinefunction } from './coroutines.js';
 import { type Awaitable, ensureFuture } from './ensure-future.js';
 import { RuntimeError } from './errors.js';
 import { Future } from './future.js';
-import { createTask, type Task, type TaskBody, type TaskOptions } from './task.js';
+import { _setTaskMade, createTask, type Task, type TaskBody, type TaskOptions } from './task.js';
 import { wrapFuture } from './wrap-future.js';
 
 /** A callback scheduled with `callSoon` (`asyncio.Handle`). */
@@ -272,8 +272,21 @@ export class EventLoop {
 
   createTask<T>(body: TaskBody<T>, options?: TaskOptions): Task<Awaited<T>> {
     this.checkOpen();
-    return createTask(body, options);
+    const t = createTask(body, options);
+    // This loop's, whichever loop runs now (as CPython's loop.create_task binds it).
+    if (runningLoop !== this) {
+      runningLoop?._ownTasks?.delete(t);
+      this._ownTasks?.add(t);
+    }
+    return t;
   }
+
+  /**
+   * @internal The tasks of this loop, kept for the `Runner` it belongs to (null for every other
+   * loop): each task made while it is the running loop (a runner's `run()` or `close()`, its
+   * `runUntilComplete`/`runForever`, one of its callbacks) or by its `createTask`.
+   */
+  _ownTasks: WeakSet<Task<unknown>> | null = null;
 
   createFuture<T = unknown>(): Future<T> {
     return new Future<T>();
@@ -667,6 +680,10 @@ function checkLoopCallback(fn: unknown, what: string): void {
 
 let runningLoop: EventLoop | null = null;
 const defaultLoop = new EventLoop();
+// A task made while a runner's loop is the running one is that runner's (see `_ownTasks`).
+_setTaskMade((t) => {
+  runningLoop?._ownTasks?.add(t);
+});
 
 /**
  * `loop` is the running loop while its runUntilComplete/runForever is in progress, unless a

@@ -38,6 +38,7 @@ export { type AcquireOptions, Lock, type LockOptions, setDeadlockDetection } fro
 export { PriorityQueue, type PriorityQueueOptions } from './priority-queue.js';
 export { Queue, type QueueWaitOptions } from './queue.js';
 export { run } from './run.js';
+export { Runner, type RunnerRunOptions } from './runner.js';
 export { Semaphore } from './semaphore.js';
 export { shield } from './shield.js';
 export { sleep } from './sleep.js';

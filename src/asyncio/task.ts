@@ -38,6 +38,14 @@ let taskCounter = 0;
 const live: Task<any>[] = [];
 registerLiveCounter('task', () => live.length);
 
+/** @internal Told of each task as it is made (event-loop.ts: the loop installed then owns it). */
+let taskMade: ((t: Task<any>) => void) | null = null;
+
+/** @internal Sets the function told of each task made (one: event-loop.ts's). */
+export function _setTaskMade(fn: ((t: Task<any>) => void) | null): void {
+  taskMade = fn;
+}
+
 /**
  * @internal A task's cold record: a future's, and what only a task with more than one
  * cancellation request in play needs (see `Task._requestCancel`). Made on first use like the
@@ -119,6 +127,7 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
     this._name = name ?? ++taskCounter;
     this._liveIndex = live.length;
     live.push(this);
+    if (taskMade !== null) taskMade(this);
     retainContext();
     if (body !== drivenBody) {
       this._value = body;

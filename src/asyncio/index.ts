@@ -43,6 +43,25 @@ export { Semaphore } from './semaphore.js';
 export { shield } from './shield.js';
 export { sleep } from './sleep.js';
 export {
+  type CommunicateOptions,
+  createSubprocessExec,
+  createSubprocessShell,
+  DEVNULL,
+  PIPE,
+  Process,
+  STDOUT,
+  type StdioTarget,
+  type SubprocessOptions,
+  subprocess,
+} from './subprocess.js';
+export {
+  FileNotFoundError,
+  NotADirectoryError,
+  OSError,
+  PermissionError,
+  ProcessLookupError,
+} from './subprocess-errors.js';
+export {
   allTasks,
   createTask,
   currentTask,

@@ -141,6 +141,21 @@ export const expectations: Record<string, (out: string) => void> = {
     assert.equal(m[1], m[2], 'one child per connection');
     assert.ok(!m[3]!.split(', ').includes(m[4]!), 'served by children, not the parent');
   },
+  '52-asyncio-subprocess': (out) => {
+    // gather() gives the outputs in the order the jobs were given, whatever order they ended in.
+    assert.match(out, /job 3 slept [\d.]+ s\n.*job 1 slept [\d.]+ s\n.*job 2 slept [\d.]+ s/);
+    // The child is read while it runs: the first line comes with no returncode yet.
+    assert.match(out, /got "tick 1"; returncode null/);
+    assert.ok(out.indexOf('tick 1') < out.indexOf('tick 2'));
+    assert.ok(out.indexOf('tick 3') < out.indexOf('end of its stdout; wait() gives 0'));
+    assert.match(out, /sort answered: apple fig pear/);
+    assert.match(out, /still running after \d+ ms \(returncode null\): killing it/);
+    assert.match(out, /returncode -9: minus the signal/);
+    assert.match(
+      out,
+      /FileNotFoundError \(ENOENT\): No such file or directory: 'no-such-program-here'/,
+    );
+  },
   '72-deadlock-processes': (out) => {
     const [opposite, same] = out.split('Both take a then b:');
     assert.ok(opposite !== undefined && same !== undefined);

@@ -1,0 +1,370 @@
+/**
+ * asyncio's subprocesses: `createSubprocessExec`, `createSubprocessShell` and `Process`, on
+ * Node's `child_process`, with the pipes read and written through weft/streams' `StreamReader`
+ * and `StreamWriter` (asyncio's `SubprocessStreamProtocol` does the same with its streams).
+ *
+ * The `Process` they resolve to, and its pipes: subprocess-process.ts.
+ *
+ * Implementation notes
+ * --------------------
+ *
+ * Node's pipes to a child are Unix socket pairs (libuv makes them so), not pipe(2)s as Python's;
+ * a child sees a socket on its fd 0/1/2. `stderr: STDOUT` needs one descriptor on the child's fd
+ * 1 and 2, which Node's `stdio: 'pipe'` cannot give: weft makes the pair itself (a Unix socket
+ * listened on once, connected, and checked by a random token so that no stranger's connection is
+ * taken for it) and hands the child its one end for both.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { accessSync, existsSync, constants as fsConstants } from 'node:fs';
+import type { Socket as NetSocket, Server } from 'node:net';
+import type { Stream } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { describeValue } from '../internal/errors.js';
+import { spawnError } from './subprocess-errors.js';
+import { Process } from './subprocess-process.js';
+
+export { type CommunicateOptions, Process } from './subprocess-process.js';
+
+/** Python's `subprocess.PIPE`: a pipe to or from the child (a stream on the `Process`). */
+export const PIPE = -1;
+/** Python's `subprocess.STDOUT`: for `stderr` only, the child's stderr goes where its stdout goes. */
+export const STDOUT = -2;
+/** Python's `subprocess.DEVNULL`: `/dev/null`. */
+export const DEVNULL = -3;
+
+/**
+ * Where one of the child's standard streams goes: `PIPE`, `DEVNULL`, `STDOUT` (stderr only), a
+ * file descriptor of this process (an integer >= 0), or what Node's `stdio` takes with a
+ * descriptor under it (a `FileHandle`, an open `fs` stream, a `net.Socket`, `process.stdout`).
+ * `null` or absent: the child inherits this process's (Python's `None`).
+ */
+export type StdioTarget =
+  | typeof PIPE
+  | typeof STDOUT
+  | typeof DEVNULL
+  | number
+  | { readonly fd: number }
+  | NodeJS.ReadableStream
+  | NodeJS.WritableStream
+  | null
+  | undefined;
+
+export interface SubprocessOptions {
+  stdin?: StdioTarget;
+  stdout?: StdioTarget;
+  stderr?: StdioTarget;
+  /** The child's working directory (a path or a `file:` URL); default this process's. */
+  cwd?: string | URL | null;
+  /** The child's whole environment (not added to this process's); default this process's. */
+  env?: Readonly<Record<string, string>> | null;
+  /** The buffer limit of the `stdout`/`stderr` readers, in bytes (default 64 KiB, asyncio's). */
+  limit?: number;
+}
+
+const OPTION_NAMES: ReadonlySet<string> = new Set([
+  'stdin',
+  'stdout',
+  'stderr',
+  'cwd',
+  'env',
+  'limit',
+]);
+
+/** One entry of Node's `stdio` array. */
+type StdioEntry = 'pipe' | 'ignore' | 'inherit' | number | Stream;
+
+/**
+ * Starts `program` with `args` (no shell), as Python's `asyncio.create_subprocess_exec(program,
+ * *args, **kwds)`; the options object comes last. `program` is looked up in the `PATH` of the
+ * child's environment when it has no `/`. Resolves once the child is started.
+ *
+ * @example
+ * const p = await createSubprocessExec('echo', 'hello', { stdout: PIPE });
+ * const [out] = await p.communicate(); // <Buffer 'hello\n'>
+ * @throws {FileNotFoundError} no such program (or no such `cwd`): `errnoName` 'ENOENT'.
+ * @throws {PermissionError} the program cannot be executed ('EACCES').
+ * @throws {TypeError} an argument or option of the wrong type, or an unknown option.
+ */
+export function createSubprocessExec(
+  program: string,
+  ...args: [...args: string[], options: SubprocessOptions] | string[]
+): Promise<Process> {
+  try {
+    const last = args.at(-1);
+    // The options object comes last; anything else there is an argument (and a TypeError unless
+    // a string), as Python's TypeError for `create_subprocess_exec('echo', 1)`.
+    const options =
+      typeof last === 'object' && last !== null && !Array.isArray(last)
+        ? (args.pop() as SubprocessOptions)
+        : {};
+    checkArg('createSubprocessExec', 'program', program);
+    args.forEach((a, i) => {
+      checkArg('createSubprocessExec', `args[${i}]`, a);
+    });
+    return start('createSubprocessExec', program, args as string[], options);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+/**
+ * Runs `cmd` with `/bin/sh -c`, as Python's `asyncio.create_subprocess_shell(cmd, **kwds)`. The
+ * shell interprets `cmd` (quotes, `$VAR`, `>`, `|`): never put text from outside into it unquoted.
+ * The `Process` is the shell's (a shell may run the last command in its own place).
+ * @throws {TypeError} `cmd` is not a string, an option is of the wrong type or unknown.
+ */
+export function createSubprocessShell(
+  cmd: string,
+  options: SubprocessOptions = {},
+): Promise<Process> {
+  try {
+    if (typeof cmd !== 'string') {
+      throw new TypeError(
+        `createSubprocessShell: cmd must be a string: received ${describeValue(cmd)}`,
+      );
+    }
+    checkArg('createSubprocessShell', 'cmd', cmd);
+    return start('createSubprocessShell', '/bin/sh', ['-c', cmd], options);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+function checkArg(what: string, name: string, a: unknown): void {
+  if (typeof a !== 'string') {
+    throw new TypeError(`${what}: ${name} must be a string: received ${describeValue(a)}`);
+  }
+  if (a.includes('\0')) throw new RangeError(`${what}: ${name} contains a null byte`);
+}
+
+/** Node's `stdio` entry for one target; `which` names the option in errors. */
+function stdioEntry(what: string, which: string, t: StdioTarget): StdioEntry {
+  if (t === null || t === undefined) return 'inherit';
+  if (t === PIPE) return 'pipe';
+  if (t === DEVNULL) return 'ignore';
+  if (t === STDOUT) {
+    throw new RangeError(`${what}: STDOUT can only be used for stderr (option ${which})`);
+  }
+  if (typeof t === 'number') {
+    if (!Number.isInteger(t) || t < 0) {
+      throw new RangeError(
+        `${what}: option ${which} must be PIPE, DEVNULL, a file descriptor >= 0 or a stream: received ${t}`,
+      );
+    }
+    return t;
+  }
+  if (
+    typeof t === 'object' &&
+    (typeof (t as { fd?: unknown }).fd === 'number' ||
+      typeof (t as { _handle?: unknown })._handle === 'object')
+  ) {
+    return t as unknown as Stream;
+  }
+  throw new TypeError(
+    `${what}: option ${which} must be PIPE, DEVNULL, a file descriptor or a stream with a descriptor (a FileHandle, an open fs stream, a socket), or null: received ${describeValue(t)}`,
+  );
+}
+
+function checkOptions(what: string, options: SubprocessOptions): void {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new TypeError(`${what}: options must be an object: received ${describeValue(options)}`);
+  }
+  for (const k of Object.keys(options)) {
+    if (!OPTION_NAMES.has(k)) {
+      throw new TypeError(
+        `${what}: unknown option '${k}' (the options are ${[...OPTION_NAMES].join(', ')})`,
+      );
+    }
+  }
+  const { cwd, env } = options;
+  if (cwd !== undefined && cwd !== null && typeof cwd !== 'string' && !(cwd instanceof URL)) {
+    throw new TypeError(
+      `${what}: option cwd must be a path or a URL: received ${describeValue(cwd)}`,
+    );
+  }
+  if (env !== undefined && env !== null) {
+    if (typeof env !== 'object' || Array.isArray(env)) {
+      throw new TypeError(`${what}: option env must be an object: received ${describeValue(env)}`);
+    }
+    for (const [k, v] of Object.entries(env)) {
+      if (typeof v !== 'string') {
+        throw new TypeError(
+          `${what}: option env: the value of ${k} must be a string: received ${describeValue(v)}`,
+        );
+      }
+      if (k === '' || k.includes('=') || k.includes('\0') || v.includes('\0')) {
+        throw new RangeError(`${what}: option env: illegal environment variable name or value`);
+      }
+    }
+  }
+}
+
+/**
+ * What a subprocess needs beyond weft/asyncio, imported on first use: weft/streams (with the
+ * native addon its transport loads) would add to every `weft/asyncio` import's start-up. Once:
+ * under a loader with hooks (tsx), each `import()` is a round trip to the hooks' thread.
+ */
+let modules: Promise<
+  [
+    typeof import('node:child_process'),
+    typeof import('../streams/stream-reader.js'),
+    typeof import('../streams/stream-writer.js'),
+    typeof import('../socket/errors.js'),
+  ]
+> | null = null;
+
+function loadModules(): NonNullable<typeof modules> {
+  modules ??= Promise.all([
+    import('node:child_process'),
+    import('../streams/stream-reader.js'),
+    import('../streams/stream-writer.js'),
+    import('../socket/errors.js'),
+  ]);
+  return modules;
+}
+
+async function start(
+  what: string,
+  file: string,
+  args: string[],
+  options: SubprocessOptions,
+): Promise<Process> {
+  checkOptions(what, options);
+  const [{ spawn }, { checkReaderOptions, StreamReader }, { StreamWriter }, { fromSystemError }] =
+    await loadModules();
+  const { limit } = checkReaderOptions({ limit: options.limit ?? undefined });
+  const stdin = stdioEntry(what, 'stdin', options.stdin);
+  const stdout = stdioEntry(what, 'stdout', options.stdout);
+  let stderr: StdioEntry;
+  let pair: [read: NetSocket, write: NetSocket] | null = null;
+  if (options.stderr === STDOUT) {
+    if (stdout === 'pipe') {
+      pair = await socketPair();
+      stderr = pair[1];
+    } else {
+      // Where stdout goes: this process's fd 1 for an inherited stdout ('inherit' at index 2
+      // would be our fd 2).
+      stderr = stdout === 'inherit' ? 1 : stdout;
+    }
+  } else {
+    stderr = stdioEntry(what, 'stderr', options.stderr);
+  }
+  const cwd = options.cwd ?? undefined;
+  let child: ChildProcess;
+  try {
+    child = spawn(file, args, {
+      stdio: [stdin, pair !== null ? pair[1] : stdout, stderr],
+      ...(cwd !== undefined ? { cwd } : {}),
+      ...(options.env != null ? { env: { ...options.env } } : {}),
+    });
+  } catch (e) {
+    pair?.[0].destroy();
+    throw spawnError(e, blame(e, file, cwd));
+  } finally {
+    // The child has its own copy of its end (or there is no child): ours would hold off EOF.
+    pair?.[1].destroy();
+  }
+  if (child.pid === undefined) {
+    // Node reports a failed exec (ENOENT, EACCES) a tick later, as an 'error' event.
+    const err = await new Promise<unknown>((resolve) => child.once('error', resolve));
+    pair?.[0].destroy();
+    for (const s of [child.stdin, child.stdout, child.stderr]) s?.destroy();
+    throw spawnError(err, blame(err, file, cwd));
+  }
+  return new Process(
+    child,
+    { StreamReader, StreamWriter, fromSystemError },
+    limit,
+    pair !== null ? pair[0] : null,
+  );
+}
+
+/**
+ * The path a failed spawn was about, as Python names it in `filename`: `cwd` when that is what
+ * could not be entered (Node names the program either way), else the program.
+ */
+function blame(err: unknown, file: string, cwd: string | URL | undefined): string {
+  if (cwd === undefined) return file;
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  const dir = cwd instanceof URL ? fileURLToPath(cwd) : cwd;
+  try {
+    if (code === 'ENOENT' && !existsSync(cwd)) return dir;
+    if (code === 'ENOTDIR') return dir;
+    if (code === 'EACCES') accessSync(cwd, fsConstants.X_OK);
+  } catch {
+    return dir;
+  }
+  return file;
+}
+
+let netModule: Promise<typeof import('node:net')> | null = null;
+
+/**
+ * A connected pair of Unix stream sockets ([our end, the child's end]): what `stdio: 'pipe'`
+ * makes, for `stderr: STDOUT`, where the child must get one descriptor twice. Made through a
+ * listening socket (Linux: in the abstract namespace, no file) that the first connection whose
+ * token is ours closes; a connection from elsewhere is dropped.
+ */
+async function socketPair(): Promise<[read: NetSocket, write: NetSocket]> {
+  netModule ??= import('node:net');
+  const net = await netModule;
+  const token = randomBytes(16);
+  let path: string;
+  let cleanup = (): void => {};
+  if (process.platform === 'linux') {
+    path = `\0weft-subprocess-${process.pid}-${randomBytes(8).toString('hex')}`;
+  } else {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'weft-subprocess-'));
+    path = join(dir, 's');
+    cleanup = () => rmSync(dir, { recursive: true, force: true });
+  }
+  const server: Server = net.createServer();
+  try {
+    return await new Promise<[NetSocket, NetSocket]>((resolve, reject) => {
+      let write: NetSocket | null = null;
+      const fail = (e: unknown): void => {
+        write?.destroy();
+        reject(e);
+      };
+      server.on('error', fail);
+      server.on('connection', (s: NetSocket) => {
+        let got = Buffer.alloc(0);
+        const onData = (chunk: Buffer): void => {
+          got = Buffer.concat([got, chunk]);
+          if (got.length < token.length) return;
+          s.off('data', onData);
+          s.pause();
+          if (got.length === token.length && got.equals(token)) resolve([s, write as NetSocket]);
+          else s.destroy();
+        };
+        s.on('data', onData);
+        s.on('error', () => s.destroy());
+      });
+      server.listen(path, () => {
+        write = net.connect(path);
+        write.on('error', fail);
+        write.write(token);
+      });
+    });
+  } finally {
+    server.close();
+    cleanup();
+  }
+}
+
+/**
+ * Python's `asyncio.subprocess` module, for code that spells it so: `subprocess.PIPE`,
+ * `subprocess.STDOUT`, `subprocess.DEVNULL`, `subprocess.Process`, and its two functions.
+ */
+export const subprocess = Object.freeze({
+  PIPE,
+  STDOUT,
+  DEVNULL,
+  Process,
+  createSubprocessExec,
+  createSubprocessShell,
+});

@@ -11,17 +11,17 @@
  *
  *   free = size − alive greenlets − reserved slots
  *
- * `map` and `imapUnordered` run a feeder greenlet that spawns one greenlet per item (so the
- * pool bounds them like any other) while the caller collects results as the greenlets die;
- * when the caller stops early or an item fails, the feeder and the item greenlets still
- * running are killed before the error or the `return` goes on.
+ * What a Pool shares with a Group — tracking, `join`, `kill`, `killone`, `discard`, the mapping
+ * verbs — is `GroupBase` (group.ts); this file adds the slots. gevent's Pool is a subclass of
+ * Group; here both extend `GroupBase`, since Pool's `spawn`/`add`/`start` wait for a slot (and
+ * return promises) where Group's return at once.
  */
 import { describeValue } from '../internal/errors.js';
 import { parseBlocking, parseWait, type WaitOptions } from '../internal/wait-options.js';
 import { Waiter, WaiterList } from '../internal/waiter.js';
 import { PoolFull } from './errors.js';
-import { checkKill, Greenlet, getcurrent, type KillOptions, spawn } from './greenlet.js';
-import { killall } from './killall.js';
+import { Greenlet } from './greenlet.js';
+import { GroupBase, type GroupJoinOptions } from './group.js';
 import { watchMainWait } from './loop-exit.js';
 
 export interface PoolAddOptions extends WaitOptions {
@@ -29,10 +29,8 @@ export interface PoolAddOptions extends WaitOptions {
   blocking?: boolean;
 }
 
-export interface PoolJoinOptions extends WaitOptions {
-  /** After waiting, raise the error of the first greenlet (of those present) that failed. */
-  raiseError?: boolean;
-}
+/** `Pool.join`'s options: `GroupJoinOptions`. */
+export type PoolJoinOptions = GroupJoinOptions;
 
 const RESOLVED: Promise<void> = Promise.resolve();
 let poolCounter = 0;
@@ -46,7 +44,7 @@ let poolCounter = 0;
  * (waiting the same way, or failing with `PoolFull`), `discard` stops tracking one; `map` and
  * `imapUnordered` run a function over the items of an iterable, one greenlet per item, never
  * more than `size` at a time. `join` waits for the pool to be empty. `freeCount()`, `full()`
- * and `length` are snapshots.
+ * and `length` are snapshots. Everything but the slots is a Group's (`GroupBase`).
  *
  * **Cancellation:** a cancelled `spawn` (or `waitAvailable`) takes no slot, and a slot granted
  * to it at that moment passes to the next waiter. Stopping a `map`/`imapUnordered` early (a
@@ -57,24 +55,16 @@ let poolCounter = 0;
  * const pool = new Pool(2);
  * const pages = await pool.map(async (url: string) => fetchPage(url), urls);
  */
-export class Pool {
+export class Pool extends GroupBase {
   /** The most greenlets alive at once; null for no limit. */
   readonly size: number | null;
-  private readonly greenlets = new Set<Greenlet<any>>();
+  protected readonly kind: string = 'Pool';
   private reserved = 0;
   private readonly slotWaiters = new WaiterList();
-  private readonly emptyWaiters = new WaiterList();
   private readonly id = ++poolCounter;
-  private readonly onDeath = (g: Greenlet<any>): void => this.release(g);
-  /** The blocking `kill()`s in progress: each kills a greenlet added while it waits. */
-  private readonly killers = new Set<(g: Greenlet<any>) => void>();
-  /**
-   * Greenlets a `kill()` has already raised into, until they leave the pool (gevent's
-   * `Group.dying`): a second kill, or one made while they clean up, does not raise again.
-   */
-  private readonly dying = new Set<Greenlet<any>>();
 
   constructor(size?: number | null) {
+    super();
     if (size !== undefined && size !== null) {
       // gevent takes 0: a pool that never runs anything, for code that checks `freeCount()` or
       // calls `waitAvailable` with a timeout before it spawns.
@@ -85,11 +75,6 @@ export class Pool {
       }
     }
     this.size = size ?? null;
-  }
-
-  /** How many greenlets of the pool are alive (a snapshot). */
-  get length(): number {
-    return this.greenlets.size;
   }
 
   /**
@@ -104,16 +89,6 @@ export class Pool {
   /** True when a `spawn` would have to wait. */
   full(): boolean {
     return this.freeCount() === 0;
-  }
-
-  /** True if `greenlet` belongs to the pool and is alive. */
-  has(greenlet: Greenlet<any>): boolean {
-    return this.greenlets.has(greenlet);
-  }
-
-  /** The live greenlets of the pool (a snapshot). */
-  [Symbol.iterator](): IterableIterator<Greenlet<unknown>> {
-    return [...this.greenlets][Symbol.iterator]();
   }
 
   /**
@@ -185,35 +160,6 @@ export class Pool {
   }
 
   /**
-   * Stops tracking `greenlet` (gevent's `discard`): its slot is free at once, whether it runs
-   * on or not. Does nothing for a greenlet not in the pool.
-   */
-  discard(greenlet: Greenlet<any>): void {
-    if (!this.greenlets.has(greenlet)) return;
-    greenlet.unlink(this.onDeath);
-    this.release(greenlet);
-  }
-
-  /**
-   * Runs `fn(...args)` in the pool and resolves to its value (or raises its error). Without
-   * `args`, `fn` is called with none. Called from a greenlet of this pool, it runs `fn` in that
-   * greenlet at once, as gevent's does: a new one could wait for ever for a slot the caller holds.
-   */
-  apply<R>(fn: () => R): Promise<Awaited<R>>;
-  apply<A extends unknown[], R>(fn: (...args: A) => R, args: A): Promise<Awaited<R>>;
-  async apply<A extends unknown[], R>(fn: (...args: A) => R, args?: A): Promise<Awaited<R>> {
-    const current = getcurrent();
-    if (current !== null && this.greenlets.has(current)) {
-      if (typeof fn !== 'function') {
-        throw new TypeError(`Pool.apply expects a function: received ${describeValue(fn)}`);
-      }
-      return await fn(...((args ?? []) as A));
-    }
-    const g = await this.spawn(fn, ...((args ?? []) as A));
-    return (await g.get()) as Awaited<R>;
-  }
-
-  /**
    * Waits until a greenlet could be spawned, or `timeout` ms; resolves to `freeCount()` (0 when
    * the timeout passed first). Takes no slot: a `spawn` racing it may take the one it saw.
    */
@@ -225,109 +171,14 @@ export class Pool {
     return this.freeCount();
   }
 
-  /**
-   * Runs `fn(item)` for every item in its own greenlet of the pool and resolves to the results
-   * in the order of the items. The first error is raised once known; the other greenlets
-   * still running are killed first.
-   */
-  async map<T, R>(fn: (item: T) => R, items: Iterable<T>): Promise<Awaited<R>[]> {
-    const out: Awaited<R>[] = [];
-    for await (const [i, g] of this.runEach(fn, items)) out[i] = g.value as Awaited<R>;
-    return out;
-  }
-
-  /**
-   * Runs `fn(item)` for every item in its own greenlet of the pool and yields the results in
-   * the order of the items (gevent's `imap`), each as soon as it and those before it are done.
-   * An item's error is raised in its place, as gevent's: once the items before it were yielded
-   * (the greenlets after it run on until then); the greenlets still running are killed first,
-   * as in `map`.
-   */
-  async *imap<T, R>(fn: (item: T) => R, items: Iterable<T>): AsyncGenerator<Awaited<R>> {
-    const early = new Map<number, Greenlet<Awaited<R>>>();
-    let next = 0;
-    for await (const [i, g] of this.runEach(fn, items, false)) {
-      early.set(i, g);
-      for (let x = early.get(next); x !== undefined; x = early.get(next)) {
-        early.delete(next++);
-        if (!x.successful()) throw x.exception;
-        yield x.value as Awaited<R>;
-      }
-    }
-  }
-
-  /**
-   * Runs `fn(item)` for every item in its own greenlet of the pool and yields the results as
-   * the greenlets finish. An item's error is raised at the point it would have been yielded.
-   */
-  async *imapUnordered<T, R>(fn: (item: T) => R, items: Iterable<T>): AsyncGenerator<Awaited<R>> {
-    for await (const [, g] of this.runEach(fn, items)) yield g.value as Awaited<R>;
-  }
-
-  /**
-   * Waits until the pool is empty, or `timeout` ms; resolves true when it became empty. With
-   * `raiseError`, then raises the error of the first greenlet, of those in the pool when the
-   * call was made, that failed.
-   */
-  async join(options?: PoolJoinOptions): Promise<boolean> {
-    const { timeout, signal } = parseWait('Pool.join', options);
-    const raiseError = options?.raiseError ?? false;
-    const present = [...this.greenlets];
-    let emptied = true;
-    if (this.greenlets.size > 0) {
-      if (signal?.aborted) throw signal.reason;
-      const w = new Waiter<boolean>(this);
-      this.emptyWaiters.push(w);
-      if (signal) w.setSignal(signal);
-      if (timeout !== null) w.setTimeout(timeout, (x) => x.withdraw(true, false));
-      watchMainWait(
-        w,
-        () =>
-          `the main program's join of ${this.describe()} waits for ${[...this.greenlets]
-            .map((g) => g.describeState())
-            .join('; ')}`,
-      );
-      emptied = await w.block();
-    }
-    if (raiseError) {
-      const failed = present.find((g) => g.dead && !g.successful());
-      if (failed) throw failed.exception;
-    }
-    return emptied;
-  }
-
-  /**
-   * Kills every greenlet of the pool (gevent's `Pool.kill`): raises `exception` in each (see
-   * `Greenlet.kill`), and with `block` (the default) waits until the pool is empty — a greenlet
-   * added meanwhile is killed too — or until `timeout` ms have passed, when it resolves quietly
-   * with the greenlets that outlived it still in the pool (gevent's catches its own timeout).
-   * @throws TypeError, RangeError for bad arguments (the promise rejects, nothing is killed).
-   */
-  async kill(options: KillOptions = {}): Promise<void> {
-    const { block, timeout } = checkKill(options);
-    const exception = options.exception;
-    const dying = this.dying;
-    const killOne = (g: Greenlet<any>): void => {
-      if (dying.has(g) || !this.greenlets.has(g)) return;
-      dying.add(g);
-      // Checked above: this kill cannot reject.
-      void g.kill(exception === undefined ? { block: false } : { exception, block: false });
-    };
-    for (const g of [...this.greenlets]) killOne(g);
-    if (!block || this.greenlets.size === 0) return;
-    // The pool is empty once the links of the killed greenlets have run (those killed before
-    // their first step die at once, their links on the next turn).
-    this.killers.add(killOne);
-    try {
-      await this.join({ timeout });
-    } finally {
-      this.killers.delete(killOne);
-    }
-  }
-
   /** "Pool-N (size S)" — how waits on the pool are reported. */
   describe(): string {
     return `Pool-${this.id} (size ${this.size ?? 'unlimited'})`;
+  }
+
+  /** @internal A greenlet left: its slot goes to the next waiting `spawn`. */
+  protected override released(): void {
+    this.grantSlots();
   }
 
   /** Resolves true when a slot was reserved for the caller, false on timeout. */
@@ -365,92 +216,6 @@ export class Pool {
       if (w === null) return;
       this.reserved++;
       w.wake(true);
-    }
-  }
-
-  private track(g: Greenlet<any>, start = true): void {
-    this.greenlets.add(g);
-    g.link(this.onDeath);
-    if (start) g.start();
-    for (const k of this.killers) k(g);
-  }
-
-  private release(g: Greenlet<any>): void {
-    if (!this.greenlets.delete(g)) return;
-    this.dying.delete(g);
-    this.grantSlots();
-    if (this.greenlets.size === 0) {
-      for (let w = this.emptyWaiters.shift(); w !== null; w = this.emptyWaiters.shift()) {
-        w.wake(true);
-      }
-    }
-  }
-
-  /**
-   * Yields `[index, greenlet]` as the item greenlets die; kills what is left when stopped. With
-   * `raise` (the default) a failed item's error is raised instead of its greenlet yielded.
-   */
-  private async *runEach<T, R>(
-    fn: (item: T) => R,
-    items: Iterable<T>,
-    raise = true,
-  ): AsyncGenerator<[number, Greenlet<Awaited<R>>]> {
-    if (typeof fn !== 'function') {
-      throw new TypeError(`Pool: expected a function to map: received ${describeValue(fn)}`);
-    }
-    if (items === null || typeof (items as any)?.[Symbol.iterator] !== 'function') {
-      throw new TypeError(`Pool: expected an iterable of items: received ${describeValue(items)}`);
-    }
-    const finished: Greenlet<Awaited<R>>[] = [];
-    const started: Greenlet<Awaited<R>>[] = [];
-    const index = new Map<Greenlet<any>, number>();
-    let running = 0;
-    let feeding = true;
-    let wake: Waiter<void> | null = null;
-    const notify = (): void => {
-      const w = wake;
-      wake = null;
-      w?.wake(undefined);
-    };
-    const onItemDone = (g: Greenlet<Awaited<R>>): void => {
-      running--;
-      finished.push(g);
-      notify();
-    };
-    const feeder = spawn(async () => {
-      let i = 0;
-      for (const item of items) {
-        const g = await this.spawn(fn, item);
-        index.set(g, i++);
-        running++;
-        started.push(g);
-        g.link(onItemDone);
-      }
-    });
-    feeder.name = `${feeder.name} (feeder of ${this.describe()})`;
-    feeder.link(() => {
-      feeding = false;
-      notify();
-    });
-    try {
-      for (;;) {
-        const g = finished.shift();
-        if (g !== undefined) {
-          if (raise && !g.successful()) throw g.exception;
-          yield [index.get(g)!, g];
-          continue;
-        }
-        if (!feeding && running === 0) {
-          if (!feeder.successful()) throw feeder.exception;
-          return;
-        }
-        const w = new Waiter<void>(this);
-        wake = w;
-        await w.block();
-      }
-    } finally {
-      const alive = [feeder, ...started].filter((x) => !x.dead);
-      if (alive.length > 0) await killall(alive);
     }
   }
 }

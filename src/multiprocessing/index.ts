@@ -14,6 +14,14 @@ export { Client, type ClientOptions } from './client.js';
 export { Condition } from './condition.js';
 export { Connection, Pipe, type RecvOptions } from './connection.js';
 export type { ConnectionAddress } from './connection-address.js';
+export {
+  getAllStartMethods,
+  getContext,
+  getStartMethod,
+  SpawnContext,
+  type StartMethod,
+  setStartMethod,
+} from './context.js';
 export { activeChildren, currentProcess, parentProcess } from './current-process.js';
 export {
   AttributeError,
@@ -48,8 +56,15 @@ export {
 } from './pool.js';
 export { cpuCount, Process, type ProcessOptions } from './process.js';
 export { type GetOptions, type PutOptions, Queue, type QueueOptions } from './queue.js';
+export { RawArray, RawSharedArray } from './raw-array.js';
+export { RawSharedValue, RawValue } from './raw-value.js';
 export { RLock } from './rlock.js';
 export { Semaphore } from './semaphore.js';
+export {
+  type ShareableItem,
+  ShareableList,
+  type ShareableListOptions,
+} from './shareable-list.js';
 export { SharedMemory, type SharedMemoryOptions } from './shared-memory.js';
 export { SimpleQueue } from './simple-queue.js';
 export { type SharedOptions, SharedValue, Value } from './value.js';

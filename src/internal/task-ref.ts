@@ -228,6 +228,15 @@ function explainClosure(e: unknown, ref: Extract<TaskRef, { kind: 'inline' }>): 
   if (!(e instanceof ReferenceError)) return e;
   const missing = /^(\S+) is not defined/.exec(e.message)?.[1];
   if (!missing) return e;
+  // `__callDispose`, `__using`, `__publicField`, `__awaiter`, …: what esbuild (tsx) and tsc put at
+  // the top of a module for syntax they lower (`using`, decorators, class fields, async on old
+  // targets). The copy of the function's source calls them and the worker has none; passing one
+  // through args is no advice to give.
+  if (/^__[A-Za-z]/.test(missing))
+    return new TaskReferenceError(
+      `Function ${describeInline(ref.name, ref.source)} calls \`${missing}\`, which does not exist in the worker: it is most likely a helper your TypeScript compiler put at the top of the module for syntax it lowers (\`using\`, decorators, class fields), and an inline function runs as a copy of its own source only. Define the function at the top level of a module and mark it with task(import.meta, ${ref.name || 'fn'}).`,
+      { cause: e },
+    );
   return new TaskReferenceError(
     `Function ${describeInline(ref.name, ref.source)} uses \`${missing}\` from its closure, which does not exist in the worker: an inline function runs as a copy of its source. Pass \`${missing}\` through args (or kwargs), or define the function at the top level of a module and mark it with task(import.meta, ${ref.name || 'fn'}).`,
     { cause: e },

@@ -164,6 +164,25 @@ export function executorSuite(k: Kind): void {
       );
     });
 
+    test('an inline function using syntax the compiler lowers names the helper, not "pass it through args"', async () => {
+      // `using` is lowered by the TypeScript compiler (tsx's esbuild here, tsc for dist) into
+      // calls of helpers defined at the top of this module, which the copy of the source lacks.
+      const f = ex.submit(() => {
+        using held = { [Symbol.dispose]() {} };
+        return held === null;
+      });
+      await assert.rejects(
+        f.result(),
+        (e: Error) =>
+          e instanceof TaskReferenceError &&
+          /calls `__\w+`, which does not exist in the worker: it is most likely a helper your TypeScript compiler put at the top of the module/.test(
+            e.message,
+          ) &&
+          !e.message.includes('through args') &&
+          e.message.includes('task(import.meta, fn)'),
+      );
+    });
+
     test('an error keeps its class and message, with the remote stack as cause', async () => {
       const err = await ex.submit(throwRange, 'out of range').exception();
       assert.ok(err instanceof RangeError);

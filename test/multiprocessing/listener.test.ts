@@ -5,6 +5,7 @@
  * large messages, and Connections that cross to a child process.
  */
 import assert from 'node:assert/strict';
+import { constants as bufferConstants } from 'node:buffer';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, test } from 'node:test';
@@ -346,7 +347,9 @@ describe('what goes wrong', () => {
     using l = new Listener(['127.0.0.1', 0]);
     const h = Buffer.alloc(12);
     h.writeInt32BE(-1);
-    h.writeBigUInt64BE(2n ** 50n, 4);
+    // One byte more than this Node's Buffer can hold (2^32 on Node 20, 2^53 - 1 on Node 22: a
+    // fixed 2^50 is a length Node 22 could hold, and the read would wait for it).
+    h.writeBigUInt64BE(BigInt(bufferConstants.MAX_LENGTH) + 1n, 4);
     const raw = await rawPeer(l, h);
     const s = await l.accept();
     assert.equal(await s.poll(5000), true);

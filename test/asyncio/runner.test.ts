@@ -15,6 +15,7 @@ import {
   sleep,
   type Task,
 } from '../../src/asyncio/index.js';
+import { dryLoopClaimed } from '../../src/internal/dry-loop.js';
 import { checkLeaks } from '../support/leaks.js';
 import { TS_IMPORT } from '../support/ts.js';
 
@@ -518,5 +519,35 @@ describe('Runner', () => {
       await sleep(0);
     });
     assert.equal((left as Task<unknown> | null)?.cancelled(), true);
+  });
+});
+
+// What a run() and a Runner install for their waits (the deadlock watch on Node's 'beforeExit',
+// the dry-loop claim that keeps a Thread's stranded-run report quiet) must be gone after every
+// way they end: left behind, a later dry loop would be misread (helper-201's surviving mutations).
+describe('run() and Runner leave nothing installed', () => {
+  test("after a result, an error, between a Runner's runs and after its close", async () => {
+    const listeners = process.listenerCount('beforeExit');
+    assert.equal(dryLoopClaimed(), false);
+    const after = (what: string) => {
+      assert.equal(process.listenerCount('beforeExit'), listeners, `${what}: beforeExit listener`);
+      assert.equal(dryLoopClaimed(), false, `${what}: dry-loop claim`);
+    };
+    assert.equal(await run(async () => 1), 1);
+    after('a result');
+    await assert.rejects(
+      run(async () => {
+        throw new RangeError('boom');
+      }),
+      RangeError,
+    );
+    after('an error');
+    const r = new Runner();
+    assert.equal(await r.run(async () => 2), 2);
+    // Between two runs of a Runner, nothing of theirs is installed either.
+    after('between runs');
+    assert.equal(await r.run(async () => 3), 3);
+    await r.close();
+    after('a Runner closed');
   });
 });

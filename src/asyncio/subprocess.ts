@@ -83,7 +83,7 @@ type StdioEntry = 'pipe' | 'ignore' | 'inherit' | number | Stream;
  * const p = await createSubprocessExec('echo', 'hello', { stdout: PIPE });
  * const [out] = await p.communicate(); // <Buffer 'hello\n'>
  * @throws {FileNotFoundError} no such program (or no such `cwd`): `errnoName` 'ENOENT'.
- * @throws {PermissionError} the program cannot be executed ('EACCES').
+ * @throws {PermissionError} the program cannot be executed ('EACCES'), or is `''` (as Python's).
  * @throws {TypeError} an argument or option of the wrong type, or an unknown option.
  */
 export function createSubprocessExec(
@@ -99,6 +99,14 @@ export function createSubprocessExec(
         ? (args.pop() as SubprocessOptions)
         : {};
     checkArg('createSubprocessExec', 'program', program);
+    // Node's spawn refuses '' with a TypeError about its own parameter; the kernel's execve('')
+    // fails with ENOENT and Python's lookup ends in EACCES: Python's class and message.
+    if (program === '') {
+      throw spawnError(
+        Object.assign(new Error("spawn '' EACCES"), { code: 'EACCES', errno: -13 }),
+        '',
+      );
+    }
     args.forEach((a, i) => {
       checkArg('createSubprocessExec', `args[${i}]`, a);
     });

@@ -182,6 +182,16 @@ describe('createSubprocessExec', () => {
           (e) => e instanceof PermissionError && e.errno === 13 && e.filename === prog,
         );
       }
+      // Python 3.11: PermissionError 13 "[Errno 13] Permission denied: ''" (Node's spawn threw
+      // its own TypeError about its parameter).
+      await assert.rejects(
+        createSubprocessExec(''),
+        (e) =>
+          e instanceof PermissionError &&
+          e.errno === 13 &&
+          e.filename === '' &&
+          e.message === "Permission denied: ''",
+      );
     });
   });
 

@@ -359,11 +359,14 @@ export class AsyncResult<T = unknown> extends Linkable {
    *   LoopExit when the main program waits and nothing is left that could set it.
    */
   async get(options?: AsyncResultGetOptions): Promise<T> {
+    // Checked even when ready: a bad option is a TypeError, an aborted signal rejects, whether
+    // or not the value is there already (weft-wide, as Greenlet.get).
+    const block = parseBlocking('AsyncResult.get', options?.block, 'block');
+    const { timeout, signal } = parseWait('AsyncResult.get', options);
+    if (signal?.aborted) throw signal.reason;
     if (this._value !== UNSET) return this._value;
     if (this._exception !== UNSET) throw this._exception;
-    const block = parseBlocking('AsyncResult.get', options?.block, 'block');
     if (!block) throw new Timeout(0);
-    const { timeout } = parseWait('AsyncResult.get', options);
     if (!(await this.waitReady('AsyncResult.get', options))) throw new Timeout(timeout);
     return this.getNowait();
   }

@@ -229,6 +229,9 @@ export class Greenlet<T = unknown, A extends unknown[] = any[]> {
     } catch (e) {
       return Promise.reject(e);
     }
+    // An aborted signal rejects every wait, even one that could answer at once (weft-wide, as
+    // every waiting call of weft/asyncio and concurrent futures).
+    if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.dead) return Promise.resolve(true);
     if (getcurrent() === this) {
       return Promise.reject(
@@ -273,9 +276,12 @@ export class Greenlet<T = unknown, A extends unknown[] = any[]> {
         `Greenlet.get: block must be a boolean: received ${describeValue(block)}`,
       );
     }
+    // Checked even when dead: a bad option is a TypeError, an aborted signal rejects, whether
+    // or not the value is there already (weft-wide).
+    const { timeout, signal } = parseWait('Greenlet.get', options);
+    if (signal?.aborted) throw signal.reason;
     if (!this.dead) {
       if (!block) throw new Timeout(0);
-      const { timeout } = parseWait('Greenlet.get', options);
       if (!(await this.join(options))) throw new Timeout(timeout);
     }
     const o = this.outcome()!;

@@ -176,6 +176,27 @@ describe('Event', () => {
     assert.equal(e.linkcount(), 0);
   });
 
+  // The weft-wide rule (every waiting call of weft/asyncio and concurrent futures): an aborted
+  // signal rejects a wait even when it could answer at once, and bad options are refused then too.
+  test('an aborted signal rejects get() and join() even when the value is there', async () => {
+    const ac = new AbortController();
+    ac.abort(new Error('stop'));
+    const r = new AsyncResult<number>();
+    r.set(5);
+    await assert.rejects(r.get({ signal: ac.signal }), /stop/);
+    await assert.rejects(r.get({ timeout: 'x' } as never), TypeError);
+    assert.equal(await r.get(), 5);
+    const set = new Event();
+    set.set();
+    await assert.rejects(set.wait({ signal: ac.signal }), /stop/);
+    const g = spawn(() => 7);
+    await g.join();
+    await assert.rejects(g.join({ signal: ac.signal }), /stop/);
+    await assert.rejects(g.get({ signal: ac.signal }), /stop/);
+    await assert.rejects(g.get({ timeout: 'x' } as never), TypeError);
+    assert.equal(await g.get(), 7);
+  });
+
   test('rawlink is one-shot; on a set Event it runs on the ready queue; unlink stops it', async () => {
     // gevent: ['cb'] with linkcount 0 after set, clear, set; ['after rawlink', 'cb2'].
     const log: string[] = [];

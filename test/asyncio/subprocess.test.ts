@@ -577,13 +577,17 @@ describe('wait', () => {
     // weft's own: /usr/bin/python3 3.11.2's wait(), called before the exit, waits for the pipes
     // too (1.0 s here for `sleep 1 &`). Python's docs: "Wait for the child process to terminate".
     await run(async () => {
-      const p = await createSubprocessShell('sleep 2 & echo hi', { stdout: PIPE });
-      const t0 = performance.now();
+      // The grandchild holds stdout for 30 s; its pid comes first on the pipe.
+      const p = await createSubprocessShell('sleep 30 & echo $!', { stdout: PIPE });
       assert.equal(await p.wait(), 0);
-      const waited = performance.now() - t0;
-      assert.ok(waited < 1500, `wait() took ${waited} ms`);
-      // communicate() waits for the pipe to close, as Python's.
-      assert.equal((await p.communicate())[0]?.toString(), 'hi\n');
+      // wait() came back while the pipe is still held open: no end of file yet.
+      const line = await p.stdout!.readline();
+      assert.equal(p.stdout!.atEof(), false);
+      const grandchild = Number(line.toString());
+      assert.ok(Number.isInteger(grandchild) && grandchild > 0, `pid line ${line}`);
+      process.kill(grandchild, 'SIGKILL');
+      // communicate() waits for the pipe to close, as Python's: once the grandchild is gone.
+      assert.equal((await p.communicate())[0]?.toString(), '');
     });
   });
 

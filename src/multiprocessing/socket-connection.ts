@@ -91,6 +91,9 @@ function sharedInside(v: unknown, seen: Set<object>): object | null {
   if (v === null || typeof v !== 'object' || seen.has(v)) return null;
   seen.add(v);
   if (typeof (v as { [kShared]?: unknown })[kShared] === 'function') return v;
+  // The bytes carrier would send a registry id of this process's for it, which no other process
+  // can look up (a Pipe refuses one too; a view over one is copied, as there).
+  if (v instanceof SharedArrayBuffer) return v;
   if (v instanceof Error || ArrayBuffer.isView(v) || v instanceof ArrayBuffer) return null;
   const items =
     v instanceof Map
@@ -171,6 +174,11 @@ export class SocketConnection extends Connection {
       return;
     }
     const shared = sharedInside(obj, new Set());
+    if (shared instanceof SharedArrayBuffer) {
+      throw new NotCloneableError(
+        'Connection.send: a SharedArrayBuffer cannot be sent to another process; share memory between processes with SharedMemory, Array or Value, or send a typed array over it to send a copy',
+      );
+    }
     if (shared !== null) {
       throw new NotCloneableError(
         `Connection.send: a ${nameOf(shared)} cannot be sent over a Listener/Client connection (the other end may be a process with another multiprocessing broker, as Python refuses it too): pass it in a Process's args, or through a Pipe or a Queue`,

@@ -151,6 +151,17 @@ describe('Listener and Client', () => {
     assert.throws(() => c.send({ q }), NotCloneableError);
     const [a, b] = Pipe();
     assert.throws(() => c.send([a]), NotCloneableError);
+    // A bare SharedArrayBuffer would have gone out as this process's registry id; a view over
+    // one is copied, as a Pipe copies it.
+    assert.throws(
+      () => c.send({ buf: new SharedArrayBuffer(8) }),
+      (e: Error) =>
+        e instanceof NotCloneableError && /SharedArrayBuffer cannot be sent/.test(e.message),
+    );
+    const view = new Int32Array(new SharedArrayBuffer(8));
+    view[1] = 7;
+    c.send(view);
+    assert.deepEqual([...((await s.recv()) as Int32Array)], [0, 7]);
     a.close();
     b.close();
     q.close();

@@ -31,6 +31,7 @@ import { inspect } from 'node:util';
 import { describeValue, RuntimeError, TimeoutError } from '../internal/errors.js';
 import { parseWait, type WaitOptions } from '../internal/wait-options.js';
 import { Waiter, WaiterList } from '../internal/waiter.js';
+import { fromSystemError } from '../socket/errors.js';
 import type { StreamReader } from '../streams/stream-reader.js';
 import type { StreamWriter } from '../streams/stream-writer.js';
 import { installedRunningLoop } from './event-loop.js';
@@ -106,14 +107,12 @@ export class Process {
     streams: {
       StreamReader: typeof StreamReader;
       StreamWriter: typeof StreamWriter;
-      fromSystemError: (e: unknown) => unknown;
     },
     limit: number,
     merged: NetSocket | null,
   ) {
     this.child = child;
     this.pid = child.pid as number;
-    const { fromSystemError } = streams;
     const stdinSock = child.stdin as NetSocket | null;
     this.stdinSock = stdinSock;
     if (stdinSock !== null) {

@@ -16,8 +16,10 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, existsSync, constants as fsConstants } from 'node:fs';
+import { accessSync, existsSync, constants as fsConstants, mkdtempSync, rmSync } from 'node:fs';
 import type { Socket as NetSocket, Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Stream } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { describeValue } from '../internal/errors.js';
@@ -127,11 +129,6 @@ export function createSubprocessShell(
   options: SubprocessOptions = {},
 ): Promise<Process> {
   try {
-    if (typeof cmd !== 'string') {
-      throw new TypeError(
-        `createSubprocessShell: cmd must be a string: received ${describeValue(cmd)}`,
-      );
-    }
     checkArg('createSubprocessShell', 'cmd', cmd);
     return start('createSubprocessShell', '/bin/sh', ['-c', cmd], options);
   } catch (e) {
@@ -218,7 +215,6 @@ let modules: Promise<
     typeof import('node:child_process'),
     typeof import('../streams/stream-reader.js'),
     typeof import('../streams/stream-writer.js'),
-    typeof import('../socket/errors.js'),
   ]
 > | null = null;
 
@@ -227,7 +223,6 @@ function loadModules(): NonNullable<typeof modules> {
     import('node:child_process'),
     import('../streams/stream-reader.js'),
     import('../streams/stream-writer.js'),
-    import('../socket/errors.js'),
   ]);
   return modules;
 }
@@ -239,8 +234,7 @@ async function start(
   options: SubprocessOptions,
 ): Promise<Process> {
   checkOptions(what, options);
-  const [{ spawn }, { checkReaderOptions, StreamReader }, { StreamWriter }, { fromSystemError }] =
-    await loadModules();
+  const [{ spawn }, { checkReaderOptions, StreamReader }, { StreamWriter }] = await loadModules();
   const { limit } = checkReaderOptions({ limit: options.limit ?? undefined });
   const stdin = stdioEntry(what, 'stdin', options.stdin);
   const stdout = stdioEntry(what, 'stdout', options.stdout);
@@ -280,12 +274,7 @@ async function start(
     for (const s of [child.stdin, child.stdout, child.stderr]) s?.destroy();
     throw spawnError(err, blame(err, file, cwd));
   }
-  return new Process(
-    child,
-    { StreamReader, StreamWriter, fromSystemError },
-    limit,
-    pair !== null ? pair[0] : null,
-  );
+  return new Process(child, { StreamReader, StreamWriter }, limit, pair !== null ? pair[0] : null);
 }
 
 /**
@@ -323,9 +312,6 @@ async function socketPair(): Promise<[read: NetSocket, write: NetSocket]> {
   if (process.platform === 'linux') {
     path = `\0weft-subprocess-${process.pid}-${randomBytes(8).toString('hex')}`;
   } else {
-    const { mkdtempSync, rmSync } = await import('node:fs');
-    const { join } = await import('node:path');
-    const { tmpdir } = await import('node:os');
     const dir = mkdtempSync(join(tmpdir(), 'weft-subprocess-'));
     path = join(dir, 's');
     cleanup = () => rmSync(dir, { recursive: true, force: true });

@@ -238,7 +238,6 @@ export class Greenlet<T = unknown, A extends unknown[] = any[]> {
         new DeadlockError(`${this.describe()} cannot join itself: it would wait for ever`),
       );
     }
-    if (signal?.aborted) return Promise.reject(signal.reason);
     const w = new Waiter<boolean>(this);
     this.joiners.push(w);
     joinOrder.set(w, ++this.registrations);

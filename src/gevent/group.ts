@@ -223,7 +223,8 @@ export abstract class GroupBase {
   async join(options?: GroupJoinOptions): Promise<boolean> {
     const { timeout, signal } = parseWait(`${this.kind}.join`, options);
     const raiseError = options?.raiseError ?? false;
-    const present = [...this.greenlets];
+    // What raiseError looks at: the members when the join began (gevent's snapshot).
+    const present = raiseError ? [...this.greenlets] : null;
     let emptied = true;
     if (this.greenlets.size > 0) {
       if (signal?.aborted) throw signal.reason;
@@ -240,7 +241,7 @@ export abstract class GroupBase {
       );
       emptied = await w.block();
     }
-    if (raiseError) {
+    if (present !== null) {
       const failed = present.find((g) => g.dead && !g.successful());
       if (failed) throw failed.exception;
     }

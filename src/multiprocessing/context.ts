@@ -141,7 +141,6 @@ function current(): SpawnContext | null {
  */
 export function getContext(method?: StartMethod | null): SpawnContext {
   if (method !== undefined && method !== null) return concrete(method);
-  current();
   actual = SPAWN;
   return SPAWN;
 }

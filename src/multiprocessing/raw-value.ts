@@ -37,6 +37,8 @@ function cellIn(slab: Int32Array | null, slot: unknown, typecode: string): Value
  */
 export class RawSharedValue extends SharedObject {
   readonly typecode: string;
+  /** The type code's check and wrap, made once (for an integer code it is a closure). */
+  readonly #coerce: (v: number) => number;
   /** Its cell, once this thread uses the slab for it (null: the broker has the number). */
   #cell: ValueCell | null = null;
 
@@ -68,6 +70,7 @@ export class RawSharedValue extends SharedObject {
     }
     super('data', { typecode, init: first, lock, slot }, shared);
     this.typecode = this._params.typecode as string;
+    this.#coerce = c;
   }
 
   /** The cell, when this thread uses the slab for Values now (data-route.ts), else null. */
@@ -105,7 +108,7 @@ export class RawSharedValue extends SharedObject {
   set value(v: number) {
     if (typeof v !== 'number')
       throw new TypeError(`Value.value must be a number: received ${describeValue(v)}`);
-    const x = coercer(this.typecode)(v);
+    const x = this.#coerce(v);
     const cell = this.#live(true);
     if (cell !== null) cell.set(v);
     else brokerSync().request('dataSet', this._id, [x, v]);
@@ -121,7 +124,7 @@ export class RawSharedValue extends SharedObject {
   async set(v: number): Promise<void> {
     if (typeof v !== 'number')
       throw new TypeError(`Value.set expects a number: received ${describeValue(v)}`);
-    const x = coercer(this.typecode)(v);
+    const x = this.#coerce(v);
     const cell = this.#live(false);
     if (cell !== null) cell.set(v);
     else {
@@ -136,7 +139,7 @@ export class RawSharedValue extends SharedObject {
   async add(n: number): Promise<number> {
     if (typeof n !== 'number')
       throw new TypeError(`Value.add expects a number: received ${describeValue(n)}`);
-    coercer(this.typecode)(n);
+    this.#coerce(n);
     const cell = this.#live(false);
     if (cell !== null) return cell.add(n);
     this.#toBroker();

@@ -35,7 +35,7 @@ export function joinall<G extends Greenlet<any>>(
   try {
     list = checkGreenlets('joinall', greenlets);
     ({ timeout, signal } = parseWait('joinall', options));
-    count = checkCount(options?.count ?? list.length);
+    count = checkCount('joinall', options?.count) ?? list.length;
   } catch (e) {
     return Promise.reject(e);
   }
@@ -80,11 +80,13 @@ export function joinall<G extends Greenlet<any>>(
   });
 }
 
-function checkCount(count: unknown): number {
+/** A `count` option of `what` (joinall, wait, iwait): null when not given. */
+export function checkCount(what: string, count: unknown): number | null {
+  if (count === undefined || count === null) return null;
   if (typeof count !== 'number' || !Number.isInteger(count)) {
-    throw new TypeError(`joinall: count must be an integer: received ${describeValue(count)}`);
+    throw new TypeError(`${what}: count must be an integer: received ${describeValue(count)}`);
   }
-  if (count < 0) throw new RangeError(`joinall: count must be >= 0: received ${count}`);
+  if (count < 0) throw new RangeError(`${what}: count must be >= 0: received ${count}`);
   return count;
 }
 

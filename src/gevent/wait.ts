@@ -26,6 +26,7 @@ import { readyCount } from '../internal/scheduler.js';
 import { parseWait, type WaitOptions } from '../internal/wait-options.js';
 import { startTimer, stopTimer, type Timer, Waiter, WaiterList } from '../internal/waiter.js';
 import { Greenlet, SWITCHED } from './greenlet.js';
+import { checkCount } from './joinall.js';
 import { watchMainWait } from './loop-exit.js';
 
 /**
@@ -350,13 +351,4 @@ function checkObjects<T>(what: string, objects: Iterable<T>): T[] {
     }
   }
   return list;
-}
-
-function checkCount(what: string, count: unknown): number | null {
-  if (count === undefined || count === null) return null;
-  if (typeof count !== 'number' || !Number.isInteger(count)) {
-    throw new TypeError(`${what}: count must be an integer: received ${describeValue(count)}`);
-  }
-  if (count < 0) throw new RangeError(`${what}: count must be >= 0: received ${count}`);
-  return count;
 }

@@ -100,7 +100,8 @@ function watchReaders(out: Queue): WriteState {
  * Misuse of a handle is Python's OSError ("handle is closed", "connection is read-only"), so an
  * `except OSError` ported from Python catches it; the code tells the cases apart.
  */
-function closedError(): OSError {
+/** @internal Also the Listener/Client connection's (socket-connection.ts). */
+export function closedError(): OSError {
   return new OSError(
     'Connection is closed: this handle was closed with close(); use another handle of this end',
     '',

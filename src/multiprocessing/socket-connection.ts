@@ -44,7 +44,7 @@ import {
 import { BlockingIOError } from '../socket/errors.js';
 import type { Socket } from '../socket/socket.js';
 import { untilSent } from '../socket/socket-handoff.js';
-import { Connection, type RecvOptions } from './connection.js';
+import { Connection, closedError, type RecvOptions } from './connection.js';
 import { EOFError, OSError } from './errors.js';
 import { checkSignal, checkTimeout } from './shared-object.js';
 
@@ -70,13 +70,6 @@ export interface Frame {
 
 /** A frame's bytes for the caller to keep: copied when they share a read with others. */
 const own = (f: Frame): Buffer => (f.whole ? f.body : Buffer.from(f.body));
-
-const closedError = (): OSError =>
-  new OSError(
-    'Connection is closed: this handle was closed with close(); use another handle of this end',
-    '',
-    'ERR_WEFT_CONNECTION_CLOSED',
-  );
 
 function badLength(what: string): OSError {
   return new OSError(

@@ -25,9 +25,9 @@
  * program outside the runner's loop, is not; its `getRunningLoop()` is not the runner's loop
  * either.
  */
-import { claimDryLoop } from '../internal/dry-loop.js';
+import { onDryLoop } from '../internal/dry-loop.js';
 import { DeadlockError, describeValue } from '../internal/errors.js';
-import { atIterationEnd, readyCount } from '../internal/scheduler.js';
+import { atIterationEnd } from '../internal/scheduler.js';
 import { RuntimeError } from './errors.js';
 import { EventLoop, installedRunningLoop, setRunningLoop } from './event-loop.js';
 import { gather } from './gather.js';
@@ -276,25 +276,22 @@ export class Runner {
   private enter(loop: EventLoop, who: string): () => void {
     active = who;
     const prevLoop = setRunningLoop(loop);
-    const onBeforeExit = (): void => {
+    const stopWatching = onDryLoop(() => {
       // Node's loop has nothing left to do, yet what the call waits for is not done: every task
       // is blocked on something only another task could do.
       const report = this.onDeadlock;
-      if (report === null || readyCount() > 0) return;
+      if (report === null) return;
       const blocked = [...allTasks()] as Task<unknown>[];
       report(blocked.map((t) => `${t.describe()} waits for ${t.describeWait()}`).join('; '));
       // Node emits beforeExit again only if the loop has work after this handler, and the report
       // queues microtasks only: a main task that, once cancelled, waits for ever again would
       // leave run() unsettled and the process gone. One more turn lets the next check come.
       setImmediate(noop);
-    };
-    process.on('beforeExit', onBeforeExit);
-    const releaseDry = claimDryLoop();
+    });
     return () => {
       this.onDeadlock = null;
       loop._onStop = null;
-      process.off('beforeExit', onBeforeExit);
-      releaseDry();
+      stopWatching();
       setRunningLoop(prevLoop);
     };
   }

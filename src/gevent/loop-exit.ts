@@ -14,7 +14,7 @@
  * failed, and the code after them runs. Whether the greenlet was ever started does not matter,
  * as in gevent: one blocked for ever on an Event nobody sets is the same case.
  */
-import { claimDryLoop } from '../internal/dry-loop.js';
+import { onDryLoop } from '../internal/dry-loop.js';
 import { describeValue } from '../internal/errors.js';
 import { readyCount } from '../internal/scheduler.js';
 import type { Waiter } from '../internal/waiter.js';
@@ -22,8 +22,8 @@ import { LoopExit } from './errors.js';
 
 /** The pending waits of the main program, with what each waits for (described when failed). */
 const mainWaits = new Map<Waiter<any>, () => string>();
-/** While waits are watched: gives back the claim on the loop's dry points (../internal/dry-loop.ts). */
-let release: (() => void) | null = null;
+/** While waits are watched: stops watching the loop's dry points (../internal/dry-loop.ts). */
+let stop: (() => void) | null = null;
 
 /**
  * @internal Watches `w` if it was made outside every task: when nothing is left that could end
@@ -37,22 +37,16 @@ export function watchMainWait(w: Waiter<any>, what: () => string): void {
     if (mainWaits.size === 0) stopListening();
   };
   w.promise.then(forget, forget);
-  if (release === null) {
-    release = claimDryLoop();
-    process.on('beforeExit', onBeforeExit);
-  }
+  stop ??= onDryLoop(onDry);
 }
 
 function stopListening(): void {
-  if (release === null) return;
-  release();
-  release = null;
-  process.off('beforeExit', onBeforeExit);
+  if (stop === null) return;
+  stop();
+  stop = null;
 }
 
-function onBeforeExit(): void {
-  // Something is still ready to run: it may end a wait, and the loop goes on after it.
-  if (readyCount() > 0) return;
+function onDry(): void {
   // One wait at a time, the oldest first: the code it resumes (a catch that starts the greenlet
   // another wait is for) may end the others. The loop turns once, and Node's next beforeExit
   // comes back here if nothing else is left.

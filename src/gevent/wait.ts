@@ -20,9 +20,8 @@
  */
 import { RuntimeError } from '../asyncio/errors.js';
 import { currentTask } from '../asyncio/task.js';
-import { claimDryLoop } from '../internal/dry-loop.js';
+import { onDryLoop } from '../internal/dry-loop.js';
 import { describeValue } from '../internal/errors.js';
-import { readyCount } from '../internal/scheduler.js';
 import { parseWait, type WaitOptions } from '../internal/wait-options.js';
 import { startTimer, stopTimer, type Timer, Waiter, WaiterList } from '../internal/waiter.js';
 import { Greenlet, SWITCHED } from './greenlet.js';
@@ -264,31 +263,18 @@ function waitForLoop(options: WaitOptions | undefined): Promise<boolean> {
   }
   if (signal?.aborted) return Promise.reject(signal.reason);
   const w = new Waiter<boolean>(null);
-  const release = claimDryLoop();
-  const onBeforeExit = (): void => {
-    // Something is still ready to run: it may queue more work; the next dry point decides (one
-    // more turn of the loop makes sure there is one).
-    if (readyCount() > 0) {
-      setImmediate(noop);
-      return;
-    }
-    w.wake(true);
-  };
-  process.on('beforeExit', onBeforeExit);
+  const stop = onDryLoop(() => w.wake(true));
   // As gevent's hub.join: the timeout does not keep the loop alive by itself.
   const timer =
     timeout === null ? null : setTimeout(() => w.withdraw(true, false), timeout).unref();
   if (signal !== null) w.setSignal(signal);
   const done = (): void => {
-    process.off('beforeExit', onBeforeExit);
+    stop();
     if (timer !== null) clearTimeout(timer);
-    release();
   };
   w.promise.then(done, done);
   return w.block();
 }
-
-function noop(): void {}
 
 function link<T extends Waitable>(
   x: T,

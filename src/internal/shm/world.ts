@@ -29,6 +29,9 @@
  * |     |                |               |         | orphans' slots                              |
  * | 11  | TASK_IDS       | any (add)     | any     | ids given to asyncio tasks that took or     |
  * |     |                |               |         | waited for a lock (lock-core.ts), so far    |
+ * | 12  | STACK_SIZE     | any (xchg)    | spawners| threading.stackSize() in bytes: the stack of|
+ * |     |                |               |         | the threads started from now on; 0 Node's   |
+ * |     |                |               |         | default (at most 2^30: fits the word)       |
  *
  * Thread slot (SLOT_WORDS words; a thread claims the first free or finished slot from
  * THREADS + (tid mod THREAD_CAP) × SLOT_WORDS on, see `claimSlot`)
@@ -114,7 +117,7 @@
  */
 import { existsSync, readlinkSync } from 'node:fs';
 import { isMainThread, threadId, workerData } from 'node:worker_threads';
-import { add, cas, load, notify, or, store } from '../atomics.js';
+import { add, cas, exchange, load, notify, or, store } from '../atomics.js';
 import { RuntimeError } from '../errors.js';
 
 export const MAGIC = 0x57454654;
@@ -133,6 +136,8 @@ export const H_REWALK = 9;
 export const H_CHILD_SWEEP = 10;
 /** Header word: asyncio task ids handed out so far (`nextTaskId`). */
 const H_TASK_IDS = 11;
+/** Header word: threading.stackSize() (src/threading/stack-size.ts). */
+const H_STACK_SIZE = 12;
 const BROKER_CLAIMING = 1;
 const BROKER_STARTED = 2;
 const BROKER_WANTED = 3;
@@ -439,6 +444,16 @@ export function cellName(cell: number): string {
 /** A new asyncio task id, unique in the process (1 … 2^31 − 1, then again from 1). */
 export function nextTaskId(): number {
   return (add(world.i32, H_TASK_IDS, 1) + 1) & 0x7fffffff || 1;
+}
+
+/** The stack size threads are started with, in bytes (0: Node's default). */
+export function threadStackSize(): number {
+  return load(world.i32, H_STACK_SIZE);
+}
+
+/** Sets the stack size of the threads started from now on; returns the one it replaces. */
+export function exchangeThreadStackSize(bytes: number): number {
+  return exchange(world.i32, H_STACK_SIZE, bytes);
 }
 
 export function nextSabId(): number {

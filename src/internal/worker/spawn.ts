@@ -13,7 +13,7 @@ import { BroadcastChannel, isMainThread, type ResourceLimits, Worker } from 'nod
 import { sharedHooks } from '../hooks.js';
 import { sharedModules } from '../serialize.js';
 import { snapshot } from '../shm/sab-registry.js';
-import { WORLD_KEY, worldBuffer } from '../shm/world.js';
+import { threadStackSize, WORLD_KEY, worldBuffer } from '../shm/world.js';
 import { requireTsLoader } from '../ts-loader.js';
 import type { BootData } from './protocol.js';
 
@@ -86,6 +86,14 @@ export function beforeWorkerSpawn(fn: () => void): void {
   beforeSpawn.add(fn);
 }
 
+/** The worker's `resourceLimits`: threading.stackSize()'s setting unless they name a stack. */
+function withStackSize(limits: ResourceLimits | undefined): { resourceLimits?: ResourceLimits } {
+  const bytes = threadStackSize();
+  if (bytes === 0 || limits?.stackSizeMb !== undefined)
+    return limits ? { resourceLimits: limits } : {};
+  return { resourceLimits: { ...limits, stackSizeMb: bytes / (1024 * 1024) } };
+}
+
 export function spawnWorker(o: SpawnOptions): Worker {
   listenForBrokerRequests();
   for (const fn of beforeSpawn) fn();
@@ -110,7 +118,7 @@ export function spawnWorker(o: SpawnOptions): Worker {
     eval: true,
     workerData: data,
     ...(o.name ? { name: o.name } : {}),
-    ...(o.resourceLimits ? { resourceLimits: o.resourceLimits } : {}),
+    ...withStackSize(o.resourceLimits),
   };
   try {
     return new Worker(script, { ...options, execArgv: workerExecArgv() });

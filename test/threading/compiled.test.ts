@@ -44,6 +44,7 @@ test('threads and queues work from compiled JavaScript without a loader', () => 
         'long-timer',
         'releaser',
         'run-target',
+        'scheduler',
         'serialize',
         'task-ref',
         'thread-executors',

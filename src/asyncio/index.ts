@@ -33,6 +33,7 @@ export {
 } from './event-loop.js';
 export { type DoneCallback, Future, isFuture } from './future.js';
 export { GatheringFuture, type GatherOptions, gather } from './gather.js';
+export { KeyboardInterrupt } from './keyboard-interrupt.js';
 export { LifoQueue } from './lifo-queue.js';
 export { type AcquireOptions, Lock, type LockOptions, setDeadlockDetection } from './lock.js';
 export { PriorityQueue, type PriorityQueueOptions } from './priority-queue.js';

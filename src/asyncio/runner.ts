@@ -31,6 +31,7 @@ import { atIterationEnd } from '../internal/scheduler.js';
 import { RuntimeError } from './errors.js';
 import { EventLoop, installedRunningLoop, setRunningLoop } from './event-loop.js';
 import { gather } from './gather.js';
+import { type InterruptWatch, watchInterrupts } from './keyboard-interrupt.js';
 import { allTasks, createTask, currentTask, type Task, type TaskBody } from './task.js';
 
 /** What holds this thread's loop now ('run()', 'Runner.run()', 'Runner.close()'), or null. */
@@ -83,8 +84,12 @@ interface MainRun {
  * fits, refusing an async callback in `callSoon`, is always on), and its `EventLoop` is a facade
  * over Node's one loop — tasks are scheduled by weft's ready queue whatever the facade, so a
  * factory could change which object `getRunningLoop()` returns, not how anything runs. No
- * `context`: weft has no `contextvars`. Ctrl-C (SIGINT) is Node's default, as for `run()`: it
- * ends the process (Python's Runner cancels the main task and raises `KeyboardInterrupt`).
+ * `context`: weft has no `contextvars`.
+ *
+ * **Ctrl-C:** as Python's, while `run()` waits for its main task (in the main thread, when nothing
+ * listened for SIGINT at its start): the first SIGINT cancels the main task, and the call rejects
+ * with `KeyboardInterrupt` once it has ended cancelled; a second one rejects it at once, the main
+ * task left to `close()` (src/asyncio/keyboard-interrupt.ts).
  *
  * **Deadlocks (weft's own):** as for `run()`, a `run()` whose main task is blocked with nothing
  * left that could wake a task rejects with a `DeadlockError` (the tasks stay alive, for a later
@@ -134,7 +139,10 @@ export class Runner {
    * made between two calls stops the next one after its first iteration.
    *
    * **Cancellation:** none of its own; cancel the main task (`allTasks()`, or from inside it).
+   * Ctrl-C (SIGINT) cancels it, as `run()`'s (see the class).
    *
+   * @throws KeyboardInterrupt after Ctrl-C: the main task ended cancelled by the first SIGINT,
+   * or a second SIGINT came.
    * @throws TypeError if `main` is not a function (or a promise), as `run()`.
    * @throws RuntimeError if the runner is closed ("Runner is closed"), its loop was closed, or
    * when called inside a task, a loop's callback, or while a `run()`, `Runner.run()` or
@@ -153,8 +161,9 @@ export class Runner {
     // not running): the next run goes one iteration, the one the main task starts in, and stops.
     if (loop._takeStop()) loop.callSoon(stopLoop, loop);
     const end: MainRun = { cancelAtStop: false, early: null, failed: null, stopNext: false };
+    const interrupts = watchInterrupts(task);
     try {
-      return await this.waitMain(loop, task, (t) => this.own.has(t), end);
+      return await this.waitMain(loop, task, (t) => this.own.has(t), end, interrupts);
     } finally {
       // CPython's run_forever clears `_stopping` when it returns: a stop() of this run is spent.
       loop._takeStop();
@@ -212,7 +221,7 @@ export class Runner {
     const leave = this.enter(loop, 'run()');
     const end: MainRun = { cancelAtStop: true, early: null, failed: null, stopNext: false };
     try {
-      return await this.waitMain(loop, task, (t) => !before.has(t), end);
+      return await this.waitMain(loop, task, (t) => !before.has(t), end, watchInterrupts(task));
     } finally {
       try {
         await this.shutdown(loop, 'run()', task, (t) => !before.has(t), end);
@@ -332,6 +341,7 @@ export class Runner {
     task: Task<Awaited<T>>,
     own: (t: Task<unknown>) => boolean,
     end: MainRun,
+    interrupts: InterruptWatch,
   ): Promise<Awaited<T>> {
     // CPython stops its loop once the main task is done: at the end of the loop iteration that
     // runs the main task's done-callback, so what was ready then still runs, what it queues does
@@ -395,6 +405,7 @@ export class Runner {
         task as PromiseLike<Awaited<T>>,
         this.untilDeadlock('Deadlock', task),
         stoppedEarly,
+        ...(interrupts.raised === null ? [] : [interrupts.raised]),
       ]);
       if (result === STOPPED) {
         const who = end.cancelAtStop ? 'run()' : 'Runner.run()';
@@ -404,7 +415,12 @@ export class Runner {
         );
       }
       return result as Awaited<T>;
+    } catch (e) {
+      throw interrupts.translate(e);
     } finally {
+      // CPython restores the default SIGINT handler as its Runner.run returns, before
+      // asyncio.run's close: a Ctrl-C from here on has Node's default action.
+      interrupts.stop();
       // The iteration in which the main task ended runs to its end first (see `stopped`). The
       // await of a task done already settles at once, while its done-callback may wait for the
       // next turn (the turn's budget was spent): then for that callback first.

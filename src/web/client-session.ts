@@ -33,6 +33,7 @@ import {
   DEFAULT_MAX_DECOMPRESS_SIZE,
   type ResponseOwner,
 } from './client-response.js';
+import type { ClientWebSocketResponse } from './client-web-socket.js';
 import { CookieJar } from './cookie-jar.js';
 import {
   ClientConnectionError,
@@ -47,6 +48,7 @@ import {
   TooManyRedirects,
 } from './errors.js';
 import { SockReadTimeout, withSockRead } from './sock-read-timer.js';
+import { connectWebSocket, type WSConnectOptions } from './ws-connect.js';
 
 export interface ClientTimeout {
   /** The whole exchange, body included, ms (default 300 000, aiohttp's 5 minutes). */
@@ -229,6 +231,8 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
   private readonly open = new Map<ClientResponse, () => void>();
   /** The session's header names as the caller spelt them, by lower-cased name. */
   private readonly headerNames = new Map<string, string>();
+  /** WebSockets open or opening: the session's close() drops them, as aiohttp's does. */
+  private readonly sockets = new Set<() => void>();
   private _closed = false;
 
   /**
@@ -330,6 +334,117 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
       ...options,
       allowRedirects: options.allowRedirects ?? false,
     });
+  }
+
+  /**
+   * Opens a WebSocket (aiohttp's `ws_connect`): the handshake is a GET with the session's
+   * `baseUrl`, headers and cookies, and holds a connection slot under `limit` and
+   * `limitPerHost` until the WebSocket closes. `ws:`/`wss:` URLs are taken as `http:`/`https:`.
+   *
+   * **Cancellation:** cancelling the calling task, aborting `signal`, or the session's
+   * `timeout.total` passing aborts the handshake; once open, the WebSocket is the caller's
+   * until it is closed (or the session is).
+   * @throws {WSServerHandshakeError} the server answered other than a valid 101.
+   *   {ClientConnectorError} cannot connect. {TimeoutError} `timeout.total` passed.
+   *   {CancelledError} {RuntimeError} the session is closed. {TypeError} an option of the wrong
+   *   type or unknown. {RangeError} a bad number, a subprotocol that is not a token or comes
+   *   twice, a header the handshake sets itself.
+   */
+  wsConnect(
+    url: string | URL,
+    options: WSConnectOptions | null = {},
+  ): Promise<ClientWebSocketResponse> {
+    if (this._closed) {
+      return Promise.reject(new RuntimeError('Session is closed', 'ERR_WEFT_SESSION_CLOSED'));
+    }
+    return connectWebSocket(this, url, options ?? {});
+  }
+
+  /**
+   * @internal The request a WebSocket handshake is: `url` resolved as a request's, and the
+   * headers a request would carry (weft's defaults, the session's, the caller's, the jar's
+   * cookies, URL credentials as Basic auth), by lower-cased name and as they go out.
+   */
+  _handshakeRequest(
+    url: string | URL,
+    params: RequestOptions['params'],
+    headers: RequestHeaders | undefined,
+  ): { target: URL; headers: Record<string, string>; spelt: Record<string, string> } {
+    const target = this.resolveUrl(url, params);
+    const givenNames = new Map<string, string>();
+    const given = headerRecord(headers, 'headers', givenNames);
+    const urlAuth = takeCredentials(target);
+    if (urlAuth !== null && ('authorization' in this.headers || 'authorization' in given)) {
+      throw new RangeError(
+        'Cannot combine an Authorization header with credentials encoded in the URL',
+      );
+    }
+    const h: Record<string, string> = { ...DEFAULT_HEADERS, ...this.headers, ...given };
+    if (urlAuth !== null) h.authorization = urlAuth;
+    const cookies = this.cookieJar.filterCookies(target);
+    if (cookies.size > 0) h.cookie = mergeCookies(h.cookie, cookies);
+    return { target, headers: h, spelt: spelt(h, givenNames, this.headerNames) };
+  }
+
+  /**
+   * @internal A connection slot to `origin` under `limitPerHost` then `limit`, waited for within
+   * the session's `connect` timeout, for a WebSocket's lifetime; resolves to its release (which
+   * may be called more than once).
+   */
+  async _connectionSlot(origin: string, signal: AbortSignal): Promise<() => void> {
+    const connect = ms(this.timeout.connect, 'connect');
+    const deadline = connect !== null && connect > 0 ? performance.now() + connect : null;
+    let entry: HostSlots | null = null;
+    if (this.perHost > 0) {
+      entry = this.hostEntry(origin);
+      try {
+        await this.takeSlot(entry.sem, signal, deadline, connect, `limitPerHost ${this.perHost}`);
+      } catch (e) {
+        this.leaveHost(origin, entry);
+        throw e;
+      }
+    }
+    const dropHost = (): void => {
+      if (entry === null) return;
+      entry.sem.release();
+      this.leaveHost(origin, entry);
+    };
+    if (this.limiter !== null) {
+      try {
+        await this.takeSlot(this.limiter, signal, deadline, connect, `limit ${this.limit}`);
+      } catch (e) {
+        dropHost();
+        throw e;
+      }
+    }
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      this.limiter?.release();
+      dropHost();
+    };
+  }
+
+  /** @internal The session's `timeout.connect` in ms, or null for none. */
+  _connectTimeout(): number | null {
+    const connect = ms(this.timeout.connect, 'connect');
+    return connect === null || connect === 0 ? null : connect;
+  }
+
+  /** @internal The session's `timeout.total` in ms, or null for none. */
+  _totalTimeout(): number | null {
+    const total = ms(this.timeout.total, 'total');
+    return total === null || total === 0 ? null : total;
+  }
+
+  /**
+   * @internal Registers a WebSocket (or its handshake) for the session's close(), which calls
+   * `drop`; returns the call that unregisters it.
+   */
+  _adoptSocket(drop: () => void): () => void {
+    this.sockets.add(drop);
+    return () => this.sockets.delete(drop);
   }
 
   /**
@@ -783,6 +898,7 @@ export class ClientSession implements AsyncDisposable, ResponseOwner {
     if (this._closed) return;
     this._closed = true;
     for (const r of [...this.open.keys()]) r._letGo();
+    for (const drop of [...this.sockets]) drop();
     await this.agent.destroy();
   }
 
@@ -1059,7 +1175,7 @@ const TIMEOUT_OPTIONS = new Set(
  * @throws {TypeError} not an object, or a name `known` lacks (named, with the camelCase name when
  *   it is a snake_case spelling of one).
  */
-function checkOptions(o: unknown, what: string, known: ReadonlySet<string>): void {
+export function checkOptions(o: unknown, what: string, known: ReadonlySet<string>): void {
   if (typeof o !== 'object' || o === null || Array.isArray(o)) {
     throw argumentError(`${what} must be an object`, o);
   }
@@ -1077,7 +1193,7 @@ function checkOptions(o: unknown, what: string, known: ReadonlySet<string>): voi
  * A boolean option, or undefined when not given (`null` too, as every option of `null`).
  * @throws {TypeError} anything else: `allowRedirects: 'no'` would have counted as true.
  */
-function bool(v: unknown, name: string): boolean | undefined {
+export function bool(v: unknown, name: string): boolean | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'boolean') throw argumentError(`${name} must be a boolean`, v);
   return v;
@@ -1247,7 +1363,7 @@ const noOwner: ResponseOwner = {
   _mapError: (e) => e,
 };
 
-function toHeaders(raw: IncomingHttpHeaders): Headers {
+export function toHeaders(raw: IncomingHttpHeaders): Headers {
   const h = new Headers();
   for (const [k, v] of Object.entries(raw)) {
     if (v === undefined) continue;

@@ -9,7 +9,8 @@
  *   │       └── ServerTimeoutError      no data for `sockRead` ms
  *   ├── ClientResponseError             raiseForStatus(): status >= 400
  *   │   ├── ContentTypeError            json(): the response is not of the expected type
- *   │   └── TooManyRedirects
+ *   │   ├── TooManyRedirects
+ *   │   └── WSServerHandshakeError      wsConnect(): the server did not accept the WebSocket
  *   ├── ClientPayloadError              the body could not be read completely
  *   └── InvalidURL
  *
@@ -114,6 +115,17 @@ export class TooManyRedirects extends ClientResponseError {
   static override readonly kind: string = 'TooManyRedirects';
   constructor(info: ResponseErrorInfo) {
     super(info, 'ERR_WEFT_TOO_MANY_REDIRECTS');
+  }
+}
+/**
+ * `wsConnect()`: the server did not complete the WebSocket handshake — a status other than 101
+ * (`message` "Invalid response status"), or a 101 whose `Upgrade`, `Connection` or
+ * `Sec-WebSocket-Accept` header is wrong — as aiohttp's. `status` and `headers` are the answer's.
+ */
+export class WSServerHandshakeError extends ClientResponseError {
+  static override readonly kind: string = 'WSServerHandshakeError';
+  constructor(info: ResponseErrorInfo) {
+    super(info, 'ERR_WEFT_WS_HANDSHAKE');
   }
 }
 export class ClientPayloadError extends ClientError {

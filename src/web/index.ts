@@ -16,6 +16,7 @@ export {
   type RequestData,
   type RequestOptions,
 } from './client-session.js';
+export { ClientWebSocketResponse } from './client-web-socket.js';
 export { type Cookie, CookieJar, type CookieJarOptions } from './cookie-jar.js';
 export * from './errors.js';
 export { FileResponse, type FileResponseOptions } from './file-response.js';
@@ -24,6 +25,27 @@ export type { ServerOptions } from './http-server.js';
 export { type MatchInfo, Request } from './request.js';
 export { type Handler, Resource, type UrlForOptions } from './resource.js';
 export { jsonResponse, Response, type ResponseOptions } from './response.js';
+export {
+  AbstractRouteDef,
+  deleteRoute as delete,
+  get,
+  head,
+  options,
+  patch,
+  post,
+  put,
+  type RouteDecorator,
+  type RouteDecoratorContext,
+  RouteDef,
+  type RouteDefOptions,
+  type RouteHandler,
+  RouteTableDef,
+  route,
+  StaticDef,
+  staticRoute as static,
+  type ViewDecorator,
+  view,
+} from './route-table-def.js';
 export { type RunAppOptions, runApp } from './run-app.js';
 export { type StaticOptions, StaticResource } from './static-resource.js';
 export {
@@ -33,9 +55,12 @@ export {
 } from './stream-response.js';
 export { TCPSite, type TCPSiteOptions } from './tcp-site.js';
 export { type GetRouteOptions, type RouteOptions, UrlDispatcher } from './url-dispatcher.js';
+export { View, type ViewClass } from './view.js';
 export {
   WebSocketResponse,
   type WebSocketResponseOptions,
   type WSMessage,
   WSMsgType,
 } from './web-socket-response.js';
+export type { ReceiveOptions } from './ws-channel.js';
+export type { WSConnectOptions } from './ws-connect.js';

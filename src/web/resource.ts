@@ -100,6 +100,11 @@ export class Resource {
   readonly pattern: string;
   /** @internal registration order in the router. */
   _index = 0;
+  /**
+   * @internal A plain resource the router tries in order with the patterned ones, because an
+   * earlier resource holds its path's place in the exact-path map: it must compare the path.
+   */
+  _comparePath = false;
   /** @internal the URL prefix of the application that owns it (sub-applications). */
   _prefix = '';
   /** @internal */ readonly _handlers = new Map<string, Handler>();
@@ -193,7 +198,7 @@ export class Resource {
     if (this.dynamic) {
       info = this.segments !== null ? this.matchSegments(path) : this.matchRegex(path);
       if (info === null) return null;
-    }
+    } else if (this._comparePath && path !== this.pattern) return null;
     const h = this._compiled.get(request.method) ?? this._compiled.get('*');
     if (h === undefined) {
       addAllowed(request, this._handlers.keys());

@@ -14,7 +14,9 @@ import { rangeError } from '../internal/errors.js';
 import type { Application } from './application.js';
 import type { Request } from './request.js';
 import { type Handler, Resource, type UrlForOptions } from './resource.js';
+import { AbstractRouteDef } from './route-table-def.js';
 import { type StaticOptions, StaticResource } from './static-resource.js';
+import { isViewClass, type ViewClass, viewHandler } from './view.js';
 
 export interface RouteOptions {
   /** A name for `router.urlFor(name, params)`. */
@@ -61,8 +63,16 @@ export class UrlDispatcher {
     this._app = app;
   }
 
-  /** Adds `handler` for `method` (`'*'` for any) at `path` (`'/users/{id}'`). */
-  addRoute(method: string, path: string, handler: Handler, options: RouteOptions = {}): Resource {
+  /**
+   * Adds `handler` for `method` (`'*'` for any) at `path` (`'/users/{id}'`). A View class
+   * serves the request with a new instance's method of that name (see View).
+   */
+  addRoute(
+    method: string,
+    path: string,
+    handler: Handler | ViewClass,
+    options: RouteOptions = {},
+  ): Resource {
     this.checkOpen();
     if (typeof method !== 'string' || (method !== '*' && !METHOD.test(method))) {
       throw rangeError('HTTP method must be a token or "*"', method);
@@ -70,13 +80,45 @@ export class UrlDispatcher {
     if (typeof handler !== 'function') {
       throw new TypeError(`Route handler must be a function: received ${typeof handler}`);
     }
+    if (isViewClass(handler)) handler = viewHandler(handler);
     const m = method === '*' ? '*' : method.toUpperCase();
     const r = this.addResource(path, options);
     if (r._handlers.has(m)) {
       throw new Error(`Route ${m} ${path} is already registered`);
     }
-    r._handlers.set(m, handler);
+    r._handlers.set(m, handler as Handler);
     return r;
+  }
+
+  /**
+   * Adds every route of `routes` — a RouteTableDef, or a list of `get(…)`, `post(…)`, … —
+   * in order (aiohttp's `add_routes`); returns the resource of each.
+   * @throws {TypeError} an item that is not a route definition. The errors of `addRoute` and
+   *   `addStatic`: the routes before the failing one stay added, as in aiohttp.
+   */
+  addRoutes(routes: Iterable<AbstractRouteDef>): Resource[] {
+    this.checkOpen();
+    if (routes === null || typeof routes !== 'object' || !(Symbol.iterator in routes)) {
+      throw new TypeError(
+        'addRoutes() takes a RouteTableDef or a list of route definitions (get(…), post(…), …)',
+      );
+    }
+    const out: Resource[] = [];
+    for (const def of routes) {
+      if (!(def instanceof AbstractRouteDef)) {
+        throw new TypeError(
+          'addRoutes(): every item must be a route definition made by get(…), post(…), route(…), view(…) or static(…)',
+        );
+      }
+      out.push(...def.register(this));
+    }
+    return out;
+  }
+
+  /** A View class for every method at `path` (aiohttp's `add_view`). */
+  addView(path: string, view: ViewClass, options: RouteOptions = {}): Resource {
+    if (!isViewClass(view)) throw new TypeError('addView() takes a class extending View');
+    return this.addRoute('*', path, view, options);
   }
 
   /**
@@ -95,24 +137,26 @@ export class UrlDispatcher {
     return r;
   }
 
-  addGet(path: string, handler: Handler, options: GetRouteOptions = {}): Resource {
+  addGet(path: string, handler: Handler | ViewClass, options: GetRouteOptions = {}): Resource {
     const r = this.addRoute('GET', path, handler, options);
-    if (options.allowHead !== false && !r._handlers.has('HEAD')) r._handlers.set('HEAD', handler);
+    if (options.allowHead !== false && !r._handlers.has('HEAD')) {
+      r._handlers.set('HEAD', r._handlers.get('GET') as Handler);
+    }
     return r;
   }
-  addHead(path: string, handler: Handler, options?: RouteOptions): Resource {
+  addHead(path: string, handler: Handler | ViewClass, options?: RouteOptions): Resource {
     return this.addRoute('HEAD', path, handler, options);
   }
-  addPost(path: string, handler: Handler, options?: RouteOptions): Resource {
+  addPost(path: string, handler: Handler | ViewClass, options?: RouteOptions): Resource {
     return this.addRoute('POST', path, handler, options);
   }
-  addPut(path: string, handler: Handler, options?: RouteOptions): Resource {
+  addPut(path: string, handler: Handler | ViewClass, options?: RouteOptions): Resource {
     return this.addRoute('PUT', path, handler, options);
   }
-  addPatch(path: string, handler: Handler, options?: RouteOptions): Resource {
+  addPatch(path: string, handler: Handler | ViewClass, options?: RouteOptions): Resource {
     return this.addRoute('PATCH', path, handler, options);
   }
-  addDelete(path: string, handler: Handler, options?: RouteOptions): Resource {
+  addDelete(path: string, handler: Handler | ViewClass, options?: RouteOptions): Resource {
     return this.addRoute('DELETE', path, handler, options);
   }
 
@@ -168,9 +212,14 @@ export class UrlDispatcher {
     }
     r._index = this.resources.length;
     this.resources.push(r);
-    if (r.isPlain && !(r instanceof SubAppResource)) {
-      if (!this.plain.has(r.pattern)) this.plain.set(r.pattern, r);
-    } else this.patterned.push(r);
+    if (r.isPlain && !(r instanceof SubAppResource) && !this.plain.has(r.pattern)) {
+      this.plain.set(r.pattern, r);
+    } else {
+      // A second resource for an exact path (routes for one path added apart, as a route table
+      // often lists them) is tried in its turn, as aiohttp tries every resource in order.
+      if (r.isPlain && !(r instanceof SubAppResource)) r._comparePath = true;
+      this.patterned.push(r);
+    }
   }
 
   /** @internal sets the mount prefix of this router and of the routers below it. */

@@ -232,7 +232,9 @@ describe('a client that floods a handler that is not receiving', () => {
       last = c.bufferedAmount;
       await new Promise((r) => setTimeout(r, 100));
     }
-    const held = (server as unknown as { inbox: { qsize(): number } }).inbox.qsize();
+    const held = (
+      server as unknown as { channel: { inbox: { qsize(): number } } }
+    ).channel.inbox.qsize();
     release();
     c.close();
     // 12.5 MiB sent; the loopback's socket buffers alone take several MiB, so without back

@@ -1,4 +1,4 @@
-import { QueueFull } from '../asyncio/errors.js';
+import { QueueEmpty, QueueFull } from '../asyncio/errors.js';
 import { CancelledError, DeadlockError, describeValue } from '../internal/errors.js';
 
 /**
@@ -17,10 +17,36 @@ export class GreenletExit extends CancelledError {
 }
 
 /**
- * `Pool.add`/`Pool.start` found no free slot: at once with `blocking: false`, or when its
- * `timeout` passed (gevent's `PoolFull`). A `QueueFull`, as gevent's is a `queue.Full`.
+ * gevent.queue's `Empty`: a `get`/`peek` found no item, at once (`block: false`, `getNowait`) or
+ * when its `timeout` passed. gevent's is the standard library's `queue.Empty`; `instanceof`
+ * answers by class name (src/internal/errors.ts), so `instanceof` weft/queue's `Empty` holds
+ * for it too, and it is an asyncio `QueueEmpty`, as the two mean the same.
  */
-export class PoolFull extends QueueFull {
+export class Empty extends QueueEmpty {
+  static override readonly kind: string = 'Empty';
+  constructor(message = 'The queue is empty') {
+    super(message);
+  }
+}
+
+/**
+ * gevent.queue's `Full`: a `put` found no room, at once (`block: false`, `putNowait`) or when its
+ * `timeout` passed; a `Channel.put` that no getter took in time. Like `Empty`, also `instanceof`
+ * weft/queue's `Full` and asyncio's `QueueFull`.
+ */
+export class Full extends QueueFull {
+  static override readonly kind: string = 'Full';
+  constructor(message = 'The queue is full') {
+    super(message);
+  }
+}
+
+/**
+ * `Pool.add`/`Pool.start` found no free slot: at once with `blocking: false`, or when its
+ * `timeout` passed (gevent's `PoolFull`). A `Full` (and so a `QueueFull`), as gevent's is a
+ * `queue.Full`.
+ */
+export class PoolFull extends Full {
   static override readonly kind: string = 'PoolFull';
   override readonly code: string = 'ERR_WEFT_POOL_FULL';
   constructor(message = 'The pool is full') {

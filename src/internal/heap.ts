@@ -16,6 +16,11 @@ export class Heap<T> {
     return this.items.length;
   }
 
+  /** The item `pop` would return, left in place; undefined when empty. */
+  peek(): T | undefined {
+    return this.items[0];
+  }
+
   /** Adds `item`. If the comparator throws, the heap is left as it was and the error raised. */
   push(item: T): void {
     const items = this.items;

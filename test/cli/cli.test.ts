@@ -106,11 +106,11 @@ describe('weft CLI', () => {
   });
 
   test('run with a part of a name shared by several lessons names them and runs none', async () => {
-    // Regression: `weft run gevent` (the example of its own --help) ran lessons 10, 11 and 12.
+    // Regression: `weft run gevent` (the example of its own --help) ran lessons 10 to 13.
     const r = await weft('run', 'gevent', '--quick');
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /"gevent" matches 3 lessons/);
-    for (const id of ['10-gevent-sleep', '11-gevent-pool', '12-gevent-timeout'])
+    assert.match(r.stderr, /"gevent" matches 4 lessons/);
+    for (const id of ['10-gevent-sleep', '11-gevent-pool', '12-gevent-timeout', '13-gevent-queue'])
       assert.match(r.stderr, new RegExp(`^  ${id}$`, 'm'));
     assert.doesNotMatch(r.stdout, /━━/);
   });

@@ -119,6 +119,25 @@ export const expectations: Record<string, (out: string) => void> = {
     assert.ok(out.indexOf('killing the worker') < out.indexOf('GreenletExit arrived'));
     assert.match(out, /dead=true, successful\(\)=true, value is GreenletExit: true/);
   },
+  '13-gevent-queue': (out) => {
+    // gevent 22.10.2 prints the tutorial's program in this order (checked on /usr/bin/python3):
+    // the workers take turns, the boss goes on only as tasks are taken.
+    const got = [...out.matchAll(/Worker (\w+) got task (\d+)/g)].map((m) => `${m[1]} ${m[2]}`);
+    const names = ['steve', 'john', 'bob'];
+    assert.deepEqual(
+      got,
+      Array.from({ length: 19 }, (_, i) => `${names[i % 3]} ${i + 1}`),
+    );
+    assert.ok(out.indexOf('got task 6') < out.indexOf('iteration 1'));
+    assert.ok(out.indexOf('iteration 1') < out.indexOf('got task 7'));
+    assert.ok(out.indexOf('got task 18') < out.indexOf('iteration 2'));
+    assert.ok(out.indexOf('iteration 2') < out.indexOf('got task 19'));
+    assert.deepEqual(
+      [...out.matchAll(/Worker (\w+): no task for 1 s/g)].map((m) => m[1]),
+      ['john', 'bob', 'steve'],
+    );
+    assert.match(out, /qsize\(\) = 0/);
+  },
   '26-parking-lot-semaphore': (out) => {
     const m = out.match(/(\d+) cars, (\d+) spaces\./);
     assert.ok(m, 'the lesson says how many cars and spaces');

@@ -1,0 +1,298 @@
+/**
+ * gevent.queue's `Channel`: a queue of no size, where a `put` waits until a `get` takes its item
+ * (a rendezvous).
+ *
+ * Implementation notes
+ * --------------------
+ * Getters and putters wait in a line each (waiting-line.ts). One hand-off is under way at a
+ * time: when both lines have someone, the first getter and the first putter are paired and both
+ * are woken at once, the getter first, so that their resumes sit side by side on the ready queue:
+ * the getter runs until it blocks, then its putter — gevent's `_unlock`, which switches to the
+ * getter and then to its putter before the hub runs anything else. The next pair is made once
+ * the putter has resumed. A `put` or `get` made while the other side waits pairs at once, yet
+ * still yields before it returns, as gevent's does. (gevent's `_unlock` goes on to the next pair
+ * at once; here what became ready in between runs first.)
+ *
+ *   put(x) ──► P waits ─┐                   ┌──► G resumes: takes x (or gives it back)
+ *   get()  ──► G waits ─┴─ pair: wake G, P ─┴──► P resumes: done (or back to its place)
+ *
+ * The putter's outcome is decided by its getter, whose resume comes first: its continuation runs
+ * before the putter's (in the getter's step, or, for a getter with no step of its own, as the
+ * earlier microtask), and records on the putter whether the item was taken (`handed`). A getter
+ * cancelled before it resumes, or cancelled after (a cancel that came before it went on), gives
+ * the item back: the putter then returns to its place and is paired with the next getter. A
+ * getter whose putter was cancelled in between takes nothing and goes back to its place. So no
+ * item is lost, and none is received twice. One order is not gevent's: a putter cancelled after
+ * its getter took the item, before the putter itself resumed, gets the cancel from `put` (weft's
+ * rule, and CPython's: a cancel that reaches a task between its wake-up and its step is raised at
+ * that await), though the item was delivered; gevent's hub switches to the putter first and the
+ * kill comes at its next switch.
+ */
+import { describeValue } from '../internal/errors.js';
+import { parseBlocking, parseWait } from '../internal/wait-options.js';
+import { CallWaits, tieCall, type Waiter } from '../internal/waiter.js';
+import { Empty, Full } from './errors.js';
+import { watchMainWait } from './loop-exit.js';
+import { type QueueWaitOptions, StopIteration } from './queue.js';
+import { LineWaiter, WaitingLine } from './waiting-line.js';
+
+/** A putter's hand-off, as its getter decides it (`Hand.handed`). */
+const UNDECIDED = 0;
+const TAKEN = 1;
+const RETURNED = 2;
+
+/** One side of a hand-off: a putter holds its item, a getter receives it. */
+class Hand extends LineWaiter {
+  item: unknown = undefined;
+  /** The other side, while the item is on its way. */
+  partner: Hand | null = null;
+  /** A paired putter's: whether its getter took the item or gave it back. */
+  handed: 0 | 1 | 2 = UNDECIDED;
+}
+
+function timedOut(w: Waiter<boolean>): void {
+  w.withdraw(true, false);
+}
+
+function noop(): void {}
+
+let channelCounter = 0;
+
+/**
+ * gevent's `Channel()`: `put(item)` waits until a greenlet `get`s it; `get()` waits for a
+ * putter. Waiting greenlets are served in the order they came, each side. With `block: false`
+ * (and `putNowait`/`getNowait`) the call still lets the loop turn once before it gives up —
+ * gevent's use a timeout of 0 — so they return Promises, unlike a Queue's. It holds nothing:
+ * `qsize()` is 0, `empty()` and `full()` true; `balance` is the putters waiting minus the
+ * getters waiting. `for await (const item of channel)` gets items until it gets
+ * `StopIteration`.
+ *
+ * **Cancellation:** a greenlet killed (or a task cancelled, a `signal` aborted, a `Timeout`
+ * expired) while it waits in `put` or `get` gets that error there; its item is not delivered,
+ * or it received none, and an item on its way to a getter that was killed goes to the next
+ * getter. Not guaranteed: a putter killed in the moment between its getter receiving the item
+ * and its own resumption gets the kill although the item was delivered.
+ *
+ * @throws LoopExit from a wait of the main program (outside every greenlet and task) that
+ *   nothing is left to end.
+ */
+export class Channel<T = unknown> implements AsyncIterable<Exclude<T, typeof StopIteration>> {
+  private readonly getters = new WaitingLine(noop);
+  private readonly putters = new WaitingLine(noop);
+  private readonly id = ++channelCounter;
+  /** The putter of the hand-off under way, until it has resumed: no other pair is made before. */
+  private inFlight: Hand | null = null;
+  /**
+   * A getter woken with an item was cancelled before it resumed: the item goes back; its putter,
+   * whose resume comes next, returns to its place then.
+   */
+  private readonly revoke = (g: Waiter<boolean>): void => {
+    giveBack(g as Hand);
+  };
+  private readonly mainGet = (): string =>
+    `the main program waits for an item of ${this.describe()}, which nothing puts`;
+  private readonly mainPut = (): string =>
+    `the main program waits for a greenlet to get its item from ${this.describe()}, and none does`;
+
+  /** @throws TypeError, RangeError for a `maxsize` other than 1 (gevent's ValueError). */
+  constructor(maxsize = 1) {
+    if (typeof maxsize !== 'number') {
+      throw new TypeError(`Channel maxsize must be 1: received ${describeValue(maxsize)}`);
+    }
+    if (maxsize !== 1) throw new RangeError(`Channel maxsize must be 1: received ${maxsize}`);
+  }
+
+  /** Putters waiting minus getters waiting (a snapshot). */
+  get balance(): number {
+    return this.putters.size - this.getters.size;
+  }
+
+  /** Always 0: a Channel holds no item. */
+  qsize(): number {
+    return 0;
+  }
+
+  /** Always true. */
+  empty(): boolean {
+    return true;
+  }
+
+  /** Always true: a `put` always waits for a getter. */
+  full(): boolean {
+    return true;
+  }
+
+  /**
+   * Hands `item` to a getter: resolves once one has received it.
+   * @throws Full when no getter took it before `timeout` (with `block: false`, before the loop
+   *   has turned once); LoopExit (see the class).
+   */
+  put(item: T, options?: QueueWaitOptions): Promise<void> {
+    const call = new CallWaits();
+    return tieCall(this.putSlow(item, options, call), call);
+  }
+
+  /** `put(item, { block: false })`: a getter must take it before the loop has turned once. */
+  putNowait(item: T): Promise<void> {
+    return this.put(item, { block: false });
+  }
+
+  /**
+   * Receives the item of a putter, waiting for one.
+   * @throws Empty when none came before `timeout` (with `block: false`, before the loop has
+   *   turned once); LoopExit (see the class).
+   */
+  get(options?: QueueWaitOptions): Promise<T> {
+    const call = new CallWaits();
+    return tieCall(this.getSlow(options, call), call);
+  }
+
+  /** `get({ block: false })`: a putter must come before the loop has turned once. */
+  getNowait(): Promise<T> {
+    return this.get({ block: false });
+  }
+
+  /** Gets items until it gets `StopIteration` (gevent's `for x in channel`). */
+  async *[Symbol.asyncIterator](): AsyncGenerator<Exclude<T, typeof StopIteration>> {
+    for (;;) {
+      const item = await this.get();
+      if (item === StopIteration) return;
+      yield item as Exclude<T, typeof StopIteration>;
+    }
+  }
+
+  /** `Channel-3`, for messages. */
+  describe(): string {
+    return `Channel-${this.id}`;
+  }
+
+  get [Symbol.toStringTag](): string {
+    return 'Channel';
+  }
+
+  private async putSlow(
+    item: T,
+    options: QueueWaitOptions | undefined,
+    call: CallWaits,
+  ): Promise<void> {
+    const parsed = parseWait('Channel.put', options);
+    const block = parseBlocking('Channel.put', options?.block, 'block');
+    const signal = parsed.signal;
+    signal?.throwIfAborted();
+    const timeout = block ? parsed.timeout : 0;
+    const deadline = timeout === null ? null : performance.now() + timeout;
+    let seq = 0;
+    for (;;) {
+      let left: number | null = null;
+      if (deadline !== null) {
+        left = Math.max(0, deadline - performance.now());
+        if (left === 0 && seq !== 0) {
+          this.pairNext(); // the hand-off it gave back is over
+          throw new Full();
+        }
+      }
+      const p = new Hand(this);
+      p.item = item;
+      this.putters.enter(p, seq);
+      this.pairNext();
+      // Paired already (woken): no timer is armed, and the main program's wait is not watched.
+      if (left !== null) p.setTimeout(left, timedOut);
+      if (signal !== null) p.setSignal(signal);
+      call.add(p);
+      watchMainWait(p, this.mainPut);
+      let ok: boolean;
+      try {
+        ok = await p.block();
+      } catch (e) {
+        this.handOffDone(p);
+        throw e;
+      }
+      if (!ok) throw new Full(); // timed out before it was paired
+      if (p.handed === RETURNED) {
+        // Its getter did not take the item: back to this wait's place, before the next pair.
+        seq = p.seq;
+        if (this.inFlight === p) this.inFlight = null;
+        continue;
+      }
+      this.handOffDone(p);
+      // The item was received; a cancel that came after that is raised all the same, as CPython
+      // raises one that reaches a task between its wake-up and its step.
+      call.raiseLate();
+      return;
+    }
+  }
+
+  private async getSlow(options: QueueWaitOptions | undefined, call: CallWaits): Promise<T> {
+    const parsed = parseWait('Channel.get', options);
+    const block = parseBlocking('Channel.get', options?.block, 'block');
+    const signal = parsed.signal;
+    signal?.throwIfAborted();
+    const timeout = block ? parsed.timeout : 0;
+    const deadline = timeout === null ? null : performance.now() + timeout;
+    let seq = 0;
+    for (;;) {
+      let left: number | null = null;
+      if (deadline !== null) {
+        left = Math.max(0, deadline - performance.now());
+        if (left === 0 && seq !== 0) throw new Empty();
+      }
+      const g = new Hand(this);
+      this.getters.enter(g, seq);
+      this.pairNext();
+      if (left !== null) g.setTimeout(left, timedOut);
+      if (signal !== null) g.setSignal(signal);
+      call.add(g);
+      watchMainWait(g, this.mainGet);
+      if (!(await g.block())) throw new Empty();
+      const putter = g.partner as Hand;
+      const late = call.takeCancel();
+      if (late !== null) {
+        giveBack(g);
+        throw late;
+      }
+      g.partner = null;
+      putter.partner = null;
+      // Its putter's resume has not run yet, or has run without a cancel (see the notes): `ok`
+      // false means the putter was cancelled meanwhile and raises that.
+      if (putter.ok) {
+        putter.handed = TAKEN;
+        return g.item as T;
+      }
+      seq = g.seq; // its putter gave up while the item was on its way: back in line
+    }
+  }
+
+  /**
+   * Pairs the first getter with the first putter, if both lines have someone and no hand-off is
+   * under way, and wakes both, the getter first (see the notes).
+   */
+  private pairNext(): void {
+    if (this.inFlight !== null) return;
+    const g = this.getters.head as Hand | null;
+    const p = this.putters.head as Hand | null;
+    if (g === null || p === null) return;
+    g.item = p.item;
+    g.partner = p;
+    p.partner = g;
+    g.onRevoke = this.revoke;
+    this.inFlight = p;
+    g.wake(true);
+    p.wake(true);
+  }
+
+  /** `p`'s hand-off is over: the next pair may be made. */
+  private handOffDone(p: Hand): void {
+    if (this.inFlight !== p) return;
+    this.inFlight = null;
+    this.pairNext();
+  }
+}
+
+/** `g`'s putter gets its item back: it returns to its place when it resumes (after `g`). */
+function giveBack(g: Hand): void {
+  const p = g.partner;
+  g.partner = null;
+  if (p === null) return;
+  p.partner = null;
+  p.handed = RETURNED;
+}

@@ -66,6 +66,8 @@ export {
   type ShareableListOptions,
 } from './shareable-list.js';
 export { SharedMemory, type SharedMemoryOptions } from './shared-memory.js';
+export { SharedMemoryManager } from './shared-memory-manager.js';
+export { copy, SynchronizedValue, synchronized } from './sharedctypes.js';
 export { SimpleQueue } from './simple-queue.js';
 export { type SharedOptions, SharedValue, Value } from './value.js';
 export { type Waitable, type WaitOptions, wait } from './wait.js';

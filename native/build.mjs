@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // Builds the native addons at install time: native/ (sendfile.c, io.c), native/context/
-// (context.cc) and native/shm/ (shm.cc) — the last two are C++ against V8's own API, so each is
-// built on its own: if one does not compile, the others are still built. It must never fail an
-// install: without a compiler (or off Linux) weft/sendfile uses its copy loop, `sendfile.native`
-// is false, weft/asyncio carries the current task with promise hooks instead of the context
-// addon, and multiprocessing locks are held by the broker alone (no shared-memory fast path).
+// (context.cc), native/shm/ (shm.cc) and native/spawn/ (spawn.c) — context and shm are C++
+// against V8's own API, and spawn needs glibc 2.29's posix_spawn_file_actions_addchdir_np, so
+// each is built on its own: if one does not compile, the others are still built. It must never
+// fail an install: without a compiler (or off Linux) weft/sendfile uses its copy loop,
+// `sendfile.native` is false, weft/asyncio carries the current task with promise hooks instead of
+// the context addon, multiprocessing locks are held by the broker alone (no shared-memory fast
+// path), and subprocesses start through Node's child_process.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -12,7 +14,7 @@ import { dirname, join } from 'node:path';
 const here = dirname(new URL(import.meta.url).pathname);
 if (process.platform !== 'linux') {
   console.log(
-    'weft: native addons skipped (Linux only): weft/sendfile copies, no RawSocket/EpollSelector, multiprocessing locks through the broker',
+    "weft: native addons skipped (Linux only): weft/sendfile copies, no RawSocket/EpollSelector, multiprocessing locks through the broker, subprocesses through Node's child_process",
   );
   process.exit(0);
 }
@@ -50,6 +52,11 @@ if (!build(join(here, 'context'))) {
 if (!build(join(here, 'shm'))) {
   console.log(
     'weft: shm addon not built (no C++ compiler?): multiprocessing locks go through the broker for every acquire',
+  );
+}
+if (!build(join(here, 'spawn'))) {
+  console.log(
+    "weft: spawn addon not built (no compiler, or glibc before 2.29?): weft/asyncio subprocesses start through Node's child_process (a fork, slower from a large process)",
   );
 }
 process.exit(0);

@@ -24,7 +24,6 @@
  * Python's docs warn of this deadlock; weft warns at run time (`RuntimeWarning`,
  * `WEFT_SUBPROCESS_PIPE_FULL`) when a `wait()` has been waiting `STALL_MS` with a pipe paused.
  */
-import type { ChildProcess } from 'node:child_process';
 import type { Socket as NetSocket } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import { inspect } from 'node:util';
@@ -54,6 +53,22 @@ const SIGNALS = osConstants.signals as Readonly<Record<string, number>>;
 const SIGNAL_NAMES: ReadonlyMap<number, string> = new Map(
   Object.entries(SIGNALS).map(([name, n]) => [n, name]),
 );
+
+/**
+ * What `Process` uses of its child: Node's `ChildProcess`, or the addon's `NativeChild`
+ * (subprocess-native.ts), which has the same events and meaning.
+ */
+export interface ChildLike {
+  readonly pid?: number | undefined;
+  readonly stdin: NodeJS.WritableStream | null;
+  readonly stdout: NodeJS.ReadableStream | null;
+  readonly stderr: NodeJS.ReadableStream | null;
+  once(event: string, listener: (...args: any[]) => void): unknown;
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  off(event: string, listener: (...args: any[]) => void): unknown;
+  kill(signal?: NodeJS.Signals | number): boolean;
+  unref(): void;
+}
 
 /** One of the child's output pipes, read into a StreamReader. */
 interface OutPipe {
@@ -88,7 +103,7 @@ export class Process {
   /** The child's stderr, with `stderr: PIPE`; else null. */
   readonly stderr: StreamReader | null;
 
-  private readonly child: ChildProcess;
+  private readonly child: ChildLike;
   private readonly outs: OutPipe[] = [];
   private readonly stdinSock: NetSocket | null;
   private stdinClosed = true;
@@ -103,7 +118,7 @@ export class Process {
 
   /** @internal Made by `createSubprocessExec`/`createSubprocessShell`. */
   constructor(
-    child: ChildProcess,
+    child: ChildLike,
     streams: {
       StreamReader: typeof StreamReader;
       StreamWriter: typeof StreamWriter;

@@ -8,11 +8,18 @@
  * Implementation notes
  * --------------------
  *
+ * Two ways to start the child, one `Process` over either: on Linux the spawn addon
+ * (subprocess-native.ts: posix_spawn, no copy of this process's page tables, where libuv forks),
+ * and Node's `child_process.spawn` where the addon is missing or a stdio target or `cwd` is one
+ * only Node's spawn handles. The addon's child is the one Node's would be; the suite runs
+ * through both (test/asyncio/subprocess-node-spawn.test.ts).
+ *
  * Node's pipes to a child are Unix socket pairs (libuv makes them so), not pipe(2)s as Python's;
- * a child sees a socket on its fd 0/1/2. `stderr: STDOUT` needs one descriptor on the child's fd
- * 1 and 2, which Node's `stdio: 'pipe'` cannot give: weft makes the pair itself (a Unix socket
- * listened on once, connected, and checked by a random token so that no stranger's connection is
- * taken for it) and hands the child its one end for both.
+ * a child sees a socket on its fd 0/1/2, from either path. `stderr: STDOUT` needs one descriptor
+ * on the child's fd 1 and 2, which Node's `stdio: 'pipe'` cannot give: the addon puts one end of
+ * its pair on both; through Node's spawn weft makes the pair itself (a Unix socket listened on
+ * once, connected, and checked by a random token so that no stranger's connection is taken for
+ * it) and hands the child its one end for both.
  */
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -24,6 +31,7 @@ import type { Stream } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { describeValue } from '../internal/errors.js';
 import { spawnError } from './subprocess-errors.js';
+import type { NativeChild } from './subprocess-native.js';
 import { Process } from './subprocess-process.js';
 
 export { type CommunicateOptions, Process } from './subprocess-process.js';
@@ -215,6 +223,7 @@ let modules: Promise<
     typeof import('node:child_process'),
     typeof import('../streams/stream-reader.js'),
     typeof import('../streams/stream-writer.js'),
+    typeof import('./subprocess-native.js'),
   ]
 > | null = null;
 
@@ -223,8 +232,23 @@ function loadModules(): NonNullable<typeof modules> {
     import('node:child_process'),
     import('../streams/stream-reader.js'),
     import('../streams/stream-writer.js'),
+    import('./subprocess-native.js'),
   ]);
   return modules;
+}
+
+/** Whether a spawn may take the addon's path (subprocess-native.ts); tests turn it off. */
+let nativeAllowed = true;
+
+/**
+ * @internal Allows (`true`) or forbids the addon's spawn path, for tests that run the same
+ * suite against Node's spawn; returns the previous setting. Without the addon it changes
+ * nothing: every spawn goes through Node's.
+ */
+export function _allowNativeSpawn(on: boolean): boolean {
+  const was = nativeAllowed;
+  nativeAllowed = on;
+  return was;
 }
 
 async function start(
@@ -234,25 +258,54 @@ async function start(
   options: SubprocessOptions,
 ): Promise<Process> {
   checkOptions(what, options);
-  const [{ spawn }, { checkReaderOptions, StreamReader }, { StreamWriter }] = await loadModules();
+  const [{ spawn }, { checkReaderOptions, StreamReader }, { StreamWriter }, native] =
+    await loadModules();
   const { limit } = checkReaderOptions({ limit: options.limit ?? undefined });
   const stdin = stdioEntry(what, 'stdin', options.stdin);
   const stdout = stdioEntry(what, 'stdout', options.stdout);
+  const merge = options.stderr === STDOUT;
+  // Merged into a stdout that is no pipe: where stdout goes, this process's fd 1 for an
+  // inherited one ('inherit' at index 2 would be our fd 2).
+  const stderrTarget: StdioEntry | 'merge' = !merge
+    ? stdioEntry(what, 'stderr', options.stderr)
+    : stdout === 'pipe'
+      ? 'merge'
+      : stdout === 'inherit'
+        ? 1
+        : stdout;
+  const cwd = options.cwd ?? undefined;
+  const streams = { StreamReader, StreamWriter };
+  // The addon's path where it can do all Node's would (subprocess-native.ts): not for a URL cwd
+  // or one Node refuses (a null byte), nor for a stdio target only Node's spawn handles.
+  const specs = [native.specOf(stdin, 0), native.specOf(stdout, 1), native.specOf(stderrTarget, 2)];
+  if (
+    nativeAllowed &&
+    native.nativeSpawnAvailable() &&
+    (cwd === undefined || (typeof cwd === 'string' && !cwd.includes('\0'))) &&
+    !specs.includes(null)
+  ) {
+    let child: NativeChild;
+    try {
+      child = native.spawnNative(
+        file,
+        args,
+        specs as [number, number, number],
+        cwd ?? null,
+        options.env != null ? { ...options.env } : null,
+      );
+    } catch (e) {
+      throw spawnError(e, blame(e, file, cwd));
+    }
+    return new Process(child, streams, limit, child.merged);
+  }
   let stderr: StdioEntry;
   let pair: [read: NetSocket, write: NetSocket] | null = null;
-  if (options.stderr === STDOUT) {
-    if (stdout === 'pipe') {
-      pair = await socketPair();
-      stderr = pair[1];
-    } else {
-      // Where stdout goes: this process's fd 1 for an inherited stdout ('inherit' at index 2
-      // would be our fd 2).
-      stderr = stdout === 'inherit' ? 1 : stdout;
-    }
+  if (stderrTarget === 'merge') {
+    pair = await socketPair();
+    stderr = pair[1];
   } else {
-    stderr = stdioEntry(what, 'stderr', options.stderr);
+    stderr = stderrTarget;
   }
-  const cwd = options.cwd ?? undefined;
   let child: ChildProcess;
   try {
     child = spawn(file, args, {
@@ -274,7 +327,7 @@ async function start(
     for (const s of [child.stdin, child.stdout, child.stderr]) s?.destroy();
     throw spawnError(err, blame(err, file, cwd));
   }
-  return new Process(child, { StreamReader, StreamWriter }, limit, pair !== null ? pair[0] : null);
+  return new Process(child, streams, limit, pair !== null ? pair[0] : null);
 }
 
 /**

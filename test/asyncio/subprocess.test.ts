@@ -30,6 +30,7 @@ import {
   subprocess,
   TimeoutError,
 } from '../../src/asyncio/index.js';
+import { _allowNativeSpawn } from '../../src/asyncio/subprocess.js';
 import { FileNotFoundError as MpFileNotFoundError } from '../../src/multiprocessing/index.js';
 import { BrokenPipeError, ConnectionResetError } from '../../src/streams/index.js';
 import { collected } from '../support/gc.js';
@@ -39,6 +40,16 @@ import { runScript } from '../support/run-script.js';
 checkLeaks({ graceMs: 3000 });
 
 const ROOT = new URL('../../', import.meta.url).pathname;
+
+/**
+ * Whether spawns may take the addon's path in this run: this file runs once as it is, and once
+ * through subprocess-node-spawn.test.ts, which forbids it (the same suite against both).
+ */
+function nativeAllowed(): boolean {
+  const was = _allowNativeSpawn(true);
+  _allowNativeSpawn(was);
+  return was;
+}
 
 /** Kills `p` if it still runs and waits for it and its pipes: no test leaves a child behind. */
 async function reap(p: Process): Promise<void> {
@@ -472,8 +483,10 @@ describe('communicate', () => {
 
   test('communicate after a pipe was paused unread: the pipe flows again, nothing is lost', async () => {
     // Python: limit=1024, 300000 bytes written, read paused; communicate() later → all 300000.
+    // Here 1 MB: the socket pair holds some 230 KB and Node's socket reads up to two 64 KiB
+    // chunks past the pause, so a slow turn of this process let a 300000-byte child finish.
     await run(async () => {
-      const p = await createSubprocessExec('head', '-c', '300000', '/dev/zero', {
+      const p = await createSubprocessExec('head', '-c', '1000000', '/dev/zero', {
         stdout: PIPE,
         limit: 1024,
       });
@@ -482,7 +495,7 @@ describe('communicate', () => {
       await sleep(50);
       assert.equal(p.returncode, null, 'the child is blocked writing');
       const [out] = await p.communicate(null, { timeout: 20_000 });
-      assert.equal(out?.length, 300_000);
+      assert.equal(out?.length, 1_000_000);
       assert.equal(p.returncode, 0);
     });
   });
@@ -783,6 +796,8 @@ describe('the end of run()', () => {
       writeFileSync(
         script,
         `import { createSubprocessExec, DEVNULL, PIPE, run } from '${ROOT}src/asyncio/index.ts';
+import { _allowNativeSpawn } from '${ROOT}src/asyncio/subprocess.ts';
+_allowNativeSpawn(${nativeAllowed()});
 await run(async () => {
   // stderr: DEVNULL: an inherited stderr would hold the test's pipe open for the child's life.
   const p = await createSubprocessExec('sleep', '30', { stdin: PIPE, stdout: PIPE, stderr: DEVNULL });

@@ -1,0 +1,305 @@
+/**
+ * The fast start of a subprocess on Linux: native/spawn/spawn.c (posix_spawn, the exit watched
+ * through a pidfd) behind an object with the part of Node's `ChildProcess` that `Process` uses.
+ * subprocess.ts takes it when the addon was built and the stdio targets are ones it handles,
+ * and Node's `child_process.spawn` otherwise.
+ *
+ * Implementation notes
+ * --------------------
+ * Why: libuv forks, and a fork costs in proportion to the parent's memory (its page tables are
+ * copied): `/bin/true` plus its exit took 1.7 ms of this process's time with 100 MB resident,
+ * 0.16 ms through posix_spawn, which does not copy them (measured by hand on the 2-core machine
+ * of the bench; numbers in docs/asyncio.md come from the bench).
+ *
+ * What Node's spawn does that this does too, so that `Process` sees the same child:
+ * - the program and its PATH search, the environment (`envPairs`: every key `for…in` finds,
+ *   NODE_V8_COVERAGE carried into a given env; this process's own read through `process.env`,
+ *   as Node reads it: the addon copying `environ` itself would race a worker started with
+ *   `env: SHARE_ENV`, whose setenv Node serializes with a lock only `process.env` takes),
+ *   argv[0] = the program as given, the cwd;
+ * - the child's set-up (fds 0..2 blocking, signals 1..31 at their defaults, no signal blocked):
+ *   the addon's notes say how;
+ * - a spawn error: the same `errno`, `code` and `syscall` ('spawn <file>' for the errors Node
+ *   emits, 'spawn' for those it throws), `path` and `spawnargs` as Node's;
+ * - pipes: Unix socket pairs, our end a `net.Socket` (stdin not readable), as Node's;
+ * - the exit: stdin destroyed, then 'exit' (code, signal name; an unnamed signal is code 0, as
+ *   Node reports it), then on the next tick every readable pipe resumed (Node's flushStdio);
+ * - `kill`: true when sent, false after the exit or for ESRCH, an 'error' event for EPERM;
+ *   `ref`/`unref` of the watch.
+ * Not done: the 'spawn' and 'close' events and the `child_process` diagnostics channel
+ * (nothing in weft listens to them). One difference below `Process`: our end of a pipe is opened
+ * with `net.Socket({ fd })`, readable and writable to libuv, where Node opens it one way; so
+ * after a stdout pipe's EOF the socket's own end() shuts down its write side for real (Node's
+ * answers ENOTCONN and skips it), which the child, not reading its stdout, never sees.
+ */
+import { EventEmitter } from 'node:events';
+import { createRequire } from 'node:module';
+import { Socket as NetSocket } from 'node:net';
+import { constants as osConstants } from 'node:os';
+import { debuglog, getSystemErrorName } from 'node:util';
+
+/** A started child in the addon (an opaque handle). */
+type ChildHandle = { readonly __brand: 'weft:subprocess' };
+
+interface SpawnBinding {
+  /**
+   * Starts `file` (searched in the PATH of `envp` when it has no '/'); `stdio` holds a spec per
+   * fd 0..2 (SPEC_* or a descriptor of this process) and, on success, our end of each PIPE.
+   * `onExit(code, signal)` runs once, when the child has exited and been reaped.
+   */
+  spawn(
+    file: string,
+    argv: string[],
+    envp: string[],
+    cwd: string | null,
+    stdio: Int32Array,
+    onExit: (code: number, signal: number) => void,
+  ): ChildHandle | number | undefined;
+  pid(child: ChildHandle): number;
+  kill(child: ChildHandle, signal: number): number;
+  ref(child: ChildHandle, on: boolean): number;
+  /** 0 when this kernel has pidfds (Linux 5.4), else -errno. */
+  available(): number;
+}
+
+/** A stdio spec: a new pipe (our end becomes the stream). */
+export const SPEC_PIPE = -1;
+/** A stdio spec: /dev/null. */
+export const SPEC_IGNORE = -2;
+/** A stdio spec, for stderr: the child end of stdout's pipe (`stderr: STDOUT`). */
+export const SPEC_MERGE = -3;
+
+const debug = debuglog('weft');
+
+/**
+ * The spec for fd `i` of a Node `stdio` entry ('pipe', 'ignore', 'inherit', a descriptor, a
+ * stream) or 'merge' (stderr into stdout's pipe); null for one this path leaves to Node's
+ * spawn: a stream without a numeric `fd` (a `net.Socket`: Node hands the child its handle's
+ * descriptor and stops reading it), or a descriptor that is not a plain one.
+ */
+export function specOf(entry: unknown, i: number): number | null {
+  if (entry === 'pipe') return SPEC_PIPE;
+  if (entry === 'ignore') return SPEC_IGNORE;
+  if (entry === 'inherit') return i;
+  if (entry === 'merge') return SPEC_MERGE;
+  const fd =
+    typeof entry === 'number'
+      ? entry
+      : typeof entry === 'object' && entry !== null
+        ? (entry as { fd?: unknown }).fd
+        : undefined;
+  return typeof fd === 'number' && Number.isInteger(fd) && fd >= 0 && fd <= 0x7fffffff ? fd : null;
+}
+
+function load(): SpawnBinding | null {
+  if (process.env.WEFT_NO_NATIVE === '1' || process.platform !== 'linux') return null;
+  let b: Partial<SpawnBinding>;
+  try {
+    // src/asyncio/ and dist/asyncio/ are both two levels below the package root.
+    b = createRequire(import.meta.url)('../../native/spawn/build/Release/weft_spawn.node');
+  } catch (e) {
+    debug('subprocess: spawn addon not loaded, forking through libuv: %s', (e as Error).message);
+    return null;
+  }
+  if (
+    typeof b.spawn !== 'function' ||
+    typeof b.pid !== 'function' ||
+    typeof b.kill !== 'function' ||
+    typeof b.ref !== 'function' ||
+    typeof b.available !== 'function'
+  ) {
+    debug('subprocess: the spawn addon is out of date (rebuild with `node native/build.mjs`)');
+    return null;
+  }
+  const ok = b.available();
+  if (ok !== 0) {
+    debug('subprocess: no pidfds here (%s), forking through libuv', getSystemErrorName(ok));
+    return null;
+  }
+  return b as SpawnBinding;
+}
+
+const binding: SpawnBinding | null = load();
+
+/** Whether the addon is there and usable: otherwise every spawn goes through Node's. */
+export function nativeSpawnAvailable(): boolean {
+  return binding !== null;
+}
+
+const SIGNALS = osConstants.signals as Readonly<Record<string, number>>;
+/** Signal number -> name; the first name of a number wins (SIGABRT over SIGIOT, SIGIO over
+ * SIGPOLL), as Node's own name for it. */
+const SIGNAL_NAMES: ReadonlyMap<number, string> = (() => {
+  const m = new Map<number, string>();
+  for (const [name, n] of Object.entries(SIGNALS)) if (!m.has(n)) m.set(n, name);
+  return m;
+})();
+
+/** The errors Node emits as 'error' events (with the program named); it throws the others. */
+const EMITTED = new Set(['EACCES', 'EAGAIN', 'EMFILE', 'ENFILE', 'ENOENT']);
+
+/** Node's ErrnoException: message `<syscall> <code>`, `errno` negative. */
+function errnoError(errno: number, syscall: string): NodeJS.ErrnoException {
+  const code = getSystemErrorName(errno);
+  const e = new Error(`${syscall} ${code}`) as NodeJS.ErrnoException;
+  e.errno = errno;
+  e.code = code;
+  e.syscall = syscall;
+  return e;
+}
+
+/** Node's envPairs for `env` (this process's when null). */
+function envPairs(env: Record<string, string> | null): string[] {
+  const source: Record<string, string | undefined> = env ?? process.env;
+  const cov = process.env.NODE_V8_COVERAGE;
+  if (cov && env !== null && !Object.hasOwn(env, 'NODE_V8_COVERAGE')) {
+    env.NODE_V8_COVERAGE = cov;
+  }
+  const pairs: string[] = [];
+  for (const key in source) {
+    const value = source[key];
+    if (value !== undefined) pairs.push(`${key}=${value}`);
+  }
+  return pairs;
+}
+
+/**
+ * Starts `file` with `args` through the addon (call only when `nativeSpawnAvailable()`).
+ * `stdio`: a spec per fd 0..2. `env` is the child's whole environment (a copy: Node's rule for
+ * NODE_V8_COVERAGE may add to it), null for this process's.
+ * @returns the child, and our end of stdout's pipe when stderr merges into it (`SPEC_MERGE`:
+ * it is then the child's `stdout` no more, as in Node's path, where weft made that pair).
+ * @throws Node's spawn error (an ErrnoException) when the child could not be started.
+ */
+export function spawnNative(
+  file: string,
+  args: readonly string[],
+  stdio: readonly [number, number, number],
+  cwd: string | null,
+  env: Record<string, string> | null,
+): NativeChild {
+  const b = binding as SpawnBinding;
+  const spec = Int32Array.from(stdio);
+  const child = new NativeChild();
+  const h = b.spawn(file, [file, ...args], envPairs(env), cwd, spec, (code, signal) =>
+    child._exited(code, signal),
+  );
+  if (typeof h === 'number') {
+    const code = getSystemErrorName(h);
+    const err = errnoError(h, EMITTED.has(code) ? `spawn ${file}` : 'spawn');
+    if (EMITTED.has(code)) Object.assign(err, { path: file, spawnargs: [...args] });
+    throw err;
+  }
+  if (h === undefined) {
+    // napi refused to make the handle (before starting anything): this thread is being
+    // terminated, and runs no more JavaScript after this frame.
+    throw new Error('weft: subprocess not started: this thread is ending');
+  }
+  const socket = (i: number): NetSocket | null => {
+    const fd = spec[i] as number;
+    return fd >= 0 ? new NetSocket({ fd, readable: i > 0 }) : null;
+  };
+  const merged = stdio[2] === SPEC_MERGE;
+  child._started(
+    b.pid(h),
+    h,
+    socket(0),
+    merged ? null : socket(1),
+    socket(2),
+    merged ? socket(1) : null,
+  );
+  return child;
+}
+
+/** Node's flushStdio: on the tick after the exit, every readable pipe flows to its end. */
+function flushStdio(child: NativeChild): void {
+  for (const s of [child.stdin, child.stdout, child.stderr]) {
+    if (s?.readable) s.resume();
+  }
+}
+
+/**
+ * A child started by `spawnNative`: `pid`, `stdin`/`stdout`/`stderr`, 'exit' and 'error'
+ * events, `kill`, `ref`/`unref` — what `Process` uses of a `ChildProcess`, with its meaning.
+ */
+export class NativeChild extends EventEmitter {
+  pid: number | undefined = undefined;
+  stdin: NetSocket | null = null;
+  stdout: NetSocket | null = null;
+  stderr: NetSocket | null = null;
+  /** With `SPEC_MERGE`: our end of the pipe on the child's fds 1 and 2. */
+  merged: NetSocket | null = null;
+  exitCode: number | null = null;
+  signalCode: NodeJS.Signals | null = null;
+  killed = false;
+  private handle: ChildHandle | null = null;
+
+  /** @internal */
+  _started(
+    pid: number,
+    handle: ChildHandle,
+    stdin: NetSocket | null,
+    stdout: NetSocket | null,
+    stderr: NetSocket | null,
+    merged: NetSocket | null,
+  ): void {
+    this.pid = pid;
+    this.handle = handle;
+    this.stdin = stdin;
+    this.stdout = stdout;
+    this.stderr = stderr;
+    this.merged = merged;
+  }
+
+  /** @internal The addon reaped the child (`code` < 0: someone else did; then, as libuv, no
+   * 'exit' is ever emitted). */
+  _exited(code: number, signal: number): void {
+    this.handle = null;
+    if (code < 0) {
+      debug('subprocess: process %d was reaped by someone else (%s)', this.pid, code);
+      return;
+    }
+    const name = signal !== 0 ? (SIGNAL_NAMES.get(signal) ?? '') : '';
+    if (name !== '') this.signalCode = name as NodeJS.Signals;
+    else this.exitCode = code;
+    this.stdin?.destroy();
+    this.emit('exit', this.exitCode, this.signalCode);
+    process.nextTick(flushStdio, this);
+  }
+
+  /** Sends `sig` (default SIGTERM): true when sent; false once exited, or for ESRCH; an
+   * 'error' event for any other failure (EPERM), as Node's `ChildProcess.kill`. */
+  kill(sig: NodeJS.Signals | number = 'SIGTERM'): boolean {
+    const signo = typeof sig === 'number' ? sig : SIGNALS[String(sig).toUpperCase()];
+    if (
+      signo === undefined ||
+      (typeof sig === 'number' && sig !== 0 && !SIGNAL_NAMES.has(sig)) ||
+      !Number.isInteger(signo)
+    ) {
+      throw Object.assign(new TypeError(`Unknown signal: ${String(sig)}`), {
+        code: 'ERR_UNKNOWN_SIGNAL',
+      });
+    }
+    const h = this.handle;
+    if (h === null) return false;
+    const r = (binding as SpawnBinding).kill(h, signo);
+    if (r === 0) {
+      this.killed = true;
+      return true;
+    }
+    const code = getSystemErrorName(r);
+    if (code === 'ESRCH') return false;
+    const err = errnoError(r, 'kill');
+    if (code === 'EINVAL' || code === 'ENOSYS') throw err;
+    this.emit('error', err);
+    return false;
+  }
+
+  ref(): void {
+    if (this.handle !== null) (binding as SpawnBinding).ref(this.handle, true);
+  }
+
+  unref(): void {
+    if (this.handle !== null) (binding as SpawnBinding).ref(this.handle, false);
+  }
+}

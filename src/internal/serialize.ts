@@ -6,6 +6,13 @@
  *   (state holding their buffers) and are revived, connected to the same memory, on arrival.
  * - **bytes** (queue items): `v8.serialize`, which cannot carry a SharedArrayBuffer at all; a
  *   descriptor's buffers become registry ids (see shm/sab-registry.ts).
+ * - **wire** (a Listener/Client connection): bytes for a process that may belong to another
+ *   tree, with another broker, so no shared object can go (`WireRefusal`, raised by the same
+ *   walk that looks for errors to encode).
+ *
+ * Small plain values (primitives, plain objects, arrays) are written and read as bytes by
+ * v8-format.ts, in JavaScript and in V8's own format, without `v8.serialize`'s fixed cost; that
+ * walk gives up at the first object it does not know, and the value takes the path above.
  *
  * Errors are descriptors too, so that they keep their class name, `code` and message, with the
  * remote stack kept as `cause` (CPython's `_RemoteTraceback`).
@@ -28,6 +35,7 @@ import {
   WeftError,
 } from './errors.js';
 import { lookup, share } from './shm/sab-registry.js';
+import { NOT_SMALL, readMarked, readSmall, writeSmall } from './v8-format.js';
 
 export const TAG = '__weft$';
 /** Implemented by every object that must arrive connected rather than copied. */
@@ -192,9 +200,49 @@ export function revivable(): { kinds: string[]; errors: string[] } {
  * Where an encoded value goes: `message` to a thread (structured clone), `bytes` into a shared
  * buffer (v8.serialize), `process` over a child process's channel (Node's v8-based serializer).
  * `process` is `message` plus one refusal: Node's host objects that a thread receives whole but
- * a child process would receive as an empty object (see `hostObjectRefusal`).
+ * a child process would receive as an empty object (see `hostObjectRefusal`). `wire` is `bytes`
+ * to a process that may share nothing with this one (a Listener/Client connection): a shared
+ * object or a SharedArrayBuffer anywhere in the value is refused (see `WireRefusal`).
  */
-export type Carrier = 'message' | 'bytes' | 'process';
+export type Carrier = 'message' | 'bytes' | 'process' | 'wire';
+
+/**
+ * Why a value cannot go over a Listener/Client connection; `toBytes` makes it a
+ * NotCloneableError naming its caller.
+ */
+class WireRefusal {
+  constructor(readonly message: string) {}
+}
+
+function refuseOnWire(o: object): never {
+  if (o instanceof SharedArrayBuffer) {
+    throw new WireRefusal(
+      'a SharedArrayBuffer cannot be sent to another process; share memory between processes with SharedMemory, Array or Value, or send a typed array over it to send a copy',
+    );
+  }
+  throw new WireRefusal(
+    `a ${o.constructor?.name || 'shared object'} cannot be sent over a Listener/Client connection (the other end may be a process with another multiprocessing broker, as Python refuses it too): pass it in a Process's args, or through a Pipe or a Queue`,
+  );
+}
+
+/**
+ * On the wire, the shared objects inside an object that `encode` passes on as it is (a class
+ * instance, which v8.serialize writes as a plain object of its own fields): refused as anywhere
+ * else. A look only, with its own `visited`: nothing in there is encoded. Errors and binary
+ * data hold none to look for (a view over a SharedArrayBuffer is copied, as on a Pipe).
+ */
+function refuseSharedInside(v: object, visited: Set<object>): void {
+  if (visited.has(v)) return;
+  visited.add(v);
+  if (v instanceof Error || ArrayBuffer.isView(v) || v instanceof ArrayBuffer) return;
+  const items =
+    v instanceof Map ? [...v.keys(), ...v.values()] : v instanceof Set ? [...v] : Object.values(v);
+  for (const x of items) {
+    if (x === null || typeof x !== 'object') continue;
+    if (x instanceof SharedArrayBuffer || isShareable(x)) refuseOnWire(x);
+    refuseSharedInside(x, visited);
+  }
+}
 
 function isShareable(v: object): v is Shareable {
   return typeof (v as Partial<Shareable>)[kShared] === 'function';
@@ -278,8 +326,12 @@ function walkEncode(v: unknown, carrier: Carrier, seen: Map<object, unknown>): u
     return v;
   }
   if (prior !== undefined) return prior;
-  if (v instanceof SharedArrayBuffer) return encodeSab(v, carrier);
+  if (v instanceof SharedArrayBuffer) {
+    if (carrier === 'wire') refuseOnWire(v);
+    return encodeSab(v, carrier);
+  }
   if (isShareable(v)) {
+    if (carrier === 'wire') refuseOnWire(v);
     const { kind, state } = v[kShared]();
     const d = { [TAG]: kind, s: walkEncode(state, carrier, seen) };
     seen.set(v, d);
@@ -335,6 +387,7 @@ function walkEncode(v: unknown, carrier: Carrier, seen: Map<object, unknown>): u
       const host = hostObjectRefusal(v);
       if (host !== null) throw new NotCloneableError(host);
     }
+    if (carrier === 'wire') refuseSharedInside(v, new Set());
     return v;
   }
   seen.set(v, WALKING);
@@ -942,19 +995,42 @@ function refusal(v: unknown, seen: Set<object>): string | HostRefusal | null {
   return null;
 }
 
-/** `value` as bytes for a shared buffer (queue items). */
-export function toBytes(value: unknown, what: string): Buffer {
+/**
+ * `value` as bytes for a shared buffer (queue items, `bytes`) or a Listener/Client connection
+ * (`wire`), after `headroom` bytes left uninitialised for the caller's header.
+ * @throws NotCloneableError naming `what` for what cannot be sent.
+ */
+export function toBytes(
+  value: unknown,
+  what: string,
+  carrier: 'bytes' | 'wire' = 'bytes',
+  headroom = 0,
+): Buffer {
+  // Plain data holds nothing that encode() would replace or the wire refuse: the same bytes.
+  const small = writeSmall(value, headroom, kShared);
+  if (small !== null) return small;
+  let bytes: Buffer;
   try {
-    return v8.serialize(encode(value, 'bytes'));
+    bytes = v8.serialize(encode(value, carrier));
   } catch (err) {
+    if (err instanceof WireRefusal) throw new NotCloneableError(`${what}: ${err.message}`);
     if (err instanceof WeftError) throw err;
     throw new NotCloneableError(
       `${what}: the item cannot be structured-cloned (${(err as Error).message}); send plain data, typed arrays, Maps/Sets, Errors or weft shared objects`,
       { cause: err },
     );
   }
+  if (headroom === 0) return bytes;
+  const framed = Buffer.allocUnsafe(headroom + bytes.length);
+  bytes.copy(framed, headroom);
+  return framed;
 }
 
+/** The keys that make a decoded value need `decode` (a descriptor's, a SharedArrayBuffer's). */
+const MARKS: readonly [string, string] = [TAG, '$sab'];
+
 export function fromBytes(bytes: Uint8Array): unknown {
-  return decode(v8.deserialize(bytes));
+  const small = readSmall(bytes, MARKS);
+  if (small === NOT_SMALL) return decode(v8.deserialize(bytes));
+  return readMarked() ? decode(small) : small;
 }

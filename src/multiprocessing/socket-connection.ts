@@ -20,11 +20,18 @@
  *   send(obj)                     [int32 −2][uint64 len][v8 bytes]   recv() → obj
  *   recvBytes()                   the bytes of either (an object's serialization, as a Pipe's)
  *
- * Reading. One socket read at a time (`#fill`, shared by every waiting `recv`/`poll` and by
- * `wait()`, never tied to one caller's signal, so a caller that gives up consumes nothing) feeds
- * a list of chunks; a message is taken once all its bytes are there. A header whose length is
- * more than a Buffer can hold (or negative, other than −1 and −2) is an `OSError` and closes the
- * connection, as Python's "bad message length" does: nothing is allocated for it.
+ * Reading. While a `recv` (or a `poll`, or `wait()`) waits, the socket's readiness callback
+ * (`Socket._watch`, called from the transport's read) takes what the socket holds into a list of
+ * chunks, synchronously; a message is taken once all its bytes are there, and handed to the
+ * oldest waiting `recv` right there, decoded, so that its caller resumes one promise job after
+ * the bytes came — no read of the socket's own is awaited, nor a promise chain per layer. The
+ * waiting recvs are a FIFO: a caller that gives up (its signal) leaves it and consumes nothing.
+ * A header whose length is more than a Buffer can hold (or negative, other than −1 and −2) is an
+ * `OSError` and closes the connection, as Python's "bad message length" does: nothing is
+ * allocated for it.
+ *
+ *   transport read ─▶ socket's reader ─▶ _watch callback ─▶ #pull: recvNowait ─▶ #chunks
+ *                                                           #deliver: whole frame ─▶ oldest recv
  *
  * Writing. `send` is synchronous, as a Pipe end's: the frame goes to the socket's send queue
  * (`sendNowait`; when the queue is over its high-water mark, `sendall`, not awaited, which
@@ -68,8 +75,47 @@ export interface Frame {
   whole: boolean;
 }
 
+/** Bytes of an object frame's header: int32 −2, uint64 length. */
+const OBJECT_HEAD = 12;
+
+/** A uint64 length (big-endian) as two uint32 halves: no BigInt made per message. */
+function writeLength(b: Buffer, at: number, n: number): void {
+  b.writeUInt32BE(Math.floor(n / 0x100000000), at);
+  b.writeUInt32BE(n >>> 0, at + 4);
+}
+
+/** A uint64 length; one past 2^53 reads as more than MAX_MESSAGE all the same. */
+function readLength(b: Buffer, at: number): number {
+  return b.readUInt32BE(at) * 0x100000000 + b.readUInt32BE(at + 4);
+}
+
 /** A frame's bytes for the caller to keep: copied when they share a read with others. */
 const own = (f: Frame): Buffer => (f.whole ? f.body : Buffer.from(f.body));
+
+/** What a waiting read resolves to: the frame (the handshake), its bytes, or its message. */
+const AS_FRAME = 0;
+const AS_BYTES = 1;
+const AS_VALUE = 2;
+type As = typeof AS_FRAME | typeof AS_BYTES | typeof AS_VALUE;
+
+function convert(as: As, f: Frame): unknown {
+  if (as === AS_VALUE) return f.object ? fromBytes(f.body) : own(f);
+  return as === AS_BYTES ? own(f) : f;
+}
+
+/** A recv, recvBytes or handshake read waiting for its message. */
+interface Receiver {
+  as: As;
+  maxlength: number | null;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+  signal: AbortSignal | null;
+  onAbort: (() => void) | null;
+}
+
+function stopListening(r: Receiver): void {
+  if (r.onAbort !== null) r.signal?.removeEventListener('abort', r.onAbort);
+}
 
 function badLength(what: string): OSError {
   return new OSError(
@@ -77,34 +123,6 @@ function badLength(what: string): OSError {
     '',
     'ERR_WEFT_BAD_MESSAGE_LENGTH',
   );
-}
-
-/** The first shared weft object inside `v` (a Queue, a Lock, a Pipe end…), or null. */
-function sharedInside(v: unknown, seen: Set<object>): object | null {
-  if (v === null || typeof v !== 'object' || seen.has(v)) return null;
-  seen.add(v);
-  if (typeof (v as { [kShared]?: unknown })[kShared] === 'function') return v;
-  // The bytes carrier would send a registry id of this process's for it, which no other process
-  // can look up (a Pipe refuses one too; a view over one is copied, as there).
-  if (v instanceof SharedArrayBuffer) return v;
-  if (v instanceof Error || ArrayBuffer.isView(v) || v instanceof ArrayBuffer) return null;
-  const items =
-    v instanceof Map
-      ? [...v.keys(), ...v.values()]
-      : v instanceof Set
-        ? [...v]
-        : Array.isArray(v)
-          ? v
-          : Object.values(v);
-  for (const x of items) {
-    const s = sharedInside(x, seen);
-    if (s !== null) return s;
-  }
-  return null;
-}
-
-function nameOf(o: object): string {
-  return o.constructor?.name || 'shared object';
 }
 
 /**
@@ -123,9 +141,14 @@ export class SocketConnection extends Connection {
   #eof = false;
   /** What the last read failed with (a reset), reported once by recv. */
   #failure: unknown = null;
-  /** The read under way, shared by every waiter; null when none is. */
-  #filling: Promise<void> | null = null;
-  /** Aborted by close(): wakes every recv and poll waiting. */
+  /** The recvs waiting for a message, in the order they asked (see `#deliver`). */
+  #receivers: Receiver[] = [];
+  /** Settled at the socket's next activity, for the polls waiting; null when none waits. */
+  #activity: Promise<void> | null = null;
+  #wake: (() => void) | null = null;
+  /** Takes this handle off the socket's readiness callbacks (registered at the first wait). */
+  #unwatch: (() => void) | null = null;
+  /** Aborted by close(): wakes every poll waiting. */
   readonly #closing = new AbortController();
 
   /** @internal `sock`: connected (by Listener or Client, or revived in a child). */
@@ -166,18 +189,12 @@ export class SocketConnection extends Connection {
       this.#write(obj, false);
       return;
     }
-    const shared = sharedInside(obj, new Set());
-    if (shared instanceof SharedArrayBuffer) {
-      throw new NotCloneableError(
-        'Connection.send: a SharedArrayBuffer cannot be sent to another process; share memory between processes with SharedMemory, Array or Value, or send a typed array over it to send a copy',
-      );
-    }
-    if (shared !== null) {
-      throw new NotCloneableError(
-        `Connection.send: a ${nameOf(shared)} cannot be sent over a Listener/Client connection (the other end may be a process with another multiprocessing broker, as Python refuses it too): pass it in a Process's args, or through a Pipe or a Queue`,
-      );
-    }
-    this.#write(toBytes(obj, 'Connection.send'), true);
+    // Serialized after room for the header: the frame is one buffer, made once. The 'wire'
+    // carrier refuses shared objects in the same walk (the peer may have another broker).
+    const frame = toBytes(obj, 'Connection.send', 'wire', OBJECT_HEAD);
+    frame.writeInt32BE(OBJECT, 0);
+    writeLength(frame, 4, frame.length - OBJECT_HEAD);
+    this.#send(frame);
   }
 
   /** @internal A handshake message (handshake.ts): Python's bytes frame. */
@@ -195,9 +212,13 @@ export class SocketConnection extends Connection {
     if (head === 4) frame.writeInt32BE(n, 0);
     else {
       frame.writeInt32BE(object ? OBJECT : LONG_BYTES, 0);
-      frame.writeBigUInt64BE(BigInt(n), 4);
+      writeLength(frame, 4, n);
     }
     body.copy(frame, head);
+    this.#send(frame);
+  }
+
+  #send(frame: Buffer): void {
     try {
       this.#sock.sendNowait(frame);
     } catch (e) {
@@ -217,9 +238,12 @@ export class SocketConnection extends Connection {
    * message ("got end of file during message", as Python's), when this handle is closed, or for
    * a header no message could have; ConnectionResetError when the peer reset the connection.
    */
-  override async recv(options: RecvOptions = {}): Promise<unknown> {
-    const f = await this._recvFrame(null, options.signal);
-    return f.object ? fromBytes(f.body) : own(f);
+  override recv(options: RecvOptions = {}): Promise<unknown> {
+    try {
+      return this.#receive(AS_VALUE, null, options.signal);
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   /**
@@ -228,55 +252,127 @@ export class SocketConnection extends Connection {
    * @throws OSError when the message is longer than `maxlength`, known from its header: as in
    * Python, this handle is then closed. Otherwise as `recv`.
    */
-  override async recvBytes(
-    maxlength: number | null = null,
-    options: RecvOptions = {},
-  ): Promise<Buffer> {
-    if (maxlength !== null && maxlength !== undefined) {
-      if (typeof maxlength !== 'number' || !Number.isInteger(maxlength))
-        throw new TypeError(
-          `Connection.recvBytes: maxlength must be an integer: received ${String(maxlength)}`,
-        );
-      if (maxlength < 0)
-        throw new RangeError(`Connection.recvBytes: maxlength is negative: received ${maxlength}`);
+  override recvBytes(maxlength: number | null = null, options: RecvOptions = {}): Promise<Buffer> {
+    try {
+      if (maxlength !== null && maxlength !== undefined) {
+        if (typeof maxlength !== 'number' || !Number.isInteger(maxlength))
+          throw new TypeError(
+            `Connection.recvBytes: maxlength must be an integer: received ${String(maxlength)}`,
+          );
+        if (maxlength < 0)
+          throw new RangeError(
+            `Connection.recvBytes: maxlength is negative: received ${maxlength}`,
+          );
+      }
+      return this.#receive(AS_BYTES, maxlength ?? null, options.signal) as Promise<Buffer>;
+    } catch (e) {
+      return Promise.reject(e);
     }
-    return own(await this._recvFrame(maxlength ?? null, options.signal));
   }
 
-  /** @internal The next frame, for recv, recvBytes and the handshake. */
-  async _recvFrame(maxlength: number | null, signalOption: unknown): Promise<Frame> {
+  /** @internal The next frame, for the handshake. */
+  _recvFrame(maxlength: number | null, signalOption: unknown): Promise<Frame> {
+    try {
+      return this.#receive(AS_FRAME, maxlength, signalOption) as Promise<Frame>;
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /**
+   * The next message as `as` says, at once when it is here (or the connection's end is), else
+   * once `#deliver` hands it over: a waiting recv is settled from the socket's readiness
+   * callback, with the message decoded there, so its caller resumes one promise job later.
+   * Throws what the caller rejects with.
+   */
+  #receive(as: As, maxlength: number | null, signalOption: unknown): Promise<unknown> {
     const signal = checkSignal('Connection.recv', signalOption) ?? currentTaskSignal();
     if (this.#closed) throw closedError();
     if (signal?.aborted) throw signal.reason;
-    for (;;) {
-      const f = this.#take(maxlength);
-      if (f !== null) return f;
-      if (this.#failure !== null) {
-        const e = this.#failure;
-        this.#failure = null;
-        this.#eof = true;
+    const first = this.#receivers.length === 0;
+    // None may overtake a recv that is waiting already. One with a signal takes nothing in the
+    // caller's step: an abort made right after the call (before any await) still wins, and the
+    // message stays for the next recv — or in `#chunks` for a child the handle goes to.
+    if (first && signal === null) {
+      const f = this.#next(maxlength);
+      if (f !== null) return Promise.resolve(convert(as, f));
+    }
+    if (first && signal !== null) {
+      this.#pull();
+      DONE.then(() => {
+        if (this.#receivers.length > 0) this.#deliver();
+      });
+    }
+    return new Promise((resolve, reject) => {
+      const r: Receiver = { as, maxlength, resolve, reject, signal, onAbort: null };
+      if (signal !== null) {
+        r.onAbort = () => {
+          const i = this.#receivers.indexOf(r);
+          if (i >= 0) this.#receivers.splice(i, 1);
+          reject(signal.reason);
+        };
+        signal.addEventListener('abort', r.onAbort, { once: true });
+      }
+      this.#receivers.push(r);
+      this.#watch();
+    });
+  }
+
+  /**
+   * The next frame if all of it is here (what the socket holds is taken first), null if not;
+   * throws how the connection ended once nothing more can come (its failure once, then
+   * EOFError), and for a header no message has or one past `maxlength` (closing this handle).
+   */
+  #next(maxlength: number | null): Frame | null {
+    let f = this.#take(maxlength);
+    if (f === null && this.#pull()) f = this.#take(maxlength);
+    if (f !== null) return f;
+    if (this.#failure !== null) {
+      const e = this.#failure;
+      this.#failure = null;
+      this.#eof = true;
+      this.#drop();
+      throw e;
+    }
+    if (this.#eof) {
+      if (this.#size > 0) {
         this.#drop();
-        throw e;
-      }
-      if (this.#eof) {
-        if (this.#size > 0) {
-          this.#drop();
-          throw new OSError(
-            'got end of file during message: the other end closed the connection (or its process ended) before the whole message came',
-            '',
-            'ERR_WEFT_TRUNCATED_MESSAGE',
-          );
-        }
-        throw new EOFError(
-          'The other end of the connection is closed: nothing more will come',
-          'ERR_WEFT_EOF',
+        throw new OSError(
+          'got end of file during message: the other end closed the connection (or its process ended) before the whole message came',
+          '',
+          'ERR_WEFT_TRUNCATED_MESSAGE',
         );
       }
-      await this.#waitRead(signal, null);
-      if (this.#closed)
-        throw new EOFError(
-          'This Connection was closed while recv() waited: nothing more will come',
-        );
+      throw new EOFError(
+        'The other end of the connection is closed: nothing more will come',
+        'ERR_WEFT_EOF',
+      );
+    }
+    return null;
+  }
+
+  /** Hands the messages (or the end) that are here to the recvs waiting, in order. */
+  #deliver(): void {
+    for (let r = this.#receivers.shift(); r !== undefined; r = this.#receivers.shift()) {
+      let f: Frame | null;
+      try {
+        f = this.#next(r.maxlength);
+      } catch (e) {
+        stopListening(r);
+        r.reject(e);
+        continue;
+      }
+      if (f === null) {
+        this.#receivers.unshift(r);
+        return;
+      }
+      stopListening(r);
+      try {
+        r.resolve(convert(r.as, f));
+      } catch (e) {
+        // The message could not be decoded (a kind this process cannot revive): it is consumed.
+        r.reject(e);
+      }
     }
   }
 
@@ -319,8 +415,8 @@ export class SocketConnection extends Connection {
     if (n >= 0) return 4 + n;
     if (n !== LONG_BYTES && n !== OBJECT) return -1;
     if (head.length < 12) return null;
-    const len = head.readBigUInt64BE(4);
-    return len > BigInt(MAX_MESSAGE) ? -1 : 12 + Number(len);
+    const len = readLength(head, 4);
+    return len > MAX_MESSAGE ? -1 : 12 + len;
   }
 
   /** Takes the next frame if it is all here; checks `maxlength` as soon as its header is. */
@@ -376,35 +472,58 @@ export class SocketConnection extends Connection {
     this.#size = 0;
   }
 
+  /** Registers with the socket's readiness callbacks (once, at the first wait). */
+  #watch(): void {
+    this.#unwatch ??= this.#sock._watch(() => this.#onActivity());
+  }
+
   /**
-   * Starts a read of the socket unless one is under way; resolves when it ended (never rejects).
-   * What the socket holds already is taken at once, into `#chunks`: taken by a `recv` whose
-   * result a later microtask would store, it would be in neither place for a hand-off to a child
-   * made meanwhile (`[kShared]`), and lost.
+   * The socket may have something: taken at once, into `#chunks`, while anyone waits — what a
+   * recv took out of the socket is never anywhere else meanwhile (a hand-off to a child made
+   * then, `[kShared]`, carries `#chunks`). While nobody waits it stays in the socket, whose
+   * reader stops reading past its limit: a peer that sends faster than this end receives is
+   * held back by TCP.
    */
-  #fill(): Promise<void> {
-    if (this.#filling !== null) return this.#filling;
-    const want = Math.max(READ_SIZE, this.#need - this.#size);
+  #onActivity(): void {
+    if (this.#receivers.length === 0 && this.#wake === null) return;
+    if (!this.#pull()) return;
+    if (this.#receivers.length > 0) this.#deliver();
+    this.#wakePolls();
+  }
+
+  #wakePolls(): void {
+    const wake = this.#wake;
+    if (wake === null) return;
+    this.#wake = null;
+    this.#activity = null;
+    wake();
+  }
+
+  /** Takes what the socket holds now (bytes, its EOF, its failure); true if it held any. */
+  #pull(): boolean {
+    let got = false;
     // (Asked first: a recvNowait that finds nothing throws, and an error costs microseconds.)
-    if (this.#sock._readable()) {
+    while (!this.#eof && this.#failure === null && !this.#closed && this.#sock._readable()) {
       try {
-        this.#got(this.#sock.recvNowait(want));
-        return DONE;
+        this.#got(this.#sock.recvNowait(Math.max(READ_SIZE, this.#need - this.#size)));
       } catch (e) {
-        if (!(e instanceof BlockingIOError)) {
-          this.#failed(e);
-          return DONE;
-        }
+        if (e instanceof BlockingIOError) break;
+        this.#failed(e);
       }
+      got = true;
     }
-    const p = this.#sock.recv(want).then(
-      (b) => this.#got(b),
-      (e: unknown) => this.#failed(e),
-    );
-    this.#filling = p.finally(() => {
-      this.#filling = null;
+    return got;
+  }
+
+  /** Resolves at the socket's next activity (at once if it holds something now); never rejects. */
+  #fill(): Promise<void> {
+    if (this.#activity !== null) return this.#activity;
+    if (this.#pull()) return DONE;
+    this.#watch();
+    this.#activity = new Promise<void>((resolve) => {
+      this.#wake = resolve;
     });
-    return this.#filling;
+    return this.#activity;
   }
 
   #got(b: Buffer): void {
@@ -421,14 +540,13 @@ export class SocketConnection extends Connection {
   }
 
   /**
-   * Waits for the next read to end, this handle's close, `signal` or `timeout` ms (null: none);
-   * resolves to true when the timeout ended it.
+   * Waits for the socket's next activity, this handle's close, `signal` or `timeout` ms (null:
+   * none); resolves to true when the timeout ended it.
    */
   #waitRead(signal: AbortSignal | null, timeout: number | null): Promise<boolean> {
     if (this.#eof || this.#failure !== null) return Promise.resolve(false);
     const read = this.#fill();
-    // A plain wait (recv without a signal): close() settles the read too (the socket's close
-    // fails it), so no listener is needed — they cost more than the rest of a recv.
+    // A plain wait: close() settles `read` too, so no listener is needed.
     if (signal === null && timeout === null) return read.then(FALSE);
     return new Promise<boolean>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
@@ -469,6 +587,14 @@ export class SocketConnection extends Connection {
     if (this.#closed) return;
     this.#closed = true;
     this.#drop();
+    this.#unwatch?.();
+    for (let r = this.#receivers.shift(); r !== undefined; r = this.#receivers.shift()) {
+      stopListening(r);
+      r.reject(
+        new EOFError('This Connection was closed while recv() waited: nothing more will come'),
+      );
+    }
+    this.#wakePolls();
     this.#closing.abort();
     this.#sock.close();
   }

@@ -13,6 +13,7 @@ import {
   AuthenticationError,
   Client,
   Connection,
+  type ConnectionAddress,
   EOFError,
   Listener,
   OSError,
@@ -168,7 +169,189 @@ describe('Listener and Client', () => {
     c.close();
     s.close();
   });
+
+  test('the refusal names the shared object wherever it sits: in a Map, a Set, a class instance', async () => {
+    using l = new Listener(['127.0.0.1', 0]);
+    const [c, s] = await pair(l);
+    const q = new Queue();
+    class Holder {
+      constructor(readonly inner: { q: Queue }) {}
+    }
+    const [a, b] = Pipe();
+    const names = (what: string) => (e: Error) =>
+      e instanceof NotCloneableError &&
+      new RegExp(
+        `^Connection\\.send: a ${what} cannot be sent over a Listener/Client connection`,
+      ).test(e.message);
+    assert.throws(() => c.send(new Map([['k', { deep: [q] }]])), names('Queue'));
+    assert.throws(() => c.send(new Set([1, a])), names('Connection'));
+    assert.throws(() => c.send({ at: new Date(0), h: new Holder({ q }) }), names('Queue'));
+    assert.throws(
+      () =>
+        c.send([
+          new Holder({ q: new Int32Array(new SharedArrayBuffer(4)) as never }),
+          new SharedArrayBuffer(4),
+        ]),
+      (e: Error) =>
+        e instanceof NotCloneableError && /SharedArrayBuffer cannot be sent/.test(e.message),
+    );
+    // Nothing of them went: the connection carries the next message as the first.
+    c.send('next');
+    assert.equal(await s.recv(), 'next');
+    for (const x of [a, b, q, c, s]) x.close();
+  });
+
+  test('values round trip exactly: -0, NaN, undefined, holes, an own __proto__, shared and cyclic objects', async () => {
+    using l = new Listener(['127.0.0.1', 0]);
+    const [c, s] = await pair(l);
+    const shared = { n: 1 };
+    const cyclic: Record<string, unknown> = { name: 'loop' };
+    cyclic.self = cyclic;
+    const ownProto = JSON.parse('{"__proto__": 1, "x": [2]}');
+    // biome-ignore lint/suspicious/noSparseArray: a hole is the case under test
+    const holey = [1, , 3];
+    const values: unknown[] = [
+      [-0, Number.NaN, undefined, null, 2 ** 31, -(2 ** 31), 1.5, 'é€', '\ud800'],
+      { 0: 'a', 4294967295: 'b', '€': 'c', u: undefined },
+      Object.assign(Object.create(null), { p: 1 }),
+      ownProto,
+      holey,
+      [shared, { again: shared }],
+      cyclic,
+      // What only v8.serialize carries, beside plain data in one message.
+      {
+        when: new Date(5),
+        m: new Map([[1, [2n]]]),
+        e: new RangeError('r'),
+        b: new Uint8Array([9]),
+      },
+    ];
+    for (const v of values) c.send(v);
+    const got = await Promise.all(values.map(() => s.recv()));
+    assert.ok(Object.is((got[0] as number[])[0], -0));
+    assert.deepEqual(got[0], values[0]);
+    assert.deepEqual(got[1], { 0: 'a', 4294967295: 'b', '€': 'c', u: undefined });
+    assert.ok('u' in (got[1] as object));
+    assert.deepEqual({ ...(got[2] as object) }, { p: 1 });
+    assert.equal(Object.getPrototypeOf(got[3]), Object.prototype);
+    assert.deepEqual(Object.getOwnPropertyDescriptor(got[3], '__proto__')?.value, 1);
+    assert.equal((got[4] as unknown[]).length, 3);
+    assert.ok(!(1 in (got[4] as unknown[])), 'the hole stays a hole');
+    const [sh, again] = got[5] as [object, { again: object }];
+    assert.equal(again.again, sh, 'an object sent twice in a message arrives once');
+    assert.equal((got[6] as Record<string, unknown>).self, got[6]);
+    const rich = got[7] as { when: Date; m: Map<number, bigint[]>; e: Error; b: Uint8Array };
+    assert.equal(rich.when.getTime(), 5);
+    assert.deepEqual(rich.m.get(1), [2n]);
+    assert.ok(rich.e instanceof RangeError && rich.e.message === 'r');
+    assert.deepEqual([...rich.b], [9]);
+    c.close();
+    s.close();
+  });
 });
+
+// Over TCP (weft's own descriptor, where the addon is built) and a Unix socket (Node's net).
+for (const [transport, address] of [
+  ['TCP', ['127.0.0.1', 0]],
+  ['Unix', null],
+] as const) {
+  describe(`receiving (${transport})`, () => {
+    test('recvs waiting together get the messages in the order they asked, whatever kind', async () => {
+      using l = new Listener(address as ConnectionAddress | null);
+      const [c, s] = await pair(l);
+      const order: unknown[] = [];
+      const waits = [
+        s.recv().then((m) => order.push(['recv', m])),
+        s.recvBytes().then((b) => order.push(['bytes', b.toString()])),
+        s.recv({ signal: AbortSignal.timeout(10_000) }).then((m) => order.push(['signal', m])),
+        s.recv().then((m) => order.push(['recv', m])),
+      ];
+      c.send('one');
+      c.sendBytes(Buffer.from('two'));
+      c.send({ three: 3 });
+      c.sendBytes(Buffer.from('four'));
+      await Promise.all(waits);
+      assert.deepEqual(order, [
+        ['recv', 'one'],
+        ['bytes', 'two'],
+        ['signal', { three: 3 }],
+        ['recv', Buffer.from('four')],
+      ]);
+      c.close();
+      s.close();
+    });
+
+    test('a waiting recv given up takes nothing: the recv behind it gets the message', async () => {
+      using l = new Listener(address as ConnectionAddress | null);
+      const [c, s] = await pair(l);
+      const ac = new AbortController();
+      const first = s.recv({ signal: ac.signal });
+      const second = s.recv();
+      ac.abort(new Error('given up'));
+      await assert.rejects(first, /given up/);
+      c.send('for the second');
+      assert.equal(await second, 'for the second');
+      c.close();
+      s.close();
+    });
+
+    test('a recv given up in the step that made it takes nothing, even with its message here already', async () => {
+      // Before: a message already read by this handle went to that recv, aborted or not (one
+      // still in the socket did not), and was lost to the next.
+      using l = new Listener(address as ConnectionAddress | null);
+      const [c, s] = await pair(l);
+      c.send('kept');
+      assert.equal(await s.poll(5000), true);
+      const ac = new AbortController();
+      const given = s.recv({ signal: ac.signal });
+      ac.abort(new Error('given up'));
+      await assert.rejects(given, /given up/);
+      assert.equal(await s.recv(), 'kept');
+      c.close();
+      s.close();
+    });
+
+    test('close() while recvs and a poll wait: EOFError for each recv, true for the poll', async () => {
+      using l = new Listener(address as ConnectionAddress | null);
+      const [c, s] = await pair(l);
+      const a = s.recv();
+      const b = s.recvBytes();
+      const polled = s.poll(null);
+      s.close();
+      await assert.rejects(
+        a,
+        (e) => e instanceof EOFError && /closed while recv\(\) waited/.test(e.message),
+      );
+      await assert.rejects(b, EOFError);
+      assert.equal(await polled, true);
+      c.close();
+    });
+
+    test('a message past a waiting recvBytes maxlength: OSError for it, EOFError for the recv behind', async () => {
+      using l = new Listener(address as ConnectionAddress | null);
+      const [c, s] = await pair(l);
+      const short = s.recvBytes(4);
+      const behind = s.recv();
+      c.sendBytes(Buffer.alloc(100));
+      await assert.rejects(short, { code: 'ERR_WEFT_BAD_MESSAGE_LENGTH' });
+      await assert.rejects(behind, EOFError);
+      assert.equal(s.closed, true);
+      c.close();
+    });
+
+    test('the peer closing while recvs wait: EOFError for each, after what came before', async () => {
+      using l = new Listener(address as ConnectionAddress | null);
+      const [c, s] = await pair(l);
+      const waits = [s.recv(), s.recv(), s.recv()].map((p) => p.catch((e: unknown) => e));
+      c.send('last');
+      c.close();
+      const [m, e1, e2] = await Promise.all(waits);
+      assert.equal(m, 'last');
+      assert.ok(e1 instanceof EOFError && e2 instanceof EOFError);
+      s.close();
+    });
+  });
+}
 
 describe('authentication', () => {
   test('the same authkey on both sides connects', async () => {

@@ -50,6 +50,7 @@ test('threads and queues work from compiled JavaScript without a loader', () => 
         'thread-executors',
         'thread-exit',
         'ts-loader',
+        'v8-format',
         'wait-options',
       ].map((f) => join(root, 'src', 'internal', `${f}.ts`)),
     ];

@@ -93,6 +93,7 @@ const BROKER_PASS = [
   'test/multiprocessing/rlock-broker-path.test.ts',
   'test/multiprocessing/array-shm.test.ts',
   'test/multiprocessing/raw-value.test.ts',
+  'test/multiprocessing/sharedctypes.test.ts',
 ];
 const onBroker = chosen.filter((f) => BROKER_PASS.includes(f));
 if (onBroker.length > 0 && process.env.WEFT_LOCK_SLAB !== '0') {

@@ -50,6 +50,13 @@ class Hand extends LineWaiter {
   handed: 0 | 1 | 2 = UNDECIDED;
 }
 
+// A Channel holds nothing: its Full and Empty say who was missing, where a queue's say the queue
+// was full or empty (gevent's carry no message at all).
+const NO_GETTER =
+  'No greenlet took the item: a Channel holds nothing, and no getter came in time (block: false, or the timeout passed)';
+const NO_PUTTER =
+  'No greenlet put an item: a Channel holds nothing, and no putter came in time (block: false, or the timeout passed)';
+
 function timedOut(w: Waiter<boolean>): void {
   w.withdraw(true, false);
 }
@@ -188,7 +195,7 @@ export class Channel<T = unknown> implements AsyncIterable<Exclude<T, typeof Sto
         left = Math.max(0, deadline - performance.now());
         if (left === 0 && seq !== 0) {
           this.pairNext(); // the hand-off it gave back is over
-          throw new Full();
+          throw new Full(NO_GETTER);
         }
       }
       const p = new Hand(this);
@@ -207,7 +214,7 @@ export class Channel<T = unknown> implements AsyncIterable<Exclude<T, typeof Sto
         this.handOffDone(p);
         throw e;
       }
-      if (!ok) throw new Full(); // timed out before it was paired
+      if (!ok) throw new Full(NO_GETTER); // timed out before it was paired
       if (p.handed === RETURNED) {
         // Its getter did not take the item: back to this wait's place, before the next pair.
         seq = p.seq;
@@ -234,7 +241,7 @@ export class Channel<T = unknown> implements AsyncIterable<Exclude<T, typeof Sto
       let left: number | null = null;
       if (deadline !== null) {
         left = Math.max(0, deadline - performance.now());
-        if (left === 0 && seq !== 0) throw new Empty();
+        if (left === 0 && seq !== 0) throw new Empty(NO_PUTTER);
       }
       const g = new Hand(this);
       this.getters.enter(g, seq);
@@ -243,7 +250,7 @@ export class Channel<T = unknown> implements AsyncIterable<Exclude<T, typeof Sto
       if (signal !== null) g.setSignal(signal);
       call.add(g);
       watchMainWait(g, this.mainGet);
-      if (!(await g.block())) throw new Empty();
+      if (!(await g.block())) throw new Empty(NO_PUTTER);
       const putter = g.partner as Hand;
       const late = call.takeCancel();
       if (late !== null) {

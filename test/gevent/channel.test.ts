@@ -123,8 +123,17 @@ describe('Channel', () => {
   test('timeouts raise Full and Empty and leave no waiter; qsize, empty and full are fixed', async () => {
     // gevent: get Empty, put Full, balance 0
     const ch = new Channel<number>();
-    await assert.rejects(ch.get({ timeout: 10 }), Empty);
-    await assert.rejects(ch.put(1, { timeout: 10 }), Full);
+    // The errors say who was missing, not that the channel was full or empty.
+    await assert.rejects(ch.get({ timeout: 10 }), (e: Error) => {
+      assert.ok(e instanceof Empty);
+      assert.match(e.message, /^No greenlet put an item: a Channel holds nothing/);
+      return true;
+    });
+    await assert.rejects(ch.put(1, { timeout: 10 }), (e: Error) => {
+      assert.ok(e instanceof Full);
+      assert.match(e.message, /^No greenlet took the item: a Channel holds nothing/);
+      return true;
+    });
     assert.deepEqual([ch.balance, ch.qsize(), ch.empty(), ch.full()], [0, 0, true, true]);
   });
 

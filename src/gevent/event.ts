@@ -29,6 +29,7 @@ import { callSoon, reportException } from '../internal/scheduler.js';
 import { parseBlocking, parseWait, type WaitOptions } from '../internal/wait-options.js';
 import { Waiter, WaiterList } from '../internal/waiter.js';
 import { watchMainWait } from './loop-exit.js';
+import { type RawLink, unlinkFirst } from './raw-link.js';
 import { Timeout } from './timeout.js';
 
 /** A `rawlink` callback: called with the object once it is ready. */
@@ -39,14 +40,6 @@ const TRUE: Promise<boolean> = Promise.resolve(true);
 /** A wait on a linkable, with its place among the links. */
 class LinkWaiter extends Waiter<boolean> {
   seq = 0;
-}
-
-/** A `rawlink` registration. */
-interface RawLink {
-  cb: RawLinkCallback<any>;
-  seq: number;
-  /** Unlinked after it was queued: it does not run. */
-  dead: boolean;
 }
 
 /**
@@ -92,16 +85,7 @@ export abstract class Linkable {
    * queued); does nothing if there is none.
    */
   unlink(cb: RawLinkCallback<this>): void {
-    const i = this.rawlinks.findIndex((x) => x.cb === cb);
-    if (i >= 0) {
-      this.rawlinks.splice(i, 1);
-      return;
-    }
-    const j = this.queued.findIndex((x) => x.cb === cb);
-    if (j >= 0) {
-      this.queued[j]!.dead = true;
-      this.queued.splice(j, 1);
-    }
+    unlinkFirst(this.rawlinks, this.queued, cb);
   }
 
   /** How many links (callbacks and waiting greenlets) wait for the object (gevent's `linkcount`). */

@@ -29,6 +29,7 @@ import {
 } from '../internal/wait-options.js';
 import { CallWaits, tieCall, type Waiter } from '../internal/waiter.js';
 import { watchMainWait } from './loop-exit.js';
+import { type RawLink, unlinkFirst } from './raw-link.js';
 import { Timeout } from './timeout.js';
 import { LineWaiter, WaitingLine } from './waiting-line.js';
 
@@ -39,14 +40,6 @@ export interface AcquireOptions extends WaitOptions {
 
 /** A `rawlink` callback: called with the semaphore while a permit is free. */
 export type SemaphoreLinkCallback<S> = (semaphore: S) => void;
-
-/** A `rawlink` registration. */
-interface RawLink {
-  cb: SemaphoreLinkCallback<any>;
-  seq: number;
-  /** Unlinked after it was queued: it does not run. */
-  dead: boolean;
-}
 
 const TRUE: Promise<boolean> = Promise.resolve(true);
 let semaphoreCounter = 0;
@@ -222,16 +215,7 @@ export class Semaphore {
 
   /** Removes the first registration of `cb` not called yet; does nothing if there is none. */
   unlink(cb: SemaphoreLinkCallback<this>): void {
-    const i = this.rawlinks.findIndex((x) => x.cb === cb);
-    if (i >= 0) {
-      this.rawlinks.splice(i, 1);
-      return;
-    }
-    const j = this.queued.findIndex((x) => x.cb === cb);
-    if (j >= 0) {
-      this.queued[j]!.dead = true;
-      this.queued.splice(j, 1);
-    }
+    unlinkFirst(this.rawlinks, this.queued, cb);
   }
 
   /** How many links (callbacks and waiting greenlets) wait for a permit (gevent's `linkcount`). */

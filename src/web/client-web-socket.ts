@@ -26,8 +26,17 @@
  */
 import { WebSocket } from 'ws';
 import { TimeoutError } from '../internal/errors.js';
+import { MAX_TIMER as MAX_TIMER_MS } from '../internal/long-timer.js';
 import { ConnectionResetError } from '../socket/errors.js';
-import { type ReceiveOptions, WSChannel, type WSMessage } from './ws-channel.js';
+import {
+  bytesOf,
+  jsonOf,
+  type ReceiveJsonOptions,
+  type ReceiveOptions,
+  textOf,
+  WSChannel,
+  type WSMessage,
+} from './ws-channel.js';
 
 /** What a close frame from `ws`'s parser looks like before weft answers it. */
 interface PeerCloseState {
@@ -74,9 +83,6 @@ export interface ClientWebSocketSettings {
   /** Gives back the session's connection slot and registration; called once closed. */
   release: () => void;
 }
-
-/** The longest delay a Node timer takes. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class ClientWebSocketResponse implements AsyncIterable<WSMessage>, AsyncDisposable {
   private readonly channel: WSChannel;
@@ -170,27 +176,20 @@ export class ClientWebSocketResponse implements AsyncIterable<WSMessage>, AsyncD
 
   /** The next message's text. @throws {TypeError} it is not a text message (as aiohttp). */
   async receiveStr(options: ReceiveOptions = {}): Promise<string> {
-    const m = await this.receive(options);
-    if (m.type !== 'text') throw new TypeError(`Expected a text message: received ${m.type}`);
-    return m.data;
+    return textOf(await this.receive(options));
   }
 
   /** The next message's bytes. @throws {TypeError} it is not a binary message. */
   async receiveBytes(options: ReceiveOptions = {}): Promise<Buffer> {
-    const m = await this.receive(options);
-    if (m.type !== 'binary') throw new TypeError(`Expected a binary message: received ${m.type}`);
-    return m.data;
+    return bytesOf(await this.receive(options));
   }
 
   /**
    * The next text message parsed by `loads` (default `JSON.parse`).
    * @throws {TypeError} it is not a text message. {SyntaxError} it is not JSON.
    */
-  async receiveJson<T = unknown>(
-    options: ReceiveOptions & { loads?: (text: string) => unknown } = {},
-  ): Promise<T> {
-    const text = await this.receiveStr(options);
-    return (options.loads ?? JSON.parse)(text) as T;
+  async receiveJson<T = unknown>(options: ReceiveJsonOptions = {}): Promise<T> {
+    return jsonOf<T>(await this.receive(options), options);
   }
 
   /**

@@ -189,24 +189,17 @@ export class WSChannel {
 
   /** @throws {TypeError} the message is not text (aiohttp's TypeError). */
   async receiveStr(options?: ReceiveOptions): Promise<string> {
-    const m = await this.receive(options);
-    if (m.type !== 'text') throw new TypeError(`Expected a text message: received ${m.type}`);
-    return m.data;
+    return textOf(await this.receive(options));
   }
 
   /** @throws {TypeError} the message is not binary. */
   async receiveBytes(options?: ReceiveOptions): Promise<Buffer> {
-    const m = await this.receive(options);
-    if (m.type !== 'binary') throw new TypeError(`Expected a binary message: received ${m.type}`);
-    return m.data;
+    return bytesOf(await this.receive(options));
   }
 
   /** @throws {TypeError} the message is not text. {SyntaxError} it is not JSON. */
-  async receiveJson<T>(
-    options?: ReceiveOptions & { loads?: (text: string) => unknown },
-  ): Promise<T> {
-    const text = await this.receiveStr(options);
-    return (options?.loads ?? JSON.parse)(text) as T;
+  async receiveJson<T>(options?: ReceiveJsonOptions): Promise<T> {
+    return jsonOf<T>(await this.receive(options), options);
   }
 
   /**
@@ -282,4 +275,25 @@ function toBuffer(data: RawData): Buffer {
 function toCloseReason(message: string | Uint8Array | undefined): string | Buffer | undefined {
   if (message === undefined || typeof message === 'string') return message;
   return Buffer.from(message.buffer, message.byteOffset, message.byteLength);
+}
+
+export type ReceiveJsonOptions = ReceiveOptions & { loads?: (text: string) => unknown };
+
+/**
+ * What `receiveStr`/`receiveBytes`/`receiveJson` make of a message, on both sides (the server's
+ * channel and the client, whose `receive` adds its own steps first).
+ * @throws {TypeError} the message is not of the type asked for (aiohttp's TypeError).
+ */
+export function textOf(m: WSMessage): string {
+  if (m.type !== 'text') throw new TypeError(`Expected a text message: received ${m.type}`);
+  return m.data;
+}
+
+export function bytesOf(m: WSMessage): Buffer {
+  if (m.type !== 'binary') throw new TypeError(`Expected a binary message: received ${m.type}`);
+  return m.data;
+}
+
+export function jsonOf<T>(m: WSMessage, options?: ReceiveJsonOptions): T {
+  return (options?.loads ?? JSON.parse)(textOf(m)) as T;
 }

@@ -6,8 +6,8 @@
  * weft/asyncio's timers (waiter.ts `startTimer`).
  */
 
-/** The longest delay Node's timers take (2^31 - 1 ms). */
-const MAX_TIMER = 2_147_483_647;
+/** The longest delay Node's timers take (2^31 - 1 ms); a longer one fires after 1 ms. */
+export const MAX_TIMER = 2_147_483_647;
 
 export type LongTimer = NodeJS.Timeout | ChunkedTimer;
 

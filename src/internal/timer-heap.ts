@@ -45,10 +45,8 @@
  * once the mock is reset); one armed by another is never cleared with the current
  * `clearTimeout`, and a stale one that fires does nothing (`nodeGen`).
  */
+import { MAX_TIMER } from './long-timer.js';
 import { runTimer } from './scheduler.js';
-
-/** The longest delay Node's timers take (2^31 - 1 ms); longer ones fire after 1 ms. */
-const MAX_TIMER = 2_147_483_647;
 
 /** `index` of an entry out of the heap: run, stopped, or never armed. */
 const OUT = -1;

@@ -20,7 +20,12 @@ import { isMainThread, type Worker } from 'node:worker_threads';
 import { load } from '../internal/atomics.js';
 import type { ArgList, Kwargs } from '../internal/call-args.js';
 import { handleClosed, handleOpened } from '../internal/live-handles.js';
-import { clearLongTimeout, type LongTimer, setLongTimeout } from '../internal/long-timer.js';
+import {
+  clearLongTimeout,
+  type LongTimer,
+  MAX_TIMER as MAX_TIMER_MS,
+  setLongTimeout,
+} from '../internal/long-timer.js';
 import type { RunTargetOptions, RunTargetPayload, TargetFn } from '../internal/run-target.js';
 import { checkDaemon, checkName, checkRunOptions, type RunTarget } from '../internal/run-target.js';
 import {
@@ -420,9 +425,6 @@ function reapStartedAtExit(): void {
     for (const tid of startedHere.keys()) if (threadState(tid) !== THREAD_FINISHED) reapThread(tid);
   });
 }
-
-/** setInterval's longest delay: the keep-alive below never fires. */
-const MAX_TIMER_MS = 0x7fffffff;
 
 /**
  * Waits for `p`, at most `ms` (null or Infinity: no timer; any finite delay is waited in full,

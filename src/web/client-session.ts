@@ -28,6 +28,7 @@ import {
   rangeError,
   TimeoutError,
 } from '../internal/errors.js';
+import { MAX_TIMER as MAX_TIMER_MS } from '../internal/long-timer.js';
 import {
   ClientResponse,
   DEFAULT_MAX_DECOMPRESS_SIZE,
@@ -158,9 +159,6 @@ export interface RequestOptions {
   raiseForStatus?: boolean;
   signal?: AbortSignal;
 }
-
-/** The longest delay a Node timer takes; a longer one would fire after 1 ms. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** A timeout in ms, checked; null when not given, 0 for none (0, Infinity, or past a timer's reach). */
 function ms(v: number | null | undefined, name: string): number | null {

@@ -32,6 +32,7 @@ import type { Socket } from 'node:net';
 import type { ClientOptions } from 'ws';
 import { currentTask } from '../asyncio/task.js';
 import { argumentError, RuntimeError, rangeError, TimeoutError } from '../internal/errors.js';
+import { MAX_TIMER as MAX_TIMER_MS } from '../internal/long-timer.js';
 import type { ClientSession, RequestHeaders, RequestOptions } from './client-session.js';
 import { bool, checkOptions, toHeaders } from './client-session.js';
 import {
@@ -103,8 +104,6 @@ const HANDSHAKE_HEADERS = [
 
 /** RFC 9110's token: what a subprotocol name is made of. */
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** The session's timeout.total ran out during the handshake. */
 class HandshakeTimeout extends TimeoutError {}

@@ -5,6 +5,9 @@
  * - hello-world (`GET /`) and the seeds' route (`GET /{id}`, asked as `/12345`), `wrk -t1 -c100`:
  *   weft, Node's bare `http` server (the limit: weft runs on it), Fastify, aiohttp with and
  *   without uvloop (../shared/peers/http/);
+ * - a compressed answer (`GET /gzip` with `Accept-Encoding: gzip`: 8 KiB of text, gzipped per
+ *   request, `enableCompression()` / aiohttp's `enable_compression()`, bare `http` calling
+ *   `gzipSync`), the same wrk load, without Fastify (no compression plugin is installed);
  * - a 1 GiB file over loopback, downloaded by curl: throughput and the sender's CPU time, for
  *   weft's FileResponse (sendfile), the same with a stream pipe, a bare `createReadStream` pipe,
  *   and aiohttp's FileResponse.
@@ -29,6 +32,7 @@ import {
 
 const SERVERS = new URL('./servers.ts', import.meta.url).pathname;
 const AIOHTTP_FILE = new URL('./aiohttp_file.py', import.meta.url).pathname;
+const AIOHTTP_GZIP = new URL('./aiohttp_gzip.py', import.meta.url).pathname;
 const PY = '/usr/bin/python3';
 
 function has(cmd: string): boolean {
@@ -57,6 +61,14 @@ interface ServerSpec {
   cmd: string;
   args: (mode: string, port: number) => string[];
   available: () => string | null;
+  /** The throughput modes it serves (default: all), and why not the others. */
+  modes?: { only: readonly string[]; why: string };
+}
+
+/** The aiohttp peer script of each throughput mode. */
+function aiohttpScript(mode: string): string {
+  if (mode === 'gzip') return AIOHTTP_GZIP;
+  return join(SHARED, 'peers', 'http', mode === 'hello' ? 'aiohttp_hello.py' : 'aiohttp_route.py');
 }
 
 const node = (impl: string, label: string): ServerSpec => ({
@@ -70,11 +82,7 @@ function aiohttp(uvloop: boolean): ServerSpec {
   return {
     impl: uvloop ? 'aiohttp + uvloop' : 'aiohttp',
     cmd: PY,
-    args: (mode, port) => [
-      join(SHARED, 'peers', 'http', mode === 'hello' ? 'aiohttp_hello.py' : 'aiohttp_route.py'),
-      String(port),
-      ...(uvloop ? ['--uvloop'] : []),
-    ],
+    args: (mode, port) => [aiohttpScript(mode), String(port), ...(uvloop ? ['--uvloop'] : [])],
     available: () => {
       if (!existsSync(PY)) return 'no /usr/bin/python3';
       try {
@@ -104,17 +112,25 @@ async function throughput(h: Harness): Promise<void> {
   const specs = [
     node('weft', 'weft'),
     node('http', 'node http'),
-    node('fastify', 'fastify'),
+    {
+      ...node('fastify', 'fastify'),
+      modes: { only: ['hello', 'route'], why: '@fastify/compress is not a devDependency' },
+    },
     aiohttp(false),
     aiohttp(true),
   ];
-  for (const [mode, path, scenario] of [
-    ['hello', '/', HELLO],
-    ['route', '/12345', ROUTE],
+  for (const [mode, path, scenario, wrkArgs] of [
+    ['hello', '/', HELLO, []],
+    ['route', '/12345', ROUTE, []],
+    ['gzip', '/gzip', GZIP, ['-H', 'Accept-Encoding: gzip']],
   ] as const) {
     const running: { spec: ServerSpec; url: string; server: Started; runs: Run[] }[] = [];
     try {
       for (const spec of specs) {
+        if (spec.modes !== undefined && !spec.modes.only.includes(mode)) {
+          h.note(`skipped ${spec.impl} (${scenario}): ${spec.modes.why}`);
+          continue;
+        }
         const why = spec.available();
         if (why !== null) {
           h.note(`skipped ${spec.impl} (${scenario}): ${why}`);
@@ -129,14 +145,14 @@ async function throughput(h: Harness): Promise<void> {
         const url = `http://127.0.0.1:${port}${path}`;
         running.push({ spec, url, server, runs: [] });
         // Warm-up (the JIT, the connection pool): not measured.
-        await runPinned('wrk', ['-t1', '-c100', '-d2s', url]);
+        await runPinned('wrk', ['-t1', '-c100', '-d2s', ...wrkArgs, url]);
       }
       for (let round = 0; round < rounds; round++) {
         // Forwards, then backwards (A B C, C B A, …): this machine's speed drifts over tens of
         // seconds, and a fixed order would give the servers measured late a steady advantage
         // or handicap against those measured early in every round.
         for (const r of round % 2 === 0 ? running : [...running].reverse()) {
-          const run = await wrkRun(r.url, seconds, r.server.child.pid as number);
+          const run = await wrkRun(r.url, seconds, r.server.child.pid as number, wrkArgs);
           if (typeof run === 'string') h.note(`${r.spec.impl} (${scenario}): ${run}`);
           else r.runs.push(run);
         }
@@ -180,9 +196,14 @@ interface Run {
   errors: string | null;
 }
 
-async function wrkRun(url: string, seconds: number, pid: number): Promise<Run | string> {
+async function wrkRun(
+  url: string,
+  seconds: number,
+  pid: number,
+  extra: readonly string[],
+): Promise<Run | string> {
   const cpu0 = cpuSeconds(pid);
-  const r = await runPinned('wrk', ['-t1', '-c100', `-d${seconds}s`, url]);
+  const r = await runPinned('wrk', ['-t1', '-c100', `-d${seconds}s`, ...extra, url]);
   const cpu = cpuSeconds(pid) - cpu0;
   const rate = Number(/Requests\/sec:\s+([\d.]+)/.exec(r.stdout)?.[1]);
   const total = Number(/(\d+) requests in/.exec(r.stdout)?.[1]);
@@ -195,6 +216,7 @@ async function wrkRun(url: string, seconds: number, pid: number): Promise<Run | 
 
 const HELLO = 'hello-world, wrk -t1 -c100';
 const ROUTE = 'route /{id}, wrk -t1 -c100';
+const GZIP = '8 KiB text gzipped per request, wrk -t1 -c100';
 
 /** The throughput goals of issue 6, computed from this run's figures (never typed by hand). */
 export function goals(figures: Figure[]): string[] {

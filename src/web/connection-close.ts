@@ -7,7 +7,9 @@
  * from the socket itself. Pipelined responses may be many on one socket: registering each
  * waiter here instead of on the socket keeps Node's listener count (and its leak warning) flat.
  */
+import type { ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { ConnectionResetError } from '../socket/errors.js';
 
 const waiters = new WeakMap<Duplex, Set<() => void>>();
 
@@ -41,4 +43,18 @@ export function onConnectionClose(socket: Duplex, fn: () => void): () => void {
   return () => {
     set.delete(fn);
   };
+}
+
+/** What a write to a response whose client has gone raises. */
+export function connectionLost(): Error {
+  return new ConnectionResetError('Cannot write: the client closed the connection');
+}
+
+/**
+ * The client's connection is gone. A response queued behind an earlier one on its
+ * connection (pipelining) has no socket yet, and Node never closes it when the connection goes:
+ * the request's socket tells.
+ */
+export function connectionGone(res: ServerResponse): boolean {
+  return res.destroyed || res.req.socket.destroyed;
 }

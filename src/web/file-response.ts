@@ -13,9 +13,10 @@
  * The file is opened once and the same descriptor is stat'ed and sent, so a file replaced in
  * between cannot be sent with the other file's length.
  */
-import { constants } from 'node:fs';
+import { type BigIntStats, constants } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
+import { acceptsGzip, addVary, type Compression, ContentCoding } from './content-coding.js';
 import { sendFileBody } from './file-sender.js';
 import { HTTPForbidden, HTTPNotFound } from './http-exceptions.js';
 import { contentTypeFor } from './mime-types.js';
@@ -56,23 +57,34 @@ export class FileResponse extends StreamResponse {
   /** @internal */
   override async _send(request: Request): Promise<void> {
     if (this.prepared) return;
+    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, holding a
+    // thread of libuv's small pool for ever; a regular file ignores the flag.
+    const flags =
+      constants.O_RDONLY | constants.O_NONBLOCK | (this.noFollow ? constants.O_NOFOLLOW : 0);
+    // aiohttp's pre-compressed sibling: `x.gz` beside `x`, for a client that takes gzip.
+    const sibling = acceptsGzip(request.headers['accept-encoding'])
+      ? await openSibling(`${this.path}.gz`, flags)
+      : null;
+    const gzipped = sibling !== null;
     let fh: FileHandle;
-    try {
-      // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, holding a
-      // thread of libuv's small pool for ever; a regular file ignores the flag.
-      fh = await open(
-        this.path,
-        constants.O_RDONLY | constants.O_NONBLOCK | (this.noFollow ? constants.O_NOFOLLOW : 0),
-      );
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') throw new HTTPNotFound();
-      if (code === 'EACCES' || code === 'ELOOP' || code === 'EISDIR') throw new HTTPForbidden();
-      throw e;
+    if (sibling !== null) fh = sibling.fh;
+    else {
+      try {
+        fh = await open(this.path, flags);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') throw new HTTPNotFound();
+        if (code === 'EACCES' || code === 'ELOOP' || code === 'EISDIR') throw new HTTPForbidden();
+        throw e;
+      }
     }
     try {
-      const st = await fh.stat({ bigint: true });
+      const st = sibling?.st ?? (await fh.stat({ bigint: true }));
       if (!st.isFile()) throw new HTTPForbidden();
+      // The sibling's answer differs by Accept-Encoding; so does a coding chosen from it.
+      if (gzipped) addVary(this.headers);
+      const coding =
+        !gzipped && this._compression ? this._chooseCoding(request) : ContentCoding.identity;
       const size = Number(st.size);
       const etag = `"${st.mtimeNs.toString(16)}-${st.size.toString(16)}"`;
       const mtimeSec = Math.floor(Number(st.mtimeMs) / 1000);
@@ -105,7 +117,10 @@ export class FileResponse extends StreamResponse {
 
       let range: Range | 'unsatisfiable' | null = null;
       const rangeHeader = h.range;
+      // A coded body has no byte positions to answer a range with: the whole of it goes out
+      // (RFC 9110 lets a server ignore Range).
       if (
+        coding === ContentCoding.identity &&
         rangeHeader !== undefined &&
         ifRangeHolds(h['if-range'] as string | undefined, etag, mtimeSec)
       ) {
@@ -118,9 +133,14 @@ export class FileResponse extends StreamResponse {
         res.end();
         return;
       }
+      if (coding !== ContentCoding.identity) {
+        await this.sendCoded(request, fh, size, type, validators, coding);
+        return;
+      }
       let start = 0;
       let count = size;
       const head = ['content-type', type, 'accept-ranges', 'bytes', ...validators];
+      if (gzipped) head.push('content-encoding', 'gzip');
       if (range !== null) {
         start = range.start;
         count = range.count;
@@ -136,6 +156,43 @@ export class FileResponse extends StreamResponse {
     } finally {
       await fh.close();
     }
+  }
+
+  /**
+   * The whole file through the compressor enableCompression() chose: no `Content-Length` (the
+   * coded size is known only at the end) and no `Accept-Ranges`, read in pieces and written as
+   * a StreamResponse's body, so the file's bytes pass through the process instead of sendfile.
+   */
+  private async sendCoded(
+    request: Request,
+    fh: FileHandle,
+    size: number,
+    type: string,
+    validators: string[],
+    coding: Compression,
+  ): Promise<void> {
+    const res = request._res;
+    this.sendHead(
+      res,
+      ['content-type', type, ...validators, 'content-encoding', coding],
+      null,
+      false,
+    );
+    if (request.method === 'HEAD' || (res as { _hasBody?: boolean })._hasBody === false) {
+      res.end();
+      return;
+    }
+    this._startCoder(res, coding);
+    let pos = 0;
+    while (pos < size) {
+      // A new buffer each time: the compressor holds a chunk until its thread has read it.
+      const buf = Buffer.allocUnsafe(Math.min(CODED_CHUNK, size - pos));
+      const { bytesRead } = await fh.read(buf, 0, buf.byteLength, pos);
+      if (bytesRead === 0) break; // the file shrank: the chunked body just ends sooner
+      await this.write(buf.subarray(0, bytesRead));
+      pos += bytesRead;
+    }
+    await this.writeEof();
   }
 
   /**
@@ -166,6 +223,33 @@ export class FileResponse extends StreamResponse {
       this._headers?.delete('content-length');
     }
   }
+}
+
+/** Tuning: bytes read per piece of a compressed file; four of the compressor's 16 KiB chunks. */
+const CODED_CHUNK = 64 * 1024;
+
+/**
+ * The open sibling at `path` when it is a regular file, else null: a missing, unreadable or
+ * odd sibling (a directory, a FIFO, a symlink under O_NOFOLLOW) leaves the file itself to serve.
+ */
+async function openSibling(
+  path: string,
+  flags: number,
+): Promise<{ fh: FileHandle; st: BigIntStats } | null> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, flags);
+  } catch {
+    return null;
+  }
+  try {
+    const st = await fh.stat({ bigint: true });
+    if (st.isFile()) return { fh, st };
+  } catch {
+    // fall through: not a file to serve
+  }
+  await fh.close();
+  return null;
 }
 
 function parseDate(v: string | undefined): number | null {

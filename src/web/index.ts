@@ -17,6 +17,7 @@ export {
   type RequestOptions,
 } from './client-session.js';
 export { ClientWebSocketResponse } from './client-web-socket.js';
+export { ContentCoding } from './content-coding.js';
 export { type Cookie, CookieJar, type CookieJarOptions } from './cookie-jar.js';
 export * from './errors.js';
 export { FileResponse, type FileResponseOptions } from './file-response.js';

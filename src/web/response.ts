@@ -3,7 +3,8 @@
  * `jsonResponse`.
  */
 import type { ServerResponse } from 'node:http';
-import { argumentError } from '../internal/errors.js';
+import { argumentError, RuntimeError } from '../internal/errors.js';
+import { codeBody } from './content-coding.js';
 import { charsetOf, checkUtf8, decodeText, encodeText } from './mime-types.js';
 import type { Request } from './request.js';
 import { StreamResponse, type StreamResponseOptions } from './stream-response.js';
@@ -44,6 +45,9 @@ export class Response extends StreamResponse {
   private _body: string | Uint8Array | null = null;
   private _length = 0;
   private _type: string;
+  /** The body as sent when enableCompression() chose a coding (aiohttp's `_compressed_body`). */
+  private coded: Uint8Array | null = null;
+  private coding: Promise<void> | null = null;
 
   constructor(options: ResponseOptions = {}) {
     super(options);
@@ -178,10 +182,49 @@ export class Response extends StreamResponse {
    */
   override async prepare(request: Request): Promise<void> {
     if (this._res !== null) return;
+    if (this._compression) {
+      // Shared: a prepare() still coding when the handler returns is not coded and sent twice.
+      this.coding ??= this.code(request);
+      await this.coding;
+      if (this._res !== null) return;
+    }
     const res = request._res;
     this._writeFullHead(res);
     const hasBody = (res as { _hasBody?: boolean })._hasBody !== false;
-    this._remaining = hasBody && !this.noBody() ? this._length : null;
+    this._remaining = hasBody && !this.noBody() ? this.sentLength() : null;
+  }
+
+  /**
+   * Codes the body for `request` when enableCompression() chose a coding — the answer to HEAD
+   * too, whose `Content-Length` is the coded length, as aiohttp's. A large body is coded on the
+   * thread pool (content-coding.ts `SYNC_LIMIT`).
+   */
+  private async code(request: Request): Promise<void> {
+    const coding = this._chooseCoding(request);
+    if (coding === 'identity' || this.noBody()) return;
+    this.headers.set('content-encoding', coding);
+    const b = this._body;
+    const bytes = b === null ? new Uint8Array(0) : typeof b === 'string' ? Buffer.from(b) : b;
+    this.coded = await codeBody(bytes, coding);
+  }
+
+  private sentLength(): number {
+    return this.coded === null ? this._length : this.coded.byteLength;
+  }
+
+  /**
+   * As StreamResponse's; see prepare() for the `Content-Length` the bytes count against.
+   * @throws {RuntimeError} the body is compressed: bytes sent before it would not be part of
+   *   the coded stream the client decodes.
+   */
+  override async write(data: string | Uint8Array): Promise<void> {
+    if (this.coded !== null) {
+      throw new RuntimeError(
+        'Cannot write() to a compressed Response: its body is coded whole (use a StreamResponse to write pieces)',
+        'ERR_WEFT_WEB_CODED',
+      );
+    }
+    return super.write(data);
   }
 
   /**
@@ -198,7 +241,7 @@ export class Response extends StreamResponse {
         'Response.writeEof() takes no data: the body is the one the Response was given',
       );
     }
-    const b = this._body;
+    const b = this.coded ?? this._body;
     await super.writeEof(b === null || this.noBody() ? undefined : b);
   }
 
@@ -206,12 +249,26 @@ export class Response extends StreamResponse {
   override _send(request: Request): Promise<void> | undefined {
     // Prepared by the handler: the body goes through the length check (see prepare).
     if (this._res !== null) return this.writeEof();
+    if (this._compression) return this.sendCoded(request);
     const res = request._res;
     this._writeFullHead(res);
     const b = this._body;
     if (b === null) res.end();
     else res.end(b);
     return undefined;
+  }
+
+  /** The hot path's shape once the body is coded: one writeHead, one end. */
+  private async sendCoded(request: Request): Promise<void> {
+    this.coding ??= this.code(request);
+    await this.coding;
+    // The handler's own prepare() may have sent the head meanwhile.
+    if (this._res !== null) return this.writeEof();
+    const res = request._res;
+    this._writeFullHead(res);
+    const b = this.coded ?? this._body;
+    if (b === null) res.end();
+    else res.end(b);
   }
 
   private noBody(): boolean {
@@ -228,7 +285,7 @@ export class Response extends StreamResponse {
     const type = this._headers?.get('content-type') ?? this._type;
     const extra: (string | number)[] = noBody
       ? []
-      : ['content-type', type, 'content-length', this._length];
+      : ['content-type', type, 'content-length', this.sentLength()];
     if (this._headers === null && this._cookies === null) {
       res.writeHead(this.status, this.reason, extra as unknown as string[]);
     } else {

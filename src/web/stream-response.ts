@@ -5,9 +5,16 @@
  * writeEof()` ends it. `Response` and `FileResponse` are StreamResponses that know their body.
  */
 import type { ServerResponse } from 'node:http';
-import { argumentError, rangeError } from '../internal/errors.js';
-import { ConnectionResetError } from '../socket/errors.js';
-import { onConnectionClose } from './connection-close.js';
+import { argumentError, RuntimeError, rangeError } from '../internal/errors.js';
+import { BodyCoder } from './body-coder.js';
+import { connectionGone, connectionLost, onConnectionClose } from './connection-close.js';
+import {
+  addVary,
+  type Compression,
+  ContentCoding,
+  checkCoding,
+  negotiateCoding,
+} from './content-coding.js';
 import { checkReason, type HeadersInput, reasonPhrase } from './http-exceptions.js';
 import { checkUtf8 } from './mime-types.js';
 import type { Request } from './request.js';
@@ -87,12 +94,24 @@ export class StreamResponse {
   private _status: number;
   /** The reason given, or undefined for the status's own phrase. */
   private _reason: string | undefined;
-  private eofSent = false;
+  /**
+   * The end of the body the first writeEof() began, null before it. A later call waits for it
+   * too (the server's, after a handler that did not await its own): until then the request is
+   * in flight, and a graceful shutdown does not close its connection under a body still going
+   * out (through a compressor, or the socket). It never rejects: the first caller has the error.
+   */
+  private ended: Promise<void> | null = null;
   /**
    * @internal Body bytes the head's `Content-Length` still promises (null: no length was
    * declared). A Response that its handler prepares sets it to its body's length.
    */
   _remaining: number | null = null;
+  /** @internal enableCompression() was called; `_compressionForce` is its coding, or null. */
+  _compression = false;
+  /** @internal */ _compressionForce: ContentCoding | null = null;
+  /** The compressor the body's writes go through, once prepared with a coding. */
+  private coder: BodyCoder | null = null;
+  private chosen: ContentCoding | null = null;
 
   constructor(options: StreamResponseOptions = {}) {
     this._status = checkStatus(options.status ?? 200);
@@ -151,6 +170,54 @@ export class StreamResponse {
     else this.headers.set('content-length', String(value));
   }
 
+  /** True once `enableCompression()` was called (aiohttp's `compression`). */
+  get compression(): boolean {
+    return this._compression;
+  }
+
+  /**
+   * Compresses the body (aiohttp's `enable_compression`). At `prepare()` the coding is chosen
+   * from the request's `Accept-Encoding` — deflate, then gzip, then br, among those it accepts
+   * with the highest q-value — and `Vary: Accept-Encoding` is added; `force` sends that coding
+   * whatever the client said (`ContentCoding.identity`: none). A coded body goes out with
+   * `Content-Encoding` and without `Content-Length` (chunked), each `write()` through a
+   * compressor on libuv's thread pool; a `Response` codes its whole body once, and keeps a
+   * `Content-Length`. A response that carries no body (204, 304, 1xx) and one whose headers
+   * already name a `Content-Encoding` are sent as they are.
+   * @throws {TypeError} a `force` that is not a string (a boolean too: aiohttp's deprecated
+   *   form). {RangeError} a coding weft does not know. {RuntimeError} the response was prepared
+   *   already: its head is out (aiohttp ignores the call then).
+   */
+  enableCompression(force?: ContentCoding | null): void {
+    const coding = force === undefined || force === null ? null : checkCoding(force);
+    if (this._res !== null) {
+      throw new RuntimeError(
+        'Cannot enable compression: the response was already prepared (its head is sent)',
+        'ERR_WEFT_WEB_PREPARED',
+      );
+    }
+    this._compression = true;
+    this._compressionForce = coding;
+  }
+
+  /**
+   * @internal The coding enableCompression() gives this response's body for `request`
+   * (identity: none), adding `Vary: Accept-Encoding` when the client's header chose it. The
+   * caller sets `Content-Encoding` where a body goes out. Chosen once: a prepare() that Node
+   * refused (a bad header) is tried again with the headers set here.
+   */
+  _chooseCoding(request: Request): ContentCoding {
+    if (this.chosen !== null) return this.chosen;
+    let coding: ContentCoding = ContentCoding.identity;
+    // A body the handler coded itself is not coded twice.
+    if (!this.headers.has('content-encoding')) {
+      coding = this._compressionForce ?? negotiateCoding(request.headers['accept-encoding']);
+      if (this._compressionForce === null) addVary(this.headers);
+    }
+    this.chosen = coding;
+    return coding;
+  }
+
   /** True once the head was sent. */
   get prepared(): boolean {
     return this._res !== null;
@@ -203,6 +270,13 @@ export class StreamResponse {
         'Cannot prepare a response: another response was already sent for this request',
       );
     }
+    let coding = this._compression ? this._chooseCoding(request) : ContentCoding.identity;
+    if (coding !== ContentCoding.identity) {
+      if (carriesBody(this.status)) {
+        this.headers.set('content-encoding', coding);
+        this.headers.delete('content-length');
+      } else coding = ContentCoding.identity;
+    }
     this._res = res;
     // aiohttp types an untyped stream as bytes; a status without a body gets no type.
     const status = this.status;
@@ -229,6 +303,12 @@ export class StreamResponse {
     if (declared !== null && Number.isSafeInteger(declared) && declared >= 0 && hasBody) {
       this._remaining = declared;
     }
+    if (coding !== ContentCoding.identity && hasBody) this._startCoder(res, coding);
+  }
+
+  /** @internal Sends the body's writes through a compressor from now on. */
+  _startCoder(res: ServerResponse, coding: Compression): void {
+    this.coder = new BodyCoder(res, coding);
   }
 
   /**
@@ -236,12 +316,13 @@ export class StreamResponse {
    * pressure).
    * @throws {RangeError} a string holding a lone surrogate, which UTF-8 cannot encode (Node
    *   would send U+FFFD in its place; aiohttp's `str.encode` raises UnicodeEncodeError).
+   *   {Error} zlib's own failure under `enableCompression()` (see `writeEof`).
    */
   async write(data: string | Uint8Array): Promise<void> {
     const res = this._res;
     if (res === null) throw new Error('Cannot write: call prepare(request) first');
     // A FileResponse (or a Response) ends itself: that is an ended body too, not a lost client.
-    if (this.eofSent || res.writableEnded) {
+    if (this.ended !== null || res.writableEnded) {
       throw new Error('Cannot write: writeEof() was already called');
     }
     if (typeof data !== 'string' && !(data instanceof Uint8Array)) {
@@ -251,6 +332,11 @@ export class StreamResponse {
     if (connectionGone(res)) throw connectionLost();
     if ((res as { _hasBody?: boolean })._hasBody === false) {
       await bodyDropped(res);
+      return;
+    }
+    const coder = this.coder;
+    if (coder !== null) {
+      await coder.write(typeof data === 'string' ? Buffer.from(data) : data);
       return;
     }
     const chunk = this.fit(data);
@@ -276,20 +362,48 @@ export class StreamResponse {
   }
 
   /**
-   * Ends the body (with `data` as its last piece); resolves when everything was handed over.
+   * Ends the body (with `data` as its last piece); resolves when everything was handed over. A
+   * later call ignores its `data` and resolves with the first one.
    * @throws {TypeError} `data` that is not a string or bytes. {RangeError} as `write`.
+   *   {Error} zlib's own failure under `enableCompression()` (out of memory): the connection is
+   *   closed, so that the client sees the body cut short.
    */
   async writeEof(data?: string | Uint8Array): Promise<void> {
     const res = this._res;
     if (res === null) throw new Error('Cannot end the response: call prepare(request) first');
-    if (this.eofSent) return;
+    if (this.ended !== null) return this.ended;
     if (data !== undefined && typeof data !== 'string' && !(data instanceof Uint8Array)) {
       throw argumentError('writeEof() expects a string or bytes', data);
     }
     if (typeof data === 'string') checkUtf8(data);
-    this.eofSent = true;
+    const ending = this.endBody(res, data);
+    this.ended = ending.then(
+      () => {},
+      () => {},
+    );
+    return ending;
+  }
+
+  /** writeEof()'s work, once: `data` through the compressor or the length check, then the end. */
+  private async endBody(res: ServerResponse, data: string | Uint8Array | undefined): Promise<void> {
     if (connectionGone(res)) return;
-    const last = data === undefined ? null : this.fit(data);
+    let last: string | Uint8Array | null = null;
+    const coder = this.coder;
+    if (coder !== null) {
+      // A client gone meanwhile ends the body as below, without an error.
+      if (data !== undefined) {
+        await coder
+          .write(typeof data === 'string' ? Buffer.from(data) : data)
+          .catch(() => undefined);
+      }
+      await coder.finish();
+      if (coder.failure !== null) {
+        // Ending the response would frame a truncated coded body as complete (the last chunk),
+        // for the client and any cache: cutting the connection tells it the body is not whole.
+        res.destroy();
+        throw coder.failure;
+      }
+    } else if (data !== undefined) last = this.fit(data);
     if (this._remaining !== null && this._remaining > 0) {
       // Shorter than the declared length: the client waits for the missing bytes, and on a
       // kept-alive connection would take the next response for them. Closing the connection
@@ -357,17 +471,9 @@ export class StreamResponse {
   }
 }
 
-function connectionLost(): Error {
-  return new ConnectionResetError('Cannot write: the client closed the connection');
-}
-
-/**
- * The client's connection is gone. A response queued behind an earlier one on its
- * connection (pipelining) has no socket yet, and Node never closes it when the connection goes:
- * the request's socket tells.
- */
-function connectionGone(res: ServerResponse): boolean {
-  return res.destroyed || res.req.socket.destroyed;
+/** @internal Whether a response of `status` has a body (none for 1xx, 204, 304). */
+export function carriesBody(status: number): boolean {
+  return status >= 200 && status !== 204 && status !== 304;
 }
 
 /**

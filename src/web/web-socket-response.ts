@@ -21,6 +21,7 @@ import type { Socket } from 'node:net';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { RuntimeError } from '../internal/errors.js';
 import { ConnectionResetError } from '../socket/errors.js';
+import type { ContentCoding } from './content-coding.js';
 import { HTTPBadRequest } from './http-exceptions.js';
 import { keepRunningOnClose, upgradeHead } from './http-server.js';
 import type { Request } from './request.js';
@@ -217,6 +218,16 @@ export class WebSocketResponse extends StreamResponse implements AsyncIterable<W
   override async write(_data: string | Uint8Array): Promise<void> {
     throw new RuntimeError(
       'Cannot call write() on a WebSocketResponse: send messages with sendStr/sendBytes/sendJson',
+    );
+  }
+
+  /**
+   * Not for a WebSocket: it has no body to compress, and weft has no permessage-deflate.
+   * @throws {RuntimeError} always (aiohttp would put a `Content-Encoding` on the 101 answer).
+   */
+  override enableCompression(_force?: ContentCoding | null): void {
+    throw new RuntimeError(
+      'Cannot compress a WebSocketResponse: it has no body (and weft has no permessage-deflate)',
     );
   }
 

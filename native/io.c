@@ -46,10 +46,11 @@
     if ((call) != napi_ok) return NULL;                                                            \
   } while (0)
 
+/* NULL (undefined to JavaScript) where N-API refuses: an unset napi_value handed back to V8
+ * crashes the process, and a refusal only comes from a thread that runs no more JavaScript. */
 static napi_value num(napi_env env, double v) {
-  napi_value r;
-  napi_create_double(env, v, &r);
-  return r;
+  napi_value r = NULL;
+  return napi_create_double(env, v, &r) == napi_ok ? r : NULL;
 }
 
 static int arg_int(napi_env env, napi_value v, int32_t *out) {
@@ -191,11 +192,12 @@ static napi_value io_address_of(napi_env env, napi_callback_info info) {
     inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof host);
     port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
   }
-  napi_value arr, h;
-  napi_create_array_with_length(env, 2, &arr);
-  napi_create_string_utf8(env, host, NAPI_AUTO_LENGTH, &h);
-  napi_set_element(env, arr, 0, h);
-  napi_set_element(env, arr, 1, num(env, port));
+  napi_value arr, h, p;
+  if (napi_create_array_with_length(env, 2, &arr) != napi_ok ||
+      napi_create_string_utf8(env, host, NAPI_AUTO_LENGTH, &h) != napi_ok ||
+      (p = num(env, port)) == NULL || napi_set_element(env, arr, 0, h) != napi_ok ||
+      napi_set_element(env, arr, 1, p) != napi_ok)
+    return NULL;
   return arr;
 }
 
@@ -459,17 +461,20 @@ static void on_poll(uv_poll_t *h, int status, int events) {
   (void)events;
   poller_t *p = (poller_t *)h;
   napi_handle_scope scope;
-  napi_open_handle_scope(p->env, &scope);
-  napi_value cb, recv;
-  napi_get_reference_value(p->env, p->cb, &cb);
-  napi_get_global(p->env, &recv);
+  if (napi_open_handle_scope(p->env, &scope) != napi_ok) return;
+  napi_value cb = NULL, recv = NULL;
   /* make_callback, so that microtasks (the waiter engine's wake-ups) run after it, as after
    * any I/O callback of Node's. */
-  if (napi_make_callback(p->env, p->ctx, recv, cb, 0, NULL, NULL) == napi_pending_exception) {
+  bool thrown = false;
+  if (napi_get_reference_value(p->env, p->cb, &cb) == napi_ok && cb != NULL &&
+      napi_get_global(p->env, &recv) == napi_ok &&
+      napi_make_callback(p->env, p->ctx, recv, cb, 0, NULL, NULL) == napi_pending_exception &&
+      napi_is_exception_pending(p->env, &thrown) == napi_ok && thrown) {
     /* The callback threw. Left pending, the exception would make N-API refuse every later
      * callback (libuv calling again at once while the set is ready: a busy loop that serves
      * nothing) and be thrown by the next, unrelated, call into this addon. Reported now, as
-     * Node reports an exception out of any I/O callback: 'uncaughtException'. */
+     * Node reports an exception out of any I/O callback: 'uncaughtException'. (Refused with
+     * nothing thrown: a worker being terminated, where no JavaScript runs any more.) */
     napi_value exc;
     if (napi_get_and_clear_last_exception(p->env, &exc) == napi_ok) napi_fatal_exception(p->env, exc);
   }
@@ -482,7 +487,7 @@ static void on_closed(uv_handle_t *h) {
   poller_t *p = (poller_t *)h;
   close(p->closed_fd);
   p->closed = 1;
-  napi_remove_async_cleanup_hook(p->cleanup);
+  if (p->cleanup != NULL) napi_remove_async_cleanup_hook(p->cleanup);
   if (p->finalized) free(p);
 }
 
@@ -491,8 +496,8 @@ static void poller_close(poller_t *p) {
   p->closed_fd = p->epfd;
   p->epfd = -1; /* every later call on this poller answers EINVAL */
   uv_poll_stop(&p->poll);
-  napi_delete_reference(p->env, p->cb);
-  napi_async_destroy(p->env, p->ctx);
+  if (p->cb != NULL) napi_delete_reference(p->env, p->cb);
+  if (p->ctx != NULL) napi_async_destroy(p->env, p->ctx);
   uv_close((uv_handle_t *)&p->poll, on_closed);
 }
 
@@ -515,7 +520,13 @@ static void poller_finalize(napi_env env, void *data, void *hint) {
   if (p->closed) free(p);
 }
 
-/* epollCreate(onReady) -> external poller | -errno (not watching yet: see epollWatch). */
+/* epollCreate(onReady) -> external poller | -errno | undefined (N-API refused: the thread is
+ * ending). Not watching yet: see epollWatch.
+ *
+ * Every N-API call is checked: in a worker being terminated N-API refuses to make values while
+ * its JavaScript still runs, and an unset value returned to V8 crashed the whole process. The
+ * external comes first, while nothing else exists: until the handle is made its finalizer alone
+ * frees the poller (`closed` stands for "no handle to wait for"). */
 static napi_value io_epoll_create(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -527,25 +538,32 @@ static napi_value io_epoll_create(napi_env env, napi_callback_info info) {
   CHECK(napi_get_uv_event_loop(env, &loop));
   poller_t *p = calloc(1, sizeof *p);
   if (p == NULL) return num(env, -ENOMEM);
-  p->epfd = epoll_create1(EPOLL_CLOEXEC);
-  if (p->epfd < 0) {
-    int e = errno;
+  p->epfd = -1;
+  p->closed = 1;
+  p->env = env;
+  napi_value ext;
+  if (napi_create_external(env, p, poller_finalize, NULL, &ext) != napi_ok) {
     free(p);
-    return num(env, -e);
+    return NULL;
   }
+  p->epfd = epoll_create1(EPOLL_CLOEXEC);
+  if (p->epfd < 0) return num(env, -errno);
   if (uv_poll_init(loop, &p->poll, p->epfd) != 0) {
     close(p->epfd);
-    free(p);
+    p->epfd = -1;
     return num(env, -EIO);
   }
-  p->env = env;
-  napi_create_reference(env, argv[0], 1, &p->cb);
+  /* From here on the handle exists: whatever fails closes it (poller_close), and the teardown
+   * hook makes Node run the loop until it is closed. */
+  p->closed = 0;
   napi_value name;
-  napi_create_string_utf8(env, "weft:epoll", NAPI_AUTO_LENGTH, &name);
-  napi_async_init(env, NULL, name, &p->ctx);
-  napi_add_async_cleanup_hook(env, on_teardown, p, &p->cleanup);
-  napi_value ext;
-  napi_create_external(env, p, poller_finalize, NULL, &ext);
+  if (napi_add_async_cleanup_hook(env, on_teardown, p, &p->cleanup) != napi_ok ||
+      napi_create_reference(env, argv[0], 1, &p->cb) != napi_ok ||
+      napi_create_string_utf8(env, "weft:epoll", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_async_init(env, NULL, name, &p->ctx) != napi_ok) {
+    poller_close(p);
+    return NULL;
+  }
   return ext;
 }
 
@@ -712,8 +730,10 @@ static napi_value init(napi_env env, napi_value exports) {
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;
-    napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f);
-    napi_set_named_property(env, exports, fns[i].name, f);
+    /* Refused (a thread ending as it loads the addon): no exports rather than an unset one. */
+    if (napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f) != napi_ok ||
+        napi_set_named_property(env, exports, fns[i].name, f) != napi_ok)
+      return NULL;
   }
   return exports;
 }

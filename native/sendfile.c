@@ -169,7 +169,7 @@ static void run_job(napi_env env, void *data) {
 
 /* The native side is over; a teardown waiting on us may go on. */
 static void release_native(transfer_t *t) {
-  napi_remove_async_cleanup_hook(t->cleanup);
+  if (t->cleanup != NULL) napi_remove_async_cleanup_hook(t->cleanup);
   unref(t);
 }
 
@@ -188,20 +188,20 @@ static void finish(napi_env env, transfer_t *t) {
   close(t->sock);
   close(t->file);
   close(t->evfd);
-  napi_value cb = NULL, global, argv[3];
-  int teardown = t->teardown;
-  if (!teardown) { /* in a job's completion: a handle scope is open */
-    napi_get_reference_value(env, t->cb, &cb);
-    napi_get_global(env, &global);
-    napi_create_int32(env, err, &argv[0]);
-    napi_create_int64(env, t->sent, &argv[1]);
-    napi_get_boolean(env, t->eof != 0, &argv[2]);
-  }
+  napi_value cb = NULL, global = NULL, argv[3];
+  /* Any refusal (a worker being terminated: no JavaScript runs any more) skips the call: an
+   * unset value handed to V8 crashes the process. */
+  int call = !t->teardown && /* in a job's completion: a handle scope is open */
+             napi_get_reference_value(env, t->cb, &cb) == napi_ok && cb != NULL &&
+             napi_get_global(env, &global) == napi_ok &&
+             napi_create_int32(env, err, &argv[0]) == napi_ok &&
+             napi_create_int64(env, t->sent, &argv[1]) == napi_ok &&
+             napi_get_boolean(env, t->eof != 0, &argv[2]) == napi_ok;
   napi_delete_reference(env, t->cb);
   napi_delete_async_work(env, t->work);
   if (t->poll_inited) uv_close((uv_handle_t *)&t->poll, on_poll_closed);
   else release_native(t);
-  if (!teardown) napi_call_function(env, global, cb, 3, argv, NULL);
+  if (call) napi_call_function(env, global, cb, 3, argv, NULL);
 }
 
 static void on_writable(uv_poll_t *h, int status, int events) {
@@ -275,14 +275,14 @@ static void handle_finalize(napi_env env, void *data, void *hint) {
 static napi_value sendfile_start(napi_env env, napi_callback_info info) {
   size_t argc = 5;
   napi_value argv[5];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
   if (argc != 5) {
     napi_throw_type_error(env, NULL, "sendfileStart(sockFd, fileFd, offset, count, cb)");
     return NULL;
   }
   int32_t sock, file;
   int64_t offset, count;
-  napi_valuetype ty;
+  napi_valuetype ty = napi_undefined;
   napi_typeof(env, argv[4], &ty);
   if (napi_get_value_int32(env, argv[0], &sock) != napi_ok ||
       napi_get_value_int32(env, argv[1], &file) != napi_ok ||
@@ -298,6 +298,15 @@ static napi_value sendfile_start(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "out of memory");
     return NULL;
   }
+  /* The handle first, while nothing is started: in a worker being terminated N-API refuses to
+   * make it while its JavaScript still runs, and the unset value returned to V8 crashed the
+   * process. Its finalizer frees the transfer once its one reference (JavaScript's) goes. */
+  napi_value handle;
+  t->refs = 1;
+  if (napi_create_external(env, t, handle_finalize, NULL, &handle) != napi_ok) {
+    free(t);
+    return NULL; /* undefined: nothing runs in this thread any more */
+  }
   t->sock = fcntl(sock, F_DUPFD_CLOEXEC, 0);
   t->file = t->sock < 0 ? -1 : fcntl(file, F_DUPFD_CLOEXEC, 0);
   t->evfd = t->file < 0 ? -1 : eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -305,26 +314,36 @@ static napi_value sendfile_start(napi_env env, napi_callback_info info) {
     const char *code = errno == EBADF ? "EBADF" : "EMFILE";
     if (t->sock >= 0) close(t->sock);
     if (t->file >= 0) close(t->file);
-    free(t);
     napi_throw_error(env, code, "sendfileStart: cannot duplicate the descriptors");
-    return NULL;
+    return NULL; /* the handle's finalizer frees t */
   }
   t->env = env;
   t->offset = offset;
   t->left = count;
-  t->refs = 2;
   t->epfd = -1;
   atomic_init(&t->cancelled, 0);
   atomic_init(&t->progress_ms, now_ms());
   atomic_init(&t->in_call, 0);
-  napi_value name, handle;
-  napi_create_string_utf8(env, "weft:sendfile", NAPI_AUTO_LENGTH, &name);
-  napi_create_reference(env, argv[4], 1, &t->cb);
-  napi_create_async_work(env, NULL, name, run_job, job_done, t, &t->work);
-  napi_create_external(env, t, handle_finalize, NULL, &handle);
-  napi_add_async_cleanup_hook(env, on_teardown, t, &t->cleanup);
+  napi_value name;
+  if (napi_create_string_utf8(env, "weft:sendfile", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_reference(env, argv[4], 1, &t->cb) != napi_ok ||
+      napi_create_async_work(env, NULL, name, run_job, job_done, t, &t->work) != napi_ok ||
+      napi_add_async_cleanup_hook(env, on_teardown, t, &t->cleanup) != napi_ok) {
+    if (t->work != NULL) napi_delete_async_work(env, t->work);
+    if (t->cb != NULL) napi_delete_reference(env, t->cb);
+    close(t->sock);
+    close(t->file);
+    close(t->evfd);
+    /* Where JavaScript still runs it learns the transfer never started. */
+    napi_throw_error(env, NULL, "sendfileStart: Node-API refused to start the transfer");
+    return NULL;
+  }
+  t->refs = 2; /* queued: the native side holds the transfer too, until release_native */
   t->phase = QUEUED;
-  napi_queue_async_work(env, t->work);
+  if (napi_queue_async_work(env, t->work) != napi_ok) {
+    t->err = ECANCELED;
+    finish(env, t);
+  }
   return handle;
 }
 
@@ -334,7 +353,7 @@ static napi_value sendfile_cancel(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   void *data = NULL;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
   if (argc != 1 || napi_get_value_external(env, argv[0], &data) != napi_ok) {
     napi_throw_type_error(env, NULL, "sendfileCancel(handle)");
     return NULL;
@@ -360,9 +379,9 @@ static napi_value sendfile_cancel(napi_env env, napi_callback_info info) {
 /* sendfileIdle(handle) -> ms the socket has had no room (see Stalls); 0 once the transfer ended. */
 static napi_value sendfile_idle(napi_env env, napi_callback_info info) {
   size_t argc = 1;
-  napi_value argv[1], out;
+  napi_value argv[1], out = NULL;
   void *data = NULL;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
   if (argc != 1 || napi_get_value_external(env, argv[0], &data) != napi_ok) {
     napi_throw_type_error(env, NULL, "sendfileIdle(handle)");
     return NULL;
@@ -377,18 +396,23 @@ static napi_value sendfile_idle(napi_env env, napi_callback_info info) {
     if (poll(&p, 1, 0) > 0) atomic_store_explicit(&t->progress_ms, now, memory_order_relaxed);
     else idle = now - atomic_load_explicit(&t->progress_ms, memory_order_relaxed);
   }
-  napi_create_int64(env, idle < 0 ? 0 : idle, &out);
-  return out;
+  return napi_create_int64(env, idle < 0 ? 0 : idle, &out) == napi_ok ? out : NULL;
 }
 
 static napi_value init(napi_env env, napi_value exports) {
-  napi_value fn;
-  napi_create_function(env, "sendfileStart", NAPI_AUTO_LENGTH, sendfile_start, NULL, &fn);
-  napi_set_named_property(env, exports, "sendfileStart", fn);
-  napi_create_function(env, "sendfileCancel", NAPI_AUTO_LENGTH, sendfile_cancel, NULL, &fn);
-  napi_set_named_property(env, exports, "sendfileCancel", fn);
-  napi_create_function(env, "sendfileIdle", NAPI_AUTO_LENGTH, sendfile_idle, NULL, &fn);
-  napi_set_named_property(env, exports, "sendfileIdle", fn);
+  const struct {
+    const char *name;
+    napi_callback fn;
+  } fns[] = {{"sendfileStart", sendfile_start},
+             {"sendfileCancel", sendfile_cancel},
+             {"sendfileIdle", sendfile_idle}};
+  for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+    napi_value f;
+    /* Refused (a thread ending as it loads the addon): no exports rather than an unset one. */
+    if (napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f) != napi_ok ||
+        napi_set_named_property(env, exports, fns[i].name, f) != napi_ok)
+      return NULL;
+  }
   return exports;
 }
 

@@ -65,12 +65,14 @@ if (again.length > 0 && process.env.WEFT_CONTEXT !== 'hooks') {
   status = runner(again, { WEFT_CONTEXT: 'hooks' }) || status;
 }
 // An IPv4 weft socket listens on weft's own descriptor where the weft_io addon is built, and on
-// Node's net otherwise (src/socket/socket.ts): the socket, selector and hand-off tests run again
-// on net.
+// Node's net otherwise (src/socket/socket.ts): the socket, selector, hand-off and Listener tests
+// run again on net (where an IP literal is bound by listen() through src/socket/net-listen.ts).
 const NET_PASS = [
   'test/socket/socket.test.ts',
+  'test/socket/listen-bind.test.ts',
   'test/selectors/default-selector.test.ts',
   'test/multiprocessing/process-socket.test.ts',
+  'test/multiprocessing/listener.test.ts',
 ];
 const onNet = chosen.filter((f) => NET_PASS.includes(f));
 if (onNet.length > 0 && process.env.WEFT_SOCKET_TRANSPORT !== 'net') {

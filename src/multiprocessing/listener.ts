@@ -87,6 +87,8 @@ export class Listener {
   #closed = false;
   /** Why listening failed (EADDRINUSE…), raised by accept(). */
   #listenError: unknown = null;
+  /** Settles once the socket listens (or failed to): what bound() waits for. */
+  readonly #listening: Promise<void>;
   #lastAccepted: ConnectionAddress | null = null;
   readonly #ready: Ready[] = [];
   readonly #waiters: AcceptWaiter[] = [];
@@ -111,10 +113,11 @@ export class Listener {
     const path = a.family === 'AF_UNIX' ? (a.address as string) : null;
     const ours = path !== null && !path.startsWith('\0') ? path : null;
     const listening = sock.listen(Math.max(backlog, 0));
-    // An IP literal is bound by now (weft's own descriptor listens at once): the address is
-    // the kernel's. Elsewhere (a host name, a Node net server) it is once listening resolves.
+    // An IP literal or a path is bound by now, on either transport (weft's own descriptor, or
+    // Node's net through listenNow): the address is the kernel's, as after Python's bind. A host
+    // name is bound once Node has resolved it, when listening resolves.
     this.#noteAddress();
-    listening.then(
+    this.#listening = listening.then(
       () => {
         // The socket's file is ours once bound (a failed bind's path may be another's).
         this.#unlink = ours;
@@ -123,7 +126,8 @@ export class Listener {
         void this.#serve();
       },
       (e: unknown) => {
-        this.#listenError = e;
+        // Closed before it was bound: the socket's own EBADF says less than the Listener's error.
+        this.#listenError = this.#closed ? closedError() : e;
         this.#failWaiters(e);
       },
     );
@@ -139,9 +143,37 @@ export class Listener {
     }
   }
 
-  /** The address listened on: for `[host, 0]`, the port the system chose. */
+  /**
+   * The address listened on: for `[host, 0]`, the port the system chose — known from the
+   * constructor on for an IP literal, `'localhost'` or a path, as in Python.
+   * @throws OSError (`ERR_WEFT_LISTENER_NOT_BOUND`) for `[hostName, 0]` until Node has resolved
+   * the name and bound: `await bound()` first. The error binding failed with (EADDRINUSE…), or
+   * OSError (`ERR_WEFT_LISTENER_CLOSED`) when closed, if no port was ever known.
+   */
   get address(): ConnectionAddress {
-    return this.#address;
+    const a = this.#address;
+    if (typeof a === 'string' || a[1] !== 0) return a;
+    if (this.#closed) throw closedError();
+    if (this.#listenError !== null) throw this.#listenError;
+    throw new OSError(
+      `Listener.address: the port of ${describeValue(a[0])} is not known yet (Node binds a host name once it has resolved it): await listener.bound() first, which gives the address or the error binding failed with; an IP literal or 'localhost' is bound at once`,
+      '',
+      'ERR_WEFT_LISTENER_NOT_BOUND',
+    );
+  }
+
+  /**
+   * Resolves to `address` once the Listener is bound: at once for an IP literal, `'localhost'`
+   * or a path; for another host name, once Node has resolved it (Python's constructor binds
+   * before it returns; Node cannot resolve a name synchronously).
+   * @throws the error binding failed with (EADDRINUSE…); OSError when the Listener was closed
+   * before it was bound.
+   */
+  async bound(): Promise<ConnectionAddress> {
+    await this.#listening;
+    // Even once closed: a Listener that never bound must not look bound.
+    if (this.#listenError !== null) throw this.#listenError;
+    return this.address;
   }
 
   /** The peer address of the last connection `accept()` returned (null before the first). */

@@ -77,6 +77,7 @@ import {
   OSError,
 } from './errors.js';
 import { io } from './native-io.js';
+import { listenNow } from './net-listen.js';
 import {
   type DetachedConnection,
   type DetachedRaw,
@@ -426,7 +427,9 @@ export class Socket {
 
   /**
    * Binds (to the address given to `bind`, or any address and a free port) and listens. Await
-   * it: binding errors such as `EADDRINUSE` arrive here. Connections arriving before `accept`
+   * it: binding errors such as `EADDRINUSE` arrive here. An IP literal is bound before the call
+   * returns, on either transport (`getsockname()` has the port at once, as after Python's
+   * `bind`); a host name once Node has resolved it. Connections arriving before `accept`
    * wait in a queue. A failed `listen` leaves the socket open and unbound, as Python's failed
    * `bind` does: `bind` another address and `listen` again.
    */
@@ -463,14 +466,38 @@ export class Socket {
         this.family === AF_INET6 ? '::' : '0.0.0.0',
         0,
       ];
-      server.listen({
-        host: host === '' ? (this.family === AF_INET6 ? '::' : '0.0.0.0') : host,
-        port,
-        backlog: this.backlog,
-        ipv6Only: this.family === AF_INET6,
-      });
+      try {
+        listenNow(
+          server,
+          {
+            host: host === '' ? (this.family === AF_INET6 ? '::' : '0.0.0.0') : host,
+            port,
+            backlog: this.backlog,
+            ipv6Only: this.family === AF_INET6,
+          },
+          this.family === AF_INET6 ? 6 : 4,
+        );
+      } catch (e) {
+        // A program's own dns.lookup may throw for the name: a promise verb rejects rather than
+        // throws, and the socket stays open and unbound for another bind and listen.
+        const exc = fromSystemError(e, 'listen');
+        this.listenWaiter = null;
+        this.listenFailed(exc);
+        return Promise.reject(exc);
+      }
     }
+    // Bound already (a path, an IP literal: see listenNow): the kernel's address and the
+    // descriptor are known now, as after Python's bind and on weft's own descriptor, not only
+    // once 'listening' is emitted.
+    if (server.listening) this.noteListening(server);
     return w.block();
+  }
+
+  /** Node's server has bound: its address and descriptor are the socket's. */
+  private noteListening(server: NetServer): void {
+    const a = server.address();
+    this.local = typeof a === 'string' ? a : a === null ? this.getsockname() : [a.address, a.port];
+    this.fd = handleFd(server);
   }
 
   /**
@@ -562,10 +589,7 @@ export class Socket {
       // Stopped (shutdown) or closed before it listened: not this socket's server any more.
       if (this.server !== server) return;
       server.on('error', (err) => this.fail(fromSystemError(err, 'accept')));
-      const a = server.address();
-      this.local =
-        typeof a === 'string' ? a : a === null ? this.getsockname() : [a.address, a.port];
-      this.fd = handleFd(server);
+      this.noteListening(server);
       if (this.listenWaiter === w) this.listenWaiter = null;
       w?.wake(undefined);
     });

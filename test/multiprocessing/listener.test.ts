@@ -701,3 +701,84 @@ describe('Connections and child processes', () => {
     s.close();
   });
 });
+
+// Python's Listener binds in its constructor. weft's does too for an IP literal, 'localhost' or a
+// path on either socket transport (weft's own descriptor, or Node's net: the suite's net pass runs
+// this file again); a host name binds once Node has resolved it.
+describe('binding', () => {
+  test("an IP literal is bound by the constructor: its address is the kernel's at once", async () => {
+    using l = new Listener(['127.0.0.1', 0]);
+    using any = new Listener(['', 0]);
+    const [host, port] = l.address as [string, number];
+    assert.equal(host, '127.0.0.1');
+    assert.ok(port > 0, `port ${port}`);
+    const [anyHost, anyPort] = any.address as [string, number];
+    assert.equal(anyHost, '0.0.0.0'); // as Python's getsockname() of ('', 0)
+    assert.ok(anyPort > 0 && anyPort !== port);
+    assert.deepEqual(await l.bound(), [host, port]);
+    const [c, s] = await pair(l);
+    c.send('at once');
+    assert.equal(await s.recv(), 'at once');
+    c.close();
+    s.close();
+  });
+
+  test("a host name: address raises ERR_WEFT_LISTENER_NOT_BOUND until bound() gives the kernel's", async () => {
+    // '127.1' is a name only getaddrinfo reads (inet_aton's short form): no DNS, no hosts file.
+    using l = new Listener(['127.1', 0]);
+    assert.throws(
+      () => l.address,
+      (e) =>
+        e instanceof OSError &&
+        e.code === 'ERR_WEFT_LISTENER_NOT_BOUND' &&
+        /await listener\.bound\(\)/.test(e.message),
+    );
+    const [host, port] = (await l.bound()) as [string, number];
+    assert.equal(host, '127.0.0.1'); // as Python's Listener(('127.1', 0)).address
+    assert.ok(port > 0);
+    assert.deepEqual(l.address, [host, port]);
+    const [c, s] = await pair(l);
+    c.close();
+    s.close();
+  });
+
+  test('a failed bind: bound(), accept() and the unknown port raise its error', async () => {
+    using taken = new Listener(['127.0.0.1', 0]);
+    const port = (taken.address as [string, number])[1];
+    using l = new Listener(['127.0.0.1', port]);
+    const inUse = (e: unknown) => e instanceof OSError && e.errnoName === 'EADDRINUSE';
+    await assert.rejects(l.bound(), inUse);
+    await assert.rejects(l.accept(), inUse);
+    assert.deepEqual(l.address, ['127.0.0.1', port]); // the address asked for, as Python keeps it
+    // 192.0.2.1 (TEST-NET-1) is no address of this host: EADDRNOTAVAIL, and no port to give.
+    using nowhere = new Listener(['192.0.2.1', 0]);
+    const notHere = (e: unknown) => e instanceof OSError && e.errnoName === 'EADDRNOTAVAIL';
+    await assert.rejects(nowhere.bound(), notHere);
+    assert.throws(() => nowhere.address, notHere);
+  });
+
+  test('a Listener whose bind failed never looks bound: bound() rejects after close() too', async () => {
+    using taken = new Listener(['127.0.0.1', 0]);
+    const port = (taken.address as [string, number])[1];
+    const inUse = (e: unknown) => e instanceof OSError && e.errnoName === 'EADDRINUSE';
+    const failed = new Listener(['127.0.0.1', port]);
+    await assert.rejects(failed.bound(), inUse);
+    failed.close();
+    await assert.rejects(failed.bound(), inUse);
+    // Closed before the failure was known (on net it comes a tick later): the Listener's error.
+    const closedAtOnce = new Listener(['127.0.0.1', port]);
+    closedAtOnce.close();
+    await assert.rejects(
+      closedAtOnce.bound(),
+      (e) => e instanceof OSError && e.code === 'ERR_WEFT_LISTENER_CLOSED',
+    );
+  });
+
+  test('closed before a host name was bound: address and bound() raise ERR_WEFT_LISTENER_CLOSED', async () => {
+    const l = new Listener(['127.1', 0]);
+    l.close();
+    const closed = (e: unknown) => e instanceof OSError && e.code === 'ERR_WEFT_LISTENER_CLOSED';
+    await assert.rejects(l.bound(), closed);
+    assert.throws(() => l.address, closed);
+  });
+});

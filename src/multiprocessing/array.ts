@@ -80,7 +80,24 @@ export class SharedArray<C extends TypeCode = TypeCode> extends RawSharedArray<C
 
 registerKind('mp:Array', (s) => SharedArray._revive(s), import.meta.url);
 
+/**
+ * What `Array(typecode, sizeOrItems, { lock: false })` gives: Python's raw object (a ctypes
+ * array, not a `SynchronizedArray`), which `synchronized()` and `copy()` take as they take a
+ * `RawArray`. It is a `SharedArray` still, whose `getLock()` only throws (`never`).
+ */
+export type UnlockedArray<C extends TypeCode = TypeCode> = { getLock(): never } & SharedArray<C>;
+
 /** Python's `multiprocessing.Array(typecode, sizeOrItems)` (exported as `Array`). */
+export function sharedArray<C extends TypeCode>(
+  typecode: C,
+  sizeOrItems: number | ArrayLike<number>,
+  options: SharedOptions & { lock: false },
+): UnlockedArray<C>;
+export function sharedArray<C extends TypeCode>(
+  typecode: C,
+  sizeOrItems: number | ArrayLike<number>,
+  options?: SharedOptions,
+): SharedArray<C>;
 export function sharedArray<C extends TypeCode>(
   typecode: C,
   sizeOrItems: number | ArrayLike<number>,

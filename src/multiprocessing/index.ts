@@ -6,7 +6,7 @@
 export { registerUserErrorClass as registerErrorClass } from '../internal/serialize.js';
 export { TaskReferenceError, task } from '../internal/task-ref.js';
 export type { TypeCode } from '../threading/typecodes.js';
-export { Array, type ItemViewOf, SharedArray } from './array.js';
+export { Array, type ItemViewOf, SharedArray, type UnlockedArray } from './array.js';
 export { AsyncResult } from './async-result.js';
 export { Barrier, type BarrierOptions } from './barrier.js';
 export { BoundedSemaphore } from './bounded-semaphore.js';
@@ -69,5 +69,5 @@ export { SharedMemory, type SharedMemoryOptions } from './shared-memory.js';
 export { SharedMemoryManager } from './shared-memory-manager.js';
 export { copy, SynchronizedValue, synchronized } from './sharedctypes.js';
 export { SimpleQueue } from './simple-queue.js';
-export { type SharedOptions, SharedValue, Value } from './value.js';
+export { type SharedOptions, SharedValue, type UnlockedValue, Value } from './value.js';
 export { type Waitable, type WaitOptions, wait } from './wait.js';

@@ -31,9 +31,9 @@ function cellIn(slab: Int32Array | null, slot: unknown, typecode: string): Value
  * Promises, and `add(n)` is an atomic read-modify-write. Without the shm addon the number lives
  * in the broker, and each of those is a round trip (`.value` parks the thread meanwhile).
  *
- * It has no `getLock()`, as Python's has no `get_lock()`: that does not compile, and in plain
- * JavaScript it throws an `AttributeError`. `v.value += 1` from two processes can lose an
- * update: use `add(n)`, a `Lock` of your own, or `Value`.
+ * It has no `getLock()` and no `getObj()`, as Python's has no `get_lock()` and no `get_obj()`:
+ * they do not compile, and in plain JavaScript they throw an `AttributeError`. `v.value += 1`
+ * from two processes can lose an update: use `add(n)`, a `Lock` of your own, or `Value`.
  */
 export class RawSharedValue extends SharedObject {
   readonly typecode: string;
@@ -176,6 +176,7 @@ export function refuseMethods(
 
 refuseMethods(RawSharedValue, 'RawValue', {
   getLock: 'it has no lock; make it with Value() to have one',
+  getObj: 'it is the raw value itself: read and write it directly',
 });
 registerKind('mp:RawValue', (s) => RawSharedValue._revive(s), import.meta.url);
 

@@ -33,8 +33,12 @@ export interface SharedMemoryOptions {
   size?: number;
 }
 
-/** Names weft gives blocks made without one (Python's are `psm_` + 8 hex digits). */
-const PREFIX = 'wnsm_';
+/**
+ * Names weft gives blocks made without one (Python's are `psm_` + 8 hex digits), here and in
+ * SharedMemoryManager (shared-memory-manager.ts).
+ * @internal
+ */
+export const BLOCK_PREFIX = 'wnsm_';
 /** The addon maps at most 1 GiB. */
 const MAX_BYTES = 1 << 30;
 
@@ -224,7 +228,7 @@ registerSharedKind(
 /** A name no block has now (Python's `_make_filename`, with weft's prefix). */
 function freshName(): string {
   for (;;) {
-    const name = `${PREFIX}${randomBytes(4).toString('hex')}`;
+    const name = `${BLOCK_PREFIX}${randomBytes(4).toString('hex')}`;
     try {
       closeSync(openSync(pathOf(name), 'wx', 0o600));
       return name;

@@ -23,7 +23,7 @@ import { SharedValue } from './value.js';
  * value's own memory, with a lock, and `getObj()`, the raw value under it.
  */
 export class SynchronizedValue extends SharedValue {
-  #obj: RawSharedValue | null;
+  readonly #obj: RawSharedValue | null;
 
   /** @internal Made by `synchronized()`, or revived in another process. */
   constructor(shared: SharedInit, obj: RawSharedValue | null = null) {
@@ -37,12 +37,11 @@ export class SynchronizedValue extends SharedValue {
 
   /**
    * Python's `get_obj()`: the raw value under the lock — the object given to `synchronized()`,
-   * or, in another process, a `RawValue` handle on the same number. Its reads and writes do not
-   * take the lock.
+   * or, in another process, a `RawValue` handle on the same number (`Value`'s `getObj()`). Its
+   * reads and writes do not take the lock.
    */
-  getObj(): RawSharedValue {
-    this.#obj ??= RawSharedValue._revive({ id: this._id, params: { ...this._params, lock: null } });
-    return this.#obj;
+  override getObj(): RawSharedValue {
+    return this.#obj ?? super.getObj();
   }
 
   /** @internal */
@@ -62,8 +61,12 @@ function lockOf(obj: RawSharedValue | RawSharedArray): Lock | null {
   return (obj._params.lock as Lock | null | undefined) ?? null;
 }
 
-/** A raw object's type has no `getLock`: a `Value` or `Array` does not fit where this is asked. */
-type Unlocked = { getLock?: never };
+/**
+ * A raw object's type has no `getLock`, and that of a `Value` or `Array` made with
+ * `{ lock: false }` one that only throws (value.ts's `UnlockedValue`): a `Value` or `Array` with
+ * a lock does not fit where this is asked.
+ */
+type Unlocked = { getLock?(): never };
 
 /**
  * Python's `multiprocessing.sharedctypes.synchronized(obj, lock)`: the raw `obj` (a `RawValue` or

@@ -36,10 +36,13 @@ export function lockOption(what: string, options: SharedOptions): Lock | null {
  * The object `Value(typecode, init)` returns (Python's `multiprocessing.Value`): a `RawValue`
  * (src/multiprocessing/raw-value.ts: `.value`, `get()`/`set()`, the atomic `add(n)`) with a lock,
  * as Python's `Value` is `synchronized(RawValue(...))`. `getLock()` guards longer sequences as in
- * Python (`v.getLock().runSync(() => { v.value += 1; })`).
+ * Python (`v.getLock().runSync(() => { v.value += 1; })`), and `getObj()` is the raw value under
+ * the lock, as Python's `get_obj()`.
  */
 export class SharedValue extends RawSharedValue {
   readonly #lock: Lock | null;
+  /** `getObj()`'s handle, made at its first call. */
+  #obj: RawSharedValue | null = null;
 
   constructor(typecode: string, init = 0, options: SharedOptions = {}, shared?: SharedInit) {
     super(typecode, init, shared, () => lockOption('Value', options));
@@ -59,6 +62,21 @@ export class SharedValue extends RawSharedValue {
       throw new TypeError('This Value was created with { lock: false }: it has no lock');
     return this.#lock;
   }
+  /**
+   * Python's `get_obj()`: the raw value under the lock, a `RawValue` handle on the same number —
+   * the same handle at every call, as Python's is the same ctypes object. Its reads and writes
+   * do not take the lock (Python's neither): hold `getLock()` around what must not interleave.
+   * @throws TypeError when created with lock: false (Python's is then the raw value itself,
+   *   which has no `get_obj()`).
+   */
+  getObj(): RawSharedValue {
+    if (!this.#lock)
+      throw new TypeError(
+        'This Value was created with { lock: false }: it is a raw value itself, with no getObj()',
+      );
+    this.#obj ??= RawSharedValue._revive({ id: this._id, params: { ...this._params, lock: null } });
+    return this.#obj;
+  }
   /** @internal */
   static override _revive(init: SharedInit): SharedValue {
     return new SharedValue('', 0, {}, init);
@@ -67,7 +85,20 @@ export class SharedValue extends RawSharedValue {
 
 registerKind('mp:Value', (s) => SharedValue._revive(s), import.meta.url);
 
+/**
+ * What `Value(typecode, init, { lock: false })` gives: Python's raw object (a `c_int`, not a
+ * `Synchronized`), which `synchronized()` and `copy()` take as they take a `RawValue`. It is a
+ * `SharedValue` still, whose `getLock()` and `getObj()` only throw (`never`).
+ */
+export type UnlockedValue = { getLock(): never; getObj(): never } & SharedValue;
+
 /** Python's `multiprocessing.Value(typecode, init)`. */
+export function Value(
+  typecode: TypeCode,
+  init: number | undefined,
+  options: SharedOptions & { lock: false },
+): UnlockedValue;
+export function Value(typecode: TypeCode, init?: number, options?: SharedOptions): SharedValue;
 export function Value(typecode: TypeCode, init = 0, options: SharedOptions = {}): SharedValue {
   return new SharedValue(typecode, init, options);
 }

@@ -1,7 +1,7 @@
 /**
  * multiprocessing's RawValue and RawArray (Python's multiprocessing.RawValue/RawArray): Value
  * and Array with no lock, and no getLock()/getObj() at all, as Python's; they cross to a child
- * as themselves.
+ * as themselves. Value's getObj() is the RawValue under its lock.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -22,6 +22,7 @@ import {
 } from '../../src/multiprocessing/index.js';
 import { checkLeaks } from '../support/leaks.js';
 import { slabExpected } from '../support/slab.js';
+import type { Equal, Expect } from '../types/expect.js';
 import { bumpRaw, lockedHere } from './fixtures/raw-shared-targets.js';
 
 checkLeaks({ graceMs: 3000 });
@@ -73,6 +74,49 @@ describe('RawValue', () => {
       2,
     );
     assert.throws(() => Value('i', 0, { lock: false }).getLock(), TypeError);
+  });
+
+  test('Value has getObj(), Python’s get_obj(): a RawValue on the same number, the same one each call', async () => {
+    const v = Value('i', 5);
+    const o = v.getObj();
+    const _t: Expect<Equal<typeof o, RawSharedValue>> = true;
+    assert.ok(o instanceof RawSharedValue && !(o instanceof SharedValue), 'the raw value, no lock');
+    assert.equal(v.getObj(), o, 'Python’s get_obj() is the same ctypes object each time');
+    assert.equal(o.typecode, 'i');
+    assert.equal(o.value, 5);
+    o.value = 2 ** 31;
+    assert.equal(
+      v.value,
+      -(2 ** 31),
+      'the same c_int: a write through either is seen through the other',
+    );
+    await v.set(7);
+    assert.equal(await o.get(), 7);
+    assert.equal(await o.add(1), 8);
+    assert.equal(v.value, 8);
+    // Its reads and writes do not take the lock, as Python's: held here, they still go through.
+    v.getLock().acquireSync();
+    try {
+      o.value = 9;
+    } finally {
+      v.getLock().release();
+    }
+    assert.equal(v.value, 9);
+    const w = Value('d', 0.5, { lock: new Lock() });
+    assert.equal(w.getObj().value, 0.5);
+    // A Value made with { lock: false } is the raw value itself (Python's has no get_obj()).
+    const dynamic: boolean = v.value < 0;
+    assert.throws(() => Value('i', 0, { lock: dynamic }).getObj(), /lock: false.*no getObj/);
+    // A RawValue has none: not in its type, and Python's AttributeError when called anyway.
+    const raw = RawValue('i', 0);
+    // @ts-expect-error Python's RawValue (a c_int) has no get_obj()
+    assert.equal(typeof raw.getObj, 'function', 'present only to say why it cannot be used');
+    assert.throws(
+      () => callMissing(raw, 'getObj'),
+      (e: unknown) =>
+        e instanceof AttributeError &&
+        /'RawValue' object has no attribute 'getObj'/.test((e as Error).message),
+    );
   });
 });
 
@@ -135,7 +179,7 @@ test('a RawValue and a RawArray cross to a child as themselves, and its writes a
   try {
     assert.equal(
       await out.get({ timeout: PATIENCE }),
-      'true false true false AttributeError AttributeError AttributeError | 3 0.5,1.5',
+      'true false true false AttributeError AttributeError AttributeError AttributeError | 3 0.5,1.5',
     );
   } finally {
     await p.join({ timeout: PATIENCE });
@@ -159,7 +203,7 @@ test('a Value and an Array cross to a child still locked: their lock is the very
   try {
     assert.equal(
       await out.get({ timeout: PATIENCE }),
-      `true true false false ${slabExpected ? '1,2' : 'RuntimeError'}`,
+      `true true false false ${slabExpected ? '1,2' : 'RuntimeError'} true true 1`,
     );
   } finally {
     await p.join({ timeout: PATIENCE });
@@ -168,4 +212,5 @@ test('a Value and an Array cross to a child still locked: their lock is the very
   }
   assert.equal(p.exitcode, 0);
   assert.equal(a.getSync(0), 42);
+  assert.equal(v.value, 77, 'the child’s getObj() is over this number');
 });

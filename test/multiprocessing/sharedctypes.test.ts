@@ -20,6 +20,8 @@ import {
   SharedValue,
   SynchronizedValue,
   synchronized,
+  type UnlockedArray,
+  type UnlockedValue,
   Value,
 } from '../../src/multiprocessing/index.js';
 import { Lock as ThreadLock } from '../../src/threading/index.js';
@@ -92,16 +94,37 @@ describe('synchronized', () => {
     assert.equal(shared.getLock(), v.getLock());
   });
 
-  test('a Value made with { lock: false } is Python’s raw object: it can be synchronized', () => {
+  test('a Value made with { lock: false } is Python’s raw object: it can be synchronized, and its types say so', () => {
+    // The types used to refuse it (it has a getLock, which throws): it took a cast to compile.
     const loose = Value('i', 3, { lock: false });
-    const v = synchronized(loose as unknown as RawSharedValue);
+    const _u: Expect<Equal<typeof loose, UnlockedValue>> = true;
+    const v = synchronized(loose);
+    const _v: Expect<Equal<typeof v, SynchronizedValue>> = true;
     assert.ok(v.getLock() instanceof RLock);
     v.value = 4;
     assert.equal(loose.value, 4);
+    assert.equal(v.getObj(), loose, 'getObj() is the object given, as for a RawValue');
     const looseArray = ArrayOf('i', [1], { lock: false });
-    const a = synchronized(looseArray as unknown as RawSharedArray<'i'>);
+    const _ua: Expect<Equal<typeof looseArray, UnlockedArray<'i'>>> = true;
+    const a = synchronized(looseArray);
+    const _a: Expect<Equal<typeof a, SharedArray<'i'>>> = true;
     a.setSync(0, 8);
     assert.equal(looseArray.getSync(0), 8);
+    // Still a Value and an Array, whose getLock() (and the value's getObj()) only throws:
+    // what a call gives is typed `never`.
+    const lockOf = () => loose.getLock();
+    const objOf = () => loose.getObj();
+    const arrayLockOf = () => looseArray.getLock();
+    const _l: Expect<Equal<ReturnType<typeof lockOf>, never>> = true;
+    const _o: Expect<Equal<ReturnType<typeof objOf>, never>> = true;
+    const _la: Expect<Equal<ReturnType<typeof arrayLockOf>, never>> = true;
+    assert.throws(lockOf, TypeError);
+    assert.throws(objOf, TypeError);
+    assert.throws(arrayLockOf, TypeError);
+    // What the types cannot know to be unlocked is refused as before.
+    const maybe: boolean = loose.value > 100;
+    // @ts-expect-error a Value whose options say only `boolean` may have a lock
+    assert.throws(() => synchronized(Value('i', 0, { lock: !maybe })), TypeError);
   });
 
   test('already synchronized, not a raw object, or a lock of the wrong kind: TypeError', () => {
@@ -219,9 +242,14 @@ describe('copy', () => {
     const v = synchronized(RawValue('i', 12));
     assert.equal(copy(v.getObj()).value, 12);
     const loose = Value('I', 4, { lock: false });
-    const c = copy(loose as unknown as RawSharedValue);
+    const c = copy(loose);
+    const _c: Expect<Equal<typeof c, RawSharedValue>> = true;
     assert.ok(!(c instanceof SharedValue));
     assert.equal(c.value, 4);
+    const looseArray = ArrayOf('d', [0.5, 1], { lock: false });
+    const ca = copy(looseArray);
+    const _ca: Expect<Equal<typeof ca, RawSharedArray<'d'>>> = true;
+    assert.deepEqual(ca.toArraySync(), [0.5, 1]);
   });
 
   test('a locked Value or Array, or anything not a raw object: TypeError, as Python’s', () => {

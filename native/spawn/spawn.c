@@ -10,36 +10,50 @@
  * glibc's posix_spawn clones with CLONE_VM|CLONE_VFORK: the child runs on the parent's memory
  * until it execs, and the cost no longer depends on the parent's size. CPython does the same.
  *
- *   spawn(file, argv, envp, cwd, stdio[3], onExit)
+ *   spawn(file, argv, envp, cwd, stdio[3], onExit, attrs[6], keep[], groups[])
  *     ├─ stdio: socketpair per PIPE (our end stays here), /dev/null per IGNORE, a CLOEXEC copy
  *     │   of every other descriptor (so that swapped targets, stdout: 2 with stderr: 1, do
  *     │   not overwrite each other, as libuv's own first pass avoids)
- *     ├─ posix_spawn per PATH candidate, searched as execvp(3) searches, in the *child's*
- *     │   PATH (libuv sets environ to the child's before execvp)
- *     ├─ pidfd_open(pid) ──► uv_poll_t readable once the child has exited
+ *     ├─ no umask, user, group or extra groups asked for:
+ *     │     posix_spawn per PATH candidate, searched as execvp(3) searches, in the *child's*
+ *     │     PATH (libuv sets environ to the child's before execvp); then pidfd_open(pid)
+ *     ├─ otherwise (posix_spawn has no attribute for them): clone_spawn, one child of our own
+ *     │     made as glibc makes posix_spawn's (CLONE_VM|CLONE_VFORK), with CLONE_PIDFD
+ *     ├─ pidfd ──► uv_poll_t readable once the child has exited
  *     └─► external { pid }      ... on_exit: waitid(P_PIDFD) reaps it ──► onExit(code, signal)
  *
  * The child is set up as libuv sets up its own (src/unix/process.c, uv__process_child_init):
  * signals 1..31 back to their default action and an empty signal mask; fds 0..2 from the stdio
  * specs, each no longer O_NONBLOCK (libuv clears it in the child, on the same open file
- * description; here the parent clears it before the spawn); the cwd; then the exec.
+ * description; here the parent clears it before the spawn); the cwd; then the exec. And, as
+ * CPython's _posixsubprocess adds for Popen's keywords: the `keep` descriptors (pass_fds) open at
+ * their own numbers, every other one above 2 closed (close_fds), a new session (setsid) or a
+ * process group (setpgid), the umask, the extra groups, group and user (setgroups, setregid,
+ * setreuid), in CPython's order: chdir, umask, setsid, setpgid, setgroups, setregid, setreuid.
  *
  * Reaping: libuv's SIGCHLD handler calls waitpid() on the pids of its own process handles
  * only, never waitpid(-1), so it never takes a child of ours; the pidfd becomes readable when
- * the child exits and waitid(P_PIDFD) reaps it. Until then the pid cannot be reused, so kill(2)
- * on it is safe, as libuv's uv_process_kill is.
+ * the child exits and waitid(P_PIDFD) reaps it. Signals go through the pidfd too
+ * (pidfd_send_signal), which can never reach a process that took the pid after ours.
  *
  * Every call returns a number: >= 0 on success, -errno on failure (no exceptions).
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <node_api.h>
+#include <pwd.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -50,14 +64,92 @@
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
 #ifndef P_PIDFD
 #define P_PIDFD 3
 #endif
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+/* The credential calls with 32-bit ids: where the kernel also keeps the 16-bit ones under the
+ * plain names (32-bit x86 and ARM), those would cut a uid above 65535 to its low bits and read
+ * the groups as an array of 16-bit ids. */
+#ifdef SYS_setreuid32
+#define SYS_SETREUID SYS_setreuid32
+#define SYS_SETREGID SYS_setregid32
+#define SYS_SETGROUPS SYS_setgroups32
+#else
+#define SYS_SETREUID SYS_setreuid
+#define SYS_SETREGID SYS_setregid
+#define SYS_SETGROUPS SYS_setgroups
+#endif
+
+/* glibc 2.34's posix_spawn_file_actions_addclosefrom_np. Nested: an #if of __GLIBC_PREREQ(…)
+ * is a syntax error where it is not defined (musl), even behind a defined() test. */
+#ifdef __GLIBC_PREREQ
+#if __GLIBC_PREREQ(2, 34)
+#define HAVE_CLOSEFROM_NP 1
+#endif
+#endif
+
+/* What this build can do, for subprocess-native.ts: 2 added attrs, keep, groups and lookup. */
+#define VERSION 2
 
 /* The stdio specs of spawn(); a value >= 0 is a descriptor of this process to give the child. */
 #define SPEC_PIPE (-1)   /* a new socket pair; our end comes back in its slot */
 #define SPEC_IGNORE (-2) /* /dev/null */
 #define SPEC_MERGE (-3)  /* stderr only: the child end of stdout's pipe */
+
+/*
+ * attrs, an Int32Array given by subprocess-native.ts:
+ * | idx | name  | meaning                                                               |
+ * |  0  | FLAGS | the ATTR_* bits below                                                 |
+ * |  1  | PGID  | with ATTR_SETPGROUP: setpgid(0, PGID) (0: a group of the child's own)  |
+ * |  2  | UMASK | with ATTR_UMASK                                                       |
+ * |  3  | UID   | with ATTR_SETUID, as a uint32                                         |
+ * |  4  | GID   | with ATTR_SETGID, as a uint32                                         |
+ * |  5  | STAGE | written on failure: STAGE_*, the step that failed                     |
+ */
+#define ATTR_FLAGS 0
+#define ATTR_PGID 1
+#define ATTR_UMASK 2
+#define ATTR_UID 3
+#define ATTR_GID 4
+#define ATTR_STAGE 5
+#define ATTR_LEN 6
+
+#define ATTR_SETSID 1
+#define ATTR_SETPGROUP 2
+#define ATTR_CLOSE_FDS 4
+#define ATTR_UMASK_SET 8
+#define ATTR_SETUID 16
+#define ATTR_SETGID 32
+#define ATTR_SETGROUPS 64
+/* What posix_spawn cannot do: these take clone_spawn. */
+#define ATTR_NEEDS_CLONE (ATTR_UMASK_SET | ATTR_SETUID | ATTR_SETGID | ATTR_SETGROUPS)
+
+/* The step a failed spawn failed at: Python names the program in the error of the exec, the
+ * cwd in that of the chdir, and nothing for the other steps (setpgid's EPERM, a bad pass_fds). */
+#define STAGE_EXEC 0
+#define STAGE_CWD 1
+#define STAGE_SETUP 2
+
+typedef struct {
+  int flags;
+  pid_t pgid;
+  mode_t umask;
+  uid_t uid;
+  gid_t gid;
+  const int32_t *keep; /* sorted, no duplicates, each >= 3 */
+  size_t nkeep;
+  const gid_t *groups;
+  size_t ngroups;
+} attrs_t;
 
 static napi_value num(napi_env env, double v) {
   napi_value r;
@@ -97,12 +189,109 @@ static char **strv_arg(napi_env env, napi_value arr) {
   return v;
 }
 
+/* The elements of a typed array of `type` (undefined: none); -1 for anything else. */
+static int typed_arg(napi_env env, napi_value v, napi_typedarray_type type, void **data,
+                     size_t *len) {
+  napi_valuetype t;
+  *data = NULL;
+  *len = 0;
+  if (napi_typeof(env, v, &t) != napi_ok) return -1;
+  if (t == napi_undefined) return 0;
+  napi_typedarray_type tt;
+  napi_value ab;
+  size_t off;
+  if (napi_get_typedarray_info(env, v, &tt, len, data, &ab, &off) != napi_ok || tt != type)
+    return -1;
+  return 0;
+}
+
 /* getenv(3) over the child's environment: the first NAME=, as getenv takes it. */
 static const char *env_get(char **envp, const char *name) {
   size_t n = strlen(name);
   for (char **p = envp; *p != NULL; p++)
     if (strncmp(*p, name, n) == 0 && (*p)[n] == '=') return *p + n + 1;
   return NULL;
+}
+
+/*
+ * The paths execvp(3) tries for `file` (glibc 2.36, posix/execvpe.c), with the child's PATH: a
+ * name with a '/' as it is; otherwise each PATH entry in turn (an empty one is the current
+ * directory, the child's). NULL-terminated; NULL with *err set on failure.
+ */
+static char **candidates(const char *file, char **envp, int *err) {
+  if (*file == '\0') {
+    *err = ENOENT;
+    return NULL;
+  }
+  if (strchr(file, '/') != NULL) {
+    char **v = calloc(2, sizeof *v);
+    if (v == NULL || (v[0] = strdup(file)) == NULL) {
+      free(v);
+      *err = ENOMEM;
+      return NULL;
+    }
+    return v;
+  }
+  size_t file_len = strnlen(file, NAME_MAX + 1);
+  if (file_len > NAME_MAX) {
+    *err = ENAMETOOLONG;
+    return NULL;
+  }
+  const char *path = env_get(envp, "PATH");
+  if (path == NULL) path = "/bin:/usr/bin"; /* glibc's _CS_PATH */
+  size_t n = 1;
+  for (const char *p = path; *p != '\0'; p++) n += *p == ':';
+  char **v = calloc(n + 1, sizeof *v);
+  if (v == NULL) {
+    *err = ENOMEM;
+    return NULL;
+  }
+  const char *p = path;
+  for (size_t i = 0; i < n; i++) {
+    const char *end = strchrnul(p, ':');
+    size_t dir_len = (size_t)(end - p);
+    char *c = malloc(dir_len + file_len + 2);
+    if (c == NULL) {
+      strv_free(v);
+      *err = ENOMEM;
+      return NULL;
+    }
+    memcpy(c, p, dir_len);
+    if (dir_len > 0) c[dir_len++] = '/';
+    memcpy(c + dir_len, file, file_len + 1);
+    v[i] = c;
+    p = *end == ':' ? end + 1 : end;
+  }
+  return v;
+}
+
+/* execvp's rule for a failed candidate: whether the search goes on to the next one. */
+static int search_goes_on(int err) {
+  return err == EACCES || err == ENOENT || err == ESTALE || err == ENOTDIR || err == ENODEV ||
+         err == ETIMEDOUT;
+}
+
+/* execvp's error once every candidate failed: EACCES if any gave it, else the last one's. */
+static int search_error(int last, int got_eacces) {
+  return got_eacces && search_goes_on(last) ? EACCES : last;
+}
+
+/*
+ * Where the child's chdir(cwd) would fail, found without a child: the same walk of the path
+ * (ENOENT, ENOTDIR, ELOOP, EACCES on the way) and the search permission on the directory itself,
+ * with the credentials the child has at its chdir (this process's). 0 and *dir (an O_PATH
+ * descriptor of it) when it would succeed.
+ */
+static int cwd_error(const char *cwd, int *dir) {
+  int fd = open(cwd, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  if (faccessat(AT_FDCWD, cwd, X_OK, AT_EACCESS) != 0) {
+    int err = errno;
+    close(fd);
+    return err;
+  }
+  *dir = fd;
+  return 0;
 }
 
 /*
@@ -127,73 +316,271 @@ static int spawn_one(pid_t *pid, const char *path, const posix_spawn_file_action
 }
 
 /*
- * execvp(3)'s search (glibc 2.36, posix/execvpe.c), with the child's PATH: a name with a '/'
- * is tried as it is; otherwise each PATH entry in turn (an empty one is the current directory,
- * the child's), going on after ENOENT, ESTALE, ENOTDIR, ENODEV, ETIMEDOUT and EACCES, stopping
- * at any other error; at the end EACCES if any entry gave it, else the last error. A candidate
- * whose stat(2) says ENOENT or ENOTDIR is passed over without a spawn: its exec would fail with
- * that same error, and the common case (a program in the fourth entry of PATH) then costs one
- * spawn, not four. Not with a cwd: the child's chdir fails before its exec, and only a real
- * spawn tells which error it gives (a bad cwd fails every candidate alike, so the search ends
- * with the chdir's error, as libuv's child reports it).
+ * execvp(3)'s search through posix_spawn: each candidate in turn, going on after ENOENT, ESTALE,
+ * ENOTDIR, ENODEV, ETIMEDOUT and EACCES, stopping at any other error. A candidate whose stat(2)
+ * says ENOENT or ENOTDIR is passed over without a spawn: its exec would fail with that same
+ * error, and the common case (a program in the fourth entry of PATH) then costs one spawn, not
+ * four. A relative candidate is looked at from `dir` (the cwd, or AT_FDCWD), where the child
+ * looks for it: the caller has checked that the child's chdir succeeds (cwd_error), so the stat
+ * sees what the exec will.
  */
-static int spawn_search(pid_t *pid, const char *file, const char *cwd,
-                        const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *at,
-                        char **argv, char **envp) {
-  if (*file == '\0') return ENOENT;
-  if (strchr(file, '/') != NULL) return spawn_one(pid, file, fa, at, argv, envp);
-  const char *path = env_get(envp, "PATH");
-  if (path == NULL) path = "/bin:/usr/bin"; /* glibc's _CS_PATH */
-  size_t file_len = strnlen(file, NAME_MAX + 1) + 1; /* with its NUL */
-  if (file_len > NAME_MAX + 1) return ENAMETOOLONG;
-  size_t path_len = strlen(path) + 1;
-  size_t cwd_len = cwd != NULL ? strlen(cwd) + 1 : 0;
-  char *buf = malloc(path_len + file_len + 1);
-  char *probe = malloc(cwd_len + path_len + file_len + 1);
-  if (buf == NULL || probe == NULL) {
-    free(buf);
-    free(probe);
-    return ENOMEM;
-  }
-  int last = ENOENT;
-  int got_eacces = 0;
-  int rc = -1;
-  for (const char *p = path;; p++) {
-    const char *end = strchrnul(p, ':');
-    size_t n = (size_t)(end - p);
-    memcpy(buf, p, n);
-    if (n > 0) buf[n++] = '/';
-    memcpy(buf + n, file, file_len);
-    /* The child resolves a relative candidate after its chdir: so does the probe. */
-    const char *seen = buf;
-    if (cwd != NULL && buf[0] != '/') {
-      memcpy(probe, cwd, cwd_len - 1);
-      probe[cwd_len - 1] = '/';
-      strcpy(probe + cwd_len, buf);
-      seen = probe;
-    }
+static int spawn_search(pid_t *pid, char **cands, int dir, const posix_spawn_file_actions_t *fa,
+                        const posix_spawnattr_t *at, char **argv, char **envp) {
+  int last = ENOENT, got_eacces = 0, err = ENOENT;
+  for (char **c = cands; *c != NULL; c++) {
     struct stat st;
-    int err;
-    if (cwd == NULL && stat(seen, &st) != 0 && (errno == ENOENT || errno == ENOTDIR)) err = errno;
-    else err = spawn_one(pid, buf, fa, at, argv, envp);
-    if (err == 0) {
-      rc = 0;
-      break;
+    if (fstatat(dir, *c, &st, 0) != 0 && (errno == ENOENT || errno == ENOTDIR)) err = errno;
+    else if ((err = spawn_one(pid, *c, fa, at, argv, envp)) == 0) break;
+    last = err;
+    if (err == EACCES) got_eacces = 1;
+    else if (!search_goes_on(err)) break;
+  }
+  return err == 0 ? 0 : search_error(last, got_eacces);
+}
+
+/* Whether `fd` is open here without FD_CLOEXEC: one the exec would carry into the child. */
+static int inheritable(int fd) {
+  int fl = fcntl(fd, F_GETFD);
+  return fl >= 0 && (fl & FD_CLOEXEC) == 0;
+}
+
+static int kept(const attrs_t *at, int fd) {
+  for (size_t k = 0; k < at->nkeep; k++)
+    if (at->keep[k] == fd) return 1;
+  return 0;
+}
+
+/*
+ * close_fds for posix_spawn: a close action for every descriptor above 2 that the exec would
+ * carry into the child, except the kept ones. Above the highest kept one glibc 2.34's
+ * addclosefrom_np closes them all in the child (one close_range); below it, and everywhere
+ * before 2.34, those open here without FD_CLOEXEC now: each one Node and libuv open has it, so
+ * one opened by another thread after this look is closed by the exec anyway.
+ */
+static int add_closes(posix_spawn_file_actions_t *fa, const attrs_t *at) {
+  int limit = INT_MAX, err = 0;
+#ifdef HAVE_CLOSEFROM_NP
+  int top = at->nkeep > 0 ? at->keep[at->nkeep - 1] : 2;
+  if ((err = posix_spawn_file_actions_addclosefrom_np(fa, top + 1)) != 0 || top < 3) return err;
+  limit = top;
+#endif
+  DIR *d = opendir("/proc/self/fd");
+  if (d == NULL) {
+    /* No /proc (a chroot): every descriptor up to the soft limit. */
+    struct rlimit rl;
+    int max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)INT_MAX
+                  ? (int)rl.rlim_cur
+                  : 65536;
+    if (max > limit) max = limit;
+    for (int fd = 3; fd < max && err == 0; fd++)
+      if (inheritable(fd) && !kept(at, fd)) err = posix_spawn_file_actions_addclose(fa, fd);
+    return err;
+  }
+  for (struct dirent *e; err == 0 && (e = readdir(d)) != NULL;) {
+    char *end;
+    long fd = strtol(e->d_name, &end, 10);
+    if (*end != '\0' || fd < 3 || fd >= limit || fd == dirfd(d)) continue;
+    if (inheritable((int)fd) && !kept(at, (int)fd))
+      err = posix_spawn_file_actions_addclose(fa, (int)fd);
+  }
+  closedir(d);
+  return err;
+}
+
+/* --- clone_spawn: the child for what posix_spawn has no attribute for --- */
+
+/* What clone_spawn's child does, prepared by the parent: the child may not allocate (it shares
+ * this process's heap, whose other threads go on running). */
+typedef struct {
+  int src[3];        /* the child's fd i: a descriptor (i itself: kept as it is), or -1: /dev/null */
+  const char *cwd;   /* or NULL */
+  const attrs_t *at; /* the Popen attributes */
+  char **cands;      /* the exec candidates, NULL-terminated */
+  char **argv;
+  char **envp;
+  char **sh;         /* "/bin/sh", <candidate>, argv[1..]: a script without "#!" */
+  int err;           /* written by the child when it fails, before it exits */
+  int stage;
+} plan_t;
+
+/* A raw rt_sigprocmask: glibc's wrappers leave its two internal signals (32, 33) out. */
+static void sigmask_raw(int how, const sigset_t *set, sigset_t *old) {
+  syscall(SYS_rt_sigprocmask, how, set, old, _NSIG / 8);
+}
+
+/* Signals 32 and 33 back to their default in clone_spawn's child, where glibc's sigaction
+ * refuses them: glibc installs its setxid handler (33) in every process, and run in the child it
+ * would act on the parent thread's memory. The kernel's struct sigaction, as x86_64 and aarch64
+ * lay it out; elsewhere the two stay blocked until the exec, which resets a caught one. */
+static void internal_signals_default(void) {
+#if defined(__x86_64__) || defined(__aarch64__)
+  struct {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)(void);
+    uint64_t mask;
+  } dfl = {SIG_DFL, 0, NULL, 0};
+  for (int n = 32; n <= 33; n++) syscall(SYS_rt_sigaction, n, &dfl, NULL, sizeof dfl.mask);
+#endif
+}
+
+/* open(2) and close(2) for the child: glibc's wrappers are cancellation points, which mark the
+ * thread in its struct pthread — the parent thread's here, since the child has its TLS. */
+static int raw_open(const char *path, int flags) {
+  return (int)syscall(SYS_openat, AT_FDCWD, path, flags);
+}
+
+static void raw_close(int fd) {
+  syscall(SYS_close, fd);
+}
+
+__attribute__((noreturn)) static void child_fail(plan_t *p, int stage) {
+  p->err = errno;
+  p->stage = stage;
+  _exit(127);
+}
+
+/*
+ * The child, on a stack of its own, sharing this process's memory until it execs (CLONE_VM |
+ * CLONE_VFORK, as glibc's posix_spawn child): only system calls here. Every signal is blocked
+ * (the parent blocked them before the clone) until each handler of this process's is back at
+ * its default: a handler run here would run on the parent's memory. Credentials are changed with
+ * the raw system calls: glibc's setuid would signal the parent's threads to change theirs too.
+ */
+static int child_main(void *arg) {
+  plan_t *p = arg;
+  const attrs_t *at = p->at;
+  struct sigaction dfl;
+  memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  for (int n = 1; n < _NSIG; n++) {
+    struct sigaction old;
+    if (n == SIGKILL || n == SIGSTOP || sigaction(n, NULL, &old) != 0) continue; /* 32, 33: EINVAL */
+    /* 1..31 to their default even when ignored, as libuv's child; a caught one above that too
+     * (its handler is this process's); one ignored above that stays ignored, as posix_spawn's. */
+    if (n < 32 || (old.sa_handler != SIG_IGN && old.sa_handler != SIG_DFL))
+      sigaction(n, &dfl, NULL);
+  }
+  internal_signals_default();
+  for (int i = 0; i < 3; i++) {
+    int s = p->src[i];
+    if (s == i) {
+      if (fcntl(i, F_SETFD, 0) != 0) child_fail(p, STAGE_SETUP);
+    } else if (s >= 0) {
+      if (dup2(s, i) < 0) child_fail(p, STAGE_SETUP);
+    } else {
+      int fd = raw_open("/dev/null", i == 0 ? O_RDONLY : O_RDWR);
+      if (fd < 0) child_fail(p, STAGE_SETUP);
+      if (fd != i) {
+        if (dup2(fd, i) < 0) child_fail(p, STAGE_SETUP);
+        raw_close(fd);
+      }
+    }
+  }
+  for (size_t k = 0; k < at->nkeep; k++)
+    if (fcntl(at->keep[k], F_SETFD, 0) != 0) child_fail(p, STAGE_SETUP);
+  if (at->flags & ATTR_CLOSE_FDS) {
+    unsigned int from = 3;
+    for (size_t k = 0; k <= at->nkeep; k++) {
+      unsigned int to = k < at->nkeep ? (unsigned int)at->keep[k] - 1 : ~0U;
+      if (from <= to && syscall(SYS_close_range, from, to, 0) != 0) {
+        /* Before Linux 5.9: one by one, up to the soft limit. */
+        struct rlimit rl;
+        unsigned int max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536 * 16
+                               ? (unsigned int)rl.rlim_cur
+                               : 65536 * 16;
+        for (unsigned int fd = from; fd <= to && fd < max; fd++) raw_close((int)fd);
+      }
+      if (k < at->nkeep) from = (unsigned int)at->keep[k] + 1;
+    }
+  }
+  if (p->cwd != NULL && chdir(p->cwd) != 0) child_fail(p, STAGE_CWD);
+  if (at->flags & ATTR_UMASK_SET) umask(at->umask);
+  if ((at->flags & ATTR_SETSID) && setsid() < 0) child_fail(p, STAGE_SETUP);
+  if ((at->flags & ATTR_SETPGROUP) && setpgid(0, at->pgid) != 0) child_fail(p, STAGE_SETUP);
+  if ((at->flags & ATTR_SETGROUPS) && syscall(SYS_SETGROUPS, at->ngroups, at->groups) != 0)
+    child_fail(p, STAGE_SETUP);
+  if ((at->flags & ATTR_SETGID) && syscall(SYS_SETREGID, at->gid, at->gid) != 0)
+    child_fail(p, STAGE_SETUP);
+  if ((at->flags & ATTR_SETUID) && syscall(SYS_SETREUID, at->uid, at->uid) != 0)
+    child_fail(p, STAGE_SETUP);
+  /* Every handler is at its default now: the child's mask can be its own (empty) again. */
+  sigset_t none;
+  sigemptyset(&none);
+  sigmask_raw(SIG_SETMASK, &none, NULL);
+  int last = ENOENT, got_eacces = 0;
+  for (char **c = p->cands; *c != NULL; c++) {
+    execve(*c, p->argv, p->envp);
+    int err = errno;
+    if (err == ENOEXEC) {
+      p->sh[1] = *c;
+      execve("/bin/sh", p->sh, p->envp);
+      err = errno;
     }
     last = err;
     if (err == EACCES) got_eacces = 1;
-    else if (err != ENOENT && err != ESTALE && err != ENOTDIR && err != ENODEV && err != ETIMEDOUT)
-      break;
-    if (*end == '\0') break;
-    p = end;
+    else if (!search_goes_on(err)) break;
   }
-  free(buf);
-  free(probe);
-  if (rc == 0) return 0;
-  return got_eacces && (last == EACCES || last == ENOENT || last == ESTALE || last == ENOTDIR ||
-                        last == ENODEV || last == ETIMEDOUT)
-             ? EACCES
-             : last;
+  errno = search_error(last, got_eacces);
+  child_fail(p, STAGE_EXEC);
+}
+
+/* The stack clone_spawn's child runs on: it calls no library function that needs much. Below
+ * it one page with no access (clone_spawn), so that an overflow kills the child rather than
+ * writing into whatever mapping of this process lies there. */
+#define CHILD_STACK (64 * 1024)
+
+/*
+ * Starts the child of `p` with clone(CLONE_VM | CLONE_VFORK | CLONE_PIDFD): this thread waits
+ * until the child has exec'd or failed, as in posix_spawn; *pidfd comes with the child, so no
+ * child can be left without one. 0, or the errno of the step that failed (p->stage).
+ */
+static int clone_spawn(plan_t *p, pid_t *pid, int *pidfd) {
+  size_t argc = 0;
+  while (p->argv[argc] != NULL) argc++;
+  p->sh = calloc(argc + 2, sizeof *p->sh);
+  /* The guard is a whole page: 4 KiB, or 16 or 64 KiB on some arm64 kernels. */
+  long pagesize = sysconf(_SC_PAGESIZE);
+  size_t guard = pagesize > 0 ? (size_t)pagesize : 4096;
+  void *stack = mmap(NULL, guard + CHILD_STACK, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (p->sh == NULL || stack == MAP_FAILED || mprotect(stack, guard, PROT_NONE) != 0) {
+    free(p->sh);
+    if (stack != MAP_FAILED) munmap(stack, guard + CHILD_STACK);
+    return ENOMEM;
+  }
+  p->sh[0] = "/bin/sh";
+  for (size_t i = 1; i < argc; i++) p->sh[i + 1] = p->argv[i];
+  p->err = 0;
+  p->stage = STAGE_EXEC;
+  /* Every signal, 32 and 33 too: glibc's sigfillset leaves those two out (its posix_spawn blocks
+   * them with a set of its own). */
+  sigset_t all, old;
+  memset(&all, 0xff, sizeof all);
+  sigmask_raw(SIG_BLOCK, &all, &old);
+  int fd = -1;
+  pid_t r = clone(child_main, (char *)stack + guard + CHILD_STACK,
+                  CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, p, &fd);
+  int err = r < 0 ? errno : 0;
+  sigmask_raw(SIG_SETMASK, &old, NULL);
+  /* CLONE_VFORK: the child has exec'd or exited by now, and no longer runs on this stack. */
+  munmap(stack, guard + CHILD_STACK);
+  free(p->sh);
+  p->sh = NULL;
+  if (err != 0) {
+    p->stage = STAGE_SETUP;
+    return err;
+  }
+  if (p->err != 0) {
+    /* The child failed before its exec and has exited: reap it. */
+    siginfo_t si;
+    waitid(P_PIDFD, (id_t)fd, &si, WEXITED);
+    close(fd);
+    return p->err;
+  }
+  *pid = r;
+  *pidfd = fd;
+  return 0;
 }
 
 /* A started child: its pidfd, watched by a uv_poll_t until it has exited. */
@@ -295,28 +682,130 @@ static void close_all(int *fds, int n) {
 }
 
 /*
- * spawn(file, argv, envp, cwd | null, stdio Int32Array(3), onExit(code, signal))
+ * The posix_spawn path: file actions and attributes for the stdio (theirs[i]: the descriptor
+ * for the child's fd i, when it is not i itself), the kept and closed descriptors and the cwd,
+ * the signals, the session or process group; then execvp's search. The pidfd is opened after the
+ * spawn, into a slot held since before it: only another thread taking that slot in between can
+ * leave a started child without one (then it is killed and reaped: nobody could watch it).
+ */
+static int posix_path(const int32_t *spec, const int *theirs, const char *cwd, int dir,
+                      const attrs_t *at, char **cands, char **argv, char **envp, pid_t *pid,
+                      int *pidfd, int *stage) {
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t sa;
+  int fa_ok = 0, sa_ok = 0;
+  int err = posix_spawn_file_actions_init(&fa);
+  if (err == 0) {
+    fa_ok = 1;
+    err = posix_spawnattr_init(&sa);
+  }
+  if (err == 0) sa_ok = 1;
+  for (int i = 0; i < 3 && err == 0; i++) {
+    int s = spec[i];
+    if (s == SPEC_IGNORE)
+      err = posix_spawn_file_actions_addopen(&fa, i, "/dev/null", i == 0 ? O_RDONLY : O_RDWR, 0);
+    else if (s == SPEC_MERGE) err = posix_spawn_file_actions_adddup2(&fa, theirs[1], i);
+    else /* adddup2(i, i) clears FD_CLOEXEC on an inherited fd, as libuv's child does */
+      err = posix_spawn_file_actions_adddup2(&fa, s == i ? i : theirs[i], i);
+  }
+  for (size_t k = 0; k < at->nkeep && err == 0; k++)
+    err = posix_spawn_file_actions_adddup2(&fa, at->keep[k], at->keep[k]);
+  if (err == 0 && (at->flags & ATTR_CLOSE_FDS)) err = add_closes(&fa, at);
+  if (err == 0 && cwd != NULL) err = posix_spawn_file_actions_addchdir_np(&fa, cwd);
+  short flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
+  if (at->flags & ATTR_SETSID) flags |= POSIX_SPAWN_SETSID;
+  if (at->flags & ATTR_SETPGROUP) {
+    flags |= POSIX_SPAWN_SETPGROUP;
+    if (err == 0) err = posix_spawnattr_setpgroup(&sa, at->pgid);
+  }
+  if (err == 0) {
+    sigset_t def, mask;
+    sigemptyset(&def);
+    sigemptyset(&mask);
+    for (int n = 1; n < 32; n++)
+      if (n != SIGKILL && n != SIGSTOP) sigaddset(&def, n);
+    /* glibc's child sets its own two internal signals (32, 33: thread cancellation and setxid)
+     * to SIG_IGN unless they are in this set, and an ignored signal stays ignored across exec;
+     * libuv's child leaves them at their default. sigaddset refuses them: set the bits. */
+    for (int n = 32; n <= 33; n++)
+      ((unsigned long *)&def)[(n - 1) / (8 * sizeof(unsigned long))] |=
+          1UL << ((n - 1) % (8 * sizeof(unsigned long)));
+    err = posix_spawnattr_setsigdefault(&sa, &def);
+    if (err == 0) err = posix_spawnattr_setsigmask(&sa, &mask);
+    if (err == 0) err = posix_spawnattr_setflags(&sa, flags);
+  }
+  int spare = -1;
+  if (err == 0 && (spare = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
+    err = errno;
+    *stage = STAGE_SETUP;
+  }
+  if (err == 0) {
+    err = spawn_search(pid, cands, dir, &fa, &sa, argv, envp);
+    /* setsid's or setpgid's EPERM, not the exec's (which gives EACCES for what it refuses). */
+    if (err == EPERM && (at->flags & (ATTR_SETSID | ATTR_SETPGROUP))) *stage = STAGE_SETUP;
+  }
+  if (fa_ok) posix_spawn_file_actions_destroy(&fa);
+  if (sa_ok) posix_spawnattr_destroy(&sa);
+  if (spare >= 0) close(spare);
+  if (err == 0 && (*pidfd = (int)syscall(SYS_pidfd_open, *pid, 0)) < 0) {
+    err = errno;
+    *stage = STAGE_SETUP;
+    kill(*pid, SIGKILL);
+    waitpid(*pid, NULL, 0);
+  }
+  return err;
+}
+
+/* The elements of the `keep` typed array, checked: sorted, no duplicates, each >= 3. */
+static int keep_ok(const int32_t *keep, size_t n) {
+  for (size_t k = 0; k < n; k++)
+    if (keep[k] < 3 || (k > 0 && keep[k] <= keep[k - 1])) return 0;
+  return 1;
+}
+
+/*
+ * spawn(file, argv, envp, cwd | null, stdio Int32Array(3), onExit(code, signal),
+ *       attrs Int32Array(6)?, keep Int32Array?, groups Uint32Array?)
  *   -> external child (its pid: pid(child)) | -errno | undefined (napi refused: thread ending)
  * stdio[i]: SPEC_PIPE, SPEC_IGNORE, SPEC_MERGE (i = 2) or a descriptor; on success a PIPE slot
  * holds our end of the pair (non-blocking is left to libuv, which sets it when Node opens it).
+ * On failure attrs[ATTR_STAGE] says which step failed.
  */
 static napi_value sp_spawn(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value a[6];
+  size_t argc = 9;
+  napi_value a[9];
   if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 6)
     return num(env, -EINVAL);
   napi_valuetype t;
-  int32_t *spec = NULL;
-  size_t spec_len = 0;
-  napi_typedarray_type tt;
-  napi_value ab;
-  size_t off;
-  if (napi_get_typedarray_info(env, a[4], &tt, &spec_len, (void **)&spec, &ab, &off) != napi_ok ||
-      tt != napi_int32_array || spec_len != 3)
+  int32_t *spec = NULL, *attrv = NULL, *keep = NULL;
+  uint32_t *groups = NULL;
+  size_t spec_len = 0, attr_len = 0, nkeep = 0, ngroups = 0;
+  if (typed_arg(env, a[4], napi_int32_array, (void **)&spec, &spec_len) != 0 || spec_len != 3)
+    return num(env, -EINVAL);
+  if (argc >= 7 && (typed_arg(env, a[6], napi_int32_array, (void **)&attrv, &attr_len) != 0 ||
+                    (attrv != NULL && attr_len != ATTR_LEN)))
+    return num(env, -EINVAL);
+  if (argc >= 8 && (typed_arg(env, a[7], napi_int32_array, (void **)&keep, &nkeep) != 0 ||
+                    !keep_ok(keep, nkeep)))
+    return num(env, -EINVAL);
+  if (argc >= 9 && typed_arg(env, a[8], napi_uint32_array, (void **)&groups, &ngroups) != 0)
     return num(env, -EINVAL);
   if (napi_typeof(env, a[5], &t) != napi_ok || t != napi_function) return num(env, -EINVAL);
   uv_loop_t *loop;
   if (napi_get_uv_event_loop(env, &loop) != napi_ok) return num(env, -EINVAL);
+  attrs_t at = {0};
+  if (attrv != NULL) {
+    at.flags = attrv[ATTR_FLAGS];
+    at.pgid = attrv[ATTR_PGID];
+    at.umask = (mode_t)attrv[ATTR_UMASK] & 0777;
+    at.uid = (uid_t)(uint32_t)attrv[ATTR_UID];
+    at.gid = (gid_t)(uint32_t)attrv[ATTR_GID];
+    attrv[ATTR_STAGE] = STAGE_EXEC;
+  }
+  at.keep = keep;
+  at.nkeep = nkeep;
+  at.groups = (const gid_t *)groups;
+  at.ngroups = ngroups;
 
   char *file = str_arg(env, a[0]);
   char **argv = strv_arg(env, a[1]);
@@ -356,7 +845,12 @@ static napi_value sp_spawn(napi_env env, napi_callback_info info) {
 
   /* ours[i]: our end of a pair; theirs[i]: what the child gets on fd i (closed here after). */
   int ours[3] = {-1, -1, -1}, theirs[3] = {-1, -1, -1};
-  int err = 0;
+  int err = 0, stage = STAGE_SETUP;
+  /* A pass_fds descriptor that is not open: Python's child fails with EBADF, no filename. Looked
+   * at before this call opens anything: a number the caller does not hold would otherwise be
+   * found open once a socket pair or a stdio copy below took it, and the child given our end. */
+  for (size_t k = 0; k < at.nkeep && err == 0; k++)
+    if (fcntl(at.keep[k], F_GETFD) < 0) err = errno;
   for (int i = 0; i < 3 && err == 0; i++) {
     int s = spec[i];
     if (s == SPEC_PIPE) {
@@ -378,67 +872,49 @@ static napi_value sp_spawn(napi_env env, napi_callback_info info) {
       err = EINVAL;
     }
   }
-
-  posix_spawn_file_actions_t fa;
-  posix_spawnattr_t at;
-  int fa_ok = 0, at_ok = 0;
-  if (err == 0) err = posix_spawn_file_actions_init(&fa);
+  char **cands = NULL;
   if (err == 0) {
-    fa_ok = 1;
-    err = posix_spawnattr_init(&at);
-  }
-  if (err == 0) at_ok = 1;
-  for (int i = 0; i < 3 && err == 0; i++) {
-    int s = spec[i];
-    if (s == SPEC_IGNORE)
-      err = posix_spawn_file_actions_addopen(&fa, i, "/dev/null", i == 0 ? O_RDONLY : O_RDWR, 0);
-    else if (s == SPEC_MERGE) err = posix_spawn_file_actions_adddup2(&fa, theirs[1], i);
-    else /* adddup2(i, i) clears FD_CLOEXEC on an inherited fd, as libuv's child does */
-      err = posix_spawn_file_actions_adddup2(&fa, s == i ? i : theirs[i], i);
-  }
-  if (err == 0 && cwd != NULL) err = posix_spawn_file_actions_addchdir_np(&fa, cwd);
-  if (err == 0) {
-    sigset_t def, mask;
-    sigemptyset(&def);
-    sigemptyset(&mask);
-    for (int n = 1; n < 32; n++)
-      if (n != SIGKILL && n != SIGSTOP) sigaddset(&def, n);
-    /* glibc's child sets its own two internal signals (32, 33: thread cancellation and setxid)
-     * to SIG_IGN unless they are in this set, and an ignored signal stays ignored across exec;
-     * libuv's child leaves them at their default. sigaddset refuses them: set the bits. */
-    for (int n = 32; n <= 33; n++)
-      ((unsigned long *)&def)[(n - 1) / (8 * sizeof(unsigned long))] |=
-          1UL << ((n - 1) % (8 * sizeof(unsigned long)));
-    err = posix_spawnattr_setsigdefault(&at, &def);
-    if (err == 0) err = posix_spawnattr_setsigmask(&at, &mask);
-    if (err == 0) err = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+    stage = STAGE_EXEC;
+    cands = candidates(file, envp, &err);
   }
   pid_t pid = -1;
-  if (err == 0) err = spawn_search(&pid, file, cwd, &fa, &at, argv, envp);
-  if (fa_ok) posix_spawn_file_actions_destroy(&fa);
-  if (at_ok) posix_spawnattr_destroy(&at);
+  int pidfd = -1;
+  if (err == 0 && (at.flags & ATTR_NEEDS_CLONE)) {
+    plan_t plan = {.cwd = cwd, .at = &at, .cands = cands, .argv = argv, .envp = envp};
+    for (int i = 0; i < 3; i++)
+      plan.src[i] = spec[i] == SPEC_IGNORE  ? -1
+                    : spec[i] == SPEC_MERGE ? theirs[1]
+                    : spec[i] == i          ? i
+                                            : theirs[i];
+    err = clone_spawn(&plan, &pid, &pidfd);
+    stage = plan.stage;
+  } else if (err == 0) {
+    /* The chdir's error before any search: every candidate would fail with it, and with a cwd
+     * that can be entered the search can look at the candidates from there. */
+    int dir = AT_FDCWD;
+    if (cwd != NULL && (err = cwd_error(cwd, &dir)) != 0)
+      /* No descriptor left for the look is this process's failure, not the cwd's: the child's
+       * chdir needs none. */
+      stage = err == EMFILE || err == ENFILE || err == ENOMEM ? STAGE_SETUP : STAGE_CWD;
+    else err = posix_path(spec, theirs, cwd, dir, &at, cands, argv, envp, &pid, &pidfd, &stage);
+    if (dir != AT_FDCWD) close(dir);
+  }
+  strv_free(cands);
   free(file);
   strv_free(argv);
   strv_free(envp);
   free(cwd);
   close_all(theirs, 3);
 
-  int pidfd = -1;
-  if (err == 0) {
-    pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    if (pidfd < 0) {
-      /* Started but not watchable (out of descriptors): better no child than one nobody reaps. */
-      err = errno;
-      kill(pid, SIGKILL);
-      waitpid(pid, NULL, 0);
-    }
-  }
   if (err == 0 && (err = -uv_poll_init(loop, &c->poll, pidfd)) != 0) {
+    stage = STAGE_SETUP;
+    syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+    siginfo_t si;
+    waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED);
     close(pidfd);
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
   }
   if (err != 0) {
+    if (attrv != NULL) attrv[ATTR_STAGE] = stage;
     close_all(ours, 3);
     return num(env, -err); /* c: the external's finalizer frees it */
   }
@@ -471,7 +947,7 @@ static napi_value sp_pid(napi_env env, napi_callback_info info) {
   return num(env, c == NULL ? -EINVAL : c->pid);
 }
 
-/* kill(child, signal) -> 0 | -errno (ESRCH once it has been reaped) */
+/* kill(child, signal) -> 0 | -errno (ESRCH once it has been reaped); through the pidfd */
 static napi_value sp_kill(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value a[2];
@@ -480,7 +956,7 @@ static napi_value sp_kill(napi_env env, napi_callback_info info) {
   child_t *c = argc == 2 ? child_arg(env, a[0]) : NULL;
   if (c == NULL || napi_get_value_int32(env, a[1], &sig) != napi_ok) return num(env, -EINVAL);
   if (c->exited || c->closing) return num(env, -ESRCH);
-  return num(env, kill(c->pid, sig) != 0 ? -errno : 0);
+  return num(env, syscall(SYS_pidfd_send_signal, c->pidfd, sig, NULL, 0) != 0 ? -errno : 0);
 }
 
 /* ref(child, on): whether the watch keeps the loop alive (uv_ref / uv_unref) -> 0 */
@@ -496,6 +972,56 @@ static napi_value sp_ref(napi_env env, napi_callback_info info) {
     else uv_unref((uv_handle_t *)&c->poll);
   }
   return num(env, 0);
+}
+
+/*
+ * lookup(kind, name) -> the uid (kind 0, getpwnam) or gid (kind 1, getgrnam) of `name` through
+ * the system's name service (NSS: /etc/passwd, LDAP, …, as Python's pwd and grp) | null: no
+ * such name | -errno
+ */
+static napi_value sp_lookup(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value a[2], null;
+  int32_t kind;
+  napi_get_null(env, &null);
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  if (argc != 2 || napi_get_value_int32(env, a[0], &kind) != napi_ok) return num(env, -EINVAL);
+  char *name = str_arg(env, a[1]);
+  if (name == NULL) return num(env, -EINVAL);
+  long hint = sysconf(kind == 0 ? _SC_GETPW_R_SIZE_MAX : _SC_GETGR_R_SIZE_MAX);
+  size_t size = hint > 0 ? (size_t)hint : 1024;
+  double id = -1;
+  int err;
+  for (;;) {
+    char *buf = malloc(size);
+    if (buf == NULL) {
+      err = ENOMEM;
+      break;
+    }
+    if (kind == 0) {
+      struct passwd pw, *found = NULL;
+      err = getpwnam_r(name, &pw, buf, size, &found);
+      if (err == 0 && found != NULL) id = found->pw_uid;
+    } else {
+      struct group gr, *found = NULL;
+      err = getgrnam_r(name, &gr, buf, size, &found);
+      if (err == 0 && found != NULL) id = found->gr_gid;
+    }
+    free(buf);
+    if (err != ERANGE || size > (1 << 24)) break;
+    size *= 2;
+  }
+  free(name);
+  /* "Not found" is err 0 and nothing found; some NSS modules answer ENOENT or ESRCH for it. */
+  if (id >= 0) return num(env, id);
+  if (err == 0 || err == ENOENT || err == ESRCH || err == EBADF || err == EPERM) return null;
+  return num(env, -err);
+}
+
+/* version() -> what this build can do (VERSION): subprocess-native.ts refuses an older one. */
+static napi_value sp_version(napi_env env, napi_callback_info info) {
+  (void)info;
+  return num(env, VERSION);
 }
 
 /* available() -> 0 when this kernel has pidfd_open (Linux 5.3) and waitid(P_PIDFD) (5.4),
@@ -518,10 +1044,8 @@ static napi_value init(napi_env env, napi_value exports) {
     const char *name;
     napi_callback fn;
   } fns[] = {
-      {"spawn", sp_spawn},
-      {"pid", sp_pid},
-      {"kill", sp_kill},
-      {"ref", sp_ref},
+      {"spawn", sp_spawn},   {"pid", sp_pid},         {"kill", sp_kill},
+      {"ref", sp_ref},       {"lookup", sp_lookup},   {"version", sp_version},
       {"available", sp_available},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {

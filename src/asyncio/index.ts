@@ -57,6 +57,7 @@ export {
 } from './subprocess.js';
 export {
   FileNotFoundError,
+  KeyError,
   NotADirectoryError,
   OSError,
   PermissionError,

@@ -6,9 +6,10 @@
  *
  * `instanceof` answers from the class's name (src/internal/errors.ts), so a `FileNotFoundError`
  * from here is also an `instanceof` weft/multiprocessing's `FileNotFoundError`, as Python has one
- * builtin class for both.
+ * builtin class for both (and `KeyError` one of weft/multiprocessing's `KeyError`).
  */
 import { getSystemErrorMap } from 'node:util';
+import { WeftError } from '../internal/errors.js';
 import { OSError } from '../socket/errors.js';
 
 export { OSError } from '../socket/errors.js';
@@ -61,6 +62,17 @@ export class ProcessLookupError extends OSError {
   }
 }
 
+/**
+ * Python's `KeyError` from `pwd.getpwnam`/`grp.getgrnam`: the `user`, `group` or an
+ * `extraGroups` name of a subprocess is not known to the system.
+ */
+export class KeyError extends WeftError {
+  static override readonly kind: string = 'KeyError';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, 'ERR_WEFT_KEY', options);
+  }
+}
+
 /** Python's words for the errnos a spawn reports (`strerror`). */
 const STRERROR: Readonly<Record<string, string>> = {
   ENOENT: 'No such file or directory',
@@ -68,21 +80,23 @@ const STRERROR: Readonly<Record<string, string>> = {
   EPERM: 'Operation not permitted',
   ENOTDIR: 'Not a directory',
   ESRCH: 'No such process',
+  EBADF: 'Bad file descriptor',
 };
 
 /**
  * Python's class for a failed spawn (Node's error `err`, with `code` `'ENOENT'`, …), about
- * `filename`: "No such file or directory: 'prog'", as Python's message after its `[Errno 2]`.
- * An error that is not a system error comes back unchanged.
+ * `filename`: "No such file or directory: 'prog'", as Python's message after its `[Errno 2]`;
+ * null for a step of the child's set-up that is about no path (a descriptor, setpgid, setuid):
+ * "Bad file descriptor". An error that is not a system error comes back unchanged.
  */
-export function spawnError(err: unknown, filename: string): unknown {
+export function spawnError(err: unknown, filename: string | null): unknown {
   const code = (err as NodeJS.ErrnoException | null)?.code;
   if (typeof code !== 'string' || !/^E[A-Z0-9]+$/.test(code)) return err;
   const text =
     STRERROR[code] ??
     getSystemErrorMap().get((err as NodeJS.ErrnoException).errno ?? 0)?.[1] ??
     code;
-  const message = `${text}: '${filename}'`;
+  const message = filename === null ? text : `${text}: '${filename}'`;
   const options = { cause: err, filename };
   switch (code) {
     case 'ENOENT':
@@ -93,7 +107,9 @@ export function spawnError(err: unknown, filename: string): unknown {
     case 'ENOTDIR':
       return new NotADirectoryError(message, options);
     case 'ESRCH':
-      return new ProcessLookupError(`${text}: ${filename}`, { cause: err });
+      return new ProcessLookupError(filename === null ? text : `${text}: ${filename}`, {
+        cause: err,
+      });
     default:
       return Object.assign(new OSError(message, code, code, { cause: err }), { filename });
   }

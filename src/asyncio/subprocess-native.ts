@@ -16,16 +16,20 @@
  *   NODE_V8_COVERAGE carried into a given env; this process's own read through `process.env`,
  *   as Node reads it: the addon copying `environ` itself would race a worker started with
  *   `env: SHARE_ENV`, whose setenv Node serializes with a lock only `process.env` takes),
- *   argv[0] = the program as given, the cwd;
+ *   argv[0] = the program as given (Node's `argv0`, Python's `executable`), the cwd;
  * - the child's set-up (fds 0..2 blocking, signals 1..31 at their defaults, no signal blocked):
  *   the addon's notes say how;
  * - a spawn error: the same `errno`, `code` and `syscall` ('spawn <file>' for the errors Node
  *   emits, 'spawn' for those it throws), `path` and `spawnargs` as Node's;
  * - pipes: Unix socket pairs, our end a `net.Socket` (stdin not readable), as Node's;
- * - the exit: stdin destroyed, then 'exit' (code, signal name; an unnamed signal is code 0, as
- *   Node reports it), then on the next tick every readable pipe resumed (Node's flushStdio);
+ * - the exit: stdin destroyed, then 'exit' (code, signal name), then on the next tick every
+ *   readable pipe resumed (Node's flushStdio);
  * - `kill`: true when sent, false after the exit or for ESRCH, an 'error' event for EPERM;
  *   `ref`/`unref` of the watch.
+ * Beyond Node's: Python's Popen keywords (subprocess-popen.ts), which Node's spawn has in part;
+ * a signal without a name in `os.constants.signals` (SIGRTMIN = 34 and up) can be sent, and one
+ * that killed the child comes as the third argument of 'exit' (code and name null), where Node
+ * reports such a death as an exit with code 0.
  * Not done: the 'spawn' and 'close' events and the `child_process` diagnostics channel
  * (nothing in weft listens to them). One difference below `Process`: our end of a pipe is opened
  * with `net.Socket({ fd })`, readable and writable to libuv, where Node opens it one way; so
@@ -37,6 +41,8 @@ import { createRequire } from 'node:module';
 import { Socket as NetSocket } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import { debuglog, getSystemErrorName } from 'node:util';
+import { ATTR_STAGE, type NativeAttrs } from './subprocess-popen.js';
+import { MAX_SIGNAL } from './subprocess-process.js';
 
 /** A started child in the addon (an opaque handle). */
 type ChildHandle = { readonly __brand: 'weft:subprocess' };
@@ -54,13 +60,23 @@ interface SpawnBinding {
     cwd: string | null,
     stdio: Int32Array,
     onExit: (code: number, signal: number) => void,
+    attrs: Int32Array,
+    keep: Int32Array,
+    groups: Uint32Array | undefined,
   ): ChildHandle | number | undefined;
   pid(child: ChildHandle): number;
   kill(child: ChildHandle, signal: number): number;
   ref(child: ChildHandle, on: boolean): number;
+  /** The uid (kind 0) or gid (kind 1) of a name through NSS; null: unknown; < 0: -errno. */
+  lookup(kind: 0 | 1, name: string): number | null;
+  /** What this build can do: VERSION or more. */
+  version(): number;
   /** 0 when this kernel has pidfds (Linux 5.4), else -errno. */
   available(): number;
 }
+
+/** The addon's version() this file needs (spawn.c's VERSION): Popen's attributes. */
+const VERSION = 2;
 
 /** A stdio spec: a new pipe (our end becomes the stream). */
 export const SPEC_PIPE = -1;
@@ -106,7 +122,10 @@ function load(): SpawnBinding | null {
     typeof b.pid !== 'function' ||
     typeof b.kill !== 'function' ||
     typeof b.ref !== 'function' ||
-    typeof b.available !== 'function'
+    typeof b.lookup !== 'function' ||
+    typeof b.available !== 'function' ||
+    typeof b.version !== 'function' ||
+    b.version() < VERSION
   ) {
     debug('subprocess: the spawn addon is out of date (rebuild with `node native/build.mjs`)');
     return null;
@@ -125,6 +144,13 @@ const binding: SpawnBinding | null = load();
 export function nativeSpawnAvailable(): boolean {
   return binding !== null;
 }
+
+/**
+ * The addon's user (kind 0) and group (1) lookup through the system's name service, for
+ * subprocess-popen.ts; null without the addon.
+ */
+export const lookupName: ((kind: 0 | 1, name: string) => number | null) | null =
+  binding !== null ? (kind, name) => (binding as SpawnBinding).lookup(kind, name) : null;
 
 const SIGNALS = osConstants.signals as Readonly<Record<string, number>>;
 /** Signal number -> name; the first name of a number wins (SIGABRT over SIGIOT, SIGIO over
@@ -164,31 +190,43 @@ function envPairs(env: Record<string, string> | null): string[] {
 }
 
 /**
- * Starts `file` with `args` through the addon (call only when `nativeSpawnAvailable()`).
- * `stdio`: a spec per fd 0..2. `env` is the child's whole environment (a copy: Node's rule for
- * NODE_V8_COVERAGE may add to it), null for this process's.
+ * Starts `file` with `args` through the addon (call only when `nativeSpawnAvailable()`), its
+ * argv[0] `argv0`. `stdio`: a spec per fd 0..2. `env` is the child's whole environment (a copy:
+ * Node's rule for NODE_V8_COVERAGE may add to it), null for this process's. `popen`: Python's
+ * Popen keywords (subprocess-popen.ts's `nativeAttrs`).
  * @returns the child, and our end of stdout's pipe when stderr merges into it (`SPEC_MERGE`:
  * it is then the child's `stdout` no more, as in Node's path, where weft made that pair).
- * @throws Node's spawn error (an ErrnoException) when the child could not be started.
+ * @throws Node's spawn error (an ErrnoException) when the child could not be started, with
+ * `stage`: the step that failed (STAGE_EXEC, STAGE_CWD, STAGE_SETUP of subprocess-popen.ts).
  */
 export function spawnNative(
   file: string,
+  argv0: string,
   args: readonly string[],
   stdio: readonly [number, number, number],
   cwd: string | null,
   env: Record<string, string> | null,
+  popen: NativeAttrs,
 ): NativeChild {
   const b = binding as SpawnBinding;
   const spec = Int32Array.from(stdio);
   const child = new NativeChild();
-  const h = b.spawn(file, [file, ...args], envPairs(env), cwd, spec, (code, signal) =>
-    child._exited(code, signal),
+  const h = b.spawn(
+    file,
+    [argv0, ...args],
+    envPairs(env),
+    cwd,
+    spec,
+    (code, signal) => child._exited(code, signal),
+    popen.attrs,
+    popen.keep,
+    popen.groups,
   );
   if (typeof h === 'number') {
     const code = getSystemErrorName(h);
     const err = errnoError(h, EMITTED.has(code) ? `spawn ${file}` : 'spawn');
     if (EMITTED.has(code)) Object.assign(err, { path: file, spawnargs: [...args] });
-    throw err;
+    throw Object.assign(err, { stage: popen.attrs[ATTR_STAGE] });
   }
   if (h === undefined) {
     // napi refused to make the handle (before starting anything): this thread is being
@@ -252,7 +290,8 @@ export class NativeChild extends EventEmitter {
   }
 
   /** @internal The addon reaped the child (`code` < 0: someone else did; then, as libuv, no
-   * 'exit' is ever emitted). */
+   * 'exit' is ever emitted). A signal without a name (34 and up) comes as the third argument,
+   * code and name null: Node would report code 0, and Python's returncode is -34. */
   _exited(code: number, signal: number): void {
     this.handle = null;
     if (code < 0) {
@@ -261,21 +300,19 @@ export class NativeChild extends EventEmitter {
     }
     const name = signal !== 0 ? (SIGNAL_NAMES.get(signal) ?? '') : '';
     if (name !== '') this.signalCode = name as NodeJS.Signals;
-    else this.exitCode = code;
+    else if (signal === 0) this.exitCode = code;
     this.stdin?.destroy();
-    this.emit('exit', this.exitCode, this.signalCode);
+    if (signal !== 0 && name === '') this.emit('exit', null, null, signal);
+    else this.emit('exit', this.exitCode, this.signalCode);
     process.nextTick(flushStdio, this);
   }
 
   /** Sends `sig` (default SIGTERM): true when sent; false once exited, or for ESRCH; an
-   * 'error' event for any other failure (EPERM), as Node's `ChildProcess.kill`. */
+   * 'error' event for any other failure (EPERM), as Node's `ChildProcess.kill`. Also a number
+   * up to MAX_SIGNAL that has no name (Node's refuses those). Through the child's pidfd. */
   kill(sig: NodeJS.Signals | number = 'SIGTERM'): boolean {
     const signo = typeof sig === 'number' ? sig : SIGNALS[String(sig).toUpperCase()];
-    if (
-      signo === undefined ||
-      (typeof sig === 'number' && sig !== 0 && !SIGNAL_NAMES.has(sig)) ||
-      !Number.isInteger(signo)
-    ) {
+    if (signo === undefined || !Number.isInteger(signo) || signo < 0 || signo > MAX_SIGNAL) {
       throw Object.assign(new TypeError(`Unknown signal: ${String(sig)}`), {
         code: 'ERR_UNKNOWN_SIGNAL',
       });

@@ -53,6 +53,9 @@ const SIGNALS = osConstants.signals as Readonly<Record<string, number>>;
 const SIGNAL_NAMES: ReadonlyMap<number, string> = new Map(
   Object.entries(SIGNALS).map(([name, n]) => [n, name]),
 );
+/** The highest signal number `sendSignal` takes: on Linux SIGRTMAX (the real-time signals from
+ * SIGRTMIN = 34 up have no name in `os.constants.signals`); elsewhere the named ones. */
+export const MAX_SIGNAL = process.platform === 'linux' ? 64 : 31;
 
 /**
  * What `Process` uses of its child: Node's `ChildProcess`, or the addon's `NativeChild`
@@ -186,7 +189,9 @@ export class Process {
     };
     this.stdout = wire(merged ?? (child.stdout as NetSocket | null));
     this.stderr = wire(child.stderr as NetSocket | null);
-    child.once('exit', (code, signal) => this.exited(code, signal));
+    // The addon's child gives a signal without a name as a third argument (Node's reports
+    // such a death as code 0: subprocess-native.ts).
+    child.once('exit', (code, signal, signo) => this.exited(code, signal, signo));
     // Node reports a kill(2) that failed with EPERM this way; sendSignal raises it itself.
     child.on('error', () => {});
     // Bound to the run() it was made in: when that loop closes, the child (still running, or
@@ -354,17 +359,18 @@ export class Process {
    * Sends signal `sig` (a number, or a name such as `'SIGTERM'`) to the child. After it has
    * exited, while a pipe is still open, it does nothing; once it has exited and every pipe is
    * closed it raises `ProcessLookupError`, as Python 3.11 and 3.12 do (3.13 ignores it). A
-   * signal is never sent to a process id the child no longer has.
+   * signal is never sent to a process id the child no longer has. On Linux a number up to
+   * SIGRTMAX (64) may have no name (SIGRTMIN is 34), as Python's `send_signal` takes it.
    * @throws {ProcessLookupError} the child has exited and its pipes are closed.
    * @throws {RangeError} an unknown signal; {TypeError} one that is neither number nor string.
    */
   sendSignal(sig: number | NodeJS.Signals): void {
     let name: string;
     if (typeof sig === 'number') {
-      if (!Number.isInteger(sig) || (sig !== 0 && !SIGNAL_NAMES.has(sig))) {
+      if (!Number.isInteger(sig) || sig < 0 || (sig > MAX_SIGNAL && !SIGNAL_NAMES.has(sig))) {
         throw new RangeError(`sendSignal: unknown signal number: received ${sig}`);
       }
-      name = sig === 0 ? '0' : (SIGNAL_NAMES.get(sig) as string);
+      name = sig === 0 ? '0' : (SIGNAL_NAMES.get(sig) ?? String(sig));
     } else if (typeof sig === 'string') {
       if (!(sig in SIGNALS)) throw new RangeError(`sendSignal: unknown signal: received '${sig}'`);
       name = sig;
@@ -395,7 +401,18 @@ export class Process {
     };
     this.child.once('error', onError);
     try {
-      this.child.kill(name as NodeJS.Signals);
+      this.child.kill(
+        typeof sig === 'string' || SIGNAL_NAMES.has(sig) ? (name as NodeJS.Signals) : sig,
+      );
+    } catch (e) {
+      if ((e as { code?: unknown }).code !== 'ERR_UNKNOWN_SIGNAL') throw e;
+      // Node's ChildProcess.kill() refuses a signal without a name (the addon's child sends it
+      // through its pidfd): kill(2) on the pid, still the child's (not reaped: rc is null).
+      try {
+        process.kill(this.pid, sig as number);
+      } catch (e2) {
+        failed = e2;
+      }
     } finally {
       this.child.off('error', onError);
     }
@@ -426,8 +443,8 @@ export class Process {
     return this.toString();
   }
 
-  private exited(code: number | null, signal: NodeJS.Signals | null): void {
-    this.rc = code ?? -(signal !== null ? (SIGNALS[signal] ?? 0) : 0);
+  private exited(code: number | null, signal: NodeJS.Signals | null, signo?: number): void {
+    this.rc = code ?? -(signo ?? (signal !== null ? (SIGNALS[signal] ?? 0) : 0));
     const rc = this.rc;
     for (let w = this.exitWaiters.shift(); w !== null; w = this.exitWaiters.shift()) w.wake(rc);
     this.updateStall();

@@ -20,6 +20,9 @@
  * its pair on both; through Node's spawn weft makes the pair itself (a Unix socket listened on
  * once, connected, and checked by a random token so that no stranger's connection is taken for
  * it) and hands the child its one end for both.
+ *
+ * Popen's other keywords (`executable`, `startNewSession`, `passFds`, `user`, …) are checked and
+ * resolved in subprocess-popen.ts, which also says what each path makes of them.
  */
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -32,6 +35,16 @@ import { fileURLToPath } from 'node:url';
 import { describeValue } from '../internal/errors.js';
 import { spawnError } from './subprocess-errors.js';
 import type { NativeChild } from './subprocess-native.js';
+import {
+  checkPopen,
+  nativeAttrs,
+  nodeSpawnOptions,
+  POPEN_OPTION_NAMES,
+  type Popen,
+  resolvePopen,
+  STAGE_CWD,
+  STAGE_SETUP,
+} from './subprocess-popen.js';
 import { Process } from './subprocess-process.js';
 
 export { type CommunicateOptions, Process } from './subprocess-process.js';
@@ -60,6 +73,12 @@ export type StdioTarget =
   | null
   | undefined;
 
+/**
+ * The options of `createSubprocessExec` and `createSubprocessShell`: asyncio's `limit` and the
+ * keywords it passes on to `subprocess.Popen`, with Python's meaning. `processGroup`, `umask` and
+ * `extraGroups` need the spawn addon (Linux): through Node's `child_process.spawn` they are a
+ * `RuntimeError` (docs/asyncio.md, "Subprocesses").
+ */
 export interface SubprocessOptions {
   stdin?: StdioTarget;
   stdout?: StdioTarget;
@@ -70,6 +89,27 @@ export interface SubprocessOptions {
   env?: Readonly<Record<string, string>> | null;
   /** The buffer limit of the `stdout`/`stderr` readers, in bytes (default 64 KiB, asyncio's). */
   limit?: number;
+  /** The program run, in place of the first argument, which stays the child's argv[0] (for
+   * `createSubprocessShell`: the shell, in place of `/bin/sh`, and its argv[0]). */
+  executable?: string | URL | null;
+  /** The child calls setsid(): a session and process group of its own, no controlling
+   * terminal (Node's `detached`). */
+  startNewSession?: boolean;
+  /** The child calls setpgid(0, processGroup): 0 makes a group of its own (Python 3.11). */
+  processGroup?: number | null;
+  /** Descriptors of this process the child gets at the same numbers (Python's `pass_fds`). */
+  passFds?: Iterable<number> | null;
+  /** Every descriptor above 2 but `passFds` closed in the child (default true, Python's). false:
+   * one this process holds without FD_CLOEXEC reaches the child (each that Node opens has it). */
+  closeFds?: boolean;
+  /** The child's umask (-1, null or absent: this process's). */
+  umask?: number | null;
+  /** The child runs as this user (a name or a uid): setreuid. */
+  user?: string | number | null;
+  /** The child's group (a name or a gid): setregid. */
+  group?: string | number | null;
+  /** The child's supplementary groups (names or gids): setgroups. */
+  extraGroups?: Iterable<string | number> | null;
 }
 
 const OPTION_NAMES: ReadonlySet<string> = new Set([
@@ -79,6 +119,7 @@ const OPTION_NAMES: ReadonlySet<string> = new Set([
   'cwd',
   'env',
   'limit',
+  ...POPEN_OPTION_NAMES,
 ]);
 
 /** One entry of Node's `stdio` array. */
@@ -93,8 +134,14 @@ type StdioEntry = 'pipe' | 'ignore' | 'inherit' | number | Stream;
  * const p = await createSubprocessExec('echo', 'hello', { stdout: PIPE });
  * const [out] = await p.communicate(); // <Buffer 'hello\n'>
  * @throws {FileNotFoundError} no such program (or no such `cwd`): `errnoName` 'ENOENT'.
- * @throws {PermissionError} the program cannot be executed ('EACCES'), or is `''` (as Python's).
+ * @throws {PermissionError} the program cannot be executed ('EACCES'), or is `''` (as Python's);
+ * `user`, `group`, `extraGroups` or `processGroup` refused by the system ('EPERM').
+ * @throws {KeyError} a `user`, `group` or `extraGroups` name the system does not know.
+ * @throws {OSError} a `passFds` descriptor that is not open ('EBADF').
  * @throws {TypeError} an argument or option of the wrong type, or an unknown option.
+ * @throws {RangeError} an option out of range (a negative descriptor, a umask above 0o777).
+ * @throws {RuntimeError} `processGroup`, `umask` or `extraGroups` where the spawn addon is not
+ * used (`code` 'ERR_WEFT_SUBPROCESS_UNSUPPORTED').
  */
 export function createSubprocessExec(
   program: string,
@@ -111,16 +158,11 @@ export function createSubprocessExec(
     checkArg('createSubprocessExec', 'program', program);
     // Node's spawn refuses '' with a TypeError about its own parameter; the kernel's execve('')
     // fails with ENOENT and Python's lookup ends in EACCES: Python's class and message.
-    if (program === '') {
-      throw spawnError(
-        Object.assign(new Error("spawn '' EACCES"), { code: 'EACCES', errno: -13 }),
-        '',
-      );
-    }
+    if (program === '') throw emptyProgram();
     args.forEach((a, i) => {
       checkArg('createSubprocessExec', `args[${i}]`, a);
     });
-    return start('createSubprocessExec', program, args as string[], options);
+    return start('createSubprocessExec', program, args as string[], options, false);
   } catch (e) {
     return Promise.reject(e);
   }
@@ -138,10 +180,18 @@ export function createSubprocessShell(
 ): Promise<Process> {
   try {
     checkArg('createSubprocessShell', 'cmd', cmd);
-    return start('createSubprocessShell', '/bin/sh', ['-c', cmd], options);
+    return start('createSubprocessShell', '/bin/sh', ['-c', cmd], options, true);
   } catch (e) {
     return Promise.reject(e);
   }
+}
+
+/** Python's error for the program '' (or `executable: ''`). */
+function emptyProgram(): unknown {
+  return spawnError(
+    Object.assign(new Error("spawn '' EACCES"), { code: 'EACCES', errno: -13 }),
+    '',
+  );
 }
 
 function checkArg(what: string, name: string, a: unknown): void {
@@ -184,6 +234,11 @@ function checkOptions(what: string, options: SubprocessOptions): void {
     throw new TypeError(`${what}: options must be an object: received ${describeValue(options)}`);
   }
   for (const k of Object.keys(options)) {
+    if (k === 'preexecFn' || k === 'preexec_fn') {
+      throw new TypeError(
+        `${what}: there is no option ${k}: the child runs no JavaScript between its start and its exec (Python runs preexec_fn there); startNewSession, processGroup, umask, user, group and extraGroups cover its common uses`,
+      );
+    }
     if (!OPTION_NAMES.has(k)) {
       throw new TypeError(
         `${what}: unknown option '${k}' (the options are ${[...OPTION_NAMES].join(', ')})`,
@@ -253,11 +308,14 @@ export function _allowNativeSpawn(on: boolean): boolean {
 
 async function start(
   what: string,
-  file: string,
+  program: string,
   args: string[],
   options: SubprocessOptions,
+  shell: boolean,
 ): Promise<Process> {
   checkOptions(what, options);
+  const checked = checkPopen(what, options);
+  if (checked.executable === '') throw emptyProgram();
   const [{ spawn }, { checkReaderOptions, StreamReader }, { StreamWriter }, native] =
     await loadModules();
   const { limit } = checkReaderOptions({ limit: options.limit ?? undefined });
@@ -274,6 +332,11 @@ async function start(
         ? 1
         : stdout;
   const cwd = options.cwd ?? undefined;
+  const popen = await resolvePopen(what, checked, native.lookupName);
+  // Python runs `executable` with the arguments as given, argv[0] the program; for a shell it
+  // replaces /bin/sh, argv[0] too.
+  const file = popen.executable ?? program;
+  const argv0 = shell ? file : program;
   const streams = { StreamReader, StreamWriter };
   // The addon's path where it can do all Node's would (subprocess-native.ts): not for a URL cwd
   // or one Node refuses (a null byte), nor for a stdio target only Node's spawn handles.
@@ -288,16 +351,23 @@ async function start(
     try {
       child = native.spawnNative(
         file,
+        argv0,
         args,
         specs as [number, number, number],
         cwd ?? null,
         options.env != null ? { ...options.env } : null,
+        nativeAttrs(popen),
       );
     } catch (e) {
-      throw spawnError(e, blame(e, file, cwd));
+      const stage = (e as { stage?: number }).stage;
+      throw spawnError(
+        e,
+        stage === STAGE_SETUP ? null : stage === STAGE_CWD ? (cwd as string) : file,
+      );
     }
     return new Process(child, streams, limit, child.merged);
   }
+  const nodeOptions = nodeSpawnOptions(what, popen);
   let stderr: StdioEntry;
   let pair: [read: NetSocket, write: NetSocket] | null = null;
   if (stderrTarget === 'merge') {
@@ -309,13 +379,17 @@ async function start(
   let child: ChildProcess;
   try {
     child = spawn(file, args, {
-      stdio: [stdin, pair !== null ? pair[1] : stdout, stderr],
+      stdio: [stdin, pair !== null ? pair[1] : stdout, stderr, ...nodeOptions.extraStdio],
       ...(cwd !== undefined ? { cwd } : {}),
       ...(options.env != null ? { env: { ...options.env } } : {}),
+      ...(argv0 !== file ? { argv0 } : {}),
+      ...(nodeOptions.detached !== undefined ? { detached: nodeOptions.detached } : {}),
+      ...(nodeOptions.uid !== undefined ? { uid: nodeOptions.uid } : {}),
+      ...(nodeOptions.gid !== undefined ? { gid: nodeOptions.gid } : {}),
     });
   } catch (e) {
     pair?.[0].destroy();
-    throw spawnError(e, blame(e, file, cwd));
+    throw spawnError(e, blame(e, file, cwd, popen));
   } finally {
     // The child has its own copy of its end (or there is no child): ours would hold off EOF.
     pair?.[1].destroy();
@@ -325,18 +399,28 @@ async function start(
     const err = await new Promise<unknown>((resolve) => child.once('error', resolve));
     pair?.[0].destroy();
     for (const s of [child.stdin, child.stdout, child.stderr]) s?.destroy();
-    throw spawnError(err, blame(err, file, cwd));
+    throw spawnError(err, blame(err, file, cwd, popen));
   }
   return new Process(child, streams, limit, pair !== null ? pair[0] : null);
 }
 
 /**
- * The path a failed spawn was about, as Python names it in `filename`: `cwd` when that is what
- * could not be entered (Node names the program either way), else the program.
+ * The path a failed spawn through Node's was about, as Python names it in `filename`: `cwd` when
+ * that is what could not be entered (Node names the program either way), none for a bad
+ * descriptor, a full descriptor table or a refused setuid, setgid (or setsid), else the
+ * program.
  */
-function blame(err: unknown, file: string, cwd: string | URL | undefined): string {
-  if (cwd === undefined) return file;
+function blame(
+  err: unknown,
+  file: string,
+  cwd: string | URL | undefined,
+  popen: Popen,
+): string | null {
   const code = (err as NodeJS.ErrnoException | null)?.code;
+  // Python's errors of the set-up before the exec (a pipe, a descriptor) name nothing.
+  if (code === 'EBADF' || code === 'EMFILE' || code === 'ENFILE') return null;
+  if (code === 'EPERM' && (popen.uid >= 0 || popen.gid >= 0 || popen.startNewSession)) return null;
+  if (cwd === undefined) return file;
   const dir = cwd instanceof URL ? fileURLToPath(cwd) : cwd;
   try {
     if (code === 'ENOENT' && !existsSync(cwd)) return dir;

@@ -12,6 +12,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
@@ -24,10 +25,12 @@ import {
   createSubprocessExec,
   createSubprocessShell,
   DEVNULL,
+  OSError,
   PIPE,
   type Process,
   run,
   STDOUT,
+  type SubprocessOptions,
 } from '../../src/asyncio/index.js';
 import { _allowNativeSpawn } from '../../src/asyncio/subprocess.js';
 import { NativeChild, nativeSpawnAvailable } from '../../src/asyncio/subprocess-native.js';
@@ -337,6 +340,93 @@ await run(async () => {
           await p.communicate('x');
         }
         // Closed sockets leave the table once libuv has closed their handles: a few turns.
+        for (let i = 0; i < 50 && fds() > before; i++) {
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        assert.equal(fds(), before);
+      } finally {
+        await fh.close();
+      }
+    });
+  });
+
+  test('the child of a umask, user or group (clone_spawn, not posix_spawn) starts as the others do', async () => {
+    // Same signals, descriptors, cwd and PATH search: each case with a umask that changes nothing
+    // (this process's own), through the addon's own child, against the posix_spawn one.
+    const own = Number.parseInt(
+      readFileSync('/proc/self/status', 'utf8').match(/^Umask:\s+(\d+)/m)?.[1] as string,
+      8,
+    );
+    const bin = join(dir, 'clone-bin');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'weft-plain'), 'echo "plain $0 $1"\n', { mode: 0o755 });
+    writeFileSync(join(bin, 'weft-noexec'), '#!/bin/sh\n', { mode: 0o644 });
+    const onUsr1 = (): void => {};
+    process.on('SIGUSR1', onUsr1);
+    try {
+      await run(async () => {
+        const fh = await open(join(dir, 'clone-out'), 'w');
+        try {
+          const cases: [string, string[], SubprocessOptions][] = [
+            ['grep', ['-E', '^Sig(Blk|Ign|Cgt)', '/proc/self/status'], {}],
+            ['sh', ['-c', 'ls /proc/self/fd | tr "\\n" " "; pwd'], { cwd: bin }],
+            ['sh', ['-c', 'ls /proc/self/fd | tr "\\n" " "'], { stdin: DEVNULL, stderr: fh.fd }],
+            ['weft-plain', ['y'], { env: { PATH: `/nonexistent:${bin}` } }],
+            ['weft-plain', ['z'], { env: { PATH: '.' }, cwd: bin }],
+            ['weft-noexec', [], { env: { PATH: bin } }],
+            ['weft-probe', [], { env: { PATH: '/nonexistent' } }],
+            ['true', [], { cwd: join(dir, 'missing') }],
+            ['true', [], { stdout: 4000 }],
+            ['./weft-plain', [], { cwd: bin, executable: 'weft-no-such' }],
+          ];
+          const p = await createSubprocessExec('true', { umask: own });
+          assert.ok(childOf(p) instanceof NativeChild);
+          assert.equal(await p.wait(), 0);
+          for (const [program, args, options] of cases) {
+            const plain = await outcome(program, args, options);
+            const cloned = await outcome(program, args, { ...options, umask: own });
+            assert.equal(cloned, plain, `${program} ${JSON.stringify(options)}`);
+          }
+        } finally {
+          await fh.close();
+        }
+      });
+    } finally {
+      process.off('SIGUSR1', onUsr1);
+    }
+  });
+
+  test('no descriptor is left behind by Popen keywords, their child or their failures', async () => {
+    const fds = (): number => readdirSync('/proc/self/fd').length;
+    await run(async () => {
+      const first = await createSubprocessExec('true', { stdin: PIPE, stdout: PIPE, umask: 0o22 });
+      await first.communicate();
+      const fh = await open(join(dir, 'fds-popen'), 'w');
+      try {
+        const before = fds();
+        for (let i = 0; i < 10; i++) {
+          const p = await createSubprocessShell('cat; echo err >&2', {
+            stdin: PIPE,
+            stdout: PIPE,
+            stderr: i % 2 === 0 ? STDOUT : PIPE,
+            passFds: [fh.fd],
+            ...(i % 3 === 0 ? { umask: 0o27 } : { startNewSession: true }),
+          });
+          assert.ok(childOf(p) instanceof NativeChild);
+          await p.communicate('x');
+          for (const options of [
+            { stdout: PIPE, passFds: [4000] },
+            { stdout: PIPE, processGroup: 999_999 },
+            { stdout: PIPE, processGroup: 999_999, umask: 0o22 },
+            { stdout: PIPE, umask: 0o22, cwd: join(dir, 'missing') },
+          ]) {
+            await assert.rejects(createSubprocessExec('true', options), OSError);
+          }
+          await assert.rejects(
+            createSubprocessExec('weft-no-such-program', { stdin: PIPE, umask: 0o22 }),
+            OSError,
+          );
+        }
         for (let i = 0; i < 50 && fds() > before; i++) {
           await new Promise((r) => setTimeout(r, 10));
         }

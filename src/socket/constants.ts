@@ -22,3 +22,15 @@ export const SHUT_RDWR = 2;
 
 /** The listen backlog Python uses when none is given: `min(SOMAXCONN, 128)`. */
 export const SOMAXCONN = 4096;
+
+/** No family: `getaddrinfo` (and weft/streams' `family`) takes IPv4 and IPv6 alike. */
+export const AF_UNSPEC = 0;
+
+/** getaddrinfo's `ai_flags` (glibc's values, as Python's `socket.AI_*`): weft/streams' `flags`. */
+export const AI_PASSIVE = 0x1;
+export const AI_CANONNAME = 0x2;
+export const AI_NUMERICHOST = 0x4;
+export const AI_V4MAPPED = 0x8;
+export const AI_ALL = 0x10;
+export const AI_ADDRCONFIG = 0x20;
+export const AI_NUMERICSERV = 0x400;

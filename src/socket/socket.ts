@@ -93,6 +93,25 @@ import {
 /** `[host, port]` for AF_INET/AF_INET6, a filesystem path for AF_UNIX. */
 export type SocketAddress = [host: string, port: number] | string;
 
+/** @internal What `_giveToStreams` hands over. */
+export type GivenToStreams =
+  | {
+      kind: 'connection';
+      ns: NetSocket;
+      buffered: Buffer | null;
+      error: unknown;
+      /** The peer's EOF was read already (the transport will not report it again). */
+      eof: boolean;
+      unix: { peername: string; sockname: string } | null;
+    }
+  | {
+      kind: 'listener';
+      server: NetServer | RawListener;
+      pending: NetSocket[];
+      unixPath: string | null;
+    }
+  | { kind: 'fresh' };
+
 export interface SocketWaitOptions {
   signal?: AbortSignal;
 }
@@ -894,8 +913,8 @@ export class Socket {
     this.reader = reader;
     this.writer = writer;
     reader._onActivity = () => this.notify();
-    ns.on('drain', () => this.notify());
-    ns.on('close', () => this.notify());
+    ns.on('drain', this.notifyBound);
+    ns.on('close', this.notifyBound);
     if (this.opts.noDelay) ns.setNoDelay(true);
     if (this.opts.keepAlive) ns.setKeepAlive(true);
     const peer = writer.getExtraInfo('peername');
@@ -1290,6 +1309,78 @@ export class Socket {
     this.writer?._failDrains(exc);
     if (this.writer !== null && flush) this.writer.close();
     else this.netSock?.destroy();
+    this.failWaiters(exc);
+    this.notify();
+  }
+
+  // ── adopted by weft/streams (openConnection({ sock }), startServer({ sock })) ──────────────
+
+  private readonly notifyBound = (): void => this.notify();
+
+  /**
+   * @internal weft/streams takes this socket over (asyncio's `open_connection(sock=)`,
+   * `start_server(sock=)`): a connected socket (`want` 'connection') gives its transport, with
+   * the bytes received and not yet read and the failure behind them; a listening one
+   * ('listener') its listener and the connections waiting for accept() — or, not listening nor
+   * connected yet, `{ kind: 'fresh' }`: listen() first, as asyncio listens on the socket it is
+   * given. Nothing is taken when the state does not fit. This socket is closed from then on
+   * (EBADF): the stream or the server owns the descriptor.
+   * @throws {OSError} ENOTCONN (a connection wanted) or EINVAL (a listener wanted) when the
+   *   socket is not that; EBADF when closed.
+   */
+  _giveToStreams(want: 'connection' | 'listener'): GivenToStreams {
+    if (this.state === CLOSED) throw this.failure;
+    if (want === 'connection') {
+      if (this.state !== CONNECTED || this.detached !== null) {
+        throw new OSError(
+          'Transport endpoint is not connected: weft/streams needs a connected socket here',
+          'ENOTCONN',
+        );
+      }
+      const ns = this.netSock as NetSocket;
+      const reader = this.reader as StreamReader;
+      // recv's order: the bytes that came before a failure, then the failure.
+      const buffered = reader.buffered > 0 ? reader._recvNowait(reader.buffered) : null;
+      const error = reader.exception();
+      const eof = reader.atEof();
+      (this.writer as StreamWriter)._release();
+      ns.off('drain', this.notifyBound);
+      ns.off('close', this.notifyBound);
+      const unix =
+        this.family === AF_UNIX
+          ? { peername: String(this.peer ?? ''), sockname: String(this.local ?? '') }
+          : null;
+      this.netSock = null;
+      this.reader = null;
+      this.writer = null;
+      this.givenAway();
+      return { kind: 'connection', ns, buffered, error, eof, unix };
+    }
+    if (this.state === FRESH) return { kind: 'fresh' };
+    if (this.state !== LISTENING || this.server === null || this.listenWaiter !== null) {
+      throw new OSError(
+        'Invalid argument: weft/streams needs a listening socket here (await its listen() first), or one neither listening nor connected',
+        'EINVAL',
+      );
+    }
+    const server = this.server;
+    // Only this socket listens to its listener: the server takes both events from here on.
+    server.removeAllListeners('connection');
+    server.removeAllListeners('error');
+    const pending = [...this.pending];
+    this.pending.clear();
+    for (const ns of pending) ns.off('error', noop);
+    const unixPath = this.family === AF_UNIX ? String(this.local ?? '') : null;
+    this.server = null;
+    this.givenAway();
+    return { kind: 'listener', server, pending, unixPath };
+  }
+
+  private givenAway(): void {
+    const exc = new OSError('Bad file descriptor: the socket was handed to weft/streams', 'EBADF');
+    this.state = CLOSED;
+    this.failure = exc;
+    this.fd = -1;
     this.failWaiters(exc);
     this.notify();
   }

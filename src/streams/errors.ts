@@ -1,4 +1,5 @@
 import { WeftError } from '../internal/errors.js';
+import { OSError } from '../socket/errors.js';
 
 export {
   BrokenPipeError,
@@ -40,5 +41,42 @@ export class LimitOverrunError extends WeftError {
   constructor(message: string, consumed: number) {
     super(message, 'ERR_WEFT_LIMIT_OVERRUN');
     this.consumed = consumed;
+  }
+}
+
+/**
+ * A TLS failure (Python's `ssl.SSLError`, an `OSError`): the peer spoke something that is not
+ * TLS, no protocol version or cipher was shared, a record failed its check. `reason` is
+ * OpenSSL's reason in Python's spelling (`WRONG_VERSION_NUMBER`), `library` is `'SSL'`, and
+ * `errno` is 1 (OpenSSL's SSL_ERROR_SSL), as Python's are; Node's error is the `cause`.
+ */
+export class SSLError extends OSError {
+  static override readonly kind: string = 'SSLError';
+  override readonly errno: number = 1;
+  readonly reason: string;
+  readonly library: string;
+
+  constructor(message: string, reason = '', code = 'ERR_WEFT_SSL', options?: ErrorOptions) {
+    super(message, '', code, options);
+    this.reason = reason;
+    this.library = 'SSL';
+  }
+}
+
+/**
+ * The peer's certificate did not verify (Python's `ssl.SSLCertVerificationError`): nobody
+ * trusted signed it, it expired, or it names another host. `verifyCode` is OpenSSL's
+ * `X509_V_ERR_*` number (18 for a self-signed certificate, 62 for a host name mismatch, 64 for
+ * an IP address mismatch) and `verifyMessage` its text, as Python gives them.
+ */
+export class SSLCertVerificationError extends SSLError {
+  static override readonly kind: string = 'SSLCertVerificationError';
+  readonly verifyCode: number;
+  readonly verifyMessage: string;
+
+  constructor(message: string, verifyCode = 0, verifyMessage = '', options?: ErrorOptions) {
+    super(message, 'CERTIFICATE_VERIFY_FAILED', 'ERR_WEFT_SSL_CERT_VERIFICATION', options);
+    this.verifyCode = verifyCode;
+    this.verifyMessage = verifyMessage;
   }
 }

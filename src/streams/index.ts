@@ -1,3 +1,4 @@
+export type { AddressOptions } from './address-options.js';
 export {
   BrokenPipeError,
   ConnectionAbortedError,
@@ -7,9 +8,12 @@ export {
   IncompleteReadError,
   LimitOverrunError,
   OSError,
+  SSLCertVerificationError,
+  SSLError,
 } from './errors.js';
 export {
   type OpenConnectionOptions,
+  type OpenUnixConnectionOptions,
   openConnection,
   openUnixConnection,
 } from './open-connection.js';
@@ -18,6 +22,7 @@ export {
   Server,
   type ServerSocket,
   type StartServerOptions,
+  type StartUnixServerOptions,
   startServer,
   startUnixServer,
 } from './server.js';
@@ -27,4 +32,5 @@ export {
   StreamReader,
   type StreamReaderOptions,
 } from './stream-reader.js';
-export { type Address, StreamWriter } from './stream-writer.js';
+export { type Address, type StartTlsOptions, StreamWriter } from './stream-writer.js';
+export type { SslContext, SslOptions, TlsConnectOptions } from './tls-options.js';

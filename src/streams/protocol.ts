@@ -12,9 +12,12 @@ import type { EventEmitter } from 'node:events';
 import type { Socket as NetSocket } from 'node:net';
 import type { EventLoop } from '../asyncio/event-loop.js';
 import { argumentError, TimeoutError } from '../internal/errors.js';
+import { Waiter } from '../internal/waiter.js';
 import { fromSystemError } from '../socket/errors.js';
 import { checkReaderOptions, StreamReader, type StreamReaderOptions } from './stream-reader.js';
-import { StreamWriter } from './stream-writer.js';
+import { type Address, StreamWriter } from './stream-writer.js';
+import { fromTlsError } from './tls-errors.js';
+import type { TlsInfo } from './tls-options.js';
 
 export interface ConnectionOptions extends StreamReaderOptions {
   /** Close a connection that neither reads nor writes for this many ms (TimeoutError). */
@@ -45,41 +48,94 @@ export function checkPort(what: string, port: unknown, min: number): void {
 }
 
 /** A reader and writer over `sock`; `options` were checked by the caller with
- * `checkConnectionOptions` once, when it connected or started listening — not per connection. */
+ * `checkConnectionOptions` once, when it connected or started listening — not per connection.
+ * `names`: the addresses to report when `sock` cannot tell them (a Unix socket, TLS over weft's
+ * own descriptor); `tls`: the connection is `sock`, a TLSSocket whose handshake is done. */
 export function wireStreams(
   sock: NetSocket,
   options: ConnectionOptions,
-  unix?: { peername: string; sockname: string },
+  names?: { peername: Address | null; sockname: Address | null },
   noDelay = true,
+  tls: TlsInfo | null = null,
 ): [StreamReader, StreamWriter] {
-  const idle = options.idleTimeout ?? null;
   const reader = new StreamReader(options);
-  const writer = new StreamWriter(sock, reader, unix);
-  reader._setTransport({
-    pauseReading: () => sock.pause(),
-    resumeReading: () => sock.resume(),
-  });
+  const writer = new StreamWriter(sock, reader, names, tls);
+  const binding = new ProtocolBinding(reader, writer, options.idleTimeout ?? null);
+  writer._binding = binding;
+  binding.bind(sock);
   // asyncio sets TCP_NODELAY on its transports; a plain weft socket leaves it to setsockopt.
   if (noDelay) sock.setNoDelay(true);
-  sock.on('data', (chunk: Buffer) => reader._feedOwned(chunk));
-  sock.on('end', () => reader.feedEof());
-  // A socket a server accepted whose peer closed with nothing sent, before anyone listened: Node
-  // read the EOF and emitted 'end' already (there was no data to hold it back).
-  if (sock.readableEnded) reader.feedEof();
-  sock.on('error', (err) => {
-    const exc = fromSystemError(err);
-    if (reader.exception() === null) reader.setException(exc);
-    writer._lost(exc);
-  });
-  sock.on('close', () => {
-    if (reader.exception() === null) reader.feedEof();
-  });
-  if (idle !== null) {
-    sock.setTimeout(idle, () => {
-      sock.destroy(new TimeoutError(`Connection idle for more than ${idle} ms (idleTimeout)`));
-    });
-  }
   return [reader, writer];
+}
+
+/**
+ * The listeners that feed one reader/writer pair from one socket, kept so that they can be
+ * taken off again: `startTls` moves the pair to the TLS socket it wraps the connection in, and
+ * weft/socket's socket, adopted by weft/streams (`openConnection({ sock })`), lets go of its own.
+ */
+export class ProtocolBinding {
+  private sock: NetSocket | null = null;
+  private readonly reader: StreamReader;
+  private readonly writer: StreamWriter;
+  private readonly idle: number | null;
+
+  constructor(reader: StreamReader, writer: StreamWriter, idle: number | null) {
+    this.reader = reader;
+    this.writer = writer;
+    this.idle = idle;
+  }
+
+  private readonly onData = (chunk: Buffer): void => this.reader._feedOwned(chunk);
+  private readonly onEnd = (): void => this.reader.feedEof();
+  private readonly onError = (err: Error): void => {
+    // A TLS connection fails with OpenSSL's errors too (a bad record): Python's SSLError.
+    const exc = fromTlsError(err, null);
+    if (this.reader.exception() === null) this.reader.setException(exc);
+    this.writer._lost(exc);
+    // net destroys a socket before its 'error'; a TLSSocket reporting OpenSSL's error (the
+    // peer's alert) stays open, and a close() would then wait for ever on its close_notify.
+    // asyncio's TLS transport closes on a fatal SSL error.
+    if (this.sock !== null && !this.sock.destroyed) this.sock.destroy();
+  };
+  private readonly onClose = (): void => {
+    if (this.reader.exception() === null) this.reader.feedEof();
+  };
+  private readonly onIdle = (): void => {
+    this.sock?.destroy(
+      new TimeoutError(`Connection idle for more than ${this.idle} ms (idleTimeout)`),
+    );
+  };
+
+  bind(sock: NetSocket): void {
+    this.sock = sock;
+    this.reader._setTransport({
+      pauseReading: () => sock.pause(),
+      resumeReading: () => sock.resume(),
+    });
+    sock.on('data', this.onData);
+    sock.on('end', this.onEnd);
+    // A socket a server accepted whose peer closed with nothing sent, before anyone listened:
+    // Node read the EOF and emitted 'end' already (there was no data to hold it back).
+    if (sock.readableEnded) this.reader.feedEof();
+    sock.on('error', this.onError);
+    sock.on('close', this.onClose);
+    if (this.idle !== null) sock.setTimeout(this.idle, this.onIdle);
+  }
+
+  /** Takes the listeners off; the socket is left as it is (open, reading or paused). */
+  unbind(): void {
+    const sock = this.sock;
+    if (sock === null) return;
+    this.sock = null;
+    sock.off('data', this.onData);
+    sock.off('end', this.onEnd);
+    sock.off('error', this.onError);
+    sock.off('close', this.onClose);
+    if (this.idle !== null) {
+      sock.setTimeout(0);
+      sock.off('timeout', this.onIdle);
+    }
+  }
 }
 
 /**
@@ -98,4 +154,47 @@ export function closeWithLoop(
   if (loop === null) return;
   const off = loop._atClose(close);
   owner.once('close', off);
+}
+
+/** Waits for `sock` to connect. **Cancellation:** destroys it. */
+export async function untilConnected(
+  sock: NetSocket,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const w = new Waiter<void>(null);
+  const onConnect = (): void => {
+    w.wake(undefined);
+  };
+  const onError = (err: Error): void => {
+    w.fail(fromSystemError(err, 'connect'));
+  };
+  sock.once('connect', onConnect);
+  sock.once('error', onError);
+  if (signal) w.setSignal(signal);
+  try {
+    await w.block();
+  } catch (e) {
+    sock.destroy();
+    throw e;
+  } finally {
+    sock.off('connect', onConnect);
+    sock.off('error', onError);
+  }
+}
+
+/** The addresses of the plain socket under a TLS one (a TLSSocket over a RawTransport has none). */
+export function namesOf(sock: NetSocket): {
+  peername: [string, number] | null;
+  sockname: [string, number] | null;
+} {
+  return {
+    peername:
+      sock.remoteAddress !== undefined && sock.remotePort !== undefined
+        ? [sock.remoteAddress, sock.remotePort]
+        : null,
+    sockname:
+      sock.localAddress !== undefined && sock.localPort !== undefined
+        ? [sock.localAddress, sock.localPort]
+        : null,
+  };
 }

@@ -6,7 +6,14 @@
  * can be cancelled, and its reads wait through the waiter engine.
  */
 import { statSync, unlinkSync } from 'node:fs';
-import { createServer, isIP, type Server as NetServer, type Socket as NetSocket } from 'node:net';
+import {
+  createServer,
+  isIP,
+  type ListenOptions,
+  type Server as NetServer,
+  type Socket as NetSocket,
+} from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { type EventLoop, installedRunningLoop } from '../asyncio/event-loop.js';
 import { createTask, type Task } from '../asyncio/task.js';
 import { argumentError, describeValue, RuntimeError, TimeoutError } from '../internal/errors.js';
@@ -15,27 +22,62 @@ import { reportException } from '../internal/scheduler.js';
 import { Waiter, WaiterList } from '../internal/waiter.js';
 import { fromErrno, fromSystemError } from '../socket/errors.js';
 import { io } from '../socket/native-io.js';
+import type { Socket } from '../socket/socket.js';
+import {
+  type AddressOptions,
+  checkAddressOptions,
+  checkReuse,
+  listenHost,
+} from './address-options.js';
+import { adoptListener, checkSockArgs } from './adopt.js';
 import {
   type ConnectionOptions,
   checkConnectionOptions,
   checkPort,
   closeWithLoop,
+  namesOf,
   wireStreams,
 } from './protocol.js';
-import { RawListener } from './raw-transport.js';
+import { RawListener, RawTransport } from './raw-transport.js';
 import { parseReadOptions, type ReadOptions, type StreamReader } from './stream-reader.js';
 import type { Address, StreamWriter } from './stream-writer.js';
+import type { TlsSetup } from './tls.js';
+import { checkTlsOptions, type TlsConnectOptions, type TlsRequest } from './tls-options.js';
 import { isWeftWorker, type Listener, WorkerGroup, type WorkerMessage } from './worker-group.js';
+
+const noop = (): void => {};
 
 export type ClientConnectedHandler = (
   reader: StreamReader,
   writer: StreamWriter,
 ) => void | Promise<void>;
 
-export interface StartServerOptions extends ConnectionOptions {
+export interface StartServerOptions
+  extends ConnectionOptions,
+    Omit<TlsConnectOptions, 'serverHostname'>,
+    AddressOptions {
   /** Listen backlog (default 100, as asyncio). */
   backlog?: number;
   signal?: AbortSignal;
+  /**
+   * A socket to serve on instead of binding `host:port` (asyncio's `sock=`; `host` and `port`
+   * null then): a weft/socket `Socket` — listening, or bound and not listening yet (the server
+   * listens on it), or neither (any address, a free port) — whose connections waiting for
+   * accept() are served first; the `Socket` itself is closed, its listener the server's. Or a
+   * listening Node `net.Server`. `close()` closes it.
+   */
+  sock?: Socket | NetServer | null;
+  /**
+   * SO_REUSEADDR (asyncio's `reuse_address`): true, the default on POSIX as in Python. `false`
+   * is a RangeError: Node sets it on every listening TCP socket.
+   */
+  reuseAddress?: boolean | null;
+  /**
+   * SO_REUSEPORT (asyncio's `reuse_port`): several servers (processes) bind the same port and
+   * the kernel spreads connections. Needs Node >= 22.12 (a RangeError before); serves on Node's
+   * net.
+   */
+  reusePort?: boolean | null;
   /**
    * Serve from this many worker processes sharing the port (default 1: this process serves).
    * The program is re-run in each worker, where the same `startServer` call listens; in this
@@ -58,6 +100,12 @@ export interface StartServerOptions extends ConnectionOptions {
    */
   transport?: 'auto' | 'net' | 'raw';
 }
+
+/** The options of `startUnixServer`: those of `startServer` that a Unix socket has. */
+export type StartUnixServerOptions = Omit<
+  StartServerOptions,
+  'family' | 'flags' | 'reuseAddress' | 'reusePort' | 'transport'
+>;
 
 /** A listening socket of a Server (asyncio's `TransportSocket`, reduced to what it tells). */
 export interface ServerSocket {
@@ -101,6 +149,10 @@ export class Server {
   private readonly acceptsPaused: boolean;
   /** The loop the server was made in (null outside every run()): its connections close with it. */
   private readonly loop: EventLoop | null;
+  /** TLS: every connection's handshake is made before its handler runs; null for plain TCP. */
+  private readonly tls: TlsSetup | null;
+  /** TLS connections whose handshake is under way: clients already, as asyncio counts them. */
+  private readonly handshaking = new Set<NetSocket>();
 
   /** @internal Use `startServer`. */
   constructor(
@@ -109,8 +161,10 @@ export class Server {
     options: ConnectionOptions,
     unixPath: string | null,
     startServing = true,
+    tls: TlsSetup | null = null,
   ) {
     this.net = net;
+    this.tls = tls;
     this.handler = handler;
     this.options = options;
     this.unixPath = unixPath;
@@ -131,6 +185,17 @@ export class Server {
     }
     handleOpened('server');
     net.on('connection', (sock: NetSocket) => this.onConnection(sock));
+    if (!(net instanceof RawListener) && !(net instanceof WorkerGroup)) {
+      // Node reports an accept(2) that failed (ENOBUFS, ENOMEM, EMFILE once libuv's spare
+      // descriptor is gone) as the listener's 'error': with nobody listening, that would end
+      // the process. asyncio logs a failed accept and keeps serving; so does this.
+      net.on('error', (err: Error) =>
+        reportException(
+          'Error accepting a connection (the server keeps listening)',
+          fromSystemError(err, 'accept'),
+        ),
+      );
+    }
     // A group's workers are told to abort their connections, or the group would wait for them.
     closeWithLoop(this.loop, net, () => {
       if (net instanceof WorkerGroup) this.abortClients();
@@ -163,28 +228,70 @@ export class Server {
 
   private onConnection(sock: NetSocket): void {
     // Only Node's net accepts before serving has begun (the raw listener leaves the connections
-    // in the backlog): made paused (pauseOnConnect), it reads nothing until it is served.
+    // in the backlog): made paused (pauseOnConnect), it reads nothing until it is served. A raw
+    // listener adopted from a weft socket accepts already: its connections are paused here.
     if (!this.started) {
+      if (sock instanceof RawTransport) sock.pause();
+      // One a weft socket had accepted reads on (it was not accepted paused): the peer's reset
+      // would be an 'error' nobody listens to, ending the process.
+      sock.on('error', noop);
       this.held.push(sock);
       return;
     }
-    this.serve(sock);
+    this.accept(sock);
   }
 
-  private serve(sock: NetSocket): void {
+  /** @internal Connections a weft socket had accepted before it was adopted (`sock=`), in order. */
+  _adoptPending(pending: NetSocket[]): void {
+    for (const sock of pending) this.onConnection(sock);
+  }
+
+  /** A connection to serve: at once, or once its TLS handshake is done. */
+  private accept(sock: NetSocket): void {
+    const tls = this.tls;
+    if (tls === null) {
+      this.serve(sock);
+      return;
+    }
+    const names =
+      this.unixPath === null ? namesOf(sock) : { peername: '', sockname: this.unixPath };
+    this.handshaking.add(sock);
+    sock.once('close', () => this.handshaking.delete(sock));
+    // Aborted with the loop while the handshake runs (serve registers the TLS socket after).
+    closeWithLoop(this.loop, sock, () => sock.destroy());
+    sock.setNoDelay(true);
+    if (this.acceptsPaused || sock instanceof RawTransport) sock.resume();
+    tls.accept(sock, (t: TLSSocket) => {
+      this.handshaking.delete(sock);
+      this.serve(t, names, {
+        socket: t,
+        context: tls.context,
+        shutdownTimeout: tls.shutdownTimeout,
+      });
+    });
+  }
+
+  private serve(
+    sock: NetSocket,
+    names?: { peername: Address | null; sockname: Address | null },
+    tlsInfo: import('./tls-options.js').TlsInfo | null = null,
+  ): void {
     let reader: StreamReader;
     let writer: StreamWriter;
     try {
       [reader, writer] = wireStreams(
         sock,
         this.options,
-        this.unixPath === null ? undefined : { peername: '', sockname: this.unixPath },
+        names ?? (this.unixPath === null ? undefined : { peername: '', sockname: this.unixPath }),
+        true,
+        tlsInfo,
       );
     } catch (e) {
       sock.destroy();
       reportException('Cannot set up a client connection', e);
       return;
     }
+    writer._serverSide = true;
     this.writers.add(writer);
     // Until the writer has ended as asyncio counts it: one lingering after both EOFs (its socket
     // closed by Node) is still a client, as the transport in asyncio's `_clients`.
@@ -193,8 +300,9 @@ export class Server {
       if (this.netClosed) this.closedFully();
     };
     closeWithLoop(this.loop, sock, () => writer.abort());
-    // Accepted paused (`startServing: false`): it reads from now on.
-    if (this.acceptsPaused) sock.resume();
+    // Accepted paused (`startServing: false`, or held from a weft socket's accept queue): it
+    // reads from now on.
+    if (this.acceptsPaused || (sock instanceof RawTransport && sock.isPaused())) sock.resume();
     const task = createTask(() => this.handler(reader, writer));
     this.tasks.add(task);
     task.addDoneCallback((t) => {
@@ -260,7 +368,12 @@ export class Server {
     if (this.net instanceof RawListener) this.net.startAccepting();
     const held = this.held;
     this.held = [];
-    for (const sock of held) this.serve(sock);
+    for (const sock of held) {
+      sock.off('error', noop);
+      // Reset while held: its 'error' and 'close' are gone, so its reader would never learn.
+      if (sock.destroyed) continue;
+      this.accept(sock);
+    }
   }
 
   /**
@@ -281,12 +394,15 @@ export class Server {
   closeClients(): void {
     if (this.net instanceof WorkerGroup) this.net.send('closeClients');
     for (const w of this.writers) w.close();
+    // A handshake under way has nothing queued to flush: it ends now.
+    for (const s of this.handshaking) s.destroy();
   }
 
   /** Closes every client connection at once (Python 3.13). */
   abortClients(): void {
     if (this.net instanceof WorkerGroup) this.net.send('abortClients');
     for (const w of this.writers) w.abort();
+    for (const s of this.handshaking) s.destroy();
   }
 
   /** Worker processes serving for this server (0 when this process serves). */
@@ -377,8 +493,8 @@ export class Server {
  */
 export function startServer(
   handler: ClientConnectedHandler,
-  host: string | null,
-  port: number,
+  host: string | null = null,
+  port: number | null = null,
   options: StartServerOptions = {},
 ): Promise<Server> {
   // A bad argument rejects, as every verb returning a promise does (docs/socket.md).
@@ -392,38 +508,112 @@ export function startServer(
 function startServerNow(
   handler: ClientConnectedHandler,
   host: string | null,
-  port: number,
+  port: number | null,
   options: StartServerOptions,
 ): Promise<Server> {
+  const what = 'startServer';
   checkHandler(handler);
-  if (host !== null && typeof host !== 'string') {
-    throw argumentError('startServer: host must be a string or null', host);
+  const sock = options.sock ?? null;
+  checkSockArgs(what, host !== null || port !== null, sock);
+  if (sock === null) {
+    if (host !== null && typeof host !== 'string') {
+      throw argumentError(`${what}: host must be a string or null`, host);
+    }
+    checkPort(what, port, 0);
   }
-  checkPort('startServer', port, 0);
-  if (useRaw(host, options)) {
+  const lookup = checkAddressOptions(what, options);
+  const reusePort = checkReuse(what, options);
+  const tls = checkTlsOptions(what, options, 'server');
+  if (sock !== null) {
+    checkNotWithSock(what, options);
+    return serveOn(handler, sock, options, tls);
+  }
+  const p = port as number;
+  if (useRaw(host, options, tls !== null, reusePort)) {
     const backlog = options.backlog ?? 100;
     checkBacklog(backlog);
     const serving = checkStartServing(options);
     // As the net branch does (in listen()): fail now rather than drop every connection later.
     checkConnectionOptions(options);
     if (options.signal?.aborted) return Promise.reject(options.signal.reason);
-    const bindHost = host === null || host === '' ? '0.0.0.0' : host;
-    const fd = (io as NonNullable<typeof io>).listen(bindHost, port, backlog);
-    if (fd < 0) return Promise.reject(fromErrno(-fd, 'listen'));
-    let listener: RawListener;
-    try {
-      listener = new RawListener(fd, bindHost, serving); // closes fd if epoll refuses it
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    return Promise.resolve(new Server(listener, handler, options, null, serving));
+    return listenRaw(handler, host, p, backlog, serving, lookup, tls, options);
   }
-  return listen(handler, options, null, (s, backlog) =>
-    s.listen({ port, backlog, ...(host === null ? {} : { host }) }),
-  );
+  return listen(handler, options, null, tls, async () => {
+    const h = await listenHost(host, lookup);
+    return {
+      port: p,
+      ...(h === null ? {} : { host: h }),
+      // asyncio sets IPV6_V6ONLY on its IPv6 listening sockets; Node's default is dual-stack,
+      // kept unless AF_INET6 was asked for.
+      ...(lookup.family === 6 ? { ipv6Only: true } : {}),
+      ...(reusePort ? { reusePort: true } : {}),
+    };
+  });
 }
 
-function useRaw(host: string | null, options: StartServerOptions): boolean {
+/** The raw transport: a descriptor of weft's own, listening on an IP literal. */
+async function listenRaw(
+  handler: ClientConnectedHandler,
+  host: string | null,
+  port: number,
+  backlog: number,
+  serving: boolean,
+  lookup: ReturnType<typeof checkAddressOptions>,
+  tlsRequest: TlsRequest | null,
+  options: StartServerOptions,
+): Promise<Server> {
+  const h = await listenHost(host, lookup);
+  const bindHost = h === null || h === '' ? '0.0.0.0' : h;
+  const tls = tlsRequest === null ? null : (await import('./tls.js')).makeTlsSetup(tlsRequest);
+  const fd = (io as NonNullable<typeof io>).listen(bindHost, port, backlog, lookup.family === 6);
+  if (fd < 0) throw fromErrno(-fd, 'listen');
+  const listener = new RawListener(fd, bindHost, serving); // closes fd if epoll refuses it
+  return new Server(listener, handler, options, null, serving, tls);
+}
+
+/** `sock=`: a server on a socket the caller made (src/streams/adopt.ts). */
+async function serveOn(
+  handler: ClientConnectedHandler,
+  sock: Socket | NetServer,
+  options: StartServerOptions,
+  tlsRequest: TlsRequest | null,
+): Promise<Server> {
+  const backlog = options.backlog ?? 100;
+  checkBacklog(backlog);
+  const serving = checkStartServing(options);
+  checkConnectionOptions(options);
+  if (options.signal?.aborted) throw options.signal.reason;
+  // Before the socket is taken: a key that does not load leaves it as it was.
+  const tls = tlsRequest === null ? null : (await import('./tls.js')).makeTlsSetup(tlsRequest);
+  const adopted = await adoptListener('startServer', sock, backlog);
+  // Not serving yet: what Node's listener accepts meanwhile is made paused (as `listen` does).
+  if (!(adopted.server instanceof RawListener)) {
+    (adopted.server as NetServer & { pauseOnConnect: boolean }).pauseOnConnect = !serving;
+  }
+  const server = new Server(adopted.server, handler, options, adopted.unixPath, serving, tls);
+  server._adoptPending(adopted.pending);
+  return server;
+}
+
+/** What applies only to a socket startServer makes itself: asyncio ignores it with `sock=`,
+ * weft says so rather than leave the caller believing it was applied. */
+function checkNotWithSock(what: string, options: StartServerOptions): void {
+  for (const name of ['family', 'flags', 'reusePort', 'transport'] as const) {
+    if (options[name] != null) {
+      throw new RangeError(`${what}: ${name} applies to a socket startServer makes: not with sock`);
+    }
+  }
+  if ((options.workers ?? 1) !== 1) {
+    throw new RangeError(`${what}: workers and sock can not be specified at the same time`);
+  }
+}
+
+function useRaw(
+  host: string | null,
+  options: StartServerOptions,
+  tls: boolean,
+  reusePort: boolean,
+): boolean {
   let t = options.transport ?? 'auto';
   if (t !== 'auto' && t !== 'net' && t !== 'raw') {
     throw new RangeError(
@@ -434,12 +624,14 @@ function useRaw(host: string | null, options: StartServerOptions): boolean {
   if (t === 'auto' && process.env.WEFT_STREAMS_TRANSPORT === 'net') t = 'net';
   if (t === 'net') return false;
   const literal = host === null || host === '' || isIP(host) !== 0;
-  const possible = io !== null && literal && (options.workers ?? 1) === 1;
+  const possible = io !== null && literal && (options.workers ?? 1) === 1 && !reusePort;
   if (t === 'raw' && !possible) {
     throw new RangeError(
-      'startServer: the raw transport needs the weft_io addon, an IP-literal host and no workers',
+      'startServer: the raw transport needs the weft_io addon, an IP-literal host, no workers and no reusePort',
     );
   }
+  // TLS on weft's descriptor runs through a stream adapter (raw-duplex.ts): only when asked.
+  if (t === 'auto' && tls) return false;
   return possible;
 }
 
@@ -451,18 +643,33 @@ function useRaw(host: string | null, options: StartServerOptions): boolean {
  */
 export function startUnixServer(
   handler: ClientConnectedHandler,
-  path: string,
-  options: StartServerOptions = {},
+  path: string | null = null,
+  options: StartUnixServerOptions = {},
 ): Promise<Server> {
+  const what = 'startUnixServer';
+  let tls: TlsRequest | null;
   try {
     checkHandler(handler);
-    if (typeof path !== 'string' || path === '') {
-      throw argumentError('startUnixServer: path must be a non-empty string', path);
+    const sock = options.sock ?? null;
+    checkSockArgs(what, path !== null, sock);
+    if (sock === null && (typeof path !== 'string' || path === '')) {
+      throw argumentError(`${what}: path must be a non-empty string`, path);
+    }
+    for (const name of ['family', 'flags', 'reusePort', 'reuseAddress', 'transport']) {
+      if ((options as Record<string, unknown>)[name] != null) {
+        throw new TypeError(`${what}: ${name} is not an option of a Unix server`);
+      }
+    }
+    tls = checkTlsOptions(what, options, 'server');
+    if (sock !== null) {
+      checkNotWithSock(what, options);
+      return serveOn(handler, sock, options, tls);
     }
   } catch (e) {
     return Promise.reject(e);
   }
-  return listen(handler, options, path, (s, backlog) => s.listen({ path, backlog }));
+  const p = path as string;
+  return listen(handler, options, p, tls, async () => ({ path: p }));
 }
 
 /**
@@ -510,7 +717,8 @@ async function listen(
   handler: ClientConnectedHandler,
   options: StartServerOptions,
   unixPath: string | null,
-  start: (s: NetServer, backlog: number) => void,
+  tlsRequest: TlsRequest | null,
+  where: () => Promise<ListenOptions>,
 ): Promise<Server> {
   const backlog = options.backlog ?? 100;
   checkBacklog(backlog);
@@ -526,12 +734,15 @@ async function listen(
   // Not in a worker: the group's listening socket is bound once, for all of them, by the
   // primary, which removed the stale file before forking; a worker's removal would unlink it.
   if (unixPath !== null && !isWeftWorker()) removeStaleSocket(unixPath);
+  // A key or certificate that does not load fails the call, before anything listens.
+  const tls = tlsRequest === null ? null : (await import('./tls.js')).makeTlsSetup(tlsRequest);
   if (workers > 1 && !isWeftWorker()) {
     // Each worker runs the same startServer call, with the same startServing, and serves when
-    // its own startServing()/serveForever() says.
+    // its own startServing()/serveForever() says (and makes its own TLS handshakes).
     const group = await WorkerGroup.start(workers, options.workerScheduling ?? 'rr');
-    return new Server(group, handler, options, unixPath, serving);
+    return new Server(group, handler, options, unixPath, serving, tls);
   }
+  const listenOptions = { ...(await where()), backlog };
   // Not serving yet: what is accepted meanwhile is made paused, read from nothing until served.
   const net = createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: !serving });
   const w = new Waiter<void>(null);
@@ -541,7 +752,7 @@ async function listen(
   net.once('error', onError);
   net.once('listening', () => w.wake(undefined));
   if (signal) w.setSignal(signal);
-  start(net, backlog);
+  net.listen(listenOptions);
   try {
     await w.block();
   } catch (e) {
@@ -550,7 +761,7 @@ async function listen(
   } finally {
     net.off('error', onError);
   }
-  const server = new Server(net, handler, options, unixPath, serving);
+  const server = new Server(net, handler, options, unixPath, serving, tls);
   if (isWeftWorker()) {
     const onMessage = (m: WorkerMessage): void => {
       if (m?.weft !== 'streams') return;

@@ -135,6 +135,8 @@ export class StreamReader {
   /** @internal Connects the reader to the transport it may pause. */
   _setTransport(transport: ReadTransport): void {
     this.transport = transport;
+    // A new transport under a reader that paused the old one (startTls): it must not read on.
+    if (this.paused) transport.pauseReading();
   }
 
   /** The error the stream failed with, or null. */

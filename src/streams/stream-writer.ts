@@ -15,15 +15,28 @@
  * `close()` or `abort()` only finishes what Node did already (`lingering`).
  */
 import type { Socket as NetSocket } from 'node:net';
-import { RuntimeError, TimeoutError } from '../internal/errors.js';
+import type { SecureContext, TLSSocket } from 'node:tls';
+import { argumentError, RuntimeError, TimeoutError } from '../internal/errors.js';
 import { Waiter, WaiterList } from '../internal/waiter.js';
 import { ConnectionResetError, fromSystemError } from '../socket/errors.js';
+import type { ProtocolBinding } from './protocol.js';
 import { RawTransport } from './raw-transport.js';
 import { parseReadOptions, type ReadOptions, type StreamReader } from './stream-reader.js';
+import {
+  checkTlsOptions,
+  type SslOptions,
+  type TlsConnectOptions,
+  type TlsInfo,
+} from './tls-options.js';
 
 const RESOLVED = Promise.resolve();
 
 export type Address = [host: string, port: number] | string;
+
+/** `startTls`'s options (asyncio's `start_tls` keywords, and a signal for the handshake). */
+export interface StartTlsOptions extends Omit<TlsConnectOptions, 'ssl'> {
+  signal?: AbortSignal;
+}
 
 /**
  * Writes bytes to a stream. `write` never waits; `await drain()` after writing applies back
@@ -39,7 +52,8 @@ export type Address = [host: string, port: number] | string;
  * await writer.drain();
  */
 export class StreamWriter {
-  private readonly sock: NetSocket;
+  /** The socket written to: a TLSSocket once the connection is TLS. */
+  private sock: NetSocket;
   private readonly reader: StreamReader | null;
   private readonly drainers = new WaiterList();
   private readonly closeWaiters = new WaiterList();
@@ -61,23 +75,73 @@ export class StreamWriter {
   private fatal: unknown = null;
   private readonly peername: Address | null;
   private readonly sockname: Address | null;
+  /** The TLS connection, or null for plain TCP or Unix. */
+  private tls: TlsInfo | null;
+  /** @internal The listeners feeding this writer's reader (protocol.ts), moved by `startTls`. */
+  _binding: ProtocolBinding | null = null;
+  /** @internal The connection was accepted by a server: `startTls` is the server's side. */
+  _serverSide = false;
+  /** A `startTls` is under way: the connection is neither plain nor TLS yet. */
+  private upgrading = false;
 
-  /** @internal Built by `openConnection`/`startServer`. */
+  /** @internal Built by `openConnection`/`startServer`. `names`: the addresses when `sock`
+   * cannot tell them (a Unix socket; TLS over weft's own descriptor). */
   constructor(
     sock: NetSocket,
     reader: StreamReader | null,
-    unix?: { peername: string; sockname: string },
+    names?: { peername: Address | null; sockname: Address | null },
+    tls: TlsInfo | null = null,
   ) {
     this.sock = sock;
     this.reader = reader;
+    this.tls = tls;
     // Kept now: Node forgets the addresses once the socket is closed.
-    this.peername = unix ? unix.peername : addressOf(sock.remoteAddress, sock.remotePort);
-    this.sockname = unix ? unix.sockname : addressOf(sock.localAddress, sock.localPort);
-    sock.on('drain', () => this.wakeDrainers(null));
-    sock.once('end', () => {
-      this.peerEnded = true;
-    });
-    sock.once('close', () => this.onClose());
+    this.peername = names ? names.peername : addressOf(sock.remoteAddress, sock.remotePort);
+    this.sockname = names ? names.sockname : addressOf(sock.localAddress, sock.localPort);
+    this.bindSocket(sock);
+  }
+
+  private readonly onDrain = (): void => this.wakeDrainers(null);
+  private readonly onEnd = (): void => {
+    this.peerEnded = true;
+    // asyncio's TLS transport closes once the peer has closed its side (close_notify or EOF):
+    // TLS has no half-open state in asyncio.
+    if (this.tls !== null) this.close();
+  };
+  private readonly onSockClose = (): void => this.onClose();
+
+  private bindSocket(sock: NetSocket): void {
+    sock.on('drain', this.onDrain);
+    sock.once('end', this.onEnd);
+    sock.once('close', this.onSockClose);
+  }
+
+  private unbindSocket(sock: NetSocket): void {
+    sock.off('drain', this.onDrain);
+    sock.off('end', this.onEnd);
+    sock.off('close', this.onSockClose);
+  }
+
+  /**
+   * @internal A socket adopted after it had failed, closed or read the peer's EOF
+   * (openConnection({ sock })): its 'error', 'end' and 'close' went to its former owner, so the
+   * writer learns them here.
+   */
+  _adoptedState(error: unknown, eof: boolean): void {
+    if (eof) this.peerEnded = true;
+    if (error !== null) this._lost(error);
+    if (this.sock.destroyed) this.onClose();
+  }
+
+  /**
+   * @internal Lets go of the socket: the protocol's listeners and this writer's come off, and
+   * the socket is left open, as it is (weft/socket's socket, handed to weft/streams).
+   */
+  _release(): NetSocket {
+    this._binding?.unbind();
+    this._binding = null;
+    this.unbindSocket(this.sock);
+    return this.sock;
   }
 
   /** @internal True when the send queue is below its high-water mark (weft/selectors). */
@@ -124,6 +188,8 @@ export class StreamWriter {
   }
 
   private onClose(): void {
+    // Twice at most, after a failed startTls (see there): the second finds it done.
+    if (this.closed) return;
     this.closed = true;
     if (this.lostError === null) this.lostError = new ConnectionResetError('Connection lost');
     if (this.fatal === null && this.eofWritten && this.peerEnded && !this.closeCalled) {
@@ -154,6 +220,7 @@ export class StreamWriter {
   /** Queues `data` for sending (a string is sent as UTF-8). Never waits. */
   write(data: Uint8Array | string): void {
     checkData('write', data);
+    if (this.upgrading) throw upgradeUnderWay('write');
     if (this.eofWritten) {
       throw new RuntimeError('Cannot call write() after writeEof()', 'ERR_WEFT_WRITE_AFTER_EOF');
     }
@@ -283,6 +350,21 @@ export class StreamWriter {
     this.closing = true;
     this.closeCalled = true;
     this.sock.destroySoon();
+    if (this.tls !== null) this.limitShutdown(this.tls.shutdownTimeout);
+  }
+
+  /**
+   * asyncio's `ssl_shutdown_timeout`: a TLS close that cannot send what is queued and its
+   * close_notify within `ms` (a peer that does not read) aborts the connection with
+   * `TimeoutError`, which `waitClosed()` raises.
+   */
+  private limitShutdown(ms: number): void {
+    if (!Number.isFinite(ms)) return;
+    const sock = this.sock;
+    const timer = setTimeout(() => sock.destroy(new TimeoutError('SSL shutdown timed out')), ms);
+    // The socket keeps the process alive while it is open; the timer need not.
+    timer.unref();
+    sock.once('close', () => clearTimeout(timer));
   }
 
   /** Closes at once, dropping whatever is still queued (asyncio's `transport.abort()`). */
@@ -342,9 +424,9 @@ export class StreamWriter {
     await w.block();
   }
 
-  /** TCP and Unix streams can be half-closed. */
+  /** TCP and Unix streams can be half-closed; TLS ones cannot (as asyncio's). */
   canWriteEof(): boolean {
-    return true;
+    return this.tls === null;
   }
 
   /**
@@ -353,6 +435,14 @@ export class StreamWriter {
    * `write_eof()`: a `write` after it is then dropped, as every write after `close()` is.
    */
   writeEof(): void {
+    if (this.upgrading) throw upgradeUnderWay('writeEof');
+    if (this.tls !== null) {
+      // asyncio's TLS transport raises NotImplementedError (a RuntimeError) here.
+      throw new RuntimeError(
+        'writeEof(): a TLS connection cannot be half-closed (canWriteEof() is false)',
+        'ERR_WEFT_TLS_WRITE_EOF',
+      );
+    }
     if (this.eofWritten || this.closed || this.closing) return;
     this.eofWritten = true;
     this.sock.end();
@@ -360,11 +450,20 @@ export class StreamWriter {
 
   /**
    * Information about the connection: `'peername'` and `'sockname'` (`[host, port]`, or the path
-   * of a Unix socket), `'socket'` (Node's `net.Socket`). Unknown names give `defaultValue`, or
-   * null (asyncio's `default=None`), as a name the connection has no value for does.
+   * of a Unix socket), `'socket'` (Node's `net.Socket`: the TLSSocket on a TLS connection, so
+   * that what is written to it is encrypted). A TLS connection also knows `'ssl_object'` (the
+   * TLSSocket), `'sslcontext'` (its `tls.SecureContext`), `'peercert'` (the peer's certificate
+   * as Node describes it — `getPeerCertificate()` — or null when it sent none), `'cipher'`
+   * (`[name, protocol, secret bits]`, as Python's) and `'compression'` (null: OpenSSL's TLS
+   * compression is off, as in Python); these give null there whatever the default, as asyncio's
+   * do. Unknown names give `defaultValue`, or null (asyncio's `default=None`), as a name the
+   * connection has no value for does.
    */
   getExtraInfo(name: 'peername' | 'sockname'): Address | null;
   getExtraInfo(name: 'socket'): NetSocket;
+  getExtraInfo(name: 'ssl_object'): TLSSocket | null;
+  getExtraInfo(name: 'sslcontext'): SecureContext | null;
+  getExtraInfo(name: 'cipher'): [name: string, protocol: string, bits: number | null] | null;
   getExtraInfo<D = undefined>(name: string, defaultValue?: D): unknown;
   getExtraInfo(name: string, defaultValue?: unknown): unknown {
     switch (name) {
@@ -374,9 +473,107 @@ export class StreamWriter {
         return this.sockname ?? defaultValue ?? null;
       case 'socket':
         return this.sock;
+    }
+    const tls = this.tls;
+    if (tls === null) return defaultValue ?? null;
+    switch (name) {
+      case 'ssl_object':
+        return tls.socket;
+      case 'sslcontext':
+        return tls.context;
+      case 'peercert':
+        return peerCertOf(tls.socket);
+      case 'cipher':
+        return cipherOf(tls.socket);
+      case 'compression':
+        return null;
       default:
         return defaultValue ?? null;
     }
+  }
+
+  /**
+   * Upgrades the connection to TLS in place (asyncio's `start_tls`, Python 3.11): waits for what
+   * is queued to go out (`drain()`), then makes the handshake — as the client on a connection
+   * from `openConnection`, as the server on one a server accepted — and from then on reads and
+   * writes go through TLS. Bytes read before the upgrade stay in the reader. `ssl` is a
+   * `tls.SecureContext` or TLS options (asyncio wants an `SSLContext`: `true` is a TypeError);
+   * a client must name the server (`serverHostname`, `''` for no name check) unless its options
+   * bring their own `checkServerIdentity` — Python 3.11's checks no name when none is given.
+   *
+   * **Cancellation:** cancelling the task (or aborting `signal`) during the handshake closes
+   * the connection, as a failed handshake does.
+   * @throws {TypeError} the connection is TLS already, or `ssl` is not a context or options.
+   * @throws {SSLCertVerificationError} {SSLError} {ConnectionResetError} {ConnectionAbortedError}
+   *   the handshake failed (the connection is closed then).
+   */
+  async startTls(ssl: SecureContext | SslOptions, options: StartTlsOptions = {}): Promise<void> {
+    const what = 'StreamWriter.startTls';
+    if (this.tls !== null) {
+      throw new TypeError(`${what}(): the connection is TLS already`);
+    }
+    if (typeof ssl !== 'object' || ssl === null) {
+      throw argumentError(`${what}(): ssl must be a tls.SecureContext or TLS options`, ssl);
+    }
+    const side = this._serverSide ? 'server' : 'client';
+    const req = checkTlsOptions(`${what}()`, { ...options, ssl }, side) as NonNullable<
+      ReturnType<typeof checkTlsOptions>
+    >;
+    if (
+      side === 'client' &&
+      req.serverHostname === undefined &&
+      typeof (ssl as SslOptions).checkServerIdentity !== 'function'
+    ) {
+      throw new RangeError(
+        `${what}(): serverHostname is needed to check the server's certificate ('' checks no name)`,
+      );
+    }
+    if (this.upgrading) throw upgradeUnderWay('startTls');
+    if (this.eofWritten) {
+      throw new RuntimeError(`${what}(): called after writeEof()`, 'ERR_WEFT_WRITE_AFTER_EOF');
+    }
+    this.upgrading = true;
+    try {
+      await this.upgrade(req, side, options.signal);
+    } finally {
+      this.upgrading = false;
+    }
+  }
+
+  private async upgrade(
+    req: NonNullable<ReturnType<typeof checkTlsOptions>>,
+    side: 'client' | 'server',
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    await this.drain(signal ? { signal } : undefined);
+    const failure = this._failure();
+    if (failure !== null || this.closing) {
+      throw failure ?? new ConnectionResetError('Connection lost');
+    }
+    const { makeTlsSetup, upgradeHandshake } = await import('./tls.js');
+    const setup = makeTlsSetup(req);
+    const plain = this.sock;
+    const binding = this._binding;
+    // The plain socket is the TLS socket's now: nothing may read it or react to it beside TLS.
+    binding?.unbind();
+    this.unbindSocket(plain);
+    let t: TLSSocket;
+    try {
+      t = await upgradeHandshake(plain, setup, side, null, signal);
+    } catch (e) {
+      // The handshake closed the connection: the pair learns it as from any failure.
+      binding?.bind(plain);
+      this.bindSocket(plain);
+      const reader = this.reader;
+      if (reader !== null && reader.exception() === null) reader.setException(e);
+      this._lost(e);
+      if (plain.destroyed && (plain as { closed?: boolean }).closed) this.onClose();
+      throw e;
+    }
+    this.tls = { socket: t, context: setup.context, shutdownTimeout: setup.shutdownTimeout };
+    this.sock = t;
+    binding?.bind(t);
+    this.bindSocket(t);
   }
 
   /**
@@ -404,6 +601,33 @@ function checkData(what: string, data: unknown): void {
       `StreamWriter.${what}() expects bytes or a string: received ${data === null ? 'null' : typeof data}`,
     );
   }
+}
+
+/**
+ * A write (or a second `startTls`) while `startTls` runs: plain bytes would land inside the
+ * handshake and break it (asyncio's start_tls lets them through, and the connection fails).
+ */
+function upgradeUnderWay(what: string): RuntimeError {
+  return new RuntimeError(
+    `StreamWriter.${what}(): startTls() is under way: await it first`,
+    'ERR_WEFT_START_TLS_UNDER_WAY',
+  );
+}
+
+/** Python's `(name, protocol, secret bits)`: Node does not give the bits, the name does
+ * (AES_128 → 128, CHACHA20 → 256); null when it does not say. */
+function cipherOf(t: TLSSocket): [string, string, number | null] | null {
+  const c = t.getCipher();
+  if (!c) return null;
+  const m = /(?:AES|CAMELLIA|ARIA)[_-]?(128|256)/.exec(c.name);
+  const bits = m !== null ? Number(m[1]) : /CHACHA20/.test(c.name) ? 256 : null;
+  return [c.name, c.version, bits];
+}
+
+/** The peer's certificate as Node describes it, or null when the peer sent none. */
+function peerCertOf(t: TLSSocket): object | null {
+  const cert = t.getPeerCertificate();
+  return cert && Object.keys(cert).length > 0 ? cert : null;
 }
 
 function addressOf(host: string | undefined, port: number | undefined): Address | null {

@@ -1,3 +1,4 @@
+import { type ErrorClass, registerErrorClass } from '../internal/error-registry.js';
 import { WeftError } from '../internal/errors.js';
 
 export {
@@ -34,3 +35,6 @@ export class QueueShutDown extends WeftError {
     super(message, 'ERR_WEFT_QUEUE_SHUTDOWN');
   }
 }
+
+// Each class of this module comes back from a thread or a process as itself (error-registry.ts).
+for (const cls of [QueueEmpty, QueueFull, QueueShutDown]) registerErrorClass(cls as ErrorClass);

@@ -30,14 +30,9 @@
 import { writeSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { isMainThread } from 'node:worker_threads';
-import { brandAs, CancelledError } from '../internal/errors.js';
+import { registerErrorClass } from '../internal/error-registry.js';
+import { brandAs, CancelledError, hasKind } from '../internal/errors.js';
 import type { Task } from './task.js';
-
-/**
- * The brand of weft's error classes (src/internal/errors.ts): a registered symbol, so that an
- * instance made by another copy of weft answers `instanceof` here too.
- */
-const KINDS = Symbol.for('weft.error.kinds');
 
 /**
  * Python's `KeyboardInterrupt`: Ctrl-C (SIGINT) stopped `run()` or `Runner.run()`. Its `cause` is
@@ -62,11 +57,13 @@ export class KeyboardInterrupt extends Error {
   }
 
   static override [Symbol.hasInstance](x: unknown): boolean {
-    if (typeof x !== 'object' || x === null) return false;
-    const kinds = (x as { [KINDS]?: readonly string[] })[KINDS];
-    return kinds?.includes(this.kind) === true;
+    return hasKind(x, this.kind);
   }
 }
+
+// Rebuilt as itself when it comes back from a thread or a process (a pool's task that ran
+// `run()` there): by its constructor, so that uncaught here it ends this process by SIGINT too.
+registerErrorClass(KeyboardInterrupt);
 
 let uncaughtArmed = false;
 
@@ -148,10 +145,25 @@ export function watchInterrupts(main: Task<unknown>): InterruptWatch {
     ended = true;
     reject(e);
   };
+  /**
+   * Whether a listener of the program's left since this turn of the loop began: one that
+   * `prependOnceListener` put before this one has removed itself by the time this one runs for
+   * the same signal, and still had the signal. Node emits a signal in a turn of its own, and no
+   * microtask runs between the listeners of one emit, so the flag says "during this emit".
+   */
+  let otherLeft = false;
+  const onRemoved = (event: string | symbol, listener: unknown): void => {
+    if (event !== 'SIGINT' || listener === onSigint || otherLeft) return;
+    otherLeft = true;
+    queueMicrotask(() => {
+      otherLeft = false;
+    });
+  };
   const onSigint = (): void => {
     // A listener added since (the program's own, or runApp's) takes SIGINT over, as a handler
-    // set in Python replaces the Runner's.
-    if (process.listenerCount('SIGINT') > 1) return;
+    // set in Python replaces the Runner's: one still there, or one that ran before this one
+    // for this signal and went (a once listener put first).
+    if (process.listenerCount('SIGINT') > 1 || otherLeft) return;
     count++;
     if (count === 1 && !main.done()) {
       try {
@@ -169,7 +181,9 @@ export function watchInterrupts(main: Task<unknown>): InterruptWatch {
     if (stopped) return;
     stopped = true;
     process.off('SIGINT', onSigint);
+    process.off('removeListener', onRemoved);
   };
+  process.on('removeListener', onRemoved);
   process.on('SIGINT', onSigint);
   return {
     raised,

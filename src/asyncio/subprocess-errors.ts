@@ -9,6 +9,7 @@
  * builtin class for both (and `KeyError` one of weft/multiprocessing's `KeyError`).
  */
 import { getSystemErrorMap } from 'node:util';
+import { type ErrorClass, registerErrorClass } from '../internal/error-registry.js';
 import { WeftError } from '../internal/errors.js';
 import { OSError } from '../socket/errors.js';
 
@@ -62,6 +63,11 @@ export class ProcessLookupError extends OSError {
   }
 }
 
+// By their class chain (src/internal/error-registry.ts): the name FileNotFoundError stays
+// multiprocessing's (a SharedMemory's), which its broker raises by.
+for (const cls of [FileNotFoundError, PermissionError, NotADirectoryError, ProcessLookupError])
+  registerErrorClass(cls as ErrorClass);
+
 /**
  * Python's `KeyError` from `pwd.getpwnam`/`grp.getgrnam`: the `user`, `group` or an
  * `extraGroups` name of a subprocess is not known to the system.
@@ -72,6 +78,9 @@ export class KeyError extends WeftError {
     super(message, 'ERR_WEFT_KEY', options);
   }
 }
+
+// Its name and chain are multiprocessing's KeyError's too (src/internal/error-registry.ts).
+registerErrorClass(KeyError as ErrorClass, { home: 'asyncio' });
 
 /** Python's words for the errnos a spawn reports (`strerror`). */
 const STRERROR: Readonly<Record<string, string>> = {

@@ -3,8 +3,8 @@
  * `TimeoutError` and `InvalidStateError` are weft's shared classes, re-exported here.
  */
 
+import { registerErrorClass } from '../internal/error-registry.js';
 import { WeftError } from '../internal/errors.js';
-import { registerErrorClass } from '../internal/serialize.js';
 
 export {
   CancelledError,
@@ -37,6 +37,7 @@ export class BrokenProcessPool extends BrokenExecutor {
   }
 }
 
+// By name too: the broker's errors, and names a user's class cannot take (error-registry.ts).
 for (const cls of [BrokenExecutor, BrokenThreadPool, BrokenProcessPool]) {
-  registerErrorClass(cls as unknown as new (message: string) => Error);
+  registerErrorClass(cls as unknown as new (message: string) => Error, { byName: true });
 }

@@ -1,4 +1,5 @@
 import { QueueEmpty, QueueFull } from '../asyncio/errors.js';
+import { type ErrorClass, registerErrorClass } from '../internal/error-registry.js';
 import { CancelledError, DeadlockError, describeValue } from '../internal/errors.js';
 
 /**
@@ -66,6 +67,11 @@ export class LoopExit extends DeadlockError {
   static override readonly kind: string = 'LoopExit';
   override readonly code: string = 'ERR_WEFT_LOOP_EXIT';
 }
+
+// By their whole class chain (src/internal/error-registry.ts): Empty and Full are also the names
+// of weft/queue's classes, which are multiprocessing's broker's.
+for (const cls of [GreenletExit, Empty, Full, PoolFull, LoopExit])
+  registerErrorClass(cls as ErrorClass);
 
 /**
  * What gevent's `kill(exception=…)` and `Timeout(seconds, exception)` take: an error, raised as

@@ -17,6 +17,7 @@
  */
 import { RuntimeError } from '../asyncio/errors.js';
 import { currentTask, type Task } from '../asyncio/task.js';
+import { type ErrorClass, registerErrorClass } from '../internal/error-registry.js';
 import { describeValue, InvalidStateError, TimeoutError } from '../internal/errors.js';
 import { callAfterTimers, callSoon } from '../internal/scheduler.js';
 import { startTimer, stopTimer, type Timer } from '../internal/waiter.js';
@@ -215,6 +216,10 @@ export class Timeout extends TimeoutError {
     t._requestCancel(this.raised);
   }
 }
+
+// A Timeout raised in a thread or a process comes back as a Timeout, with its `ms`; its timer
+// and task stay where it was armed.
+registerErrorClass(Timeout as unknown as ErrorClass);
 
 /**
  * The timer fired. As gevent's Timeout timer has a lower priority than every other timer, the

@@ -5,8 +5,9 @@
  * process (the sources under tsx beside the built `dist/`, or two installed versions): every
  * instance carries the names of the classes in its chain under a registered symbol, and each
  * class answers `instanceof` from that list rather than from prototype identity (undici brands
- * its errors the same way). Errors that cross a thread or process boundary are rebuilt from
- * `name`, `code` and `message`, with the remote stack as `cause` (see src/internal/serialize.ts).
+ * its errors the same way). Errors that cross a thread or process boundary are rebuilt as their
+ * class (src/internal/error-registry.ts) with their `name`, `code`, `message`, fields and brand,
+ * and the remote stack as `cause` (src/internal/serialize.ts).
  */
 
 const KINDS = Symbol.for('weft.error.kinds');
@@ -22,7 +23,7 @@ function brand(target: object, ctor: Function): void {
   ) {
     if (typeof c.kind === 'string') kinds.push(c.kind);
   }
-  Object.defineProperty(target, KINDS, { value: kinds, enumerable: false });
+  setBrand(target, kinds);
 }
 
 /** Gives `target`, made without running `ctor`, the brand `ctor` would have given it. */
@@ -31,10 +32,30 @@ export function brandAs<T extends object>(target: T, ctor: Function): T {
   return target;
 }
 
-function hasKind(x: unknown, kind: string): boolean {
-  if (typeof x !== 'object' || x === null) return false;
+/**
+ * Brands `target` with `kinds` as they are: for a class whose chain does not say them all (a
+ * `RangeError` that is a WeftError too), and for an error rebuilt from another thread or process
+ * as the nearest class known here, which keeps the brand of the class it was made as there.
+ * Configurable, so that the rebuilt error's brand can be replaced after its constructor ran.
+ */
+export function setBrand(target: object, kinds: readonly string[]): void {
+  Object.defineProperty(target, KINDS, { value: kinds, enumerable: false, configurable: true });
+}
+
+/** The kinds `x` is branded with, or undefined for what is not a weft error. */
+export function brandOf(x: unknown): readonly string[] | undefined {
+  if (typeof x !== 'object' || x === null) return undefined;
   const kinds = (x as Branded)[KINDS];
-  return kinds?.includes(kind) === true;
+  return Array.isArray(kinds) ? kinds : undefined;
+}
+
+/**
+ * Whether `x` is branded with `kind`: what every weft error class's `instanceof` answers (an
+ * instance made by another copy of weft, or rebuilt from another thread, holds the brand of its
+ * class, not its prototype).
+ */
+export function hasKind(x: unknown, kind: string): boolean {
+  return brandOf(x)?.includes(kind) === true;
 }
 
 /** Base class of every weft error. */

@@ -14,8 +14,9 @@
  * v8-format.ts, in JavaScript and in V8's own format, without `v8.serialize`'s fixed cost; that
  * walk gives up at the first object it does not know, and the value takes the path above.
  *
- * Errors are descriptors too, so that they keep their class name, `code` and message, with the
- * remote stack kept as `cause` (CPython's `_RemoteTraceback`).
+ * Errors are descriptors too, so that they keep their class, `code`, message and fields, with the
+ * remote stack kept as `cause` (CPython's `_RemoteTraceback`); which class a receiver rebuilds
+ * one as is error-registry.ts's question.
  *
  * A shared class opts in by implementing `[kShared]()` and registering its kind with
  * `registerSharedKind` from its own module; the module URL is remembered so that a worker can
@@ -25,15 +26,15 @@ import { createRequire } from 'node:module';
 import { types } from 'node:util';
 import v8 from 'node:v8';
 import {
-  BrokenBarrierError,
-  brandAs,
-  CancelledError,
-  DeadlockError,
-  ExceptionGroup,
-  InvalidStateError,
-  TimeoutError,
-  WeftError,
-} from './errors.js';
+  BUILTIN_ERRORS,
+  classChain,
+  type ErrorClass,
+  errorClassFor,
+  homeKeyOf,
+  registerErrorClass,
+  registeredErrorNames,
+} from './error-registry.js';
+import { brandAs, brandOf, setBrand, WeftError } from './errors.js';
 import { lookup, share } from './shm/sab-registry.js';
 import { NOT_SMALL, readMarked, readSmall, writeSmall } from './v8-format.js';
 
@@ -65,7 +66,11 @@ interface Kinds {
   modules: Set<string>;
   /** The kinds each module of `modules` registered (see `processModules`). */
   kindsOf?: Map<string, Set<string>>;
-  errors: Map<string, new (message: string) => Error>;
+  /**
+   * Where error classes were registered by name before error-registry.ts: unused here, but an
+   * older copy of weft loaded into this process after this one registers into it at import.
+   */
+  errors: Map<string, unknown>;
 }
 const KEY = Symbol.for('weft.sharedKinds');
 const holder = globalThis as unknown as { [KEY]?: Kinds };
@@ -75,17 +80,9 @@ const kinds: Kinds = (holder[KEY] ??= {
   errors: new Map(),
 });
 
-for (const cls of [
-  WeftError,
-  CancelledError,
-  TimeoutError,
-  InvalidStateError,
-  BrokenBarrierError,
-  DeadlockError,
-  ExceptionGroup,
-]) {
-  registerErrorClass(cls as unknown as new (message: string) => Error);
-}
+// Error classes have their own registry (error-registry.ts), which errors files import without
+// loading this module; these two names are kept where the modules already import them from.
+export { registerErrorClass, registerUserErrorClass } from './error-registry.js';
 
 export function registerSharedKind(
   kind: string,
@@ -100,45 +97,6 @@ export function registerSharedKind(
   let mine = of.get(moduleUrl);
   if (mine === undefined) of.set(moduleUrl, (mine = new Set()));
   mine.add(kind);
-}
-
-/** Lets an error class be rebuilt by name on the other side (weft's own classes register). */
-export function registerErrorClass(cls: new (message: string) => Error): void {
-  const name = errorKey(cls);
-  if (!kinds.errors.has(name)) kinds.errors.set(name, cls);
-}
-
-/**
- * The public face of `registerErrorClass`: a user's error class, registered in the module that
- * defines it, comes back from a thread or a process as itself (`instanceof` holds, its fields
- * carried) instead of as the nearest built-in class. Python finds a pickled exception's class
- * by module and name; JavaScript has no such lookup, so the class is found by name, and two
- * different classes registered under one name would be confused: that is refused.
- */
-export function registerUserErrorClass(cls: abstract new (...args: never[]) => Error): void {
-  if (typeof cls !== 'function' || !((cls as { prototype?: unknown }).prototype instanceof Error)) {
-    throw new TypeError(
-      `registerErrorClass expects a class extending Error: received ${describeKind(cls)}`,
-    );
-  }
-  const name = errorKey(cls);
-  const known = kinds.errors.get(name) ?? BUILTIN_ERRORS[name];
-  if (known !== undefined && known !== cls) {
-    throw new TypeError(
-      `registerErrorClass: another error class named '${name}' is already registered (errors are matched by class name across threads and processes): rename one of them`,
-    );
-  }
-  kinds.errors.set(name, cls as unknown as new (message: string) => Error);
-}
-
-function errorKey(cls: Function): string {
-  const kind = (cls as { kind?: unknown }).kind;
-  return typeof kind === 'string' ? kind : cls.name;
-}
-
-function describeKind(x: unknown): string {
-  if (typeof x === 'function') return `function ${x.name || '(anonymous)'} (not an Error class)`;
-  return x === null ? 'null' : typeof x;
 }
 
 /** Modules a worker imports before decoding, so that every kind it may meet has a reviver. */
@@ -193,7 +151,7 @@ export function processModules(): string[] {
 
 /** @internal The kinds and error classes this thread can revive (tests). */
 export function revivable(): { kinds: string[]; errors: string[] } {
-  return { kinds: [...kinds.revivers.keys()], errors: [...kinds.errors.keys()] };
+  return { kinds: [...kinds.revivers.keys()], errors: registeredErrorNames() };
 }
 
 /**
@@ -662,40 +620,117 @@ export interface EncodedError {
   cause?: unknown;
   /**
    * The class keys of the error's prototype chain, its own class first, down to Error: the
-   * receiver rebuilds it as the first one it knows (a registered class or a built-in one), so an
-   * unregistered `class E extends TypeError` still arrives a TypeError.
+   * receiver rebuilds it as the first class it knows by that chain (a registered class, its own
+   * or an ancestor, else a built-in one), so an unregistered `class E extends TypeError` still
+   * arrives a TypeError (error-registry.ts's `errorClassFor`).
    */
   chain?: string[];
+  /**
+   * A weft error's brand (src/internal/errors.ts), which its `instanceof` answers from: the
+   * receiver gives it to the error it rebuilds, so `instanceof` holds for the error's own class
+   * even where that class was not loaded and a nearer one was rebuilt (error-registry.ts).
+   */
+  brand?: string[];
+  /** The class's key for a class of a chain that another class has too (error-registry.ts). */
+  home?: string;
   /** An AggregateError's `errors` (an ExceptionGroup's `exceptions`), each encoded. */
   errors?: unknown[];
 }
 
-const BUILTIN_ERRORS: Record<string, new (message: string) => Error> = {
-  Error,
-  TypeError,
-  RangeError,
-  SyntaxError,
-  ReferenceError,
-  EvalError,
-  URIError,
-  AggregateError: AggregateError as unknown as new (message: string) => Error,
-};
+/**
+ * A field value that structured clone would empty or demote, as data: a `Headers` or a `URL`
+ * (a JavaScript class to the serializer: it arrives as `{}`) and a Buffer (a thread receives a
+ * plain Uint8Array), in the fields of the errors weft raises (a response error's headers and
+ * request, a BufferTooShort's data, an IncompleteReadError's partial bytes).
+ */
+interface EncodedField {
+  [TAG]: 'Headers' | 'URL' | 'Buffer';
+  v: unknown;
+}
 
-/** The keys of `err`'s classes, its own first, stopping at the first built-in one. */
-function classChain(err: Error): string[] {
-  const chain: string[] = [];
-  for (
-    let p = Object.getPrototypeOf(err);
-    p !== null && chain.length < 16;
-    p = Object.getPrototypeOf(p)
-  ) {
-    const ctor = (p as { constructor?: unknown }).constructor;
-    if (typeof ctor !== 'function') continue;
-    const key = errorKey(ctor);
-    chain.push(key);
-    if (BUILTIN_ERRORS[key] === ctor || ctor === Error) break;
+/** Whether `x` holds a value of `EncodedField` in its plain objects and arrays. */
+function holdsField(x: unknown, depth: number, seen: Set<object>): boolean {
+  if (x === null || typeof x !== 'object' || depth > 8 || seen.has(x)) return false;
+  seen.add(x);
+  if (Buffer.isBuffer(x) || x instanceof Headers || x instanceof URL) return true;
+  if (!Array.isArray(x) && !isPlain(x)) return false;
+  for (const v of Object.values(x)) if (holdsField(v, depth + 1, seen)) return true;
+  return false;
+}
+
+/**
+ * `x` with the values of `EncodedField` replaced, in plain objects and arrays: copied only when
+ * it holds one. Each object is visited once (`copies`), so that a field's graph with shared
+ * parts or cycles costs one walk and arrives with the same shape.
+ */
+function encodeField(x: unknown): unknown {
+  if (x === null || typeof x !== 'object' || !holdsField(x, 0, new Set())) return x;
+  const copies = new Map<object, unknown>();
+  const walk = (v: unknown, depth: number): unknown => {
+    if (v === null || typeof v !== 'object' || depth > 8) return v;
+    const done = copies.get(v);
+    if (done !== undefined) return done;
+    const field: EncodedField | null = Buffer.isBuffer(v)
+      ? { [TAG]: 'Buffer', v: new Uint8Array(v) }
+      : v instanceof Headers
+        ? { [TAG]: 'Headers', v: [...v] }
+        : v instanceof URL
+          ? { [TAG]: 'URL', v: v.href }
+          : null;
+    if (field !== null) {
+      copies.set(v, field);
+      return field;
+    }
+    if (Array.isArray(v)) {
+      const out: unknown[] = v.slice();
+      copies.set(v, out);
+      for (let i = 0; i < v.length; i++) if (i in v) out[i] = walk(v[i], depth + 1);
+      return out;
+    }
+    if (!isPlain(v)) return v;
+    const out: Record<string, unknown> = { ...(v as Record<string, unknown>) };
+    copies.set(v, out);
+    for (const k of Object.keys(out)) out[k] = walk(out[k], depth + 1);
+    return out;
+  };
+  return walk(x, 0);
+}
+
+/**
+ * `encodeField` undone, in place (the value is a fresh copy, as `decode`'s); each object once
+ * (`seen`, shared by an error's fields), as a frame may share one object under many keys.
+ */
+function decodeField(x: unknown, seen: Map<object, unknown>, depth = 0): unknown {
+  if (x === null || typeof x !== 'object' || depth > 8) return x;
+  if (seen.has(x)) return seen.get(x);
+  seen.set(x, x);
+  const tag = (x as Partial<EncodedField>)[TAG];
+  if (tag !== undefined) {
+    const v = (x as EncodedField).v;
+    let out: unknown = x;
+    try {
+      if (tag === 'Buffer' && v instanceof Uint8Array)
+        out = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+      else if (tag === 'Headers' && Array.isArray(v)) out = new Headers(v as [string, string][]);
+      else if (tag === 'URL' && typeof v === 'string') out = new URL(v);
+    } catch {
+      // Not what this side's encodeField makes (a bad header, a bad URL): left as it came.
+    }
+    seen.set(x, out);
+    return out;
   }
-  return chain;
+  if (Array.isArray(x)) {
+    for (let i = 0; i < x.length; i++) x[i] = decodeField(x[i], seen, depth + 1);
+    return x;
+  }
+  if (!isPlain(x)) return x;
+  for (const k of Object.keys(x))
+    (x as Record<string, unknown>)[k] = decodeField(
+      (x as Record<string, unknown>)[k],
+      seen,
+      depth + 1,
+    );
+  return x;
 }
 
 function encodeItem(x: unknown, seen: Set<Error>): unknown {
@@ -731,7 +766,7 @@ function encodeErr(err: Error, seen: Set<Error>): EncodedError {
   const props: Record<string, unknown> = {};
   for (const k of Object.keys(err)) {
     if (k === 'code' || k === 'cause' || k === 'name' || k === 'message' || k === 'stack') continue;
-    const x = (err as unknown as Record<string, unknown>)[k];
+    const x = encodeField((err as unknown as Record<string, unknown>)[k]);
     if (cloneable(x)) props[k] = x;
   }
   // An error that crossed before carries its first stack in a RemoteStack cause: it goes on
@@ -753,8 +788,12 @@ function encodeErr(err: Error, seen: Set<Error>): EncodedError {
           : encodeErr(cause, seen)
         : safeString(cause);
   }
-  const chain = classChain(err);
+  const chain = classChain(Object.getPrototypeOf(err));
   if (chain.length > 0 && !(chain.length === 1 && chain[0] === err.name)) e.chain = chain;
+  const brand = brandOf(err);
+  if (brand !== undefined) e.brand = [...brand];
+  const home = homeKeyOf(err.constructor);
+  if (home !== undefined) e.home = home;
   const errors = (err as { errors?: unknown }).errors;
   if (err instanceof AggregateError && Array.isArray(errors)) {
     e.errors = errors.map((x) =>
@@ -775,8 +814,14 @@ export class RemoteStack extends Error {
 }
 
 export function decodeError(e: EncodedError): Error {
-  const cls = errorClass(e);
-  const errors = e.errors?.map(decodeItem);
+  // The frame's shape is checked where a peer could break the rebuild with it.
+  const chain = Array.isArray(e.chain) ? e.chain.filter((k) => typeof k === 'string') : [];
+  const cls = errorClassFor(
+    chain,
+    typeof e.name === 'string' ? e.name : 'Error',
+    typeof e.home === 'string' ? e.home : undefined,
+  );
+  const errors = Array.isArray(e.errors) ? e.errors.map(decodeItem) : undefined;
   const err = rebuild(cls, e.message, errors);
   if (err.message !== e.message)
     Object.defineProperty(err, 'message', {
@@ -796,11 +841,30 @@ export function decodeError(e: EncodedError): Error {
       enumerable: true,
     });
   }
+  const fields = new Map<object, unknown>();
   for (const [k, x] of Object.entries(e.props ?? {})) {
     try {
-      (err as unknown as Record<string, unknown>)[k] = x;
+      // Assigned, it would set the error's prototype: kept as the own field it was.
+      if (k === '__proto__')
+        Object.defineProperty(err, k, {
+          value: decodeField(x, fields),
+          configurable: true,
+          writable: true,
+          enumerable: true,
+        });
+      else (err as unknown as Record<string, unknown>)[k] = decodeField(x, fields);
     } catch {
       // A read-only property of the class keeps its local value.
+    }
+  }
+  if (Array.isArray(e.brand)) {
+    const mine = brandOf(err);
+    if (mine === undefined || mine.join('\n') !== e.brand.join('\n')) {
+      try {
+        setBrand(err, e.brand);
+      } catch {
+        // A class that fixed its brand for good keeps it.
+      }
     }
   }
   const innerCause =
@@ -818,37 +882,15 @@ export function decodeError(e: EncodedError): Error {
 }
 
 /**
- * The class to rebuild `e` as: the first registered class of its chain, else the class its name
- * names (weft's broker reports a kind of failure by name alone), else the built-in class its
- * chain ends in.
- */
-function errorClass(e: EncodedError): new (message: string) => Error {
-  const chain = e.chain ?? [];
-  for (const key of chain) {
-    const cls = kinds.errors.get(key);
-    if (cls !== undefined) return cls;
-  }
-  const named = kinds.errors.get(e.name) ?? BUILTIN_ERRORS[e.name];
-  if (named !== undefined) return named;
-  for (const key of chain) {
-    const cls = BUILTIN_ERRORS[key];
-    if (cls !== undefined) return cls;
-  }
-  return Error;
-}
-
-/**
  * An instance of `cls` with `message`: made by its constructor where it takes a message first
  * (or, for an AggregateError, the errors and the message in either order), as pickle calls an
  * exception's class with its args; the caller then overwrites what the constructor got wrong.
- * A constructor that refuses those arguments is skipped: the instance is then a real error
- * object of the nearest built-in class with `cls`'s prototype, its constructor not run.
+ * A constructor that refuses a message is called with no arguments (gevent's `Timeout(ms)`,
+ * whose fields a crossed one needs to be cancelled and started again); one that refuses both is
+ * skipped: the instance is then a real error object of the nearest built-in class with `cls`'s
+ * prototype, its constructor not run (its class fields, `#private` ones among them, unset).
  */
-function rebuild(
-  cls: new (message: string) => Error,
-  message: string,
-  errors: unknown[] | undefined,
-): Error {
+function rebuild(cls: ErrorClass, message: string, errors: unknown[] | undefined): Error {
   const aggregate = cls === AggregateError || cls.prototype instanceof AggregateError;
   if (aggregate) {
     const items = errors ?? [];
@@ -874,6 +916,11 @@ function rebuild(
   }
   try {
     return new cls(message);
+  } catch {
+    // Not with a message.
+  }
+  try {
+    return new (cls as unknown as new () => Error)();
   } catch {
     let base: Function = cls;
     while (base !== Error && !Object.values(BUILTIN_ERRORS).includes(base as never))
@@ -908,7 +955,8 @@ export class NotCloneableError extends WeftError {
   }
 }
 
-registerErrorClass(NotCloneableError);
+// By name too: the broker's errors, and names a user's class cannot take (error-registry.ts).
+registerErrorClass(NotCloneableError, { byName: true });
 
 /**
  * Throws NotCloneableError when `value` holds something the v8 serializer refuses (a function, a

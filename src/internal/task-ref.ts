@@ -39,7 +39,8 @@ export class TaskReferenceError extends WeftError {
   }
 }
 
-registerErrorClass(TaskReferenceError);
+// By name too: the broker's errors, and names a user's class cannot take (error-registry.ts).
+registerErrorClass(TaskReferenceError, { byName: true });
 
 /**
  * Marks `fn` (a function or a class) so that a worker can find it; returns `fn` itself.

@@ -5,8 +5,8 @@
  * family (src/socket/errors.ts) that sockets and `Connection.send` both raise, as Python has one
  * builtin `BrokenPipeError` for both.
  */
-import { RuntimeError, WeftError } from '../internal/errors.js';
-import { registerErrorClass } from '../internal/serialize.js';
+import { registerErrorClass } from '../internal/error-registry.js';
+import { hasKind, RuntimeError, setBrand, WeftError } from '../internal/errors.js';
 import { Empty, Full } from '../queue/errors.js';
 import { BrokenPipeError } from '../socket/errors.js';
 
@@ -72,9 +72,6 @@ export class EOFError extends WeftError {
   }
 }
 
-/** The brand every weft error carries (src/internal/errors.ts): the kinds of its class chain. */
-const KINDS = Symbol.for('weft.error.kinds');
-
 /**
  * Python's `IndexError`: an index past either end of a shared `Array` or a Manager list (`get`,
  * `set`), or `pop()` on an empty list. Negative indexes count from the end first, as Python's
@@ -95,13 +92,11 @@ export class IndexError extends RangeError {
     this.code = code;
     this.name = 'IndexError';
     // Not a subclass of WeftError (a class has one parent): it carries WeftError's brand.
-    Object.defineProperty(this, KINDS, { value: ['IndexError', WeftError.kind] });
+    setBrand(this, [IndexError.kind, WeftError.kind]);
   }
 
   static override [Symbol.hasInstance](x: unknown): boolean {
-    if (typeof x !== 'object' || x === null) return false;
-    const kinds = (x as { [KINDS]?: readonly string[] })[KINDS];
-    return kinds?.includes(IndexError.kind) === true;
+    return hasKind(x, IndexError.kind);
   }
 }
 
@@ -159,7 +154,7 @@ for (const cls of [
   ProcessError,
   RuntimeError,
 ]) {
-  registerErrorClass(cls as unknown as new (message: string) => Error);
+  registerErrorClass(cls as unknown as new (message: string) => Error, { byName: true });
 }
 
 /**

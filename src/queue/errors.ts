@@ -41,4 +41,6 @@ export class ItemTooLargeError extends WeftError {
   }
 }
 
-for (const cls of [Empty, Full, ShutDown, ItemTooLargeError]) registerErrorClass(cls);
+// By name too: the broker's errors, and names a user's class cannot take (error-registry.ts).
+for (const cls of [Empty, Full, ShutDown, ItemTooLargeError])
+  registerErrorClass(cls, { byName: true });

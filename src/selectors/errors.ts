@@ -1,3 +1,4 @@
+import { type ErrorClass, registerErrorClass } from '../internal/error-registry.js';
 import { RuntimeError, WeftError } from '../internal/errors.js';
 
 /** Python's `KeyError`: the file object is (or is not) registered with the selector. */
@@ -7,6 +8,10 @@ export class KeyError extends WeftError {
     super(message, 'ERR_WEFT_SELECTOR_KEY');
   }
 }
+
+// multiprocessing's KeyError has the same name, which its broker raises by, and the same chain
+// (src/internal/error-registry.ts).
+registerErrorClass(KeyError as ErrorClass, { home: 'selectors' });
 
 /**
  * Python's ValueError "I/O operation on closed epoll object": a RangeError, as weft maps

@@ -8,6 +8,7 @@
  */
 import { constants } from 'node:os';
 import { getSystemErrorMap } from 'node:util';
+import { type ErrorClass, registerErrorClass } from '../internal/error-registry.js';
 import { WeftError } from '../internal/errors.js';
 
 const ERRNO = constants.errno as Record<string, number>;
@@ -111,6 +112,19 @@ export class GaiError extends OSError {
     super(message, errnoName, code, options);
     this.errno = GAI_ERRNO[errnoName] ?? 0;
   }
+}
+
+for (const cls of [
+  OSError,
+  BlockingIOError,
+  ConnectionError,
+  ConnectionResetError,
+  ConnectionRefusedError,
+  ConnectionAbortedError,
+  BrokenPipeError,
+  GaiError,
+]) {
+  registerErrorClass(cls as unknown as ErrorClass);
 }
 
 const SYSCALL_CODE = /^(E[A-Z0-9]+|EAI_[A-Z]+)$/;

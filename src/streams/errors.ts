@@ -1,3 +1,4 @@
+import { type ErrorClass, registerErrorClass } from '../internal/error-registry.js';
 import { WeftError } from '../internal/errors.js';
 import { OSError } from '../socket/errors.js';
 
@@ -79,4 +80,8 @@ export class SSLCertVerificationError extends SSLError {
     this.verifyCode = verifyCode;
     this.verifyMessage = verifyMessage;
   }
+}
+
+for (const cls of [IncompleteReadError, LimitOverrunError, SSLError, SSLCertVerificationError]) {
+  registerErrorClass(cls as unknown as ErrorClass);
 }

@@ -3,8 +3,8 @@
  * `TimeoutError`) come from src/internal/errors.ts and are re-exported here, as Python's
  * `threading` module re-exports `BrokenBarrierError`.
  */
-import { RuntimeError, WeftError } from '../internal/errors.js';
-import { registerErrorClass } from '../internal/serialize.js';
+import { registerErrorClass } from '../internal/error-registry.js';
+import { WeftError } from '../internal/errors.js';
 
 export {
   BrokenBarrierError,
@@ -29,5 +29,5 @@ export class OwnerDiedError extends WeftError {
   }
 }
 
-registerErrorClass(OwnerDiedError);
-registerErrorClass(RuntimeError);
+// By name too: the broker's errors, and names a user's class cannot take (error-registry.ts).
+registerErrorClass(OwnerDiedError, { byName: true });

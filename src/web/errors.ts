@@ -17,6 +17,7 @@
  * A `timeout.total` that passes raises weft's `TimeoutError` (aiohttp raises asyncio's), and a
  * cancelled task's request raises `CancelledError`.
  */
+import { type ErrorClass, registerErrorClass } from '../internal/error-registry.js';
 import { WeftError } from '../internal/errors.js';
 import type { ClientResponse } from './client-response.js';
 
@@ -141,4 +142,21 @@ export class InvalidURL extends ClientError {
     super(`Invalid URL: received ${JSON.stringify(url)}`, 'ERR_WEFT_INVALID_URL', options);
     this.url = url;
   }
+}
+
+for (const cls of [
+  ClientError,
+  ClientConnectionError,
+  ClientConnectorError,
+  ServerConnectionError,
+  ServerDisconnectedError,
+  ServerTimeoutError,
+  ClientResponseError,
+  ContentTypeError,
+  TooManyRedirects,
+  WSServerHandshakeError,
+  ClientPayloadError,
+  InvalidURL,
+]) {
+  registerErrorClass(cls as unknown as ErrorClass);
 }

@@ -9,6 +9,7 @@
  * survives two copies of weft (see src/internal/errors.ts).
  */
 import { STATUS_CODES } from 'node:http';
+import { type ErrorClass, registerErrorClass } from '../internal/error-registry.js';
 import { argumentError, rangeError, WeftError } from '../internal/errors.js';
 
 /**
@@ -363,4 +364,54 @@ export class HTTPServiceUnavailable extends HTTPServerError {
 export class HTTPGatewayTimeout extends HTTPServerError {
   static override readonly kind: string = 'HTTPGatewayTimeout';
   static override readonly status: number = 504;
+}
+
+// Each comes back from a thread or a process as itself, headers included (a handler that ran
+// its work in a pool rethrows what the pool raised, and the server answers with its status).
+for (const cls of [
+  HTTPException,
+  HTTPSuccessful,
+  HTTPRedirection,
+  HTTPError,
+  HTTPClientError,
+  HTTPServerError,
+  HTTPOk,
+  HTTPCreated,
+  HTTPAccepted,
+  HTTPNoContent,
+  HTTPMove,
+  HTTPMultipleChoices,
+  HTTPMovedPermanently,
+  HTTPFound,
+  HTTPSeeOther,
+  HTTPNotModified,
+  HTTPTemporaryRedirect,
+  HTTPPermanentRedirect,
+  HTTPBadRequest,
+  HTTPUnauthorized,
+  HTTPPaymentRequired,
+  HTTPForbidden,
+  HTTPNotFound,
+  HTTPMethodNotAllowed,
+  HTTPNotAcceptable,
+  HTTPRequestTimeout,
+  HTTPConflict,
+  HTTPGone,
+  HTTPLengthRequired,
+  HTTPPreconditionFailed,
+  HTTPRequestEntityTooLarge,
+  HTTPRequestURITooLong,
+  HTTPUnsupportedMediaType,
+  HTTPRequestRangeNotSatisfiable,
+  HTTPExpectationFailed,
+  HTTPUnprocessableEntity,
+  HTTPTooManyRequests,
+  HTTPRequestHeaderFieldsTooLarge,
+  HTTPInternalServerError,
+  HTTPNotImplemented,
+  HTTPBadGateway,
+  HTTPServiceUnavailable,
+  HTTPGatewayTimeout,
+]) {
+  registerErrorClass(cls as unknown as ErrorClass);
 }

@@ -321,6 +321,50 @@ log(\`listeners \${process.listenerCount('SIGINT')}\`);
     assert.equal(r.status, 0, r.stderr);
   });
 
+  test('a once listener the program puts first while run() runs takes that SIGINT over, and the next is run()’s', async () => {
+    // Python: a handler set with signal.signal inside the main task that puts the previous one
+    // (the Runner's) back when it runs: the first SIGINT is the program's, the second cancels
+    // the main task (['ready', 'program listener', 'main goes on', 'again', 'main finally',
+    // 'KeyboardInterrupt'], status 0). Node's once wrapper has removed itself before run()'s
+    // listener runs for the same signal, which took it for its own too.
+    const r = await interrupted(
+      `
+const keep = setInterval(() => {}, 60_000);
+const removals = process.listenerCount('removeListener');
+try {
+  await run(async () => {
+    const stop = new Event();
+    process.prependOnceListener('SIGINT', () => { log('program listener'); stop.set(); });
+    log('ready');
+    await stop.wait();
+    log('main goes on');
+    try {
+      log('again');
+      await sleep(600_000);
+    } finally {
+      log('main finally');
+    }
+  });
+} catch (e) {
+  log(e.name);
+}
+clearInterval(keep);
+log(\`listeners \${process.listenerCount('SIGINT')} \${process.listenerCount('removeListener') - removals}\`);
+`,
+      ['ready', 'again'],
+    );
+    assert.deepEqual(r.lines, [
+      'ready',
+      'program listener',
+      'main goes on',
+      'again',
+      'main finally',
+      'KeyboardInterrupt',
+      'listeners 0 0',
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+  });
+
   test('a run() whose main task deadlocks removes its listener', async () => {
     const r = await interrupted(
       `

@@ -29,12 +29,15 @@ interface Known {
   errors: string[];
 }
 
-type Registry = { revivers: Map<string, unknown>; errors: Map<string, unknown> };
+type Registry = { revivers: Map<string, unknown> };
+type ErrorRegistry = { byName: Map<string, unknown> };
 
-/** Inline target: what the child can revive, read from weft's registry (globalThis). */
+/** Inline target: what the child can revive, read from weft's registries (globalThis). */
 async function report(out: { put(x: unknown): Promise<void> }): Promise<void> {
-  const k = (globalThis as unknown as Record<symbol, Registry>)[Symbol.for('weft.sharedKinds')];
-  await out.put({ kinds: [...(k?.revivers.keys() ?? [])], errors: [...(k?.errors.keys() ?? [])] });
+  const g = globalThis as unknown as Record<symbol, unknown>;
+  const k = g[Symbol.for('weft.sharedKinds')] as Registry | undefined;
+  const e = g[Symbol.for('weft.errorClasses')] as ErrorRegistry | undefined;
+  await out.put({ kinds: [...(k?.revivers.keys() ?? [])], errors: [...(e?.byName.keys() ?? [])] });
 }
 
 async function childKnows(): Promise<Known> {

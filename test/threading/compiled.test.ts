@@ -38,6 +38,7 @@ test('threads and queues work from compiled JavaScript without a loader', () => 
         'atomics',
         'context',
         'dry-loop',
+        'error-registry',
         'errors',
         'hooks',
         'live-handles',

@@ -1,0 +1,141 @@
+/**
+ * Every public error class of weft, raised in a worker thread, comes back to the thread that
+ * waits for it as itself: the same class (not the nearest one registered, nor a plain Error),
+ * `instanceof` each of its classes, its name, message, code and fields, its cause, the errors of
+ * a group, and the thread's stack as its cause (see src/internal/error-registry.ts). The cases
+ * are test/internal/fixtures/error-table.ts; error-crossing-process.test.ts sends the same ones
+ * through child processes.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { describe, test } from 'node:test';
+import { run } from '../../src/asyncio/run.js';
+import { toThread } from '../../src/asyncio/to-thread.js';
+import { ThreadPoolExecutor } from '../../src/futures/thread-pool-executor.js';
+import { CancelledError } from '../../src/internal/errors.js';
+import { setExcepthook } from '../../src/threading/excepthook.js';
+import { Thread } from '../../src/threading/thread.js';
+import { checkLeaks } from '../support/leaks.js';
+import { TS_IMPORT } from '../support/ts.js';
+import { assertSameError } from './fixtures/error-compare.js';
+import { classes, give, make, raise } from './fixtures/error-table.js';
+
+checkLeaks();
+
+const labels = Object.keys(make);
+const fixtures = new URL('./fixtures/', import.meta.url).pathname;
+
+/** Asserts each label's error in `got` against the same error made here. */
+function assertAll(got: Map<string, unknown>, expected: readonly string[] = labels): void {
+  assert.deepEqual([...got.keys()].sort(), [...expected].sort());
+  for (const label of expected)
+    assertSameError(label, got.get(label), (make[label] as () => Error)(), classes);
+}
+
+describe('an error raised in a thread comes back as itself, for every weft error class', () => {
+  test('a Thread target: the excepthook gets it', async () => {
+    const got = new Map<string, unknown>();
+    const prev = setExcepthook((args) => {
+      got.set(args.thread?.name ?? '?', args.excValue);
+    });
+    try {
+      // A few threads at a time: a hundred at once would hold a hundred isolates.
+      for (let i = 0; i < labels.length; i += 6) {
+        const threads = labels
+          .slice(i, i + 6)
+          .map((label) => new Thread({ target: raise, args: [label], name: label }));
+        for (const t of threads) t.start();
+        for (const t of threads) await t.join();
+      }
+    } finally {
+      setExcepthook(prev);
+    }
+    assertAll(got);
+  });
+
+  test('a ThreadPoolExecutor task: its future fails with it, and it comes back as a result', async () => {
+    const ex = new ThreadPoolExecutor({ maxWorkers: 2 });
+    try {
+      const failed = new Map<string, unknown>();
+      const futures = labels.map((label) => [label, ex.submit(raise, label)] as const);
+      for (const [label, f] of futures) failed.set(label, await f.exception());
+      assertAll(failed);
+      const returned = new Map<string, unknown>();
+      const values = labels.map((label) => ex.submit(give, label));
+      for (const f of values) {
+        const { label, error } = await f.result();
+        returned.set(label, error);
+      }
+      assertAll(returned);
+    } finally {
+      await ex.shutdown();
+    }
+  });
+
+  test('toThread: the awaiting task gets it', async () => {
+    // Not a CancelledError (and GreenletExit): toThread's asyncio Future takes one as its own
+    // cancellation and raises a new CancelledError, where Python's to_thread re-raises the
+    // thread's own (its class and args). That is asyncio's wrapping, not the crossing.
+    const crossing = labels.filter((l) => !((make[l] as () => Error)() instanceof CancelledError));
+    const got = new Map<string, unknown>();
+    await run(async () => {
+      for (const label of crossing) got.set(label, await toThread(raise, label).catch((e) => e));
+    });
+    assertAll(got, crossing);
+  });
+});
+
+interface Ended {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  lines: string[];
+  stderr: string;
+}
+
+/** Runs the program `name` of ./fixtures in a child process. */
+function program(name: string): Promise<Ended> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', TS_IMPORT, `${fixtures}${name}`], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (status, signal) => {
+      clearTimeout(timer);
+      resolve({ status, signal, lines: stdout.split('\n').filter((l) => l !== ''), stderr });
+    });
+  });
+}
+
+describe('a receiver that has not loaded the class', () => {
+  test('gets the nearest class it has, branded as the sender’s: instanceof holds once it imports the class', async () => {
+    const r = await program('late-class-main.ts');
+    assert.deepEqual(r.lines, [
+      'PoolFull ERR_WEFT_POOL_FULL no slot WeftError=true',
+      'PoolFull=true Full=true QueueFull=true QueueEmpty=false queue.Full=true',
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+  });
+});
+
+describe('KeyboardInterrupt from a pool task', () => {
+  test('uncaught where its future is awaited, it ends the process by SIGINT, as Python', async () => {
+    // Python: a KeyboardInterrupt raised by a ThreadPoolExecutor's (or ProcessPoolExecutor's)
+    // function, re-raised by result() and uncaught, ends the interpreter by SIGINT (status 130).
+    const r = await program('pool-interrupt-main.ts');
+    assert.deepEqual(r.lines, [
+      'KeyboardInterrupt: interrupted by SIGINT (Ctrl-C)',
+      'exit listener',
+    ]);
+    assert.equal(r.signal, 'SIGINT', `status ${r.status}: ${r.stderr}`);
+    assert.match(r.stderr, /KeyboardInterrupt: interrupted by SIGINT/);
+  });
+});

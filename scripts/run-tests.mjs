@@ -73,6 +73,7 @@ const NET_PASS = [
   'test/selectors/default-selector.test.ts',
   'test/multiprocessing/process-socket.test.ts',
   'test/multiprocessing/listener.test.ts',
+  'test/multiprocessing/socket-connection.test.ts',
 ];
 const onNet = chosen.filter((f) => NET_PASS.includes(f));
 if (onNet.length > 0 && process.env.WEFT_SOCKET_TRANSPORT !== 'net') {

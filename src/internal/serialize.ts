@@ -558,13 +558,18 @@ function eachShared(
   return false;
 }
 
-/** `seen`: what each object met so far decoded to (an object met twice is one revived object). */
-function walkDecode(v: unknown, seen: Map<object, unknown>): unknown {
+/**
+ * `seen`: what each object met so far decoded to (an object met twice is one revived object).
+ * `wire`: the value came from a Listener/Client connection, which carries no shared object
+ * (`toBytes` refuses them there): only errors are revived, and an object that merely has a
+ * descriptor's or a buffer id's key is the peer's data, kept as it came.
+ */
+function walkDecode(v: unknown, seen: Map<object, unknown>, wire = false): unknown {
   if (v === null || typeof v !== 'object') return v;
   if (seen.has(v)) return seen.get(v);
   seen.set(v, v);
   const tag = (v as Record<string, unknown>)[TAG];
-  if (typeof tag === 'string') {
+  if (typeof tag === 'string' && (tag === 'Error' || !wire)) {
     if (tag === 'Error') {
       const e = decodeError(v as EncodedError);
       seen.set(v, e);
@@ -572,7 +577,7 @@ function walkDecode(v: unknown, seen: Map<object, unknown>): unknown {
     }
     const revive = kinds.revivers.get(tag);
     if (!revive) throw unrevivable(tag);
-    const o = revive(walkDecode((v as { s: unknown }).s, seen) as Record<string, unknown>);
+    const o = revive(walkDecode((v as { s: unknown }).s, seen, wire) as Record<string, unknown>);
     seen.set(v, o);
     return o;
   }
@@ -581,31 +586,33 @@ function walkDecode(v: unknown, seen: Map<object, unknown>): unknown {
     // would fill with undefined) is left as it came.
     for (let i = 0; i < v.length; i++) {
       const x = v[i];
-      if (x !== null && typeof x === 'object') v[i] = walkDecode(x, seen);
+      if (x !== null && typeof x === 'object') v[i] = walkDecode(x, seen, wire);
     }
     return v;
   }
   if (v instanceof Map) {
-    const entries = [...v].map(([k, x]) => [walkDecode(k, seen), walkDecode(x, seen)] as const);
+    const entries = [...v].map(
+      ([k, x]) => [walkDecode(k, seen, wire), walkDecode(x, seen, wire)] as const,
+    );
     v.clear();
     for (const [k, x] of entries) v.set(k, x);
     return v;
   }
   if (v instanceof Set) {
-    const items = [...v].map((x) => walkDecode(x, seen));
+    const items = [...v].map((x) => walkDecode(x, seen, wire));
     v.clear();
     for (const x of items) v.add(x);
     return v;
   }
   if (!isPlain(v)) return v;
   const id = (v as { $sab?: unknown }).$sab;
-  if (typeof id === 'number' && Object.keys(v).length === 1) {
+  if (!wire && typeof id === 'number' && Object.keys(v).length === 1) {
     const sab = lookup(id);
     seen.set(v, sab);
     return sab;
   }
   for (const k of Object.keys(v)) {
-    (v as Record<string, unknown>)[k] = walkDecode((v as Record<string, unknown>)[k], seen);
+    (v as Record<string, unknown>)[k] = walkDecode((v as Record<string, unknown>)[k], seen, wire);
   }
   return v;
 }
@@ -1077,8 +1084,13 @@ export function toBytes(
 /** The keys that make a decoded value need `decode` (a descriptor's, a SharedArrayBuffer's). */
 const MARKS: readonly [string, string] = [TAG, '$sab'];
 
-export function fromBytes(bytes: Uint8Array): unknown {
+/**
+ * The value `toBytes(value, what, carrier)` made. From the `wire` only errors are revived: a
+ * plain object of the peer's that has a descriptor's or a buffer id's key stays as it came.
+ */
+export function fromBytes(bytes: Uint8Array, carrier: 'bytes' | 'wire' = 'bytes'): unknown {
   const small = readSmall(bytes, MARKS);
-  if (small === NOT_SMALL) return decode(v8.deserialize(bytes));
-  return readMarked() ? decode(small) : small;
+  const wire = carrier === 'wire';
+  if (small === NOT_SMALL) return walkDecode(v8.deserialize(bytes), new Map(), wire);
+  return readMarked() ? walkDecode(small, new Map(), wire) : small;
 }

@@ -21,7 +21,10 @@
  * it out.
  * `readSmall` reads what either wrote and returns NOT_SMALL at the first tag it does not know,
  * and the caller uses `v8.deserialize`; also for bytes V8 refuses (a key twice in one object, a
- * count or length that does not match), so that V8 reports them. Exotic objects that V8 knows
+ * count or length that does not match), so that V8 reports them. It keeps to the writer's
+ * bounds (MAX_BYTES, MAX_ARRAY): past them V8's native reader beats this walk (long arrays of
+ * numbers most of all), and a large value that gave up near its end would be read twice (queue
+ * items of megabytes read here first took twice V8's time). Exotic objects that V8 knows
  * by their internal type but that look plain from JavaScript are sent to V8: Proxies
  * (`types.isProxy`) and objects whose `Object.prototype.toString` tag is not `Object` (an
  * arguments object, a module namespace, a Date or RegExp given a plain prototype by hand). Not
@@ -70,11 +73,12 @@ const END_SPARSE = 0x40;
 const REF = 0x5e;
 const VERSION = 15;
 
-/** Tuning: the largest serialization written here. Past it v8.serialize's fixed cost is small
- * beside the work, and the scratch buffer stays small. */
+/** Tuning: the largest serialization written (and read) here. Past it v8.serialize's and
+ * v8.deserialize's fixed cost is small beside the work, and the scratch buffer stays small. */
 const MAX_BYTES = 64 * 1024;
-/** Tuning: arrays longer than this go to v8.serialize: checking one for named properties here
- * (Object.keys) costs a string per element, where V8 walks its elements natively. */
+/** Tuning: arrays longer than this go to v8.serialize (and are read by v8.deserialize): checking
+ * one for named properties here (Object.keys) costs a string per element, where V8 walks its
+ * elements natively, and V8 reads a long array faster than `readDense` does. */
 const MAX_ARRAY = 256;
 /** Nesting deeper than this goes to V8 (no stack overflow here). */
 const MAX_DEPTH = 100;
@@ -356,7 +360,8 @@ export function readMarked(): boolean {
 }
 
 function read(bytes: Uint8Array, marks: readonly [string, string]): unknown {
-  if (bytes.length < 3 || bytes[0] !== 0xff || bytes[1] !== VERSION) return NOT_SMALL;
+  if (bytes.length < 3 || bytes.length > MAX_BYTES) return NOT_SMALL;
+  if (bytes[0] !== 0xff || bytes[1] !== VERSION) return NOT_SMALL;
   inp = Buffer.isBuffer(bytes)
     ? bytes
     : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -543,7 +548,7 @@ function readDense(depth: number): unknown[] | typeof NOT_SMALL {
   if (depth >= MAX_DEPTH) return NOT_SMALL;
   const n = readVarint();
   // Every element takes a byte at least: a length the bytes cannot hold is V8's to refuse.
-  if (n < 0 || n > end - at) return NOT_SMALL;
+  if (n < 0 || n > MAX_ARRAY || n > end - at) return NOT_SMALL;
   const a: unknown[] = [];
   made[madeCount++] = a;
   for (let i = 0; i < n; i++) {
@@ -559,7 +564,7 @@ function readDense(depth: number): unknown[] | typeof NOT_SMALL {
 function readSparse(depth: number): unknown[] | typeof NOT_SMALL {
   if (depth >= MAX_DEPTH) return NOT_SMALL;
   const n = readVarint();
-  if (n < 0) return NOT_SMALL;
+  if (n < 0 || n > MAX_ARRAY) return NOT_SMALL;
   const a: unknown[] = new Array(n);
   made[madeCount++] = a;
   const props = a as unknown as Record<string | number, unknown>;

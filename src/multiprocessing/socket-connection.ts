@@ -33,9 +33,16 @@
  *   transport read ─▶ socket's reader ─▶ _watch callback ─▶ #pull: recvNowait ─▶ #chunks
  *                                                           #deliver: whole frame ─▶ oldest recv
  *
- * Writing. `send` is synchronous, as a Pipe end's: the frame goes to the socket's send queue
- * (`sendNowait`; when the queue is over its high-water mark, `sendall`, not awaited, which
- * queues it all the same). A failure of the connection is raised by the next `send` (or `recv`).
+ * Writing. `send` is synchronous, as a Pipe end's, and hands the frame to the kernel in the
+ * call when nothing is queued before it (`Socket._sendMessage`: one send(2), as Python's send
+ * makes), not at the end of the loop's turn: the peer, which is usually waiting for it, wakes
+ * that much sooner. What the kernel does not take is queued, over the high-water mark too (as a
+ * Pipe's send queues). A failure of the connection is raised by the next `send` (or `recv`).
+ *
+ * Decoding. An object frame whose bytes are not weft's serialization (a foreign peer, damaged
+ * bytes) makes its `recv` raise NotCloneableError — weft's class for a value that cannot cross
+ * (Python's UnpicklingError, a PickleError as PicklingError is) — naming the connection, with
+ * V8's error as its cause. The frame is consumed and the connection stays open, as in Python.
  */
 import { constants as bufferConstants } from 'node:buffer';
 import { currentTaskSignal } from '../internal/context.js';
@@ -65,7 +72,6 @@ const MAX_MESSAGE = bufferConstants.MAX_LENGTH;
 /** A read asks for at least this much (what the socket holds, up to it). */
 const READ_SIZE = 64 * 1024;
 const DONE: Promise<void> = Promise.resolve();
-const FALSE = (): false => false;
 
 export interface Frame {
   /** Sent by `send` (an object), not `sendBytes`. */
@@ -97,11 +103,6 @@ const AS_FRAME = 0;
 const AS_BYTES = 1;
 const AS_VALUE = 2;
 type As = typeof AS_FRAME | typeof AS_BYTES | typeof AS_VALUE;
-
-function convert(as: As, f: Frame): unknown {
-  if (as === AS_VALUE) return f.object ? fromBytes(f.body) : own(f);
-  return as === AS_BYTES ? own(f) : f;
-}
 
 /** A recv, recvBytes or handshake read waiting for its message. */
 interface Receiver {
@@ -143,13 +144,14 @@ export class SocketConnection extends Connection {
   #failure: unknown = null;
   /** The recvs waiting for a message, in the order they asked (see `#deliver`). */
   #receivers: Receiver[] = [];
-  /** Settled at the socket's next activity, for the polls waiting; null when none waits. */
-  #activity: Promise<void> | null = null;
-  #wake: (() => void) | null = null;
+  /**
+   * The polls waiting for the socket's next activity or this handle's close, each woken once;
+   * one that gives up (its timeout, its signal) takes itself out. No listener of this handle's
+   * own is added per poll: any number may wait, and one that times out leaves nothing behind.
+   */
+  #polls: Set<() => void> | null = null;
   /** Takes this handle off the socket's readiness callbacks (registered at the first wait). */
   #unwatch: (() => void) | null = null;
-  /** Aborted by close(): wakes every poll waiting. */
-  readonly #closing = new AbortController();
 
   /** @internal `sock`: connected (by Listener or Client, or revived in a child). */
   constructor(sock: Socket) {
@@ -219,14 +221,7 @@ export class SocketConnection extends Connection {
   }
 
   #send(frame: Buffer): void {
-    try {
-      this.#sock.sendNowait(frame);
-    } catch (e) {
-      if (!(e instanceof BlockingIOError)) throw e;
-      // The send queue is full: queue it anyway (as a Pipe's send does); what fails later is
-      // raised by the next send.
-      this.#sock.sendall(frame).catch(() => {});
-    }
+    this.#sock._sendMessage(frame);
   }
 
   /**
@@ -295,7 +290,7 @@ export class SocketConnection extends Connection {
     // message stays for the next recv — or in `#chunks` for a child the handle goes to.
     if (first && signal === null) {
       const f = this.#next(maxlength);
-      if (f !== null) return Promise.resolve(convert(as, f));
+      if (f !== null) return Promise.resolve(this.#convert(as, f));
     }
     if (first && signal !== null) {
       this.#pull();
@@ -368,12 +363,41 @@ export class SocketConnection extends Connection {
       }
       stopListening(r);
       try {
-        r.resolve(convert(r.as, f));
+        r.resolve(this.#convert(r.as, f));
       } catch (e) {
-        // The message could not be decoded (a kind this process cannot revive): it is consumed.
+        // The message could not be decoded (see `#convert`): it is consumed.
         r.reject(e);
       }
     }
+  }
+
+  /** What a read asked for of frame `f`: the frame, its bytes, or its message decoded. */
+  #convert(as: As, f: Frame): unknown {
+    if (as !== AS_VALUE) return as === AS_BYTES ? own(f) : f;
+    if (!f.object) return own(f);
+    try {
+      return fromBytes(f.body, 'wire');
+    } catch (e) {
+      // No reviver runs for the wire (only errors are rebuilt): what throws is about the bytes.
+      throw new NotCloneableError(
+        `Connection.recv: the message ${this.#name()} could not be decoded (${String((e as Error)?.message ?? e)}): its ${f.body.length} bytes are not weft's serialization of a value — the peer is not a weft Connection, or the bytes were damaged on the way. The message is consumed and the connection stays open, as Python's after an UnpicklingError`,
+        { cause: e },
+      );
+    }
+  }
+
+  /** 'from <peer> to <local>', as the socket names its ends (for messages). */
+  #name(): string {
+    const text = (get: () => unknown): string => {
+      try {
+        const a = get();
+        if (Array.isArray(a)) return `${a[0]}:${a[1]}`;
+        return a === '' ? '(an unnamed socket)' : String(a);
+      } catch {
+        return '(unknown)';
+      }
+    };
+    return `from ${text(() => this.#sock.getpeername())} to ${text(() => this.#sock.getsockname())}`;
   }
 
   /**
@@ -485,18 +509,18 @@ export class SocketConnection extends Connection {
    * held back by TCP.
    */
   #onActivity(): void {
-    if (this.#receivers.length === 0 && this.#wake === null) return;
+    if (this.#receivers.length === 0 && this.#polls === null) return;
     if (!this.#pull()) return;
     if (this.#receivers.length > 0) this.#deliver();
     this.#wakePolls();
   }
 
   #wakePolls(): void {
-    const wake = this.#wake;
-    if (wake === null) return;
-    this.#wake = null;
-    this.#activity = null;
-    wake();
+    const polls = this.#polls;
+    if (polls === null) return;
+    // Polls that the woken ones start wait for the next activity, in a set of their own.
+    this.#polls = null;
+    for (const wake of polls) wake();
   }
 
   /** Takes what the socket holds now (bytes, its EOF, its failure); true if it held any. */
@@ -513,17 +537,6 @@ export class SocketConnection extends Connection {
       got = true;
     }
     return got;
-  }
-
-  /** Resolves at the socket's next activity (at once if it holds something now); never rejects. */
-  #fill(): Promise<void> {
-    if (this.#activity !== null) return this.#activity;
-    if (this.#pull()) return DONE;
-    this.#watch();
-    this.#activity = new Promise<void>((resolve) => {
-      this.#wake = resolve;
-    });
-    return this.#activity;
   }
 
   #got(b: Buffer): void {
@@ -544,38 +557,38 @@ export class SocketConnection extends Connection {
    * none); resolves to true when the timeout ended it.
    */
   #waitRead(signal: AbortSignal | null, timeout: number | null): Promise<boolean> {
-    if (this.#eof || this.#failure !== null) return Promise.resolve(false);
-    const read = this.#fill();
-    // A plain wait: close() settles `read` too, so no listener is needed.
-    if (signal === null && timeout === null) return read.then(FALSE);
+    if (this.#eof || this.#failure !== null || this.#pull()) return Promise.resolve(false);
+    // Aborted between two waits of one poll: its listener would never be called.
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    this.#watch();
+    const polls = (this.#polls ??= new Set());
     return new Promise<boolean>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
-      const closing = this.#closing.signal;
-      const done = (): void => {
+      // Woken (activity or close): `#wakePolls` has let go of the set already.
+      const wake = (): void => {
         if (timer !== undefined) clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
-        closing.removeEventListener('abort', onClose);
-      };
-      const onAbort = (): void => {
-        done();
-        reject(signal?.reason);
-      };
-      const onClose = (): void => {
-        done();
         resolve(false);
       };
+      const leave = (): void => {
+        polls.delete(wake);
+        // Nobody left waiting: the socket's bytes stay in it again (see `#onActivity`).
+        if (polls.size === 0 && this.#polls === polls) this.#polls = null;
+        if (timer !== undefined) clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const onAbort = (): void => {
+        leave();
+        reject(signal?.reason);
+      };
+      polls.add(wake);
       signal?.addEventListener('abort', onAbort, { once: true });
-      closing.addEventListener('abort', onClose, { once: true });
       if (timeout !== null) {
         timer = setTimeout(() => {
-          done();
+          leave();
           resolve(true);
         }, timeout);
       }
-      read.then(() => {
-        done();
-        resolve(false);
-      });
     });
   }
 
@@ -595,7 +608,6 @@ export class SocketConnection extends Connection {
       );
     }
     this.#wakePolls();
-    this.#closing.abort();
     this.#sock.close();
   }
 

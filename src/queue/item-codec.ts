@@ -1,8 +1,10 @@
 /**
  * How one queue item is laid out in shared bytes. Small primitives take fast paths that skip
  * structured clone entirely (a number is 4 or 8 bytes, a string its UTF-8 bytes); everything
- * else goes through `v8.serialize` with weft's shared objects turned into descriptors
- * (serialize.ts) — strings with a lone surrogate too, since UTF-8 cannot carry one.
+ * else is V8's serialization (`toBytes`, serialize.ts) with weft's shared objects turned into
+ * descriptors — strings with a lone surrogate too, since UTF-8 cannot carry one. Plain data
+ * (objects, arrays, strings, numbers) is written and read back by v8-format.ts, in JavaScript,
+ * without `v8.serialize`'s or `v8.deserialize`'s fixed cost; anything else by V8.
  *
  * Ring record (FIFO queues; LIFO and priority queues keep tag and length in their index instead)
  * | bytes      | field   | meaning                                                            |
@@ -18,7 +20,8 @@
  * the queue's counters publish its record (core.ts), so it needs no atomic write of its own.
  */
 import { deserialize } from 'node:v8';
-import { decodeOrDiscard, discard, toBytes } from '../internal/serialize.js';
+import { decodeOrDiscard, discard, TAG, toBytes } from '../internal/serialize.js';
+import { NOT_SMALL, readMarked, readSmall } from '../internal/v8-format.js';
 
 export const T_NUMBER = 0;
 export const T_INT = 1;
@@ -186,6 +189,12 @@ export function readPayload(
 
 export const align4 = (n: number): number => (n + 3) & ~3;
 
+/**
+ * The keys whose presence makes a decoded item need reviving: a descriptor's and a
+ * SharedArrayBuffer's registry id (serialize.ts's `encode`; its `fromBytes` watches the same).
+ */
+const MARKS: readonly [string, string] = [TAG, '$sab'];
+
 /** A T_V8 payload's bytes, copied out: the queue reuses them as soon as the record is consumed. */
 export function copySerialized(buf: Buffer, off: number, len: number): Buffer {
   return Buffer.from(buf.subarray(off, off + len));
@@ -204,7 +213,11 @@ export function copySerialized(buf: Buffer, off: number, len: number): Buffer {
  * other end never see EOF. It costs nothing more than `decode` when nothing throws.
  */
 export function decodeSerialized(bytes: Buffer): unknown {
-  return decodeOrDiscard(deserialize(bytes));
+  // Plain data is read in JavaScript (v8-format.ts: a fraction of v8.deserialize's cost for a
+  // small item); the reader gives up at the first value it does not know, and V8 reads it all.
+  const small = readSmall(bytes, MARKS);
+  if (small === NOT_SMALL) return decodeOrDiscard(deserialize(bytes));
+  return readMarked() ? decodeOrDiscard(small) : small;
 }
 
 /** Gives up a T_V8 payload nobody will get (an immediate shutdown's drain) without reviving it. */

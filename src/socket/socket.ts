@@ -76,7 +76,7 @@ import {
   GaiError,
   OSError,
 } from './errors.js';
-import { io } from './native-io.js';
+import { type IoBinding, io } from './native-io.js';
 import { listenNow } from './net-listen.js';
 import {
   type DetachedConnection,
@@ -132,6 +132,7 @@ export const WAIT = 1;
 const EMPTY = Buffer.alloc(0);
 /** ENOTCONN (libuv and the weft_io addon report it negated). */
 const ENOTCONN = osConstants.errno.ENOTCONN;
+const EAGAIN = osConstants.errno.EAGAIN;
 const noop = (): void => {};
 /** The errors failed connects raised: a socket whose connect failed stays open (`_connect`). */
 const CONNECT_FAILURES = new WeakSet<object>();
@@ -1079,6 +1080,39 @@ export class Socket {
     if (!w._writable()) throw new BlockingIOError();
     w.write(data);
     return byteLength(data);
+  }
+
+  /**
+   * @internal `sendNowait` of one whole message (a multiprocessing Connection's frame), made
+   * for a peer that is waiting for it: on weft's own descriptor with nothing queued, send(2)
+   * here, in the call, as Python's send does — where a small write otherwise waits in the
+   * transport's batch for the end of the loop's turn (one phase and a setImmediate later).
+   * What the kernel does not take goes to the transport's queue, as any write's rest; a send
+   * that fails closes the transport with its error, as the transport's own failed send does,
+   * and the next send or recv raises it. Never waits, and never refuses for back pressure:
+   * past the high-water mark the frame is queued all the same, as a Connection's send queues.
+   * @throws as `sendNowait` for a socket that cannot send (closed, shut down, failed).
+   */
+  _sendMessage(frame: Buffer): void {
+    const w = this.writable('send', frame);
+    const ns = this.netSock;
+    // `writable` is false once the transport is ended or destroyed: its descriptor number may
+    // be another connection's by then. Anything queued (a batched write among it) goes first.
+    if (ns instanceof RawTransport && ns.writable && ns.writableLength === 0) {
+      const n = (io as IoBinding).send(ns.fd, frame, 0, frame.length);
+      if (n === frame.length) return;
+      if (n < 0 && n !== -EAGAIN) {
+        ns.destroy(fromErrno(-n, 'send'));
+        // As after the transport's own failed send: the next send raises the kernel's error.
+        w._noticeFailedSend();
+        return;
+      }
+      if (n > 0) {
+        w.write(frame.subarray(n));
+        return;
+      }
+    }
+    w.write(frame);
   }
 
   /**

@@ -231,7 +231,7 @@ export class StreamWriter {
     this.sock.write(
       typeof data === 'string' || this.sock instanceof RawTransport ? data : Buffer.from(data),
     );
-    this.noticeFailedSend();
+    this._noticeFailedSend();
   }
 
   /**
@@ -242,8 +242,9 @@ export class StreamWriter {
    * as asyncio's does (it waits that turn out, then raises), and reads after it the failure.
    * The reader gets it once the code that wrote has yielded (a microtask: before Node's report,
    * which protocol.ts would otherwise turn into the same).
+   * @internal Also called by weft/socket's `_sendMessage` after a send(2) of its own failed.
    */
-  private noticeFailedSend(): void {
+  _noticeFailedSend(): void {
     const failed = (this.sock as { errored?: Error | null }).errored;
     if (!failed || this.lostError !== null) return;
     const exc = fromSystemError(failed);
@@ -278,7 +279,7 @@ export class StreamWriter {
       this.sock.uncork();
     }
     // Corked, net's socket sent nothing before uncork(): a refused send shows only now.
-    this.noticeFailedSend();
+    this._noticeFailedSend();
   }
 
   /**

@@ -6,7 +6,9 @@
  * - q2_bytes: putNowait threw Full with room for a short string (sized at 3 bytes per unit).
  */
 import assert from 'node:assert/strict';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { test } from 'node:test';
+import { inspect } from 'node:util';
 import fc from 'fast-check';
 import {
   Empty,
@@ -26,7 +28,7 @@ import {
   WRAP,
   writeHeader,
 } from '../../src/queue/item-codec.js';
-import { Thread } from '../../src/threading/index.js';
+import { Lock, Thread } from '../../src/threading/index.js';
 import { checkLeaks } from '../support/leaks.js';
 import { relay } from './fixtures/tasks.js';
 
@@ -277,4 +279,133 @@ test('a FIFO string over 2^28 bytes round-trips and the queue goes on (q3_hugeit
   assert.ok(back === big, `got ${back.length} chars`);
   assert.equal(q.getNowait(), 'after');
   assert.throws(() => q.getNowait(), Empty);
+});
+
+test('plain items are read back without v8.deserialize; every kind comes back as it was put', () => {
+  // The cyclic and the shared: V8 writes a back-reference for an object met again.
+  const shared = { s: 1 };
+  const cyclic: Record<string, unknown> = { name: 'c' };
+  cyclic.self = cyclic;
+  const holey: unknown[] = [1];
+  holey[2] = 3; // a hole at 1, which must stay one
+  const named = Object.assign([1, 2], { extra: 'named' });
+  const plain: unknown[] = [
+    { id: 7, op: 'echo', args: [1, 2, 3] },
+    [0, -0, 1.5, -(2 ** 31), 2 ** 31, 2 ** 53, Number.NaN, Infinity, -Infinity],
+    ['', 'latin1 é', 'two-byte €', 'emoji 😀', 'x'.repeat(60_000)],
+    { u: undefined, n: null, t: true, f: false, nested: { a: { b: { c: [[], {}] } } } },
+    Object.assign(Object.create(null), { noProto: 1 }),
+    JSON.parse('{"__proto__": {"own": true}, "0": "index", "4294967295": "not an index"}'),
+    [shared, shared, { again: shared }],
+    cyclic,
+    holey,
+  ];
+  const others: unknown[] = [
+    new Map<unknown, unknown>([
+      [1, { a: 1 }],
+      ['k', [2]],
+    ]),
+    new Set([1, 'two', { three: 3 }]),
+    new Date(86_400_000),
+    /ab+c/gi,
+    new Uint8Array([1, 2, 3]),
+    new Float64Array([0.5, -0]),
+    new ArrayBuffer(8),
+    10n ** 30n,
+    named,
+    { deep: [{ fine: 1 }, { later: new Map([[1, 2]]) }] },
+    'lone \uD800 surrogate',
+    // Past the JavaScript reader's bounds (64 KiB, 256 elements): V8 reads them.
+    ['x'.repeat(70_000)],
+    Array.from({ length: 257 }, (_, i) => i),
+  ];
+  const v8 = createRequire(import.meta.url)('node:v8') as typeof import('node:v8');
+  const real = v8.deserialize;
+  let calls = 0;
+  v8.deserialize = (b: NodeJS.ArrayBufferView) => {
+    calls++;
+    return real(b);
+  };
+  syncBuiltinESMExports();
+  try {
+    const queues = [new Queue(), new SimpleQueue(), new LifoQueue()];
+    for (const q of queues) {
+      for (const x of [...plain, ...others]) {
+        q.putNowait(x);
+        const before = calls;
+        const got = q.getNowait();
+        const what = `${q.constructor.name}: ${inspect(x, { depth: 1 }).slice(0, 60)}`;
+        // What structured clone gives (V8's writer and reader): strict, so holes, -0, key order
+        // and prototypes count.
+        assert.deepStrictEqual(got, structuredClone(x), what);
+        if (plain.includes(x)) assert.equal(calls, before, `${what}: read without V8`);
+        if (x === plain[6]) {
+          const [a, b, c] = got as [object, object, { again: object }];
+          assert.ok(a === b && b === c.again, `${what}: one object, met three times`);
+        }
+        if (x === cyclic) assert.equal((got as typeof cyclic).self, got, `${what}: cyclic`);
+      }
+    }
+    const pq = new PriorityQueue<[number, unknown]>();
+    pq.putNowait([1, plain[0]]);
+    const before = calls;
+    assert.deepEqual(pq.getNowait(), [1, plain[0]]);
+    assert.equal(calls, before);
+    // Errors, SharedArrayBuffers and weft's shared objects are descriptors: revived as before.
+    const sab = new SharedArrayBuffer(8);
+    const e = Object.assign(new RangeError('bad'), { code: 'E_X' });
+    const lock = new Lock();
+    const q = new Queue();
+    q.putNowait({ e, sab, lock, plain: 'text' });
+    const got = q.getNowait() as { e: Error; sab: SharedArrayBuffer; lock: Lock; plain: string };
+    assert.ok(got.e instanceof RangeError);
+    assert.equal(got.e.message, 'bad');
+    assert.equal((got.e as Error & { code: string }).code, 'E_X');
+    assert.ok(got.sab instanceof SharedArrayBuffer);
+    new Uint8Array(got.sab)[0] = 42;
+    assert.equal(new Uint8Array(sab)[0], 42);
+    assert.ok(got.lock instanceof Lock);
+    lock.acquireSync();
+    assert.equal(got.lock.locked(), true);
+    lock.release();
+    assert.equal(got.plain, 'text');
+  } finally {
+    v8.deserialize = real;
+    syncBuiltinESMExports();
+  }
+});
+
+test('large plain items (over 64 KiB, or an array over 256 elements) are read by V8, not walked in JavaScript first', () => {
+  const big: unknown[] = [
+    Array.from({ length: 1000 }, (_, i) => i * 1.5),
+    {
+      rows: Array.from({ length: 200 }, (_, i) => ({
+        id: i,
+        name: `row ${i}`,
+        pad: 'p'.repeat(400),
+      })),
+    },
+    [[1, 2], Array.from({ length: 300 }, () => 'x')],
+  ];
+  const v8 = createRequire(import.meta.url)('node:v8') as typeof import('node:v8');
+  const real = v8.deserialize;
+  let calls = 0;
+  v8.deserialize = (b: NodeJS.ArrayBufferView) => {
+    calls++;
+    return real(b);
+  };
+  syncBuiltinESMExports();
+  try {
+    for (const q of [new Queue(), new SimpleQueue(), new LifoQueue()]) {
+      for (const x of big) {
+        q.putNowait(x);
+        const before = calls;
+        assert.deepStrictEqual(q.getNowait(), structuredClone(x));
+        assert.equal(calls, before + 1, `${q.constructor.name}: ${inspect(x).slice(0, 40)}`);
+      }
+    }
+  } finally {
+    v8.deserialize = real;
+    syncBuiltinESMExports();
+  }
 });

@@ -3,7 +3,7 @@ import { CancelledError, InvalidStateError, RuntimeError } from '../internal/err
 import {
   beginStep,
   callSoon,
-  callSoonResume,
+  callSoonResumeOf,
   reportException,
   stepEnded,
 } from '../internal/scheduler.js';
@@ -377,7 +377,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
   }
 
   private scheduleEntry(e: Entry<T>): void {
-    if (e instanceof Awaiter) callSoonResume(resumeAwaiter, e, this);
+    if (e instanceof Awaiter) callSoonResumeOf(e.task, resumeAwaiter, e, this);
     else callSoon(runCallback, e, this);
   }
 }

@@ -4,17 +4,17 @@
  *
  * Implementation notes
  * --------------------
- * Getters and putters wait in a line each (waiting-line.ts). One hand-off is under way at a
- * time: when both lines have someone, the first getter and the first putter are paired and both
- * are woken at once, the getter first, so that their resumes sit side by side on the ready queue:
- * the getter runs until it blocks, then its putter — gevent's `_unlock`, which switches to the
- * getter and then to its putter before the hub runs anything else. The next pair is made once
- * the putter has resumed. A `put` or `get` made while the other side waits pairs at once, yet
- * still yields before it returns, as gevent's does. (gevent's `_unlock` goes on to the next pair
- * at once; here what became ready in between runs first.)
+ * Getters and putters wait in a line each (waiting-line.ts). A `put` made while a getter waits,
+ * or a `get` while a putter waits, queues one pass pairing the lines (gevent's `_unlock`, one at
+ * a time per channel): it pairs the first getter with the first putter and wakes both in one
+ * switch (scheduler.ts, `beginSwitch`), the getter first, so that they resume next, side by
+ * side — the getter runs until it blocks, then its putter — and the pass goes on with the next
+ * pair right behind them, before anything else runs: gevent's `_unlock` switches to the getter,
+ * then to its putter, then loops. A `put` or `get` that pairs still yields before it returns, as
+ * gevent's does.
  *
- *   put(x) ──► P waits ─┐                   ┌──► G resumes: takes x (or gives it back)
- *   get()  ──► G waits ─┴─ pair: wake G, P ─┴──► P resumes: done (or back to its place)
+ *   put(x) ──► P waits ─┐                       ┌──► G resumes: takes x (or gives it back)
+ *   get()  ──► G waits ─┴─ pass: pair, wake G, P ┴──► P resumes: done ──► pass: next pair
  *
  * The putter's outcome is decided by its getter, whose resume comes first: its continuation runs
  * before the putter's (in the getter's step, or, for a getter with no step of its own, as the
@@ -22,13 +22,15 @@
  * cancelled before it resumes, or cancelled after (a cancel that came before it went on), gives
  * the item back: the putter then returns to its place and is paired with the next getter. A
  * getter whose putter was cancelled in between takes nothing and goes back to its place. So no
- * item is lost, and none is received twice. One order is not gevent's: a putter cancelled after
- * its getter took the item, before the putter itself resumed, gets the cancel from `put` (weft's
- * rule, and CPython's: a cancel that reaches a task between its wake-up and its step is raised at
- * that await), though the item was delivered; gevent's hub switches to the putter first and the
- * kill comes at its next switch.
+ * item is lost, and none is received twice. A kill is a callback of its own on the ready queue
+ * (greenlet.ts): a pair woken before its turn completes the hand-off first, as in gevent. One
+ * order is not gevent's: a putter cancelled by other means (an asyncio `cancel()`, an aborted
+ * signal) after its getter took the item, before the putter itself resumed, gets the cancel from
+ * `put` (weft's rule, and CPython's: a cancel that reaches a task between its wake-up and its
+ * step is raised at that await), though the item was delivered.
  */
 import { describeValue } from '../internal/errors.js';
+import { beginSwitch, endSwitch, queuePass } from '../internal/scheduler.js';
 import { parseBlocking, parseWait } from '../internal/wait-options.js';
 import { CallWaits, tieCall, type Waiter } from '../internal/waiter.js';
 import { Empty, Full } from './errors.js';
@@ -63,6 +65,10 @@ function timedOut(w: Waiter<boolean>): void {
 
 function noop(): void {}
 
+function runUnlock(c: Channel<unknown>): void {
+  c._unlock();
+}
+
 let channelCounter = 0;
 
 /**
@@ -89,6 +95,8 @@ export class Channel<T = unknown> implements AsyncIterable<Exclude<T, typeof Sto
   private readonly id = ++channelCounter;
   /** The putter of the hand-off under way, until it has resumed: no other pair is made before. */
   private inFlight: Hand | null = null;
+  /** gevent's `_event_unlock`: a pass pairing the lines (`_unlock`) is queued or under way. */
+  private unlocking = false;
   /**
    * A getter woken with an item was cancelled before it resumed: the item goes back; its putter,
    * whose resume comes next, returns to its place then.
@@ -194,14 +202,14 @@ export class Channel<T = unknown> implements AsyncIterable<Exclude<T, typeof Sto
       if (deadline !== null) {
         left = Math.max(0, deadline - performance.now());
         if (left === 0 && seq !== 0) {
-          this.pairNext(); // the hand-off it gave back is over
+          this.scheduleUnlock(); // the hand-off it gave back is over
           throw new Full(NO_GETTER);
         }
       }
       const p = new Hand(this);
       p.item = item;
       this.putters.enter(p, seq);
-      this.pairNext();
+      if (this.getters.size > 0) this.scheduleUnlock();
       // Paired already (woken): no timer is armed, and the main program's wait is not watched.
       if (left !== null) p.setTimeout(left, timedOut);
       if (signal !== null) p.setSignal(signal);
@@ -245,7 +253,7 @@ export class Channel<T = unknown> implements AsyncIterable<Exclude<T, typeof Sto
       }
       const g = new Hand(this);
       this.getters.enter(g, seq);
-      this.pairNext();
+      if (this.putters.size > 0) this.scheduleUnlock();
       if (left !== null) g.setTimeout(left, timedOut);
       if (signal !== null) g.setSignal(signal);
       call.add(g);
@@ -269,29 +277,42 @@ export class Channel<T = unknown> implements AsyncIterable<Exclude<T, typeof Sto
     }
   }
 
+  /** Queues a pass pairing the lines, unless one is queued or under way (gevent's). */
+  private scheduleUnlock(): void {
+    if (this.unlocking) return;
+    this.unlocking = true;
+    queuePass(runUnlock, this);
+  }
+
   /**
-   * Pairs the first getter with the first putter, if both lines have someone and no hand-off is
-   * under way, and wakes both, the getter first (see the notes).
+   * @internal gevent's `_unlock`, one pair at a time: the first getter and the first putter are
+   * paired and woken to run next, the getter first; once the putter has blocked again, this goes
+   * on with the next pair (scheduler.ts, `endSwitch`). A hand-off still under way (its putter
+   * outside every task, whose resumption has no step to wait for) holds the pass until it ends.
    */
-  private pairNext(): void {
-    if (this.inFlight !== null) return;
+  _unlock(): void {
     const g = this.getters.head as Hand | null;
     const p = this.putters.head as Hand | null;
-    if (g === null || p === null) return;
+    if (this.inFlight !== null || g === null || p === null) {
+      this.unlocking = false;
+      return;
+    }
     g.item = p.item;
     g.partner = p;
     p.partner = g;
     g.onRevoke = this.revoke;
     this.inFlight = p;
+    const mark = beginSwitch();
     g.wake(true);
     p.wake(true);
+    endSwitch(mark, runUnlock, this, undefined, true);
   }
 
   /** `p`'s hand-off is over: the next pair may be made. */
   private handOffDone(p: Hand): void {
     if (this.inFlight !== p) return;
     this.inFlight = null;
-    this.pairNext();
+    if (this.getters.size > 0 && this.putters.size > 0) this.scheduleUnlock();
   }
 }
 

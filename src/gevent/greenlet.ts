@@ -10,8 +10,14 @@
  *
  *   spawn(fn) ──► Task ──(body runs on the ready queue)──► done ──► died(): wake joiners,
  *                  ▲                                                        run links
- *   kill() ────────┘ task cancelled with a GreenletExit (a CancelledError)
+ *   kill() ── its turn on the ready queue ──┘ task cancelled with a GreenletExit (a
+ *                                             CancelledError); the greenlet runs next
  *
+ *   - a kill is gevent's hub callback (`_kill`): queued where it is made, it throws into the
+ *     greenlet when its turn comes, through a switch (scheduler.ts, `beginSwitch`), so the
+ *     greenlet runs next, and a blocking killer right after it. A greenlet woken before the
+ *     kill's turn (its sleep ended, a put gave it an item) runs first and gets the kill at its
+ *     next wait; `killall` throws into each greenlet in turn from one such callback;
  *   - a greenlet that ends with GreenletExit is *successful*, and the GreenletExit is its
  *     `value` (gevent's rule: killing is not a failure);
  *   - a greenlet killed before its first step never runs and is dead at once (gevent ≥ 1.1);
@@ -20,13 +26,20 @@
  *     throw into a greenlet already dead is lost (asyncio would end the task cancelled);
  *   - `join()` never throws the greenlet's error, `get()` does;
  *   - link callbacks run on the ready queue after the task is done, in registration order;
- *     a join (`join`, `get`, `joinall`) is a registration too, and the greenlet it wakes runs
- *     before the registrations after it are served: gevent's hub switches to a joiner in the
- *     middle of its links (here the rest is served on a later turn of the ready queue).
+ *     a join (`join`, `get`, `joinall`) is a registration too: gevent's hub switches to a
+ *     joiner in the middle of its links, and so does `_runLinks` (the joiner resumes next, the
+ *     rest are served once it blocks, before anything else ready).
  */
 import { currentTask, Task } from '../asyncio/task.js';
 import { CancelledError, DeadlockError, describeValue } from '../internal/errors.js';
-import { callSoon, reportException } from '../internal/scheduler.js';
+import {
+  beginSwitch,
+  callSoon,
+  dropSwitch,
+  endSwitch,
+  reportException,
+  switchTo,
+} from '../internal/scheduler.js';
 import { parseBlocking, parseWait, type WaitOptions } from '../internal/wait-options.js';
 import { startTimer, stopTimer, type Timer, Waiter, WaiterList } from '../internal/waiter.js';
 import { type ErrorOrClass, GreenletExit, makeError } from './errors.js';
@@ -68,9 +81,10 @@ let greenletCounter = 0;
  * raising; `get()` waits and returns the value or raises the error.
  *
  * **Cancellation:** `kill()` raises `GreenletExit` (a `CancelledError`) at the weft await the
- * greenlet is blocked on, as `task.cancel()` does; the greenlet may catch it to clean up. A
- * greenlet killed before its first step never runs. Cancelling a task blocked in `join()` or
- * `get()` ends that wait and leaves the greenlet alone.
+ * greenlet is blocked on when the kill's turn comes on the ready queue, as gevent's hub callback
+ * does; the greenlet may catch it to clean up. A greenlet killed before its first step never
+ * runs. Cancelling a task blocked in `join()` or `get()` ends that wait and leaves the greenlet
+ * alone.
  *
  * @example
  * const g = spawn(async (ms: number) => { await sleep(ms); return 'slept'; }, 100);
@@ -290,17 +304,20 @@ export class Greenlet<T = unknown, A extends unknown[] = any[]> {
 
   /**
    * Raises `exception` inside the greenlet: an error, or an error class to make one of (a new
-   * `GreenletExit` by default). With `block` (the default) the promise resolves once the
-   * greenlet is dead or `timeout` ms have passed; it rejects only for a bad argument
-   * (TypeError), and then kills nothing. Killing a dead greenlet does nothing; killing one that
-   * has not run yet means it never will.
+   * `GreenletExit` by default). Killing a dead greenlet does nothing; killing one that has not
+   * run yet means it never will. Otherwise the kill takes its turn on the ready queue, as
+   * gevent's hub callback does: the greenlet gets the error at the weft await it is blocked on
+   * then (a greenlet woken before that turn runs first), and runs at once.
    *
-   * A greenlet that kills itself with `block` gets the error from this call's promise, once the
-   * greenlets already ready have run (gevent raises it inside `kill()`, after a switch): await
-   * it, as any blocking call. With `block: false` it gets it at its next weft await.
+   * With `block` (the default) the promise resolves once the greenlet has had the error and
+   * run until it blocked or died — right after it, as gevent's killer is switched to — and, if
+   * it is still alive, once it is dead or `timeout` ms have passed (its `join`). A greenlet that
+   * kills itself with `block` gets the error from this call's promise: await it, as any
+   * blocking call. With `block: false` the promise resolves at once.
    *
-   * **Cancellation:** the blocking wait is a plain promise, not a cancellation point: a
-   * cancelled caller gets its CancelledError at its next weft await.
+   * **Cancellation:** the blocking wait is a wait like any other: a kill of the caller (or a
+   * cancel, a Timeout's expiry) that comes meanwhile is raised from it; the kill goes on.
+   * @throws TypeError, RangeError for bad arguments (the promise rejects; nothing is killed).
    */
   kill(options: KillOptions = {}): Promise<void> {
     // A bad argument rejects, as every verb returning a promise does (docs/socket.md).
@@ -312,57 +329,48 @@ export class Greenlet<T = unknown, A extends unknown[] = any[]> {
     } catch (e) {
       return Promise.reject(e);
     }
-    if (this.dead) return RESOLVED;
-    const task = this._task;
-    if (task === null || !this.ran) {
-      this.killedEarly = exception;
-      if (this.laterTimer !== null) {
-        if (this.laterTimer !== LATER_NEVER) stopTimer(this.laterTimer);
-        this.laterTimer = null;
-      }
-      // The task never runs its body: it ends cancelled, quietly (an exception there would be
-      // reported as never retrieved); the greenlet's outcome is `exception`.
-      // The links run on the next turn, as gevent's do, not once the task has run its
-      // cancellation (one more turn): `_died` runs once, whichever comes first.
-      if (task !== null) task._requestCancel(new GreenletExit());
-      callSoon(runDied, this);
-      return RESOLVED;
-    }
-    (this.killErrors ??= []).push(exception);
-    task._requestCancel(exception);
-    if (!block) return RESOLVED;
-    if (getcurrent() === this) return this.suspendForOwnKill();
-    return new Promise<void>((resolve) => {
-      let timer: Timer | null = null;
-      const onDeath = (): void => {
-        stopTimer(timer);
-        resolve();
-      };
-      this.link(onDeath);
-      if (timeout !== null) {
-        timer = startTimer(
-          timeout,
-          () => {
-            this.unlink(onDeath);
-            resolve();
-          },
-          undefined,
-        );
-      }
-    });
+    if (this._killBeforeRun(exception)) return RESOLVED;
+    // gevent's kill is a callback of its hub (`run_callback(_kill, …)`) that throws into the
+    // greenlet when its turn comes: a greenlet woken before then (its sleep ended, a put gave it
+    // an item) runs first, and the kill reaches it at its next wait.
+    const killer = block ? new Waiter<void>(this) : null;
+    callSoon(deliverKill, new KillCall([this], [exception], killer));
+    if (killer === null) return RESOLVED;
+    return this.waitKilled(killer, timeout);
+  }
+
+  private async waitKilled(killer: Waiter<void>, timeout: number | null): Promise<void> {
+    const self = getcurrent() === this;
+    await killer.block();
+    // A greenlet that killed itself and went on without awaiting this (the kill reached it at
+    // its next wait instead) is not joined by itself.
+    if (!this.dead && !self) await this.join({ timeout });
   }
 
   /**
-   * A blocking `kill()` of the running greenlet: a suspension of it, where the request just made
-   * is delivered, as gevent raises it when `kill()` switches to the hub.
+   * @internal The first half of a kill: a greenlet dead, or killed before its body ran (it never
+   * will: its links run on the next turn, as gevent's), is done with (true); one that has run
+   * records `exception` for the throw to come (false).
    */
-  private suspendForOwnKill(): Promise<void> {
-    const w = new Waiter<void>(this);
-    const p = w.block();
-    // The request went to a wait the greenlet started and did not await (`const p = q.get();`):
-    // it is raised there; this call resumes on its turn, as a `sleep(0)`.
-    if (w.pending) w.wake(undefined);
-    return p;
+  _killBeforeRun(exception: Error): boolean {
+    if (this.dead) return true;
+    const task = this._task;
+    if (task !== null && this.ran) {
+      (this.killErrors ??= []).push(exception);
+      return false;
+    }
+    this.killedEarly = exception;
+    if (this.laterTimer !== null) {
+      if (this.laterTimer !== LATER_NEVER) stopTimer(this.laterTimer);
+      this.laterTimer = null;
+    }
+    // The task never runs its body: it ends cancelled, quietly (an exception there would be
+    // reported as never retrieved); the greenlet's outcome is `exception`.
+    // The links run on the next turn, as gevent's do, not once the task has run its
+    // cancellation (one more turn): `_died` runs once, whichever comes first.
+    if (task !== null) task._requestCancel(new GreenletExit());
+    callSoon(runDied, this);
+    return true;
   }
 
   /**
@@ -438,9 +446,8 @@ export class Greenlet<T = unknown, A extends unknown[] = any[]> {
   /**
    * @internal Serves the links and joiners registered so far, one at a time, in registration
    * order. Waking a joiner (or a link that wakes a waiting greenlet: `joinall`'s) is gevent's
-   * switch to it: the rest waits for a later turn of the ready queue, behind the woken greenlet
-   * (gevent's hub goes on as soon as that one blocks again; here what the queue held before,
-   * and what the joiner queued in between, such as its own `sleep(0)`, run first).
+   * switch to it: the woken greenlet runs next, and the rest are served once it blocks again,
+   * before anything else ready (scheduler.ts, `endSwitch`), as gevent's hub goes on with them.
    */
   _runLinks(): void {
     this.lateLinksQueued = true; // a link made by a callback is served by this run
@@ -450,19 +457,26 @@ export class Greenlet<T = unknown, A extends unknown[] = any[]> {
       const w = this.joiners.head;
       const nextLink =
         (links !== null && links.length > 0 ? this.linkOrder[0] : undefined) ?? Infinity;
-      let switched: boolean;
+      const mark = beginSwitch();
       if (w !== null && (joinOrder.get(w) ?? 0) < nextLink) {
         this.joiners.shift();
-        switched = w.wake(true);
+        w.wake(true);
       } else if (links !== null && links.length > 0) {
         const cb = links.shift() as LinkCallback<any>;
         this.linkOrder.shift();
-        switched = runLink(cb, this) === SWITCHED;
-      } else break;
-      if (switched && (!this.joiners.empty || (this.links?.length ?? 0) > 0)) {
-        callSoon(runLateLinks, this);
-        return;
+        if (runLink(cb, this) !== SWITCHED) {
+          // A callback that woke someone on its own account (an Event it set): that wake-up
+          // takes its turn at the end of the queue, as gevent's notifier would.
+          dropSwitch(mark);
+          continue;
+        }
+      } else {
+        dropSwitch(mark);
+        break;
       }
+      // The rest once the woken greenlet blocks: links it makes meanwhile among them (gevent's
+      // pass serves those too).
+      if (endSwitch(mark, runLateLinks, this) > 0) return;
     }
     this.links = null;
     this.lateLinksQueued = false;
@@ -540,7 +554,8 @@ export function checkKill(options: unknown): {
 
 /**
  * @internal What a link callback returns when it has woken a greenlet waiting for this one
- * (gevent switches to it there): `_runLinks` serves the later registrations on a later turn.
+ * (gevent switches to it there): that greenlet runs next, and `_runLinks` serves the later
+ * registrations once it blocks.
  */
 export const SWITCHED: unique symbol = Symbol('switched');
 
@@ -566,6 +581,40 @@ const LATER_NEVER = { never: true } as unknown as Timer;
 
 function startNow(g: Greenlet<any>): void {
   g._startNow();
+}
+
+/** @internal A kill on its way: gevent's `_kill` (one greenlet) or `_killall3` callback. */
+export class KillCall {
+  constructor(
+    readonly greenlets: Greenlet<any>[],
+    readonly errors: Error[],
+    /** The blocking killer's wait, woken once every greenlet had its turn. */
+    readonly killer: Waiter<void> | null,
+  ) {}
+}
+
+/**
+ * A kill's turn has come: each greenlet gets its error where it waits and runs next, until it
+ * blocks or dies, one after the other, and then the killer (gevent throws into each and then
+ * switches to the killer, from this one callback).
+ */
+export function deliverKill(k: KillCall): void {
+  const mark = beginSwitch();
+  // Only the greenlet thrown into runs next: what its cancel wakes besides (the other awaiters
+  // of a future it awaited, a gathered task) keeps the order a plain cancel gives it.
+  const prev = switchTo(null);
+  try {
+    for (let i = 0; i < k.greenlets.length; i++) {
+      const task = k.greenlets[i]!.task;
+      switchTo(task);
+      task?._requestCancel(k.errors[i] as Error);
+    }
+    switchTo(null);
+    k.killer?.wake(undefined);
+  } finally {
+    switchTo(prev);
+    endSwitch(mark, null);
+  }
 }
 
 function runDied(g: Greenlet<any>): void {

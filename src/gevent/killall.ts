@@ -1,15 +1,20 @@
-import { checkKill, type Greenlet, type KillOptions } from './greenlet.js';
-import { checkGreenlets } from './joinall.js';
+import { callSoon } from '../internal/scheduler.js';
+import { Waiter } from '../internal/waiter.js';
+import { GreenletExit, makeError } from './errors.js';
+import { checkKill, deliverKill, type Greenlet, KillCall, type KillOptions } from './greenlet.js';
+import { checkGreenlets, joinall } from './joinall.js';
 import { Timeout } from './timeout.js';
 
 /**
  * Kills every greenlet (gevent's `killall`): raises `exception` (a new `GreenletExit` for each
- * by default) in each of them, in the order given. With `block` (the default) the promise
- * resolves once all are dead; with a `timeout` too, it rejects with a `Timeout` when some are
- * still alive after `timeout` ms, as gevent's raises (they go on running). It rejects for a bad
- * argument (TypeError, RangeError) before killing any.
+ * by default) in each of them, in the order given — one turn of the ready queue for all, as
+ * gevent's one hub callback, each greenlet running until it blocks or dies before the next gets
+ * its error. With `block` (the default) the promise resolves once all are dead; with a
+ * `timeout` too, it rejects with a `Timeout` when some are still alive after `timeout` ms, as
+ * gevent's raises (they go on running). It rejects for a bad argument (TypeError, RangeError)
+ * before killing any.
  *
- * **Cancellation:** as for `Greenlet.kill`, the blocking wait is not a cancellation point.
+ * **Cancellation:** as for `Greenlet.kill`, the blocking wait is a wait like any other.
  * @throws Timeout when the timeout passes first; TypeError, RangeError for bad arguments.
  */
 export async function killall(
@@ -18,7 +23,26 @@ export async function killall(
 ): Promise<void> {
   const list = checkGreenlets('killall', greenlets);
   const { block, timeout } = checkKill(options);
-  // Each kill waits (and stops waiting) on its own; a greenlet still alive then is the timeout.
-  await Promise.all(list.map((g) => g.kill(options)));
-  if (block && list.some((g) => !g.dead)) throw new Timeout(timeout);
+  const spec = options.exception;
+  const started = performance.now();
+  const need: Greenlet<any>[] = [];
+  const errors: Error[] = [];
+  for (const g of list) {
+    // Each greenlet its own error when given a class (checked by checkKill: this cannot throw).
+    const e = makeError('killall', spec ?? GreenletExit);
+    if (!g._killBeforeRun(e)) {
+      need.push(g);
+      errors.push(e);
+    }
+  }
+  if (need.length === 0) return;
+  const killer = block ? new Waiter<void>(need[0] as Greenlet<any>) : null;
+  callSoon(deliverKill, new KillCall(need, errors, killer));
+  if (killer === null) return;
+  await killer.block();
+  const alive = need.filter((g) => !g.dead);
+  if (alive.length === 0) return;
+  const left = timeout === null ? null : Math.max(0, timeout - (performance.now() - started));
+  const dead = await joinall(alive, { timeout: left });
+  if (dead.length < alive.length) throw new Timeout(timeout);
 }

@@ -5,16 +5,22 @@
  *
  * Implementation notes
  * --------------------
- * Getters (and `peek`s) wait in one line, putters in another (waiting-line.ts). A `put` that adds
- * an item wakes the first getters, as many as there are items not spoken for; a `get` that
- * frees a slot wakes the first putters. A woken greenlet takes the item, or puts its own, when it
- * resumes, and goes back to its place if a newcomer got there first: gevent's `_unlock` serves
- * the line in order, but a `get()` or `put()` made before it runs finds the queue as it is and
- * does not wait (checked against gevent 22.10.2). Nothing is taken on a waiter's behalf, so a
- * greenlet killed while woken loses no item: the next waiter is woken instead.
+ * Getters (and `peek`s) wait in one line, putters in another (waiting-line.ts). As gevent's, a
+ * `put` or `get` that may let a waiter of the other line go on queues one pass over the lines
+ * (`_unlock`, one at a time per queue) instead of waking anyone itself. The pass runs in rounds
+ * — the first putter if there is room, then the first getter if there is an item — and each
+ * greenlet it wakes resumes next and runs until it blocks, the pass going on right behind it
+ * (scheduler.ts, `beginSwitch`): so a chain (a getter's get frees a slot for the waiting putter,
+ * whose item serves the next getter) is served before any other greenlet runs, as gevent's hub
+ * serves it in one callback. A woken greenlet takes the item, or puts its own, when it resumes;
+ * a `get()` or `put()` made before the pass ran found the queue as it was and did not wait
+ * (checked against gevent 22.10.2), and the waiter it overtook stays first in line. A kill is a
+ * callback of its own, queued where it was made (greenlet.ts): a greenlet the pass wakes before
+ * its turn takes its item first, and gets the kill at its next wait.
  */
 import { Deque } from '../internal/deque.js';
 import { describeValue } from '../internal/errors.js';
+import { beginSwitch, endSwitch, queuePass } from '../internal/scheduler.js';
 import { parseBlocking, parseWait, type WaitOptions } from '../internal/wait-options.js';
 import { CallWaits, tieCall, type Waiter } from '../internal/waiter.js';
 import { Empty, Full } from './errors.js';
@@ -47,14 +53,19 @@ function timedOut(w: Waiter<boolean>): void {
   w.withdraw(true, false);
 }
 
+function runUnlock(q: Queue<unknown>): void {
+  q._unlock();
+}
+
 /**
  * gevent's `Queue(maxsize=None, items=())`: a FIFO queue between greenlets (and asyncio tasks,
  * which share its ready queue). `maxsize` null, 0 or left out: no limit; `maxsize` n: `put`
  * waits while n items are in it.
  *
  * `get` waits while it is empty and `put` while it is full; the waiting greenlets are served in
- * the order they began to wait, each taking its turn when it resumes — a greenlet that calls
- * `get`/`put` before then finds the queue as it is, as in gevent. `peek` waits like `get` and
+ * the order they began to wait, each running until it blocks before the next is served (one
+ * pass of gevent's `_unlock`) — a greenlet that calls `get`/`put` before that pass runs finds
+ * the queue as it is, as in gevent. `peek` waits like `get` and
  * leaves the item. With `block: false` they answer at once (`Empty`, `Full`); with `timeout`
  * (ms) they raise `Empty`/`Full` when it passes (a timeout of 0 still lets the loop turn once
  * first, as gevent's `Timeout(0)`). `qsize()`, `empty()` and `full()` are snapshots.
@@ -63,8 +74,8 @@ function timedOut(w: Waiter<boolean>): void {
  *
  * **Cancellation:** a greenlet killed (or a task cancelled, a `signal` aborted, a `Timeout`
  * expired) while it waits in `get`, `put` or `peek` gets that error there and loses no item: a
- * put's item is not in the queue, a get took none, and if it had been woken the next waiter is
- * woken in its place.
+ * put's item is not in the queue, a get took none. A kill takes its turn on the ready queue: a
+ * greenlet woken before then takes its item (or puts its own) first, as gevent's.
  *
  * @throws LoopExit from a wait of the main program (outside every greenlet and task) that
  *   nothing is left to end: an empty queue nobody can put to.
@@ -78,8 +89,14 @@ function timedOut(w: Waiter<boolean>): void {
 export class Queue<T = unknown> implements AsyncIterable<Exclude<T, typeof StopIteration>> {
   /** The most items it holds: Infinity for no limit. */
   private limit: number;
-  private readonly getters = new WaitingLine(() => this.wakeGetters());
-  private readonly putters = new WaitingLine(() => this.wakePutters());
+  private readonly getters = new WaitingLine(() => this.scheduleUnlock());
+  private readonly putters = new WaitingLine(() => this.scheduleUnlock());
+  /** gevent's `_event_unlock`: a pass over the lines (`unlock`) is queued or under way. */
+  private unlocking = false;
+  /** Where the pass is: 0 a round begins (a putter's turn), 1 a getter's turn, 2 the round ends. */
+  private phase = 0;
+  /** Someone was served in this round of the pass: another round follows. */
+  private served = false;
   private readonly id = ++queueCounter;
   /** For LoopExit's message; made once, not per wait. */
   private readonly mainGet = (): string =>
@@ -154,7 +171,7 @@ export class Queue<T = unknown> implements AsyncIterable<Exclude<T, typeof StopI
    */
   set maxsize(value: number | null) {
     this.limit = checkMaxsize(this.constructor.name, value);
-    this.wakePutters();
+    if (this.putters.size > 0) this.scheduleUnlock();
   }
 
   /** Items in the queue now (a snapshot). */
@@ -270,21 +287,62 @@ export class Queue<T = unknown> implements AsyncIterable<Exclude<T, typeof StopI
 
   private add(item: T): void {
     this._put(item);
-    this.wakeGetters();
+    if (this.getters.size > 0) this.scheduleUnlock();
   }
 
   private take(): T {
     const item = this._get();
-    this.wakePutters();
+    if (this.putters.size > 0) this.scheduleUnlock();
     return item;
   }
 
-  private wakeGetters(): void {
-    if (this.getters.size > 0) this.getters.wake(this._size());
+  /** Queues a pass over the waiting lines, unless one is queued or under way (gevent's). */
+  private scheduleUnlock(): void {
+    if (this.unlocking) return;
+    this.unlocking = true;
+    this.phase = 0;
+    queuePass(runUnlock, this);
   }
 
-  private wakePutters(): void {
-    if (this.putters.size > 0) this.putters.wake(this.limit - this._size());
+  /**
+   * @internal gevent's `_unlock`, one switch at a time: in rounds, the first putter if there is
+   * room, then the first getter (or peek) if there is an item, until a round serves nobody. The
+   * greenlet served runs next, until it blocks; then this goes on (scheduler.ts, `endSwitch`).
+   */
+  _unlock(): void {
+    for (;;) {
+      if (this.phase === 0) {
+        this.phase = 1;
+        this.served = false;
+        const p = this.putters.head as LineWaiter | null;
+        if (
+          p !== null &&
+          this._size() + this.putters.woken < this.limit &&
+          this.switchTo(this.putters, p)
+        )
+          return;
+      }
+      if (this.phase === 1) {
+        this.phase = 2;
+        const g = this.getters.head as LineWaiter | null;
+        if (g !== null && this._size() > this.getters.woken && this.switchTo(this.getters, g))
+          return;
+      }
+      this.phase = 0;
+      if (!this.served) {
+        this.unlocking = false;
+        return;
+      }
+    }
+  }
+
+  /** Wakes `w` to run next, this pass going on once it blocks; false if nothing was woken. */
+  private switchTo(line: WaitingLine, w: LineWaiter): boolean {
+    const mark = beginSwitch();
+    line.wakeOne(w);
+    if (endSwitch(mark, runUnlock, this, undefined, true) === 0) return false;
+    this.served = true;
+    return true;
   }
 
   private async putSlow(
@@ -308,14 +366,14 @@ export class Queue<T = unknown> implements AsyncIterable<Exclude<T, typeof StopI
       this.putters.resumed();
       const late = call.takeCancel();
       if (late !== null) {
-        this.wakePutters();
+        this.scheduleUnlock(); // the slot it was woken for is free for the next
         throw late;
       }
       if (this._size() < this.limit) {
         try {
           return this.add(item);
         } catch (e) {
-          this.wakePutters(); // the slot it was woken for is still free
+          this.scheduleUnlock(); // the slot it was woken for is still free
           throw e;
         }
       }
@@ -345,7 +403,7 @@ export class Queue<T = unknown> implements AsyncIterable<Exclude<T, typeof StopI
       if (!peek) this.getters.resumed();
       const late = call.takeCancel();
       if (late !== null) {
-        if (!peek) this.wakeGetters();
+        if (!peek) this.scheduleUnlock();
         throw late;
       }
       if (this._size() > 0) return peek ? this._peek() : this.take();
@@ -373,6 +431,9 @@ export class Queue<T = unknown> implements AsyncIterable<Exclude<T, typeof StopI
       if (left === 0 && seq !== 0) return false;
     }
     line.enter(w, seq);
+    // gevent's put and get queue a pass when the other side waits (a newcomer that waits while
+    // the other line could serve it: a putter of an empty queue whose getters are waking).
+    if ((line === this.getters ? this.putters : this.getters).size > 0) this.scheduleUnlock();
     if (left !== null) w.setTimeout(left, timedOut);
     if (signal !== null) w.setSignal(signal);
     call.add(w);

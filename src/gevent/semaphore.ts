@@ -6,21 +6,30 @@
  * --------------------
  * gevent's Semaphore is an AbstractLinkable that notifies its links "while ready": a `release()`
  * schedules a notifier, which calls the links in the order they were made — a waiting greenlet
- * is switched to and takes its permit there — and stops as soon as no permit is left. Until it
- * runs, a permit released is free for anyone: the releasing greenlet that acquires again before
- * it blocks keeps it (checked against gevent 22.10.2: `with sem: sleep(0)` twice in a loop runs
- * each greenlet's two turns back to back).
+ * is switched to, takes its permit there and runs until it blocks, before the next link — and
+ * stops as soon as no permit is left. Until it runs, a permit released is free for anyone: the
+ * releasing greenlet that acquires again before it blocks keeps it (checked against gevent
+ * 22.10.2: `with sem: sleep(0)` twice in a loop runs each greenlet's two turns back to back).
  *
  * Here the links — acquirers, `wait()`ers and rawlink callbacks — share one order (a waiter's
- * place in the WaitingLine, a callback's `seq`). A `release()` wakes, in that order, the
- * acquirers its free permits cover and every `wait()`er and callback met on the way; each
- * acquirer takes its permit when it resumes, or goes back to its place if a newcomer took it
- * (waiting-line.ts). A callback runs on the ready queue if a permit is still free then;
- * otherwise it stays linked for the next release, as gevent's notifier leaves it.
+ * place in the WaitingLine, a callback's `seq`). A `release()` (or a `rawlink`) queues one pass
+ * (`_notify`, one at a time per semaphore) when a permit is free and some link waits. The pass
+ * serves the links made before it began, in that order, while a permit is free: an acquirer or
+ * `wait()`er is woken to resume next (it takes its permit then) and the pass goes on once it
+ * blocks (scheduler.ts, `beginSwitch`), so a permit the woken greenlet releases goes to the next
+ * waiter in the same pass, as in gevent; a callback is called by the pass itself, with no task
+ * current. Links made during the pass wait for the next one, queued at its end if a permit is
+ * still free (gevent's `_check_and_notify`).
  */
 import { describeValue } from '../internal/errors.js';
 import { releaser } from '../internal/releaser.js';
-import { callSoon, reportException } from '../internal/scheduler.js';
+import {
+  beginSwitch,
+  callFirst,
+  endSwitch,
+  queuePass,
+  reportException,
+} from '../internal/scheduler.js';
 import {
   type ParsedAcquire,
   parseAcquire,
@@ -48,8 +57,12 @@ function timedOut(w: Waiter<boolean>): void {
   w.withdraw(true, false);
 }
 
-function runRawlink(s: Semaphore, r: RawLink): void {
-  s._runRawlink(r);
+function runNotify(s: Semaphore): void {
+  s._notify(false);
+}
+
+function runNotifyPlain(s: Semaphore): void {
+  s._notify(true);
 }
 
 /**
@@ -58,8 +71,9 @@ function runRawlink(s: Semaphore, r: RawLink): void {
  * refuse that). No greenlet owns a permit: any may release.
  *
  * Waiting greenlets are woken in the order they began to wait, each taking its permit when it
- * resumes; a greenlet that acquires before then — the releasing one, say, acquiring again
- * before it blocks — takes the permit first, as in gevent, and the waiter keeps its place.
+ * resumes and running until it blocks before the next is served (one pass of gevent's
+ * notifier); a greenlet that acquires before that pass runs — the releasing one, say, acquiring
+ * again before it blocks — takes the permit first, as in gevent, and the waiter keeps its place.
  * `acquire({ blocking: false })` answers at once; with `timeout` (ms) it resolves false when the
  * time passes first (a timeout of 0 lets the loop turn once first, as gevent's). `wait()` waits
  * for a free permit without taking it. `locked()` and `counter` are snapshots.
@@ -68,8 +82,9 @@ function runRawlink(s: Semaphore, r: RawLink): void {
  * `with sem:`).
  *
  * **Cancellation:** a greenlet killed (or a task cancelled, a `signal` aborted, a `Timeout`
- * expired) while it waits in `acquire` or `wait` gets that error there and holds no permit; if
- * it had been woken, the next waiter is woken in its place (no permit leaks).
+ * expired) while it waits in `acquire` or `wait` gets that error there and holds no permit. A
+ * kill takes its turn on the ready queue: a greenlet woken before then takes its permit first,
+ * as gevent's.
  *
  * @throws LoopExit from a wait of the main program (outside every greenlet and task) that
  *   nothing is left to end.
@@ -81,11 +96,15 @@ function runRawlink(s: Semaphore, r: RawLink): void {
 export class Semaphore {
   /** @internal Free permits. */
   protected _counter: number;
-  private readonly line = new WaitingLine(() => this.notify());
-  /** Callbacks linked and not yet queued, in `seq` order. */
+  private readonly line = new WaitingLine(() => this.checkAndNotify());
+  /** Callbacks linked and not yet called, in `seq` order. */
   private rawlinks: RawLink[] = [];
-  /** Callbacks queued that have not run yet (an `unlink` still stops them). */
+  /** Always empty: a pass calls a callback as soon as it takes it (for `unlinkFirst`). */
   private readonly queued: RawLink[] = [];
+  /** gevent's `_notifier`: a pass over the links (`_notify`) is queued or under way. */
+  private notifying = false;
+  /** The pass under way serves the links up to this place, those made before it began. */
+  private lastServed = -1;
   private readonly id = ++semaphoreCounter;
   private readonly mainAcquire = (): string =>
     `the main program waits to acquire ${this.describe()}, which nothing releases`;
@@ -150,7 +169,7 @@ export class Semaphore {
       this.line.resumed();
       const late = call.takeCancel();
       if (late !== null) {
-        this.notify();
+        this.checkAndNotify();
         throw late;
       }
       if (this._counter > 0) {
@@ -162,12 +181,12 @@ export class Semaphore {
   }
 
   /**
-   * Gives a permit back and wakes the first waiter it can serve; returns the free permits
-   * (gevent's return value).
+   * Gives a permit back and queues a pass that serves the waiters, in order, while a permit is
+   * free; returns the free permits (gevent's return value).
    */
   release(): number {
     this._counter++;
-    this.notify();
+    this.checkAndNotify();
     return this._counter;
   }
 
@@ -210,7 +229,7 @@ export class Semaphore {
       throw new TypeError(`${this.kind}.rawlink expects a function: received ${describeValue(cb)}`);
     }
     this.rawlinks.push({ cb, seq: this.line.nextSeq(), dead: false });
-    this.notify();
+    this.checkAndNotify();
   }
 
   /** Removes the first registration of `cb` not called yet; does nothing if there is none. */
@@ -257,53 +276,54 @@ export class Semaphore {
     return this.constructor.name;
   }
 
-  /** @internal */
-  _runRawlink(r: RawLink): void {
-    if (r.dead) return;
-    const i = this.queued.indexOf(r);
-    if (i >= 0) this.queued.splice(i, 1);
-    if (this._counter <= 0) {
-      // Taken before its turn came: it waits for the next release, at its place.
-      let k = this.rawlinks.length;
-      while (k > 0 && this.rawlinks[k - 1]!.seq > r.seq) k--;
-      this.rawlinks.splice(k, 0, r);
-      return;
-    }
-    try {
-      r.cb(this);
-    } catch (e) {
-      reportException(`Exception in a rawlink callback of ${this.describe()}`, e);
-    }
+  /**
+   * gevent's `_check_and_notify`: queues a pass over the links when a permit is free and some
+   * link waits, unless a pass is queued or under way.
+   */
+  private checkAndNotify(): void {
+    if (this.notifying || this._counter <= 0) return;
+    if (this.line.size === 0 && this.rawlinks.length === 0) return;
+    this.notifying = true;
+    this.lastServed = -1;
+    queuePass(runNotify, this);
   }
 
   /**
-   * Wakes the links a free permit can serve, in their order: acquirers while the free permits
-   * cover them, and every `wait()`er and callback met on the way.
+   * @internal gevent's `_notify_links`: serves the links made before the pass began, in their
+   * order, while a permit is free — a waiting greenlet is woken to run next (an acquirer takes
+   * its permit then) and the pass goes on once it blocks again (scheduler.ts, `endSwitch`); a
+   * callback is called here. Then, as gevent's, another pass is queued if a permit is still
+   * free for links made meanwhile.
    */
-  private notify(): void {
-    const raw = this.rawlinks;
-    if (raw.length === 0) {
-      if (this.line.size > 0) this.line.wake(this._counter);
-      return;
-    }
-    let left = this._counter - this.line.woken;
-    let i = 0;
-    let w = this.line.head as LineWaiter | null;
-    while (left > 0) {
-      const r = raw[i];
+  _notify(plain: boolean): void {
+    const line = this.line;
+    if (this.lastServed < 0) this.lastServed = line.lastSeq();
+    for (;;) {
+      if (this._counter - line.woken <= 0) break;
+      const w = line.head as LineWaiter | null;
+      const r = this.rawlinks[0];
       if (w !== null && (r === undefined || w.seq < r.seq)) {
-        const next = w.next as LineWaiter | null;
-        if (w.consumes) left--;
-        // One at a time through the line's own accounting (its `woken`, its revoke).
-        this.line.wakeOne(w);
-        w = next;
+        if (w.seq > this.lastServed) break;
+        const mark = beginSwitch();
+        line.wakeOne(w);
+        if (endSwitch(mark, runNotify, this, undefined, true) > 0) return;
       } else if (r !== undefined) {
-        i++;
-        this.queued.push(r);
-        callSoon(runRawlink, this, r);
+        if (r.seq > this.lastServed) break;
+        if (!plain) {
+          // The user's code, with no task current: the pass goes on from a plain callback, next.
+          callFirst(runNotifyPlain, this);
+          return;
+        }
+        this.rawlinks.shift();
+        try {
+          r.cb(this);
+        } catch (e) {
+          reportException(`Exception in a rawlink callback of ${this.describe()}`, e);
+        }
       } else break;
     }
-    if (i > 0) this.rawlinks = raw.slice(i);
+    this.notifying = false;
+    this.checkAndNotify();
   }
 
   private parseAcquire(options: AcquireOptions | undefined): ParsedAcquire {
@@ -334,6 +354,7 @@ export class Semaphore {
       if (left === 0 && seq !== 0) return false;
     }
     this.line.enter(w, seq);
+    this.checkAndNotify(); // a wait back in line after a newcomer took its permit
     if (left !== null) w.setTimeout(left, timedOut);
     if (signal !== null) w.setSignal(signal);
     call.add(w);

@@ -6,26 +6,31 @@
  * --------------------
  * gevent wakes a waiting greenlet by switching to it from a hub callback (a queue's `_unlock`, a
  * semaphore's notifier): the greenlet takes the item or the permit then and there, and runs until
- * it blocks again, before the hub looks at the next waiter. Until that callback runs, nothing is
- * reserved: a greenlet that calls `get()` or `acquire()` in between finds the item or the permit
- * free and takes it (gevent's release-then-acquire loop keeps its semaphore), and the waiter the
- * callback would have served stays first in line.
+ * it blocks again, before the callback looks at the next waiter — so one callback serves a whole
+ * chain (a putter's item for a getter, whose get frees a slot for the next putter, …). Until that
+ * callback runs, nothing is reserved: a greenlet that calls `get()` or `acquire()` in between
+ * finds the item or the permit free and takes it (gevent's release-then-acquire loop keeps its
+ * semaphore), and the waiter the callback would have served stays first in line.
  *
- * weft resumes a waiter on its ready queue instead (src/internal/scheduler.ts). So a waiter is
- * woken as soon as there is something for it, in line order, but nothing is taken for it: it
- * takes the item or permit itself when its task resumes, as gevent's greenlet does when switched
- * to, and finds it gone if someone got there first — then it goes back to its old place in the
- * line (`enter(w, seq)`), not to the end, as gevent's never left it:
+ * The owners here do the same (queue.ts, channel.ts, semaphore.ts): a change that may serve a
+ * waiter queues one pass on the ready queue (`queuePass`, gevent's `run_callback`), and the pass
+ * wakes one waiter at a time through a switch (scheduler.ts, `beginSwitch`): the woken greenlet
+ * resumes next, ahead of everything ready, and the pass goes on right behind it once it blocks.
+ * The greenlet takes the item or permit itself when it resumes, as gevent's does when switched
+ * to; nothing else can run in between, so it finds it there — but for a wait made outside every
+ * greenlet and task (the main program), whose resumption has no step the pass can wait for. Such
+ * a waiter, finding the item gone, goes back to its old place (`enter(w, seq)`), not to the end:
  *
- *   put(x) ──► wake(1): [ G1 ] woken ──(ready queue)──► G1 resumes ─┬─ item there: takes it
- *                                                                   └─ gone: back at seq 1
+ *   put(x) ──► pass queued ──(its turn)──► wake G1: resumes next ─┬─ item there: takes it
+ *                                  ▲                              └─ gone: back at seq 1
+ *                                  └── the pass goes on once G1 blocks: next waiter, if served
  *
  * `woken` counts the woken waiters that will take something (`consumes`: a getter, an acquirer;
- * not a `peek` or a semaphore's `wait`) and have not resumed; `wake(available)` wakes only as
- * many more as what is available covers, so N items wake N getters, in order. A woken waiter that
- * is cancelled (killed, aborted) before it resumes took nothing; its `onRevoke` hands its turn to
- * the next (`retry`), so no wake-up is lost and nothing leaks — the bug class the Waiter's grant
- * machinery exists for (waiter.ts), avoided here by granting nothing.
+ * not a `peek` or a semaphore's `wait`) and have not resumed, so that a pass does not count the
+ * same item twice. A woken waiter that is cancelled before it resumes took nothing; its
+ * `onRevoke` asks the owner for another pass (`retry`), so no wake-up is lost and nothing leaks.
+ * A kill is not such a cancel: it is a callback of its own on the ready queue, as gevent's
+ * (greenlet.ts), so a greenlet woken before it takes what it was woken for first.
  *
  * What can starve: a greenlet that takes the item or the permit back before it ever blocks
  * (release, then acquire again) keeps it, as in gevent; the line's own order is FIFO.
@@ -48,7 +53,7 @@ export class WaitingLine extends WaiterList {
 
   /**
    * @param retry called when a woken consuming waiter was cancelled before it resumed: what it
-   *   was woken for is still there, and the owner wakes the next waiter for it.
+   *   was woken for is still there, and the owner queues a pass to serve the next waiter.
    */
   constructor(retry: () => void) {
     super();
@@ -61,6 +66,11 @@ export class WaitingLine extends WaiterList {
   /** A new place at the end of the line (for a `rawlink` sharing the line's order). */
   nextSeq(): number {
     return ++this.last;
+  }
+
+  /** The last place given so far (0 for none). */
+  lastSeq(): number {
+    return this.last;
   }
 
   /**
@@ -96,22 +106,7 @@ export class WaitingLine extends WaiterList {
     }
   }
 
-  /**
-   * Wakes waiters in line order while `available` (items, permits, free slots) is not yet
-   * spoken for by the consuming waiters woken already. A waiter that only looks is woken while
-   * anything is.
-   */
-  wake(available: number): void {
-    let left = available - this.woken;
-    for (let w = this.head as LineWaiter | null; w !== null && left > 0; ) {
-      const next = w.next as LineWaiter | null;
-      if (w.consumes) left--;
-      this.wakeOne(w);
-      w = next;
-    }
-  }
-
-  /** Wakes `w`, a waiter of this line (for an owner that walks the line itself). */
+  /** Wakes `w`, a waiter of this line (inside its owner's switch, see the notes). */
   wakeOne(w: LineWaiter): void {
     if (w.consumes) {
       this.woken++;

@@ -46,7 +46,17 @@
  * by the `setImmediate` at the end of the turn, not from a microtask: all timers due in this
  * turn have fired by then (the heap's Node timer may fire again in the same turn, for an entry
  * not quite due the first time), as CPython moves every due timer to the ready queue before it
- * runs any of it.
+ * runs any of it. A deadline already past when it is armed (a timeout of 0) does not wait for
+ * Node's shortest timer, a millisecond on: the heap has it fired by this immediate
+ * (`fireAtTurnEnd`), once the ready queue has drained — or, for a CPython handle
+ * (`callLater(0, …)`), as the next iteration begins (`fireAtIteration`), where CPython's loop
+ * moves it to its ready queue.
+ *
+ * Switches: gevent's hub serves a chain of wake-ups from one callback, each greenlet it switches
+ * to running until it blocks before the callback goes on. A callback here does the same by
+ * waking inside `beginSwitch`/`endSwitch`: the resumes go to the head of the queue, its own
+ * continuation right behind them (see `beginSwitch`). Only weft/gevent switches; CPython's
+ * ready queue has no such thing, and weft/asyncio keeps to it.
  *
  * Ready callbacks run with no task current (a task's own resume makes it current through
  * src/internal/context.ts); resumes, which read no task, run in whatever context is current.
@@ -112,6 +122,21 @@ function push(fn: Callback, a: unknown, b: unknown, kind: Kind): void {
   kinds[i] = kind;
   size++;
   pushed++;
+}
+
+/** Puts `fn(a, b)` at the head of the queue: it runs before everything ready (`endSwitch`). */
+function unshift(fn: Callback, a: unknown, b: unknown, kind: Kind): void {
+  if (size === fns.length) grow();
+  head = (head - 1) & (fns.length - 1);
+  fns[head] = fn;
+  as[head] = a;
+  bs[head] = b;
+  kinds[head] = kind;
+  size++;
+  pushed++;
+  // It belongs to the iteration under way (it runs before the rest of it), unless that one has
+  // just ended: then it is the first of the next.
+  if (popped < iterationEnd) iterationEnd++;
 }
 
 /*
@@ -227,11 +252,150 @@ export function callSoon(fn: Callback, a?: unknown, b?: unknown): void {
  * running no code of the user's. When a step ends with a resume at the head of the queue, the
  * resume runs at once instead of from a drain microtask: settling a promise only queues its
  * continuation, so the caller's stack sees nothing of it, and the order of the ready queue is
- * kept (see `stepEnded`).
+ * kept (see `stepEnded`). Between `beginSwitch` and `endSwitch` it goes to the head instead.
  */
 export function callSoonResume(fn: Callback, a?: unknown, b?: unknown): void {
+  if (switching > 0) {
+    stash(fn, a, b, RESUME);
+    return;
+  }
   push(fn, a, b, RESUME);
   kick();
+}
+
+/**
+ * `callSoonResume` for a resume of `task`'s (null: outside every task). A switch that throws
+ * into one task (`switchTo`) takes only that task's resumes to the head: a kill that cancels a
+ * future the greenlet awaits wakes the future's other awaiters, asyncio tasks among them, and
+ * those keep `callSoon`'s order, as the same cancel outside a switch would give them.
+ */
+export function callSoonResumeOf(
+  task: object | null,
+  fn: Callback,
+  a?: unknown,
+  b?: unknown,
+): void {
+  if (switching > 0 && (switchTarget === null || task === switchTarget)) {
+    stash(fn, a, b, RESUME);
+    return;
+  }
+  push(fn, a, b, RESUME);
+  kick();
+}
+
+/*
+ * gevent's hub runs a callback (a queue's unlock, a semaphore's notifier, a kill) that switches
+ * into a greenlet: the greenlet runs until it blocks again, and the hub goes on with the same
+ * callback — the next waiter of the chain — before anything else on its queue. A callback of the
+ * ready queue does the same between `beginSwitch` and `endSwitch`: the resumes it queues go to
+ * the head of the queue, in the order queued, with its continuation right behind them, so that
+ * they run next and the continuation runs once their steps have ended. Other callbacks queued
+ * meanwhile (`callSoon`: gevent's `run_callback`) still go to the end. weft/asyncio never opens
+ * a switch: CPython's loop has no such thing.
+ */
+/** Open `beginSwitch`es: a switch opened inside another is placed with the outer one. */
+let switching = 0;
+/** See `switchTo`. */
+let switchTarget: object | null = null;
+/** What the open switches queued, for the head of the queue: fn, a, b, kind, … up to `top`. */
+const switched: unknown[] = [];
+let top = 0;
+
+function stash(fn: Callback, a: unknown, b: unknown, kind: Kind): void {
+  switched[top] = fn;
+  switched[top + 1] = a;
+  switched[top + 2] = b;
+  switched[top + 3] = kind;
+  top += 4;
+}
+
+/**
+ * Opens a switch: resumes queued until `endSwitch` run before everything already ready. Returns
+ * the mark `endSwitch` takes.
+ */
+export function beginSwitch(): number {
+  switching++;
+  return top;
+}
+
+/**
+ * Closes the switch `beginSwitch` opened (`mark` is what it returned): puts the resumes queued
+ * since at the head of the queue, in the order they were queued, and `then(a, b)` right behind
+ * them if there are any (not otherwise). Returns how many resumes it placed. `then` runs as a
+ * plain callback (with no task current); with `thenRunsNoUserCode` it runs as a resume does,
+ * at once when the step before it ends (see `queuePass`).
+ */
+export function endSwitch(
+  mark: number,
+  then: Callback | null,
+  a?: unknown,
+  b?: unknown,
+  thenRunsNoUserCode = false,
+): number {
+  const n = (top - mark) / 4;
+  if (n > 0 && then !== null) stash(then, a, b, thenRunsNoUserCode ? RESUME : PLAIN);
+  if (--switching > 0 || top === 0) return n;
+  const buf = switched;
+  for (let i = top - 4; i >= 0; i -= 4) {
+    unshift(buf[i] as Callback, buf[i + 1], buf[i + 2], buf[i + 3] as Kind);
+    buf[i + 1] = undefined;
+    buf[i + 2] = undefined;
+  }
+  top = 0;
+  if (running === 0) kick();
+  return n;
+}
+
+/**
+ * Queues `fn(a)` behind everything ready, as `callSoon`, for a callback of weft's own that runs
+ * no code of the user's (a gevent notifier pass, which may switch: see `beginSwitch`): it runs
+ * as a resume does, at once when the step before it ends, without a drain of its own.
+ */
+export function queuePass(fn: Callback, a: unknown): void {
+  push(fn, a, undefined, RESUME);
+  kick();
+}
+
+/**
+ * Queues `fn(a)` at the head of the queue, before everything ready, as a plain callback (with
+ * no task current): a pass that must call the user's code (a rawlink callback) goes on there.
+ */
+export function callFirst(fn: Callback, a: unknown): void {
+  unshift(fn, a, undefined, PLAIN);
+  if (running === 0) kick();
+}
+
+/**
+ * Closes the switch `beginSwitch` opened without switching: the resumes queued since go to the
+ * end of the queue, in order, as outside a switch (for a callback that turned out not to switch
+ * into the greenlet it woke: gevent's would have queued a callback of its own).
+ */
+export function dropSwitch(mark: number): void {
+  switching--;
+  const buf = switched;
+  for (let i = mark; i < top; i += 4) {
+    push(buf[i] as Callback, buf[i + 1], buf[i + 2], buf[i + 3] as Kind);
+    buf[i + 1] = undefined;
+    buf[i + 2] = undefined;
+  }
+  const moved = top > mark;
+  top = mark;
+  if (moved) kick();
+}
+
+/** Whether a switch is open (`beginSwitch`) that takes `task`'s resumes to the head. */
+export function inSwitchFor(task: object | null): boolean {
+  return switching > 0 && (switchTarget === null || task === switchTarget);
+}
+
+/**
+ * The task an open switch throws into (a kill's: `deliverKill`), or null for a switch that
+ * takes every resume queued (a pass waking the waiters of its line). Returns the one before.
+ */
+export function switchTo(task: object | null): object | null {
+  const prev = switchTarget;
+  switchTarget = task;
+  return prev;
 }
 
 /**
@@ -291,7 +455,8 @@ export function endStepWithResume(task: object, fn: Callback, a: unknown): void 
  */
 export function yieldInPlace(task: object): boolean {
   if (size !== 0 || ranThisTurn >= BUDGET || (inFlight !== null && inFlight !== task)) return false;
-  if (iterationHooks !== null) return false;
+  // An iteration must begin: its hooks, or the timers due at its start, run before the task.
+  if (iterationHooks !== null || timersDueAtIteration) return false;
   ranThisTurn++;
   inFlight = task;
   return true;
@@ -314,6 +479,7 @@ function moveOn(): void {
     try {
       runHead();
     } catch (exception) {
+      running--;
       reportOutsideTasks(exception);
     }
     if (inFlight !== null) {
@@ -329,6 +495,9 @@ function runHead(): unknown {
   if (popped === iterationEnd) {
     // The first callback of a new iteration: the hooks of the one that ended run before it.
     if (iterationHooks !== null) iterationEnded();
+    // CPython moves the timers due to the ready queue as an iteration begins: behind what the
+    // last one queued, before this one runs.
+    if (timersDueAtIteration) runIterationTimers();
     iterationEnd = pushed;
   }
   popped++;
@@ -341,8 +510,18 @@ function runHead(): unknown {
   bs[i] = undefined;
   head = (head + 1) & (fns.length - 1);
   size--;
-  return fn(a, b);
+  running++;
+  const r = fn(a, b);
+  running--;
+  return r;
 }
+
+/**
+ * Callbacks of the queue running now (`runHead`; a callback that throws is counted out by the
+ * loop that catches it): what they put at the head of the queue needs no kick, the loop that
+ * runs them goes on with it.
+ */
+let running = 0;
 
 /** The task whose step is in flight, if any. */
 export function taskInFlight(): object | null {
@@ -423,6 +602,7 @@ function drain(): void {
         try {
           before = runHead() as object | null;
         } catch (exception) {
+          running--;
           reportOutsideTasks(exception);
         }
         if (prev === NOT_ENTERED && before !== CONTEXT_UNCHANGED) prev = before;
@@ -436,6 +616,7 @@ function drain(): void {
       try {
         runHead();
       } catch (exception) {
+        running--;
         reportOutsideTasks(exception);
       }
     }
@@ -463,11 +644,28 @@ function armImmediate(): void {
 }
 
 function onImmediate(): void {
-  immediateArmed = false;
   ranThisTurn = 0;
   // The microtask queue is empty now: a step still in flight is waiting on something weft does
   // not know (a native promise), so it no longer holds the queue up.
   inFlight = null;
+  const fire = turnTimers;
+  if (fire !== null) {
+    // Deadlines due already when they were armed (a timeout of 0) fire here, not from Node's
+    // shortest timer (1 ms): what they make ready is drained below, with this turn's.
+    // `immediateArmed` stays set meanwhile: what they queue needs no immediate of its own.
+    turnTimers = null;
+    timersDueAtIteration = false;
+    try {
+      fire();
+    } catch (e) {
+      queueMicrotask(() => {
+        throw e;
+      });
+    }
+  }
+  immediateArmed = false;
+  // Deadlines armed due by those timers fire at the next turn's end.
+  if (turnTimers !== null) armImmediate();
   if (afterTimers.length > 0) {
     const after = afterTimers;
     afterTimers = [];
@@ -476,6 +674,38 @@ function onImmediate(): void {
   }
   if (size > 0) drain();
   else endIfIdle();
+}
+
+/** What the timer heap fires at the end of the turn (`fireAtTurnEnd`), or null. */
+let turnTimers: (() => void) | null = null;
+/** What the timer heap fires as the next iteration begins (`fireAtIteration`), or null. */
+let iterationTimers: (() => void) | null = null;
+let timersDueAtIteration = false;
+
+/**
+ * The timer heap has entries due already (armed with a deadline that has passed: a timeout of
+ * 0): `fire` runs them at this turn's immediate, once the ready queue has drained — gevent runs
+ * its timers once its callbacks have — instead of from Node's shortest timer, a millisecond on.
+ */
+export function fireAtTurnEnd(fire: () => void): void {
+  turnTimers = fire;
+  armImmediate();
+}
+
+/**
+ * The timer heap has CPython handles due already (`loop.callLater(0, …)`, `wait` with a timeout
+ * of 0): `fire` runs them as the next iteration of the ready queue begins, as CPython's loop
+ * moves the timers due to its ready queue at the start of each iteration — behind what the
+ * current one queued (and at the end of the turn at the latest, `fireAtTurnEnd`).
+ */
+export function fireAtIteration(fire: () => void): void {
+  iterationTimers = fire;
+  timersDueAtIteration = true;
+}
+
+function runIterationTimers(): void {
+  timersDueAtIteration = false;
+  (iterationTimers as () => void)();
 }
 
 /** Reports an exception raised by a callback (CPython's `call_exception_handler`). */

@@ -37,6 +37,15 @@
  * arming and stopping costs no more: commit bbe8f91's message has the scratch A/B of the paths
  * that arm a timer (no bench suite measures timers on their own).
  *
+ * A deadline already past when the Node timer would be armed for it (a timeout of 0) is not
+ * left to Node's shortest timer, a millisecond on: the scheduler fires the entries due at the end
+ * of this turn (`fireAtTurnEnd`, its `setImmediate`, once the ready queue has drained), and a
+ * CPython handle due when armed (`handle`: `callLater(0, …)`, a `wait` timeout of 0) as the next
+ * iteration of the ready queue begins (`fireAtIteration`), as CPython's loop moves the timers
+ * due to its ready queue at the start of each iteration; the other entries due then stay in
+ * their places for the end of the turn. Under node:test's mock of `setTimeout`, due entries wait
+ * for the mocked timer, as every other.
+ *
  * A deadline further than Node's longest timer (2^31 − 1 ms) arms it for the longest and
  * re-arms when it fires; an infinite one is never made (`startTimerAt` returns null).
  *
@@ -46,7 +55,7 @@
  * `clearTimeout`, and a stale one that fires does nothing (`nodeGen`).
  */
 import { MAX_TIMER } from './long-timer.js';
-import { runTimer } from './scheduler.js';
+import { fireAtIteration, fireAtTurnEnd, runTimer } from './scheduler.js';
 
 /** `index` of an entry out of the heap: run, stopped, or never armed. */
 const OUT = -1;
@@ -65,6 +74,8 @@ export class TimerEntry {
     /** Null once run or stopped. */
     public fn: ((a: any) => void) | null,
     public a: unknown,
+    /** A CPython handle's (`startTimerAt`'s `handle`): due already, it fires as an iteration begins. */
+    readonly handle = false,
   ) {}
 }
 
@@ -85,6 +96,10 @@ let nodeRefed = false;
 let firing = false;
 /** The due entries of the firing under way. */
 const batch: (TimerEntry | undefined)[] = [];
+/** Node's own `setTimeout`: under a mock of it (node:test), due entries wait for its timer too. */
+const nodeSetTimeout = setTimeout;
+/** The scheduler will fire the due entries at the end of this turn (`fireAtTurnEnd`). */
+let turnQueued = false;
 
 function less(x: TimerEntry, y: TimerEntry): boolean {
   return x.deadline < y.deadline || (x.deadline === y.deadline && x.seq < y.seq);
@@ -141,12 +156,26 @@ function removeAt(i: number): void {
  * Calls `fn(a)` once `performance.now()` has reached `deadline`, through the scheduler's
  * `runTimer`; returns null, arming nothing, for an infinite deadline. A NaN deadline is due at
  * once. Stop it with `stopTimerEntry`.
+ *
+ * A deadline already past fires at the end of this turn of Node's loop, once the ready queue
+ * has drained (gevent's `Timeout(0)` fires when its loop has run its callbacks), not from Node's
+ * shortest timer a millisecond on. One of a CPython handle (`handle`: `callLater(0, …)`, the
+ * timeout 0 of `wait`) fires as the next iteration of the ready queue begins, as CPython's loop
+ * moves due timers to its ready queue at the start of each iteration.
  */
-export function startTimerAt<A>(deadline: number, fn: (a: A) => void, a: A): TimerEntry | null {
+export function startTimerAt<A>(
+  deadline: number,
+  fn: (a: A) => void,
+  a: A,
+  handle = false,
+): TimerEntry | null {
   if (deadline === Number.POSITIVE_INFINITY) return null;
-  const e = new TimerEntry(Number.isNaN(deadline) ? 0 : deadline, seq++, fn, a);
+  const e = new TimerEntry(Number.isNaN(deadline) ? 0 : deadline, seq++, fn, a, handle);
   heap.push(e);
   siftUp(e, heap.length - 1);
+  if (handle && e.deadline <= performance.now() && setTimeout === nodeSetTimeout) {
+    fireAtIteration(fireDueHandles);
+  }
   if (!firing) {
     // A Node timer armed by another `setTimeout` than the one in place now (mock timers were
     // turned on or off since) is re-armed: a mock's never fires once the mock is reset.
@@ -181,6 +210,20 @@ export function stopTimerEntry(e: TimerEntry | null): void {
 function armNode(deadline: number): void {
   const now = performance.now();
   let ms = deadline - now;
+  if (ms <= 0 && setTimeout === nodeSetTimeout) {
+    // Due already: fired from the scheduler's end of turn (`fireAtTurnEnd`). A Node timer armed
+    // for a later deadline is cleared: `fireDue` re-arms for what is left.
+    if (node !== null && nodeSet === setTimeout) clearTimeout(node);
+    node = null;
+    nodeGen++;
+    nodeFor = deadline;
+    nodeRefed = false;
+    if (!turnQueued) {
+      turnQueued = true;
+      fireAtTurnEnd(fireDue);
+    }
+    return;
+  }
   // Rounded up: Node truncates a fractional delay. Node may still fire up to a millisecond
   // early (its clock is whole milliseconds): `fire` re-arms then.
   ms = ms > 0 ? Math.ceil(ms) : 0;
@@ -204,6 +247,62 @@ function fire(gen: number): void {
   node = null;
   nodeFor = Number.POSITIVE_INFINITY;
   nodeRefed = false;
+  runDue();
+}
+
+/** The end of the turn the scheduler was asked for (`armNode`): runs every entry due. */
+function fireDue(): void {
+  turnQueued = false;
+  // A Node timer armed meanwhile for a later deadline stays: `runDue` re-arms only if needed.
+  if (node === null) {
+    nodeFor = Number.POSITIVE_INFINITY;
+    runDue();
+  } else runDue(false);
+}
+
+/**
+ * An iteration of the ready queue begins with CPython handles due (`startTimerAt`'s `handle`):
+ * every handle due now runs, in deadline order; the other entries due wait for the end of the
+ * turn, in their places.
+ */
+function fireDueHandles(): void {
+  if (firing || heap.length === 0) return;
+  const now = performance.now();
+  let n = 0;
+  let others = 0;
+  while (heap.length > 0 && (heap[0] as TimerEntry).deadline <= now) {
+    const e = heap[0] as TimerEntry;
+    removeAt(0);
+    batch[n++] = e;
+    if (!e.handle) others++;
+  }
+  if (others > 0) {
+    // Back where they were (their seq keeps their order); the end of the turn runs them.
+    for (let i = 0; i < n; i++) {
+      const e = batch[i] as TimerEntry;
+      if (e.handle) continue;
+      batch[i] = undefined;
+      heap.push(e);
+      siftUp(e, heap.length - 1);
+    }
+    let k = 0;
+    for (let i = 0; i < n; i++) if (batch[i] !== undefined) batch[k++] = batch[i];
+    for (let i = k; i < n; i++) batch[i] = undefined;
+    n = k;
+  }
+  for (let i = 0; i < n; i++) (batch[i] as TimerEntry).index = IN_BATCH;
+  try {
+    runBatch(n);
+  } catch (err) {
+    // Called by the scheduler between two callbacks: raised on its own, as from a Node timer.
+    queueMicrotask(() => {
+      throw err;
+    });
+  }
+}
+
+/** Runs every entry due now, in deadline order, then re-arms the Node timer (`rearm`). */
+function runDue(rearm = true): void {
   if (heap.length === 0) return;
   const now = performance.now();
   let n = 0;
@@ -213,6 +312,11 @@ function fire(gen: number): void {
     e.index = IN_BATCH;
     batch[n++] = e;
   }
+  runBatch(n, rearm);
+}
+
+/** Runs the `n` entries of `batch`, then (with `rearm`) arms for the earliest left. */
+function runBatch(n: number, rearm = false): void {
   firing = true;
   let failed = false;
   let error: unknown;
@@ -243,7 +347,11 @@ function fire(gen: number): void {
     }
   } finally {
     firing = false;
-    if (heap.length > 0) armNode((heap[0] as TimerEntry).deadline);
+    if (heap.length > 0) {
+      const top = (heap[0] as TimerEntry).deadline;
+      // Not when a Node timer is armed for it already (a batch of handles, see fireDueHandles).
+      if (rearm || node === null || top < nodeFor || nodeSet !== setTimeout) armNode(top);
+    }
   }
   if (failed) throw error;
 }

@@ -41,7 +41,7 @@
  */
 import { currentContext, resolveUntagged, untaggedPromise } from './context.js';
 import { CancelledError } from './errors.js';
-import { beginStep, callSoon, callSoonResume, stepEnded } from './scheduler.js';
+import { beginStep, callSoon, callSoonResumeOf, stepEnded } from './scheduler.js';
 import { startTimerAt, stopTimerEntry, type TimerEntry } from './timer-heap.js';
 
 /** What the waiter machinery needs from a task (implemented by asyncio's Task). */
@@ -92,7 +92,8 @@ export const stopTimer = stopTimerEntry;
  * one of CPython's handles (`callLater`/`callAt`, `timeout()` scopes, the timeouts of `wait()`
  * and `asCompleted()`, a `sleep(ms)` through `Waiter.setTimeoutHandle`) is armed here. Stop it
  * with `stopTimer`, also after it fired: `fn` has not run yet then, and whoever it was for
- * checks that itself (a cancelled handle, a re-armed scope).
+ * checks that itself (a cancelled handle, a re-armed scope). A `when` already past is due as the
+ * next iteration of the ready queue begins, as CPython's `call_later(0)` (timer-heap.ts).
  */
 export function startTimerHandleAt<A, B>(
   when: number,
@@ -100,7 +101,7 @@ export function startTimerHandleAt<A, B>(
   a: A,
   b: B,
 ): Timer | null {
-  return startTimerAt(when, queueDue, new DueCall(fn, a, b));
+  return startTimerAt(when, queueDue, new DueCall(fn, a, b), true);
 }
 
 /** `startTimerHandleAt` for a delay of `ms` milliseconds from now. */
@@ -327,7 +328,7 @@ export class Waiter<V> {
       this.ok = false;
       this.outcome = error;
       this.revoked = true;
-      callSoonResume(resumeWaiter, this);
+      callSoonResumeOf(this.task, resumeWaiter, this);
       return true;
     }
     this.settle(false, error);
@@ -366,7 +367,7 @@ export class Waiter<V> {
     this.state = SCHEDULED;
     this.ok = ok;
     this.outcome = outcome;
-    callSoonResume(resumeWaiter, this);
+    callSoonResumeOf(this.task, resumeWaiter, this);
   }
 
   cleanup(): void {

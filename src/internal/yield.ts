@@ -28,11 +28,21 @@
  *
  * A task has one yield in flight at a time; a second `sleep(0)` before the first one resumed
  * (only possible without awaiting it) takes the general `Waiter` path.
+ *
+ * A gevent kill reaching a greenlet in `sleep(0)` is a switch (scheduler.ts): the greenlet gets
+ * the error next, not at the yield's place in the queue. The yield then queues a second resume,
+ * at the head, and its first one does nothing when its turn comes (`stale`).
  */
 
 import { capture, captured } from './capture.js';
 import { resolveUntagged, untaggedPromise } from './context.js';
-import { beginStep, endStepWithResume, yieldInPlace } from './scheduler.js';
+import {
+  beginStep,
+  callSoonResume,
+  endStepWithResume,
+  inSwitchFor,
+  yieldInPlace,
+} from './scheduler.js';
 import type { WaitingTask } from './waiter.js';
 
 function noop(): void {}
@@ -89,10 +99,37 @@ export class TaskYield {
     return this.active && !this.detached;
   }
 
-  /** The task is cancelled while its yield waits in the ready queue: it resumes with `error`. */
+  /**
+   * Entries of this yield left behind in the ready queue by a move to its head (`cancel`): each
+   * does nothing when its turn comes. Older than any later yield's entry, so they come first.
+   */
+  private stale = 0;
+  /** A resume of this yield waits at the head of the queue (see `cancel`). */
+  private moved = false;
+
+  /**
+   * The task is cancelled while its yield waits in the ready queue: it resumes with `error`,
+   * in its place in the queue (CPython's order) — or next, inside a switch (scheduler.ts): a
+   * kill is gevent's throw into the greenlet, which runs it at once.
+   */
   cancel(error: unknown): void {
     this.ok = false;
     this.outcome = error;
+    if (inSwitchFor(this.task) && !this.moved) {
+      this.moved = true;
+      this.stale++;
+      callSoonResume(resumeMovedYield, this);
+    }
+  }
+
+  /** @internal A queued entry of this yield has its turn: false for one left behind by a move. */
+  _takeTurn(moved: boolean): boolean {
+    if (moved) return this.moved;
+    if (this.stale > 0) {
+      this.stale--;
+      return false;
+    }
+    return true;
   }
 
   /** Its turn in the ready queue: the task's step begins and its `sleep(0)` settles. */
@@ -103,6 +140,7 @@ export class TaskYield {
     const detached = this.detached;
     this.active = false;
     this.detached = false;
+    this.moved = false;
     this.promise = null;
     this.outcome = undefined;
     this.resolve = noop;
@@ -116,5 +154,9 @@ export class TaskYield {
 }
 
 function resumeYield(y: TaskYield): void {
-  y.resume();
+  if (y._takeTurn(false)) y.resume();
+}
+
+function resumeMovedYield(y: TaskYield): void {
+  if (y._takeTurn(true)) y.resume();
 }

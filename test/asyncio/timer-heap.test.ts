@@ -14,6 +14,7 @@ import {
   sleep,
   timeout,
   timeoutAt,
+  wait,
   waitFor,
 } from '../../src/asyncio/index.js';
 import { _timerHeapSize } from '../../src/internal/timer-heap.js';
@@ -215,6 +216,96 @@ describe('timers run in deadline order, ties in arming order', () => {
       assert.deepEqual(order, ['c1', 'a']);
       assert.equal(_timerHeapSize(), 0);
     });
+  });
+});
+
+// CPython's loop moves the timers due to its ready queue as each iteration begins (behind what
+// the last iteration queued); a deadline already past when armed is due at the next one. weft
+// fired such a timer from Node's shortest timer, a millisecond on, after the whole ready queue.
+describe('deadlines due when armed run within the turn, in CPython order', () => {
+  test('callLater(0) runs as the next iteration begins: behind what is ready, before what that queues', async () => {
+    // CPython 3.11: ['A', 'D', 'B later0', 'C (queued by A)']
+    await run(async () => {
+      const loop = getRunningLoop();
+      const log: string[] = [];
+      loop.callSoon(() => {
+        log.push('A');
+        loop.callSoon(() => log.push('C (queued by A)'));
+      });
+      loop.callLater(0, () => log.push('B later0'));
+      loop.callSoon(() => log.push('D'));
+      await sleep(0);
+      await sleep(0);
+      await sleep(0);
+      assert.deepEqual(log, ['A', 'D', 'B later0', 'C (queued by A)']);
+    });
+  });
+
+  test('a task woken by callLater(0) resumes in its place among tasks that yield', async () => {
+    // CPython 3.11: ['x0', 'y0', 'x1', 'y1', 'main woke', 'x2', 'y2']
+    await run(async () => {
+      const loop = getRunningLoop();
+      const log: string[] = [];
+      const fut = loop.createFuture<number>();
+      loop.callLater(0, () => fut.setResult(1));
+      const yielder = async (n: string): Promise<void> => {
+        for (let i = 0; i < 3; i++) {
+          log.push(`${n}${i}`);
+          await sleep(0);
+        }
+      };
+      const ts = [createTask(() => yielder('x')), createTask(() => yielder('y'))];
+      await fut;
+      log.push('main woke');
+      await gather(...ts);
+      assert.deepEqual(log, ['x0', 'y0', 'x1', 'y1', 'main woke', 'x2', 'y2']);
+    });
+  });
+
+  test('wait() with a timeout of 0 returns where CPython returns, while another task yields', async () => {
+    // CPython 3.11: ['z0', 'z1', 'wait returned', 'z2', 'z3']
+    await run(async () => {
+      const loop = getRunningLoop();
+      const log: string[] = [];
+      const z = createTask(async () => {
+        for (let i = 0; i < 4; i++) {
+          log.push(`z${i}`);
+          await sleep(0);
+        }
+      });
+      const never = loop.createFuture();
+      const { done, pending } = await wait([never], { timeout: 0 });
+      log.push('wait returned');
+      await z;
+      assert.deepEqual([done.size, pending.size], [0, 1]);
+      assert.deepEqual(log, ['z0', 'z1', 'wait returned', 'z2', 'z3']);
+    });
+  });
+
+  test("a deadline past when armed fires in the same turn of Node's loop, in deadline order, ties in arming order", async () => {
+    // Counts the turns of Node's loop (one immediate each) until the timers have run: Node's
+    // shortest timer lets many go by first. Five rounds: the first ones of a process may take
+    // that long just to compile their code.
+    for (let round = 0; round < 5; round++) {
+      let turns = 0;
+      let counting = true;
+      const turn = (): void => {
+        turns++;
+        if (counting) setImmediate(turn);
+      };
+      setImmediate(turn);
+      const order: string[] = [];
+      const now = performance.now();
+      await new Promise<void>((resolve) => {
+        startTimerAt(now - 1, () => order.push('a'), undefined);
+        startTimerAt(now - 1, () => order.push('b'), undefined);
+        startTimerAt(now - 2, () => order.push('earlier'), undefined);
+        startTimer(0, () => resolve(), undefined);
+      });
+      counting = false;
+      assert.deepEqual(order, ['earlier', 'a', 'b']);
+      assert.ok(turns <= 2, `round ${round}: the timers ran after ${turns} turns of Node's loop`);
+    }
   });
 });
 

@@ -160,13 +160,42 @@ describe('Channel', () => {
   });
 });
 
+describe('Channel: chains of wake-ups', () => {
+  test('one unlock pass serves pair after pair: a putter that gets next is paired before the others run', async () => {
+    // gevent: ['g0 got 1', 'g1 put 1', 'g1 got 4', 'g3 put 4', 'g0 after']: the pass switches
+    // to g0 and then to its putter g1, whose get pairs with g3's waiting put within that pass,
+    // before g0's sleep(0) comes back.
+    const ch = new Channel<number>();
+    const log: string[] = [];
+    const gs = [
+      spawn(async () => {
+        log.push(`g0 got ${await ch.get()}`);
+        await sleep(0);
+        log.push('g0 after');
+      }),
+      spawn(async () => {
+        await ch.put(1);
+        log.push('g1 put 1');
+        log.push(`g1 got ${await ch.get()}`);
+      }),
+      spawn(async () => {
+        await ch.put(4);
+        log.push('g3 put 4');
+      }),
+    ];
+    await joinall(gs);
+    assert.deepEqual(log, ['g0 got 1', 'g1 put 1', 'g1 got 4', 'g3 put 4', 'g0 after']);
+  });
+});
+
 describe('Channel: cancellation loses no item', () => {
-  test('a getter killed while the item is on its way: the putter is paired with the next getter', async () => {
+  test('a getter killed after it was paired takes the item first, as in gevent', async () => {
+    // gevent 22.10.2: ['g1 x', 'put done'], g2 still waiting (balance -1): the kill is a hub
+    // callback queued behind the put's unlock, and reaches g1 once it is dead.
     const log: string[] = [];
     const ch = new Channel<string>();
     const g1 = spawn(async () => log.push(`g1 ${await ch.get()}`));
     const g2 = spawn(async () => log.push(`g2 ${await ch.get()}`));
-    // Runs after the put below has woken g1 with 'x', before g1 resumes.
     const killer = spawn(async () => {
       await sleep(0);
       await g1.kill({ block: false });
@@ -175,16 +204,19 @@ describe('Channel: cancellation loses no item', () => {
       await ch.put('x');
       log.push('put done');
     });
-    await joinall([g1, g2, killer, putter]);
-    assert.ok(g1.value instanceof GreenletExit);
-    assert.deepEqual(log, ['g2 x', 'put done']);
+    await joinall([g1, killer, putter]);
+    assert.equal(g1.value, 1, 'g1 returned');
+    assert.deepEqual(log, ['g1 x', 'put done']);
+    assert.equal(ch.balance, -1);
+    await g2.kill();
   });
 
-  test('a getter killed while the item is on its way, no other getter: the putter waits again at its place', async () => {
+  test('a getter killed after it was paired, two putters: it takes the first item, the other putter waits', async () => {
+    // gevent 22.10.2: g1 gets 'a', ['a'] done, balance 1.
     const ch = new Channel<string>();
     const g1 = spawn(() => ch.get());
     const killer = spawn(async () => {
-      await sleep(0); // after 'a' was handed to g1, before g1 resumes
+      await sleep(0);
       await g1.kill({ block: false });
     });
     const order: string[] = [];
@@ -195,15 +227,16 @@ describe('Channel: cancellation loses no item', () => {
       }),
     );
     await joinall([g1, killer]);
-    assert.ok(g1.value instanceof GreenletExit);
-    assert.equal(ch.balance, 2, 'both putters wait again');
-    assert.equal(await ch.get(), 'a');
+    assert.equal(g1.value, 'a');
+    assert.deepEqual(order, ['a']);
+    assert.equal(ch.balance, 1, 'the second putter waits');
     assert.equal(await ch.get(), 'b');
     await joinall(putters);
     assert.deepEqual(order, ['a', 'b']);
   });
 
-  test('a putter killed while its item is on its way: the getter takes nothing and waits at its place', async () => {
+  test('a putter killed after it was paired: its item is received, and its put returns', async () => {
+    // gevent 22.10.2: ['g1 x', 'put done'], balance -1 (g2 waits).
     const ch = new Channel<string>();
     const log: string[] = [];
     const g1 = spawn(async () => log.push(`g1 ${await ch.get()}`));
@@ -219,15 +252,15 @@ describe('Channel: cancellation loses no item', () => {
           throw e;
         }
       });
-      await sleep(0); // p has paired with g1; g1 has not resumed
+      await sleep(0); // p has queued the pass that pairs it with g1
       await p.kill({ block: false });
     }).join();
     await sleep(0);
-    assert.equal(ch.balance, -2, 'both getters wait');
+    assert.deepEqual(log, ['g1 x', 'put done']);
+    assert.equal(ch.balance, -1, 'g2 waits');
     await ch.put('y');
-    await ch.put('z');
     await joinall([g1, g2]);
-    assert.deepEqual(log, ['put GreenletExit', 'g1 y', 'g2 z']);
+    assert.deepEqual(log, ['g1 x', 'put done', 'g2 y']);
   });
 
   test("random putters, getters, timeouts and kills: every item whose put returned is received once, no other but a killed putter's", async () => {

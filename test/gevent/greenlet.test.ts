@@ -248,6 +248,91 @@ describe('Greenlet', () => {
     assert.equal(g.value, 7);
   });
 
+  test('a kill takes its turn on the ready queue: a greenlet woken before it runs first', async () => {
+    // gevent: ['g1 kill g0', 'g0 step', 'g0 exit']: the kill is a hub callback queued behind
+    // g0's sleep(0), which g0 finishes before the kill reaches it at its next sleep.
+    const log: string[] = [];
+    const g0 = spawn(async () => {
+      try {
+        await sleep(0);
+        log.push('g0 step');
+        await sleep(10_000);
+      } catch (e) {
+        if (e instanceof GreenletExit) log.push('g0 exit');
+        throw e;
+      }
+    });
+    const g1 = spawn(() => {
+      void g0.kill({ block: false });
+      log.push('g1 kill g0');
+    });
+    await joinall([g0, g1]);
+    assert.deepEqual(log, ['g1 kill g0', 'g0 step', 'g0 exit']);
+  });
+
+  test('a blocking kill resumes the killer right after the killed greenlet, before its joiners', async () => {
+    // gevent: ['target exit', 'killer', 'joiner']: the kill's callback throws into the target
+    // and then switches to the killer; the joiner is served by the death's own callback, later.
+    const log: string[] = [];
+    const t = spawn(async () => {
+      try {
+        await sleep(10_000);
+      } catch (e) {
+        if (e instanceof GreenletExit) log.push('target exit');
+        throw e;
+      }
+    });
+    const j = spawn(async () => {
+      await t.join();
+      log.push('joiner');
+    });
+    const k = spawn(async () => {
+      await sleep(0);
+      await t.kill();
+      log.push('killer');
+    });
+    await joinall([t, j, k]);
+    assert.deepEqual(log, ['target exit', 'killer', 'joiner']);
+  });
+
+  test('a blocking kill is a wait: a kill of the killer meanwhile is raised from it', async () => {
+    // gevent: ['target caught', 'x killed killer', 'killer killed in kill', 'target done'].
+    const log: string[] = [];
+    const t = spawn(async () => {
+      try {
+        await sleep(10_000);
+      } catch {
+        log.push('target caught');
+        await sleep(20);
+        log.push('target done');
+      }
+    });
+    const k = spawn(async () => {
+      await sleep(0);
+      try {
+        await t.kill();
+        log.push('kill returned');
+      } catch (e) {
+        if (e instanceof GreenletExit) log.push('killer killed in kill');
+        throw e;
+      }
+    });
+    const x = spawn(async () => {
+      await sleep(0);
+      await sleep(0);
+      void k.kill({ block: false });
+      log.push('x killed killer');
+    });
+    await joinall([t, k, x]);
+    assert.deepEqual(log, [
+      'target caught',
+      'x killed killer',
+      'killer killed in kill',
+      'target done',
+    ]);
+    assert.ok(k.successful() && t.dead);
+  });
+
   test('kill with block false returns before the greenlet has died', async () => {
     const order: string[] = [];
     const g = spawn(async () => {
@@ -412,6 +497,34 @@ describe('Greenlet', () => {
     await sleep(1);
     await killall(gs);
     assert.ok(gs.every((g) => g.dead && g.value instanceof GreenletExit));
+  });
+
+  test('killall raises into each greenlet in turn from one turn of the ready queue; the killer resumes before the joiners', async () => {
+    // gevent: ['a exit', 'b exit', 'killer', 'joiner']: its one hub callback throws into a,
+    // then b, then switches to the killer (both are dead: nothing to join); the joiner of a is
+    // served by a's death callback, later.
+    const log: string[] = [];
+    const target = (n: string) =>
+      spawn(async () => {
+        try {
+          await sleep(10_000);
+        } catch (e) {
+          log.push(`${n} exit`);
+          throw e;
+        }
+      });
+    const ts = [target('a'), target('b')];
+    const j = spawn(async () => {
+      await ts[0]!.join();
+      log.push('joiner');
+    });
+    await spawn(async () => {
+      await sleep(0);
+      await killall(ts);
+      log.push('killer');
+    }).join();
+    await j.join();
+    assert.deepEqual(log, ['a exit', 'b exit', 'killer', 'joiner']);
   });
 
   test('bad input: spawn throws TypeError; the verbs returning a promise reject (bug-bash g12)', async () => {

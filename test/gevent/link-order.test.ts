@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { joinall, sleep, spawn } from '../../src/gevent/index.js';
+import { joinall, Semaphore, sleep, spawn } from '../../src/gevent/index.js';
 import { checkLeaks } from '../support/leaks.js';
 
 checkLeaks();
@@ -108,6 +108,41 @@ describe('joins and links are served in registration order, as gevent', () => {
       await g.join();
       log.push('main');
       assert.deepEqual(log, ['cb1', 'cb2', 'main']);
+    }),
+  );
+});
+
+describe('a death serves its joiners in one pass, as gevent', () => {
+  test(
+    'a joiner that wakes another greenlet: that one runs before greenlets made ready meanwhile',
+    inGreenlet(async () => {
+      // gevent: ['target ends', 'joined', 'other', 'waiter']: the hub switches to the joiner
+      // from the death's own callback, as soon as the target is dead, ahead of `other`'s
+      // second sleep(0).
+      const log: string[] = [];
+      const sem = new Semaphore(0);
+      const t = spawn(async () => {
+        await sleep(0);
+        log.push('target ends');
+      });
+      const gs = [
+        spawn(async () => {
+          await t.join();
+          log.push('joined');
+          sem.release();
+        }),
+        spawn(async () => {
+          await sleep(0);
+          await sleep(0);
+          log.push('other');
+        }),
+        spawn(async () => {
+          await sem.acquire();
+          log.push('waiter');
+        }),
+      ];
+      await joinall([...gs, t]);
+      assert.deepEqual(log, ['target ends', 'joined', 'other', 'waiter']);
     }),
   );
 });

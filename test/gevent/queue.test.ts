@@ -8,6 +8,7 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { QueueEmpty, QueueFull, TimeoutError, waitFor } from '../../src/asyncio/index.js';
 import {
+  Channel,
   Empty,
   Full,
   GreenletExit,
@@ -17,6 +18,7 @@ import {
   PoolFull,
   PriorityQueue,
   Queue,
+  Semaphore,
   StopIteration,
   sleep,
   spawn,
@@ -195,6 +197,46 @@ describe('Queue: wake order', () => {
   });
 });
 
+describe('Queue: chains of wake-ups', () => {
+  test('a get that frees a slot serves the waiting putter before a greenlet already ready puts', async () => {
+    // gevent: ['g3 put 6', 'g3 putnw 7 Full', 'g2 got 6', 'g1 put 4'], g0's put waits, qsize 1.
+    // The put of 6 queues one unlock pass: it switches to g2 (which takes 6) and, once g2
+    // blocks, to the putter g1, before g0's turn comes and finds the queue full.
+    const q = new Queue<number>(1);
+    const log: string[] = [];
+    const g0 = spawn(async () => {
+      await sleep(0);
+      await sleep(0);
+      await q.put(1);
+      log.push('g0 put 1');
+    });
+    const g1 = spawn(async () => {
+      await sleep(0);
+      await q.put(4);
+      log.push('g1 put 4');
+    });
+    const g2 = spawn(async () => {
+      log.push(`g2 got ${await q.get()}`);
+      await sleep(0);
+    });
+    const g3 = spawn(async () => {
+      await q.put(6);
+      log.push('g3 put 6');
+      try {
+        q.putNowait(7);
+      } catch (e) {
+        if (!(e instanceof Full)) throw e;
+        log.push('g3 putnw 7 Full');
+      }
+    });
+    await joinall([g1, g2, g3]);
+    assert.deepEqual(log, ['g3 put 6', 'g3 putnw 7 Full', 'g2 got 6', 'g1 put 4']);
+    assert.equal(g0.dead, false, "g0's put waits");
+    assert.equal(q.qsize(), 1);
+    await g0.kill();
+  });
+});
+
 describe('Queue: block and timeout', () => {
   test('get({ block: false }) answers at once; get({ timeout: 0 }) lets the loop turn first', async () => {
     // gevent: ['get t0 x', 'Empty nb'] — a greenlet spawned just before puts in time for the
@@ -210,6 +252,52 @@ describe('Queue: block and timeout', () => {
       return out;
     }).get();
     assert.deepEqual(got, ['t0 x', 'Empty']);
+  });
+
+  test("timeouts of 0 end once the greenlets ready have run, in the same turn of Node's loop", async () => {
+    // gevent: ['y0', 'y1', 'y2', 'get Empty', 'acq False', 'ch Empty']: its Timeout(0)s fire
+    // when the hub has run its callbacks, the yields of y among them. weft fired them from
+    // Node's shortest timer, a millisecond (and many turns of Node's loop) later. Five rounds:
+    // the first ones of a process may take that long just to compile their code.
+    for (let round = 0; round < 5; round++) {
+      let turns = 0;
+      let counting = true;
+      const turn = (): void => {
+        turns++;
+        if (counting) setImmediate(turn);
+      };
+      setImmediate(turn);
+      const log: string[] = [];
+      const q = new Queue<number>();
+      const sem = new Semaphore(0);
+      const ch = new Channel<number>();
+      const gs = [
+        spawn(async () => {
+          await q
+            .get({ timeout: 0 })
+            .catch((e) => log.push(e instanceof Empty ? 'get Empty' : 'other'));
+        }),
+        spawn(async () => {
+          log.push(`acq ${await sem.acquire({ timeout: 0 })}`);
+        }),
+        spawn(async () => {
+          await ch.getNowait().catch((e) => log.push(e instanceof Empty ? 'ch Empty' : 'other'));
+        }),
+        spawn(async () => {
+          for (let i = 0; i < 3; i++) {
+            log.push(`y${i}`);
+            await sleep(0);
+          }
+        }),
+      ];
+      await joinall(gs);
+      counting = false;
+      assert.deepEqual(log, ['y0', 'y1', 'y2', 'get Empty', 'acq false', 'ch Empty']);
+      assert.ok(
+        turns <= 2,
+        `round ${round}: the timeouts ended after ${turns} turns of Node's loop`,
+      );
+    }
   });
 
   test('a negative timeout is 0, as gevent takes it', async () => {
@@ -448,21 +536,33 @@ describe('JoinableQueue', () => {
 });
 
 describe('Queue: cancellation loses no item', () => {
-  test('a getter killed after an item woke it hands the wake-up on: the next getter gets the item', async () => {
+  test('a getter killed after a put woke it takes the item first, and gets the kill at its next wait', async () => {
+    // gevent 22.10.2: ['g1 got x', 'g1 killed at its next get'], g1 successful (GreenletExit),
+    // g2 still waiting, qsize 0: the kill is a hub callback queued behind the put's unlock.
     const log: string[] = [];
     const q = new Queue<string>();
-    const g1 = spawn(async () => log.push(`g1 ${await q.get()}`));
-    const g2 = spawn(async () => log.push(`g2 ${await q.get()}`));
+    const g1 = spawn(async () => {
+      log.push(`g1 got ${await q.get()}`);
+      try {
+        await q.get();
+      } catch (e) {
+        if (e instanceof GreenletExit) log.push('g1 killed at its next get');
+        throw e;
+      }
+    });
+    const g2 = spawn(async () => log.push(`g2 got ${await q.get()}`));
     await spawn(async () => {
       await sleep(0);
-      q.putNowait('x'); // wakes g1
-      await g1.kill({ block: false }); // before g1 has resumed
+      q.putNowait('x'); // queues the pass that wakes g1
+      await g1.kill({ block: false }); // its turn comes after that pass
       await sleep(0);
     }).join();
-    await joinall([g1, g2]);
+    await g1.join();
+    assert.deepEqual(log, ['g1 got x', 'g1 killed at its next get']);
     assert.ok(g1.value instanceof GreenletExit);
-    assert.deepEqual(log, ['g2 x']);
+    assert.equal(g2.dead, false, 'g2 still waits');
     assert.equal(q.qsize(), 0);
+    await g2.kill();
   });
 
   test('an aborted get or put leaves no waiter; a killed putter puts nothing', async () => {

@@ -5,7 +5,15 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { RuntimeError } from '../../src/asyncio/index.js';
-import { GreenletExit, joinall, RLock, sleep, spawn, Timeout } from '../../src/gevent/index.js';
+import {
+  Event,
+  GreenletExit,
+  joinall,
+  RLock,
+  sleep,
+  spawn,
+  Timeout,
+} from '../../src/gevent/index.js';
 import { checkLeaks } from '../support/leaks.js';
 
 checkLeaks();
@@ -86,9 +94,10 @@ describe('RLock', () => {
   test('a waiter killed while it waits does not get the lock; the lock stays usable', async () => {
     const lock = new RLock();
     const log: string[] = [];
+    const go = new Event();
     const holder = spawn(async () => {
       await lock.acquire();
-      await sleep(10);
+      await go.wait(); // released once the kill has reached `killed`, whatever the timing
       lock.release();
     });
     await sleep(0);
@@ -103,6 +112,7 @@ describe('RLock', () => {
     });
     await sleep(1);
     await killed.kill();
+    go.set();
     await joinall([holder, next]);
     assert.ok(killed.value instanceof GreenletExit);
     assert.deepEqual(log, ['next got it']);
@@ -127,5 +137,39 @@ describe('RLock', () => {
     await assert.rejects(lock.acquire({ signal: AbortSignal.abort(new Error('stop')) }), /stop/);
     lock.release();
     assert.equal(String(lock), '[object RLock]');
+  });
+});
+
+describe('RLock: chains of wake-ups', () => {
+  test('waiters are served one after the other in one pass, before a greenlet spawned at the release', async () => {
+    // gevent: ['holder out', 'w1', 'w2', 'D', 'w1 after', 'w2 after']: its Semaphore's notifier
+    // switches to w1, which releases and blocks, then to w2, before D runs.
+    const rl = new RLock();
+    const log: string[] = [];
+    const waiter = (n: string) =>
+      spawn(async () => {
+        {
+          using _ = await rl.hold();
+          log.push(n);
+        }
+        await sleep(0);
+        log.push(`${n} after`);
+      });
+    const gs = [
+      spawn(async () => {
+        await rl.acquire();
+        await sleep(0);
+        rl.release();
+        spawn(() => {
+          log.push('D');
+        });
+        log.push('holder out');
+      }),
+      waiter('w1'),
+      waiter('w2'),
+    ];
+    await joinall(gs);
+    await sleep(0);
+    assert.deepEqual(log, ['holder out', 'w1', 'w2', 'D', 'w1 after', 'w2 after']);
   });
 });

@@ -10,7 +10,6 @@ import { CancelledError, ensureFuture } from '../../src/asyncio/index.js';
 import {
   BoundedSemaphore,
   DummySemaphore,
-  GreenletExit,
   iwait,
   joinall,
   Semaphore,
@@ -202,6 +201,40 @@ describe('Semaphore: wake order', () => {
   });
 });
 
+describe('Semaphore: chains of wake-ups', () => {
+  test('a woken acquirer that releases passes the permit on in the same pass, before a greenlet made ready meanwhile', async () => {
+    // gevent: ['A', 'B', 'D', 'A2'], counter 0: the release queues one notifier pass; it
+    // switches to A, and once A blocks, goes on to B (A released: a permit is free) before D,
+    // spawned after the release, gets its turn.
+    const sem = new Semaphore(0);
+    const log: string[] = [];
+    const gs = [
+      spawn(async () => {
+        await sem.acquire();
+        log.push('A');
+        sem.release();
+        await sleep(0);
+        log.push('A2');
+      }),
+      spawn(async () => {
+        await sem.acquire();
+        log.push('B');
+      }),
+      spawn(async () => {
+        await sleep(0);
+        sem.release();
+        spawn(() => {
+          log.push('D');
+        });
+      }),
+    ];
+    await joinall(gs);
+    await sleep(0);
+    assert.deepEqual(log, ['A', 'B', 'D', 'A2']);
+    assert.equal(sem.counter, 0);
+  });
+});
+
 describe('Semaphore: blocking and timeout', () => {
   test('acquire({ blocking: false }) answers at once; { timeout: 0 } lets the loop turn first', async () => {
     // gevent: ['acq t0 True 0', 'acq nb False 0']
@@ -308,12 +341,15 @@ describe('BoundedSemaphore and DummySemaphore', () => {
 });
 
 describe('Semaphore: cancellation leaks no permit', () => {
-  test('an acquirer killed after a release woke it hands the permit to the next', async () => {
+  test('an acquirer killed after a release woke it takes the permit first, as in gevent', async () => {
+    // gevent 22.10.2: ['g1'], g1 dead with its value (the kill came too late), g2 still
+    // waiting, counter 0: the kill is a hub callback queued behind the release's notifier.
     const log: string[] = [];
     const sem = new Semaphore(0);
     const g1 = spawn(async () => {
       await sem.acquire();
       log.push('g1');
+      return 'took it';
     });
     const g2 = spawn(async () => {
       await sem.acquire();
@@ -321,14 +357,17 @@ describe('Semaphore: cancellation leaks no permit', () => {
     });
     await spawn(async () => {
       await sleep(0);
-      sem.release(); // wakes g1
-      await g1.kill({ block: false }); // before g1 resumes
+      sem.release(); // queues the pass that wakes g1
+      await g1.kill({ block: false }); // its turn comes after that pass
       await sleep(0);
     }).join();
-    await joinall([g1, g2]);
-    assert.ok(g1.value instanceof GreenletExit);
-    assert.deepEqual(log, ['g2']);
+    await g1.join();
+    assert.deepEqual(log, ['g1']);
+    assert.equal(g1.value, 'took it');
+    assert.equal(g2.dead, false, 'g2 still waits');
     assert.equal(sem.counter, 0);
+    await g2.kill();
+    assert.equal(sem.counter, 0, 'the killed waiter took nothing');
   });
 
   test('asyncio ensureFuture(sem.acquire()) cancelled after its wake-up passes the permit on', async () => {

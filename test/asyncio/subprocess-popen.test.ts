@@ -462,7 +462,8 @@ await run(async () => {
     test('without the privilege: EPERM for another user, group or extraGroups, no filename', async () => {
       // Python as uid 65534: user='root', group='root', extra_groups=[] and [own gid] →
       // PermissionError(1, 'Operation not permitted') without filename; user=<own uid> runs.
-      // As root here, the checks run in a program started as uid 65534 (through `user` itself).
+      // As root here, the program drops to uid/gid 65534 itself once its modules and the addon are
+      // loaded, so the checkout need not be readable by that user (a private temporary folder).
       const script = join(dir, 'eperm.mjs');
       writeFileSync(
         script,
@@ -470,6 +471,12 @@ await run(async () => {
 import { _allowNativeSpawn } from '${ROOT}src/asyncio/subprocess.ts';
 _allowNativeSpawn(${!viaNode});
 await run(async () => {
+  if (process.getuid() === 0) {
+    await (await createSubprocessExec('true')).wait(); // loads the addon while still root
+    process.setgroups([65534]);
+    process.setgid(65534);
+    process.setuid(65534);
+  }
   const cases = [{ user: 0 }, { group: 0 }, { user: 'root', group: 'root' }, { extraGroups: [] }];
   for (const options of cases) {
     try {
@@ -486,12 +493,10 @@ await run(async () => {
       );
       chmodSync(dir, 0o755);
       chmodSync(script, 0o644);
-      const uid = process.getuid?.();
       const r = await run(async () => {
         const p = await createSubprocessExec(process.execPath, '--import', TS_IMPORT, script, {
           stdout: PIPE,
           stderr: PIPE,
-          ...(uid === 0 ? { user: 65534, group: 65534 } : {}),
         });
         const [out, err] = await p.communicate();
         return { status: p.returncode, out: out?.toString() ?? '', err: err?.toString() ?? '' };

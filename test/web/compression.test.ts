@@ -464,7 +464,9 @@ describe('StreamResponse.enableCompression()', () => {
     });
     await using s = await serve(app);
     const r = await raw(s.port, 'GET /fail HTTP/1.1\r\nHost: x\r\n\r\n', { timeout: 30_000 });
-    assert.equal(r.status, 200);
+    // The head goes out with the first coded bytes: Node 20's zlib has handed some over by then,
+    // Node 22's may not have, and then the connection is cut before any response (status 0).
+    assert.ok(r.status === 200 || (r.status === 0 && r.text === ''), `status ${r.status}`);
     assert.equal(r.closed, true);
     // A chunked body ended by its last chunk would tell the client (and a cache) it is complete.
     assert.doesNotMatch(r.text, /\r\n0\r\n\r\n$/);

@@ -643,6 +643,10 @@ describe('SharedMemoryManager', { skip: !shmExpected && 'no shm addon or /dev/sh
       cwd: repo,
       env: { ...process.env, WEFT_BROKER: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // A process group of its own: the root and its broker die by one kill below, so that the
+      // broker cannot sweep the tree's blocks at the root's death (that path leaks nothing, and
+      // would leave this test nothing to check).
+      detached: true,
     });
     let stdout = '';
     root.stdout.on('data', (d) => {
@@ -658,7 +662,11 @@ describe('SharedMemoryManager', { skip: !shmExpected && 'no shm addon or /dev/sh
       process.kill(watcher, 'SIGKILL');
       await until(() => !trackerSide.alive(watcher, watcherStart), 'its watcher to die', PATIENCE);
     } finally {
-      root.kill('SIGKILL');
+      try {
+        process.kill(-(root.pid as number), 'SIGKILL');
+      } catch {
+        root.kill('SIGKILL');
+      }
     }
     await closed;
     const names = stdout.trim().split(' ');

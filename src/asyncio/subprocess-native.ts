@@ -39,10 +39,9 @@
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import { Socket as NetSocket } from 'node:net';
-import { constants as osConstants } from 'node:os';
 import { debuglog, getSystemErrorName } from 'node:util';
 import { ATTR_STAGE, type NativeAttrs } from './subprocess-popen.js';
-import { MAX_SIGNAL } from './subprocess-process.js';
+import { MAX_SIGNAL, SIGNAL_NAMES, SIGNALS } from './subprocess-process.js';
 
 /** A started child in the addon (an opaque handle). */
 type ChildHandle = { readonly __brand: 'weft:subprocess' };
@@ -152,15 +151,6 @@ export function nativeSpawnAvailable(): boolean {
 export const lookupName: ((kind: 0 | 1, name: string) => number | null) | null =
   binding !== null ? (kind, name) => (binding as SpawnBinding).lookup(kind, name) : null;
 
-const SIGNALS = osConstants.signals as Readonly<Record<string, number>>;
-/** Signal number -> name; the first name of a number wins (SIGABRT over SIGIOT, SIGIO over
- * SIGPOLL), as Node's own name for it. */
-const SIGNAL_NAMES: ReadonlyMap<number, string> = (() => {
-  const m = new Map<number, string>();
-  for (const [name, n] of Object.entries(SIGNALS)) if (!m.has(n)) m.set(n, name);
-  return m;
-})();
-
 /** The errors Node emits as 'error' events (with the program named); it throws the others. */
 const EMITTED = new Set(['EACCES', 'EAGAIN', 'EMFILE', 'ENFILE', 'ENOENT']);
 
@@ -267,9 +257,6 @@ export class NativeChild extends EventEmitter {
   stderr: NetSocket | null = null;
   /** With `SPEC_MERGE`: our end of the pipe on the child's fds 1 and 2. */
   merged: NetSocket | null = null;
-  exitCode: number | null = null;
-  signalCode: NodeJS.Signals | null = null;
-  killed = false;
   private handle: ChildHandle | null = null;
 
   /** @internal */
@@ -298,12 +285,11 @@ export class NativeChild extends EventEmitter {
       debug('subprocess: process %d was reaped by someone else (%s)', this.pid, code);
       return;
     }
-    const name = signal !== 0 ? (SIGNAL_NAMES.get(signal) ?? '') : '';
-    if (name !== '') this.signalCode = name as NodeJS.Signals;
-    else if (signal === 0) this.exitCode = code;
     this.stdin?.destroy();
-    if (signal !== 0 && name === '') this.emit('exit', null, null, signal);
-    else this.emit('exit', this.exitCode, this.signalCode);
+    const name = SIGNAL_NAMES.get(signal);
+    if (signal === 0) this.emit('exit', code, null);
+    else if (name !== undefined) this.emit('exit', null, name);
+    else this.emit('exit', null, null, signal);
     process.nextTick(flushStdio, this);
   }
 
@@ -320,10 +306,7 @@ export class NativeChild extends EventEmitter {
     const h = this.handle;
     if (h === null) return false;
     const r = (binding as SpawnBinding).kill(h, signo);
-    if (r === 0) {
-      this.killed = true;
-      return true;
-    }
+    if (r === 0) return true;
     const code = getSystemErrorName(r);
     if (code === 'ESRCH') return false;
     const err = errnoError(r, 'kill');

@@ -28,22 +28,10 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { getSystemErrorName } from 'node:util';
 import { describeValue, RuntimeError } from '../internal/errors.js';
+import type { SubprocessOptions } from './subprocess.js';
 import { KeyError, OSError, spawnError } from './subprocess-errors.js';
 
-/** Popen's keywords, as `SubprocessOptions` takes them (subprocess.ts documents each). */
-export interface PopenOptions {
-  executable?: string | URL | null;
-  startNewSession?: boolean;
-  processGroup?: number | null;
-  passFds?: Iterable<number> | null;
-  closeFds?: boolean;
-  umask?: number | null;
-  user?: string | number | null;
-  group?: string | number | null;
-  extraGroups?: Iterable<string | number> | null;
-}
-
-export const POPEN_OPTION_NAMES: readonly string[] = [
+export const POPEN_OPTION_NAMES = [
   'executable',
   'startNewSession',
   'processGroup',
@@ -53,7 +41,10 @@ export const POPEN_OPTION_NAMES: readonly string[] = [
   'user',
   'group',
   'extraGroups',
-];
+] as const;
+
+/** Popen's keywords, as `SubprocessOptions` takes them (subprocess.ts documents each). */
+export type PopenOptions = Pick<SubprocessOptions, (typeof POPEN_OPTION_NAMES)[number]>;
 
 /** The keywords checked and resolved; -1 (or null) where one was not asked for. */
 export interface Popen {
@@ -242,19 +233,15 @@ export async function resolvePopen(
     }
     return id;
   };
+  const { user, group, extraGroups, ...rest } = c;
   const groups =
-    c.extraGroups === null
+    extraGroups === null
       ? null
-      : await Promise.all(c.extraGroups.map((g) => idOf(1, 'extraGroups', g)));
+      : await Promise.all(extraGroups.map((g) => idOf(1, 'extraGroups', g)));
   return {
-    executable: c.executable,
-    startNewSession: c.startNewSession,
-    processGroup: c.processGroup,
-    passFds: c.passFds,
-    closeFds: c.closeFds,
-    umask: c.umask,
-    uid: await idOf(0, 'user', c.user),
-    gid: await idOf(1, 'group', c.group),
+    ...rest,
+    uid: await idOf(0, 'user', user),
+    gid: await idOf(1, 'group', group),
     groups,
   };
 }
@@ -347,15 +334,13 @@ export function nodeSpawnOptions(what: string, p: Popen): NodeSpawnOptions {
   // Each kept fd open before its stdio slot is made: the array runs up to the highest, so a
   // number no one holds (2**31 - 1) would grow it until the heap gives out; and one that only
   // the pipes Node's spawn makes next would take would hand the child our end of one.
+  const extraStdio: ('ignore' | number)[] = [];
   for (const fd of p.passFds) {
     try {
       fstatSync(fd);
     } catch (e) {
       throw spawnError(e, null);
     }
-  }
-  const extraStdio: ('ignore' | number)[] = [];
-  for (const fd of p.passFds) {
     while (extraStdio.length < fd - 3) extraStdio.push('ignore');
     extraStdio.push(fd);
   }

@@ -49,10 +49,14 @@ const COMMUNICATE_OPTION_NAMES: ReadonlySet<string> = new Set(['input', 'signal'
  */
 const STALL_MS = 1000;
 
-const SIGNALS = osConstants.signals as Readonly<Record<string, number>>;
-const SIGNAL_NAMES: ReadonlyMap<number, string> = new Map(
-  Object.entries(SIGNALS).map(([name, n]) => [n, name]),
-);
+export const SIGNALS = osConstants.signals as Readonly<Record<string, number>>;
+/** Signal number -> name; the first name of a number wins (SIGABRT over SIGIOT, SIGIO over
+ * SIGPOLL), as Node's own name for it (the addon's child reports a death by that name). */
+export const SIGNAL_NAMES: ReadonlyMap<number, NodeJS.Signals> = (() => {
+  const m = new Map<number, NodeJS.Signals>();
+  for (const [name, n] of Object.entries(SIGNALS)) if (!m.has(n)) m.set(n, name as NodeJS.Signals);
+  return m;
+})();
 /** The highest signal number `sendSignal` takes: on Linux SIGRTMAX (the real-time signals from
  * SIGRTMIN = 34 up have no name in `os.constants.signals`); elsewhere the named ones. */
 export const MAX_SIGNAL = process.platform === 'linux' ? 64 : 31;
@@ -365,15 +369,17 @@ export class Process {
    * @throws {RangeError} an unknown signal; {TypeError} one that is neither number nor string.
    */
   sendSignal(sig: number | NodeJS.Signals): void {
-    let name: string;
+    // A name where the number has one (Node's ChildProcess.kill takes no other number); 0 and
+    // the real-time signals stay numbers.
+    let target: NodeJS.Signals | number;
     if (typeof sig === 'number') {
       if (!Number.isInteger(sig) || sig < 0 || (sig > MAX_SIGNAL && !SIGNAL_NAMES.has(sig))) {
         throw new RangeError(`sendSignal: unknown signal number: received ${sig}`);
       }
-      name = sig === 0 ? '0' : (SIGNAL_NAMES.get(sig) ?? String(sig));
+      target = SIGNAL_NAMES.get(sig) ?? sig;
     } else if (typeof sig === 'string') {
       if (!(sig in SIGNALS)) throw new RangeError(`sendSignal: unknown signal: received '${sig}'`);
-      name = sig;
+      target = sig;
     } else {
       throw new TypeError(
         `sendSignal: the signal must be a number or a name such as 'SIGTERM': received ${describeValue(sig)}`,
@@ -385,7 +391,7 @@ export class Process {
       }
       return;
     }
-    if (name === '0') {
+    if (target === 0) {
       // Node's kill() knows no signal 0; the child is not reaped yet (rc is null), so its pid
       // is still its own.
       try {
@@ -401,15 +407,13 @@ export class Process {
     };
     this.child.once('error', onError);
     try {
-      this.child.kill(
-        typeof sig === 'string' || SIGNAL_NAMES.has(sig) ? (name as NodeJS.Signals) : sig,
-      );
+      this.child.kill(target);
     } catch (e) {
       if ((e as { code?: unknown }).code !== 'ERR_UNKNOWN_SIGNAL') throw e;
       // Node's ChildProcess.kill() refuses a signal without a name (the addon's child sends it
       // through its pidfd): kill(2) on the pid, still the child's (not reaped: rc is null).
       try {
-        process.kill(this.pid, sig as number);
+        process.kill(this.pid, target);
       } catch (e2) {
         failed = e2;
       }

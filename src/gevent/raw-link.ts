@@ -14,13 +14,15 @@ export interface RawLink {
 /**
  * gevent's `unlink`: removes the first registration of `cb` not called yet — still linked, or
  * queued by a pass (then marked dead, so the pass skips it); does nothing if there is none.
+ * `queued` is null for an owner whose pass calls each callback as soon as it takes it.
  */
-export function unlinkFirst(rawlinks: RawLink[], queued: RawLink[], cb: unknown): void {
+export function unlinkFirst(rawlinks: RawLink[], queued: RawLink[] | null, cb: unknown): void {
   const i = rawlinks.findIndex((x) => x.cb === cb);
   if (i >= 0) {
     rawlinks.splice(i, 1);
     return;
   }
+  if (queued === null) return;
   const j = queued.findIndex((x) => x.cb === cb);
   if (j >= 0) {
     (queued[j] as RawLink).dead = true;

@@ -99,8 +99,6 @@ export class Semaphore {
   private readonly line = new WaitingLine(() => this.checkAndNotify());
   /** Callbacks linked and not yet called, in `seq` order. */
   private rawlinks: RawLink[] = [];
-  /** Always empty: a pass calls a callback as soon as it takes it (for `unlinkFirst`). */
-  private readonly queued: RawLink[] = [];
   /** gevent's `_notifier`: a pass over the links (`_notify`) is queued or under way. */
   private notifying = false;
   /** The pass under way serves the links up to this place, those made before it began. */
@@ -234,12 +232,13 @@ export class Semaphore {
 
   /** Removes the first registration of `cb` not called yet; does nothing if there is none. */
   unlink(cb: SemaphoreLinkCallback<this>): void {
-    unlinkFirst(this.rawlinks, this.queued, cb);
+    // A pass calls a callback as soon as it takes it: none is ever queued here.
+    unlinkFirst(this.rawlinks, null, cb);
   }
 
   /** How many links (callbacks and waiting greenlets) wait for a permit (gevent's `linkcount`). */
   linkcount(): number {
-    return this.rawlinks.length + this.queued.length + this.line.size;
+    return this.rawlinks.length + this.line.size;
   }
 
   /** Holds a permit around `fn` (gevent's `with sem:`); returns what `fn` returns. */

@@ -82,7 +82,7 @@ export const BUILTIN_ERRORS: Readonly<Record<string, ErrorClass>> = Object.freez
 );
 
 /** A class's key: its `kind` (weft's classes; stable under a minifier), else its name. */
-export function errorKey(cls: Function): string {
+function errorKey(cls: Function): string {
   const kind = (cls as { kind?: unknown }).kind;
   return typeof kind === 'string' ? kind : cls.name;
 }

@@ -275,7 +275,7 @@ export function callSoonResumeOf(
   a?: unknown,
   b?: unknown,
 ): void {
-  if (switching > 0 && (switchTarget === null || task === switchTarget)) {
+  if (inSwitchFor(task)) {
     stash(fn, a, b, RESUME);
     return;
   }

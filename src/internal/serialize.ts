@@ -1081,8 +1081,11 @@ export function toBytes(
   return framed;
 }
 
-/** The keys that make a decoded value need `decode` (a descriptor's, a SharedArrayBuffer's). */
-const MARKS: readonly [string, string] = [TAG, '$sab'];
+/**
+ * The keys that make a decoded value need `decode` (a descriptor's, a SharedArrayBuffer's): what
+ * a reader of `toBytes`'s bytes (`fromBytes`, a queue's item-codec.ts) gives v8-format.ts.
+ */
+export const MARKS: readonly [string, string] = [TAG, '$sab'];
 
 /**
  * The value `toBytes(value, what, carrier)` made. From the `wire` only errors are revived: a

@@ -268,29 +268,26 @@ function fireDue(): void {
 function fireDueHandles(): void {
   if (firing || heap.length === 0) return;
   const now = performance.now();
-  let n = 0;
-  let others = 0;
+  let due = 0;
   while (heap.length > 0 && (heap[0] as TimerEntry).deadline <= now) {
     const e = heap[0] as TimerEntry;
     removeAt(0);
-    batch[n++] = e;
-    if (!e.handle) others++;
+    batch[due++] = e;
   }
-  if (others > 0) {
-    // Back where they were (their seq keeps their order); the end of the turn runs them.
-    for (let i = 0; i < n; i++) {
-      const e = batch[i] as TimerEntry;
-      if (e.handle) continue;
-      batch[i] = undefined;
+  // The handles stay in the batch, in deadline order; the other entries go back where they were
+  // (their seq keeps their order), for the end of the turn.
+  let n = 0;
+  for (let i = 0; i < due; i++) {
+    const e = batch[i] as TimerEntry;
+    if (e.handle) {
+      e.index = IN_BATCH;
+      batch[n++] = e;
+    } else {
       heap.push(e);
       siftUp(e, heap.length - 1);
     }
-    let k = 0;
-    for (let i = 0; i < n; i++) if (batch[i] !== undefined) batch[k++] = batch[i];
-    for (let i = k; i < n; i++) batch[i] = undefined;
-    n = k;
   }
-  for (let i = 0; i < n; i++) (batch[i] as TimerEntry).index = IN_BATCH;
+  for (let i = n; i < due; i++) batch[i] = undefined;
   try {
     runBatch(n);
   } catch (err) {

@@ -74,7 +74,7 @@ import {
   valueError,
 } from './errors.js';
 import { type ShareableItem, ShareableList } from './shareable-list.js';
-import { BLOCK_PREFIX, SharedMemory } from './shared-memory.js';
+import { BLOCK_PREFIX, pathOf as blockPath, SharedMemory } from './shared-memory.js';
 
 const trackerPath = fileURLToPath(new URL('./shared-memory-tracker.cjs', import.meta.url));
 
@@ -286,7 +286,7 @@ export class SharedMemoryManager {
     try {
       trackerModule().release(this.#dir as string, (name) => {
         // The tree's marker of the block (shared-memory.ts): unlinked, it is not a leak.
-        if (broker) rmSync(blockMarkerOf(broker, join('/dev/shm', name)), { force: true });
+        if (broker) rmSync(blockMarkerOf(broker, blockPath(name)), { force: true });
       });
     } finally {
       // Its pipe closed, the watcher finds nothing left and ends.
@@ -455,7 +455,7 @@ function track<T>(
 function unmark(dir: string, name: string): void {
   const broker = process.env[ENV_BROKER];
   if (!broker) return;
-  const marker = blockMarkerOf(broker, join('/dev/shm', name));
+  const marker = blockMarkerOf(broker, blockPath(name));
   rmSync(marker, { force: true });
   if (existsSync(join(dir, UNWATCHED))) mark(marker, name);
 }
@@ -473,12 +473,12 @@ function remark(dir: string): void {
     return;
   }
   for (const name of names)
-    if (!name.startsWith('.')) mark(blockMarkerOf(broker, join('/dev/shm', name)), name);
+    if (!name.startsWith('.')) mark(blockMarkerOf(broker, blockPath(name)), name);
 }
 
 function mark(marker: string, name: string): void {
   try {
-    writeFileSync(marker, join('/dev/shm', name), { mode: 0o600 });
+    writeFileSync(marker, blockPath(name), { mode: 0o600 });
   } catch {
     // no room: the block then outlives a kill of its manager's process
   }

@@ -42,8 +42,8 @@ export const BLOCK_PREFIX = 'wnsm_';
 /** The addon maps at most 1 GiB. */
 const MAX_BYTES = 1 << 30;
 
-/** Where the block named `name` is. */
-function pathOf(name: string): string {
+/** Where the block named `name` is (SharedMemoryManager's too). @internal */
+export function pathOf(name: string): string {
   return join('/dev/shm', name);
 }
 

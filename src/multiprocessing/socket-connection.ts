@@ -196,7 +196,7 @@ export class SocketConnection extends Connection {
     const frame = toBytes(obj, 'Connection.send', 'wire', OBJECT_HEAD);
     frame.writeInt32BE(OBJECT, 0);
     writeLength(frame, 4, frame.length - OBJECT_HEAD);
-    this.#send(frame);
+    this.#sock._sendMessage(frame);
   }
 
   /** @internal A handshake message (handshake.ts): Python's bytes frame. */
@@ -217,10 +217,6 @@ export class SocketConnection extends Connection {
       writeLength(frame, 4, n);
     }
     body.copy(frame, head);
-    this.#send(frame);
-  }
-
-  #send(frame: Buffer): void {
     this.#sock._sendMessage(frame);
   }
 

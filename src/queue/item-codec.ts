@@ -20,7 +20,7 @@
  * the queue's counters publish its record (core.ts), so it needs no atomic write of its own.
  */
 import { deserialize } from 'node:v8';
-import { decodeOrDiscard, discard, TAG, toBytes } from '../internal/serialize.js';
+import { decodeOrDiscard, discard, MARKS, toBytes } from '../internal/serialize.js';
 import { NOT_SMALL, readMarked, readSmall } from '../internal/v8-format.js';
 
 export const T_NUMBER = 0;
@@ -188,12 +188,6 @@ export function readPayload(
 }
 
 export const align4 = (n: number): number => (n + 3) & ~3;
-
-/**
- * The keys whose presence makes a decoded item need reviving: a descriptor's and a
- * SharedArrayBuffer's registry id (serialize.ts's `encode`; its `fromBytes` watches the same).
- */
-const MARKS: readonly [string, string] = [TAG, '$sab'];
 
 /** A T_V8 payload's bytes, copied out: the queue reuses them as soon as the record is consumed. */
 export function copySerialized(buf: Buffer, off: number, len: number): Buffer {

@@ -98,15 +98,19 @@ export type GivenToStreams =
   | {
       kind: 'connection';
       ns: NetSocket;
+      /** Bytes received and not read: the new reader's first. */
       buffered: Buffer | null;
+      /** The failure after them, for the new reader. */
       error: unknown;
       /** The peer's EOF was read already (the transport will not report it again). */
       eof: boolean;
+      /** The names of a Unix connection (its socket cannot tell them), or null. */
       unix: { peername: string; sockname: string } | null;
     }
   | {
       kind: 'listener';
       server: NetServer | RawListener;
+      /** The connections it accepted already, in order. */
       pending: NetSocket[];
       unixPath: string | null;
     }
@@ -1410,13 +1414,10 @@ export class Socket {
     return { kind: 'listener', server, pending, unixPath };
   }
 
+  /** Closed for its caller: what it owned was taken (and nulled) already, so none of it closes. */
   private givenAway(): void {
-    const exc = new OSError('Bad file descriptor: the socket was handed to weft/streams', 'EBADF');
-    this.state = CLOSED;
-    this.failure = exc;
     this.fd = -1;
-    this.failWaiters(exc);
-    this.notify();
+    this.shut('handed to weft/streams', false);
   }
 
   // ── hand-off to a child process (socket-handoff.ts) ──────────────────────────────────────

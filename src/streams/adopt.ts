@@ -7,9 +7,8 @@
 import { Server as NetServer, Socket as NetSocket } from 'node:net';
 import { describeValue } from '../internal/errors.js';
 import { OSError } from '../socket/errors.js';
-import type { Socket } from '../socket/socket.js';
+import type { GivenToStreams, Socket } from '../socket/socket.js';
 import { untilConnected } from './protocol.js';
-import type { RawListener } from './raw-transport.js';
 
 /**
  * A weft/socket `Socket`, known by its hand-over method rather than by `instanceof`: weft/streams
@@ -23,25 +22,11 @@ function isWeftSocket(x: unknown): x is Socket {
   );
 }
 
-/** What a stream is made on: the connection, and what was read from it before. */
-export interface AdoptedConnection {
-  ns: NetSocket;
-  /** Bytes received and not read: the reader's first. */
-  buffered: Buffer | null;
-  /** The failure after them, for the reader. */
-  error: unknown;
-  /** The peer's EOF came after them already: the transport will not say it again. */
-  eof: boolean;
-  /** The names of a Unix connection (its socket cannot tell them), or null. */
-  unix: { peername: string; sockname: string } | null;
-}
+/** What a stream is made on: the connection, what was read from it before, and its names. */
+export type AdoptedConnection = Omit<Extract<GivenToStreams, { kind: 'connection' }>, 'kind'>;
 
 /** What a server is made on: the listener, and the connections it accepted already. */
-export interface AdoptedListener {
-  server: NetServer | RawListener;
-  pending: NetSocket[];
-  unixPath: string | null;
-}
+export type AdoptedListener = Omit<Extract<GivenToStreams, { kind: 'listener' }>, 'kind'>;
 
 /**
  * asyncio's checks of `sock` against the address: one or the other, never both nor neither
@@ -77,13 +62,7 @@ export async function adoptConnection(
   if (isWeftSocket(sock)) {
     const given = sock._giveToStreams('connection');
     if (given.kind !== 'connection') throw new Error('unreachable: a connection was asked for');
-    return {
-      ns: given.ns,
-      buffered: given.buffered,
-      error: given.error,
-      eof: given.eof,
-      unix: given.unix,
-    };
+    return given;
   }
   if (sock instanceof NetServer) {
     throw new TypeError(`${what}: sock is a net.Server: a connection needs a connected socket`);
@@ -121,7 +100,7 @@ export async function adoptListener(
       given = sock._giveToStreams('listener');
     }
     if (given.kind !== 'listener') throw new Error('unreachable: a listener was asked for');
-    return { server: given.server, pending: given.pending, unixPath: given.unixPath };
+    return given;
   }
   if (!(sock instanceof NetServer)) {
     throw new OSError(

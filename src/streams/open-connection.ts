@@ -16,14 +16,17 @@ import {
   checkConnectionOptions,
   checkPort,
   closeWithLoop,
-  namesOf,
   untilConnected,
   wireStreams,
 } from './protocol.js';
-import type { RawTransport } from './raw-transport.js';
 import type { StreamReader } from './stream-reader.js';
-import type { StreamWriter } from './stream-writer.js';
-import { checkTlsOptions, type TlsConnectOptions, type TlsRequest } from './tls-options.js';
+import { namesOf, type StreamWriter } from './stream-writer.js';
+import {
+  checkTlsOptions,
+  type TlsConnectOptions,
+  type TlsRequest,
+  tlsInfoOf,
+} from './tls-options.js';
 
 export interface OpenConnectionOptions
   extends ConnectionOptions,
@@ -47,10 +50,13 @@ export interface OpenConnectionOptions
   happyEyeballsDelay?: number | null;
 }
 
+/** What applies only to a TCP connection the call makes: not with `sock`, nor over Unix. */
+const TCP_CONNECT_ONLY = ['localAddress', 'family', 'flags', 'happyEyeballsDelay'] as const;
+
 /** The options of `openUnixConnection`: those of `openConnection` that a Unix socket has. */
 export type OpenUnixConnectionOptions = Omit<
   OpenConnectionOptions,
-  'localAddress' | 'family' | 'flags' | 'happyEyeballsDelay'
+  (typeof TCP_CONNECT_ONLY)[number]
 >;
 
 /**
@@ -91,7 +97,7 @@ export function openConnection(
     } else {
       // What applies to a connection this call makes only: refused rather than left unapplied
       // (asyncio ignores them with sock=), as startServer refuses its own (docs/streams.md).
-      for (const name of ['localAddress', 'family', 'flags', 'happyEyeballsDelay'] as const) {
+      for (const name of TCP_CONNECT_ONLY) {
         if (options[name] != null && options[name] !== '') {
           throw new RangeError(`${what}: ${name} and sock can not be specified at the same time`);
         }
@@ -142,7 +148,7 @@ export function openUnixConnection(
     if (sock === null && (typeof path !== 'string' || path === '')) {
       throw argumentError(`${what}: path must be a non-empty string`, path);
     }
-    for (const name of ['localAddress', 'family', 'flags', 'happyEyeballsDelay']) {
+    for (const name of TCP_CONNECT_ONLY) {
       if ((options as Record<string, unknown>)[name] != null) {
         throw new TypeError(`${what}: ${name} is not an option of a Unix connection`);
       }
@@ -211,15 +217,10 @@ async function connectWith(
   let pair: [StreamReader, StreamWriter];
   try {
     if (setup !== null) {
-      const raw = sock;
-      raw.setNoDelay(true);
+      sock.setNoDelay(true);
       const { clientHandshake } = tlsModule as typeof import('./tls.js');
-      const t = await clientHandshake(raw as NetSocket | RawTransport, setup, host, signal);
-      pair = wireStreams(t, options, names ?? namesOf(raw), true, {
-        socket: t,
-        context: setup.context,
-        shutdownTimeout: setup.shutdownTimeout,
-      });
+      const t = await clientHandshake(sock, setup, host, signal);
+      pair = wireStreams(t, options, names ?? namesOf(sock), true, tlsInfoOf(t, setup));
     } else {
       pair = wireStreams(sock, options, names);
     }

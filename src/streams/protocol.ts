@@ -181,20 +181,3 @@ export async function untilConnected(
     sock.off('error', onError);
   }
 }
-
-/** The addresses of the plain socket under a TLS one (a TLSSocket over a RawTransport has none). */
-export function namesOf(sock: NetSocket): {
-  peername: [string, number] | null;
-  sockname: [string, number] | null;
-} {
-  return {
-    peername:
-      sock.remoteAddress !== undefined && sock.remotePort !== undefined
-        ? [sock.remoteAddress, sock.remotePort]
-        : null,
-    sockname:
-      sock.localAddress !== undefined && sock.localPort !== undefined
-        ? [sock.localAddress, sock.localPort]
-        : null,
-  };
-}

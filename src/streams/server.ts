@@ -35,14 +35,19 @@ import {
   checkConnectionOptions,
   checkPort,
   closeWithLoop,
-  namesOf,
   wireStreams,
 } from './protocol.js';
 import { RawListener, RawTransport } from './raw-transport.js';
 import { parseReadOptions, type ReadOptions, type StreamReader } from './stream-reader.js';
-import type { Address, StreamWriter } from './stream-writer.js';
+import { type Address, namesOf, type StreamWriter } from './stream-writer.js';
 import type { TlsSetup } from './tls.js';
-import { checkTlsOptions, type TlsConnectOptions, type TlsRequest } from './tls-options.js';
+import {
+  checkTlsOptions,
+  type TlsConnectOptions,
+  type TlsInfo,
+  type TlsRequest,
+  tlsInfoOf,
+} from './tls-options.js';
 import { isWeftWorker, type Listener, WorkerGroup, type WorkerMessage } from './worker-group.js';
 
 const noop = (): void => {};
@@ -101,11 +106,11 @@ export interface StartServerOptions
   transport?: 'auto' | 'net' | 'raw';
 }
 
+/** What a Unix server has not: refused by `startUnixServer`. */
+const TCP_SERVER_ONLY = ['family', 'flags', 'reusePort', 'reuseAddress', 'transport'] as const;
+
 /** The options of `startUnixServer`: those of `startServer` that a Unix socket has. */
-export type StartUnixServerOptions = Omit<
-  StartServerOptions,
-  'family' | 'flags' | 'reuseAddress' | 'reusePort' | 'transport'
->;
+export type StartUnixServerOptions = Omit<StartServerOptions, (typeof TCP_SERVER_ONLY)[number]>;
 
 /** A listening socket of a Server (asyncio's `TransportSocket`, reduced to what it tells). */
 export interface ServerSocket {
@@ -263,18 +268,14 @@ export class Server {
     if (this.acceptsPaused || sock instanceof RawTransport) sock.resume();
     tls.accept(sock, (t: TLSSocket) => {
       this.handshaking.delete(sock);
-      this.serve(t, names, {
-        socket: t,
-        context: tls.context,
-        shutdownTimeout: tls.shutdownTimeout,
-      });
+      this.serve(t, names, tlsInfoOf(t, tls));
     });
   }
 
   private serve(
     sock: NetSocket,
     names?: { peername: Address | null; sockname: Address | null },
-    tlsInfo: import('./tls-options.js').TlsInfo | null = null,
+    tlsInfo: TlsInfo | null = null,
   ): void {
     let reader: StreamReader;
     let writer: StreamWriter;
@@ -655,7 +656,7 @@ export function startUnixServer(
     if (sock === null && (typeof path !== 'string' || path === '')) {
       throw argumentError(`${what}: path must be a non-empty string`, path);
     }
-    for (const name of ['family', 'flags', 'reusePort', 'reuseAddress', 'transport']) {
+    for (const name of TCP_SERVER_ONLY) {
       if ((options as Record<string, unknown>)[name] != null) {
         throw new TypeError(`${what}: ${name} is not an option of a Unix server`);
       }

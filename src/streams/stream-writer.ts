@@ -27,6 +27,7 @@ import {
   type SslOptions,
   type TlsConnectOptions,
   type TlsInfo,
+  tlsInfoOf,
 } from './tls-options.js';
 
 const RESOLVED = Promise.resolve();
@@ -96,8 +97,9 @@ export class StreamWriter {
     this.reader = reader;
     this.tls = tls;
     // Kept now: Node forgets the addresses once the socket is closed.
-    this.peername = names ? names.peername : addressOf(sock.remoteAddress, sock.remotePort);
-    this.sockname = names ? names.sockname : addressOf(sock.localAddress, sock.localPort);
+    const { peername, sockname } = names ?? namesOf(sock);
+    this.peername = peername;
+    this.sockname = sockname;
     this.bindSocket(sock);
   }
 
@@ -560,7 +562,7 @@ export class StreamWriter {
     this.unbindSocket(plain);
     let t: TLSSocket;
     try {
-      t = await upgradeHandshake(plain, setup, side, null, signal);
+      t = await upgradeHandshake(plain, setup, side, signal);
     } catch (e) {
       // The handshake closed the connection: the pair learns it as from any failure.
       binding?.bind(plain);
@@ -571,7 +573,7 @@ export class StreamWriter {
       if (plain.destroyed && (plain as { closed?: boolean }).closed) this.onClose();
       throw e;
     }
-    this.tls = { socket: t, context: setup.context, shutdownTimeout: setup.shutdownTimeout };
+    this.tls = tlsInfoOf(t, setup);
     this.sock = t;
     binding?.bind(t);
     this.bindSocket(t);
@@ -633,4 +635,15 @@ function peerCertOf(t: TLSSocket): object | null {
 
 function addressOf(host: string | undefined, port: number | undefined): Address | null {
   return host !== undefined && port !== undefined ? [host, port] : null;
+}
+
+/**
+ * The addresses `sock` tells (null where it tells none): also those of the plain socket under
+ * a TLS one, which a TLSSocket over a RawTransport cannot tell.
+ */
+export function namesOf(sock: NetSocket): { peername: Address | null; sockname: Address | null } {
+  return {
+    peername: addressOf(sock.remoteAddress, sock.remotePort),
+    sockname: addressOf(sock.localAddress, sock.localPort),
+  };
 }

@@ -3,12 +3,16 @@
  * checks run on every call, TLS or not, and tls.ts, which makes contexts and handshakes, is
  * loaded only by a call that asks for TLS (loading Node's TLS costs milliseconds).
  */
-import type { ConnectionOptions as NodeTlsConnectionOptions, SecureContext } from 'node:tls';
+import type {
+  ConnectionOptions as NodeTlsConnectionOptions,
+  SecureContext,
+  TLSSocket,
+} from 'node:tls';
 import { argumentError } from '../internal/errors.js';
 
 /** asyncio's defaults (constants.SSL_HANDSHAKE_TIMEOUT, SSL_SHUTDOWN_TIMEOUT), in ms. */
-export const SSL_HANDSHAKE_TIMEOUT = 60_000;
-export const SSL_SHUTDOWN_TIMEOUT = 30_000;
+const SSL_HANDSHAKE_TIMEOUT = 60_000;
+const SSL_SHUTDOWN_TIMEOUT = 30_000;
 
 /**
  * TLS settings, as `tls.connect` takes them (a client: `ca`, `cert`/`key` for a client
@@ -142,7 +146,15 @@ function checkTlsTimeout(what: string, name: string, v: unknown): number {
 
 /** What a TLS connection's writer keeps: for `getExtraInfo`, its close, and `startTls`. */
 export interface TlsInfo {
-  readonly socket: import('node:tls').TLSSocket;
+  readonly socket: TLSSocket;
   readonly context: SecureContext;
   readonly shutdownTimeout: number;
+}
+
+/** The TlsInfo of `socket`, whose handshake was made with `setup` (tls.ts's TlsSetup). */
+export function tlsInfoOf(
+  socket: TLSSocket,
+  setup: { readonly context: SecureContext; readonly shutdownTimeout: number },
+): TlsInfo {
+  return { socket, context: setup.context, shutdownTimeout: setup.shutdownTimeout };
 }

@@ -118,15 +118,13 @@ export async function clientHandshake(
  * failed — the connection is closed then, as asyncio closes it, and reported to
  * `NODE_DEBUG=weft` only (asyncio logs a failed handshake in debug mode only).
  */
-export function serverHandshake(
+function serverHandshake(
   sock: NetSocket | RawTransport,
   setup: TlsSetup,
   done: (t: TLSSocket) => void,
 ): void {
-  const t = new TLSSocket(streamOf(sock) as NetSocket, serverSocketOptions(setup));
-  handshake(t, 'secure', setup.handshakeTimeout, null, undefined, sock, verifiesClient(setup)).then(
-    () => done(t),
-    (e) => debug('streams: a TLS handshake with a client failed: %s', describeValue(e)),
+  serverSide(sock, setup, undefined).then(done, (e) =>
+    debug('streams: a TLS handshake with a client failed: %s', describeValue(e)),
   );
 }
 
@@ -134,14 +132,23 @@ export function serverHandshake(
  * `startTls`: the handshake on a connection already in use, as a client (`side` 'client') or as
  * the server that accepted it.
  */
-export async function upgradeHandshake(
+export function upgradeHandshake(
   sock: NetSocket | RawTransport,
   setup: TlsSetup,
   side: 'client' | 'server',
-  host: string | null,
   signal: AbortSignal | undefined,
 ): Promise<TLSSocket> {
-  if (side === 'client') return clientHandshake(sock, setup, host, signal);
+  // A client names the server by serverHostname only: no host was connected to here.
+  if (side === 'client') return clientHandshake(sock, setup, null, signal);
+  return serverSide(sock, setup, signal);
+}
+
+/** The server's side of the handshake on `sock`; on failure both sockets are destroyed. */
+async function serverSide(
+  sock: NetSocket | RawTransport,
+  setup: TlsSetup,
+  signal: AbortSignal | undefined,
+): Promise<TLSSocket> {
   const t = new TLSSocket(streamOf(sock) as NetSocket, serverSocketOptions(setup));
   await handshake(t, 'secure', setup.handshakeTimeout, null, signal, sock, verifiesClient(setup));
   return t;

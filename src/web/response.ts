@@ -7,7 +7,7 @@ import { argumentError, RuntimeError } from '../internal/errors.js';
 import { codeBody } from './content-coding.js';
 import { charsetOf, checkUtf8, decodeText, encodeText } from './mime-types.js';
 import type { Request } from './request.js';
-import { StreamResponse, type StreamResponseOptions } from './stream-response.js';
+import { carriesBody, StreamResponse, type StreamResponseOptions } from './stream-response.js';
 
 const TEXT_PLAIN = 'text/plain; charset=utf-8';
 
@@ -272,7 +272,7 @@ export class Response extends StreamResponse {
   }
 
   private noBody(): boolean {
-    return this.status === 204 || this.status === 304 || this.status < 200;
+    return !carriesBody(this.status);
   }
 
   /**

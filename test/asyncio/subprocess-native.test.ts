@@ -36,6 +36,8 @@ import { _allowNativeSpawn } from '../../src/asyncio/subprocess.js';
 import { NativeChild, nativeSpawnAvailable } from '../../src/asyncio/subprocess-native.js';
 import { checkLeaks } from '../support/leaks.js';
 import { runScript } from '../support/run-script.js';
+import { assertSurvivesTermination } from '../support/terminate-workers.js';
+import { until } from '../support/until.js';
 
 checkLeaks({ graceMs: 3000 });
 
@@ -340,9 +342,7 @@ await run(async () => {
           await p.communicate('x');
         }
         // Closed sockets leave the table once libuv has closed their handles: a few turns.
-        for (let i = 0; i < 50 && fds() > before; i++) {
-          await new Promise((r) => setTimeout(r, 10));
-        }
+        await until(() => fds() <= before, 'the descriptors to close');
         assert.equal(fds(), before);
       } finally {
         await fh.close();
@@ -427,9 +427,7 @@ await run(async () => {
             OSError,
           );
         }
-        for (let i = 0; i < 50 && fds() > before; i++) {
-          await new Promise((r) => setTimeout(r, 10));
-        }
+        await until(() => fds() <= before, 'the descriptors to close');
         assert.equal(fds(), before);
       } finally {
         await fh.close();
@@ -454,22 +452,7 @@ await run(async () => {
 });
 `,
     );
-    const main = join(dir, 'terminator.ts');
-    writeFileSync(
-      main,
-      `import { Worker } from 'node:worker_threads';
-for (let i = 0; i < 25; i++) {
-  const w = new Worker(${JSON.stringify(worker)});
-  await new Promise((resolve) => w.once('message', resolve));
-  await new Promise((resolve) => setTimeout(resolve, (i * 7) % 30));
-  await w.terminate();
-}
-console.log('all terminated');
-`,
-    );
-    const r = await runScript(main, [], 100_000);
-    assert.equal(r.status, 0, r.stderr);
-    assert.equal(r.stdout.trim(), 'all terminated');
+    await assertSurvivesTermination(worker);
   });
 
   test('in a worker thread: its own environment; ended while its child runs, it lets go of it', async () => {

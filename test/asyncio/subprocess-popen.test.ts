@@ -67,6 +67,24 @@ async function outcome(
   }
 }
 
+/**
+ * Each `[options, class]`: `createSubprocessExec('true', options)` rejects with that class, its
+ * message naming the option (the first key).
+ */
+async function rejectsBadOptions(
+  cases: readonly (readonly [options: object, cls: new (...args: never[]) => Error])[],
+): Promise<void> {
+  for (const [options, cls] of cases) {
+    await assert.rejects(
+      createSubprocessExec('true', options as never),
+      (x) =>
+        x instanceof cls &&
+        new RegExp(`option ${Object.keys(options)[0]}`).test((x as Error).message),
+      JSON.stringify(options),
+    );
+  }
+}
+
 /** The error `call` rejects with. */
 async function failure(call: Promise<unknown>): Promise<Error> {
   try {
@@ -210,16 +228,11 @@ for (const viaNode of [false, true]) {
             .map(Number);
           assert.equal(pgrp, ownPgrp);
         }
-        for (const [bad, cls] of [
-          [-2, RangeError],
-          [1.5, RangeError],
-          ['0', TypeError],
-        ] as const) {
-          await assert.rejects(
-            createSubprocessExec('true', { processGroup: bad as never }),
-            (e) => e instanceof cls && /option processGroup/.test((e as Error).message),
-          );
-        }
+        await rejectsBadOptions([
+          [{ processGroup: -2 }, RangeError],
+          [{ processGroup: 1.5 }, RangeError],
+          [{ processGroup: '0' }, TypeError],
+        ]);
       });
     });
 
@@ -274,19 +287,14 @@ for (const viaNode of [false, true]) {
           assert.equal((x as OSError).errnoName, 'EBADF');
           assert.equal((x as OSError & { filename: unknown }).filename, null);
         }
-        for (const [bad, cls] of [
-          [[-1], RangeError],
-          [[2 ** 31], RangeError],
-          [[3.5], RangeError],
-          [['3'], TypeError],
-          [3, TypeError],
-          ['3', TypeError],
-        ] as const) {
-          await assert.rejects(
-            createSubprocessExec('true', { passFds: bad as never }),
-            (x) => x instanceof cls && /option passFds/.test((x as Error).message),
-          );
-        }
+        await rejectsBadOptions([
+          [{ passFds: [-1] }, RangeError],
+          [{ passFds: [2 ** 31] }, RangeError],
+          [{ passFds: [3.5] }, RangeError],
+          [{ passFds: ['3'] }, TypeError],
+          [{ passFds: 3 }, TypeError],
+          [{ passFds: '3' }, TypeError],
+        ]);
         await assert.rejects(
           createSubprocessExec('true', { closeFds: 'yes' as never }),
           (x) => x instanceof TypeError && /option closeFds must be a boolean/.test(x.message),
@@ -356,17 +364,12 @@ await run(async () => {
           );
         }
         assert.equal(await outcome('sh', ['-c', 'umask'], { umask: -1 }), `${own} (exit 0)`);
-        for (const [bad, cls] of [
-          [-2, RangeError],
-          [0o1000, RangeError],
-          [1.5, RangeError],
-          ['022', TypeError],
-        ] as const) {
-          await assert.rejects(
-            createSubprocessExec('true', { umask: bad as never }),
-            (x) => x instanceof cls && /option umask/.test((x as Error).message),
-          );
-        }
+        await rejectsBadOptions([
+          [{ umask: -2 }, RangeError],
+          [{ umask: 0o1000 }, RangeError],
+          [{ umask: 1.5 }, RangeError],
+          [{ umask: '022' }, TypeError],
+        ]);
       });
     });
 
@@ -436,7 +439,7 @@ await run(async () => {
           assert.equal(e.name, 'KeyError');
           assert.match(e.message, new RegExp(`${fn}\\(\\): name not found: '${name}'`));
         }
-        for (const [options, cls] of [
+        await rejectsBadOptions([
           [{ user: -1 }, RangeError],
           [{ user: 1.5 }, RangeError],
           [{ user: 2 ** 32 - 1 }, RangeError], // (uid_t)-1: setreuid's "unchanged"
@@ -447,15 +450,7 @@ await run(async () => {
           [{ extraGroups: 3 }, TypeError],
           [{ extraGroups: [-1] }, RangeError],
           [{ extraGroups: [{}] }, TypeError],
-        ] as const) {
-          await assert.rejects(
-            createSubprocessExec('true', options as never),
-            (x) =>
-              x instanceof cls &&
-              new RegExp(`option ${Object.keys(options)[0]}`).test((x as Error).message),
-            JSON.stringify(options),
-          );
-        }
+        ]);
       });
     });
 

@@ -13,35 +13,18 @@ import { describe, test } from 'node:test';
 import { ProcessPoolExecutor } from '../../src/futures/process-pool-executor.js';
 import { Pool, Process, Queue } from '../../src/multiprocessing/index.js';
 import { checkLeaks } from '../support/leaks.js';
-import { assertSameError } from './fixtures/error-compare.js';
-import { classes, give, make, putAll, raise } from './fixtures/error-table.js';
+import { assertAllSame, assertExecutorCrossing } from './fixtures/error-compare.js';
+import { make, putAll, raise } from './fixtures/error-table.js';
 
 checkLeaks({ graceMs: 3000 });
 
 const labels = Object.keys(make);
 
-/** Asserts each label's error in `got` against the same error made here. */
-function assertAll(got: Map<string, unknown>): void {
-  assert.deepEqual([...got.keys()].sort(), [...labels].sort());
-  for (const label of labels)
-    assertSameError(label, got.get(label), (make[label] as () => Error)(), classes);
-}
-
 describe('an error raised in a child process comes back as itself, for every weft error class', () => {
   test('a ProcessPoolExecutor task: its future fails with it, and it comes back as a result', async () => {
     const ex = new ProcessPoolExecutor({ maxWorkers: 2 });
     try {
-      const failed = new Map<string, unknown>();
-      const futures = labels.map((label) => [label, ex.submit(raise, label)] as const);
-      for (const [label, f] of futures) failed.set(label, await f.exception());
-      assertAll(failed);
-      const returned = new Map<string, unknown>();
-      const values = labels.map((label) => ex.submit(give, label));
-      for (const f of values) {
-        const { label, error } = await f.result();
-        returned.set(label, error);
-      }
-      assertAll(returned);
+      await assertExecutorCrossing(ex);
     } finally {
       await ex.shutdown();
     }
@@ -56,7 +39,7 @@ describe('an error raised in a child process comes back as itself, for every wef
         (label) => [label, pool.apply(raise, [label]).catch((e: unknown) => e)] as const,
       );
       for (const [label, call] of calls) got.set(label, await call);
-      assertAll(got);
+      assertAllSame(got);
     } finally {
       pool.close();
       await pool.join();
@@ -75,6 +58,6 @@ describe('an error raised in a child process comes back as itself, for every wef
     await p.join();
     q.close();
     assert.equal(p.exitcode, 0);
-    assertAll(got);
+    assertAllSame(got);
   });
 });

@@ -17,20 +17,13 @@ import { setExcepthook } from '../../src/threading/excepthook.js';
 import { Thread } from '../../src/threading/thread.js';
 import { checkLeaks } from '../support/leaks.js';
 import { TS_IMPORT } from '../support/ts.js';
-import { assertSameError } from './fixtures/error-compare.js';
-import { classes, give, make, raise } from './fixtures/error-table.js';
+import { assertAllSame, assertExecutorCrossing } from './fixtures/error-compare.js';
+import { make, raise } from './fixtures/error-table.js';
 
 checkLeaks();
 
 const labels = Object.keys(make);
 const fixtures = new URL('./fixtures/', import.meta.url).pathname;
-
-/** Asserts each label's error in `got` against the same error made here. */
-function assertAll(got: Map<string, unknown>, expected: readonly string[] = labels): void {
-  assert.deepEqual([...got.keys()].sort(), [...expected].sort());
-  for (const label of expected)
-    assertSameError(label, got.get(label), (make[label] as () => Error)(), classes);
-}
 
 describe('an error raised in a thread comes back as itself, for every weft error class', () => {
   test('a Thread target: the excepthook gets it', async () => {
@@ -50,23 +43,13 @@ describe('an error raised in a thread comes back as itself, for every weft error
     } finally {
       setExcepthook(prev);
     }
-    assertAll(got);
+    assertAllSame(got);
   });
 
   test('a ThreadPoolExecutor task: its future fails with it, and it comes back as a result', async () => {
     const ex = new ThreadPoolExecutor({ maxWorkers: 2 });
     try {
-      const failed = new Map<string, unknown>();
-      const futures = labels.map((label) => [label, ex.submit(raise, label)] as const);
-      for (const [label, f] of futures) failed.set(label, await f.exception());
-      assertAll(failed);
-      const returned = new Map<string, unknown>();
-      const values = labels.map((label) => ex.submit(give, label));
-      for (const f of values) {
-        const { label, error } = await f.result();
-        returned.set(label, error);
-      }
-      assertAll(returned);
+      await assertExecutorCrossing(ex);
     } finally {
       await ex.shutdown();
     }
@@ -81,7 +64,7 @@ describe('an error raised in a thread comes back as itself, for every weft error
     await run(async () => {
       for (const label of crossing) got.set(label, await toThread(raise, label).catch((e) => e));
     });
-    assertAll(got, crossing);
+    assertAllSame(got, crossing);
   });
 });
 

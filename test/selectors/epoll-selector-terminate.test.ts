@@ -3,14 +3,13 @@
  * make values there while the worker's JavaScript still runs, and the poller's unchecked
  * napi_create_external once handed V8 an unset value (a segfault of the whole process).
  */
-import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { EpollSelector } from '../../src/selectors/index.js';
 import { checkLeaks } from '../support/leaks.js';
-import { runScript } from '../support/run-script.js';
+import { assertSurvivesTermination } from '../support/terminate-workers.js';
 
 checkLeaks();
 
@@ -31,20 +30,5 @@ parentPort?.postMessage('started');
 for (;;) new EpollSelector().close();
 `,
   );
-  const main = join(dir, 'terminator.ts');
-  writeFileSync(
-    main,
-    `import { Worker } from 'node:worker_threads';
-for (let i = 0; i < 25; i++) {
-  const w = new Worker(${JSON.stringify(worker)});
-  await new Promise((resolve) => w.once('message', resolve));
-  await new Promise((resolve) => setTimeout(resolve, (i * 7) % 30));
-  await w.terminate();
-}
-console.log('all terminated');
-`,
-  );
-  const r = await runScript(main, [], 100_000);
-  assert.equal(r.status, 0, `exit status ${r.status} (null: killed by a signal) ${r.stderr}`);
-  assert.equal(r.stdout.trim(), 'all terminated');
+  await assertSurvivesTermination(worker);
 });

@@ -3,14 +3,13 @@
  * refuses to make values there while the worker's JavaScript still runs, and the transfer's
  * unchecked napi_create_external once handed V8 an unset value (a segfault of the whole process).
  */
-import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { binding } from '../../src/sendfile/native-binding.js';
 import { checkLeaks } from '../support/leaks.js';
-import { runScript } from '../support/run-script.js';
+import { assertSurvivesTermination } from '../support/terminate-workers.js';
 
 checkLeaks();
 
@@ -39,20 +38,5 @@ for (;;) {
 }
 `,
   );
-  const main = join(dir, 'terminator.ts');
-  writeFileSync(
-    main,
-    `import { Worker } from 'node:worker_threads';
-for (let i = 0; i < 25; i++) {
-  const w = new Worker(${JSON.stringify(worker)});
-  await new Promise((resolve) => w.once('message', resolve));
-  await new Promise((resolve) => setTimeout(resolve, (i * 7) % 30));
-  await w.terminate();
-}
-console.log('all terminated');
-`,
-  );
-  const r = await runScript(main, [], 100_000);
-  assert.equal(r.status, 0, `exit status ${r.status} (null: killed by a signal) ${r.stderr}`);
-  assert.equal(r.stdout.trim(), 'all terminated');
+  await assertSurvivesTermination(worker);
 });

@@ -18,6 +18,25 @@ import { checkLeaks } from '../support/leaks.js';
 
 checkLeaks();
 
+/** Node's own lookup, for every name a test's lookup does not answer itself, and to restore. */
+const nodeLookup = dns.lookup;
+const callNodeLookup = nodeLookup as (...a: unknown[]) => unknown;
+
+/**
+ * Answers a dns.lookup call as Node's does, on a later tick: every address when `all` is asked,
+ * else the first.
+ */
+function answerLater(
+  options: unknown,
+  callback: unknown,
+  found: { address: string; family: number }[],
+): object {
+  const cb = (typeof options === 'function' ? options : callback) as (...a: unknown[]) => void;
+  const all = typeof options === 'object' && options !== null && (options as { all?: boolean }).all;
+  process.nextTick(() => (all ? cb(null, found) : cb(null, found[0]?.address, found[0]?.family)));
+  return {};
+}
+
 test("listen() on an IP literal binds before it returns: getsockname() and fileno() are the kernel's at once", async () => {
   for (const [family, host] of [
     [AF_INET, '127.0.0.1'],
@@ -41,20 +60,12 @@ test("listen() on an IP literal binds before it returns: getsockname() and filen
 });
 
 test('listen() on a host name resolves it with the dns.lookup the program set, and leaves it in place', async () => {
-  const original = dns.lookup;
   const asked: string[] = [];
   // A program's own resolver (a cache, a test double): Node's net asks it for the name.
   const mine = ((hostname: string, options: unknown, callback?: unknown) => {
     asked.push(hostname);
-    if (hostname !== 'weft-listen.invalid')
-      return (original as (...a: unknown[]) => unknown)(hostname, options, callback);
-    const cb = (typeof options === 'function' ? options : callback) as (...a: unknown[]) => void;
-    const all =
-      typeof options === 'object' && options !== null && (options as { all?: boolean }).all;
-    process.nextTick(() =>
-      all ? cb(null, [{ address: '127.0.0.1', family: 4 }]) : cb(null, '127.0.0.1', 4),
-    );
-    return {};
+    if (hostname !== 'weft-listen.invalid') return callNodeLookup(hostname, options, callback);
+    return answerLater(options, callback, [{ address: '127.0.0.1', family: 4 }]);
   }) as typeof dns.lookup;
   dns.lookup = mine;
   try {
@@ -74,15 +85,14 @@ test('listen() on a host name resolves it with the dns.lookup the program set, a
     assert.deepEqual(asked, ['weft-listen.invalid']);
     assert.equal(dns.lookup, mine);
   } finally {
-    dns.lookup = original;
+    dns.lookup = nodeLookup;
   }
 });
 
 test("a dns.lookup of the program's that throws for the name: listen() rejects, the lookup stays, the socket may listen again", async () => {
-  const original = dns.lookup;
   const mine = ((hostname: string, options: unknown, callback?: unknown) => {
     if (hostname === 'weft-throws.invalid') throw new Error('no resolver for weft-throws.invalid');
-    return (original as (...a: unknown[]) => unknown)(hostname, options, callback);
+    return callNodeLookup(hostname, options, callback);
   }) as typeof dns.lookup;
   dns.lookup = mine;
   try {
@@ -98,28 +108,20 @@ test("a dns.lookup of the program's that throws for the name: listen() rejects, 
     await s.listen();
     assert.ok((s.getsockname() as [string, number])[1] > 0);
   } finally {
-    dns.lookup = original;
+    dns.lookup = nodeLookup;
   }
 });
 
 test("listen() on an IP literal inside the program's dns.lookup (answering another listen) binds at once too", async () => {
-  const original = dns.lookup;
   using inner = new Socket(AF_INET, SOCK_STREAM);
   inner.bind(['127.0.0.1', 0]);
   let innerPort = -1;
   let innerListening: Promise<void> | undefined;
   const mine = ((hostname: string, options: unknown, callback?: unknown) => {
-    if (hostname !== 'weft-outer.invalid')
-      return (original as (...a: unknown[]) => unknown)(hostname, options, callback);
+    if (hostname !== 'weft-outer.invalid') return callNodeLookup(hostname, options, callback);
     innerListening = inner.listen();
     innerPort = (inner.getsockname() as [string, number])[1];
-    const cb = (typeof options === 'function' ? options : callback) as (...a: unknown[]) => void;
-    const all =
-      typeof options === 'object' && options !== null && (options as { all?: boolean }).all;
-    process.nextTick(() =>
-      all ? cb(null, [{ address: '127.0.0.1', family: 4 }]) : cb(null, '127.0.0.1', 4),
-    );
-    return {};
+    return answerLater(options, callback, [{ address: '127.0.0.1', family: 4 }]);
   }) as typeof dns.lookup;
   dns.lookup = mine;
   try {
@@ -132,31 +134,24 @@ test("listen() on an IP literal inside the program's dns.lookup (answering anoth
     const outerPort = (outer.getsockname() as [string, number])[1];
     assert.ok(outerPort > 0 && outerPort !== innerPort);
   } finally {
-    dns.lookup = original;
+    dns.lookup = nodeLookup;
   }
 });
 
 test("a host name with IPv6 and IPv4 addresses is looked up in the socket's family, as Python's getaddrinfo", async () => {
-  const original = dns.lookup;
   const families: unknown[] = [];
   // What glibc answers for 'localhost' where /etc/hosts lists '::1 localhost' first.
   const dual = ((hostname: string, options: unknown, callback?: unknown) => {
-    if (hostname !== 'weft-dual.invalid')
-      return (original as (...a: unknown[]) => unknown)(hostname, options, callback);
+    if (hostname !== 'weft-dual.invalid') return callNodeLookup(hostname, options, callback);
     const o = (typeof options === 'object' && options !== null ? options : {}) as {
-      all?: boolean;
       family?: number;
     };
     families.push(o.family);
-    const cb = (typeof options === 'function' ? options : callback) as (...a: unknown[]) => void;
     const found = [
       { address: '::1', family: 6 },
       { address: '127.0.0.1', family: 4 },
     ].filter((a) => !o.family || a.family === o.family);
-    process.nextTick(() =>
-      o.all ? cb(null, found) : cb(null, found[0]?.address, found[0]?.family),
-    );
-    return {};
+    return answerLater(options, callback, found);
   }) as typeof dns.lookup;
   dns.lookup = dual;
   try {
@@ -171,6 +166,6 @@ test("a host name with IPv6 and IPv4 addresses is looked up in the socket's fami
     }
     assert.deepEqual(families, [4, 6]);
   } finally {
-    dns.lookup = original;
+    dns.lookup = nodeLookup;
   }
 });

@@ -30,6 +30,7 @@ import {
 import { checkLeaks } from '../support/leaks.js';
 import { connected, errnoIs, onTransport, portOf, TRANSPORTS } from '../support/net.js';
 import { until } from '../support/until.js';
+import { peerServer } from './fixtures/peer.js';
 import { selfSigned } from './fixtures/self-signed.js';
 
 checkLeaks();
@@ -39,6 +40,21 @@ const HOST = '127.0.0.1';
 /** The weft socket has read its peer's EOF (into its own reader, which nobody reads). */
 function eofRead(sock: Socket): boolean {
   return (sock as unknown as { reader: { eof: boolean } | null }).reader?.eof === true;
+}
+
+/** The weft socket's own reader has the connection's failure (nobody read it). */
+function failureRead(sock: Socket): boolean {
+  const reader = (sock as unknown as { reader: { exception(): unknown } | null }).reader;
+  return reader !== null && reader.exception() !== null;
+}
+
+/** Sends `line` on a stream made by `openConnection(...args)`, reads its echo, closes it. */
+async function lineEchoed(line: string, ...args: Parameters<typeof openConnection>): Promise<void> {
+  const [reader, writer] = await openConnection(...args);
+  writer.write(line);
+  assert.equal((await reader.readline()).toString(), line);
+  writer.close();
+  await writer.waitClosed();
 }
 
 async function echoLines(reader: StreamReader, writer: StreamWriter): Promise<void> {
@@ -51,33 +67,16 @@ async function echoLines(reader: StreamReader, writer: StreamWriter): Promise<vo
   }
 }
 
-/** A Node server whose accepted sockets are handed to `onConn`. */
-async function nodePeer(
-  onConn: (s: NetSocket) => void,
-): Promise<{ port: number; close(): Promise<void> }> {
-  const conns = new Set<NetSocket>();
-  const srv = netCreateServer({ allowHalfOpen: true }, (s) => {
-    conns.add(s);
-    s.on('error', () => {});
-    s.on('close', () => conns.delete(s));
-    onConn(s);
-  });
-  await new Promise<void>((r) => srv.listen(0, HOST, r));
-  return {
-    port: (srv.address() as { port: number }).port,
-    close: async () => {
-      for (const s of conns) s.destroy();
-      await new Promise<void>((r) => srv.close(() => r()));
-    },
-  };
-}
+/** A peer whose side stays open after our FIN (asyncio's transports are half-open too). */
+const halfOpenPeer = (onConn: (s: NetSocket) => void) =>
+  peerServer(onConn, { allowHalfOpen: true });
 
 describe('openConnection({ sock })', () => {
   for (const transport of TRANSPORTS) {
     test(`a connected weft socket becomes the stream, its unread bytes first (${transport})`, async () => {
       await onTransport(transport, async () => {
         let peer: NetSocket | null = null;
-        const p = await nodePeer((s) => {
+        const p = await halfOpenPeer((s) => {
           peer = s;
           s.write('early\n');
           s.on('data', (d) => s.write(d));
@@ -107,7 +106,7 @@ describe('openConnection({ sock })', () => {
   for (const transport of TRANSPORTS) {
     test(`a weft socket that had read the peer's bytes and its EOF: the reader gets both (${transport})`, async () => {
       await onTransport(transport, async () => {
-        const p = await nodePeer((s) => s.end('bye\n'));
+        const p = await halfOpenPeer((s) => s.end('bye\n'));
         try {
           const sock = await createConnection([HOST, p.port]);
           await until(() => eofRead(sock), "the peer's EOF read by the socket");
@@ -125,7 +124,7 @@ describe('openConnection({ sock })', () => {
 
     test(`TLS on a weft socket whose peer had closed fails at once with ConnectionResetError (${transport})`, async () => {
       await onTransport(transport, async () => {
-        const p = await nodePeer((s) => s.end());
+        const p = await halfOpenPeer((s) => s.end());
         try {
           const sock = await createConnection([HOST, p.port]);
           await until(() => eofRead(sock), "the peer's EOF read by the socket");
@@ -148,13 +147,13 @@ describe('openConnection({ sock })', () => {
   }
 
   test('a peer that reset the adopted socket: the reader raises ConnectionResetError', async () => {
-    const p = await nodePeer((s) => {
+    const p = await halfOpenPeer((s) => {
       s.write('x');
       setTimeout(() => s.resetAndDestroy(), 20);
     });
     try {
       const sock = await createConnection([HOST, p.port]);
-      await sleep(100);
+      await until(() => failureRead(sock), 'the reset read by the socket');
       const [reader, writer] = await openConnection(null, null, { sock });
       await assert.rejects(reader.read(10), ConnectionResetError);
       await assert.rejects(writer.waitClosed(), ConnectionResetError);
@@ -167,11 +166,7 @@ describe('openConnection({ sock })', () => {
     await using server = await startServer(echoLines, HOST, 0);
     const port = portOf(server);
     const done = await connected(port);
-    const [r1, w1] = await openConnection(null, null, { sock: done });
-    w1.write('one\n');
-    assert.equal((await r1.readline()).toString(), 'one\n');
-    w1.close();
-    await w1.waitClosed();
+    await lineEchoed('one\n', null, null, { sock: done });
     const connecting = netConnect(port, HOST);
     const [r2, w2] = await openConnection(null, null, { sock: connecting });
     w2.write('two\n');
@@ -294,11 +289,7 @@ describe('startServer({ sock })', () => {
         early.on('data', (d: Buffer) => got.push(d));
         await until(() => Buffer.concat(got).toString() === 'queued\n', 'the queued reply');
         early.destroy();
-        const [reader, writer] = await openConnection(HOST, port);
-        writer.write('later\n');
-        assert.equal((await reader.readline()).toString(), 'later\n');
-        writer.close();
-        await writer.waitClosed();
+        await lineEchoed('later\n', HOST, port);
       });
     });
   }
@@ -309,11 +300,7 @@ describe('startServer({ sock })', () => {
     await using server = await startServer(echoLines, null, null, { sock: s, backlog: 5 });
     const port = portOf(server);
     assert.ok(port > 0);
-    const [reader, writer] = await openConnection(HOST, port);
-    writer.write('bound\n');
-    assert.equal((await reader.readline()).toString(), 'bound\n');
-    writer.close();
-    await writer.waitClosed();
+    await lineEchoed('bound\n', HOST, port);
   });
 
   test('startServing: false holds the queued connections until serving begins', async () => {
@@ -362,12 +349,8 @@ describe('startServer({ sock })', () => {
         // The weft socket accepted it reading (net): the reset reaches its socket while held.
         await sleep(100);
         await server.startServing();
-        const [reader, writer] = await openConnection(HOST, port);
-        writer.write('next\n');
-        assert.equal((await reader.readline()).toString(), 'next\n');
+        await lineEchoed('next\n', HOST, port);
         assert.ok(served >= 1);
-        writer.close();
-        await writer.waitClosed();
       });
     });
   }
@@ -380,11 +363,7 @@ describe('startServer({ sock })', () => {
       sock: ns,
       ssl: { key, cert },
     });
-    const [reader, writer] = await openConnection(HOST, portOf(server), { ssl: { ca: cert } });
-    writer.write('node\n');
-    assert.equal((await reader.readline()).toString(), 'node\n');
-    writer.close();
-    await writer.waitClosed();
+    await lineEchoed('node\n', HOST, portOf(server), { ssl: { ca: cert } });
   });
 
   test('bad sock arguments reject; a connected socket is refused and left connected', async () => {
@@ -439,11 +418,7 @@ describe('startServer({ sock })', () => {
           syscall: 'accept',
         });
         listener.emit('error', err);
-        const [reader, writer] = await openConnection(HOST, portOf(server));
-        writer.write('on\n');
-        assert.equal((await reader.readline()).toString(), 'on\n');
-        writer.close();
-        await writer.waitClosed();
+        await lineEchoed('on\n', HOST, portOf(server));
         server.close();
         await server.waitClosed();
       }

@@ -1,9 +1,5 @@
 import assert from 'node:assert/strict';
-import {
-  type Socket as NetSocket,
-  connect as netConnect,
-  createServer as netCreateServer,
-} from 'node:net';
+import { type Socket as NetSocket, connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -26,6 +22,7 @@ import {
 import { checkLeaks } from '../support/leaks.js';
 import { portOf } from '../support/net.js';
 import { until } from '../support/until.js';
+import { peerServer } from './fixtures/peer.js';
 import { selfSigned } from './fixtures/self-signed.js';
 
 checkLeaks();
@@ -46,27 +43,6 @@ async function upperLines(reader: StreamReader, writer: StreamWriter): Promise<v
   } finally {
     writer.close();
   }
-}
-
-/** A plain TCP server that accepts and then does what `onConn` says (a silent or rude peer). */
-async function rawPeer(
-  onConn: (s: NetSocket) => void,
-): Promise<{ port: number; close(): Promise<void> }> {
-  const conns = new Set<NetSocket>();
-  const srv = netCreateServer((s) => {
-    conns.add(s);
-    s.on('error', () => {});
-    s.on('close', () => conns.delete(s));
-    onConn(s);
-  });
-  await new Promise<void>((r) => srv.listen(0, HOST, r));
-  return {
-    port: (srv.address() as { port: number }).port,
-    close: async () => {
-      for (const s of conns) s.destroy();
-      await new Promise<void>((r) => srv.close(() => r()));
-    },
-  };
 }
 
 describe('TLS streams (ssl=)', () => {
@@ -203,7 +179,7 @@ describe('TLS streams (ssl=)', () => {
   });
 
   test('a server that never answers the handshake fails it with ConnectionAbortedError after sslHandshakeTimeout', async () => {
-    const peer = await rawPeer(() => {});
+    const peer = await peerServer(() => {});
     try {
       await assert.rejects(
         openConnection(HOST, peer.port, { ssl: TRUST, sslHandshakeTimeout: 200 }),
@@ -218,7 +194,7 @@ describe('TLS streams (ssl=)', () => {
 
   test('a peer that resets, or closes, during the handshake fails it with ConnectionResetError', async () => {
     for (const how of ['reset', 'close'] as const) {
-      const peer = await rawPeer((s) =>
+      const peer = await peerServer((s) =>
         s.once('data', () => (how === 'reset' ? s.resetAndDestroy() : s.end())),
       );
       try {
@@ -234,7 +210,7 @@ describe('TLS streams (ssl=)', () => {
   });
 
   test('a peer that is not TLS fails the handshake with SSLError', async () => {
-    const peer = await rawPeer((s) =>
+    const peer = await peerServer((s) =>
       s.once('data', () => s.write('HTTP/1.0 400 Bad Request\r\n\r\n')),
     );
     try {
@@ -251,7 +227,7 @@ describe('TLS streams (ssl=)', () => {
   test('cancelling openConnection during the handshake closes the half-made connection', async () => {
     let seen: NetSocket | null = null;
     let peerEnded = false;
-    const peer = await rawPeer((s) => {
+    const peer = await peerServer((s) => {
       seen = s;
       s.on('end', () => {
         peerEnded = true;
@@ -279,7 +255,9 @@ describe('TLS streams (ssl=)', () => {
       },
       HOST,
       0,
-      { ssl: { key, cert }, sslHandshakeTimeout: 300 },
+      // Long enough for a good client to finish its handshake on a loaded machine; the silent one
+      // waits it out.
+      { ssl: { key, cert }, sslHandshakeTimeout: 1000 },
     );
     const port = portOf(server);
     const ended = (c: NetSocket): Promise<void> =>

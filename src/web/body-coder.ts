@@ -50,6 +50,15 @@ export class BodyCoder {
     return this.z.errored;
   }
 
+  /**
+   * @internal For tests: the compressor's output is held until the socket drains (the state in
+   * which a client that does not read holds the handler), read rather than guessed from a
+   * pause in the writes, which a stall would fake.
+   */
+  get _heldBySocket(): boolean {
+    return this.paused;
+  }
+
   private out(chunk: Buffer): void {
     const res = this.res;
     if (connectionGone(res)) return;

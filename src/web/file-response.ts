@@ -18,6 +18,7 @@ import { type FileHandle, open } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import { acceptsGzip, addVary, type Compression, ContentCoding } from './content-coding.js';
 import { sendFileBody } from './file-sender.js';
+import { absentSiblings, describes, MISSING, openSibling } from './gz-sibling.js';
 import { HTTPForbidden, HTTPNotFound } from './http-exceptions.js';
 import { contentTypeFor } from './mime-types.js';
 import type { Request } from './request.js';
@@ -61,28 +62,15 @@ export class FileResponse extends StreamResponse {
     // thread of libuv's small pool for ever; a regular file ignores the flag.
     const flags =
       constants.O_RDONLY | constants.O_NONBLOCK | (this.noFollow ? constants.O_NOFOLLOW : 0);
-    // aiohttp's pre-compressed sibling: `x.gz` beside `x`, for a client that takes gzip.
-    const sibling = acceptsGzip(request.headers['accept-encoding'])
-      ? await openSibling(`${this.path}.gz`, flags)
-      : null;
-    const gzipped = sibling !== null;
-    let fh: FileHandle;
-    if (sibling !== null) fh = sibling.fh;
-    else {
-      try {
-        fh = await open(this.path, flags);
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT' || code === 'ENOTDIR') throw new HTTPNotFound();
-        if (code === 'EACCES' || code === 'ELOOP' || code === 'EISDIR') throw new HTTPForbidden();
-        throw e;
-      }
-    }
+    const opened = await this.openFileOrSibling(request, flags);
+    const fh = opened.fh;
+    const gzipped = opened.gzipped;
     try {
-      const st = sibling?.st ?? (await fh.stat({ bigint: true }));
+      const st = opened.st ?? (await fh.stat({ bigint: true }));
       if (!st.isFile()) throw new HTTPForbidden();
-      // The sibling's answer differs by Accept-Encoding; so does a coding chosen from it.
-      if (gzipped) addVary(this.headers);
+      // The sibling's answer differs by Accept-Encoding (unless a forced gzip sent it); so does
+      // a coding chosen from it.
+      if (gzipped && this._compressionForce === null) addVary(this.headers);
       const coding =
         !gzipped && this._compression ? this._chooseCoding(request) : ContentCoding.identity;
       const size = Number(st.size);
@@ -159,6 +147,50 @@ export class FileResponse extends StreamResponse {
   }
 
   /**
+   * The file to send, opened: its `.gz` sibling when the answer may be gzip and there is one
+   * (see gz-sibling.ts), else the file itself; `st` when it was stat'ed on the way.
+   *
+   * A coding forced by enableCompression() wins over the sibling: gzip takes it whatever the
+   * client said, deflate, br and identity send the file itself (aiohttp 3.8 codes the sibling's
+   * gzip bytes a second time and labels them with the forced coding alone, or for identity
+   * sends the sibling: bodies no client reads as the file).
+   */
+  private async openFileOrSibling(
+    request: Request,
+    flags: number,
+  ): Promise<{ fh: FileHandle; st: BigIntStats | null; gzipped: boolean }> {
+    const force = this._compression ? this._compressionForce : null;
+    const wanted =
+      force === null
+        ? acceptsGzip(request.headers['accept-encoding'])
+        : force === ContentCoding.gzip;
+    if (!wanted) return { fh: await openFile(this.path, flags), st: null, gzipped: false };
+    const path = `${this.path}.gz`;
+    const absent = absentSiblings.get(path);
+    if (absent === undefined) {
+      // Sibling first: when it is there, the file itself need not be opened at all.
+      const sibling = await openSibling(path, flags);
+      if (sibling !== null && sibling !== MISSING) return { ...sibling, gzipped: true };
+      const fh = await openFile(this.path, flags);
+      if (sibling === null) return { fh, st: null, gzipped: false };
+      return await siblingAfterStat(path, flags, fh, await statOrClose(fh));
+    }
+    let fh: FileHandle;
+    try {
+      fh = await openFile(this.path, flags);
+    } catch (e) {
+      // The file went: a sibling may have stayed or come (sent alone, as when never remembered).
+      const sibling = await openSibling(path, flags);
+      if (sibling !== null && sibling !== MISSING) return { ...sibling, gzipped: true };
+      throw e;
+    }
+    const st = await statOrClose(fh);
+    if (describes(absent, st)) return { fh, st, gzipped: false };
+    // The file changed since its sibling was found missing: one may have come with it.
+    return await siblingAfterStat(path, flags, fh, st);
+  }
+
+  /**
    * The whole file through the compressor enableCompression() chose: no `Content-Length` (the
    * coded size is known only at the end) and no `Accept-Ranges`, read in pieces and written as
    * a StreamResponse's body, so the file's bytes pass through the process instead of sendfile.
@@ -228,28 +260,51 @@ export class FileResponse extends StreamResponse {
 /** Tuning: bytes read per piece of a compressed file; four of the compressor's 16 KiB chunks. */
 const CODED_CHUNK = 64 * 1024;
 
+/** `path` opened. @throws {HTTPNotFound} it is not there. {HTTPForbidden} it may not be read. */
+async function openFile(path: string, flags: number): Promise<FileHandle> {
+  try {
+    return await open(path, flags);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new HTTPNotFound();
+    if (code === 'EACCES' || code === 'ELOOP' || code === 'EISDIR') throw new HTTPForbidden();
+    throw e;
+  }
+}
+
 /**
- * The open sibling at `path` when it is a regular file, else null: a missing, unreadable or
- * odd sibling (a directory, a FIFO, a symlink under O_NOFOLLOW) leaves the file itself to serve.
+ * The sibling at `path` looked for after the file open as `fh` was stat'ed as `st`, and
+ * remembered missing for that file when it is not there; `fh` is closed if the sibling is sent.
+ *
+ * Only a look made after the stat may be remembered with it: a deploy that writes `x.gz` and
+ * then `x` between an earlier look and the stat would otherwise leave the new `x` remembered
+ * as a file without a sibling, and its `x.gz` unsent for the memory's lifetime. It costs a
+ * file without a sibling a second failed open once per lifetime.
  */
-async function openSibling(
+async function siblingAfterStat(
   path: string,
   flags: number,
-): Promise<{ fh: FileHandle; st: BigIntStats } | null> {
-  let fh: FileHandle;
-  try {
-    fh = await open(path, flags);
-  } catch {
-    return null;
-  }
-  try {
-    const st = await fh.stat({ bigint: true });
-    if (st.isFile()) return { fh, st };
-  } catch {
-    // fall through: not a file to serve
-  }
+  fh: FileHandle,
+  st: BigIntStats,
+): Promise<{ fh: FileHandle; st: BigIntStats; gzipped: boolean }> {
+  const sibling = await openSibling(path, flags).catch(async (e: unknown) => {
+    await fh.close();
+    throw e;
+  });
+  if (sibling === MISSING) absentSiblings.remember(path, st);
+  if (sibling === null || sibling === MISSING) return { fh, st, gzipped: false };
   await fh.close();
-  return null;
+  return { ...sibling, gzipped: true };
+}
+
+/** The stat of `fh`, which is closed if that fails (the caller has nothing to close then). */
+async function statOrClose(fh: FileHandle): Promise<BigIntStats> {
+  try {
+    return await fh.stat({ bigint: true });
+  } catch (e) {
+    await fh.close();
+    throw e;
+  }
 }
 
 function parseDate(v: string | undefined): number | null {

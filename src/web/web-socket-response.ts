@@ -223,11 +223,13 @@ export class WebSocketResponse extends StreamResponse implements AsyncIterable<W
 
   /**
    * Not for a WebSocket: it has no body to compress, and weft has no permessage-deflate.
-   * @throws {RuntimeError} always (aiohttp would put a `Content-Encoding` on the 101 answer).
+   * @throws {RuntimeError} always, code `ERR_WEFT_WEB_WS_COMPRESSION` (aiohttp would put a
+   *   `Content-Encoding` on the 101 answer).
    */
   override enableCompression(_force?: ContentCoding | null): void {
     throw new RuntimeError(
       'Cannot compress a WebSocketResponse: it has no body (and weft has no permessage-deflate)',
+      'ERR_WEFT_WEB_WS_COMPRESSION',
     );
   }
 

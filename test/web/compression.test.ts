@@ -11,17 +11,23 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import {
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type ServerResponse,
+} from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { brotliDecompressSync, gunzipSync, gzipSync, inflateSync } from 'node:zlib';
+import { brotliDecompressSync, createGunzip, gunzipSync, gzipSync, inflateSync } from 'node:zlib';
 import { RuntimeError } from '../../src/internal/errors.js';
 import { ConnectionResetError } from '../../src/socket/errors.js';
 import { Application } from '../../src/web/application.js';
+import type { BodyCoder } from '../../src/web/body-coder.js';
 import { ClientSession } from '../../src/web/client-session.js';
 import { ContentCoding } from '../../src/web/content-coding.js';
 import { FileResponse } from '../../src/web/file-response.js';
@@ -326,6 +332,12 @@ describe('enableCompression(): bad input and misuse', () => {
     assert.equal(seen.length, 1);
     assert.ok(seen[0] instanceof RuntimeError);
     assert.match((seen[0] as Error).message, /already prepared/);
+    assert.equal((seen[0] as RuntimeError).code, 'ERR_WEFT_WEB_PREPARED');
+    assert.throws(() => new WebSocketResponse().enableCompression(), {
+      name: 'RuntimeError',
+      code: 'ERR_WEFT_WEB_WS_COMPRESSION',
+      message: /Cannot compress a WebSocketResponse/,
+    });
     assert.throws(() => new WebSocketResponse().enableCompression(), RuntimeError);
   });
 });
@@ -405,45 +417,129 @@ describe('StreamResponse.enableCompression()', () => {
     assert.equal(gunzipSync(Buffer.from(r.text.slice(at + 4), 'latin1')).toString(), TEXT);
   });
 
-  it('a client that stops reading holds the writes back (back pressure), and its leaving raises ConnectionResetError', async () => {
-    const app = new Application({ onError: () => {} });
+  /**
+   * A handler that writes `total` chunks of incompressible bytes through gzip, and what can be
+   * read of its state: how many writes returned, whether one is waiting, and whether its
+   * compressor is held by a full socket.
+   */
+  function flood(total: number) {
     // Random bytes do not compress: what is written is what has to go through the socket.
     const chunk = randomBytes(64 * 1024);
-    const total = 512; // 32 MiB, far more than loopback's socket buffers hold
-    let written = 0;
-    let ended: unknown = null;
+    const state = {
+      chunk,
+      total,
+      written: 0,
+      inWrite: false,
+      ended: null as unknown,
+      done: false,
+      response: null as StreamResponse | null,
+      res: null as ServerResponse | null,
+    };
+    const app = new Application({ onError: () => {} });
     app.router.addGet('/flood', async (request) => {
       const r = new StreamResponse();
       r.enableCompression(ContentCoding.gzip);
       await r.prepare(request);
+      state.response = r;
+      state.res = request._res;
       try {
-        for (; written < total; written++) await r.write(chunk);
+        for (; state.written < total; state.written++) {
+          state.inWrite = true;
+          await r.write(chunk);
+          state.inWrite = false;
+        }
       } catch (e) {
-        ended = e;
+        state.ended = e;
         throw e;
+      } finally {
+        state.done = true;
       }
       return r;
     });
+    /**
+     * Whether the whole chain is full: a write is waiting, the compressor's output is held for
+     * the socket, and the response cannot take more. Read from the code's state, not from a
+     * pause in the writes (a stall would look the same).
+     */
+    const held = (): boolean => {
+      const coder = (state.response as unknown as { coder: BodyCoder | null } | null)?.coder;
+      return (
+        state.inWrite && coder?._heldBySocket === true && state.res?.writableNeedDrain === true
+      );
+    };
+    return { app, state, held };
+  }
+
+  it('a client that stops reading holds the writes back (back pressure); reading again lets every byte through', async () => {
+    const { app, state, held } = flood(512); // 32 MiB, far more than loopback's socket buffers
+    await using s = await serve(app);
+    const req = httpRequest(`${s.url}/flood`, { agent: false });
+    const head = new Promise<IncomingMessage>((resolve, reject) => {
+      req.once('response', resolve);
+      req.once('error', reject);
+    });
+    req.end();
+    try {
+      // The client takes the head and reads nothing of the body (Node's client stops reading
+      // the socket once its small buffer is full).
+      const res = await head;
+      assert.equal(res.headers['content-encoding'], 'gzip');
+      await until(() => held() || state.done, 'the writes to be held by the full socket');
+      assert.ok(
+        held(),
+        `the handler finished (${state.written} writes) into a socket nobody reads`,
+      );
+      assert.ok(state.written < state.total, `all ${state.total} writes went through`);
+      // What the process holds for the socket beyond the kernel's buffers stays bounded (the
+      // compressor's output is not piled up in Node's write queue).
+      const queued = (state.res as ServerResponse).socket?.writableLength ?? 0;
+      assert.ok(queued < 1024 * 1024, `${queued} bytes queued for the socket`);
+      // Reading again releases the writes: a stall (writes that never resume) fails here.
+      const expected = createHash('sha256');
+      const got = createHash('sha256');
+      let length = 0;
+      const gunzip = createGunzip();
+      gunzip.on('data', (d: Buffer) => {
+        got.update(d);
+        length += d.length;
+      });
+      const decoded = new Promise<void>((resolve, reject) => {
+        gunzip.once('end', resolve);
+        gunzip.once('error', reject);
+      });
+      res.pipe(gunzip);
+      await settles(decoded, 'the whole body to arrive', 120_000);
+      assert.equal(state.written, state.total);
+      assert.equal(state.ended, null);
+      for (let i = 0; i < state.total; i++) expected.update(state.chunk);
+      assert.equal(length, state.total * state.chunk.length);
+      assert.equal(got.digest('hex'), expected.digest('hex'));
+    } finally {
+      // A failed test must not leave the handler held, which would hold the server's shutdown.
+      req.destroy();
+    }
+  });
+
+  it('a client that leaves while the writes are held raises ConnectionResetError in the waiting write', async () => {
+    const { app, state, held } = flood(512);
     await using s = await serve(app);
     const sock = connect(s.port, '127.0.0.1');
     sock.on('error', () => {});
-    let head = '';
-    sock.once('data', (d: Buffer) => {
-      head = d.toString('latin1');
-      sock.pause(); // reads nothing more
-    });
+    sock.once('data', () => sock.pause()); // takes the head, then reads nothing more
     sock.write('GET /flood HTTP/1.1\r\nHost: x\r\n\r\n');
-    await until(() => written > 0, 'the first write');
-    // Until the writes stop moving: the buffers between the handler and the client are full.
-    for (let before = -1; before !== written; ) {
-      before = written;
-      await new Promise((r) => setTimeout(r, 300));
+    try {
+      await until(() => held() || state.done, 'the writes to be held by the full socket');
+      assert.ok(
+        held(),
+        `the handler finished (${state.written} writes) into a socket nobody reads`,
+      );
+      sock.destroy();
+      await until(() => state.done, 'the handler to hear the client leave');
+      assert.ok(state.ended instanceof ConnectionResetError);
+      assert.ok(state.written < state.total);
+    } finally {
+      sock.destroy();
     }
-    assert.match(head, /\r\ncontent-encoding: gzip\r\n/i);
-    assert.ok(written < total, `all ${total} writes went through a socket nobody reads`);
-    sock.destroy();
-    await until(() => ended !== null, 'the handler to hear the client leave');
-    assert.ok(ended instanceof ConnectionResetError);
   });
 
   it('a compressor that fails raises its own error and cuts the connection, not a clean end of a truncated body', async () => {
@@ -629,6 +725,38 @@ describe('FileResponse.enableCompression()', () => {
     assert.equal(r.headers['content-encoding'], 'gzip');
     assert.equal(r.headers.vary, 'Accept-Encoding');
     assert.equal(gunzipSync(r.body).toString(), 'from the sibling\n');
+  });
+  it('a forced coding wins over the .gz sibling: deflate and br code the file, identity sends it plain, gzip sends the sibling to any client (aiohttp codes the sibling again under the forced label)', async () => {
+    const a = new Application();
+    for (const coding of ['deflate', 'br', 'identity', 'gzip'] as const) {
+      a.router.addGet(`/${coding}`, () => {
+        const r = new FileResponse(join(dir, 'a.txt'));
+        r.enableCompression(coding);
+        return r;
+      });
+    }
+    await using s = await serve(a);
+    for (const coding of ['deflate', 'br'] as const) {
+      const r = await get(s.url, `/${coding}`, { 'accept-encoding': 'gzip, deflate, br' });
+      assert.equal(r.headers['content-encoding'], coding, coding);
+      assert.equal(r.headers.vary, undefined, coding);
+      assert.equal(decode(r.body, coding).toString(), PLAIN, coding);
+    }
+    const id = await get(s.url, '/identity', { 'accept-encoding': 'gzip' });
+    assert.equal(id.headers['content-encoding'], undefined);
+    assert.equal(id.headers.vary, undefined);
+    assert.equal(id.headers['content-length'], String(Buffer.byteLength(PLAIN)));
+    assert.equal(id.body.toString(), PLAIN);
+    const gz = statSync(join(dir, 'a.txt.gz'));
+    for (const accept of [null, 'gzip', 'deflate']) {
+      const r = await get(s.url, '/gzip', accept === null ? {} : { 'accept-encoding': accept });
+      const what = `gzip forced, Accept-Encoding: ${accept}`;
+      assert.equal(r.headers['content-encoding'], 'gzip', what);
+      // The answer does not depend on the client's header.
+      assert.equal(r.headers.vary, undefined, what);
+      assert.equal(r.headers['content-length'], String(gz.size), what);
+      assert.equal(gunzipSync(r.body).toString(), 'from the sibling\n', what);
+    }
   });
 });
 

@@ -98,18 +98,20 @@ static int host_port_args(napi_env env, size_t argc, napi_value *argv, char *hos
          arg_int(env, argv[1], port);
 }
 
-/* listen(host, port, backlog[, v6only]) -> fd | -errno   (IPv4 or IPv6 literal; v6only sets
- * IPV6_V6ONLY on an IPv6 socket, else the system's default stands) */
+/* listen(host, port, backlog[, v6only[, reusePort]]) -> fd | -errno   (IPv4 or IPv6 literal;
+ * v6only sets IPV6_V6ONLY on an IPv6 socket, else the system's default stands; reusePort sets
+ * SO_REUSEPORT, which must come before bind(2) to share the port) */
 static napi_value io_listen(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 5;
+  napi_value argv[5];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   char host[64];
   int32_t port, backlog;
-  bool v6only = false;
+  bool v6only = false, reuse_port = false;
   if (argc < 3 || !host_port_args(env, argc, argv, host, sizeof host, &port) ||
       !arg_int(env, argv[2], &backlog) ||
-      (argc >= 4 && napi_get_value_bool(env, argv[3], &v6only) != napi_ok))
+      (argc >= 4 && napi_get_value_bool(env, argv[3], &v6only) != napi_ok) ||
+      (argc >= 5 && napi_get_value_bool(env, argv[4], &reuse_port) != napi_ok))
     return num(env, -EINVAL);
   struct sockaddr_storage ss;
   socklen_t sl;
@@ -118,7 +120,8 @@ static napi_value io_listen(napi_env env, napi_callback_info info) {
   if (fd < 0) return num(env, fd);
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (family == AF_INET6 && v6only && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0) {
+  if ((family == AF_INET6 && v6only && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0) ||
+      (reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0)) {
     int e = errno;
     close(fd);
     return num(env, -e);
@@ -735,6 +738,11 @@ static napi_value init(napi_env env, napi_value exports) {
         napi_set_named_property(env, exports, fns[i].name, f) != napi_ok)
       return NULL;
   }
+  /* listen's reusePort argument is understood (an older build ignores a fifth argument). */
+  napi_value yes;
+  if (napi_get_boolean(env, true, &yes) != napi_ok ||
+      napi_set_named_property(env, exports, "listenReusePort", yes) != napi_ok)
+    return NULL;
   return exports;
 }
 

@@ -20,6 +20,10 @@ export const SHUT_RD = 0;
 export const SHUT_WR = 1;
 export const SHUT_RDWR = 2;
 
+/** The largest C `int`: a listen backlog, a getaddrinfo family or flags beyond it is Python's
+ * OverflowError (a RangeError in weft). Not exported from weft/socket. */
+export const C_INT_MAX = 0x7fffffff;
+
 /** The listen backlog Python uses when none is given: `min(SOMAXCONN, 128)`. */
 export const SOMAXCONN = 4096;
 

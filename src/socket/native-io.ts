@@ -5,8 +5,18 @@ import { createRequire } from 'node:module';
 import { debuglog } from 'node:util';
 
 export interface IoBinding {
-  /** `v6only`: IPV6_V6ONLY on an IPv6 socket (an addon built before it ignores the argument). */
-  listen(host: string, port: number, backlog: number, v6only?: boolean): number;
+  /** `v6only`: IPV6_V6ONLY on an IPv6 socket (an addon built before it ignores the argument);
+   * `reusePort`: SO_REUSEPORT, set before bind(2) (ignored by a build without
+   * `listenReusePort`). */
+  listen(
+    host: string,
+    port: number,
+    backlog: number,
+    v6only?: boolean,
+    reusePort?: boolean,
+  ): number;
+  /** True where `listen` takes `reusePort`; absent from an addon built before it. */
+  readonly listenReusePort?: boolean;
   /** A non-blocking socket connected or connecting to an IP literal: its fd, or -errno.
    * Absent from an addon built before it. */
   connect?(host: string, port: number): number;

@@ -55,6 +55,7 @@ import {
   AF_INET,
   AF_INET6,
   AF_UNIX,
+  C_INT_MAX,
   IPPROTO_TCP,
   SHUT_RD,
   SHUT_RDWR,
@@ -462,6 +463,10 @@ export class Socket {
     try {
       this.checkOpen();
       checkInt('listen(): backlog', backlog);
+      // Python's OverflowError ('signed integer is greater than maximum'): listen(2) takes an int.
+      if (backlog > C_INT_MAX || backlog < -C_INT_MAX - 1) {
+        throw rangeError('listen(): backlog must fit a C int (32 bits)', backlog);
+      }
     } catch (e) {
       return Promise.reject(e);
     }
@@ -1361,12 +1366,16 @@ export class Socket {
    * the bytes received and not yet read and the failure behind them; a listening one
    * ('listener') its listener and the connections waiting for accept() — or, not listening nor
    * connected yet, `{ kind: 'fresh' }`: listen() first, as asyncio listens on the socket it is
-   * given. Nothing is taken when the state does not fit. This socket is closed from then on
-   * (EBADF): the stream or the server owns the descriptor.
+   * given. Nothing is taken when the state does not fit, nor when `check` (a connection only:
+   * shown what the reader holds) throws. This socket is closed from then on (EBADF): the
+   * stream or the server owns the descriptor.
    * @throws {OSError} ENOTCONN (a connection wanted) or EINVAL (a listener wanted) when the
-   *   socket is not that; EBADF when closed.
+   *   socket is not that; EBADF when closed. What `check` throws.
    */
-  _giveToStreams(want: 'connection' | 'listener'): GivenToStreams {
+  _giveToStreams(
+    want: 'connection' | 'listener',
+    check?: (held: { buffered: number; error: unknown; eof: boolean }) => void,
+  ): GivenToStreams {
     if (this.state === CLOSED) throw this.failure;
     if (want === 'connection') {
       if (this.state !== CONNECTED || this.detached !== null) {
@@ -1377,6 +1386,7 @@ export class Socket {
       }
       const ns = this.netSock as NetSocket;
       const reader = this.reader as StreamReader;
+      check?.({ buffered: reader.buffered, error: reader.exception(), eof: reader.atEof() });
       // recv's order: the bytes that came before a failure, then the failure.
       const buffered = reader.buffered > 0 ? reader._recvNowait(reader.buffered) : null;
       const error = reader.exception();

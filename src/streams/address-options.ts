@@ -4,7 +4,7 @@
  * `net` and `dns` take. Errors are Python's: a family or flag getaddrinfo refuses is a
  * `gaierror` with getaddrinfo's number, as Python's getaddrinfo raises it.
  */
-import { promises as dns } from 'node:dns';
+import dnsModule, { promises as dns, type LookupAddress } from 'node:dns';
 import { isIP } from 'node:net';
 import { argumentError } from '../internal/errors.js';
 import {
@@ -18,6 +18,7 @@ import {
   AI_NUMERICSERV,
   AI_PASSIVE,
   AI_V4MAPPED,
+  C_INT_MAX,
 } from '../socket/constants.js';
 import { fromSystemError, GaiError } from '../socket/errors.js';
 
@@ -32,12 +33,24 @@ export interface AddressOptions {
    * getaddrinfo's `AI_*` flags from weft/socket (asyncio's `flags`): `AI_NUMERICHOST` refuses a
    * host name (`gaierror` EAI_NONAME); `AI_ADDRCONFIG`, `AI_V4MAPPED` and `AI_ALL` go to the
    * lookup; `AI_PASSIVE`, `AI_CANONNAME` and `AI_NUMERICSERV` change nothing here (the port
-   * is a number; a server's null host is the wildcard address already).
+   * is a number; a server's null host is the wildcard address already), nor do glibc's IDN
+   * flags (`0x40` AI_IDN, `0x80` AI_CANONIDN: Node's lookup converts a non-ASCII name to IDNA
+   * always, as Python does before its call). Any other bit is a `gaierror` (EAI_BADFLAGS); a
+   * value beyond a C int a RangeError (Python's OverflowError).
    */
   flags?: number | null;
 }
 
-/** The flags getaddrinfo(3) knows here; any other bit is its EAI_BADFLAGS. */
+/**
+ * glibc's IDN flags: AI_IDN, AI_CANONIDN and the two it still accepts and ignores since 2.28
+ * (AI_IDN_ALLOW_UNASSIGNED, AI_IDN_USE_STD3_ASCII_RULES). Python 3.11 names none of them but
+ * hands the number to getaddrinfo, which takes them. They change nothing here: Node's lookup
+ * (libuv) turns a non-ASCII name into its IDNA form whatever the flags, as Python encodes the
+ * name with its 'idna' codec before the call; AI_CANONIDN touches only the canonical name,
+ * which asyncio never shows.
+ */
+const IDN_FLAGS = 0x40 | 0x80 | 0x100 | 0x200;
+/** The flags getaddrinfo(3) knows here (glibc's); any other bit is its EAI_BADFLAGS. */
 const KNOWN_FLAGS =
   AI_PASSIVE |
   AI_CANONNAME |
@@ -45,7 +58,9 @@ const KNOWN_FLAGS =
   AI_V4MAPPED |
   AI_ALL |
   AI_ADDRCONFIG |
-  AI_NUMERICSERV;
+  AI_NUMERICSERV |
+  IDN_FLAGS;
+
 /** The flags that are hints of Node's lookup (`dns.ADDRCONFIG` and the others: the same bits). */
 const LOOKUP_HINTS = AI_ADDRCONFIG | AI_V4MAPPED | AI_ALL;
 
@@ -72,6 +87,16 @@ export function checkAddressOptions(what: string, options: AddressOptions): Look
   }
   if (typeof flags !== 'number' || !Number.isInteger(flags)) {
     throw argumentError(`${what}: flags must be an integer (AI_* flags)`, flags);
+  }
+  // Python's OverflowError; the bit tests below would see only the low 32 bits (2 ** 32 + 1
+  // passed for AI_PASSIVE).
+  for (const [name, v] of [
+    ['family', family],
+    ['flags', flags],
+  ] as const) {
+    if (v > C_INT_MAX || v < -C_INT_MAX - 1) {
+      throw new RangeError(`${what}: ${name} must fit a C int (32 bits): received ${v}`);
+    }
   }
   if (family !== AF_UNSPEC && family !== AF_INET && family !== AF_INET6) {
     throw new GaiError(`ai_family not supported: family ${family}`, 'EAI_FAMILY');
@@ -128,6 +153,39 @@ export async function listenHost(host: string | null, lookup: Lookup): Promise<s
   }
 }
 
+/**
+ * Every address a server listens on, as asyncio's `start_server` binds each address
+ * getaddrinfo gives: no host is `0.0.0.0` and `::` (`AF_UNSPEC`) or the family's wildcard; a
+ * literal itself; a name each address it resolves to, through `dns.lookup` as the program left
+ * it (Node's own `listen` resolves so), in the order given, once each.
+ * @throws {gaierror} the name does not resolve, or to nothing.
+ */
+export async function listenHosts(host: string | null, lookup: Lookup): Promise<string[]> {
+  checkHostFamily(host, lookup);
+  if (host === null || host === '') {
+    return lookup.family === 4 ? ['0.0.0.0'] : lookup.family === 6 ? ['::'] : ['0.0.0.0', '::'];
+  }
+  if (isIP(host) !== 0) return [host];
+  let found: LookupAddress[];
+  try {
+    found = await new Promise<LookupAddress[]>((resolve, reject) =>
+      // Looked up on the module at each call: a lookup the program installed is the one used.
+      dnsModule.lookup(
+        host,
+        { all: true, family: lookup.family, hints: lookup.hints },
+        (err, addresses) => (err ? reject(err) : resolve(addresses)),
+      ),
+    );
+  } catch (e) {
+    throw fromSystemError(e, 'getaddrinfo');
+  }
+  const out = [...new Set(found.map((a) => a.address))];
+  if (out.length === 0) {
+    throw new GaiError(`No address associated with hostname: ${host}`, 'EAI_NODATA');
+  }
+  return out;
+}
+
 /** Node's `net.connect` options for `family`/`flags` and asyncio's `happy_eyeballs_delay`. */
 export function connectLookupOptions(
   lookup: Lookup,
@@ -174,9 +232,10 @@ export function netHasReusePort(version: string = process.versions.node): boolea
 
 /**
  * `reuseAddress` (default true: asyncio's default on POSIX) and `reusePort` (default false).
- * @throws {TypeError} not a boolean. {RangeError} what Node cannot do: `reuseAddress: false`
- *   (libuv sets SO_REUSEADDR on every listening TCP socket), `reusePort` on a Node before 22.12
- *   (Python raises ValueError where SO_REUSEPORT is missing).
+ * Whether `reusePort` can be set is the transport's question (server.ts: Node's net from 22.12,
+ * weft's descriptor with the addon).
+ * @throws {TypeError} not a boolean. {RangeError} `reuseAddress: false`: libuv sets SO_REUSEADDR
+ *   on every listening TCP socket.
  */
 export function checkReuse(
   what: string,
@@ -190,11 +249,6 @@ export function checkReuse(
   if (!addr) {
     throw new RangeError(
       `${what}: reuseAddress: false is not possible: Node (libuv) sets SO_REUSEADDR on every listening TCP socket`,
-    );
-  }
-  if (port && !netHasReusePort()) {
-    throw new RangeError(
-      `${what}: reusePort (SO_REUSEPORT) needs Node >= 22.12, whose net can set it: this is Node ${process.versions.node}`,
     );
   }
   return port;

@@ -49,18 +49,30 @@ export function checkSockArgs(what: string, addressGiven: boolean, sock: unknown
   }
 }
 
+/** What an adopted connection holds already, shown to `adoptConnection`'s `check`. */
+export interface HeldState {
+  /** Bytes received and not read. */
+  buffered: number;
+  /** The failure behind them, or null. */
+  error: unknown;
+  /** The peer's EOF was read already. */
+  eof: boolean;
+}
+
 /**
  * Takes a connected socket over. A Node socket still connecting is waited for (its failure is
- * the call's); a weft one must be connected.
- * @throws {OSError} ENOTCONN: not connected; EBADF: closed.
+ * the call's); a weft one must be connected. `check` sees what the socket holds before anything
+ * is taken: when it throws, the caller's socket is left as it was.
+ * @throws {OSError} ENOTCONN: not connected; EBADF: closed. What `check` throws.
  */
 export async function adoptConnection(
   what: string,
   sock: Socket | NetSocket | NetServer,
   signal: AbortSignal | undefined,
+  check?: (held: HeldState) => void,
 ): Promise<AdoptedConnection> {
   if (isWeftSocket(sock)) {
-    const given = sock._giveToStreams('connection');
+    const given = sock._giveToStreams('connection', check);
     if (given.kind !== 'connection') throw new Error('unreachable: a connection was asked for');
     return given;
   }
@@ -77,6 +89,7 @@ export async function adoptConnection(
       'ENOTCONN',
     );
   }
+  check?.({ buffered: sock.readableLength, error: null, eof: sock.readableEnded });
   // asyncio's transports are half-open: the writer still writes after the peer's EOF.
   sock.allowHalfOpen = true;
   return { ns: sock, buffered: null, error: null, eof: sock.readableEnded, unix: null };

@@ -10,7 +10,7 @@ import {
   checkHostFamily,
   connectLookupOptions,
 } from './address-options.js';
-import { type AdoptedConnection, adoptConnection, checkSockArgs } from './adopt.js';
+import { type AdoptedConnection, adoptConnection, checkSockArgs, type HeldState } from './adopt.js';
 import {
   type ConnectionOptions,
   checkConnectionOptions,
@@ -170,6 +170,27 @@ export function openUnixConnection(
 }
 
 /**
+ * What makes an adopted socket unfit for a TLS handshake, checked before it is taken so that a
+ * refusal leaves the caller's socket as it was (open, its bytes still readable): bytes already
+ * received would sit in front of the server's handshake reply; a peer that has closed or reset
+ * can send no reply (and the TLS socket would learn nothing of a FIN the former owner read: it
+ * waited the whole timeout).
+ * @throws {RangeError} bytes received and not read. {ConnectionResetError} (or the failure the
+ *   socket holds) the peer has closed or reset.
+ */
+function refuseTlsOver(held: HeldState): void {
+  if (held.buffered > 0) {
+    throw new RangeError(
+      `openConnection: the socket has ${held.buffered} bytes received and not read: a TLS handshake cannot start behind them`,
+    );
+  }
+  if (held.error !== null) throw held.error;
+  if (held.eof) {
+    throw new ConnectionResetError('Connection lost during the SSL handshake: the peer had closed');
+  }
+}
+
+/**
  * Connects with `make` (or adopts `options.sock` when `make` is null), makes the TLS handshake
  * when asked, and wires the reader and writer.
  */
@@ -192,21 +213,17 @@ async function connectWith(
   let sock: NetSocket;
   let adopted: AdoptedConnection | null = null;
   if (make === null) {
-    adopted = await adoptConnection('openConnection', options.sock as Socket | NetSocket, signal);
+    adopted = await adoptConnection(
+      'openConnection',
+      options.sock as Socket | NetSocket,
+      signal,
+      setup === null ? undefined : refuseTlsOver,
+    );
     sock = adopted.ns;
-    if (setup !== null && adopted.buffered !== null) {
-      sock.destroy();
-      throw new RangeError(
-        `openConnection: the socket has ${adopted.buffered.length} bytes received and not read: a TLS handshake cannot start behind them`,
-      );
-    }
-    // The peer closed or reset it already: no answer to the handshake can come, and the TLS
-    // socket would learn nothing of a FIN the former owner read (it waited the whole timeout).
-    if (setup !== null && (adopted.error !== null || adopted.eof || sock.destroyed)) {
-      sock.destroy();
-      throw (
-        adopted.error ??
-        new ConnectionResetError('Connection lost during the SSL handshake: the peer had closed')
+    // Destroyed with neither an EOF nor a failure on record: no handshake can run on it either.
+    if (setup !== null && sock.destroyed) {
+      throw new ConnectionResetError(
+        'Connection lost during the SSL handshake: the peer had closed',
       );
     }
   } else {

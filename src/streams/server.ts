@@ -20,6 +20,7 @@ import { argumentError, describeValue, RuntimeError, TimeoutError } from '../int
 import { handleClosed, handleOpened } from '../internal/live-handles.js';
 import { reportException } from '../internal/scheduler.js';
 import { Waiter, WaiterList } from '../internal/waiter.js';
+import { C_INT_MAX } from '../socket/constants.js';
 import { fromErrno, fromSystemError } from '../socket/errors.js';
 import { io } from '../socket/native-io.js';
 import type { Socket } from '../socket/socket.js';
@@ -28,8 +29,11 @@ import {
   checkAddressOptions,
   checkReuse,
   listenHost,
+  listenHosts,
+  netHasReusePort,
 } from './address-options.js';
 import { adoptListener, checkSockArgs } from './adopt.js';
+import { bindEach, ListenerSet } from './listener-set.js';
 import {
   type ConnectionOptions,
   checkConnectionOptions,
@@ -79,8 +83,8 @@ export interface StartServerOptions
   reuseAddress?: boolean | null;
   /**
    * SO_REUSEPORT (asyncio's `reuse_port`): several servers (processes) bind the same port and
-   * the kernel spreads connections. Needs Node >= 22.12 (a RangeError before); serves on Node's
-   * net.
+   * the kernel spreads connections. Set by weft's raw transport (the weft_io addon, an IP-literal
+   * host) on any Node, by Node's net from 22.12; a RangeError where neither can.
    */
   reusePort?: boolean | null;
   /**
@@ -174,8 +178,7 @@ export class Server {
     this.options = options;
     this.unixPath = unixPath;
     this.started = startServing;
-    this.acceptsPaused =
-      !startServing && !(net instanceof RawListener) && !(net instanceof WorkerGroup);
+    this.acceptsPaused = !startServing && !isRawListener(net) && !(net instanceof WorkerGroup);
     this.loop = installedRunningLoop();
     if (this.acceptsPaused) {
       // node:cluster closes a worker's server itself (its group is closing) and waits for its
@@ -190,7 +193,7 @@ export class Server {
     }
     handleOpened('server');
     net.on('connection', (sock: NetSocket) => this.onConnection(sock));
-    if (!(net instanceof RawListener) && !(net instanceof WorkerGroup)) {
+    if (!isRawListener(net) && !(net instanceof WorkerGroup)) {
       // Node reports an accept(2) that failed (ENOBUFS, ENOMEM, EMFILE once libuv's spare
       // descriptor is gone) as the listener's 'error': with nobody listening, that would end
       // the process. asyncio logs a failed accept and keeps serving; so does this.
@@ -324,16 +327,22 @@ export class Server {
   }
 
   /** The listening sockets. */
+  /** The listening sockets: one per address listened on (no host: `0.0.0.0` and `::`), as asyncio's. */
   get sockets(): ServerSocket[] {
-    const a = this.net.address();
-    if (a === null) return [];
-    if (typeof a === 'string') return [{ family: 'unix', getsockname: () => a }];
-    return [
-      {
-        family: a.family === 'IPv6' ? 'IPv6' : 'IPv4',
-        getsockname: () => [a.address, a.port],
-      },
-    ];
+    const net = this.net;
+    const all = net instanceof ListenerSet ? net.addresses() : [net.address()];
+    const out: ServerSocket[] = [];
+    for (const a of all) {
+      if (a === null) continue;
+      if (typeof a === 'string') out.push({ family: 'unix', getsockname: () => a });
+      else {
+        out.push({
+          family: a.family === 'IPv6' ? 'IPv6' : 'IPv4',
+          getsockname: () => [a.address, a.port],
+        });
+      }
+    }
+    return out;
   }
 
   /** True while the server accepts connections: from `startServing()` (or at once) to `close()`. */
@@ -366,7 +375,9 @@ export class Server {
   private beginServing(): void {
     if (this.started) return;
     this.started = true;
-    if (this.net instanceof RawListener) this.net.startAccepting();
+    if (this.net instanceof RawListener || this.net instanceof ListenerSet) {
+      this.net.startAccepting();
+    }
     const held = this.held;
     this.held = [];
     for (const sock of held) {
@@ -483,7 +494,9 @@ export class Server {
 /**
  * Starts a TCP server on `host:port` and resolves once it listens (`asyncio.start_server`).
  * `handler(reader, writer)` runs as a task for each connection. `port` 0 picks a free port
- * (see `server.sockets[0].getsockname()`); `host` null listens on every interface.
+ * (see `server.sockets[0].getsockname()`). As asyncio's, it listens on every address of `host`
+ * (`server.sockets` lists each): `null` on `0.0.0.0` and `::` (IPv6 only), a name on each
+ * address it resolves to; with port 0 they all share the port the first one got.
  *
  * @throws {OSError} the address is in use or cannot be bound.
  * @example
@@ -537,19 +550,33 @@ function startServerNow(
     // As the net branch does (in listen()): fail now rather than drop every connection later.
     checkConnectionOptions(options);
     if (options.signal?.aborted) return Promise.reject(options.signal.reason);
-    return listenRaw(handler, host, p, backlog, serving, lookup, tls, options);
+    return listenRaw(handler, host, p, backlog, serving, lookup, reusePort, tls, options);
   }
-  return listen(handler, options, null, tls, async () => {
-    const h = await listenHost(host, lookup);
-    return {
+  if ((options.workers ?? 1) !== 1 || isWeftWorker()) {
+    // A group shares one listening socket through node:cluster: one address, as before (no
+    // host: Node's dual-stack '::').
+    return listen(handler, options, null, tls, async () => {
+      const h = await listenHost(host, lookup);
+      return [
+        {
+          port: p,
+          ...(h === null ? {} : { host: h }),
+          ...(lookup.family === 6 ? { ipv6Only: true } : {}),
+          ...(reusePort ? { reusePort: true } : {}),
+        },
+      ];
+    });
+  }
+  return listen(handler, options, null, tls, async () =>
+    (await listenHosts(host, lookup)).map((h) => ({
       port: p,
-      ...(h === null ? {} : { host: h }),
-      // asyncio sets IPV6_V6ONLY on its IPv6 listening sockets; Node's default is dual-stack,
-      // kept unless AF_INET6 was asked for.
-      ...(lookup.family === 6 ? { ipv6Only: true } : {}),
+      host: h,
+      // asyncio sets IPV6_V6ONLY on every IPv6 socket it listens on (Node's default is
+      // dual-stack): '::' takes IPv6 only, beside its own socket on 0.0.0.0.
+      ...(isIP(h) === 6 ? { ipv6Only: true } : {}),
       ...(reusePort ? { reusePort: true } : {}),
-    };
-  });
+    })),
+  );
 }
 
 /** The raw transport: a descriptor of weft's own, listening on an IP literal. */
@@ -560,15 +587,25 @@ async function listenRaw(
   backlog: number,
   serving: boolean,
   lookup: ReturnType<typeof checkAddressOptions>,
+  reusePort: boolean,
   tlsRequest: TlsRequest | null,
   options: StartServerOptions,
 ): Promise<Server> {
-  const h = await listenHost(host, lookup);
-  const bindHost = h === null || h === '' ? '0.0.0.0' : h;
+  const hosts = await listenHosts(host, lookup);
   const tls = tlsRequest === null ? null : (await import('./tls.js')).makeTlsSetup(tlsRequest);
-  const fd = (io as NonNullable<typeof io>).listen(bindHost, port, backlog, lookup.family === 6);
-  if (fd < 0) throw fromErrno(-fd, 'listen');
-  const listener = new RawListener(fd, bindHost, serving); // closes fd if epoll refuses it
+  const b = io as NonNullable<typeof io>;
+  const listeners = await bindEach(
+    hosts,
+    port,
+    async (h, p) => {
+      // IPV6_V6ONLY on every IPv6 socket, as asyncio sets it.
+      const fd = b.listen(h, p, backlog, isIP(h) === 6, reusePort);
+      if (fd < 0) throw fromErrno(-fd, `listen on ${h}:${p}`);
+      return new RawListener(fd, h, serving); // closes fd if epoll refuses it
+    },
+    (l) => (l.address() as { port: number }).port,
+  );
+  const listener = listeners.length === 1 ? listeners[0]! : new ListenerSet(listeners);
   return new Server(listener, handler, options, null, serving, tls);
 }
 
@@ -609,6 +646,11 @@ function checkNotWithSock(what: string, options: StartServerOptions): void {
   }
 }
 
+/** Listeners on weft's own descriptors: connections come paused until served, never net's 'error'. */
+function isRawListener(net: Listener): boolean {
+  return net instanceof RawListener || (net instanceof ListenerSet && net.raw);
+}
+
 function useRaw(
   host: string | null,
   options: StartServerOptions,
@@ -621,16 +663,28 @@ function useRaw(
       `startServer: transport must be 'auto', 'net' or 'raw': received ${String(t)}`,
     );
   }
-  // The environment only chooses among what is possible: 'raw' there means "raw where it can".
-  if (t === 'auto' && process.env.WEFT_STREAMS_TRANSPORT === 'net') t = 'net';
-  if (t === 'net') return false;
+  // The environment only chooses among what is possible: 'raw' there means "raw where it can",
+  // and 'net' is not taken for a reusePort net cannot set.
+  const envNet = t === 'auto' && process.env.WEFT_STREAMS_TRANSPORT === 'net';
+  if (envNet && !(reusePort && !netHasReusePort())) t = 'net';
   const literal = host === null || host === '' || isIP(host) !== 0;
-  const possible = io !== null && literal && (options.workers ?? 1) === 1 && !reusePort;
+  // SO_REUSEPORT on weft's descriptor: an addon built with listen's reusePort argument.
+  const rawReusePort = io?.listenReusePort === true;
+  const possible =
+    io !== null && literal && (options.workers ?? 1) === 1 && (!reusePort || rawReusePort);
   if (t === 'raw' && !possible) {
     throw new RangeError(
-      'startServer: the raw transport needs the weft_io addon, an IP-literal host, no workers and no reusePort',
+      'startServer: the raw transport needs the weft_io addon, an IP-literal host, no workers, and for reusePort an addon built with it',
     );
   }
+  // Node's net sets SO_REUSEPORT from 22.12 only; before, weft's descriptor is the one way.
+  if (reusePort && !netHasReusePort()) {
+    if (t !== 'net' && possible) return true;
+    throw new RangeError(
+      `startServer: reusePort (SO_REUSEPORT) needs Node >= 22.12, whose net can set it, or weft's raw transport (the weft_io addon, an IP-literal host, no workers): this is Node ${process.versions.node}${t === 'net' ? " and transport 'net'" : ''}`,
+    );
+  }
+  if (t === 'net') return false;
   // TLS on weft's descriptor runs through a stream adapter (raw-duplex.ts): only when asked.
   if (t === 'auto' && tls) return false;
   return possible;
@@ -670,7 +724,7 @@ export function startUnixServer(
     return Promise.reject(e);
   }
   const p = path as string;
-  return listen(handler, options, p, tls, async () => ({ path: p }));
+  return listen(handler, options, p, tls, async () => [{ path: p }]);
 }
 
 /**
@@ -704,6 +758,12 @@ function checkBacklog(backlog: unknown): void {
   if (backlog < 0) {
     throw new RangeError(`startServer: backlog must be >= 0: received ${backlog}`);
   }
+  // asyncio's OverflowError (from sock.listen): listen(2) takes a C int.
+  if (backlog > C_INT_MAX) {
+    throw new RangeError(
+      `startServer: backlog must fit a C int (at most ${C_INT_MAX}): received ${backlog}`,
+    );
+  }
 }
 
 function checkHandler(handler: unknown): void {
@@ -714,12 +774,55 @@ function checkHandler(handler: unknown): void {
   }
 }
 
+/** `work`'s outcome, or `signal`'s reason once it aborts first (what `work` gives then is dropped). */
+async function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return work;
+  if (signal.aborted) throw signal.reason;
+  const w = new Waiter<T>(null);
+  work.then(
+    (v) => w.wake(v),
+    (e: unknown) => w.fail(e),
+  );
+  w.setSignal(signal);
+  return w.block();
+}
+
+/** A net.Server listening as `options` say. **Cancellation:** `signal` closes it. */
+async function listenNet(
+  options: ListenOptions,
+  serving: boolean,
+  signal: AbortSignal | undefined,
+): Promise<NetServer> {
+  // Aborted in the turn between two binds: a signal already aborted fires no 'abort' event.
+  if (signal?.aborted) throw signal.reason;
+  // Not serving yet: what is accepted meanwhile is made paused, read from nothing until served.
+  const net = createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: !serving });
+  const w = new Waiter<void>(null);
+  // Node's message names the address already ("listen EADDRINUSE: … 127.0.0.1:8080").
+  const onError = (err: Error): void => {
+    w.fail(fromSystemError(err, 'listen'));
+  };
+  net.once('error', onError);
+  net.once('listening', () => w.wake(undefined));
+  if (signal) w.setSignal(signal);
+  net.listen(options);
+  try {
+    await w.block();
+  } catch (e) {
+    net.close();
+    throw e;
+  } finally {
+    net.off('error', onError);
+  }
+  return net;
+}
+
 async function listen(
   handler: ClientConnectedHandler,
   options: StartServerOptions,
   unixPath: string | null,
   tlsRequest: TlsRequest | null,
-  where: () => Promise<ListenOptions>,
+  where: () => Promise<ListenOptions[]>,
 ): Promise<Server> {
   const backlog = options.backlog ?? 100;
   checkBacklog(backlog);
@@ -743,25 +846,21 @@ async function listen(
     const group = await WorkerGroup.start(workers, options.workerScheduling ?? 'rr');
     return new Server(group, handler, options, unixPath, serving, tls);
   }
-  const listenOptions = { ...(await where()), backlog };
-  // Not serving yet: what is accepted meanwhile is made paused, read from nothing until served.
-  const net = createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: !serving });
-  const w = new Waiter<void>(null);
-  const onError = (err: Error): void => {
-    w.fail(fromSystemError(err, 'listen'));
-  };
-  net.once('error', onError);
-  net.once('listening', () => w.wake(undefined));
-  if (signal) w.setSignal(signal);
-  net.listen(listenOptions);
-  try {
-    await w.block();
-  } catch (e) {
-    net.close();
-    throw e;
-  } finally {
-    net.off('error', onError);
-  }
+  // A host name is looked up now, before any bind: the signal must end that wait too (it is
+  // watched by each bind only from its start).
+  const addresses = await untilAborted(where(), signal);
+  const nets = await bindEach(
+    addresses,
+    addresses[0]?.port ?? 0,
+    (a, port) =>
+      listenNet({ ...a, ...(a.path === undefined ? { port } : {}), backlog }, serving, signal),
+    // A Unix server has one address (a path): no port to share.
+    (n) => {
+      const a = n.address();
+      return typeof a === 'object' && a !== null ? a.port : 0;
+    },
+  );
+  const net = nets.length === 1 ? nets[0]! : new ListenerSet(nets);
   const server = new Server(net, handler, options, unixPath, serving, tls);
   if (isWeftWorker()) {
     const onMessage = (m: WorkerMessage): void => {

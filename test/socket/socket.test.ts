@@ -652,6 +652,26 @@ describe('socket', () => {
     );
   });
 
+  test("a listen backlog beyond a C int is a RangeError (Python's OverflowError), the socket left unbound", async () => {
+    const s = new Socket();
+    s.bind([HOST, 0]);
+    for (const b of [2 ** 31, 2 ** 32 + 5, -(2 ** 31) - 1]) {
+      await assert.rejects(
+        s.listen(b),
+        (e: unknown) => e instanceof RangeError && /C int/.test(e.message),
+      );
+    }
+    assert.equal(s.fileno(), -1, 'nothing was bound');
+    await s.listen(2 ** 31 - 1);
+    assert.ok(portOf(s) > 0);
+    s.close();
+    await assert.rejects(createServer([HOST, 0], { backlog: 2 ** 31 }), RangeError);
+    if (RawSocket.native) {
+      assert.throws(() => RawSocket.listen([HOST, 0], { backlog: 2 ** 32 }), RangeError);
+      RawSocket.listen([HOST, 0], { backlog: 2 ** 31 - 1 }).close();
+    }
+  });
+
   test('bug-bash bb4: RawSocket send/recv verbs raise TypeError/RangeError for bad arguments, not OSError EINVAL', {
     skip: !RawSocket.native,
   }, async () => {

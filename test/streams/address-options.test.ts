@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import dns from 'node:dns';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -107,6 +108,26 @@ describe('family and flags (getaddrinfo)', () => {
     }
   });
 
+  test("glibc's IDN flags (AI_IDN 0x40, AI_CANONIDN 0x80, the deprecated 0x100 and 0x200) are taken, as Python hands them to getaddrinfo; 0x800 is EAI_BADFLAGS", async () => {
+    // A host name: the flags reach a lookup of weft's own (family given).
+    await using server = await startServer(echoOnce, 'localhost', 0, {
+      family: AF_INET,
+      flags: 0x40 | 0x80,
+    });
+    for (const flags of [0x40, 0x80, 0x100, 0x200, 0x3c0 | AI_ADDRCONFIG]) {
+      await roundTrip('localhost', portOf(server), { family: AF_INET, flags });
+    }
+    await assert.rejects(openConnection(HOST, 1, { flags: 0x800 }), gai(-1));
+  });
+
+  test("family or flags beyond a C int are RangeErrors (Python's OverflowError), not their low 32 bits", async () => {
+    // 2 ** 32 + 1 has AI_PASSIVE as its low bits; 2 ** 32 + 2 is AF_INET's.
+    await assert.rejects(openConnection(HOST, 1, { flags: 2 ** 32 + 1 }), RangeError);
+    await assert.rejects(startServer(echoOnce, HOST, 0, { flags: 2 ** 31 }), RangeError);
+    await assert.rejects(openConnection(HOST, 1, { family: 2 ** 32 + 2 }), RangeError);
+    await assert.rejects(startServer(echoOnce, HOST, 0, { family: -(2 ** 31) - 1 }), RangeError);
+  });
+
   for (const transport of TRANSPORTS) {
     test(`AF_INET6 with no host listens on '::' only, as asyncio's IPV6_V6ONLY socket; AF_INET on 0.0.0.0 (${transport})`, async () => {
       await using server = await startServer(echoOnce, null, 0, { family: AF_INET6, transport });
@@ -147,27 +168,188 @@ describe('reuseAddress and reusePort', () => {
     assert.equal(netHasReusePort('24.0.0'), true);
   });
 
-  test('reusePort: two servers share one port where Node can set it, a RangeError where not', async () => {
+  /** Which transports can set SO_REUSEPORT here: Node's net from 22.12, weft's descriptor with
+   * an addon built with it. */
+  const REUSE_PORT = [
+    ...(netHasReusePort() ? (['net'] as const) : []),
+    ...(io?.listenReusePort === true ? (['raw'] as const) : []),
+  ];
+
+  for (const transport of REUSE_PORT) {
+    test(`reusePort: two servers share one port and both accept its connections; without it the port is taken (${transport})`, async () => {
+      const served = { a: 0, b: 0 };
+      const counting = (name: 'a' | 'b') => async (r: StreamReader, w: StreamWriter) => {
+        served[name] += 1;
+        await echoOnce(r, w);
+      };
+      await using a = await startServer(counting('a'), HOST, 0, { reusePort: true, transport });
+      await using b = await startServer(counting('b'), HOST, portOf(a), {
+        reusePort: true,
+        transport,
+      });
+      assert.equal(portOf(b), portOf(a));
+      // The kernel spreads connections by a hash of their addresses: each new source port is a
+      // fresh draw, so both servers get some well before this bound.
+      for (let i = 0; i < 200 && (served.a === 0 || served.b === 0); i++) {
+        await roundTrip(HOST, portOf(a));
+      }
+      assert.ok(served.a > 0 && served.b > 0, `both served: ${JSON.stringify(served)}`);
+      // Without it, the port is taken (on either transport).
+      for (const t of io === null ? (['net'] as const) : (['net', 'raw'] as const)) {
+        await assert.rejects(startServer(echoOnce, HOST, portOf(a), { transport: t }), {
+          errnoName: 'EADDRINUSE',
+        });
+      }
+    });
+  }
+
+  test('reusePort where no transport can set it is a RangeError naming what is missing', async () => {
     if (!netHasReusePort()) {
       await assert.rejects(
-        startServer(echoOnce, HOST, 0, { reusePort: true }),
+        startServer(echoOnce, HOST, 0, { reusePort: true, transport: 'net' }),
         (e: unknown) => e instanceof RangeError && /22\.12/.test(e.message),
       );
+      // A host name runs on net only.
+      await assert.rejects(
+        startServer(echoOnce, 'localhost', 0, { reusePort: true }),
+        (e: unknown) => e instanceof RangeError && /22\.12/.test(e.message),
+      );
+    }
+    if (io?.listenReusePort !== true) {
+      await assert.rejects(
+        startServer(echoOnce, HOST, 0, { reusePort: true, transport: 'raw' }),
+        RangeError,
+      );
+    }
+  });
+});
+
+/** A name that resolves to 127.0.0.1 and ::1, through a dns.lookup installed for `body`; with
+ * `gate`, the lookup answers only once it has settled, `looking` told when it was asked. */
+async function withTwoAddressName(
+  body: (name: string) => Promise<void>,
+  gate?: { answer: Promise<void>; looking: () => void },
+): Promise<void> {
+  const name = 'both.weft.invalid';
+  const nodeLookup = dns.lookup;
+  const patched = (host: string, options: unknown, callback: unknown): void => {
+    if (host !== name) {
+      (nodeLookup as (...a: unknown[]) => void)(host, options, callback);
       return;
     }
-    await using a = await startServer(echoOnce, HOST, 0, { reusePort: true });
-    await using b = await startServer(echoOnce, HOST, portOf(a), { reusePort: true });
-    assert.equal(portOf(b), portOf(a));
-    await roundTrip(HOST, portOf(a));
-    // Without it, the port is taken.
-    await assert.rejects(startServer(echoOnce, HOST, portOf(a)), { errnoName: 'EADDRINUSE' });
+    const cb = (typeof options === 'function' ? options : callback) as (...a: unknown[]) => void;
+    const o = (typeof options === 'object' && options !== null ? options : {}) as {
+      all?: boolean;
+      family?: number;
+    };
+    const found = [
+      { address: '127.0.0.1', family: 4 },
+      { address: '::1', family: 6 },
+    ].filter((a) => !o.family || a.family === o.family);
+    const reply = (): void => {
+      if (o.all) cb(null, found);
+      else cb(null, found[0]?.address, found[0]?.family);
+    };
+    if (gate === undefined) process.nextTick(reply);
+    else {
+      gate.looking();
+      void gate.answer.then(reply);
+    }
+  };
+  dns.lookup = patched as typeof dns.lookup;
+  try {
+    await body(name);
+  } finally {
+    dns.lookup = nodeLookup;
+  }
+}
+
+describe('every address of the host, as asyncio binds each', () => {
+  for (const transport of TRANSPORTS) {
+    test(`no host listens on 0.0.0.0 and on :: (IPv6 only), one port, both listed in sockets (${transport})`, async () => {
+      await using server = await startServer(echoOnce, null, 0, { transport });
+      const names = server.sockets.map((s) => [s.family, ...s.getsockname()]);
+      const port = portOf(server);
+      assert.deepEqual(names, [
+        ['IPv4', '0.0.0.0', port],
+        ['IPv6', '::', port],
+      ]);
+      await roundTrip(HOST, port);
+      await roundTrip('::1', port);
+    });
+  }
+
+  test('a host name with two addresses listens on both; sockets lists each, on one port', async () => {
+    await withTwoAddressName(async (name) => {
+      await using server = await startServer(echoOnce, name, 0);
+      const port = portOf(server);
+      assert.deepEqual(
+        server.sockets.map((s) => s.getsockname()),
+        [
+          [HOST, port],
+          ['::1', port],
+        ],
+      );
+      await roundTrip(HOST, port);
+      await roundTrip('::1', port);
+      // AF_INET keeps to that family's address, as getaddrinfo's.
+      await using v4 = await startServer(echoOnce, name, 0, { family: AF_INET });
+      assert.deepEqual(
+        v4.sockets.map((s) => s.getsockname()),
+        [[HOST, portOf(v4)]],
+      );
+    });
   });
 
-  test("reusePort with transport 'raw' is a RangeError (weft's descriptor cannot set it)", async () => {
-    await assert.rejects(
-      startServer(echoOnce, HOST, 0, { reusePort: true, transport: 'raw' }),
-      RangeError,
-    );
+  test('one address of the name already taken: the call fails EADDRINUSE and releases the others', async () => {
+    await withTwoAddressName(async (name) => {
+      await using taken = await startServer(echoOnce, '::1', 0);
+      const port = portOf(taken);
+      await assert.rejects(startServer(echoOnce, name, port), { errnoName: 'EADDRINUSE' });
+      // 127.0.0.1 was bound first, then closed with the failure: free to take.
+      await using v4 = await startServer(echoOnce, HOST, port);
+      await roundTrip(HOST, port);
+      assert.equal(portOf(v4), port);
+    });
+  });
+
+  test('a signal aborted while the name is looked up ends the call with its reason; nothing listens after the answer', async () => {
+    let answer!: () => void;
+    let looking!: () => void;
+    const asked = new Promise<void>((r) => {
+      looking = r;
+    });
+    const gate = {
+      answer: new Promise<void>((r) => {
+        answer = r;
+      }),
+      looking,
+    };
+    const servers = (): number =>
+      process.getActiveResourcesInfo().filter((k) => k === 'TCPServerWrap').length;
+    const before = servers();
+    await withTwoAddressName(async (name) => {
+      const ac = new AbortController();
+      const reason = new Error('stop listening');
+      const call = startServer(echoOnce, name, 0, { signal: ac.signal }).then(
+        (s) => {
+          s.close();
+          return 'listening despite the abort';
+        },
+        (e: unknown) => e,
+      );
+      await asked;
+      ac.abort(reason);
+      // The answer comes after the abort: it must bind nothing.
+      answer();
+      assert.equal(await call, reason);
+      for (let i = 0; i < 5; i++) await new Promise<void>((r) => setImmediate(r));
+      assert.equal(servers(), before);
+    }, gate);
+  });
+
+  test('a name that does not resolve is a gaierror, nothing bound', async () => {
+    await assert.rejects(startServer(echoOnce, 'nowhere.weft.invalid', 0), gaierror);
   });
 });
 

@@ -6,6 +6,7 @@ import { describe, test } from 'node:test';
 import { CancelledError, createTask, sleep } from '../../src/asyncio/index.js';
 import { RuntimeError, TimeoutError } from '../../src/internal/errors.js';
 import { setExceptionHandler } from '../../src/internal/scheduler.js';
+import { Socket } from '../../src/socket/index.js';
 import {
   ConnectionRefusedError,
   ConnectionResetError,
@@ -626,6 +627,23 @@ describe('streams over TCP', () => {
     await assert.rejects(startServer(upperEcho, HOST, 70000), RangeError);
     await assert.rejects(startServer(upperEcho, HOST, 0, { backlog: '5' as never }), TypeError);
     await assert.rejects(startServer(upperEcho, HOST, 0, { backlog: -1 }), RangeError);
+    // asyncio's OverflowError (listen(2) takes a C int), on both transports and on an adopted
+    // socket; 2 ** 31 - 1 serves.
+    for (const transport of ['net', 'auto'] as const) {
+      await assert.rejects(
+        startServer(upperEcho, HOST, 0, { backlog: 2 ** 31, transport }),
+        /backlog must fit a C int/,
+      );
+      const big = await startServer(upperEcho, HOST, 0, { backlog: 2 ** 31 - 1, transport });
+      big.close();
+      await big.waitClosed();
+    }
+    const fresh = new Socket();
+    await assert.rejects(
+      startServer(upperEcho, null, null, { sock: fresh, backlog: 2 ** 32 }),
+      RangeError,
+    );
+    fresh.close();
     await assert.rejects(startServer(upperEcho, HOST, 0, { transport: 'x' as never }), RangeError);
     await assert.rejects(openConnection(HOST, 0), RangeError);
     await assert.rejects(openConnection(HOST, 'abc' as never), TypeError);

@@ -139,12 +139,71 @@ describe('openConnection({ sock })', () => {
             }),
             ConnectionResetError,
           );
+          // Refused before it was taken: the caller's socket still reads the EOF.
+          assert.notEqual(sock.fileno(), -1);
+          assert.equal((await sock.recv(10)).length, 0);
+          sock.close();
+        } finally {
+          await p.close();
+        }
+      });
+    });
+
+    test(`TLS on a weft socket with unread bytes is refused before the socket is taken: it stays open, its bytes readable (${transport})`, async () => {
+      await onTransport(transport, async () => {
+        const p = await halfOpenPeer((s) => {
+          s.write('plain\n');
+          s.on('data', (d) => s.write(d));
+        });
+        try {
+          const sock = await createConnection([HOST, p.port]);
+          await until(() => sock._readable(), 'the plain bytes');
+          const got = await openConnection(null, null, {
+            sock,
+            ssl: { ca: selfSigned().cert },
+            serverHostname: 'localhost',
+          }).then(
+            ([, w]) => {
+              w.abort();
+              return 'adopted';
+            },
+            (e: unknown) => e,
+          );
+          assert.ok(got instanceof RangeError, String(got));
+          assert.match(got.message, /6 bytes received and not read/);
+          assert.notEqual(sock.fileno(), -1);
+          assert.equal((await sock.recv(100)).toString(), 'plain\n');
+          await sock.sendall('still\n');
+          assert.equal((await sock.recv(100)).toString(), 'still\n');
+          sock.close();
         } finally {
           await p.close();
         }
       });
     });
   }
+
+  test('TLS on a net.Socket with unread bytes is refused and the socket left as it was', async () => {
+    const p = await halfOpenPeer((s) => s.write('plain\n'));
+    try {
+      const ns = await connected(p.port);
+      ns.pause();
+      await until(() => ns.readableLength > 0, 'the plain bytes');
+      await assert.rejects(
+        openConnection(null, null, {
+          sock: ns,
+          ssl: { ca: selfSigned().cert },
+          serverHostname: 'localhost',
+        }),
+        /6 bytes received and not read/,
+      );
+      assert.equal(ns.destroyed, false);
+      assert.equal(ns.read()?.toString(), 'plain\n');
+      ns.destroy();
+    } finally {
+      await p.close();
+    }
+  });
 
   test('a peer that reset the adopted socket: the reader raises ConnectionResetError', async () => {
     const p = await halfOpenPeer((s) => {
@@ -269,6 +328,23 @@ describe('openConnection({ sock })', () => {
     assert.equal(writer.getExtraInfo('peername'), path);
     writer.close();
     await writer.waitClosed();
+  });
+
+  test('TLS on an adopted Unix socket with unread bytes is refused; the socket is left as it was', async () => {
+    const path = join(tmpdir(), `weft-sock-tls-${process.pid}-${Date.now()}.sock`);
+    await using _server = await startUnixServer(async (reader, writer) => {
+      writer.write('plain\n');
+      await echoLines(reader, writer);
+    }, path);
+    const sock = new Socket(AF_UNIX);
+    await sock.connect(path);
+    await until(() => sock._readable(), 'the plain bytes');
+    await assert.rejects(
+      openUnixConnection(null, { sock, ssl: { ca: selfSigned().cert }, serverHostname: 'x' }),
+      /6 bytes received and not read/,
+    );
+    assert.equal((await sock.recv(100)).toString(), 'plain\n');
+    sock.close();
   });
 });
 

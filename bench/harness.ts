@@ -11,7 +11,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { isAbsolute } from 'node:path';
+import { dirname, isAbsolute } from 'node:path';
 import { Bench } from 'tinybench';
 
 export interface Figure {
@@ -181,7 +181,10 @@ export function createHarness(quick: boolean, onFigure?: (f: Figure) => void): H
         );
         return false;
       }
-      const out = await runCaptured(PYTHON, [path, ...args], PEERS_DIR);
+      // A peer of the bench's own folder (an absolute path) runs where it is when the shared
+      // peers are not beside this checkout: spawning in a missing folder fails with a bare ENOENT.
+      const cwd = existsSync(PEERS_DIR) ? PEERS_DIR : dirname(path);
+      const out = await runCaptured(PYTHON, [path, ...args], cwd);
       if (out.code !== 0) {
         notes.push(
           `skipped ${impl} (${script} ${args.join(' ')}): exit ${out.code}: ${out.stderr.trim().split('\n').pop()}`,

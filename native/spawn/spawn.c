@@ -10,7 +10,7 @@
  * glibc's posix_spawn clones with CLONE_VM|CLONE_VFORK: the child runs on the parent's memory
  * until it execs, and the cost no longer depends on the parent's size. CPython does the same.
  *
- *   spawn(file, argv, envp, cwd, stdio[3], onExit, attrs[6], keep[], groups[])
+ *   spawn(file, argv, envp, cwd, block[9], onExit, keep[]?, groups[]?)
  *     ├─ stdio: socketpair per PIPE (our end stays here), /dev/null per IGNORE, a CLOEXEC copy
  *     │   of every other descriptor (so that swapped targets, stdout: 2 with stderr: 1, do
  *     │   not overwrite each other, as libuv's own first pass avoids)
@@ -97,8 +97,9 @@
 #endif
 #endif
 
-/* What this build can do, for subprocess-native.ts: 2 added attrs, keep, groups and lookup. */
-#define VERSION 2
+/* What this build can do, for subprocess-native.ts: 2 added attrs, keep, groups and lookup; 3
+ * took the stdio specs and the attributes in one block (one typed array per spawn, not three). */
+#define VERSION 3
 
 /* The stdio specs of spawn(); a value >= 0 is a descriptor of this process to give the child. */
 #define SPEC_PIPE (-1)   /* a new socket pair; our end comes back in its slot */
@@ -106,22 +107,26 @@
 #define SPEC_MERGE (-3)  /* stderr only: the child end of stdout's pipe */
 
 /*
- * attrs, an Int32Array given by subprocess-native.ts:
- * | idx | name  | meaning                                                               |
- * |  0  | FLAGS | the ATTR_* bits below                                                 |
- * |  1  | PGID  | with ATTR_SETPGROUP: setpgid(0, PGID) (0: a group of the child's own)  |
- * |  2  | UMASK | with ATTR_UMASK                                                       |
- * |  3  | UID   | with ATTR_SETUID, as a uint32                                         |
- * |  4  | GID   | with ATTR_SETGID, as a uint32                                         |
- * |  5  | STAGE | written on failure: STAGE_*, the step that failed                     |
+ * The block, an Int32Array that subprocess-native.ts fills before each spawn (and reuses: a
+ * typed array N-API is handed for the first time is moved off V8's heap, a cost per array):
+ * | idx  | name  | writer       | meaning                                                        |
+ * | 0..2 | STDIO | JS, then C   | a spec per fd 0..2 (SPEC_* or a descriptor); on success our    |
+ * |      |       |              | end of each PIPE                                               |
+ * |  3   | FLAGS | JS           | the ATTR_* bits below                                          |
+ * |  4   | PGID  | JS           | with ATTR_SETPGROUP: setpgid(0, PGID) (0: a group of its own)  |
+ * |  5   | UMASK | JS           | with ATTR_UMASK_SET                                            |
+ * |  6   | UID   | JS           | with ATTR_SETUID, as a uint32                                  |
+ * |  7   | GID   | JS           | with ATTR_SETGID, as a uint32                                  |
+ * |  8   | STAGE | C            | on failure: STAGE_*, the step that failed                      |
  */
-#define ATTR_FLAGS 0
-#define ATTR_PGID 1
-#define ATTR_UMASK 2
-#define ATTR_UID 3
-#define ATTR_GID 4
-#define ATTR_STAGE 5
-#define ATTR_LEN 6
+#define ATTR_STDIO 0
+#define ATTR_FLAGS 3
+#define ATTR_PGID 4
+#define ATTR_UMASK 5
+#define ATTR_UID 6
+#define ATTR_GID 7
+#define ATTR_STAGE 8
+#define BLOCK_LEN 9
 
 #define ATTR_SETSID 1
 #define ATTR_SETPGROUP 2
@@ -151,10 +156,11 @@ typedef struct {
   size_t ngroups;
 } attrs_t;
 
+/* NULL (undefined to JavaScript) where N-API refuses: an unset napi_value handed back to V8
+ * crashes the process, and a refusal only comes from a thread that runs no more JavaScript. */
 static napi_value num(napi_env env, double v) {
-  napi_value r;
-  napi_create_double(env, v, &r);
-  return r;
+  napi_value r = NULL;
+  return napi_create_double(env, v, &r) == napi_ok ? r : NULL;
 }
 
 /* A copy of a JS string (NULL for anything else, or when there is no memory). */
@@ -162,8 +168,10 @@ static char *str_arg(napi_env env, napi_value v) {
   size_t n;
   if (napi_get_value_string_utf8(env, v, NULL, 0, &n) != napi_ok) return NULL;
   char *s = malloc(n + 1);
-  if (s == NULL) return NULL;
-  napi_get_value_string_utf8(env, v, s, n + 1, &n);
+  if (s != NULL && napi_get_value_string_utf8(env, v, s, n + 1, &n) != napi_ok) {
+    free(s);
+    s = NULL;
+  }
   return s;
 }
 
@@ -322,14 +330,17 @@ static int spawn_one(pid_t *pid, const char *path, const posix_spawn_file_action
  * error, and the common case (a program in the fourth entry of PATH) then costs one spawn, not
  * four. A relative candidate is looked at from `dir` (the cwd, or AT_FDCWD), where the child
  * looks for it: the caller has checked that the child's chdir succeeds (cwd_error), so the stat
- * sees what the exec will.
+ * sees what the exec will. The last candidate (the only one of a path with a '/') is spawned
+ * without a look: a stat there would only cost the common case a system call, and a child that
+ * fails its set-up (setsid, setpgid) before the exec reports that failure, as Python's does.
  */
 static int spawn_search(pid_t *pid, char **cands, int dir, const posix_spawn_file_actions_t *fa,
                         const posix_spawnattr_t *at, char **argv, char **envp) {
   int last = ENOENT, got_eacces = 0, err = ENOENT;
   for (char **c = cands; *c != NULL; c++) {
     struct stat st;
-    if (fstatat(dir, *c, &st, 0) != 0 && (errno == ENOENT || errno == ENOTDIR)) err = errno;
+    if (c[1] != NULL && fstatat(dir, *c, &st, 0) != 0 && (errno == ENOENT || errno == ENOTDIR))
+      err = errno;
     else if ((err = spawn_one(pid, *c, fa, at, argv, envp)) == 0) break;
     last = err;
     if (err == EACCES) got_eacces = 1;
@@ -603,7 +614,9 @@ static void on_closed(uv_handle_t *h) {
   close(c->pidfd);
   c->pidfd = -1;
   c->closed = 1;
-  napi_remove_async_cleanup_hook(c->cleanup);
+  /* A teardown waiting on this child may go on. */
+  if (c->cleanup != NULL) napi_remove_async_cleanup_hook(c->cleanup);
+  c->cleanup = NULL;
   if (c->finalized) free(c);
 }
 
@@ -619,7 +632,14 @@ static void child_close(child_t *c) {
 static void on_teardown(napi_async_cleanup_hook_handle h, void *data) {
   (void)h;
   child_t *c = data;
-  if (c->closing) return;
+  if (c->closing) return; /* on_closed removes the hook */
+  if (c->closed) {
+    /* No handle (sp_spawn removes the hook itself when no child started): nothing to wait for,
+     * but Node waits for the removal. */
+    napi_remove_async_cleanup_hook(c->cleanup);
+    c->cleanup = NULL;
+    return;
+  }
   napi_delete_reference(c->env, c->on_exit);
   napi_async_destroy(c->env, c->ctx);
   child_close(c);
@@ -644,27 +664,31 @@ static void on_exit_ready(uv_poll_t *h, int status, int events) {
   int err = r != 0 ? errno : 0;
   c->exited = 1;
   napi_env env = c->env;
-  napi_handle_scope scope;
-  napi_open_handle_scope(env, &scope);
-  napi_value cb = NULL, recv = NULL, args[2];
-  napi_get_reference_value(env, c->on_exit, &cb);
-  napi_get_global(env, &recv);
-  if (err != 0) { /* reaped by someone else: what libuv's uv__wait_children cannot tell either */
-    args[0] = num(env, -err);
-    args[1] = num(env, 0);
-  } else if (si.si_code == CLD_EXITED) {
-    args[0] = num(env, si.si_status);
-    args[1] = num(env, 0);
-  } else {
-    args[0] = num(env, 0);
-    args[1] = num(env, si.si_status);
+  /* Any refusal (a thread that runs no more JavaScript) skips the call, never the closing: an
+   * unset value handed to V8 crashes the process. */
+  napi_handle_scope scope = NULL;
+  int scoped = napi_open_handle_scope(env, &scope) == napi_ok;
+  napi_value cb = NULL, recv = NULL, args[2] = {NULL, NULL};
+  if (scoped && napi_get_reference_value(env, c->on_exit, &cb) == napi_ok && cb != NULL &&
+      napi_get_global(env, &recv) == napi_ok) {
+    if (err != 0) { /* reaped by someone else: what libuv's uv__wait_children cannot tell either */
+      args[0] = num(env, -err);
+      args[1] = num(env, 0);
+    } else if (si.si_code == CLD_EXITED) {
+      args[0] = num(env, si.si_status);
+      args[1] = num(env, 0);
+    } else {
+      args[0] = num(env, 0);
+      args[1] = num(env, si.si_status);
+    }
   }
   napi_delete_reference(env, c->on_exit);
+  c->on_exit = NULL;
   child_close(c);
   /* make_callback, so that microtasks (the waiter engine's wake-ups) run after it, as after any
    * I/O callback of Node's; an exception is reported as one from such a callback. */
   bool thrown = false;
-  if (cb != NULL && recv != NULL &&
+  if (args[0] != NULL && args[1] != NULL &&
       napi_make_callback(env, c->ctx, recv, cb, 2, args, NULL) == napi_pending_exception &&
       napi_is_exception_pending(env, &thrown) == napi_ok && thrown) {
     /* (napi_pending_exception with nothing thrown: a worker being terminated, no JS runs.) */
@@ -672,7 +696,8 @@ static void on_exit_ready(uv_poll_t *h, int status, int events) {
     if (napi_get_and_clear_last_exception(env, &exc) == napi_ok) napi_fatal_exception(env, exc);
   }
   napi_async_destroy(env, c->ctx);
-  napi_close_handle_scope(env, scope);
+  c->ctx = NULL;
+  if (scoped) napi_close_handle_scope(env, scope);
 }
 
 /* Closes what spawn() opened, on its way out (-1 slots are skipped). */
@@ -686,9 +711,11 @@ static void close_all(int *fds, int n) {
  * for the child's fd i, when it is not i itself), the kept and closed descriptors and the cwd,
  * the signals, the session or process group; then execvp's search. The pidfd is opened after the
  * spawn, into a slot held since before it: only another thread taking that slot in between can
- * leave a started child without one (then it is killed and reaped: nobody could watch it).
+ * leave a started child without one (then it is killed and reaped: nobody could watch it). The
+ * slot is held by a copy of `held`, a descriptor that stays open (the loop's epoll set): a dup
+ * takes a tenth of the time of opening a file by its path.
  */
-static int posix_path(const int32_t *spec, const int *theirs, const char *cwd, int dir,
+static int posix_path(const int32_t *spec, const int *theirs, const char *cwd, int dir, int held,
                       const attrs_t *at, char **cands, char **argv, char **envp, pid_t *pid,
                       int *pidfd, int *stage) {
   posix_spawn_file_actions_t fa;
@@ -735,7 +762,7 @@ static int posix_path(const int32_t *spec, const int *theirs, const char *cwd, i
     if (err == 0) err = posix_spawnattr_setflags(&sa, flags);
   }
   int spare = -1;
-  if (err == 0 && (spare = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
+  if (err == 0 && (spare = fcntl(held, F_DUPFD_CLOEXEC, 0)) < 0) {
     err = errno;
     *stage = STAGE_SETUP;
   }
@@ -763,49 +790,64 @@ static int keep_ok(const int32_t *keep, size_t n) {
   return 1;
 }
 
+/* Takes back what sp_spawn made through N-API for a child that was not started after all. */
+static void unmake(napi_env env, child_t *c) {
+  napi_remove_async_cleanup_hook(c->cleanup);
+  c->cleanup = NULL;
+  napi_delete_reference(env, c->on_exit);
+  c->on_exit = NULL;
+  napi_async_destroy(env, c->ctx);
+  c->ctx = NULL;
+}
+
 /*
- * spawn(file, argv, envp, cwd | null, stdio Int32Array(3), onExit(code, signal),
- *       attrs Int32Array(6)?, keep Int32Array?, groups Uint32Array?)
+ * spawn(file, argv, envp, cwd | null, block Int32Array(BLOCK_LEN), onExit(code, signal),
+ *       keep Int32Array?, groups Uint32Array?)
  *   -> external child (its pid: pid(child)) | -errno | undefined (napi refused: thread ending)
- * stdio[i]: SPEC_PIPE, SPEC_IGNORE, SPEC_MERGE (i = 2) or a descriptor; on success a PIPE slot
- * holds our end of the pair (non-blocking is left to libuv, which sets it when Node opens it).
- * On failure attrs[ATTR_STAGE] says which step failed.
+ * block: the table above. A STDIO slot holds SPEC_PIPE, SPEC_IGNORE, SPEC_MERGE (fd 2) or a
+ * descriptor; on success a PIPE slot holds our end of the pair (non-blocking is left to libuv,
+ * which sets it when Node opens it). On failure block[ATTR_STAGE] says which step failed.
+ *
+ * Every N-API call is checked, and all that N-API could refuse is made before a child exists: in
+ * a worker being terminated it refuses while the worker's JavaScript still runs, and a child
+ * started then would have no watch, or a watch with an unset callback, reference or cleanup
+ * hook (a crash when the child exits or the thread ends).
  */
 static napi_value sp_spawn(napi_env env, napi_callback_info info) {
-  size_t argc = 9;
-  napi_value a[9];
-  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 6)
-    return num(env, -EINVAL);
+  size_t argc = 8;
+  napi_value a[8];
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 6) return num(env, -EINVAL);
   napi_valuetype t;
-  int32_t *spec = NULL, *attrv = NULL, *keep = NULL;
+  int32_t *block = NULL, *keep = NULL;
   uint32_t *groups = NULL;
-  size_t spec_len = 0, attr_len = 0, nkeep = 0, ngroups = 0;
-  if (typed_arg(env, a[4], napi_int32_array, (void **)&spec, &spec_len) != 0 || spec_len != 3)
+  size_t block_len = 0, nkeep = 0, ngroups = 0;
+  if (typed_arg(env, a[4], napi_int32_array, (void **)&block, &block_len) != 0 ||
+      block_len != BLOCK_LEN)
     return num(env, -EINVAL);
-  if (argc >= 7 && (typed_arg(env, a[6], napi_int32_array, (void **)&attrv, &attr_len) != 0 ||
-                    (attrv != NULL && attr_len != ATTR_LEN)))
-    return num(env, -EINVAL);
-  if (argc >= 8 && (typed_arg(env, a[7], napi_int32_array, (void **)&keep, &nkeep) != 0 ||
+  /* Before any other way out: the block is reused, and a stage left from an earlier spawn
+   * would blame the wrong step. */
+  block[ATTR_STAGE] = STAGE_EXEC;
+  if (argc >= 7 && (typed_arg(env, a[6], napi_int32_array, (void **)&keep, &nkeep) != 0 ||
                     !keep_ok(keep, nkeep)))
     return num(env, -EINVAL);
-  if (argc >= 9 && typed_arg(env, a[8], napi_uint32_array, (void **)&groups, &ngroups) != 0)
+  if (argc >= 8 && typed_arg(env, a[7], napi_uint32_array, (void **)&groups, &ngroups) != 0)
     return num(env, -EINVAL);
   if (napi_typeof(env, a[5], &t) != napi_ok || t != napi_function) return num(env, -EINVAL);
   uv_loop_t *loop;
   if (napi_get_uv_event_loop(env, &loop) != napi_ok) return num(env, -EINVAL);
-  attrs_t at = {0};
-  if (attrv != NULL) {
-    at.flags = attrv[ATTR_FLAGS];
-    at.pgid = attrv[ATTR_PGID];
-    at.umask = (mode_t)attrv[ATTR_UMASK] & 0777;
-    at.uid = (uid_t)(uint32_t)attrv[ATTR_UID];
-    at.gid = (gid_t)(uint32_t)attrv[ATTR_GID];
-    attrv[ATTR_STAGE] = STAGE_EXEC;
-  }
-  at.keep = keep;
-  at.nkeep = nkeep;
-  at.groups = (const gid_t *)groups;
-  at.ngroups = ngroups;
+  int32_t *spec = block + ATTR_STDIO;
+  attrs_t at = {
+      .flags = block[ATTR_FLAGS],
+      .pgid = block[ATTR_PGID],
+      .umask = (mode_t)block[ATTR_UMASK] & 0777,
+      .uid = (uid_t)(uint32_t)block[ATTR_UID],
+      .gid = (gid_t)(uint32_t)block[ATTR_GID],
+      .keep = keep,
+      .nkeep = nkeep,
+      .groups = (const gid_t *)groups,
+      .ngroups = ngroups,
+  };
 
   char *file = str_arg(env, a[0]);
   char **argv = strv_arg(env, a[1]);
@@ -820,16 +862,26 @@ static napi_value sp_spawn(napi_env env, napi_callback_info info) {
     bad = cwd == NULL;
   }
   child_t *c = bad ? NULL : calloc(1, sizeof *c);
-  /* The external first, while nothing is started: in a worker being terminated napi refuses
-   * to make it, and a child started then would have no handle (and this call no value to
-   * return). Until its watch is open the finalizer alone frees it. */
-  napi_value ext = NULL;
+  /* The external first, while nothing else exists: until its watch is open the finalizer alone
+   * frees the child_t (`closed` stands for "no handle to wait for"). */
+  napi_value ext = NULL, name;
   int refused = 0;
   if (c != NULL) {
+    c->env = env;
     c->pidfd = -1;
     c->closed = 1;
     if (napi_create_external(env, c, child_finalize, NULL, &ext) != napi_ok) {
       free(c);
+      c = NULL;
+      refused = 1;
+    } else if (napi_create_reference(env, a[5], 1, &c->on_exit) != napi_ok ||
+               napi_create_string_utf8(env, "weft:subprocess", NAPI_AUTO_LENGTH, &name) !=
+                   napi_ok ||
+               napi_async_init(env, NULL, name, &c->ctx) != napi_ok ||
+               napi_add_async_cleanup_hook(env, on_teardown, c, &c->cleanup) != napi_ok) {
+      /* Those made go; the external's finalizer frees c. */
+      if (c->ctx != NULL) napi_async_destroy(env, c->ctx);
+      if (c->on_exit != NULL) napi_delete_reference(env, c->on_exit);
       c = NULL;
       refused = 1;
     }
@@ -896,7 +948,9 @@ static napi_value sp_spawn(napi_env env, napi_callback_info info) {
       /* No descriptor left for the look is this process's failure, not the cwd's: the child's
        * chdir needs none. */
       stage = err == EMFILE || err == ENFILE || err == ENOMEM ? STAGE_SETUP : STAGE_CWD;
-    else err = posix_path(spec, theirs, cwd, dir, &at, cands, argv, envp, &pid, &pidfd, &stage);
+    else
+      err = posix_path(spec, theirs, cwd, dir, uv_backend_fd(loop), &at, cands, argv, envp, &pid,
+                       &pidfd, &stage);
     if (dir != AT_FDCWD) close(dir);
   }
   strv_free(cands);
@@ -914,20 +968,29 @@ static napi_value sp_spawn(napi_env env, napi_callback_info info) {
     close(pidfd);
   }
   if (err != 0) {
-    if (attrv != NULL) attrv[ATTR_STAGE] = stage;
+    block[ATTR_STAGE] = stage;
     close_all(ours, 3);
+    unmake(env, c);
     return num(env, -err); /* c: the external's finalizer frees it */
   }
   c->closed = 0;
-  uv_poll_start(&c->poll, UV_READABLE, on_exit_ready);
-  c->env = env;
   c->pid = pid;
   c->pidfd = pidfd;
-  napi_create_reference(env, a[5], 1, &c->on_exit);
-  napi_value name;
-  napi_create_string_utf8(env, "weft:subprocess", NAPI_AUTO_LENGTH, &name);
-  napi_async_init(env, NULL, name, &c->ctx);
-  napi_add_async_cleanup_hook(env, on_teardown, c, &c->cleanup);
+  if ((err = -uv_poll_start(&c->poll, UV_READABLE, on_exit_ready)) != 0) {
+    /* (libuv refuses only a descriptor another of its handles watches: never a new pidfd.) The
+     * handle exists now: it goes by uv_close, whose on_closed closes the pidfd and removes the
+     * hook. */
+    syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+    siginfo_t si;
+    waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED);
+    c->exited = 1;
+    napi_delete_reference(env, c->on_exit);
+    napi_async_destroy(env, c->ctx);
+    child_close(c);
+    block[ATTR_STAGE] = STAGE_SETUP;
+    close_all(ours, 3);
+    return num(env, -err);
+  }
   for (int i = 0; i < 3; i++) spec[i] = ours[i];
   return ext;
 }
@@ -942,7 +1005,7 @@ static child_t *child_arg(napi_env env, napi_value v) {
 static napi_value sp_pid(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value a[1];
-  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok) return NULL;
   child_t *c = argc == 1 ? child_arg(env, a[0]) : NULL;
   return num(env, c == NULL ? -EINVAL : c->pid);
 }
@@ -952,7 +1015,7 @@ static napi_value sp_kill(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value a[2];
   int32_t sig;
-  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok) return NULL;
   child_t *c = argc == 2 ? child_arg(env, a[0]) : NULL;
   if (c == NULL || napi_get_value_int32(env, a[1], &sig) != napi_ok) return num(env, -EINVAL);
   if (c->exited || c->closing) return num(env, -ESRCH);
@@ -964,7 +1027,7 @@ static napi_value sp_ref(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value a[2];
   bool on;
-  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok) return NULL;
   child_t *c = argc == 2 ? child_arg(env, a[0]) : NULL;
   if (c == NULL || napi_get_value_bool(env, a[1], &on) != napi_ok) return num(env, -EINVAL);
   if (!c->closing) {
@@ -983,8 +1046,9 @@ static napi_value sp_lookup(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value a[2], null;
   int32_t kind;
-  napi_get_null(env, &null);
-  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  if (napi_get_null(env, &null) != napi_ok ||
+      napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok)
+    return NULL;
   if (argc != 2 || napi_get_value_int32(env, a[0], &kind) != napi_ok) return num(env, -EINVAL);
   char *name = str_arg(env, a[1]);
   if (name == NULL) return num(env, -EINVAL);
@@ -1050,8 +1114,10 @@ static napi_value init(napi_env env, napi_value exports) {
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;
-    napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f);
-    napi_set_named_property(env, exports, fns[i].name, f);
+    /* Refused (a thread ending as it loads the addon): no exports rather than an unset one. */
+    if (napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f) != napi_ok ||
+        napi_set_named_property(env, exports, fns[i].name, f) != napi_ok)
+      return NULL;
   }
   return exports;
 }

@@ -40,7 +40,7 @@ import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import { Socket as NetSocket } from 'node:net';
 import { debuglog, getSystemErrorName } from 'node:util';
-import { ATTR_STAGE, type NativeAttrs } from './subprocess-popen.js';
+import { ATTR_STAGE, BLOCK_LEN, nativeAttrs, type Popen } from './subprocess-popen.js';
 import { MAX_SIGNAL, SIGNAL_NAMES, SIGNALS } from './subprocess-process.js';
 
 /** A started child in the addon (an opaque handle). */
@@ -48,8 +48,9 @@ type ChildHandle = { readonly __brand: 'weft:subprocess' };
 
 interface SpawnBinding {
   /**
-   * Starts `file` (searched in the PATH of `envp` when it has no '/'); `stdio` holds a spec per
-   * fd 0..2 (SPEC_* or a descriptor of this process) and, on success, our end of each PIPE.
+   * Starts `file` (searched in the PATH of `envp` when it has no '/'); `block` (spawn.c's table)
+   * holds a spec per fd 0..2 (SPEC_* or a descriptor of this process) and, on success, our end
+   * of each PIPE, then Popen's attributes and, on failure, the step that failed.
    * `onExit(code, signal)` runs once, when the child has exited and been reaped.
    */
   spawn(
@@ -57,10 +58,9 @@ interface SpawnBinding {
     argv: string[],
     envp: string[],
     cwd: string | null,
-    stdio: Int32Array,
+    block: Int32Array,
     onExit: (code: number, signal: number) => void,
-    attrs: Int32Array,
-    keep: Int32Array,
+    keep: Int32Array | undefined,
     groups: Uint32Array | undefined,
   ): ChildHandle | number | undefined;
   pid(child: ChildHandle): number;
@@ -74,8 +74,8 @@ interface SpawnBinding {
   available(): number;
 }
 
-/** The addon's version() this file needs (spawn.c's VERSION): Popen's attributes. */
-const VERSION = 2;
+/** The addon's version() this file needs (spawn.c's VERSION): Popen's attributes in one block. */
+const VERSION = 3;
 
 /** A stdio spec: a new pipe (our end becomes the stream). */
 export const SPEC_PIPE = -1;
@@ -154,6 +154,14 @@ export const lookupName: ((kind: 0 | 1, name: string) => number | null) | null =
 /** The errors Node emits as 'error' events (with the program named); it throws the others. */
 const EMITTED = new Set(['EACCES', 'EAGAIN', 'EMFILE', 'ENFILE', 'ENOENT']);
 
+/**
+ * The addon's block (spawn.c's table), one per thread and reused by every spawn: the addon reads
+ * and writes it within the call, and JavaScript reads it back before anything else runs. A typed
+ * array made per spawn would be moved off V8's heap by N-API on each call, which cost more than
+ * the rest of the JavaScript of a spawn (and left garbage for the collector).
+ */
+const block = new Int32Array(new ArrayBuffer(BLOCK_LEN * Int32Array.BYTES_PER_ELEMENT));
+
 /** Node's ErrnoException: message `<syscall> <code>`, `errno` negative. */
 function errnoError(errno: number, syscall: string): NodeJS.ErrnoException {
   const code = getSystemErrorName(errno);
@@ -183,7 +191,7 @@ function envPairs(env: Record<string, string> | null): string[] {
  * Starts `file` with `args` through the addon (call only when `nativeSpawnAvailable()`), its
  * argv[0] `argv0`. `stdio`: a spec per fd 0..2. `env` is the child's whole environment (a copy:
  * Node's rule for NODE_V8_COVERAGE may add to it), null for this process's. `popen`: Python's
- * Popen keywords (subprocess-popen.ts's `nativeAttrs`).
+ * Popen keywords (subprocess-popen.ts's `nativeAttrs` makes them the addon's).
  * @returns the child, and our end of stdout's pipe when stderr merges into it (`SPEC_MERGE`:
  * it is then the child's `stdout` no more, as in Node's path, where weft made that pair).
  * @throws Node's spawn error (an ErrnoException) when the child could not be started, with
@@ -196,47 +204,54 @@ export function spawnNative(
   stdio: readonly [number, number, number],
   cwd: string | null,
   env: Record<string, string> | null,
-  popen: NativeAttrs,
+  popen: Popen,
 ): NativeChild {
   const b = binding as SpawnBinding;
-  const spec = Int32Array.from(stdio);
+  const argv = [argv0, ...args];
+  const envp = envPairs(env);
   const child = new NativeChild();
+  // From here to the reads of `block` below nothing runs that could spawn in between.
+  block[0] = stdio[0];
+  block[1] = stdio[1];
+  block[2] = stdio[2];
+  const { keep, groups } = nativeAttrs(popen, block);
   const h = b.spawn(
     file,
-    [argv0, ...args],
-    envPairs(env),
+    argv,
+    envp,
     cwd,
-    spec,
+    block,
     (code, signal) => child._exited(code, signal),
-    popen.attrs,
-    popen.keep,
-    popen.groups,
+    keep,
+    groups,
   );
   if (typeof h === 'number') {
     const code = getSystemErrorName(h);
     const err = errnoError(h, EMITTED.has(code) ? `spawn ${file}` : 'spawn');
     if (EMITTED.has(code)) Object.assign(err, { path: file, spawnargs: [...args] });
-    throw Object.assign(err, { stage: popen.attrs[ATTR_STAGE] });
+    throw Object.assign(err, { stage: block[ATTR_STAGE] });
   }
   if (h === undefined) {
     // napi refused to make the handle (before starting anything): this thread is being
     // terminated, and runs no more JavaScript after this frame.
     throw new Error('weft: subprocess not started: this thread is ending');
   }
-  const socket = (i: number): NetSocket | null => {
-    const fd = spec[i] as number;
-    return fd >= 0 ? new NetSocket({ fd, readable: i > 0 }) : null;
-  };
+  // Our ends, read out before a socket is made (JavaScript that might spawn again).
+  const ours0 = block[0] as number;
+  const ours1 = block[1] as number;
+  const ours2 = block[2] as number;
+  const pid = b.pid(h);
   const merged = stdio[2] === SPEC_MERGE;
-  child._started(
-    b.pid(h),
-    h,
-    socket(0),
-    merged ? null : socket(1),
-    socket(2),
-    merged ? socket(1) : null,
-  );
+  const stdin = socketOf(ours0, false);
+  const stdout = merged ? null : socketOf(ours1, true);
+  const stderr = socketOf(ours2, true);
+  child._started(pid, h, stdin, stdout, stderr, merged ? socketOf(ours1, true) : null);
   return child;
+}
+
+/** Our end of a pipe as Node's spawn opens it (stdin not readable); null for no pipe. */
+function socketOf(fd: number, readable: boolean): NetSocket | null {
+  return fd >= 0 ? new NetSocket({ fd, readable }) : null;
 }
 
 /** Node's flushStdio: on the tick after the exit, every readable pipe flows to its end. */

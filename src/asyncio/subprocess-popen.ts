@@ -8,7 +8,7 @@
  * --------------------
  *
  *   options ──► checkPopen (types, ranges: TypeError, RangeError) ──► resolvePopen (names → ids:
- *   KeyError for an unknown one) ──► Popen ──┬─► nativeAttrs: the spawn addon's attrs, keep and
+ *   KeyError for an unknown one) ──► Popen ──┬─► nativeAttrs: the spawn addon's block, keep and
  *                                            │   groups arrays (spawn.c does all of Popen's work)
  *                                            └─► nodeSpawnOptions: Node's `detached`, `uid`,
  *                                                `gid`, `argv0` and stdio slots for the kept fds
@@ -22,6 +22,11 @@
  * — except `closeFds`, whose point (nothing of this process's leaks into the child) holds for
  * every descriptor Node and libuv open, all close-on-exec; only one this process inherited
  * without FD_CLOEXEC reaches a child of Node's spawn.
+ *
+ * Cost: every spawn comes through here, nearly always with none of these keywords. Then no name
+ * is looked up and resolvePopen answers at once, not with a promise (each await is a turn of
+ * the microtask queue, with promise hooks where the context addon is not built), and the addon
+ * gets no array beyond its block.
  */
 import { fstatSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -166,7 +171,7 @@ export function checkPopen(what: string, options: PopenOptions): Checked {
       if (fd > 2) passFds.push(fd);
     }
   }
-  const keep = [...new Set(passFds)].sort((a, b) => a - b);
+  const keep = passFds.length > 1 ? [...new Set(passFds)].sort((a, b) => a - b) : passFds;
   let closeFds = boolOption(what, 'closeFds', options.closeFds, true);
   if (!closeFds && keep.length > 0) {
     // Python: warnings.warn("pass_fds overriding close_fds.", RuntimeWarning), then True.
@@ -211,50 +216,87 @@ async function filesLookup(kind: 0 | 1, name: string): Promise<number | null> {
 
 /**
  * The ids of the names in `c`, through `lookup` (the addon's NSS lookup), or the files when it
- * is null. @throws {KeyError} a name the system does not know (Python's message).
+ * is null; the Popen itself, not a promise, when `c` names no user or group (ids only, or none).
+ * @throws {KeyError} a name the system does not know (Python's message).
  */
-export async function resolvePopen(
+export function resolvePopen(
   what: string,
   c: Checked,
   lookup: Lookup | null,
-): Promise<Popen> {
-  const idOf = async (kind: 0 | 1, name: string, who: Who): Promise<number> => {
-    if (who === null) return -1;
-    if (typeof who === 'number') return who;
-    const id = await (lookup ?? filesLookup)(kind, who);
-    if (id === null || id < 0) {
-      if (id !== null) {
-        // The name service failed (an NSS module's errno), not "no such name".
-        const code = getSystemErrorName(id);
-        throw new OSError(`${what}: option ${name}: looking up '${who}' failed: ${code}`, code);
-      }
-      const fn = kind === 0 ? 'getpwnam' : 'getgrnam';
-      throw new KeyError(`${what}: option ${name}: ${fn}(): name not found: '${who}'`);
-    }
-    return id;
-  };
-  const { user, group, extraGroups, ...rest } = c;
-  const groups =
-    extraGroups === null
-      ? null
-      : await Promise.all(extraGroups.map((g) => idOf(1, 'extraGroups', g)));
+): Popen | Promise<Popen> {
+  const { user, group, extraGroups } = c;
+  if (
+    typeof user !== 'string' &&
+    typeof group !== 'string' &&
+    (extraGroups === null || !extraGroups.some(isName))
+  ) {
+    return popenOf(c, user ?? -1, group ?? -1, extraGroups as number[] | null);
+  }
+  return resolveNames(what, c, lookup);
+}
+
+function isName(who: string | number): boolean {
+  return typeof who === 'string';
+}
+
+function popenOf(c: Checked, uid: number, gid: number, groups: number[] | null): Popen {
   return {
-    ...rest,
-    uid: await idOf(0, 'user', user),
-    gid: await idOf(1, 'group', group),
+    executable: c.executable,
+    startNewSession: c.startNewSession,
+    processGroup: c.processGroup,
+    passFds: c.passFds,
+    closeFds: c.closeFds,
+    umask: c.umask,
+    uid,
+    gid,
     groups,
   };
 }
 
-// The attrs array of spawn.c (its table there): indices and FLAGS bits.
-const ATTR_FLAGS = 0;
-const ATTR_PGID = 1;
-const ATTR_UMASK = 2;
-const ATTR_UID = 3;
-const ATTR_GID = 4;
+/** The id of `who` (-1 for none), its name looked up through `lookup`, else in the files. */
+async function idOf(
+  what: string,
+  lookup: Lookup | null,
+  kind: 0 | 1,
+  name: string,
+  who: Who,
+): Promise<number> {
+  if (who === null) return -1;
+  if (typeof who === 'number') return who;
+  const id = await (lookup ?? filesLookup)(kind, who);
+  if (id === null || id < 0) {
+    if (id !== null) {
+      // The name service failed (an NSS module's errno), not "no such name".
+      const code = getSystemErrorName(id);
+      throw new OSError(`${what}: option ${name}: looking up '${who}' failed: ${code}`, code);
+    }
+    const fn = kind === 0 ? 'getpwnam' : 'getgrnam';
+    throw new KeyError(`${what}: option ${name}: ${fn}(): name not found: '${who}'`);
+  }
+  return id;
+}
+
+async function resolveNames(what: string, c: Checked, lookup: Lookup | null): Promise<Popen> {
+  const groups =
+    c.extraGroups === null
+      ? null
+      : await Promise.all(c.extraGroups.map((g) => idOf(what, lookup, 1, 'extraGroups', g)));
+  const uid = await idOf(what, lookup, 0, 'user', c.user);
+  const gid = await idOf(what, lookup, 1, 'group', c.group);
+  return popenOf(c, uid, gid, groups);
+}
+
+// The block of spawn.c's spawn() (its table there): indices and FLAGS bits. Slots 0..2 hold
+// the stdio specs (subprocess-native.ts writes them).
+const ATTR_FLAGS = 3;
+const ATTR_PGID = 4;
+const ATTR_UMASK = 5;
+const ATTR_UID = 6;
+const ATTR_GID = 7;
 /** Written by the addon when a spawn fails: which step (STAGE_*). */
-export const ATTR_STAGE = 5;
-const ATTR_LEN = 6;
+export const ATTR_STAGE = 8;
+/** The block's length (spawn.c's BLOCK_LEN). */
+export const BLOCK_LEN = 9;
 const SETSID = 1;
 const SETPGROUP = 2;
 const CLOSE_FDS = 4;
@@ -269,38 +311,28 @@ export const STAGE_EXEC = 0;
 export const STAGE_CWD = 1;
 export const STAGE_SETUP = 2;
 
-/** What the addon's spawn takes for `p`. */
-export interface NativeAttrs {
-  attrs: Int32Array;
-  keep: Int32Array;
+/** What the addon's spawn takes for `p` beyond its block: arrays only where there is a list. */
+export interface NativeLists {
+  keep: Int32Array | undefined;
   groups: Uint32Array | undefined;
 }
 
-export function nativeAttrs(p: Popen): NativeAttrs {
-  const attrs = new Int32Array(ATTR_LEN);
+/** Writes `p`'s attributes into `block` (every slot: the block is reused); returns its lists. */
+export function nativeAttrs(p: Popen, block: Int32Array): NativeLists {
   let flags = p.closeFds ? CLOSE_FDS : 0;
   if (p.startNewSession) flags |= SETSID;
-  if (p.processGroup >= 0) {
-    flags |= SETPGROUP;
-    attrs[ATTR_PGID] = p.processGroup;
-  }
-  if (p.umask >= 0) {
-    flags |= UMASK;
-    attrs[ATTR_UMASK] = p.umask;
-  }
-  if (p.uid >= 0) {
-    flags |= SETUID;
-    attrs[ATTR_UID] = p.uid | 0; // the uint32's bits
-  }
-  if (p.gid >= 0) {
-    flags |= SETGID;
-    attrs[ATTR_GID] = p.gid | 0;
-  }
+  if (p.processGroup >= 0) flags |= SETPGROUP;
+  if (p.umask >= 0) flags |= UMASK;
+  if (p.uid >= 0) flags |= SETUID;
+  if (p.gid >= 0) flags |= SETGID;
   if (p.groups !== null) flags |= SETGROUPS;
-  attrs[ATTR_FLAGS] = flags;
+  block[ATTR_FLAGS] = flags;
+  block[ATTR_PGID] = Math.max(p.processGroup, 0);
+  block[ATTR_UMASK] = Math.max(p.umask, 0);
+  block[ATTR_UID] = p.uid | 0; // the uint32's bits
+  block[ATTR_GID] = p.gid | 0;
   return {
-    attrs,
-    keep: Int32Array.from(p.passFds),
+    keep: p.passFds.length > 0 ? Int32Array.from(p.passFds) : undefined,
     groups: p.groups !== null ? Uint32Array.from(p.groups) : undefined,
   };
 }

@@ -37,7 +37,6 @@ import { spawnError } from './subprocess-errors.js';
 import type { NativeChild } from './subprocess-native.js';
 import {
   checkPopen,
-  nativeAttrs,
   nodeSpawnOptions,
   POPEN_OPTION_NAMES,
   type Popen,
@@ -332,7 +331,10 @@ async function start(
         ? 1
         : stdout;
   const cwd = options.cwd ?? undefined;
-  const popen = await resolvePopen(what, checked, native.lookupName);
+  // A promise only where a user or group name is looked up: no await (a turn of the microtask
+  // queue) for every other spawn.
+  const resolving = resolvePopen(what, checked, native.lookupName);
+  const popen = resolving instanceof Promise ? await resolving : resolving;
   // Python runs `executable` with the arguments as given, argv[0] the program; for a shell it
   // replaces /bin/sh, argv[0] too.
   const file = popen.executable ?? program;
@@ -356,7 +358,7 @@ async function start(
         specs as [number, number, number],
         cwd ?? null,
         options.env != null ? { ...options.env } : null,
-        nativeAttrs(popen),
+        popen,
       );
     } catch (e) {
       const stage = (e as { stage?: number }).stage;

@@ -437,7 +437,10 @@ await run(async () => {
 
   test('a worker terminated at any moment of its spawns does not bring the process down', async () => {
     // terminate() makes napi refuse to create values while the worker's JavaScript still runs:
-    // a spawn caught there once returned garbage to V8 (a segfault).
+    // a spawn caught there once returned garbage to V8 (a segfault). Each way through the addon:
+    // posix_spawn, its own clone (umask) with a pipe, and failures after the child's callback,
+    // async context and cleanup hook were made (taken back: a hook left behind would run on a
+    // freed child at the worker's end).
     const worker = join(dir, 'spawner.ts');
     writeFileSync(
       worker,
@@ -447,7 +450,10 @@ await run(async () => {
   parentPort?.postMessage('started');
   for (;;) {
     const ps = await Promise.all(Array.from({ length: 4 }, () => createSubprocessExec('true')));
-    await Promise.all(ps.map((p) => p.wait()));
+    ps.push(await createSubprocessExec('true', { stdout: -1, umask: 0o22 }));
+    await createSubprocessExec('weft-no-such-program').catch(() => {});
+    await createSubprocessExec('true', { cwd: '/weft-no-such-dir' }).catch(() => {});
+    await Promise.all(ps.map((p) => p.communicate()));
   }
 });
 `,

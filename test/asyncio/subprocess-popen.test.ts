@@ -38,6 +38,7 @@ import {
 } from '../../src/asyncio/index.js';
 import { _allowNativeSpawn } from '../../src/asyncio/subprocess.js';
 import { nativeSpawnAvailable } from '../../src/asyncio/subprocess-native.js';
+import { checkPopen, type Popen, resolvePopen } from '../../src/asyncio/subprocess-popen.js';
 import { KeyError as MpKeyError } from '../../src/multiprocessing/index.js';
 import { checkLeaks } from '../support/leaks.js';
 import { TS_IMPORT } from '../support/ts.js';
@@ -220,6 +221,22 @@ for (const viaNode of [false, true]) {
             assert.equal((e as PermissionError).errnoName, 'EPERM');
             assert.equal((e as PermissionError).filename, null);
             assert.equal(e.message, 'Operation not permitted');
+          }
+          // Python: process_group=999999 with a program that does not exist, by path or by
+          // name → PermissionError EPERM, no filename: the child's setpgid (or setsid) fails
+          // before any exec, on every path (the addon's posix_spawn and its own clone alike).
+          for (const program of [join(dir, 'missing'), 'weft-no-such-program']) {
+            for (const options of [
+              { processGroup: 999_999 },
+              { processGroup: 0, startNewSession: true },
+              { processGroup: 999_999, umask: 0o22 },
+            ]) {
+              assert.equal(
+                await outcome(program, [], options),
+                'PermissionError EPERM null',
+                `${program} ${JSON.stringify(options)}`,
+              );
+            }
           }
         }
         for (const none of [null, -1]) {
@@ -571,3 +588,27 @@ await run(async () => {
     });
   });
 }
+
+test('resolvePopen answers at once, not with a promise, when no user or group name is to be looked up', async () => {
+  // 6e33395 awaited resolvePopen on every spawn: turns of the microtask queue (and promise hooks
+  // without the context addon) for nothing in nearly every spawn. Names still go through the
+  // name service, which may take time (the files without the addon are read asynchronously).
+  for (const options of [
+    {},
+    { user: 0, group: 0, extraGroups: [0] },
+    { umask: 0o22, passFds: [] },
+  ]) {
+    const p = resolvePopen('t', checkPopen('t', options), null);
+    assert.ok(!(p instanceof Promise), JSON.stringify(options));
+    const { uid, gid, groups } = p as Popen;
+    assert.deepEqual(
+      [uid, gid, groups],
+      'user' in options ? [0, 0, [0]] : [-1, -1, null],
+      JSON.stringify(options),
+    );
+  }
+  const { username, uid } = userInfo();
+  const named = resolvePopen('t', checkPopen('t', { user: username, extraGroups: [0] }), null);
+  assert.ok(named instanceof Promise);
+  assert.deepEqual([(await named).uid, (await named).groups], [uid, [0]]);
+});

@@ -30,7 +30,7 @@
  * step is raised at that await), though the item was delivered.
  */
 import { describeValue } from '../internal/errors.js';
-import { beginSwitch, endSwitch, queuePass } from '../internal/scheduler.js';
+import { beginSwitch, dropSwitch, endSwitch, queuePass } from '../internal/scheduler.js';
 import { parseBlocking, parseWait } from '../internal/wait-options.js';
 import { CallWaits, tieCall, type Waiter } from '../internal/waiter.js';
 import { Empty, Full } from './errors.js';
@@ -303,8 +303,16 @@ export class Channel<T = unknown> implements AsyncIterable<Exclude<T, typeof Sto
     g.onRevoke = this.revoke;
     this.inFlight = p;
     const mark = beginSwitch();
-    g.wake(true);
-    p.wake(true);
+    try {
+      g.wake(true);
+      p.wake(true);
+    } catch (e) {
+      // Not expected (a wake-up runs no code of the user's), but a switch left open would hold
+      // every later resume: close it before the error goes on.
+      dropSwitch(mark);
+      this.unlocking = false;
+      throw e;
+    }
     endSwitch(mark, runUnlock, this, undefined, true);
   }
 

@@ -43,6 +43,19 @@ class LinkWaiter extends Waiter<boolean> {
 }
 
 /**
+ * @internal The wait of `task` that an Event or AsyncResult has woken and that has not resumed
+ * yet, or null. A throw into the task (a kill, a Timeout's expiry) that cancels it runs the task
+ * at once, inside the thrower's switch (`resumeAgain`), not at its wake-up's place: a `set()`
+ * here queues its wake-ups at once, where gevent queues one notifier that switches to each
+ * waiter when its turn comes, so a throw whose turn comes first finds the greenlet still
+ * waiting there, and it runs at once.
+ */
+export function wokenLinkWait(task: { _blocker: object | null }): Waiter<boolean> | null {
+  const b = task._blocker;
+  return b instanceof LinkWaiter && !b.pending ? b : null;
+}
+
+/**
  * What `Event` and `AsyncResult` share (gevent's AbstractLinkable): links called once the
  * object is ready, in registration order, each one once.
  */

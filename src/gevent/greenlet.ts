@@ -43,6 +43,7 @@ import {
 import { parseBlocking, parseWait, type WaitOptions } from '../internal/wait-options.js';
 import { startTimer, stopTimer, type Timer, Waiter, WaiterList } from '../internal/waiter.js';
 import { type ErrorOrClass, GreenletExit, makeError } from './errors.js';
+import { wokenLinkWait } from './event.js';
 import { watchMainWait } from './loop-exit.js';
 import { Timeout } from './timeout.js';
 
@@ -458,21 +459,33 @@ export class Greenlet<T = unknown, A extends unknown[] = any[]> {
       const nextLink =
         (links !== null && links.length > 0 ? this.linkOrder[0] : undefined) ?? Infinity;
       const mark = beginSwitch();
-      if (w !== null && (joinOrder.get(w) ?? 0) < nextLink) {
-        this.joiners.shift();
-        w.wake(true);
-      } else if (links !== null && links.length > 0) {
-        const cb = links.shift() as LinkCallback<any>;
-        this.linkOrder.shift();
-        if (runLink(cb, this) !== SWITCHED) {
-          // A callback that woke someone on its own account (an Event it set): that wake-up
-          // takes its turn at the end of the queue, as gevent's notifier would.
+      let switched: unknown;
+      try {
+        if (w !== null && (joinOrder.get(w) ?? 0) < nextLink) {
+          this.joiners.shift();
+          w.wake(true);
+          switched = SWITCHED;
+        } else if (links !== null && links.length > 0) {
+          const cb = links.shift() as LinkCallback<any>;
+          this.linkOrder.shift();
+          switched = runLink(cb, this);
+        } else {
           dropSwitch(mark);
-          continue;
+          break;
         }
-      } else {
+      } catch (e) {
+        // Only weft's own reporting can throw here (a `describe` that throws): the switch must
+        // close, or every later resume would wait for a head placement that never comes; the
+        // rest of the links are still served, from a callback of their own.
         dropSwitch(mark);
-        break;
+        callSoon(runLateLinks, this);
+        throw e;
+      }
+      if (switched !== SWITCHED) {
+        // A callback that woke someone on its own account (an Event it set): that wake-up
+        // takes its turn at the end of the queue, as gevent's notifier would.
+        dropSwitch(mark);
+        continue;
       }
       // The rest once the woken greenlet blocks: links it makes meanwhile among them (gevent's
       // pass serves those too).
@@ -607,7 +620,13 @@ export function deliverKill(k: KillCall): void {
     for (let i = 0; i < k.greenlets.length; i++) {
       const task = k.greenlets[i]!.task;
       switchTo(task);
-      task?._requestCancel(k.errors[i] as Error);
+      try {
+        const woken = task === null ? null : wokenLinkWait(task);
+        if (task?._requestCancel(k.errors[i] as Error)) woken?.resumeAgain();
+      } catch (e) {
+        // The others still get theirs, and the killer its wake-up (it would wait for ever).
+        reportException('Exception while delivering a kill', e);
+      }
     }
     switchTo(null);
     k.killer?.wake(undefined);

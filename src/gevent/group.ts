@@ -20,7 +20,8 @@ import { sleepDirect } from '../asyncio/sleep.js';
 import { describeValue } from '../internal/errors.js';
 import { parseWait, type WaitOptions } from '../internal/wait-options.js';
 import { Waiter, WaiterList } from '../internal/waiter.js';
-import { checkKill, Greenlet, getcurrent, type KillOptions, spawn } from './greenlet.js';
+import { checkKill, Greenlet, getcurrent, type KillOptions, SWITCHED, spawn } from './greenlet.js';
+import { joinallAs } from './joinall.js';
 import { killall } from './killall.js';
 import { watchMainWait } from './loop-exit.js';
 
@@ -47,8 +48,6 @@ export abstract class GroupBase {
   protected readonly greenlets = new Set<Greenlet<any>>();
   private readonly emptyWaiters = new WaiterList();
   private readonly onDeath = (g: Greenlet<any>): void => this.release(g);
-  /** The blocking `kill()`s in progress: each kills a greenlet added while it waits. */
-  private readonly killers = new Set<(g: Greenlet<any>) => void>();
   /**
    * Greenlets a `kill()` has already raised into, until they leave (gevent's `Group.dying`): a
    * second kill, or one made while they clean up, does not raise again.
@@ -250,27 +249,55 @@ export abstract class GroupBase {
 
   /**
    * Kills every greenlet of the group (gevent's `Group.kill`): raises `exception` in each (see
-   * `Greenlet.kill`), and with `block` (the default) waits until the group is empty — a greenlet
-   * added meanwhile is killed too — or until `timeout` ms have passed, when it resolves quietly
-   * with the greenlets that outlived it still in the group (gevent's catches its own timeout).
+   * `Greenlet.kill`), and with `block` (the default) waits until the group is empty — joining
+   * them, then killing and joining those added meanwhile, as gevent's loop — or until `timeout`
+   * ms have passed, when it resolves quietly with the greenlets that outlived it still in the
+   * group (gevent's catches its own timeout).
    * @throws TypeError, RangeError for bad arguments (the promise rejects, nothing is killed).
    */
   async kill(options: KillOptions = {}): Promise<void> {
     const { block, timeout } = checkKill(options);
     const exception = options.exception;
-    const killOne = (g: Greenlet<any>): void => {
-      this.raiseInto(g, exception);
-    };
-    for (const g of [...this.greenlets]) killOne(g);
-    if (!block || this.greenlets.size === 0) return;
-    // The group is empty once the links of the killed greenlets have run (those killed before
-    // their first step die at once, their links on the next turn).
-    this.killers.add(killOne);
-    try {
-      await this.join({ timeout });
-    } finally {
-      this.killers.delete(killOne);
+    const started = performance.now();
+    // gevent's loop: kill every member not dying yet, join them all (a joinall: each greenlet's
+    // death switches to this caller, before the slot its pool frees is handed on), and again
+    // while members are left — those added meanwhile.
+    for (;;) {
+      for (const g of [...this.greenlets]) this.raiseInto(g, exception);
+      if (!block || this.greenlets.size === 0) return;
+      const left = timeout === null ? null : Math.max(0, timeout - (performance.now() - started));
+      const members = [...this.greenlets];
+      const dead = await joinallAs(`kill of ${this.describe()}`, members, { timeout: left });
+      if (dead.length < members.length) return; // the timeout passed: quietly, as gevent's
+      // Dead, but their links (which take them out) not run yet: killed before their first
+      // step, they die at once and leave on the next turn. gevent's joinall links to them too,
+      // and switches here from that link, after the group's own (a Pool's slot freed, not yet
+      // handed on): a spawn waiting for that slot gets it after this kill has returned.
+      const staying = members.filter((g) => this.greenlets.has(g));
+      if (staying.length > 0) {
+        const rest = timeout === null ? null : Math.max(0, timeout - (performance.now() - started));
+        if (!(await this.untilLeft(staying, rest))) return;
+      }
     }
+  }
+
+  /**
+   * Resolves true once each of `members` (dead, still in the group) has left it, switching to
+   * the caller from the last one's link, registered after the group's; false after `timeout` ms.
+   */
+  private untilLeft(members: Greenlet<any>[], timeout: number | null): Promise<boolean> {
+    const w = new Waiter<boolean>(this);
+    let left = members.length;
+    const onLeft = (): typeof SWITCHED | undefined => {
+      if (!w.pending || --left > 0) return undefined;
+      w.wake(true);
+      return SWITCHED;
+    };
+    for (const g of members) g.link(onLeft);
+    if (timeout !== null) w.setTimeout(timeout, (x) => x.withdraw(true, false));
+    return w.block().finally(() => {
+      for (const g of members) g.unlink(onLeft);
+    });
   }
 
   /**
@@ -304,7 +331,6 @@ export abstract class GroupBase {
     this.greenlets.add(g);
     g.link(this.onDeath);
     if (start) g.start();
-    for (const k of this.killers) k(g);
   }
 
   /** @internal A greenlet left the group (died or discarded): a Pool hands its slot on. */

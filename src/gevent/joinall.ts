@@ -27,6 +27,18 @@ export function joinall<G extends Greenlet<any>>(
   greenlets: Iterable<G>,
   options?: JoinallOptions,
 ): Promise<G[]> {
+  return joinallAs('joinall', greenlets, options);
+}
+
+/**
+ * @internal `joinall`, for a verb that waits as it does (`Group.kill`): a LoopExit names `what`,
+ * the call the main program made.
+ */
+export function joinallAs<G extends Greenlet<any>>(
+  what: string,
+  greenlets: Iterable<G>,
+  options?: JoinallOptions,
+): Promise<G[]> {
   // A bad argument rejects, as every verb returning a promise does (docs/socket.md).
   let list: G[];
   let timeout: number | null;
@@ -70,7 +82,7 @@ export function joinall<G extends Greenlet<any>>(
   watchMainWait(
     w,
     () =>
-      `the main program's joinall waits for ${pending
+      `the main program's ${what} waits for ${pending
         .filter((g) => !g.dead)
         .map((g) => g.describeState())
         .join('; ')}`,

@@ -1,4 +1,4 @@
-import { callSoon } from '../internal/scheduler.js';
+import { beginSwitch, callSoon, endSwitch } from '../internal/scheduler.js';
 import { Waiter } from '../internal/waiter.js';
 import { GreenletExit, makeError } from './errors.js';
 import { checkKill, deliverKill, type Greenlet, KillCall, type KillOptions } from './greenlet.js';
@@ -11,8 +11,9 @@ import { Timeout } from './timeout.js';
  * gevent's one hub callback, each greenlet running until it blocks or dies before the next gets
  * its error. With `block` (the default) the promise resolves once all are dead; with a
  * `timeout` too, it rejects with a `Timeout` when some are still alive after `timeout` ms, as
- * gevent's raises (they go on running). It rejects for a bad argument (TypeError, RangeError)
- * before killing any.
+ * gevent's raises (they go on running). The timeout counts from the call, so it also bounds
+ * the wait for the kill's turn on a loop busy past it (the kill is still delivered then). It
+ * rejects for a bad argument (TypeError, RangeError) before killing any.
  *
  * **Cancellation:** as for `Greenlet.kill`, the blocking wait is a wait like any other.
  * @throws Timeout when the timeout passes first; TypeError, RangeError for bad arguments.
@@ -39,10 +40,27 @@ export async function killall(
   const killer = block ? new Waiter<void>(need[0] as Greenlet<any>) : null;
   callSoon(deliverKill, new KillCall(need, errors, killer));
   if (killer === null) return;
+  // gevent's Timeout starts before the wait for the kill's turn: a hub busy past the deadline
+  // with what was queued before the kill (weft: more than a turn's budget of callbacks) raises
+  // it there. The kill still comes, as gevent's callback stays queued.
+  if (timeout !== null) killer.setTimeout(timeout, (w) => killTurnLate(w, timeout));
   await killer.block();
   const alive = need.filter((g) => !g.dead);
   if (alive.length === 0) return;
   const left = timeout === null ? null : Math.max(0, timeout - (performance.now() - started));
   const dead = await joinall(alive, { timeout: left });
   if (dead.length < alive.length) throw new Timeout(timeout);
+}
+
+/**
+ * killall's Timeout expired before the kill's turn came: as gevent's timer callback, it throws
+ * into the killer at once (through a switch: the killer runs next), ahead of what is queued.
+ */
+function killTurnLate(killer: Waiter<void>, timeout: number): void {
+  const mark = beginSwitch();
+  try {
+    killer.withdraw(false, new Timeout(timeout));
+  } finally {
+    endSwitch(mark, null);
+  }
 }

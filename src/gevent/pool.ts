@@ -3,13 +3,15 @@
  *
  * Implementation notes
  * --------------------
- * A slot is a permit. `spawn` takes one (waiting, FIFO, when none is free) and the greenlet's
- * death gives it back through a link callback. Between the moment a slot is handed to a waiting
- * `spawn` and the moment that `spawn` resumes, the slot is *reserved*, so it cannot be handed
- * twice; if the waiting task is cancelled in between, the waiter's `onRevoke` returns the
- * reservation and the slot goes to the next waiter (no lost wake-up, no leaked slot).
+ * A slot is a permit of a gevent `Semaphore` (semaphore.ts), as gevent's Pool is built: `spawn`
+ * acquires one, the greenlet's death (or `discard`) releases it. So the hand-off of a slot is a
+ * pass of the semaphore's notifier: queued by the release, it wakes the first waiting `spawn`
+ * when its turn comes, and that spawner runs until it blocks before the pass serves the next —
+ * a joiner of the dying greenlet (`pool.join`, `pool.kill`) runs before it, and a greenlet that
+ * spawns before the pass runs takes the free slot first, as in gevent. A spawner cancelled
+ * after it was woken takes no slot: the semaphore hands it on (no lost wake-up, no leaked slot).
  *
- *   free = size − alive greenlets − reserved slots
+ *   free = size − alive greenlets   (gevent's `free_count`)
  *
  * What a Pool shares with a Group — tracking, `join`, `kill`, `killone`, `discard`, the mapping
  * verbs — is `GroupBase` (group.ts); this file adds the slots. gevent's Pool is a subclass of
@@ -18,11 +20,10 @@
  */
 import { describeValue } from '../internal/errors.js';
 import { parseBlocking, parseWait, type WaitOptions } from '../internal/wait-options.js';
-import { Waiter, WaiterList } from '../internal/waiter.js';
 import { PoolFull } from './errors.js';
 import { Greenlet } from './greenlet.js';
 import { GroupBase, type GroupJoinOptions } from './group.js';
-import { watchMainWait } from './loop-exit.js';
+import { Semaphore } from './semaphore.js';
 
 export interface PoolAddOptions extends WaitOptions {
   /** `false`: take a free slot now or fail with `PoolFull` (default true: wait for one). */
@@ -59,8 +60,8 @@ export class Pool extends GroupBase {
   /** The most greenlets alive at once; null for no limit. */
   readonly size: number | null;
   protected readonly kind: string = 'Pool';
-  private reserved = 0;
-  private readonly slotWaiters = new WaiterList();
+  /** The slots; null for a pool without a limit (gevent's DummySemaphore). */
+  private readonly slots: PoolSlots | null;
   private readonly id = ++poolCounter;
 
   constructor(size?: number | null) {
@@ -75,6 +76,7 @@ export class Pool extends GroupBase {
       }
     }
     this.size = size ?? null;
+    this.slots = this.size === null ? null : new PoolSlots(this.size, this);
   }
 
   /**
@@ -83,7 +85,7 @@ export class Pool extends GroupBase {
    */
   freeCount(): number {
     if (this.size === null) return 1;
-    return Math.max(0, this.size - this.greenlets.size - this.reserved);
+    return Math.max(0, this.size - this.greenlets.size);
   }
 
   /** True when a `spawn` would have to wait. */
@@ -104,12 +106,16 @@ export class Pool extends GroupBase {
       // gevent raises TypeError at once; a promise-returning verb rejects with it instead.
       return Promise.reject(e);
     }
-    if (this.slotWaiters.empty && this.freeCount() > 0) {
+    const slots = this.slots;
+    if (slots === null || slots.counter > 0) {
+      // A free permit is taken at once, as gevent's acquire takes it (a pass not run yet serves
+      // its waiters with what is left): the greenlet is tracked and started before this returns.
+      void slots?.acquire();
       this.track(g);
       return Promise.resolve(g);
     }
-    return this.acquireSlot(undefined).then(() => {
-      this.reserved--;
+    slots.verb = 'Pool.spawn';
+    return slots.acquire().then(() => {
       this.track(g);
       return g;
     });
@@ -136,16 +142,19 @@ export class Pool extends GroupBase {
       return Promise.reject(e);
     }
     if (this.greenlets.has(greenlet)) return RESOLVED;
-    if (this.slotWaiters.empty && this.freeCount() > 0) {
+    const slots = this.slots;
+    if (slots === null || slots.counter > 0) {
+      void slots?.acquire();
       this.track(greenlet, false);
       return RESOLVED;
     }
     if (!blocking) return Promise.reject(new PoolFull(`${this.describe()} is full`));
-    return this.acquireSlot(options, 'Pool.add').then((got) => {
+    const { timeout, signal } = parseWait('Pool.add', options);
+    slots.verb = 'Pool.add';
+    return slots.acquire({ timeout, signal: signal ?? undefined }).then((got) => {
       if (!got) throw new PoolFull(`${this.describe()} had no free slot in time`);
-      this.reserved--;
-      // Added by someone else while this call waited: the slot it was given goes on.
-      if (this.greenlets.has(greenlet)) this.grantSlots();
+      // Added by someone else while this call waited: the slot it was given goes back.
+      if (this.greenlets.has(greenlet)) slots.release();
       else this.track(greenlet, false);
     });
   }
@@ -164,9 +173,11 @@ export class Pool extends GroupBase {
    * the timeout passed first). Takes no slot: a `spawn` racing it may take the one it saw.
    */
   async waitAvailable(options?: WaitOptions): Promise<number> {
-    if (await this.acquireSlot(options, 'Pool.waitAvailable')) {
-      this.reserved--;
-      this.grantSlots();
+    const { timeout, signal } = parseWait('Pool.waitAvailable', options);
+    const slots = this.slots;
+    if (slots !== null) {
+      slots.verb = 'Pool.waitAvailable';
+      await slots.wait({ timeout, signal: signal ?? undefined });
     }
     return this.freeCount();
   }
@@ -176,46 +187,46 @@ export class Pool extends GroupBase {
     return `Pool-${this.id} (size ${this.size ?? 'unlimited'})`;
   }
 
-  /** @internal A greenlet left: its slot goes to the next waiting `spawn`. */
+  /** @internal The members and what each waits for, for a LoopExit's message. */
+  _describeMembers(): string {
+    return [...this.greenlets].map((g) => g.describeState()).join('; ');
+  }
+
+  /** @internal A greenlet left: its slot goes back (gevent's `_discard`). */
   protected override released(): void {
-    this.grantSlots();
+    this.slots?.release();
+  }
+}
+
+/**
+ * A Pool's slots: a Semaphore whose waits are reported as waits for a slot of the pool (the main
+ * program's `spawn` that nothing will ever free raises LoopExit naming the pool).
+ */
+class PoolSlots extends Semaphore {
+  /**
+   * The verb of the wait being entered: set by the Pool just before it calls `acquire` or
+   * `wait`, which put the waiter in line synchronously, so `mainWait` reads the caller's.
+   */
+  verb = 'Pool.spawn';
+
+  constructor(
+    size: number,
+    private readonly pool: Pool,
+  ) {
+    super(size);
   }
 
-  /** Resolves true when a slot was reserved for the caller, false on timeout. */
-  private acquireSlot(options: WaitOptions | undefined, what = 'Pool.spawn'): Promise<boolean> {
-    const { timeout, signal } = parseWait(what, options);
-    if (this.slotWaiters.empty && this.freeCount() > 0) {
-      this.reserved++;
-      return RESOLVED.then(() => true);
-    }
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    const w = new Waiter<boolean>(this);
-    // Granted, then cancelled before it resumed: the slot goes to the next in line.
-    w.onRevoke = () => {
-      this.reserved--;
-      this.grantSlots();
-    };
-    this.slotWaiters.push(w);
-    if (signal) w.setSignal(signal);
-    if (timeout !== null) w.setTimeout(timeout, (x) => x.withdraw(true, false));
-    watchMainWait(
-      w,
-      () =>
-        `the main program's ${what} waits for a slot of ${this.describe()}${
-          this.greenlets.size === 0
-            ? ''
-            : `, held by ${[...this.greenlets].map((g) => g.describeState()).join('; ')}`
-        }`,
-    );
-    return w.block();
+  override describe(): string {
+    return `a slot of ${this.pool.describe()}`;
   }
 
-  private grantSlots(): void {
-    while (this.freeCount() > 0) {
-      const w = this.slotWaiters.shift();
-      if (w === null) return;
-      this.reserved++;
-      w.wake(true);
-    }
+  /** Names the Pool's verb and the greenlets holding the slots, as the LoopExit's cause. */
+  protected override mainWait(): () => string {
+    const verb = this.verb;
+    const pool = this.pool;
+    return () =>
+      `the main program's ${verb} waits for a slot of ${pool.describe()}${
+        pool.length === 0 ? '' : `, held by ${pool._describeMembers()}`
+      }`;
   }
 }

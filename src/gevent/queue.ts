@@ -20,7 +20,7 @@
  */
 import { Deque } from '../internal/deque.js';
 import { describeValue } from '../internal/errors.js';
-import { beginSwitch, endSwitch, queuePass } from '../internal/scheduler.js';
+import { beginSwitch, dropSwitch, endSwitch, queuePass } from '../internal/scheduler.js';
 import { parseBlocking, parseWait, type WaitOptions } from '../internal/wait-options.js';
 import { CallWaits, tieCall, type Waiter } from '../internal/waiter.js';
 import { Empty, Full } from './errors.js';
@@ -339,7 +339,16 @@ export class Queue<T = unknown> implements AsyncIterable<Exclude<T, typeof StopI
   /** Wakes `w` to run next, this pass going on once it blocks; false if nothing was woken. */
   private switchTo(line: WaitingLine, w: LineWaiter): boolean {
     const mark = beginSwitch();
-    line.wakeOne(w);
+    try {
+      line.wakeOne(w);
+    } catch (e) {
+      // Not expected (a wake-up runs no code of the user's), but a switch left open would hold
+      // every later resume: close it, and let a new pass serve the lines.
+      dropSwitch(mark);
+      this.unlocking = false;
+      this.scheduleUnlock();
+      throw e;
+    }
     if (endSwitch(mark, runUnlock, this, undefined, true) === 0) return false;
     this.served = true;
     return true;

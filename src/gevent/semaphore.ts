@@ -26,6 +26,7 @@ import { releaser } from '../internal/releaser.js';
 import {
   beginSwitch,
   callFirst,
+  dropSwitch,
   endSwitch,
   queuePass,
   reportException,
@@ -261,6 +262,14 @@ export class Semaphore {
     return releaser(() => this.release());
   }
 
+  /**
+   * @internal What a LoopExit says of the main program's wait (an `acquire`, or a `wait` when
+   * `consumes` is false): a subclass that stands for something else (a Pool's slots) names it.
+   */
+  protected mainWait(_consumes: boolean): () => string {
+    return this.mainAcquire;
+  }
+
   /** `Semaphore-3`, for messages. */
   describe(): string {
     return `${this.kind}-${this.id}`;
@@ -304,7 +313,12 @@ export class Semaphore {
       if (w !== null && (r === undefined || w.seq < r.seq)) {
         if (w.seq > this.lastServed) break;
         const mark = beginSwitch();
-        line.wakeOne(w);
+        try {
+          line.wakeOne(w);
+        } catch (e) {
+          this.passFailed(mark);
+          throw e;
+        }
         if (endSwitch(mark, runNotify, this, undefined, true) > 0) return;
       } else if (r !== undefined) {
         if (r.seq > this.lastServed) break;
@@ -317,10 +331,25 @@ export class Semaphore {
         try {
           r.cb(this);
         } catch (e) {
-          reportException(`Exception in a rawlink callback of ${this.describe()}`, e);
+          try {
+            reportException(`Exception in a rawlink callback of ${this.describe()}`, e);
+          } catch (e2) {
+            this.passFailed(-1);
+            throw e2;
+          }
         }
       } else break;
     }
+    this.notifying = false;
+    this.checkAndNotify();
+  }
+
+  /**
+   * The pass threw (only weft's own reporting can: a `describe` that throws): its switch, if
+   * open (`mark` >= 0), closes, and another pass serves the links left, so no waiter is lost.
+   */
+  private passFailed(mark: number): void {
+    if (mark >= 0) dropSwitch(mark);
     this.notifying = false;
     this.checkAndNotify();
   }
@@ -357,7 +386,7 @@ export class Semaphore {
     if (left !== null) w.setTimeout(left, timedOut);
     if (signal !== null) w.setSignal(signal);
     call.add(w);
-    watchMainWait(w, this.mainAcquire);
+    watchMainWait(w, this.mainWait(w.consumes));
     return true;
   }
 }

@@ -389,6 +389,15 @@ export function inSwitchFor(task: object | null): boolean {
 }
 
 /**
+ * Whether an open switch throws into `task` itself (a kill, a Timeout's expiry: `switchTo`), as
+ * opposed to a pass that wakes waiters, during which the user's code (a link callback) may
+ * cancel a task: that cancel keeps the order it has outside every switch.
+ */
+export function switchThrowsInto(task: object): boolean {
+  return switching > 0 && switchTarget === task;
+}
+
+/**
  * The task an open switch throws into (a kill's: `deliverKill`), or null for a switch that
  * takes every resume queued (a pass waking the waiters of its line). Returns the one before.
  */

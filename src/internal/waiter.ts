@@ -271,6 +271,17 @@ export class Waiter<V> {
     return true;
   }
 
+  /**
+   * @internal Queues the resume of this woken, not yet resumed wait once more, for a gevent
+   * switch that must run its task now: a kill (or a Timeout's expiry) reaching a greenlet that
+   * an Event woke before the throw's turn came — gevent's notifier had not switched to it yet,
+   * so the throw comes first. The resume queued before finds the wait over and does nothing,
+   * so only a waiter its primitive never reuses may be given this.
+   */
+  resumeAgain(): void {
+    if (this.state === SCHEDULED) callSoonResumeOf(this.task, resumeWaiter, this);
+  }
+
   /** Ends the wait with an error (a broken barrier, a shut-down queue). */
   fail(error: unknown): boolean {
     if (this.state !== PENDING) return false;

@@ -40,7 +40,7 @@ import {
   beginStep,
   callSoonResume,
   endStepWithResume,
-  inSwitchFor,
+  switchThrowsInto,
   yieldInPlace,
 } from './scheduler.js';
 import type { WaitingTask } from './waiter.js';
@@ -109,13 +109,15 @@ export class TaskYield {
 
   /**
    * The task is cancelled while its yield waits in the ready queue: it resumes with `error`,
-   * in its place in the queue (CPython's order) — or next, inside a switch (scheduler.ts): a
-   * kill is gevent's throw into the greenlet, which runs it at once.
+   * in its place in the queue (CPython's order) — or next, inside a switch that throws into
+   * this task (scheduler.ts): a kill, a Timeout's expiry, gevent's throw into the greenlet,
+   * which runs it at once. A cancel made by a link callback during a notifier pass is no such
+   * throw: it keeps CPython's order, as from any other callback.
    */
   cancel(error: unknown): void {
     this.ok = false;
     this.outcome = error;
-    if (inSwitchFor(this.task) && !this.moved) {
+    if (switchThrowsInto(this.task) && !this.moved) {
       this.moved = true;
       this.stale++;
       callSoonResume(resumeMovedYield, this);

@@ -278,4 +278,25 @@ describe('LoopExit for the main program', () => {
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(r.stdout.trim().split('\n'), ['LoopExit true', 'end 1']);
   });
+
+  test("the main program's kill of a pool whose greenlet outlives it for ever names the kill", () => {
+    // Group.kill waits through joinall since helper-E's change: its LoopExit said "the main
+    // program's joinall waits for …", a call the program never made (reviewer-245).
+    const r = runRoot(
+      `
+      const g = await import('./src/gevent/index.ts');
+      const pool = new g.Pool(1);
+      const never = new g.Event();
+      await pool.spawn(async () => {
+        try { await g.sleep(100000); } catch (e) { if (e instanceof g.GreenletExit) await never.wait(); }
+      });
+      await g.sleep(0);
+      try { await pool.kill(); console.log('returned'); } catch (e) { console.log((e instanceof g.LoopExit ? 'LoopExit ' : 'other ') + /the main program's kill of Pool-1 \\(size 1\\) waits for Greenlet 'Greenlet-1', which waits for Event-1/.test(e.message)); }
+      console.log('end ' + pool.length);
+    `,
+      { execArgv: ['--input-type=module'], timeout: 60_000 },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split('\n'), ['LoopExit true', 'end 1']);
+  });
 });

@@ -15,7 +15,9 @@ import {
   run,
 } from '../../src/asyncio/index.js';
 import {
+  Event,
   type Greenlet,
+  GreenletExit,
   getcurrent,
   killall,
   Pool,
@@ -189,4 +191,99 @@ describe('kills through queue and semaphore passes', () => {
       { numRuns: 100 },
     );
   });
+});
+
+// gevent 22.10.2: `set()` queues one notifier callback, which switches to each waiter in turn.
+// A kill queued before it throws into the waiter while it still waits there; one queued after
+// it finds the greenlet woken, and reaches it at its next wait. Python prints
+// ['main', 'G killed', 'h'] and ['main', 'G woke', 'h', 'G killed'].
+describe('a kill and an Event that woke the greenlet', () => {
+  async function run2(killFirst: boolean): Promise<string[]> {
+    const log: string[] = [];
+    const ev = new Event();
+    await spawn(async () => {
+      const g = spawn(async () => {
+        try {
+          await ev.wait();
+          log.push('G woke');
+          await sleep(0);
+          log.push('G after sleep');
+        } catch (e) {
+          if (e instanceof GreenletExit) log.push('G killed');
+          throw e;
+        }
+      });
+      await sleep(0);
+      let h: Greenlet<void>;
+      if (killFirst) {
+        void g.kill({ block: false });
+        h = spawn(() => void log.push('h'));
+        ev.set();
+      } else {
+        ev.set();
+        h = spawn(() => void log.push('h'));
+        void g.kill({ block: false });
+      }
+      log.push('main');
+      await Promise.all([g.join(), h.join()]);
+    }).get();
+    return log;
+  }
+
+  test('a kill queued before the set() throws into the greenlet at its turn', async () => {
+    assert.deepEqual(await run2(true), ['main', 'G killed', 'h']);
+  });
+
+  test('a kill queued after the set() reaches the woken greenlet at its next wait', async () => {
+    assert.deepEqual(await run2(false), ['main', 'G woke', 'h', 'G killed']);
+  });
+});
+
+// A link callback is a callback of gevent's hub, as `call_soon`'s are of asyncio's loop: an
+// asyncio task it cancels in the middle of a `sleep(0)` raises at that yield's place in the
+// queue, as CPython 3.11 gives it from a `call_soon` callback (modelled there as three
+// callbacks, each queueing the next: the spawn, G's body, the link): ['T0', 'U0', 'T1', 'U1',
+// 'T2', 'U2', 'G', 'T3', 'U3', 'link', 'T cancelled', 'U4']. Only a throw into the task itself
+// (a kill, a Timeout's expiry) runs it next.
+test('an asyncio task cancelled by a link callback while in sleep(0) keeps its place', async () => {
+  const log: string[] = [];
+  await run(async () => {
+    const loop = getRunningLoop();
+    const worker = (n: string) => async () => {
+      try {
+        for (let i = 0; i < 5; i++) {
+          log.push(`${n}${i}`);
+          await aSleep(0);
+        }
+      } catch (e) {
+        log.push(`${n} cancelled`);
+        throw e;
+      }
+    };
+    const t = createTask(worker('T'));
+    const u = createTask(worker('U'));
+    await aSleep(0);
+    loop.callSoon(() => {
+      const g = spawn(() => void log.push('G'));
+      g.link(() => {
+        log.push('link');
+        t.cancel();
+      });
+    });
+    await gather(t, u, { returnExceptions: true });
+  });
+  assert.deepEqual(log, [
+    'T0',
+    'U0',
+    'T1',
+    'U1',
+    'T2',
+    'U2',
+    'G',
+    'T3',
+    'U3',
+    'link',
+    'T cancelled',
+    'U4',
+  ]);
 });

@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { QueueFull } from '../../src/asyncio/index.js';
 import { Greenlet, Pool, PoolFull, sleep, spawn } from '../../src/gevent/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { runRoot } from '../support/root.js';
 
 checkLeaks();
 
@@ -113,5 +114,40 @@ describe('Pool.apply', () => {
     });
     assert.equal(v, 'v');
     assert.deepEqual(seen, [true]);
+  });
+});
+
+describe('LoopExit for the main program', () => {
+  test('a slot wait nothing can end names the verb, the pool and the greenlets holding it', () => {
+    // The slots became a Semaphore (reviewer-245): its LoopExit named neither the verb nor the
+    // holders ("waits to acquire a slot of Pool-1 …, which nothing releases").
+    const r = runRoot(
+      `
+      const g = await import('./src/gevent/index.ts');
+      const pool = new g.Pool(1);
+      await pool.spawn(() => new g.Event().wait());
+      const t = async (fn) => {
+        try { await fn(); console.log('returned'); }
+        catch (e) { console.log((e instanceof g.LoopExit ? 'LoopExit: ' : 'other: ') + e.message); }
+      };
+      await t(() => pool.spawn(g.sleep, 1));
+      await t(() => pool.add(new g.Greenlet(g.sleep, 1)));
+      await t(() => pool.waitAvailable());
+      console.log('free ' + pool.freeCount());
+    `,
+      { execArgv: ['--input-type=module'], timeout: 60_000 },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n');
+    assert.equal(lines.length, 4, r.stdout);
+    ['spawn', 'add', 'waitAvailable'].forEach((verb, i) => {
+      assert.match(
+        lines[i] as string,
+        new RegExp(
+          `^LoopExit: .*the main program's Pool\\.${verb} waits for a slot of Pool-1 \\(size 1\\), held by Greenlet 'Greenlet-1', which waits for Event-`,
+        ),
+      );
+    });
+    assert.equal(lines[3], 'free 0');
   });
 });

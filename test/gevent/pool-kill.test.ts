@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
+  Event,
   type Greenlet,
   GreenletExit,
   killall,
@@ -12,6 +13,21 @@ import {
 import { checkLeaks } from '../support/leaks.js';
 
 checkLeaks();
+
+/**
+ * A greenlet that outlives its kill until `gate` is set (it cleans up), then returns 'cleaned':
+ * a state, not a time, so a kill's timeout passes first however loaded the machine is.
+ */
+async function held(gate: Event): Promise<string> {
+  try {
+    await sleep(10_000);
+    return 'slept';
+  } catch (e) {
+    if (!(e instanceof GreenletExit)) throw e;
+    await gate.wait();
+    return 'cleaned';
+  }
+}
 
 /** A greenlet that outlives its kill by `ms` (it cleans up), then returns 'cleaned'. */
 async function stubborn(ms: number): Promise<string> {
@@ -77,12 +93,17 @@ describe('Pool.kill', () => {
 
   test('with a timeout it resolves quietly, the greenlets that outlived it still in the pool', async () => {
     const pool = new Pool(2);
-    await pool.spawn(stubborn, 60);
-    await pool.spawn(stubborn, 60);
+    const gate = new Event();
+    const gs = [await pool.spawn(held, gate), await pool.spawn(held, gate)];
     await sleep(0);
     await pool.kill({ timeout: 5 });
     assert.equal(pool.length, 2);
+    gate.set();
     assert.equal(await pool.join(), true);
+    assert.deepEqual(
+      gs.map((g) => g.value),
+      ['cleaned', 'cleaned'],
+    );
   });
 
   test('bad options reject with TypeError and kill nothing', async () => {
@@ -98,7 +119,8 @@ describe('Pool.kill', () => {
 
 describe('killall with a timeout', () => {
   test('rejects with a Timeout when some greenlets outlive it; they run on', async () => {
-    const gs = [spawn(stubborn, 60), spawn(stubborn, 60)];
+    const gate = new Event();
+    const gs = [spawn(held, gate), spawn(held, gate)];
     await sleep(0);
     await assert.rejects(killall(gs, { timeout: 5 }), (e: Error) => {
       assert.ok(e instanceof Timeout);
@@ -109,6 +131,7 @@ describe('killall with a timeout', () => {
       gs.map((g) => g.dead),
       [false, false],
     );
+    gate.set();
     assert.deepEqual(await Promise.all(gs.map((g) => g.get())), ['cleaned', 'cleaned']);
   });
 

@@ -209,7 +209,10 @@ describe('Timeout', () => {
       return getcurrentCancelling();
     });
     assert.equal(await g.get(), 0);
-    assert.deepEqual(log, ['inner block: inner', 'outer block: outer']);
+    // gevent 22.10.2 (the same program, time.sleep for spin): the outer timer's callback throws
+    // into the greenlet at once, which cancels the inner Timeout before its callback runs:
+    // ['inner block: outer', 'outer block: outer'].
+    assert.deepEqual(log, ['inner block: outer', 'outer block: outer']);
   });
 
   test('bug-bash g6: a kill and the Timeout the greenlet handles, both while it is busy: the kill is kept', async () => {

@@ -39,6 +39,14 @@ import { lookup, share } from './shm/sab-registry.js';
 import { NOT_SMALL, readMarked, readSmall, writeSmall } from './v8-format.js';
 
 export const TAG = '__weft$';
+/** The key of a SharedArrayBuffer's registry id in bytes (`{ $sab: id }`). */
+const SAB = '$sab';
+/**
+ * The kind of an escape: `{ [TAG]: ESCAPED, o }` carries `o`, an object of the caller's that has
+ * a key of weft's markers (TAG or SAB) of its own, so that the receiver reads it as data and not
+ * as a descriptor or a buffer id. Not a kind any module registers.
+ */
+const ESCAPED = 'escaped';
 /** Implemented by every object that must arrive connected rather than copied. */
 export const kShared = Symbol.for('weft.shared');
 
@@ -269,7 +277,7 @@ export function encode(value: unknown, carrier: Carrier): unknown {
 
 /** A SharedArrayBuffer as it travels: itself in a message, a registry id in bytes (`share` is idempotent). */
 function encodeSab(sab: SharedArrayBuffer, carrier: Carrier): unknown {
-  return carrier === 'bytes' ? { $sab: share(sab) } : sab;
+  return carrier === 'bytes' ? { [SAB]: share(sab) } : sab;
 }
 
 /** In `walkEncode`'s map: a container whose walk is under way; under CYCLE: one was met again. */
@@ -345,12 +353,18 @@ function walkEncode(v: unknown, carrier: Carrier, seen: Map<object, unknown>): u
       const host = hostObjectRefusal(v);
       if (host !== null) throw new NotCloneableError(host);
     }
-    if (carrier === 'wire') refuseSharedInside(v, new Set());
-    return v;
+    if (!arrivesPlain(v)) {
+      if (carrier === 'wire') refuseSharedInside(v, new Set());
+      return v;
+    }
   }
   seen.set(v, WALKING);
   let out: Record<string, unknown> | null = null;
+  let marked = false;
   for (const k of Object.keys(v)) {
+    // The keys are at hand: two comparisons (of internalized strings) are the whole cost of
+    // telling a caller's object that looks like a marker from weft's own.
+    if (k === TAG || k === SAB) marked = true;
     const x = (v as Record<string, unknown>)[k];
     const e = walkEncode(x, carrier, seen);
     if (e !== x) {
@@ -358,8 +372,31 @@ function walkEncode(v: unknown, carrier: Carrier, seen: Map<object, unknown>): u
       out[k] = e;
     }
   }
-  seen.set(v, out ?? v);
-  return out ?? v;
+  const r = marked ? escaped(out ?? v) : (out ?? v);
+  seen.set(v, r);
+  return r;
+}
+
+function escaped(o: object): object {
+  return { [TAG]: ESCAPED, o };
+}
+
+/** Whether `v` has a key that a receiver would read as weft's marker (see ESCAPED). */
+function hasMark(v: object): boolean {
+  return Object.hasOwn(v, TAG) || Object.hasOwn(v, SAB);
+}
+
+const toStringTag = Object.prototype.toString;
+
+/**
+ * Whether `v`, which is not plain, arrives as a plain object of its own fields: a class
+ * instance, which structured clone and v8.serialize write as one (its prototype lost). It is
+ * walked as a plain object is — its fields may be, or hold, objects shaped like weft's markers,
+ * which the receiver reads as plain objects — and copied to a plain object when any changes.
+ * Not Date, RegExp, typed arrays, boxed primitives, Promises, Proxies (their tag is not Object).
+ */
+function arrivesPlain(v: object): boolean {
+  return !types.isProxy(v) && !ArrayBuffer.isView(v) && toStringTag.call(v) === '[object Object]';
 }
 
 /** The containers `walkEncode` walks into (it keeps everything else as it is). */
@@ -368,8 +405,13 @@ function isContainer(v: object): boolean {
     !(v instanceof SharedArrayBuffer) &&
     !isShareable(v) &&
     !(v instanceof Error) &&
-    (Array.isArray(v) || v instanceof Map || v instanceof Set || isPlain(v))
+    (Array.isArray(v) || v instanceof Map || v instanceof Set || isPlain(v) || arrivesPlain(v))
   );
+}
+
+/** A container `walkEncode` replaces by its escape (see ESCAPED). */
+function isEscaped(v: object): boolean {
+  return !Array.isArray(v) && !(v instanceof Map) && !(v instanceof Set) && hasMark(v);
 }
 
 /** What a container holds: a Map's keys, then its values. */
@@ -414,6 +456,8 @@ function encodeCyclic(
         let hs = holders.get(x);
         if (hs === undefined) holders.set(x, (hs = []));
         hs.push(c);
+        // Its holder must point at its escape.
+        if (isEscaped(x)) copy.add(c);
         if (!known.has(x)) walk(x);
       } else if (replaced(x) !== x) copy.add(c);
     }
@@ -441,10 +485,17 @@ function encodeCyclic(
             : {},
     );
   }
+  // One escape per escaped container, as the first walk made: every reference to it, its own
+  // cycles included, points at the escape, which the receiver reads back as the object itself.
+  const escapes = new Map<object, object>();
   const to = (x: unknown): unknown => {
     if (x === null || typeof x !== 'object') return x;
-    if (isContainer(x)) return copies.get(x) ?? x;
-    return replaced(x);
+    if (!isContainer(x)) return replaced(x);
+    const c = copies.get(x) ?? x;
+    if (!isEscaped(x)) return c;
+    let e = escapes.get(x);
+    if (e === undefined) escapes.set(x, (e = escaped(c)));
+    return e;
   };
   for (const [c, out] of copies) {
     if (Array.isArray(c)) {
@@ -457,7 +508,7 @@ function encodeCyclic(
       for (const k of Object.keys(c))
         (out as Record<string, unknown>)[k] = to((c as Record<string, unknown>)[k]);
   }
-  return copies.get(root) ?? root;
+  return to(root);
 }
 
 /** Revives descriptors in a freshly cloned value (in place where it can). */
@@ -548,6 +599,14 @@ function eachShared(
   if (v === null || typeof v !== 'object' || seen.has(v)) return false;
   seen.add(v);
   const tag = (v as Record<string, unknown>)[TAG];
+  if (tag === ESCAPED) {
+    // The caller's object: its own keys are data, its values may hold shared objects.
+    const o = (v as { o: unknown }).o;
+    if (o === null || typeof o !== 'object' || seen.has(o)) return false;
+    seen.add(o);
+    for (const x of childrenOf(o)) if (eachShared(x, seen, visit)) return true;
+    return false;
+  }
   if (typeof tag === 'string') {
     if (tag === 'Error') return false;
     const state = (v as { s: unknown }).s;
@@ -569,6 +628,18 @@ function walkDecode(v: unknown, seen: Map<object, unknown>, wire = false): unkno
   if (seen.has(v)) return seen.get(v);
   seen.set(v, v);
   const tag = (v as Record<string, unknown>)[TAG];
+  if (tag === ESCAPED) {
+    const o = (v as { o: unknown }).o;
+    seen.set(v, o);
+    // Not a plain object: not what `escaped` makes (a peer's frame); read as any other value.
+    if (o === null || typeof o !== 'object' || !isPlain(o) || seen.has(o))
+      return walkDecode(o, seen, wire);
+    seen.set(o, o);
+    // Its own keys are the caller's data: only its values are read.
+    for (const k of Object.keys(o))
+      (o as Record<string, unknown>)[k] = walkDecode((o as Record<string, unknown>)[k], seen, wire);
+    return o;
+  }
   if (typeof tag === 'string' && (tag === 'Error' || !wire)) {
     if (tag === 'Error') {
       const e = decodeError(v as EncodedError);
@@ -605,7 +676,7 @@ function walkDecode(v: unknown, seen: Map<object, unknown>, wire = false): unkno
     return v;
   }
   if (!isPlain(v)) return v;
-  const id = (v as { $sab?: unknown }).$sab;
+  const id = (v as Record<string, unknown>)[SAB];
   if (!wire && typeof id === 'number' && Object.keys(v).length === 1) {
     const sab = lookup(id);
     seen.set(v, sab);
@@ -1062,7 +1133,8 @@ export function toBytes(
   headroom = 0,
 ): Buffer {
   // Plain data holds nothing that encode() would replace or the wire refuse: the same bytes.
-  const small = writeSmall(value, headroom, kShared);
+  // An object with a key of MARKS is not written there: `encode` escapes it.
+  const small = writeSmall(value, headroom, kShared, MARKS);
   if (small !== null) return small;
   let bytes: Buffer;
   try {
@@ -1085,7 +1157,7 @@ export function toBytes(
  * The keys that make a decoded value need `decode` (a descriptor's, a SharedArrayBuffer's): what
  * a reader of `toBytes`'s bytes (`fromBytes`, a queue's item-codec.ts) gives v8-format.ts.
  */
-export const MARKS: readonly [string, string] = [TAG, '$sab'];
+export const MARKS: readonly [string, string] = [TAG, SAB];
 
 /**
  * The value `toBytes(value, what, carrier)` made. From the `wire` only errors are revived: a

@@ -13,7 +13,8 @@
  * and plain objects (prototype `Object.prototype` or null); an object met twice is written as
  * V8 writes it (a back-reference), so shared and cyclic values keep their shape. Anything else
  * — a BigInt, a Date, a Map, a typed array, an Error, a class instance, a Proxy, an array with
- * a hole or longer than MAX_ARRAY, an object carrying the caller's `escapeKey` symbol, nesting
+ * a hole or longer than MAX_ARRAY, an object carrying the caller's `escapeKey` symbol or a key
+ * of its `marks` (a key its reader gives a meaning: the caller escapes that object), nesting
  * deeper than MAX_DEPTH, a serialization over MAX_BYTES — makes `writeSmall` return null, and
  * the caller uses `v8.serialize`; a getter that throws does too (v8.serialize then meets it and
  * reports it), and a write started by a getter in the middle of another (its state is one set
@@ -98,6 +99,11 @@ let pos = 0;
 /** Where the serialization begins in `out` (after the caller's headroom). */
 let start = 0;
 let callerKey: symbol | null = null;
+/** The caller's `marks` (see `writeSmall`), and the first character of each. */
+let markW0 = '';
+let markW1 = '';
+let markC0 = -1;
+let markC1 = -1;
 const seenList: object[] = [];
 let seenCount = 0;
 let seenMap: Map<object, number> | null = null;
@@ -105,20 +111,38 @@ let seenMap: Map<object, number> | null = null;
 /**
  * `value` in V8's format, after `headroom` bytes left for the caller (uninitialised), or null
  * when it is not a small plain value (see the top of this file): serialize it with V8 then. An
- * object that has a property `escapeKey` (the caller's own objects) is not plain.
+ * object that has a property `escapeKey` (the caller's own objects) is not plain, nor one with
+ * a key of `marks` (keys the caller's reader gives a meaning: the caller escapes such objects).
  */
-export function writeSmall(value: unknown, headroom: number, escapeKey: symbol): Buffer | null {
+export function writeSmall(
+  value: unknown,
+  headroom: number,
+  escapeKey: symbol,
+  marks: readonly [string, string] | null = null,
+): Buffer | null {
   if (enabled !== true && (enabled === false || !(enabled = selfTest()))) return null;
-  return write(value, headroom, escapeKey);
+  return write(value, headroom, escapeKey, marks);
 }
 
 /** A write is under way: a getter of its value that sends something itself goes to V8. */
 let writing = false;
 
-function write(value: unknown, headroom: number, escapeKey: symbol | null): Buffer | null {
+function write(
+  value: unknown,
+  headroom: number,
+  escapeKey: symbol | null,
+  marks: readonly [string, string] | null = null,
+): Buffer | null {
   if (writing) return null;
   writing = true;
   callerKey = escapeKey;
+  if (marks === null) markC0 = markC1 = -1;
+  else if (marks[0] !== markW0 || marks[1] !== markW1 || markC0 < 0) {
+    markW0 = marks[0];
+    markW1 = marks[1];
+    markC0 = markW0.charCodeAt(0);
+    markC1 = markW1.charCodeAt(0);
+  }
   start = headroom;
   pos = headroom;
   let ok: boolean;
@@ -251,6 +275,8 @@ function writeString(s: string): boolean {
 /** V8 writes a key that is an array index (0 … 2^32 − 2, canonical) as a number. */
 function writeKey(k: string): boolean {
   const c = k.charCodeAt(0);
+  // A marked key: the first character settles it for nearly every key.
+  if ((c === markC0 && k === markW0) || (c === markC1 && k === markW1)) return false;
   if (c >= 0x30 && c <= 0x39 && k.length <= 10 && (c !== 0x30 || k.length === 1)) {
     const n = Number(k);
     if (n <= 4294967294 && String(n) === k) return writeNumber(n);

@@ -326,7 +326,18 @@ export class NamespaceProxy extends SharedObject {
     await broker().request('dataOp', this._id, ['setItem', name, stored(value)]);
   }
   async toObject(): Promise<Record<string, unknown>> {
-    return decode(await broker().request('dataGet', this._id, [])) as Record<string, unknown>;
+    // Attribute by attribute, as each was stored: the record's keys are the caller's names (one
+    // may be `$sab` or `__weft$`), not an encoded value's.
+    const attrs = (await broker().request('dataGet', this._id, [])) as Record<string, unknown>;
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(attrs))
+      Object.defineProperty(out, k, {
+        value: decode(attrs[k]),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    return out;
   }
   /** @internal */
   static _revive(init: SharedInit): NamespaceProxy {

@@ -7,7 +7,7 @@
  */
 import { isMainThread, threadId } from 'node:worker_threads';
 import { broker, ensureBroker } from '../internal/process/broker-client.js';
-import { encode, kShared, registerSharedKind, type SharedState } from '../internal/serialize.js';
+import { kShared, registerSharedKind, type SharedState } from '../internal/serialize.js';
 import { beforeWorkerSpawn } from '../internal/worker/spawn.js';
 
 let counter = 0;
@@ -47,15 +47,12 @@ export abstract class SharedObject {
   ) {
     this._id = init?.id ?? id ?? newObjectId();
     this._params = init?.params ?? params;
-    // A revived handle's params were decoded with the rest of its state: the shared objects a
-    // Manager dict or list was made with are live here, and would reach the broker as copies of
-    // their fields. Encoded again, its 'create' — which the broker may see before the
-    // creator's — stores them as the creator did. A new object's params hold them encoded
-    // already (the proxies' `stored`), so only a revived one is walked.
-    broker().post('create', this._id, [
-      kind,
-      kind === 'data' && init !== undefined ? encode(this._params, 'message') : this._params,
-    ]);
+    // A Manager dict's, list's or namespace's params hold its values encoded (the proxies'
+    // `stored`), and a revived handle's params are the creator's as they were: the descriptors
+    // in them are the creator's data, escaped on the way (serialize.ts, ESCAPED), not revived.
+    // So its 'create' — which the broker may see before the creator's — stores them as the
+    // creator did.
+    broker().post('create', this._id, [kind, this._params]);
   }
 
   /** @internal */

@@ -9,6 +9,7 @@
  *   weft/socket Socket                     recv (or accept) would not wait
  *   Process (started)                      it has ended (Python's `p.sentinel` is ready)
  */
+import { setMaxListeners } from 'node:events';
 import { currentTaskSignal } from '../internal/context.js';
 import { describeValue } from '../internal/errors.js';
 import { Socket } from '../socket/socket.js';
@@ -98,6 +99,9 @@ export async function wait(
     return first;
   }
   const stop = new AbortController();
+  // One listener per Process or socket waited for (their join/watch), any number of them: not
+  // a leak, the signal ends with this call.
+  setMaxListeners(0, stop.signal);
   const onAbort = (): void => stop.abort(signal?.reason);
   signal?.addEventListener('abort', onAbort, { once: true });
   let timer: NodeJS.Timeout | undefined;

@@ -1,6 +1,5 @@
 /** An executor worker on a worker thread: the runner over `parentPort`. */
 import { parentPort } from 'node:worker_threads';
-import { decode } from '../serialize.js';
 import { finishThread, registerSelf, selfTid } from '../shm/world.js';
 import { finishExecutors } from '../thread-executors.js';
 import { runBeforeThreadExit } from '../thread-exit.js';
@@ -10,7 +9,9 @@ import { runRunner } from './runner.js';
 export async function main(payload: unknown): Promise<void> {
   const port = parentPort;
   if (port === null) throw new Error('weft pool thread-role: not in a worker thread');
-  const boot = decode(payload) as RunnerBoot;
+  // As a process's: the runner decodes the initializer's arguments, the one part that needs it
+  // (decoded twice, an argument of the caller's shaped like weft's markers would be read as one).
+  const boot = payload as RunnerBoot;
   // A worker thread like any other (Python's executor threads are threading.Threads): named in
   // deadlock reports and listed by threading.enumerate(). Not daemonic, as Python 3.9+'s: a
   // Thread a call starts defaults to daemon false; the exits do not wait for it as a non-daemon

@@ -566,8 +566,11 @@ export class BrokerClient {
 
   #updateRef(): void {
     const s = this.#socket;
-    if (!s) return;
-    if (this.#pending.size > this.#weak.size || !this.#connected) s.ref();
+    // Until 'connect' a socket is ref'd, and Node queues each ref() or unref() made meanwhile
+    // as a 'connect' listener of its own (eleven requests at once, as a wait() on eleven
+    // Connections makes, printed a MaxListenersExceededWarning): 'connect' settles it.
+    if (!s || !this.#connected) return;
+    if (this.#pending.size > this.#weak.size) s.ref();
     else s.unref();
   }
 

@@ -579,14 +579,13 @@ export class EventLoop {
         }
         inner.addDoneCallback(() => {
           if (outer.done()) return;
-          if (inner.cancelled()) outer.cancel();
-          else {
-            try {
-              outer.setResult(inner.result());
-            } catch (e) {
-              outer.setException(e);
-            }
-          }
+          // Copied as it is, as on the direct path (wrapFuture's future itself): the cancel
+          // message, and a CancelledError the call raised, which setException refuses.
+          if (inner.cancelled()) outer.cancel(inner._cancelMessage);
+          else if (inner._hasException) {
+            inner._markRetrieved();
+            outer._settle(false, inner._exception);
+          } else outer.setResult(inner.result());
         });
         outer.addDoneCallback(() => {
           if (outer.cancelled()) inner.cancel();

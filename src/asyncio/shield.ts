@@ -13,7 +13,9 @@ export function shield<T>(aw: Awaitable<T>): Future<T> {
     if (f._hasException) f._markRetrieved();
     if (outer.cancelled()) return;
     if (f.cancelled()) outer.cancel();
-    else if (f._hasException) outer.setException(f._exception);
+    // _settle: the exception may be a CancelledError that an executor's call raised itself
+    // (runInExecutor, toThread), which setException refuses; CPython's shield copies it too.
+    else if (f._hasException) outer._settle(false, f._exception);
     else outer.setResult(f._result as T);
   };
   inner.addDoneCallback(onInnerDone);

@@ -53,8 +53,9 @@ export function _setTaskMade(fn: ((t: Task<any>) => void) | null): void {
  */
 class TaskCold extends FutureCold {
   /**
-   * Requests counted (`cancelling()`) but displaced by a later one: raised one at a time, the
-   * latest first, each once the scope of the one raised before it has been left (`uncancel`).
+   * Requests counted (`cancelling()`) but displaced by a later one (or by a nested scope's):
+   * raised one at a time, the latest first (a nested scope's before its enclosing scope's),
+   * each once the scope of the one raised before it has been left (`uncancel`).
    */
   heldCancels: Error[] | null = null;
   /** The request last handed to a suspension: tells our in-flight error from a primitive's. */
@@ -398,7 +399,8 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
    * error at the await instead (see timeout.ts), so when a second request comes while the first
    * has not reached the task yet (the task busy, or its wake-up with the error still queued),
    * the later one is raised and the earlier one is held; it is raised once the scope of the one
-   * raised is left (its `uncancel`), and dropped if its own scope is left first. So a kill is not
+   * raised is left (its `uncancel`), and dropped if its own scope is left first. Of two timeout()
+   * scopes' requests the inner one's is raised first, whichever came first. So a kill is not
    * lost to a Timeout the greenlet handles, nor an outer deadline to an inner one. Two plain
    * CancelledErrors are one request to raise, as in CPython.
    */
@@ -413,6 +415,20 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
       const ahead = pending ?? this._cancelInFlight(c);
       if (ahead === error) return true;
       if (ahead !== null && (replacesCancel(ahead) || replacesCancel(error))) {
+        if (scopeEncloses(error, ahead)) {
+          // An enclosing scope's deadline that arrives after the inner one's (the inner deadline
+          // the nearer, or already past when armed): held until the inner scope is left, as if
+          // it had arrived first. Raised first, it reached the inner block, whose catch could
+          // swallow it, and the inner request was dropped at the inner exit.
+          holdOutside(c, error);
+          // The awaited task or gather that the inner request went to is asked again all the
+          // same, as CPython's Task.cancel asks its awaited future each time: a child that caught
+          // the first request and is cleaning up is interrupted by the second.
+          const f = this._fut;
+          if (pending === null && f !== null && f === c.deliveredTo && !f.done())
+            f.cancel(cancelMessage(error));
+          return true;
+        }
         holdCancel(c, ahead, error);
         if (pending !== null) c.pendingCancel = error;
         else this._replaceInFlight(c, error);
@@ -751,6 +767,38 @@ function cancelMessage(error: Error): string {
 
 function replacesCancel(error: Error): boolean {
   return !(error instanceof CancelledError) || error.constructor !== CancelledError;
+}
+
+/**
+ * The timeout() scopes' TimeoutErrors requested, with the order their scopes were entered in.
+ * Two scopes of one task whose requests are both counted are both still open, so the one
+ * entered first encloses the other.
+ */
+const scopeOrder = new WeakMap<Error, number>();
+
+/** @internal `error` is the request of the timeout() scope entered `order`-th (timeout.ts). */
+export function _noteScopeRequest(error: Error, order: number): void {
+  scopeOrder.set(error, order);
+}
+
+/** Whether both are timeout() scopes' requests and the scope of `outer` encloses that of `inner`. */
+function scopeEncloses(outer: Error, inner: Error): boolean {
+  const o = scopeOrder.get(outer);
+  if (o === undefined) return false;
+  const i = scopeOrder.get(inner);
+  return i !== undefined && o < i;
+}
+
+/**
+ * Holds the request of an enclosing scope, `error`, under the held requests of scopes it
+ * encloses: the innermost scope's is raised first, each as the scope before it is left.
+ */
+function holdOutside(c: TaskCold, error: Error): void {
+  const held = c.heldCancels ?? [];
+  let i = held.length;
+  while (i > 0 && scopeEncloses(error, held[i - 1] as Error)) i--;
+  held.splice(i, 0, error);
+  c.heldCancels = held;
 }
 
 /**

@@ -1,8 +1,12 @@
 import { CancelledError, describeValue, TimeoutError } from '../internal/errors.js';
 import { callSoon } from '../internal/scheduler.js';
+import { fireHandlesAtIteration } from '../internal/timer-heap.js';
 import { startTimerHandleAt, stopTimer, type Timer } from '../internal/waiter.js';
 import { RuntimeError } from './errors.js';
-import { currentTask, type Task } from './task.js';
+import { _noteScopeRequest, currentTask, type Task } from './task.js';
+
+/** Timeout scopes entered so far: each one's entry order (`Timeout.order`). */
+let scopesEntered = 0;
 
 const CREATED = 0;
 const ACTIVE = 1;
@@ -22,8 +26,9 @@ const EXITED = 3;
  * while the task waits on something weft does not know (a native promise) is raised at its
  * next weft await (pass `currentTask().signal` to such calls to interrupt them). When two
  * requests reach the task before it runs again (nested deadlines passing in one busy stretch,
- * a deadline and then a `cancel()`), the latest is raised first and the other once that one's
- * scope is left: none is lost (see `Task._requestCancel`, CPython's counting in `__aexit__`).
+ * a deadline and then a `cancel()`), the latest is raised first (of two deadlines, the inner
+ * scope's) and the other once that one's scope is left: none is lost (see
+ * `Task._requestCancel`, CPython's counting in `__aexit__`).
  * A deadline that passes after a `cancel()` still counted raises a CancelledError (`_expire`).
  *
  * @example
@@ -40,6 +45,8 @@ export class Timeout implements AsyncDisposable, Disposable {
   /** The plain `cancel()`s of the task counted at entry (CPython's `_cancelling`, see `_expire`). */
   private readonly plainAtEntry: number;
   private error: Error | null = null;
+  /** Entry order: of two scopes of a task open at once, the one entered first encloses the other. */
+  private readonly order = ++scopesEntered;
 
   /** @param when absolute deadline in `loop.time()` milliseconds, or null for none. */
   constructor(when: number | null) {
@@ -80,7 +87,16 @@ export class Timeout implements AsyncDisposable, Disposable {
     // As CPython's `call_at` handle: the expiry runs from the ready queue, in order with the
     // callbacks and wake-ups made ready before it (a `callAt` due at the same deadline and armed
     // earlier runs first), and a deadline already past expires there too, not inside this call.
-    if (delay <= 0) callSoon(expireIfArmed, this, armed);
+    if (delay <= 0) {
+      callSoon(expireIfArmed, this, armed);
+      // CPython runs this call_soon in the next iteration together with the timers that come
+      // due before it begins: a later deadline that passes while the task is still busy (an
+      // inner scope's) expires before the wake-up this one queues, and is raised first. Left to
+      // the heap's Node timer, it came too late: the task, woken with this scope's error alone,
+      // left the inner scope before its deadline was raised (the docs' nested example failed
+      // when the process was descheduled between timeout()'s clock read and this line).
+      fireHandlesAtIteration();
+    }
     // On the timer heap at `when`, as `callAt`: never before it, and in deadline order with the
     // other timers (ties in arming order, as CPython's heap).
     else this.timer = startTimerHandleAt(when, expireIfArmed, this, armed);
@@ -112,6 +128,8 @@ export class Timeout implements AsyncDisposable, Disposable {
     else {
       this.error = new TimeoutError(`Timed out after the deadline of a timeout() scope`);
       expiredInScope.add(this.error);
+      // Raised after the request of a scope nested in this one, whichever expired first.
+      _noteScopeRequest(this.error, this.order);
     }
     this.task._requestCancel(this.error);
   }

@@ -13,7 +13,10 @@ import { Future } from './future.js';
  *
  * Cancelling the awaiting task rejects at once with `CancelledError`; a call not yet started
  * then never runs, one already running finishes in its thread (Python's threads cannot be
- * interrupted either).
+ * interrupted either). An error the call raises is the future's exception, a `CancelledError`
+ * or gevent's `GreenletExit` of its own included: re-raised as itself (class, message), with
+ * the future not cancelled and no cancellation counted on the awaiting task, as Python's
+ * `to_thread` re-raises it (a task that lets it out ends cancelled, as with any CancelledError).
  *
  * Rejects with `RuntimeError` outside a task or `run()` (no running loop), as Python does, and
  * with `TypeError` when `fn` is not a function.

@@ -34,6 +34,15 @@ export async function waitFor<T>(aw: Awaitable<T>, ms: number | null): Promise<T
 
 /** The request `aw` swallowed, as weft raises it (a CancelledError, an enclosing scope's error). */
 function swallowedCancel(task: Task<unknown>, scope: Timeout): Error {
-  const d = (task._cold as { deliveredCancel?: unknown } | null)?.deliveredCancel;
-  return d instanceof Error && d !== scope._ownError() ? d : new CancelledError();
+  const c = task._cold as { deliveredCancel?: unknown; spent?: Error[] | null } | null;
+  const own = scope._ownError();
+  const d = c?.deliveredCancel;
+  if (d instanceof Error && d !== own) return d;
+  // Our deadline was the request delivered, and an enclosing scope's came too, held behind it
+  // (Task._requestCancel): `aw` swallowed both, and CPython 3.11's wait_for lets the enclosing
+  // one's CancelledError out, which that scope converts. Its own error stands for it here.
+  const spent = c?.spent;
+  if (spent != null)
+    for (let i = spent.length - 1; i >= 0; i--) if (spent[i] !== own) return spent[i] as Error;
+  return new CancelledError();
 }

@@ -37,7 +37,10 @@ export function wrapFuture<T>(cf: ConcurrentFutureLike<T> | Future<T>): Future<T
       .then(() => done.result())
       .then(
         (v) => f.done() || f.setResult(v),
-        (e) => f.done() || (e instanceof CancelledError ? f.cancel(e.message) : f.setException(e)),
+        // A CancelledError (or GreenletExit) the call raised itself is its exception, as in
+        // CPython's run_in_executor: cancelling `f` instead would lose its class and make the
+        // awaiting code see a cancellation of the future that nobody requested.
+        (e) => f.done() || (e instanceof CancelledError ? f._settle(false, e) : f.setException(e)),
       );
   });
   f.addDoneCallback(() => {

@@ -298,6 +298,19 @@ function fireDueHandles(): void {
   }
 }
 
+/**
+ * Something was queued with `callSoon` that CPython would have run in the same iteration as the
+ * timers due by then (a timeout() scope whose deadline was past when armed, CPython's
+ * `call_soon(_on_timeout)`): the CPython handles due as the next iteration begins run in it,
+ * behind that callback, as CPython moves them to its ready queue at the start of every
+ * iteration. (weft checks the heap only from its Node timer otherwise, so a handle that came due
+ * while the task was busy ran after the wake-up that callback queued.) Under a mock of
+ * `setTimeout`, due entries wait for the mocked timer, as every other.
+ */
+export function fireHandlesAtIteration(): void {
+  if (setTimeout === nodeSetTimeout) fireAtIteration(fireDueHandles);
+}
+
 /** Runs every entry due now, in deadline order, then re-arms the Node timer (`rearm`). */
 function runDue(rearm = true): void {
   if (heap.length === 0) return;

@@ -8,11 +8,15 @@ import { threadId } from 'node:worker_threads';
 import {
   CancelledError,
   createTask,
+  currentTask,
+  type Future,
   getRunningLoop,
   run,
+  shield,
   sleep,
   toThread,
 } from '../../src/asyncio/index.js';
+import { GreenletExit } from '../../src/gevent/errors.js';
 import {
   add,
   markThenUntilFile,
@@ -21,6 +25,7 @@ import {
   whoAmI,
 } from '../futures/fixtures/tasks.js';
 import { checkLeaks } from '../support/leaks.js';
+import { throwCancelled, throwGreenletExit } from './to-thread-fixtures.js';
 
 checkLeaks({ graceMs: 3000 });
 
@@ -88,6 +93,57 @@ describe('toThread', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test('a CancelledError or GreenletExit the call raises is re-raised as itself; the awaiting task is not cancelled', async () => {
+    // CPython 3.11 (checked): to_thread / run_in_executor re-raise the thread's own exception
+    // (class, message) into the awaiting coroutine, which can catch it and go on (cancelling()
+    // stays 0); the future is not cancelled, it holds that exception. weft cancelled the
+    // future: a GreenletExit came back as a plain CancelledError, and the first calls (made
+    // while the default executor was being created) lost the message too.
+    await run(async () => {
+      const seen: string[] = [];
+      const check = async (f: Future<never>, cls: typeof CancelledError, msg: string) => {
+        try {
+          await f;
+          seen.push('returned');
+        } catch (e) {
+          assert.ok(e instanceof cls, `raised ${String(e)}`);
+          assert.equal((e as Error).message, msg);
+          seen.push(
+            `${(e as Error).name}: ${(e as Error).message}, cancelling ${currentTask()!.cancelling()}`,
+          );
+        }
+        assert.equal(f.cancelled(), false);
+        assert.ok(f.exception() instanceof cls);
+      };
+      // Both made before the default executor exists, then two once it does.
+      const early = [toThread(throwCancelled, 'first'), toThread(throwGreenletExit, 'second')];
+      await check(early[0] as Future<never>, CancelledError, 'first');
+      await check(early[1] as Future<never>, GreenletExit, 'second');
+      await check(toThread(throwCancelled, 'third'), CancelledError, 'third');
+      await check(toThread(throwGreenletExit, 'fourth'), GreenletExit, 'fourth');
+      await sleep(1);
+      assert.deepEqual(seen, [
+        'CancelledError: first, cancelling 0',
+        'GreenletExit: second, cancelling 0',
+        'CancelledError: third, cancelling 0',
+        'GreenletExit: fourth, cancelling 0',
+      ]);
+      // Let out of a task, it ends that task cancelled, as any CancelledError its code raises.
+      const t = createTask(async () => {
+        await toThread(throwCancelled, 'out');
+      });
+      await assert.rejects(t, (e: Error) => e instanceof CancelledError && e.message === 'out');
+      assert.equal(t.cancelled(), true);
+      // shield copies the exception (it threw setException's TypeError into the loop, and the
+      // shield never settled).
+      await assert.rejects(
+        shield(toThread(throwGreenletExit, 'shielded')),
+        (e: Error) => e instanceof GreenletExit && e.message === 'shielded',
+      );
+      assert.equal(currentTask()!.cancelling(), 0);
+    });
   });
 
   test('bad input: outside a running loop RuntimeError, a non-function TypeError', async () => {

@@ -31,7 +31,7 @@ import { writeSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { isMainThread } from 'node:worker_threads';
 import { registerErrorClass } from '../internal/error-registry.js';
-import { brandAs, CancelledError, hasKind } from '../internal/errors.js';
+import { brandAs, CancelledError, isKindOf, kindName } from '../internal/errors.js';
 import type { Task } from './task.js';
 
 /**
@@ -51,13 +51,13 @@ export class KeyboardInterrupt extends Error {
 
   constructor(message = 'interrupted by SIGINT (Ctrl-C)', options?: ErrorOptions) {
     super(message, options);
-    this.name = (new.target as typeof KeyboardInterrupt).kind;
+    this.name = kindName(new.target);
     brandAs(this, new.target);
     armUncaught();
   }
 
   static override [Symbol.hasInstance](x: unknown): boolean {
-    return hasKind(x, this.kind);
+    return isKindOf(this, this.kind, x);
   }
 }
 

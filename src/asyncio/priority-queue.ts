@@ -1,5 +1,6 @@
 import { describeValue } from '../internal/errors.js';
 import { type Compare, Heap, pythonCompare } from '../internal/heap.js';
+import type { Orderable, OrderOptions } from '../internal/orderable.js';
 import { Queue } from './queue.js';
 
 export interface PriorityQueueOptions<T> {
@@ -9,12 +10,14 @@ export interface PriorityQueueOptions<T> {
 }
 
 /** A Queue that returns the smallest item first (`[priority, item]` pairs, or any order given
- * by `compare`). */
-export class PriorityQueue<T = unknown> extends Queue<T> {
+ * by `compare`, which items of other types than `Orderable` must give to compile). */
+export class PriorityQueue<T = Orderable> extends Queue<T> {
   private heap!: Heap<T>;
 
-  constructor(maxsize = 0, options: PriorityQueueOptions<T> = {}) {
+  constructor(maxsize = 0, ...rest: OrderOptions<T, PriorityQueueOptions<T>>) {
     super(maxsize);
+    const options: PriorityQueueOptions<T> =
+      rest.length === 0 || rest[0] === undefined ? {} : rest[0];
     if (typeof options !== 'object' || options === null) {
       throw new TypeError(
         `PriorityQueue options must be an object: received ${describeValue(options)}`,

@@ -1,5 +1,5 @@
 import { Deque } from '../internal/deque.js';
-import { describeValue } from '../internal/errors.js';
+import { checkMaxsize } from '../internal/maxsize.js';
 import { parseBlocking, parseWait, type WaitOptions } from '../internal/wait-options.js';
 import { CallWaits, tieCall, tieInnerWait, Waiter, WaiterList } from '../internal/waiter.js';
 import { QueueEmpty, QueueFull, QueueShutDown, TimeoutError } from './errors.js';
@@ -41,11 +41,7 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
   private isShutdown = false;
 
   constructor(maxsize = 0) {
-    if (typeof maxsize !== 'number' || !Number.isInteger(maxsize)) {
-      throw new TypeError(`Queue maxsize must be an integer: received ${describeValue(maxsize)}`);
-    }
-    if (maxsize < 0)
-      throw new RangeError(`Queue maxsize must be >= 0 (0 for unbounded): received ${maxsize}`);
+    checkMaxsize(new.target.name || 'Queue', maxsize);
     this.maxsize = maxsize;
     this.finished.set();
     this._init(maxsize);

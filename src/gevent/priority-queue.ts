@@ -1,5 +1,6 @@
 import { describeValue } from '../internal/errors.js';
 import { type Compare, Heap, pythonCompare } from '../internal/heap.js';
+import type { Orderable, OrderOptions } from '../internal/orderable.js';
 import { Queue, type QueueOptions } from './queue.js';
 
 export interface PriorityQueueOptions<T> extends QueueOptions<T> {
@@ -16,14 +17,17 @@ export interface PriorityQueueOptions<T> extends QueueOptions<T> {
  * against the others (a string among numbers) makes its `put` fail with the comparison's
  * `TypeError`, as Python's does, and leaves the queue as it was.
  */
-export class PriorityQueue<T = unknown> extends Queue<T> {
+export class PriorityQueue<T = Orderable> extends Queue<T> {
   // Set by `_init` (see LifoQueue).
   declare private heap: Heap<T>;
   declare private compare: Compare<T>;
 
-  /** @throws TypeError for a `compare` that is not a function (and as Queue's constructor). */
-  constructor(maxsize?: number | null, options?: PriorityQueueOptions<T>) {
-    super(maxsize, options);
+  /**
+   * Items of other types than `Orderable` must give `compare` to compile.
+   * @throws TypeError for a `compare` that is not a function (and as Queue's constructor).
+   */
+  constructor(maxsize?: number | null, ...rest: OrderOptions<T, PriorityQueueOptions<T>>) {
+    super(maxsize, rest[0]);
   }
 
   protected override _init(items: T[], options: PriorityQueueOptions<T>): void {

@@ -24,11 +24,20 @@
  * (methods and getters) and constructor. A receiver that names a class has imported it, so a
  * program meets that case only when it tests an error against a class it imports later.
  *
+ * The sender also says which classes of the chain it had registered (`known`): a class found
+ * here under the name or chain of one it had not is taken only if the user registered it here,
+ * so that a worker's own unregistered `class Empty extends Error` comes back as an Error named
+ * 'Empty', never as weft's Empty, and an unregistered subclass of a weft class as that class.
+ * A class with a `home` (below) may have subclasses: the sender names the nearest home and its
+ * place in the chain (`homeAt`), so that a user's `class NoSuchFd extends KeyError` of
+ * selectors' comes back as selectors' KeyError, not as multiprocessing's of the same chain.
+ *
  * By name, a class is found only when no class of the error's chain is known here: weft's
  * multiprocessing broker, which imports no public module, reports a failure as an error of a
  * class of its own named after the kind meant ('Empty', 'KeyError', 'FileNotFoundError':
  * multiprocessing's), and an error renamed by hand (`e.name = 'TimeoutError'`) has always come
- * back as the class it names. Only the classes registered `byName` are found so: those the broker
+ * back as the class it names (by its `name`, then, only when that differs from its class's or the
+ * sender registered its class). Only the classes registered `byName` are found so: those the broker
  * means and those found by name before chains were sent, whose names a user's class cannot take
  * (`registerUserErrorClass`). Every other weft class is found by its chain alone, so that a
  * user's own `class HTTPError extends Error`, registered or not, never comes back as weft's, and
@@ -47,6 +56,13 @@ import {
 
 export type ErrorClass = new (message: string) => Error;
 
+/**
+ * The method an object gives its data by when it is a field of an error that crosses (a
+ * ClientResponseError's `history` of responses, whose sockets and streams cannot): a plain
+ * object, carried in its place.
+ */
+export const kErrorField: unique symbol = Symbol.for('weft.errorField') as never;
+
 interface Registry {
   /** The class each name stands for, for senders that give a name and no chain. */
   byName: Map<string, ErrorClass>;
@@ -54,6 +70,13 @@ interface Registry {
   byChain: Map<string, ErrorClass>;
   /** The key of each class registered with a home (see `registerErrorClass`). */
   homeKey: WeakMap<Function, string>;
+  /**
+   * Every class registered here, weft's or a user's: a sender tells which classes of an error's
+   * chain these are (`describeClass`), and a receiver takes a class by a name only for those.
+   */
+  known?: WeakSet<Function>;
+  /** The classes registered by `registerUserErrorClass`. */
+  user?: WeakSet<Function>;
 }
 // On globalThis: two copies of weft in one process (the sources beside dist/) share one registry.
 const KEY = Symbol.for('weft.errorClasses');
@@ -63,6 +86,9 @@ const registry: Registry = (holder[KEY] ??= {
   byChain: new Map(),
   homeKey: new WeakMap(),
 });
+// A holder made by an older copy of weft lacks these.
+const knownClasses = (registry.known ??= new WeakSet());
+const userClasses = (registry.user ??= new WeakSet());
 
 /**
  * The built-in classes an error's chain ends in, by name. No prototype: a peer's frame names
@@ -81,26 +107,63 @@ export const BUILTIN_ERRORS: Readonly<Record<string, ErrorClass>> = Object.freez
   }),
 );
 
-/** A class's key: its `kind` (weft's classes; stable under a minifier), else its name. */
+/**
+ * A class's key: its own `kind` (weft's classes; stable under a minifier), else its name. Its
+ * own: a user's `class PoolGone extends Full {}` inherits `Full.kind`, and keyed by it would
+ * stand for gevent's Full on the other side (and be refused registration as a second 'Full').
+ */
 function errorKey(cls: Function): string {
-  const kind = (cls as { kind?: unknown }).kind;
+  const kind = Object.hasOwn(cls, 'kind') ? (cls as { kind?: unknown }).kind : undefined;
   return typeof kind === 'string' ? kind : cls.name;
 }
 
 /** How many classes a chain names at most, so that a receiver's lookups by it stay short. */
 const MAX_CHAIN = 16;
 
-/** The keys of the classes from prototype `proto` up, stopping at the first built-in one. */
-export function classChain(proto: object | null): string[] {
-  const chain: string[] = [];
-  for (let p = proto; p !== null && chain.length < MAX_CHAIN; p = Object.getPrototypeOf(p)) {
+/** What a sender tells of an error's class besides its chain (see `errorClassFor`). */
+export interface ClassFacts {
+  chain: string[];
+  /** The indexes in `chain` of the classes registered on the sender. */
+  known: number[];
+  /** The home key of the nearest class of the chain registered with a home, and its index. */
+  home?: string;
+  homeAt?: number;
+}
+
+/**
+ * The keys of the classes from prototype `proto` up, stopping at the first built-in one; which
+ * of them are registered here, and the nearest one's home.
+ */
+export function describeClass(proto: object | null): ClassFacts {
+  const facts: ClassFacts = { chain: [], known: [] };
+  let unsure: Array<[number, Function]> | undefined;
+  for (let p = proto; p !== null && facts.chain.length < MAX_CHAIN; p = Object.getPrototypeOf(p)) {
     const ctor = (p as { constructor?: unknown }).constructor;
     if (typeof ctor !== 'function') continue;
     const key = errorKey(ctor);
-    chain.push(key);
+    if (knownClasses.has(ctor)) facts.known.push(facts.chain.length);
+    else if (BUILTIN_ERRORS[key] !== ctor) (unsure ??= []).push([facts.chain.length, ctor]);
+    const home = facts.home === undefined ? registry.homeKey.get(ctor) : undefined;
+    if (home !== undefined) {
+      facts.home = home;
+      facts.homeAt = facts.chain.length;
+    }
+    facts.chain.push(key);
     if (BUILTIN_ERRORS[key] === ctor || ctor === Error) break;
   }
-  return chain;
+  // An older copy of weft in this process registers its classes in the shared maps, not in
+  // `known`: found there, they are known too (else its errors would arrive as Error).
+  for (const [i, ctor] of unsure ?? []) {
+    if (
+      registry.homeKey.has(ctor) ||
+      registry.byChain.get(chainKey(facts.chain.slice(i))) === ctor
+    ) {
+      knownClasses.add(ctor);
+      facts.known.push(i);
+    }
+  }
+  if (unsure !== undefined) facts.known.sort((a, b) => a - b);
+  return facts;
 }
 
 /** One string for a chain: class keys hold no newline. */
@@ -128,9 +191,10 @@ export interface RegisterOptions {
  * errors file).
  */
 export function registerErrorClass(cls: ErrorClass, options?: RegisterOptions): void {
-  const chain = chainKey(classChain(cls.prototype));
+  const chain = chainKey(describeClass(cls.prototype).chain);
   const key = options?.home === undefined ? chain : `${options.home}:${chain}`;
   if (!registry.byChain.has(key)) registry.byChain.set(key, cls);
+  knownClasses.add(cls);
   if (options?.home !== undefined) registry.homeKey.set(cls, key);
   if (options?.byName !== true) return;
   const name = errorKey(cls);
@@ -166,7 +230,7 @@ export function registerUserErrorClass(cls: abstract new (...args: never[]) => E
     );
   }
   const name = errorKey(cls);
-  const chain = chainKey(classChain(cls.prototype));
+  const chain = chainKey(describeClass(cls.prototype).chain);
   // A weft class of the same name and the same chain (a `class PoolFull extends Full` of
   // gevent's) is as confusable as one of the same name registered by name.
   const known = registry.byName.get(name) ?? BUILTIN_ERRORS[name] ?? registry.byChain.get(chain);
@@ -177,6 +241,8 @@ export function registerUserErrorClass(cls: abstract new (...args: never[]) => E
   }
   registry.byName.set(name, cls as unknown as ErrorClass);
   registry.byChain.set(chain, cls as unknown as ErrorClass);
+  knownClasses.add(cls);
+  userClasses.add(cls);
 }
 
 function describeKind(x: unknown): string {
@@ -184,32 +250,47 @@ function describeKind(x: unknown): string {
   return x === null ? 'null' : typeof x;
 }
 
-/** What the sender of an error of class `cls` sends for a class registered with a home. */
-export function homeKeyOf(cls: unknown): string | undefined {
-  return typeof cls === 'function' ? registry.homeKey.get(cls) : undefined;
-}
-
 /**
- * The class to rebuild an error as: its class by `home` (`homeKeyOf`), else the first suffix of
- * its `chain` registered here (its own class, else its nearest ancestor loaded here), else the
- * registered class its `name` names (a sender that gives no chain, or a class unknown here whose
- * name is), else the built-in class its chain ends in.
+ * The class to rebuild an error as: the first suffix of its `chain` registered here (its own
+ * class, else its nearest ancestor loaded here; at `homeAt`, the class of `home` only), else the
+ * registered class a key of its chain or its `name` names, else the built-in class its chain
+ * ends in.
+ *
+ * `known` (the indexes of the chain's classes registered on the sender; absent from a frame
+ * that does not say) keeps a user's unregistered class from coming back as weft's of the same
+ * name or chain (a worker's own `class Empty extends Error`): a class is taken for an index the
+ * sender did not register only when the user registered it here. By `name` only when the sender
+ * registered its own class, or the error was renamed away from its class (the broker's errors,
+ * `e.name = 'TimeoutError'`).
  */
-export function errorClassFor(sent: readonly string[], name: string, home?: string): ErrorClass {
+export function errorClassFor(
+  sent: readonly string[],
+  name: string,
+  home?: string,
+  known?: readonly number[],
+  homeAt = 0,
+): ErrorClass {
   // A sender names MAX_CHAIN classes at most: a longer chain (a peer's frame) is not looked up
   // by each of its suffixes, which would cost its length squared.
   const chain = sent.length > MAX_CHAIN ? sent.slice(0, MAX_CHAIN) : sent;
-  const homed = home === undefined ? undefined : registry.byChain.get(home);
-  if (homed !== undefined) return homed;
+  const knew = (i: number): boolean => known === undefined || known.includes(i);
   for (let i = 0; i < chain.length; i++) {
+    if (home !== undefined && i === homeAt) {
+      // Another class has this chain too (multiprocessing's KeyError for selectors'): only the
+      // class of this home is the sender's.
+      const homed = registry.byChain.get(home);
+      if (homed !== undefined) return homed;
+      continue;
+    }
     const cls = registry.byChain.get(chainKey(chain.slice(i)));
+    if (cls !== undefined && (knew(i) || userClasses.has(cls))) return cls;
+  }
+  for (let i = 0; i < chain.length; i++) {
+    const cls = knew(i) ? registry.byName.get(chain[i] as string) : undefined;
     if (cls !== undefined) return cls;
   }
-  for (const key of chain) {
-    const cls = registry.byName.get(key);
-    if (cls !== undefined) return cls;
-  }
-  const named = registry.byName.get(name) ?? BUILTIN_ERRORS[name];
+  const byName = chain.length === 0 || name !== chain[0] || knew(0);
+  const named = (byName ? registry.byName.get(name) : undefined) ?? BUILTIN_ERRORS[name];
   if (named !== undefined) return named;
   for (const key of chain) {
     const cls = BUILTIN_ERRORS[key];

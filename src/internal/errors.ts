@@ -21,9 +21,32 @@ function brand(target: object, ctor: Function): void {
     c && c !== Error && c !== AggregateError && c !== Function.prototype;
     c = Object.getPrototypeOf(c)
   ) {
-    if (typeof c.kind === 'string') kinds.push(c.kind);
+    // Own kinds only: a user's subclass that declares none would repeat its parent's.
+    if (Object.hasOwn(c, 'kind') && typeof c.kind === 'string') kinds.push(c.kind);
   }
   setBrand(target, kinds);
+}
+
+/**
+ * The `name` of an instance of `ctor`: its class's own `kind`, else (a user's subclass that
+ * declares none) its class's name, as Python names an exception by its class: inherited, a
+ * `class PoolGone extends Full {}` would print as gevent's `Full`.
+ */
+export function kindName(ctor: Function): string {
+  const kind = Object.hasOwn(ctor, 'kind') ? (ctor as { kind?: unknown }).kind : undefined;
+  if (typeof kind === 'string') return kind;
+  return ctor.name || String((ctor as { kind?: unknown }).kind);
+}
+
+/**
+ * What a weft class's `instanceof` answers: by brand for a class that declares its own `kind`
+ * (which holds across two copies of weft); by prototype for a user's subclass that declares
+ * none, whose inherited `kind` is its parent's (by brand, every instance of the parent would
+ * pass for it).
+ */
+export function isKindOf(cls: Function, kind: string, x: unknown): boolean {
+  if (Object.hasOwn(cls, 'kind')) return hasKind(x, kind);
+  return Function.prototype[Symbol.hasInstance].call(cls, x);
 }
 
 /** Gives `target`, made without running `ctor`, the brand `ctor` would have given it. */
@@ -66,12 +89,12 @@ export class WeftError extends Error {
   constructor(message: string, code = 'ERR_WEFT', options?: ErrorOptions) {
     super(message, options);
     this.code = code;
-    this.name = (new.target as typeof WeftError).kind;
+    this.name = kindName(new.target);
     brand(this, new.target);
   }
 
   static override [Symbol.hasInstance](x: unknown): boolean {
-    return hasKind(x, this.kind);
+    return isKindOf(this, this.kind, x);
   }
 }
 
@@ -163,7 +186,7 @@ export class ExceptionGroup extends AggregateError {
 
   constructor(message: string, exceptions: unknown[]) {
     super(exceptions, message);
-    this.name = 'ExceptionGroup';
+    this.name = kindName(new.target);
     brand(this, new.target);
   }
 
@@ -173,7 +196,7 @@ export class ExceptionGroup extends AggregateError {
   }
 
   static override [Symbol.hasInstance](x: unknown): boolean {
-    return hasKind(x, this.kind);
+    return isKindOf(this, this.kind, x);
   }
 }
 

@@ -27,10 +27,10 @@ import { types } from 'node:util';
 import v8 from 'node:v8';
 import {
   BUILTIN_ERRORS,
-  classChain,
+  describeClass,
   type ErrorClass,
   errorClassFor,
-  homeKeyOf,
+  kErrorField,
   registerErrorClass,
   registeredErrorNames,
 } from './error-registry.js';
@@ -709,8 +709,20 @@ export interface EncodedError {
    * even where that class was not loaded and a nearer one was rebuilt (error-registry.ts).
    */
   brand?: string[];
-  /** The class's key for a class of a chain that another class has too (error-registry.ts). */
+  /**
+   * The indexes in `chain` of the classes registered on the sender: the receiver takes a class
+   * it has under one of the chain's names only for those (error-registry.ts's `errorClassFor`),
+   * so that a user's own unregistered `class Empty extends Error` does not come back as weft's.
+   */
+  known?: number[];
+  /**
+   * The key of the nearest class of the chain whose whole chain another class has too
+   * (error-registry.ts), and its index in `chain` (0 when absent).
+   */
   home?: string;
+  /** `home`, for a chain where the sender registered a class before it (see `encodeErr`). */
+  nearHome?: string;
+  homeAt?: number;
   /** An AggregateError's `errors` (an ExceptionGroup's `exceptions`), each encoded. */
   errors?: unknown[];
 }
@@ -730,14 +742,29 @@ interface EncodedField {
 function holdsField(x: unknown, depth: number, seen: Set<object>): boolean {
   if (x === null || typeof x !== 'object' || depth > 8 || seen.has(x)) return false;
   seen.add(x);
-  if (Buffer.isBuffer(x) || x instanceof Headers || x instanceof URL) return true;
+  if (Buffer.isBuffer(x) || x instanceof Headers || x instanceof URL || asField(x) !== null)
+    return true;
   if (!Array.isArray(x) && !isPlain(x)) return false;
   for (const v of Object.values(x)) if (holdsField(v, depth + 1, seen)) return true;
   return false;
 }
 
+/** The data an object gives as an error's field (`kErrorField`), or null. */
+function asField(x: object): Record<string, unknown> | null {
+  const give = (x as { [kErrorField]?: unknown })[kErrorField];
+  if (typeof give !== 'function') return null;
+  try {
+    const data: unknown = give.call(x);
+    return typeof data === 'object' && data !== null && isPlain(data)
+      ? (data as Record<string, unknown>)
+      : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
- * `x` with the values of `EncodedField` replaced, in plain objects and arrays: copied only when
+ * `x` with the values of `EncodedField` replaced (and objects with a `kErrorField` by their data), in plain objects and arrays: copied only when
  * it holds one. Each object is visited once (`copies`), so that a field's graph with shared
  * parts or cycles costs one walk and arrives with the same shape.
  */
@@ -765,8 +792,9 @@ function encodeField(x: unknown): unknown {
       for (let i = 0; i < v.length; i++) if (i in v) out[i] = walk(v[i], depth + 1);
       return out;
     }
-    if (!isPlain(v)) return v;
-    const out: Record<string, unknown> = { ...(v as Record<string, unknown>) };
+    const data = isPlain(v) ? (v as Record<string, unknown>) : asField(v);
+    if (data === null) return v;
+    const out: Record<string, unknown> = { ...data };
     copies.set(v, out);
     for (const k of Object.keys(out)) out[k] = walk(out[k], depth + 1);
     return out;
@@ -811,8 +839,8 @@ function decodeField(x: unknown, seen: Map<object, unknown>, depth = 0): unknown
   return x;
 }
 
-function encodeItem(x: unknown, seen: Set<Error>): unknown {
-  if (x instanceof Error) return encodeErr(x, seen);
+function encodeItem(x: unknown, seen: Set<Error>, depth: number): unknown {
+  if (x instanceof Error) return encodeErr(x, seen, depth);
   return cloneable(x) ? x : safeString(x);
 }
 
@@ -832,14 +860,52 @@ export function encodeError(err: unknown): EncodedError {
       props: { thrown: cloneable(err) ? err : safeString(err) },
     };
   }
-  return encodeErr(err, new Set());
+  return encodeErr(err, new Set(), 0);
+}
+
+/**
+ * How many errors deep an encoded error nests at most (causes, and the errors of groups): the
+ * v8 serializer that carries it recurses once a level, and so does its deserializer, on the
+ * receiver's stack: a thread of the least stack weft starts (threading.MIN_STACK_SIZE, 512 KiB)
+ * lost a message of groups some 350 deep and of causes some 550 (its future then never
+ * settled), where the main thread's overflows near 2,000. The error below the last level arrives
+ * as a plain Error saying how many were cut (Python's pickle sends no cause at all).
+ */
+export const MAX_ERROR_DEPTH = 100;
+
+/** What stands for `err`, `MAX_ERROR_DEPTH` errors down, and the errors below it. */
+function cutErr(err: Error, above: Set<Error>): EncodedError {
+  // Each error once: causes and groups' errors may share one, or loop back to those above.
+  const counted = new Set<Error>([err]);
+  const next: Error[] = [err];
+  while (next.length > 0) {
+    const x = next.pop() as Error;
+    const errors = x instanceof AggregateError ? (x as { errors?: unknown }).errors : undefined;
+    // A crossed error's cause is its RemoteStack, which is sent as its stack, not as an error.
+    const cause = x.cause instanceof RemoteStack ? x.cause.cause : x.cause;
+    for (const y of [cause, ...(Array.isArray(errors) ? errors : [])]) {
+      if (y instanceof Error && !counted.has(y) && !above.has(y)) {
+        counted.add(y);
+        next.push(y);
+      }
+    }
+  }
+  const n = counted.size;
+  return {
+    [TAG]: 'Error',
+    name: 'Error',
+    message: `${n} more error${n === 1 ? '' : 's'} not sent, from ${safeString(err)}: an error nests at most ${MAX_ERROR_DEPTH} deep (causes and groups' errors) across a thread or process`,
+    stack: '',
+  };
 }
 
 /**
  * `err` encoded; `seen` holds the errors above it, so that a cause chain that loops back (an
- * error that is its own cause's cause) is cut where it loops instead of recursing for ever.
+ * error that is its own cause's cause) is cut where it loops instead of recursing for ever;
+ * `depth` counts them, so that a chain too deep to send is cut (`MAX_ERROR_DEPTH`).
  */
-function encodeErr(err: Error, seen: Set<Error>): EncodedError {
+function encodeErr(err: Error, seen: Set<Error>, depth: number): EncodedError {
+  if (depth >= MAX_ERROR_DEPTH) return cutErr(err, seen);
   seen.add(err);
   const props: Record<string, unknown> = {};
   for (const k of Object.keys(err)) {
@@ -863,19 +929,29 @@ function encodeErr(err: Error, seen: Set<Error>): EncodedError {
       cause instanceof Error
         ? seen.has(cause)
           ? `[circular cause: ${safeString(cause)}]`
-          : encodeErr(cause, seen)
+          : encodeErr(cause, seen, depth + 1)
         : safeString(cause);
   }
-  const chain = classChain(Object.getPrototypeOf(err));
+  const { chain, known, home, homeAt } = describeClass(Object.getPrototypeOf(err));
   if (chain.length > 0 && !(chain.length === 1 && chain[0] === err.name)) e.chain = chain;
+  e.known = known;
   const brand = brandOf(err);
   if (brand !== undefined) e.brand = [...brand];
-  const home = homeKeyOf(err.constructor);
-  if (home !== undefined) e.home = home;
+  if (home !== undefined) {
+    // A receiver older than `homeAt` takes `home` for the error's own class: under that name only
+    // where no class this side registered comes before it (a user's registered subclass, which
+    // such a receiver finds by its chain), else under one it does not read.
+    const below = homeAt !== undefined && known.some((i) => i < homeAt);
+    if (below) e.nearHome = home;
+    else e.home = home;
+  }
+  if (homeAt !== undefined && homeAt > 0) e.homeAt = homeAt;
   const errors = (err as { errors?: unknown }).errors;
   if (err instanceof AggregateError && Array.isArray(errors)) {
     e.errors = errors.map((x) =>
-      x instanceof Error && seen.has(x) ? `[circular: ${safeString(x)}]` : encodeItem(x, seen),
+      x instanceof Error && seen.has(x)
+        ? `[circular: ${safeString(x)}]`
+        : encodeItem(x, seen, depth + 1),
     );
   }
   seen.delete(err);
@@ -897,7 +973,9 @@ export function decodeError(e: EncodedError): Error {
   const cls = errorClassFor(
     chain,
     typeof e.name === 'string' ? e.name : 'Error',
-    typeof e.home === 'string' ? e.home : undefined,
+    typeof e.home === 'string' ? e.home : typeof e.nearHome === 'string' ? e.nearHome : undefined,
+    Array.isArray(e.known) ? e.known.filter((i) => typeof i === 'number') : undefined,
+    typeof e.homeAt === 'number' ? e.homeAt : 0,
   );
   const errors = Array.isArray(e.errors) ? e.errors.map(decodeItem) : undefined;
   const err = rebuild(cls, e.message, errors);

@@ -6,7 +6,7 @@
  * builtin `BrokenPipeError` for both.
  */
 import { registerErrorClass } from '../internal/error-registry.js';
-import { hasKind, RuntimeError, setBrand, WeftError } from '../internal/errors.js';
+import { isKindOf, RuntimeError, setBrand, WeftError } from '../internal/errors.js';
 import { Empty, Full } from '../queue/errors.js';
 import { BrokenPipeError } from '../socket/errors.js';
 
@@ -96,7 +96,7 @@ export class IndexError extends RangeError {
   }
 
   static override [Symbol.hasInstance](x: unknown): boolean {
-    return hasKind(x, IndexError.kind);
+    return isKindOf(this, IndexError.kind, x);
   }
 }
 

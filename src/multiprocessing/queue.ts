@@ -1,5 +1,6 @@
 import { currentTaskSignal } from '../internal/context.js';
 import { describeValue } from '../internal/errors.js';
+import { checkMaxsize } from '../internal/maxsize.js';
 import { beforeBrokerSend, broker, type Withdrawable } from '../internal/process/broker-client.js';
 import { brokerSync } from '../internal/process/broker-sync.js';
 import { collectTransfers, dropTransfers } from '../internal/process/transfers.js';
@@ -130,9 +131,8 @@ export class Queue<T = unknown> extends SharedObject {
   readonly #prefetch: number;
 
   constructor(maxsize = 0, options: QueueOptions = {}, init?: SharedInit) {
-    if (init === undefined && (typeof maxsize !== 'number' || !Number.isInteger(maxsize))) {
-      throw new TypeError(`Queue maxsize must be an integer: received ${describeValue(maxsize)}`);
-    }
+    // Negative: no limit, as Python's.
+    if (init === undefined) checkMaxsize(new.target.name || 'Queue', maxsize, 'unbounded');
     const joinable = (new.target as unknown as { _joinable?: boolean })._joinable === true;
     // A bounded queue's room is what the broker holds: items prefetched would leave it early
     // (a producer could then put maxsize + prefetch), so it takes one at a time by default.

@@ -1,4 +1,5 @@
 import { describeValue } from '../internal/errors.js';
+import { checkMaxsize } from '../internal/maxsize.js';
 import { kShared, registerSharedKind, type SharedState } from '../internal/serialize.js';
 import { parseBlocking, parseWait, type WaitOptions } from '../internal/wait-options.js';
 import { DEFAULT_MAXBYTES, KIND_FIFO, QueueCore } from './core.js';
@@ -61,11 +62,7 @@ export class Queue<T = unknown> {
 
   constructor(maxsize = 0, options: QueueOptions = {}) {
     const name = new.target.name || 'Queue';
-    if (typeof maxsize !== 'number' || !Number.isInteger(maxsize)) {
-      throw new TypeError(`${name} maxsize must be an integer: received ${describeValue(maxsize)}`);
-    }
-    if (maxsize < 0)
-      throw new RangeError(`${name} maxsize must be >= 0 (0: unbounded): received ${maxsize}`);
+    checkMaxsize(name, maxsize);
     if (typeof options !== 'object' || options === null) {
       throw new TypeError(`${name} options must be an object: received ${describeValue(options)}`);
     }

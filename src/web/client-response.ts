@@ -21,6 +21,7 @@
  */
 import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate, createInflateRaw } from 'node:zlib';
+import { kErrorField } from '../internal/error-registry.js';
 import { CancelledError, rangeError } from '../internal/errors.js';
 import { StreamReader } from '../streams/stream-reader.js';
 import { type Cookie, readSetCookie } from './cookie-jar.js';
@@ -525,6 +526,15 @@ export class ClientResponse implements AsyncDisposable {
 
   get [Symbol.toStringTag](): string {
     return 'ClientResponse';
+  }
+
+  /**
+   * @internal What a ClientResponseError's `history` carries of it to another thread or process:
+   * its head, not its body or connection (aiohttp's cannot be pickled at all).
+   */
+  [kErrorField](): Record<string, unknown> {
+    const { status, reason, headers, method, url, history, requestInfo } = this;
+    return { status, reason, headers, method, url, history, requestInfo };
   }
 }
 

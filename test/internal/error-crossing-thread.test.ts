@@ -7,7 +7,6 @@
  * through child processes.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { run } from '../../src/asyncio/run.js';
 import { toThread } from '../../src/asyncio/to-thread.js';
@@ -16,7 +15,7 @@ import { CancelledError } from '../../src/internal/errors.js';
 import { setExcepthook } from '../../src/threading/excepthook.js';
 import { Thread } from '../../src/threading/thread.js';
 import { checkLeaks } from '../support/leaks.js';
-import { TS_IMPORT } from '../support/ts.js';
+import { runScript, type ScriptRun } from '../support/run-script.js';
 import { assertAllSame, assertExecutorCrossing } from './fixtures/error-compare.js';
 import { make, raise } from './fixtures/error-table.js';
 
@@ -68,34 +67,10 @@ describe('an error raised in a thread comes back as itself, for every weft error
   });
 });
 
-interface Ended {
-  status: number | null;
-  signal: NodeJS.Signals | null;
-  lines: string[];
-  stderr: string;
-}
-
-/** Runs the program `name` of ./fixtures in a child process. */
-function program(name: string): Promise<Ended> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', TS_IMPORT, `${fixtures}${name}`], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (status, signal) => {
-      clearTimeout(timer);
-      resolve({ status, signal, lines: stdout.split('\n').filter((l) => l !== ''), stderr });
-    });
-  });
+/** The lines the program `name` of ./fixtures printed, run in a process of its own. */
+async function program(name: string): Promise<ScriptRun & { lines: string[] }> {
+  const r = await runScript(`${fixtures}${name}`);
+  return { ...r, lines: r.stdout.split('\n').filter((l) => l !== '') };
 }
 
 describe('a receiver that has not loaded the class', () => {

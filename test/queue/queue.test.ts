@@ -88,7 +88,7 @@ describe('Queue on one thread', () => {
     );
     assert.equal(q.qsize(), 0);
     await assert.rejects(q.get({ timeout: 'x' as never }), TypeError);
-    await assert.rejects(new PriorityQueue().put('no priority'), TypeError);
+    await assert.rejects(new PriorityQueue<unknown>().put('no priority'), TypeError);
   });
 
   test('full by bytes: put waits until a get frees room', async () => {

@@ -4,6 +4,8 @@ import { TS_IMPORT } from './ts.js';
 export interface ScriptRun {
   /** The exit code (null when a signal ended it). */
   status: number | null;
+  /** The signal that ended it (null when it exited). */
+  signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
 }
@@ -28,9 +30,9 @@ export function runScript(path: string, args: string[] = [], ms = 60_000): Promi
     });
     const timer = setTimeout(() => child.kill('SIGKILL'), ms);
     child.on('error', reject);
-    child.on('close', (status) => {
+    child.on('close', (status, signal) => {
       clearTimeout(timer);
-      resolve({ status, stdout, stderr });
+      resolve({ status, signal, stdout, stderr });
     });
   });
 }

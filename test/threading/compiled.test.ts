@@ -43,6 +43,7 @@ test('threads and queues work from compiled JavaScript without a loader', () => 
         'hooks',
         'live-handles',
         'long-timer',
+        'maxsize',
         'releaser',
         'run-target',
         'scheduler',

@@ -745,6 +745,8 @@ function holdsField(x: unknown, depth: number, seen: Set<object>): boolean {
   if (Buffer.isBuffer(x) || x instanceof Headers || x instanceof URL || asField(x) !== null)
     return true;
   if (!Array.isArray(x) && !isPlain(x)) return false;
+  // An object of the caller's keyed like a field's marker is escaped (see ESCAPED).
+  if (!Array.isArray(x) && Object.hasOwn(x, TAG)) return true;
   for (const v of Object.values(x)) if (holdsField(v, depth + 1, seen)) return true;
   return false;
 }
@@ -795,9 +797,12 @@ function encodeField(x: unknown): unknown {
     const data = isPlain(v) ? (v as Record<string, unknown>) : asField(v);
     if (data === null) return v;
     const out: Record<string, unknown> = { ...data };
-    copies.set(v, out);
+    // The caller's object keyed like a field's marker goes in an escape, which decodeField
+    // reads back as the object itself (its keys are data), as items are escaped.
+    const r = Object.hasOwn(out, TAG) ? escaped(out) : out;
+    copies.set(v, r);
     for (const k of Object.keys(out)) out[k] = walk(out[k], depth + 1);
-    return out;
+    return r;
   };
   return walk(x, 0);
 }
@@ -811,6 +816,20 @@ function decodeField(x: unknown, seen: Map<object, unknown>, depth = 0): unknown
   if (seen.has(x)) return seen.get(x);
   seen.set(x, x);
   const tag = (x as Partial<EncodedField>)[TAG];
+  if ((tag as string | undefined) === ESCAPED) {
+    const o = (x as { o?: unknown }).o;
+    if (o === null || typeof o !== 'object' || !isPlain(o) || seen.has(o)) return x;
+    seen.set(x, o);
+    seen.set(o, o);
+    // Its own keys are the caller's data: only its values are read.
+    for (const k of Object.keys(o))
+      (o as Record<string, unknown>)[k] = decodeField(
+        (o as Record<string, unknown>)[k],
+        seen,
+        depth + 1,
+      );
+    return o;
+  }
   if (tag !== undefined) {
     const v = (x as EncodedField).v;
     let out: unknown = x;
@@ -841,13 +860,16 @@ function decodeField(x: unknown, seen: Map<object, unknown>, depth = 0): unknown
 
 function encodeItem(x: unknown, seen: Set<Error>, depth: number): unknown {
   if (x instanceof Error) return encodeErr(x, seen, depth);
-  return cloneable(x) ? x : safeString(x);
+  if (!cloneable(x)) return safeString(x);
+  // A group's item of the caller's keyed like an encoded error is escaped (see ESCAPED).
+  return typeof x === 'object' && x !== null && Object.hasOwn(x, TAG) ? escaped(x) : x;
 }
 
 function decodeItem(x: unknown): unknown {
-  return typeof x === 'object' && x !== null && (x as { [TAG]?: unknown })[TAG] === 'Error'
-    ? decodeError(x as EncodedError)
-    : x;
+  if (typeof x !== 'object' || x === null) return x;
+  const tag = (x as { [TAG]?: unknown })[TAG];
+  if (tag === 'Error') return decodeError(x as EncodedError);
+  return tag === ESCAPED ? (x as { o?: unknown }).o : x;
 }
 
 export function encodeError(err: unknown): EncodedError {
@@ -857,7 +879,7 @@ export function encodeError(err: unknown): EncodedError {
       name: 'Error',
       message: `Non-error value thrown: ${safeString(err)}`,
       stack: '',
-      props: { thrown: cloneable(err) ? err : safeString(err) },
+      props: { thrown: cloneable(err) ? encodeField(err) : safeString(err) },
     };
   }
   return encodeErr(err, new Set(), 0);

@@ -16,8 +16,7 @@ export class PriorityQueue<T = Orderable> extends Queue<T> {
 
   constructor(maxsize = 0, ...rest: OrderOptions<T, PriorityQueueOptions<T>>) {
     super(maxsize);
-    const options: PriorityQueueOptions<T> =
-      rest.length === 0 || rest[0] === undefined ? {} : rest[0];
+    const options: PriorityQueueOptions<T> = rest[0] === undefined ? {} : rest[0];
     if (typeof options !== 'object' || options === null) {
       throw new TypeError(
         `PriorityQueue options must be an object: received ${describeValue(options)}`,

@@ -258,16 +258,17 @@ export abstract class GroupBase {
   async kill(options: KillOptions = {}): Promise<void> {
     const { block, timeout } = checkKill(options);
     const exception = options.exception;
-    const started = performance.now();
+    const deadline = timeout === null ? null : performance.now() + timeout;
+    const remaining = (): number | null =>
+      deadline === null ? null : Math.max(0, deadline - performance.now());
     // gevent's loop: kill every member not dying yet, join them all (a joinall: each greenlet's
     // death switches to this caller, before the slot its pool frees is handed on), and again
     // while members are left — those added meanwhile.
     for (;;) {
       for (const g of [...this.greenlets]) this.raiseInto(g, exception);
       if (!block || this.greenlets.size === 0) return;
-      const left = timeout === null ? null : Math.max(0, timeout - (performance.now() - started));
       const members = [...this.greenlets];
-      const dead = await joinallAs(`kill of ${this.describe()}`, members, { timeout: left });
+      const dead = await joinallAs(`kill of ${this.describe()}`, members, { timeout: remaining() });
       if (dead.length < members.length) return; // the timeout passed: quietly, as gevent's
       // Dead, but their links (which take them out) not run yet: killed before their first
       // step, they die at once and leave on the next turn. gevent's joinall links to them too,
@@ -275,8 +276,7 @@ export abstract class GroupBase {
       // handed on): a spawn waiting for that slot gets it after this kill has returned.
       const staying = members.filter((g) => this.greenlets.has(g));
       if (staying.length > 0) {
-        const rest = timeout === null ? null : Math.max(0, timeout - (performance.now() - started));
-        if (!(await this.untilLeft(staying, rest))) return;
+        if (!(await this.untilLeft(staying, remaining()))) return;
       }
     }
   }

@@ -263,10 +263,10 @@ export class Semaphore {
   }
 
   /**
-   * @internal What a LoopExit says of the main program's wait (an `acquire`, or a `wait` when
-   * `consumes` is false): a subclass that stands for something else (a Pool's slots) names it.
+   * @internal What a LoopExit says of the main program's wait (an `acquire` or a `wait`): a
+   * subclass that stands for something else (a Pool's slots) names it.
    */
-  protected mainWait(_consumes: boolean): () => string {
+  protected mainWait(): () => string {
     return this.mainAcquire;
   }
 
@@ -386,7 +386,7 @@ export class Semaphore {
     if (left !== null) w.setTimeout(left, timedOut);
     if (signal !== null) w.setSignal(signal);
     call.add(w);
-    watchMainWait(w, this.mainWait(w.consumes));
+    watchMainWait(w, this.mainWait());
     return true;
   }
 }

@@ -465,7 +465,7 @@ export function endStepWithResume(task: object, fn: Callback, a: unknown): void 
 export function yieldInPlace(task: object): boolean {
   if (size !== 0 || ranThisTurn >= BUDGET || (inFlight !== null && inFlight !== task)) return false;
   // An iteration must begin: its hooks, or the timers due at its start, run before the task.
-  if (iterationHooks !== null || timersDueAtIteration) return false;
+  if (iterationHooks !== null || iterationTimers !== null) return false;
   ranThisTurn++;
   inFlight = task;
   return true;
@@ -506,7 +506,7 @@ function runHead(): unknown {
     if (iterationHooks !== null) iterationEnded();
     // CPython moves the timers due to the ready queue as an iteration begins: behind what the
     // last one queued, before this one runs.
-    if (timersDueAtIteration) runIterationTimers();
+    if (iterationTimers !== null) runIterationTimers(iterationTimers);
     iterationEnd = pushed;
   }
   popped++;
@@ -663,7 +663,7 @@ function onImmediate(): void {
     // shortest timer (1 ms): what they make ready is drained below, with this turn's.
     // `immediateArmed` stays set meanwhile: what they queue needs no immediate of its own.
     turnTimers = null;
-    timersDueAtIteration = false;
+    iterationTimers = null;
     try {
       fire();
     } catch (e) {
@@ -689,7 +689,6 @@ function onImmediate(): void {
 let turnTimers: (() => void) | null = null;
 /** What the timer heap fires as the next iteration begins (`fireAtIteration`), or null. */
 let iterationTimers: (() => void) | null = null;
-let timersDueAtIteration = false;
 
 /**
  * The timer heap has entries due already (armed with a deadline that has passed: a timeout of
@@ -709,12 +708,11 @@ export function fireAtTurnEnd(fire: () => void): void {
  */
 export function fireAtIteration(fire: () => void): void {
   iterationTimers = fire;
-  timersDueAtIteration = true;
 }
 
-function runIterationTimers(): void {
-  timersDueAtIteration = false;
-  (iterationTimers as () => void)();
+function runIterationTimers(fire: () => void): void {
+  iterationTimers = null;
+  fire();
 }
 
 /** Reports an exception raised by a callback (CPython's `call_exception_handler`). */

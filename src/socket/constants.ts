@@ -24,6 +24,11 @@ export const SHUT_RDWR = 2;
  * OverflowError (a RangeError in weft). Not exported from weft/socket. */
 export const C_INT_MAX = 0x7fffffff;
 
+/** Whether `v` fits a C `int` (beyond it, Python raises OverflowError). */
+export function fitsCInt(v: number): boolean {
+  return v <= C_INT_MAX && v >= -C_INT_MAX - 1;
+}
+
 /** The listen backlog Python uses when none is given: `min(SOMAXCONN, 128)`. */
 export const SOMAXCONN = 4096;
 

@@ -28,7 +28,7 @@
  * the tag it set in its epoll set).
  */
 import { argumentError, describeValue, rangeError, TimeoutError } from '../internal/errors.js';
-import { C_INT_MAX, SHUT_RD, SHUT_RDWR, SHUT_WR } from './constants.js';
+import { fitsCInt, SHUT_RD, SHUT_RDWR, SHUT_WR } from './constants.js';
 import { BlockingIOError, fromErrno, OSError } from './errors.js';
 import { io } from './native-io.js';
 import type { SocketAddress } from './socket.js';
@@ -172,7 +172,7 @@ export class RawSocket {
       throw argumentError('RawSocket.listen: backlog must be an integer', backlog);
     }
     // Python's OverflowError; the addon would take only its low 32 bits.
-    if (backlog > C_INT_MAX || backlog < -C_INT_MAX - 1) {
+    if (!fitsCInt(backlog)) {
       throw new RangeError(
         `RawSocket.listen: backlog must fit a C int (32 bits): received ${backlog}`,
       );

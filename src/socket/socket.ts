@@ -55,7 +55,7 @@ import {
   AF_INET,
   AF_INET6,
   AF_UNIX,
-  C_INT_MAX,
+  fitsCInt,
   IPPROTO_TCP,
   SHUT_RD,
   SHUT_RDWR,
@@ -464,7 +464,7 @@ export class Socket {
       this.checkOpen();
       checkInt('listen(): backlog', backlog);
       // Python's OverflowError ('signed integer is greater than maximum'): listen(2) takes an int.
-      if (backlog > C_INT_MAX || backlog < -C_INT_MAX - 1) {
+      if (!fitsCInt(backlog)) {
         throw rangeError('listen(): backlog must fit a C int (32 bits)', backlog);
       }
     } catch (e) {

@@ -18,7 +18,7 @@ import {
   AI_NUMERICSERV,
   AI_PASSIVE,
   AI_V4MAPPED,
-  C_INT_MAX,
+  fitsCInt,
 } from '../socket/constants.js';
 import { fromSystemError, GaiError } from '../socket/errors.js';
 
@@ -94,7 +94,7 @@ export function checkAddressOptions(what: string, options: AddressOptions): Look
     ['family', family],
     ['flags', flags],
   ] as const) {
-    if (v > C_INT_MAX || v < -C_INT_MAX - 1) {
+    if (!fitsCInt(v)) {
       throw new RangeError(`${what}: ${name} must fit a C int (32 bits): received ${v}`);
     }
   }

@@ -326,7 +326,6 @@ export class Server {
     });
   }
 
-  /** The listening sockets. */
   /** The listening sockets: one per address listened on (no host: `0.0.0.0` and `::`), as asyncio's. */
   get sockets(): ServerSocket[] {
     const net = this.net;

@@ -3,8 +3,8 @@
  * client that takes gzip), and what is remembered of siblings that are not there.
  *
  * Most files have no sibling, and looking for one costs a round trip to libuv's thread pool per
- * request: a failed open made a small static file 10–25% slower to serve to a gzip-accepting
- * client (every browser). So a sibling found missing (ENOENT) is remembered for
+ * request, paid by every gzip-accepting client (every browser) on a small static file that
+ * has none. So a sibling found missing (ENOENT) is remembered for
  * `ABSENT_LIFETIME_MS`, with the identity of the file it belongs to (inode, size, mtime,
  * ctime), and within that time a request for the same unchanged file goes straight to the file:
  *

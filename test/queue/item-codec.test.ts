@@ -281,6 +281,27 @@ test('a FIFO string over 2^28 bytes round-trips and the queue goes on (q3_hugeit
   assert.throws(() => q.getNowait(), Empty);
 });
 
+/**
+ * Runs `body` with node:v8's `deserialize` counted (`calls()`: how many so far): the queue's
+ * reader imports it by name, so the module's export is swapped and synced for the call.
+ */
+function countingDeserialize(body: (calls: () => number) => void): void {
+  const v8 = createRequire(import.meta.url)('node:v8') as typeof import('node:v8');
+  const real = v8.deserialize;
+  let n = 0;
+  v8.deserialize = (b: NodeJS.ArrayBufferView) => {
+    n++;
+    return real(b);
+  };
+  syncBuiltinESMExports();
+  try {
+    body(() => n);
+  } finally {
+    v8.deserialize = real;
+    syncBuiltinESMExports();
+  }
+}
+
 test('plain items are read back without v8.deserialize; every kind comes back as it was put', () => {
   // The cyclic and the shared: V8 writes a back-reference for an object met again.
   const shared = { s: 1 };
@@ -319,26 +340,18 @@ test('plain items are read back without v8.deserialize; every kind comes back as
     ['x'.repeat(70_000)],
     Array.from({ length: 257 }, (_, i) => i),
   ];
-  const v8 = createRequire(import.meta.url)('node:v8') as typeof import('node:v8');
-  const real = v8.deserialize;
-  let calls = 0;
-  v8.deserialize = (b: NodeJS.ArrayBufferView) => {
-    calls++;
-    return real(b);
-  };
-  syncBuiltinESMExports();
-  try {
+  countingDeserialize((calls) => {
     const queues = [new Queue(), new SimpleQueue(), new LifoQueue()];
     for (const q of queues) {
       for (const x of [...plain, ...others]) {
         q.putNowait(x);
-        const before = calls;
+        const before = calls();
         const got = q.getNowait();
         const what = `${q.constructor.name}: ${inspect(x, { depth: 1 }).slice(0, 60)}`;
         // What structured clone gives (V8's writer and reader): strict, so holes, -0, key order
         // and prototypes count.
         assert.deepStrictEqual(got, structuredClone(x), what);
-        if (plain.includes(x)) assert.equal(calls, before, `${what}: read without V8`);
+        if (plain.includes(x)) assert.equal(calls(), before, `${what}: read without V8`);
         if (x === plain[6]) {
           const [a, b, c] = got as [object, object, { again: object }];
           assert.ok(a === b && b === c.again, `${what}: one object, met three times`);
@@ -348,9 +361,9 @@ test('plain items are read back without v8.deserialize; every kind comes back as
     }
     const pq = new PriorityQueue<[number, unknown]>();
     pq.putNowait([1, plain[0]]);
-    const before = calls;
+    const before = calls();
     assert.deepEqual(pq.getNowait(), [1, plain[0]]);
-    assert.equal(calls, before);
+    assert.equal(calls(), before);
     // Errors, SharedArrayBuffers and weft's shared objects are descriptors: revived as before.
     const sab = new SharedArrayBuffer(8);
     const e = Object.assign(new RangeError('bad'), { code: 'E_X' });
@@ -369,10 +382,7 @@ test('plain items are read back without v8.deserialize; every kind comes back as
     assert.equal(got.lock.locked(), true);
     lock.release();
     assert.equal(got.plain, 'text');
-  } finally {
-    v8.deserialize = real;
-    syncBuiltinESMExports();
-  }
+  });
 });
 
 test('large plain items (over 64 KiB, or an array over 256 elements) are read by V8, not walked in JavaScript first', () => {
@@ -387,25 +397,14 @@ test('large plain items (over 64 KiB, or an array over 256 elements) are read by
     },
     [[1, 2], Array.from({ length: 300 }, () => 'x')],
   ];
-  const v8 = createRequire(import.meta.url)('node:v8') as typeof import('node:v8');
-  const real = v8.deserialize;
-  let calls = 0;
-  v8.deserialize = (b: NodeJS.ArrayBufferView) => {
-    calls++;
-    return real(b);
-  };
-  syncBuiltinESMExports();
-  try {
+  countingDeserialize((calls) => {
     for (const q of [new Queue(), new SimpleQueue(), new LifoQueue()]) {
       for (const x of big) {
         q.putNowait(x);
-        const before = calls;
+        const before = calls();
         assert.deepStrictEqual(q.getNowait(), structuredClone(x));
-        assert.equal(calls, before + 1, `${q.constructor.name}: ${inspect(x).slice(0, 40)}`);
+        assert.equal(calls(), before + 1, `${q.constructor.name}: ${inspect(x).slice(0, 40)}`);
       }
     }
-  } finally {
-    v8.deserialize = real;
-    syncBuiltinESMExports();
-  }
+  });
 });

@@ -11,12 +11,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import {
-  request as httpRequest,
-  type IncomingHttpHeaders,
-  type IncomingMessage,
-  type ServerResponse,
-} from 'node:http';
+import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,19 +33,13 @@ import { WebSocketResponse } from '../../src/web/web-socket-response.js';
 import { checkLeaks } from '../support/leaks.js';
 import { settles } from '../support/settles.js';
 import { until } from '../support/until.js';
-import { raw, serve } from './loopback.js';
+import { fetchAll, type Got, raw, serve } from './loopback.js';
 
 checkLeaks();
 
 /** The same text as the aiohttp peer's. */
 const TEXT = Array.from({ length: 3000 }, (_, i) => `line ${i} of the body\n`).join('');
 const PLAIN = 'hello world\n'.repeat(50);
-
-interface Got {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-}
 
 /** A GET (or `method`) with exactly `headers`: Node's client adds no Accept-Encoding. */
 function get(
@@ -59,22 +48,7 @@ function get(
   headers: Record<string, string> = {},
   method = 'GET',
 ): Promise<Got> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(`${base}${path}`, { method, headers, agent: false }, (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (d: Buffer) => parts.push(d));
-      res.on('end', () =>
-        resolve({
-          status: res.statusCode as number,
-          headers: res.headers,
-          body: Buffer.concat(parts),
-        }),
-      );
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
+  return fetchAll(`${base}${path}`, headers, method);
 }
 
 function decode(body: Buffer, coding: string | undefined): Buffer {

@@ -17,7 +17,6 @@ import {
   writeFileSync,
 } from 'node:fs';
 import fsp from 'node:fs/promises';
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,36 +26,16 @@ import { Application } from '../../src/web/application.js';
 import { FileResponse } from '../../src/web/file-response.js';
 import { AbsentSiblings, absentSiblings } from '../../src/web/gz-sibling.js';
 import { checkLeaks } from '../support/leaks.js';
-import { serve } from './loopback.js';
+import { fetchAll, type Got, serve } from './loopback.js';
 
 checkLeaks();
 
 const PLAIN = 'the file itself\n'.repeat(20);
 const SIBLING = 'from the sibling\n';
 
-interface Got {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-}
-
+/** A GET that takes gzip unless `headers` say otherwise. */
 function get(url: string, headers: Record<string, string> = { 'accept-encoding': 'gzip' }) {
-  return new Promise<Got>((resolve, reject) => {
-    const req = httpRequest(url, { headers, agent: false }, (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (d: Buffer) => parts.push(d));
-      res.on('end', () =>
-        resolve({
-          status: res.statusCode as number,
-          headers: res.headers,
-          body: Buffer.concat(parts),
-        }),
-      );
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
+  return fetchAll(url, headers);
 }
 
 /** Which of the two went out: 'file' (x itself, uncoded) or 'sibling' (x.gz, as gzip). */

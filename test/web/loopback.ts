@@ -2,7 +2,13 @@
  * Test support for weft/web: an application served on 127.0.0.1 (port 0), and a raw TCP client
  * that sends exact bytes — for the requests a well-behaved client library would refuse to send.
  */
-import { createServer, type RequestListener, type Server } from 'node:http';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type RequestListener,
+  type Server,
+} from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
 import { AppRunner, type AppRunnerOptions } from '../../src/web/app-runner.js';
 import type { Application } from '../../src/web/application.js';
@@ -25,6 +31,37 @@ export async function serve(app: Application, options: AppRunnerOptions = {}): P
     runner,
     [Symbol.asyncDispose]: () => runner.cleanup(),
   };
+}
+
+/** A whole answer as it came: its status, headers and body (not decoded). */
+export interface Got {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** A request with exactly `headers` (Node's client adds no Accept-Encoding), read to its end. */
+export function fetchAll(
+  url: string,
+  headers: Record<string, string> = {},
+  method = 'GET',
+): Promise<Got> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method, headers, agent: false }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (d: Buffer) => parts.push(d));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode as number,
+          headers: res.headers,
+          body: Buffer.concat(parts),
+        }),
+      );
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 export interface NodeServed extends AsyncDisposable {

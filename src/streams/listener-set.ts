@@ -20,7 +20,7 @@ import type { Listener } from './worker-group.js';
 
 /** Fresh tries of port 0 when the port the first address got is taken on another one. The race
  * needs another program binding that very port meanwhile: a few tries end it. */
-const PORT_ZERO_TRIES = 8;
+export const PORT_ZERO_TRIES = 8;
 
 /** Several listeners as one: connections and errors of each, closed once all are. */
 export class ListenerSet extends EventEmitter implements Listener {

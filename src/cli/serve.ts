@@ -501,19 +501,31 @@ export async function serveEcho(opts: ServeOptions, context: CliContext): Promis
   } finally {
     cluster.off('message', onWorkerMessage);
   }
-  // With --workers, node:cluster re-runs this command in each worker: only the process
-  // the user started announces the shared address, once.
-  if (!isWeftWorker()) {
-    context.out(`listening on ${host}:${running.port} (model ${opts.model}: ${model.summary})\n`);
-  }
-  await new Promise<void>((resolve) => {
+  // Listening for the signals before the line goes out: whoever waits for the line may signal
+  // at once, and a signal that came in between ended the process by its default action (exit
+  // code null) instead of closing the server. On a loaded machine the gap reached 180 ms.
+  // A --workers worker also stops when its group disconnects it (the primary is closing):
+  // node:cluster closes its server, and this wait, left pending, ended the worker with exit
+  // code 13 (an unsettled top-level await; Node 22 and 24 also print a warning on stderr).
+  const worker = isWeftWorker();
+  const stopped = new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
+      if (worker) process.off('disconnect', stop);
       resolve();
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
+    if (worker) process.on('disconnect', stop);
+    // Disconnected already (the primary closed as soon as every worker listened).
+    if (worker && !process.connected) stop();
   });
+  // With --workers, node:cluster re-runs this command in each worker: only the process
+  // the user started announces the shared address, once.
+  if (!worker) {
+    context.out(`listening on ${host}:${running.port} (model ${opts.model}: ${model.summary})\n`);
+  }
+  await stopped;
   await running.close();
 }

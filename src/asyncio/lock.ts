@@ -339,6 +339,11 @@ export class Lock {
    * The task taking the lock now, as its holder. Only deadlock detection reads holders, and a
    * chain of holders never runs through a lock that does not detect, so such a lock records
    * none (reading the current task is a call into the context addon).
+   *
+   * Read at the acquire, not later: a contender comes only once the holder has suspended, and
+   * a task that resumes from an await of a promise weft did not make runs with no weft code
+   * seeing the switch, so no later moment is known to be the holder's. A record put off to the
+   * holder's next weft wait would then take locks acquired by other tasks for its own.
    */
   private holderNow(): WaitingTask | null {
     return this._detect ? (currentContext() as WaitingTask | null) : null;

@@ -30,12 +30,13 @@
  * step is raised at that await), though the item was delivered.
  */
 import { describeValue } from '../internal/errors.js';
-import { beginSwitch, dropSwitch, endSwitch, queuePass } from '../internal/scheduler.js';
+import { queuePass } from '../internal/scheduler.js';
 import { parseBlocking, parseWait } from '../internal/wait-options.js';
 import { CallWaits, tieCall, type Waiter } from '../internal/waiter.js';
 import { Empty, Full } from './errors.js';
 import { watchMainWait } from './loop-exit.js';
 import { type QueueWaitOptions, StopIteration } from './queue.js';
+import { switchInto } from './switch.js';
 import { LineWaiter, WaitingLine } from './waiting-line.js';
 
 /** A putter's hand-off, as its getter decides it (`Hand.handed`). */
@@ -67,6 +68,17 @@ function noop(): void {}
 
 function runUnlock(c: Channel<unknown>): void {
   c._unlock();
+}
+
+function unlockFailed(c: Channel<unknown>): void {
+  c._unlockFailed();
+}
+
+/** Wakes a pair, the getter `g` first: both run next, side by side (`Channel._unlock`). */
+function wakePair(_c: Channel<unknown>, g: Hand): boolean {
+  g.wake(true);
+  (g.partner as Hand).wake(true);
+  return true;
 }
 
 let channelCounter = 0;
@@ -302,18 +314,12 @@ export class Channel<T = unknown> implements AsyncIterable<Exclude<T, typeof Sto
     p.partner = g;
     g.onRevoke = this.revoke;
     this.inFlight = p;
-    const mark = beginSwitch();
-    try {
-      g.wake(true);
-      p.wake(true);
-    } catch (e) {
-      // Not expected (a wake-up runs no code of the user's), but a switch left open would hold
-      // every later resume: close it before the error goes on.
-      dropSwitch(mark);
-      this.unlocking = false;
-      throw e;
-    }
-    endSwitch(mark, runUnlock, this, undefined, true);
+    switchInto(wakePair, this, g, runUnlock, true, unlockFailed);
+  }
+
+  /** @internal A wake-up threw (not expected: it runs no code of the user's). */
+  _unlockFailed(): void {
+    this.unlocking = false;
   }
 
   /** `p`'s hand-off is over: the next pair may be made. */

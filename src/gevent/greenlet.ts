@@ -14,7 +14,7 @@
  *                                             CancelledError); the greenlet runs next
  *
  *   - a kill is gevent's hub callback (`_kill`): queued where it is made, it throws into the
- *     greenlet when its turn comes, through a switch (scheduler.ts, `beginSwitch`), so the
+ *     greenlet when its turn comes, through a switch (switch.ts, `throwInto`), so the
  *     greenlet runs next, and a blocking killer right after it. A greenlet woken before the
  *     kill's turn (its sleep ended, a put gave it an item) runs first and gets the kill at its
  *     next wait; `killall` throws into each greenlet in turn from one such callback;
@@ -32,19 +32,12 @@
  */
 import { currentTask, Task } from '../asyncio/task.js';
 import { CancelledError, DeadlockError, describeValue } from '../internal/errors.js';
-import {
-  beginSwitch,
-  callSoon,
-  dropSwitch,
-  endSwitch,
-  reportException,
-  switchTo,
-} from '../internal/scheduler.js';
+import { callSoon, reportException } from '../internal/scheduler.js';
 import { parseBlocking, parseWait, type WaitOptions } from '../internal/wait-options.js';
 import { startTimer, stopTimer, type Timer, Waiter, WaiterList } from '../internal/waiter.js';
 import { type ErrorOrClass, GreenletExit, makeError } from './errors.js';
-import { wokenLinkWait } from './event.js';
 import { watchMainWait } from './loop-exit.js';
+import { switchInto, throwInto } from './switch.js';
 import { Timeout } from './timeout.js';
 
 export type LinkCallback<T> = (greenlet: Greenlet<T>) => void;
@@ -455,44 +448,34 @@ export class Greenlet<T = unknown, A extends unknown[] = any[]> {
     // Taken one at a time: a callback may unlink a later one, or link another, on the way.
     for (;;) {
       const links = this.links;
-      const w = this.joiners.head;
-      const nextLink =
-        (links !== null && links.length > 0 ? this.linkOrder[0] : undefined) ?? Infinity;
-      const mark = beginSwitch();
-      let switched: unknown;
-      try {
-        if (w !== null && (joinOrder.get(w) ?? 0) < nextLink) {
-          this.joiners.shift();
-          w.wake(true);
-          switched = SWITCHED;
-        } else if (links !== null && links.length > 0) {
-          const cb = links.shift() as LinkCallback<any>;
-          this.linkOrder.shift();
-          switched = runLink(cb, this);
-        } else {
-          dropSwitch(mark);
-          break;
-        }
-      } catch (e) {
-        // Only weft's own reporting can throw here (a `describe` that throws): the switch must
-        // close, or every later resume would wait for a head placement that never comes; the
-        // rest of the links are still served, from a callback of their own.
-        dropSwitch(mark);
-        callSoon(runLateLinks, this);
-        throw e;
-      }
-      if (switched !== SWITCHED) {
-        // A callback that woke someone on its own account (an Event it set): that wake-up
-        // takes its turn at the end of the queue, as gevent's notifier would.
-        dropSwitch(mark);
-        continue;
-      }
+      if (this.joiners.head === null && (links === null || links.length === 0)) break;
       // The rest once the woken greenlet blocks: links it makes meanwhile among them (gevent's
-      // pass serves those too).
-      if (endSwitch(mark, runLateLinks, this) > 0) return;
+      // pass serves those too). A callback that woke someone on its own account (an Event it
+      // set) did not switch: that wake-up takes its turn at the end of the queue, as gevent's
+      // notifier would, and the next registration is served now.
+      if (switchInto(serveNext, this, undefined, runLateLinks, false, linksFailed) > 0) return;
     }
     this.links = null;
     this.lateLinksQueued = false;
+  }
+
+  /**
+   * @internal Serves the first registration (a joiner or a link): true when that switched to a
+   * greenlet (a joiner woken, or a link callback returning `SWITCHED`).
+   */
+  _serveNext(): boolean {
+    const links = this.links;
+    const w = this.joiners.head;
+    const nextLink =
+      (links !== null && links.length > 0 ? this.linkOrder[0] : undefined) ?? Infinity;
+    if (w !== null && (joinOrder.get(w) ?? 0) < nextLink) {
+      this.joiners.shift();
+      w.wake(true);
+      return true;
+    }
+    const cb = (links as LinkCallback<any>[]).shift() as LinkCallback<any>;
+    this.linkOrder.shift();
+    return runLink(cb, this) === SWITCHED;
   }
 
   /**
@@ -612,28 +595,7 @@ export class KillCall {
  * switches to the killer, from this one callback).
  */
 export function deliverKill(k: KillCall): void {
-  const mark = beginSwitch();
-  // Only the greenlet thrown into runs next: what its cancel wakes besides (the other awaiters
-  // of a future it awaited, a gathered task) keeps the order a plain cancel gives it.
-  const prev = switchTo(null);
-  try {
-    for (let i = 0; i < k.greenlets.length; i++) {
-      const task = k.greenlets[i]!.task;
-      switchTo(task);
-      try {
-        const woken = task === null ? null : wokenLinkWait(task);
-        if (task?._requestCancel(k.errors[i] as Error)) woken?.resumeAgain();
-      } catch (e) {
-        // The others still get theirs, and the killer its wake-up (it would wait for ever).
-        reportException('Exception while delivering a kill', e);
-      }
-    }
-    switchTo(null);
-    k.killer?.wake(undefined);
-  } finally {
-    switchTo(prev);
-    endSwitch(mark, null);
-  }
+  throwInto(k.greenlets, k.errors, k.killer, 'Exception while delivering a kill');
 }
 
 function runDied(g: Greenlet<any>): void {
@@ -642,6 +604,18 @@ function runDied(g: Greenlet<any>): void {
 
 function runLateLinks(g: Greenlet<any>): void {
   g._runLinks();
+}
+
+function serveNext(g: Greenlet<any>): boolean {
+  return g._serveNext();
+}
+
+/**
+ * Only weft's own reporting can throw while the links are served (a `describe` that throws):
+ * the rest are still served, from a callback of their own.
+ */
+function linksFailed(g: Greenlet<any>): void {
+  callSoon(runLateLinks, g);
 }
 
 /** How a failure report names the error: its class, or the value thrown. */

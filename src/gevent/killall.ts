@@ -1,8 +1,9 @@
-import { beginSwitch, callSoon, endSwitch } from '../internal/scheduler.js';
+import { callSoon } from '../internal/scheduler.js';
 import { Waiter } from '../internal/waiter.js';
 import { GreenletExit, makeError } from './errors.js';
 import { checkKill, deliverKill, type Greenlet, KillCall, type KillOptions } from './greenlet.js';
 import { checkGreenlets, joinall } from './joinall.js';
+import { switchInto } from './switch.js';
 import { Timeout } from './timeout.js';
 
 /**
@@ -57,10 +58,10 @@ export async function killall(
  * into the killer at once (through a switch: the killer runs next), ahead of what is queued.
  */
 function killTurnLate(killer: Waiter<void>, timeout: number): void {
-  const mark = beginSwitch();
-  try {
-    killer.withdraw(false, new Timeout(timeout));
-  } finally {
-    endSwitch(mark, null);
-  }
+  switchInto(raiseTimeout, killer, timeout, null, false, null);
+}
+
+function raiseTimeout(killer: Waiter<void>, timeout: number): boolean {
+  killer.withdraw(false, new Timeout(timeout));
+  return true;
 }

@@ -20,11 +20,13 @@
  */
 import { Deque } from '../internal/deque.js';
 import { describeValue } from '../internal/errors.js';
-import { beginSwitch, dropSwitch, endSwitch, queuePass } from '../internal/scheduler.js';
+import { checkMaxsize } from '../internal/maxsize.js';
+import { queuePass } from '../internal/scheduler.js';
 import { parseBlocking, parseWait, type WaitOptions } from '../internal/wait-options.js';
 import { CallWaits, tieCall, type Waiter } from '../internal/waiter.js';
 import { Empty, Full } from './errors.js';
 import { watchMainWait } from './loop-exit.js';
+import { switchInto } from './switch.js';
 import { LineWaiter, WaitingLine } from './waiting-line.js';
 
 /**
@@ -55,6 +57,10 @@ function timedOut(w: Waiter<boolean>): void {
 
 function runUnlock(q: Queue<unknown>): void {
   q._unlock();
+}
+
+function unlockFailed(q: Queue<unknown>): void {
+  q._unlockFailed();
 }
 
 /**
@@ -109,7 +115,7 @@ export class Queue<T = unknown> implements AsyncIterable<Exclude<T, typeof StopI
    *   iterable; RangeError for a negative `maxsize` (gevent takes it as no limit).
    */
   constructor(maxsize?: number | null, options?: QueueOptions<T>) {
-    this.limit = checkMaxsize(this.constructor.name, maxsize);
+    this.limit = limitOf(this.constructor.name, maxsize);
     if (options !== undefined && (typeof options !== 'object' || options === null)) {
       throw new TypeError(
         `${this.constructor.name} options must be an object: received ${describeValue(options)}`,
@@ -170,7 +176,7 @@ export class Queue<T = unknown> implements AsyncIterable<Exclude<T, typeof StopI
    * @throws TypeError, RangeError as the constructor.
    */
   set maxsize(value: number | null) {
-    this.limit = checkMaxsize(this.constructor.name, value);
+    this.limit = limitOf(this.constructor.name, value);
     if (this.putters.size > 0) this.scheduleUnlock();
   }
 
@@ -315,18 +321,13 @@ export class Queue<T = unknown> implements AsyncIterable<Exclude<T, typeof StopI
         this.phase = 1;
         this.served = false;
         const p = this.putters.head as LineWaiter | null;
-        if (
-          p !== null &&
-          this._size() + this.putters.woken < this.limit &&
-          this.switchTo(this.putters, p)
-        )
+        if (p !== null && this._size() + this.putters.woken < this.limit && this.switchTo(p))
           return;
       }
       if (this.phase === 1) {
         this.phase = 2;
         const g = this.getters.head as LineWaiter | null;
-        if (g !== null && this._size() > this.getters.woken && this.switchTo(this.getters, g))
-          return;
+        if (g !== null && this._size() > this.getters.woken && this.switchTo(g)) return;
       }
       this.phase = 0;
       if (!this.served) {
@@ -337,21 +338,21 @@ export class Queue<T = unknown> implements AsyncIterable<Exclude<T, typeof StopI
   }
 
   /** Wakes `w` to run next, this pass going on once it blocks; false if nothing was woken. */
-  private switchTo(line: WaitingLine, w: LineWaiter): boolean {
-    const mark = beginSwitch();
-    try {
-      line.wakeOne(w);
-    } catch (e) {
-      // Not expected (a wake-up runs no code of the user's), but a switch left open would hold
-      // every later resume: close it, and let a new pass serve the lines.
-      dropSwitch(mark);
-      this.unlocking = false;
-      this.scheduleUnlock();
-      throw e;
+  private switchTo(w: LineWaiter): boolean {
+    if (switchInto(WaitingLine.wakeInLine, this, w, runUnlock, true, unlockFailed) === 0) {
+      return false;
     }
-    if (endSwitch(mark, runUnlock, this, undefined, true) === 0) return false;
     this.served = true;
     return true;
+  }
+
+  /**
+   * @internal A wake-up threw (not expected: it runs no code of the user's): a new pass serves
+   * the lines.
+   */
+  _unlockFailed(): void {
+    this.unlocking = false;
+    this.scheduleUnlock();
   }
 
   private async putSlow(
@@ -451,17 +452,13 @@ export class Queue<T = unknown> implements AsyncIterable<Exclude<T, typeof StopI
   }
 }
 
-/** Infinity for no limit. */
-function checkMaxsize(kind: string, value: unknown): number {
+/**
+ * Infinity for no limit: null (or left out) and 0 are gevent's "no limit"; any other value is
+ * checked by the shared rule of every queue's maxsize (../internal/maxsize.ts).
+ */
+function limitOf(kind: string, value: unknown): number {
   if (value === undefined || value === null || value === Number.POSITIVE_INFINITY)
     return Number.POSITIVE_INFINITY;
-  if (typeof value !== 'number' || !Number.isInteger(value)) {
-    throw new TypeError(
-      `${kind} maxsize must be an integer, or null for no limit: received ${describeValue(value)}`,
-    );
-  }
-  if (value < 0) {
-    throw new RangeError(`${kind} maxsize must be >= 0 (0 or null: no limit): received ${value}`);
-  }
-  return value === 0 ? Number.POSITIVE_INFINITY : value;
+  const n = checkMaxsize(kind, value);
+  return n === 0 ? Number.POSITIVE_INFINITY : n;
 }

@@ -23,14 +23,7 @@
  */
 import { describeValue } from '../internal/errors.js';
 import { releaser } from '../internal/releaser.js';
-import {
-  beginSwitch,
-  callFirst,
-  dropSwitch,
-  endSwitch,
-  queuePass,
-  reportException,
-} from '../internal/scheduler.js';
+import { callFirst, queuePass, reportException } from '../internal/scheduler.js';
 import {
   type ParsedAcquire,
   parseAcquire,
@@ -40,6 +33,7 @@ import {
 import { CallWaits, tieCall, type Waiter } from '../internal/waiter.js';
 import { watchMainWait } from './loop-exit.js';
 import { type RawLink, unlinkFirst } from './raw-link.js';
+import { switchInto } from './switch.js';
 import { Timeout } from './timeout.js';
 import { LineWaiter, WaitingLine } from './waiting-line.js';
 
@@ -64,6 +58,10 @@ function runNotify(s: Semaphore): void {
 
 function runNotifyPlain(s: Semaphore): void {
   s._notify(true);
+}
+
+function passFailed(s: Semaphore): void {
+  s._passFailed();
 }
 
 /**
@@ -312,14 +310,7 @@ export class Semaphore {
       const r = this.rawlinks[0];
       if (w !== null && (r === undefined || w.seq < r.seq)) {
         if (w.seq > this.lastServed) break;
-        const mark = beginSwitch();
-        try {
-          line.wakeOne(w);
-        } catch (e) {
-          this.passFailed(mark);
-          throw e;
-        }
-        if (endSwitch(mark, runNotify, this, undefined, true) > 0) return;
+        if (switchInto(WaitingLine.wakeInLine, this, w, runNotify, true, passFailed) > 0) return;
       } else if (r !== undefined) {
         if (r.seq > this.lastServed) break;
         if (!plain) {
@@ -334,7 +325,7 @@ export class Semaphore {
           try {
             reportException(`Exception in a rawlink callback of ${this.describe()}`, e);
           } catch (e2) {
-            this.passFailed(-1);
+            this._passFailed();
             throw e2;
           }
         }
@@ -345,11 +336,11 @@ export class Semaphore {
   }
 
   /**
-   * The pass threw (only weft's own reporting can: a `describe` that throws): its switch, if
-   * open (`mark` >= 0), closes, and another pass serves the links left, so no waiter is lost.
+   * @internal The pass threw (only weft's own reporting can: a `describe` that throws; its
+   * switch, if one was open, is closed by then): another pass serves the links left, so no
+   * waiter is lost.
    */
-  private passFailed(mark: number): void {
-    if (mark >= 0) dropSwitch(mark);
+  _passFailed(): void {
     this.notifying = false;
     this.checkAndNotify();
   }

@@ -19,16 +19,10 @@ import { RuntimeError } from '../asyncio/errors.js';
 import { currentTask, type Task } from '../asyncio/task.js';
 import { type ErrorClass, registerErrorClass } from '../internal/error-registry.js';
 import { describeValue, InvalidStateError, TimeoutError } from '../internal/errors.js';
-import {
-  beginSwitch,
-  callAfterTimers,
-  callSoon,
-  endSwitch,
-  switchTo,
-} from '../internal/scheduler.js';
+import { callAfterTimers, callSoon } from '../internal/scheduler.js';
 import { startTimer, stopTimer, type Timer } from '../internal/waiter.js';
 import { type ErrorOrClass, isErrorClass, makeError } from './errors.js';
-import { wokenLinkWait } from './event.js';
+import { throwInto } from './switch.js';
 
 export interface TimeoutOptions {
   /**
@@ -222,17 +216,8 @@ export class Timeout extends TimeoutError {
     }
     // gevent's timer callback throws into the greenlet itself: it runs now, until it blocks,
     // before the next callback (another Timeout's expiry due in the same turn, say), as a kill
-    // does (greenlet.ts, `deliverKill`). Only its own resume goes first: what the cancel wakes
-    // besides keeps the order a plain cancel gives it.
-    const mark = beginSwitch();
-    const prev = switchTo(t);
-    try {
-      const woken = wokenLinkWait(t);
-      if (t._requestCancel(this.raised)) woken?.resumeAgain();
-    } finally {
-      switchTo(prev);
-      endSwitch(mark, null);
-    }
+    // does (greenlet.ts, `deliverKill`).
+    throwInto([{ task: t }], [this.raised], null, 'Exception while delivering a Timeout');
   }
 }
 

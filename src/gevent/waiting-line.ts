@@ -115,6 +115,15 @@ export class WaitingLine extends WaiterList {
     w.wake(true);
   }
 
+  /**
+   * `switchInto`'s wake (switch.ts) for `w`, a waiter still in its line: wakes it there. The
+   * owner, whose pass goes on once `w` has blocked, is `switchInto`'s business.
+   */
+  static wakeInLine(_owner: unknown, w: LineWaiter): boolean {
+    (w.list as WaitingLine).wakeOne(w);
+    return true;
+  }
+
   /** A woken consuming waiter's task resumed: it takes, or goes back in line, itself now. */
   resumed(): void {
     this.woken--;

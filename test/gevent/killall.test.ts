@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { GreenletExit, killall, sleep, spawn, Timeout } from '../../src/gevent/index.js';
+import { Event, GreenletExit, killall, sleep, spawn, Timeout } from '../../src/gevent/index.js';
 import { checkLeaks } from '../support/leaks.js';
 
 checkLeaks();
@@ -64,6 +64,59 @@ describe('killall({ timeout })', () => {
         gs.map((g) => g.dead),
         [true, true],
       );
+    }),
+  );
+});
+
+describe('a kill’s timeout passing: Greenlet.kill returns, killall raises (gevent 22.10.2)', () => {
+  // A greenlet that, once killed, waits on an Event for its cleanup, killed with a timeout of
+  // 20 ms, then the Event set (/usr/bin/python3, gevent 22.10.2: g.kill(timeout=0.02), then
+  // gevent.killall([g], timeout=0.02)) prints:
+  // ['got GreenletExit', 'kill returned, dead=False', 'cleaned up', 'dead=True',
+  //  'got GreenletExit', 'killall raised Timeout, dead=False', 'cleaned up', 'dead=True']
+  // gevent's kill ends with `self.join(timeout)`, which returns; killall waits under a `Timeout`,
+  // which raises. Neither stops the greenlet: it goes on with its cleanup.
+  test(
+    'both leave the greenlet running; only killall raises Timeout',
+    inGreenlet(async () => {
+      const log: string[] = [];
+      for (const useKillall of [false, true]) {
+        const ev = new Event();
+        const g = spawn(async () => {
+          try {
+            await sleep(10_000);
+          } catch (e) {
+            if (!(e instanceof GreenletExit)) throw e;
+            log.push('got GreenletExit');
+            await ev.wait();
+            log.push('cleaned up');
+            throw e;
+          }
+        });
+        await sleep(0);
+        const name = useKillall ? 'killall' : 'kill';
+        try {
+          if (useKillall) await killall([g], { timeout: 20 });
+          else await g.kill({ timeout: 20 });
+          log.push(`${name} returned, dead=${g.dead}`);
+        } catch (e) {
+          if (!(e instanceof Timeout)) throw e;
+          log.push(`${name} raised Timeout, dead=${g.dead}`);
+        }
+        ev.set();
+        await g.join();
+        log.push(`dead=${g.dead}`);
+      }
+      assert.deepEqual(log, [
+        'got GreenletExit',
+        'kill returned, dead=false',
+        'cleaned up',
+        'dead=true',
+        'got GreenletExit',
+        'killall raised Timeout, dead=false',
+        'cleaned up',
+        'dead=true',
+      ]);
     }),
   );
 });

@@ -419,8 +419,14 @@ describe('Queue: size, limit, iteration', () => {
   });
 
   test('bad arguments are typed errors', async () => {
-    assert.throws(() => new Queue(-1), RangeError);
+    // docs/gevent.md quotes this message ("with the words of every weft queue's").
+    assert.throws(() => new Queue(-1), {
+      name: 'RangeError',
+      message: 'Queue maxsize must be >= 0 (0: unbounded): received -1',
+    });
+    // A non-integer is gevent's TypeError too; Infinity is no limit (gevent refuses the float).
     assert.throws(() => new Queue(1.5), TypeError);
+    assert.equal(new Queue(Number.POSITIVE_INFINITY).maxsize, null);
     assert.throws(() => new Queue('3' as unknown as number), TypeError);
     assert.throws(() => new Queue(1, { items: 5 as unknown as number[] }), TypeError);
     assert.throws(() => new Queue(1, 'x' as unknown as object), TypeError);

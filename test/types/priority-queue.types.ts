@@ -65,3 +65,38 @@ export function threadQueues(): void {
   // @ts-expect-error
   new ThreadPriorityQueue<string>();
 }
+
+// A generic subclass compiles, and keeps the check for its own users: without a constructor of
+// its own, or with one that hands its arguments on (typed as the base constructor's), or one
+// that gives a `compare` itself. One that
+// calls `super(maxsize)` alone cannot: TypeScript checks `[]` against the options of a `T` not
+// known yet by every branch, the one that needs `compare` among them — the same check that
+// refuses `new PriorityQueue<Job>(0)`.
+export class MyAsyncioQueue<T> extends AsyncioPriorityQueue<T> {}
+export class MyGeventQueue<T> extends GeventPriorityQueue<T> {
+  constructor(...args: ConstructorParameters<typeof GeventPriorityQueue<T>>) {
+    super(...args);
+  }
+}
+export class MyThreadQueue<T> extends ThreadPriorityQueue<T> {}
+/** One that gives the compare itself, for any `T`. */
+export class ByKey<T> extends AsyncioPriorityQueue<T> {
+  constructor(key: (x: T) => number) {
+    super(0, { compare: (a, b) => key(a) - key(b) });
+  }
+}
+
+export function subclasses(): void {
+  new MyAsyncioQueue<number>();
+  new MyAsyncioQueue<Job>(0, { compare: byDue });
+  // @ts-expect-error: the subclass keeps the check
+  new MyAsyncioQueue<Job>();
+  new MyGeventQueue<[number, Job]>(null);
+  new MyGeventQueue<Job>(null, { compare: byDue });
+  // @ts-expect-error
+  new MyGeventQueue<Job>(null);
+  new ByKey<Job>((j) => j.due);
+  new MyThreadQueue<number>();
+  // @ts-expect-error
+  new MyThreadQueue<Job>();
+}

@@ -46,6 +46,7 @@
 import {
   BrokenBarrierError,
   CancelledError,
+  classKey,
   DeadlockError,
   ExceptionGroup,
   InvalidStateError,
@@ -107,16 +108,6 @@ export const BUILTIN_ERRORS: Readonly<Record<string, ErrorClass>> = Object.freez
   }),
 );
 
-/**
- * A class's key: its own `kind` (weft's classes; stable under a minifier), else its name. Its
- * own: a user's `class PoolGone extends Full {}` inherits `Full.kind`, and keyed by it would
- * stand for gevent's Full on the other side (and be refused registration as a second 'Full').
- */
-function errorKey(cls: Function): string {
-  const kind = Object.hasOwn(cls, 'kind') ? (cls as { kind?: unknown }).kind : undefined;
-  return typeof kind === 'string' ? kind : cls.name;
-}
-
 /** How many classes a chain names at most, so that a receiver's lookups by it stay short. */
 const MAX_CHAIN = 16;
 
@@ -140,7 +131,7 @@ export function describeClass(proto: object | null): ClassFacts {
   for (let p = proto; p !== null && facts.chain.length < MAX_CHAIN; p = Object.getPrototypeOf(p)) {
     const ctor = (p as { constructor?: unknown }).constructor;
     if (typeof ctor !== 'function') continue;
-    const key = errorKey(ctor);
+    const key = classKey(ctor);
     if (knownClasses.has(ctor)) facts.known.push(facts.chain.length);
     else if (BUILTIN_ERRORS[key] !== ctor) (unsure ??= []).push([facts.chain.length, ctor]);
     const home = facts.home === undefined ? registry.homeKey.get(ctor) : undefined;
@@ -197,7 +188,7 @@ export function registerErrorClass(cls: ErrorClass, options?: RegisterOptions): 
   knownClasses.add(cls);
   if (options?.home !== undefined) registry.homeKey.set(cls, key);
   if (options?.byName !== true) return;
-  const name = errorKey(cls);
+  const name = classKey(cls);
   if (!registry.byName.has(name)) registry.byName.set(name, cls);
 }
 
@@ -229,7 +220,7 @@ export function registerUserErrorClass(cls: abstract new (...args: never[]) => E
       `registerErrorClass expects a class extending Error: received ${describeKind(cls)}`,
     );
   }
-  const name = errorKey(cls);
+  const name = classKey(cls);
   const chain = chainKey(describeClass(cls.prototype).chain);
   // A weft class of the same name and the same chain (a `class PoolFull extends Full` of
   // gevent's) is as confusable as one of the same name registered by name.

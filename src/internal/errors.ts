@@ -28,14 +28,25 @@ function brand(target: object, ctor: Function): void {
 }
 
 /**
- * The `name` of an instance of `ctor`: its class's own `kind`, else (a user's subclass that
- * declares none) its class's name, as Python names an exception by its class: inherited, a
- * `class PoolGone extends Full {}` would print as gevent's `Full`.
+ * A class's key: its own `kind` (weft's classes; stable under a minifier), else its name. Its
+ * own, as Python names an exception by its class: inherited, a user's
+ * `class PoolGone extends Full {}` would print as gevent's `Full`, and, as a key of its chain
+ * (error-registry.ts), stand for gevent's Full on the other side of a thread or process (and be
+ * refused registration as a second 'Full').
+ */
+export function classKey(ctor: Function): string {
+  const kind = Object.hasOwn(ctor, 'kind') ? (ctor as { kind?: unknown }).kind : undefined;
+  return typeof kind === 'string' ? kind : ctor.name;
+}
+
+/**
+ * The `name` of an instance of `ctor`: its `classKey`, but for an anonymous class the `kind` it
+ * inherits, as an anonymous `class extends Error {}` gives its instances Error's `name` (an error
+ * named '' prints as its message alone). Its key stays '': keyed by the kind it inherits, it
+ * would be taken for its parent by name, and refused registration as a second one.
  */
 export function kindName(ctor: Function): string {
-  const kind = Object.hasOwn(ctor, 'kind') ? (ctor as { kind?: unknown }).kind : undefined;
-  if (typeof kind === 'string') return kind;
-  return ctor.name || String((ctor as { kind?: unknown }).kind);
+  return classKey(ctor) || String((ctor as { kind?: unknown }).kind);
 }
 
 /**

@@ -618,6 +618,32 @@ function eachShared(
 }
 
 /**
+ * The object an escape (`{ [TAG]: ESCAPED, o }`, see ESCAPED) carries, its values read by `read`
+ * (`walkDecode`'s for items, `decodeField`'s for an error's fields) and its own keys not: they
+ * are the caller's data. The escape is weft's wrapper, never the caller's (an object of theirs
+ * keyed like one is escaped in turn), so it never arrives itself: an `o` that is not a plain
+ * object, or that the frame holds elsewhere too (not what `escaped` makes: a peer's frame), is
+ * read as any other value is.
+ */
+function readEscaped(
+  wrapper: object,
+  seen: Map<object, unknown>,
+  read: (x: unknown) => unknown,
+): unknown {
+  const o = (wrapper as { o?: unknown }).o;
+  seen.set(wrapper, o);
+  if (o === null || typeof o !== 'object' || !isPlain(o) || seen.has(o)) {
+    const r = read(o);
+    seen.set(wrapper, r);
+    return r;
+  }
+  seen.set(o, o);
+  for (const k of Object.keys(o))
+    (o as Record<string, unknown>)[k] = read((o as Record<string, unknown>)[k]);
+  return o;
+}
+
+/**
  * `seen`: what each object met so far decoded to (an object met twice is one revived object).
  * `wire`: the value came from a Listener/Client connection, which carries no shared object
  * (`toBytes` refuses them there): only errors are revived, and an object that merely has a
@@ -628,18 +654,7 @@ function walkDecode(v: unknown, seen: Map<object, unknown>, wire = false): unkno
   if (seen.has(v)) return seen.get(v);
   seen.set(v, v);
   const tag = (v as Record<string, unknown>)[TAG];
-  if (tag === ESCAPED) {
-    const o = (v as { o: unknown }).o;
-    seen.set(v, o);
-    // Not a plain object: not what `escaped` makes (a peer's frame); read as any other value.
-    if (o === null || typeof o !== 'object' || !isPlain(o) || seen.has(o))
-      return walkDecode(o, seen, wire);
-    seen.set(o, o);
-    // Its own keys are the caller's data: only its values are read.
-    for (const k of Object.keys(o))
-      (o as Record<string, unknown>)[k] = walkDecode((o as Record<string, unknown>)[k], seen, wire);
-    return o;
-  }
+  if (tag === ESCAPED) return readEscaped(v, seen, (x) => walkDecode(x, seen, wire));
   if (typeof tag === 'string' && (tag === 'Error' || !wire)) {
     if (tag === 'Error') {
       const e = decodeError(v as EncodedError);
@@ -738,16 +753,29 @@ interface EncodedField {
   v: unknown;
 }
 
-/** Whether `x` holds a value of `EncodedField` in its plain objects and arrays. */
-function holdsField(x: unknown, depth: number, seen: Set<object>): boolean {
-  if (x === null || typeof x !== 'object' || depth > 8 || seen.has(x)) return false;
-  seen.add(x);
-  if (Buffer.isBuffer(x) || x instanceof Headers || x instanceof URL || asField(x) !== null)
+/**
+ * Whether `x` holds a value of `EncodedField` in its plain objects and arrays. `asked` maps each
+ * object it looked at to what `asField` gave for it, which `encodeField`'s walk takes from there:
+ * an object's `kErrorField` is a method of the caller's (a response builds its data anew), called
+ * once a field.
+ */
+function holdsField(
+  x: unknown,
+  depth: number,
+  asked: Map<object, Record<string, unknown> | null>,
+): boolean {
+  if (x === null || typeof x !== 'object' || depth > 8 || asked.has(x)) return false;
+  if (Buffer.isBuffer(x) || x instanceof Headers || x instanceof URL) {
+    asked.set(x, null);
     return true;
+  }
+  const data = asField(x);
+  asked.set(x, data);
+  if (data !== null) return true;
   if (!Array.isArray(x) && !isPlain(x)) return false;
   // An object of the caller's keyed like a field's marker is escaped (see ESCAPED).
   if (!Array.isArray(x) && Object.hasOwn(x, TAG)) return true;
-  for (const v of Object.values(x)) if (holdsField(v, depth + 1, seen)) return true;
+  for (const v of Object.values(x)) if (holdsField(v, depth + 1, asked)) return true;
   return false;
 }
 
@@ -766,12 +794,15 @@ function asField(x: object): Record<string, unknown> | null {
 }
 
 /**
- * `x` with the values of `EncodedField` replaced (and objects with a `kErrorField` by their data), in plain objects and arrays: copied only when
- * it holds one. Each object is visited once (`copies`), so that a field's graph with shared
- * parts or cycles costs one walk and arrives with the same shape.
+ * `x` with the values of `EncodedField` replaced (and objects with a `kErrorField` by their
+ * data), in plain objects and arrays: copied only when it holds one. Each object is visited once
+ * (`copies`), so that a field's graph with shared parts or cycles costs one walk and arrives
+ * with the same shape.
  */
 function encodeField(x: unknown): unknown {
-  if (x === null || typeof x !== 'object' || !holdsField(x, 0, new Set())) return x;
+  if (x === null || typeof x !== 'object') return x;
+  const asked = new Map<object, Record<string, unknown> | null>();
+  if (!holdsField(x, 0, asked)) return x;
   const copies = new Map<object, unknown>();
   const walk = (v: unknown, depth: number): unknown => {
     if (v === null || typeof v !== 'object' || depth > 8) return v;
@@ -794,7 +825,11 @@ function encodeField(x: unknown): unknown {
       for (let i = 0; i < v.length; i++) if (i in v) out[i] = walk(v[i], depth + 1);
       return out;
     }
-    const data = isPlain(v) ? (v as Record<string, unknown>) : asField(v);
+    const data = isPlain(v)
+      ? (v as Record<string, unknown>)
+      : asked.has(v)
+        ? (asked.get(v) as Record<string, unknown> | null)
+        : asField(v);
     if (data === null) return v;
     const out: Record<string, unknown> = { ...data };
     // The caller's object keyed like a field's marker goes in an escape, which decodeField
@@ -816,20 +851,8 @@ function decodeField(x: unknown, seen: Map<object, unknown>, depth = 0): unknown
   if (seen.has(x)) return seen.get(x);
   seen.set(x, x);
   const tag = (x as Partial<EncodedField>)[TAG];
-  if ((tag as string | undefined) === ESCAPED) {
-    const o = (x as { o?: unknown }).o;
-    if (o === null || typeof o !== 'object' || !isPlain(o) || seen.has(o)) return x;
-    seen.set(x, o);
-    seen.set(o, o);
-    // Its own keys are the caller's data: only its values are read.
-    for (const k of Object.keys(o))
-      (o as Record<string, unknown>)[k] = decodeField(
-        (o as Record<string, unknown>)[k],
-        seen,
-        depth + 1,
-      );
-    return o;
-  }
+  if ((tag as string | undefined) === ESCAPED)
+    return readEscaped(x, seen, (v) => decodeField(v, seen, depth + 1));
   if (tag !== undefined) {
     const v = (x as EncodedField).v;
     let out: unknown = x;
@@ -1255,17 +1278,26 @@ export function toBytes(
 
 /**
  * The keys that make a decoded value need `decode` (a descriptor's, a SharedArrayBuffer's): what
- * a reader of `toBytes`'s bytes (`fromBytes`, a queue's item-codec.ts) gives v8-format.ts.
+ * `toBytes` and `fromBytes` give v8-format.ts.
  */
-export const MARKS: readonly [string, string] = [TAG, SAB];
+const MARKS: readonly [string, string] = [TAG, SAB];
 
 /**
  * The value `toBytes(value, what, carrier)` made. From the `wire` only errors are revived: a
  * plain object of the peer's that has a descriptor's or a buffer id's key stays as it came.
+ * `consumed`: the bytes are a value taken for good (a queue's item got), decoded all or nothing
+ * (`decodeOrDiscard`); the wire carries no shared object to give back.
  */
-export function fromBytes(bytes: Uint8Array, carrier: 'bytes' | 'wire' = 'bytes'): unknown {
+export function fromBytes(
+  bytes: Uint8Array,
+  carrier: 'bytes' | 'wire' = 'bytes',
+  consumed = false,
+): unknown {
+  // Plain data is read in JavaScript (v8-format.ts: a fraction of v8.deserialize's cost for a
+  // small value); the reader gives up at the first value it does not know, and V8 reads it all.
   const small = readSmall(bytes, MARKS);
+  if (small !== NOT_SMALL && !readMarked()) return small;
+  const value = small === NOT_SMALL ? v8.deserialize(bytes) : small;
   const wire = carrier === 'wire';
-  if (small === NOT_SMALL) return walkDecode(v8.deserialize(bytes), new Map(), wire);
-  return readMarked() ? walkDecode(small, new Map(), wire) : small;
+  return consumed && !wire ? decodeOrDiscard(value) : walkDecode(value, new Map(), wire);
 }

@@ -20,8 +20,7 @@
  * the queue's counters publish its record (core.ts), so it needs no atomic write of its own.
  */
 import { deserialize } from 'node:v8';
-import { decodeOrDiscard, discard, MARKS, toBytes } from '../internal/serialize.js';
-import { NOT_SMALL, readMarked, readSmall } from '../internal/v8-format.js';
+import { discard, fromBytes, toBytes } from '../internal/serialize.js';
 
 export const T_NUMBER = 0;
 export const T_INT = 1;
@@ -204,14 +203,11 @@ export function copySerialized(buf: Buffer, off: number, len: number): Buffer {
  * All or nothing (`decodeOrDiscard`): when a reviver throws, the item's shared objects revived
  * before it are given back and the ones after it discarded, as an immediate shutdown drops an
  * item (`dropSerialized`) — else a Pipe end in the item would count as open for good, and the
- * other end never see EOF. It costs nothing more than `decode` when nothing throws.
+ * other end never see EOF. It costs nothing more than `decode` when nothing throws. Plain data
+ * is read in JavaScript (`fromBytes`, v8-format.ts), the rest by V8.
  */
 export function decodeSerialized(bytes: Buffer): unknown {
-  // Plain data is read in JavaScript (v8-format.ts: a fraction of v8.deserialize's cost for a
-  // small item); the reader gives up at the first value it does not know, and V8 reads it all.
-  const small = readSmall(bytes, MARKS);
-  if (small === NOT_SMALL) return decodeOrDiscard(deserialize(bytes));
-  return readMarked() ? decodeOrDiscard(small) : small;
+  return fromBytes(bytes, 'bytes', true);
 }
 
 /** Gives up a T_V8 payload nobody will get (an immediate shutdown's drain) without reviving it. */

@@ -218,3 +218,16 @@ describe('two copies of weft in one process', () => {
     assert.ok(holder?.errors instanceof Map);
   });
 });
+
+test("an anonymous subclass of a weft class is named by the kind it inherits, but keyed '' in its chain", () => {
+  const Anonymous = (() => class extends gevent.Full {})();
+  assert.equal(Anonymous.name, '');
+  const err = new Anonymous('full');
+  assert.equal(err.name, 'Full', "named as JavaScript names an anonymous class's instance");
+  const sent = encodeError(err);
+  assert.equal(sent.chain?.[0], '', 'its own key is its name, not its parent kind');
+  assert.deepEqual(sent.chain?.slice(1), encodeError(new gevent.Full('x')).chain);
+  const back = decodeError(structuredClone(sent));
+  assert.ok(back instanceof gevent.Full);
+  assert.equal(back.name, 'Full');
+});

@@ -261,13 +261,47 @@ export class Thread<
           m satisfies never;
       }
     });
-    worker.on('error', (err) => reportThreadException(this, err));
+    // A message from the thread that cannot be read here (an exception carrying data nested
+    // deeper than this thread's stack can read): which one is gone, and only 'exception' carries
+    // anything of the user's ('result' is dropped, a lost 'ended' leaves join() to the worker's
+    // exit), so the excepthook hears that run() raised something that could not be shown.
+    worker.on('messageerror', (err) =>
+      reportThreadException(
+        this,
+        new RuntimeError(
+          `Thread ${this.#name}: a message from the thread (the exception that escaped run()) could not be read here (${(err as Error)?.name}: ${(err as Error)?.message}): raise an error that carries flatter data`,
+          'ERR_WEFT_UNREADABLE_MESSAGE',
+          { cause: err },
+        ),
+      ),
+    );
+    let online = false;
+    let failed = false;
+    worker.once('online', () => {
+      online = true;
+    });
+    worker.on('error', (err) => {
+      failed = true;
+      reportThreadException(this, err);
+    });
     let markEnded = (): void => {};
     this.#ended = new Promise<void>((resolve) => {
       markEnded = resolve;
     });
     this.#exited = new Promise<void>((resolve) => {
       worker.once('exit', (code) => {
+        // A worker that cannot read its start data (workerData: args nested deeper than its
+        // stack can read) ends at once with code 0, before 'online' and without a word: run()
+        // never ran, which the excepthook is told rather than nothing.
+        if (!online && !failed) {
+          reportThreadException(
+            this,
+            new RuntimeError(
+              `Thread ${this.#name} could not start: its target, args, kwargs or fields could not be read in the new thread (nested too deeply for its stack, or too large for its memory). Pass flatter data, or raise threading.stackSize()`,
+              'ERR_WEFT_UNREADABLE_MESSAGE',
+            ),
+          );
+        }
         markEnded();
         debug('thread %s exited (worker exit code %d)', this.#name, code);
         // A worker ended from outside (out of memory) ran no exit handler: its locks are handed

@@ -34,6 +34,11 @@
  *   uncaught error, an out-of-memory kill, a failed initializer — breaks the executor, as in
  *   CPython: every unfinished future fails with the Broken… error carrying the cause, and
  *   later submissions throw it.
+ * - A message one side of a thread worker cannot read ('messageerror', protocol.ts) fails only
+ *   the calls it carried, never leaves them pending: a batch the runner could not read is sent
+ *   again call by call (the call at fault fails alone); outcomes the engine could not read come
+ *   again one to a message from what the runner keeps (the one at fault fails alone), and an end
+ *   that never came is told from the runner's answer to 'sync'. The worker stays in the pool.
  * - What can starve: nothing in the queue (FIFO); a worker stuck in a task that never ends
  *   holds its own batch's tail until another worker steals it (threads) — for processes, until
  *   that task ends.
@@ -43,7 +48,7 @@ import { serialize } from 'node:v8';
 import type { ResourceLimits, Worker } from 'node:worker_threads';
 import { cas, load, store } from '../atomics.js';
 import { Deque } from '../deque.js';
-import { WeftError } from '../errors.js';
+import { RuntimeError, WeftError } from '../errors.js';
 import { handleClosed, handleOpened } from '../live-handles.js';
 import { ChildHandle } from '../process/spawn.js';
 import { collectTransfers, dropTransfers } from '../process/transfers.js';
@@ -60,6 +65,8 @@ import { packNumbers, unpack } from './pack.js';
 import {
   BATCH_CAP,
   CHUNK,
+  FIRST_INIT_ERROR,
+  FIRST_READY,
   type FromRunner,
   outcomeAt,
   PENDING,
@@ -192,6 +199,28 @@ export class PoolWorker {
   readonly exit: Promise<void>;
   resolveExit!: () => void;
   ch!: Channel;
+  /**
+   * Unreadable messages (threads only, see protocol.ts). `posted`: messages posted to the worker
+   * so far (the runner numbers what it receives alike); `batchN[s]`/`batchDefs[s]`: the number of
+   * the message that carried slot s's batch and the functions it defined; `stopN`: the stop's.
+   */
+  posted = 0;
+  readonly batchN: number[] = new Array(SLOTS).fill(0);
+  readonly batchDefs: (number[] | null)[] = new Array(SLOTS).fill(null);
+  stopN = 0;
+  /** The first message of the worker's that could not be read here, null none. */
+  unreadable: unknown = null;
+  /** Per 'sync' posted and not answered yet: its message number and the batches then. */
+  readonly syncs: Array<{ n: number; batches: (Item[] | null)[] }> = [];
+  /** The outcomes being sent again after a 'synced' (protocol.ts), while they come. */
+  replay: {
+    again: number[];
+    i: number;
+    live: number[];
+    batches: (Item[] | null)[];
+  } | null = null;
+  /** The worker came online: it read its start data (workerData). */
+  online = false;
   constructor(
     readonly index: number,
     readonly name: string,
@@ -231,6 +260,8 @@ export class PoolEngine {
   /** A dispatch is under way; one asked for meanwhile (see `#dispatch`) sets `#again`. */
   #dispatching = false;
   #again = false;
+  /** Calls sent again one to a batch: their batch was unreadable in its worker (#onLost). */
+  #solo: WeakSet<Item> | null = null;
 
   constructor(o: EngineOptions) {
     this.o = o;
@@ -459,9 +490,20 @@ export class PoolEngine {
 
   #sendBatch(w: PoolWorker, slot: number, n: number): boolean {
     const items: Item[] = [];
+    const solo = this.#solo;
     while (items.length < n && this.#queue.length > 0) {
       const it = this.#queue.shift() as Item;
       if (it.withdrawn || it.done()) continue;
+      if (solo?.has(it)) {
+        // Of a batch the worker could not read: alone, so that only the call at fault fails.
+        if (items.length > 0) {
+          this.#queue.unshift(it);
+          break;
+        }
+        solo.delete(it);
+        items.push(it);
+        break;
+      }
       items.push(it);
     }
     if (items.length === 0) return false;
@@ -508,6 +550,8 @@ export class PoolEngine {
           packNumbers(argv) ??
           collectTransfers(tokens, () => encodeEach(good, argv, this.#carrier()));
         w.ch.post({ t: 'batch', slot, defs, tasks });
+        w.batchN[slot] = w.posted;
+        w.batchDefs[slot] = defs === null ? null : defs.map(([id]) => id);
         break;
       } catch (err) {
         dropTransfers(tokens);
@@ -640,6 +684,7 @@ export class PoolEngine {
         if (w.ready) {
           w.stopSent = true;
           w.ch.post({ t: 'stop' });
+          w.stopN = w.posted;
         }
       } else if (w.refd && w.ready) {
         w.refd = false;
@@ -730,11 +775,22 @@ export class PoolEngine {
       ...(this.o.resourceLimits ? { resourceLimits: this.o.resourceLimits } : {}),
     });
     worker.on('message', (m: FromRunner) => this.#onMessage(w, m));
+    worker.on('messageerror', (e) => this.#onUnreadable(w, e));
+    worker.once('online', () => {
+      w.online = true;
+    });
     worker.on('error', (e) => {
       w.lastError = e;
     });
     const tid = worker.threadId + 1;
     worker.on('exit', (code) => {
+      // A worker that cannot read its start data (workerData: the initializer's arguments
+      // nested deeper than its stack can read) ends at once, code 0, before 'online', silently.
+      if (!w.online && w.lastError === null && !w.forced && !w.stopping)
+        w.lastError = new RuntimeError(
+          `${w.name} could not read its start data (the initializer's arguments, initargs): nested too deeply for its stack, or too large for its memory limits. Pass flatter initargs, or raise resourceLimits.stackSizeMb`,
+          'ERR_WEFT_UNREADABLE_MESSAGE',
+        );
       // An executor worker does not recover what its tasks left held, and one ended by a forced
       // cancellation or out of memory could not: its locks are handed back here, marked, before
       // anyone learns that the worker is gone (see reapThread).
@@ -742,7 +798,11 @@ export class PoolEngine {
       this.#onExit(w, code === 0 ? null : `exit code ${code}`);
     });
     return {
-      post: (m) => worker.postMessage(m),
+      post: (m) => {
+        worker.postMessage(m);
+        // Counted once queued (a message that cannot be cloned throws above and is not).
+        w.posted++;
+      },
       probe: (v) => void structuredClone(v),
       terminate: () => void worker.terminate(),
       ref: () => worker.ref(),
@@ -819,13 +879,209 @@ export class PoolEngine {
           if (ok === RES_PACKED && !it.packedOk) v = unpack(v as Int32Array | Float64Array);
           it._complete(ok !== RES_ERROR, v);
         }
-        if (m.end >= 0) w.slots[m.end] = null;
+        if (m.end >= 0) {
+          // Every outcome of a batch is posted before its end: a call still owed here had its
+          // outcome in a message that could not be read. While a 'sync' is under way the
+          // outcomes come again (the slot stays taken, so the runner keeps them: #endReplay
+          // frees it); else, a safety net, they fail.
+          if (w.unreadable !== null && this.#owes(w, m.end)) {
+            if (w.syncs.length > 0 || w.replay !== null) {
+              if (m.end >= 0 || r.length > 0) this.#dispatch();
+              return;
+            }
+            this.#failOwed(w, m.end);
+          }
+          w.slots[m.end] = null;
+        }
         if (m.end >= 0 || r.length > 0) this.#dispatch();
+        return;
+      }
+      case 'lost':
+        this.#onLost(w, m.n, decodeError(m.error as EncodedError));
+        return;
+      case 'synced':
+        this.#onSynced(w, m.first, m.live, m.again);
+        return;
+      case 'again': {
+        const replay = w.replay;
+        if (replay === null) return;
+        replay.i++;
+        const at = m.r[0] as number;
+        const same = sameBatch(w, replay.batches, at);
+        if (same && w.interrupted.size > 0) this.#endInterrupted(w, m.r);
+        const it = same ? owedAt(w, Math.floor(at / BATCH_CAP), at % BATCH_CAP) : undefined;
+        if (it !== undefined) {
+          it.w = null;
+          const ok = m.r[1];
+          // Decoded as 'res' decodes its outcomes (an exception is an encoded error until then);
+          // only when owed: an outcome read before is not revived a second time.
+          let v = ArrayBuffer.isView(m.r[2]) ? m.r[2] : decode(m.r[2]);
+          if (ok === RES_PACKED && !it.packedOk) v = unpack(v as Int32Array | Float64Array);
+          it._complete(ok !== RES_ERROR, v);
+        }
+        if (replay.i >= replay.again.length) this.#endReplay(w);
         return;
       }
       default:
         m satisfies never;
     }
+  }
+
+  // ── unreadable messages (protocol.ts) ─────────────────────────────────────────────────────
+
+  /**
+   * A message from `w` could not be read here: which one cannot be told (it is gone). Asks the
+   * runner where it stands; the outcomes it carried are failed as their batches end (#onMessage)
+   * or, if it carried an end, at the answer (#onSynced).
+   */
+  #onUnreadable(w: PoolWorker, error: unknown): void {
+    if (w.exited || w.forced) return;
+    w.unreadable ??= error;
+    const replay = w.replay;
+    if (replay !== null) {
+      // An outcome sent again alone: this one is the call at fault.
+      const at = replay.again[replay.i++] as number;
+      if (sameBatch(w, replay.batches, at)) {
+        if (w.interrupted.size > 0) this.#endInterrupted(w, [at]);
+        const it = owedAt(w, Math.floor(at / BATCH_CAP), at % BATCH_CAP);
+        if (it !== undefined) this.#failUnreadable(w, it, error);
+      }
+      if (replay.i >= replay.again.length) this.#endReplay(w);
+      return;
+    }
+    this.#postSync(w, [...w.slots]);
+  }
+
+  #postSync(w: PoolWorker, batches: (Item[] | null)[]): void {
+    w.ch.post({ t: 'sync' });
+    w.syncs.push({ n: w.posted, batches });
+  }
+
+  #onSynced(w: PoolWorker, first: number, live: number[], again: number[]): void {
+    const sync = w.syncs.shift();
+    if (sync === undefined) return;
+    if (!w.ready && first === FIRST_INIT_ERROR) {
+      this.#break(
+        'A thread initializer failed, the pool is not usable anymore',
+        new RuntimeError(
+          `The initializer of ${w.name} failed, and its error could not be read here (${describe(w.unreadable)}): raise an error that carries flatter data`,
+          'ERR_WEFT_UNREADABLE_MESSAGE',
+          { cause: w.unreadable },
+        ),
+      );
+      return;
+    }
+    if (!w.ready && first === FIRST_READY) w.ready = true;
+    w.replay = { again, i: 0, live, batches: sync.batches };
+    if (again.length === 0) this.#endReplay(w);
+  }
+
+  /** Every kept outcome has come again (or failed): what is still owed is lost for good. */
+  #endReplay(w: PoolWorker): void {
+    const replay = w.replay;
+    if (replay === null) return;
+    w.replay = null;
+    // A batch sent before the 'sync' that the runner no longer held had ended; if it is still
+    // here, its end was in a message that could not be read.
+    for (let s = 0; s < SLOTS; s++) {
+      const batch = replay.batches[s];
+      if (batch === null || batch === undefined || w.slots[s] !== batch) continue;
+      if (replay.live.includes(s)) continue;
+      this.#failOwed(w, s);
+      w.slots[s] = null;
+    }
+    this.#dispatch();
+  }
+
+  #owes(w: PoolWorker, slot: number): boolean {
+    const n = w.slots[slot]?.length ?? 0;
+    for (let k = 0; k < n; k++) if (owedAt(w, slot, k) !== undefined) return true;
+    return false;
+  }
+
+  /** Fails the calls `w` still owes in `slot`: their outcomes could not be read here. */
+  #failOwed(w: PoolWorker, slot: number): void {
+    const n = w.slots[slot]?.length ?? 0;
+    for (let k = 0; k < n; k++) {
+      const it = owedAt(w, slot, k);
+      if (it !== undefined) this.#failUnreadable(w, it, w.unreadable);
+    }
+  }
+
+  #failUnreadable(w: PoolWorker, it: Item, error: unknown): void {
+    it.w = null;
+    it._complete(
+      false,
+      new RuntimeError(
+        `${this.#describeTask(it)}: its outcome (result or exception) could not be read back from ${w.name} (${describe(error)}). A value nested too deeply for the receiving thread's stack (thousands of levels) cannot cross threads: return a flatter one`,
+        'ERR_WEFT_UNREADABLE_MESSAGE',
+        { cause: error },
+      ),
+    );
+  }
+
+  /** The runner of `w` could not read the `n`-th message posted to it. */
+  #onLost(w: PoolWorker, n: number, error: unknown): void {
+    if (w.exited || w.forced) return;
+    const slot = w.batchN.findIndex((b, s) => b === n && w.slots[s] !== null);
+    if (slot >= 0) {
+      const batch = w.slots[slot] as Item[];
+      const mine: Item[] = [];
+      for (let k = 0; k < batch.length; k++) {
+        const it = owedAt(w, slot, k);
+        if (it !== undefined) mine.push(it);
+      }
+      w.slots[slot] = null;
+      w.assigned -= batch.length;
+      // The runner never saw the batch: the functions it defined are not known there.
+      for (const id of w.batchDefs[slot] ?? []) w.known.delete(id);
+      // The message carried every call the batch was sent with: only a batch of one call tells
+      // which was at fault (its fellows may have been cancelled or stolen since).
+      if (mine.length === 1 && batch.length === 1) {
+        const it = mine[0] as Item;
+        it.w = null;
+        it._complete(
+          false,
+          new RuntimeError(
+            `${this.#describeTask(it)}: its arguments could not be read by ${w.name} (${describe(error)}). Arguments nested too deeply for the worker's stack (thousands of levels, fewer with a small resourceLimits.stackSizeMb) cannot cross threads: pass flatter data, or raise stackSizeMb`,
+            'ERR_WEFT_UNREADABLE_MESSAGE',
+            { cause: error },
+          ),
+        );
+      } else {
+        // Which call's arguments were at fault cannot be told: each goes again in a batch of
+        // its own, where only that one fails (its state words stay PENDING: nothing claimed them).
+        this.#solo ??= new WeakSet();
+        for (let j = mine.length - 1; j >= 0; j--) {
+          const it = mine[j] as Item;
+          it.w = null;
+          this.#solo.add(it);
+          this.#queue.unshift(it);
+        }
+      }
+      this.#dispatch();
+      return;
+    }
+    if (n === w.stopN && w.stopSent) {
+      // Sent again by the next dispatch.
+      w.stopSent = false;
+      this.#dispatch();
+      return;
+    }
+    const sync = w.syncs.find((x) => x.n === n);
+    if (sync !== undefined) {
+      w.syncs.splice(w.syncs.indexOf(sync), 1);
+      this.#postSync(w, sync.batches);
+      return;
+    }
+    // A 'cancel': its call is cancelled already (the future detached from the worker); only
+    // the call's taskSignal() misses the abort, and a force cancel still ends the worker.
+  }
+
+  /** `ThreadPoolExecutor-0: task #3 (fn)`, for errors about one call. */
+  #describeTask(it: Item): string {
+    const name = this.#refs[it.fnId - 1]?.name;
+    return `${this.o.namePrefix}: task #${it.id}${name ? ` (${name})` : ''}`;
   }
 
   #onExit(w: PoolWorker, why: string | null): void {
@@ -944,6 +1200,12 @@ export class PoolEngine {
   }
 }
 
+/** What went wrong, for a message: `RangeError: Maximum call stack size exceeded`. */
+function describe(e: unknown): string {
+  if (e instanceof Error) return `${e.name}: ${e.message}`;
+  return String(e);
+}
+
 /** Fails the calls `#sendBatch` could not send, each with its error (done-callbacks run here). */
 function failAll(refused: Array<[Item, Error]>): void {
   for (const [it, e] of refused) it._complete(false, e);
@@ -958,6 +1220,19 @@ function failAll(refused: Array<[Item, Error]>): void {
 function owedAt(w: PoolWorker, slot: number, k: number): Item | undefined {
   const it = w.slots[slot]?.[k];
   return it !== undefined && it.w === w && it.slot === slot && it.k === k ? it : undefined;
+}
+
+/**
+ * Whether an outcome sent again after a 'sync' (`at`, outcomeAt) is of the batch its slot holds:
+ * of the one it held when the 'sync' was posted (`batches`), and still does. The runner keeps a
+ * slot's outcomes until it reads that slot's next batch, and a batch the engine posted after the
+ * 'sync' (the slot freed meanwhile) reaches it after the 'sync': what it sends again for that
+ * slot is then the last batch's, whose places the new batch reuses.
+ */
+function sameBatch(w: PoolWorker, batches: (Item[] | null)[], at: number): boolean {
+  const slot = Math.floor(at / BATCH_CAP);
+  const batch = batches[slot];
+  return batch !== null && batch !== undefined && w.slots[slot] === batch;
 }
 
 /**

@@ -12,6 +12,25 @@
  *   { t: 'cancel', id } ──────────────────────────▶  abort that task's taskSignal()
  *   { t: 'stop' } ────────────────────────────────▶  finish outstanding batches, exit
  *
+ * A message the other side cannot deserialize ('messageerror': nested deeper than the receiving
+ * thread's stack can read, an allocation that fails) never arrives, and what waits for it would
+ * wait for ever. Both sides count on the order of a port (each message, read or not, is
+ * delivered in the order posted):
+ *          ◀────────── { t: 'lost', n, error }     the runner's n-th message from the engine
+ *                                                    could not be read (the engine knows what
+ *                                                    its n-th message was: a batch fails or is
+ *                                                    sent again task by task)
+ *   { t: 'sync' } ────────────────────────────────▶  after a runner's message could not be read:
+ *          ◀────────── { t: 'synced', first, live, again }   everything finished is flushed first;
+ *          ◀────────── { t: 'again', r } × again.length      then each outcome the runner keeps
+ *                                                    (those of the last batch of each slot) once
+ *                                                    more, one a message: the one that cannot be
+ *                                                    read fails alone. A batch not live any more
+ *                                                    whose end has not come lost its end.
+ * The runner keeps a slot's outcome messages that hold an outcome nested deep enough to be
+ * unreadable (runner.ts, KEEP_DEPTH) until it reads that slot's next batch; the engine takes what
+ * comes again only for the batch each slot held when it posted the 'sync' (engine.ts, sameBatch).
+ *
  * Batching is the point: one message carries up to BATCH_CAP tasks one way and every outcome
  * the worker has buffered the other way, so 100,000 trivial tasks cost a few hundred messages,
  * not 200,000 (per-task postMessage is what caps piscina and tinypool near 25k tasks/s).
@@ -81,7 +100,8 @@ export const CHUNK = -1;
 export type ToRunner =
   | { t: 'batch'; slot: number; defs: Array<[number, TaskRef]> | null; tasks: WireBatch }
   | { t: 'cancel'; id: number }
-  | { t: 'stop' };
+  | { t: 'stop' }
+  | { t: 'sync' };
 
 export const RES_ERROR = 0;
 export const RES_OK = 1;
@@ -96,4 +116,18 @@ export type FromRunner =
    * pack.ts); `end` is a finished slot or -1, sent after every outcome of that slot's batch.
    * When every outcome is a number the triples travel as one typed array (pack.ts).
    */
-  | { t: 'res'; r: unknown[] | Int32Array | Float64Array; end: number };
+  | { t: 'res'; r: unknown[] | Int32Array | Float64Array; end: number }
+  /** The runner's `n`-th message from the engine (1-based, counting every one) was unreadable. */
+  | { t: 'lost'; n: number; error: EncodedError }
+  /**
+   * The answer to 'sync', after every outcome finished so far: `first` is what the runner had
+   * posted first (FIRST_NONE, FIRST_READY, FIRST_INIT_ERROR), `live` the slots of the batches it
+   * still holds (running or queued).
+   */
+  | { t: 'synced'; first: number; live: number[]; again: number[] }
+  /** One kept outcome sent again after 'synced' (a triple as in 'res'; `again` lists their `at`). */
+  | { t: 'again'; r: unknown[] };
+
+export const FIRST_NONE = 0;
+export const FIRST_READY = 1;
+export const FIRST_INIT_ERROR = 2;

@@ -37,6 +37,9 @@ import { resolveTaskRef, type TaskRef } from '../task-ref.js';
 import { packNumbers } from './pack.js';
 import {
   CHUNK,
+  FIRST_INIT_ERROR,
+  FIRST_NONE,
+  FIRST_READY,
   type FromRunner,
   outcomeAt,
   PENDING,
@@ -45,6 +48,7 @@ import {
   RES_PACKED,
   RUNNING,
   type RunnerBoot,
+  SLOTS,
   stateIndex,
   type ToRunner,
   W_CANCEL,
@@ -55,11 +59,24 @@ import { setCurrentTaskContext } from './task-context.js';
 /** Trade-off: how long finished outcomes may wait in the worker for company before being sent. */
 const FLUSH_MS = 1;
 
+/**
+ * Outcomes nested deeper than this are kept, with the others of their message, for a 'sync'
+ * (protocol.ts): far below what any thread's stack cannot read (about 1,200 levels at 512 KiB).
+ * A message with none is not kept: if it is lost all the same (a failed allocation), the calls
+ * it carried fail, as the engine's safety net has it, rather than hang.
+ */
+const KEEP_DEPTH = 64;
+
 export interface RunnerPort {
   /** How outcomes are encoded for this transport (`process`: a child's channel, see Carrier). */
   carrier: Carrier;
   post(m: FromRunner): void;
   onMessage(fn: (m: ToRunner) => void): void;
+  /**
+   * Calls `fn` for each message from the engine that could not be read ('messageerror'), in its
+   * place among the others (a transport that cannot lose one need not give it).
+   */
+  onUnreadable?(fn: (error: unknown) => void): void;
   /** Ends the worker (after the last post has been handed to the transport). */
   exit(): void;
 }
@@ -81,6 +98,19 @@ export async function runRunner(boot: RunnerBoot, port: RunnerPort): Promise<voi
   let stopping = false;
   let current = 0;
   let controller: AbortController | null = null;
+  /** Messages from the engine so far, read or not (the engine numbers what it posts alike). */
+  let received = 0;
+  /** The slot of the batch being run, -1 none. */
+  let running = -1;
+  /** What the runner posted first (protocol.ts, 'synced'). */
+  let first = FIRST_NONE;
+  /**
+   * The outcome arrays posted for the last batch of each slot that hold an outcome nested deeper
+   * than KEEP_DEPTH (`keep`), until the engine sends that slot another (protocol.ts, 'again').
+   * References only: the values were cloned when posted; the cost is that they stay alive in the
+   * worker until the slot's next batch.
+   */
+  const kept: unknown[][][] = Array.from({ length: SLOTS }, () => []);
 
   const signal = (): AbortSignal => {
     controller ??= new AbortController();
@@ -100,7 +130,10 @@ export async function runRunner(boot: RunnerBoot, port: RunnerPort): Promise<voi
     lastFlush = performance.now();
     try {
       // Every outcome a number (the triples are then all numbers): one typed array (pack.ts).
-      port.post({ t: 'res', r: packNumbers(r) ?? r, end });
+      const packed = packNumbers(r);
+      port.post({ t: 'res', r: packed ?? r, end });
+      // All numbers cannot be unreadable: nothing to keep.
+      if (packed === null) keep(end, r);
     } catch (err) {
       // One outcome that cannot be cloned must not take the others down with it.
       const safe: unknown[] = [];
@@ -124,6 +157,21 @@ export async function runRunner(boot: RunnerBoot, port: RunnerPort): Promise<voi
         }
       }
       port.post({ t: 'res', r: safe, end });
+      keep(end, safe);
+    }
+  };
+  const keep = (end: number, r: unknown[]): void => {
+    // Only where a message can be lost (a thread's port; a child's channel never says so), and
+    // only a message that can be (one outcome nested deeply): kept, every outcome of every batch
+    // would stay alive until the slot's next batch — a map's batch of big results, at once.
+    if (port.onUnreadable === undefined) return;
+    const slot = end >= 0 ? end : running;
+    if (slot < 0 || r.length === 0) return;
+    for (let j = 2; j < r.length; j += 3) {
+      if (nestedDeeperThan(r[j], KEEP_DEPTH)) {
+        kept[slot]?.push(r);
+        return;
+      }
     }
   };
 
@@ -253,14 +301,21 @@ export async function runRunner(boot: RunnerBoot, port: RunnerPort): Promise<voi
   const pump = async (): Promise<void> => {
     if (pumping) return;
     pumping = true;
-    while (batches.length > 0) await runBatch(batches.shift() as Batch);
+    while (batches.length > 0) {
+      const b = batches.shift() as Batch;
+      running = b.slot;
+      await runBatch(b);
+      running = -1;
+    }
     pumping = false;
     if (stopping) port.exit();
   };
 
   port.onMessage((m) => {
+    received++;
     switch (m.t) {
       case 'batch':
+        kept[m.slot] = [];
         batches.push({ slot: m.slot, defs: m.defs, tasks: m.tasks });
         void pump();
         return;
@@ -272,9 +327,28 @@ export async function runRunner(boot: RunnerBoot, port: RunnerPort): Promise<voi
         stopping = true;
         if (!pumping) port.exit();
         return;
+      case 'sync': {
+        // A message of ours was unreadable: what has finished goes first, then which batches
+        // are still here, so that the engine can tell an end that never came from one to come.
+        flush(-1);
+        const live = batches.map((b) => b.slot);
+        if (running >= 0) live.push(running);
+        const again: number[] = [];
+        for (const posts of kept)
+          for (const r of posts) for (let j = 0; j < r.length; j += 3) again.push(r[j] as number);
+        port.post({ t: 'synced', first, live, again });
+        for (const posts of kept)
+          for (const r of posts)
+            for (let j = 0; j < r.length; j += 3) port.post({ t: 'again', r: r.slice(j, j + 3) });
+        return;
+      }
       default:
         m satisfies never;
     }
+  });
+  port.onUnreadable?.((error) => {
+    received++;
+    port.post({ t: 'lost', n: received, error: encodeError(error) });
   });
 
   if (boot.initializer) {
@@ -283,11 +357,69 @@ export async function runRunner(boot: RunnerBoot, port: RunnerPort): Promise<voi
       const r = init(...((decode(boot.initargs) as unknown[]) ?? []));
       if (isThenable(r)) await r;
     } catch (error) {
+      first = FIRST_INIT_ERROR;
       port.post({ t: 'initError', error: encodeError(error) });
       return;
     }
   }
+  first = FIRST_READY;
   port.post({ t: 'ready' });
+}
+
+/**
+ * Whether `v` nests containers deeper than `limit`, as the serializer walks it (depth first, a
+ * container met again is a reference, not walked again). Iterative: `v` may be deeper than a
+ * recursion could go.
+ */
+function nestedDeeperThan(v: unknown, limit: number): boolean {
+  if (v === null || typeof v !== 'object' || ArrayBuffer.isView(v)) return false;
+  // Most outcomes are small: walked first without remembering what was met (a cycle then reads
+  // as deep: kept, which costs nothing but memory), within a budget of containers.
+  const fast = walkDepth(v, limit, 256);
+  if (fast !== null) return fast;
+  const seen = new Set<object>();
+  const stack: Array<[object, number]> = [[v, 1]];
+  while (stack.length > 0) {
+    const [o, d] = stack.pop() as [object, number];
+    if (seen.has(o)) continue;
+    seen.add(o);
+    if (d > limit) return true;
+    const push = (x: unknown): void => {
+      if (x !== null && typeof x === 'object' && !ArrayBuffer.isView(x) && !seen.has(x))
+        stack.push([x, d + 1]);
+    };
+    if (o instanceof Map) {
+      for (const [k, x] of o) {
+        push(k);
+        push(x);
+      }
+    } else if (o instanceof Set) {
+      for (const x of o) push(x);
+    } else if (!(o instanceof ArrayBuffer) && !(o instanceof SharedArrayBuffer)) {
+      for (const x of Object.values(o)) push(x);
+    }
+  }
+  return false;
+}
+
+/** `nestedDeeperThan` without a set of what was met: null once `budget` containers were seen. */
+function walkDepth(v: object, limit: number, budget: number): boolean | null {
+  const stack: object[] = [v];
+  const depths: number[] = [1];
+  while (stack.length > 0) {
+    const o = stack.pop() as object;
+    const d = depths.pop() as number;
+    if (d > limit) return true;
+    if (--budget < 0) return null;
+    if (o instanceof Map || o instanceof Set || o instanceof ArrayBuffer) return null;
+    for (const x of Object.values(o)) {
+      if (x !== null && typeof x === 'object' && !ArrayBuffer.isView(x)) {
+        stack.push(x);
+        depths.push(d + 1);
+      }
+    }
+  }
+  return false;
 }
 
 function argsAt(list: ArrayLike<unknown>, at: number, stride: number): unknown[] {

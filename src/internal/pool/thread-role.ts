@@ -21,6 +21,7 @@ export async function main(payload: unknown): Promise<void> {
     carrier: 'message',
     post: (m) => port.postMessage(m),
     onMessage: (fn) => port.on('message', (m: ToRunner) => fn(m)),
+    onUnreadable: (fn) => port.on('messageerror', (e: unknown) => fn(e)),
     // The executors its calls left running (Python's exit waits for their calls), then the
     // non-daemon threads they started (a hook of thread.ts); and what the tasks sent
     // multiprocessing's broker arrives before the worker is gone.

@@ -18,6 +18,9 @@
  *   first call) is retried, as the async client does. Once the connection fails, every request
  *   is answered with that failure: a caller never waits for a broker that is gone.
  * - Timeouts run in the broker; nothing here times out.
+ * - A request this thread cannot read ('messageerror': arguments nested deeper than its stack
+ *   can read, sent by a thread with a larger one) is answered with an `UnreadableNotice` (r 0):
+ *   its r is gone with it, but it is the parked caller's (see sync-mailbox.ts, `call`).
  */
 import type * as Net from 'node:net';
 import type * as V8 from 'node:v8';
@@ -32,6 +35,12 @@ export interface SyncClientData {
   hello: [number, string, string, 's', number];
   /** How long a broker that refuses connections is retried (it may be starting). */
   retryMs: number;
+}
+
+/** What the thread answers for a request it could not read (its r is unknown). */
+export interface UnreadableNotice {
+  r: 0;
+  unreadable: string;
 }
 
 /** What the thread answers when it cannot reach the broker. */
@@ -137,6 +146,9 @@ export function syncClientThread(
 
   wt.parentPort?.once('message', (m: { port: WorkerThreads.MessagePort }) => {
     port = m.port;
+    port.on('messageerror', (e: Error) => {
+      reply({ r: 0, unreadable: `${e?.name}: ${e?.message}` });
+    });
     port.on('message', (req: { r: number }) => {
       // r < 0: sent without a reply awaited (broker-sync.ts, shipStuck).
       if (failed !== null) {

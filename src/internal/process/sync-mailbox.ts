@@ -23,9 +23,15 @@
  *   SEQ move always finds the reply with receiveMessageOnPort (postMessage enqueues at once).
  * - A crashed client thread sets STATE to CRASHED, then bumps SEQ: the caller wakes, finds no
  *   reply and throws instead of waiting for ever.
+ * - A message that cannot be read ('messageerror': a value nested deeper than the reading
+ *   thread's stack can read) is lost on either side, and the caller learns it instead of
+ *   waiting: a reply it cannot read makes `receiveMessageOnPort` throw here; a request the client
+ *   thread cannot read is answered with a notice (sync-client-thread.ts). Either is taken as the
+ *   waiting call's, see `call`.
  */
 import { type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
 import { load, parkSync } from '../atomics.js';
+import { RuntimeError } from '../errors.js';
 
 export const SEQ = 0;
 export const STATE = 1;
@@ -49,9 +55,20 @@ const SLICE_MS = 1000;
 
 export class MailboxCrashed extends Error {}
 
+function isUnreadableNotice(m: unknown): m is { r: 0; unreadable: string } {
+  return (
+    typeof m === 'object' &&
+    m !== null &&
+    (m as { r?: unknown }).r === 0 &&
+    typeof (m as { unreadable?: unknown }).unreadable === 'string'
+  );
+}
+
 /**
  * Posts `message` and parks the calling thread until a reply for which `isReply` holds arrives;
  * returns it. Other messages on the port (a late reply to a call that gave up) are dropped.
+ * @throws RuntimeError (`ERR_WEFT_UNREADABLE_MESSAGE`) when the request could not be read by the
+ *   client thread, or the reply here.
  */
 export function call(
   a: Int32Array,
@@ -74,8 +91,34 @@ export function call(
       parkSync(a, SEQ, seq, SLICE_MS);
     }
     seq = load(a, SEQ);
-    for (let got = receiveMessageOnPort(port); got !== undefined; got = receiveMessageOnPort(port))
+    // Which message could not be read is gone with it. It is taken as this call's, which is safe
+    // because a call has at most one reply coming (one request at a time per mailbox), and the
+    // only other messages — a late reply to a call that gave up (a client thread that started
+    // after its budget) — are read first: one that is found readable below still wins. What the
+    // client thread could not read never reached the broker; its other messages (shipStuck's)
+    // carry only weft's flat bookkeeping, never the user's nested data.
+    let unreadable: string | null = null;
+    for (;;) {
+      let got: { message: unknown } | undefined;
+      try {
+        got = receiveMessageOnPort(port);
+      } catch (e) {
+        unreadable = `the broker's reply could not be read in this thread (${(e as Error)?.name}: ${(e as Error)?.message}); store flatter data, or give the thread a larger stack (threading.stackSize())`;
+        continue;
+      }
+      if (got === undefined) break;
+      if (isUnreadableNotice(got.message)) {
+        unreadable = `the request could not be read by the multiprocessing sync client thread (${got.message.unreadable}); it did not reach the broker: pass flatter data`;
+        continue;
+      }
       if (isReply(got.message)) return got.message;
+    }
+    if (unreadable !== null) {
+      throw new RuntimeError(
+        `A blocking multiprocessing call failed: ${unreadable}`,
+        'ERR_WEFT_UNREADABLE_MESSAGE',
+      );
+    }
     if (load(a, STATE) === CRASHED) {
       throw new MailboxCrashed('The multiprocessing sync client thread crashed');
     }

@@ -36,6 +36,7 @@ import { join } from 'node:path';
 import { BroadcastChannel, isMainThread, threadId } from 'node:worker_threads';
 import { identity } from '../../multiprocessing/process-identity.js';
 import { BrokenPipeError, ConnectionRefusedError } from '../../socket/errors.js';
+import { RuntimeError } from '../errors.js';
 import { sharedHooks } from '../hooks.js';
 import {
   assertCloneable,
@@ -46,7 +47,7 @@ import {
 import { claimBroker, selfTid, takeWantedBroker, threadName } from '../shm/world.js';
 import { beforeThreadExit } from '../thread-exit.js';
 import { BROKER_CHANNEL, spawnWorker } from '../worker/spawn.js';
-import { FrameReader, frame, type Reply } from './broker-wire.js';
+import { FrameReader, frame, type Reply, unreadableWhy } from './broker-wire.js';
 import {
   announced,
   joinSlab,
@@ -338,9 +339,23 @@ export class BrokerClient {
   #connect(): void {
     const s = connect(this.#path);
     this.#socket = s;
-    const reader = new FrameReader((ms) => {
-      for (const m of ms) this.#onReply(m as Reply);
-    });
+    const reader = new FrameReader(
+      (ms) => {
+        for (const m of ms) this.#onReply(m as Reply);
+      },
+      (e) => {
+        // Which replies the frame held is gone with it: every request still waiting fails, and
+        // the connection ends (the broker then frees what this thread held, as at its end). The
+        // item a lost reply carried is gone, as Python's get whose unpickling fails loses it.
+        this.#fail(
+          new RuntimeError(
+            `A reply of the multiprocessing broker could not be read in this thread (${unreadableWhy(e)}); every request waiting on the broker failed with this error, and this thread's connection to it is closed: send flatter data, or read it in a thread with a larger stack (threading.stackSize())`,
+            'ERR_WEFT_UNREADABLE_MESSAGE',
+          ),
+        );
+        s.destroy();
+      },
+    );
     s.on('connect', () => {
       this.#connected = true;
       this.#out.unshift(this.#hello());
@@ -554,6 +569,10 @@ export class BrokerClient {
   }
 
   #onReply(m: Reply): void {
+    if (m.r === 0 && m.u !== undefined) {
+      this.#fail(new RuntimeError(m.u, 'ERR_WEFT_UNREADABLE_MESSAGE'));
+      return;
+    }
     const p = this.#pending.get(m.r);
     if (!p) return;
     this.#pending.delete(m.r);

@@ -12,7 +12,9 @@
  *                  client's requests may carry `after` (run once the thread's async socket
  *                  delivered that many messages) and `ship` (messages its async client had not
  *                  sent, or had not wholly handed to the kernel (`dup`), run first).
- * Broker → client: `{ r, v }` (value), `{ r, e }` (encoded error), `{ r, c: 1 }` (cancelled).
+ * Broker → client: `{ r, v }` (value), `{ r, e }` (encoded error), `{ r, c: 1 }` (cancelled);
+ *                  `{ r: 0, u }`: a frame of the client's could not be read (u says why), and
+ *                  the broker closes the connection (see FrameReader).
  */
 import v8 from 'node:v8';
 
@@ -38,6 +40,16 @@ export interface Reply {
   v?: unknown;
   e?: unknown;
   c?: 1;
+  /**
+   * With `r` 0: the broker could not read a frame of this connection (what it was and what to
+   * do); it closes the connection next. See FrameReader.
+   */
+  u?: string;
+}
+
+/** What `e` (a deserialize error) says, for a message. */
+export function unreadableWhy(e: unknown): string {
+  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
 }
 
 export function frame(messages: unknown[]): Buffer {
@@ -51,15 +63,26 @@ export function frame(messages: unknown[]): Buffer {
  * Splits a byte stream into frames and hands each frame's messages to `onMessages`. Chunks of a
  * frame are kept apart until the whole frame is there, then joined once: joining at every chunk
  * would copy a large frame (a burst of big items) quadratically often.
+ *
+ * A frame this thread cannot read (`v8.deserialize` throws: a value nested deeper than this
+ * thread's stack can read, which a sender with a larger stack could write) goes to
+ * `onUnreadable`, and the reader takes nothing more: its messages are lost, and those after it
+ * may depend on them (a put lost before its taskDone), so the connection cannot go on. Thrown
+ * from a socket's 'data' listener instead, the error took the whole process down.
  */
 export class FrameReader {
   #chunks: Buffer[] = [];
   #size = 0;
   /** Bytes needed before parsing can make progress (a header, or the whole next frame). */
   #need = 4;
-  constructor(private readonly onMessages: (ms: unknown[]) => void) {}
+  #dead = false;
+  constructor(
+    private readonly onMessages: (ms: unknown[]) => void,
+    private readonly onUnreadable: (e: unknown) => void,
+  ) {}
 
   push(chunk: Buffer): void {
+    if (this.#dead) return;
     this.#chunks.push(chunk);
     this.#size += chunk.length;
     if (this.#size < this.#need) return;
@@ -72,7 +95,16 @@ export class FrameReader {
         this.#need = 4 + n;
         break;
       }
-      const ms = v8.deserialize(buf.subarray(at + 4, at + 4 + n)) as unknown[];
+      let ms: unknown[];
+      try {
+        ms = v8.deserialize(buf.subarray(at + 4, at + 4 + n)) as unknown[];
+      } catch (e) {
+        this.#dead = true;
+        this.#chunks = [];
+        this.#size = 0;
+        this.onUnreadable(e);
+        return;
+      }
       at += 4 + n;
       this.onMessages(ms);
     }

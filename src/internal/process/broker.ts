@@ -63,7 +63,7 @@ import {
 } from './broker-conn.js';
 import { findLockCycle, type LockWaiter, type WalkLock } from './broker-deadlock.js';
 import { BrokerLock } from './broker-lock.js';
-import { FrameReader, type Request } from './broker-wire.js';
+import { FrameReader, frame, type Request, unreadableWhy } from './broker-wire.js';
 import {
   arrayPathOf,
   mapArrayFile,
@@ -1537,36 +1537,55 @@ export function startBroker(path: string): Promise<Server> {
   }
   const server = createServer((socket) => {
     let c: Conn | null = null;
-    const reader = new FrameReader((ms) => {
-      for (const m of ms as Request[]) {
-        if (c === null) {
-          // Every client speaks first: hello [pid, name, owner, role, its lock-slab number].
-          const [pid, name, owner, role, number] = (m.a ?? []) as [
-            number,
-            string,
-            string,
-            Role,
-            number?,
-          ];
-          if (m.o !== 'hello' || typeof owner !== 'string') {
-            socket.destroy();
-            return;
+    const reader = new FrameReader(
+      (ms) => {
+        for (const m of ms as Request[]) {
+          if (c === null) {
+            // Every client speaks first: hello [pid, name, owner, role, its lock-slab number].
+            const [pid, name, owner, role, number] = (m.a ?? []) as [
+              number,
+              string,
+              string,
+              Role,
+              number?,
+            ];
+            if (m.o !== 'hello' || typeof owner !== 'string') {
+              socket.destroy();
+              return;
+            }
+            c = attach(socket, pid, name, owner, role === 's' ? 's' : 'a', number ?? 0);
+            c.seen++;
+            // A sync request that came first may have waited for this hello (it is message 1).
+            if (c.deferred.length > 0) runDeferred(c);
+            continue;
           }
-          c = attach(socket, pid, name, owner, role === 's' ? 's' : 'a', number ?? 0);
           c.seen++;
-          // A sync request that came first may have waited for this hello (it is message 1).
-          if (c.deferred.length > 0) runDeferred(c);
-          continue;
+          if (c.role === 's') dispatchSync(c, m);
+          else {
+            // One a sync request shipped has run already (runShipped).
+            if (c.seen > c.ranAhead) dispatch(c, m);
+            if (c.deferred.length > 0) runDeferred(c);
+          }
         }
-        c.seen++;
-        if (c.role === 's') dispatchSync(c, m);
-        else {
-          // One a sync request shipped has run already (runShipped).
-          if (c.seen > c.ranAhead) dispatch(c, m);
-          if (c.deferred.length > 0) runDeferred(c);
-        }
-      }
-    });
+      },
+      (e) => {
+        // The frame's requests are lost (which ones, the frame no longer says): the client fails
+        // every request still waiting with this, and the connection ends, as if its thread had
+        // died (what it held is freed at its session's end). Python's reader of an unpicklable
+        // item raises in the reading process; the broker is every process's reader here, and must
+        // not die of one.
+        const why = `the multiprocessing broker could not read a message this thread sent (${unreadableWhy(e)}); its requests are lost and this thread's connection to the broker is closed: send flatter data`;
+        // Before its hello was read (the first frame holds it), the socket has no Conn yet.
+        if (c !== null) {
+          c.send({ r: 0, u: why });
+          c.flush();
+        } else socket.write(frame([{ r: 0, u: why }]));
+        // Closed here once the notice is written, not when the client answers the end: a thread
+        // blocked in a sync call (waiting for this connection's lost messages) reads nothing
+        // until that call returns, and the call returns only when this Conn is gone (detach).
+        socket.destroySoon();
+      },
+    );
     socket.on('data', (d) => reader.push(d));
     socket.on('error', () => {});
     socket.on('close', () => {

@@ -110,9 +110,26 @@ export function syncClientThread(
         need = 4 + n;
         break;
       }
-      const ms = v8.deserialize(buf.subarray(at + 4, at + 4 + n)) as Array<{ r: number }>;
+      let ms: Array<{ r: number; u?: string }>;
+      try {
+        ms = v8.deserialize(buf.subarray(at + 4, at + 4 + n)) as Array<{ r: number; u?: string }>;
+      } catch (e) {
+        // Which replies it held is gone with it (see broker-wire.ts FrameReader): every request
+        // in flight fails, and the connection ends, the broker freeing what it held.
+        chunks = [];
+        size = 0;
+        fail(
+          `a reply of the multiprocessing broker could not be read by this thread's sync client (${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}); its connection to the broker is closed: send flatter data`,
+        );
+        socket?.destroy();
+        return;
+      }
       at += 4 + n;
-      for (const m of ms) if (inFlight.delete(m.r)) reply(m);
+      for (const m of ms) {
+        // The broker could not read a frame of this connection (broker-wire.ts): it closes it.
+        if (m.r === 0 && typeof m.u === 'string') fail(m.u);
+        else if (inFlight.delete(m.r)) reply(m);
+      }
     }
     const rest = buf.subarray(at);
     chunks = rest.length === 0 ? [] : [rest];

@@ -36,10 +36,15 @@ test('sync requests waiting for the async connection run, all of them and in ord
     allIn = resolve;
   });
   s.on('data', (d) => reader.push(d));
-  const reader = new FrameReader((ms) => {
-    for (const m of ms as Array<{ r: number }>) replies.push(m.r);
-    if (replies.length >= 3) allIn();
-  });
+  const reader = new FrameReader(
+    (ms) => {
+      for (const m of ms as Array<{ r: number }>) replies.push(m.r);
+      if (replies.length >= 3) allIn();
+    },
+    (e) => {
+      throw e;
+    },
+  );
   // Three sync requests, each to run after the thread's 3rd async message (its hello and two
   // posts); the async connection is not even open yet.
   s.write(

@@ -40,6 +40,7 @@
  * (was never serialised, so no other handle of it can exist) — the send right after that end's
  * `close()` raises, with no window.
  */
+import { setMaxListeners } from 'node:events';
 import { serialize } from 'node:v8';
 import { currentTaskSignal } from '../internal/context.js';
 import { describeValue } from '../internal/errors.js';
@@ -193,6 +194,11 @@ export class Connection {
     return this.#closed;
   }
 
+  /** @internal The broker's id of the direction this handle reads (tests ask its state). */
+  get _inId(): string | null {
+    return this.#in?._id ?? null;
+  }
+
   /**
    * Sends `obj` (structured-cloned) to the other end.
    * @throws OSError when this handle is closed or read-only.
@@ -245,8 +251,7 @@ export class Connection {
     if (signal?.aborted) throw signal.reason;
     // close() withdraws it: a recv left waiting at the broker would take items meant for the
     // end's other handles (a child's) into this closed one.
-    this.#recvAbort ??= new AbortController();
-    const closing = this.#recvAbort.signal;
+    const closing = this.#closing();
     if (signal === null) return this.#in.get({ signal: closing });
     // Either signal ends the wait. One controller per call, its listeners removed when the wait
     // ends, rather than AbortSignal.any: the handle's closing signal lives as long as the handle
@@ -262,6 +267,19 @@ export class Connection {
       signal.removeEventListener('abort', onAbort);
       closing.removeEventListener('abort', onClose);
     }
+  }
+
+  /**
+   * The signal close() aborts, under every recv and poll of this handle still waiting. Any number
+   * of them may wait at once (each removes its listener when it ends): no limit, else Node
+   * printed a MaxListenersExceededWarning from the eleventh.
+   */
+  #closing(): AbortSignal {
+    if (this.#recvAbort === null) {
+      this.#recvAbort = new AbortController();
+      setMaxListeners(0, this.#recvAbort.signal);
+    }
+    return this.#recvAbort.signal;
   }
 
   /**
@@ -330,8 +348,11 @@ export class Connection {
    * Whether `recv()` would answer within `timeout` ms (default 0; null waits for ever): an object
    * is ready (it stays to be recv'd) or the other end is closed (recv raises EOFError), as in
    * Python. An aborted `signal` (by default, inside a `weft/asyncio` task, the task's) rejects
-   * with its reason within a few milliseconds. A poll still waiting when this handle is closed
-   * answers true (a `recv()` then raises OSError at once).
+   * with its reason at once. A poll still waiting when this handle is closed answers true (a
+   * `recv()` then raises OSError at once).
+   *
+   * It waits at the broker, which answers when an object arrives or the last writer closes:
+   * one request per call, however long it waits.
    * @throws OSError when this handle is closed or write-only.
    */
   async poll(timeout: number | null = 0, options: RecvOptions = {}): Promise<boolean> {
@@ -339,17 +360,32 @@ export class Connection {
     if (!this.#in) throw writeOnly();
     const t = checkTimeout('Connection.poll', timeout);
     const signal = checkSignal('Connection.poll', options.signal) ?? currentTaskSignal();
-    const end = t === null ? null : performance.now() + t;
-    for (;;) {
-      if (signal?.aborted) throw signal.reason;
-      const { items, writers } = await this.#in._pipeState();
-      // Closed meanwhile (by another task of this thread): a recv() now raises at once, so it
-      // would not wait. An untimed poll polled for ever (Python's waits for ever there; its
-      // timed poll answers True).
+    if (signal?.aborted) throw signal.reason;
+    if (t === 0) {
+      // Only a look, answered without waiting: no listener on the signal (wait() makes one such
+      // poll per Connection at once, all on the caller's or the task's signal).
+      const ready = await this.#in._pipePoll(0, null);
       if (this.#closed) return true;
-      if (items > 0 || writers === 0) return true;
-      if (end !== null && performance.now() >= end) return false;
-      await new Promise((r) => setTimeout(r, 2));
+      if (signal?.aborted) throw signal.reason;
+      return ready;
+    }
+    // Closing this handle withdraws the poll, as it does a recv: Python's timed poll then answers
+    // True, and a recv() now raises at once, so it would not wait (its untimed poll waits for
+    // ever there; this one answers true too).
+    const closing = this.#closing();
+    const either = new AbortController();
+    const onAbort = (): void => either.abort(signal?.reason);
+    const onClose = (): void => either.abort(kClosed);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    closing.addEventListener('abort', onClose, { once: true });
+    try {
+      return await this.#in._pipePoll(t, either.signal);
+    } catch (e) {
+      if (either.signal.reason === kClosed) return true;
+      throw e;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      closing.removeEventListener('abort', onClose);
     }
   }
 

@@ -88,6 +88,8 @@ function servedValue(w: LocalWaiter): unknown {
 const noWithdraw = (): void => {};
 /** The abort reason of a get served from a batch this thread already had. */
 const kServed = Symbol('weft.queue.served');
+/** The withdrawal reason of a poll answered by items a get of this thread brought. */
+const kHeldHere = Symbol('weft.queue.heldHere');
 
 /** Queues that took items from a lent batch since the broker last heard: it hears how far at the
  * end of the turn, or sooner with whatever this thread sends first. */
@@ -127,6 +129,8 @@ export class Queue<T = unknown> extends SharedObject {
   #later: Batch[] = [];
   /** This thread's gets waiting at the broker (prefetch > 1), in the order they were made. */
   #waiting: Set<LocalWaiter> | null = null;
+  /** This thread's polls of a Pipe direction waiting at the broker (`_pipePoll`). */
+  #polls: Set<Withdrawable> | null = null;
   #closed = false;
   readonly #prefetch: number;
 
@@ -353,6 +357,9 @@ export class Queue<T = unknown> extends SharedObject {
       this.#reported = 0;
     }
     if (items.length > 1) holding.add(this as Queue<unknown>);
+    // After the get that brought the batch has taken its own item (it does so in this turn): a
+    // poll is answered only if something is left for a recv.
+    if (this.#polls !== null && this.#polls.size > 0) queueMicrotask(() => this.#wakePolls());
   }
 
   #take(): T {
@@ -460,13 +467,41 @@ export class Queue<T = unknown> extends SharedObject {
     return (brokerSync().request('qsize', this._id, []) as number) + this.#held();
   }
 
-  /** @internal What Connection.poll needs: items waiting (here or in the broker), open writers. */
-  async _pipeState(): Promise<{ items: number; writers: number }> {
-    const [items, writers] = (await broker().request('pipeState', this._id, [])) as [
-      number,
-      number,
-    ];
-    return { items: items + this.#held(), writers };
+  /**
+   * @internal Connection.poll on a Pipe direction: true once a get would not wait (an item here
+   * or in the broker, or EOFError), false once `timeout` ms pass. One request, parked at the
+   * broker with the gets and answered by what wakes them; an abort of `signal` withdraws it.
+   * A batch that a get of this thread brings meanwhile answers it here (`#wakePolls`): the
+   * broker, which lent those items, does not know they are still to be received.
+   */
+  async _pipePoll(timeout: number | null, signal: AbortSignal | null): Promise<boolean> {
+    if (this.#held() > 0) return true;
+    const control: Withdrawable = { withdraw: noWithdraw };
+    const polls = (this.#polls ??= new Set());
+    polls.add(control);
+    try {
+      return (await broker().request(
+        'pipePoll',
+        this._id,
+        [timeout],
+        signal,
+        undefined,
+        control,
+      )) as boolean;
+    } catch (e) {
+      if (e === kHeldHere) return true;
+      throw e;
+    } finally {
+      polls.delete(control);
+    }
+  }
+
+  /** Items are held here after a batch arrived: the polls waiting at the broker answer true. */
+  #wakePolls(): void {
+    const polls = this.#polls;
+    if (polls === null || polls.size === 0 || this.#held() === 0) return;
+    for (const p of polls) p.withdraw(kHeldHere);
+    polls.clear();
   }
 
   /** Whether the queue is empty (a snapshot, as `qsize`). */

@@ -94,6 +94,9 @@ export async function wait(
     return list.filter((_, i) => ready[i]);
   };
   const first = await look();
+  // Aborted during the look (its polls do not watch the signal): a listener added now would
+  // never fire, and a wait without a timeout would never end.
+  if (signal?.aborted) throw signal.reason;
   if (first.length > 0 || t === 0 || list.length === 0) {
     if (list.length === 0 && t !== 0) await sleepOrAbort(t, signal);
     return first;

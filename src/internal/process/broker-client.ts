@@ -332,6 +332,11 @@ export class BrokerClient {
     return this.#path;
   }
 
+  /** @internal Requests (answered operations) this thread has made: tests bound them. */
+  get _requests(): number {
+    return this.#next - 1;
+  }
+
   get owner(): string {
     return `${process.pid}:${threadId}`;
   }

@@ -40,7 +40,9 @@
  * - Pipe directions count the open handles of both their ends, in every session and on their
  *   way between sessions (src/multiprocessing/connection.ts draws the messages): no writer left
  *   is EOF for `get`; no reader left drops the direction's items and later puts, and answers
- *   the writers' `pipeWatch` (their next send raises BrokenPipeError).
+ *   the writers' `pipeWatch` (their next send raises BrokenPipeError). A `pipePoll`
+ *   (Connection.poll) parks among the direction's getters and answers true, taking nothing,
+ *   when a get would not wait.
  */
 import { createServer, type Server } from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
@@ -622,8 +624,36 @@ function handle(c: Conn, m: Request): void {
       }
       return;
     case 'pipeState': {
+      // Tests' view of a direction: items, writers, and the polls parked (a withdrawn poll must
+      // leave none).
       const q = pipe(id);
-      ok(c, r, [q.items.length, q.pipe.writers.count]);
+      let polls = 0;
+      for (const w of q.getters) if (pollWaiters.has(w)) polls++;
+      ok(c, r, [q.items.length, q.pipe.writers.count, polls]);
+      return;
+    }
+    case 'pipePoll': {
+      // Connection.poll: answers true once a get would not wait (an item, or EOFError), false
+      // when the timeout passes. Parked among the getters, so that whatever wakes a get (a put,
+      // items handed back, the last writer or reader gone) wakes it too; it never takes an item.
+      // FIFO with the gets: one parked before it takes the item first, and the poll waits on
+      // (a recv would wait too).
+      const q = pipe(id);
+      park(
+        c,
+        r,
+        q.getters,
+        a[0] as number | null,
+        () => {
+          const p = q.pipe;
+          if (q.items.length === 0 && p.writers.count > 0 && p.readers.count > 0) return false;
+          ok(c, r, true);
+          return true;
+        },
+        () => ok(c, r, false),
+      );
+      const w = c.waiters.get(r);
+      if (w !== undefined && w.list === q.getters) pollWaiters.add(w);
       return;
     }
     case 'pipeWatch': {
@@ -1386,6 +1416,9 @@ function orphanError(orphans: Array<{ who: string; n: number }>): string | null 
 }
 
 type PipeQueue = Extract<Obj, { k: 'queue' }> & { pipe: PipeEnds };
+
+/** The waiters among a Pipe direction's getters that are polls (`pipePoll`), not gets. */
+const pollWaiters = new WeakSet<Waiter>();
 
 function pipe(id: string | null | undefined): PipeQueue {
   const q = get(id ?? undefined, 'queue');

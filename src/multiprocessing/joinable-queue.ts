@@ -3,7 +3,7 @@ import { broker } from '../internal/process/broker-client.js';
 import { brokerSync } from '../internal/process/broker-sync.js';
 import type { WaitOptions } from '../internal/wait-options.js';
 import { ProcessError, valueError } from './errors.js';
-import { type GetOptions, Queue, type QueueOptions, reviveShared } from './queue.js';
+import { Queue, type QueueOptions, reviveShared } from './queue.js';
 import { checkSignal, checkTimeout, registerKind, type SharedInit } from './shared-object.js';
 
 /**
@@ -17,7 +17,6 @@ import { checkSignal, checkTimeout, registerKind, type SharedInit } from './shar
 export class JoinableQueue<T = unknown> extends Queue<T> {
   /** @internal Tells Queue's constructor to count unfinished items. */
   static _joinable = true;
-  #taken = 0;
 
   constructor(maxsize = 0, options: QueueOptions = {}, init?: SharedInit) {
     super(maxsize, options, init);
@@ -25,24 +24,6 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
 
   protected override _kind(): string {
     return 'mp:JoinableQueue';
-  }
-
-  override async get(options?: Parameters<Queue<T>['get']>[0]): Promise<T> {
-    const v = await super.get(options);
-    this.#taken++;
-    return v;
-  }
-
-  override getSync(options?: GetOptions): T {
-    const v = super.getSync(options);
-    this.#taken++;
-    return v;
-  }
-
-  override getNowait(): T {
-    const v = super.getNowait();
-    this.#taken++;
-    return v;
   }
 
   /**
@@ -57,8 +38,8 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
    *   marked done already.
    */
   taskDone(): void {
-    if (this.#taken > 0) {
-      this.#taken--;
+    if (this._taken > 0) {
+      this._taken--;
       broker().postTaskDone(this._id, 1);
       return;
     }

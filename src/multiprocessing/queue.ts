@@ -133,6 +133,13 @@ export class Queue<T = unknown> extends SharedObject {
   #polls: Set<Withdrawable> | null = null;
   #closed = false;
   readonly #prefetch: number;
+  readonly #joinable: boolean;
+  /**
+   * @internal JoinableQueue: items this handle's gets returned and its `taskDone` has not marked
+   * done yet (counted here, in the get itself: a subclass wrapping each get in an async function
+   * of its own paid a second promise per item).
+   */
+  _taken = 0;
 
   constructor(maxsize = 0, options: QueueOptions = {}, init?: SharedInit) {
     // Negative: no limit, as Python's.
@@ -154,6 +161,7 @@ export class Queue<T = unknown> extends SharedObject {
     super('queue', params, init);
     this.maxsize = this._params.maxsize as number;
     this.#prefetch = this._params.prefetch as number;
+    this.#joinable = joinable;
     handles.set(this._id, new WeakRef(this as Queue<unknown>));
     forgetHandle.register(this, this._id);
     if (!flushHooked) {
@@ -375,7 +383,10 @@ export class Queue<T = unknown> extends SharedObject {
       }
     }
     // All or nothing: an item that fails to revive halfway gives its Pipe ends back (serialize.ts).
-    return decodeOrDiscard(v) as T;
+    const item = decodeOrDiscard(v) as T;
+    // Every item a get returns (its own, or one it served another get of this thread) passes here.
+    if (this.#joinable) this._taken++;
+    return item;
   }
 
   /** The current batch is used up: the broker forgets its lease; the next one (if any) starts. */

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BrokenThreadPool, type Future, ThreadPoolExecutor } from '../../src/futures/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { WORKER_DATA_UNREADABLE_HANGS } from '../support/worker-data.js';
 import { add, throwRange } from './fixtures/tasks.js';
 import {
   deepResult,
@@ -102,17 +103,6 @@ test('arguments a small-stack worker cannot read fail that call alone, the worke
     await ex.shutdown();
   }
 });
-
-/**
- * Node 22 and 24 never start a worker whose workerData it cannot read: no 'online', no 'exit', no
- * 'error' (seen with a bare Worker, 1,200 levels under a 0.5 MB stack; Node 20 exits it with
- * code 0, which weft reports). weft cannot see that from outside, so there the start hangs: an
- * open defect (weft's start data would have to come in a message instead), not asserted there.
- */
-const WORKER_DATA_UNREADABLE_HANGS =
-  Number(process.versions.node.split('.')[0]) >= 22
-    ? `Node ${process.versions.node} never starts a worker whose workerData it cannot read`
-    : false;
 
 test('initargs a worker cannot read break the pool with a cause that says so', {
   skip: WORKER_DATA_UNREADABLE_HANGS,

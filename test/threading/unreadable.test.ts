@@ -14,6 +14,7 @@ import {
 } from '../../src/threading/index.js';
 import { deepThrow, depth, nested } from '../futures/fixtures/unreadable-tasks.js';
 import { checkLeaks } from '../support/leaks.js';
+import { WORKER_DATA_UNREADABLE_HANGS } from '../support/worker-data.js';
 
 checkLeaks({ graceMs: 3000 });
 
@@ -50,17 +51,6 @@ test('an exception escaping run() that cannot be read here reaches the excepthoo
     /Thread deep-thrower: .*could not be read here \(RangeError: Maximum call stack size exceeded\)/,
   );
 });
-
-/**
- * Node 22 and 24 never start a worker whose workerData it cannot read: no 'online', no 'exit', no
- * 'error' (seen with a bare Worker, 1,200 levels under a 0.5 MB stack; Node 20 exits it with
- * code 0, which weft reports). weft cannot see that from outside, so there the start hangs: an
- * open defect (weft's start data would have to come in a message instead), not asserted there.
- */
-const WORKER_DATA_UNREADABLE_HANGS =
-  Number(process.versions.node.split('.')[0]) >= 22
-    ? `Node ${process.versions.node} never starts a worker whose workerData it cannot read`
-    : false;
 
 test('a thread that cannot read its arguments reports that it could not start', {
   skip: WORKER_DATA_UNREADABLE_HANGS,

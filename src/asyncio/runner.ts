@@ -26,7 +26,7 @@
  * either.
  */
 import { onDryLoop } from '../internal/dry-loop.js';
-import { DeadlockError, describeValue } from '../internal/errors.js';
+import { DeadlockError, describeError, describeValue } from '../internal/errors.js';
 import { atIterationEnd } from '../internal/scheduler.js';
 import { RuntimeError } from './errors.js';
 import { EventLoop, installedRunningLoop, setRunningLoop } from './event-loop.js';
@@ -318,7 +318,7 @@ export class Runner {
         const failed = main?.done() && !main.cancelled() ? main.exception() : null;
         const first =
           failed !== null
-            ? ` (the main task had failed first: ${describeThrownShort(failed)}, the cause)`
+            ? ` (the main task had failed first: ${describeError(failed)}, the cause)`
             : '';
         reject(
           new DeadlockError(
@@ -543,13 +543,4 @@ async function cancelAll(
   }
   for (const t of tasksLeft(own)) if (!met.has(t)) failed = tryCancel(t, failed);
   if (failed !== null) throw failed.error;
-}
-
-/** "Error: boom" for the deadlock report; never throws (any value may be thrown). */
-function describeThrownShort(e: unknown): string {
-  try {
-    return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-  } catch {
-    return 'a value that cannot be shown';
-  }
 }

@@ -243,6 +243,18 @@ export function describeValue(v: unknown): string {
 }
 
 /**
+ * "RangeError: Maximum call stack size exceeded": an error's name and message, for a message
+ * that quotes a cause in a line. Never throws (any value may be thrown, with getters that throw).
+ */
+export function describeError(e: unknown): string {
+  try {
+    return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  } catch {
+    return 'a value that cannot be shown';
+  }
+}
+
+/**
  * What an exception handler prints for `e`: its stack, else its string. Never throws: an error
  * whose `stack` getter or `toString` throws (user code can make one) is described as such
  * instead of ending the process from inside the handler.

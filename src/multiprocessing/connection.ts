@@ -253,20 +253,13 @@ export class Connection {
     // end's other handles (a child's) into this closed one.
     const closing = this.#closing();
     if (signal === null) return this.#in.get({ signal: closing });
-    // Either signal ends the wait. One controller per call, its listeners removed when the wait
-    // ends, rather than AbortSignal.any: the handle's closing signal lives as long as the handle
-    // and would gather a dependent signal per recv.
-    const either = new AbortController();
-    const onAbort = (): void => either.abort(signal.reason);
-    const onClose = (): void => either.abort(closing.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    closing.addEventListener('abort', onClose, { once: true });
-    try {
-      return await this.#in.get({ signal: either.signal });
-    } finally {
-      signal.removeEventListener('abort', onAbort);
-      closing.removeEventListener('abort', onClose);
-    }
+    const q = this.#in;
+    return untilEither(
+      signal,
+      closing,
+      () => closing.reason,
+      (s) => q.get({ signal: s }),
+    );
   }
 
   /**
@@ -372,21 +365,17 @@ export class Connection {
     // Closing this handle withdraws the poll, as it does a recv: Python's timed poll then answers
     // True, and a recv() now raises at once, so it would not wait (its untimed poll waits for
     // ever there; this one answers true too).
-    const closing = this.#closing();
-    const either = new AbortController();
-    const onAbort = (): void => either.abort(signal?.reason);
-    const onClose = (): void => either.abort(kClosed);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    closing.addEventListener('abort', onClose, { once: true });
-    try {
-      return await this.#in._pipePoll(t, either.signal);
-    } catch (e) {
-      if (either.signal.reason === kClosed) return true;
-      throw e;
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-      closing.removeEventListener('abort', onClose);
-    }
+    const q = this.#in;
+    return untilEither(
+      signal,
+      this.#closing(),
+      () => kClosed,
+      (s) =>
+        q._pipePoll(t, s).catch((e: unknown) => {
+          if (s.reason === kClosed) return true;
+          throw e;
+        }),
+    );
   }
 
   /**
@@ -434,6 +423,31 @@ registerKind(
   // reached a worker) stops counting: its token goes.
   (s) => dropTransfers([(s as unknown as { token: string }).token]),
 );
+
+/**
+ * Runs `wait` under a signal that `signal` (if any) aborts with its reason and `closing` (a
+ * handle's close()) with `closedAs()`. One controller per call, its listeners removed when the
+ * wait ends, rather than AbortSignal.any: the handle's closing signal lives as long as the
+ * handle and would gather a dependent signal per wait.
+ */
+async function untilEither<T>(
+  signal: AbortSignal | null,
+  closing: AbortSignal,
+  closedAs: () => unknown,
+  wait: (either: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const either = new AbortController();
+  const onAbort = (): void => either.abort(signal?.reason);
+  const onClose = (): void => either.abort(closedAs());
+  signal?.addEventListener('abort', onAbort, { once: true });
+  closing.addEventListener('abort', onClose, { once: true });
+  try {
+    return await wait(either.signal);
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    closing.removeEventListener('abort', onClose);
+  }
+}
 
 /**
  * Python's `multiprocessing.Pipe(duplex)`: two connected ends. Duplex (the default): both ends

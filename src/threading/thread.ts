@@ -19,6 +19,7 @@ import { debuglog } from 'node:util';
 import { isMainThread, type Worker } from 'node:worker_threads';
 import { load } from '../internal/atomics.js';
 import type { ArgList, Kwargs } from '../internal/call-args.js';
+import { describeError } from '../internal/errors.js';
 import { handleClosed, handleOpened } from '../internal/live-handles.js';
 import {
   clearLongTimeout,
@@ -269,7 +270,7 @@ export class Thread<
       reportThreadException(
         this,
         new RuntimeError(
-          `Thread ${this.#name}: a message from the thread (the exception that escaped run()) could not be read here (${(err as Error)?.name}: ${(err as Error)?.message}): raise an error that carries flatter data`,
+          `Thread ${this.#name}: a message from the thread (the exception that escaped run()) could not be read here (${describeError(err)}): raise an error that carries flatter data`,
           'ERR_WEFT_UNREADABLE_MESSAGE',
           { cause: err },
         ),

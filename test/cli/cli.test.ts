@@ -3,11 +3,12 @@
  * keep-going behaviour on a scratch examples/ directory.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket as NetSocket, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { type CliContext, CliError } from '../../src/cli/command.js';
 import { runEchoLoad } from '../../src/cli/load.js';
@@ -22,6 +23,59 @@ const root = new URL('../../', import.meta.url).pathname;
 
 /** `weft …` as a user runs it; every command here ends within 90 s. */
 const weft = weftRunner(90_000);
+
+/**
+ * `weft serve echo --port 0 …args` started as a user starts it (`nodeFlags` first), its output
+ * gathered as it comes, where it listens, and how it ended.
+ */
+function startServe(
+  nodeFlags: string[],
+  args: string[],
+): {
+  server: ChildProcessByStdio<null, Readable, Readable>;
+  /** The port of its `listening on 127.0.0.1:…` line; rejects if it ends before printing it. */
+  listening: Promise<number>;
+  readonly out: string;
+  readonly err: string;
+  exit: Promise<[number | null, NodeJS.Signals | null]>;
+} {
+  const server = spawn(
+    process.execPath,
+    [...nodeFlags, join(root, 'bin', 'weft.js'), 'serve', 'echo', '--port', '0', ...args],
+    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  let err = '';
+  server.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  server.stderr.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  const exit = new Promise<[number | null, NodeJS.Signals | null]>((r) =>
+    server.once('exit', (c, sig) => r([c, sig])),
+  );
+  const listening = new Promise<number>((resolve, reject) => {
+    server.stdout.on('data', () => {
+      const m = /listening on 127\.0\.0\.1:(\d+) /.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    server.once('exit', () => reject(new Error(`weft serve exited early: ${out}${err}`)));
+  });
+  // Not every caller waits for the line (one signalled at once ends it by design).
+  listening.catch(() => {});
+  return {
+    server,
+    listening,
+    get out() {
+      return out;
+    },
+    get err() {
+      return err;
+    },
+    exit,
+  };
+}
 
 /** What a lazily-run promise gives, made once, by the first test that asks. */
 function once<T>(make: () => Promise<T>): () => Promise<T> {
@@ -123,22 +177,10 @@ describe('weft CLI', () => {
   });
 
   test('serve echo --model process: a child per connection answers; SIGTERM ends all of it', async () => {
-    const server = spawn(
-      process.execPath,
-      [join(root, 'bin', 'weft.js'), 'serve', 'echo', '--model', 'process', '--port', '0'],
-      { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    const exited = new Promise<number | null>((r) => server.once('exit', (code) => r(code)));
+    const run = startServe([], ['--model', 'process']);
     try {
-      let out = '';
-      const port = await new Promise<number>((resolve, reject) => {
-        server.stdout.on('data', (d: Buffer) => {
-          out += d.toString();
-          const m = /listening on 127\.0\.0\.1:(\d+) \(model process/.exec(out);
-          if (m) resolve(Number(m[1]));
-        });
-        server.once('exit', () => reject(new Error(`weft serve exited early: ${out}`)));
-      });
+      const port = await run.listening;
+      assert.match(run.out, /\(model process/);
       const clients = ['first', 'second'].map(async (word) => {
         using c = await createConnection(['127.0.0.1', port]);
         const replies: string[] = [];
@@ -155,9 +197,9 @@ describe('weft CLI', () => {
         'SECOND HELLO / SECOND AGAIN',
       ]);
     } finally {
-      server.kill('SIGTERM');
+      run.server.kill('SIGTERM');
     }
-    assert.equal(await exited, 0);
+    assert.equal((await run.exit)[0], 0, run.err);
   });
 
   test('serve on a busy port or an address not on this machine: a clear error, no stack', async () => {
@@ -199,37 +241,21 @@ describe('weft CLI', () => {
 
   test('serve --workers 2 says where it listens once, not once per process', async () => {
     // Regression: node:cluster re-runs the command in each worker, and each printed the line.
-    const server = spawn(
-      process.execPath,
-      [join(root, 'bin', 'weft.js'), 'serve', 'echo', '--port', '0', '--workers', '2'],
-      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let out = '';
-    let err = '';
-    server.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    server.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
-    const exited = new Promise<number | null>((r) => server.once('exit', (code) => r(code)));
+    const run = startServe([], ['--workers', '2']);
     try {
-      const port = await new Promise<number>((resolve, reject) => {
-        server.stdout.on('data', () => {
-          const m = /listening on 127\.0\.0\.1:(\d+) \(model streams/.exec(out);
-          if (m) resolve(Number(m[1]));
-        });
-        server.once('exit', () => reject(new Error(`weft serve exited early: ${out}`)));
-      });
+      const port = await run.listening;
+      assert.match(run.out, /\(model streams/);
       using c = await createConnection(['127.0.0.1', port]);
       await c.sendall('two workers');
       let got = '';
       while (got.length < 11) got += (await c.recv(1024)).toString();
       assert.equal(got, 'TWO WORKERS');
     } finally {
-      server.kill('SIGTERM');
+      run.server.kill('SIGTERM');
     }
-    assert.equal(await exited, 0);
+    const [code] = await run.exit;
+    assert.equal(code, 0);
+    const { out, err } = run;
     // Every process has ended, so everything any of them printed is in `out` and `err`.
     assert.equal(out.match(/listening on/g)?.length, 1, out);
     // Regression: each worker, disconnected by the closing primary, still waited for a signal
@@ -246,24 +272,9 @@ describe('weft CLI', () => {
     // each with 13, silently, when only the signal ended its wait, not its group's disconnect).
     const fixture = join(root, 'test', 'cli', 'fixtures', 'sigterm-on-listening.mjs');
     for (const extra of [[], ['--workers', '2']]) {
-      const server = spawn(
-        process.execPath,
-        ['--import', fixture, join(root, 'bin', 'weft.js'), 'serve', 'echo', '--port', '0'].concat(
-          extra,
-        ),
-        { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      let out = '';
-      let err = '';
-      server.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-      });
-      server.stderr.on('data', (d: Buffer) => {
-        err += d.toString();
-      });
-      const [code, signal] = await new Promise<[number | null, string | null]>((r) =>
-        server.once('exit', (c, s) => r([c, s])),
-      );
+      const run = startServe(['--import', fixture], extra);
+      const [code, signal] = await run.exit;
+      const { out, err } = run;
       const what = `${extra.join(' ')}: ${out}${err}`;
       assert.deepEqual([code, signal], [0, null], what);
       assert.equal(out.match(/listening on/g)?.length, 1, what);

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BrokenThreadPool, type Future, ThreadPoolExecutor } from '../../src/futures/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { until } from '../support/until.js';
 import { WORKER_DATA_UNREADABLE_HANGS } from '../support/worker-data.js';
 import { add, throwRange } from './fixtures/tasks.js';
 import {
@@ -194,10 +195,7 @@ test('a batch the worker could not read fails no call but the one at fault, what
   };
   try {
     const busy = ex.submit(spinUntilSet, flag.buffer);
-    for (const t0 = Date.now(); !busy.running(); ) {
-      assert.ok(Date.now() - t0 < DEADLINE, 'the busy call never started');
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    await until(() => busy.running(), 'the busy call to start', DEADLINE);
     // Five calls in one batch to the busy worker's other slot, unread while it spins; the call
     // at fault (#0) and three others are cancelled before it reads it. #1 alone is left: its
     // arguments were readable, the batch's were not.

@@ -48,7 +48,7 @@ import { serialize } from 'node:v8';
 import type { ResourceLimits, Worker } from 'node:worker_threads';
 import { cas, load, store } from '../atomics.js';
 import { Deque } from '../deque.js';
-import { RuntimeError, WeftError } from '../errors.js';
+import { describeError, RuntimeError, WeftError } from '../errors.js';
 import { handleClosed, handleOpened } from '../live-handles.js';
 import { ChildHandle } from '../process/spawn.js';
 import { collectTransfers, dropTransfers } from '../process/transfers.js';
@@ -872,12 +872,7 @@ export class PoolEngine {
         for (let k = 0; k < r.length; k += 3) {
           const at = r[k] as number;
           const it = owedAt(w, Math.floor(at / BATCH_CAP), at % BATCH_CAP);
-          if (it === undefined) continue;
-          it.w = null;
-          const ok = r[k + 1];
-          let v = r[k + 2];
-          if (ok === RES_PACKED && !it.packedOk) v = unpack(v as Int32Array | Float64Array);
-          it._complete(ok !== RES_ERROR, v);
+          if (it !== undefined) settle(it, r[k + 1], r[k + 2]);
         }
         if (m.end >= 0) {
           // Every outcome of a batch is posted before its end: a call still owed here had its
@@ -886,7 +881,7 @@ export class PoolEngine {
           // frees it); else, a safety net, they fail.
           if (w.unreadable !== null && this.#owes(w, m.end)) {
             if (w.syncs.length > 0 || w.replay !== null) {
-              if (m.end >= 0 || r.length > 0) this.#dispatch();
+              this.#dispatch();
               return;
             }
             this.#failOwed(w, m.end);
@@ -910,15 +905,10 @@ export class PoolEngine {
         const same = sameBatch(w, replay.batches, at);
         if (same && w.interrupted.size > 0) this.#endInterrupted(w, m.r);
         const it = same ? owedAt(w, Math.floor(at / BATCH_CAP), at % BATCH_CAP) : undefined;
-        if (it !== undefined) {
-          it.w = null;
-          const ok = m.r[1];
-          // Decoded as 'res' decodes its outcomes (an exception is an encoded error until then);
-          // only when owed: an outcome read before is not revived a second time.
-          let v = ArrayBuffer.isView(m.r[2]) ? m.r[2] : decode(m.r[2]);
-          if (ok === RES_PACKED && !it.packedOk) v = unpack(v as Int32Array | Float64Array);
-          it._complete(ok !== RES_ERROR, v);
-        }
+        // Decoded as 'res' decodes its outcomes (an exception is an encoded error until then);
+        // only when owed: an outcome read before is not revived a second time.
+        if (it !== undefined)
+          settle(it, m.r[1], ArrayBuffer.isView(m.r[2]) ? m.r[2] : decode(m.r[2]));
         if (replay.i >= replay.again.length) this.#endReplay(w);
         return;
       }
@@ -964,7 +954,7 @@ export class PoolEngine {
       this.#break(
         'A thread initializer failed, the pool is not usable anymore',
         new RuntimeError(
-          `The initializer of ${w.name} failed, and its error could not be read here (${describe(w.unreadable)}): raise an error that carries flatter data`,
+          `The initializer of ${w.name} failed, and its error could not be read here (${describeError(w.unreadable)}): raise an error that carries flatter data`,
           'ERR_WEFT_UNREADABLE_MESSAGE',
           { cause: w.unreadable },
         ),
@@ -1013,7 +1003,7 @@ export class PoolEngine {
     it._complete(
       false,
       new RuntimeError(
-        `${this.#describeTask(it)}: its outcome (result or exception) could not be read back from ${w.name} (${describe(error)}). A value nested too deeply for the receiving thread's stack (thousands of levels) cannot cross threads: return a flatter one`,
+        `${this.#describeTask(it)}: its outcome (result or exception) could not be read back from ${w.name} (${describeError(error)}). A value nested too deeply for the receiving thread's stack (thousands of levels) cannot cross threads: return a flatter one`,
         'ERR_WEFT_UNREADABLE_MESSAGE',
         { cause: error },
       ),
@@ -1043,7 +1033,7 @@ export class PoolEngine {
         it._complete(
           false,
           new RuntimeError(
-            `${this.#describeTask(it)}: its arguments could not be read by ${w.name} (${describe(error)}). Arguments nested too deeply for the worker's stack (thousands of levels, fewer with a small resourceLimits.stackSizeMb) cannot cross threads: pass flatter data, or raise stackSizeMb`,
+            `${this.#describeTask(it)}: its arguments could not be read by ${w.name} (${describeError(error)}). Arguments nested too deeply for the worker's stack (thousands of levels, fewer with a small resourceLimits.stackSizeMb) cannot cross threads: pass flatter data, or raise stackSizeMb`,
             'ERR_WEFT_UNREADABLE_MESSAGE',
             { cause: error },
           ),
@@ -1200,10 +1190,13 @@ export class PoolEngine {
   }
 }
 
-/** What went wrong, for a message: `RangeError: Maximum call stack size exceeded`. */
-function describe(e: unknown): string {
-  if (e instanceof Error) return `${e.name}: ${e.message}`;
-  return String(e);
+/** Settles `it` with an outcome as the runner posted it (`ok`: RES_OK, RES_ERROR or RES_PACKED). */
+function settle(it: Item, ok: unknown, v: unknown): void {
+  it.w = null;
+  it._complete(
+    ok !== RES_ERROR,
+    ok === RES_PACKED && !it.packedOk ? unpack(v as Int32Array | Float64Array) : v,
+  );
 }
 
 /** Fails the calls `#sendBatch` could not send, each with its error (done-callbacks run here). */

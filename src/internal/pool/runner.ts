@@ -372,54 +372,60 @@ export async function runRunner(boot: RunnerBoot, port: RunnerPort): Promise<voi
  * recursion could go.
  */
 function nestedDeeperThan(v: unknown, limit: number): boolean {
-  if (v === null || typeof v !== 'object' || ArrayBuffer.isView(v)) return false;
+  if (!isContainer(v)) return false;
   // Most outcomes are small: walked first without remembering what was met (a cycle then reads
   // as deep: kept, which costs nothing but memory), within a budget of containers.
-  const fast = walkDepth(v, limit, 256);
-  if (fast !== null) return fast;
-  const seen = new Set<object>();
+  return walkDepth(v, limit, null, 256) ?? (walkDepth(v, limit, new Set(), Infinity) as boolean);
+}
+
+function isContainer(x: unknown): x is object {
+  return x !== null && typeof x === 'object' && !ArrayBuffer.isView(x);
+}
+
+/**
+ * `nestedDeeperThan`'s walk, remembering what it met in `seen`, or with `seen` null not, and
+ * then giving up (null) after `budget` containers or at a Map, Set or ArrayBuffer.
+ */
+function walkDepth(
+  v: object,
+  limit: number,
+  seen: Set<object> | null,
+  budget: number,
+): boolean | null {
   const stack: Array<[object, number]> = [[v, 1]];
   while (stack.length > 0) {
     const [o, d] = stack.pop() as [object, number];
-    if (seen.has(o)) continue;
-    seen.add(o);
+    if (seen !== null) {
+      if (seen.has(o)) continue;
+      seen.add(o);
+    }
     if (d > limit) return true;
-    const push = (x: unknown): void => {
-      if (x !== null && typeof x === 'object' && !ArrayBuffer.isView(x) && !seen.has(x))
-        stack.push([x, d + 1]);
-    };
+    if (--budget < 0) return null;
     if (o instanceof Map) {
+      if (seen === null) return null;
       for (const [k, x] of o) {
-        push(k);
-        push(x);
+        push(stack, seen, k, d + 1);
+        push(stack, seen, x, d + 1);
       }
     } else if (o instanceof Set) {
-      for (const x of o) push(x);
-    } else if (!(o instanceof ArrayBuffer) && !(o instanceof SharedArrayBuffer)) {
-      for (const x of Object.values(o)) push(x);
+      if (seen === null) return null;
+      for (const x of o) push(stack, seen, x, d + 1);
+    } else if (o instanceof ArrayBuffer || o instanceof SharedArrayBuffer) {
+      if (seen === null) return null;
+    } else {
+      for (const x of Object.values(o)) push(stack, seen, x, d + 1);
     }
   }
   return false;
 }
 
-/** `nestedDeeperThan` without a set of what was met: null once `budget` containers were seen. */
-function walkDepth(v: object, limit: number, budget: number): boolean | null {
-  const stack: object[] = [v];
-  const depths: number[] = [1];
-  while (stack.length > 0) {
-    const o = stack.pop() as object;
-    const d = depths.pop() as number;
-    if (d > limit) return true;
-    if (--budget < 0) return null;
-    if (o instanceof Map || o instanceof Set || o instanceof ArrayBuffer) return null;
-    for (const x of Object.values(o)) {
-      if (x !== null && typeof x === 'object' && !ArrayBuffer.isView(x)) {
-        stack.push(x);
-        depths.push(d + 1);
-      }
-    }
-  }
-  return false;
+function push(
+  stack: Array<[object, number]>,
+  seen: Set<object> | null,
+  x: unknown,
+  d: number,
+): void {
+  if (isContainer(x) && (seen === null || !seen.has(x))) stack.push([x, d]);
 }
 
 function argsAt(list: ArrayLike<unknown>, at: number, stride: number): unknown[] {

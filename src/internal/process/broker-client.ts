@@ -36,7 +36,7 @@ import { join } from 'node:path';
 import { BroadcastChannel, isMainThread, threadId } from 'node:worker_threads';
 import { identity } from '../../multiprocessing/process-identity.js';
 import { BrokenPipeError, ConnectionRefusedError } from '../../socket/errors.js';
-import { RuntimeError } from '../errors.js';
+import { describeError, RuntimeError } from '../errors.js';
 import { sharedHooks } from '../hooks.js';
 import {
   assertCloneable,
@@ -47,7 +47,7 @@ import {
 import { claimBroker, selfTid, takeWantedBroker, threadName } from '../shm/world.js';
 import { beforeThreadExit } from '../thread-exit.js';
 import { BROKER_CHANNEL, spawnWorker } from '../worker/spawn.js';
-import { FrameReader, frame, type Reply, unreadableWhy } from './broker-wire.js';
+import { FrameReader, frame, type Reply } from './broker-wire.js';
 import {
   announced,
   joinSlab,
@@ -354,7 +354,7 @@ export class BrokerClient {
         // item a lost reply carried is gone, as Python's get whose unpickling fails loses it.
         this.#fail(
           new RuntimeError(
-            `A reply of the multiprocessing broker could not be read in this thread (${unreadableWhy(e)}); every request waiting on the broker failed with this error, and this thread's connection to it is closed: send flatter data, or read it in a thread with a larger stack (threading.stackSize())`,
+            `A reply of the multiprocessing broker could not be read in this thread (${describeError(e)}); every request waiting on the broker failed with this error, and this thread's connection to it is closed: send flatter data, or read it in a thread with a larger stack (threading.stackSize())`,
             'ERR_WEFT_UNREADABLE_MESSAGE',
           ),
         );
@@ -574,8 +574,8 @@ export class BrokerClient {
   }
 
   #onReply(m: Reply): void {
-    if (m.r === 0 && m.u !== undefined) {
-      this.#fail(new RuntimeError(m.u, 'ERR_WEFT_UNREADABLE_MESSAGE'));
+    if (m.r === 0 && m.unreadable !== undefined) {
+      this.#fail(new RuntimeError(m.unreadable, 'ERR_WEFT_UNREADABLE_MESSAGE'));
       return;
     }
     const p = this.#pending.get(m.r);

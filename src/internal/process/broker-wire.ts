@@ -13,8 +13,8 @@
  *                  delivered that many messages) and `ship` (messages its async client had not
  *                  sent, or had not wholly handed to the kernel (`dup`), run first).
  * Broker → client: `{ r, v }` (value), `{ r, e }` (encoded error), `{ r, c: 1 }` (cancelled);
- *                  `{ r: 0, u }`: a frame of the client's could not be read (u says why), and
- *                  the broker closes the connection (see FrameReader).
+ *                  `{ r: 0, unreadable }`: a frame of the client's could not be read (it says
+ *                  why), and the broker closes the connection (see FrameReader).
  */
 import v8 from 'node:v8';
 
@@ -44,12 +44,7 @@ export interface Reply {
    * With `r` 0: the broker could not read a frame of this connection (what it was and what to
    * do); it closes the connection next. See FrameReader.
    */
-  u?: string;
-}
-
-/** What `e` (a deserialize error) says, for a message. */
-export function unreadableWhy(e: unknown): string {
-  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  unreadable?: string;
 }
 
 export function frame(messages: unknown[]): Buffer {

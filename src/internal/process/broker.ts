@@ -47,7 +47,7 @@
 import { createServer, type Server } from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
 import { Deque } from '../deque.js';
-import { DeadlockError, describeCycle, describeValue } from '../errors.js';
+import { DeadlockError, describeCycle, describeError, describeValue } from '../errors.js';
 import { clearLongTimeout } from '../long-timer.js';
 import { encodeError } from '../serialize.js';
 import { ArrayStore, checkSliceSize, storeBytes } from './array-store.js';
@@ -65,7 +65,7 @@ import {
 } from './broker-conn.js';
 import { findLockCycle, type LockWaiter, type WalkLock } from './broker-deadlock.js';
 import { BrokerLock } from './broker-lock.js';
-import { FrameReader, frame, type Request, unreadableWhy } from './broker-wire.js';
+import { FrameReader, frame, type Request } from './broker-wire.js';
 import {
   arrayPathOf,
   mapArrayFile,
@@ -1607,12 +1607,12 @@ export function startBroker(path: string): Promise<Server> {
         // died (what it held is freed at its session's end). Python's reader of an unpicklable
         // item raises in the reading process; the broker is every process's reader here, and must
         // not die of one.
-        const why = `the multiprocessing broker could not read a message this thread sent (${unreadableWhy(e)}); its requests are lost and this thread's connection to the broker is closed: send flatter data`;
+        const why = `the multiprocessing broker could not read a message this thread sent (${describeError(e)}); its requests are lost and this thread's connection to the broker is closed: send flatter data`;
         // Before its hello was read (the first frame holds it), the socket has no Conn yet.
         if (c !== null) {
-          c.send({ r: 0, u: why });
+          c.send({ r: 0, unreadable: why });
           c.flush();
-        } else socket.write(frame([{ r: 0, u: why }]));
+        } else socket.write(frame([{ r: 0, unreadable: why }]));
         // Closed here once the notice is written, not when the client answers the end: a thread
         // blocked in a sync call (waiting for this connection's lost messages) reads nothing
         // until that call returns, and the call returns only when this Conn is gone (detach).

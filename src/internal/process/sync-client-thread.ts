@@ -110,9 +110,12 @@ export function syncClientThread(
         need = 4 + n;
         break;
       }
-      let ms: Array<{ r: number; u?: string }>;
+      let ms: Array<{ r: number; unreadable?: string }>;
       try {
-        ms = v8.deserialize(buf.subarray(at + 4, at + 4 + n)) as Array<{ r: number; u?: string }>;
+        ms = v8.deserialize(buf.subarray(at + 4, at + 4 + n)) as Array<{
+          r: number;
+          unreadable?: string;
+        }>;
       } catch (e) {
         // Which replies it held is gone with it (see broker-wire.ts FrameReader): every request
         // in flight fails, and the connection ends, the broker freeing what it held.
@@ -127,7 +130,7 @@ export function syncClientThread(
       at += 4 + n;
       for (const m of ms) {
         // The broker could not read a frame of this connection (broker-wire.ts): it closes it.
-        if (m.r === 0 && typeof m.u === 'string') fail(m.u);
+        if (m.r === 0 && typeof m.unreadable === 'string') fail(m.unreadable);
         else if (inFlight.delete(m.r)) reply(m);
       }
     }

@@ -31,7 +31,7 @@
  */
 import { type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
 import { load, parkSync } from '../atomics.js';
-import { RuntimeError } from '../errors.js';
+import { describeError, RuntimeError } from '../errors.js';
 
 export const SEQ = 0;
 export const STATE = 1;
@@ -103,7 +103,7 @@ export function call(
       try {
         got = receiveMessageOnPort(port);
       } catch (e) {
-        unreadable = `the broker's reply could not be read in this thread (${(e as Error)?.name}: ${(e as Error)?.message}); store flatter data, or give the thread a larger stack (threading.stackSize())`;
+        unreadable = `the broker's reply could not be read in this thread (${describeError(e)}); store flatter data, or give the thread a larger stack (threading.stackSize())`;
         continue;
       }
       if (got === undefined) break;

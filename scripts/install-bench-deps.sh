@@ -6,9 +6,13 @@
 #   wrk              HTTP load generator (bench/web)
 # It never fails the bench: a package it cannot install only means that peer is skipped, and the
 # bench says so in its notes. Set WEFT_BENCH_NO_INSTALL=1 to skip this step entirely.
+# With arguments it installs only those packages: scripts/run-tests.mjs asks for python3-aiohttp,
+# which the web tests run against (its peers are aiohttp servers and clients), so that `npm test`
+# on a fresh machine has it; a test that still cannot start its peer fails saying what it needs.
 set -u
 
 packages=(python3-uvloop python3-gevent python3-aiohttp wrk)
+[ $# -gt 0 ] && packages=("$@")
 
 if [ "${WEFT_BENCH_NO_INSTALL:-}" = 1 ]; then
   echo "bench deps: WEFT_BENCH_NO_INSTALL=1, not installing anything"

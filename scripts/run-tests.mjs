@@ -34,6 +34,16 @@ const concurrency = Number(process.env.WEFT_TEST_CONCURRENCY) || availableParall
 const [major, minor] = process.versions.node.split('.').map(Number);
 const concurrencyFlag =
   major > 20 || (major === 20 && minor >= 10) ? [`--test-concurrency=${concurrency}`] : [];
+// The web tests compare weft with aiohttp 3.8 servers and clients run by /usr/bin/python3: Debian's
+// python3-aiohttp, installed here when missing (as the bench installs its peers), so that a fresh
+// machine's `npm test` has it. The script never fails; a test whose peer cannot start says why.
+const NEEDS_AIOHTTP = ['test/web/client-web-socket.test.ts', 'test/web/compression.test.ts'];
+if (chosen.some((f) => NEEDS_AIOHTTP.includes(f))) {
+  spawnSync('bash', [join(root, 'scripts/install-bench-deps.sh'), 'python3-aiohttp'], {
+    stdio: 'inherit',
+    cwd: root,
+  });
+}
 // Every .ts file transformed once, here, rather than by the first process that imports it.
 await prebuild();
 const loader = new URL('./ts-loader/register.mjs', import.meta.url).href;

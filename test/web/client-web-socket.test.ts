@@ -404,9 +404,12 @@ for (const [name, start] of [
 
     it('a heartbeat the server answers keeps the connection', async () => {
       await using session = new ClientSession();
-      await using ws = await session.wsConnect(`${peer.url}/echo`, { heartbeat: 100 });
-      // Several heartbeats pass with no message in either direction.
-      await assert.rejects(ws.receive({ timeout: 600 }), TimeoutError);
+      // The pong is due within half the heartbeat (aiohttp's rule): 300 ms, not 50, so that a
+      // peer process held off the CPU of a loaded machine still answers in time (100 ms failed so
+      // against the aiohttp server at load 20).
+      await using ws = await session.wsConnect(`${peer.url}/echo`, { heartbeat: 600 });
+      // Two heartbeats pass with no message in either direction.
+      await assert.rejects(ws.receive({ timeout: 1_400 }), TimeoutError);
       assert.equal(ws.closed, false);
       await ws.sendStr('alive');
       assert.equal(await ws.receiveStr(), 'alive');

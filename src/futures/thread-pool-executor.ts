@@ -10,6 +10,7 @@ import {
   trackExecutor,
   untrackExecutor,
 } from '../internal/thread-executors.js';
+import { MIN_STACK_SIZE } from '../threading/stack-size.js';
 import { BrokenThreadPool } from './errors.js';
 import type { ShutdownOptions } from './executor.js';
 import { PoolExecutor } from './pool-executor.js';
@@ -103,6 +104,8 @@ const RESOURCE_LIMITS = [
  * worker (a few megabytes of old generation) is Node's to judge: the pool breaks at its first
  * call (BrokenThreadPool, with the worker's ERR_WORKER_OUT_OF_MEMORY).
  */
+const MiB = 1024 * 1024;
+
 function checkResourceLimits(rl: unknown): void {
   if (rl === undefined || rl === null) return;
   if (typeof rl !== 'object') {
@@ -127,6 +130,14 @@ function checkResourceLimits(rl: unknown): void {
         key === 'maxOldGenerationSizeMb'
           ? `ThreadPoolExecutor: resourceLimits.maxOldGenerationSizeMb must be greater than 0 (a worker with no old generation runs out of memory at once): received ${value}`
           : `ThreadPoolExecutor: resourceLimits.${key} must be 0 (Node's default) or more: received ${value}`,
+      );
+    }
+    // Node 20 ends the whole process (a fatal "Maximum call stack size exceeded", exit code 6)
+    // when a worker's stack is too small for its own start-up: 0.2 MB did so, 0.25 failed the
+    // worker alone. The floor is threading.stackSize()'s, for one rule for every weft thread.
+    if (key === 'stackSizeMb' && value > 0 && value < MIN_STACK_SIZE / MiB) {
+      throw new RangeError(
+        `ThreadPoolExecutor: resourceLimits.stackSizeMb must be 0 (Node's default) or at least ${MIN_STACK_SIZE / MiB} (threading.MIN_STACK_SIZE, 512 KiB: Node's and weft's start-up code runs on that stack): received ${value}`,
       );
     }
   }

@@ -154,6 +154,14 @@ describe('ThreadPoolExecutor only', () => {
         RangeError,
         /stackSizeMb must be 0 \(Node's default\) or more: received -1/,
       ],
+      // A stack too small for a worker's start-up ended the host process at the first submit
+      // (Node 20: exit code 6 at 0.1 MB; helper-274).
+      [
+        { stackSizeMb: 0.1 },
+        RangeError,
+        /stackSizeMb must be 0 .* or at least 0\.5 .*: received 0\.1/,
+      ],
+      [{ stackSizeMb: 0.49 }, RangeError, /at least 0\.5 .*: received 0\.49/],
     ];
     for (const [resourceLimits, cls, message] of bad) {
       assert.throws(
@@ -171,6 +179,7 @@ describe('ThreadPoolExecutor only', () => {
         codeRangeSizeMb: 8,
         stackSizeMb: 4,
       },
+      { stackSizeMb: 0.5 },
       { maxOldGenerationSizeMb: undefined },
     ]) {
       void new ThreadPoolExecutor({ maxWorkers: 1, resourceLimits }).shutdown();

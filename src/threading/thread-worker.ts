@@ -28,6 +28,17 @@ function end(abnormal: boolean): void {
   finishThread(selfTid);
 }
 
+/**
+ * Posts what escaped run() to the parent, announced by a flat 'raising' (always readable): if the
+ * exception itself cannot be read there, the parent knows that the message it lost was this one
+ * and not one the thread's own code posted on parentPort (thread.ts).
+ */
+function postException(err: unknown): void {
+  const m = { type: 'exception', error: encodeError(err) } satisfies WorkerMessage;
+  parentPort?.postMessage({ type: 'raising' } satisfies WorkerMessage);
+  parentPort?.postMessage(m);
+}
+
 export async function main(encoded: unknown): Promise<void> {
   const p = decode(encoded) as ThreadPayload;
   registerSelf(p.name, p.daemon);
@@ -47,10 +58,7 @@ export async function main(encoded: unknown): Promise<void> {
       `Thread ${p.name}: run() returned a promise that never settled: the thread's event loop had nothing left to do (no timer, I/O or weft wait pending), so the rest of run() can never run. Await something that will settle, or keep a timer, socket or weft wait pending until it does.`,
       'ERR_WEFT_THREAD_STRANDED',
     );
-    parentPort?.postMessage({
-      type: 'exception',
-      error: encodeError(error),
-    } satisfies WorkerMessage);
+    postException(error);
   };
   process.on('beforeExit', onDry);
   // A target that calls process.exit() still hands back what it holds.
@@ -65,7 +73,7 @@ export async function main(encoded: unknown): Promise<void> {
     await self.run();
   } catch (err) {
     threw = true;
-    parentPort?.postMessage({ type: 'exception', error: encodeError(err) } satisfies WorkerMessage);
+    postException(err);
   }
   settled = true;
   // Python's exit finishes the executors a thread left running, then joins the non-daemon

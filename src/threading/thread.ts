@@ -246,10 +246,16 @@ export class Thread<
     reapStartedAtExit();
     handleOpened('thread');
     debug('thread %s started: ident %d, daemon %s', this.#name, tid, this.#daemon);
+    // A 'raising' came and its 'exception' not yet: a message lost now was that exception.
+    let raising = false;
     worker.on('message', (m: unknown) => {
       if (!isWorkerMessage(m)) return;
       switch (m.type) {
+        case 'raising':
+          raising = true;
+          return;
         case 'exception':
+          raising = false;
           reportThreadException(this, decodeError(m.error as EncodedError));
           return;
         case 'result':
@@ -258,51 +264,52 @@ export class Thread<
         case 'ended':
           markEnded();
           return;
+        case 'startUnreadable':
+          // run() never ran: the excepthook is told why rather than nothing.
+          reportThreadException(
+            this,
+            new RuntimeError(
+              `Thread ${this.#name} could not start: its target, args, kwargs or fields could not be read in the new thread (${m.why}): nested too deeply for its stack, or too large for its memory. Pass flatter data, or raise threading.stackSize()`,
+              'ERR_WEFT_UNREADABLE_MESSAGE',
+            ),
+          );
+          return;
         default:
           m satisfies never;
       }
     });
-    // A message from the thread that cannot be read here (an exception carrying data nested
-    // deeper than this thread's stack can read): which one is gone, and only 'exception' carries
-    // anything of the user's ('result' is dropped, a lost 'ended' leaves join() to the worker's
-    // exit), so the excepthook hears that run() raised something that could not be shown.
-    worker.on('messageerror', (err) =>
+    // A message from the thread that cannot be read here (nested deeper than this thread's stack
+    // can read): gone, whichever it was. weft's own messages carry nothing of the user's but the
+    // exception that escaped run(), announced by a 'raising'; a lost 'ended' leaves join() to the
+    // worker's exit. Anything else was posted on parentPort by the thread's own code, which weft
+    // does not deliver (a readable one is dropped too): only traced, not blamed on run().
+    worker.on('messageerror', (err) => {
+      if (!raising) {
+        debug(
+          'thread %s: a message its code posted could not be read here: %s',
+          this.#name,
+          describeError(err),
+        );
+        return;
+      }
+      raising = false;
       reportThreadException(
         this,
         new RuntimeError(
-          `Thread ${this.#name}: a message from the thread (the exception that escaped run()) could not be read here (${describeError(err)}): raise an error that carries flatter data`,
+          `Thread ${this.#name}: the exception that escaped run() could not be read here (${describeError(err)}): raise an error that carries flatter data`,
           'ERR_WEFT_UNREADABLE_MESSAGE',
           { cause: err },
         ),
-      ),
-    );
-    let online = false;
-    let failed = false;
-    worker.once('online', () => {
-      online = true;
+      );
     });
-    worker.on('error', (err) => {
-      failed = true;
-      reportThreadException(this, err);
-    });
+    // Without a listener, a worker's 'error' would be thrown in this thread.
+    worker.on('error', (err) => reportThreadException(this, err));
     let markEnded = (): void => {};
     this.#ended = new Promise<void>((resolve) => {
       markEnded = resolve;
     });
     this.#exited = new Promise<void>((resolve) => {
       worker.once('exit', (code) => {
-        // A worker that cannot read its start data (workerData: args nested deeper than its
-        // stack can read) ends at once with code 0, before 'online' and without a word: run()
-        // never ran, which the excepthook is told rather than nothing.
-        if (!online && !failed) {
-          reportThreadException(
-            this,
-            new RuntimeError(
-              `Thread ${this.#name} could not start: its target, args, kwargs or fields could not be read in the new thread (nested too deeply for its stack, or too large for its memory). Pass flatter data, or raise threading.stackSize()`,
-              'ERR_WEFT_UNREADABLE_MESSAGE',
-            ),
-          );
-        }
         markEnded();
         debug('thread %s exited (worker exit code %d)', this.#name, code);
         // A worker ended from outside (out of memory) ran no exit handler: its locks are handed

@@ -60,6 +60,7 @@ import {
   type TaskRef,
   toTaskRef,
 } from '../task-ref.js';
+import { isStartUnreadable } from '../worker/protocol.js';
 import { spawnWorker } from '../worker/spawn.js';
 import { packNumbers, unpack } from './pack.js';
 import {
@@ -219,8 +220,6 @@ export class PoolWorker {
     live: number[];
     batches: (Item[] | null)[];
   } | null = null;
-  /** The worker came online: it read its start data (workerData). */
-  online = false;
   constructor(
     readonly index: number,
     readonly name: string,
@@ -774,23 +773,24 @@ export class PoolEngine {
       name: w.name,
       ...(this.o.resourceLimits ? { resourceLimits: this.o.resourceLimits } : {}),
     });
-    worker.on('message', (m: FromRunner) => this.#onMessage(w, m));
-    worker.on('messageerror', (e) => this.#onUnreadable(w, e));
-    worker.once('online', () => {
-      w.online = true;
+    worker.on('message', (m: FromRunner) => {
+      // Until the runner is ready, the worker's bootstrap may speak instead: it could not read
+      // its start data, and exits (worker/protocol.ts); the exit breaks the pool with this cause.
+      if (!w.ready && isStartUnreadable(m)) {
+        w.lastError = new RuntimeError(
+          `${w.name} could not read its start data (the initializer's arguments, initargs: ${m.why}): nested too deeply for its stack, or too large for its memory limits. Pass flatter initargs, or raise resourceLimits.stackSizeMb`,
+          'ERR_WEFT_UNREADABLE_MESSAGE',
+        );
+        return;
+      }
+      this.#onMessage(w, m);
     });
+    worker.on('messageerror', (e) => this.#onUnreadable(w, e));
     worker.on('error', (e) => {
       w.lastError = e;
     });
     const tid = worker.threadId + 1;
     worker.on('exit', (code) => {
-      // A worker that cannot read its start data (workerData: the initializer's arguments
-      // nested deeper than its stack can read) ends at once, code 0, before 'online', silently.
-      if (!w.online && w.lastError === null && !w.forced && !w.stopping)
-        w.lastError = new RuntimeError(
-          `${w.name} could not read its start data (the initializer's arguments, initargs): nested too deeply for its stack, or too large for its memory limits. Pass flatter initargs, or raise resourceLimits.stackSizeMb`,
-          'ERR_WEFT_UNREADABLE_MESSAGE',
-        );
       // An executor worker does not recover what its tasks left held, and one ended by a forced
       // cancellation or out of memory could not: its locks are handed back here, marked, before
       // anyone learns that the worker is gone (see reapThread).

@@ -1,16 +1,37 @@
 /**
- * The worker side of protocol.ts: the first weft code a worker runs. It adopts the world and the
- * shared buffers the parent knows, imports every module that registers shared kinds (so that
- * descriptors in the payload can be revived), then hands over to the role module.
+ * The worker side of protocol.ts: the first weft code a worker runs. It takes the role's payload
+ * from the start port, adopts the world and the shared buffers the parent knows, imports every
+ * module that registers shared kinds (so that descriptors in the payload can be revived), then
+ * hands over to the role module.
  */
+import { parentPort, receiveMessageOnPort } from 'node:worker_threads';
+import { describeError } from '../errors.js';
 import { adoptSnapshot } from '../shm/sab-registry.js';
 // Imported for its effect: adopts the world from workerData before any lock is touched.
 import '../shm/world.js';
-import type { BootData } from './protocol.js';
+import type { BootData, WorkerMessage } from './protocol.js';
 
 export async function boot(data: BootData): Promise<void> {
+  // First, before any module of the program's is imported: a thread that cannot start runs none
+  // of its code.
+  let taken: { message: unknown } | undefined;
+  try {
+    taken = receiveMessageOnPort(data.start);
+  } catch (err) {
+    // Cloned fine there, not readable here (nested deeper than this thread's stack can read, or
+    // larger than its memory limits allow): the message is consumed, the role cannot run.
+    data.start.close();
+    parentPort?.postMessage({
+      type: 'startUnreadable',
+      why: describeError(err),
+    } satisfies WorkerMessage);
+    process.exit(1);
+  }
+  data.start.close();
+  // The parent posts it before the worker exists (spawn.ts): missing, it is weft's fault.
+  if (taken === undefined) throw new Error('weft worker: its start message was not there');
   adoptSnapshot(data.sabs);
   for (const url of data.preload) await import(url);
   const role = (await import(data.role)) as { main(payload: unknown): Promise<void> };
-  await role.main(data.payload);
+  await role.main(taken.message);
 }

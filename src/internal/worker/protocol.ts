@@ -1,15 +1,31 @@
 /**
- * What a parent hands a weft worker at spawn (`workerData`) and what the worker says back. Shared
- * by the parent side (spawn.ts) and the worker side (bootstrap.ts), which never import each other.
+ * What a parent hands a weft worker at spawn and what the worker says back. Shared by the parent
+ * side (spawn.ts) and the worker side (bootstrap.ts), which never import each other.
  *
- *   parent                                         worker
- *   ──────                                         ──────
- *   spawnWorker(role, payload) ── workerData ──▶  bootstrap: adopt world + buffers,
- *                                                  import shared kinds, import role,
- *                                                  role.main(payload)
- *          ◀── { type: 'exception', error } ──     (a role's own messages)
- *          ◀── 'exit' event ──                     worker ends
+ *   parent                                            worker
+ *   ──────                                            ──────
+ *   spawnWorker(role, payload):
+ *     start port ◀── payload                          (queued before the worker exists)
+ *     new Worker ── workerData: world, buffers, ──▶   bootstrap: take the payload from the
+ *                   preload, role, start port         start port (queued: no wait), adopt
+ *                                                     world + buffers, import shared kinds,
+ *                                                     import role, role.main(payload)
+ *          ◀── { type: 'startUnreadable', why } ──    or, the payload unreadable: no role,
+ *                                                     exit code 1
+ *          ◀── { type: 'exception', error } ──        (a role's own messages)
+ *          ◀── 'exit' event ──                        worker ends
+ *
+ * Why the payload is not in workerData: it holds the user's data (a thread's args, a pool's
+ * initargs), which can be nested deeper than the new thread's stack can read. A worker that
+ * cannot read its workerData never runs a line: Node 20 ends it with code 0 before 'online',
+ * Node 22 and 24 neither start nor end it (no event at all, so its start would hang). What stays
+ * in workerData is flat (SharedArrayBuffers, numbers, strings, a port) and always readable. The
+ * payload goes on a port of its own rather than the worker's parentPort: it is posted before
+ * `new Worker`, so it is queued by the time the worker looks (never a race with the parent), an
+ * uncloneable payload throws before a worker exists, and parentPort carries only the role's
+ * messages, in the order the role's protocol counts them (pool/protocol.ts).
  */
+import type { MessagePort } from 'node:worker_threads';
 import type { EncodedError } from '../serialize.js';
 import { WORLD_KEY } from '../shm/world.js';
 
@@ -21,8 +37,11 @@ export interface BootData {
   preload: string[];
   /** URL of the role module; it exports `main(payload)`. */
   role: string;
-  /** Role-specific, encoded for the message carrier. */
-  payload: unknown;
+  /**
+   * Holds one message, the role's payload (encoded for the message carrier), queued before the
+   * worker was made; the worker takes it and closes the port.
+   */
+  start: MessagePort;
 }
 
 /** Messages a worker posts to its parent. */
@@ -34,8 +53,23 @@ export type WorkerMessage =
    * what the thread started that must outlive it (non-daemon child processes): `join()` returns
    * now (else at the worker's exit).
    */
-  | { type: 'ended' };
+  | { type: 'ended' }
+  /**
+   * A weft Thread's run() raised: its 'exception' message comes next. Flat, so always readable:
+   * the parent can tell the exception it could not read ('messageerror' right after this) from a
+   * message the thread's own code posted on parentPort.
+   */
+  | { type: 'raising' }
+  /** The worker could not read its payload (bootstrap.ts, `why` the error's text) and exits. */
+  | { type: 'startUnreadable'; why: string };
 
 export function isWorkerMessage(m: unknown): m is WorkerMessage {
   return typeof m === 'object' && m !== null && typeof (m as { type?: unknown }).type === 'string';
+}
+
+/** The bootstrap's word that the worker could not read its start data (the role never ran). */
+export function isStartUnreadable(
+  m: unknown,
+): m is Extract<WorkerMessage, { type: 'startUnreadable' }> {
+  return isWorkerMessage(m) && m.type === 'startUnreadable';
 }

@@ -9,7 +9,14 @@
  * WEFT_TS_LOADER names another, ../ts-loader.ts); compiled JavaScript
  * needs nothing.
  */
-import { BroadcastChannel, isMainThread, type ResourceLimits, Worker } from 'node:worker_threads';
+import {
+  BroadcastChannel,
+  isMainThread,
+  MessageChannel,
+  type ResourceLimits,
+  Worker,
+  type WorkerOptions,
+} from 'node:worker_threads';
 import { sharedHooks } from '../hooks.js';
 import { sharedModules } from '../serialize.js';
 import { snapshot } from '../shm/sab-registry.js';
@@ -49,7 +56,10 @@ function workerExecArgv(): string[] {
 export interface SpawnOptions {
   /** URL of the role module (exports `main(payload)`). */
   role: string;
-  /** Encoded for the message carrier (serialize.ts `encode(…, 'message')`). */
+  /**
+   * Encoded for the message carrier (serialize.ts `encode(…, 'message')`); sent on the start port,
+   * not in workerData (protocol.ts).
+   */
   payload: unknown;
   /** Module URLs the worker will import (task modules): a .ts one needs the TypeScript loader. */
   modules?: string[];
@@ -100,12 +110,25 @@ export function spawnWorker(o: SpawnOptions): Worker {
   const preload = sharedModules();
   const needsTs = [bootstrapUrl, o.role, ...preload, ...(o.modules ?? [])].some((u) => TS.test(u));
   const loader = needsTs ? requireTsLoader('worker') : null;
+  // The payload waits on a port of its own (protocol.ts): posted first, so that it is queued
+  // before the worker can look for it, and so that a payload that cannot be cloned throws here,
+  // before there is a worker to end. The parent's end is closed at once: the message stays
+  // queued at the other end, which the worker takes with it.
+  const { port1, port2 } = new MessageChannel();
+  try {
+    port1.postMessage(o.payload);
+  } catch (err) {
+    port2.close();
+    throw err;
+  } finally {
+    port1.close();
+  }
   const data: BootData = {
     [WORLD_KEY]: worldBuffer(),
     sabs: snapshot(),
     preload,
     role: o.role,
-    payload: o.payload,
+    start: port2,
   };
   const script = [
     'const { workerData } = require("node:worker_threads");',
@@ -114,16 +137,27 @@ export function spawnWorker(o: SpawnOptions): Worker {
       : `import(${JSON.stringify(bootstrapUrl)})`,
     '.then((b) => b.boot(workerData));',
   ].join('\n');
-  const options = {
+  const options: WorkerOptions = {
     eval: true,
     workerData: data,
+    transferList: [port2],
     ...(o.name ? { name: o.name } : {}),
     ...withStackSize(o.resourceLimits),
   };
   try {
+    return newWorker(script, options);
+  } catch (err) {
+    port2.close();
+    throw err;
+  }
+}
+
+function newWorker(script: string, options: WorkerOptions): Worker {
+  try {
     return new Worker(script, { ...options, execArgv: workerExecArgv() });
   } catch (err) {
-    // Process-wide flags (--expose-gc, --max-old-space-size, …) are refused in a worker.
+    // Process-wide flags (--expose-gc, --max-old-space-size, …) are refused in a worker, before
+    // the start port is transferred: it can still go with the second try.
     if ((err as { code?: string }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw err;
     return new Worker(script, { ...options, execArgv: [] });
   }

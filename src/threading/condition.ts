@@ -1,21 +1,33 @@
 /**
+ * Layout (Int32Array over 32 bytes):
  * | idx | name    | writer                  | readers  | meaning                                  |
  * |  0  | SEQ     | notifiers (add)         | waiters  | bumped by every notify (the futex word)  |
  * |  1  | PARKED  | waiters (add)           | notify   | waiters parked or about to park on SEQ   |
  * |  2  | UNGRANTED | waiters (add, cas), notify (cas) | notify | waiters with no token granted yet |
  * |  3  | TOKENS  | notify (add), waiters   | waiters  | wake-ups granted and not yet taken       |
+ * |  4  | GRANTS  | notify (add)            | waiters  | tokens ever granted (wraps; only compared) |
+ * | 5–7 | reserved|                         |          |                                          |
  *
- * Algorithm: a waiter registers (UNGRANTED++) while it still holds the lock, releases the lock,
- * and waits for a token; `notify(n)` (called with the lock held, so every registered waiter is
- * counted) moves min(n, UNGRANTED) waiters from UNGRANTED to TOKENS (the CAS on UNGRANTED first),
+ * Algorithm: a waiter registers (UNGRANTED++) while it still holds the lock, noting GRANTS then,
+ * releases the lock, and waits for a token; `notify(n)` (called with the lock held, so every
+ * registered waiter is counted, and no waiter registers meanwhile) moves min(n, UNGRANTED)
+ * waiters from UNGRANTED to TOKENS (the CAS on UNGRANTED first, then GRANTS, then TOKENS),
  * bumps SEQ and wakes the parked waiters, which race for the tokens. Each waiting waiter is one
- * unit of UNGRANTED, of TOKENS, or of a grant in flight; taking a token leaves UNGRANTED alone. A
- * waiter that times out takes its unit back from UNGRANTED; if that is 0, a token was granted
- * for it (or is about to be): it takes that and reports itself notified, so no notification is
- * lost. (A waiter count REG with TOKENS ≤ REG, as before, let a notify racing a waiter's exit
- * grant a token nobody was waiting for: a later wait returned true with no notify at all.)
- * Order among the woken is not FIFO (Python's is); no waiter starves a notify, since the tokens
- * are counted.
+ * unit of UNGRANTED, of TOKENS, or of a grant in flight; taking a token leaves UNGRANTED alone.
+ *
+ * A waiter may take a token only once GRANTS has moved since it registered: a token granted
+ * before it came was granted to a waiter already there. (Without that rule a thread that had
+ * just notified, got the lock back first and waited again took the token of the thread it had
+ * notified, which then slept for ever: two threads taking turns hung after a turn or two.) So
+ * the tokens never outnumber the waiters that may take them (E): a grant makes every waiter there
+ * one that may, and a waiter that may not is still a unit of UNGRANTED.
+ *
+ * A waiter that times out takes a token if it may and one is there (it reports itself notified,
+ * so no notification is lost), else its unit back from UNGRANTED; if that is 0, a grant is in
+ * flight (a notifier between its steps) and it waits for that token. (A waiter count REG with
+ * TOKENS ≤ REG, as before, let a notify racing a waiter's exit grant a token nobody was waiting
+ * for: a later wait returned true with no notify at all.) Order among the woken is not FIFO
+ * (Python's is); no waiter starves a notify, since the tokens are counted.
  *
  * A waiter whose thread ends while its async wait is pending (the thread returned with the wait
  * unsettled, or called process.exit) would stay counted in UNGRANTED for ever, and a later notify
@@ -49,11 +61,16 @@ const SEQ = 0;
 const PARKED = 1;
 const UNGRANTED = 2;
 const TOKENS = 3;
+const GRANTS = 4;
+/** Bytes of a Condition's words (the layout above, with room for three more). */
+const WORDS_BYTES = 32;
 
 /** One async wait of this thread, counted in UNGRANTED (or granted) until it settles. */
 interface PendingWait {
   /** False once the wait settled or was withdrawn because its thread ended. */
   live: boolean;
+  /** GRANTS when it registered. */
+  since: number;
 }
 
 const NEVER = new Promise<never>(() => {});
@@ -91,7 +108,7 @@ export class Condition implements Recoverable {
       );
     }
     this.lock = lock ?? new RLock();
-    this._a = new Int32Array(new SharedArrayBuffer(16));
+    this._a = new Int32Array(new SharedArrayBuffer(WORDS_BYTES));
     track(this);
   }
 
@@ -173,8 +190,16 @@ export class Condition implements Recoverable {
     }
   }
 
-  private take(): Attempt<true> {
+  /** Registers a waiter (the lock held): its unit, and GRANTS as it came. */
+  private register(): number {
+    add(this._a, UNGRANTED, 1);
+    return load(this._a, GRANTS);
+  }
+
+  /** A waiter registered at `since` takes a token: only one granted since it came (see E). */
+  private take(since: number): Attempt<true> {
     const a = this._a;
+    if (load(a, GRANTS) === since) return AGAIN;
     for (let t = load(a, TOKENS); t > 0; t = load(a, TOKENS)) {
       if (cas(a, TOKENS, t, t - 1) === t) return true;
     }
@@ -186,19 +211,23 @@ export class Condition implements Recoverable {
    * unit back from UNGRANTED (false), or, when a notify has granted it already, the token that
    * grant adds (true), so that the token wakes nobody later.
    */
-  private giveUp(): boolean {
+  private giveUp(since: number): boolean {
     const a = this._a;
     let deadline = 0;
     for (let k = 0; ; k++) {
+      // A token this waiter may take is taken (it was notified as it left), before its unit:
+      // taking a unit instead could take the one of a waiter that came later, which may not take
+      // the token, and which no notify would then find.
+      if (load(a, GRANTS) !== since) {
+        const t = load(a, TOKENS);
+        if (t > 0) {
+          if (cas(a, TOKENS, t, t - 1) === t) return true;
+          continue;
+        }
+      }
       const u = load(a, UNGRANTED);
       if (u > 0) {
         if (cas(a, UNGRANTED, u, u - 1) === u) return false;
-        continue;
-      }
-      // Every waiter left was granted a token, us included: take it, or it would wake nobody.
-      const t = load(a, TOKENS);
-      if (t > 0) {
-        if (cas(a, TOKENS, t, t - 1) === t) return true;
         continue;
       }
       // A notifier is between its two steps (UNGRANTED taken, TOKENS not yet added): a few
@@ -215,21 +244,21 @@ export class Condition implements Recoverable {
       // Counted in PARKED before SEQ is read, so the notifier's wake-up cannot be missed.
       add(a, PARKED, 1);
       const seen = load(a, SEQ);
-      if (load(a, TOKENS) === 0 && load(a, UNGRANTED) === 0) {
+      if ((load(a, GRANTS) === since || load(a, TOKENS) === 0) && load(a, UNGRANTED) === 0) {
         parkSync(a, SEQ, seen, deadline - now);
       }
       sub(a, PARKED, 1);
     }
   }
 
-  private parkable(w: PendingWait | null): Parkable<boolean> {
+  private parkable(w: PendingWait | null, since: number): Parkable<boolean> {
     return {
       a: this._a,
       i: SEQ,
       w: PARKED,
       // A withdrawn wait leaves the loop without touching the counters (wait() then hangs).
-      attempt: () => (w === null || w.live ? this.take() : false),
-      timedOut: () => (w === null || w.live ? this.giveUp() : false),
+      attempt: () => (w === null || w.live ? this.take(since) : false),
+      timedOut: () => (w === null || w.live ? this.giveUp(since) : false),
     };
   }
 
@@ -242,7 +271,7 @@ export class Condition implements Recoverable {
     for (const w of this.pending) {
       w.live = false;
       // A token granted to it is spent with it: that notify found it waiting.
-      this.giveUp();
+      this.giveUp(w.since);
     }
     this.pending.clear();
   }
@@ -276,18 +305,17 @@ export class Condition implements Recoverable {
     const { timeout, signal } = parseWait('Condition.wait', options);
     this.checkWaiter();
     if (signal?.aborted) throw signal.reason;
-    add(this._a, UNGRANTED, 1);
-    const w: PendingWait = { live: true };
+    const w: PendingWait = { live: true, since: this.register() };
     (this.pending ??= new Set()).add(w);
     const depth = this.lock._core.releaseAll();
     let failure: unknown = null;
     let notified = false;
     try {
-      notified = await waitAsync(this.parkable(w), timeout, signal);
+      notified = await waitAsync(this.parkable(w, w.since), timeout, signal);
     } catch (err) {
       failure = err;
       // A notification that reached us as we left counts: report it rather than lose it.
-      if (w.live && this.giveUp()) {
+      if (w.live && this.giveUp(w.since)) {
         failure = null;
         notified = true;
       }
@@ -307,12 +335,12 @@ export class Condition implements Recoverable {
     const { timeout, signal } = parseWait('Condition.waitSync', options);
     this.checkWaiter();
     if (signal?.aborted) throw signal.reason;
-    add(this._a, UNGRANTED, 1);
+    const since = this.register();
     const depth = this.lock._core.releaseAll();
     let failure: unknown = null;
     let notified = false;
     try {
-      notified = waitSync(this.parkable(null), timeout, null);
+      notified = waitSync(this.parkable(null, since), timeout, null);
     } catch (err) {
       failure = err;
     }
@@ -389,6 +417,7 @@ export class Condition implements Recoverable {
       if (want <= 0) return;
       if (cas(a, UNGRANTED, u, u - want) === u) break;
     }
+    add(a, GRANTS, want);
     add(a, TOKENS, want);
     add(a, SEQ, 1);
     // Tokens and SEQ first: a waiter counts itself in PARKED before re-reading SEQ.

@@ -639,7 +639,7 @@ function check(ok: boolean, what: string): asserts ok {
   if (!ok) throw new Error(`wrong answer: ${what}`);
 }
 
-async function withDeadline(fn: () => unknown, what: string): Promise<void> {
+export async function withDeadline(fn: () => unknown, what: string): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const hang = new Promise<never>((_, reject) => {
     timer = setTimeout(
@@ -658,7 +658,7 @@ async function withDeadline(fn: () => unknown, what: string): Promise<void> {
  * weft removes its promise hooks at the macrotask boundary after its last task finished; a peer
  * is measured only once they are gone, so it pays nothing for weft having run before it.
  */
-async function outsideEveryTask(h: Harness): Promise<void> {
+export async function outsideEveryTask(h: Harness): Promise<void> {
   for (let i = 0; i < 3 && contextHooksInstalled(); i++) {
     await new Promise((resolve) => setImmediate(resolve));
   }

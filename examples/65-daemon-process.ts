@@ -7,10 +7,12 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { Process, task } from 'weft/multiprocessing';
+import { Event, Process, task } from 'weft/multiprocessing';
 import { defineLesson, runIfMain } from './lesson.js';
 
-export const spin = task(import.meta, () => {
+export const spin = task(import.meta, async (running: Event) => {
+  running.set();
+  await running.wait(); // the set has reached the broker before this stops looking at its loop
   for (;;) {
     // busy: it never looks at its event loop
   }
@@ -73,14 +75,17 @@ if (asParent > 0) {
     `setInterval(() => { if (process.ppid !== ${lessonPid}) process.kill(process.pid, 'SIGKILL'); }, 100);`,
     { eval: true },
   ).unref();
-  const p = new Process({ target: spin, daemon: true });
+  const running = new Event();
+  const p = new Process({ target: spin, args: [running], daemon: true });
   p.start();
-  setTimeout(() => {
-    process.stdout.write(`daemon ${p.pid}\n`);
-    for (;;) {
-      // the parent is busy too
-    }
-  }, 1000);
+  // The lesson kills this parent once the daemon child runs its target (its watchdog is up by
+  // then), not after a fixed second: a loaded machine's child, still starting then, ended
+  // unborn only after the lesson had stopped looking, and the lesson showed it running.
+  await running.wait();
+  process.stdout.write(`daemon ${p.pid}\n`);
+  for (;;) {
+    // the parent is busy too
+  }
 } else {
   await runIfMain(import.meta, lesson);
 }

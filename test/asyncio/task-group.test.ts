@@ -493,15 +493,22 @@ describe('TaskGroup', () => {
     let caught: unknown = null;
     await run(async () => {
       try {
-        await using _deadline = timeout(20);
+        await using deadline = timeout(20);
         await using tg = new TaskGroup();
+        let failed = false;
         tg.createTask(async () => {
+          // The machine stalls past the deadline before the child's sleep, as a loaded one may.
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
           await sleep(1);
+          failed = true;
           throw new RangeError('child');
         });
-        // Busy on native awaits past both the child's failure and the deadline.
-        const end = Date.now() + 80;
-        while (Date.now() < end) await new Promise((r) => setImmediate(r));
+        // Busy on native awaits until both the child's failure and the deadline have come, then
+        // one turn more. Regression: the stretch was 80 ms of the clock, and a stall that long
+        // before the child's sleep ended it first: the deadline then cancelled the child before
+        // it failed, and only the TimeoutError was left, rightly (seen under load).
+        while (!failed || !deadline.expired()) await new Promise((r) => setImmediate(r));
+        await new Promise((r) => setImmediate(r));
         await sleep(0);
       } catch (e) {
         caught = e;

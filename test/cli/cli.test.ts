@@ -1,6 +1,7 @@
 /**
  * The `weft` command, spawned as a user runs it (node bin/weft.js …), plus the tour's
- * keep-going behaviour on a scratch examples/ directory.
+ * keep-going behaviour on a scratch examples/ directory. The tour as a user starts it, with tsx,
+ * is tour-tsx.test.ts.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
@@ -86,16 +87,6 @@ function once<T>(make: () => Promise<T>): () => Promise<T> {
 /** `weft lessons`: two tests check the list, each its own lines of it. */
 const lessonList = once(() => weft('lessons'));
 
-/**
- * `weft tour 20 23 60 65` as a user starts it: with tsx, registered through its API (not the
- * test loader that WEFT_TS_LOADER names in the suite), from a directory outside the checkout.
- * Lessons whose threads and processes load TypeScript, and lesson 65's intermediate parent: two
- * tests check the one run, each the lessons of its own regression.
- */
-const userTour = once(() =>
-  weftRunner(100_000, { WEFT_TS_LOADER: '' }, tmpdir())('tour', '20', '23', '60', '65'),
-);
-
 describe('weft CLI', () => {
   test('--help lists every command', async () => {
     const r = await weft('--help');
@@ -128,17 +119,6 @@ describe('weft CLI', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /━━ 10 ·/);
     assert.match(r.stdout, /sum of sleeps 7 s/);
-  });
-
-  test('tour runs the process lessons as a user starts it (tsx registered through its API)', async () => {
-    // Regression: lesson 65 spawned its intermediate parent with process.execArgv, which carries
-    // no loader under bin/weft.js, so the parent died on the .ts file and the lesson hung.
-    // With tsx, as a user has it: not the test loader that WEFT_TS_LOADER names in the suite.
-    const r = await userTour();
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /greeter \(pid \d+\) greets the world/);
-    assert.match(r.stdout, /Daemon child running = false/);
-    assert.match(r.stdout, /4 of 4 lessons ran/);
   });
 
   test('an unknown lesson is a clear error with a non-zero exit', async () => {
@@ -292,22 +272,6 @@ describe('weft CLI', () => {
     const r = await weft('frobnicate');
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /unknown command/);
-  });
-});
-
-describe('weft run from outside the checkout', () => {
-  test('the lessons whose threads and processes load TypeScript work from any directory', async () => {
-    // Regression: a child's tsx looked for tsconfig.json from the working directory, so from
-    // elsewhere `weft/threading` in a worker was the compiled dist/ copy, whose Thread subclass
-    // the first copy could not run (lesson 20 lost its Counter, lesson 60 hung for 60 s), and
-    // lesson 23's `--import tsx` found no tsx at all (it printed NaN ms and passed).
-    const r = await userTour();
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stderr, '');
-    assert.match(r.stdout, /Thread-\d+ \(a Counter\) counted 1 2 3/);
-    assert.equal(r.stdout.match(/heartbeat \d/g)?.length, 3, r.stdout);
-    assert.match(r.stdout, /\(a Squarer\) says 7² = 49/);
-    assert.match(r.stdout, /4 of 4 lessons ran/);
   });
 });
 

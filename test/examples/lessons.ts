@@ -31,6 +31,7 @@ export const expectations: Record<string, (out: string) => void> = {
   },
   '02-asyncio-wait': (out) => {
     assert.match(out, /FIRST_COMPLETED: done = job-1; pending = job-2, job-3/);
+    assert.match(out, /timeout at 1\.5 units: done = none; pending = job-2, job-3/);
     assert.match(out, /ALL_COMPLETED: done = job-1, job-2, job-3; pending = none/);
     assert.match(out, /Results: job 1, job 2, job 3/);
   },

@@ -344,8 +344,15 @@ describe('Queue: block and timeout', () => {
         log.push(`g ${n} ${e instanceof Empty ? 'Empty' : e}`);
       }
     };
+    // The machine stalls before the getters' first steps, as a loaded one may. Regression: the
+    // test put its item after a sleep(30) of its own, armed before that stall, while the first
+    // getter's 10 ms were counted from its first step: a stall of over 20 ms moved its timeout
+    // past the put, it got the item, and the second getter waited for ever.
+    spawn(() => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 40));
     const gs = [spawn(getter, 1, 10), spawn(getter, 2)];
-    await sleep(30);
+    // The item comes once the first getter's timeout has ended its wait, whenever that is.
+    await gs[0]!.join();
+    assert.equal(gs[1]!.dead, false);
     await q.put('x');
     await joinall(gs);
     assert.deepEqual(log, ['g 1 Empty', 'g 2 x']);

@@ -122,14 +122,20 @@ describe('RLock', () => {
 
   test('hold raises Timeout when the lock did not come in time; bad options are typed errors', async () => {
     const lock = new RLock();
+    // The holder keeps the lock until the timeout has been seen. Regression: it held it for a
+    // sleep(30) armed before the timeout's 5 ms, so a stall of over 25 ms in between (the one
+    // below, or a loaded machine's) let it release first, and hold() got the lock.
+    const seen = new Event();
     const g = spawn(async () => {
       await lock.acquire();
-      await sleep(30);
+      await seen.wait();
       lock.release();
     });
+    spawn(() => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 40));
     await sleep(0);
     await assert.rejects(lock.hold({ timeout: 5 }), Timeout);
     await assert.rejects(lock.acquire({ timeout: 'x' as unknown as number }), /RLock\.acquire/);
+    seen.set();
     await g.join();
     // The holder's re-entrant acquire checks its options too.
     await lock.acquire();

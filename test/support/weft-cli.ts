@@ -5,10 +5,8 @@
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 
 const root = new URL('../../', import.meta.url).pathname;
-const run = promisify(execFile);
 
 export interface WeftResult {
   code: number;
@@ -27,22 +25,44 @@ export function weftRunner(
   env: NodeJS.ProcessEnv = {},
   cwd: string = root,
 ): (...args: string[]) => Promise<WeftResult> {
-  return async (...args) => {
-    try {
-      const r = await run(process.execPath, [join(root, 'bin', 'weft.js'), ...args], {
-        cwd,
-        timeout: timeoutMs,
-        env: { ...process.env, ...env },
-      });
-      return { code: 0, stdout: r.stdout, stderr: r.stderr };
-    } catch (e) {
-      const x = e as { code?: number; stdout: string; stderr: string; signal?: string };
-      if (typeof x.code !== 'number') {
-        throw new Error(`weft ${args.join(' ')} did not end by itself (${x.signal}): ${x.stdout}`, {
-          cause: e,
-        });
-      }
-      return { code: x.code, stdout: x.stdout, stderr: x.stderr };
-    }
-  };
+  return scriptRunner(join(root, 'bin', 'weft.js'), 'weft', timeoutMs, env, cwd);
+}
+
+/**
+ * `weftRunner` for any Node script (`name` stands for it in messages). A command still running
+ * when `timeoutMs` has passed is ended by execFile, which closes its pipes before it signals it:
+ * weft's next write then meets a closed pipe and ends it quietly, with code 0 (src/cli/main.ts),
+ * which execFile reports as a success. Regression: such a run (a tour killed inside a lesson's
+ * spawnSync) came back as code 0 with its output cut short, and the test failed on a missing
+ * line instead of saying that the command did not end.
+ */
+export function scriptRunner(
+  script: string,
+  name: string,
+  timeoutMs: number,
+  env: NodeJS.ProcessEnv = {},
+  cwd: string = root,
+): (...args: string[]) => Promise<WeftResult> {
+  return (...args) =>
+    new Promise((resolve, reject) => {
+      const child = execFile(
+        process.execPath,
+        [script, ...args],
+        { cwd, timeout: timeoutMs, env: { ...process.env, ...env } },
+        (e, stdout, stderr) => {
+          const x = e as { code?: unknown; signal?: string } | null;
+          if (child.killed || (x !== null && typeof x.code !== 'number')) {
+            reject(
+              new Error(
+                `${[name, ...args].join(' ')} did not end by itself within ${timeoutMs / 1000} s ` +
+                  `(ended ${x?.signal ?? child.signalCode ?? `with code ${child.exitCode}`}): ${stdout}`,
+                { cause: e ?? undefined },
+              ),
+            );
+            return;
+          }
+          resolve({ code: x === null ? 0 : (x.code as number), stdout, stderr });
+        },
+      );
+    });
 }

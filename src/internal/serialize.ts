@@ -1283,6 +1283,38 @@ export function toBytes(
 const MARKS: readonly [string, string] = [TAG, SAB];
 
 /**
+ * `value` as bytes when it is small plain data (v8-format.ts), which `encode` would return as it
+ * is: null otherwise (then `encode` it, and v8.serialize what that returns).
+ */
+export function plainToBytes(value: unknown): Buffer | null {
+  return writeSmall(value, 0, kShared, MARKS);
+}
+
+/** Whether the value `readBytes` returned last holds anything `decode` must revive. */
+let lastNeedsDecode = false;
+
+/**
+ * `fromBytes`'s reading without its reviving, for a reader that must tell bytes it cannot read
+ * (v8.deserialize throws: a value nested deeper than this thread's stack) from a value that
+ * fails to revive: the value as read; `readNeedsDecode()` then says whether it needs
+ * `decodeOrDiscard` (plain data does not).
+ */
+export function readBytes(bytes: Uint8Array): unknown {
+  const small = readSmall(bytes, MARKS);
+  if (small !== NOT_SMALL) {
+    lastNeedsDecode = readMarked();
+    return small;
+  }
+  lastNeedsDecode = true;
+  return v8.deserialize(bytes);
+}
+
+/** See `readBytes`. */
+export function readNeedsDecode(): boolean {
+  return lastNeedsDecode;
+}
+
+/**
  * The value `toBytes(value, what, carrier)` made. From the `wire` only errors are revived: a
  * plain object of the peer's that has a descriptor's or a buffer id's key stays as it came.
  * `consumed`: the bytes are a value taken for good (a queue's item got), decoded all or nothing

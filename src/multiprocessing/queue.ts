@@ -2,9 +2,9 @@ import { currentTaskSignal } from '../internal/context.js';
 import { describeValue } from '../internal/errors.js';
 import { checkMaxsize } from '../internal/maxsize.js';
 import { beforeBrokerSend, broker, type Withdrawable } from '../internal/process/broker-client.js';
+import { fromWire, toWire, toWireForMessage } from '../internal/process/broker-item.js';
 import { brokerSync } from '../internal/process/broker-sync.js';
-import { collectTransfers, dropTransfers } from '../internal/process/transfers.js';
-import { decodeOrDiscard, encode } from '../internal/serialize.js';
+import { dropTransfers } from '../internal/process/transfers.js';
 import { Empty, Full, valueError } from './errors.js';
 import { onBeforeExit } from './exit-hooks.js';
 import {
@@ -107,7 +107,12 @@ beforeBrokerSend(reportTakes);
 
 /**
  * Python's `multiprocessing.Queue`: a FIFO shared by every process it is passed to (in `args`,
- * or inside another queue's item). Items are structured-cloned.
+ * or inside another queue's item). Items are copied by structured clone's rules: serialized by
+ * the thread that puts them, which the broker keeps as bytes it never reads, and read by the
+ * thread that gets them. So an item that cannot be sent fails its put at the call
+ * (NotCloneableError), and one the getter cannot read (nested deeper than its stack can read)
+ * fails that get alone (RuntimeError `ERR_WEFT_UNREADABLE_MESSAGE`): it is consumed, as Python's
+ * get loses an item it cannot unpickle.
  *
  * `put` on an unbounded queue does not wait for the broker (Python's feeder thread does the
  * same): items are sent in batches (the first of a turn at once, the rest at its end;
@@ -134,6 +139,9 @@ export class Queue<T = unknown> extends SharedObject {
   #closed = false;
   readonly #prefetch: number;
   readonly #joinable: boolean;
+  /** What an item's errors name (a Pipe direction's: its Connection's methods). */
+  readonly #putWhat: string;
+  readonly #getWhat: string;
   /**
    * @internal JoinableQueue: items this handle's gets returned and its `taskDone` has not marked
    * done yet (counted here, in the get itself: a subclass wrapping each get in an async function
@@ -162,6 +170,10 @@ export class Queue<T = unknown> extends SharedObject {
     this.maxsize = this._params.maxsize as number;
     this.#prefetch = this._params.prefetch as number;
     this.#joinable = joinable;
+    const name = new.target.name || 'Queue';
+    const pipe = this._params.pipe === true;
+    this.#putWhat = pipe ? 'Connection.send' : `${name}.put`;
+    this.#getWhat = pipe ? 'Connection.recv' : `${name}.get`;
     handles.set(this._id, new WeakRef(this as Queue<unknown>));
     forgetHandle.register(this, this._id);
     if (!flushHooked) {
@@ -193,7 +205,7 @@ export class Queue<T = unknown> extends SharedObject {
     // Pipe ends in it still count (the abort rejects once the broker has answered it).
     let taken = false;
     try {
-      const value = collectTransfers(tokens, () => encode(item, 'message'));
+      const value = toWire(item, tokens, this.#putWhat);
       if (this.maxsize === 0) {
         broker().postPut(this._id, value);
         return;
@@ -246,7 +258,7 @@ export class Queue<T = unknown> extends SharedObject {
   #putNow(item: T, block: boolean, timeout: number | null): void {
     const tokens: string[] = [];
     try {
-      const value = collectTransfers(tokens, () => encode(item, 'message'));
+      const value = toWire(item, tokens, this.#putWhat);
       if (this.maxsize === 0) broker().postPut(this._id, value);
       else this.#putSync(value, block, timeout);
     } catch (e) {
@@ -257,7 +269,7 @@ export class Queue<T = unknown> extends SharedObject {
 
   #putSync(value: unknown, block: boolean, timeout: number | null): void {
     try {
-      brokerSync().request('put', this._id, [value, block, timeout]);
+      brokerSync().request('put', this._id, [toWireForMessage(value), block, timeout]);
     } catch (e) {
       if ((e as Error)?.name === 'Full') throw new Full();
       throw e;
@@ -266,7 +278,8 @@ export class Queue<T = unknown> extends SharedObject {
 
   /**
    * Removes and returns the next item; waits while the queue is empty (up to `timeout` ms).
-   * @throws Empty when none arrives in time (or at once with `block: false`).
+   * @throws Empty when none arrives in time (or at once with `block: false`); RuntimeError
+   *   `ERR_WEFT_UNREADABLE_MESSAGE` when this thread cannot read the item (it is consumed).
    */
   async get(options: GetOptions = {}): Promise<T> {
     const block = options.block ?? true;
@@ -382,8 +395,9 @@ export class Queue<T = unknown> extends SharedObject {
         setImmediate(reportTakes);
       }
     }
-    // All or nothing: an item that fails to revive halfway gives its Pipe ends back (serialize.ts).
-    const item = decodeOrDiscard(v) as T;
+    // All or nothing: an item that fails to revive halfway gives its Pipe ends back (serialize.ts);
+    // one this thread cannot read is consumed (broker-item.ts).
+    const item = fromWire(v, this.#getWhat) as T;
     // Every item a get returns (its own, or one it served another get of this thread) passes here.
     if (this.#joinable) this._taken++;
     return item;
@@ -426,7 +440,8 @@ export class Queue<T = unknown> extends SharedObject {
    *
    * **Blocking:** it stops the whole thread, event loop included — worker or child CPU code,
    * never the main thread of a server. A `signal` counts only if already aborted.
-   * @throws Empty when none arrives in time (at once with `block: false`).
+   * @throws Empty when none arrives in time (at once with `block: false`); RuntimeError
+   *   `ERR_WEFT_UNREADABLE_MESSAGE` as `get`.
    */
   getSync(options: GetOptions = {}): T {
     const block = options.block ?? true;

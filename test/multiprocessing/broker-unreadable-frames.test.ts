@@ -4,6 +4,8 @@
  * thread it took the whole process down, in a client it did too. Now the requests it carried
  * fail with RuntimeError ERR_WEFT_UNREADABLE_MESSAGE, that thread's connection ends, and the
  * process goes on. Each case runs in a program of its own: it ends a connection of its process.
+ * The value is a Manager dict's, which the broker reads; a queue item, which it does not read,
+ * fails only its own get (queue-deep-items.test.ts).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -24,7 +26,7 @@ test("a frame the broker cannot read fails the sender's requests; the process an
   assert.equal(r.status, 0, `exit ${r.status} ${r.signal}: ${r.stderr}`);
   const [thread, main] = lines(r.stdout);
   assert.deepEqual(thread?.thread, [
-    'put sent',
+    'set sent',
     "get: RuntimeError ERR_WEFT_UNREADABLE_MESSAGE the multiprocessing broker could not read a message this thread sent (RangeError: Maximum call stack size exceeded); its requests are lost and this thread's connection to the broker is closed: send flatter data",
   ]);
   assert.deepEqual(main, { mode: 'broker', get: 'flat' });
@@ -34,7 +36,7 @@ test('a reply this thread cannot read fails its request with a typed error, not 
   const r = await runScript(SCRIPT, ['client'], 120_000);
   assert.equal(r.status, 0, `exit ${r.status} ${r.signal}: ${r.stderr}`);
   const [thread, main] = lines(r.stdout);
-  assert.deepEqual(thread?.thread, ['put sent']);
+  assert.deepEqual(thread?.thread, ['set sent', 'set done']);
   assert.equal(main?.mode, 'client');
   assert.match(
     String(main?.get),

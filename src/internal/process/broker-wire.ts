@@ -60,10 +60,11 @@ export function frame(messages: unknown[]): Buffer {
  * would copy a large frame (a burst of big items) quadratically often.
  *
  * A frame this thread cannot read (`v8.deserialize` throws: a value nested deeper than this
- * thread's stack can read, which a sender with a larger stack could write) goes to
+ * thread's stack can read, which a sender with a larger stack could write — a Manager value;
+ * a queue item cannot do it, being bytes nobody here reads: broker-item.ts) goes to
  * `onUnreadable`, and the reader takes nothing more: its messages are lost, and those after it
- * may depend on them (a put lost before its taskDone), so the connection cannot go on. Thrown
- * from a socket's 'data' listener instead, the error took the whole process down.
+ * may depend on them, so the connection cannot go on. Thrown from a socket's 'data' listener
+ * instead, the error took the whole process down.
  */
 export class FrameReader {
   #chunks: Buffer[] = [];

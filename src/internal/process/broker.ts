@@ -33,6 +33,10 @@
  *   holds: its locks go to the next waiter, the queue items it was lent in a batch (its
  *   prefetch) and had not said it took go back to the front, and items it took from a
  *   JoinableQueue without `taskDone` make `join()` fail naming it, instead of hanging for ever.
+ * - Queue items (a Pipe's messages too) are bytes this broker stores and hands on without
+ *   reading them (broker-item.ts): an item its thread could not read fails only the get that
+ *   cannot read it, in the getter. Manager values are read here: a list compares them, a dict
+ *   adds to them.
  * - Lent batches: a `get` asking for several items names the batch (a number of its thread);
  *   the broker keeps the batch's items until the client's `took` says it used them all (it
  *   says how far it got with the next thing it sends, or at the end of its event-loop turn) or

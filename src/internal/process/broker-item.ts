@@ -1,0 +1,183 @@
+/**
+ * How an item of a multiprocessing Queue (JoinableQueue, SimpleQueue, a Pipe's `send`) travels
+ * through the broker: as bytes the broker stores and hands on without reading them.
+ *
+ * Why. The broker reads every frame a client sends (broker-wire.ts). An item inside a frame was
+ * read there too, with the broker thread's stack: an item nested deeper than that stack can read
+ * (a thread started with a larger `threading.stackSize()` can write one) made the whole frame
+ * unreadable, and the broker closed the sender's connection, failing every request of that
+ * thread. As bytes, such an item reaches the broker as any other does; only a getter that cannot
+ * read it fails, and only that get (`fromWire`).
+ *
+ *   put(item) ── serialize here ──▶ frame ──▶ broker keeps the bytes ──▶ frame ──▶ get: read there
+ *
+ * Wire forms of an item (what the broker's queue holds):
+ * - a primitive, a typed array or DataView, an ArrayBuffer: the item itself. Nothing in it can
+ *   nest, so every reader can read it, and it costs nothing more than before (ints and byte
+ *   buffers, the common items of a stream). A string whose first character is U+00FF is the
+ *   exception: it travels as bytes (next form), since that form starts so.
+ * - anything else: its serialization (V8's format, which always begins with the byte FF) as a
+ *   one-byte string, one character per byte. A string because V8's serializer writes and reads
+ *   one natively, as a copy of its bytes; a Buffer goes through a JavaScript callback per value
+ *   (Node's host objects: measured, that cost a small object's trip more than it saved), and a
+ *   bare ArrayBuffer a memory allocation of its own at every reader.
+ * - `[bytes, tokens]`, bytes as above or, past STRING_BYTES, a Buffer: an item holding Pipe
+ *   ends, with the transfer tokens that count them at the broker (transfers.ts), or a large one
+ *   (tokens then empty). A top-level array is never an item as itself (an array is serialized),
+ *   so the forms are told apart by `Array.isArray` and the first character.
+ *
+ * The broker keeps a Buffer as the view its frame reader made over the chunk the socket read, as
+ * it keeps a typed array item: waiting in a queue, it keeps that chunk alive.
+ *
+ * An item the getter cannot read is consumed, as Python's `get` loses an item whose unpickling
+ * raises: put back, it would come to the same getter again, and a JoinableQueue's count still
+ * holds it (`taskDone` marks it done). The tokens it carried are dropped: its Pipe ends will
+ * never be revived, and their other ends must still see EOF.
+ */
+import v8 from 'node:v8';
+import { describeError, RuntimeError } from '../errors.js';
+import {
+  assertCloneable,
+  decodeOrDiscard,
+  encode,
+  NotCloneableError,
+  plainToBytes,
+  readBytes,
+  readNeedsDecode,
+} from '../serialize.js';
+import { collectTransfers, dropTransfers } from './transfers.js';
+
+/** The first byte of V8's format, and so the first character of an item sent as bytes. */
+const FF = 0xff;
+/**
+ * Tuning: the largest serialization sent as a string. A string is copied at every step (into
+ * it, by each serializer and reader, back out of it); a Buffer costs a callback per item and is
+ * read as a view of the frame, not copied. Small items are many, and the callback dominates;
+ * large ones are few, and the copies do (the bound of v8-format.ts's writer too).
+ */
+const STRING_BYTES = 64 * 1024;
+
+function isStackOverflow(e: unknown): boolean {
+  return e instanceof RangeError && e.message.includes('call stack');
+}
+
+/**
+ * `item` as it goes to the broker (see the top of this file); the tokens of the Pipe ends it
+ * holds are added to `tokens` (also when it throws, so that the caller can drop them).
+ * @throws NotCloneableError naming `what` for an item that cannot be sent, one nested deeper than
+ *   this thread's stack can write included.
+ */
+export function toWire(item: unknown, tokens: string[], what: string): unknown {
+  const t = typeof item;
+  if (t === 'string') {
+    if ((item as string).charCodeAt(0) !== FF) return item;
+  } else if (
+    item === null ||
+    (t !== 'object' && t !== 'function' && t !== 'symbol') ||
+    ArrayBuffer.isView(item) ||
+    item instanceof ArrayBuffer
+  )
+    return item;
+  // Anything else is written as bytes; a function or a symbol is refused on the way (serialize).
+  const from = tokens.length;
+  let bytes: Buffer;
+  try {
+    // Plain data holds nothing to encode or refuse: one walk, that writes it.
+    bytes = plainToBytes(item) ?? serialize(item, tokens, what);
+  } catch (e) {
+    if (isStackOverflow(e)) {
+      throw new NotCloneableError(
+        `${what}: the item is nested too deeply for this thread's stack to serialize (${describeError(e)}); send flatter data, or send it from a thread with a larger stack (threading.stackSize())`,
+        { cause: e },
+      );
+    }
+    throw e;
+  }
+  const b = bytes.length <= STRING_BYTES ? bytes.toString('latin1') : bytes;
+  if (tokens.length === from && typeof b === 'string') return b;
+  return [b, tokens.slice(from)];
+}
+
+function serialize(item: unknown, tokens: string[], what: string): Buffer {
+  const encoded = collectTransfers(tokens, () => encode(item, 'message'));
+  // Its words for what cannot be cloned (a function, a SharedArrayBuffer, a Node host object).
+  assertCloneable(encoded, what);
+  try {
+    return v8.serialize(encoded);
+  } catch (e) {
+    if (isStackOverflow(e)) throw e;
+    throw new NotCloneableError(
+      `${what}: the item cannot be serialized (${describeError(e)}); send plain data, typed arrays, Maps/Sets, Errors or weft shared objects`,
+      { cause: e },
+    );
+  }
+}
+
+/**
+ * `w` for a blocking call, which a MessagePort carries to the sync client thread
+ * (broker-sync.ts): structured clone copies a view's whole buffer, so the bytes of a large item,
+ * when they are a view of a larger one, go as a copy of their own.
+ */
+export function toWireForMessage(w: unknown): unknown {
+  if (!Array.isArray(w) || typeof w[0] === 'string') return w;
+  const bytes = w[0] as Uint8Array;
+  if (bytes.byteLength === bytes.buffer.byteLength) return w;
+  return [new Uint8Array(bytes), w[1]];
+}
+
+/**
+ * The item a get took (its wire form, see the top of this file), revived: all or nothing, as
+ * `decodeOrDiscard`.
+ * @throws RuntimeError `ERR_WEFT_UNREADABLE_MESSAGE` naming `what` when this thread cannot read
+ *   the item (nested deeper than its stack can read); the item is consumed. What a reviver throws
+ *   (serialize.ts) is thrown as it is.
+ */
+export function fromWire(w: unknown, what: string): unknown {
+  let b: unknown;
+  let tokens: string[] | undefined;
+  if (typeof w === 'string') {
+    if (w.charCodeAt(0) !== FF) return w;
+    b = w;
+  } else if (Array.isArray(w)) {
+    b = w[0];
+    tokens = w[1] as string[];
+  } else return w;
+  let value: unknown;
+  try {
+    value = readBytes(typeof b === 'string' ? Buffer.from(b, 'latin1') : ownBytes(b as Uint8Array));
+  } catch (e) {
+    // Never read, so never revived: its Pipe ends stop counting.
+    if (tokens !== undefined) dropTransfers(tokens);
+    throw unreadable(what, e);
+  }
+  if (!readNeedsDecode()) return value;
+  try {
+    return decodeOrDiscard(value);
+  } catch (e) {
+    // Read by V8 and too deep for the walk that revives it (what was revived is given back).
+    if (isStackOverflow(e)) throw unreadable(what, e);
+    throw e;
+  }
+}
+
+/**
+ * A large item's bytes (the Buffer form) in memory of their own. They are a view of the frame
+ * their batch came in, and V8's reader makes a typed array inside the item a view of the memory
+ * it reads: of the whole frame then, showing the bytes of the items around it and shared with
+ * them (a transfer of one item's array detached the next items of its batch, whose get then
+ * failed as unreadable). A small item's string is copied into a Buffer anyway.
+ */
+function ownBytes(b: Uint8Array): Uint8Array {
+  return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b : new Uint8Array(b);
+}
+
+function unreadable(what: string, e: unknown): RuntimeError {
+  const why = isStackOverflow(e)
+    ? "it is nested too deeply for this thread's stack. The item is consumed (as Python's get loses an item it cannot unpickle); send flatter data, or get it in a thread with a larger stack (threading.stackSize())"
+    : "the item is consumed (as Python's get loses an item it cannot unpickle)";
+  return new RuntimeError(
+    `${what}: the item could not be read in this thread (${describeError(e)}): ${why}`,
+    'ERR_WEFT_UNREADABLE_MESSAGE',
+    { cause: e },
+  );
+}

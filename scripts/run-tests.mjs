@@ -107,11 +107,12 @@ const BROKER_PASS = [
   'test/multiprocessing/array-shm.test.ts',
   'test/multiprocessing/raw-value.test.ts',
   'test/multiprocessing/sharedctypes.test.ts',
+  'test/multiprocessing/semaphore-slab.test.ts',
 ];
 const onBroker = chosen.filter((f) => BROKER_PASS.includes(f));
 if (onBroker.length > 0 && process.env.WEFT_LOCK_SLAB !== '0') {
   console.log(
-    `\n# again with WEFT_LOCK_SLAB=0 (locks, Values and Arrays in the broker): ${onBroker.length} files`,
+    `\n# again with WEFT_LOCK_SLAB=0 (locks, semaphores, Values and Arrays in the broker): ${onBroker.length} files`,
   );
   status = runner(onBroker, { WEFT_LOCK_SLAB: '0' }) || status;
 }

@@ -1,12 +1,11 @@
-import { checkReleaseCount } from '../internal/errors.js';
-import { brokerSync } from '../internal/process/broker-sync.js';
 import { Semaphore } from './semaphore.js';
 import { registerKind, type SharedInit } from './shared-object.js';
 
 /**
- * Python's `multiprocessing.BoundedSemaphore`: releasing above the initial value is an error.
- * Because the count lives in the broker, `release` asks it synchronously (a round trip, this
- * thread parked meanwhile) and throws a RangeError (Python's ValueError) in that case.
+ * Python's `multiprocessing.BoundedSemaphore`: releasing above the initial value is an error, a
+ * RangeError (Python's ValueError). A release checks the bound in the calling thread when it
+ * gives the permits back in the lock slab (nobody waits); when it goes to the broker (waiters,
+ * or no slab) it waits for the broker's answer (a round trip, this thread parked meanwhile).
  */
 export class BoundedSemaphore extends Semaphore {
   /** @internal */
@@ -14,11 +13,10 @@ export class BoundedSemaphore extends Semaphore {
   protected override _kind(): string {
     return 'mp:BoundedSemaphore';
   }
-  /** Returns `n` permits. @throws RangeError when that would exceed the initial value. */
-  override release(n = 1): void {
-    checkReleaseCount(n);
+  /** @internal */
+  protected override _releaseAtBroker(n: number): void {
     try {
-      brokerSync().request('semRelease', this._id, [n]);
+      this._releaseAtBrokerSync(n);
     } catch (e) {
       if ((e as Error)?.name === 'ValueError') throw new RangeError((e as Error).message);
       throw e;

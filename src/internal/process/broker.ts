@@ -69,6 +69,7 @@ import {
 } from './broker-conn.js';
 import { findLockCycle, type LockWaiter, type WalkLock } from './broker-deadlock.js';
 import { BrokerLock } from './broker-lock.js';
+import { BrokerSem } from './broker-sem.js';
 import { FrameReader, frame, type Request } from './broker-wire.js';
 import {
   arrayPathOf,
@@ -117,7 +118,7 @@ type Obj =
       closed: boolean;
     }
   | BrokerLock
-  | { k: 'sem'; value: number; bound: number | null; waiters: Waiter[] }
+  | BrokerSem
   | { k: 'event'; flag: boolean; waiters: Waiter[] }
   | { k: 'cond'; lock: string; waiters: Waiter[] }
   | {
@@ -245,12 +246,7 @@ function create(id: string, kind: string, p: Record<string, unknown>): Obj {
       break;
     }
     case 'sem':
-      o = {
-        k: 'sem',
-        value: p.value as number,
-        bound: (p.bound as number | null) ?? null,
-        waiters: [],
-      };
+      o = new BrokerSem((p.bound as number | null) ?? null, p.value as number, slab, p.slot);
       break;
     case 'event':
       o = { k: 'event', flag: false, waiters: [] };
@@ -814,25 +810,35 @@ function handle(c: Conn, m: Request): void {
         s.waiters,
         block ? timeout : 0,
         () => {
-          if (s.value <= 0) return false;
-          s.value--;
+          if (!s.take()) return false;
           ok(c, r, true);
           return true;
         },
-        () => ok(c, r, false),
+        () => {
+          ok(c, r, false);
+          s.settle(pump);
+        },
+        // Withdrawn (an aborted signal): as any waiter, and WAITERS goes if it was the last.
+        (w) => {
+          remove(w);
+          c.send({ r: w.r, c: 1 });
+          s.settle(pump);
+        },
       );
+      // Parked: WAITERS before anything else is answered (broker-sem.ts).
+      s.settle(pump);
       return;
     }
     case 'semRelease': {
       const s = get(id, 'sem');
-      const n = (a[0] as number) ?? 1;
-      if (s.bound !== null && s.value + n > s.bound) {
-        if (r >= 0) fail(c, r, 'ValueError', 'Semaphore released too many times');
+      const err = s.release((a[0] as number) ?? 1);
+      if (err !== null) {
+        if (r >= 0) fail(c, r, 'ValueError', err);
         return;
       }
-      s.value += n;
       if (r >= 0) ok(c, r);
       pump(s.waiters);
+      s.settle(pump);
       return;
     }
     case 'semValue':

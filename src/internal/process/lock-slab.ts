@@ -1,10 +1,11 @@
 /**
  * The lock slab: memory shared by every process of one multiprocessing tree, where the words of
- * its `Lock`s and `RLock`s live, so that an uncontended acquire and release are an atomic
- * compare-and-swap in the acquiring thread instead of a broker round trip (Python's locks are
- * semaphores in shared memory for the same reason). The broker (broker-lock.ts) still serves
- * every wait: a thread that finds a lock held asks it, as before, and the broker parks it, hands
- * the lock over in FIFO order, walks for deadlocks and frees the locks of a session that ends.
+ * its `Lock`s and `RLock`s live (and the counts of its `Semaphore`s), so that an uncontended
+ * acquire and release are an atomic compare-and-swap in the acquiring thread instead of a broker
+ * round trip (Python's locks are semaphores in shared memory for the same reason). The broker
+ * (broker-lock.ts) still serves every wait: a thread that finds a lock held asks it, as before,
+ * and the broker parks it, hands the lock over in FIFO order, walks for deadlocks and frees the
+ * locks of a session that ends.
  *
  * The slab is a file in /dev/shm named after the broker's socket, mapped MAP_SHARED by
  * native/shm/shm.cc as a SharedArrayBuffer; the root process unlinks it when it exits. Without
@@ -53,8 +54,26 @@
  *   - Slots are never reused: a lock's slot is its for the tree's lifetime. Past SLAB_SLOTS locks,
  *     new ones are served by the broker alone.
  *   - A `Value` takes a slot too and keeps its number there instead (value-cell.ts has that
- *     slot's layout); nothing else reads a Value's slot as a lock word. An `Array` takes no slot:
- *     its items are in a file of their own beside the slab (`arrayPathOf`, array-store.ts).
+ *     slot's layout); nothing else reads a Value's slot as a lock word.
+ *   - A `Semaphore` (or `BoundedSemaphore`) takes a slot too, whose word is its count (see
+ *     below); its other three ints are unused. Nothing reads it as a lock word.
+ *   - An `Array` takes no slot: its items are in a file of their own beside the slab
+ *     (`arrayPathOf`, array-store.ts).
+ *
+ * A semaphore's word: its count of permits (bits 0–29, SEM_COUNT; written by its creator before
+ * the semaphore reaches anyone), plus WAITERS (bit 30) while the broker has acquires parked for
+ * it (broker-sem.ts). Who may change it:
+ *   - a thread taking a permit: CAS w → w − 1 when the count is not 0 and WAITERS is clear (with
+ *     WAITERS set it asks the broker, so that the parked are served first, in FIFO order);
+ *   - a thread giving n back: CAS w → w + n when WAITERS is clear (a BoundedSemaphore's thread
+ *     first checks the bound against the count it read; the CAS makes that check hold);
+ *   - the broker: any change, always by CAS from the value it read.
+ * Invariants: a waiter parked for it ⇒ WAITERS set (the broker sets it as it parks the waiter,
+ * before it answers anything else, then grants any permit a release left meanwhile), so no
+ * release can pass a waiter by; WAITERS without waiters (a wait timed out or withdrawn, a
+ * waiter's process gone) only sends the next release to the broker, which clears it. No
+ * session owns a permit: one taken by a process that dies is not given back (broker.ts
+ * onSessionEnd), so nothing about the takers is kept.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
@@ -80,6 +99,8 @@ export const MAX_ARRAY_FILES = 4096;
 /** Word bits: the holder's session number, and WAITERS. */
 export const HOLDER = 0x3fffffff;
 export const WAITERS = 0x40000000;
+/** A semaphore's word: its count (the bits below WAITERS), so at most this many permits. */
+export const SEM_COUNT = 0x3fffffff;
 /** The word's holder while the broker hands a lock over (no session has this number). */
 export const HANDOFF = HOLDER;
 

@@ -166,6 +166,10 @@ describe('Listener and Client', () => {
     a.close();
     b.close();
     q.close();
+    // This file's first Queue starts the broker, and its client retries connecting every 20 ms
+    // until the broker thread listens: on a loaded machine that outlived the leak check's grace
+    // (seen as "1 × Timeout" left behind). Nothing here waits for the broker otherwise.
+    await q.joinThread();
     c.close();
     s.close();
   });

@@ -21,7 +21,7 @@ import {
 import { Thread } from '../../src/threading/index.js';
 import { checkLeaks } from '../support/leaks.js';
 import { slabExpected } from '../support/slab.js';
-import { releaseMany, semHammer } from './fixtures/semaphore-slab-targets.js';
+import { enter, releaseMany, semHammer } from './fixtures/semaphore-slab-targets.js';
 
 checkLeaks({ graceMs: 3000 });
 
@@ -229,17 +229,7 @@ describe('processes hammering one semaphore', () => {
       t.start();
       for (let i = 0; i < N; i++) {
         await s.acquire();
-        const l = seen.getLock();
-        l.acquireSync();
-        const inside = seen.getSync(0) + 1;
-        seen.setSync(0, inside);
-        if (inside > seen.getSync(1)) seen.setSync(1, inside);
-        seen.setSync(2, seen.getSync(2) + 1);
-        l.release();
-        await new Promise((r) => setImmediate(r));
-        l.acquireSync();
-        seen.setSync(0, seen.getSync(0) - 1);
-        l.release();
+        await enter(seen, false);
         s.release();
       }
       const reports: string[] = [];

@@ -18,7 +18,7 @@ import {
   type Waiter,
 } from './broker-conn.js';
 import { reentered, type WalkLock } from './broker-deadlock.js';
-import { HANDOFF, HOLDER, SLAB_SLOTS, WAITERS, wordIndex } from './lock-slab.js';
+import { brokerWordIndex, HANDOFF, HOLDER, WAITERS } from './lock-slab.js';
 
 export class BrokerLock implements WalkLock {
   readonly k = 'lock';
@@ -33,14 +33,10 @@ export class BrokerLock implements WalkLock {
     slab: Int32Array | null,
     slot: unknown,
   ) {
-    if (
-      slab !== null &&
-      Number.isInteger(slot) &&
-      (slot as number) >= 0 &&
-      (slot as number) < SLAB_SLOTS
-    ) {
+    const i = brokerWordIndex(slab, slot);
+    if (slab !== null && i >= 0) {
       this.#a = slab;
-      this.#i = wordIndex(slot as number);
+      this.#i = i;
     } else {
       this.#a = new Int32Array(4);
       this.#i = 0;

@@ -12,7 +12,7 @@
  * the parked waiters are then served in FIFO order and no permit is taken past them.
  */
 import type { Waiter } from './broker-conn.js';
-import { SEM_COUNT, SLAB_SLOTS, WAITERS, wordIndex } from './lock-slab.js';
+import { brokerWordIndex, SEM_COUNT, WAITERS } from './lock-slab.js';
 
 /** Why a release is refused, as Python's ValueError says it. */
 export const OVER_BOUND = 'Semaphore released too many times';
@@ -37,14 +37,10 @@ export class BrokerSem {
     slab: Int32Array | null,
     slot: unknown,
   ) {
-    if (
-      slab !== null &&
-      Number.isInteger(slot) &&
-      (slot as number) >= 0 &&
-      (slot as number) < SLAB_SLOTS
-    ) {
+    const i = brokerWordIndex(slab, slot);
+    if (slab !== null && i >= 0) {
       this.#a = slab;
-      this.#i = wordIndex(slot as number);
+      this.#i = i;
     } else this.#own = value;
   }
 

@@ -109,6 +109,20 @@ export function wordIndex(slot: number): number {
   return HEADER + slot * SLOT_INTS;
 }
 
+/**
+ * The broker's index of the word of a slot a client sent (a lock's or a semaphore's), or -1
+ * when there is no slab here or the slot is not one of its slots: the object then lives in the
+ * broker alone.
+ */
+export function brokerWordIndex(slab: Int32Array | null, slot: unknown): number {
+  return slab !== null &&
+    Number.isInteger(slot) &&
+    (slot as number) >= 0 &&
+    (slot as number) < SLAB_SLOTS
+    ? wordIndex(slot as number)
+    : -1;
+}
+
 /** Byte offset of slot `slot` (16 bytes, 8-aligned: a `Value`'s cell, value-cell.ts). */
 export function slotOffset(slot: number): number {
   return wordIndex(slot) * 4;

@@ -16,6 +16,18 @@ import type { BootMessage } from './protocol.js';
 import { ENV_DAEMON, ENV_EARLY_MODULES, ENV_FROM_THREAD, ENV_PARENT } from './protocol.js';
 
 const TS = /\.(c|m)?tsx?$/;
+/**
+ * Built dist/ holds its modules' code in a few bundles behind one-line facades
+ * (scripts/bundle-dist.mjs), each bundle noting there which modules it holds as it loads: a child
+ * told to load the bundles opens a few files where it opened a facade per shared kind's module.
+ */
+const BUNDLED_AT = Symbol.for('weft.bundledAt');
+
+/** `urls` with each bundled module's URL replaced by its bundle's, once each. */
+function codeUrls(urls: string[]): string[] {
+  const at = (globalThis as { [BUNDLED_AT]?: Map<string, string> })[BUNDLED_AT];
+  return at === undefined ? urls : [...new Set(urls.map((u) => at.get(u) ?? u))];
+}
 const bootstrapUrl = new URL(
   `./bootstrap${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`,
   import.meta.url,
@@ -117,7 +129,7 @@ export class ChildHandle {
         [ENV_DAEMON]: o.daemon ? '1' : '0',
         // The child belongs to the process, not to the thread that forked it (bootstrap.ts).
         [ENV_FROM_THREAD]: isMainThread ? '0' : '1',
-        [ENV_EARLY_MODULES]: JSON.stringify([...preload, o.role]),
+        [ENV_EARLY_MODULES]: JSON.stringify([...codeUrls(preload), o.role]),
         // early-inbox.cjs listens only where this is set (it takes it out of the environment).
         WEFT_EARLY_INBOX: '1',
       },

@@ -1,0 +1,314 @@
+// Runs after `tsc -p tsconfig.build.json` in `npm run build` (`node scripts/bundle-dist.mjs
+// [package directory]`, the repository by default): puts dist/'s ES modules together into a few
+// files, so that a process or thread that loads weft opens, resolves and compiles tens of files
+// instead of a hundred (most of a child process's start was Node loading weft's files one by one:
+// docs/multiprocessing.md).
+//
+// Every dist file keeps its path and its exports: it becomes a facade, one line re-exporting its
+// names from the bundle that holds its code, so that every URL of it (an import, a worker's or a
+// child's module list, import.meta.url handed to a registry) reaches one instance of the module.
+// Each module's code keeps its own import.meta.url (the facade's URL, computed from the bundle's).
+// A bundle imports what it needs of another bundle from that bundle, not through facades.
+//
+// Which modules share a bundle: those reached from the same set of entry points. An entry point is
+// a file that may be loaded by URL rather than through a static import: the package's exports, a
+// file nobody imports (a worker's or a child's bootstrap and roles, the CLI), the target of an
+// `import()` (kept lazy), a file that hands its own URL on (task(import.meta, …)); the modules that
+// register shared kinds count as one entry per package (see `registries`). Loading an entry then
+// evaluates the modules it did before, all of a bundle or none of it: a thread that imports
+// weft/threading does not evaluate weft/multiprocessing's code, nor a child process threading's
+// primitives. Two bundles never import each other both ways (if each reached the other, their
+// modules would have the same entries and be one bundle). Within a bundle, modules run in the
+// order Node ran them (depth first from the entries, in import order).
+//
+// Left as tsc wrote them: .cjs files, a module that is a group of its own, and modules with
+// `export *` (their names are not known until the module they re-export is loaded).
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import * as esbuild from 'esbuild';
+
+// The package to bundle: this repository, or the directory named (a copy that a test built).
+const root = path.resolve(process.argv[2] ?? fileURLToPath(new URL('../', import.meta.url)));
+const dist = path.join(root, 'dist');
+const outDir = path.join(dist, '_bundle');
+const MARK = '// weft: facade of';
+const rel = (f) => path.relative(root, f).split(path.sep).join('/');
+
+function jsFiles(dir) {
+  const out = [];
+  for (const name of readdirSync(dir)) {
+    const p = path.join(dir, name);
+    if (statSync(p).isDirectory()) {
+      if (p !== outDir) out.push(...jsFiles(p));
+    } else if (name.endsWith('.js')) out.push(p);
+  }
+  return out;
+}
+
+// A file of dist/ whose source is gone from src/ (a module deleted or renamed since an earlier
+// build: tsc does not remove its output) goes, with its declarations and maps. Left, it would be
+// bundled (an entry nobody imports), fail the build if it imports a module that is gone too, or,
+// a facade of the earlier bundling, stop every later build as "bundled before". A package
+// directory without src/ (a copy that a test built from this repository's) is not checked.
+const srcDir = path.join(root, 'src');
+if (existsSync(srcDir)) {
+  const stale = [];
+  for (const f of jsFiles(dist)) {
+    const stem = path.join(srcDir, path.relative(dist, f)).slice(0, -'.js'.length);
+    if (['.ts', '.tsx', '.js', '.jsx'].some((e) => existsSync(stem + e))) continue;
+    const out = f.slice(0, -'.js'.length);
+    for (const x of ['.js', '.js.map', '.d.ts', '.d.ts.map']) rmSync(out + x, { force: true });
+    stale.push(rel(f));
+  }
+  if (stale.length > 0) {
+    process.stdout.write(`bundle-dist: removed ${stale.join(', ')} (no source in src/)\n`);
+  }
+}
+
+const files = jsFiles(dist).sort();
+const source = new Map(files.map((f) => [f, readFileSync(f, 'utf8')]));
+for (const [f, s] of source) {
+  if (s.startsWith(MARK)) {
+    throw new Error(
+      `${path.relative(root, f)} is already a facade: dist/ was bundled before. Run tsc -p tsconfig.build.json (npm run build) first`,
+    );
+  }
+}
+rmSync(outDir, { recursive: true, force: true });
+
+// One pass of esbuild over every file: the import graph and each module's export names.
+const scan = await esbuild.build({
+  absWorkingDir: root,
+  entryPoints: files,
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  packages: 'external',
+  outdir: path.join(root, '.bundle-scan'),
+  write: false,
+  metafile: true,
+  logLevel: 'silent',
+});
+const abs = (r) => path.join(root, r);
+const staticImports = new Map();
+const dynamicTargets = new Set();
+for (const f of files) {
+  const input = scan.metafile.inputs[rel(f)];
+  const deps = [];
+  for (const imp of input?.imports ?? []) {
+    if (imp.external || !imp.path.endsWith('.js')) continue;
+    if (imp.kind === 'dynamic-import') dynamicTargets.add(abs(imp.path));
+    else if (imp.kind === 'import-statement') deps.push(abs(imp.path));
+  }
+  staticImports.set(f, deps);
+}
+const exportsOf = new Map();
+for (const out of Object.values(scan.metafile.outputs)) {
+  if (out.entryPoint !== undefined) exportsOf.set(abs(out.entryPoint), out.exports);
+}
+
+/**
+ * Whether `f` hands its own URL to someone who may import it later (a shared kind's registry:
+ * a worker or a child imports that module before it decodes anything). Reading its own URL to
+ * find a neighbour or an addon does not count. Read without comments (esbuild drops them).
+ */
+function givesOwnUrl(f) {
+  const code = esbuild
+    .transformSync(source.get(f), { loader: 'js' })
+    // Nor does a message that shows `task(import.meta, fn)`.
+    .code.replace(/"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`(?:[^`\\]|\\.)*`/g, '""')
+    .replace(/createRequire\(import\.meta\.url\)/g, '')
+    .replace(/import\.meta\.url\.endsWith\(/g, '')
+    .replace(/new URL\([^;]*?import\.meta\.url\)/g, '');
+  return /\bimport\.meta\b/.test(code);
+}
+
+// Entry points: whatever may be loaded by URL rather than through a static import.
+const imported = new Set([...staticImports.values()].flat());
+const entries = files.filter(
+  (f) =>
+    !imported.has(f) ||
+    dynamicTargets.has(f) ||
+    /^export \*/m.test(source.get(f)) ||
+    givesOwnUrl(f),
+);
+const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
+for (const target of Object.values(pkg.exports)) {
+  const t = typeof target === 'object' && target !== null ? target.default : target;
+  if (typeof t === 'string' && t.endsWith('.js')) entries.push(abs(t));
+}
+
+/**
+ * The modules that register shared kinds are loaded together, never one alone: a package's index
+ * registers all of its kinds, and a worker imports every module its parent registered, a child
+ * process those of `processModules()` (src/internal/serialize.ts). Each package's such modules
+ * count as one entry (one per package for those a child loads, one for those only a thread
+ * does), so that they and what only they reach share bundles instead of one per combination.
+ * Learnt from the built package itself, imported here once, as a program would.
+ */
+const registries = new Map();
+{
+  await import(pathToFileURL(path.join(dist, 'index.js')).href);
+  const serialize = await import(pathToFileURL(path.join(dist, 'internal/serialize.js')).href);
+  const preloaded = new Set(serialize.processModules());
+  for (const url of serialize.sharedModules()) {
+    const f = fileURLToPath(url);
+    const dir = path.dirname(path.relative(dist, f));
+    registries.set(
+      f,
+      `kinds of ${dir} (${preloaded.has(url) ? 'child processes' : 'threads only'})`,
+    );
+  }
+}
+const entryKey = (f) => registries.get(f) ?? rel(f);
+
+// The entries that reach each file, and Node's evaluation order (post-order, depth first).
+const reachedBy = new Map(files.map((f) => [f, new Set()]));
+const order = [];
+const placed = new Set();
+function visit(f) {
+  if (placed.has(f)) return;
+  placed.add(f);
+  for (const d of staticImports.get(f) ?? []) visit(d);
+  order.push(f);
+}
+for (const e of new Set(entries)) {
+  const seen = new Set();
+  const stack = [e];
+  while (stack.length > 0) {
+    const f = stack.pop();
+    if (seen.has(f) || !reachedBy.has(f)) continue;
+    seen.add(f);
+    reachedBy.get(f).add(entryKey(e));
+    stack.push(...staticImports.get(f));
+  }
+  visit(e);
+}
+for (const f of files) visit(f);
+
+const groups = new Map();
+for (const f of order) {
+  const key = [...reachedBy.get(f)].sort().join(' | ');
+  if (!groups.has(key)) groups.set(key, []);
+  groups.get(key).push(f);
+}
+const bundled = [...groups.values()].filter(
+  (g) => g.length > 1 && !g.some((f) => /^export \*/m.test(source.get(f))),
+);
+const groupOf = new Map();
+const slot = new Map();
+bundled.forEach((g, gi) => {
+  g.forEach((f, mi) => {
+    groupOf.set(f, gi);
+    slot.set(f, `m${mi}$`);
+  });
+});
+const bundleName = (gi) => `b${gi}.js`;
+/** `f` as a relative specifier from a bundle. */
+function fromBundles(f) {
+  const r = path.relative(outDir, f).split(path.sep).join('/');
+  return r.startsWith('.') ? r : `./${r}`;
+}
+const renamed = (f, name) => `${slot.get(f)}${name}`;
+const reexports = (f) =>
+  exportsOf
+    .get(f)
+    .map((n) => `${renamed(f, n)} as ${n}`)
+    .join(', ');
+
+for (const [gi, members] of bundled.entries()) {
+  const entry = members
+    .map((f) =>
+      exportsOf.get(f).length === 0
+        ? `import ${JSON.stringify(f)};`
+        : `export { ${exportsOf
+            .get(f)
+            .map((n) => `${n} as ${renamed(f, n)}`)
+            .join(', ')} } from ${JSON.stringify(f)};`,
+    )
+    .join('\n');
+  const mine = new Set(members);
+  await esbuild.build({
+    absWorkingDir: root,
+    stdin: { contents: entry, resolveDir: dist, sourcefile: `_bundle/entry-${bundleName(gi)}` },
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    packages: 'external',
+    // Error classes are found again by name (error-registry.ts): no renaming of classes.
+    keepNames: true,
+    sourcemap: true,
+    outfile: path.join(outDir, bundleName(gi)),
+    // Where each module's code is, for a parent that names modules for its child to load
+    // first (src/internal/process/spawn.ts): the bundle once, instead of a facade per module.
+    banner: {
+      js: `const __weftBundleUrl = import.meta.url;\n{\n  const where = (globalThis[Symbol.for('weft.bundledAt')] ??= new Map());\n  for (const m of ${JSON.stringify(members.map(fromBundles))}) where.set(new URL(m, __weftBundleUrl).href, __weftBundleUrl);\n}`,
+    },
+    define: { 'import.meta.url': '__weftModuleUrl', 'import.meta': '__weftModuleMeta' },
+    logLevel: 'warning',
+    plugins: [
+      {
+        name: 'weft-groups',
+        setup(b) {
+          b.onResolve({ filter: /^\.\.?\// }, (args) => {
+            const target = path.resolve(args.resolveDir, args.path);
+            if (args.kind === 'entry-point' || mine.has(target)) return undefined;
+            // A module of another bundle: its names straight from that bundle, not its facade.
+            if (args.kind === 'import-statement' && groupOf.has(target)) {
+              // Relative: the path is named in the bundle's source map, which ships.
+              return { path: rel(target), namespace: 'other-bundle' };
+            }
+            return { path: fromBundles(target), external: true };
+          });
+          b.onLoad({ filter: /.*/, namespace: 'other-bundle' }, (args) => {
+            const f = abs(args.path);
+            return {
+              contents:
+                exportsOf.get(f).length === 0
+                  ? `import './${bundleName(groupOf.get(f))}';`
+                  : `export { ${reexports(f)} } from './${bundleName(groupOf.get(f))}';`,
+              resolveDir: outDir,
+            };
+          });
+          b.onLoad({ filter: /\.js$/ }, (args) => {
+            if (!mine.has(args.path)) return undefined;
+            const s = source.get(args.path);
+            const url = fromBundles(args.path);
+            // A bundled module's import.meta has only `url` (see `define`): import.meta.resolve,
+            // .dirname or .filename would be undefined there, so the build stops instead.
+            const other = esbuild
+              .transformSync(s, { loader: 'js' })
+              .code.match(/\bimport\.meta\.(?!url\b)[\w$]+|\bimport\.meta\s*\[/);
+            if (other !== null) {
+              throw new Error(
+                `${rel(args.path)} uses ${other[0]}, which a bundled module does not have: use import.meta.url, or make the module a group of its own`,
+              );
+            }
+            const own = /\bimport\.meta\b/.test(s)
+              ? `const __weftModuleUrl = new URL(${JSON.stringify(url)}, __weftBundleUrl).href; const __weftModuleMeta = { url: __weftModuleUrl };`
+              : '';
+            return { contents: own + s, loader: 'js' };
+          });
+        },
+      },
+    ],
+  });
+}
+
+for (const [gi, members] of bundled.entries()) {
+  for (const f of members) {
+    const from = path.relative(path.dirname(f), path.join(outDir, bundleName(gi)));
+    const spec = JSON.stringify(from.startsWith('.') ? from : `./${from}`);
+    const names = exportsOf.get(f);
+    const line =
+      names.length === 0 ? `import ${spec};` : `export { ${reexports(f)} } from ${spec};`;
+    writeFileSync(f, `${MARK} ${path.basename(f)}: its code is in ${bundleName(gi)}\n${line}\n`);
+    if (existsSync(`${f}.map`)) rmSync(`${f}.map`);
+  }
+}
+const n = bundled.reduce((s, g) => s + g.length, 0);
+process.stdout.write(
+  `bundle-dist: ${n} of ${files.length} modules in ${bundled.length} bundles (dist/_bundle), ${entries.length} entry points\n`,
+);

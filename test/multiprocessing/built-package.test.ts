@@ -1,0 +1,219 @@
+/**
+ * The package as it is published: dist/ built by `npm run build` (tsc, then
+ * scripts/bundle-dist.mjs, which puts the modules into a few bundles behind one-line facades).
+ * Every other test runs the TypeScript sources; this one builds a copy into a temporary
+ * directory, installs it as `weft` for a small program, and has that program start a Process, a
+ * Pool, a ProcessPoolExecutor and a Thread with plain `node`, as a user's program would.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+
+const root = new URL('../../', import.meta.url).pathname;
+const tmp = mkdtempSync(join(tmpdir(), 'weft-dist-'));
+const pkg = join(tmp, 'pkg');
+const app = join(tmp, 'app');
+// tsc's output of this repository's src/, with files left by sources since deleted.
+const old = join(tmp, 'old');
+// The same, with a module that a bundle could not give its import.meta.resolve.
+const meta = join(tmp, 'meta');
+
+// The user's task module: what children and workers import by its URL.
+const TASKS = `
+import { task } from 'weft/multiprocessing';
+import { KeyError } from 'weft/multiprocessing';
+
+export const square = task(import.meta, (x) => x * x);
+export const missing = task(import.meta, (k) => { throw new KeyError(k); });
+export const fails = task(import.meta, () => { throw new KeyError('in the child'); });
+export const report = task(import.meta, async (q, lock) => {
+  await lock.acquire();
+  lock.release();
+  await q.put(['child', process.pid]);
+});
+export const inThread = task(import.meta, async (q, x) => { await q.put(x + 1); });
+`;
+
+const MAIN = `
+import { Lock as LockFromFile } from 'weft-dist/multiprocessing/lock.js';
+import { ProcessPoolExecutor } from 'weft/futures';
+import { KeyError, Lock, Pool, Process, SimpleQueue } from 'weft/multiprocessing';
+import { Queue } from 'weft/queue';
+import { Thread } from 'weft/threading';
+import { fails, inThread, missing, report, square } from './tasks.mjs';
+
+const out = {};
+out.oneLockClass = Lock === LockFromFile;
+
+const q = new SimpleQueue();
+const p = new Process({ target: report, args: [q, new Lock()] });
+p.start();
+const [who, pid] = await q.get();
+await p.join();
+out.process = { who, samePid: pid === p.pid, exitcode: p.exitcode };
+
+const bad = new Process({ target: fails });
+bad.start();
+await bad.join();
+out.failedExitcode = bad.exitcode;
+
+const pool = new Pool(2);
+out.poolMap = await pool.map(square, [1, 2, 3]);
+try {
+  await pool.apply(missing, ['k']);
+  out.poolError = 'none';
+} catch (err) {
+  out.poolError = { isKeyError: err instanceof KeyError, name: err.name };
+}
+pool.close();
+await pool.join();
+
+const ex = new ProcessPoolExecutor({ maxWorkers: 1 });
+out.executor = await ex.submit(square, 7).result();
+await ex.shutdown();
+
+const tq = new Queue();
+const t = new Thread({ target: inThread, args: [tq, 41] });
+t.start();
+out.thread = await tq.get();
+await t.join();
+
+process.stdout.write(JSON.stringify(out));
+`;
+
+function run(cmd: string, args: string[], cwd: string): string {
+  const r = spawnSync(cmd, args, {
+    cwd,
+    encoding: 'utf8',
+    timeout: 240_000,
+    // A root of its own: not a child of this test's broker.
+    env: { ...process.env, WEFT_BROKER: '' },
+  });
+  assert.equal(
+    r.status,
+    0,
+    `${cmd} ${args.join(' ')} exited ${r.status ?? r.signal}:\n${r.stdout}\n${r.stderr}`,
+  );
+  return r.stdout;
+}
+
+before(() => {
+  mkdirSync(pkg);
+  // Only what the program runs: no declarations or maps.
+  run(
+    process.execPath,
+    [
+      join(root, 'node_modules/typescript/bin/tsc'),
+      '-p',
+      'tsconfig.build.json',
+      '--outDir',
+      join(pkg, 'dist'),
+      '--declaration',
+      'false',
+      '--declarationMap',
+      'false',
+      '--sourceMap',
+      'false',
+    ],
+    root,
+  );
+  cpSync(join(pkg, 'dist'), join(old, 'dist'), { recursive: true });
+  cpSync(join(pkg, 'dist'), join(meta, 'dist'), { recursive: true });
+  for (const dir of [pkg, old, meta]) {
+    copyFileSync(join(root, 'package.json'), join(dir, 'package.json'));
+    symlinkSync(join(root, 'native'), join(dir, 'native'));
+    symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
+  }
+  run(process.execPath, [join(root, 'scripts/bundle-dist.mjs'), pkg], root);
+  mkdirSync(join(app, 'node_modules'), { recursive: true });
+  symlinkSync(pkg, join(app, 'node_modules/weft'));
+  // A module of dist/ by its own path (the package's exports do not name it).
+  symlinkSync(join(pkg, 'dist'), join(app, 'node_modules/weft-dist'));
+  writeFileSync(join(app, 'package.json'), '{"type":"module"}\n');
+  writeFileSync(join(app, 'tasks.mjs'), TASKS);
+  writeFileSync(join(app, 'main.mjs'), MAIN);
+});
+
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+test('the build bundles dist: a module is a facade of a bundle', () => {
+  assert.ok(existsSync(join(pkg, 'dist/_bundle')));
+  assert.match(
+    readFileSync(join(pkg, 'dist/multiprocessing/lock.js'), 'utf8'),
+    /^\/\/ weft: facade of lock\.js/,
+  );
+});
+
+test('a program on the built package starts a Process, a Pool, a ProcessPoolExecutor and a Thread', () => {
+  const out = JSON.parse(run(process.execPath, ['main.mjs'], app));
+  assert.deepEqual(out, {
+    // The facade and the package's index give the one class (one module instance).
+    oneLockClass: true,
+    process: { who: 'child', samePid: true, exitcode: 0 },
+    failedExitcode: 1,
+    poolMap: [1, 4, 9],
+    // The error class crossed by its name: bundling kept class names.
+    poolError: { isKeyError: true, name: 'KeyError' },
+    executor: 49,
+    thread: 42,
+  });
+});
+
+test('bundling a dist that was bundled already is refused, with what to do', () => {
+  const r = spawnSync(process.execPath, [join(root, 'scripts/bundle-dist.mjs'), pkg], {
+    encoding: 'utf8',
+  });
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /already a facade: dist\/ was bundled before\. Run tsc/);
+});
+
+test('files of dist/ whose source is gone are removed, not bundled nor refused', () => {
+  symlinkSync(join(root, 'src'), join(old, 'src'));
+  // A facade of an earlier bundling, and a module importing a module that is gone too.
+  mkdirSync(join(old, 'dist/gone'));
+  writeFileSync(
+    join(old, 'dist/gone/facade.js'),
+    '// weft: facade of facade.js: its code is in b1.js\nexport { m0$x as x } from "../_bundle/b1.js";\n',
+  );
+  writeFileSync(join(old, 'dist/gone/facade.d.ts'), 'export declare const x: number;\n');
+  writeFileSync(
+    join(old, 'dist/internal/gone.js'),
+    "import { y } from './no-such-module.js';\nexport const z = y;\n",
+  );
+  run(process.execPath, [join(root, 'scripts/bundle-dist.mjs'), old], root);
+  assert.ok(!existsSync(join(old, 'dist/gone/facade.js')));
+  assert.ok(!existsSync(join(old, 'dist/gone/facade.d.ts')));
+  assert.ok(!existsSync(join(old, 'dist/internal/gone.js')));
+  assert.match(
+    readFileSync(join(old, 'dist/multiprocessing/lock.js'), 'utf8'),
+    /^\/\/ weft: facade of lock\.js/,
+  );
+});
+
+test('a module that would be bundled and uses import.meta other than url stops the build', () => {
+  // where.js and what only it imports are one group of two: bundled.
+  writeFileSync(join(meta, 'dist/internal/where-name.js'), "export const name = 'commander';\n");
+  writeFileSync(
+    join(meta, 'dist/internal/where.js'),
+    "import { name } from './where-name.js';\nexport const where = () => import.meta.resolve(name);\n",
+  );
+  const r = spawnSync(process.execPath, [join(root, 'scripts/bundle-dist.mjs'), meta], {
+    encoding: 'utf8',
+    env: { ...process.env, WEFT_BROKER: '' },
+  });
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /dist\/internal\/where\.js uses import\.meta\.resolve/);
+});

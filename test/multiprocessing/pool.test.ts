@@ -31,6 +31,22 @@ describe('Pool', () => {
     await pool.join();
   });
 
+  test('a map of many chunks joins their results in order, an uneven last chunk included', async () => {
+    const xs = Array.from({ length: 1001 }, (_, i) => i);
+    const squares = xs.map((x) => x * x);
+    // The default chunksize: ceil(1001 / (2 workers × 4)) = 126, the last chunk 119.
+    assert.deepEqual(await pool.map(square, xs), squares);
+    assert.deepEqual(await pool.map(square, xs, 7), squares);
+    assert.deepEqual(
+      await pool.starmap(
+        mul,
+        xs.map((x) => [x, 3]),
+        10,
+      ),
+      xs.map((x) => x * 3),
+    );
+  });
+
   test('apply, map, starmap return results in order', async () => {
     assert.equal(await pool.apply(mul, [6, 7]), 42);
     assert.deepEqual(await pool.map(square, [1, 2, 3, 4, 5]), [1, 4, 9, 16, 25]);

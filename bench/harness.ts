@@ -340,6 +340,11 @@ export function runCaptured(
   });
 }
 
+/** A measured round's own check of its answer: a wrong one fails the row, as a hang does. */
+export function check(ok: boolean, what: string): asserts ok {
+  if (!ok) throw new Error(`wrong answer: ${what}`);
+}
+
 /** What every suite's `goals` uses: a row by scenario and implementation, a ratio as text, a verdict. */
 export function goalTools(figures: Figure[]): {
   fig: (scenario: string, impl: string) => Figure | undefined;

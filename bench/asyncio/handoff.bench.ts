@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { Barrier, Condition, createTask, Event, gather, run } from 'weft/asyncio';
 import {
   type BenchSuite,
+  check,
   type Harness,
   type MeasureOptions,
   withMainThreadPinned,
@@ -120,10 +121,6 @@ function pythonScenario(name: string): string | null {
   if (what === 'Condition.ping-pong-2-tasks') return SCENARIOS.condition;
   if (what === 'Barrier(2).wait-2-tasks') return SCENARIOS.barrier;
   return null;
-}
-
-function check(ok: boolean, what: string): asserts ok {
-  if (!ok) throw new Error(`wrong answer: ${what}`);
 }
 
 // ── weft ──────────────────────────────────────────────────────────────────────────────────────

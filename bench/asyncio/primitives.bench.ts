@@ -20,6 +20,7 @@ import { createTask, gather, Lock, Queue, run, Semaphore, sleep } from 'weft/asy
 import { contextBackend, contextHooksInstalled } from '../../src/internal/context.js';
 import {
   type BenchSuite,
+  check,
   type Figure,
   goalTools,
   type Harness,
@@ -634,10 +635,6 @@ function checkResults(results: readonly number[], count: number): void {
 }
 
 // ── plumbing ────────────────────────────────────────────────────────────────────────────────────
-
-function check(ok: boolean, what: string): asserts ok {
-  if (!ok) throw new Error(`wrong answer: ${what}`);
-}
 
 export async function withDeadline(fn: () => unknown, what: string): Promise<void> {
   let timer: NodeJS.Timeout | undefined;

@@ -10,7 +10,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { Barrier, Condition, Event, RLock, Semaphore, Thread } from '../../src/threading/index.js';
-import type { BenchSuite, Harness, MeasureOptions } from '../harness.js';
+import { type BenchSuite, check, type Harness, type MeasureOptions } from '../harness.js';
 import { newControl, runRound, stopRounds } from './control.js';
 import {
   newBarrierWords,
@@ -58,10 +58,6 @@ function pythonScenario(name: string): string | null {
   if (name === 'py.threading.Condition.ping-pong-2-threads') return SCENARIOS.condition;
   if (name === 'py.threading.Barrier(2).wait-2-threads') return SCENARIOS.barrier;
   return null;
-}
-
-function check(ok: boolean, what: string): asserts ok {
-  if (!ok) throw new Error(`wrong answer: ${what}`);
 }
 
 /** Rows that failed in an earlier pass: a later pass skips them (a hang costs a round's deadline). */
@@ -224,6 +220,20 @@ async function uncontended(h: Harness, n: number): Promise<void> {
   });
 }
 
+/**
+ * The floors of a 2-thread hand-off scenario: a bare turn word passed with Atomics.wait, and
+ * with Atomics.waitAsync (the same for the Event and the Condition rows).
+ */
+async function turnFloors(h: Harness, scenario: string, n: number): Promise<void> {
+  for (const [impl, target] of [
+    [FLOOR_SYNC, turnSync],
+    [FLOOR_ASYNC, turnAsync],
+  ] as const) {
+    const word = newTurnWord();
+    await pair(h, scenario, impl, target, (ctl, me, tally) => [ctl, me, word, tally], n);
+  }
+}
+
 async function handoffs(h: Harness, n: number): Promise<void> {
   for (const [impl, target] of [
     ['weft waitSync', eventSync],
@@ -241,13 +251,7 @@ async function handoffs(h: Harness, n: number): Promise<void> {
       () => check(!ping.isSet() && !pong.isSet(), 'an Event left set after a round'),
     );
   }
-  for (const [impl, target] of [
-    [FLOOR_SYNC, turnSync],
-    [FLOOR_ASYNC, turnAsync],
-  ] as const) {
-    const word = newTurnWord();
-    await pair(h, SCENARIOS.event, impl, target, (ctl, me, tally) => [ctl, me, word, tally], n);
-  }
+  await turnFloors(h, SCENARIOS.event, n);
 
   for (const [impl, target] of [
     ['weft waitSync', conditionSync],
@@ -265,13 +269,7 @@ async function handoffs(h: Harness, n: number): Promise<void> {
       () => check(turn[0] === 0, 'the turn did not come back to side 0 after a round'),
     );
   }
-  for (const [impl, target] of [
-    [FLOOR_SYNC, turnSync],
-    [FLOOR_ASYNC, turnAsync],
-  ] as const) {
-    const word = newTurnWord();
-    await pair(h, SCENARIOS.condition, impl, target, (ctl, me, tally) => [ctl, me, word, tally], n);
-  }
+  await turnFloors(h, SCENARIOS.condition, n);
 
   for (const [impl, target] of [
     ['weft waitSync', barrierSync],

@@ -1,7 +1,7 @@
 import { currentTaskSignal } from '../internal/context.js';
 import { checkReleaseCount, describeValue } from '../internal/errors.js';
 import { broker } from '../internal/process/broker-client.js';
-import { OVER_BOUND } from '../internal/process/broker-sem.js';
+import { OVER_BOUND, OVER_COUNT } from '../internal/process/broker-sem.js';
 import { brokerSync } from '../internal/process/broker-sync.js';
 import {
   mappedSlab,
@@ -112,6 +112,17 @@ export class Semaphore extends SharedObject {
   }
 
   /**
+   * What the slab answers without the broker: true (a permit taken), false (none, and an acquire
+   * that does not wait may say so here), or null (the broker must be asked).
+   */
+  #here(block: boolean, timeout: number | null): boolean | null {
+    const a = this.#slab();
+    if (a === null) return null;
+    if (this.#take(a)) return true;
+    return (!block || timeout === 0) && this.#noneHere(a) ? false : null;
+  }
+
+  /**
    * Whether "no permit" can be answered here: none in the slab, nobody waiting for one, and
    * every release this thread sent to the broker done there.
    */
@@ -155,12 +166,10 @@ export class Semaphore extends SharedObject {
     const timeout = checkTimeout('Semaphore.acquire', options.timeout);
     const signal = checkSignal('Semaphore.acquire', options.signal) ?? currentTaskSignal();
     if (signal?.aborted) throw signal.reason;
-    const a = this.#slab();
-    if (a !== null) {
-      if (this.#take(a)) return true;
-      if ((!block || timeout === 0) && this.#noneHere(a)) return false;
-    }
-    return (await this.#ask('semAcquire', [block, timeout], signal)) as boolean;
+    return (
+      this.#here(block, timeout) ??
+      ((await this.#ask('semAcquire', [block, timeout], signal)) as boolean)
+    );
   }
 
   /**
@@ -180,12 +189,7 @@ export class Semaphore extends SharedObject {
     const timeout = checkTimeout(`${this.constructor.name}.acquireSync`, o.timeout);
     const signal = checkSignal(`${this.constructor.name}.acquireSync`, o.signal);
     if (signal?.aborted) throw signal.reason;
-    const a = this.#slab();
-    if (a !== null) {
-      if (this.#take(a)) return true;
-      if ((!block || timeout === 0) && this.#noneHere(a)) return false;
-    }
-    return this.#askSync('semAcquire', [block, timeout]) as boolean;
+    return this.#here(block, timeout) ?? (this.#askSync('semAcquire', [block, timeout]) as boolean);
   }
 
   /**
@@ -202,7 +206,7 @@ export class Semaphore extends SharedObject {
         const c = w & SEM_COUNT;
         if (this.#bound !== null && c + n > this.#bound) throw new RangeError(OVER_BOUND);
         // The broker would refuse it too, and a release it is sent (a post) has no answer.
-        if (c + n > SEM_COUNT) throw new RangeError(`Semaphore value would exceed ${SEM_COUNT}`);
+        if (c + n > SEM_COUNT) throw new RangeError(OVER_COUNT);
         // Waiters parked: the broker hands the permits to them, in FIFO order.
         if ((w & WAITERS) !== 0) break;
         if (Atomics.compareExchange(a, i, w, w + n) === w) return;

@@ -29,8 +29,9 @@ async function takeTurns(parties: number, sync: boolean, cond: Condition): Promi
       }),
   );
   for (const t of threads) t.start();
-  // A lost wake-up parks them all for ever: the join gives up long before the test's bound.
-  for (const t of threads) await t.join({ timeout: 20_000 });
+  // A lost wake-up parks them all for ever: the joins, side by side, give up after 60 s, well
+  // inside the runner's 300 s bound for a test.
+  await Promise.all(threads.map((t) => t.join({ timeout: 60_000 })));
   assert.deepEqual(
     { alive: threads.map((t) => t.isAlive()), done: Array.from(done) },
     { alive: threads.map(() => false), done: threads.map(() => TURNS) },

@@ -16,6 +16,8 @@ import { brokerWordIndex, SEM_COUNT, WAITERS } from './lock-slab.js';
 
 /** Why a release is refused, as Python's ValueError says it. */
 export const OVER_BOUND = 'Semaphore released too many times';
+/** Why a release that would take a count kept in the slab past its word's room is refused. */
+export const OVER_COUNT = `Semaphore value would exceed ${SEM_COUNT}`;
 
 export class BrokerSem {
   readonly k = 'sem';
@@ -78,7 +80,7 @@ export class BrokerSem {
         this.#own = c + n;
         return null;
       }
-      if (c + n > SEM_COUNT) return `Semaphore value would exceed ${SEM_COUNT}`;
+      if (c + n > SEM_COUNT) return OVER_COUNT;
       if (Atomics.compareExchange(a, this.#i, w, w + n) === w) return null;
     }
   }

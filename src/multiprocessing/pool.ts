@@ -205,9 +205,18 @@ export class Pool<F extends AnyFn = AnyFn, const A extends ArgList = []> {
     this.#check();
     checkFunction(fn, 'Pool.mapAsync');
     checkCallbacks(options, 'Pool.mapAsync');
+    // The items themselves are a chunk's arguments (one a call): no list per item to make, and
+    // for the garbage collector to sweep — 100,000 of them cost a map more than its calls did.
+    // A plain array read as its iterator would read it is not copied whole: each chunk is a slice
+    // of it, every one taken now, before any is submitted (a hole reads as undefined either way).
+    // Array.prototype.slice, not an own `slice`; an Array subclass (its `slice`, its species'
+    // constructor: one that freezes its instance) and an array with its own `constructor` are
+    // spread as iterables.
+    const items = plainArray(iterable) ? (iterable as unknown[]) : [...checkIterable(iterable)];
     return this.#mapAsync(
-      fn as AnyFn,
-      [...checkIterable(iterable)].map((x) => [x]),
+      items.length,
+      (start, end) => arraySlice.call(items, start, end),
+      (part) => this.#ex._submitChunk(fn as AnyFn, 1, part, false),
       chunksize,
       options,
       'Pool.map',
@@ -241,14 +250,26 @@ export class Pool<F extends AnyFn = AnyFn, const A extends ArgList = []> {
     checkCallbacks(options, 'Pool.starmapAsync');
     const lists: unknown[][] = [];
     for (const a of checkIterable(iterable)) lists.push(argumentList(a));
-    return this.#mapAsync(fn as AnyFn, lists, chunksize, options, 'Pool.starmap') as AsyncResult<
-      Awaited<R>[]
-    >;
+    return this.#mapAsync(
+      lists.length,
+      (start, end) => lists.slice(start, end),
+      (part) => this.#ex._chunk(fn as AnyFn, part),
+      chunksize,
+      options,
+      'Pool.starmap',
+    ) as AsyncResult<Awaited<R>[]>;
   }
 
-  #mapAsync(
-    fn: AnyFn,
-    lists: unknown[][],
+  /**
+   * The `n` calls of a map in chunks of `chunksize`, each cut by `cut(start, end)` (the calls
+   * from `start` to `end`) and submitted by `submit`, whose results it joins in order. Every
+   * chunk is cut before the first is submitted: a cut that throws (an array's getter, a Proxy)
+   * throws from the call with nothing sent, as the spread of an iterable does.
+   */
+  #mapAsync<P, C extends ArrayLike<unknown>>(
+    n: number,
+    cut: (start: number, end: number) => P,
+    submit: (part: P) => Future<C>,
     chunksize: number | null | undefined,
     options: ApplyAsyncOptions<any[]> & PoolMapOptions,
     what: string,
@@ -256,21 +277,21 @@ export class Pool<F extends AnyFn = AnyFn, const A extends ArgList = []> {
     // null is Python's chunksize=None, map's default: a size worked out from the items.
     checkChunksize(chunksize ?? undefined, what);
     const progress = progressOption(options?.progress, what);
-    const cs = chunksize ?? Math.max(1, Math.ceil(lists.length / (this.#ex.maxWorkers * 4)));
-    const chunks: Future<unknown[]>[] = [];
-    for (let i = 0; i < lists.length; i += cs)
-      chunks.push(this.#ex._chunk(fn, lists.slice(i, i + cs)));
+    const cs = chunksize ?? Math.max(1, Math.ceil(n / (this.#ex.maxWorkers * 4)));
+    const parts: P[] = [];
+    for (let i = 0; i < n; i += cs) parts.push(cut(i, Math.min(n, i + cs)));
+    const chunks: Future<C>[] = parts.map(submit);
     const all = new Future<unknown[]>();
     if (progress !== null) {
-      const bar = startProgressBar(progress, lists.length);
+      const bar = startProgressBar(progress, n);
       if (bar !== null) {
         let completed = 0;
         for (const [i, c] of chunks.entries()) {
-          const calls = Math.min(cs, lists.length - i * cs);
+          const calls = Math.min(cs, n - i * cs);
           c.addDoneCallback((x) => {
             if (!x._succeeded()) return;
             completed += calls;
-            bar.update(completed, lists.length);
+            bar.update(completed, n);
           });
         }
         all.addDoneCallback(() => bar.stop());
@@ -294,7 +315,7 @@ export class Pool<F extends AnyFn = AnyFn, const A extends ArgList = []> {
         }
         if (--left > 0 || all.done()) return;
         if (error !== null) all.setException(error.e);
-        else all.setResult(joined(chunks, lists.length));
+        else all.setResult(joined(chunks, n));
       });
     }
     hook(all, options);
@@ -472,16 +493,37 @@ function checkIterable(x: Iterable<unknown>): Iterable<unknown> {
   return x;
 }
 
+const arraySlice = Array.prototype.slice;
+const arrayValues = Array.prototype[Symbol.iterator];
+const arrayIteratorProto = Object.getPrototypeOf([][Symbol.iterator]()) as Iterator<unknown>;
+const arrayIteratorNext = arrayIteratorProto.next;
+
+/**
+ * Whether `x` is an array whose items Array.prototype.slice reads as its iterator would: not a
+ * subclass's instance, with no iterator or `constructor` (species) of its own, and nobody
+ * replaced the array iterator's `next`.
+ */
+function plainArray(x: unknown): x is unknown[] {
+  return (
+    Array.isArray(x) &&
+    Object.getPrototypeOf(x) === Array.prototype &&
+    x[Symbol.iterator] === arrayValues &&
+    arrayIteratorProto.next === arrayIteratorNext &&
+    !Object.hasOwn(x, 'constructor')
+  );
+}
+
 /**
  * The results of a map's chunks, in order, as one array of `n`. A copy into an array of its
  * final length: `chunks.flatMap(…)` cost a 100,000-call map some 9 ms of the parent's CPU (of
- * 22), the largest item of its profile after the garbage collector.
+ * 22), the largest item of its profile after the garbage collector. A chunk's results may be a
+ * typed array (all numbers, as they travelled: pack.ts), read here without a copy of their own.
  */
-function joined(chunks: Future<unknown[]>[], n: number): unknown[] {
+function joined<C extends ArrayLike<unknown>>(chunks: Future<C>[], n: number): unknown[] {
   const out = new Array<unknown>(n);
   let k = 0;
   for (const c of chunks) {
-    const r = c._resultNow() as unknown[];
+    const r = c._resultNow() as C;
     for (let j = 0; j < r.length; j++) out[k++] = r[j];
   }
   return out;

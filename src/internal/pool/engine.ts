@@ -16,8 +16,8 @@
  * - Dispatch: a short queue (≤ SPARSE calls per worker, a chunk counting as its calls) goes one
  *   call to each idle worker and no further, so a call never waits behind another in a worker
  *   while a worker idles or boots. A long queue goes in batches of an even share, up to
- *   BATCH_CAP, two batches in flight a worker (one while a worker boots, so that it finds its
- *   share left).
+ *   BATCH_CAP tasks and BATCH_CALLS calls (a chunk of many calls goes alone), two batches in
+ *   flight a worker (one while a worker boots, so that it finds its share left).
  * - Threads: a worker left with nothing to do steals the unclaimed tail of the other workers'
  *   batches (compare-and-swap PENDING → TAKEN on each state word, from the end, until one is
  *   already claimed). A pending future is cancelled the same way, so `cancel()` keeps Python's
@@ -87,6 +87,16 @@ import {
  * (latency, fairness and Python's cancel() for long calls); above it, batches (throughput for
  * many short ones). */
 const SPARSE = 4;
+
+/**
+ * Trade-off: the calls a batch may carry, a chunk counting as its calls — a batch stops before
+ * the item that would pass it, unless that item is its first. Chunks of many calls (a map's
+ * default chunksize) then travel one to a message: a worker starts on its first while the
+ * second is on its way, and the rest wait here until a slot is free, where a batch of four
+ * chunks made each worker read all four before starting (a 100,000-call map sent 200 KB a
+ * message). More messages for chunks of a few calls each: one per BATCH_CALLS calls.
+ */
+const BATCH_CALLS = BATCH_CAP;
 
 /**
  * Trade-off: how long a pool's child may take to end after Pool.terminate()'s SIGTERM before it
@@ -490,9 +500,14 @@ export class PoolEngine {
   #sendBatch(w: PoolWorker, slot: number, n: number): boolean {
     const items: Item[] = [];
     const solo = this.#solo;
+    let calls = 0;
     while (items.length < n && this.#queue.length > 0) {
+      const head = this.#queue.peek() as Item;
+      const c = head.stride > 0 ? Math.ceil(head.args.length / head.stride) : 1;
+      if (items.length > 0 && calls + c > BATCH_CALLS) break;
       const it = this.#queue.shift() as Item;
       if (it.withdrawn || it.done()) continue;
+      calls += c;
       if (solo?.has(it)) {
         // Of a batch the worker could not read: alone, so that only the call at fault fails.
         if (items.length > 0) {

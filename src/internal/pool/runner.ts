@@ -34,7 +34,7 @@ import {
   encodeError,
 } from '../serialize.js';
 import { resolveTaskRef, type TaskRef } from '../task-ref.js';
-import { packNumbers } from './pack.js';
+import { packNumbers, ResultSink } from './pack.js';
 import {
   CHUNK,
   FIRST_INIT_ERROR,
@@ -256,22 +256,20 @@ export async function runRunner(boot: RunnerBoot, port: RunnerPort): Promise<voi
           const stride = argv[first] as number;
           let list = argv[first + 1] as ArrayLike<unknown>;
           if (!ArrayBuffer.isView(list)) list = decodeOrDiscard(list) as unknown[];
-          // Pushed, not preallocated: a holey array is serialized element by element with its
-          // index, and packNumbers below wants a dense one anyway.
-          const results: unknown[] = [];
-          let numbers = true;
+          // Numbers go straight into a typed array (pack.ts); others into a dense array (a
+          // holey one is serialized element by element with its index).
+          const results = new ResultSink(Math.ceil(list.length / stride));
           for (let at = 0; at < list.length; at += stride) {
             let v = stride === 1 ? fn(list[at]) : fn(...argsAt(list, at, stride));
-            if (isThenable(v)) {
+            if (typeof v !== 'number' && isThenable(v)) {
               flush(-1);
               v = await v;
             }
-            if (typeof v !== 'number') numbers = false;
-            results.push(v);
+            results.put(v);
           }
-          const packed = numbers ? packNumbers(results) : null;
-          if (packed !== null) out.push(pos, RES_PACKED, packed);
-          else record(pos, true, results);
+          const r = results.take();
+          if (ArrayBuffer.isView(r)) out.push(pos, RES_PACKED, r);
+          else record(pos, true, r);
         } else {
           let r: unknown;
           if (at - first === 1) {

@@ -15,14 +15,22 @@ const arrayValues = Array.prototype[Symbol.iterator];
 const arrayIteratorProto = Object.getPrototypeOf([][Symbol.iterator]()) as Iterator<unknown>;
 const arrayIteratorNext = arrayIteratorProto.next;
 
-/** Whether iterating `x` is walking a plain array's indices (nobody replaced the iterator). */
+/**
+ * Whether iterating `x` is walking a plain array's indices (nobody replaced the iterator), so that
+ * its chunks may be cut with Array.prototype.slice. Not an Array subclass, nor an array with a
+ * `constructor` of its own: slice builds its result through the species constructor, which such
+ * an array may have made to return anything.
+ */
 function isPlainArrayIteration(x: unknown): boolean {
   return (
     Array.isArray(x) &&
+    Object.getPrototypeOf(x) === Array.prototype &&
     (x as unknown[])[Symbol.iterator] === arrayValues &&
-    arrayIteratorProto.next === arrayIteratorNext
+    arrayIteratorProto.next === arrayIteratorNext &&
+    !Object.hasOwn(x, 'constructor')
   );
 }
+const arraySlice = Array.prototype.slice;
 
 export interface MapOptions {
   /** Milliseconds from the call of `map`; a result not ready by then throws TimeoutError. */
@@ -396,7 +404,7 @@ export abstract class Executor {
           continue;
         }
         if (direct !== null) {
-          const flat = direct.slice(directAt, directAt + chunksize);
+          const flat = arraySlice.call(direct, directAt, directAt + chunksize);
           directAt += flat.length;
           if (flat.length < chunksize) exhausted = true;
           if (flat.length > 0)

@@ -2,7 +2,7 @@
 calls f(x) = x + 1 through map with the default chunksize, N1 through map with chunksize=1
 (Python's run about 10 k calls/s here: a tenth as many serve), and M calls through
 apply_async(...).get() one at a time (each waited for before the next). The pool is warm:
-both workers have run calls before any clock starts (the pool's start is not measured). Each
+both workers have run calls (maps of 20 until both answered) and one untimed map of N calls before any clock starts (the pool's start is not measured). Each
 figure is the best of RUNS passes; every pass checks the sum of its results. Prints JSON lines
 like the shared peers.
 
@@ -10,12 +10,17 @@ usage: python3 mp_pool.py [N] [N1] [M] [RUNS]
 """
 import json
 import multiprocessing as mp
+import os
 import sys
 import time
 
 
 def f(x):
     return x + 1
+
+
+def pid_of(_x):
+    return os.getpid()
 
 
 def report(name, n, seconds, unit):
@@ -35,6 +40,12 @@ if __name__ == "__main__":
     with mp.Pool(2) as pool:
         # Warm: both workers up and through a few calls each.
         assert sum(pool.map(f, range(100), chunksize=1)) == 5050
+        seen = set()
+        until = time.perf_counter() + 60
+        while len(seen) < 2 and time.perf_counter() < until:
+            seen.update(pool.map(pid_of, range(20), chunksize=1))
+        # One untimed pass of the largest map, as weft's side does.
+        assert sum(pool.map(f, range(n))) == n * (n + 1) // 2
 
         def map_pass(k, chunksize):
             t = time.perf_counter()

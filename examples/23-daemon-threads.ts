@@ -5,8 +5,9 @@
  * when only daemons are left, the program ends and they are stopped. weft follows Python: a
  * daemon thread's worker does not keep Node's event loop alive.
  */
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
+import { isAbsolute } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
 import { Thread, task } from 'weft/threading';
 import { defineLesson, runIfMain } from './lesson.js';
@@ -38,6 +39,54 @@ function program(daemon: boolean, ms: number): void {
   });
 }
 
+/**
+ * A bound against a program that hangs, not a measure: each program needs 0.2-0.8 s of CPU (an
+ * idle 2-core machine; the non-daemon one through tsx the most), and a machine at load 60 may
+ * give it a thirtieth of a core. The daemon program is not waited for this long if it goes
+ * wrong: its first heartbeat ends it (runProgram).
+ */
+const HANG_MS = 120_000;
+
+interface ProgramRun {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** The daemon program beat after its main code ended: its thread kept it alive. */
+  outlived: boolean;
+}
+
+/**
+ * Runs the program in a child process without blocking this one (the tour's own limit and its
+ * Ctrl-C keep working), and resolves once the child has exited.
+ */
+function runProgram(args: string[], daemon: boolean): Promise<ProgramRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const run: ProgramRun = { status: null, signal: null, stdout: '', stderr: '', outlived: false };
+    child.stdout.setEncoding('utf8').on('data', (text: string) => {
+      run.stdout += text;
+      // The daemon beats for ever: one beat is proof enough that it kept the program alive.
+      if (daemon && !run.outlived && /heartbeat/.test(run.stdout)) {
+        run.outlived = true;
+        child.kill();
+      }
+    });
+    child.stderr.setEncoding('utf8').on('data', (text: string) => {
+      run.stderr += text;
+    });
+    const hang = setTimeout(() => child.kill('SIGKILL'), HANG_MS);
+    child.on('error', (e) => {
+      clearTimeout(hang);
+      reject(e);
+    });
+    child.on('close', (status, signal) => {
+      clearTimeout(hang);
+      resolve({ ...run, status, signal });
+    });
+  });
+}
+
 const lesson = defineLesson({
   title: 'Daemon threads do not keep the program alive',
   shows:
@@ -47,21 +96,32 @@ const lesson = defineLesson({
   async main({ quick, log }) {
     const ms = quick ? 100 : 500;
     const self = fileURLToPath(import.meta.url);
-    // The program runs this very file. A .ts lesson names its loader by path: `--import tsx`
-    // would be looked up from the working directory, where tsx need not be.
-    const loader = self.endsWith('.ts') ? ['--import', import.meta.resolve('tsx')] : [];
+    // The program runs this very file, with the TypeScript loader weft gives its own threads and
+    // child processes: the one WEFT_TS_LOADER names (weft's test runs name a lighter one), else
+    // tsx, by path (`--import tsx` would be looked up from the working directory, where tsx
+    // need not be).
+    const named = process.env.WEFT_TS_LOADER;
+    const tsLoader = named ? (isAbsolute(named) ? pathToFileURL(named).href : named) : null;
+    const loader = self.endsWith('.ts') ? ['--import', tsLoader ?? import.meta.resolve('tsx')] : [];
     const after: Record<string, number> = {};
     for (const kind of ['daemon', 'worker']) {
       log(`Program with a ${kind === 'daemon' ? 'daemon' : 'non-daemon'} thread:`);
-      const r = spawnSync(process.execPath, [...loader, self, '--program', kind, String(ms)], {
-        encoding: 'utf8',
-        timeout: 30_000,
-      });
+      const r = await runProgram(
+        [...loader, self, '--program', kind, String(ms)],
+        kind === 'daemon',
+      );
+      if (r.outlived) {
+        throw new Error(
+          `the daemon thread kept the program alive: it beat after the main code ended:\n${r.stdout}`,
+        );
+      }
       if (r.status !== 0) {
         // Not a lesson about a program that did not run: say why, rather than NaN ms.
-        throw new Error(
-          `the ${kind} program failed (${r.error?.message ?? r.signal ?? `exit code ${r.status}`}):\n${r.stderr}`,
-        );
+        const how =
+          r.signal === 'SIGKILL'
+            ? `killed after ${HANG_MS / 1000} s`
+            : (r.signal ?? `exit code ${r.status}`);
+        throw new Error(`the ${kind} program failed (${how}):\n${r.stderr}`);
       }
       log(r.stdout.trimEnd());
       after[kind] = Number(r.stdout.match(/exits (\d+) ms after/)?.[1]);

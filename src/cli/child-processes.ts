@@ -10,6 +10,7 @@
  * Ctrl-C on a terminal signals the whole process group, children included, but `kill -INT
  * <pid>` (or SIGTERM from a supervisor) reaches the command alone: then only this ends them.
  */
+import { readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import type { CliContext } from './command.js';
 
 /** Tuning: how long a child may take to end after SIGTERM before it gets SIGKILL. */
@@ -23,8 +24,13 @@ const MAX_ROUNDS = 5;
  * returned): they are ended too. Resolves with how many there were, once they have all ended.
  */
 export async function endChildProcesses(): Promise<number> {
-  // Loaded here: only a stopping command pays for it. The same module as the lessons'
-  // `weft/multiprocessing` (tsconfig maps it to src/multiprocessing/), so it knows their children.
+  // A multiprocessing child is forked by Process.start() itself (no later step), so one listed
+  // by activeChildren() is a Node child of this process that the kernel lists too, until it has
+  // been reaped. With none, there is nothing to end, and nothing to load.
+  if (hasNoNodeChild()) return 0;
+  // Loaded here: only a stopping command with children pays for it (some 0.3 s of CPU where the
+  // lesson had not loaded it). The same module as the lessons' `weft/multiprocessing` (tsconfig
+  // maps it to src/multiprocessing/), so it knows their children.
   const { activeChildren } = await import('../multiprocessing/index.js');
   const seen = new Set<unknown>();
   for (let round = 0; round < MAX_ROUNDS; round++) {
@@ -47,6 +53,34 @@ export async function endChildProcesses(): Promise<number> {
     await ended();
   }
   return seen.size;
+}
+
+/**
+ * True when no child of this process runs Node (this process's executable, which
+ * weft/multiprocessing forks): then none is a lesson's Process. Linux lists each thread's
+ * children in /proc/self/task/<tid>/children (one forked from a worker thread is that thread's);
+ * other children are let be, as a TypeScript loader's esbuild service (a child of the loader's
+ * hooks thread). False where it cannot tell: no such files (another system, a kernel without
+ * CONFIG_PROC_CHILDREN), a child already ended but not yet reaped (no executable to read), or a
+ * thread that ended while it looked (its children went to another, maybe one already read).
+ */
+function hasNoNodeChild(): boolean {
+  try {
+    const node = realpathSync(process.execPath);
+    for (const tid of readdirSync('/proc/self/task')) {
+      const children = readFileSync(`/proc/self/task/${tid}/children`, 'latin1').trim();
+      if (children === '') continue;
+      for (const pid of children.split(' ')) {
+        // " (deleted)": the child's executable was replaced at its path after it started (Node
+        // upgraded in place); this process's execPath names the new one.
+        const exe = readlinkSync(`/proc/${pid}/exe`);
+        if (exe === node || exe === `${node} (deleted)`) return false;
+      }
+    }
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** `ended the 3 child processes the lesson had started` (for n > 0). */

@@ -36,7 +36,7 @@ import { _allowNativeSpawn } from '../../src/asyncio/subprocess.js';
 import { NativeChild, nativeSpawnAvailable } from '../../src/asyncio/subprocess-native.js';
 import { checkLeaks } from '../support/leaks.js';
 import { runScript } from '../support/run-script.js';
-import { assertSurvivesTermination } from '../support/terminate-workers.js';
+import { assertSurvivesTerminationAtMarks } from '../support/terminate-workers.js';
 import { until } from '../support/until.js';
 
 checkLeaks({ graceMs: 3000 });
@@ -440,25 +440,40 @@ await run(async () => {
     // a spawn caught there once returned garbage to V8 (a segfault). Each way through the addon:
     // posix_spawn, its own clone (umask) with a pipe, and failures after the child's callback,
     // async context and cleanup hook were made (taken back: a hook left behind would run on a
-    // freed child at the worker's end).
+    // freed child at the worker's end). Each of the four kinds of call is marked, and three
+    // workers are terminated at three moments of each (terminate-workers.ts says why marks).
     const worker = join(dir, 'spawner.ts');
     writeFileSync(
       worker,
-      `import { parentPort } from 'node:worker_threads';
+      `import { parentPort, workerData } from 'node:worker_threads';
 import { createSubprocessExec, run } from '${ROOT}src/asyncio/index.ts';
+const marks = new Int32Array(workerData);
+const mark = () => {
+  Atomics.add(marks, 0, 1);
+  Atomics.notify(marks, 0);
+};
 await run(async () => {
   parentPort?.postMessage('started');
   for (;;) {
+    mark();
     const ps = await Promise.all(Array.from({ length: 4 }, () => createSubprocessExec('true')));
+    mark();
     ps.push(await createSubprocessExec('true', { stdout: -1, umask: 0o22 }));
+    mark();
     await createSubprocessExec('weft-no-such-program').catch(() => {});
+    mark();
     await createSubprocessExec('true', { cwd: '/weft-no-such-dir' }).catch(() => {});
     await Promise.all(ps.map((p) => p.communicate()));
   }
 });
 `,
     );
-    await assertSurvivesTermination(worker);
+    // The run needs 2.3-3.1 s of CPU (12 workers, load 7-13; the 25 workers terminated at
+    // moments since their start needed 4.6-5.3 s and were killed at 100 s in loaded passes):
+    // 150 s is some 50 times that, for a 2-core machine at load 60, inside the runner's 300 s.
+    // A build of the addon that hands V8 garbage when stopped during a spawn crashed 12 runs of
+    // 12 this way, and 11 of 12 with the 25 workers.
+    await assertSurvivesTerminationAtMarks(worker, { kinds: 4, passes: 3, ms: 150_000 });
   });
 
   test('in a worker thread: its own environment; ended while its child runs, it lets go of it', async () => {

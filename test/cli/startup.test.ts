@@ -5,7 +5,7 @@
  * all of them (lesson-catalog.ts's readLessonHeading), which must say what their import says.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -32,6 +32,17 @@ const weft = weftRunner(30_000);
 async function traced(
   ...args: string[]
 ): Promise<{ code: number; stderr: string; loaded: string[] }> {
+  return tracedWith({ closedStdout: false }, ...args);
+}
+
+/**
+ * traced(), and with `closedStdout` the reader of its output gone before it writes (its stdout
+ * a pipe whose other end is closed: its first write fails with EPIPE).
+ */
+async function tracedWith(
+  { closedStdout }: { closedStdout: boolean },
+  ...args: string[]
+): Promise<{ code: number; stderr: string; loaded: string[] }> {
   const loader = process.env.WEFT_TS_LOADER;
   assert.ok(loader, 'the suite runs under a TypeScript loader that WEFT_TS_LOADER names');
   const dir = mkdtempSync(join(tmpdir(), 'weft-trace-'));
@@ -50,7 +61,8 @@ async function traced(
     let code = 0;
     let stderr = '';
     try {
-      stderr = (await run(process.execPath, argv, { cwd: root, env, timeout: 30_000 })).stderr;
+      if (closedStdout) [code, stderr] = await runClosed(argv, env);
+      else stderr = (await run(process.execPath, argv, { cwd: root, env, timeout: 30_000 })).stderr;
     } catch (e) {
       const x = e as { code?: unknown; stderr: string };
       if (typeof x.code !== 'number') throw e;
@@ -67,6 +79,28 @@ async function traced(
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** `node …argv` with its stdout closed on our side at once: its exit code (-1: a signal), stderr. */
+function runClosed(argv: string[], env: NodeJS.ProcessEnv): Promise<[number, string]> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, argv, {
+      cwd: root,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve([code ?? -1, stderr]);
+    });
+  });
 }
 
 describe('what a weft command loads', () => {
@@ -98,6 +132,19 @@ describe('what a weft command loads', () => {
     assert.equal(r.code, 0, r.stderr);
     const lessons = r.loaded.filter((p) => /^examples\/\d+-/.test(p));
     assert.deepEqual(lessons, ['examples/01-generators-round-robin.ts']);
+  });
+
+  test('`weft run 21` whose reader is gone ends quietly without loading weft/multiprocessing', async () => {
+    // Regression: ending a lesson's child processes on a closed pipe imported all of
+    // weft/multiprocessing (some 0.3 CPU-seconds) to find that the lesson had started none.
+    // Lesson 21 waits on its thread after its first line: the closed pipe is met while it runs.
+    const r = await tracedWith({ closedStdout: true }, 'run', '21', '--quick');
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(r.loaded.includes('src/threading/index.ts'), 'lesson 21 ran');
+    assert.deepEqual(
+      r.loaded.filter((p) => p.startsWith('src/multiprocessing/')),
+      [],
+    );
   });
 
   test('serve: a name Object.prototype has is no model', async () => {

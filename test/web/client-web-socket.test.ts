@@ -32,6 +32,14 @@ import { serve } from './loopback.js';
 
 checkLeaks({ graceMs: 3000 });
 
+/** The /silent handlers of weft's server waiting to read again. */
+const silentHeld: (() => void)[] = [];
+
+/** Lets weft's /silent handlers read again (their clients have gone). */
+function releaseSilent(): void {
+  for (const release of silentHeld.splice(0)) release();
+}
+
 /** weft's server with the routes of fixtures/aiohttp_ws_peer.py. */
 function weftApp(): Application {
   const app = new Application();
@@ -64,11 +72,12 @@ function weftApp(): Application {
   app.router.addGet('/silent', async (request) => {
     const ws = new WebSocketResponse();
     await ws.prepare(request);
-    // Not read for a while: pings go unanswered, as the aiohttp peer's (autoping=False, never
-    // receiving). Then read until the client has gone, so the handler ends with its test.
+    // Not read until the test lets go (releaseSilent), once its client has given up: pings go
+    // unanswered, as the aiohttp peer's (autoping=False, never receiving). Then read until the
+    // client has gone, so the handler ends with its test.
     const socket = request.raw.socket as Socket;
     socket.pause();
-    await new Promise((r) => setTimeout(r, 1000));
+    await new Promise<void>((r) => silentHeld.push(r));
     socket.resume();
     for await (const _ of ws);
     return ws;
@@ -392,27 +401,77 @@ for (const [name, start] of [
       await assert.rejects(ws.receive(), RuntimeError);
     });
 
-    it('a heartbeat the server does not answer closes with 1006 and TimeoutError', async () => {
-      await using session = new ClientSession();
-      const ws = await session.wsConnect(`${peer.url}/silent`, { heartbeat: 200 });
-      const m = await settles(ws.receive(), 'the heartbeat to give up');
-      assert.equal(m.type, 'closed');
-      assert.equal(ws.closeCode, 1006);
-      assert.ok(ws.exception() instanceof TimeoutError);
-      assert.equal(ws.closed, true);
+    // The heartbeat tests run on the test's clock (setTimeout mocked): the ping goes out and the
+    // pong is due when the test says, and the answer is awaited as an event, so that no machine's
+    // load decides whether a pong came in time (on the wall clock, an aiohttp peer stopped for
+    // 1.2 s, as a loaded machine may hold a process off its CPU, missed the 300 ms it had).
+    it('a heartbeat the server does not answer closes with 1006 and TimeoutError', async (t) => {
+      const session = new ClientSession();
+      t.mock.timers.enable({ apis: ['setTimeout'] });
+      try {
+        const ws = await session.wsConnect(`${peer.url}/silent`, { heartbeat: 200 });
+        const waiting = ws.receive();
+        t.mock.timers.tick(200); // the ping
+        t.mock.timers.tick(99);
+        assert.equal(ws.closed, false, 'not dropped before the pong is due');
+        t.mock.timers.tick(1); // the pong due, and none came
+        const m = await waiting;
+        assert.equal(m.type, 'closed');
+        assert.equal(ws.closeCode, 1006);
+        assert.ok(ws.exception() instanceof TimeoutError);
+        assert.equal(ws.closed, true);
+      } finally {
+        t.mock.timers.reset();
+        releaseSilent();
+        await session.close();
+      }
     });
 
-    it('a heartbeat the server answers keeps the connection', async () => {
-      await using session = new ClientSession();
-      // The pong is due within half the heartbeat (aiohttp's rule): 300 ms, not 50, so that a
-      // peer process held off the CPU of a loaded machine still answers in time (100 ms failed so
-      // against the aiohttp server at load 20).
-      await using ws = await session.wsConnect(`${peer.url}/echo`, { heartbeat: 600 });
-      // Two heartbeats pass with no message in either direction.
-      await assert.rejects(ws.receive({ timeout: 1_400 }), TimeoutError);
-      assert.equal(ws.closed, false);
-      await ws.sendStr('alive');
-      assert.equal(await ws.receiveStr(), 'alive');
+    it('a heartbeat the server answers keeps the connection', async (t) => {
+      const session = new ClientSession();
+      t.mock.timers.enable({ apis: ['setTimeout'] });
+      try {
+        // autoping false: the pongs that answer the heartbeat reach receive(), to be awaited.
+        const ws = await session.wsConnect(`${peer.url}/echo`, { heartbeat: 600, autoping: false });
+        for (let beat = 1; beat <= 2; beat++) {
+          t.mock.timers.tick(600); // the heartbeat's ping
+          const m = await ws.receive();
+          assert.equal(m.type, 'pong', `heartbeat ${beat} answered`);
+          t.mock.timers.tick(300); // when the pong would have been due: it came, nothing drops
+          await ws.sendStr(`alive ${beat}`);
+          assert.equal(await ws.receiveStr(), `alive ${beat}`);
+          assert.equal(ws.closed, false);
+        }
+        await ws.close();
+      } finally {
+        t.mock.timers.reset();
+        await session.close();
+      }
+    });
+
+    it('a heartbeat the server answers keeps the connection, its pongs swallowed (autoping)', async (t) => {
+      // The default client: `ws` swallows the pongs, so they are awaited on its socket (the
+      // channel's, internal). Without this case a pong that no longer re-armed the heartbeat
+      // with autoping on (ws-channel.ts) dropped every answering server, unseen by the test above.
+      const session = new ClientSession();
+      t.mock.timers.enable({ apis: ['setTimeout'] });
+      try {
+        const ws = await session.wsConnect(`${peer.url}/echo`, { heartbeat: 600 });
+        const raw = (ws as unknown as { channel: { ws: import('ws').WebSocket } }).channel.ws;
+        for (let beat = 1; beat <= 2; beat++) {
+          const pong = new Promise<void>((r) => raw.once('pong', () => r()));
+          t.mock.timers.tick(600); // the heartbeat's ping
+          await pong;
+          t.mock.timers.tick(300); // when the pong would have been due: it came, nothing drops
+          assert.equal(ws.closed, false, `heartbeat ${beat} answered`);
+          await ws.sendStr(`alive ${beat}`);
+          assert.equal(await ws.receiveStr(), `alive ${beat}`);
+        }
+        await ws.close();
+      } finally {
+        t.mock.timers.reset();
+        await session.close();
+      }
     });
 
     it("the session's close drops its open WebSockets", async () => {

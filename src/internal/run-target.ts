@@ -98,9 +98,25 @@ export class RunTarget {
     } else if (this.target) {
       target = toTaskRef(this.target, `${owner} target ${this.target.name || '(anonymous)'}`);
     }
-    for (const ref of [target, cls]) if (ref?.kind === 'module') modules.push(ref.url);
+    // A subclass may keep a reference of its own among its fields (a Timer's function): its
+    // module is loaded there too, and a .ts one needs the TypeScript loader as a target's does.
+    // The subclass names them ([kModuleRefs]); a field of the user's that merely has a TaskRef's
+    // shape is data, not a module to load.
+    const own = subclassed ? ((self as ModuleRefHolder)[kModuleRefs]?.() ?? []) : [];
+    for (const ref of [target, cls, ...own])
+      if (ref?.kind === 'module' && !modules.includes(ref.url)) modules.push(ref.url);
     return { payload: { target, cls, fields, args: this.args, kwargs: this.kwargs }, modules };
   }
+}
+
+/**
+ * @internal A Thread or Process subclass of weft's that keeps task references among its own
+ * fields (Timer's `_ref`) returns them from this method, so that `send` counts their modules
+ * among those the other side loads.
+ */
+export const kModuleRefs = Symbol.for('weft.moduleRefs');
+interface ModuleRefHolder {
+  [kModuleRefs]?: () => readonly TaskRef[];
 }
 
 /**

@@ -6,7 +6,6 @@
  * the non-daemon threads this thread started are joined → what it still holds is recovered
  * (owner death) → its slot is marked finished (joiners wake) → the worker exits.
  */
-import { parentPort } from 'node:worker_threads';
 import { dryLoopClaimed } from '../internal/dry-loop.js';
 import { RuntimeError } from '../internal/errors.js';
 import { receiveRunTarget } from '../internal/run-target.js';
@@ -14,7 +13,7 @@ import { decode, encodeError } from '../internal/serialize.js';
 import { finishThread, registerSelf, selfTid } from '../internal/shm/world.js';
 import { finishExecutors } from '../internal/thread-executors.js';
 import { runAfterThreadEnd, runBeforeThreadExit } from '../internal/thread-exit.js';
-import type { WorkerMessage } from '../internal/worker/protocol.js';
+import { postToParent } from '../internal/worker/protocol.js';
 import { recoverAll } from './owner-death.js';
 import { _setCurrentThread, Thread, type ThreadPayload } from './thread.js';
 
@@ -34,9 +33,9 @@ function end(abnormal: boolean): void {
  * and not one the thread's own code posted on parentPort (thread.ts).
  */
 function postException(err: unknown): void {
-  const m = { type: 'exception', error: encodeError(err) } satisfies WorkerMessage;
-  parentPort?.postMessage({ type: 'raising' } satisfies WorkerMessage);
-  parentPort?.postMessage(m);
+  const error = encodeError(err);
+  postToParent({ type: 'raising' });
+  postToParent({ type: 'exception', error });
 }
 
 export async function main(encoded: unknown): Promise<void> {
@@ -88,7 +87,7 @@ export async function main(encoded: unknown): Promise<void> {
   // joiners return now rather than at its exit. Its async waits still parked keep their waiter
   // counts until that exit (shm/wait.ts), as they may yet be woken meanwhile.
   await runAfterThreadEnd(() => {
-    parentPort?.postMessage({ type: 'ended' } satisfies WorkerMessage);
+    postToParent({ type: 'ended' });
   });
   // Python's thread ends when run() returns, whatever timers it left behind.
   setImmediate(() => process.exit(0));

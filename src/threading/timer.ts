@@ -5,7 +5,7 @@
  */
 import type { Accepting, AnyFn, ArgList, CallArgs, Kwargs } from '../internal/call-args.js';
 import { describeValue } from '../internal/errors.js';
-import { withKwargs } from '../internal/run-target.js';
+import { kModuleRefs, withKwargs } from '../internal/run-target.js';
 import { kShared, registerSharedKind, type SharedState } from '../internal/serialize.js';
 import { resolveTaskRef, type TaskRef, task, toTaskRef } from '../internal/task-ref.js';
 import { Event } from './event.js';
@@ -72,6 +72,11 @@ export class Timer<
     this.kwargs = (kwargs ?? null) as Record<string, unknown> | null;
     this.finished = new Event();
     this._ref = toTaskRef(fn, `Timer function ${fn.name || '(anonymous)'}`);
+  }
+
+  /** @internal Its function's reference, whose module the timer's thread loads (run-target.ts). */
+  [kModuleRefs](): readonly TaskRef[] {
+    return [this._ref];
   }
 
   /** Stops the timer if it is still waiting; no effect once the function has started. */

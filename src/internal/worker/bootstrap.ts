@@ -4,16 +4,24 @@
  * module that registers shared kinds (so that descriptors in the payload can be revived), then
  * hands over to the role module.
  */
-import { parentPort, receiveMessageOnPort } from 'node:worker_threads';
+import { receiveMessageOnPort } from 'node:worker_threads';
 import { describeError } from '../errors.js';
 import { adoptSnapshot } from '../shm/sab-registry.js';
 // Imported for its effect: adopts the world from workerData before any lock is touched.
 import '../shm/world.js';
-import type { BootData, WorkerMessage } from './protocol.js';
+import { adoptParentMark, type BootData, postToParent } from './protocol.js';
 
 export async function boot(data: BootData): Promise<void> {
-  // First, before any module of the program's is imported: a thread that cannot start runs none
-  // of its code.
+  // The mark of weft's messages comes first, a flat string: always readable, so that even the
+  // start failure below is known by the parent for weft's own.
+  const mark = receiveMessageOnPort(data.start);
+  if (typeof mark?.message !== 'string') {
+    data.start.close();
+    throw new Error('weft worker: its start message was not there');
+  }
+  adoptParentMark(mark.message);
+  // Then the payload, before any module of the program's is imported: a thread that cannot
+  // start runs none of its code.
   let taken: { message: unknown } | undefined;
   try {
     taken = receiveMessageOnPort(data.start);
@@ -21,10 +29,7 @@ export async function boot(data: BootData): Promise<void> {
     // Cloned fine there, not readable here (nested deeper than this thread's stack can read, or
     // larger than its memory limits allow): the message is consumed, the role cannot run.
     data.start.close();
-    parentPort?.postMessage({
-      type: 'startUnreadable',
-      why: describeError(err),
-    } satisfies WorkerMessage);
+    postToParent({ type: 'startUnreadable', why: describeError(err) });
     process.exit(1);
   }
   data.start.close();

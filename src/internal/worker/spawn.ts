@@ -22,7 +22,7 @@ import { sharedModules } from '../serialize.js';
 import { snapshot } from '../shm/sab-registry.js';
 import { threadStackSize, WORLD_KEY, worldBuffer } from '../shm/world.js';
 import { requireTsLoader } from '../ts-loader.js';
-import type { BootData } from './protocol.js';
+import { type BootData, spawnerMark } from './protocol.js';
 
 const bootstrapUrl = new URL(
   `./bootstrap${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`,
@@ -30,6 +30,22 @@ const bootstrapUrl = new URL(
 ).href;
 
 const TS = /\.(c|m)?tsx?$/;
+
+/**
+ * Built dist/ holds its modules' code in a few bundles behind one-line facades
+ * (scripts/bundle-dist.mjs), each bundle noting here, as it loads, which modules it holds. A
+ * worker told to import the bundles loads a few files where it loaded a facade per module that
+ * registers shared kinds (a dozen for weft/threading): each module costs a worker's loader a
+ * resolution, a file read and a link, about 0.7 ms of CPU apiece (the threading-thread-start
+ * bench). process/spawn.ts does the same for a child's early modules.
+ */
+const BUNDLED_AT = Symbol.for('weft.bundledAt');
+
+/** `urls` with each bundled module's URL replaced by its bundle's, once each, in order. */
+function codeUrls(urls: string[]): string[] {
+  const at = (globalThis as { [BUNDLED_AT]?: Map<string, string> })[BUNDLED_AT];
+  return at === undefined ? urls : [...new Set(urls.map((u) => at.get(u) ?? u))];
+}
 
 const LOADER_FLAGS = new Set(['--import', '--loader', '--experimental-loader', '--require', '-r']);
 
@@ -110,12 +126,13 @@ export function spawnWorker(o: SpawnOptions): Worker {
   const preload = sharedModules();
   const needsTs = [bootstrapUrl, o.role, ...preload, ...(o.modules ?? [])].some((u) => TS.test(u));
   const loader = needsTs ? requireTsLoader('worker') : null;
-  // The payload waits on a port of its own (protocol.ts): posted first, so that it is queued
-  // before the worker can look for it, and so that a payload that cannot be cloned throws here,
-  // before there is a worker to end. The parent's end is closed at once: the message stays
-  // queued at the other end, which the worker takes with it.
+  // The payload waits on a port of its own (protocol.ts), after the mark of weft's messages:
+  // posted first, so that it is queued before the worker can look for it, and so that a payload
+  // that cannot be cloned throws here, before there is a worker to end. The parent's end is
+  // closed at once: the messages stay queued at the other end, which the worker takes with it.
   const { port1, port2 } = new MessageChannel();
   try {
+    port1.postMessage(spawnerMark());
     port1.postMessage(o.payload);
   } catch (err) {
     port2.close();
@@ -126,7 +143,7 @@ export function spawnWorker(o: SpawnOptions): Worker {
   const data: BootData = {
     [WORLD_KEY]: worldBuffer(),
     sabs: snapshot(),
-    preload,
+    preload: codeUrls(preload),
     role: o.role,
     start: port2,
   };

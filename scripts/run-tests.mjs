@@ -108,6 +108,8 @@ const BROKER_PASS = [
   'test/multiprocessing/raw-value.test.ts',
   'test/multiprocessing/sharedctypes.test.ts',
   'test/multiprocessing/semaphore-slab.test.ts',
+  'test/multiprocessing/lock-spin.test.ts',
+  'test/multiprocessing/semaphore-chaos.test.ts',
 ];
 const onBroker = chosen.filter((f) => BROKER_PASS.includes(f));
 if (onBroker.length > 0 && process.env.WEFT_LOCK_SLAB !== '0') {

@@ -15,12 +15,7 @@ export class BoundedSemaphore extends Semaphore {
   }
   /** @internal */
   protected override _releaseAtBroker(n: number): void {
-    try {
-      this._releaseAtBrokerSync(n);
-    } catch (e) {
-      if ((e as Error)?.name === 'ValueError') throw new RangeError((e as Error).message);
-      throw e;
-    }
+    this._releaseAtBrokerSync(n);
   }
   /** @internal */
   static override _revive(init: SharedInit): BoundedSemaphore {

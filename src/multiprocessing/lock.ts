@@ -6,6 +6,7 @@ import {
   fastSlab,
   HOLDER,
   newSlot,
+  SPIN,
   slabSession,
   WAITERS,
   wordIndex,
@@ -116,24 +117,53 @@ function holdersWord(h: Holds, plus: number | null): number {
   return word ?? ANY_TASK;
 }
 const TRUE = Promise.resolve(true);
-/** Reads of a lock held by another thread before asking the broker (see `#take`): a few µs. */
-const SPIN = 200;
+
+/**
+ * Watches the word `w` of a lock another thread holds (never this one's: its holder could not
+ * run while this thread spins) for up to SPIN reads, taking it with a compare-and-swap if it
+ * comes free: a critical section is usually short and the broker costs a round trip, so an
+ * adaptive mutex spins a moment first. It stops at WAITERS: the parked are served in FIFO
+ * order by the broker, and a spinner must not take the lock past them. Returns the word as last
+ * seen: 0 when taken.
+ */
+function spinFor(a: Int32Array, i: number, w: number, me: number): number {
+  for (let k = 0; k < SPIN && w !== 0 && (w & WAITERS) === 0; k++) {
+    w = Atomics.load(a, i);
+    if (w === 0) w = Atomics.compareExchange(a, i, 0, me);
+  }
+  return w;
+}
 
 /** Numbers for this thread's asyncio tasks, so the broker can tell the task that holds a lock
  * (deadlock detection: src/internal/process/broker-deadlock.ts). */
 const taskNumbers = new WeakMap<object, number>();
 let lastTaskNumber = 0;
 
-/** The current asyncio task's number, 0 outside any task. */
-function taskNumber(): number {
-  const t = currentContext();
+/**
+ * The last task numbered and its number: a loop of acquires in one task skips the WeakMap. Held
+ * weakly: a task that has ended (and its result) must not stay reachable from here until some
+ * other task of the thread takes a lock.
+ */
+let lastTask: WeakRef<object> | null = null;
+let lastTaskNo = 0;
+
+/** The number of the asyncio task `t` (the current one), 0 outside any task. */
+function taskNumberOf(t: object | null): number {
   if (t === null) return 0;
+  if (lastTask !== null && lastTask.deref() === t) return lastTaskNo;
   let n = taskNumbers.get(t);
   if (n === undefined) {
     n = ++lastTaskNumber;
     taskNumbers.set(t, n);
   }
+  lastTask = new WeakRef(t);
+  lastTaskNo = n;
   return n;
+}
+
+/** The current asyncio task's number, 0 outside any task. */
+function taskNumber(): number {
+  return taskNumberOf(currentContext());
 }
 
 export interface AcquireOptions {
@@ -182,25 +212,21 @@ export class Lock extends SharedObject {
   /**
    * Takes it in the slab if that can be done without waiting: free, or this thread's RLock
    * (re-entered only while this thread counts a hold: a release of its last one may still be on
-   * its way to the broker). Returns false when it must ask the broker.
+   * its way to the broker). `spin`: an acquire that may wait watches a word another thread
+   * holds for a moment first (`spinFor`); a try does not. Returns false when it must ask the
+   * broker.
    */
-  #take(a: Int32Array, task: number): boolean {
+  #take(a: Int32Array, task: number, spin = true): boolean {
     if (this.#holds.waits > 0) return false;
     const i = this.#word;
     const me = slabSession();
     let w = Atomics.compareExchange(a, i, 0, me);
-    if (w !== 0 && (w & HOLDER) !== me) {
-      // Held by another thread, nobody parked: it may be about to let go (a critical section is
-      // usually short), and asking the broker costs a round trip — spin a moment first, as an
-      // adaptive mutex does. Never past WAITERS: the parked ones are served in FIFO order.
-      for (let k = 0; k < SPIN && w !== 0 && (w & WAITERS) === 0; k++) {
-        w = Atomics.load(a, i);
-        if (w === 0) w = Atomics.compareExchange(a, i, 0, me);
-      }
-    }
+    if (spin && w !== 0 && (w & HOLDER) !== me) w = spinFor(a, i, w, me);
     if (w === 0) {
-      Atomics.store(a, i + 1, task);
-      Atomics.store(a, i + 2, 1);
+      // Each store is a full fence: skipped when the slot has the value already (the same task
+      // or blocking code, task 0, taking it again; a plain Lock's count stays 1 when released).
+      if (Atomics.load(a, i + 1) !== task) Atomics.store(a, i + 1, task);
+      if (Atomics.load(a, i + 2) !== 1) Atomics.store(a, i + 2, 1);
       return true;
     }
     if (this.#recursive && (w & HOLDER) === me && this.#holds.n > 0) {
@@ -234,9 +260,11 @@ export class Lock extends SharedObject {
     if (options === undefined && this.#word >= 0) {
       // The uncontended path: no options to read, one compare-and-swap.
       const a = fastSlab();
-      const signal = a === null ? null : currentTaskSignal();
-      if (a !== null && !signal?.aborted) {
-        const task = taskNumber();
+      // One read of the current task serves both its signal and its number.
+      const ctx = a === null ? null : currentContext();
+      const signal = (ctx as { signal?: unknown } | null)?.signal;
+      if (a !== null && !(signal instanceof AbortSignal && signal.aborted)) {
+        const task = taskNumberOf(ctx);
         if (this.#take(a, task)) {
           this.#holds.n++;
           if (this.#recursive) tookHold(this.#holds, task);
@@ -260,7 +288,7 @@ export class Lock extends SharedObject {
     const holds = this.#holds;
     if (a !== null) {
       if (signal?.aborted) throw signal.reason;
-      if (this.#take(a, task)) {
+      if (this.#take(a, task, block && timeout !== 0)) {
         holds.n++;
         if (this.#recursive) tookHold(holds, task);
         return true;
@@ -334,7 +362,7 @@ export class Lock extends SharedObject {
     const a = this.#word >= 0 && !tried ? fastSlab() : null;
     if (a !== null) {
       // No task, as below.
-      if (this.#take(a, 0)) {
+      if (this.#take(a, 0, block && timeout !== 0)) {
         this.#holds.n++;
         if (this.#recursive) tookHold(this.#holds, 0);
         return true;
@@ -374,20 +402,23 @@ export class Lock extends SharedObject {
     if (a !== null && holds.waits === 0 && (Atomics.load(a, this.#word) & HOLDER) === me) {
       const i = this.#word;
       // Not this thread's last hold, or releases of this thread still on their way to the
-      // broker will bring the count to its last one there: nothing more to do here.
-      if (Atomics.sub(a, i + 2, 1) > 1) {
+      // broker will bring the count to its last one there: nothing more to do here. A plain
+      // Lock's count is 1 whenever it is held, and left at 1 as it is released here (it is read
+      // only while the lock is held): one fenced write fewer on each release.
+      if (this.#recursive && Atomics.sub(a, i + 2, 1) > 1) {
         // The holders left (broker-deadlock.ts). None counted here: releases of this thread
         // on their way to the broker hold the rest, and the last of them frees it.
-        if (this.#recursive && holds.n > 0) Atomics.store(a, i + 1, holdersWord(holds, null));
+        if (holds.n > 0) Atomics.store(a, i + 1, holdersWord(holds, null));
         return;
       }
-      const task = Atomics.exchange(a, i + 1, 0);
+      // Blocking code's holds (task 0) leave the task word at 0: nothing to clear.
+      const task = Atomics.load(a, i + 1) === 0 ? 0 : Atomics.exchange(a, i + 1, 0);
       if (Atomics.compareExchange(a, i, me, 0) === me) return;
       // WAITERS: the broker hands it to the first of them, and counts this last hold itself.
       // The word names this thread until then: so does the task word, as its holder's (a walk
       // reading 0 there would take the lock for blocking code's: broker-deadlock.ts).
-      Atomics.store(a, i + 2, 1);
-      Atomics.store(a, i + 1, task);
+      if (this.#recursive) Atomics.store(a, i + 2, 1);
+      if (task !== 0) Atomics.store(a, i + 1, task);
     }
     // An RLock's holders left, for the broker to write if this was not its last hold there
     // (an acquire of another task it has granted may not be counted here yet: `asking`).

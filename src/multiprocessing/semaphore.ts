@@ -7,6 +7,7 @@ import {
   mappedSlab,
   readySlab,
   SEM_COUNT,
+  SPIN,
   WAITERS,
   wordIndex,
 } from '../internal/process/lock-slab.js';
@@ -21,25 +22,21 @@ import {
 } from './shared-object.js';
 
 /**
- * Releases this thread sent to the broker, by semaphore id (not by handle: several handles share
- * an id): `sent` of them, the first `seen` known to be done there (a reply to a request sent
- * after them came back). Until they are, the slab's count may not show them yet, so the answers
- * that read it (`getValue`, a non-blocking acquire's false) ask the broker instead, whose reply
- * comes after them.
+ * Semaphore releases this thread sent to the broker: `sent` of them, the first `seen` known to
+ * be done there (a reply to a semaphore request this thread sent after them came back: the
+ * broker runs a thread's messages in order, a blocking request after those sent before it,
+ * broker-sync.ts). Until they are, the slab's count may not show them yet, so the answers that
+ * read it (`getValue`, a non-blocking acquire's false) ask the broker instead, whose reply comes
+ * after them. Two numbers for the thread, not a record per semaphore that would stay for ever:
+ * a read of another semaphore while one is on its way costs a round trip too, and catches up.
  */
-interface Sent {
-  sent: number;
-  seen: number;
-}
-const sentById = new Map<string, Sent>();
-function sentOf(id: string): Sent {
-  let s = sentById.get(id);
-  if (s === undefined) {
-    s = { sent: 0, seen: 0 };
-    sentById.set(id, s);
-  }
-  return s;
-}
+let sent = 0;
+let seen = 0;
+/**
+ * Permits this thread posted for semaphores kept in the slab before the broker had it (counted
+ * for ever, never taken off: a bound on what those posts may add, not a count of what they did).
+ */
+let postedEarly = 0;
 
 const TRUE = Promise.resolve(true);
 
@@ -61,16 +58,21 @@ function slotWith(value: number): number {
  * **How:** its count lives in memory shared by the processes of the tree (the lock slab,
  * src/internal/process/lock-slab.ts), so taking a permit while there is one and giving permits
  * back while nobody waits are an atomic instruction in the calling thread, as with Python's
- * POSIX semaphore. An acquire that finds none waits at the broker, which serves the waiters in
- * FIFO order: while any waits, acquires and releases go through it. Without the shm addon (or
- * with WEFT_LOCK_SLAB=0) every call is a broker round trip.
+ * POSIX semaphore. An acquire that finds none watches the count for a moment, then waits at the
+ * broker, which serves the waiters in FIFO order: while any waits, acquires go through it, and
+ * a release adds its permits in the slab and tells it (a BoundedSemaphore's asks it to). Without
+ * the shm addon (or with WEFT_LOCK_SLAB=0) every call is a broker round trip.
  */
 export class Semaphore extends SharedObject {
   /** Int32 index of the count in the slab, -1 when it has no slot. */
   readonly #word: number;
   /** A BoundedSemaphore's bound (its initial value), else null. */
   readonly #bound: number | null;
-  readonly #sent: Sent;
+  /**
+   * Permits taken through this handle and not given back through it: while it has some, this
+   * thread's own code may be what a spin for a permit would wait on (`#take`).
+   */
+  #mine = 0;
 
   constructor(value = 1, init?: SharedInit) {
     if (
@@ -89,7 +91,6 @@ export class Semaphore extends SharedObject {
     this.#word = typeof k === 'number' && k >= 0 ? wordIndex(k) : -1;
     const bound = this._params.bound;
     this.#bound = typeof bound === 'number' ? bound : null;
-    this.#sent = sentOf(this._id);
   }
 
   protected _kind(): string {
@@ -101,14 +102,40 @@ export class Semaphore extends SharedObject {
     return this.#word >= 0 ? readySlab() : null;
   }
 
-  /** Takes a permit in the slab: there is one and nobody waits at the broker for one. */
-  #take(a: Int32Array): boolean {
+  /**
+   * Takes a permit in the slab: there is one and nobody waits at the broker for one. With none
+   * left and nobody parked, an acquire that may wait (`spin`) watches the count for up to SPIN
+   * reads first, as a lock does (lock.ts, `spinFor`): a permit held for a short while by
+   * another thread or process is back sooner than a broker round trip. Not while this handle
+   * holds permits of its own (another task of this thread may be the one to give them back, and
+   * it cannot run while this thread spins), and never past WAITERS (the parked are served
+   * first, in FIFO order).
+   */
+  #take(a: Int32Array, spin: boolean): boolean {
     const i = this.#word;
     for (;;) {
       const w = Atomics.load(a, i);
-      if (w === 0 || (w & WAITERS) !== 0) return false;
-      if (Atomics.compareExchange(a, i, w, w - 1) === w) return true;
+      if (w === 0) return spin && this.#mine === 0 && this.#spin(a);
+      if ((w & WAITERS) !== 0) return false;
+      if (Atomics.compareExchange(a, i, w, w - 1) === w) {
+        this.#mine++;
+        return true;
+      }
     }
+  }
+
+  /** `#take`'s watch of an empty count: up to SPIN reads, stopping at WAITERS. */
+  #spin(a: Int32Array): boolean {
+    const i = this.#word;
+    for (let k = 0; k < SPIN; k++) {
+      const w = Atomics.load(a, i);
+      if ((w & WAITERS) !== 0) return false;
+      if (w !== 0 && Atomics.compareExchange(a, i, w, w - 1) === w) {
+        this.#mine++;
+        return true;
+      }
+    }
+    return false;
   }
 
   /**
@@ -118,8 +145,9 @@ export class Semaphore extends SharedObject {
   #here(block: boolean, timeout: number | null): boolean | null {
     const a = this.#slab();
     if (a === null) return null;
-    if (this.#take(a)) return true;
-    return (!block || timeout === 0) && this.#noneHere(a) ? false : null;
+    const wait = block && timeout !== 0;
+    if (this.#take(a, wait)) return true;
+    return !wait && this.#noneHere(a) ? false : null;
   }
 
   /**
@@ -127,49 +155,53 @@ export class Semaphore extends SharedObject {
    * every release this thread sent to the broker done there.
    */
   #noneHere(a: Int32Array): boolean {
-    return Atomics.load(a, this.#word) === 0 && this.#sent.seen === this.#sent.sent;
+    return Atomics.load(a, this.#word) === 0 && seen === sent;
   }
 
   /** A broker request: once answered, the releases sent before it are done there. */
   async #ask(op: string, args: unknown[], signal?: AbortSignal | null): Promise<unknown> {
-    const sent = this.#sent;
-    const before = sent.sent;
+    const before = sent;
     const v = await broker().request(op, this._id, args, signal, (late) => {
       // Granted after the caller gave up: the permit goes back.
       if (late === true) this.#post(1);
     });
-    if (sent.seen < before) sent.seen = before;
+    if (seen < before) seen = before;
     return v;
   }
 
   /** As `#ask`, blocking this thread. */
   #askSync(op: string, args: unknown[]): unknown {
-    const sent = this.#sent;
-    const before = sent.sent;
+    const before = sent;
     const v = brokerSync().request(op, this._id, args);
-    if (sent.seen < before) sent.seen = before;
+    if (seen < before) seen = before;
     return v;
   }
 
   /** Resolves true once a permit is taken, false when `blocking: false` or `timeout` ran out. */
   acquire(options?: AcquireOptions): Promise<boolean> {
+    let tried = false;
     if (options === undefined && this.#word >= 0) {
       // The uncontended path: no options to read, one compare-and-swap.
       const a = readySlab();
-      if (a !== null && !currentTaskSignal()?.aborted && this.#take(a)) return TRUE;
+      if (a !== null && !currentTaskSignal()?.aborted) {
+        if (this.#take(a, true)) return TRUE;
+        tried = true;
+      }
     }
-    return this.#acquire(options ?? {});
+    return this.#acquire(options ?? {}, tried);
   }
 
-  async #acquire(options: AcquireOptions): Promise<boolean> {
+  /** `tried`: a waiting acquire tried the slab already (no options): straight to the broker. */
+  async #acquire(options: AcquireOptions, tried = false): Promise<boolean> {
     const block = options.blocking ?? true;
     const timeout = checkTimeout('Semaphore.acquire', options.timeout);
     const signal = checkSignal('Semaphore.acquire', options.signal) ?? currentTaskSignal();
     if (signal?.aborted) throw signal.reason;
-    return (
-      this.#here(block, timeout) ??
-      ((await this.#ask('semAcquire', [block, timeout], signal)) as boolean)
-    );
+    const here = tried ? null : this.#here(block, timeout);
+    if (here !== null) return here;
+    const got = (await this.#ask('semAcquire', [block, timeout], signal)) as boolean;
+    if (got) this.#mine++;
+    return got;
   }
 
   /**
@@ -180,60 +212,115 @@ export class Semaphore extends SharedObject {
    * never the main thread of a server. A `signal` counts only if already aborted.
    */
   acquireSync(options?: AcquireOptions): boolean {
+    let tried = false;
     if (options === undefined && this.#word >= 0) {
       const a = readySlab();
-      if (a !== null && this.#take(a)) return true;
+      if (a !== null) {
+        if (this.#take(a, true)) return true;
+        tried = true;
+      }
     }
     const o = options ?? {};
     const block = o.blocking ?? true;
     const timeout = checkTimeout(`${this.constructor.name}.acquireSync`, o.timeout);
     const signal = checkSignal(`${this.constructor.name}.acquireSync`, o.signal);
     if (signal?.aborted) throw signal.reason;
-    return this.#here(block, timeout) ?? (this.#askSync('semAcquire', [block, timeout]) as boolean);
+    const here = tried ? null : this.#here(block, timeout);
+    if (here !== null) return here;
+    const got = this.#askSync('semAcquire', [block, timeout]) as boolean;
+    if (got) this.#mine++;
+    return got;
   }
 
   /**
    * Returns `n` permits. @throws RangeError when that would take a BoundedSemaphore past its
-   * initial value, or the count of one kept in the slab past 2**30 − 1.
+   * initial value, or the count of one kept in the slab past 2**30 − 1 (Python's
+   * OverflowError; a semaphore created with a larger value is kept by the broker, unbounded).
    */
   release(n = 1): void {
     checkReleaseCount(n);
     const a = this.#slab();
-    if (a !== null) {
-      const i = this.#word;
-      for (;;) {
-        const w = Atomics.load(a, i);
-        const c = w & SEM_COUNT;
-        if (this.#bound !== null && c + n > this.#bound) throw new RangeError(OVER_BOUND);
-        // The broker would refuse it too, and a release it is sent (a post) has no answer.
-        if (c + n > SEM_COUNT) throw new RangeError(OVER_COUNT);
-        // Waiters parked: the broker hands the permits to them, in FIFO order.
-        if ((w & WAITERS) !== 0) break;
-        if (Atomics.compareExchange(a, i, w, w + n) === w) return;
-      }
+    if (a === null) {
+      this.#gaveBack(n);
+      this._releaseAtBroker(n);
+      return;
     }
+    const i = this.#word;
+    for (;;) {
+      const w = Atomics.load(a, i);
+      const c = w & SEM_COUNT;
+      // Checked against the count the compare-and-swap below proves unchanged.
+      if (this.#bound !== null && c + n > this.#bound) throw new RangeError(OVER_BOUND);
+      if (c + n > SEM_COUNT) throw new RangeError(OVER_COUNT);
+      // A BoundedSemaphore's release with waiters parked goes to the broker, which hands the
+      // permits over at once: added here, they would count against the bound until it has, and
+      // a second release meant for a second waiter would be refused meanwhile.
+      if ((w & WAITERS) !== 0 && this.#bound !== null) break;
+      if (Atomics.compareExchange(a, i, w, w + n) !== w) continue;
+      if (this.#mine !== 0) this.#gaveBack(n);
+      // Waiters parked: the permits are theirs (no acquire takes one in the slab while WAITERS
+      // is set); the broker, told, hands them over in FIFO order (a release of 0: broker-sem.ts).
+      if ((w & WAITERS) !== 0) this.#post(0);
+      return;
+    }
+    this.#gaveBack(n);
     this._releaseAtBroker(n);
   }
 
-  /** @internal A release the broker does (a BoundedSemaphore's waits for its answer). */
+  /** `n` permits given back through this handle (a semaphore has no owner: those it took first). */
+  #gaveBack(n: number): void {
+    this.#mine = this.#mine > n ? this.#mine - n : 0;
+  }
+
+  /**
+   * @internal A release the broker does, for a thread that cannot reach the count in the slab:
+   * one kept there stops at its word's room, and the broker's refusal of a release past it
+   * must reach the caller (a post has no answer), so it waits for the answer then; a count the
+   * broker keeps has no such limit.
+   */
   protected _releaseAtBroker(n: number): void {
-    this.#post(n);
+    if (this.#word >= 0 && !this.#roomBeforeReady(n)) this._releaseAtBrokerSync(n);
+    else this.#post(n);
+  }
+
+  /**
+   * Whether a release made before the broker has the slab may go as a post (no answer): the
+   * count its creator wrote in the slab, plus every permit this thread has posted that way,
+   * leaves room for `n` more, so the broker cannot refuse it. Waiting for the broker's answer
+   * instead would block this thread until the broker is up — seconds for the first release of
+   * a program whose broker is still starting (a review saw 2.7 s under tsx).
+   */
+  #roomBeforeReady(n: number): boolean {
+    const m = mappedSlab();
+    if (m === null) return false;
+    const c = Atomics.load(m, this.#word) & SEM_COUNT;
+    if (c + postedEarly + n > SEM_COUNT) return false;
+    postedEarly += n;
+    return true;
   }
 
   #post(n: number): void {
-    this.#sent.sent++;
+    sent++;
     broker().post('semRelease', this._id, [n]);
   }
 
-  /** @internal As `_releaseAtBroker`, waiting for the broker's answer: its error is thrown. */
+  /**
+   * @internal As `_releaseAtBroker`, waiting for the broker's answer: its refusal is thrown, a
+   * RangeError (Python's ValueError for a BoundedSemaphore, OverflowError past the room).
+   */
   protected _releaseAtBrokerSync(n: number): void {
-    this.#askSync('semRelease', [n]);
+    try {
+      this.#askSync('semRelease', [n]);
+    } catch (e) {
+      if ((e as Error)?.name === 'ValueError') throw new RangeError((e as Error).message);
+      throw e;
+    }
   }
 
   /** The current value — a snapshot (Python's `get_value()`). */
   getValue(): number {
     const a = this.#slab();
-    if (a !== null && this.#sent.seen === this.#sent.sent) {
+    if (a !== null && seen === sent) {
       return Atomics.load(a, this.#word) & SEM_COUNT;
     }
     return this.#askSync('semValue', []) as number;

@@ -6,18 +6,28 @@
  * slot (no addon, WEFT_LOCK_SLAB=0, the slab full, a count past the slot's room) behaves as one
  * with a slot whose every acquire and release comes here.
  *
- * Clients take a permit (count → count − 1) and give permits back (count → count + n) in the
- * slab while WAITERS is clear, at any moment from their own processes, so the broker changes the
- * word only by compare-and-swap from the value it read. With WAITERS set they come here instead:
- * the parked waiters are then served in FIFO order and no permit is taken past them.
+ * Clients take a permit (count → count − 1) in the slab while WAITERS is clear and give permits
+ * back (count → count + n) there at any time, from their own processes, so the broker changes
+ * the word only by compare-and-swap from the value it read. With WAITERS set an acquire comes
+ * here instead, and a client that gave permits back tells the broker with a release of 0: the
+ * parked waiters are then served in FIFO order (an acquire arriving first serves them before
+ * itself: broker.ts) and no permit is taken past them. A user's release refused here (past the
+ * bound or the word's room) comes from a client that waits for the answer, so none is dropped
+ * unseen: the clients check both in the slab, and send a release of a count kept there only
+ * when they cannot reach it (or a BoundedSemaphore's, with waiters), waiting for the answer
+ * (semaphore.ts). The one release posted without an answer is a permit going back from an
+ * acquire granted after it gave up, which only releases beyond the acquires can make too many.
  */
 import type { Waiter } from './broker-conn.js';
 import { brokerWordIndex, SEM_COUNT, WAITERS } from './lock-slab.js';
 
 /** Why a release is refused, as Python's ValueError says it. */
 export const OVER_BOUND = 'Semaphore released too many times';
-/** Why a release that would take a count kept in the slab past its word's room is refused. */
-export const OVER_COUNT = `Semaphore value would exceed ${SEM_COUNT}`;
+/**
+ * Why a release that would take a count kept in the slab past its word's room is refused
+ * (Python's OverflowError past SEM_VALUE_MAX).
+ */
+export const OVER_COUNT = `Semaphore value would exceed ${SEM_COUNT}, the most a semaphore kept in shared memory counts: release fewer permits, or create it with a value above ${SEM_COUNT} (the broker keeps such a count, without this limit)`;
 
 export class BrokerSem {
   readonly k = 'sem';
@@ -67,7 +77,8 @@ export class BrokerSem {
   }
 
   /**
-   * Adds `n` permits; the caller then serves the waiters (`settle`). Returns why it cannot
+   * Adds `n` permits (0: a client added them in the slab); the caller then serves the waiters
+   * (`settle`). Returns why it cannot
    * (over a BoundedSemaphore's bound, or past the slab word's room), or null.
    */
   release(n: number): string | null {

@@ -804,6 +804,9 @@ function handle(c: Conn, m: Request): void {
     case 'semAcquire': {
       const s = get(id, 'sem');
       const [block, timeout] = a as [boolean, number | null];
+      // Permits a client gave back in the slab while waiters are parked are theirs, though its
+      // word about them (a release of 0) may come after this: the parked first (broker-sem.ts).
+      if (s.waiters.length > 0 && s.value > 0) pump(s.waiters);
       park(
         c,
         r,
@@ -1383,8 +1386,10 @@ function added(cur: unknown, n: unknown, at: unknown): number {
 }
 
 /**
- * A session ended (its process or thread is gone): the locks it held go to the next in line.
- * Semaphore permits do not come back: a semaphore has no owner (any process may release it), so
+ * A session ended (its process or thread is gone): the locks it held go to the next in line,
+ * and the parked waiters of a semaphore get permits its count holds (a releaser that died
+ * between its compare-and-swap in the slab and its release of 0: broker-sem.ts). Semaphore
+ * permits it took do not come back: a semaphore has no owner (any process may release it), so
  * a permit a process took may have been the signal it waited for, or one another process
  * releases — giving it back would invent a permit (Python gives none back either).
  */
@@ -1403,6 +1408,11 @@ function onSessionEnd(s: Session): void {
     if (o.k === 'data' && o.store !== null && s.number !== 0) o.store.freeHeldBy(s.number);
     if (o.k === 'lock' && o.heldBy(s)) {
       lockRelease(o, null);
+    } else if (o.k === 'sem' && o.waiters.length > 0 && o.value > 0) {
+      // Permits in the slab while waiters are parked are theirs: a session that gave them back
+      // there and ended before its word (a release of 0) left would leave them unserved.
+      pump(o.waiters);
+      o.settle(pump);
     } else if (o.k === 'barrier' && o.acting >= 0 && o.actor === s) {
       // Its action will never say how it went: nobody would release its generation.
       breakBarrier(o);

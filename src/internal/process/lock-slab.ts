@@ -3,9 +3,10 @@
  * its `Lock`s and `RLock`s live (and the counts of its `Semaphore`s), so that an uncontended
  * acquire and release are an atomic compare-and-swap in the acquiring thread instead of a broker
  * round trip (Python's locks are semaphores in shared memory for the same reason). The broker
- * (broker-lock.ts) still serves every wait: a thread that finds a lock held asks it, as before,
- * and the broker parks it, hands the lock over in FIFO order, walks for deadlocks and frees the
- * locks of a session that ends.
+ * (broker-lock.ts) still serves every wait: a thread that finds a lock held by another thread
+ * reads its word for a moment (SPIN reads, while WAITERS is clear) in case it comes free, then
+ * asks the broker, which parks it, hands the lock over in FIFO order, walks for deadlocks and
+ * frees the locks of a session that ends.
  *
  * The slab is a file in /dev/shm named after the broker's socket, mapped MAP_SHARED by
  * native/shm/shm.cc as a SharedArrayBuffer; the root process unlinks it when it exits. Without
@@ -23,7 +24,7 @@
  *   | 4 … 15     | reserved     |                                              |                  |
  *   | 16 + 4k    | slot k: word | see below                                    | everyone         |
  *   | 16 + 4k + 1| holder task  | the holder as it takes it, re-enters or gives back a level; the broker as it grants or stores a release's | the broker's deadlock walk |
- *   | 16 + 4k + 2| count        | the holder (RLock re-entry, release); the broker as it grants, releases or restores a Condition wait's depth | the holder, the broker |
+ *   | 16 + 4k + 2| count        | the holder (RLock re-entry, release; a plain Lock's stays 1 as it is released in the slab); the broker as it grants, releases or restores a Condition wait's depth | the holder, the broker (only while the lock is held) |
  *   | 16 + 4k + 3| reserved     |                                              |                  |
  *
  * The holder task: the client's number of the asyncio task that took the lock (0: code outside
@@ -33,7 +34,10 @@
  * The word: 0 free; else the holder's session number (bits 0–29; HANDOFF while the broker hands
  * the lock over inside one of its handlers), plus WAITERS (bit 30) while the broker has waiters
  * parked for it. Who may change it:
- *   - a thread taking a free lock: CAS 0 → its session number;
+ *   - a thread taking a free lock: CAS 0 → its session number (one that found it held by another
+ *     thread reads it up to SPIN times first, and stops at WAITERS, so that it never takes the
+ *     lock past a parked waiter; a word naming its own thread it never waits on here: the
+ *     holder is its own code, which cannot run while it spins);
  *   - the holder releasing: CAS its number → 0, which fails once WAITERS is set, so that the
  *     release goes to the broker, which hands the lock to the first waiter;
  *   - the broker: any change, always by CAS from the value it read.
@@ -64,16 +68,25 @@
  * the semaphore reaches anyone), plus WAITERS (bit 30) while the broker has acquires parked for
  * it (broker-sem.ts). Who may change it:
  *   - a thread taking a permit: CAS w → w − 1 when the count is not 0 and WAITERS is clear (with
- *     WAITERS set it asks the broker, so that the parked are served first, in FIFO order);
- *   - a thread giving n back: CAS w → w + n when WAITERS is clear (a BoundedSemaphore's thread
- *     first checks the bound against the count it read; the CAS makes that check hold);
+ *     the count at 0 it may read it up to SPIN times first; with WAITERS set it asks the broker,
+ *     so that the parked are served first, in FIFO order);
+ *   - a thread giving n back: CAS w → w + n, after checking a BoundedSemaphore's bound and the
+ *     count's room (2^30 − 1) against the count it read (the CAS makes those checks hold, so a
+ *     refusal is thrown in the releasing thread, never dropped); with WAITERS set it then tells
+ *     the broker (a release of 0), which hands the permits to the parked. A BoundedSemaphore's
+ *     thread, with WAITERS set, asks the broker to release instead and waits for its answer (the
+ *     permits go straight to the parked, so they never count against the bound meanwhile);
  *   - the broker: any change, always by CAS from the value it read.
  * Invariants: a waiter parked for it ⇒ WAITERS set (the broker sets it as it parks the waiter,
  * before it answers anything else, then grants any permit a release left meanwhile), so no
- * release can pass a waiter by; WAITERS without waiters (a wait timed out or withdrawn, a
- * waiter's process gone) only sends the next release to the broker, which clears it. No
- * session owns a permit: one taken by a process that dies is not given back (broker.ts
- * onSessionEnd), so nothing about the takers is kept.
+ * acquire in the slab can take a permit past a waiter; permits in the count while waiters are
+ * parked are theirs, and the broker serves the parked before any acquire that reaches it
+ * (broker.ts, 'semAcquire'), even one that comes before the releaser's word; WAITERS without
+ * waiters (a wait timed out or withdrawn, a waiter's process gone) only makes the next release
+ * tell the broker, which clears it; a releaser that ends between its compare-and-swap and its
+ * word (a process killed) leaves permits the broker hands to the parked when it sees its session
+ * end (broker.ts onSessionEnd). No session owns a permit: one taken by a process that dies is
+ * not given back (onSessionEnd), so nothing about the takers is kept.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
@@ -101,6 +114,11 @@ export const HOLDER = 0x3fffffff;
 export const WAITERS = 0x40000000;
 /** A semaphore's word: its count (the bits below WAITERS), so at most this many permits. */
 export const SEM_COUNT = 0x3fffffff;
+/**
+ * Reads of a word before a thread that found it taken asks the broker (a lock held by another
+ * thread, a semaphore with no permit left): a few µs, against a round trip of 50–100 µs.
+ */
+export const SPIN = 200;
 /** The word's holder while the broker hands a lock over (no session has this number). */
 export const HANDOFF = HOLDER;
 

@@ -1,0 +1,170 @@
+/**
+ * A chaos test: several processes and threads take and give back a Semaphore and a
+ * BoundedSemaphore with random untimed, timed, try, aborted and blocking acquires; permits are
+ * conserved (the value ends where it began, never more holders than permits) and no waiter hangs.
+ * Then producers and consumers of a Semaphore(0) with untimed acquires: a lost wake-up hangs one.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { readySlab, wordIndex } from '../../src/internal/process/lock-slab.js';
+import {
+  BoundedSemaphore,
+  Event,
+  Process,
+  Queue,
+  Semaphore,
+  SharedMemory,
+} from '../../src/multiprocessing/index.js';
+import { Thread } from '../../src/threading/index.js';
+import { slabExpected } from '../support/slab.js';
+import { consume, produce, semChaos } from './fixtures/semaphore-chaos-targets.js';
+
+const PATIENCE = 90_000;
+const SEED = Number(process.env.R3_SEED ?? Date.now() % 100000);
+const N = Number(process.env.R3_N ?? 120);
+
+function word(s: Semaphore): number | null {
+  const a = readySlab();
+  const slot = s._params.slot as number;
+  return a === null || slot < 0 ? null : Atomics.load(a, wordIndex(slot));
+}
+
+describe(`semaphore chaos (seed ${SEED})`, () => {
+  for (const S of [Semaphore, BoundedSemaphore]) {
+    for (const k of [1, 2]) {
+      test(`${S.name}(${k}): processes, threads and tasks with random acquires keep the permits`, async () => {
+        const sem = new S(k);
+        const shm = new SharedMemory({ create: true, size: 64 });
+        const cells = new Int32Array(shm.buf.buffer, 0, 4);
+        const go = new Event();
+        const out = new Queue<string>();
+        const ps = [0, 1, 2].map(
+          (j) =>
+            new Process({
+              target: semChaos,
+              args: [sem, k, shm.name, SEED + j, N, 2, false, go, out],
+            }),
+        );
+        const ts = [3, 4].map(
+          (j) =>
+            new Thread({
+              target: semChaos,
+              args: [sem, k, shm.name, SEED + j, N, 0, true, go, out],
+            }),
+        );
+        for (const p of ps) p.start();
+        for (const t of ts) t.start();
+        go.set();
+        const reports: string[] = [];
+        try {
+          for (let i = 0; i < ps.length + ts.length; i++)
+            reports.push(await out.get({ timeout: PATIENCE }));
+        } catch (e) {
+          throw new Error(
+            `hung: ${reports.length} of 5 reported (${reports.join('; ')}); value ${sem.getValue()}, word ${word(sem)}, inside ${cells[0]}`,
+            { cause: e },
+          );
+        } finally {
+          for (const p of ps) await p.join({ timeout: PATIENCE });
+          for (const t of ts) await t.join({ timeout: PATIENCE });
+        }
+        assert.deepEqual(
+          ps.map((p) => p.exitcode),
+          [0, 0, 0],
+        );
+        assert.equal(cells[1], 0, 'more holders than permits at once');
+        assert.equal(cells[0], 0);
+        assert.equal(sem.getValue(), k, 'permits conserved');
+        if (slabExpected) assert.equal(word(sem), k, 'no WAITERS left');
+        shm.close();
+        shm.unlink();
+      });
+    }
+  }
+
+  test('producers and consumers of a Semaphore(0): every untimed consumer gets its permits', async () => {
+    const sem = new Semaphore(0);
+    const go = new Event();
+    const out = new Queue<string>();
+    const produced = 2 * N * 2;
+    const ps = [
+      new Process({ target: produce, args: [sem, 2 * N, SEED + 10, go, out] }),
+      new Process({ target: produce, args: [sem, 2 * N, SEED + 11, go, out] }),
+      new Process({ target: consume, args: [sem, N, SEED + 12, go, out] }),
+      new Process({ target: consume, args: [sem, N, SEED + 13, go, out] }),
+    ];
+    const t = new Thread({ target: consume, args: [sem, N, SEED + 14, go, out] });
+    const th = new Thread({ target: consume, args: [sem, produced - 3 * N, SEED + 15, go, out] });
+    for (const p of ps) p.start();
+    t.start();
+    th.start();
+    go.set();
+    const reports: string[] = [];
+    try {
+      for (let i = 0; i < 6; i++) reports.push(await out.get({ timeout: PATIENCE }));
+    } catch (e) {
+      throw new Error(`hung: ${reports.join('; ')}; value ${sem.getValue()}, word ${word(sem)}`, {
+        cause: e,
+      });
+    } finally {
+      for (const p of ps) await p.join({ timeout: PATIENCE });
+      await t.join({ timeout: PATIENCE });
+      await th.join({ timeout: PATIENCE });
+    }
+    assert.equal(sem.getValue(), 0);
+    if (slabExpected) assert.equal(word(sem), 0, 'no WAITERS left');
+  });
+  test('Semaphore(3): a child killed mid-run loses at most the permits it held; nobody hangs', async () => {
+    const k = 3;
+    const sem = new Semaphore(k);
+    const shm = new SharedMemory({ create: true, size: 64 });
+    const cells = new Int32Array(shm.buf.buffer, 0, 4);
+    const go = new Event();
+    const out = new Queue<string>();
+    const victim = new Process({
+      target: semChaos,
+      args: [sem, k, shm.name, SEED + 40, 100_000, 3, false, go, out],
+    });
+    const ps = [0, 1].map(
+      (j) =>
+        new Process({
+          target: semChaos,
+          args: [sem, k, shm.name, SEED + 41 + j, N, 2, false, go, out],
+        }),
+    );
+    const t = new Thread({
+      target: semChaos,
+      args: [sem, k, shm.name, SEED + 43, N, 0, true, go, out],
+    });
+    victim.start();
+    for (const p of ps) p.start();
+    t.start();
+    go.set();
+    await new Promise((r) => setTimeout(r, 1500 + (SEED % 1000)));
+    victim.kill();
+    await victim.join({ timeout: PATIENCE });
+    const reports: string[] = [];
+    try {
+      for (let i = 0; i < 3; i++) reports.push(await out.get({ timeout: PATIENCE }));
+    } catch (e) {
+      throw new Error(`hung: ${reports.join('; ')}; value ${sem.getValue()}, word ${word(sem)}`, {
+        cause: e,
+      });
+    } finally {
+      for (const p of ps) await p.join({ timeout: PATIENCE });
+      await t.join({ timeout: PATIENCE });
+    }
+    assert.equal(victim.exitcode, -9);
+    assert.equal(cells[1], 0, 'more holders than permits at once');
+    const lost = cells[0] as number; // the victim's holds when it died (counted, never given back)
+    assert.ok(lost >= 0 && lost <= k);
+    assert.equal(
+      sem.getValue(),
+      k - lost,
+      `permits: ${k} less the ${lost} the victim died holding`,
+    );
+    if (slabExpected) assert.equal(word(sem), k - lost, 'no WAITERS left');
+    shm.close();
+    shm.unlink();
+  });
+});

@@ -41,14 +41,13 @@
  * `close()` raises, with no window.
  */
 import { setMaxListeners } from 'node:events';
-import { serialize } from 'node:v8';
 import { currentTaskSignal } from '../internal/context.js';
 import { describeValue } from '../internal/errors.js';
 import { broker, type Withdrawable } from '../internal/process/broker-client.js';
 import { dropTransfers, noteTransfer } from '../internal/process/transfers.js';
 import { kShared, type SharedState } from '../internal/serialize.js';
 import { BrokenPipeError, BufferTooShort, EOFError, OSError } from './errors.js';
-import { Queue } from './queue.js';
+import { type InternalGetOptions, kAsBytes, Queue } from './queue.js';
 import { checkSignal, checkTimeout, registerKind } from './shared-object.js';
 
 export interface RecvOptions {
@@ -233,7 +232,8 @@ export class Connection {
       throw new RangeError(
         `Connection.sendBytes: offset + size (${offset} + ${n}) is past the end of the buffer (${bytes.length} bytes)`,
       );
-    this.send(Buffer.from(bytes.subarray(offset, offset + n)));
+    // A view: the put copies a binary message (broker-item.ts), once.
+    this.send(Buffer.from(bytes.buffer, bytes.byteOffset + offset, n));
   }
 
   /**
@@ -244,7 +244,12 @@ export class Connection {
    * `recv`.
    * @throws EOFError when nothing is left and every handle of the other end is closed.
    */
-  async recv(options: RecvOptions = {}): Promise<unknown> {
+  recv(options: RecvOptions = {}): Promise<unknown> {
+    return this.#recv(options, false);
+  }
+
+  /** `recv`; `asBytes`: the message as recvBytes gives it (queue.ts `kAsBytes`). */
+  async #recv(options: RecvOptions, asBytes: boolean): Promise<unknown> {
     const signal = checkSignal('Connection.recv', options.signal) ?? currentTaskSignal();
     if (this.#closed) throw closedError();
     if (!this.#in) throw writeOnly();
@@ -252,13 +257,13 @@ export class Connection {
     // close() withdraws it: a recv left waiting at the broker would take items meant for the
     // end's other handles (a child's) into this closed one.
     const closing = this.#closing();
-    if (signal === null) return this.#in.get({ signal: closing });
     const q = this.#in;
+    if (signal === null) return q.get(getOptions(closing, asBytes));
     return untilEither(
       signal,
       closing,
       () => closing.reason,
-      (s) => q.get({ signal: s }),
+      (s) => q.get(getOptions(s, asBytes)),
     );
   }
 
@@ -286,13 +291,7 @@ export class Connection {
   async recvBytes(maxlength: number | null = null, options: RecvOptions = {}): Promise<Buffer> {
     if (maxlength !== null && maxlength !== undefined)
       checkCount('Connection.recvBytes', 'maxlength', maxlength);
-    const obj = await this.recv(options);
-    // A Buffer (what sendBytes sends) is this recv's own copy already: no second copy.
-    const buf = Buffer.isBuffer(obj)
-      ? obj
-      : obj instanceof ArrayBuffer || ArrayBuffer.isView(obj)
-        ? Buffer.from(bytesOf(obj, 'Connection.recvBytes'))
-        : serialize(obj);
+    const buf = (await this.#recv(options, true)) as Buffer;
     if (maxlength !== null && maxlength !== undefined && buf.length > maxlength) {
       this.close();
       throw new OSError(
@@ -423,6 +422,11 @@ registerKind(
   // reached a worker) stops counting: its token goes.
   (s) => dropTransfers([(s as unknown as { token: string }).token]),
 );
+
+/** A recv's options for its direction's `get` (`asBytes`: recvBytes's). */
+function getOptions(signal: AbortSignal, asBytes: boolean): InternalGetOptions {
+  return asBytes ? { signal, [kAsBytes]: true } : { signal };
+}
 
 /**
  * Runs `wait` under a signal that `signal` (if any) aborts with its reason and `closing` (a

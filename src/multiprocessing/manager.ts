@@ -1,6 +1,14 @@
-import { describeValue, RuntimeError } from '../internal/errors.js';
+import { describeError, describeValue, RuntimeError } from '../internal/errors.js';
 import { broker } from '../internal/process/broker-client.js';
-import { decode, encode, kShared, type SharedState } from '../internal/serialize.js';
+import { toWire } from '../internal/process/broker-item.js';
+import {
+  decode,
+  encode,
+  kShared,
+  readBytes,
+  readNeedsDecode,
+  type SharedState,
+} from '../internal/serialize.js';
 import type { TypeCode } from '../threading/typecodes.js';
 import { type SharedArray, sharedArray } from './array.js';
 import { Barrier, type BarrierOptions } from './barrier.js';
@@ -41,16 +49,58 @@ function holdsConnection(v: unknown, seen = new Set<object>()): boolean {
  * What the manager stores for `v`: weft's shared objects in it (a Queue, a Lock, a Value, a
  * proxy) as the descriptors a queue item carries, so that a read anywhere gets them back
  * connected, as Python's nested proxies; they were copied as their fields and came back as
- * plain objects (`q.put is not a function`). Plain data is returned as it is. A Pipe end is
- * refused: a handle stored there would count as open for ever, and every read would revive
- * another.
+ * plain objects (`q.put is not a function`). A Pipe end is refused: a handle stored there would
+ * count as open for ever, and every read would revive another.
+ *
+ * An object (a string starting with U+00FF too) is stored as its bytes, in a queue item's wire
+ * form (broker-item.ts), which the broker keeps without reading: read there with the broker
+ * thread's stack, a value nested deeper than that stack can read (a thread with a larger
+ * `threading.stackSize()` can write one) made its whole frame unreadable, and the broker closed
+ * the sender's connection, failing every request of that thread. Now a reader that cannot read
+ * it fails only its own call (`revived`). A primitive, a typed array or an ArrayBuffer nests
+ * nothing: it goes as itself, as before (and costs nothing more).
  */
-function stored(v: unknown): unknown {
+function stored(v: unknown, what: string): unknown {
   if (holdsConnection(v))
     throw new TypeError(
       'A Pipe Connection cannot be stored in a Manager dict, list or Namespace: pass it to the process in args or through a Queue',
     );
-  return encode(v, 'message');
+  if (typeof v === 'object' && (ArrayBuffer.isView(v) || v instanceof ArrayBuffer))
+    return encode(v, 'message');
+  return toWire(v, [], what);
+}
+
+/** The first byte of V8's format: the first character of a value stored as bytes. */
+const FF = 0xff;
+
+/**
+ * A value the manager answered (as `stored` made it), revived. `removed`: the call took it out
+ * of the manager (a pop).
+ * @throws RuntimeError `ERR_WEFT_UNREADABLE_MESSAGE` naming `what` when this thread cannot read
+ *   it (nested deeper than its stack can read).
+ */
+function revived(w: unknown, what: string, removed = false): unknown {
+  let bytes: Uint8Array;
+  if (typeof w === 'string') {
+    if (w.charCodeAt(0) !== FF) return w;
+    bytes = Buffer.from(w, 'latin1');
+  } else if (Array.isArray(w)) {
+    // A large value: [bytes, no tokens]. V8 reads a typed array in it as a view of the memory it
+    // reads: of bytes of its own, not of the frame's (shared with whatever came with it).
+    const b = w[0] as Uint8Array;
+    bytes = b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b : new Uint8Array(b);
+  } else return decode(w);
+  try {
+    const value = readBytes(bytes);
+    return readNeedsDecode() ? decode(value) : value;
+  } catch (e) {
+    if (!(e instanceof RangeError && e.message.includes('call stack'))) throw e;
+    throw new RuntimeError(
+      `${what}: the value could not be read in this thread (${describeError(e)}): it is nested too deeply for this thread's stack; ${removed ? 'it was removed from the manager' : 'it stays in the manager'}: store flatter data, or read it in a thread with a larger stack (threading.stackSize())`,
+      'ERR_WEFT_UNREADABLE_MESSAGE',
+      { cause: e },
+    );
+  }
 }
 
 /**
@@ -75,7 +125,7 @@ function checkKey(key: unknown, what: string): void {
  * (a Map) or an object's own properties. Anything else is refused — a number or a boolean made
  * an empty dict, and a pair of the wrong length a key mapped to undefined.
  */
-function dictEntries(init: unknown): Map<unknown, unknown> {
+function dictEntries(init: unknown, what = 'Manager.dict'): Map<unknown, unknown> {
   if (init === null || init === undefined) return new Map();
   if (typeof init === 'object' && Symbol.iterator in init) {
     const map = new Map();
@@ -90,13 +140,13 @@ function dictEntries(init: unknown): Map<unknown, unknown> {
           `Manager.dict: element #${i} of the sequence has length ${entry.length}; 2 is required`,
         );
       checkKey(entry[0], `Manager.dict: element #${i} of the sequence`);
-      map.set(entry[0], stored(entry[1]));
+      map.set(entry[0], stored(entry[1], what));
       i++;
     }
     return map;
   }
   if (typeof init === 'object')
-    return new Map(Object.entries(init).map(([k, v]) => [k, stored(v)]));
+    return new Map(Object.entries(init).map(([k, v]) => [k, stored(v, what)]));
   throw new TypeError(
     `Manager.dict expects a Map, an iterable of [key, value] pairs or an object: received ${describeValue(init)}`,
   );
@@ -122,11 +172,11 @@ export class DictProxy<K = unknown, V = unknown> extends SharedObject {
   async get(key: K, fallback?: V): Promise<V | undefined> {
     checkKey(key, 'DictProxy.get');
     const found = (await this.#op('lookup', key)) as [V] | [];
-    return found.length > 0 ? (decode(found[0]) as V) : fallback;
+    return found.length > 0 ? (revived(found[0], 'DictProxy.get') as V) : fallback;
   }
   async set(key: K, value: V): Promise<void> {
     checkKey(key, 'DictProxy.set');
-    await this.#op('setItem', key, stored(value));
+    await this.#op('setItem', key, stored(value, 'DictProxy.set'));
   }
   async delete(key: K): Promise<boolean> {
     checkKey(key, 'DictProxy.delete');
@@ -162,19 +212,20 @@ export class DictProxy<K = unknown, V = unknown> extends SharedObject {
   async pop(key: K, ...fallback: [] | [V]): Promise<V> {
     checkKey(key, 'DictProxy.pop');
     const found = (await this.#op('pop', key)) as [V] | [];
-    if (found.length > 0) return decode(found[0]) as V;
+    if (found.length > 0) return revived(found[0], 'DictProxy.pop', true) as V;
     if (fallback.length > 0) return fallback[0] as V;
     throw new KeyError(`Key not found in the dict: received ${describeValue(key)}`);
   }
   /** Python's `d.setdefault(key, value)`: the value under `key`, set to `value` first if absent. */
   async setDefault(key: K, value: V): Promise<V> {
     checkKey(key, 'DictProxy.setDefault');
-    return decode(await this.#op('setDefault', key, stored(value))) as V;
+    const what = 'DictProxy.setDefault';
+    return revived(await this.#op('setDefault', key, stored(value, what)), what) as V;
   }
   /** Python's `d.update(other)`: sets every pair of `other` (a Map, pairs or an object), atomically. */
   async update(other: Iterable<[K, V]> | Record<string, V>): Promise<void> {
     // Checked and encoded here, as a dict's init is: a bad pair sets nothing.
-    await this.#op('update', ...dictEntries(other));
+    await this.#op('update', ...dictEntries(other, 'DictProxy.update'));
   }
   /** Python's `d.values()`: a snapshot, in insertion order (one operation, as `toMap`). */
   async values(): Promise<V[]> {
@@ -186,7 +237,9 @@ export class DictProxy<K = unknown, V = unknown> extends SharedObject {
   }
   /** A copy of the whole dict, as a Map. */
   async toMap(): Promise<Map<K, V>> {
-    return decode(await broker().request('dataGet', this._id, [])) as Map<K, V>;
+    const m = (await broker().request('dataGet', this._id, [])) as Map<K, unknown>;
+    for (const [k, v] of m) m.set(k, revived(v, 'DictProxy.toMap'));
+    return m as Map<K, V>;
   }
   /** @internal */
   static _revive(init: SharedInit): DictProxy {
@@ -201,7 +254,11 @@ registerKind('mp:Dict', (s) => DictProxy._revive(s), import.meta.url);
  */
 export class ListProxy<T = unknown> extends SharedObject {
   constructor(init?: Iterable<T> | null, shared?: SharedInit) {
-    super('data', { init: shared ? null : [...(init ?? [])].map(stored) }, shared);
+    super(
+      'data',
+      { init: shared ? null : [...(init ?? [])].map((v) => stored(v, 'Manager.list')) },
+      shared,
+    );
   }
   protected _kind(): string {
     return 'mp:List';
@@ -214,18 +271,18 @@ export class ListProxy<T = unknown> extends SharedObject {
    * not an integer.
    */
   async get(i: number): Promise<T> {
-    return decode(await this.#op('getItem', i)) as T;
+    return revived(await this.#op('getItem', i), 'ListProxy.get') as T;
   }
   /**
    * Python's `l[i] = v`: replaces an item, never grows the list (`append` does).
    * @throws IndexError when `i` is out of range. @throws TypeError when `i` is not an integer.
    */
   async set(i: number, v: T): Promise<void> {
-    await this.#op('setItem', i, stored(v));
+    await this.#op('setItem', i, stored(v, 'ListProxy.set'));
   }
   /** Appends; resolves to the new length. */
   async append(...items: T[]): Promise<number> {
-    return (await this.#op('push', ...items.map(stored))) as number;
+    return (await this.#op('push', ...items.map((v) => stored(v, 'ListProxy.append')))) as number;
   }
   /**
    * Removes and resolves to the item at `index` (Python's `l.pop(i)`; the last one by default),
@@ -233,32 +290,36 @@ export class ListProxy<T = unknown> extends SharedObject {
    * range. @throws TypeError when `index` is not an integer.
    */
   async pop(index?: number): Promise<T> {
-    return decode(await (index === undefined ? this.#op('pop') : this.#op('pop', index))) as T;
+    const w = await (index === undefined ? this.#op('pop') : this.#op('pop', index));
+    return revived(w, 'ListProxy.pop', true) as T;
   }
   /** Python's `l.insert(i, v)`: an index past either end inserts at that end. */
   async insert(index: number, v: T): Promise<void> {
-    await this.#op('insert', index, stored(v));
+    await this.#op('insert', index, stored(v, 'ListProxy.insert'));
   }
   /** Python's `l.extend(items)`: appends every item, in one operation; resolves to the new length. */
   async extend(items: Iterable<T>): Promise<number> {
     if (items === null || typeof (items as Partial<Iterable<T>>)?.[Symbol.iterator] !== 'function')
       throw new TypeError(`ListProxy.extend expects an iterable: received ${describeValue(items)}`);
-    return (await this.#op('push', ...[...items].map(stored))) as number;
+    return (await this.#op(
+      'push',
+      ...[...items].map((v) => stored(v, 'ListProxy.extend')),
+    )) as number;
   }
   /**
    * Python's `l.remove(v)`: removes the first item equal to `v` (compared by value, as plain
    * data compares with ==). @throws RangeError (Python's ValueError) when none is.
    */
   async remove(v: T): Promise<void> {
-    await this.#op('remove', stored(v));
+    await this.#op('remove', stored(v, 'ListProxy.remove'));
   }
   /** Python's `l.index(v)`: the position of the first item equal to `v`. @throws RangeError when none is. */
   async index(v: T): Promise<number> {
-    return (await this.#op('index', stored(v))) as number;
+    return (await this.#op('index', stored(v, 'ListProxy.index'))) as number;
   }
   /** Python's `l.count(v)`: how many items equal `v`. */
   async count(v: T): Promise<number> {
-    return (await this.#op('count', stored(v))) as number;
+    return (await this.#op('count', stored(v, 'ListProxy.count'))) as number;
   }
   async length(): Promise<number> {
     return (await this.#op('size')) as number;
@@ -269,7 +330,8 @@ export class ListProxy<T = unknown> extends SharedObject {
    * @throws TypeError when a bound is not an integer.
    */
   async slice(start?: number | null, stop?: number | null): Promise<T[]> {
-    return decode(await this.#op('getSlice', start ?? null, stop ?? null)) as T[];
+    const items = (await this.#op('getSlice', start ?? null, stop ?? null)) as unknown[];
+    return items.map((w) => revived(w, 'ListProxy.slice')) as T[];
   }
   /**
    * Python's `l[start:stop] = items`: the slice is replaced by `items`, however many (the list
@@ -285,10 +347,12 @@ export class ListProxy<T = unknown> extends SharedObject {
       throw new TypeError(
         `ListProxy.setSlice expects an iterable: received ${describeValue(items)}`,
       );
-    await this.#op('setSlice', start ?? null, stop ?? null, [...items].map(stored));
+    const ws = [...items].map((v) => stored(v, 'ListProxy.setSlice'));
+    await this.#op('setSlice', start ?? null, stop ?? null, ws);
   }
   async toArray(): Promise<T[]> {
-    return decode(await broker().request('dataGet', this._id, [])) as T[];
+    const items = (await broker().request('dataGet', this._id, [])) as unknown[];
+    return items.map((w) => revived(w, 'ListProxy.toArray')) as T[];
   }
   /** @internal */
   static _revive(init: SharedInit): ListProxy {
@@ -312,7 +376,11 @@ export class NamespaceProxy extends SharedObject {
     // Defined, not assigned: an attribute named `__proto__` would change the prototype.
     if (!shared)
       for (const [k, v] of Object.entries(init ?? {}))
-        Object.defineProperty(attrs, k, { value: stored(v), enumerable: true, writable: true });
+        Object.defineProperty(attrs, k, {
+          value: stored(v, 'Manager.Namespace'),
+          enumerable: true,
+          writable: true,
+        });
     super('data', { init: shared ? null : attrs }, shared);
   }
   protected _kind(): string {
@@ -320,10 +388,12 @@ export class NamespaceProxy extends SharedObject {
   }
   /** Python's `ns.name`. @throws AttributeError when `name` was never set. */
   async get(name: string): Promise<unknown> {
-    return decode(await broker().request('dataOp', this._id, ['getItem', name]));
+    const w = await broker().request('dataOp', this._id, ['getItem', name]);
+    return revived(w, 'NamespaceProxy.get');
   }
   async set(name: string, value: unknown): Promise<void> {
-    await broker().request('dataOp', this._id, ['setItem', name, stored(value)]);
+    const w = stored(value, 'NamespaceProxy.set');
+    await broker().request('dataOp', this._id, ['setItem', name, w]);
   }
   async toObject(): Promise<Record<string, unknown>> {
     // Attribute by attribute, as each was stored: the record's keys are the caller's names (one
@@ -332,7 +402,7 @@ export class NamespaceProxy extends SharedObject {
     const out: Record<string, unknown> = {};
     for (const k of Object.keys(attrs))
       Object.defineProperty(out, k, {
-        value: decode(attrs[k]),
+        value: revived(attrs[k], 'NamespaceProxy.toObject'),
         enumerable: true,
         writable: true,
         configurable: true,

@@ -2,7 +2,12 @@ import { currentTaskSignal } from '../internal/context.js';
 import { describeValue } from '../internal/errors.js';
 import { checkMaxsize } from '../internal/maxsize.js';
 import { beforeBrokerSend, broker, type Withdrawable } from '../internal/process/broker-client.js';
-import { fromWire, toWire, toWireForMessage } from '../internal/process/broker-item.js';
+import {
+  fromWire,
+  fromWireAsBytes,
+  toWire,
+  toWireForMessage,
+} from '../internal/process/broker-item.js';
 import { brokerSync } from '../internal/process/broker-sync.js';
 import { dropTransfers } from '../internal/process/transfers.js';
 import { Empty, Full, valueError } from './errors.js';
@@ -31,6 +36,14 @@ export interface PutOptions {
 }
 
 export type GetOptions = PutOptions;
+
+/**
+ * @internal A get option of `Connection.recvBytes`: the item as its bytes in V8's format
+ * (broker-item.ts `fromWireAsBytes`), not revived.
+ */
+export const kAsBytes = Symbol('weft.queue.asBytes');
+/** @internal */
+export type InternalGetOptions = GetOptions & { [kAsBytes]?: boolean };
 
 let flushHooked = false;
 /** Queues holding prefetched items in this process: a child hands them back before it exits. */
@@ -75,6 +88,8 @@ export function reviveShared<Q extends Queue<unknown>>(
 /** A get waiting at the broker that another get's batch may serve first (then it withdraws). */
 interface LocalWaiter extends Withdrawable {
   served: boolean;
+  /** The get wants the item's bytes (kAsBytes). */
+  asBytes: boolean;
   value: unknown;
   /** The item it was handed failed to revive (`#take` threw): its get throws that. */
   failure: { error: unknown } | null;
@@ -258,7 +273,7 @@ export class Queue<T = unknown> extends SharedObject {
   #putNow(item: T, block: boolean, timeout: number | null): void {
     const tokens: string[] = [];
     try {
-      const value = toWire(item, tokens, this.#putWhat);
+      const value = toWire(item, tokens, this.#putWhat, this.maxsize === 0);
       if (this.maxsize === 0) broker().postPut(this._id, value);
       else this.#putSync(value, block, timeout);
     } catch (e) {
@@ -282,19 +297,20 @@ export class Queue<T = unknown> extends SharedObject {
    *   `ERR_WEFT_UNREADABLE_MESSAGE` when this thread cannot read the item (it is consumed).
    */
   async get(options: GetOptions = {}): Promise<T> {
+    const asBytes = (options as InternalGetOptions)[kAsBytes] === true;
     const block = options.block ?? true;
     const timeout = checkTimeout('Queue.get', options.timeout);
     const signal = checkSignal('Queue.get', options.signal) ?? currentTaskSignal();
     if (signal?.aborted) throw signal.reason;
     this.#checkOpen();
-    if (this.#at < this.#buffer.length) return this.#take();
+    if (this.#at < this.#buffer.length) return this.#take(asBytes);
     const b = ++batchSeq;
     // With prefetch, another get of this thread may bring a batch first: this one is then served
     // from it and withdraws its own request (else it would wait at the broker while items sit
     // here). With prefetch 1 a batch is one item: nothing to share.
     let w: LocalWaiter | null = null;
     if (this.#prefetch > 1) {
-      w = { withdraw: noWithdraw, served: false, value: undefined, failure: null };
+      w = { withdraw: noWithdraw, served: false, asBytes, value: undefined, failure: null };
       (this.#waiting ??= new Set()).add(w);
     }
     try {
@@ -326,7 +342,7 @@ export class Queue<T = unknown> extends SharedObject {
       // The other waiting gets are served whatever this one's item does (a failure to revive
       // it is this get's answer alone).
       try {
-        return this.#take();
+        return this.#take(asBytes);
       } finally {
         this.#serveWaiting();
       }
@@ -350,7 +366,7 @@ export class Queue<T = unknown> extends SharedObject {
       // An item that fails to revive is that waiter's answer, as it would be from its own batch:
       // it must not fail the get that is serving it (nor leave the waiter unserved).
       try {
-        w.value = this.#take();
+        w.value = this.#take(w.asBytes);
       } catch (error) {
         w.failure = { error };
       }
@@ -383,7 +399,7 @@ export class Queue<T = unknown> extends SharedObject {
     if (this.#polls !== null && this.#polls.size > 0) queueMicrotask(() => this.#wakePolls());
   }
 
-  #take(): T {
+  #take(asBytes = false): T {
     const v = this.#buffer[this.#at];
     this.#buffer[this.#at++] = undefined;
     if (this.#at === this.#buffer.length) this.#nextBatch();
@@ -397,7 +413,7 @@ export class Queue<T = unknown> extends SharedObject {
     }
     // All or nothing: an item that fails to revive halfway gives its Pipe ends back (serialize.ts);
     // one this thread cannot read is consumed (broker-item.ts).
-    const item = fromWire(v, this.#getWhat) as T;
+    const item = (asBytes ? fromWireAsBytes(v, this.#getWhat) : fromWire(v, this.#getWhat)) as T;
     // Every item a get returns (its own, or one it served another get of this thread) passes here.
     if (this.#joinable) this._taken++;
     return item;

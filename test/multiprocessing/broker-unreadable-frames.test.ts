@@ -4,8 +4,9 @@
  * thread it took the whole process down, in a client it did too. Now the requests it carried
  * fail with RuntimeError ERR_WEFT_UNREADABLE_MESSAGE, that thread's connection ends, and the
  * process goes on. Each case runs in a program of its own: it ends a connection of its process.
- * The value is a Manager dict's, which the broker reads; a queue item, which it does not read,
- * fails only its own get (queue-deep-items.test.ts).
+ * The frame carries the value in a raw request: a Manager proxy, like a queue item
+ * (queue-deep-items.test.ts), sends an object as bytes the broker does not read, and such a value
+ * fails only the calls that must read it (the last test).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -42,4 +43,29 @@ test('a reply this thread cannot read fails its request with a typed error, not 
     String(main?.get),
     /^RuntimeError ERR_WEFT_UNREADABLE_MESSAGE A reply of the multiprocessing broker could not be read in this thread \(RangeError: Maximum call stack size exceeded\)/,
   );
+});
+
+test('a Manager value too deep to read fails only the calls that read it; every connection goes on', async () => {
+  const r = await runScript(SCRIPT, ['manager'], 120_000);
+  assert.equal(r.status, 0, `exit ${r.status} ${r.signal}: ${r.stderr}`);
+  const [thread, main] = lines(r.stdout);
+  const stack = '(RangeError: Maximum call stack size exceeded)';
+  assert.deepEqual(thread?.thread, [
+    'set ok undefined',
+    'append ok 2',
+    `index RuntimeError ERR_WEFT_UNREADABLE_MESSAGE The manager could not read a value to compare it ${stack}: it is nested too deeply for the broker's stack; nothing changed: compare flatter data`,
+    'flat ok "flat"',
+    'size ok 2',
+  ]);
+  const unreadable = (what: string, where = 'it stays in the manager'): string =>
+    `RuntimeError ERR_WEFT_UNREADABLE_MESSAGE ${what}: the value could not be read in this thread ${stack}: it is nested too deeply for this thread's stack; ${where}: store flatter data, or read it in a thread with a larger stack (threading.stackSize())`;
+  assert.deepEqual(main, {
+    mode: 'manager',
+    get: unreadable('DictProxy.get'),
+    slice: unreadable('ListProxy.slice'),
+    first: 'ok "first"',
+    flat: 'ok "flat"',
+    pop: unreadable('DictProxy.pop', 'it was removed from the manager'),
+    has: 'ok false',
+  });
 });

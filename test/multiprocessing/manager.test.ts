@@ -159,3 +159,57 @@ describe('Manager Namespace', () => {
     assert.equal(await ns.get('nope'), undefined);
   });
 });
+
+describe('Manager values stored as bytes', () => {
+  test('objects compare by value in the broker, whatever the order of their keys', async () => {
+    using m = Manager();
+    const l = m.list<unknown>([{ a: 1, b: [2, 3] }, 'x', { b: [2, 3], a: 1 }]);
+    assert.equal(await l.index({ b: [2, 3], a: 1 }), 0);
+    assert.equal(await l.count({ a: 1, b: [2, 3] }), 2);
+    await l.remove({ b: [2, 3], a: 1 });
+    assert.deepEqual(await l.toArray(), ['x', { b: [2, 3], a: 1 }]);
+    // The errors describe the value, not its bytes (a string).
+    await assert.rejects(l.index({ z: 9 }), /^RangeError: an object is not in list$/);
+    const d = m.dict<string, unknown>({ o: { n: 1 } });
+    await assert.rejects(d.add('o', 1), /it is not a number: received an object$/);
+  });
+
+  test('a string starting with U+00FF, a value past 64 KiB and a nested Queue come back as stored', async () => {
+    using m = Manager();
+    const d = m.dict<string, unknown>();
+    const big = { bytes: new Uint8Array(100_000).fill(7), s: 'y'.repeat(70_000) };
+    const q = m.Queue<string>();
+    try {
+      await d.set('ff', '\u00ffabc');
+      await d.set('big', big);
+      await d.set('q', { q });
+      await d.update({ ff2: '\u00ff', n: 5 });
+      assert.equal(await d.get('ff'), '\u00ffabc');
+      assert.deepEqual(await d.get('big'), big);
+      const all = await d.toMap();
+      assert.deepEqual([...all.keys()], ['ff', 'big', 'q', 'ff2', 'n']);
+      assert.deepEqual(
+        [all.get('ff'), all.get('big'), all.get('ff2'), all.get('n')],
+        ['\u00ffabc', big, '\u00ff', 5],
+      );
+      const got = all.get('q') as { q: typeof q };
+      await got.q.put('through the copy');
+      assert.equal(await q.get({ timeout: 60_000 }), 'through the copy');
+      const l = m.list<unknown>(['\u00ff', big]);
+      assert.deepEqual(await l.slice(), ['\u00ff', big]);
+      assert.deepEqual(await l.pop(), big);
+      const kinds = { m: new Map([[1, new Set([2n])]]), d: new Date(0), e: new RangeError('no') };
+      await d.set('kinds', kinds);
+      const back = (await d.get('kinds')) as typeof kinds;
+      assert.deepEqual(back.m, kinds.m);
+      assert.equal(back.d.getTime(), 0);
+      assert.ok(back.e instanceof RangeError);
+      assert.equal(back.e.message, 'no');
+      const ns = m.Namespace({ o: { deep: [1, { two: 2 }] } });
+      assert.deepEqual(await ns.get('o'), { deep: [1, { two: 2 }] });
+      assert.deepEqual(await ns.toObject(), { o: { deep: [1, { two: 2 }] } });
+    } finally {
+      q.close();
+    }
+  });
+});

@@ -12,10 +12,11 @@
  *   put(item) ── serialize here ──▶ frame ──▶ broker keeps the bytes ──▶ frame ──▶ get: read there
  *
  * Wire forms of an item (what the broker's queue holds):
- * - a primitive, a typed array or DataView, an ArrayBuffer: the item itself. Nothing in it can
- *   nest, so every reader can read it, and it costs nothing more than before (ints and byte
- *   buffers, the common items of a stream). A string whose first character is U+00FF is the
- *   exception: it travels as bytes (next form), since that form starts so.
+ * - a primitive, a typed array or DataView, an ArrayBuffer: the item itself (a binary one as a
+ *   copy made at the put, see `ownCopy`). Nothing in it can nest, so every reader can read it,
+ *   and it costs little (ints and byte buffers, the common items of a stream). A string whose
+ *   first character is U+00FF is the exception: it travels as bytes (next form), since that
+ *   form starts so.
  * - anything else: its serialization (V8's format, which always begins with the byte FF) as a
  *   one-byte string, one character per byte. A string because V8's serializer writes and reads
  *   one natively, as a copy of its bytes; a Buffer goes through a JavaScript callback per value
@@ -35,6 +36,7 @@
  * never be revived, and their other ends must still see EOF.
  */
 import v8 from 'node:v8';
+import { markAsUntransferable } from 'node:worker_threads';
 import { describeError, RuntimeError } from '../errors.js';
 import {
   assertCloneable,
@@ -63,21 +65,19 @@ function isStackOverflow(e: unknown): boolean {
 
 /**
  * `item` as it goes to the broker (see the top of this file); the tokens of the Pipe ends it
- * holds are added to `tokens` (also when it throws, so that the caller can drop them).
+ * holds are added to `tokens` (also when it throws, so that the caller can drop them). `later`:
+ * the wire form waits in this thread's outgoing batch (it is read when the batch is written),
+ * so a binary item goes as a copy; false for a blocking call, whose MessagePort copies it now.
  * @throws NotCloneableError naming `what` for an item that cannot be sent, one nested deeper than
  *   this thread's stack can write included.
  */
-export function toWire(item: unknown, tokens: string[], what: string): unknown {
+export function toWire(item: unknown, tokens: string[], what: string, later = true): unknown {
   const t = typeof item;
   if (t === 'string') {
     if ((item as string).charCodeAt(0) !== FF) return item;
-  } else if (
-    item === null ||
-    (t !== 'object' && t !== 'function' && t !== 'symbol') ||
-    ArrayBuffer.isView(item) ||
-    item instanceof ArrayBuffer
-  )
-    return item;
+  } else if (item === null || (t !== 'object' && t !== 'function' && t !== 'symbol')) return item;
+  else if (ArrayBuffer.isView(item) || item instanceof ArrayBuffer)
+    return later ? ownCopy(item) : item;
   // Anything else is written as bytes; a function or a symbol is refused on the way (serialize).
   const from = tokens.length;
   let bytes: Buffer;
@@ -96,6 +96,55 @@ export function toWire(item: unknown, tokens: string[], what: string): unknown {
   const b = bytes.length <= STRING_BYTES ? bytes.toString('latin1') : bytes;
   if (tokens.length === from && typeof b === 'string') return b;
   return [b, tokens.slice(from)];
+}
+
+/** Typed array classes by their `Symbol.toStringTag` (a subclass travels as its base class). */
+const VIEWS: Record<
+  string,
+  { new (b: ArrayBufferLike, at: number, n: number): ArrayBufferView; BYTES_PER_ELEMENT: number }
+> = {
+  Int8Array,
+  Uint8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+  BigInt64Array,
+  BigUint64Array,
+};
+
+/**
+ * `item`'s bytes copied into `into` (its length), as a view of the item's class (a Buffer as a
+ * Buffer). `into` comes uninitialised from Buffer's allocator (`new Uint8Array(item)` zeroes its
+ * memory first).
+ */
+function copyView(item: ArrayBufferView, into: Buffer): ArrayBufferView {
+  into.set(new Uint8Array(item.buffer, item.byteOffset, item.byteLength));
+  if (Buffer.isBuffer(item)) return into;
+  const tag = (item as { [Symbol.toStringTag]?: string })[Symbol.toStringTag];
+  if (tag === 'DataView') return new DataView(into.buffer, into.byteOffset, into.length);
+  const View = (tag === undefined ? undefined : VIEWS[tag]) ?? Uint8Array;
+  const size = View.BYTES_PER_ELEMENT;
+  // Buffer's pool hands out 8-byte-aligned slices; a view of wider items needs that alignment.
+  if (into.byteOffset % size !== 0) return copyView(item, Buffer.allocUnsafeSlow(into.length));
+  return new View(into.buffer, into.byteOffset, into.length / size);
+}
+
+/**
+ * A binary item as it waits in this thread's outgoing batch: a copy. Every other item is written
+ * (serialized) at the put; a binary one is written with its batch, at the end of the turn or
+ * later: without the copy, a change made to it after the put showed in the item got, and a
+ * buffer transferred meanwhile made the whole batch unwritable, losing the items around it.
+ * A view over a SharedArrayBuffer becomes a view of its own too, as the batch's writer made it.
+ * The copy may be a slice of Buffer's pool: nobody sees it but the batch's writer, which writes
+ * the view's bytes alone.
+ */
+function ownCopy(item: ArrayBufferView | ArrayBuffer): ArrayBufferView | ArrayBuffer {
+  if (item instanceof ArrayBuffer) return item.slice(0);
+  return copyView(item, Buffer.allocUnsafe(item.byteLength));
 }
 
 function serialize(item: unknown, tokens: string[], what: string): Buffer {
@@ -141,7 +190,8 @@ export function fromWire(w: unknown, what: string): unknown {
   } else if (Array.isArray(w)) {
     b = w[0];
     tokens = w[1] as string[];
-  } else return w;
+  } else if (ArrayBuffer.isView(w)) return guardShared(w);
+  else return w;
   let value: unknown;
   try {
     value = readBytes(typeof b === 'string' ? Buffer.from(b, 'latin1') : ownBytes(b as Uint8Array));
@@ -151,6 +201,11 @@ export function fromWire(w: unknown, what: string): unknown {
     throw unreadable(what, e);
   }
   if (!readNeedsDecode()) return value;
+  return reviveRead(value, what);
+}
+
+/** What `readBytes` read, when it holds something to revive: revived, all or nothing. */
+function reviveRead(value: unknown, what: string): unknown {
   try {
     return decodeOrDiscard(value);
   } catch (e) {
@@ -158,6 +213,43 @@ export function fromWire(w: unknown, what: string): unknown {
     if (isStackOverflow(e)) throw unreadable(what, e);
     throw e;
   }
+}
+
+/**
+ * `Connection.recvBytes`'s answer for the item a get took (its wire form): its bytes in V8's
+ * format, which `v8.deserialize` reads back — for plain data the very bytes the sender wrote,
+ * read here only to learn that nothing in them needs reviving (they were serialized again
+ * after the read before: a second walk and a second copy). An item holding what must be revived
+ * (Pipe ends, weft objects, Errors) is revived, as `fromWire` does, and serialized; binary
+ * items give their bytes, a Buffer as itself.
+ * @throws as `fromWire`.
+ */
+export function fromWireAsBytes(w: unknown, what: string): Buffer {
+  let bytes: Uint8Array | null = null;
+  if (typeof w === 'string' && w.charCodeAt(0) === FF) bytes = Buffer.from(w, 'latin1');
+  else if (Array.isArray(w) && (w[1] as string[]).length === 0) {
+    bytes = typeof w[0] === 'string' ? Buffer.from(w[0], 'latin1') : ownBytes(w[0] as Uint8Array);
+  }
+  if (bytes !== null) {
+    let value: unknown;
+    try {
+      value = readBytes(bytes);
+    } catch (e) {
+      throw unreadable(what, e);
+    }
+    if (!readNeedsDecode()) {
+      return Buffer.isBuffer(bytes)
+        ? bytes
+        : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    }
+    return v8.serialize(reviveRead(value, what));
+  }
+  const obj = fromWire(w, what);
+  // A view of the item got (nobody else holds it), as a Buffer item is given as itself.
+  if (Buffer.isBuffer(obj)) return obj;
+  if (obj instanceof ArrayBuffer) return Buffer.from(obj);
+  if (ArrayBuffer.isView(obj)) return Buffer.from(obj.buffer, obj.byteOffset, obj.byteLength);
+  return v8.serialize(obj);
 }
 
 /**
@@ -170,6 +262,38 @@ export function fromWire(w: unknown, what: string): unknown {
 function ownBytes(b: Uint8Array): Uint8Array {
   return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b : new Uint8Array(b);
 }
+
+/**
+ * A binary item got, its buffer made untransferable. The reader of a batch's frame makes each
+ * typed array or DataView in it a view of the whole frame, shared by the items of the batch:
+ * transferring one item's buffer (to a worker) detached the items of the batch not got yet, which
+ * then came back empty. Untransferable, that buffer is copied by such a transfer instead, as
+ * Node's Buffer pool is. A copy of each item into memory of its own would cost more: measured,
+ * 1 KiB items took 2–3 µs more CPU each (allocating an ArrayBuffer per item), about 30%.
+ */
+function guardShared(v: ArrayBufferView): ArrayBufferView {
+  if (v.byteOffset === 0 && v.byteLength === v.buffer.byteLength) return v;
+  if (MARK_SHARED) {
+    markAsUntransferable(v.buffer);
+    return v;
+  }
+  // Node 21 on: a transfer of an untransferable buffer throws (DataCloneError) instead of
+  // copying it, so a marked item could never be transferred: a copy of its own instead.
+  if (Buffer.isBuffer(v)) {
+    const own = Buffer.allocUnsafeSlow(v.byteLength);
+    own.set(v);
+    return own;
+  }
+  if (v instanceof DataView)
+    return new DataView(v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength));
+  return (v as Uint8Array).slice();
+}
+
+/**
+ * Whether `guardShared` marks the buffer (Node 20: a transfer copies an untransferable buffer,
+ * as it does Buffer's pool) or copies the item (Node 21 on: such a transfer throws).
+ */
+const MARK_SHARED = Number(process.versions.node.split('.')[0]) < 21;
 
 function unreadable(what: string, e: unknown): RuntimeError {
   const why = isStackOverflow(e)

@@ -51,9 +51,15 @@
 import { createServer, type Server } from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
 import { Deque } from '../deque.js';
-import { DeadlockError, describeCycle, describeError, describeValue } from '../errors.js';
+import {
+  DeadlockError,
+  describeCycle,
+  describeError,
+  describeValue,
+  RuntimeError,
+} from '../errors.js';
 import { clearLongTimeout } from '../long-timer.js';
-import { encodeError } from '../serialize.js';
+import { encodeError, readBytes } from '../serialize.js';
 import { ArrayStore, checkSliceSize, storeBytes } from './array-store.js';
 import {
   attach,
@@ -279,7 +285,7 @@ function create(id: string, kind: string, p: Record<string, unknown>): Obj {
       const store = slab !== null && p.file === true ? arrayStoreOf(id, p) : null;
       // A creator that knew the broker had the slab sent no items: without the file (it could
       // not be mapped here) the broker has nothing to serve, and says so (`dataOf`).
-      const init = p.init as unknown;
+      const init = keptInit(p.init);
       const lost =
         p.file === true && store === null && Array.isArray(init) && init.length !== p.length;
       o = {
@@ -517,7 +523,10 @@ function handle(c: Conn, m: Request): void {
       // Unbounded queues only (the client sends these for maxsize 0): never blocks. A Pipe
       // direction nobody can read any more is closed: what is sent to it is dropped.
       const q = get(id, 'queue');
-      if (q.closed) return;
+      if (q.closed) {
+        if (q.pipe !== null) dropCarried(a);
+        return;
+      }
       for (const item of a) q.items.push(item);
       if (q.joinable) q.unfinished += a.length;
       pump(q.getters);
@@ -611,16 +620,11 @@ function handle(c: Conn, m: Request): void {
     case 'dropTokens':
       // Handles sent that will never be revived (their child ended first, their encode failed).
       for (const t of a[0] as string[]) {
-        const ids = transfers.get(t);
-        if (ids === undefined) {
-          // Unknown: already revived (the creator dropping the tokens of a child that ended,
-          // its own holdToken being long counted), or — from another thread — not held yet.
-          const creator = t.slice(0, t.lastIndexOf('/')); // `${owner}/${seq}` (connection.ts)
-          if (creator !== c.session.owner && !adoptedEarly.has(t)) droppedEarly.add(t);
-          continue;
-        }
-        transfers.delete(t);
-        for (const h of handlesOf(ids)) count(h, -1);
+        if (forgetToken(t)) continue;
+        // Unknown: already revived (the creator dropping the tokens of a child that ended,
+        // its own holdToken being long counted), or — from another thread — not held yet.
+        const creator = t.slice(0, t.lastIndexOf('/')); // `${owner}/${seq}` (connection.ts)
+        if (creator !== c.session.owner && !adoptedEarly.has(t)) droppedEarly.add(t);
       }
       return;
     case 'pipeState': {
@@ -1205,7 +1209,7 @@ function dictOp(x: Map<unknown, unknown>, op: string, a: unknown[]): unknown {
       // Present or not in one answer: a `has` then a get would miss a key deleted in between.
       return x.has(a[0]) ? [x.get(a[0])] : [];
     case 'setItem':
-      x.set(a[0], a[1]);
+      x.set(a[0], kept(a[1]));
       return undefined;
     case 'delItem':
       return x.delete(a[0]);
@@ -1239,10 +1243,10 @@ function dictOp(x: Map<unknown, unknown>, op: string, a: unknown[]): unknown {
     }
     case 'setDefault':
       if (x.has(a[0])) return x.get(a[0]);
-      x.set(a[0], a[1]);
+      x.set(a[0], kept(a[1]));
       return a[1];
     case 'update':
-      for (const [k, v] of a as Array<[unknown, unknown]>) x.set(k, v);
+      for (const [k, v] of a as Array<[unknown, unknown]>) x.set(k, kept(v));
       return undefined;
     default:
       throw new TypeError(`unknown data operation ${op} on a dict`);
@@ -1254,10 +1258,10 @@ function listOp(x: unknown[], op: string, a: unknown[]): unknown {
     case 'getItem':
       return x[listIndex(x, a[0], 'list index')];
     case 'setItem':
-      x[listIndex(x, a[0], 'list assignment index')] = a[1];
+      x[listIndex(x, a[0], 'list assignment index')] = kept(a[1]);
       return undefined;
     case 'push':
-      return x.push(...a);
+      return x.push(...a.map(kept));
     case 'pop':
       if (x.length === 0) throw new Failure('IndexError', 'pop from empty list');
       if (a.length === 0) return x.pop();
@@ -1268,25 +1272,26 @@ function listOp(x: unknown[], op: string, a: unknown[]): unknown {
       if (typeof i !== 'number' || !Number.isInteger(i))
         throw new TypeError(`list indices must be integers: received ${describeValue(i)}`);
       const k = Math.min(Math.max(i < 0 ? i + x.length : i, 0), x.length);
-      x.splice(k, 0, a[1]);
+      x.splice(k, 0, kept(a[1]));
       return undefined;
     }
     case 'remove': {
-      // Items compare as Python's == compares plain data: by value (the stored, encoded form).
-      const k = x.findIndex((v) => isDeepStrictEqual(v, a[0]));
+      // Items compare as Python's == compares plain data: by value (the stored form, read).
+      const k = indexOfValue(x, a[0]);
       if (k === -1)
-        throw new RangeError(`list.remove(x): x not in list: received ${describeValue(a[0])}`);
+        throw new RangeError(`list.remove(x): x not in list: received ${describeStored(a[0])}`);
       x.splice(k, 1);
       return undefined;
     }
     case 'index': {
-      const k = x.findIndex((v) => isDeepStrictEqual(v, a[0]));
-      if (k === -1) throw new RangeError(`${describeValue(a[0])} is not in list`);
+      const k = indexOfValue(x, a[0]);
+      if (k === -1) throw new RangeError(`${describeStored(a[0])} is not in list`);
       return k;
     }
     case 'count': {
+      const want = opened(a[0]);
       let n = 0;
-      for (const v of x) if (isDeepStrictEqual(v, a[0])) n++;
+      for (const v of x) if (sameValue(v, a[0], want)) n++;
       return n;
     }
     case 'size':
@@ -1302,7 +1307,7 @@ function listOp(x: unknown[], op: string, a: unknown[]): unknown {
       const items = a[2] as unknown[];
       const typecode = a[3] as string | undefined;
       if (typecode !== undefined) checkSliceSize(stop - start, items.length);
-      x.splice(start, stop - start, ...items);
+      x.splice(start, stop - start, ...items.map(kept));
       return undefined;
     }
     case 'add': {
@@ -1315,6 +1320,98 @@ function listOp(x: unknown[], op: string, a: unknown[]): unknown {
     }
     default:
       throw new TypeError(`unknown data operation ${op} on a list`);
+  }
+}
+
+/**
+ * A Manager value as stored (manager.ts's `stored`): an object arrives as its bytes, in a queue
+ * item's wire form (broker-item.ts), which the broker keeps without reading; read here only to
+ * compare it. @throws RuntimeError `ERR_WEFT_UNREADABLE_MESSAGE` for one nested deeper than this
+ * thread's stack can read: that call fails, the data and the connection stay as they were.
+ */
+function opened(v: unknown): unknown {
+  let bytes: Uint8Array;
+  if (typeof v === 'string') {
+    if (v.charCodeAt(0) !== 0xff) return v;
+    bytes = Buffer.from(v, 'latin1');
+  } else if (Array.isArray(v) && v.length === 2 && v[0] instanceof Uint8Array) bytes = v[0];
+  else return v;
+  try {
+    return readBytes(bytes);
+  } catch (e) {
+    throw new RuntimeError(
+      `The manager could not read a value to compare it (${describeError(e)}): it is nested too deeply for the broker's stack; nothing changed: compare flatter data`,
+      'ERR_WEFT_UNREADABLE_MESSAGE',
+    );
+  }
+}
+
+/** The first item of `x` equal to `want` (both as stored), or −1. */
+function indexOfValue(x: unknown[], want: unknown): number {
+  const w = opened(want);
+  // The same bytes are the same value; a value written with its keys in another order is not
+  // the same bytes and is still equal, as Python's dicts are.
+  return x.findIndex((v) => sameValue(v, want, w));
+}
+
+/**
+ * Whether the stored value `v` equals `want` (as stored; `w`: `want` read). A stored value too
+ * deep for this thread to read is not equal to `want`, which it could read: only a value as deep
+ * could be. It used to fail the call: one such value in a list failed every later `index`,
+ * `count` or `remove` of any value past it, flat ones too (Python's == of a nested list and a
+ * string answers False at once).
+ */
+function sameValue(v: unknown, want: unknown, w: unknown): boolean {
+  if (v === want) return true;
+  let o: unknown;
+  try {
+    o = opened(v);
+  } catch {
+    return false;
+  }
+  return isDeepStrictEqual(o, w);
+}
+
+/**
+ * A Manager value as the broker keeps it. A large one comes as `[bytes, []]` (broker-item.ts),
+ * its bytes a view the frame reader made of the whole chunk its frame came in: stored as it is,
+ * a 70 KiB value kept alive the megabytes of whatever shared its frame (a value set with it in
+ * one `update`, a queue item put in the same turn) for as long as the manager holds it. Its
+ * bytes are copied into memory of their own (a queue item, taken soon, is not).
+ */
+function kept(v: unknown): unknown {
+  if (!Array.isArray(v) || v.length !== 2 || !(v[0] instanceof Uint8Array)) return v;
+  const b = v[0];
+  if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength) return v;
+  return [new Uint8Array(b), v[1]];
+}
+
+/** A data object's `init` (a Manager dict's Map, a list, a Namespace's object), its values `kept`. */
+function keptInit(init: unknown): unknown {
+  if (init instanceof Map) {
+    for (const [k, v] of init) init.set(k, kept(v));
+  } else if (Array.isArray(init)) {
+    for (let i = 0; i < init.length; i++) init[i] = kept(init[i]);
+  } else if (typeof init === 'object' && init !== null && !ArrayBuffer.isView(init)) {
+    for (const k of Object.keys(init)) {
+      const r = init as Record<string, unknown>;
+      Object.defineProperty(r, k, {
+        value: kept(r[k]),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
+  }
+  return init;
+}
+
+/** `describeValue` of a value as stored (its bytes read when this thread can). */
+function describeStored(v: unknown): string {
+  try {
+    return describeValue(opened(v));
+  } catch {
+    return 'a value nested too deeply to show';
   }
 }
 
@@ -1337,7 +1434,7 @@ function namespaceOp(x: Record<string, unknown>, op: string, a: unknown[]): unkn
     case 'setItem':
       // Defined, not assigned: assigning `__proto__` would change the object's prototype.
       Object.defineProperty(x, name, {
-        value: a[1],
+        value: kept(a[1]),
         writable: true,
         enumerable: true,
         configurable: true,
@@ -1380,7 +1477,7 @@ function added(cur: unknown, n: unknown, at: unknown): number {
     throw new TypeError(`add expects a number to add: received ${describeValue(n)}`);
   if (typeof cur !== 'number')
     throw new TypeError(
-      `Cannot add to the value under ${describeValue(at)}: it is not a number: received ${describeValue(cur)}`,
+      `Cannot add to the value under ${describeValue(at)}: it is not a number: received ${describeStored(cur)}`,
     );
   return cur + n;
 }
@@ -1474,11 +1571,41 @@ function count(h: Handles, n: number): void {
     pump(q.getters);
     return;
   }
+  const dropped: unknown[] = [...q.items];
+  if (q.lent !== null)
+    for (const m of q.lent.values())
+      for (const l of m.values())
+        for (let i = l.at; i < l.items.length; i++) dropped.push(l.items[i]);
   q.items.clear();
   q.lent = null;
   q.closed = true;
+  dropCarried(dropped);
   pump(q.getters);
   pump(q.pipe.watchers);
+}
+
+/** A token's handle will never be revived: it stops counting. False when it is not in transit. */
+function forgetToken(t: string): boolean {
+  const ids = transfers.get(t);
+  if (ids === undefined) return false;
+  transfers.delete(t);
+  for (const h of handlesOf(ids)) count(h, -1);
+  return true;
+}
+
+/**
+ * Items of a Pipe direction dropped unread (nobody can read it any more): the Pipe ends inside
+ * them will never be revived, so their other ends must see EOF, as Python's do when the
+ * descriptors go with the unread message. An item carrying ends is `[bytes, tokens]`
+ * (broker-item.ts; no other item is a top-level array). Their `holdToken`s came before them,
+ * from the putting thread: a token not in transit any more was revived (a lent item its
+ * getter took), and that handle is its session's now.
+ */
+function dropCarried(items: unknown[]): void {
+  for (const w of items) {
+    if (!Array.isArray(w)) continue;
+    for (const t of w[1] as string[]) forgetToken(t);
+  }
 }
 
 function lend(q: Extract<Obj, { k: 'queue' }>, s: Session, b: number, items: unknown[]): void {
@@ -1508,7 +1635,10 @@ function returnLent(q: Extract<Obj, { k: 'queue' }>, s: Session): void {
 /** Items session `s` had and will not use go back to the front of `q`, in their order. */
 function putBack(q: Extract<Obj, { k: 'queue' }>, s: Session, items: unknown[]): void {
   // Nobody can read a Pipe direction any more: what comes back is dropped with the rest.
-  if (q.pipe !== null && q.pipe.readers.count === 0) return;
+  if (q.pipe !== null && q.pipe.readers.count === 0) {
+    dropCarried(items);
+    return;
+  }
   for (let i = items.length - 1; i >= 0; i--) q.items.unshift(items[i]);
   if (q.joinable) q.taken.set(s, Math.max(0, (q.taken.get(s) ?? 0) - items.length));
   pump(q.getters);

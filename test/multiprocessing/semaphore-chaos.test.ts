@@ -123,7 +123,10 @@ describe(`semaphore chaos (seed ${SEED})`, () => {
     const out = new Queue<string>();
     const victim = new Process({
       target: semChaos,
-      args: [sem, k, shm.name, SEED + 40, 100_000, 3, false, go, out],
+      // Two tasks: the victim holds at most 2 of the 3 permits when it dies, so the others,
+      // whose acquires are partly untimed, always have one left (dying with all 3, it would
+      // leave them waiting for ever — rightly, as Python's would: nobody gives those back).
+      args: [sem, k, shm.name, SEED + 40, 100_000, 2, false, go, out],
     });
     const ps = [0, 1].map(
       (j) =>
@@ -156,14 +159,17 @@ describe(`semaphore chaos (seed ${SEED})`, () => {
     }
     assert.equal(victim.exitcode, -9);
     assert.equal(cells[1], 0, 'more holders than permits at once');
-    const lost = cells[0] as number; // the victim's holds when it died (counted, never given back)
-    assert.ok(lost >= 0 && lost <= k);
-    assert.equal(
-      sem.getValue(),
-      k - lost,
-      `permits: ${k} less the ${lost} the victim died holding`,
+    // The victim's holds counted when it died. A task of it may also have died between its
+    // acquire and its count, or between its count's end and its release: such a permit is lost
+    // too, uncounted. So between `lost` and two permits (one a task) are gone, never more.
+    const lost = cells[0] as number;
+    assert.ok(lost >= 0 && lost <= 2, `the victim died holding ${lost} (it has two tasks)`);
+    const value = sem.getValue();
+    assert.ok(
+      value >= k - 2 && value <= k - lost,
+      `permits: ${value}, expected ${k} less between the ${lost} the victim was seen holding and 2`,
     );
-    if (slabExpected) assert.equal(word(sem), k - lost, 'no WAITERS left');
+    if (slabExpected) assert.equal(word(sem), value, 'no WAITERS left');
     shm.close();
     shm.unlink();
   });

@@ -34,10 +34,12 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <node_api.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -152,6 +154,64 @@ static napi_value io_connect(napi_env env, napi_callback_info info) {
   do r = connect(fd, (struct sockaddr *)&ss, sl);
   while (r < 0 && errno == EINTR);
   if (r < 0 && errno != EINPROGRESS) {
+    int e = errno;
+    close(fd);
+    return num(env, -e);
+  }
+  return num(env, fd);
+}
+
+/* The path argument of the Unix-socket calls, as a sockaddr_un: its length, or -EINVAL (not a
+ * string), -ENAMETOOLONG (longer than sun_path holds: the kernel would cut it silently). */
+static int unix_addr(napi_env env, napi_value v, struct sockaddr_un *sa) {
+  memset(sa, 0, sizeof *sa);
+  sa->sun_family = AF_UNIX;
+  size_t len;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) return -EINVAL;
+  if (len == 0) return -EINVAL;
+  if (len >= sizeof sa->sun_path) return -ENAMETOOLONG;
+  if (napi_get_value_string_utf8(env, v, sa->sun_path, sizeof sa->sun_path, &len) != napi_ok)
+    return -EINVAL;
+  return (int)(offsetof(struct sockaddr_un, sun_path) + len + 1);
+}
+
+/* connectUnix(path) -> fd | -errno: a non-blocking Unix stream socket connected to `path`.
+ * A Unix connect(2) completes at once or fails at once (-ENOENT, -ECONNREFUSED; -EAGAIN: the
+ * listener's backlog is full, try again later), so the descriptor is usable on return. */
+static napi_value io_connect_unix(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct sockaddr_un sa;
+  int sl = argc >= 1 ? unix_addr(env, argv[0], &sa) : -EINVAL;
+  if (sl < 0) return num(env, sl);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return num(env, -errno);
+  int r;
+  do r = connect(fd, (struct sockaddr *)&sa, (socklen_t)sl);
+  while (r < 0 && errno == EINTR);
+  if (r < 0) {
+    int e = errno;
+    close(fd);
+    return num(env, -e);
+  }
+  return num(env, fd);
+}
+
+/* listenUnix(path, backlog) -> fd | -errno: a non-blocking Unix stream socket listening at
+ * `path` (-EADDRINUSE when the path exists: the caller decides whether to remove it). */
+static napi_value io_listen_unix(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t backlog;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2 || !arg_int(env, argv[1], &backlog)) return num(env, -EINVAL);
+  struct sockaddr_un sa;
+  int sl = unix_addr(env, argv[0], &sa);
+  if (sl < 0) return num(env, sl);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return num(env, -errno);
+  if (bind(fd, (struct sockaddr *)&sa, (socklen_t)sl) < 0 || listen(fd, backlog) < 0) {
     int e = errno;
     close(fd);
     return num(env, -e);
@@ -457,7 +517,33 @@ typedef struct {
   napi_ref cb;
   napi_async_context ctx;
   napi_async_cleanup_hook_handle cleanup;
+  /* Descriptors added with TAG_CLOSE_AT_END: closed when the thread ends (see on_teardown). */
+  int *owned;
+  int nowned, capowned;
 } poller_t;
+
+#define TAG_CLOSE_AT_END 2
+
+/* Records `fd` as closed at the thread's end; 0, or -ENOMEM. */
+static int own_fd(poller_t *p, int fd) {
+  if (p->nowned == p->capowned) {
+    int cap = p->capowned ? 2 * p->capowned : 16;
+    int *a = realloc(p->owned, (size_t)cap * sizeof *a);
+    if (a == NULL) return -ENOMEM;
+    p->owned = a;
+    p->capowned = cap;
+  }
+  p->owned[p->nowned++] = fd;
+  return 0;
+}
+
+static void disown_fd(poller_t *p, int fd) {
+  for (int i = 0; i < p->nowned; i++)
+    if (p->owned[i] == fd) {
+      p->owned[i] = p->owned[--p->nowned];
+      return;
+    }
+}
 
 static void on_poll(uv_poll_t *h, int status, int events) {
   (void)status;
@@ -491,7 +577,10 @@ static void on_closed(uv_handle_t *h) {
   close(p->closed_fd);
   p->closed = 1;
   if (p->cleanup != NULL) napi_remove_async_cleanup_hook(p->cleanup);
-  if (p->finalized) free(p);
+  if (p->finalized) {
+    free(p->owned);
+    free(p);
+  }
 }
 
 static void poller_close(poller_t *p) {
@@ -510,6 +599,10 @@ static void poller_close(poller_t *p) {
 static void on_teardown(napi_async_cleanup_hook_handle h, void *data) {
   (void)h;
   poller_t *p = data;
+  /* A thread's sockets die with it, as Node closes its own handles when a worker ends: the
+   * peer (the broker) sees the close and frees what the thread held. */
+  for (int i = 0; i < p->nowned; i++) close(p->owned[i]);
+  p->nowned = 0;
   if (!p->closing) poller_close(p);
 }
 
@@ -520,7 +613,10 @@ static void poller_finalize(napi_env env, void *data, void *hint) {
   /* A poller abandoned unclosed keeps its handle (closing it from a finalizer would race
    * libuv); the teardown hook closes it when its thread ends, and on_closed frees it then. */
   p->finalized = 1;
-  if (p->closed) free(p);
+  if (p->closed) {
+    free(p->owned);
+    free(p);
+  }
 }
 
 /* epollCreate(onReady) -> external poller | -errno | undefined (N-API refused: the thread is
@@ -578,7 +674,9 @@ static poller_t *poller_arg(napi_env env, napi_value v) {
 
 /* epollCtl(poller, op 1 add | 2 del | 3 mod, fd, events 1 read | 4 write[, tag]) -> 0 | -errno
  * `tag` (default 0) rides in the upper half of the event's data: TAG_READAHEAD lets
- * epollWaitRecv recv(2) on the descriptor when it is reported readable. */
+ * epollWaitRecv recv(2) on the descriptor when it is reported readable; TAG_CLOSE_AT_END (on
+ * add) has the descriptor closed when the thread ends, unless it was deleted from the set
+ * first. A build without it ignores the bit (it came with connectUnix). */
 static napi_value io_epoll_ctl(napi_env env, napi_callback_info info) {
   size_t argc = 5;
   napi_value argv[5];
@@ -590,7 +688,13 @@ static napi_value io_epoll_ctl(napi_env env, napi_callback_info info) {
     return num(env, -EINVAL);
   struct epoll_event ev = {.events = (uint32_t)events,
                            .data.u64 = (uint64_t)(uint32_t)fd | ((uint64_t)(uint32_t)tag << 32)};
-  return num(env, epoll_ctl(p->epfd, op, fd, &ev) < 0 ? -errno : 0);
+  if (epoll_ctl(p->epfd, op, fd, &ev) < 0) return num(env, -errno);
+  if (op == EPOLL_CTL_DEL) disown_fd(p, fd);
+  else if (op == EPOLL_CTL_ADD && (tag & TAG_CLOSE_AT_END) && own_fd(p, fd) < 0) {
+    epoll_ctl(p->epfd, EPOLL_CTL_DEL, fd, &ev);
+    return num(env, -ENOMEM);
+  }
+  return num(env, 0);
 }
 
 /* The (poller, Int32Array out) arguments of the epoll waits: `stride` ints are written per
@@ -729,7 +833,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"recvBlocking", io_recv_blocking}, {"sendallBlocking", io_sendall_blocking},
       {"acceptBlocking", io_accept_blocking}, {"addressOf", io_address_of},
       {"setsockoptInt", io_setsockopt_int}, {"getsockoptInt", io_getsockopt_int},
-      {"connect", io_connect},
+      {"connect", io_connect},       {"connectUnix", io_connect_unix},
+      {"listenUnix", io_listen_unix},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

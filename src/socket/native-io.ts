@@ -20,6 +20,13 @@ export interface IoBinding {
   /** A non-blocking socket connected or connecting to an IP literal: its fd, or -errno.
    * Absent from an addon built before it. */
   connect?(host: string, port: number): number;
+  /** A non-blocking Unix stream socket connected to `path` (a Unix connect(2) completes at
+   * once): its fd, or -errno (-EAGAIN: the listener's backlog is full). Absent from an addon
+   * built before it. */
+  connectUnix?(path: string): number;
+  /** A non-blocking Unix stream socket listening at `path`: its fd, or -errno. Absent from an
+   * addon built before it. */
+  listenUnix?(path: string, backlog: number): number;
   localPort(fd: number): number;
   addressOf(fd: number, peer: boolean): [string, number] | number;
   accept(fd: number): number;
@@ -50,6 +57,8 @@ export interface IoBinding {
   getsockoptInt?(fd: number, level: number, name: number): number;
   close(fd: number): number;
   epollCreate(onReady: () => void): object | number;
+  /** `tag`: TAG_READAHEAD (epollWaitRecv reads it), 2 (the addon closes the descriptor when the
+   * thread ends, unless deleted first; ignored by a build without connectUnix). */
   epollCtl(poller: object, op: number, fd: number, events: number, tag?: number): number;
   /** epoll_wait(0) plus recv(2) on each readable descriptor tagged TAG_READAHEAD, into `buf`:
    * `out` gets [fd, events, offset, result] per event (result NOREAD: not read). */

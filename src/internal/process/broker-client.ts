@@ -47,7 +47,7 @@ import {
 import { claimBroker, selfTid, takeWantedBroker, threadName } from '../shm/world.js';
 import { beforeThreadExit } from '../thread-exit.js';
 import { BROKER_CHANNEL, spawnWorker } from '../worker/spawn.js';
-import { FrameReader, frame, type Reply } from './broker-wire.js';
+import { FrameReader, frame, onChunks, RawSocket, type Reply } from './broker-wire.js';
 import {
   announced,
   joinSlab,
@@ -113,8 +113,8 @@ process.stdin.on('end', () => send(Buffer.concat(chunks)));
  * Bytes given to `s.write` that the kernel has not taken: what Node's stream holds, less what
  * libuv already wrote of the chunk in flight. Null where Node's internals differ.
  */
-function unsentBytes(s: Socket): number | null {
-  if (s.writableLength === 0) return 0;
+function unsentBytes(s: Socket | RawSocket): number | null {
+  if (s.writableLength === 0 || s instanceof RawSocket) return s.writableLength;
   const st = (s as unknown as { _writableState?: { writing?: unknown; writelen?: unknown } })
     ._writableState;
   const queued = (s as unknown as { _handle?: { writeQueueSize?: unknown } })._handle
@@ -123,6 +123,12 @@ function unsentBytes(s: Socket): number | null {
   if (st.writing !== true) return s.writableLength;
   if (typeof st.writelen !== 'number') return null;
   return s.writableLength - st.writelen + queued;
+}
+
+/** The descriptor under `s` (an exiting process writes to it itself), if Node's says. */
+function fdOf(s: Socket | RawSocket | null): unknown {
+  if (s instanceof RawSocket) return s.fd;
+  return (s as unknown as { _handle?: { fd?: unknown } } | null)?._handle?.fd;
 }
 
 /** An exiting process could not send `count` messages: said on stderr, never dropped silently. */
@@ -265,7 +271,8 @@ interface WrittenFrame {
 }
 
 export class BrokerClient {
-  #socket: Socket | null = null;
+  /** net.Socket, or a RawSocket where the addon has Unix sockets (broker-wire.ts). */
+  #socket: Socket | RawSocket | null = null;
   #connected = false;
   #out: unknown[] = [];
   #scheduled = false;
@@ -342,7 +349,7 @@ export class BrokerClient {
   }
 
   #connect(): void {
-    const s = connect(this.#path);
+    const s: Socket | RawSocket = RawSocket.connect(this.#path) ?? connect(this.#path);
     this.#socket = s;
     const reader = new FrameReader(
       (ms) => {
@@ -371,7 +378,7 @@ export class BrokerClient {
       // Connected: the socket holds the process only while a reply is awaited.
       this.#updateRef();
     });
-    s.on('data', (d) => reader.push(d));
+    onChunks(s, (d) => reader.push(d));
     s.on('error', (e: NodeJS.ErrnoException) => {
       if (
         !this.#connected &&
@@ -435,7 +442,7 @@ export class BrokerClient {
     const framed = this.#frameOf([this.#hello(), ...ms]);
     if (framed === null) return;
     const buf = framed[0];
-    const fd = (this.#socket as unknown as { _handle?: { fd?: unknown } } | null)?._handle?.fd;
+    const fd = fdOf(this.#socket);
     if (typeof fd === 'number' && fd >= 0) {
       const failed = writeAllSync(fd, buf, EXIT_WRITE_MS);
       if (failed === null) return;
@@ -474,12 +481,12 @@ export class BrokerClient {
    */
   #finishAtExit(): void {
     this.#runBeforeSend();
-    const s = this.#socket as Socket;
+    const s = this.#socket as Socket | RawSocket;
     const framed = this.#out.length > 0 ? this.#frameOf(this.#out) : null;
     const count = framed === null ? 0 : framed[1].length;
     this.#out = [];
     const unsent = unsentBytes(s);
-    const fd = (s as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+    const fd = fdOf(s);
     if (unsent === null || typeof fd !== 'number' || fd < 0) {
       // Node's count includes the part of the write in flight that the kernel may have taken:
       // the frames it touches are counted, so the report errs on the side of too many.
@@ -641,7 +648,7 @@ export class BrokerClient {
     const [f, ms] = framed;
     this.#sent += ms.length;
     this.#bytes += f.length;
-    const s = this.#socket as Socket;
+    const s = this.#socket as Socket | RawSocket;
     const n = this.#framesWritten++;
     s.write(f, this.#onWritten);
     // Usually the kernel took the whole frame at once; otherwise remember what is still pending.
@@ -718,7 +725,7 @@ export class BrokerClient {
 
   /** The frames the socket has not wholly handed to the kernel, oldest first. */
   #stuckFrames(): WrittenFrame[] {
-    const s = this.#socket as Socket;
+    const s = this.#socket as Socket | RawSocket;
     const written = this.#bytes - s.writableLength;
     const u = this.#unsettled;
     let settled = 0;

@@ -22,9 +22,8 @@
  * - `seen` counts the messages a socket delivered (hello included); a sync request that must
  *   follow T's async messages waits (`deferred`) until the async Conn has seen that many.
  */
-import type { Socket } from 'node:net';
 import { type LongTimer, setLongTimeout } from '../long-timer.js';
-import { frame, type Reply } from './broker-wire.js';
+import { frame, type Reply, type WireSocket } from './broker-wire.js';
 
 export type Role = 'a' | 's';
 
@@ -101,7 +100,7 @@ export function sessionNumbered(n: number): Session | undefined {
 }
 
 export class Conn {
-  socket: Socket | null = null;
+  socket: WireSocket | null = null;
   /** True once the socket closed or the session ended: nothing more is sent or answered. */
   gone = false;
   seen = 0;
@@ -163,7 +162,7 @@ export function connOf(owner: string, role: Role): Conn {
 
 /** A socket said hello: it becomes the transport of its Conn (replies waiting go out now). */
 export function attach(
-  socket: Socket,
+  socket: WireSocket,
   pid: number,
   name: string,
   owner: string,

@@ -48,7 +48,7 @@
  *   (Connection.poll) parks among the direction's getters and answers true, taking nothing,
  *   when a get would not wait.
  */
-import { createServer, type Server } from 'node:net';
+import { createServer } from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
 import { Deque } from '../deque.js';
 import {
@@ -76,7 +76,14 @@ import {
 import { findLockCycle, type LockWaiter, type WalkLock } from './broker-deadlock.js';
 import { BrokerLock } from './broker-lock.js';
 import { BrokerSem } from './broker-sem.js';
-import { FrameReader, frame, type Request } from './broker-wire.js';
+import {
+  FrameReader,
+  frame,
+  onChunks,
+  RawServer,
+  type Request,
+  type WireSocket,
+} from './broker-wire.js';
 import {
   arrayPathOf,
   mapArrayFile,
@@ -1707,7 +1714,11 @@ let slab: Int32Array | null = null;
 /** The broker's socket path (Array files are named after it). */
 let brokerPath = '';
 
-export function startBroker(path: string): Promise<Server> {
+/**
+ * Listens at `path` and serves every connection; resolves once listening. The sockets are raw
+ * (broker-wire.ts's RawServer) where the addon has Unix sockets, else net's.
+ */
+export function startBroker(path: string): Promise<{ close(): void }> {
   // The lock slab, before the first client can connect (lock-slab.ts): clients take locks there
   // only once it says the broker is ready. Sessions without a number of their own take one from
   // its counter, so numbers never collide.
@@ -1718,7 +1729,7 @@ export function startBroker(path: string): Promise<Server> {
     setSessionNumbers(() => nextSessionNumber(mapped));
     markBrokerReady(mapped);
   }
-  const server = createServer((socket) => {
+  const serve = (socket: WireSocket): void => {
     let c: Conn | null = null;
     const reader = new FrameReader(
       (ms) => {
@@ -1769,12 +1780,19 @@ export function startBroker(path: string): Promise<Server> {
         socket.destroySoon();
       },
     );
-    socket.on('data', (d) => reader.push(d));
+    onChunks(socket, (d) => reader.push(d));
     socket.on('error', () => {});
     socket.on('close', () => {
       if (c !== null) detach(c, remove, onSessionEnd);
     });
-  });
+  };
+  try {
+    const raw = RawServer.listen(path, serve);
+    if (raw !== null) return Promise.resolve(raw);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  const server = createServer(serve);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(path, () => resolve(server));

@@ -16,6 +16,7 @@ import { pathToFileURL } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
 import { RuntimeError, WeftError } from './errors.js';
 import { registerErrorClass } from './serialize.js';
+import { beforeImport } from './ts-loader.js';
 
 export type TaskRef =
   | { kind: 'module'; url: string; index: number; name: string }
@@ -161,6 +162,10 @@ export async function resolveTaskRef(ref: TaskRef): Promise<Function> {
     ref.url.startsWith('file:') || ref.url.includes(':') ? ref.url : pathToFileURL(ref.url).href;
   loading.push(url);
   try {
+    // Every module a worker loads to find a task comes through here: the one place a worker
+    // started without the TypeScript loader registers it, when that module needs it.
+    const ready = beforeImport(url);
+    if (ready !== null) await ready;
     await import(url);
   } catch (err) {
     throw new TaskReferenceError(

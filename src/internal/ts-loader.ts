@@ -10,10 +10,15 @@
  * registers the loader (it must work both as `--import` and as `import()` in a fresh worker).
  * weft's own test runs set it to scripts/ts-loader/register.mjs, which costs a process or worker
  * far less CPU than tsx on Node 20 (see that file).
+ *
+ * A worker started without the loader (nothing it knew of at its start was TypeScript) still
+ * gets its description, and registers it the first time it must import a .ts module: a pool's
+ * task submitted later, a Barrier's action. A thread that never meets one pays nothing for it.
  */
 import { createRequire } from 'node:module';
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { isMainThread, workerData } from 'node:worker_threads';
 import { WeftError } from './errors.js';
 
 export const ENV_TS_LOADER = 'WEFT_TS_LOADER';
@@ -27,6 +32,22 @@ export interface TsLoader {
    * before anything else is imported.
    */
   readonly workerRegistration: string;
+  /** The same, as data a worker keeps in case it meets a .ts module later. */
+  readonly worker: WorkerTsLoader;
+}
+
+/** How a worker registers the loader: import `url`, then call its `register()` if `register`. */
+export interface WorkerTsLoader {
+  readonly url: string;
+  readonly register: boolean;
+}
+
+/** The file names the loader is needed for. */
+export const TS_MODULE = /\.(c|m)?tsx?$/;
+
+function registration(w: WorkerTsLoader): string {
+  const load = `import(${JSON.stringify(w.url)})`;
+  return w.register ? `${load}.then((m) => (m.register ?? m.default.register)())` : load;
 }
 
 let cached: TsLoader | null | undefined;
@@ -38,10 +59,8 @@ function resolveInCwd(specifier: string): string {
 
 function custom(spec: string): TsLoader {
   const url = isAbsolute(spec) ? pathToFileURL(spec).href : spec;
-  return {
-    importFlag: url,
-    workerRegistration: `import(${JSON.stringify(url)})`,
-  };
+  const worker = { url, register: false };
+  return { importFlag: url, workerRegistration: registration(worker), worker };
 }
 
 function tsx(): TsLoader | null {
@@ -58,14 +77,12 @@ function tsx(): TsLoader | null {
       return null;
     }
   }
-  return {
-    importFlag: main,
-    workerRegistration: `import(${JSON.stringify(api)}).then((m) => (m.register ?? m.default.register)())`,
-  };
+  const worker = { url: api, register: true };
+  return { importFlag: main, workerRegistration: registration(worker), worker };
 }
 
 /** The loader, or null when none can be found. */
-function findTsLoader(): TsLoader | null {
+export function findTsLoader(): TsLoader | null {
   const spec = process.env[ENV_TS_LOADER] || undefined;
   if (cached !== undefined && cachedFrom === spec) return cached;
   cachedFrom = spec;
@@ -83,4 +100,44 @@ export function requireTsLoader(what: 'worker' | 'child process'): TsLoader {
     );
   }
   return loader;
+}
+
+/** This thread's loader: registered, still to register, or none to be had (null: not read yet). */
+let own: { loader: WorkerTsLoader | null; on: Promise<void> | null } | null = null;
+
+/**
+ * What a weft worker's parent passed in its workerData (worker/protocol.ts), read on first need
+ * rather than as the worker boots, whose start is measured. A thread that is no weft worker (the
+ * main thread, a Worker of the program's own) has nothing to register.
+ */
+function ownLoader(): { loader: WorkerTsLoader | null; on: Promise<void> | null } {
+  if (own !== null) return own;
+  const d = isMainThread ? undefined : (workerData as { tsLoader?: unknown; tsLoaderOn?: unknown });
+  const l = d?.tsLoader as WorkerTsLoader | null | undefined;
+  const known = typeof l === 'object' && l !== null && typeof l.url === 'string';
+  own = {
+    loader: known ? l : null,
+    on: d?.tsLoaderOn === true ? Promise.resolve() : null,
+  };
+  return own;
+}
+
+/**
+ * Waits until `url` can be imported as far as the loader goes: for a .ts module in a worker
+ * started without the loader, registers it, once. Null when there is nothing to wait for, so that
+ * a JavaScript module's import takes no extra turn.
+ */
+export function beforeImport(url: string): Promise<void> | null {
+  if (!TS_MODULE.test(url)) return null;
+  const o = ownLoader();
+  if (o.loader === null) return null;
+  if (o.on === null) {
+    const w = o.loader;
+    o.on = import(w.url).then(
+      (m: { register?: () => void; default?: { register?: () => void } }) => {
+        if (w.register) (m.register ?? m.default?.register)?.();
+      },
+    );
+  }
+  return o.on;
 }

@@ -36,6 +36,7 @@
 import { type MessagePort, parentPort } from 'node:worker_threads';
 import type { EncodedError } from '../serialize.js';
 import { WORLD_KEY } from '../shm/world.js';
+import type { WorkerTsLoader } from '../ts-loader.js';
 
 export interface BootData {
   [WORLD_KEY]: SharedArrayBuffer;
@@ -53,6 +54,13 @@ export interface BootData {
    * worker was made; the worker takes it and closes the port.
    */
   start: MessagePort;
+  /**
+   * The TypeScript loader the parent would give a worker (null: none found), and whether the
+   * boot script registered it already; if not, the worker registers it before its first import
+   * of a .ts module (ts-loader.ts).
+   */
+  tsLoader: WorkerTsLoader | null;
+  tsLoaderOn: boolean;
 }
 
 /** Messages a worker posts to its parent. */

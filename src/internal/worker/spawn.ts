@@ -7,7 +7,8 @@
  * before an `--import` could take effect. When the parent runs TypeScript (weft's own sources,
  * or a task module ending in .ts), the script registers the loader first (tsx's ESM API unless
  * WEFT_TS_LOADER names another, ../ts-loader.ts); compiled JavaScript
- * needs nothing.
+ * needs nothing. Otherwise the worker only gets the loader's description, and registers it if it
+ * meets a .ts module later (a pool's task submitted after it started, a Barrier's action).
  */
 import {
   BroadcastChannel,
@@ -21,15 +22,13 @@ import { sharedHooks } from '../hooks.js';
 import { sharedModules } from '../serialize.js';
 import { snapshot } from '../shm/sab-registry.js';
 import { threadStackSize, WORLD_KEY, worldBuffer } from '../shm/world.js';
-import { requireTsLoader } from '../ts-loader.js';
+import { findTsLoader, requireTsLoader, TS_MODULE } from '../ts-loader.js';
 import { type BootData, spawnerMark } from './protocol.js';
 
 const bootstrapUrl = new URL(
   `./bootstrap${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`,
   import.meta.url,
 ).href;
-
-const TS = /\.(c|m)?tsx?$/;
 
 /**
  * Built dist/ holds its modules' code in a few bundles behind one-line facades
@@ -124,8 +123,10 @@ export function spawnWorker(o: SpawnOptions): Worker {
   listenForBrokerRequests();
   for (const fn of beforeSpawn) fn();
   const preload = sharedModules();
-  const needsTs = [bootstrapUrl, o.role, ...preload, ...(o.modules ?? [])].some((u) => TS.test(u));
-  const loader = needsTs ? requireTsLoader('worker') : null;
+  const needsTs = [bootstrapUrl, o.role, ...preload, ...(o.modules ?? [])].some((u) =>
+    TS_MODULE.test(u),
+  );
+  const loader = needsTs ? requireTsLoader('worker') : findTsLoader();
   // The payload waits on a port of its own (protocol.ts), after the mark of weft's messages:
   // posted first, so that it is queued before the worker can look for it, and so that a payload
   // that cannot be cloned throws here, before there is a worker to end. The parent's end is
@@ -146,10 +147,12 @@ export function spawnWorker(o: SpawnOptions): Worker {
     preload: codeUrls(preload),
     role: o.role,
     start: port2,
+    tsLoader: loader?.worker ?? null,
+    tsLoaderOn: needsTs,
   };
   const script = [
     'const { workerData } = require("node:worker_threads");',
-    loader
+    needsTs && loader
       ? `${loader.workerRegistration}.then(() => import(${JSON.stringify(bootstrapUrl)}))`
       : `import(${JSON.stringify(bootstrapUrl)})`,
     '.then((b) => b.boot(workerData));',

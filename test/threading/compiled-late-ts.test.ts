@@ -1,0 +1,177 @@
+/**
+ * weft compiled to JavaScript, its program run under a TypeScript loader: a worker started for
+ * JavaScript modules only, which meets a .ts one later, registers the loader then. The cases a
+ * worker's start cannot foresee: a ThreadPoolExecutor's task from a .ts module submitted after
+ * its worker exists, and a Barrier's action in a .ts module that only threads wait for.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { after, before, test } from 'node:test';
+import { checkLeaks } from '../support/leaks.js';
+
+checkLeaks();
+
+const root = new URL('../../', import.meta.url).pathname;
+
+function files(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...files(p));
+    else if (!name.endsWith('.d.ts')) out.push(p);
+  }
+  return out;
+}
+
+// Outside the repository, so that tsx cannot be found from there: the last test needs a program
+// whose threads have no loader to be given.
+const out = join(tmpdir(), `weft-compiled-late-ts-${process.pid}`);
+const loader = join(root, 'scripts', 'ts-loader', 'register.mjs');
+
+before(() => {
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  const built = spawnSync(
+    join(root, 'node_modules', '.bin', 'esbuild'),
+    [
+      ...files(join(root, 'src')).filter((f) => f.endsWith('.ts')),
+      `--outdir=${join(out, 'src')}`,
+      `--outbase=${join(root, 'src')}`,
+      '--format=esm',
+      '--platform=node',
+      '--log-level=error',
+    ],
+    { encoding: 'utf8' },
+  );
+  assert.equal(built.status, 0, built.stderr);
+  // The .cjs helpers a child process loads as they are.
+  for (const f of files(join(root, 'src')).filter((f) => !f.endsWith('.ts'))) {
+    cpSync(f, join(out, 'src', relative(join(root, 'src'), f)));
+  }
+  writeFileSync(join(out, 'package.json'), '{ "type": "module" }');
+  writeFileSync(
+    join(out, 'js-tasks.mjs'),
+    "import { task } from './src/futures/index.js';\n" +
+      "import { currentThread } from './src/threading/index.js';\n" +
+      'export const double = task(import.meta, (n) => n * 2);\n' +
+      // Which thread ran the barrier's action: the one whose globalThis it marked.
+      'export const party = task(import.meta, async (b, q) => {\n' +
+      '  try {\n' +
+      '    await b.wait();\n' +
+      "    q.putSync(currentThread().name + ':' + (globalThis.actionRan === true ? 'ran the action' : 'released'));\n" +
+      '  } catch (err) {\n' +
+      "    q.putSync(currentThread().name + ': ' + err.message + ' / ' + (err.cause?.message ?? ''));\n" +
+      '  }\n' +
+      '});\n',
+  );
+  writeFileSync(
+    join(out, 'late.ts'),
+    // An enum: TypeScript that Node 22 and 24 cannot strip on their own (they strip annotations
+    // natively), so that on every Node only the loader can load this module.
+    "import { task } from './src/futures/index.js';\n" +
+      'enum Factor { Three = 3 }\n' +
+      'export const triple = task(import.meta, (n: number): number => n * Factor.Three);\n' +
+      'export const action = task(import.meta, function action(): void {\n' +
+      '  (globalThis as { actionRan?: boolean }).actionRan = true;\n' +
+      '});\n',
+  );
+});
+
+after(() => rmSync(out, { recursive: true, force: true }));
+
+function run(
+  name: string,
+  code: string,
+): { status: number | null; stdout: string; stderr: string } {
+  writeFileSync(join(out, name), code);
+  // The repository's loader stands for the user's tsx: the parent's threads get it through
+  // WEFT_TS_LOADER, which it sets.
+  return spawnSync(process.execPath, ['--import', loader, join(out, name)], {
+    cwd: out,
+    encoding: 'utf8',
+    timeout: 90000,
+  });
+}
+
+test('a ThreadPoolExecutor worker loads the .ts module of a task submitted after it started', () => {
+  const r = run(
+    'pool-main.mjs',
+    "import { ThreadPoolExecutor } from './src/futures/index.js';\n" +
+      "import { double } from './js-tasks.mjs';\n" +
+      'const ex = new ThreadPoolExecutor({ maxWorkers: 1 });\n' +
+      'console.log(await ex.submit(double, 21).result());\n' +
+      "const { triple } = await import('./late.ts');\n" +
+      'console.log(await ex.submit(triple, 5).result());\n' +
+      'console.log(await ex.submit(double, 4).result());\n' +
+      'await ex.shutdown();\n',
+  );
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(r.stdout.trim().split('\n'), ['42', '15', '8']);
+});
+
+test('a Barrier whose action is in a .ts module runs it in the thread of its last party', () => {
+  const r = run(
+    'barrier-main.mjs',
+    "import { Barrier, Thread } from './src/threading/index.js';\n" +
+      "import { Queue } from './src/queue/index.js';\n" +
+      "import { party } from './js-tasks.mjs';\n" +
+      "const { action } = await import('./late.ts');\n" +
+      'const b = new Barrier(2, { action });\n' +
+      'const q = new Queue();\n' +
+      "const ts = ['a', 'b'].map((name) => new Thread({ target: party, args: [b, q], name }));\n" +
+      'for (const t of ts) t.start();\n' +
+      'const got = [await q.get(), await q.get()];\n' +
+      'for (const t of ts) await t.join();\n' +
+      'console.log(JSON.stringify(got.sort()));\n',
+  );
+  assert.equal(r.status, 0, r.stderr);
+  const got = JSON.parse(r.stdout.trim()) as string[];
+  // One party ran it, in its own thread; the other was released; neither saw an error.
+  assert.deepEqual(
+    got.map((s) => s.slice(2)).sort(),
+    ['ran the action', 'released'],
+    JSON.stringify(got),
+  );
+});
+
+test('a ProcessPoolExecutor is not affected: its child gets the loader for a .ts task it starts for', () => {
+  const r = run(
+    'process-main.mjs',
+    "import { ProcessPoolExecutor } from './src/futures/index.js';\n" +
+      "import { double } from './js-tasks.mjs';\n" +
+      "import { triple } from './late.ts';\n" +
+      'const ex = new ProcessPoolExecutor({ maxWorkers: 1 });\n' +
+      'console.log(await ex.submit(triple, 5).result());\n' +
+      'console.log(await ex.submit(double, 21).result());\n' +
+      'await ex.shutdown();\n',
+  );
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(r.stdout.trim().split('\n'), ['15', '42']);
+});
+
+test('without a loader to give, a worker that meets a .ts module fails the task with a clear error', () => {
+  const r = run(
+    'no-loader-main.mjs',
+    // The parent loaded its .ts module, then forgot the loader: no WEFT_TS_LOADER, and tsx is
+    // not installed where the program is.
+    "import { triple } from './late.ts';\n" +
+      'delete process.env.WEFT_TS_LOADER;\n' +
+      "import { ThreadPoolExecutor } from './src/futures/index.js';\n" +
+      "import { double } from './js-tasks.mjs';\n" +
+      'const ex = new ThreadPoolExecutor({ maxWorkers: 1 });\n' +
+      'console.log(await ex.submit(double, 21).result());\n' +
+      'const err = await ex.submit(triple, 5).exception();\n' +
+      'console.log(err.name + ": " + err.message);\n' +
+      'console.log(await ex.submit(double, 4).result());\n' +
+      'await ex.shutdown();\n',
+  );
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(r.stdout.trim().split('\n'), [
+    '42',
+    `TaskReferenceError: Cannot load the module of task (anonymous) in a worker: file://${join(out, 'late.ts')}`,
+    '8',
+  ]);
+});

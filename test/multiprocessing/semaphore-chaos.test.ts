@@ -20,8 +20,10 @@ import { slabExpected } from '../support/slab.js';
 import { consume, produce, semChaos } from './fixtures/semaphore-chaos-targets.js';
 
 const PATIENCE = 90_000;
-const SEED = Number(process.env.R3_SEED ?? Date.now() % 100000);
-const N = Number(process.env.R3_N ?? 120);
+// A failing run names its seed (the suite's title): WEFT_CHAOS_SEED replays it, WEFT_CHAOS_N
+// sets the rounds per loop.
+const SEED = Number(process.env.WEFT_CHAOS_SEED ?? Date.now() % 100000);
+const N = Number(process.env.WEFT_CHAOS_N ?? 120);
 
 function word(s: Semaphore): number | null {
   const a = readySlab();

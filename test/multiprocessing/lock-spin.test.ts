@@ -12,7 +12,6 @@ import { broker } from '../../src/internal/process/broker-client.js';
 import { brokerSync } from '../../src/internal/process/broker-sync.js';
 import {
   fastSlab,
-  readySlab,
   SEM_COUNT,
   slabSession,
   WAITERS,
@@ -30,6 +29,7 @@ import {
 import { Thread } from '../../src/threading/index.js';
 import { checkLeaks } from '../support/leaks.js';
 import { slabExpected } from '../support/slab.js';
+import { slabWord } from '../support/slab-word.js';
 import { churn, holdUntil, spinHammer, takeSync } from './fixtures/lock-spin-targets.js';
 
 checkLeaks({ graceMs: 3000 });
@@ -39,13 +39,6 @@ const PATIENCE = 30_000;
 /** A round trip on this thread's connection: what it sent before has been handled. */
 async function roundTrip(): Promise<void> {
   assert.equal(await new Event().wait({ timeout: 0 }), false);
-}
-
-/** The word of a lock's or semaphore's slot in this thread's slab mapping, or null. */
-function word(o: Lock | Semaphore): number | null {
-  const a = readySlab();
-  const slot = o._params.slot as number;
-  return a === null || slot < 0 ? null : Atomics.load(a, wordIndex(slot));
 }
 
 /** Counts the lock and semaphore messages this thread sends to the broker while `fn` runs. */
@@ -120,7 +113,7 @@ describe('contended locks', () => {
       assert.equal(overlaps, 0);
       assert.equal(counter.value, 4 * N);
       assert.equal(lock.locked(), false);
-      if (slabExpected) assert.equal(word(lock), 0, 'free, and no WAITERS left behind');
+      if (slabExpected) assert.equal(slabWord(lock), 0, 'free, and no WAITERS left behind');
     });
   }
 
@@ -158,7 +151,7 @@ describe('contended locks', () => {
       p.start();
       try {
         assert.equal(await holding.wait({ timeout: PATIENCE }), true);
-        const held = word(lock);
+        const held = slabWord(lock);
         // A try never waits, so it does not watch the word either: false without the broker.
         const asked = await brokerCalls(async () => {
           assert.equal(await lock.acquire({ blocking: false }), false);
@@ -171,11 +164,11 @@ describe('contended locks', () => {
         const ac = new AbortController();
         const waiting = lock.acquire({ signal: ac.signal });
         await roundTrip();
-        if (slabExpected) assert.equal(word(lock), (held as number) | WAITERS, 'parked');
+        if (slabExpected) assert.equal(slabWord(lock), (held as number) | WAITERS, 'parked');
         ac.abort();
         await assert.rejects(waiting, { name: 'AbortError' });
         await roundTrip();
-        if (slabExpected) assert.equal(word(lock), held, 'WAITERS gone with the last waiter');
+        if (slabExpected) assert.equal(slabWord(lock), held, 'WAITERS gone with the last waiter');
         assert.equal(lock.locked(), true);
         go.set();
         assert.equal(await lock.acquire({ timeout: PATIENCE }), true);
@@ -221,14 +214,15 @@ describe('contended locks', () => {
       return got;
     });
     await roundTrip();
-    if (slabExpected) assert.equal(word(lock), slabSession() | WAITERS, 'parked behind its own');
+    if (slabExpected)
+      assert.equal(slabWord(lock), slabSession() | WAITERS, 'parked behind its own');
     order.push('release');
     lock.release();
     assert.equal(await second, true);
     assert.deepEqual(order, ['release', 'second']);
     lock.release();
     await roundTrip();
-    if (slabExpected) assert.equal(word(lock), 0);
+    if (slabExpected) assert.equal(slabWord(lock), 0);
   });
 });
 
@@ -246,7 +240,7 @@ describe('semaphores', () => {
       assert.equal(s.getValue(), 2 * SEM_COUNT - 1);
       return;
     }
-    assert.equal(word(s), WAITERS);
+    assert.equal(slabWord(s), WAITERS);
     s.release(SEM_COUNT);
     assert.throws(() => s.release(SEM_COUNT), {
       name: 'RangeError',
@@ -271,7 +265,7 @@ describe('semaphores', () => {
     );
     await roundTrip();
     if (slabExpected) {
-      assert.equal(word(s), WAITERS);
+      assert.equal(slabWord(s), WAITERS);
       // A permit another process gave back in the slab, its word to the broker not there yet.
       Atomics.add(fastSlab() as Int32Array, wordIndex(s._params.slot as number), 1);
     } else {
@@ -284,7 +278,7 @@ describe('semaphores', () => {
     assert.deepEqual(await Promise.all(waits), [true, true]);
     assert.deepEqual(order, [0, 1]);
     assert.equal(s.getValue(), 0);
-    if (slabExpected) assert.equal(word(s), 0, 'WAITERS cleared with the last waiter');
+    if (slabExpected) assert.equal(slabWord(s), 0, 'WAITERS cleared with the last waiter');
   });
 
   test('values read after releases of several semaphores through the broker count them all', async () => {

@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { readySlab, wordIndex } from '../../src/internal/process/lock-slab.js';
 import {
   BoundedSemaphore,
   Event,
@@ -17,6 +16,7 @@ import {
 } from '../../src/multiprocessing/index.js';
 import { Thread } from '../../src/threading/index.js';
 import { slabExpected } from '../support/slab.js';
+import { slabWord } from '../support/slab-word.js';
 import { consume, produce, semChaos } from './fixtures/semaphore-chaos-targets.js';
 
 const PATIENCE = 90_000;
@@ -25,10 +25,29 @@ const PATIENCE = 90_000;
 const SEED = Number(process.env.WEFT_CHAOS_SEED ?? Date.now() % 100000);
 const N = Number(process.env.WEFT_CHAOS_N ?? 120);
 
-function word(s: Semaphore): number | null {
-  const a = readySlab();
-  const slot = s._params.slot as number;
-  return a === null || slot < 0 ? null : Atomics.load(a, wordIndex(slot));
+/**
+ * Waits for the `n` reports of the runs on `out`, or throws an error saying what hung (the reports so far, the
+ * semaphore's value and word); every run is joined either way.
+ */
+async function reportsOf(
+  out: Queue<string>,
+  n: number,
+  sem: Semaphore,
+  runs: Array<Process | Thread>,
+  inside?: Int32Array,
+): Promise<void> {
+  const reports: string[] = [];
+  try {
+    for (let i = 0; i < n; i++) reports.push(await out.get({ timeout: PATIENCE }));
+  } catch (e) {
+    const held = inside === undefined ? '' : `, inside ${inside[0]}`;
+    throw new Error(
+      `hung: ${reports.length} of ${n} reported (${reports.join('; ')}); value ${sem.getValue()}, word ${slabWord(sem)}${held}`,
+      { cause: e },
+    );
+  } finally {
+    for (const r of runs) await r.join({ timeout: PATIENCE });
+  }
 }
 
 describe(`semaphore chaos (seed ${SEED})`, () => {
@@ -57,19 +76,7 @@ describe(`semaphore chaos (seed ${SEED})`, () => {
         for (const p of ps) p.start();
         for (const t of ts) t.start();
         go.set();
-        const reports: string[] = [];
-        try {
-          for (let i = 0; i < ps.length + ts.length; i++)
-            reports.push(await out.get({ timeout: PATIENCE }));
-        } catch (e) {
-          throw new Error(
-            `hung: ${reports.length} of 5 reported (${reports.join('; ')}); value ${sem.getValue()}, word ${word(sem)}, inside ${cells[0]}`,
-            { cause: e },
-          );
-        } finally {
-          for (const p of ps) await p.join({ timeout: PATIENCE });
-          for (const t of ts) await t.join({ timeout: PATIENCE });
-        }
+        await reportsOf(out, ps.length + ts.length, sem, [...ps, ...ts], cells);
         assert.deepEqual(
           ps.map((p) => p.exitcode),
           [0, 0, 0],
@@ -77,7 +84,7 @@ describe(`semaphore chaos (seed ${SEED})`, () => {
         assert.equal(cells[1], 0, 'more holders than permits at once');
         assert.equal(cells[0], 0);
         assert.equal(sem.getValue(), k, 'permits conserved');
-        if (slabExpected) assert.equal(word(sem), k, 'no WAITERS left');
+        if (slabExpected) assert.equal(slabWord(sem), k, 'no WAITERS left');
         shm.close();
         shm.unlink();
       });
@@ -101,20 +108,9 @@ describe(`semaphore chaos (seed ${SEED})`, () => {
     t.start();
     th.start();
     go.set();
-    const reports: string[] = [];
-    try {
-      for (let i = 0; i < 6; i++) reports.push(await out.get({ timeout: PATIENCE }));
-    } catch (e) {
-      throw new Error(`hung: ${reports.join('; ')}; value ${sem.getValue()}, word ${word(sem)}`, {
-        cause: e,
-      });
-    } finally {
-      for (const p of ps) await p.join({ timeout: PATIENCE });
-      await t.join({ timeout: PATIENCE });
-      await th.join({ timeout: PATIENCE });
-    }
+    await reportsOf(out, 6, sem, [...ps, t, th]);
     assert.equal(sem.getValue(), 0);
-    if (slabExpected) assert.equal(word(sem), 0, 'no WAITERS left');
+    if (slabExpected) assert.equal(slabWord(sem), 0, 'no WAITERS left');
   });
   test('Semaphore(3): a child killed mid-run loses at most the permits it held; nobody hangs', async () => {
     const k = 3;
@@ -148,17 +144,7 @@ describe(`semaphore chaos (seed ${SEED})`, () => {
     await new Promise((r) => setTimeout(r, 1500 + (SEED % 1000)));
     victim.kill();
     await victim.join({ timeout: PATIENCE });
-    const reports: string[] = [];
-    try {
-      for (let i = 0; i < 3; i++) reports.push(await out.get({ timeout: PATIENCE }));
-    } catch (e) {
-      throw new Error(`hung: ${reports.join('; ')}; value ${sem.getValue()}, word ${word(sem)}`, {
-        cause: e,
-      });
-    } finally {
-      for (const p of ps) await p.join({ timeout: PATIENCE });
-      await t.join({ timeout: PATIENCE });
-    }
+    await reportsOf(out, 3, sem, [...ps, t]);
     assert.equal(victim.exitcode, -9);
     assert.equal(cells[1], 0, 'more holders than permits at once');
     // The victim's holds counted when it died. A task of it may also have died between its
@@ -171,7 +157,7 @@ describe(`semaphore chaos (seed ${SEED})`, () => {
       value >= k - 2 && value <= k - lost,
       `permits: ${value}, expected ${k} less between the ${lost} the victim was seen holding and 2`,
     );
-    if (slabExpected) assert.equal(word(sem), value, 'no WAITERS left');
+    if (slabExpected) assert.equal(slabWord(sem), value, 'no WAITERS left');
     shm.close();
     shm.unlink();
   });

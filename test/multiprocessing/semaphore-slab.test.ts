@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { broker } from '../../src/internal/process/broker-client.js';
 import { brokerSync } from '../../src/internal/process/broker-sync.js';
-import { readySlab, WAITERS, wordIndex } from '../../src/internal/process/lock-slab.js';
+import { readySlab, WAITERS } from '../../src/internal/process/lock-slab.js';
 import {
   BoundedSemaphore,
   Event,
@@ -21,6 +21,7 @@ import {
 import { Thread } from '../../src/threading/index.js';
 import { checkLeaks } from '../support/leaks.js';
 import { slabExpected } from '../support/slab.js';
+import { slabWord } from '../support/slab-word.js';
 import { enter, releaseMany, semHammer } from './fixtures/semaphore-slab-targets.js';
 
 checkLeaks({ graceMs: 3000 });
@@ -30,13 +31,6 @@ const PATIENCE = 30_000;
 /** A round trip on this thread's connection: what it sent before has been handled. */
 async function roundTrip(): Promise<void> {
   assert.equal(await new Event().wait({ timeout: 0 }), false);
-}
-
-/** The semaphore's word in the slab (count | WAITERS), or null without a slot. */
-function word(s: Semaphore): number | null {
-  const a = readySlab();
-  const slot = s._params.slot as number;
-  return a === null || slot < 0 ? null : Atomics.load(a, wordIndex(slot));
 }
 
 /** Counts the semaphore messages this thread sends to the broker while `fn` runs. */
@@ -97,7 +91,7 @@ describe('where a permit is taken', () => {
     // Without the slab each call above is a message (120 of them); with it, none.
     if (slabExpected) assert.equal(sent, 0);
     else assert.ok(sent >= 100, `${sent} messages`);
-    if (slabExpected) assert.equal(word(s), 2, 'the count is in the slab');
+    if (slabExpected) assert.equal(slabWord(s), 2, 'the count is in the slab');
     // The broker sees the same count.
     assert.equal(brokerSync().request('semValue', s._id, []), 2);
     assert.equal(brokerSync().request('semValue', b._id, []), 1);
@@ -136,7 +130,7 @@ describe('waiters at the broker', () => {
       }),
     );
     await roundTrip();
-    if (slabExpected) assert.equal(word(s), WAITERS, 'parked: WAITERS set, no permit');
+    if (slabExpected) assert.equal(slabWord(s), WAITERS, 'parked: WAITERS set, no permit');
     assert.equal(s.acquireSync({ blocking: false }), false);
     const out = new Queue<string>();
     const p = new Process({ target: releaseMany, args: [s, 3, out] });
@@ -148,7 +142,7 @@ describe('waiters at the broker', () => {
     assert.equal(p.exitcode, 0);
     assert.equal(s.getValue(), 0, 'every permit went to a waiter');
     assert.equal(s.acquireSync({ blocking: false }), false);
-    if (slabExpected) assert.equal(word(s), 0, 'WAITERS cleared with the last waiter');
+    if (slabExpected) assert.equal(slabWord(s), 0, 'WAITERS cleared with the last waiter');
     s.release();
     assert.equal(s.getValue(), 1);
   });
@@ -159,7 +153,7 @@ describe('waiters at the broker', () => {
       assert.equal(await s.acquire(), true);
       assert.equal(await s.acquire({ timeout: 20 }), false);
       assert.equal(s.acquireSync({ timeout: 20 }), false);
-      if (slabExpected) assert.equal(word(s), 0);
+      if (slabExpected) assert.equal(slabWord(s), 0);
       s.release();
       assert.equal(s.getValue(), 1);
       if (S === BoundedSemaphore) assert.throws(() => s.release(), RangeError);
@@ -190,7 +184,7 @@ describe('waiters at the broker', () => {
       assert.equal(s.getValue(), 1, `abort ${abortFirst ? 'before' : 'after'} the release`);
       assert.equal(await s.acquire({ blocking: false }), true);
       assert.equal(s.getValue(), 0);
-      if (slabExpected) assert.equal(word(s), 0);
+      if (slabExpected) assert.equal(slabWord(s), 0);
     }
   });
 
@@ -199,7 +193,7 @@ describe('waiters at the broker', () => {
     assert.equal(await b.acquire(), true);
     const w = b.acquire({ timeout: PATIENCE });
     await roundTrip();
-    if (slabExpected) assert.equal(word(b), WAITERS);
+    if (slabExpected) assert.equal(slabWord(b), WAITERS);
     assert.throws(() => b.release(2), {
       name: 'RangeError',
       message: 'Semaphore released too many times',
@@ -250,7 +244,7 @@ describe('processes hammering one semaphore', () => {
       assert.ok((most as number) <= k, `${most} inside at once`);
       assert.equal(entries, 5 * N);
       assert.equal(s.getValue(), k);
-      if (slabExpected) assert.equal(word(s), k);
+      if (slabExpected) assert.equal(slabWord(s), k);
     });
   }
 });
@@ -333,7 +327,7 @@ describe('a model', () => {
             'served in FIFO order',
           );
           assert.equal(s.getValue(), count);
-          if (slabExpected) assert.equal(word(s), count, 'no WAITERS left behind');
+          if (slabExpected) assert.equal(slabWord(s), count, 'no WAITERS left behind');
         },
       ),
       { numRuns: 40 },

@@ -38,6 +38,7 @@ before(() => {
     ),
     ...[
       'atomics',
+      'bundled',
       'context',
       'dry-loop',
       'error-registry',

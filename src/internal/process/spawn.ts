@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { DefaultSerializer } from 'node:v8';
 import { isMainThread } from 'node:worker_threads';
 import { identity } from '../../multiprocessing/process-identity.js';
+import { codeUrls } from '../bundled.js';
 import { processModules } from '../serialize.js';
 import { requireTsLoader } from '../ts-loader.js';
 import { ENV_BROKER, ensureBroker } from './broker-client.js';
@@ -16,18 +17,6 @@ import type { BootMessage } from './protocol.js';
 import { ENV_DAEMON, ENV_EARLY_MODULES, ENV_FROM_THREAD, ENV_PARENT } from './protocol.js';
 
 const TS = /\.(c|m)?tsx?$/;
-/**
- * Built dist/ holds its modules' code in a few bundles behind one-line facades
- * (scripts/bundle-dist.mjs), each bundle noting there which modules it holds as it loads: a child
- * told to load the bundles opens a few files where it opened a facade per shared kind's module.
- */
-const BUNDLED_AT = Symbol.for('weft.bundledAt');
-
-/** `urls` with each bundled module's URL replaced by its bundle's, once each. */
-function codeUrls(urls: string[]): string[] {
-  const at = (globalThis as { [BUNDLED_AT]?: Map<string, string> })[BUNDLED_AT];
-  return at === undefined ? urls : [...new Set(urls.map((u) => at.get(u) ?? u))];
-}
 const bootstrapUrl = new URL(
   `./bootstrap${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`,
   import.meta.url,

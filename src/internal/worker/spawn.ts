@@ -18,6 +18,7 @@ import {
   Worker,
   type WorkerOptions,
 } from 'node:worker_threads';
+import { codeUrls } from '../bundled.js';
 import { sharedHooks } from '../hooks.js';
 import { sharedModules } from '../serialize.js';
 import { snapshot } from '../shm/sab-registry.js';
@@ -29,22 +30,6 @@ const bootstrapUrl = new URL(
   `./bootstrap${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`,
   import.meta.url,
 ).href;
-
-/**
- * Built dist/ holds its modules' code in a few bundles behind one-line facades
- * (scripts/bundle-dist.mjs), each bundle noting here, as it loads, which modules it holds. A
- * worker told to import the bundles loads a few files where it loaded a facade per module that
- * registers shared kinds (a dozen for weft/threading): each module costs a worker's loader a
- * resolution, a file read and a link, about 0.7 ms of CPU apiece (the threading-thread-start
- * bench). process/spawn.ts does the same for a child's early modules.
- */
-const BUNDLED_AT = Symbol.for('weft.bundledAt');
-
-/** `urls` with each bundled module's URL replaced by its bundle's, once each, in order. */
-function codeUrls(urls: string[]): string[] {
-  const at = (globalThis as { [BUNDLED_AT]?: Map<string, string> })[BUNDLED_AT];
-  return at === undefined ? urls : [...new Set(urls.map((u) => at.get(u) ?? u))];
-}
 
 const LOADER_FLAGS = new Set(['--import', '--loader', '--experimental-loader', '--require', '-r']);
 

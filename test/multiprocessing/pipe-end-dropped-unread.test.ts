@@ -9,23 +9,23 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { type Connection, Pipe } from '../../src/multiprocessing/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { settles } from '../support/settles.js';
 
 checkLeaks({ graceMs: 3000 });
 
-/** What `b.recv()` answers within 20 s: an error's name, 'a message', or 'still waiting'. */
-async function recvOutcome(b: Connection): Promise<string> {
-  let t: NodeJS.Timeout | undefined;
-  const r = await Promise.race([
+/**
+ * What `b.recv()` answers: an error's name or 'a message' (a wait past 20 s fails the test,
+ * `settles`).
+ */
+function recvOutcome(b: Connection): Promise<string> {
+  return settles(
     b.recv().then(
       () => 'a message',
       (e: Error) => e.name,
     ),
-    new Promise<string>((res) => {
-      t = setTimeout(() => res('still waiting'), 20_000);
-    }),
-  ]);
-  clearTimeout(t);
-  return r;
+    'recv on the other end',
+    20_000,
+  );
 }
 
 describe('a Pipe end in a message dropped unread: its other side sees EOF', () => {

@@ -12,6 +12,7 @@ import { test } from 'node:test';
 import { JoinableQueue, Pipe, Process, Queue } from '../../src/multiprocessing/index.js';
 import { NotCloneableError } from '../../src/queue/index.js';
 import { stackSize, Thread } from '../../src/threading/index.js';
+import { settles } from '../support/settles.js';
 import {
   getEach,
   nested,
@@ -100,17 +101,14 @@ test('a Pipe end inside an item nobody could read stops counting: the reading en
     await assert.rejects(q.get({ timeout: 60_000 }), { code: 'ERR_WEFT_UNREADABLE_MESSAGE' });
     await t.join({ timeout: 60_000 });
     // Every writing handle is closed or dropped with the item: EOF, not a wait for ever.
-    let timer: NodeJS.Timeout | undefined;
-    const end = await Promise.race([
+    const end = await settles(
       r.recv().then(
         () => 'a message',
         (e: Error) => e.name,
       ),
-      new Promise<string>((res) => {
-        timer = setTimeout(() => res('still waiting'), 20_000);
-      }),
-    ]);
-    clearTimeout(timer);
+      'recv on the reading end',
+      20_000,
+    );
     assert.equal(end, 'EOFError');
   } finally {
     r.close();

@@ -6,30 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  type ExceptHookArgs,
-  setExcepthook,
-  stackSize,
-  Thread,
-} from '../../src/threading/index.js';
+import { stackSize, Thread } from '../../src/threading/index.js';
 import { depth, nested } from '../futures/fixtures/unreadable-tasks.js';
+import { hookedDuring } from '../support/excepthook.js';
 import { checkLeaks } from '../support/leaks.js';
 import { postWeftShapes } from './fixtures/foreign-posts.js';
 
 checkLeaks({ graceMs: 3000 });
-
-async function hookedDuring(fn: () => Promise<void>): Promise<Error[]> {
-  const seen: Error[] = [];
-  const prev = setExcepthook((args: ExceptHookArgs) => {
-    seen.push(args.excValue as Error);
-  });
-  try {
-    await fn();
-  } finally {
-    setExcepthook(prev);
-  }
-  return seen;
-}
 
 async function runToEnd(t: Thread): Promise<void> {
   t.start();
@@ -42,7 +25,7 @@ test("a thread's own messages shaped as weft's are not taken for weft's", async 
     runToEnd(new Thread({ target: postWeftShapes, name: 'forger' })),
   );
   assert.deepEqual(
-    seen.map((e) => e.message),
+    seen.map((e) => (e as Error).message),
     [],
     'run() returned normally: the excepthook should hear nothing',
   );
@@ -53,7 +36,7 @@ test("after the thread's own lookalike messages, the exception escaping run() is
     runToEnd(new Thread({ target: postWeftShapes, args: [true], name: 'forger-raising' })),
   );
   assert.deepEqual(
-    seen.map((e) => e.message),
+    seen.map((e) => (e as Error).message),
     ['the real one'],
   );
 });
@@ -73,5 +56,8 @@ test('a real start failure is still reported after the change', async () => {
   });
   assert.equal(seen.length, 1, `the excepthook heard ${seen.length} exception(s)`);
   assert.equal((seen[0] as Error & { code?: string }).code, 'ERR_WEFT_UNREADABLE_MESSAGE');
-  assert.match(seen[0]?.message ?? '', /Thread deep-args-real could not start/);
+  assert.match(
+    (seen[0] as Error | undefined)?.message ?? '',
+    /Thread deep-args-real could not start/,
+  );
 });

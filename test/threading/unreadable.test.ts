@@ -7,29 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  type ExceptHookArgs,
-  setExcepthook,
-  stackSize,
-  Thread,
-} from '../../src/threading/index.js';
+import { stackSize, Thread } from '../../src/threading/index.js';
 import { deepThrow, depth, nested, postDeep } from '../futures/fixtures/unreadable-tasks.js';
+import { hookedDuring } from '../support/excepthook.js';
 import { checkLeaks } from '../support/leaks.js';
 
 checkLeaks({ graceMs: 3000 });
-
-async function hookedDuring(fn: () => Promise<void>): Promise<unknown[]> {
-  const seen: unknown[] = [];
-  const prev = setExcepthook((args: ExceptHookArgs) => {
-    seen.push(args.excValue);
-  });
-  try {
-    await fn();
-  } finally {
-    setExcepthook(prev);
-  }
-  return seen;
-}
 
 function assertUnreadable(seen: unknown[], what: RegExp): void {
   assert.equal(seen.length, 1, `the excepthook heard ${seen.length} exception(s)`);

@@ -12,11 +12,12 @@
  *
  * Thread targets, executor tasks and process targets all go through `toTaskRef`/`resolveTaskRef`.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { pathToFileURL } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
-import { RuntimeError, WeftError } from './errors.js';
+import { describeError, RuntimeError, WeftError } from './errors.js';
 import { registerErrorClass } from './serialize.js';
-import { beforeImport } from './ts-loader.js';
+import { beforeImport, missingTsLoader } from './ts-loader.js';
 
 export type TaskRef =
   | { kind: 'module'; url: string; index: number; name: string }
@@ -101,16 +102,50 @@ function describeInline(name: string, source: string): string {
   return `\`${line.length > 60 ? `${line.slice(0, 57)}...` : line}\``;
 }
 
-const loading: string[] = [];
+/**
+ * The task module whose import the running code belongs to: its top-level code, and what that
+ * code awaits or starts asynchronously while it runs. A list kept per thread said "a module is
+ * loading" to all the thread's code instead, and so refused a start that other code of the
+ * thread made meanwhile (a thread's target going on while a Barrier's action module loaded). The
+ * storage is made on the first import and disabled while none is in flight: on Node 20 an enabled
+ * AsyncLocalStorage makes every `await` of the thread cost more.
+ */
+let loadingStore: AsyncLocalStorage<string> | null = null;
+let importsInFlight = 0;
+
+/** Modules this thread has imported to find a task: importing one again evaluates nothing. */
+const imported = new Set<string>();
 
 /**
- * The task module a worker is evaluating to find a task, or null. A module's top-level code runs
- * again in every worker that needs one of its tasks (as Python's `spawn` re-imports `__main__`);
- * code that starts threads there would start them again in each worker, without end. Starters
- * call this to refuse.
+ * The task module a worker is evaluating to find a task, when the caller is that module's
+ * top-level code; else null. A module's top-level code runs again in every worker that needs one
+ * of its tasks (as Python's `spawn` re-imports `__main__`); code that starts threads there would
+ * start them again in each worker, without end. Starters call this to refuse.
  */
 export function loadingTaskModule(): string | null {
-  return loading.length ? (loading[loading.length - 1] ?? null) : null;
+  return importsInFlight === 0 ? null : (loadingStore?.getStore() ?? null);
+}
+
+/** Imports `url`, its evaluation (and whatever it starts meanwhile) marked as loading `url`. */
+async function importTaskModule(url: string): Promise<void> {
+  if (imported.has(url)) {
+    await import(url);
+    return;
+  }
+  const store = (loadingStore ??= new AsyncLocalStorage<string>());
+  importsInFlight++;
+  try {
+    await store.run(url, async () => {
+      // Every module a worker loads to find a task comes through here: the one place a worker
+      // started without the TypeScript loader registers it, when that module needs it.
+      const ready = beforeImport(url);
+      if (ready !== null) await ready;
+      await import(url);
+    });
+    imported.add(url);
+  } finally {
+    if (--importsInFlight === 0) store.disable();
+  }
 }
 
 /**
@@ -160,22 +195,19 @@ export async function resolveTaskRef(ref: TaskRef): Promise<Function> {
   if (ref.kind === 'inline') return rebuildInline(ref);
   const url =
     ref.url.startsWith('file:') || ref.url.includes(':') ? ref.url : pathToFileURL(ref.url).href;
-  loading.push(url);
   try {
-    // Every module a worker loads to find a task comes through here: the one place a worker
-    // started without the TypeScript loader registers it, when that module needs it.
-    const ready = beforeImport(url);
-    if (ready !== null) await ready;
-    await import(url);
+    await importTaskModule(url);
   } catch (err) {
+    // What went wrong in the message itself: a loader that failed, no loader to register, or the
+    // module's own error (its cause crosses back to the caller under the worker's stack).
+    const why =
+      (err as { code?: unknown })?.code === 'ERR_WEFT_TS_LOADER'
+        ? (err as Error).message
+        : (missingTsLoader(url, err) ?? describeError(err));
     throw new TaskReferenceError(
-      `Cannot load the module of task ${ref.name || '(anonymous)'} in a worker: ${url}`,
-      {
-        cause: err,
-      },
+      `Cannot load the module of task ${ref.name || '(anonymous)'} in ${isMainThread ? 'this process' : 'a worker'}: ${url}: ${why}`,
+      { cause: err },
     );
-  } finally {
-    loading.pop();
   }
   const fn = modules.byUrl.get(url)?.[ref.index];
   if (!fn || fn.name !== ref.name) {

@@ -11,15 +11,16 @@
  * weft's own test runs set it to scripts/ts-loader/register.mjs, which costs a process or worker
  * far less CPU than tsx on Node 20 (see that file).
  *
- * A worker started without the loader (nothing it knew of at its start was TypeScript) still
- * gets its description, and registers it the first time it must import a .ts module: a pool's
- * task submitted later, a Barrier's action. A thread that never meets one pays nothing for it.
+ * A worker or child process started without the loader (nothing it knew of at its start was
+ * TypeScript) still gets its description, and registers it the first time it must import a .ts
+ * module: a pool's task submitted later, a Barrier's action. A thread that never meets one pays
+ * nothing for it.
  */
 import { createRequire } from 'node:module';
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isMainThread, workerData } from 'node:worker_threads';
-import { WeftError } from './errors.js';
+import { describeError, WeftError } from './errors.js';
 
 export const ENV_TS_LOADER = 'WEFT_TS_LOADER';
 
@@ -106,6 +107,42 @@ export function requireTsLoader(what: 'worker' | 'child process'): TsLoader {
 let own: { loader: WorkerTsLoader | null; on: Promise<void> | null } | null = null;
 
 /**
+ * A child process's loader, as its parent described it in the boot message (a child runs on its
+ * own main thread, which has no workerData): `on` when the child was started with it.
+ */
+export function adoptTsLoader(loader: WorkerTsLoader | null, on: boolean): void {
+  own = { loader, on: on ? Promise.resolve() : null };
+}
+
+/** Where this code runs, for messages. */
+function here(): string {
+  return isMainThread ? 'this process' : 'this worker thread';
+}
+
+/**
+ * Node's errors for a .ts module it cannot load by itself: no type stripping (Node 20), or
+ * TypeScript that stripping cannot remove (an enum), or a module under node_modules.
+ */
+const NO_TS_CODES = new Set([
+  'ERR_UNKNOWN_FILE_EXTENSION',
+  'ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX',
+  'ERR_UNSUPPORTED_NODE_MODULES_TYPE_STRIPPING',
+]);
+
+/**
+ * Why `url`, a .ts module, could not be imported here, when this thread has no loader to register
+ * and `err` (what the import threw) is Node's refusal of TypeScript; null otherwise (a module that
+ * Node loaded by stripping its types, or that a loader of the thread loaded, and that failed for
+ * its own reason): what a task's "cannot load" error says, with what to do.
+ */
+export function missingTsLoader(url: string, err: unknown): string | null {
+  if (!TS_MODULE.test(url) || ownLoader().loader !== null) return null;
+  const code = (err as { code?: unknown } | null | undefined)?.code;
+  if (typeof code !== 'string' || !NO_TS_CODES.has(code)) return null;
+  return `${url} is TypeScript, and ${here()} has no TypeScript loader to register: none was found when it started (tsx cannot be found from weft or the working directory, and ${ENV_TS_LOADER} is not set). Install tsx (npm i -D tsx), set ${ENV_TS_LOADER} to a loader's module, or run the compiled JavaScript`;
+}
+
+/**
  * What a weft worker's parent passed in its workerData (worker/protocol.ts), read on first need
  * rather than as the worker boots, whose start is measured. A thread that is no weft worker (the
  * main thread, a Worker of the program's own) has nothing to register.
@@ -131,13 +168,21 @@ export function beforeImport(url: string): Promise<void> | null {
   if (!TS_MODULE.test(url)) return null;
   const o = ownLoader();
   if (o.loader === null) return null;
+  const w = o.loader;
   if (o.on === null) {
-    const w = o.loader;
     o.on = import(w.url).then(
       (m: { register?: () => void; default?: { register?: () => void } }) => {
         if (w.register) (m.register ?? m.default?.register)?.();
       },
     );
   }
-  return o.on;
+  return o.on.catch((e: unknown) => {
+    // The loader's own error in the message: across a thread or a process, a cause's cause is
+    // easy to miss.
+    throw new WeftError(
+      `The TypeScript loader ${w.url} failed to register in ${here()} (${describeError(e)}), which needed it to import ${url}: fix or reinstall the loader (tsx, or the module ${ENV_TS_LOADER} names), or run the compiled JavaScript`,
+      'ERR_WEFT_TS_LOADER',
+      { cause: e },
+    );
+  });
 }

@@ -1,6 +1,6 @@
 import { describeError, describeValue, RuntimeError } from '../internal/errors.js';
 import { broker } from '../internal/process/broker-client.js';
-import { toWire } from '../internal/process/broker-item.js';
+import { refuseDetached, toWire } from '../internal/process/broker-item.js';
 import {
   decode,
   encode,
@@ -65,8 +65,10 @@ function stored(v: unknown, what: string): unknown {
     throw new TypeError(
       'A Pipe Connection cannot be stored in a Manager dict, list or Namespace: pass it to the process in args or through a Queue',
     );
-  if (typeof v === 'object' && (ArrayBuffer.isView(v) || v instanceof ArrayBuffer))
+  if (typeof v === 'object' && (ArrayBuffer.isView(v) || v instanceof ArrayBuffer)) {
+    refuseDetached(v, what);
     return encode(v, 'message');
+  }
   return toWire(v, [], what);
 }
 

@@ -174,6 +174,48 @@ describe('Manager values stored as bytes', () => {
     await assert.rejects(d.add('o', 1), /it is not a number: received an object$/);
   });
 
+  test("-0 equals 0 and NaN equals nothing at any depth, as Python's == (and its Manager's list)", async () => {
+    using m = Manager();
+    const l = m.list<unknown>([
+      'x',
+      -0,
+      [-0],
+      { a: [-0], b: 1 },
+      new Float64Array([1, -0]),
+      new Map([['k', -0]]),
+      Number.NaN,
+      [Number.NaN],
+    ]);
+    assert.equal(await l.index(0), 1);
+    assert.equal(await l.index([0]), 2);
+    assert.equal(await l.index({ b: 1, a: [0] }), 3);
+    assert.equal(await l.index(new Float64Array([1, 0])), 4);
+    assert.equal(await l.index(new Map([['k', 0]])), 5);
+    assert.equal(await l.count([0]), 1);
+    // Python: `l.index(float('nan'))` of a Manager list raises, its items being copies.
+    await assert.rejects(l.index(Number.NaN), /^RangeError: NaN is not in list$/);
+    await assert.rejects(
+      l.index([Number.NaN]),
+      /^RangeError: an array of length 1 is not in list$/,
+    );
+    assert.equal(await l.count(Number.NaN), 0);
+    assert.equal(await l.count([Number.NaN]), 0);
+    await l.remove({ a: [0], b: 1 });
+    assert.equal(await l.length(), 7);
+    // Still typed: an array of numbers is not a Float64Array of the same numbers.
+    assert.equal(await l.count([1, 0]), 0);
+    // A Set's NaN member and a Map's NaN key equal nothing either (Python: `{nan} in l` and
+    // `{nan: 1} in l` are False for a Manager list holding them).
+    const nans = m.list<unknown>([
+      new Set([Number.NaN]),
+      new Map([[Number.NaN, 1]]),
+      new Set([1, 'a']),
+    ]);
+    assert.equal(await nans.count(new Set([Number.NaN])), 0);
+    assert.equal(await nans.count(new Map([[Number.NaN, 1]])), 0);
+    assert.equal(await nans.index(new Set(['a', 1])), 2);
+  });
+
   test('a string starting with U+00FF, a value past 64 KiB and a nested Queue come back as stored', async () => {
     using m = Manager();
     const d = m.dict<string, unknown>();

@@ -11,9 +11,19 @@ import { test } from 'node:test';
 import { MessageChannel } from 'node:worker_threads';
 import { Queue } from '../../src/multiprocessing/index.js';
 
+/**
+ * Node 24 on has it (scripts/test-node-versions.sh runs this file there); it came back a
+ * Uint8Array of its bytes from an unbounded queue's put and a Pipe's send.
+ */
+const Float16 = (globalThis as { Float16Array?: new (items: number[]) => ArrayBufferView })
+  .Float16Array;
+
 function items(): Array<[string, unknown]> {
   const err = Object.assign(new RangeError('bad'), { code: 'E_X' });
   return [
+    ...(Float16 === undefined
+      ? []
+      : [['a Float16Array', new Float16([1.5, -2])] as [string, unknown]]),
     ['a string starting with U+00FF', 'ÿ'],
     ['the bytes an item starts with', 'ÿ\x0f"'],
     ['a two-byte string starting with U+00FF', 'ÿ€'],

@@ -149,6 +149,63 @@ test('a ProcessPoolExecutor is not affected: its child gets the loader for a .ts
   assert.deepEqual(r.stdout.trim().split('\n'), ['15', '42']);
 });
 
+test('a process pool child started for JavaScript loads the .ts module of a task submitted later', () => {
+  const r = run(
+    'process-late-main.mjs',
+    "import { ProcessPoolExecutor } from './src/futures/index.js';\n" +
+      "import { Pool } from './src/multiprocessing/index.js';\n" +
+      "import { double } from './js-tasks.mjs';\n" +
+      'const ex = new ProcessPoolExecutor({ maxWorkers: 1 });\n' +
+      'console.log(await ex.submit(double, 21).result());\n' +
+      "const { triple } = await import('./late.ts');\n" +
+      'console.log(await ex.submit(triple, 5).result());\n' +
+      'console.log(await ex.submit(double, 4).result());\n' +
+      'await ex.shutdown();\n' +
+      'const pool = new Pool(1);\n' +
+      'console.log(await pool.apply(double, [1]));\n' +
+      'console.log(await pool.apply(triple, [2]));\n' +
+      'pool.close();\n' +
+      'await pool.join();\n',
+  );
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(r.stdout.trim().split('\n'), ['42', '15', '8', '2', '6']);
+});
+
+test("a loader that fails to register: the task's error names the module and the loader, and says the loader's error", () => {
+  writeFileSync(join(out, 'broken-loader.mjs'), "throw new Error('the broken loader threw');\n");
+  const r = run(
+    'broken-loader-main.mjs',
+    "import { ProcessPoolExecutor, ThreadPoolExecutor } from './src/futures/index.js';\n" +
+      "import { double } from './js-tasks.mjs';\n" +
+      "const { triple } = await import('./late.ts');\n" +
+      "process.env.WEFT_TS_LOADER = new URL('./broken-loader.mjs', import.meta.url).href;\n" +
+      'for (const Ex of [ThreadPoolExecutor, ProcessPoolExecutor]) {\n' +
+      '  const ex = new Ex({ maxWorkers: 1 });\n' +
+      '  console.log(await ex.submit(double, 21).result());\n' +
+      '  const err = await ex.submit(triple, 5).exception();\n' +
+      "  console.log(err.name + ': ' + err.message);\n" +
+      '  console.log(await ex.submit(double, 4).result());\n' +
+      '  await ex.shutdown();\n' +
+      '}\n',
+  );
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  assert.equal(lines.length, 6, r.stdout);
+  const late = `file://${join(out, 'late.ts')}`;
+  const broken = `file://${join(out, 'broken-loader.mjs')}`;
+  for (const [k, where] of [
+    [0, 'a worker'],
+    [3, 'this process'],
+  ] as const) {
+    assert.equal(lines[k], '42');
+    assert.equal(lines[k + 2], '8');
+    assert.equal(
+      lines[k + 1],
+      `TaskReferenceError: Cannot load the module of task (anonymous) in ${where}: ${late}: The TypeScript loader ${broken} failed to register in ${where === 'a worker' ? 'this worker thread' : 'this process'} (Error: the broken loader threw), which needed it to import ${late}: fix or reinstall the loader (tsx, or the module WEFT_TS_LOADER names), or run the compiled JavaScript`,
+    );
+  }
+});
+
 test('without a loader to give, a worker that meets a .ts module fails the task with a clear error', () => {
   const r = run(
     'no-loader-main.mjs',
@@ -166,9 +223,14 @@ test('without a loader to give, a worker that meets a .ts module fails the task 
       'await ex.shutdown();\n',
   );
   assert.equal(r.status, 0, r.stderr);
-  assert.deepEqual(r.stdout.trim().split('\n'), [
-    '42',
-    `TaskReferenceError: Cannot load the module of task (anonymous) in a worker: file://${join(out, 'late.ts')}`,
-    '8',
-  ]);
+  const late = `file://${join(out, 'late.ts')}`;
+  const lines = r.stdout.trim().split('\n');
+  assert.equal(lines.length, 3, r.stdout);
+  assert.equal(lines[0], '42');
+  // What happened (the module, no loader, why none) and what to do.
+  assert.equal(
+    lines[1],
+    `TaskReferenceError: Cannot load the module of task (anonymous) in a worker: ${late}: ${late} is TypeScript, and this worker thread has no TypeScript loader to register: none was found when it started (tsx cannot be found from weft or the working directory, and WEFT_TS_LOADER is not set). Install tsx (npm i -D tsx), set WEFT_TS_LOADER to a loader's module, or run the compiled JavaScript`,
+  );
+  assert.equal(lines[2], '8');
 });

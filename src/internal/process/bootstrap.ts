@@ -10,6 +10,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { setIdentity } from '../../multiprocessing/process-identity.js';
+import { adoptTsLoader } from '../ts-loader.js';
 import { onBoot } from './channel.js';
 import {
   type BootMessage,
@@ -96,6 +97,7 @@ onBoot((m) => {
   }
   booted = true;
   process.off('disconnect', onDisconnect);
+  adoptTsLoader(boot.tsLoader ?? null, boot.tsLoaderOn === true);
   process.title = boot.name;
   // Every child is a child, whatever its role: a pool worker that still answered `MainProcess`
   // ran the top-level code the docs guard with `currentProcess().name === 'MainProcess'`, and

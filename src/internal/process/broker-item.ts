@@ -76,8 +76,10 @@ export function toWire(item: unknown, tokens: string[], what: string, later = tr
   if (t === 'string') {
     if ((item as string).charCodeAt(0) !== FF) return item;
   } else if (item === null || (t !== 'object' && t !== 'function' && t !== 'symbol')) return item;
-  else if (ArrayBuffer.isView(item) || item instanceof ArrayBuffer)
+  else if (ArrayBuffer.isView(item) || item instanceof ArrayBuffer) {
+    refuseDetached(item, what);
     return later ? ownCopy(item) : item;
+  }
   // Anything else is written as bytes; a function or a symbol is refused on the way (serialize).
   const from = tokens.length;
   let bytes: Buffer;
@@ -98,11 +100,58 @@ export function toWire(item: unknown, tokens: string[], what: string, later = tr
   return [b, tokens.slice(from)];
 }
 
-/** Typed array classes by their `Symbol.toStringTag` (a subclass travels as its base class). */
-const VIEWS: Record<
-  string,
-  { new (b: ArrayBufferLike, at: number, n: number): ArrayBufferView; BYTES_PER_ELEMENT: number }
-> = {
+/**
+ * Whether `b`'s memory was transferred away (`postMessage` or `structuredClone` with `transfer`,
+ * `ArrayBuffer.prototype.transfer`). Node 20 has no `detached` property: an empty buffer is
+ * tried instead (a view of a detached buffer cannot be made).
+ */
+function isDetached(b: ArrayBufferLike): boolean {
+  if (!(b instanceof ArrayBuffer)) return false;
+  const d = (b as { detached?: unknown }).detached;
+  if (typeof d === 'boolean') return d;
+  if (b.byteLength !== 0) return false;
+  try {
+    new Uint8Array(b);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/** The error for an item holding a detached buffer (`cause`: what the serializer threw). */
+function detachedError(what: string, cause?: unknown): NotCloneableError {
+  return new NotCloneableError(
+    `${what}: the item holds an ArrayBuffer that was detached (its memory was transferred away, by postMessage or structuredClone with \`transfer\`, or by buffer.transfer()), so it has no bytes left to send; nothing was sent. Send it before transferring it, or send a copy made before (\`buffer.slice(0)\`)`,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+/**
+ * @throws NotCloneableError naming `what` when `item` (a typed array, a DataView or an ArrayBuffer)
+ *   is over a detached buffer: its copy would throw a bare TypeError, and a blocking put's
+ *   MessagePort would fail on it later.
+ */
+export function refuseDetached(item: ArrayBufferView | ArrayBuffer, what: string): void {
+  // The buffer's length, not the view's: a DataView's byteLength throws a bare TypeError once its
+  // buffer is detached. A detached buffer has no bytes: one read settles the common case.
+  const b = item instanceof ArrayBuffer ? item : item.buffer;
+  if (b.byteLength !== 0) return;
+  if (isDetached(b)) throw detachedError(what);
+}
+
+type ViewClass = {
+  new (b: ArrayBufferLike, at: number, n: number): ArrayBufferView;
+  BYTES_PER_ELEMENT: number;
+};
+
+/** Node 24 on (22 with `--js-float16array`); undefined before. */
+const Float16 = (globalThis as { Float16Array?: ViewClass }).Float16Array;
+
+/**
+ * Typed array classes by their `Symbol.toStringTag` (a subclass travels as its base class).
+ * A class missing here came back a Uint8Array of its bytes, as Float16Array did.
+ */
+const VIEWS: Record<string, ViewClass> = {
   Int8Array,
   Uint8Array,
   Uint8ClampedArray,
@@ -115,6 +164,7 @@ const VIEWS: Record<
   BigInt64Array,
   BigUint64Array,
 };
+if (Float16 !== undefined) VIEWS.Float16Array = Float16;
 
 /**
  * `item`'s bytes copied into `into` (its length), as a view of the item's class (a Buffer as a
@@ -155,6 +205,7 @@ function serialize(item: unknown, tokens: string[], what: string): Buffer {
     return v8.serialize(encoded);
   } catch (e) {
     if (isStackOverflow(e)) throw e;
+    if (/\bdetached\b/.test(describeError(e))) throw detachedError(what, e);
     throw new NotCloneableError(
       `${what}: the item cannot be serialized (${describeError(e)}); send plain data, typed arrays, Maps/Sets, Errors or weft shared objects`,
       { cause: e },

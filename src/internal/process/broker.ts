@@ -1297,8 +1297,9 @@ function listOp(x: unknown[], op: string, a: unknown[]): unknown {
     }
     case 'count': {
       const want = opened(a[0]);
+      const exact = !holdsNaN(want);
       let n = 0;
-      for (const v of x) if (sameValue(v, a[0], want)) n++;
+      for (const v of x) if (sameValue(v, a[0], want, exact)) n++;
       return n;
     }
     case 'size':
@@ -1356,9 +1357,8 @@ function opened(v: unknown): unknown {
 /** The first item of `x` equal to `want` (both as stored), or −1. */
 function indexOfValue(x: unknown[], want: unknown): number {
   const w = opened(want);
-  // The same bytes are the same value; a value written with its keys in another order is not
-  // the same bytes and is still equal, as Python's dicts are.
-  return x.findIndex((v) => sameValue(v, want, w));
+  const exact = !holdsNaN(w);
+  return x.findIndex((v) => sameValue(v, want, w, exact));
 }
 
 /**
@@ -1368,15 +1368,151 @@ function indexOfValue(x: unknown[], want: unknown): number {
  * `count` or `remove` of any value past it, flat ones too (Python's == of a nested list and a
  * string answers False at once).
  */
-function sameValue(v: unknown, want: unknown, w: unknown): boolean {
-  if (v === want) return true;
+function sameValue(v: unknown, want: unknown, w: unknown, exact: boolean): boolean {
+  // The same bytes are the same value, unless it holds a NaN (`[NaN]` is not equal to itself);
+  // a value written with its keys in another order is not the same bytes and is still equal, as
+  // Python's dicts are.
+  if (v === want && exact) return true;
   let o: unknown;
   try {
     o = opened(v);
   } catch {
     return false;
   }
-  return isDeepStrictEqual(o, w);
+  return pythonEqual(o, w);
+}
+
+/**
+ * Whether `x` (read) holds a NaN where `pythonEqual` compares numbers: then the same bytes are
+ * not an equal value.
+ */
+function holdsNaN(x: unknown): boolean {
+  const todo: unknown[] = [x];
+  const met = new Set<object>();
+  while (todo.length > 0) {
+    const a = todo.pop();
+    if (typeof a === 'number') {
+      if (Number.isNaN(a)) return true;
+      continue;
+    }
+    if (typeof a !== 'object' || a === null || met.has(a)) continue;
+    met.add(a);
+    // One push per item: a spread of a long array would pass more arguments than a call takes.
+    if (Array.isArray(a)) {
+      let i = 0;
+      for (; i < a.length && Object.hasOwn(a, i); i++) todo.push(a[i]);
+      if (i < a.length) for (const j of indexesFrom(a, i)) todo.push(a[j]);
+    } else if (floatArrays.some((c) => a instanceof c)) {
+      if ((a as Float64Array).some(Number.isNaN)) return true;
+    } else if (a instanceof Map) for (const [k, v] of a) todo.push(k, v);
+    else if (a instanceof Set) for (const v of a) todo.push(v);
+    else if (Object.getPrototypeOf(a) === Object.prototype || Object.getPrototypeOf(a) === null)
+      for (const v of Object.values(a)) todo.push(v);
+  }
+  return false;
+}
+
+/**
+ * The indexes from `from` on that `a`, a sparse array, holds. A sparse array (`a[1e9] = 1`) is
+ * walked by what it holds, not by its length: one push per index up to its length overran V8's
+ * largest array, a fatal error that ended the process.
+ */
+function indexesFrom(a: readonly unknown[], from: number): number[] {
+  const out: number[] = [];
+  for (const k of Object.keys(a)) {
+    const n = Number(k);
+    if (n >= from && String(n) === k) out.push(n);
+  }
+  return out;
+}
+
+const floatArrays: readonly Function[] = [
+  Float32Array,
+  Float64Array,
+  ...(typeof (globalThis as { Float16Array?: Function }).Float16Array === 'function'
+    ? [(globalThis as unknown as { Float16Array: Function }).Float16Array]
+    : []),
+];
+
+/**
+ * Python's `==` of two values read from their stored form, where JavaScript data has a Python
+ * counterpart: a number equals a number by `===` at any depth (`-0` equals `0`, as `-0.0 == 0.0`;
+ * `NaN` equals nothing, as in a Python Manager's list, whose items are copies and so never the
+ * very object `in` would match first); an array, a plain object or a Map equals one of the same
+ * kind whose items are equal, an object's keys in any order; a float typed array compares by
+ * element as Python's `array('d')` does. Anything else compares as `isDeepStrictEqual`.
+ *
+ * A loop over pairs rather than recursion: a value this thread could read can be compared, however
+ * deep. A pair met again (a value that contains itself) is taken as equal, as its other items
+ * decide.
+ */
+function pythonEqual(x: unknown, y: unknown): boolean {
+  const todo: unknown[] = [x, y];
+  const met = new Map<object, Set<object>>();
+  while (todo.length > 0) {
+    const b = todo.pop();
+    const a = todo.pop();
+    if (typeof a === 'number' || typeof b === 'number') {
+      if (a !== b) return false;
+      continue;
+    }
+    if (a === b) continue;
+    if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+    if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) return false;
+    let pairs = met.get(a);
+    if (pairs?.has(b)) continue;
+    if (pairs === undefined) met.set(a, (pairs = new Set()));
+    pairs.add(b);
+    if (Array.isArray(a)) {
+      const other = b as unknown[];
+      if (a.length !== other.length) return false;
+      let i = 0;
+      for (; i < a.length && Object.hasOwn(a, i); i++) {
+        if (!Object.hasOwn(other, i)) return false;
+        todo.push(a[i], other[i]);
+      }
+      if (i < a.length) {
+        // A hole at i: the rest by the indexes each holds.
+        const held = indexesFrom(a, i);
+        if (held.length !== indexesFrom(other, i).length) return false;
+        for (const j of held) {
+          if (!Object.hasOwn(other, j)) return false;
+          todo.push(a[j], other[j]);
+        }
+      }
+    } else if (floatArrays.some((c) => a instanceof c)) {
+      const p = a as Float64Array;
+      const q = b as Float64Array;
+      if (p.length !== q.length) return false;
+      for (let i = 0; i < p.length; i++) if (p[i] !== q[i]) return false;
+    } else if (
+      a instanceof Map &&
+      ![...a.keys()].some((k) => typeof k === 'object' && k !== null)
+    ) {
+      // (A Map with an object key: a lookup cannot name that key, so it is left to the last case.)
+      const other = b as Map<unknown, unknown>;
+      if (a.size !== other.size) return false;
+      for (const [k, v] of a) {
+        // A NaN key is no key of another Map, as a Python Manager's copy of `nan` is another object.
+        if (Number.isNaN(k) || !other.has(k)) return false;
+        todo.push(v, other.get(k));
+      }
+    } else if (a instanceof Set && ![...a].some((k) => typeof k === 'object' && k !== null)) {
+      // Members compared as a Python set's (hash, then ==): NaN is no member of another Set; -0
+      // and 0 are one member already.
+      const other = b as Set<unknown>;
+      if (a.size !== other.size) return false;
+      for (const k of a) if (Number.isNaN(k) || !other.has(k)) return false;
+    } else if (Object.getPrototypeOf(a) === Object.prototype || Object.getPrototypeOf(a) === null) {
+      const keys = Object.keys(a);
+      if (keys.length !== Object.keys(b).length) return false;
+      for (const k of keys) {
+        if (!Object.hasOwn(b, k)) return false;
+        todo.push((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]);
+      }
+    } else if (!isDeepStrictEqual(a, b)) return false;
+  }
+  return true;
 }
 
 /**

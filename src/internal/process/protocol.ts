@@ -15,6 +15,8 @@
  * before any of them, is what lets the parent send at fork instead of waiting for the child to
  * say it listens (a round trip a parent that blocks right after `start()` never served).
  */
+import type { WorkerTsLoader } from '../ts-loader.js';
+
 export interface BootMessage {
   t: 'boot';
   /** URL of the role module; it exports `main(payload)`. */
@@ -30,6 +32,13 @@ export interface BootMessage {
   parentName: string;
   /** The child's `_identity`, when its name does not say it (a ProcessPoolExecutor's worker). */
   ident?: number[];
+  /**
+   * The TypeScript loader the child registers when it must import a .ts module it was not
+   * started for (a pool's task submitted later), null when the parent found none; `tsLoaderOn`
+   * when the child was started with it (ts-loader.ts).
+   */
+  tsLoader: WorkerTsLoader | null;
+  tsLoaderOn: boolean;
 }
 
 /**

@@ -11,7 +11,7 @@ import { isMainThread } from 'node:worker_threads';
 import { identity } from '../../multiprocessing/process-identity.js';
 import { codeUrls } from '../bundled.js';
 import { processModules } from '../serialize.js';
-import { requireTsLoader } from '../ts-loader.js';
+import { findTsLoader, requireTsLoader, type TsLoader } from '../ts-loader.js';
 import { ENV_BROKER, ensureBroker } from './broker-client.js';
 import type { BootMessage } from './protocol.js';
 import { ENV_DAEMON, ENV_EARLY_MODULES, ENV_FROM_THREAD, ENV_PARENT } from './protocol.js';
@@ -84,7 +84,10 @@ export class ChildHandle {
     );
     // Before the loader: a --require runs synchronously before any loader or module of the child.
     const execArgv: string[] = ['--require', earlyInboxPath];
-    if (needsTs) execArgv.push('--import', requireTsLoader('child process').importFlag);
+    // Found anyway: a child that meets a .ts module later (a pool's task submitted after its
+    // start) registers it then, as a worker thread does.
+    const loader = needsTs ? requireTsLoader('child process') : findTsLoader();
+    if (needsTs) execArgv.push('--import', (loader as TsLoader).importFlag);
     const boot: BootMessage = {
       t: 'boot',
       role: o.role,
@@ -94,6 +97,8 @@ export class ChildHandle {
       name: o.name,
       parentName: identity().name,
       ...(o.ident ? { ident: o.ident } : {}),
+      tsLoader: loader?.worker ?? null,
+      tsLoaderOn: needsTs,
     };
     // A value the channel's serializer refuses (a function, a symbol, a SharedArrayBuffer) is
     // refused here, before anything is forked.

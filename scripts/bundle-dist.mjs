@@ -17,12 +17,15 @@
 // register shared kinds count as one entry per package (see `registries`). Loading an entry then
 // evaluates the modules it did before, all of a bundle or none of it: a thread that imports
 // weft/threading does not evaluate weft/multiprocessing's code, nor a child process threading's
-// primitives. Two bundles never import each other both ways (if each reached the other, their
-// modules would have the same entries and be one bundle). Within a bundle, modules run in the
-// order Node ran them (depth first from the entries, in import order).
+// primitives. The exception is the layers (see `layers`): weft's own plumbing, each layer one
+// bundle whichever entries reach its modules. Two bundles never import each other both ways (if
+// each reached the other, their modules would have the same entries and be one bundle; a layer
+// imports only layers). Within a bundle, modules run in the order Node ran them (depth first
+// from the entries, in import order).
 //
-// Left as tsc wrote them: .cjs files, a module that is a group of its own, and modules with
-// `export *` (their names are not known until the module they re-export is loaded).
+// Left as tsc wrote them: .cjs files and modules with `export *` (their names are not known until
+// the module they re-export is loaded). A module that is a group of its own keeps its file and its
+// code, its imports of bundled modules pointed at their bundles.
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -188,9 +191,137 @@ for (const e of new Set(entries)) {
 }
 for (const f of files) visit(f);
 
+/**
+ * Layers: weft's own plumbing that nearly every entry reaches, each module by a slightly different
+ * set of entries, which made each a file of its own (a thread's start loaded some twenty such
+ * files). Each layer is one bundle whichever entries reach its modules, so an entry may now
+ * evaluate a module of a layer that it did not import. That is why a layer holds only modules whose
+ * top level defines and does nothing else a program could tell: no shared kind, nothing that keeps
+ * a thread alive; state shared by every copy of weft in the thread (sab-registry.js's unref'd
+ * channel too) is under a registered symbol on globalThis, and the rest (scheduler.js's queues,
+ * v8-format.js's buffers, serialize.js's host classes) is the module's own, unseen until used.
+ * And at most one that does more, its `anchor`, which every entry that evaluates the layer
+ * reaches too (one that reaches a module of it, or of a later layer whose bundle imports it:
+ * checked below): whoever evaluates the layer evaluated the anchor before. Not in a layer:
+ * shm/wait.js (an exit listener in a worker), the registries of shared kinds. A layer imports
+ * only itself, the layers before it and modules that import nothing of dist/ (checked below), so
+ * that no two bundles import each other; such a module stays a group of its own, so that whoever
+ * evaluates it evaluates nothing else (from-weft.js: import.meta.resolve, which a bundled module
+ * does not have, for ts-loader.js).
+ */
+const layers = [
+  {
+    modules: [
+      'internal/errors.js',
+      'internal/error-registry.js',
+      'internal/wait-options.js',
+      'internal/hooks.js',
+      'internal/thread-exit.js',
+      'internal/thread-executors.js',
+      'internal/long-timer.js',
+      'internal/live-handles.js',
+      'internal/releaser.js',
+      'threading/errors.js',
+      'threading/typecodes.js',
+    ],
+  },
+  {
+    // Makes this thread's shared world, or adopts its parent's.
+    anchor: 'internal/shm/world.js',
+    modules: [
+      'internal/atomics.js',
+      'internal/shm/world.js',
+      'internal/shm/sab-registry.js',
+      'internal/v8-format.js',
+      'internal/serialize.js',
+      'internal/bundled.js',
+      'internal/worker/protocol.js',
+      'internal/ts-loader.js',
+      'internal/task-ref.js',
+      'internal/run-target.js',
+      'internal/worker/spawn.js',
+    ],
+  },
+  {
+    // Loads the context addon.
+    anchor: 'internal/context.js',
+    modules: ['internal/context.js', 'internal/scheduler.js', 'internal/dry-loop.js'],
+  },
+];
+const layerOf = new Map();
+layers.forEach(({ modules }, li) => {
+  for (const m of modules) {
+    const f = path.join(dist, m);
+    if (!source.has(f)) throw new Error(`bundle-dist: dist/${m}, in layer ${li}, is not in dist/`);
+    layerOf.set(f, li);
+  }
+});
+const alone = new Set();
+for (const [f, li] of layerOf) {
+  if (registries.has(f) || /^export \*/m.test(source.get(f))) {
+    throw new Error(
+      `bundle-dist: ${rel(f)} cannot be in a layer: it registers shared kinds or re-exports with export *`,
+    );
+  }
+  for (const d of staticImports.get(f)) {
+    // A module that imports none of dist/ may stay out, a group of its own (see `alone`).
+    if (!layerOf.has(d) && staticImports.get(d).length === 0 && !registries.has(d)) {
+      alone.add(d);
+      continue;
+    }
+    if (!(layerOf.get(d) <= li)) {
+      throw new Error(
+        `bundle-dist: ${rel(f)}, in layer ${li}, imports ${rel(d)}, which is in no layer up to it: add it to one, or take ${rel(f)} out`,
+      );
+    }
+  }
+  const anchor = layers[li].anchor;
+  const reachAnchor = anchor === undefined ? null : reachedBy.get(path.join(dist, anchor));
+  const stray = reachAnchor && [...reachedBy.get(f)].find((e) => !reachAnchor.has(e));
+  if (stray) {
+    throw new Error(
+      `bundle-dist: ${rel(f)}, in layer ${li}, is reached from ${stray}, which does not reach dist/${anchor}: as one bundle, it would evaluate that anchor where it did not before`,
+    );
+  }
+}
+// A layer's bundle imports every earlier layer that one of its modules imports, so whoever
+// evaluates the layer evaluates those whole too, the modules of them it never reached included:
+// the entries that evaluate a layer are those that reach one of its modules and those that
+// evaluate a later layer importing it. Each of them must reach the layer's anchor.
+const evaluatedBy = layers.map(() => new Map());
+const importedLayers = layers.map(() => new Set());
+for (const [f, li] of layerOf) {
+  for (const e of reachedBy.get(f)) evaluatedBy[li].set(e, null);
+  for (const d of staticImports.get(f)) {
+    const lk = layerOf.get(d);
+    if (lk !== undefined && lk !== li) importedLayers[li].add(lk);
+  }
+}
+for (let li = layers.length - 1; li >= 0; li--) {
+  for (const lk of importedLayers[li]) {
+    for (const [e, via] of evaluatedBy[li]) {
+      if (!evaluatedBy[lk].has(e)) evaluatedBy[lk].set(e, via ?? li);
+    }
+  }
+}
+layers.forEach(({ anchor }, li) => {
+  if (anchor === undefined) return;
+  const reachAnchor = reachedBy.get(path.join(dist, anchor));
+  for (const [e, via] of evaluatedBy[li]) {
+    if (via === null || reachAnchor.has(e)) continue;
+    throw new Error(
+      `bundle-dist: ${e} reaches layer ${via}, whose bundle imports layer ${li}, but does not reach dist/${anchor}: it would evaluate that anchor where it did not before`,
+    );
+  }
+});
+
 const groups = new Map();
 for (const f of order) {
-  const key = [...reachedBy.get(f)].sort().join(' | ');
+  const key = layerOf.has(f)
+    ? `layer ${layerOf.get(f)}`
+    : alone.has(f)
+      ? `alone: ${rel(f)}`
+      : [...reachedBy.get(f)].sort().join(' | ');
   if (!groups.has(key)) groups.set(key, []);
   groups.get(key).push(f);
 }
@@ -308,7 +439,62 @@ for (const [gi, members] of bundled.entries()) {
     if (existsSync(`${f}.map`)) rmSync(`${f}.map`);
   }
 }
+// A module left alone keeps its file and its code, but imports what a bundle holds from that
+// bundle, as a bundle does: through the facade, each such import costs a loader one more file to
+// resolve, read and link (a thread's start went through five facades so). The names are the ones
+// the facade re-exports, so the bindings are the same ones.
+let direct = 0;
+for (const f of files) {
+  if (groupOf.has(f) || /^export \*/m.test(source.get(f))) continue;
+  if (!staticImports.get(f).some((d) => groupOf.has(d))) continue;
+  const dir = path.dirname(f);
+  const near = (target) => {
+    const r = path.relative(dir, target).split(path.sep).join('/');
+    return r.startsWith('.') ? r : `./${r}`;
+  };
+  await esbuild.build({
+    absWorkingDir: root,
+    entryPoints: [f],
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    packages: 'external',
+    keepNames: true,
+    sourcemap: true,
+    outfile: f,
+    allowOverwrite: true,
+    logLevel: 'warning',
+    plugins: [
+      {
+        name: 'weft-direct',
+        setup(b) {
+          b.onResolve({ filter: /^\.\.?\// }, (args) => {
+            if (args.kind === 'entry-point') return undefined;
+            const target = path.resolve(args.resolveDir, args.path);
+            if (args.kind === 'import-statement' && groupOf.has(target)) {
+              return { path: rel(target), namespace: 'other-bundle' };
+            }
+            return { path: near(target), external: true };
+          });
+          b.onLoad({ filter: /.*/, namespace: 'other-bundle' }, (args) => {
+            const t = abs(args.path);
+            const spec = JSON.stringify(near(path.join(outDir, bundleName(groupOf.get(t)))));
+            return {
+              contents:
+                exportsOf.get(t).length === 0
+                  ? `import ${spec};`
+                  : `export { ${reexports(t)} } from ${spec};`,
+              resolveDir: dir,
+            };
+          });
+        },
+      },
+    ],
+  });
+  direct++;
+}
+
 const n = bundled.reduce((s, g) => s + g.length, 0);
 process.stdout.write(
-  `bundle-dist: ${n} of ${files.length} modules in ${bundled.length} bundles (dist/_bundle), ${entries.length} entry points\n`,
+  `bundle-dist: ${n} of ${files.length} modules in ${bundled.length} bundles (dist/_bundle), ${entries.length} entry points; ${direct} modules left alone import from bundles directly\n`,
 );

@@ -21,6 +21,7 @@ import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isMainThread, workerData } from 'node:worker_threads';
 import { describeError, WeftError } from './errors.js';
+import { resolveFromWeft } from './from-weft.js';
 
 export const ENV_TS_LOADER = 'WEFT_TS_LOADER';
 
@@ -68,8 +69,8 @@ function tsx(): TsLoader | null {
   let main: string;
   let api: string;
   try {
-    main = import.meta.resolve('tsx');
-    api = import.meta.resolve('tsx/esm/api');
+    main = resolveFromWeft('tsx');
+    api = resolveFromWeft('tsx/esm/api');
   } catch {
     try {
       main = resolveInCwd('tsx');

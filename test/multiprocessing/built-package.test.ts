@@ -13,14 +13,16 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { after, before, test } from 'node:test';
+import { contextBackend } from '../../src/internal/context.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'weft-dist-'));
@@ -30,6 +32,10 @@ const app = join(tmp, 'app');
 const old = join(tmp, 'old');
 // The same, with a module that a bundle could not give its import.meta.resolve.
 const meta = join(tmp, 'meta');
+// The same, with modules that break the rules of a layer (scripts/bundle-dist.mjs).
+const layered = join(tmp, 'layered');
+// The same, for a layer whose bundle imports an earlier layer with an anchor.
+const deep = join(tmp, 'deep');
 
 // The user's task module: what children and workers import by its URL.
 const TASKS = `
@@ -132,7 +138,9 @@ before(() => {
   );
   cpSync(join(pkg, 'dist'), join(old, 'dist'), { recursive: true });
   cpSync(join(pkg, 'dist'), join(meta, 'dist'), { recursive: true });
-  for (const dir of [pkg, old, meta]) {
+  cpSync(join(pkg, 'dist'), join(layered, 'dist'), { recursive: true });
+  cpSync(join(pkg, 'dist'), join(deep, 'dist'), { recursive: true });
+  for (const dir of [pkg, old, meta, layered, deep]) {
     copyFileSync(join(root, 'package.json'), join(dir, 'package.json'));
     symlinkSync(join(root, 'native'), join(dir, 'native'));
     symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
@@ -216,4 +224,159 @@ test('a module that would be bundled and uses import.meta other than url stops t
   });
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /dist\/internal\/where\.js uses import\.meta\.resolve/);
+});
+
+/**
+ * The files of dist/ that `file` imports statically or re-exports names of (not its `import()`s,
+ * nor its `export *`: a module with one is left as tsc wrote it, scripts/bundle-dist.mjs).
+ */
+function staticTargets(file: string): string[] {
+  const code = readFileSync(file, 'utf8');
+  const specs = code.matchAll(
+    /^(?:import\b[^'"();]*?\bfrom|export\s*\{[^}]*\}\s*from|import)\s*["'](\.\.?\/[^"']+)["']/gm,
+  );
+  return [...specs].map((m) => join(dirname(file), m[1] as string));
+}
+
+const isFacade = (file: string): boolean =>
+  readFileSync(file, 'utf8').startsWith('// weft: facade of');
+
+test('no module of the built package imports another through a facade: a thread loads a bundle once, not its facades', () => {
+  const dist = join(pkg, 'dist');
+  const viaFacade: string[] = [];
+  let looked = 0;
+  for (const f of readdirSync(dist, { recursive: true, encoding: 'utf8' })) {
+    const file = join(dist, f);
+    if (!f.endsWith('.js') || isFacade(file)) continue;
+    for (const t of staticTargets(file)) {
+      looked++;
+      if (isFacade(t)) viaFacade.push(`${f} -> ${relative(dist, t)}`);
+    }
+  }
+  assert.ok(looked > 100, `only ${looked} imports found: the pattern no longer matches the build`);
+  assert.deepEqual(viaFacade, []);
+  // A thread's start: the bootstrap imports its neighbours' code from bundles.
+  assert.ok(
+    staticTargets(join(dist, 'internal/worker/bootstrap.js')).some((t) => t.includes('/_bundle/')),
+  );
+});
+
+test('the plumbing that nearly every entry reaches is one bundle per layer', () => {
+  const bundleOf = (m: string): string => {
+    const file = join(pkg, 'dist', m);
+    assert.ok(isFacade(file), `${m} is no facade`);
+    return (
+      readFileSync(file, 'utf8').match(/its code is in (b\d+\.js)/) as RegExpMatchArray
+    )[1] as string;
+  };
+  const layers = [
+    [
+      'internal/errors.js',
+      'internal/error-registry.js',
+      'internal/hooks.js',
+      'threading/errors.js',
+    ],
+    ['internal/shm/world.js', 'internal/serialize.js', 'internal/worker/protocol.js'],
+    ['internal/context.js', 'internal/scheduler.js', 'internal/dry-loop.js'],
+  ].map((layer) => new Set(layer.map(bundleOf)));
+  for (const l of layers) assert.equal(l.size, 1);
+  assert.equal(new Set(layers.map((l) => [...l][0])).size, 3);
+  // context.js finds its addon from its own URL, which its bundle gives it: as from the sources.
+  const backend = run(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `const m = await import(${JSON.stringify(join(pkg, 'dist/internal/context.js'))}); console.log(m.contextBackend());`,
+    ],
+    app,
+  );
+  assert.equal(backend.trim(), contextBackend());
+});
+
+test("the built package's TypeScript loader is tsx where weft's own modules find it, its lookup outside the bundles", () => {
+  assert.ok(!isFacade(join(pkg, 'dist/internal/from-weft.js')));
+  const env: NodeJS.ProcessEnv = { ...process.env, WEFT_BROKER: '' };
+  delete env.WEFT_TS_LOADER;
+  const r = spawnSync(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `const m = await import(${JSON.stringify(join(pkg, 'dist/internal/ts-loader.js'))}); console.log(JSON.stringify(m.findTsLoader()));`,
+    ],
+    { cwd: tmp, encoding: 'utf8', env },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  const loader = JSON.parse(r.stdout) as { importFlag: string; worker: { url: string } };
+  assert.equal(loader.importFlag, import.meta.resolve('tsx'));
+  assert.equal(loader.worker.url, import.meta.resolve('tsx/esm/api'));
+});
+
+test('a layer whose module imports one outside the layers, or whose anchor another entry skips, stops the build', () => {
+  const bundle = () =>
+    spawnSync(process.execPath, [join(root, 'scripts/bundle-dist.mjs'), layered], {
+      encoding: 'utf8',
+      env: { ...process.env, WEFT_BROKER: '' },
+    });
+  const errors = join(layered, 'dist/internal/errors.js');
+  const code = readFileSync(errors, 'utf8');
+  // A module that imports none of dist/ may stay out of the layers; this one imports one.
+  writeFileSync(join(layered, 'dist/internal/stray-leaf.js'), 'export const leaf = 1;\n');
+  writeFileSync(
+    join(layered, 'dist/internal/stray.js'),
+    "export { leaf as stray } from './stray-leaf.js';\n",
+  );
+  writeFileSync(errors, `import './stray.js';\n${code}`);
+  let r = bundle();
+  assert.notEqual(r.status, 0);
+  assert.match(
+    r.stderr,
+    /dist\/internal\/errors\.js, in layer 0, imports dist\/internal\/stray\.js, which is in no layer up to it/,
+  );
+  // Without it, a module nobody imports that needs atomics.js but not the world it belongs with.
+  writeFileSync(errors, code);
+  writeFileSync(
+    join(layered, 'dist/internal/lonely.js'),
+    "import { load } from './atomics.js';\nexport const lonely = load;\n",
+  );
+  r = bundle();
+  assert.notEqual(r.status, 0);
+  assert.match(
+    r.stderr,
+    /dist\/internal\/atomics\.js, in layer 1, is reached from dist\/internal\/lonely\.js, which does not reach dist\/internal\/shm\/world\.js/,
+  );
+});
+
+test("a layer whose bundle imports an earlier layer stops the build when an entry that evaluates it skips that layer's anchor", () => {
+  // A module of layer 2 that needs atomics.js (layer 1), reached only from weft/threading, which
+  // reaches the world: each module of layer 1 is reached from entries that reach the world, yet
+  // the bundle of layer 2 (which weft/streams evaluates for context.js) would import layer 1's.
+  const script = readFileSync(join(root, 'scripts/bundle-dist.mjs'), 'utf8');
+  const layer2 =
+    "modules: ['internal/context.js', 'internal/scheduler.js', 'internal/dry-loop.js']";
+  assert.ok(
+    script.includes(layer2),
+    'layer 2 of scripts/bundle-dist.mjs is no longer as this test expects',
+  );
+  mkdirSync(join(deep, 'scripts'));
+  writeFileSync(
+    join(deep, 'scripts/bundle-dist.mjs'),
+    script.replace(layer2, `${layer2.slice(0, -1)}, 'internal/late.js']`),
+  );
+  writeFileSync(
+    join(deep, 'dist/internal/late.js'),
+    "import { load } from './atomics.js';\nexport const late = (a) => load(a, 0);\n",
+  );
+  const index = join(deep, 'dist/threading/index.js');
+  writeFileSync(index, `import '../internal/late.js';\n${readFileSync(index, 'utf8')}`);
+  const r = spawnSync(process.execPath, [join(deep, 'scripts/bundle-dist.mjs'), deep], {
+    encoding: 'utf8',
+    env: { ...process.env, WEFT_BROKER: '' },
+  });
+  assert.notEqual(r.status, 0, r.stdout);
+  assert.match(
+    r.stderr,
+    /reaches layer 2, whose bundle imports layer 1, but does not reach dist\/internal\/shm\/world\.js/,
+  );
 });

@@ -43,6 +43,7 @@ before(() => {
       'dry-loop',
       'error-registry',
       'errors',
+      'from-weft',
       'hooks',
       'live-handles',
       'long-timer',

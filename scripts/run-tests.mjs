@@ -110,6 +110,7 @@ const BROKER_PASS = [
   'test/multiprocessing/semaphore-slab.test.ts',
   'test/multiprocessing/lock-spin.test.ts',
   'test/multiprocessing/semaphore-chaos.test.ts',
+  'test/multiprocessing/lock-holds-records.test.ts',
 ];
 const onBroker = chosen.filter((f) => BROKER_PASS.includes(f));
 if (onBroker.length > 0 && process.env.WEFT_LOCK_SLAB !== '0') {

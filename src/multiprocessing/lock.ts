@@ -45,15 +45,40 @@ interface Holds {
   asking: Map<number, number> | null;
   /** A task that held none gave one back while other tasks held some: whose is not known. */
   unsure: boolean;
+  /** This thread's handles on the lock not yet collected (`forgetHolds`). */
+  handles: number;
 }
 const holdsById = new Map<string, Holds>();
-function holdsOf(id: string): Holds {
+
+/**
+ * A record goes when the last handle on its lock in this thread is collected, if it holds
+ * nothing then: a program making many short-lived locks (each Value has one) would otherwise
+ * keep one per lock for ever. One that holds something stays, since a handle revived later
+ * (a queue item) may give its holds back; removed while a handle lives, it would split the
+ * count between that handle and any made after.
+ */
+const forgetHolds = new FinalizationRegistry<string>((id) => {
+  const h = holdsById.get(id);
+  if (h === undefined || --h.handles > 0) return;
+  if (h.n === 0 && h.waits === 0 && (h.asking === null || h.asking.size === 0))
+    holdsById.delete(id);
+});
+
+/** The record of lock `id` for a new handle `handle` on it. */
+function holdsFor(id: string, handle: object): Holds {
   let h = holdsById.get(id);
   if (h === undefined) {
-    h = { n: 0, waits: 0, byTask: null, asking: null, unsure: false };
+    h = { n: 0, waits: 0, byTask: null, asking: null, unsure: false, handles: 0 };
     holdsById.set(id, h);
   }
+  h.handles++;
+  forgetHolds.register(handle, id);
   return h;
+}
+
+/** @internal For tests: the locks this thread keeps a record of. */
+export function _holdsRecords(): number {
+  return holdsById.size;
 }
 
 /** Whether the task `ctx` has ended (null: code outside tasks, which never does). */
@@ -141,23 +166,39 @@ let lastTaskNumber = 0;
 
 /**
  * The last task numbered and its number: a loop of acquires in one task skips the WeakMap. Held
- * weakly: a task that has ended (and its result) must not stay reachable from here until some
- * other task of the thread takes a lock.
+ * strongly until the event loop's turn ends (`forgetLastTask`): a task that has ended, and its
+ * result, must not stay reachable from here until some other task of the thread takes a lock;
+ * a WeakRef instead, read on every acquire and release in a task, cost more than the WeakMap
+ * lookup it saved.
  */
-let lastTask: WeakRef<object> | null = null;
+let lastTask: object | null = null;
 let lastTaskNo = 0;
+let forgetting = false;
+
+function forgetLastTask(): void {
+  lastTask = null;
+  forgetting = false;
+}
 
 /** The number of the asyncio task `t` (the current one), 0 outside any task. */
 function taskNumberOf(t: object | null): number {
   if (t === null) return 0;
-  if (lastTask !== null && lastTask.deref() === t) return lastTaskNo;
+  if (t === lastTask) return lastTaskNo;
   let n = taskNumbers.get(t);
   if (n === undefined) {
     n = ++lastTaskNumber;
     taskNumbers.set(t, n);
   }
-  lastTask = new WeakRef(t);
+  lastTask = t;
   lastTaskNo = n;
+  if (!forgetting) {
+    forgetting = true;
+    // Not unref'd: an unref'd immediate queued outside the poll phase (tasks run from the
+    // scheduler's immediate) does not keep the poll phase from blocking, so it would wait for the
+    // loop's next wake, keeping the ended task reachable for as long as the thread sits idle. A
+    // ref'd one keeps the loop for one more turn only.
+    setImmediate(forgetLastTask);
+  }
   return n;
 }
 
@@ -206,7 +247,7 @@ export class Lock extends SharedObject {
     this.#recursive = recursive;
     const slot = this._params.slot;
     this.#word = typeof slot === 'number' && slot >= 0 ? wordIndex(slot) : -1;
-    this.#holds = holdsOf(this._id);
+    this.#holds = holdsFor(this._id, this);
   }
 
   /**
@@ -225,8 +266,10 @@ export class Lock extends SharedObject {
     if (w === 0) {
       // Each store is a full fence: skipped when the slot has the value already (the same task
       // or blocking code, task 0, taking it again; a plain Lock's count stays 1 when released).
+      // An RLock's count is 0 after its release here: written without the read, which would
+      // only add its cost to every uncontended acquire.
       if (Atomics.load(a, i + 1) !== task) Atomics.store(a, i + 1, task);
-      if (Atomics.load(a, i + 2) !== 1) Atomics.store(a, i + 2, 1);
+      if (this.#recursive || Atomics.load(a, i + 2) !== 1) Atomics.store(a, i + 2, 1);
       return true;
     }
     if (this.#recursive && (w & HOLDER) === me && this.#holds.n > 0) {

@@ -33,10 +33,22 @@ import {
 let sent = 0;
 let seen = 0;
 /**
- * Permits this thread posted for semaphores kept in the slab before the broker had it (counted
- * for ever, never taken off: a bound on what those posts may add, not a count of what they did).
+ * Permits this thread posted for semaphores kept in the slab before it saw the broker have the
+ * slab, and not yet known to be done there (a bound on what those posts may still add, not a
+ * count of what they did): `caughtUp` drops them once `seen` passes `earlyUpTo`, the number of
+ * the last of them. Until then they may not show in the count yet; after, any that reached the
+ * slab are in it, and a broker without the slab has no room to run out of. Kept for ever
+ * instead, a thread that keeps posting (one whose broker never has the slab) would one day find
+ * no room left and wait for the broker at every release after.
  */
 let postedEarly = 0;
+let earlyUpTo = 0;
+
+/** A reply came to a request sent after `before` releases: those are done at the broker. */
+function caughtUp(before: number): void {
+  if (seen < before) seen = before;
+  if (seen >= earlyUpTo) postedEarly = 0;
+}
 
 const TRUE = Promise.resolve(true);
 
@@ -165,7 +177,7 @@ export class Semaphore extends SharedObject {
       // Granted after the caller gave up: the permit goes back.
       if (late === true) this.#post(1);
     });
-    if (seen < before) seen = before;
+    caughtUp(before);
     return v;
   }
 
@@ -173,7 +185,7 @@ export class Semaphore extends SharedObject {
   #askSync(op: string, args: unknown[]): unknown {
     const before = sent;
     const v = brokerSync().request(op, this._id, args);
-    if (seen < before) seen = before;
+    caughtUp(before);
     return v;
   }
 
@@ -285,10 +297,10 @@ export class Semaphore extends SharedObject {
 
   /**
    * Whether a release made before the broker has the slab may go as a post (no answer): the
-   * count its creator wrote in the slab, plus every permit this thread has posted that way,
-   * leaves room for `n` more, so the broker cannot refuse it. Waiting for the broker's answer
-   * instead would block this thread until the broker is up — seconds for the first release of
-   * a program whose broker is still starting (a review saw 2.7 s under tsx).
+   * count in the slab, plus the permits this thread posted that way that may not be in it yet
+   * (`postedEarly`), leaves room for `n` more, so the broker cannot refuse it. Waiting for the
+   * broker's answer instead would block this thread until the broker is up — seconds for the
+   * first release of a program whose broker is still starting (a review saw 2.7 s under tsx).
    */
   #roomBeforeReady(n: number): boolean {
     const m = mappedSlab();
@@ -296,6 +308,8 @@ export class Semaphore extends SharedObject {
     const c = Atomics.load(m, this.#word) & SEM_COUNT;
     if (c + postedEarly + n > SEM_COUNT) return false;
     postedEarly += n;
+    // The post the caller makes next.
+    earlyUpTo = sent + 1;
     return true;
   }
 

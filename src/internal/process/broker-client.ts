@@ -622,7 +622,7 @@ export class BrokerClient {
     // the whole computation); the turn's later ones wait for the setImmediate, in one frame.
     this.#flush(true);
     this.#scheduled = true;
-    setImmediate(() => this.#flush());
+    setImmediate(this.#endOfTurn);
   }
 
   /** Runs the beforeSend hooks (their posts join what is about to go out), never re-entered. */
@@ -635,6 +635,8 @@ export class BrokerClient {
       this.#inHooks = false;
     }
   }
+
+  readonly #endOfTurn = (): void => this.#flush();
 
   /** `inTurn`: a flush within the turn, which leaves the end-of-turn one scheduled. */
   #flush(inTurn = false): void {

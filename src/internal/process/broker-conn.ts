@@ -23,7 +23,7 @@
  *   follow T's async messages waits (`deferred`) until the async Conn has seen that many.
  */
 import { type LongTimer, setLongTimeout } from '../long-timer.js';
-import { frame, type Reply, type WireSocket } from './broker-wire.js';
+import { atBatchEnd, frame, type Reply, type WireSocket } from './broker-wire.js';
 
 export type Role = 'a' | 's';
 
@@ -127,12 +127,16 @@ export class Conn {
     return this.session.name;
   }
 
+  readonly #flushLater = (): void => this.flush();
+
   send(m: Reply): void {
     if (this.gone) return;
     this.#out.push(m);
     if (this.#scheduled || this.socket === null) return;
     this.#scheduled = true;
-    setImmediate(() => this.flush());
+    // What messages read in one batch answer goes out when the batch is done; anything else
+    // (a timeout, a waiter freed by a session's end) at the end of the turn.
+    if (!atBatchEnd(this.#flushLater)) setImmediate(this.#flushLater);
   }
 
   flush(): void {

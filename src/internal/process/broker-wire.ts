@@ -20,6 +20,7 @@ import { EventEmitter } from 'node:events';
 import { getSystemErrorName } from 'node:util';
 import v8 from 'node:v8';
 import { type IoBinding, io, NOREAD, TAG_READAHEAD } from '../../socket/native-io.js';
+import { NOT_SMALL, readSmall, writeSmall } from '../v8-format.js';
 
 export interface Request {
   r: number;
@@ -50,11 +51,33 @@ export interface Reply {
   unreadable?: string;
 }
 
+/** Marks no object: frames carry no escaped values (v8-format.ts's `escapeKey`). */
+const NO_ESCAPE = Symbol('weft.brokerFrame');
+/** Keys the reader watches for (v8-format.ts's `marks`): none matter here, `readMarked` is unused. */
+const NO_MARKS: readonly [string, string] = ['', ''];
+
+/**
+ * Small plain frames (most requests and replies) are written and read by v8-format.ts, whose
+ * bytes are V8's own: `v8.serialize` and `v8.deserialize` made a C++ serializer object per frame,
+ * a fixed cost that, with the garbage those objects leave, was a large part of a round trip's
+ * CPU (two frames written and two read per round trip). Anything else goes to V8 as before.
+ */
 export function frame(messages: unknown[]): Buffer {
+  const small = writeSmall(messages, 4, NO_ESCAPE);
+  if (small !== null) {
+    small.writeUInt32LE(small.length - 4, 0);
+    return small;
+  }
   const body = v8.serialize(messages);
   const head = Buffer.allocUnsafe(4);
   head.writeUInt32LE(body.length, 0);
   return Buffer.concat([head, body]);
+}
+
+/** The messages of one frame's body (see `frame`); throws what v8.deserialize throws. */
+export function unframe(body: Uint8Array): unknown[] {
+  const small = readSmall(body, NO_MARKS);
+  return (small === NOT_SMALL ? v8.deserialize(body) : small) as unknown[];
 }
 
 /**
@@ -96,7 +119,7 @@ export class FrameReader {
       }
       let ms: unknown[];
       try {
-        ms = v8.deserialize(buf.subarray(at + 4, at + 4 + n)) as unknown[];
+        ms = unframe(buf.subarray(at + 4, at + 4 + n));
       } catch (e) {
         this.#dead = true;
         this.#chunks = [];
@@ -279,12 +302,51 @@ class RawLoop {
     // and reused within the batch must not get the old one's bytes.
     const hs: Array<Handle | undefined> = [];
     for (let i = 0; i < n; i++) hs.push(this.byFd.get(out[4 * i] as number));
-    for (let i = 0; i < n; i++) {
-      const h = hs[i];
-      if (h === undefined || h.destroyed) continue;
-      h.onEvent(out[4 * i + 1] as number, out[4 * i + 2] as number, out[4 * i + 3] as number, buf);
+    inBatch = true;
+    try {
+      for (let i = 0; i < n; i++) {
+        const h = hs[i];
+        if (h === undefined || h.destroyed) continue;
+        h.onEvent(
+          out[4 * i + 1] as number,
+          out[4 * i + 2] as number,
+          out[4 * i + 3] as number,
+          buf,
+        );
+      }
+    } finally {
+      inBatch = false;
+      // Each runs once, whatever one before it threw (its error is reported as Node reports a
+      // throwing listener's, once this callback is over: out of it, N-API would keep it pending).
+      for (let i = 0; i < batchEnd.length; i++) {
+        try {
+          (batchEnd[i] as () => void)();
+        } catch (e) {
+          queueMicrotask(() => {
+            throw e;
+          });
+        }
+      }
+      batchEnd.length = 0;
     }
   };
+}
+
+/** A RawLoop is handing a batch of ready sockets their bytes (in this thread). */
+let inBatch = false;
+const batchEnd: Array<() => void> = [];
+
+/**
+ * Runs `fn` once the batch of ready sockets being handled now is done, and says true; false when
+ * no batch is under way (the caller then waits for the end of the turn, setImmediate). For
+ * replies: everything the batch's messages answer goes out as one frame per connection, as the
+ * end of the turn would send it, but without waiting for the loop's check phase — the socket
+ * a client waits on gets its answer as soon as the requests that came with it have run.
+ */
+export function atBatchEnd(fn: () => void): boolean {
+  if (!inBatch) return false;
+  batchEnd.push(fn);
+  return true;
 }
 
 let loop: RawLoop | null | undefined;

@@ -697,6 +697,26 @@ static napi_value io_epoll_ctl(napi_env env, napi_callback_info info) {
   return num(env, 0);
 }
 
+/* epollDelClose(poller, fd) -> 0 | -errno (close's)
+ * Takes `fd` out of the set (if it is there) and closes it, in one call. As two calls, a
+ * Worker.terminate() landing between them left the descriptor open for the life of the process:
+ * deleted from the set, it was no longer closed at the thread's end (TAG_CLOSE_AT_END), and the
+ * JavaScript that would have closed it never ran. */
+static napi_value io_epoll_del_close(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t fd;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  poller_t *p = argc == 2 ? poller_arg(env, argv[0]) : NULL;
+  if (p == NULL || !arg_int(env, argv[1], &fd) || fd < 0) return num(env, -EINVAL);
+  if (p->epfd >= 0) {
+    struct epoll_event ev = {0};
+    epoll_ctl(p->epfd, EPOLL_CTL_DEL, fd, &ev); /* ENOENT: never added (its add failed) */
+  }
+  disown_fd(p, fd);
+  return num(env, close(fd) < 0 ? -errno : 0);
+}
+
 /* The (poller, Int32Array out) arguments of the epoll waits: `stride` ints are written per
  * event, so `max` is how many events fit in out (at most 512, the size of the event array). */
 static int poll_args(napi_env env, napi_value pv, napi_value ov, size_t stride, poller_t **p,
@@ -827,7 +847,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"listen", io_listen},         {"localPort", io_local_port}, {"accept", io_accept},
       {"recv", io_recv},             {"send", io_send},            {"shutdown", io_shutdown},
       {"close", io_close},           {"epollCreate", io_epoll_create},
-      {"epollCtl", io_epoll_ctl},
+      {"epollCtl", io_epoll_ctl},    {"epollDelClose", io_epoll_del_close},
       {"epollWaitRecv", io_epoll_wait_recv}, {"sendBatch", io_send_batch}, {"epollClose", io_epoll_close},
       {"epollWatch", io_epoll_watch},
       {"recvBlocking", io_recv_blocking}, {"sendallBlocking", io_sendall_blocking},

@@ -60,6 +60,9 @@ export interface IoBinding {
   /** `tag`: TAG_READAHEAD (epollWaitRecv reads it), 2 (the addon closes the descriptor when the
    * thread ends, unless deleted first; ignored by a build without connectUnix). */
   epollCtl(poller: object, op: number, fd: number, events: number, tag?: number): number;
+  /** Deletes `fd` from the set (if there) and closes it, in one call: 0 or close's -errno.
+   * Absent from a build before it. */
+  epollDelClose?(poller: object, fd: number): number;
   /** epoll_wait(0) plus recv(2) on each readable descriptor tagged TAG_READAHEAD, into `buf`:
    * `out` gets [fd, events, offset, result] per event (result NOREAD: not read). */
   epollWaitRecv(poller: object, out: Int32Array, buf: Uint8Array): number;

@@ -232,6 +232,85 @@ test('a write to a peer that is gone fails in its callback on a later tick, not 
   }
 });
 
+test('a write after destroySoon() is refused, and what was queued before it still goes out', {
+  skip: noRaw,
+}, async () => {
+  const { server, client, peer } = await rawPair();
+  try {
+    let received = 0;
+    peer.onBytes = (d) => {
+      received += d.length;
+    };
+    const big = Buffer.alloc(8 << 20, 1);
+    let bigDone: Error | null | undefined = null;
+    client.write(big, (e) => {
+      bigDone = e;
+    });
+    assert.ok(client.writableLength > 0, 'the big write should have been partial');
+    client.destroySoon();
+    // Before, it was queued behind the big one and sent (net.Socket refuses a write after end()).
+    const refused = new Promise<Error | null | undefined>((resolve) => {
+      assert.equal(client.write(Buffer.from('late'), resolve), false);
+    });
+    const e = (await refused) as NodeJS.ErrnoException;
+    assert.equal(e?.code, 'ERR_STREAM_WRITE_AFTER_END');
+    await closed(peer);
+    assert.equal(bigDone, undefined, 'the queued write completed');
+    assert.equal(received, big.length, 'the peer got the queued bytes and nothing after them');
+    assert.equal(client.destroyed, true);
+  } finally {
+    client.destroy();
+    peer.destroy();
+    server.close();
+  }
+});
+
+test('a handler that throws does not cost the other sockets of its poll batch their bytes', {
+  skip: noRaw,
+}, async () => {
+  // The bytes read ahead for the batch sit in one buffer until the next poll: the throw ended
+  // the batch, and the other socket's bytes, read from the kernel already, never came.
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      TS_IMPORT,
+      fileURLToPath(new URL('./fixtures/raw-throwing-handler.ts', import.meta.url)),
+      sockPath(),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const line = await firstLine(child);
+  assert.equal(await exited(child), 0);
+  const r = JSON.parse(line) as { batches: number[]; ran: unknown[]; errors: string[] };
+  assert.deepEqual(r.batches, [2], 'both sockets had bytes in one batch');
+  assert.equal(r.ran.length, 2, `both handlers ran: ${line}`);
+  assert.equal(r.ran[0], true);
+  assert.ok(r.ran[1] === 'one' || r.ran[1] === 'two', line);
+  assert.deepEqual(r.errors, ['handler failed'], 'the throw is still reported');
+});
+
+test("a thread ending right after a raw socket's close begins leaves no descriptor open", {
+  skip: noRaw,
+}, async () => {
+  // Taking the descriptor out of the epoll set and closing it were two native calls: a thread
+  // stopped between them (a Worker.terminate()) left it open for the life of the process, no
+  // longer closed at the thread's end. The fixture stops its worker right after the first call.
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      TS_IMPORT,
+      fileURLToPath(new URL('./fixtures/raw-terminate-close.ts', import.meta.url)),
+      sockPath(),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const line = await firstLine(child);
+  await exited(child);
+  assert.equal(line, 'closed');
+});
+
 test('a broker killed while a get waits: the waiting get fails with BrokenPipeError', async () => {
   const path = sockPath();
   const host = spawn(

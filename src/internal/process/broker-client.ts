@@ -18,6 +18,9 @@
  *   direct socket writes send it at once). A write on a connected socket with nothing queued
  *   goes to the kernel within the call (libuv's uv_write tries at once); behind frames the
  *   kernel has not taken, it also goes through the sync client thread (`post`, `syncPrelude`).
+ *   Before 'connect' (which only a turn of the loop reports: a child's target may post and
+ *   compute before it), a raw socket the system has connected already is used at once, and
+ *   otherwise the sync client thread, which connects on its own, takes what is queued.
  * - The socket is ref'd only while a reply is awaited: an idle connection never keeps a process
  *   alive. A `watch` (a request that may wait for ever: a Pipe writer waiting to hear that
  *   nobody reads any more) does not count.
@@ -253,10 +256,17 @@ interface Pending {
  * waiting (broker-sync.ts sets it: that module stands on this one).
  */
 let shipStuck: (() => void) | null = null;
+/**
+ * At exit: when this thread's sync client shipped messages nobody waited for (`shipStuck`), a
+ * blocking ping through it, so that its connection has delivered them — and said hello — before
+ * the process ends. True when it answered. (broker-sync.ts sets it.)
+ */
+let confirmShipped: (() => boolean) | null = null;
 
 /** @internal */
-export function setShipStuck(fn: () => void): void {
+export function setShipStuck(fn: () => void, confirm?: () => boolean): void {
   shipStuck = fn;
+  if (confirm) confirmShipped = confirm;
 }
 
 /** A frame handed to the socket, while the kernel may not have all of it. */
@@ -290,6 +300,12 @@ export class BrokerClient {
   #bytes = 0;
   /** Messages up to this number went to the broker with a blocking call (see syncPrelude). */
   #shippedThrough = 0;
+  /**
+   * Messages shipped through the sync client before the socket was connected (`post`, see
+   * syncPrelude): they follow the hello on the socket as messages 2, 3, …, which the broker
+   * skips, having run them.
+   */
+  #shippedEarly: unknown[] = [];
   /** Frames the socket has not fully handed to the kernel yet (see syncPrelude). */
   #unsettled: WrittenFrame[] = [];
   /** Frames handed to `socket.write`, and how many of them Node said were written, in order. */
@@ -321,13 +337,18 @@ export class BrokerClient {
     // with nothing queued goes to the kernel at once, and the kernel delivers it after the exit,
     // as Python's feeder thread is joined at exit.
     process.once('exit', () => {
+      // A shipment of the sync client still on its way (its thread may not even have connected
+      // yet) would otherwise reach the broker after this process's socket has closed: a new
+      // session, which ran what the socket had delivered a second time (a release twice).
+      // Answered, the sync connection delivered it: what the socket would send again is done.
+      if (!this.#failed && confirmShipped?.() === true) this.#shippedEarly = [];
       if (this.#failed) {
         // Frames the socket had not handed to the kernel when the connection failed are lost
         // with it, as is what was queued since.
         const lost = this.#lostAtFail + this.#out.length;
         if (lost > 0) reportLost(lost, this.#failed.message);
       } else if (this.#connected) this.#finishAtExit();
-      else if (this.#out.length > 0) this.#writeAtExit();
+      else if (this.#out.length > 0 || this.#shippedEarly.length > 0) this.#writeAtExit();
     });
     // A thread or pool worker about to end waits for what it sent to arrive: puts still waiting
     // for the connection (a broker just starting) would end with it.
@@ -368,16 +389,7 @@ export class BrokerClient {
         s.destroy();
       },
     );
-    s.on('connect', () => {
-      this.#connected = true;
-      this.#out.unshift(this.#hello());
-      this.#flush();
-      // The hello is with the kernel: from now on, a lock this thread takes in the slab is one
-      // the broker can free if the process dies.
-      announced();
-      // Connected: the socket holds the process only while a reply is awaited.
-      this.#updateRef();
-    });
+    s.on('connect', () => this.#onConnect());
     onChunks(s, (d) => reader.push(d));
     s.on('error', (e: NodeJS.ErrnoException) => {
       if (
@@ -414,6 +426,27 @@ export class BrokerClient {
     this.#updateRef();
   }
 
+  /**
+   * The socket is connected: the hello goes first, then what the sync client shipped early (the
+   * broker skips those, having run them: see syncPrelude) and what is queued. Run on 'connect',
+   * or earlier by `post` for a raw socket whose connect(2) has completed (RawSocket.connect).
+   */
+  #onConnect(): void {
+    if (this.#connected) return;
+    this.#connected = true;
+    const early = this.#shippedEarly;
+    this.#out = [this.#hello(), ...early, ...this.#out];
+    // Messages 2 to 1 + early.length (the hello is 1) ran when they were shipped.
+    if (early.length > 0) this.#shippedThrough = 1 + early.length;
+    this.#shippedEarly = [];
+    this.#flush();
+    // The hello is with the kernel: from now on, a lock this thread takes in the slab is one
+    // the broker can free if the process dies.
+    announced();
+    // Connected: the socket holds the process only while a reply is awaited.
+    this.#updateRef();
+  }
+
   /** The first message of a session: who is on this connection. */
   #hello(): unknown {
     return {
@@ -436,8 +469,11 @@ export class BrokerClient {
    */
   #writeAtExit(): void {
     this.#runBeforeSend();
-    const ms = this.#out;
+    // What the sync client shipped early goes again, in its place: that thread may be ended
+    // with the process before it sent them (the broker runs each once).
+    const ms = [...this.#shippedEarly, ...this.#out];
     this.#out = [];
+    this.#shippedEarly = [];
     const lost = (why: string): void => reportLost(ms.length, why);
     const framed = this.#frameOf([this.#hello(), ...ms]);
     if (framed === null) return;
@@ -701,9 +737,23 @@ export class BrokerClient {
    * `runShipped`). Before, only the `create`s among them were shipped: a child that put a large
    * item and then looped on blocking calls kept its put, and any `set` after it, from the
    * broker for as long as the loop ran.
+   *
+   * `early`: for a post nobody waits for (`shipStuck`) while not connected. The thread goes on,
+   * and what it sends next must not overtake what is shipped; so the shipped messages also stay
+   * for the socket, as the messages that follow its hello (`#shippedEarly`; the broker runs each
+   * once, `dup`). The first such shipment stands a no-op in for the hello (message 1), so that
+   * the broker runs it without waiting for the socket.
    */
-  syncPrelude(): { after: number; ship: unknown[]; dup: boolean } {
+  syncPrelude(early = false): { after: number; ship: unknown[]; dup: boolean } {
     this.#runBeforeSend();
+    if (early && !this.#connected && !this.#failed) {
+      const ship = this.#out;
+      this.#out = [];
+      const done = this.#shippedEarly.length;
+      this.#shippedEarly.push(...ship);
+      if (done > 0) return { after: 1 + done, ship, dup: true };
+      return { after: 0, ship: [{ r: -1, o: 'ping-never-fails', a: [] }, ...ship], dup: true };
+    }
     if (!this.#connected || this.#failed) {
       const ship = this.#out;
       this.#out = [];
@@ -778,11 +828,23 @@ export class BrokerClient {
     assertCloneable(a, `multiprocessing ${o}`);
     const atOnce = AT_ONCE.has(o);
     this.#send({ r: -1, o, id, a }, atOnce);
+    if (!atOnce || this.#inHooks) return;
+    // Not connected yet, it would wait for 'connect', which only a turn of the event loop
+    // reports: a raw socket whose connect(2) has completed is used now; otherwise what is queued
+    // goes through the sync client, which connects on its own thread (see syncPrelude).
+    if (!this.#connected) {
+      const s = this.#socket;
+      if (s instanceof RawSocket && s.fd >= 0 && !s.destroyed) this.#onConnect();
+      else if (!this.#failed) {
+        shipStuck?.();
+        return;
+      }
+    }
     // Written behind frames the kernel has not taken, it would wait for this thread's event loop,
     // which synchronous work after it (a loop on shared memory) may hold up for good while
     // another process waits for it: those frames and it also go through this thread's sync
     // client, which writes them at once without this thread waiting (see syncPrelude).
-    if (atOnce && !this.#inHooks && this.#stuckUnshipped()) shipStuck?.();
+    if (this.#stuckUnshipped()) shipStuck?.();
   }
 
   /** `taskDone` for `n` items; consecutive ones for one queue travel as one message. */

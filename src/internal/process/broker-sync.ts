@@ -19,7 +19,8 @@
  * - The async methods never come here: their fast paths stay on the async client. One
  *   exception: a `release`/`set`/… written behind frames the kernel has not taken goes with
  *   those frames' messages through this client at once, as a request nobody waits for
- *   (`shipStuck`, r −1: no reply), so that synchronous work after it cannot hold it back.
+ *   (`shipStuck`, r −1: no reply), so that synchronous work after it cannot hold it back; so does
+ *   one made while that socket is not connected yet (broker-client.ts, `post`).
  * - Cost: a blocking call is a thread hop plus a broker round trip, tens of microseconds; the
  *   first one in a thread also starts that thread.
  */
@@ -46,6 +47,8 @@ export class SyncBrokerClient {
   readonly #worker: Worker;
   #next = 1;
   #dead: Error | null = null;
+  /** `shipStuck` posted since the last answered request (see `confirm`). */
+  #unconfirmed = false;
 
   constructor(path: string) {
     const sab = new SharedArrayBuffer(MAILBOX_BYTES);
@@ -91,9 +94,26 @@ export class SyncBrokerClient {
    */
   shipStuck(): void {
     if (this.#dead !== null) return;
-    const { after, ship, dup } = broker().syncPrelude();
+    const { after, ship, dup } = broker().syncPrelude(true);
     if (ship.length === 0) return;
     this.#port.postMessage({ r: -1, o: 'ping-never-fails', a: [], after, ship, dup });
+    this.#unconfirmed = true;
+  }
+
+  /**
+   * At exit (broker-client.ts): when `shipStuck` posted since the last answered request, a
+   * blocking ping, so that this client's connection has delivered those shipments before the
+   * process ends; true when it answered. Otherwise the connection, made late, may be read after
+   * the async socket closed, as a new session that runs them again.
+   */
+  confirm(): boolean {
+    if (!this.#unconfirmed || this.dead) return false;
+    try {
+      this.request('ping-never-fails', undefined, []);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /**
@@ -112,6 +132,8 @@ export class SyncBrokerClient {
       (m) => (m as { r?: unknown }).r === r,
     ) as Reply | SyncFailure;
     if ('fail' in reply) throw new WeftError(reply.fail, 'ERR_WEFT_BROKER_UNREACHABLE');
+    // Answered after every shipment posted before it (one connection, in order).
+    this.#unconfirmed = false;
     // Answered: the broker has this thread's hello (lock-slab.ts).
     announced();
     if (reply.e !== undefined) throw decodeError(reply.e as EncodedError);
@@ -139,7 +161,10 @@ beforeThreadParks(() => {
   if (!hasBroker() || broker()._flushNow()) return;
   shipQueued();
 });
-setShipStuck(() => brokerSync().shipStuck());
+setShipStuck(
+  () => brokerSync().shipStuck(),
+  () => holder[KEY]?.confirm() === true,
+);
 
 /** This thread's blocking path to the broker (its sync client thread starts on first use). */
 export function brokerSync(): SyncBrokerClient {

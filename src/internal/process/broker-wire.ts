@@ -173,7 +173,8 @@ export function onChunks(s: WireSocket, fn: (chunk: Buffer) => void): void {
  * call, and what the kernel does not take waits (in order) for EPOLLOUT; `writableLength` is
  * exactly the bytes not yet handed to the kernel; a socket is ref'd (keeps the loop alive)
  * while `ref()`'d or while it holds unsent bytes (as a pending write request does); 'error' and
- * 'close' are emitted on the next tick, never from inside write().
+ * 'close' are emitted on the next tick, never from inside write(); a write after destroySoon()
+ * is refused (ERR_STREAM_WRITE_AFTER_END in its callback), as one after end() is.
  */
 const EPOLLIN = 0x1;
 const EPOLLOUT = 0x4;
@@ -276,10 +277,21 @@ class RawLoop {
     );
   }
 
-  remove(h: Handle): void {
-    if (this.byFd.get(h.fd) !== h) return;
-    this.byFd.delete(h.fd);
-    (io as IoBinding).epollCtl(this.poller, CTL_DEL, h.fd, 0);
+  /**
+   * Takes `h`'s descriptor out of the set (if it is there) and closes it. One native call where
+   * the addon has it: as two, a Worker.terminate() between them leaked the descriptor (deleted
+   * from the set, the addon no longer closes it at the thread's end; see native/io.c).
+   */
+  removeAndClose(h: Handle): void {
+    const { fd } = h;
+    if (this.byFd.get(fd) === h) this.byFd.delete(fd);
+    const b = io as IoBinding;
+    if (typeof b.epollDelClose === 'function') {
+      b.epollDelClose(this.poller, fd);
+      return;
+    }
+    b.epollCtl(this.poller, CTL_DEL, fd, 0);
+    b.close(fd);
   }
 
   setRef(delta: number): void {
@@ -298,21 +310,19 @@ class RawLoop {
     const { out, buf } = this;
     const n = (io as IoBinding).epollWaitRecv(this.poller, out, buf);
     if (n <= 0) return;
-    // Resolved before any runs: a handler may close a socket, and a descriptor number closed
-    // and reused within the batch must not get the old one's bytes.
-    const hs: Array<Handle | undefined> = [];
-    for (let i = 0; i < n; i++) hs.push(this.byFd.get(out[4 * i] as number));
     inBatch = true;
     try {
-      for (let i = 0; i < n; i++) {
-        const h = hs[i];
-        if (h === undefined || h.destroyed) continue;
-        h.onEvent(
-          out[4 * i + 1] as number,
-          out[4 * i + 2] as number,
-          out[4 * i + 3] as number,
-          buf,
-        );
+      if (n === 1) {
+        // Alone in its batch: nothing else to resolve first, nor to keep from a throw.
+        const h = this.byFd.get(out[0] as number);
+        if (h !== undefined && !h.destroyed)
+          h.onEvent(out[1] as number, out[2] as number, out[3] as number, buf);
+      } else {
+        // Resolved before any runs: a handler may close a socket, and a descriptor number closed
+        // and reused within the batch must not get the old one's bytes.
+        const hs: Array<Handle | undefined> = [];
+        for (let i = 0; i < n; i++) hs.push(this.byFd.get(out[4 * i] as number));
+        this.#dispatch(hs, 0, n);
       }
     } finally {
       inBatch = false;
@@ -330,6 +340,38 @@ class RawLoop {
       batchEnd.length = 0;
     }
   };
+
+  /**
+   * Hands events `from` to `n` of the batch in `out` to their handles. The bytes read ahead sit
+   * in `buf` only until the next poll: a handler that throws must not cost the sockets after it
+   * theirs (read from the kernel already, they would never come again). So the rest still run,
+   * then the error is thrown; one thrown by a later handler too, on a later tick.
+   */
+  #dispatch(hs: Array<Handle | undefined>, from: number, n: number): void {
+    const { out, buf } = this;
+    let i = from;
+    try {
+      for (; i < n; i++) {
+        const h = hs[i];
+        if (h === undefined || h.destroyed) continue;
+        h.onEvent(
+          out[4 * i + 1] as number,
+          out[4 * i + 2] as number,
+          out[4 * i + 3] as number,
+          buf,
+        );
+      }
+    } catch (e) {
+      try {
+        this.#dispatch(hs, i + 1, n);
+      } catch (later) {
+        process.nextTick(() => {
+          throw later;
+        });
+      }
+      throw e;
+    }
+  }
 }
 
 /** A RawLoop is handing a batch of ready sockets their bytes (in this thread). */
@@ -464,6 +506,17 @@ export class RawSocket extends EventEmitter implements WireSocket {
       if (cb) process.nextTick(cb, e);
       return false;
     }
+    if (this.#ending) {
+      // As net.Socket's write after end(): refused, with its error code. Unlike net's, the
+      // socket is not destroyed for it: what was queued before destroySoon() still goes out
+      // (the broker's last word to a connection it closes).
+      const e = new Error(
+        'write after destroySoon(): the socket is closing once what was queued is sent; nothing more can be written to it',
+      ) as NodeJS.ErrnoException;
+      e.code = 'ERR_STREAM_WRITE_AFTER_END';
+      if (cb) process.nextTick(cb, e);
+      return false;
+    }
     let off = 0;
     if (this.#queue.length === 0) {
       const r = (io as IoBinding).send(this.#fd, b, 0, b.length);
@@ -559,7 +612,7 @@ export class RawSocket extends EventEmitter implements WireSocket {
     this.#close(null);
   }
 
-  /** Closes once what is queued has been handed to the kernel. */
+  /** Closes once what is queued has been handed to the kernel; a later write is refused. */
   destroySoon(): void {
     if (this.#queue.length === 0) this.destroy();
     else this.#ending = true;
@@ -569,8 +622,7 @@ export class RawSocket extends EventEmitter implements WireSocket {
     if (this.#destroyed) return;
     this.#destroyed = true;
     if (this.#fd >= 0) {
-      this.#loop.remove(this);
-      (io as IoBinding).close(this.#fd);
+      this.#loop.removeAndClose(this);
       this.#fd = -1;
     }
     const dropped = this.#queue;
@@ -655,8 +707,7 @@ export class RawServer implements Handle {
   close(): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
-    this.#loop.remove(this);
-    (io as IoBinding).close(this.#fd);
+    this.#loop.removeAndClose(this);
     this.#fd = -1;
     this.#loop.setRef(-1);
   }

@@ -95,8 +95,9 @@ export function call(
     // because a call has at most one reply coming (one request at a time per mailbox), and the
     // only other messages — a late reply to a call that gave up (a client thread that started
     // after its budget) — are read first: one that is found readable below still wins. What the
-    // client thread could not read never reached the broker; its other messages (shipStuck's)
-    // carry only weft's flat bookkeeping, never the user's nested data.
+    // client thread could not read never reached the broker; its other messages (shipStuck's:
+    // weft's bookkeeping, and for an early post what the thread had queued, whose items and
+    // values are bytes already) hold none of the user's nested data.
     let unreadable: string | null = null;
     for (;;) {
       let got: { message: unknown } | undefined;

@@ -111,11 +111,12 @@ const BROKER_PASS = [
   'test/multiprocessing/lock-spin.test.ts',
   'test/multiprocessing/semaphore-chaos.test.ts',
   'test/multiprocessing/lock-holds-records.test.ts',
+  'test/multiprocessing/event-slab.test.ts',
 ];
 const onBroker = chosen.filter((f) => BROKER_PASS.includes(f));
 if (onBroker.length > 0 && process.env.WEFT_LOCK_SLAB !== '0') {
   console.log(
-    `\n# again with WEFT_LOCK_SLAB=0 (locks, semaphores, Values and Arrays in the broker): ${onBroker.length} files`,
+    `\n# again with WEFT_LOCK_SLAB=0 (locks, semaphores, events, Values and Arrays in the broker): ${onBroker.length} files`,
   );
   status = runner(onBroker, { WEFT_LOCK_SLAB: '0' }) || status;
 }

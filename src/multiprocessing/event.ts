@@ -1,7 +1,17 @@
 import { currentTaskSignal } from '../internal/context.js';
 import { broker } from '../internal/process/broker-client.js';
+import { setWord } from '../internal/process/broker-event.js';
 import { brokerSync } from '../internal/process/broker-sync.js';
+import { sentToBroker, useSlab } from '../internal/process/data-route.js';
+import {
+  EVENT_FLAG,
+  EVENT_GEN,
+  readySlab,
+  WAITERS,
+  wordIndex,
+} from '../internal/process/lock-slab.js';
 import type { WaitOptions } from '../internal/wait-options.js';
+import { slotForNew } from './lock.js';
 import {
   checkSignal,
   checkTimeout,
@@ -11,26 +21,101 @@ import {
 } from './shared-object.js';
 
 /**
- * Python's `multiprocessing.Event` across processes. `set` and `clear` are not waited for;
- * `isSet` asks the broker synchronously and sees this thread's earlier `set`/`clear`.
+ * Before an answer from the slab where Python's would come from shared memory too (`isSet`, a
+ * `waitSync` on a set flag): what this thread queued for the broker and could not write yet
+ * (its connection still being made, or frames the kernel has not taken) goes now, by a
+ * blocking ping when it cannot go otherwise (broker-sync.ts carries it). Those calls were
+ * blocking round trips before, which carried it: a thread that puts items or sets an Event
+ * and then polls `isSet` in a synchronous loop would otherwise hold them until the loop ends,
+ * while the process it waits for waits for them (Python's feeder thread sends them meanwhile).
+ */
+function shipQueued(): void {
+  if (!broker()._flushNow()) brokerSync().request('ping', undefined, []);
+}
+
+/**
+ * Python's `multiprocessing.Event` across processes.
+ *
+ * **How:** its flag lives in memory shared by the processes of the tree (the lock slab,
+ * src/internal/process/lock-slab.ts), as Python's does, so `isSet`, `clear`, a `set` nobody
+ * waits for and a `wait` on a set flag are an atomic instruction in the calling thread. A wait
+ * on a clear flag is parked at the broker, which marks the flag's word while any waiter is
+ * parked, so that the `set` that finds the mark tells it (broker-event.ts). Every waiter parked
+ * when `set` happens returns true, even if `clear` follows at once. Without the shm addon (or
+ * with WEFT_LOCK_SLAB=0) every call goes to the broker; `set` and `clear` are then not waited
+ * for, and `isSet` sees this thread's earlier ones.
  */
 export class Event extends SharedObject {
+  /** Int32 index of the word in the slab, -1 when it has no slot. */
+  readonly #word: number;
+
   constructor(init?: SharedInit) {
-    super('event', {}, init);
+    super('event', { slot: init === undefined ? slotForNew() : -1 }, init);
+    const k = this._params.slot;
+    this.#word = typeof k === 'number' && k >= 0 ? wordIndex(k) : -1;
   }
   protected _kind(): string {
     return 'mp:Event';
   }
+
+  /**
+   * The slab when this event's word is there and this thread uses it now (data-route.ts: its
+   * earlier calls that went to the broker are done there). `sync`: it may block for that.
+   */
+  #slab(sync: boolean): Int32Array | null {
+    return this.#word >= 0 && useSlab(sync) ? readySlab() : null;
+  }
+
+  /** A call the broker makes for this thread (an async one: counted for the move to the slab). */
+  #post(op: 'set' | 'clear'): void {
+    if (this.#word >= 0) sentToBroker();
+    broker().post(op, this._id, []);
+  }
+
   set(): void {
-    broker().post('set', this._id, []);
+    const a = this.#slab(false);
+    if (a === null) {
+      this.#post('set');
+      return;
+    }
+    const i = this.#word;
+    for (;;) {
+      const w = Atomics.load(a, i);
+      if ((w & EVENT_FLAG) !== 0) return;
+      const now = setWord(w);
+      if (Atomics.compareExchange(a, i, w, now) !== w) continue;
+      // Waiters parked: the broker wakes those parked before this set, whatever comes next.
+      if ((w & WAITERS) !== 0) this.#tell(now & EVENT_GEN);
+      return;
+    }
   }
+
+  /**
+   * Tells the broker of a set made in the slab over WAITERS (AT_ONCE: written within the call,
+   * or shipped by a blocking ping when this thread's connection is not made yet: FLAG is set
+   * for every reader already, and the waiters must not wait for this thread to yield).
+   */
+  #tell(gen: number): void {
+    broker().post('set', this._id, [gen]);
+    shipQueued();
+  }
+
   clear(): void {
-    broker().post('clear', this._id, []);
+    const a = this.#slab(false);
+    if (a === null) this.#post('clear');
+    else Atomics.and(a, this.#word, ~EVENT_FLAG);
   }
+
   /** Whether the flag is set — a snapshot: another process may change it the next instant. */
   isSet(): boolean {
+    const a = this.#slab(true);
+    if (a !== null) {
+      shipQueued();
+      return (Atomics.load(a, this.#word) & EVENT_FLAG) !== 0;
+    }
     return brokerSync().request('isSet', this._id, []) as boolean;
   }
+
   /**
    * Resolves true once set, false if `timeout` ms pass first.
    *
@@ -40,8 +125,13 @@ export class Event extends SharedObject {
   async wait(options: WaitOptions = {}): Promise<boolean> {
     const timeout = checkTimeout('Event.wait', options.timeout);
     const signal = checkSignal('Event.wait', options.signal) ?? currentTaskSignal();
+    if (signal?.aborted) throw signal.reason;
+    const a = this.#slab(false);
+    if (a !== null && (Atomics.load(a, this.#word) & EVENT_FLAG) !== 0) return true;
+    if (a === null && this.#word >= 0) sentToBroker();
     return (await broker().request('wait', this._id, [timeout], signal)) as boolean;
   }
+
   /**
    * Blocking twin of `wait`: parks this thread until the flag is set (true) or `timeout` ms
    * pass (false).
@@ -50,10 +140,15 @@ export class Event extends SharedObject {
    * never the main thread of a server.
    */
   waitSync(options: { timeout?: number | null } = {}): boolean {
-    return brokerSync().request('wait', this._id, [
-      checkTimeout('Event.waitSync', options.timeout),
-    ]) as boolean;
+    const timeout = checkTimeout('Event.waitSync', options.timeout);
+    const a = this.#slab(true);
+    if (a !== null && (Atomics.load(a, this.#word) & EVENT_FLAG) !== 0) {
+      shipQueued();
+      return true;
+    }
+    return brokerSync().request('wait', this._id, [timeout]) as boolean;
   }
+
   /** @internal */
   static _revive(init: SharedInit): Event {
     return new Event(init);

@@ -74,6 +74,7 @@ import {
   type Waiter,
 } from './broker-conn.js';
 import { findLockCycle, type LockWaiter, type WalkLock } from './broker-deadlock.js';
+import { BrokerEvent } from './broker-event.js';
 import { BrokerLock } from './broker-lock.js';
 import { BrokerSem } from './broker-sem.js';
 import {
@@ -132,7 +133,7 @@ type Obj =
     }
   | BrokerLock
   | BrokerSem
-  | { k: 'event'; flag: boolean; waiters: Waiter[] }
+  | BrokerEvent
   | { k: 'cond'; lock: string; waiters: Waiter[] }
   | {
       k: 'barrier';
@@ -262,7 +263,7 @@ function create(id: string, kind: string, p: Record<string, unknown>): Obj {
       o = new BrokerSem((p.bound as number | null) ?? null, p.value as number, slab, p.slot);
       break;
     case 'event':
-      o = { k: 'event', flag: false, waiters: [] };
+      o = new BrokerEvent(slab, p.slot);
       break;
     case 'cond':
       o = { k: 'cond', lock: p.lock as string, waiters: [] };
@@ -860,31 +861,54 @@ function handle(c: Conn, m: Request): void {
       return;
     // ── events ──
     case 'set': {
+      // With a generation: a client raised FLAG in the slab over WAITERS (broker-event.ts), and
+      // the waiters parked before its set are woken even if a clear came since.
       const e = get(id, 'event');
-      e.flag = true;
-      pump(e.waiters);
+      // Without one (a thread without the slab): the broker's own set, whose generation wakes
+      // the same waiters, though a client's clear in the slab follows it at once.
+      const g = typeof a[0] === 'number' ? a[0] : e.set();
+      if (g !== null) e.wakeBefore(g, pump);
+      else pump(e.waiters);
+      e.settle(pump);
       return;
     }
     case 'clear':
-      get(id, 'event').flag = false;
+      get(id, 'event').clear();
       return;
     case 'isSet':
       ok(c, r, get(id, 'event').flag);
       return;
     case 'wait': {
       const e = get(id, 'event');
+      let gen = -1;
       park(
         c,
         r,
         e.waiters,
         a[0] as number | null,
         () => {
-          if (!e.flag) return false;
+          if (gen < 0) {
+            // Parking: WAITERS by CAS from the word found clear (broker-event.ts `arm`).
+            const g = e.arm();
+            if (g !== null) {
+              gen = g;
+              return false;
+            }
+          } else if (!e.wakes(gen)) return false;
           ok(c, r, true);
           return true;
         },
-        () => ok(c, r, false),
+        () => {
+          ok(c, r, false);
+          e.settle(pump);
+        },
+        (w) => {
+          remove(w);
+          c.send({ r: w.r, c: 1 });
+          e.settle(pump);
+        },
       );
+      e.settle(pump);
       return;
     }
     // ── conditions: the broker owns the lock, so wait releases and re-acquires it here ──
@@ -1627,8 +1651,9 @@ function added(cur: unknown, n: unknown, at: unknown): number {
 
 /**
  * A session ended (its process or thread is gone): the locks it held go to the next in line,
- * and the parked waiters of a semaphore get permits its count holds (a releaser that died
- * between its compare-and-swap in the slab and its release of 0: broker-sem.ts). Semaphore
+ * the parked waiters of a semaphore get permits its count holds (a releaser that died
+ * between its compare-and-swap in the slab and its release of 0: broker-sem.ts), and an Event
+ * whose last waiters were its own clears WAITERS (broker-event.ts). Semaphore
  * permits it took do not come back: a semaphore has no owner (any process may release it), so
  * a permit a process took may have been the signal it waited for, or one another process
  * releases — giving it back would invent a permit (Python gives none back either).
@@ -1652,6 +1677,9 @@ function onSessionEnd(s: Session): void {
       // Permits in the slab while waiters are parked are theirs: a session that gave them back
       // there and ended before its word (a release of 0) left would leave them unserved.
       pump(o.waiters);
+      o.settle(pump);
+    } else if (o.k === 'event') {
+      // Its waiters were dropped with its connections: WAITERS goes if they were the last.
       o.settle(pump);
     } else if (o.k === 'barrier' && o.acting >= 0 && o.actor === s) {
       // Its action will never say how it went: nobody would release its generation.

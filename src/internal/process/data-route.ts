@@ -1,11 +1,11 @@
 /**
  * Which way this thread reaches the shared numbers of multiprocessing's `Value`s (value-cell.ts)
- * and `Array`s (array-store.ts): through the broker, or in shared memory. One route for both
- * kinds and every object, so that the thread's operations stay in program order across all of
+ * and `Array`s (array-store.ts), and the flags of its `Event`s (broker-event.ts): through the
+ * broker, or in shared memory. One route for these kinds and every object, so that the thread's operations stay in program order across all of
  * them: a store in shared memory must not overtake an operation still on its way to the broker.
  *
  * A thread goes through the broker until the broker has the slab (lock-slab.ts `readySlab`) and
- * has done every Value or Array operation this thread sent it; then it uses shared memory for
+ * has done every Value, Array or Event operation this thread sent it; then it uses shared memory for
  * good. Every call acts at once — a store or a request sent before the call returns — so none
  * overtakes an earlier one. The move waits for the broker's answer to a ping sent after the last
  * operation sent to it: a blocking one for a synchronous call (once), an async one otherwise,

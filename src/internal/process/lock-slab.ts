@@ -1,8 +1,8 @@
 /**
  * The lock slab: memory shared by every process of one multiprocessing tree, where the words of
- * its `Lock`s and `RLock`s live (and the counts of its `Semaphore`s), so that an uncontended
- * acquire and release are an atomic compare-and-swap in the acquiring thread instead of a broker
- * round trip (Python's locks are semaphores in shared memory for the same reason). The broker
+ * its `Lock`s and `RLock`s live (and the counts of its `Semaphore`s, the flags of its
+ * `Event`s), so that an uncontended acquire and release are an atomic compare-and-swap in the
+ * acquiring thread instead of a broker round trip (Python's locks are semaphores in shared memory for the same reason). The broker
  * (broker-lock.ts) still serves every wait: a thread that finds a lock held by another thread
  * reads its word for a moment (SPIN reads, while WAITERS is clear) in case it comes free, then
  * asks the broker, which parks it, hands the lock over in FIFO order, walks for deadlocks and
@@ -61,6 +61,8 @@
  *     slot's layout); nothing else reads a Value's slot as a lock word.
  *   - A `Semaphore` (or `BoundedSemaphore`) takes a slot too, whose word is its count (see
  *     below); its other three ints are unused. Nothing reads it as a lock word.
+ *   - An `Event` takes a slot too, whose word is its flag (see below); its other three ints
+ *     are unused. Nothing reads it as a lock word.
  *   - An `Array` takes no slot: its items are in a file of their own beside the slab
  *     (`arrayPathOf`, array-store.ts).
  *
@@ -87,6 +89,29 @@
  * word (a process killed) leaves permits the broker hands to the parked when it sees its session
  * end (broker.ts onSessionEnd). No session owns a permit: one taken by a process that dies is
  * not given back (onSessionEnd), so nothing about the takers is kept.
+ *
+ * An event's word (broker-event.ts):
+ *
+ *   | bits   | field      | written by                                                        |
+ *   | ------ | ---------- | ----------------------------------------------------------------- |
+ *   | 0      | FLAG       | a thread's set (CAS, with the generation) and clear (Atomics.and)  |
+ *   | 1–29   | generation | a set that raises FLAG adds 1 (modulo 2^29), in the same CAS       |
+ *   | 30     | WAITERS    | the broker only, by CAS from the value it read                    |
+ *
+ * Who may change it:
+ *   - a thread's set: CAS w → FLAG | (generation + 1) | (w's WAITERS), only when FLAG is clear
+ *     in w (a set of a set event changes nothing); with WAITERS in w it then tells the broker the
+ *     generation it made (a post, AT_ONCE), which wakes every waiter parked at an older one;
+ *   - a thread's clear: Atomics.and(~FLAG); no message, whoever waits;
+ *   - the broker: WAITERS, by CAS from the value it read (and FLAG and the generation, by the
+ *     same rules, for the threads that reach it without the slab).
+ * Invariants: a waiter parked ⇒ WAITERS set, by a CAS from a word with FLAG clear whose
+ * generation the waiter keeps (so every set after it is told to the broker, and a set that
+ * came between the waiter's read and that CAS makes the CAS fail and the read start again); no
+ * waiter is parked while FLAG is set (the broker wakes them all when it sees it); WAITERS is
+ * clear at the end of every broker turn in which no waiter is left (a timeout, a withdrawal,
+ * the waiters' session ending). A generation told to the broker wakes only waiters of older
+ * generations: one parked after a set and a clear waits for the next set.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
@@ -114,6 +139,9 @@ export const HOLDER = 0x3fffffff;
 export const WAITERS = 0x40000000;
 /** A semaphore's word: its count (the bits below WAITERS), so at most this many permits. */
 export const SEM_COUNT = 0x3fffffff;
+/** An Event's word: FLAG (bit 0), and the generation (bits 1–29) its sets count. */
+export const EVENT_FLAG = 1;
+export const EVENT_GEN = 0x3ffffffe;
 /**
  * Reads of a word before a thread that found it taken asks the broker (a lock held by another
  * thread, a semaphore with no permit left): a few µs, against a round trip of 50–100 µs.

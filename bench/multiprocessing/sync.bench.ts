@@ -18,10 +18,12 @@
  * `waitSync`), the child using the same form as the parent.
  *
  * What differs: Python's four are POSIX semaphores in shared memory (an Event and a Condition
- * are built from several), taken and given in the calling thread. weft's live in the broker
- * (docs/multiprocessing.md, "Shared objects and their cost"): every acquire and every wait is a
- * round trip over its Unix socket, and `release`, `set`, `clear` and `notify` are messages sent
- * without waiting. The Condition's lock is a lock of the shared slab, as a Lock is.
+ * are built from several), taken and given in the calling thread. weft keeps a Semaphore's
+ * count and an Event's flag in the shared lock slab (docs/multiprocessing.md, "Shared objects
+ * and their cost"): a free permit or a set flag is taken in the calling thread; a wait that
+ * must wait is parked at the broker, a round trip over its Unix socket, and a release or set
+ * with waiters parked is a message sent without waiting. A Condition and a Barrier live in the
+ * broker; the Condition's lock is a lock of the shared slab, as a Lock is.
  */
 import { fileURLToPath } from 'node:url';
 import { Barrier, Condition, Event, Process, Semaphore, Value } from 'weft/multiprocessing';
@@ -148,7 +150,7 @@ export const suite: BenchSuite = {
       'python',
     );
     h.note(
-      "Python's Semaphore, Event, Condition and Barrier are POSIX semaphores in shared memory (an Event, a Condition and a Barrier are built from several), taken and given in the calling thread. weft's live in the broker: each acquire and each wait is a round trip over its Unix socket; release, set, clear and notify are sent without waiting. The Condition's lock is a lock of the shared slab, as a Lock is; its wait is a broker round trip that releases and re-takes it. No goal.",
+      "Python's Semaphore, Event, Condition and Barrier are POSIX semaphores in shared memory (an Event, a Condition and a Barrier are built from several), taken and given in the calling thread. weft keeps a Semaphore's count and an Event's flag in the shared lock slab: a free permit or a set flag is taken in the calling thread, a wait that must wait is parked at the broker (a round trip over its Unix socket), and a release or set with waiters parked is a message sent without waiting. A Condition and a Barrier live in the broker; the Condition's lock is a lock of the shared slab, as a Lock is, and its wait is a broker round trip that releases and re-takes it. No goal.",
     );
     h.note(
       `processes are started and through a first round before the clock starts; the parent's clock covers n rounds (${n}); each figure is the best of ${runs} whole run(s); the child uses the same form (await or …Sync) as the parent; Python: spawn start method, its semaphore loop ${h.quick ? 100_000 : 1_000_000} operations`,

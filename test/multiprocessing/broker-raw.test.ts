@@ -52,6 +52,20 @@ function firstLine(child: ChildProcess): Promise<string> {
   });
 }
 
+/** A fixture of ./fixtures run under the TypeScript loader with a socket path of its own. */
+function fixture(name: string): ChildProcess {
+  return spawn(
+    process.execPath,
+    [
+      '--import',
+      TS_IMPORT,
+      fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url)),
+      sockPath(),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+}
+
 function exited(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
@@ -270,16 +284,7 @@ test('a handler that throws does not cost the other sockets of its poll batch th
 }, async () => {
   // The bytes read ahead for the batch sit in one buffer until the next poll: the throw ended
   // the batch, and the other socket's bytes, read from the kernel already, never came.
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      TS_IMPORT,
-      fileURLToPath(new URL('./fixtures/raw-throwing-handler.ts', import.meta.url)),
-      sockPath(),
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+  const child = fixture('raw-throwing-handler.ts');
   const line = await firstLine(child);
   assert.equal(await exited(child), 0);
   const r = JSON.parse(line) as { batches: number[]; ran: unknown[]; errors: string[] };
@@ -296,16 +301,7 @@ test("a thread ending right after a raw socket's close begins leaves no descript
   // Taking the descriptor out of the epoll set and closing it were two native calls: a thread
   // stopped between them (a Worker.terminate()) left it open for the life of the process, no
   // longer closed at the thread's end. The fixture stops its worker right after the first call.
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      TS_IMPORT,
-      fileURLToPath(new URL('./fixtures/raw-terminate-close.ts', import.meta.url)),
-      sockPath(),
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+  const child = fixture('raw-terminate-close.ts');
   const line = await firstLine(child);
   await exited(child);
   assert.equal(line, 'closed');

@@ -13,6 +13,7 @@ import { brokerSync } from '../../src/internal/process/broker-sync.js';
 import { EVENT_FLAG, EVENT_GEN, readySlab, WAITERS } from '../../src/internal/process/lock-slab.js';
 import { Event, Process, Queue, RawValue } from '../../src/multiprocessing/index.js';
 import { Thread } from '../../src/threading/index.js';
+import { brokerMessages, roundTrip } from '../support/broker-messages.js';
 import { checkLeaks } from '../support/leaks.js';
 import { slabExpected } from '../support/slab.js';
 import { slabWord } from '../support/slab-word.js';
@@ -33,39 +34,9 @@ checkLeaks({ graceMs: 3000 });
 const PATIENCE = 30_000;
 const EVENT_OPS = new Set(['set', 'clear', 'isSet', 'wait']);
 
-/** A round trip on this thread's connection: what it sent before has been handled. */
-async function roundTrip(): Promise<void> {
-  assert.equal(await new Event().wait({ timeout: 0 }), false);
-}
-
 /** Counts the Event messages this thread sends to the broker while `fn` runs. */
-async function eventMessages(fn: () => Promise<void> | void): Promise<number> {
-  const c = broker();
-  const s = brokerSync();
-  const post = c.post;
-  const request = c.request;
-  const syncRequest = s.request;
-  let n = 0;
-  c.post = function (this: typeof c, o, ...rest) {
-    if (EVENT_OPS.has(o)) n++;
-    return post.call(this, o, ...rest);
-  };
-  c.request = function (this: typeof c, o, ...rest) {
-    if (EVENT_OPS.has(o)) n++;
-    return request.call(this, o, ...rest);
-  };
-  s.request = function (this: typeof s, o, ...rest) {
-    if (EVENT_OPS.has(o)) n++;
-    return syncRequest.call(this, o, ...rest);
-  };
-  try {
-    await fn();
-  } finally {
-    c.post = post;
-    c.request = request;
-    s.request = syncRequest;
-  }
-  return n;
+function eventMessages(fn: () => Promise<void> | void): Promise<number> {
+  return brokerMessages((o) => EVENT_OPS.has(o), fn);
 }
 
 /** The word's WAITERS bit, or null without a slab. */

@@ -7,18 +7,17 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { broker } from '../../src/internal/process/broker-client.js';
 import { brokerSync } from '../../src/internal/process/broker-sync.js';
 import { readySlab, WAITERS } from '../../src/internal/process/lock-slab.js';
 import {
   BoundedSemaphore,
-  Event,
   Process,
   Queue,
   Semaphore,
   Array as SharedArray,
 } from '../../src/multiprocessing/index.js';
 import { Thread } from '../../src/threading/index.js';
+import { brokerMessages, roundTrip } from '../support/broker-messages.js';
 import { checkLeaks } from '../support/leaks.js';
 import { slabExpected } from '../support/slab.js';
 import { slabWord } from '../support/slab-word.js';
@@ -28,39 +27,9 @@ checkLeaks({ graceMs: 3000 });
 
 const PATIENCE = 30_000;
 
-/** A round trip on this thread's connection: what it sent before has been handled. */
-async function roundTrip(): Promise<void> {
-  assert.equal(await new Event().wait({ timeout: 0 }), false);
-}
-
 /** Counts the semaphore messages this thread sends to the broker while `fn` runs. */
-async function semMessages(fn: () => Promise<void>): Promise<number> {
-  const c = broker();
-  const s = brokerSync();
-  const post = c.post;
-  const request = c.request;
-  const syncRequest = s.request;
-  let n = 0;
-  c.post = function (this: typeof c, o, ...rest) {
-    if (o.startsWith('sem')) n++;
-    return post.call(this, o, ...rest);
-  };
-  c.request = function (this: typeof c, o, ...rest) {
-    if (o.startsWith('sem')) n++;
-    return request.call(this, o, ...rest);
-  };
-  s.request = function (this: typeof s, o, ...rest) {
-    if (o.startsWith('sem')) n++;
-    return syncRequest.call(this, o, ...rest);
-  };
-  try {
-    await fn();
-  } finally {
-    c.post = post;
-    c.request = request;
-    s.request = syncRequest;
-  }
-  return n;
+function semMessages(fn: () => Promise<void>): Promise<number> {
+  return brokerMessages((o) => o.startsWith('sem'), fn);
 }
 
 describe('where a permit is taken', () => {

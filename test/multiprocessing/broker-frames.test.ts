@@ -21,6 +21,7 @@ import {
   RawSocket,
   rawBrokerSockets,
 } from '../../src/internal/process/broker-wire.js';
+import { until } from '../support/until.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'weft-frames-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -213,10 +214,6 @@ test('work at the end of a batch that throws is reported, and the rest runs, onc
         });
         atBatchEnd(() => ran.push('1: after it'));
       } else atBatchEnd(() => ran.push(`${b}`));
-    };
-    const until = async (ok: () => boolean, what: string): Promise<void> => {
-      for (let i = 0; i < 1000 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
-      assert.ok(ok(), what);
     };
     client.write(Buffer.from('a'));
     await until(() => uncaught.length === 1, 'the report');

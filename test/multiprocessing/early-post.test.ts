@@ -31,6 +31,7 @@ import {
   Semaphore,
   Array as SharedArrayOf,
 } from '../../src/multiprocessing/index.js';
+import { roundTrip } from '../support/broker-messages.js';
 import { checkLeaks } from '../support/leaks.js';
 import { settles } from '../support/settles.js';
 import { slabExpected } from '../support/slab.js';
@@ -52,11 +53,6 @@ checkLeaks({ graceMs: 3000 });
 /** Far more than the call takes to arrive, loaded; the children spin for longer. */
 const PATIENCE = 30_000;
 const skip = !slabExpected && 'no shared-memory addon here (the spin reads an Array with getObj)';
-
-/** Answered by the broker after everything this thread sent before it. */
-async function roundTrip(): Promise<void> {
-  assert.equal(await new Event().wait({ timeout: 0 }), false);
-}
 
 /** Polls `cond` (a value another process changes in shared memory or at the broker). */
 async function until(cond: () => boolean, what: string): Promise<void> {

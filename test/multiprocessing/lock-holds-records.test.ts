@@ -8,15 +8,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { run } from '../../src/asyncio/index.js';
-import { Condition, Event, Lock, RLock, Value } from '../../src/multiprocessing/index.js';
+import { Condition, Lock, RLock, Value } from '../../src/multiprocessing/index.js';
 import { _holdsRecords } from '../../src/multiprocessing/lock.js';
+import { roundTrip } from '../support/broker-messages.js';
 import { collected, gc } from '../support/gc.js';
 import { until } from '../support/until.js';
-
-/** A round trip on this thread's connection: what it sent before has been handled. */
-async function roundTrip(): Promise<void> {
-  assert.equal(await new Event().wait({ timeout: 0 }), false);
-}
 
 /** Makes, uses and drops `n` of each kind of lock, in a task and outside any. */
 async function churn(n: number): Promise<void> {

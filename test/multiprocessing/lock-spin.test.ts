@@ -8,8 +8,6 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { broker } from '../../src/internal/process/broker-client.js';
-import { brokerSync } from '../../src/internal/process/broker-sync.js';
 import {
   fastSlab,
   SEM_COUNT,
@@ -27,6 +25,7 @@ import {
   Value,
 } from '../../src/multiprocessing/index.js';
 import { Thread } from '../../src/threading/index.js';
+import { brokerMessages, roundTrip } from '../support/broker-messages.js';
 import { checkLeaks } from '../support/leaks.js';
 import { slabExpected } from '../support/slab.js';
 import { slabWord } from '../support/slab-word.js';
@@ -36,34 +35,9 @@ checkLeaks({ graceMs: 3000 });
 
 const PATIENCE = 30_000;
 
-/** A round trip on this thread's connection: what it sent before has been handled. */
-async function roundTrip(): Promise<void> {
-  assert.equal(await new Event().wait({ timeout: 0 }), false);
-}
-
-/** Counts the lock and semaphore messages this thread sends to the broker while `fn` runs. */
-async function brokerCalls(fn: () => Promise<void>): Promise<number> {
-  const c = broker();
-  const s = brokerSync();
-  const request = c.request;
-  const syncRequest = s.request;
-  const counted = (o: string) => o === 'acquire' || o.startsWith('sem');
-  let n = 0;
-  c.request = function (this: typeof c, o, ...rest) {
-    if (counted(o)) n++;
-    return request.call(this, o, ...rest);
-  };
-  s.request = function (this: typeof s, o, ...rest) {
-    if (counted(o)) n++;
-    return syncRequest.call(this, o, ...rest);
-  };
-  try {
-    await fn();
-  } finally {
-    c.request = request;
-    s.request = syncRequest;
-  }
-  return n;
+/** Counts the lock and semaphore requests this thread sends to the broker while `fn` runs. */
+function brokerCalls(fn: () => Promise<void>): Promise<number> {
+  return brokerMessages((o) => o === 'acquire' || o.startsWith('sem'), fn, { posts: false });
 }
 
 describe('contended locks', () => {

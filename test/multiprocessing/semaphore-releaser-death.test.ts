@@ -7,12 +7,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { readySlab, wordIndex } from '../../src/internal/process/lock-slab.js';
 import { Event, Process, Semaphore } from '../../src/multiprocessing/index.js';
+import { roundTrip } from '../support/broker-messages.js';
 import { slabExpected } from '../support/slab.js';
 import { releaseAndDie } from './fixtures/semaphore-death-targets.js';
-
-async function roundTrip(): Promise<void> {
-  assert.equal(await new Event().wait({ timeout: 0 }), false);
-}
 
 test('a releaser dying between its compare-and-swap and its word to the broker', {
   skip: !slabExpected,

@@ -9,11 +9,13 @@ import { Event } from '../../src/multiprocessing/index.js';
 
 /**
  * Counts the messages this thread sends to the broker while `fn` runs whose operation `counts`
- * picks: posts and requests on its connection, and blocking requests on its sync connection.
+ * picks: requests on its connection and blocking requests on its sync connection, and its posts
+ * (messages nobody waits for) unless `posts` is false.
  */
 export async function brokerMessages(
   counts: (op: string) => boolean,
   fn: () => Promise<void> | void,
+  { posts = true }: { posts?: boolean } = {},
 ): Promise<number> {
   const c = broker();
   const s = brokerSync();
@@ -22,7 +24,7 @@ export async function brokerMessages(
   const syncRequest = s.request;
   let n = 0;
   c.post = function (this: typeof c, o, ...rest) {
-    if (counts(o)) n++;
+    if (posts && counts(o)) n++;
     return post.call(this, o, ...rest);
   };
   c.request = function (this: typeof c, o, ...rest) {

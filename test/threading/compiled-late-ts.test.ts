@@ -10,6 +10,7 @@ import { cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, test } from 'node:test';
+import { compileSrc } from '../support/compile-src.js';
 import { checkLeaks } from '../support/leaks.js';
 
 checkLeaks();
@@ -31,19 +32,10 @@ const loader = join(root, 'scripts', 'ts-loader', 'register.mjs');
 before(() => {
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
-  const built = spawnSync(
-    join(root, 'node_modules', '.bin', 'esbuild'),
-    [
-      ...files(join(root, 'src')).filter((f) => f.endsWith('.ts')),
-      `--outdir=${join(out, 'src')}`,
-      `--outbase=${join(root, 'src')}`,
-      '--format=esm',
-      '--platform=node',
-      '--log-level=error',
-    ],
-    { encoding: 'utf8' },
+  compileSrc(
+    files(join(root, 'src')).filter((f) => f.endsWith('.ts')),
+    out,
   );
-  assert.equal(built.status, 0, built.stderr);
   // The .cjs helpers a child process loads as they are.
   for (const f of files(join(root, 'src')).filter((f) => !f.endsWith('.ts'))) {
     cpSync(f, join(out, 'src', relative(join(root, 'src'), f)));

@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { compileSrc } from '../support/compile-src.js';
 import { checkLeaks } from '../support/leaks.js';
 
 checkLeaks();
@@ -60,20 +61,7 @@ before(() => {
       'wait-options',
     ].map((f) => join(root, 'src', 'internal', `${f}.ts`)),
   ];
-  const esbuild = join(root, 'node_modules', '.bin', 'esbuild');
-  const built = spawnSync(
-    esbuild,
-    [
-      ...files,
-      `--outdir=${join(out, 'src')}`,
-      `--outbase=${join(root, 'src')}`,
-      '--format=esm',
-      '--platform=node',
-      '--log-level=error',
-    ],
-    { encoding: 'utf8' },
-  );
-  assert.equal(built.status, 0, built.stderr);
+  compileSrc(files, out);
   writeFileSync(join(out, 'package.json'), '{ "type": "module" }');
 });
 

@@ -91,13 +91,13 @@ export class Event extends SharedObject {
   }
 
   /**
-   * Tells the broker of a set made in the slab over WAITERS (AT_ONCE: written within the call,
-   * or shipped by a blocking ping when this thread's connection is not made yet: FLAG is set
-   * for every reader already, and the waiters must not wait for this thread to yield).
+   * Tells the broker of a set made in the slab over WAITERS: FLAG is set for every reader
+   * already, and the waiters must not wait for this thread to yield. 'set' is an AT_ONCE post,
+   * which the client writes within the call, or ships through the sync client while its
+   * connection is not made yet (broker-client.ts, `post`).
    */
   #tell(gen: number): void {
     broker().post('set', this._id, [gen]);
-    shipQueued();
   }
 
   clear(): void {

@@ -261,6 +261,41 @@ test('no module of the built package imports another through a facade: a thread 
   );
 });
 
+// V8 keeps the properties of an object it has seen reconfigured (esbuild's `__name`, which
+// keepNames adds to every class) in a dictionary, where each `instanceof` of a class or load of
+// a static member is a slow lookup: scripts/bundle-dist.mjs mends the helper (keepClassesFast).
+const FAST_CLASSES = `
+import { readdirSync } from 'node:fs';
+const dir = process.argv[2];
+const slow = [];
+const renamed = [];
+let classes = 0;
+for (const f of readdirSync(dir).filter((f) => f.endsWith('.js')).sort()) {
+  for (const [k, v] of Object.entries(await import(new URL(f, 'file://' + dir + '/').href))) {
+    if (typeof v !== 'function' || !/^class\\b/.test(Function.prototype.toString.call(v))) continue;
+    classes++;
+    if (!%HasFastProperties(v)) slow.push(f + ':' + k);
+    if (/^_[A-Z]|[a-z]\\d+$/.test(v.name)) renamed.push(f + ':' + k + ' is named ' + v.name);
+  }
+}
+process.stdout.write(JSON.stringify({ classes, slow, renamed }));
+process.exit(0);
+`;
+
+test("every class of the built package keeps its own name and V8's fast properties", () => {
+  writeFileSync(join(app, 'fast-classes.mjs'), FAST_CLASSES);
+  const out = JSON.parse(
+    run(
+      process.execPath,
+      ['--allow-natives-syntax', 'fast-classes.mjs', join(pkg, 'dist/_bundle')],
+      app,
+    ),
+  );
+  assert.ok(out.classes > 100, `only ${out.classes} classes found in the bundles`);
+  assert.deepEqual(out.slow, []);
+  assert.deepEqual(out.renamed, []);
+});
+
 test('the plumbing that nearly every entry reaches is one bundle per layer', () => {
   const bundleOf = (m: string): string => {
     const file = join(pkg, 'dist', m);

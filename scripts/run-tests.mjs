@@ -112,6 +112,7 @@ const BROKER_PASS = [
   'test/multiprocessing/semaphore-chaos.test.ts',
   'test/multiprocessing/lock-holds-records.test.ts',
   'test/multiprocessing/event-slab.test.ts',
+  'test/multiprocessing/plain-worker-exit.test.ts',
 ];
 const onBroker = chosen.filter((f) => BROKER_PASS.includes(f));
 if (onBroker.length > 0 && process.env.WEFT_LOCK_SLAB !== '0') {

@@ -47,9 +47,9 @@ import {
   type EncodedError,
   NotCloneableError,
 } from '../serialize.js';
-import { claimBroker, selfTid, takeWantedBroker, threadName } from '../shm/world.js';
+import { adoptBroker, claimBroker, selfTid, takeWantedBroker, threadName } from '../shm/world.js';
 import { beforeThreadExit } from '../thread-exit.js';
-import { BROKER_CHANNEL, spawnWorker } from '../worker/spawn.js';
+import { BROKER_CHANNEL, listenForBrokerRequests, spawnWorker } from '../worker/spawn.js';
 import { FrameReader, frame, onChunks, RawSocket, type Reply } from './broker-wire.js';
 import {
   announced,
@@ -198,16 +198,35 @@ export function ensureBroker(): string {
     // Started from here it would end with this worker: the main thread starts it (spawn.ts
     // listens); this client retries connecting meanwhile.
     const bc = new BroadcastChannel(BROKER_CHANNEL);
-    bc.postMessage('start');
+    bc.postMessage({ nonce });
     bc.close();
   }
   return path;
 }
 
-/** Main thread, asked by a worker (spawn.ts): starts the broker that worker claimed. */
-export function startWantedBroker(): void {
-  if (!takeWantedBroker()) return;
-  const path = pathOf(claimBroker().nonce);
+// A plain `new Worker` (not started by weft) that uses multiprocessing before this process's
+// main thread has asks the main thread to start the broker: listened for from multiprocessing's
+// load on, or its calls would wait for a broker nobody starts, keeping its thread alive.
+listenForBrokerRequests();
+
+/**
+ * Main thread, asked by a worker (spawn.ts): starts the broker that worker claimed — in this
+ * thread's world (a weft thread's), or, for a plain `new Worker`'s claim in a world of its own,
+ * the one its `nonce` names, when this process has none yet.
+ */
+export function startWantedBroker(nonce?: unknown): void {
+  let path: string;
+  if (takeWantedBroker()) path = pathOf(claimBroker().nonce);
+  else if (
+    typeof nonce === 'number' &&
+    Number.isInteger(nonce) &&
+    // A child process uses its root's broker (named in its environment): a plain Worker that
+    // was started without that environment claimed one of its own, which must not start.
+    (process.env[ENV_BROKER] === undefined || process.env[ENV_BROKER] === pathOf(nonce)) &&
+    adoptBroker(nonce)
+  )
+    path = pathOf(nonce);
+  else return;
   mapSlab(path);
   process.env[ENV_BROKER] ??= path;
   startBrokerThread(path);

@@ -22,6 +22,10 @@
  * a set and a clear (its generation is the set's own) stays parked, though the set's word comes
  * later. While the slab's FLAG is set, every parked waiter is woken: none parks with FLAG set.
  *
+ * A setter that dies between its compare-and-swap and its word leaves the new generation in the
+ * word and nobody told: when any session ends, the broker wakes the waiters of older generations
+ * than the word's (`wakeSetSince`), FLAG set or cleared again since, as the word would have.
+ *
  * WAITERS is exact at the end of every broker turn: set while a waiter is parked, clear when
  * none is (`settle`, after every park, wake-up, timeout and withdrawal, and when a session
  * ends — its process died with waiters parked). Clients never write the bit. A set that read
@@ -120,6 +124,18 @@ export class BrokerEvent {
     } finally {
       this.#waking = null;
     }
+  }
+
+  /**
+   * Wakes the waiters parked before the word's generation now: a set came after them, whose
+   * word to the broker may never come (its process died between its compare-and-swap and its
+   * message), and a clear may have hidden FLAG since. The generation says it all the same: it
+   * moves only with a set, and a waiter keeps the one it read with FLAG clear. Called when a
+   * session ends (broker.ts onSessionEnd), since the slab does not say whose set it was.
+   */
+  wakeSetSince(pump: (list: Waiter[]) => void): void {
+    if (this.waiters.length === 0) return;
+    this.wakeBefore(Atomics.load(this.#a, this.#i) & EVENT_GEN, pump);
   }
 
   /**

@@ -1652,8 +1652,9 @@ function added(cur: unknown, n: unknown, at: unknown): number {
 /**
  * A session ended (its process or thread is gone): the locks it held go to the next in line,
  * the parked waiters of a semaphore get permits its count holds (a releaser that died
- * between its compare-and-swap in the slab and its release of 0: broker-sem.ts), and an Event
- * whose last waiters were its own clears WAITERS (broker-event.ts). Semaphore
+ * between its compare-and-swap in the slab and its release of 0: broker-sem.ts), an Event's
+ * waiters parked before a set whose word never came wake, and an Event whose last waiters were
+ * its own clears WAITERS (broker-event.ts). Semaphore
  * permits it took do not come back: a semaphore has no owner (any process may release it), so
  * a permit a process took may have been the signal it waited for, or one another process
  * releases — giving it back would invent a permit (Python gives none back either).
@@ -1679,7 +1680,10 @@ function onSessionEnd(s: Session): void {
       pump(o.waiters);
       o.settle(pump);
     } else if (o.k === 'event') {
-      // Its waiters were dropped with its connections: WAITERS goes if they were the last.
+      // It may have set the flag in the slab and died before its word (a clear may follow):
+      // the waiters parked before that set wake. Its own waiters were dropped with its
+      // connections: WAITERS goes if they were the last.
+      o.wakeSetSince(pump);
       o.settle(pump);
     } else if (o.k === 'barrier' && o.acting >= 0 && o.actor === s) {
       // Its action will never say how it went: nobody would release its generation.

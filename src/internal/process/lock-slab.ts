@@ -111,7 +111,10 @@
  * waiter is parked while FLAG is set (the broker wakes them all when it sees it); WAITERS is
  * clear at the end of every broker turn in which no waiter is left (a timeout, a withdrawal,
  * the waiters' session ending). A generation told to the broker wakes only waiters of older
- * generations: one parked after a set and a clear waits for the next set.
+ * generations: one parked after a set and a clear waits for the next set. A set whose thread
+ * ended before telling (killed after its CAS) is found when its session ends: the broker then
+ * wakes the waiters of generations older than the word's (a thread not yet known to the
+ * broker makes itself known before a set over WAITERS, so that its end is seen).
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';

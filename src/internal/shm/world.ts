@@ -480,6 +480,20 @@ export function claimBroker(): { nonce: number; claimed: boolean } {
   return { nonce: load(w, H_BROKER_NONCE), claimed: false };
 }
 
+/**
+ * Main thread, asked by a worker started with a plain `new Worker` (a world of its own, whose
+ * claim this one never saw) to start the broker its claim named by `nonce`: takes that nonce as
+ * this process's broker when none is decided here yet; true then, for the caller that must start
+ * it. False when one is decided already (this thread's, or another plain worker's).
+ */
+export function adoptBroker(nonce: number): boolean {
+  const w = world.i32;
+  if (cas(w, H_BROKER, 0, BROKER_CLAIMING) !== 0) return false;
+  store(w, H_BROKER_NONCE, nonce);
+  store(w, H_BROKER, BROKER_STARTED);
+  return true;
+}
+
 /** Main thread: takes on a start a worker asked for; true once, for the caller that must start it. */
 export function takeWantedBroker(): boolean {
   return cas(world.i32, H_BROKER, BROKER_WANTED, BROKER_STARTED) === BROKER_WANTED;

@@ -74,14 +74,16 @@ let brokerRequests: BroadcastChannel | null = null;
 
 /**
  * The main thread answers workers that need multiprocessing's broker started (it must live as
- * long as the process, so not as a worker of a worker). Listening from the first spawn on: no
- * worker exists before it.
+ * long as the process, so not as a worker of a worker). Listening from the first spawn on, and
+ * from the first load of multiprocessing (broker-client.ts): a worker started with a plain
+ * `new Worker` may ask too, and its message carries the nonce it claimed in a world of its own.
  */
-function listenForBrokerRequests(): void {
+export function listenForBrokerRequests(): void {
   if (brokerRequests !== null || !isMainThread) return;
   brokerRequests = new BroadcastChannel(BROKER_CHANNEL);
-  brokerRequests.onmessage = () => {
-    void import('../process/broker-client.js').then((m) => m.startWantedBroker());
+  brokerRequests.onmessage = (e) => {
+    const nonce = (e as { data?: { nonce?: unknown } | null }).data?.nonce;
+    void import('../process/broker-client.js').then((m) => m.startWantedBroker(nonce));
   };
   brokerRequests.unref();
 }

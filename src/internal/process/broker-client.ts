@@ -222,7 +222,7 @@ export function startWantedBroker(nonce?: unknown): void {
     Number.isInteger(nonce) &&
     // A child process uses its root's broker (named in its environment): a plain Worker that
     // was started without that environment claimed one of its own, which must not start.
-    (process.env[ENV_BROKER] === undefined || process.env[ENV_BROKER] === pathOf(nonce)) &&
+    (!process.env[ENV_BROKER] || process.env[ENV_BROKER] === pathOf(nonce)) &&
     adoptBroker(nonce)
   )
     path = pathOf(nonce);

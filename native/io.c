@@ -35,6 +35,7 @@
 #include <poll.h>
 #include <node_api.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -178,24 +179,57 @@ static int unix_addr(napi_env env, napi_value v, struct sockaddr_un *sa) {
 /* connectUnix(path) -> fd | -errno: a non-blocking Unix stream socket connected to `path`.
  * A Unix connect(2) completes at once or fails at once (-ENOENT, -ECONNREFUSED; -EAGAIN: the
  * listener's backlog is full, try again later), so the descriptor is usable on return. */
-static napi_value io_connect_unix(napi_env env, napi_callback_info info) {
+static int connect_unix_fd(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return -EINVAL;
   struct sockaddr_un sa;
   int sl = argc >= 1 ? unix_addr(env, argv[0], &sa) : -EINVAL;
-  if (sl < 0) return num(env, sl);
+  if (sl < 0) return sl;
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return num(env, -errno);
+  if (fd < 0) return -errno;
   int r;
   do r = connect(fd, (struct sockaddr *)&sa, (socklen_t)sl);
   while (r < 0 && errno == EINTR);
   if (r < 0) {
     int e = errno;
     close(fd);
-    return num(env, -e);
+    return -e;
+  }
+  return fd;
+}
+
+static napi_value io_connect_unix(napi_env env, napi_callback_info info) {
+  return num(env, connect_unix_fd(env, info));
+}
+
+static void close_at_end(void *arg) { close((int)(intptr_t)arg); }
+
+/* connectUnixOwned(path) -> fd | -errno: connectUnix's socket, which the addon closes when the
+ * thread ends (an environment cleanup hook) unless closeOwned closed it first. For a socket no
+ * event loop watches (a thread's blocking broker connection): nothing else would close it, and
+ * the peer must see the thread's end. Connect and ownership are one call: as two, a
+ * Worker.terminate() between them would leave the descriptor open for the life of the process. */
+static napi_value io_connect_unix_owned(napi_env env, napi_callback_info info) {
+  int fd = connect_unix_fd(env, info);
+  if (fd < 0) return num(env, fd);
+  if (napi_add_env_cleanup_hook(env, close_at_end, (void *)(intptr_t)fd) != napi_ok) {
+    close(fd);
+    return num(env, -ENOMEM);
   }
   return num(env, fd);
+}
+
+/* closeOwned(fd) -> 0 | -errno (close's): closes a descriptor of connectUnixOwned and drops its
+ * cleanup hook, in one call (a number closed and reused must not be closed again at the end). */
+static napi_value io_close_owned(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || !arg_int(env, argv[0], &fd) || fd < 0) return num(env, -EINVAL);
+  napi_remove_env_cleanup_hook(env, close_at_end, (void *)(intptr_t)fd);
+  return num(env, close(fd) < 0 ? -errno : 0);
 }
 
 /* listenUnix(path, backlog) -> fd | -errno: a non-blocking Unix stream socket listening at
@@ -430,6 +464,20 @@ static napi_value io_sendall_blocking(napi_env env, napi_callback_info info) {
     if (w == 0) return num(env, -EAGAIN);
   }
   return num(env, (double)done);
+}
+
+/* waitReady(fd, events 1 read | 4 write, timeoutMs) -> 1 ready | 0 timed out | -errno: parks
+ * the calling thread in poll(2). For a blocking loop that must come back to JavaScript now and
+ * then (a thread being terminated ends only there) without losing what a send had done. */
+static napi_value io_wait_ready(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  int32_t fd, events, tmo;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3 || !arg_int(env, argv[0], &fd) || !arg_int(env, argv[1], &events) ||
+      !arg_int(env, argv[2], &tmo) || fd < 0)
+    return num(env, -EINVAL);
+  return num(env, wait_fd(fd, (short)(((events & 1) ? POLLIN : 0) | ((events & 4) ? POLLOUT : 0)), tmo));
 }
 
 /* acceptBlocking(fd, timeoutMs) -> fd | -errno (-EAGAIN: timed out) */
@@ -854,7 +902,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"acceptBlocking", io_accept_blocking}, {"addressOf", io_address_of},
       {"setsockoptInt", io_setsockopt_int}, {"getsockoptInt", io_getsockopt_int},
       {"connect", io_connect},       {"connectUnix", io_connect_unix},
-      {"listenUnix", io_listen_unix},
+      {"listenUnix", io_listen_unix}, {"connectUnixOwned", io_connect_unix_owned},
+      {"closeOwned", io_close_owned}, {"waitReady", io_wait_ready},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

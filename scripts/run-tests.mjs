@@ -121,4 +121,24 @@ if (onBroker.length > 0 && process.env.WEFT_LOCK_SLAB !== '0') {
   );
   status = runner(onBroker, { WEFT_LOCK_SLAB: '0' }) || status;
 }
+// A thread's blocking broker calls go on its own socket where the io addon is built, and through
+// a sync client thread otherwise (src/internal/process/broker-sync.ts): the tests of blocking
+// calls run again on the client thread.
+const SYNC_THREAD_PASS = [
+  'test/multiprocessing/blocking.test.ts',
+  'test/multiprocessing/early-post.test.ts',
+  'test/multiprocessing/event-set-compute.test.ts',
+  'test/multiprocessing/event-slab.test.ts',
+  'test/multiprocessing/semaphore-releaser-death.test.ts',
+  'test/multiprocessing/start-then-block.test.ts',
+  'test/multiprocessing/sync-direct.test.ts',
+  'test/multiprocessing/sync-unreadable.test.ts',
+];
+const onThread = chosen.filter((f) => SYNC_THREAD_PASS.includes(f));
+if (onThread.length > 0 && process.env.WEFT_SYNC_CLIENT !== 'thread') {
+  console.log(
+    `\n# again with WEFT_SYNC_CLIENT=thread (blocking calls through a sync client thread): ${onThread.length} files`,
+  );
+  status = runner(onThread, { WEFT_SYNC_CLIENT: 'thread' }) || status;
+}
 process.exit(status);

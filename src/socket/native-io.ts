@@ -24,6 +24,15 @@ export interface IoBinding {
    * once): its fd, or -errno (-EAGAIN: the listener's backlog is full). Absent from an addon
    * built before it. */
   connectUnix?(path: string): number;
+  /** connectUnix's socket, which the addon closes when this thread ends unless `closeOwned`
+   * closed it first (no event loop watches it: a thread's blocking broker connection). Absent
+   * from an addon built before it. */
+  connectUnixOwned?(path: string): number;
+  /** Closes a descriptor of `connectUnixOwned` (and forgets it): 0 or -errno. */
+  closeOwned?(fd: number): number;
+  /** Parks the thread until `fd` is ready for `events` (1 read, 4 write) or `timeoutMs` passes:
+   * 1 ready, 0 timed out, -errno. Absent from an addon built before it. */
+  waitReady?(fd: number, events: number, timeoutMs: number): number;
   /** A non-blocking Unix stream socket listening at `path`: its fd, or -errno. Absent from an
    * addon built before it. */
   listenUnix?(path: string, backlog: number): number;

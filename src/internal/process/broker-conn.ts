@@ -5,13 +5,15 @@
  * — locks, semaphore permits, JoinableQueue items taken — and gives them back when it ends.
  * A session has up to two **connections**, each a socket of its own:
  *
- *   thread T of process P ──async client (broker-client.ts)──▶ Conn(P:T, 'a') ─┐
- *                        ──sync client thread (sync-client-thread.ts)─▶ Conn(P:T, 's') ─┴▶ Session P:T
+ *   thread T of process P ──async client (broker-client.ts)──────────▶ Conn(P:T, 'a') ─┐
+ *                        ──its blocking socket (sync-direct.ts, or
+ *                          a sync client thread: sync-client-thread.ts)─▶ Conn(P:T, 's') ─┴▶ Session P:T
  *
  * The async connection carries T's ordinary requests; the sync one carries T's blocking calls,
- * relayed by a helper thread while T is parked. Both act for the same session, so a lock taken
- * with `acquireSync` and released with `release` (sent on the async connection) is one hold,
- * and a process that dies releases everything once, whichever connection took it.
+ * written and read by T itself, or relayed by a helper thread while T is parked. Both act for
+ * the same session, so a lock taken with `acquireSync` and released with `release` (sent on the
+ * async connection) is one hold, and a process that dies releases everything once, whichever
+ * connection took it.
  *
  * Implementation notes
  * - A Conn exists before its socket does when a sync request ships messages that T's async

@@ -103,7 +103,8 @@ function isStackOverflow(e: unknown): boolean {
  * `item` as it goes to the broker (see the top of this file); the tokens of the Pipe ends it
  * holds are added to `tokens` (also when it throws, so that the caller can drop them). `later`:
  * the wire form waits in this thread's outgoing batch (it is read when the batch is written),
- * so a binary item goes as a copy; false for a blocking call, whose MessagePort copies it now.
+ * so a binary item goes as a copy; false for a blocking call, whose frame is written (or whose
+ * MessagePort copies it) within the call: the item itself, as a view of its base class.
  * @throws NotCloneableError naming `what` for an item that cannot be sent, one nested deeper than
  *   this thread's stack can write included.
  */
@@ -115,7 +116,7 @@ export function toWire(item: unknown, tokens: string[], what: string, later = tr
   else if (ArrayBuffer.isView(item) || item instanceof ArrayBuffer) {
     refuseDetached(item, what);
     if (item.byteLength <= STRING_BYTES) return binaryToWire(item);
-    return later ? ownCopy(item) : item;
+    return later ? ownCopy(item) : baseView(item);
   }
   // Anything else is written as bytes; a function or a symbol is refused on the way (serialize).
   const from = tokens.length;
@@ -233,6 +234,23 @@ function copyView(item: ArrayBufferView, into: Buffer): ArrayBufferView {
   // Buffer's pool hands out 8-byte-aligned slices; a view of wider items needs that alignment.
   if (into.byteOffset % size !== 0) return copyView(item, Buffer.allocUnsafeSlow(into.length));
   return new View(into.buffer, into.byteOffset, into.length / size);
+}
+
+/**
+ * `item` as a view of its base class over the same memory: v8.serialize names a view's class by
+ * its `Symbol.toStringTag`, which a subclass may redefine (one that said 'Float64Array' sent a
+ * 64 KiB Uint8Array as a Float64Array of garbage). A Buffer and a base class's view as they are.
+ */
+function baseView(item: ArrayBufferView | ArrayBuffer): ArrayBufferView | ArrayBuffer {
+  if (item instanceof ArrayBuffer || Buffer.isBuffer(item)) return item;
+  const tag = viewName(item);
+  if (tag === 'DataView') {
+    if (Object.getPrototypeOf(item) === DataView.prototype) return item;
+    return new DataView(item.buffer, item.byteOffset, item.byteLength);
+  }
+  const View = VIEWS[tag] ?? Uint8Array;
+  if (Object.getPrototypeOf(item) === View.prototype) return item;
+  return new View(item.buffer, item.byteOffset, item.byteLength / View.BYTES_PER_ELEMENT);
 }
 
 /**

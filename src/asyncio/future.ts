@@ -48,7 +48,19 @@ class Awaiter<T> {
   ) {}
 }
 
-type Entry<T> = DoneCallback<T> | Awaiter<T>;
+/**
+ * @internal A done-callback of weft's own that is told at once, inside the call that ends the
+ * future, rather than from the ready queue: it queues there itself only what can be seen. A
+ * gather's children (gather.ts) each had a callback on the queue that, for all but the last
+ * and the failing ones, only counted; each was a callback of the queue to push, take off and
+ * call, 100,000 times in a gather of 100,000 tasks. It runs no code of the user's, must not
+ * throw, and must keep the order the callbacks it stands for would have had.
+ */
+export abstract class FutureWatch {
+  abstract _futureDone(fut: Future<any>): void;
+}
+
+type Entry<T> = DoneCallback<T> | Awaiter<T> | FutureWatch;
 
 /**
  * @internal The fields of a future (and of a task) that only cancellation, `sleep(0)` or a
@@ -266,14 +278,24 @@ export class Future<T = unknown> implements PromiseLike<T> {
     else this.entries = [cur, e];
   }
 
+  /** @internal Tells `w` when this pending future is done (see FutureWatch). */
+  _watch(w: FutureWatch): void {
+    this.addEntry(w);
+  }
+
   /** @internal Whether `cb` is registered and waiting for this pending future. */
-  _hasDoneCallback(cb: DoneCallback<T>): boolean {
+  _hasDoneCallback(cb: DoneCallback<T> | FutureWatch): boolean {
     const cur = this.entries;
     return cur === cb || (Array.isArray(cur) && cur.includes(cb));
   }
 
   /** Removes every registration of `cb`; returns how many were removed. */
   removeDoneCallback(cb: DoneCallback<T>): number {
+    return this._removeEntry(cb);
+  }
+
+  /** @internal `removeDoneCallback`, for a FutureWatch as well. */
+  _removeEntry(cb: DoneCallback<T> | FutureWatch): number {
     const cur = this.entries;
     if (cur === null) return 0;
     if (!Array.isArray(cur)) {
@@ -377,8 +399,9 @@ export class Future<T = unknown> implements PromiseLike<T> {
   }
 
   private scheduleEntry(e: Entry<T>): void {
-    if (e instanceof Awaiter) callSoonResumeOf(e.task, resumeAwaiter, e, this);
-    else callSoon(runCallback, e, this);
+    if (typeof e === 'function') callSoon(runCallback, e, this);
+    else if (e instanceof Awaiter) callSoonResumeOf(e.task, resumeAwaiter, e, this);
+    else e._futureDone(this);
   }
 }
 

@@ -1,6 +1,7 @@
 import { CancelledError } from '../internal/errors.js';
+import { callSoon } from '../internal/scheduler.js';
 import { type Awaitable, ensureFuture } from './ensure-future.js';
-import { Future } from './future.js';
+import { Future, FutureWatch } from './future.js';
 
 export interface GatherOptions {
   /** Collect errors (and CancelledErrors of cancelled children) as results instead of failing. */
@@ -74,43 +75,11 @@ export function gather(...args: unknown[]): GatheringFuture<unknown[]> {
     outer.setResult([]);
     return outer;
   }
-  // The distinct children: callbacks run from the ready queue, after this call has counted them.
-  let total = 0;
-  let finished = 0;
-  /** Set when an argument could not be turned into a future: this gather never existed. */
-  let abandoned = false;
-  const onChildDone = (fut: Future<unknown>): void => {
-    if (abandoned) return;
-    finished++;
-    // gather takes responsibility for the error: it raises it or returns it.
-    if (fut._hasException) fut._markRetrieved();
-    if (outer.done()) return;
-    if (!returnExceptions) {
-      if (fut.cancelled()) {
-        outer._settle(false, fut._makeCancelledError());
-        return;
-      }
-      if (fut._hasException) {
-        outer._settle(false, fut._exception);
-        return;
-      }
-    }
-    if (finished === total) {
-      if (outer._cancelRequested) {
-        outer._settle(false, fut.cancelled() ? fut._makeCancelledError() : new CancelledError());
-        return;
-      }
-      const results = children.map((c) => {
-        if (c.cancelled()) return new CancelledError(c._cancelMessage ?? '');
-        return c._hasException ? c._exception : c._result;
-      });
-      outer.setResult(results);
-    }
-  };
+  const g = new Gathering(outer, children, returnExceptions);
   // A child given twice is waited for once (CPython's arg_to_fut). A pending future already
-  // carrying this gather's callback is a repeat: no Map or Set of 100,000 keys, and no field
-  // on every future. Done ones (their callbacks are not kept) and other awaitables go through
-  // a Map, made only when one shows up.
+  // watched by this gather is a repeat: no Map or Set of 100,000 keys, and no field on every
+  // future. Done ones (they keep no watch) and other awaitables go through a Map, made only
+  // when one shows up.
   let seenOther: Map<unknown, Future<unknown>> | null = null;
   let i = 0;
   try {
@@ -119,9 +88,9 @@ export function gather(...args: unknown[]): GatheringFuture<unknown[]> {
       let f: Future<unknown> | undefined;
       if (a instanceof Future && !a.done()) {
         f = a;
-        if (!f._hasDoneCallback(onChildDone)) {
-          total++;
-          f.addDoneCallback(onChildDone);
+        if (!f._hasDoneCallback(g)) {
+          g.total++;
+          f._watch(g);
         }
       } else {
         if (Array.isArray(a))
@@ -133,17 +102,141 @@ export function gather(...args: unknown[]): GatheringFuture<unknown[]> {
         if (f === undefined) {
           f = a instanceof Future ? a : ensureFuture(a as Awaitable<unknown>);
           seenOther.set(a, f);
-          total++;
-          f.addDoneCallback(onChildDone);
+          g.total++;
+          // (isFuture's answer may be a future of another copy: typed Future all the same.)
+          const local: boolean = f instanceof Future;
+          if (!local) {
+            // A future of another copy of weft, whose callbacks its own ready queue runs: it
+            // counts when its callback runs, and so must every child (see Gathering).
+            g.countLate = true;
+            f.addDoneCallback(g.foreignCallback());
+          } else if (f.done()) g.queueCounting(f);
+          else f._watch(g);
         }
       }
       children[i] = f;
     }
   } catch (e) {
     // A bad argument (ensureFuture throws): the children met so far keep running, without us.
-    abandoned = true;
-    for (let j = 0; j < i; j++) children[j]?.removeDoneCallback(onChildDone);
+    g.abandoned = true;
+    for (let j = 0; j < i; j++) {
+      const c = children[j] as Future<unknown>;
+      const local: boolean = c instanceof Future;
+      if (local) c._removeEntry(g);
+      else c.removeDoneCallback(g.foreignCallback());
+    }
     throw e;
   }
+  g.building = false;
   return outer;
+}
+
+/**
+ * A gather's watch on its children (see FutureWatch). CPython queues a callback for each child
+ * as it ends; all of them but the last, and without `returnExceptions` a child that failed or
+ * was cancelled, only count it. Here a child is counted as it ends, and only those queue a
+ * callback, at the place CPython's would take. Counting at once keeps that order only while no
+ * callback that counts later is still queued: one for a child already done when given, or that
+ * ended while gather() was taking its arguments (before the total was known). Until those have
+ * run, every child queues a callback that counts when it runs, as CPython's does; with a future
+ * of another copy of weft among the children, every child always does.
+ */
+class Gathering extends FutureWatch {
+  /** The distinct children. */
+  total = 0;
+  /** The children counted as done. */
+  finished = 0;
+  /** Callbacks queued that count their child when they run (`queueCounting`). */
+  counting = 0;
+  /** gather() is still taking its arguments: the total is not known yet. */
+  building = true;
+  /** Every child counts from a queued callback (a child of another copy of weft). */
+  countLate = false;
+  /** An argument could not be turned into a future: this gather never existed. */
+  abandoned = false;
+  private foreign: ((fut: Future<unknown>) => void) | null = null;
+
+  constructor(
+    readonly outer: GatheringFuture<unknown[]>,
+    readonly children: Future<unknown>[],
+    readonly returnExceptions: boolean,
+  ) {
+    super();
+  }
+
+  _futureDone(fut: Future<unknown>): void {
+    if (this.building || this.countLate || this.counting > 0) {
+      this.queueCounting(fut);
+      return;
+    }
+    this.finished++;
+    // gather takes responsibility for the error: it raises it or returns it.
+    if (fut._hasException) fut._markRetrieved();
+    if (
+      this.finished === this.total ||
+      (!this.returnExceptions && (fut._hasException || fut.cancelled()))
+    )
+      callSoon(childSettles, this, fut);
+  }
+
+  /** Queues the child's callback, which counts it when it runs. */
+  queueCounting(fut: Future<unknown>): void {
+    this.counting++;
+    callSoon(childCounts, this, fut);
+  }
+
+  /** The callback given to a future of another copy of weft (one per gather). */
+  foreignCallback(): (fut: Future<unknown>) => void {
+    this.foreign ??= (fut) => {
+      this.counting++;
+      childCounts(this, fut);
+    };
+    return this.foreign;
+  }
+
+  /** What the callback of `fut`, counted, does. */
+  settle(fut: Future<unknown>): void {
+    const outer = this.outer;
+    if (outer.done()) return;
+    if (!this.returnExceptions) {
+      if (fut.cancelled()) {
+        outer._settle(false, fut._makeCancelledError());
+        return;
+      }
+      if (fut._hasException) {
+        outer._settle(false, fut._exception);
+        return;
+      }
+    }
+    if (this.finished !== this.total) return;
+    if (outer._cancelRequested) {
+      outer._settle(false, fut.cancelled() ? fut._makeCancelledError() : new CancelledError());
+      return;
+    }
+    const children = this.children;
+    const results = new Array<unknown>(children.length);
+    for (let i = 0; i < children.length; i++) {
+      const c = children[i] as Future<unknown>;
+      results[i] = c.cancelled()
+        ? new CancelledError(c._cancelMessage ?? '')
+        : c._hasException
+          ? c._exception
+          : c._result;
+    }
+    outer.setResult(results);
+  }
+}
+
+/** A child's callback that counts it (see Gathering). */
+function childCounts(g: Gathering, fut: Future<unknown>): void {
+  g.counting--;
+  if (g.abandoned) return;
+  g.finished++;
+  if (fut._hasException) fut._markRetrieved();
+  g.settle(fut);
+}
+
+/** A child's callback, the child counted already. */
+function childSettles(g: Gathering, fut: Future<unknown>): void {
+  g.settle(fut);
 }

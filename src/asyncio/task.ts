@@ -5,6 +5,7 @@ import {
   releaseContext,
   restoreContext,
   retainContext,
+  switchContext,
 } from '../internal/context.js';
 import { CancelledError, describeValue } from '../internal/errors.js';
 import { registerLiveCounter } from '../internal/live-handles.js';
@@ -563,10 +564,10 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
 
   /**
    * @internal The task's first step, run by a drain (`callSoonStart`): leaves the task current
-   * and returns what was current before, for the drain to put back; CONTEXT_UNCHANGED when it
-   * switched nothing.
+   * and, when `save`, returns what was current before, for the drain to put back;
+   * CONTEXT_UNCHANGED when it switched nothing.
    */
-  _start(): object | null {
+  _start(save: boolean): object | null {
     if (this.done()) return CONTEXT_UNCHANGED;
     const body = this._value as TaskBody<T> | undefined;
     this._value = undefined;
@@ -580,7 +581,9 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
       return CONTEXT_UNCHANGED;
     }
     beginStep(this);
-    const prev = enterContext(this);
+    let prev: object | null = CONTEXT_UNCHANGED;
+    if (save) prev = enterContext(this);
+    else switchContext(this);
     let r: unknown;
     try {
       r = typeof body === 'function' ? body() : body;
@@ -625,18 +628,26 @@ export class Task<T = unknown> extends Future<T> implements WaitingTask, Awaitin
   _finish(ok: boolean, value: unknown): void {
     if (this.done()) return;
     this._blocker = null;
-    if (this._cold !== null) this._cold.awaited = null;
-    const pending = this._pendingCancel;
-    if (pending !== null) this._pendingCancel = null;
-    if (ok && pending !== null) {
-      // Cancellation requested but never delivered before the body returned: the task is
-      // cancelled all the same (CPython's _must_cancel at StopIteration).
-      ok = false;
-      value = pending;
-    } else if (pending instanceof CancelledError && value === (this._cold as TaskCold).releasedBy) {
-      // A scope's TimeoutError carried out of the body the cancel its exit made pending: in
-      // CPython that scope would not have converted, and the CancelledError ends the task.
-      value = pending;
+    // A pending cancel lives in the cold record: a task that never had one (every task of a
+    // plain gather) skips it all, and the `instanceof CancelledError` below, whose brand check
+    // (errors.ts) is not free, is asked only of a task that failed.
+    const c = this._cold as TaskCold | null;
+    if (c !== null) {
+      c.awaited = null;
+      const pending = this._pendingCancel;
+      if (pending !== null) {
+        this._pendingCancel = null;
+        if (ok) {
+          // Cancellation requested but never delivered before the body returned: the task is
+          // cancelled all the same (CPython's _must_cancel at StopIteration).
+          ok = false;
+          value = pending;
+        } else if (value === c.releasedBy && pending instanceof CancelledError) {
+          // A scope's TimeoutError carried out of the body the cancel its exit made pending: in
+          // CPython that scope would not have converted, and the CancelledError ends the task.
+          value = pending;
+        }
+      }
     }
     if (!ok && value instanceof CancelledError) this._setCancelled(value.message, value);
     else this._settle(ok, value);
@@ -705,8 +716,8 @@ export function drivenTask(): Task<void> {
   return new Task<void>(drivenBody);
 }
 
-function startTask(t: Task<any>): object | null {
-  return t._start();
+function startTask(t: Task<any>, save: boolean): object | null {
+  return t._start(save);
 }
 
 function isThenable(x: unknown): x is PromiseLike<unknown> {

@@ -9,6 +9,7 @@ import {
   FIRST_EXCEPTION,
   Future,
   gather,
+  getRunningLoop,
   run,
   shield,
   sleep,
@@ -154,6 +155,88 @@ describe('gather', () => {
         /sub/,
       );
     });
+  });
+
+  test('gather with a child done when given settles where the last callback runs, as in CPython', async () => {
+    // CPython: ['d', 1] ['x', 'outer', 'main'] either way round. The done child's callback is
+    // queued at the call; the task's, when it ends, behind the step of the task it made, which
+    // queues 'x': the gather is complete only at the task's callback, after that step.
+    for (const doneFirst of [true, false]) {
+      const log: string[] = [];
+      const r = await run(async () => {
+        const loop = getRunningLoop();
+        const done = new Future<string>();
+        done.setResult('d');
+        const t1 = createTask(async () => {
+          createTask(async () => {
+            loop.callSoon(() => log.push('x'));
+          });
+          return 1;
+        });
+        const g = doneFirst ? gather(done, t1) : gather(t1, done);
+        g.addDoneCallback(() => log.push('outer'));
+        const res = await g;
+        log.push('main');
+        await sleep(0);
+        return res;
+      });
+      assert.deepEqual(r, doneFirst ? ['d', 1] : [1, 'd']);
+      assert.deepEqual(log, ['x', 'outer', 'main']);
+    }
+  });
+
+  test('gather with a future of another copy of weft among the children keeps the order CPython gives', async () => {
+    // A second instance of future.ts (its own Future class, the same ready queue): the gather
+    // gives it a plain done-callback, which counts when it runs, and every other child counts
+    // the same way. CPython, the child done already: ['x', 'outer', 'main'] (as above).
+    const spec = '../../src/asyncio/future.js?second-copy';
+    const copy = (await import(spec)) as { Future: new () => Future<string> };
+    const log: string[] = [];
+    const r = await run(async () => {
+      const loop = getRunningLoop();
+      const other = new copy.Future();
+      assert.equal(other instanceof Future, false);
+      other.setResult('d');
+      const t1 = createTask(async () => {
+        createTask(async () => {
+          loop.callSoon(() => log.push('x'));
+        });
+        return 1;
+      });
+      const g = gather(other, t1);
+      g.addDoneCallback(() => log.push('outer'));
+      const res = await g;
+      log.push('main');
+      await sleep(0);
+      return res;
+    });
+    assert.deepEqual(r, ['d', 1]);
+    assert.deepEqual(log, ['x', 'outer', 'main']);
+  });
+
+  test('gather with a failing child settles where its callback runs, after the steps queued before it', async () => {
+    // CPython: ['a', 'x', 'outer', 'main']. The first task's callback only counts; the second's
+    // fails the gather, behind the step of the task the first one made.
+    const log: string[] = [];
+    await run(async () => {
+      const loop = getRunningLoop();
+      const ok = createTask(async () => {
+        createTask(async () => {
+          log.push('a');
+          loop.callSoon(() => log.push('x'));
+        });
+        return 1;
+      });
+      const bad = createTask(async () => {
+        throw new RangeError('bad');
+      });
+      const g = gather(ok, bad);
+      g.addDoneCallback(() => log.push('outer'));
+      await assert.rejects(g, RangeError);
+      log.push('main');
+      await sleep(0);
+    });
+    assert.deepEqual(log, ['a', 'x', 'outer', 'main']);
   });
 
   test('100,000 trivial tasks gather', async () => {

@@ -113,6 +113,7 @@ const BROKER_PASS = [
   'test/multiprocessing/lock-holds-records.test.ts',
   'test/multiprocessing/event-slab.test.ts',
   'test/multiprocessing/plain-worker-exit.test.ts',
+  'test/multiprocessing/poll-ships.test.ts',
 ];
 const onBroker = chosen.filter((f) => BROKER_PASS.includes(f));
 if (onBroker.length > 0 && process.env.WEFT_LOCK_SLAB !== '0') {

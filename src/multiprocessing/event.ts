@@ -11,6 +11,7 @@ import {
   WAITERS,
   wordIndex,
 } from '../internal/process/lock-slab.js';
+import { shipQueued, shipQueuedNow } from '../internal/process/unshipped.js';
 import type { WaitOptions } from '../internal/wait-options.js';
 import { slotForNew } from './lock.js';
 import {
@@ -20,19 +21,6 @@ import {
   type SharedInit,
   SharedObject,
 } from './shared-object.js';
-
-/**
- * Before an answer from the slab where Python's would come from shared memory too (`isSet`, a
- * `waitSync` on a set flag): what this thread queued for the broker and could not write yet
- * (its connection still being made, or frames the kernel has not taken) goes now, by a
- * blocking ping when it cannot go otherwise (broker-sync.ts carries it). Those calls were
- * blocking round trips before, which carried it: a thread that puts items or sets an Event
- * and then polls `isSet` in a synchronous loop would otherwise hold them until the loop ends,
- * while the process it waits for waits for them (Python's feeder thread sends them meanwhile).
- */
-function shipQueued(): void {
-  if (!broker()._flushNow()) brokerSync().request('ping', undefined, []);
-}
 
 /** This thread pinged the broker before a set over parked waiters (see `set`). */
 let pingedBeforeSet = false;
@@ -122,7 +110,11 @@ export class Event extends SharedObject {
     else Atomics.and(a, this.#word, ~EVENT_FLAG);
   }
 
-  /** Whether the flag is set — a snapshot: another process may change it the next instant. */
+  /**
+   * Whether the flag is set — a snapshot: another process may change it the next instant. A
+   * loop polling it still sends what this thread queued for the broker, about a millisecond in
+   * (unshipped.ts), as Python's feeder thread sends it meanwhile.
+   */
   isSet(): boolean {
     const a = this.#slab(true);
     if (a !== null) {
@@ -159,7 +151,8 @@ export class Event extends SharedObject {
     const timeout = checkTimeout('Event.waitSync', options.timeout);
     const a = this.#slab(true);
     if (a !== null && (Atomics.load(a, this.#word) & EVENT_FLAG) !== 0) {
-      shipQueued();
+      // It stood for a blocking round trip, which carried what this thread queued.
+      shipQueuedNow();
       return true;
     }
     return brokerSync().request('wait', this._id, [timeout]) as boolean;

@@ -11,6 +11,7 @@ import {
   WAITERS,
   wordIndex,
 } from '../internal/process/lock-slab.js';
+import { shipQueued } from '../internal/process/unshipped.js';
 import { RuntimeError } from './errors.js';
 import { holding, holdingSync } from './hold.js';
 import {
@@ -336,7 +337,11 @@ export class Lock extends SharedObject {
         if (this.#recursive) tookHold(holds, task);
         return true;
       }
-      if ((!block || timeout === 0) && this.#heldElsewhere(a)) return false;
+      if ((!block || timeout === 0) && this.#heldElsewhere(a)) {
+        // A try that fails here may be polled in a loop: what this thread queued must not wait.
+        shipQueued();
+        return false;
+      }
     }
     const owner = broker().owner;
     if (this.#recursive) {
@@ -374,7 +379,8 @@ export class Lock extends SharedObject {
   /**
    * Blocking twin of `acquire`: parks this thread until the lock is taken (true), or returns
    * false with `blocking: false` or when `timeout` ms pass. A holder that dies releases it, so a
-   * waiter never waits on a dead process.
+   * waiter never waits on a dead process. A loop of `blocking: false` tries still sends what
+   * this thread queued for the broker, about a millisecond in (unshipped.ts).
    *
    * **Blocking:** it stops the whole thread, event loop included — worker or child CPU code,
    * never the main thread of a server. A `signal` counts only if already aborted.
@@ -410,7 +416,11 @@ export class Lock extends SharedObject {
         if (this.#recursive) tookHold(this.#holds, 0);
         return true;
       }
-      if ((!block || timeout === 0) && this.#heldElsewhere(a)) return false;
+      if ((!block || timeout === 0) && this.#heldElsewhere(a)) {
+        // A try that fails here may be polled in a loop: what this thread queued must not wait.
+        shipQueued();
+        return false;
+      }
     }
     const got = brokerSync().request('acquire', this._id, [
       broker().owner,

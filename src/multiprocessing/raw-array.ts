@@ -16,6 +16,7 @@ import {
   slabBrokerPath,
 } from '../internal/process/lock-slab.js';
 import { coercer } from '../internal/process/typecodes.js';
+import { shipQueued } from '../internal/process/unshipped.js';
 import type { TypeCode } from '../threading/typecodes.js';
 import { IndexError } from './errors.js';
 import type { Lock } from './lock.js';
@@ -158,7 +159,10 @@ export class RawSharedArray<C extends TypeCode = TypeCode> extends SharedObject 
   async get(i: number): Promise<number> {
     const k = this.#at(i);
     const st = this.#direct(false);
-    if (st !== null) return st.get(k, guardSession);
+    if (st !== null) {
+      shipQueued();
+      return st.get(k, guardSession);
+    }
     return (await broker().request('dataOp', this._id, ['getItem', k])) as number;
   }
   async set(i: number, v: number): Promise<void> {
@@ -168,11 +172,18 @@ export class RawSharedArray<C extends TypeCode = TypeCode> extends SharedObject 
     if (st !== null) st.set(k, v, guardSession());
     else await broker().request('dataOp', this._id, ['setItem', k, this.#wire(v, x)]);
   }
-  /** Blocking twin of `get` (Python's `arr[i]`). Without the shm addon, a broker round trip. */
+  /**
+   * Blocking twin of `get` (Python's `arr[i]`). Without the shm addon, a broker round trip. A
+   * loop polling it (or `sliceSync`, `toArraySync`, `getObj()`) still sends what this thread
+   * queued for the broker, about a millisecond in (unshipped.ts).
+   */
   getSync(i: number): number {
     const k = this.#at(i);
     const st = this.#direct(true);
-    if (st !== null) return st.get(k, guardSession);
+    if (st !== null) {
+      shipQueued();
+      return st.get(k, guardSession);
+    }
     return brokerSync().request('dataOp', this._id, ['getItem', k]) as number;
   }
   /** Blocking twin of `set` (Python's `arr[i] = v`). Without the shm addon, a broker round trip. */
@@ -186,7 +197,10 @@ export class RawSharedArray<C extends TypeCode = TypeCode> extends SharedObject 
   /** Blocking twin of `toArray` (Python's `arr[:]`). Without the shm addon, a broker round trip. */
   toArraySync(): number[] {
     const st = this.#direct(true);
-    if (st !== null) return st.slice(0, this.length, guardSession);
+    if (st !== null) {
+      shipQueued();
+      return st.slice(0, this.length, guardSession);
+    }
     return brokerSync().request('dataGet', this._id, []) as number[];
   }
   /**
@@ -197,14 +211,20 @@ export class RawSharedArray<C extends TypeCode = TypeCode> extends SharedObject 
   async slice(start?: number | null, stop?: number | null): Promise<number[]> {
     const [s, e] = [sliceIndex(start), sliceIndex(stop)];
     const st = this.#direct(false);
-    if (st !== null) return st.slice(...bounds(s, e, this.length), guardSession);
+    if (st !== null) {
+      shipQueued();
+      return st.slice(...bounds(s, e, this.length), guardSession);
+    }
     return (await broker().request('dataOp', this._id, ['getSlice', s, e])) as number[];
   }
   /** Blocking twin of `slice` (Python's `arr[start:stop]`). Without the shm addon, a broker round trip. */
   sliceSync(start?: number | null, stop?: number | null): number[] {
     const [s, e] = [sliceIndex(start), sliceIndex(stop)];
     const st = this.#direct(true);
-    if (st !== null) return st.slice(...bounds(s, e, this.length), guardSession);
+    if (st !== null) {
+      shipQueued();
+      return st.slice(...bounds(s, e, this.length), guardSession);
+    }
     return brokerSync().request('dataOp', this._id, ['getSlice', s, e]) as number[];
   }
   /**
@@ -270,7 +290,10 @@ export class RawSharedArray<C extends TypeCode = TypeCode> extends SharedObject 
   }
   async toArray(): Promise<number[]> {
     const st = this.#direct(false);
-    if (st !== null) return st.slice(0, this.length, guardSession);
+    if (st !== null) {
+      shipQueued();
+      return st.slice(0, this.length, guardSession);
+    }
     return (await broker().request('dataGet', this._id, [])) as number[];
   }
   /**
@@ -288,6 +311,8 @@ export class RawSharedArray<C extends TypeCode = TypeCode> extends SharedObject 
         'Array.getObj(): the items of this Array are kept by the broker, not in memory this thread can map (no shm addon, WEFT_LOCK_SLAB=0, or no room in /dev/shm); use get/set/slice instead',
         'ERR_WEFT_NOT_SHARED',
       );
+    // A loop that polls `getObj()[i]` reads here each time (a view kept aside is not seen).
+    shipQueued();
     return st.view();
   }
   /** @internal */

@@ -11,6 +11,7 @@ import {
   WAITERS,
   wordIndex,
 } from '../internal/process/lock-slab.js';
+import { shipQueued } from '../internal/process/unshipped.js';
 import { holding, holdingSync } from './hold.js';
 import { type AcquireOptions, slotForNew } from './lock.js';
 import {
@@ -159,7 +160,10 @@ export class Semaphore extends SharedObject {
     if (a === null) return null;
     const wait = block && timeout !== 0;
     if (this.#take(a, wait)) return true;
-    return !wait && this.#noneHere(a) ? false : null;
+    if (wait || !this.#noneHere(a)) return null;
+    // A try that fails here may be polled in a loop: what this thread queued must not wait.
+    shipQueued();
+    return false;
   }
 
   /**
@@ -331,10 +335,14 @@ export class Semaphore extends SharedObject {
     }
   }
 
-  /** The current value — a snapshot (Python's `get_value()`). */
+  /**
+   * The current value — a snapshot (Python's `get_value()`). A loop polling it (or a try-acquire
+   * that fails) still sends what this thread queued for the broker, about a millisecond in.
+   */
   getValue(): number {
     const a = this.#slab();
     if (a !== null && seen === sent) {
+      shipQueued();
       return Atomics.load(a, this.#word) & SEM_COUNT;
     }
     return this.#askSync('semValue', []) as number;

@@ -29,6 +29,7 @@
 import { endianness } from 'node:os';
 import { inspect } from 'node:util';
 import { describeValue, RuntimeError } from '../internal/errors.js';
+import { shipQueued } from '../internal/process/unshipped.js';
 import { kShared, registerSharedKind, type SharedState } from '../internal/serialize.js';
 import { IndexError, valueError } from './errors.js';
 import { SharedMemory } from './shared-memory.js';
@@ -312,11 +313,13 @@ export class ShareableList<T = ShareableItem> implements Iterable<T> {
    * Item `i` (Python's `sl[i]`; a negative `i` counts from the end). An int reads as a `number`
    * when it is a safe integer, else as a `bigint`; bytes read as a new `Buffer` (a copy); a
    * string or bytes value loses trailing NULs (see the layout).
+   * A loop polling it still sends what this thread queued for the broker, about a millisecond in.
    * @throws IndexError (a RangeError) when `i` is out of range. @throws TypeError when `i` is not
    *   an integer. @throws RuntimeError once `shm.close()` was called.
    */
   get(i: number): T {
     const k = this.#at(i, 'index');
+    shipQueued();
     const p = this.#slots[k] as number;
     const bytes = this.#bytes;
     let since = -1;

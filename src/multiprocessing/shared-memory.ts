@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { describeValue, RuntimeError } from '../internal/errors.js';
 import { ENV_BROKER, ensureBroker } from '../internal/process/broker-client.js';
 import { blockMarkerOf, shmAddon } from '../internal/process/lock-slab.js';
+import { shipQueued } from '../internal/process/unshipped.js';
 import { kShared, registerSharedKind, type SharedState } from '../internal/serialize.js';
 import { FileExistsError, FileNotFoundError } from './errors.js';
 
@@ -167,7 +168,9 @@ export class SharedMemory {
 
   /**
    * The block's bytes, in place (Python's `buf`): a `Uint8Array` over a `SharedArrayBuffer`;
-   * `new Float64Array(shm.buf.buffer)` views it by another type.
+   * `new Float64Array(shm.buf.buffer)` views it by another type. A loop polling `shm.buf[i]`
+   * still sends what this thread queued for the broker, about a millisecond in; one polling a
+   * view kept aside does not (plain memory).
    * @throws RuntimeError after `close()` (Python's `buf` is then None).
    */
   get buf(): Uint8Array {
@@ -176,6 +179,7 @@ export class SharedMemory {
         `SharedMemory '${this.name}' is closed: attach again with { name: '${this.name}' }`,
         'ERR_WEFT_CLOSED',
       );
+    shipQueued();
     return this.#buf;
   }
 

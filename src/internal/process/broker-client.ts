@@ -59,6 +59,7 @@ import {
   slabPathOf,
   sweepStaleSlabs,
 } from './lock-slab.js';
+import { markQueued, POLL_READS, setShip, setUnshipped } from './unshipped.js';
 
 export const ENV_BROKER = 'WEFT_BROKER';
 
@@ -662,6 +663,7 @@ export class BrokerClient {
 
   #send(m: unknown, atOnce = false): void {
     this.#out.push(m);
+    markQueued();
     // A beforeSend hook's post joins the frame the flush running it is about to write.
     if (!this.#connected || this.#inHooks) return;
     // A long synchronous run of sends (a producer's loop) goes out in pieces, not one huge frame.
@@ -713,6 +715,8 @@ export class BrokerClient {
     if (s.writableLength === 0) u.length = 0;
     else {
       u.push({ bytesEnd: this.#bytes, sentEnd: this.#sent, ms, f, n });
+      // Only this thread's event loop writes the rest: a poll of shared memory must know.
+      markQueued();
       // Frames the kernel has all of are settled: drop them (they hold their bytes).
       const written = this.#bytes - s.writableLength;
       let settled = 0;
@@ -817,6 +821,32 @@ export class BrokerClient {
     if (!this.#connected) return this.#out.length === 0;
     if (this.#out.length > 0) this.#flush();
     return !this.#stuckUnshipped();
+  }
+
+  /**
+   * @internal For a read of shared memory a program may poll (unshipped.ts): what this thread
+   * queued goes now, without this thread waiting for its event loop or for the broker. Written
+   * to the socket when it can take it; otherwise (the connection not made yet, frames the kernel
+   * has not taken) through the sync client thread, which writes it while this thread goes on
+   * (`shipStuck`, as `post` does for a release): the broker runs each message once, in order.
+   */
+  _shipQueued(): void {
+    if (this.#failed) {
+      setUnshipped(0);
+      return;
+    }
+    if (this.#inHooks) {
+      setUnshipped(POLL_READS);
+      return;
+    }
+    if (!this.#connected) {
+      const s = this.#socket;
+      if (s instanceof RawSocket && s.fd >= 0 && !s.destroyed) this.#onConnect();
+      else if (this.#out.length > 0) shipStuck?.();
+    } else if (this.#out.length > 0) this.#flush(true);
+    if (this.#stuckUnshipped()) shipStuck?.();
+    // Left over only when no way worked (no sync client): tried again after as many reads.
+    setUnshipped(this.#out.length > 0 || this.#stuckUnshipped() ? POLL_READS : 0);
   }
 
   /**
@@ -1033,6 +1063,8 @@ const kCancelled = Symbol('weft.broker.cancelled');
 
 const KEY = Symbol.for('weft.brokerClient');
 const holder = globalThis as unknown as { [KEY]?: BrokerClient };
+
+setShip(() => holder[KEY]?._shipQueued());
 
 /** This thread's connection to the broker (started, and the broker too, on first use). */
 export function broker(): BrokerClient {

@@ -233,8 +233,23 @@ export function startWantedBroker(nonce?: unknown): void {
   startBrokerThread(path);
 }
 
+/**
+ * Test-only: WEFT_BROKER_MAX_OLD_MB, a number of megabytes, caps the broker thread's old
+ * generation (a Worker's `resourceLimits.maxOldGenerationSizeMb`), so that a test can show a
+ * backlog larger than the broker's heap surviving (broker-store.ts) without gigabytes of items.
+ */
+function brokerLimits(): { maxOldGenerationSizeMb: number } | undefined {
+  const mb = Number(process.env.WEFT_BROKER_MAX_OLD_MB);
+  return Number.isFinite(mb) && mb > 0 ? { maxOldGenerationSizeMb: mb } : undefined;
+}
+
 function startBrokerThread(path: string): void {
-  const w = spawnWorker({ role: brokerRole, payload: { path }, name: 'weft-broker' });
+  const w = spawnWorker({
+    role: brokerRole,
+    payload: { path },
+    name: 'weft-broker',
+    resourceLimits: brokerLimits(),
+  });
   // The slab files of roots killed before their 'exit' (the unlink below never ran).
   sweepStaleSlabs();
   w.unref();

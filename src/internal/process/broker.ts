@@ -35,8 +35,10 @@
  *   JoinableQueue without `taskDone` make `join()` fail naming it, instead of hanging for ever.
  * - Queue items (a Pipe's messages too) are bytes this broker stores and hands on without
  *   reading them (broker-item.ts): an item its thread could not read fails only the get that
- *   cannot read it, in the getter. Manager values are read here: a list compares them, a dict
- *   adds to them.
+ *   cannot read it, in the getter. A queue's backlog past about a MiB waits outside this
+ *   thread's JavaScript heap (broker-store.ts), so that it is bounded by the machine's memory and
+ *   not by the heap's limit. Manager values are read here: a list compares them, a dict adds to
+ *   them.
  * - Lent batches: a `get` asking for several items names the batch (a number of its thread);
  *   the broker keeps the batch's items until the client's `took` says it used them all (it
  *   says how far it got with the next thing it sends, or at the end of its event-loop turn) or
@@ -50,7 +52,6 @@
  */
 import { createServer } from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
-import { Deque } from '../deque.js';
 import {
   DeadlockError,
   describeCycle,
@@ -77,6 +78,7 @@ import { findLockCycle, type LockWaiter, type WalkLock } from './broker-deadlock
 import { BrokerEvent } from './broker-event.js';
 import { BrokerLock } from './broker-lock.js';
 import { BrokerSem } from './broker-sem.js';
+import { ItemStore } from './broker-store.js';
 import {
   FrameReader,
   frame,
@@ -109,7 +111,8 @@ class Failure extends Error {
 type Obj =
   | {
       k: 'queue';
-      items: Deque<unknown>;
+      /** Items nobody has got yet: a backlog beyond a few off the heap (broker-store.ts). */
+      items: ItemStore;
       maxsize: number;
       getters: Waiter[];
       putters: Waiter[];
@@ -225,7 +228,7 @@ function create(id: string, kind: string, p: Record<string, unknown>): Obj {
     case 'queue':
       o = {
         k: 'queue',
-        items: new Deque(),
+        items: new ItemStore(),
         maxsize: (p.maxsize as number) ?? 0,
         getters: [],
         putters: [],
@@ -1746,7 +1749,7 @@ function count(h: Handles, n: number): void {
     pump(q.getters);
     return;
   }
-  const dropped: unknown[] = [...q.items];
+  const dropped: unknown[] = [...q.items.objects()];
   if (q.lent !== null)
     for (const m of q.lent.values())
       for (const l of m.values())

@@ -8,11 +8,10 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Worker } from 'node:worker_threads';
 import { encode } from '../../src/internal/serialize.js';
 import { Lock, Process, Queue } from '../../src/multiprocessing/index.js';
+import { runPlainWorker } from '../support/plain-worker.js';
 import { runRoot } from '../support/root.js';
-import { TS_WORKER_LOADER } from '../support/ts.js';
 import { plainWorkerWithoutBroker } from './fixtures/plain-worker-child.js';
 
 /** Generous: it only turns a thread that never exits into a failure. */
@@ -20,24 +19,11 @@ const PATIENCE = 30_000;
 
 /** Runs the fixture in a plain worker; what it said, and its exit code or 'still running'. */
 async function runWorker(lock: Lock | null, how: 'async' | 'sync'): Promise<[unknown[], unknown]> {
-  const entry = new URL('./fixtures/plain-worker-lock.ts', import.meta.url).href;
-  // Node 20 applies no --import loader to a worker's entry: register the loader, then import.
-  const w = new Worker(
-    `import(${JSON.stringify(TS_WORKER_LOADER)}).then((t) => { t.register?.(); return import(${JSON.stringify(entry)}); });`,
-    { eval: true, workerData: { lock: lock === null ? null : encode(lock, 'message'), how } },
+  const { said, code } = await runPlainWorker(
+    new URL('./fixtures/plain-worker-lock.ts', import.meta.url).href,
+    { lock: lock === null ? null : encode(lock, 'message'), how },
+    PATIENCE,
   );
-  const said: unknown[] = [];
-  w.on('message', (m) => said.push(m));
-  w.on('error', (e) => said.push(`error: ${e}`));
-  let timer: NodeJS.Timeout | undefined;
-  const code = await Promise.race([
-    new Promise((r) => w.once('exit', r)),
-    new Promise((r) => {
-      timer = setTimeout(() => r('still running'), PATIENCE);
-    }),
-  ]);
-  clearTimeout(timer);
-  if (code === 'still running') await w.terminate();
   return [said, code];
 }
 

@@ -31,12 +31,13 @@ const PATIENCE = 30_000;
 const POLL_MS = 20_000;
 
 /**
- * Starts the child, waits for its 'ready', then, within one turn, puts two items and polls
- * `seen` in a synchronous loop (bounded by POLL_MS). Returns whether the poll saw the mark.
+ * Starts the child, waits for its 'ready', then, within one turn, puts two items and polls with
+ * `poll` (`spin` or `spinAwaits`) until the child's mark shows or POLL_MS pass; the poll must see
+ * the mark.
  */
 async function putsThenPoll(
   mark: Mark,
-  seen: () => boolean,
+  poll: (until: number) => boolean | Promise<boolean>,
   after: () => void = () => {},
 ): Promise<void> {
   const q = new Queue<string>();
@@ -47,9 +48,7 @@ async function putsThenPoll(
     assert.equal(await out.get({ timeout: PATIENCE }), 'ready');
     q.put('a');
     q.put('b');
-    const until = Date.now() + POLL_MS;
-    let saw = false;
-    while (!saw && Date.now() < until) saw = seen();
+    const saw = await poll(Date.now() + POLL_MS);
     assert.equal(saw, true, 'the poll saw the child’s change (it had both items)');
     after();
   } finally {
@@ -58,68 +57,88 @@ async function putsThenPoll(
   assert.equal(p.exitcode, 0);
 }
 
-/** The same, with an async read polled in a loop of awaits that never ends a turn. */
-async function putsThenAwaitPoll(mark: Mark, seen: () => Promise<boolean>): Promise<void> {
-  const q = new Queue<string>();
-  const out = new Queue<string>();
-  const p = new Process({ target: takeTwoThenMark, args: [q, out, mark] });
-  p.start();
-  try {
-    assert.equal(await out.get({ timeout: PATIENCE }), 'ready');
-    q.put('a');
-    q.put('b');
-    const until = Date.now() + POLL_MS;
+/** A synchronous loop over `seen`: no turn of the event loop ends while it runs. */
+const spin =
+  (seen: () => boolean) =>
+  (until: number): boolean => {
+    let saw = false;
+    while (!saw && Date.now() < until) saw = seen();
+    return saw;
+  };
+
+/** A loop of awaits of an async read, which never ends a turn either. */
+const spinAwaits =
+  (seen: () => Promise<boolean>) =>
+  async (until: number): Promise<boolean> => {
     let saw = false;
     while (!saw && Date.now() < until) saw = await seen();
-    assert.equal(saw, true, 'the poll saw the child’s change (it had both items)');
-  } finally {
-    await p.join({ timeout: PATIENCE });
-  }
-  assert.equal(p.exitcode, 0);
-}
+    return saw;
+  };
 
 describe('a poll of shared memory sends what this thread queued', () => {
   test('Value.value', async () => {
     const v = Value('i', 0);
-    await putsThenPoll({ kind: 'value', v }, () => v.value !== 0);
+    await putsThenPoll(
+      { kind: 'value', v },
+      spin(() => v.value !== 0),
+    );
   });
 
   test('RawValue.value', async () => {
     const v = RawValue('d', 0);
-    await putsThenPoll({ kind: 'value', v }, () => v.value !== 0);
+    await putsThenPoll(
+      { kind: 'value', v },
+      spin(() => v.value !== 0),
+    );
   });
 
   test('Value.get() awaited in a loop', async () => {
     const v = Value('i', 0);
-    await putsThenAwaitPoll({ kind: 'value', v }, async () => (await v.get()) !== 0);
+    await putsThenPoll(
+      { kind: 'value', v },
+      spinAwaits(async () => (await v.get()) !== 0),
+    );
   });
 
   test('Array.getSync', async () => {
     const a = SharedArray('i', 4);
-    await putsThenPoll({ kind: 'array', a }, () => a.getSync(2) !== 0);
+    await putsThenPoll(
+      { kind: 'array', a },
+      spin(() => a.getSync(2) !== 0),
+    );
   });
 
   test('RawArray.sliceSync and toArraySync', async () => {
     const a = RawArray('q', 4);
     let k = 0;
-    await putsThenPoll({ kind: 'array', a }, () =>
-      k++ % 2 === 0 ? a.sliceSync(2, 3)[0] !== 0 : a.toArraySync()[2] !== 0,
+    await putsThenPoll(
+      { kind: 'array', a },
+      spin(() => (k++ % 2 === 0 ? a.sliceSync(2, 3)[0] !== 0 : a.toArraySync()[2] !== 0)),
     );
   });
 
   test('Array.get() awaited in a loop', async () => {
     const a = SharedArray('i', 4);
-    await putsThenAwaitPoll({ kind: 'array', a }, async () => (await a.get(2)) !== 0);
+    await putsThenPoll(
+      { kind: 'array', a },
+      spinAwaits(async () => (await a.get(2)) !== 0),
+    );
   });
 
   test('Semaphore.getValue', async () => {
     const s = new Semaphore(0);
-    await putsThenPoll({ kind: 'sem', s }, () => s.getValue() !== 0);
+    await putsThenPoll(
+      { kind: 'sem', s },
+      spin(() => s.getValue() !== 0),
+    );
   });
 
   test('Semaphore.acquireSync({ blocking: false })', async () => {
     const s = new Semaphore(0);
-    await putsThenPoll({ kind: 'sem', s }, () => s.acquireSync({ blocking: false }));
+    await putsThenPoll(
+      { kind: 'sem', s },
+      spin(() => s.acquireSync({ blocking: false })),
+    );
     assert.equal(s.getValue(), 0, 'the poll took the permit');
   });
 
@@ -127,24 +146,30 @@ describe('a poll of shared memory sends what this thread queued', () => {
     const l = new Lock();
     await putsThenPoll(
       { kind: 'lock', l },
-      () => l.acquireSync({ blocking: false }),
+      spin(() => l.acquireSync({ blocking: false })),
       () => l.release(),
     );
   });
 
   test('Lock.acquire({ blocking: false }) awaited in a loop', async () => {
     const l = new Lock();
-    await putsThenAwaitPoll({ kind: 'lock', l }, async () => {
-      const got = await l.acquire({ blocking: false });
-      if (got) l.release();
-      return got;
-    });
+    await putsThenPoll(
+      { kind: 'lock', l },
+      spinAwaits(async () => {
+        const got = await l.acquire({ blocking: false });
+        if (got) l.release();
+        return got;
+      }),
+    );
   });
 
   test('ShareableList.get', async () => {
     const sl = new ShareableList([0, 0]);
     try {
-      await putsThenPoll({ kind: 'list', sl }, () => sl.get(0) !== 0);
+      await putsThenPoll(
+        { kind: 'list', sl },
+        spin(() => sl.get(0) !== 0),
+      );
     } finally {
       sl.shm.close();
       sl.shm.unlink();
@@ -154,7 +179,10 @@ describe('a poll of shared memory sends what this thread queued', () => {
   test('SharedMemory.buf', async () => {
     const m = new SharedMemory({ create: true, size: 8 });
     try {
-      await putsThenPoll({ kind: 'shm', m }, () => m.buf[3] !== 0);
+      await putsThenPoll(
+        { kind: 'shm', m },
+        spin(() => m.buf[3] !== 0),
+      );
     } finally {
       m.close();
       m.unlink();

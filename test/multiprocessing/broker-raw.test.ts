@@ -23,6 +23,7 @@ import {
 import { Event, Lock, Manager, Process } from '../../src/multiprocessing/index.js';
 import { io } from '../../src/socket/native-io.js';
 import { Thread } from '../../src/threading/index.js';
+import { exited, firstLine, tsFixture } from '../support/child-lines.js';
 import { checkLeaks } from '../support/leaks.js';
 import { TS_IMPORT } from '../support/ts.js';
 import { holdAndWait, takeAndEnd } from './fixtures/raw-peer-targets.js';
@@ -36,39 +37,9 @@ const sockPath = (): string => join(dir, `s${serial++}.sock`);
 
 const noRaw = rawBrokerSockets ? false : 'raw sockets unavailable (no addon, or WEFT_NO_NATIVE=1)';
 
-/** The first line `child` prints, or a rejection when it ends first. */
-function firstLine(child: ChildProcess): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const onData = (d: Buffer): void => {
-      out += d.toString();
-      const nl = out.indexOf('\n');
-      if (nl < 0) return;
-      child.stdout?.off('data', onData);
-      resolve(out.slice(0, nl));
-    };
-    child.stdout?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`exited (${code}) before a line: ${out}`)));
-  });
-}
-
 /** A fixture of ./fixtures run under the TypeScript loader with a socket path of its own. */
 function fixture(name: string): ChildProcess {
-  return spawn(
-    process.execPath,
-    [
-      '--import',
-      TS_IMPORT,
-      fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url)),
-      sockPath(),
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-}
-
-function exited(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  return tsFixture(new URL(`./fixtures/${name}`, import.meta.url), sockPath());
 }
 
 /** A raw server at a fresh path and one raw client connected to it: both ends' sockets. */
@@ -309,16 +280,7 @@ test("a thread ending right after a raw socket's close begins leaves no descript
 
 test('a broker killed while a get waits: the waiting get fails with BrokenPipeError', async () => {
   const path = sockPath();
-  const host = spawn(
-    process.execPath,
-    [
-      '--import',
-      TS_IMPORT,
-      fileURLToPath(new URL('./fixtures/raw-broker-host.ts', import.meta.url)),
-      path,
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+  const host = tsFixture(new URL('./fixtures/raw-broker-host.ts', import.meta.url), path);
   try {
     assert.equal(await firstLine(host), 'listening');
     const client = spawn(

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { FrameReader, frame } from '../../src/internal/process/broker-wire.js';
 import { DirectSyncSocket, directIo } from '../../src/internal/process/sync-direct.js';
+import { firstLine, tsFixture } from '../support/child-lines.js';
 import { checkLeaks } from '../support/leaks.js';
 import { TS_IMPORT } from '../support/ts.js';
 
@@ -289,25 +290,9 @@ test('without the addon, or with WEFT_SYNC_CLIENT=thread, they go through a sync
 
 test('a broker killed while a blocking get waits: the get fails with a clear error, no hang', async () => {
   const path = sockPath();
-  const broker = spawn(
-    process.execPath,
-    [
-      '--import',
-      TS_IMPORT,
-      fileURLToPath(new URL('./fixtures/raw-broker-host.ts', import.meta.url)),
-      path,
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+  const broker = tsFixture(new URL('./fixtures/raw-broker-host.ts', import.meta.url), path);
   try {
-    await new Promise<void>((resolve, reject) => {
-      let out = '';
-      broker.stdout?.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (out.includes('listening\n')) resolve();
-      });
-      broker.once('exit', () => reject(new Error(`broker exited: ${out}`)));
-    });
+    assert.equal(await firstLine(broker), 'listening');
     const client = run('sync-direct-client.ts', { WEFT_BROKER: path });
     let out = '';
     client.stdout?.on('data', (d: Buffer) => {

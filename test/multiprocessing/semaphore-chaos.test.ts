@@ -27,7 +27,8 @@ const N = Number(process.env.WEFT_CHAOS_N ?? 120);
 
 /**
  * Waits for the `n` reports of the runs on `out`, or throws an error saying what hung (the reports so far, the
- * semaphore's value and word); every run is joined either way.
+ * semaphore's value and word). All of it within PATIENCE, then a short while to end the runs, so
+ * that a hang is told before the runner's file timeout (300 s) cancels the file without a word.
  */
 async function reportsOf(
   out: Queue<string>,
@@ -37,17 +38,32 @@ async function reportsOf(
   inside?: Int32Array,
 ): Promise<void> {
   const reports: string[] = [];
+  const deadline = Date.now() + PATIENCE;
   try {
-    for (let i = 0; i < n; i++) reports.push(await out.get({ timeout: PATIENCE }));
+    for (let i = 0; i < n; i++) {
+      reports.push(await out.get({ timeout: Math.max(1, deadline - Date.now()) }));
+    }
   } catch (e) {
     const held = inside === undefined ? '' : `, inside ${inside[0]}`;
-    throw new Error(
-      `hung: ${reports.length} of ${n} reported (${reports.join('; ')}); value ${sem.getValue()}, word ${slabWord(sem)}${held}`,
+    const alive = runs.filter((r) => r.isAlive()).map((r) => r.name);
+    const hung = new Error(
+      `hung: ${reports.length} of ${n} reported (${reports.join('; ')}); value ${sem.getValue()}, word ${slabWord(sem)}${held}; still running: ${alive.join(', ')}`,
       { cause: e },
     );
-  } finally {
-    for (const r of runs) await r.join({ timeout: PATIENCE });
+    // Permits enough for every waiter to go on, so that the runs end and the file with them
+    // (a Thread cannot be killed); a process that still does not end is killed.
+    for (let i = 0; i < 8; i++) {
+      try {
+        sem.release();
+      } catch {}
+    }
+    for (const r of runs) {
+      await r.join({ timeout: 10_000 });
+      if (r.isAlive() && r instanceof Process) r.kill();
+    }
+    throw hung;
   }
+  for (const r of runs) await r.join({ timeout: PATIENCE });
 }
 
 describe(`semaphore chaos (seed ${SEED})`, () => {

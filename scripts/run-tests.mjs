@@ -47,6 +47,9 @@ if (chosen.some((f) => NEEDS_AIOHTTP.includes(f))) {
 // Every .ts file transformed once, here, rather than by the first process that imports it.
 await prebuild();
 const loader = new URL('./ts-loader/register.mjs', import.meta.url).href;
+// What the test files' children and workers register (WEFT_TS_LOADER): the same loader without
+// source maps (see register.mjs).
+const childLoader = `${loader}?maps=0`;
 const runner = (list, env) =>
   spawnSync(
     process.execPath,
@@ -62,7 +65,7 @@ const runner = (list, env) =>
       '--test-timeout=300000',
       ...list,
     ],
-    { stdio: 'inherit', cwd: root, env: { ...process.env, WEFT_TS_LOADER: loader, ...env } },
+    { stdio: 'inherit', cwd: root, env: { ...process.env, WEFT_TS_LOADER: childLoader, ...env } },
   ).status ?? 1;
 let status = runner(chosen, {});
 // weft/asyncio carries the current task with its context addon where it is built and with

@@ -2,11 +2,10 @@ import { currentTaskSignal } from '../internal/context.js';
 import { broker } from '../internal/process/broker-client.js';
 import { setWord } from '../internal/process/broker-event.js';
 import { brokerSync } from '../internal/process/broker-sync.js';
-import { sentToBroker, useSlab } from '../internal/process/data-route.js';
+import { knownBeforeWake, sentToBroker, useSlab } from '../internal/process/data-route.js';
 import {
   EVENT_FLAG,
   EVENT_GEN,
-  fastSlab,
   readySlab,
   WAITERS,
   wordIndex,
@@ -21,9 +20,6 @@ import {
   type SharedInit,
   SharedObject,
 } from './shared-object.js';
-
-/** This thread pinged the broker before a set over parked waiters (see `set`). */
-let pingedBeforeSet = false;
 
 /**
  * Python's `multiprocessing.Event` across processes.
@@ -74,18 +70,8 @@ export class Event extends SharedObject {
     for (;;) {
       const w = Atomics.load(a, i);
       if ((w & EVENT_FLAG) !== 0) return;
-      if ((w & WAITERS) !== 0 && fastSlab() === null && !pingedBeforeSet) {
-        // Waiters to tell, and the broker does not know this thread yet: it must, before the
-        // compare-and-swap, so that it sees this thread end if it dies before its word
-        // (broker-event.ts `wakeSetSince`). Once per thread, blocking. A ping that fails (the
-        // broker unreachable) does not stop the set: the flag is written all the same, as a
-        // set in the slab always is.
-        pingedBeforeSet = true;
-        try {
-          brokerSync().request('ping', undefined, []);
-        } catch {}
-        continue;
-      }
+      // Waiters to tell: the broker must know this thread before the compare-and-swap.
+      if ((w & WAITERS) !== 0 && knownBeforeWake()) continue;
       const now = setWord(w);
       if (Atomics.compareExchange(a, i, w, now) !== w) continue;
       // Waiters parked: the broker wakes those parked before this set, whatever comes next.

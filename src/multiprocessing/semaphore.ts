@@ -3,6 +3,7 @@ import { checkReleaseCount, describeValue } from '../internal/errors.js';
 import { broker } from '../internal/process/broker-client.js';
 import { OVER_BOUND, OVER_COUNT } from '../internal/process/broker-sem.js';
 import { brokerSync } from '../internal/process/broker-sync.js';
+import { knownBeforeWake } from '../internal/process/data-route.js';
 import {
   mappedSlab,
   readySlab,
@@ -271,7 +272,11 @@ export class Semaphore extends SharedObject {
       // A BoundedSemaphore's release with waiters parked goes to the broker, which hands the
       // permits over at once: added here, they would count against the bound until it has, and
       // a second release meant for a second waiter would be refused meanwhile.
-      if ((w & WAITERS) !== 0 && this.#bound !== null) break;
+      if ((w & WAITERS) !== 0) {
+        if (this.#bound !== null) break;
+        // Waiters to tell: the broker must know this thread before the compare-and-swap.
+        if (knownBeforeWake()) continue;
+      }
       if (Atomics.compareExchange(a, i, w, w + n) !== w) continue;
       if (this.#mine !== 0) this.#gaveBack(n);
       // Waiters parked: the permits are theirs (no acquire takes one in the slab while WAITERS

@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import { WAITERS } from '../../src/internal/process/lock-slab.js';
 import { Event, Process } from '../../src/multiprocessing/index.js';
 import { roundTrip } from '../support/broker-messages.js';
+import { firstWord } from '../support/first-word.js';
 import { slabExpected } from '../support/slab.js';
 import { slabWord } from '../support/slab-word.js';
 import { until } from '../support/until.js';
@@ -29,13 +30,16 @@ for (const [clearFirst, connected] of [
     const waiting = ev.wait({ timeout: PATIENCE });
     await roundTrip();
     assert.notEqual((slabWord(ev) as number) & WAITERS, 0, 'the waiter is parked');
-    const p = new Process({
-      target: setAndDie,
-      args: [ev, connected ? new Event() : null, clearFirst],
-    });
-    p.start();
-    await p.join({ timeout: PATIENCE });
-    assert.equal(p.exitcode, -9);
+    if (connected) {
+      const p = new Process({ target: setAndDie, args: [ev, new Event(), clearFirst] });
+      p.start();
+      await p.join({ timeout: PATIENCE });
+      assert.equal(p.exitcode, -9);
+    } else {
+      // A process outside the tree (no session at all: any session's end would wake the waiter).
+      const { out, signal } = await firstWord(ev, 'set', clearFirst ? 'clearAndDie' : 'die');
+      assert.equal(signal, 'SIGKILL', out);
+    }
     assert.equal(ev.isSet(), !clearFirst);
     assert.equal(await waiting, true, 'the parked waiter was never woken');
     // Woken and gone: the next set sends the broker nothing.

@@ -73,3 +73,27 @@ export function guardSession(): number {
   if (fastSlab() === null) brokerSync().request('ping', undefined, []);
   return slabSession();
 }
+
+/** This thread tried to make its session known before a wake-up in the slab (`knownBeforeWake`). */
+let pingedBeforeWake = false;
+
+/**
+ * Called by a thread that found WAITERS in a word of the slab and is about to change that word
+ * for the waiters parked at the broker (a Semaphore's release, an Event's set), then tell the
+ * broker. If it dies between the two, the broker serves those waiters when it sees its session
+ * end (broker.ts onSessionEnd): it must know that session first. A thread whose hello is not
+ * with the broker yet (that word would be its first) makes it so here with a blocking ping,
+ * once. Returns true when it pinged: the word may have changed meanwhile, so the caller reads it
+ * again. A ping that fails (the broker unreachable) does not stop the caller: its write in the
+ * slab goes ahead, as it would for a thread the broker knows. It fails only once the sync client
+ * has given up connecting, after CONNECT_RETRY_MS (60 s): a release or set of a process whose
+ * tree's broker is gone waits that long, once.
+ */
+export function knownBeforeWake(): boolean {
+  if (pingedBeforeWake || fastSlab() !== null) return false;
+  pingedBeforeWake = true;
+  try {
+    brokerSync().request('ping', undefined, []);
+  } catch {}
+  return true;
+}

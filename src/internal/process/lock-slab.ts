@@ -87,8 +87,10 @@
  * waiters (a wait timed out or withdrawn, a waiter's process gone) only makes the next release
  * tell the broker, which clears it; a releaser that ends between its compare-and-swap and its
  * word (a process killed) leaves permits the broker hands to the parked when it sees its session
- * end (broker.ts onSessionEnd). No session owns a permit: one taken by a process that dies is
- * not given back (onSessionEnd), so nothing about the takers is kept.
+ * end (broker.ts onSessionEnd; a thread not yet known to the broker makes itself known before
+ * a release over WAITERS, data-route.ts `knownBeforeWake`, so that its end is seen). No
+ * session owns a permit: one taken by a process that dies is not given back (onSessionEnd), so
+ * nothing about the takers is kept.
  *
  * An event's word (broker-event.ts):
  *
@@ -114,7 +116,8 @@
  * generations: one parked after a set and a clear waits for the next set. A set whose thread
  * ended before telling (killed after its CAS) is found when its session ends: the broker then
  * wakes the waiters of generations older than the word's (a thread not yet known to the
- * broker makes itself known before a set over WAITERS, so that its end is seen).
+ * broker makes itself known before a set over WAITERS, `knownBeforeWake`, so that its end is
+ * seen).
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';

@@ -146,6 +146,34 @@ describe('binary queue items through the broker', () => {
     }
   });
 
+  test('a Buffer subclass whose Symbol.toStringTag lies, put blocking, arrives as a Buffer of its bytes does', async () => {
+    class TaggedBuffer extends Buffer {}
+    Object.defineProperty(TaggedBuffer.prototype, Symbol.toStringTag, { get: () => 'Int32Array' });
+    // Past 64 KiB (a small item travels as a string) and not a whole number of Int32s.
+    const bytes = Buffer.alloc(64 * 1024 + 3);
+    bytes.forEach((_, i) => {
+      bytes[i] = i % 251;
+    });
+    const tagged = Buffer.from(bytes);
+    Object.setPrototypeOf(tagged, TaggedBuffer.prototype);
+    const b = new Queue<unknown>(100);
+    try {
+      // Bounded: putNowait and putSync are blocking calls.
+      b.putNowait(tagged);
+      b.putSync(tagged, { timeout: 60_000 });
+      b.putNowait(Buffer.from(bytes));
+      const got = [0, 1, 2].map(() => b.getSync({ timeout: 60_000 }) as Uint8Array);
+      // On a thread's own socket a Buffer arrives as a Buffer; through a sync client thread,
+      // whose MessagePort copies it, as a Uint8Array: the tagged one as the plain one, each way.
+      assert.deepStrictEqual(got[0], got[2]);
+      assert.deepStrictEqual(got[1], got[2]);
+      assert.ok(got[2] instanceof Uint8Array);
+      assert.ok(bytes.equals(got[2] as Uint8Array));
+    } finally {
+      b.close();
+    }
+  });
+
   test('frames longer than a read: 60 KiB items put in one turn come back whole, in order', async () => {
     const q = new Queue<Uint8Array>();
     try {

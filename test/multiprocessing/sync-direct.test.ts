@@ -12,9 +12,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import v8 from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { FrameReader, frame } from '../../src/internal/process/broker-wire.js';
-import { DirectSyncSocket, directIo } from '../../src/internal/process/sync-direct.js';
+import {
+  DirectSyncSocket,
+  directIo,
+  requestNumber,
+} from '../../src/internal/process/sync-direct.js';
 import { firstLine, tsFixture } from '../support/child-lines.js';
 import { checkLeaks } from '../support/leaks.js';
 import { TS_IMPORT } from '../support/ts.js';
@@ -33,8 +38,9 @@ const noDirect =
 
 /**
  * A fake broker on a thread of its own (the test's thread parks in the call): it listens at
- * `path` once `go` is set, then `script` runs for each frame of messages (`ms`, with `sock` and
- * `reply(messages)`), and every message read goes to the test on the worker's port.
+ * `path` once `go` is set, then `script` runs for each frame of messages (`ms`, with `sock`,
+ * `frameOf(messages)`, `reply(messages)` and `deep`, an array nested deeper than the test's thread
+ * can read), and every message read goes to the test on the worker's port.
  */
 function fakeBroker(path: string, script: string): { w: Worker; go: () => void } {
   const sab = new SharedArrayBuffer(4);
@@ -44,6 +50,8 @@ function fakeBroker(path: string, script: string): { w: Worker; go: () => void }
      const flag = new Int32Array(d.sab);
      Atomics.wait(flag, 0, 0);
      const frameOf = (ms) => { const b = v8.serialize(ms); const h = Buffer.alloc(4); h.writeUInt32LE(b.length); return Buffer.concat([h, b]); };
+     let deep = 0;
+     for (let i = 0; i < 20000; i++) deep = [deep];
      const socks = new Set();
      const srv = net.createServer((sock) => {
        socks.add(sock);
@@ -63,7 +71,8 @@ function fakeBroker(path: string, script: string): { w: Worker; go: () => void }
      });
      setTimeout(() => srv.listen(d.path), 100);
      parentPort.on('message', () => { for (const s of socks) s.destroy(); srv.close(() => parentPort.close()); });`,
-    { eval: true, workerData: { sab, path } },
+    // A stack deep enough to write `deep` (the test's thread has Node's default).
+    { eval: true, workerData: { sab, path }, resourceLimits: { stackSizeMb: 32 } },
   );
   const flag = new Int32Array(sab);
   return {
@@ -89,109 +98,233 @@ function direct(path: string): DirectSyncSocket {
   return new DirectSyncSocket(b, path, HELLO, 60_000);
 }
 
-test('the first blocking call waits for a broker not listening yet, and says hello first', {
-  skip: noDirect,
-}, async () => {
+interface FakeBrokerRun {
+  /** This thread's blocking connection to the fake broker. */
+  s: DirectSyncSocket;
+  /** The fake broker's thread: each frame's messages come as a 'message'. */
+  w: Worker;
+  path: string;
+  /** Lets the fake broker listen. */
+  go: () => void;
+}
+
+/**
+ * `fn` with a fake broker running `script` (see fakeBroker) at a path of its own and a blocking
+ * connection to it, which are closed after, whatever `fn` did.
+ */
+async function withFakeBroker(
+  script: string,
+  fn: (run: FakeBrokerRun) => void | Promise<void>,
+): Promise<void> {
   const path = sockPath();
-  const seen: unknown[] = [];
-  const { w, go } = fakeBroker(
-    path,
-    `for (const m of ms) if (m.r > 0) reply([{ r: m.r, v: 'pong ' + m.r }]);`,
-  );
-  w.on('message', (ms: unknown[]) => seen.push(...ms));
+  const { w, go } = fakeBroker(path, script);
   let s: DirectSyncSocket | undefined;
   try {
     s = direct(path);
-    assert.equal(existsSync(path), false, 'nothing listens yet');
-    go();
-    assert.deepEqual(s.call({ r: 1, o: 'ping-never-fails', a: [] }), { r: 1, v: 'pong 1' });
-    assert.deepEqual(s.call({ r: 2, o: 'ping-never-fails', a: [] }), { r: 2, v: 'pong 2' });
-    await new Promise((r) => setImmediate(r));
-    assert.deepEqual(
-      seen.map((m) => (m as { o: string; r: number }).o + (m as { r: number }).r),
-      ['hello-1', 'ping-never-fails1', 'ping-never-fails2'],
-    );
-    assert.deepEqual((seen[0] as { a: unknown[] }).a, HELLO);
+    await fn({ s, w, path, go });
   } finally {
     s?.close();
     await stop(w);
   }
+}
+
+test('the first blocking call waits for a broker not listening yet, and says hello first', {
+  skip: noDirect,
+}, async () => {
+  await withFakeBroker(
+    `for (const m of ms) if (m.r > 0) reply([{ r: m.r, v: 'pong ' + m.r }]);`,
+    async ({ s, w, path, go }) => {
+      const seen: unknown[] = [];
+      w.on('message', (ms: unknown[]) => seen.push(...ms));
+      assert.equal(existsSync(path), false, 'nothing listens yet');
+      go();
+      assert.deepEqual(s.call({ r: 1, o: 'ping-never-fails', a: [] }), { r: 1, v: 'pong 1' });
+      assert.deepEqual(s.call({ r: 2, o: 'ping-never-fails', a: [] }), { r: 2, v: 'pong 2' });
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(
+        seen.map((m) => (m as { o: string; r: number }).o + (m as { r: number }).r),
+        ['hello-1', 'ping-never-fails1', 'ping-never-fails2'],
+      );
+      assert.deepEqual((seen[0] as { a: unknown[] }).a, HELLO);
+    },
+  );
 });
 
 test('a broker that closes the connection while the thread is parked: that call and every later one fail at once', {
   skip: noDirect,
 }, async () => {
-  const path = sockPath();
-  let conns = 0;
-  const { w, go } = fakeBroker(
-    path,
+  await withFakeBroker(
     `for (const m of ms) if (m.r > 0) setTimeout(() => sock.destroy(), 200);`,
+    async ({ s, w, go }) => {
+      let conns = 0;
+      w.on('message', (ms: Array<{ o: string }>) => {
+        if (ms[0]?.o === 'hello') conns++;
+      });
+      go();
+      const closed = /^The multiprocessing broker closed the connection \(its process ended\)$/;
+      const first = s.call({ r: 1, o: 'ping-never-fails', a: [] }) as { r: number; fail: string };
+      assert.equal(first.r, 1);
+      assert.match(first.fail, closed);
+      const second = s.call({ r: 2, o: 'ping-never-fails', a: [] }) as { r: number; fail: string };
+      assert.deepEqual(second, { r: 2, fail: first.fail });
+      assert.match(s.failed ?? '', closed);
+      await new Promise((r) => setImmediate(r));
+      assert.equal(conns, 1, 'no new connection after the failure');
+    },
   );
-  w.on('message', (ms: Array<{ o: string }>) => {
-    if (ms[0]?.o === 'hello') conns++;
-  });
-  let s: DirectSyncSocket | undefined;
-  try {
-    s = direct(path);
-    go();
-    const closed = /^The multiprocessing broker closed the connection \(its process ended\)$/;
-    const first = s.call({ r: 1, o: 'ping-never-fails', a: [] }) as { r: number; fail: string };
-    assert.equal(first.r, 1);
-    assert.match(first.fail, closed);
-    const second = s.call({ r: 2, o: 'ping-never-fails', a: [] }) as { r: number; fail: string };
-    assert.deepEqual(second, { r: 2, fail: first.fail });
-    assert.match(s.failed ?? '', closed);
-    await new Promise((r) => setImmediate(r));
-    assert.equal(conns, 1, 'no new connection after the failure');
-  } finally {
-    s?.close();
-    await stop(w);
-  }
 });
 
 test("a broker's unreadable notice fails the call with its reason, and the later ones", {
   skip: noDirect,
 }, async () => {
-  const path = sockPath();
-  const { w, go } = fakeBroker(
-    path,
+  await withFakeBroker(
     `for (const m of ms) if (m.r > 0) { reply([{ r: 0, unreadable: 'too deep: pass flatter data' }]); sock.end(); }`,
+    ({ s, go }) => {
+      go();
+      assert.deepEqual(s.call({ r: 1, o: 'ping-never-fails', a: [] }), {
+        r: 1,
+        fail: 'too deep: pass flatter data',
+      });
+      assert.deepEqual(s.call({ r: 2, o: 'ping-never-fails', a: [] }), {
+        r: 2,
+        fail: 'too deep: pass flatter data',
+      });
+    },
   );
-  let s: DirectSyncSocket | undefined;
-  try {
-    s = direct(path);
-    go();
-    assert.deepEqual(s.call({ r: 1, o: 'ping-never-fails', a: [] }), {
-      r: 1,
-      fail: 'too deep: pass flatter data',
-    });
-    assert.deepEqual(s.call({ r: 2, o: 'ping-never-fails', a: [] }), {
-      r: 2,
-      fail: 'too deep: pass flatter data',
-    });
-  } finally {
-    s?.close();
-    await stop(w);
-  }
+});
+
+const unreadableReply = {
+  name: 'RuntimeError',
+  code: 'ERR_WEFT_UNREADABLE_MESSAGE',
+  message:
+    /^A blocking multiprocessing call failed: the broker's reply could not be read in this thread \(RangeError: Maximum call stack size exceeded\)/,
+};
+
+test('a reply this thread cannot read fails its call alone; one of another request is passed over, and the call gets its own', {
+  skip: noDirect,
+}, async () => {
+  // Request 1: first an unreadable reply numbered 7 (no call of this thread's), its own reply
+  // later, read apart. Request 2: its reply unreadable. Then request 3, answered.
+  await withFakeBroker(
+    `for (const m of ms) {
+       if (m.r === 1) { reply([{ r: 7, v: deep }]); setTimeout(() => reply([{ r: 1, v: 'pong 1' }]), 200); }
+       else if (m.r === 2) reply([{ r: 2, v: deep }]);
+       else if (m.r > 0) reply([{ r: m.r, v: 'pong ' + m.r }]);
+     }`,
+    ({ s, go }) => {
+      go();
+      assert.deepEqual(s.call({ r: 1, o: 'ping-never-fails', a: [] }), { r: 1, v: 'pong 1' });
+      assert.throws(() => s.call({ r: 2, o: 'ping-never-fails', a: [] }), unreadableReply);
+      assert.deepEqual(s.call({ r: 3, o: 'ping-never-fails', a: [] }), { r: 3, v: 'pong 3' });
+      assert.equal(s.failed, null);
+    },
+  );
+});
+
+test('a frame whose request number cannot be read fails the call it came to (it may have been its reply); the next call gets its own reply', {
+  skip: noDirect,
+}, async () => {
+  await withFakeBroker(
+    `for (const m of ms) {
+       if (m.r === 1) { sock.write(Buffer.from([3, 0, 0, 0, 1, 2, 3])); setTimeout(() => reply([{ r: 1, v: 'pong 1' }]), 200); }
+       else if (m.r > 0) reply([{ r: m.r, v: 'pong ' + m.r }]);
+     }`,
+    ({ s, go }) => {
+      go();
+      assert.throws(() => s.call({ r: 1, o: 'ping-never-fails', a: [] }), {
+        name: 'RuntimeError',
+        code: 'ERR_WEFT_UNREADABLE_MESSAGE',
+      });
+      // Request 1's reply, when it comes, is its own: passed over.
+      assert.deepEqual(s.call({ r: 2, o: 'ping-never-fails', a: [] }), { r: 2, v: 'pong 2' });
+      assert.equal(s.failed, null);
+    },
+  );
+});
+
+test("an unreadable frame of several replies, another request's first, fails the call: its reply may be in it", {
+  skip: noDirect,
+}, async () => {
+  // The broker batches what it answers a connection in one turn: a reply to an earlier request
+  // (one whose call gave up) and this call's can share a frame. Passed over by the first
+  // number, the call waited for a reply already gone (the close 2 s later ends that wait).
+  await withFakeBroker(
+    `for (const m of ms) {
+       if (m.r === 2) { reply([{ r: 1, v: deep }, { r: 2, v: 'pong 2' }]); setTimeout(() => sock.destroy(), 2000); }
+       else if (m.r > 0) reply([{ r: m.r, v: 'pong ' + m.r }]);
+     }`,
+    ({ s, go }) => {
+      go();
+      assert.throws(() => s.call({ r: 2, o: 'ping-never-fails', a: [] }), unreadableReply);
+      assert.deepEqual(s.call({ r: 3, o: 'ping-never-fails', a: [] }), { r: 3, v: 'pong 3' });
+    },
+  );
+});
+
+test('a frame of what are not replies is passed over: the call gets its own reply, and the next call its own', {
+  skip: noDirect,
+}, async () => {
+  // Thrown while the frames were walked, the walk's position stayed before that frame, and
+  // every later call threw the same TypeError.
+  await withFakeBroker(
+    `for (const m of ms) {
+       if (m.r === 1) { reply([null, 5]); reply(7); setTimeout(() => reply([{ r: 1, v: 'pong 1' }]), 200); }
+       else if (m.r > 0) reply([{ r: m.r, v: 'pong ' + m.r }]);
+     }`,
+    ({ s, go }) => {
+      go();
+      assert.deepEqual(s.call({ r: 1, o: 'ping-never-fails', a: [] }), { r: 1, v: 'pong 1' });
+      assert.deepEqual(s.call({ r: 2, o: 'ping-never-fails', a: [] }), { r: 2, v: 'pong 2' });
+    },
+  );
+});
+
+test("requestNumber reads a reply's number from the front of its frame, as V8 writes it", () => {
+  let deep: unknown = 0;
+  for (let i = 0; i < 100; i++) deep = [deep];
+  // A holey array of one (V8 writes it sparse), and one of two.
+  // biome-ignore lint/suspicious/noSparseArray: the hole makes V8 write the array sparse
+  const holey: unknown[] = [,];
+  holey[0] = { r: 4, v: 1 };
+  const holey2: unknown[] = [];
+  holey2[0] = { r: 4, v: 1 };
+  holey2.length = 2;
+  const cases: Array<[Uint8Array, number | null]> = [
+    [v8.serialize([{ r: 7, v: deep }]), 7],
+    [v8.serialize([{ r: -3, e: 'x' }]), -3],
+    [v8.serialize([{ r: 300_000, c: 1 }]), 300_000],
+    [v8.serialize([{ r: 2 ** 31 + 5, v: 1 }]), 2 ** 31 + 5],
+    [v8.serialize(holey), 4],
+    // Several replies: this call's could be after the first.
+    [v8.serialize(holey2), null],
+    [
+      v8.serialize([
+        { r: 7, v: 1 },
+        { r: 1, v: 1 },
+      ]),
+      null,
+    ],
+    // v8-format.ts's writer (small frames).
+    [frame([{ r: 9, v: 'small' }]).subarray(4), 9],
+    [v8.serialize([{ v: 1, r: 2 }]), null],
+    [v8.serialize({ r: 1 }), null],
+    [Buffer.from([1, 2, 3]), null],
+    [Buffer.from([0xff]), null],
+    [v8.serialize([{ r: 5 }]).subarray(0, 9), null],
+  ];
+  for (const [body, want] of cases) assert.equal(requestNumber(body), want);
 });
 
 test('a reply larger than the read buffer arrives whole', { skip: noDirect }, async () => {
-  const path = sockPath();
-  const { w, go } = fakeBroker(
-    path,
+  await withFakeBroker(
     `for (const m of ms) if (m.r > 0) { const f = frameOf([{ r: m.r, v: 'x'.repeat(300000) }]); sock.write(f.subarray(0, 5)); setTimeout(() => sock.write(f.subarray(5)), 50); }`,
+    ({ s, go }) => {
+      go();
+      const got = s.call({ r: 1, o: 'ping-never-fails', a: [] }) as { r: number; v: string };
+      assert.equal(got.r, 1);
+      assert.equal(got.v, 'x'.repeat(300000));
+    },
   );
-  let s: DirectSyncSocket | undefined;
-  try {
-    s = direct(path);
-    go();
-    const got = s.call({ r: 1, o: 'ping-never-fails', a: [] }) as { r: number; v: string };
-    assert.equal(got.r, 1);
-    assert.equal(got.v, 'x'.repeat(300000));
-  } finally {
-    s?.close();
-    await stop(w);
-  }
 });
 
 /** A fake broker on this thread that answers request 1 of each connection and no other. */

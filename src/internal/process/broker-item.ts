@@ -239,10 +239,17 @@ function copyView(item: ArrayBufferView, into: Buffer): ArrayBufferView {
 /**
  * `item` as a view of its base class over the same memory: v8.serialize names a view's class by
  * its `Symbol.toStringTag`, which a subclass may redefine (one that said 'Float64Array' sent a
- * 64 KiB Uint8Array as a Float64Array of garbage). A Buffer and a base class's view as they are.
+ * 64 KiB Uint8Array as a Float64Array of garbage). Node's writer takes a view whose
+ * `constructor` is Buffer as a Buffer without asking the tag: such a Buffer, and a base class's
+ * view, go as they are; any other Buffer (a subclass) as a Buffer over its bytes, as `ownCopy`
+ * sends it.
  */
 function baseView(item: ArrayBufferView | ArrayBuffer): ArrayBufferView | ArrayBuffer {
-  if (item instanceof ArrayBuffer || Buffer.isBuffer(item)) return item;
+  if (item instanceof ArrayBuffer) return item;
+  if (Buffer.isBuffer(item)) {
+    if (item.constructor === Buffer) return item;
+    return Buffer.from(item.buffer, item.byteOffset, item.byteLength);
+  }
   const tag = viewName(item);
   if (tag === 'DataView') {
     if (Object.getPrototypeOf(item) === DataView.prototype) return item;

@@ -80,6 +80,56 @@ export function unframe(body: Uint8Array): unknown[] {
   return (small === NOT_SMALL ? v8.deserialize(body) : small) as unknown[];
 }
 
+/** What `splitFrames` hands each whole frame to. */
+export interface FrameSink {
+  /** A frame's messages; false stops the walk after this frame. */
+  messages(ms: unknown[]): boolean;
+  /**
+   * A frame `unframe` could not read (`e`: what it threw; `body`: its bytes); false stops the
+   * walk after this frame.
+   */
+  unreadable(e: unknown, body: Uint8Array): boolean;
+}
+
+/**
+ * Walks the whole frames of `buf` from `at` to `end`, in order, handing each to `sink` until it
+ * says stop; returns where the walk ended (after the last frame handed over: `end`, or where a
+ * frame not all there yet begins). The one frame splitter of both readers: FrameReader (the
+ * sockets of the event loop) and sync-direct.ts (a thread's blocking calls).
+ * `copy`: each body is read from a copy of its own, for a `buf` that is read into again later
+ * (v8.deserialize's typed arrays are views of the bytes it reads).
+ */
+export function splitFrames(
+  buf: Buffer,
+  at: number,
+  end: number,
+  copy: boolean,
+  sink: FrameSink,
+): number {
+  while (end - at >= 4) {
+    const n = buf.readUInt32LE(at);
+    if (end - at - 4 < n) break;
+    const body = copy
+      ? Buffer.from(buf.subarray(at + 4, at + 4 + n))
+      : buf.subarray(at + 4, at + 4 + n);
+    at += 4 + n;
+    let ms: unknown[];
+    try {
+      ms = unframe(body);
+    } catch (e) {
+      if (sink.unreadable(e, body)) continue;
+      return at;
+    }
+    if (!sink.messages(ms)) return at;
+  }
+  return at;
+}
+
+/** The bytes from `at` the frame there needs to be whole: its header, or header and body. */
+export function frameNeed(buf: Buffer, at: number, end: number): number {
+  return end - at >= 4 ? 4 + buf.readUInt32LE(at) : 4;
+}
+
 /**
  * Splits a byte stream into frames and hands each frame's messages to `onMessages`. Chunks of a
  * frame are kept apart until the whole frame is there, then joined once: joining at every chunk
@@ -98,10 +148,23 @@ export class FrameReader {
   /** Bytes needed before parsing can make progress (a header, or the whole next frame). */
   #need = 4;
   #dead = false;
-  constructor(
-    private readonly onMessages: (ms: unknown[]) => void,
-    private readonly onUnreadable: (e: unknown) => void,
-  ) {}
+  readonly #sink: FrameSink;
+
+  constructor(onMessages: (ms: unknown[]) => void, onUnreadable: (e: unknown) => void) {
+    this.#sink = {
+      messages: (ms) => {
+        onMessages(ms);
+        return true;
+      },
+      unreadable: (e) => {
+        this.#dead = true;
+        this.#chunks = [];
+        this.#size = 0;
+        onUnreadable(e);
+        return false;
+      },
+    };
+  }
 
   push(chunk: Buffer): void {
     if (this.#dead) return;
@@ -109,27 +172,9 @@ export class FrameReader {
     this.#size += chunk.length;
     if (this.#size < this.#need) return;
     const buf = this.#chunks.length === 1 ? chunk : Buffer.concat(this.#chunks, this.#size);
-    let at = 0;
-    this.#need = 4;
-    while (buf.length - at >= 4) {
-      const n = buf.readUInt32LE(at);
-      if (buf.length - at - 4 < n) {
-        this.#need = 4 + n;
-        break;
-      }
-      let ms: unknown[];
-      try {
-        ms = unframe(buf.subarray(at + 4, at + 4 + n));
-      } catch (e) {
-        this.#dead = true;
-        this.#chunks = [];
-        this.#size = 0;
-        this.onUnreadable(e);
-        return;
-      }
-      at += 4 + n;
-      this.onMessages(ms);
-    }
+    const at = splitFrames(buf, 0, buf.length, false, this.#sink);
+    if (this.#dead) return;
+    this.#need = frameNeed(buf, at, buf.length);
     const rest = buf.subarray(at);
     this.#chunks = rest.length === 0 ? [] : [rest];
     this.#size = rest.length;

@@ -31,15 +31,24 @@
  *   (its `unreadable` notice, after which it closes the connection), fails this call and every
  *   later one with the reason, at once: never a wait for a broker that is gone.
  * - A reply this thread cannot read (nested deeper than its stack): the frame's length still
- *   says where the next begins, and a frame can only hold the answer to the one request in
- *   flight, so that call fails with ERR_WEFT_UNREADABLE_MESSAGE and the connection goes on.
+ *   says where the next begins, and the front of the frame says whose reply it is
+ *   (`requestNumber`): another request's alone, it is passed over and the call waits for its
+ *   own; otherwise (this call's, a frame of several, a number not read) the call fails with
+ *   ERR_WEFT_UNREADABLE_MESSAGE and the connection goes on.
  * - Timeouts run in the broker; nothing here times out.
  */
 import { getSystemErrorName } from 'node:util';
 import { type IoBinding, io } from '../../socket/native-io.js';
 import { parkSync } from '../atomics.js';
 import { describeError, RuntimeError } from '../errors.js';
-import { frame, type Reply, type Request, unframe } from './broker-wire.js';
+import {
+  type FrameSink,
+  frame,
+  frameNeed,
+  type Reply,
+  type Request,
+  splitFrames,
+} from './broker-wire.js';
 import type { SyncFailure } from './sync-client-thread.js';
 
 const ENOENT = -2;
@@ -87,6 +96,49 @@ function errnoName(r: number): string {
   }
 }
 
+/**
+ * The request number of a frame's only message, read from the front of its body: for a frame
+ * v8.deserialize could not read, whose front is plain (a reply's value nested too deeply is at
+ * its end). Null when the body does not begin as `frame` writes a one-reply frame (V8's format),
+ * a frame of several included: the reply to this call could be among them.
+ *
+ *   FF version | 41 'A' 01 (dense array of one) or 61 'a' 01 49 00 (sparse, index 0)
+ *   | 6F 'o' (object) | 22 01 72 (key "r") | 49 zigzag varint (int) or 4E f64 (double)
+ */
+export function requestNumber(b: Uint8Array): number | null {
+  if (b[0] !== 0xff) return null;
+  let at = skipVarint(b, 1);
+  const array = b[at];
+  if ((array !== 0x41 && array !== 0x61) || b[at + 1] !== 1) return null;
+  at += 2;
+  if (array === 0x61) {
+    if (b[at] !== 0x49 || b[at + 1] !== 0) return null;
+    at += 2;
+  }
+  if (b[at] !== 0x6f || b[at + 1] !== 0x22 || b[at + 2] !== 1 || b[at + 3] !== 0x72) return null;
+  at += 4;
+  if (b[at] === 0x4e) {
+    if (at + 9 > b.length) return null;
+    return new DataView(b.buffer, b.byteOffset + at + 1, 8).getFloat64(0, true);
+  }
+  if (b[at] !== 0x49) return null;
+  let u = 0;
+  let scale = 1;
+  for (let i = at + 1; i < b.length && i < at + 6; i++) {
+    const x = b[i] as number;
+    u += (x & 0x7f) * scale;
+    if (x < 0x80) return u % 2 === 0 ? u / 2 : -(u + 1) / 2;
+    scale *= 128;
+  }
+  return null;
+}
+
+/** Where the varint at `at` ends (past `b`'s end when it does not). */
+function skipVarint(b: Uint8Array, at: number): number {
+  while (at < b.length && ((b[at] as number) & 0x80) !== 0) at++;
+  return at + 1;
+}
+
 export class DirectSyncSocket {
   readonly #io: DirectIo;
   readonly #path: string;
@@ -101,6 +153,14 @@ export class DirectSyncSocket {
   /** Bytes of `#buf` read and not yet taken: [#at, #have). */
   #at = 0;
   #have = 0;
+  /** What #read waits for (the request's number) and what its walk of the frames found. */
+  #want = 0;
+  #reply: Reply | null = null;
+  #unreadable: string | null = null;
+  readonly #sink: FrameSink = {
+    messages: (ms) => this.#messages(ms as Reply[]),
+    unreadable: (e, body) => this.#unreadableFrame(e, body),
+  };
   /** Where a connect refused by a starting broker parks between tries. */
   readonly #nap = new Int32Array(new SharedArrayBuffer(4));
 
@@ -197,30 +257,18 @@ export class DirectSyncSocket {
 
   /** The reply to request `r`; null when the connection failed meanwhile. */
   #read(r: number): Reply | null {
-    let unreadable: string | null = null;
+    this.#want = r;
     for (;;) {
-      while (this.#have - this.#at >= 4) {
-        const n = this.#buf.readUInt32LE(this.#at);
-        if (this.#have - this.#at - 4 < n) break;
-        // A copy: v8.deserialize's typed arrays are views of what it reads, and #buf is reused.
-        const body = Buffer.from(this.#buf.subarray(this.#at + 4, this.#at + 4 + n));
-        this.#at += 4 + n;
-        let ms: Reply[];
-        try {
-          ms = unframe(body) as Reply[];
-        } catch (e) {
-          unreadable = describeError(e);
-          continue;
-        }
-        for (const m of ms) {
-          if (m.r === 0 && typeof m.unreadable === 'string') {
-            this.#fail(m.unreadable);
-            return null;
-          }
-          if (m.r === r) return m;
-        }
+      this.#at = splitFrames(this.#buf, this.#at, this.#have, true, this.#sink);
+      const reply = this.#reply;
+      if (reply !== null) {
+        this.#reply = null;
+        return reply;
       }
+      if (this.#failed !== null) return null;
+      const unreadable = this.#unreadable;
       if (unreadable !== null) {
+        this.#unreadable = null;
         throw new RuntimeError(
           `A blocking multiprocessing call failed: the broker's reply could not be read in this thread (${unreadable}); store flatter data, or give the thread a larger stack (threading.stackSize())`,
           'ERR_WEFT_UNREADABLE_MESSAGE',
@@ -245,6 +293,40 @@ export class DirectSyncSocket {
     }
   }
 
+  /**
+   * A frame's messages, as #read's walk hands them over: false once the call is settled. What is
+   * not a reply is passed over: a throw here would leave #at before the frame, and every later
+   * call would meet it again.
+   */
+  #messages(ms: Reply[]): boolean {
+    if (!Array.isArray(ms)) return true;
+    for (const m of ms) {
+      if (typeof m !== 'object' || m === null) continue;
+      if (m.r === 0 && typeof m.unreadable === 'string') {
+        this.#fail(m.unreadable);
+        return false;
+      }
+      if (m.r === this.#want) {
+        this.#reply = m;
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * A frame this thread could not read. Another request's reply alone (its number says so) is
+   * passed over: this call's reply is still to come. Any other (this call's, several replies,
+   * a number that cannot be read) settles the call with the error: it may have held the reply,
+   * and no other would come.
+   */
+  #unreadableFrame(e: unknown, body: Uint8Array): boolean {
+    const r = requestNumber(body);
+    if (r !== null && r !== this.#want) return true;
+    this.#unreadable = describeError(e);
+    return false;
+  }
+
   /** Room after #have for the rest of the frame being read (at least one byte). */
   #makeRoom(): void {
     const rest = this.#have - this.#at;
@@ -255,7 +337,7 @@ export class DirectSyncSocket {
       if (this.#buf.length > READ_BYTES) this.#buf = Buffer.allocUnsafe(READ_BYTES);
       return;
     }
-    const need = rest >= 4 ? 4 + this.#buf.readUInt32LE(this.#at) : 4;
+    const need = frameNeed(this.#buf, this.#at, this.#have);
     if (this.#at + need <= this.#buf.length) return;
     const to = need <= this.#buf.length ? this.#buf : Buffer.allocUnsafe(need);
     this.#buf.copy(to, 0, this.#at, this.#have);

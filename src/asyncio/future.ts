@@ -1,4 +1,9 @@
-import { currentContext, resolveUntagged } from '../internal/context.js';
+import {
+  currentContext,
+  enterContext,
+  resolveUntagged,
+  restoreContext,
+} from '../internal/context.js';
 import { CancelledError, InvalidStateError, RuntimeError } from '../internal/errors.js';
 import {
   beginStep,
@@ -379,7 +384,22 @@ export class Future<T = unknown> implements PromiseLike<T> {
       return;
     }
     const task = awaiting as AwaitingTask | null;
-    this.addEntry(new Awaiter(task, resolve, reject));
+    const a = new Awaiter(task, resolve, reject);
+    // CPython's task step calls a future subclass's own add_done_callback (the C fast path is
+    // for Future and Task themselves): a subclass that overrides ours sees the wait as a callback.
+    if (this.addDoneCallback === ownAddDoneCallback) this.addEntry(a);
+    else {
+      const w = new OverriddenWait(a, this);
+      // CPython calls it from the task's step, with the task current; V8 calls `then` from a
+      // job that may carry no task (see `then`): the override runs in the awaiting task.
+      const prev = enterContext(awaiting);
+      try {
+        this.addDoneCallback(w.callback);
+      } finally {
+        restoreContext(prev);
+      }
+      w.registered = true;
+    }
     if (task !== null && typeof task._mustCancelAwaited === 'function') {
       task._fut = this;
       // A cancel requested while the task ran is delivered at this suspension, by cancelling
@@ -402,6 +422,38 @@ export class Future<T = unknown> implements PromiseLike<T> {
     if (typeof e === 'function') callSoon(runCallback, e, this);
     else if (e instanceof Awaiter) callSoonResumeOf(e.task, resumeAwaiter, e, this);
     else e._futureDone(this);
+  }
+}
+
+/**
+ * @internal Future's own `addDoneCallback`: a future whose method is this one (every future and
+ * task of weft's) is watched through its entries directly; a subclass that overrides it is
+ * called, as CPython calls a subclass's add_done_callback where it takes a fast path for its own
+ * classes (an await, gather). One load and compare per future: no field on every task.
+ */
+export const ownAddDoneCallback = Future.prototype.addDoneCallback;
+
+/**
+ * An await of a future whose `addDoneCallback` is the user's: its callback resumes the awaiting
+ * task as a queued Awaiter would, from the same place in the ready queue. An override may call
+ * it at the wrong time: it resumes once, with the future awaited (whatever it is passed), and
+ * only once that future is done; called before the registration has returned, it queues itself,
+ * the task's step being still in flight.
+ */
+class OverriddenWait<T> {
+  registered = false;
+  private called = false;
+  readonly callback: DoneCallback<T>;
+  constructor(awaiter: Awaiter<T>, fut: Future<T>) {
+    this.callback = () => {
+      if (this.called || fut._state === PENDING) return;
+      if (!this.registered) {
+        callSoon(this.callback, fut);
+        return;
+      }
+      this.called = true;
+      resumeAwaiter(awaiter, fut);
+    };
   }
 }
 

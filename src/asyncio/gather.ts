@@ -1,7 +1,7 @@
 import { CancelledError } from '../internal/errors.js';
 import { callSoon } from '../internal/scheduler.js';
 import { type Awaitable, ensureFuture } from './ensure-future.js';
-import { Future, FutureWatch } from './future.js';
+import { Future, FutureWatch, ownAddDoneCallback } from './future.js';
 
 export interface GatherOptions {
   /** Collect errors (and CancelledErrors of cancelled children) as results instead of failing. */
@@ -86,7 +86,7 @@ export function gather(...args: unknown[]): GatheringFuture<unknown[]> {
     for (; i < args.length; i++) {
       const a = args[i];
       let f: Future<unknown> | undefined;
-      if (a instanceof Future && !a.done()) {
+      if (a instanceof Future && !a.done() && a.addDoneCallback === ownAddDoneCallback) {
         f = a;
         if (!f._hasDoneCallback(g)) {
           g.total++;
@@ -103,11 +103,10 @@ export function gather(...args: unknown[]): GatheringFuture<unknown[]> {
           f = a instanceof Future ? a : ensureFuture(a as Awaitable<unknown>);
           seenOther.set(a, f);
           g.total++;
-          // (isFuture's answer may be a future of another copy: typed Future all the same.)
-          const local: boolean = f instanceof Future;
-          if (!local) {
-            // A future of another copy of weft, whose callbacks its own ready queue runs: it
-            // counts when its callback runs, and so must every child (see Gathering).
+          if (!isOwn(f)) {
+            // A future of another copy of weft, whose callbacks its own ready queue runs, or one
+            // whose addDoneCallback is the user's (CPython calls it): it counts when its callback
+            // runs, and so must every child (see Gathering).
             g.countLate = true;
             f.addDoneCallback(g.foreignCallback());
           } else if (f.done()) g.queueCounting(f);
@@ -121,14 +120,21 @@ export function gather(...args: unknown[]): GatheringFuture<unknown[]> {
     g.abandoned = true;
     for (let j = 0; j < i; j++) {
       const c = children[j] as Future<unknown>;
-      const local: boolean = c instanceof Future;
-      if (local) c._removeEntry(g);
+      if (isOwn(c)) c._removeEntry(g);
       else c.removeDoneCallback(g.foreignCallback());
     }
     throw e;
   }
   g.building = false;
   return outer;
+}
+
+/**
+ * A future watched through its entries: one of this copy of weft whose `addDoneCallback` is
+ * Future's own. (isFuture's answer may be a future of another copy: typed Future all the same.)
+ */
+function isOwn(f: Future<unknown>): boolean {
+  return f instanceof Future && f.addDoneCallback === ownAddDoneCallback;
 }
 
 /**
@@ -155,6 +161,8 @@ class Gathering extends FutureWatch {
   /** An argument could not be turned into a future: this gather never existed. */
   abandoned = false;
   private foreign: ((fut: Future<unknown>) => void) | null = null;
+  /** The children `foreign` has counted: an override may call it twice. */
+  private foreignCounted: Set<Future<unknown>> | null = null;
 
   constructor(
     readonly outer: GatheringFuture<unknown[]>,
@@ -185,9 +193,24 @@ class Gathering extends FutureWatch {
     callSoon(childCounts, this, fut);
   }
 
-  /** The callback given to a future of another copy of weft (one per gather). */
+  /**
+   * The callback given to a future of another copy of weft, or to one whose `addDoneCallback` is
+   * the user's (one per gather).
+   */
   foreignCallback(): (fut: Future<unknown>) => void {
     this.foreign ??= (fut) => {
+      // An override may call it while the child is pending (CPython's callback then raises
+      // InvalidStateError) or more than once: each child counts once, and only once done, so
+      // that the gather never ends with a child still pending.
+      if (!fut.done()) return;
+      const counted = (this.foreignCounted ??= new Set());
+      if (counted.has(fut)) return;
+      counted.add(fut);
+      // Called back at once by an override, before the total is known: counted from the queue.
+      if (this.building) {
+        this.queueCounting(fut);
+        return;
+      }
       this.counting++;
       childCounts(this, fut);
     };

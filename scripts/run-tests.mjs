@@ -44,8 +44,11 @@ if (chosen.some((f) => NEEDS_AIOHTTP.includes(f))) {
     cwd: root,
   });
 }
-// Every .ts file transformed once, here, rather than by the first process that imports it.
-await prebuild();
+// Every .ts file transformed once, here, rather than by the first process that imports it, and
+// written as JavaScript to a mirror of the tree (WEFT_TS_MIRROR): the test files' imports go there
+// through the loader, and the children and workers they start then run it without any loader
+// (ts-loader/mirror.mjs says why).
+const { mirror } = await prebuild();
 const loader = new URL('./ts-loader/register.mjs', import.meta.url).href;
 // What the test files' children and workers register (WEFT_TS_LOADER): the same loader without
 // source maps (see register.mjs).
@@ -65,7 +68,11 @@ const runner = (list, env) =>
       '--test-timeout=300000',
       ...list,
     ],
-    { stdio: 'inherit', cwd: root, env: { ...process.env, WEFT_TS_LOADER: childLoader, ...env } },
+    {
+      stdio: 'inherit',
+      cwd: root,
+      env: { ...process.env, WEFT_TS_LOADER: childLoader, WEFT_TS_MIRROR: mirror, ...env },
+    },
   ).status ?? 1;
 let status = runner(chosen, {});
 // weft/asyncio carries the current task with its context addon where it is built and with

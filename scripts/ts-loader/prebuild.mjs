@@ -4,6 +4,7 @@
 import { existsSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { transform } from 'esbuild';
+import { buildMirror } from './mirror.mjs';
 import { CACHE_DIR, cachePath, options, ROOT, writeCached } from './transform.mjs';
 
 const DIRS = ['src', 'test', 'examples', 'bench'];
@@ -24,11 +25,13 @@ export async function prebuild() {
   const files = DIRS.flatMap((d) => walk(new URL(`${d}/`, ROOT).pathname, []));
   let made = 0;
   const wanted = new Set();
+  const transforms = new Map();
   await Promise.all(
     files.map(async (path) => {
       const source = readFileSync(path, 'utf8');
       const file = cachePath(path, source);
       wanted.add(file);
+      transforms.set(path, file);
       if (existsSync(file)) return;
       // A file esbuild cannot parse is left to fail where it is imported, with its own message.
       try {
@@ -37,7 +40,8 @@ export async function prebuild() {
       } catch {}
     }),
   );
-  return { files: files.length, made, pruned: prune(wanted) };
+  const pruned = prune(wanted);
+  return { files: files.length, made, pruned, mirror: buildMirror(transforms) };
 }
 
 /**

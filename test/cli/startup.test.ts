@@ -57,7 +57,14 @@ async function tracedWith(
       join(root, 'bin', 'weft.js'),
       ...args,
     ];
-    const env = { ...process.env, WEFT_TS_LOADER: loader, WEFT_MODULE_TRACE: trace };
+    // The sources themselves, not the suite's JavaScript mirror of them (scripts/ts-loader/mirror.mjs),
+    // whose paths the trace would not name as src/ or examples/.
+    const env = {
+      ...process.env,
+      WEFT_TS_LOADER: loader,
+      WEFT_TS_MIRROR: '',
+      WEFT_MODULE_TRACE: trace,
+    };
     let code = 0;
     let stderr = '';
     try {

@@ -189,7 +189,7 @@ export function executorSuite(k: Kind): void {
       assert.equal((err as Error).message, 'out of range');
       const cause = (err as Error).cause as Error;
       assert.equal(cause.name, 'RemoteStack');
-      assert.match(cause.stack ?? '', /tasks\.ts/);
+      assert.match(cause.stack ?? '', /tasks\.[jt]s/);
     });
 
     test('error classes come back: registered ones as themselves, others as the nearest built-in, groups with their errors', async () => {

@@ -27,7 +27,7 @@ test("a Timer's function's module is among those to load", () => {
   const t = new Timer(0, postWeftShapes);
   const { modules } = new RunTarget({}).send('Thread', t, true);
   assert.ok(
-    modules.includes(new URL('../threading/fixtures/foreign-posts.ts', import.meta.url).href),
+    modules.includes(import.meta.resolve('../threading/fixtures/foreign-posts.js')),
     String(modules),
   );
 });

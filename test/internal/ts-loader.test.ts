@@ -15,10 +15,21 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const register = new URL('../../scripts/ts-loader/register.mjs', import.meta.url).href;
 const main = fileURLToPath(new URL('./fixtures/loader-main.ts', import.meta.url));
 
-/** `node --import <loader> file` at the root, with WEFT_TS_LOADER as given (undefined: unset). */
-function run(loader: string, file: string, tsLoaderEnv: string | undefined, args: string[] = []) {
+/**
+ * `node --import <loader> file` at the root, with WEFT_TS_LOADER as given (undefined: unset), and
+ * without the suite's JavaScript mirror unless `mirror` names one.
+ */
+function run(
+  loader: string,
+  file: string,
+  tsLoaderEnv: string | undefined,
+  args: string[] = [],
+  mirror?: string,
+) {
   const env: NodeJS.ProcessEnv = { ...process.env, WEFT_BROKER: '' };
   delete env.WEFT_TS_LOADER;
+  delete env.WEFT_TS_MIRROR;
+  if (mirror !== undefined) env.WEFT_TS_MIRROR = mirror;
   if (tsLoaderEnv !== undefined) env.WEFT_TS_LOADER = tsLoaderEnv;
   return spawnSync(process.execPath, ['--import', loader, file, ...args], {
     cwd: root,
@@ -122,5 +133,55 @@ describe("the repository's test loader", () => {
       rmSync(stale, { force: true });
       rmSync(recent, { force: true });
     }
+  });
+});
+
+describe("the suite's JavaScript mirror (scripts/ts-loader/mirror.mjs)", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'weft-ts-mirror-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const made = (async () => {
+    const { prebuild } = (await import(
+      new URL('../../scripts/ts-loader/prebuild.mjs', import.meta.url).href
+    )) as { prebuild: () => Promise<{ mirror: string }> };
+    return (await prebuild()).mirror;
+  })();
+
+  test('a mirrored .ts module is its .js in the mirror, by a path written in code; a file: URL stays the .ts', async () => {
+    const mirror = await made;
+    assert.ok(existsSync(join(mirror, 'src', 'asyncio', 'lock.js')), mirror);
+    writeFileSync(
+      join(dir, 'main.ts'),
+      [
+        "import { Lock } from 'weft/asyncio';",
+        `const byPath = await import(${JSON.stringify(join(root, 'src', 'asyncio', 'lock.ts'))});`,
+        // As weft's threads and children import a task's module: that very file, a second copy.
+        `const byUrl = await import(${JSON.stringify(new URL('../../src/asyncio/lock.ts', import.meta.url).href)});`,
+        "process.stdout.write([byPath.Lock === Lock, byUrl.Lock === Lock, import.meta.resolve('weft/asyncio')].join(' '));",
+      ].join('\n'),
+    );
+    const r = run(register, join(dir, 'main.ts'), undefined, [], mirror);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(
+      r.stdout,
+      `true false ${new URL('src/asyncio/index.js', `file://${mirror}/`).href}`,
+    );
+    // Without the mirror, the same program has the sources.
+    const plain = run(register, join(dir, 'main.ts'), undefined);
+    assert.equal(plain.status, 0, plain.stderr);
+    assert.equal(
+      plain.stdout,
+      `true true ${new URL('../../src/asyncio/index.ts', import.meta.url).href}`,
+    );
+  });
+
+  test("a child process whose modules are the mirror's starts without the loader", async () => {
+    const mirror = await made;
+    const r = run(register, main, register, [], mirror);
+    assert.equal(r.status, 0, r.stderr);
+    const [, child, pool] = r.stdout.trim().split('\n');
+    assert.ok(child?.startsWith('child:custom:'), child);
+    assert.ok(!child?.includes('--import'), child);
+    assert.ok(child?.includes(`${mirror}/src/internal/process/early-inbox.cjs`), child);
+    assert.ok(!pool?.includes('--import'), pool);
   });
 });

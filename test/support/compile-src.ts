@@ -8,14 +8,18 @@ import { join } from 'node:path';
 
 const root = new URL('../../', import.meta.url).pathname;
 
-/** Compiles the `.ts` files `files` (paths under the repository's src/) into `out`/src. */
-export function compileSrc(files: string[], out: string): void {
+/**
+ * Compiles the `.ts` files `files` (paths under `srcDir`, the repository's src/) into `out`/src.
+ * The caller names its src/: a suite run may load this module from its JavaScript mirror
+ * (scripts/ts-loader/mirror.mjs), whose src/ is not where the caller's files are.
+ */
+export function compileSrc(files: string[], out: string, srcDir: string): void {
   const built = spawnSync(
     join(root, 'node_modules', '.bin', 'esbuild'),
     [
       ...files,
       `--outdir=${join(out, 'src')}`,
-      `--outbase=${join(root, 'src')}`,
+      `--outbase=${srcDir}`,
       '--format=esm',
       '--platform=node',
       '--log-level=error',

@@ -35,6 +35,7 @@ before(() => {
   compileSrc(
     files(join(root, 'src')).filter((f) => f.endsWith('.ts')),
     out,
+    join(root, 'src'),
   );
   // The .cjs helpers a child process loads as they are.
   for (const f of files(join(root, 'src')).filter((f) => !f.endsWith('.ts'))) {

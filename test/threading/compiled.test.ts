@@ -61,7 +61,7 @@ before(() => {
       'wait-options',
     ].map((f) => join(root, 'src', 'internal', `${f}.ts`)),
   ];
-  compileSrc(files, out);
+  compileSrc(files, out, join(root, 'src'));
   writeFileSync(join(out, 'package.json'), '{ "type": "module" }');
 });
 

@@ -124,7 +124,7 @@ describe('Thread', () => {
     assert.equal(a.excType, 'RangeError');
     assert.ok(a.excValue instanceof RangeError);
     assert.equal((a.excValue as Error).message, 'boom in a thread');
-    assert.match(a.excTraceback ?? '', /tasks\.ts/);
+    assert.match(a.excTraceback ?? '', /tasks\.[jt]s/);
     assert.equal(a.thread, t);
   });
 

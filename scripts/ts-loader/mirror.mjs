@@ -1,0 +1,114 @@
+// The JavaScript mirror of the checkout that the suite's children and workers run (WEFT_TS_MIRROR).
+//
+// Why: on Node 20 a process or worker thread that registers module hooks starts a hooks thread,
+// and each of its imports then makes a round trip to it: some 155 ms of CPU more than plain
+// JavaScript for a child that loads weft/multiprocessing, and a suite run starts some 1,500
+// children and workers. So every .ts file of src/, test/, examples/ and bench/ is also written, as
+// its transform, to a .js file of a mirror tree; the loader's resolve hook sends every import of
+// such a file there; and a child whose modules are all .js starts without any loader (weft gives
+// one only to a child that must import TypeScript: src/internal/ts-loader.ts).
+//
+// The tree: `.cache/js/<key>/`, where <key> names the transforms it holds, so a run never sees
+// another checkout state's files, and two runs of the same tree share one. In the mirrored
+// directories each .ts has its .js beside a link to the .ts itself, and every other file is a link
+// to its original; every other entry of the root is a link, but package.json, whose exports name
+// the mirror's src/ (`weft/asyncio` from a mirrored file is these sources, as the loader has it).
+import { createHash } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { join, relative } from 'node:path';
+import { ROOT, readCached } from './transform.mjs';
+
+export const MIRRORED = ['src', 'test', 'examples', 'bench'];
+const MIRRORS = join(new URL('.cache/js/', ROOT).pathname);
+/**
+ * A mirror not used for this long goes (12 MB each, one per state of the tree a run has seen): a
+ * run's own mirror is in use for minutes, not hours.
+ */
+const KEEP_MS = 3600 * 1000;
+
+/** `transforms`: source path → its cached transform's file. Returns the mirror's directory. */
+export function buildMirror(transforms) {
+  const root = new URL('.', ROOT).pathname;
+  const h = createHash('sha1');
+  for (const [path, file] of [...transforms].sort()) h.update(`${relative(root, path)}\0${file}\0`);
+  const key = h.digest('hex').slice(0, 16);
+  const dir = join(MIRRORS, key);
+  if (existsSync(join(dir, '.complete'))) {
+    const now = new Date();
+    utimesSync(dir, now, now);
+    prune(key);
+    return dir;
+  }
+  // Built aside, then renamed: a run sees a whole mirror or none.
+  const tmp = `${dir}.${process.pid}.tmp`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  for (const entry of readdirSync(root)) {
+    if (entry === '.git' || entry === '.cache') continue;
+    const from = join(root, entry);
+    if (MIRRORED.includes(entry) && statSync(from).isDirectory())
+      mirrorDir(from, join(tmp, entry), transforms);
+    else if (entry === 'package.json') writeFileSync(join(tmp, entry), mirroredPackage(from));
+    else symlinkSync(from, join(tmp, entry));
+  }
+  writeFileSync(join(tmp, '.complete'), '');
+  try {
+    renameSync(tmp, dir);
+  } catch {
+    // Another run made the same mirror first.
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  prune(key);
+  return dir;
+}
+
+function mirrorDir(from, to, transforms) {
+  mkdirSync(to, { recursive: true });
+  for (const e of readdirSync(from, { withFileTypes: true })) {
+    const src = join(from, e.name);
+    const dst = join(to, e.name);
+    if (e.isDirectory()) {
+      if (e.name === 'node_modules') symlinkSync(src, dst);
+      else mirrorDir(src, dst, transforms);
+      continue;
+    }
+    symlinkSync(src, dst);
+    const file = transforms.get(src);
+    if (file === undefined) continue;
+    const code = readCached(file);
+    if (code !== undefined)
+      writeFileSync(dst.replace(/\.ts$/, '.js').replace(/\.mts$/, '.mjs'), code);
+  }
+}
+
+function mirroredPackage(path) {
+  const pkg = JSON.parse(readFileSync(path, 'utf8'));
+  for (const [sub, target] of Object.entries(pkg.exports ?? {})) {
+    const name = sub === '.' ? 'index' : `${sub.slice(2)}/index`;
+    if (target && typeof target === 'object')
+      pkg.exports[sub] = { ...target, default: `./src/${name}.js` };
+  }
+  return `${JSON.stringify(pkg, null, 2)}\n`;
+}
+
+function prune(keep) {
+  const before = Date.now() - KEEP_MS;
+  for (const name of readdirSync(MIRRORS)) {
+    if (name === keep) continue;
+    const p = join(MIRRORS, name);
+    try {
+      if (statSync(p).mtimeMs < before) rmSync(p, { recursive: true, force: true });
+    } catch {}
+  }
+}

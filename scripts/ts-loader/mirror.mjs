@@ -40,8 +40,16 @@ const KEEP_MS = 3600 * 1000;
 /** `transforms`: source path → its cached transform's file. Returns the mirror's directory. */
 export function buildMirror(transforms) {
   const root = new URL('.', ROOT).pathname;
+  // The key covers what a mirror copies (the transforms, package.json) and what it links to (every
+  // name of the root and of the mirrored directories): a file added since is a new mirror.
   const h = createHash('sha1');
   for (const [path, file] of [...transforms].sort()) h.update(`${relative(root, path)}\0${file}\0`);
+  h.update(readFileSync(join(root, 'package.json')));
+  for (const entry of readdirSync(root).sort()) {
+    h.update(`${entry}\0`);
+    if (MIRRORED.includes(entry) && statSync(join(root, entry)).isDirectory())
+      for (const name of names(join(root, entry))) h.update(`${name}\0`);
+  }
   const key = h.digest('hex').slice(0, 16);
   const dir = join(MIRRORS, key);
   if (existsSync(join(dir, '.complete'))) {
@@ -71,6 +79,10 @@ export function buildMirror(transforms) {
   }
   prune(key);
   return dir;
+}
+
+function names(dir) {
+  return readdirSync(dir, { recursive: true }).map(String).sort();
 }
 
 function mirrorDir(from, to, transforms) {

@@ -11,9 +11,10 @@ import { register } from 'node:module';
 
 register('./hooks.mjs', import.meta.url);
 // Stack traces name .ts lines through each transform's inline source map, but only where they are
-// read: Node 20 decodes a module's map as the module loads, some 90 ms of CPU for a process that
-// loads weft/multiprocessing, and a suite run starts some 1,500 children and workers. So
-// run-tests.mjs gives those this module as `register.mjs?maps=0`, and a test file's own process,
-// whose failed assertions are what one reads, keeps the maps.
+// read: Node 20 decodes a module's map as the module loads (pinned, a process that loads
+// weft/multiprocessing took 290 ms of CPU with the maps and 273 ms without), and the children and
+// workers of the test files are many. So run-tests.mjs gives those this module as
+// `register.mjs?maps=0`, and a test file's own process, whose failed assertions are what one
+// reads, keeps the maps.
 if (new URL(import.meta.url).searchParams.get('maps') !== '0') process.setSourceMapsEnabled(true);
 process.env.WEFT_TS_LOADER ??= import.meta.url;

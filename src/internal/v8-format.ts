@@ -409,6 +409,40 @@ function read(bytes: Uint8Array, marks: readonly [string, string]): unknown {
 
 const EMPTY = Buffer.alloc(0);
 
+/**
+ * The request number of a broker frame's only message, read from the front of its body (with
+ * this reader's tags and varints): for a frame v8.deserialize could not read, whose front is
+ * plain (a reply's value nested too deeply is at its end; sync-direct.ts). Null when the body
+ * does not begin as broker-wire's `frame` writes a one-reply frame, a frame of several included:
+ * the reply the caller waits for could be among them.
+ *
+ *   FF version | 41 'A' 01 (dense array of one) or 61 'a' 01 49 00 (sparse, index 0)
+ *   | 6F 'o' (object) | 22 01 72 (key "r") | 49 zigzag varint (int) or 4E f64 (double)
+ */
+export function requestNumber(bytes: Uint8Array): number | null {
+  if (bytes[0] !== 0xff) return null;
+  inp = Buffer.isBuffer(bytes)
+    ? bytes
+    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  at = 1;
+  end = inp.length;
+  try {
+    if (readVarint() < 0) return null;
+    const array = readTag();
+    if ((array !== BEGIN_DENSE && array !== BEGIN_SPARSE) || readVarint() !== 1) return null;
+    if (array === BEGIN_SPARSE && (readTag() !== INT32 || readVarint() !== 0)) return null;
+    if (readTag() !== BEGIN_OBJECT || readTag() !== ONE_BYTE || readVarint() !== 1) return null;
+    if (readByte() !== 0x72 /* 'r' */) return null;
+    const t = readTag();
+    if (t === DOUBLE) return end - at < 8 ? null : inp.readDoubleLE(at);
+    if (t !== INT32) return null;
+    const u = readVarint();
+    return u < 0 ? null : (u >>> 1) ^ -(u & 1);
+  } finally {
+    inp = EMPTY;
+  }
+}
+
 /** The next byte; −1 past the end. */
 function readByte(): number {
   return at < end ? (inp[at++] as number) : -1;

@@ -15,11 +15,8 @@ import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { FrameReader, frame } from '../../src/internal/process/broker-wire.js';
-import {
-  DirectSyncSocket,
-  directIo,
-  requestNumber,
-} from '../../src/internal/process/sync-direct.js';
+import { DirectSyncSocket, directIo } from '../../src/internal/process/sync-direct.js';
+import { requestNumber } from '../../src/internal/v8-format.js';
 import { firstLine, tsFixture } from '../support/child-lines.js';
 import { checkLeaks } from '../support/leaks.js';
 import { TS_IMPORT } from '../support/ts.js';

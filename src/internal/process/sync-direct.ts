@@ -41,6 +41,7 @@ import { getSystemErrorName } from 'node:util';
 import { type IoBinding, io } from '../../socket/native-io.js';
 import { parkSync } from '../atomics.js';
 import { describeError, RuntimeError } from '../errors.js';
+import { requestNumber } from '../v8-format.js';
 import {
   type FrameSink,
   frame,
@@ -94,49 +95,6 @@ function errnoName(r: number): string {
   } catch {
     return `E${-r}`;
   }
-}
-
-/**
- * The request number of a frame's only message, read from the front of its body: for a frame
- * v8.deserialize could not read, whose front is plain (a reply's value nested too deeply is at
- * its end). Null when the body does not begin as `frame` writes a one-reply frame (V8's format),
- * a frame of several included: the reply to this call could be among them.
- *
- *   FF version | 41 'A' 01 (dense array of one) or 61 'a' 01 49 00 (sparse, index 0)
- *   | 6F 'o' (object) | 22 01 72 (key "r") | 49 zigzag varint (int) or 4E f64 (double)
- */
-export function requestNumber(b: Uint8Array): number | null {
-  if (b[0] !== 0xff) return null;
-  let at = skipVarint(b, 1);
-  const array = b[at];
-  if ((array !== 0x41 && array !== 0x61) || b[at + 1] !== 1) return null;
-  at += 2;
-  if (array === 0x61) {
-    if (b[at] !== 0x49 || b[at + 1] !== 0) return null;
-    at += 2;
-  }
-  if (b[at] !== 0x6f || b[at + 1] !== 0x22 || b[at + 2] !== 1 || b[at + 3] !== 0x72) return null;
-  at += 4;
-  if (b[at] === 0x4e) {
-    if (at + 9 > b.length) return null;
-    return new DataView(b.buffer, b.byteOffset + at + 1, 8).getFloat64(0, true);
-  }
-  if (b[at] !== 0x49) return null;
-  let u = 0;
-  let scale = 1;
-  for (let i = at + 1; i < b.length && i < at + 6; i++) {
-    const x = b[i] as number;
-    u += (x & 0x7f) * scale;
-    if (x < 0x80) return u % 2 === 0 ? u / 2 : -(u + 1) / 2;
-    scale *= 128;
-  }
-  return null;
-}
-
-/** Where the varint at `at` ends (past `b`'s end when it does not). */
-function skipVarint(b: Uint8Array, at: number): number {
-  while (at < b.length && ((b[at] as number) & 0x80) !== 0) at++;
-  return at + 1;
 }
 
 export class DirectSyncSocket {

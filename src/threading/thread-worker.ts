@@ -28,14 +28,11 @@ function end(abnormal: boolean): void {
 }
 
 /**
- * Posts what escaped run() to the parent, announced by a flat 'raising' (always readable): if the
- * exception itself cannot be read there, the parent knows that the message it lost was this one
- * and not one the thread's own code posted on parentPort (thread.ts).
+ * Posts what escaped run() to the parent, on weft's port: a message there that the parent cannot
+ * read can only be this one (worker/protocol.ts).
  */
 function postException(err: unknown): void {
-  const error = encodeError(err);
-  postToParent({ type: 'raising' });
-  postToParent({ type: 'exception', error });
+  postToParent({ type: 'exception', error: encodeError(err) });
 }
 
 export async function main(encoded: unknown): Promise<void> {

@@ -60,7 +60,7 @@ import {
 import { refuseStartInTaskModule } from '../internal/task-ref.js';
 import { beforeThreadExit } from '../internal/thread-exit.js';
 import { parseWait, type WaitOptions } from '../internal/wait-options.js';
-import { isWorkerMessage } from '../internal/worker/protocol.js';
+import type { WorkerMessage } from '../internal/worker/protocol.js';
 import { spawnWorker } from '../internal/worker/spawn.js';
 import { RuntimeError } from './errors.js';
 import { reportThreadException } from './excepthook.js';
@@ -221,41 +221,13 @@ export class Thread<
       this.run !== Thread.prototype.run,
     );
     const payload: ThreadPayload = { name: this.#name, daemon: this.#daemon, ...sent };
-    let worker: Worker;
-    try {
-      worker = spawnWorker({
-        role: roleUrl,
-        payload: encode(payload, 'message'),
-        modules,
-        name: this.#name,
-      });
-    } catch (err) {
-      if ((err as Error)?.name === 'DataCloneError') {
-        throw new TypeError(
-          `Thread ${this.#name}: its args, kwargs or fields cannot be sent to a worker (${(err as Error).message}); send plain data and weft shared objects`,
-          { cause: err },
-        );
-      }
-      throw err;
-    }
-    this.#started = true;
-    const tid = worker.threadId + 1;
-    this.#tid = tid;
-    registerThread(tid, this.#name, this.#daemon);
-    startedHere.set(tid, this);
-    reapStartedAtExit();
-    handleOpened('thread');
-    debug('thread %s started: ident %d, daemon %s', this.#name, tid, this.#daemon);
-    // A 'raising' came and its 'exception' not yet: a message lost now was that exception.
-    let raising = false;
-    worker.on('message', (m: unknown) => {
-      if (!isWorkerMessage(m)) return;
+    let markEnded = (): void => {};
+    // weft's messages come on a port of their own, the last of them read at the worker's exit
+    // before the 'exit' listener below runs (worker/protocol.ts): join() never returns before
+    // the exception that escaped run() was reported.
+    const onMessage = (m: WorkerMessage): void => {
       switch (m.type) {
-        case 'raising':
-          raising = true;
-          return;
         case 'exception':
-          raising = false;
           reportThreadException(this, decodeError(m.error as EncodedError));
           return;
         case 'result':
@@ -277,22 +249,10 @@ export class Thread<
         default:
           m satisfies never;
       }
-    });
-    // A message from the thread that cannot be read here (nested deeper than this thread's stack
-    // can read): gone, whichever it was. weft's own messages carry nothing of the user's but the
-    // exception that escaped run(), announced by a 'raising'; a lost 'ended' leaves join() to the
-    // worker's exit. Anything else was posted on parentPort by the thread's own code, which weft
-    // does not deliver (a readable one is dropped too): only traced, not blamed on run().
-    worker.on('messageerror', (err) => {
-      if (!raising) {
-        debug(
-          'thread %s: a message its code posted could not be read here: %s',
-          this.#name,
-          describeError(err),
-        );
-        return;
-      }
-      raising = false;
+    };
+    // Of weft's messages only the exception carries the user's data: one that cannot be read
+    // here (nested deeper than this thread's stack can read) was that.
+    const onUnreadable = (err: unknown): void =>
       reportThreadException(
         this,
         new RuntimeError(
@@ -301,12 +261,46 @@ export class Thread<
           { cause: err },
         ),
       );
-    });
+    let worker: Worker;
+    try {
+      worker = spawnWorker({
+        role: roleUrl,
+        payload: encode(payload, 'message'),
+        modules,
+        onMessage,
+        onUnreadable,
+        name: this.#name,
+      });
+    } catch (err) {
+      if ((err as Error)?.name === 'DataCloneError') {
+        throw new TypeError(
+          `Thread ${this.#name}: its args, kwargs or fields cannot be sent to a worker (${(err as Error).message}); send plain data and weft shared objects`,
+          { cause: err },
+        );
+      }
+      throw err;
+    }
+    this.#started = true;
+    const tid = worker.threadId + 1;
+    this.#tid = tid;
+    registerThread(tid, this.#name, this.#daemon);
+    startedHere.set(tid, this);
+    reapStartedAtExit();
+    handleOpened('thread');
+    debug('thread %s started: ident %d, daemon %s', this.#name, tid, this.#daemon);
     // Without a listener, a worker's 'error' would be thrown in this thread.
     worker.on('error', (err) => reportThreadException(this, err));
-    let markEnded = (): void => {};
     this.#ended = new Promise<void>((resolve) => {
       markEnded = resolve;
+    });
+    // The thread's own code may post on parentPort: weft delivers none of it (a readable message
+    // is dropped too); one that cannot be read here is only traced, never blamed on run().
+    worker.on('messageerror', (err) => {
+      debug(
+        'thread %s: a message its code posted could not be read here: %s',
+        this.#name,
+        describeError(err),
+      );
     });
     this.#exited = new Promise<void>((resolve) => {
       worker.once('exit', (code) => {

@@ -86,3 +86,24 @@ test("a message the thread's own code posts that cannot be read here is not blam
     assert.match((seen[0] as Error).message, heard);
   }
 });
+
+test('the exception after a message this thread cannot read is reported even when the worker is gone before either is read', async () => {
+  // This thread is busy until the worker has ended: its messages are all read at its exit. Node
+  // reads a worker's own port then only to the first unreadable message (the deep post), so an
+  // exception that came after it on that port was lost; weft's port is read to the end.
+  const seen = await hookedDuring(async () => {
+    const t = new Thread({ target: postDeep, args: [5000, 'plain'], name: 'post-then-raise' });
+    t.start();
+    const nap = new Int32Array(new SharedArrayBuffer(4));
+    const until = Date.now() + 60_000;
+    while (t.isAlive() && Date.now() < until) Atomics.wait(nap, 0, 0, 5);
+    assert.equal(t.isAlive(), false, 'the thread did not end within 60 s');
+    // Finished, then its worker exits on the next turn of its loop.
+    Atomics.wait(nap, 0, 0, 500);
+    await t.join({ timeout: 60_000 });
+  });
+  assert.deepEqual(
+    seen.map((e) => (e as Error).message),
+    ['after the post'],
+  );
+});

@@ -787,19 +787,18 @@ export class PoolEngine {
       modules,
       name: w.name,
       ...(this.o.resourceLimits ? { resourceLimits: this.o.resourceLimits } : {}),
-    });
-    worker.on('message', (m: FromRunner) => {
-      // Until the runner is ready, the worker's bootstrap may speak instead: it could not read
-      // its start data, and exits (worker/protocol.ts); the exit breaks the pool with this cause.
-      if (!w.ready && isStartUnreadable(m)) {
+      // On weft's port, read to the end before the 'exit' below: the worker's bootstrap could
+      // not read its start data, and exits (worker/protocol.ts); the exit breaks the pool with
+      // this cause.
+      onMessage: (m) => {
+        if (!isStartUnreadable(m)) return;
         w.lastError = new RuntimeError(
           `${w.name} could not read its start data (the initializer's arguments, initargs: ${m.why}): nested too deeply for its stack, or too large for its memory limits. Pass flatter initargs, or raise resourceLimits.stackSizeMb`,
           'ERR_WEFT_UNREADABLE_MESSAGE',
         );
-        return;
-      }
-      this.#onMessage(w, m);
+      },
     });
+    worker.on('message', (m: FromRunner) => this.#onMessage(w, m));
     worker.on('messageerror', (e) => this.#onUnreadable(w, e));
     worker.on('error', (e) => {
       w.lastError = e;

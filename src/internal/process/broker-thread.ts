@@ -5,6 +5,6 @@ import { startBroker } from './broker.js';
 export async function main(payload: unknown): Promise<void> {
   const { path } = payload as { path: string };
   await startBroker(path);
-  // Marked as weft's, as every message of weft's on parentPort is (worker/protocol.ts).
+  // On weft's port, never on parentPort (worker/protocol.ts).
   postToParent({ type: 'result', value: 'listening' });
 }

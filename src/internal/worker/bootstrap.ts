@@ -1,6 +1,6 @@
 /**
  * The worker side of protocol.ts: the first weft code a worker runs. It takes the role's payload
- * from the start port, adopts the world and the shared buffers the parent knows, imports every
+ * from weft's port, adopts the world and the shared buffers the parent knows, imports every
  * module that registers shared kinds (so that descriptors in the payload can be revived), then
  * hands over to the role module.
  */
@@ -9,30 +9,23 @@ import { describeError } from '../errors.js';
 import { adoptSnapshot } from '../shm/sab-registry.js';
 // Imported for its effect: adopts the world from workerData before any lock is touched.
 import '../shm/world.js';
-import { adoptParentMark, type BootData, postToParent } from './protocol.js';
+import { adoptWeftPort, type BootData, postToParent } from './protocol.js';
 
 export async function boot(data: BootData): Promise<void> {
-  // The mark of weft's messages comes first, a flat string: always readable, so that even the
-  // start failure below is known by the parent for weft's own.
-  const mark = receiveMessageOnPort(data.start);
-  if (typeof mark?.message !== 'string') {
-    data.start.close();
-    throw new Error('weft worker: its start message was not there');
-  }
-  adoptParentMark(mark.message);
-  // Then the payload, before any module of the program's is imported: a thread that cannot
-  // start runs none of its code.
+  // Posted on, never listened to: it must not keep the worker's event loop alive.
+  data.start.unref();
+  adoptWeftPort(data.start);
+  // The payload, before any module of the program's is imported: a thread that cannot start
+  // runs none of its code.
   let taken: { message: unknown } | undefined;
   try {
     taken = receiveMessageOnPort(data.start);
   } catch (err) {
     // Cloned fine there, not readable here (nested deeper than this thread's stack can read, or
     // larger than its memory limits allow): the message is consumed, the role cannot run.
-    data.start.close();
     postToParent({ type: 'startUnreadable', why: describeError(err) });
     process.exit(1);
   }
-  data.start.close();
   // The parent posts it before the worker exists (spawn.ts): missing, it is weft's fault.
   if (taken === undefined) throw new Error('weft worker: its start message was not there');
   adoptSnapshot(data.sabs);

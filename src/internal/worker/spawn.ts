@@ -14,7 +14,9 @@ import {
   BroadcastChannel,
   isMainThread,
   MessageChannel,
+  type MessagePort,
   type ResourceLimits,
+  receiveMessageOnPort,
   Worker,
   type WorkerOptions,
 } from 'node:worker_threads';
@@ -24,7 +26,7 @@ import { sharedModules } from '../serialize.js';
 import { snapshot } from '../shm/sab-registry.js';
 import { threadStackSize, WORLD_KEY, worldBuffer } from '../shm/world.js';
 import { findTsLoader, requireTsLoader, TS_MODULE } from '../ts-loader.js';
-import { type BootData, spawnerMark } from './protocol.js';
+import type { BootData, WorkerMessage } from './protocol.js';
 
 const bootstrapUrl = new URL(
   `./bootstrap${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`,
@@ -66,6 +68,10 @@ export interface SpawnOptions {
   name?: string;
   /** Memory limits of the worker (an executor's `resourceLimits`; exceeding them ends it). */
   resourceLimits?: ResourceLimits;
+  /** Each of weft's messages from the worker (protocol.ts), in order, the last ones at its exit. */
+  onMessage?: (m: WorkerMessage) => void;
+  /** In its place, one that could not be read here (the error that said so). */
+  onUnreadable?: (error: unknown) => void;
 }
 
 /** The channel on which a worker asks the main thread to start multiprocessing's broker. */
@@ -114,19 +120,16 @@ export function spawnWorker(o: SpawnOptions): Worker {
     TS_MODULE.test(u),
   );
   const loader = needsTs ? requireTsLoader('worker') : findTsLoader();
-  // The payload waits on a port of its own (protocol.ts), after the mark of weft's messages:
-  // posted first, so that it is queued before the worker can look for it, and so that a payload
-  // that cannot be cloned throws here, before there is a worker to end. The parent's end is
-  // closed at once: the messages stay queued at the other end, which the worker takes with it.
+  // The payload waits on weft's port (protocol.ts), posted first, so that it is queued before
+  // the worker can look for it, and so that a payload that cannot be cloned throws here, before
+  // there is a worker to end.
   const { port1, port2 } = new MessageChannel();
   try {
-    port1.postMessage(spawnerMark());
     port1.postMessage(o.payload);
   } catch (err) {
+    port1.close();
     port2.close();
     throw err;
-  } finally {
-    port1.close();
   }
   const data: BootData = {
     [WORLD_KEY]: worldBuffer(),
@@ -151,12 +154,47 @@ export function spawnWorker(o: SpawnOptions): Worker {
     ...(o.name ? { name: o.name } : {}),
     ...withStackSize(o.resourceLimits),
   };
+  let worker: Worker;
   try {
-    return newWorker(script, options);
+    worker = newWorker(script, options);
   } catch (err) {
+    port1.close();
     port2.close();
     throw err;
   }
+  listen(worker, port1, o);
+  return worker;
+}
+
+/**
+ * The parent's end of weft's port: its messages as they come while the worker runs, and at the
+ * worker's 'exit' — before any listener the caller adds hears of it — the rest, read to the end
+ * here (Node's own reading may have stopped at an unreadable one: protocol.ts). It never keeps
+ * this thread alive: the worker does, for as long as the caller lets it.
+ */
+function listen(worker: Worker, port: MessagePort, o: SpawnOptions): void {
+  const { onMessage, onUnreadable } = o;
+  if (onMessage !== undefined) port.on('message', onMessage);
+  if (onUnreadable !== undefined) port.on('messageerror', onUnreadable);
+  port.unref();
+  worker.once('exit', () => {
+    try {
+      for (;;) {
+        let got: { message: unknown } | undefined;
+        try {
+          got = receiveMessageOnPort(port);
+        } catch (err) {
+          // Taken off the queue all the same: the next one follows.
+          onUnreadable?.(err);
+          continue;
+        }
+        if (got === undefined) break;
+        onMessage?.(got.message as WorkerMessage);
+      }
+    } finally {
+      port.close();
+    }
+  });
 }
 
 function newWorker(script: string, options: WorkerOptions): Worker {

@@ -120,6 +120,7 @@ const BROKER_PASS = [
   'test/multiprocessing/semaphore-slab.test.ts',
   'test/multiprocessing/lock-spin.test.ts',
   'test/multiprocessing/semaphore-chaos.test.ts',
+  'test/multiprocessing/semaphore-late-grant.test.ts',
   'test/multiprocessing/lock-holds-records.test.ts',
   'test/multiprocessing/event-slab.test.ts',
   'test/multiprocessing/plain-worker-exit.test.ts',

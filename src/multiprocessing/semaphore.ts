@@ -178,10 +178,9 @@ export class Semaphore extends SharedObject {
   /** A broker request: once answered, the releases sent before it are done there. */
   async #ask(op: string, args: unknown[], signal?: AbortSignal | null): Promise<unknown> {
     const before = sent;
-    const v = await broker().request(op, this._id, args, signal, (late) => {
-      // Granted after the caller gave up: the permit goes back.
-      if (late === true) this.#post(1);
-    });
+    // Granted after the caller gave up: the broker gives the permit back itself, as the
+    // withdrawal reaches it (a permit in flight to a process killed meanwhile is not lost).
+    const v = await broker().requestTakenBack(op, this._id, args, signal);
     caughtUp(before);
     return v;
   }

@@ -21,6 +21,7 @@ export async function brokerMessages(
   const s = brokerSync();
   const post = c.post;
   const request = c.request;
+  const requestTakenBack = c.requestTakenBack;
   const syncRequest = s.request;
   let n = 0;
   c.post = function (this: typeof c, o, ...rest) {
@@ -31,6 +32,10 @@ export async function brokerMessages(
     if (counts(o)) n++;
     return request.call(this, o, ...rest);
   };
+  c.requestTakenBack = function (this: typeof c, o, ...rest) {
+    if (counts(o)) n++;
+    return requestTakenBack.call(this, o, ...rest);
+  };
   s.request = function (this: typeof s, o, ...rest) {
     if (counts(o)) n++;
     return syncRequest.call(this, o, ...rest);
@@ -40,6 +45,7 @@ export async function brokerMessages(
   } finally {
     c.post = post;
     c.request = request;
+    c.requestTakenBack = requestTakenBack;
     s.request = syncRequest;
   }
   return n;

@@ -1,8 +1,9 @@
 /**
- * weft's messages from a thread travel on its parentPort, where the thread's own code may post
- * too: a message of the user's shaped as weft's (`{ type: 'exception' | 'startUnreadable' |
- * 'raising', … }`) must not be taken for an exception, a start failure or the lead of an
- * unreadable exception, and weft's real ones must still be.
+ * weft's messages from a thread travel on weft's own port (worker/protocol.ts); the thread's own
+ * code may post anything on its parentPort: a message of the user's shaped as weft's (`{ type:
+ * 'exception' | 'startUnreadable' | 'ended', … }`, and the 'raising' that once announced an
+ * unreadable exception) must not be taken for an exception, a start failure or an end, and
+ * weft's real ones must still be.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

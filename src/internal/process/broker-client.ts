@@ -322,6 +322,11 @@ export class BrokerClient {
   #out: unknown[] = [];
   #scheduled = false;
   #next = 1;
+  /**
+   * How many permits granted to this client's withdrawable Semaphore acquires it has taken, in
+   * the broker's order (`requestTakenBack`; broker-conn.ts, `Conn.grants`).
+   */
+  #grantsSeen = 0;
   #pending = new Map<number, Pending>();
   /** Requests of #pending that are watches: they do not keep the process alive. */
   #weak = new Set<number>();
@@ -982,6 +987,21 @@ export class BrokerClient {
   }
 
   /**
+   * `request` for a Semaphore's acquire: with a signal, a permit granted before the withdrawal
+   * reached the broker is given back there, by the broker (broker.ts, 'cancel'), not by this
+   * client, which may be killed before it could send it; the request's last argument says how
+   * many such grants this client has taken (`#grantsSeen`), so that the broker can forget those.
+   */
+  requestTakenBack(
+    o: string,
+    id: string | undefined,
+    a: unknown[],
+    signal: AbortSignal | null | undefined,
+  ): Promise<unknown> {
+    return this.#request(o, id, a, signal, undefined, undefined, false, false, true);
+  }
+
+  /**
    * A request whose answer may never come, withdrawn with `control` when no longer wanted: unlike
    * `request`, it does not keep the process alive while it waits.
    */
@@ -998,9 +1018,13 @@ export class BrokerClient {
     control: Withdrawable | undefined,
     weak: boolean,
     settled: boolean,
+    takenBack = false,
   ): Promise<unknown> {
     if (this.#failed) return Promise.reject(this.#failed);
     if (signal?.aborted) return Promise.reject(signal.reason);
+    // Only a request that can be withdrawn leaves the broker something to take back.
+    const counted = takenBack && (signal != null || control !== undefined);
+    if (counted) a = [...a, this.#grantsSeen];
     try {
       assertCloneable(a, `multiprocessing ${o}`);
     } catch (e) {
@@ -1018,8 +1042,11 @@ export class BrokerClient {
     return new Promise((resolve, reject) => {
       let aborted = false;
       let why: unknown;
+      // Answered and taken: a withdrawal now has nothing to withdraw (and a counted grant must
+      // not be given back by the broker after this client took it).
+      let answered = false;
       const withdraw = (reason: unknown): void => {
-        if (aborted) return;
+        if (aborted || answered) return;
         aborted = true;
         // Not written yet (queued for the end of the turn, or the broker is still starting): it
         // never reaches the broker, and the wait ends now — a settled one too, whose broker
@@ -1043,7 +1070,11 @@ export class BrokerClient {
       if (control) control.withdraw = withdraw;
       p.then(
         (v) => {
+          answered = true;
           signal?.removeEventListener('abort', onAbort);
+          // Taken here, in the order granted (replies, and so these callbacks, keep the broker's
+          // order): from now on no withdrawal of this request can be sent.
+          if (counted && v === true) this.#grantsSeen++;
           if (!aborted) resolve(v);
           else if (!settled) onLateGrant?.(v);
           else {
@@ -1055,6 +1086,7 @@ export class BrokerClient {
           }
         },
         (e) => {
+          answered = true;
           signal?.removeEventListener('abort', onAbort);
           if (!aborted) reject(e);
           else if (settled) reject(e === kCancelled ? why : e);

@@ -114,6 +114,17 @@ export class Conn {
   /** Messages up to this number of this (async) Conn ran when a sync request shipped them. */
   ranAhead = 0;
   readonly waiters = new Map<number, Waiter>();
+  /**
+   * Permits granted to this connection's withdrawable acquires (a Semaphore's, with a signal), by
+   * request number, in the order granted, each with its place in that order (`seq`), until the
+   * client has surely seen them: a withdrawal that finds its acquire here came after the grant,
+   * and the broker gives the permit back itself (broker.ts, 'cancel'). The client counts the
+   * grants it took (broker-client.ts, `grantsSeen`) and says how many with each such acquire:
+   * those are forgotten then.
+   */
+  readonly grants = new Map<number, { seq: number; giveBack: () => void }>();
+  /** How many permits went to this connection's withdrawable acquires (the last `seq`). */
+  granted = 0;
   #out: Reply[] = [];
   #scheduled = false;
 

@@ -15,8 +15,9 @@
  * bound or the word's room) comes from a client that waits for the answer, so none is dropped
  * unseen: the clients check both in the slab, and send a release of a count kept there only
  * when they cannot reach it (or a BoundedSemaphore's, with waiters), waiting for the answer
- * (semaphore.ts). The one release posted without an answer is a permit going back from an
- * acquire granted after it gave up, which only releases beyond the acquires can make too many.
+ * (semaphore.ts). A permit granted to an acquire that gave up before the grant reached it is
+ * given back here, as its withdrawal arrives (broker.ts, 'cancel'), without an answer: only
+ * releases beyond the acquires can make it one too many.
  */
 import type { Waiter } from './broker-conn.js';
 import { brokerWordIndex, SEM_COUNT, WAITERS } from './lock-slab.js';

@@ -373,6 +373,19 @@ function remove(w: Waiter): void {
   w.conn.waiters.delete(w.r);
 }
 
+/**
+ * Adds `n` permits to `s` and serves its waiters (`done` runs in between, before they are
+ * answered); returns why it cannot (broker-sem.ts), or null.
+ */
+function releaseSem(s: BrokerSem, n: number, done?: () => void): string | null {
+  const err = s.release(n);
+  if (err !== null) return err;
+  done?.();
+  pump(s.waiters);
+  s.settle(pump);
+  return null;
+}
+
 /** Wakes waiters of `list` in FIFO order while they can complete. */
 function pump(list: Waiter[]): void {
   for (let i = 0; i < list.length; ) {
@@ -495,9 +508,19 @@ function handle(c: Conn, m: Request): void {
       ok(c, r);
       return;
     case 'cancel': {
-      // Not found: answered already (the client gives back what it was granted, if anything).
       const w = c.waiters.get(a[0] as number) as Withdrawing | undefined;
-      if (w === undefined) return;
+      if (w === undefined) {
+        // Answered already. A permit granted before this came goes back here, now: the client
+        // takes it as given back (semaphore.ts), and may be killed before it could send it.
+        // Anything else granted the client gives back itself (a lock has an owner, whose death
+        // frees it; a queue's items go back with an 'unget').
+        const g = c.grants.get(a[0] as number);
+        if (g !== undefined) {
+          c.grants.delete(a[0] as number);
+          g.giveBack();
+        }
+        return;
+      }
       if (w.withdraw !== undefined) w.withdraw(w);
       else {
         remove(w);
@@ -818,7 +841,15 @@ function handle(c: Conn, m: Request): void {
     // ── semaphores ──
     case 'semAcquire': {
       const s = get(id, 'sem');
-      const [block, timeout] = a as [boolean, number | null];
+      // `seen`: a withdrawable acquire (a signal), and the number of such grants the client had
+      // taken when it sent this one (Conn.grants): those are forgotten.
+      const [block, timeout, seen] = a as [boolean, number | null, number?];
+      if (seen !== undefined) {
+        for (const [k, g] of c.grants) {
+          if (g.seq > seen) break;
+          c.grants.delete(k);
+        }
+      }
       // Permits a client gave back in the slab while waiters are parked are theirs, though its
       // word about them (a release of 0) may come after this: the parked first (broker-sem.ts).
       if (s.waiters.length > 0 && s.value > 0) pump(s.waiters);
@@ -829,6 +860,9 @@ function handle(c: Conn, m: Request): void {
         block ? timeout : 0,
         () => {
           if (!s.take()) return false;
+          if (seen !== undefined) {
+            c.grants.set(r, { seq: ++c.granted, giveBack: () => releaseSem(s, 1) });
+          }
           ok(c, r, true);
           return true;
         },
@@ -849,14 +883,10 @@ function handle(c: Conn, m: Request): void {
     }
     case 'semRelease': {
       const s = get(id, 'sem');
-      const err = s.release((a[0] as number) ?? 1);
-      if (err !== null) {
-        if (r >= 0) fail(c, r, 'ValueError', err);
-        return;
-      }
-      if (r >= 0) ok(c, r);
-      pump(s.waiters);
-      s.settle(pump);
+      const err = releaseSem(s, (a[0] as number) ?? 1, () => {
+        if (r >= 0) ok(c, r);
+      });
+      if (err !== null && r >= 0) fail(c, r, 'ValueError', err);
       return;
     }
     case 'semValue':

@@ -1,0 +1,50 @@
+/**
+ * A Semaphore acquire withdrawn (its signal aborted) after the broker granted it and before the
+ * grant reached the process: the permit goes back at the broker, as the withdrawal arrives
+ * (broker.ts, 'cancel'), so a process killed before it could read the grant does not take that
+ * permit with it. It held none: in Python an acquire that gives up did not get the permit.
+ * The runner runs this file again with WEFT_LOCK_SLAB=0, where every call is the broker's.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Process, Semaphore, SharedMemory } from '../../src/multiprocessing/index.js';
+import { roundTrip } from '../support/broker-messages.js';
+import { checkLeaks } from '../support/leaks.js';
+import { slabExpected } from '../support/slab.js';
+import { slabWord } from '../support/slab-word.js';
+import { withdrawLateAndDie } from './fixtures/semaphore-death-targets.js';
+
+checkLeaks({ graceMs: 3000 });
+
+const PATIENCE = 30_000;
+
+test('a process killed after withdrawing an acquire the broker had granted does not keep the permit', async () => {
+  const sem = new Semaphore(0);
+  const shm = new SharedMemory({ create: true, size: 64 });
+  const words = new Int32Array(shm.buf.buffer, shm.buf.byteOffset, 2);
+  const p = new Process({ target: withdrawLateAndDie, args: [sem, shm.name] });
+  try {
+    p.start();
+    // Its acquire is parked, and it no longer reads (word 1).
+    const until = Date.now() + PATIENCE;
+    while (Atomics.load(words, 1) === 0 && Date.now() < until) await sleep(5);
+    assert.equal(Atomics.load(words, 1), 1, 'the child parked its acquire and stopped reading');
+    // Granted to the child: the grant waits in its socket.
+    sem.release();
+    await roundTrip();
+    Atomics.store(words, 0, 1);
+    await p.join({ timeout: PATIENCE });
+    assert.equal(p.exitcode, -9);
+    // The withdrawal left before the kill; the broker reads it in its own time.
+    const back = Date.now() + PATIENCE;
+    while (sem.getValue() !== 1 && Date.now() < back) await sleep(20);
+    assert.equal(sem.getValue(), 1, 'the permit granted to the withdrawn acquire is back');
+    assert.equal(await sem.acquire({ blocking: false }), true);
+    if (slabExpected) assert.equal(slabWord(sem), 0, 'no WAITERS left');
+  } finally {
+    if (p.isAlive()) p.kill();
+    shm.close();
+    shm.unlink();
+  }
+});

@@ -380,4 +380,38 @@ describe("a Future subclass's own addDoneCallback", () => {
     });
     assert.deepEqual(log, ['add', 'b1', 'a got v', 'b2', 'a end', 'b3']);
   });
+
+  test('an override that throws raises where it was called: at the await, or in the caller of gather and waitFor', async () => {
+    // CPython raises in gather's and wait_for's caller alike; a task awaiting the future it
+    // leaves waiting for ever (the error is logged from its step). weft raises at the await.
+    class Throwing<T> extends Future<T> {
+      override addDoneCallback(): void {
+        throw new Error('override threw');
+      }
+    }
+    const seen: string[] = [];
+    await run(async () => {
+      for (const [what, use] of [
+        ['await', (f: Future<unknown>) => f],
+        ['gather', (f: Future<unknown>) => gather(f)],
+        ['waitFor', (f: Future<unknown>) => waitFor(f, 60_000)],
+      ] as const) {
+        try {
+          await use(new Throwing<unknown>());
+          seen.push(`${what}: returned`);
+        } catch (e) {
+          seen.push(`${what}: ${(e as Error).message}`);
+        }
+      }
+      // The task goes on: a later wait works.
+      await sleep(1);
+      seen.push('after');
+    });
+    assert.deepEqual(seen, [
+      'await: override threw',
+      'gather: override threw',
+      'waitFor: override threw',
+      'after',
+    ]);
+  });
 });

@@ -167,6 +167,20 @@ function frameSlot(raw: NativeSlot, als: AsyncLocalStorage<number>): NativeSlot 
 
 type Backend = 'native' | 'frame' | 'hooks';
 
+/**
+ * Whether Node's AsyncLocalStorage here is the one built on async hooks (Node 20, Node 22 unless
+ * its frames are turned on, Node 24 with --no-async-context-frame), which keeps nothing in V8's
+ * slot. Its stores propagate through `_enable` and `_propagate`; the frame-based one has
+ * neither, and any other is probed by running a store (`loadSlot`). Not run here because
+ * running one installs promise hooks, and V8 then turns some of its promise fast paths off for
+ * the rest of the thread, hooks removed or not (its promise-hook protector, once invalidated,
+ * stays so): every `new Promise` in the thread costs more, in weft's tasks and outside them.
+ */
+function storageOnHooks(): boolean {
+  const proto = AsyncLocalStorage.prototype as unknown as Record<string, unknown>;
+  return typeof proto._enable === 'function' && typeof proto._propagate === 'function';
+}
+
 function loadSlot(): { slot: NativeSlot; backend: Backend; addon: ContextAddon } | null {
   if (process.env.WEFT_NO_NATIVE === '1' || process.env.WEFT_CONTEXT === 'hooks') return null;
   let slot: NativeSlot;
@@ -191,6 +205,9 @@ function loadSlot(): { slot: NativeSlot; backend: Backend; addon: ContextAddon }
     debug('context: addon unusable here (no round trip), using promise hooks');
     return null;
   }
+  // Node's AsyncLocalStorage on async hooks keeps nothing in the slot, and is not run to find
+  // that out (see `storageOnHooks`).
+  if (storageOnHooks()) return { slot, backend: 'native', addon };
   // Where Node keeps AsyncLocalStorage in the same value (Node 24, or 22 with
   // --experimental-async-context-frame), weft owning it would break every store: a store's
   // run() shows up in the slot there. weft then keeps its task inside Node's frames, if the

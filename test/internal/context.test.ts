@@ -38,6 +38,7 @@ function backendIn(env: Record<string, string>): string {
   return execFileSync(
     process.execPath,
     [
+      ...frameFlags,
       '--import',
       TS_IMPORT,
       '-e',
@@ -56,6 +57,10 @@ const [nodeMajor = 0, nodeMinor = 0] = process.versions.node.split('.').map(Numb
 const nodeFrames =
   (nodeMajor >= 24 && !process.execArgv.includes('--no-async-context-frame')) ||
   process.execArgv.includes('--experimental-async-context-frame');
+/** This process's flags for Node's frames, given to the children that report their backend. */
+const frameFlags = process.execArgv.filter(
+  (a) => a === '--no-async-context-frame' || a === '--experimental-async-context-frame',
+);
 const callbackHooks = nodeMajor > 24 || (nodeMajor === 24 && nodeMinor >= 14);
 const addonBackend = !nodeFrames ? 'native' : callbackHooks ? 'frame' : 'hooks';
 
@@ -67,6 +72,35 @@ describe('context backend', () => {
     );
     assert.equal(backendIn({ WEFT_CONTEXT: 'hooks' }), 'hooks');
     assert.equal(backendIn({ WEFT_NO_NATIVE: '1' }), 'hooks');
+  });
+
+  test("where Node's AsyncLocalStorage runs on async hooks, choosing the backend runs no store (it would turn some of V8's promise fast paths off for good)", () => {
+    // The probe of Node's storage (context.ts, `storageOnHooks`), watched from before weft loads.
+    const script = `
+      const { AsyncLocalStorage } = require('node:async_hooks');
+      let ran = 0;
+      for (const name of ['run', 'enterWith', '_enable']) {
+        const fn = AsyncLocalStorage.prototype[name];
+        AsyncLocalStorage.prototype[name] = function (...args) {
+          ran++;
+          return fn.apply(this, args);
+        };
+      }
+      import('./src/internal/context.ts').then((m) =>
+        process.stdout.write(JSON.stringify([m.contextBackend(), ran])),
+      );`;
+    const out = execFileSync(
+      process.execPath,
+      [...frameFlags, '--import', TS_IMPORT, '-e', script],
+      {
+        cwd: root,
+        env: { ...process.env, WEFT_CONTEXT: '', WEFT_NO_NATIVE: '' },
+      },
+    ).toString();
+    const [backend, ran] = JSON.parse(out) as [string, number];
+    assert.equal(backend, addonBuilt && process.platform === 'linux' ? addonBackend : 'hooks');
+    // Node's frames are probed with a store run: that one installs no promise hook.
+    if (!nodeFrames) assert.equal(ran, 0);
   });
 
   test('this process uses the backend its environment asks for', () => {

@@ -21,6 +21,7 @@ const PATIENCE = 20_000;
 for (const [clearFirst, connected] of [
   [false, true],
   [true, true],
+  [false, false],
   [true, false],
 ] as const) {
   test(`a setter dying between its compare-and-swap and its word to the broker${clearFirst ? ', the flag cleared before' : ''}${connected ? '' : ', its first word'}: the parked waiter returns true`, {

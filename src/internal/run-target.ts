@@ -187,10 +187,10 @@ export async function receiveRunTarget<S extends object>(
   adopt: (cls: Function | null, call: RunTargetOptions) => S,
 ): Promise<S> {
   if (p.cls) {
-    const self = adopt((await resolveTaskRef(p.cls)) as Function, {});
+    const self = adopt((await resolveTaskRef(p.cls, true)) as Function, {});
     Object.assign(self, p.fields ?? {});
     return self;
   }
-  const target = p.target ? ((await resolveTaskRef(p.target)) as TargetFn) : null;
+  const target = p.target ? ((await resolveTaskRef(p.target, true)) as TargetFn) : null;
   return adopt(null, { target, args: p.args, kwargs: p.kwargs });
 }

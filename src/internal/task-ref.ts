@@ -113,6 +113,40 @@ function describeInline(name: string, source: string): string {
 let loadingStore: AsyncLocalStorage<string> | null = null;
 let importsInFlight = 0;
 
+/**
+ * Whether no code of the user's has run in this thread yet but the top-level code of the task
+ * modules it imports: a worker or child before its target, initializer or first call
+ * (`untouchedThread`, then `userCodeStarts`). An import made then needs no AsyncLocalStorage:
+ * whatever runs while it is in flight is that module's code, or code it started. And running
+ * one costs the thread for good: on Node 20 and 22 it installs promise hooks, and V8 then keeps
+ * some of its promise fast paths off in the thread, hooks removed or not (context.ts,
+ * `storageOnHooks`). Most workers and children import one module, their target's, and so never
+ * run one.
+ */
+let untouched = false;
+/** The module imported while the thread was untouched, while that import is in flight. */
+let untouchedUrl: string | null = null;
+
+/** A worker or child process starting: nothing of the user's has run in this thread yet. */
+export function untouchedThread(): void {
+  untouched = true;
+}
+
+/** The user's code is about to run here (a target, an initializer, a call). */
+export function userCodeStarts(): void {
+  untouched = false;
+}
+
+/** @internal For tests: whether this thread has made the AsyncLocalStorage of its imports. */
+export function _madeLoadingStore(): boolean {
+  return loadingStore !== null;
+}
+
+/** @internal For tests: the import storage's value where this is called (none once disabled). */
+export function _loadingStoreValue(): string | undefined {
+  return loadingStore?.getStore();
+}
+
 /** Modules this thread has imported to find a task: importing one again evaluates nothing. */
 const imported = new Set<string>();
 
@@ -123,29 +157,48 @@ const imported = new Set<string>();
  * start them again in each worker, without end. Starters call this to refuse.
  */
 export function loadingTaskModule(): string | null {
-  return importsInFlight === 0 ? null : (loadingStore?.getStore() ?? null);
+  return importsInFlight === 0 ? null : (loadingStore?.getStore() ?? untouchedUrl);
 }
 
 /** Imports `url`, its evaluation (and whatever it starts meanwhile) marked as loading `url`. */
-async function importTaskModule(url: string): Promise<void> {
+async function importTaskModule(url: string, first: boolean): Promise<void> {
   if (imported.has(url)) {
     await import(url);
+    return;
+  }
+  if (first && untouched && importsInFlight === 0) {
+    // The thread's first import, nothing else of the user's running, and the user's code waits
+    // for its end: no storage needed (see `untouched`). After it, that code may run at any time.
+    untouchedUrl = url;
+    importsInFlight++;
+    try {
+      await importWithLoader(url);
+      imported.add(url);
+    } finally {
+      // A background import made meanwhile (a revived Barrier's action) ran the storage, and
+      // if it ended first, left this one the last to end: it disables the storage then.
+      if (--importsInFlight === 0) loadingStore?.disable();
+      untouchedUrl = null;
+      untouched = false;
+    }
     return;
   }
   const store = (loadingStore ??= new AsyncLocalStorage<string>());
   importsInFlight++;
   try {
-    await store.run(url, async () => {
-      // Every module a worker loads to find a task comes through here: the one place a worker
-      // started without the TypeScript loader registers it, when that module needs it.
-      const ready = beforeImport(url);
-      if (ready !== null) await ready;
-      await import(url);
-    });
+    await store.run(url, () => importWithLoader(url));
     imported.add(url);
   } finally {
     if (--importsInFlight === 0) store.disable();
   }
+}
+
+async function importWithLoader(url: string): Promise<void> {
+  // Every module a worker loads to find a task comes through here: the one place a worker
+  // started without the TypeScript loader registers it, when that module needs it.
+  const ready = beforeImport(url);
+  if (ready !== null) await ready;
+  await import(url);
 }
 
 /**
@@ -190,13 +243,18 @@ export function resolveTaskRefSync(ref: TaskRef): Function | null {
   return fn !== undefined && fn.name === ref.name ? fn : null;
 }
 
-/** The worker-side half: the function (or class) a reference names. */
-export async function resolveTaskRef(ref: TaskRef): Promise<Function> {
+/**
+ * The worker-side half: the function (or class) a reference names. `first`: a worker's or
+ * child's target, initializer or calls, whose import the code that runs them waits for before it
+ * runs any of the user's (`untouched`); not an import made in the background, such as a revived
+ * Barrier's action, which may go on while the target runs.
+ */
+export async function resolveTaskRef(ref: TaskRef, first = false): Promise<Function> {
   if (ref.kind === 'inline') return rebuildInline(ref);
   const url =
     ref.url.startsWith('file:') || ref.url.includes(':') ? ref.url : pathToFileURL(ref.url).href;
   try {
-    await importTaskModule(url);
+    await importTaskModule(url, first);
   } catch (err) {
     // What went wrong in the message itself: a loader that failed, no loader to register, or the
     // module's own error (its cause crosses back to the caller under the worker's stack).

@@ -9,6 +9,7 @@ import { BrokerClient } from '../internal/process/broker-client.js';
 import { settlePassed } from '../internal/process/fd-handoff.js';
 import { receiveRunTarget } from '../internal/run-target.js';
 import { decode } from '../internal/serialize.js';
+import { untouchedThread, userCodeStarts } from '../internal/task-ref.js';
 import { _setCurrentProcess } from './current-process.js';
 import { flushBeforeExit } from './exit-hooks.js';
 import { Process, type ProcessPayload } from './process.js';
@@ -17,6 +18,7 @@ import { setIdentity } from './process-identity.js';
 export async function main(encoded: unknown): Promise<void> {
   // Named before anything connects to the broker, so that its reports name this process.
   BrokerClient.processName = (encoded as { name?: string })?.name ?? 'Process';
+  untouchedThread();
   const p = decode(encoded) as ProcessPayload;
   setIdentity({
     name: p.name,
@@ -39,6 +41,7 @@ export async function main(encoded: unknown): Promise<void> {
       }),
     );
     _setCurrentProcess(self);
+    userCodeStarts();
     await self.run();
   } catch (err) {
     code = 1;

@@ -11,6 +11,7 @@ import { RuntimeError } from '../internal/errors.js';
 import { receiveRunTarget } from '../internal/run-target.js';
 import { decode, encodeError } from '../internal/serialize.js';
 import { finishThread, registerSelf, selfTid } from '../internal/shm/world.js';
+import { untouchedThread, userCodeStarts } from '../internal/task-ref.js';
 import { finishExecutors } from '../internal/thread-executors.js';
 import { runAfterThreadEnd, runBeforeThreadExit } from '../internal/thread-exit.js';
 import { postToParent } from '../internal/worker/protocol.js';
@@ -36,6 +37,7 @@ function postException(err: unknown): void {
 }
 
 export async function main(encoded: unknown): Promise<void> {
+  untouchedThread();
   const p = decode(encoded) as ThreadPayload;
   registerSelf(p.name, p.daemon);
   let settled = false;
@@ -66,6 +68,7 @@ export async function main(encoded: unknown): Promise<void> {
       Thread._adopt(cls ?? Thread, selfTid, { ...call, name: p.name, daemon: p.daemon }),
     );
     _setCurrentThread(self);
+    userCodeStarts();
     await self.run();
   } catch (err) {
     threw = true;

@@ -33,7 +33,7 @@ import {
   encode,
   encodeError,
 } from '../serialize.js';
-import { resolveTaskRef, type TaskRef } from '../task-ref.js';
+import { resolveTaskRef, type TaskRef, untouchedThread, userCodeStarts } from '../task-ref.js';
 import { packNumbers, ResultSink } from './pack.js';
 import {
   CHUNK,
@@ -88,6 +88,7 @@ interface Batch {
 }
 
 export async function runRunner(boot: RunnerBoot, port: RunnerPort): Promise<void> {
+  untouchedThread();
   const states = boot.states ? new Int32Array(boot.states) : null;
   const fns = new Map<number, Function | { error: unknown }>();
   const batches: Batch[] = [];
@@ -201,7 +202,7 @@ export async function runRunner(boot: RunnerBoot, port: RunnerPort): Promise<voi
   const define = async (defs: Array<[number, TaskRef]>): Promise<void> => {
     for (const [id, ref] of defs) {
       try {
-        fns.set(id, await resolveTaskRef(ref));
+        fns.set(id, await resolveTaskRef(ref, true));
       } catch (error) {
         fns.set(id, { error });
       }
@@ -210,6 +211,8 @@ export async function runRunner(boot: RunnerBoot, port: RunnerPort): Promise<voi
 
   const runBatch = async (b: Batch): Promise<void> => {
     if (b.defs) await define(b.defs);
+    // After the first batch's modules are imported (batches run one after another).
+    userCodeStarts();
     const { ids, fns: fnOf, argc, argv } = b.tasks;
     // Arguments are revived task by task, when the task runs (a typed array needs nothing): a
     // task withdrawn or stolen after the batch came must not leave revived objects behind here —
@@ -351,7 +354,8 @@ export async function runRunner(boot: RunnerBoot, port: RunnerPort): Promise<voi
 
   if (boot.initializer) {
     try {
-      const init = await resolveTaskRef(boot.initializer);
+      const init = await resolveTaskRef(boot.initializer, true);
+      userCodeStarts();
       const r = init(...((decode(boot.initargs) as unknown[]) ?? []));
       if (isThenable(r)) await r;
     } catch (error) {

@@ -1,6 +1,7 @@
 // The module hooks of register.mjs (they run on Node's hooks thread).
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { jsName, MIRRORED } from './mirror.mjs';
 import { cachePath, options, ROOT, readCached, writeCached } from './transform.mjs';
 
 const src = new URL('src/', ROOT).href;
@@ -13,16 +14,17 @@ let esbuild;
 const MIRROR = process.env.WEFT_TS_MIRROR
   ? new URL(`${process.env.WEFT_TS_MIRROR}/`, 'file:///').href
   : null;
-const MIRRORED = ['src/', 'test/', 'examples/', 'bench/'].map((d) => new URL(d, ROOT).href);
+const MIRRORED_HREFS = MIRRORED.map((d) => new URL(`${d}/`, ROOT).href);
 const rootHref = ROOT.href;
 
 function mirrored(tsHref) {
-  if (MIRROR === null || !/\.m?ts$/.test(tsHref) || !MIRRORED.some((d) => tsHref.startsWith(d)))
+  if (
+    MIRROR === null ||
+    !/\.m?ts$/.test(tsHref) ||
+    !MIRRORED_HREFS.some((d) => tsHref.startsWith(d))
+  )
     return null;
-  const js = `${MIRROR}${tsHref
-    .slice(rootHref.length)
-    .replace(/\.ts$/, '.js')
-    .replace(/\.mts$/, '.mjs')}`;
+  const js = `${MIRROR}${jsName(tsHref.slice(rootHref.length))}`;
   return existsSync(new URL(js)) ? js : null;
 }
 

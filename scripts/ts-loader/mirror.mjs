@@ -29,7 +29,13 @@ import {
 import { join, relative } from 'node:path';
 import { ROOT, readCached } from './transform.mjs';
 
+/** The directories whose .ts files prebuild.mjs transforms and the mirror holds as .js. */
 export const MIRRORED = ['src', 'test', 'examples', 'bench'];
+
+/** The mirror's name for a .ts (or .mts) path or URL: its .js (.mjs). */
+export function jsName(ts) {
+  return ts.replace(/\.ts$/, '.js').replace(/\.mts$/, '.mjs');
+}
 const MIRRORS = join(new URL('.cache/js/', ROOT).pathname);
 /**
  * A mirror not used for this long goes (12 MB each, one per state of the tree a run has seen): a
@@ -99,8 +105,7 @@ function mirrorDir(from, to, transforms) {
     const file = transforms.get(src);
     if (file === undefined) continue;
     const code = readCached(file);
-    if (code !== undefined)
-      writeFileSync(dst.replace(/\.ts$/, '.js').replace(/\.mts$/, '.mjs'), code);
+    if (code !== undefined) writeFileSync(jsName(dst), code);
   }
 }
 

@@ -4,10 +4,9 @@
 import { existsSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { transform } from 'esbuild';
-import { buildMirror } from './mirror.mjs';
+import { buildMirror, MIRRORED } from './mirror.mjs';
 import { CACHE_DIR, cachePath, options, ROOT, writeCached } from './transform.mjs';
 
-const DIRS = ['src', 'test', 'examples', 'bench'];
 /** A transform no file of the tree needs now, and older than this, is removed. */
 const KEEP_MS = 7 * 24 * 3600 * 1000;
 
@@ -22,7 +21,7 @@ function walk(dir, out) {
 }
 
 export async function prebuild() {
-  const files = DIRS.flatMap((d) => walk(new URL(`${d}/`, ROOT).pathname, []));
+  const files = MIRRORED.flatMap((d) => walk(new URL(`${d}/`, ROOT).pathname, []));
   let made = 0;
   const wanted = new Set();
   const transforms = new Map();

@@ -42,7 +42,9 @@
  *    That costs about 1.8× on a bare await loop, and only while weft tasks are alive: the hooks
  *    are installed when the first task is created and removed (at a macrotask boundary, where no
  *    reaction job is running, so `before`/`after` stay paired) when the last one has finished.
- *    Code that never creates a weft task pays nothing.
+ *    Code that never creates a weft task pays nothing. (Removing them does not undo all of it:
+ *    V8 keeps some promise fast paths off in a thread once promise hooks were installed there,
+ *    see `storageOnHooks`.)
  *
  * The two agree on what the current task is in every case weft relies on, with two gaps in the
  * addon's, both of Node 20's V8:

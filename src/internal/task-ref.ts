@@ -107,8 +107,9 @@ function describeInline(name: string, source: string): string {
  * code awaits or starts asynchronously while it runs. A list kept per thread said "a module is
  * loading" to all the thread's code instead, and so refused a start that other code of the
  * thread made meanwhile (a thread's target going on while a Barrier's action module loaded). The
- * storage is made on the first import and disabled while none is in flight: on Node 20 an enabled
- * AsyncLocalStorage makes every `await` of the thread cost more.
+ * storage is made at the first import that needs it (not a worker's first: `untouched`) and
+ * disabled while none is in flight: on Node 20 an enabled AsyncLocalStorage makes every `await`
+ * of the thread cost more, and running one at all leaves promises dearer for good.
  */
 let loadingStore: AsyncLocalStorage<string> | null = null;
 let importsInFlight = 0;

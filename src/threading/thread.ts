@@ -231,7 +231,8 @@ export class Thread<
           reportThreadException(this, decodeError(m.error as EncodedError));
           return;
         case 'result':
-          // A thread's return value is dropped, as in Python (executors use it).
+          // Not a thread's: its return value is dropped, as in Python, and never sent (the
+          // broker's thread says it listens with one).
           return;
         case 'ended':
           markEnded();

@@ -7,12 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Process, Semaphore, SharedMemory } from '../../src/multiprocessing/index.js';
 import { roundTrip } from '../support/broker-messages.js';
 import { checkLeaks } from '../support/leaks.js';
 import { slabExpected } from '../support/slab.js';
 import { slabWord } from '../support/slab-word.js';
+import { until } from '../support/until.js';
 import { withdrawLateAndDie } from './fixtures/semaphore-death-targets.js';
 
 checkLeaks({ graceMs: 3000 });
@@ -27,8 +27,7 @@ test('a process killed after withdrawing an acquire the broker had granted does 
   try {
     p.start();
     // Its acquire is parked, and it no longer reads (word 1).
-    const until = Date.now() + PATIENCE;
-    while (Atomics.load(words, 1) === 0 && Date.now() < until) await sleep(5);
+    await until(() => Atomics.load(words, 1) !== 0, 'the child to park and stop reading', PATIENCE);
     assert.equal(Atomics.load(words, 1), 1, 'the child parked its acquire and stopped reading');
     // Granted to the child: the grant waits in its socket.
     sem.release();
@@ -37,8 +36,7 @@ test('a process killed after withdrawing an acquire the broker had granted does 
     await p.join({ timeout: PATIENCE });
     assert.equal(p.exitcode, -9);
     // The withdrawal left before the kill; the broker reads it in its own time.
-    const back = Date.now() + PATIENCE;
-    while (sem.getValue() !== 1 && Date.now() < back) await sleep(20);
+    await until(() => sem.getValue() === 1, 'the permit to come back', PATIENCE);
     assert.equal(sem.getValue(), 1, 'the permit granted to the withdrawn acquire is back');
     assert.equal(await sem.acquire({ blocking: false }), true);
     if (slabExpected) assert.equal(slabWord(sem), 0, 'no WAITERS left');

@@ -60,7 +60,6 @@ import {
   type TaskRef,
   toTaskRef,
 } from '../task-ref.js';
-import { isStartUnreadable } from '../worker/protocol.js';
 import { spawnWorker } from '../worker/spawn.js';
 import { packNumbers, unpack } from './pack.js';
 import {
@@ -791,7 +790,7 @@ export class PoolEngine {
       // not read its start data, and exits (worker/protocol.ts); the exit breaks the pool with
       // this cause.
       onMessage: (m) => {
-        if (!isStartUnreadable(m)) return;
+        if (m.type !== 'startUnreadable') return;
         w.lastError = new RuntimeError(
           `${w.name} could not read its start data (the initializer's arguments, initargs: ${m.why}): nested too deeply for its stack, or too large for its memory limits. Pass flatter initargs, or raise resourceLimits.stackSizeMb`,
           'ERR_WEFT_UNREADABLE_MESSAGE',

@@ -24,7 +24,9 @@
  * - `seen` counts the messages a socket delivered (hello included); a sync request that must
  *   follow T's async messages waits (`deferred`) until the async Conn has seen that many.
  */
+
 import { type LongTimer, setLongTimeout } from '../long-timer.js';
+import type { BrokerSem } from './broker-sem.js';
 import { atBatchEnd, frame, type Reply, type WireSocket } from './broker-wire.js';
 
 export type Role = 'a' | 's';
@@ -122,7 +124,7 @@ export class Conn {
    * grants it took (broker-client.ts, `grantsSeen`) and says how many with each such acquire:
    * those are forgotten then.
    */
-  readonly grants = new Map<number, { seq: number; giveBack: () => void }>();
+  readonly grants = new Map<number, { seq: number; sem: BrokerSem }>();
   /** How many permits went to this connection's withdrawable acquires (the last `seq`). */
   granted = 0;
   #out: Reply[] = [];

@@ -517,7 +517,7 @@ function handle(c: Conn, m: Request): void {
         const g = c.grants.get(a[0] as number);
         if (g !== undefined) {
           c.grants.delete(a[0] as number);
-          g.giveBack();
+          releaseSem(g.sem, 1);
         }
         return;
       }
@@ -861,7 +861,7 @@ function handle(c: Conn, m: Request): void {
         () => {
           if (!s.take()) return false;
           if (seen !== undefined) {
-            c.grants.set(r, { seq: ++c.granted, giveBack: () => releaseSem(s, 1) });
+            c.grants.set(r, { seq: ++c.granted, sem: s });
           }
           ok(c, r, true);
           return true;

@@ -95,10 +95,3 @@ export function postToParent(m: WorkerMessage): void {
   if (weftPort === null) throw new Error('weft worker: no port to its parent (not a weft worker)');
   weftPort.postMessage(m);
 }
-
-/** The bootstrap's word that the worker could not read its start data (the role never ran). */
-export function isStartUnreadable(
-  m: WorkerMessage,
-): m is Extract<WorkerMessage, { type: 'startUnreadable' }> {
-  return m.type === 'startUnreadable';
-}

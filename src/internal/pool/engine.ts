@@ -44,8 +44,9 @@
  *   that task ends.
  */
 import type { ChildProcess } from 'node:child_process';
+import { randomInt } from 'node:crypto';
 import { serialize } from 'node:v8';
-import type { ResourceLimits, Worker } from 'node:worker_threads';
+import type { ResourceLimits } from 'node:worker_threads';
 import { cas, load, store } from '../atomics.js';
 import { Deque } from '../deque.js';
 import { describeError, RuntimeError, WeftError } from '../errors.js';
@@ -60,7 +61,8 @@ import {
   type TaskRef,
   toTaskRef,
 } from '../task-ref.js';
-import { spawnWorker } from '../worker/spawn.js';
+import type { WorkerMessage } from '../worker/protocol.js';
+import { spawnWorkerWithPort } from '../worker/spawn.js';
 import { packNumbers, unpack } from './pack.js';
 import {
   BATCH_CAP,
@@ -68,6 +70,7 @@ import {
   FIRST_INIT_ERROR,
   FIRST_READY,
   type FromRunner,
+  fromRunner,
   outcomeAt,
   PENDING,
   RES_ERROR,
@@ -763,6 +766,8 @@ export class PoolEngine {
       initializer: this.#initializer,
       initargs: this.o.initargs,
       states: states ? (states.buffer as SharedArrayBuffer) : null,
+      // 1 to 2^48: never 0 nor a small number a task would send by chance (protocol.ts).
+      key: this.o.kind === 'process' ? randomInt(1, 2 ** 48) : null,
     };
     const modules = this.#refs.flatMap((r) => (r.kind === 'module' ? [r.url] : []));
     if (this.#initializer?.kind === 'module') modules.push(this.#initializer.url);
@@ -780,25 +785,30 @@ export class PoolEngine {
   }
 
   #threadChannel(w: PoolWorker, boot: RunnerBoot, modules: string[]): Channel {
-    const worker: Worker = spawnWorker({
+    // The runner speaks on weft's port, both ways (worker/protocol.ts): what a task posts on
+    // parentPort never reaches #onMessage, and what the worker posted before it exited is read
+    // to the end before the 'exit' below, an unreadable message among it or not.
+    const { worker, port } = spawnWorkerWithPort<FromRunner | WorkerMessage>({
       role: threadRole,
       payload: encode(boot, 'message'),
       modules,
       name: w.name,
       ...(this.o.resourceLimits ? { resourceLimits: this.o.resourceLimits } : {}),
-      // On weft's port, read to the end before the 'exit' below: the worker's bootstrap could
-      // not read its start data, and exits (worker/protocol.ts); the exit breaks the pool with
-      // this cause.
       onMessage: (m) => {
+        if ('t' in m) {
+          this.#onMessage(w, m);
+          return;
+        }
+        // The bootstrap could not read its start data, and exits; the exit breaks the pool
+        // with this cause.
         if (m.type !== 'startUnreadable') return;
         w.lastError = new RuntimeError(
           `${w.name} could not read its start data (the initializer's arguments, initargs: ${m.why}): nested too deeply for its stack, or too large for its memory limits. Pass flatter initargs, or raise resourceLimits.stackSizeMb`,
           'ERR_WEFT_UNREADABLE_MESSAGE',
         );
       },
+      onUnreadable: (e) => this.#onUnreadable(w, e),
     });
-    worker.on('message', (m: FromRunner) => this.#onMessage(w, m));
-    worker.on('messageerror', (e) => this.#onUnreadable(w, e));
     worker.on('error', (e) => {
       w.lastError = e;
     });
@@ -812,7 +822,7 @@ export class PoolEngine {
     });
     return {
       post: (m) => {
-        worker.postMessage(m);
+        port.postMessage(m);
         // Counted once queued (a message that cannot be cloned throws above and is not).
         w.posted++;
       },
@@ -835,8 +845,11 @@ export class PoolEngine {
     });
     const p = child.process;
     this.o.onWorkerProcess?.(w.name, p);
-    p.on('message', (m: FromRunner) => {
-      this.#onMessage(w, m);
+    const key = boot.key as number;
+    // The channel is the task's too: only the runner's messages carry its mark (protocol.ts);
+    // what the task sends with process.send is dropped.
+    p.on('message', (m: unknown) => {
+      if (fromRunner(m, key)) this.#onMessage(w, m);
     });
     p.on('error', (e) => {
       w.lastError = e;

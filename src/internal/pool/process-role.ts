@@ -4,11 +4,12 @@ import { onParentMessage, postToParent, sendToParent } from '../process/channel.
 import { anyChildRecorded, otherNonDaemonAlive } from '../shm/world.js';
 import { liveExecutors } from '../thread-executors.js';
 import { runBeforeThreadExit } from '../thread-exit.js';
-import type { RunnerBoot, ToRunner } from './protocol.js';
+import type { FromRunner, ProcessKey, RunnerBoot, ToRunner } from './protocol.js';
 import { runRunner } from './runner.js';
 
 export async function main(payload: unknown): Promise<void> {
   const boot = payload as RunnerBoot;
+  const key = boot.key as number;
   // A ProcessPoolExecutor's worker is not daemonic, as Python 3.11's; a Pool's is (the boot's
   // flag). The process's identity says so — currentProcess().daemon, in every thread of it, and
   // the default `daemon` of a Process started here, as Python's is current_process()'s — though
@@ -19,7 +20,11 @@ export async function main(payload: unknown): Promise<void> {
   process.on('disconnect', () => process.exit(0));
   await runRunner(boot, {
     carrier: 'process',
-    post: (m) => postToParent(m),
+    // Marked, so that the engine tells them from what the tasks send (protocol.ts).
+    post: (m) => {
+      (m as FromRunner & ProcessKey).key = key;
+      postToParent(m);
+    },
     onMessage: (fn) => onParentMessage((m) => fn(m as ToRunner)),
     exit: () => {
       // Python's worker leaves through its process's exit (util._exit_function, then
@@ -30,7 +35,7 @@ export async function main(payload: unknown): Promise<void> {
       void finishStarted()
         .catch(() => {})
         .then(() => runBeforeThreadExit())
-        .then(() => sendToParent({ t: 'res', r: [], end: -1 }))
+        .then(() => sendToParent({ t: 'res', r: [], end: -1, key }))
         .then(
           () => process.exit(0),
           () => process.exit(0),

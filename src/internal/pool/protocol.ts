@@ -1,6 +1,8 @@
 /**
  * The messages between an executor's engine (engine.ts, parent side) and its workers
  * (runner.ts, worker side: a worker thread or a child process). Neither side imports the other.
+ * A thread's runner speaks on weft's port, never on parentPort (worker/protocol.ts); a child's
+ * on its IPC channel, which its tasks share, each message marked (ProcessKey, below).
  *
  *   engine                                            runner (one per worker)
  *   ──────                                            ──────
@@ -79,6 +81,11 @@ export interface RunnerBoot {
   initializer: TaskRef | null;
   initargs: readonly unknown[];
   states: SharedArrayBuffer | null;
+  /**
+   * A process worker's mark (ProcessKey), null for a thread's: it goes on each of the runner's
+   * messages, and the engine takes no other.
+   */
+  key: number | null;
 }
 
 /**
@@ -127,6 +134,25 @@ export type FromRunner =
   | { t: 'synced'; first: number; live: number[]; again: number[] }
   /** One kept outcome sent again after 'synced' (a triple as in 'res'; `again` lists their `at`). */
   | { t: 'again'; r: unknown[] };
+
+/**
+ * A child's channel to its parent is the task's too (`process.send`), and a task may send
+ * anything there: null, a string, a value shaped like one of these messages. A thread's runner
+ * has a port of weft's own (worker/protocol.ts); a child's marks each message with a number the
+ * engine drew at random for that worker and sent in its boot, and the engine takes only a
+ * message with its worker's mark: one property on messages that carry outcomes in batches, where
+ * a channel of weft's own would be a second pipe per child. (A task that reads the mark off
+ * the runner's messages on purpose can still forge one; none does by accident.) What else comes
+ * on the channel is dropped.
+ */
+export interface ProcessKey {
+  key: number;
+}
+
+/** Whether `m`, as it came from a child's channel, is its runner's (the worker's mark). */
+export function fromRunner(m: unknown, key: number): m is FromRunner {
+  return typeof m === 'object' && m !== null && (m as Partial<ProcessKey>).key === key;
+}
 
 export const FIRST_NONE = 0;
 export const FIRST_READY = 1;

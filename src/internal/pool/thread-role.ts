@@ -1,14 +1,16 @@
-/** An executor worker on a worker thread: the runner over `parentPort`. */
-import { parentPort } from 'node:worker_threads';
+/**
+ * An executor worker on a worker thread: the runner over weft's port (worker/protocol.ts), not
+ * parentPort, which belongs to the tasks.
+ */
 import { finishThread, registerSelf, selfTid } from '../shm/world.js';
 import { finishExecutors } from '../thread-executors.js';
 import { runBeforeThreadExit } from '../thread-exit.js';
+import { weftPortToParent } from '../worker/protocol.js';
 import type { RunnerBoot, ToRunner } from './protocol.js';
 import { runRunner } from './runner.js';
 
 export async function main(payload: unknown): Promise<void> {
-  const port = parentPort;
-  if (port === null) throw new Error('weft pool thread-role: not in a worker thread');
+  const port = weftPortToParent();
   // As a process's: the runner decodes the initializer's arguments, the one part that needs it
   // (decoded twice, an argument of the caller's shaped like weft's markers would be read as one).
   const boot = payload as RunnerBoot;

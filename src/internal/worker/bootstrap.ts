@@ -12,7 +12,8 @@ import '../shm/world.js';
 import { adoptWeftPort, type BootData, postToParent } from './protocol.js';
 
 export async function boot(data: BootData): Promise<void> {
-  // Posted on, never listened to: it must not keep the worker's event loop alive.
+  // Posted on: it must not keep the worker's event loop alive. A role that listens on it (a
+  // pool's runner, which waits for work until told to stop) refs it again by listening.
   data.start.unref();
   adoptWeftPort(data.start);
   // The payload, before any module of the program's is imported: a thread that cannot start

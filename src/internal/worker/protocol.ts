@@ -36,8 +36,14 @@
  * in workerData is flat (SharedArrayBuffers, numbers, strings, a port) and always readable. On
  * weft's port the payload is posted before `new Worker`, so it is queued by the time the worker
  * looks (never a race with the parent), and an uncloneable payload throws before a worker
- * exists. A pool's runner keeps its own protocol on parentPort (pool/protocol.ts counts those
- * messages, and the runner's worker only exits when told, after its last outcome was read).
+ * exists.
+ *
+ * A pool's runner speaks its own protocol (pool/protocol.ts) on weft's port too, both ways, for
+ * the same reasons: a task may post anything on parentPort (null, or a value shaped like an
+ * outcome), and the outcomes a worker posted before a task ended it (`process.exit()`) are read
+ * to the end at 'exit', an unreadable one among them or not. Its messages have `t` where these
+ * have `type`. The worker's end, unref'd by the bootstrap, is ref'd again by the runner's
+ * listener: a runner waits for work until it is told to stop.
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { EncodedError } from '../serialize.js';
@@ -88,6 +94,12 @@ let weftPort: MessagePort | null = null;
 /** Worker side: the port weft's messages to the parent go on, from the bootstrap. */
 export function adoptWeftPort(port: MessagePort): void {
   weftPort = port;
+}
+
+/** Worker side: weft's port itself, for a role that listens on it (a pool's runner). */
+export function weftPortToParent(): MessagePort {
+  if (weftPort === null) throw new Error('weft worker: no port to its parent (not a weft worker)');
+  return weftPort;
 }
 
 /** Worker side: posts one of weft's messages to the parent, on weft's port. */

@@ -55,7 +55,7 @@ function workerExecArgv(): string[] {
   return out;
 }
 
-export interface SpawnOptions {
+export interface SpawnOptions<M = WorkerMessage> {
   /** URL of the role module (exports `main(payload)`). */
   role: string;
   /**
@@ -68,8 +68,11 @@ export interface SpawnOptions {
   name?: string;
   /** Memory limits of the worker (an executor's `resourceLimits`; exceeding them ends it). */
   resourceLimits?: ResourceLimits;
-  /** Each of weft's messages from the worker (protocol.ts), in order, the last ones at its exit. */
-  onMessage?: (m: WorkerMessage) => void;
+  /**
+   * Each of weft's messages from the worker (protocol.ts), in order, the last ones at its exit:
+   * WorkerMessage, and a role's own protocol (a pool's runner) when it has one.
+   */
+  onMessage?: (m: M) => void;
   /** In its place, one that could not be read here (the error that said so). */
   onUnreadable?: (error: unknown) => void;
 }
@@ -113,6 +116,16 @@ function withStackSize(limits: ResourceLimits | undefined): { resourceLimits?: R
 }
 
 export function spawnWorker(o: SpawnOptions): Worker {
+  return spawnWorkerWithPort(o).worker;
+}
+
+/**
+ * spawnWorker, and the parent's end of weft's port, for a role that is spoken to on it (a pool's
+ * runner, pool/protocol.ts): nothing the worker's own code posts on parentPort can reach it.
+ */
+export function spawnWorkerWithPort<M = WorkerMessage>(
+  o: SpawnOptions<M>,
+): { worker: Worker; port: MessagePort } {
   listenForBrokerRequests();
   for (const fn of beforeSpawn) fn();
   const preload = sharedModules();
@@ -163,7 +176,7 @@ export function spawnWorker(o: SpawnOptions): Worker {
     throw err;
   }
   listen(worker, port1, o);
-  return worker;
+  return { worker, port: port1 };
 }
 
 /**
@@ -172,7 +185,7 @@ export function spawnWorker(o: SpawnOptions): Worker {
  * here (Node's own reading may have stopped at an unreadable one: protocol.ts). It never keeps
  * this thread alive: the worker does, for as long as the caller lets it.
  */
-function listen(worker: Worker, port: MessagePort, o: SpawnOptions): void {
+function listen<M>(worker: Worker, port: MessagePort, o: SpawnOptions<M>): void {
   const { onMessage, onUnreadable } = o;
   if (onMessage !== undefined) port.on('message', onMessage);
   if (onUnreadable !== undefined) port.on('messageerror', onUnreadable);
@@ -189,7 +202,7 @@ function listen(worker: Worker, port: MessagePort, o: SpawnOptions): void {
           continue;
         }
         if (got === undefined) break;
-        onMessage?.(got.message as WorkerMessage);
+        onMessage?.(got.message as M);
       }
     } finally {
       port.close();

@@ -91,6 +91,113 @@ test('a plain frame is in V8 format: v8.deserialize reads it as written', () => 
   }
 });
 
+/** `n` strings of `size` characters as binary queue items are (U+00FF, a kind, bytes 0–255). */
+function itemStrings(n: number, size: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const bytes = Buffer.alloc(size, i);
+    bytes[0] = 0xff;
+    bytes[1] = 0x84;
+    for (let j = 2; j < size; j += 7) bytes[j] = (i + j) & 0xff;
+    out.push(bytes.toString('latin1'));
+  }
+  return out;
+}
+
+test('a batch of KiB strings (queue items) is read without v8.deserialize', () => {
+  readAll(frame([{ r: 1, v: 'warm' }]));
+  const items = itemStrings(1024, 1026);
+  // Two-byte strings too (a user's string item), and a short one after the first.
+  const mixedStrings = ['€'.repeat(300), 'short', ...itemStrings(300, 300)];
+  const frames: unknown[][] = [
+    [{ r: -1, o: 'putMany', id: 'q1', a: items }],
+    [{ r: 12, v: mixedStrings }],
+  ];
+  const bytes = Buffer.concat(frames.map((ms) => frame(ms)));
+  // Written as V8 writes them, so that a reader of either kind reads them.
+  let at = 0;
+  for (const ms of frames) {
+    const n = bytes.readUInt32LE(at);
+    assert.ok(bytes.subarray(at + 4, at + 4 + n).equals(v8.serialize(ms)));
+    at += 4 + n;
+  }
+  for (const pieces of [1, 13]) {
+    let read: unknown[][] = [];
+    const counts = countingV8(() => {
+      read = readAll(bytes, pieces);
+    });
+    assert.equal(counts.deserialize, 0);
+    assert.deepStrictEqual(read, frames);
+  }
+});
+
+test('long arrays of anything else, and batches past the bound, still go through V8', () => {
+  readAll(frame([{ r: 1, v: 'warm' }]));
+  const ints = Array.from({ length: 1024 }, (_, i) => i);
+  const withBuffer: unknown[] = itemStrings(400, 1026);
+  withBuffer.push(Buffer.alloc(70 * 1024, 9), 'after');
+  const frames: unknown[][] = [
+    [{ r: -1, o: 'putMany', id: 'q1', a: ints }],
+    [{ r: -1, o: 'putMany', id: 'q1', a: withBuffer }],
+    // More than the 2 MiB a frame of strings is written here up to.
+    [{ r: 13, v: itemStrings(2100, 1026) }],
+  ];
+  for (const ms of frames) {
+    let read: unknown[][] = [];
+    const counts = countingV8(() => {
+      read = readAll(frame(ms), 5);
+    });
+    assert.equal(counts.deserialize, 1);
+    assert.deepStrictEqual(read, [v8.deserialize(v8.serialize(ms))]);
+  }
+});
+
+test('a Buffer that V8 read out of a joined frame keeps its bytes as later frames are joined', () => {
+  const big = Buffer.alloc(70 * 1024, 1);
+  const first = frame([{ r: 14, v: [big] }]);
+  const later = frame([{ r: -1, o: 'putMany', id: 'q1', a: itemStrings(1024, 1026) }]);
+  const got: unknown[][] = [];
+  const reader = new FrameReader(
+    (ms) => got.push(ms),
+    (e) => {
+      throw e;
+    },
+  );
+  // In pieces, so that each frame is joined before it is read.
+  for (const f of [first, later, later]) {
+    for (let at = 0; at < f.length; at += 50_000) reader.push(f.subarray(at, at + 50_000));
+  }
+  assert.equal(got.length, 3);
+  const read = ((got[0] as unknown[])[0] as { v: Buffer[] }).v[0] as Buffer;
+  assert.ok(read.equals(big));
+  assert.deepStrictEqual(got[2], got[1]);
+});
+
+test('a Buffer that V8 read out of a joined frame holds no more memory than its frame', () => {
+  // A batch of KiB strings first: the join buffer grows to its size (about 2 MiB).
+  const batch = frame([{ r: -1, o: 'putMany', id: 'q1', a: itemStrings(1900, 1026) }]);
+  const large = frame([
+    { r: -1, o: 'put', id: 'q1', a: [Buffer.alloc(100 * 1024, 7), true, null] },
+  ]);
+  const got: unknown[][] = [];
+  const reader = new FrameReader(
+    (ms) => got.push(ms),
+    (e) => {
+      throw e;
+    },
+  );
+  for (const f of [batch, large, batch, large]) {
+    for (let at = 0; at < f.length; at += 50_000) reader.push(f.subarray(at, at + 50_000));
+  }
+  assert.equal(got.length, 4);
+  for (const i of [1, 3]) {
+    const item = ((got[i] as unknown[])[0] as { a: Buffer[] }).a[0] as Buffer;
+    assert.ok(item.equals(Buffer.alloc(100 * 1024, 7)));
+    // Not a view of the join buffer: a backlog of such items would each keep megabytes.
+    assert.ok(item.buffer.byteLength <= large.length, `item ${i}: ${item.buffer.byteLength} bytes`);
+  }
+});
+
 class Point {
   constructor(
     readonly x: number,

@@ -50,7 +50,7 @@ import {
 import { adoptBroker, claimBroker, selfTid, takeWantedBroker, threadName } from '../shm/world.js';
 import { beforeThreadExit } from '../thread-exit.js';
 import { BROKER_CHANNEL, listenForBrokerRequests, spawnWorker } from '../worker/spawn.js';
-import { FrameReader, frame, onChunks, RawSocket, type Reply } from './broker-wire.js';
+import { FrameReader, frame, onChunks, RawSocket, type Reply, unframe } from './broker-wire.js';
 import {
   announced,
   joinSlab,
@@ -304,15 +304,30 @@ export function setShipStuck(fn: () => void, confirm?: () => boolean): void {
   if (confirm) confirmShipped = confirm;
 }
 
-/** A frame handed to the socket, while the kernel may not have all of it. */
+/**
+ * A frame handed to the socket, while the kernel may not have all of it. Its messages are not
+ * kept beside its bytes: a producer far ahead of the broker has many such frames, and their
+ * messages (an item's string each) held on the heap until the kernel took the frame were most of
+ * that producer's garbage-collection work. A blocking call that must ship them reads them back
+ * from the bytes (`messagesOf`), as the broker would.
+ */
 interface WrittenFrame {
   /** `#bytes` and `#sent` once it was written. */
   bytesEnd: number;
   sentEnd: number;
-  ms: unknown[];
+  /** How many messages it carries. */
+  count: number;
   f: Buffer;
   /** Its number among the frames written (`#framesWritten` then). */
   n: number;
+}
+
+/**
+ * The messages of a frame this client wrote, read back from its bytes (a typed array in them is
+ * a view of the frame, which nothing writes to: they are cloned or serialized on their way).
+ */
+function messagesOf(f: Buffer): unknown[] {
+  return unframe(f.subarray(4));
 }
 
 export class BrokerClient {
@@ -590,7 +605,7 @@ export class BrokerClient {
       for (const u of this.#unsettled) {
         if (u.bytesEnd <= from) continue;
         ends.push(u.bytesEnd - from);
-        counts.push(u.ms.length);
+        counts.push(u.count);
       }
     }
     if (framed !== null) {
@@ -622,8 +637,7 @@ export class BrokerClient {
     let n = 0;
     for (const u of this.#unsettled) {
       // Not those a blocking call shipped (syncPrelude): the broker has run them.
-      if (u.bytesEnd > from)
-        n += Math.max(0, Math.min(u.ms.length, u.sentEnd - this.#shippedThrough));
+      if (u.bytesEnd > from) n += Math.max(0, Math.min(u.count, u.sentEnd - this.#shippedThrough));
     }
     return n;
   }
@@ -648,7 +662,7 @@ export class BrokerClient {
     const unsent = s === null ? null : unsentBytes(s);
     // Frames whose write Node has not completed: lost, whatever Node's buffer still says.
     let lost = 0;
-    for (const u of this.#unsettled) if (u.n >= this.#framesDone) lost += u.ms.length;
+    for (const u of this.#unsettled) if (u.n >= this.#framesDone) lost += u.count;
     this.#lostAtFail = unsent === null || unsent === 0 ? lost : Math.max(lost, this.#stuck(unsent));
     this.#unsettled = [];
     for (const p of this.#pending.values()) p.reject(e);
@@ -734,7 +748,7 @@ export class BrokerClient {
     const u = this.#unsettled;
     if (s.writableLength === 0) u.length = 0;
     else {
-      u.push({ bytesEnd: this.#bytes, sentEnd: this.#sent, ms, f, n });
+      u.push({ bytesEnd: this.#bytes, sentEnd: this.#sent, count: ms.length, f, n });
       // Only this thread's event loop writes the rest: a poll of shared memory must know.
       markQueued();
       // Frames the kernel has all of are settled: drop them (they hold their bytes).
@@ -808,11 +822,13 @@ export class BrokerClient {
     if (first === undefined) return { after: this.#sent, ship: [], dup: false };
     // Messages numbered from `from` on; the ones before it went with an earlier blocking call
     // (the broker ran them then), so each goes once however long the frames stay stuck.
-    const from = Math.max(first.sentEnd - first.ms.length + 1, this.#shippedThrough + 1);
+    const from = Math.max(first.sentEnd - first.count + 1, this.#shippedThrough + 1);
     const ship: unknown[] = [];
     for (const f of u) {
-      const start = f.sentEnd - f.ms.length + 1;
-      for (let i = Math.max(0, from - start); i < f.ms.length; i++) ship.push(f.ms[i]);
+      const start = f.sentEnd - f.count + 1;
+      if (from - start >= f.count) continue;
+      const ms = messagesOf(f.f);
+      for (let i = Math.max(0, from - start); i < f.count; i++) ship.push(ms[i]);
     }
     this.#shippedThrough = this.#sent;
     return { after: from - 1, ship, dup: true };

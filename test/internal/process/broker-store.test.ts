@@ -153,4 +153,29 @@ describe('broker item store', () => {
     assert.equal(s.shift(), big);
     assert.deepEqual(s.shift(), ['\u00ff\u0010small', ['tok2']]);
   });
+
+  test('chunks emptied by one store and reused by others keep every store whole', () => {
+    // Default chunks (256 KiB): the ones a store empties beyond its own spare serve any store's
+    // log after, while the stores that took them hold backlogs of their own.
+    const stores = [new ItemStore(0), new ItemStore(0), new ItemStore(0)];
+    const n = 3000; // about 2 MiB of records each: several chunks
+    const mine = (k: number, i: number): unknown => item(i * 3 + k);
+    const fill = (k: number): void => {
+      for (let i = 0; i < n; i++) stores[k]?.push(mine(k, i));
+    };
+    const drain = (k: number, from: number, to: number): void => {
+      for (let i = from; i < to; i++) assert.deepEqual(stores[k]?.shift(), mine(k, i), `${k}:${i}`);
+    };
+    fill(0);
+    drain(0, 0, n); // its chunks are emptied: spare ones for the others
+    fill(1);
+    fill(0);
+    drain(1, 0, n / 2);
+    fill(2);
+    drain(0, 0, n);
+    drain(2, 0, n / 2);
+    drain(1, n / 2, n);
+    drain(2, n / 2, n);
+    for (const s of stores) assert.equal(s.length, 0);
+  });
 });

@@ -18,13 +18,15 @@ export async function main(payload: unknown): Promise<void> {
   if (id.daemon !== boot.daemon) setIdentity({ ...id, daemon: boot.daemon });
   // The parent going away ends a pool child whatever it was doing (it is a daemon).
   process.on('disconnect', () => process.exit(0));
+  // Every message of the runner's is marked, so that the engine tells them from what the tasks
+  // send (protocol.ts): the last one, sent at exit, too.
+  const marked = (m: FromRunner): FromRunner & ProcessKey => {
+    (m as FromRunner & ProcessKey).key = key;
+    return m as FromRunner & ProcessKey;
+  };
   await runRunner(boot, {
     carrier: 'process',
-    // Marked, so that the engine tells them from what the tasks send (protocol.ts).
-    post: (m) => {
-      (m as FromRunner & ProcessKey).key = key;
-      postToParent(m);
-    },
+    post: (m) => postToParent(marked(m)),
     onMessage: (fn) => onParentMessage((m) => fn(m as ToRunner)),
     exit: () => {
       // Python's worker leaves through its process's exit (util._exit_function, then
@@ -35,7 +37,7 @@ export async function main(payload: unknown): Promise<void> {
       void finishStarted()
         .catch(() => {})
         .then(() => runBeforeThreadExit())
-        .then(() => sendToParent({ t: 'res', r: [], end: -1, key }))
+        .then(() => sendToParent(marked({ t: 'res', r: [], end: -1 })))
         .then(
           () => process.exit(0),
           () => process.exit(0),

@@ -217,7 +217,7 @@ export class ItemStore {
     if (n <= this.chunkSize && this.#spare !== null) {
       chunk = this.#spare;
       this.#spare = null;
-    } else if (n <= this.chunkSize && this.chunkSize === CHUNK && spareChunks.length > 0) {
+    } else if (n <= this.chunkSize && this.#shares() && spareChunks.length > 0) {
       chunk = spareChunks.pop() as Buffer;
     } else chunk = Buffer.allocUnsafeSlow(Math.max(n, this.chunkSize));
     this.#chunks.push(chunk);
@@ -267,6 +267,11 @@ export class ItemStore {
     return item;
   }
 
+  /** This log's chunks are of the size the shared spare list holds (`spareChunks`). */
+  #shares(): boolean {
+    return this.chunkSize === CHUNK;
+  }
+
   /** The first chunk, read to its end, leaves the log. */
   #drop(): void {
     const chunk = this.#chunks.shift() as Buffer;
@@ -274,7 +279,7 @@ export class ItemStore {
     else this.#last = null;
     if (chunk.length === this.chunkSize) {
       if (this.#spare === null) this.#spare = chunk;
-      else if (chunk.length === CHUNK && spareChunks.length < SPARE_CHUNKS) spareChunks.push(chunk);
+      else if (this.#shares() && spareChunks.length < SPARE_CHUNKS) spareChunks.push(chunk);
     }
     this.#readAt = 0;
   }

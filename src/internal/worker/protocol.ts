@@ -104,6 +104,5 @@ export function weftPortToParent(): MessagePort {
 
 /** Worker side: posts one of weft's messages to the parent, on weft's port. */
 export function postToParent(m: WorkerMessage): void {
-  if (weftPort === null) throw new Error('weft worker: no port to its parent (not a weft worker)');
-  weftPort.postMessage(m);
+  weftPortToParent().postMessage(m);
 }

@@ -1,4 +1,4 @@
-import { CancelledError, describeValue } from '../internal/errors.js';
+import { CancelledError, describeValue, notAFunction } from '../internal/errors.js';
 import { parseWait, type WaitOptions } from '../internal/wait-options.js';
 import { CallWaits, tieCall, Waiter, WaiterList } from '../internal/waiter.js';
 import { RuntimeError } from './errors.js';
@@ -38,6 +38,7 @@ export class Condition {
   }
 
   run<R>(fn: () => R | PromiseLike<R>, options?: AcquireOptions): Promise<Awaited<R>> {
+    if (typeof fn !== 'function') return Promise.reject(notAFunction(fn, 'Condition.run'));
     return this.lock.run(fn, options);
   }
 

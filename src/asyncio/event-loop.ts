@@ -1,5 +1,5 @@
 import { currentContext } from '../internal/context.js';
-import { describeThrown, describeValue } from '../internal/errors.js';
+import { checkFunction, describeThrown, describeValue } from '../internal/errors.js';
 import {
   atIterationEnd,
   callSoon,
@@ -536,7 +536,7 @@ export class EventLoop {
   ): Future<Awaited<R>> {
     try {
       this.checkOpen();
-      checkCallback(fn, 'runInExecutor');
+      checkFunction(fn, 'runInExecutor');
       let ex = executor;
       if (ex === null) {
         if (this.executorShutdownCalled)
@@ -659,18 +659,13 @@ function checkContext(context: unknown, what: string): void {
     );
 }
 
-function checkCallback(fn: unknown, what: string): void {
-  if (typeof fn !== 'function')
-    throw new TypeError(`${what} expects a function: received ${describeValue(fn)}`);
-}
-
 /**
  * A callback of `callSoon`/`callLater`/`callAt`: a function, not an `async` one (Python's
  * "coroutines cannot be used with call_soon()"): nobody awaits what it returns, so its error
  * would be an unhandled rejection. A task is what runs one: `loop.createTask(fn)`.
  */
 function checkLoopCallback(fn: unknown, what: string): void {
-  checkCallback(fn, what);
+  checkFunction(fn, what);
   if (iscoroutinefunction(fn))
     throw new TypeError(
       `${what} cannot take an async function, whose promise nobody would await: received ${describeValue(fn)} (run it as a task: createTask(fn))`,

@@ -4,6 +4,7 @@ import {
   DeadlockError,
   describeCycle,
   describeValue,
+  notAFunction,
 } from '../internal/errors.js';
 import { releaser } from '../internal/releaser.js';
 import { type ParsedAcquire, parseAcquire, type WaitOptions } from '../internal/wait-options.js';
@@ -276,6 +277,8 @@ export class Lock {
 
   /** Holds the lock around `fn` (Python's `async with lock:`); returns what `fn` returns. */
   run<R>(fn: () => R | PromiseLike<R>, options?: AcquireOptions): Promise<Awaited<R>> {
+    // Refused before the lock is taken, by rejecting, as an async function would.
+    if (typeof fn !== 'function') return Promise.reject(notAFunction(fn, 'Lock.run'));
     if (options === undefined && !this._locked) {
       // Free lock: take it and call fn now, as `async with` on a free lock does not suspend;
       // only an fn that returns a promise costs an await.

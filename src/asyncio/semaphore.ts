@@ -1,4 +1,4 @@
-import { checkReleaseCount, describeValue } from '../internal/errors.js';
+import { checkReleaseCount, describeValue, notAFunction } from '../internal/errors.js';
 import { releaser } from '../internal/releaser.js';
 import { type ParsedAcquire, parseAcquire } from '../internal/wait-options.js';
 import { CallWaits, tieCall, tieInnerWait, Waiter, WaiterList } from '../internal/waiter.js';
@@ -136,6 +136,7 @@ export class Semaphore {
 
   /** Holds one permit around `fn` (Python's `async with sem:`). */
   async run<R>(fn: () => R | PromiseLike<R>, options?: AcquireOptions): Promise<Awaited<R>> {
+    if (typeof fn !== 'function') throw notAFunction(fn, 'Semaphore.run');
     if (!(await this.acquire(options))) throw timedOut();
     try {
       return await fn();

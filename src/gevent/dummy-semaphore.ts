@@ -1,4 +1,4 @@
-import { describeValue } from '../internal/errors.js';
+import { describeValue, notAFunction } from '../internal/errors.js';
 import { callSoon, reportException } from '../internal/scheduler.js';
 import {
   type ParsedAcquire,
@@ -103,6 +103,7 @@ export class DummySemaphore {
 
   /** Runs `fn` (gevent's `with sem:`). */
   async run<R>(fn: () => R | PromiseLike<R>, options?: AcquireOptions): Promise<Awaited<R>> {
+    if (typeof fn !== 'function') throw notAFunction(fn, 'DummySemaphore.run');
     await this.acquire(options);
     return await fn();
   }

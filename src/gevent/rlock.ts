@@ -1,5 +1,6 @@
 import { RuntimeError } from '../asyncio/errors.js';
 import { currentTask, type Task } from '../asyncio/task.js';
+import { notAFunction } from '../internal/errors.js';
 import { releaser } from '../internal/releaser.js';
 import { parseAcquire } from '../internal/wait-options.js';
 import { CallWaits, tieCall } from '../internal/waiter.js';
@@ -123,6 +124,7 @@ export class RLock {
 
   /** Holds the lock around `fn` (gevent's `with lock:`); returns what `fn` returns. */
   async run<R>(fn: () => R | PromiseLike<R>, options?: AcquireOptions): Promise<Awaited<R>> {
+    if (typeof fn !== 'function') throw notAFunction(fn, 'RLock.run');
     using _ = await this.hold(options);
     return await fn();
   }

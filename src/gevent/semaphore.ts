@@ -21,7 +21,7 @@
  * current. Links made during the pass wait for the next one, queued at its end if a permit is
  * still free (gevent's `_check_and_notify`).
  */
-import { describeValue } from '../internal/errors.js';
+import { describeValue, notAFunction } from '../internal/errors.js';
 import { releaser } from '../internal/releaser.js';
 import { callFirst, queuePass, reportException } from '../internal/scheduler.js';
 import {
@@ -242,6 +242,7 @@ export class Semaphore {
 
   /** Holds a permit around `fn` (gevent's `with sem:`); returns what `fn` returns. */
   async run<R>(fn: () => R | PromiseLike<R>, options?: AcquireOptions): Promise<Awaited<R>> {
+    if (typeof fn !== 'function') throw notAFunction(fn, `${this.kind}.run`);
     if (!(await this.acquire(options))) throw this.notAcquired(options);
     try {
       return await fn();

@@ -231,6 +231,23 @@ export function checkReleaseCount(n: unknown): asserts n is number {
     throw rangeError('Semaphore.release(n) needs an integer n >= 1', n);
 }
 
+/**
+ * Checks that `fn` (a callback given to `what`, e.g. 'Lock.run') is a function, before anything
+ * is acquired or scheduled: a TypeError naming the call, not a "fn is not a function" from
+ * inside it once a lock was taken and given back.
+ */
+export function checkFunction(
+  fn: unknown,
+  what: string,
+): asserts fn is (...args: never[]) => unknown {
+  if (typeof fn !== 'function') throw notAFunction(fn, what);
+}
+
+/** The TypeError of `checkFunction`, for a hot path that tests `typeof` itself. */
+export function notAFunction(fn: unknown, what: string): TypeError {
+  return new TypeError(`${what} expects a function: received ${describeValue(fn)}`);
+}
+
 export function describeValue(v: unknown): string {
   if (v === null) return 'null';
   if (v === undefined) return 'undefined';

@@ -1,5 +1,5 @@
 import { currentTaskSignal } from '../internal/context.js';
-import { describeValue } from '../internal/errors.js';
+import { describeValue, notAFunction } from '../internal/errors.js';
 import { broker } from '../internal/process/broker-client.js';
 import { brokerSync } from '../internal/process/broker-sync.js';
 import type { WaitOptions } from '../internal/wait-options.js';
@@ -112,6 +112,7 @@ export class Condition extends SharedObject {
    * once if it is aborted already.
    */
   async waitFor<R>(predicate: () => R, options: WaitOptions = {}): Promise<Awaited<R>> {
+    if (typeof predicate !== 'function') throw notAFunction(predicate, 'Condition.waitFor');
     const timeout = checkTimeout('Condition.waitFor', options.timeout);
     const signal = checkSignal('Condition.waitFor', options.signal) ?? currentTaskSignal();
     if (signal?.aborted) throw signal.reason;
@@ -146,10 +147,12 @@ export class Condition extends SharedObject {
     }
   }
   async run<R>(fn: () => R | Promise<R>): Promise<R> {
+    if (typeof fn !== 'function') throw notAFunction(fn, 'Condition.run');
     return this.lock.run(fn);
   }
   /** `run` for synchronous code on a thread that may block. */
   runSync<R>(fn: () => R): R {
+    if (typeof fn !== 'function') throw notAFunction(fn, 'Condition.runSync');
     return this.lock.runSync(fn);
   }
   /** @internal */

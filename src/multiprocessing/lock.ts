@@ -1,4 +1,5 @@
 import { currentContext, currentTaskSignal } from '../internal/context.js';
+import { notAFunction } from '../internal/errors.js';
 import { broker } from '../internal/process/broker-client.js';
 import { ANY_TASK, reentered } from '../internal/process/broker-deadlock.js';
 import { brokerSync } from '../internal/process/broker-sync.js';
@@ -517,11 +518,13 @@ export class Lock extends SharedObject {
 
   /** Python's `with lock:` — holds the lock around `fn` (sync or async). */
   async run<R>(fn: () => R | Promise<R>): Promise<R> {
+    if (typeof fn !== 'function') throw notAFunction(fn, `${this.constructor.name}.run`);
     return holding(this, fn);
   }
 
   /** `run` for synchronous code on a thread that may block (`acquireSync` around `fn`). */
   runSync<R>(fn: () => R): R {
+    if (typeof fn !== 'function') throw notAFunction(fn, `${this.constructor.name}.runSync`);
     return holdingSync(this, fn);
   }
 

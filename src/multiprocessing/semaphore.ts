@@ -1,5 +1,5 @@
 import { currentTaskSignal } from '../internal/context.js';
-import { checkReleaseCount, describeValue } from '../internal/errors.js';
+import { checkReleaseCount, describeValue, notAFunction } from '../internal/errors.js';
 import { broker } from '../internal/process/broker-client.js';
 import { OVER_BOUND, OVER_COUNT } from '../internal/process/broker-sem.js';
 import { brokerSync } from '../internal/process/broker-sync.js';
@@ -353,11 +353,13 @@ export class Semaphore extends SharedObject {
   }
 
   async run<R>(fn: () => R | Promise<R>): Promise<R> {
+    if (typeof fn !== 'function') throw notAFunction(fn, `${this.constructor.name}.run`);
     return holding(this, fn);
   }
 
   /** `run` for synchronous code on a thread that may block (`acquireSync` around `fn`). */
   runSync<R>(fn: () => R): R {
+    if (typeof fn !== 'function') throw notAFunction(fn, `${this.constructor.name}.runSync`);
     return holdingSync(this, fn);
   }
 

@@ -47,7 +47,7 @@
  */
 import { add, cas, load, notify, parkSync, sub } from '../internal/atomics.js';
 import { currentContext } from '../internal/context.js';
-import { describeValue } from '../internal/errors.js';
+import { describeValue, notAFunction } from '../internal/errors.js';
 import { kShared, registerSharedKind, type SharedState } from '../internal/serialize.js';
 import { AGAIN, type Attempt, type Parkable, waitAsync, waitSync } from '../internal/shm/wait.js';
 import { parseWait, type WaitOptions } from '../internal/wait-options.js';
@@ -128,6 +128,7 @@ export class Condition implements Recoverable {
    * another task of this one, may hold the lock by then).
    */
   async run<R>(fn: () => R | PromiseLike<R>): Promise<Awaited<R>> {
+    if (typeof fn !== 'function') throw notAFunction(fn, 'Condition.run');
     await this.lock.acquire();
     const task = currentContext();
     const depth = this.lock._core.depth();
@@ -139,6 +140,7 @@ export class Condition implements Recoverable {
     }
   }
   runSync<R>(fn: () => R): R {
+    if (typeof fn !== 'function') throw notAFunction(fn, 'Condition.runSync');
     this.lock.acquireSync();
     const depth = this.lock._core.depth();
     const lost = this.lostHolds;
@@ -364,6 +366,7 @@ export class Condition implements Recoverable {
    * predicate waits at least once, even with a timeout of 0 (the predicate is then checked again).
    */
   async waitFor<T>(predicate: () => T | PromiseLike<T>, options?: WaitOptions): Promise<T> {
+    if (typeof predicate !== 'function') throw notAFunction(predicate, 'Condition.waitFor');
     const { timeout, signal } = parseWait('Condition.waitFor', options);
     const clock = waitForClock(timeout);
     let result = await predicate();

@@ -5,7 +5,7 @@
 
 import { cas } from '../internal/atomics.js';
 import { currentContext } from '../internal/context.js';
-import { describeValue } from '../internal/errors.js';
+import { describeValue, notAFunction } from '../internal/errors.js';
 import { releaser } from '../internal/releaser.js';
 import { kShared, type SharedState } from '../internal/serialize.js';
 import { selfTid } from '../internal/shm/world.js';
@@ -114,6 +114,7 @@ export abstract class LockBase {
 
   /** Holds the lock around `fn` (Python's `with lock:`); returns what `fn` returns. */
   async run<R>(fn: () => R | PromiseLike<R>, options?: AcquireOptions): Promise<Awaited<R>> {
+    if (typeof fn !== 'function') throw notAFunction(fn, `${this._core.kind}.run`);
     if (!(await this.acquire(options))) throw this.timedOut();
     try {
       return await fn();
@@ -124,6 +125,7 @@ export abstract class LockBase {
 
   /** `run` for synchronous code on a thread that may block. */
   runSync<R>(fn: () => R, options?: AcquireOptions): R {
+    if (typeof fn !== 'function') throw notAFunction(fn, `${this._core.kind}.runSync`);
     if (!this.acquireSync(options)) throw this.timedOut();
     try {
       return fn();

@@ -16,7 +16,7 @@
  * weft/multiprocessing does): giving "its" permits back would invent permits or signals.
  */
 import { cas, load, store } from '../internal/atomics.js';
-import { checkReleaseCount, describeValue } from '../internal/errors.js';
+import { checkReleaseCount, describeValue, notAFunction } from '../internal/errors.js';
 import { releaser } from '../internal/releaser.js';
 import { kShared, registerSharedKind, type SharedState } from '../internal/serialize.js';
 import {
@@ -156,6 +156,7 @@ export class Semaphore {
   }
 
   async run<R>(fn: () => R | PromiseLike<R>, options?: AcquireOptions): Promise<Awaited<R>> {
+    if (typeof fn !== 'function') throw notAFunction(fn, 'Semaphore.run');
     if (!(await this.acquire(options))) throw timedOut();
     try {
       return await fn();
@@ -165,6 +166,7 @@ export class Semaphore {
   }
 
   runSync<R>(fn: () => R, options?: AcquireOptions): R {
+    if (typeof fn !== 'function') throw notAFunction(fn, 'Semaphore.runSync');
     if (!this.acquireSync(options)) throw timedOut();
     try {
       return fn();

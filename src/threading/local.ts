@@ -30,7 +30,13 @@ export class local implements Record<string, any> {
   [key: string]: any;
   declare readonly [kId]: number;
 
-  constructor() {
+  // `none` is typed empty: an argument fails to compile, and at run time (plain JavaScript) is
+  // refused as Python's `threading.local(5)` is. A subclass takes its own arguments, not these.
+  constructor(...none: []) {
+    if (none.length > 0)
+      throw new TypeError(
+        `local() takes no arguments: received ${none.length} (set attributes on the instance instead)`,
+      );
     const own = reviving ?? nextSabId();
     reviving = null;
     Object.defineProperty(this, kId, { value: own });

@@ -56,6 +56,20 @@ describe('local', () => {
     back.putSync(data);
     assert.equal(await back.get(), data);
   });
+
+  test("takes no arguments, as Python's threading.local(); a subclass passes its own", () => {
+    const Local = local as unknown as new (...args: unknown[]) => local;
+    assert.throws(() => new Local(5), {
+      name: 'TypeError',
+      message: 'local() takes no arguments: received 1 (set attributes on the instance instead)',
+    });
+    class Named extends local {
+      constructor(readonly label: string) {
+        super();
+      }
+    }
+    assert.equal(new Named('x').label, 'x');
+  });
 });
 
 describe('reprs', () => {

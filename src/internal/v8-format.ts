@@ -394,6 +394,49 @@ let marked = false;
 let bulkRead = false;
 
 /**
+ * The items of a queue's `putMany` message (`{ r, o: 'putMany', id, a: [items…] }`, a message of
+ * the frame itself) as the bytes V8 wrote them, for the broker (`setRawItems`): each element a
+ * one-byte string that starts with U+00FF (an item sent as bytes, broker-item.ts; the first
+ * element is one) or a number, back to back:
+ *
+ *   element   bytes
+ *   string    22 <varint n> <n bytes>
+ *   int32     49 <zigzag varint>
+ *   double    4E <f64 little-endian>
+ *
+ * `bytes` is a view of the frame being read until `settleRawItems` runs (broker-wire.ts, once
+ * the frame's messages were handled); one not `taken` by then gets a copy of its own.
+ */
+export class RawItems {
+  taken = false;
+  constructor(
+    public bytes: Buffer,
+    readonly length: number,
+  ) {}
+}
+
+/**
+ * The broker's frames (bulk reads: broker-wire.ts's `unframe`) are read with `RawItems` (see
+ * there); nothing else, values the broker decodes included.
+ */
+let rawItems = false;
+/** RawItems made by reads since the last `settleRawItems`. */
+const unsettled: RawItems[] = [];
+
+/** Switches RawItems reads on or off for this thread; returns the setting before. */
+export function setRawItems(on: boolean): boolean {
+  const was = rawItems;
+  rawItems = on;
+  return was;
+}
+
+/** Gives each RawItems not taken yet its own copy of its bytes (the frame's will be reused). */
+export function settleRawItems(): void {
+  for (const r of unsettled) if (!r.taken) r.bytes = Buffer.from(r.bytes);
+  unsettled.length = 0;
+}
+
+/**
  * The value `bytes` hold, or NOT_SMALL when they hold something this reader leaves to
  * `v8.deserialize` (or are not V8's version 15 at all). `marks`: two keys to watch for — see
  * `readMarked`.
@@ -423,10 +466,15 @@ function read(bytes: Uint8Array, marks: readonly [string, string], bulk = false)
   end = inp.length;
   [markA, markB] = marks;
   marked = false;
+  const runs = unsettled.length;
   try {
-    return readValue(0);
+    const v = readValue(0);
+    // Given up: V8 reads it all again, and the runs made here are nobody's.
+    if (v === NOT_SMALL) unsettled.length = runs;
+    return v;
   } catch {
     // A string longer than V8 allows (or a stack overflow): V8 decides.
+    unsettled.length = runs;
     return NOT_SMALL;
   } finally {
     for (let i = 0; i < madeCount; i++) made[i] = undefined as unknown as object;
@@ -550,7 +598,10 @@ function readValue(depth: number): unknown {
       return readSparse(depth);
     case REF: {
       const id = readVarint();
-      return id < 0 || id >= madeCount ? NOT_SMALL : made[id];
+      if (id < 0 || id >= madeCount) return NOT_SMALL;
+      const x = made[id];
+      // The same items met again elsewhere: V8 reads the frame, as arrays.
+      return x instanceof RawItems ? NOT_SMALL : x;
     }
     default:
       return NOT_SMALL;
@@ -614,7 +665,10 @@ function readProperties(
     const k = readKey(depth + 1);
     // An array's `length` is V8's to refuse.
     if (k === NOT_SMALL || (k === 'length' && endTag === END_SPARSE)) return false;
-    const v = readValue(depth + 1);
+    const v =
+      rawItems && bulkRead && depth === 1 && k === 'a' && o.o === 'putMany' && endTag === END_OBJECT
+        ? readRawItems(depth + 1)
+        : readValue(depth + 1);
     if (v === NOT_SMALL) return false;
     define(o, k, v);
     count++;
@@ -649,6 +703,42 @@ function readDense(depth: number): unknown[] | typeof NOT_SMALL {
   // Named properties after the elements: left to V8.
   if (readTag() !== END_DENSE || readVarint() !== 0 || readVarint() !== n) return NOT_SMALL;
   return a;
+}
+
+/**
+ * A dense array of items as RawItems (see there), or, when it is not one (an element of another
+ * kind, padding), read as any value is.
+ */
+function readRawItems(depth: number): unknown {
+  const from = at;
+  if (inp[at] !== BEGIN_DENSE) return readValue(depth);
+  at++;
+  const n = readVarint();
+  const first = at;
+  let ok = n > 0 && n <= end - at;
+  for (let i = 0; ok && i < n; i++) {
+    const t = readByte();
+    if (t === ONE_BYTE) {
+      const len = readVarint();
+      ok = len > 0 && len <= end - at && inp[at] === 0xff;
+      at += len;
+    } else if (t === INT32) ok = readVarint() >= 0;
+    else if (t === DOUBLE) {
+      ok = end - at >= 8;
+      at += 8;
+    } else ok = false;
+    if (i === 0 && t !== ONE_BYTE) ok = false;
+  }
+  const last = at;
+  if (ok && readByte() === END_DENSE && readVarint() === 0 && readVarint() === n) {
+    const r = new RawItems(inp.subarray(first, last), n);
+    // The array's place among the objects V8 numbers, for the references after it.
+    made[madeCount++] = r;
+    unsettled.push(r);
+    return r;
+  }
+  at = from;
+  return readValue(depth);
 }
 
 /** Whether a long array that begins with `x` is read here in bulk mode. */

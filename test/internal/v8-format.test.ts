@@ -396,4 +396,79 @@ describe('v8-format', () => {
     readSmall(v8.serialize({ __weft$: 'Error' }), MARKS);
     assert.equal(readMarked(), true);
   });
+
+  describe('bulk reads (the broker frames of queue items)', () => {
+    /** A queue item of `n` bytes as broker-item.ts sends it: U+00FF, a kind, the bytes. */
+    const item = (n: number, fill = 0x78): string =>
+      `\u00ff\u0084${String.fromCharCode(fill).repeat(n)}`;
+    const bulk = (v: unknown): unknown => readSmall(v8.serialize(v), MARKS, true);
+
+    test('a batch of long strings is read here, past 64 KiB, as V8 reads it', () => {
+      const frames: unknown[] = [
+        [{ r: -1, o: 'putMany', id: 'q', a: Array.from({ length: 1024 }, () => item(1024)) }],
+        [{ r: 7, v: Array.from({ length: 300 }, (_, i) => item(1024, 0x41 + (i % 26))) }],
+        // The batch begun, what follows it is read here too, whatever it is.
+        [
+          { r: 7, v: Array.from({ length: 300 }, () => item(300)) },
+          { r: 8, v: new Array(250).fill(new Array(250).fill(1)) },
+        ],
+      ];
+      for (const f of frames) {
+        const bytes = v8.serialize(f);
+        assert.ok(bytes.length > 64 * 1024);
+        const r = readSmall(bytes, MARKS, true);
+        assert.notEqual(r, NOT_SMALL);
+        assert.ok(sameValue(r, v8.deserialize(bytes)));
+      }
+    });
+
+    test('other plain data past 64 KiB reads as V8 reads it; past 2 MiB V8 reads it', () => {
+      const rows = new Array(250).fill(0).map((_, i) => new Array(250).fill(i));
+      const cases: unknown[] = [
+        [{ r: 3, v: rows }],
+        [{ r: 3, v: { rows } }],
+        [
+          { r: 3, v: rows },
+          { r: -1, o: 'putMany', a: new Array(300).fill(item(1024)) },
+        ],
+        ['x'.repeat(70_000), 1],
+      ];
+      for (const [i, c] of cases.entries()) {
+        const bytes = v8.serialize(c);
+        assert.ok(bytes.length > 64 * 1024, `case ${i} is small`);
+        const r = readSmall(bytes, MARKS, true);
+        if (r !== NOT_SMALL) assert.ok(sameValue(r, v8.deserialize(bytes)), `case ${i}`);
+      }
+      assert.equal(bulk([{ r: 1, v: new Array(2100).fill(item(1024)) }]), NOT_SMALL);
+    });
+
+    test('whatever it reads, it reads as V8 does (property)', () => {
+      const value = fc.oneof(
+        fc.integer(),
+        fc.string(),
+        fc.constant(item(1024)),
+        fc.array(fc.integer(), { maxLength: 300 }),
+      );
+      fc.assert(
+        fc.property(
+          fc.array(
+            fc.record({
+              r: fc.integer(),
+              v: fc.oneof(
+                fc.array(value, { maxLength: 400 }),
+                fc.integer({ min: 257, max: 1500 }).map((n) => new Array(n).fill(item(300))),
+              ),
+            }),
+            { maxLength: 6 },
+          ),
+          (frame) => {
+            const bytes = v8.serialize(frame);
+            const r = readSmall(bytes, MARKS, true);
+            if (r !== NOT_SMALL) assert.ok(sameValue(r, v8.deserialize(bytes)));
+          },
+        ),
+        { numRuns: 60 },
+      );
+    });
+  });
 });

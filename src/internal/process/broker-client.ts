@@ -49,6 +49,7 @@ import {
 } from '../serialize.js';
 import { adoptBroker, claimBroker, selfTid, takeWantedBroker, threadName } from '../shm/world.js';
 import { beforeThreadExit } from '../thread-exit.js';
+import { setRawItems } from '../v8-format.js';
 import { BROKER_CHANNEL, listenForBrokerRequests, spawnWorker } from '../worker/spawn.js';
 import { FrameReader, frame, onChunks, RawSocket, type Reply, unframe } from './broker-wire.js';
 import {
@@ -327,7 +328,14 @@ interface WrittenFrame {
  * a view of the frame, which nothing writes to: they are cloned or serialized on their way).
  */
 function messagesOf(f: Buffer): unknown[] {
-  return unframe(f.subarray(4));
+  // Read as the broker's client reads: a broker started on this very thread (a test's, see
+  // startBroker) reads frames with RawItems, which a blocking call could not ship.
+  const was = setRawItems(false);
+  try {
+    return unframe(f.subarray(4));
+  } finally {
+    setRawItems(was);
+  }
 }
 
 export class BrokerClient {

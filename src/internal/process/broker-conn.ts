@@ -26,6 +26,7 @@
  */
 
 import { type LongTimer, setLongTimeout } from '../long-timer.js';
+import { EncodedItems } from './broker-batch.js';
 import type { BrokerSem } from './broker-sem.js';
 import { atBatchEnd, frame, type Reply, type WireSocket } from './broker-wire.js';
 
@@ -160,7 +161,18 @@ export class Conn {
     if (s === null || this.#out.length === 0) return;
     const ms = this.#out;
     this.#out = [];
-    if (!s.destroyed) s.write(frame(ms));
+    if (s.destroyed) return;
+    // A batch taken as bytes is a frame already (broker-batch.ts): the messages before it go in
+    // a frame of their own, in order.
+    let from = 0;
+    for (let i = 0; i < ms.length; i++) {
+      const v = (ms[i] as Reply).v;
+      if (!(v instanceof EncodedItems)) continue;
+      if (i > from) s.write(frame(ms.slice(from, i)));
+      s.write(v.frame);
+      from = i + 1;
+    }
+    if (from < ms.length) s.write(frame(from === 0 ? ms : ms.slice(from)));
   }
 }
 

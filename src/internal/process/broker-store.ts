@@ -20,7 +20,10 @@
  * once either way): a backlog that has shrunk under HEAP_BYTES thus leaves the log, and a queue
  * settled at a small backlog after a burst stops paying the log's copies. An item handed back
  * (`unshift`: a lent batch given back) goes to the front, whatever its size: those are few (one
- * batch per getter).
+ * batch per getter). A batch taken as bytes (`shiftEncoded`, broker-batch.ts) reads the log
+ * directly instead: its items never become strings, so the log is not emptied into the front;
+ * new items then go to the log until it is empty. A putMany's items read as bytes (`pushRaw`,
+ * v8-format.ts's RawItems) go where `push` would put them, the log's copied from their frame.
  *
  * A record in the log, in a chunk (each chunk Buffer.allocUnsafeSlow, its own memory):
  *
@@ -39,6 +42,7 @@
  * waits in `aside`, a Deque, in its place marked by an ASIDE record.
  */
 import { Deque } from '../deque.js';
+import type { RawItems } from '../v8-format.js';
 
 const LATIN1 = 1;
 const UTF16 = 2;
@@ -125,10 +129,112 @@ export class ItemStore {
     this.#logLength++;
   }
 
+  /**
+   * The items of `run`, in order, as `push` would take them one by one, but without a string for
+   * those that go to the log: their bytes are copied there from the frame they came in.
+   */
+  pushRaw(run: RawItems): void {
+    run.taken = true;
+    const b = run.bytes;
+    let at = 0;
+    while (at < b.length) {
+      const tag = b[at++] as number;
+      if (tag === 0x4e) {
+        this.push(b.readDoubleLE(at));
+        at += 8;
+        continue;
+      }
+      let u = 0;
+      let scale = 1;
+      let c: number;
+      do {
+        c = b[at++] as number;
+        u += (c & 0x7f) * scale;
+        scale *= 0x80;
+      } while (c & 0x80);
+      if (tag === 0x49) {
+        this.push((u >>> 1) ^ -(u & 1));
+        continue;
+      }
+      // A one-byte string of u bytes (RawItems holds nothing else).
+      const cost = SLOT + u;
+      if (
+        this.#logLength === 0 &&
+        (this.#frontBytes + cost <= this.heapBytes || this.#front.length === 0)
+      ) {
+        this.#front.push(b.toString('latin1', at, at + u));
+        this.#frontBytes += cost;
+      } else {
+        const chunk = this.#room(HEAD + u);
+        const w = this.#writeAt;
+        chunk[w] = LATIN1;
+        chunk.writeUInt32LE(u, w + 1);
+        b.copy(chunk, w + HEAD, at, at + u);
+        this.#writeAt = w + HEAD + u;
+        this.#logLength++;
+      }
+      at += u;
+    }
+  }
+
   /** Back to the front of the queue (an item handed back). */
   unshift(item: unknown): void {
     this.#front.unshift(item);
     this.#frontBytes += heapCost(item);
+  }
+
+  /**
+   * Whether the next item is one of broker-item.ts's one-byte item strings (in the front, or a
+   * LATIN1 record of the log): a batch starting with it is taken as bytes (broker-batch.ts).
+   */
+  firstIsBytes(): boolean {
+    if (this.#front.length > 0) {
+      const x = this.#front.peek();
+      return typeof x === 'string' && x.charCodeAt(0) === 0xff;
+    }
+    if (this.#logLength === 0) return false;
+    this.#toOldest();
+    return (this.#chunks.peek() as Buffer)[this.#readAt] === LATIN1;
+  }
+
+  /**
+   * Takes the next item into `w`, as bytes, when it is a one-byte item string or a number (see
+   * broker-batch.ts); false, taking nothing, for any other item or none. A log record is copied
+   * out of its chunk as it is: the log is read here directly, not through the front (its items
+   * never become strings), so a queue whose items are taken this way keeps using the log while
+   * it holds any: each item then costs a copy in and a copy out, and no string.
+   */
+  shiftEncoded(w: {
+    latin1(s: string): void;
+    latin1Bytes(b: Buffer, from: number, n: number): void;
+    number(x: number): void;
+  }): boolean {
+    if (this.#front.length > 0) {
+      const x = this.#front.peek();
+      if (typeof x === 'string') {
+        if (x.charCodeAt(0) !== 0xff) return false;
+        w.latin1(x);
+      } else if (typeof x === 'number') w.number(x);
+      else return false;
+      this.#front.shift();
+      this.#frontBytes -= heapCost(x);
+      return true;
+    }
+    if (this.#logLength === 0) return false;
+    this.#toOldest();
+    const chunk = this.#chunks.peek() as Buffer;
+    const at = this.#readAt;
+    const tag = chunk[at];
+    const n = chunk.readUInt32LE(at + 1);
+    if (tag === LATIN1) w.latin1Bytes(chunk, at + HEAD, n);
+    else if (tag === NUMBER) w.number(chunk.readDoubleLE(at + HEAD));
+    else return false;
+    this.#readAt = at + HEAD + n;
+    if (--this.#logLength === 0) {
+      this.#drop();
+      this.#readAt = this.#writeAt = 0;
+    }
+    return true;
   }
 
   shift(): unknown {
@@ -245,13 +351,18 @@ export class ItemStore {
 
   /** `heapCost` of the log's oldest item, from its record (the first chunk read to its end left). */
   #nextCost(): number {
-    if (this.#chunks.length > 1 && this.#readAt >= (this.#ends.peek() as number)) this.#drop();
+    this.#toOldest();
     const chunk = this.#chunks.peek() as Buffer;
     const tag = chunk[this.#readAt];
     if (tag === LATIN1) return SLOT + chunk.readUInt32LE(this.#readAt + 1);
     if (tag === UTF16) return SLOT + chunk.readUInt32LE(this.#readAt + 1) / 2;
     if (tag === NUMBER) return SLOT;
     return heapCost(this.#aside.peek());
+  }
+
+  /** Moves the read position to the log's oldest record (the first chunk read to its end left). */
+  #toOldest(): void {
+    if (this.#chunks.length > 1 && this.#readAt >= (this.#ends.peek() as number)) this.#drop();
   }
 
   /** The oldest record of the log, taken (after `#nextCost`, which moves to its chunk). */

@@ -20,7 +20,7 @@ import { EventEmitter } from 'node:events';
 import { getSystemErrorName } from 'node:util';
 import v8 from 'node:v8';
 import { type IoBinding, io, NOREAD, TAG_READAHEAD } from '../../socket/native-io.js';
-import { NOT_SMALL, readSmall, writeSmall } from '../v8-format.js';
+import { NOT_SMALL, readSmall, settleRawItems, writeSmall } from '../v8-format.js';
 
 export interface Request {
   r: number;
@@ -63,6 +63,9 @@ const NO_MARKS: readonly [string, string] = ['', ''];
  * CPU (two frames written and two read per round trip). Frames of up to 2 MiB carrying a batch
  * of queue items that are strings of a KiB or so are read there too (v8-format.ts's bulk reads):
  * v8.deserialize took more than twice as long per string. Anything else goes to V8 as before.
+ * At the broker, a queue's `putMany` items are read as their bytes (v8-format.ts's RawItems),
+ * which the queue's store copies where it keeps them, and a getter's batch is written from the
+ * bytes kept (broker-batch.ts): no string per item either way.
  */
 export function frame(messages: unknown[]): Buffer {
   const small = writeSmall(messages, 4, NO_ESCAPE);
@@ -142,7 +145,14 @@ export function splitFrames(
       if (sink.unreadable(e, body)) continue;
       return at;
     }
-    if (!sink.messages(ms)) return at;
+    let more: boolean;
+    try {
+      more = sink.messages(ms);
+    } finally {
+      // A putMany's items not stored yet (a message left waiting) stop viewing `buf`.
+      settleRawItems();
+    }
+    if (!more) return at;
   }
   return at;
 }

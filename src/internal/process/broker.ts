@@ -61,7 +61,9 @@ import {
 } from '../errors.js';
 import { clearLongTimeout } from '../long-timer.js';
 import { encodeError, readBytes } from '../serialize.js';
+import { RawItems, setRawItems } from '../v8-format.js';
 import { ArrayStore, checkSliceSize, storeBytes } from './array-store.js';
+import { EncodedItems, takeBatch } from './broker-batch.js';
 import {
   attach,
   type Conn,
@@ -170,8 +172,13 @@ type Obj =
 
 /** Items a client fetched in one batch (its prefetch): `at` of them it has said it took. */
 interface Lease {
-  items: unknown[];
+  /** A batch taken as bytes (broker-batch.ts) is read back only if it must be given back. */
+  items: unknown[] | EncodedItems;
   at: number;
+}
+
+function leaseItems(l: Lease): unknown[] {
+  return l.items instanceof EncodedItems ? l.items.items() : l.items;
 }
 
 /**
@@ -557,12 +564,16 @@ function handle(c: Conn, m: Request): void {
       // Unbounded queues only (the client sends these for maxsize 0): never blocks. A Pipe
       // direction nobody can read any more is closed: what is sent to it is dropped.
       const q = get(id, 'queue');
+      // Items of a KiB or so come as the bytes of their frame (v8-format.ts's RawItems): they
+      // carry no Pipe ends.
+      const raw = (m.a as unknown) instanceof RawItems ? (m.a as unknown as RawItems) : null;
       if (q.closed) {
-        if (q.pipe !== null) dropCarried(a);
+        if (q.pipe !== null && raw === null) dropCarried(a);
         return;
       }
-      for (const item of a) q.items.push(item);
-      if (q.joinable) q.unfinished += a.length;
+      if (raw !== null) q.items.pushRaw(raw);
+      else for (const item of a) q.items.push(item);
+      if (q.joinable) q.unfinished += raw === null ? a.length : raw.length;
       pump(q.getters);
       return;
     }
@@ -591,6 +602,15 @@ function handle(c: Conn, m: Request): void {
           }
           // A batch for a client that asked for several (its local buffer), never more than there are.
           const n = Math.min(max ?? 1, q.items.length);
+          if (n > 1 && q.pipe === null && q.items.firstIsBytes()) {
+            // Items of a KiB or so, written from the bytes the broker holds (broker-batch.ts).
+            const batch = takeBatch(q.items, n, r);
+            if (batch.length > 1 && lease !== undefined) lend(q, c.session, lease, batch);
+            if (q.joinable) q.taken.set(c.session, (q.taken.get(c.session) ?? 0) + batch.length);
+            ok(c, r, batch);
+            pump(q.putters);
+            return true;
+          }
           const out = new Array(n);
           for (let i = 0; i < n; i++) out[i] = q.items.shift();
           // Kept until the client says it took them all: a client killed outright gives back the rest.
@@ -1782,8 +1802,10 @@ function count(h: Handles, n: number): void {
   const dropped: unknown[] = [...q.items.objects()];
   if (q.lent !== null)
     for (const m of q.lent.values())
-      for (const l of m.values())
-        for (let i = l.at; i < l.items.length; i++) dropped.push(l.items[i]);
+      for (const l of m.values()) {
+        const items = leaseItems(l);
+        for (let i = l.at; i < items.length; i++) dropped.push(items[i]);
+      }
   q.items.clear();
   q.lent = null;
   q.closed = true;
@@ -1816,7 +1838,12 @@ function dropCarried(items: unknown[]): void {
   }
 }
 
-function lend(q: Extract<Obj, { k: 'queue' }>, s: Session, b: number, items: unknown[]): void {
+function lend(
+  q: Extract<Obj, { k: 'queue' }>,
+  s: Session,
+  b: number,
+  items: unknown[] | EncodedItems,
+): void {
   q.lent ??= new Map();
   let m = q.lent.get(s);
   if (m === undefined) {
@@ -1836,7 +1863,10 @@ function returnLent(q: Extract<Obj, { k: 'queue' }>, s: Session): void {
   if (m === undefined) return;
   q.lent?.delete(s);
   const back: unknown[] = [];
-  for (const l of m.values()) for (let i = l.at; i < l.items.length; i++) back.push(l.items[i]);
+  for (const l of m.values()) {
+    const items = leaseItems(l);
+    for (let i = l.at; i < items.length; i++) back.push(items[i]);
+  }
   if (back.length > 0) putBack(q, s, back);
 }
 
@@ -1920,6 +1950,7 @@ let brokerPath = '';
  * (broker-wire.ts's RawServer) where the addon has Unix sockets, else net's.
  */
 export function startBroker(path: string): Promise<{ close(): void }> {
+  setRawItems(true);
   // The lock slab, before the first client can connect (lock-slab.ts): clients take locks there
   // only once it says the broker is ready. Sessions without a number of their own take one from
   // its counter, so numbers never collide.

@@ -100,9 +100,14 @@ export function measure(item: unknown, what: string): Measured {
 }
 
 function serialized(m: Measured, item: unknown, what: string): Measured {
+  // Serialised before any field of the scratch is written: the item's getters run in there, and
+  // one that puts on a queue measures into this same scratch (its tag left T_STRING under the
+  // outer item's bytes, whose put then failed with Buffer's "argument must be a string").
+  const bytes = toBytes(item, what);
+  m.value = bytes;
   m.tag = T_V8;
-  m.value = toBytes(item, what);
-  m.size = (m.value as Buffer).length;
+  m.size = bytes.length;
+  m.bound = false;
   return m;
 }
 

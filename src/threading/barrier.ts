@@ -61,6 +61,7 @@ import {
   toTaskRef,
 } from '../internal/task-ref.js';
 import { parseWait, type WaitOptions } from '../internal/wait-options.js';
+import { type Recoverable, track } from './owner-death.js';
 import { inspectCustom } from './repr.js';
 
 const GEN = 0;
@@ -76,6 +77,17 @@ const OFFERED = -1;
 /** What `own()` answers besides COUNT. */
 const IN_ACTION = Symbol('in action');
 const RESCUED = Symbol('rescued');
+/** What `own(false)` answers when another thread owns the state (it does not wait then). */
+const OWNED_ELSEWHERE = Symbol('owned elsewhere');
+/** One async wait of this thread, counted in its generation's arrivals until it settles. */
+interface PendingWait {
+  /** False once the wait settled, or was withdrawn because its thread ended. */
+  live: boolean;
+  gen: number;
+}
+/** What a withdrawn wait's attempt answers: it never settles (see `recoverFromDeath`). */
+const WITHDRAWN = -1;
+const NEVER = new Promise<never>(() => {});
 /** Generations whose outcome a waiter can still read: 32 words of 32 bits. */
 const WINDOW = 1024;
 const WORDS = OUTCOMES + WINDOW / 32;
@@ -112,8 +124,10 @@ export interface BarrierOptions {
  * has not rebuilt it yet (a `waitSync` right after the barrier arrived) hands it to a waiting
  * party whose thread has it, which runs it before anyone goes on.
  */
-export class Barrier {
+export class Barrier implements Recoverable {
   /** @internal */ readonly _a: Int32Array;
+  /** This thread's async waits still parked in a generation (see `recoverFromDeath`). */
+  private pending: Set<PendingWait> | undefined;
   private _action: (() => void) | null = null;
   private _actionRef: TaskRef | null = null;
   /** The action being rebuilt in this thread (a revived barrier), until it is. */
@@ -129,6 +143,12 @@ export class Barrier {
     if (parties > N_MASK) {
       throw new RangeError(`Barrier parties must be <= ${N_MASK}: received ${parties}`);
     }
+    // Python's Barrier(n, action) passes the action second: here it would be ignored in silence.
+    if (typeof options !== 'object' || options === null) {
+      throw new TypeError(
+        `Barrier options must be an object ({ action, timeout }) or left out: received ${describeValue(options)}${typeof options === 'function' ? ' (pass an action as { action: fn })' : ''}`,
+      );
+    }
     const { action, timeout } = options;
     if (action !== undefined && typeof action !== 'function') {
       throw new TypeError(`Barrier action must be a function: received ${describeValue(action)}`);
@@ -140,6 +160,7 @@ export class Barrier {
       this._action = action;
       this._actionRef = toTaskRef(action, 'Barrier action');
     }
+    track(this);
   }
 
   get parties(): number {
@@ -262,9 +283,10 @@ export class Barrier {
     };
   }
 
-  private parkable(gen: number, index: number): Parkable<number> {
+  private parkable(gen: number, index: number, w: PendingWait | null = null): Parkable<number> {
     const a = this._a;
     const attempt = (): Attempt<number> => {
+      if (w !== null && !w.live) return WITHDRAWN;
       // The last party offered the action and this thread has it: end the generation with it.
       if (load(a, ACTOR) === OFFERED && load(a, GEN) === gen && this.runOffered()) return index;
       return this.outcome(gen, index);
@@ -275,6 +297,7 @@ export class Barrier {
       w: WAITERS,
       attempt,
       timedOut: () => {
+        if (w !== null && !w.live) return WITHDRAWN;
         // The generation may have passed (or broken) since the wait gave up: then that is the
         // outcome, and the barrier is left as it is.
         if (this.abortGeneration(gen)) throw new BrokenBarrierError('The barrier timed out');
@@ -306,8 +329,9 @@ export class Barrier {
    * generation's arrivals in its low bits); IN_ACTION when this thread owns the state already
    * (called from the action); RESCUED when the owner was a thread that has ended (killed while
    * it owned the state), whose place this thread took: nobody else would ever open the barrier.
+   * With `wait` false, OWNED_ELSEWHERE instead of waiting for another thread's pass or abort.
    */
-  private own(): number | typeof IN_ACTION | typeof RESCUED {
+  private own(wait = true): number | typeof IN_ACTION | typeof RESCUED | typeof OWNED_ELSEWHERE {
     const a = this._a;
     const parties = load(a, PARTIES);
     for (;;) {
@@ -334,6 +358,7 @@ export class Barrier {
       if (owner !== 0 && threadEnded(owner) && cas(a, OWNER_TID, owner, selfTid) === owner) {
         return RESCUED;
       }
+      if (!wait) return OWNED_ELSEWHERE;
       // Short, unless the owner is killed: it runs an action or opens a generation. A bounded
       // park looks at the owner again (a killed thread's end is marked by the one that saw it).
       waitSync(
@@ -373,11 +398,13 @@ export class Barrier {
   /**
    * A waiter of generation `gen` gives up (timeout, abort signal): breaks the barrier if that
    * generation is still the current one; returns false, leaving the barrier as it is, when the
-   * generation has ended meanwhile.
+   * generation has ended meanwhile. With `wait` false (a thread that ends), also false when
+   * another thread owns the state: that owner ends the generation itself.
    */
-  private abortGeneration(gen: number): boolean {
+  private abortGeneration(gen: number, wait = true): boolean {
     const a = this._a;
-    const c = this.own();
+    const c = this.own(wait);
+    if (c === OWNED_ELSEWHERE) return false;
     if (load(a, GEN) === gen) {
       this.breakOwned();
       return true;
@@ -414,13 +441,42 @@ export class Barrier {
       r = this.arrive();
     }
     if (typeof r === 'number') return r;
+    const w: PendingWait = { live: true, gen: r.gen };
+    (this.pending ??= new Set()).add(w);
+    let index: number;
     try {
-      return await waitAsync(this.parkable(r.gen, r.index), timeout, signal);
+      index = await waitAsync(this.parkable(r.gen, r.index, w), timeout, signal);
     } catch (err) {
       // The others would wait for this party for ever, unless its generation ended meanwhile.
-      if (signal?.aborted && err === signal.reason) this.abortGeneration(r.gen);
-      throw err;
+      if (w.live && signal?.aborted && err === signal.reason) this.abortGeneration(r.gen);
+      if (w.live) throw err;
+      return NEVER;
+    } finally {
+      this.pending.delete(w);
     }
+    // Withdrawn as its thread ended: the thread is gone, nothing may run on.
+    if (!w.live) return NEVER;
+    w.live = false;
+    return index;
+  }
+
+  /**
+   * @internal The calling thread is ending, however it ends, with async waits of it still
+   * parked (a wait nothing awaited when run() returned, a process.exit() meanwhile). Each such
+   * party is not coming: its generation breaks, as when its wait is aborted. Counted on, it let
+   * the next arrival pass the barrier with this party gone.
+   */
+  recoverFromDeath(): void {
+    if (this.pending === undefined) return;
+    for (const w of this.pending) {
+      if (!w.live) continue;
+      w.live = false;
+      // Without waiting for another thread that owns the state: the last party passing this
+      // generation (this party was counted: it passes), or an abort()/reset() that ends it. That
+      // thread may be waiting for this one's end (an action that joins it): a deadlock.
+      this.abortGeneration(w.gen, false);
+    }
+    this.pending.clear();
   }
 
   /** Blocking twin of `wait`. **Blocking:** parks the thread; not on a server's main thread. */
@@ -511,6 +567,7 @@ export class Barrier {
     b._actionRef = (s.action as TaskRef | null) ?? null;
     b._loading = null;
     b._loadError = null;
+    track(b);
     const known = b._actionRef ? resolveTaskRefSync(b._actionRef) : null;
     if (known !== null) b._action = known as () => void;
     else if (b._actionRef) {

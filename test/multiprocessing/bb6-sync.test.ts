@@ -327,3 +327,21 @@ describe("JoinableQueue.taskDone counts per queue, as Python's task_done", () =>
     assert.equal(await q.join({ timeout: 10_000 }), true);
   });
 });
+
+describe('Barrier options are an object, as threading.Barrier takes them', () => {
+  test("Python's Barrier(n, action) is refused, not run without its action", () => {
+    const NewBarrier = Barrier as unknown as new (n: number, o?: unknown) => Barrier;
+    assert.throws(() => new NewBarrier(2, () => 'act'), {
+      name: 'TypeError',
+      message:
+        'Barrier options must be an object ({ action, timeout }) or left out: received function (anonymous) (pass an action as { action: fn })',
+    });
+    assert.throws(() => new NewBarrier(2, 5), /^TypeError: Barrier options must be an object/);
+    assert.throws(() => new NewBarrier(2, null), /^TypeError: Barrier options must be an object/);
+    assert.throws(
+      () => new NewBarrier(2, { action: 'act' }),
+      /^TypeError: Barrier action must be a function: received "act"$/,
+    );
+    assert.equal(new Barrier(2, { action: null }).parties, 2);
+  });
+});

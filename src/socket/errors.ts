@@ -32,6 +32,29 @@ export class OSError extends WeftError {
   }
 }
 
+/**
+ * The longest Unix socket path, in bytes: `sun_path` holds 108 and a path on disk needs one of
+ * them for its terminating NUL (Python 3.11 refuses a 108-byte one too); an abstract name (a
+ * leading NUL, Linux) has no terminator and may fill all 108. libuv cut a longer one short
+ * without a word (a server listened on another path); Python raises
+ * `OSError('AF_UNIX path too long')`.
+ */
+export const UNIX_PATH_MAX = 107;
+const UNIX_ABSTRACT_MAX = 108;
+
+/** @throws {OSError} `AF_UNIX path too long` (no errno, as Python's) for a path past the limit. */
+export function checkUnixPathLength(what: string, path: string): void {
+  const n = Buffer.byteLength(path);
+  const max = path.startsWith('\0') ? UNIX_ABSTRACT_MAX : UNIX_PATH_MAX;
+  if (n > max) {
+    throw new OSError(
+      `AF_UNIX path too long: ${what} was given a path of ${n} bytes, the most is ${max}`,
+      '',
+      'ERR_WEFT_UNIX_PATH_TOO_LONG',
+    );
+  }
+}
+
 /** A non-blocking call would have waited (`EAGAIN`): no data to read, no room to write. */
 export class BlockingIOError extends OSError {
   static override readonly kind: string = 'BlockingIOError';

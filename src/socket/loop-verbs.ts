@@ -4,15 +4,24 @@
  * the socket's blocking mode and timeout do not apply; cancellation (of the task, or through
  * `signal`) does.
  */
-import type { Socket, SocketAddress, SocketWaitOptions } from './socket.js';
+import { argumentError } from '../internal/errors.js';
+import { Socket, type SocketAddress, type SocketWaitOptions } from './socket.js';
 
 const WAIT = 1;
+
+/** A rejection naming the verb and what it was given, for anything but a weft `Socket` (whose
+ * internals the verbs call: without it the caller met "sock._recv is not a function", thrown
+ * rather than rejected). */
+function notASocket(verb: string, sock: unknown): Promise<never> {
+  return Promise.reject(argumentError(`${verb}() expects a weft/socket Socket`, sock));
+}
 
 /** Waits for a connection on listening `sock`: `[conn, address]`. */
 export function sockAccept(
   sock: Socket,
   options?: SocketWaitOptions,
 ): Promise<[Socket, SocketAddress]> {
+  if (!(sock instanceof Socket)) return notASocket('sockAccept', sock);
   return sock._accept(WAIT, options);
 }
 
@@ -22,6 +31,7 @@ export function sockRecv(
   nbytes: number,
   options?: SocketWaitOptions,
 ): Promise<Buffer> {
+  if (!(sock instanceof Socket)) return notASocket('sockRecv', sock);
   return sock._recv(nbytes, WAIT, options);
 }
 
@@ -31,6 +41,7 @@ export function sockSendall(
   data: Uint8Array | string,
   options?: SocketWaitOptions,
 ): Promise<void> {
+  if (!(sock instanceof Socket)) return notASocket('sockSendall', sock);
   return sock._sendall(data, WAIT, options);
 }
 
@@ -40,5 +51,6 @@ export function sockConnect(
   address: SocketAddress,
   options?: SocketWaitOptions,
 ): Promise<void> {
+  if (!(sock instanceof Socket)) return notASocket('sockConnect', sock);
   return sock._connect(address, WAIT, options);
 }

@@ -67,11 +67,13 @@ import {
   SOL_SOCKET,
   TCP_NODELAY,
 } from './constants.js';
+import { withErrnoClass } from './errno-class.js';
 import {
   BlockingIOError,
   BrokenPipeError,
   ConnectionAbortedError,
   ConnectionResetError,
+  checkUnixPathLength,
   fromErrno,
   fromSystemError,
   GaiError,
@@ -203,6 +205,14 @@ export class Socket {
   private readonly pending = new Set<NetSocket>();
   private readonly acceptWaiters = new WaiterList();
   private readonly stateWaiters = new WaiterList();
+  /**
+   * A recv of one task waits on the reader; the recvs of other tasks wait here for their turn,
+   * in order, as a second thread's blocking recv waits in Python (the reader takes one waiting
+   * read at a time). `recvBusy`: a recv holds the turn (waits on the reader, or was woken from
+   * `recvWaiters` and has not resumed yet); it passes straight to the next (`passRecvTurn`).
+   */
+  private recvBusy = false;
+  private readonly recvWaiters = new WaiterList();
   private watchers: Set<() => void> | null = null;
   private fd = -1;
   private peer: SocketAddress | null = null;
@@ -509,7 +519,7 @@ export class Socket {
       } catch (e) {
         // A program's own dns.lookup may throw for the name: a promise verb rejects rather than
         // throws, and the socket stays open and unbound for another bind and listen.
-        const exc = fromSystemError(e, 'listen');
+        const exc = withErrnoClass(fromSystemError(e, 'listen'));
         this.listenWaiter = null;
         this.listenFailed(exc);
         return Promise.reject(exc);
@@ -555,7 +565,7 @@ export class Socket {
   private listenRaw(host: string, port: number, backlog: number): Promise<void> {
     const fd = (io as NonNullable<typeof io>).listen(host, port, backlog, this.family === AF_INET6);
     if (fd < 0) {
-      const exc = fromErrno(-fd, 'listen');
+      const exc = withErrnoClass(fromErrno(-fd, 'listen'));
       this.listenFailed(exc);
       return Promise.reject(exc);
     }
@@ -600,7 +610,10 @@ export class Socket {
     const onError = (err: Error): void => {
       // Stopped by shutdown() before it listened: its listen() has ended already.
       if (this.server !== server && this.state !== CLOSED) return;
-      const exc = fromSystemError(err, 'listen');
+      const exc = withErrnoClass(
+        fromSystemError(err, 'listen'),
+        this.family === AF_UNIX && typeof this.bound === 'string' ? this.bound : null,
+      );
       // A listen() call learns it failed; the socket stays open for another bind and listen.
       if (w !== null && this.state === LISTENING && this.server === server) {
         this.listenFailed(exc);
@@ -847,7 +860,7 @@ export class Socket {
     const onError = (err: Error): void => {
       const { code, syscall } = err as NodeJS.ErrnoException;
       this.failConnect(
-        fromSystemError(err, 'connect'),
+        withErrnoClass(fromSystemError(err, 'connect')),
         syscall === 'connect' && typeof code === 'string' && HANDSHAKE_CODES.has(code),
       );
       ns.destroy();
@@ -883,7 +896,7 @@ export class Socket {
     this.state = CONNECTING;
     const fd = b.connect(host, port);
     if (fd < 0) {
-      this.failConnect(fromErrno(-fd, 'connect'));
+      this.failConnect(withErrnoClass(fromErrno(-fd, 'connect')));
       return true;
     }
     const r = watch(fd, EPOLLOUT, () => this.onConnectReady(fd));
@@ -976,26 +989,64 @@ export class Socket {
       if (this.readShut && this.shutConnected) return EMPTY; // as recvNowait's
       await this.untilConnected(mode, options);
     }
-    const early = this.recvUnconnected();
-    if (early !== null) return early;
-    const r = this.connected('recv');
-    if (bufsize === 0) return EMPTY;
-    const got = this.takeNow(r, bufsize);
-    if (got !== null) return got;
-    // After shutdown(SHUT_RD) Linux's recv(2) returns what the kernel holds (it goes on taking
-    // the peer's bytes) and 0 instead of waiting when it holds nothing, as Python's recv shows.
-    if (this.readShut) return EMPTY;
     const t = mode === OBEY ? this.timeoutMs : null;
-    if (t === 0) throw new BlockingIOError();
+    // The timeout bounds the whole call, a turn waited behind another task's recv included.
+    const deadline = t === null || t === 0 ? null : performance.now() + t;
+    let r: StreamReader;
+    // The turn (`recvBusy`) passes from one recv to the next in line directly (`passRecvTurn`),
+    // so a task that calls recv again at once queues behind those already waiting rather than
+    // taking the turn back before they resume (it starved them). A recv woken from the queue
+    // holds the turn; one that leaves without waiting on the reader (bytes were there, or an
+    // error) passes it on.
+    let turn = false;
+    let reading = false;
+    try {
+      for (;;) {
+        const early = this.recvUnconnected();
+        if (early !== null) return early;
+        r = this.connected('recv');
+        if (bufsize === 0) return EMPTY;
+        if (this.recvBusy && !turn && t !== 0) {
+          const w = new Waiter<void>(this);
+          this.recvWaiters.push(w);
+          // A turn refused by a cancelled task goes to the next one.
+          w.onRevoke = () => this.passRecvTurn();
+          await this.block(w, mode, options, remaining(deadline));
+          turn = true;
+          continue;
+        }
+        const got = this.takeNow(r, bufsize);
+        if (got !== null) return got;
+        // After shutdown(SHUT_RD) Linux's recv(2) returns what the kernel holds (it goes on taking
+        // the peer's bytes) and 0 instead of waiting when it holds nothing, as Python's recv shows.
+        if (this.readShut) return EMPTY;
+        if (t === 0) throw new BlockingIOError();
+        reading = true;
+        break;
+      }
+    } finally {
+      if (turn && !reading) this.passRecvTurn();
+    }
+    this.recvBusy = true;
     try {
       return await r.read(bufsize, {
         ...(options?.signal ? { signal: options.signal } : {}),
-        timeout: t,
+        timeout: remaining(deadline),
       });
     } catch (e) {
       if (e instanceof TimeoutError && t !== null) throw new TimeoutError('timed out');
       return this.recvFailed(r, e);
+    } finally {
+      this.passRecvTurn();
     }
+  }
+
+  /** The recv turn goes to the first recv waiting for it, or is free when none waits. */
+  private passRecvTurn(): void {
+    for (let w = this.recvWaiters.shift(); w !== null; w = this.recvWaiters.shift()) {
+      if (w.wake(undefined)) return;
+    }
+    this.recvBusy = false;
   }
 
   /**
@@ -1632,19 +1683,21 @@ export class Socket {
     for (let w = this.acceptWaiters.shift(); w !== null; w = this.acceptWaiters.shift())
       w.fail(exc);
     for (let w = this.stateWaiters.shift(); w !== null; w = this.stateWaiters.shift()) w.fail(exc);
+    for (let w = this.recvWaiters.shift(); w !== null; w = this.recvWaiters.shift()) w.fail(exc);
   }
 
   private async block(
     w: Waiter<void>,
     mode: number,
     options: SocketWaitOptions | undefined,
+    ms?: number | null,
   ): Promise<void> {
     const signal = options?.signal;
     if (signal) {
       if (signal.aborted) w.cancel(signal.reason);
       else w.setSignal(signal);
     }
-    const t = mode === OBEY ? this.timeoutMs : null;
+    const t = ms !== undefined ? ms : mode === OBEY ? this.timeoutMs : null;
     // Python's socket.timeout says 'timed out' for every verb (recv and sendall here too).
     if (t !== null) w.setTimeout(t, (x) => x.withdraw(false, new TimeoutError('timed out')));
     await w.block();
@@ -1771,6 +1824,7 @@ function checkAddress(family: number, address: unknown, what: string): SocketAdd
         `${what}(): an AF_UNIX address must be a path: received ${describeValue(address)}`,
       );
     }
+    checkUnixPathLength(`${what}()`, address);
     return address;
   }
   if (!Array.isArray(address) || address.length < 2 || typeof address[0] !== 'string') {
@@ -1818,4 +1872,9 @@ function byteLength(data: Uint8Array | string): number {
 function handleFd(x: NetSocket | NetServer): number {
   const fd = (x as unknown as { _handle?: { fd?: number } })._handle?.fd;
   return typeof fd === 'number' ? fd : -1;
+}
+
+/** The ms left until `deadline` (a `performance.now()` time; null: none), never negative. */
+function remaining(deadline: number | null): number | null {
+  return deadline === null ? null : Math.max(0, deadline - performance.now());
 }

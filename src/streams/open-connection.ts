@@ -1,7 +1,7 @@
 import { type Socket as NetSocket, connect as netConnect, type TcpNetConnectOpts } from 'node:net';
 import { installedRunningLoop } from '../asyncio/event-loop.js';
 import { argumentError } from '../internal/errors.js';
-import { ConnectionResetError } from '../socket/errors.js';
+import { ConnectionResetError, checkUnixPathLength } from '../socket/errors.js';
 import type { Socket } from '../socket/socket.js';
 import {
   type AddressOptions,
@@ -148,6 +148,7 @@ export function openUnixConnection(
     if (sock === null && (typeof path !== 'string' || path === '')) {
       throw argumentError(`${what}: path must be a non-empty string`, path);
     }
+    if (path !== null) checkUnixPathLength(what, path);
     for (const name of TCP_CONNECT_ONLY) {
       if ((options as Record<string, unknown>)[name] != null) {
         throw new TypeError(`${what}: ${name} is not an option of a Unix connection`);

@@ -13,6 +13,7 @@ import type { Socket as NetSocket } from 'node:net';
 import type { EventLoop } from '../asyncio/event-loop.js';
 import { argumentError, TimeoutError } from '../internal/errors.js';
 import { Waiter } from '../internal/waiter.js';
+import { withErrnoClass } from '../socket/errno-class.js';
 import { fromSystemError } from '../socket/errors.js';
 import { checkReaderOptions, StreamReader, type StreamReaderOptions } from './stream-reader.js';
 import { type Address, StreamWriter } from './stream-writer.js';
@@ -166,7 +167,7 @@ export async function untilConnected(
     w.wake(undefined);
   };
   const onError = (err: Error): void => {
-    w.fail(fromSystemError(err, 'connect'));
+    w.fail(withErrnoClass(fromSystemError(err, 'connect')));
   };
   sock.once('connect', onConnect);
   sock.once('error', onError);

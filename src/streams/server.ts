@@ -21,7 +21,8 @@ import { handleClosed, handleOpened } from '../internal/live-handles.js';
 import { reportException } from '../internal/scheduler.js';
 import { Waiter, WaiterList } from '../internal/waiter.js';
 import { C_INT_MAX } from '../socket/constants.js';
-import { fromErrno, fromSystemError } from '../socket/errors.js';
+import { withErrnoClass } from '../socket/errno-class.js';
+import { checkUnixPathLength, fromErrno, fromSystemError } from '../socket/errors.js';
 import { io } from '../socket/native-io.js';
 import type { Socket } from '../socket/socket.js';
 import {
@@ -599,7 +600,7 @@ async function listenRaw(
     async (h, p) => {
       // IPV6_V6ONLY on every IPv6 socket, as asyncio sets it.
       const fd = b.listen(h, p, backlog, isIP(h) === 6, reusePort);
-      if (fd < 0) throw fromErrno(-fd, `listen on ${h}:${p}`);
+      if (fd < 0) throw withErrnoClass(fromErrno(-fd, `listen on ${h}:${p}`));
       return new RawListener(fd, h, serving); // closes fd if epoll refuses it
     },
     (l) => (l.address() as { port: number }).port,
@@ -709,6 +710,7 @@ export function startUnixServer(
     if (sock === null && (typeof path !== 'string' || path === '')) {
       throw argumentError(`${what}: path must be a non-empty string`, path);
     }
+    if (path !== null) checkUnixPathLength(what, path);
     for (const name of TCP_SERVER_ONLY) {
       if ((options as Record<string, unknown>)[name] != null) {
         throw new TypeError(`${what}: ${name} is not an option of a Unix server`);
@@ -799,7 +801,7 @@ async function listenNet(
   const w = new Waiter<void>(null);
   // Node's message names the address already ("listen EADDRINUSE: … 127.0.0.1:8080").
   const onError = (err: Error): void => {
-    w.fail(fromSystemError(err, 'listen'));
+    w.fail(withErrnoClass(fromSystemError(err, 'listen'), options.path ?? null));
   };
   net.once('error', onError);
   net.once('listening', () => w.wake(undefined));

@@ -251,7 +251,8 @@ function writeNumber(n: number): boolean {
   return true;
 }
 
-function varintSize(u: number): number {
+/** How many bytes V8's varint of `u` (an unsigned 32-bit integer) takes. */
+export function varintSize(u: number): number {
   let n = 1;
   while (u >= 0x80) {
     u >>>= 7;

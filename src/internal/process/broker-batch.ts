@@ -36,6 +36,7 @@
  * nothing refers back: one-byte strings need no alignment (two-byte ones would, which is why
  * they are left out).
  */
+import { varintSize } from '../v8-format.js';
 import type { ItemStore } from './broker-store.js';
 
 const ONE_BYTE = 0x22;
@@ -74,15 +75,6 @@ function varint(b: Buffer, at: number, u: number): number {
   }
   b[at++] = u;
   return at;
-}
-
-function varintSize(u: number): number {
-  let n = 1;
-  while (u >= 0x80) {
-    u >>>= 7;
-    n++;
-  }
-  return n;
 }
 
 /** What ItemStore writes a taken item through (see `ItemStore.shiftEncoded`). */

@@ -41,7 +41,12 @@ function sameValue(
   ba.set(b, a);
   if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) return false;
   const plain = Array.isArray(a) || [Object.prototype, null].includes(Object.getPrototypeOf(a));
-  // What only V8 carries (a Map, a Date, a typed array…) came through V8 on both sides.
+  // Node's isDeepStrictEqual finds two Invalid Dates unequal (it compares getTime() with ===),
+  // also as a Map's keys: Dates, and Maps and Sets (whose order V8 keeps), are compared here.
+  if (a instanceof Date) return Object.is(a.getTime(), (b as Date).getTime());
+  if (a instanceof Map || a instanceof Set)
+    return sameValue([...a], [...(b as Map<unknown, unknown> | Set<unknown>)], ab, ba);
+  // What only V8 carries (a typed array, a boxed value…) came through V8 on both sides.
   if (!plain) return isDeepStrictEqual(a, b);
   const ka = Reflect.ownKeys(a);
   const kb = Reflect.ownKeys(b);

@@ -245,7 +245,28 @@ export function checkFunction(
 
 /** The TypeError of `checkFunction`, for a hot path that tests `typeof` itself. */
 export function notAFunction(fn: unknown, what: string): TypeError {
-  return new TypeError(`${what} expects a function: received ${describeValue(fn)}`);
+  return argumentError(`${what} expects a function`, fn);
+}
+
+/**
+ * Checks a Barrier's options (threading's and multiprocessing's): an object or nothing, and an
+ * action that is a function (or, with `nullAction`, null: multiprocessing's type allows it).
+ * Python's `Barrier(n, action)` passes the action second; taken as options, it would be ignored
+ * in silence.
+ */
+export function checkBarrierOptions(
+  options: unknown,
+  nullAction = false,
+): asserts options is { action?: unknown; timeout?: unknown } {
+  if (typeof options !== 'object' || options === null) {
+    const hint = typeof options === 'function' ? ' (pass an action as { action: fn })' : '';
+    throw new TypeError(
+      `Barrier options must be an object ({ action, timeout }) or left out: received ${describeValue(options)}${hint}`,
+    );
+  }
+  const action = (options as { action?: unknown }).action;
+  if (action !== undefined && !(nullAction && action === null) && typeof action !== 'function')
+    throw argumentError('Barrier action must be a function', action);
 }
 
 export function describeValue(v: unknown): string {

@@ -1,5 +1,5 @@
 import { currentTaskSignal } from '../internal/context.js';
-import { describeValue } from '../internal/errors.js';
+import { checkBarrierOptions, describeValue } from '../internal/errors.js';
 import { broker } from '../internal/process/broker-client.js';
 import { brokerSync } from '../internal/process/broker-sync.js';
 import { kShared, type SharedState } from '../internal/serialize.js';
@@ -74,17 +74,7 @@ export class Barrier extends SharedObject {
         `Barrier parties must be an integer >= 1: received ${describeValue(parties)}`,
       );
     }
-    // Python's Barrier(n, action) passes the action second: here it would be ignored in silence.
-    if (init === undefined && (typeof options !== 'object' || options === null)) {
-      throw new TypeError(
-        `Barrier options must be an object ({ action, timeout }) or left out: received ${describeValue(options)}${typeof options === 'function' ? ' (pass an action as { action: fn })' : ''}`,
-      );
-    }
-    if (init === undefined && options.action != null && typeof options.action !== 'function') {
-      throw new TypeError(
-        `Barrier action must be a function: received ${describeValue(options.action)}`,
-      );
-    }
+    if (init === undefined) checkBarrierOptions(options, true);
     super('barrier', { parties }, init);
     this.parties = this._params.parties as number;
     if (init === undefined) {

@@ -14,7 +14,7 @@
  * socket, the kernel's receive window fills, the peer's writes block); it resumes when a read
  * brings the buffer down to `limit` — asyncio's `_maybe_resume_transport`.
  */
-import { describeValue, RuntimeError, TimeoutError } from '../internal/errors.js';
+import { argumentError, RuntimeError, TimeoutError } from '../internal/errors.js';
 import { parseWait } from '../internal/wait-options.js';
 import { Waiter } from '../internal/waiter.js';
 import { IncompleteReadError, LimitOverrunError } from './errors.js';
@@ -253,9 +253,7 @@ export class StreamReader {
   read(n = -1, options?: ReadOptions): Promise<Buffer> {
     // Not an async function: the common answers (bytes buffered, EOF) skip a promise frame.
     if (typeof n !== 'number' || !Number.isInteger(n)) {
-      return Promise.reject(
-        new TypeError(`read: size must be an integer: received ${describeValue(n)}`),
-      );
+      return Promise.reject(argumentError('read: size must be an integer', n));
     }
     if (options !== undefined) {
       const bad = badReadOptions('StreamReader.read', options);
@@ -531,6 +529,6 @@ function normalizeSeparators(separator: Separator | readonly Separator[]): Buffe
 
 function checkCount(what: string, n: unknown): void {
   if (typeof n !== 'number' || !Number.isInteger(n)) {
-    throw new TypeError(`${what}: size must be an integer: received ${describeValue(n)}`);
+    throw argumentError(`${what}: size must be an integer`, n);
   }
 }

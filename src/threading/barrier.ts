@@ -50,7 +50,7 @@
  * async wait could then never leave.
  */
 import { add, and, cas, load, notify, or, store } from '../internal/atomics.js';
-import { BrokenBarrierError, describeValue } from '../internal/errors.js';
+import { BrokenBarrierError, checkBarrierOptions, describeValue } from '../internal/errors.js';
 import { kShared, registerSharedKind, type SharedState } from '../internal/serialize.js';
 import { AGAIN, type Attempt, type Parkable, waitAsync, waitSync } from '../internal/shm/wait.js';
 import { DEAD_HOLDER_RECHECK_MS, selfTid, threadEnded } from '../internal/shm/world.js';
@@ -143,16 +143,8 @@ export class Barrier implements Recoverable {
     if (parties > N_MASK) {
       throw new RangeError(`Barrier parties must be <= ${N_MASK}: received ${parties}`);
     }
-    // Python's Barrier(n, action) passes the action second: here it would be ignored in silence.
-    if (typeof options !== 'object' || options === null) {
-      throw new TypeError(
-        `Barrier options must be an object ({ action, timeout }) or left out: received ${describeValue(options)}${typeof options === 'function' ? ' (pass an action as { action: fn })' : ''}`,
-      );
-    }
+    checkBarrierOptions(options);
     const { action, timeout } = options;
-    if (action !== undefined && typeof action !== 'function') {
-      throw new TypeError(`Barrier action must be a function: received ${describeValue(action)}`);
-    }
     this._timeout = parseWait('Barrier', { timeout }).timeout;
     this._a = new Int32Array(new SharedArrayBuffer(WORDS * 4));
     store(this._a, PARTIES, parties);

@@ -52,109 +52,65 @@ function asyncioCases(): Case[] {
   ];
 }
 
-function threadingCases(): Case[] {
-  const lock = new threading.Lock();
-  const rlock = new threading.RLock();
-  const sem = new threading.Semaphore(2);
-  const cond = new threading.Condition();
-  const lockFree = (l: { acquireSync(o: { blocking: boolean }): boolean; release(): void }) => {
-    const got = l.acquireSync({ blocking: false });
-    if (got) l.release();
-    return got;
-  };
-  return [
-    { what: 'Lock.run', call: (b) => lock.run(b as () => void), untouched: () => !lock.locked() },
-    {
-      what: 'Lock.runSync',
-      call: (b) => lock.runSync(b as () => void),
-      untouched: () => !lock.locked(),
-    },
-    {
-      what: 'RLock.run',
-      call: (b) => rlock.run(b as () => void),
-      untouched: () => lockFree(rlock),
-    },
-    {
-      what: 'RLock.runSync',
-      call: (b) => rlock.runSync(b as () => void),
-      untouched: () => lockFree(rlock),
-    },
-    {
-      what: 'Semaphore.run',
-      call: (b) => sem.run(b as () => void),
-      untouched: () => sem.value === 2,
-    },
-    {
-      what: 'Semaphore.runSync',
-      call: (b) => sem.runSync(b as () => void),
-      untouched: () => sem.value === 2,
-    },
-    {
-      what: 'Condition.run',
-      call: (b) => cond.run(b as () => void),
-      untouched: () => lockFree(cond),
-    },
-    {
-      what: 'Condition.runSync',
-      call: (b) => cond.runSync(b as () => void),
-      untouched: () => lockFree(cond),
-    },
-    {
-      what: 'Condition.waitFor',
-      call: (b) => cond.waitFor(b as () => boolean),
-      untouched: () => lockFree(cond),
-    },
-  ];
+/** What weft/threading's and weft/multiprocessing's locks and conditions have alike. */
+interface Holdable {
+  run(fn: () => unknown): Promise<unknown>;
+  runSync(fn: () => unknown): unknown;
+  acquireSync(o: { blocking: boolean }): boolean;
+  release(): void;
 }
 
-function multiprocessingCases(): Case[] {
-  const lock = new mp.Lock();
-  const rlock = new mp.RLock();
-  const sem = new mp.Semaphore(2);
-  const cond = new mp.Condition();
-  const lockFree = (l: { acquireSync(o: { blocking: boolean }): boolean; release(): void }) => {
-    const got = l.acquireSync({ blocking: false });
-    if (got) l.release();
-    return got;
-  };
-  return [
-    { what: 'Lock.run', call: (b) => lock.run(b as () => void), untouched: () => lockFree(lock) },
+/** A lock taken and given back at once: it was free. */
+function lockFree(l: Holdable): boolean {
+  const got = l.acquireSync({ blocking: false });
+  if (got) l.release();
+  return got;
+}
+
+/** The cases of a module whose primitives block threads (threading, multiprocessing). */
+function blockingCases(
+  mod: typeof threading | typeof mp,
+  permits: (sem: threading.Semaphore | mp.Semaphore) => number,
+): Case[] {
+  const sem = new mod.Semaphore(2);
+  const cond = new mod.Condition();
+  const cases: Case[] = [];
+  for (const [name, lock] of [
+    ['Lock', new mod.Lock()],
+    ['RLock', new mod.RLock()],
+    ['Condition', cond],
+  ] as [string, Holdable][]) {
+    cases.push(
+      {
+        what: `${name}.run`,
+        call: (b) => lock.run(b as () => void),
+        untouched: () => lockFree(lock),
+      },
+      {
+        what: `${name}.runSync`,
+        call: (b) => lock.runSync(b as () => void),
+        untouched: () => lockFree(lock),
+      },
+    );
+  }
+  cases.push(
     {
-      what: 'Lock.runSync',
-      call: (b) => lock.runSync(b as () => void),
-      untouched: () => lockFree(lock),
-    },
-    {
-      what: 'RLock.run',
-      call: (b) => rlock.run(b as () => void),
-      untouched: () => lockFree(rlock),
+      what: 'Condition.waitFor',
+      call: (b) => cond.waitFor(b as () => boolean),
+      untouched: () => lockFree(cond as unknown as Holdable),
     },
     {
       what: 'Semaphore.run',
       call: (b) => sem.run(b as () => void),
-      untouched: () => sem.getValue() === 2,
+      untouched: () => permits(sem) === 2,
     },
     {
       what: 'Semaphore.runSync',
       call: (b) => sem.runSync(b as () => void),
-      untouched: () => sem.getValue() === 2,
+      untouched: () => permits(sem) === 2,
     },
-    {
-      what: 'Condition.run',
-      call: (b) => cond.run(b as () => void),
-      untouched: () => lockFree(cond),
-    },
-    {
-      what: 'Condition.runSync',
-      call: (b) => cond.runSync(b as () => void),
-      untouched: () => lockFree(cond),
-    },
-    {
-      what: 'Condition.waitFor',
-      call: (b) => cond.waitFor(b as () => boolean),
-      untouched: () => lockFree(cond),
-    },
-  ];
+  );
+  return cases;
 }
 
 function geventCases(): Case[] {
@@ -200,11 +156,11 @@ test('weft/asyncio: Lock.run refuses by rejecting, not by throwing at the call',
 });
 
 test('weft/threading: run, runSync and waitFor refuse a callback that is not a function', async () => {
-  await check(threadingCases());
+  await check(blockingCases(threading, (s) => (s as threading.Semaphore).value));
 });
 
 test('weft/multiprocessing: run, runSync and waitFor refuse a callback that is not a function', async () => {
-  await check(multiprocessingCases());
+  await check(blockingCases(mp, (s) => (s as mp.Semaphore).getValue()));
 });
 
 test('weft/gevent: run refuses a callback that is not a function', async () => {

@@ -1,5 +1,6 @@
 // Runs after `tsc -p tsconfig.build.json` in `npm run build` (`node scripts/bundle-dist.mjs
-// [package directory]`, the repository by default): puts dist/'s ES modules together into a few
+// [package directory] [--dir src]`, the repository's dist/ by default; the test runs bundle their
+// JavaScript mirror's src/ with it too): puts dist/'s ES modules together into a few
 // files, so that a process or thread that loads weft opens, resolves and compiles tens of files
 // instead of a hundred (most of a child process's start was Node loading weft's files one by one:
 // docs/multiprocessing.md).
@@ -32,8 +33,16 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
 
 // The package to bundle: this repository, or the directory named (a copy that a test built).
-const root = path.resolve(process.argv[2] ?? fileURLToPath(new URL('../', import.meta.url)));
-const dist = path.join(root, 'dist');
+// `--dir src` bundles <package>/src/ instead of dist/: the JavaScript mirror that the test runs
+// load (scripts/ts-loader/mirror.mjs), whose package.json exports name src/.
+const args = process.argv.slice(2);
+const dirAt = args.indexOf('--dir');
+const dirName = dirAt === -1 ? 'dist' : args.splice(dirAt, 2)[1];
+if (dirName === undefined || dirName === '' || dirName.includes('/')) {
+  throw new Error('bundle-dist: --dir takes the name of a directory of the package (dist, src)');
+}
+const root = path.resolve(args[0] ?? fileURLToPath(new URL('../', import.meta.url)));
+const dist = path.join(root, dirName);
 const outDir = path.join(dist, '_bundle');
 const MARK = '// weft: facade of';
 const rel = (f) => path.relative(root, f).split(path.sep).join('/');
@@ -83,7 +92,7 @@ function jsFiles(dir) {
 // a facade of the earlier bundling, stop every later build as "bundled before". A package
 // directory without src/ (a copy that a test built from this repository's) is not checked.
 const srcDir = path.join(root, 'src');
-if (existsSync(srcDir)) {
+if (dirName === 'dist' && existsSync(srcDir)) {
   const stale = [];
   for (const f of jsFiles(dist)) {
     const stem = path.join(srcDir, path.relative(dist, f)).slice(0, -'.js'.length);
@@ -526,5 +535,5 @@ for (const f of files) {
 
 const n = bundled.reduce((s, g) => s + g.length, 0);
 process.stdout.write(
-  `bundle-dist: ${n} of ${files.length} modules in ${bundled.length} bundles (dist/_bundle), ${entries.length} entry points; ${direct} modules left alone import from bundles directly\n`,
+  `bundle-dist: ${n} of ${files.length} modules in ${bundled.length} bundles (${dirName}/_bundle), ${entries.length} entry points; ${direct} modules left alone import from bundles directly\n`,
 );

@@ -13,6 +13,7 @@
 // directories each .ts has its .js beside a link to the .ts itself, and every other file is a link
 // to its original; every other entry of the root is a link, but package.json, whose exports name
 // the mirror's src/ (`weft/asyncio` from a mirrored file is these sources, as the loader has it).
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   existsSync,
@@ -26,8 +27,9 @@ import {
   utimesSync,
   writeFileSync,
 } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
-import { ROOT, readCached } from './transform.mjs';
+import { options, ROOT, readCached } from './transform.mjs';
 
 /** The directories whose .ts files prebuild.mjs transforms and the mirror holds as .js. */
 export const MIRRORED = ['src', 'test', 'examples', 'bench'];
@@ -37,6 +39,9 @@ export function jsName(ts) {
   return ts.replace(/\.ts$/, '.js').replace(/\.mts$/, '.mjs');
 }
 const MIRRORS = join(new URL('.cache/js/', ROOT).pathname);
+const BUNDLER = new URL('scripts/bundle-dist.mjs', ROOT).pathname;
+/** Whether the mirror's src/ is bundled (bundleSrc). */
+const BUNDLED = process.env.WEFT_TEST_BUNDLE !== '0';
 /**
  * A mirror not used for this long goes (12 MB each, one per state of the tree a run has seen): a
  * run's own mirror is in use for minutes, not hours.
@@ -51,6 +56,13 @@ export function buildMirror(transforms) {
   const h = createHash('sha1');
   for (const [path, file] of [...transforms].sort()) h.update(`${relative(root, path)}\0${file}\0`);
   h.update(readFileSync(join(root, 'package.json')));
+  // A bundled mirror and a plain one of the same tree are two mirrors; so is one bundled by
+  // another version of the bundling script or of esbuild (the lockfile).
+  if (BUNDLED) {
+    h.update('bundled\0');
+    h.update(readFileSync(BUNDLER));
+    h.update(readFileSync(join(root, 'package-lock.json')));
+  }
   for (const entry of readdirSync(root).sort()) {
     h.update(`${entry}\0`);
     if (MIRRORED.includes(entry) && statSync(join(root, entry)).isDirectory())
@@ -76,6 +88,7 @@ export function buildMirror(transforms) {
     else if (entry === 'package.json') writeFileSync(join(tmp, entry), mirroredPackage(from));
     else symlinkSync(from, join(tmp, entry));
   }
+  if (BUNDLED) bundleSrc(tmp, transforms);
   writeFileSync(join(tmp, '.complete'), '');
   try {
     renameSync(tmp, dir);
@@ -85,6 +98,50 @@ export function buildMirror(transforms) {
   }
   prune(key);
   return dir;
+}
+
+/**
+ * The mirror's src/ put into bundles as `npm run build` puts dist/ (scripts/bundle-dist.mjs), and
+ * why: a child process or worker that loads weft/multiprocessing from one .js per module spent
+ * some 55 ms of CPU more resolving, reading and compiling them than from the bundles (a child
+ * started by a test, 205 against 150 ms, pinned), and the suite starts well over a thousand. The
+ * tests then also run weft laid out as its users get it. test/ and examples/ stay one file per
+ * module; their imports of src/ reach the facades, which keep every module's path and instance.
+ *
+ * Bundled from transforms without keepNames, as dist/ is from tsc's output: the bundle names
+ * classes and functions once, with the one `__name` helper that bundle-dist.mjs mends; the
+ * per-module helpers of keepNames transforms would come out renamed (`__name2`), which breaks code
+ * run from a function's source (the sync client thread of broker-sync.ts).
+ *
+ * A tree the bundling fails on (a module esbuild cannot parse, a layer rule broken: the build
+ * fails the same way) gets its src/ one file per module again, and a line saying so.
+ * WEFT_TEST_BUNDLE=0 asks for that mirror from the start.
+ */
+function bundleSrc(tmp, transforms) {
+  const root = new URL('.', ROOT).pathname;
+  const srcDir = join(root, 'src');
+  // Required here, not imported above: the loader's hooks import this module for its names.
+  const { transformSync } = createRequire(import.meta.url)('esbuild');
+  for (const [path] of transforms) {
+    if (!path.startsWith(`${srcDir}/`)) continue;
+    const out = jsName(join(tmp, relative(root, path)));
+    try {
+      const code = transformSync(readFileSync(path, 'utf8'), {
+        ...options(path),
+        keepNames: false,
+      });
+      writeFileSync(out, code.code);
+    } catch {
+      // Left to fail where it is imported (prebuild.mjs made no transform of it either).
+    }
+  }
+  const r = spawnSync(process.execPath, [BUNDLER, tmp, '--dir', 'src'], { encoding: 'utf8' });
+  if (r.status === 0) return;
+  process.stderr.write(
+    `ts-loader: the mirror's src/ could not be bundled, so the tests load it one file per module (slower):\n${r.stderr || r.stdout}\n`,
+  );
+  rmSync(join(tmp, 'src'), { recursive: true, force: true });
+  mirrorDir(srcDir, join(tmp, 'src'), transforms);
 }
 
 function names(dir) {

@@ -104,7 +104,7 @@ export function buildMirror(transforms) {
  * The mirror's src/ put into bundles as `npm run build` puts dist/ (scripts/bundle-dist.mjs), and
  * why: a child process or worker that loads weft/multiprocessing from one .js per module spent
  * some 55 ms of CPU more resolving, reading and compiling them than from the bundles (a child
- * started by a test, 205 against 150 ms, pinned), and the suite starts well over a thousand. The
+ * started by a test, 205 against 150 ms), and the suite starts well over a thousand. The
  * tests then also run weft laid out as its users get it. test/ and examples/ stay one file per
  * module; their imports of src/ reach the facades, which keep every module's path and instance.
  *

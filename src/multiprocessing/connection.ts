@@ -250,7 +250,7 @@ export class Connection {
 
   /** `recv`; `asBytes`: the message as recvBytes gives it (queue.ts `kAsBytes`). */
   async #recv(options: RecvOptions, asBytes: boolean): Promise<unknown> {
-    const signal = checkSignal('Connection.recv', options.signal) ?? currentTaskSignal();
+    const signal = checkSignal('Connection.recv', options?.signal) ?? currentTaskSignal();
     if (this.#closed) throw closedError();
     if (!this.#in) throw writeOnly();
     if (signal?.aborted) throw signal.reason;
@@ -351,7 +351,7 @@ export class Connection {
     if (this.#closed) throw closedError();
     if (!this.#in) throw writeOnly();
     const t = checkTimeout('Connection.poll', timeout);
-    const signal = checkSignal('Connection.poll', options.signal) ?? currentTaskSignal();
+    const signal = checkSignal('Connection.poll', options?.signal) ?? currentTaskSignal();
     if (signal?.aborted) throw signal.reason;
     if (t === 0) {
       // Only a look, answered without waiting: no listener on the signal (wait() makes one such
@@ -392,6 +392,18 @@ export class Connection {
     if (this.#reads?.state === 'here') this.#reads.state = 'closed';
     this.#in?._returnHeld();
     broker().post('unhold', undefined, this.#ids());
+  }
+
+  /**
+   * `using conn = …` closes it at the end of the block, as Python's `with conn:` (a Connection is
+   * a context manager there): `close()`, which a Listener/Client connection overrides.
+   */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
   }
 
   [kShared](): SharedState {

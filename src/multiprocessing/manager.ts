@@ -124,8 +124,11 @@ function checkKey(key: unknown, what: string): void {
 
 /**
  * The entries `init` gives a dict, as Python's `dict(init)`: an iterable of [key, value] pairs
- * (a Map) or an object's own properties. Anything else is refused — a number or a boolean made
- * an empty dict, and a pair of the wrong length a key mapped to undefined.
+ * (a Map) or a plain object's own properties. Anything else is refused — a number or a boolean
+ * made an empty dict, and a pair of the wrong length a key mapped to undefined. So is any other
+ * object: its own fields are not a mapping's items. A DictProxy gave its handle's `_id` and
+ * `_params` as keys, and a Promise (a `toMap()` not awaited) or a Date made an empty dict, all
+ * silently.
  */
 function dictEntries(init: unknown, what = 'Manager.dict'): Map<unknown, unknown> {
   if (init === null || init === undefined) return new Map();
@@ -135,23 +138,36 @@ function dictEntries(init: unknown, what = 'Manager.dict'): Map<unknown, unknown
     for (const entry of init as Iterable<unknown>) {
       if (!Array.isArray(entry))
         throw new TypeError(
-          `Manager.dict: element #${i} of the sequence is not a [key, value] pair: received ${describeValue(entry)}`,
+          `${what}: element #${i} of the sequence is not a [key, value] pair: received ${describeValue(entry)}`,
         );
       if (entry.length !== 2)
         throw new RangeError(
-          `Manager.dict: element #${i} of the sequence has length ${entry.length}; 2 is required`,
+          `${what}: element #${i} of the sequence has length ${entry.length}; 2 is required`,
         );
-      checkKey(entry[0], `Manager.dict: element #${i} of the sequence`);
+      checkKey(entry[0], `${what}: element #${i} of the sequence`);
       map.set(entry[0], stored(entry[1], what));
       i++;
     }
     return map;
   }
-  if (typeof init === 'object')
-    return new Map(Object.entries(init).map(([k, v]) => [k, stored(v, what)]));
-  throw new TypeError(
-    `Manager.dict expects a Map, an iterable of [key, value] pairs or an object: received ${describeValue(init)}`,
-  );
+  const expects = `${what} expects a Map, an iterable of [key, value] pairs or a plain object`;
+  if (typeof init === 'object') {
+    const proto = Object.getPrototypeOf(init);
+    if (proto === Object.prototype || proto === null)
+      return new Map(Object.entries(init).map(([k, v]) => [k, stored(v, what)]));
+    if (init instanceof DictProxy)
+      throw new TypeError(
+        `${expects}: received a DictProxy, whose items are in the manager: pass await other.toMap()${what === 'Manager.dict' ? '' : ' (or the proxy itself to DictProxy.update)'}`,
+      );
+    if (typeof (init as { then?: unknown }).then === 'function')
+      throw new TypeError(
+        `${expects}: received a Promise (or another thenable): await it first, e.g. await other.toMap()`,
+      );
+    throw new TypeError(
+      `${expects}: received ${describeValue(init)}, whose own fields are not a mapping's items; pass Object.entries(value) if they are meant`,
+    );
+  }
+  throw new TypeError(`${expects}: received ${describeValue(init)}`);
 }
 
 /**
@@ -224,10 +240,16 @@ export class DictProxy<K = unknown, V = unknown> extends SharedObject {
     const what = 'DictProxy.setDefault';
     return revived(await this.#op('setDefault', key, stored(value, what)), what) as V;
   }
-  /** Python's `d.update(other)`: sets every pair of `other` (a Map, pairs or an object), atomically. */
-  async update(other: Iterable<[K, V]> | Record<string, V>): Promise<void> {
+  /**
+   * Python's `d.update(other)`: sets every pair of `other` (a Map, pairs, a plain object, or
+   * another DictProxy, whose items are read first), atomically.
+   */
+  async update(other: Iterable<[K, V]> | Record<string, V> | DictProxy<K, V>): Promise<void> {
+    // Python's `d.update(other_proxy)` copies the other dict's items: read in one operation
+    // there, set in one here (so not atomic across the two dicts, as Python's is not either).
+    const source = other instanceof DictProxy ? await other.toMap() : other;
     // Checked and encoded here, as a dict's init is: a bad pair sets nothing.
-    await this.#op('update', ...dictEntries(other, 'DictProxy.update'));
+    await this.#op('update', ...dictEntries(source, 'DictProxy.update'));
   }
   /** Python's `d.values()`: a snapshot, in insertion order (one operation, as `toMap`). */
   async values(): Promise<V[]> {
@@ -236,6 +258,14 @@ export class DictProxy<K = unknown, V = unknown> extends SharedObject {
   /** Python's `d.items()`: a snapshot of the [key, value] pairs (one operation). */
   async items(): Promise<Array<[K, V]>> {
     return [...(await this.toMap()).entries()];
+  }
+  /**
+   * Python's `for k in d`: the keys, as `for await (const k of d)`. A snapshot taken by one
+   * operation when the loop starts (Python's iterator is live, and raises RuntimeError when the
+   * dict changes size meanwhile; this one goes on over the keys it took).
+   */
+  async *[Symbol.asyncIterator](): AsyncGenerator<K, void, undefined> {
+    yield* await this.keys();
   }
   /** A copy of the whole dict, as a Map. */
   async toMap(): Promise<Map<K, V>> {
@@ -299,14 +329,14 @@ export class ListProxy<T = unknown> extends SharedObject {
   async insert(index: number, v: T): Promise<void> {
     await this.#op('insert', index, stored(v, 'ListProxy.insert'));
   }
-  /** Python's `l.extend(items)`: appends every item, in one operation; resolves to the new length. */
-  async extend(items: Iterable<T>): Promise<number> {
-    if (items === null || typeof (items as Partial<Iterable<T>>)?.[Symbol.iterator] !== 'function')
-      throw new TypeError(`ListProxy.extend expects an iterable: received ${describeValue(items)}`);
-    return (await this.#op(
-      'push',
-      ...[...items].map((v) => stored(v, 'ListProxy.extend')),
-    )) as number;
+  /**
+   * Python's `l.extend(items)`: appends every item, in one operation; resolves to the new length.
+   * `items` may be another ListProxy (or this one), whose items are read first.
+   */
+  async extend(items: Iterable<T> | ListProxy<T>): Promise<number> {
+    const source =
+      items instanceof ListProxy ? await items.toArray() : listItems(items, 'ListProxy.extend');
+    return (await this.#op('push', ...source.map((v) => stored(v, 'ListProxy.extend')))) as number;
   }
   /**
    * Python's `l.remove(v)`: removes the first item equal to `v` (compared by value, as plain
@@ -326,6 +356,18 @@ export class ListProxy<T = unknown> extends SharedObject {
   async length(): Promise<number> {
     return (await this.#op('size')) as number;
   }
+  /** Python's `v in l`: whether an item equals `v` (compared as `index` and `count` compare). */
+  async includes(v: T): Promise<boolean> {
+    return ((await this.#op('count', stored(v, 'ListProxy.includes'))) as number) > 0;
+  }
+  /**
+   * Python's `for x in l`, as `for await (const x of l)`: the items of a snapshot taken by one
+   * operation when the loop starts (Python's loop reads `l[i]` one at a time, a round trip each,
+   * and sees what changes meanwhile; this one does not).
+   */
+  async *[Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
+    yield* await this.toArray();
+  }
   /**
    * Python's `l[start:stop]`: the items of that slice, in one operation. A missing or null bound
    * is the end, a negative one counts from the end, bounds past the ends are clamped.
@@ -343,13 +385,11 @@ export class ListProxy<T = unknown> extends SharedObject {
   async setSlice(
     start: number | null | undefined,
     stop: number | null | undefined,
-    items: Iterable<T>,
+    items: Iterable<T> | ListProxy<T>,
   ): Promise<void> {
-    if (items === null || typeof (items as Partial<Iterable<T>>)?.[Symbol.iterator] !== 'function')
-      throw new TypeError(
-        `ListProxy.setSlice expects an iterable: received ${describeValue(items)}`,
-      );
-    const ws = [...items].map((v) => stored(v, 'ListProxy.setSlice'));
+    const source =
+      items instanceof ListProxy ? await items.toArray() : listItems(items, 'ListProxy.setSlice');
+    const ws = source.map((v) => stored(v, 'ListProxy.setSlice'));
     await this.#op('setSlice', start ?? null, stop ?? null, ws);
   }
   async toArray(): Promise<T[]> {
@@ -362,6 +402,20 @@ export class ListProxy<T = unknown> extends SharedObject {
   }
 }
 registerKind('mp:List', (s) => ListProxy._revive(s), import.meta.url);
+
+/**
+ * The items of `items` for an extend or a slice assignment, read in the call: the caller's
+ * request then goes out before any made after the call (a ListProxy, read from the manager
+ * first, is the one source that waits; Python's `l.extend(other_proxy)` iterates it).
+ * @throws TypeError for what is not iterable.
+ */
+function listItems<T>(items: Iterable<T>, what: string): T[] {
+  if (items === null || typeof (items as Partial<Iterable<T>>)?.[Symbol.iterator] !== 'function')
+    throw new TypeError(
+      `${what} expects an iterable or a ListProxy: received ${describeValue(items)}${typeof (items as { then?: unknown })?.then === 'function' ? ' (a Promise: await it first)' : ''}`,
+    );
+  return [...items];
+}
 
 /** Python's manager `Namespace`: named attributes shared by processes (`get`/`set`, Promises). */
 export class NamespaceProxy extends SharedObject {
@@ -504,7 +558,16 @@ export class SyncManager {
   list<T = unknown>(init?: Iterable<T> | null): ListProxy<T> {
     this.#check();
     if (init != null && typeof (init as Iterable<T>)[Symbol.iterator] !== 'function') {
-      throw new TypeError(`Manager.list expects an iterable: received ${describeValue(init)}`);
+      // A proxy's items are in the manager, read by a Promise: this constructor cannot wait.
+      const hint =
+        init instanceof ListProxy
+          ? ': pass await other.toArray()'
+          : typeof (init as { then?: unknown }).then === 'function'
+            ? ': await the Promise first'
+            : '';
+      throw new TypeError(
+        `Manager.list expects an iterable: received ${describeValue(init)}${hint}`,
+      );
     }
     return new ListProxy<T>(init);
   }

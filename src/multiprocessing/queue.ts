@@ -136,7 +136,8 @@ beforeBrokerSend(reportTakes);
  * tens of microseconds, this thread parked meanwhile); as in Python, sizes are snapshots.
  *
  * **Cancellation:** an aborted `signal` rejects a waiting `get`/`put` and leaves no waiter; an
- * item granted in the same instant is put back at the front of the queue.
+ * item granted in the same instant is put back at the front of the queue, and the next `get` of
+ * this thread on this handle waits until it is (so it gets that item, not the one after).
  */
 export class Queue<T = unknown> extends SharedObject {
   readonly maxsize: number;
@@ -149,6 +150,8 @@ export class Queue<T = unknown> extends SharedObject {
   #later: Batch[] = [];
   /** This thread's gets waiting at the broker (prefetch > 1), in the order they were made. */
   #waiting: Set<LocalWaiter> | null = null;
+  /** Settles once this thread's aborted gets are settled at the broker (see `get`); or null. */
+  #unsettled: Promise<void> | null = null;
   /** This thread's polls of a Pipe direction waiting at the broker (`_pipePoll`). */
   #polls: Set<Withdrawable> | null = null;
   #closed = false;
@@ -304,6 +307,16 @@ export class Queue<T = unknown> extends SharedObject {
     if (signal?.aborted) throw signal.reason;
     this.#checkOpen();
     if (this.#at < this.#buffer.length) return this.#take(asBytes);
+    // A get of this thread aborted while its answer may be on its way: that answer goes back to
+    // the front of the queue ('unget'), so this get asks once the broker has settled it — asked
+    // sooner, it was served the next item, and the aborted one came after it (a recv with a
+    // timeout signal in a loop got hundreds of a Pipe's messages out of order).
+    while (this.#unsettled !== null) {
+      await this.#unsettled;
+      if (signal?.aborted) throw signal.reason;
+      this.#checkOpen();
+      if (this.#at < this.#buffer.length) return this.#take(asBytes);
+    }
     const b = ++batchSeq;
     // With prefetch, another get of this thread may bring a batch first: this one is then served
     // from it and withdraws its own request (else it would wait at the broker while items sit
@@ -313,6 +326,16 @@ export class Queue<T = unknown> extends SharedObject {
       w = { withdraw: noWithdraw, served: false, asBytes, value: undefined, failure: null };
       (this.#waiting ??= new Set()).add(w);
     }
+    // Only a get with a signal can be aborted by its caller (a served one is answered here).
+    const control: Withdrawable | undefined =
+      signal === null ? (w ?? undefined) : (w ?? { withdraw: noWithdraw });
+    let settled = false;
+    let onSettled: (() => void) | null = null;
+    if (signal !== null && control !== undefined)
+      control.settled = () => {
+        settled = true;
+        onSettled?.();
+      };
     try {
       const items = (await broker().request(
         'get',
@@ -328,7 +351,7 @@ export class Queue<T = unknown> extends SharedObject {
             this.#serveWaiting();
           } else broker().post('unget', this._id, [got, got.length > 1 ? [b] : []]);
         },
-        w ?? undefined,
+        control,
       )) as unknown[];
       this.#receive(b, items);
       if (w !== null) {
@@ -351,9 +374,24 @@ export class Queue<T = unknown> extends SharedObject {
         this.#waiting?.delete(w);
         if (w.served) return servedValue(w) as T;
       }
+      if (signal?.aborted && e === signal.reason && !settled)
+        this.#awaitSettled((r) => (onSettled = r));
       if ((e as Error)?.name === 'Empty') throw new Empty();
       throw e;
     }
+  }
+
+  /**
+   * Makes this thread's next gets wait until an aborted get is settled at the broker: `hook`
+   * receives the function that its `settled` calls.
+   */
+  #awaitSettled(hook: (done: () => void) => void): void {
+    const p = new Promise<void>((resolve) => hook(resolve));
+    const all = this.#unsettled === null ? p : Promise.all([this.#unsettled, p]).then(() => {});
+    this.#unsettled = all;
+    all.then(() => {
+      if (this.#unsettled === all) this.#unsettled = null;
+    });
   }
 
   /** Hands what this thread holds to its other gets still waiting at the broker, oldest first. */
@@ -517,6 +555,12 @@ export class Queue<T = unknown> extends SharedObject {
    * broker, which lent those items, does not know they are still to be received.
    */
   async _pipePoll(timeout: number | null, signal: AbortSignal | null): Promise<boolean> {
+    // As for a get (see there): an item an aborted get of this thread gives back is one to
+    // receive. Asked sooner, poll(0) answered false while it was on its way back to the broker.
+    while (this.#unsettled !== null) {
+      await this.#unsettled;
+      if (signal?.aborted) throw signal.reason;
+    }
     if (this.#held() > 0) return true;
     const control: Withdrawable = { withdraw: noWithdraw };
     const polls = (this.#polls ??= new Set());

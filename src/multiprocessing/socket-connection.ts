@@ -46,6 +46,7 @@
  */
 import { constants as bufferConstants } from 'node:buffer';
 import { currentTaskSignal } from '../internal/context.js';
+import { clearLongTimeout, type LongTimer, setLongTimeout } from '../internal/long-timer.js';
 import { holdExitUntilSent } from '../internal/process/fd-handoff.js';
 import {
   fromBytes,
@@ -231,7 +232,7 @@ export class SocketConnection extends Connection {
    */
   override recv(options: RecvOptions = {}): Promise<unknown> {
     try {
-      return this.#receive(AS_VALUE, null, options.signal);
+      return this.#receive(AS_VALUE, null, options?.signal);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -255,7 +256,7 @@ export class SocketConnection extends Connection {
             `Connection.recvBytes: maxlength is negative: received ${maxlength}`,
           );
       }
-      return this.#receive(AS_BYTES, maxlength ?? null, options.signal) as Promise<Buffer>;
+      return this.#receive(AS_BYTES, maxlength ?? null, options?.signal) as Promise<Buffer>;
     } catch (e) {
       return Promise.reject(e);
     }
@@ -406,7 +407,7 @@ export class SocketConnection extends Connection {
   override async poll(timeout: number | null = 0, options: RecvOptions = {}): Promise<boolean> {
     if (this.#closed) throw closedError();
     const t = checkTimeout('Connection.poll', timeout);
-    const signal = checkSignal('Connection.poll', options.signal) ?? currentTaskSignal();
+    const signal = checkSignal('Connection.poll', options?.signal) ?? currentTaskSignal();
     if (signal?.aborted) throw signal.reason;
     const end = t === null ? null : performance.now() + t;
     for (;;) {
@@ -559,10 +560,10 @@ export class SocketConnection extends Connection {
     this.#watch();
     const polls = (this.#polls ??= new Set());
     return new Promise<boolean>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
+      let timer: LongTimer | null = null;
       // Woken (activity or close): `#wakePolls` has let go of the set already.
       const wake = (): void => {
-        if (timer !== undefined) clearTimeout(timer);
+        clearLongTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
         resolve(false);
       };
@@ -570,7 +571,7 @@ export class SocketConnection extends Connection {
         polls.delete(wake);
         // Nobody left waiting: the socket's bytes stay in it again (see `#onActivity`).
         if (polls.size === 0 && this.#polls === polls) this.#polls = null;
-        if (timer !== undefined) clearTimeout(timer);
+        clearLongTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
       };
       const onAbort = (): void => {
@@ -580,10 +581,17 @@ export class SocketConnection extends Connection {
       polls.add(wake);
       signal?.addEventListener('abort', onAbort, { once: true });
       if (timeout !== null) {
-        timer = setTimeout(() => {
-          leave();
-          resolve(true);
-        }, timeout);
+        // A long timer: Node fires a plain one past 2^31 − 1 ms (24.8 days) after 1 ms, and
+        // poll(3e9) answered false at once, with a TimeoutOverflowWarning.
+        timer = setLongTimeout(
+          timeout,
+          () => {
+            leave();
+            resolve(true);
+          },
+          null,
+          null,
+        );
       }
     });
   }

@@ -12,6 +12,7 @@
 import { setMaxListeners } from 'node:events';
 import { currentTaskSignal } from '../internal/context.js';
 import { describeValue } from '../internal/errors.js';
+import { clearLongTimeout, type LongTimer, setLongTimeout } from '../internal/long-timer.js';
 import { Socket } from '../socket/socket.js';
 import { Connection } from './connection.js';
 import { Process } from './process.js';
@@ -107,14 +108,17 @@ export async function wait(
   setMaxListeners(0, stop.signal);
   const onAbort = (): void => stop.abort(signal?.reason);
   signal?.addEventListener('abort', onAbort, { once: true });
-  let timer: NodeJS.Timeout | undefined;
+  let timer: LongTimer | null = null;
   try {
     const waits = list.map((o) => until(o, stop.signal).catch(() => {}));
-    if (t !== null) waits.push(new Promise((r) => (timer = setTimeout(r, t))));
+    // Long timers here and in sleepOrAbort: Node fires a plain one past 2^31 − 1 ms after 1 ms,
+    // so a wait of 3e9 ms ended at once (with a TimeoutOverflowWarning).
+    if (t !== null)
+      waits.push(new Promise((r) => (timer = setLongTimeout(t, r as () => void, null, null))));
     waits.push(new Promise((r) => stop.signal.addEventListener('abort', r, { once: true })));
     await Promise.race(waits);
   } finally {
-    if (timer !== undefined) clearTimeout(timer);
+    clearLongTimeout(timer);
     signal?.removeEventListener('abort', onAbort);
     if (!stop.signal.aborted) stop.abort();
   }
@@ -125,13 +129,13 @@ export async function wait(
 /** wait([]) with a timeout: Python's sleeps it out (for ever without one). */
 function sleepOrAbort(t: number | null, signal: AbortSignal | null): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    const timer = t === null ? undefined : setTimeout(done, t);
+    const timer = t === null ? null : setLongTimeout(t, done, null, null);
     function done(): void {
       signal?.removeEventListener('abort', onAbort);
       resolve();
     }
     function onAbort(): void {
-      if (timer !== undefined) clearTimeout(timer);
+      clearLongTimeout(timer);
       reject(signal?.reason);
     }
     signal?.addEventListener('abort', onAbort, { once: true });

@@ -1083,6 +1083,8 @@ export class BrokerClient {
           this.#updateRef();
           signal?.removeEventListener('abort', onAbort);
           reject(reason);
+          // Nothing reached the broker: nothing can come late.
+          control?.settled?.();
           return;
         }
         this.#send({ r: -1, o: 'cancel', a: [r] });
@@ -1100,8 +1102,13 @@ export class BrokerClient {
           // order): from now on no withdrawal of this request can be sent.
           if (counted && v === true) this.#grantsSeen++;
           if (!aborted) resolve(v);
-          else if (!settled) onLateGrant?.(v);
-          else {
+          else if (!settled) {
+            try {
+              onLateGrant?.(v);
+            } finally {
+              control?.settled?.();
+            }
+          } else {
             try {
               onLateGrant?.(v);
             } finally {
@@ -1114,6 +1121,7 @@ export class BrokerClient {
           signal?.removeEventListener('abort', onAbort);
           if (!aborted) reject(e);
           else if (settled) reject(e === kCancelled ? why : e);
+          else control?.settled?.();
         },
       );
     });
@@ -1127,6 +1135,12 @@ export class BrokerClient {
  */
 export interface Withdrawable {
   withdraw: (reason: unknown) => void;
+  /**
+   * Called once a request withdrawn after it reached the broker is settled there (its late
+   * value given to `onLateGrant`, or the broker's word that it was withdrawn in time), or at
+   * once when it never reached the broker. Not for `requestSettled`, which waits for that itself.
+   */
+  settled?: () => void;
 }
 
 /** The rejection of a request withdrawn by `cancel` (internal: the caller rejects with its reason). */

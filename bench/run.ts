@@ -159,10 +159,45 @@ export function writeSummary(dir: string = resultsDir): void {
 }
 
 const isMain = process.argv[1] && pathToFileURL(process.argv[1]).href === import.meta.url;
-if (isMain) {
-  const args = process.argv.slice(2);
+/**
+ * What `npm run bench -- …` was given, or why it cannot run: a whole run takes the better part of
+ * an hour and overwrites every committed result, so `--help`, a mistyped option, an empty filter
+ * (`"$SUITE"` unset: part of every path) or one that names no suite stops it before any suite runs,
+ * as `weft bench` does (src/cli/bench.ts).
+ */
+export function benchArgs(
+  args: readonly string[],
+): { quick: boolean; filters: string[] } | { exit: number; message: string } {
+  const usage =
+    'usage: npm run bench [-- [--quick] [filter…]]: every benchmark suite (bench/**/*.bench.ts), or those whose path contains a filter; --quick runs fewer rounds';
   const quick = args.includes('--quick');
-  const filters = args.filter((a) => !a.startsWith('--'));
+  const filters: string[] = [];
+  for (const a of args) {
+    if (a === '--help' || a === '-h') return { exit: 0, message: usage };
+    if (a === '--quick') continue;
+    if (a.startsWith('-')) return { exit: 2, message: `unknown option ${a}\n${usage}` };
+    if (a.trim() === '') {
+      return {
+        exit: 2,
+        message:
+          "an empty filter names no benchmark suite: give part of a suite's path, or no filter for all of them",
+      };
+    }
+    if (findSuites([a]).length === 0) {
+      return { exit: 2, message: `no benchmark suite matches "${a}"` };
+    }
+    filters.push(a);
+  }
+  return { quick, filters };
+}
+
+if (isMain) {
+  const parsed = benchArgs(process.argv.slice(2));
+  if ('exit' in parsed) {
+    (parsed.exit === 0 ? console.log : console.error)(parsed.message);
+    process.exit(parsed.exit);
+  }
+  const { quick, filters } = parsed;
   await runBenchmarks(filters, quick, {
     suiteStart: (t, i, n) => console.log(`\n[${i + 1}/${n}] ${t}`),
     suiteFailed: (t, e) =>

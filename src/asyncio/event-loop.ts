@@ -526,8 +526,9 @@ export class EventLoop {
    * awaiting it can be cancelled there (a call not started then never runs; one running goes on
    * in its worker). With `null`, a default `ThreadPoolExecutor` from `weft/futures` is created
    * on first use; `shutdownDefaultExecutor()` (which `run()` calls) waits for its calls, and
-   * `close()` shuts it down without waiting. Bad input gives a failed future (`TypeError`;
-   * `RuntimeError` on a closed loop or after `shutdownDefaultExecutor()`).
+   * `close()` shuts it down without waiting; once a dead worker has broken it
+   * (`BrokenThreadPool`), the next call makes a new one. Bad input gives a failed future
+   * (`TypeError`; `RuntimeError` on a closed loop or after `shutdownDefaultExecutor()`).
    */
   runInExecutor<A extends unknown[], R>(
     executor: ExecutorLike | null,
@@ -546,6 +547,17 @@ export class EventLoop {
           );
         ex = this.defaultExecutorReady;
         if (ex === null) return this.submitWhenReady<R>(fn as (...a: never[]) => unknown, args);
+        try {
+          return wrapFuture(ex.submit(fn as (...a: unknown[]) => unknown, ...args) as never);
+        } catch (e) {
+          if ((e as { code?: unknown } | null)?.code !== 'ERR_WEFT_BROKEN_THREAD_POOL') throw e;
+          // A worker of it died (process.exit, an uncaught error, out of memory), which broke
+          // the pool for good, as weft/futures does: the calls it had failed with
+          // BrokenThreadPool; later ones go to a new default executor. Python's threads cannot
+          // die apart from the process, so its to_thread never stops working.
+          this.dropDefaultExecutor(ex);
+          return this.submitWhenReady<R>(fn as (...a: never[]) => unknown, args);
+        }
       } else if (typeof ex !== 'object' || typeof (ex as ExecutorLike).submit !== 'function') {
         throw new TypeError(
           `runInExecutor expects an executor with submit() or null: received ${describeValue(ex)}`,
@@ -557,6 +569,14 @@ export class EventLoop {
       failed.setException(e);
       return failed;
     }
+  }
+
+  /** Lets a broken default executor go (its workers end; nobody waits for them). */
+  private dropDefaultExecutor(ex: ExecutorLike): void {
+    if (this.defaultExecutorReady !== ex) return;
+    this.defaultExecutor = null;
+    this.defaultExecutorReady = null;
+    Promise.resolve(ex.shutdown?.({ wait: false })).catch(noop);
   }
 
   /** The first calls for the default executor, while weft/futures loads: submitted once it has. */

@@ -74,6 +74,7 @@ export interface ChildLike {
   on(event: string, listener: (...args: any[]) => void): unknown;
   off(event: string, listener: (...args: any[]) => void): unknown;
   kill(signal?: NodeJS.Signals | number): boolean;
+  ref(): void;
   unref(): void;
 }
 
@@ -122,6 +123,8 @@ export class Process {
   private stallTimer: NodeJS.Timeout | null = null;
   private warned = false;
   private offLoop: (() => void) | null = null;
+  /** The run() it was made in closed its loop and let go of the child (`letGo`). */
+  private letGone = false;
 
   /** @internal Made by `createSubprocessExec`/`createSubprocessShell`. */
   constructor(
@@ -154,6 +157,8 @@ export class Process {
     const wire = (sock: NetSocket | null): StreamReader | null => {
       if (sock === null) return null;
       const reader = new streams.StreamReader({ limit });
+      // A read in a later run() waits for the child as wait() does: it must hold it again.
+      reader._onWait = () => this.holdAgain();
       const pipe: OutPipe = { sock, reader, wantPaused: false, ended: false, closed: false };
       reader._setTransport({
         pauseReading: () => {
@@ -232,6 +237,7 @@ export class Process {
     if (this.rc !== null) return Promise.resolve(this.rc);
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
+    this.holdAgain();
     const w = new Waiter<number>(this);
     this.exitWaiters.push(w);
     if (signal) w.setSignal(signal);
@@ -261,8 +267,11 @@ export class Process {
    * **Cancellation:** the child goes on running, and what was read stays in the readers (asyncio
    * loses the part it had read): a later `communicate()` returns it. `input` was handed to the
    * stdin writer in full, and stdin closed behind it, before any wait.
+   * While it waits, `communicate()` is the one reading task of `stdout` and `stderr`, as
+   * asyncio's: a read of either meanwhile raises `RuntimeError` (`ERR_WEFT_READ_BUSY`).
    * @throws {RuntimeError} when `input` is given and stdin is not a `PIPE`, or another
-   * `communicate()` of this process is still waiting (`ERR_WEFT_READ_BUSY`, as Python's).
+   * `communicate()` of this process is still waiting, or a read of its `stdout` or `stderr` is
+   * (`ERR_WEFT_READ_BUSY`, as Python's; then nothing is written).
    * @throws {TimeoutError} after `timeout` ms without the exit and the end of every pipe.
    */
   communicate(
@@ -316,6 +325,18 @@ export class Process {
         ),
       );
     }
+    for (const r of [this.stdout, this.stderr]) {
+      if (r?._waiting()) {
+        // asyncio's communicate() fails in its own read of that pipe; here before it writes
+        // `input`: the read waiting would take part of the output, communicate() the rest.
+        return Promise.reject(
+          new RuntimeError(
+            `communicate() called while a read of process ${this.pid}'s ${r === this.stdout ? 'stdout' : 'stderr'} is waiting: one reading task per stream`,
+            'ERR_WEFT_READ_BUSY',
+          ),
+        );
+      }
+    }
     const signal = opts?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
     const stdin = this.stdin;
@@ -333,6 +354,7 @@ export class Process {
       stdin.close();
     }
     if (this.isFinished()) return Promise.resolve(this.collect());
+    this.holdAgain();
     const w = new Waiter<void>(this);
     this.doneWaiters.push(w);
     if (signal) w.setSignal(signal);
@@ -482,7 +504,11 @@ export class Process {
   /** `communicate()` begins (+1) or ends (-1) waiting: the output pipes flow while one waits. */
   private flow(delta: number): void {
     this.collecting += delta;
+    // While it waits, communicate() is the pipes' one reading task (asyncio's reads them):
+    // a read of the user's would take what communicate() is to return.
+    const holder = this.collecting > 0 ? `communicate() of process ${this.pid}` : null;
     for (const p of this.outs) {
+      p.reader._hold(holder);
       if (!p.wantPaused) continue;
       if (this.collecting > 0) p.sock.resume();
       else p.sock.pause();
@@ -523,8 +549,27 @@ export class Process {
     );
   }
 
+  /**
+   * A wait (or a read of a pipe that waits) in a later run() for a child its first one let go
+   * (`letGo`): the child and its pipes keep Node's process alive again, until this run() closes
+   * its loop. Left unref'd, nothing would: Node could end with the wait pending, or run() report
+   * a deadlock for a child that was about to exit or write. (Python's Process cannot be awaited in another loop at all: "attached
+   * to a different loop".)
+   */
+  private holdAgain(): void {
+    if (!this.letGone) return;
+    const loop = installedRunningLoop();
+    if (loop === null) return;
+    this.letGone = false;
+    this.child.ref();
+    this.stdinSock?.ref();
+    for (const p of this.outs) p.sock.ref();
+    this.offLoop = loop._atClose(() => this.letGo());
+  }
+
   /** The run() this was made in has closed its loop: nothing here keeps Node's process alive. */
   private letGo(): void {
+    this.letGone = true;
     this.offLoop = null;
     this.child.unref();
     this.stdinSock?.unref();

@@ -244,11 +244,32 @@ function checkOptions(what: string, options: SubprocessOptions): void {
       );
     }
   }
-  const { cwd, env } = options;
+  const { cwd, env, limit } = options;
   if (cwd !== undefined && cwd !== null && typeof cwd !== 'string' && !(cwd instanceof URL)) {
     throw new TypeError(
       `${what}: option cwd must be a path or a URL: received ${describeValue(cwd)}`,
     );
+  }
+  // As the arguments' (Python's ValueError 'embedded null byte'), not Node's spawn's own
+  // TypeError about 'options.cwd'.
+  // A file: URL spells the byte %00 (each % begins an escape, so '%2500' is no match).
+  if (
+    (typeof cwd === 'string' && cwd.includes('\0')) ||
+    (cwd instanceof URL && cwd.pathname.includes('%00'))
+  ) {
+    throw new RangeError(`${what}: option cwd contains a null byte`);
+  }
+  // Here, naming the option, rather than in the StreamReader made with it.
+  if (limit !== undefined && limit !== null) {
+    if (typeof limit !== 'number' || !Number.isInteger(limit)) {
+      throw new TypeError(
+        `${what}: option limit must be an integer number of bytes: received ${describeValue(limit)}`,
+      );
+    }
+    if (limit <= 0) {
+      // Python: ValueError('Limit cannot be <= 0') when it makes a pipe's reader.
+      throw new RangeError(`${what}: option limit must be at least 1 byte: received ${limit}`);
+    }
   }
   if (env !== undefined && env !== null) {
     if (typeof env !== 'object' || Array.isArray(env)) {
@@ -341,12 +362,13 @@ async function start(
   const argv0 = shell ? file : program;
   const streams = { StreamReader, StreamWriter };
   // The addon's path where it can do all Node's would (subprocess-native.ts): not for a URL cwd
-  // or one Node refuses (a null byte), nor for a stdio target only Node's spawn handles.
+  // (a null byte in a string one was refused above), nor for a stdio target only Node's spawn
+  // handles.
   const specs = [native.specOf(stdin, 0), native.specOf(stdout, 1), native.specOf(stderrTarget, 2)];
   if (
     nativeAllowed &&
     native.nativeSpawnAvailable() &&
-    (cwd === undefined || (typeof cwd === 'string' && !cwd.includes('\0'))) &&
+    (cwd === undefined || typeof cwd === 'string') &&
     !specs.includes(null)
   ) {
     let child: NativeChild;

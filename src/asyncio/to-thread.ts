@@ -18,8 +18,13 @@ import { Future } from './future.js';
  * the future not cancelled and no cancellation counted on the awaiting task, as Python's
  * `to_thread` re-raises it (a task that lets it out ends cancelled, as with any CancelledError).
  *
+ * A worker that dies during a call (`process.exit()` in it) fails the calls it broke with
+ * `BrokenThreadPool`; the next call runs on a new default executor (Python's `to_thread` never
+ * stops working).
+ *
  * Rejects with `RuntimeError` outside a task or `run()` (no running loop), as Python does, and
- * with `TypeError` when `fn` is not a function.
+ * with `TypeError` when `fn` is not a function or an argument cannot be copied (named by its
+ * position).
  */
 export function toThread<A extends unknown[], R>(
   fn: (...args: A) => R,

@@ -125,6 +125,10 @@ export class StreamReader {
   private readonly readTimeout: number | null;
   /** @internal Called when the reader may have become readable (weft/selectors listens). */
   _onActivity: (() => void) | null = null;
+  /** @internal Called when a read starts to wait for data (Process: hold the child again). */
+  _onWait: (() => void) | null = null;
+  /** Who reads the stream in the reader's place (`_hold`): every read raises while set. */
+  private holder: string | null = null;
 
   constructor(options: StreamReaderOptions = {}) {
     const { limit, readTimeout } = checkReaderOptions(options);
@@ -137,6 +141,29 @@ export class StreamReader {
     this.transport = transport;
     // A new transport under a reader that paused the old one (startTls): it must not read on.
     if (this.paused) transport.pauseReading();
+  }
+
+  /**
+   * @internal While `holder` (e.g. "communicate() of process 12") is set, every read raises
+   * RuntimeError 'ERR_WEFT_READ_BUSY' naming it; null ends that. For a reader whose stream
+   * someone else takes at the end (Process.communicate(), asyncio's one reading task of the
+   * pipe): a read meanwhile would take bytes from under it, which asyncio refuses (its read
+   * would have to wait for data while communicate's waits).
+   */
+  _hold(holder: string | null): void {
+    this.holder = holder;
+  }
+
+  /** @internal A read is waiting for data. */
+  _waiting(): boolean {
+    return this.waiter !== null;
+  }
+
+  private held(what: string): RuntimeError {
+    return new RuntimeError(
+      `${what}() called while ${this.holder} is reading this stream (it takes all of it): one reading task at a time`,
+      'ERR_WEFT_READ_BUSY',
+    );
   }
 
   /** The error the stream failed with, or null. */
@@ -260,7 +287,9 @@ export class StreamReader {
       if (bad !== null) return Promise.reject(bad);
     }
     if (this.exc !== null) return Promise.reject(this.exc);
+    // read(0) takes nothing and never waits: asyncio answers it whoever reads the stream.
     if (n === 0) return Promise.resolve(EMPTY);
+    if (this.holder !== null) return Promise.reject(this.held('read'));
     if (n < 0) return this.readAll(options);
     if (this.size > 0 || this.eof) return Promise.resolve(this.take(Math.min(n, this.size)));
     return this.readWaiting(n, options);
@@ -310,6 +339,7 @@ export class StreamReader {
     if (n < 0) throw new RangeError(`readexactly size can not be less than zero: received ${n}`);
     if (options !== undefined) parseReadOptions('StreamReader.readexactly', options);
     if (this.exc !== null) throw this.exc;
+    if (this.holder !== null) throw this.held('readexactly');
     if (n === 0) return EMPTY;
     while (this.size < n) {
       if (this.eof) throw new IncompleteReadError(this.take(this.size), n);
@@ -337,6 +367,7 @@ export class StreamReader {
       maxLen = Math.max(maxLen, s.length);
     }
     if (this.exc !== null) throw this.exc;
+    if (this.holder !== null) throw this.held('readuntil');
     let offset = 0;
     let matchStart = -1;
     let matchEnd = -1;
@@ -436,6 +467,8 @@ export class StreamReader {
     // A failure that came after the bytes that woke the last wait (feedData then setException in
     // one turn) woke nobody: a loop of readexactly/readuntil/read() waiting again would hang.
     if (this.exc !== null) return Promise.reject(this.exc);
+    // A read between two of its waits (readexactly, readuntil, read()) when the hold began.
+    if (this.holder !== null) return Promise.reject(this.held(what));
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
     // A paused transport must read again, or nothing could wake us.
@@ -443,6 +476,7 @@ export class StreamReader {
       this.paused = false;
       this.transport?.resumeReading();
     }
+    this._onWait?.();
     const w = new Waiter<void>(this);
     this.waiter = w;
     if (signal) w.setSignal(signal);

@@ -586,7 +586,7 @@ export class PoolEngine {
               e instanceof WeftError
                 ? e
                 : new TypeError(
-                    `${this.o.namePrefix}: the arguments of task #${it.id} cannot be sent to a worker (${(e as Error).message}); send plain data, typed arrays, Maps/Sets or Errors${this.o.kind === 'process' && /SharedArrayBuffer/.test(String((e as Error)?.message)) ? THREADING_TO_PROCESS : ''}`,
+                    `${this.o.namePrefix}: ${this.#refusedArg(w, it)} of task #${it.id} cannot be sent to a worker (${(e as Error).message}); send plain data, typed arrays, Maps/Sets or Errors${this.o.kind === 'process' && /SharedArrayBuffer/.test(String((e as Error)?.message)) ? THREADING_TO_PROCESS : ''}`,
                     { cause: e },
                   ),
             ]);
@@ -630,6 +630,28 @@ export class PoolEngine {
     }
     failAll(refused);
     return true;
+  }
+
+  /**
+   * Which argument of `it` the channel refuses, for the error ('argument 1' is the first, as
+   * Python counts arguments in its messages): V8's message names the value, not its place, and a
+   * call's arguments may be many. Each is probed alone, on this failure path only; 'the
+   * arguments' when none fails alone (a chunk of a map, or only the whole that fails).
+   */
+  #refusedArg(w: PoolWorker, it: Item): string {
+    if (it.stride === 0) {
+      for (let i = 0; i < it.args.length; i++) {
+        const probe: string[] = [];
+        try {
+          w.ch.probe(collectTransfers(probe, () => encode([it.args[i]], this.#carrier())));
+        } catch {
+          return `argument ${i + 1}`;
+        } finally {
+          dropTransfers(probe);
+        }
+      }
+    }
+    return 'the arguments';
   }
 
   #steal(): void {

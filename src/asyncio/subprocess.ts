@@ -148,12 +148,10 @@ export function createSubprocessExec(
 ): Promise<Process> {
   try {
     const last = args.at(-1);
-    // The options object comes last; anything else there is an argument (and a TypeError unless
-    // a string), as Python's TypeError for `create_subprocess_exec('echo', 1)`.
-    const options =
-      typeof last === 'object' && last !== null && !Array.isArray(last)
-        ? (args.pop() as SubprocessOptions)
-        : {};
+    // The options object comes last, a plain object; anything else there is an argument (and a
+    // TypeError unless a string), as Python's TypeError for `create_subprocess_exec('echo', 1)`:
+    // a Date or a Buffer there was taken for options, its fields read as options, silently.
+    const options = isPlainObject(last) ? (args.pop() as SubprocessOptions) : {};
     checkArg('createSubprocessExec', 'program', program);
     // Node's spawn refuses '' with a TypeError about its own parameter; the kernel's execve('')
     // fails with ENOENT and Python's lookup ends in EACCES: Python's class and message.
@@ -191,6 +189,12 @@ function emptyProgram(): unknown {
     Object.assign(new Error("spawn '' EACCES"), { code: 'EACCES', errno: -13 }),
     '',
   );
+}
+
+function isPlainObject(x: unknown): boolean {
+  if (typeof x !== 'object' || x === null) return false;
+  const proto = Object.getPrototypeOf(x);
+  return proto === Object.prototype || proto === null;
 }
 
 function checkArg(what: string, name: string, a: unknown): void {

@@ -32,7 +32,7 @@ export const countInThread = task(
 );
 
 const lesson = defineLesson({
-  title: 'CPU-bound: 8 counting tasks on threads versus sequentially',
+  title: 'CPU-bound: counting tasks on threads versus sequentially',
   shows:
     'Counting is pure CPU work. Sequentially the times add up; on weft threads they overlap ' +
     "across the cores — the speed-up Python's threads cannot give.",

@@ -59,7 +59,14 @@ const lesson = defineLesson({
         using c = await createConnection(['127.0.0.1', port]);
         await c.sendall(`green ${i}`);
         let got = '';
-        while (got.length < `green ${i}`.length) got += (await c.recv(1024)).toString();
+        while (got.length < `green ${i}`.length) {
+          const data = await c.recv(1024);
+          // An empty read is the server hanging up, and every later recv() returns one at once:
+          // without this check the loop would spin for ever, starving the event loop.
+          if (data.length === 0)
+            throw new Error(`the server hung up before answering ${JSON.stringify(`green ${i}`)}`);
+          got += data.toString();
+        }
         return got;
       }),
     );

@@ -51,7 +51,14 @@ const lesson = defineLesson({
         const msg = `thread-${i} round ${r}`;
         await c.sendall(msg);
         let got = '';
-        while (got.length < msg.length) got += (await c.recv(1024)).toString();
+        while (got.length < msg.length) {
+          const data = await c.recv(1024);
+          // An empty read is the server hanging up, and every later recv() returns one at once:
+          // without this check the loop would spin for ever, starving the event loop.
+          if (data.length === 0)
+            throw new Error(`the server hung up before answering ${JSON.stringify(msg)}`);
+          got += data.toString();
+        }
         replies.push(got);
       }
       return replies[2];

@@ -51,7 +51,14 @@ const lesson = defineLesson({
         const msg = `client-${i} round ${r}`;
         await c.sendall(msg);
         last = '';
-        while (last.length < msg.length) last += (await c.recv(1024)).toString();
+        while (last.length < msg.length) {
+          const data = await c.recv(1024);
+          // An empty read is the server hanging up, and every later recv() returns one at once:
+          // without this check the loop would spin for ever, starving the event loop.
+          if (data.length === 0)
+            throw new Error(`the server hung up before answering ${JSON.stringify(msg)}`);
+          last += data.toString();
+        }
       }
       return last;
     });

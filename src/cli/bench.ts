@@ -52,8 +52,24 @@ export async function runBench(
   const runner = join(context.root, 'bench', 'run.ts');
   if (!existsSync(runner)) throw new CliError(`no benchmarks here: ${runner} does not exist`);
   const mod = (await import(pathToFileURL(runner).href)) as BenchRunner;
+  for (const f of filters) {
+    // An empty filter is part of every path: `weft bench "$SUITE"` with SUITE unset would run
+    // every suite and overwrite every committed result.
+    if (f.trim() === '') {
+      throw new CliError(
+        "an empty filter names no benchmark suite: give part of a suite's path, or no filter " +
+          'for all of them',
+      );
+    }
+    // Each filter must name a suite, as each lesson filter of `weft tour` must: a mistyped one
+    // beside a good one would otherwise be dropped without a word.
+    if (mod.findSuites([f]).length === 0) {
+      throw new CliError(`no benchmark suite matches "${f}"`);
+    }
+  }
   const total = mod.findSuites(filters).length;
-  if (total === 0) throw new CliError(`no benchmark suite matches ${filters.join(' ')}`);
+  if (total === 0)
+    throw new CliError(`no benchmark suite (*.bench.ts) under ${join(context.root, 'bench')}`);
 
   const tty = process.stderr.isTTY === true;
   // Loaded here, not at the top: `weft --help` and the tour need no progress bars.

@@ -103,7 +103,52 @@ export function isExiting(): boolean {
 export function endChildrenThenExit(exit: (ended: number) => void): void {
   if (exiting) return;
   exiting = true;
-  endChildProcesses().then(exit, () => exit(0));
+  endChildProcesses().then(
+    async (n) => exit(n + (await endOtherChildren())),
+    async () => exit(await endOtherChildren()),
+  );
+}
+
+/**
+ * SIGTERM to the children of the main thread that are still running once the lesson's Processes
+ * are ended: programs the lesson started with weft/asyncio's createSubprocessExec/Shell or
+ * node:child_process (lesson 52's `sleep 60`), which `kill -INT <pid>` does not reach and which
+ * would run on after the command (Python's asyncio kills a child that still runs when its
+ * transport is closed). Only on the way out of a stopping command: a lesson that merely failed leaves them be,
+ * since a child of the main thread may serve the command itself. weft's own helpers (helper-pids.ts)
+ * are let be. How many it signalled; none where /proc cannot tell.
+ */
+async function endOtherChildren(): Promise<number> {
+  const list = (): string[] => {
+    try {
+      const children = readFileSync(`/proc/self/task/${process.pid}/children`, 'latin1').trim();
+      return children === '' ? [] : children.split(' ');
+    } catch {
+      return []; // No /proc: nothing known to end.
+    }
+  };
+  if (list().length === 0) return 0;
+  // Loaded here, not at the top: `weft --help` and `weft lessons` load nothing outside src/cli/.
+  const helperPids = await import('../internal/process/helper-pids.js').then(
+    (m) => m.helperPids,
+    () => new Set<number>(),
+  );
+  let ended = 0;
+  // Read again: the lesson went on while the module loaded.
+  for (const pid of list()) {
+    // weft's own helpers (a SharedMemoryManager's watcher) clean up after this process.
+    if (helperPids.has(Number(pid))) continue;
+    try {
+      // An ended child not yet reaped is a zombie: nothing to end, and not to be counted.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+      if (stat.slice(stat.lastIndexOf(')') + 2)[0] === 'Z') continue;
+      process.kill(Number(pid), 'SIGTERM');
+      ended++;
+    } catch {
+      // Ended meanwhile.
+    }
+  }
+  return ended;
 }
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;

@@ -11,7 +11,7 @@
 import { lookup } from 'node:dns/promises';
 import { connect, type Socket as NetSocket } from 'node:net';
 import { type CliCommand, CliError } from './command.js';
-import { hostOption, integerOption } from './option-values.js';
+import { hostOption, integerOption, positiveDecimalOption } from './option-values.js';
 import { socketErrorText } from './socket-errors.js';
 
 export interface LoadOptions {
@@ -297,12 +297,13 @@ export const loadCommand: CliCommand = {
           const port = integerOption('weft load', 'port', opts.port, 1, 65535);
           const conns = integerOption('weft load', 'conns', opts.conns, 1, 60_000);
           const size = integerOption('weft load', 'size', opts.size, 1, 1 << 24);
-          const seconds = Number(opts.seconds);
-          if (!(seconds > 0 && seconds <= 3600)) {
-            throw new CliError(
-              `weft load: --seconds must be in (0, 3600]: received ${opts.seconds}`,
-            );
-          }
+          const seconds = positiveDecimalOption(
+            'weft load',
+            'seconds',
+            opts.seconds,
+            3600,
+            'in (0, 3600], in decimal digits',
+          );
           const tty = process.stderr.isTTY === true;
           const r = await runEchoLoad({
             host,

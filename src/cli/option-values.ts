@@ -25,6 +25,25 @@ export function integerOption(
 }
 
 /**
+ * `text` as a decimal number (digits, with an optional fraction: `5`, `0.5`, `.5`) in (0, max],
+ * or a CliError: `<command>: --<name> must be <expected>: received <text>`. Not `Number()`,
+ * which took `0x10` as 16 and `1e3` as 1000.
+ */
+export function positiveDecimalOption(
+  command: string,
+  name: string,
+  text: string,
+  max: number,
+  expected = `a number of at most ${max}, above 0`,
+): number {
+  const n = /^(?:\d+(?:\.\d*)?|\.\d+)$/.test(text) ? Number(text) : Number.NaN;
+  if (!(n > 0 && n <= max)) {
+    throw new CliError(`${command}: --${name} must be ${expected}: received ${show(text)}`);
+  }
+  return n;
+}
+
+/**
  * A host that is not empty. An empty one would make Node listen on every interface (`weft
  * serve --host "$HOST"` with HOST unset), or connect to a name that is no host.
  */

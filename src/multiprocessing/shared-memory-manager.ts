@@ -62,6 +62,7 @@ import { fileURLToPath } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
 import { describeValue } from '../internal/errors.js';
 import { ENV_BROKER } from '../internal/process/broker-client.js';
+import { helperPids } from '../internal/process/helper-pids.js';
 import { blockMarkerOf } from '../internal/process/lock-slab.js';
 import { kShared, registerSharedKind, type SharedState } from '../internal/serialize.js';
 import {
@@ -528,6 +529,9 @@ function startWatcher(dir: string, start: string | null): ChildProcess {
     }
     throw startError('could not start its watcher process', cause);
   }
+  const pid = w.pid;
+  helperPids.add(pid);
+  w.once('exit', () => helperPids.delete(pid));
   // Neither holds the program open: the manager's exit is what the watcher waits for.
   w.unref();
   (w.stdin as unknown as { unref?: () => void } | null)?.unref?.();

@@ -265,7 +265,7 @@ describe('weft CLI', () => {
   test('bench with a filter that names no suite is a clear error', async () => {
     const r = await weft('bench', '--quick', 'no-such-suite');
     assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /no benchmark suite matches no-such-suite/);
+    assert.match(r.stderr, /no benchmark suite matches "no-such-suite"/);
   });
 
   test('an unknown command is a usage error with a non-zero exit', async () => {

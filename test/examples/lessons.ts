@@ -311,6 +311,29 @@ const FACTS: Record<string, Record<string, (text: string) => void>> = {
       assert.equal(m[2] === 'less', total < sum, text);
     },
   },
+  '70-process-pool-pids': {
+    '70 process pool pids: the count it gives is the count of pids it listed, at most 2': (
+      text,
+    ) => {
+      const ran = [...text.matchAll(/task (\d) ran in pid (\d+)/g)];
+      assert.deepEqual(
+        ran.map((r) => r[1]),
+        ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+        text,
+      );
+      const distinct = new Set(ran.map((r) => r[2])).size;
+      // It said "ten tasks, two pids" and then printed "1 distinct pids": the pool runs them in
+      // as many processes as are ready, up to its 2 workers.
+      assert.ok(distinct >= 1 && distinct <= 2, text);
+      assert.match(
+        text,
+        new RegExp(
+          `^${distinct} distinct ${distinct === 1 ? 'pid' : 'pids'} for 10 tasks, at most the pool's 2 workers`,
+          'm',
+        ),
+      );
+    },
+  },
   '71-threads-vs-processes': {
     '71 threads vs processes: "both beat sequential" only when both speed-ups say so': (text) => {
       const ms = (label: string) =>

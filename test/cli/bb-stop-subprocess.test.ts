@@ -1,0 +1,154 @@
+/**
+ * `weft run` stopped by a signal sent to it alone (`kill -INT <pid>`, a supervisor's SIGTERM)
+ * ended the lesson's weft/multiprocessing Processes but not the programs it had started with
+ * weft/asyncio's createSubprocessExec (lesson 52 runs `sleep 60`): they ran on after the command
+ * had ended. Now they get SIGTERM on the way out, and the message counts them.
+ *
+ * The lesson is a scratch one in a scratch examples/ directory: it starts `sleep 60`, says its
+ * pid, and waits for ever. Spawned, the command is `main` of src/cli/main.ts pointed at that
+ * directory (what bin/weft.js does with this package's).
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { checkLeaks } from '../support/leaks.js';
+import { alive } from '../support/pids.js';
+import { TS_IMPORT } from '../support/ts.js';
+
+checkLeaks();
+
+const root = new URL('../../', import.meta.url).pathname;
+let scratch = '';
+const pids: number[] = [];
+
+before(() => {
+  scratch = mkdtempSync(join(tmpdir(), 'weft-bb-stop-'));
+  mkdirSync(join(scratch, 'examples'));
+  writeFileSync(join(scratch, 'package.json'), '{ "type": "module" }\n');
+  writeFileSync(
+    join(scratch, 'examples', '01-sleeper.ts'),
+    `import { createSubprocessExec } from ${JSON.stringify(join(root, 'src/asyncio/index.ts'))};
+export default {
+  title: 'a lesson that runs a long program',
+  shows: 'a subprocess that outlives a stopped command unless it is ended',
+  module: 'test',
+  async main({ log }: { log: (...p: unknown[]) => void }) {
+    const proc = await createSubprocessExec('sleep', '60');
+    log(\`sleep \${proc.pid} running\`);
+    await proc.wait();
+  },
+};
+`,
+  );
+  // r19: a SharedMemoryManager's watcher is a child of the main thread too, but weft's own: it
+  // ignores SIGTERM and unlinks the blocks once weft has ended, so it is neither signalled nor
+  // counted as ended (the helper's version said "ended the child process" of it).
+  writeFileSync(
+    join(scratch, 'examples', '02-manager.ts'),
+    `import { SharedMemoryManager } from ${JSON.stringify(join(root, 'src/multiprocessing/index.ts'))};
+export default {
+  title: 'a lesson that runs a SharedMemoryManager',
+  shows: 'its watcher is not a child of the lesson',
+  module: 'test',
+  async main({ log }: { log: (...p: unknown[]) => void }) {
+    const smm = new SharedMemoryManager().start();
+    const shm = smm.SharedMemory(4096);
+    log(\`block \${shm.name} made\`);
+    await new Promise(() => setInterval(() => {}, 1000));
+  },
+};
+`,
+  );
+  writeFileSync(
+    join(scratch, 'weft.mts'),
+    `import { main } from ${JSON.stringify(join(root, 'src/cli/main.ts'))};
+await main(process.argv, { typescript: true, root: ${JSON.stringify(scratch)} });
+`,
+  );
+});
+
+after(() => {
+  for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+describe('a stopped weft run ends the programs its lesson started', () => {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    test(`${signal} to weft alone ends the lesson's asyncio subprocess`, async () => {
+      const proc = spawn(
+        process.execPath,
+        ['--import', TS_IMPORT, join(scratch, 'weft.mts'), 'run', '1'],
+        { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let out = '';
+      proc.stdout.on('data', (d) => {
+        out += d;
+      });
+      proc.stderr.on('data', (d) => {
+        out += d;
+      });
+      const exited = new Promise<[number | null, NodeJS.Signals | null]>((r) =>
+        proc.once('exit', (code, by) => r([code, by])),
+      );
+      let m: RegExpMatchArray | null = null;
+      const deadline = Date.now() + 60_000;
+      while (!(m = out.match(/sleep (\d+) running/)) && Date.now() < deadline) {
+        if (proc.exitCode !== null) break;
+        await sleep(20);
+      }
+      assert.ok(m, `the lesson started sleep:\n${out}`);
+      const child = Number(m[1]);
+      pids.push(child);
+      proc.kill(signal);
+      assert.deepEqual(await exited, [null, signal], out);
+      // SIGTERM was sent before weft ended; the orphan is reaped by whoever adopts it (a zombie
+      // counts as ended), which may take a moment.
+      const gone = Date.now() + 10_000;
+      while (alive(child) && Date.now() < gone) await sleep(20);
+      assert.equal(alive(child), false, `sleep ${child} still runs after weft ended:\n${out}`);
+      assert.match(
+        out,
+        new RegExp(
+          `weft: stopped by ${signal}; ended the child process the lesson had started\\n$`,
+        ),
+      );
+    });
+  }
+
+  test("SIGTERM to weft alone leaves a SharedMemoryManager's watcher to clean up", async () => {
+    const proc = spawn(
+      process.execPath,
+      ['--import', TS_IMPORT, join(scratch, 'weft.mts'), 'run', '2'],
+      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    proc.stdout.on('data', (d) => {
+      out += d;
+    });
+    proc.stderr.on('data', (d) => {
+      out += d;
+    });
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((r) =>
+      proc.once('exit', (code, by) => r([code, by])),
+    );
+    let m: RegExpMatchArray | null = null;
+    const deadline = Date.now() + 60_000;
+    while (!(m = out.match(/block (\S+) made/)) && Date.now() < deadline) {
+      if (proc.exitCode !== null) break;
+      await sleep(20);
+    }
+    assert.ok(m, `the lesson made a block:\n${out}`);
+    proc.kill('SIGTERM');
+    assert.deepEqual(await exited, [null, 'SIGTERM'], out);
+    assert.match(out, /weft: stopped by SIGTERM\n/);
+    assert.doesNotMatch(out, /ended the/, out);
+    // The watcher outlived weft and unlinked the block.
+    const gone = Date.now() + 20_000;
+    while (existsSync(`/dev/shm/${m[1]}`) && Date.now() < gone) await sleep(20);
+    assert.equal(existsSync(`/dev/shm/${m[1]}`), false, `block ${m[1]} left:\n${out}`);
+  });
+});

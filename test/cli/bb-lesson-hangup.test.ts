@@ -16,6 +16,7 @@ import { readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { watch } from '../support/child-lines.js';
 import { checkLeaks } from '../support/leaks.js';
 import { alive } from '../support/pids.js';
 
@@ -55,16 +56,8 @@ async function run48(act: (weft: number, child: number) => void): Promise<{
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let out = '';
-  proc.stdout.on('data', (d) => {
-    out += d;
-  });
-  proc.stderr.on('data', (d) => {
-    out += d;
-  });
-  const exited = new Promise<[number | null, NodeJS.Signals | null]>((r) =>
-    proc.once('exit', (code, signal) => r([code, signal])),
-  );
+  const w = watch(proc);
+  const exited = w.exited;
   const children = new Set<number>();
   let ended = false;
   void exited.then(() => {
@@ -82,10 +75,10 @@ async function run48(act: (weft: number, child: number) => void): Promise<{
       }
       await sleep(5);
     }
-    assert.ok(acted, `lesson 48 started no child process: ${out}`);
-    assert.ok(ended, `weft run 48 did not end within 90 s of its server child's end: ${out}`);
+    assert.ok(acted, `lesson 48 started no child process: ${w.out}`);
+    assert.ok(ended, `weft run 48 did not end within 90 s of its server child's end: ${w.out}`);
     const [code, signal] = await exited;
-    return { code, signal, out, children };
+    return { code, signal, out: w.out, children };
   } finally {
     if (!ended) proc.kill('SIGKILL');
     await exited;

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { watch } from '../support/child-lines.js';
 import { checkLeaks } from '../support/leaks.js';
 import { alive } from '../support/pids.js';
 import { TS_IMPORT } from '../support/ts.js';
@@ -84,34 +85,20 @@ describe('a stopped weft run ends the programs its lesson started', () => {
         ['--import', TS_IMPORT, join(scratch, 'weft.mts'), 'run', '1'],
         { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
       );
-      let out = '';
-      proc.stdout.on('data', (d) => {
-        out += d;
-      });
-      proc.stderr.on('data', (d) => {
-        out += d;
-      });
-      const exited = new Promise<[number | null, NodeJS.Signals | null]>((r) =>
-        proc.once('exit', (code, by) => r([code, by])),
-      );
-      let m: RegExpMatchArray | null = null;
-      const deadline = Date.now() + 60_000;
-      while (!(m = out.match(/sleep (\d+) running/)) && Date.now() < deadline) {
-        if (proc.exitCode !== null) break;
-        await sleep(20);
-      }
-      assert.ok(m, `the lesson started sleep:\n${out}`);
+      const w = watch(proc);
+      const m = await w.waitFor(/sleep (\d+) running/, 60_000);
+      assert.ok(m, `the lesson started sleep:\n${w.out}`);
       const child = Number(m[1]);
       pids.push(child);
       proc.kill(signal);
-      assert.deepEqual(await exited, [null, signal], out);
+      assert.deepEqual(await w.exited, [null, signal], w.out);
       // SIGTERM was sent before weft ended; the orphan is reaped by whoever adopts it (a zombie
       // counts as ended), which may take a moment.
       const gone = Date.now() + 10_000;
       while (alive(child) && Date.now() < gone) await sleep(20);
-      assert.equal(alive(child), false, `sleep ${child} still runs after weft ended:\n${out}`);
+      assert.equal(alive(child), false, `sleep ${child} still runs after weft ended:\n${w.out}`);
       assert.match(
-        out,
+        w.out,
         new RegExp(
           `weft: stopped by ${signal}; ended the child process the lesson had started\\n$`,
         ),
@@ -125,30 +112,16 @@ describe('a stopped weft run ends the programs its lesson started', () => {
       ['--import', TS_IMPORT, join(scratch, 'weft.mts'), 'run', '2'],
       { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    let out = '';
-    proc.stdout.on('data', (d) => {
-      out += d;
-    });
-    proc.stderr.on('data', (d) => {
-      out += d;
-    });
-    const exited = new Promise<[number | null, NodeJS.Signals | null]>((r) =>
-      proc.once('exit', (code, by) => r([code, by])),
-    );
-    let m: RegExpMatchArray | null = null;
-    const deadline = Date.now() + 60_000;
-    while (!(m = out.match(/block (\S+) made/)) && Date.now() < deadline) {
-      if (proc.exitCode !== null) break;
-      await sleep(20);
-    }
-    assert.ok(m, `the lesson made a block:\n${out}`);
+    const w = watch(proc);
+    const m = await w.waitFor(/block (\S+) made/, 60_000);
+    assert.ok(m, `the lesson made a block:\n${w.out}`);
     proc.kill('SIGTERM');
-    assert.deepEqual(await exited, [null, 'SIGTERM'], out);
-    assert.match(out, /weft: stopped by SIGTERM\n/);
-    assert.doesNotMatch(out, /ended the/, out);
+    assert.deepEqual(await w.exited, [null, 'SIGTERM'], w.out);
+    assert.match(w.out, /weft: stopped by SIGTERM\n/);
+    assert.doesNotMatch(w.out, /ended the/, w.out);
     // The watcher outlived weft and unlinked the block.
     const gone = Date.now() + 20_000;
     while (existsSync(`/dev/shm/${m[1]}`) && Date.now() < gone) await sleep(20);
-    assert.equal(existsSync(`/dev/shm/${m[1]}`), false, `block ${m[1]} left:\n${out}`);
+    assert.equal(existsSync(`/dev/shm/${m[1]}`), false, `block ${m[1]} left:\n${w.out}`);
   });
 });

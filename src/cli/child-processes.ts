@@ -114,9 +114,9 @@ export function endChildrenThenExit(exit: (ended: number) => void): void {
  * are ended: programs the lesson started with weft/asyncio's createSubprocessExec/Shell or
  * node:child_process (lesson 52's `sleep 60`), which `kill -INT <pid>` does not reach and which
  * would run on after the command (Python's asyncio kills a child that still runs when its
- * transport is closed). Only on the way out of a stopping command: a lesson that merely failed leaves them be,
- * since a child of the main thread may serve the command itself. weft's own helpers (helper-pids.ts)
- * are let be. How many it signalled; none where /proc cannot tell.
+ * transport is closed). Only on the way out of a stopping command: a lesson that merely failed
+ * leaves them be, since a child of the main thread may serve the command itself; weft's own
+ * helpers (helper-pids.ts) are let be. How many it signalled; none where /proc cannot tell.
  */
 async function endOtherChildren(): Promise<number> {
   const list = (): string[] => {

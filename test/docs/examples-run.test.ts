@@ -13,6 +13,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import ts from 'typescript';
+import { skipFor } from '../support/doc-needs.js';
 import { TS_IMPORT } from '../support/ts.js';
 
 const root = new URL('../../', import.meta.url).pathname;
@@ -35,19 +36,22 @@ interface Block {
   line: number;
   code: string;
   run: boolean;
+  /** Why its run is skipped here (the needs on its fence, test/support/doc-needs.ts), or false. */
+  skip: string | false;
   /** Where the block is written for the type check or the run. */
   file: string;
 }
 
 function blocksOf(page: string): Block[] {
   const text = readFileSync(join(root, page), 'utf8');
-  return [...text.matchAll(/^```(?:ts|typescript)( run)?\n([\s\S]*?)^```/gm)].map((m) => {
+  return [...text.matchAll(/^```(?:ts|typescript)( run( [^\n]*)?)?\n([\s\S]*?)^```/gm)].map((m) => {
     const line = text.slice(0, m.index).split('\n').length + 1;
     return {
       page,
       line,
-      code: m[2] as string,
+      code: m[3] as string,
       run: m[1] !== undefined,
+      skip: m[1] === undefined ? false : skipFor(m[2] ?? '', `${page}:${line - 1}`),
       file: join(scratch, `${page.replace(/\W/g, '_')}-line-${line}.mts`),
     };
   });
@@ -60,7 +64,7 @@ describe('README.md', () => {
   const runnable = blocks.filter((b) => b.page === 'README.md' && b.run);
   test('has ts run examples', () => assert.ok(runnable.length > 0));
   for (const b of runnable) {
-    test(`example at line ${b.line} runs`, () => {
+    test(`example at line ${b.line} runs`, { skip: b.skip }, () => {
       const r = spawnSync(process.execPath, ['--import', TS_IMPORT, b.file], {
         cwd: root,
         encoding: 'utf8',

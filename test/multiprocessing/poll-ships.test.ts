@@ -22,9 +22,13 @@ import {
   Value,
 } from '../../src/multiprocessing/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { shmExpected } from '../support/slab.js';
 import { type Mark, takeOneThenSet, takeTwoThenMark } from './fixtures/poll-ships-targets.js';
 
 checkLeaks({ graceMs: 3000 });
+
+/** A ShareableList lives in a SharedMemory block, and SharedMemory cannot exist without these. */
+const noShm = !shmExpected && 'no shm addon or /dev/shm (SharedMemory needs them)';
 
 const PATIENCE = 30_000;
 /** How long a poll may wait for the child before it counts as held back. */
@@ -163,7 +167,7 @@ describe('a poll of shared memory sends what this thread queued', () => {
     );
   });
 
-  test('ShareableList.get', async () => {
+  test('ShareableList.get', { skip: noShm }, async () => {
     const sl = new ShareableList([0, 0]);
     try {
       await putsThenPoll(
@@ -176,7 +180,7 @@ describe('a poll of shared memory sends what this thread queued', () => {
     }
   });
 
-  test('SharedMemory.buf', async () => {
+  test('SharedMemory.buf', { skip: noShm }, async () => {
     const m = new SharedMemory({ create: true, size: 8 });
     try {
       await putsThenPoll(

@@ -11,8 +11,9 @@ import {
   Event,
   Process,
   Queue,
+  RawArray,
+  type RawSharedArray,
   Semaphore,
-  SharedMemory,
 } from '../../src/multiprocessing/index.js';
 import { Thread } from '../../src/threading/index.js';
 import { slabExpected } from '../support/slab.js';
@@ -35,7 +36,7 @@ async function reportsOf(
   n: number,
   sem: Semaphore,
   runs: Array<Process | Thread>,
-  inside?: Int32Array,
+  cells?: RawSharedArray<'i'>,
 ): Promise<void> {
   const reports: string[] = [];
   const deadline = Date.now() + PATIENCE;
@@ -44,7 +45,7 @@ async function reportsOf(
       reports.push(await out.get({ timeout: Math.max(1, deadline - Date.now()) }));
     }
   } catch (e) {
-    const held = inside === undefined ? '' : `, inside ${inside[0]}`;
+    const held = cells === undefined ? '' : `, inside ${await cells.get(0)}`;
     const alive = runs.filter((r) => r.isAlive()).map((r) => r.name);
     const hung = new Error(
       `hung: ${reports.length} of ${n} reported (${reports.join('; ')}); value ${sem.getValue()}, word ${slabWord(sem)}${held}; still running: ${alive.join(', ')}`,
@@ -71,22 +72,21 @@ describe(`semaphore chaos (seed ${SEED})`, () => {
     for (const k of [1, 2]) {
       test(`${S.name}(${k}): processes, threads and tasks with random acquires keep the permits`, async () => {
         const sem = new S(k);
-        const shm = new SharedMemory({ create: true, size: 64 });
-        const cells = new Int32Array(shm.buf.buffer, 0, 4);
+        const cells = RawArray('i', 2);
         const go = new Event();
         const out = new Queue<string>();
         const ps = [0, 1, 2].map(
           (j) =>
             new Process({
               target: semChaos,
-              args: [sem, k, shm.name, SEED + j, N, 2, false, go, out],
+              args: [sem, k, cells, SEED + j, N, 2, false, go, out],
             }),
         );
         const ts = [3, 4].map(
           (j) =>
             new Thread({
               target: semChaos,
-              args: [sem, k, shm.name, SEED + j, N, 0, true, go, out],
+              args: [sem, k, cells, SEED + j, N, 0, true, go, out],
             }),
         );
         for (const p of ps) p.start();
@@ -97,12 +97,9 @@ describe(`semaphore chaos (seed ${SEED})`, () => {
           ps.map((p) => p.exitcode),
           [0, 0, 0],
         );
-        assert.equal(cells[1], 0, 'more holders than permits at once');
-        assert.equal(cells[0], 0);
+        assert.deepEqual(await cells.toArray(), [0, 0], 'none inside, never more than k at once');
         assert.equal(sem.getValue(), k, 'permits conserved');
         if (slabExpected) assert.equal(slabWord(sem), k, 'no WAITERS left');
-        shm.close();
-        shm.unlink();
       });
     }
   }
@@ -131,8 +128,7 @@ describe(`semaphore chaos (seed ${SEED})`, () => {
   test('Semaphore(3): a child killed mid-run loses at most the permits it held; nobody hangs', async () => {
     const k = 3;
     const sem = new Semaphore(k);
-    const shm = new SharedMemory({ create: true, size: 64 });
-    const cells = new Int32Array(shm.buf.buffer, 0, 4);
+    const cells = RawArray('i', 2);
     const go = new Event();
     const out = new Queue<string>();
     const victim = new Process({
@@ -140,18 +136,18 @@ describe(`semaphore chaos (seed ${SEED})`, () => {
       // Two tasks: the victim holds at most 2 of the 3 permits when it dies, so the others,
       // whose acquires are partly untimed, always have one left (dying with all 3, it would
       // leave them waiting for ever — rightly, as Python's would: nobody gives those back).
-      args: [sem, k, shm.name, SEED + 40, 100_000, 2, false, go, out],
+      args: [sem, k, cells, SEED + 40, 100_000, 2, false, go, out],
     });
     const ps = [0, 1].map(
       (j) =>
         new Process({
           target: semChaos,
-          args: [sem, k, shm.name, SEED + 41 + j, N, 2, false, go, out],
+          args: [sem, k, cells, SEED + 41 + j, N, 2, false, go, out],
         }),
     );
     const t = new Thread({
       target: semChaos,
-      args: [sem, k, shm.name, SEED + 43, N, 0, true, go, out],
+      args: [sem, k, cells, SEED + 43, N, 0, true, go, out],
     });
     victim.start();
     for (const p of ps) p.start();
@@ -162,11 +158,11 @@ describe(`semaphore chaos (seed ${SEED})`, () => {
     await victim.join({ timeout: PATIENCE });
     await reportsOf(out, 3, sem, [...ps, t]);
     assert.equal(victim.exitcode, -9);
-    assert.equal(cells[1], 0, 'more holders than permits at once');
+    assert.equal(await cells.get(1), 0, 'more holders than permits at once');
     // The victim's holds counted when it died. A task of it may also have died between its
     // acquire and its count, or between its count's end and its release: such a permit is lost
     // too, uncounted. So between `lost` and two permits (one a task) are gone, never more.
-    const lost = cells[0] as number;
+    const lost = await cells.get(0);
     assert.ok(lost >= 0 && lost <= 2, `the victim died holding ${lost} (it has two tasks)`);
     const value = sem.getValue();
     assert.ok(
@@ -174,7 +170,5 @@ describe(`semaphore chaos (seed ${SEED})`, () => {
       `permits: ${value}, expected ${k} less between the ${lost} the victim was seen holding and 2`,
     );
     if (slabExpected) assert.equal(slabWord(sem), value, 'no WAITERS left');
-    shm.close();
-    shm.unlink();
   });
 });

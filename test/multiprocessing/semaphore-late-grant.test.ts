@@ -6,8 +6,11 @@
  * The runner runs this file again with WEFT_LOCK_SLAB=0, where every call is the broker's.
  */
 import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { Process, Semaphore, SharedMemory } from '../../src/multiprocessing/index.js';
+import { Process, Semaphore } from '../../src/multiprocessing/index.js';
 import { roundTrip } from '../support/broker-messages.js';
 import { checkLeaks } from '../support/leaks.js';
 import { slabExpected } from '../support/slab.js';
@@ -21,18 +24,21 @@ const PATIENCE = 30_000;
 
 test('a process killed after withdrawing an acquire the broker had granted does not keep the permit', async () => {
   const sem = new Semaphore(0);
-  const shm = new SharedMemory({ create: true, size: 64 });
-  const words = new Int32Array(shm.buf.buffer, shm.buf.byteOffset, 2);
-  const p = new Process({ target: withdrawLateAndDie, args: [sem, shm.name] });
+  // The child and this process signal each other with files in it (no addon needed).
+  const dir = mkdtempSync(join(tmpdir(), 'weft-late-grant-'));
+  const p = new Process({ target: withdrawLateAndDie, args: [sem, dir] });
   try {
     p.start();
-    // Its acquire is parked, and it no longer reads (word 1).
-    await until(() => Atomics.load(words, 1) !== 0, 'the child to park and stop reading', PATIENCE);
-    assert.equal(Atomics.load(words, 1), 1, 'the child parked its acquire and stopped reading');
+    // Its acquire is parked, and it no longer reads.
+    await until(
+      () => existsSync(join(dir, 'parked')),
+      'the child to park and stop reading',
+      PATIENCE,
+    );
     // Granted to the child: the grant waits in its socket.
     sem.release();
     await roundTrip();
-    Atomics.store(words, 0, 1);
+    writeFileSync(join(dir, 'granted'), '');
     await p.join({ timeout: PATIENCE });
     assert.equal(p.exitcode, -9);
     // The withdrawal left before the kill; the broker reads it in its own time.
@@ -42,7 +48,6 @@ test('a process killed after withdrawing an acquire the broker had granted does 
     if (slabExpected) assert.equal(slabWord(sem), 0, 'no WAITERS left');
   } finally {
     if (p.isAlive()) p.kill();
-    shm.close();
-    shm.unlink();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -1,5 +1,5 @@
 /**
- * Lesson 27: the bus — an Event that 10 passengers wait for.
+ * Lesson 27: the bus — an Event that the passengers wait for (10, or 4 in the quick tour).
  *
  * Passenger threads arrive at the stop and wait on an Event; the driver thread sets it when the
  * bus arrives, and every waiting passenger boards at once.
@@ -21,7 +21,7 @@ export const driver = task(import.meta, async (bus: Event, log: Queue<string>, m
 });
 
 const lesson = defineLesson({
-  title: 'The bus: 10 passenger threads wait on one Event until the driver sets it',
+  title: 'The bus: passenger threads wait on one Event until the driver sets it',
   shows: 'Event.wait() blocks each passenger until one set(); then all of them go at once.',
   module: 'threading',
   async main({ quick, log }) {

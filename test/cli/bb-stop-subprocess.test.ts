@@ -18,6 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { watch } from '../support/child-lines.js';
 import { checkLeaks } from '../support/leaks.js';
 import { alive } from '../support/pids.js';
+import { shmExpected } from '../support/slab.js';
 import { TS_IMPORT } from '../support/ts.js';
 
 checkLeaks();
@@ -106,7 +107,9 @@ describe('a stopped weft run ends the programs its lesson started', () => {
     });
   }
 
-  test("SIGTERM to weft alone leaves a SharedMemoryManager's watcher to clean up", async () => {
+  test("SIGTERM to weft alone leaves a SharedMemoryManager's watcher to clean up", {
+    skip: !shmExpected && 'no shm addon or /dev/shm (SharedMemory needs them)',
+  }, async () => {
     const proc = spawn(
       process.execPath,
       ['--import', TS_IMPORT, join(scratch, 'weft.mts'), 'run', '2'],

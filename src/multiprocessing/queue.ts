@@ -329,13 +329,6 @@ export class Queue<T = unknown> extends SharedObject {
     // Only a get with a signal can be aborted by its caller (a served one is answered here).
     const control: Withdrawable | undefined =
       signal === null ? (w ?? undefined) : (w ?? { withdraw: noWithdraw });
-    let settled = false;
-    let onSettled: (() => void) | null = null;
-    if (signal !== null && control !== undefined)
-      control.settled = () => {
-        settled = true;
-        onSettled?.();
-      };
     try {
       const items = (await broker().request(
         'get',
@@ -374,19 +367,18 @@ export class Queue<T = unknown> extends SharedObject {
         this.#waiting?.delete(w);
         if (w.served) return servedValue(w) as T;
       }
-      if (signal?.aborted && e === signal.reason && !settled)
-        this.#awaitSettled((r) => (onSettled = r));
+      if (control !== undefined && signal?.aborted && e === signal.reason && !control.settled)
+        this.#awaitSettled(control);
       if ((e as Error)?.name === 'Empty') throw new Empty();
       throw e;
     }
   }
 
-  /**
-   * Makes this thread's next gets wait until an aborted get is settled at the broker: `hook`
-   * receives the function that its `settled` calls.
-   */
-  #awaitSettled(hook: (done: () => void) => void): void {
-    const p = new Promise<void>((resolve) => hook(resolve));
+  /** Makes this thread's next gets wait until the aborted get of `control` is settled. */
+  #awaitSettled(control: Withdrawable): void {
+    const p = new Promise<void>((resolve) => {
+      control.onSettled = resolve;
+    });
     const all = this.#unsettled === null ? p : Promise.all([this.#unsettled, p]).then(() => {});
     this.#unsettled = all;
     all.then(() => {

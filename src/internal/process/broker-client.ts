@@ -1084,7 +1084,7 @@ export class BrokerClient {
           signal?.removeEventListener('abort', onAbort);
           reject(reason);
           // Nothing reached the broker: nothing can come late.
-          control?.settled?.();
+          if (control) markSettled(control);
           return;
         }
         this.#send({ r: -1, o: 'cancel', a: [r] });
@@ -1106,7 +1106,7 @@ export class BrokerClient {
             try {
               onLateGrant?.(v);
             } finally {
-              control?.settled?.();
+              if (control) markSettled(control);
             }
           } else {
             try {
@@ -1121,7 +1121,7 @@ export class BrokerClient {
           signal?.removeEventListener('abort', onAbort);
           if (!aborted) reject(e);
           else if (settled) reject(e === kCancelled ? why : e);
-          else control?.settled?.();
+          else if (control) markSettled(control);
         },
       );
     });
@@ -1136,11 +1136,19 @@ export class BrokerClient {
 export interface Withdrawable {
   withdraw: (reason: unknown) => void;
   /**
-   * Called once a request withdrawn after it reached the broker is settled there (its late
-   * value given to `onLateGrant`, or the broker's word that it was withdrawn in time), or at
-   * once when it never reached the broker. Not for `requestSettled`, which waits for that itself.
+   * Set by `request` once a request withdrawn after it reached the broker is settled there (its
+   * late value given to `onLateGrant`, or the broker's word that it was withdrawn in time), or at
+   * once when it never reached the broker; `onSettled`, if the caller set it by then, is called.
+   * Not for `requestSettled`, which waits for that itself. Flags, not a callback per request: a
+   * caller that wants to know sets `onSettled` only once its request was withdrawn.
    */
-  settled?: () => void;
+  settled?: boolean;
+  onSettled?: () => void;
+}
+
+function markSettled(control: Withdrawable): void {
+  control.settled = true;
+  control.onSettled?.();
 }
 
 /** The rejection of a request withdrawn by `cancel` (internal: the caller rejects with its reason). */

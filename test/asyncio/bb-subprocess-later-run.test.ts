@@ -15,18 +15,35 @@ import { runScript } from '../support/run-script.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
+/**
+ * `body` run as a program of its own after the imports it uses, with the spawn addon allowed or
+ * not (`native`): its output lines, once it has exited 0.
+ */
+async function program(native: boolean, body: string): Promise<string[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'weft-bb-later-run-'));
+  try {
+    const script = join(dir, 'main.ts');
+    writeFileSync(
+      script,
+      `import { createSubprocessExec, PIPE, run, type Process } from '${ROOT}src/asyncio/index.ts';
+import { _allowNativeSpawn } from '${ROOT}src/asyncio/subprocess.ts';
+_allowNativeSpawn(${native});
+${body}`,
+    );
+    const r = await runScript(script, [], 60_000);
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout.trim().split('\n');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 for (const native of [true, false]) {
   describe(`a Process awaited in a later run() (${native ? 'spawn addon where built' : "Node's spawn"})`, () => {
     test('wait() and communicate() in the second run() get the exit and the output', async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'weft-bb-later-run-'));
-      try {
-        const script = join(dir, 'main.ts');
-        writeFileSync(
-          script,
-          `import { createSubprocessExec, PIPE, run, type Process } from '${ROOT}src/asyncio/index.ts';
-import { _allowNativeSpawn } from '${ROOT}src/asyncio/subprocess.ts';
-_allowNativeSpawn(${native});
-let a: Process | undefined;
+      const out = await program(
+        native,
+        `let a: Process | undefined;
 let b: Process | undefined;
 await run(async () => {
   // Each outlives this run(): it sleeps before it exits.
@@ -41,33 +58,22 @@ await run(async () => {
 });
 console.log('second run returned');
 `,
-        );
-        const r = await runScript(script, [], 60_000);
-        assert.equal(r.status, 0, r.stderr);
-        assert.deepEqual(r.stdout.trim().split('\n'), [
-          'first run returned',
-          'a 0',
-          'b "hi\\n" null 0',
-          'second run returned',
-        ]);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+      );
+      assert.deepEqual(out, [
+        'first run returned',
+        'a 0',
+        'b "hi\\n" null 0',
+        'second run returned',
+      ]);
     });
 
     test('a read of its stdout alone in the second run() gets the output, not a DeadlockError', async () => {
       // Review r18: the hold was taken only by wait() and communicate(); a run() that only read
       // the pipe (a line loop, read()) found nothing holding Node's process and reported a
       // deadlock for a child about to write.
-      const dir = mkdtempSync(join(tmpdir(), 'weft-bb-later-run-'));
-      try {
-        const script = join(dir, 'main.ts');
-        writeFileSync(
-          script,
-          `import { createSubprocessExec, PIPE, run, type Process } from '${ROOT}src/asyncio/index.ts';
-import { _allowNativeSpawn } from '${ROOT}src/asyncio/subprocess.ts';
-_allowNativeSpawn(${native});
-let b: Process | undefined;
+      const out = await program(
+        native,
+        `let b: Process | undefined;
 let c: Process | undefined;
 await run(async () => {
   b = await createSubprocessExec('sh', '-c', 'sleep 1; echo one; echo two', { stdout: PIPE });
@@ -82,16 +88,10 @@ await run(async () => {
 });
 console.log('second run returned', b?.returncode ?? 'running', c?.returncode ?? 'running');
 `,
-        );
-        const r = await runScript(script, [], 60_000);
-        assert.equal(r.status, 0, r.stderr);
-        const out = r.stdout.trim().split('\n');
-        assert.deepEqual(out.slice(0, 3), ['first run returned', 'b one two', 'c "three\\n"']);
-        assert.match(out[3] ?? '', /^second run returned /);
-        assert.equal(out.length, 4);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+      );
+      assert.deepEqual(out.slice(0, 3), ['first run returned', 'b one two', 'c "three\\n"']);
+      assert.match(out[3] ?? '', /^second run returned /);
+      assert.equal(out.length, 4);
     });
   });
 }

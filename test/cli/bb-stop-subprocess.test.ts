@@ -9,30 +9,26 @@
  * directory (what bin/weft.js does with this package's).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { watch } from '../support/child-lines.js';
 import { checkLeaks } from '../support/leaks.js';
 import { alive } from '../support/pids.js';
+import { type ScratchWeft, scratchWeft } from '../support/scratch-weft.js';
 import { shmExpected } from '../support/slab.js';
-import { TS_IMPORT } from '../support/ts.js';
 
 checkLeaks();
 
 const root = new URL('../../', import.meta.url).pathname;
-let scratch = '';
+let scratch: ScratchWeft;
 const pids: number[] = [];
 
 before(() => {
-  scratch = mkdtempSync(join(tmpdir(), 'weft-bb-stop-'));
-  mkdirSync(join(scratch, 'examples'));
-  writeFileSync(join(scratch, 'package.json'), '{ "type": "module" }\n');
-  writeFileSync(
-    join(scratch, 'examples', '01-sleeper.ts'),
+  scratch = scratchWeft('weft-bb-stop-');
+  scratch.lesson(
+    '01-sleeper',
     `import { createSubprocessExec } from ${JSON.stringify(join(root, 'src/asyncio/index.ts'))};
 export default {
   title: 'a lesson that runs a long program',
@@ -49,8 +45,8 @@ export default {
   // r19: a SharedMemoryManager's watcher is a child of the main thread too, but weft's own: it
   // ignores SIGTERM and unlinks the blocks once weft has ended, so it is neither signalled nor
   // counted as ended (the helper's version said "ended the child process" of it).
-  writeFileSync(
-    join(scratch, 'examples', '02-manager.ts'),
+  scratch.lesson(
+    '02-manager',
     `import { SharedMemoryManager } from ${JSON.stringify(join(root, 'src/multiprocessing/index.ts'))};
 export default {
   title: 'a lesson that runs a SharedMemoryManager',
@@ -65,27 +61,17 @@ export default {
 };
 `,
   );
-  writeFileSync(
-    join(scratch, 'weft.mts'),
-    `import { main } from ${JSON.stringify(join(root, 'src/cli/main.ts'))};
-await main(process.argv, { typescript: true, root: ${JSON.stringify(scratch)} });
-`,
-  );
 });
 
 after(() => {
   for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
-  rmSync(scratch, { recursive: true, force: true });
+  scratch.remove();
 });
 
 describe('a stopped weft run ends the programs its lesson started', () => {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     test(`${signal} to weft alone ends the lesson's asyncio subprocess`, async () => {
-      const proc = spawn(
-        process.execPath,
-        ['--import', TS_IMPORT, join(scratch, 'weft.mts'), 'run', '1'],
-        { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
-      );
+      const proc = scratch.weft('run', '1');
       const w = watch(proc);
       const m = await w.waitFor(/sleep (\d+) running/, 60_000);
       assert.ok(m, `the lesson started sleep:\n${w.out}`);
@@ -110,11 +96,7 @@ describe('a stopped weft run ends the programs its lesson started', () => {
   test("SIGTERM to weft alone leaves a SharedMemoryManager's watcher to clean up", {
     skip: !shmExpected && 'no shm addon or /dev/shm (SharedMemory needs them)',
   }, async () => {
-    const proc = spawn(
-      process.execPath,
-      ['--import', TS_IMPORT, join(scratch, 'weft.mts'), 'run', '2'],
-      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const proc = scratch.weft('run', '2');
     const w = watch(proc);
     const m = await w.waitFor(/block (\S+) made/, 60_000);
     assert.ok(m, `the lesson made a block:\n${w.out}`);

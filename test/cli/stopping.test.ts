@@ -9,9 +9,7 @@
  * src/cli/main.ts pointed at that directory (what bin/weft.js does with this package's).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -19,13 +17,13 @@ import type { CliContext } from '../../src/cli/command.js';
 import { tour } from '../../src/cli/tour.js';
 import { checkLeaks } from '../support/leaks.js';
 import { alive } from '../support/pids.js';
-import { TS_IMPORT } from '../support/ts.js';
+import { type ScratchWeft, scratchWeft } from '../support/scratch-weft.js';
 
 checkLeaks();
 
 const root = new URL('../../', import.meta.url).pathname;
 
-let scratch = '';
+let scratch: ScratchWeft;
 const pids: number[] = [];
 
 /**
@@ -33,8 +31,8 @@ const pids: number[] = [];
  * then `then` (a statement).
  */
 function writeLesson(name: string, then: string): void {
-  writeFileSync(
-    join(scratch, 'examples', `${name}.ts`),
+  scratch.lesson(
+    name,
     `import { Event, forever, Process } from ${JSON.stringify(join(root, 'test/cli/fixtures/forever.ts'))};
 export default {
   title: 'lesson ${name}',
@@ -54,15 +52,11 @@ export default {
 }
 
 before(() => {
-  scratch = mkdtempSync(join(tmpdir(), 'weft-stopping-'));
-  mkdirSync(join(scratch, 'examples'));
-  // ES modules, as in this package: without it tsx loads the lessons, and through them weft, as
-  // CommonJS (a second copy of weft, which knows none of the first one's children).
-  writeFileSync(join(scratch, 'package.json'), '{ "type": "module" }\n');
+  scratch = scratchWeft('weft-stopping-');
   writeLesson('01-fails', "throw new Error('lesson 01 broke');");
   writeLesson('02-ticks', 'for (;;) { await new Promise((r) => setTimeout(r, 50)); log("tick"); }');
-  writeFileSync(
-    join(scratch, 'examples', '03-last.ts'),
+  scratch.lesson(
+    '03-last',
     `export default { title: 'lesson 03', shows: 'what comes after a failed lesson', module: 'test',
        async main({ log }: { log: (...p: unknown[]) => void }) { log('last ran'); } };\n`,
   );
@@ -70,9 +64,9 @@ before(() => {
   for (const [name, escaping] of [
     ['04-rejects', "void Promise.reject(new Error('nobody awaited me'));"],
     ['05-throws', "setTimeout(() => { throw new Error('thrown in a timer'); }, 10);"],
-  ]) {
-    writeFileSync(
-      join(scratch, 'examples', `${name}.ts`),
+  ] as const) {
+    scratch.lesson(
+      name,
       `export default { title: 'lesson ${name}', shows: 'an error that escapes the lesson', module: 'test',
          async main({ log }: { log: (...p: unknown[]) => void }) {
            log('before');
@@ -82,30 +76,21 @@ before(() => {
          } };\n`,
     );
   }
-  writeFileSync(
-    join(scratch, 'weft.mts'),
-    `import { main } from ${JSON.stringify(join(root, 'src/cli/main.ts'))};
-await main(process.argv, { typescript: true, root: ${JSON.stringify(scratch)} });
-`,
-  );
 });
 
 after(() => {
   for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
-  rmSync(scratch, { recursive: true, force: true });
+  scratch.remove();
 });
 
 /** `weft …args` on the scratch lessons. */
-function weft(...args: string[]): ReturnType<typeof spawn> {
-  return spawn(process.execPath, ['--import', TS_IMPORT, join(scratch, 'weft.mts'), ...args], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+function weft(...args: string[]): ChildProcess {
+  return scratch.weft(...args);
 }
 
 /** `weft run 2` on the scratch lessons, until its child runs. */
 async function startTicking(): Promise<{
-  weft: ReturnType<typeof spawn>;
+  weft: ChildProcess;
   child: number;
   exited: Promise<[number | null, NodeJS.Signals | null]>;
   output: () => string;
@@ -138,7 +123,7 @@ describe('a lesson stopped early leaves no child process behind', () => {
     const out: string[] = [];
     const err: string[] = [];
     const context: CliContext = {
-      root: scratch,
+      root: scratch.dir,
       typescript: true,
       out: (t) => out.push(t),
       err: (t) => err.push(t),

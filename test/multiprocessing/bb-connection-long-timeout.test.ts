@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Client, Listener, wait } from '../../src/multiprocessing/index.js';
 import { checkLeaks } from '../support/leaks.js';
+import { pendingAfter } from '../support/settles.js';
 
 checkLeaks({ graceMs: 3000 });
 
@@ -29,21 +30,6 @@ async function noWarning(body: () => Promise<void>): Promise<void> {
     process.off('warning', onWarning);
   }
   assert.deepEqual(warnings, []);
-}
-
-/** Whether `p` is still pending after a few loop turns and `ms` of wall time. */
-async function pendingAfter(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let settled = false;
-  p.then(
-    () => {
-      settled = true;
-    },
-    () => {
-      settled = true;
-    },
-  );
-  await new Promise((r) => setTimeout(r, ms));
-  return !settled;
 }
 
 async function connected(): Promise<{

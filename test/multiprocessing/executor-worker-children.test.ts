@@ -26,7 +26,7 @@ import { ProcessPoolExecutor } from '../../src/futures/index.js';
 import { activeChildren, Pool, Process } from '../../src/multiprocessing/index.js';
 import { checkLeaks } from '../support/leaks.js';
 import { alive } from '../support/pids.js';
-import { settles } from '../support/settles.js';
+import { pendingAfter, settles } from '../support/settles.js';
 import { until } from '../support/until.js';
 import {
   defaults,
@@ -50,18 +50,8 @@ const lines = (path: string): string[] =>
  * Whether `p` is still unsettled after `ms`: a wait that releases nothing (what it waits for is
  * held until the test releases it), so it tells a shutdown that waits from one that does not.
  */
-async function stillWaits(p: Promise<unknown>, ms = 1500): Promise<boolean> {
-  let settled = false;
-  p.then(
-    () => {
-      settled = true;
-    },
-    () => {
-      settled = true;
-    },
-  );
-  await new Promise((r) => setTimeout(r, ms));
-  return !settled;
+function stillWaits(p: Promise<unknown>, ms = 1500): Promise<boolean> {
+  return pendingAfter(p, ms);
 }
 
 describe("what a call starts in a ProcessPoolExecutor's worker", () => {

@@ -44,6 +44,24 @@ const notFound = (e: unknown): boolean => {
   return true;
 };
 
+/**
+ * A server listening at `path` that closes each connection at once: a client connects there and
+ * reads the EOF. `listening` runs while the server listens.
+ */
+async function serves(path: string, listening: () => void = () => {}): Promise<void> {
+  const server = await startUnixServer(async (_r, w) => w.close(), path);
+  try {
+    listening();
+    const [reader, writer] = await openUnixConnection(path);
+    assert.equal((await reader.read()).length, 0);
+    writer.close();
+    await writer.waitClosed();
+  } finally {
+    server.close();
+    await server.waitClosed();
+  }
+}
+
 describe('bug bash helper-U: Unix socket paths, as in Python', () => {
   test('a path past 107 bytes is refused, and nothing listens on a shorter one', async () => {
     const long = pathOf(150);
@@ -64,17 +82,7 @@ describe('bug bash helper-U: Unix socket paths, as in Python', () => {
 
   test('a path of 107 bytes is taken', async () => {
     const path = pathOf(107);
-    const server = await startUnixServer(async (_r, w) => w.close(), path);
-    try {
-      assert.ok(existsSync(path));
-      const [reader, writer] = await openUnixConnection(path);
-      assert.equal((await reader.read()).length, 0);
-      writer.close();
-      await writer.waitClosed();
-    } finally {
-      server.close();
-      await server.waitClosed();
-    }
+    await serves(path, () => assert.ok(existsSync(path)));
   });
 
   test('an abstract name (a leading NUL) may fill all 108 bytes; one past it is refused', {
@@ -82,16 +90,7 @@ describe('bug bash helper-U: Unix socket paths, as in Python', () => {
   }, async () => {
     const name = `\0weft-bb-${process.pid}-`;
     const full = name + 'a'.repeat(108 - Buffer.byteLength(name));
-    const server = await startUnixServer(async (_r, w) => w.close(), full);
-    try {
-      const [reader, writer] = await openUnixConnection(full);
-      assert.equal((await reader.read()).length, 0);
-      writer.close();
-      await writer.waitClosed();
-    } finally {
-      server.close();
-      await server.waitClosed();
-    }
+    await serves(full);
     const s = new Socket(AF_UNIX, SOCK_STREAM);
     const t = new Socket(AF_UNIX, SOCK_STREAM);
     try {

@@ -13,3 +13,22 @@ export async function settles<T>(p: Promise<T>, what: string, ms = 60_000): Prom
     clearTimeout(timer);
   }
 }
+
+/**
+ * Whether `p` is still unsettled after `ms` of wall time: for a wait that nothing releases until
+ * the test does, so it tells a wait that waits from one that ends at once. Not a speed check: a
+ * loaded machine only makes a wait that waits look more so.
+ */
+export async function pendingAfter(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let settled = false;
+  p.then(
+    () => {
+      settled = true;
+    },
+    () => {
+      settled = true;
+    },
+  );
+  await new Promise((r) => setTimeout(r, ms));
+  return !settled;
+}
